@@ -1,1 +1,14 @@
-export {};
+export * from "./address/index.js";
+export * from "./route/index.js";
+export * from "./message/index.js";
+export * from "./codec/index.js";
+export * from "./errors/index.js";
+export * from "./logging/index.js";
+export * from "./flow-control/index.js";
+export * from "./router/index.js";
+export type { Context, FlowControlsAccess, SendOptions, SendAndReceiveOptions } from "./context/context.js";
+export type { WaitOptions } from "./util/wait.js";
+export { waitFor } from "./util/wait.js";
+export type { Worker, Processor, WorkerClass, Placement, StartWorkerOptions } from "./worker/worker.js";
+export { Node, node } from "./node/node.js";
+export type { NodeOptions } from "./node/node-options.js";

@@ -1,0 +1,68 @@
+import { randomBytes } from "node:crypto";
+import { InvalidAddressError } from "../errors/errors.js";
+
+/** Transport type of addresses that live on this node. */
+export const LOCAL = 0;
+
+/**
+ * An address: a transport type and a value, written "1#127.0.0.1:4000".
+ * Type 0 (local) is written without its prefix when parsed from a string.
+ */
+export class Address {
+  readonly type: number;
+  readonly value: string;
+
+  constructor(type: number, value: string) {
+    if (!Number.isInteger(type) || type < 0 || type > 255) {
+      throw new InvalidAddressError(`Address type must be an integer 0-255, got ${String(type)}`);
+    }
+    if (typeof value !== "string" || value.length === 0) {
+      throw new InvalidAddressError("Address value must be a non-empty string");
+    }
+    this.type = type;
+    this.value = value;
+  }
+
+  /** Parses "value" (local) or "type#value". */
+  static parse(text: string): Address {
+    if (typeof text !== "string") throw new InvalidAddressError(`Expected an address string, got ${typeof text}`);
+    const trimmed = text.trim();
+    const hash = trimmed.indexOf("#");
+    if (hash < 0) return new Address(LOCAL, trimmed);
+    const typeText = trimmed.slice(0, hash);
+    if (!/^\d{1,3}$/.test(typeText)) throw new InvalidAddressError(`Invalid address type in "${text}"`);
+    return new Address(Number(typeText), trimmed.slice(hash + 1));
+  }
+
+  /** A local address with 32 random hex characters. */
+  static random(): Address {
+    return new Address(LOCAL, randomBytes(16).toString("hex"));
+  }
+
+  get isLocal(): boolean {
+    return this.type === LOCAL;
+  }
+
+  equals(other: Address): boolean {
+    return this.type === other.type && this.value === other.value;
+  }
+
+  /** The key used by address tables: the value alone for local addresses. */
+  get key(): string {
+    return this.type === LOCAL ? this.value : `${this.type}#${this.value}`;
+  }
+
+  toString(): string {
+    return `${this.type}#${this.value}`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+}
+
+export type AddressLike = Address | string;
+
+export function toAddress(address: AddressLike): Address {
+  return address instanceof Address ? address : Address.parse(address);
+}

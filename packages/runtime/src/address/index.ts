@@ -1,0 +1,1 @@
+export { Address, LOCAL, toAddress, type AddressLike } from "./address.js";

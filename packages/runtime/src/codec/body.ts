@@ -1,0 +1,19 @@
+import { DecodeError, EncodeError } from "../errors/errors.js";
+import { packr } from "./packr.js";
+
+/** Encodes a message body (string, bytes, any msgpack-encodable value) as payload bytes. */
+export function encodeBody(body: unknown): Uint8Array {
+  try {
+    return packr.pack(body);
+  } catch (cause) {
+    throw new EncodeError("The message body is not msgpack-encodable", { cause });
+  }
+}
+
+export function decodeBody(payload: Uint8Array): unknown {
+  try {
+    return packr.unpack(payload);
+  } catch (cause) {
+    throw new DecodeError("The payload is not a msgpack-encoded body", { cause });
+  }
+}

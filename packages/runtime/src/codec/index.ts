@@ -1,0 +1,2 @@
+export { encodeBody, decodeBody } from "./body.js";
+export { encodeEnvelope, encodeEnvelopeHead, decodeEnvelope } from "./envelope.js";

@@ -1,0 +1,47 @@
+import type { Address, AddressLike } from "../address/address.js";
+import type { FlowControlId, ProducerInfo } from "../flow-control/flow-controls.js";
+import type { Logger } from "../logging/logger.js";
+import type { LocalInfo, LocalMessage } from "../message/local-message.js";
+import type { Routed } from "../message/routed.js";
+import type { RouteLike } from "../route/route.js";
+import type { WaitOptions } from "../util/wait.js";
+import type { Processor, StartWorkerOptions, Worker, WorkerClass } from "../worker/worker.js";
+
+export interface SendOptions {
+  localInfo?: LocalInfo;
+}
+
+export interface SendAndReceiveOptions extends WaitOptions, SendOptions {}
+
+/**
+ * What a worker may do with flow controls from wherever it runs. Mutations are applied in
+ * order with the worker's sends; lookups are asynchronous because a worker on another
+ * thread must ask the node's main thread.
+ */
+export interface FlowControlsAccess {
+  addConsumer(address: AddressLike, flowControlId: FlowControlId): void;
+  /** Await the result: on another thread it is a promise. */
+  findFlowControlWithProducerAddress(address: AddressLike): ProducerInfo | undefined | Promise<ProducerInfo | undefined>;
+}
+
+/** A worker's (or the node's) handle on the node: sending, receiving, starting workers. */
+export interface Context {
+  /** The primary address of this context. */
+  readonly address: Address;
+  readonly log: Logger;
+  readonly flowControls: FlowControlsAccess;
+
+  /** Sends `body` (msgpack-encoded) along `to`, with this context as the return route. */
+  send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void>;
+  /** Routes a message as it is: its return route is kept. */
+  forward(message: LocalMessage): Promise<void>;
+  /** Waits for the next message addressed to this context (node and detached contexts only). */
+  receive<T = unknown>(options?: WaitOptions): Promise<Routed<T>>;
+  /** Sends from a fresh address and waits for one reply; resolves to the reply's body. */
+  sendAndReceive<T = unknown>(to: RouteLike, body: unknown, options?: SendAndReceiveOptions): Promise<T>;
+  startWorker(address: AddressLike | AddressLike[], worker: WorkerClass | Worker, options?: StartWorkerOptions): Promise<void>;
+  startProcessor(address: AddressLike, processor: WorkerClass<Processor> | Processor, options?: StartWorkerOptions): Promise<void>;
+  stopWorker(address: AddressLike): Promise<void>;
+  /** Stops the whole node. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,148 @@
+import { HopwireError, registerErrorClasses } from "./hopwire-error.js";
+
+/** Thrown when a string cannot be parsed as an address. */
+export class InvalidAddressError extends HopwireError {
+  override readonly code = "ADDRESS_INVALID";
+  constructor(message = "Invalid address", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when a message is sent to a local address that no worker holds. */
+export class UnknownAddressError extends HopwireError {
+  override readonly code = "ADDRESS_UNKNOWN";
+  constructor(message = "No worker has this address", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when a worker is started on an address that is already taken. */
+export class DuplicateAddressError extends HopwireError {
+  override readonly code = "ADDRESS_IN_USE";
+  constructor(message = "Address is already in use", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when a route is empty where a next hop is needed, or cannot be built. */
+export class InvalidRouteError extends HopwireError {
+  override readonly code = "ROUTE_INVALID";
+  constructor(message = "Invalid route", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when a route's next hop has a transport type that no transport handles. */
+export class UnknownTransportError extends HopwireError {
+  override readonly code = "TRANSPORT_UNKNOWN";
+  constructor(message = "No transport is registered for this address type", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when a pending request's first hop (a connection, a channel) went away. */
+export class RouteUnavailableError extends HopwireError {
+  override readonly code = "ROUTE_UNAVAILABLE";
+  constructor(message = "The route's first hop stopped before a reply arrived", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when a wait (receive, sendAndReceive, a handshake) exceeds its timeout. */
+export class TimeoutError extends HopwireError {
+  override readonly code = "TIMEOUT";
+  constructor(message = "Timed out", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when a wait is cancelled through its AbortSignal. */
+export class AbortError extends HopwireError {
+  override readonly code = "ABORTED";
+  constructor(message = "The operation was aborted", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown (to local senders) or logged (for network senders) when flow controls deny a delivery. */
+export class FlowControlDeniedError extends HopwireError {
+  override readonly code = "FLOW_CONTROL_DENIED";
+  constructor(message = "Flow controls do not allow this delivery", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when an option has a wrong type or value; the message names the option. */
+export class InvalidOptionError extends HopwireError {
+  override readonly code = "OPTION_INVALID";
+  constructor(message = "Invalid option", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when bytes cannot be decoded as an envelope, a batch or a body. */
+export class DecodeError extends HopwireError {
+  override readonly code = "DECODE_FAILED";
+  constructor(message = "Could not decode", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when a value cannot be encoded as a message body. */
+export class EncodeError extends HopwireError {
+  override readonly code = "ENCODE_FAILED";
+  constructor(message = "Could not encode", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when a worker that must run off the main thread cannot be loaded there. */
+export class WorkerLoadError extends HopwireError {
+  override readonly code = "WORKER_LOAD_FAILED";
+  constructor(message = "The worker could not be loaded in its thread", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when an operation is not available where it was called (e.g. receive in a pool worker). */
+export class UnsupportedOperationError extends HopwireError {
+  override readonly code = "UNSUPPORTED_OPERATION";
+  constructor(message = "This operation is not supported here", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when the node, or the context used, has stopped. */
+export class NodeStoppedError extends HopwireError {
+  override readonly code = "NODE_STOPPED";
+  constructor(message = "The node has stopped", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Wraps an error thrown by a worker's own code (handleMessage, initialize, process). */
+export class WorkerHandlerError extends HopwireError {
+  override readonly code = "WORKER_HANDLER_FAILED";
+  constructor(message = "A worker's handler threw", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+registerErrorClasses(
+  InvalidAddressError,
+  UnknownAddressError,
+  DuplicateAddressError,
+  InvalidRouteError,
+  UnknownTransportError,
+  RouteUnavailableError,
+  TimeoutError,
+  AbortError,
+  FlowControlDeniedError,
+  InvalidOptionError,
+  DecodeError,
+  EncodeError,
+  WorkerLoadError,
+  UnsupportedOperationError,
+  NodeStoppedError,
+  WorkerHandlerError,
+);

@@ -1,0 +1,2 @@
+export * from "./hopwire-error.js";
+export * from "./errors.js";

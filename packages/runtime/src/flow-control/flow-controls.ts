@@ -1,0 +1,119 @@
+import { randomBytes } from "node:crypto";
+import { toAddress, type AddressLike } from "../address/address.js";
+
+/** Identifies one flow: the messages produced by one producer (or by every producer of a spawner). */
+export type FlowControlId = string;
+
+export interface ProducerInfo {
+  flowControlId: FlowControlId;
+  /** Set when the producer was spawned (an accepted connection, a responder channel). */
+  spawnerFlowControlId?: FlowControlId;
+}
+
+/**
+ * Network reachability is opt-in. A producer is a worker that delivers messages coming from
+ * outside (a TCP connection's receiver, a channel's decryptor); a spawner creates producers
+ * (a TCP listener, a channel listener). A message sent by a producer reaches only the
+ * consumers of its flow control id or of its spawner's. Messages from other workers are
+ * not restricted.
+ */
+export class FlowControls {
+  readonly #producers = new Map<string, ProducerInfo>();
+  /** Extra addresses that identify a producer's flow (e.g. a connection's sender address). */
+  readonly #producerAliases = new Map<string, ProducerInfo>();
+  readonly #spawners = new Map<string, FlowControlId>();
+  readonly #consumers = new Map<FlowControlId, Set<string>>();
+
+  static generateId(): FlowControlId {
+    return "fc" + randomBytes(16).toString("hex");
+  }
+
+  generateId(): FlowControlId {
+    return FlowControls.generateId();
+  }
+
+  /**
+   * Registers `address` as a producer of `flowControlId`. `aliases` are further addresses of
+   * the same component (not restricted themselves) that lookups should resolve to this flow.
+   */
+  addProducer(
+    address: AddressLike,
+    flowControlId: FlowControlId,
+    spawnerFlowControlId?: FlowControlId,
+    aliases: AddressLike[] = [],
+  ): void {
+    const info: ProducerInfo = spawnerFlowControlId ? { flowControlId, spawnerFlowControlId } : { flowControlId };
+    this.#producers.set(toAddress(address).key, info);
+    for (const alias of aliases) this.#producerAliases.set(toAddress(alias).key, info);
+  }
+
+  addSpawner(address: AddressLike, flowControlId: FlowControlId): void {
+    this.#spawners.set(toAddress(address).key, flowControlId);
+  }
+
+  /** Lets messages of `flowControlId` (from a producer, or from any producer of a spawner) reach `address`. */
+  addConsumer(address: AddressLike, flowControlId: FlowControlId): void {
+    let consumers = this.#consumers.get(flowControlId);
+    if (!consumers) this.#consumers.set(flowControlId, (consumers = new Set()));
+    consumers.add(toAddress(address).key);
+  }
+
+  removeConsumer(address: AddressLike, flowControlId: FlowControlId): void {
+    this.#consumers.get(flowControlId)?.delete(toAddress(address).key);
+  }
+
+  isConsumer(address: AddressLike, flowControlId: FlowControlId): boolean {
+    return this.#consumers.get(flowControlId)?.has(toAddress(address).key) ?? false;
+  }
+
+  /** The producer flow that `address` (the producer itself, or one of its aliases) belongs to. */
+  findFlowControlWithProducerAddress(address: AddressLike): ProducerInfo | undefined {
+    const key = toAddress(address).key;
+    return this.#producers.get(key) ?? this.#producerAliases.get(key);
+  }
+
+  findFlowControlWithSpawnerAddress(address: AddressLike): FlowControlId | undefined {
+    return this.#spawners.get(toAddress(address).key);
+  }
+
+  /** Whether `key` is the primary address of a producer (not just an alias). Keys are Address.key. */
+  isProducerKey(key: string): boolean {
+    return this.#producers.has(key);
+  }
+
+  /** Producer lookup by address key (producer or alias), for the router's hot path. */
+  producerByKey(key: string): ProducerInfo | undefined {
+    return this.#producers.get(key) ?? this.#producerAliases.get(key);
+  }
+
+  /** Adds a consumer by address key if it is not one yet. */
+  ensureConsumerKey(key: string, flowControlId: FlowControlId): void {
+    let consumers = this.#consumers.get(flowControlId);
+    if (!consumers) this.#consumers.set(flowControlId, (consumers = new Set()));
+    consumers.add(key);
+  }
+
+  /** Whether a message sent by `sender` may be delivered to `destination` (both address keys). */
+  isAllowed(senderKey: string | undefined, destinationKey: string): boolean {
+    if (senderKey === undefined) return true;
+    const producer = this.#producers.get(senderKey);
+    if (!producer) return true;
+    if (this.#consumers.get(producer.flowControlId)?.has(destinationKey)) return true;
+    const spawner = producer.spawnerFlowControlId;
+    return spawner !== undefined && (this.#consumers.get(spawner)?.has(destinationKey) ?? false);
+  }
+
+  /** Forgets everything registered for an address that went away. */
+  cleanup(address: AddressLike): void {
+    const key = toAddress(address).key;
+    this.#producers.delete(key);
+    this.#producerAliases.delete(key);
+    this.#spawners.delete(key);
+    for (const consumers of this.#consumers.values()) consumers.delete(key);
+  }
+
+  /** Forgets a whole flow (its consumer set). */
+  removeFlow(flowControlId: FlowControlId): void {
+    this.#consumers.delete(flowControlId);
+  }
+}

@@ -1,0 +1,1 @@
+export { FlowControls, type FlowControlId, type ProducerInfo } from "./flow-controls.js";

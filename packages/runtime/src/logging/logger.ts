@@ -1,0 +1,89 @@
+/**
+ * A small debug-style logger. Namespaces look like "hopwire:tcp"; output is enabled by
+ * the DEBUG environment variable (comma-separated patterns, `*` wildcards, `-` to exclude),
+ * and is silent by default. Components receive a logger from their node rather than
+ * importing a global one, and a per-node prefix keeps several nodes apart in one log.
+ * Never pass keys or plaintext payloads to a logger.
+ */
+export interface Logger {
+  readonly namespace: string;
+  readonly enabled: boolean;
+  debug(message: string, ...details: unknown[]): void;
+  info(message: string, ...details: unknown[]): void;
+  warn(message: string, ...details: unknown[]): void;
+  error(message: string, ...details: unknown[]): void;
+  child(name: string): Logger;
+}
+
+export type LogSink = (line: string) => void;
+
+const defaultSink: LogSink = (line) => process.stderr.write(line + "\n");
+
+interface Patterns {
+  include: RegExp[];
+  exclude: RegExp[];
+}
+
+function compile(spec: string): Patterns {
+  const include: RegExp[] = [];
+  const exclude: RegExp[] = [];
+  for (const raw of spec.split(/[\s,]+/)) {
+    if (!raw) continue;
+    const negative = raw.startsWith("-");
+    const body = (negative ? raw.slice(1) : raw).replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*?");
+    (negative ? exclude : include).push(new RegExp(`^${body}$`));
+  }
+  return { include, exclude };
+}
+
+function isEnabled(patterns: Patterns, namespace: string): boolean {
+  if (patterns.exclude.some((r) => r.test(namespace))) return false;
+  return patterns.include.some((r) => r.test(namespace));
+}
+
+export interface LoggerOptions {
+  /** Overrides process.env.DEBUG. */
+  debug?: string;
+  /** Written before every line, e.g. the node's name. */
+  prefix?: string;
+  sink?: LogSink;
+}
+
+export function createLogger(namespace: string, options: LoggerOptions = {}): Logger {
+  const patterns = compile(options.debug ?? process.env.DEBUG ?? "");
+  return make(namespace, patterns, options.prefix, options.sink ?? defaultSink);
+}
+
+function make(namespace: string, patterns: Patterns, prefix: string | undefined, sink: LogSink): Logger {
+  const enabled = isEnabled(patterns, namespace);
+  const write = (level: string, message: string, details: unknown[]): void => {
+    if (!enabled) return;
+    const extra = details.length ? " " + details.map(describe).join(" ") : "";
+    sink(`${new Date().toISOString()} ${prefix ? `[${prefix}] ` : ""}${namespace} ${level} ${message}${extra}`);
+  };
+  return {
+    namespace,
+    enabled,
+    debug: (m, ...d) => write("debug", m, d),
+    info: (m, ...d) => write("info", m, d),
+    warn: (m, ...d) => write("warn", m, d),
+    error: (m, ...d) => write("error", m, d),
+    child: (name) => make(`${namespace}:${name}`, patterns, prefix, sink),
+  };
+}
+
+function describe(detail: unknown): string {
+  if (detail instanceof Error) {
+    const code = (detail as { code?: unknown }).code;
+    return `${detail.name}${typeof code === "string" ? `[${code}]` : ""}: ${detail.message}`;
+  }
+  if (typeof detail === "string") return detail;
+  try {
+    return JSON.stringify(detail);
+  } catch {
+    return String(detail);
+  }
+}
+
+/** A logger that never writes. */
+export const silentLogger: Logger = createLogger("hopwire", { debug: "" });

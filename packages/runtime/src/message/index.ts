@@ -1,0 +1,2 @@
+export { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "./local-message.js";
+export { Routed } from "./routed.js";

@@ -1,0 +1,178 @@
+import { Address, toAddress, type AddressLike } from "../address/address.js";
+import type { Context } from "../context/context.js";
+import { DuplicateAddressError, InvalidOptionError, NodeStoppedError, UnknownAddressError, WorkerLoadError } from "../errors/errors.js";
+import { FlowControls } from "../flow-control/flow-controls.js";
+import { createLogger, type Logger } from "../logging/logger.js";
+import { MainProcessorHost } from "../placement/main-processor-host.js";
+import { MainWorkerHost } from "../placement/main-worker-host.js";
+import type { OffThreadPlacement } from "../placement/off-thread-placement.js";
+import type { WorkerHandle } from "../placement/worker-handle.js";
+import { Router } from "../router/router.js";
+import { isWorkerClass, type Placement, type Processor, type StartWorkerOptions, type Worker, type WorkerClass } from "../worker/worker.js";
+import type { ResolvedNodeOptions } from "./node-options.js";
+
+type PlacementFactory = (core: NodeCore) => OffThreadPlacement;
+const placementFactories = new Map<"thread" | "pool", PlacementFactory>();
+
+/** Lets the thread and pool placements plug in without an import cycle. */
+export function registerPlacement(kind: "thread" | "pool", factory: PlacementFactory): void {
+  placementFactories.set(kind, factory);
+}
+
+/**
+ * The state of one node that every context shares: router, flow controls, logger, and the
+ * table of started workers with their placements.
+ */
+export class NodeCore {
+  readonly flowControls = new FlowControls();
+  readonly router = new Router(this.flowControls);
+  readonly log: Logger;
+  readonly #handles = new Map<string, WorkerHandle>();
+  readonly #order: WorkerHandle[] = [];
+  readonly #placements = new Map<"thread" | "pool", OffThreadPlacement>();
+  readonly #stopHooks: (() => Promise<void> | void)[] = [];
+  #stopping: Promise<void> | undefined;
+
+  constructor(
+    readonly options: ResolvedNodeOptions,
+    readonly contextFor: (core: NodeCore, address: Address) => Context,
+  ) {
+    this.log = options.logger ?? createLogger("hopwire", options.name ? { prefix: options.name } : {});
+  }
+
+  get stopped(): boolean {
+    return this.#stopping !== undefined;
+  }
+
+  assertRunning(): void {
+    if (this.#stopping) throw new NodeStoppedError();
+  }
+
+  /** Runs `hook` when the node stops, before its workers stop (transports close sockets here). */
+  onStop(hook: () => Promise<void> | void): void {
+    this.#stopHooks.push(hook);
+  }
+
+  async startWorker(
+    addressOrAddresses: AddressLike | AddressLike[],
+    worker: WorkerClass | Worker | Processor,
+    options: StartWorkerOptions = {},
+    kind: "worker" | "processor",
+  ): Promise<void> {
+    this.assertRunning();
+    const addresses = toAddresses(addressOrAddresses, options.aliases);
+    const placement = resolvePlacement(worker, options.placement);
+    for (const a of addresses) {
+      if (this.router.has(a)) throw new DuplicateAddressError(`Address ${a.toString()} is already in use`);
+    }
+    const handle =
+      placement === "main"
+        ? await this.#startOnMain(addresses, worker, options.args ?? [], kind)
+        : await this.#placement(placement).start({ addresses, workerClass: worker as WorkerClass, args: options.args ?? [], kind });
+    for (const a of addresses) this.#handles.set(a.key, handle);
+    this.#order.push(handle);
+    this.log.debug(`started ${kind} ${addresses[0]!.toString()} (${placement})`);
+  }
+
+  async #startOnMain(
+    addresses: readonly Address[],
+    worker: WorkerClass | Worker | Processor,
+    args: readonly unknown[],
+    kind: "worker" | "processor",
+  ): Promise<WorkerHandle> {
+    const instance = isWorkerClass(worker) ? new worker(...args) : worker;
+    const context = this.contextFor(this, addresses[0]!);
+    if (kind === "processor") {
+      const host = new MainProcessorHost(addresses, instance as Processor, context, this.log, (h) => this.#forget(h));
+      await host.start();
+      return host;
+    }
+    if (typeof (instance as Worker).handleMessage !== "function") {
+      throw new WorkerLoadError(`Worker for ${addresses[0]!.toString()} has no handleMessage method`);
+    }
+    const host = new MainWorkerHost(addresses, instance as Worker, context, this.log, (h, reason) => this.#forget(h, reason));
+    this.router.register(addresses, host);
+    try {
+      await host.initialize();
+    } catch (error) {
+      this.router.unregister(addresses);
+      throw new WorkerLoadError(`Worker ${addresses[0]!.toString()} failed to initialize`, { cause: error });
+    }
+    return host;
+  }
+
+  #placement(kind: "thread" | "pool"): OffThreadPlacement {
+    let placement = this.#placements.get(kind);
+    if (!placement) {
+      const factory = placementFactories.get(kind);
+      if (!factory) throw new WorkerLoadError(`The "${kind}" placement is not available`);
+      placement = factory(this);
+      this.#placements.set(kind, placement);
+    }
+    return placement;
+  }
+
+  /** Called by a handle as it stops: its addresses leave the router at once. */
+  #forget(handle: WorkerHandle, reason?: Error): void {
+    this.router.unregister(handle.addresses, reason);
+    for (const a of handle.addresses) if (this.#handles.get(a.key) === handle) this.#handles.delete(a.key);
+    const i = this.#order.indexOf(handle);
+    if (i >= 0) this.#order.splice(i, 1);
+  }
+
+  /** For placements: the same bookkeeping as `#forget`, for handles that stop themselves. */
+  forget(handle: WorkerHandle, reason?: Error): void {
+    this.#forget(handle, reason);
+  }
+
+  async stopWorker(address: AddressLike, reason?: Error): Promise<void> {
+    const key = toAddress(address).key;
+    const handle = this.#handles.get(key);
+    if (!handle) throw new UnknownAddressError(`No worker has the address ${toAddress(address).toString()}`);
+    await handle.stop(reason);
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stopAll();
+    return this.#stopping;
+  }
+
+  async #stopAll(): Promise<void> {
+    const reason = new NodeStoppedError();
+    for (const hook of this.#stopHooks.splice(0).reverse()) {
+      try {
+        await hook();
+      } catch (error) {
+        this.log.warn("a stop hook failed", error);
+      }
+    }
+    for (const handle of this.#order.slice().reverse()) await handle.stop(reason);
+    for (const placement of this.#placements.values()) await placement.close();
+    this.#placements.clear();
+    this.log.debug("node stopped");
+  }
+}
+
+function toAddresses(addressOrAddresses: AddressLike | AddressLike[], aliases: AddressLike[] = []): Address[] {
+  const list = Array.isArray(addressOrAddresses) ? addressOrAddresses : [addressOrAddresses];
+  const addresses = [...list, ...aliases].map(toAddress);
+  if (addresses.length === 0) throw new InvalidOptionError("A worker needs at least one address");
+  return addresses;
+}
+
+function resolvePlacement(worker: unknown, placement: Placement | undefined): Placement {
+  if (placement !== undefined && placement !== "main" && placement !== "thread" && placement !== "pool") {
+    throw new InvalidOptionError(`placement must be "thread", "pool" or "main", got ${JSON.stringify(placement)}`);
+  }
+  if (!isWorkerClass(worker)) {
+    if (worker === null || typeof worker !== "object") throw new InvalidOptionError("worker must be a worker class or instance");
+    if (placement !== undefined && placement !== "main") {
+      throw new InvalidOptionError(`A worker instance can only run on the main thread; pass its class for placement "${placement}"`);
+    }
+    if (placement === undefined) {
+      throw new InvalidOptionError('A worker instance runs on the main thread only when asked: pass { placement: "main" }, or pass its class');
+    }
+    return "main";
+  }
+  return placement ?? "thread";
+}

@@ -1,0 +1,35 @@
+import { InvalidOptionError } from "../errors/errors.js";
+import type { Logger } from "../logging/logger.js";
+
+export interface NodeOptions {
+  /** A name that prefixes this node's log lines (several nodes in one process stay apart). */
+  name?: string;
+  /** Inject a logger; by default `hopwire` namespaces switched on by DEBUG. */
+  logger?: Logger;
+  /** Default timeout of sendAndReceive, in ms (30 000). */
+  sendAndReceiveTimeout?: number;
+  /** Size of the shared pool that runs workers placed "pool" (defaults: piscina's, by core count). */
+  pool?: { minThreads?: number; maxThreads?: number };
+}
+
+export interface ResolvedNodeOptions {
+  name: string | undefined;
+  logger: Logger | undefined;
+  sendAndReceiveTimeout: number;
+  pool: { minThreads?: number; maxThreads?: number };
+}
+
+export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
+  if (options === null || typeof options !== "object") throw new InvalidOptionError("node options must be an object");
+  const timeout = options.sendAndReceiveTimeout ?? 30_000;
+  if (typeof timeout !== "number" || !(timeout > 0)) {
+    throw new InvalidOptionError(`sendAndReceiveTimeout must be a positive number of ms, got ${String(timeout)}`);
+  }
+  if (options.name !== undefined && typeof options.name !== "string") throw new InvalidOptionError("name must be a string");
+  const pool = options.pool ?? {};
+  for (const key of ["minThreads", "maxThreads"] as const) {
+    const v = pool[key];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new InvalidOptionError(`pool.${key} must be a positive integer`);
+  }
+  return { name: options.name, logger: options.logger, sendAndReceiveTimeout: timeout, pool };
+}

@@ -1,0 +1,61 @@
+import { Address } from "../address/address.js";
+import { Inbox } from "../context/inbox.js";
+import { MainContext } from "../context/main-context.js";
+import type { FlowControls } from "../flow-control/flow-controls.js";
+import type { Logger } from "../logging/logger.js";
+import type { Router } from "../router/router.js";
+import { NodeCore } from "./node-core.js";
+import { resolveNodeOptions, type NodeOptions } from "./node-options.js";
+
+/**
+ * A Hopwire node: the router and transports on this (main) thread, workers on their own
+ * threads or pool slots. The node is itself a context with the address "app".
+ */
+export class Node extends MainContext {
+  readonly #core: NodeCore;
+  readonly #inbox: Inbox;
+
+  /** @internal use `node()` */
+  constructor(core: NodeCore, inbox: Inbox) {
+    super(core, inbox.address, inbox);
+    this.#core = core;
+    this.#inbox = inbox;
+  }
+
+  /** Who may receive messages that arrive from the network (see FlowControls). */
+  override get flowControls(): FlowControls {
+    return this.#core.flowControls;
+  }
+
+  /** The node's router: for transports and channels that plug into the node. */
+  get router(): Router {
+    return this.#core.router;
+  }
+
+  override get log(): Logger {
+    return this.#core.log;
+  }
+
+  get stopped(): boolean {
+    return this.#core.stopped;
+  }
+
+  /** Runs `hook` when the node stops, before its workers stop. */
+  onStop(hook: () => Promise<void> | void): void {
+    this.#core.onStop(hook);
+  }
+
+  override async stop(): Promise<void> {
+    await this.#core.stop();
+    this.#inbox.close();
+  }
+}
+
+/** Creates and starts a node. */
+export async function node(options?: NodeOptions): Promise<Node> {
+  const resolved = resolveNodeOptions(options);
+  const core = new NodeCore(resolved, (c, address) => new MainContext(c, address));
+  const inbox = new Inbox(new Address(0, "app"));
+  core.router.register([inbox.address], inbox);
+  return new Node(core, inbox);
+}

@@ -1,0 +1,1 @@
+export { Route, route, type RouteLike } from "./route.js";

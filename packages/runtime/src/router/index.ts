@@ -1,0 +1,2 @@
+export { Router, type TransportRoute } from "./router.js";
+export type { Mailbox } from "./mailbox.js";

@@ -1,0 +1,115 @@
+import { LOCAL, type Address } from "../address/address.js";
+import {
+  DuplicateAddressError,
+  FlowControlDeniedError,
+  InvalidRouteError,
+  RouteUnavailableError,
+  UnknownAddressError,
+  UnknownTransportError,
+} from "../errors/errors.js";
+import type { FlowControls } from "../flow-control/flow-controls.js";
+import type { LocalMessage } from "../message/local-message.js";
+import type { Mailbox } from "./mailbox.js";
+
+/**
+ * Routes a message whose next hop has a non-local transport type (e.g. "1#host:port").
+ * The transport usually rewrites the hop to a connection's local address and routes again.
+ */
+export type TransportRoute = (message: LocalMessage, senderKey: string | undefined) => void;
+
+/** Called when a first hop goes away while a request waits on it. */
+type HopWatcher = (error: Error) => void;
+
+/**
+ * The node's address table. It lives on the node's main thread; every message, wherever it
+ * was sent from, passes through `route` once per local hop.
+ */
+export class Router {
+  readonly #table = new Map<string, Mailbox>();
+  readonly #transports = new Map<number, TransportRoute>();
+  readonly #watchers = new Map<string, Set<HopWatcher>>();
+
+  constructor(readonly flowControls: FlowControls) {}
+
+  has(address: Address): boolean {
+    return this.#table.has(address.key);
+  }
+
+  /** Registers every address of a mailbox at once, or none if one is taken. */
+  register(addresses: readonly Address[], mailbox: Mailbox): void {
+    for (const a of addresses) {
+      if (!a.isLocal) throw new InvalidRouteError(`A worker address must be local, got ${a.toString()}`);
+      if (this.#table.has(a.key)) throw new DuplicateAddressError(`Address ${a.toString()} is already in use`);
+    }
+    const keys = new Set(addresses.map((a) => a.key));
+    if (keys.size !== addresses.length) throw new DuplicateAddressError("A worker was given the same address twice");
+    for (const a of addresses) this.#table.set(a.key, mailbox);
+  }
+
+  /** Removes addresses; requests waiting on them as their first hop fail fast. */
+  unregister(addresses: readonly Address[], reason?: Error): void {
+    for (const a of addresses) {
+      this.#table.delete(a.key);
+      this.flowControls.cleanup(a);
+      const watchers = this.#watchers.get(a.key);
+      if (!watchers) continue;
+      this.#watchers.delete(a.key);
+      const error = new RouteUnavailableError(`${a.toString()} stopped before a reply arrived`, { cause: reason });
+      for (const w of watchers) w(error);
+    }
+  }
+
+  registerTransport(type: number, transport: TransportRoute): void {
+    if (type === LOCAL) throw new InvalidRouteError("Transport type 0 is reserved for local addresses");
+    if (this.#transports.has(type)) throw new DuplicateAddressError(`A transport is already registered for type ${type}`);
+    this.#transports.set(type, transport);
+  }
+
+  unregisterTransport(type: number): void {
+    this.#transports.delete(type);
+  }
+
+  /** Calls `watcher` if `hop` is unregistered; returns a function that stops watching. */
+  watchHop(hop: Address, watcher: HopWatcher): () => void {
+    let set = this.#watchers.get(hop.key);
+    if (!set) this.#watchers.set(hop.key, (set = new Set()));
+    set.add(watcher);
+    return () => {
+      const current = this.#watchers.get(hop.key);
+      current?.delete(watcher);
+      if (current?.size === 0) this.#watchers.delete(hop.key);
+    };
+  }
+
+  /**
+   * Delivers `message` to its next hop. Throws a typed error (to the local sender) for an
+   * empty route, an unknown address or transport, or a delivery flow controls deny. A
+   * denial is checked before existence, so a network peer cannot probe for addresses.
+   */
+  route(message: LocalMessage, senderKey: string | undefined): void {
+    const next = message.onwardRoute.next();
+    if (!next.isLocal) {
+      const transport = this.#transports.get(next.type);
+      if (!transport) throw new UnknownTransportError(`No transport is registered for address ${next.toString()}`);
+      transport(message, senderKey);
+      return;
+    }
+    const key = next.key;
+    const flowControls = this.flowControls;
+    if (!flowControls.isAllowed(senderKey, key)) {
+      throw new FlowControlDeniedError(`Flow controls do not allow delivery to ${next.toString()}`);
+    }
+    const mailbox = this.#table.get(key);
+    if (!mailbox) throw new UnknownAddressError(`No worker has the address ${next.toString()}`);
+    // Sending into a producer (a connection, a channel) lets its replies come back to the sender.
+    if (senderKey !== undefined && !flowControls.isProducerKey(senderKey)) {
+      const producer = flowControls.producerByKey(key);
+      if (producer) flowControls.ensureConsumerKey(senderKey, producer.flowControlId);
+    }
+    mailbox.deliver(message);
+  }
+
+  addresses(): string[] {
+    return [...this.#table.keys()];
+  }
+}
