@@ -146,6 +146,14 @@ export class XXHandshakeState {
     return this.#ss.splitKeys();
   }
 
+  /** Abandons the handshake and wipes its secrets; later calls throw NoiseStateError. */
+  dispose(): void {
+    if (this.#step === "failed") return;
+    this.#step = "failed";
+    this.#wipeKeys();
+    this.#ss.dispose();
+  }
+
   // -> e
   #writeMessageA(payload: Uint8Array): Uint8Array {
     assertWritable(DH_LENGTH + payload.length);
@@ -243,15 +251,13 @@ export class XXHandshakeState {
     try {
       return run();
     } catch (error) {
-      this.#step = "failed";
-      this.#wipeKeys();
-      this.#ss.dispose();
+      this.dispose();
       throw error;
     }
   }
 
   #assertTurn(writing: boolean): void {
-    if (this.#step === "failed") throw new NoiseStateError("Noise handshake already failed");
+    if (this.#step === "failed") throw new NoiseStateError("Noise handshake already failed or was disposed");
     if (this.isComplete) throw new NoiseStateError("Noise handshake is already complete");
     if (this.isMyTurn !== writing) {
       const expected = writing ? "readMessage" : "writeMessage";
