@@ -1,0 +1,79 @@
+import { InvalidOptionError } from "../errors.js";
+
+/** Where a nonce falls relative to the window. */
+export type ReplayVerdict =
+  /** Above everything seen: would move the window forward. */
+  | "NEW"
+  /** Inside the window and not seen yet: a late (reordered) message. */
+  | "LATE"
+  /** Inside the window and already accepted. */
+  | "REPLAY"
+  /** Below the window: too late to tell whether it is a replay, so refused. */
+  | "TOO_OLD";
+
+export const DEFAULT_REPLAY_WINDOW_SIZE = 1024;
+
+/**
+ * Anti-replay sliding window over 64-bit-style message counters, in the manner of IPsec
+ * ESP (RFC 4303 §3.4.3) and WireGuard: a bitmap of the last `size` counters below and
+ * including the highest one accepted. Repeats are refused, late messages inside the
+ * window are accepted once, anything below it is refused, and a forward jump of any size
+ * just moves the window, so loss never wedges the receiver.
+ *
+ * check() never changes state; accept() must be called only after the message has
+ * authenticated, so forged counters cannot move or poison the window.
+ */
+export class ReplayWindow {
+  readonly size: number;
+  readonly #bits: Uint32Array;
+  #highest = -1;
+
+  constructor(size: number = DEFAULT_REPLAY_WINDOW_SIZE) {
+    if (!Number.isSafeInteger(size) || size < 32 || size % 32 !== 0 || size > 1 << 20) {
+      throw new InvalidOptionError(`replay window size must be a multiple of 32 in [32, 2^20]; got ${size}`, { option: "windowSize" });
+    }
+    this.size = size;
+    this.#bits = new Uint32Array(size / 32);
+  }
+
+  /** The highest counter accepted so far, or -1 before the first. */
+  get highest(): number {
+    return this.#highest;
+  }
+
+  /** Lowest counter still inside the window (0 until the window has filled). */
+  get lowest(): number {
+    return Math.max(0, this.#highest - this.size + 1);
+  }
+
+  check(counter: number): ReplayVerdict {
+    if (counter > this.#highest) return "NEW";
+    if (this.#highest - counter >= this.size) return "TOO_OLD";
+    return this.#isSet(counter) ? "REPLAY" : "LATE";
+  }
+
+  /** Records an authenticated counter that check() called NEW or LATE. */
+  accept(counter: number): void {
+    if (counter > this.#highest) this.#advanceTo(counter);
+    const slot = counter % this.size;
+    this.#bits[slot >>> 5] |= 1 << (slot & 31);
+  }
+
+  // Clears the slots the window slides over; they now stand for counters not yet seen.
+  #advanceTo(counter: number): void {
+    if (counter - this.#highest >= this.size) {
+      this.#bits.fill(0);
+    } else {
+      for (let c = this.#highest + 1; c <= counter; c++) {
+        const slot = c % this.size;
+        this.#bits[slot >>> 5] &= ~(1 << (slot & 31));
+      }
+    }
+    this.#highest = counter;
+  }
+
+  #isSet(counter: number): boolean {
+    const slot = counter % this.size;
+    return (this.#bits[slot >>> 5] & (1 << (slot & 31))) !== 0;
+  }
+}

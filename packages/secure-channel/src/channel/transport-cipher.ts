@@ -1,0 +1,270 @@
+/**
+ * The transport message codec of an established secure channel.
+ *
+ *   wire format:  nonce (8 bytes, big-endian) || AEAD(k_epoch, nonce, ad = empty, plaintext)
+ *
+ * Each direction numbers its messages 0, 1, 2, ... and sends the number as the nonce, so
+ * messages may be lost or reordered (the receiver no longer relies on an implicit
+ * counter, unlike Noise's CipherState). Keys rotate every `rekeyInterval` messages: the
+ * key for nonce n is the initial key after floor(n / rekeyInterval) Noise REKEYs, which
+ * both sides derive from the nonce alone.
+ */
+import { defaultCryptoProvider } from "../crypto/index.js";
+import { assertKey32 } from "../crypto/key-checks.js";
+import type { Aead, AeadCipher, CryptoProvider } from "../crypto/provider.js";
+import { TAG_LENGTH } from "../crypto/provider.js";
+import { DisposedError, InvalidOptionError, NonceExhaustedError, TransportMessageDroppedError } from "../errors.js";
+import { nextEpochAead, ReceiveEpochKeys } from "./epoch-keys.js";
+import { DEFAULT_REPLAY_WINDOW_SIZE, ReplayWindow } from "./replay-window.js";
+
+export const TRANSPORT_NONCE_LENGTH = 8;
+/** Smallest valid transport message: a nonce and the tag of an empty plaintext. */
+export const TRANSPORT_OVERHEAD = TRANSPORT_NONCE_LENGTH + TAG_LENGTH;
+export const DEFAULT_REKEY_INTERVAL = 32768;
+export const DEFAULT_MAX_EPOCH_SKIP = 4096;
+/**
+ * Nonces stop at 2^53-1 so they stay exact JavaScript numbers on the hot path (no
+ * BigInt); at a million messages a second that lasts 285 years.
+ */
+export const MAX_TRANSPORT_NONCE = Number.MAX_SAFE_INTEGER;
+
+const EMPTY_AD = new Uint8Array(0);
+const TWO_POW_32 = 0x1_0000_0000;
+
+export interface TransportCipherOptions {
+  /** Default: the node:crypto provider. */
+  readonly provider?: CryptoProvider;
+  /** Messages per key before a REKEY; both directions of a channel must agree. Default 32768. */
+  readonly rekeyInterval?: number;
+  /** Default "AESGCM", the secure channel's suite. */
+  readonly cipher?: AeadCipher;
+}
+
+export interface TransportDecryptorOptions extends TransportCipherOptions {
+  /** Replay window width in messages, a multiple of 32. Default 1024. */
+  readonly windowSize?: number;
+  /**
+   * Most epochs one message may skip ahead. Each skipped epoch costs one REKEY before the
+   * tag can be checked, so this bounds the work a forged far-future nonce can cause.
+   * Default 4096 (at the default interval: 134 million lost messages in a row).
+   */
+  readonly maxEpochSkip?: number;
+}
+
+/** Why a transport message was dropped. */
+export type DropReason =
+  /** Shorter than nonce + tag. */
+  | "TOO_SHORT"
+  /** Already received. */
+  | "REPLAY"
+  /** Below the replay window. */
+  | "TOO_OLD"
+  /** Nonce beyond what the receiver follows (maxEpochSkip epochs ahead, or above 2^53-1). */
+  | "TOO_FAR"
+  /** The tag did not verify: forged, corrupted, or under another key. */
+  | "AUTH_FAILED";
+
+export type DecryptResult =
+  | { readonly ok: true; readonly plaintext: Uint8Array; readonly nonce: number }
+  | { readonly ok: false; readonly reason: DropReason };
+
+export const DROP_REASONS: readonly DropReason[] = ["TOO_SHORT", "REPLAY", "TOO_OLD", "TOO_FAR", "AUTH_FAILED"];
+// Preallocated: dropping must not allocate, it may be a flood.
+const DROPPED: { readonly [R in DropReason]: DecryptResult } = Object.freeze({
+  TOO_SHORT: Object.freeze({ ok: false, reason: "TOO_SHORT" }),
+  REPLAY: Object.freeze({ ok: false, reason: "REPLAY" }),
+  TOO_OLD: Object.freeze({ ok: false, reason: "TOO_OLD" }),
+  TOO_FAR: Object.freeze({ ok: false, reason: "TOO_FAR" }),
+  AUTH_FAILED: Object.freeze({ ok: false, reason: "AUTH_FAILED" }),
+});
+
+/** Encrypts one direction of a channel. */
+export class TransportEncryptor {
+  readonly rekeyInterval: number;
+  readonly #provider: CryptoProvider;
+  readonly #cipher: AeadCipher;
+  #aead: Aead | null;
+  #nonce = 0;
+  #leftInEpoch: number;
+
+  constructor(key: Uint8Array, options: TransportCipherOptions = {}) {
+    assertKey32(key, "transport key");
+    this.#provider = options.provider ?? defaultCryptoProvider;
+    this.#cipher = options.cipher ?? "AESGCM";
+    this.rekeyInterval = validateRekeyInterval(options.rekeyInterval);
+    this.#aead = this.#provider.createAead(this.#cipher, key);
+    this.#leftInEpoch = this.rekeyInterval;
+  }
+
+  /** The nonce the next message will carry (= messages encrypted so far). */
+  get nextNonce(): number {
+    return this.#nonce;
+  }
+
+  /** nonce || ciphertext || tag, written into one new buffer. */
+  encrypt(plaintext: Uint8Array): Uint8Array {
+    let aead = this.#liveAead();
+    if (this.#nonce > MAX_TRANSPORT_NONCE) throw new NonceExhaustedError();
+    if (this.#leftInEpoch === 0) {
+      aead = this.#rotate(aead);
+      this.#leftInEpoch = this.rekeyInterval;
+    }
+    const nonce = this.#nonce;
+    const out = new Uint8Array(TRANSPORT_OVERHEAD + plaintext.length);
+    writeNonce(out, nonce);
+    aead.sealInto(nonce, EMPTY_AD, plaintext, out, TRANSPORT_NONCE_LENGTH);
+    this.#nonce = nonce + 1;
+    this.#leftInEpoch--;
+    return out;
+  }
+
+  /** Drops the key; encrypt() then throws DisposedError. */
+  dispose(): void {
+    this.#aead?.dispose();
+    this.#aead = null;
+  }
+
+  #rotate(aead: Aead): Aead {
+    const next = nextEpochAead(this.#provider, this.#cipher, aead);
+    aead.dispose(); // the old key is gone: forward secrecy for earlier epochs
+    this.#aead = next;
+    return next;
+  }
+
+  #liveAead(): Aead {
+    if (this.#aead === null) throw new DisposedError("transport encryptor used after dispose()");
+    return this.#aead;
+  }
+}
+
+/** Decrypts one direction of a channel, with replay protection. */
+export class TransportDecryptor {
+  readonly rekeyInterval: number;
+  readonly maxEpochSkip: number;
+  readonly #window: ReplayWindow;
+  #keys: ReceiveEpochKeys | null;
+  #accepted = 0;
+  #dropped = 0;
+  readonly #droppedByReason: Record<DropReason, number> = { TOO_SHORT: 0, REPLAY: 0, TOO_OLD: 0, TOO_FAR: 0, AUTH_FAILED: 0 };
+
+  constructor(key: Uint8Array, options: TransportDecryptorOptions = {}) {
+    assertKey32(key, "transport key");
+    this.rekeyInterval = validateRekeyInterval(options.rekeyInterval);
+    this.maxEpochSkip = validatePositiveInteger(options.maxEpochSkip ?? DEFAULT_MAX_EPOCH_SKIP, "maxEpochSkip");
+    this.#window = new ReplayWindow(options.windowSize ?? DEFAULT_REPLAY_WINDOW_SIZE);
+    this.#keys = new ReceiveEpochKeys(options.provider ?? defaultCryptoProvider, options.cipher ?? "AESGCM", key);
+  }
+
+  /** Messages that authenticated and were delivered. */
+  get accepted(): number {
+    return this.#accepted;
+  }
+
+  /** Messages dropped, all reasons together. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Messages dropped, per reason (a snapshot). */
+  get droppedByReason(): Readonly<Record<DropReason, number>> {
+    return { ...this.#droppedByReason };
+  }
+
+  /** The highest nonce accepted so far (-1 before the first message). */
+  get highestNonce(): number {
+    return this.#window.highest;
+  }
+
+  /** Epoch keys currently held (for tests and metrics). */
+  get heldEpochKeys(): number {
+    return this.#keys?.size ?? 0;
+  }
+
+  /**
+   * The non-throwing fast path: the plaintext, or why the message was dropped. Nothing
+   * about the receiver changes unless the message authenticates.
+   */
+  decrypt(message: Uint8Array): DecryptResult {
+    const keys = this.#liveKeys();
+    if (message.length < TRANSPORT_OVERHEAD) return this.#drop("TOO_SHORT");
+    const nonce = readNonce(message);
+    if (nonce < 0) return this.#drop("TOO_FAR");
+    const verdict = this.#window.check(nonce);
+    if (verdict === "REPLAY" || verdict === "TOO_OLD") return this.#drop(verdict);
+
+    const epoch = Math.floor(nonce / this.rekeyInterval);
+    const ciphertext = message.subarray(TRANSPORT_NONCE_LENGTH);
+    let plaintext: Uint8Array | null;
+    if (epoch <= keys.newestEpoch) {
+      const aead = keys.get(epoch);
+      if (aead === undefined) return this.#drop("TOO_OLD"); // unreachable: held epochs cover the window
+      plaintext = aead.open(nonce, EMPTY_AD, ciphertext);
+    } else {
+      if (epoch - keys.newestEpoch > this.maxEpochSkip) return this.#drop("TOO_FAR");
+      plaintext = keys.openInFutureEpoch(epoch, (aead) => aead.open(nonce, EMPTY_AD, ciphertext));
+    }
+    if (plaintext === null) return this.#drop("AUTH_FAILED");
+
+    // Authenticated: only now may the window and the key set change.
+    this.#window.accept(nonce);
+    keys.dropBefore(Math.floor(this.#window.lowest / this.rekeyInterval));
+    this.#accepted++;
+    return { ok: true, plaintext, nonce };
+  }
+
+  /** decrypt() for callers that prefer exceptions: TransportMessageDroppedError carries the reason. */
+  decryptOrThrow(message: Uint8Array): Uint8Array {
+    const result = this.decrypt(message);
+    if (result.ok) return result.plaintext;
+    throw new TransportMessageDroppedError(`transport message dropped: ${result.reason}`, { reason: result.reason });
+  }
+
+  /** Drops every key; decrypt() then throws DisposedError. */
+  dispose(): void {
+    this.#keys?.dispose();
+    this.#keys = null;
+  }
+
+  #drop(reason: DropReason): DecryptResult {
+    this.#dropped++;
+    this.#droppedByReason[reason]++;
+    return DROPPED[reason];
+  }
+
+  #liveKeys(): ReceiveEpochKeys {
+    if (this.#keys === null) throw new DisposedError("transport decryptor used after dispose()");
+    return this.#keys;
+  }
+}
+
+function writeNonce(out: Uint8Array, nonce: number): void {
+  const hi = Math.floor(nonce / TWO_POW_32);
+  const lo = nonce >>> 0;
+  out[0] = hi >>> 24;
+  out[1] = hi >>> 16;
+  out[2] = hi >>> 8;
+  out[3] = hi;
+  out[4] = lo >>> 24;
+  out[5] = lo >>> 16;
+  out[6] = lo >>> 8;
+  out[7] = lo;
+}
+
+/** The big-endian nonce, or -1 if it exceeds 2^53-1 (no encryptor ever sends one). */
+function readNonce(message: Uint8Array): number {
+  const hi = ((message[0] << 24) | (message[1] << 16) | (message[2] << 8) | message[3]) >>> 0;
+  if (hi > 0x1f_ffff) return -1;
+  const lo = ((message[4] << 24) | (message[5] << 16) | (message[6] << 8) | message[7]) >>> 0;
+  return hi * TWO_POW_32 + lo;
+}
+
+function validateRekeyInterval(value: number | undefined): number {
+  return validatePositiveInteger(value ?? DEFAULT_REKEY_INTERVAL, "rekeyInterval");
+}
+
+function validatePositiveInteger(value: number, option: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidOptionError(`${option} must be a positive integer; got ${String(value)}`, { option });
+  }
+  return value;
+}

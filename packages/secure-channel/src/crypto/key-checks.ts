@@ -1,0 +1,17 @@
+import { InvalidKeyError, UnsupportedCipherError } from "../errors.js";
+import type { AeadCipher } from "./provider.js";
+import { KEY_LENGTH } from "./provider.js";
+
+/** Rejects anything but a 32-byte Uint8Array, naming what it was meant to be. */
+export function assertKey32(key: Uint8Array, what: string): void {
+  if (!(key instanceof Uint8Array) || key.length !== KEY_LENGTH) {
+    throw new InvalidKeyError(`${what} must be a ${KEY_LENGTH}-byte Uint8Array`);
+  }
+}
+
+/** Rejects cipher names Noise does not define (plain JS callers can pass anything). */
+export function assertCipher(cipher: AeadCipher): void {
+  if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") {
+    throw new UnsupportedCipherError(`unsupported AEAD cipher ${JSON.stringify(cipher)} (expected "AESGCM" or "ChaChaPoly")`);
+  }
+}

@@ -1,0 +1,11 @@
+/** The one Noise suite secure channels speak (design brief: "exactly as Noise rev. 34"). */
+export const HANDSHAKE_PROTOCOL_NAME = "Noise_XX_25519_AESGCM_SHA256";
+
+/**
+ * Noise prologue: binds the handshake to this protocol and version, so a peer speaking
+ * another version fails at the first decrypt instead of misreading payloads.
+ */
+export const HANDSHAKE_PROLOGUE: Uint8Array = new TextEncoder().encode("hopwire/1");
+
+/** Prefix of the data an identity signs, so the signature cannot be replayed elsewhere. */
+export const IDENTITY_SIGNATURE_DOMAIN = "hopwire-secure-channel-v1";

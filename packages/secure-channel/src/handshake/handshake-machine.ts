@@ -1,0 +1,97 @@
+import { defaultCryptoProvider } from "../crypto/index.js";
+import type { CryptoProvider } from "../crypto/provider.js";
+import { HandshakeStateError } from "../errors.js";
+import type { Identity } from "../identity/identity.js";
+import { XXHandshakeState } from "../noise/handshake-state.js";
+import type { TrustPolicy } from "../trust/trust-policy.js";
+import type { AuthenticatedPeer } from "./authenticate-peer.js";
+import { HANDSHAKE_PROLOGUE, HANDSHAKE_PROTOCOL_NAME } from "./constants.js";
+import type { HandshakeAction, HandshakeEvent, HandshakeOptions, HandshakeResult } from "./types.js";
+
+/**
+ * What initiator and responder share: the Noise XX state, the one-event-at-a-time rule
+ * and the terminal states. Subclasses implement `step` (events in, actions out). Any
+ * error fails the machine for good, except HandshakeStateError, which reports a driver
+ * mistake and leaves the state as it was.
+ */
+export abstract class HandshakeMachine<Status extends string> {
+  protected readonly noise: XXHandshakeState;
+  protected readonly identity: Identity;
+  protected readonly trustPolicy: TrustPolicy;
+  protected readonly provider: CryptoProvider;
+  #status: Status | "complete" | "failed";
+  #busy = false;
+  #result: HandshakeResult | undefined;
+
+  protected constructor(initiator: boolean, options: HandshakeOptions, initialStatus: Status) {
+    this.identity = options.identity;
+    this.trustPolicy = options.trustPolicy;
+    this.provider = options.provider ?? defaultCryptoProvider;
+    this.noise = new XXHandshakeState({
+      protocolName: HANDSHAKE_PROTOCOL_NAME,
+      initiator,
+      prologue: HANDSHAKE_PROLOGUE,
+      s: options.noiseStaticKeyPair ?? this.provider.x25519.generateKeyPair(),
+      e: options.noiseEphemeralKeyPair,
+      provider: this.provider,
+    });
+    this.#status = initialStatus;
+  }
+
+  get status(): Status | "complete" | "failed" {
+    return this.#status;
+  }
+
+  /** The outcome once status is "complete". */
+  get result(): HandshakeResult | undefined {
+    return this.#result;
+  }
+
+  /** Feeds one event; resolves to the actions to perform, in order. One event at a time. */
+  async handle(event: HandshakeEvent): Promise<readonly HandshakeAction[]> {
+    if (this.#busy) throw new HandshakeStateError("handshake is still processing the previous event");
+    this.#busy = true;
+    try {
+      return await this.step(event, this.#status);
+    } catch (error) {
+      if (!(error instanceof HandshakeStateError)) this.#fail();
+      throw error;
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  protected abstract step(event: HandshakeEvent, status: Status | "complete" | "failed"): Promise<readonly HandshakeAction[]>;
+
+  protected setStatus(status: Status): void {
+    this.#status = status;
+  }
+
+  protected wrongState(event: HandshakeEvent, status: string): HandshakeStateError {
+    const role = this.noise.initiator ? "initiator" : "responder";
+    return new HandshakeStateError(`${role} cannot handle a "${event.type}" event while ${status}`);
+  }
+
+  /** Ends the handshake: Split() keys assigned per direction, secrets of the handshake wiped. */
+  protected complete(peer: AuthenticatedPeer): HandshakeResult {
+    const peerNoiseStaticKey = this.noise.remoteStaticPublicKey!;
+    const handshakeHash = this.noise.getHandshakeHash();
+    const [initiatorToResponder, responderToInitiator] = this.noise.splitKeys();
+    const initiator = this.noise.initiator;
+    this.#result = Object.freeze({
+      peerIdentifier: peer.identifier,
+      peerPublicKey: peer.publicKey,
+      peerNoiseStaticKey,
+      handshakeHash,
+      sendKey: initiator ? initiatorToResponder : responderToInitiator,
+      receiveKey: initiator ? responderToInitiator : initiatorToResponder,
+    });
+    this.#status = "complete";
+    return this.#result;
+  }
+
+  #fail(): void {
+    this.#status = "failed";
+    this.noise.dispose();
+  }
+}

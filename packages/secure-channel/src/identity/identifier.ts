@@ -1,0 +1,35 @@
+import { toHex } from "../bytes.js";
+import { defaultCryptoProvider } from "../crypto/index.js";
+import { assertKey32 } from "../crypto/key-checks.js";
+import type { CryptoProvider } from "../crypto/provider.js";
+import { InvalidIdentifierError } from "../errors.js";
+
+declare const IDENTIFIER_BRAND: unique symbol;
+
+/**
+ * Names an identity: "I" followed by the lowercase hex SHA-256 of its 32-byte Ed25519
+ * public key (65 characters). Branded so that an unchecked string cannot pass for one;
+ * get one from identifierFromPublicKey() or parseIdentifier().
+ */
+export type Identifier = string & { readonly [IDENTIFIER_BRAND]: true };
+
+const IDENTIFIER_PATTERN = /^I[0-9a-f]{64}$/;
+
+/** True if `value` is a well-formed identifier string. */
+export function isIdentifier(value: unknown): value is Identifier {
+  return typeof value === "string" && IDENTIFIER_PATTERN.test(value);
+}
+
+/** `value` as an Identifier, or InvalidIdentifierError if it is not one. */
+export function parseIdentifier(value: string): Identifier {
+  if (!isIdentifier(value)) {
+    throw new InvalidIdentifierError(`invalid identifier ${JSON.stringify(String(value)).slice(0, 80)} (expected "I" followed by 64 lowercase hex digits)`);
+  }
+  return value;
+}
+
+/** The identifier of an Ed25519 identity public key. */
+export function identifierFromPublicKey(publicKey: Uint8Array, provider: CryptoProvider = defaultCryptoProvider): Identifier {
+  assertKey32(publicKey, "identity public key");
+  return `I${toHex(provider.sha256(publicKey))}` as Identifier;
+}

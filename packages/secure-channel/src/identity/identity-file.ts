@@ -1,0 +1,42 @@
+import { randomBytes } from "node:crypto";
+import { chmod, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import type { CryptoProvider } from "../crypto/provider.js";
+import { InvalidIdentityExportError } from "../errors.js";
+import { exportIdentity, importIdentity } from "./identity-export.js";
+import type { Identity } from "./identity.js";
+
+export interface IdentityFileOptions {
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Writes the identity (secret key included) as JSON readable by the owner only (0o600).
+ * The file is written under a temporary name created with mode 0o600 and renamed into
+ * place, so the secret never sits in a file with wider permissions (writeFile's `mode`
+ * alone does nothing to an existing file) and readers never see half a file.
+ */
+export async function saveIdentity(identity: Identity, path: string, options: IdentityFileOptions = {}): Promise<void> {
+  const text = `${JSON.stringify(exportIdentity(identity), null, 2)}\n`;
+  const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    await writeFile(temporary, text, { mode: 0o600, flag: "wx", signal: options.signal });
+    await chmod(temporary, 0o600); // the umask may have removed the owner's bits
+    await rename(temporary, path);
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Reads a file written by saveIdentity() and imports it (with all of importIdentity's checks). */
+export async function loadIdentity(path: string, provider?: CryptoProvider, options: IdentityFileOptions = {}): Promise<Identity> {
+  const text = await readFile(path, { encoding: "utf8", signal: options.signal });
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    // No cause: the parser's message may quote file content, i.e. the secret key.
+    throw new InvalidIdentityExportError(`identity file ${path} is not valid JSON`);
+  }
+  return importIdentity(data, provider);
+}

@@ -1,0 +1,92 @@
+import { inspect } from "node:util";
+import { defaultCryptoProvider } from "../crypto/index.js";
+import { assertKey32 } from "../crypto/key-checks.js";
+import type { CryptoProvider } from "../crypto/provider.js";
+import { identifierFromPublicKey, type Identifier } from "./identifier.js";
+
+// Lets identity-export.ts read the secret key without exposing it on the class.
+let readSecretKey: (identity: Identity) => Uint8Array;
+// Only the factories below may construct; a public constructor could pair mismatched keys.
+const CONSTRUCT = Symbol("Identity.construct");
+
+/**
+ * An identity: an Ed25519 key pair named by its Identifier. The secret key lives in a
+ * private field; toJSON(), toString() and util.inspect show only the identifier, so an
+ * identity that reaches a log or a JSON dump leaks nothing. structuredClone/postMessage
+ * drop private fields as well: use exportIdentity() to move an identity on purpose.
+ */
+export class Identity {
+  readonly identifier: Identifier;
+  readonly #publicKey: Uint8Array;
+  readonly #secretKey: Uint8Array;
+  readonly #provider: CryptoProvider;
+
+  static {
+    readSecretKey = (identity) => identity.#secretKey.slice();
+  }
+
+  /** @internal Use createIdentity(), identityFromSecretKey() or importIdentity(). */
+  constructor(token: typeof CONSTRUCT, secretKey: Uint8Array, publicKey: Uint8Array, provider: CryptoProvider) {
+    if (token !== CONSTRUCT) throw new TypeError("use createIdentity(), identityFromSecretKey() or importIdentity()");
+    this.#secretKey = secretKey.slice();
+    this.#publicKey = publicKey.slice();
+    this.#provider = provider;
+    this.identifier = identifierFromPublicKey(publicKey, provider);
+  }
+
+  /** The 32-byte Ed25519 public key (a copy). */
+  get publicKey(): Uint8Array {
+    return this.#publicKey.slice();
+  }
+
+  /** A 64-byte Ed25519 signature over `data` by the identity key. */
+  sign(data: Uint8Array): Uint8Array {
+    return this.#provider.ed25519.sign(this.#secretKey, data);
+  }
+
+  toJSON(): { identifier: Identifier } {
+    return { identifier: this.identifier };
+  }
+
+  toString(): string {
+    return `Identity(${this.identifier})`;
+  }
+
+  [inspect.custom](): string {
+    return `Identity { identifier: '${this.identifier}' }`;
+  }
+
+  /** @internal */
+  static create(secretKey: Uint8Array, publicKey: Uint8Array, provider: CryptoProvider): Identity {
+    return new Identity(CONSTRUCT, secretKey, publicKey, provider);
+  }
+}
+
+/** A copy of an identity's secret key, for exportIdentity() only (not part of the public API). */
+export function secretKeyOf(identity: Identity): Uint8Array {
+  return readSecretKey(identity);
+}
+
+/** A new identity with a fresh Ed25519 key pair. */
+export function createIdentity(provider: CryptoProvider = defaultCryptoProvider): Identity {
+  const { privateKey, publicKey } = provider.ed25519.generateKeyPair();
+  const identity = Identity.create(privateKey, publicKey, provider);
+  privateKey.fill(0);
+  return identity;
+}
+
+/** The identity whose Ed25519 secret key (32-byte seed) is `secretKey`; the input is copied. */
+export function identityFromSecretKey(secretKey: Uint8Array, provider: CryptoProvider = defaultCryptoProvider): Identity {
+  assertKey32(secretKey, "identity secret key");
+  return Identity.create(secretKey, provider.ed25519.publicKey(secretKey), provider);
+}
+
+/** Whether `signature` is the identity key's signature over `data`. Never throws on bad input. */
+export function verifyIdentitySignature(
+  publicKey: Uint8Array,
+  data: Uint8Array,
+  signature: Uint8Array,
+  provider: CryptoProvider = defaultCryptoProvider,
+): boolean {
+  return provider.ed25519.verify(publicKey, data, signature);
+}

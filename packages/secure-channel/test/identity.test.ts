@@ -1,0 +1,165 @@
+// Identities: identifiers, signatures, export/import, files, and keeping secrets out of logs.
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inspect } from "node:util";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { toHex } from "../src/bytes.js";
+import {
+  IdentityKeyMismatchError,
+  InvalidIdentifierError,
+  InvalidIdentityExportError,
+  UnsupportedIdentityVersionError,
+} from "../src/errors.js";
+import { identifierFromPublicKey, isIdentifier, parseIdentifier } from "../src/identity/identifier.js";
+import { exportIdentity, importIdentity } from "../src/identity/identity-export.js";
+import { loadIdentity, saveIdentity } from "../src/identity/identity-file.js";
+import { createIdentity, Identity, identityFromSecretKey, verifyIdentitySignature } from "../src/identity/identity.js";
+import { hex, providers } from "./helpers.js";
+
+const utf8 = (text: string) => new TextEncoder().encode(text);
+// RFC 8032 test 1 key pair.
+const SECRET = hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+const PUBLIC = hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+
+for (const provider of providers) {
+  describe(`identities (${provider.name})`, () => {
+    it("names an identity by I + hex SHA-256 of its public key", () => {
+      const identity = identityFromSecretKey(SECRET, provider);
+      const expected = `I${toHex(provider.sha256(PUBLIC))}`;
+      expect(identity.identifier).toBe(expected);
+      expect(identity.identifier).toMatch(/^I[0-9a-f]{64}$/);
+      expect(identifierFromPublicKey(PUBLIC, provider)).toBe(expected);
+      expect(identity.publicKey).toEqual(PUBLIC);
+    });
+
+    it("signs data that verifyIdentitySignature accepts, and nothing else", () => {
+      const identity = createIdentity(provider);
+      const data = utf8("vouch for this");
+      const signature = identity.sign(data);
+      expect(signature).toHaveLength(64);
+      expect(verifyIdentitySignature(identity.publicKey, data, signature, provider)).toBe(true);
+      expect(verifyIdentitySignature(identity.publicKey, utf8("something else"), signature, provider)).toBe(false);
+      expect(verifyIdentitySignature(createIdentity(provider).publicKey, data, signature, provider)).toBe(false);
+      expect(verifyIdentitySignature(identity.publicKey, data, signature.subarray(1), provider)).toBe(false);
+    });
+
+    it("round-trips through export and import", () => {
+      const identity = createIdentity(provider);
+      const exported = exportIdentity(identity);
+      expect(exported).toMatchObject({ format: "hopwire-identity", version: 1, identifier: identity.identifier });
+      const imported = importIdentity(JSON.parse(JSON.stringify(exported)), provider);
+      expect(imported.identifier).toBe(identity.identifier);
+      expect(imported.sign(utf8("x"))).toEqual(identity.sign(utf8("x")));
+    });
+  });
+}
+
+describe("identity secrets stay out of logs", () => {
+  it("JSON.stringify, String() and util.inspect show only the identifier", () => {
+    const identity = identityFromSecretKey(SECRET);
+    const secretHex = toHex(SECRET);
+    const renderings = [
+      JSON.stringify(identity),
+      JSON.stringify({ nested: [identity] }),
+      String(identity),
+      `${identity}`,
+      inspect(identity),
+      inspect({ deep: { identity } }, { depth: 10, showHidden: true }),
+      Object.keys(identity).join(","),
+    ];
+    for (const text of renderings) {
+      expect(text).not.toContain(secretHex);
+      expect(text).not.toContain(secretHex.toUpperCase());
+      expect(text).not.toContain(Buffer.from(SECRET).toString("base64"));
+    }
+    expect(JSON.parse(JSON.stringify(identity))).toEqual({ identifier: identity.identifier });
+    expect(String(identity)).toBe(`Identity(${identity.identifier})`);
+    expect(inspect(identity)).toContain(identity.identifier);
+  });
+
+  it("structuredClone carries no key material", () => {
+    const clone = structuredClone(identityFromSecretKey(SECRET)) as unknown as Record<string, unknown>;
+    expect(JSON.stringify(clone)).not.toContain(toHex(SECRET));
+    expect(clone).not.toBeInstanceOf(Identity);
+  });
+
+  it("cannot be constructed directly", () => {
+    const Ctor = Identity as unknown as new (...args: unknown[]) => Identity;
+    expect(() => new Ctor(Symbol("fake"), SECRET, PUBLIC)).toThrow(TypeError);
+  });
+
+  it("publicKey is a copy the caller cannot use to corrupt the identity", () => {
+    const identity = identityFromSecretKey(SECRET);
+    identity.publicKey.fill(0);
+    expect(identity.publicKey).toEqual(PUBLIC);
+  });
+});
+
+describe("identifiers", () => {
+  it("validates format", () => {
+    const good = identifierFromPublicKey(PUBLIC);
+    expect(isIdentifier(good)).toBe(true);
+    expect(parseIdentifier(good)).toBe(good);
+    for (const bad of ["", "I", good.toUpperCase(), good.slice(1), `${good}0`, `X${good.slice(1)}`, good.slice(0, 64)]) {
+      expect(isIdentifier(bad)).toBe(false);
+      expect(() => parseIdentifier(bad)).toThrow(InvalidIdentifierError);
+    }
+  });
+});
+
+describe("importIdentity validation", () => {
+  const valid = () => ({ ...exportIdentity(identityFromSecretKey(SECRET)) });
+
+  it("refuses malformed objects with InvalidIdentityExportError", () => {
+    for (const bad of [null, 42, "text", [], {}, { ...valid(), format: "other" }, { ...valid(), secretKey: "zz" }, { ...valid(), secretKey: toHex(SECRET).slice(2) }, { ...valid(), publicKey: 7 }, { ...valid(), identifier: undefined }]) {
+      expect(() => importIdentity(bad), JSON.stringify(bad)).toThrow(InvalidIdentityExportError);
+    }
+  });
+
+  it("refuses unknown versions", () => {
+    expect(() => importIdentity({ ...valid(), version: 2 })).toThrow(UnsupportedIdentityVersionError);
+  });
+
+  it("recomputes the public key and identifier and refuses mismatches", () => {
+    const other = exportIdentity(createIdentity());
+    expect(() => importIdentity({ ...valid(), publicKey: other.publicKey })).toThrow(IdentityKeyMismatchError);
+    expect(() => importIdentity({ ...valid(), identifier: other.identifier })).toThrow(IdentityKeyMismatchError);
+  });
+});
+
+describe("identity files", () => {
+  let directory: string;
+  beforeEach(async () => {
+    directory = await mkdtemp(join(tmpdir(), "hopwire-identity-"));
+  });
+  afterEach(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it("saves with mode 0o600 and loads the same identity", async () => {
+    const identity = createIdentity();
+    const path = join(directory, "identity.json");
+    await saveIdentity(identity, path);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    const loaded = await loadIdentity(path);
+    expect(loaded.identifier).toBe(identity.identifier);
+    expect(loaded.sign(utf8("y"))).toEqual(identity.sign(utf8("y")));
+  });
+
+  it("replaces an existing, wider-permission file and still ends at 0o600", async () => {
+    const path = join(directory, "identity.json");
+    await writeFile(path, "old", { mode: 0o644 });
+    await saveIdentity(createIdentity(), path);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(await readFile(path, "utf8"))).toHaveProperty("secretKey");
+  });
+
+  it("refuses a file that is not JSON without quoting it", async () => {
+    const path = join(directory, "broken.json");
+    await writeFile(path, `{"secretKey": "${toHex(SECRET)}"`);
+    const error = await loadIdentity(path).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidIdentityExportError);
+    expect(String((error as Error).message)).not.toContain(toHex(SECRET));
+  });
+});
