@@ -92,3 +92,7 @@ export {
 
 // errors
 export * from "./errors.js";
+
+// secure channels and listeners (workers on the node's main thread)
+export * from "./secure-channel/index.js";
+export * from "./listener/index.js";

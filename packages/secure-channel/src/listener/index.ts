@@ -1,0 +1,1 @@
+export { createSecureChannelListener, SecureChannelListener } from "./secure-channel-listener.js";

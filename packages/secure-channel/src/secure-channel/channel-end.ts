@@ -1,0 +1,239 @@
+import {
+  Address,
+  decodeEnvelope,
+  encodeEnvelopeHead,
+  LocalMessage,
+  route,
+  waitFor,
+  type FlowControlId,
+  type Logger,
+  type Mailbox,
+  type Node,
+  type Route,
+} from "@hopwire/runtime";
+import { TransportDecryptor, TransportEncryptor } from "../channel/transport-cipher.js";
+import type { HandshakeResult } from "../handshake/types.js";
+import type { Identifier } from "../identity/identifier.js";
+import { InnerKind, OuterKind, withKind } from "./channel-message.js";
+import { SecureChannelClosedError } from "./channel-errors.js";
+import { SECURE_CHANNEL_IDENTIFIER } from "./local-info.js";
+import type { SecureChannelOptions, SecureChannelListenerOptions } from "./secure-channel-options.js";
+
+type Options = SecureChannelOptions | SecureChannelListenerOptions;
+
+/**
+ * One end of a secure channel, with Ockam's three addresses:
+ * - `encryptorAddress`: local workers route through it; it encrypts and sends to the peer;
+ * - `remoteAddress`: handshake messages and ciphertext from the peer arrive here;
+ * - `producerAddress`: decrypted messages are routed from it, so flow controls restrict them.
+ * It runs on the node's main thread, beside the router and the transports.
+ */
+export class ChannelEnd {
+  readonly encryptorAddress = Address.random();
+  readonly remoteAddress = Address.random();
+  readonly producerAddress = Address.random();
+  readonly #node: Node;
+  readonly #log: Logger;
+  readonly #handshakeQueue: LocalMessage[] = [];
+  #handshakeWaiter: ((message: LocalMessage) => void) | undefined;
+  #encryptor: TransportEncryptor | undefined;
+  #decryptor: TransportDecryptor | undefined;
+  #peerIdentifier: Identifier | undefined;
+  #onConfirm: (() => void) | undefined;
+  #state: "handshaking" | "open" | "closed" = "handshaking";
+  #unwatch: (() => void) | undefined;
+  readonly #onClosed: ((end: ChannelEnd) => void)[] = [];
+
+  constructor(
+    node: Node,
+    readonly role: "initiator" | "responder",
+    readonly options: Options,
+    readonly flowControlId: FlowControlId,
+    /** Where the peer's remote address is; updated from the handshake's return routes. */
+    public remoteRoute: Route,
+  ) {
+    this.#node = node;
+    this.#log = node.log.child("secure-channel");
+    const remote: Mailbox = { address: this.remoteAddress, deliver: (m) => this.#deliverRemote(m) };
+    node.router.register([this.remoteAddress], remote);
+  }
+
+  get state(): "handshaking" | "open" | "closed" {
+    return this.#state;
+  }
+
+  get peerIdentifier(): Identifier | undefined {
+    return this.#peerIdentifier;
+  }
+
+  get droppedMessages(): number {
+    return this.#decryptor?.dropped ?? 0;
+  }
+
+  onClosed(callback: (end: ChannelEnd) => void): void {
+    this.#onClosed.push(callback);
+  }
+
+  /** Sends a handshake (or refusal) message to the peer, from the remote address. */
+  sendOuter(kind: OuterKind, body: Uint8Array): void {
+    const message = new LocalMessage(this.remoteRoute, route(this.remoteAddress), withKind(kind, body));
+    this.#node.router.route(message, this.remoteAddress.key);
+  }
+
+  /** Waits for the next handshake-phase message from the peer (HANDSHAKE or REFUSED). */
+  nextHandshakeMessage(signal?: AbortSignal): Promise<LocalMessage> {
+    const queued = this.#handshakeQueue.shift();
+    if (queued) return Promise.resolve(queued);
+    return waitFor<LocalMessage>(
+      (resolve) => {
+        this.#handshakeWaiter = resolve;
+      },
+      {
+        timeout: this.options.handshakeTimeout,
+        signal,
+        what: "secure channel handshake",
+        cleanup: () => {
+          this.#handshakeWaiter = undefined;
+        },
+      },
+    );
+  }
+
+  /** Keys are in: set up the transport ciphers. The channel opens for local senders on `open()`. */
+  establish(result: HandshakeResult): void {
+    const cipherOptions = { provider: this.options.provider, rekeyInterval: this.options.rekeyInterval };
+    this.#encryptor = new TransportEncryptor(result.sendKey, cipherOptions);
+    this.#decryptor = new TransportDecryptor(result.receiveKey, cipherOptions);
+    this.#peerIdentifier = result.peerIdentifier;
+  }
+
+  /**
+   * Waits (initiator) for the responder's CONFIRM, which only a trusting responder sends, and
+   * opens the channel as it arrives (synchronously, so that messages right behind it are
+   * delivered). Resolves to a REFUSED message instead if the responder refused.
+   */
+  waitForConfirm(signal?: AbortSignal): Promise<LocalMessage | "confirmed"> {
+    return Promise.race([
+      new Promise<"confirmed">((resolve) => {
+        this.#onConfirm = () => {
+          this.open();
+          resolve("confirmed");
+        };
+      }),
+      this.nextHandshakeMessage(signal),
+    ]);
+  }
+
+  /** The channel is open: local workers may route through the encryptor address. */
+  open(spawnerFlowControlId?: FlowControlId): void {
+    const router = this.#node.router;
+    const encryptor: Mailbox = { address: this.encryptorAddress, deliver: (m) => this.#encrypt(m) };
+    router.register([this.encryptorAddress], encryptor);
+    this.#node.flowControls.addProducer(this.producerAddress, this.flowControlId, spawnerFlowControlId, [this.encryptorAddress]);
+    this.#state = "open";
+    // If the first hop to the peer (a connection) goes away, so does the channel.
+    this.#unwatch = router.watchHop(this.remoteRoute.next(), (error) => this.close(error, false));
+    if (this.role === "responder") this.#sendInner(InnerKind.CONFIRM, new Uint8Array(0));
+  }
+
+  /** Closes this end: tells the peer (unless it told us), forgets addresses, drops keys. */
+  close(reason: Error = new SecureChannelClosedError(), notifyPeer = true): void {
+    if (this.#state === "closed") return;
+    if (notifyPeer && this.#state === "open") {
+      try {
+        this.#sendInner(InnerKind.CLOSE, new Uint8Array(0));
+      } catch (error) {
+        this.#log.debug("could not tell the peer that the channel closed", error);
+      }
+    }
+    this.#state = "closed";
+    this.#unwatch?.();
+    this.#node.router.unregister([this.encryptorAddress, this.remoteAddress], reason);
+    this.#node.flowControls.cleanup(this.producerAddress);
+    this.#encryptor?.dispose();
+    this.#decryptor?.dispose();
+    this.#encryptor = undefined;
+    this.#decryptor = undefined;
+    this.#handshakeWaiter = undefined;
+    for (const callback of this.#onClosed.splice(0)) callback(this);
+    this.#log.debug(`channel ${this.encryptorAddress.toString()} closed: ${reason.message}`);
+  }
+
+  /** A local message to the far side: wrap [onward minus us, return route, payload], encrypt, send. */
+  #encrypt(message: LocalMessage): void {
+    if (this.#state !== "open") return;
+    const inner = message.withOnwardRoute(message.onwardRoute.popFront());
+    const head = encodeEnvelopeHead(inner, "network");
+    const plaintext = new Uint8Array(1 + head.length + inner.payload.length);
+    plaintext[0] = InnerKind.MESSAGE;
+    plaintext.set(head, 1);
+    plaintext.set(inner.payload, 1 + head.length);
+    this.#sendCiphertext(plaintext);
+  }
+
+  #sendInner(kind: InnerKind, body: Uint8Array): void {
+    this.#sendCiphertext(withKind(kind, body));
+  }
+
+  #sendCiphertext(plaintext: Uint8Array): void {
+    const encryptor = this.#encryptor;
+    if (!encryptor) return;
+    const ciphertext = encryptor.encrypt(plaintext);
+    try {
+      this.sendOuter(OuterKind.TRANSPORT, ciphertext);
+    } catch (error) {
+      this.#log.debug("the route to the peer failed; closing the channel", error);
+      this.close(error instanceof Error ? error : new SecureChannelClosedError(), false);
+    }
+  }
+
+  #deliverRemote(message: LocalMessage): void {
+    const payload = message.payload;
+    const kind = payload[0];
+    if (kind === OuterKind.TRANSPORT && this.#decryptor) return this.#decrypt(payload.subarray(1));
+    if (this.#state === "handshaking" && (kind === OuterKind.HANDSHAKE || kind === OuterKind.REFUSED)) {
+      const waiter = this.#handshakeWaiter;
+      if (waiter) {
+        this.#handshakeWaiter = undefined;
+        waiter(message);
+      } else if (this.#handshakeQueue.length < 4) this.#handshakeQueue.push(message);
+      return;
+    }
+    this.#log.debug(`channel ${this.encryptorAddress.toString()} dropped an unexpected message (kind ${String(kind)})`);
+  }
+
+  #decrypt(ciphertext: Uint8Array): void {
+    const result = this.#decryptor!.decrypt(ciphertext);
+    if (!result.ok) {
+      this.#log.debug(`channel ${this.encryptorAddress.toString()} dropped a message: ${result.reason}`);
+      return;
+    }
+    const plaintext = result.plaintext;
+    switch (plaintext[0]) {
+      case InnerKind.MESSAGE:
+        return this.#deliverPlaintext(plaintext.subarray(1));
+      case InnerKind.CONFIRM:
+        this.#onConfirm?.();
+        this.#onConfirm = undefined;
+        return;
+      case InnerKind.CLOSE:
+        return this.close(new SecureChannelClosedError("The peer closed the secure channel"), false);
+      default:
+        this.#log.debug("an authenticated message of an unknown kind was dropped");
+    }
+  }
+
+  #deliverPlaintext(envelope: Uint8Array): void {
+    if (this.#state !== "open") return;
+    try {
+      const inner = decodeEnvelope(envelope, "network");
+      const delivered = new LocalMessage(inner.onwardRoute, inner.returnRoute.prepend(this.encryptorAddress), inner.payload, {
+        [SECURE_CHANNEL_IDENTIFIER]: this.#peerIdentifier,
+      });
+      this.#node.router.route(delivered, this.producerAddress.key);
+    } catch (error) {
+      // Unknown address, flow-control denial, bad envelope: the peer learns nothing.
+      this.#log.debug(`channel ${this.encryptorAddress.toString()} could not deliver a message`, error);
+    }
+  }
+}

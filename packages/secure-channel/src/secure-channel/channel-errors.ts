@@ -1,0 +1,27 @@
+import { HopwireError, registerErrorClasses } from "@hopwire/runtime";
+
+/** Thrown by createSecureChannel when the responder refused the initiator (untrusted, bad signature…). */
+export class SecureChannelRefusedError extends HopwireError {
+  override readonly code = "SECURE_CHANNEL_REFUSED";
+  constructor(message = "The responder refused the secure channel", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown (or used as the reason of a RouteUnavailableError) when a channel closed. */
+export class SecureChannelClosedError extends HopwireError {
+  override readonly code = "SECURE_CHANNEL_CLOSED";
+  constructor(message = "The secure channel is closed", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when the handshake failed on this side (bad message, untrusted peer, timeout). */
+export class SecureChannelHandshakeError extends HopwireError {
+  override readonly code = "SECURE_CHANNEL_HANDSHAKE_FAILED";
+  constructor(message = "The secure channel handshake failed", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+registerErrorClasses(SecureChannelRefusedError, SecureChannelClosedError, SecureChannelHandshakeError);

@@ -1,0 +1,28 @@
+/**
+ * What travels between the two ends of a channel, as the payload of a routed message:
+ *   HANDSHAKE  kind byte, then a Noise handshake message
+ *   TRANSPORT  kind byte, then an 8-byte big-endian nonce and the AEAD output
+ *   REFUSED    kind byte, then a UTF-8 error code: the responder refused the handshake
+ * Inside a TRANSPORT message, the plaintext starts with its own kind byte:
+ *   MESSAGE    then a network envelope [onwardRoute, returnRoute, payload] for the far side
+ *   CONFIRM    the responder authenticated and trusted the initiator: the channel is open
+ *   CLOSE      the sender closed the channel
+ */
+export const enum OuterKind {
+  HANDSHAKE = 1,
+  TRANSPORT = 2,
+  REFUSED = 3,
+}
+
+export const enum InnerKind {
+  MESSAGE = 0,
+  CONFIRM = 1,
+  CLOSE = 2,
+}
+
+export function withKind(kind: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length + 1);
+  out[0] = kind;
+  out.set(body, 1);
+  return out;
+}

@@ -1,0 +1,70 @@
+import { InvalidOptionError, type FlowControlId } from "@hopwire/runtime";
+import { getCryptoProvider } from "../crypto/index.js";
+import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
+import { trustEveryone, type TrustPolicy } from "../trust/trust-policy.js";
+import { DEFAULT_REKEY_INTERVAL } from "../channel/transport-cipher.js";
+
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+
+/** Options both ends share. Setters validate at once and return `this` for chaining. */
+abstract class ChannelOptionsBase {
+  trustPolicy: TrustPolicy = trustEveryone();
+  provider: CryptoProvider = getCryptoProvider("node");
+  rekeyInterval = DEFAULT_REKEY_INTERVAL;
+  handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
+
+  /** Who may be on the other end (default: everyone who proves an identity). Checked on both sides. */
+  withTrustPolicy(policy: TrustPolicy): this {
+    if (typeof policy !== "function") throw new InvalidOptionError("trustPolicy must be a function (see trustIdentifier, trustEveryone)");
+    this.trustPolicy = policy;
+    return this;
+  }
+
+  /** "node" (OpenSSL; the default) or "noble" (pure JavaScript), or a provider object. */
+  withCryptoProvider(provider: CryptoProviderName | CryptoProvider): this {
+    this.provider = typeof provider === "string" ? getCryptoProvider(provider) : provider;
+    return this;
+  }
+
+  /** Messages per key before both sides rekey (Noise REKEY). */
+  withRekeyInterval(messages: number): this {
+    if (!Number.isSafeInteger(messages) || messages < 1) throw new InvalidOptionError("rekeyInterval must be a positive integer");
+    this.rekeyInterval = messages;
+    return this;
+  }
+
+  /** How long a handshake may take, in ms. */
+  withHandshakeTimeout(ms: number): this {
+    if (typeof ms !== "number" || !(ms > 0)) throw new InvalidOptionError("handshakeTimeout must be a positive number of ms");
+    this.handshakeTimeout = ms;
+    return this;
+  }
+}
+
+/** Options of `createSecureChannel` (the initiator). */
+export class SecureChannelOptions extends ChannelOptionsBase {
+  signal: AbortSignal | undefined;
+
+  /** Cancels the handshake. */
+  withSignal(signal: AbortSignal): this {
+    this.signal = signal;
+    return this;
+  }
+}
+
+/** Options of `createSecureChannelListener` (the responder). */
+export class SecureChannelListenerOptions extends ChannelOptionsBase {
+  readonly consumerOf: FlowControlId[] = [];
+
+  /**
+   * Lets the listener and the channels it spawns receive messages of `flowControlId` (e.g.
+   * a TCP listener's): handshakes and ciphertext arrive from the network.
+   */
+  asConsumer(flowControlId: FlowControlId): this {
+    if (typeof flowControlId !== "string" || flowControlId.length === 0) {
+      throw new InvalidOptionError("asConsumer needs a flow control id (e.g. listener.flowControlId)");
+    }
+    this.consumerOf.push(flowControlId);
+    return this;
+  }
+}

@@ -1,0 +1,53 @@
+import { route, type Address, type FlowControlId, type Route } from "@hopwire/runtime";
+import type { Identifier } from "../identity/identifier.js";
+import type { ChannelEnd } from "./channel-end.js";
+
+/**
+ * An established secure channel, seen from one end. It is a route hop: `route(channel,
+ * "echoer")` sends through it, and replies come back through it.
+ */
+export class SecureChannel {
+  readonly #end: ChannelEnd;
+
+  /** @internal created by createSecureChannel and by a listener */
+  constructor(end: ChannelEnd) {
+    this.#end = end;
+  }
+
+  /** The encryptor's address: the hop local workers route through. */
+  get address(): Address {
+    return this.#end.encryptorAddress;
+  }
+
+  get route(): Route {
+    return route(this.#end.encryptorAddress);
+  }
+
+  /** Messages decrypted by this channel are produced under this id (see flow controls). */
+  get flowControlId(): FlowControlId {
+    return this.#end.flowControlId;
+  }
+
+  /** The authenticated identifier of the other end. */
+  get peerIdentifier(): Identifier {
+    return this.#end.peerIdentifier!;
+  }
+
+  get isClosed(): boolean {
+    return this.#end.state === "closed";
+  }
+
+  /** Ciphertexts dropped so far: forged, tampered, replayed or too old. */
+  get droppedMessages(): number {
+    return this.#end.droppedMessages;
+  }
+
+  /** Closes both ends: the peer is told, keys are dropped, the addresses go away. */
+  async close(): Promise<void> {
+    this.#end.close();
+  }
+
+  toString(): string {
+    return `SecureChannel(${this.address.toString()} ↔ ${this.#end.peerIdentifier ?? "?"})`;
+  }
+}
