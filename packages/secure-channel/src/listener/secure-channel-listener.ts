@@ -14,6 +14,7 @@ import type { HandshakeAction } from "../handshake/types.js";
 import type { Identity } from "../identity/identity.js";
 import { ChannelEnd } from "../secure-channel/channel-end.js";
 import { OuterKind } from "../secure-channel/channel-message.js";
+import { SecureChannel } from "../secure-channel/secure-channel.js";
 import { trackChannelEnd } from "../secure-channel/channel-registry.js";
 import { SecureChannelListenerOptions } from "../secure-channel/secure-channel-options.js";
 
@@ -45,6 +46,11 @@ export class SecureChannelListener implements Mailbox {
   /** Channels this listener accepted that are still open or handshaking. */
   get channelCount(): number {
     return this.#ends.size;
+  }
+
+  /** The open channels this listener accepted, as seen from this (the responder's) end. */
+  get channels(): SecureChannel[] {
+    return [...this.#ends].filter((e) => e.state === "open").map((e) => new SecureChannel(e));
   }
 
   deliver(message: LocalMessage): void {

@@ -1,0 +1,255 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  LocalMessage,
+  node,
+  route,
+  RouteUnavailableError,
+  type Context,
+  type Node,
+  type Routed,
+  type Worker,
+} from "@hopwire/runtime";
+import {
+  createIdentity,
+  createSecureChannel,
+  createSecureChannelListener,
+  peerIdentifierOf,
+  SecureChannelHandshakeError,
+  SecureChannelListenerOptions,
+  SecureChannelOptions,
+  SecureChannelRefusedError,
+  trustCustom,
+  trustIdentifier,
+  type Identity,
+  type SecureChannelListener,
+} from "@hopwire/secure-channel";
+
+/** Replies with the body and who sent it, as the channel authenticated them. */
+class WhoAmI implements Worker {
+  async handleMessage(ctx: Context, msg: Routed) {
+    await ctx.send(msg.returnRoute, { body: msg.body, peer: peerIdentifierOf(msg) ?? null });
+  }
+}
+
+/** Records every message it receives. */
+class Recorder implements Worker {
+  readonly seen: Routed[] = [];
+  handleMessage(_ctx: Context, msg: Routed) {
+    this.seen.push(msg);
+  }
+}
+
+let n: Node;
+let alice: Identity;
+let bob: Identity;
+let listener: SecureChannelListener;
+
+beforeEach(async () => {
+  n = await node();
+  alice = await createIdentity();
+  bob = await createIdentity();
+  await n.startWorker("whoami", new WhoAmI(), { placement: "main" });
+  listener = await createSecureChannelListener(n, bob, "bob_listener");
+  n.flowControls.addConsumer("whoami", listener.flowControlId);
+});
+
+afterEach(async () => {
+  await n.stop();
+});
+
+describe("secure channel on one node", () => {
+  it("carries a message to the worker and its reply back, authenticating the initiator", async () => {
+    const channel = await createSecureChannel(n, alice, route("bob_listener"));
+    expect(channel.peerIdentifier).toBe(bob.identifier);
+    const reply = await n.sendAndReceive<{ body: string; peer: string }>(route(channel, "whoami"), "Hello Ockam!");
+    expect(reply).toEqual({ body: "Hello Ockam!", peer: alice.identifier });
+  });
+
+  it("works in the other direction: the responder's worker reaches the initiator's side through the channel", async () => {
+    // The reply route of a message that crossed the channel starts at the responder's end:
+    // a worker there can use it to reach workers behind the initiator.
+    const recorder = new Recorder();
+    await n.startWorker("alice_inbox", recorder, { placement: "main" });
+    const channel = await createSecureChannel(n, alice, route("bob_listener"));
+    n.flowControls.addConsumer("alice_inbox", channel.flowControlId);
+    class Caller implements Worker {
+      async handleMessage(ctx: Context, msg: Routed) {
+        await ctx.send(route(msg.returnRoute.addresses[0]!, "alice_inbox"), "from bob's side");
+      }
+    }
+    await n.startWorker("caller", new Caller(), { placement: "main" });
+    n.flowControls.addConsumer("caller", listener.flowControlId);
+    await n.send(route(channel, "caller"), "call me back");
+    await waitUntil(() => recorder.seen.length === 1);
+    expect(recorder.seen[0]!.body).toBe("from bob's side");
+    expect(peerIdentifierOf(recorder.seen[0]!)).toBe(bob.identifier);
+  });
+
+  it("keeps order for many messages of several sizes", async () => {
+    const recorder = new Recorder();
+    await n.startWorker("sink", recorder, { placement: "main" });
+    n.flowControls.addConsumer("sink", listener.flowControlId);
+    const channel = await createSecureChannel(n, alice, route("bob_listener"));
+    const sizes = [0, 1, 64, 1024, 16 * 1024, 70 * 1024];
+    const count = 600;
+    for (let i = 0; i < count; i++) {
+      const bytes = new Uint8Array(sizes[i % sizes.length]!).fill(i % 251);
+      await n.send(route(channel, "sink"), { i, bytes });
+    }
+    await waitUntil(() => recorder.seen.length === count);
+    recorder.seen.forEach((m, i) => {
+      const body = m.body as { i: number; bytes: Uint8Array };
+      expect(body.i).toBe(i);
+      expect(body.bytes.length).toBe(sizes[i % sizes.length]);
+      expect(body.bytes.every((b) => b === i % 251)).toBe(true);
+    });
+  });
+
+  it("rekeys transparently at small intervals on both sides", async () => {
+    const strictListener = await createSecureChannelListener(n, bob, "rekey_listener", new SecureChannelListenerOptions().withRekeyInterval(3));
+    n.flowControls.addConsumer("whoami", strictListener.flowControlId);
+    const channel = await createSecureChannel(n, alice, route("rekey_listener"), new SecureChannelOptions().withRekeyInterval(3));
+    for (let i = 0; i < 20; i++) {
+      const reply = await n.sendAndReceive<{ body: number }>(route(channel, "whoami"), i);
+      expect(reply.body).toBe(i);
+    }
+  });
+});
+
+describe("closing", () => {
+  it("closing one end tears down both and fails a pending request fast", async () => {
+    class Silent implements Worker {
+      handleMessage() {}
+    }
+    await n.startWorker("silent", new Silent(), { placement: "main" });
+    n.flowControls.addConsumer("silent", listener.flowControlId);
+    const channel = await createSecureChannel(n, alice, route("bob_listener"));
+    expect(listener.channelCount).toBe(1);
+    const pending = n.sendAndReceive(route(channel, "silent"), "no answer", { timeout: 20_000 }).catch((e: unknown) => e);
+    await channel.close();
+    expect(await pending).toBeInstanceOf(RouteUnavailableError);
+    expect(channel.isClosed).toBe(true);
+    await waitUntil(() => listener.channelCount === 0);
+    await expect(n.send(route(channel, "whoami"), "after close")).rejects.toMatchObject({ code: "ADDRESS_UNKNOWN" });
+  });
+
+  it("node.stop() closes every channel", async () => {
+    const channel = await createSecureChannel(n, alice, route("bob_listener"));
+    await n.stop();
+    expect(channel.isClosed).toBe(true);
+    expect(listener.channelCount).toBe(0);
+  });
+});
+
+describe("trust policies", () => {
+  it("the initiator refuses a responder it does not trust", async () => {
+    const stranger = await createIdentity();
+    const options = new SecureChannelOptions().withTrustPolicy(trustIdentifier(stranger.identifier));
+    const error = await createSecureChannel(n, alice, route("bob_listener"), options).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecureChannelHandshakeError);
+    expect((error as Error & { cause: { code: string } }).cause.code).toBe("HANDSHAKE_UNTRUSTED_IDENTITY");
+    // the responder drops its half-open end when told, instead of waiting for its timeout
+    await waitUntil(() => listener.channelCount === 0);
+  });
+
+  it("createSecureChannel fails with a typed error when the responder refuses the initiator", async () => {
+    await createSecureChannelListener(n, bob, "picky", new SecureChannelListenerOptions().withTrustPolicy(trustIdentifier(bob.identifier)));
+    const error = await createSecureChannel(n, alice, route("picky")).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecureChannelRefusedError);
+    expect((error as SecureChannelRefusedError).code).toBe("SECURE_CHANNEL_REFUSED");
+    expect((error as Error).message).toContain("HANDSHAKE_UNTRUSTED_IDENTITY");
+  });
+
+  it("a custom policy sees the authenticated identifier on both sides", async () => {
+    const seenByResponder: string[] = [];
+    const seenByInitiator: string[] = [];
+    await createSecureChannelListener(
+      n,
+      bob,
+      "custom",
+      new SecureChannelListenerOptions().withTrustPolicy(trustCustom((peer) => (seenByResponder.push(peer.identifier), true))),
+    );
+    await createSecureChannel(n, alice, route("custom"), new SecureChannelOptions().withTrustPolicy(trustCustom((peer) => (seenByInitiator.push(peer.identifier), true))));
+    expect(seenByResponder).toEqual([alice.identifier]);
+    expect(seenByInitiator).toEqual([bob.identifier]);
+  });
+
+  it("a handshake to nobody times out with the handshake timeout", async () => {
+    class Sink implements Worker {
+      handleMessage() {}
+    }
+    await n.startWorker("black_hole", new Sink(), { placement: "main" });
+    const started = Date.now();
+    const error = await createSecureChannel(n, alice, route("black_hole"), new SecureChannelOptions().withHandshakeTimeout(200)).catch((e: unknown) => e);
+    expect((error as { code: string }).code).toBe("TIMEOUT");
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe("flow controls through a channel", () => {
+  it("a worker that is not a consumer of the listener's flow is unreachable through the channel", async () => {
+    const recorder = new Recorder();
+    await n.startWorker("private", recorder, { placement: "main" });
+    const channel = await createSecureChannel(n, alice, route("bob_listener"));
+    await n.send(route(channel, "private"), "should not arrive");
+    await n.sendAndReceive(route(channel, "whoami"), "flush"); // ordered behind the first message
+    expect(recorder.seen).toHaveLength(0);
+    n.flowControls.addConsumer("private", listener.flowControlId);
+    await n.send(route(channel, "private"), "now it may");
+    await waitUntil(() => recorder.seen.length === 1);
+    expect(recorder.seen[0]!.body).toBe("now it may");
+  });
+});
+
+describe("forged, tampered and replayed messages", () => {
+  /** A hop that records what passes through it, in both directions. */
+  class Tap implements Worker {
+    readonly seen: LocalMessage[] = [];
+    async handleMessage(ctx: Context, msg: Routed) {
+      const message = msg.message.withOnwardRoute(msg.onwardRoute.popFront()).withReturnRoute(msg.returnRoute.prepend(ctx.address));
+      this.seen.push(message);
+      await ctx.forward(message);
+    }
+  }
+
+  it("drops and counts them, and the channel carries on", async () => {
+    const tap = new Tap();
+    await n.startWorker("tap", tap, { placement: "main" });
+    const channel = await createSecureChannel(n, alice, route("tap", "bob_listener"));
+    const responderEnd = listener.channels[0]!;
+    await n.sendAndReceive(route(channel, "whoami"), "one");
+    // Handshake messages 1 and 2 went to the listener and to the initiator's end; so the
+    // last transport message not bound for the initiator is the ciphertext of "one".
+    const handshakes = tap.seen.filter((m) => m.payload[0] === 1);
+    const initiatorEnd = handshakes[1]!.onwardRoute;
+    const toResponder = tap.seen.filter((m) => m.payload[0] === 2 && !m.onwardRoute.equals(initiatorEnd));
+    const real = toResponder[toResponder.length - 1]!;
+    const inject = (payload: Uint8Array) => n.forward(new LocalMessage(real.onwardRoute, route("tap"), payload));
+
+    await inject(real.payload); // replay
+    const flipped = real.payload.slice();
+    flipped[flipped.length - 1]! ^= 1; // tampered tag
+    await inject(flipped);
+    const forged = real.payload.slice();
+    forged.fill(7, 9); // same nonce, forged ciphertext
+    await inject(forged);
+    const farFuture = real.payload.slice();
+    farFuture.set([0, 0, 0, 0, 0, 9, 0, 0], 1); // forged nonce far ahead: must not move the window
+    await inject(farFuture);
+    await inject(Uint8Array.of(2, 1, 2, 3)); // too short
+
+    await waitUntil(() => responderEnd.droppedMessages === 5);
+    const reply = await n.sendAndReceive<{ body: string }>(route(channel, "whoami"), "still works");
+    expect(reply.body).toBe("still works");
+    expect(responderEnd.droppedMessages).toBe(5);
+  });
+});
+
+/** Polls a condition on the event loop (the thing waited for happens on this thread). */
+async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
