@@ -22,7 +22,7 @@ export class Progress {
   }
 
   rep(done: number, reps: number): void {
-    if (this.tty && done < reps) this.out.write(`\r\x1b[K▶ ${this.label}  rep ${done + 1}/${reps}`);
+    if (this.tty && done > 0 && done < reps) this.out.write(`\r\x1b[K▶ ${this.label}  rep ${done + 1}/${reps}`);
   }
 
   finish(headline: { value: number; unit: string } | undefined, seconds: number): void {

@@ -17,7 +17,8 @@ export function renderComparison(a: readonly BenchRecord[], b: readonly BenchRec
       continue;
     }
     before.delete(key(r));
-    const change = (r.median - old.median) / old.median;
+    // A zero median (a broken run) has no meaningful relative change.
+    const change = old.median === 0 ? NaN : (r.median - old.median) / old.median;
     const better = r.higherIsBetter ? change : -change;
     rows.push([
       r.scenario,
@@ -25,8 +26,8 @@ export function renderComparison(a: readonly BenchRecord[], b: readonly BenchRec
       r.metric === r.unit ? r.metric : `${r.metric} (${r.unit})`,
       formatNumber(old.median),
       formatNumber(r.median),
-      `${change >= 0 ? "+" : ""}${(change * 100).toFixed(1)}%`,
-      `${(r.median / old.median).toFixed(2)}×`,
+      Number.isNaN(change) ? "n/a" : `${change >= 0 ? "+" : ""}${(change * 100).toFixed(1)}%`,
+      Number.isNaN(change) ? "n/a" : `${(r.median / old.median).toFixed(2)}×`,
       better > 0.05 ? "better" : better < -0.05 ? "worse" : "",
       formatRatio(old.ratio),
       formatRatio(r.ratio),

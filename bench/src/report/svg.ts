@@ -10,6 +10,9 @@ const H = 460;
 const PLOT = { left: 70, top: 48, right: 560, bottom: 400 };
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
 
+/** Tick labels are round numbers (1, 2, 5 × 10^n): print them plainly, 2000 as "2 k". */
+const tick = (v: number): string => (v >= 1e6 ? `${v / 1e6} M` : v >= 1e3 ? `${v / 1e3} k` : String(Number(v.toPrecision(2))));
+
 const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 interface Series {
@@ -58,7 +61,7 @@ export function renderThroughputSvg(records: readonly BenchRecord[], title = "Th
       if (Math.log10(v) > y1) break;
       const y = f(sy(v));
       out.push(`<line x1="${PLOT.left}" x2="${PLOT.right}" y1="${y}" y2="${y}" stroke="${m === 1 ? "#ccc" : "#eee"}"/>`);
-      out.push(`<text x="${PLOT.left - 6}" y="${y}" dy="4" text-anchor="end" fill="#555">${esc(formatNumber(v))}</text>`);
+      out.push(`<text x="${PLOT.left - 6}" y="${y}" dy="4" text-anchor="end" fill="#555">${tick(v)}</text>`);
     }
   }
   // X ticks at the measured sizes.
