@@ -1,12 +1,15 @@
-// Progress on stderr (stdout keeps the table clean for piping): a line when a case starts
-// and when it ends, and on a terminal a live repetition counter, so a long run never looks
-// frozen.
+// Progress on stderr (stdout keeps the table clean for piping): a line when a group of
+// cases starts, a line when each case ends, and on a terminal a live repetition counter,
+// so a long run never looks frozen.
 import { formatNumber, formatParams } from "./format.js";
 import type { Case } from "./selection.js";
 
+const label = (c: Case): string => `${c.scenario.name} (${formatParams(c.params)})`;
+
 export class Progress {
   private readonly tty: boolean;
-  private label = "";
+  private finished = 0;
+  private live = false;
 
   constructor(
     private readonly total: number,
@@ -15,30 +18,32 @@ export class Progress {
     this.tty = out.isTTY === true;
   }
 
-  start(index: number, c: Case, reps: number): void {
-    this.label = `[${index + 1}/${this.total}] ${c.scenario.name} (${formatParams(c.params)})`;
-    if (this.tty) this.out.write(`▶ ${this.label}  rep 1/${reps}`);
-    else this.out.write(`▶ ${this.label} …\n`);
+  start(group: readonly Case[], reps: number): void {
+    const what = group.length === 1 ? label(group[0]!) : `${group.map(label).join(", ")} — interleaved`;
+    this.line(`▶ ${what}, ${reps} reps`);
   }
 
-  rep(done: number, reps: number): void {
-    if (this.tty && done > 0 && done < reps) this.out.write(`\r\x1b[K▶ ${this.label}  rep ${done + 1}/${reps}`);
+  rep(c: Case, rep: number, reps: number): void {
+    if (!this.tty) return;
+    this.out.write(`\r\x1b[K  rep ${rep + 1}/${reps} ${label(c)}`);
+    this.live = true;
   }
 
-  finish(headline: { value: number; unit: string } | undefined, seconds: number): void {
+  finish(c: Case, headline: { value: number; unit: string } | undefined, seconds: number): void {
     const figure = headline ? `${formatNumber(headline.value)} ${headline.unit}` : "";
-    this.end(`✓ ${this.label}  ${figure}  (${seconds.toFixed(1)} s)`);
+    this.line(`✓ [${++this.finished}/${this.total}] ${label(c)}  ${figure}  (${seconds.toFixed(1)} s)`);
   }
 
-  skip(reason: string): void {
-    this.end(`- ${this.label}  skipped: ${reason}`);
+  skip(c: Case, reason: string): void {
+    this.line(`- [${++this.finished}/${this.total}] ${label(c)}  skipped: ${reason}`);
   }
 
-  fail(error: string): void {
-    this.end(`✗ ${this.label}  failed: ${error.split("\n")[0]}`);
+  fail(c: Case, error: string): void {
+    this.line(`✗ [${++this.finished}/${this.total}] ${label(c)}  failed: ${error.split("\n")[0]}`);
   }
 
-  private end(line: string): void {
-    this.out.write(this.tty ? `\r\x1b[K${line}\n` : `${line}\n`);
+  private line(text: string): void {
+    this.out.write(this.live ? `\r\x1b[K${text}\n` : `${text}\n`);
+    this.live = false;
   }
 }
