@@ -13,6 +13,7 @@ export function machineRecord(settings: MachineRecord["settings"], date = new Da
     platform: `${os.platform()} ${os.release()}`,
     arch: os.arch(),
     date: date.toISOString(),
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
     settings,
   };
 }

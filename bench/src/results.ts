@@ -15,6 +15,8 @@ export interface MachineRecord {
   arch: string;
   /** ISO 8601, when the run started. */
   date: string;
+  /** os.loadavg() when the run started: a loaded machine explains wide min–max spreads. */
+  loadAverage: number[];
   /** How the run was made, so a file says whether it is a smoke run. */
   settings: { reps: number; durationS: number; warmupS: number; quick: boolean };
 }
@@ -38,7 +40,11 @@ export interface ResultRecord {
   samples: number[];
   /** The same metric of the declared baseline, same params (restricted to the baseline's), same run. */
   baseline: { name: string; params: Params; median: number } | null;
-  /** Relative performance vs baseline: 1 = parity, < 1 = worse (median/baseline, or baseline/median when lower is better). */
+  /**
+   * Relative performance vs baseline: 1 = parity, < 1 = worse (median/baseline, or
+   * baseline/median when lower is better). null without a baseline, and for rss:* figures
+   * (the roles of two topologies are not the same processes).
+   */
   ratio: number | null;
   /** Present on the records docs/bench-throughput.svg draws: one line per series, x = message size. */
   chart?: { series: string; x: number };

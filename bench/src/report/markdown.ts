@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { machineOf, type BenchRecord } from "../results.js";
-import { HEADERS, notesFor, rowsFor } from "./rows.js";
+import { HEADERS, NOISY_SPREAD, notesFor, rowsFor } from "./rows.js";
 import { renderThroughputSvg } from "./svg.js";
 
 export interface ScenarioInfo {
@@ -32,6 +32,7 @@ interface MachineRecord {          // exactly one per file
   totalMemory: number;             // bytes
   platform: string; arch: string;
   date: string;                    // ISO 8601, start of the run
+  loadAverage: number[];           // os.loadavg() at the start
   settings: { reps: number; durationS: number; warmupS: number; quick: boolean };
 }
 
@@ -47,7 +48,7 @@ interface ResultRecord {           // one per (scenario, params, metric)
   reps: number;
   samples: number[];               // per repetition, in run order
   baseline: { name: string; params: object; median: number } | null;
-  ratio: number | null;            // 1 = parity with the baseline, < 1 = worse
+  ratio: number | null;            // 1 = parity with the baseline, < 1 = worse; null for rss:*
   chart?: { series: string; x: number };   // drawn in bench-throughput.svg
 }
 
@@ -70,8 +71,9 @@ export function renderMarkdown(records: readonly BenchRecord[], scenarios: reado
     "## Machine",
     "",
     mdTable(
-      ["node", "cpu", "cores", "memory", "platform", "date", "reps × duration (warm-up)"],
+      ["node", "cpu", "cores", "memory", "platform", "date", "load avg at start", "reps × duration (warm-up)"],
       [[m.node, m.cpu, String(m.cores), `${(m.totalMemory / 2 ** 30).toFixed(1)} GiB`, `${m.platform} ${m.arch}`, m.date,
+        (m.loadAverage ?? []).join(" "),
         `${m.settings.reps} × ${m.settings.durationS} s (${m.settings.warmupS} s)${m.settings.quick ? ", quick" : ""}`]],
     ),
     "",
@@ -93,7 +95,8 @@ export function renderMarkdown(records: readonly BenchRecord[], scenarios: reado
     "- **rt/s, p50, p99**: one message outstanding; latency in µs from a native HDR histogram (`perf_hooks.createHistogram`).",
     "- **ratio**: against the baseline named in the row, same parameters, same run. 1.00× is parity, below 1 is worse; for latency and memory it is baseline / median, so it reads the same way.",
     "- **peak RSS**: `process.resourceUsage().maxRSS` read inside each process of the topology at its end; every repetition uses fresh processes.",
-    "- A warm-up at the start of every repetition is discarded.",
+    "- A warm-up at the start of every repetition is discarded. Repetitions of a baseline and of the cases compared with it are interleaved, so a burst of outside load lands on both sides of a ratio.",
+    `- **!** after min–max: the repetitions spread more than ${NOISY_SPREAD}× — the machine was busy (see the load average); trust the ratio more than the median.`,
     "",
     "## Results",
     "",

@@ -7,6 +7,13 @@ import type { BenchRecord, ResultRecord } from "../results.js";
 export const HEADERS = ["scenario", "params", "metric", "median", "min–max", "baseline median", "ratio", "peak RSS MiB"] as const;
 export type Row = string[];
 
+/** Repetitions further apart than this are flagged: read such a median with care. */
+export const NOISY_SPREAD = 1.5;
+const spread = (r: ResultRecord): string => {
+  const noisy = r.min > 0 && r.max / r.min > NOISY_SPREAD;
+  return `${formatNumber(r.min)}–${formatNumber(r.max)}${noisy ? " !" : ""}`;
+};
+
 function rssCell(records: readonly ResultRecord[]): string {
   return records
     .filter((r) => r.metric.startsWith("rss:"))
@@ -36,7 +43,7 @@ export function rowsFor(records: readonly BenchRecord[]): Row[] {
         i === 0 ? formatParams(r.params) : "",
         r.metric === r.unit ? r.metric : `${r.metric} (${r.unit})`,
         formatNumber(r.median),
-        `${formatNumber(r.min)}–${formatNumber(r.max)}`,
+        spread(r),
         r.baseline ? `${formatNumber(r.baseline.median)} ${r.baseline.name.replace(/^baseline\//, "")}` : "",
         formatRatio(r.ratio),
         i === 0 ? rss : "",
