@@ -72,6 +72,12 @@ function listScenarios(): string {
     .join("\n");
 }
 
+/** Paths under the working directory print relative, others absolute. */
+const shown = (f: string): string => {
+  const r = relative(process.cwd(), f);
+  return r && !r.startsWith("..") ? r : f;
+};
+
 function writeJson(file: string, records: BenchRecord[]): void {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(records, null, 2) + "\n");
@@ -122,7 +128,7 @@ async function run(o: Opts): Promise<number> {
   if (o.writeDocs ?? docsDefault) {
     written.push(...writeDocs(records, allScenarios().map(scenarioInfo), DOCS_DIR, relative(ROOT, latest)));
   }
-  process.stderr.write(`wrote ${written.map((f) => relative(process.cwd(), f) || f).join(", ")}\n`);
+  process.stderr.write(`wrote ${written.map(shown).join(", ")}\n`);
   return records.some((r) => r.type === "failed") ? 1 : 0;
 }
 
@@ -143,7 +149,7 @@ async function main(): Promise<number> {
   }
   if (o.docsFrom) {
     const files = writeDocs(readResults(o.docsFrom), allScenarios().map(scenarioInfo), DOCS_DIR, o.docsFrom);
-    process.stderr.write(`wrote ${files.map((f) => relative(process.cwd(), f)).join(", ")}\n`);
+    process.stderr.write(`wrote ${files.map(shown).join(", ")}\n`);
     return 0;
   }
   return run(o);
