@@ -3,11 +3,10 @@
 // other would be measured as noise); repetitions of cases compared with each other are
 // interleaved (groups.ts).
 import { performance } from "node:perf_hooks";
-import { familyOf, type Measurement, type Params, type Scenario } from "./scenario.js";
+import { baselineNameFor, familyOf, getScenario, projectParams, type Measurement, type Params, type Scenario } from "./scenario.js";
 import { rssMetric } from "./metrics.js";
 import { ratioToBaseline, summarize } from "./stats.js";
 import { caseKey } from "./format.js";
-import { baselineNameFor, getScenario, projectParams } from "./scenario.js";
 import type { Case } from "./selection.js";
 import { groupCases } from "./groups.js";
 import type { BenchRecord, ResultRecord } from "./results.js";
