@@ -1,1 +1,164 @@
-export {};
+#!/usr/bin/env node
+// `npm run bench -- [options]`: runs the scenarios, prints a table, writes results JSON
+// and (for a full run of the whole suite) docs/BENCHMARKS.md with its chart.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command, Option } from "commander";
+import "./scenarios/index.js";
+import { allScenarios, type Scenario } from "./scenario.js";
+import { FULL, QUICK, collect, parseCount, parseProvider, parseSeconds, parseSize, warmupFor } from "./options.js";
+import { matchScenarios, planCases } from "./selection.js";
+import { runCases } from "./runner.js";
+import { Progress } from "./progress.js";
+import { machineRecord } from "./machine.js";
+import { readResults, type BenchRecord } from "./results.js";
+import { renderConsoleTable } from "./report/table.js";
+import { renderComparison } from "./report/compare.js";
+import { writeDocs, type ScenarioInfo } from "./report/markdown.js";
+import { formatSize } from "./format.js";
+
+const RESULTS_DIR = fileURLToPath(new URL("../results/", import.meta.url));
+const DOCS_DIR = fileURLToPath(new URL("../../docs/", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+interface Opts {
+  scenario?: string[];
+  size?: number[];
+  duration?: number;
+  warmup?: number;
+  reps?: number;
+  cryptoThreads?: number[];
+  provider?: ReturnType<typeof parseProvider>[];
+  json?: string;
+  quick?: boolean;
+  list?: boolean;
+  compare?: string[];
+  writeDocs?: boolean;
+  docsFrom?: string;
+}
+
+const program = new Command("hopwire-bench")
+  .description("Hopwire benchmark harness: every figure with a baseline measured in the same run.")
+  .option("-s, --scenario <pattern>", "scenarios to run: substring or glob over names; repeatable or comma list (default: all)", collect(String))
+  .option("--size <bytes,...>", `message sizes, e.g. 64,1KiB,16KiB (default: ${FULL.sizes.map(formatSize).join(", ")}; quick: ${QUICK.sizes.map(formatSize).join(", ")})`, collect(parseSize))
+  .option("-d, --duration <s>", `measured seconds per repetition (default: ${FULL.durationS}; quick: ${QUICK.durationS})`, parseSeconds)
+  .option("--warmup <s>", "seconds discarded at the start of each repetition (default: duration/5 within 0.05–0.5)", parseSeconds)
+  .option("-r, --reps <n>", `repetitions per case (default: ${FULL.reps}, minimum ${FULL.minReps}; quick: ${QUICK.reps}, minimum ${QUICK.minReps})`, parseCount(1, 1000))
+  .option("--crypto-threads <n,...>", `crypto threads for secure-channel scenarios, 0 = inline (default: ${FULL.cryptoThreads.join(",")}; quick: ${QUICK.cryptoThreads.join(",")})`, collect(parseCount(0, 64)))
+  .option("--provider <name,...>", `crypto providers: node, noble; repeatable (default: ${FULL.providers.join(",")}; quick: ${QUICK.providers.join(",")})`, collect(parseProvider))
+  .option("--json <file>", "also write the results JSON here (always written to bench/results/latest.json, or latest-quick.json with --quick)")
+  .option("-q, --quick", "smoke run: short repetitions, fewer of them, the whole suite in well under a minute")
+  .option("-l, --list", "list scenarios with their parameters and baselines, then exit")
+  .option("--compare <files...>", "compare two results files: --compare a.json b.json")
+  .addOption(new Option("--write-docs", "regenerate docs/BENCHMARKS.md and docs/bench-throughput.svg (default: on for a full, unfiltered run)"))
+  .addOption(new Option("--no-write-docs", "do not regenerate the docs"))
+  .option("--docs-from <file>", "regenerate the docs from an existing results file, then exit")
+  .showHelpAfterError("(run with --help for usage)");
+
+function scenarioInfo(s: Scenario): ScenarioInfo {
+  const baseline = typeof s.baseline === "string" ? s.baseline : s.baseline ? "(depends on params)" : undefined;
+  return baseline === undefined
+    ? { name: s.name, description: s.description, params: s.params }
+    : { name: s.name, description: s.description, params: s.params, baseline };
+}
+
+function listScenarios(): string {
+  return allScenarios()
+    .map((s) => {
+      const i = scenarioInfo(s);
+      return `${s.name}\n    params: ${i.params.join(", ") || "-"}${i.baseline ? `   baseline: ${i.baseline}` : ""}\n    ${s.description}`;
+    })
+    .join("\n");
+}
+
+/** Paths under the working directory print relative, others absolute. */
+const shown = (f: string): string => {
+  const r = relative(process.cwd(), f);
+  return r && !r.startsWith("..") ? r : f;
+};
+
+function writeJson(file: string, records: BenchRecord[]): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(records, null, 2) + "\n");
+}
+
+async function run(o: Opts): Promise<number> {
+  const quick = o.quick === true;
+  const d = quick ? QUICK : FULL;
+  if (o.reps !== undefined && o.reps < d.minReps) {
+    program.error(`error: option '--reps' must be at least ${d.minReps}${quick ? " with --quick" : " (fewer only with --quick)"}; got ${o.reps}`);
+  }
+  const selected = (() => {
+    try {
+      return matchScenarios(o.scenario ?? [], allScenarios());
+    } catch (e) {
+      return program.error(`error: ${(e as Error).message}`);
+    }
+  })();
+  const durationS = o.duration ?? d.durationS;
+  const warmupS = o.warmup ?? warmupFor(durationS);
+  const reps = o.reps ?? d.reps;
+  const cases = planCases(
+    selected,
+    { size: o.size ?? d.sizes, cryptoThreads: o.cryptoThreads ?? d.cryptoThreads, provider: o.provider ?? d.providers },
+    allScenarios(),
+  );
+
+  const abort = new AbortController();
+  process.once("SIGINT", () => abort.abort());
+  const machine = machineRecord({ reps, durationS, warmupS, quick });
+  process.stderr.write(`${cases.length} cases × ${reps} reps × ${durationS} s (+${warmupS} s warm-up)\n`);
+  let records: BenchRecord[];
+  try {
+    records = [machine, ...(await runCases(cases, { reps, durationMs: durationS * 1e3, warmupMs: warmupS * 1e3 }, new Progress(cases.length), abort.signal))];
+  } catch (e) {
+    if (abort.signal.aborted) {
+      process.stderr.write("\ninterrupted; no results written\n");
+      return 130;
+    }
+    throw e;
+  }
+
+  process.stdout.write(`\n${renderConsoleTable(records)}\n\n`);
+  const latest = `${RESULTS_DIR}${quick ? "latest-quick.json" : "latest.json"}`;
+  const written = [latest, ...(o.json ? [o.json] : [])];
+  for (const file of written) writeJson(file, records);
+  const docsDefault = !quick && (o.scenario ?? []).length === 0;
+  if (o.writeDocs ?? docsDefault) {
+    written.push(...writeDocs(records, allScenarios().map(scenarioInfo), DOCS_DIR, relative(ROOT, latest)));
+  }
+  process.stderr.write(`wrote ${written.map(shown).join(", ")}\n`);
+  return records.some((r) => r.type === "failed") ? 1 : 0;
+}
+
+async function main(): Promise<number> {
+  program.parse();
+  const o = program.opts<Opts>();
+  const modes = [o.list, o.compare, o.docsFrom].filter((x) => x !== undefined).length;
+  if (modes > 1) program.error("error: options '--list', '--compare' and '--docs-from' exclude each other");
+  if (o.list) {
+    process.stdout.write(listScenarios() + "\n");
+    return 0;
+  }
+  if (o.compare) {
+    if (o.compare.length !== 2) program.error(`error: option '--compare' takes exactly two files (a.json b.json); got ${o.compare.length}`);
+    const [a, b] = o.compare as [string, string];
+    process.stdout.write(renderComparison(readResults(a), readResults(b), [a, b]) + "\n");
+    return 0;
+  }
+  if (o.docsFrom) {
+    const files = writeDocs(readResults(o.docsFrom), allScenarios().map(scenarioInfo), DOCS_DIR, o.docsFrom);
+    process.stderr.write(`wrote ${files.map(shown).join(", ")}\n`);
+    return 0;
+  }
+  return run(o);
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (e: unknown) => {
+    process.stderr.write(`hopwire-bench: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,78 @@
+// Listening and connecting over loopback, plain TCP or TLS 1.3, with the same options
+// everywhere so the TCP and TLS baselines differ only in the record layer.
+import net from "node:net";
+import tls from "node:tls";
+import { once } from "node:events";
+import { makeSelfSignedCert } from "./self-signed.js";
+
+export const HOST = "127.0.0.1";
+/** The one suite the TLS baseline allows: the AEAD Hopwire's channel uses, at TLS's key size. */
+export const TLS_SUITE = "TLS_AES_256_GCM_SHA384";
+
+export interface Listening {
+  server: net.Server;
+  port: number;
+  /** Set for TLS: the client pins it as its only trust anchor. */
+  certPem?: string;
+}
+
+export interface ConnectTarget {
+  port: number;
+  certPem?: string;
+}
+
+function tune(socket: net.Socket): net.Socket {
+  // Batching is done by the writer; Nagle would only add latency to the round-trip runs.
+  socket.setNoDelay(true);
+  return socket;
+}
+
+export async function listen(useTls: boolean, onSocket: (socket: net.Socket) => void): Promise<Listening> {
+  let server: net.Server;
+  let certPem: string | undefined;
+  if (useTls) {
+    const cert = makeSelfSignedCert();
+    certPem = cert.certPem;
+    server = tls.createServer(
+      { key: cert.keyPem, cert: cert.certPem, minVersion: "TLSv1.3", maxVersion: "TLSv1.3", ciphers: TLS_SUITE },
+      (s) => onSocket(tune(s)),
+    );
+  } else {
+    server = net.createServer((s) => onSocket(tune(s)));
+  }
+  server.listen(0, HOST);
+  await once(server, "listening");
+  const port = (server.address() as net.AddressInfo).port;
+  return certPem === undefined ? { server, port } : { server, port, certPem };
+}
+
+/** Resolves once the connection (and for TLS the verified handshake) is up. */
+export async function connect(target: ConnectTarget): Promise<net.Socket> {
+  if (target.certPem === undefined) {
+    const socket = net.connect({ port: target.port, host: HOST });
+    await once(socket, "connect");
+    return tune(socket);
+  }
+  const socket = tls.connect({
+    port: target.port,
+    host: HOST,
+    servername: "localhost",
+    ca: target.certPem,
+    minVersion: "TLSv1.3",
+    maxVersion: "TLSv1.3",
+    ciphers: TLS_SUITE,
+  });
+  await once(socket, "secureConnect");
+  const suite = socket.getCipher().standardName;
+  if (suite !== TLS_SUITE) throw new Error(`TLS negotiated ${suite}, expected ${TLS_SUITE}`);
+  return tune(socket);
+}
+
+/** Resolves when the socket is fully closed, whichever side closed it. */
+export function closed(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.destroyed) return resolve();
+    socket.once("close", () => resolve());
+    socket.on("error", () => {}); // a reset from a peer that is done is the normal end here
+  });
+}

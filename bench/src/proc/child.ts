@@ -1,0 +1,43 @@
+// Child side of a bench process: `node script.js '<params json>'`. A script calls
+// runBenchChild(main) once; main gets its params, announces readiness with io.ready(),
+// and returns its result. Peak RSS is read here, inside the child, after main finishes,
+// so it covers everything the process did.
+import type { ChildMessage, ParentMessage } from "./protocol.js";
+
+export interface ChildIo<Ready> {
+  /** Tells the parent this process is set up; `data` (e.g. a port) is handed to peers. */
+  ready(data: Ready): void;
+  /** Aborted when the parent asks this process to stop (a server whose client is done, or an abort). */
+  stop: AbortSignal;
+}
+
+export function runBenchChild<P, Ready, Result>(main: (params: P, io: ChildIo<Ready>) => Promise<Result>): void {
+  if (typeof process.send !== "function") {
+    throw new Error("a bench child must be spawned by the harness (spawnBenchChild) with an IPC channel");
+  }
+  const send = (message: ChildMessage): Promise<void> =>
+    new Promise((resolve) => process.send!(message, undefined, {}, () => resolve()));
+  const stopper = new AbortController();
+  process.on("message", (message: ParentMessage) => {
+    if (message?.type === "stop") stopper.abort();
+  });
+  // An orphaned child (the harness died or was killed) must not keep a core busy.
+  process.on("disconnect", () => process.exit(2));
+
+  const params = JSON.parse(process.argv[2] ?? "{}") as P;
+  main(params, { ready: (data) => void send({ type: "ready", data }), stop: stopper.signal })
+    .then(async (data) => {
+      const maxRssBytes = process.resourceUsage().maxRSS * 1024; // maxRSS is in KiB
+      await send({ type: "result", data, maxRssBytes });
+    })
+    .catch(async (err: unknown) => {
+      const e = err instanceof Error ? err : new Error(String(err));
+      await send({ type: "error", message: e.message, stack: e.stack });
+      process.exitCode = 1;
+    })
+    .finally(() => {
+      // Leftover handles (a socket still closing) must not keep the child alive.
+      process.disconnect();
+      setImmediate(() => process.exit());
+    });
+}

@@ -1,0 +1,23 @@
+import { registerScenario } from "../../scenario.js";
+import { oneWay, roundTrip } from "./tcp-topology.js";
+
+export const tcpProxy = registerScenario({
+  name: "baseline/tcp-proxy",
+  description:
+    "The tcp-framed traffic through a plain TCP proxy (socket.pipe both ways): client → proxy → sink, " +
+    "three child processes. The floor for a Hopwire relay node, which must also parse and re-route.",
+  params: ["size"],
+  baseline: "baseline/tcp-framed",
+  chart: { series: "raw TCP via proxy" },
+  run: (p, signal) => oneWay(p, signal, { viaProxy: true }),
+});
+
+export const tcpProxyRtt = registerScenario({
+  name: "baseline/tcp-proxy-rtt",
+  description:
+    "Round trip over two TCP hops: client → proxy → echo server and back, one frame outstanding, " +
+    "three child processes (the shape of the seed's initiator → middle → responder).",
+  params: ["size"],
+  baseline: "baseline/tcp-framed-rtt",
+  run: (p, signal) => roundTrip(p, signal, { viaProxy: true }),
+});

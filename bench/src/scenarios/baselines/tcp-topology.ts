@@ -1,0 +1,71 @@
+// The process topologies the TCP and TLS baselines share. Every role is its own child
+// process: the receiver and the sender each get a core on a 2-core machine, as two Hopwire
+// nodes would, and each process's peak RSS belongs to this repetition alone.
+import { withChildren } from "../../proc/spawn.js";
+import { roundTripMetrics, throughputMetrics } from "../../metrics.js";
+import type { Measurement, RunParams } from "../../scenario.js";
+import type { SinkReady, SinkResult } from "../../roles/sink.js";
+import type { EchoReady } from "../../roles/echo.js";
+import type { ProxyReady } from "../../roles/proxy.js";
+import type { RttClientResult } from "../../roles/rtt-client.js";
+
+const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.meta.url);
+
+/** Slack on top of the repetition's own time for spawning, handshakes and teardown. */
+export const timeoutFor = (p: RunParams): number => p.warmupMs + p.durationMs + 15_000;
+
+export interface TopologyOptions {
+  tls?: boolean;
+  /** Put a plain TCP proxy process between client and server. */
+  viaProxy?: boolean;
+}
+
+/** client → [proxy →] sink, one way; the sink measures. */
+export function oneWay(p: RunParams, signal: AbortSignal, o: TopologyOptions = {}): Promise<Measurement> {
+  return withChildren(signal, timeoutFor(p), async (spawn) => {
+    const sink = spawn<SinkReady, SinkResult>("sink", role("sink"), {
+      tls: o.tls ?? false,
+      warmupMs: p.warmupMs,
+      durationMs: p.durationMs,
+    });
+    const target = await sink.ready;
+    const proxy = o.viaProxy ? spawn<ProxyReady>("proxy", role("proxy"), { targetPort: target.port }) : undefined;
+    const port = proxy ? (await proxy.ready).port : target.port;
+    const client = spawn("client", role("sender"), { port, certPem: target.certPem, size: p.size });
+    const [s, c, x] = await Promise.all([sink.result, client.result, proxy?.result]);
+    return {
+      metrics: throughputMetrics(s.data.messages, s.data.payloadBytes, s.data.seconds),
+      processes: [
+        { role: "client", maxRssBytes: c.maxRssBytes },
+        ...(x ? [{ role: "proxy", maxRssBytes: x.maxRssBytes }] : []),
+        { role: "sink", maxRssBytes: s.maxRssBytes },
+      ],
+    };
+  });
+}
+
+/** client → [proxy →] echo → back, one frame outstanding; the client measures. */
+export function roundTrip(p: RunParams, signal: AbortSignal, o: TopologyOptions = {}): Promise<Measurement> {
+  return withChildren(signal, timeoutFor(p), async (spawn) => {
+    const echo = spawn<EchoReady>("echo", role("echo"), { tls: o.tls ?? false });
+    const target = await echo.ready;
+    const proxy = o.viaProxy ? spawn<ProxyReady>("proxy", role("proxy"), { targetPort: target.port }) : undefined;
+    const port = proxy ? (await proxy.ready).port : target.port;
+    const client = spawn<null, RttClientResult>("client", role("rtt-client"), {
+      port,
+      certPem: target.certPem,
+      size: p.size,
+      warmupMs: p.warmupMs,
+      durationMs: p.durationMs,
+    });
+    const [c, e, x] = await Promise.all([client.result, echo.result, proxy?.result]);
+    return {
+      metrics: roundTripMetrics(c.data),
+      processes: [
+        { role: "client", maxRssBytes: c.maxRssBytes },
+        ...(x ? [{ role: "proxy", maxRssBytes: x.maxRssBytes }] : []),
+        { role: "echo", maxRssBytes: e.maxRssBytes },
+      ],
+    };
+  });
+}

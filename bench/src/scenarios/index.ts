@@ -1,0 +1,7 @@
+// Registers every built-in scenario. Order matters only for display: baselines first.
+// A new family (runtime/, tcp/, secure-channel/) adds its file here.
+import "./baselines/messageport.js";
+import "./baselines/tcp-framed.js";
+import "./baselines/tcp-proxy.js";
+import "./baselines/tls.js";
+import "./baselines/aead.js";
