@@ -138,12 +138,12 @@ for (const provider of providers) {
       for (let i = 1501; i < 2000; i++) expectDelivered(decryptor.decrypt(messages[i]), i);
     });
 
-    it("does not move the window or keep keys for a forged far-future nonce", () => {
+    it("does not move the window or confirm keys for a forged far-future nonce", () => {
       const { encryptor, decryptor } = pair({ provider, rekeyInterval: 16, windowSize: 64 });
       const messages = encryptMany(encryptor, 40);
       for (let i = 0; i < 30; i++) if (i !== 20) expectDelivered(decryptor.decrypt(messages[i]), i);
       const keysBefore = decryptor.heldEpochKeys;
-      for (const nonce of [31, 1000, 60_000]) {
+      for (const nonce of [31, 1000, 16_000]) {
         const forged = crypto.getRandomValues(new Uint8Array(8 + 32));
         Buffer.from(forged.buffer).writeBigUInt64BE(BigInt(nonce), 0);
         expectDropped(decryptor.decrypt(forged), "AUTH_FAILED");
@@ -154,6 +154,7 @@ for (const provider of providers) {
       expectDropped(decryptor.decrypt(moved), "AUTH_FAILED");
       expect(decryptor.highestNonce).toBe(29);
       expect(decryptor.heldEpochKeys).toBe(keysBefore);
+      expect(decryptor.pendingEpochKeys).toBe(Math.floor(16_000 / 16) - 1); // derived once, cached, unconfirmed
       expectDelivered(decryptor.decrypt(messages[20]), 20); // still inside the unmoved window
       for (let i = 30; i < 40; i++) expectDelivered(decryptor.decrypt(messages[i]), i);
     });
@@ -169,6 +170,17 @@ for (const provider of providers) {
       huge.set([0x00, 0x20, 0, 0, 0, 0, 0, 0], 0); // 2^53
       expectDropped(decryptor.decrypt(huge), "TOO_FAR");
       expect(decryptor.droppedByReason.TOO_FAR).toBe(2);
+    });
+
+    it("follows a jump across many epochs (within maxEpochSkip) and confirms the keys on the way", () => {
+      const { encryptor, decryptor } = pair({ provider, rekeyInterval: 7, windowSize: 64 });
+      const messages = encryptMany(encryptor, 2100);
+      expectDelivered(decryptor.decrypt(messages[3]), 3);
+      expectDelivered(decryptor.decrypt(messages[2050]), 2050); // 292 epochs ahead
+      expectDelivered(decryptor.decrypt(messages[2000]), 2000); // late, 8 epochs back, inside the window
+      expect(decryptor.heldEpochKeys).toBe(Math.floor(2050 / 7) - Math.floor((2050 - 63) / 7) + 1);
+      expect(decryptor.pendingEpochKeys).toBe(0);
+      for (let i = 2051; i < 2100; i++) expectDelivered(decryptor.decrypt(messages[i]), i);
     });
 
     it("drops messages shorter than nonce + tag", () => {
@@ -252,6 +264,25 @@ describe("transport cipher key hygiene and options", () => {
     expect(made.every((m) => m.disposed)).toBe(true);
     expect(() => encryptor.encrypt(utf8("x"))).toThrow(DisposedError);
     expect(() => decryptor.decrypt(new Uint8Array(40))).toThrow(DisposedError);
+  });
+
+  it("derives each future epoch key once, however many forgeries point at it", () => {
+    const { provider, made } = recordingProvider();
+    const decryptor = new TransportDecryptor(KEY, { provider, rekeyInterval: 1 });
+    const forged = new Uint8Array(40);
+    Buffer.from(forged.buffer).writeBigUInt64BE(500n, 0);
+    expectDropped(decryptor.decrypt(forged), "AUTH_FAILED");
+    const afterFirst = made.length;
+    expect(afterFirst).toBe(1 + 500);
+    for (let i = 0; i < 20; i++) expectDropped(decryptor.decrypt(forged), "AUTH_FAILED");
+    expect(made.length).toBe(afterFirst);
+    // Genuine traffic uses the cached chain and confirms it.
+    const encryptor = new TransportEncryptor(KEY, { rekeyInterval: 1 });
+    const messages = encryptMany(encryptor, 502);
+    expectDelivered(decryptor.decrypt(messages[0]), 0);
+    expectDelivered(decryptor.decrypt(messages[501]), 501);
+    expect(made.length).toBe(afterFirst + 1);
+    expect(decryptor.pendingEpochKeys).toBe(0);
   });
 
   it("validates options, naming the option", () => {

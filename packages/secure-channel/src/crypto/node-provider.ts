@@ -23,7 +23,7 @@ import {
   type DecipherGCM,
   type KeyObject,
 } from "node:crypto";
-import { asUint8Array } from "../bytes.js";
+import { allocateForOverwrite, asUint8Array } from "../bytes.js";
 import { DisposedError, WeakPublicKeyError } from "../errors.js";
 import { assertCipher, assertKey32 } from "./key-checks.js";
 import { writeNoiseNonce } from "./nonce.js";
@@ -147,7 +147,7 @@ class NodeAead implements Aead {
   }
 
   seal(nonce: number | bigint, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-    const out = new Uint8Array(plaintext.length + TAG_LENGTH);
+    const out = allocateForOverwrite(plaintext.length + TAG_LENGTH); // sealInto fills every byte
     this.sealInto(nonce, ad, plaintext, out, 0);
     return out;
   }
