@@ -46,3 +46,17 @@ export function asUint8Array(buffer: Uint8Array): Uint8Array {
 export function wipe(bytes: Uint8Array | null | undefined): void {
   bytes?.fill(0);
 }
+
+/** Below this size zero-filled allocation measured faster than allocUnsafeSlow. */
+const UNFILLED_ALLOCATION_THRESHOLD = 4096;
+
+/**
+ * A new array of exactly `length` bytes that the caller will overwrite entirely before
+ * anyone reads it. Large arrays skip the zero-fill; allocUnsafeSlow (not allocUnsafe)
+ * so the result never shares Node's Buffer pool, whose slab a postMessage would copy.
+ */
+export function allocateForOverwrite(length: number): Uint8Array {
+  if (length < UNFILLED_ALLOCATION_THRESHOLD) return new Uint8Array(length);
+  const buffer = Buffer.allocUnsafeSlow(length);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, length);
+}

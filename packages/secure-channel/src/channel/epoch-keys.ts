@@ -13,22 +13,30 @@ export function nextEpochAead(provider: CryptoProvider, cipher: AeadCipher, aead
 
 /**
  * The receive side's keys by epoch (epoch = floor(nonce / rekeyInterval)). It holds a
- * contiguous run of epochs, from the oldest the replay window still covers to the newest
- * a message has authenticated under, so a late message inside the window always finds
- * its key. Keys of future epochs are derived on trial and kept only if the message
- * authenticates; keys of epochs the window has passed are dropped (forward secrecy).
+ * contiguous run of confirmed epochs, from the oldest the replay window still covers to
+ * the newest a message has authenticated under, so a late message inside the window
+ * always finds its key; keys of epochs the window has passed are dropped (forward
+ * secrecy).
+ *
+ * Keys of future epochs are derived on demand and cached as a pending chain. They become
+ * confirmed only when a message under them authenticates, so forged nonces never change
+ * what the receiver accepts. Caching them costs no secrecy (anyone holding the current
+ * key can derive them) and bounds the work forged far-future nonces can cause: however
+ * many arrive, each future epoch is derived once.
  */
 export class ReceiveEpochKeys {
   readonly #provider: CryptoProvider;
   readonly #cipher: AeadCipher;
-  readonly #byEpoch = new Map<number, Aead>();
+  readonly #confirmed = new Map<number, Aead>();
+  /** pending[i] is the key of epoch newest + 1 + i. */
+  #pending: Aead[] = [];
   #oldest = 0;
   #newest = 0;
 
   constructor(provider: CryptoProvider, cipher: AeadCipher, initialKey: Uint8Array) {
     this.#provider = provider;
     this.#cipher = cipher;
-    this.#byEpoch.set(0, provider.createAead(cipher, initialKey));
+    this.#confirmed.set(0, provider.createAead(cipher, initialKey));
   }
 
   get newestEpoch(): number {
@@ -39,48 +47,52 @@ export class ReceiveEpochKeys {
     return this.#oldest;
   }
 
-  /** Number of epoch keys held. */
+  /** Number of confirmed epoch keys held. */
   get size(): number {
-    return this.#byEpoch.size;
+    return this.#confirmed.size;
   }
 
-  /** The key of a held epoch (undefined if the epoch is gone or not derived yet). */
+  /** Number of derived future keys not yet confirmed by an authentic message. */
+  get pendingSize(): number {
+    return this.#pending.length;
+  }
+
+  /** The key of a confirmed epoch (undefined if the epoch is gone or still in the future). */
   get(epoch: number): Aead | undefined {
-    return this.#byEpoch.get(epoch);
+    return this.#confirmed.get(epoch);
   }
 
   /**
-   * Opens a message of a future epoch: derives the keys up to `epoch` without keeping
-   * them, and keeps them only if `open` authenticates. Returns the plaintext or null.
+   * Opens a message of a future epoch with its (derived, cached) key; if it authenticates,
+   * that epoch and the ones before it become confirmed. Returns the plaintext or null.
    */
   openInFutureEpoch(epoch: number, open: (aead: Aead) => Uint8Array | null): Uint8Array | null {
-    const derived: Aead[] = [];
-    let aead = this.#byEpoch.get(this.#newest)!;
-    for (let e = this.#newest + 1; e <= epoch; e++) {
-      aead = nextEpochAead(this.#provider, this.#cipher, aead);
-      derived.push(aead);
+    const ahead = epoch - this.#newest;
+    while (this.#pending.length < ahead) {
+      const previous = this.#pending.length === 0 ? this.#confirmed.get(this.#newest)! : this.#pending[this.#pending.length - 1];
+      this.#pending.push(nextEpochAead(this.#provider, this.#cipher, previous));
     }
-    const plaintext = open(aead);
-    if (plaintext === null) {
-      for (const key of derived) key.dispose();
-      return null;
-    }
-    for (let i = 0; i < derived.length; i++) this.#byEpoch.set(this.#newest + 1 + i, derived[i]);
+    const plaintext = open(this.#pending[ahead - 1]);
+    if (plaintext === null) return null;
+    for (let i = 0; i < ahead; i++) this.#confirmed.set(this.#newest + 1 + i, this.#pending[i]);
+    this.#pending = this.#pending.slice(ahead);
     this.#newest = epoch;
     return plaintext;
   }
 
-  /** Drops every epoch below `oldestNeeded`. */
+  /** Drops every confirmed epoch below `oldestNeeded` (never the newest). */
   dropBefore(oldestNeeded: number): void {
     const stop = Math.min(oldestNeeded, this.#newest);
     for (; this.#oldest < stop; this.#oldest++) {
-      this.#byEpoch.get(this.#oldest)?.dispose();
-      this.#byEpoch.delete(this.#oldest);
+      this.#confirmed.get(this.#oldest)?.dispose();
+      this.#confirmed.delete(this.#oldest);
     }
   }
 
   dispose(): void {
-    for (const aead of this.#byEpoch.values()) aead.dispose();
-    this.#byEpoch.clear();
+    for (const aead of this.#confirmed.values()) aead.dispose();
+    for (const aead of this.#pending) aead.dispose();
+    this.#confirmed.clear();
+    this.#pending = [];
   }
 }

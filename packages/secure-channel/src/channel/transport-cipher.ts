@@ -9,6 +9,7 @@
  * key for nonce n is the initial key after floor(n / rekeyInterval) Noise REKEYs, which
  * both sides derive from the nonce alone.
  */
+import { allocateForOverwrite } from "../bytes.js";
 import { defaultCryptoProvider } from "../crypto/index.js";
 import { assertKey32 } from "../crypto/key-checks.js";
 import type { Aead, AeadCipher, CryptoProvider } from "../crypto/provider.js";
@@ -21,7 +22,7 @@ export const TRANSPORT_NONCE_LENGTH = 8;
 /** Smallest valid transport message: a nonce and the tag of an empty plaintext. */
 export const TRANSPORT_OVERHEAD = TRANSPORT_NONCE_LENGTH + TAG_LENGTH;
 export const DEFAULT_REKEY_INTERVAL = 32768;
-export const DEFAULT_MAX_EPOCH_SKIP = 4096;
+export const DEFAULT_MAX_EPOCH_SKIP = 1024;
 /**
  * Nonces stop at 2^53-1 so they stay exact JavaScript numbers on the hot path (no
  * BigInt); at a million messages a second that lasts 285 years.
@@ -44,9 +45,10 @@ export interface TransportDecryptorOptions extends TransportCipherOptions {
   /** Replay window width in messages, a multiple of 32. Default 1024. */
   readonly windowSize?: number;
   /**
-   * Most epochs one message may skip ahead. Each skipped epoch costs one REKEY before the
-   * tag can be checked, so this bounds the work a forged far-future nonce can cause.
-   * Default 4096 (at the default interval: 134 million lost messages in a row).
+   * Most epochs a message may lie ahead of the newest confirmed one. Reaching an epoch
+   * costs one REKEY per epoch before the tag can be checked (derived keys are cached), so
+   * this bounds both the work and the memory forged far-future nonces can cause.
+   * Default 1024 (at the default interval: 33 million lost messages in a row).
    */
   readonly maxEpochSkip?: number;
 }
@@ -110,7 +112,7 @@ export class TransportEncryptor {
       this.#leftInEpoch = this.rekeyInterval;
     }
     const nonce = this.#nonce;
-    const out = new Uint8Array(TRANSPORT_OVERHEAD + plaintext.length);
+    const out = allocateForOverwrite(TRANSPORT_OVERHEAD + plaintext.length); // nonce + sealInto fill it all
     writeNonce(out, nonce);
     aead.sealInto(nonce, EMPTY_AD, plaintext, out, TRANSPORT_NONCE_LENGTH);
     this.#nonce = nonce + 1;
@@ -175,9 +177,14 @@ export class TransportDecryptor {
     return this.#window.highest;
   }
 
-  /** Epoch keys currently held (for tests and metrics). */
+  /** Confirmed epoch keys currently held (for tests and metrics). */
   get heldEpochKeys(): number {
     return this.#keys?.size ?? 0;
+  }
+
+  /** Future epoch keys derived but not yet confirmed by an authentic message. */
+  get pendingEpochKeys(): number {
+    return this.#keys?.pendingSize ?? 0;
   }
 
   /**
