@@ -312,9 +312,11 @@ export class TcpConnection {
     const socket = this.#socket;
     socket.off("data", this.#onData);
     if (how === "end" && !socket.destroyed) {
+      // Queued frames go out, then FIN; the socket is released as soon as the kernel has
+      // them, without waiting for the peer's FIN (or, if the peer stopped reading, after a grace period).
       this.#writer.flushAll();
       this.#writer.close();
-      socket.end();
+      socket.end(() => socket.destroy());
       this.#graceTimer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
       this.#graceTimer.unref();
     } else {
