@@ -184,6 +184,7 @@ export class TcpConnection {
     const limits = this.#host.limits;
     const buffered = this.#writer.bufferedBytes;
     if (buffered > 0 && buffered + message.payload.length > limits.maxSendBufferBytes) {
+      this.#needsDrain = true;
       throw new BackpressureError(
         `The connection to ${this.peer} has ${buffered} bytes waiting to be sent (limit ${limits.maxSendBufferBytes}); wait for it to drain`,
       );
