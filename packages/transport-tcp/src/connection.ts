@@ -11,7 +11,7 @@ import {
   type Router,
   type WaitOptions,
 } from "@hopwire/runtime";
-import { readEnvelope } from "./envelope-head.js";
+import { EnvelopeDecoder } from "./envelope-head.js";
 import { BackpressureError, ConnectionClosedError, TcpProtocolError } from "./errors.js";
 import { FrameReader } from "./frame-reader.js";
 import { FrameWriter } from "./frame-writer.js";
@@ -62,6 +62,10 @@ export class TcpConnection {
   readonly #host: ConnectionHost;
   readonly #log: Logger;
   readonly #reader = new FrameReader();
+  readonly #decoder: EnvelopeDecoder;
+  /** The last onward route checked for a local next hop, and the verdict. */
+  #checkedOnward: Route | undefined;
+  #deliverable = false;
   readonly #writer: FrameWriter;
   readonly #receiverKey: string;
   #closedReason: ConnectionClosedError | undefined;
@@ -85,6 +89,7 @@ export class TcpConnection {
     this.address = Address.random();
     this.receiverAddress = Address.random();
     this.#receiverKey = this.receiverAddress.key;
+    this.#decoder = new EnvelopeDecoder(this.address);
     this.peer = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
     this.local = formatHostPort(socket.localAddress ?? "?", socket.localPort ?? 0);
     this.#log = host.log;
@@ -250,21 +255,28 @@ export class TcpConnection {
     }
   };
 
-  readonly #onFrame = (frame: Buffer): boolean => {
-    const { onward, returnRoute, payload } = readEnvelope(frame);
-    const next = onward[0];
-    if (next === undefined || !next.isLocal) {
+  readonly #onFrame = (bytes: Buffer, start: number, end: number): boolean => {
+    const decoder = this.#decoder;
+    decoder.decode(bytes, start, end);
+    const onward = decoder.onward;
+    if (onward !== this.#checkedOnward) {
+      const next = onward.addresses[0];
+      this.#checkedOnward = onward;
+      this.#deliverable = next !== undefined && next.isLocal;
+    }
+    if (!this.#deliverable) {
       // Nothing to deliver to, or a hop on another transport: a peer may not make this node dial out.
+      const next = onward.addresses[0];
       this.#log.debug(`dropped a message from ${this.peer}: its next hop is ${next ? next.toString() : "missing"}`);
       return true;
     }
-    returnRoute.unshift(this.address);
-    const message = new LocalMessage(new Route(onward), new Route(returnRoute), payload);
+    // The return route already starts with this connection's sender, so replies come back through it.
+    const message = new LocalMessage(onward, decoder.returnRoute, decoder.payload);
     try {
       this.#host.router.route(message, this.#receiverKey);
     } catch (error) {
       // Denied by flow controls or unknown: dropped alike, and the peer is told nothing.
-      this.#log.debug(`dropped a message from ${this.peer} to ${next.toString()}`, error);
+      this.#log.debug(`dropped a message from ${this.peer} to ${onward.addresses[0]!.toString()}`, error);
     }
     return this.#closedReason === undefined;
   };

@@ -1,4 +1,4 @@
-import { Address } from "@hopwire/runtime";
+import { Address, Route } from "@hopwire/runtime";
 import { MalformedFrameError } from "./errors.js";
 
 /*
@@ -111,11 +111,17 @@ export interface DecodedEnvelope {
   onward: Address[];
   returnRoute: Address[];
   payload: Buffer;
+  /** Bytes of the head before the payload length field, and the size of that field. */
+  headLength: number;
+  lengthSize: 1 | 2 | 4;
 }
 
-/** Decodes a frame's envelope; throws MalformedFrameError saying what is wrong (never quoting the bytes). */
-export function readEnvelope(frame: Buffer): DecodedEnvelope {
-  const reader = new HeadReader(frame);
+/**
+ * Decodes the envelope in `bytes[start, end)` (a whole frame); throws MalformedFrameError
+ * saying what is wrong (never quoting the bytes).
+ */
+export function readEnvelope(bytes: Buffer, start = 0, end = bytes.length): DecodedEnvelope {
+  const reader = new HeadReader(bytes, start, end);
   const elements = reader.arrayLength("envelope");
   if (elements !== 3) {
     throw new MalformedFrameError(
@@ -126,21 +132,86 @@ export function readEnvelope(frame: Buffer): DecodedEnvelope {
   }
   const onward = reader.route("onward");
   const returnRoute = reader.route("return");
-  const payloadLength = reader.binLength();
-  if (reader.offset + payloadLength !== frame.length) {
+  const { length: payloadLength, size } = reader.binHeader();
+  if (reader.offset + payloadLength !== end) {
     throw new MalformedFrameError(
-      `The payload announces ${payloadLength} bytes but the frame holds ${frame.length - reader.offset} after the head`,
+      `The payload announces ${payloadLength} bytes but the frame holds ${end - reader.offset} after the head`,
     );
   }
-  return { onward, returnRoute, payload: frame.subarray(reader.offset) };
+  return {
+    onward,
+    returnRoute,
+    payload: bytes.subarray(reader.offset, end),
+    headLength: reader.offset - start - size,
+    lengthSize: size,
+  };
+}
+
+/** Heads longer than this are not cached. */
+const MAX_CACHED_HEAD = 1024;
+
+/**
+ * A connection's envelope decoder. Consecutive frames usually carry the same routes, so
+ * it keeps the previous frame's head bytes and routes: a frame whose head matches byte
+ * for byte (up to the payload length) reuses them, and nothing but the payload length is
+ * read. Otherwise the head is decoded in full.
+ */
+export class EnvelopeDecoder {
+  /** Results of the last `decode`. */
+  onward: Route = Route.EMPTY;
+  returnRoute: Route = Route.EMPTY;
+  payload: Buffer = Buffer.alloc(0);
+  #head: Buffer = Buffer.alloc(0);
+  #lengthSize: 1 | 2 | 4 = 4;
+
+  /** `returnPrefix` is prepended to every return route (the connection's sender). */
+  constructor(readonly returnPrefix: Address | undefined) {}
+
+  decode(bytes: Buffer, start: number, end: number): void {
+    const head = this.#head;
+    const h = head.length;
+    if (h > 0 && end - start >= h + this.#lengthSize) {
+      let same = true;
+      for (let i = 0; i < h; i++) {
+        if (bytes[start + i] !== head[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        const at = start + h;
+        const size = this.#lengthSize;
+        const length = size === 4 ? bytes.readUInt32BE(at) : size === 2 ? bytes.readUInt16BE(at) : bytes[at]!;
+        const payloadStart = at + size;
+        if (payloadStart + length !== end) {
+          throw new MalformedFrameError(`The payload announces ${length} bytes but the frame holds ${end - payloadStart} after the head`);
+        }
+        this.payload = bytes.subarray(payloadStart, end);
+        return;
+      }
+    }
+    const decoded = readEnvelope(bytes, start, end);
+    if (this.returnPrefix) decoded.returnRoute.unshift(this.returnPrefix);
+    this.onward = new Route(decoded.onward);
+    this.returnRoute = new Route(decoded.returnRoute);
+    this.payload = decoded.payload;
+    this.#lengthSize = decoded.lengthSize;
+    this.#head = decoded.headLength <= MAX_CACHED_HEAD ? Buffer.from(bytes.subarray(start, start + decoded.headLength)) : Buffer.alloc(0);
+  }
 }
 
 class HeadReader {
-  offset = 0;
-  constructor(readonly bytes: Buffer) {}
+  offset: number;
+  constructor(
+    readonly bytes: Buffer,
+    start: number,
+    readonly end: number,
+  ) {
+    this.offset = start;
+  }
 
   #need(n: number, what: string): void {
-    if (this.offset + n > this.bytes.length) throw new MalformedFrameError(`The frame ends inside the ${what}`);
+    if (this.offset + n > this.end) throw new MalformedFrameError(`The frame ends inside the ${what}`);
   }
 
   #byte(what: string): number {
@@ -168,7 +239,7 @@ class HeadReader {
     const what = `${which} route`;
     const n = this.arrayLength(what);
     // Each address takes at least 3 bytes: refuse absurd counts before allocating.
-    if (n * 3 > this.bytes.length - this.offset) throw new MalformedFrameError(`The ${what} announces more addresses than the frame holds`);
+    if (n * 3 > this.end - this.offset) throw new MalformedFrameError(`The ${what} announces more addresses than the frame holds`);
     const addresses = new Array<Address>(n);
     for (let i = 0; i < n; i++) {
       if (this.arrayLength(`address of the ${what}`) !== 2) {
@@ -208,11 +279,10 @@ class HeadReader {
     return this.bytes.toString("utf8", start, start + length);
   }
 
-  binLength(): number {
+  binHeader(): { length: number; size: 1 | 2 | 4 } {
     const tag = this.#byte("payload header");
-    if (tag === 0xc4) return this.#uint(1, "payload header");
-    if (tag === 0xc5) return this.#uint(2, "payload header");
-    if (tag === 0xc6) return this.#uint(4, "payload header");
-    throw new MalformedFrameError("The payload must be a msgpack byte string (bin)");
+    const size = tag === 0xc4 ? 1 : tag === 0xc5 ? 2 : tag === 0xc6 ? 4 : 0;
+    if (size === 0) throw new MalformedFrameError("The payload must be a msgpack byte string (bin)");
+    return { length: this.#uint(size, "payload header"), size };
   }
 }

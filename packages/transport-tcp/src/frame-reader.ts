@@ -4,8 +4,8 @@ import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION } from "./proto
 /**
  * Splits a TCP byte stream into frames: one protocol version byte, then frames of a u32
  * big-endian length and that many bytes. It handles frames split across chunks and many
- * frames per chunk. A frame that lies whole inside a chunk is handed out as a view of the
- * chunk (no copy); only a frame that spans chunks is assembled, with one copy, once all
+ * frames per chunk. A frame that lies whole inside a chunk is handed out as a range of the
+ * chunk (no copy, not even a view object); only a frame that spans chunks is assembled, with one copy, once all
  * its bytes have arrived (memory grows with the bytes received, not with the length a
  * peer announces).
  */
@@ -26,11 +26,11 @@ export class FrameReader {
   }
 
   /**
-   * Feeds one chunk; calls `onFrame` for every complete frame, in order. Throws
+   * Feeds one chunk; calls `onFrame(buffer, start, end)` for every complete frame, in order. Throws
    * TcpProtocolVersionError or FrameTooLargeError on a protocol violation (the caller
    * closes the connection). `onFrame` may stop the reader by returning false.
    */
-  push(chunk: Buffer, onFrame: (frame: Buffer) => boolean | void): void {
+  push(chunk: Buffer, onFrame: (buffer: Buffer, start: number, end: number) => boolean | void): void {
     let offset = 0;
     const end = chunk.length;
     if (!this.#versionChecked) {
@@ -52,7 +52,7 @@ export class FrameReader {
         if (this.#missing > 0) return;
         const frame = Buffer.concat(this.#pieces, this.#frameLength);
         this.#pieces = [];
-        if (onFrame(frame) === false) return;
+        if (onFrame(frame, 0, frame.length) === false) return;
         continue;
       }
       let length: number;
@@ -70,9 +70,9 @@ export class FrameReader {
         throw new FrameTooLargeError(`The peer announced a frame of ${length} bytes; the maximum is ${this.maxFrameLength}`);
       }
       if (end - offset >= length) {
-        const frame = chunk.subarray(offset, offset + length);
+        const start = offset;
         offset += length;
-        if (onFrame(frame) === false) return;
+        if (onFrame(chunk, start, offset) === false) return;
       } else {
         this.#frameLength = length;
         this.#pieces.push(chunk.subarray(offset));

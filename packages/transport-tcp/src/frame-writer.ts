@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import type { LocalMessage } from "@hopwire/runtime";
+import type { Address, LocalMessage } from "@hopwire/runtime";
 import { headBound, writeHead } from "./envelope-head.js";
 import { FrameTooLargeError } from "./errors.js";
 import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION } from "./protocol.js";
@@ -30,6 +30,10 @@ export class FrameWriter {
   #blocked = false;
   #scheduled = false;
   #closed = false;
+  /** The routes of the last frame and its head bytes (0x93 … bin32 tag): a stream repeats them. */
+  #lastOnward: readonly Address[] = [];
+  #lastReturn: readonly Address[] = [];
+  #lastHead: Buffer | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -64,15 +68,33 @@ export class FrameWriter {
     const payload = message.payload;
     if (payload.length > MAX_FRAME_LENGTH) throw tooLarge(payload.length);
     const copy = payload.length < COPY_THRESHOLD;
-    this.#reserve(FRAME_HEADER_LENGTH + headBound(onward, 1, returnRoute) + (copy ? payload.length : 0));
+    const cached = this.#lastHead;
+    let headEnd: number;
+    let frameStart: number;
+    if (cached && sameHops(onward, this.#lastOnward, 1) && sameHops(returnRoute, this.#lastReturn, 0)) {
+      this.#reserve(FRAME_HEADER_LENGTH + cached.length + 4 + (copy ? payload.length : 0));
+      frameStart = this.#pos;
+      const at = frameStart + FRAME_HEADER_LENGTH;
+      copyInto(this.#arena, cached, at);
+      this.#arena.writeUInt32BE(payload.length, at + cached.length);
+      headEnd = at + cached.length + 4;
+    } else {
+      this.#reserve(FRAME_HEADER_LENGTH + headBound(onward, 1, returnRoute) + (copy ? payload.length : 0));
+      frameStart = this.#pos;
+      const at = frameStart + FRAME_HEADER_LENGTH;
+      headEnd = writeHead(this.#arena, at, onward, 1, returnRoute, payload.length);
+      if (headEnd - at <= MAX_CACHED_HEAD) {
+        this.#lastHead = Buffer.from(this.#arena.subarray(at, headEnd - 4));
+        this.#lastOnward = onward;
+        this.#lastReturn = returnRoute;
+      } else this.#lastHead = undefined;
+    }
     const arena = this.#arena;
-    const frameStart = this.#pos;
-    const headEnd = writeHead(arena, frameStart + FRAME_HEADER_LENGTH, onward, 1, returnRoute, payload.length);
     const envelopeLength = headEnd - frameStart - FRAME_HEADER_LENGTH + payload.length;
     if (envelopeLength > MAX_FRAME_LENGTH) throw tooLarge(envelopeLength);
     arena.writeUInt32BE(envelopeLength, frameStart);
     if (copy) {
-      arena.set(payload, headEnd);
+      copyInto(arena, payload, headEnd);
       this.#pos = headEnd + payload.length;
     } else {
       this.#pos = headEnd;
@@ -148,6 +170,27 @@ export class FrameWriter {
     }
     this.onFlushed();
   }
+}
+
+const MAX_CACHED_HEAD = 1024;
+
+/** TypedArray#set costs more than a loop for the few bytes of a head or a small payload. */
+function copyInto(target: Uint8Array, source: Uint8Array, at: number): void {
+  const n = source.length;
+  if (n > 64) target.set(source, at);
+  else for (let i = 0; i < n; i++) target[at + i] = source[i]!;
+}
+
+/** Whether two routes hold the same addresses from index `from` on. */
+function sameHops(a: readonly Address[], b: readonly Address[], from: number): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = from; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x !== y && (x.type !== y.type || x.value !== y.value)) return false;
+  }
+  return true;
 }
 
 function tooLarge(length: number): FrameTooLargeError {

@@ -39,8 +39,8 @@ async function slowReader() {
     startReading(): void {
       const reader = new FrameReader();
       socket!.on("data", (chunk: Buffer) =>
-        reader.push(chunk, (f) => {
-          bodies.push(decodeBody(readEnvelope(f).payload));
+        reader.push(chunk, (b, start, end) => {
+          bodies.push(decodeBody(readEnvelope(b, start, end).payload));
           for (const w of waiters) if (bodies.length === w.count) w.resolve();
         }),
       );

@@ -51,7 +51,7 @@ describe("bad input from the network", () => {
   it("a well-formed raw client gets a reply in the documented wire format", async () => {
     const raw = await rawClient(responder.listener.address, true);
     const reader = new FrameReader();
-    const reply = new Promise<Buffer>((resolve) => raw.on("data", (chunk: Buffer) => reader.push(chunk, (f) => resolve(Buffer.from(f)))));
+    const reply = new Promise<Buffer>((resolve) => raw.on("data", (chunk: Buffer) => reader.push(chunk, (b, start, end) => resolve(Buffer.from(b.subarray(start, end))))));
     const ret = new LocalMessage(new Route([new Address(0, "echoer")]), new Route([new Address(0, "raw-client")]), encodeBody("hi"));
     raw.write(Buffer.concat([Buffer.of(1), frame(encodeEnvelope(ret, "network"))]));
     raw.resume();

@@ -104,3 +104,40 @@ describe("envelope head", () => {
     }
   });
 });
+
+describe("EnvelopeDecoder (per-connection head cache)", () => {
+  it("reuses the routes of a repeated head, decodes a changed one, and checks the payload length either way", async () => {
+    const { EnvelopeDecoder } = await import("../dist/envelope-head.js");
+    const prefix = new Address(0, "conn-sender");
+    const decoder = new EnvelopeDecoder(prefix);
+    const onward = new Route([new Address(0, "echoer")]);
+    const ret = new Route([new Address(0, "app"), new Address(1, "10.0.0.1:4000")]);
+    const bytes = (payload: Buffer, o = onward, r = ret) => Buffer.from(encodeEnvelope(new LocalMessage(o, r, payload), "network"));
+
+    decoder.decode(bytes(Buffer.from("one")), 0, bytes(Buffer.from("one")).length);
+    const firstOnward = decoder.onward;
+    const firstReturn = decoder.returnRoute;
+    expect(firstReturn.toString()).toBe("0#conn-sender => 0#app => 1#10.0.0.1:4000");
+    const second = bytes(Buffer.from("second payload"));
+    decoder.decode(second, 0, second.length);
+    expect(decoder.onward).toBe(firstOnward);
+    expect(decoder.returnRoute).toBe(firstReturn);
+    expect(decoder.payload.toString()).toBe("second payload");
+    expect(decoder.payload.buffer).toBe(second.buffer);
+
+    // A frame inside a larger chunk.
+    const chunk = Buffer.concat([Buffer.from("xx"), second, Buffer.from("yy")]);
+    decoder.decode(chunk, 2, 2 + second.length);
+    expect(decoder.payload.toString()).toBe("second payload");
+
+    const other = bytes(Buffer.from("3"), new Route([new Address(0, "sink")]));
+    decoder.decode(other, 0, other.length);
+    expect(decoder.onward.toString()).toBe("0#sink");
+    expect(decoder.onward).not.toBe(firstOnward);
+
+    // Same head, payload length that disagrees with the frame: malformed, cached or not.
+    const bad = Buffer.concat([other, Buffer.from("!")]);
+    expect(() => decoder.decode(bad, 0, bad.length)).toThrow(MalformedFrameError);
+    expect(() => new EnvelopeDecoder(undefined).decode(bad, 0, bad.length)).toThrow(MalformedFrameError);
+  });
+});
