@@ -159,17 +159,25 @@ export class FrameWriter {
       this.#queue = [];
       this.#queuedBytes = 0;
       const socket = this.socket;
+      const last = queue.length - 1;
       let ok = true;
-      if (queue.length === 1) ok = socket.write(queue[0]!);
+      // The last write's callback tells when the socket has handed the batch to the kernel
+      // ('drain' comes only after write() returned false), so the connection can re-check its bounds.
+      if (last === 0) ok = socket.write(queue[0]!, this.#written);
       else {
         socket.cork();
-        for (const chunk of queue) ok = socket.write(chunk);
+        for (let i = 0; i < last; i++) socket.write(queue[i]!);
+        ok = socket.write(queue[last]!, this.#written);
         socket.uncork();
       }
       if (!ok) this.#blocked = true;
     }
     this.onFlushed();
   }
+
+  readonly #written = (): void => {
+    if (!this.#closed) this.onFlushed();
+  };
 }
 
 const MAX_CACHED_HEAD = 1024;

@@ -150,3 +150,25 @@ describe("backpressure", () => {
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+describe("backpressure with small limits", () => {
+  it("waitForDrain resolves even when the socket never reports 'drain'", async () => {
+    // Writes smaller than the socket's own high-water mark return true, so no 'drain' will
+    // come; with the peer not reading they stay in the socket's buffer and count against the bound.
+    const peer = await slowReader();
+    const a = await startNode("a", { sendHighWaterMark: 1024, maxSendBufferBytes: 16 * 1024 });
+    nodes.push(a.node);
+    const connection = await a.tcp.connect(peer.address);
+    await peer.accepted;
+    const size = 10 * 1024;
+    const total = 1000; // 10 MiB: more than the kernel's buffers hold
+    const sending = sendAll(a.node, connection, ["x"], total, size);
+    const stuck = await Promise.race([sending.then(() => false), sleep(500).then(() => true)]);
+    expect(stuck).toBe(true);
+    peer.startReading();
+    expect(await sending).toBeGreaterThan(0);
+    await peer.received(total);
+    await connection.waitForDrain({ timeout: 5_000 });
+    expect(connection.needsDrain).toBe(false);
+  });
+});

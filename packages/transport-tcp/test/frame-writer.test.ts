@@ -21,7 +21,7 @@ function fakeSocket(acceptBytes = Infinity) {
       if (batch) writes.push(batch);
       batch = undefined;
     },
-    write(chunk: Uint8Array) {
+    write(chunk: Uint8Array, _callback?: () => void) {
       if (batch) batch.push(chunk);
       else writes.push([chunk]);
       length += chunk.length;
