@@ -1,0 +1,107 @@
+import { HopwireError, registerErrorClasses } from "@hopwire/runtime";
+
+/**
+ * Thrown (logged) when a peer breaks the TCP framing protocol. The connection it arrived on
+ * is closed; nothing else is affected. Subclasses name the exact violation.
+ */
+export class TcpProtocolError extends HopwireError {
+  override readonly code: string = "TCP_PROTOCOL";
+  constructor(message = "The peer broke the TCP framing protocol", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when the peer's first byte is not a protocol version this transport speaks. */
+export class TcpProtocolVersionError extends TcpProtocolError {
+  override readonly code: string = "TCP_PROTOCOL_VERSION";
+  constructor(message = "The peer speaks an unsupported protocol version", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * Thrown when a frame's declared length exceeds the 16 MiB maximum: logged when a peer
+ * announces one (the connection closes), thrown to a local sender whose message would
+ * not fit in one frame (the connection stays open).
+ */
+export class FrameTooLargeError extends TcpProtocolError {
+  override readonly code: string = "TCP_FRAME_TOO_LARGE";
+  constructor(message = "The frame exceeds the maximum frame length", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when the peer closes the connection in the middle of a frame. */
+export class TruncatedFrameError extends TcpProtocolError {
+  override readonly code: string = "TCP_FRAME_TRUNCATED";
+  constructor(message = "The peer closed the connection in the middle of a frame", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when a frame does not hold a well-formed network envelope. */
+export class MalformedFrameError extends TcpProtocolError {
+  override readonly code: string = "TCP_FRAME_MALFORMED";
+  constructor(message = "The frame does not hold a valid network envelope", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * The reason a connection's addresses were unregistered: the peer closed it, it failed, a
+ * protocol error closed it, or it was stopped locally. `cause` holds the underlying error.
+ */
+export class ConnectionClosedError extends HopwireError {
+  override readonly code: string = "TCP_CONNECTION_CLOSED";
+  constructor(message = "The TCP connection is closed", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when an outgoing connection cannot be established (refused, unreachable, unresolvable host). */
+export class ConnectError extends HopwireError {
+  override readonly code: string = "TCP_CONNECT_FAILED";
+  constructor(message = "Could not connect", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when a listener cannot bind its address (in use, not permitted, unresolvable host). */
+export class ListenError extends HopwireError {
+  override readonly code: string = "TCP_LISTEN_FAILED";
+  constructor(message = "Could not listen", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * Thrown to a local sender when a connection's outgoing buffer is full (its peer reads too
+ * slowly). Wait for `connection.waitForDrain()` and send again.
+ */
+export class BackpressureError extends HopwireError {
+  override readonly code: string = "TCP_BACKPRESSURE";
+  constructor(message = "The connection's send buffer is full", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when a stopped transport is asked to listen or connect. */
+export class TransportStoppedError extends HopwireError {
+  override readonly code: string = "TCP_TRANSPORT_STOPPED";
+  constructor(message = "The TCP transport has stopped", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+registerErrorClasses(
+  TcpProtocolError,
+  TcpProtocolVersionError,
+  FrameTooLargeError,
+  TruncatedFrameError,
+  MalformedFrameError,
+  ConnectionClosedError,
+  ConnectError,
+  ListenError,
+  BackpressureError,
+  TransportStoppedError,
+);

@@ -1,0 +1,93 @@
+import { FrameTooLargeError, TcpProtocolVersionError, TruncatedFrameError } from "./errors.js";
+import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION } from "./protocol.js";
+
+/**
+ * Splits a TCP byte stream into frames: one protocol version byte, then frames of a u32
+ * big-endian length and that many bytes. It handles frames split across chunks and many
+ * frames per chunk. A frame that lies whole inside a chunk is handed out as a range of the
+ * chunk (no copy, not even a view object); only a frame that spans chunks is assembled, with one copy, once all
+ * its bytes have arrived (memory grows with the bytes received, not with the length a
+ * peer announces).
+ */
+export class FrameReader {
+  #versionChecked = false;
+  readonly #header = Buffer.alloc(FRAME_HEADER_LENGTH);
+  #headerFill = 0;
+  /** Pieces of the frame being assembled, and how many bytes it still needs. */
+  #pieces: Buffer[] = [];
+  #frameLength = 0;
+  #missing = 0;
+
+  constructor(readonly maxFrameLength: number = MAX_FRAME_LENGTH) {}
+
+  /** Whether the stream stopped in the middle of a frame (or of a length prefix). */
+  get midFrame(): boolean {
+    return this.#headerFill > 0 || this.#missing > 0;
+  }
+
+  /**
+   * Feeds one chunk; calls `onFrame(buffer, start, end)` for every complete frame, in order. Throws
+   * TcpProtocolVersionError or FrameTooLargeError on a protocol violation (the caller
+   * closes the connection). `onFrame` may stop the reader by returning false.
+   */
+  push(chunk: Buffer, onFrame: (buffer: Buffer, start: number, end: number) => boolean | void): void {
+    let offset = 0;
+    const end = chunk.length;
+    if (!this.#versionChecked) {
+      if (end === 0) return;
+      const version = chunk[0]!;
+      if (version !== PROTOCOL_VERSION) {
+        throw new TcpProtocolVersionError(`The peer announced protocol version ${version}; this transport speaks ${PROTOCOL_VERSION}`);
+      }
+      this.#versionChecked = true;
+      offset = 1;
+    }
+    while (offset < end) {
+      if (this.#missing > 0) {
+        // Continue a frame that spans chunks.
+        const take = Math.min(this.#missing, end - offset);
+        this.#pieces.push(chunk.subarray(offset, offset + take));
+        offset += take;
+        this.#missing -= take;
+        if (this.#missing > 0) return;
+        const frame = Buffer.concat(this.#pieces, this.#frameLength);
+        this.#pieces = [];
+        if (onFrame(frame, 0, frame.length) === false) return;
+        continue;
+      }
+      let length: number;
+      if (this.#headerFill === 0 && end - offset >= FRAME_HEADER_LENGTH) {
+        length = chunk.readUInt32BE(offset);
+        offset += FRAME_HEADER_LENGTH;
+      } else {
+        // The length prefix itself spans chunks.
+        while (this.#headerFill < FRAME_HEADER_LENGTH && offset < end) this.#header[this.#headerFill++] = chunk[offset++]!;
+        if (this.#headerFill < FRAME_HEADER_LENGTH) return;
+        this.#headerFill = 0;
+        length = this.#header.readUInt32BE(0);
+      }
+      if (length > this.maxFrameLength) {
+        throw new FrameTooLargeError(`The peer announced a frame of ${length} bytes; the maximum is ${this.maxFrameLength}`);
+      }
+      if (end - offset >= length) {
+        const start = offset;
+        offset += length;
+        if (onFrame(chunk, start, offset) === false) return;
+      } else {
+        this.#frameLength = length;
+        this.#pieces.push(chunk.subarray(offset));
+        this.#missing = length - (end - offset);
+        return;
+      }
+    }
+  }
+
+  /** Called when the stream ends: a frame cut short is a TruncatedFrameError. */
+  end(): void {
+    if (this.midFrame) {
+      const had = this.#headerFill > 0 ? `${this.#headerFill} of the 4 length bytes` : `${this.#frameLength - this.#missing} of ${this.#frameLength} bytes`;
+      this.#pieces = [];
+      throw new TruncatedFrameError(`The peer closed the connection in the middle of a frame (${had} received)`);
+    }
+  }
+}

@@ -1,0 +1,206 @@
+import type { Socket } from "node:net";
+import type { Address, LocalMessage } from "@hopwire/runtime";
+import { headBound, writeHead } from "./envelope-head.js";
+import { FrameTooLargeError } from "./errors.js";
+import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION } from "./protocol.js";
+
+/** Size of the buffers that frame heads (and small payloads) are written into. */
+const ARENA_SIZE = 64 * 1024;
+
+/**
+ * Payloads shorter than this are copied next to their head; longer ones are handed to the
+ * socket as they are (a view, no copy). A short copy costs less than a separate iovec entry
+ * and the stream bookkeeping that comes with it.
+ */
+export const COPY_THRESHOLD = 1024;
+
+/**
+ * Writes frames to a socket in batches. Frames queued during one turn of the event loop
+ * are handed to the socket together, corked, so they leave in one writev. When the socket
+ * says stop (write() returned false) nothing more is handed to it until 'drain'; frames
+ * keep queueing here and the connection bounds how many (see TcpConnection).
+ */
+export class FrameWriter {
+  #arena: Buffer = Buffer.allocUnsafe(ARENA_SIZE);
+  /** [#start, #pos) of the arena is written but not yet queued. */
+  #start = 0;
+  #pos = 0;
+  #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #blocked = false;
+  #scheduled = false;
+  #closed = false;
+  /** The routes of the last frame and its head bytes (0x93 … bin32 tag): a stream repeats them. */
+  #lastOnward: readonly Address[] = [];
+  #lastReturn: readonly Address[] = [];
+  #lastHead: Buffer | undefined;
+
+  constructor(
+    readonly socket: Socket,
+    /** Called after a flush left the socket able to take more (the connection checks its bounds). */
+    readonly onFlushed: () => void,
+  ) {}
+
+  /** Bytes queued here and in the socket's own buffer. */
+  get bufferedBytes(): number {
+    return this.#queuedBytes + (this.#pos - this.#start) + this.socket.writableLength;
+  }
+
+  /** Whether the socket asked us to wait for 'drain'. */
+  get blocked(): boolean {
+    return this.#blocked;
+  }
+
+  writeVersion(): void {
+    this.#reserve(1);
+    this.#arena[this.#pos++] = PROTOCOL_VERSION;
+    this.#schedule();
+  }
+
+  /**
+   * Queues one message as a frame: its onward route without its first hop (this
+   * connection), its return route, its payload. Throws FrameTooLargeError (nothing queued)
+   * if the envelope would exceed the maximum frame length.
+   */
+  enqueue(message: LocalMessage): void {
+    const onward = message.onwardRoute.addresses;
+    const returnRoute = message.returnRoute.addresses;
+    const payload = message.payload;
+    if (payload.length > MAX_FRAME_LENGTH) throw tooLarge(payload.length);
+    const copy = payload.length < COPY_THRESHOLD;
+    const cached = this.#lastHead;
+    let headEnd: number;
+    let frameStart: number;
+    if (cached && sameHops(onward, this.#lastOnward, 1) && sameHops(returnRoute, this.#lastReturn, 0)) {
+      this.#reserve(FRAME_HEADER_LENGTH + cached.length + 4 + (copy ? payload.length : 0));
+      frameStart = this.#pos;
+      const at = frameStart + FRAME_HEADER_LENGTH;
+      copyInto(this.#arena, cached, at);
+      this.#arena.writeUInt32BE(payload.length, at + cached.length);
+      headEnd = at + cached.length + 4;
+    } else {
+      this.#reserve(FRAME_HEADER_LENGTH + headBound(onward, 1, returnRoute) + (copy ? payload.length : 0));
+      frameStart = this.#pos;
+      const at = frameStart + FRAME_HEADER_LENGTH;
+      headEnd = writeHead(this.#arena, at, onward, 1, returnRoute, payload.length);
+      if (headEnd - at <= MAX_CACHED_HEAD) {
+        this.#lastHead = Buffer.from(this.#arena.subarray(at, headEnd - 4));
+        this.#lastOnward = onward;
+        this.#lastReturn = returnRoute;
+      } else this.#lastHead = undefined;
+    }
+    const arena = this.#arena;
+    const envelopeLength = headEnd - frameStart - FRAME_HEADER_LENGTH + payload.length;
+    if (envelopeLength > MAX_FRAME_LENGTH) throw tooLarge(envelopeLength);
+    arena.writeUInt32BE(envelopeLength, frameStart);
+    if (copy) {
+      copyInto(arena, payload, headEnd);
+      this.#pos = headEnd + payload.length;
+    } else {
+      this.#pos = headEnd;
+      this.#cut();
+      this.#queue.push(payload);
+      this.#queuedBytes += payload.length;
+    }
+    this.#schedule();
+  }
+
+  /** The socket drained: hand it what queued meanwhile. */
+  onDrain(): void {
+    this.#blocked = false;
+    this.#flush();
+  }
+
+  /** Hands everything queued to the socket now, ignoring backpressure (before ending it). */
+  flushAll(): void {
+    this.#blocked = false;
+    this.#flush();
+  }
+
+  /** Drops everything still queued; later calls do nothing. */
+  close(): void {
+    this.#closed = true;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#start = this.#pos;
+  }
+
+  #reserve(bytes: number): void {
+    if (this.#arena.length - this.#pos >= bytes) return;
+    this.#cut();
+    this.#arena = Buffer.allocUnsafe(Math.max(ARENA_SIZE, bytes));
+    this.#start = this.#pos = 0;
+  }
+
+  /** Moves the written part of the arena to the queue; the socket owns those bytes from now on. */
+  #cut(): void {
+    if (this.#pos === this.#start) return;
+    this.#queue.push(this.#arena.subarray(this.#start, this.#pos));
+    this.#queuedBytes += this.#pos - this.#start;
+    this.#start = this.#pos;
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#blocked || this.#closed) return;
+    this.#scheduled = true;
+    setImmediate(this.#onTurn);
+  }
+
+  readonly #onTurn = (): void => {
+    this.#scheduled = false;
+    if (!this.#blocked) this.#flush();
+  };
+
+  #flush(): void {
+    if (this.#closed) return;
+    this.#cut();
+    const queue = this.#queue;
+    if (queue.length > 0) {
+      this.#queue = [];
+      this.#queuedBytes = 0;
+      const socket = this.socket;
+      const last = queue.length - 1;
+      let ok = true;
+      // The last write's callback tells when the socket has handed the batch to the kernel
+      // ('drain' comes only after write() returned false), so the connection can re-check its bounds.
+      if (last === 0) ok = socket.write(queue[0]!, this.#written);
+      else {
+        socket.cork();
+        for (let i = 0; i < last; i++) socket.write(queue[i]!);
+        ok = socket.write(queue[last]!, this.#written);
+        socket.uncork();
+      }
+      if (!ok) this.#blocked = true;
+    }
+    this.onFlushed();
+  }
+
+  readonly #written = (): void => {
+    if (!this.#closed) this.onFlushed();
+  };
+}
+
+const MAX_CACHED_HEAD = 1024;
+
+/** TypedArray#set costs more than a loop for the few bytes of a head or a small payload. */
+function copyInto(target: Uint8Array, source: Uint8Array, at: number): void {
+  const n = source.length;
+  if (n > 64) target.set(source, at);
+  else for (let i = 0; i < n; i++) target[at + i] = source[i]!;
+}
+
+/** Whether two routes hold the same addresses from index `from` on. */
+function sameHops(a: readonly Address[], b: readonly Address[], from: number): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = from; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x !== y && (x.type !== y.type || x.value !== y.value)) return false;
+  }
+  return true;
+}
+
+function tooLarge(length: number): FrameTooLargeError {
+  return new FrameTooLargeError(`A message of ${length} bytes does not fit in one frame (maximum ${MAX_FRAME_LENGTH} bytes)`);
+}

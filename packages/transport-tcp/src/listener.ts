@@ -1,0 +1,69 @@
+import type { Server, Socket } from "node:net";
+import { Address, type FlowControlId } from "@hopwire/runtime";
+import type { TcpConnection } from "./connection.js";
+
+/** A bound TCP server; every connection it accepts is a producer spawned by `flowControlId`. */
+export class TcpListener {
+  /** The bound "host:port", with the port the system chose for port 0. */
+  readonly address: string;
+  /** The listener's own (local) address, registered as the spawner of `flowControlId`. */
+  readonly processorAddress: Address = Address.random();
+  /** The spawner flow control id: make a worker its consumer to reach it from accepted connections. */
+  readonly flowControlId: FlowControlId;
+  readonly #server: Server;
+  readonly #connections = new Set<TcpConnection>();
+  readonly #onStop: (listener: TcpListener) => void;
+  readonly #serverClosed: Promise<void>;
+  #stopping: Promise<void> | undefined;
+
+  /** @internal listeners are made by TcpTransport.listen */
+  constructor(
+    server: Server,
+    address: string,
+    flowControlId: FlowControlId,
+    accept: (socket: Socket, listener: TcpListener) => TcpConnection | undefined,
+    onStop: (listener: TcpListener) => void,
+  ) {
+    this.#server = server;
+    this.address = address;
+    this.flowControlId = flowControlId;
+    this.#onStop = onStop;
+    this.#serverClosed = new Promise((resolve) => server.once("close", () => resolve()));
+    server.on("connection", (socket: Socket) => {
+      if (this.#stopping) {
+        socket.destroy();
+        return;
+      }
+      const connection = accept(socket, this);
+      if (!connection) return;
+      this.#connections.add(connection);
+      void connection.whenClosed().then(() => this.#connections.delete(connection));
+    });
+  }
+
+  /** The connections this listener accepted that are still open. */
+  get connections(): TcpConnection[] {
+    return [...this.#connections].filter((c) => !c.isClosed);
+  }
+
+  get isStopped(): boolean {
+    return this.#stopping !== undefined;
+  }
+
+  /** Stops accepting, closes every connection this listener accepted, and forgets its flow. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    this.#server.close();
+    this.#onStop(this);
+    await Promise.all([...this.#connections].map((c) => c.stop()));
+    await this.#serverClosed;
+  }
+
+  toString(): string {
+    return `TcpListener(${this.address})`;
+  }
+}

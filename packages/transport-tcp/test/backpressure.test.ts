@@ -1,0 +1,174 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { once } from "node:events";
+import { createServer, type Server, type Socket } from "node:net";
+import { decodeBody, route, type Node } from "@hopwire/runtime";
+import { BackpressureError, type TcpConnection } from "@hopwire/transport-tcp";
+import { FrameReader } from "../dist/frame-reader.js";
+import { readEnvelope } from "../dist/envelope-head.js";
+import { Relay } from "./fixtures/relay.js";
+import { startNode } from "./support.js";
+
+const limits = { sendHighWaterMark: 64 * 1024, maxSendBufferBytes: 1024 * 1024 };
+const nodes: Node[] = [];
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  for (const s of servers.splice(0)) s.close();
+});
+
+/** A raw TCP server whose connections do not read until `startReading()`; it counts the frames it gets. */
+async function slowReader() {
+  let socket: Socket | undefined;
+  const accepted = new Promise<Socket>((resolve) => {
+    const server = createServer({ pauseOnConnect: true }, (s) => {
+      socket = s;
+      resolve(s);
+    });
+    servers.push(server);
+    server.listen(0, "127.0.0.1");
+  });
+  const server = servers[servers.length - 1]!;
+  await once(server, "listening");
+  const port = (server.address() as { port: number }).port;
+  const bodies: unknown[] = [];
+  const waiters: { count: number; resolve: () => void }[] = [];
+  return {
+    address: `127.0.0.1:${port}`,
+    bodies,
+    accepted,
+    startReading(): void {
+      const reader = new FrameReader();
+      socket!.on("data", (chunk: Buffer) =>
+        reader.push(chunk, (b, start, end) => {
+          bodies.push(decodeBody(readEnvelope(b, start, end).payload));
+          for (const w of waiters) if (bodies.length === w.count) w.resolve();
+        }),
+      );
+      socket!.resume();
+    },
+    received(count: number): Promise<void> {
+      return bodies.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }));
+    },
+  };
+}
+
+/** Sends `count` messages, waiting for the connection to drain whenever it says so. */
+async function sendAll(n: Node, connection: TcpConnection, to: string[], count: number, size: number): Promise<number> {
+  let waits = 0;
+  for (let i = 0; i < count; i++) {
+    const body = { i, pad: Buffer.alloc(size) };
+    for (;;) {
+      try {
+        await n.send(route(connection, ...to), body);
+        break;
+      } catch (error) {
+        if (!(error instanceof BackpressureError)) throw error;
+        waits++;
+        await connection.waitForDrain();
+      }
+    }
+  }
+  return waits;
+}
+
+describe("backpressure", () => {
+  it("a sender that outruns its peer gets BackpressureError at the bound; the buffer never exceeds it", async () => {
+    const peer = await slowReader();
+    const a = await startNode("a", limits);
+    nodes.push(a.node);
+    const connection = await a.tcp.connect(peer.address);
+    await peer.accepted;
+    const size = 128 * 1024;
+    let sent = 0;
+    let error: unknown;
+    // A loop that never yields to the event loop: nothing is written, the buffer fills up.
+    for (;;) {
+      try {
+        await a.node.send(route(connection, "x"), Buffer.alloc(size));
+        sent++;
+      } catch (e) {
+        error = e;
+        break;
+      }
+    }
+    expect(error).toBeInstanceOf(BackpressureError);
+    expect((error as BackpressureError).code).toBe("TCP_BACKPRESSURE");
+    expect(connection.needsDrain).toBe(true);
+    expect(connection.bufferedBytes).toBeLessThanOrEqual(limits.maxSendBufferBytes);
+    expect(sent * size).toBeLessThanOrEqual(limits.maxSendBufferBytes);
+
+    // Keep sending, politely, while the peer does not read: the kernel's buffers fill, then ours stays bounded.
+    const total = 300;
+    const sending = sendAll(a.node, connection, ["x"], total - sent, size);
+    const stuck = await Promise.race([sending.then(() => false), sleep(1000).then(() => true)]);
+    expect(stuck).toBe(true);
+    expect(connection.bufferedBytes).toBeLessThanOrEqual(limits.maxSendBufferBytes + size + 1024);
+
+    // The peer starts reading: everything arrives, in order.
+    peer.startReading();
+    await sending;
+    await peer.received(total);
+    expect(peer.bodies.slice(sent).map((b) => (b as { i: number }).i)).toEqual([...Array(total - sent).keys()]);
+    await connection.waitForDrain();
+    expect(connection.needsDrain).toBe(false);
+  });
+
+  it("a relay whose next hop reads slowly stops reading the connection that feeds it", async () => {
+    const peer = await slowReader();
+    const middle = await startNode("middle", limits);
+    const a = await startNode("a", limits);
+    nodes.push(middle.node, a.node);
+    const toPeer = await middle.tcp.connect(peer.address);
+    await middle.node.startWorker("forward", new Relay(route(toPeer)), { placement: "main" });
+    const listener = await middle.tcp.listen("127.0.0.1:0");
+    middle.node.flowControls.addConsumer("forward", listener.flowControlId);
+    const toMiddle = await a.tcp.connect(listener.address);
+
+    const total = 400;
+    const size = 64 * 1024;
+    const sending = sendAll(a.node, toMiddle, ["forward", "sink"], total, size);
+    await middle.log.waitFor(/paused reading/);
+    const fed = listener.connections[0]!;
+    expect(fed.readingPaused).toBe(true);
+    expect(toPeer.bufferedBytes).toBeLessThanOrEqual(limits.maxSendBufferBytes + size + 1024);
+    // The pause propagates back to the original sender: it is waiting, not piling up memory.
+    const early = await Promise.race([sending.then(() => "done"), sleep(500).then(() => "waiting")]);
+    expect(early).toBe("waiting");
+    expect(toMiddle.bufferedBytes).toBeLessThanOrEqual(limits.maxSendBufferBytes + size + 1024);
+    expect(toPeer.bufferedBytes).toBeLessThanOrEqual(limits.maxSendBufferBytes + size + 1024);
+
+    peer.startReading();
+    const waits = await sending;
+    expect(waits).toBeGreaterThan(0);
+    await peer.received(total);
+    expect(peer.bodies.map((b) => (b as { i: number }).i)).toEqual([...Array(total).keys()]);
+    await middle.log.waitFor(/resumed reading/);
+    expect(fed.readingPaused).toBe(false);
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+describe("backpressure with small limits", () => {
+  it("waitForDrain resolves even when the socket never reports 'drain'", async () => {
+    // Writes smaller than the socket's own high-water mark return true, so no 'drain' will
+    // come; with the peer not reading they stay in the socket's buffer and count against the bound.
+    const peer = await slowReader();
+    const a = await startNode("a", { sendHighWaterMark: 1024, maxSendBufferBytes: 16 * 1024 });
+    nodes.push(a.node);
+    const connection = await a.tcp.connect(peer.address);
+    await peer.accepted;
+    const size = 10 * 1024;
+    const total = 1000; // 10 MiB: more than the kernel's buffers hold
+    const sending = sendAll(a.node, connection, ["x"], total, size);
+    const stuck = await Promise.race([sending.then(() => false), sleep(500).then(() => true)]);
+    expect(stuck).toBe(true);
+    peer.startReading();
+    expect(await sending).toBeGreaterThan(0);
+    await peer.received(total);
+    await connection.waitForDrain({ timeout: 5_000 });
+    expect(connection.needsDrain).toBe(false);
+  });
+});

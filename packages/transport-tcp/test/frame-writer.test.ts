@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+import type { Socket } from "node:net";
+import { Address, LocalMessage, Route, decodeEnvelope } from "@hopwire/runtime";
+import { FrameTooLargeError, MAX_FRAME_LENGTH } from "@hopwire/transport-tcp";
+import { COPY_THRESHOLD, FrameWriter } from "../dist/frame-writer.js";
+import { FrameReader } from "../dist/frame-reader.js";
+
+/** Just enough of a socket to watch what the writer hands it. */
+function fakeSocket(acceptBytes = Infinity) {
+  const writes: Uint8Array[][] = [];
+  let batch: Uint8Array[] | undefined;
+  let length = 0;
+  const socket = {
+    get writableLength() {
+      return length;
+    },
+    cork() {
+      batch = [];
+    },
+    uncork() {
+      if (batch) writes.push(batch);
+      batch = undefined;
+    },
+    write(chunk: Uint8Array, _callback?: () => void) {
+      if (batch) batch.push(chunk);
+      else writes.push([chunk]);
+      length += chunk.length;
+      const ok = length <= acceptBytes;
+      if (ok) length = 0;
+      return ok;
+    },
+  };
+  return { socket: socket as unknown as Socket, writes };
+}
+
+const own = Address.random();
+const pool = [
+  [own, new Address(0, "echoer")],
+  [own, new Address(0, "sink")],
+  [own, new Address(0, "relay"), new Address(0, "echoer")],
+  [own, new Address(1, "127.0.0.1:4000"), new Address(0, "x".repeat(300))],
+].map((a) => new Route(a));
+const returns = [[new Address(0, "app")], [new Address(0, "app")], [new Address(0, "other"), new Address(0, "app")], []].map((a) => new Route(a));
+
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+describe("FrameWriter", () => {
+  it("writes the version byte, then one batch per turn that decodes to exactly what was queued", async () => {
+    const { socket, writes } = fakeSocket();
+    const writer = new FrameWriter(socket, () => {});
+    writer.writeVersion();
+    const sent: LocalMessage[] = [];
+    let seed = 11;
+    const random = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    for (let i = 0; i < 500; i++) {
+      // Fresh Address objects half the time: the head cache compares by value.
+      const base = pool[random(pool.length)]!;
+      const onward = random(2) ? base : new Route(base.addresses.map((a, k) => (k === 0 ? a : new Address(a.type, a.value))));
+      const payload = Buffer.alloc([0, 5, COPY_THRESHOLD - 1, COPY_THRESHOLD, 20_000][random(5)]!, i % 251);
+      const message = new LocalMessage(onward, returns[random(returns.length)]!, payload);
+      writer.enqueue(message);
+      sent.push(message);
+    }
+    expect(writes).toHaveLength(0); // nothing before the turn ends
+    await turn();
+    expect(writes).toHaveLength(1);
+    const bytes = Buffer.concat(writes.flat());
+    const received: LocalMessage[] = [];
+    new FrameReader().push(bytes, (b, start, end) => void received.push(decodeEnvelope(b.subarray(start, end), "network")));
+    expect(received).toHaveLength(sent.length);
+    received.forEach((m, i) => {
+      expect(m.onwardRoute.equals(sent[i]!.onwardRoute.popFront())).toBe(true);
+      expect(m.returnRoute.equals(sent[i]!.returnRoute)).toBe(true);
+      expect(Buffer.from(m.payload).equals(Buffer.from(sent[i]!.payload))).toBe(true);
+    });
+  });
+
+  it("hands large payloads to the socket as they are (no copy) and copies small ones", async () => {
+    const { socket, writes } = fakeSocket();
+    const writer = new FrameWriter(socket, () => {});
+    const large = Buffer.alloc(COPY_THRESHOLD, 1);
+    const small = Buffer.alloc(10, 2);
+    writer.enqueue(new LocalMessage(pool[0]!, returns[0]!, large));
+    writer.enqueue(new LocalMessage(pool[0]!, returns[0]!, small));
+    await turn();
+    const chunks = writes.flat();
+    expect(chunks.some((c) => c === large)).toBe(true);
+    expect(chunks.some((c) => c === small)).toBe(false);
+  });
+
+  it("stops handing batches to the socket after write() returns false, until drain", async () => {
+    const { socket, writes } = fakeSocket(100);
+    const writer = new FrameWriter(socket, () => {});
+    writer.enqueue(new LocalMessage(pool[0]!, returns[0]!, Buffer.alloc(500)));
+    await turn();
+    expect(writer.blocked).toBe(true);
+    writer.enqueue(new LocalMessage(pool[0]!, returns[0]!, Buffer.alloc(10)));
+    await turn();
+    expect(writes).toHaveLength(1);
+    expect(writer.bufferedBytes).toBeGreaterThan(500);
+    writer.onDrain();
+    expect(writes).toHaveLength(2);
+  });
+
+  it("refuses an envelope over 16 MiB and queues nothing for it", async () => {
+    const { socket, writes } = fakeSocket();
+    const writer = new FrameWriter(socket, () => {});
+    expect(() => writer.enqueue(new LocalMessage(pool[0]!, returns[0]!, Buffer.alloc(MAX_FRAME_LENGTH - 10)))).toThrow(FrameTooLargeError);
+    expect(writer.bufferedBytes).toBe(0);
+    await turn();
+    expect(writes).toHaveLength(0);
+  });
+});

@@ -1,0 +1,71 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { InvalidOptionError, node, type Node } from "@hopwire/runtime";
+import { TcpConnectionOptions, TcpListenerOptions, createTcpTransport } from "@hopwire/transport-tcp";
+import { startNode, startResponder } from "./support.js";
+
+const nodes: Node[] = [];
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+});
+
+function optionError(fn: () => unknown): InvalidOptionError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    return error as InvalidOptionError;
+  }
+  throw new Error("expected an InvalidOptionError");
+}
+
+describe("options", () => {
+  it("TcpConnectionOptions: a fresh flow control id each, asConsumer and withTimeout validated by name", () => {
+    const a = new TcpConnectionOptions();
+    const b = new TcpConnectionOptions();
+    expect(a.flowControlId).not.toBe(b.flowControlId);
+    expect(a.asConsumer("fc1").asConsumer("fc2").withTimeout(500)).toBe(a);
+    expect(a.consumerOf).toEqual(["fc1", "fc2"]);
+    expect(a.timeout).toBe(500);
+    expect(optionError(() => a.asConsumer("")).message).toMatch(/asConsumer/);
+    expect(optionError(() => a.asConsumer(42 as unknown as string)).message).toMatch(/asConsumer/);
+    expect(optionError(() => a.withTimeout(0)).message).toMatch(/withTimeout/);
+    expect(optionError(() => a.withTimeout(Number.NaN)).message).toMatch(/withTimeout/);
+  });
+
+  it("TcpListenerOptions: a fresh spawner id each", () => {
+    const a = new TcpListenerOptions();
+    expect(a.spawnerFlowControlId).toBe(a.flowControlId);
+    expect(a.spawnerFlowControlId).not.toBe(new TcpListenerOptions().spawnerFlowControlId);
+  });
+
+  it("an options object makes one connection or listener (its id identifies exactly one)", async () => {
+    const responder = await startResponder();
+    const initiator = await startNode("initiator");
+    nodes.push(responder.node, initiator.node);
+    const options = new TcpConnectionOptions();
+    await initiator.tcp.connect(responder.listener.address, options);
+    await expect(initiator.tcp.connect(responder.listener.address, options)).rejects.toThrow(/already used/);
+    const listenerOptions = new TcpListenerOptions();
+    await responder.tcp.listen("127.0.0.1:0", listenerOptions);
+    await expect(responder.tcp.listen("127.0.0.1:0", listenerOptions)).rejects.toBeInstanceOf(InvalidOptionError);
+  });
+
+  it("rejects wrong option objects and wait options, naming them", async () => {
+    const { tcp, node: n } = await startNode("n");
+    nodes.push(n);
+    await expect(tcp.connect("127.0.0.1:1", new TcpListenerOptions() as unknown as TcpConnectionOptions)).rejects.toThrow(/TcpConnectionOptions/);
+    await expect(tcp.listen("127.0.0.1:0", {} as TcpListenerOptions)).rejects.toThrow(/TcpListenerOptions/);
+    await expect(tcp.connect("127.0.0.1:1", undefined, { timeout: -1 })).rejects.toThrow(/timeout/);
+    await expect(tcp.connect("127.0.0.1:1", undefined, { signal: {} as AbortSignal })).rejects.toThrow(/signal/);
+  });
+
+  it("transport options are validated by name", async () => {
+    const n = await node();
+    nodes.push(n);
+    await expect(createTcpTransport(n, { sendHighWaterMark: 0 })).rejects.toThrow(/sendHighWaterMark/);
+    await expect(createTcpTransport(n, { maxSendBufferBytes: 1.5 })).rejects.toThrow(/maxSendBufferBytes/);
+    await expect(createTcpTransport(n, { sendHighWaterMark: 10, maxSendBufferBytes: 5 })).rejects.toThrow(/maxSendBufferBytes/);
+    await expect(createTcpTransport(n, { dialTimeout: -5 })).rejects.toThrow(/dialTimeout/);
+    await expect(createTcpTransport(n, { maxPendingDialMessages: 0 })).rejects.toBeInstanceOf(InvalidOptionError);
+  });
+});

@@ -1,0 +1,115 @@
+import { once } from "node:events";
+import { connect, type Socket } from "node:net";
+import { createLogger, node, type Context, type Logger, type Node, type Routed, type Worker } from "@hopwire/runtime";
+import { createTcpTransport, type TcpListener, type TcpTransport, type TcpTransportOptions } from "@hopwire/transport-tcp";
+
+/** Replies with the body it received. */
+export class Echoer implements Worker {
+  async handleMessage(ctx: Context, message: Routed): Promise<void> {
+    await ctx.send(message.returnRoute, message.body);
+  }
+}
+
+/** Keeps every message it receives and never replies. */
+export class Sink implements Worker {
+  readonly received: Routed[] = [];
+  #waiters: { count: number; resolve: () => void }[] = [];
+
+  handleMessage(_ctx: Context, message: Routed): void {
+    this.received.push(message);
+    this.#waiters = this.#waiters.filter((w) => {
+      if (this.received.length < w.count) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  /** Resolves once `count` messages have arrived. */
+  waitFor(count: number): Promise<void> {
+    if (this.received.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ count, resolve }));
+  }
+}
+
+/** A logger that records every line (all namespaces on) and lets a test wait for one. */
+export class LogCapture {
+  readonly lines: string[] = [];
+  readonly logger: Logger;
+  #waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+
+  constructor(name: string) {
+    this.logger = createLogger("hopwire", {
+      debug: "hopwire*",
+      prefix: name,
+      sink: (line) => {
+        this.lines.push(line);
+        this.#waiters = this.#waiters.filter((w) => {
+          if (!w.pattern.test(line)) return true;
+          w.resolve(line);
+          return false;
+        });
+      },
+    });
+  }
+
+  /** Resolves with the first line (already logged or to come) that matches. */
+  waitFor(pattern: RegExp): Promise<string> {
+    const found = this.lines.find((l) => pattern.test(l));
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve) => this.#waiters.push({ pattern, resolve }));
+  }
+
+  matching(pattern: RegExp): string[] {
+    return this.lines.filter((l) => pattern.test(l));
+  }
+}
+
+export interface Responder {
+  node: Node;
+  tcp: TcpTransport;
+  listener: TcpListener;
+  log: LogCapture;
+}
+
+/** A node with a TCP listener on 127.0.0.1:0 and an "echoer" reachable through it. */
+export async function startResponder(name = "responder", options?: TcpTransportOptions): Promise<Responder> {
+  const log = new LogCapture(name);
+  const n = await node({ name, logger: log.logger, sendAndReceiveTimeout: 5_000 });
+  const tcp = await createTcpTransport(n, options);
+  await n.startWorker("echoer", new Echoer(), { placement: "main" });
+  const listener = await tcp.listen("127.0.0.1:0");
+  n.flowControls.addConsumer("echoer", listener.flowControlId);
+  return { node: n, tcp, listener, log };
+}
+
+export async function startNode(name: string, options?: TcpTransportOptions): Promise<{ node: Node; tcp: TcpTransport; log: LogCapture }> {
+  const log = new LogCapture(name);
+  const n = await node({ name, logger: log.logger, sendAndReceiveTimeout: 5_000 });
+  return { node: n, tcp: await createTcpTransport(n, options), log };
+}
+
+export function portOf(address: string): number {
+  return Number(address.slice(address.lastIndexOf(":") + 1));
+}
+
+/** A raw node:net client connected to `address` ("host:port"); it reads (and drops) what it receives unless `paused`. */
+export async function rawClient(address: string, paused = false): Promise<Socket> {
+  const socket = connect({ host: "127.0.0.1", port: portOf(address) });
+  socket.on("error", () => {});
+  await once(socket, "connect");
+  if (!paused) socket.resume();
+  return socket;
+}
+
+/** Resolves when the socket has closed (the other side closed it). */
+export function closed(socket: Socket): Promise<void> {
+  if (socket.closed) return Promise.resolve();
+  return new Promise((resolve) => socket.once("close", () => resolve()));
+}
+
+/** A u32 big-endian length followed by `envelope`. */
+export function frame(envelope: Uint8Array): Buffer {
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(envelope.length);
+  return Buffer.concat([head, envelope]);
+}
