@@ -44,7 +44,9 @@ export class WorkerRunner {
   #schedule(): void {
     if (this.#draining || !this.#ready || this.#head >= this.#queue.length) return;
     this.#draining = true;
-    this.#idle = this.#drain();
+    // Start on a microtask so that #idle is set before any handler runs: a stop() called from
+    // the first handler's synchronous part must still wait for that handler.
+    this.#idle = Promise.resolve().then(() => this.#drain());
   }
 
   async #drain(): Promise<void> {
