@@ -343,19 +343,25 @@ class ThreadHost implements Mailbox, WorkerHandle {
 
   async #stop(reason?: Error): Promise<void> {
     this.#core.forget(this, reason);
+    let clean = true;
     if (this.#alive) {
       this.#post({ t: "stop" });
       this.#writer?.flush();
-      await withTimeout(Promise.race([this.#stopped.promise, this.#exited.promise]), this.#core.options.shutdownTimeout);
+      const timeout = this.#core.options.shutdownTimeout;
+      clean = await withTimeout(Promise.race([this.#stopped.promise, this.#exited.promise]), timeout);
+      if (!clean) this.#log.warn(`the shutdown of ${this.address.toString()} took more than ${timeout} ms: terminating its thread`);
     }
     this.#cleanup();
-    await this.#exit();
+    await this.#exit(clean ? EXIT_GRACE_MS : 0);
   }
 
-  /** Waits for the thread to exit by itself (stdout flushed), terminating it after a grace period. */
-  async #exit(): Promise<void> {
+  /**
+   * Waits for the thread to exit by itself (so that what it printed is flushed), and
+   * terminates it if it has not after `graceMs`.
+   */
+  async #exit(graceMs = EXIT_GRACE_MS): Promise<void> {
     if (this.#alive && this.#thread) {
-      if (!(await withTimeout(this.#exited.promise, EXIT_GRACE_MS))) await this.#thread.terminate();
+      if (graceMs === 0 || !(await withTimeout(this.#exited.promise, graceMs))) await this.#thread.terminate();
     }
     await this.#exited.promise;
   }
