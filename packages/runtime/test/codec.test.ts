@@ -11,7 +11,9 @@ import {
   encodeBody,
   encodeEnvelope,
   encodeEnvelopeHead,
+  envelopeHeadBound,
   route,
+  writeEnvelopeHead,
 } from "@hopwire/runtime";
 
 // An independent msgpack writer: what the envelope head must be byte for byte.
@@ -104,6 +106,27 @@ describe("envelope codec", () => {
     expect(a.buffer.byteLength).toBe(a.length);
     expect(a.buffer).not.toBe(b.buffer);
     expect(Buffer.from(a).equals(Buffer.from(encodeEnvelopeHead(message, "local")))).toBe(true);
+  });
+
+  it("writes heads in place, within their bound, for many envelopes in one buffer", () => {
+    const messages = [
+      message,
+      new LocalMessage(route("x => y"), route("z"), encodeBody(1), { peer: "P2" }),
+      new LocalMessage(route("x"), route("日本語 => 1#h:1"), encodeBody(new Uint8Array(300))),
+      message,
+    ];
+    const target = Buffer.alloc(4096);
+    let at = 7;
+    for (const m of messages) {
+      for (const scope of ["local", "network"] as const) {
+        const end = writeEnvelopeHead(target, at, m, scope);
+        expect(end - at).toBeLessThanOrEqual(envelopeHeadBound(m, scope));
+        // Local info is cached per object: alternating objects must still give their own bytes.
+        expect(target.subarray(at, end).equals(Buffer.from(encodeEnvelopeHead(m, scope)))).toBe(true);
+        expect(target.subarray(at, end).equals(Buffer.from(referenceHead(m, scope)))).toBe(true);
+        at = end;
+      }
+    }
   });
 
   it("rejects a 4-element envelope from the network and a 3-element one between threads", () => {

@@ -14,40 +14,67 @@ import { packr } from "./packr.js";
  */
 const BIN32 = 0xc6;
 /** An empty map as msgpackr writes it (map16 with no entries). */
-const EMPTY_MAP = [0xde, 0x00, 0x00] as const;
+const EMPTY_MAP = Uint8Array.of(0xde, 0x00, 0x00);
 
 /**
- * The bytes that precede the payload in an envelope (array header … bin32 header).
+ * The bytes that precede the payload in an envelope (array header … bin32 header), in a
+ * fresh buffer the caller owns. To write many envelopes into one buffer without an
+ * allocation per message, use `envelopeHeadBound` and `writeEnvelopeHead`.
+ */
+export function encodeEnvelopeHead(message: LocalMessage, scope: "network" | "local"): Uint8Array {
+  const bound = envelopeHeadBound(message, scope);
+  if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(Math.max(bound, scratch.length * 2));
+  const end = writeEnvelopeHead(scratch, 0, message, scope);
+  // A fresh, exact copy: the caller owns it (it may be transferred or kept).
+  return Uint8Array.prototype.slice.call(scratch, 0, end);
+}
+
+/** Where `encodeEnvelopeHead` writes before copying out. */
+let scratch = Buffer.allocUnsafeSlow(4096);
+
+/** At least the number of bytes `writeEnvelopeHead` writes for `message`. */
+export function envelopeHeadBound(message: LocalMessage, scope: "network" | "local"): number {
+  const info = scope === "local" ? localInfoBytes(message.localInfo) : undefined;
+  return 1 + routeBound(message.onwardRoute.addresses) + routeBound(message.returnRoute.addresses) + (scope === "local" ? (info ? info.length : EMPTY_MAP.length) : 0) + 5;
+}
+
+/**
+ * Writes the head of `message`'s envelope into `target` at `offset` (which must have
+ * `envelopeHeadBound` bytes of room) and returns the offset after it, where the payload goes.
  * Routes are written by hand (this runs once per message per hop); the bytes are exactly
  * what msgpackr writes for the same arrays: the smallest msgpack header for each length.
  */
-export function encodeEnvelopeHead(message: LocalMessage, scope: "network" | "local"): Uint8Array {
-  const onward = message.onwardRoute.addresses;
-  const back = message.returnRoute.addresses;
-  const localInfo = scope === "local" && message.localInfo !== NO_LOCAL_INFO && hasKeys(message.localInfo) ? packr.pack(message.localInfo) : undefined;
-  const size = 1 + routeBound(onward) + routeBound(back) + (scope === "local" ? (localInfo ? localInfo.length : EMPTY_MAP.length) : 0) + 5;
-  if (scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, scratch.length * 2));
-  const head = scratch;
-  head[0] = scope === "network" ? 0x93 : 0x94;
-  let at = writeRoute(head, 1, onward);
-  at = writeRoute(head, at, back);
+export function writeEnvelopeHead(target: Buffer, offset: number, message: LocalMessage, scope: "network" | "local"): number {
+  target[offset] = scope === "network" ? 0x93 : 0x94;
+  let at = writeRoute(target, offset + 1, message.onwardRoute.addresses);
+  at = writeRoute(target, at, message.returnRoute.addresses);
   if (scope === "local") {
-    if (localInfo) {
-      head.set(localInfo, at);
-      at += localInfo.length;
-    } else {
-      head.set(EMPTY_MAP, at);
-      at += EMPTY_MAP.length;
-    }
+    const info = localInfoBytes(message.localInfo);
+    const bytes = info ?? EMPTY_MAP;
+    target.set(bytes, at);
+    at += bytes.length;
   }
-  head[at] = BIN32;
-  head.writeUInt32BE(message.payload.length, at + 1);
-  // A fresh, exact copy: the caller owns it (it may be transferred or kept).
-  return Uint8Array.prototype.slice.call(head, 0, at + 5);
+  target[at] = BIN32;
+  target.writeUInt32BE(message.payload.length, at + 1);
+  return at + 5;
 }
 
-/** Where heads are written before being copied out. */
-let scratch = Buffer.allocUnsafeSlow(4096);
+let lastLocalInfo: LocalInfo | undefined;
+let lastLocalInfoBytes: Uint8Array | undefined;
+
+/**
+ * The msgpack bytes of non-empty local info (undefined when empty). The last one is kept:
+ * the messages of one channel or connection usually share their local info object, which is
+ * read-only by contract.
+ */
+function localInfoBytes(info: LocalInfo): Uint8Array | undefined {
+  if (info === NO_LOCAL_INFO) return undefined;
+  if (info === lastLocalInfo) return lastLocalInfoBytes;
+  const bytes = hasKeys(info) ? Uint8Array.from(packr.pack(info)) : undefined;
+  lastLocalInfo = info;
+  lastLocalInfoBytes = bytes;
+  return bytes;
+}
 
 function hasKeys(object: object): boolean {
   for (const _ in object) return true;

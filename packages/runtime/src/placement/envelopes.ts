@@ -1,5 +1,6 @@
-import { decodeEnvelope, encodeEnvelopeHead } from "../codec/envelope.js";
+import { decodeEnvelope } from "../codec/envelope.js";
 import type { LocalMessage } from "../message/local-message.js";
+import type { FrameSink } from "./frames.js";
 
 /**
  * A message decoded from a batch remembers its local-scope envelope bytes, so that a
@@ -20,9 +21,9 @@ export function decodeLocalEnvelope(bytes: Uint8Array): LocalMessage {
   return message;
 }
 
-/** Writes `message` as a local envelope frame: its raw bytes if it has them, else head + payload. */
-export function writeEnvelope(push: (kind: number, head: Uint8Array, tail?: Uint8Array) => void, kind: number, message: LocalMessage): void {
+/** Writes `message` as a local envelope frame: its raw bytes if it has them, else encoded in place. */
+export function writeEnvelope(sink: FrameSink, kind: number, message: LocalMessage): void {
   const raw = (message as WithRaw)[RAW];
-  if (raw) push(kind, raw);
-  else push(kind, encodeEnvelopeHead(message, "local"), message.payload);
+  if (raw) sink.push(kind, raw);
+  else sink.pushEnvelope(kind, message);
 }

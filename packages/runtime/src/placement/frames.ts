@@ -1,4 +1,6 @@
+import { envelopeHeadBound, writeEnvelopeHead } from "../codec/envelope.js";
 import { DecodeError } from "../errors/errors.js";
+import type { LocalMessage } from "../message/local-message.js";
 
 /**
  * The byte stream between the main thread and a worker's thread (or a pool task).
@@ -23,16 +25,29 @@ const FRAME_HEADER = 5;
 const BATCH_HEADER = 4;
 const INITIAL_CAPACITY = 16 * 1024;
 
-/** Accumulates frames in one growable buffer; `take` hands over the buffer to transfer. */
-export class FrameWriter {
-  #buffer: Uint8Array;
-  #view: DataView;
+/** Where frames are written: a FrameWriter, or a PortWriter that posts them. */
+export interface FrameSink {
+  /** Writes one frame whose bytes are `head` followed by `tail`. */
+  push(kind: number, head: Uint8Array, tail?: Uint8Array): void;
+  /** Writes one frame holding `message` as a local envelope, encoded in place. */
+  pushEnvelope(kind: number, message: LocalMessage): void;
+}
+
+/**
+ * Accumulates frames in one growable buffer; `take` hands over the buffer to transfer.
+ *
+ * Envelopes are encoded straight into the batch: allocating even a small ArrayBuffer per
+ * message made transferring the batch cost ~0.5 ms (V8's detach waits for its sweep of
+ * array buffers), against ~20 µs without them. Buffers are allocated without zeroing; a
+ * reader never looks past `usedBytes`.
+ */
+export class FrameWriter implements FrameSink {
+  #buffer: Buffer;
   #used = BATCH_HEADER;
   #count = 0;
 
   constructor(initialCapacity = INITIAL_CAPACITY) {
-    this.#buffer = new Uint8Array(Math.max(initialCapacity, 64));
-    this.#view = new DataView(this.#buffer.buffer);
+    this.#buffer = Buffer.allocUnsafeSlow(Math.max(initialCapacity, 64));
   }
 
   /** Frames written since the last `take`. */
@@ -45,28 +60,41 @@ export class FrameWriter {
     return this.#used;
   }
 
-  /** Writes one frame whose bytes are `head` followed by `tail` (e.g. an envelope head and its payload). */
   push(kind: number, head: Uint8Array, tail?: Uint8Array): void {
     const length = head.length + (tail ? tail.length : 0);
-    const at = this.#used;
     this.#reserve(FRAME_HEADER + length);
-    this.#view.setUint8(at, kind);
-    this.#view.setUint32(at + 1, length);
-    this.#buffer.set(head, at + FRAME_HEADER);
-    if (tail) this.#buffer.set(tail, at + FRAME_HEADER + head.length);
+    const buffer = this.#buffer;
+    const at = this.#used;
+    buffer[at] = kind;
+    buffer.writeUInt32BE(length, at + 1);
+    buffer.set(head, at + FRAME_HEADER);
+    if (tail) buffer.set(tail, at + FRAME_HEADER + head.length);
     this.#used = at + FRAME_HEADER + length;
+    this.#count++;
+  }
+
+  pushEnvelope(kind: number, message: LocalMessage): void {
+    const payload = message.payload;
+    this.#reserve(FRAME_HEADER + envelopeHeadBound(message, "local") + payload.length);
+    const buffer = this.#buffer;
+    const at = this.#used;
+    const start = at + FRAME_HEADER;
+    const headEnd = writeEnvelopeHead(buffer, start, message, "local");
+    buffer.set(payload, headEnd);
+    const end = headEnd + payload.length;
+    buffer[at] = kind;
+    buffer.writeUInt32BE(end - start, at + 1);
+    this.#used = end;
     this.#count++;
   }
 
   /** The batch so far (to be transferred: the writer no longer touches it), or undefined if empty. */
   take(): ArrayBuffer | undefined {
     if (this.#count === 0) return undefined;
-    this.#view.setUint32(0, this.#used);
+    this.#buffer.writeUInt32BE(this.#used, 0);
     const batch = this.#buffer.buffer as ArrayBuffer;
     // The next batch likely resembles this one: start at its size (bounded) to avoid regrowing.
-    const next = Math.min(Math.max(INITIAL_CAPACITY, this.#used), 4 * 1024 * 1024);
-    this.#buffer = new Uint8Array(next);
-    this.#view = new DataView(this.#buffer.buffer);
+    this.#buffer = Buffer.allocUnsafeSlow(Math.min(Math.max(INITIAL_CAPACITY, this.#used), 4 * 1024 * 1024));
     this.#used = BATCH_HEADER;
     this.#count = 0;
     return batch;
@@ -77,10 +105,9 @@ export class FrameWriter {
     if (needed <= this.#buffer.length) return;
     let capacity = this.#buffer.length * 2;
     while (capacity < needed) capacity *= 2;
-    const grown = new Uint8Array(capacity);
-    grown.set(this.#buffer.subarray(0, this.#used));
+    const grown = Buffer.allocUnsafeSlow(capacity);
+    this.#buffer.copy(grown, 0, 0, this.#used);
     this.#buffer = grown;
-    this.#view = new DataView(grown.buffer);
   }
 }
 
@@ -116,7 +143,7 @@ const EAGER_FLUSH_BYTES = 1024 * 1024;
  * flush runs in setImmediate (the check phase) rather than a microtask, so that several
  * I/O callbacks of one poll phase share a batch.
  */
-export class PortWriter {
+export class PortWriter implements FrameSink {
   readonly #frames = new FrameWriter();
   #scheduled = false;
   #closed = false;
@@ -126,6 +153,16 @@ export class PortWriter {
   push(kind: number, head: Uint8Array, tail?: Uint8Array): void {
     if (this.#closed) return;
     this.#frames.push(kind, head, tail);
+    this.#written();
+  }
+
+  pushEnvelope(kind: number, message: LocalMessage): void {
+    if (this.#closed) return;
+    this.#frames.pushEnvelope(kind, message);
+    this.#written();
+  }
+
+  #written(): void {
     if (this.#frames.size >= EAGER_FLUSH_BYTES) this.flush();
     else if (!this.#scheduled) {
       this.#scheduled = true;

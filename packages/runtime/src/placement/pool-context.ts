@@ -24,7 +24,6 @@ function unsupported(what: string): Promise<never> {
 export class PoolContext implements Context {
   readonly #out: FrameWriter;
   readonly #self: Route;
-  readonly #push: (kind: number, head: Uint8Array, tail?: Uint8Array) => void;
   readonly flowControls: FlowControlsAccess;
 
   constructor(
@@ -34,7 +33,6 @@ export class PoolContext implements Context {
   ) {
     this.#out = out;
     this.#self = route(address);
-    this.#push = (kind, head, tail) => this.#out.push(kind, head, tail);
     this.flowControls = {
       addConsumer: (consumer: AddressLike, flowControlId: FlowControlId) =>
         out.push(FRAME_OP, encodeOp({ t: "addConsumer", address: toAddress(consumer).toString(), flowControlId })),
@@ -45,12 +43,12 @@ export class PoolContext implements Context {
   async send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void> {
     const message = new LocalMessage(route(to), this.#self, encodeBody(body), options?.localInfo ?? NO_LOCAL_INFO);
     message.onwardRoute.next();
-    writeEnvelope(this.#push, FRAME_ENVELOPE, message);
+    writeEnvelope(this.#out, FRAME_ENVELOPE, message);
   }
 
   async forward(message: LocalMessage): Promise<void> {
     message.onwardRoute.next();
-    writeEnvelope(this.#push, FRAME_ENVELOPE, message);
+    writeEnvelope(this.#out, FRAME_ENVELOPE, message);
   }
 
   receive<T = unknown>(): Promise<Routed<T>> {

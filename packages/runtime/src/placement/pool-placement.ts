@@ -144,8 +144,7 @@ class PoolHost implements Mailbox, WorkerHandle {
     const sender = senderKey ?? message.returnRoute.addresses[0]?.key ?? "";
     let lane = this.#lanes.get(sender);
     if (!lane) this.#lanes.set(sender, (lane = { sender, frames: new FrameWriter(1024), running: false, queued: false }));
-    const frames = lane.frames;
-    writeEnvelope((kind, head, tail) => frames.push(kind, head, tail), FRAME_ENVELOPE, message);
+    writeEnvelope(lane.frames, FRAME_ENVELOPE, message);
     if (lane.running || lane.queued) return;
     lane.queued = true;
     this.#ready.push(lane);

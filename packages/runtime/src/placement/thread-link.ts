@@ -35,35 +35,31 @@ export class ThreadLink {
   onEnvelope: (message: LocalMessage) => void = () => {};
   /** Called when the main thread asks the worker to stop. */
   onStop: () => void = () => {};
-  readonly #push: (kind: number, head: Uint8Array, tail?: Uint8Array) => void;
 
   constructor(
     readonly port: MessagePort,
     readonly log: Logger,
   ) {
     this.#writer = new PortWriter(port);
-    this.#push = (kind, head, tail) => {
-      this.#writer.push(kind, head, tail);
-      this.#seq++;
-    };
     port.on("message", (batch: ArrayBuffer) => this.#receive(batch));
   }
 
   /** Routes `message` through the main thread, from the worker's own address. */
   sendEnvelope(message: LocalMessage): Promise<void> {
     const first = message.onwardRoute.next();
+    const seq = this.#seq++;
     if (first.isLocal && this.#granted.has(first.key)) {
-      writeEnvelope(this.#push, FRAME_ENVELOPE, message);
+      writeEnvelope(this.#writer, FRAME_ENVELOPE, message);
       return RESOLVED;
     }
-    const seq = this.#seq;
-    writeEnvelope(this.#push, FRAME_ENVELOPE_ACK, message);
+    writeEnvelope(this.#writer, FRAME_ENVELOPE_ACK, message);
     return new Promise<void>((resolve, reject) => this.#acks.set(seq, { resolve: resolve as () => void, reject }));
   }
 
   /** Writes an operation that needs no answer. */
   post(op: ThreadToMainOp): void {
-    this.#push(FRAME_OP, encodeOp(op));
+    this.#writer.push(FRAME_OP, encodeOp(op));
+    this.#seq++;
   }
 
   /** Writes an operation and resolves when the main thread has applied it (ack) or rejects (nack). */

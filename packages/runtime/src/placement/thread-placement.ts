@@ -159,10 +159,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
   }
 
   deliver(message: LocalMessage): void {
-    if (this.#writer) writeEnvelope(this.#push, FRAME_ENVELOPE, message);
+    if (this.#writer) writeEnvelope(this.#writer, FRAME_ENVELOPE, message);
   }
-
-  readonly #push = (kind: number, head: Uint8Array, tail?: Uint8Array): void => this.#writer!.push(kind, head, tail);
 
   #post(op: MainToThreadOp): void {
     this.#writer?.push(FRAME_OP, encodeOp(op));
