@@ -23,7 +23,7 @@ async function measure(name, once) {
     rates.push(MESSAGES / ((performance.now() - start) / 1000));
   }
   const fmt = (x) => Math.round(x).toLocaleString("en-US");
-  console.log(`${name.padEnd(44)} ${fmt(median(rates)).padStart(12)} msg/s   (min ${fmt(Math.min(...rates))}, max ${fmt(Math.max(...rates))})`);
+  console.log(`${name.padEnd(52)} ${fmt(median(rates)).padStart(12)} msg/s   (min ${fmt(Math.min(...rates))}, max ${fmt(Math.max(...rates))})`);
   return median(rates);
 }
 
@@ -62,6 +62,12 @@ console.log(`Node ${process.version}, ${cpus()[0]?.model ?? "unknown CPU"}, ${cp
 }
 
 const n = await node({ pool: { minThreads: 2, maxThreads: 2 } });
+await n.startWorker("main-counter", Counter, { placement: "main" });
+await measure('placement "main": main -> main worker (no crossing)', async () => {
+  await sendAll(n, "main-counter");
+  await n.sendAndReceive("main-counter", "report");
+});
+
 await n.startWorker("counter", Counter);
 await measure('placement "thread": main -> thread', async () => {
   await sendAll(n, "counter");
