@@ -24,6 +24,7 @@ export const FRAME_OP = 3;
 const FRAME_HEADER = 5;
 const BATCH_HEADER = 4;
 const INITIAL_CAPACITY = 16 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 /** Where frames are written: a FrameWriter, or a PortWriter that posts them. */
 export interface FrameSink {
@@ -42,12 +43,14 @@ export interface FrameSink {
  * reader never looks past `usedBytes`.
  */
 export class FrameWriter implements FrameSink {
-  #buffer: Buffer;
+  /** Empty until the first frame after a `take`: a writer that is not written again allocates nothing. */
+  #buffer: Buffer = EMPTY;
+  #capacity: number;
   #used = BATCH_HEADER;
   #count = 0;
 
   constructor(initialCapacity = INITIAL_CAPACITY) {
-    this.#buffer = Buffer.allocUnsafeSlow(Math.max(initialCapacity, 64));
+    this.#capacity = Math.max(initialCapacity, 64);
   }
 
   /** Frames written since the last `take`. */
@@ -94,7 +97,8 @@ export class FrameWriter implements FrameSink {
     this.#buffer.writeUInt32BE(this.#used, 0);
     const batch = this.#buffer.buffer as ArrayBuffer;
     // The next batch likely resembles this one: start at its size (bounded) to avoid regrowing.
-    this.#buffer = Buffer.allocUnsafeSlow(Math.min(Math.max(INITIAL_CAPACITY, this.#used), 4 * 1024 * 1024));
+    this.#capacity = Math.min(Math.max(INITIAL_CAPACITY, this.#used), 4 * 1024 * 1024);
+    this.#buffer = EMPTY;
     this.#used = BATCH_HEADER;
     this.#count = 0;
     return batch;
@@ -103,7 +107,7 @@ export class FrameWriter implements FrameSink {
   #reserve(extra: number): void {
     const needed = this.#used + extra;
     if (needed <= this.#buffer.length) return;
-    let capacity = this.#buffer.length * 2;
+    let capacity = Math.max(this.#buffer.length * 2, this.#capacity);
     while (capacity < needed) capacity *= 2;
     const grown = Buffer.allocUnsafeSlow(capacity);
     this.#buffer.copy(grown, 0, 0, this.#used);

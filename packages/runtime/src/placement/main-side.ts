@@ -3,12 +3,12 @@ import { errorFromData, type ErrorData } from "../errors/hopwire-error.js";
 import type { Logger } from "../logging/logger.js";
 import type { LocalMessage } from "../message/local-message.js";
 import type { NodeCore } from "../node/node-core.js";
-import { decodeLocalEnvelope } from "./envelopes.js";
-import { decodeArgs, type StartRequest } from "./protocol.js";
-import { loadWorkerClass } from "./load-class.js";
 import type { WorkerClass } from "../worker/worker.js";
+import { decodeLocalEnvelope } from "./envelopes.js";
+import { loadWorkerClass } from "./load-class.js";
+import { decodeArgs, type StartRequest } from "./protocol.js";
 
-/** What the main thread does with frames from a worker's thread or a pool task. */
+/* What the main thread does with frames from a worker's thread or a pool task. */
 
 /** Decodes an envelope a worker sent and routes it from `senderKey`; throws the routing error. */
 export function routeFromWorker(core: NodeCore, bytes: Uint8Array, senderKey: string): LocalMessage {

@@ -8,7 +8,7 @@ import { move } from "piscina";
 import { Address } from "../address/address.js";
 import { WorkerHandlerError, WorkerLoadError } from "../errors/errors.js";
 import { errorToData } from "../errors/hopwire-error.js";
-import { createLogger } from "../logging/logger.js";
+import { createLogger, type Logger } from "../logging/logger.js";
 import type { LocalMessage } from "../message/local-message.js";
 import { Routed } from "../message/routed.js";
 import type { Worker } from "../worker/worker.js";
@@ -27,10 +27,7 @@ export default async function runPoolTask(task: PoolTask): Promise<unknown> {
   const { spec } = task;
   const out = new FrameWriter(task.t === "run" ? undefined : 256);
   const address = Address.parse(spec.address);
-  const log = createLogger("hopwire:worker", { debug: spec.settings.debug, ...(spec.settings.prefix ? { prefix: spec.settings.prefix } : {}) }).child(
-    address.value,
-  );
-  const context = new PoolContext(address, log, out);
+  const context = new PoolContext(address, loggerFor(spec), out);
   const post = (op: ThreadToMainOp): void => out.push(FRAME_OP, encodeOp(op));
   try {
     if (task.t === "load") await instanceFor(task.spec, context);
@@ -63,6 +60,19 @@ export default async function runPoolTask(task: PoolTask): Promise<unknown> {
   }
   const batch = out.take();
   return batch ? move(batch) : null;
+}
+
+const loggers = new Map<string, Logger>();
+
+function loggerFor(spec: PoolTask["spec"]): Logger {
+  let log = loggers.get(spec.id);
+  if (!log) {
+    const { debug, prefix } = spec.settings;
+    log = createLogger("hopwire:worker", { debug, ...(prefix ? { prefix } : {}) }).child(Address.parse(spec.address).value);
+    if (loggers.size >= MAX_INSTANCES) loggers.clear();
+    loggers.set(spec.id, log);
+  }
+  return log;
 }
 
 function instanceFor(spec: PoolTask["spec"], context: PoolContext): Promise<Worker> {

@@ -9,12 +9,11 @@ import type { Logger } from "../logging/logger.js";
 import type { LocalMessage } from "../message/local-message.js";
 import type { NodeCore } from "../node/node-core.js";
 import type { Mailbox } from "../router/mailbox.js";
-import type { WorkerClass } from "../worker/worker.js";
 import { writeEnvelope } from "./envelopes.js";
 import { FRAME_ENVELOPE, FRAME_OP, FrameWriter, readFrames } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
 import { addConsumerFromWorker, logWorkerError, routeFromWorker } from "./main-side.js";
-import type { OffThreadPlacement } from "./off-thread-placement.js";
+import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placement.js";
 import type { PoolTask, PoolWorkerSpec } from "./pool-task.js";
 import { decodeOp, encodeArgs, type ThreadToMainOp } from "./protocol.js";
 import { threadSettings } from "./thread-placement.js";
@@ -49,12 +48,7 @@ export class PoolPlacement implements OffThreadPlacement {
     return this.#pool;
   }
 
-  async start(request: {
-    addresses: readonly Address[];
-    workerClass: WorkerClass;
-    args: readonly unknown[];
-    kind: "worker" | "processor";
-  }): Promise<WorkerHandle> {
+  async start(request: PlacementRequest): Promise<WorkerHandle> {
     if (request.kind === "processor") {
       throw new InvalidOptionError('A processor cannot run in the pool: its loop needs a thread of its own (use placement "thread")');
     }

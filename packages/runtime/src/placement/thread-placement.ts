@@ -6,12 +6,11 @@ import type { Logger } from "../logging/logger.js";
 import type { LocalMessage } from "../message/local-message.js";
 import type { NodeCore } from "../node/node-core.js";
 import type { Mailbox } from "../router/mailbox.js";
-import type { WorkerClass } from "../worker/worker.js";
 import { decodeLocalEnvelope, writeEnvelope } from "./envelopes.js";
 import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_OP, PortWriter, readFrames } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
 import { addConsumerFromWorker, logWorkerError, routeFromWorker, startWorkerFor } from "./main-side.js";
-import type { OffThreadPlacement } from "./off-thread-placement.js";
+import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placement.js";
 import { decodeOp, encodeArgs, encodeOp, type MainToThreadOp, type ThreadSettings, type ThreadToMainOp, type ThreadWorkerData } from "./protocol.js";
 import type { WorkerHandle } from "./worker-handle.js";
 
@@ -37,12 +36,7 @@ export class ThreadPlacement implements OffThreadPlacement {
 
   constructor(readonly core: NodeCore) {}
 
-  async start(request: {
-    addresses: readonly Address[];
-    workerClass: WorkerClass;
-    args: readonly unknown[];
-    kind: "worker" | "processor";
-  }): Promise<WorkerHandle> {
+  async start(request: PlacementRequest): Promise<WorkerHandle> {
     const host = new ThreadHost(this.core, request.addresses, request.kind, {
       ...threadSettings(this.core),
       module: moduleOf(request.workerClass),
