@@ -1,2 +1,2 @@
 export { encodeBody, decodeBody } from "./body.js";
-export { encodeEnvelope, encodeEnvelopeHead, decodeEnvelope } from "./envelope.js";
+export { encodeEnvelope, encodeEnvelopeHead, envelopeHeadBound, writeEnvelopeHead, decodeEnvelope } from "./envelope.js";

@@ -1,7 +1,38 @@
-import { Packr } from "msgpackr";
+import { addExtension, Packr } from "msgpackr";
+import { Address } from "../address/address.js";
+import { Route } from "../route/route.js";
 
 /**
  * One msgpackr instance for the whole runtime. Records are off so that every envelope is
  * plain msgpack that another implementation can read.
  */
 export const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
+
+/** msgpack extension types under which an Address and a Route travel inside bodies and worker arguments. */
+export const ADDRESS_EXTENSION = 0x48;
+export const ROUTE_EXTENSION = 0x49;
+
+// Addresses and routes keep their class when they cross a thread (a worker's constructor
+// arguments, a message body): without these they would be packed through toJSON as strings.
+// msgpackr's extensions are process-wide, which is what we want: every thread that loads
+// the runtime decodes them the same way.
+addExtension({
+  Class: Address,
+  type: ADDRESS_EXTENSION,
+  write: (address: Address) => [address.type, address.value],
+  read: (data: unknown) => {
+    if (!Array.isArray(data) || typeof data[0] !== "number" || typeof data[1] !== "string") {
+      throw new TypeError("Malformed address extension");
+    }
+    return new Address(data[0], data[1]);
+  },
+});
+addExtension({
+  Class: Route,
+  type: ROUTE_EXTENSION,
+  write: (r: Route) => r.addresses.slice(),
+  read: (data: unknown) => {
+    if (!Array.isArray(data) || !data.every((a) => a instanceof Address)) throw new TypeError("Malformed route extension");
+    return new Route(data as Address[]);
+  },
+});

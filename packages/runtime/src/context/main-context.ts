@@ -1,4 +1,4 @@
-import { Address, type AddressLike } from "../address/address.js";
+import { Address, toAddress, type AddressLike } from "../address/address.js";
 import { encodeBody } from "../codec/body.js";
 import { UnsupportedOperationError } from "../errors/errors.js";
 import { LocalMessage, NO_LOCAL_INFO } from "../message/local-message.js";
@@ -80,11 +80,23 @@ export class MainContext implements Context {
     return this.#core.startWorker(address, processor, options, "processor");
   }
 
+  /**
+   * Stops a worker and waits for its shutdown — except when it is this context's own worker:
+   * its shutdown waits for the handler that is calling, so this resolves once the stop began.
+   */
   stopWorker(address: AddressLike): Promise<void> {
-    return this.#core.stopWorker(address);
+    const core = this.#core;
+    const own = core.handleOf(this.address);
+    if (own && own === core.handleOf(toAddress(address))) {
+      void core.stopWorker(address).catch((error: unknown) => core.log.warn(`worker ${this.address.toString()} failed to stop`, error));
+      return Promise.resolve();
+    }
+    return core.stopWorker(address);
   }
 
+  /** Stops the node. From a worker's context it resolves once the stop began (see stopWorker). */
   stop(): Promise<void> {
-    return this.#core.stop();
+    void this.#core.stop();
+    return Promise.resolve();
   }
 }

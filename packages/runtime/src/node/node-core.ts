@@ -125,6 +125,11 @@ export class NodeCore {
     this.#forget(handle, reason);
   }
 
+  /** The started worker that holds `address`, if any. */
+  handleOf(address: Address): WorkerHandle | undefined {
+    return this.#handles.get(address.key);
+  }
+
   async stopWorker(address: AddressLike, reason?: Error): Promise<void> {
     const key = toAddress(address).key;
     const handle = this.#handles.get(key);

@@ -10,6 +10,8 @@ export interface NodeOptions {
   sendAndReceiveTimeout?: number;
   /** Size of the shared pool that runs workers placed "pool" (defaults: piscina's, by core count). */
   pool?: { minThreads?: number; maxThreads?: number };
+  /** How long (ms) a worker off the main thread may take to shut down before its thread is terminated (10 000). */
+  shutdownTimeout?: number;
 }
 
 export interface ResolvedNodeOptions {
@@ -17,6 +19,7 @@ export interface ResolvedNodeOptions {
   logger: Logger | undefined;
   sendAndReceiveTimeout: number;
   pool: { minThreads?: number; maxThreads?: number };
+  shutdownTimeout: number;
 }
 
 export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
@@ -31,5 +34,12 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
     const v = pool[key];
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new InvalidOptionError(`pool.${key} must be a positive integer`);
   }
-  return { name: options.name, logger: options.logger, sendAndReceiveTimeout: timeout, pool };
+  const shutdownTimeout = options.shutdownTimeout ?? 10_000;
+  if (typeof shutdownTimeout !== "number" || !(shutdownTimeout > 0)) {
+    throw new InvalidOptionError(`shutdownTimeout must be a positive number of ms, got ${String(shutdownTimeout)}`);
+  }
+  if (pool.minThreads !== undefined && pool.maxThreads !== undefined && pool.minThreads > pool.maxThreads) {
+    throw new InvalidOptionError("pool.minThreads must not be greater than pool.maxThreads");
+  }
+  return { name: options.name, logger: options.logger, sendAndReceiveTimeout: timeout, pool, shutdownTimeout };
 }

@@ -4,7 +4,9 @@ import { MainContext } from "../context/main-context.js";
 import type { FlowControls } from "../flow-control/flow-controls.js";
 import type { Logger } from "../logging/logger.js";
 import type { Router } from "../router/router.js";
-import { NodeCore } from "./node-core.js";
+import { PoolPlacement } from "../placement/pool-placement.js";
+import { ThreadPlacement } from "../placement/thread-placement.js";
+import { NodeCore, registerPlacement } from "./node-core.js";
 import { resolveNodeOptions, type NodeOptions } from "./node-options.js";
 
 /**
@@ -50,6 +52,9 @@ export class Node extends MainContext {
     this.#inbox.close();
   }
 }
+
+registerPlacement("thread", (core) => new ThreadPlacement(core));
+registerPlacement("pool", (core) => new PoolPlacement(core));
 
 /** Creates and starts a node. */
 export async function node(options?: NodeOptions): Promise<Node> {

@@ -2,6 +2,7 @@ import type { Address } from "../address/address.js";
 import type { Context } from "../context/context.js";
 import type { Logger } from "../logging/logger.js";
 import type { Processor } from "../worker/worker.js";
+import { ProcessorRunner } from "./runners.js";
 import type { WorkerHandle } from "./worker-handle.js";
 
 /**
@@ -10,8 +11,8 @@ import type { WorkerHandle } from "./worker-handle.js";
  */
 export class MainProcessorHost implements WorkerHandle {
   readonly placement = "main" as const;
+  readonly #runner: ProcessorRunner;
   #stopped = false;
-  #loop: Promise<void> = Promise.resolve();
 
   constructor(
     readonly addresses: readonly Address[],
@@ -19,36 +20,25 @@ export class MainProcessorHost implements WorkerHandle {
     readonly context: Context,
     readonly log: Logger,
     readonly onStop: (host: MainProcessorHost, reason?: Error) => void,
-  ) {}
-
-  async start(): Promise<void> {
-    await this.processor.initialize?.(this.context);
-    this.#loop = this.#run();
+  ) {
+    this.#runner = new ProcessorRunner(
+      processor,
+      context,
+      (what, error) => this.log.warn(`processor ${this.addresses[0]!.toString()} failed in ${what}`, error),
+      () => void this.stop(),
+    );
   }
 
-  async #run(): Promise<void> {
-    while (!this.#stopped) {
-      let more = false;
-      try {
-        more = await this.processor.process(this.context);
-      } catch (error) {
-        this.log.warn(`processor ${this.addresses[0]!.toString()} failed`, error);
-        more = true;
-      }
-      if (!more) break;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    if (!this.#stopped) void this.stop();
+  async start(): Promise<void> {
+    await this.#runner.initialize();
+    this.#runner.run();
   }
 
   async stop(reason?: Error): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    this.onStop(this, reason);
-    try {
-      await this.processor.shutdown?.(this.context);
-    } catch (error) {
-      this.log.warn(`processor ${this.addresses[0]!.toString()} failed to shut down`, error);
+    if (!this.#stopped) {
+      this.#stopped = true;
+      this.onStop(this, reason);
     }
+    await this.#runner.stop();
   }
 }

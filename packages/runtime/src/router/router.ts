@@ -106,7 +106,7 @@ export class Router {
       const producer = flowControls.producerByKey(key);
       if (producer) flowControls.ensureConsumerKey(senderKey, producer.flowControlId);
     }
-    mailbox.deliver(message);
+    mailbox.deliver(message, senderKey);
   }
 
   addresses(): string[] {

@@ -1,0 +1,2 @@
+export { Echoer } from "./echoer.js";
+export { Hop } from "./hop.js";

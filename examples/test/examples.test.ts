@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const dist = (file: string): string => fileURLToPath(new URL(`../dist/${file}`, import.meta.url));
+
+/** Runs a compiled example script; workers print from their own threads, so lines are compared as a multiset. */
+function run(script: string, ...args: string[]): Promise<{ code: number; lines: string[]; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [dist(script), ...args], { timeout: 20_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+      resolve({ code, lines: stdout.split("\n").filter((l) => l.length > 0), stderr });
+    });
+  });
+}
+
+const sorted = (lines: string[]): string[] => [...lines].sort();
+const received = (address: string): string => `Address: 0#${address}, Received: "Hello Ockam!"`;
+
+describe("examples", () => {
+  it("01-node starts and stops a node", async () => {
+    const { code, lines, stderr } = await run("run-example.js", "01-node");
+    expect(code, stderr).toBe(0);
+    expect(lines).toEqual(["Node started, its context has the address 0#app", "Node stopped"]);
+  });
+
+  it("02-worker gets a reply from an echoer on its own thread", async () => {
+    const { code, lines, stderr } = await run("run-example.js", "02-worker");
+    expect(code, stderr).toBe(0);
+    expect(sorted(lines)).toEqual(sorted([received("echoer"), "App Received: Hello Ockam!"]));
+  });
+
+  it("03-routing routes through a hop and back", async () => {
+    const { code, lines, stderr } = await run("run-example.js", "03-routing");
+    expect(code, stderr).toBe(0);
+    expect(sorted(lines)).toEqual(sorted([received("h1"), received("echoer"), received("h1"), "App Received: Hello Ockam!"]));
+  });
+
+  it("03-routing-many-hops routes through three hops and back", async () => {
+    const { code, lines, stderr } = await run("run-example.js", "03-routing-many-hops");
+    expect(code, stderr).toBe(0);
+    const hops = ["h1", "h2", "h3"].flatMap((h) => [received(h), received(h)]);
+    expect(sorted(lines)).toEqual(sorted([...hops, received("echoer"), "App Received: Hello Ockam!"]));
+    // Each hop prints on the way out before the echoer does (the reply cannot exist before it).
+    const echoer = lines.indexOf(received("echoer"));
+    for (const h of ["h1", "h2", "h3"]) expect(lines.indexOf(received(h))).toBeLessThan(echoer);
+  });
+
+  it("run-example names the examples when given an unknown one", async () => {
+    const { code, lines, stderr } = await run("run-example.js", "99-nope");
+    expect(code).toBe(1);
+    expect(lines).toEqual([]);
+    expect(stderr).toContain('Unknown example "99-nope". Examples: 01-node, 02-worker, 03-routing, 03-routing-many-hops');
+  });
+
+  it("the demo runs the examples in sequence", async () => {
+    const { code, lines, stderr } = await run("demo.js");
+    expect(code, stderr).toBe(0);
+    const headers = lines.filter((l) => l.startsWith("=== "));
+    expect(headers).toEqual(["=== 01-node ===", "=== 02-worker ===", "=== 03-routing ===", "=== 03-routing-many-hops ==="]);
+    expect(lines.filter((l) => l === "App Received: Hello Ockam!")).toHaveLength(3);
+  });
+});

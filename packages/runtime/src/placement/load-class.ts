@@ -1,0 +1,46 @@
+import { isAbsolute } from "node:path";
+import { pathToFileURL } from "node:url";
+import { WorkerLoadError } from "../errors/errors.js";
+import type { WorkerClass } from "../worker/worker.js";
+
+/**
+ * The module a worker class must be loaded from in another thread: its `static module`
+ * (usually `import.meta.url`), as a URL string that any thread can import.
+ */
+export function moduleOf(workerClass: WorkerClass): string {
+  const module = workerClass.module;
+  if (module === undefined || module === null || module === "") {
+    throw new WorkerLoadError(
+      `Worker class ${workerClass.name || "(anonymous)"} has no static \`module\`: add \`static readonly module = import.meta.url\` ` +
+        `and export the class under its own name, or start it with { placement: "main" }`,
+    );
+  }
+  if (module instanceof URL) return module.href;
+  if (typeof module !== "string") throw new WorkerLoadError(`Worker class ${workerClass.name}'s \`module\` must be a string or URL`);
+  return isAbsolute(module) ? pathToFileURL(module).href : module;
+}
+
+export function exportNameOf(workerClass: WorkerClass): string {
+  const name = workerClass.name;
+  if (!name) throw new WorkerLoadError("A worker class started off the main thread must have a name (it is looked up by name in its module)");
+  return name;
+}
+
+/** Imports `module` and returns its export `name`, which must be a class. */
+export async function loadWorkerClass(module: string, name: string): Promise<WorkerClass> {
+  let exports: Record<string, unknown>;
+  try {
+    exports = (await import(module)) as Record<string, unknown>;
+  } catch (cause) {
+    throw new WorkerLoadError(`Could not import worker module ${module}`, { cause });
+  }
+  const found = exports[name] ?? (isNamed(exports.default, name) ? exports.default : undefined);
+  if (typeof found !== "function") {
+    throw new WorkerLoadError(`Module ${module} has no export named ${name} (a worker class must be exported under its own name)`);
+  }
+  return found as WorkerClass;
+}
+
+function isNamed(value: unknown, name: string): boolean {
+  return typeof value === "function" && value.name === name;
+}

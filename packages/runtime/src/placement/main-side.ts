@@ -1,0 +1,52 @@
+import { Address, toAddress } from "../address/address.js";
+import { errorFromData, type ErrorData } from "../errors/hopwire-error.js";
+import type { Logger } from "../logging/logger.js";
+import type { LocalMessage } from "../message/local-message.js";
+import type { NodeCore } from "../node/node-core.js";
+import type { WorkerClass } from "../worker/worker.js";
+import { decodeLocalEnvelope } from "./envelopes.js";
+import { loadWorkerClass } from "./load-class.js";
+import { decodeArgs, type StartRequest } from "./protocol.js";
+
+/* What the main thread does with frames from a worker's thread or a pool task. */
+
+/** Decodes an envelope a worker sent and routes it from `senderKey`; throws the routing error. */
+export function routeFromWorker(core: NodeCore, bytes: Uint8Array, senderKey: string): LocalMessage {
+  const message = decodeLocalEnvelope(bytes);
+  core.router.route(message, senderKey);
+  return message;
+}
+
+/** Logs an error a worker's own code threw in its thread or pool slot (the worker keeps running). */
+export function logWorkerError(log: Logger, worker: Address, what: string, data: ErrorData): void {
+  const error = errorFromData(data);
+  if (what === "handleMessage") log.warn(`worker ${worker.toString()} failed to handle a message`, error, error.cause ?? error);
+  else log.warn(`worker ${worker.toString()} failed in ${what}`, error);
+}
+
+export function addConsumerFromWorker(core: NodeCore, log: Logger, address: string, flowControlId: string): void {
+  try {
+    core.flowControls.addConsumer(toAddress(address), flowControlId);
+  } catch (error) {
+    log.warn(`a worker could not add consumer ${address}`, error);
+  }
+}
+
+/** Starts a worker that a worker on another thread asked for. */
+export async function startWorkerFor(core: NodeCore, request: StartRequest): Promise<void> {
+  const placement = request.placement ?? "thread";
+  // Off the main thread only the module and the name matter; on it, the real class is needed.
+  const workerClass = placement === "main" ? await loadWorkerClass(request.module, request.name) : classStub(request.module, request.name);
+  await core.startWorker(
+    request.addresses.map((a) => Address.parse(a)),
+    workerClass,
+    { placement, args: decodeArgs(request.args) },
+    request.kind,
+  );
+}
+
+function classStub(module: string, name: string): WorkerClass {
+  const stub = { [name]: class {} }[name]!;
+  Object.defineProperty(stub, "module", { value: module });
+  return stub as unknown as WorkerClass;
+}

@@ -1,0 +1,77 @@
+import { toAddress, type Address, type AddressLike } from "../address/address.js";
+import { encodeBody } from "../codec/body.js";
+import type { Context, FlowControlsAccess, SendOptions } from "../context/context.js";
+import { UnsupportedOperationError } from "../errors/errors.js";
+import type { FlowControlId } from "../flow-control/flow-controls.js";
+import type { Logger } from "../logging/logger.js";
+import { LocalMessage, NO_LOCAL_INFO } from "../message/local-message.js";
+import type { Routed } from "../message/routed.js";
+import { route, type Route, type RouteLike } from "../route/route.js";
+import { writeEnvelope } from "./envelopes.js";
+import { FRAME_ENVELOPE, FRAME_OP, type FrameWriter } from "./frames.js";
+import { encodeOp } from "./protocol.js";
+
+function unsupported(what: string): Promise<never> {
+  return Promise.reject(new UnsupportedOperationError(`${what} is not available in a pool worker (it must not wait on other workers); use placement "thread"`));
+}
+
+/**
+ * The Context of a worker in a pool slot. What the handler sends is collected into the
+ * task's result (a batch the main thread routes when the task ends), so a send resolves
+ * at once; a routing error is logged by the main thread. Nothing here may wait for another
+ * worker: receive, sendAndReceive, starting and stopping workers are unsupported.
+ */
+export class PoolContext implements Context {
+  readonly #out: FrameWriter;
+  readonly #self: Route;
+  readonly flowControls: FlowControlsAccess;
+
+  constructor(
+    readonly address: Address,
+    readonly log: Logger,
+    out: FrameWriter,
+  ) {
+    this.#out = out;
+    this.#self = route(address);
+    this.flowControls = {
+      addConsumer: (consumer: AddressLike, flowControlId: FlowControlId) =>
+        out.push(FRAME_OP, encodeOp({ t: "addConsumer", address: toAddress(consumer).toString(), flowControlId })),
+      findFlowControlWithProducerAddress: () => unsupported("findFlowControlWithProducerAddress"),
+    };
+  }
+
+  async send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void> {
+    const message = new LocalMessage(route(to), this.#self, encodeBody(body), options?.localInfo ?? NO_LOCAL_INFO);
+    message.onwardRoute.next();
+    writeEnvelope(this.#out, FRAME_ENVELOPE, message);
+  }
+
+  async forward(message: LocalMessage): Promise<void> {
+    message.onwardRoute.next();
+    writeEnvelope(this.#out, FRAME_ENVELOPE, message);
+  }
+
+  receive<T = unknown>(): Promise<Routed<T>> {
+    return unsupported("receive");
+  }
+
+  sendAndReceive<T = unknown>(): Promise<T> {
+    return unsupported("sendAndReceive");
+  }
+
+  startWorker(): Promise<void> {
+    return unsupported("startWorker");
+  }
+
+  startProcessor(): Promise<void> {
+    return unsupported("startProcessor");
+  }
+
+  stopWorker(): Promise<void> {
+    return unsupported("stopWorker");
+  }
+
+  stop(): Promise<void> {
+    return unsupported("stop");
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The task handler of the node's piscina pool (placement "pool"). A task carries a BATCH of
+ * envelopes for one worker from one sender; the handler runs them in order on this slot's
+ * instance of the worker and returns, as one transferred batch, what the handler sent.
+ * Instances are made per slot (constructor + initialize) the first time a slot sees a worker.
+ */
+import { move } from "piscina";
+import { Address } from "../address/address.js";
+import { WorkerHandlerError, WorkerLoadError } from "../errors/errors.js";
+import { errorToData } from "../errors/hopwire-error.js";
+import { createLogger, type Logger } from "../logging/logger.js";
+import type { LocalMessage } from "../message/local-message.js";
+import { Routed } from "../message/routed.js";
+import type { Worker } from "../worker/worker.js";
+import { decodeLocalEnvelope } from "./envelopes.js";
+import { FRAME_ENVELOPE, FRAME_OP, FrameWriter, readFrames } from "./frames.js";
+import { loadWorkerClass } from "./load-class.js";
+import { PoolContext } from "./pool-context.js";
+import { decodeArgs, encodeOp, type ThreadToMainOp } from "./protocol.js";
+import type { PoolTask } from "./pool-task.js";
+
+/** Per slot, the instances of the workers it ran, least recently used first. */
+const instances = new Map<string, Promise<Worker>>();
+const MAX_INSTANCES = 256;
+
+export default async function runPoolTask(task: PoolTask): Promise<unknown> {
+  const { spec } = task;
+  const out = new FrameWriter(task.t === "run" ? undefined : 256);
+  const address = Address.parse(spec.address);
+  const context = new PoolContext(address, loggerFor(spec), out);
+  const post = (op: ThreadToMainOp): void => out.push(FRAME_OP, encodeOp(op));
+  try {
+    if (task.t === "load") await instanceFor(task.spec, context);
+    else if (task.t === "run") {
+      const worker = await instanceFor(task.spec, context);
+      const messages: LocalMessage[] = [];
+      readFrames(task.batch, (kind, bytes) => {
+        if (kind === FRAME_ENVELOPE) messages.push(decodeLocalEnvelope(bytes));
+      });
+      for (const message of messages) {
+        try {
+          const pending = worker.handleMessage(context, new Routed(message, address));
+          if (pending) await pending;
+        } catch (error) {
+          post({ t: "handlerError", what: "handleMessage", error: errorToData(new WorkerHandlerError(undefined, { cause: error })) });
+        }
+      }
+    } else {
+      // Shutdown runs once per worker, on this slot's instance (made now if the slot has none).
+      const worker = await instanceFor(spec, context);
+      instances.delete(spec.id);
+      try {
+        await worker.shutdown?.(context);
+      } catch (error) {
+        post({ t: "handlerError", what: "shutdown", error: errorToData(error) });
+      }
+    }
+  } catch (error) {
+    post({ t: "loadFailed", error: errorToData(error) });
+  }
+  const batch = out.take();
+  return batch ? move(batch) : null;
+}
+
+const loggers = new Map<string, Logger>();
+
+function loggerFor(spec: PoolTask["spec"]): Logger {
+  let log = loggers.get(spec.id);
+  if (!log) {
+    const { debug, prefix } = spec.settings;
+    log = createLogger("hopwire:worker", { debug, ...(prefix ? { prefix } : {}) }).child(Address.parse(spec.address).value);
+    if (loggers.size >= MAX_INSTANCES) loggers.clear();
+    loggers.set(spec.id, log);
+  }
+  return log;
+}
+
+function instanceFor(spec: PoolTask["spec"], context: PoolContext): Promise<Worker> {
+  let instance = instances.get(spec.id);
+  if (instance) {
+    instances.delete(spec.id);
+    instances.set(spec.id, instance);
+    return instance;
+  }
+  instance = create(spec, context);
+  instances.set(spec.id, instance);
+  instance.catch(() => instances.delete(spec.id));
+  if (instances.size > MAX_INSTANCES) instances.delete(instances.keys().next().value!);
+  return instance;
+}
+
+async function create(spec: PoolTask["spec"], context: PoolContext): Promise<Worker> {
+  const workerClass = await loadWorkerClass(spec.module, spec.name);
+  let worker: Worker;
+  try {
+    worker = new workerClass(...decodeArgs(spec.args)) as Worker;
+  } catch (cause) {
+    throw new WorkerLoadError(`The constructor of ${spec.name} threw`, { cause });
+  }
+  if (typeof worker.handleMessage !== "function") throw new WorkerLoadError(`${spec.name} has no handleMessage method`);
+  try {
+    await worker.initialize?.(context);
+  } catch (cause) {
+    throw new WorkerLoadError(`${spec.name} failed to initialize`, { cause });
+  }
+  return worker;
+}

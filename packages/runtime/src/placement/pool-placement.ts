@@ -1,0 +1,229 @@
+import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import type { Piscina } from "piscina";
+import type { Address } from "../address/address.js";
+import { InvalidOptionError, NodeStoppedError, WorkerLoadError } from "../errors/errors.js";
+import { errorFromData } from "../errors/hopwire-error.js";
+import type { Logger } from "../logging/logger.js";
+import type { LocalMessage } from "../message/local-message.js";
+import type { NodeCore } from "../node/node-core.js";
+import type { Mailbox } from "../router/mailbox.js";
+import { writeEnvelope } from "./envelopes.js";
+import { FRAME_ENVELOPE, FRAME_OP, FrameWriter, readFrames } from "./frames.js";
+import { exportNameOf, moduleOf } from "./load-class.js";
+import { addConsumerFromWorker, logWorkerError, routeFromWorker } from "./main-side.js";
+import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placement.js";
+import type { PoolTask, PoolWorkerSpec } from "./pool-task.js";
+import { decodeOp, encodeArgs, type ThreadToMainOp } from "./protocol.js";
+import { threadSettings } from "./thread-placement.js";
+import type { WorkerHandle } from "./worker-handle.js";
+
+const POOL_ENTRY = fileURLToPath(new URL("./pool-entry.js", import.meta.url));
+/** Idle slots above minThreads live this long, so that bursts do not respawn threads. */
+const IDLE_TIMEOUT_MS = 5_000;
+
+/**
+ * Placement "pool": stateless workers on ONE piscina pool shared by the node, created with
+ * the first pool worker and destroyed when the node stops.
+ */
+export class PoolPlacement implements OffThreadPlacement {
+  #pool: Promise<Piscina> | undefined;
+  readonly #hosts = new Set<PoolHost>();
+
+  constructor(readonly core: NodeCore) {}
+
+  #getPool(): Promise<Piscina> {
+    this.#pool ??= import("piscina").then(({ Piscina }) => {
+      const { minThreads, maxThreads } = this.core.options.pool;
+      const defaultMax = Math.ceil(availableParallelism() * 1.5);
+      return new Piscina({
+        filename: POOL_ENTRY,
+        name: "default",
+        ...(minThreads !== undefined ? { minThreads } : {}),
+        maxThreads: maxThreads ?? Math.max(defaultMax, minThreads ?? 1),
+        idleTimeout: IDLE_TIMEOUT_MS,
+      });
+    });
+    return this.#pool;
+  }
+
+  async start(request: PlacementRequest): Promise<WorkerHandle> {
+    if (request.kind === "processor") {
+      throw new InvalidOptionError('A processor cannot run in the pool: its loop needs a thread of its own (use placement "thread")');
+    }
+    const spec: PoolWorkerSpec = {
+      id: randomBytes(8).toString("hex"),
+      module: moduleOf(request.workerClass),
+      name: exportNameOf(request.workerClass),
+      args: encodeArgs(request.args),
+      address: request.addresses[0]!.toString(),
+      settings: threadSettings(this.core),
+    };
+    const host = new PoolHost(this.core, request.addresses, spec, await this.#getPool());
+    await host.load();
+    this.core.router.register(request.addresses, host);
+    this.#hosts.add(host);
+    void host.stopped.then(() => this.#hosts.delete(host));
+    return host;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#hosts].map((host) => host.stop(new NodeStoppedError())));
+    this.#hosts.clear();
+    const pool = this.#pool;
+    this.#pool = undefined;
+    if (pool) await (await pool).destroy();
+  }
+}
+
+/** The messages from one sender to one pool worker: at most one task in flight, so they stay in order. */
+interface Lane {
+  readonly sender: string;
+  readonly frames: FrameWriter;
+  running: boolean;
+  queued: boolean;
+}
+
+/**
+ * The main thread's side of one pool worker: its mailbox in the router. Envelopes are
+ * batched per sender ("lane"); each lane has at most one task in flight, and what arrives
+ * meanwhile becomes its next batch. Different senders run in parallel slots.
+ */
+class PoolHost implements Mailbox, WorkerHandle {
+  readonly placement = "pool" as const;
+  readonly #core: NodeCore;
+  readonly #log: Logger;
+  readonly #lanes = new Map<string, Lane>();
+  #ready: Lane[] = [];
+  #scheduled = false;
+  #inFlight = 0;
+  #whenIdle: (() => void) | undefined;
+  #stopped = false;
+  #stopping: Promise<void> | undefined;
+  #resolveStopped!: () => void;
+  readonly #stoppedPromise = new Promise<void>((resolve) => (this.#resolveStopped = resolve));
+
+  constructor(
+    core: NodeCore,
+    readonly addresses: readonly Address[],
+    readonly spec: PoolWorkerSpec,
+    readonly pool: Piscina,
+  ) {
+    this.#core = core;
+    this.#log = core.log.child("worker");
+  }
+
+  get address(): Address {
+    return this.addresses[0]!;
+  }
+
+  /** Makes an instance in one slot, so that a class that cannot load fails startWorker. */
+  async load(): Promise<void> {
+    const out = (await this.pool.run({ t: "load", spec: this.spec } satisfies PoolTask)) as ArrayBuffer | null;
+    let failure: Error | undefined;
+    if (out) {
+      readFrames(out, (kind, bytes) => {
+        const op = kind === FRAME_OP ? decodeOp<ThreadToMainOp>(bytes) : undefined;
+        if (op?.t === "loadFailed") failure = errorFromData(op.error);
+      });
+    }
+    if (failure) {
+      throw failure instanceof WorkerLoadError ? failure : new WorkerLoadError(`${this.spec.name} could not be loaded in the pool`, { cause: failure });
+    }
+  }
+
+  deliver(message: LocalMessage, senderKey?: string): void {
+    if (this.#stopped) return;
+    const sender = senderKey ?? message.returnRoute.addresses[0]?.key ?? "";
+    let lane = this.#lanes.get(sender);
+    if (!lane) this.#lanes.set(sender, (lane = { sender, frames: new FrameWriter(1024), running: false, queued: false }));
+    writeEnvelope(lane.frames, FRAME_ENVELOPE, message);
+    if (lane.running || lane.queued) return;
+    lane.queued = true;
+    this.#ready.push(lane);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#flush);
+    }
+  }
+
+  readonly #flush = (): void => {
+    this.#scheduled = false;
+    const ready = this.#ready;
+    this.#ready = [];
+    for (const lane of ready) {
+      lane.queued = false;
+      if (!this.#stopped) this.#run(lane);
+    }
+  };
+
+  #run(lane: Lane): void {
+    const batch = lane.frames.take();
+    if (!batch) {
+      this.#lanes.delete(lane.sender);
+      return;
+    }
+    lane.running = true;
+    this.#inFlight++;
+    this.pool
+      .run({ t: "run", spec: this.spec, batch } satisfies PoolTask, { transferList: [batch] })
+      .then(
+        (out: ArrayBuffer | null) => this.#handleOutput(out),
+        (error: unknown) => this.#log.error(`a pool task of ${this.address.toString()} failed`, error),
+      )
+      .finally(() => {
+        lane.running = false;
+        this.#inFlight--;
+        if (this.#stopped) {
+          if (this.#inFlight === 0) this.#whenIdle?.();
+        } else this.#run(lane);
+      });
+  }
+
+  #handleOutput(out: ArrayBuffer | null): void {
+    if (!out) return;
+    const core = this.#core;
+    readFrames(out, (kind, bytes) => {
+      if (kind === FRAME_ENVELOPE) {
+        try {
+          routeFromWorker(core, bytes, this.address.key);
+        } catch (error) {
+          this.#log.warn(`a message from ${this.address.toString()} could not be routed`, error);
+        }
+        return;
+      }
+      if (kind !== FRAME_OP) return;
+      const op = decodeOp<ThreadToMainOp>(bytes);
+      if (op.t === "handlerError") logWorkerError(this.#log, this.address, op.what, op.error);
+      else if (op.t === "addConsumer") addConsumerFromWorker(core, this.#log, op.address, op.flowControlId);
+      else if (op.t === "loadFailed") {
+        this.#log.error(`a pool slot could not load ${this.address.toString()}: its batch was dropped`, errorFromData(op.error));
+      }
+    });
+  }
+
+  /** Resolves once the worker has stopped. */
+  get stopped(): Promise<void> {
+    return this.#stoppedPromise;
+  }
+
+  stop(reason?: Error): Promise<void> {
+    this.#stopping ??= this.#stop(reason);
+    return this.#stopping;
+  }
+
+  async #stop(reason?: Error): Promise<void> {
+    this.#stopped = true;
+    this.#core.forget(this, reason);
+    this.#lanes.clear();
+    this.#ready = [];
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#whenIdle = resolve));
+    try {
+      this.#handleOutput((await this.pool.run({ t: "shutdown", spec: this.spec } satisfies PoolTask)) as ArrayBuffer | null);
+    } catch (error) {
+      this.#log.warn(`the shutdown of ${this.address.toString()} failed`, error);
+    }
+    this.#resolveStopped();
+  }
+}

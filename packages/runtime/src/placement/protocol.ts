@@ -1,0 +1,128 @@
+import type { MessagePort } from "node:worker_threads";
+import { packr } from "../codec/packr.js";
+import { DecodeError, EncodeError } from "../errors/errors.js";
+import type { ErrorData } from "../errors/hopwire-error.js";
+import type { ProducerInfo } from "../flow-control/flow-controls.js";
+import type { Placement } from "../worker/worker.js";
+
+/**
+ * Control operations between the main thread and a worker's thread. They travel as FRAME_OP
+ * frames in the same ordered stream as envelopes (frames.ts).
+ *
+ * Both sides number the frames the thread sends (0, 1, 2, ...) without writing the number:
+ * `seq` in a reply is the position of the frame it answers. The main thread answers a frame
+ * only when the thread waits for it (FRAME_ENVELOPE_ACK, requests), and in bulk: one `ack`
+ * per received batch settles every waiting frame up to `seq` that no `nack` rejected.
+ */
+
+/** Sent by a worker's thread to the main thread. */
+export type ThreadToMainOp =
+  /** The worker was loaded and initialized. */
+  | { t: "ready" }
+  /** The worker could not be loaded: the thread exits after this. */
+  | { t: "loadFailed"; error: ErrorData }
+  /** sendAndReceive: register `key` for the reply (routed to this thread), watch the first hop, route `envelope` from `key`. Acked. */
+  | { t: "request"; key: string; envelope: Uint8Array }
+  /** The reply to a request arrived or the request gave up. */
+  | { t: "unregister"; key: string }
+  | { t: "addConsumer"; address: string; flowControlId: string }
+  /** Answered by `result` (the producer info, or undefined). */
+  | { t: "findProducer"; address: string }
+  /** Answered by `result` once the worker started. */
+  | { t: "startWorker"; request: StartRequest }
+  /** Answered by `result` once the worker stopped (at once when it is the requesting worker itself). */
+  | { t: "stopWorker"; address: string }
+  /** Answered by `result` as soon as the node began stopping. */
+  | { t: "stopNode" }
+  /** A handler threw; the main thread logs it. */
+  | { t: "handlerError"; what: string; error: ErrorData }
+  /** A processor's `process` returned false: stop it. */
+  | { t: "finished" }
+  /** Reply to `stop`: shutdown ran; the thread exits next. */
+  | { t: "stopped" };
+
+/** Sent by the main thread to a worker's thread. */
+export type MainToThreadOp =
+  /**
+   * Every frame up to `seq` that waits and was not nacked succeeded. `grant` lists local
+   * addresses the thread may send to without waiting (the main thread tells it to `forget`
+   * one when it goes away).
+   */
+  | { t: "ack"; seq: number; grant?: string[] }
+  | { t: "nack"; seq: number; error: ErrorData }
+  | { t: "result"; seq: number; value?: unknown }
+  | { t: "forget"; key: string }
+  /** The first hop of the request registered under `key` went away: fail it now. */
+  | { t: "hopGone"; key: string; error: ErrorData }
+  /** Run shutdown and answer `stopped`. */
+  | { t: "stop" };
+
+/** What the main thread needs to start a worker on a thread's behalf. */
+export interface StartRequest {
+  addresses: string[];
+  module: string;
+  name: string;
+  args: Uint8Array;
+  placement?: Placement;
+  kind: "worker" | "processor";
+}
+
+export type FoundProducer = ProducerInfo | undefined;
+
+/** Settings of the node that every thread (and pool slot) gets at start. */
+export interface ThreadSettings {
+  /** The DEBUG patterns of the main thread's environment. */
+  debug: string;
+  /** The node's name, prefixing log lines. */
+  prefix: string | undefined;
+  sendAndReceiveTimeout: number;
+}
+
+/** What a thread of placement "thread" is started with (its workerData). */
+export interface ThreadWorkerData extends ThreadSettings {
+  port: MessagePort;
+  module: string;
+  name: string;
+  args: Uint8Array;
+  addresses: string[];
+  kind: "worker" | "processor";
+}
+
+export function encodeOp(op: ThreadToMainOp | MainToThreadOp): Uint8Array {
+  try {
+    return packr.pack(op);
+  } catch (cause) {
+    throw new EncodeError(`Could not encode a "${op.t}" operation`, { cause });
+  }
+}
+
+export function decodeOp<T extends { t: string }>(bytes: Uint8Array): T {
+  let op: unknown;
+  try {
+    op = packr.unpack(bytes);
+  } catch (cause) {
+    throw new DecodeError("A control operation is not valid msgpack", { cause });
+  }
+  if (op === null || typeof op !== "object" || typeof (op as { t?: unknown }).t !== "string") {
+    throw new DecodeError("A control operation must be a map with a string `t`");
+  }
+  return op as T;
+}
+
+/** A worker's constructor arguments as msgpack (Address and Route keep their class). */
+export function encodeArgs(args: readonly unknown[]): Uint8Array {
+  try {
+    // Copy: pack() returns a view into msgpackr's shared buffer.
+    return Uint8Array.from(packr.pack(args));
+  } catch (cause) {
+    throw new EncodeError("A worker's constructor arguments (options.args) must be msgpack-encodable to run off the main thread", {
+      cause,
+    });
+  }
+}
+
+export function decodeArgs(bytes: Uint8Array): unknown[] {
+  const args = packr.unpack(bytes) as unknown;
+  if (!Array.isArray(args)) throw new DecodeError("Worker arguments must be an array");
+  return args;
+}

@@ -1,0 +1,147 @@
+import type { Address } from "../address/address.js";
+import type { Context } from "../context/context.js";
+import type { LocalMessage } from "../message/local-message.js";
+import { Routed } from "../message/routed.js";
+import type { Processor, Worker } from "../worker/worker.js";
+
+/** Called when a worker's own code throws: `what` is "handleMessage", "process" or "shutdown". */
+export type ErrorReporter = (what: string, error: unknown) => void;
+
+/**
+ * Runs a worker wherever it lives (main thread or its own thread): a FIFO queue handled one
+ * message at a time. A handler that throws is reported and the worker keeps running.
+ */
+export class WorkerRunner {
+  readonly #queue: LocalMessage[] = [];
+  #head = 0;
+  #draining = false;
+  #ready = false;
+  #stopped = false;
+  #idle: Promise<void> = Promise.resolve();
+  #stopping: Promise<void> | undefined;
+
+  constructor(
+    readonly worker: Worker,
+    readonly context: Context,
+    /** The address messages are delivered to (the worker's primary address). */
+    readonly destination: Address,
+    readonly report: ErrorReporter,
+  ) {}
+
+  /** Runs `initialize`; messages delivered meanwhile wait. Throws what `initialize` threw. */
+  async initialize(): Promise<void> {
+    await this.worker.initialize?.(this.context);
+    this.#ready = true;
+    this.#schedule();
+  }
+
+  deliver(message: LocalMessage): void {
+    if (this.#stopped) return;
+    this.#queue.push(message);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#draining || !this.#ready || this.#head >= this.#queue.length) return;
+    this.#draining = true;
+    // Start on a microtask so that #idle is set before any handler runs: a stop() called from
+    // the first handler's synchronous part must still wait for that handler.
+    this.#idle = Promise.resolve().then(() => this.#drain());
+  }
+
+  async #drain(): Promise<void> {
+    const queue = this.#queue;
+    while (this.#head < queue.length && !this.#stopped) {
+      const message = queue[this.#head]!;
+      queue[this.#head++] = undefined as unknown as LocalMessage;
+      try {
+        const pending = this.worker.handleMessage(this.context, new Routed(message, this.destination));
+        if (pending) await pending;
+      } catch (error) {
+        this.report("handleMessage", error);
+      }
+      if (this.#head > 1024 && this.#head * 2 > queue.length) {
+        queue.splice(0, this.#head);
+        this.#head = 0;
+      }
+    }
+    this.#draining = false;
+  }
+
+  /** Stops taking messages, waits for the one being handled, drops the rest, runs `shutdown`. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#idle;
+    this.#queue.length = 0;
+    this.#head = 0;
+    try {
+      await this.worker.shutdown?.(this.context);
+    } catch (error) {
+      this.report("shutdown", error);
+    }
+  }
+}
+
+/**
+ * Runs a processor's loop wherever it lives: `process` is awaited call after call, with a
+ * turn of the event loop in between (so a busy processor cannot starve the thread's I/O and
+ * control messages), until it returns false or the processor stops.
+ */
+export class ProcessorRunner {
+  #stopped = false;
+  #loop: Promise<void> = Promise.resolve();
+  #stopping: Promise<void> | undefined;
+
+  constructor(
+    readonly processor: Processor,
+    readonly context: Context,
+    readonly report: ErrorReporter,
+    /** Called when `process` returned false: the host should stop the processor. */
+    readonly onFinished: () => void,
+  ) {}
+
+  initialize(): Promise<void> | void {
+    return this.processor.initialize?.(this.context);
+  }
+
+  /** Starts the loop (after `initialize`). */
+  run(): void {
+    this.#loop = this.#run();
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      let more = false;
+      try {
+        more = await this.processor.process(this.context);
+      } catch (error) {
+        this.report("process", error);
+        more = true;
+      }
+      if (!more) break;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (!this.#stopped) this.onFinished();
+  }
+
+  /** Ends the loop, waits for the `process` call in progress, runs `shutdown`. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#loop;
+    try {
+      await this.processor.shutdown?.(this.context);
+    } catch (error) {
+      this.report("shutdown", error);
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import { Address, toAddress, type AddressLike } from "../address/address.js";
+import { encodeBody } from "../codec/body.js";
+import { encodeEnvelope } from "../codec/envelope.js";
+import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions } from "../context/context.js";
+import { Inbox } from "../context/inbox.js";
+import { InvalidOptionError, UnsupportedOperationError } from "../errors/errors.js";
+import type { FlowControlId } from "../flow-control/flow-controls.js";
+import type { Logger } from "../logging/logger.js";
+import { LocalMessage, NO_LOCAL_INFO } from "../message/local-message.js";
+import type { Routed } from "../message/routed.js";
+import { route, type Route, type RouteLike } from "../route/route.js";
+import { isWorkerClass, type Processor, type StartWorkerOptions, type Worker, type WorkerClass } from "../worker/worker.js";
+import { exportNameOf, moduleOf } from "./load-class.js";
+import { encodeArgs, type FoundProducer, type StartRequest } from "./protocol.js";
+import type { ThreadLink } from "./thread-link.js";
+
+/**
+ * The Context of a worker on its own thread. Everything goes through the main thread's
+ * router over the link, in order: sends, the ephemeral addresses of sendAndReceive,
+ * flow-control changes, starting and stopping workers.
+ */
+export class ThreadContext implements Context {
+  readonly #link: ThreadLink;
+  readonly #self: Route;
+  readonly flowControls: FlowControlsAccess;
+
+  constructor(
+    readonly address: Address,
+    readonly log: Logger,
+    link: ThreadLink,
+    readonly sendAndReceiveTimeout: number,
+  ) {
+    this.#link = link;
+    this.#self = route(address);
+    this.flowControls = {
+      addConsumer: (consumer: AddressLike, flowControlId: FlowControlId) =>
+        link.post({ t: "addConsumer", address: toAddress(consumer).toString(), flowControlId }),
+      findFlowControlWithProducerAddress: (producer: AddressLike) =>
+        link.request<FoundProducer>({ t: "findProducer", address: toAddress(producer).toString() }),
+    };
+  }
+
+  async send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void> {
+    const message = new LocalMessage(route(to), this.#self, encodeBody(body), options?.localInfo ?? NO_LOCAL_INFO);
+    return this.#link.sendEnvelope(message);
+  }
+
+  async forward(message: LocalMessage): Promise<void> {
+    return this.#link.sendEnvelope(message);
+  }
+
+  receive<T = unknown>(): Promise<Routed<T>> {
+    return Promise.reject(new UnsupportedOperationError("receive is for the node's own context; a worker gets its messages in handleMessage"));
+  }
+
+  async sendAndReceive<T = unknown>(to: RouteLike, body: unknown, options: SendAndReceiveOptions = {}): Promise<T> {
+    const onward = route(to);
+    onward.next();
+    const ephemeral = Address.random();
+    const key = ephemeral.key;
+    const inbox = new Inbox(ephemeral);
+    const link = this.#link;
+    link.requests.set(key, inbox);
+    try {
+      const message = new LocalMessage(onward, route(ephemeral), encodeBody(body), options.localInfo ?? NO_LOCAL_INFO);
+      // A routing error (unknown address, flow control denial) comes back as a nack and fails the wait.
+      link.postAcked({ t: "request", key, envelope: encodeEnvelope(message, "local") }).catch((error: unknown) => inbox.close(error as Error));
+      const reply = await inbox.receive<T>(
+        { timeout: options.timeout ?? this.sendAndReceiveTimeout, signal: options.signal },
+        `sendAndReceive to ${onward.toString()}`,
+      );
+      return reply.body;
+    } finally {
+      link.requests.delete(key);
+      link.post({ t: "unregister", key });
+    }
+  }
+
+  startWorker(address: AddressLike | AddressLike[], worker: WorkerClass | Worker, options?: StartWorkerOptions): Promise<void> {
+    return this.#start(address, worker, options, "worker");
+  }
+
+  startProcessor(address: AddressLike, processor: WorkerClass<Processor> | Processor, options?: StartWorkerOptions): Promise<void> {
+    return this.#start(address, processor, options, "processor");
+  }
+
+  async #start(
+    address: AddressLike | AddressLike[],
+    worker: WorkerClass | Worker | Processor,
+    options: StartWorkerOptions = {},
+    kind: "worker" | "processor",
+  ): Promise<void> {
+    if (!isWorkerClass(worker)) {
+      throw new InvalidOptionError("A worker started from another thread must be given as a class (with `static module`), not an instance");
+    }
+    const list = [...(Array.isArray(address) ? address : [address]), ...(options.aliases ?? [])];
+    const request: StartRequest = {
+      addresses: list.map((a) => toAddress(a).toString()),
+      module: moduleOf(worker),
+      name: exportNameOf(worker),
+      args: encodeArgs(options.args ?? []),
+      kind,
+    };
+    if (options.placement !== undefined) request.placement = options.placement;
+    await this.#link.request<void>({ t: "startWorker", request });
+  }
+
+  /** Stopping this worker itself resolves once the stop began: its shutdown runs after the current handler. */
+  async stopWorker(address: AddressLike): Promise<void> {
+    await this.#link.request<void>({ t: "stopWorker", address: toAddress(address).toString() });
+  }
+
+  /** Resolves once the node began stopping (this worker's shutdown runs after the current handler). */
+  async stop(): Promise<void> {
+    await this.#link.request<void>({ t: "stopNode" });
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The entry point of a thread that runs one worker or processor (placement "thread").
+ * It imports the worker's module, finds the class by name, constructs it with its
+ * arguments, runs `initialize` and answers `ready` — or `loadFailed` with the error, after
+ * which the thread exits. Then it handles messages until the main thread says `stop`.
+ */
+import { workerData } from "node:worker_threads";
+import { Address } from "../address/address.js";
+import { NodeStoppedError, WorkerHandlerError, WorkerLoadError } from "../errors/errors.js";
+import { errorToData } from "../errors/hopwire-error.js";
+import { createLogger } from "../logging/logger.js";
+import type { LocalMessage } from "../message/local-message.js";
+import type { Processor, Worker } from "../worker/worker.js";
+import { loadWorkerClass } from "./load-class.js";
+import { decodeArgs, type ThreadWorkerData } from "./protocol.js";
+import { ProcessorRunner, WorkerRunner } from "./runners.js";
+import { ThreadContext } from "./thread-context.js";
+import { ThreadLink } from "./thread-link.js";
+
+const data = workerData as ThreadWorkerData;
+const addresses = data.addresses.map((a) => Address.parse(a));
+const address = addresses[0]!;
+const log = createLogger("hopwire:worker", { debug: data.debug, ...(data.prefix ? { prefix: data.prefix } : {}) }).child(address.value);
+const link = new ThreadLink(data.port, log);
+const context = new ThreadContext(address, log, link, data.sendAndReceiveTimeout);
+
+const report = (what: string, error: unknown): void => {
+  const wrapped = what === "handleMessage" ? new WorkerHandlerError(undefined, { cause: error }) : error;
+  link.post({ t: "handlerError", what, error: errorToData(wrapped) });
+};
+
+let runner: WorkerRunner | ProcessorRunner | undefined;
+/** Messages that arrive while the class loads. */
+const early: LocalMessage[] = [];
+link.onEnvelope = (message) => {
+  if (runner instanceof WorkerRunner) runner.deliver(message);
+  else if (!runner) early.push(message);
+};
+
+const started = start();
+link.onStop = () => void stop();
+
+async function start(): Promise<boolean> {
+  try {
+    const instance = await construct();
+    if (data.kind === "worker") {
+      const worker = instance as Worker;
+      if (typeof worker.handleMessage !== "function") throw new WorkerLoadError(`${data.name} has no handleMessage method`);
+      const workerRunner = new WorkerRunner(worker, context, address, report);
+      runner = workerRunner;
+      for (const message of early.splice(0)) workerRunner.deliver(message);
+      await initialized(workerRunner.initialize());
+      link.post({ t: "ready" });
+    } else {
+      const processor = instance as Processor;
+      if (typeof processor.process !== "function") throw new WorkerLoadError(`${data.name} has no process method`);
+      const processorRunner = new ProcessorRunner(processor, context, report, () => link.post({ t: "finished" }));
+      runner = processorRunner;
+      await initialized(processorRunner.initialize());
+      link.post({ t: "ready" });
+      processorRunner.run();
+    }
+    return true;
+  } catch (error) {
+    link.post({ t: "loadFailed", error: errorToData(error) });
+    link.close();
+    return false;
+  }
+}
+
+async function construct(): Promise<unknown> {
+  const workerClass = await loadWorkerClass(data.module, data.name);
+  try {
+    return new workerClass(...decodeArgs(data.args));
+  } catch (cause) {
+    throw new WorkerLoadError(`The constructor of ${data.name} threw`, { cause });
+  }
+}
+
+async function initialized(pending: Promise<void> | void): Promise<void> {
+  try {
+    await pending;
+  } catch (cause) {
+    throw new WorkerLoadError(`${data.name} failed to initialize`, { cause });
+  }
+}
+
+async function stop(): Promise<void> {
+  if (!(await started)) return;
+  // Waits inside the worker fail now rather than at their timeouts.
+  for (const inbox of link.requests.values()) inbox.close(new NodeStoppedError("The worker is stopping"));
+  await runner?.stop();
+  link.post({ t: "stopped" });
+  link.close();
+}

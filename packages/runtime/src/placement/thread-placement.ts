@@ -1,0 +1,410 @@
+import { MessageChannel, receiveMessageOnPort, Worker as NodeWorker, type MessagePort } from "node:worker_threads";
+import { Address, LOCAL } from "../address/address.js";
+import { NodeStoppedError, WorkerLoadError } from "../errors/errors.js";
+import { errorFromData, errorToData } from "../errors/hopwire-error.js";
+import type { Logger } from "../logging/logger.js";
+import type { LocalMessage } from "../message/local-message.js";
+import type { NodeCore } from "../node/node-core.js";
+import type { Mailbox } from "../router/mailbox.js";
+import { decodeLocalEnvelope, writeEnvelope } from "./envelopes.js";
+import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_OP, PortWriter, readFrames } from "./frames.js";
+import { exportNameOf, moduleOf } from "./load-class.js";
+import { addConsumerFromWorker, logWorkerError, routeFromWorker, startWorkerFor } from "./main-side.js";
+import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placement.js";
+import { decodeOp, encodeArgs, encodeOp, type MainToThreadOp, type ThreadSettings, type ThreadToMainOp, type ThreadWorkerData } from "./protocol.js";
+import type { WorkerHandle } from "./worker-handle.js";
+
+const THREAD_ENTRY = new URL("./thread-entry.js", import.meta.url);
+
+/** How many first hops one thread may send to without waiting for an ack. */
+const MAX_GRANTS = 4096;
+/** After `stopped`, how long a thread may take to exit by itself before it is terminated. */
+const EXIT_GRACE_MS = 2_000;
+
+/** The node's settings every thread and pool slot starts with. */
+export function threadSettings(core: NodeCore): ThreadSettings {
+  return {
+    debug: process.env.DEBUG ?? "",
+    prefix: core.options.name,
+    sendAndReceiveTimeout: core.options.sendAndReceiveTimeout,
+  };
+}
+
+/** Placement "thread": every worker on a worker_thread of its own. */
+export class ThreadPlacement implements OffThreadPlacement {
+  readonly #hosts = new Set<ThreadHost>();
+
+  constructor(readonly core: NodeCore) {}
+
+  async start(request: PlacementRequest): Promise<WorkerHandle> {
+    const host = new ThreadHost(this.core, request.addresses, request.kind, {
+      ...threadSettings(this.core),
+      module: moduleOf(request.workerClass),
+      name: exportNameOf(request.workerClass),
+      args: encodeArgs(request.args),
+    });
+    this.#hosts.add(host);
+    void host.exited.then(() => this.#hosts.delete(host));
+    await host.start();
+    return host;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#hosts].map((host) => host.stop(new NodeStoppedError())));
+  }
+}
+
+type Deferred<T> = { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void };
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/**
+ * The main thread's side of one worker's thread: its mailbox in the router (envelopes are
+ * batched onto the port) and the reader of what the thread sends back.
+ */
+class ThreadHost implements Mailbox, WorkerHandle {
+  readonly placement = "thread" as const;
+  readonly #core: NodeCore;
+  readonly #log: Logger;
+  readonly #settings: Omit<ThreadWorkerData, "port" | "addresses" | "kind">;
+  #thread: NodeWorker | undefined;
+  #port: MessagePort | undefined;
+  #writer: PortWriter | undefined;
+  /** Frames received from the thread so far: the seq of the next one. */
+  #received = 0;
+  /** Seq of the last waiting frame that succeeded in the batch being read (-1: none). */
+  #ackUpTo = -1;
+  #newGrants: string[] = [];
+  /** First hops granted to the thread, with the function that stops watching them. */
+  readonly #granted = new Map<string, () => void>();
+  /** Ephemeral addresses of the thread's pending sendAndReceive calls. */
+  readonly #requests = new Map<string, () => void>();
+  readonly #ready = deferred<void>();
+  readonly #stopped = deferred<void>();
+  readonly #exited = deferred<void>();
+  #stopping: Promise<void> | undefined;
+  #alive = false;
+
+  constructor(
+    core: NodeCore,
+    readonly addresses: readonly Address[],
+    readonly kind: "worker" | "processor",
+    settings: Omit<ThreadWorkerData, "port" | "addresses" | "kind">,
+  ) {
+    this.#core = core;
+    this.#log = core.log.child("worker");
+    this.#settings = settings;
+    this.#ready.promise.catch(() => {});
+  }
+
+  get address(): Address {
+    return this.addresses[0]!;
+  }
+
+  /** Resolves when the thread has exited (or never started). */
+  get exited(): Promise<void> {
+    return this.#exited.promise;
+  }
+
+  async start(): Promise<void> {
+    const core = this.#core;
+    // Messages sent to the worker while it loads wait in its port.
+    if (this.kind === "worker") core.router.register(this.addresses, this);
+    const { port1, port2 } = new MessageChannel();
+    const workerData: ThreadWorkerData = {
+      ...this.#settings,
+      port: port2,
+      addresses: this.addresses.map((a) => a.toString()),
+      kind: this.kind,
+    };
+    let thread: NodeWorker;
+    try {
+      thread = new NodeWorker(THREAD_ENTRY, { workerData, transferList: [port2], name: `hopwire ${this.address.toString()}` });
+    } catch (cause) {
+      if (this.kind === "worker") core.router.unregister(this.addresses);
+      this.#exited.resolve();
+      throw new WorkerLoadError(`Could not start a thread for ${this.address.toString()}`, { cause });
+    }
+    this.#alive = true;
+    this.#thread = thread;
+    this.#port = port1;
+    this.#writer = new PortWriter(port1);
+    port1.on("message", (batch: ArrayBuffer) => this.#receive(batch));
+    thread.on("error", (error) => this.#onThreadGone(error));
+    thread.on("exit", (code) => this.#onThreadGone(code === 0 ? undefined : new Error(`The thread exited with code ${code}`)));
+    try {
+      await this.#ready.promise;
+    } catch (error) {
+      this.#cleanup();
+      if (this.kind === "worker") core.router.unregister(this.addresses);
+      await this.#exit();
+      throw error instanceof WorkerLoadError
+        ? error
+        : new WorkerLoadError(`The thread of ${this.address.toString()} failed while loading`, { cause: error });
+    }
+  }
+
+  deliver(message: LocalMessage): void {
+    if (this.#writer) writeEnvelope(this.#writer, FRAME_ENVELOPE, message);
+  }
+
+  #post(op: MainToThreadOp): void {
+    this.#writer?.push(FRAME_OP, encodeOp(op));
+  }
+
+  #nack(seq: number, error: unknown): void {
+    this.#post({ t: "nack", seq, error: errorToData(error) });
+  }
+
+  #receive(batch: ArrayBuffer): void {
+    try {
+      readFrames(batch, this.#onFrame);
+    } catch (error) {
+      this.#log.error(`dropped the rest of a malformed batch from ${this.address.toString()}`, error);
+    }
+    if (this.#ackUpTo >= 0) {
+      const grant = this.#newGrants.filter((key) => this.#granted.has(key));
+      this.#post(grant.length ? { t: "ack", seq: this.#ackUpTo, grant } : { t: "ack", seq: this.#ackUpTo });
+      this.#ackUpTo = -1;
+      this.#newGrants = [];
+    }
+  }
+
+  readonly #onFrame = (kind: number, bytes: Uint8Array): void => {
+    const seq = this.#received++;
+    if (kind === FRAME_ENVELOPE) {
+      try {
+        routeFromWorker(this.#core, bytes, this.address.key);
+      } catch (error) {
+        this.#log.warn(`a message from ${this.address.toString()} could not be routed`, error);
+      }
+    } else if (kind === FRAME_ENVELOPE_ACK) {
+      let message: LocalMessage;
+      try {
+        message = routeFromWorker(this.#core, bytes, this.address.key);
+      } catch (error) {
+        this.#nack(seq, error);
+        return;
+      }
+      this.#ackUpTo = seq;
+      this.#maybeGrant(message.onwardRoute.next());
+    } else if (kind === FRAME_OP) {
+      let op: ThreadToMainOp;
+      try {
+        op = decodeOp<ThreadToMainOp>(bytes);
+      } catch (error) {
+        this.#log.error(`dropped an undecodable operation from ${this.address.toString()}`, error);
+        return;
+      }
+      this.#onOp(op, seq);
+    } else {
+      this.#log.error(`dropped a frame of unknown kind ${kind} from ${this.address.toString()}`);
+    }
+  };
+
+  /**
+   * Lets the thread send to `hop` without waiting from now on: only a local address that
+   * exists (it will say when it goes away) and only for a sender that flow controls do not
+   * restrict, so that an optimistic send can only fail by a race with the hop stopping.
+   */
+  #maybeGrant(hop: Address): void {
+    const key = hop.key;
+    if (!hop.isLocal || this.#granted.has(key) || this.#granted.size >= MAX_GRANTS) return;
+    const core = this.#core;
+    if (!core.router.has(hop) || core.flowControls.isProducerKey(this.address.key)) return;
+    this.#granted.set(
+      key,
+      core.router.watchHop(hop, () => {
+        this.#granted.delete(key);
+        this.#post({ t: "forget", key });
+      }),
+    );
+    this.#newGrants.push(key);
+  }
+
+  #onOp(op: ThreadToMainOp, seq: number): void {
+    const core = this.#core;
+    switch (op.t) {
+      case "ready":
+        this.#ready.resolve();
+        break;
+      case "loadFailed":
+        this.#ready.reject(errorFromData(op.error));
+        break;
+      case "request":
+        this.#request(op.key, op.envelope, seq);
+        break;
+      case "unregister": {
+        const unwatch = this.#requests.get(op.key);
+        if (!unwatch) break;
+        this.#requests.delete(op.key);
+        unwatch();
+        core.router.unregister([new Address(LOCAL, op.key)]);
+        break;
+      }
+      case "addConsumer":
+        addConsumerFromWorker(core, this.#log, op.address, op.flowControlId);
+        break;
+      case "findProducer":
+        try {
+          this.#post({ t: "result", seq, value: core.flowControls.findFlowControlWithProducerAddress(op.address) });
+        } catch (error) {
+          this.#nack(seq, error);
+        }
+        break;
+      case "startWorker":
+        this.#answer(seq, startWorkerFor(core, op.request));
+        break;
+      case "stopWorker":
+        this.#answer(seq, this.#stopWorker(op.address));
+        break;
+      case "stopNode":
+        // The node's stop includes this worker, which waits for its current handler: answer now.
+        void core.stop();
+        this.#post({ t: "result", seq });
+        break;
+      case "handlerError":
+        logWorkerError(this.#log, this.address, op.what, op.error);
+        break;
+      case "finished":
+        void this.stop();
+        break;
+      case "stopped":
+        this.#stopped.resolve();
+        break;
+      default:
+        this.#log.error(`ignored an unknown operation ${JSON.stringify((op as { t: unknown }).t)} from ${this.address.toString()}`);
+    }
+  }
+
+  #answer(seq: number, pending: Promise<unknown>): void {
+    pending.then(
+      () => this.#post({ t: "result", seq }),
+      (error: unknown) => this.#nack(seq, error),
+    );
+  }
+
+  #stopWorker(address: string): Promise<void> {
+    const target = Address.parse(address);
+    if (this.addresses.some((a) => a.equals(target))) {
+      // Stopping itself: its shutdown waits for the handler that asked, so do not wait for it.
+      void this.stop();
+      return Promise.resolve();
+    }
+    return this.#core.stopWorker(target);
+  }
+
+  /** sendAndReceive from the thread: an ephemeral address of this thread, watching the first hop. */
+  #request(key: string, envelope: Uint8Array, seq: number): void {
+    const router = this.#core.router;
+    let ephemeral: Address;
+    let message: LocalMessage;
+    try {
+      ephemeral = new Address(LOCAL, key);
+      message = decodeLocalEnvelope(envelope);
+      router.register([ephemeral], this);
+    } catch (error) {
+      this.#nack(seq, error);
+      return;
+    }
+    const unwatch = router.watchHop(message.onwardRoute.next(), (error) => this.#post({ t: "hopGone", key, error: errorToData(error) }));
+    this.#requests.set(key, unwatch);
+    try {
+      router.route(message, key);
+      this.#ackUpTo = seq;
+    } catch (error) {
+      this.#requests.delete(key);
+      unwatch();
+      router.unregister([ephemeral]);
+      this.#nack(seq, error);
+    }
+  }
+
+  stop(reason?: Error): Promise<void> {
+    this.#stopping ??= this.#stop(reason);
+    return this.#stopping;
+  }
+
+  async #stop(reason?: Error): Promise<void> {
+    this.#core.forget(this, reason);
+    let clean = true;
+    if (this.#alive) {
+      this.#post({ t: "stop" });
+      this.#writer?.flush();
+      const timeout = this.#core.options.shutdownTimeout;
+      clean = await withTimeout(Promise.race([this.#stopped.promise, this.#exited.promise]), timeout);
+      if (!clean) this.#log.warn(`the shutdown of ${this.address.toString()} took more than ${timeout} ms: terminating its thread`);
+    }
+    this.#cleanup();
+    await this.#exit(clean ? EXIT_GRACE_MS : 0);
+  }
+
+  /**
+   * Waits for the thread to exit by itself (so that what it printed is flushed), and
+   * terminates it if it has not after `graceMs`.
+   */
+  async #exit(graceMs = EXIT_GRACE_MS): Promise<void> {
+    if (this.#alive && this.#thread) {
+      if (graceMs === 0 || !(await withTimeout(this.#exited.promise, graceMs))) await this.#thread.terminate();
+    }
+    await this.#exited.promise;
+  }
+
+  #onThreadGone(error: Error | undefined): void {
+    if (!this.#alive) return;
+    // What the thread posted before it exited (`loadFailed`, `stopped`) may still wait in the port.
+    for (let entry = this.#port && receiveMessageOnPort(this.#port); entry; entry = receiveMessageOnPort(this.#port!)) {
+      this.#receive(entry.message as ArrayBuffer);
+    }
+    this.#alive = false;
+    if (error) {
+      if (!this.#stopping) this.#log.error(`the thread of ${this.address.toString()} failed`, error);
+      this.#ready.reject(error);
+    } else this.#ready.reject(new WorkerLoadError(`The thread of ${this.address.toString()} exited before it was ready`));
+    this.#port?.close();
+    this.#exited.resolve();
+    if (!this.#stopping) {
+      this.#cleanup();
+      this.#core.forget(this, error);
+    }
+  }
+
+  /** Forgets everything registered on the thread's behalf; later deliveries are dropped. */
+  #cleanup(): void {
+    const router = this.#core.router;
+    for (const [key, unwatch] of this.#requests) {
+      unwatch();
+      router.unregister([new Address(LOCAL, key)]);
+    }
+    this.#requests.clear();
+    for (const unwatch of this.#granted.values()) unwatch();
+    this.#granted.clear();
+    this.#writer?.close();
+  }
+}
+
+/** Resolves true if `promise` settled within `ms`, false otherwise (the timer does not hold the process). */
+function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+    promise.then(
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+    );
+  });
+}

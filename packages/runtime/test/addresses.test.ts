@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { DuplicateAddressError, InvalidOptionError, InvalidRouteError, UnknownAddressError, UnknownTransportError, type Worker } from "@hopwire/runtime";
+import { Echoer, Prober } from "./fixtures/workers.js";
+import { withNode } from "./helpers.js";
+
+const echo: Worker = {
+  async handleMessage(ctx, msg) {
+    await ctx.send(msg.returnRoute, msg.body);
+  },
+};
+
+describe("unknown and duplicate addresses", () => {
+  it("rejects a send to an unknown address with UnknownAddressError, and the node keeps running", async () => {
+    await withNode({}, async (n) => {
+      const error = await n.send("nowhere", "x").catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UnknownAddressError);
+      expect((error as UnknownAddressError).code).toBe("ADDRESS_UNKNOWN");
+      await expect(n.sendAndReceive("nowhere", "x")).rejects.toBeInstanceOf(UnknownAddressError);
+      await expect(n.send("1#127.0.0.1:4000", "x")).rejects.toBeInstanceOf(UnknownTransportError);
+      await expect(n.send([], "x")).rejects.toBeInstanceOf(InvalidRouteError);
+      await expect(n.stopWorker("nowhere")).rejects.toBeInstanceOf(UnknownAddressError);
+      await n.startWorker("echoer", Echoer);
+      expect(await n.sendAndReceive("echoer", "still running")).toBe("still running");
+    });
+  });
+
+  it("rejects a send from a thread worker to an unknown address with UnknownAddressError", async () => {
+    await withNode({}, async (n) => {
+      await n.startWorker("prober", Prober);
+      for (const op of ["send", "sendAndReceive"]) {
+        const outcome = await n.sendAndReceive<{ ok: boolean; error: Record<string, unknown> }>("prober", { op, target: "nowhere" });
+        expect(outcome.ok, op).toBe(false);
+        expect(outcome.error, op).toMatchObject({ name: "UnknownAddressError", code: "ADDRESS_UNKNOWN", isUnknownAddress: true });
+      }
+    });
+  });
+
+  it("rejects a thread worker's send to an address that existed and went away (the grant is withdrawn)", async () => {
+    await withNode({}, async (n) => {
+      await n.startWorker("prober", Prober);
+      await n.startWorker("target", echo, { placement: "main" });
+      // The first send waits for the main thread's ack, which lets later sends to "target" go without waiting.
+      expect(await n.sendAndReceive("prober", { op: "send", target: "target" })).toEqual({ ok: true, value: null });
+      expect(await n.sendAndReceive("prober", { op: "send", target: "target" })).toEqual({ ok: true, value: null });
+      await n.stopWorker("target");
+      // The withdrawal travels ahead of the next request in the stream, so this send waits again and fails.
+      const outcome = await n.sendAndReceive<{ ok: boolean; error: Record<string, unknown> }>("prober", { op: "send", target: "target" });
+      expect(outcome.error).toMatchObject({ code: "ADDRESS_UNKNOWN", isUnknownAddress: true });
+    });
+  });
+
+  it("refuses a duplicate address with DuplicateAddressError, whatever the placement, and keeps the first worker", async () => {
+    await withNode({}, async (n) => {
+      await n.startWorker("echoer", Echoer);
+      await expect(n.startWorker("echoer", Echoer)).rejects.toBeInstanceOf(DuplicateAddressError);
+      await expect(n.startWorker("echoer", Echoer, { placement: "pool" })).rejects.toBeInstanceOf(DuplicateAddressError);
+      await expect(n.startWorker("echoer", echo, { placement: "main" })).rejects.toBeInstanceOf(DuplicateAddressError);
+      await expect(n.startWorker(["fresh", "echoer"], echo, { placement: "main" })).rejects.toBeInstanceOf(DuplicateAddressError);
+      await expect(n.startWorker("app", echo, { placement: "main" })).rejects.toBeInstanceOf(DuplicateAddressError);
+      await expect(n.startWorker(["a", "a"], echo, { placement: "main" })).rejects.toBeInstanceOf(DuplicateAddressError);
+      // Nothing half-registered: "fresh" is still free.
+      await expect(n.send("fresh", "x")).rejects.toBeInstanceOf(UnknownAddressError);
+      expect(await n.sendAndReceive("echoer", "first one")).toBe("first one");
+      // And from a thread worker, the error arrives as the same class.
+      await n.startWorker("prober", Prober);
+      const outcome = await n.sendAndReceive<{ ok: boolean; error: Record<string, unknown> }>("prober", { op: "startWorker", address: "echoer" });
+      expect(outcome.error).toMatchObject({ name: "DuplicateAddressError", code: "ADDRESS_IN_USE" });
+    });
+  });
+
+  it("validates placements and worker kinds", async () => {
+    await withNode({}, async (n) => {
+      await expect(n.startWorker("x", Echoer, { placement: "gpu" as never })).rejects.toBeInstanceOf(InvalidOptionError);
+      await expect(n.startWorker("x", echo)).rejects.toBeInstanceOf(InvalidOptionError);
+      await expect(n.startWorker("x", echo, { placement: "thread" })).rejects.toBeInstanceOf(InvalidOptionError);
+      await expect(n.startWorker([], Echoer)).rejects.toBeInstanceOf(InvalidOptionError);
+    });
+  });
+});

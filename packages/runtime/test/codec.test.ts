@@ -1,0 +1,155 @@
+import { Packr } from "msgpackr";
+import { describe, expect, it } from "vitest";
+import {
+  Address,
+  DecodeError,
+  EncodeError,
+  LocalMessage,
+  Route,
+  decodeBody,
+  decodeEnvelope,
+  encodeBody,
+  encodeEnvelope,
+  encodeEnvelopeHead,
+  envelopeHeadBound,
+  route,
+  writeEnvelopeHead,
+} from "@hopwire/runtime";
+
+// An independent msgpack writer: what the envelope head must be byte for byte.
+const reference = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
+const wire = (r: Route) => r.addresses.map((a) => [a.type, a.value]);
+function referenceHead(m: LocalMessage, scope: "network" | "local"): Uint8Array {
+  const parts = [Uint8Array.of(scope === "network" ? 0x93 : 0x94), reference.pack(wire(m.onwardRoute)), reference.pack(wire(m.returnRoute))];
+  if (scope === "local") parts.push(reference.pack(m.localInfo));
+  const bin = new Uint8Array(5);
+  bin[0] = 0xc6;
+  new DataView(bin.buffer).setUint32(1, m.payload.length);
+  return Buffer.concat([...parts, bin]);
+}
+
+const message = new LocalMessage(route("a => 1#h:4000"), route("app"), encodeBody("hello"), { peer: "P1" });
+
+describe("body codec", () => {
+  it("round-trips strings, bytes and structured values", () => {
+    for (const v of ["Hello Ockam!", "", 42, null, true, [1, "two"], { a: { b: [1, 2] } }]) expect(decodeBody(encodeBody(v))).toEqual(v);
+    const bytes = new Uint8Array([1, 2, 3]);
+    expect(Uint8Array.from(decodeBody(encodeBody(bytes)) as Uint8Array)).toEqual(bytes);
+  });
+
+  it("keeps Address and Route classes inside bodies", () => {
+    const v = decodeBody(encodeBody({ to: Address.parse("1#h:1"), via: route("a => b") })) as { to: Address; via: Route };
+    expect(v.to).toBeInstanceOf(Address);
+    expect(v.to.toString()).toBe("1#h:1");
+    expect(v.via).toBeInstanceOf(Route);
+    expect(v.via.toString()).toBe("0#a => 0#b");
+  });
+
+  it("throws EncodeError for values msgpack cannot hold, DecodeError for bytes that are not msgpack", () => {
+    expect(() => encodeBody(Symbol("s"))).toThrow(EncodeError);
+    expect(() => encodeBody(2n ** 70n)).toThrow(EncodeError);
+    expect(() => decodeBody(Uint8Array.of(0xd9, 0x05, 0x61))).toThrow(DecodeError);
+    expect(() => decodeBody(Uint8Array.of(0x92, 0x01))).toThrow(DecodeError);
+  });
+});
+
+describe("envelope codec", () => {
+  it("round-trips a local envelope with its local info", () => {
+    const decoded = decodeEnvelope(encodeEnvelope(message, "local"), "local");
+    expect(decoded.onwardRoute.equals(message.onwardRoute)).toBe(true);
+    expect(decoded.returnRoute.equals(message.returnRoute)).toBe(true);
+    expect(decoded.localInfo).toEqual({ peer: "P1" });
+    expect(decodeBody(decoded.payload)).toBe("hello");
+  });
+
+  it("never writes local info into a network envelope", () => {
+    const bytes = encodeEnvelope(message, "network");
+    expect(Buffer.from(bytes).includes(Buffer.from("P1"))).toBe(false);
+    const decoded = decodeEnvelope(bytes, "network");
+    expect(decoded.localInfo).toEqual({});
+    expect(decodeBody(decoded.payload)).toBe("hello");
+  });
+
+  it("returns the payload as a view into the input, not a copy", () => {
+    const bytes = encodeEnvelope(message, "network");
+    const decoded = decodeEnvelope(bytes, "network");
+    expect(decoded.payload.buffer).toBe(bytes.buffer);
+    expect(decoded.payload.byteOffset + decoded.payload.length).toBe(bytes.byteOffset + bytes.length);
+  });
+
+  it("writes a head that is the envelope minus its payload, byte-identical to msgpackr", () => {
+    const long = "w".repeat(70_000);
+    const routes: [Route, Route][] = [
+      [route("a"), route("app")],
+      [Route.EMPTY, Route.EMPTY],
+      [route(`1#127.0.0.1:4000 => ${"y".repeat(31)} => ${"y".repeat(32)}`), route("z".repeat(255))],
+      [route(`${"q".repeat(256)} => ${"é".repeat(20)} => 日本語 => 200#v => 127#w => 128#u`), route("x")],
+      [route(long), route(Array.from({ length: 17 }, (_, i) => `h${i}`).join(" => "))],
+    ];
+    for (const [onward, back] of routes) {
+      for (const localInfo of [undefined, { peer: "P", n: 1 }]) {
+        const m = new LocalMessage(onward, back, encodeBody("payload"), localInfo);
+        for (const scope of ["local", "network"] as const) {
+          const head = encodeEnvelopeHead(m, scope);
+          expect(Buffer.from(head).equals(Buffer.from(referenceHead(m, scope))), `${onward.toString().slice(0, 40)} ${scope}`).toBe(true);
+          expect(Buffer.concat([head, m.payload]).equals(Buffer.from(encodeEnvelope(m, scope)))).toBe(true);
+          expect(decodeEnvelope(encodeEnvelope(m, scope), scope).onwardRoute.equals(onward)).toBe(true);
+        }
+      }
+    }
+  });
+
+  it("returns a head the caller owns (an exact, fresh buffer)", () => {
+    const a = encodeEnvelopeHead(message, "local");
+    const b = encodeEnvelopeHead(new LocalMessage(route("other"), route("x"), encodeBody(1)), "local");
+    expect(a.byteOffset).toBe(0);
+    expect(a.buffer.byteLength).toBe(a.length);
+    expect(a.buffer).not.toBe(b.buffer);
+    expect(Buffer.from(a).equals(Buffer.from(encodeEnvelopeHead(message, "local")))).toBe(true);
+  });
+
+  it("writes heads in place, within their bound, for many envelopes in one buffer", () => {
+    const messages = [
+      message,
+      new LocalMessage(route("x => y"), route("z"), encodeBody(1), { peer: "P2" }),
+      new LocalMessage(route("x"), route("日本語 => 1#h:1"), encodeBody(new Uint8Array(300))),
+      message,
+    ];
+    const target = Buffer.alloc(4096);
+    let at = 7;
+    for (const m of messages) {
+      for (const scope of ["local", "network"] as const) {
+        const end = writeEnvelopeHead(target, at, m, scope);
+        expect(end - at).toBeLessThanOrEqual(envelopeHeadBound(m, scope));
+        // Local info is cached per object: alternating objects must still give their own bytes.
+        expect(target.subarray(at, end).equals(Buffer.from(encodeEnvelopeHead(m, scope)))).toBe(true);
+        expect(target.subarray(at, end).equals(Buffer.from(referenceHead(m, scope)))).toBe(true);
+        at = end;
+      }
+    }
+  });
+
+  it("rejects a 4-element envelope from the network and a 3-element one between threads", () => {
+    expect(() => decodeEnvelope(encodeEnvelope(message, "local"), "network")).toThrow(DecodeError);
+    expect(() => decodeEnvelope(encodeEnvelope(message, "network"), "local")).toThrow(DecodeError);
+  });
+
+  it("rejects malformed envelopes with DecodeError", () => {
+    const bin = Uint8Array.of(1);
+    const cases: [string, Uint8Array][] = [
+      ["not msgpack", Uint8Array.of(0xd9, 0x05, 0x61)],
+      ["truncated", encodeEnvelope(message, "network").subarray(0, 10)],
+      ["trailing bytes", Buffer.concat([encodeEnvelope(message, "network"), Uint8Array.of(0xc0)])],
+      ["not an array", reference.pack({ a: 1 })],
+      ["payload not bytes", reference.pack([[], [], "text"])],
+      ["route not an array", reference.pack([{}, [], bin])],
+      ["address not a pair", reference.pack([[[0]], [], bin])],
+      ["address type not a number", reference.pack([[["0", "a"]], [], bin])],
+      ["address type out of range", reference.pack([[[300, "a"]], [], bin])],
+      ["empty address value", reference.pack([[[0, ""]], [], bin])],
+    ];
+    for (const [what, bytes] of cases) expect(() => decodeEnvelope(bytes, "network"), what).toThrow(DecodeError);
+    expect(() => decodeEnvelope(reference.pack([[], [], "not a map", bin]), "local")).toThrow(DecodeError);
+    expect(() => decodeEnvelope(reference.pack([[], [], [1], bin]), "local")).toThrow(DecodeError);
+  });
+});

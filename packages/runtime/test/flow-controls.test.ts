@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { FlowControlDeniedError, FlowControls, LocalMessage, Router, UnknownAddressError, encodeBody, route, type Mailbox } from "@hopwire/runtime";
+import { Address } from "@hopwire/runtime";
+
+function mailbox(address: string): Mailbox & { got: LocalMessage[] } {
+  const got: LocalMessage[] = [];
+  return { address: Address.parse(address), got, deliver: (m) => void got.push(m) };
+}
+
+describe("FlowControls", () => {
+  it("generates distinct ids", () => {
+    const fc = new FlowControls();
+    expect(fc.generateId()).not.toBe(fc.generateId());
+    expect(FlowControls.generateId()).toMatch(/^fc[0-9a-f]{32}$/);
+  });
+
+  it("lets a producer's messages reach only its consumers", () => {
+    const fc = new FlowControls();
+    const id = fc.generateId();
+    fc.addProducer("receiver", id);
+    fc.addConsumer("echoer", id);
+    expect(fc.isAllowed("receiver", "echoer")).toBe(true);
+    expect(fc.isAllowed("receiver", "other")).toBe(false);
+    // Senders that are not producers are not restricted.
+    expect(fc.isAllowed("other", "echoer")).toBe(true);
+    expect(fc.isAllowed(undefined, "anything")).toBe(true);
+    fc.removeConsumer("echoer", id);
+    expect(fc.isAllowed("receiver", "echoer")).toBe(false);
+  });
+
+  it("lets consumers of a spawner receive from every producer it spawned", () => {
+    const fc = new FlowControls();
+    const listener = fc.generateId();
+    fc.addSpawner("listener", listener);
+    const connection = fc.generateId();
+    fc.addProducer("conn-1", connection, listener, ["conn-1-sender"]);
+    fc.addConsumer("echoer", listener);
+    expect(fc.isAllowed("conn-1", "echoer")).toBe(true);
+    expect(fc.isAllowed("conn-1", "stranger")).toBe(false);
+    expect(fc.findFlowControlWithSpawnerAddress("listener")).toBe(listener);
+    expect(fc.findFlowControlWithProducerAddress("conn-1")).toEqual({ flowControlId: connection, spawnerFlowControlId: listener });
+    expect(fc.findFlowControlWithProducerAddress("conn-1-sender")?.flowControlId).toBe(connection);
+    // An alias resolves to the flow but is not itself restricted.
+    expect(fc.isProducerKey("conn-1-sender")).toBe(false);
+    expect(fc.isAllowed("conn-1-sender", "stranger")).toBe(true);
+  });
+
+  it("forgets an address that went away", () => {
+    const fc = new FlowControls();
+    const id = fc.generateId();
+    fc.addProducer("p", id);
+    fc.addConsumer("c", id);
+    fc.cleanup("c");
+    expect(fc.isConsumer("c", id)).toBe(false);
+    fc.cleanup("p");
+    expect(fc.findFlowControlWithProducerAddress("p")).toBeUndefined();
+    expect(fc.isAllowed("p", "anything")).toBe(true);
+  });
+
+  it("is enforced by the router, before it says whether an address exists", () => {
+    const fc = new FlowControls();
+    const router = new Router(fc);
+    const id = fc.generateId();
+    fc.addProducer("producer", id);
+    const consumer = mailbox("consumer");
+    const outsider = mailbox("outsider");
+    router.register([consumer.address], consumer);
+    router.register([outsider.address], outsider);
+    fc.addConsumer("consumer", id);
+    const from = (to: string) => new LocalMessage(route(to), route("producer"), encodeBody("x"));
+    router.route(from("consumer"), "producer");
+    expect(consumer.got).toHaveLength(1);
+    expect(() => router.route(from("outsider"), "producer")).toThrow(FlowControlDeniedError);
+    expect(() => router.route(from("missing"), "producer")).toThrow(FlowControlDeniedError);
+    expect(outsider.got).toHaveLength(0);
+    expect(() => router.route(from("missing"), "outsider")).toThrow(UnknownAddressError);
+  });
+
+  it("makes a non-producer that sends into a producer a consumer of its flow", () => {
+    const fc = new FlowControls();
+    const router = new Router(fc);
+    const id = fc.generateId();
+    const producer = mailbox("producer");
+    router.register([producer.address], producer);
+    fc.addProducer("producer", id);
+    router.route(new LocalMessage(route("producer"), route("app"), encodeBody("hi")), "app");
+    expect(fc.isConsumer("app", id)).toBe(true);
+    expect(fc.isAllowed("producer", "app")).toBe(true);
+  });
+});

@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { MessageChannel } from "node:worker_threads";
+import { DecodeError } from "@hopwire/runtime";
+// Internal: the batch format of the port protocol (compiled, like everything tests load).
+import { FRAME_ENVELOPE, FRAME_OP, FrameWriter, PortWriter, readFrames } from "../dist/placement/frames.js";
+
+function frames(batch: ArrayBuffer): [number, string][] {
+  const out: [number, string][] = [];
+  readFrames(batch, (kind, bytes) => out.push([kind, Buffer.from(bytes).toString()]));
+  return out;
+}
+
+describe("frames", () => {
+  it("writes length-prefixed frames into one buffer and reads them back in order", () => {
+    const w = new FrameWriter(64);
+    w.push(FRAME_ENVELOPE, Buffer.from("head"), Buffer.from("+payload"));
+    w.push(FRAME_OP, Buffer.from("op"));
+    for (let i = 0; i < 1000; i++) w.push(FRAME_ENVELOPE, Buffer.from(`m${i}`));
+    expect(w.count).toBe(1002);
+    const batch = w.take()!;
+    const read = frames(batch);
+    expect(read.slice(0, 2)).toEqual([
+      [FRAME_ENVELOPE, "head+payload"],
+      [FRAME_OP, "op"],
+    ]);
+    expect(read.slice(2).map(([, s]) => s)).toEqual(Array.from({ length: 1000 }, (_, i) => `m${i}`));
+    expect(w.take()).toBeUndefined();
+  });
+
+  it("rejects a batch whose lengths do not add up", () => {
+    const w = new FrameWriter();
+    w.push(FRAME_OP, Buffer.from("abcdef"));
+    const batch = w.take()!;
+    const view = new DataView(batch);
+    view.setUint32(4 + 1, 1_000);
+    expect(() => readFrames(batch, () => {})).toThrow(DecodeError);
+    view.setUint32(0, batch.byteLength + 1);
+    expect(() => readFrames(batch, () => {})).toThrow(DecodeError);
+    expect(() => readFrames(new ArrayBuffer(2), () => {})).toThrow(DecodeError);
+  });
+
+  it("posts everything pushed in one turn as ONE transferred buffer", async () => {
+    const { port1, port2 } = new MessageChannel();
+    const batches: ArrayBuffer[] = [];
+    const received = new Promise<void>((resolve) => {
+      port2.on("message", (b: ArrayBuffer) => {
+        batches.push(b);
+        resolve();
+      });
+    });
+    const writer = new PortWriter(port1);
+    // Several I/O-like callbacks in the same turn share the batch.
+    for (let i = 0; i < 500; i++) writer.push(FRAME_ENVELOPE, Buffer.from(`x${i}`));
+    await Promise.resolve();
+    writer.push(FRAME_OP, Buffer.from("after a microtask"));
+    await received;
+    port1.close();
+    expect(batches).toHaveLength(1);
+    const read = frames(batches[0]!);
+    expect(read).toHaveLength(501);
+    expect(read[500]).toEqual([FRAME_OP, "after a microtask"]);
+  });
+});

@@ -1,0 +1,35 @@
+import { createLogger, node, type Logger, type Node, type NodeOptions } from "@hopwire/runtime";
+
+/** A logger that keeps every line, and lets a test wait for one (an event, not a sleep). */
+export function captureLogger(): { logger: Logger; lines: string[]; waitForLine(pattern: RegExp): Promise<string> } {
+  const lines: string[] = [];
+  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  const logger = createLogger("hopwire", {
+    debug: "hopwire*",
+    sink: (line) => {
+      lines.push(line);
+      for (const w of waiters.slice()) {
+        if (w.pattern.test(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    },
+  });
+  const waitForLine = (pattern: RegExp): Promise<string> => {
+    const found = lines.find((l) => pattern.test(l));
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve) => waiters.push({ pattern, resolve }));
+  };
+  return { logger, lines, waitForLine };
+}
+
+/** Starts a node for one test and stops it afterwards, whatever happened. */
+export async function withNode<T>(options: NodeOptions, body: (n: Node) => Promise<T>): Promise<T> {
+  const n = await node(options);
+  try {
+    return await body(n);
+  } finally {
+    await n.stop();
+  }
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { createLogger } from "@hopwire/runtime";
+
+function runLogChild(debug: string | undefined): Promise<{ code: number; stderr: string }> {
+  const env = { ...process.env };
+  delete env.DEBUG;
+  if (debug !== undefined) env.DEBUG = debug;
+  return new Promise((resolve) => {
+    execFile(process.execPath, [fileURLToPath(new URL("./fixtures/log-child.js", import.meta.url))], { env, timeout: 20_000 }, (error, _stdout, stderr) =>
+      resolve({ code: error ? -1 : 0, stderr }),
+    );
+  });
+}
+
+describe("logging", () => {
+  it("is silent by default, enabled by DEBUG patterns, with a node prefix", () => {
+    const lines: string[] = [];
+    const sink = (line: string) => void lines.push(line);
+    createLogger("hopwire", { sink, debug: "" }).warn("nothing");
+    const log = createLogger("hopwire", { sink, debug: "hopwire:*,-hopwire:noisy", prefix: "n1" });
+    log.info("root is not matched by hopwire:*");
+    log.child("tcp").info("connected", { port: 4000 });
+    log.child("noisy").info("excluded");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\S+ \[n1\] hopwire:tcp info connected \{"port":4000\}$/);
+  });
+
+  it("gives thread and pool workers a logger in their thread that honours DEBUG", async () => {
+    const on = await runLogChild("hopwire:worker*");
+    expect(on.code, on.stderr).toBe(0);
+    expect(on.stderr).toMatch(/\[child-node\] hopwire:worker:talker info hello from a thread/);
+    expect(on.stderr).toMatch(/\[child-node\] hopwire:worker:pool-talker info hello from a pool slot/);
+    const off = await runLogChild(undefined);
+    expect(off.code, off.stderr).toBe(0);
+    expect(off.stderr).not.toMatch(/hello from/);
+  });
+});

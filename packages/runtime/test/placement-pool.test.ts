@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import { threadId } from "node:worker_threads";
+import { InvalidOptionError, UnknownAddressError, WorkerLoadError, type Context, type Routed } from "@hopwire/runtime";
+import { Echoer, Prober, Relay, ShutdownReporter, ThrowingConstructor, Thrower, Ticker } from "./fixtures/workers.js";
+import { WhereAmI } from "./fixtures/where-am-i.js";
+import { captureLogger, withNode } from "./helpers.js";
+
+describe('placement "pool"', () => {
+  it("runs a stateless worker in a slot of the node's pool", async () => {
+    await withNode({ pool: { maxThreads: 2 } }, async (n) => {
+      await n.startWorker("echoer", Echoer, { placement: "pool" });
+      expect(await n.sendAndReceive("echoer", "Hello pool")).toBe("Hello pool");
+      await n.startWorker("where", WhereAmI, { placement: "pool" });
+      expect(await n.sendAndReceive("where", "?")).not.toBe(threadId);
+    });
+  });
+
+  it("passes constructor arguments to every slot's instance", async () => {
+    await withNode({}, async (n) => {
+      await n.startWorker("relay", Relay, { placement: "pool", args: ["app"] });
+      await n.send("relay", "relayed");
+      expect((await n.receive({ timeout: 10_000 })).body).toBe("relayed");
+    });
+  });
+
+  it("keeps each sender's order: one task in flight per sender, while other senders use other slots", async () => {
+    await withNode({ pool: { minThreads: 2, maxThreads: 2 } }, async (n) => {
+      const turns = 20;
+      const perTurn = 100;
+      // Each pump sends over many turns, so its messages reach the pool in many batches while
+      // earlier ones are still running; its first message is held 30 ms in its slot. A second
+      // task for the same sender running meanwhile on the other slot would overtake it.
+      class Pump {
+        async handleMessage(ctx: Context): Promise<void> {
+          const from = ctx.address.value;
+          for (let turn = 0, i = 0; turn < turns; turn++) {
+            for (let k = 0; k < perTurn; k++, i++) void ctx.send("relay", i === 0 ? { from, i, delay: 30 } : { from, i });
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        }
+      }
+      await n.startWorker("relay", Relay, { placement: "pool", args: ["app"] });
+      await n.startWorker("pump-a", new Pump(), { placement: "main" });
+      await n.startWorker("pump-b", new Pump(), { placement: "main" });
+      await n.send("pump-a", "go");
+      await n.send("pump-b", "go");
+      const next = new Map<string, number>();
+      let outOfOrder = 0;
+      for (let received = 0; received < 2 * turns * perTurn; received++) {
+        const { from, i } = (await n.receive<{ from: string; i: number }>({ timeout: 20_000 })).body;
+        if (i !== (next.get(from) ?? 0)) outOfOrder++;
+        next.set(from, i + 1);
+      }
+      expect(outOfOrder).toBe(0);
+      expect(Object.fromEntries(next)).toEqual({ "pump-a": turns * perTurn, "pump-b": turns * perTurn });
+    });
+  });
+
+  it("makes sendAndReceive, receive and worker management unsupported, while send works", async () => {
+    await withNode({}, async (n) => {
+      await n.startWorker("prober", Prober, { placement: "pool" });
+      await n.startWorker("echoer", Echoer);
+      for (const op of ["sendAndReceive", "receive", "startWorker", "stopWorker", "findProducer"]) {
+        const outcome = await n.sendAndReceive<{ ok: boolean; error: { code: string; name: string } }>("prober", {
+          op,
+          target: "echoer",
+          address: "somewhere",
+        });
+        expect(outcome.ok, op).toBe(false);
+        expect(outcome.error, op).toMatchObject({ code: "UNSUPPORTED_OPERATION", name: "UnsupportedOperationError" });
+      }
+      expect(await n.sendAndReceive("prober", { op: "send", target: "echoer" })).toEqual({ ok: true, value: null });
+    });
+  });
+
+  it("logs a handler that throws, and keeps handling the batch and the next ones", async () => {
+    const { logger, lines } = captureLogger();
+    await withNode({ logger }, async (n) => {
+      await n.startWorker("thrower", Thrower, { placement: "pool" });
+      await n.send("thrower", "throw");
+      await n.send("thrower", "same batch");
+      expect((await n.receive({ timeout: 10_000 })).body).toBe("same batch");
+      expect(await n.sendAndReceive("thrower", "next batch")).toBe("next batch");
+      expect(lines.find((l) => l.includes("0#thrower failed to handle a message"))).toMatch(/boom from a handler/);
+    });
+  });
+
+  it("fails startWorker with WorkerLoadError when the class cannot load, and refuses processors", async () => {
+    await withNode({}, async (n) => {
+      const error = await n.startWorker("bad", ThrowingConstructor, { placement: "pool" }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WorkerLoadError);
+      expect((error as Error).cause).toBeInstanceOf(InvalidOptionError);
+      await expect(n.send("bad", "x")).rejects.toBeInstanceOf(UnknownAddressError);
+      await expect(n.startProcessor("ticker", Ticker, { placement: "pool", args: ["app", 1] })).rejects.toBeInstanceOf(InvalidOptionError);
+    });
+  });
+
+  it("runs shutdown once when the worker stops, and frees its address", async () => {
+    await withNode({}, async (n) => {
+      await n.startWorker("reporter", ShutdownReporter, { placement: "pool", args: ["app"] });
+      expect(await n.sendAndReceive("reporter", "hi")).toBe("hi");
+      await n.stopWorker("reporter");
+      expect((await n.receive({ timeout: 10_000 })).body).toBe("shutdown of reporter");
+      await expect(n.send("reporter", "x")).rejects.toBeInstanceOf(UnknownAddressError);
+      await expect(n.receive({ timeout: 50 })).rejects.toMatchObject({ code: "TIMEOUT" });
+    });
+  });
+});

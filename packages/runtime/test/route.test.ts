@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { Address, InvalidRouteError, Route, route } from "@hopwire/runtime";
+
+const keys = (r: Route): string[] => r.addresses.map((a) => a.toString());
+
+describe("route()", () => {
+  it('parses "a => b" strings', () => {
+    expect(keys(route("a => 1#h:1 =>  b"))).toEqual(["0#a", "1#h:1", "0#b"]);
+    expect(route("").isEmpty).toBe(true);
+    expect(route(" => a => ").length).toBe(1);
+  });
+
+  it("flattens strings, addresses, routes, route-like objects and nested arrays", () => {
+    const connection = { route: route("1#h:1") };
+    const r = route("a", Address.parse("b"), route("c => d"), connection, ["e", ["f", route("g")]]);
+    expect(keys(r)).toEqual(["0#a", "0#b", "0#c", "0#d", "1#h:1", "0#e", "0#f", "0#g"]);
+  });
+
+  it("rejects what cannot be a route", () => {
+    expect(() => route(42 as unknown as string)).toThrow(InvalidRouteError);
+    expect(() => route({ route: "not a route" } as unknown as Route)).toThrow(InvalidRouteError);
+    expect(() => route("x#y")).toThrow();
+  });
+
+  it("is immutable: operations return new routes and leave the original alone", () => {
+    const r = route("a => b => c");
+    const popped = r.popFront();
+    const prepended = r.prepend("z");
+    const appended = r.append("d");
+    const replaced = r.replaceFront("y => x");
+    expect(keys(r)).toEqual(["0#a", "0#b", "0#c"]);
+    expect(keys(popped)).toEqual(["0#b", "0#c"]);
+    expect(keys(prepended)).toEqual(["0#z", "0#a", "0#b", "0#c"]);
+    expect(keys(appended)).toEqual(["0#a", "0#b", "0#c", "0#d"]);
+    expect(keys(replaced)).toEqual(["0#y", "0#x", "0#b", "0#c"]);
+    expect(Object.isFrozen(r.addresses)).toBe(true);
+    expect(() => (r.addresses as Address[]).push(Address.parse("q"))).toThrow(TypeError);
+  });
+
+  it("does not share the array it was built from", () => {
+    const list = [Address.parse("a")];
+    const r = new Route(list);
+    list.push(Address.parse("b"));
+    expect(r.length).toBe(1);
+  });
+
+  it("gives the next hop and the recipient; an empty route has no next hop", () => {
+    const r = route("a => b");
+    expect(r.next().value).toBe("a");
+    expect(r.recipient()?.value).toBe("b");
+    expect(() => Route.EMPTY.next()).toThrow(InvalidRouteError);
+    expect(() => Route.EMPTY.popFront()).toThrow(InvalidRouteError);
+    expect(Route.EMPTY.recipient()).toBeUndefined();
+  });
+
+  it("compares and prints", () => {
+    expect(route("a => b").equals(route("a", "b"))).toBe(true);
+    expect(route("a => b").equals(route("a"))).toBe(false);
+    expect(route("a => 1#h:1").toString()).toBe("0#a => 1#h:1");
+    expect(JSON.stringify(route("a"))).toBe('"0#a"');
+  });
+});

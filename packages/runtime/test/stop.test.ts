@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { withNode } from "./helpers.js";
+import { Echoer, ShutdownReporter } from "./fixtures/workers.js";
+
+/** Runs a fixture script in a child process; resolves with its exit code and output, or a timeout. */
+function runChild(script: string, limitMs: number): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url))], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, limitMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, timedOut });
+    });
+  });
+}
+
+describe("node.stop()", () => {
+  it("runs every shutdown, ends threads and the pool, and the process then exits by itself", async () => {
+    const { code, stdout, stderr, timedOut } = await runChild("./fixtures/stop-child.js", 15_000);
+    expect(timedOut, `the child did not exit by itself\n${stdout}\n${stderr}`).toBe(false);
+    expect(code, stderr).toBe(0);
+    const lines = stdout.trim().split("\n");
+    expect(lines).toContain("thread: hello thread");
+    expect(lines).toContain("reporter: hello reporter");
+    expect(lines).toContain("pool: hello pool");
+    expect(lines).toContain('ticker: {"tick":0}');
+    // The thread worker's own stdout survives the stop, and so do both shutdown messages.
+    expect(lines).toContain("shutdown ran in reporter");
+    expect(lines).toContain("recorded: shutdown of reporter");
+    expect(lines).toContain("recorded: shutdown of pool-reporter");
+    expect(lines.at(-1)).toBe("node stopped");
+  });
+
+  it("rejects further work once stopped, and stopping twice is harmless", async () => {
+    let stopped: Awaited<ReturnType<typeof import("@hopwire/runtime").node>> | undefined;
+    await withNode({}, async (n) => {
+      stopped = n;
+      await n.startWorker("echoer", Echoer);
+      await n.startWorker("reporter", ShutdownReporter, { args: ["app"], placement: "pool" });
+    });
+    expect(stopped!.stopped).toBe(true);
+    await stopped!.stop();
+    await expect(stopped!.send("echoer", "x")).rejects.toMatchObject({ code: "NODE_STOPPED" });
+    await expect(stopped!.startWorker("again", Echoer)).rejects.toMatchObject({ code: "NODE_STOPPED" });
+    await expect(stopped!.receive()).rejects.toMatchObject({ code: "NODE_STOPPED" });
+  });
+
+  it("terminates a thread whose shutdown hangs, after shutdownTimeout", async () => {
+    const { code, stdout, stderr, timedOut } = await runChild("./fixtures/hang-child.js", 15_000);
+    expect(timedOut, `${stdout}\n${stderr}`).toBe(false);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain("stopped after the shutdown timeout");
+  });
+});

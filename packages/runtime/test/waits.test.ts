@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { AbortError, TimeoutError } from "@hopwire/runtime";
+import { Prober, Sink } from "./fixtures/workers.js";
+import { withNode } from "./helpers.js";
+
+describe("receive and sendAndReceive: timeouts and AbortSignal", () => {
+  it("receive times out with TimeoutError", async () => {
+    await withNode({}, async (n) => {
+      const error = await n.receive({ timeout: 20 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TimeoutError);
+      expect((error as TimeoutError).code).toBe("TIMEOUT");
+    });
+  });
+
+  it("receive is cancelled by its AbortSignal, also when already aborted", async () => {
+    await withNode({}, async (n) => {
+      const controller = new AbortController();
+      const pending = n.receive({ signal: controller.signal });
+      controller.abort(new Error("no longer needed"));
+      const error = await pending.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AbortError);
+      expect((error as Error).cause).toMatchObject({ message: "no longer needed" });
+      await expect(n.receive({ signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
+      // A cancelled receive leaves no waiter behind: the next message goes to the next receive.
+      await n.send("app", "after");
+      expect((await n.receive({ timeout: 1_000 })).body).toBe("after");
+    });
+  });
+
+  it("sendAndReceive times out (explicit timeout and the node's default) and is cancelled by its signal", async () => {
+    await withNode({ sendAndReceiveTimeout: 50 }, async (n) => {
+      await n.startWorker("sink", Sink, { args: ["nobody-listens"] });
+      await expect(n.sendAndReceive("sink", "x", { timeout: 20 })).rejects.toBeInstanceOf(TimeoutError);
+      await expect(n.sendAndReceive("sink", "x")).rejects.toBeInstanceOf(TimeoutError);
+      const controller = new AbortController();
+      const pending = n.sendAndReceive("sink", "x", { timeout: 60_000, signal: controller.signal });
+      controller.abort();
+      await expect(pending).rejects.toBeInstanceOf(AbortError);
+      await expect(n.sendAndReceive("sink", "x", { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
+    });
+  });
+
+  it("inside a thread worker: sendAndReceive times out, is aborted, and fails fast when its first hop stops", async () => {
+    await withNode({}, async (n) => {
+      await n.startWorker("prober", Prober);
+      await n.startWorker("sink", Sink, { args: ["app"] });
+      const timedOut = await n.sendAndReceive<{ ok: boolean; error: Record<string, unknown> }>("prober", { op: "sendAndReceive", target: "sink", timeout: 30 });
+      expect(timedOut.error).toMatchObject({ code: "TIMEOUT", isTimeout: true });
+      expect((await n.receive({ timeout: 5_000 })).body).toBe("got it");
+
+      const aborted = await n.sendAndReceive<{ ok: boolean; error: Record<string, unknown> }>("prober", { op: "abortedSendAndReceive", target: "sink" });
+      expect(aborted.error).toMatchObject({ code: "ABORTED", name: "AbortError" });
+      // The aborted request had already been sent: it reached the sink.
+      expect((await n.receive({ timeout: 5_000 })).body).toBe("got it");
+
+      // A request waiting on a hop that stops fails with RouteUnavailableError, not at its timeout.
+      const pending = n.sendAndReceive<{ ok: boolean; error: Record<string, unknown> }>("prober", { op: "sendAndReceive", target: "sink", timeout: 60_000 });
+      expect((await n.receive({ timeout: 5_000 })).body).toBe("got it");
+      await n.stopWorker("sink");
+      expect((await pending).error).toMatchObject({ code: "ROUTE_UNAVAILABLE", isRouteUnavailable: true });
+    });
+  });
+});
