@@ -20,9 +20,7 @@ interface Child {
 }
 
 function start(script: string, ...args: string[]): Child {
-  // Only the middle imports a .ts fixture (the Relay); the loader costs a TypeScript import.
-  const loader = script === "middle.mjs" ? ["--import", `${fixtures}ts-loader.mjs`] : [];
-  const child = spawn(process.execPath, [...loader, `${fixtures}tcp/${script}`, ...args], {
+  const child = spawn(process.execPath, [`${fixtures}tcp/${script}`, ...args], {
     stdio: ["pipe", "pipe", "pipe"],
   });
   children.push(child);

@@ -12,13 +12,17 @@ export class Relay implements Worker {
   /** Previous hops whose flow controls are already open (one lookup each, not one per message). */
   readonly #opened = new Set<string>();
 
-  constructor(to: RouteLike) {
+  readonly #quiet: boolean;
+
+  /** `quiet` skips the line printed per message (benchmarks relay millions). */
+  constructor(to: RouteLike, options: { quiet?: boolean } = {}) {
     this.route = route(to);
+    this.#quiet = options.quiet === true;
     this.route.next(); // an empty route is an error now, not at the first message
   }
 
   async handleMessage(ctx: Context, message: Routed): Promise<void> {
-    console.log(`Address: ${ctx.address.toString()}, Received: ${message.payload.length} bytes`);
+    if (!this.#quiet) console.log(`Address: ${ctx.address.toString()}, Received: ${message.payload.length} bytes`);
     const forwarded = message.message.withOnwardRoute(message.onwardRoute.popFront().prepend(this.route));
     const previous = forwarded.returnRoute.addresses[0];
     if (previous && !this.#opened.has(previous.key)) {

@@ -5,7 +5,7 @@ import { decodeBody, route, type Node } from "@hopwire/runtime";
 import { BackpressureError, type TcpConnection } from "@hopwire/transport-tcp";
 import { FrameReader } from "../dist/frame-reader.js";
 import { readEnvelope } from "../dist/envelope-head.js";
-import { Relay } from "./fixtures/relay.js";
+import { Relay } from "../../../examples/src/hello/relay.js";
 import { startNode } from "./support.js";
 
 const limits = { sendHighWaterMark: 64 * 1024, maxSendBufferBytes: 1024 * 1024 };
