@@ -153,3 +153,35 @@ describe("envelope codec", () => {
     expect(() => decodeEnvelope(reference.pack([[], [], [1], bin]), "local")).toThrow(DecodeError);
   });
 });
+
+describe("decode errors never quote the bytes they could not decode", () => {
+  it("an envelope followed by trailing bytes fails without carrying its payload", () => {
+    const secret = "top-secret-plaintext-0123456789";
+    const envelope = encodeEnvelope(new LocalMessage(route("a"), route("b"), encodeBody(secret)), "network");
+    const withTrailer = new Uint8Array([...envelope, 0x01, 0x02]);
+    const error = (() => {
+      try {
+        decodeEnvelope(withTrailer, "network");
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error).toBeInstanceOf(DecodeError);
+    const everything = `${error!.message} ${String(error!.cause)} ${JSON.stringify(error)}`;
+    expect(everything).not.toContain(secret);
+  });
+
+  it("a body that is not msgpack fails without quoting it", () => {
+    const secret = "another-secret-value";
+    const bytes = new Uint8Array([...encodeBody(secret), 0xc1]);
+    const error = (() => {
+      try {
+        decodeBody(bytes);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error).toBeInstanceOf(DecodeError);
+    expect(`${error!.message} ${String(error!.cause)}`).not.toContain(secret);
+  });
+});

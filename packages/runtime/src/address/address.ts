@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import { InvalidAddressError } from "../errors/errors.js";
 
 /** Transport type of addresses that live on this node. */
@@ -36,7 +36,7 @@ export class Address {
 
   /** A local address with 32 random hex characters. */
   static random(): Address {
-    return new Address(LOCAL, randomBytes(16).toString("hex"));
+    return new Address(LOCAL, randomHex32());
   }
 
   get isLocal(): boolean {
@@ -65,4 +65,19 @@ export type AddressLike = Address | string;
 
 export function toAddress(address: AddressLike): Address {
   return address instanceof Address ? address : Address.parse(address);
+}
+
+// Random bytes drawn 4 KiB at a time: one system call per 256 addresses, not one each
+// (sendAndReceive makes an address per request).
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+
+function randomHex32(): string {
+  if (poolOffset + 16 > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const hex = pool.toString("hex", poolOffset, poolOffset + 16);
+  poolOffset += 16;
+  return hex;
 }

@@ -13,7 +13,8 @@ export function encodeBody(body: unknown): Uint8Array {
 export function decodeBody(payload: Uint8Array): unknown {
   try {
     return packr.unpack(payload);
-  } catch (cause) {
-    throw new DecodeError("The payload is not a msgpack-encoded body", { cause });
+  } catch {
+    // msgpackr's message can quote the decoded value (plaintext): never carry it along.
+    throw new DecodeError("The payload is not a msgpack-encoded body");
   }
 }

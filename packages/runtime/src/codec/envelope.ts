@@ -170,8 +170,9 @@ export function decodeEnvelope(bytes: Uint8Array, scope: "network" | "local"): L
   let value: unknown;
   try {
     value = packr.unpack(bytes);
-  } catch (cause) {
-    throw new DecodeError("The envelope is not valid msgpack", { cause });
+  } catch {
+    // msgpackr's message can quote the decoded value (a payload): never carry it along.
+    throw new DecodeError("The envelope is not valid msgpack");
   }
   const expected = scope === "network" ? 3 : 4;
   if (!Array.isArray(value) || value.length !== expected) {
