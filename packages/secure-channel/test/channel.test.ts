@@ -116,6 +116,22 @@ describe("secure channel on one node", () => {
   });
 });
 
+describe("crypto providers", () => {
+  it.each([
+    ["noble", "noble"],
+    ["node", "noble"],
+    ["noble", "node"],
+  ] as const)("an initiator on %s and a responder on %s open a channel and exchange messages", async (initiatorProvider, responderProvider) => {
+    const l = await createSecureChannelListener(n, bob, `listener_${initiatorProvider}_${responderProvider}`, new SecureChannelListenerOptions().withCryptoProvider(responderProvider));
+    n.flowControls.addConsumer("whoami", l.flowControlId);
+    const channel = await createSecureChannel(n, alice, route(l.address), new SecureChannelOptions().withCryptoProvider(initiatorProvider));
+    for (const body of ["a", "b".repeat(5000)]) {
+      const reply = await n.sendAndReceive<{ body: string; peer: string }>(route(channel, "whoami"), body);
+      expect(reply).toEqual({ body, peer: alice.identifier });
+    }
+  });
+});
+
 describe("closing", () => {
   it("closing one end tears down both and fails a pending request fast", async () => {
     class Silent implements Worker {
