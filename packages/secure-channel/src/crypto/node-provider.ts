@@ -2,8 +2,9 @@
  * The node:crypto (OpenSSL) provider: the fast default. Node 20 cannot import raw
  * X25519/Ed25519 keys directly, only through DER or JWK wrappers; we use JWK because
  * OpenSSL 3's DER decoders are slow (measured on the dev machine: PKCS#8 import ~870/s
- * vs JWK ~15 k/s, SPKI export ~9 k/s vs JWK ~930 k/s). Nothing secret is cached beyond
- * the object that owns it.
+ * vs JWK ~15 k/s, SPKI export ~9 k/s vs JWK ~930 k/s). An imported private key is
+ * cached only as long as the caller's key array lives (a WeakMap entry), so it lasts no
+ * longer than the key object OpenSSL would hold anyway.
  */
 import {
   createCipheriv,
@@ -40,9 +41,37 @@ type Curve = "X25519" | "Ed25519";
  */
 const PLACEHOLDER_X = Buffer.alloc(KEY_LENGTH).toString("base64url");
 
+interface CachedPrivateKey {
+  readonly crv: Curve;
+  /** What the array held when imported: a caller that rewrites the array gets a fresh import. */
+  readonly bytes: Uint8Array;
+  readonly key: KeyObject;
+}
+
+/**
+ * Imported private keys, per key array: a handshake uses its ephemeral key in two DHs and
+ * an identity signs every handshake, and the JWK import is the costliest step of a DH.
+ * The entry lives exactly as long as the caller's array.
+ */
+const privateKeyCache = new WeakMap<Uint8Array, CachedPrivateKey>();
+
+function importPrivateKey(crv: Curve, raw: Uint8Array): KeyObject {
+  const cached = privateKeyCache.get(raw);
+  if (cached && cached.crv === crv && equalBytes(cached.bytes, raw)) return cached.key;
+  const key = importPrivateKeyUncached(crv, raw);
+  privateKeyCache.set(raw, { crv, bytes: raw.slice(), key });
+  return key;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 // The base64url string of a private key is an immutable JS string we cannot wipe; it is
 // short-lived garbage, the price of OpenSSL-speed imports on Node 20.
-function importPrivateKey(crv: Curve, raw: Uint8Array): KeyObject {
+function importPrivateKeyUncached(crv: Curve, raw: Uint8Array): KeyObject {
   const d = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("base64url");
   return createPrivateKey({ key: { kty: "OKP", crv, d, x: PLACEHOLDER_X }, format: "jwk" });
 }

@@ -14,6 +14,7 @@ import type { HandshakeAction } from "../handshake/types.js";
 import type { Identity } from "../identity/identity.js";
 import { ChannelEnd } from "../secure-channel/channel-end.js";
 import { OuterKind } from "../secure-channel/channel-message.js";
+import { noiseStaticKeyFor } from "../secure-channel/noise-static-key.js";
 import { SecureChannel } from "../secure-channel/secure-channel.js";
 import { trackChannelEnd } from "../secure-channel/channel-registry.js";
 import { SecureChannelListenerOptions } from "../secure-channel/secure-channel-options.js";
@@ -70,7 +71,12 @@ export class SecureChannelListener implements Mailbox {
     trackChannelEnd(node, end);
     this.#ends.add(end);
     end.onClosed((e) => this.#ends.delete(e));
-    const handshake = new ResponderHandshake({ identity: this.#identity, trustPolicy: options.trustPolicy, provider: options.provider });
+    const handshake = new ResponderHandshake({
+      identity: this.#identity,
+      trustPolicy: options.trustPolicy,
+      provider: options.provider,
+      noiseStaticKeyPair: noiseStaticKeyFor(this.#identity, options.provider),
+    });
     try {
       sendAll(end, await handshake.handle({ type: "message", message: message1.payload.subarray(1) })); // <- e, ee, s, es
       const message3 = await end.nextHandshakeMessage();

@@ -6,6 +6,7 @@ import { OuterKind } from "./channel-message.js";
 import { ChannelEnd } from "./channel-end.js";
 import { SecureChannelHandshakeError, SecureChannelRefusedError } from "./channel-errors.js";
 import { trackChannelEnd } from "./channel-registry.js";
+import { noiseStaticKeyFor } from "./noise-static-key.js";
 import { SecureChannel } from "./secure-channel.js";
 import { SecureChannelOptions } from "./secure-channel-options.js";
 
@@ -23,7 +24,12 @@ export async function createSecureChannel(
   const end = new ChannelEnd(node, "initiator", options, FlowControls.generateId(), route(to));
   trackChannelEnd(node, end);
   try {
-    const handshake = new InitiatorHandshake({ identity, trustPolicy: options.trustPolicy, provider: options.provider });
+    const handshake = new InitiatorHandshake({
+      identity,
+      trustPolicy: options.trustPolicy,
+      provider: options.provider,
+      noiseStaticKeyPair: noiseStaticKeyFor(identity, options.provider),
+    });
     sendAll(end, await handshake.handle({ type: "initialize" })); // -> e
     const message2 = await end.nextHandshakeMessage(options.signal);
     refuseIfRefused(message2.payload);
