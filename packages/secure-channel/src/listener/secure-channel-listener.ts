@@ -19,6 +19,9 @@ import { SecureChannel } from "../secure-channel/secure-channel.js";
 import { trackChannelEnd } from "../secure-channel/channel-registry.js";
 import { SecureChannelListenerOptions } from "../secure-channel/secure-channel-options.js";
 
+/** Handshakes a listener runs at once; more first messages are dropped until some finish. */
+export const MAX_PENDING_HANDSHAKES = 4096;
+
 /**
  * Waits for handshakes at its address and spawns one responder channel end per initiator.
  * It is a flow-control spawner: messages decrypted by its channels are produced under
@@ -34,6 +37,7 @@ export class SecureChannelListener implements Mailbox {
   readonly #log: Logger;
   readonly #ends = new Set<ChannelEnd>();
   #stopped = false;
+  #pendingHandshakes = 0;
 
   /** @internal use createSecureChannelListener */
   constructor(node: Node, identity: Identity, address: Address, options: SecureChannelListenerOptions) {
@@ -60,7 +64,14 @@ export class SecureChannelListener implements Mailbox {
       this.#log.debug("listener dropped a message that is not a handshake");
       return;
     }
-    void this.#respond(message);
+    // Half-open handshakes hold state until their timeout: bound them, so a flood of first
+    // messages costs a bounded amount of memory.
+    if (this.#pendingHandshakes >= MAX_PENDING_HANDSHAKES) {
+      this.#log.warn(`listener ${this.address.toString()} dropped a handshake: ${MAX_PENDING_HANDSHAKES} already pending`);
+      return;
+    }
+    this.#pendingHandshakes++;
+    void this.#respond(message).finally(() => this.#pendingHandshakes--);
   }
 
   async #respond(message1: LocalMessage): Promise<void> {
