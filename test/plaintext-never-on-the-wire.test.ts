@@ -53,8 +53,8 @@ function run(name: string, ...args: string[]): { child: ChildProcess; firstLine:
 }
 
 /** Runs responder, middle and initiator of an example family with recording proxies on both hops. */
-async function runThroughRecorders(family: string, relay: string): Promise<{ wire: Buffer; initiatorLines: string[] }> {
-  const responder = run(`${family}-responder`, "127.0.0.1:0");
+async function runThroughRecorders(family: string, relay: string, responderName = `${family}-responder`): Promise<{ wire: Buffer; initiatorLines: string[] }> {
+  const responder = run(responderName, "127.0.0.1:0");
   const bob = (await responder.firstLine(/^Listening on /)).slice("Listening on ".length);
   const hop2 = await recordingProxy(bob);
   const middle = run(`${family}-middle`, hop2.address, "127.0.0.1:0");
@@ -80,7 +80,7 @@ afterEach(async () => {
 
 describe("what crosses the TCP hops", () => {
   it("without a channel, the recorder sees the payload and the route in clear (the recorder works)", async () => {
-    const { wire } = await runThroughRecorders("04-routing-over-transport-two-hops", "forward_to_responder");
+    const { wire } = await runThroughRecorders("04-routing-over-transport-two-hops", "forward_to_responder", "04-routing-over-transport-responder");
     expect(wire.includes("Hello Ockam!")).toBe(true);
     expect(wire.includes("echoer")).toBe(true);
   });

@@ -2,6 +2,7 @@
 // Starts a relay worker to forward messages to 127.0.0.1:4000
 // Starts a tcp listener at 127.0.0.1:3000
 // It then runs forever waiting to route messages.
+// (The responder is 04-routing-over-transport-responder.)
 import { node, route } from "@hopwire/runtime";
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { Relay } from "./hello/relay.js";

@@ -75,7 +75,7 @@ describe("examples over TCP, one process per node", () => {
   });
 
   it("04-routing-over-transport-two-hops: initiator → middle's relay → responder's echoer", async () => {
-    const responder = run("04-routing-over-transport-two-hops-responder", "127.0.0.1:0");
+    const responder = run("04-routing-over-transport-responder", "127.0.0.1:0");
     const middle = run("04-routing-over-transport-two-hops-middle", await listening(responder), "127.0.0.1:0");
     const initiator = run("04-routing-over-transport-two-hops-initiator", (await listening(middle)).replace("127.0.0.1", "localhost"));
     expect(await exitCode(initiator)).toBe(0);
