@@ -6,7 +6,7 @@
  * Loaded as compiled JavaScript (dist/crypto-threads/crypto-thread-entry.js) by
  * CryptoThreads; it imports only pure modules of this package.
  */
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import { DROP_REASONS, TRANSPORT_OVERHEAD, TransportDecryptor, TransportEncryptor } from "../channel/transport-cipher.js";
 import { getCryptoProvider } from "../crypto/index.js";
 import { SecureChannelError, toErrorData } from "../errors.js";
@@ -171,8 +171,9 @@ export function runBatch(request: ArrayBuffer): ArrayBuffer {
   return out.buffer;
 }
 
+// Only when started as a crypto thread (importing this module elsewhere, e.g. in a test, is inert).
 const port = parentPort;
-if (port) {
+if (port && (workerData as { hopwireCryptoThread?: boolean } | undefined)?.hopwireCryptoThread === true) {
   port.on("message", (request: ArrayBuffer) => {
     const result = runBatch(request);
     port.postMessage(result, [result]);

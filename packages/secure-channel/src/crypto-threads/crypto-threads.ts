@@ -129,6 +129,9 @@ class CryptoThread {
   #idleWaiters: (() => void)[] = [];
   #dead = false;
   #terminating = false;
+  batches = 0;
+  ops = 0;
+  results = 0;
 
   constructor(
     readonly index: number,
@@ -137,7 +140,10 @@ class CryptoThread {
   ) {
     this.#pool = pool;
     this.#maxBatchBytes = maxBatchBytes;
-    this.#worker = new Worker(new URL("./crypto-thread-entry.js", import.meta.url));
+    this.#worker = new Worker(new URL("./crypto-thread-entry.js", import.meta.url), {
+      workerData: { hopwireCryptoThread: true },
+      execArgv: threadExecArgv(),
+    });
     this.#worker.unref(); // referenced only while batches are in flight
     this.#worker.on("message", (result: ArrayBuffer) => this.#onResult(result));
     this.#worker.on("error", (error) => this.#die(new CryptoThreadError(`Crypto thread ${index} failed: ${error.message}`, { cause: error })));
@@ -216,6 +222,8 @@ class CryptoThread {
     this.#targets = [];
     this.#bytes = BATCH_HEADER;
     this.#inflight.push(targets);
+    this.batches++;
+    this.ops += count;
     if (this.#inflight.length === 1) this.#worker.ref();
     this.#worker.postMessage(buffer, [buffer]);
   }
@@ -227,6 +235,7 @@ class CryptoThread {
     const bytes = new Uint8Array(result);
     const view = new DataView(result);
     const count = view.getUint32(0, true);
+    this.results += count;
     let at = BATCH_HEADER;
     for (let i = 0; i < count; i++) {
       const status = bytes[at]!;
@@ -283,6 +292,26 @@ class CryptoThread {
     this.#die(new CryptoThreadError("The crypto threads were closed"));
     await this.#worker.terminate();
   }
+}
+
+/**
+ * The parent's execArgv minus what only makes sense for the main script: a thread started
+ * from `node --input-type=module -e ...` would otherwise refuse to start
+ * ("--input-type can only be used with string input").
+ */
+function threadExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "-e" || arg === "--eval" || arg === "-p" || arg === "--print" || arg === "--input-type") {
+      i++; // and its value
+      continue;
+    }
+    if (arg.startsWith("--input-type=") || arg.startsWith("--eval=") || arg.startsWith("--print=")) continue;
+    out.push(arg);
+  }
+  return out;
 }
 
 const byNode = new WeakMap<Node, CryptoThreads>();
@@ -342,6 +371,18 @@ export class CryptoThreads {
 
   get closed(): boolean {
     return this.#closing !== undefined;
+  }
+
+  /** Batches posted, ops they carried and results received so far (threads running now). */
+  get stats(): { batches: number; ops: number; results: number } {
+    const stats = { batches: 0, ops: 0, results: 0 };
+    for (const thread of this.#slots) {
+      if (thread === undefined) continue;
+      stats.batches += thread.batches;
+      stats.ops += thread.ops;
+      stats.results += thread.results;
+    }
+    return stats;
   }
 
   /** Channels pinned to each thread (0 for a thread not started). */

@@ -42,6 +42,8 @@ export class ChannelEnd {
   readonly #log: Logger;
   readonly #handshakeQueue: LocalMessage[] = [];
   #handshakeWaiter: ((message: LocalMessage) => void) | undefined;
+  /** Fails the pending handshake wait (nextHandshakeMessage / waitForConfirm) when this end closes. */
+  #handshakeFail: ((error: unknown) => void) | undefined;
   /** The channel's AEAD, from establish() to close(). */
   #cipher: ChannelCipher | undefined;
   /** Kept after close() so that droppedMessages still counts. */
@@ -95,8 +97,9 @@ export class ChannelEnd {
     const queued = this.#handshakeQueue.shift();
     if (queued) return Promise.resolve(queued);
     return waitFor<LocalMessage>(
-      (resolve) => {
+      (resolve, reject) => {
         this.#handshakeWaiter = resolve;
+        this.#handshakeFail = reject;
       },
       {
         timeout: this.options.handshakeTimeout,
@@ -104,6 +107,7 @@ export class ChannelEnd {
         what: "secure channel handshake",
         cleanup: () => {
           this.#handshakeWaiter = undefined;
+          this.#handshakeFail = undefined;
         },
       },
     );
@@ -146,8 +150,9 @@ export class ChannelEnd {
     if (queued) return Promise.resolve(queued);
     // One wait for both outcomes, so that the handshake timer stops when either comes.
     return waitFor<LocalMessage | "confirmed">(
-      (resolve) => {
+      (resolve, reject) => {
         this.#handshakeWaiter = resolve;
+        this.#handshakeFail = reject;
         this.#onConfirm = () => {
           this.open();
           resolve("confirmed");
@@ -159,6 +164,7 @@ export class ChannelEnd {
         what: "secure channel handshake",
         cleanup: () => {
           this.#handshakeWaiter = undefined;
+          this.#handshakeFail = undefined;
           this.#onConfirm = undefined;
         },
       },
@@ -194,6 +200,10 @@ export class ChannelEnd {
     this.#cipher?.dispose(); // threaded: after the CLOSE above, in the thread
     this.#cipher = undefined;
     this.#handshakeWaiter = undefined;
+    // A handshake still waiting (e.g. for CONFIRM) fails now rather than at its timeout.
+    const fail = this.#handshakeFail;
+    this.#handshakeFail = undefined;
+    fail?.(reason);
     for (const callback of this.#onClosed.splice(0)) callback(this);
     this.#log.debug(`channel ${this.encryptorAddress.toString()} closed: ${reason.message}`);
   }
