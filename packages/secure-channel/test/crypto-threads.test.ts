@@ -24,6 +24,7 @@ import {
 } from "@hopwire/secure-channel";
 
 const SIZES = [64, 1024, 16 * 1024, 64 * 1024];
+const NOTHING = new Uint8Array(0);
 
 /** A body of `size` bytes whose first 4 bytes are `index` and the rest a pattern of it. */
 function body(index: number, size: number): Uint8Array {
@@ -311,7 +312,7 @@ describe("CryptoThreads on its own", () => {
       const options = { provider: getCryptoProvider("node"), rekeyInterval: 3 };
       const sink = new Sink();
       const cipher = pool.createCipher({ sendKey: a, receiveKey: b }, options, sink);
-      for (let i = 0; i < 100; i++) cipher.seal(body(i, 100));
+      for (let i = 0; i < 100; i++) cipher.seal(0, NOTHING, body(i, 100));
       expect(pool.stats.batches).toBe(0); // nothing posted before the turn ends
       await eventually(() => sink.sealedMessages.length === 100);
       expect(pool.stats).toEqual({ batches: 1, ops: 101, results: 100 });
@@ -321,25 +322,28 @@ describe("CryptoThreads on its own", () => {
         expect(payload[0]).toBe(2);
         const result = inline.decrypt(payload.subarray(1));
         expect(result.ok).toBe(true);
-        if (result.ok) expect(check(result.plaintext, 100)).toBe(i);
+        if (result.ok) expect(check(result.plaintext.subarray(1), 100)).toBe(i);
       });
       // Sealed inline, opened on the thread; seal and open results keep their interleaving.
       const peer = new Sink();
       const inlinePeer = new InlineChannelCipher({ sendKey: b, receiveKey: a }, options, peer);
-      for (let i = 0; i < 10; i++) inlinePeer.seal(body(i, 64));
+      for (let i = 0; i < 10; i++) inlinePeer.seal(7, body(i, 64), NOTHING);
       sink.order.length = 0;
       cipher.open(peer.sealedMessages[0]!.subarray(1));
-      cipher.seal(body(0, 10));
+      cipher.seal(0, NOTHING, body(0, 10));
       cipher.open(peer.sealedMessages[0]!.subarray(1)); // replay
       for (let i = 1; i < 10; i++) cipher.open(peer.sealedMessages[i]!.subarray(1));
       await eventually(() => sink.openedMessages.length === 10);
       expect(sink.order.slice(0, 3)).toEqual(["opened", "sealed", "dropped"]);
       expect(sink.drops).toEqual(["REPLAY"]);
       expect(cipher.dropped).toBe(1);
-      sink.openedMessages.forEach((p, i) => expect(check(p, 64)).toBe(i));
+      sink.openedMessages.forEach((p, i) => {
+        expect(p[0]).toBe(7);
+        expect(check(p.subarray(1), 64)).toBe(i);
+      });
       // After dispose, nothing more is done for this channel.
       cipher.dispose();
-      cipher.seal(body(0, 10));
+      cipher.seal(0, NOTHING, body(0, 10));
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(sink.sealedMessages.length).toBe(101);
       expect(sink.failures).toEqual([]);
@@ -359,8 +363,8 @@ describe("CryptoThreads on its own", () => {
       const good = new Sink();
       const { a, b } = keys();
       const goodCipher = pool.createCipher({ sendKey: a, receiveKey: b }, { ...options, rekeyInterval: 10 }, good);
-      badCipher.seal(body(0, 64));
-      goodCipher.seal(body(0, 64));
+      badCipher.seal(0, NOTHING, body(0, 64));
+      goodCipher.seal(0, NOTHING, body(0, 64));
       await eventually(() => good.sealedMessages.length === 1 && bad.failures.length === 1);
       expect((bad.failures[0] as { code?: string }).code).toBe("INVALID_OPTION");
     } finally {

@@ -44,8 +44,12 @@ export interface ChannelCipher {
   readonly threaded: boolean;
   /** Ciphertexts dropped so far (forged, tampered, replayed, too old), as results came back. */
   readonly dropped: number;
-  /** Encrypts `plaintext` (the cipher may keep a reference until it is copied: don't reuse it). */
-  seal(plaintext: Uint8Array): void;
+  /**
+   * Encrypts the plaintext `[kind] || head || body` (given in parts so that a threaded
+   * cipher writes them straight into its batch). The parts may be read until the end of
+   * the turn: don't reuse them.
+   */
+  seal(kind: number, head: Uint8Array, body: Uint8Array): void;
   /** Decrypts a transport message (nonce || ciphertext || tag), with replay protection. */
   open(transportMessage: Uint8Array): void;
   /** Drops the keys (in the crypto thread, after the ops already issued). Further ops are ignored. */
@@ -71,9 +75,13 @@ export class InlineChannelCipher implements ChannelCipher {
     return this.#decryptor?.dropped ?? this.#dropped;
   }
 
-  seal(plaintext: Uint8Array): void {
+  seal(kind: number, head: Uint8Array, body: Uint8Array): void {
     const encryptor = this.#encryptor;
     if (!encryptor) return;
+    const plaintext = new Uint8Array(1 + head.length + body.length);
+    plaintext[0] = kind;
+    plaintext.set(head, 1);
+    plaintext.set(body, 1 + head.length);
     let payload: Uint8Array;
     try {
       payload = new Uint8Array(1 + TRANSPORT_OVERHEAD + plaintext.length);

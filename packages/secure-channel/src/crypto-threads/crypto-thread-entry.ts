@@ -62,7 +62,21 @@ function disposeChannel(channelId: number): void {
   }
 }
 
-/** Runs one request batch and returns its result batch. */
+/** Result buffers the main thread gave back, for reuse. */
+const spares: ArrayBuffer[] = [];
+
+function resultBuffer(bound: number): Uint8Array {
+  while (spares.length > 0) {
+    const spare = spares.pop()!;
+    if (spare.byteLength >= bound) return new Uint8Array(spare);
+  }
+  return new Uint8Array(Math.max(bound, 64 * 1024));
+}
+
+/**
+ * Runs one request batch and returns its result batch. The result buffer may be longer
+ * than the results (a reused buffer): the reader stops after resultCount results.
+ */
 export function runBatch(request: ArrayBuffer): ArrayBuffer {
   const bytes = new Uint8Array(request);
   const view = new DataView(request);
@@ -84,7 +98,7 @@ export function runBatch(request: ArrayBuffer): ArrayBuffer {
     at += OP_HEADER + length;
   }
 
-  let out = new Uint8Array(bound);
+  let out = resultBuffer(bound);
   let outView = new DataView(out.buffer);
   outView.setUint32(0, resultCount, true);
   let w = BATCH_HEADER;
@@ -167,15 +181,19 @@ export function runBatch(request: ArrayBuffer): ArrayBuffer {
         throw new Error(`crypto thread: unknown op ${op}`);
     }
   }
-  // The tail past `w` (slack of drops and growth) is ignored by the reader: no trimming copy.
-  return out.buffer;
+  // The tail past `w` is ignored by the reader: no trimming copy.
+  return out.buffer as ArrayBuffer;
 }
 
 // Only when started as a crypto thread (importing this module elsewhere, e.g. in a test, is inert).
 const port = parentPort;
 if (port && (workerData as { hopwireCryptoThread?: boolean } | undefined)?.hopwireCryptoThread === true) {
-  port.on("message", (request: ArrayBuffer) => {
-    const result = runBatch(request);
-    port.postMessage(result, [result]);
+  // [request, ...spare result buffers] in; [results, request] out, both transferred.
+  port.on("message", (message: ArrayBuffer[]) => {
+    const request = message[0]!;
+    for (let i = 1; i < message.length; i++) if (spares.length < 4) spares.push(message[i]!);
+    const results = runBatch(request);
+    const reply = [results, request];
+    port.postMessage(reply, reply);
   });
 }

@@ -3,7 +3,7 @@ import type { Logger, Node } from "@hopwire/runtime";
 import { DROP_REASONS, type DropReason } from "../channel/transport-cipher.js";
 import { KEY_LENGTH } from "../crypto/provider.js";
 import { errorFromData, InvalidKeyError, type ErrorData } from "../errors.js";
-import { BATCH_HEADER, CIPHER_CODES, KEYS_BODY_LENGTH, Op, OP_HEADER, PROVIDER_CODES, RESULT_HEADER, Status } from "./batch-protocol.js";
+import { BATCH_HEADER, CIPHER_CODES, KEYS_BODY_LENGTH, Op, OP_HEADER, PROVIDER_CODES, RESULT_HEADER, Status, VIEW_THRESHOLD } from "./batch-protocol.js";
 import type { ChannelCipher, ChannelCipherOptions, ChannelCipherSink, ChannelKeys } from "./channel-cipher.js";
 import { CryptoThreadError } from "./crypto-thread-error.js";
 
@@ -12,7 +12,7 @@ import { CryptoThreadError } from "./crypto-thread-error.js";
  * the turn: it bounds a batch's memory and lets the thread start on it while the main
  * thread fills the next one.
  */
-export const DEFAULT_MAX_BATCH_BYTES = 256 * 1024;
+export const DEFAULT_MAX_BATCH_BYTES = 1024 * 1024;
 
 /** How long node.stop() waits for batches in flight (CLOSE messages) before terminating the threads. */
 const DRAIN_TIMEOUT_MS = 2_000;
@@ -59,8 +59,8 @@ export class ThreadedChannelCipher implements ChannelCipher {
     return this.#dropped;
   }
 
-  seal(plaintext: Uint8Array): void {
-    if (!this.#disposed) this.#thread.enqueue(Op.SEAL, this.id, plaintext, this);
+  seal(kind: number, head: Uint8Array, body: Uint8Array): void {
+    if (!this.#disposed) this.#thread.enqueueSeal(this.id, kind, head, body, this);
   }
 
   open(transportMessage: Uint8Array): void {
@@ -111,21 +111,42 @@ function failureFrom(body: Uint8Array): Error {
   }
 }
 
-/** One dedicated worker thread, its pending batch and its batches in flight. */
+/**
+ * bytes[start, end) in memory of its own, as a plain Uint8Array. Buffer.allocUnsafe skips
+ * the zero-fill of a fresh ArrayBuffer (the bytes are overwritten at once) and serves small
+ * sizes from Node's shared pool, as node:crypto's own outputs are.
+ */
+function copyOut(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  const copy = Buffer.allocUnsafe(end - start);
+  copy.set(bytes.subarray(start, end));
+  return new Uint8Array(copy.buffer, copy.byteOffset, copy.byteLength);
+}
+
+/** Buffers kept for reuse on each side (a few batches in flight need no more). */
+const MAX_SPARE_BUFFERS = 4;
+
+/**
+ * One dedicated worker thread, the batch being written for it and its batches in flight.
+ * Buffers go round: a request buffer comes back with its results and is written again;
+ * a result buffer goes back with the next request once its results were copied out, so
+ * the steady state allocates no batch buffers (fresh large buffers cost page faults).
+ */
 class CryptoThread {
   readonly #worker: Worker;
   readonly #pool: CryptoThreads;
   readonly #maxBatchBytes: number;
   readonly #ciphers = new Set<ThreadedChannelCipher>();
-  // The batch being filled, as parallel arrays (no object per op).
-  #ops: number[] = [];
-  #ids: number[] = [];
-  #bodies: Uint8Array[] = [];
+  // The batch being written: ops go straight into #buffer.
+  #buffer: Uint8Array | undefined;
+  #view: DataView | undefined;
+  #w = BATCH_HEADER;
+  #count = 0;
   #targets: ThreadedChannelCipher[] = [];
-  #bytes = BATCH_HEADER;
   #scheduled = false;
   // Posted batches, oldest first: the ciphers their results are for, in order.
   readonly #inflight: ThreadedChannelCipher[][] = [];
+  readonly #freeRequests: ArrayBuffer[] = [];
+  #spareResults: ArrayBuffer[] = [];
   #idleWaiters: (() => void)[] = [];
   #dead = false;
   #terminating = false;
@@ -145,7 +166,7 @@ class CryptoThread {
       execArgv: threadExecArgv(),
     });
     this.#worker.unref(); // referenced only while batches are in flight
-    this.#worker.on("message", (result: ArrayBuffer) => this.#onResult(result));
+    this.#worker.on("message", (message: [ArrayBuffer, ArrayBuffer]) => this.#onResult(message[0], message[1]));
     this.#worker.on("error", (error) => this.#die(new CryptoThreadError(`Crypto thread ${index} failed: ${error.message}`, { cause: error })));
     this.#worker.on("exit", (code) => {
       if (!this.#terminating) this.#die(new CryptoThreadError(`Crypto thread ${index} exited (code ${code})`));
@@ -164,6 +185,7 @@ class CryptoThread {
   attach(cipher: ThreadedChannelCipher, keys: Uint8Array): void {
     this.#ciphers.add(cipher);
     this.enqueue(Op.KEYS, cipher.id, keys, undefined);
+    keys.fill(0); // the only other copy is in the batch, zeroed by the thread
   }
 
   detach(cipher: ThreadedChannelCipher): void {
@@ -174,18 +196,69 @@ class CryptoThread {
     return [...this.#ciphers];
   }
 
-  enqueue(op: Op, id: number, body: Uint8Array, target: ThreadedChannelCipher | undefined): void {
-    if (this.#dead) return;
-    this.#ops.push(op);
-    this.#ids.push(id);
-    this.#bodies.push(body);
+  /** Room for `bytes` more in the batch being written (posting it first if it is full); returns the offset. */
+  #reserve(bytes: number): number {
+    if (this.#buffer !== undefined && this.#w + bytes > this.#buffer.length) {
+      if (this.#count > 0) this.flush();
+      this.#buffer = undefined; // (an empty buffer too small for this op is dropped)
+      this.#view = undefined;
+    }
+    if (this.#buffer === undefined) {
+      const need = BATCH_HEADER + bytes;
+      let buffer: ArrayBuffer | undefined;
+      while (this.#freeRequests.length > 0) {
+        const candidate = this.#freeRequests.pop()!;
+        if (candidate.byteLength >= need) {
+          buffer = candidate;
+          break;
+        }
+      }
+      buffer ??= new ArrayBuffer(Math.max(need, this.#maxBatchBytes + (this.#maxBatchBytes >> 2)));
+      this.#buffer = new Uint8Array(buffer);
+      this.#view = new DataView(buffer);
+      this.#w = BATCH_HEADER;
+    }
+    return this.#w;
+  }
+
+  /** Ends an op of `bytes` bytes written at the reserved offset. */
+  #commit(bytes: number, target: ThreadedChannelCipher | undefined): void {
+    this.#w += bytes;
+    this.#count++;
     if (target !== undefined) this.#targets.push(target);
-    this.#bytes += OP_HEADER + body.length;
-    if (this.#bytes >= this.#maxBatchBytes) this.flush();
+    if (this.#w >= this.#maxBatchBytes) this.flush();
     else if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#flushSoon);
     }
+  }
+
+  enqueue(op: Op, id: number, body: Uint8Array, target: ThreadedChannelCipher | undefined): void {
+    if (this.#dead) return;
+    const at = this.#reserve(OP_HEADER + body.length);
+    const buffer = this.#buffer!;
+    const view = this.#view!;
+    buffer[at] = op;
+    view.setUint32(at + 1, id, true);
+    view.setUint32(at + 5, body.length, true);
+    buffer.set(body, at + OP_HEADER);
+    this.#commit(OP_HEADER + body.length, target);
+  }
+
+  /** A SEAL of the plaintext [kind] || head || body, written in place. */
+  enqueueSeal(id: number, kind: number, head: Uint8Array, body: Uint8Array, target: ThreadedChannelCipher): void {
+    if (this.#dead) return;
+    const length = 1 + head.length + body.length;
+    const at = this.#reserve(OP_HEADER + length);
+    const buffer = this.#buffer!;
+    const view = this.#view!;
+    buffer[at] = Op.SEAL;
+    view.setUint32(at + 1, id, true);
+    view.setUint32(at + 5, length, true);
+    buffer[at + OP_HEADER] = kind;
+    buffer.set(head, at + OP_HEADER + 1);
+    buffer.set(body, at + OP_HEADER + 1 + head.length);
+    this.#commit(OP_HEADER + length, target);
   }
 
   readonly #flushSoon = (): void => {
@@ -193,43 +266,27 @@ class CryptoThread {
     this.flush();
   };
 
-  /** Posts the batch being filled as one transferred ArrayBuffer. */
+  /** Posts the batch being written: its buffer (and spare result buffers) are transferred. */
   flush(): void {
-    const ops = this.#ops;
-    const count = ops.length;
-    if (count === 0 || this.#dead) return;
-    const buffer = new ArrayBuffer(this.#bytes);
-    const bytes = new Uint8Array(buffer);
-    const view = new DataView(buffer);
-    view.setUint32(0, count, true);
-    const ids = this.#ids;
-    const bodies = this.#bodies;
-    let at = BATCH_HEADER;
-    for (let i = 0; i < count; i++) {
-      const op = ops[i]!;
-      const body = bodies[i]!;
-      bytes[at] = op;
-      view.setUint32(at + 1, ids[i]!, true);
-      view.setUint32(at + 5, body.length, true);
-      bytes.set(body, at + OP_HEADER);
-      if (op === Op.KEYS) body.fill(0); // the only other copy now travels, and is zeroed there
-      at += OP_HEADER + body.length;
-    }
-    const targets = this.#targets;
-    this.#ops = [];
-    this.#ids = [];
-    this.#bodies = [];
-    this.#targets = [];
-    this.#bytes = BATCH_HEADER;
-    this.#inflight.push(targets);
+    const buffer = this.#buffer;
+    if (buffer === undefined || this.#count === 0 || this.#dead) return;
+    this.#view!.setUint32(0, this.#count, true);
+    this.#inflight.push(this.#targets);
     this.batches++;
-    this.ops += count;
+    this.ops += this.#count;
+    this.#buffer = undefined;
+    this.#view = undefined;
+    this.#count = 0;
+    this.#targets = [];
     if (this.#inflight.length === 1) this.#worker.ref();
-    this.#worker.postMessage(buffer, [buffer]);
+    const message: ArrayBuffer[] = [buffer.buffer as ArrayBuffer, ...this.#spareResults];
+    this.#spareResults = [];
+    this.#worker.postMessage(message, message);
   }
 
-  #onResult(result: ArrayBuffer): void {
+  #onResult(result: ArrayBuffer, request: ArrayBuffer): void {
     const targets = this.#inflight.shift();
+    if (this.#freeRequests.length < MAX_SPARE_BUFFERS) this.#freeRequests.push(request);
     if (this.#inflight.length === 0) this.#becameIdle();
     if (targets === undefined) return;
     const bytes = new Uint8Array(result);
@@ -237,17 +294,28 @@ class CryptoThread {
     const count = view.getUint32(0, true);
     this.results += count;
     let at = BATCH_HEADER;
+    let viewed = false;
     for (let i = 0; i < count; i++) {
       const status = bytes[at]!;
       const length = view.getUint32(at + 1, true);
-      const body = new Uint8Array(result, at + RESULT_HEADER, length);
-      at += RESULT_HEADER + length;
+      const start = at + RESULT_HEADER;
+      at = start + length;
       try {
-        targets[i]!.deliver(status, body);
+        if (length >= VIEW_THRESHOLD) {
+          // Large: a view, no copy; the buffer stays with the messages (at most a batch's
+          // size pinned per message, ~128x the message, like Node's own socket chunks).
+          viewed = true;
+          targets[i]!.deliver(status, new Uint8Array(result, start, length));
+        } else {
+          // Small: a copy of its own, so that the buffer can go round again and a kept
+          // message does not pin a whole batch.
+          targets[i]!.deliver(status, copyOut(bytes, start, at));
+        }
       } catch (error) {
         this.#pool.log?.warn("a crypto thread result could not be handled", error);
       }
     }
+    if (!viewed && this.#spareResults.length < MAX_SPARE_BUFFERS && !this.#dead) this.#spareResults.push(result);
   }
 
   #becameIdle(): void {
@@ -264,12 +332,14 @@ class CryptoThread {
   #die(error: Error): void {
     if (this.#dead) return;
     this.#dead = true;
-    this.#pool.log?.warn(error.message);
+    if (!this.#terminating) this.#pool.log?.warn(error.message);
     this.#inflight.length = 0;
-    this.#ops = [];
-    this.#ids = [];
-    this.#bodies = [];
+    this.#buffer = undefined;
+    this.#view = undefined;
+    this.#count = 0;
     this.#targets = [];
+    this.#freeRequests.length = 0;
+    this.#spareResults = [];
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
     const ciphers = this.ciphers();
     this.#ciphers.clear();

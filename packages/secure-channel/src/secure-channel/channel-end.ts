@@ -24,6 +24,8 @@ import type { SecureChannelOptions, SecureChannelListenerOptions } from "./secur
 
 type Options = SecureChannelOptions | SecureChannelListenerOptions;
 
+const EMPTY = new Uint8Array(0);
+
 /**
  * One end of a secure channel, with Ockam's three addresses:
  * - `encryptorAddress`: local workers route through it; it encrypts and sends to the peer;
@@ -134,12 +136,6 @@ export class ChannelEnd {
     this.#peerIdentifier = result.peerIdentifier;
   }
 
-  /** Which thread hosts this end's AEAD: -1 inline (or not established), else the crypto thread's index. */
-  get cryptoThread(): number {
-    const cipher = this.#counter as { threadIndex?: number } | undefined;
-    return cipher?.threadIndex ?? -1;
-  }
-
   /**
    * Waits (initiator) for the responder's CONFIRM, which only a trusting responder sends, and
    * opens the channel as it arrives (synchronously, so that messages right behind it are
@@ -212,21 +208,12 @@ export class ChannelEnd {
   #encrypt(message: LocalMessage): void {
     if (this.#state !== "open") return;
     const inner = message.withOnwardRoute(message.onwardRoute.popFront());
-    const head = encodeEnvelopeHead(inner, "network");
-    const plaintext = new Uint8Array(1 + head.length + inner.payload.length);
-    plaintext[0] = InnerKind.MESSAGE;
-    plaintext.set(head, 1);
-    plaintext.set(inner.payload, 1 + head.length);
-    this.#sendCiphertext(plaintext);
+    // [MESSAGE][envelope head][payload]: threaded, written straight into the batch.
+    this.#cipher?.seal(InnerKind.MESSAGE, encodeEnvelopeHead(inner, "network"), inner.payload);
   }
 
   #sendInner(kind: InnerKind, body: Uint8Array): void {
-    this.#sendCiphertext(withKind(kind, body));
-  }
-
-  /** Seals `plaintext`; the sink's `sealed` sends it (now inline, or when the thread's batch returns). */
-  #sendCiphertext(plaintext: Uint8Array): void {
-    this.#cipher?.seal(plaintext);
+    this.#cipher?.seal(kind, body, EMPTY);
   }
 
   /**
