@@ -455,7 +455,7 @@ function readLocalInfo(): LocalInfo {
   skipValue("local info");
   let value: unknown;
   try {
-    value = packr.unpack(src.subarray(start, pos));
+    value = packr.unpack(src, { start, end: pos });
   } catch {
     // msgpackr's message can quote what it decoded: never carry it along.
     throw new DecodeError("The local info is not valid msgpack");
