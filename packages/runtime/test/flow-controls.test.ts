@@ -57,6 +57,52 @@ describe("FlowControls", () => {
     expect(fc.isAllowed("p", "anything")).toBe(true);
   });
 
+  it("forgets a consumer in every flow it consumes, and only there", () => {
+    const fc = new FlowControls();
+    const ids = Array.from({ length: 5 }, () => fc.generateId());
+    for (const id of ids) {
+      fc.addProducer(`p-${id}`, id);
+      fc.addConsumer("c", id);
+      fc.addConsumer("other", id);
+    }
+    fc.ensureConsumerKey("c", ids[0]!); // already one: nothing changes
+    fc.removeConsumer("c", ids[1]!);
+    fc.cleanup("c");
+    for (const id of ids) {
+      expect(fc.isConsumer("c", id)).toBe(false);
+      expect(fc.isConsumer("other", id)).toBe(true);
+      expect(fc.isAllowed(`p-${id}`, "c")).toBe(false);
+    }
+    // A consumer added again after a cleanup is a consumer again, and cleaned up again.
+    fc.addConsumer("c", ids[2]!);
+    expect(fc.isAllowed(`p-${ids[2]}`, "c")).toBe(true);
+    fc.cleanup("c");
+    expect(fc.isConsumer("c", ids[2]!)).toBe(false);
+    // A removed flow is forgotten by its consumers too: re-adding it later starts afresh.
+    fc.removeFlow(ids[3]!);
+    expect(fc.isConsumer("other", ids[3]!)).toBe(false);
+    fc.addConsumer("other", ids[3]!);
+    fc.cleanup("other");
+    for (const id of ids) expect(fc.isConsumer("other", id)).toBe(false);
+  });
+
+  it("forgets the ephemeral address of every sendAndReceive through a producer", () => {
+    const fc = new FlowControls();
+    const router = new Router(fc);
+    const id = fc.generateId();
+    const producer = mailbox("producer");
+    router.register([producer.address], producer);
+    fc.addProducer("producer", id);
+    for (let i = 0; i < 100; i++) {
+      const ephemeral = Address.random();
+      router.register([ephemeral], mailbox(ephemeral.value));
+      router.route(new LocalMessage(route("producer"), route(ephemeral), encodeBody(i)), ephemeral.key);
+      expect(fc.isConsumer(ephemeral, id)).toBe(true);
+      router.unregister([ephemeral]);
+      expect(fc.isConsumer(ephemeral, id)).toBe(false);
+    }
+  });
+
   it("is enforced by the router, before it says whether an address exists", () => {
     const fc = new FlowControls();
     const router = new Router(fc);

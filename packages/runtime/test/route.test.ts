@@ -44,6 +44,60 @@ describe("route()", () => {
     expect(r.length).toBe(1);
   });
 
+  it("never hands out a mutable array, whichever way the route was built", () => {
+    const base = route("a => b => c");
+    const built = [
+      base,
+      base.popFront(),
+      base.prepend("z", route("y")),
+      base.append(Address.parse("d")),
+      base.replaceFront("x"),
+      route(Address.parse("a")),
+      route(["a", "b"]),
+      new Route([Address.parse("a")]),
+    ];
+    for (const r of built) {
+      expect(Object.isFrozen(r.addresses), r.toString()).toBe(true);
+      expect(() => (r.addresses as Address[]).push(Address.parse("q"))).toThrow(TypeError);
+    }
+    // Operations on a route leave the routes they were built from as they were.
+    const a = route("a => b");
+    const b = a.prepend("z");
+    a.popFront();
+    expect(keys(a)).toEqual(["0#a", "0#b"]);
+    expect(keys(b)).toEqual(["0#z", "0#a", "0#b"]);
+  });
+
+  it("returns a single route (or a route-like object's route) as it is: routes are immutable", () => {
+    const r = route("a => b");
+    expect(route(r)).toBe(r);
+    expect(route({ route: r })).toBe(r);
+    expect(route(r, "c").toString()).toBe("0#a => 0#b => 0#c");
+  });
+
+  it("replaceFront and prepend/append accept every route-like part", () => {
+    const r = route("a => b => c");
+    expect(keys(r.replaceFront(Address.parse("1#h:1")))).toEqual(["1#h:1", "0#b", "0#c"]);
+    expect(keys(r.replaceFront())).toEqual(["0#b", "0#c"]);
+    expect(keys(r.prepend({ route: route("p") }, ["q"]))).toEqual(["0#p", "0#q", "0#a", "0#b", "0#c"]);
+    expect(() => Route.EMPTY.replaceFront("x")).toThrow(InvalidRouteError);
+    expect(() => r.prepend(42 as unknown as string)).toThrow(InvalidRouteError);
+  });
+
+  it("gives addresses by index (negative from the end)", () => {
+    const r = route("a => b => c");
+    expect(r.at(0)?.value).toBe("a");
+    expect(r.at(2)?.value).toBe("c");
+    expect(r.at(-1)?.value).toBe("c");
+    expect(r.at(3)).toBeUndefined();
+    expect(Route.EMPTY.at(0)).toBeUndefined();
+  });
+
+  it("prints readably in logs", async () => {
+    const { inspect } = await import("node:util");
+    expect(inspect(route("a => 1#h:1"))).toBe("Route(0#a => 1#h:1)");
+  });
+
   it("gives the next hop and the recipient; an empty route has no next hop", () => {
     const r = route("a => b");
     expect(r.next().value).toBe("a");

@@ -1,6 +1,8 @@
 import type { Socket } from "node:net";
 import {
   Address,
+  DecodeError,
+  EnvelopeHeadDecoder,
   LocalMessage,
   Route,
   waitFor,
@@ -11,8 +13,7 @@ import {
   type Router,
   type WaitOptions,
 } from "@hopwire/runtime";
-import { EnvelopeDecoder } from "./envelope-head.js";
-import { BackpressureError, ConnectionClosedError, TcpProtocolError } from "./errors.js";
+import { BackpressureError, ConnectionClosedError, MalformedFrameError, TcpProtocolError } from "./errors.js";
 import { FrameReader } from "./frame-reader.js";
 import { FrameWriter } from "./frame-writer.js";
 import { formatHostPort } from "./host-port.js";
@@ -62,7 +63,8 @@ export class TcpConnection {
   readonly #host: ConnectionHost;
   readonly #log: Logger;
   readonly #reader = new FrameReader();
-  readonly #decoder: EnvelopeDecoder;
+  /** Decodes frame heads; its return routes start with this connection's sender. */
+  readonly #decoder: EnvelopeHeadDecoder;
   /** The last onward route checked for a local next hop, and the verdict. */
   #checkedOnward: Route | undefined;
   #deliverable = false;
@@ -89,7 +91,8 @@ export class TcpConnection {
     this.address = Address.random();
     this.receiverAddress = Address.random();
     this.#receiverKey = this.receiverAddress.key;
-    this.#decoder = new EnvelopeDecoder(this.address);
+    this.route = new Route([this.address]);
+    this.#decoder = new EnvelopeHeadDecoder({ returnPrefix: this.address });
     this.peer = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
     this.local = formatHostPort(socket.localAddress ?? "?", socket.localPort ?? 0);
     this.#log = host.log;
@@ -122,9 +125,7 @@ export class TcpConnection {
   }
 
   /** A route with this connection as its only hop, so that `route(connection, "echoer")` works. */
-  get route(): Route {
-    return new Route([this.address]);
-  }
+  readonly route: Route;
 
   get isClosed(): boolean {
     return this.#closedReason !== undefined;
@@ -205,7 +206,7 @@ export class TcpConnection {
    */
   #overHighWater(message: LocalMessage): void {
     this.#needsDrain = true;
-    const previous = message.returnRoute.addresses[0];
+    const previous = message.returnRoute.at(0);
     if (!previous) return;
     const feeder = this.#host.connectionBySender(previous.key);
     if (!feeder || feeder.#closedReason || this.#pausedFeeders.has(feeder)) return;
@@ -257,26 +258,33 @@ export class TcpConnection {
 
   readonly #onFrame = (bytes: Buffer, start: number, end: number): boolean => {
     const decoder = this.#decoder;
-    decoder.decode(bytes, start, end);
-    const onward = decoder.onward;
+    try {
+      decoder.decode(bytes, start, end);
+    } catch (error) {
+      // The connection closes with TCP_FRAME_MALFORMED; the codec's message never quotes the bytes.
+      if (error instanceof DecodeError) throw new MalformedFrameError(`The frame does not hold a valid network envelope: ${error.message}`, { cause: error });
+      throw error;
+    }
+    const onward = decoder.onwardRoute;
+    // Routes are immutable and the decoder hands back the same route for a repeated head.
     if (onward !== this.#checkedOnward) {
-      const next = onward.addresses[0];
+      const next = onward.at(0);
       this.#checkedOnward = onward;
       this.#deliverable = next !== undefined && next.isLocal;
     }
     if (!this.#deliverable) {
       // Nothing to deliver to, or a hop on another transport: a peer may not make this node dial out.
-      const next = onward.addresses[0];
+      const next = onward.at(0);
       this.#log.debug(`dropped a message from ${this.peer}: its next hop is ${next ? next.toString() : "missing"}`);
       return true;
     }
     // The return route already starts with this connection's sender, so replies come back through it.
-    const message = new LocalMessage(onward, decoder.returnRoute, decoder.payload);
+    const message = new LocalMessage(onward, decoder.returnRoute, bytes.subarray(decoder.payloadOffset, end));
     try {
       this.#host.router.route(message, this.#receiverKey);
     } catch (error) {
       // Denied by flow controls or unknown: dropped alike, and the peer is told nothing.
-      this.#log.debug(`dropped a message from ${this.peer} to ${onward.addresses[0]!.toString()}`, error);
+      this.#log.debug(`dropped a message from ${this.peer} to ${onward.next().toString()}`, error);
     }
     return this.#closedReason === undefined;
   };

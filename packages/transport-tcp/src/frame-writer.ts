@@ -1,6 +1,5 @@
 import type { Socket } from "node:net";
-import type { Address, LocalMessage } from "@hopwire/runtime";
-import { headBound, writeHead } from "./envelope-head.js";
+import { Route, envelopeHeadBound, writeEnvelopeHead, type LocalMessage } from "@hopwire/runtime";
 import { FrameTooLargeError } from "./errors.js";
 import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION } from "./protocol.js";
 
@@ -31,8 +30,8 @@ export class FrameWriter {
   #scheduled = false;
   #closed = false;
   /** The routes of the last frame and its head bytes (0x93 … bin32 tag): a stream repeats them. */
-  #lastOnward: readonly Address[] = [];
-  #lastReturn: readonly Address[] = [];
+  #lastOnward: Route = Route.EMPTY;
+  #lastReturn: Route = Route.EMPTY;
   #lastHead: Buffer | undefined;
 
   constructor(
@@ -63,8 +62,8 @@ export class FrameWriter {
    * if the envelope would exceed the maximum frame length.
    */
   enqueue(message: LocalMessage): void {
-    const onward = message.onwardRoute.addresses;
-    const returnRoute = message.returnRoute.addresses;
+    const onward = message.onwardRoute;
+    const returnRoute = message.returnRoute;
     const payload = message.payload;
     if (payload.length > MAX_FRAME_LENGTH) throw tooLarge(payload.length);
     const copy = payload.length < COPY_THRESHOLD;
@@ -79,10 +78,11 @@ export class FrameWriter {
       this.#arena.writeUInt32BE(payload.length, at + cached.length);
       headEnd = at + cached.length + 4;
     } else {
-      this.#reserve(FRAME_HEADER_LENGTH + headBound(onward, 1, returnRoute) + (copy ? payload.length : 0));
+      // The onward route without its first hop: this connection.
+      this.#reserve(FRAME_HEADER_LENGTH + envelopeHeadBound(message, "network", 1) + (copy ? payload.length : 0));
       frameStart = this.#pos;
       const at = frameStart + FRAME_HEADER_LENGTH;
-      headEnd = writeHead(this.#arena, at, onward, 1, returnRoute, payload.length);
+      headEnd = writeEnvelopeHead(this.#arena, at, message, "network", 1);
       if (headEnd - at <= MAX_CACHED_HEAD) {
         this.#lastHead = Buffer.from(this.#arena.subarray(at, headEnd - 4));
         this.#lastOnward = onward;
@@ -190,12 +190,13 @@ function copyInto(target: Uint8Array, source: Uint8Array, at: number): void {
 }
 
 /** Whether two routes hold the same addresses from index `from` on. */
-function sameHops(a: readonly Address[], b: readonly Address[], from: number): boolean {
+function sameHops(a: Route, b: Route, from: number): boolean {
   if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = from; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = from; i < n; i++) {
+    const x = a.at(i)!;
+    const y = b.at(i)!;
     if (x !== y && (x.type !== y.type || x.value !== y.value)) return false;
   }
   return true;

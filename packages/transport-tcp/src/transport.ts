@@ -5,7 +5,6 @@ import {
   FlowControlDeniedError,
   InvalidOptionError,
   NodeStoppedError,
-  Route,
   TimeoutError,
   waitFor,
   type FlowControls,
@@ -259,7 +258,7 @@ export class TcpTransport {
     const name = hop.value;
     const existing = this.#byRemote.get(name);
     if (existing) {
-      this.#router.route(message.withOnwardRoute(new Route([existing.address, ...message.onwardRoute.addresses.slice(1)])), senderKey);
+      this.#router.route(message.withOnwardRoute(message.onwardRoute.replaceFront(existing.address)), senderKey);
       return;
     }
     if (this.#stopping) throw new TransportStoppedError();
@@ -293,7 +292,7 @@ export class TcpTransport {
     this.#nameRemote(connection, name);
     for (const { message, senderKey } of dial.queue.splice(0)) {
       try {
-        this.#router.route(message.withOnwardRoute(new Route([connection.address, ...message.onwardRoute.addresses.slice(1)])), senderKey);
+        this.#router.route(message.withOnwardRoute(message.onwardRoute.replaceFront(connection.address)), senderKey);
       } catch (error) {
         this.#log.debug(`dropped a message for ${name}`, error);
       }

@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { once } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
-import { decodeBody, route, type Node } from "@hopwire/runtime";
+import { decodeBody, decodeEnvelopeHead, route, type Node } from "@hopwire/runtime";
 import { BackpressureError, type TcpConnection } from "@hopwire/transport-tcp";
 import { FrameReader } from "../dist/frame-reader.js";
-import { readEnvelope } from "../dist/envelope-head.js";
 import { Relay } from "../../../examples/src/hello/relay.js";
 import { startNode } from "./support.js";
 
@@ -40,7 +39,7 @@ async function slowReader() {
       const reader = new FrameReader();
       socket!.on("data", (chunk: Buffer) =>
         reader.push(chunk, (b, start, end) => {
-          bodies.push(decodeBody(readEnvelope(b, start, end).payload));
+          bodies.push(decodeBody(b.subarray(decodeEnvelopeHead(b, "network", start, end).payloadOffset, end)));
           for (const w of waiters) if (bodies.length === w.count) w.resolve();
         }),
       );

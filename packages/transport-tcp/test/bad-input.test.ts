@@ -88,6 +88,31 @@ describe("bad input from the network", () => {
     expect(responder.log.lines.join("\n")).not.toContain("SECRET-PLAINTEXT");
   });
 
+  it("every kind of malformed envelope closes that connection with TCP_FRAME_MALFORMED, never quoting it", async () => {
+    // The runtime's codec decodes the head (its own tests cover each case in detail); the
+    // connection turns its DecodeError into a MalformedFrameError.
+    const good = Buffer.from(encodeEnvelope(new LocalMessage(new Route([new Address(0, "echoer")]), Route.EMPTY, Buffer.from("SECRET-PLAINTEXT")), "network"));
+    const cases: Buffer[] = [
+      Buffer.alloc(0),
+      good.subarray(0, 5),
+      Buffer.from([0xa3, 0x61, 0x62, 0x63]),
+      Buffer.from([0x93, 0x90, 0x90, 0xb0, ...Buffer.from("SECRET-PLAINTEXT")]),
+      Buffer.from([0x93, 0x91, 0x93, 0x00, 0xa1, 0x61, 0x00, 0x90, 0xc4, 0x00]),
+      Buffer.from([0x93, 0x91, 0x92, 0x00, 0x01, 0x90, 0xc4, 0x00]),
+      Buffer.from([0x93, 0x91, 0x92, 0xff, 0xa1, 0x61, 0x90, 0xc4, 0x00]),
+      Buffer.from([0x93, 0x91, 0x92, 0xcd, 0x01, 0x00, 0xa1, 0x61, 0x90, 0xc4, 0x00]),
+      Buffer.from([0x93, 0x91, 0x92, 0x00, 0xa0, 0x90, 0xc4, 0x00]),
+      Buffer.from([0x93, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x90, 0xc4, 0x00]),
+    ];
+    for (const bytes of cases) await expectClosedWith(Buffer.concat([Buffer.of(1), frame(bytes)]), /TCP_FRAME_MALFORMED/);
+    // A head the connection has cached (the same routes as the frame before), with a payload
+    // length that disagrees with its frame.
+    const lying = Buffer.from(good);
+    lying.writeUInt32BE(good.length, good.length - "SECRET-PLAINTEXT".length - 4);
+    await expectClosedWith(Buffer.concat([Buffer.of(1), frame(good), frame(lying)]), /TCP_FRAME_MALFORMED/);
+    expect(responder.log.lines.join("\n")).not.toContain("SECRET-PLAINTEXT");
+  });
+
   it("random bytes close that connection only", async () => {
     for (let i = 0; i < 20; i++) {
       const junk = randomBytes(1 + (i * 397) % 5000);

@@ -1,7 +1,7 @@
 import { Address } from "../address/address.js";
-import { DecodeError } from "../errors/errors.js";
+import { DecodeError, InvalidRouteError } from "../errors/errors.js";
 import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-message.js";
-import { Route } from "../route/route.js";
+import { addressesOf, adoptRoute, type Route } from "../route/route.js";
 import { packr } from "./packr.js";
 
 /**
@@ -9,19 +9,35 @@ import { packr } from "./packr.js";
  *   network: [onwardRoute, returnRoute, payload]
  *   local (between threads of one node): [onwardRoute, returnRoute, localInfo, payload]
  * A route is an array of [type, value] pairs. Because the payload comes last, an envelope
- * can be written as a small head followed by the untouched payload bytes, so a relay
- * rewrites routes without copying payloads.
+ * is a small head followed by the untouched payload bytes: a relay or a transport rewrites
+ * routes without reading or copying payloads. This module is the one codec for them:
+ *
+ * - writing: `writeEnvelopeHead` (into a caller's buffer, optionally without the first
+ *   `skip` onward hops, which is how a transport's sender pops its own hop),
+ *   `envelopeHeadBound`, and `encodeEnvelopeHead` / `encodeEnvelope` (fresh buffers);
+ * - reading: `decodeEnvelopeHead` (routes, local info and where the payload lies, without
+ *   touching payload bytes), `EnvelopeHeadDecoder` (the same for a stream of network
+ *   envelopes, reusing the routes of a repeated head), and `decodeEnvelope`.
+ *
+ * The writer emits exactly what msgpackr emits for the same arrays (the smallest header for
+ * each length; a bin32 payload header, always). The readers accept any valid msgpack
+ * spelling of the same structure, and reject anything else with a DecodeError that never
+ * quotes the bytes.
  */
+export type EnvelopeScope = "network" | "local";
+
 const BIN32 = 0xc6;
 /** An empty map as msgpackr writes it (map16 with no entries). */
 const EMPTY_MAP = Uint8Array.of(0xde, 0x00, 0x00);
+
+// ---- writing ------------------------------------------------------------------------------
 
 /**
  * The bytes that precede the payload in an envelope (array header … bin32 header), in a
  * fresh buffer the caller owns. To write many envelopes into one buffer without an
  * allocation per message, use `envelopeHeadBound` and `writeEnvelopeHead`.
  */
-export function encodeEnvelopeHead(message: LocalMessage, scope: "network" | "local"): Uint8Array {
+export function encodeEnvelopeHead(message: LocalMessage, scope: EnvelopeScope): Uint8Array {
   const bound = envelopeHeadBound(message, scope);
   if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(Math.max(bound, scratch.length * 2));
   const end = writeEnvelopeHead(scratch, 0, message, scope);
@@ -32,31 +48,52 @@ export function encodeEnvelopeHead(message: LocalMessage, scope: "network" | "lo
 /** Where `encodeEnvelopeHead` writes before copying out. */
 let scratch = Buffer.allocUnsafeSlow(4096);
 
-/** At least the number of bytes `writeEnvelopeHead` writes for `message`. */
-export function envelopeHeadBound(message: LocalMessage, scope: "network" | "local"): number {
+/** At least the number of bytes `writeEnvelopeHead(…, scope, skip)` writes for `message`. */
+export function envelopeHeadBound(message: LocalMessage, scope: EnvelopeScope, skip = 0): number {
   const info = scope === "local" ? localInfoBytes(message.localInfo) : undefined;
-  return 1 + routeBound(message.onwardRoute.addresses) + routeBound(message.returnRoute.addresses) + (scope === "local" ? (info ? info.length : EMPTY_MAP.length) : 0) + 5;
+  return (
+    1 +
+    routeBound(addressesOf(message.onwardRoute), skip) +
+    routeBound(addressesOf(message.returnRoute), 0) +
+    (scope === "local" ? (info ? info.length : EMPTY_MAP.length) : 0) +
+    5
+  );
 }
 
 /**
  * Writes the head of `message`'s envelope into `target` at `offset` (which must have
- * `envelopeHeadBound` bytes of room) and returns the offset after it, where the payload goes.
+ * `envelopeHeadBound(message, scope, skip)` bytes of room) and returns the offset after it,
+ * where the payload goes. The onward route is written without its first `skip` hops: a
+ * transport's sender pops its own hop this way, without building a new route. The head
+ * always ends with a bin32 header (0xc6, then the payload length as a big-endian u32).
  * Routes are written by hand (this runs once per message per hop); the bytes are exactly
- * what msgpackr writes for the same arrays: the smallest msgpack header for each length.
+ * what msgpackr writes for the same arrays.
  */
-export function writeEnvelopeHead(target: Buffer, offset: number, message: LocalMessage, scope: "network" | "local"): number {
+export function writeEnvelopeHead(target: Buffer, offset: number, message: LocalMessage, scope: EnvelopeScope, skip = 0): number {
+  const onward = addressesOf(message.onwardRoute);
+  if (skip !== 0 && !(Number.isInteger(skip) && skip > 0 && skip <= onward.length)) {
+    throw new InvalidRouteError(`Cannot skip ${String(skip)} hops of an onward route of ${onward.length}`);
+  }
   target[offset] = scope === "network" ? 0x93 : 0x94;
-  let at = writeRoute(target, offset + 1, message.onwardRoute.addresses);
-  at = writeRoute(target, at, message.returnRoute.addresses);
+  let at = writeRoute(target, offset + 1, onward, skip);
+  at = writeRoute(target, at, addressesOf(message.returnRoute), 0);
   if (scope === "local") {
-    const info = localInfoBytes(message.localInfo);
-    const bytes = info ?? EMPTY_MAP;
+    const bytes = localInfoBytes(message.localInfo) ?? EMPTY_MAP;
     target.set(bytes, at);
     at += bytes.length;
   }
   target[at] = BIN32;
   target.writeUInt32BE(message.payload.length, at + 1);
   return at + 5;
+}
+
+/** A whole envelope in one fresh buffer (head + payload). */
+export function encodeEnvelope(message: LocalMessage, scope: EnvelopeScope): Uint8Array {
+  const head = encodeEnvelopeHead(message, scope);
+  const out = new Uint8Array(head.length + message.payload.length);
+  out.set(head, 0);
+  out.set(message.payload, head.length);
+  return out;
 }
 
 let lastLocalInfo: LocalInfo | undefined;
@@ -81,31 +118,27 @@ function hasKeys(object: object): boolean {
   return false;
 }
 
-/** An upper bound of a route's encoded size: headers + 3 bytes per UTF-16 unit of each value. */
-function routeBound(addresses: readonly Address[]): number {
+/** An upper bound of a route's encoded size (from hop `skip`): headers + 3 bytes per UTF-16 unit of each value. */
+function routeBound(addresses: readonly Address[], skip: number): number {
   let size = 5;
-  for (const a of addresses) size += 1 + 2 + 5 + 3 * a.value.length;
+  for (let i = skip; i < addresses.length; i++) size += 1 + 2 + 5 + 3 * addresses[i]!.value.length;
   return size;
 }
 
-function writeArrayHeader(out: Buffer, at: number, length: number): number {
-  if (length < 16) {
-    out[at] = 0x90 | length;
-    return at + 1;
-  }
-  if (length < 0x10000) {
+function writeRoute(out: Buffer, at: number, addresses: readonly Address[], skip: number): number {
+  const n = addresses.length - skip;
+  if (n < 16) out[at++] = 0x90 | n;
+  else if (n < 0x10000) {
     out[at] = 0xdc;
-    out.writeUInt16BE(length, at + 1);
-    return at + 3;
+    out.writeUInt16BE(n, at + 1);
+    at += 3;
+  } else {
+    out[at] = 0xdd;
+    out.writeUInt32BE(n, at + 1);
+    at += 5;
   }
-  out[at] = 0xdd;
-  out.writeUInt32BE(length, at + 1);
-  return at + 5;
-}
-
-function writeRoute(out: Buffer, at: number, addresses: readonly Address[]): number {
-  at = writeArrayHeader(out, at, addresses.length);
-  for (const address of addresses) {
+  for (let i = skip; i < addresses.length; i++) {
+    const address = addresses[i]!;
     out[at++] = 0x92;
     const type = address.type;
     if (type < 0x80) out[at++] = type;
@@ -120,8 +153,9 @@ function writeRoute(out: Buffer, at: number, addresses: readonly Address[]): num
 
 function writeString(out: Buffer, at: number, value: string): number {
   const length = value.length;
-  let ascii = length < 32;
-  if (ascii) {
+  // Addresses are nearly always short ASCII: written char by char after the shortest header.
+  if (length < 32) {
+    let ascii = true;
     for (let i = 0; i < length; i++) {
       const c = value.charCodeAt(i);
       if (c >= 0x80) {
@@ -130,78 +164,423 @@ function writeString(out: Buffer, at: number, value: string): number {
       }
       out[at + 1 + i] = c;
     }
-  }
-  if (ascii) {
-    out[at] = 0xa0 | length;
-    return at + 1 + length;
+    if (ascii) {
+      out[at] = 0xa0 | length;
+      return at + 1 + length;
+    }
   }
   const bytes = Buffer.byteLength(value, "utf8");
-  if (bytes < 32) {
-    out[at++] = 0xa0 | bytes;
-  } else if (bytes < 0x100) {
+  if (bytes < 32) out[at++] = 0xa0 | bytes;
+  else if (bytes < 0x100) {
     out[at++] = 0xd9;
     out[at++] = bytes;
   } else if (bytes < 0x10000) {
-    out[at++] = 0xda;
-    out.writeUInt16BE(bytes, at);
-    at += 2;
+    out[at] = 0xda;
+    out.writeUInt16BE(bytes, at + 1);
+    at += 3;
   } else {
-    out[at++] = 0xdb;
-    out.writeUInt32BE(bytes, at);
-    at += 4;
+    out[at] = 0xdb;
+    out.writeUInt32BE(bytes, at + 1);
+    at += 5;
   }
   return at + out.write(value, at, bytes, "utf8");
 }
 
-/** A whole envelope in one fresh buffer (head + payload). */
-export function encodeEnvelope(message: LocalMessage, scope: "network" | "local"): Uint8Array {
-  const head = encodeEnvelopeHead(message, scope);
-  const out = new Uint8Array(head.length + message.payload.length);
-  out.set(head, 0);
-  out.set(message.payload, head.length);
-  return out;
+// ---- reading ------------------------------------------------------------------------------
+
+/** An envelope's head, decoded without reading its payload. */
+export interface EnvelopeHead {
+  readonly onwardRoute: Route;
+  readonly returnRoute: Route;
+  /** NO_LOCAL_INFO for a network envelope (or a local one without local info). */
+  readonly localInfo: LocalInfo;
+  /** Where the payload starts in the decoded bytes; it runs to the end of the envelope. */
+  readonly payloadOffset: number;
+  readonly payloadLength: number;
+}
+
+/**
+ * Decodes the head of the envelope in `bytes[start, end)` (exactly one envelope: nothing may
+ * follow its payload). The payload is not read: take it as `bytes.subarray(payloadOffset, end)`.
+ * A network envelope has exactly 3 elements; a 4-element (local) one is rejected, so local
+ * info never comes from the network. Throws DecodeError saying what is wrong.
+ */
+export function decodeEnvelopeHead(bytes: Uint8Array, scope: EnvelopeScope, start = 0, end = bytes.length): EnvelopeHead {
+  begin(bytes, start, end);
+  readEnvelopeStart(scope);
+  const onwardRoute = adoptRoute(readRoute("onward route", undefined));
+  const returnRoute = adoptRoute(readRoute("return route", undefined));
+  const localInfo = scope === "local" ? readLocalInfo() : NO_LOCAL_INFO;
+  const payloadLength = readPayloadHeader();
+  return { onwardRoute, returnRoute, localInfo, payloadOffset: pos, payloadLength };
 }
 
 /**
  * Decodes an envelope. The payload is returned as a view into `bytes` (no copy).
  * Network envelopes never carry local info: a 4-element envelope from the network is rejected.
  */
-export function decodeEnvelope(bytes: Uint8Array, scope: "network" | "local"): LocalMessage {
+export function decodeEnvelope(bytes: Uint8Array, scope: EnvelopeScope): LocalMessage {
+  const head = decodeEnvelopeHead(bytes, scope);
+  return new LocalMessage(head.onwardRoute, head.returnRoute, bytes.subarray(head.payloadOffset), head.localInfo);
+}
+
+/** Heads longer than this are not kept by an EnvelopeHeadDecoder. */
+const MAX_CACHED_HEAD = 1024;
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * Decodes a stream of network envelopes (one TCP connection's frames, say) head only, like
+ * `decodeEnvelopeHead`. Consecutive envelopes of a stream usually carry the same routes, so
+ * it keeps the previous head's bytes: an envelope whose head matches them byte for byte (up
+ * to the payload length) gets the same Route objects back, and only its payload length is
+ * read. A caller may rely on that identity (routes are immutable) to skip work it did for
+ * the previous envelope.
+ *
+ * The results of the last `decode` are in its fields; the payload is
+ * `bytes.subarray(payloadOffset, end)`.
+ */
+export class EnvelopeHeadDecoder {
+  onwardRoute: Route = EMPTY_ROUTE;
+  returnRoute: Route = EMPTY_ROUTE;
+  payloadOffset = 0;
+  payloadLength = 0;
+  /** The previous head up to (not including) its payload length field, and that field's size. */
+  #head: Uint8Array = NO_BYTES;
+  #lengthSize: 1 | 2 | 4 = 4;
+  readonly #returnPrefix: Address | undefined;
+
+  /**
+   * `returnPrefix`, if given, is put in front of every decoded return route (a transport's
+   * receiver does this with its sender's address, so that replies go back the way they came).
+   */
+  constructor(options: { returnPrefix?: Address } = {}) {
+    this.#returnPrefix = options.returnPrefix;
+  }
+
+  /** Decodes the network envelope in `bytes[start, end)`; throws DecodeError (the previous results are then undefined). */
+  decode(bytes: Uint8Array, start: number, end: number): void {
+    const head = this.#head;
+    const h = head.length;
+    if (h > 0 && end - start >= h + this.#lengthSize) {
+      let same = true;
+      for (let i = 0; i < h; i++) {
+        if (bytes[start + i] !== head[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        const at = start + h;
+        const size = this.#lengthSize;
+        const length = size === 4 ? u32(bytes, at) : size === 2 ? (bytes[at]! << 8) | bytes[at + 1]! : bytes[at]!;
+        const payloadOffset = at + size;
+        if (payloadOffset + length !== end) throw lengthMismatch(length, end - payloadOffset);
+        this.payloadOffset = payloadOffset;
+        this.payloadLength = length;
+        return;
+      }
+    }
+    this.#head = NO_BYTES;
+    begin(bytes, start, end);
+    readEnvelopeStart("network");
+    const onward = readRoute("onward route", undefined);
+    const returnRoute = readRoute("return route", this.#returnPrefix);
+    const lengthAt = pos + 1;
+    const length = readPayloadHeader();
+    this.onwardRoute = adoptRoute(onward);
+    this.returnRoute = adoptRoute(returnRoute);
+    this.payloadOffset = pos;
+    this.payloadLength = length;
+    this.#lengthSize = (pos - lengthAt) as 1 | 2 | 4;
+    // A copy: the frame's bytes may be reused once this returns.
+    if (lengthAt - start <= MAX_CACHED_HEAD) this.#head = Uint8Array.prototype.slice.call(bytes, start, lengthAt);
+  }
+}
+
+const EMPTY_ROUTE = adoptRoute([]);
+
+// The reader's state: one decode at a time (nothing it calls can call back into it).
+let src: Uint8Array = NO_BYTES;
+let pos = 0;
+let limit = 0;
+
+function begin(bytes: Uint8Array, start: number, end: number): void {
+  if (!(start >= 0 && start <= end && end <= bytes.length)) throw new RangeError(`Cannot decode [${start}, ${end}) of ${bytes.length} bytes`);
+  src = bytes;
+  pos = start;
+  limit = end;
+}
+
+function u32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+function need(n: number, what: string): void {
+  if (pos + n > limit) throw new DecodeError(`The envelope ends inside the ${what}`);
+}
+
+function byte(what: string): number {
+  if (pos >= limit) throw new DecodeError(`The envelope ends inside the ${what}`);
+  return src[pos++]!;
+}
+
+function uint(size: 1 | 2 | 4, what: string): number {
+  need(size, what);
+  const at = pos;
+  pos += size;
+  return size === 1 ? src[at]! : size === 2 ? (src[at]! << 8) | src[at + 1]! : u32(src, at);
+}
+
+function arrayLength(what: string): number {
+  const tag = byte(what);
+  if ((tag & 0xf0) === 0x90) return tag & 0x0f;
+  if (tag === 0xdc) return uint(2, what);
+  if (tag === 0xdd) return uint(4, what);
+  throw new DecodeError(`The ${what} must be a msgpack array (tag 0x${tag.toString(16)})`);
+}
+
+function readEnvelopeStart(scope: EnvelopeScope): void {
+  const elements = arrayLength("envelope");
+  const expected = scope === "network" ? 3 : 4;
+  if (elements === expected) return;
+  if (scope === "network" && elements === 4) {
+    throw new DecodeError("A network envelope has 3 elements; a 4-element (local) envelope never comes from the network");
+  }
+  throw new DecodeError(`A ${scope} envelope has ${expected} elements, this one has ${elements}`);
+}
+
+/** A route's addresses, after `prefix` if there is one: a fresh array for adoptRoute. */
+function readRoute(what: "onward route" | "return route", prefix: Address | undefined): Address[] {
+  const n = arrayLength(what);
+  // Each address takes at least 3 bytes: refuse absurd counts before allocating.
+  if (n * 3 > limit - pos) throw new DecodeError(`The ${what} announces more addresses than the envelope holds`);
+  const addresses: Address[] = prefix ? [prefix] : [];
+  for (let i = 0; i < n; i++) {
+    pairHeader(what);
+    const type = addressType(what);
+    const value = string(what);
+    if (value.length === 0) throw new DecodeError(`An address of the ${what} has an empty value`);
+    addresses.push(new Address(type, value));
+  }
+  return addresses;
+}
+
+/** The header of an address: a msgpack array of 2 elements. */
+function pairHeader(what: string): void {
+  const tag = byte(what);
+  if (tag === 0x92) return;
+  if (tag === 0xdc || tag === 0xdd) {
+    pos--;
+    if (arrayLength(what) === 2) return;
+  }
+  throw new DecodeError(`An address of the ${what} must be a [type, value] pair`);
+}
+
+/** An unsigned integer 0-255 in any msgpack integer spelling. */
+function addressType(what: string): number {
+  const tag = byte(what);
+  if (tag < 0x80) return tag;
+  let value: number;
+  switch (tag) {
+    case 0xcc: // uint8
+      return uint(1, what);
+    case 0xcd: // uint16
+      value = uint(2, what);
+      break;
+    case 0xce: // uint32
+      value = uint(4, what);
+      break;
+    case 0xcf: // uint64
+      value = uint(4, what) === 0 ? uint(4, what) : 256;
+      break;
+    case 0xd0: // int8
+      value = (uint(1, what) << 24) >> 24;
+      break;
+    case 0xd1: // int16
+      value = (uint(2, what) << 16) >> 16;
+      break;
+    case 0xd2: // int32
+      value = uint(4, what) | 0;
+      break;
+    case 0xd3: {
+      // int64
+      const high = uint(4, what);
+      value = high === 0 ? uint(4, what) : -1;
+      break;
+    }
+    default:
+      throw new DecodeError(`An address type in the ${what} must be an integer`);
+  }
+  if (value < 0 || value > 255) throw new DecodeError(`An address type in the ${what} must be 0-255`);
+  return value;
+}
+
+const utf8Slice = Buffer.prototype.utf8Slice as (this: Uint8Array, start: number, end: number) => string;
+const fromCharCode = String.fromCharCode;
+
+function string(what: string): string {
+  const tag = byte(what);
+  let length: number;
+  if ((tag & 0xe0) === 0xa0) length = tag & 0x1f;
+  else if (tag === 0xd9) length = uint(1, what);
+  else if (tag === 0xda) length = uint(2, what);
+  else if (tag === 0xdb) length = uint(4, what);
+  else throw new DecodeError(`An address value in the ${what} must be a msgpack string`);
+  need(length, what);
+  const start = pos;
+  pos += length;
+  if (length <= 8) {
+    // Short names: cheaper by hand than through a native call.
+    let text = "";
+    for (let i = start; i < pos; i++) {
+      const c = src[i]!;
+      if (c >= 0x80) return utf8Slice.call(src, start, pos);
+      text += fromCharCode(c);
+    }
+    return text;
+  }
+  return utf8Slice.call(src, start, pos);
+}
+
+function readLocalInfo(): LocalInfo {
+  const start = pos;
+  const tag = byte("local info");
+  // What the writer writes for no local info: nil, or an empty map (fixmap, map16, map32).
+  if (tag === 0xc0 || tag === 0x80) return NO_LOCAL_INFO;
+  if (tag === 0xde || tag === 0xdf) {
+    const entries = uint(tag === 0xde ? 2 : 4, "local info");
+    if (entries === 0) return NO_LOCAL_INFO;
+  } else if ((tag & 0xf0) !== 0x80) throw new DecodeError("Local info must be a map");
+  pos = start;
+  skipValue("local info");
   let value: unknown;
   try {
-    value = packr.unpack(bytes);
+    value = packr.unpack(src, { start, end: pos });
   } catch {
-    // msgpackr's message can quote the decoded value (a payload): never carry it along.
-    throw new DecodeError("The envelope is not valid msgpack");
+    // msgpackr's message can quote what it decoded: never carry it along.
+    throw new DecodeError("The local info is not valid msgpack");
   }
-  const expected = scope === "network" ? 3 : 4;
-  if (!Array.isArray(value) || value.length !== expected) {
-    throw new DecodeError(`An envelope must be an array of ${expected} elements`);
-  }
-  const payload = value[expected - 1];
-  if (!(payload instanceof Uint8Array)) throw new DecodeError("The envelope's payload must be a byte string");
-  const localInfo = scope === "local" ? decodeLocalInfo(value[2]) : NO_LOCAL_INFO;
-  return new LocalMessage(decodeRoute(value[0], "onward"), decodeRoute(value[1], "return"), payload, localInfo);
-}
-
-function decodeRoute(value: unknown, which: string): Route {
-  if (!Array.isArray(value)) throw new DecodeError(`The ${which} route must be an array`);
-  const addresses: Address[] = [];
-  for (const entry of value) {
-    if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== "number" || typeof entry[1] !== "string") {
-      throw new DecodeError(`The ${which} route holds a malformed address`);
-    }
-    try {
-      addresses.push(new Address(entry[0], entry[1]));
-    } catch (cause) {
-      throw new DecodeError(`The ${which} route holds an invalid address`, { cause });
-    }
-  }
-  return new Route(addresses);
-}
-
-function decodeLocalInfo(value: unknown): LocalInfo {
-  if (value === null || value === undefined) return NO_LOCAL_INFO;
-  if (typeof value !== "object" || Array.isArray(value)) throw new DecodeError("Local info must be a map");
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new DecodeError("Local info must be a map");
   return value as LocalInfo;
+}
+
+/** Moves past one msgpack value (iteratively: nesting cannot exhaust the stack). */
+function skipValue(what: string): void {
+  let pending = 1;
+  while (pending > 0) {
+    pending--;
+    const tag = byte(what);
+    if (tag < 0x80 || tag >= 0xe0) continue; // fixint
+    if (tag < 0x90) {
+      pending += 2 * (tag & 0x0f); // fixmap
+      continue;
+    }
+    if (tag < 0xa0) {
+      pending += tag & 0x0f; // fixarray
+      continue;
+    }
+    if (tag < 0xc0) {
+      skip(tag & 0x1f, what); // fixstr
+      continue;
+    }
+    switch (tag) {
+      case 0xc0: // nil
+      case 0xc2: // false
+      case 0xc3: // true
+        break;
+      case 0xc4: // bin8
+      case 0xd9: // str8
+        skip(uint(1, what), what);
+        break;
+      case 0xc5: // bin16
+      case 0xda: // str16
+        skip(uint(2, what), what);
+        break;
+      case 0xc6: // bin32
+      case 0xdb: // str32
+        skip(uint(4, what), what);
+        break;
+      case 0xc7: // ext8
+        skip(uint(1, what) + 1, what);
+        break;
+      case 0xc8: // ext16
+        skip(uint(2, what) + 1, what);
+        break;
+      case 0xc9: // ext32
+        skip(uint(4, what) + 1, what);
+        break;
+      case 0xca: // float32
+        skip(4, what);
+        break;
+      case 0xcb: // float64
+        skip(8, what);
+        break;
+      case 0xcc: // uint8
+      case 0xd0: // int8
+        skip(1, what);
+        break;
+      case 0xcd: // uint16
+      case 0xd1: // int16
+        skip(2, what);
+        break;
+      case 0xce: // uint32
+      case 0xd2: // int32
+        skip(4, what);
+        break;
+      case 0xcf: // uint64
+      case 0xd3: // int64
+        skip(8, what);
+        break;
+      case 0xd4: // fixext1
+        skip(2, what);
+        break;
+      case 0xd5: // fixext2
+        skip(3, what);
+        break;
+      case 0xd6: // fixext4
+        skip(5, what);
+        break;
+      case 0xd7: // fixext8
+        skip(9, what);
+        break;
+      case 0xd8: // fixext16
+        skip(17, what);
+        break;
+      case 0xdc: // array16
+        pending += uint(2, what);
+        break;
+      case 0xdd: // array32
+        pending += uint(4, what);
+        break;
+      case 0xde: // map16
+        pending += 2 * uint(2, what);
+        break;
+      case 0xdf: // map32
+        pending += 2 * uint(4, what);
+        break;
+      default: // 0xc1 is never used
+        throw new DecodeError(`The ${what} is not valid msgpack`);
+    }
+    // Every pending value takes at least a byte.
+    if (pending > limit - pos) throw new DecodeError(`The envelope ends inside the ${what}`);
+  }
+}
+
+function skip(n: number, what: string): void {
+  need(n, what);
+  pos += n;
+}
+
+/** Reads the payload's bin header; the payload must run exactly to the end of the envelope. */
+function readPayloadHeader(): number {
+  const tag = byte("payload header");
+  const size = tag === 0xc4 ? 1 : tag === 0xc5 ? 2 : tag === BIN32 ? 4 : 0;
+  if (size === 0) throw new DecodeError("The payload must be a msgpack byte string (bin)");
+  const length = uint(size, "payload header");
+  if (pos + length !== limit) throw lengthMismatch(length, limit - pos);
+  return length;
+}
+
+function lengthMismatch(announced: number, held: number): DecodeError {
+  return new DecodeError(`The payload announces ${announced} bytes but the envelope holds ${held} after the head`);
 }

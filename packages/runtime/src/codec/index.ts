@@ -1,2 +1,12 @@
 export { encodeBody, decodeBody } from "./body.js";
-export { encodeEnvelope, encodeEnvelopeHead, envelopeHeadBound, writeEnvelopeHead, decodeEnvelope } from "./envelope.js";
+export {
+  encodeEnvelope,
+  encodeEnvelopeHead,
+  envelopeHeadBound,
+  writeEnvelopeHead,
+  decodeEnvelope,
+  decodeEnvelopeHead,
+  EnvelopeHeadDecoder,
+  type EnvelopeHead,
+  type EnvelopeScope,
+} from "./envelope.js";

@@ -1,6 +1,6 @@
 import { addExtension, Packr } from "msgpackr";
 import { Address } from "../address/address.js";
-import { Route } from "../route/route.js";
+import { Route, addressesOf, adoptRoute } from "../route/route.js";
 
 /**
  * One msgpackr instance for the whole runtime. Records are off so that every envelope is
@@ -30,9 +30,10 @@ addExtension({
 addExtension({
   Class: Route,
   type: ROUTE_EXTENSION,
-  write: (r: Route) => r.addresses.slice(),
+  write: (r: Route) => addressesOf(r),
   read: (data: unknown) => {
     if (!Array.isArray(data) || !data.every((a) => a instanceof Address)) throw new TypeError("Malformed route extension");
-    return new Route(data as Address[]);
+    // A fresh array msgpackr just built: the route keeps it.
+    return adoptRoute(data as Address[]);
   },
 });

@@ -23,6 +23,12 @@ export class FlowControls {
   readonly #producerAliases = new Map<string, ProducerInfo>();
   readonly #spawners = new Map<string, FlowControlId>();
   readonly #consumers = new Map<FlowControlId, Set<string>>();
+  /**
+   * The reverse of #consumers: address key → the flows it consumes, so that forgetting an
+   * address (every sendAndReceive unregisters its ephemeral address) costs what the
+   * address holds, not a scan of every flow.
+   */
+  readonly #consumes = new Map<string, Set<FlowControlId>>();
 
   static generateId(): FlowControlId {
     return "fc" + randomBytes(16).toString("hex");
@@ -53,13 +59,14 @@ export class FlowControls {
 
   /** Lets messages of `flowControlId` (from a producer, or from any producer of a spawner) reach `address`. */
   addConsumer(address: AddressLike, flowControlId: FlowControlId): void {
-    let consumers = this.#consumers.get(flowControlId);
-    if (!consumers) this.#consumers.set(flowControlId, (consumers = new Set()));
-    consumers.add(toAddress(address).key);
+    this.ensureConsumerKey(toAddress(address).key, flowControlId);
   }
 
   removeConsumer(address: AddressLike, flowControlId: FlowControlId): void {
-    this.#consumers.get(flowControlId)?.delete(toAddress(address).key);
+    const key = toAddress(address).key;
+    this.#consumers.get(flowControlId)?.delete(key);
+    const flows = this.#consumes.get(key);
+    if (flows?.delete(flowControlId) && flows.size === 0) this.#consumes.delete(key);
   }
 
   isConsumer(address: AddressLike, flowControlId: FlowControlId): boolean {
@@ -90,7 +97,11 @@ export class FlowControls {
   ensureConsumerKey(key: string, flowControlId: FlowControlId): void {
     let consumers = this.#consumers.get(flowControlId);
     if (!consumers) this.#consumers.set(flowControlId, (consumers = new Set()));
+    else if (consumers.has(key)) return;
     consumers.add(key);
+    let flows = this.#consumes.get(key);
+    if (!flows) this.#consumes.set(key, (flows = new Set()));
+    flows.add(flowControlId);
   }
 
   /** Whether a message sent by `sender` may be delivered to `destination` (both address keys). */
@@ -109,11 +120,20 @@ export class FlowControls {
     this.#producers.delete(key);
     this.#producerAliases.delete(key);
     this.#spawners.delete(key);
-    for (const consumers of this.#consumers.values()) consumers.delete(key);
+    const flows = this.#consumes.get(key);
+    if (!flows) return;
+    this.#consumes.delete(key);
+    for (const id of flows) this.#consumers.get(id)?.delete(key);
   }
 
   /** Forgets a whole flow (its consumer set). */
   removeFlow(flowControlId: FlowControlId): void {
+    const consumers = this.#consumers.get(flowControlId);
+    if (!consumers) return;
     this.#consumers.delete(flowControlId);
+    for (const key of consumers) {
+      const flows = this.#consumes.get(key);
+      if (flows?.delete(flowControlId) && flows.size === 0) this.#consumes.delete(key);
+    }
   }
 }

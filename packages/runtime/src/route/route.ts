@@ -7,84 +7,183 @@ import { InvalidRouteError } from "../errors/errors.js";
  */
 export type RouteLike = string | Address | Route | { readonly route: Route } | readonly RouteLike[];
 
-/** An immutable list of addresses; every operation returns a new route. */
+/** Set by `adoptRoute` for the one constructor call that follows it. */
+let adopting = false;
+/** Reads a route's array without freezing it (see `addressesOf`). */
+let internalAddresses: (r: Route) => readonly Address[];
+
+/**
+ * An immutable list of addresses; every operation returns a new route.
+ *
+ * Routes are built once or more per message per hop, so the runtime avoids the costs that
+ * immutability would otherwise bring on every construction: the routes it builds itself
+ * (popFront, prepend, decoded envelopes, …) keep the array they were built from instead of
+ * copying it, and no array is frozen until someone reads `addresses`. A caller never sees
+ * a mutable array: `addresses` freezes it on first access.
+ */
 export class Route {
   static readonly EMPTY = new Route([]);
-  readonly addresses: readonly Address[];
+  readonly #addresses: readonly Address[];
+  #frozen = false;
 
+  static {
+    internalAddresses = (r) => r.#addresses;
+  }
+
+  /** A route over a copy of `addresses` (the array stays the caller's). */
   constructor(addresses: readonly Address[]) {
-    this.addresses = Object.freeze(addresses.slice());
+    if (adopting) {
+      adopting = false;
+      this.#addresses = addresses;
+    } else this.#addresses = addresses.slice();
+  }
+
+  /** The addresses, first hop first (a frozen array). */
+  get addresses(): readonly Address[] {
+    const addresses = this.#addresses;
+    if (!this.#frozen) {
+      Object.freeze(addresses);
+      this.#frozen = true;
+    }
+    return addresses;
   }
 
   get length(): number {
-    return this.addresses.length;
+    return this.#addresses.length;
   }
 
   get isEmpty(): boolean {
-    return this.addresses.length === 0;
+    return this.#addresses.length === 0;
+  }
+
+  /** The address at `index` (negative counts from the end), or undefined. */
+  at(index: number): Address | undefined {
+    const addresses = this.#addresses;
+    return addresses[index < 0 ? addresses.length + index : index];
   }
 
   /** The next hop; throws InvalidRouteError on an empty route. */
   next(): Address {
-    const first = this.addresses[0];
+    const first = this.#addresses[0];
     if (!first) throw new InvalidRouteError("The route is empty: there is no next hop");
     return first;
   }
 
   /** The last address of the route (the final recipient), if any. */
   recipient(): Address | undefined {
-    return this.addresses[this.addresses.length - 1];
+    return this.#addresses[this.#addresses.length - 1];
   }
 
   /** Drops the first hop. */
   popFront(): Route {
     this.next();
-    return new Route(this.addresses.slice(1));
+    return adoptRoute(this.#addresses.slice(1));
   }
 
   prepend(...parts: RouteLike[]): Route {
-    return new Route([...route(...parts).addresses, ...this.addresses]);
+    const out: Address[] = [];
+    for (const part of parts) collect(part, out);
+    for (const a of this.#addresses) out.push(a);
+    return adoptRoute(out);
   }
 
   append(...parts: RouteLike[]): Route {
-    return new Route([...this.addresses, ...route(...parts).addresses]);
+    const out = this.#addresses.slice();
+    for (const part of parts) collect(part, out);
+    return adoptRoute(out);
   }
 
   /** Replaces the first hop by `parts` (what a relay does). */
   replaceFront(...parts: RouteLike[]): Route {
-    return this.popFront().prepend(...parts);
+    this.next();
+    const out: Address[] = [];
+    for (const part of parts) collect(part, out);
+    const addresses = this.#addresses;
+    for (let i = 1; i < addresses.length; i++) out.push(addresses[i]!);
+    return adoptRoute(out);
   }
 
   equals(other: Route): boolean {
-    return this.length === other.length && this.addresses.every((a, i) => a.equals(other.addresses[i]!));
+    const a = this.#addresses;
+    const b = other.#addresses;
+    if (a === b) return true;
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!a[i]!.equals(b[i]!)) return false;
+    return true;
   }
 
   toString(): string {
-    return this.addresses.map((a) => a.toString()).join(" => ");
+    return this.#addresses.map((a) => a.toString()).join(" => ");
   }
 
   toJSON(): string {
     return this.toString();
   }
+
+  /** How console.log and util.inspect show a route (its state is in private fields). */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `Route(${this.toString()})`;
+  }
 }
 
-/** Builds a route, flattening strings, addresses, routes, route-like objects and arrays. */
+/**
+ * A route over `addresses` itself, not a copy: for the runtime's own code, with an array it
+ * has just built and will never change nor hand out. @internal (not exported by the package)
+ */
+export function adoptRoute(addresses: Address[]): Route {
+  adopting = true;
+  return new Route(addresses);
+}
+
+/**
+ * A route's addresses without freezing them, for the runtime's own hot paths (the envelope
+ * codec), which only read them. @internal (not exported by the package)
+ */
+export function addressesOf(r: Route): readonly Address[] {
+  return internalAddresses(r);
+}
+
+/**
+ * Builds a route, flattening strings, addresses, routes, route-like objects and arrays.
+ * A single route (or route-like object) is returned as it is: routes are immutable.
+ */
 export function route(...parts: RouteLike[]): Route {
+  if (parts.length === 1) {
+    const part = parts[0];
+    if (part instanceof Route) return part;
+    if (part instanceof Address) return adoptRoute([part]);
+    const inner = routeOf(part);
+    if (inner) return inner;
+  }
   const addresses: Address[] = [];
   for (const part of parts) collect(part, addresses);
-  return new Route(addresses);
+  return adoptRoute(addresses);
+}
+
+function routeOf(part: unknown): Route | undefined {
+  if (part && typeof part === "object" && !Array.isArray(part)) {
+    const inner = (part as { route?: unknown }).route;
+    if (inner instanceof Route) return inner;
+  }
+  return undefined;
 }
 
 function collect(part: RouteLike, into: Address[]): void {
   if (part instanceof Address) into.push(part);
-  else if (part instanceof Route) into.push(...part.addresses);
+  else if (part instanceof Route) pushAll(into, internalAddresses(part));
   else if (typeof part === "string") {
     for (const piece of part.split("=>")) {
       const text = piece.trim();
       if (text.length > 0) into.push(Address.parse(text));
     }
   } else if (Array.isArray(part)) for (const p of part) collect(p, into);
-  else if (part && typeof part === "object" && (part as { route?: unknown }).route instanceof Route) {
-    into.push(...(part as { route: Route }).route.addresses);
-  } else throw new InvalidRouteError(`Cannot build a route from ${typeof part}`);
+  else {
+    const inner = routeOf(part);
+    if (!inner) throw new InvalidRouteError(`Cannot build a route from ${typeof part}`);
+    pushAll(into, internalAddresses(inner));
+  }
+}
+
+function pushAll(into: Address[], addresses: readonly Address[]): void {
+  for (let i = 0; i < addresses.length; i++) into.push(addresses[i]!);
 }

@@ -2,7 +2,7 @@
 // in a real deployment, and every Hopwire figure comes with a raw node:net baseline
 // measured in the same run.
 //
-//   npx tsc -b packages/transport-tcp && node packages/transport-tcp/test/perf/tcp-perf.mjs \
+//   npx tsc -b && node packages/transport-tcp/test/perf/tcp-perf.mjs \
 //     [--seconds 2] [--repeat 3] [--only rt,one-hop,relay] [--json]
 //
 // Scenarios
@@ -21,7 +21,6 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 const self = fileURLToPath(import.meta.url);
-const loader = fileURLToPath(new URL("../../../../test/fixtures/ts-loader.mjs", import.meta.url));
 const args = process.argv.slice(2);
 const role = args[0] && !args[0].startsWith("--") ? args[0] : "main";
 const option = (name, fallback) => {
@@ -75,11 +74,12 @@ async function hwResponder() {
 
 async function hwMiddle(target) {
   const { node, route, createTcpTransport } = await hopwire();
-  const { Relay } = await import("../fixtures/relay.ts");
+  // The examples' hello Relay, built by `npx tsc -b` (quiet: no line per message).
+  const { Relay } = await import("../../../../examples/dist/hello/relay.js");
   const n = await node({ name: "middle" });
   const tcp = await createTcpTransport(n);
   const toBob = await tcp.connect(target);
-  await n.startWorker("forward_to_bob", new Relay(route(toBob)), { placement: "main" });
+  await n.startWorker("forward_to_bob", new Relay(route(toBob), { quiet: true }), { placement: "main" });
   const listener = await tcp.listen("127.0.0.1:0");
   n.flowControls.addConsumer("forward_to_bob", listener.flowControlId);
   say({ listening: listener.address });
@@ -253,8 +253,7 @@ async function proxy(target) {
 
 const children = [];
 function child(...childArgs) {
-  const needsLoader = childArgs[0] === "hw-middle";
-  const p = spawn(process.execPath, [...(needsLoader ? ["--import", loader] : []), self, ...childArgs], { stdio: ["ignore", "pipe", "inherit"] });
+  const p = spawn(process.execPath, [self, ...childArgs], { stdio: ["ignore", "pipe", "inherit"] });
   children.push(p);
   const lines = createInterface({ input: p.stdout });
   const next = () =>

@@ -1,0 +1,265 @@
+import { Packr } from "msgpackr";
+import { describe, expect, it } from "vitest";
+import {
+  Address,
+  DecodeError,
+  EnvelopeHeadDecoder,
+  InvalidRouteError,
+  LocalMessage,
+  Route,
+  decodeEnvelope,
+  decodeEnvelopeHead,
+  encodeBody,
+  encodeEnvelope,
+  encodeEnvelopeHead,
+  envelopeHeadBound,
+  writeEnvelopeHead,
+} from "@hopwire/runtime";
+
+// The head codec as a transport uses it: written with its own hop skipped, read head only.
+// (These tests came from @hopwire/transport-tcp, whose copy of the codec this one replaced.)
+
+const values = [
+  "a",
+  "echoer",
+  "0123456789abcdef0123456789abcdef",
+  "127.0.0.1:4000",
+  "x".repeat(31),
+  "y".repeat(32),
+  "z".repeat(255),
+  "w".repeat(256),
+  "v".repeat(70_000),
+  "héllo",
+  "雪".repeat(40),
+  "🦀 relay",
+];
+
+function randomRoute(seed: number, length: number): Route {
+  const addresses: Address[] = [];
+  for (let i = 0; i < length; i++) {
+    const type = [0, 1, 5, 127, 128, 200, 255][(seed + i) % 7]!;
+    addresses.push(new Address(type, values[(seed * 3 + i) % values.length]!));
+  }
+  return new Route(addresses);
+}
+
+function writeWithOwnHop(message: LocalMessage): Buffer {
+  // A transport's sender writes the onward route without its own (first) hop.
+  const own = message.withOnwardRoute(message.onwardRoute.prepend(Address.random()));
+  const out = Buffer.alloc(envelopeHeadBound(own, "network", 1));
+  const end = writeEnvelopeHead(out, 0, own, "network", 1);
+  return out.subarray(0, end);
+}
+
+/** The payload of a decoded head, as a view of the envelope's bytes. */
+const payloadOf = (bytes: Buffer, head: { payloadOffset: number; payloadLength: number }) =>
+  bytes.subarray(head.payloadOffset, head.payloadOffset + head.payloadLength);
+
+describe("envelope head", () => {
+  it("writes exactly the bytes of encodeEnvelopeHead when it skips the sender's own hop", () => {
+    for (let seed = 0; seed < 60; seed++) {
+      const lengths = [0, 1, 2, 15, 16, 17][seed % 6]!;
+      const message = new LocalMessage(randomRoute(seed, lengths), randomRoute(seed + 1, (seed * 7) % 5), encodeBody(`payload ${seed}`));
+      expect(writeWithOwnHop(message).toString("hex")).toBe(Buffer.from(encodeEnvelopeHead(message, "network")).toString("hex"));
+    }
+  });
+
+  it("skips any number of leading hops, within the bound, and refuses to skip more than there are", () => {
+    const message = new LocalMessage(randomRoute(3, 5), randomRoute(4, 2), encodeBody("x"));
+    for (let skip = 0; skip <= 5; skip++) {
+      const out = Buffer.alloc(envelopeHeadBound(message, "network", skip));
+      const end = writeEnvelopeHead(out, 0, message, "network", skip);
+      const shorter = new LocalMessage(new Route(message.onwardRoute.addresses.slice(skip)), message.returnRoute, message.payload);
+      expect(out.subarray(0, end).equals(Buffer.from(encodeEnvelopeHead(shorter, "network")))).toBe(true);
+    }
+    const out = Buffer.alloc(4096);
+    for (const skip of [6, -1, 1.5, Number.NaN]) expect(() => writeEnvelopeHead(out, 0, message, "network", skip), String(skip)).toThrow(InvalidRouteError);
+  });
+
+  it("reads what the runtime encodes, with the payload where it lies in the frame", () => {
+    for (let seed = 0; seed < 60; seed++) {
+      const payload = Buffer.alloc(seed * 97, seed);
+      const message = new LocalMessage(randomRoute(seed, seed % 18), randomRoute(seed + 2, seed % 4), payload);
+      const frame = Buffer.from(encodeEnvelope(message, "network"));
+      const decoded = decodeEnvelopeHead(frame, "network");
+      expect(decoded.onwardRoute.equals(message.onwardRoute)).toBe(true);
+      expect(decoded.returnRoute.equals(message.returnRoute)).toBe(true);
+      expect(decoded.payloadLength).toBe(payload.length);
+      expect(decoded.payloadOffset + decoded.payloadLength).toBe(frame.length);
+      expect(payloadOf(frame, decoded).equals(payload)).toBe(true);
+      expect(payloadOf(frame, decoded).buffer).toBe(frame.buffer);
+      // And decodeEnvelope reads what a transport's sender writes.
+      const ours = Buffer.concat([writeWithOwnHop(message), payload]);
+      const back = decodeEnvelope(ours, "network");
+      expect(back.onwardRoute.equals(message.onwardRoute) && back.returnRoute.equals(message.returnRoute)).toBe(true);
+    }
+  });
+
+  it("decodes an envelope inside a larger buffer, and plain Uint8Arrays as well as Buffers", () => {
+    const message = new LocalMessage(randomRoute(1, 3), randomRoute(2, 2), encodeBody("inside"));
+    const envelope = encodeEnvelope(message, "network");
+    const chunk = new Uint8Array(envelope.length + 10);
+    chunk.set(envelope, 4);
+    const head = decodeEnvelopeHead(chunk, "network", 4, 4 + envelope.length);
+    expect(head.onwardRoute.equals(message.onwardRoute)).toBe(true);
+    expect(head.payloadOffset).toBe(4 + envelope.length - message.payload.length);
+    expect(() => decodeEnvelopeHead(chunk, "network", 4, chunk.length)).toThrow(DecodeError);
+    expect(() => decodeEnvelopeHead(chunk, "network", 4, chunk.length + 1)).toThrow(RangeError);
+  });
+
+  it("accepts the other valid msgpack spellings (array16, uint8 type, str8, bin8)", () => {
+    const frame = Buffer.from([
+      0xdc, 0x00, 0x03, // envelope as array16
+      0x91, 0x92, 0xcc, 0x00, 0xd9, 0x01, 0x61, // onward: [[0 as uint8, "a" as str8]]
+      0x90, // return: []
+      0xc4, 0x02, 0xaa, 0xbb, // payload as bin8
+    ]);
+    const decoded = decodeEnvelopeHead(frame, "network");
+    expect(decoded.onwardRoute.next().key).toBe("a");
+    expect(payloadOf(frame, decoded).toString("hex")).toBe("aabb");
+  });
+
+  it("accepts every msgpack integer spelling of an address type, and array32 / str16 / str32 / bin16", () => {
+    const types: [string, number[]][] = [
+      ["uint16", [0xcd, 0x00, 0x07]],
+      ["uint32", [0xce, 0x00, 0x00, 0x00, 0x07]],
+      ["uint64", [0xcf, 0, 0, 0, 0, 0, 0, 0, 0x07]],
+      ["int8", [0xd0, 0x07]],
+      ["int16", [0xd1, 0x00, 0x07]],
+      ["int32", [0xd2, 0x00, 0x00, 0x00, 0x07]],
+      ["int64", [0xd3, 0, 0, 0, 0, 0, 0, 0, 0x07]],
+    ];
+    for (const [name, type] of types) {
+      const frame = Buffer.from([
+        0x93,
+        ...[0xdd, 0, 0, 0, 1], // onward as array32
+        ...[0xdc, 0, 2], // the address as array16
+        ...type,
+        ...[0xda, 0, 1, 0x62], // "b" as str16
+        ...[0x91, 0x92, 0x01, 0xdb, 0, 0, 0, 1, 0x63], // return: [[1, "c" as str32]]
+        ...[0xc5, 0, 1, 0xff], // payload as bin16
+      ]);
+      const decoded = decodeEnvelopeHead(frame, "network");
+      expect(decoded.onwardRoute.toString(), name).toBe("7#b");
+      expect(decoded.returnRoute.toString(), name).toBe("1#c");
+      expect(decoded.payloadLength, name).toBe(1);
+    }
+  });
+
+  it("rejects malformed envelopes with a DecodeError that never quotes the bytes", () => {
+    const good = Buffer.from(encodeEnvelope(new LocalMessage(new Route([new Address(0, "a")]), Route.EMPTY, Buffer.from("SECRET")), "network"));
+    const local = Buffer.from(encodeEnvelope(new LocalMessage(new Route([new Address(0, "a")]), Route.EMPTY, Buffer.from("SECRET")), "local"));
+    const cases: [string, Buffer][] = [
+      ["empty", Buffer.alloc(0)],
+      ["local (4-element) envelope", local],
+      ["trailing bytes", Buffer.concat([good, Buffer.from("SECRET")])],
+      ["truncated", good.subarray(0, good.length - 1)],
+      ["head cut short", good.subarray(0, 3)],
+      ["not an array", Buffer.from([0xa3, 0x61, 0x62, 0x63])],
+      ["payload as a string", Buffer.from([0x93, 0x90, 0x90, 0xa6, ...Buffer.from("SECRET")])],
+      ["address not a pair", Buffer.from([0x93, 0x91, 0x93, 0x00, 0xa1, 0x61, 0x00, 0x90, 0xc4, 0x00])],
+      ["address value not a string", Buffer.from([0x93, 0x91, 0x92, 0x00, 0x01, 0x90, 0xc4, 0x00])],
+      ["address type negative", Buffer.from([0x93, 0x91, 0x92, 0xff, 0xa1, 0x61, 0x90, 0xc4, 0x00])],
+      ["address type negative int8", Buffer.from([0x93, 0x91, 0x92, 0xd0, 0xff, 0xa1, 0x61, 0x90, 0xc4, 0x00])],
+      ["address type over 255", Buffer.from([0x93, 0x91, 0x92, 0xcd, 0x01, 0x00, 0xa1, 0x61, 0x90, 0xc4, 0x00])],
+      ["address type a float", Buffer.from([0x93, 0x91, 0x92, 0xca, 0x3f, 0x80, 0x00, 0x00, 0xa1, 0x61, 0x90, 0xc4, 0x00])],
+      ["empty address value", Buffer.from([0x93, 0x91, 0x92, 0x00, 0xa0, 0x90, 0xc4, 0x00])],
+      ["absurd route length", Buffer.from([0x93, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x90, 0xc4, 0x00])],
+    ];
+    for (const [name, bytes] of cases) {
+      for (const decode of [() => decodeEnvelopeHead(bytes, "network"), () => new EnvelopeHeadDecoder().decode(bytes, 0, bytes.length)]) {
+        let error: unknown;
+        try {
+          decode();
+        } catch (e) {
+          error = e;
+        }
+        expect(error, name).toBeInstanceOf(DecodeError);
+        expect((error as DecodeError).code).toBe("DECODE_FAILED");
+        expect((error as Error).message).not.toContain("SECRET");
+      }
+    }
+  });
+
+  it("reads local envelopes head only: local info decoded, an empty one in any spelling is NO_LOCAL_INFO", () => {
+    const reference = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
+    const onward = [[0, "a"]];
+    const bin = Buffer.from("payload");
+    for (const info of [null, {}]) {
+      const bytes = reference.pack([onward, [], info, bin]);
+      const head = decodeEnvelopeHead(bytes, "local");
+      expect(head.localInfo).toEqual({});
+      expect(Buffer.from(bytes.subarray(head.payloadOffset)).equals(bin)).toBe(true);
+    }
+    const rich = { peer: "P1", n: [1, -2, 3.5, 2 ** 40, true, null], nested: { bytes: Buffer.from([1, 2]), s: "x".repeat(300) } };
+    const bytes = reference.pack([onward, [], rich, bin]);
+    const head = decodeEnvelopeHead(bytes, "local");
+    expect(head.localInfo).toEqual(rich);
+    expect(head.payloadLength).toBe(bin.length);
+    // Local info nested 100 000 deep ({ d: [[[…1]]] }): finding its end does not recurse, and
+    // whatever decoding it does, the caller sees a DecodeError at worst, never a stack overflow.
+    const deepBytes = Buffer.concat([Buffer.from([0x94, 0x90, 0x90, 0x81, 0xa1, 0x64]), Buffer.alloc(100_000, 0x91), Buffer.from([0x01, 0xc4, 0x00])]);
+    let error: unknown;
+    try {
+      decodeEnvelopeHead(deepBytes, "local");
+    } catch (e) {
+      error = e;
+    }
+    expect(error === undefined || error instanceof DecodeError).toBe(true);
+    expect(() => decodeEnvelopeHead(Buffer.from([0x94, 0x90, 0x90, 0x81, 0xa1, 0x64, 0xc1, 0xc4, 0x00]), "local")).toThrow(DecodeError);
+    expect(() => decodeEnvelopeHead(Buffer.from([0x94, 0x90, 0x90, 0x82, 0xa1, 0x64, 0x01, 0xc4, 0x00]), "local")).toThrow(DecodeError);
+  });
+});
+
+describe("EnvelopeHeadDecoder (per-stream head cache)", () => {
+  it("reuses the routes of a repeated head, decodes a changed one, and checks the payload length either way", () => {
+    const prefix = new Address(0, "conn-sender");
+    const decoder = new EnvelopeHeadDecoder({ returnPrefix: prefix });
+    const onward = new Route([new Address(0, "echoer")]);
+    const ret = new Route([new Address(0, "app"), new Address(1, "10.0.0.1:4000")]);
+    const bytes = (payload: Buffer, o = onward, r = ret) => Buffer.from(encodeEnvelope(new LocalMessage(o, r, payload), "network"));
+    const payload = (b: Buffer, end = b.length) => b.subarray(decoder.payloadOffset, end);
+
+    decoder.decode(bytes(Buffer.from("one")), 0, bytes(Buffer.from("one")).length);
+    const firstOnward = decoder.onwardRoute;
+    const firstReturn = decoder.returnRoute;
+    expect(firstReturn.toString()).toBe("0#conn-sender => 0#app => 1#10.0.0.1:4000");
+    const second = bytes(Buffer.from("second payload"));
+    decoder.decode(second, 0, second.length);
+    expect(decoder.onwardRoute).toBe(firstOnward);
+    expect(decoder.returnRoute).toBe(firstReturn);
+    expect(payload(second).toString()).toBe("second payload");
+    expect(payload(second).buffer).toBe(second.buffer);
+    expect(decoder.payloadLength).toBe("second payload".length);
+
+    // A frame inside a larger chunk.
+    const chunk = Buffer.concat([Buffer.from("xx"), second, Buffer.from("yy")]);
+    decoder.decode(chunk, 2, 2 + second.length);
+    expect(payload(chunk, 2 + second.length).toString()).toBe("second payload");
+
+    const other = bytes(Buffer.from("3"), new Route([new Address(0, "sink")]));
+    decoder.decode(other, 0, other.length);
+    expect(decoder.onwardRoute.toString()).toBe("0#sink");
+    expect(decoder.onwardRoute).not.toBe(firstOnward);
+
+    // Same head, payload length that disagrees with the frame: malformed, cached or not.
+    const bad = Buffer.concat([other, Buffer.from("!")]);
+    expect(() => decoder.decode(bad, 0, bad.length)).toThrow(DecodeError);
+    expect(() => new EnvelopeHeadDecoder().decode(bad, 0, bad.length)).toThrow(DecodeError);
+  });
+
+  it("keeps its own copy of the head: reusing the frame's buffer does not fool it", () => {
+    const decoder = new EnvelopeHeadDecoder();
+    const buffer = Buffer.from(encodeEnvelope(new LocalMessage(new Route([new Address(0, "aa")]), Route.EMPTY, Buffer.from("1")), "network"));
+    decoder.decode(buffer, 0, buffer.length);
+    expect(decoder.onwardRoute.toString()).toBe("0#aa");
+    buffer.set(encodeEnvelope(new LocalMessage(new Route([new Address(0, "bb")]), Route.EMPTY, Buffer.from("2")), "network"));
+    decoder.decode(buffer, 0, buffer.length);
+    expect(decoder.onwardRoute.toString()).toBe("0#bb");
+  });
+
+  it("never takes a local envelope from a stream", () => {
+    const local = Buffer.from(encodeEnvelope(new LocalMessage(new Route([new Address(0, "a")]), Route.EMPTY, Buffer.from("x"), { peer: "P" }), "local"));
+    expect(() => new EnvelopeHeadDecoder().decode(local, 0, local.length)).toThrow(DecodeError);
+  });
+});
