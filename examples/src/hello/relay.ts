@@ -24,7 +24,7 @@ export class Relay implements Worker {
   async handleMessage(ctx: Context, message: Routed): Promise<void> {
     if (!this.#quiet) console.log(`Address: ${ctx.address.toString()}, Received: ${message.payload.length} bytes`);
     const forwarded = message.message.withOnwardRoute(message.onwardRoute.popFront().prepend(this.route));
-    const previous = forwarded.returnRoute.addresses[0];
+    const previous = forwarded.returnRoute.at(0);
     if (previous && !this.#opened.has(previous.key)) {
       await this.#openFlows(ctx, previous, this.route.next());
       this.#opened.add(previous.key);

@@ -39,6 +39,6 @@ export class Routed<T = unknown> {
 
   /** The first hop of the return route: where a reply goes first. */
   get sender(): Address | undefined {
-    return this.message.returnRoute.addresses[0];
+    return this.message.returnRoute.at(0);
   }
 }
