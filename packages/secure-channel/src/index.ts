@@ -93,6 +93,9 @@ export {
 // errors
 export * from "./errors.js";
 
+// channel ciphers: inline, or on the node's dedicated crypto threads
+export * from "./crypto-threads/index.js";
+
 // secure channels and listeners (workers on the node's main thread)
 export * from "./secure-channel/index.js";
 export * from "./listener/index.js";

@@ -105,6 +105,17 @@ export class TransportEncryptor {
 
   /** nonce || ciphertext || tag, written into one new buffer. */
   encrypt(plaintext: Uint8Array): Uint8Array {
+    const out = allocateForOverwrite(TRANSPORT_OVERHEAD + plaintext.length); // nonce + sealInto fill it all
+    this.encryptInto(plaintext, out, 0);
+    return out;
+  }
+
+  /**
+   * encrypt(), written into `output` at `offset` (which must have TRANSPORT_OVERHEAD +
+   * plaintext.length bytes free), so a caller can put a header in front or batch several
+   * messages in one buffer without a copy. Returns the bytes written.
+   */
+  encryptInto(plaintext: Uint8Array, output: Uint8Array, offset: number): number {
     let aead = this.#liveAead();
     if (this.#nonce > MAX_TRANSPORT_NONCE) throw new NonceExhaustedError();
     if (this.#leftInEpoch === 0) {
@@ -112,12 +123,11 @@ export class TransportEncryptor {
       this.#leftInEpoch = this.rekeyInterval;
     }
     const nonce = this.#nonce;
-    const out = allocateForOverwrite(TRANSPORT_OVERHEAD + plaintext.length); // nonce + sealInto fill it all
-    writeNonce(out, nonce);
-    aead.sealInto(nonce, EMPTY_AD, plaintext, out, TRANSPORT_NONCE_LENGTH);
+    writeNonce(output, offset, nonce);
+    aead.sealInto(nonce, EMPTY_AD, plaintext, output, offset + TRANSPORT_NONCE_LENGTH);
     this.#nonce = nonce + 1;
     this.#leftInEpoch--;
-    return out;
+    return TRANSPORT_OVERHEAD + plaintext.length;
   }
 
   /** Drops the key; encrypt() then throws DisposedError. */
@@ -244,17 +254,17 @@ export class TransportDecryptor {
   }
 }
 
-function writeNonce(out: Uint8Array, nonce: number): void {
+function writeNonce(out: Uint8Array, offset: number, nonce: number): void {
   const hi = Math.floor(nonce / TWO_POW_32);
   const lo = nonce >>> 0;
-  out[0] = hi >>> 24;
-  out[1] = hi >>> 16;
-  out[2] = hi >>> 8;
-  out[3] = hi;
-  out[4] = lo >>> 24;
-  out[5] = lo >>> 16;
-  out[6] = lo >>> 8;
-  out[7] = lo;
+  out[offset] = hi >>> 24;
+  out[offset + 1] = hi >>> 16;
+  out[offset + 2] = hi >>> 8;
+  out[offset + 3] = hi;
+  out[offset + 4] = lo >>> 24;
+  out[offset + 5] = lo >>> 16;
+  out[offset + 6] = lo >>> 8;
+  out[offset + 7] = lo;
 }
 
 /** The big-endian nonce, or -1 if it exceeds 2^53-1 (no encryptor ever sends one). */

@@ -11,7 +11,10 @@ import {
   type Node,
   type Route,
 } from "@hopwire/runtime";
-import { TransportDecryptor, TransportEncryptor } from "../channel/transport-cipher.js";
+import type { DropReason } from "../channel/transport-cipher.js";
+import { InlineChannelCipher, type ChannelCipher, type ChannelCipherSink } from "../crypto-threads/channel-cipher.js";
+import { CryptoThreads } from "../crypto-threads/crypto-threads.js";
+import { resolveCryptoThreads } from "../crypto-threads/policy.js";
 import type { HandshakeResult } from "../handshake/types.js";
 import type { Identifier } from "../identity/identifier.js";
 import { InnerKind, OuterKind, withKind } from "./channel-message.js";
@@ -21,12 +24,17 @@ import type { SecureChannelOptions, SecureChannelListenerOptions } from "./secur
 
 type Options = SecureChannelOptions | SecureChannelListenerOptions;
 
+const EMPTY = new Uint8Array(0);
+
 /**
  * One end of a secure channel, with Ockam's three addresses:
  * - `encryptorAddress`: local workers route through it; it encrypts and sends to the peer;
  * - `remoteAddress`: handshake messages and ciphertext from the peer arrive here;
  * - `producerAddress`: decrypted messages are routed from it, so flow controls restrict them.
- * It runs on the node's main thread, beside the router and the transports.
+ * It runs on the node's main thread, beside the router and the transports; its AEAD runs
+ * there too ("inline") or on one of the node's crypto threads (see ChannelCipher). Either
+ * way seal and open results come back in order, so sends and deliveries keep the order of
+ * the channel.
  */
 export class ChannelEnd {
   readonly encryptorAddress = Address.random();
@@ -36,8 +44,13 @@ export class ChannelEnd {
   readonly #log: Logger;
   readonly #handshakeQueue: LocalMessage[] = [];
   #handshakeWaiter: ((message: LocalMessage) => void) | undefined;
-  #encryptor: TransportEncryptor | undefined;
-  #decryptor: TransportDecryptor | undefined;
+  /** Fails the pending handshake wait (nextHandshakeMessage / waitForConfirm) when this end closes. */
+  #handshakeFail: ((error: unknown) => void) | undefined;
+  /** The channel's AEAD, from establish() to close(). */
+  #cipher: ChannelCipher | undefined;
+  /** Kept after close() so that droppedMessages still counts. */
+  #counter: ChannelCipher | undefined;
+  #fromRemote: Route;
   #peerIdentifier: Identifier | undefined;
   #onConfirm: (() => void) | undefined;
   #state: "handshaking" | "open" | "closed" = "handshaking";
@@ -56,6 +69,7 @@ export class ChannelEnd {
     this.#log = node.log.child("secure-channel");
     const remote: Mailbox = { address: this.remoteAddress, deliver: (m) => this.#deliverRemote(m) };
     node.router.register([this.remoteAddress], remote);
+    this.#fromRemote = route(this.remoteAddress);
   }
 
   get state(): "handshaking" | "open" | "closed" {
@@ -67,7 +81,7 @@ export class ChannelEnd {
   }
 
   get droppedMessages(): number {
-    return this.#decryptor?.dropped ?? 0;
+    return this.#counter?.dropped ?? 0;
   }
 
   onClosed(callback: (end: ChannelEnd) => void): void {
@@ -85,8 +99,9 @@ export class ChannelEnd {
     const queued = this.#handshakeQueue.shift();
     if (queued) return Promise.resolve(queued);
     return waitFor<LocalMessage>(
-      (resolve) => {
+      (resolve, reject) => {
         this.#handshakeWaiter = resolve;
+        this.#handshakeFail = reject;
       },
       {
         timeout: this.options.handshakeTimeout,
@@ -94,16 +109,30 @@ export class ChannelEnd {
         what: "secure channel handshake",
         cleanup: () => {
           this.#handshakeWaiter = undefined;
+          this.#handshakeFail = undefined;
         },
       },
     );
   }
 
-  /** Keys are in: set up the transport ciphers. The channel opens for local senders on `open()`. */
+  /**
+   * Keys are in: set up the transport ciphers, inline or on a crypto thread (the keys go
+   * there once and are zeroed here). The channel opens for local senders on `open()`.
+   */
   establish(result: HandshakeResult): void {
     const cipherOptions = { provider: this.options.provider, rekeyInterval: this.options.rekeyInterval };
-    this.#encryptor = new TransportEncryptor(result.sendKey, cipherOptions);
-    this.#decryptor = new TransportDecryptor(result.receiveKey, cipherOptions);
+    const threads = this.#node.stopped ? 0 : resolveCryptoThreads(this.options.cryptoThreads, this.options.provider);
+    if (threads > 0) {
+      this.#cipher = CryptoThreads.forNode(this.#node, threads).createCipher(result, cipherOptions, this.#sink, threads);
+      result.sendKey.fill(0);
+      result.receiveKey.fill(0);
+    } else {
+      if (this.options.cryptoThreads !== 0 && this.options.cryptoThreads !== "auto" && !this.#node.stopped) {
+        this.#log.debug("a custom crypto provider cannot run on crypto threads; this channel's AEAD runs inline");
+      }
+      this.#cipher = new InlineChannelCipher(result, cipherOptions, this.#sink);
+    }
+    this.#counter = this.#cipher;
     this.#peerIdentifier = result.peerIdentifier;
   }
 
@@ -113,15 +142,29 @@ export class ChannelEnd {
    * delivered). Resolves to a REFUSED message instead if the responder refused.
    */
   waitForConfirm(signal?: AbortSignal): Promise<LocalMessage | "confirmed"> {
-    return Promise.race([
-      new Promise<"confirmed">((resolve) => {
+    const queued = this.#handshakeQueue.shift();
+    if (queued) return Promise.resolve(queued);
+    // One wait for both outcomes, so that the handshake timer stops when either comes.
+    return waitFor<LocalMessage | "confirmed">(
+      (resolve, reject) => {
+        this.#handshakeWaiter = resolve;
+        this.#handshakeFail = reject;
         this.#onConfirm = () => {
           this.open();
           resolve("confirmed");
         };
-      }),
-      this.nextHandshakeMessage(signal),
-    ]);
+      },
+      {
+        timeout: this.options.handshakeTimeout,
+        signal,
+        what: "secure channel handshake",
+        cleanup: () => {
+          this.#handshakeWaiter = undefined;
+          this.#handshakeFail = undefined;
+          this.#onConfirm = undefined;
+        },
+      },
+    );
   }
 
   /** The channel is open: local workers may route through the encryptor address. */
@@ -150,11 +193,13 @@ export class ChannelEnd {
     this.#unwatch?.();
     this.#node.router.unregister([this.encryptorAddress, this.remoteAddress], reason);
     this.#node.flowControls.cleanup(this.producerAddress);
-    this.#encryptor?.dispose();
-    this.#decryptor?.dispose();
-    this.#encryptor = undefined;
-    this.#decryptor = undefined;
+    this.#cipher?.dispose(); // threaded: after the CLOSE above, in the thread
+    this.#cipher = undefined;
     this.#handshakeWaiter = undefined;
+    // A handshake still waiting (e.g. for CONFIRM) fails now rather than at its timeout.
+    const fail = this.#handshakeFail;
+    this.#handshakeFail = undefined;
+    fail?.(reason);
     for (const callback of this.#onClosed.splice(0)) callback(this);
     this.#log.debug(`channel ${this.encryptorAddress.toString()} closed: ${reason.message}`);
   }
@@ -163,34 +208,43 @@ export class ChannelEnd {
   #encrypt(message: LocalMessage): void {
     if (this.#state !== "open") return;
     const inner = message.withOnwardRoute(message.onwardRoute.popFront());
-    const head = encodeEnvelopeHead(inner, "network");
-    const plaintext = new Uint8Array(1 + head.length + inner.payload.length);
-    plaintext[0] = InnerKind.MESSAGE;
-    plaintext.set(head, 1);
-    plaintext.set(inner.payload, 1 + head.length);
-    this.#sendCiphertext(plaintext);
+    // [MESSAGE][envelope head][payload]: threaded, written straight into the batch.
+    this.#cipher?.seal(InnerKind.MESSAGE, encodeEnvelopeHead(inner, "network"), inner.payload);
   }
 
   #sendInner(kind: InnerKind, body: Uint8Array): void {
-    this.#sendCiphertext(withKind(kind, body));
+    this.#cipher?.seal(kind, body, EMPTY);
   }
 
-  #sendCiphertext(plaintext: Uint8Array): void {
-    const encryptor = this.#encryptor;
-    if (!encryptor) return;
-    const ciphertext = encryptor.encrypt(plaintext);
-    try {
-      this.sendOuter(OuterKind.TRANSPORT, ciphertext);
-    } catch (error) {
-      this.#log.debug("the route to the peer failed; closing the channel", error);
-      this.close(error instanceof Error ? error : new SecureChannelClosedError(), false);
-    }
-  }
+  /**
+   * The cipher's results, in the order of the seal/open calls. One object per channel end:
+   * no closure per message.
+   */
+  readonly #sink: ChannelCipherSink = {
+    // Sealed while open, so it goes out even if the end closed meanwhile (e.g. the CLOSE itself).
+    sealed: (transportPayload: Uint8Array): void => {
+      try {
+        this.#node.router.route(new LocalMessage(this.remoteRoute, this.#fromRemote, transportPayload), this.remoteAddress.key);
+      } catch (error) {
+        this.#log.debug("the route to the peer failed; closing the channel", error);
+        this.close(error instanceof Error ? error : new SecureChannelClosedError(), false);
+      }
+    },
+    opened: (plaintext: Uint8Array): void => this.#onPlaintext(plaintext),
+    dropped: (reason: DropReason): void => {
+      this.#log.debug(`channel ${this.encryptorAddress.toString()} dropped a message: ${reason}`);
+    },
+    failed: (error: Error): void => {
+      this.#log.debug(`channel ${this.encryptorAddress.toString()} lost its cipher`, error);
+      this.close(error, false);
+    },
+    stopping: (): void => this.close(),
+  };
 
   #deliverRemote(message: LocalMessage): void {
     const payload = message.payload;
     const kind = payload[0];
-    if (kind === OuterKind.TRANSPORT && this.#decryptor) return this.#decrypt(payload.subarray(1));
+    if (kind === OuterKind.TRANSPORT && this.#cipher) return this.#cipher.open(payload.subarray(1));
     if (this.#state === "handshaking" && (kind === OuterKind.HANDSHAKE || kind === OuterKind.REFUSED)) {
       const waiter = this.#handshakeWaiter;
       if (waiter) {
@@ -202,13 +256,9 @@ export class ChannelEnd {
     this.#log.debug(`channel ${this.encryptorAddress.toString()} dropped an unexpected message (kind ${String(kind)})`);
   }
 
-  #decrypt(ciphertext: Uint8Array): void {
-    const result = this.#decryptor!.decrypt(ciphertext);
-    if (!result.ok) {
-      this.#log.debug(`channel ${this.encryptorAddress.toString()} dropped a message: ${result.reason}`);
-      return;
-    }
-    const plaintext = result.plaintext;
+  /** An authenticated plaintext, in channel order. CONFIRM opens the initiator before the next one is handled. */
+  #onPlaintext(plaintext: Uint8Array): void {
+    if (this.#state === "closed") return; // a threaded result that came back after close()
     switch (plaintext[0]) {
       case InnerKind.MESSAGE:
         return this.#deliverPlaintext(plaintext.subarray(1));

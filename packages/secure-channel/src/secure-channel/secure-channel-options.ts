@@ -3,6 +3,7 @@ import { getCryptoProvider } from "../crypto/index.js";
 import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
 import { trustEveryone, type TrustPolicy } from "../trust/trust-policy.js";
 import { DEFAULT_REKEY_INTERVAL } from "../channel/transport-cipher.js";
+import { DEFAULT_CRYPTO_THREADS, MAX_CRYPTO_THREADS, type CryptoThreadsSetting } from "../crypto-threads/policy.js";
 
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 
@@ -12,6 +13,7 @@ abstract class ChannelOptionsBase {
   provider: CryptoProvider = getCryptoProvider("node");
   rekeyInterval = DEFAULT_REKEY_INTERVAL;
   handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
+  cryptoThreads: CryptoThreadsSetting = DEFAULT_CRYPTO_THREADS;
 
   /** Who may be on the other end (default: everyone who proves an identity). Checked on both sides. */
   withTrustPolicy(policy: TrustPolicy): this {
@@ -30,6 +32,21 @@ abstract class ChannelOptionsBase {
   withRekeyInterval(messages: number): this {
     if (!Number.isSafeInteger(messages) || messages < 1) throw new InvalidOptionError("rekeyInterval must be a positive integer");
     this.rekeyInterval = messages;
+    return this;
+  }
+
+  /**
+   * Where the channel's AEAD runs once it is established: 0 = inline on the node's main
+   * thread; n >= 1 = on one of the node's n dedicated crypto threads (the channel is
+   * pinned to one, ops travel in per-turn batches); "auto" = what measured fastest here
+   * (see src/crypto-threads/README.md). The node's crypto threads are shared by its
+   * channels and grow to the largest n asked for.
+   */
+  withCryptoThreads(threads: number | "auto"): this {
+    if (threads !== "auto" && (!Number.isSafeInteger(threads) || threads < 0 || threads > MAX_CRYPTO_THREADS)) {
+      throw new InvalidOptionError(`cryptoThreads must be "auto" or an integer from 0 to ${MAX_CRYPTO_THREADS}; got ${JSON.stringify(threads)}`);
+    }
+    this.cryptoThreads = threads;
     return this;
   }
 

@@ -1,0 +1,112 @@
+import type { DropReason } from "../channel/transport-cipher.js";
+import { TRANSPORT_OVERHEAD, TransportDecryptor, TransportEncryptor } from "../channel/transport-cipher.js";
+import type { AeadCipher, CryptoProvider } from "../crypto/provider.js";
+import { OuterKind } from "../secure-channel/channel-message.js";
+
+/** What a channel end hands its cipher once, after the handshake. */
+export interface ChannelKeys {
+  readonly sendKey: Uint8Array;
+  readonly receiveKey: Uint8Array;
+}
+
+export interface ChannelCipherOptions {
+  readonly provider: CryptoProvider;
+  readonly rekeyInterval: number;
+  /** Default "AESGCM", the secure channel's suite. */
+  readonly cipher?: AeadCipher;
+}
+
+/**
+ * Where a cipher's results go: one object per channel end (no closure per message). For
+ * one channel, calls come in exactly the order of the seal() and open() calls that caused
+ * them, seal and open interleaved as they were issued.
+ */
+export interface ChannelCipherSink {
+  /** A sealed message: the outer TRANSPORT payload (kind byte, nonce, ciphertext, tag), ready to route. */
+  sealed(transportPayload: Uint8Array): void;
+  /** An authenticated plaintext. */
+  opened(plaintext: Uint8Array): void;
+  /** A ciphertext that was dropped (already counted in `dropped`). */
+  dropped(reason: DropReason): void;
+  /** The cipher cannot go on (keys refused, nonce exhausted, its thread died): close the channel. */
+  failed(error: Error): void;
+  /** The crypto threads are stopping (node.stop()): close the channel now, while a CLOSE can still be sealed. */
+  stopping?(): void;
+}
+
+/**
+ * The transport ciphers of one channel end, wherever they run. Inline: on the calling
+ * thread, the sink is called before seal()/open() return. Threaded: on a crypto thread,
+ * the sink is called later, from a result batch, in order.
+ */
+export interface ChannelCipher {
+  /** True if results come back asynchronously from a crypto thread. */
+  readonly threaded: boolean;
+  /** Ciphertexts dropped so far (forged, tampered, replayed, too old), as results came back. */
+  readonly dropped: number;
+  /**
+   * Encrypts the plaintext `[kind] || head || body` (given in parts so that a threaded
+   * cipher writes them straight into its batch). The parts may be read until the end of
+   * the turn: don't reuse them.
+   */
+  seal(kind: number, head: Uint8Array, body: Uint8Array): void;
+  /** Decrypts a transport message (nonce || ciphertext || tag), with replay protection. */
+  open(transportMessage: Uint8Array): void;
+  /** Drops the keys (in the crypto thread, after the ops already issued). Further ops are ignored. */
+  dispose(): void;
+}
+
+/** Today's behaviour: the channel's ciphers on the calling (main) thread, results synchronous. */
+export class InlineChannelCipher implements ChannelCipher {
+  readonly threaded = false;
+  readonly #sink: ChannelCipherSink;
+  #encryptor: TransportEncryptor | undefined;
+  #decryptor: TransportDecryptor | undefined;
+  #dropped = 0;
+
+  constructor(keys: ChannelKeys, options: ChannelCipherOptions, sink: ChannelCipherSink) {
+    const cipherOptions = { provider: options.provider, rekeyInterval: options.rekeyInterval, cipher: options.cipher ?? "AESGCM" };
+    this.#encryptor = new TransportEncryptor(keys.sendKey, cipherOptions);
+    this.#decryptor = new TransportDecryptor(keys.receiveKey, cipherOptions);
+    this.#sink = sink;
+  }
+
+  get dropped(): number {
+    return this.#decryptor?.dropped ?? this.#dropped;
+  }
+
+  seal(kind: number, head: Uint8Array, body: Uint8Array): void {
+    const encryptor = this.#encryptor;
+    if (!encryptor) return;
+    const plaintext = new Uint8Array(1 + head.length + body.length);
+    plaintext[0] = kind;
+    plaintext.set(head, 1);
+    plaintext.set(body, 1 + head.length);
+    let payload: Uint8Array;
+    try {
+      payload = new Uint8Array(1 + TRANSPORT_OVERHEAD + plaintext.length);
+      payload[0] = OuterKind.TRANSPORT;
+      encryptor.encryptInto(plaintext, payload, 1);
+    } catch (error) {
+      this.#sink.failed(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    this.#sink.sealed(payload);
+  }
+
+  open(transportMessage: Uint8Array): void {
+    const decryptor = this.#decryptor;
+    if (!decryptor) return;
+    const result = decryptor.decrypt(transportMessage);
+    if (result.ok) this.#sink.opened(result.plaintext);
+    else this.#sink.dropped(result.reason);
+  }
+
+  dispose(): void {
+    if (this.#decryptor) this.#dropped = this.#decryptor.dropped;
+    this.#encryptor?.dispose();
+    this.#decryptor?.dispose();
+    this.#encryptor = undefined;
+    this.#decryptor = undefined;
+  }
+}

@@ -1,0 +1,11 @@
+import { HopwireError, registerErrorClasses } from "@hopwire/runtime";
+
+/** A crypto thread failed (crashed, exited, or the threads were closed): its channels close with this. */
+export class CryptoThreadError extends HopwireError {
+  override readonly code = "CRYPTO_THREAD_FAILED";
+  constructor(message = "A crypto thread failed", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+registerErrorClasses(CryptoThreadError);

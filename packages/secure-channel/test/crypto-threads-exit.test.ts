@@ -1,0 +1,67 @@
+// A process whose channels run on crypto threads must exit by itself: node.stop()
+// terminates the threads, and idle threads are unref'd anyway. Runs the compiled packages
+// (dist) in a child process.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const packageDir = fileURLToPath(new URL("..", import.meta.url));
+
+function script(stop: boolean): string {
+  return `
+import { node, route } from "@hopwire/runtime";
+import { createIdentity, createSecureChannel, createSecureChannelListener, CryptoThreads, SecureChannelListenerOptions, SecureChannelOptions } from "@hopwire/secure-channel";
+const n = await node();
+await n.startWorker("echoer", { async handleMessage(ctx, m) { await ctx.send(m.returnRoute, m.body); } }, { placement: "main" });
+const listener = await createSecureChannelListener(n, createIdentity(), "bob_listener", new SecureChannelListenerOptions().withCryptoThreads(2));
+n.flowControls.addConsumer("echoer", listener.flowControlId);
+const channel = await createSecureChannel(n, createIdentity(), route("bob_listener"), new SecureChannelOptions().withCryptoThreads(2));
+for (let i = 0; i < 100; i++) {
+  const reply = await n.sendAndReceive(route(channel, "echoer"), "ping " + i);
+  if (reply !== "ping " + i) throw new Error("bad reply " + reply);
+}
+const pool = CryptoThreads.of(n);
+console.log("threads", pool.threadCount);
+${stop ? 'await n.stop(); console.log("after stop", pool.threadCount, channel.isClosed);' : ""}
+console.log("done");
+`;
+}
+
+function run(source: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", source], { cwd: packageDir, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`the child did not exit by itself within 15 s\n${stdout}\n${stderr}`));
+    }, 15_000);
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+describe("a process using crypto threads", () => {
+  it("exits by itself with code 0 after node.stop(), which terminates the threads", async () => {
+    const result = await run(script(true));
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("threads 2");
+    expect(result.stdout).toContain("after stop 0 true");
+    expect(result.stdout).toContain("done");
+    expect(result.ms).toBeLessThan(5_000); // no timer (handshake, drain) holds it
+  });
+
+  it("exits by itself with code 0 even without node.stop(): idle threads are unref'd", async () => {
+    const result = await run(script(false));
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("done");
+    expect(result.ms).toBeLessThan(5_000);
+  });
+});

@@ -1,0 +1,374 @@
+// Imports the compiled packages (dist), like the other multi-thread tests: the crypto
+// threads load dist/crypto-threads/crypto-thread-entry.js, so the test must exercise the
+// same JavaScript. Build first: npx tsc -b packages/secure-channel
+import { randomBytes } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import { InvalidOptionError, LocalMessage, node, route, type Address, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
+import {
+  createIdentity,
+  createSecureChannel,
+  createSecureChannelListener,
+  CryptoThreads,
+  DEFAULT_CRYPTO_THREADS,
+  getCryptoProvider,
+  InlineChannelCipher,
+  nobleCryptoProvider,
+  SecureChannelListenerOptions,
+  SecureChannelOptions,
+  TransportDecryptor,
+  type ChannelCipherSink,
+  type CryptoProvider,
+  type DropReason,
+  type SecureChannel,
+  type SecureChannelListener,
+} from "@hopwire/secure-channel";
+
+const SIZES = [64, 1024, 16 * 1024, 64 * 1024];
+const NOTHING = new Uint8Array(0);
+
+/** A body of `size` bytes whose first 4 bytes are `index` and the rest a pattern of it. */
+function body(index: number, size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  new DataView(bytes.buffer).setUint32(0, index, true);
+  for (let j = 4; j < size; j++) bytes[j] = (index + j) & 0xff;
+  return bytes;
+}
+
+function check(bytes: Uint8Array, size: number): number {
+  expect(bytes.length).toBe(size);
+  const index = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
+  for (let j = 4; j < size; j += 97) if (bytes[j] !== ((index + j) & 0xff)) throw new Error(`message ${index} corrupted at ${j}`);
+  return index;
+}
+
+/** Echoes each body back along the return route; records the order it saw. */
+class Echoer implements Worker<Uint8Array> {
+  readonly seen: number[] = [];
+  async handleMessage(ctx: Context, message: Routed<Uint8Array>): Promise<void> {
+    this.seen.push(new DataView(message.body.buffer, message.body.byteOffset).getUint32(0, true));
+    await ctx.send(message.returnRoute, message.body);
+  }
+}
+
+/** A main-thread worker that sends through a channel and collects the replies. */
+class Client implements Worker<Uint8Array> {
+  ctx!: Context;
+  readonly received: Uint8Array[] = [];
+  #want = 0;
+  #done: (() => void) | undefined;
+  initialize(ctx: Context): void {
+    this.ctx = ctx;
+  }
+  handleMessage(_ctx: Context, message: Routed<Uint8Array>): void {
+    this.received.push(message.body);
+    if (this.received.length >= this.#want) this.#done?.();
+  }
+  until(count: number, timeout = 20_000): Promise<void> {
+    this.#want = count;
+    if (this.received.length >= count) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`got ${this.received.length} of ${count} replies`)), timeout);
+      this.#done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+/**
+ * Sits on the path of the handshake's first message so that the responder's messages to
+ * the initiator go through it: it learns the initiator end's remote address and keeps a
+ * copy of every TRANSPORT message the responder sends (for replays and forgeries).
+ */
+class Tap implements Worker {
+  initiatorRemote: Address | undefined;
+  readonly transport: Uint8Array[] = [];
+  async handleMessage(ctx: Context, message: Routed): Promise<void> {
+    const m = message.message;
+    const onward = m.onwardRoute.popFront();
+    let back = m.returnRoute;
+    if (onward.next().key === "bob_listener") {
+      this.initiatorRemote ??= back.next();
+      back = back.prepend(message.destination);
+    } else if (m.payload[0] === 2) this.transport.push(m.payload.slice());
+    await ctx.forward(new LocalMessage(onward, back, m.payload, m.localInfo));
+  }
+}
+
+interface Setup {
+  node: Node;
+  listener: SecureChannelListener;
+  echoer: Echoer;
+  client: Client;
+  tap: Tap;
+}
+
+const nodes: Node[] = [];
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await n.stop();
+});
+
+async function setup(threads: number | "auto", provider: CryptoProvider = getCryptoProvider("node")): Promise<Setup> {
+  const n = await node();
+  nodes.push(n);
+  const echoer = new Echoer();
+  const client = new Client();
+  const tap = new Tap();
+  await n.startWorker("echoer", echoer, { placement: "main" });
+  await n.startWorker("client", client, { placement: "main" });
+  await n.startWorker("tap", tap, { placement: "main" });
+  const options = new SecureChannelListenerOptions().withCryptoThreads(threads).withCryptoProvider(provider);
+  const listener = await createSecureChannelListener(n, createIdentity(), "bob_listener", options);
+  n.flowControls.addConsumer("echoer", listener.flowControlId);
+  return { node: n, listener, echoer, client, tap };
+}
+
+function connect(s: Setup, threads: number | "auto", via: "direct" | "tap" = "direct", provider?: CryptoProvider): Promise<SecureChannel> {
+  const options = new SecureChannelOptions().withCryptoThreads(threads);
+  if (provider) options.withCryptoProvider(provider);
+  return createSecureChannel(s.node, createIdentity(), via === "tap" ? route("tap", "bob_listener") : route("bob_listener"), options);
+}
+
+async function roundTrip(s: Setup, channel: SecureChannel, count: number): Promise<void> {
+  const start = s.client.received.length;
+  for (let i = 0; i < count; i++) void s.client.ctx.send(route(channel, "echoer"), body(start + i, SIZES[i % SIZES.length]!));
+  await s.client.until(start + count);
+  s.client.received.slice(start).forEach((bytes, i) => expect(check(bytes, SIZES[i % SIZES.length]!)).toBe(start + i));
+}
+
+async function eventually(condition: () => boolean, timeout = 5_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe("a secure channel on crypto threads", () => {
+  for (const threads of [1, 2]) {
+    it(`round-trips 4000 messages of 64 B - 64 KiB both ways in order (${threads} thread${threads > 1 ? "s" : ""})`, async () => {
+      const s = await setup(threads);
+      const channel = await connect(s, threads);
+      const pool = CryptoThreads.of(s.node)!;
+      expect(pool).toBeDefined();
+      // Two ends on this node: both on the one thread, or one on each.
+      expect(pool.channelsPerThread()).toEqual(threads === 1 ? [2] : [1, 1]);
+      await roundTrip(s, channel, 4000);
+      expect(s.echoer.seen).toEqual(Array.from({ length: 4000 }, (_, i) => i));
+      expect(channel.droppedMessages).toBe(0);
+      // Batches, not a message per op: far fewer posts than the 16000 seals and opens.
+      const stats = pool.stats;
+      expect(stats.results).toBe(16_000 + 2); // + the CONFIRM, sealed and opened
+      expect(stats.batches).toBeLessThan(stats.ops / 4);
+    });
+  }
+
+  it("still round-trips inline (0 threads) and starts no thread", async () => {
+    const s = await setup(0);
+    const channel = await connect(s, 0);
+    await roundTrip(s, channel, 1000);
+    expect(CryptoThreads.of(s.node)).toBeUndefined();
+  });
+
+  it("works with the noble provider on a thread, and with an inline initiator facing a threaded responder", async () => {
+    const s = await setup(1, nobleCryptoProvider);
+    const threaded = await connect(s, 1, "direct", nobleCryptoProvider);
+    await roundTrip(s, threaded, 200);
+    const inline = await connect(s, 0, "direct", nobleCryptoProvider);
+    await roundTrip(s, inline, 200);
+    expect(CryptoThreads.of(s.node)!.channelsPerThread()).toEqual([3]);
+  });
+
+  it("runs a custom provider object inline even when threads are asked for", async () => {
+    const custom: CryptoProvider = { ...getCryptoProvider("node") };
+    const s = await setup(1, custom);
+    const channel = await connect(s, 1, "direct", custom);
+    await roundTrip(s, channel, 100);
+    expect(CryptoThreads.of(s.node)).toBeUndefined();
+  });
+
+  for (const threads of [0, 1, 2]) {
+    it(`drops and counts replayed, tampered and forged ciphertext and keeps working (${threads} threads)`, async () => {
+      const s = await setup(threads);
+      const channel = await connect(s, threads, "tap");
+      await roundTrip(s, channel, 20);
+      const remote = s.tap.initiatorRemote!;
+      expect(remote).toBeDefined();
+      // The responder's CONFIRM and 20 echo replies went through the tap.
+      expect(s.tap.transport.length).toBe(21);
+      const inject = (payload: Uint8Array): void => s.node.router.route(new LocalMessage(route(remote), route("app"), payload), undefined);
+      const replayed = s.tap.transport[5]!;
+      const tampered = s.tap.transport[7]!.slice();
+      tampered[tampered.length - 3] ^= 0x40;
+      const fresh = s.tap.transport[20]!.slice();
+      fresh[8] ^= 1; // a nonce never seen, so only the tag can refuse it
+      inject(replayed);
+      inject(tampered);
+      inject(fresh);
+      inject(Uint8Array.of(2, 0, 0, 0)); // too short
+      inject(Uint8Array.of(2, ...randomBytes(64))); // forged (nonce far away or tag wrong)
+      // The channel keeps working, and its order: the drops were handled before these replies.
+      await roundTrip(s, channel, 50);
+      expect(channel.droppedMessages).toBe(5);
+      // A replay of a message that was delivered is not delivered twice.
+      expect(s.client.received.length).toBe(70);
+      expect(channel.isClosed).toBe(false);
+    });
+  }
+
+  it("keeps each channel's order with many channels spread across two threads", async () => {
+    const s = await setup(2);
+    const channels = await Promise.all(Array.from({ length: 6 }, () => connect(s, 2)));
+    const pool = CryptoThreads.of(s.node)!;
+    expect(pool.channelsPerThread()).toEqual([6, 6]);
+    // One client per channel so that each one's replies can be checked on their own.
+    const clients = await Promise.all(
+      channels.map(async (_, k) => {
+        const client = new Client();
+        await s.node.startWorker(`client-${k}`, client, { placement: "main" });
+        return client;
+      }),
+    );
+    const perChannel = 600;
+    for (let i = 0; i < perChannel; i++) {
+      channels.forEach((channel, k) => void clients[k]!.ctx.send(route(channel, "echoer"), body(i, SIZES[(i + k) % SIZES.length]!)));
+    }
+    await Promise.all(clients.map((c) => c.until(perChannel)));
+    clients.forEach((client, k) => client.received.forEach((bytes, i) => expect(check(bytes, SIZES[(i + k) % SIZES.length]!)).toBe(i)));
+  });
+
+  it("closes the peer end through the thread and drops the keys there", async () => {
+    const s = await setup(2);
+    const channel = await connect(s, 2);
+    await roundTrip(s, channel, 10);
+    expect(s.listener.channelCount).toBe(1);
+    await channel.close();
+    expect(channel.isClosed).toBe(true);
+    await eventually(() => s.listener.channelCount === 0); // the CLOSE was sealed, sent and opened
+    await eventually(() => CryptoThreads.of(s.node)!.channelsPerThread().every((c) => c === 0));
+    await expect(s.client.ctx.send(route(channel, "echoer"), body(0, 64))).rejects.toThrow();
+  });
+
+  it("node.stop() closes the channels and terminates the crypto threads", async () => {
+    const s = await setup(2);
+    const channel = await connect(s, 2);
+    await roundTrip(s, channel, 10);
+    const pool = CryptoThreads.of(s.node)!;
+    expect(pool.threadCount).toBe(2);
+    nodes.splice(nodes.indexOf(s.node), 1);
+    await s.node.stop();
+    expect(pool.closed).toBe(true);
+    expect(pool.threadCount).toBe(0);
+    expect(channel.isClosed).toBe(true);
+    expect(s.listener.channelCount).toBe(0);
+  });
+
+  it("validates withCryptoThreads and defaults to the measured setting", () => {
+    for (const Options of [SecureChannelOptions, SecureChannelListenerOptions]) {
+      const options = new Options();
+      expect(options.cryptoThreads).toBe(DEFAULT_CRYPTO_THREADS);
+      for (const bad of [-1, 1.5, 65, Number.NaN, "two", null]) {
+        expect(() => options.withCryptoThreads(bad as never)).toThrow(InvalidOptionError);
+        expect(() => options.withCryptoThreads(bad as never)).toThrow(/cryptoThreads/);
+      }
+      expect(options.withCryptoThreads(0).cryptoThreads).toBe(0);
+      expect(options.withCryptoThreads(4).cryptoThreads).toBe(4);
+      expect(options.withCryptoThreads("auto").cryptoThreads).toBe("auto");
+    }
+  });
+});
+
+describe("CryptoThreads on its own", () => {
+  const keys = () => ({ a: new Uint8Array(randomBytes(32)), b: new Uint8Array(randomBytes(32)) });
+
+  class Sink implements ChannelCipherSink {
+    readonly sealedMessages: Uint8Array[] = [];
+    readonly openedMessages: Uint8Array[] = [];
+    readonly drops: DropReason[] = [];
+    readonly failures: Error[] = [];
+    readonly order: string[] = [];
+    sealed(payload: Uint8Array): void {
+      this.sealedMessages.push(payload.slice());
+      this.order.push("sealed");
+    }
+    opened(plaintext: Uint8Array): void {
+      this.openedMessages.push(plaintext.slice());
+      this.order.push("opened");
+    }
+    dropped(reason: DropReason): void {
+      this.drops.push(reason);
+      this.order.push("dropped");
+    }
+    failed(error: Error): void {
+      this.failures.push(error);
+    }
+  }
+
+  it("sends one turn's ops to a thread in one batch, rekeys there, and interoperates with the inline codec", async () => {
+    const pool = new CryptoThreads(1);
+    try {
+      const { a, b } = keys();
+      const options = { provider: getCryptoProvider("node"), rekeyInterval: 3 };
+      const sink = new Sink();
+      const cipher = pool.createCipher({ sendKey: a, receiveKey: b }, options, sink);
+      for (let i = 0; i < 100; i++) cipher.seal(0, NOTHING, body(i, 100));
+      expect(pool.stats.batches).toBe(0); // nothing posted before the turn ends
+      await eventually(() => sink.sealedMessages.length === 100);
+      expect(pool.stats).toEqual({ batches: 1, ops: 101, results: 100 });
+      // Sealed on the thread, opened inline with the same key: 33 rekeys on the way.
+      const inline = new TransportDecryptor(a, options);
+      sink.sealedMessages.forEach((payload, i) => {
+        expect(payload[0]).toBe(2);
+        const result = inline.decrypt(payload.subarray(1));
+        expect(result.ok).toBe(true);
+        if (result.ok) expect(check(result.plaintext.subarray(1), 100)).toBe(i);
+      });
+      // Sealed inline, opened on the thread; seal and open results keep their interleaving.
+      const peer = new Sink();
+      const inlinePeer = new InlineChannelCipher({ sendKey: b, receiveKey: a }, options, peer);
+      for (let i = 0; i < 10; i++) inlinePeer.seal(7, body(i, 64), NOTHING);
+      sink.order.length = 0;
+      cipher.open(peer.sealedMessages[0]!.subarray(1));
+      cipher.seal(0, NOTHING, body(0, 10));
+      cipher.open(peer.sealedMessages[0]!.subarray(1)); // replay
+      for (let i = 1; i < 10; i++) cipher.open(peer.sealedMessages[i]!.subarray(1));
+      await eventually(() => sink.openedMessages.length === 10);
+      expect(sink.order.slice(0, 3)).toEqual(["opened", "sealed", "dropped"]);
+      expect(sink.drops).toEqual(["REPLAY"]);
+      expect(cipher.dropped).toBe(1);
+      sink.openedMessages.forEach((p, i) => {
+        expect(p[0]).toBe(7);
+        expect(check(p.subarray(1), 64)).toBe(i);
+      });
+      // After dispose, nothing more is done for this channel.
+      cipher.dispose();
+      cipher.seal(0, NOTHING, body(0, 10));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(sink.sealedMessages.length).toBe(101);
+      expect(sink.failures).toEqual([]);
+      expect(pool.channelsPerThread()).toEqual([0]);
+    } finally {
+      await pool.close();
+    }
+    expect(pool.threadCount).toBe(0);
+  });
+
+  it("reports keys a thread refuses as a failure of that channel only", async () => {
+    const pool = new CryptoThreads(1);
+    try {
+      const options = { provider: getCryptoProvider("node"), rekeyInterval: 0 }; // refused in the thread
+      const bad = new Sink();
+      const badCipher = pool.createCipher({ sendKey: new Uint8Array(32), receiveKey: new Uint8Array(32) }, options, bad);
+      const good = new Sink();
+      const { a, b } = keys();
+      const goodCipher = pool.createCipher({ sendKey: a, receiveKey: b }, { ...options, rekeyInterval: 10 }, good);
+      badCipher.seal(0, NOTHING, body(0, 64));
+      goodCipher.seal(0, NOTHING, body(0, 64));
+      await eventually(() => good.sealedMessages.length === 1 && bad.failures.length === 1);
+      expect((bad.failures[0] as { code?: string }).code).toBe("INVALID_OPTION");
+    } finally {
+      await pool.close();
+    }
+  });
+});
