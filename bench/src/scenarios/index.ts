@@ -6,3 +6,4 @@ import "./baselines/tcp-proxy.js";
 import "./baselines/tls.js";
 import "./baselines/aead.js";
 import "./runtime/local-routing.js";
+import "./tcp/tcp.js";

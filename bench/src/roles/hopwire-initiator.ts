@@ -1,0 +1,173 @@
+// Role: the initiator node (Alice). Connects to `port` (the responder, or the middle node
+// when `hops` names its relay) and, with `secure`, creates a secure channel to
+// "bob_listener" over that route (the seed's createSecureChannel). Then:
+//   send        one-way: Context.send of `size`-byte bodies to "sink" as fast as allowed —
+//               ~64 KiB per event-loop turn, never while the first connection needsDrain
+//               (waitForDrain), and with `ackWindow` never more than that many messages
+//               beyond the sink's last count (the sink's acks come back along the return
+//               route), so memory stays bounded on every node. Runs until the responder
+//               goes away or the harness says stop.
+//   rtt         sendAndReceive(route(..., "echoer"), payload), one outstanding; hrtime
+//               latencies after warmupMs, for durationMs.
+//   handshakes  createSecureChannel over one hop, `inFlight` at a time, each closed once
+//               confirmed; completions counted after warmupMs, for durationMs.
+import { performance } from "node:perf_hooks";
+import { node, route, type Context, type Route, type Routed, type Worker } from "@hopwire/runtime";
+import { createTcpTransport, TcpConnectionOptions, type TcpConnection } from "@hopwire/transport-tcp";
+import { createIdentity, createSecureChannel } from "@hopwire/secure-channel";
+import { runBenchChild } from "../proc/child.js";
+import { LatencyRecorder } from "../histogram.js";
+import { summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
+import { channelOptions, HOST, nextTurn, sealOpenRate, type SecureSpec } from "./hopwire-net.js";
+
+export interface InitiatorParams {
+  mode: "send" | "rtt" | "handshakes";
+  port: number;
+  /** Relays between the first connection and the far node, e.g. ["forward_to_bob"]. */
+  hops: string[];
+  secure?: SecureSpec;
+  size: number;
+  warmupMs: number;
+  durationMs: number;
+  /** send: most messages beyond the sink's last ack (0 = TCP backpressure only). */
+  ackWindow?: number;
+  /** handshakes: handshakes in flight. */
+  inFlight?: number;
+  /** Measure raw AEAD seal+open (the channel's provider, this size) for this long first. */
+  aeadProbeMs?: number;
+}
+export interface SendResult {
+  sent: number;
+  /** Raw AEAD seal+open msg/s on this process, measured just before the channel. */
+  aeadRate?: number;
+}
+export interface HandshakeResult {
+  handshakes: number;
+  seconds: number;
+}
+export type InitiatorResult = SendResult | RoundTripSummary | HandshakeResult;
+
+/** Payload bytes queued per event-loop turn (the raw TCP sender's batch). */
+const TURN_BYTES = 64 * 1024;
+
+/** Where the sink's acks arrive (and the return route of every data message). */
+class Source implements Worker {
+  ctx!: Context;
+  acked = 0;
+  #wake: (() => void) | undefined;
+
+  initialize(ctx: Context): void {
+    this.ctx = ctx;
+  }
+
+  handleMessage(_ctx: Context, msg: Routed): void {
+    const count = msg.body;
+    if (typeof count === "number" && count > this.acked) this.acked = count;
+    this.wake();
+  }
+
+  wake(): void {
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
+  }
+
+  nextAck(): Promise<void> {
+    return new Promise((resolve) => (this.#wake = resolve));
+  }
+}
+
+async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, connection: TcpConnection, to: Route, stop: AbortSignal): Promise<SendResult> {
+  const source = new Source();
+  await n.startWorker("source", source, { placement: "main" });
+  const ctx = source.ctx;
+  const payload = new Uint8Array(p.size).fill(0xab);
+  const perTurn = Math.max(1, Math.floor(TURN_BYTES / p.size));
+  const window = p.ackWindow && p.ackWindow > 0 ? p.ackWindow : Infinity;
+  let sent = 0;
+  let failure: unknown;
+  const fail = (e: unknown): void => {
+    failure ??= e;
+  };
+  const over = (): boolean => stop.aborted || connection.isClosed || failure !== undefined;
+  stop.addEventListener("abort", () => source.wake(), { once: true });
+  void connection.whenClosed().then(() => source.wake());
+  while (!over()) {
+    for (let k = 0; k < perTurn && sent - source.acked < window && !connection.needsDrain; k++) {
+      void ctx.send(to, payload).catch(fail);
+      sent++;
+    }
+    if (connection.needsDrain) await connection.waitForDrain().catch(() => {});
+    else if (sent - source.acked >= window) await source.nextAck();
+    else await nextTurn();
+  }
+  // The run ends when the responder (which measures) goes away; anything else is an error.
+  if (failure !== undefined && !connection.isClosed && !stop.aborted) throw failure;
+  return { sent };
+}
+
+async function roundTrips(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, to: Route): Promise<RoundTripSummary> {
+  const payload = new Uint8Array(p.size).fill(0xab);
+  const latency = new LatencyRecorder();
+  const warmupEnd = performance.now() + p.warmupMs;
+  while (performance.now() < warmupEnd) await n.sendAndReceive(to, payload);
+  const start = performance.now();
+  const end = start + p.durationMs;
+  let now = start;
+  while (now < end) {
+    const t = process.hrtime.bigint();
+    await n.sendAndReceive(to, payload);
+    latency.recordNs(process.hrtime.bigint() - t);
+    now = performance.now();
+  }
+  return summarizeRoundTrips(latency, (now - start) / 1e3);
+}
+
+async function handshakes(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, connection: TcpConnection): Promise<HandshakeResult> {
+  if (!p.secure) throw new Error("handshakes need `secure`");
+  const alice = await createIdentity();
+  const to = route(connection, ...p.hops, "bob_listener");
+  const t0 = performance.now();
+  let start = -1;
+  let end = Infinity;
+  let count = 0;
+  const loop = async (): Promise<void> => {
+    for (;;) {
+      const channel = await createSecureChannel(n, alice, to, channelOptions(p.secure!));
+      const now = performance.now();
+      await channel.close();
+      if (start < 0) {
+        if (now >= t0 + p.warmupMs) {
+          start = now;
+          end = now + p.durationMs;
+        }
+      } else if (now < end) count++;
+      else return;
+    }
+  };
+  await Promise.all(Array.from({ length: p.inFlight ?? 8 }, loop));
+  // Completions inside [start, start + durationMs): the window itself is the time base.
+  return { handshakes: count, seconds: p.durationMs / 1e3 };
+}
+
+runBenchChild<InitiatorParams, null, InitiatorResult>(async (p, io) => {
+  const aeadRate = p.aeadProbeMs && p.secure ? await sealOpenRate(p.secure.provider, p.size, p.aeadProbeMs) : undefined;
+  const n = await node({ name: "initiator", sendAndReceiveTimeout: 30_000 });
+  try {
+    const tcp = await createTcpTransport(n);
+    const connection = await tcp.connect(`${HOST}:${p.port}`, new TcpConnectionOptions());
+    io.ready(null);
+    if (p.mode === "handshakes") return await handshakes(p, n, connection);
+    let first: Route = route(connection, ...p.hops);
+    if (p.secure) {
+      const alice = await createIdentity();
+      const channel = await createSecureChannel(n, alice, route(first, "bob_listener"), channelOptions(p.secure));
+      first = route(channel);
+    }
+    if (p.mode === "rtt") return await roundTrips(p, n, route(first, "echoer"));
+    const r = await send(p, n, connection, route(first, "sink"), io.stop);
+    return aeadRate === undefined ? r : { ...r, aeadRate };
+  } finally {
+    await n.stop();
+  }
+});

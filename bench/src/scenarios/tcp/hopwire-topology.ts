@@ -1,0 +1,140 @@
+// The process topologies of the Hopwire network scenarios (tcp/ and secure-channel/):
+// responder [← middle] ← initiator, each node its own child process, as in the seed. The
+// shapes mirror baselines/tcp-topology.ts so that a figure and its baseline differ in the
+// stack only.
+import { withChildren, type BenchChild, type ChildResult } from "../../proc/spawn.js";
+import { roundTripMetrics, throughputMetrics } from "../../metrics.js";
+import type { Measurement, Metric, ProcessRss, RunParams } from "../../scenario.js";
+import type { ResponderParams, ResponderReady, ResponderResult } from "../../roles/hopwire-responder.js";
+import type { MiddleParams, MiddleReady } from "../../roles/hopwire-middle.js";
+import type { HandshakeResult, InitiatorParams, InitiatorResult, SendResult } from "../../roles/hopwire-initiator.js";
+import type { RoundTripSummary } from "../../metrics.js";
+import type { SecureSpec } from "../../roles/hopwire-net.js";
+
+const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.meta.url);
+
+/** Spawning three nodes, a handshake or two, teardown: on top of the repetition's own time. */
+const timeoutFor = (p: RunParams): number => p.warmupMs + p.durationMs + 20_000;
+
+export interface HopwireTopology {
+  /** A secure channel from initiator to responder (end to end, through the middle if any). */
+  secure?: SecureSpec;
+  /** Put the seed's middle node (hello Relay "forward_to_bob") between initiator and responder. */
+  viaRelay?: boolean;
+}
+
+type Spawn = <R = unknown, S = unknown>(role: string, script: URL, params: unknown) => BenchChild<R, S>;
+
+/** Starts the responder and (if asked) the middle; returns the port the initiator dials and the hops it routes through. */
+async function servers(spawn: Spawn, t: HopwireTopology, responderParams: ResponderParams) {
+  const responder = spawn<ResponderReady, ResponderResult | null>("responder", role("hopwire-responder"), responderParams);
+  const { port: responderPort } = await responder.ready;
+  const middle = t.viaRelay
+    ? spawn<MiddleReady, null>("middle", role("hopwire-middle"), { targetPort: responderPort } satisfies MiddleParams)
+    : undefined;
+  const port = middle ? (await middle.ready).port : responderPort;
+  return { responder, middle, port, hops: middle ? ["forward_to_bob"] : [] };
+}
+
+function rss(entries: [string, ChildResult<unknown> | undefined][]): ProcessRss[] {
+  return entries.flatMap(([r, c]) => (c ? [{ role: r, maxRssBytes: c.maxRssBytes }] : []));
+}
+
+/** Messages the sender may run ahead of the sink's last ack: ~4 MiB of payload, 64 … 16 384 messages. */
+export const ackWindowFor = (size: number): number => Math.max(64, Math.min(16_384, Math.floor((4 << 20) / size)));
+
+export interface OneWayOptions {
+  /** End-to-end ack window (see the initiator); default: TCP backpressure only. */
+  ackWindow?: boolean;
+  /** Measure raw AEAD seal+open in the initiator for this long and report the channel's rate against it. */
+  aeadProbeMs?: number;
+}
+
+/** initiator → [middle →] responder's sink, one way; the sink measures. */
+export function hopwireOneWay(p: RunParams, signal: AbortSignal, t: HopwireTopology, o: OneWayOptions = {}): Promise<Measurement> {
+  const size = p.size!;
+  const window = o.ackWindow ? ackWindowFor(size) : 0;
+  return withChildren(signal, timeoutFor(p), async (spawn) => {
+    const s = await servers(spawn, t, {
+      mode: "sink",
+      ...(t.secure ? { secure: t.secure } : {}),
+      size,
+      ackEvery: window > 0 ? Math.max(1, window >> 2) : 0,
+      warmupMs: p.warmupMs,
+      durationMs: p.durationMs,
+    });
+    const initiator = spawn<null, InitiatorResult>("initiator", role("hopwire-initiator"), {
+      mode: "send",
+      port: s.port,
+      hops: s.hops,
+      ...(t.secure ? { secure: t.secure } : {}),
+      size,
+      warmupMs: p.warmupMs,
+      durationMs: p.durationMs,
+      ackWindow: window,
+      ...(o.aeadProbeMs ? { aeadProbeMs: o.aeadProbeMs } : {}),
+    } satisfies InitiatorParams);
+    // The responder ends the run: its node stops, so the middle sees its connection to it go,
+    // and the initiator its own. They end by themselves; no stop() (a stop sent to a child
+    // that is already exiting can fail it with EPIPE).
+    const r = await s.responder.result;
+    const [m, i] = await Promise.all([s.middle?.result, initiator.result]);
+    const data = r.data!;
+    const metrics: Metric[] = throughputMetrics(data.messages, data.payloadBytes, data.seconds);
+    const aeadRate = (i.data as SendResult).aeadRate;
+    if (aeadRate) {
+      metrics.push({ name: "vs raw AEAD", unit: "×", value: data.messages / data.seconds / aeadRate, higherIsBetter: true });
+    }
+    return { metrics, processes: rss([["initiator", i], ["middle", m], ["responder", r]]) };
+  });
+}
+
+/** initiator → [middle →] responder's echoer and back, one outstanding; the initiator measures. */
+export function hopwireRoundTrip(p: RunParams, signal: AbortSignal, t: HopwireTopology & { echoer: "main" | "seed" }): Promise<Measurement> {
+  return withChildren(signal, timeoutFor(p), async (spawn) => {
+    const s = await servers(spawn, t, {
+      mode: "echo",
+      echoer: t.echoer,
+      ...(t.secure ? { secure: t.secure } : {}),
+      warmupMs: p.warmupMs,
+      durationMs: p.durationMs,
+    });
+    const initiator = spawn<null, RoundTripSummary>("initiator", role("hopwire-initiator"), {
+      mode: "rtt",
+      port: s.port,
+      hops: s.hops,
+      ...(t.secure ? { secure: t.secure } : {}),
+      size: p.size!,
+      warmupMs: p.warmupMs,
+      durationMs: p.durationMs,
+    } satisfies InitiatorParams);
+    const i = await initiator.result;
+    s.responder.stop(); // the middle ends when its connection to the responder goes
+    const [r, m] = await Promise.all([s.responder.result, s.middle?.result]);
+    return { metrics: roundTripMetrics(i.data), processes: rss([["initiator", i], ["middle", m], ["responder", r]]) };
+  });
+}
+
+/** Handshakes per second over one TCP hop, `inFlight` at a time. */
+export function hopwireHandshakes(p: RunParams, signal: AbortSignal, secure: SecureSpec, inFlight: number): Promise<Measurement> {
+  return withChildren(signal, timeoutFor(p), async (spawn) => {
+    const s = await servers(spawn, { secure }, { mode: "listen", secure, warmupMs: p.warmupMs, durationMs: p.durationMs });
+    const initiator = spawn<null, HandshakeResult>("initiator", role("hopwire-initiator"), {
+      mode: "handshakes",
+      port: s.port,
+      hops: [],
+      secure,
+      size: 0,
+      warmupMs: p.warmupMs,
+      durationMs: p.durationMs,
+      inFlight,
+    } satisfies InitiatorParams);
+    const i = await initiator.result;
+    s.responder.stop();
+    const r = await s.responder.result;
+    return {
+      metrics: [{ name: "hs/s", unit: "hs/s", value: i.data.handshakes / i.data.seconds, higherIsBetter: true }],
+      processes: rss([["initiator", i], ["responder", r]]),
+    };
+  });
+}
