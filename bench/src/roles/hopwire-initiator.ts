@@ -1,7 +1,7 @@
 // Role: the initiator node (Alice). Connects to `port` (the responder, or the middle node
 // when `hops` names its relay) and, with `secure`, creates a secure channel to
 // "bob_listener" over that route (the seed's createSecureChannel). Then:
-//   send        one-way: Context.send of `size`-byte bodies to "sink" as fast as allowed —
+//   send        one-way: `size`-byte raw payloads to "sink" (Context.forward) as fast as allowed —
 //               ~64 KiB per event-loop turn, never while the first connection needsDrain
 //               (waitForDrain), and with `ackWindow` never more than that many messages
 //               beyond the sink's last count (the sink's acks come back along the return
@@ -12,9 +12,9 @@
 //   handshakes  createSecureChannel over one hop, `inFlight` at a time, each closed once
 //               confirmed; completions counted after warmupMs, for durationMs.
 import { performance } from "node:perf_hooks";
-import { node, route, type Context, type Route, type Routed, type Worker } from "@hopwire/runtime";
+import { LocalMessage, node, route, type Context, type Route, type Routed, type Worker } from "@hopwire/runtime";
 import { createTcpTransport, TcpConnectionOptions, type TcpConnection } from "@hopwire/transport-tcp";
-import { createIdentity, createSecureChannel } from "@hopwire/secure-channel";
+import { createIdentity, createSecureChannel, type SecureChannel } from "@hopwire/secure-channel";
 import { runBenchChild } from "../proc/child.js";
 import { LatencyRecorder } from "../histogram.js";
 import { summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
@@ -77,11 +77,22 @@ class Source implements Worker {
   }
 }
 
-async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, connection: TcpConnection, to: Route, stop: AbortSignal): Promise<SendResult> {
+/** The end of the road for a sender: its connection, or its channel when it has one. */
+interface Path {
+  connection: TcpConnection;
+  channel?: SecureChannel;
+}
+const pathClosed = (path: Path): boolean => path.connection.isClosed || path.channel?.isClosed === true;
+
+async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, path: Path, to: Route, stop: AbortSignal): Promise<SendResult> {
+  const connection = path.connection;
   const source = new Source();
   await n.startWorker("source", source, { placement: "main" });
   const ctx = source.ctx;
-  const payload = new Uint8Array(p.size).fill(0xab);
+  // The payload travels as raw bytes (Context.forward of a LocalMessage, no msgpack body
+  // encoding), like the bytes the TCP and TLS baselines write. Messages are immutable, so
+  // one serves every send; replies (the sink's acks) come back to "source".
+  const message = new LocalMessage(to, route(ctx.address), new Uint8Array(p.size).fill(0xab));
   const perTurn = Math.max(1, Math.floor(TURN_BYTES / p.size));
   const window = p.ackWindow && p.ackWindow > 0 ? p.ackWindow : Infinity;
   let sent = 0;
@@ -89,20 +100,21 @@ async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, con
   const fail = (e: unknown): void => {
     failure ??= e;
   };
-  const over = (): boolean => stop.aborted || connection.isClosed || failure !== undefined;
+  const over = (): boolean => stop.aborted || pathClosed(path) || failure !== undefined;
   stop.addEventListener("abort", () => source.wake(), { once: true });
   void connection.whenClosed().then(() => source.wake());
   while (!over()) {
     for (let k = 0; k < perTurn && sent - source.acked < window && !connection.needsDrain; k++) {
-      void ctx.send(to, payload).catch(fail);
+      void ctx.forward(message).catch(fail);
       sent++;
     }
     if (connection.needsDrain) await connection.waitForDrain().catch(() => {});
     else if (sent - source.acked >= window) await source.nextAck();
     else await nextTurn();
   }
-  // The run ends when the responder (which measures) goes away; anything else is an error.
-  if (failure !== undefined && !connection.isClosed && !stop.aborted) throw failure;
+  // The run ends when the responder (which measures) goes away, closing the channel (its
+  // CLOSE may come before the connection goes) and the connection; anything else is an error.
+  if (failure !== undefined && !pathClosed(path) && !stop.aborted) throw failure;
   return { sent };
 }
 
@@ -159,13 +171,14 @@ runBenchChild<InitiatorParams, null, InitiatorResult>(async (p, io) => {
     io.ready(null);
     if (p.mode === "handshakes") return await handshakes(p, n, connection);
     let first: Route = route(connection, ...p.hops);
+    const path: Path = { connection };
     if (p.secure) {
       const alice = await createIdentity();
-      const channel = await createSecureChannel(n, alice, route(first, "bob_listener"), channelOptions(p.secure));
-      first = route(channel);
+      path.channel = await createSecureChannel(n, alice, route(first, "bob_listener"), channelOptions(p.secure));
+      first = route(path.channel);
     }
     if (p.mode === "rtt") return await roundTrips(p, n, route(first, "echoer"));
-    const r = await send(p, n, connection, route(first, "sink"), io.stop);
+    const r = await send(p, n, path, route(first, "sink"), io.stop);
     return aeadRate === undefined ? r : { ...r, aeadRate };
   } finally {
     await n.stop();

@@ -7,3 +7,4 @@ import "./baselines/tls.js";
 import "./baselines/aead.js";
 import "./runtime/local-routing.js";
 import "./tcp/tcp.js";
+import "./secure-channel/secure-channel.js";

@@ -16,7 +16,7 @@ registerScenario({
 registerScenario({
   name: "tcp/one-hop-throughput",
   description:
-    "initiator → responder over one TCP connection, one way: Context.send of size-byte bodies to a counting sink " +
+    "initiator → responder over one TCP connection, one way: size-byte raw payloads (Context.forward of a LocalMessage) to a counting sink " +
     "placed \"main\", ~64 KiB per turn, pausing while connection.needsDrain. The sink measures. Two child processes.",
   params: ["size"],
   baseline: "baseline/tcp-framed",

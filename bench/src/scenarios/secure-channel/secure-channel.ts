@@ -1,0 +1,100 @@
+// secure-channel/*: Noise XX channels between Hopwire nodes in separate processes, over one
+// TCP hop or the seed's two (through the middle node's hello Relay), against node:tls,
+// a plain TCP proxy and TLS handshakes measured in the same run.
+import { registerScenario, type Params } from "../../scenario.js";
+import { withChildren } from "../../proc/spawn.js";
+import { hopwireHandshakes, hopwireOneWay, hopwireRoundTrip } from "../tcp/hopwire-topology.js";
+import type { SecureSpec } from "../../roles/hopwire-net.js";
+import type { TlsHandshakeParams, TlsHandshakeReady, TlsHandshakeResult } from "../../roles/hopwire-tls-handshakes.js";
+
+/** Handshakes in flight, for Hopwire and for node:tls alike. */
+const IN_FLIGHT = 8;
+/** The raw AEAD probe each throughput repetition runs in the initiator before its channel. */
+const AEAD_PROBE_MS = 100;
+
+const spec = (p: Params): SecureSpec => ({ provider: p.provider ?? "node", cryptoThreads: p.cryptoThreads ?? 0 });
+
+const series = (p: Params): string => {
+  const threads = p.cryptoThreads ?? 0;
+  const mode = threads === 0 ? "inline" : `${threads} crypto thread${threads > 1 ? "s" : ""}`;
+  return p.provider === "noble" ? `hopwire ${mode} (noble)` : `hopwire ${mode}`;
+};
+
+const TLS_HS = new URL("../../roles/hopwire-tls-handshakes.js", import.meta.url);
+
+// Lives here rather than in baselines/ because only secure-channel/handshakes uses it.
+registerScenario({
+  name: "baseline/tls-handshakes",
+  description:
+    `node:tls 1.3 full handshakes per second over loopback (the baseline/tls setup, server authentication only), ` +
+    `${IN_FLIGHT} in flight, each connection closed once verified; client and server are child processes.`,
+  params: [],
+  run: (p, signal) =>
+    withChildren(signal, p.warmupMs + p.durationMs + 20_000, async (spawn) => {
+      const server = spawn<TlsHandshakeReady, null>("server", TLS_HS, { mode: "server", warmupMs: 0, durationMs: 0 } satisfies TlsHandshakeParams);
+      const { port, certPem } = await server.ready;
+      const client = spawn<null, TlsHandshakeResult>("client", TLS_HS, {
+        mode: "client",
+        port,
+        ...(certPem ? { certPem } : {}),
+        inFlight: IN_FLIGHT,
+        warmupMs: p.warmupMs,
+        durationMs: p.durationMs,
+      } satisfies TlsHandshakeParams);
+      const c = await client.result;
+      server.stop();
+      const s = await server.result;
+      return {
+        metrics: [{ name: "hs/s", unit: "hs/s", value: c.data.handshakes / c.data.seconds, higherIsBetter: true }],
+        processes: [
+          { role: "client", maxRssBytes: c.maxRssBytes },
+          { role: "server", maxRssBytes: s.maxRssBytes },
+        ],
+      };
+    }),
+});
+
+registerScenario({
+  name: "secure-channel/handshakes",
+  description:
+    `Complete secure-channel handshakes per second over one TCP hop (Noise XX with identities, through CONFIRM): ` +
+    `createSecureChannel ${IN_FLIGHT} at a time on one connection, each channel closed once up. Initiator and ` +
+    "responder are child processes.",
+  params: ["provider"],
+  baseline: "baseline/tls-handshakes",
+  run: (p, signal) => hopwireHandshakes(p, signal, spec(p), IN_FLIGHT),
+});
+
+registerScenario({
+  name: "secure-channel/one-hop-throughput",
+  description:
+    "initiator → responder, one TCP hop, one secure channel, one way: size-byte raw payloads (Context.forward) through the channel to a sink " +
+    "placed \"main\", ~64 KiB per turn, pausing while the connection needsDrain, 4 MiB end-to-end ack window. " +
+    "Two child processes. `vs raw AEAD`: msg/s over the single-thread AEAD seal+open rate the initiator measured " +
+    `just before (${AEAD_PROBE_MS} ms, the baseline/aead method).`,
+  params: ["size", "cryptoThreads", "provider"],
+  baseline: "baseline/tls",
+  chart: { series },
+  run: (p, signal) => hopwireOneWay(p, signal, { secure: spec(p) }, { ackWindow: true, aeadProbeMs: AEAD_PROBE_MS }),
+});
+
+registerScenario({
+  name: "secure-channel/two-hop-throughput",
+  description:
+    "The seed's topology, one way: initiator → middle (hello Relay \"forward_to_bob\") → responder, one secure " +
+    "channel end to end; sender as in secure-channel/one-hop-throughput. Three child processes.",
+  params: ["size", "cryptoThreads", "provider"],
+  baseline: "baseline/tls",
+  run: (p, signal) => hopwireOneWay(p, signal, { secure: spec(p), viaRelay: true }, { ackWindow: true, aeadProbeMs: AEAD_PROBE_MS }),
+});
+
+registerScenario({
+  name: "secure-channel/seed-echo-rtt",
+  description:
+    "The seed end to end: responder (echoer on its own thread, secure channel listener), middle (hello Relay), " +
+    "initiator; sendAndReceive(route(channel, \"echoer\"), payload) one at a time through a channel over two TCP " +
+    "hops (default channel options). Three child processes.",
+  params: ["size"],
+  baseline: "baseline/tcp-proxy-rtt",
+  run: (p, signal) => hopwireRoundTrip(p, signal, { secure: { provider: "node", cryptoThreads: 0 }, viaRelay: true, echoer: "seed" }),
+});
