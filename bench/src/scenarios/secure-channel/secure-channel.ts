@@ -3,7 +3,7 @@
 // a plain TCP proxy and TLS handshakes measured in the same run.
 import { registerScenario, type Params } from "../../scenario.js";
 import { withChildren } from "../../proc/spawn.js";
-import { hopwireHandshakes, hopwireOneWay, hopwireRoundTrip } from "../tcp/hopwire-topology.js";
+import { hopwireHandshakes, hopwireOneWay, hopwireRoundTrip, windowed } from "../tcp/hopwire-topology.js";
 import type { SecureSpec } from "../../roles/hopwire-net.js";
 import type { TlsHandshakeParams, TlsHandshakeReady, TlsHandshakeResult } from "../../roles/hopwire-tls-handshakes.js";
 
@@ -11,6 +11,13 @@ import type { TlsHandshakeParams, TlsHandshakeReady, TlsHandshakeResult } from "
 const IN_FLIGHT = 8;
 /** The raw AEAD probe each throughput repetition runs in the initiator before its channel. */
 const AEAD_PROBE_MS = 100;
+
+/**
+ * Share of --duration each repetition measures (see windowed()): the noble provider runs
+ * ~35× slower AEAD, so its figures need fewer messages and get shorter windows.
+ */
+const share = (p: Params): number => (p.provider === "noble" ? 0.25 : 0.4);
+const HANDSHAKE_SHARE = 0.5;
 
 const spec = (p: Params): SecureSpec => ({ provider: p.provider ?? "node", cryptoThreads: p.cryptoThreads ?? 0 });
 
@@ -29,8 +36,9 @@ registerScenario({
     `node:tls 1.3 full handshakes per second over loopback (the baseline/tls setup, server authentication only), ` +
     `${IN_FLIGHT} in flight, each connection closed once verified; client and server are child processes.`,
   params: [],
-  run: (p, signal) =>
-    withChildren(signal, p.warmupMs + p.durationMs + 20_000, async (spawn) => {
+  run: (full, signal) => {
+    const p = windowed(full, HANDSHAKE_SHARE);
+    return withChildren(signal, p.warmupMs + p.durationMs + 20_000, async (spawn) => {
       const server = spawn<TlsHandshakeReady, null>("server", TLS_HS, { mode: "server", warmupMs: 0, durationMs: 0 } satisfies TlsHandshakeParams);
       const { port, certPem } = await server.ready;
       const client = spawn<null, TlsHandshakeResult>("client", TLS_HS, {
@@ -51,7 +59,8 @@ registerScenario({
           { role: "server", maxRssBytes: s.maxRssBytes },
         ],
       };
-    }),
+    });
+  },
 });
 
 registerScenario({
@@ -62,7 +71,7 @@ registerScenario({
     "responder are child processes.",
   params: ["provider"],
   baseline: "baseline/tls-handshakes",
-  run: (p, signal) => hopwireHandshakes(p, signal, spec(p), IN_FLIGHT),
+  run: (p, signal) => hopwireHandshakes(windowed(p, HANDSHAKE_SHARE), signal, spec(p), IN_FLIGHT),
 });
 
 registerScenario({
@@ -75,7 +84,7 @@ registerScenario({
   params: ["size", "cryptoThreads", "provider"],
   baseline: "baseline/tls",
   chart: { series },
-  run: (p, signal) => hopwireOneWay(p, signal, { secure: spec(p) }, { ackWindow: true, aeadProbeMs: AEAD_PROBE_MS }),
+  run: (p, signal) => hopwireOneWay(windowed(p, share(p)), signal, { secure: spec(p) }, { ackWindow: true, aeadProbeMs: AEAD_PROBE_MS }),
 });
 
 registerScenario({
@@ -85,7 +94,7 @@ registerScenario({
     "channel end to end; sender as in secure-channel/one-hop-throughput. Three child processes.",
   params: ["size", "cryptoThreads", "provider"],
   baseline: "baseline/tls",
-  run: (p, signal) => hopwireOneWay(p, signal, { secure: spec(p), viaRelay: true }, { ackWindow: true, aeadProbeMs: AEAD_PROBE_MS }),
+  run: (p, signal) => hopwireOneWay(windowed(p, share(p)), signal, { secure: spec(p), viaRelay: true }, { ackWindow: true, aeadProbeMs: AEAD_PROBE_MS }),
 });
 
 registerScenario({
@@ -96,5 +105,5 @@ registerScenario({
     "hops (default channel options). Three child processes.",
   params: ["size"],
   baseline: "baseline/tcp-proxy-rtt",
-  run: (p, signal) => hopwireRoundTrip(p, signal, { secure: { provider: "node", cryptoThreads: 0 }, viaRelay: true, echoer: "seed" }),
+  run: (p, signal) => hopwireRoundTrip(windowed(p, 0.4), signal, { secure: { provider: "node", cryptoThreads: 0 }, viaRelay: true, echoer: "seed" }),
 });

@@ -1,27 +1,30 @@
 // tcp/*: Hopwire's TCP transport between nodes in separate processes, against raw
 // node:net framing (and a plain TCP proxy for the relay), measured in the same run.
 import { registerScenario } from "../../scenario.js";
-import { hopwireOneWay, hopwireRoundTrip } from "./hopwire-topology.js";
+import { hopwireOneWay, hopwireRoundTrip, windowed } from "./hopwire-topology.js";
+
+/** Share of --duration each repetition measures (see windowed()). */
+const SHARE = 0.4;
 
 registerScenario({
   name: "tcp/one-hop-rtt",
   description:
     "initiator → responder over one TCP connection: node.sendAndReceive(route(connection, \"echoer\"), payload), " +
-    "one outstanding; the echoer is placed \"main\" and sends the payload back undecoded. Two child processes.",
+    "one outstanding; the echoer is placed \"main\" and sends the payload back undecoded. Two child processes. Measures 40% of --duration.",
   params: ["size"],
   baseline: "baseline/tcp-framed-rtt",
-  run: (p, signal) => hopwireRoundTrip(p, signal, { echoer: "main" }),
+  run: (p, signal) => hopwireRoundTrip(windowed(p, SHARE), signal, { echoer: "main" }),
 });
 
 registerScenario({
   name: "tcp/one-hop-throughput",
   description:
     "initiator → responder over one TCP connection, one way: size-byte raw payloads (Context.forward of a LocalMessage) to a counting sink " +
-    "placed \"main\", ~64 KiB per turn, pausing while connection.needsDrain. The sink measures. Two child processes.",
+    "placed \"main\", ~64 KiB per turn, pausing while connection.needsDrain. The sink measures. Two child processes. Measures 40% of --duration.",
   params: ["size"],
   baseline: "baseline/tcp-framed",
   chart: { series: "hopwire TCP" },
-  run: (p, signal) => hopwireOneWay(p, signal, {}),
+  run: (p, signal) => hopwireOneWay(windowed(p, SHARE), signal, {}),
 });
 
 registerScenario({
@@ -33,5 +36,5 @@ registerScenario({
   params: ["size"],
   baseline: "baseline/tcp-proxy",
   chart: { series: "hopwire TCP via relay" },
-  run: (p, signal) => hopwireOneWay(p, signal, { viaRelay: true }, { ackWindow: true }),
+  run: (p, signal) => hopwireOneWay(windowed(p, SHARE), signal, { viaRelay: true }, { ackWindow: true }),
 });
