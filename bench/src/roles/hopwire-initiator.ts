@@ -1,4 +1,4 @@
-// Role: the initiator node (Alice). Connects to `port` (the responder, or the middle node
+// Role: the initiator node (Alice). Connects to the published port (the responder, or the middle node
 // when `hops` names its relay) and, with `secure`, creates a secure channel to
 // "bob_listener" over that route (the seed's createSecureChannel). Then:
 //   send        one-way: `size`-byte raw payloads to "sink" (Context.forward) as fast as allowed —
@@ -19,10 +19,12 @@ import { runBenchChild } from "../proc/child.js";
 import { LatencyRecorder } from "../histogram.js";
 import { summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
 import { channelOptions, HOST, nextTurn, sealOpenRate, type SecureSpec } from "./hopwire-net.js";
+import { awaitPublished } from "./hopwire-rendezvous.js";
 
 export interface InitiatorParams {
   mode: "send" | "rtt" | "handshakes";
-  port: number;
+  /** Where the port to dial is published (hopwire-rendezvous.ts): the responder's, or the middle's. */
+  portFile: string;
   /** Relays between the first connection and the far node, e.g. ["forward_to_bob"]. */
   hops: string[];
   secure?: SecureSpec;
@@ -163,11 +165,13 @@ async function handshakes(p: InitiatorParams, n: Awaited<ReturnType<typeof node>
 }
 
 runBenchChild<InitiatorParams, null, InitiatorResult>(async (p, io) => {
-  const aeadRate = p.aeadProbeMs && p.secure ? await sealOpenRate(p.secure.provider, p.size, p.aeadProbeMs) : undefined;
   const n = await node({ name: "initiator", sendAndReceiveTimeout: 30_000 });
   try {
     const tcp = await createTcpTransport(n);
-    const connection = await tcp.connect(`${HOST}:${p.port}`, new TcpConnectionOptions());
+    const port = await awaitPublished<number>(p.portFile, io.stop);
+    // The other nodes are up and idle now: the quietest moment for the AEAD probe.
+    const aeadRate = p.aeadProbeMs && p.secure ? await sealOpenRate(p.secure.provider, p.size, p.aeadProbeMs) : undefined;
+    const connection = await tcp.connect(`${HOST}:${port}`, new TcpConnectionOptions());
     io.ready(null);
     if (p.mode === "handshakes") return await handshakes(p, n, connection);
     let first: Route = route(connection, ...p.hops);

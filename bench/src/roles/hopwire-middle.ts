@@ -6,9 +6,11 @@ import { node, route } from "@hopwire/runtime";
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { runBenchChild } from "../proc/child.js";
 import { HOST, loadRelay } from "./hopwire-net.js";
+import { awaitPublished } from "./hopwire-rendezvous.js";
 
 export interface MiddleParams {
-  targetPort: number;
+  /** Where the responder's port is published (hopwire-rendezvous.ts). */
+  targetPortFile: string;
 }
 export interface MiddleReady {
   port: number;
@@ -19,7 +21,8 @@ runBenchChild<MiddleParams, MiddleReady, null>(async (p, io) => {
   const n = await node({ name: "middle" });
   try {
     const tcp = await createTcpTransport(n);
-    const toBob = await tcp.connect(`${HOST}:${p.targetPort}`, new TcpConnectionOptions());
+    const targetPort = await awaitPublished<number>(p.targetPortFile, io.stop);
+    const toBob = await tcp.connect(`${HOST}:${targetPort}`, new TcpConnectionOptions());
     await n.startWorker("forward_to_bob", Relay, { args: [route(toBob), { quiet: true }] });
     const listener = await tcp.listen(`${HOST}:0`, new TcpListenerOptions());
     n.flowControls.addConsumer("forward_to_bob", listener.flowControlId);

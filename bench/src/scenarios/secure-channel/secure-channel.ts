@@ -10,7 +10,7 @@ import type { TlsHandshakeParams, TlsHandshakeReady, TlsHandshakeResult } from "
 /** Handshakes in flight, for Hopwire and for node:tls alike. */
 const IN_FLIGHT = 8;
 /** The raw AEAD probe each throughput repetition runs in the initiator before its channel. */
-const AEAD_PROBE_MS = 100;
+const AEAD_PROBE_MS = 60;
 
 /**
  * Share of --duration each repetition measures (see windowed()): the noble provider runs

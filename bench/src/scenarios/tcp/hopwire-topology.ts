@@ -3,6 +3,7 @@
 // shapes mirror baselines/tcp-topology.ts so that a figure and its baseline differ in the
 // stack only.
 import { withChildren, type BenchChild, type ChildResult } from "../../proc/spawn.js";
+import { Rendezvous } from "../../roles/hopwire-rendezvous.js";
 import { roundTripMetrics, throughputMetrics } from "../../metrics.js";
 import type { Measurement, Metric, ProcessRss, RunParams } from "../../scenario.js";
 import type { ResponderParams, ResponderReady, ResponderResult } from "../../roles/hopwire-responder.js";
@@ -36,15 +37,25 @@ export interface HopwireTopology {
 
 type Spawn = <R = unknown, S = unknown>(role: string, script: URL, params: unknown) => BenchChild<R, S>;
 
-/** Starts the responder and (if asked) the middle; returns the port the initiator dials and the hops it routes through. */
-async function servers(spawn: Spawn, t: HopwireTopology, responderParams: ResponderParams) {
+/**
+ * Starts the responder and (if asked) the middle at once; each publishes its port when
+ * ready (see hopwire-rendezvous.ts), so the initiator, spawned right after, can start too.
+ * Returns the file the initiator waits on for its port and the hops it routes through.
+ */
+function servers(spawn: Spawn, rv: Rendezvous, t: HopwireTopology, responderParams: ResponderParams) {
   const responder = spawn<ResponderReady, ResponderResult | null>("responder", role("hopwire-responder"), responderParams);
-  const { port: responderPort } = await responder.ready;
+  void responder.ready.then((r) => rv.publish("responder", r.port), () => {});
   const middle = t.viaRelay
-    ? spawn<MiddleReady, null>("middle", role("hopwire-middle"), { targetPort: responderPort } satisfies MiddleParams)
+    ? spawn<MiddleReady, null>("middle", role("hopwire-middle"), { targetPortFile: rv.path("responder") } satisfies MiddleParams)
     : undefined;
-  const port = middle ? (await middle.ready).port : responderPort;
-  return { responder, middle, port, hops: middle ? ["forward_to_bob"] : [] };
+  void middle?.ready.then((m) => rv.publish("middle", m.port), () => {});
+  return { responder, middle, portFile: rv.path(middle ? "middle" : "responder"), hops: middle ? ["forward_to_bob"] : [] };
+}
+
+/** withChildren with a rendezvous directory that lives as long as the repetition. */
+function withTopology<T>(p: RunParams, signal: AbortSignal, body: (spawn: Spawn, rv: Rendezvous) => Promise<T>): Promise<T> {
+  const rv = new Rendezvous();
+  return withChildren(signal, timeoutFor(p), (spawn) => body(spawn, rv)).finally(() => rv.dispose());
 }
 
 function rss(entries: [string, ChildResult<unknown> | undefined][]): ProcessRss[] {
@@ -65,8 +76,8 @@ export interface OneWayOptions {
 export function hopwireOneWay(p: RunParams, signal: AbortSignal, t: HopwireTopology, o: OneWayOptions = {}): Promise<Measurement> {
   const size = p.size!;
   const window = o.ackWindow ? ackWindowFor(size) : 0;
-  return withChildren(signal, timeoutFor(p), async (spawn) => {
-    const s = await servers(spawn, t, {
+  return withTopology(p, signal, async (spawn, rv) => {
+    const s = servers(spawn, rv, t, {
       mode: "sink",
       ...(t.secure ? { secure: t.secure } : {}),
       size,
@@ -76,7 +87,7 @@ export function hopwireOneWay(p: RunParams, signal: AbortSignal, t: HopwireTopol
     });
     const initiator = spawn<null, InitiatorResult>("initiator", role("hopwire-initiator"), {
       mode: "send",
-      port: s.port,
+      portFile: s.portFile,
       hops: s.hops,
       ...(t.secure ? { secure: t.secure } : {}),
       size,
@@ -102,8 +113,8 @@ export function hopwireOneWay(p: RunParams, signal: AbortSignal, t: HopwireTopol
 
 /** initiator → [middle →] responder's echoer and back, one outstanding; the initiator measures. */
 export function hopwireRoundTrip(p: RunParams, signal: AbortSignal, t: HopwireTopology & { echoer: "main" | "seed" }): Promise<Measurement> {
-  return withChildren(signal, timeoutFor(p), async (spawn) => {
-    const s = await servers(spawn, t, {
+  return withTopology(p, signal, async (spawn, rv) => {
+    const s = servers(spawn, rv, t, {
       mode: "echo",
       echoer: t.echoer,
       ...(t.secure ? { secure: t.secure } : {}),
@@ -112,7 +123,7 @@ export function hopwireRoundTrip(p: RunParams, signal: AbortSignal, t: HopwireTo
     });
     const initiator = spawn<null, RoundTripSummary>("initiator", role("hopwire-initiator"), {
       mode: "rtt",
-      port: s.port,
+      portFile: s.portFile,
       hops: s.hops,
       ...(t.secure ? { secure: t.secure } : {}),
       size: p.size!,
@@ -128,11 +139,11 @@ export function hopwireRoundTrip(p: RunParams, signal: AbortSignal, t: HopwireTo
 
 /** Handshakes per second over one TCP hop, `inFlight` at a time. */
 export function hopwireHandshakes(p: RunParams, signal: AbortSignal, secure: SecureSpec, inFlight: number): Promise<Measurement> {
-  return withChildren(signal, timeoutFor(p), async (spawn) => {
-    const s = await servers(spawn, { secure }, { mode: "listen", secure, warmupMs: p.warmupMs, durationMs: p.durationMs });
+  return withTopology(p, signal, async (spawn, rv) => {
+    const s = servers(spawn, rv, { secure }, { mode: "listen", secure, warmupMs: p.warmupMs, durationMs: p.durationMs });
     const initiator = spawn<null, HandshakeResult>("initiator", role("hopwire-initiator"), {
       mode: "handshakes",
-      port: s.port,
+      portFile: s.portFile,
       hops: [],
       secure,
       size: 0,
