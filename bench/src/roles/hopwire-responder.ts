@@ -1,7 +1,8 @@
 // Role: the responder node (Bob). A TCP listener on 127.0.0.1:0 and, with `secure`, a
 // secure channel listener "bob_listener" that consumes it (the seed's setup); then one of:
 //   sink    a counting worker "sink" placed "main" that measures: its window opens warmupMs
-//           after the first data message and lasts durationMs; with `ackEvery` it also
+//           after the first data message (and no earlier than ~1 MiB or 2048 messages in)
+//           and lasts durationMs; with `ackEvery` it also
 //           tells the sender its count every that many messages (the sender's window)
 //   echo    "echoer": placed "main" forwarding the payload back as is ("main"), or the
 //           seed's Echoer on its own thread, minus its print ("seed")
@@ -51,6 +52,8 @@ class WindowSink implements Worker {
     private readonly warmupMs: number,
     private readonly durationMs: number,
     private readonly ackEvery: number,
+    /** Messages that must have arrived too before the window opens (a relay thread takes ~1000 to get up to speed). */
+    private readonly warmMessages: number,
   ) {
     this.done = new Promise((resolve) => (this.#resolve = resolve));
   }
@@ -63,7 +66,7 @@ class WindowSink implements Worker {
     const now = performance.now();
     if (this.#first < 0) this.#first = now;
     else if (this.#start < 0) {
-      if (now >= this.#first + this.warmupMs) {
+      if (now >= this.#first + this.warmupMs && count >= this.warmMessages) {
         this.#start = now;
         this.#m0 = count;
       }
@@ -95,10 +98,10 @@ runBenchChild<ResponderParams, ResponderReady, ResponderResult | null>(async (p,
     const stopped = new Promise<null>((resolve) => io.stop.addEventListener("abort", () => resolve(null), { once: true }));
     let result: Promise<ResponderResult | null> = stopped;
     if (p.mode === "sink") {
-      const sink = new WindowSink(p.warmupMs, p.durationMs, p.ackEvery ?? 0);
+      const size = p.size ?? 0;
+      const sink = new WindowSink(p.warmupMs, p.durationMs, p.ackEvery ?? 0, Math.min(2048, Math.ceil(2 ** 20 / Math.max(1, size))));
       await n.startWorker("sink", sink, { placement: "main" });
       n.flowControls.addConsumer("sink", reachableFrom);
-      const size = p.size ?? 0;
       result = Promise.race([sink.done.then((r) => ({ ...r, payloadBytes: r.messages * size })), stopped]);
     } else if (p.mode === "echo") {
       if (p.echoer === "seed") await n.startWorker("echoer", QuietEchoer);
