@@ -14,11 +14,11 @@
 import { performance } from "node:perf_hooks";
 import { LocalMessage, node, route, type Context, type Route, type Routed, type Worker } from "@hopwire/runtime";
 import { createTcpTransport, TcpConnectionOptions, type TcpConnection } from "@hopwire/transport-tcp";
-import { createIdentity, createSecureChannel, type SecureChannel } from "@hopwire/secure-channel";
+import type { SecureChannel } from "@hopwire/secure-channel";
 import { runBenchChild } from "../proc/child.js";
 import { LatencyRecorder } from "../histogram.js";
 import { summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
-import { channelOptions, HOST, nextTurn, sealOpenRate, type SecureSpec } from "./hopwire-net.js";
+import { channelOptions, HOST, loadSecureChannel, nextTurn, sealOpenRate, type SecureSpec } from "./hopwire-net.js";
 import { awaitPublished } from "./hopwire-rendezvous.js";
 
 export interface InitiatorParams {
@@ -139,7 +139,8 @@ async function roundTrips(p: InitiatorParams, n: Awaited<ReturnType<typeof node>
 
 async function handshakes(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, connection: TcpConnection): Promise<HandshakeResult> {
   if (!p.secure) throw new Error("handshakes need `secure`");
-  const alice = await createIdentity();
+  const sc = await loadSecureChannel();
+  const alice = await sc.createIdentity();
   const to = route(connection, ...p.hops, "bob_listener");
   const t0 = performance.now();
   let start = -1;
@@ -147,7 +148,7 @@ async function handshakes(p: InitiatorParams, n: Awaited<ReturnType<typeof node>
   let count = 0;
   const loop = async (): Promise<void> => {
     for (;;) {
-      const channel = await createSecureChannel(n, alice, to, channelOptions(p.secure!));
+      const channel = await sc.createSecureChannel(n, alice, to, channelOptions(sc, p.secure!));
       const now = performance.now();
       await channel.close();
       if (start < 0) {
@@ -165,6 +166,7 @@ async function handshakes(p: InitiatorParams, n: Awaited<ReturnType<typeof node>
 }
 
 runBenchChild<InitiatorParams, null, InitiatorResult>(async (p, io) => {
+  if (p.secure) void loadSecureChannel(); // loads while the other nodes start
   const n = await node({ name: "initiator", sendAndReceiveTimeout: 30_000 });
   try {
     const tcp = await createTcpTransport(n);
@@ -177,8 +179,9 @@ runBenchChild<InitiatorParams, null, InitiatorResult>(async (p, io) => {
     let first: Route = route(connection, ...p.hops);
     const path: Path = { connection };
     if (p.secure) {
-      const alice = await createIdentity();
-      path.channel = await createSecureChannel(n, alice, route(first, "bob_listener"), channelOptions(p.secure));
+      const sc = await loadSecureChannel();
+      const alice = await sc.createIdentity();
+      path.channel = await sc.createSecureChannel(n, alice, route(first, "bob_listener"), channelOptions(sc, p.secure));
       first = route(path.channel);
     }
     if (p.mode === "rtt") return await roundTrips(p, n, route(first, "echoer"));

@@ -11,9 +11,8 @@
 import { performance } from "node:perf_hooks";
 import { LocalMessage, node, route, type Context, type Routed, type Worker } from "@hopwire/runtime";
 import { createTcpTransport, TcpListenerOptions } from "@hopwire/transport-tcp";
-import { createIdentity, createSecureChannelListener } from "@hopwire/secure-channel";
 import { runBenchChild } from "../proc/child.js";
-import { HOST, listenerOptions, type SecureSpec } from "./hopwire-net.js";
+import { HOST, listenerOptions, loadSecureChannel, type SecureSpec } from "./hopwire-net.js";
 import { CONTROL_MAX, QuietEchoer } from "./hopwire-workers.js";
 
 export interface ResponderParams {
@@ -91,8 +90,9 @@ runBenchChild<ResponderParams, ResponderReady, ResponderResult | null>(async (p,
     const listener = await tcp.listen(`${HOST}:0`, new TcpListenerOptions());
     let reachableFrom = listener.flowControlId;
     if (p.secure) {
-      const bob = await createIdentity();
-      const scl = await createSecureChannelListener(n, bob, "bob_listener", listenerOptions(p.secure).asConsumer(listener.flowControlId));
+      const sc = await loadSecureChannel();
+      const bob = await sc.createIdentity();
+      const scl = await sc.createSecureChannelListener(n, bob, "bob_listener", listenerOptions(sc, p.secure).asConsumer(listener.flowControlId));
       reachableFrom = scl.flowControlId;
     }
     const stopped = new Promise<null>((resolve) => io.stop.addEventListener("abort", () => resolve(null), { once: true }));

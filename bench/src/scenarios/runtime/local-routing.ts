@@ -23,7 +23,7 @@ for (const { mode, what } of MODES) {
     params: ["size"],
     baseline: "baseline/messageport-batched",
     run: (full, signal) => {
-      const p = windowed(full, 0.4); // 40% of --duration: see windowed()
+      const p = windowed(full, 0.3); // 30% of --duration: see windowed()
       return runSolo(ROLE, "process", { mode, size: p.size, warmupMs: p.warmupMs, durationMs: p.durationMs }, p, signal);
     },
   });

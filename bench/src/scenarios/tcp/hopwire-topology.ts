@@ -16,13 +16,13 @@ const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.met
 
 /**
  * The measured window of one repetition: `share` of the CLI's --duration and warm-up
- * (at least 100 ms of each). The suite has ~90 cases × 5 repetitions of fresh processes
+ * (at least 50 ms of each). The suite has ~90 cases × 5 repetitions of fresh processes
  * and must stay under 10 minutes on 2 cores, so the Hopwire scenarios measure shorter
  * windows than the baselines they are compared with; rates and percentiles are per
  * second / per message, so the ratio is unaffected, only the noise per repetition grows.
  */
 export function windowed(p: RunParams, share: number): RunParams {
-  return { ...p, durationMs: Math.max(100, p.durationMs * share), warmupMs: Math.max(100, p.warmupMs * share) };
+  return { ...p, durationMs: Math.max(50, p.durationMs * share), warmupMs: Math.max(50, p.warmupMs * share) };
 }
 
 /** Spawning three nodes, a handshake or two, teardown: on top of the repetition's own time. */
