@@ -3,7 +3,7 @@
 import { registerScenario } from "../../scenario.js";
 import { runSolo } from "../../proc/solo.js";
 import type { RuntimeMode } from "../../roles/hopwire-runtime.js";
-import { windowed } from "../tcp/hopwire-topology.js";
+import { windowed, windowNote } from "../tcp/hopwire-topology.js";
 
 const ROLE = new URL("../../roles/hopwire-runtime.js", import.meta.url);
 
@@ -19,11 +19,11 @@ for (const { mode, what } of MODES) {
     name: `runtime/${mode}`,
     description:
       `Context.send of size-byte bodies, ${what}. Counted by ticks the sink answers in order behind the ` +
-      "data (4 ticks of ~64 KiB outstanding); one process.",
+      "data (4 ticks of ~64 KiB outstanding); one process." + windowNote(0.25),
     params: ["size"],
     baseline: "baseline/messageport-batched",
     run: (full, signal) => {
-      const p = windowed(full, 0.3); // 30% of --duration: see windowed()
+      const p = windowed(full, 0.25); // a quarter of --duration: see windowed()
       return runSolo(ROLE, "process", { mode, size: p.size, warmupMs: p.warmupMs, durationMs: p.durationMs }, p, signal);
     },
   });

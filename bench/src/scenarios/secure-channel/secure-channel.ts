@@ -3,21 +3,21 @@
 // a plain TCP proxy and TLS handshakes measured in the same run.
 import { registerScenario, type Params } from "../../scenario.js";
 import { withChildren } from "../../proc/spawn.js";
-import { hopwireHandshakes, hopwireOneWay, hopwireRoundTrip, windowed } from "../tcp/hopwire-topology.js";
+import { hopwireHandshakes, hopwireOneWay, hopwireRoundTrip, windowed, windowNote } from "../tcp/hopwire-topology.js";
 import type { SecureSpec } from "../../roles/hopwire-net.js";
 import type { TlsHandshakeParams, TlsHandshakeReady, TlsHandshakeResult } from "../../roles/hopwire-tls-handshakes.js";
 
 /** Handshakes in flight, for Hopwire and for node:tls alike. */
 const IN_FLIGHT = 8;
 /** The raw AEAD probe each throughput repetition runs in the initiator before its channel. */
-const AEAD_PROBE_MS = 60;
+const AEAD_PROBE_MS = 40;
 
 /**
  * Share of --duration each repetition measures (see windowed()): the noble provider runs
  * ~35× slower AEAD, so its figures need fewer messages and get shorter windows.
  */
-const share = (p: Params): number => (p.provider === "noble" ? 0.25 : 0.4);
-const HANDSHAKE_SHARE = 0.5;
+const share = (p: Params): number => (p.provider === "noble" ? 0.15 : 0.3);
+const HANDSHAKE_SHARE = 0.4;
 
 const spec = (p: Params): SecureSpec => ({ provider: p.provider ?? "node", cryptoThreads: p.cryptoThreads ?? 0 });
 
@@ -34,7 +34,7 @@ registerScenario({
   name: "baseline/tls-handshakes",
   description:
     `node:tls 1.3 full handshakes per second over loopback (the baseline/tls setup, server authentication only), ` +
-    `${IN_FLIGHT} in flight, each connection closed once verified; client and server are child processes.`,
+    `${IN_FLIGHT} in flight, each connection closed once verified; client and server are child processes.` + windowNote(HANDSHAKE_SHARE),
   params: [],
   run: (full, signal) => {
     const p = windowed(full, HANDSHAKE_SHARE);
@@ -68,7 +68,7 @@ registerScenario({
   description:
     `Complete secure-channel handshakes per second over one TCP hop (Noise XX with identities, through CONFIRM): ` +
     `createSecureChannel ${IN_FLIGHT} at a time on one connection, each channel closed once up. Initiator and ` +
-    "responder are child processes.",
+    "responder are child processes." + windowNote(HANDSHAKE_SHARE),
   params: ["provider"],
   baseline: "baseline/tls-handshakes",
   run: (p, signal) => hopwireHandshakes(windowed(p, HANDSHAKE_SHARE), signal, spec(p), IN_FLIGHT),
@@ -80,7 +80,7 @@ registerScenario({
     "initiator → responder, one TCP hop, one secure channel, one way: size-byte raw payloads (Context.forward) through the channel to a sink " +
     "placed \"main\", ~64 KiB per turn, pausing while the connection needsDrain, 4 MiB end-to-end ack window. " +
     "Two child processes. `vs raw AEAD`: msg/s over the single-thread AEAD seal+open rate the initiator measured " +
-    `just before (${AEAD_PROBE_MS} ms, the baseline/aead method).`,
+    `just before (${AEAD_PROBE_MS} ms, the baseline/aead method).` + windowNote("30% (noble: 15%)"),
   params: ["size", "cryptoThreads", "provider"],
   baseline: "baseline/tls",
   chart: { series },
@@ -94,7 +94,7 @@ registerScenario({
   description:
     "The seed's topology, one way: initiator → middle (hello Relay \"forward_to_bob\") → responder, one secure " +
     "channel end to end; sender as in secure-channel/one-hop-throughput. Three child processes. node provider only " +
-    "(noble's cost does not depend on the hops: see one-hop).",
+    "(noble's cost does not depend on the hops: see one-hop)." + windowNote(0.3),
   params: ["size", "cryptoThreads"],
   baseline: "baseline/tls",
   run: (p, signal) => hopwireOneWay(windowed(p, share(p)), signal, { secure: spec(p), viaRelay: true }, { ackWindow: true, aeadProbeMs: AEAD_PROBE_MS }),
@@ -105,8 +105,8 @@ registerScenario({
   description:
     "The seed end to end: responder (echoer on its own thread, secure channel listener), middle (hello Relay), " +
     "initiator; sendAndReceive(route(channel, \"echoer\"), payload) one at a time through a channel over two TCP " +
-    "hops (default channel options). Three child processes.",
+    "hops (default channel options). Three child processes." + windowNote(0.3),
   params: ["size"],
   baseline: "baseline/tcp-proxy-rtt",
-  run: (p, signal) => hopwireRoundTrip(windowed(p, 0.4), signal, { secure: { provider: "node", cryptoThreads: 0 }, viaRelay: true, echoer: "seed" }),
+  run: (p, signal) => hopwireRoundTrip(windowed(p, 0.3), signal, { secure: { provider: "node", cryptoThreads: 0 }, viaRelay: true, echoer: "seed" }),
 });

@@ -25,6 +25,10 @@ export function windowed(p: RunParams, share: number): RunParams {
   return { ...p, durationMs: Math.max(50, p.durationMs * share), warmupMs: Math.max(50, p.warmupMs * share) };
 }
 
+/** The sentence a scenario's description ends with, so the report says what was measured. */
+export const windowNote = (share: number | string): string =>
+  ` Measures ${typeof share === "number" ? `${Math.round(share * 100)}%` : share} of --duration (and of the warm-up) per repetition.`;
+
 /** Spawning three nodes, a handshake or two, teardown: on top of the repetition's own time. */
 const timeoutFor = (p: RunParams): number => p.warmupMs + p.durationMs + 20_000;
 
