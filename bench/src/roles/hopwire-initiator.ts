@@ -18,7 +18,7 @@ import type { SecureChannel } from "@hopwire/secure-channel";
 import { runBenchChild } from "../proc/child.js";
 import { LatencyRecorder } from "../histogram.js";
 import { summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
-import { channelOptions, HOST, loadSecureChannel, nextTurn, sealOpenRate, type SecureSpec } from "./hopwire-net.js";
+import { channelOptions, HOST, loadSecureChannel, nextTurn, type SecureSpec } from "./hopwire-net.js";
 import { awaitPublished } from "./hopwire-rendezvous.js";
 
 export interface InitiatorParams {
@@ -35,13 +35,9 @@ export interface InitiatorParams {
   ackWindow?: number;
   /** handshakes: handshakes in flight. */
   inFlight?: number;
-  /** Measure raw AEAD seal+open (the channel's provider, this size) for this long first. */
-  aeadProbeMs?: number;
 }
 export interface SendResult {
   sent: number;
-  /** Raw AEAD seal+open msg/s on this process, measured just before the channel. */
-  aeadRate?: number;
 }
 export interface HandshakeResult {
   handshakes: number;
@@ -171,8 +167,6 @@ runBenchChild<InitiatorParams, null, InitiatorResult>(async (p, io) => {
   try {
     const tcp = await createTcpTransport(n);
     const port = await awaitPublished<number>(p.portFile, io.stop);
-    // The other nodes are up and idle now: the quietest moment for the AEAD probe.
-    const aeadRate = p.aeadProbeMs && p.secure ? await sealOpenRate(p.secure.provider, p.size, p.aeadProbeMs) : undefined;
     const connection = await tcp.connect(`${HOST}:${port}`, new TcpConnectionOptions());
     io.ready(null);
     if (p.mode === "handshakes") return await handshakes(p, n, connection);
@@ -185,8 +179,7 @@ runBenchChild<InitiatorParams, null, InitiatorResult>(async (p, io) => {
       first = route(path.channel);
     }
     if (p.mode === "rtt") return await roundTrips(p, n, route(first, "echoer"));
-    const r = await send(p, n, path, route(first, "sink"), io.stop);
-    return aeadRate === undefined ? r : { ...r, aeadRate };
+    return await send(p, n, path, route(first, "sink"), io.stop);
   } finally {
     await n.stop();
   }

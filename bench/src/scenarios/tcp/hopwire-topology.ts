@@ -5,10 +5,10 @@
 import { withChildren, type BenchChild, type ChildResult } from "../../proc/spawn.js";
 import { Rendezvous } from "../../roles/hopwire-rendezvous.js";
 import { roundTripMetrics, throughputMetrics } from "../../metrics.js";
-import type { Measurement, Metric, ProcessRss, RunParams } from "../../scenario.js";
+import type { Measurement, ProcessRss, RunParams } from "../../scenario.js";
 import type { ResponderParams, ResponderReady, ResponderResult } from "../../roles/hopwire-responder.js";
 import type { MiddleParams, MiddleReady } from "../../roles/hopwire-middle.js";
-import type { HandshakeResult, InitiatorParams, InitiatorResult, SendResult } from "../../roles/hopwire-initiator.js";
+import type { HandshakeResult, InitiatorParams, InitiatorResult } from "../../roles/hopwire-initiator.js";
 import type { RoundTripSummary } from "../../metrics.js";
 import type { SecureSpec } from "../../roles/hopwire-net.js";
 
@@ -72,8 +72,6 @@ export const ackWindowFor = (size: number): number => Math.max(64, Math.min(16_3
 export interface OneWayOptions {
   /** End-to-end ack window (see the initiator); default: TCP backpressure only. */
   ackWindow?: boolean;
-  /** Measure raw AEAD seal+open in the initiator for this long and report the channel's rate against it. */
-  aeadProbeMs?: number;
 }
 
 /** initiator → [middle →] responder's sink, one way; the sink measures. */
@@ -98,7 +96,6 @@ export function hopwireOneWay(p: RunParams, signal: AbortSignal, t: HopwireTopol
       warmupMs: p.warmupMs,
       durationMs: p.durationMs,
       ackWindow: window,
-      ...(o.aeadProbeMs ? { aeadProbeMs: o.aeadProbeMs } : {}),
     } satisfies InitiatorParams);
     // The responder ends the run: its node stops, so the middle sees its connection to it go,
     // and the initiator its own. They end by themselves; no stop() (a stop sent to a child
@@ -106,12 +103,7 @@ export function hopwireOneWay(p: RunParams, signal: AbortSignal, t: HopwireTopol
     const r = await s.responder.result;
     const [m, i] = await Promise.all([s.middle?.result, initiator.result]);
     const data = r.data!;
-    const metrics: Metric[] = throughputMetrics(data.messages, data.payloadBytes, data.seconds);
-    const aeadRate = (i.data as SendResult).aeadRate;
-    if (aeadRate) {
-      metrics.push({ name: "vs raw AEAD", unit: "×", value: data.messages / data.seconds / aeadRate, higherIsBetter: true });
-    }
-    return { metrics, processes: rss([["initiator", i], ["middle", m], ["responder", r]]) };
+    return { metrics: throughputMetrics(data.messages, data.payloadBytes, data.seconds), processes: rss([["initiator", i], ["middle", m], ["responder", r]]) };
   });
 }
 
