@@ -27,9 +27,9 @@ const PLACEMENTS: Record<RuntimeMode, { source: Placement; sink: Placement }> = 
   pool: { source: "main", sink: "pool" },
 };
 
-/** About 64 KiB of payload per tick (between 8 and 1024 messages), four ticks in flight. */
+/** About 64 KiB of payload per tick (between 8 and 1024 messages), at most eight ticks unanswered. */
 export function blastShape(size: number): { perTick: number; window: number } {
-  return { perTick: Math.max(8, Math.min(1024, Math.floor((64 * 1024) / size))), window: 4 };
+  return { perTick: Math.max(8, Math.min(1024, Math.floor((64 * 1024) / size))), window: 8 };
 }
 
 runBenchChild<RuntimeParams, null, SoloResult>(async (p) => {

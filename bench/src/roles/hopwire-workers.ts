@@ -38,23 +38,29 @@ const noop = (): void => {};
 
 /**
  * The source of the runtime scenarios: on a BlastPlan it sends `perTick` messages and a
- * tick, `window` times, then one more batch per tick that comes back, until the measured
- * window is over; then it answers the plan's sender with a BlastResult. Driven by its
- * messages only (no timers: a busy port starves the timers phase).
+ * tick per turn of the event loop (so that the runtime's per-turn batches stay one tick
+ * long and the sink works on one batch while the next is sent), as long as fewer than
+ * `window` ticks are unanswered; then it waits for an answer. When the measured window is
+ * over it answers the plan's sender with a BlastResult. Marks are placed from tick
+ * answers, never from timers (a busy port starves the timers phase).
  */
 export class Blaster implements Worker {
   static readonly module = import.meta.url;
   #plan: BlastPlan | undefined;
   #to: Route | undefined;
+  #ctx: Context | undefined;
   #payload = new Uint8Array(0);
   #replyTo: Route | undefined;
-  /** Data messages sent before tick i, by i % RING. */
+  /** Data messages sent before tick i, by i % length. */
   readonly #sentBefore = new Float64Array(1024);
   #sent = 0;
   #ticks = 0;
+  #answered = 0;
   #t0 = 0;
   #start: { count: number; t: number } | undefined;
   #done = false;
+  /** A pump turn is scheduled (or running). */
+  #pumping = false;
 
   async handleMessage(ctx: Context, msg: Routed): Promise<void> {
     const body = msg.body;
@@ -62,23 +68,36 @@ export class Blaster implements Worker {
     const plan = body as BlastPlan;
     this.#plan = plan;
     this.#to = route(plan.to);
+    this.#ctx = ctx;
     this.#payload = new Uint8Array(plan.size).fill(0x5a);
     this.#replyTo = msg.returnRoute;
     this.#t0 = performance.now();
-    for (let i = 0; i < plan.window; i++) this.#batch(ctx);
+    this.#schedule();
   }
 
-  #batch(ctx: Context): void {
+  #schedule(): void {
+    if (this.#pumping || this.#done) return;
+    this.#pumping = true;
+    setImmediate(this.#pump);
+  }
+
+  /** One tick's worth of messages per turn, while the window has room. */
+  readonly #pump = (): void => {
+    this.#pumping = false;
     const plan = this.#plan!;
+    if (this.#done || this.#ticks - this.#answered >= plan.window) return;
+    const ctx = this.#ctx!;
     const to = this.#to!;
     for (let i = 0; i < plan.perTick; i++) void ctx.send(to, this.#payload).catch(noop);
     this.#sent += plan.perTick;
     this.#sentBefore[this.#ticks % this.#sentBefore.length] = this.#sent;
     void ctx.send(to, this.#ticks++).catch(noop);
-  }
+    this.#schedule();
+  };
 
   #onTick(ctx: Context, tick: number): void {
     if (this.#done) return;
+    this.#answered = Math.max(this.#answered, tick + 1);
     const now = performance.now();
     const count = this.#sentBefore[tick % this.#sentBefore.length]!;
     const plan = this.#plan!;
@@ -90,7 +109,7 @@ export class Blaster implements Worker {
       void ctx.send(this.#replyTo!, result).catch(noop);
       return;
     }
-    this.#batch(ctx);
+    this.#schedule();
   }
 }
 
