@@ -35,6 +35,5 @@ registerScenario({
     "window (the sink's acks come back through the relay). Three child processes." + windowNote(SHARE),
   params: ["size"],
   baseline: "baseline/tcp-proxy",
-  chart: { series: "hopwire TCP via relay" },
   run: (p, signal) => hopwireOneWay(windowed(p, SHARE), signal, { viaRelay: true }, { ackWindow: true }),
 });
