@@ -3,7 +3,7 @@
 // same JavaScript. Build first: npx tsc -b packages/secure-channel
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { InvalidOptionError, LocalMessage, node, route, type Address, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
+import { encodeBody, FlowControls, InvalidOptionError, LocalMessage, node, route, type Address, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
 import {
   createIdentity,
   createSecureChannel,
@@ -22,6 +22,8 @@ import {
   type SecureChannel,
   type SecureChannelListener,
 } from "@hopwire/secure-channel";
+// The channel end itself is internal: reached through the compiled file, like the package does.
+import { ChannelEnd } from "../dist/secure-channel/channel-end.js";
 
 const SIZES = [64, 1024, 16 * 1024, 64 * 1024];
 const NOTHING = new Uint8Array(0);
@@ -164,12 +166,49 @@ describe("a secure channel on crypto threads", () => {
     });
   }
 
-  it("still round-trips inline (0 threads) and starts no thread", async () => {
-    const s = await setup(0);
-    const channel = await connect(s, 0);
-    await roundTrip(s, channel, 1000);
-    expect(CryptoThreads.of(s.node)).toBeUndefined();
-  });
+  for (const setting of [0, "auto"] as const) {
+    it(`still round-trips inline (${setting}) and starts no thread`, async () => {
+      const s = await setup(setting);
+      const channel = await connect(s, setting);
+      await roundTrip(s, channel, 1000);
+      expect(CryptoThreads.of(s.node)).toBeUndefined();
+    });
+  }
+
+  for (const threads of [0, 1, 2]) {
+    it(`CONFIRM opens the initiator before the message right behind it is handled (${threads} threads)`, async () => {
+      const n = await node();
+      nodes.push(n);
+      const client = new Client();
+      await n.startWorker("client", client, { placement: "main" });
+      const initiator = new ChannelEnd(n, "initiator", new SecureChannelOptions().withCryptoThreads(threads), FlowControls.generateId(), route("nowhere"));
+      const responder = new ChannelEnd(
+        n,
+        "responder",
+        new SecureChannelListenerOptions().withCryptoThreads(threads),
+        FlowControls.generateId(),
+        route(initiator.remoteAddress),
+      );
+      initiator.remoteRoute = route(responder.remoteAddress);
+      n.flowControls.addConsumer("client", initiator.flowControlId);
+      const [k1, k2] = [new Uint8Array(randomBytes(32)), new Uint8Array(randomBytes(32))];
+      const result = (sendKey: Uint8Array, receiveKey: Uint8Array) => ({ peerIdentifier: "I00", sendKey, receiveKey }) as never;
+      initiator.establish(result(k1.slice(), k2.slice()));
+      responder.establish(result(k2.slice(), k1.slice()));
+      const confirmed = initiator.waitForConfirm();
+      // In one turn: the responder opens (sealing CONFIRM) and at once sends a message, so
+      // threaded, both are opened on the initiator side in one batch, CONFIRM first.
+      responder.open();
+      n.router.route(new LocalMessage(route(responder.encryptorAddress, "client"), route("app"), encodeBody(body(42, 64))), "app");
+      expect(initiator.state).toBe(threads === 0 ? "open" : "handshaking");
+      await expect(confirmed).resolves.toBe("confirmed");
+      await client.until(1, 5_000);
+      expect(check(client.received[0]!, 64)).toBe(42);
+      if (threads > 0) expect(CryptoThreads.of(n)!.stats.results).toBe(4); // 2 seals, 2 opens
+      initiator.close();
+      responder.close();
+    });
+  }
 
   it("works with the noble provider on a thread, and with an inline initiator facing a threaded responder", async () => {
     const s = await setup(1, nobleCryptoProvider);

@@ -56,6 +56,16 @@ export interface ChannelCipher {
   dispose(): void;
 }
 
+/**
+ * Bytes that are written in full at once: Buffer.allocUnsafe skips the zero-fill and serves
+ * sizes up to 4 KiB from Node's shared 8 KiB pool (a fresh ArrayBuffer per message costs
+ * ~1 µs), handed on as a plain Uint8Array.
+ */
+function allocate(length: number): Uint8Array {
+  const buffer = Buffer.allocUnsafe(length);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, length);
+}
+
 /** Today's behaviour: the channel's ciphers on the calling (main) thread, results synchronous. */
 export class InlineChannelCipher implements ChannelCipher {
   readonly threaded = false;
@@ -78,13 +88,13 @@ export class InlineChannelCipher implements ChannelCipher {
   seal(kind: number, head: Uint8Array, body: Uint8Array): void {
     const encryptor = this.#encryptor;
     if (!encryptor) return;
-    const plaintext = new Uint8Array(1 + head.length + body.length);
+    const plaintext = allocate(1 + head.length + body.length);
     plaintext[0] = kind;
     plaintext.set(head, 1);
     plaintext.set(body, 1 + head.length);
     let payload: Uint8Array;
     try {
-      payload = new Uint8Array(1 + TRANSPORT_OVERHEAD + plaintext.length);
+      payload = allocate(1 + TRANSPORT_OVERHEAD + plaintext.length);
       payload[0] = OuterKind.TRANSPORT;
       encryptor.encryptInto(plaintext, payload, 1);
     } catch (error) {

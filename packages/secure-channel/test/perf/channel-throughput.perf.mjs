@@ -12,6 +12,7 @@
 //   --seconds=1.5             measuring time per run (after a warm-up of a third of it)
 //   --runs=3                  runs per configuration; the median is reported
 //   --json=path               also write the results as JSON
+//   --latency=false           skip the sequential round-trip latency table
 //
 // Setup per run: a fresh node; a secure channel listener "bob_listener" and an initiator
 // over a local route (both ends on this node, same crypto-thread setting); a main-placed
