@@ -5,3 +5,6 @@ import "./baselines/tcp-framed.js";
 import "./baselines/tcp-proxy.js";
 import "./baselines/tls.js";
 import "./baselines/aead.js";
+import "./runtime/local-routing.js";
+import "./tcp/tcp.js";
+import "./secure-channel/secure-channel.js";

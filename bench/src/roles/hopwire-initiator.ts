@@ -1,0 +1,186 @@
+// Role: the initiator node (Alice). Connects to the published port (the responder, or the middle node
+// when `hops` names its relay) and, with `secure`, creates a secure channel to
+// "bob_listener" over that route (the seed's createSecureChannel). Then:
+//   send        one-way: `size`-byte raw payloads to "sink" (Context.forward) as fast as allowed —
+//               ~64 KiB per event-loop turn, never while the first connection needsDrain
+//               (waitForDrain), and with `ackWindow` never more than that many messages
+//               beyond the sink's last count (the sink's acks come back along the return
+//               route), so memory stays bounded on every node. Runs until the responder
+//               goes away or the harness says stop.
+//   rtt         sendAndReceive(route(..., "echoer"), payload), one outstanding; hrtime
+//               latencies after warmupMs, for durationMs.
+//   handshakes  createSecureChannel over one hop, `inFlight` at a time, each closed once
+//               confirmed; completions counted after warmupMs, for durationMs.
+import { performance } from "node:perf_hooks";
+import { LocalMessage, node, route, type Context, type Route, type Routed, type Worker } from "@hopwire/runtime";
+import { createTcpTransport, TcpConnectionOptions, type TcpConnection } from "@hopwire/transport-tcp";
+import type { SecureChannel } from "@hopwire/secure-channel";
+import { runBenchChild } from "../proc/child.js";
+import { LatencyRecorder } from "../histogram.js";
+import { summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
+import { channelOptions, HOST, loadSecureChannel, nextTurn, type SecureSpec } from "./hopwire-net.js";
+import { awaitPublished } from "./hopwire-rendezvous.js";
+
+export interface InitiatorParams {
+  mode: "send" | "rtt" | "handshakes";
+  /** Where the port to dial is published (hopwire-rendezvous.ts): the responder's, or the middle's. */
+  portFile: string;
+  /** Relays between the first connection and the far node, e.g. ["forward_to_bob"]. */
+  hops: string[];
+  secure?: SecureSpec;
+  size: number;
+  warmupMs: number;
+  durationMs: number;
+  /** send: most messages beyond the sink's last ack (0 = TCP backpressure only). */
+  ackWindow?: number;
+  /** handshakes: handshakes in flight. */
+  inFlight?: number;
+}
+export interface SendResult {
+  sent: number;
+}
+export interface HandshakeResult {
+  handshakes: number;
+  seconds: number;
+}
+export type InitiatorResult = SendResult | RoundTripSummary | HandshakeResult;
+
+/** Payload bytes queued per event-loop turn (the raw TCP sender's batch). */
+const TURN_BYTES = 64 * 1024;
+
+/** Where the sink's acks arrive (and the return route of every data message). */
+class Source implements Worker {
+  ctx!: Context;
+  acked = 0;
+  #wake: (() => void) | undefined;
+
+  initialize(ctx: Context): void {
+    this.ctx = ctx;
+  }
+
+  handleMessage(_ctx: Context, msg: Routed): void {
+    const count = msg.body;
+    if (typeof count === "number" && count > this.acked) this.acked = count;
+    this.wake();
+  }
+
+  wake(): void {
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
+  }
+
+  nextAck(): Promise<void> {
+    return new Promise((resolve) => (this.#wake = resolve));
+  }
+}
+
+/** The end of the road for a sender: its connection, or its channel when it has one. */
+interface Path {
+  connection: TcpConnection;
+  channel?: SecureChannel;
+}
+const pathClosed = (path: Path): boolean => path.connection.isClosed || path.channel?.isClosed === true;
+
+async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, path: Path, to: Route, stop: AbortSignal): Promise<SendResult> {
+  const connection = path.connection;
+  const source = new Source();
+  await n.startWorker("source", source, { placement: "main" });
+  const ctx = source.ctx;
+  // The payload travels as raw bytes (Context.forward of a LocalMessage, no msgpack body
+  // encoding), like the bytes the TCP and TLS baselines write. Messages are immutable, so
+  // one serves every send; replies (the sink's acks) come back to "source".
+  const message = new LocalMessage(to, route(ctx.address), new Uint8Array(p.size).fill(0xab));
+  const perTurn = Math.max(1, Math.floor(TURN_BYTES / p.size));
+  const window = p.ackWindow && p.ackWindow > 0 ? p.ackWindow : Infinity;
+  let sent = 0;
+  let failure: unknown;
+  const fail = (e: unknown): void => {
+    failure ??= e;
+  };
+  const over = (): boolean => stop.aborted || pathClosed(path) || failure !== undefined;
+  stop.addEventListener("abort", () => source.wake(), { once: true });
+  void connection.whenClosed().then(() => source.wake());
+  while (!over()) {
+    for (let k = 0; k < perTurn && sent - source.acked < window && !connection.needsDrain; k++) {
+      void ctx.forward(message).catch(fail);
+      sent++;
+    }
+    if (connection.needsDrain) await connection.waitForDrain().catch(() => {});
+    else if (sent - source.acked >= window) await source.nextAck();
+    else await nextTurn();
+  }
+  // The run ends when the responder (which measures) goes away, closing the channel (its
+  // CLOSE may come before the connection goes) and the connection; anything else is an error.
+  if (failure !== undefined && !pathClosed(path) && !stop.aborted) throw failure;
+  return { sent };
+}
+
+async function roundTrips(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, to: Route): Promise<RoundTripSummary> {
+  const payload = new Uint8Array(p.size).fill(0xab);
+  const latency = new LatencyRecorder();
+  const warmupEnd = performance.now() + p.warmupMs;
+  while (performance.now() < warmupEnd) await n.sendAndReceive(to, payload);
+  const start = performance.now();
+  const end = start + p.durationMs;
+  let now = start;
+  while (now < end) {
+    const t = process.hrtime.bigint();
+    await n.sendAndReceive(to, payload);
+    latency.recordNs(process.hrtime.bigint() - t);
+    now = performance.now();
+  }
+  return summarizeRoundTrips(latency, (now - start) / 1e3);
+}
+
+async function handshakes(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, connection: TcpConnection): Promise<HandshakeResult> {
+  if (!p.secure) throw new Error("handshakes need `secure`");
+  const sc = await loadSecureChannel();
+  const alice = await sc.createIdentity();
+  const to = route(connection, ...p.hops, "bob_listener");
+  const t0 = performance.now();
+  let start = -1;
+  let end = Infinity;
+  let count = 0;
+  const loop = async (): Promise<void> => {
+    for (;;) {
+      const channel = await sc.createSecureChannel(n, alice, to, channelOptions(sc, p.secure!));
+      const now = performance.now();
+      await channel.close();
+      if (start < 0) {
+        if (now >= t0 + p.warmupMs) {
+          start = now;
+          end = now + p.durationMs;
+        }
+      } else if (now < end) count++;
+      else return;
+    }
+  };
+  await Promise.all(Array.from({ length: p.inFlight ?? 8 }, loop));
+  // Completions inside [start, start + durationMs): the window itself is the time base.
+  return { handshakes: count, seconds: p.durationMs / 1e3 };
+}
+
+runBenchChild<InitiatorParams, null, InitiatorResult>(async (p, io) => {
+  if (p.secure) void loadSecureChannel(); // loads while the other nodes start
+  const n = await node({ name: "initiator", sendAndReceiveTimeout: 30_000 });
+  try {
+    const tcp = await createTcpTransport(n);
+    const port = await awaitPublished<number>(p.portFile, io.stop);
+    const connection = await tcp.connect(`${HOST}:${port}`, new TcpConnectionOptions());
+    io.ready(null);
+    if (p.mode === "handshakes") return await handshakes(p, n, connection);
+    let first: Route = route(connection, ...p.hops);
+    const path: Path = { connection };
+    if (p.secure) {
+      const sc = await loadSecureChannel();
+      const alice = await sc.createIdentity();
+      path.channel = await sc.createSecureChannel(n, alice, route(first, "bob_listener"), channelOptions(sc, p.secure));
+      first = route(path.channel);
+    }
+    if (p.mode === "rtt") return await roundTrips(p, n, route(first, "echoer"));
+    return await send(p, n, path, route(first, "sink"), io.stop);
+  } finally {
+    await n.stop();
+  }
+});

@@ -1,0 +1,118 @@
+// Role: the responder node (Bob). A TCP listener on 127.0.0.1:0 and, with `secure`, a
+// secure channel listener "bob_listener" that consumes it (the seed's setup); then one of:
+//   sink    a counting worker "sink" placed "main" that measures: its window opens warmupMs
+//           after the first data message (and no earlier than ~1 MiB or 2048 messages in)
+//           and lasts durationMs; with `ackEvery` it also
+//           tells the sender its count every that many messages (the sender's window)
+//   echo    "echoer": placed "main" forwarding the payload back as is ("main"), or the
+//           seed's Echoer on its own thread, minus its print ("seed")
+//   listen  nothing more (handshake runs)
+// The workers are reachable from the network only through flow controls, as in the seed.
+import { performance } from "node:perf_hooks";
+import { LocalMessage, node, route, type Context, type Routed, type Worker } from "@hopwire/runtime";
+import { createTcpTransport, TcpListenerOptions } from "@hopwire/transport-tcp";
+import { runBenchChild } from "../proc/child.js";
+import { HOST, listenerOptions, loadSecureChannel, type SecureSpec } from "./hopwire-net.js";
+import { CONTROL_MAX, QuietEchoer } from "./hopwire-workers.js";
+
+export interface ResponderParams {
+  mode: "sink" | "echo" | "listen";
+  secure?: SecureSpec;
+  /** echo mode: which echoer. */
+  echoer?: "main" | "seed";
+  /** sink mode: payload bytes of each message (what the sender put in its body). */
+  size?: number;
+  ackEvery?: number;
+  warmupMs: number;
+  durationMs: number;
+}
+export interface ResponderReady {
+  port: number;
+}
+export interface ResponderResult {
+  messages: number;
+  payloadBytes: number;
+  seconds: number;
+}
+
+const noop = (): void => {};
+
+/** Counts data messages over its own window (clock read every 16 messages). */
+class WindowSink implements Worker {
+  count = 0;
+  #first = -1;
+  #start = -1;
+  #m0 = 0;
+  #finished = false;
+  readonly done: Promise<{ messages: number; seconds: number }>;
+  #resolve!: (r: { messages: number; seconds: number }) => void;
+
+  constructor(
+    private readonly warmupMs: number,
+    private readonly durationMs: number,
+    private readonly ackEvery: number,
+    /** Messages that must have arrived too before the window opens (a relay thread takes ~1000 to get up to speed). */
+    private readonly warmMessages: number,
+  ) {
+    this.done = new Promise((resolve) => (this.#resolve = resolve));
+  }
+
+  handleMessage(ctx: Context, msg: Routed): void {
+    if (msg.payload.length <= CONTROL_MAX || this.#finished) return;
+    const count = ++this.count;
+    if (this.ackEvery > 0 && count % this.ackEvery === 0) void ctx.send(msg.returnRoute, count).catch(noop);
+    if ((count & 15) !== 1) return;
+    const now = performance.now();
+    if (this.#first < 0) this.#first = now;
+    else if (this.#start < 0) {
+      if (now >= this.#first + this.warmupMs && count >= this.warmMessages) {
+        this.#start = now;
+        this.#m0 = count;
+      }
+    } else if (now >= this.#start + this.durationMs) {
+      this.#finished = true;
+      this.#resolve({ messages: count - this.#m0, seconds: (now - this.#start) / 1e3 });
+    }
+  }
+}
+
+/** Sends the payload back as it came (no decoding), from its own address. */
+class PayloadEchoer implements Worker {
+  handleMessage(ctx: Context, msg: Routed): Promise<void> {
+    return ctx.forward(new LocalMessage(msg.returnRoute, route(ctx.address), msg.payload));
+  }
+}
+
+runBenchChild<ResponderParams, ResponderReady, ResponderResult | null>(async (p, io) => {
+  const n = await node({ name: "responder" });
+  try {
+    const tcp = await createTcpTransport(n);
+    const listener = await tcp.listen(`${HOST}:0`, new TcpListenerOptions());
+    let reachableFrom = listener.flowControlId;
+    if (p.secure) {
+      const sc = await loadSecureChannel();
+      const bob = await sc.createIdentity();
+      const scl = await sc.createSecureChannelListener(n, bob, "bob_listener", listenerOptions(sc, p.secure).asConsumer(listener.flowControlId));
+      reachableFrom = scl.flowControlId;
+    }
+    const stopped = new Promise<null>((resolve) => io.stop.addEventListener("abort", () => resolve(null), { once: true }));
+    let result: Promise<ResponderResult | null> = stopped;
+    if (p.mode === "sink") {
+      const size = p.size ?? 0;
+      const sink = new WindowSink(p.warmupMs, p.durationMs, p.ackEvery ?? 0, Math.min(2048, Math.ceil(2 ** 20 / Math.max(1, size))));
+      await n.startWorker("sink", sink, { placement: "main" });
+      n.flowControls.addConsumer("sink", reachableFrom);
+      result = Promise.race([sink.done.then((r) => ({ ...r, payloadBytes: r.messages * size })), stopped]);
+    } else if (p.mode === "echo") {
+      if (p.echoer === "seed") await n.startWorker("echoer", QuietEchoer);
+      else await n.startWorker("echoer", new PayloadEchoer(), { placement: "main" });
+      n.flowControls.addConsumer("echoer", reachableFrom);
+    }
+    io.ready({ port: Number(listener.address.slice(listener.address.lastIndexOf(":") + 1)) });
+    const r = await result;
+    if (r === null && p.mode === "sink") throw new Error("stopped before the measured window ended");
+    return r;
+  } finally {
+    await n.stop();
+  }
+});

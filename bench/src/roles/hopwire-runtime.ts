@@ -1,0 +1,49 @@
+// Role: local routing throughput inside one Hopwire node (one process). A Blaster sends
+// `size`-byte bodies with Context.send to a TickSink, and counts the messages the sink
+// has handled from the ticks it answers (see hopwire-workers.ts). Placements:
+//   main->main      Blaster "main", sink "main"       (the router, no thread crossing)
+//   main->thread    Blaster "main", sink "thread"     (one crossing per message, batched)
+//   thread->thread  Blaster "thread", sink "thread"   (two crossings: thread → router → thread)
+//   pool            Blaster "main", sink "pool"       (a stateless worker on the node's pool)
+import { node, type Placement } from "@hopwire/runtime";
+import { runBenchChild } from "../proc/child.js";
+import { throughputMetrics } from "../metrics.js";
+import type { SoloResult } from "../proc/solo.js";
+import { Blaster, TickSink, type BlastPlan, type BlastResult } from "./hopwire-workers.js";
+
+export type RuntimeMode = "main->main" | "main->thread" | "thread->thread" | "pool";
+
+export interface RuntimeParams {
+  mode: RuntimeMode;
+  size: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+const PLACEMENTS: Record<RuntimeMode, { source: Placement; sink: Placement }> = {
+  "main->main": { source: "main", sink: "main" },
+  "main->thread": { source: "main", sink: "thread" },
+  "thread->thread": { source: "thread", sink: "thread" },
+  pool: { source: "main", sink: "pool" },
+};
+
+/** About 64 KiB of payload per tick (between 8 and 1024 messages), at most eight ticks unanswered. */
+export function blastShape(size: number): { perTick: number; window: number } {
+  return { perTick: Math.max(8, Math.min(1024, Math.floor((64 * 1024) / size))), window: 8 };
+}
+
+runBenchChild<RuntimeParams, null, SoloResult>(async (p) => {
+  const placement = PLACEMENTS[p.mode];
+  if (!placement) throw new Error(`unknown runtime mode ${String(p.mode)}`);
+  // One pool slot: a single sender has one task in flight at a time anyway (its lane).
+  const n = await node({ name: "bench", pool: { minThreads: 1, maxThreads: 1 } });
+  try {
+    await n.startWorker("sink", TickSink, { placement: placement.sink });
+    await n.startWorker("blaster", Blaster, { placement: placement.source });
+    const plan: BlastPlan = { to: "sink", size: p.size, ...blastShape(p.size), warmupMs: p.warmupMs, durationMs: p.durationMs };
+    const r = await n.sendAndReceive<BlastResult>("blaster", plan, { timeout: p.warmupMs + p.durationMs + 10_000 });
+    return { metrics: throughputMetrics(r.messages, r.messages * p.size, r.seconds) };
+  } finally {
+    await n.stop();
+  }
+});

@@ -1,0 +1,125 @@
+// secure-channel/*: Noise XX channels between Hopwire nodes in separate processes, over one
+// TCP hop or the seed's two (through the middle node's hello Relay), against node:tls,
+// a plain TCP proxy and TLS handshakes measured in the same run.
+import { registerScenario, type Params } from "../../scenario.js";
+import { withChildren } from "../../proc/spawn.js";
+import { hopwireHandshakes, hopwireOneWay, hopwireRoundTrip, windowed, windowNote } from "../tcp/hopwire-topology.js";
+import type { SecureSpec } from "../../roles/hopwire-net.js";
+import type { TlsHandshakeParams, TlsHandshakeReady, TlsHandshakeResult } from "../../roles/hopwire-tls-handshakes.js";
+
+/** Handshakes in flight, for Hopwire and for node:tls alike. */
+const IN_FLIGHT = 8;
+
+/**
+ * Share of --duration each repetition measures (see windowed()): the noble provider runs
+ * ~35× slower AEAD, so its figures need fewer messages and get shorter windows.
+ */
+const share = (p: Params): number => (p.provider === "noble" ? 0.15 : 0.3);
+const HANDSHAKE_SHARE = 0.4;
+
+const spec = (p: Params): SecureSpec => ({ provider: p.provider ?? "node", cryptoThreads: p.cryptoThreads ?? 0 });
+
+const series = (p: Params): string => {
+  const threads = p.cryptoThreads ?? 0;
+  const mode = threads === 0 ? "inline" : `${threads} crypto thread${threads > 1 ? "s" : ""}`;
+  return p.provider === "noble" ? `hopwire ${mode} (noble)` : `hopwire ${mode}`;
+};
+
+const TLS_HS = new URL("../../roles/hopwire-tls-handshakes.js", import.meta.url);
+
+// Lives here rather than in baselines/ because only secure-channel/handshakes uses it.
+registerScenario({
+  name: "baseline/tls-handshakes",
+  description:
+    `node:tls 1.3 full handshakes per second over loopback (the baseline/tls setup, server authentication only), ` +
+    `${IN_FLIGHT} in flight, each connection closed once verified; client and server are child processes.` + windowNote(HANDSHAKE_SHARE),
+  params: [],
+  run: (full, signal) => {
+    const p = windowed(full, HANDSHAKE_SHARE);
+    return withChildren(signal, p.warmupMs + p.durationMs + 20_000, async (spawn) => {
+      const server = spawn<TlsHandshakeReady, null>("server", TLS_HS, { mode: "server", warmupMs: 0, durationMs: 0 } satisfies TlsHandshakeParams);
+      const { port, certPem } = await server.ready;
+      const client = spawn<null, TlsHandshakeResult>("client", TLS_HS, {
+        mode: "client",
+        port,
+        ...(certPem ? { certPem } : {}),
+        inFlight: IN_FLIGHT,
+        warmupMs: p.warmupMs,
+        durationMs: p.durationMs,
+      } satisfies TlsHandshakeParams);
+      const c = await client.result;
+      server.stop();
+      const s = await server.result;
+      return {
+        metrics: [{ name: "hs/s", unit: "hs/s", value: c.data.handshakes / c.data.seconds, higherIsBetter: true }],
+        processes: [
+          { role: "client", maxRssBytes: c.maxRssBytes },
+          { role: "server", maxRssBytes: s.maxRssBytes },
+        ],
+      };
+    });
+  },
+});
+
+registerScenario({
+  name: "secure-channel/handshakes",
+  description:
+    `Complete secure-channel handshakes per second over one TCP hop (Noise XX with identities, through CONFIRM): ` +
+    `createSecureChannel ${IN_FLIGHT} at a time on one connection, each channel closed once up. Initiator and ` +
+    "responder are child processes." + windowNote(HANDSHAKE_SHARE),
+  params: ["provider"],
+  baseline: "baseline/tls-handshakes",
+  run: (p, signal) => hopwireHandshakes(windowed(p, HANDSHAKE_SHARE), signal, spec(p), IN_FLIGHT),
+});
+
+registerScenario({
+  name: "secure-channel/one-hop-throughput",
+  description:
+    "initiator → responder, one TCP hop, one secure channel, one way: size-byte raw payloads (Context.forward) through the channel to a sink " +
+    "placed \"main\", ~64 KiB per turn, pausing while the connection needsDrain, 4 MiB end-to-end ack window. " +
+    "Two child processes." + windowNote("30% (noble: 15%)"),
+  params: ["size", "cryptoThreads", "provider"],
+  baseline: "baseline/tls",
+  chart: { series },
+  run: (p, signal) => hopwireOneWay(windowed(p, share(p)), signal, { secure: spec(p) }, { ackWindow: true }),
+});
+
+// The same channel against the raw AEAD rate: a channel seals on one node and opens on the
+// other, so it can beat one thread doing both. A sibling rather than a second baseline,
+// because a scenario pairs with exactly one; its figures are secure-channel/one-hop-throughput's
+// with default options ("auto" crypto threads), node provider, measured again in the
+// baseline/aead group so that both sides of this ratio come from the same minutes.
+registerScenario({
+  name: "secure-channel/one-hop-vs-aead",
+  description:
+    "secure-channel/one-hop-throughput with default channel options (node provider, cryptoThreads \"auto\"), " +
+    "compared with baseline/aead: one thread sealing and opening each message with no I/O. Two child processes." +
+    windowNote(0.3),
+  params: ["size"],
+  baseline: "baseline/aead",
+  run: (p, signal) => hopwireOneWay(windowed(p, 0.3), signal, { secure: { provider: "node", cryptoThreads: "auto" } }, { ackWindow: true }),
+});
+
+// node provider only: the relay never touches the crypto, so noble through two hops would
+// repeat what one-hop shows at ~45 s of suite time (9 more cases of 5 three-process reps).
+registerScenario({
+  name: "secure-channel/two-hop-throughput",
+  description:
+    "The seed's topology, one way: initiator → middle (hello Relay \"forward_to_bob\") → responder, one secure " +
+    "channel end to end; sender as in secure-channel/one-hop-throughput. Three child processes. node provider only " +
+    "(noble's cost does not depend on the hops: see one-hop)." + windowNote(0.3),
+  params: ["size", "cryptoThreads"],
+  baseline: "baseline/tls",
+  run: (p, signal) => hopwireOneWay(windowed(p, share(p)), signal, { secure: spec(p), viaRelay: true }, { ackWindow: true }),
+});
+
+registerScenario({
+  name: "secure-channel/seed-echo-rtt",
+  description:
+    "The seed end to end: responder (echoer on its own thread, secure channel listener), middle (hello Relay), " +
+    "initiator; sendAndReceive(route(channel, \"echoer\"), payload) one at a time through a channel over two TCP " +
+    "hops (default channel options). Three child processes." + windowNote(0.3),
+  params: ["size"],
+  baseline: "baseline/tcp-proxy-rtt",
+  run: (p, signal) => hopwireRoundTrip(windowed(p, 0.3), signal, { secure: { provider: "node", cryptoThreads: 0 }, viaRelay: true, echoer: "seed" }),
+});

@@ -1,0 +1,158 @@
+// The process topologies of the Hopwire network scenarios (tcp/ and secure-channel/):
+// responder [← middle] ← initiator, each node its own child process, as in the seed. The
+// shapes mirror baselines/tcp-topology.ts so that a figure and its baseline differ in the
+// stack only.
+import { withChildren, type BenchChild, type ChildResult } from "../../proc/spawn.js";
+import { Rendezvous } from "../../roles/hopwire-rendezvous.js";
+import { roundTripMetrics, throughputMetrics } from "../../metrics.js";
+import type { Measurement, ProcessRss, RunParams } from "../../scenario.js";
+import type { ResponderParams, ResponderReady, ResponderResult } from "../../roles/hopwire-responder.js";
+import type { MiddleParams, MiddleReady } from "../../roles/hopwire-middle.js";
+import type { HandshakeResult, InitiatorParams, InitiatorResult } from "../../roles/hopwire-initiator.js";
+import type { RoundTripSummary } from "../../metrics.js";
+import type { SecureSpec } from "../../roles/hopwire-net.js";
+
+const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.meta.url);
+
+/**
+ * The measured window of one repetition: `share` of the CLI's --duration and warm-up
+ * (at least 50 ms of each). The suite has ~90 cases × 5 repetitions of fresh processes
+ * and must stay under 10 minutes on 2 cores, so the Hopwire scenarios measure shorter
+ * windows than the baselines they are compared with; rates and percentiles are per
+ * second / per message, so the ratio is unaffected, only the noise per repetition grows.
+ */
+export function windowed(p: RunParams, share: number): RunParams {
+  return { ...p, durationMs: Math.max(50, p.durationMs * share), warmupMs: Math.max(50, p.warmupMs * share) };
+}
+
+/** The sentence a scenario's description ends with, so the report says what was measured. */
+export const windowNote = (share: number | string): string =>
+  ` Measures ${typeof share === "number" ? `${Math.round(share * 100)}%` : share} of --duration (and of the warm-up) per repetition.`;
+
+/** Spawning three nodes, a handshake or two, teardown: on top of the repetition's own time. */
+const timeoutFor = (p: RunParams): number => p.warmupMs + p.durationMs + 20_000;
+
+export interface HopwireTopology {
+  /** A secure channel from initiator to responder (end to end, through the middle if any). */
+  secure?: SecureSpec;
+  /** Put the seed's middle node (hello Relay "forward_to_bob") between initiator and responder. */
+  viaRelay?: boolean;
+}
+
+type Spawn = <R = unknown, S = unknown>(role: string, script: URL, params: unknown) => BenchChild<R, S>;
+
+/**
+ * Starts the responder and (if asked) the middle at once; each publishes its port when
+ * ready (see hopwire-rendezvous.ts), so the initiator, spawned right after, can start too.
+ * Returns the file the initiator waits on for its port and the hops it routes through.
+ */
+function servers(spawn: Spawn, rv: Rendezvous, t: HopwireTopology, responderParams: ResponderParams) {
+  const responder = spawn<ResponderReady, ResponderResult | null>("responder", role("hopwire-responder"), responderParams);
+  void responder.ready.then((r) => rv.publish("responder", r.port), () => {});
+  const middle = t.viaRelay
+    ? spawn<MiddleReady, null>("middle", role("hopwire-middle"), { targetPortFile: rv.path("responder") } satisfies MiddleParams)
+    : undefined;
+  void middle?.ready.then((m) => rv.publish("middle", m.port), () => {});
+  return { responder, middle, portFile: rv.path(middle ? "middle" : "responder"), hops: middle ? ["forward_to_bob"] : [] };
+}
+
+/** withChildren with a rendezvous directory that lives as long as the repetition. */
+function withTopology<T>(p: RunParams, signal: AbortSignal, body: (spawn: Spawn, rv: Rendezvous) => Promise<T>): Promise<T> {
+  const rv = new Rendezvous();
+  return withChildren(signal, timeoutFor(p), (spawn) => body(spawn, rv)).finally(() => rv.dispose());
+}
+
+function rss(entries: [string, ChildResult<unknown> | undefined][]): ProcessRss[] {
+  return entries.flatMap(([r, c]) => (c ? [{ role: r, maxRssBytes: c.maxRssBytes }] : []));
+}
+
+/** Messages the sender may run ahead of the sink's last ack: ~4 MiB of payload, 64 … 16 384 messages. */
+export const ackWindowFor = (size: number): number => Math.max(64, Math.min(16_384, Math.floor((4 << 20) / size)));
+
+export interface OneWayOptions {
+  /** End-to-end ack window (see the initiator); default: TCP backpressure only. */
+  ackWindow?: boolean;
+}
+
+/** initiator → [middle →] responder's sink, one way; the sink measures. */
+export function hopwireOneWay(p: RunParams, signal: AbortSignal, t: HopwireTopology, o: OneWayOptions = {}): Promise<Measurement> {
+  const size = p.size!;
+  const window = o.ackWindow ? ackWindowFor(size) : 0;
+  return withTopology(p, signal, async (spawn, rv) => {
+    const s = servers(spawn, rv, t, {
+      mode: "sink",
+      ...(t.secure ? { secure: t.secure } : {}),
+      size,
+      ackEvery: window > 0 ? Math.max(1, window >> 2) : 0,
+      warmupMs: p.warmupMs,
+      durationMs: p.durationMs,
+    });
+    const initiator = spawn<null, InitiatorResult>("initiator", role("hopwire-initiator"), {
+      mode: "send",
+      portFile: s.portFile,
+      hops: s.hops,
+      ...(t.secure ? { secure: t.secure } : {}),
+      size,
+      warmupMs: p.warmupMs,
+      durationMs: p.durationMs,
+      ackWindow: window,
+    } satisfies InitiatorParams);
+    // The responder ends the run: its node stops, so the middle sees its connection to it go,
+    // and the initiator its own. They end by themselves; no stop() (a stop sent to a child
+    // that is already exiting can fail it with EPIPE).
+    const r = await s.responder.result;
+    const [m, i] = await Promise.all([s.middle?.result, initiator.result]);
+    const data = r.data!;
+    return { metrics: throughputMetrics(data.messages, data.payloadBytes, data.seconds), processes: rss([["initiator", i], ["middle", m], ["responder", r]]) };
+  });
+}
+
+/** initiator → [middle →] responder's echoer and back, one outstanding; the initiator measures. */
+export function hopwireRoundTrip(p: RunParams, signal: AbortSignal, t: HopwireTopology & { echoer: "main" | "seed" }): Promise<Measurement> {
+  return withTopology(p, signal, async (spawn, rv) => {
+    const s = servers(spawn, rv, t, {
+      mode: "echo",
+      echoer: t.echoer,
+      ...(t.secure ? { secure: t.secure } : {}),
+      warmupMs: p.warmupMs,
+      durationMs: p.durationMs,
+    });
+    const initiator = spawn<null, RoundTripSummary>("initiator", role("hopwire-initiator"), {
+      mode: "rtt",
+      portFile: s.portFile,
+      hops: s.hops,
+      ...(t.secure ? { secure: t.secure } : {}),
+      size: p.size!,
+      warmupMs: p.warmupMs,
+      durationMs: p.durationMs,
+    } satisfies InitiatorParams);
+    const i = await initiator.result;
+    s.responder.stop(); // the middle ends when its connection to the responder goes
+    const [r, m] = await Promise.all([s.responder.result, s.middle?.result]);
+    return { metrics: roundTripMetrics(i.data), processes: rss([["initiator", i], ["middle", m], ["responder", r]]) };
+  });
+}
+
+/** Handshakes per second over one TCP hop, `inFlight` at a time. */
+export function hopwireHandshakes(p: RunParams, signal: AbortSignal, secure: SecureSpec, inFlight: number): Promise<Measurement> {
+  return withTopology(p, signal, async (spawn, rv) => {
+    const s = servers(spawn, rv, { secure }, { mode: "listen", secure, warmupMs: p.warmupMs, durationMs: p.durationMs });
+    const initiator = spawn<null, HandshakeResult>("initiator", role("hopwire-initiator"), {
+      mode: "handshakes",
+      portFile: s.portFile,
+      hops: [],
+      secure,
+      size: 0,
+      warmupMs: p.warmupMs,
+      durationMs: p.durationMs,
+      inFlight,
+    } satisfies InitiatorParams);
+    const i = await initiator.result;
+    s.responder.stop();
+    const r = await s.responder.result;
+    return {
+      metrics: [{ name: "hs/s", unit: "hs/s", value: i.data.handshakes / i.data.seconds, higherIsBetter: true }],
+      processes: rss([["initiator", i], ["responder", r]]),
+    };
+  });
+}
