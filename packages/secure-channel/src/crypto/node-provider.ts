@@ -15,7 +15,7 @@ import {
   createPublicKey,
   createSecretKey,
   diffieHellman,
-  generateKeyPairSync,
+  randomFillSync,
   sign as nodeSign,
   verify as nodeVerify,
   type CipherChaCha20Poly1305,
@@ -93,15 +93,21 @@ function exportRawPublicKey(key: KeyObject): Uint8Array {
   return rawFromBase64url(key.export({ format: "jwk" }).x);
 }
 
-function exportKeyPair(kind: "x25519" | "ed25519"): KeyPair {
-  // generateKeyPairSync's overloads need a literal type per curve.
-  const { privateKey } = kind === "x25519" ? generateKeyPairSync("x25519") : generateKeyPairSync("ed25519");
-  const jwk = privateKey.export({ format: "jwk" });
-  return { privateKey: rawFromBase64url(jwk.d), publicKey: rawFromBase64url(jwk.x) };
+/**
+ * A key pair from 32 random bytes, its public key derived by OpenSSL. Not from
+ * generateKeyPairSync + export: on Node 20 a garbage collection inside that export can
+ * finalize the key-generation job that made the key while the export holds its lock, and
+ * the process hangs for good (seen under bursts of handshakes; a 10-line script
+ * reproduces it). Random bytes are exactly how RFC 7748 and RFC 8032 define private keys.
+ */
+function randomKeyPair(crv: Curve): KeyPair {
+  const privateKey = new Uint8Array(KEY_LENGTH);
+  randomFillSync(privateKey);
+  return { privateKey, publicKey: exportRawPublicKey(createPublicKey(importPrivateKeyUncached(crv, privateKey))) };
 }
 
 const x25519: X25519 = {
-  generateKeyPair: () => exportKeyPair("x25519"),
+  generateKeyPair: () => randomKeyPair("X25519"),
 
   publicKey(privateKey) {
     assertKey32(privateKey, "X25519 private key");
@@ -123,7 +129,7 @@ const x25519: X25519 = {
 };
 
 const ed25519: Ed25519 = {
-  generateKeyPair: () => exportKeyPair("ed25519"),
+  generateKeyPair: () => randomKeyPair("Ed25519"),
 
   publicKey(secretKey) {
     assertKey32(secretKey, "Ed25519 secret key");
