@@ -5,3 +5,4 @@ import "./baselines/tcp-framed.js";
 import "./baselines/tcp-proxy.js";
 import "./baselines/tls.js";
 import "./baselines/aead.js";
+import "./peers/libp2p.js";
