@@ -6,3 +6,5 @@ import "./baselines/tcp-proxy.js";
 import "./baselines/tls.js";
 import "./baselines/aead.js";
 import "./peers/libp2p.js";
+import "./scale/channels.js";
+import "./scale/handshakes.js";
