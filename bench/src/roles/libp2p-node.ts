@@ -42,36 +42,3 @@ export function* buffersOf(list: Iterable<Uint8Array> | Uint8Array): Generator<B
   }
   for (const u8 of list) yield Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
 }
-
-/**
- * A push source for `stream.sink`: what is pushed is yielded in order; `end()` finishes it.
- * (libp2p 2 streams are async-iterable duplexes: the muxer pulls when it can send.)
- */
-export class PushSource {
-  private readonly queue: Uint8Array[] = [];
-  private wake: (() => void) | undefined;
-  private ended = false;
-
-  push(chunk: Uint8Array): void {
-    this.queue.push(chunk);
-    this.wake?.();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
-    for (;;) {
-      const next = this.queue.shift();
-      if (next) {
-        yield next;
-        continue;
-      }
-      if (this.ended) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = undefined;
-    }
-  }
-}

@@ -8,7 +8,7 @@
 import { performance } from "node:perf_hooks";
 import { node, route, type Route } from "@hopwire/runtime";
 import { createTcpTransport, TcpConnectionOptions } from "@hopwire/transport-tcp";
-import { createIdentity, createSecureChannel, SecureChannelOptions } from "@hopwire/secure-channel";
+import { createIdentity, createSecureChannel } from "@hopwire/secure-channel";
 import { runBenchChild } from "../proc/child.js";
 
 export interface ScaleInitiatorParams {
@@ -41,7 +41,7 @@ runBenchChild<ScaleInitiatorParams, ScaleInitiatorReady, ScaleInitiatorResult>(a
     for (let opened = 0; opened < p.count; ) {
       const wave = Math.min(p.concurrency, p.count - opened);
       const channels = await Promise.all(
-        Array.from({ length: wave }, () => createSecureChannel(n, alice, to, new SecureChannelOptions().withHandshakeTimeout(60_000))),
+        Array.from({ length: wave }, () => createSecureChannel(n, alice, to)),
       );
       for (const channel of channels) routes.push(route(channel, "sink"));
       opened += wave;

@@ -46,7 +46,7 @@ runBenchChild<ScaleResponderParams, ScaleResponderReady, ScaleResponderResult>(a
   } else if (sink) {
     n.flowControls.addConsumer("sink", listener.flowControlId);
   }
-  const rssZeroBytes = settledRss();
+  const rssZeroBytes = sink ? settledRss() : process.memoryUsage.rss();
   let rssIdleBytes: number | undefined;
   if (sink) sink.onFirst = () => void (rssIdleBytes = settledRss());
   const stopped = new Promise<undefined>((resolve) => io.stop.addEventListener("abort", () => resolve(undefined), { once: true }));

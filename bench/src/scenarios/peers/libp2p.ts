@@ -1,16 +1,16 @@
 // What a user would pick instead of Hopwire: js-libp2p over TCP with Noise and Yamux, two
 // child processes on loopback, one stream, the baselines' u32-length framing inside it.
 // The libp2p packages are bench devDependencies (roles/libp2p-node.ts says which versions
-// and why); without them these scenarios are skipped, not failed.
+// and why); without them this scenario is skipped, not failed. (A round-trip variant,
+// peers/libp2p-rtt, was dropped for time: ~33 s of a full run; it is in this file's git
+// history. It measured p50 380–640 µs against raw TCP's 23–31 µs.)
 import { registerScenario } from "../../scenario.js";
 import { withChildren } from "../../proc/spawn.js";
-import { roundTripMetrics, throughputMetrics } from "../../metrics.js";
+import { throughputMetrics } from "../../metrics.js";
 import { timeoutFor } from "../baselines/tcp-topology.js";
 import type { SinkResult } from "../../roles/sink.js";
 import type { SenderResult } from "../../roles/sender.js";
-import type { RttClientResult } from "../../roles/rtt-client.js";
 import type { Libp2pSinkReady } from "../../roles/libp2p-sink.js";
-import type { Libp2pEchoResult } from "../../roles/libp2p-echo.js";
 
 const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.meta.url);
 
@@ -53,37 +53,6 @@ export const libp2pThroughput = registerScenario({
         processes: [
           { role: "dialer", maxRssBytes: c.maxRssBytes },
           { role: "listener", maxRssBytes: s.maxRssBytes },
-        ],
-      };
-    }),
-});
-
-export const libp2pRtt = registerScenario({
-  name: "peers/libp2p-rtt",
-  description:
-    `${STACK}: round trip with one frame outstanding on one stream, dialer and echoing listener as ` +
-    "child processes; compared with raw TCP (there is no TLS round-trip baseline).",
-  params: ["size"],
-  baseline: "baseline/tcp-framed-rtt",
-  unavailable: libp2pUnavailable,
-  run: (p, signal) =>
-    withChildren(signal, timeoutFor(p), async (spawn) => {
-      const echo = spawn<Libp2pSinkReady, Libp2pEchoResult>("listener", role("libp2p-echo"), {});
-      const { addr } = await echo.ready;
-      const client = spawn<null, RttClientResult>("dialer", role("libp2p-rtt-client"), {
-        addr,
-        size: p.size,
-        warmupMs: p.warmupMs,
-        durationMs: p.durationMs,
-      });
-      const c = await client.result;
-      echo.stop();
-      const e = await echo.result;
-      return {
-        metrics: roundTripMetrics(c.data),
-        processes: [
-          { role: "dialer", maxRssBytes: c.maxRssBytes },
-          { role: "listener", maxRssBytes: e.maxRssBytes },
         ],
       };
     }),

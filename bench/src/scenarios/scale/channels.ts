@@ -25,7 +25,7 @@ function perChannel(r: ScaleResponderResult, count: number): Metric[] {
 function oneWay(p: RunParams, channels: boolean, signal: AbortSignal): Promise<Measurement> {
   const count = channels ? p.count! : 1;
   // Opening 1,000 channels takes a while on a loaded machine: on top of the usual slack.
-  const timeoutMs = p.warmupMs + p.durationMs + 15_000 + count * 20;
+  const timeoutMs = p.warmupMs + p.durationMs + 15_000 + count * 10;
   return withChildren(signal, timeoutMs, async (spawn) => {
     const responder = spawn<ScaleResponderReady, ScaleResponderResult>("responder", role("scale-responder"), {
       channels,

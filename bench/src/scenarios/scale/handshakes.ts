@@ -12,7 +12,9 @@ const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.met
 /** Sequential handshakes before the burst, on both sides of the comparison: JIT, first-use costs. */
 const WARMUP_HANDSHAKES = 5;
 const COUNTS = { full: [100, 1000], quick: [100] };
-const timeoutFor = (count: number): number => 20_000 + count * 30;
+// A burst of 1,000 takes 2–5 s here. Kept tight because a process can hang for good: Node 20's
+// KeyObject.export({ format: "jwk" }) can deadlock in a GC (see the report), and only this timeout ends it.
+const timeoutFor = (count: number): number => 15_000 + count * 10;
 
 function burstMetrics(b: BurstResult, what: string): Metric[] {
   if (b.failures > 0) throw new Error(`${b.failures} of ${b.count} ${what} failed; first: ${b.firstError}`);
