@@ -30,6 +30,7 @@ interface Opts {
   reps?: number;
   cryptoThreads?: number[];
   provider?: ReturnType<typeof parseProvider>[];
+  count?: number[];
   json?: string;
   quick?: boolean;
   list?: boolean;
@@ -47,6 +48,7 @@ const program = new Command("hopwire-bench")
   .option("-r, --reps <n>", `repetitions per case (default: ${FULL.reps}, minimum ${FULL.minReps}; quick: ${QUICK.reps}, minimum ${QUICK.minReps})`, parseCount(1, 1000))
   .option("--crypto-threads <n,...>", `crypto threads for secure-channel scenarios, 0 = inline (default: ${FULL.cryptoThreads.join(",")}; quick: ${QUICK.cryptoThreads.join(",")})`, collect(parseCount(0, 64)))
   .option("--provider <name,...>", `crypto providers: node, noble; repeatable (default: ${FULL.providers.join(",")}; quick: ${QUICK.providers.join(",")})`, collect(parseProvider))
+  .option("--count <n,...>", "for scenarios that accept a count (channels, handshakes at once); default: each scenario's own", collect(parseCount(1, 100_000)))
   .option("--json <file>", "also write the results JSON here (always written to bench/results/latest.json, or latest-quick.json with --quick)")
   .option("-q, --quick", "smoke run: short repetitions, fewer of them, the whole suite in well under a minute")
   .option("-l, --list", "list scenarios with their parameters and baselines, then exit")
@@ -101,7 +103,7 @@ async function run(o: Opts): Promise<number> {
   const reps = o.reps ?? d.reps;
   const cases = planCases(
     selected,
-    { size: o.size ?? d.sizes, cryptoThreads: o.cryptoThreads ?? d.cryptoThreads, provider: o.provider ?? d.providers },
+    { size: o.size ?? d.sizes, cryptoThreads: o.cryptoThreads ?? d.cryptoThreads, provider: o.provider ?? d.providers, count: o.count, quick },
     allScenarios(),
   );
 

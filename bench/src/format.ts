@@ -27,10 +27,13 @@ export function formatParams(p: Params): string {
   if (p.size !== undefined) parts.push(formatSize(p.size));
   if (p.cryptoThreads !== undefined) parts.push(`${p.cryptoThreads} crypto thr`);
   if (p.provider !== undefined) parts.push(p.provider);
+  if (p.count !== undefined) parts.push(`n=${p.count}`);
   return parts.join(", ") || "-";
 }
 
 /** A stable identity for (scenario, params): compare and baseline pairing key on it. */
 export function caseKey(scenario: string, p: Params): string {
-  return `${scenario} ${JSON.stringify([p.size ?? null, p.cryptoThreads ?? null, p.provider ?? null])}`;
+  // count is appended only when set, so the keys of older results files stay the same.
+  const key = [p.size ?? null, p.cryptoThreads ?? null, p.provider ?? null, ...(p.count === undefined ? [] : [p.count])];
+  return `${scenario} ${JSON.stringify(key)}`;
 }

@@ -15,9 +15,11 @@ export interface Params {
   /** Crypto threads a secure channel offloads AEAD to; 0 means inline on the I/O thread. */
   cryptoThreads?: number;
   provider?: Provider;
+  /** How many of something run at once: channels, handshakes. Its values come from the scenario's `counts` (or --count). */
+  count?: number;
 }
 export type ParamName = keyof Params;
-export const PARAM_NAMES: readonly ParamName[] = ["size", "cryptoThreads", "provider"];
+export const PARAM_NAMES: readonly ParamName[] = ["size", "cryptoThreads", "provider", "count"];
 
 /** What `run()` receives: the case's parameters plus the time budget of one repetition. */
 export interface RunParams extends Params {
@@ -73,6 +75,11 @@ export interface Scenario {
   baseline?: string | ((params: Params) => string);
   /** Tags this scenario's records for docs/bench-throughput.svg. */
   chart?: ChartSpec;
+  /**
+   * The values of `count` this scenario runs with (a full run, and --quick) unless --count is
+   * given. Required when `params` includes "count": what is counted differs per scenario.
+   */
+  counts?: { full: readonly number[]; quick: readonly number[] };
   /**
    * Returns why this scenario cannot run here (e.g. an optional peer stack is not installed),
    * or undefined when it can. Skipped scenarios are reported, not failed.

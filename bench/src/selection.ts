@@ -8,6 +8,10 @@ export interface ParamValues {
   size: number[];
   cryptoThreads: number[];
   provider: Provider[];
+  /** --count, for every scenario that accepts it; without it each scenario's own `counts`. */
+  count?: number[];
+  /** Picks `counts.quick` instead of `counts.full`. */
+  quick?: boolean;
 }
 
 export interface Case {
@@ -44,10 +48,16 @@ export function matchScenarios(patterns: readonly string[], scenarios: readonly 
   return scenarios.filter((s) => chosen.has(s)); // registry order
 }
 
+function countsOf(scenario: Scenario, values: ParamValues): readonly number[] {
+  if (values.count) return values.count;
+  if (!scenario.counts) throw new Error(`scenario "${scenario.name}" accepts "count" but declares no counts`);
+  return values.quick ? scenario.counts.quick : scenario.counts.full;
+}
+
 function combinations(scenario: Scenario, values: ParamValues): Params[] {
   let out: Params[] = [{}];
   for (const name of scenario.params) {
-    const list = values[name] as readonly (number | string)[];
+    const list = name === "count" ? countsOf(scenario, values) : (values[name] as readonly (number | string)[]);
     out = out.flatMap((p) => list.map((v) => ({ ...p, [name]: v })));
   }
   return out;

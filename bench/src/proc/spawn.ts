@@ -88,7 +88,9 @@ export class BenchChild<Ready = unknown, Result = unknown> {
 
   /** Asks the child to finish and report. */
   stop(): void {
-    if (this.proc.connected) this.proc.send({ type: "stop" } satisfies ParentMessage);
+    // The child may be exiting on its own (its peer is done): a failed send is no error here,
+    // and without a callback it would be an 'error' event that fails the child.
+    if (this.proc.connected) this.proc.send({ type: "stop" } satisfies ParentMessage, () => {});
   }
 
   kill(): void {

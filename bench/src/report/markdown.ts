@@ -40,7 +40,7 @@ interface ResultRecord {           // one per (scenario, params, metric)
   type: "result";
   scenario: string;                // "baseline/tcp-framed"
   family: string;                  // "baseline"
-  params: { size?: number; cryptoThreads?: number; provider?: "node" | "noble" };
+  params: { size?: number; cryptoThreads?: number; provider?: "node" | "noble"; count?: number };
   metric: string;                  // "msg/s" | "MB/s" | "rt/s" | "p50" | "p99" | "rss:<role>"
   unit: string;                    // "msg/s" | "MB/s" | "rt/s" | "µs" | "MiB"
   higherIsBetter: boolean;

@@ -17,7 +17,7 @@ const spread = (r: ResultRecord): string => {
 function rssCell(records: readonly ResultRecord[]): string {
   return records
     .filter((r) => r.metric.startsWith("rss:"))
-    .map((r) => `${r.metric.slice(4)} ${r.median.toFixed(0)}`)
+    .map((r) => `${r.metric.slice(4)} ${r.median.toFixed(0)}${r.unit === "MiB" ? "" : ` ${r.unit}`}`)
     .join(" · ");
 }
 

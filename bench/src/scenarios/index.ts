@@ -8,3 +8,6 @@ import "./baselines/aead.js";
 import "./runtime/local-routing.js";
 import "./tcp/tcp.js";
 import "./secure-channel/secure-channel.js";
+import "./peers/libp2p.js";
+import "./scale/channels.js";
+import "./scale/handshakes.js";

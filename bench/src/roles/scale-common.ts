@@ -1,0 +1,103 @@
+// Shared by the scale/ roles: the counting sink worker, a forced GC for memory readings,
+// and the percentile helper of the handshake bursts. (No runBenchChild here: a module
+// that a role imports, nothing more.)
+import { performance } from "node:perf_hooks";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import type { Context, Routed, Worker } from "@hopwire/runtime";
+
+/** The payload of scale/channels: 1 KiB, as the brief's "1 KiB messages". */
+export const SCALE_SIZE = 1024;
+
+/** What the sink reports: delivered messages over its own window (as sink.ts). */
+export interface WindowCount {
+  messages: number;
+  payloadBytes: number;
+  seconds: number;
+}
+
+/**
+ * The sink of scale/channels, on the responder's main thread (placement "main"): it
+ * counts, and times itself as sink.ts does: the window opens warmupMs after the first
+ * message and lasts durationMs. Running beside the router and the channels, it adds no
+ * thread hop, and a busy main thread stops reading the socket, so TCP flow control is the
+ * backpressure all the way back to the initiator (the runtime's mailboxes have none).
+ */
+export class CountingSink implements Worker {
+  readonly done: Promise<WindowCount>;
+  /** Called once, before the first message is counted (the responder reads memory there). */
+  onFirst: (() => void) | undefined;
+  #resolve!: (r: WindowCount) => void;
+  #messages = 0;
+  #first = -1;
+  #start = -1;
+  #m0 = 0;
+  #finished = false;
+
+  constructor(
+    private readonly size: number,
+    private readonly warmupMs: number,
+    private readonly durationMs: number,
+  ) {
+    this.done = new Promise((resolve) => (this.#resolve = resolve));
+  }
+
+  handleMessage(_ctx: Context, _msg: Routed): void {
+    if (this.#finished) return;
+    const now = performance.now();
+    if (this.#first < 0) {
+      this.onFirst?.();
+      this.#first = performance.now();
+    } else if (this.#start < 0) {
+      if (now >= this.#first + this.warmupMs) {
+        this.#start = now;
+        this.#m0 = this.#messages;
+      }
+    } else if (now >= this.#start + this.durationMs) {
+      this.#finished = true;
+      const messages = this.#messages - this.#m0;
+      this.#resolve({ messages, payloadBytes: messages * this.size, seconds: (now - this.#start) / 1e3 });
+      return;
+    }
+    this.#messages++;
+  }
+}
+
+let gcFn: (() => void) | undefined;
+/** A full GC, so that two memory readings compare live memory (V8's flag, set at run time). */
+export function forceGc(): void {
+  if (!gcFn) {
+    setFlagsFromString("--expose-gc");
+    gcFn = runInNewContext("gc") as () => void;
+  }
+  gcFn();
+}
+
+/** Resident set now, after a full GC. */
+export function settledRss(): number {
+  forceGc();
+  return process.memoryUsage.rss();
+}
+
+/** Peak resident set since the process started (what the harness reports per process). */
+export const peakRss = (): number => process.resourceUsage().maxRSS * 1024;
+
+/** p-th percentile (nearest rank) of unsorted values. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) throw new Error("percentile of no values");
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** What a handshake burst reports (Hopwire channels or TLS connections). */
+export interface BurstResult {
+  count: number;
+  /** From the first start to the last completion. */
+  totalMs: number;
+  /** Start-to-completion of each handshake, ms: the spread of a burst. */
+  p50Ms: number;
+  p99Ms: number;
+  failures: number;
+  /** The first failure's message, if any. */
+  firstError?: string;
+}

@@ -1,0 +1,89 @@
+// Role: the initiator of scale/channels. One Hopwire node, ONE TCP connection to the
+// responder; with `channels`, `count` secure channels to its "listener" over that
+// connection (opened `concurrency` at a time, not measured). Then it sends 1 KiB messages
+// to "sink", round-robin over the channels (or straight over TCP: the baseline), as fast as
+// the connection's backpressure allows: about TURN_BYTES per event-loop turn, and while the
+// connection is over its high-water mark (`needsDrain`) it waits for `waitForDrain()`.
+// It runs until the harness says stop.
+import { performance } from "node:perf_hooks";
+import { node, route, type Route } from "@hopwire/runtime";
+import { createTcpTransport, TcpConnectionOptions } from "@hopwire/transport-tcp";
+import { createIdentity, createSecureChannel } from "@hopwire/secure-channel";
+import { runBenchChild } from "../proc/child.js";
+
+export interface ScaleInitiatorParams {
+  port: number;
+  channels: boolean;
+  count: number;
+  size: number;
+  /** Handshakes in flight while opening the channels. */
+  concurrency: number;
+}
+export interface ScaleInitiatorReady {
+  /** How long opening the channels took. */
+  openMs: number;
+}
+export interface ScaleInitiatorResult {
+  sent: number;
+}
+
+const TURN_BYTES = 64 * 1024;
+
+runBenchChild<ScaleInitiatorParams, ScaleInitiatorReady, ScaleInitiatorResult>(async (p, io) => {
+  const n = await node();
+  const tcp = await createTcpTransport(n);
+  const connection = await tcp.connect(`127.0.0.1:${p.port}`, new TcpConnectionOptions());
+  const t0 = performance.now();
+  const routes: Route[] = [];
+  if (p.channels) {
+    const alice = await createIdentity();
+    const to = route(connection, "listener");
+    for (let opened = 0; opened < p.count; ) {
+      const wave = Math.min(p.concurrency, p.count - opened);
+      const channels = await Promise.all(
+        Array.from({ length: wave }, () => createSecureChannel(n, alice, to)),
+      );
+      for (const channel of channels) routes.push(route(channel, "sink"));
+      opened += wave;
+    }
+  } else {
+    routes.push(route(connection, "sink"));
+  }
+  io.ready({ openMs: performance.now() - t0 });
+
+  const payload = new Uint8Array(p.size).fill(0xab);
+  const perTurn = Math.ceil(TURN_BYTES / p.size);
+  let sent = 0;
+  let next = 0;
+  let failure: Error | undefined;
+  let wake!: () => void;
+  const finished = new Promise<void>((resolve) => (wake = resolve));
+  const fail = (e: unknown): void => {
+    failure ??= e instanceof Error ? e : new Error(String(e));
+    wake();
+  };
+  io.stop.addEventListener("abort", () => wake(), { once: true });
+  const pump = (): void => {
+    if (io.stop.aborted || failure) return;
+    for (let i = 0; i < perTurn && !connection.needsDrain; i++) {
+      n.send(routes[next]!, payload).catch(fail);
+      next = next + 1 === routes.length ? 0 : next + 1;
+      sent++;
+    }
+    if (connection.needsDrain) connection.waitForDrain().then(pump, fail);
+    else setImmediate(pump);
+  };
+  pump();
+  await finished;
+  if (failure && !io.stop.aborted) {
+    // After the responder's window its process ends, and sends fail before the harness's stop
+    // arrives: that is the normal end. A failure with the responder still there is not.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      io.stop.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+    });
+    if (!io.stop.aborted && !connection.isClosed) throw failure;
+  }
+  await n.stop();
+  return { sent };
+});

@@ -1,0 +1,63 @@
+// Role: the responder of scale/channels and scale/handshakes-in-flight. One Hopwire node:
+// a TCP listener on 127.0.0.1 port 0 and, with `channels`, a secure channel listener
+// "listener" (consumer of the TCP listener's flow). With `sink`, a CountingSink at "sink",
+// reachable through the channels (or, without channels, straight from TCP: the baseline).
+//
+// Memory: the resident set is read after a full GC once everything is set up (no channel
+// yet), and again, after a full GC, when the first data message arrives: every channel is
+// open by then and no traffic has flowed. Per channel, "idle" is the difference / count and
+// "peak" is (peak RSS of the whole run − the zero-channel reading) / count.
+import { node } from "@hopwire/runtime";
+import { createTcpTransport, TcpListenerOptions } from "@hopwire/transport-tcp";
+import { createIdentity, createSecureChannelListener, SecureChannelListenerOptions } from "@hopwire/secure-channel";
+import { runBenchChild } from "../proc/child.js";
+import { CountingSink, peakRss, settledRss, type WindowCount } from "./scale-common.js";
+
+export interface ScaleResponderParams {
+  channels: boolean;
+  /** Count the messages at "sink" over a window; without it, wait for the harness's stop. */
+  sink: boolean;
+  /** Channels the initiator opens: the divisor of the per-channel memory. */
+  count: number;
+  size: number;
+  warmupMs: number;
+  durationMs: number;
+}
+export interface ScaleResponderReady {
+  port: number;
+}
+export interface ScaleResponderResult {
+  window?: WindowCount;
+  rssZeroBytes: number;
+  rssIdleBytes?: number;
+  rssPeakBytes: number;
+}
+
+runBenchChild<ScaleResponderParams, ScaleResponderReady, ScaleResponderResult>(async (p, io) => {
+  const n = await node();
+  const tcp = await createTcpTransport(n);
+  const listener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
+  const sink = p.sink ? new CountingSink(p.size, p.warmupMs, p.durationMs) : undefined;
+  if (sink) await n.startWorker("sink", sink, { placement: "main" });
+  if (p.channels) {
+    const bob = await createIdentity();
+    const scl = await createSecureChannelListener(n, bob, "listener", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
+    if (sink) n.flowControls.addConsumer("sink", scl.flowControlId);
+  } else if (sink) {
+    n.flowControls.addConsumer("sink", listener.flowControlId);
+  }
+  const rssZeroBytes = sink ? settledRss() : process.memoryUsage.rss();
+  let rssIdleBytes: number | undefined;
+  if (sink) sink.onFirst = () => void (rssIdleBytes = settledRss());
+  const stopped = new Promise<undefined>((resolve) => io.stop.addEventListener("abort", () => resolve(undefined), { once: true }));
+  io.ready({ port: Number(listener.address.slice(listener.address.lastIndexOf(":") + 1)) });
+  const window = await Promise.race([sink?.done ?? stopped, stopped]);
+  if (sink && !window) throw new Error("stopped before the sink's window ended");
+  const result: ScaleResponderResult = { rssZeroBytes, rssPeakBytes: peakRss() };
+  if (window) result.window = window;
+  if (rssIdleBytes !== undefined) result.rssIdleBytes = rssIdleBytes;
+  // With a sink, the process just ends: stopping the node would close every channel one by
+  // one while the initiator is still sending into them. The initiator sees the connection go.
+  if (!sink) await n.stop();
+  return result;
+});

@@ -1,0 +1,82 @@
+// Role: the client of scale/tls-handshakes-in-flight. A few sequential connections warm
+// the code up (closed again), then `count` connections start in the same turn: TCP
+// connect, a TLS 1.3 handshake presenting the client certificate and verifying the
+// server's, then one 1-byte round trip (the server has verified the client by then). Same
+// report as the Hopwire burst.
+import tls from "node:tls";
+import { performance } from "node:perf_hooks";
+import { runBenchChild } from "../proc/child.js";
+import { HOST, TLS_SUITE } from "../net/endpoints.js";
+import { percentile, type BurstResult } from "./scale-common.js";
+import type { TlsBurstServerReady } from "./scale-tls-server.js";
+
+export interface TlsBurstClientParams extends TlsBurstServerReady {
+  count: number;
+  warmupHandshakes: number;
+}
+
+const ONE_BYTE = Buffer.from([0x2a]);
+
+/** Connect, handshake, one round trip; resolves with the open socket. */
+function handshake(p: TlsBurstClientParams): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      port: p.port,
+      host: HOST,
+      servername: "localhost",
+      ca: p.serverCertPem,
+      cert: p.clientCertPem,
+      key: p.clientKeyPem,
+      minVersion: "TLSv1.3",
+      maxVersion: "TLSv1.3",
+      ciphers: TLS_SUITE,
+    });
+    const fail = (e: Error): void => {
+      socket.destroy();
+      reject(e);
+    };
+    socket.once("error", fail);
+    socket.once("close", () => fail(new Error("closed before the round trip")));
+    socket.once("secureConnect", () => {
+      socket.setNoDelay(true);
+      socket.write(ONE_BYTE);
+    });
+    socket.once("data", () => resolve(socket));
+  });
+}
+
+// (No abort handling: on abort the harness kills the process.)
+runBenchChild<TlsBurstClientParams, null, BurstResult>(async (p, io) => {
+  for (let i = 0; i < p.warmupHandshakes; i++) (await handshake(p)).destroy();
+  io.ready(null);
+  const took: number[] = [];
+  const errors: string[] = [];
+  const sockets: tls.TLSSocket[] = [];
+  const t0 = performance.now();
+  let last = t0;
+  await Promise.all(
+    Array.from({ length: p.count }, () =>
+      handshake(p).then(
+        (socket) => {
+          last = performance.now();
+          took.push(last - t0);
+          sockets.push(socket);
+        },
+        (e: unknown) => void errors.push(e instanceof Error ? e.message : String(e)),
+      ),
+    ),
+  );
+  for (const socket of sockets) {
+    socket.removeAllListeners("close");
+    socket.destroy();
+  }
+  const result: BurstResult = {
+    count: p.count,
+    totalMs: last - t0,
+    p50Ms: took.length ? percentile(took, 50) : NaN,
+    p99Ms: took.length ? percentile(took, 99) : NaN,
+    failures: errors.length,
+  };
+  if (errors[0] !== undefined) result.firstError = errors[0];
+  return result;
+});
