@@ -213,7 +213,9 @@ class CryptoThread {
           break;
         }
       }
-      buffer ??= new ArrayBuffer(Math.max(need, this.#maxBatchBytes + (this.#maxBatchBytes >> 2)));
+      // Unzeroed: every byte a batch uses is written before it is read (the profile showed
+      // the zero-fill of fresh 1.25 MiB buffers at 18% of a sender's main thread).
+      buffer ??= Buffer.allocUnsafeSlow(Math.max(need, this.#maxBatchBytes + (this.#maxBatchBytes >> 2))).buffer as ArrayBuffer;
       this.#buffer = new Uint8Array(buffer);
       this.#view = new DataView(buffer);
       this.#w = BATCH_HEADER;
