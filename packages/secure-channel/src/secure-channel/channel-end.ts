@@ -96,23 +96,7 @@ export class ChannelEnd {
 
   /** Waits for the next handshake-phase message from the peer (HANDSHAKE or REFUSED). */
   nextHandshakeMessage(signal?: AbortSignal): Promise<LocalMessage> {
-    const queued = this.#handshakeQueue.shift();
-    if (queued) return Promise.resolve(queued);
-    return waitFor<LocalMessage>(
-      (resolve, reject) => {
-        this.#handshakeWaiter = resolve;
-        this.#handshakeFail = reject;
-      },
-      {
-        timeout: this.options.handshakeTimeout,
-        signal,
-        what: "secure channel handshake",
-        cleanup: () => {
-          this.#handshakeWaiter = undefined;
-          this.#handshakeFail = undefined;
-        },
-      },
-    );
+    return this.#waitForPeer(signal, false) as Promise<LocalMessage>;
   }
 
   /**
@@ -142,17 +126,23 @@ export class ChannelEnd {
    * delivered). Resolves to a REFUSED message instead if the responder refused.
    */
   waitForConfirm(signal?: AbortSignal): Promise<LocalMessage | "confirmed"> {
+    return this.#waitForPeer(signal, true);
+  }
+
+  /** One wait, under the handshake timeout, for a handshake-phase message (or a CONFIRM). */
+  #waitForPeer(signal: AbortSignal | undefined, orConfirm: boolean): Promise<LocalMessage | "confirmed"> {
     const queued = this.#handshakeQueue.shift();
     if (queued) return Promise.resolve(queued);
-    // One wait for both outcomes, so that the handshake timer stops when either comes.
     return waitFor<LocalMessage | "confirmed">(
       (resolve, reject) => {
         this.#handshakeWaiter = resolve;
         this.#handshakeFail = reject;
-        this.#onConfirm = () => {
-          this.open();
-          resolve("confirmed");
-        };
+        if (orConfirm) {
+          this.#onConfirm = () => {
+            this.open();
+            resolve("confirmed");
+          };
+        }
       },
       {
         timeout: this.options.handshakeTimeout,
