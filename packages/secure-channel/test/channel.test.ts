@@ -228,6 +228,21 @@ describe("forged, tampered and replayed messages", () => {
     }
   }
 
+  it("small messages sent in one turn share one sealed record, and arrive in order", async () => {
+    const tap = new Tap();
+    await n.startWorker("tap", tap, { placement: "main" });
+    const recorder = new Recorder();
+    await n.startWorker("sink", recorder, { placement: "main" });
+    n.flowControls.addConsumer("sink", listener.flowControlId);
+    const channel = await createSecureChannel(n, alice, route("tap", "bob_listener"));
+    const before = tap.seen.filter((m) => m.payload[0] === 2).length;
+    for (let i = 0; i < 50; i++) void n.send(route(channel, "sink"), i); // one turn
+    await waitUntil(() => recorder.seen.length === 50);
+    expect(recorder.seen.map((m) => m.body)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    const records = tap.seen.filter((m) => m.payload[0] === 2).length - before;
+    expect(records).toBe(1);
+  });
+
   it("drops and counts them, and the channel carries on", async () => {
     const tap = new Tap();
     await n.startWorker("tap", tap, { placement: "main" });

@@ -159,9 +159,11 @@ describe("a secure channel on crypto threads", () => {
       await roundTrip(s, channel, 4000);
       expect(s.echoer.seen).toEqual(Array.from({ length: 4000 }, (_, i) => i));
       expect(channel.droppedMessages).toBe(0);
-      // Batches, not a message per op: far fewer posts than the 16000 seals and opens.
+      // Batches, not a message per op: far fewer posts than seals and opens. (Small messages
+      // of one turn share a seal, so there are at most 16000 + 2 of those: + the CONFIRM.)
       const stats = pool.stats;
-      expect(stats.results).toBe(16_000 + 2); // + the CONFIRM, sealed and opened
+      expect(stats.results).toBeGreaterThan(0);
+      expect(stats.results).toBeLessThanOrEqual(16_000 + 2);
       expect(stats.batches).toBeLessThan(stats.ops / 4);
     });
   }
@@ -234,13 +236,16 @@ describe("a secure channel on crypto threads", () => {
       await roundTrip(s, channel, 20);
       const remote = s.tap.initiatorRemote!;
       expect(remote).toBeDefined();
-      // The responder's CONFIRM and 20 echo replies went through the tap.
-      expect(s.tap.transport.length).toBe(21);
+      // The responder's CONFIRM and the 20 echo replies (small replies of one turn share a
+      // record) went through the tap.
+      const records = s.tap.transport;
+      expect(records.length).toBeGreaterThanOrEqual(3);
+      expect(records.length).toBeLessThanOrEqual(21);
       const inject = (payload: Uint8Array): void => s.node.router.route(new LocalMessage(route(remote), route("app"), payload), undefined);
-      const replayed = s.tap.transport[5]!;
-      const tampered = s.tap.transport[7]!.slice();
+      const replayed = records[1]!;
+      const tampered = records[2]!.slice();
       tampered[tampered.length - 3] ^= 0x40;
-      const fresh = s.tap.transport[20]!.slice();
+      const fresh = records[records.length - 1]!.slice();
       fresh[8] ^= 1; // a nonce never seen, so only the tag can refuse it
       inject(replayed);
       inject(tampered);

@@ -26,6 +26,11 @@ type Options = SecureChannelOptions | SecureChannelListenerOptions;
 
 const EMPTY = new Uint8Array(0);
 
+/** Messages up to this size are coalesced; larger ones are sealed alone (a copy would cost more than the call saves). */
+const COALESCE_MAX_PAYLOAD = 2048;
+/** A coalesced record is sealed as soon as it holds this much. */
+const COALESCE_MAX_BYTES = 64 * 1024;
+
 /**
  * One end of a secure channel, with Ockam's three addresses:
  * - `encryptorAddress`: local workers route through it; it encrypts and sends to the peer;
@@ -54,6 +59,10 @@ export class ChannelEnd {
   #peerIdentifier: Identifier | undefined;
   #onConfirm: (() => void) | undefined;
   #state: "handshaking" | "open" | "closed" = "handshaking";
+  /** Small messages of this turn, as head, payload, head, payload… (see #encrypt). */
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #flushScheduled = false;
   #unwatch: (() => void) | undefined;
   readonly #onClosed: ((end: ChannelEnd) => void)[] = [];
 
@@ -194,15 +203,63 @@ export class ChannelEnd {
     this.#log.debug(`channel ${this.encryptorAddress.toString()} closed: ${reason.message}`);
   }
 
-  /** A local message to the far side: wrap [onward minus us, return route, payload], encrypt, send. */
+  /**
+   * A local message to the far side: [onward minus us, return route, payload]. A large one is
+   * sealed at once ([MESSAGE][head][payload], written straight into a threaded batch); small
+   * ones wait for the end of the event-loop turn and are sealed together (MESSAGES), one AEAD
+   * call for all of them, as TLS seals records rather than writes.
+   */
   #encrypt(message: LocalMessage): void {
     if (this.#state !== "open") return;
     const inner = message.withOnwardRoute(message.onwardRoute.popFront());
-    // [MESSAGE][envelope head][payload]: threaded, written straight into the batch.
-    this.#cipher?.seal(InnerKind.MESSAGE, encodeEnvelopeHead(inner, "network"), inner.payload);
+    const head = encodeEnvelopeHead(inner, "network");
+    const payload = inner.payload;
+    if (payload.length > COALESCE_MAX_PAYLOAD) {
+      this.#flushPending(); // keeps the channel's order
+      this.#cipher?.seal(InnerKind.MESSAGE, head, payload);
+      return;
+    }
+    this.#pending.push(head, payload);
+    this.#pendingBytes += 4 + head.length + payload.length;
+    if (this.#pendingBytes >= COALESCE_MAX_BYTES) this.#flushPending();
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(this.#flushOnTurn);
+    }
+  }
+
+  readonly #flushOnTurn = (): void => {
+    this.#flushScheduled = false;
+    this.#flushPending();
+  };
+
+  /** Seals what #encrypt held back: one message as MESSAGE, several as one MESSAGES record. */
+  #flushPending(): void {
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    const bytes = this.#pendingBytes;
+    this.#pendingBytes = 0;
+    if (this.#state !== "open") return;
+    if (pending.length === 2) {
+      this.#cipher?.seal(InnerKind.MESSAGE, pending[0]!, pending[1]!);
+      return;
+    }
+    const record = Buffer.allocUnsafe(bytes);
+    let offset = 0;
+    for (let i = 0; i < pending.length; i += 2) {
+      const head = pending[i]!;
+      const payload = pending[i + 1]!;
+      record.writeUInt32BE(head.length + payload.length, offset);
+      record.set(head, offset + 4);
+      record.set(payload, offset + 4 + head.length);
+      offset += 4 + head.length + payload.length;
+    }
+    this.#cipher?.seal(InnerKind.MESSAGES, record, EMPTY);
   }
 
   #sendInner(kind: InnerKind, body: Uint8Array): void {
+    this.#flushPending(); // messages sent before a CLOSE arrive before it
     this.#cipher?.seal(kind, body, EMPTY);
   }
 
@@ -252,6 +309,8 @@ export class ChannelEnd {
     switch (plaintext[0]) {
       case InnerKind.MESSAGE:
         return this.#deliverPlaintext(plaintext.subarray(1));
+      case InnerKind.MESSAGES:
+        return this.#deliverRecord(plaintext);
       case InnerKind.CONFIRM:
         this.#onConfirm?.();
         this.#onConfirm = undefined;
@@ -260,6 +319,22 @@ export class ChannelEnd {
         return this.close(new SecureChannelClosedError("The peer closed the secure channel"), false);
       default:
         this.#log.debug("an authenticated message of an unknown kind was dropped");
+    }
+  }
+
+  /** Each envelope of a MESSAGES record, in order; a length that overruns ends the record. */
+  #deliverRecord(plaintext: Uint8Array): void {
+    const view = new DataView(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
+    let offset = 1;
+    while (offset + 4 <= plaintext.length) {
+      const length = view.getUint32(offset);
+      const start = offset + 4;
+      if (start + length > plaintext.length) {
+        this.#log.debug("a MESSAGES record with a length that overruns it was cut short");
+        return;
+      }
+      this.#deliverPlaintext(plaintext.subarray(start, start + length));
+      offset = start + length;
     }
   }
 

@@ -7,6 +7,8 @@
  *   MESSAGE    then a network envelope [onwardRoute, returnRoute, payload] for the far side
  *   CONFIRM    the responder authenticated and trusted the initiator: the channel is open
  *   CLOSE      the sender closed the channel
+ *   MESSAGES   then several network envelopes, each preceded by its u32 big-endian length:
+ *              small messages sent in one event-loop turn share one AEAD call
  */
 export const enum OuterKind {
   HANDSHAKE = 1,
@@ -18,6 +20,7 @@ export const enum InnerKind {
   MESSAGE = 0,
   CONFIRM = 1,
   CLOSE = 2,
+  MESSAGES = 3,
 }
 
 export function withKind(kind: number, body: Uint8Array): Uint8Array {
