@@ -3,11 +3,9 @@
 // it; timing as in sink.ts: the window opens warmupMs after the first byte and lasts
 // durationMs, sampled per received chunk. At the end it resets the stream, which ends
 // the sender.
-import { performance } from "node:perf_hooks";
 import { runBenchChild } from "../proc/child.js";
-import { FrameReader } from "../net/frames.js";
+import { FrameWindow, type SinkResult } from "../net/frame-window.js";
 import { buffersOf, createNode, PROTOCOL, stopNode, type Libp2pStream } from "./libp2p-node.js";
-import type { SinkResult } from "./sink.js";
 
 export interface Libp2pSinkParams {
   warmupMs: number;
@@ -25,29 +23,16 @@ runBenchChild<Libp2pSinkParams, Libp2pSinkReady, SinkResult>(async (p, io) => {
   const done = new Promise<SinkResult>((res, rej) => ((resolveDone = res), (rejectDone = rej)));
 
   const consume = async (stream: Libp2pStream): Promise<void> => {
-    let messages = 0;
-    let payloadBytes = 0;
-    const reader = new FrameReader((frame) => {
-      messages++;
-      payloadBytes += frame.length;
-    });
-    let first = -1;
-    let start = -1;
-    let m0 = 0;
-    let b0 = 0;
+    const window = new FrameWindow(p.warmupMs, p.durationMs);
     for await (const list of stream.source) {
-      const now = performance.now();
-      if (first < 0) first = now;
-      if (start < 0 && now >= first + p.warmupMs) {
-        start = now;
-        m0 = messages;
-        b0 = payloadBytes;
-      } else if (start >= 0 && now >= start + p.durationMs) {
-        resolveDone({ messages: messages - m0, payloadBytes: payloadBytes - b0, seconds: (now - start) / 1e3 });
-        stream.abort(new Error("the measured window is over"));
-        return;
+      for (const chunk of buffersOf(list)) {
+        const result = window.push(chunk);
+        if (result) {
+          resolveDone(result);
+          stream.abort(new Error("the measured window is over"));
+          return;
+        }
       }
-      for (const chunk of buffersOf(list)) reader.push(chunk);
     }
     throw new Error("the sender closed the stream before the window ended");
   };
