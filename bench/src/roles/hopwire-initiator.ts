@@ -15,6 +15,7 @@ import { performance } from "node:perf_hooks";
 import { LocalMessage, node, route, type Context, type Route, type Routed, type Worker } from "@hopwire/runtime";
 import { createTcpTransport, TcpConnectionOptions, type TcpConnection } from "@hopwire/transport-tcp";
 import type { SecureChannel } from "@hopwire/secure-channel";
+import { countCompletions } from "../completion-window.js";
 import { runBenchChild } from "../proc/child.js";
 import { LatencyRecorder } from "../histogram.js";
 import { summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
@@ -138,27 +139,11 @@ async function handshakes(p: InitiatorParams, n: Awaited<ReturnType<typeof node>
   const sc = await loadSecureChannel();
   const alice = await sc.createIdentity();
   const to = route(connection, ...p.hops, "bob_listener");
-  const t0 = performance.now();
-  let start = -1;
-  let end = Infinity;
-  let count = 0;
-  const loop = async (): Promise<void> => {
-    for (;;) {
-      const channel = await sc.createSecureChannel(n, alice, to, channelOptions(sc, p.secure!));
-      const now = performance.now();
-      await channel.close();
-      if (start < 0) {
-        if (now >= t0 + p.warmupMs) {
-          start = now;
-          end = now + p.durationMs;
-        }
-      } else if (now < end) count++;
-      else return;
-    }
-  };
-  await Promise.all(Array.from({ length: p.inFlight ?? 8 }, loop));
-  // Completions inside [start, start + durationMs): the window itself is the time base.
-  return { handshakes: count, seconds: p.durationMs / 1e3 };
+  const { count, seconds } = await countCompletions(async () => {
+    const channel = await sc.createSecureChannel(n, alice, to, channelOptions(sc, p.secure!));
+    await channel.close();
+  }, p);
+  return { handshakes: count, seconds };
 }
 
 runBenchChild<InitiatorParams, null, InitiatorResult>(async (p, io) => {

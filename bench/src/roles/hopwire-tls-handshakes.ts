@@ -4,7 +4,7 @@
 // time, each connection destroyed once the handshake is verified; completions counted
 // after warmupMs, for durationMs. Server authentication only (Hopwire's is mutual).
 import tls from "node:tls";
-import { performance } from "node:perf_hooks";
+import { countCompletions } from "../completion-window.js";
 import { runBenchChild } from "../proc/child.js";
 import { HOST, listen, TLS_SUITE } from "../net/endpoints.js";
 
@@ -54,23 +54,6 @@ runBenchChild<TlsHandshakeParams, TlsHandshakeReady | null, TlsHandshakeResult |
     return null;
   }
   io.ready(null);
-  const t0 = performance.now();
-  let start = -1;
-  let end = Infinity;
-  let count = 0;
-  const loop = async (): Promise<void> => {
-    for (;;) {
-      await handshake(p);
-      const now = performance.now();
-      if (start < 0) {
-        if (now >= t0 + p.warmupMs) {
-          start = now;
-          end = now + p.durationMs;
-        }
-      } else if (now < end) count++;
-      else return;
-    }
-  };
-  await Promise.all(Array.from({ length: p.inFlight ?? 8 }, loop));
-  return { handshakes: count, seconds: p.durationMs / 1e3 };
+  const { count, seconds } = await countCompletions(() => handshake(p), p);
+  return { handshakes: count, seconds };
 });
