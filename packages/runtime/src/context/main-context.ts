@@ -4,7 +4,7 @@ import { UnsupportedOperationError } from "../errors/errors.js";
 import { LocalMessage, NO_LOCAL_INFO } from "../message/local-message.js";
 import type { Routed } from "../message/routed.js";
 import type { NodeCore } from "../node/node-core.js";
-import { route, type RouteLike } from "../route/route.js";
+import { route, type Route, type RouteLike } from "../route/route.js";
 import type { WaitOptions } from "../util/wait.js";
 import type { Processor, StartWorkerOptions, Worker, WorkerClass } from "../worker/worker.js";
 import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions } from "./context.js";
@@ -14,10 +14,13 @@ import { Inbox } from "./inbox.js";
 export class MainContext implements Context {
   readonly #core: NodeCore;
   readonly #inbox: Inbox | undefined;
+  /** The return route of every send: built once, routes are immutable. */
+  readonly #returnRoute: Route;
 
   constructor(core: NodeCore, readonly address: Address, inbox?: Inbox) {
     this.#core = core;
     this.#inbox = inbox;
+    this.#returnRoute = route(address);
   }
 
   get log() {
@@ -30,7 +33,7 @@ export class MainContext implements Context {
 
   async send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void> {
     this.#core.assertRunning();
-    const message = new LocalMessage(route(to), route(this.address), encodeBody(body), options?.localInfo ?? NO_LOCAL_INFO);
+    const message = new LocalMessage(route(to), this.#returnRoute, encodeBody(body), options?.localInfo ?? NO_LOCAL_INFO);
     this.#core.router.route(message, this.address.key);
   }
 
