@@ -7,11 +7,15 @@ import type { RouteLike } from "../route/route.js";
 import type { WaitOptions } from "../util/wait.js";
 import type { Processor, StartWorkerOptions, Worker, WorkerClass } from "../worker/worker.js";
 
-export interface SendOptions {
+/**
+ * `timeout` and `signal` bound how long a send may wait for room in a full mailbox (see
+ * docs/architecture.md, "Flow"); a send that gave up was not sent.
+ */
+export interface SendOptions extends WaitOptions {
   localInfo?: LocalInfo;
 }
 
-export interface SendAndReceiveOptions extends WaitOptions, SendOptions {}
+export interface SendAndReceiveOptions extends SendOptions {}
 
 /**
  * What a worker may do with flow controls from wherever it runs. Mutations are applied in

@@ -1,2 +1,3 @@
 export { Router, type TransportRoute } from "./router.js";
 export type { Mailbox } from "./mailbox.js";
+export { MailboxBound, DEFAULT_MAILBOX_LIMITS, resolveMailboxLimits, type MailboxLimits, type ResolvedMailboxLimits } from "./mailbox-bound.js";

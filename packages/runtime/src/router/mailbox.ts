@@ -3,11 +3,24 @@ import type { LocalMessage } from "../message/local-message.js";
 
 /**
  * Where the router puts a message for a worker. `deliver` must be synchronous and keep
- * order: a main-thread queue, a batch bound for a thread's port, a pool task queue.
- * `senderKey` is the address key of the worker (or context) that routed the message, when
- * known: a pool mailbox keeps order per sender and runs different senders in parallel.
+ * order: a main-thread queue, a batch bound for a thread's port, a pool task queue, a
+ * connection's send buffer, a secure channel's encryptor. `senderKey` is the address key
+ * of the worker (or context) that routed the message, when known: a pool mailbox keeps
+ * order per sender and runs different senders in parallel.
+ *
+ * A bounded mailbox also says when it is full. `deliver` still accepts a message then
+ * (the router never drops or throws for load); whoever feeds the mailbox is expected to
+ * wait for room before the next one: a context's `send` waits, a connection stops reading
+ * its socket, a thread's link stops returning credit. See docs/architecture.md, "Flow".
  */
 export interface Mailbox {
   readonly address: Address;
   deliver(message: LocalMessage, senderKey?: string): void;
+  /** True while the mailbox holds its high-water mark or more (absent: never full). */
+  readonly isFull?: boolean;
+  /**
+   * Calls `callback` once, when the mailbox is under its mark again (or has gone away).
+   * Returns a function that cancels the call. Only meaningful while `isFull`.
+   */
+  onRoom?(callback: () => void): () => void;
 }

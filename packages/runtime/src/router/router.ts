@@ -15,7 +15,7 @@ import type { Mailbox } from "./mailbox.js";
  * Routes a message whose next hop has a non-local transport type (e.g. "1#host:port").
  * The transport usually rewrites the hop to a connection's local address and routes again.
  */
-export type TransportRoute = (message: LocalMessage, senderKey: string | undefined) => void;
+export type TransportRoute = (message: LocalMessage, senderKey: string | undefined) => Mailbox | undefined | void;
 
 /** Called when a first hop goes away while a request waits on it. */
 type HopWatcher = (error: Error) => void;
@@ -33,6 +33,11 @@ export class Router {
 
   has(address: Address): boolean {
     return this.#table.has(address.key);
+  }
+
+  /** The mailbox registered for a local address, if any (to ask whether it is full). */
+  mailboxOf(address: Address): Mailbox | undefined {
+    return address.isLocal ? this.#table.get(address.key) : undefined;
   }
 
   /** Registers every address of a mailbox at once, or none if one is taken. */
@@ -85,14 +90,16 @@ export class Router {
    * Delivers `message` to its next hop. Throws a typed error (to the local sender) for an
    * empty route, an unknown address or transport, or a delivery flow controls deny. A
    * denial is checked before existence, so a network peer cannot probe for addresses.
+   *
+   * Returns the mailbox the message went to (when known), so that the caller can wait for
+   * room when it is full (`mailbox.isFull`, `mailbox.onRoom`) before feeding it again.
    */
-  route(message: LocalMessage, senderKey: string | undefined): void {
+  route(message: LocalMessage, senderKey: string | undefined): Mailbox | undefined {
     const next = message.onwardRoute.next();
     if (!next.isLocal) {
       const transport = this.#transports.get(next.type);
       if (!transport) throw new UnknownTransportError(`No transport is registered for address ${next.toString()}`);
-      transport(message, senderKey);
-      return;
+      return transport(message, senderKey) ?? undefined;
     }
     const key = next.key;
     const flowControls = this.flowControls;
@@ -107,6 +114,7 @@ export class Router {
       if (producer) flowControls.ensureConsumerKey(senderKey, producer.flowControlId);
     }
     mailbox.deliver(message, senderKey);
+    return mailbox;
   }
 
   addresses(): string[] {

@@ -1,3 +1,4 @@
+import type { MailboxLimits } from "../router/mailbox-bound.js";
 import type { AddressLike } from "../address/address.js";
 import type { Context } from "../context/context.js";
 import type { Routed } from "../message/routed.js";
@@ -49,6 +50,8 @@ export interface StartWorkerOptions {
   args?: unknown[];
   /** Further addresses that also deliver to this worker. */
   aliases?: AddressLike[];
+  /** How much may wait for this worker before its feeders wait (default: the node's `mailbox`). */
+  mailbox?: MailboxLimits;
 }
 
 export function isWorkerClass(value: unknown): value is WorkerClass {

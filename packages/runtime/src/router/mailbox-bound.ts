@@ -1,0 +1,96 @@
+import { InvalidOptionError } from "../errors/errors.js";
+
+/** How much a bounded mailbox may hold before its feeders wait. */
+export interface MailboxLimits {
+  /** Messages queued and not yet handled (default 8192). */
+  maxMessages?: number;
+  /** Payload bytes queued and not yet handled (default 4 MiB). */
+  maxBytes?: number;
+}
+
+export interface ResolvedMailboxLimits {
+  maxMessages: number;
+  maxBytes: number;
+}
+
+export const DEFAULT_MAILBOX_LIMITS: ResolvedMailboxLimits = Object.freeze({ maxMessages: 8192, maxBytes: 4 * 1024 * 1024 });
+
+/** Checks limits given as options; `what` names them in the error ("mailbox", "node mailbox"). */
+export function resolveMailboxLimits(
+  limits: MailboxLimits | undefined,
+  fallback: ResolvedMailboxLimits = DEFAULT_MAILBOX_LIMITS,
+  what = "mailbox",
+): ResolvedMailboxLimits {
+  if (limits === undefined) return fallback;
+  if (limits === null || typeof limits !== "object") throw new InvalidOptionError(`${what} must be an object`);
+  const resolved = { maxMessages: limits.maxMessages ?? fallback.maxMessages, maxBytes: limits.maxBytes ?? fallback.maxBytes };
+  for (const key of ["maxMessages", "maxBytes"] as const) {
+    const v = resolved[key];
+    if (!Number.isInteger(v) || v < 1) throw new InvalidOptionError(`${what}.${key} must be a positive integer, got ${String(v)}`);
+  }
+  return resolved;
+}
+
+/**
+ * The count behind a bounded mailbox: what was delivered and not yet consumed, in
+ * messages and bytes. Full at either limit; room again under half of both, so that
+ * feeders resume in bursts rather than one message at a time.
+ */
+export class MailboxBound {
+  #messages = 0;
+  #bytes = 0;
+  #full = false;
+  readonly #waiters = new Set<() => void>();
+
+  constructor(readonly limits: ResolvedMailboxLimits) {}
+
+  get messages(): number {
+    return this.#messages;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get isFull(): boolean {
+    return this.#full;
+  }
+
+  /** Counts a delivered message. */
+  add(bytes: number): void {
+    this.#messages++;
+    this.#bytes += bytes;
+    if (!this.#full && (this.#messages >= this.limits.maxMessages || this.#bytes >= this.limits.maxBytes)) this.#full = true;
+  }
+
+  /** Counts consumed messages; wakes the waiters when there is room again. */
+  release(messages: number, bytes: number): void {
+    this.#messages = Math.max(0, this.#messages - messages);
+    this.#bytes = Math.max(0, this.#bytes - bytes);
+    if (this.#full && this.#messages * 2 <= this.limits.maxMessages && this.#bytes * 2 <= this.limits.maxBytes) this.#wake();
+  }
+
+  /** Forgets everything (the mailbox went away): waiters are called, the count is zero. */
+  reset(): void {
+    this.#messages = 0;
+    this.#bytes = 0;
+    this.#wake();
+  }
+
+  onRoom(callback: () => void): () => void {
+    if (!this.#full) {
+      queueMicrotask(callback);
+      return () => {};
+    }
+    this.#waiters.add(callback);
+    return () => this.#waiters.delete(callback);
+  }
+
+  #wake(): void {
+    this.#full = false;
+    if (this.#waiters.size === 0) return;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const w of waiters) w();
+  }
+}
