@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { MessageChannel } from "node:worker_threads";
 import { DecodeError } from "@hopwire/runtime";
 // Internal: the batch format of the port protocol (compiled, like everything tests load).
-import { FRAME_ENVELOPE, FRAME_OP, FrameWriter, PortWriter, readFrames } from "../dist/placement/frames.js";
+import { FRAME_ENVELOPE, FRAME_OP, BatchWriter, PortWriter, readFrames } from "../dist/placement/frames.js";
 
 function frames(batch: ArrayBuffer): [number, string][] {
   const out: [number, string][] = [];
@@ -12,7 +12,7 @@ function frames(batch: ArrayBuffer): [number, string][] {
 
 describe("frames", () => {
   it("writes length-prefixed frames into one buffer and reads them back in order", () => {
-    const w = new FrameWriter(64);
+    const w = new BatchWriter(64);
     w.push(FRAME_ENVELOPE, Buffer.from("head"), Buffer.from("+payload"));
     w.push(FRAME_OP, Buffer.from("op"));
     for (let i = 0; i < 1000; i++) w.push(FRAME_ENVELOPE, Buffer.from(`m${i}`));
@@ -28,11 +28,11 @@ describe("frames", () => {
   });
 
   it("rejects a batch whose lengths do not add up", () => {
-    const w = new FrameWriter();
+    const w = new BatchWriter();
     w.push(FRAME_OP, Buffer.from("abcdef"));
     const batch = w.take()!;
     const view = new DataView(batch);
-    view.setUint32(4 + 1, 1_000);
+    view.setUint32(16 + 1, 1_000);
     expect(() => readFrames(batch, () => {})).toThrow(DecodeError);
     view.setUint32(0, batch.byteLength + 1);
     expect(() => readFrames(batch, () => {})).toThrow(DecodeError);

@@ -35,10 +35,15 @@ export interface Context {
   readonly log: Logger;
   readonly flowControls: FlowControlsAccess;
 
-  /** Sends `body` (msgpack-encoded) along `to`, with this context as the return route. */
+  /**
+   * Sends `body` (msgpack-encoded) along `to`, with this context as the return route.
+   * Resolves once the message is on its way; while its first hop is full (a bounded
+   * mailbox at its mark, a connection or channel without room) it waits, in order with
+   * this context's other sends. A send that times out or is aborted was not sent.
+   */
   send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void>;
-  /** Routes a message as it is: its return route is kept. */
-  forward(message: LocalMessage): Promise<void>;
+  /** Routes a message as it is: its return route is kept. Waits for room as `send` does. */
+  forward(message: LocalMessage, options?: SendOptions): Promise<void>;
   /** Waits for the next message addressed to this context (node and detached contexts only). */
   receive<T = unknown>(options?: WaitOptions): Promise<Routed<T>>;
   /** Sends from a fresh address and waits for one reply; resolves to the reply's body. */

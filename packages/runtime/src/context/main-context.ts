@@ -9,6 +9,7 @@ import type { WaitOptions } from "../util/wait.js";
 import type { Processor, StartWorkerOptions, Worker, WorkerClass } from "../worker/worker.js";
 import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions } from "./context.js";
 import { Inbox } from "./inbox.js";
+import { SendQueue } from "./send-queue.js";
 
 /** A context on the node's main thread: it talks to the router directly. */
 export class MainContext implements Context {
@@ -16,11 +17,24 @@ export class MainContext implements Context {
   readonly #inbox: Inbox | undefined;
   /** The return route of every send: built once, routes are immutable. */
   readonly #returnRoute: Route;
+  /** Sends that wait for room in a full first hop, in order (sendAndReceive's requests too). */
+  readonly #sends: SendQueue<Outgoing>;
 
   constructor(core: NodeCore, readonly address: Address, inbox?: Inbox) {
     this.#core = core;
     this.#inbox = inbox;
     this.#returnRoute = route(address);
+    const router = core.router;
+    this.#sends = new SendQueue<Outgoing>(
+      ({ message }) => {
+        const mailbox = router.mailboxOf(message.onwardRoute.next());
+        return mailbox?.isFull && mailbox.onRoom ? (wake) => mailbox.onRoom!(wake) : undefined;
+      },
+      ({ message, senderKey }) => {
+        core.assertRunning();
+        router.route(message, senderKey);
+      },
+    );
   }
 
   get log() {
@@ -31,15 +45,16 @@ export class MainContext implements Context {
     return this.#core.flowControls;
   }
 
+  /** Routes at once, or waits (in order with this context's other sends) while the first hop is full. */
   async send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void> {
     this.#core.assertRunning();
     const message = new LocalMessage(route(to), this.#returnRoute, encodeBody(body), options?.localInfo ?? NO_LOCAL_INFO);
-    this.#core.router.route(message, this.address.key);
+    return this.#sends.submit({ message, senderKey: this.address.key }, options, () => `send to ${message.onwardRoute.toString()}`);
   }
 
-  async forward(message: LocalMessage): Promise<void> {
+  async forward(message: LocalMessage, options?: SendOptions): Promise<void> {
     this.#core.assertRunning();
-    this.#core.router.route(message, this.address.key);
+    return this.#sends.submit({ message, senderKey: this.address.key }, options, () => `forward to ${message.onwardRoute.toString()}`);
   }
 
   receive<T = unknown>(options: WaitOptions = {}): Promise<Routed<T>> {
@@ -63,9 +78,12 @@ export class MainContext implements Context {
     const unwatch = core.router.watchHop(firstHop, (error) => inbox.close(error));
     try {
       const message = new LocalMessage(onward, route(ephemeral), encodeBody(body), options.localInfo ?? NO_LOCAL_INFO);
-      core.router.route(message, ephemeral.key);
+      // In order with this context's sends, and waiting for room as they do (the time counts against the timeout).
+      const started = Date.now();
+      await this.#sends.submit({ message, senderKey: ephemeral.key }, options, () => `sendAndReceive to ${onward.toString()}`);
+      const timeout = options.timeout ?? core.options.sendAndReceiveTimeout;
       const reply = await inbox.receive<T>(
-        { timeout: options.timeout ?? core.options.sendAndReceiveTimeout, signal: options.signal },
+        { timeout: Math.max(0, timeout - (Date.now() - started)), signal: options.signal },
         `sendAndReceive to ${onward.toString()}`,
       );
       return reply.body;
@@ -102,4 +120,10 @@ export class MainContext implements Context {
     void this.#core.stop();
     return Promise.resolve();
   }
+}
+
+/** A message waiting to be routed, and who routes it. */
+interface Outgoing {
+  message: LocalMessage;
+  senderKey: string;
 }

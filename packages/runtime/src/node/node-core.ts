@@ -7,6 +7,7 @@ import { MainProcessorHost } from "../placement/main-processor-host.js";
 import { MainWorkerHost } from "../placement/main-worker-host.js";
 import type { OffThreadPlacement } from "../placement/off-thread-placement.js";
 import type { WorkerHandle } from "../placement/worker-handle.js";
+import { resolveMailboxLimits, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { Router } from "../router/router.js";
 import { isWorkerClass, type Placement, type Processor, type StartWorkerOptions, type Worker, type WorkerClass } from "../worker/worker.js";
 import type { ResolvedNodeOptions } from "./node-options.js";
@@ -62,13 +63,14 @@ export class NodeCore {
     this.assertRunning();
     const addresses = toAddresses(addressOrAddresses, options.aliases);
     const placement = resolvePlacement(worker, options.placement);
+    const mailbox = resolveMailboxLimits(options.mailbox, this.options.mailbox, "options.mailbox");
     for (const a of addresses) {
       if (this.router.has(a)) throw new DuplicateAddressError(`Address ${a.toString()} is already in use`);
     }
     const handle =
       placement === "main"
-        ? await this.#startOnMain(addresses, worker, options.args ?? [], kind)
-        : await this.#placement(placement).start({ addresses, workerClass: worker as WorkerClass, args: options.args ?? [], kind });
+        ? await this.#startOnMain(addresses, worker, options.args ?? [], kind, mailbox)
+        : await this.#placement(placement).start({ addresses, workerClass: worker as WorkerClass, args: options.args ?? [], kind, mailbox });
     for (const a of addresses) this.#handles.set(a.key, handle);
     this.#order.push(handle);
     this.log.debug(`started ${kind} ${addresses[0]!.toString()} (${placement})`);
@@ -79,6 +81,7 @@ export class NodeCore {
     worker: WorkerClass | Worker | Processor,
     args: readonly unknown[],
     kind: "worker" | "processor",
+    mailbox: ResolvedMailboxLimits,
   ): Promise<WorkerHandle> {
     const instance = isWorkerClass(worker) ? new worker(...args) : worker;
     const context = this.contextFor(this, addresses[0]!);
@@ -90,7 +93,7 @@ export class NodeCore {
     if (typeof (instance as Worker).handleMessage !== "function") {
       throw new WorkerLoadError(`Worker for ${addresses[0]!.toString()} has no handleMessage method`);
     }
-    const host = new MainWorkerHost(addresses, instance as Worker, context, this.log, (h, reason) => this.#forget(h, reason));
+    const host = new MainWorkerHost(addresses, instance as Worker, context, this.log, (h, reason) => this.#forget(h, reason), mailbox);
     this.router.register(addresses, host);
     try {
       await host.initialize();

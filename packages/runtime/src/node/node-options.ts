@@ -1,5 +1,6 @@
 import { InvalidOptionError } from "../errors/errors.js";
 import type { Logger } from "../logging/logger.js";
+import { resolveMailboxLimits, type MailboxLimits, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 
 export interface NodeOptions {
   /** A name that prefixes this node's log lines (several nodes in one process stay apart). */
@@ -12,6 +13,17 @@ export interface NodeOptions {
   pool?: { minThreads?: number; maxThreads?: number };
   /** How long (ms) a worker off the main thread may take to shut down before its thread is terminated (10 000). */
   shutdownTimeout?: number;
+  /**
+   * Every worker's mailbox bound unless its start options say otherwise: messages delivered
+   * and not yet handled, at most `maxMessages` (8192) and `maxBytes` of payload (4 MiB).
+   * At the bound, whoever feeds the worker waits (docs/architecture.md, "Flow").
+   */
+  mailbox?: MailboxLimits;
+  /**
+   * Bytes a worker's thread may have sent to the main thread that the main thread has not
+   * routed yet (4 MiB). Past it, the thread's sends wait.
+   */
+  linkWindowBytes?: number;
 }
 
 export interface ResolvedNodeOptions {
@@ -20,6 +32,8 @@ export interface ResolvedNodeOptions {
   sendAndReceiveTimeout: number;
   pool: { minThreads?: number; maxThreads?: number };
   shutdownTimeout: number;
+  mailbox: ResolvedMailboxLimits;
+  linkWindowBytes: number;
 }
 
 export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
@@ -41,5 +55,10 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
   if (pool.minThreads !== undefined && pool.maxThreads !== undefined && pool.minThreads > pool.maxThreads) {
     throw new InvalidOptionError("pool.minThreads must not be greater than pool.maxThreads");
   }
-  return { name: options.name, logger: options.logger, sendAndReceiveTimeout: timeout, pool, shutdownTimeout };
+  const mailbox = resolveMailboxLimits(options.mailbox, undefined, "mailbox");
+  const linkWindowBytes = options.linkWindowBytes ?? 4 * 1024 * 1024;
+  if (!Number.isInteger(linkWindowBytes) || linkWindowBytes < 1024) {
+    throw new InvalidOptionError(`linkWindowBytes must be an integer of at least 1024, got ${String(linkWindowBytes)}`);
+  }
+  return { name: options.name, logger: options.logger, sendAndReceiveTimeout: timeout, pool, shutdownTimeout, mailbox, linkWindowBytes };
 }

@@ -1,6 +1,6 @@
 import { decodeEnvelope } from "../codec/envelope.js";
 import type { LocalMessage } from "../message/local-message.js";
-import type { FrameSink } from "./frames.js";
+import { FRAME_HEADER, type FrameSink } from "./frames.js";
 
 /**
  * A message decoded from a batch remembers its local-scope envelope bytes, so that a
@@ -21,9 +21,14 @@ export function decodeLocalEnvelope(bytes: Uint8Array): LocalMessage {
   return message;
 }
 
-/** Writes `message` as a local envelope frame: its raw bytes if it has them, else encoded in place. */
-export function writeEnvelope(sink: FrameSink, kind: number, message: LocalMessage): void {
+/** Writes `message` as a local envelope frame (its raw bytes if it has them, else encoded in place); returns the frame's size. */
+export function writeEnvelope(sink: FrameSink, kind: number, message: LocalMessage): number {
   const raw = (message as WithRaw)[RAW];
-  if (raw) sink.push(kind, raw);
-  else sink.pushEnvelope(kind, message);
+  return raw ? sink.push(kind, raw) : sink.pushEnvelope(kind, message);
+}
+
+/** The size of the frame a decoded message arrived in (0 for a message that was not decoded from a batch). */
+export function frameSizeOf(message: LocalMessage): number {
+  const raw = (message as WithRaw)[RAW];
+  return raw ? raw.length + FRAME_HEADER : 0;
 }

@@ -9,9 +9,15 @@ import type { LocalMessage } from "../message/local-message.js";
  * ArrayBuffer and transferred with one postMessage: a thread wake-up costs ~50-100 µs, so
  * it is paid per batch, never per message. A batch is
  *
- *   u32 usedBytes | frame | frame | ...        frame = u8 kind | u32 length | bytes
+ *   u32 usedBytes | u32 firstSeq | u32 creditMessages | u32 creditBytes | frame | frame | ...
+ *   frame = u8 kind | u32 length | bytes
  *
  * (big-endian). Envelopes and control operations share the stream, so their order is kept.
+ * Frames are numbered: the n-th frame of a batch has seq firstSeq + n, so a malformed batch
+ * cannot shift the numbering of later ones. The credit fields return what the sender of
+ * the batch consumed of the receiver's stream since its last batch; they ride in the
+ * header, outside the ordered frames, so that credit flows even while the other side is
+ * not reading frames (see docs/architecture.md, "Flow").
  */
 
 /** An envelope sent by the link's own worker (main side: delivered to it); no reply expected. */
@@ -21,17 +27,18 @@ export const FRAME_ENVELOPE_ACK = 2;
 /** A msgpack-encoded control operation (see protocol.ts). */
 export const FRAME_OP = 3;
 
-const FRAME_HEADER = 5;
-const BATCH_HEADER = 4;
+/** Bytes a frame takes in a batch beyond its contents. */
+export const FRAME_HEADER = 5;
+const BATCH_HEADER = 16;
 const INITIAL_CAPACITY = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 
-/** Where frames are written: a FrameWriter, or a PortWriter that posts them. */
+/** Where frames are written: a BatchWriter, or a PortWriter that posts them. */
 export interface FrameSink {
-  /** Writes one frame whose bytes are `head` followed by `tail`. */
-  push(kind: number, head: Uint8Array, tail?: Uint8Array): void;
-  /** Writes one frame holding `message` as a local envelope, encoded in place. */
-  pushEnvelope(kind: number, message: LocalMessage): void;
+  /** Writes one frame whose bytes are `head` followed by `tail`; returns its size in the batch. */
+  push(kind: number, head: Uint8Array, tail?: Uint8Array): number;
+  /** Writes one frame holding `message` as a local envelope, encoded in place; returns its size in the batch. */
+  pushEnvelope(kind: number, message: LocalMessage): number;
 }
 
 /**
@@ -42,12 +49,14 @@ export interface FrameSink {
  * array buffers), against ~20 µs without them. Buffers are allocated without zeroing; a
  * reader never looks past `usedBytes`.
  */
-export class FrameWriter implements FrameSink {
+export class BatchWriter implements FrameSink {
   /** Empty until the first frame after a `take`: a writer that is not written again allocates nothing. */
   #buffer: Buffer = EMPTY;
   #capacity: number;
   #used = BATCH_HEADER;
   #count = 0;
+  /** Seq of the next frame written. */
+  #seq = 0;
 
   constructor(initialCapacity = INITIAL_CAPACITY) {
     this.#capacity = Math.max(initialCapacity, 64);
@@ -63,7 +72,12 @@ export class FrameWriter implements FrameSink {
     return this.#used;
   }
 
-  push(kind: number, head: Uint8Array, tail?: Uint8Array): void {
+  /** Seq of the next frame written (frames are numbered from 0 for the life of the writer). */
+  get nextSeq(): number {
+    return this.#seq;
+  }
+
+  push(kind: number, head: Uint8Array, tail?: Uint8Array): number {
     const length = head.length + (tail ? tail.length : 0);
     this.#reserve(FRAME_HEADER + length);
     const buffer = this.#buffer;
@@ -74,9 +88,11 @@ export class FrameWriter implements FrameSink {
     if (tail) buffer.set(tail, at + FRAME_HEADER + head.length);
     this.#used = at + FRAME_HEADER + length;
     this.#count++;
+    this.#seq++;
+    return FRAME_HEADER + length;
   }
 
-  pushEnvelope(kind: number, message: LocalMessage): void {
+  pushEnvelope(kind: number, message: LocalMessage): number {
     const payload = message.payload;
     this.#reserve(FRAME_HEADER + envelopeHeadBound(message, "local") + payload.length);
     const buffer = this.#buffer;
@@ -89,12 +105,24 @@ export class FrameWriter implements FrameSink {
     buffer.writeUInt32BE(end - start, at + 1);
     this.#used = end;
     this.#count++;
+    this.#seq++;
+    return end - at;
   }
 
-  /** The batch so far (to be transferred: the writer no longer touches it), or undefined if empty. */
-  take(): ArrayBuffer | undefined {
-    if (this.#count === 0) return undefined;
-    this.#buffer.writeUInt32BE(this.#used, 0);
+  /**
+   * The batch so far (to be transferred: the writer no longer touches it), or undefined if
+   * it has no frame and no credit to return.
+   */
+  take(credit: Credit = NO_CREDIT): ArrayBuffer | undefined {
+    if (this.#count === 0) {
+      if (credit.messages === 0 && credit.bytes === 0) return undefined;
+      this.#reserve(0);
+    }
+    const header = this.#buffer;
+    header.writeUInt32BE(this.#used, 0);
+    header.writeUInt32BE((this.#seq - this.#count) >>> 0, 4);
+    header.writeUInt32BE(credit.messages, 8);
+    header.writeUInt32BE(credit.bytes, 12);
     const batch = this.#buffer.buffer as ArrayBuffer;
     // The next batch likely resembles this one: start at its size (bounded) to avoid regrowing.
     this.#capacity = Math.min(Math.max(INITIAL_CAPACITY, this.#used), 4 * 1024 * 1024);
@@ -106,7 +134,7 @@ export class FrameWriter implements FrameSink {
 
   #reserve(extra: number): void {
     const needed = this.#used + extra;
-    if (needed <= this.#buffer.length) return;
+    if (needed <= this.#buffer.length && this.#buffer !== EMPTY) return;
     let capacity = Math.max(this.#buffer.length * 2, this.#capacity);
     while (capacity < needed) capacity *= 2;
     const grown = Buffer.allocUnsafeSlow(capacity);
@@ -115,23 +143,70 @@ export class FrameWriter implements FrameSink {
   }
 }
 
-/** Calls `onFrame` for every frame of a batch, in order. Frame bytes are views into `batch`. */
-export function readFrames(batch: ArrayBuffer, onFrame: (kind: number, bytes: Uint8Array) => void): void {
-  if (!(batch instanceof ArrayBuffer) || batch.byteLength < BATCH_HEADER) throw new DecodeError("A batch must be an ArrayBuffer");
-  const view = new DataView(batch);
+/** What one side consumed of the other's stream: returned in batch headers. */
+export interface Credit {
+  messages: number;
+  bytes: number;
+}
+
+const NO_CREDIT: Credit = Object.freeze({ messages: 0, bytes: 0 });
+
+/** A received batch: its header, and where its frames are. */
+export interface Batch {
+  readonly buffer: ArrayBuffer;
+  readonly view: DataView;
+  readonly used: number;
+  readonly firstSeq: number;
+  readonly credit: Credit;
+}
+
+/** Reads and checks a batch's header; throws DecodeError for anything that is not a batch. */
+export function openBatch(buffer: unknown): Batch {
+  if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < BATCH_HEADER) throw new DecodeError("A batch must be an ArrayBuffer");
+  const view = new DataView(buffer);
   const used = view.getUint32(0);
-  if (used > batch.byteLength) throw new DecodeError("A batch claims more bytes than it holds");
-  const bytes = new Uint8Array(batch, 0, used);
-  let at = BATCH_HEADER;
+  if (used > buffer.byteLength || used < BATCH_HEADER) throw new DecodeError("A batch claims more bytes than it holds");
+  return { buffer, view, used, firstSeq: view.getUint32(4), credit: { messages: view.getUint32(8), bytes: view.getUint32(12) } };
+}
+
+/** Offset of a batch's first frame. */
+export const FIRST_FRAME = BATCH_HEADER;
+
+/**
+ * Calls `onFrame` for the frames of `batch` from byte offset `from`, in order, with each
+ * frame's seq and its size on the wire. Frame bytes are views into the batch. `onFrame`
+ * returns false to stop after that frame; the offset to resume from is returned (or -1
+ * when the batch is done). A malformed frame throws DecodeError.
+ */
+export function readBatch(
+  batch: Batch,
+  onFrame: (kind: number, bytes: Uint8Array, seq: number, size: number) => boolean | void,
+  from = FIRST_FRAME,
+  seqAt = batch.firstSeq,
+): number {
+  const { view, used } = batch;
+  const bytes = new Uint8Array(batch.buffer, 0, used);
+  let at = from;
+  let seq = seqAt;
   while (at < used) {
     if (at + FRAME_HEADER > used) throw new DecodeError("A batch ends inside a frame header");
     const kind = view.getUint8(at);
     const length = view.getUint32(at + 1);
     const start = at + FRAME_HEADER;
     if (start + length > used) throw new DecodeError("A frame runs past the end of its batch");
-    onFrame(kind, bytes.subarray(start, start + length));
     at = start + length;
+    if (onFrame(kind, bytes.subarray(start, start + length), seq++, FRAME_HEADER + length) === false) return at < used ? at : -1;
   }
+  return -1;
+}
+
+/** Calls `onFrame` for every frame of a batch, in order. Frame bytes are views into `batch`. */
+export function readFrames(batch: ArrayBuffer, onFrame: (kind: number, bytes: Uint8Array, seq: number) => void): Batch {
+  const opened = openBatch(batch);
+  readBatch(opened, (kind, bytes, seq) => {
+    onFrame(kind, bytes, seq);
+  });
+  return opened;
 }
 
 /** Something a batch can be posted to: a MessagePort (either end). */
@@ -148,30 +223,55 @@ const EAGER_FLUSH_BYTES = 1024 * 1024;
  * I/O callbacks of one poll phase share a batch.
  */
 export class PortWriter implements FrameSink {
-  readonly #frames = new FrameWriter();
+  readonly #frames = new BatchWriter();
   #scheduled = false;
   #closed = false;
+  /** Credit to return with the next batch. */
+  readonly #credit: Credit = { messages: 0, bytes: 0 };
 
   constructor(readonly port: BatchPort) {}
 
-  push(kind: number, head: Uint8Array, tail?: Uint8Array): void {
-    if (this.#closed) return;
-    this.#frames.push(kind, head, tail);
-    this.#written();
+  /** Seq of the next frame pushed. */
+  get nextSeq(): number {
+    return this.#frames.nextSeq;
   }
 
-  pushEnvelope(kind: number, message: LocalMessage): void {
-    if (this.#closed) return;
-    this.#frames.pushEnvelope(kind, message);
+  /** Bytes pending in the batch being written. */
+  get size(): number {
+    return this.#frames.size;
+  }
+
+  /** Returns credit to the other side with the next batch (one is posted this turn if need be). */
+  addCredit(messages: number, bytes: number): void {
+    if (this.#closed || (messages === 0 && bytes === 0)) return;
+    this.#credit.messages += messages;
+    this.#credit.bytes += bytes;
+    this.#schedule();
+  }
+
+  push(kind: number, head: Uint8Array, tail?: Uint8Array): number {
+    if (this.#closed) return 0;
+    const size = this.#frames.push(kind, head, tail);
     this.#written();
+    return size;
+  }
+
+  pushEnvelope(kind: number, message: LocalMessage): number {
+    if (this.#closed) return 0;
+    const size = this.#frames.pushEnvelope(kind, message);
+    this.#written();
+    return size;
   }
 
   #written(): void {
     if (this.#frames.size >= EAGER_FLUSH_BYTES) this.flush();
-    else if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#onImmediate);
-    }
+    else this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#onImmediate);
   }
 
   readonly #onImmediate = (): void => {
@@ -181,8 +281,11 @@ export class PortWriter implements FrameSink {
 
   /** Posts what is pending now. */
   flush(): void {
-    const batch = this.#frames.take();
-    if (batch && !this.#closed) this.port.postMessage(batch, [batch]);
+    if (this.#closed) return;
+    const batch = this.#frames.take(this.#credit);
+    this.#credit.messages = 0;
+    this.#credit.bytes = 0;
+    if (batch) this.port.postMessage(batch, [batch]);
   }
 
   /** Drops anything still pending; later pushes are ignored. */

@@ -4,6 +4,7 @@ import { WorkerHandlerError } from "../errors/errors.js";
 import type { Logger } from "../logging/logger.js";
 import type { LocalMessage } from "../message/local-message.js";
 import type { Mailbox } from "../router/mailbox.js";
+import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import type { Worker } from "../worker/worker.js";
 import { WorkerRunner } from "./runners.js";
 import type { WorkerHandle } from "./worker-handle.js";
@@ -15,6 +16,8 @@ import type { WorkerHandle } from "./worker-handle.js";
 export class MainWorkerHost implements Mailbox, WorkerHandle {
   readonly placement = "main" as const;
   readonly #runner: WorkerRunner;
+  /** Messages delivered and not yet handled: the sends feeding a full queue wait. */
+  readonly #bound: MailboxBound;
   #stopped = false;
 
   constructor(
@@ -23,13 +26,24 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
     readonly context: Context,
     readonly log: Logger,
     readonly onStop: (host: MainWorkerHost, reason?: Error) => void,
+    limits: ResolvedMailboxLimits,
   ) {
-    this.#runner = new WorkerRunner(worker, context, addresses[0]!, (what, error) => {
+    this.#bound = new MailboxBound(limits);
+    const report = (what: string, error: unknown): void => {
       const address = this.address.toString();
       if (what === "handleMessage") {
         this.log.warn(`worker ${address} failed to handle a message`, new WorkerHandlerError(undefined, { cause: error }), error);
       } else this.log.warn(`worker ${address} failed in ${what}`, error);
-    });
+    };
+    this.#runner = new WorkerRunner(worker, context, addresses[0]!, report, (message) => this.#bound.release(1, message.payload.length));
+  }
+
+  get isFull(): boolean {
+    return this.#bound.isFull;
+  }
+
+  onRoom(callback: () => void): () => void {
+    return this.#bound.onRoom(callback);
   }
 
   get address(): Address {
@@ -41,6 +55,8 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
   }
 
   deliver(message: LocalMessage): void {
+    if (this.#stopped) return;
+    this.#bound.add(message.payload.length);
     this.#runner.deliver(message);
   }
 
@@ -48,6 +64,8 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
     if (!this.#stopped) {
       this.#stopped = true;
       this.onStop(this, reason);
+      // Whoever waits for room gets to find the worker gone (UnknownAddressError), not wait for ever.
+      this.#bound.reset();
     }
     await this.#runner.stop();
   }

@@ -1,4 +1,5 @@
 import type { Address } from "../address/address.js";
+import type { ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import type { WorkerClass } from "../worker/worker.js";
 import type { WorkerHandle } from "./worker-handle.js";
 
@@ -8,6 +9,8 @@ export interface PlacementRequest {
   workerClass: WorkerClass;
   args: readonly unknown[];
   kind: "worker" | "processor";
+  /** The worker's mailbox bound. */
+  mailbox: ResolvedMailboxLimits;
 }
 
 /** Starts workers away from the main thread ("thread" or "pool") for one node. */

@@ -8,7 +8,7 @@ import { LocalMessage, NO_LOCAL_INFO } from "../message/local-message.js";
 import type { Routed } from "../message/routed.js";
 import { route, type Route, type RouteLike } from "../route/route.js";
 import { writeEnvelope } from "./envelopes.js";
-import { FRAME_ENVELOPE, FRAME_OP, type FrameWriter } from "./frames.js";
+import { FRAME_ENVELOPE, FRAME_OP, type BatchWriter } from "./frames.js";
 import { encodeOp } from "./protocol.js";
 
 function unsupported(what: string): Promise<never> {
@@ -22,14 +22,14 @@ function unsupported(what: string): Promise<never> {
  * worker: receive, sendAndReceive, starting and stopping workers are unsupported.
  */
 export class PoolContext implements Context {
-  readonly #out: FrameWriter;
+  readonly #out: BatchWriter;
   readonly #self: Route;
   readonly flowControls: FlowControlsAccess;
 
   constructor(
     readonly address: Address,
     readonly log: Logger,
-    out: FrameWriter,
+    out: BatchWriter,
   ) {
     this.#out = out;
     this.#self = route(address);

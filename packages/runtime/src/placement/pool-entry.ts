@@ -13,7 +13,7 @@ import type { LocalMessage } from "../message/local-message.js";
 import { Routed } from "../message/routed.js";
 import type { Worker } from "../worker/worker.js";
 import { decodeLocalEnvelope } from "./envelopes.js";
-import { FRAME_ENVELOPE, FRAME_OP, FrameWriter, readFrames } from "./frames.js";
+import { FRAME_ENVELOPE, FRAME_OP, BatchWriter, readFrames } from "./frames.js";
 import { loadWorkerClass } from "./load-class.js";
 import { PoolContext } from "./pool-context.js";
 import { decodeArgs, encodeOp, type ThreadToMainOp } from "./protocol.js";
@@ -25,10 +25,12 @@ const MAX_INSTANCES = 256;
 
 export default async function runPoolTask(task: PoolTask): Promise<unknown> {
   const { spec } = task;
-  const out = new FrameWriter(task.t === "run" ? undefined : 256);
+  const out = new BatchWriter(task.t === "run" ? undefined : 256);
   const address = Address.parse(spec.address);
   const context = new PoolContext(address, loggerFor(spec), out);
-  const post = (op: ThreadToMainOp): void => out.push(FRAME_OP, encodeOp(op));
+  const post = (op: ThreadToMainOp): void => {
+    out.push(FRAME_OP, encodeOp(op));
+  };
   try {
     if (task.t === "load") await instanceFor(task.spec, context);
     else if (task.t === "run") {

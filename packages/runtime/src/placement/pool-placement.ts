@@ -9,8 +9,9 @@ import type { Logger } from "../logging/logger.js";
 import type { LocalMessage } from "../message/local-message.js";
 import type { NodeCore } from "../node/node-core.js";
 import type { Mailbox } from "../router/mailbox.js";
+import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { writeEnvelope } from "./envelopes.js";
-import { FRAME_ENVELOPE, FRAME_OP, FrameWriter, readFrames } from "./frames.js";
+import { FRAME_ENVELOPE, FRAME_OP, BatchWriter, readFrames } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
 import { addConsumerFromWorker, logWorkerError, routeFromWorker } from "./main-side.js";
 import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placement.js";
@@ -60,7 +61,7 @@ export class PoolPlacement implements OffThreadPlacement {
       address: request.addresses[0]!.toString(),
       settings: threadSettings(this.core),
     };
-    const host = new PoolHost(this.core, request.addresses, spec, await this.#getPool());
+    const host = new PoolHost(this.core, request.addresses, spec, await this.#getPool(), request.mailbox);
     await host.load();
     this.core.router.register(request.addresses, host);
     this.#hosts.add(host);
@@ -80,7 +81,10 @@ export class PoolPlacement implements OffThreadPlacement {
 /** The messages from one sender to one pool worker: at most one task in flight, so they stay in order. */
 interface Lane {
   readonly sender: string;
-  readonly frames: FrameWriter;
+  readonly frames: BatchWriter;
+  /** What `frames` holds, released from the bound when its task ends. */
+  messages: number;
+  bytes: number;
   running: boolean;
   queued: boolean;
 }
@@ -89,6 +93,9 @@ interface Lane {
  * The main thread's side of one pool worker: its mailbox in the router. Envelopes are
  * batched per sender ("lane"); each lane has at most one task in flight, and what arrives
  * meanwhile becomes its next batch. Different senders run in parallel slots.
+ *
+ * Bounded like every mailbox: what waits in lanes and runs in tasks counts until its task
+ * ends; and a lane whose last task sent into a full mailbox waits for room before its next.
  */
 class PoolHost implements Mailbox, WorkerHandle {
   readonly placement = "pool" as const;
@@ -103,19 +110,30 @@ class PoolHost implements Mailbox, WorkerHandle {
   #stopping: Promise<void> | undefined;
   #resolveStopped!: () => void;
   readonly #stoppedPromise = new Promise<void>((resolve) => (this.#resolveStopped = resolve));
+  readonly #bound: MailboxBound;
 
   constructor(
     core: NodeCore,
     readonly addresses: readonly Address[],
     readonly spec: PoolWorkerSpec,
     readonly pool: Piscina,
+    limits: ResolvedMailboxLimits,
   ) {
     this.#core = core;
     this.#log = core.log.child("worker");
+    this.#bound = new MailboxBound(limits);
   }
 
   get address(): Address {
     return this.addresses[0]!;
+  }
+
+  get isFull(): boolean {
+    return this.#bound.isFull;
+  }
+
+  onRoom(callback: () => void): () => void {
+    return this.#bound.onRoom(callback);
   }
 
   /** Makes an instance in one slot, so that a class that cannot load fails startWorker. */
@@ -137,8 +155,14 @@ class PoolHost implements Mailbox, WorkerHandle {
     if (this.#stopped) return;
     const sender = senderKey ?? message.returnRoute.addresses[0]?.key ?? "";
     let lane = this.#lanes.get(sender);
-    if (!lane) this.#lanes.set(sender, (lane = { sender, frames: new FrameWriter(1024), running: false, queued: false }));
-    writeEnvelope(lane.frames, FRAME_ENVELOPE, message);
+    if (!lane) {
+      lane = { sender, frames: new BatchWriter(1024), messages: 0, bytes: 0, running: false, queued: false };
+      this.#lanes.set(sender, lane);
+    }
+    const size = writeEnvelope(lane.frames, FRAME_ENVELOPE, message);
+    lane.messages++;
+    lane.bytes += size;
+    this.#bound.add(size);
     if (lane.running || lane.queued) return;
     lane.queued = true;
     this.#ready.push(lane);
@@ -164,30 +188,47 @@ class PoolHost implements Mailbox, WorkerHandle {
       this.#lanes.delete(lane.sender);
       return;
     }
+    const { messages, bytes } = lane;
+    lane.messages = 0;
+    lane.bytes = 0;
     lane.running = true;
     this.#inFlight++;
+    let full: Mailbox | undefined;
     this.pool
       .run({ t: "run", spec: this.spec, batch } satisfies PoolTask, { transferList: [batch] })
       .then(
-        (out: ArrayBuffer | null) => this.#handleOutput(out),
+        (out: ArrayBuffer | null) => (full = this.#handleOutput(out)),
         (error: unknown) => this.#log.error(`a pool task of ${this.address.toString()} failed`, error),
       )
       .finally(() => {
-        lane.running = false;
         this.#inFlight--;
+        this.#bound.release(messages, bytes);
         if (this.#stopped) {
+          lane.running = false;
           if (this.#inFlight === 0) this.#whenIdle?.();
-        } else this.#run(lane);
+        } else if (full?.isFull && full.onRoom) {
+          // The task fed a full mailbox: the lane's next batch waits for room there.
+          full.onRoom(() => {
+            lane.running = false;
+            if (!this.#stopped) this.#run(lane);
+          });
+        } else {
+          lane.running = false;
+          this.#run(lane);
+        }
       });
   }
 
-  #handleOutput(out: ArrayBuffer | null): void {
-    if (!out) return;
+  /** Routes what a task sent; returns a mailbox it fed that is now full, if any. */
+  #handleOutput(out: ArrayBuffer | null): Mailbox | undefined {
+    if (!out) return undefined;
     const core = this.#core;
+    let full: Mailbox | undefined;
     readFrames(out, (kind, bytes) => {
       if (kind === FRAME_ENVELOPE) {
         try {
-          routeFromWorker(core, bytes, this.address.key);
+          const { mailbox } = routeFromWorker(core, bytes, this.address.key);
+          if (mailbox?.isFull) full = mailbox;
         } catch (error) {
           this.#log.warn(`a message from ${this.address.toString()} could not be routed`, error);
         }
@@ -201,6 +242,7 @@ class PoolHost implements Mailbox, WorkerHandle {
         this.#log.error(`a pool slot could not load ${this.address.toString()}: its batch was dropped`, errorFromData(op.error));
       }
     });
+    return full;
   }
 
   /** Resolves once the worker has stopped. */
@@ -216,6 +258,7 @@ class PoolHost implements Mailbox, WorkerHandle {
   async #stop(reason?: Error): Promise<void> {
     this.#stopped = true;
     this.#core.forget(this, reason);
+    this.#bound.reset();
     this.#lanes.clear();
     this.#ready = [];
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#whenIdle = resolve));

@@ -3,14 +3,15 @@ import { packr } from "../codec/packr.js";
 import { DecodeError, EncodeError } from "../errors/errors.js";
 import type { ErrorData } from "../errors/hopwire-error.js";
 import type { ProducerInfo } from "../flow-control/flow-controls.js";
+import type { MailboxLimits, ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import type { Placement } from "../worker/worker.js";
 
 /**
  * Control operations between the main thread and a worker's thread. They travel as FRAME_OP
  * frames in the same ordered stream as envelopes (frames.ts).
  *
- * Both sides number the frames the thread sends (0, 1, 2, ...) without writing the number:
- * `seq` in a reply is the position of the frame it answers. The main thread answers a frame
+ * The frames the thread sends are numbered (0, 1, 2, ...; each batch carries the seq of its
+ * first frame): `seq` in a reply is the number of the frame it answers. The main thread answers a frame
  * only when the thread waits for it (FRAME_ENVELOPE_ACK, requests), and in bulk: one `ack`
  * per received batch settles every waiting frame up to `seq` that no `nack` rejected.
  */
@@ -65,6 +66,7 @@ export interface StartRequest {
   args: Uint8Array;
   placement?: Placement;
   kind: "worker" | "processor";
+  mailbox?: MailboxLimits;
 }
 
 export type FoundProducer = ProducerInfo | undefined;
@@ -86,6 +88,10 @@ export interface ThreadWorkerData extends ThreadSettings {
   args: Uint8Array;
   addresses: string[];
   kind: "worker" | "processor";
+  /** The worker's mailbox bound, for returning credit in bulk. */
+  mailbox: ResolvedMailboxLimits;
+  /** Bytes the thread may have in flight to the main thread. */
+  linkWindowBytes: number;
 }
 
 export function encodeOp(op: ThreadToMainOp | MainToThreadOp): Uint8Array {

@@ -8,6 +8,12 @@ import type { Processor, Worker } from "../worker/worker.js";
 export type ErrorReporter = (what: string, error: unknown) => void;
 
 /**
+ * Called after each message was handled (or dropped by a stop), with whether the queue is
+ * now empty: the mailbox's bound counts it as consumed.
+ */
+export type ConsumedReporter = (message: LocalMessage, idle: boolean) => void;
+
+/**
  * Runs a worker wherever it lives (main thread or its own thread): a FIFO queue handled one
  * message at a time. A handler that throws is reported and the worker keeps running.
  */
@@ -26,6 +32,7 @@ export class WorkerRunner {
     /** The address messages are delivered to (the worker's primary address). */
     readonly destination: Address,
     readonly report: ErrorReporter,
+    readonly consumed: ConsumedReporter = () => {},
   ) {}
 
   /** Runs `initialize`; messages delivered meanwhile wait. Throws what `initialize` threw. */
@@ -64,6 +71,7 @@ export class WorkerRunner {
         queue.splice(0, this.#head);
         this.#head = 0;
       }
+      this.consumed(message, this.#head >= queue.length);
     }
     this.#draining = false;
   }
@@ -77,8 +85,10 @@ export class WorkerRunner {
   async #stop(): Promise<void> {
     this.#stopped = true;
     await this.#idle;
+    const dropped = this.#queue.slice(this.#head);
     this.#queue.length = 0;
     this.#head = 0;
+    for (const message of dropped) if (message) this.consumed(message, true);
     try {
       await this.worker.shutdown?.(this.context);
     } catch (error) {

@@ -42,11 +42,11 @@ export class ThreadContext implements Context {
 
   async send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void> {
     const message = new LocalMessage(route(to), this.#self, encodeBody(body), options?.localInfo ?? NO_LOCAL_INFO);
-    return this.#link.sendEnvelope(message);
+    return this.#link.sendEnvelope(message, options);
   }
 
-  async forward(message: LocalMessage): Promise<void> {
-    return this.#link.sendEnvelope(message);
+  async forward(message: LocalMessage, options?: SendOptions): Promise<void> {
+    return this.#link.sendEnvelope(message, options);
   }
 
   receive<T = unknown>(): Promise<Routed<T>> {
@@ -64,7 +64,7 @@ export class ThreadContext implements Context {
     try {
       const message = new LocalMessage(onward, route(ephemeral), encodeBody(body), options.localInfo ?? NO_LOCAL_INFO);
       // A routing error (unknown address, flow control denial) comes back as a nack and fails the wait.
-      link.postAcked({ t: "request", key, envelope: encodeEnvelope(message, "local") }).catch((error: unknown) => inbox.close(error as Error));
+      link.sendRequest({ t: "request", key, envelope: encodeEnvelope(message, "local") }, options).catch((error: unknown) => inbox.close(error as Error));
       const reply = await inbox.receive<T>(
         { timeout: options.timeout ?? this.sendAndReceiveTimeout, signal: options.signal },
         `sendAndReceive to ${onward.toString()}`,
@@ -102,6 +102,7 @@ export class ThreadContext implements Context {
       kind,
     };
     if (options.placement !== undefined) request.placement = options.placement;
+    if (options.mailbox !== undefined) request.mailbox = options.mailbox;
     await this.#link.request<void>({ t: "startWorker", request });
   }
 

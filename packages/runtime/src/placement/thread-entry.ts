@@ -21,7 +21,7 @@ const data = workerData as ThreadWorkerData;
 const addresses = data.addresses.map((a) => Address.parse(a));
 const address = addresses[0]!;
 const log = createLogger("hopwire:worker", { debug: data.debug, ...(data.prefix ? { prefix: data.prefix } : {}) }).child(address.value);
-const link = new ThreadLink(data.port, log);
+const link = new ThreadLink(data.port, log, data.linkWindowBytes, data.mailbox);
 const context = new ThreadContext(address, log, link, data.sendAndReceiveTimeout);
 
 const report = (what: string, error: unknown): void => {
@@ -35,6 +35,7 @@ const early: LocalMessage[] = [];
 link.onEnvelope = (message) => {
   if (runner instanceof WorkerRunner) runner.deliver(message);
   else if (!runner) early.push(message);
+  else link.consumed(message, true); // a processor has no mailbox: dropped, but counted
 };
 
 const started = start();
@@ -46,7 +47,7 @@ async function start(): Promise<boolean> {
     if (data.kind === "worker") {
       const worker = instance as Worker;
       if (typeof worker.handleMessage !== "function") throw new WorkerLoadError(`${data.name} has no handleMessage method`);
-      const workerRunner = new WorkerRunner(worker, context, address, report);
+      const workerRunner = new WorkerRunner(worker, context, address, report, (message, idle) => link.consumed(message, idle));
       runner = workerRunner;
       for (const message of early.splice(0)) workerRunner.deliver(message);
       await initialized(workerRunner.initialize());

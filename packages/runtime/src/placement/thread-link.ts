@@ -1,10 +1,13 @@
 import type { MessagePort } from "node:worker_threads";
+import type { SendOptions } from "../context/context.js";
 import type { Inbox } from "../context/inbox.js";
+import { SendQueue } from "../context/send-queue.js";
 import { errorFromData } from "../errors/hopwire-error.js";
 import type { Logger } from "../logging/logger.js";
-import type { LocalMessage } from "../message/local-message.js";
-import { decodeLocalEnvelope, writeEnvelope } from "./envelopes.js";
-import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_OP, PortWriter, readFrames } from "./frames.js";
+import { LocalMessage } from "../message/local-message.js";
+import type { ResolvedMailboxLimits } from "../router/mailbox-bound.js";
+import { decodeLocalEnvelope, frameSizeOf, writeEnvelope } from "./envelopes.js";
+import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_OP, openBatch, PortWriter, readBatch } from "./frames.js";
 import { decodeOp, encodeOp, type MainToThreadOp, type ThreadToMainOp } from "./protocol.js";
 
 interface Waiter {
@@ -12,7 +15,6 @@ interface Waiter {
   reject: (error: unknown) => void;
 }
 
-const RESOLVED = Promise.resolve();
 
 /**
  * The thread's end of its link to the main thread: one ordered stream of frames each way.
@@ -21,11 +23,14 @@ const RESOLVED = Promise.resolve();
  * and will say `forget` about when it goes away) is written and resolved at once; any
  * other waits for the main thread's ack or nack, so that a send to an unknown address
  * rejects with UnknownAddressError. Acks come in bulk, one per batch the main thread read.
+ *
+ * Credit both ways (docs/architecture.md, "Flow"): the thread may have at most `window`
+ * bytes of frames that the main thread has not routed yet — past it, sends wait in order —
+ * and it tells the main thread how many of the worker's messages it has handled, so that
+ * the main thread knows how full the worker's mailbox is.
  */
 export class ThreadLink {
   readonly #writer: PortWriter;
-  /** Frames written so far: the seq of the next one. */
-  #seq = 0;
   readonly #acks = new Map<number, Waiter>();
   readonly #results = new Map<number, Waiter>();
   readonly #granted = new Set<string>();
@@ -35,43 +40,91 @@ export class ThreadLink {
   onEnvelope: (message: LocalMessage) => void = () => {};
   /** Called when the main thread asks the worker to stop. */
   onStop: () => void = () => {};
+  /** Bytes of frames written that the main thread has not returned as credit. */
+  #unrouted = 0;
+  /** Wakes the send queue when credit comes back. */
+  #onCredit: (() => void) | undefined;
+  readonly #sends: SendQueue<Outgoing>;
+  /** The worker's messages handled and not yet reported to the main thread. */
+  #consumedMessages = 0;
+  #consumedBytes = 0;
 
   constructor(
     readonly port: MessagePort,
     readonly log: Logger,
+    readonly window: number,
+    readonly mailbox: ResolvedMailboxLimits,
   ) {
     this.#writer = new PortWriter(port);
+    this.#sends = new SendQueue<Outgoing>(
+      () => (this.#unrouted < this.window ? undefined : this.#awaitCredit),
+      (item) => (item instanceof LocalMessage ? this.#write(item) : this.postAcked(item)),
+    );
     port.on("message", (batch: ArrayBuffer) => this.#receive(batch));
   }
 
-  /** Routes `message` through the main thread, from the worker's own address. */
-  sendEnvelope(message: LocalMessage): Promise<void> {
+  readonly #awaitCredit = (wake: () => void): (() => void) => {
+    this.#onCredit = wake;
+    return () => {
+      if (this.#onCredit === wake) this.#onCredit = undefined;
+    };
+  };
+
+  /** Routes `message` through the main thread, from the worker's own address; waits while the link has no credit. */
+  sendEnvelope(message: LocalMessage, options?: SendOptions): Promise<void> {
+    return this.#sends.submit(message, options, () => `send to ${message.onwardRoute.toString()}`);
+  }
+
+  /** Posts a sendAndReceive request in order with the sends, waiting for credit as they do; resolves on its ack. */
+  sendRequest(op: Extract<ThreadToMainOp, { t: "request" }>, options?: SendOptions): Promise<void> {
+    return this.#sends.submit(op, options, () => "sendAndReceive");
+  }
+
+  #write(message: LocalMessage): Promise<void> | undefined {
     const first = message.onwardRoute.next();
-    const seq = this.#seq++;
+    const seq = this.#writer.nextSeq;
     if (first.isLocal && this.#granted.has(first.key)) {
-      writeEnvelope(this.#writer, FRAME_ENVELOPE, message);
-      return RESOLVED;
+      this.#unrouted += writeEnvelope(this.#writer, FRAME_ENVELOPE, message);
+      return undefined;
     }
-    writeEnvelope(this.#writer, FRAME_ENVELOPE_ACK, message);
+    this.#unrouted += writeEnvelope(this.#writer, FRAME_ENVELOPE_ACK, message);
     return new Promise<void>((resolve, reject) => this.#acks.set(seq, { resolve: resolve as () => void, reject }));
   }
 
-  /** Writes an operation that needs no answer. */
+  /**
+   * Counts one of the worker's messages as handled (in the frame bytes the main thread
+   * counted it in); reports in bulk, or at once when the worker is idle.
+   */
+  consumed(message: LocalMessage, idle: boolean): void {
+    this.#consumedFrame(frameSizeOf(message), idle);
+  }
+
+  #consumedFrame(bytes: number, idle: boolean): void {
+    this.#consumedMessages++;
+    this.#consumedBytes += bytes;
+    const limits = this.mailbox;
+    if (idle || this.#consumedMessages * 4 >= limits.maxMessages || this.#consumedBytes * 4 >= limits.maxBytes) {
+      this.#writer.addCredit(this.#consumedMessages, this.#consumedBytes);
+      this.#consumedMessages = 0;
+      this.#consumedBytes = 0;
+    }
+  }
+
+  /** Writes an operation that needs no answer (never waits for credit: control must flow). */
   post(op: ThreadToMainOp): void {
-    this.#writer.push(FRAME_OP, encodeOp(op));
-    this.#seq++;
+    this.#unrouted += this.#writer.push(FRAME_OP, encodeOp(op));
   }
 
   /** Writes an operation and resolves when the main thread has applied it (ack) or rejects (nack). */
   postAcked(op: ThreadToMainOp): Promise<void> {
-    const seq = this.#seq;
+    const seq = this.#writer.nextSeq;
     this.post(op);
     return new Promise<void>((resolve, reject) => this.#acks.set(seq, { resolve: resolve as () => void, reject }));
   }
 
   /** Writes an operation and resolves with the main thread's result. */
   request<T>(op: ThreadToMainOp): Promise<T> {
-    const seq = this.#seq;
+    const seq = this.#writer.nextSeq;
     this.post(op);
     return new Promise<T>((resolve, reject) => this.#results.set(seq, { resolve: resolve as (v: unknown) => void, reject }));
   }
@@ -85,8 +138,11 @@ export class ThreadLink {
 
   #receive(batch: ArrayBuffer): void {
     try {
-      readFrames(batch, (kind, bytes) => {
-        if (kind === FRAME_ENVELOPE) this.#onEnvelope(bytes);
+      const opened = openBatch(batch);
+      // Credit first: it must flow even if a frame below is malformed.
+      if (opened.credit.bytes > 0) this.#returned(opened.credit.bytes);
+      readBatch(opened, (kind, bytes, _seq, size) => {
+        if (kind === FRAME_ENVELOPE) this.#onEnvelope(bytes, size);
         else if (kind === FRAME_OP) this.#onOp(decodeOp<MainToThreadOp>(bytes));
         else this.log.error(`dropped a frame of unknown kind ${kind}`);
       });
@@ -95,17 +151,29 @@ export class ThreadLink {
     }
   }
 
-  #onEnvelope(bytes: Uint8Array): void {
+  #returned(bytes: number): void {
+    this.#unrouted = Math.max(0, this.#unrouted - bytes);
+    if (this.#unrouted >= this.window) return;
+    const wake = this.#onCredit;
+    this.#onCredit = undefined;
+    wake?.();
+  }
+
+  #onEnvelope(bytes: Uint8Array, size: number): void {
     let message: LocalMessage;
     try {
       message = decodeLocalEnvelope(bytes);
     } catch (error) {
       this.log.error("dropped an undecodable envelope", error);
+      this.#consumedFrame(size, true);
       return;
     }
     const inbox = this.requests.get(message.onwardRoute.next().key);
-    if (inbox) inbox.deliver(message);
-    else this.onEnvelope(message);
+    if (inbox) {
+      // A reply is consumed by its waiting call, not by the worker's queue.
+      inbox.deliver(message);
+      this.#consumedFrame(size, false);
+    } else this.onEnvelope(message);
   }
 
   #onOp(op: MainToThreadOp): void {
@@ -145,3 +213,6 @@ export class ThreadLink {
     }
   }
 }
+
+/** What waits in a thread's send queue: an envelope, or a sendAndReceive request. */
+type Outgoing = LocalMessage | Extract<ThreadToMainOp, { t: "request" }>;

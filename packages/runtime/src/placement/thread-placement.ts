@@ -6,8 +6,9 @@ import type { Logger } from "../logging/logger.js";
 import type { LocalMessage } from "../message/local-message.js";
 import type { NodeCore } from "../node/node-core.js";
 import type { Mailbox } from "../router/mailbox.js";
+import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { decodeLocalEnvelope, writeEnvelope } from "./envelopes.js";
-import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_OP, PortWriter, readFrames } from "./frames.js";
+import { FIRST_FRAME, FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_OP, openBatch, PortWriter, readBatch, type Batch } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
 import { addConsumerFromWorker, logWorkerError, routeFromWorker, startWorkerFor } from "./main-side.js";
 import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placement.js";
@@ -42,6 +43,8 @@ export class ThreadPlacement implements OffThreadPlacement {
       module: moduleOf(request.workerClass),
       name: exportNameOf(request.workerClass),
       args: encodeArgs(request.args),
+      mailbox: request.mailbox,
+      linkWindowBytes: this.core.options.linkWindowBytes,
     });
     this.#hosts.add(host);
     void host.exited.then(() => this.#hosts.delete(host));
@@ -66,9 +69,21 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+/** A batch from the thread not read to its end yet, and where to resume. */
+interface Unread {
+  batch: Batch;
+  at: number;
+  seq: number;
+}
+
 /**
  * The main thread's side of one worker's thread: its mailbox in the router (envelopes are
  * batched onto the port) and the reader of what the thread sends back.
+ *
+ * Flow both ways: the mailbox is bounded by what the thread reports as handled (credit in
+ * its batch headers); and the reader stops routing the thread's frames while the mailbox
+ * it last routed into is full, returning credit to the thread only for what it routed, so
+ * that a thread feeding a slow worker ends up waiting in its own `send`.
  */
 class ThreadHost implements Mailbox, WorkerHandle {
   readonly placement = "thread" as const;
@@ -78,8 +93,18 @@ class ThreadHost implements Mailbox, WorkerHandle {
   #thread: NodeWorker | undefined;
   #port: MessagePort | undefined;
   #writer: PortWriter | undefined;
-  /** Frames received from the thread so far: the seq of the next one. */
-  #received = 0;
+  /** Envelopes delivered to the thread and not yet reported handled. */
+  readonly #bound: MailboxBound;
+  /** Batches from the thread not read yet (reading waits while a mailbox it fed is full). */
+  readonly #unread: Unread[] = [];
+  /** The full mailbox reading waits for, if any. */
+  #heldBy: Mailbox | undefined;
+  /** Stopping or gone: the thread's last frames are read whatever they feed. */
+  #readAll = false;
+  /** Frame bytes routed and not yet returned to the thread as credit. */
+  #routedBytes = 0;
+  /** Seq of the frame being read. */
+  #seq = 0;
   /** Seq of the last waiting frame that succeeded in the batch being read (-1: none). */
   #ackUpTo = -1;
   #newGrants: string[] = [];
@@ -102,11 +127,20 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#core = core;
     this.#log = core.log.child("worker");
     this.#settings = settings;
+    this.#bound = new MailboxBound(settings.mailbox as ResolvedMailboxLimits);
     this.#ready.promise.catch(() => {});
   }
 
   get address(): Address {
     return this.addresses[0]!;
+  }
+
+  get isFull(): boolean {
+    return this.#bound.isFull;
+  }
+
+  onRoom(callback: () => void): () => void {
+    return this.#bound.onRoom(callback);
   }
 
   /** Resolves when the thread has exited (or never started). */
@@ -153,7 +187,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
   }
 
   deliver(message: LocalMessage): void {
-    if (this.#writer) writeEnvelope(this.#writer, FRAME_ENVELOPE, message);
+    if (this.#writer && this.#alive) this.#bound.add(writeEnvelope(this.#writer, FRAME_ENVELOPE, message));
   }
 
   #post(op: MainToThreadOp): void {
@@ -164,50 +198,101 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#post({ t: "nack", seq, error: errorToData(error) });
   }
 
-  #receive(batch: ArrayBuffer): void {
+  #receive(buffer: ArrayBuffer): void {
+    let batch: Batch;
     try {
-      readFrames(batch, this.#onFrame);
+      batch = openBatch(buffer);
     } catch (error) {
-      this.#log.error(`dropped the rest of a malformed batch from ${this.address.toString()}`, error);
+      this.#log.error(`dropped a malformed batch from ${this.address.toString()}`, error);
+      return;
     }
-    if (this.#ackUpTo >= 0) {
-      const grant = this.#newGrants.filter((key) => this.#granted.has(key));
-      this.#post(grant.length ? { t: "ack", seq: this.#ackUpTo, grant } : { t: "ack", seq: this.#ackUpTo });
-      this.#ackUpTo = -1;
-      this.#newGrants = [];
-    }
+    // Credit rides outside the frames: it counts even while reading waits.
+    this.#bound.release(batch.credit.messages, batch.credit.bytes);
+    this.#unread.push({ batch, at: FIRST_FRAME, seq: batch.firstSeq });
+    if (!this.#heldBy) this.#read();
   }
 
-  readonly #onFrame = (kind: number, bytes: Uint8Array): void => {
-    const seq = this.#received++;
+  /** Reads the unread batches in order until they are done or a mailbox they feed is full. */
+  readonly #read = (): void => {
+    this.#heldBy = undefined;
+    const unread = this.#unread;
+    while (unread.length > 0 && !this.#heldBy) {
+      const next = unread[0]!;
+      let at = -1;
+      try {
+        at = readBatch(next.batch, this.#onFrame, next.at, next.seq);
+      } catch (error) {
+        this.#log.error(`dropped the rest of a malformed batch from ${this.address.toString()}`, error);
+      }
+      if (at < 0) unread.shift();
+      else {
+        next.at = at;
+        next.seq = this.#seq + 1;
+      }
+    }
+    this.#answerWaitingFrames();
+    this.#returnCredit();
+    const heldBy = this.#heldBy as Mailbox | undefined;
+    if (heldBy?.onRoom) heldBy.onRoom(this.#read);
+  };
+
+  #answerWaitingFrames(): void {
+    if (this.#ackUpTo < 0) return;
+    const grant = this.#newGrants.filter((key) => this.#granted.has(key));
+    this.#post(grant.length ? { t: "ack", seq: this.#ackUpTo, grant } : { t: "ack", seq: this.#ackUpTo });
+    this.#ackUpTo = -1;
+    this.#newGrants = [];
+  }
+
+  /** Returns credit in bulk (a quarter of the window), or all of it once the thread's stream is read. */
+  #returnCredit(): void {
+    const routed = this.#routedBytes;
+    if (routed === 0) return;
+    if (routed * 4 < this.#settings.linkWindowBytes && this.#unread.length > 0) return;
+    this.#writer?.addCredit(0, routed);
+    this.#routedBytes = 0;
+  }
+
+  /** Reading waits for a full mailbox, unless the worker is stopping (its last frames must get through). */
+  #fed(mailbox: Mailbox | undefined): boolean {
+    if (!mailbox?.isFull || !mailbox.onRoom || this.#readAll) return true;
+    this.#heldBy = mailbox;
+    return false;
+  }
+
+  readonly #onFrame = (kind: number, bytes: Uint8Array, seq: number, size: number): boolean => {
+    this.#seq = seq;
+    this.#routedBytes += size;
     if (kind === FRAME_ENVELOPE) {
       try {
-        routeFromWorker(this.#core, bytes, this.address.key);
+        return this.#fed(routeFromWorker(this.#core, bytes, this.address.key).mailbox);
       } catch (error) {
         this.#log.warn(`a message from ${this.address.toString()} could not be routed`, error);
       }
     } else if (kind === FRAME_ENVELOPE_ACK) {
-      let message: LocalMessage;
+      let routed: ReturnType<typeof routeFromWorker>;
       try {
-        message = routeFromWorker(this.#core, bytes, this.address.key);
+        routed = routeFromWorker(this.#core, bytes, this.address.key);
       } catch (error) {
         this.#nack(seq, error);
-        return;
+        return true;
       }
       this.#ackUpTo = seq;
-      this.#maybeGrant(message.onwardRoute.next());
+      this.#maybeGrant(routed.message.onwardRoute.next());
+      return this.#fed(routed.mailbox);
     } else if (kind === FRAME_OP) {
       let op: ThreadToMainOp;
       try {
         op = decodeOp<ThreadToMainOp>(bytes);
       } catch (error) {
         this.#log.error(`dropped an undecodable operation from ${this.address.toString()}`, error);
-        return;
+        return true;
       }
-      this.#onOp(op, seq);
+      return this.#fed(this.#onOp(op, seq));
     } else {
       this.#log.error(`dropped a frame of unknown kind ${kind} from ${this.address.toString()}`);
     }
+    return true;
   };
 
   /**
@@ -230,7 +315,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#newGrants.push(key);
   }
 
-  #onOp(op: ThreadToMainOp, seq: number): void {
+  /** Applies an operation; returns the mailbox it routed into, if it routed a message. */
+  #onOp(op: ThreadToMainOp, seq: number): Mailbox | undefined {
     const core = this.#core;
     switch (op.t) {
       case "ready":
@@ -240,8 +326,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
         this.#ready.reject(errorFromData(op.error));
         break;
       case "request":
-        this.#request(op.key, op.envelope, seq);
-        break;
+        return this.#request(op.key, op.envelope, seq);
       case "unregister": {
         const unwatch = this.#requests.get(op.key);
         if (!unwatch) break;
@@ -283,6 +368,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
       default:
         this.#log.error(`ignored an unknown operation ${JSON.stringify((op as { t: unknown }).t)} from ${this.address.toString()}`);
     }
+    return undefined;
   }
 
   #answer(seq: number, pending: Promise<unknown>): void {
@@ -303,7 +389,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
   }
 
   /** sendAndReceive from the thread: an ephemeral address of this thread, watching the first hop. */
-  #request(key: string, envelope: Uint8Array, seq: number): void {
+  #request(key: string, envelope: Uint8Array, seq: number): Mailbox | undefined {
     const router = this.#core.router;
     let ephemeral: Address;
     let message: LocalMessage;
@@ -313,18 +399,20 @@ class ThreadHost implements Mailbox, WorkerHandle {
       router.register([ephemeral], this);
     } catch (error) {
       this.#nack(seq, error);
-      return;
+      return undefined;
     }
     const unwatch = router.watchHop(message.onwardRoute.next(), (error) => this.#post({ t: "hopGone", key, error: errorToData(error) }));
     this.#requests.set(key, unwatch);
     try {
-      router.route(message, key);
+      const mailbox = router.route(message, key);
       this.#ackUpTo = seq;
+      return mailbox;
     } catch (error) {
       this.#requests.delete(key);
       unwatch();
       router.unregister([ephemeral]);
       this.#nack(seq, error);
+      return undefined;
     }
   }
 
@@ -335,6 +423,10 @@ class ThreadHost implements Mailbox, WorkerHandle {
 
   async #stop(reason?: Error): Promise<void> {
     this.#core.forget(this, reason);
+    // Senders waiting for room find the worker gone; the thread's last frames are read whatever is full.
+    this.#bound.reset();
+    this.#readAll = true;
+    if (this.#heldBy) this.#read();
     let clean = true;
     if (this.#alive) {
       this.#post({ t: "stop" });
@@ -360,6 +452,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
 
   #onThreadGone(error: Error | undefined): void {
     if (!this.#alive) return;
+    this.#readAll = true;
+    if (this.#heldBy) this.#read();
     // What the thread posted before it exited (`loadFailed`, `stopped`) may still wait in the port.
     for (let entry = this.#port && receiveMessageOnPort(this.#port); entry; entry = receiveMessageOnPort(this.#port!)) {
       this.#receive(entry.message as ArrayBuffer);
@@ -388,6 +482,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
     for (const unwatch of this.#granted.values()) unwatch();
     this.#granted.clear();
     this.#writer?.close();
+    this.#unread.length = 0;
+    this.#bound.reset();
   }
 }
 

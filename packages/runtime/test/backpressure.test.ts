@@ -1,0 +1,135 @@
+import { describe, expect, it } from "vitest";
+import { AbortError, TimeoutError, type Context, type Node, type Routed } from "@hopwire/runtime";
+import { AwaitingSender, Relay, SlowCounter } from "./fixtures/workers.js";
+import { withNode } from "./helpers.js";
+
+/**
+ * Counts, on the main thread, what a sender sent and what a slow consumer handled (both
+ * report each message), so that a test can see how far the consumer is behind at worst.
+ * Reports from the consumer arrive a batch late, so the figure errs on the high side.
+ */
+class Tally {
+  sent = -1;
+  handled = -1;
+  outOfOrder = 0;
+  maxBehind = 0;
+  #done: (() => void) | undefined;
+  #expect = Infinity;
+
+  handleMessage(_ctx: Context, msg: Routed<{ sent?: number; handled?: number }>): void {
+    const { sent, handled } = msg.body;
+    if (sent !== undefined) this.sent = sent;
+    if (handled !== undefined) {
+      if (handled !== this.handled + 1) this.outOfOrder++;
+      this.handled = handled;
+      if (handled + 1 === this.#expect) this.#done?.();
+    }
+    this.maxBehind = Math.max(this.maxBehind, this.sent - this.handled);
+  }
+
+  /** Counts a send made on the main thread. */
+  sentOne(i: number): void {
+    this.sent = i;
+    this.maxBehind = Math.max(this.maxBehind, this.sent - this.handled);
+  }
+
+  allHandled(count: number): Promise<void> {
+    this.#expect = count;
+    if (this.handled + 1 >= count) return Promise.resolve();
+    return new Promise((resolve) => (this.#done = resolve));
+  }
+}
+
+const COUNT = 300;
+const LIMIT = 32;
+
+async function startTally(n: Node): Promise<Tally> {
+  const tally = new Tally();
+  await n.startWorker("tally", tally, { placement: "main" });
+  return tally;
+}
+
+describe("backpressure: a full mailbox makes its feeders wait", () => {
+  it("main -> slow thread worker: awaited sends wait for room, the backlog stays at the bound, order is kept", async () => {
+    await withNode({}, async (n) => {
+      const tally = await startTally(n);
+      await n.startWorker("slow", SlowCounter, { args: ["tally", 1], mailbox: { maxMessages: LIMIT } });
+      for (let i = 0; i < COUNT; i++) {
+        await n.send("slow", { i, pad: new Uint8Array(100) });
+        tally.sentOne(i);
+      }
+      await tally.allHandled(COUNT);
+      expect(tally.outOfOrder).toBe(0);
+      // The sender filled the mailbox (it did have to wait) but never ran far past it.
+      expect(tally.maxBehind).toBeGreaterThanOrEqual(LIMIT / 2);
+      expect(tally.maxBehind).toBeLessThanOrEqual(LIMIT + 8);
+    });
+  });
+
+  it("thread -> slow thread worker: the sending thread's awaited sends wait (link credit + mailbox bound)", async () => {
+    await withNode({ linkWindowBytes: 1024 }, async (n) => {
+      const tally = await startTally(n);
+      await n.startWorker("slow", SlowCounter, { args: ["tally", 1], mailbox: { maxMessages: LIMIT } });
+      await n.startWorker("sender", AwaitingSender);
+      await n.sendAndReceive("sender", { to: "slow", count: COUNT, size: 100, tally: "tally" }, { timeout: 60_000 });
+      await tally.allHandled(COUNT);
+      expect(tally.outOfOrder).toBe(0);
+      expect(tally.maxBehind).toBeGreaterThanOrEqual(LIMIT / 2);
+      // Mailbox bound + what the link window holds (~7 frames of ~150 B) + reports in flight.
+      expect(tally.maxBehind).toBeLessThanOrEqual(LIMIT + 24);
+    });
+  });
+
+  it("main -> slow pool worker: the pool's lanes count against the bound, order is kept", async () => {
+    await withNode({ pool: { minThreads: 1, maxThreads: 1 } }, async (n) => {
+      const tally = await startTally(n);
+      await n.startWorker("slow", Relay, { placement: "pool", args: ["tally"], mailbox: { maxMessages: LIMIT } });
+      for (let i = 0; i < COUNT; i++) {
+        await n.send("slow", { handled: i, delay: 1 });
+        tally.sentOne(i);
+      }
+      await tally.allHandled(COUNT);
+      expect(tally.outOfOrder).toBe(0);
+      expect(tally.maxBehind).toBeGreaterThanOrEqual(LIMIT / 2);
+      expect(tally.maxBehind).toBeLessThanOrEqual(LIMIT + 8);
+    });
+  });
+
+  it("a send that times out or is aborted while the mailbox is full was not sent; later sends go in order", async () => {
+    await withNode({}, async (n) => {
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const got: number[] = [];
+      class Gated {
+        async handleMessage(_ctx: Context, msg: Routed<number>): Promise<void> {
+          await gate;
+          got.push(msg.body);
+        }
+      }
+      await n.startWorker("gated", new Gated(), { placement: "main", mailbox: { maxMessages: 4 } });
+      for (let i = 0; i < 4; i++) await n.send("gated", i); // 0 blocks the handler; 1-3 fill the mailbox
+      await expect(n.send("gated", 100, { timeout: 50 })).rejects.toBeInstanceOf(TimeoutError);
+      const controller = new AbortController();
+      const aborted = n.send("gated", 101, { signal: controller.signal });
+      let settled = false;
+      const waiting = n.send("gated", 4).then(() => (settled = true));
+      controller.abort();
+      await expect(aborted).rejects.toBeInstanceOf(AbortError);
+      for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(settled).toBe(false); // still full: the send waits
+      open();
+      await waiting;
+      await n.send("gated", 5);
+      while (got.length < 6) await new Promise((resolve) => setImmediate(resolve));
+      expect(got).toEqual([0, 1, 2, 3, 4, 5]);
+    });
+  });
+
+  it("rejects bad mailbox limits with InvalidOptionError", async () => {
+    await withNode({}, async (n) => {
+      await expect(n.startWorker("x", new Relay("y"), { placement: "main", mailbox: { maxMessages: 0 } })).rejects.toMatchObject({
+        code: "OPTION_INVALID",
+      });
+    });
+  });
+});
