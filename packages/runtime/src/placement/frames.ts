@@ -124,8 +124,9 @@ export class BatchWriter implements FrameSink {
     header.writeUInt32BE(credit.messages, 8);
     header.writeUInt32BE(credit.bytes, 12);
     const batch = this.#buffer.buffer as ArrayBuffer;
-    // The next batch likely resembles this one: start at its size (bounded) to avoid regrowing.
-    this.#capacity = Math.min(Math.max(INITIAL_CAPACITY, this.#used), 4 * 1024 * 1024);
+    // Start the next batch as large as the recent ones (a small batch halves it at most), so
+    // that a stream of large batches does not regrow, and copy, every one of them.
+    this.#capacity = Math.min(Math.max(INITIAL_CAPACITY, this.#used, this.#capacity >> 1), 4 * 1024 * 1024);
     this.#buffer = EMPTY;
     this.#used = BATCH_HEADER;
     this.#count = 0;
