@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { InvalidRouteError, node } from "@hopwire/runtime";
 import { withNode } from "./helpers.js";
 import { Echoer, ShutdownReporter } from "./fixtures/workers.js";
 
@@ -61,5 +62,21 @@ describe("node.stop()", () => {
     expect(timedOut, `${stdout}\n${stderr}`).toBe(false);
     expect(code, stderr).toBe(0);
     expect(stdout).toContain("stopped after the shutdown timeout");
+  });
+});
+
+describe("first-hour traps", () => {
+  it("a worker class in the same file as the program fails startWorker with WorkerLoadError (no threads started for ever), and the process exits", async () => {
+    const { code, stdout, timedOut } = await runChild("./fixtures/same-file-program.js", 30_000);
+    expect(timedOut).toBe(false);
+    expect(stdout.trim()).toBe("FAILED WORKER_LOAD_FAILED WORKER_LOAD_FAILED");
+    expect(code).toBe(0);
+  });
+
+  it("node.stop() settles after startWorker rejected a transport address as a worker address", async () => {
+    const n = await node();
+    await expect(n.startWorker("1#127.0.0.1:1", Echoer)).rejects.toBeInstanceOf(InvalidRouteError);
+    await n.stop();
+    expect(n.stopped).toBe(true);
   });
 });

@@ -4,6 +4,8 @@ import { MainContext } from "../context/main-context.js";
 import type { FlowControls } from "../flow-control/flow-controls.js";
 import type { Logger } from "../logging/logger.js";
 import type { Router } from "../router/router.js";
+import { WorkerLoadError } from "../errors/errors.js";
+import { isImportingWorkerModule } from "../placement/load-class.js";
 import { PoolPlacement } from "../placement/pool-placement.js";
 import { ThreadPlacement } from "../placement/thread-placement.js";
 import { NodeCore, registerPlacement } from "./node-core.js";
@@ -58,6 +60,15 @@ registerPlacement("pool", (core) => new PoolPlacement(core));
 
 /** Creates and starts a node. */
 export async function node(options?: NodeOptions): Promise<Node> {
+  if (isImportingWorkerModule()) {
+    // The module of a worker class is imported again in the worker's thread: if it is also
+    // the program, every thread would start a node, which starts threads, for ever.
+    throw new WorkerLoadError(
+      "node() was called while a worker thread was importing its worker's module: that module is also a program that starts a node. " +
+        "Put the worker class in a module of its own (exported, with `static readonly module = import.meta.url`) and import it " +
+        'from the program, or start the worker with { placement: "main" }.',
+    );
+  }
   const resolved = resolveNodeOptions(options);
   const core = new NodeCore(resolved, (c, address) => new MainContext(c, address));
   const inbox = new Inbox(new Address(0, "app"));

@@ -1,5 +1,6 @@
 import { isAbsolute } from "node:path";
 import { pathToFileURL } from "node:url";
+import { isMainThread } from "node:worker_threads";
 import { WorkerLoadError } from "../errors/errors.js";
 import type { WorkerClass } from "../worker/worker.js";
 
@@ -26,13 +27,24 @@ export function exportNameOf(workerClass: WorkerClass): string {
   return name;
 }
 
+/** Modules being imported by a worker's thread or pool slot (to catch a module that starts a node). */
+let importing = 0;
+
+/** True while a worker's thread (or pool slot) imports the worker's module. */
+export function isImportingWorkerModule(): boolean {
+  return importing > 0;
+}
+
 /** Imports `module` and returns its export `name`, which must be a class. */
 export async function loadWorkerClass(module: string, name: string): Promise<WorkerClass> {
   let exports: Record<string, unknown>;
+  if (!isMainThread) importing++;
   try {
     exports = (await import(module)) as Record<string, unknown>;
   } catch (cause) {
     throw new WorkerLoadError(`Could not import worker module ${module}`, { cause });
+  } finally {
+    if (!isMainThread) importing--;
   }
   const found = exports[name] ?? (isNamed(exports.default, name) ? exports.default : undefined);
   if (typeof found !== "function") {

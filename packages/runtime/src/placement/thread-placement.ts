@@ -151,7 +151,12 @@ class ThreadHost implements Mailbox, WorkerHandle {
   async start(): Promise<void> {
     const core = this.#core;
     // Messages sent to the worker while it loads wait in its port.
-    if (this.kind === "worker") core.router.register(this.addresses, this);
+    try {
+      if (this.kind === "worker") core.router.register(this.addresses, this);
+    } catch (error) {
+      this.#exited.resolve(); // no thread was started: nothing to wait for when the node stops
+      throw error;
+    }
     const { port1, port2 } = new MessageChannel();
     const workerData: ThreadWorkerData = {
       ...this.#settings,
