@@ -31,6 +31,9 @@ export const FRAME_OP = 3;
 export const FRAME_HEADER = 5;
 const BATCH_HEADER = 16;
 const INITIAL_CAPACITY = 16 * 1024;
+const LARGE_BATCH = 64 * 1024;
+/** A batch past LARGE_BATCH is given room up to the eager flush (1 MiB) and one large frame. */
+const LARGE_BATCH_CAPACITY = 1024 * 1024 + 128 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /** Where frames are written: a BatchWriter, or a PortWriter that posts them. */
@@ -137,6 +140,8 @@ export class BatchWriter implements FrameSink {
     const needed = this.#used + extra;
     if (needed <= this.#buffer.length && this.#buffer !== EMPTY) return;
     let capacity = Math.max(this.#buffer.length * 2, this.#capacity);
+    // Past 64 KiB, jump to the size of a whole batch: doubling would copy the batch again and again.
+    if (needed > LARGE_BATCH) capacity = Math.max(capacity, LARGE_BATCH_CAPACITY);
     while (capacity < needed) capacity *= 2;
     const grown = Buffer.allocUnsafeSlow(capacity);
     this.#buffer.copy(grown, 0, 0, this.#used);
@@ -242,12 +247,18 @@ export class PortWriter implements FrameSink {
     return this.#frames.size;
   }
 
-  /** Returns credit to the other side with the next batch (one is posted this turn if need be). */
-  addCredit(messages: number, bytes: number): void {
+  /**
+   * Returns credit to the other side with the next batch (posted this turn), or at once
+   * with `now`: a port delivers every queued batch before the check phase runs, so credit
+   * left for the end of the turn would come back only after ALL of them were handled, and
+   * a sender waiting on it would stop and wait once per window.
+   */
+  addCredit(messages: number, bytes: number, now = false): void {
     if (this.#closed || (messages === 0 && bytes === 0)) return;
     this.#credit.messages += messages;
     this.#credit.bytes += bytes;
-    this.#schedule();
+    if (now) this.flush();
+    else this.#schedule();
   }
 
   push(kind: number, head: Uint8Array, tail?: Uint8Array): number {

@@ -103,8 +103,10 @@ export class ThreadLink {
     this.#consumedMessages++;
     this.#consumedBytes += bytes;
     const limits = this.mailbox;
-    if (idle || this.#consumedMessages * 4 >= limits.maxMessages || this.#consumedBytes * 4 >= limits.maxBytes) {
-      this.#writer.addCredit(this.#consumedMessages, this.#consumedBytes);
+    const quarter = this.#consumedMessages * 4 >= limits.maxMessages || this.#consumedBytes * 4 >= limits.maxBytes;
+    if (idle || quarter) {
+      // A quarter goes at once (the sender may be waiting); an idle worker's goes with this turn's replies.
+      this.#writer.addCredit(this.#consumedMessages, this.#consumedBytes, quarter);
       this.#consumedMessages = 0;
       this.#consumedBytes = 0;
     }

@@ -253,8 +253,9 @@ class ThreadHost implements Mailbox, WorkerHandle {
   #returnCredit(): void {
     const routed = this.#routedBytes;
     if (routed === 0) return;
-    if (routed * 4 < this.#settings.linkWindowBytes && this.#unread.length > 0) return;
-    this.#writer?.addCredit(0, routed);
+    const quarter = routed * 4 >= this.#settings.linkWindowBytes;
+    if (!quarter && this.#unread.length > 0) return;
+    this.#writer?.addCredit(0, routed, quarter);
     this.#routedBytes = 0;
   }
 
