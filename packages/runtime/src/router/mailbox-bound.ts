@@ -86,11 +86,19 @@ export class MailboxBound {
     return () => this.#waiters.delete(callback);
   }
 
+  /**
+   * Room again: the waiters run on a microtask, never inside `release`. `release` is called
+   * by whoever consumes, in the middle of its own work (an encryptor taking a record's
+   * messages before it seals them); a waiter run there would feed that consumer again
+   * before it finished, and what it fed could overtake what was being consumed.
+   */
   #wake(): void {
     this.#full = false;
     if (this.#waiters.size === 0) return;
     const waiters = [...this.#waiters];
     this.#waiters.clear();
-    for (const w of waiters) w();
+    queueMicrotask(() => {
+      for (const w of waiters) w();
+    });
   }
 }
