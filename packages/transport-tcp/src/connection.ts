@@ -205,7 +205,8 @@ export class TcpConnection {
       address: this.address,
       deliver: (message) => connection.#send(message),
       get isFull() {
-        return connection.#needsDrain;
+        // A closed connection is not full: it is gone, and routing to it fails.
+        return connection.#needsDrain && connection.#closedReason === undefined;
       },
       onRoom: (callback) => connection.#onRoom(callback),
     };
