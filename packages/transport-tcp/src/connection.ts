@@ -313,6 +313,7 @@ export class TcpConnection {
       this.#protocolError(error);
       return;
     }
+    if (this.#closedReason) return;
     if (this.#reader.midFrame) this.#partialFrameStarted();
     else this.#partialSince = 0;
   };
