@@ -96,6 +96,29 @@ describe("the built-in relay", () => {
     await expect(n.send(route("r"), "hi")).rejects.toBeInstanceOf(UnknownAddressError);
   });
 
+  it("a payload that arrived over TCP is relayed as a view of the bytes the socket read, not a copy", async () => {
+    const middle = await startNode("middle");
+    const a = await startNode("a");
+    nodes.push(middle.node, a.node);
+    const capture = new Capture(new Address(0, "capture"));
+    middle.node.router.register([capture.address], capture);
+    await startRelay(middle.node, "forward", route("capture"));
+    const listener = await middle.tcp.listen("127.0.0.1:0");
+    middle.node.flowControls.addConsumer("forward", listener.flowControlId);
+    const toMiddle = await a.tcp.connect(listener.address);
+    // Sizes above Buffer's 4 KiB pool: a copy would get an ArrayBuffer of its own, exactly its size.
+    const sizes = [16 * 1024, 64 * 1024];
+    for (const size of sizes) await a.node.forward(new LocalMessage(route(toMiddle, "forward"), Route.EMPTY, Buffer.alloc(size, size & 0xff)));
+    while (capture.messages.length < sizes.length) await new Promise((resolve) => setImmediate(resolve));
+    for (const [i, size] of sizes.entries()) {
+      const payload = capture.messages[i]!.payload;
+      expect(payload.length).toBe(size);
+      // A copy would own its buffer; a view shares the frame's (or the socket read's), which also holds the head before it.
+      expect(payload.byteOffset).toBeGreaterThan(0);
+      expect(payload.buffer.byteLength).toBeGreaterThan(size);
+    }
+  });
+
   it("relays between two TCP connections both ways, opening the flow controls (the seed's middle node)", async () => {
     const responder = await startResponder();
     const middle = await startNode("middle");
