@@ -13,7 +13,7 @@ import {
   type Router,
   type WaitOptions,
 } from "@hopwire/runtime";
-import { BackpressureError, ConnectionClosedError, MalformedFrameError, TcpProtocolError } from "./errors.js";
+import { BackpressureError, ConnectionClosedError, MalformedFrameError, PartialFrameTimeoutError, TcpProtocolError } from "./errors.js";
 import { FrameReader } from "./frame-reader.js";
 import { FrameWriter } from "./frame-writer.js";
 import { formatHostPort } from "./host-port.js";
@@ -73,13 +73,24 @@ export class TcpConnection {
   #closedReason: ConnectionClosedError | undefined;
   readonly #socketClosed: Promise<void>;
   #graceTimer: NodeJS.Timeout | undefined;
-  /** Over the high-water mark: feeders are paused and `needsDrain` is true. */
+  /** Over the high-water mark: the sender mailbox is full and `needsDrain` is true. */
   #needsDrain = false;
-  readonly #drainWaiters = new Set<{ resolve: () => void; reject: (error: unknown) => void }>();
-  /** Connections this one paused because it was forwarding their messages. */
-  readonly #pausedFeeders = new Set<TcpConnection>();
-  /** Connections that asked this one to stop reading. */
-  readonly #readingHeldBy = new Set<TcpConnection>();
+  /** Called once the send buffer is back under the low mark (or the connection closed): the mailbox's `onRoom`. */
+  readonly #roomWaiters = new Set<() => void>();
+  /** The sender, as the router sees it: it says when it is full, so feeders can wait. */
+  readonly #mailbox: Mailbox;
+  /**
+   * Full mailboxes this connection fed, each with the cancel of its `onRoom`. While any is
+   * held the socket is not read, so TCP pushes back on the peer. One mechanism for every
+   * kind of mailbox: a worker's, a relay's, another connection's sender.
+   */
+  readonly #holds = new Map<Mailbox, () => void>();
+  /** Frames seen so far, to tell one partial frame from the next. */
+  #framesIn = 0;
+  /** When the frame in progress started arriving (0: none), and which frame that was. */
+  #partialSince = 0;
+  #partialFrame = -1;
+  #partialTimer: NodeJS.Timeout | undefined;
 
   /** @internal connections are made by TcpTransport.connect and by listeners */
   constructor(socket: Socket, flow: ConnectionFlow, host: ConnectionHost) {
@@ -110,8 +121,8 @@ export class TcpConnection {
     );
     if (flow.mode === "outgoing") for (const id of flow.consumerOf) flowControls.addConsumer(this.address, id);
 
-    const mailbox: Mailbox = { address: this.address, deliver: (message) => this.#send(message) };
-    host.router.register([this.address], mailbox);
+    this.#mailbox = this.#createMailbox();
+    host.router.register([this.address], this.#mailbox);
 
     this.#socketClosed = new Promise((resolve) => socket.once("close", () => resolve()));
     socket.setNoDelay(true);
@@ -146,25 +157,24 @@ export class TcpConnection {
     return this.#needsDrain;
   }
 
-  /** True while this connection does not read its socket because a connection it feeds is full. */
+  /** True while this connection does not read its socket because a mailbox it feeds is full. */
   get readingPaused(): boolean {
-    return this.#readingHeldBy.size > 0;
+    return this.#holds.size > 0;
   }
 
   /**
-   * Resolves when the send buffer is back under the high-water mark (at once if it is).
-   * Rejects with ConnectionClosedError if the connection closes first.
+   * Resolves when the send buffer is back under half the high-water mark (at once if it
+   * is not over the mark). Rejects with ConnectionClosedError if the connection closes first.
    */
   waitForDrain(options: WaitOptions = {}): Promise<void> {
     if (this.#closedReason) return Promise.reject(this.#closedReason);
     if (!this.#needsDrain) return Promise.resolve();
-    let entry: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+    let cancel: (() => void) | undefined;
     return waitFor<void>(
       (resolve, reject) => {
-        entry = { resolve, reject };
-        this.#drainWaiters.add(entry);
+        cancel = this.#onRoom(() => (this.#closedReason ? reject(this.#closedReason) : resolve()));
       },
-      { ...options, what: `waiting for the connection to ${this.peer} to drain`, cleanup: () => entry && this.#drainWaiters.delete(entry) },
+      { ...options, what: `waiting for the connection to ${this.peer} to drain`, cleanup: () => cancel?.() },
     );
   }
 
@@ -185,6 +195,47 @@ export class TcpConnection {
 
   // ---- sending -------------------------------------------------------------------------
 
+  /**
+   * The sender's mailbox. Full over the high-water mark (`needsDrain`), room again under
+   * half of it: a context's send waits on it, a connection or relay feeding it stops reading.
+   */
+  #createMailbox(): Mailbox {
+    const connection = this;
+    return {
+      address: this.address,
+      deliver: (message) => connection.#send(message),
+      get isFull() {
+        // A closed connection is not full: it is gone, and routing to it fails.
+        return connection.#needsDrain && connection.#closedReason === undefined;
+      },
+      onRoom: (callback) => connection.#onRoom(callback),
+    };
+  }
+
+  /** Calls `callback` once there is room again (or the connection has closed); returns its cancel. */
+  #onRoom(callback: () => void): () => void {
+    if (!this.#needsDrain || this.#closedReason) {
+      queueMicrotask(callback);
+      return noop;
+    }
+    // Wrapped, so that the same callback given twice is called twice and cancels one at a time.
+    const entry = (): void => callback();
+    this.#roomWaiters.add(entry);
+    return () => this.#roomWaiters.delete(entry);
+  }
+
+  #wakeRoomWaiters(): void {
+    if (this.#roomWaiters.size === 0) return;
+    const waiters = [...this.#roomWaiters];
+    this.#roomWaiters.clear();
+    for (const waiter of waiters) waiter();
+  }
+
+  /**
+   * Queues a message. Over the high-water mark the mailbox says it is full and feeders
+   * that honour it wait; the hard bound (`maxSendBufferBytes`) is the protection against
+   * a feeder that ignores it: the message is refused with BackpressureError.
+   */
   #send(message: LocalMessage): void {
     if (this.#closedReason) throw this.#closedReason;
     const limits = this.#host.limits;
@@ -200,46 +251,53 @@ export class TcpConnection {
   }
 
   /**
-   * Too much is queued: if the message came from another connection of this node (its
-   * return route starts with that connection's sender, as receivers prepend it), stop
-   * reading that connection until this one drains. The slow reader slows the sender.
+   * Too much is queued: the mailbox is full from now on. A feeder that routed straight
+   * into it sees that in what `router.route` returned. A message that came from another
+   * connection through a worker that does not wait for room (e.g. a hello Relay on an
+   * unbounded mailbox) is recognised by its return route, which starts with that
+   * connection's sender (receivers prepend it); that connection then waits for room
+   * here the same way.
    */
   #overHighWater(message: LocalMessage): void {
     this.#needsDrain = true;
     const previous = message.returnRoute.at(0);
     if (!previous) return;
     const feeder = this.#host.connectionBySender(previous.key);
-    if (!feeder || feeder.#closedReason || this.#pausedFeeders.has(feeder)) return;
-    this.#pausedFeeders.add(feeder);
-    feeder.#holdReading(this);
+    if (feeder && feeder !== this) feeder.#pauseUntilRoom(this.#mailbox);
   }
 
   #checkDrained(): void {
     if (!this.#needsDrain || this.#closedReason) return;
     if (this.#writer.blocked || this.#writer.bufferedBytes > this.#host.limits.sendHighWaterMark / 2) return;
     this.#needsDrain = false;
-    this.#releaseFeeders();
-    for (const waiter of [...this.#drainWaiters]) waiter.resolve();
+    this.#wakeRoomWaiters();
   }
 
-  #releaseFeeders(): void {
-    for (const feeder of this.#pausedFeeders) feeder.#releaseReading(this);
-    this.#pausedFeeders.clear();
-  }
-
-  #holdReading(by: TcpConnection): void {
-    if (this.#closedReason) return;
-    this.#readingHeldBy.add(by);
-    if (this.#readingHeldBy.size === 1) {
+  /** Stops reading the socket until `mailbox` has room; several mailboxes may hold it at once. */
+  #pauseUntilRoom(mailbox: Mailbox): void {
+    if (this.#closedReason || this.#holds.has(mailbox) || mailbox.onRoom === undefined) return;
+    this.#holds.set(mailbox, noop);
+    const cancel = mailbox.onRoom(() => this.#roomIn(mailbox));
+    // onRoom should call back later, but if it already did there is nothing to hold.
+    if (!this.#holds.has(mailbox)) return;
+    this.#holds.set(mailbox, cancel);
+    if (this.#holds.size === 1) {
       this.#socket.pause();
-      this.#log.debug(`paused reading ${this.peer}: ${by.peer} is not keeping up`);
+      this.#suspendPartialTimer();
+      this.#log.debug(`paused reading ${this.peer}: ${mailbox.address.toString()} is full`);
     }
   }
 
-  #releaseReading(by: TcpConnection): void {
-    if (!this.#readingHeldBy.delete(by) || this.#readingHeldBy.size > 0 || this.#closedReason) return;
+  #roomIn(mailbox: Mailbox): void {
+    if (!this.#holds.delete(mailbox) || this.#holds.size > 0 || this.#closedReason) return;
     this.#socket.resume();
+    this.#resumePartialTimer();
     this.#log.debug(`resumed reading ${this.peer}`);
+  }
+
+  #releaseHolds(): void {
+    for (const cancel of this.#holds.values()) cancel();
+    this.#holds.clear();
   }
 
   readonly #onDrain = (): void => {
@@ -253,10 +311,15 @@ export class TcpConnection {
       this.#reader.push(chunk, this.#onFrame);
     } catch (error) {
       this.#protocolError(error);
+      return;
     }
+    if (this.#closedReason) return;
+    if (this.#reader.midFrame) this.#partialFrameStarted();
+    else this.#partialSince = 0;
   };
 
   readonly #onFrame = (bytes: Buffer, start: number, end: number): boolean => {
+    this.#framesIn++;
     const decoder = this.#decoder;
     try {
       decoder.decode(bytes, start, end);
@@ -280,14 +343,64 @@ export class TcpConnection {
     }
     // The return route already starts with this connection's sender, so replies come back through it.
     const message = new LocalMessage(onward, decoder.returnRoute, bytes.subarray(decoder.payloadOffset, end));
+    let mailbox: Mailbox | undefined;
     try {
-      this.#host.router.route(message, this.#receiverKey);
+      mailbox = this.#host.router.route(message, this.#receiverKey);
     } catch (error) {
       // Denied by flow controls or unknown: dropped alike, and the peer is told nothing.
       this.#log.debug(`dropped a message from ${this.peer} to ${onward.next().toString()}`, error);
     }
+    // The mailbox took the message but is full now: read no more until it has room. The
+    // rest of the chunk in hand is still delivered (a mailbox accepts past its mark), so
+    // the overshoot per connection is at most one socket read (64 KiB).
+    if (mailbox !== undefined && mailbox.isFull === true) this.#pauseUntilRoom(mailbox);
     return this.#closedReason === undefined;
   };
+
+  // ---- partial frames ------------------------------------------------------------------
+
+  /**
+   * A chunk ended inside a frame. If it is a new frame, its clock starts now. One timer
+   * per connection, armed lazily and re-armed from its callback, so frames that span
+   * chunks (most 16 KiB frames do) cost a comparison, not a timer each.
+   */
+  #partialFrameStarted(): void {
+    if (this.#partialSince !== 0 && this.#partialFrame === this.#framesIn) return;
+    this.#partialSince = Date.now();
+    this.#partialFrame = this.#framesIn;
+    if (this.#partialTimer === undefined && this.#holds.size === 0) this.#armPartialTimer(this.#host.limits.partialFrameTimeout);
+  }
+
+  #armPartialTimer(ms: number): void {
+    this.#partialTimer = setTimeout(this.#onPartialTimer, ms);
+    this.#partialTimer.unref();
+  }
+
+  readonly #onPartialTimer = (): void => {
+    this.#partialTimer = undefined;
+    if (this.#partialSince === 0 || this.#closedReason || this.#holds.size > 0) return;
+    const limit = this.#host.limits.partialFrameTimeout;
+    const left = this.#partialSince + limit - Date.now();
+    if (left > 0) {
+      this.#armPartialTimer(left);
+      return;
+    }
+    this.#protocolError(
+      new PartialFrameTimeoutError(`The peer ${this.peer} started a frame and did not complete it within ${limit} ms`),
+    );
+  };
+
+  /** Our own pause stalls the frame, not the peer: that time does not count. */
+  #suspendPartialTimer(): void {
+    if (this.#partialTimer !== undefined) clearTimeout(this.#partialTimer);
+    this.#partialTimer = undefined;
+  }
+
+  #resumePartialTimer(): void {
+    if (!this.#reader.midFrame || this.#partialSince === 0) return;
+    this.#partialSince = Date.now();
+    if (this.#partialTimer === undefined) this.#armPartialTimer(this.#host.limits.partialFrameTimeout);
+  }
 
   #protocolError(error: unknown): void {
     const reason = new ConnectionClosedError(`Closed the connection to ${this.peer}: protocol error`, { cause: error });
@@ -327,9 +440,10 @@ export class TcpConnection {
     const host = this.#host;
     host.router.unregister([this.address, this.receiverAddress], reason);
     host.flowControls.removeFlow(this.flowControlId);
-    this.#releaseFeeders();
-    this.#readingHeldBy.clear();
-    for (const waiter of [...this.#drainWaiters]) waiter.reject(reason);
+    this.#releaseHolds();
+    this.#suspendPartialTimer();
+    // The mailbox has gone away: whoever waits for room learns it (waitForDrain rejects).
+    this.#wakeRoomWaiters();
     const socket = this.#socket;
     socket.off("data", this.#onData);
     if (how === "end" && !socket.destroyed) {
@@ -348,3 +462,5 @@ export class TcpConnection {
     host.onClosed(this, reason);
   }
 }
+
+function noop(): void {}

@@ -39,6 +39,17 @@ export class TruncatedFrameError extends TcpProtocolError {
   }
 }
 
+/**
+ * Logged when a frame started arriving but did not complete within `partialFrameTimeout`
+ * (a stalled or hostile peer holding a partial frame in memory); the connection closes.
+ */
+export class PartialFrameTimeoutError extends TcpProtocolError {
+  override readonly code: string = "TCP_FRAME_TIMEOUT";
+  constructor(message = "A frame did not arrive in full in time", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** Thrown when a frame does not hold a well-formed network envelope. */
 export class MalformedFrameError extends TcpProtocolError {
   override readonly code: string = "TCP_FRAME_MALFORMED";
@@ -98,6 +109,7 @@ registerErrorClasses(
   TcpProtocolVersionError,
   FrameTooLargeError,
   TruncatedFrameError,
+  PartialFrameTimeoutError,
   MalformedFrameError,
   ConnectionClosedError,
   ConnectError,

@@ -14,8 +14,9 @@ const ARENA_SIZE = 64 * 1024;
 export const COPY_THRESHOLD = 1024;
 
 /**
- * Writes frames to a socket in batches. Frames queued during one turn of the event loop
- * are handed to the socket together, corked, so they leave in one writev. When the socket
+ * Writes frames to a socket in batches. The first frame for an idle socket is written at
+ * once; frames queued after it during the same turn of the event loop are handed to the
+ * socket together, corked, so they leave in one writev. When the socket
  * says stop (write() returned false) nothing more is handed to it until 'drain'; frames
  * keep queueing here and the connection bounds how many (see TcpConnection).
  */
@@ -140,10 +141,16 @@ export class FrameWriter {
     this.#start = this.#pos;
   }
 
+  /**
+   * Nagle's algorithm without its delay: a frame for an idle socket (nothing written this
+   * turn, nothing in the socket's buffer) goes out at once, in the caller's turn; frames
+   * that follow it in the same turn coalesce and go out together when the turn ends.
+   */
   #schedule(): void {
     if (this.#scheduled || this.#blocked || this.#closed) return;
     this.#scheduled = true;
     setImmediate(this.#onTurn);
+    if (this.socket.writableLength === 0) this.#flush();
   }
 
   readonly #onTurn = (): void => {

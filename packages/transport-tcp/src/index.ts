@@ -7,6 +7,7 @@ export {
   TcpProtocolVersionError,
   FrameTooLargeError,
   TruncatedFrameError,
+  PartialFrameTimeoutError,
   MalformedFrameError,
   ConnectionClosedError,
   ConnectError,

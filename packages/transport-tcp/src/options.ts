@@ -100,6 +100,13 @@ export interface TcpTransportOptions {
   maxPendingDialMessages?: number;
   /** Milliseconds an on-demand connection may take to establish (default 10 000). */
   dialTimeout?: number;
+  /**
+   * Milliseconds a frame may take to arrive once its first byte has (default 30 000). A
+   * peer that starts a frame and stalls would otherwise pin up to 16 MiB for ever; the
+   * connection is closed with a PartialFrameTimeoutError. Time during which this node
+   * itself stopped reading the socket (backpressure) does not count.
+   */
+  partialFrameTimeout?: number;
 }
 
 export interface ResolvedTcpTransportOptions {
@@ -107,6 +114,7 @@ export interface ResolvedTcpTransportOptions {
   maxSendBufferBytes: number;
   maxPendingDialMessages: number;
   dialTimeout: number;
+  partialFrameTimeout: number;
 }
 
 function positiveInteger(value: unknown, option: string, fallback: number): number {
@@ -129,5 +137,6 @@ export function resolveTransportOptions(options: TcpTransportOptions = {}): Reso
     maxSendBufferBytes,
     maxPendingDialMessages: positiveInteger(options.maxPendingDialMessages, "maxPendingDialMessages", 1024),
     dialTimeout: positiveInteger(options.dialTimeout, "dialTimeout", 10_000),
+    partialFrameTimeout: positiveInteger(options.partialFrameTimeout, "partialFrameTimeout", 30_000),
   };
 }

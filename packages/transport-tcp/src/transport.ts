@@ -10,6 +10,7 @@ import {
   type FlowControls,
   type LocalMessage,
   type Logger,
+  type Mailbox,
   type Node,
   type Router,
   type WaitOptions,
@@ -28,9 +29,48 @@ import {
 } from "./options.js";
 import { TCP } from "./protocol.js";
 
-/** Messages held while an on-demand connection is being established. */
-interface Dial {
-  queue: { message: LocalMessage; senderKey: string | undefined }[];
+/**
+ * Messages held while an on-demand connection is being established. It is what the
+ * router's transport route returns for a "1#" hop meanwhile: full at
+ * `maxPendingDialMessages`, room again once the connection is up (or failed).
+ */
+class Dial {
+  readonly queue: { message: LocalMessage; senderKey: string | undefined }[] = [];
+  readonly #waiters = new Set<() => void>();
+
+  constructor(
+    readonly address: Address,
+    readonly max: number,
+  ) {}
+
+  get isFull(): boolean {
+    return this.queue.length >= this.max;
+  }
+
+  /** Queues a message; beyond the bound (a feeder that ignored isFull) it is refused. */
+  deliver(message: LocalMessage, senderKey?: string): void {
+    if (this.queue.length >= this.max) {
+      throw new BackpressureError(`${this.queue.length} messages already wait for the connection to ${this.address.value}`);
+    }
+    this.queue.push({ message, senderKey });
+  }
+
+  onRoom(callback: () => void): () => void {
+    if (!this.isFull) {
+      queueMicrotask(callback);
+      return () => {};
+    }
+    const entry = (): void => callback();
+    this.#waiters.add(entry);
+    return () => this.#waiters.delete(entry);
+  }
+
+  /** The dial is over (connected, failed or stopped): waiters route again and see what became of it. */
+  settle(): void {
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const w of waiters) w();
+  }
 }
 
 const transports = new WeakMap<Node, TcpTransport>();
@@ -186,6 +226,7 @@ export class TcpTransport {
     const stopped = new TransportStoppedError();
     for (const [name, dial] of this.#dials) {
       dial.queue.length = 0;
+      dial.settle();
       this.#router.unregister([new Address(TCP, name)], stopped);
     }
     this.#dials.clear();
@@ -249,30 +290,28 @@ export class TcpTransport {
    * up to a bound, while it is established). The sender becomes a consumer of the
    * connection's flow by sending into it, so its replies come back; nothing else on this
    * node is reachable from such a connection.
+   *
+   * Returns the mailbox that took the message (the connection's sender, or the dial
+   * queue), so that the feeder can wait while it is full.
    */
-  #routeRemote(message: LocalMessage, senderKey: string | undefined): void {
+  #routeRemote(message: LocalMessage, senderKey: string | undefined): Mailbox | undefined {
     const hop = message.onwardRoute.next();
     if (senderKey !== undefined && this.#flowControls.isProducerKey(senderKey)) {
       throw new FlowControlDeniedError(`A message that arrived from the network may not open a connection to ${hop.toString()}`);
     }
     const name = hop.value;
     const existing = this.#byRemote.get(name);
-    if (existing) {
-      this.#router.route(message.withOnwardRoute(message.onwardRoute.replaceFront(existing.address)), senderKey);
-      return;
-    }
+    if (existing) return this.#router.route(message.withOnwardRoute(message.onwardRoute.replaceFront(existing.address)), senderKey);
     if (this.#stopping) throw new TransportStoppedError();
     let dial = this.#dials.get(name);
     if (!dial) {
       parseHostPort(name, "TCP address", false);
-      dial = { queue: [] };
+      dial = new Dial(hop, this.#limits.maxPendingDialMessages);
       this.#dials.set(name, dial);
       void this.#dialOnDemand(name, dial);
     }
-    if (dial.queue.length >= this.#limits.maxPendingDialMessages) {
-      throw new BackpressureError(`${dial.queue.length} messages already wait for the connection to ${name}`);
-    }
-    dial.queue.push({ message, senderKey });
+    dial.deliver(message, senderKey);
+    return dial;
   }
 
   async #dialOnDemand(name: string, dial: Dial): Promise<void> {
@@ -283,6 +322,8 @@ export class TcpTransport {
       if (this.#dials.get(name) !== dial) return;
       this.#dials.delete(name);
       this.#log.warn(`could not connect to ${name}; dropped ${dial.queue.length} message(s)`, error);
+      dial.queue.length = 0;
+      dial.settle();
       // Requests waiting on "1#<name>" as their first hop fail now rather than at their timeout.
       this.#router.unregister([new Address(TCP, name)], error as Error);
       return;
@@ -297,6 +338,7 @@ export class TcpTransport {
         this.#log.debug(`dropped a message for ${name}`, error);
       }
     }
+    dial.settle();
   }
 }
 

@@ -63,9 +63,11 @@ describe("FrameWriter", () => {
       writer.enqueue(message);
       sent.push(message);
     }
-    expect(writes).toHaveLength(0); // nothing before the turn ends
-    await turn();
+    // The socket was idle: the version byte went out at once, alone; the rest waits for the turn's end.
     expect(writes).toHaveLength(1);
+    expect(Buffer.concat(writes[0]!)).toEqual(Buffer.of(1));
+    await turn();
+    expect(writes).toHaveLength(2);
     const bytes = Buffer.concat(writes.flat());
     const received: LocalMessage[] = [];
     new FrameReader().push(bytes, (b, start, end) => void received.push(decodeEnvelope(b.subarray(start, end), "network")));
@@ -75,6 +77,31 @@ describe("FrameWriter", () => {
       expect(m.returnRoute.equals(sent[i]!.returnRoute)).toBe(true);
       expect(Buffer.from(m.payload).equals(Buffer.from(sent[i]!.payload))).toBe(true);
     });
+  });
+
+  it("a frame for an idle socket goes out at once; frames after it in the same turn coalesce into one batch", async () => {
+    const { socket, writes } = fakeSocket();
+    const writer = new FrameWriter(socket, () => {});
+    writer.writeVersion();
+    await turn();
+    const before = writes.length;
+    const message = (i: number) => new LocalMessage(pool[0]!, returns[0]!, Buffer.alloc(16, i));
+    writer.enqueue(message(0));
+    expect(writes).toHaveLength(before + 1); // same turn, no waiting
+    for (let i = 1; i < 4; i++) writer.enqueue(message(i));
+    expect(writes).toHaveLength(before + 1); // queued behind the first until the turn ends
+    await turn();
+    expect(writes).toHaveLength(before + 2);
+    const frames: number[] = [];
+    new FrameReader().push(Buffer.concat([Buffer.of(1), ...writes.slice(before).flat()]), (b, start, end) => {
+      const m = decodeEnvelope(b.subarray(start, end), "network");
+      frames.push(m.payload[0]!);
+    });
+    expect(frames).toEqual([0, 1, 2, 3]);
+    // Idle again on the next turn: the next frame goes out at once.
+    await turn();
+    writer.enqueue(message(4));
+    expect(writes).toHaveLength(before + 3);
   });
 
   it("hands large payloads to the socket as they are (no copy) and copies small ones", async () => {

@@ -66,6 +66,8 @@ describe("options", () => {
     await expect(createTcpTransport(n, { maxSendBufferBytes: 1.5 })).rejects.toThrow(/maxSendBufferBytes/);
     await expect(createTcpTransport(n, { sendHighWaterMark: 10, maxSendBufferBytes: 5 })).rejects.toThrow(/maxSendBufferBytes/);
     await expect(createTcpTransport(n, { dialTimeout: -5 })).rejects.toThrow(/dialTimeout/);
+    await expect(createTcpTransport(n, { partialFrameTimeout: 0 })).rejects.toThrow(/partialFrameTimeout/);
+    await expect(createTcpTransport(n, { partialFrameTimeout: 1.5 })).rejects.toThrow(/partialFrameTimeout/);
     await expect(createTcpTransport(n, { maxPendingDialMessages: 0 })).rejects.toBeInstanceOf(InvalidOptionError);
   });
 });

@@ -1,0 +1,1 @@
+export { startRelay, Relay, type RelayOptions } from "./relay.js";

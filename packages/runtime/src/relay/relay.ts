@@ -1,0 +1,139 @@
+import { toAddress, type Address, type AddressLike } from "../address/address.js";
+import { InvalidOptionError, InvalidRouteError, NodeStoppedError } from "../errors/errors.js";
+import type { FlowControls } from "../flow-control/flow-controls.js";
+import type { LocalMessage } from "../message/local-message.js";
+import type { Node } from "../node/node.js";
+import { route, type Route, type RouteLike } from "../route/route.js";
+import type { Mailbox } from "../router/mailbox.js";
+import type { Router } from "../router/router.js";
+
+/** Options of a built-in relay. */
+export interface RelayOptions {
+  /**
+   * Open the flow controls a relay between two transports needs, once per previous hop,
+   * as the hello Relay does (default true): what comes back through the next hop may
+   * reach the previous hop, and what came from the previous hop may reach the next.
+   */
+  openFlowControls?: boolean;
+}
+
+/**
+ * Starts a relay at `address` that forwards every message to the fixed route `to`,
+ * keeping its return route (Ockam's `forward_to_bob`). It is a mailbox on the router, on
+ * the main thread: no worker, no thread, no decode and no copy of the payload.
+ */
+export async function startRelay(node: Node, address: AddressLike, to: RouteLike, options: RelayOptions = {}): Promise<Relay> {
+  if (node.stopped) throw new NodeStoppedError("Cannot start a relay on a stopped node");
+  if (options === null || typeof options !== "object") throw new InvalidOptionError("relay options must be an object");
+  if (options.openFlowControls !== undefined && typeof options.openFlowControls !== "boolean") {
+    throw new InvalidOptionError(`openFlowControls must be a boolean, got ${String(options.openFlowControls)}`);
+  }
+  const relay = new Relay(node.router, node.flowControls, toAddress(address), route(to), options.openFlowControls ?? true);
+  node.router.register([relay.address], relay);
+  node.onStop(() => relay.stop());
+  return relay;
+}
+
+/**
+ * A relay as a mailbox. On delivery it pops itself off the onward route, puts `to` in
+ * front and routes the message again, synchronously, with the same payload view. It is
+ * full while its next hop's mailbox is, so a connection that feeds it stops reading
+ * while the connection it feeds is full: the inbound side waits for the outbound side.
+ */
+export class Relay implements Mailbox {
+  readonly #router: Router;
+  readonly #flowControls: FlowControls | undefined;
+  readonly #key: string;
+  readonly #firstHop: Address;
+  /** Previous hops whose flow controls are open (one lookup each, not one per message). */
+  readonly #opened = new Set<string>();
+  /** The mailbox the last message went to: where `isFull` looks. */
+  #next: Mailbox | undefined;
+  /** Routes decoded from repeated frame heads are the same objects: rewrite each once. */
+  #lastIn: Route | undefined;
+  #lastOut: Route | undefined;
+  #relayed = 0;
+  #stopped = false;
+
+  /** @internal use startRelay */
+  constructor(
+    router: Router,
+    flowControls: FlowControls,
+    readonly address: Address,
+    readonly to: Route,
+    openFlowControls: boolean,
+  ) {
+    if (!address.isLocal) throw new InvalidRouteError(`A relay's address must be local, got ${address.toString()}`);
+    this.#router = router;
+    this.#flowControls = openFlowControls ? flowControls : undefined;
+    this.#key = address.key;
+    this.#firstHop = to.next(); // an empty route is an error now, not at the first message
+  }
+
+  /** Messages relayed so far. */
+  get relayed(): number {
+    return this.#relayed;
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  deliver(message: LocalMessage): void {
+    const onward = message.onwardRoute;
+    let out = this.#lastOut;
+    if (onward !== this.#lastIn || out === undefined) {
+      out = onward.popFront().prepend(this.to);
+      this.#lastIn = onward;
+      this.#lastOut = out;
+    }
+    if (this.#flowControls) this.#openFlows(message.returnRoute.at(0));
+    // Routed as the relay itself, like a worker's forward: a denial or an unknown next hop
+    // is thrown to whoever delivered here (a connection drops and logs it).
+    this.#next = this.#router.route(message.withOnwardRoute(out), this.#key);
+    this.#relayed++;
+  }
+
+  /** Full while the next hop's mailbox is. */
+  get isFull(): boolean {
+    return this.#nextMailbox()?.isFull === true;
+  }
+
+  onRoom(callback: () => void): () => void {
+    const next = this.#nextMailbox();
+    if (next?.onRoom === undefined || next.isFull !== true) {
+      queueMicrotask(callback);
+      return noop;
+    }
+    return next.onRoom(callback);
+  }
+
+  /** Leaves the router; messages to its address then get UnknownAddressError. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#router.unregister([this.address]);
+    this.#next = undefined;
+  }
+
+  toString(): string {
+    return `Relay(${this.address.toString()} -> ${this.to.toString()})`;
+  }
+
+  #nextMailbox(): Mailbox | undefined {
+    return this.#next ?? this.#router.mailboxOf(this.#firstHop);
+  }
+
+  #openFlows(previous: Address | undefined): void {
+    if (previous === undefined || this.#opened.has(previous.key)) return;
+    this.#opened.add(previous.key);
+    const flowControls = this.#flowControls!;
+    const next = this.#firstHop;
+    const nextFlow = flowControls.findFlowControlWithProducerAddress(next);
+    if (nextFlow) flowControls.addConsumer(previous, nextFlow.flowControlId);
+    const previousFlow = flowControls.findFlowControlWithProducerAddress(previous);
+    if (previousFlow) flowControls.addConsumer(next, previousFlow.flowControlId);
+  }
+}
+
+function noop(): void {}

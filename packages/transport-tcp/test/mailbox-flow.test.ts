@@ -1,0 +1,349 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { once } from "node:events";
+import { createServer, type Server, type Socket } from "node:net";
+import {
+  Address,
+  LocalMessage,
+  MailboxBound,
+  Route,
+  decodeEnvelopeHead,
+  encodeEnvelope,
+  route,
+  type Mailbox,
+  type Node,
+} from "@hopwire/runtime";
+import { BackpressureError } from "@hopwire/transport-tcp";
+import { FrameReader } from "../dist/frame-reader.js";
+import { closed, frame, rawClient, startNode, startResponder } from "./support.js";
+
+const nodes: Node[] = [];
+const servers: Server[] = [];
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  for (const s of servers.splice(0)) s.close();
+});
+
+/** A raw server whose one connection is not read until `startReading()`; it counts frames and checks their order. */
+async function pausedPeer() {
+  let socket: Socket | undefined;
+  const server = createServer({ pauseOnConnect: true }, (s) => (socket = s));
+  servers.push(server);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  let frames = 0;
+  let outOfOrder = 0;
+  const waiters: { count: number; resolve: () => void }[] = [];
+  return {
+    address: `127.0.0.1:${(server.address() as { port: number }).port}`,
+    get frames() {
+      return frames;
+    },
+    get outOfOrder() {
+      return outOfOrder;
+    },
+    startReading(): void {
+      const reader = new FrameReader();
+      socket!.on("data", (chunk: Buffer) =>
+        reader.push(chunk, (b, start, end) => {
+          // Each payload starts with its u32 sequence number (raw bytes, no body codec).
+          const payloadOffset = decodeEnvelopeHead(b, "network", start, end).payloadOffset;
+          if (b.readUInt32BE(payloadOffset) !== frames) outOfOrder++;
+          frames++;
+          for (const w of waiters) if (frames === w.count) w.resolve();
+        }),
+      );
+      socket!.resume();
+    },
+    received(count: number): Promise<void> {
+      return frames >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }));
+    },
+  };
+}
+
+function numbered(i: number, size: number): Buffer {
+  const b = Buffer.alloc(size);
+  b.writeUInt32BE(i);
+  return b;
+}
+
+function waitForRoom(mailbox: Mailbox): Promise<void> {
+  return new Promise((resolve) => mailbox.onRoom!(resolve));
+}
+
+describe("the connection's mailbox says when it is full", () => {
+  it("a sender that feeds only while !isFull never hits BackpressureError; the buffer stays near the high-water mark", async () => {
+    const limits = { sendHighWaterMark: 256 * 1024, maxSendBufferBytes: 1024 * 1024 };
+    const peer = await pausedPeer();
+    const a = await startNode("a", limits);
+    nodes.push(a.node);
+    const connection = await a.tcp.connect(peer.address);
+    const mailbox = a.node.router.mailboxOf(connection.address)!;
+    expect(mailbox.isFull).toBe(false);
+    const size = 16 * 1024;
+    const total = 2048; // 32 MiB: far more than the kernel's buffers and the hard bound
+    let maxBuffered = 0;
+    let waits = 0;
+    const sending = (async () => {
+      for (let i = 0; i < total; i++) {
+        if (mailbox.isFull) {
+          waits++;
+          await waitForRoom(mailbox);
+        }
+        await a.node.forward(new LocalMessage(route(connection, "sink"), Route.EMPTY, numbered(i, size)));
+        maxBuffered = Math.max(maxBuffered, connection.bufferedBytes);
+      }
+    })();
+    // The peer does not read: the sender ends up waiting on the full mailbox, not erroring.
+    while (!mailbox.isFull) await waitForRoomOrTurn();
+    expect(connection.needsDrain).toBe(true);
+    peer.startReading();
+    await sending; // rejects (and fails the test) on a BackpressureError
+    await peer.received(total);
+    expect(peer.outOfOrder).toBe(0);
+    expect(waits).toBeGreaterThan(0);
+    // Over the mark by at most one message: the hard bound was never approached.
+    expect(maxBuffered).toBeLessThanOrEqual(limits.sendHighWaterMark + size + 1024);
+    await connection.waitForDrain({ timeout: 10_000 });
+    expect(mailbox.isFull).toBe(false);
+  });
+
+  // Enable at merge, once Context.send waits for room when its first hop is full (the
+  // runtime's side of this). Until then an awaited loop that never yields a turn runs into
+  // the hard bound: that is the BackpressureError this test forbids.
+  it.skip("a plain loop of awaited 16 KiB sends into a connection whose peer is slow never hits BackpressureError", async () => {
+    const limits = { sendHighWaterMark: 256 * 1024, maxSendBufferBytes: 1024 * 1024 };
+    const peer = await pausedPeer();
+    const a = await startNode("a", limits);
+    nodes.push(a.node);
+    const connection = await a.tcp.connect(peer.address);
+    const total = 2048; // 32 MiB
+    const sending = (async () => {
+      for (let i = 0; i < total; i++) {
+        await a.node.forward(new LocalMessage(route(connection, "sink"), Route.EMPTY, numbered(i, 16 * 1024)));
+      }
+    })();
+    while (!connection.needsDrain) await waitForRoomOrTurn();
+    peer.startReading();
+    await sending;
+    await peer.received(total);
+    expect(peer.outOfOrder).toBe(0);
+  }, 60_000);
+
+  it("the hard bound still refuses a feeder that ignores isFull", async () => {
+    const limits = { sendHighWaterMark: 64 * 1024, maxSendBufferBytes: 256 * 1024 };
+    const peer = await pausedPeer();
+    const a = await startNode("a", limits);
+    nodes.push(a.node);
+    const connection = await a.tcp.connect(peer.address);
+    let error: unknown;
+    for (let i = 0; i < 1000 && !error; i++) {
+      try {
+        a.node.router.route(new LocalMessage(route(connection, "x"), Route.EMPTY, numbered(i, 16 * 1024)), undefined);
+      } catch (e) {
+        error = e;
+      }
+    }
+    expect(error).toBeInstanceOf(BackpressureError);
+    expect(connection.bufferedBytes).toBeLessThanOrEqual(limits.maxSendBufferBytes);
+  });
+
+  it("router.route returns the connection's mailbox, also for a \"1#host:port\" hop that resolves to it", async () => {
+    const responder = await startResponder();
+    const a = await startNode("a");
+    nodes.push(responder.node, a.node);
+    const connection = await a.tcp.connect(responder.listener.address);
+    const mailbox = a.node.router.mailboxOf(connection.address);
+    const body = new Uint8Array(8);
+    expect(a.node.router.route(new LocalMessage(route(connection, "x"), Route.EMPTY, body), undefined)).toBe(mailbox);
+    const viaName = new LocalMessage(route(`1#${responder.listener.address}`, "x"), Route.EMPTY, body);
+    expect(a.node.router.route(viaName, undefined)).toBe(mailbox);
+  });
+
+  it("an on-demand dial queue is a mailbox: full at maxPendingDialMessages, room once connected", async () => {
+    const responder = await startResponder();
+    const a = await startNode("a", { maxPendingDialMessages: 4 });
+    nodes.push(responder.node, a.node);
+    const hop = `1#${responder.listener.address}`;
+    const message = () => new LocalMessage(route(hop, "nobody"), Route.EMPTY, new Uint8Array(4));
+    let dial: Mailbox | undefined;
+    for (let i = 0; i < 4; i++) dial = a.node.router.route(message(), undefined) ?? undefined;
+    expect(dial?.isFull).toBe(true);
+    expect(() => a.node.router.route(message(), undefined)).toThrow(BackpressureError);
+    await waitForRoom(dial!);
+    expect(dial!.isFull).toBe(false);
+    // Now the hop resolves to the connection.
+    const connection = a.tcp.connections[0]!;
+    expect(a.node.router.route(message(), undefined)).toBe(a.node.router.mailboxOf(connection.address));
+  });
+});
+
+function waitForRoomOrTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * A bounded mailbox on the router whose consumer is slow: it takes one message per timer
+ * tick. It checks order and records the most it ever held.
+ */
+class SlowBoundedSink implements Mailbox {
+  readonly bound = new MailboxBound({ maxMessages: 32, maxBytes: 256 * 1024 });
+  readonly #queue: LocalMessage[] = [];
+  consumed = 0;
+  outOfOrder = 0;
+  maxHeld = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #waiters: { count: number; resolve: () => void }[] = [];
+
+  constructor(readonly address: Address) {}
+
+  get isFull(): boolean {
+    return this.bound.isFull;
+  }
+
+  onRoom(callback: () => void): () => void {
+    return this.bound.onRoom(callback);
+  }
+
+  deliver(message: LocalMessage): void {
+    this.#queue.push(message);
+    this.bound.add(message.payload.length);
+    this.maxHeld = Math.max(this.maxHeld, this.bound.messages);
+    this.#timer ??= setTimeout(this.#consumeOne, 1);
+  }
+
+  readonly #consumeOne = (): void => {
+    this.#timer = undefined;
+    const message = this.#queue.shift();
+    if (!message) return;
+    const p = message.payload;
+    if (Buffer.from(p.buffer, p.byteOffset, 4).readUInt32BE(0) !== this.consumed) this.outOfOrder++;
+    this.consumed++;
+    this.bound.release(1, p.length);
+    this.#waiters = this.#waiters.filter((w) => (this.consumed >= w.count ? (w.resolve(), false) : true));
+    if (this.#queue.length > 0) this.#timer = setTimeout(this.#consumeOne, 1);
+  };
+
+  waitFor(count: number): Promise<void> {
+    return this.consumed >= count ? Promise.resolve() : new Promise((resolve) => this.#waiters.push({ count, resolve }));
+  }
+}
+
+/** A raw peer that writes `total` frames to "sink" as fast as its socket takes them; resolves when all are handed to the kernel. */
+function flood(socket: Socket, total: number, size: number): { done: Promise<void>; blockedWrites: () => number } {
+  let blocked = 0;
+  const done = (async () => {
+    socket.write(Buffer.of(1));
+    for (let i = 0; i < total; i++) {
+      const envelope = encodeEnvelope(new LocalMessage(route("sink"), Route.EMPTY, numbered(i, size)), "network");
+      if (!socket.write(frame(envelope))) {
+        blocked++;
+        await once(socket, "drain");
+      }
+    }
+  })();
+  return { done, blockedWrites: () => blocked };
+}
+
+describe("a connection's reader pushes back on a full mailbox", () => {
+  it("a slow bounded consumer fed by a fast raw peer: the socket pauses, the mailbox stays bounded, order is kept", async () => {
+    const b = await startNode("b");
+    nodes.push(b.node);
+    const sink = new SlowBoundedSink(new Address(0, "sink"));
+    b.node.router.register([sink.address], sink);
+    const listener = await b.tcp.listen("127.0.0.1:0");
+    b.node.flowControls.addConsumer("sink", listener.flowControlId);
+    const raw = await rawClient(listener.address);
+    sockets.push(raw);
+    const size = 16 * 1024;
+    const total = 1500; // ~24 MiB: more than the loopback buffers hold, so the peer must stall
+    const peer = flood(raw, total, size);
+    await b.log.waitFor(/paused reading/);
+    const connection = listener.connections[0]!;
+    await sink.waitFor(200);
+    // The peer is stalled by TCP, not buffered by the node: it is still writing.
+    let peerDone = false;
+    void peer.done.then(() => (peerDone = true));
+    expect(peerDone).toBe(false);
+    expect(peer.blockedWrites()).toBeGreaterThan(0);
+    await peer.done;
+    await sink.waitFor(total);
+    expect(sink.outOfOrder).toBe(0);
+    // The mailbox held at most its bound plus what one socket read (64 KiB) carries.
+    expect(sink.maxHeld).toBeLessThanOrEqual(32 + Math.ceil((64 * 1024) / size) + 1);
+    await b.log.waitFor(/resumed reading/);
+    expect(connection.isClosed).toBe(false);
+  }, 60_000);
+
+  it("a slow main-placed worker: the connection pauses on its bounded mailbox (needs the runtime's bounded main mailboxes)", async (ctx) => {
+    const b = await startNode("b");
+    nodes.push(b.node);
+    let consumed = 0;
+    let outOfOrder = 0;
+    let resolveAll!: () => void;
+    const all = new Promise<void>((resolve) => (resolveAll = resolve));
+    const total = 3000;
+    await b.node.startWorker(
+      "sink",
+      {
+        async handleMessage(_ctx, message) {
+          const p = message.payload;
+          if (Buffer.from(p.buffer, p.byteOffset, 4).readUInt32BE(0) !== consumed) outOfOrder++;
+          consumed++;
+          if (consumed === total) resolveAll();
+          if (consumed % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+        },
+      },
+      { placement: "main" },
+    );
+    const mailbox = b.node.router.mailboxOf(new Address(0, "sink"))!;
+    // Until main-placed workers have bounded mailboxes (isFull), there is nothing to pause on.
+    if (!("isFull" in mailbox)) ctx.skip();
+    const listener = await b.tcp.listen("127.0.0.1:0");
+    b.node.flowControls.addConsumer("sink", listener.flowControlId);
+    const raw = await rawClient(listener.address);
+    sockets.push(raw);
+    const peer = flood(raw, total, 16 * 1024);
+    await b.log.waitFor(/paused reading/);
+    await peer.done;
+    await all;
+    expect(outOfOrder).toBe(0);
+    expect(peer.blockedWrites()).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe("a partial frame times out", () => {
+  it("a raw peer that sends a header and half a frame is closed at partialFrameTimeout; the listener keeps serving", async () => {
+    const responder = await startResponder("responder", { partialFrameTimeout: 200 });
+    const a = await startNode("a");
+    nodes.push(responder.node, a.node);
+    const raw = await rawClient(responder.listener.address);
+    sockets.push(raw);
+    const port = raw.localPort;
+    const envelope = encodeEnvelope(new LocalMessage(route("echoer"), Route.EMPTY, new Uint8Array(1000)), "network");
+    const whole = frame(envelope);
+    raw.write(Buffer.concat([Buffer.of(1), whole.subarray(0, whole.length >> 1)]));
+    await closed(raw); // the test's own timeout is the generous bound
+    const line = await responder.log.waitFor(new RegExp(`closing the connection to 127\\.0\\.0\\.1:${port} .*TCP_FRAME_TIMEOUT`));
+    expect(line).toMatch(/warn/);
+    // Another connection to the same listener works.
+    const good = await a.tcp.connect(responder.listener.address);
+    expect(await a.node.sendAndReceive(route(good, "echoer"), "still here")).toBe("still here");
+  }, 20_000);
+
+  it("whole frames that span chunks are not timed out, however long the connection lives", async () => {
+    const responder = await startResponder("responder", { partialFrameTimeout: 200 });
+    const a = await startNode("a");
+    nodes.push(responder.node, a.node);
+    const good = await a.tcp.connect(responder.listener.address);
+    const big = Buffer.alloc(200 * 1024, 7); // spans several socket reads
+    const started = Date.now();
+    while (Date.now() - started < 600) {
+      const reply = (await a.node.sendAndReceive(route(good, "echoer"), big)) as Uint8Array;
+      expect(reply.length).toBe(big.length);
+    }
+    expect(good.isClosed).toBe(false);
+    expect(responder.log.matching(/TCP_FRAME_TIMEOUT/)).toEqual([]);
+  }, 20_000);
+});

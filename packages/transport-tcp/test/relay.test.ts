@@ -1,0 +1,211 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { once } from "node:events";
+import { createServer, type Server, type Socket } from "node:net";
+import {
+  Address,
+  DuplicateAddressError,
+  InvalidRouteError,
+  LocalMessage,
+  Route,
+  UnknownAddressError,
+  decodeEnvelopeHead,
+  node,
+  route,
+  startRelay,
+  type Mailbox,
+  type Node,
+} from "@hopwire/runtime";
+import { FrameReader } from "../dist/frame-reader.js";
+import { startNode, startResponder } from "./support.js";
+
+const nodes: Node[] = [];
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  for (const s of servers.splice(0)) s.close();
+});
+
+/** A mailbox that keeps what it gets and is full when the test says so. */
+class Capture implements Mailbox {
+  readonly messages: LocalMessage[] = [];
+  full = false;
+  #room: (() => void)[] = [];
+  constructor(readonly address: Address) {}
+  get isFull(): boolean {
+    return this.full;
+  }
+  deliver(message: LocalMessage): void {
+    this.messages.push(message);
+  }
+  onRoom(callback: () => void): () => void {
+    this.#room.push(callback);
+    return () => (this.#room = this.#room.filter((c) => c !== callback));
+  }
+  makeRoom(): void {
+    this.full = false;
+    for (const c of this.#room.splice(0)) c();
+  }
+}
+
+describe("the built-in relay", () => {
+  it("rewrites the onward route, keeps the return route and passes the payload on as the same view", async () => {
+    const n = await node({ name: "relay-unit" });
+    nodes.push(n);
+    const capture = new Capture(new Address(0, "capture"));
+    n.router.register([capture.address], capture);
+    const relay = await startRelay(n, "forward", route("capture", "extra"));
+    const chunk = Buffer.alloc(64 * 1024);
+    const payload = chunk.subarray(100, 100 + 16 * 1024); // a view into a bigger buffer, as a TCP receiver hands it
+    const returned = n.router.route(new LocalMessage(route("forward", "sink"), route("back"), payload), undefined);
+    expect(returned).toBe(relay);
+    const out = capture.messages[0]!;
+    expect(out.onwardRoute.toString()).toBe("0#capture => 0#extra => 0#sink");
+    expect(out.returnRoute.toString()).toBe("0#back");
+    expect(out.payload).toBe(payload); // not decoded, not copied: the very same view
+    expect(relay.relayed).toBe(1);
+  });
+
+  it("is full while its next hop is, and calls back when the next hop has room", async () => {
+    const n = await node({ name: "relay-unit" });
+    nodes.push(n);
+    const capture = new Capture(new Address(0, "capture"));
+    n.router.register([capture.address], capture);
+    const relay = await startRelay(n, "forward", route("capture"));
+    expect(relay.isFull).toBe(false);
+    capture.full = true;
+    expect(relay.isFull).toBe(true); // before any message: looked up through the router
+    let called = false;
+    relay.onRoom(() => (called = true));
+    expect(called).toBe(false);
+    capture.makeRoom();
+    expect(called).toBe(true);
+    expect(relay.isFull).toBe(false);
+  });
+
+  it("checks its arguments, takes its address once, and leaves the router on stop", async () => {
+    const n = await node({ name: "relay-unit" });
+    nodes.push(n);
+    await expect(startRelay(n, "r", route())).rejects.toBeInstanceOf(InvalidRouteError);
+    await expect(startRelay(n, "1#127.0.0.1:1", route("x"))).rejects.toBeInstanceOf(InvalidRouteError);
+    const relay = await startRelay(n, "r", route("x"));
+    await expect(startRelay(n, "r", route("y"))).rejects.toBeInstanceOf(DuplicateAddressError);
+    // Its next hop does not exist: the sender is told, nothing crashes.
+    expect(() => n.router.route(new LocalMessage(route("r"), Route.EMPTY, new Uint8Array(1)), undefined)).toThrow(UnknownAddressError);
+    relay.stop();
+    expect(n.router.has(new Address(0, "r"))).toBe(false);
+    await expect(n.send(route("r"), "hi")).rejects.toBeInstanceOf(UnknownAddressError);
+  });
+
+  it("a payload that arrived over TCP is relayed as a view of the bytes the socket read, not a copy", async () => {
+    const middle = await startNode("middle");
+    const a = await startNode("a");
+    nodes.push(middle.node, a.node);
+    const capture = new Capture(new Address(0, "capture"));
+    middle.node.router.register([capture.address], capture);
+    await startRelay(middle.node, "forward", route("capture"));
+    const listener = await middle.tcp.listen("127.0.0.1:0");
+    middle.node.flowControls.addConsumer("forward", listener.flowControlId);
+    const toMiddle = await a.tcp.connect(listener.address);
+    // Sizes above Buffer's 4 KiB pool: a copy would get an ArrayBuffer of its own, exactly its size.
+    const sizes = [16 * 1024, 64 * 1024];
+    for (const size of sizes) await a.node.forward(new LocalMessage(route(toMiddle, "forward"), Route.EMPTY, Buffer.alloc(size, size & 0xff)));
+    while (capture.messages.length < sizes.length) await new Promise((resolve) => setImmediate(resolve));
+    for (const [i, size] of sizes.entries()) {
+      const payload = capture.messages[i]!.payload;
+      expect(payload.length).toBe(size);
+      // A copy would own its buffer; a view shares the frame's (or the socket read's), which also holds the head before it.
+      expect(payload.byteOffset).toBeGreaterThan(0);
+      expect(payload.buffer.byteLength).toBeGreaterThan(size);
+    }
+  });
+
+  it("relays between two TCP connections both ways, opening the flow controls (the seed's middle node)", async () => {
+    const responder = await startResponder();
+    const middle = await startNode("middle");
+    const a = await startNode("a");
+    nodes.push(responder.node, middle.node, a.node);
+    const toBob = await middle.tcp.connect(responder.listener.address);
+    await startRelay(middle.node, "forward_to_bob", route(toBob));
+    const listener = await middle.tcp.listen("127.0.0.1:0");
+    middle.node.flowControls.addConsumer("forward_to_bob", listener.flowControlId);
+    const toMiddle = await a.tcp.connect(listener.address);
+    for (let i = 0; i < 3; i++) {
+      expect(await a.node.sendAndReceive(route(toMiddle, "forward_to_bob", "echoer"), `hello ${i}`)).toBe(`hello ${i}`);
+    }
+    const big = Buffer.alloc(256 * 1024, 9);
+    expect(Buffer.compare((await a.node.sendAndReceive(route(toMiddle, "forward_to_bob", "echoer"), big)) as Uint8Array, big)).toBe(0);
+  });
+});
+
+/** A raw server that does not read until `startReading()`; it checks the order of u32-numbered raw payloads. */
+async function pausedPeer() {
+  let socket: Socket | undefined;
+  const server = createServer({ pauseOnConnect: true }, (s) => (socket = s));
+  servers.push(server);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  let frames = 0;
+  let outOfOrder = 0;
+  const waiters: { count: number; resolve: () => void }[] = [];
+  return {
+    address: `127.0.0.1:${(server.address() as { port: number }).port}`,
+    get outOfOrder() {
+      return outOfOrder;
+    },
+    startReading(): void {
+      const reader = new FrameReader();
+      socket!.on("data", (chunk: Buffer) =>
+        reader.push(chunk, (b, start, end) => {
+          if (b.readUInt32BE(decodeEnvelopeHead(b, "network", start, end).payloadOffset) !== frames) outOfOrder++;
+          frames++;
+          for (const w of waiters) if (frames === w.count) w.resolve();
+        }),
+      );
+      socket!.resume();
+    },
+    received(count: number): Promise<void> {
+      return frames >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }));
+    },
+  };
+}
+
+describe("the built-in relay under load", () => {
+  it("stops reading its inbound connection while the outbound one is full; the original sender waits; order kept", async () => {
+    const limits = { sendHighWaterMark: 64 * 1024, maxSendBufferBytes: 1024 * 1024 };
+    const peer = await pausedPeer();
+    const middle = await startNode("middle", limits);
+    const a = await startNode("a", limits);
+    nodes.push(middle.node, a.node);
+    const toPeer = await middle.tcp.connect(peer.address);
+    const relay = await startRelay(middle.node, "forward", route(toPeer));
+    const listener = await middle.tcp.listen("127.0.0.1:0");
+    middle.node.flowControls.addConsumer("forward", listener.flowControlId);
+    const toMiddle = await a.tcp.connect(listener.address);
+    const mailbox = a.node.router.mailboxOf(toMiddle.address)!;
+
+    const size = 16 * 1024;
+    const total = 2048; // 32 MiB
+    let maxOutbound = 0;
+    const sending = (async () => {
+      for (let i = 0; i < total; i++) {
+        if (mailbox.isFull) await new Promise<void>((resolve) => mailbox.onRoom!(resolve));
+        const payload = Buffer.alloc(size);
+        payload.writeUInt32BE(i);
+        await a.node.forward(new LocalMessage(route(toMiddle, "forward", "sink"), Route.EMPTY, payload));
+        maxOutbound = Math.max(maxOutbound, toPeer.bufferedBytes);
+      }
+    })();
+    await middle.log.waitFor(/paused reading/);
+    const inbound = listener.connections[0]!;
+    expect(inbound.readingPaused).toBe(true);
+    expect(relay.isFull).toBe(true);
+    peer.startReading();
+    await sending; // no BackpressureError anywhere on the way
+    await peer.received(total);
+    expect(peer.outOfOrder).toBe(0);
+    // The relay never let the outbound buffer run to its hard bound: it stopped reading first.
+    expect(maxOutbound).toBeLessThan(limits.maxSendBufferBytes);
+    expect(toPeer.bufferedBytes).toBeLessThanOrEqual(limits.maxSendBufferBytes);
+    expect(relay.relayed).toBe(total);
+  }, 60_000);
+});
