@@ -42,6 +42,16 @@ export class SecureChannel {
     return this.#end.droppedMessages;
   }
 
+  /** Messages the peer sent past the credit this end granted it, dropped (see docs/secure-channels.md, "Credit"). */
+  get droppedOverCredit(): number {
+    return this.#end.droppedOverCredit;
+  }
+
+  /** Why the channel closed (e.g. SecureChannelCreditExceededError), once it has. */
+  get closedReason(): Error | undefined {
+    return this.#end.closedReason;
+  }
+
   /** Closes both ends: the peer is told, keys are dropped, the addresses go away. */
   async close(): Promise<void> {
     this.#end.close();
