@@ -66,6 +66,13 @@ function allocate(length: number): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, length);
 }
 
+const KIND_BYTES = Array.from({ length: 256 }, (_, k) => Uint8Array.of(k));
+
+/** The one-byte plaintext prefix of a record of `kind`, shared (the cipher only reads it). */
+function kindByte(kind: number): Uint8Array {
+  return KIND_BYTES[kind & 0xff]!;
+}
+
 /** Today's behaviour: the channel's ciphers on the calling (main) thread, results synchronous. */
 export class InlineChannelCipher implements ChannelCipher {
   readonly threaded = false;
@@ -88,15 +95,13 @@ export class InlineChannelCipher implements ChannelCipher {
   seal(kind: number, head: Uint8Array, body: Uint8Array): void {
     const encryptor = this.#encryptor;
     if (!encryptor) return;
-    const plaintext = allocate(1 + head.length + body.length);
-    plaintext[0] = kind;
-    plaintext.set(head, 1);
-    plaintext.set(body, 1 + head.length);
+    // [TRANSPORT] ‖ nonce ‖ AEAD([kind] ‖ head ‖ body) in one buffer, the parts sealed where
+    // they are: no copy of the plaintext first.
     let payload: Uint8Array;
     try {
-      payload = allocate(1 + TRANSPORT_OVERHEAD + plaintext.length);
+      payload = allocate(1 + TRANSPORT_OVERHEAD + 1 + head.length + body.length);
       payload[0] = OuterKind.TRANSPORT;
-      encryptor.encryptInto(plaintext, payload, 1);
+      encryptor.encryptPartsInto([kindByte(kind), head, body], payload, 1);
     } catch (error) {
       this.#sink.failed(error instanceof Error ? error : new Error(String(error)));
       return;
