@@ -189,6 +189,21 @@ describe("a channel over a full connection", () => {
     expect(p.listener.channels[0]!.droppedOverCredit).toBe(0);
   }, 180_000);
 
+  it("does the same with both ends' AEAD on a crypto thread (64 MiB)", async () => {
+    const p = await pair(new SecureChannelListenerOptions().withCryptoThreads(1));
+    const sink = new BoundedSink(0);
+    addSink(p, sink);
+    const options = new SecureChannelOptions().withCryptoThreads(1);
+    const channel = await createSecureChannel(p.alice, await createIdentity(), route(p.connection, "bob_listener"), options);
+    const sender = new WaitingSender(p.alice, channel, sink.address);
+    const total = (64 * MiB) / (16 * KiB);
+    for (let i = 0; i < total; i++) await sender.send(payload(i, 16 * KiB));
+    await sink.until(total);
+    expect(sink.outOfOrder).toBe(0);
+    expect(sender.waits).toBeGreaterThan(0);
+    expect(channel.isClosed).toBe(false);
+  }, 120_000);
+
   it("survives a connection that refuses records for load (its hard send-buffer bound far below the channel's window)", async () => {
     // Today's TcpConnection throws TCP_BACKPRESSURE past maxSendBufferBytes; the channel keeps the record and routes it again.
     const p = await pair(new SecureChannelListenerOptions(), { sendHighWaterMark: 64 * KiB, maxSendBufferBytes: 256 * KiB });
