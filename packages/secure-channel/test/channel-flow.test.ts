@@ -80,6 +80,11 @@ class BoundedSink implements Mailbox {
     this.#schedule();
   }
 
+  resume(): void {
+    this.#paused = false;
+    this.#schedule();
+  }
+
   /** Resolves once `count` messages were consumed. */
   until(count: number): Promise<void> {
     if (this.received >= count) return Promise.resolve();
@@ -247,6 +252,24 @@ describe("a slow consumer behind a channel", () => {
     expect(sink.outOfOrder).toBe(0);
     expect(p.listener.channels[0]!.droppedOverCredit).toBe(0);
   }, 120_000);
+});
+
+describe("closing a channel", () => {
+  it("first sends what waits for credit, then closes", async () => {
+    const p = await pair(new SecureChannelListenerOptions().withReceiveWindow({ messages: 8 }));
+    const sink = new BoundedSink(0, { maxMessages: 4, maxBytes: MiB }, true); // full after 4: credit is held
+    addSink(p, sink);
+    const channel = await createSecureChannel(p.alice, await createIdentity(), route(p.connection, "bob_listener"));
+    for (let i = 0; i < 40; i++) await p.alice.forward(new LocalMessage(route(channel, sink.address), route("sender"), payload(i, 100)));
+    await waitUntil(() => sink.bound.messages === 8); // the window's worth arrived; 32 wait for credit
+    const closing = channel.close();
+    expect(channel.isClosed).toBe(false);
+    sink.resume();
+    await closing;
+    expect(channel.isClosed).toBe(true);
+    await sink.until(40);
+    expect(sink.outOfOrder).toBe(0);
+  });
 });
 
 describe("a peer that ignores credit", () => {

@@ -83,6 +83,8 @@ export class ChannelEnd {
   #refusedTimer: NodeJS.Timeout | undefined;
   /** Full destination mailboxes whose room releases held credit, with the cancel of each wait. */
   readonly #fullDestinations = new Map<Mailbox, () => void>();
+  /** Called when the queue and the refused records are empty, or the end closed (see whenSent). */
+  #sentWaiters: (() => void)[] = [];
   #closing = false;
   #closedReason: Error | undefined;
   #unwatch: (() => void) | undefined;
@@ -222,6 +224,32 @@ export class ChannelEnd {
     this.#sendInner(InnerKind.CREDIT, encodeCredit(this.#receiveCredit.initialRecord()));
   }
 
+  /**
+   * Resolves once everything local senders queued has been sealed and routed (at once if
+   * nothing is queued), when the end closes, or after `timeoutMs` — whichever comes first.
+   * A graceful close waits for it, so messages waiting for credit are not dropped.
+   */
+  whenSent(timeoutMs: number): Promise<void> {
+    if (this.#allSent() || this.#state === "closed") return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#sentWaiters.push(done);
+    });
+  }
+
+  #allSent(): boolean {
+    return this.#queue.length === 0 && this.#refused.length === 0;
+  }
+
+  #notifySent(): void {
+    if (this.#sentWaiters.length === 0 || !(this.#allSent() || this.#state === "closed")) return;
+    for (const waiter of this.#sentWaiters.splice(0)) waiter();
+  }
+
   /** Closes this end: tells the peer (unless it told us), forgets addresses, drops keys. */
   close(reason: Error = new SecureChannelClosedError(), notifyPeer = true): void {
     if (this.#state === "closed" || this.#closing) return;
@@ -249,6 +277,7 @@ export class ChannelEnd {
     const fail = this.#handshakeFail;
     this.#handshakeFail = undefined;
     fail?.(reason);
+    this.#notifySent();
     for (const callback of this.#onClosed.splice(0)) callback(this);
     this.#log.debug(`channel ${this.encryptorAddress.toString()} closed: ${reason.message}`);
   }
@@ -291,6 +320,7 @@ export class ChannelEnd {
       if (count === 0) return; // no credit: the peer's next CREDIT record pumps again
       this.#sealRecord(count);
     }
+    this.#notifySent();
   }
 
   /** True (and a wait set up) if the first hop is full; its onRoom pumps again. */

@@ -52,8 +52,13 @@ export class SecureChannel {
     return this.#end.closedReason;
   }
 
-  /** Closes both ends: the peer is told, keys are dropped, the addresses go away. */
-  async close(): Promise<void> {
+  /**
+   * Closes both ends: what local senders queued goes first (it may wait for the peer's credit,
+   * at most `timeoutMs`, default the handshake timeout; what is left then is dropped), then
+   * the peer is told, keys are dropped, the addresses go away.
+   */
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    await this.#end.whenSent(options.timeoutMs ?? this.#end.options.handshakeTimeout);
     this.#end.close();
   }
 
