@@ -235,6 +235,8 @@ describe("forged, tampered and replayed messages", () => {
     await n.startWorker("sink", recorder, { placement: "main" });
     n.flowControls.addConsumer("sink", listener.flowControlId);
     const channel = await createSecureChannel(n, alice, route("tap", "bob_listener"));
+    // A round trip first, so that both ends' first CREDIT records have passed the tap.
+    await n.sendAndReceive(route(channel, "whoami"), "warm-up");
     const before = tap.seen.filter((m) => m.payload[0] === 2).length;
     for (let i = 0; i < 50; i++) void n.send(route(channel, "sink"), i); // one turn
     await waitUntil(() => recorder.seen.length === 50);

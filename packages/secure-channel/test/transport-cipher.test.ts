@@ -299,3 +299,23 @@ describe("transport cipher key hygiene and options", () => {
     expect(new TransportEncryptor(KEY).rekeyInterval).toBe(32768);
   });
 });
+
+describe("sealing from parts", () => {
+  for (const provider of providers) {
+    for (const cipher of ["AESGCM", "ChaChaPoly"] as const) {
+      it(`gives exactly the bytes of sealing the concatenation (${provider.name}, ${cipher})`, () => {
+        const parts = [Uint8Array.of(3), new Uint8Array(0), new Uint8Array(randomBytes(37)), new Uint8Array(randomBytes(16 * 1024))];
+        const whole = new Uint8Array(Buffer.concat(parts));
+        const [a, b] = [pair({ provider, cipher }), pair({ provider, cipher })];
+        for (let i = 0; i < 3; i++) {
+          const expected = a.encryptor.encrypt(whole);
+          const out = new Uint8Array(5 + expected.length);
+          expect(b.encryptor.encryptPartsInto(parts, out, 5)).toBe(expected.length);
+          expect(Buffer.from(out.subarray(5)).equals(Buffer.from(expected))).toBe(true);
+          const opened = b.decryptor.decrypt(out.subarray(5));
+          expect(opened.ok && Buffer.from(opened.plaintext).equals(Buffer.from(whole))).toBe(true);
+        }
+      });
+    }
+  }
+});

@@ -130,6 +130,27 @@ export class TransportEncryptor {
     return TRANSPORT_OVERHEAD + plaintext.length;
   }
 
+  /**
+   * encryptInto() of the concatenation of `parts` (which must leave TRANSPORT_OVERHEAD + their
+   * total length free at `offset`), sealed part by part where the provider can, so the
+   * plaintext is never assembled in a buffer of its own.
+   */
+  encryptPartsInto(parts: readonly Uint8Array[], output: Uint8Array, offset: number): number {
+    let aead = this.#liveAead();
+    if (this.#nonce > MAX_TRANSPORT_NONCE) throw new NonceExhaustedError();
+    if (this.#leftInEpoch === 0) {
+      aead = this.#rotate(aead);
+      this.#leftInEpoch = this.rekeyInterval;
+    }
+    const nonce = this.#nonce;
+    writeNonce(output, offset, nonce);
+    const at = offset + TRANSPORT_NONCE_LENGTH;
+    const sealed = aead.sealPartsInto ? aead.sealPartsInto(nonce, EMPTY_AD, parts, output, at) : aead.sealInto(nonce, EMPTY_AD, concat(parts), output, at);
+    this.#nonce = nonce + 1;
+    this.#leftInEpoch--;
+    return TRANSPORT_NONCE_LENGTH + sealed;
+  }
+
   /** Drops the key; encrypt() then throws DisposedError. */
   dispose(): void {
     this.#aead?.dispose();
@@ -252,6 +273,19 @@ export class TransportDecryptor {
     if (this.#keys === null) throw new DisposedError("transport decryptor used after dispose()");
     return this.#keys;
   }
+}
+
+/** One buffer holding `parts` in order: the fallback for providers that cannot seal from parts. */
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = allocateForOverwrite(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 function writeNonce(out: Uint8Array, offset: number, nonce: number): void {

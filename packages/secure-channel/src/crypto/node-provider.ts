@@ -201,6 +201,26 @@ class NodeAead implements Aead {
     return plaintext.length + TAG_LENGTH;
   }
 
+  sealPartsInto(nonce: number | bigint, ad: Uint8Array, parts: readonly Uint8Array[], output: Uint8Array, offset: number): number {
+    writeNoiseNonce(this.#iv, nonce, this.#aes);
+    const cipher = createSealer(this.#aes, this.#liveKey(), this.#iv);
+    let length = 0;
+    for (const part of parts) length += part.length;
+    if (ad.length > 0) cipher.setAAD(ad, { plaintextLength: length });
+    // GCM and ChaCha20 are stream modes: update() returns exactly as many bytes as it is given.
+    let at = offset;
+    for (const part of parts) {
+      if (part.length === 0) continue;
+      const body = cipher.update(part);
+      output.set(body, at);
+      at += body.length;
+    }
+    const tail = cipher.final();
+    if (tail.length > 0) output.set(tail, at);
+    output.set(cipher.getAuthTag(), offset + length);
+    return length + TAG_LENGTH;
+  }
+
   open(nonce: number | bigint, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
     if (ciphertext.length < TAG_LENGTH) return null;
     writeNoiseNonce(this.#iv, nonce, this.#aes); // AESGCM nonces are big-endian

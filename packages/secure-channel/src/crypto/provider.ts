@@ -30,6 +30,13 @@ export interface Aead {
    * so a caller can put a header and the ciphertext in one buffer without concatenating.
    */
   sealInto(nonce: number | bigint, ad: Uint8Array, plaintext: Uint8Array, output: Uint8Array, offset: number): number;
+  /**
+   * sealInto() of the concatenation of `parts`, without concatenating them first: a record's
+   * kind byte, envelope head and payload go to the cipher one by one, and the ciphertext
+   * straight into `output` (as TLS seals a record from its fragments). Optional: where it is
+   * missing, callers concatenate and use sealInto().
+   */
+  sealPartsInto?(nonce: number | bigint, ad: Uint8Array, parts: readonly Uint8Array[], output: Uint8Array, offset: number): number;
   /** The plaintext, or null if the tag does not verify (never throws for a bad tag). */
   open(nonce: number | bigint, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
   /** Drops the key material this object holds; using it afterwards throws. */

@@ -18,7 +18,9 @@ import { resolveCryptoThreads } from "../crypto-threads/policy.js";
 import type { HandshakeResult } from "../handshake/types.js";
 import type { Identifier } from "../identity/identifier.js";
 import { InnerKind, OuterKind, withKind } from "./channel-message.js";
-import { SecureChannelClosedError } from "./channel-errors.js";
+import { SecureChannelClosedError, SecureChannelCreditExceededError } from "./channel-errors.js";
+import { decodeCredit, encodeCredit, ReceiveCredit, SendCredit } from "./credit.js";
+import { SendQueue } from "./send-queue.js";
 import { SECURE_CHANNEL_IDENTIFIER } from "./local-info.js";
 import type { SecureChannelOptions, SecureChannelListenerOptions } from "./secure-channel-options.js";
 
@@ -30,6 +32,12 @@ const EMPTY = new Uint8Array(0);
 const COALESCE_MAX_PAYLOAD = 2048;
 /** A coalesced record is sealed as soon as it holds this much. */
 const COALESCE_MAX_BYTES = 64 * 1024;
+/**
+ * A first hop that refuses a record for load (today's TcpConnection throws TCP_BACKPRESSURE
+ * and does not say when it drains) is asked again after this long. Hops that expose
+ * `isFull`/`onRoom` are waited on instead and never reach this.
+ */
+const REFUSED_RETRY_MS = 2;
 
 /**
  * One end of a secure channel, with Ockam's three addresses:
@@ -59,10 +67,26 @@ export class ChannelEnd {
   #peerIdentifier: Identifier | undefined;
   #onConfirm: (() => void) | undefined;
   #state: "handshaking" | "open" | "closed" = "handshaking";
-  /** Small messages of this turn, as head, payload, head, payload… (see #encrypt). */
-  #pending: Uint8Array[] = [];
-  #pendingBytes = 0;
-  #flushScheduled = false;
+  /** Envelopes waiting for the end of the turn, for credit or for room in the first hop. */
+  readonly #queue: SendQueue;
+  /** What the peer lets us send. */
+  readonly #sendCredit = new SendCredit();
+  /** What we let the peer send, and the credit we owe it. */
+  readonly #receiveCredit: ReceiveCredit;
+  #pumpScheduled = false;
+  /** The mailbox our ciphertext last went to (the first hop): we wait while it is full. */
+  #hop: Mailbox | undefined;
+  /** Cancels the wait for room in the first hop. */
+  #hopWait: (() => void) | undefined;
+  /** Sealed records the first hop refused for load, in order, to route before anything else. */
+  readonly #refused: Uint8Array[] = [];
+  #refusedTimer: NodeJS.Timeout | undefined;
+  /** Full destination mailboxes whose room releases held credit, with the cancel of each wait. */
+  readonly #fullDestinations = new Map<Mailbox, () => void>();
+  /** Called when the queue and the refused records are empty, or the end closed (see whenSent). */
+  #sentWaiters: (() => void)[] = [];
+  #closing = false;
+  #closedReason: Error | undefined;
   #unwatch: (() => void) | undefined;
   readonly #onClosed: ((end: ChannelEnd) => void)[] = [];
 
@@ -76,6 +100,8 @@ export class ChannelEnd {
   ) {
     this.#node = node;
     this.#log = node.log.child("secure-channel");
+    this.#queue = new SendQueue(options.sendQueueLimits);
+    this.#receiveCredit = new ReceiveCredit(options.receiveWindow);
     const remote: Mailbox = { address: this.remoteAddress, deliver: (m) => this.#deliverRemote(m) };
     node.router.register([this.remoteAddress], remote);
     this.#fromRemote = route(this.remoteAddress);
@@ -91,6 +117,16 @@ export class ChannelEnd {
 
   get droppedMessages(): number {
     return this.#counter?.dropped ?? 0;
+  }
+
+  /** Envelopes the peer sent past its credit, dropped. */
+  get droppedOverCredit(): number {
+    return this.#receiveCredit.excessMessages;
+  }
+
+  /** Why this end closed, once it has. */
+  get closedReason(): Error | undefined {
+    return this.#closedReason;
   }
 
   onClosed(callback: (end: ChannelEnd) => void): void {
@@ -169,27 +205,69 @@ export class ChannelEnd {
   /** The channel is open: local workers may route through the encryptor address. */
   open(spawnerFlowControlId?: FlowControlId): void {
     const router = this.#node.router;
-    const encryptor: Mailbox = { address: this.encryptorAddress, deliver: (m) => this.#encrypt(m) };
+    const bound = this.#queue.bound;
+    const encryptor: Mailbox = {
+      address: this.encryptorAddress,
+      deliver: (m) => this.#encrypt(m),
+      get isFull() {
+        return bound.isFull;
+      },
+      onRoom: (callback) => bound.onRoom(callback),
+    };
     router.register([this.encryptorAddress], encryptor);
     this.#node.flowControls.addProducer(this.producerAddress, this.flowControlId, spawnerFlowControlId, [this.encryptorAddress]);
     this.#state = "open";
     // If the first hop to the peer (a connection) goes away, so does the channel.
     this.#unwatch = router.watchHop(this.remoteRoute.next(), (error) => this.close(error, false));
-    if (this.role === "responder") this.#sendInner(InnerKind.CONFIRM, new Uint8Array(0));
+    if (this.role === "responder") this.#sendInner(InnerKind.CONFIRM, EMPTY);
+    // The peer may send nothing before this grant (the initiator's follows the responder's CONFIRM).
+    this.#sendInner(InnerKind.CREDIT, encodeCredit(this.#receiveCredit.initialRecord()));
+  }
+
+  /**
+   * Resolves once everything local senders queued has been sealed and routed (at once if
+   * nothing is queued), when the end closes, or after `timeoutMs` — whichever comes first.
+   * A graceful close waits for it, so messages waiting for credit are not dropped.
+   */
+  whenSent(timeoutMs: number): Promise<void> {
+    if (this.#allSent() || this.#state === "closed") return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#sentWaiters.push(done);
+    });
+  }
+
+  #allSent(): boolean {
+    return this.#queue.length === 0 && this.#refused.length === 0;
+  }
+
+  #notifySent(): void {
+    if (this.#sentWaiters.length === 0 || !(this.#allSent() || this.#state === "closed")) return;
+    for (const waiter of this.#sentWaiters.splice(0)) waiter();
   }
 
   /** Closes this end: tells the peer (unless it told us), forgets addresses, drops keys. */
   close(reason: Error = new SecureChannelClosedError(), notifyPeer = true): void {
-    if (this.#state === "closed") return;
+    if (this.#state === "closed" || this.#closing) return;
+    this.#closing = true;
     if (notifyPeer && this.#state === "open") {
       try {
-        this.#sendInner(InnerKind.CLOSE, new Uint8Array(0));
+        this.#pump(); // what credit allows goes before the CLOSE
+        this.#sendInner(InnerKind.CLOSE, EMPTY);
       } catch (error) {
         this.#log.debug("could not tell the peer that the channel closed", error);
       }
     }
     this.#state = "closed";
+    this.#closedReason = reason;
     this.#unwatch?.();
+    this.#stopWaiting();
+    const unsent = this.#queue.dropAll(); // wakes senders waiting for room: their next send fails
+    if (unsent > 0) this.#log.debug(`channel ${this.encryptorAddress.toString()} closed with ${unsent} messages unsent`);
     this.#node.router.unregister([this.encryptorAddress, this.remoteAddress], reason);
     this.#node.flowControls.cleanup(this.producerAddress);
     this.#cipher?.dispose(); // threaded: after the CLOSE above, in the thread
@@ -199,68 +277,161 @@ export class ChannelEnd {
     const fail = this.#handshakeFail;
     this.#handshakeFail = undefined;
     fail?.(reason);
+    this.#notifySent();
     for (const callback of this.#onClosed.splice(0)) callback(this);
     this.#log.debug(`channel ${this.encryptorAddress.toString()} closed: ${reason.message}`);
   }
 
   /**
-   * A local message to the far side: [onward minus us, return route, payload]. A large one is
-   * sealed at once ([MESSAGE][head][payload], written straight into a threaded batch); small
-   * ones wait for the end of the event-loop turn and are sealed together (MESSAGES), one AEAD
-   * call for all of them, as TLS seals records rather than writes.
+   * A local message to the far side: [onward minus us, return route, payload], queued. A
+   * large one (or a full record's worth) is sealed at once, as far as credit and the first
+   * hop allow; small ones wait for the end of the event-loop turn and are sealed together
+   * (MESSAGES), one AEAD call for all of them, as TLS seals records rather than writes.
    */
   #encrypt(message: LocalMessage): void {
     if (this.#state !== "open") return;
     const inner = message.withOnwardRoute(message.onwardRoute.popFront());
-    const head = encodeEnvelopeHead(inner, "network");
     const payload = inner.payload;
-    if (payload.length > COALESCE_MAX_PAYLOAD) {
-      this.#flushPending(); // keeps the channel's order
-      this.#cipher?.seal(InnerKind.MESSAGE, head, payload);
-      return;
-    }
-    this.#pending.push(head, payload);
-    this.#pendingBytes += 4 + head.length + payload.length;
-    if (this.#pendingBytes >= COALESCE_MAX_BYTES) this.#flushPending();
-    else if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(this.#flushOnTurn);
-    }
+    this.#queue.push(encodeEnvelopeHead(inner, "network"), payload);
+    if (payload.length > COALESCE_MAX_PAYLOAD || this.#queue.bytes >= COALESCE_MAX_BYTES) this.#pump();
+    else this.#schedulePump();
   }
 
-  readonly #flushOnTurn = (): void => {
-    this.#flushScheduled = false;
-    this.#flushPending();
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(this.#pumpOnTurn);
+  }
+
+  readonly #pumpOnTurn = (): void => {
+    this.#pumpScheduled = false;
+    this.#pump();
   };
 
-  /** Seals what #encrypt held back: one message as MESSAGE, several as one MESSAGES record. */
-  #flushPending(): void {
-    const pending = this.#pending;
-    if (pending.length === 0) return;
-    this.#pending = [];
-    const bytes = this.#pendingBytes;
-    this.#pendingBytes = 0;
-    if (this.#state !== "open") return;
-    if (pending.length === 2) {
-      this.#cipher?.seal(InnerKind.MESSAGE, pending[0]!, pending[1]!);
-      return;
+  /**
+   * Seals queued envelopes, in order, while the peer's credit and the first hop allow. Called
+   * again when either changes (a CREDIT record, the hop's onRoom, a refused record accepted).
+   */
+  #pump(): void {
+    const queue = this.#queue;
+    while (queue.length > 0 && this.#state === "open" && this.#hopWait === undefined && this.#refused.length === 0) {
+      if (this.#waitIfHopFull()) return;
+      const count = this.#recordLength();
+      if (count === 0) return; // no credit: the peer's next CREDIT record pumps again
+      this.#sealRecord(count);
     }
-    const record = Buffer.allocUnsafe(bytes);
-    let offset = 0;
-    for (let i = 0; i < pending.length; i += 2) {
-      const head = pending[i]!;
-      const payload = pending[i + 1]!;
-      record.writeUInt32BE(head.length + payload.length, offset);
-      record.set(head, offset + 4);
-      record.set(payload, offset + 4 + head.length);
-      offset += 4 + head.length + payload.length;
-    }
-    this.#cipher?.seal(InnerKind.MESSAGES, record, EMPTY);
+    this.#notifySent();
   }
 
+  /** True (and a wait set up) if the first hop is full; its onRoom pumps again. */
+  #waitIfHopFull(): boolean {
+    const hop = this.#hop ?? this.#node.router.mailboxOf(this.remoteRoute.next());
+    if (!hop?.isFull || hop.onRoom === undefined) return false;
+    this.#hopWait = hop.onRoom(() => {
+      this.#hopWait = undefined;
+      this.#pump();
+    });
+    return true;
+  }
+
+  /** How many queued envelopes the next record takes: 0 without credit, 1 for a large one, else as many small ones as fit. */
+  #recordLength(): number {
+    const queue = this.#queue;
+    const credit = this.#sendCredit;
+    const first = queue.size(0);
+    if (!credit.allows(first)) return 0;
+    if (queue.payload(0).length > COALESCE_MAX_PAYLOAD) return 1;
+    let count = 1;
+    let bytes = first;
+    while (count < queue.length && queue.payload(count).length <= COALESCE_MAX_PAYLOAD) {
+      const size = queue.size(count);
+      if (bytes + 4 * (count + 1) + size > COALESCE_MAX_BYTES || !credit.allows(size, count, bytes)) break;
+      count++;
+      bytes += size;
+    }
+    return count;
+  }
+
+  /** Seals the `count` oldest envelopes: one as MESSAGE (parts straight to the cipher), several as one MESSAGES record. */
+  #sealRecord(count: number): void {
+    const queue = this.#queue;
+    const heads: Uint8Array[] = [];
+    const payloads: Uint8Array[] = [];
+    let bytes = 0;
+    for (let i = 0; i < count; i++) {
+      heads.push(queue.head(i));
+      payloads.push(queue.payload(i));
+      bytes += queue.size(i);
+    }
+    // Taken and counted before sealing: an inline seal routes at once, and a failed route closes the end.
+    queue.take(count, bytes);
+    this.#sendCredit.spend(count, bytes);
+    if (count === 1) this.#cipher?.seal(InnerKind.MESSAGE, heads[0]!, payloads[0]!);
+    else this.#cipher?.seal(InnerKind.MESSAGES, joinRecord(heads, payloads, bytes), EMPTY);
+  }
+
+  /** Control records (CONFIRM, CREDIT, CLOSE) need no credit and go at once. */
   #sendInner(kind: InnerKind, body: Uint8Array): void {
-    this.#flushPending(); // messages sent before a CLOSE arrive before it
     this.#cipher?.seal(kind, body, EMPTY);
+  }
+
+  /** Routes a sealed record to the peer; a hop that refuses it for load gets it again later, in order. */
+  #routeSealed(transportPayload: Uint8Array): void {
+    if (this.#refused.length > 0) {
+      this.#refused.push(transportPayload);
+      return;
+    }
+    if (!this.#tryRoute(transportPayload)) {
+      this.#refused.push(transportPayload);
+      this.#retryRefused();
+    }
+  }
+
+  /** True if routed; false if the hop refused it for load (the record is kept); closes the end on any other failure. */
+  #tryRoute(transportPayload: Uint8Array): boolean {
+    try {
+      const hop = this.#node.router.route(new LocalMessage(this.remoteRoute, this.#fromRemote, transportPayload), this.remoteAddress.key);
+      if (hop !== undefined) this.#hop = hop;
+      return true;
+    } catch (error) {
+      if (isRefusedForLoad(error)) return false;
+      this.#log.debug("the route to the peer failed; closing the channel", error);
+      this.close(error instanceof Error ? error : new SecureChannelClosedError(), false);
+      return true; // nothing to keep: the channel is closed
+    }
+  }
+
+  /** Waits for the hop's room where it says so, else asks again shortly; then routes the refused records in order. */
+  #retryRefused(): void {
+    if (this.#refusedTimer !== undefined || this.#hopWait !== undefined) return;
+    const again = (): void => {
+      this.#refusedTimer = undefined;
+      this.#hopWait = undefined;
+      this.#flushRefused();
+    };
+    const hop = this.#hop;
+    if (hop?.isFull && hop.onRoom) this.#hopWait = hop.onRoom(again);
+    else this.#refusedTimer = setTimeout(again, REFUSED_RETRY_MS);
+  }
+
+  #flushRefused(): void {
+    const refused = this.#refused;
+    while (refused.length > 0) {
+      if (!this.#tryRoute(refused[0]!)) return this.#retryRefused();
+      refused.shift();
+    }
+    this.#pump();
+  }
+
+  /** Cancels every wait: for the first hop, for refused records, for full destinations. */
+  #stopWaiting(): void {
+    this.#hopWait?.();
+    this.#hopWait = undefined;
+    if (this.#refusedTimer !== undefined) clearTimeout(this.#refusedTimer);
+    this.#refusedTimer = undefined;
+    this.#refused.length = 0;
+    for (const cancel of this.#fullDestinations.values()) cancel();
+    this.#fullDestinations.clear();
   }
 
   /**
@@ -269,14 +440,7 @@ export class ChannelEnd {
    */
   readonly #sink: ChannelCipherSink = {
     // Sealed while open, so it goes out even if the end closed meanwhile (e.g. the CLOSE itself).
-    sealed: (transportPayload: Uint8Array): void => {
-      try {
-        this.#node.router.route(new LocalMessage(this.remoteRoute, this.#fromRemote, transportPayload), this.remoteAddress.key);
-      } catch (error) {
-        this.#log.debug("the route to the peer failed; closing the channel", error);
-        this.close(error instanceof Error ? error : new SecureChannelClosedError(), false);
-      }
-    },
+    sealed: (transportPayload: Uint8Array): void => this.#routeSealed(transportPayload),
     opened: (plaintext: Uint8Array): void => this.#onPlaintext(plaintext),
     dropped: (reason: DropReason): void => {
       this.#log.debug(`channel ${this.encryptorAddress.toString()} dropped a message: ${reason}`);
@@ -317,6 +481,8 @@ export class ChannelEnd {
         return;
       case InnerKind.CLOSE:
         return this.close(new SecureChannelClosedError("The peer closed the secure channel"), false);
+      case InnerKind.CREDIT:
+        return this.#onCredit(plaintext.subarray(1));
       default:
         this.#log.debug("an authenticated message of an unknown kind was dropped");
     }
@@ -338,17 +504,89 @@ export class ChannelEnd {
     }
   }
 
+  /** The peer's grant or returned credit: more may go now. */
+  #onCredit(body: Uint8Array): void {
+    const record = decodeCredit(body);
+    if (record === undefined || !this.#sendCredit.grant(record)) {
+      this.#log.debug(`channel ${this.encryptorAddress.toString()} ignored an invalid CREDIT record`);
+      return;
+    }
+    this.#pump();
+  }
+
+  /**
+   * One envelope for a local worker. Past the peer's credit it is dropped and counted (and the
+   * channel closed if that persists); else it is routed, and its credit goes back at once, or
+   * when the mailbox it went to has room again if that is full.
+   */
   #deliverPlaintext(envelope: Uint8Array): void {
     if (this.#state !== "open") return;
+    const size = envelope.length;
+    if (!this.#receiveCredit.admit(size)) return this.#overCredit();
+    let mailbox: Mailbox | undefined;
     try {
       const inner = decodeEnvelope(envelope, "network");
       const delivered = new LocalMessage(inner.onwardRoute, inner.returnRoute.prepend(this.encryptorAddress), inner.payload, {
         [SECURE_CHANNEL_IDENTIFIER]: this.#peerIdentifier,
       });
-      this.#node.router.route(delivered, this.producerAddress.key);
+      mailbox = this.#node.router.route(delivered, this.producerAddress.key);
     } catch (error) {
       // Unknown address, flow-control denial, bad envelope: the peer learns nothing.
       this.#log.debug(`channel ${this.encryptorAddress.toString()} could not deliver a message`, error);
     }
+    if (mailbox?.isFull && mailbox.onRoom) {
+      this.#receiveCredit.hold(size);
+      this.#holdUntilRoom(mailbox);
+    } else {
+      this.#receiveCredit.consumed(size);
+      this.#returnCreditIfDue();
+    }
   }
+
+  /** Held credit goes back once every full destination has room (one wait per mailbox). */
+  #holdUntilRoom(mailbox: Mailbox): void {
+    if (this.#fullDestinations.has(mailbox)) return;
+    const cancel = mailbox.onRoom!(() => {
+      this.#fullDestinations.delete(mailbox);
+      if (this.#fullDestinations.size > 0 || this.#state !== "open") return;
+      this.#receiveCredit.release();
+      this.#returnCreditIfDue();
+    });
+    this.#fullDestinations.set(mailbox, cancel);
+  }
+
+  #returnCreditIfDue(): void {
+    const record = this.#receiveCredit.due();
+    if (record !== undefined && this.#state === "open") this.#sendInner(InnerKind.CREDIT, encodeCredit(record));
+  }
+
+  /** The peer ignored its credit: drop and count; past a quarter window of excess, close. */
+  #overCredit(): void {
+    const credit = this.#receiveCredit;
+    if (credit.excessMessages === 1) this.#log.debug(`channel ${this.encryptorAddress.toString()} dropped a message sent past its credit`);
+    if (credit.excessPersists) {
+      this.#log.warn(`closing channel ${this.encryptorAddress.toString()}: its peer keeps sending past its credit`);
+      this.close(new SecureChannelCreditExceededError(`The peer sent ${credit.excessMessages} messages past its credit`));
+    }
+  }
+}
+
+/** Several envelopes as one MESSAGES body: each preceded by its u32 big-endian length. */
+function joinRecord(heads: readonly Uint8Array[], payloads: readonly Uint8Array[], bytes: number): Uint8Array {
+  const record = Buffer.allocUnsafe(bytes + 4 * heads.length);
+  let offset = 0;
+  for (let i = 0; i < heads.length; i++) {
+    const head = heads[i]!;
+    const payload = payloads[i]!;
+    record.writeUInt32BE(head.length + payload.length, offset);
+    record.set(head, offset + 4);
+    record.set(payload, offset + 4 + head.length);
+    offset += 4 + head.length + payload.length;
+  }
+  return record;
+}
+
+/** A hop that refused a message for load (today TcpConnection's BackpressureError), as opposed to a failed route. */
+function isRefusedForLoad(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "TCP_BACKPRESSURE";
 }

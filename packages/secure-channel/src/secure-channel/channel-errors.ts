@@ -24,4 +24,16 @@ export class SecureChannelHandshakeError extends HopwireError {
   }
 }
 
-registerErrorClasses(SecureChannelRefusedError, SecureChannelClosedError, SecureChannelHandshakeError);
+/**
+ * Why a channel end closed when its peer kept sending past the credit it was given: an
+ * honest peer never does (both sides apply the same rule), so the records were dropped and
+ * counted, and past a quarter of the window the channel was closed.
+ */
+export class SecureChannelCreditExceededError extends HopwireError {
+  override readonly code = "SECURE_CHANNEL_CREDIT_EXCEEDED";
+  constructor(message = "The peer sent past the credit of the secure channel", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+registerErrorClasses(SecureChannelRefusedError, SecureChannelClosedError, SecureChannelHandshakeError, SecureChannelCreditExceededError);

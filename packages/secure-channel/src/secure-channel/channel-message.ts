@@ -9,6 +9,9 @@
  *   CLOSE      the sender closed the channel
  *   MESSAGES   then several network envelopes, each preceded by its u32 big-endian length:
  *              small messages sent in one event-loop turn share one AEAD call
+ *   CREDIT     then 24 bytes: the window the sender of the record grants and what it has
+ *              consumed so far, both cumulative (see credit.ts). Each end sends one as it
+ *              opens; the peer may send nothing before it.
  */
 export const enum OuterKind {
   HANDSHAKE = 1,
@@ -21,6 +24,7 @@ export const enum InnerKind {
   CONFIRM = 1,
   CLOSE = 2,
   MESSAGES = 3,
+  CREDIT = 4,
 }
 
 export function withKind(kind: number, body: Uint8Array): Uint8Array {

@@ -1,4 +1,12 @@
-import { InvalidOptionError, type FlowControlId } from "@hopwire/runtime";
+import {
+  DEFAULT_MAILBOX_LIMITS,
+  InvalidOptionError,
+  resolveMailboxLimits,
+  type FlowControlId,
+  type MailboxLimits,
+  type ResolvedMailboxLimits,
+} from "@hopwire/runtime";
+import { DEFAULT_RECEIVE_WINDOW, validateWindow, type CreditWindow } from "./credit.js";
 import { getCryptoProvider } from "../crypto/index.js";
 import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
 import { trustEveryone, type TrustPolicy } from "../trust/trust-policy.js";
@@ -14,6 +22,28 @@ abstract class ChannelOptionsBase {
   rekeyInterval = DEFAULT_REKEY_INTERVAL;
   handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
   cryptoThreads: CryptoThreadsSetting = DEFAULT_CRYPTO_THREADS;
+  receiveWindow: CreditWindow = DEFAULT_RECEIVE_WINDOW;
+  sendQueueLimits: ResolvedMailboxLimits = DEFAULT_MAILBOX_LIMITS;
+
+  /**
+   * The credit this end grants its peer: envelopes (messages) and their bytes that may be
+   * in flight towards it before the peer waits (default 8192 messages / 4 MiB). Credit goes
+   * back as messages are routed on, and is held while their destination mailbox is full.
+   */
+  withReceiveWindow(window: Partial<CreditWindow>): this {
+    if (window === null || typeof window !== "object") throw new InvalidOptionError("receiveWindow must be an object");
+    this.receiveWindow = validateWindow(window);
+    return this;
+  }
+
+  /**
+   * How much the encryptor queues (waiting for credit or for a full first hop) before it
+   * reports itself full and local senders wait (default 8192 messages / 4 MiB).
+   */
+  withSendQueueLimits(limits: MailboxLimits): this {
+    this.sendQueueLimits = resolveMailboxLimits(limits, DEFAULT_MAILBOX_LIMITS, "sendQueueLimits");
+    return this;
+  }
 
   /** Who may be on the other end (default: everyone who proves an identity). Checked on both sides. */
   withTrustPolicy(policy: TrustPolicy): this {

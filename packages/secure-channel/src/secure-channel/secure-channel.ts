@@ -42,8 +42,23 @@ export class SecureChannel {
     return this.#end.droppedMessages;
   }
 
-  /** Closes both ends: the peer is told, keys are dropped, the addresses go away. */
-  async close(): Promise<void> {
+  /** Messages the peer sent past the credit this end granted it, dropped (see docs/secure-channels.md, "Credit"). */
+  get droppedOverCredit(): number {
+    return this.#end.droppedOverCredit;
+  }
+
+  /** Why the channel closed (e.g. SecureChannelCreditExceededError), once it has. */
+  get closedReason(): Error | undefined {
+    return this.#end.closedReason;
+  }
+
+  /**
+   * Closes both ends: what local senders queued goes first (it may wait for the peer's credit,
+   * at most `timeoutMs`, default the handshake timeout; what is left then is dropped), then
+   * the peer is told, keys are dropped, the addresses go away.
+   */
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    await this.#end.whenSent(options.timeoutMs ?? this.#end.options.handshakeTimeout);
     this.#end.close();
   }
 
