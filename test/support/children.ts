@@ -1,0 +1,90 @@
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+
+/**
+ * A child process of a multi-process test, in its own process group so that `killAll`
+ * ends it and anything it started, whatever state the test left it in.
+ */
+export interface Child {
+  readonly process: ChildProcessWithoutNullStreams;
+  /** Every stdout line so far, and when each arrived (Date.now()). */
+  readonly lines: string[];
+  readonly stamps: number[];
+  /** Resolves with the first stdout line (seen or to come) that matches; rejects if the child exits first. */
+  line(pattern: RegExp): Promise<RegExpMatchArray>;
+  /** Writes a line to the child's stdin. */
+  tell(line: string): void;
+  readonly exited: Promise<number | null>;
+}
+
+const running = new Set<ChildProcessWithoutNullStreams>();
+
+export function startChild(script: string, args: string[] = []): Child {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ["pipe", "pipe", "pipe"], detached: true });
+  running.add(child);
+  const lines: string[] = [];
+  const stamps: number[] = [];
+  const waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    lines.push(line);
+    stamps.push(Date.now());
+    for (const w of waiters.splice(0)) {
+      const m = line.match(w.pattern);
+      if (m) w.resolve(m);
+      else waiters.push(w);
+    }
+  });
+  const exited = once(child, "exit").then(([code]) => {
+    running.delete(child);
+    return code as number | null;
+  });
+  return {
+    process: child,
+    lines,
+    stamps,
+    exited,
+    tell: (line) => void child.stdin.write(line + "\n"),
+    line(pattern) {
+      for (const l of lines) {
+        const m = l.match(pattern);
+        if (m) return Promise.resolve(m);
+      }
+      return new Promise((resolve, reject) => {
+        waiters.push({ pattern, resolve });
+        void exited.then((code) => reject(new Error(`${script} exited (${code}) before printing ${pattern}: ${stderr.slice(-2000)}`)));
+      });
+    },
+  };
+}
+
+/** Kills every child still running, with its process group (call it in a `finally`). */
+export function killAll(): void {
+  for (const child of running) {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      child.kill("SIGKILL");
+    }
+  }
+  running.clear();
+}
+
+/** The port of "host:port". */
+export function portOf(address: string): string {
+  return address.slice(address.lastIndexOf(":") + 1);
+}
+
+/**
+ * How much a child's RSS grew after `from` (Date.now()): the largest `RSS <bytes>` sample
+ * it printed after that time, minus the first one. Throws if it printed none after `from`.
+ */
+export function rssGrowthAfter(child: Child, from: number): { base: number; max: number; growth: number } {
+  const samples = child.lines.flatMap((l, i) => (l.startsWith("RSS ") && child.stamps[i]! >= from ? [Number(l.slice(4))] : []));
+  if (samples.length === 0) throw new Error("no RSS sample after the warm-up");
+  const base = samples[0]!;
+  const max = Math.max(...samples);
+  return { base, max, growth: max - base };
+}
