@@ -13,6 +13,8 @@ export interface Child {
   readonly stamps: number[];
   /** Resolves with the first stdout line (seen or to come) that matches; rejects if the child exits first. */
   line(pattern: RegExp): Promise<RegExpMatchArray>;
+  /** Like `line`, for lines still to come only. */
+  nextLine(pattern: RegExp): Promise<RegExpMatchArray>;
   /** Writes a line to the child's stdin. */
   tell(line: string): void;
   readonly exited: Promise<number | null>;
@@ -52,6 +54,9 @@ export function startChild(script: string, args: string[] = []): Child {
         const m = l.match(pattern);
         if (m) return Promise.resolve(m);
       }
+      return this.nextLine(pattern);
+    },
+    nextLine(pattern) {
       return new Promise((resolve, reject) => {
         waiters.push({ pattern, resolve });
         void exited.then((code) => reject(new Error(`${script} exited (${code}) before printing ${pattern}: ${stderr.slice(-2000)}`)));
@@ -79,7 +84,8 @@ export function portOf(address: string): string {
 
 /**
  * How much a child's RSS grew after `from` (Date.now()): the largest `RSS <bytes>` sample
- * it printed after that time, minus the first one. Throws if it printed none after `from`.
+ * it printed after that time, minus the first one. Throws if it printed none after `from`
+ * (call `nextLine(/^RSS /)` first when the run may have been shorter than the warm-up).
  */
 export function rssGrowthAfter(child: Child, from: number): { base: number; max: number; growth: number } {
   const samples = child.lines.flatMap((l, i) => (l.startsWith("RSS ") && child.stamps[i]! >= from ? [Number(l.slice(4))] : []));

@@ -228,7 +228,11 @@ export class TcpConnection {
     if (this.#roomWaiters.size === 0) return;
     const waiters = [...this.#roomWaiters];
     this.#roomWaiters.clear();
-    for (const waiter of waiters) waiter();
+    // On a microtask: this runs inside a flush, which may be inside an enqueue; a waiter that
+    // sent at once would write its frame into the middle of the one being queued.
+    queueMicrotask(() => {
+      for (const waiter of waiters) waiter();
+    });
   }
 
   /**

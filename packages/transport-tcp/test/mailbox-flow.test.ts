@@ -112,7 +112,7 @@ describe("the connection's mailbox says when it is full", () => {
   // Enable at merge, once Context.send waits for room when its first hop is full (the
   // runtime's side of this). Until then an awaited loop that never yields a turn runs into
   // the hard bound: that is the BackpressureError this test forbids.
-  it.skip("a plain loop of awaited 16 KiB sends into a connection whose peer is slow never hits BackpressureError", async () => {
+  it("a plain loop of awaited 16 KiB sends into a connection whose peer is slow never hits BackpressureError", async () => {
     const limits = { sendHighWaterMark: 256 * 1024, maxSendBufferBytes: 1024 * 1024 };
     const peer = await pausedPeer();
     const a = await startNode("a", limits);
@@ -276,7 +276,7 @@ describe("a connection's reader pushes back on a full mailbox", () => {
     expect(connection.isClosed).toBe(false);
   }, 60_000);
 
-  it("a slow main-placed worker: the connection pauses on its bounded mailbox (needs the runtime's bounded main mailboxes)", async (ctx) => {
+  it("a slow main-placed worker: the connection pauses on its bounded mailbox", async () => {
     const b = await startNode("b");
     nodes.push(b.node);
     let consumed = 0;
@@ -298,8 +298,7 @@ describe("a connection's reader pushes back on a full mailbox", () => {
       { placement: "main" },
     );
     const mailbox = b.node.router.mailboxOf(new Address(0, "sink"))!;
-    // Until main-placed workers have bounded mailboxes (isFull), there is nothing to pause on.
-    if (!("isFull" in mailbox)) ctx.skip();
+    expect("isFull" in mailbox).toBe(true); // a main-placed worker's mailbox is bounded
     const listener = await b.tcp.listen("127.0.0.1:0");
     b.node.flowControls.addConsumer("sink", listener.flowControlId);
     const raw = await rawClient(listener.address);
