@@ -14,6 +14,7 @@ import { createTcpTransport, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { runBenchChild } from "../proc/child.js";
 import { HOST, listenerOptions, loadSecureChannel, type SecureSpec } from "./hopwire-net.js";
 import { CONTROL_MAX, QuietEchoer } from "./hopwire-workers.js";
+import { busyBetween, busyMark, type BusyMark } from "../busy.js";
 
 export interface ResponderParams {
   mode: "sink" | "echo" | "listen";
@@ -33,7 +34,10 @@ export interface ResponderResult {
   messages: number;
   payloadBytes: number;
   seconds: number;
+  /** The responder's main thread (transport, channel end, sink) over the window, 0…1 (busy.ts). */
+  busy?: number;
 }
+type Window = { messages: number; seconds: number; busy: number };
 
 const noop = (): void => {};
 
@@ -44,8 +48,9 @@ class WindowSink implements Worker {
   #start = -1;
   #m0 = 0;
   #finished = false;
-  readonly done: Promise<{ messages: number; seconds: number }>;
-  #resolve!: (r: { messages: number; seconds: number }) => void;
+  #busy0: BusyMark | undefined;
+  readonly done: Promise<Window>;
+  #resolve!: (r: Window) => void;
 
   constructor(
     private readonly warmupMs: number,
@@ -68,10 +73,11 @@ class WindowSink implements Worker {
       if (now >= this.#first + this.warmupMs && count >= this.warmMessages) {
         this.#start = now;
         this.#m0 = count;
+        this.#busy0 = busyMark();
       }
     } else if (now >= this.#start + this.durationMs) {
       this.#finished = true;
-      this.#resolve({ messages: count - this.#m0, seconds: (now - this.#start) / 1e3 });
+      this.#resolve({ messages: count - this.#m0, seconds: (now - this.#start) / 1e3, busy: busyBetween(this.#busy0!, busyMark()) });
     }
   }
 }

@@ -7,10 +7,13 @@
 // Messages from one sender to one worker are handled in order on every placement
 // (docs/architecture.md), so when tick n comes back, every data message sent before it
 // has been handled by the sink. The source counts handled messages from the ticks, on its
-// own clock, and keeps only a few ticks outstanding: that bounds the messages in flight
-// (the runtime's mailboxes have no backpressure of their own).
+// own clock. The ticks are marks, not a stop-and-wait protocol: the window of unanswered
+// ticks only bounds memory until the runtime's own backpressure (send resolving once the
+// first hop has room) is there, and it is deep enough not to throttle the sender
+// (check/window-* runs it at 1x and 2x and shows the figure does not move).
 import { performance } from "node:perf_hooks";
 import { route, type Context, type Route, type Routed, type Worker } from "@hopwire/runtime";
+import { busyBetween, busyMark, type BusyMark } from "../busy.js";
 
 /** Payloads this short are control messages (a msgpack number or a small map), never data. */
 export const CONTROL_MAX = 48;
@@ -32,84 +35,96 @@ export interface BlastPlan {
 export interface BlastResult {
   messages: number;
   seconds: number;
+  /** Event-loop utilisation of the source's and the sink's threads over the window (busy.ts). */
+  busySource: number;
+  busySink: number;
 }
 
+/** A sink's answer to tick `t`: the tick and the sink thread's busy mark when it answered. */
+export type TickAnswer = [t: number, sink: BusyMark];
+
 const noop = (): void => {};
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** Ticks answered before the measured window may open (on top of the warm-up time). */
+const WARM_TICKS = 64;
 
 /**
  * The source of the runtime scenarios: on a BlastPlan it sends `perTick` messages and a
- * tick per turn of the event loop (so that the runtime's per-turn batches stay one tick
- * long and the sink works on one batch while the next is sent), as long as fewer than
- * `window` ticks are unanswered; then it waits for an answer. When the measured window is
- * over it answers the plan's sender with a BlastResult. Marks are placed from tick
- * answers, never from timers (a busy port starves the timers phase).
+ * tick per turn of the event loop (the runtime coalesces a turn's sends into one batch per
+ * thread), awaits the turn's last send (which, once the runtime has backpressure, resolves
+ * only when the sink's mailbox has room), and goes on while fewer than `window` ticks are
+ * unanswered. When the measured window is over it answers the plan's sender with a
+ * BlastResult. Marks are placed from tick answers, never from timers (a busy port starves
+ * the timers phase).
  */
 export class Blaster implements Worker {
   static readonly module = import.meta.url;
   #plan: BlastPlan | undefined;
-  #to: Route | undefined;
-  #ctx: Context | undefined;
-  #payload = new Uint8Array(0);
   #replyTo: Route | undefined;
   /** Data messages sent before tick i, by i % length. */
-  readonly #sentBefore = new Float64Array(1024);
-  #sent = 0;
+  #sentBefore = new Float64Array(0);
   #ticks = 0;
   #answered = 0;
   #t0 = 0;
-  #start: { count: number; t: number } | undefined;
+  #start: { count: number; t: number; source: BusyMark; sink: BusyMark } | undefined;
   #done = false;
-  /** A pump turn is scheduled (or running). */
-  #pumping = false;
+  /** Wakes the pump when a tick comes back and the window was full. */
+  #wake: (() => void) | undefined;
 
-  async handleMessage(ctx: Context, msg: Routed): Promise<void> {
+  handleMessage(ctx: Context, msg: Routed): void {
     const body = msg.body;
-    if (typeof body === "number") return this.#onTick(ctx, body);
+    if (Array.isArray(body)) return this.#onTick(ctx, body as TickAnswer);
     const plan = body as BlastPlan;
     this.#plan = plan;
-    this.#to = route(plan.to);
-    this.#ctx = ctx;
-    this.#payload = new Uint8Array(plan.size).fill(0x5a);
+    this.#sentBefore = new Float64Array(Math.max(1024, 2 * plan.window));
     this.#replyTo = msg.returnRoute;
     this.#t0 = performance.now();
-    this.#schedule();
-  }
-
-  #schedule(): void {
-    if (this.#pumping || this.#done) return;
-    this.#pumping = true;
-    setImmediate(this.#pump);
+    void this.#pump(ctx, plan);
   }
 
   /** One tick's worth of messages per turn, while the window has room. */
-  readonly #pump = (): void => {
-    this.#pumping = false;
-    const plan = this.#plan!;
-    if (this.#done || this.#ticks - this.#answered >= plan.window) return;
-    const ctx = this.#ctx!;
-    const to = this.#to!;
-    for (let i = 0; i < plan.perTick; i++) void ctx.send(to, this.#payload).catch(noop);
-    this.#sent += plan.perTick;
-    this.#sentBefore[this.#ticks % this.#sentBefore.length] = this.#sent;
-    void ctx.send(to, this.#ticks++).catch(noop);
-    this.#schedule();
-  };
+  async #pump(ctx: Context, plan: BlastPlan): Promise<void> {
+    const to = route(plan.to);
+    const payload = new Uint8Array(plan.size).fill(0x5a);
+    let sent = 0;
+    while (!this.#done) {
+      if (this.#ticks - this.#answered >= plan.window) {
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        continue;
+      }
+      for (let i = 0; i < plan.perTick; i++) void ctx.send(to, payload).catch(noop);
+      sent += plan.perTick;
+      this.#sentBefore[this.#ticks % this.#sentBefore.length] = sent;
+      await ctx.send(to, this.#ticks++).catch(noop);
+      await nextTurn();
+    }
+  }
 
-  #onTick(ctx: Context, tick: number): void {
+  #onTick(ctx: Context, [tick, sink]: TickAnswer): void {
     if (this.#done) return;
     this.#answered = Math.max(this.#answered, tick + 1);
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
     const now = performance.now();
     const count = this.#sentBefore[tick % this.#sentBefore.length]!;
     const plan = this.#plan!;
     if (!this.#start) {
-      if (now >= this.#t0 + plan.warmupMs) this.#start = { count, t: now };
+      // Warm-up: by time and by traffic (a fresh thread needs a few windows to get up to speed).
+      if (now >= this.#t0 + plan.warmupMs && this.#answered >= WARM_TICKS) {
+        this.#start = { count, t: now, source: busyMark(), sink };
+      }
     } else if (now >= this.#start.t + plan.durationMs) {
       this.#done = true;
-      const result: BlastResult = { messages: count - this.#start.count, seconds: (now - this.#start.t) / 1e3 };
+      const s = this.#start;
+      const result: BlastResult = {
+        messages: count - s.count,
+        seconds: (now - s.t) / 1e3,
+        busySource: busyBetween(s.source, busyMark()),
+        busySink: busyBetween(s.sink, sink),
+      };
       void ctx.send(this.#replyTo!, result).catch(noop);
-      return;
     }
-    this.#schedule();
   }
 }
 
@@ -127,7 +142,8 @@ export class TickSink implements Worker {
       this.count++;
       return;
     }
-    return ctx.send(msg.returnRoute, msg.body);
+    const answer: TickAnswer = [msg.body as number, busyMark()];
+    return ctx.send(msg.returnRoute, answer);
   }
 }
 
