@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { machineOf, type BenchRecord } from "../results.js";
 import { HEADERS, NOISY_SPREAD, notesFor, rowsFor } from "./rows.js";
 import { renderThroughputSvg } from "./svg.js";
+import { verdictText, windowVerdicts } from "./window-verdicts.js";
 
 export interface ScenarioInfo {
   name: string;
@@ -107,6 +108,11 @@ export function renderMarkdown(records: readonly BenchRecord[], scenarios: reado
   }
   const notes = notesFor(records);
   if (notes.length) out.push(...notes.map((n) => `- ${n}`), "");
+  const verdicts = windowVerdicts(records);
+  if (verdicts.length) {
+    out.push("## Window checks", "", "Each throughput scenario with an in-flight window, run at W and 2W in every repetition (`check/window-*`): a figure that rises with the window measured a round trip, not throughput.", "");
+    out.push(mdTable(["scenario", "params", "2W/1W (median)", "verdict"], verdicts.map((v) => [v.scenario, v.params, `${v.ratio.toFixed(2)}×`, verdictText(v)])), "");
+  }
   out.push("## Throughput chart", "", `![Throughput (MB/s) against message size](${SVG_NAME})`, "");
   out.push("## Scenarios", "", mdTable(
     ["scenario", "params", "baseline", "what it measures"],

@@ -10,6 +10,7 @@ import { runBenchChild } from "../proc/child.js";
 import { throughputMetrics } from "../metrics.js";
 import { busyMetric } from "../busy.js";
 import type { SoloResult } from "../proc/solo.js";
+import { blastShape } from "./blast-shape.js";
 import { Blaster, TickSink, type BlastPlan, type BlastResult } from "./hopwire-workers.js";
 
 export type RuntimeMode = "main->main" | "main->thread" | "thread->thread" | "pool";
@@ -29,17 +30,6 @@ const PLACEMENTS: Record<RuntimeMode, { source: Placement; sink: Placement }> = 
   "thread->thread": { source: "thread", sink: "thread" },
   pool: { source: "main", sink: "pool" },
 };
-
-/**
- * About 64 KiB of payload per tick (between 8 and 1024 messages) and WINDOW_TICKS ticks
- * unanswered at most (× windowScale): ~4 MiB in flight at 16 KiB, 64 k messages at 64 B.
- * Eight ticks (the first version) made main->thread wait on tick answers (a thread round trip
- * plus the sink's batch) every 512 KiB; check/window-runtime-* shows this depth does not.
- */
-export const WINDOW_TICKS = 64;
-export function blastShape(size: number, windowScale = 1): { perTick: number; window: number } {
-  return { perTick: Math.max(8, Math.min(1024, Math.floor((64 * 1024) / size))), window: Math.max(1, Math.round(WINDOW_TICKS * windowScale)) };
-}
 
 runBenchChild<RuntimeParams, null, SoloResult>(async (p) => {
   const placement = PLACEMENTS[p.mode];

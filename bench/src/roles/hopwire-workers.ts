@@ -13,6 +13,7 @@
 // (check/window-* runs it at 1x and 2x and shows the figure does not move).
 import { performance } from "node:perf_hooks";
 import { route, type Context, type Route, type Routed, type Worker } from "@hopwire/runtime";
+import { WARM_TICKS } from "./blast-shape.js";
 import { busyBetween, busyMark, type BusyMark } from "../busy.js";
 
 /** Payloads this short are control messages (a msgpack number or a small map), never data. */
@@ -45,8 +46,7 @@ export type TickAnswer = [t: number, sink: BusyMark];
 
 const noop = (): void => {};
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-/** Ticks answered before the measured window may open (on top of the warm-up time). */
-const WARM_TICKS = 64;
+
 
 /**
  * The source of the runtime scenarios: on a BlastPlan it sends `perTick` messages and a

@@ -1,7 +1,8 @@
 // secure-channel/*: Noise XX channels between Hopwire nodes in separate processes, over one
 // TCP hop or the seed's two (through the middle node's hello Relay), against node:tls,
 // a plain TCP proxy and TLS handshakes measured in the same run.
-import { registerScenario, type Params } from "../../scenario.js";
+import { registerScenario, type Params, type RunParams } from "../../scenario.js";
+import { registerWindowCheck } from "../check/window-check.js";
 import { withChildren } from "../../proc/spawn.js";
 import { hopwireHandshakes, hopwireOneWay, hopwireRoundTrip, windowed, windowNote } from "../tcp/hopwire-topology.js";
 import type { SecureSpec } from "../../roles/hopwire-net.js";
@@ -26,6 +27,12 @@ const series = (p: Params): string => {
 };
 
 const TLS_HS = new URL("../../roles/hopwire-tls-handshakes.js", import.meta.url);
+
+/** One repetition of the one-way runs, the ack window × scale (the window check's 2W is 2). */
+const oneHopAt = (p: RunParams, signal: AbortSignal, windowScale: number) =>
+  hopwireOneWay(windowed(p, share(p)), signal, { secure: spec(p) }, { ackWindow: true, windowScale });
+const twoHopAt = (p: RunParams, signal: AbortSignal, windowScale: number) =>
+  hopwireOneWay(windowed(p, share(p)), signal, { secure: spec(p), viaRelay: true }, { ackWindow: true, windowScale });
 
 // Lives here rather than in baselines/ because only secure-channel/handshakes uses it.
 registerScenario({
@@ -76,13 +83,15 @@ registerScenario({
   name: "secure-channel/one-hop-throughput",
   description:
     "initiator → responder, one TCP hop, one secure channel, one way: size-byte raw payloads (Context.forward) through the channel to a sink " +
-    "placed \"main\", ~64 KiB per turn, pausing while the connection needsDrain, 4 MiB end-to-end ack window. " +
-    "Two child processes." + windowNote("30% (noble: 15%)"),
+    "placed \"main\", ~64 KiB per turn (its last send awaited), pausing while the connection needsDrain, ~16 MiB end-to-end " +
+    "ack window (acked every 1/8; a memory bound, not a pacing: see check/window-secure-channel-*). The sink measures on its " +
+    "own clock. Two child processes." + windowNote("30% (noble: 15%)"),
   params: ["size", "cryptoThreads", "provider"],
   baseline: "baseline/tls",
   chart: { series },
-  run: (p, signal) => hopwireOneWay(windowed(p, share(p)), signal, { secure: spec(p) }, { ackWindow: true }),
+  run: (p, signal) => oneHopAt(p, signal, 1),
 });
+registerWindowCheck({ name: "secure-channel/one-hop-throughput", params: ["size", "cryptoThreads", "provider"], window: "~16 MiB ack window", runAt: oneHopAt });
 
 // The same channel against the raw AEAD rate: a channel seals on one node and opens on the
 // other, so it can beat one thread doing both. A sibling rather than a second baseline,
@@ -109,8 +118,9 @@ registerScenario({
     windowNote("30% (noble: 15%)"),
   params: ["size", "cryptoThreads", "provider"],
   baseline: "baseline/tls",
-  run: (p, signal) => hopwireOneWay(windowed(p, share(p)), signal, { secure: spec(p), viaRelay: true }, { ackWindow: true }),
+  run: (p, signal) => twoHopAt(p, signal, 1),
 });
+registerWindowCheck({ name: "secure-channel/two-hop-throughput", params: ["size", "cryptoThreads", "provider"], window: "~16 MiB ack window", runAt: twoHopAt });
 
 registerScenario({
   name: "secure-channel/seed-echo-rtt",
