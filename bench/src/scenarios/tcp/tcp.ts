@@ -30,6 +30,20 @@ registerScenario({
   run: (p, signal) => hopwireOneWay(windowed(p, SHARE), signal, {}),
 });
 
+// The same round trip with the seed's Echoer on its own thread: one thread crossing each
+// way on top of tcp/one-hop-rtt. Compare its p50 with baseline/tcp-framed-rtt plus
+// baseline/messageport-rtt (both in the same run when selected with it, see --scenario).
+registerScenario({
+  name: "tcp/one-hop-rtt-thread-echo",
+  description:
+    "tcp/one-hop-rtt with the seed's Echoer (minus its print) on its own thread instead of placed \"main\": every round " +
+    "trip crosses to the echo thread and back. Read its p50 against baseline/tcp-framed-rtt + baseline/messageport-rtt " +
+    "(same run). Two child processes." + windowNote(SHARE),
+  params: ["size"],
+  baseline: "baseline/tcp-framed-rtt",
+  run: (p, signal) => hopwireRoundTrip(windowed(p, SHARE), signal, { echoer: "seed" }),
+});
+
 const relayAt = (p: RunParams, signal: AbortSignal, windowScale: number) =>
   hopwireOneWay(windowed(p, SHARE), signal, { viaRelay: true }, { ackWindow: true, windowScale });
 
