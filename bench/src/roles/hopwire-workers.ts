@@ -12,6 +12,7 @@
 // first hop has room) is there, and it is deep enough not to throttle the sender
 // (check/window-* runs it at 1x and 2x and shows the figure does not move).
 import { performance } from "node:perf_hooks";
+import { threadId } from "node:worker_threads";
 import { route, type Context, type Route, type Routed, type Worker } from "@hopwire/runtime";
 import { WARM_TICKS } from "./blast-shape.js";
 import { busyBetween, busyMark, type BusyMark } from "../busy.js";
@@ -30,6 +31,8 @@ export interface BlastPlan {
   window: number;
   warmupMs: number;
   durationMs: number;
+  /** Ticks answered before the measured window may open (default WARM_TICKS). */
+  warmTicks?: number;
 }
 
 /** Handled messages over the measured window, on the source's clock. */
@@ -39,10 +42,12 @@ export interface BlastResult {
   /** Event-loop utilisation of the source's and the sink's threads over the window (busy.ts). */
   busySource: number;
   busySink: number;
+  /** Ids of the threads whose sink answered ticks in the window (a pool's slots that did work). */
+  sinkThreads: number[];
 }
 
-/** A sink's answer to tick `t`: the tick and the sink thread's busy mark when it answered. */
-export type TickAnswer = [t: number, sink: BusyMark];
+/** A sink's answer to tick `t`: the tick, the sink thread's busy mark when it answered, and that thread's id. */
+export type TickAnswer = [t: number, sink: BusyMark, thread: number];
 
 const noop = (): void => {};
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -68,6 +73,7 @@ export class Blaster implements Worker {
   #t0 = 0;
   #start: { count: number; t: number; source: BusyMark; sink: BusyMark } | undefined;
   #done = false;
+  readonly #sinkThreads = new Set<number>();
   /** Wakes the pump when a tick comes back and the window was full. */
   #wake: (() => void) | undefined;
 
@@ -100,8 +106,9 @@ export class Blaster implements Worker {
     }
   }
 
-  #onTick(ctx: Context, [tick, sink]: TickAnswer): void {
+  #onTick(ctx: Context, [tick, sink, thread]: TickAnswer): void {
     if (this.#done) return;
+    if (this.#start) this.#sinkThreads.add(thread);
     this.#answered = Math.max(this.#answered, tick + 1);
     const wake = this.#wake;
     this.#wake = undefined;
@@ -111,7 +118,7 @@ export class Blaster implements Worker {
     const plan = this.#plan!;
     if (!this.#start) {
       // Warm-up: by time and by traffic (a fresh thread needs a few windows to get up to speed).
-      if (now >= this.#t0 + plan.warmupMs && this.#answered >= WARM_TICKS) {
+      if (now >= this.#t0 + plan.warmupMs && this.#answered >= (plan.warmTicks ?? WARM_TICKS)) {
         this.#start = { count, t: now, source: busyMark(), sink };
       }
     } else if (now >= this.#start.t + plan.durationMs) {
@@ -122,6 +129,7 @@ export class Blaster implements Worker {
         seconds: (now - s.t) / 1e3,
         busySource: busyBetween(s.source, busyMark()),
         busySink: busyBetween(s.sink, sink),
+        sinkThreads: [...this.#sinkThreads],
       };
       void ctx.send(this.#replyTo!, result).catch(noop);
     }
@@ -142,9 +150,36 @@ export class TickSink implements Worker {
       this.count++;
       return;
     }
-    const answer: TickAnswer = [msg.body as number, busyMark()];
+    const answer: TickAnswer = [msg.body as number, busyMark(), threadId];
     return ctx.send(msg.returnRoute, answer);
   }
+}
+
+/** Rounds of CpuSink's hash per data message: ~0.1-0.3 ms of one core here, far above a message's routing cost. */
+export const CPU_ROUNDS = 200_000;
+
+/**
+ * A stateless CPU-bound worker for the pool scaling scenario: for every data message it
+ * hashes the payload CPU_ROUNDS times (plain JavaScript, so only the slot's own thread
+ * works), and answers ticks like TickSink.
+ */
+export class CpuSink extends TickSink {
+  static override readonly module = import.meta.url;
+  /** Kept so the hash cannot be optimised away. */
+  digest = 0;
+
+  override handleMessage(ctx: Context, msg: Routed): void | Promise<void> {
+    if (msg.payload.length > CONTROL_MAX) this.digest ^= spin(msg.payload, CPU_ROUNDS);
+    return super.handleMessage(ctx, msg);
+  }
+}
+
+/** FNV-1a over the bytes of `data`, `rounds` steps (cycling through the data). */
+function spin(data: Uint8Array, rounds: number): number {
+  let h = 0x811c9dc5;
+  const n = data.length;
+  for (let i = 0; i < rounds; i++) h = Math.imul(h ^ data[i % n]!, 0x01000193);
+  return h;
 }
 
 /** The seed's Echoer (examples/src/hello/echoer.ts) without its line per message. */

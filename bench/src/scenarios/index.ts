@@ -6,6 +6,7 @@ import "./baselines/tcp-proxy.js";
 import "./baselines/tls.js";
 import "./baselines/aead.js";
 import "./runtime/local-routing.js";
+import "./runtime/pool-scaling.js";
 import "./tcp/tcp.js";
 import "./secure-channel/secure-channel.js";
 import "./peers/libp2p.js";
