@@ -15,6 +15,7 @@ import { performance } from "node:perf_hooks";
 import { threadId } from "node:worker_threads";
 import { route, type Context, type Route, type Routed, type Worker } from "@hopwire/runtime";
 import { WARM_TICKS } from "./blast-shape.js";
+import { SLOW_MS } from "./slow-consumer-shape.js";
 import { busyBetween, busyMark, type BusyMark } from "../busy.js";
 
 /** Payloads this short are control messages (a msgpack number or a small map), never data. */
@@ -180,6 +181,29 @@ function spin(data: Uint8Array, rounds: number): number {
   const n = data.length;
   for (let i = 0; i < rounds; i++) h = Math.imul(h ^ data[i % n]!, 0x01000193);
   return h;
+}
+
+
+/**
+ * The slow consumer of backpressure/slow-consumer: handles one message per SLOW_MS (a
+ * timer, so the thread is idle, not busy) and reports its running count to `args[0]` (a
+ * "meter" on the node's main thread that the node samples; asking the worker instead would
+ * queue behind its backlog).
+ */
+export class SlowWorker implements Worker {
+  static readonly module = import.meta.url;
+  #count = 0;
+  readonly #meter: Route;
+
+  constructor(meter: string) {
+    this.#meter = route(meter);
+  }
+
+  async handleMessage(ctx: Context, msg: Routed): Promise<void> {
+    if (msg.payload.length <= CONTROL_MAX) return;
+    await new Promise((resolve) => setTimeout(resolve, SLOW_MS));
+    await ctx.send(this.#meter, ++this.#count);
+  }
 }
 
 /** The seed's Echoer (examples/src/hello/echoer.ts) without its line per message. */

@@ -12,3 +12,4 @@ import "./secure-channel/secure-channel.js";
 import "./peers/libp2p.js";
 import "./scale/channels.js";
 import "./scale/handshakes.js";
+import "./backpressure/slow-consumer.js";
