@@ -12,6 +12,13 @@ import type { RttClientResult } from "../../roles/rtt-client.js";
 const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.meta.url);
 
 /** Slack on top of the repetition's own time for spawning, handshakes and teardown. */
+/**
+ * Share of --duration (and warm-up) the one-way baselines measure: the same as the Hopwire
+ * tcp/ and secure-channel/ scenarios they are compared with (see windowed()), so that both
+ * sides of a ratio measure the same window after the same warm-up.
+ */
+export const ONE_WAY_SHARE = 0.3;
+
 export const timeoutFor = (p: RunParams): number => p.warmupMs + p.durationMs + 15_000;
 
 export interface TopologyOptions {
