@@ -10,7 +10,7 @@ import type * as BusyMod from "../src/busy.js";
 import type { ResultRecord } from "../src/results.js";
 
 const dist = (m: string): string => new URL(`../dist/${m}.js`, import.meta.url).href;
-const { registerWindowCheck, windowCheckMetrics, CHECK_PREFIX } = (await import(dist("scenarios/check/window-check"))) as typeof CheckMod;
+const { registerWindowCheck, windowCheckMetrics, withWindowChecks, CHECK_PREFIX } = (await import(dist("scenarios/check/window-check"))) as typeof CheckMod;
 const { getScenario } = (await import(dist("scenario"))) as typeof ScenarioMod;
 const { windowVerdicts } = (await import(dist("report/window-verdicts"))) as typeof VerdictMod;
 const { busyBetween } = (await import(dist("busy"))) as typeof BusyMod;
@@ -50,6 +50,25 @@ describe("window check", () => {
     });
     const v = windowVerdicts([record(`${CHECK_PREFIX}a`, 1.02), record(`${CHECK_PREFIX}b`, 1.6), record("runtime/x", 3)]);
     expect(v.map((x) => [x.scenario, x.throughputBound])).toEqual([[`${CHECK_PREFIX}a`, true], [`${CHECK_PREFIX}b`, false]]);
+  });
+});
+
+describe("withWindowChecks", () => {
+  const fake = (name: string) => ({ name, description: "", params: [], run: async () => ({ metrics: [], processes: [] }) });
+  registerWindowCheck({ name: "fake/target", params: [], window: "n", runAt: async () => measurement(1) });
+  const target = fake("fake/target");
+  const other = fake("fake/other");
+  const check = getScenario(`${CHECK_PREFIX}fake-target`)!;
+  const all = [target, check, other];
+
+  it("leaves the checks out by default, even when a pattern matched them", () => {
+    expect(withWindowChecks([target, check], all, ["target"], false)).toEqual([target]);
+  });
+  it("adds the check of every selected target with --window-check", () => {
+    expect(withWindowChecks([target, other], all, [], true)).toEqual([target, check, other]);
+  });
+  it("keeps checks a pattern names explicitly", () => {
+    expect(withWindowChecks([check], all, ["check/"], false)).toEqual([check]);
   });
 });
 

@@ -28,7 +28,9 @@ import { channelOptions, HOST, loadSecureChannel, nextTurn, type SecureSpec } fr
 import { awaitPublished } from "./hopwire-rendezvous.js";
 
 export interface InitiatorParams {
-  mode: "send" | "rtt" | "handshakes";
+  /** bulk: `totalBytes` of `size`-byte payloads to "sink", each send awaited before the next (the issue's plain loop). */
+  mode: "send" | "rtt" | "handshakes" | "bulk";
+  totalBytes?: number;
   /** Where the port to dial is published (hopwire-rendezvous.ts): the responder's, or the middle's. */
   portFile: string;
   /** Relays between the first connection and the far node, e.g. ["forward_to_bob"]. */
@@ -130,6 +132,23 @@ async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, pat
   return { sent, busy };
 }
 
+/**
+ * The plain loop a user writes — `await send` of each message, nothing else — for
+ * `totalBytes`. It is bounded only if `send` waits for room (the runtime's backpressure);
+ * until then it floods, and a full connection may close the channel, which fails the run
+ * with the error the loop saw.
+ */
+async function bulk(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, path: Path, to: Route, stop: AbortSignal): Promise<SendResult> {
+  const payload = new Uint8Array(p.size).fill(0xab);
+  const count = Math.ceil((p.totalBytes ?? 0) / p.size);
+  let sent = 0;
+  for (; sent < count && !stop.aborted; sent++) await n.send(to, payload);
+  // Stopping the node now could drop what is still queued: the responder ends the run
+  // (its node stops, and the connections close behind it).
+  await Promise.race([path.connection.whenClosed(), new Promise((resolve) => stop.addEventListener("abort", resolve, { once: true }))]);
+  return { sent, busy: 0 };
+}
+
 async function roundTrips(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, to: Route): Promise<RoundTripSummary> {
   const payload = new Uint8Array(p.size).fill(0xab);
   const latency = new LatencyRecorder();
@@ -177,6 +196,7 @@ runBenchChild<InitiatorParams, null, InitiatorResult>(async (p, io) => {
       first = route(path.channel);
     }
     if (p.mode === "rtt") return await roundTrips(p, n, route(first, "echoer"));
+    if (p.mode === "bulk") return await bulk(p, n, path, route(first, "sink"), io.stop);
     return await send(p, n, path, route(first, "sink"), io.stop);
   } finally {
     await n.stop();

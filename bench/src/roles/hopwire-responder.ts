@@ -17,7 +17,9 @@ import { CONTROL_MAX, QuietEchoer } from "./hopwire-workers.js";
 import { busyBetween, busyMark, type BusyMark } from "../busy.js";
 
 export interface ResponderParams {
-  mode: "sink" | "echo" | "listen";
+  /** bulk: a sink counting from its first data message until `totalBytes` of payload have arrived. */
+  mode: "sink" | "echo" | "listen" | "bulk";
+  totalBytes?: number;
   secure?: SecureSpec;
   /** echo mode: which echoer. */
   echoer?: "main" | "seed";
@@ -82,6 +84,26 @@ class WindowSink implements Worker {
   }
 }
 
+/** Counts data messages from the first until `totalBytes` of payload have arrived (backpressure/bulk-via-relay). */
+class BulkSink implements Worker {
+  #messages = 0;
+  #bytes = 0;
+  #first = -1;
+  #resolve!: (r: Window) => void;
+  readonly done = new Promise<Window>((resolve) => (this.#resolve = resolve));
+
+  constructor(private readonly totalBytes: number) {}
+
+  handleMessage(_ctx: Context, msg: Routed): void {
+    if (msg.payload.length <= CONTROL_MAX || this.#bytes >= this.totalBytes) return;
+    const now = performance.now();
+    if (this.#first < 0) this.#first = now;
+    this.#messages++;
+    this.#bytes += msg.payload.length;
+    if (this.#bytes >= this.totalBytes) this.#resolve({ messages: this.#messages, seconds: (now - this.#first) / 1e3, busy: 0 });
+  }
+}
+
 /** Sends the payload back as it came (no decoding), from its own address. */
 class PayloadEchoer implements Worker {
   handleMessage(ctx: Context, msg: Routed): Promise<void> {
@@ -109,6 +131,11 @@ runBenchChild<ResponderParams, ResponderReady, ResponderResult | null>(async (p,
       await n.startWorker("sink", sink, { placement: "main" });
       n.flowControls.addConsumer("sink", reachableFrom);
       result = Promise.race([sink.done.then((r) => ({ ...r, payloadBytes: r.messages * size })), stopped]);
+    } else if (p.mode === "bulk") {
+      const sink = new BulkSink(p.totalBytes ?? 0);
+      await n.startWorker("sink", sink, { placement: "main" });
+      n.flowControls.addConsumer("sink", reachableFrom);
+      result = Promise.race([sink.done.then((r) => ({ ...r, payloadBytes: r.messages * (p.size ?? 0) })), stopped]);
     } else if (p.mode === "echo") {
       if (p.echoer === "seed") await n.startWorker("echoer", QuietEchoer);
       else await n.startWorker("echoer", new PayloadEchoer(), { placement: "main" });
@@ -116,7 +143,7 @@ runBenchChild<ResponderParams, ResponderReady, ResponderResult | null>(async (p,
     }
     io.ready({ port: Number(listener.address.slice(listener.address.lastIndexOf(":") + 1)) });
     const r = await result;
-    if (r === null && p.mode === "sink") throw new Error("stopped before the measured window ended");
+    if (r === null && (p.mode === "sink" || p.mode === "bulk")) throw new Error("stopped before the measured window ended");
     return r;
   } finally {
     await n.stop();

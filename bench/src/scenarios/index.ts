@@ -13,3 +13,4 @@ import "./peers/libp2p.js";
 import "./scale/channels.js";
 import "./scale/handshakes.js";
 import "./backpressure/slow-consumer.js";
+import "./backpressure/bulk-via-relay.js";

@@ -25,15 +25,21 @@ export interface TopologyOptions {
   tls?: boolean;
   /** Put a plain TCP proxy process between client and server. */
   viaProxy?: boolean;
+  /** Bulk: the sink counts from its first byte until this much payload has arrived (and the timeout grows with it). */
+  totalBytes?: number;
 }
+
+/** A bulk run may be slow on a loaded host: allow 20 MB/s at worst. */
+const bulkTimeout = (bytes: number): number => 30_000 + bytes / 20e3;
 
 /** client → [proxy →] sink, one way; the sink measures. */
 export function oneWay(p: RunParams, signal: AbortSignal, o: TopologyOptions = {}): Promise<Measurement> {
-  return withChildren(signal, timeoutFor(p), async (spawn) => {
+  return withChildren(signal, o.totalBytes ? bulkTimeout(o.totalBytes) : timeoutFor(p), async (spawn) => {
     const sink = spawn<SinkReady, SinkResult>("sink", role("sink"), {
       tls: o.tls ?? false,
       warmupMs: p.warmupMs,
       durationMs: p.durationMs,
+      ...(o.totalBytes ? { totalBytes: o.totalBytes } : {}),
     });
     const target = await sink.ready;
     const proxy = o.viaProxy ? spawn<ProxyReady>("proxy", role("proxy"), { targetPort: target.port }) : undefined;

@@ -4,7 +4,7 @@
 // of a check runs its target at W and at 2W, back to back (alternating which goes first,
 // so drift in outside load lands on both), and reports both rates and their ratio. A
 // median 2W/1W at or below WINDOW_BOUND says the window does not limit the figure.
-import { registerScenario, type Measurement, type Metric, type ParamName, type RunParams } from "../../scenario.js";
+import { registerScenario, type Measurement, type Metric, type ParamName, type RunParams, type Scenario } from "../../scenario.js";
 
 /** 2W/1W above this (medians) means the window still limits the figure; repetitions spread ±10 % on a quiet host. */
 export const WINDOW_BOUND = 1.1;
@@ -40,8 +40,27 @@ export function windowCheckMetrics(at1: Measurement, at2: Measurement): Metric[]
   ];
 }
 
+/** Target scenario name → its check's name. */
+const checks = new Map<string, string>();
+
+/**
+ * The scenarios a run measures, given the ones its patterns matched: the checks run twice
+ * the target's work, so they are left out unless asked for — by `--window-check` (the check
+ * of every selected target is added) or by a pattern that names the check family.
+ */
+export function withWindowChecks(selected: readonly Scenario[], all: readonly Scenario[], patterns: readonly string[], windowCheck: boolean): Scenario[] {
+  const namedChecks = patterns.some((p) => p.toLowerCase().includes("check"));
+  const keep = new Set(selected.filter((s) => namedChecks || !s.name.startsWith(CHECK_PREFIX)));
+  if (windowCheck) {
+    const wanted = new Set(selected.flatMap((s) => (checks.has(s.name) ? [checks.get(s.name)!] : [])));
+    for (const s of all) if (wanted.has(s.name)) keep.add(s);
+  }
+  return all.filter((s) => keep.has(s)); // registry order
+}
+
 export function registerWindowCheck(target: WindowedTarget): void {
   let reps = 0;
+  checks.set(target.name, CHECK_PREFIX + target.name.replace("/", "-"));
   registerScenario({
     name: CHECK_PREFIX + target.name.replace("/", "-"),
     description:

@@ -125,6 +125,33 @@ export function hopwireOneWay(p: RunParams, signal: AbortSignal, t: HopwireTopol
   });
 }
 
+/**
+ * initiator → [middle →] responder's sink, `totalBytes` of awaited sends (the initiator's
+ * bulk mode); the sink times first to last message. The timeout allows 20 MB/s at worst.
+ */
+export function hopwireBulk(p: RunParams, signal: AbortSignal, t: HopwireTopology, totalBytes: number): Promise<Measurement> {
+  const rv = new Rendezvous();
+  return withChildren(signal, 30_000 + totalBytes / 20e3, async (spawn) => {
+    const s = servers(spawn, rv, t, { mode: "bulk", ...(t.secure ? { secure: t.secure } : {}), size: p.size!, totalBytes, warmupMs: 0, durationMs: 0 });
+    const initiator = spawn<null, InitiatorResult>("initiator", role("hopwire-initiator"), {
+      mode: "bulk",
+      portFile: s.portFile,
+      hops: s.hops,
+      ...(t.secure ? { secure: t.secure } : {}),
+      size: p.size!,
+      totalBytes,
+      warmupMs: 0,
+      durationMs: 0,
+    } satisfies InitiatorParams);
+    // The initiator fails first if its loop saw an error (a closed channel): report that, not the sink's wait.
+    const i = await initiator.result;
+    const r = await s.responder.result;
+    const m = await s.middle?.result;
+    const data = r.data!;
+    return { metrics: throughputMetrics(data.messages, data.payloadBytes, data.seconds), processes: rss([["initiator", i], ["middle", m], ["responder", r]]) };
+  }).finally(() => rv.dispose());
+}
+
 /** initiator → [middle →] responder's echoer and back, one outstanding; the initiator measures. */
 export function hopwireRoundTrip(p: RunParams, signal: AbortSignal, t: HopwireTopology & { echoer: "main" | "seed" }): Promise<Measurement> {
   return withTopology(p, signal, async (spawn, rv) => {
