@@ -8,10 +8,10 @@ export const tcpFramed = registerScenario({
     "Raw node:net over loopback: u32 BE length + frame, a turn's frames (~64 KiB) handed to the socket corked (one writev) " +
     "with backpressure, written as Hopwire's transport writes them (heads in a reused arena, payloads under 1 KiB copied " +
     "next to them, longer ones passed as views). Sender and sink are separate child processes; the sink counts delivered " +
-    "frames (views, no copy)." + windowNote(ONE_WAY_SHARE),
+    "frames (views, no copy)." + windowNote(ONE_WAY_SHARE, true),
   params: ["size"],
   chart: { series: "raw TCP" },
-  run: (p, signal) => oneWay(windowed(p, ONE_WAY_SHARE), signal),
+  run: (p, signal) => oneWay(windowed(p, ONE_WAY_SHARE, { steady: true }), signal),
 });
 
 export const tcpFramedRtt = registerScenario({

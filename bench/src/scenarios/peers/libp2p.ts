@@ -37,13 +37,13 @@ export const libp2pThroughput = registerScenario({
   description:
     `${STACK}: a dialer and a listener on 127.0.0.1 (port 0) as child processes, one stream carrying ` +
     "u32-length frames written ~64 KiB at a time under Yamux backpressure; the listener counts delivered frames." +
-    windowNote(ONE_WAY_SHARE),
+    windowNote(ONE_WAY_SHARE, true),
   params: ["size"],
   baseline: "baseline/tls",
   chart: { series: "js-libp2p (Noise ChaChaPoly + yamux)" },
   unavailable: libp2pUnavailable,
   run: (full, signal) => {
-    const p = windowed(full, ONE_WAY_SHARE); // the window baseline/tls measures
+    const p = windowed(full, ONE_WAY_SHARE, { steady: true }); // the window baseline/tls measures
     return withChildren(signal, timeoutFor(p), async (spawn) => {
       const sink = spawn<Libp2pSinkReady, SinkResult>("listener", role("libp2p-sink"), { warmupMs: p.warmupMs, durationMs: p.durationMs });
       const { addr } = await sink.ready;

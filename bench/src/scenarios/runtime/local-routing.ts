@@ -19,7 +19,7 @@ const MODES: { mode: RuntimeMode; what: string }[] = [
 
 /** One repetition, its tick window × scale (1 = the scenario, 2 = the window check's 2W). */
 function runAt(mode: RuntimeMode, full: RunParams, signal: AbortSignal, windowScale: number) {
-  const p = windowed(full, 0.25); // a quarter of --duration: see windowed()
+  const p = windowed(full, 0.25, { steady: true }); // a quarter of --duration: see windowed()
   return runSolo(ROLE, "process", { mode, size: p.size, warmupMs: p.warmupMs, durationMs: p.durationMs, windowScale }, p, signal);
 }
 
@@ -31,7 +31,7 @@ for (const { mode, what } of MODES) {
       `Context.send of size-byte bodies, ${what}. Counted by ticks the sink answers in order behind the ` +
       `data (up to ${WINDOW_TICKS} ticks of ~64 KiB outstanding, each turn's last send awaited; the window ` +
       `opens after ${WARM_TICKS} answered ticks and the warm-up); busy:* = event-loop utilisation of the ` +
-      "source's and the sink's threads. One process." + windowNote(0.25),
+      "source's and the sink's threads. One process." + windowNote(0.25, true),
     params: ["size"],
     baseline: "baseline/messageport-batched",
     run: (full, signal) => runAt(mode, full, signal, 1),

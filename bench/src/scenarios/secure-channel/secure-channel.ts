@@ -31,9 +31,9 @@ const TLS_HS = new URL("../../roles/hopwire-tls-handshakes.js", import.meta.url)
 
 /** One repetition of the one-way runs, the ack window × scale (the window check's 2W is 2). */
 const oneHopAt = (p: RunParams, signal: AbortSignal, windowScale: number) =>
-  hopwireOneWay(windowed(p, share(p)), signal, { secure: spec(p) }, { ackWindow: true, windowScale });
+  hopwireOneWay(windowed(p, share(p), { steady: true }), signal, { secure: spec(p) }, { ackWindow: true, windowScale });
 const twoHopAt = (p: RunParams, signal: AbortSignal, windowScale: number) =>
-  hopwireOneWay(windowed(p, share(p)), signal, { secure: spec(p), viaRelay: true }, { ackWindow: true, windowScale });
+  hopwireOneWay(windowed(p, share(p), { steady: true }), signal, { secure: spec(p), viaRelay: true }, { ackWindow: true, windowScale });
 
 // Lives here rather than in baselines/ because only secure-channel/handshakes uses it.
 registerScenario({
@@ -96,7 +96,7 @@ registerScenario({
     "initiator → responder, one TCP hop, one secure channel, one way: size-byte raw payloads (Context.forward) through the channel to a sink " +
     "placed \"main\", ~64 KiB per turn (its last send awaited), pausing while the connection needsDrain, ~16 MiB end-to-end " +
     "ack window (acked every 1/8; a memory bound, not a pacing: see check/window-secure-channel-*). The sink measures on its " +
-    "own clock. Two child processes." + windowNote("30% (noble: 15%)"),
+    "own clock. Two child processes." + windowNote("30% (noble: 15%)", true),
   params: ["size", "cryptoThreads", "provider"],
   baseline: "baseline/tls",
   chart: { series },
@@ -115,7 +115,7 @@ registerScenario({
   description:
     "The seed's topology, one way: initiator → middle (hello Relay \"forward_to_bob\") → responder, one secure " +
     "channel end to end; sender as in secure-channel/one-hop-throughput. Three child processes." +
-    windowNote("30% (noble: 15%)"),
+    windowNote("30% (noble: 15%)", true),
   params: ["size", "cryptoThreads", "provider"],
   baseline: "baseline/tls",
   run: (p, signal) => twoHopAt(p, signal, 1),

@@ -23,11 +23,11 @@ registerScenario({
   description:
     "initiator → responder over one TCP connection, one way: size-byte raw payloads (Context.forward of a LocalMessage) to a counting sink " +
     "placed \"main\", ~64 KiB per turn (its last send awaited), pausing while connection.needsDrain; no application window, " +
-    "only TCP's, as in its baseline. The sink measures on its own clock. Two child processes." + windowNote(SHARE),
+    "only TCP's, as in its baseline. The sink measures on its own clock. Two child processes." + windowNote(SHARE, true),
   params: ["size"],
   baseline: "baseline/tcp-framed",
   chart: { series: "hopwire TCP" },
-  run: (p, signal) => hopwireOneWay(windowed(p, SHARE), signal, {}),
+  run: (p, signal) => hopwireOneWay(windowed(p, SHARE, { steady: true }), signal, {}),
 });
 
 // The same round trip with the seed's Echoer on its own thread: one thread crossing each
@@ -45,7 +45,7 @@ registerScenario({
 });
 
 const relayAt = (p: RunParams, signal: AbortSignal, windowScale: number) =>
-  hopwireOneWay(windowed(p, SHARE), signal, { viaRelay: true }, { ackWindow: true, windowScale });
+  hopwireOneWay(windowed(p, SHARE, { steady: true }), signal, { viaRelay: true }, { ackWindow: true, windowScale });
 
 registerScenario({
   name: "tcp/relay-throughput",
@@ -53,7 +53,7 @@ registerScenario({
     "initiator → middle → responder, one way, as the seed's three nodes: the middle runs the examples' hello Relay " +
     "\"forward_to_bob\". Sender as in tcp/one-hop-throughput plus a ~16 MiB end-to-end ack window (the sink acks every " +
     "1/8 of it through the relay; a memory bound, not a pacing: see check/window-tcp-relay-throughput). Three child " +
-    "processes." + windowNote(SHARE),
+    "processes." + windowNote(SHARE, true),
   params: ["size"],
   baseline: "baseline/tcp-proxy",
   run: (p, signal) => relayAt(p, signal, 1),
