@@ -53,7 +53,6 @@ export type TickAnswer = [t: number, sink: BusyMark, thread: number];
 const noop = (): void => {};
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-
 /**
  * The source of the runtime scenarios: on a BlastPlan it sends `perTick` messages and a
  * tick per turn of the event loop (the runtime coalesces a turn's sends into one batch per
