@@ -45,7 +45,7 @@ interface ResultRecord {           // one per (scenario, params, metric)
   scenario: string;                // "baseline/tcp-framed"
   family: string;                  // "baseline"
   params: { size?: number; cryptoThreads?: number; provider?: "node" | "noble"; count?: number };
-  metric: string;                  // "msg/s" | "MB/s" | "rt/s" | "p50" | "p99" | "rss:<role>"
+  metric: string;                  // "msg/s" | "MB/s" | "rt/s" | "p50" | "p99" | "rss:<role>" | "busy:<thread>" | "2W/1W" | …
   unit: string;                    // "msg/s" | "MB/s" | "rt/s" | "µs" | "MiB"
   higherIsBetter: boolean;
   median: number; min: number; max: number;
@@ -54,6 +54,8 @@ interface ResultRecord {           // one per (scenario, params, metric)
   baseline: { name: string; params: object; median: number } | null;
   ratio: number | null;            // 1 = parity with the baseline, < 1 = worse; null for rss:*
   chart?: { series: string; x: number };   // drawn in bench-throughput.svg
+  series?: { name: string; unit: string; points: [number, number][] }[];  // samples over time (s, value) of the
+                                   // last repetition, first record of a case only (backpressure/*)
 }
 
 interface SkippedRecord { type: "skipped"; scenario: string; params: object; reason: string }
