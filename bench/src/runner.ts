@@ -4,7 +4,7 @@
 // interleaved (groups.ts).
 import { performance } from "node:perf_hooks";
 import { baselineNameFor, familyOf, getScenario, projectParams, type Measurement, type Params, type Scenario, type TimeSeries } from "./scenario.js";
-import { rssMetric } from "./metrics.js";
+import { isOwnFigure, rssMetric } from "./metrics.js";
 import { ratioToBaseline, summarize } from "./stats.js";
 import { caseKey } from "./format.js";
 import type { Case } from "./selection.js";
@@ -69,7 +69,7 @@ export function pairBaselines(records: ResultRecord[]): void {
   const index = new Map(records.map((r) => [`${caseKey(r.scenario, r.params)} ${r.metric}`, r]));
   for (const r of records) {
     const scenario = getScenario(r.scenario);
-    if (!scenario || r.metric.startsWith("rss:")) continue; // roles differ; RSS stands on its own
+    if (!scenario || isOwnFigure(r.metric)) continue; // roles differ; RSS and busy shares stand on their own
     const name = baselineNameFor(scenario, r.params);
     const b = name === undefined ? undefined : getScenario(name);
     if (!b) continue;
