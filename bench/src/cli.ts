@@ -9,6 +9,7 @@ import "./scenarios/index.js";
 import { allScenarios, type Scenario } from "./scenario.js";
 import { FULL, QUICK, collect, parseCount, parseProvider, parseSeconds, parseSize, warmupFor } from "./options.js";
 import { matchScenarios, planCases } from "./selection.js";
+import { withWindowChecks } from "./scenarios/check/window-check.js";
 import { runCases } from "./runner.js";
 import { Progress } from "./progress.js";
 import { machineRecord } from "./machine.js";
@@ -37,6 +38,7 @@ interface Opts {
   compare?: string[];
   writeDocs?: boolean;
   docsFrom?: string;
+  windowCheck?: boolean;
 }
 
 const program = new Command("hopwire-bench")
@@ -50,6 +52,7 @@ const program = new Command("hopwire-bench")
   .option("--provider <name,...>", `crypto providers: node, noble; repeatable (default: ${FULL.providers.join(",")}; quick: ${QUICK.providers.join(",")})`, collect(parseProvider))
   .option("--count <n,...>", "for scenarios that accept a count (channels, handshakes at once); default: each scenario's own", collect(parseCount(1, 100_000)))
   .option("--json <file>", "also write the results JSON here (always written to bench/results/latest.json, or latest-quick.json with --quick)")
+  .option("--window-check", "also run check/window-* for every selected throughput scenario: its figure at its in-flight window W and at 2W (throughput-bound when 2W/1W ≤ 1.1)")
   .option("-q, --quick", "smoke run: short repetitions, fewer of them, the whole suite in well under a minute")
   .option("-l, --list", "list scenarios with their parameters and baselines, then exit")
   .option("--compare <files...>", "compare two results files: --compare a.json b.json")
@@ -93,7 +96,8 @@ async function run(o: Opts): Promise<number> {
   }
   const selected = (() => {
     try {
-      return matchScenarios(o.scenario ?? [], allScenarios());
+      const all = allScenarios();
+      return withWindowChecks(matchScenarios(o.scenario ?? [], all), all, o.scenario ?? [], o.windowCheck === true);
     } catch (e) {
       return program.error(`error: ${(e as Error).message}`);
     }

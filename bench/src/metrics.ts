@@ -38,3 +38,9 @@ export function roundTripMetrics(s: RoundTripSummary): Metric[] {
 export function rssMetric(role: string, maxRssBytes: number): Metric {
   return { name: `rss:${role}`, unit: "MiB", value: maxRssBytes / 2 ** 20, higherIsBetter: false };
 }
+
+/**
+ * Figures about one process or thread of a topology (peak RSS, event-loop utilisation):
+ * never paired with a baseline, whose processes and threads are not the same ones.
+ */
+export const isOwnFigure = (metric: string): boolean => metric.startsWith("rss:") || metric.startsWith("busy:");

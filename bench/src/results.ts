@@ -2,7 +2,7 @@
 // machine record says where they were measured. Ratios are only meaningful within one
 // file (same run, same machine); comparing files compares medians.
 import { readFileSync } from "node:fs";
-import type { Params } from "./scenario.js";
+import type { Params, TimeSeries } from "./scenario.js";
 
 export interface MachineRecord {
   type: "machine";
@@ -48,6 +48,8 @@ export interface ResultRecord {
   ratio: number | null;
   /** Present on the records docs/bench-throughput.svg draws: one line per series, x = message size. */
   chart?: { series: string; x: number };
+  /** Samples over time of the case's last repetition (backpressure/*), on its first record only. */
+  series?: TimeSeries[];
 }
 
 /** A scenario (case) that could not run here, e.g. an optional stack is not installed. */

@@ -3,8 +3,8 @@
 // other would be measured as noise); repetitions of cases compared with each other are
 // interleaved (groups.ts).
 import { performance } from "node:perf_hooks";
-import { baselineNameFor, familyOf, getScenario, projectParams, type Measurement, type Params, type Scenario } from "./scenario.js";
-import { rssMetric } from "./metrics.js";
+import { baselineNameFor, familyOf, getScenario, projectParams, type Measurement, type Params, type Scenario, type TimeSeries } from "./scenario.js";
+import { isOwnFigure, rssMetric } from "./metrics.js";
 import { ratioToBaseline, summarize } from "./stats.js";
 import { caseKey } from "./format.js";
 import type { Case } from "./selection.js";
@@ -24,8 +24,8 @@ interface Sampled {
   values: number[];
 }
 
-/** One repetition of one case, folded into its per-metric samples. */
-async function measureRep(c: Case, s: RunSettings, byMetric: Map<string, Sampled>, signal: AbortSignal): Promise<void> {
+/** One repetition of one case, folded into its per-metric samples; returns its series, if any. */
+async function measureRep(c: Case, s: RunSettings, byMetric: Map<string, Sampled>, signal: AbortSignal): Promise<TimeSeries[] | undefined> {
   signal.throwIfAborted();
   const m: Measurement = await c.scenario.run({ ...c.params, durationMs: s.durationMs, warmupMs: s.warmupMs }, signal);
   if (m.processes.length === 0) throw new Error("the measurement names no process (peak RSS is required)");
@@ -35,11 +35,12 @@ async function measureRep(c: Case, s: RunSettings, byMetric: Map<string, Sampled
     entry.values.push(metric.value);
     byMetric.set(metric.name, entry);
   }
+  return m.series;
 }
 
-function toRecords(c: Case, byMetric: Map<string, Sampled>): ResultRecord[] {
+function toRecords(c: Case, byMetric: Map<string, Sampled>, series?: TimeSeries[]): ResultRecord[] {
   const chartMetric = c.scenario.chart?.metric ?? "MB/s";
-  return [...byMetric].map(([metric, v]) => {
+  return [...byMetric].map(([metric, v], i) => {
     const record: ResultRecord = {
       type: "result",
       scenario: c.scenario.name,
@@ -58,6 +59,7 @@ function toRecords(c: Case, byMetric: Map<string, Sampled>): ResultRecord[] {
     if (chart && metric === chartMetric && c.params.size !== undefined) {
       record.chart = { series: typeof chart.series === "string" ? chart.series : chart.series(c.params), x: c.params.size };
     }
+    if (i === 0 && series) record.series = series;
     return record;
   });
 }
@@ -67,7 +69,7 @@ export function pairBaselines(records: ResultRecord[]): void {
   const index = new Map(records.map((r) => [`${caseKey(r.scenario, r.params)} ${r.metric}`, r]));
   for (const r of records) {
     const scenario = getScenario(r.scenario);
-    if (!scenario || r.metric.startsWith("rss:")) continue; // roles differ; RSS stands on its own
+    if (!scenario || isOwnFigure(r.metric)) continue; // roles differ; RSS and busy shares stand on their own
     const name = baselineNameFor(scenario, r.params);
     const b = name === undefined ? undefined : getScenario(name);
     if (!b) continue;
@@ -86,7 +88,7 @@ export async function runCases(cases: readonly Case[], s: RunSettings, progress:
   for (const group of groupCases(cases)) {
     signal.throwIfAborted();
     progress.start(group, s.reps);
-    const live: { c: Case; samples: Map<string, Sampled>; seconds: number }[] = [];
+    const live: { c: Case; samples: Map<string, Sampled>; seconds: number; series?: TimeSeries[] }[] = [];
     for (const c of group) {
       if (c.scenario.unavailable && !unavailable.has(c.scenario)) unavailable.set(c.scenario, c.scenario.unavailable());
       const reason = await unavailable.get(c.scenario);
@@ -101,7 +103,7 @@ export async function runCases(cases: readonly Case[], s: RunSettings, progress:
         progress.rep(entry.c, rep, s.reps);
         const t0 = performance.now();
         try {
-          await measureRep(entry.c, s, entry.samples, signal);
+          entry.series = (await measureRep(entry.c, s, entry.samples, signal)) ?? entry.series;
           entry.seconds += (performance.now() - t0) / 1e3;
         } catch (e) {
           if (signal.aborted) throw e;
@@ -112,8 +114,8 @@ export async function runCases(cases: readonly Case[], s: RunSettings, progress:
         }
       }
     }
-    for (const { c, samples, seconds } of live) {
-      const records = toRecords(c, samples);
+    for (const { c, samples, seconds, series } of live) {
+      const records = toRecords(c, samples, series);
       results.push(...records);
       const head = records[0];
       progress.finish(c, head && { value: head.median, unit: head.unit }, seconds);

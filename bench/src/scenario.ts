@@ -46,10 +46,21 @@ export interface ProcessRss {
   maxRssBytes: number;
 }
 
+/** Values over time within one repetition (RSS, goodput): drawn as a line chart in the docs. */
+export interface TimeSeries {
+  /** Line name, e.g. "receiver RSS". */
+  name: string;
+  unit: string;
+  /** [seconds since the repetition's start, value]. */
+  points: [number, number][];
+}
+
 /** One repetition's measurement. `processes` must name every process involved. */
 export interface Measurement {
   metrics: Metric[];
   processes: ProcessRss[];
+  /** Optional samples over time; the harness keeps the last repetition's. */
+  series?: TimeSeries[];
 }
 
 /** Which records the throughput chart draws, and as which line. */

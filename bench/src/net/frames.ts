@@ -4,39 +4,81 @@
 
 export const MAX_FRAME = 16 * 2 ** 20;
 
+/** Size of the buffers frame heads (and short payloads) are written into (as Hopwire's transport). */
+const ARENA_SIZE = 64 * 1024;
+/** Payloads shorter than this are copied next to their head; longer ones go to the socket as views (Hopwire's COPY_THRESHOLD). */
+export const COPY_THRESHOLD = 1024;
+
+/** What FrameWriter needs of a socket (net.Socket and tls.TLSSocket both are). */
+export interface CorkableSocket {
+  write(chunk: Uint8Array): boolean;
+  cork(): void;
+  uncork(): void;
+}
+
 /**
- * Queues frames and writes all those queued since the last flush as one buffer, so a
- * sender pays one write() (and one syscall) per batch instead of one per frame — the
- * design brief measured ~830 k vs ~110 k msg/s for 1 KiB frames.
+ * Queues frames and hands all those queued since the last flush to the socket corked, so
+ * they leave in one writev — the way Hopwire's TCP FrameWriter
+ * (packages/transport-tcp/src/frame-writer.ts) writes, so that the baseline differs from it
+ * in the stack only: length heads (and payloads under COPY_THRESHOLD) are written into a
+ * reused arena, longer payloads are passed as they are (a view, not copied into a fresh
+ * buffer per frame, which the first version did and Hopwire does not).
  */
 export class FrameWriter {
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
+  #arena = Buffer.allocUnsafe(ARENA_SIZE);
+  /** [#start, #pos) of the arena is written but not yet queued. */
+  #start = 0;
+  #pos = 0;
+  #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
 
-  constructor(private readonly socket: NodeJS.WritableStream) {}
+  constructor(private readonly socket: CorkableSocket) {}
 
   push(body: Uint8Array): void {
-    this.pending.push(body);
-    this.pendingBytes += 4 + body.length;
+    const copy = body.length < COPY_THRESHOLD;
+    this.#reserve(4 + (copy ? body.length : 0));
+    this.#arena.writeUInt32BE(body.length, this.#pos);
+    this.#pos += 4;
+    if (copy) {
+      this.#arena.set(body, this.#pos);
+      this.#pos += body.length;
+    } else {
+      this.#cut();
+      this.#queue.push(body);
+    }
+    this.#queuedBytes += 4 + body.length;
   }
 
   get queuedBytes(): number {
-    return this.pendingBytes;
+    return this.#queuedBytes;
   }
 
   /** Writes the batch; returns write()'s answer: false means wait for 'drain' before pushing more. */
   flush(): boolean {
-    if (this.pending.length === 0) return true;
-    const out = Buffer.allocUnsafe(this.pendingBytes);
-    let off = 0;
-    for (const body of this.pending) {
-      out.writeUInt32BE(body.length, off);
-      out.set(body, off + 4);
-      off += 4 + body.length;
-    }
-    this.pending = [];
-    this.pendingBytes = 0;
-    return this.socket.write(out);
+    this.#cut();
+    if (this.#queue.length === 0) return true;
+    const queue = this.#queue;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    let ok = true;
+    this.socket.cork();
+    for (const chunk of queue) ok = this.socket.write(chunk);
+    this.socket.uncork();
+    return ok;
+  }
+
+  /** Moves the arena's written bytes to the queue (a view: the arena is not reused under it). */
+  #cut(): void {
+    if (this.#pos === this.#start) return;
+    this.#queue.push(this.#arena.subarray(this.#start, this.#pos));
+    this.#start = this.#pos;
+  }
+
+  #reserve(n: number): void {
+    if (this.#pos + n <= this.#arena.length) return;
+    this.#cut();
+    this.#arena = Buffer.allocUnsafe(Math.max(ARENA_SIZE, n));
+    this.#start = this.#pos = 0;
   }
 }
 

@@ -1,6 +1,7 @@
 // A throwaway self-signed X.509 certificate for the node:tls baseline, made at run time
 // with node:crypto and a few lines of DER, so the benchmark needs neither the openssl CLI
-// nor a committed key. ECDSA P-256 because every TLS 1.3 stack accepts it.
+// nor a committed key. ECDSA P-256 by default because every TLS 1.3 stack accepts it;
+// Ed25519 for the handshake baseline, as Hopwire's identities are Ed25519 keys.
 import { generateKeyPairSync, sign } from "node:crypto";
 
 function len(n: number): Buffer {
@@ -37,10 +38,13 @@ export interface SelfSigned {
   keyPem: string;
 }
 
+export type CertKey = "p256" | "ed25519";
+
 /** A certificate for `host` (CN and subjectAltName DNS), valid from an hour ago for a day. */
-export function makeSelfSignedCert(host = "localhost"): SelfSigned {
-  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const ecdsaWithSha256 = seq(oid("1.2.840.10045.4.3.2"));
+export function makeSelfSignedCert(host = "localhost", key: CertKey = "p256"): SelfSigned {
+  const { privateKey, publicKey } = key === "ed25519" ? generateKeyPairSync("ed25519") : generateKeyPairSync("ec", { namedCurve: "P-256" });
+  // The signature algorithm: ecdsa-with-SHA256, or Ed25519 (RFC 8410: no parameters, no separate hash).
+  const ecdsaWithSha256 = key === "ed25519" ? seq(oid("1.3.101.112")) : seq(oid("1.2.840.10045.4.3.2"));
   const name = seq(set(seq(oid("2.5.4.3"), tlv(0x0c, Buffer.from(host, "utf8")))));
   const now = Date.now();
   const subjectAltName = seq(oid("2.5.29.17"), tlv(0x04, seq(tlv(0x82, Buffer.from(host, "ascii")))));
@@ -54,7 +58,7 @@ export function makeSelfSignedCert(host = "localhost"): SelfSigned {
     publicKey.export({ type: "spki", format: "der" }),
     tlv(0xa3, seq(subjectAltName)),
   );
-  const signature = sign("sha256", tbs, privateKey); // DER-encoded ECDSA signature
+  const signature = sign(key === "ed25519" ? null : "sha256", tbs, privateKey); // ECDSA: DER-encoded; Ed25519: 64 raw bytes
   const der = seq(tbs, ecdsaWithSha256, tlv(0x03, Buffer.from([0]), signature));
   const b64 = der.toString("base64").replace(/.{1,64}/g, "$&\n");
   return { certPem: `-----BEGIN CERTIFICATE-----\n${b64}-----END CERTIFICATE-----\n`, keyPem: privateKey.export({ type: "pkcs8", format: "pem" }) as string };

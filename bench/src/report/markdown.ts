@@ -6,6 +6,10 @@ import { join } from "node:path";
 import { machineOf, type BenchRecord } from "../results.js";
 import { HEADERS, NOISY_SPREAD, notesFor, rowsFor } from "./rows.js";
 import { renderThroughputSvg } from "./svg.js";
+import { verdictText, windowVerdicts } from "./window-verdicts.js";
+import { chartsByUnit, renderSeriesSvg } from "./series-svg.js";
+import { formatParams } from "../format.js";
+import { isResult, type ResultRecord } from "../results.js";
 
 export interface ScenarioInfo {
   name: string;
@@ -41,7 +45,7 @@ interface ResultRecord {           // one per (scenario, params, metric)
   scenario: string;                // "baseline/tcp-framed"
   family: string;                  // "baseline"
   params: { size?: number; cryptoThreads?: number; provider?: "node" | "noble"; count?: number };
-  metric: string;                  // "msg/s" | "MB/s" | "rt/s" | "p50" | "p99" | "rss:<role>"
+  metric: string;                  // "msg/s" | "MB/s" | "rt/s" | "p50" | "p99" | "rss:<role>" | "busy:<thread>" | "2W/1W" | …
   unit: string;                    // "msg/s" | "MB/s" | "rt/s" | "µs" | "MiB"
   higherIsBetter: boolean;
   median: number; min: number; max: number;
@@ -50,11 +54,25 @@ interface ResultRecord {           // one per (scenario, params, metric)
   baseline: { name: string; params: object; median: number } | null;
   ratio: number | null;            // 1 = parity with the baseline, < 1 = worse; null for rss:*
   chart?: { series: string; x: number };   // drawn in bench-throughput.svg
+  series?: { name: string; unit: string; points: [number, number][] }[];  // samples over time (s, value) of the
+                                   // last repetition, first record of a case only (backpressure/*)
 }
 
 interface SkippedRecord { type: "skipped"; scenario: string; params: object; reason: string }
 interface FailedRecord  { type: "failed";  scenario: string; params: object; error: string }
 \`\`\``;
+
+/** The time-series charts of a run: a file name and its SVG per (case, unit). */
+export function seriesCharts(records: readonly BenchRecord[]): { file: string; title: string; svg: string }[] {
+  const withSeries = records.filter((r): r is ResultRecord & { series: NonNullable<ResultRecord["series"]> } => isResult(r) && !!r.series?.length);
+  return withSeries.flatMap((r) =>
+    chartsByUnit(r.series).map(({ unit, series }) => {
+      const slug = `${r.scenario}-${formatParams(r.params)}-${unit}`.replace(/[^a-zA-Z0-9]+/g, "-").replace(/^-|-$/g, "").toLowerCase();
+      const title = `${r.scenario} (${formatParams(r.params)}): ${unit}`;
+      return { file: `bench-${slug}.svg`, title, svg: renderSeriesSvg(title, unit, series) };
+    }),
+  );
+}
 
 export function renderMarkdown(records: readonly BenchRecord[], scenarios: readonly ScenarioInfo[], source: string): string {
   const m = machineOf(records);
@@ -107,7 +125,17 @@ export function renderMarkdown(records: readonly BenchRecord[], scenarios: reado
   }
   const notes = notesFor(records);
   if (notes.length) out.push(...notes.map((n) => `- ${n}`), "");
+  const verdicts = windowVerdicts(records);
+  if (verdicts.length) {
+    out.push("## Window checks", "", "Each throughput scenario with an in-flight window, run at W and 2W in every repetition (`check/window-*`): a figure that rises with the window measured a round trip, not throughput.", "");
+    out.push(mdTable(["scenario", "params", "2W/1W (median)", "verdict"], verdicts.map((v) => [v.scenario, v.params, `${v.ratio.toFixed(2)}×`, verdictText(v)])), "");
+  }
   out.push("## Throughput chart", "", `![Throughput (MB/s) against message size](${SVG_NAME})`, "");
+  const charts = seriesCharts(records);
+  if (charts.length) {
+    out.push("## Over time", "", "Samples over the last repetition of each case that records them (one chart per unit).", "");
+    for (const c of charts) out.push(`![${c.title}](${c.file})`, "");
+  }
   out.push("## Scenarios", "", mdTable(
     ["scenario", "params", "baseline", "what it measures"],
     scenarios.map((s) => [`\`${s.name}\``, s.params.join(", ") || "-", s.baseline ? `\`${s.baseline}\`` : "-", s.description]),
@@ -123,5 +151,10 @@ export function writeDocs(records: readonly BenchRecord[], scenarios: readonly S
   const svg = join(docsDir, SVG_NAME);
   writeFileSync(md, renderMarkdown(records, scenarios, source));
   writeFileSync(svg, renderThroughputSvg(records) + "\n");
-  return [md, svg];
+  const extra = seriesCharts(records).map((c) => {
+    const file = join(docsDir, c.file);
+    writeFileSync(file, c.svg + "\n");
+    return file;
+  });
+  return [md, svg, ...extra];
 }

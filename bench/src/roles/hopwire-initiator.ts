@@ -2,11 +2,15 @@
 // when `hops` names its relay) and, with `secure`, creates a secure channel to
 // "bob_listener" over that route (the seed's createSecureChannel). Then:
 //   send        one-way: `size`-byte raw payloads to "sink" (Context.forward) as fast as allowed —
-//               ~64 KiB per event-loop turn, never while the first connection needsDrain
-//               (waitForDrain), and with `ackWindow` never more than that many messages
-//               beyond the sink's last count (the sink's acks come back along the return
-//               route), so memory stays bounded on every node. Runs until the responder
-//               goes away or the harness says stop.
+//               ~64 KiB per event-loop turn, awaiting the turn's last send (once the runtime
+//               has backpressure it resolves only when the first hop has room), never while
+//               the first connection needsDrain (waitForDrain), and with `ackWindow` never
+//               more than that many messages beyond the sink's last count (the sink's acks
+//               come back along the return route), so memory stays bounded on every node
+//               even where nothing pushes back yet (a relay, a channel's crypto queue). The
+//               window is a memory bound, not a pacing: deep enough that doubling it does not
+//               raise the figure (check/window-*). Runs until the responder goes away or the
+//               harness says stop.
 //   rtt         sendAndReceive(route(..., "echoer"), payload), one outstanding; hrtime
 //               latencies after warmupMs, for durationMs.
 //   handshakes  createSecureChannel over one hop, `inFlight` at a time, each closed once
@@ -16,6 +20,7 @@ import { LocalMessage, node, route, type Context, type Route, type Routed, type 
 import { createTcpTransport, TcpConnectionOptions, type TcpConnection } from "@hopwire/transport-tcp";
 import type { SecureChannel } from "@hopwire/secure-channel";
 import { countCompletions } from "../completion-window.js";
+import { busyBetween, busyMark, type BusyMark } from "../busy.js";
 import { runBenchChild } from "../proc/child.js";
 import { LatencyRecorder } from "../histogram.js";
 import { summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
@@ -23,7 +28,9 @@ import { channelOptions, HOST, loadSecureChannel, nextTurn, type SecureSpec } fr
 import { awaitPublished } from "./hopwire-rendezvous.js";
 
 export interface InitiatorParams {
-  mode: "send" | "rtt" | "handshakes";
+  /** bulk: `totalBytes` of `size`-byte payloads to "sink", each send awaited before the next (the issue's plain loop). */
+  mode: "send" | "rtt" | "handshakes" | "bulk";
+  totalBytes?: number;
   /** Where the port to dial is published (hopwire-rendezvous.ts): the responder's, or the middle's. */
   portFile: string;
   /** Relays between the first connection and the far node, e.g. ["forward_to_bob"]. */
@@ -39,6 +46,8 @@ export interface InitiatorParams {
 }
 export interface SendResult {
   sent: number;
+  /** The initiator's main thread from the end of its warm-up to the end of the run, 0…1 (busy.ts). */
+  busy: number;
 }
 export interface HandshakeResult {
   handshakes: number;
@@ -102,19 +111,42 @@ async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, pat
   const over = (): boolean => stop.aborted || pathClosed(path) || failure !== undefined;
   stop.addEventListener("abort", () => source.wake(), { once: true });
   void connection.whenClosed().then(() => source.wake());
+  const warmEnd = performance.now() + p.warmupMs;
+  let busy0: BusyMark | undefined;
   while (!over()) {
+    let last: Promise<void> | undefined;
     for (let k = 0; k < perTurn && sent - source.acked < window && !connection.needsDrain; k++) {
-      void ctx.forward(message).catch(fail);
+      last = ctx.forward(message).catch(fail);
       sent++;
     }
+    await last;
+    busy0 ??= performance.now() >= warmEnd ? busyMark() : undefined;
     if (connection.needsDrain) await connection.waitForDrain().catch(() => {});
     else if (sent - source.acked >= window) await source.nextAck();
     else await nextTurn();
   }
+  const busy = busy0 ? busyBetween(busy0, busyMark()) : 0;
   // The run ends when the responder (which measures) goes away, closing the channel (its
   // CLOSE may come before the connection goes) and the connection; anything else is an error.
   if (failure !== undefined && !pathClosed(path) && !stop.aborted) throw failure;
-  return { sent };
+  return { sent, busy };
+}
+
+/**
+ * The plain loop a user writes — `await send` of each message, nothing else — for
+ * `totalBytes`. It is bounded only if `send` waits for room (the runtime's backpressure);
+ * until then it floods, and a full connection may close the channel, which fails the run
+ * with the error the loop saw.
+ */
+async function bulk(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, path: Path, to: Route, stop: AbortSignal): Promise<SendResult> {
+  const payload = new Uint8Array(p.size).fill(0xab);
+  const count = Math.ceil((p.totalBytes ?? 0) / p.size);
+  let sent = 0;
+  for (; sent < count && !stop.aborted; sent++) await n.send(to, payload);
+  // Stopping the node now could drop what is still queued: the responder ends the run
+  // (its node stops, and the connections close behind it).
+  await Promise.race([path.connection.whenClosed(), new Promise((resolve) => stop.addEventListener("abort", resolve, { once: true }))]);
+  return { sent, busy: 0 };
 }
 
 async function roundTrips(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, to: Route): Promise<RoundTripSummary> {
@@ -164,6 +196,7 @@ runBenchChild<InitiatorParams, null, InitiatorResult>(async (p, io) => {
       first = route(path.channel);
     }
     if (p.mode === "rtt") return await roundTrips(p, n, route(first, "echoer"));
+    if (p.mode === "bulk") return await bulk(p, n, path, route(first, "sink"), io.stop);
     return await send(p, n, path, route(first, "sink"), io.stop);
   } finally {
     await n.stop();

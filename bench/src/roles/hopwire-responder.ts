@@ -14,9 +14,12 @@ import { createTcpTransport, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { runBenchChild } from "../proc/child.js";
 import { HOST, listenerOptions, loadSecureChannel, type SecureSpec } from "./hopwire-net.js";
 import { CONTROL_MAX, QuietEchoer } from "./hopwire-workers.js";
+import { busyBetween, busyMark, type BusyMark } from "../busy.js";
 
 export interface ResponderParams {
-  mode: "sink" | "echo" | "listen";
+  /** bulk: a sink counting from its first data message until `totalBytes` of payload have arrived. */
+  mode: "sink" | "echo" | "listen" | "bulk";
+  totalBytes?: number;
   secure?: SecureSpec;
   /** echo mode: which echoer. */
   echoer?: "main" | "seed";
@@ -33,7 +36,10 @@ export interface ResponderResult {
   messages: number;
   payloadBytes: number;
   seconds: number;
+  /** The responder's main thread (transport, channel end, sink) over the window, 0…1 (busy.ts). */
+  busy?: number;
 }
+type Window = { messages: number; seconds: number; busy: number };
 
 const noop = (): void => {};
 
@@ -44,8 +50,9 @@ class WindowSink implements Worker {
   #start = -1;
   #m0 = 0;
   #finished = false;
-  readonly done: Promise<{ messages: number; seconds: number }>;
-  #resolve!: (r: { messages: number; seconds: number }) => void;
+  #busy0: BusyMark | undefined;
+  readonly done: Promise<Window>;
+  #resolve!: (r: Window) => void;
 
   constructor(
     private readonly warmupMs: number,
@@ -68,11 +75,32 @@ class WindowSink implements Worker {
       if (now >= this.#first + this.warmupMs && count >= this.warmMessages) {
         this.#start = now;
         this.#m0 = count;
+        this.#busy0 = busyMark();
       }
     } else if (now >= this.#start + this.durationMs) {
       this.#finished = true;
-      this.#resolve({ messages: count - this.#m0, seconds: (now - this.#start) / 1e3 });
+      this.#resolve({ messages: count - this.#m0, seconds: (now - this.#start) / 1e3, busy: busyBetween(this.#busy0!, busyMark()) });
     }
+  }
+}
+
+/** Counts data messages from the first until `totalBytes` of payload have arrived (backpressure/bulk-via-relay). */
+class BulkSink implements Worker {
+  #messages = 0;
+  #bytes = 0;
+  #first = -1;
+  #resolve!: (r: Window) => void;
+  readonly done = new Promise<Window>((resolve) => (this.#resolve = resolve));
+
+  constructor(private readonly totalBytes: number) {}
+
+  handleMessage(_ctx: Context, msg: Routed): void {
+    if (msg.payload.length <= CONTROL_MAX || this.#bytes >= this.totalBytes) return;
+    const now = performance.now();
+    if (this.#first < 0) this.#first = now;
+    this.#messages++;
+    this.#bytes += msg.payload.length;
+    if (this.#bytes >= this.totalBytes) this.#resolve({ messages: this.#messages, seconds: (now - this.#first) / 1e3, busy: 0 });
   }
 }
 
@@ -103,6 +131,11 @@ runBenchChild<ResponderParams, ResponderReady, ResponderResult | null>(async (p,
       await n.startWorker("sink", sink, { placement: "main" });
       n.flowControls.addConsumer("sink", reachableFrom);
       result = Promise.race([sink.done.then((r) => ({ ...r, payloadBytes: r.messages * size })), stopped]);
+    } else if (p.mode === "bulk") {
+      const sink = new BulkSink(p.totalBytes ?? 0);
+      await n.startWorker("sink", sink, { placement: "main" });
+      n.flowControls.addConsumer("sink", reachableFrom);
+      result = Promise.race([sink.done.then((r) => ({ ...r, payloadBytes: r.messages * (p.size ?? 0) })), stopped]);
     } else if (p.mode === "echo") {
       if (p.echoer === "seed") await n.startWorker("echoer", QuietEchoer);
       else await n.startWorker("echoer", new PayloadEchoer(), { placement: "main" });
@@ -110,7 +143,7 @@ runBenchChild<ResponderParams, ResponderReady, ResponderResult | null>(async (p,
     }
     io.ready({ port: Number(listener.address.slice(listener.address.lastIndexOf(":") + 1)) });
     const r = await result;
-    if (r === null && p.mode === "sink") throw new Error("stopped before the measured window ended");
+    if (r === null && (p.mode === "sink" || p.mode === "bulk")) throw new Error("stopped before the measured window ended");
     return r;
   } finally {
     await n.stop();

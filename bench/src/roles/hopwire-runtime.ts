@@ -8,7 +8,9 @@
 import { node, type Placement } from "@hopwire/runtime";
 import { runBenchChild } from "../proc/child.js";
 import { throughputMetrics } from "../metrics.js";
+import { busyMetric } from "../busy.js";
 import type { SoloResult } from "../proc/solo.js";
+import { blastShape } from "./blast-shape.js";
 import { Blaster, TickSink, type BlastPlan, type BlastResult } from "./hopwire-workers.js";
 
 export type RuntimeMode = "main->main" | "main->thread" | "thread->thread" | "pool";
@@ -18,6 +20,8 @@ export interface RuntimeParams {
   size: number;
   warmupMs: number;
   durationMs: number;
+  /** Multiplies the ticks outstanding (the in-flight window); the window check runs 1 and 2. */
+  windowScale?: number;
 }
 
 const PLACEMENTS: Record<RuntimeMode, { source: Placement; sink: Placement }> = {
@@ -27,11 +31,6 @@ const PLACEMENTS: Record<RuntimeMode, { source: Placement; sink: Placement }> = 
   pool: { source: "main", sink: "pool" },
 };
 
-/** About 64 KiB of payload per tick (between 8 and 1024 messages), at most eight ticks unanswered. */
-export function blastShape(size: number): { perTick: number; window: number } {
-  return { perTick: Math.max(8, Math.min(1024, Math.floor((64 * 1024) / size))), window: 8 };
-}
-
 runBenchChild<RuntimeParams, null, SoloResult>(async (p) => {
   const placement = PLACEMENTS[p.mode];
   if (!placement) throw new Error(`unknown runtime mode ${String(p.mode)}`);
@@ -40,9 +39,11 @@ runBenchChild<RuntimeParams, null, SoloResult>(async (p) => {
   try {
     await n.startWorker("sink", TickSink, { placement: placement.sink });
     await n.startWorker("blaster", Blaster, { placement: placement.source });
-    const plan: BlastPlan = { to: "sink", size: p.size, ...blastShape(p.size), warmupMs: p.warmupMs, durationMs: p.durationMs };
+    const plan: BlastPlan = { to: "sink", size: p.size, ...blastShape(p.size, p.windowScale), warmupMs: p.warmupMs, durationMs: p.durationMs };
     const r = await n.sendAndReceive<BlastResult>("blaster", plan, { timeout: p.warmupMs + p.durationMs + 10_000 });
-    return { metrics: throughputMetrics(r.messages, r.messages * p.size, r.seconds) };
+    return {
+      metrics: [...throughputMetrics(r.messages, r.messages * p.size, r.seconds), busyMetric("source", r.busySource), busyMetric("sink", r.busySink)],
+    };
   } finally {
     await n.stop();
   }

@@ -7,10 +7,16 @@
 // Messages from one sender to one worker are handled in order on every placement
 // (docs/architecture.md), so when tick n comes back, every data message sent before it
 // has been handled by the sink. The source counts handled messages from the ticks, on its
-// own clock, and keeps only a few ticks outstanding: that bounds the messages in flight
-// (the runtime's mailboxes have no backpressure of their own).
+// own clock. The ticks are marks, not a stop-and-wait protocol: the window of unanswered
+// ticks only bounds memory until the runtime's own backpressure (send resolving once the
+// first hop has room) is there, and it is deep enough not to throttle the sender
+// (check/window-* runs it at 1x and 2x and shows the figure does not move).
 import { performance } from "node:perf_hooks";
+import { threadId } from "node:worker_threads";
 import { route, type Context, type Route, type Routed, type Worker } from "@hopwire/runtime";
+import { WARM_TICKS } from "./blast-shape.js";
+import { SLOW_MS } from "./slow-consumer-shape.js";
+import { busyBetween, busyMark, type BusyMark } from "../busy.js";
 
 /** Payloads this short are control messages (a msgpack number or a small map), never data. */
 export const CONTROL_MAX = 48;
@@ -26,90 +32,107 @@ export interface BlastPlan {
   window: number;
   warmupMs: number;
   durationMs: number;
+  /** Ticks answered before the measured window may open (default WARM_TICKS). */
+  warmTicks?: number;
 }
 
 /** Handled messages over the measured window, on the source's clock. */
 export interface BlastResult {
   messages: number;
   seconds: number;
+  /** Event-loop utilisation of the source's and the sink's threads over the window (busy.ts). */
+  busySource: number;
+  busySink: number;
+  /** Ids of the threads whose sink answered ticks in the window (a pool's slots that did work). */
+  sinkThreads: number[];
 }
 
+/** A sink's answer to tick `t`: the tick, the sink thread's busy mark when it answered, and that thread's id. */
+export type TickAnswer = [t: number, sink: BusyMark, thread: number];
+
 const noop = (): void => {};
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * The source of the runtime scenarios: on a BlastPlan it sends `perTick` messages and a
- * tick per turn of the event loop (so that the runtime's per-turn batches stay one tick
- * long and the sink works on one batch while the next is sent), as long as fewer than
- * `window` ticks are unanswered; then it waits for an answer. When the measured window is
- * over it answers the plan's sender with a BlastResult. Marks are placed from tick
- * answers, never from timers (a busy port starves the timers phase).
+ * tick per turn of the event loop (the runtime coalesces a turn's sends into one batch per
+ * thread), awaits the turn's last send (which, once the runtime has backpressure, resolves
+ * only when the sink's mailbox has room), and goes on while fewer than `window` ticks are
+ * unanswered. When the measured window is over it answers the plan's sender with a
+ * BlastResult. Marks are placed from tick answers, never from timers (a busy port starves
+ * the timers phase).
  */
 export class Blaster implements Worker {
   static readonly module = import.meta.url;
   #plan: BlastPlan | undefined;
-  #to: Route | undefined;
-  #ctx: Context | undefined;
-  #payload = new Uint8Array(0);
   #replyTo: Route | undefined;
   /** Data messages sent before tick i, by i % length. */
-  readonly #sentBefore = new Float64Array(1024);
-  #sent = 0;
+  #sentBefore = new Float64Array(0);
   #ticks = 0;
   #answered = 0;
   #t0 = 0;
-  #start: { count: number; t: number } | undefined;
+  #start: { count: number; t: number; source: BusyMark; sink: BusyMark } | undefined;
   #done = false;
-  /** A pump turn is scheduled (or running). */
-  #pumping = false;
+  readonly #sinkThreads = new Set<number>();
+  /** Wakes the pump when a tick comes back and the window was full. */
+  #wake: (() => void) | undefined;
 
-  async handleMessage(ctx: Context, msg: Routed): Promise<void> {
+  handleMessage(ctx: Context, msg: Routed): void {
     const body = msg.body;
-    if (typeof body === "number") return this.#onTick(ctx, body);
+    if (Array.isArray(body)) return this.#onTick(ctx, body as TickAnswer);
     const plan = body as BlastPlan;
     this.#plan = plan;
-    this.#to = route(plan.to);
-    this.#ctx = ctx;
-    this.#payload = new Uint8Array(plan.size).fill(0x5a);
+    this.#sentBefore = new Float64Array(Math.max(1024, 2 * plan.window));
     this.#replyTo = msg.returnRoute;
     this.#t0 = performance.now();
-    this.#schedule();
-  }
-
-  #schedule(): void {
-    if (this.#pumping || this.#done) return;
-    this.#pumping = true;
-    setImmediate(this.#pump);
+    void this.#pump(ctx, plan);
   }
 
   /** One tick's worth of messages per turn, while the window has room. */
-  readonly #pump = (): void => {
-    this.#pumping = false;
-    const plan = this.#plan!;
-    if (this.#done || this.#ticks - this.#answered >= plan.window) return;
-    const ctx = this.#ctx!;
-    const to = this.#to!;
-    for (let i = 0; i < plan.perTick; i++) void ctx.send(to, this.#payload).catch(noop);
-    this.#sent += plan.perTick;
-    this.#sentBefore[this.#ticks % this.#sentBefore.length] = this.#sent;
-    void ctx.send(to, this.#ticks++).catch(noop);
-    this.#schedule();
-  };
+  async #pump(ctx: Context, plan: BlastPlan): Promise<void> {
+    const to = route(plan.to);
+    const payload = new Uint8Array(plan.size).fill(0x5a);
+    let sent = 0;
+    while (!this.#done) {
+      if (this.#ticks - this.#answered >= plan.window) {
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        continue;
+      }
+      for (let i = 0; i < plan.perTick; i++) void ctx.send(to, payload).catch(noop);
+      sent += plan.perTick;
+      this.#sentBefore[this.#ticks % this.#sentBefore.length] = sent;
+      await ctx.send(to, this.#ticks++).catch(noop);
+      await nextTurn();
+    }
+  }
 
-  #onTick(ctx: Context, tick: number): void {
+  #onTick(ctx: Context, [tick, sink, thread]: TickAnswer): void {
     if (this.#done) return;
+    if (this.#start) this.#sinkThreads.add(thread);
     this.#answered = Math.max(this.#answered, tick + 1);
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
     const now = performance.now();
     const count = this.#sentBefore[tick % this.#sentBefore.length]!;
     const plan = this.#plan!;
     if (!this.#start) {
-      if (now >= this.#t0 + plan.warmupMs) this.#start = { count, t: now };
+      // Warm-up: by time and by traffic (a fresh thread needs a few windows to get up to speed).
+      if (now >= this.#t0 + plan.warmupMs && this.#answered >= (plan.warmTicks ?? WARM_TICKS)) {
+        this.#start = { count, t: now, source: busyMark(), sink };
+      }
     } else if (now >= this.#start.t + plan.durationMs) {
       this.#done = true;
-      const result: BlastResult = { messages: count - this.#start.count, seconds: (now - this.#start.t) / 1e3 };
+      const s = this.#start;
+      const result: BlastResult = {
+        messages: count - s.count,
+        seconds: (now - s.t) / 1e3,
+        busySource: busyBetween(s.source, busyMark()),
+        busySink: busyBetween(s.sink, sink),
+        sinkThreads: [...this.#sinkThreads],
+      };
       void ctx.send(this.#replyTo!, result).catch(noop);
-      return;
     }
-    this.#schedule();
   }
 }
 
@@ -127,7 +150,58 @@ export class TickSink implements Worker {
       this.count++;
       return;
     }
-    return ctx.send(msg.returnRoute, msg.body);
+    const answer: TickAnswer = [msg.body as number, busyMark(), threadId];
+    return ctx.send(msg.returnRoute, answer);
+  }
+}
+
+/** Rounds of CpuSink's hash per data message: ~0.1-0.3 ms of one core here, far above a message's routing cost. */
+export const CPU_ROUNDS = 200_000;
+
+/**
+ * A stateless CPU-bound worker for the pool scaling scenario: for every data message it
+ * hashes the payload CPU_ROUNDS times (plain JavaScript, so only the slot's own thread
+ * works), and answers ticks like TickSink.
+ */
+export class CpuSink extends TickSink {
+  static override readonly module = import.meta.url;
+  /** Kept so the hash cannot be optimised away. */
+  digest = 0;
+
+  override handleMessage(ctx: Context, msg: Routed): void | Promise<void> {
+    if (msg.payload.length > CONTROL_MAX) this.digest ^= spin(msg.payload, CPU_ROUNDS);
+    return super.handleMessage(ctx, msg);
+  }
+}
+
+/** FNV-1a over the bytes of `data`, `rounds` steps (cycling through the data). */
+function spin(data: Uint8Array, rounds: number): number {
+  let h = 0x811c9dc5;
+  const n = data.length;
+  for (let i = 0; i < rounds; i++) h = Math.imul(h ^ data[i % n]!, 0x01000193);
+  return h;
+}
+
+
+/**
+ * The slow consumer of backpressure/slow-consumer: handles one message per SLOW_MS (a
+ * timer, so the thread is idle, not busy) and reports its running count to `args[0]` (a
+ * "meter" on the node's main thread that the node samples; asking the worker instead would
+ * queue behind its backlog).
+ */
+export class SlowWorker implements Worker {
+  static readonly module = import.meta.url;
+  #count = 0;
+  readonly #meter: Route;
+
+  constructor(meter: string) {
+    this.#meter = route(meter);
+  }
+
+  async handleMessage(ctx: Context, msg: Routed): Promise<void> {
+    if (msg.payload.length <= CONTROL_MAX) return;
+    await new Promise((resolve) => setTimeout(resolve, SLOW_MS));
+    await ctx.send(this.#meter, ++this.#count);
   }
 }
 

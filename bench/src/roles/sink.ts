@@ -4,12 +4,15 @@
 // messages merely queued by the sender.
 import { runBenchChild } from "../proc/child.js";
 import { FrameWindow, type SinkResult } from "../net/frame-window.js";
+import { BulkCount } from "../net/bulk-count.js";
 import { closed, listen, type Listening } from "../net/endpoints.js";
 
 export interface SinkParams {
   tls: boolean;
   warmupMs: number;
   durationMs: number;
+  /** Bulk mode: count from the first byte until this much payload has arrived (no time window). */
+  totalBytes?: number;
 }
 export type SinkReady = Pick<Listening, "port" | "certPem">;
 export type { SinkResult };
@@ -20,7 +23,7 @@ runBenchChild<SinkParams, SinkReady, SinkResult>(async (p, io) => {
   const done = new Promise<SinkResult>((res, rej) => ((resolveDone = res), (rejectDone = rej)));
 
   const listening = await listen(p.tls, (socket) => {
-    const window = new FrameWindow(p.warmupMs, p.durationMs);
+    const window = p.totalBytes ? new BulkCount(p.totalBytes) : new FrameWindow(p.warmupMs, p.durationMs);
     socket.on("data", (chunk: Buffer) => {
       let result: SinkResult | undefined;
       try {

@@ -12,3 +12,14 @@ export const messagePortBatched = registerScenario({
   chart: { series: "MessagePort batched (no I/O)" },
   run: (p, signal) => runSolo(ROLE, "process", p, p, signal),
 });
+
+// The thread hop of a round trip, so that an echo placed on its own thread can be read
+// against "framed TCP round trip + one MessagePort ping-pong" from the same run.
+registerScenario({
+  name: "baseline/messageport-rtt",
+  description:
+    "One size-byte Uint8Array main thread → worker_thread → main thread (postMessage on the Worker, structured clone " +
+    "each way), one outstanding; hrtime latencies in a native histogram. One process.",
+  params: ["size"],
+  run: (p, signal) => runSolo(new URL("../../roles/messageport-rtt.js", import.meta.url), "process", p, p, signal),
+});

@@ -1,15 +1,16 @@
+import { windowed, windowNote } from "../tcp/hopwire-topology.js";
 import { registerScenario } from "../../scenario.js";
-import { oneWay, roundTrip } from "./tcp-topology.js";
+import { ONE_WAY_SHARE, oneWay, roundTrip } from "./tcp-topology.js";
 
 export const tcpProxy = registerScenario({
   name: "baseline/tcp-proxy",
   description:
     "The tcp-framed traffic through a plain TCP proxy (socket.pipe both ways): client → proxy → sink, " +
-    "three child processes. The floor for a Hopwire relay node, which must also parse and re-route.",
+    "three child processes. The floor for a Hopwire relay node, which must also parse and re-route." + windowNote(ONE_WAY_SHARE, true),
   params: ["size"],
   baseline: "baseline/tcp-framed",
   chart: { series: "raw TCP via proxy" },
-  run: (p, signal) => oneWay(p, signal, { viaProxy: true }),
+  run: (p, signal) => oneWay(windowed(p, ONE_WAY_SHARE, { steady: true }), signal, { viaProxy: true }),
 });
 
 export const tcpProxyRtt = registerScenario({

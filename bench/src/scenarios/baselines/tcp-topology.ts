@@ -12,21 +12,34 @@ import type { RttClientResult } from "../../roles/rtt-client.js";
 const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.meta.url);
 
 /** Slack on top of the repetition's own time for spawning, handshakes and teardown. */
+/**
+ * Share of --duration (and warm-up) the one-way baselines measure: the same as the Hopwire
+ * tcp/ and secure-channel/ scenarios they are compared with (see windowed()), so that both
+ * sides of a ratio measure the same window after the same warm-up.
+ */
+export const ONE_WAY_SHARE = 0.3;
+
 export const timeoutFor = (p: RunParams): number => p.warmupMs + p.durationMs + 15_000;
 
 export interface TopologyOptions {
   tls?: boolean;
   /** Put a plain TCP proxy process between client and server. */
   viaProxy?: boolean;
+  /** Bulk: the sink counts from its first byte until this much payload has arrived (and the timeout grows with it). */
+  totalBytes?: number;
 }
+
+/** A bulk run may be slow on a loaded host: allow 20 MB/s at worst. */
+const bulkTimeout = (bytes: number): number => 30_000 + bytes / 20e3;
 
 /** client → [proxy →] sink, one way; the sink measures. */
 export function oneWay(p: RunParams, signal: AbortSignal, o: TopologyOptions = {}): Promise<Measurement> {
-  return withChildren(signal, timeoutFor(p), async (spawn) => {
+  return withChildren(signal, o.totalBytes ? bulkTimeout(o.totalBytes) : timeoutFor(p), async (spawn) => {
     const sink = spawn<SinkReady, SinkResult>("sink", role("sink"), {
       tls: o.tls ?? false,
       warmupMs: p.warmupMs,
       durationMs: p.durationMs,
+      ...(o.totalBytes ? { totalBytes: o.totalBytes } : {}),
     });
     const target = await sink.ready;
     const proxy = o.viaProxy ? spawn<ProxyReady>("proxy", role("proxy"), { targetPort: target.port }) : undefined;

@@ -7,7 +7,8 @@
 import { registerScenario } from "../../scenario.js";
 import { withChildren } from "../../proc/spawn.js";
 import { throughputMetrics } from "../../metrics.js";
-import { timeoutFor } from "../baselines/tcp-topology.js";
+import { ONE_WAY_SHARE, timeoutFor } from "../baselines/tcp-topology.js";
+import { windowed, windowNote } from "../tcp/hopwire-topology.js";
 import type { SinkResult } from "../../roles/sink.js";
 import type { SenderResult } from "../../roles/sender.js";
 import type { Libp2pSinkReady } from "../../roles/libp2p-sink.js";
@@ -35,13 +36,15 @@ export const libp2pThroughput = registerScenario({
   name: "peers/libp2p-throughput",
   description:
     `${STACK}: a dialer and a listener on 127.0.0.1 (port 0) as child processes, one stream carrying ` +
-    "u32-length frames written ~64 KiB at a time under Yamux backpressure; the listener counts delivered frames.",
+    "u32-length frames written ~64 KiB at a time under Yamux backpressure; the listener counts delivered frames." +
+    windowNote(ONE_WAY_SHARE, true),
   params: ["size"],
   baseline: "baseline/tls",
-  chart: { series: "libp2p" },
+  chart: { series: "js-libp2p (Noise ChaChaPoly + yamux)" },
   unavailable: libp2pUnavailable,
-  run: (p, signal) =>
-    withChildren(signal, timeoutFor(p), async (spawn) => {
+  run: (full, signal) => {
+    const p = windowed(full, ONE_WAY_SHARE, { steady: true }); // the window baseline/tls measures
+    return withChildren(signal, timeoutFor(p), async (spawn) => {
       const sink = spawn<Libp2pSinkReady, SinkResult>("listener", role("libp2p-sink"), { warmupMs: p.warmupMs, durationMs: p.durationMs });
       const { addr } = await sink.ready;
       const sender = spawn<null, SenderResult>("dialer", role("libp2p-sender"), { addr, size: p.size });
@@ -55,5 +58,6 @@ export const libp2pThroughput = registerScenario({
           { role: "listener", maxRssBytes: s.maxRssBytes },
         ],
       };
-    }),
+    });
+  },
 });

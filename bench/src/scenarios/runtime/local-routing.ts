@@ -3,7 +3,10 @@
 import { registerScenario } from "../../scenario.js";
 import { runSolo } from "../../proc/solo.js";
 import type { RuntimeMode } from "../../roles/hopwire-runtime.js";
+import { WARM_TICKS, WINDOW_TICKS } from "../../roles/blast-shape.js";
 import { windowed, windowNote } from "../tcp/hopwire-topology.js";
+import { registerWindowCheck } from "../check/window-check.js";
+import type { RunParams } from "../../scenario.js";
 
 const ROLE = new URL("../../roles/hopwire-runtime.js", import.meta.url);
 
@@ -14,17 +17,24 @@ const MODES: { mode: RuntimeMode; what: string }[] = [
   { mode: "pool", what: "a Blaster placed \"main\" to a stateless sink placed \"pool\" (one piscina slot; one batch task in flight per sender)" },
 ];
 
+/** One repetition, its tick window × scale (1 = the scenario, 2 = the window check's 2W). */
+function runAt(mode: RuntimeMode, full: RunParams, signal: AbortSignal, windowScale: number) {
+  const p = windowed(full, 0.25, { steady: true }); // a quarter of --duration: see windowed()
+  return runSolo(ROLE, "process", { mode, size: p.size, warmupMs: p.warmupMs, durationMs: p.durationMs, windowScale }, p, signal);
+}
+
 for (const { mode, what } of MODES) {
+  const name = `runtime/${mode}`;
   registerScenario({
-    name: `runtime/${mode}`,
+    name,
     description:
       `Context.send of size-byte bodies, ${what}. Counted by ticks the sink answers in order behind the ` +
-      "data (4 ticks of ~64 KiB outstanding); one process." + windowNote(0.25),
+      `data (up to ${WINDOW_TICKS} ticks of ~64 KiB outstanding, each turn's last send awaited; the window ` +
+      `opens after ${WARM_TICKS} answered ticks and the warm-up); busy:* = event-loop utilisation of the ` +
+      "source's and the sink's threads. One process." + windowNote(0.25, true),
     params: ["size"],
     baseline: "baseline/messageport-batched",
-    run: (full, signal) => {
-      const p = windowed(full, 0.25); // a quarter of --duration: see windowed()
-      return runSolo(ROLE, "process", { mode, size: p.size, warmupMs: p.warmupMs, durationMs: p.durationMs }, p, signal);
-    },
+    run: (full, signal) => runAt(mode, full, signal, 1),
   });
+  registerWindowCheck({ name, params: ["size"], window: `${WINDOW_TICKS} ticks of ~64 KiB`, runAt: (p, signal, scale) => runAt(mode, p, signal, scale) });
 }

@@ -2,6 +2,8 @@
 // node:net framing (and a plain TCP proxy for the relay), measured in the same run.
 import { registerScenario } from "../../scenario.js";
 import { hopwireOneWay, hopwireRoundTrip, windowed, windowNote } from "./hopwire-topology.js";
+import { registerWindowCheck } from "../check/window-check.js";
+import type { RunParams } from "../../scenario.js";
 
 /** Share of --duration each repetition measures (see windowed()). */
 const SHARE = 0.3;
@@ -20,20 +22,40 @@ registerScenario({
   name: "tcp/one-hop-throughput",
   description:
     "initiator → responder over one TCP connection, one way: size-byte raw payloads (Context.forward of a LocalMessage) to a counting sink " +
-    "placed \"main\", ~64 KiB per turn, pausing while connection.needsDrain. The sink measures. Two child processes." + windowNote(SHARE),
+    "placed \"main\", ~64 KiB per turn (its last send awaited), pausing while connection.needsDrain; no application window, " +
+    "only TCP's, as in its baseline. The sink measures on its own clock. Two child processes." + windowNote(SHARE, true),
   params: ["size"],
   baseline: "baseline/tcp-framed",
   chart: { series: "hopwire TCP" },
-  run: (p, signal) => hopwireOneWay(windowed(p, SHARE), signal, {}),
+  run: (p, signal) => hopwireOneWay(windowed(p, SHARE, { steady: true }), signal, {}),
 });
+
+// The same round trip with the seed's Echoer on its own thread: one thread crossing each
+// way on top of tcp/one-hop-rtt. Compare its p50 with baseline/tcp-framed-rtt plus
+// baseline/messageport-rtt (both in the same run when selected with it, see --scenario).
+registerScenario({
+  name: "tcp/one-hop-rtt-thread-echo",
+  description:
+    "tcp/one-hop-rtt with the seed's Echoer (minus its print) on its own thread instead of placed \"main\": every round " +
+    "trip crosses to the echo thread and back. Read its p50 against baseline/tcp-framed-rtt + baseline/messageport-rtt " +
+    "(same run). Two child processes." + windowNote(SHARE),
+  params: ["size"],
+  baseline: "baseline/tcp-framed-rtt",
+  run: (p, signal) => hopwireRoundTrip(windowed(p, SHARE), signal, { echoer: "seed" }),
+});
+
+const relayAt = (p: RunParams, signal: AbortSignal, windowScale: number) =>
+  hopwireOneWay(windowed(p, SHARE, { steady: true }), signal, { viaRelay: true }, { ackWindow: true, windowScale });
 
 registerScenario({
   name: "tcp/relay-throughput",
   description:
     "initiator → middle → responder, one way, as the seed's three nodes: the middle runs the examples' hello Relay " +
-    "\"forward_to_bob\" on its own thread (quiet). Sender as in tcp/one-hop-throughput plus a 4 MiB end-to-end ack " +
-    "window (the sink's acks come back through the relay). Three child processes." + windowNote(SHARE),
+    "\"forward_to_bob\". Sender as in tcp/one-hop-throughput plus a ~16 MiB end-to-end ack window (the sink acks every " +
+    "1/8 of it through the relay; a memory bound, not a pacing: see check/window-tcp-relay-throughput). Three child " +
+    "processes." + windowNote(SHARE, true),
   params: ["size"],
   baseline: "baseline/tcp-proxy",
-  run: (p, signal) => hopwireOneWay(windowed(p, SHARE), signal, { viaRelay: true }, { ackWindow: true }),
+  run: (p, signal) => relayAt(p, signal, 1),
 });
+registerWindowCheck({ name: "tcp/relay-throughput", params: ["size"], window: "~16 MiB end-to-end ack window", runAt: relayAt });
