@@ -42,13 +42,7 @@ describe("bench --quick", () => {
     expect(machines).toHaveLength(1);
     expect(machines[0]).toMatchObject({ node: process.version, cores: expect.any(Number), cpu: expect.any(String) });
 
-    // backpressure/bulk-via-relay is the issue's plain `await send` loop; until the runtime's
-    // send waits for room it fails the way issue 8 describes (a full connection closes the
-    // channel, later sends hit an unknown address). Only that failure is tolerated, by name
-    // and signature: drop this exception when backpressure lands.
-    const knownIssue = (r: Rec & { error?: string }): boolean =>
-      r.scenario === "backpressure/bulk-via-relay" && /UnknownAddressError|BackpressureError|closed/i.test(r.error ?? "");
-    expect(records.filter((r) => r.type === "failed" && !knownIssue(r))).toEqual([]);
+    expect(records.filter((r) => r.type === "failed")).toEqual([]);
     const results = records.filter((r) => r.type === "result");
     const ran = new Set(results.map((r) => r.scenario));
     expect(ran.size).toBeGreaterThan(0);

@@ -29,23 +29,5 @@ export function listenerOptions(sc: SecureChannelModule, s: SecureSpec): SecureC
   return new sc.SecureChannelListenerOptions().withCryptoProvider(s.provider).withCryptoThreads(s.cryptoThreads);
 }
 
-/**
- * The examples' hello Relay (examples/src/hello/relay.ts, compiled to examples/dist). It is
- * loaded by URL: bench does not depend on the private examples package, but the relay
- * measured must be the one the guide runs. `static module` points a worker thread at it.
- */
-export type RelayClass = WorkerClass<Worker> & (new (to: RouteLike, options?: { quiet?: boolean }) => Worker);
-
-export async function loadRelay(): Promise<RelayClass> {
-  const url = new URL("../../../examples/dist/hello/relay.js", import.meta.url);
-  try {
-    const mod = (await import(url.href)) as { Relay?: RelayClass };
-    if (!mod.Relay) throw new Error("it exports no Relay");
-    return mod.Relay;
-  } catch (e) {
-    throw new Error(`cannot load the hello Relay from ${url.pathname} (run npx tsc -b): ${(e as Error).message}`);
-  }
-}
-
 /** Resolves on the next turn of the event loop, after I/O (and the runtime's per-turn flushes). */
 export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -1,5 +1,5 @@
 // secure-channel/*: Noise XX channels between Hopwire nodes in separate processes, over one
-// TCP hop or the seed's two (through the middle node's hello Relay), against node:tls,
+// TCP hop or the seed's two (through the middle node's built-in relay), against node:tls,
 // a plain TCP proxy and TLS handshakes measured in the same run.
 import { registerScenario, type Params, type RunParams } from "../../scenario.js";
 import { makeSelfSignedCert } from "../../net/self-signed.js";
@@ -113,7 +113,7 @@ registerWindowCheck({ name: "secure-channel/one-hop-throughput", params: ["size"
 registerScenario({
   name: "secure-channel/two-hop-throughput",
   description:
-    "The seed's topology, one way: initiator → middle (hello Relay \"forward_to_bob\") → responder, one secure " +
+    "The seed's topology, one way: initiator → middle (built-in relay \"forward_to_bob\") → responder, one secure " +
     "channel end to end; sender as in secure-channel/one-hop-throughput. Three child processes." +
     windowNote("30% (noble: 15%)", true),
   params: ["size", "cryptoThreads", "provider"],
@@ -125,7 +125,7 @@ registerWindowCheck({ name: "secure-channel/two-hop-throughput", params: ["size"
 registerScenario({
   name: "secure-channel/seed-echo-rtt",
   description:
-    "The seed end to end: responder (echoer on its own thread, secure channel listener), middle (hello Relay), " +
+    "The seed end to end: responder (echoer on its own thread, secure channel listener), middle (built-in relay), " +
     "initiator; sendAndReceive(route(channel, \"echoer\"), payload) one at a time through a channel over two TCP " +
     "hops (default channel options). Three child processes." + windowNote(0.3),
   params: ["size"],

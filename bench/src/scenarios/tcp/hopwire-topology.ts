@@ -54,7 +54,7 @@ const timeoutFor = (p: RunParams): number => p.warmupMs + p.durationMs + 20_000;
 export interface HopwireTopology {
   /** A secure channel from initiator to responder (end to end, through the middle if any). */
   secure?: SecureSpec;
-  /** Put the seed's middle node (hello Relay "forward_to_bob") between initiator and responder. */
+  /** Put the seed's middle node (built-in relay "forward_to_bob", main thread) between initiator and responder. */
   viaRelay?: boolean;
 }
 

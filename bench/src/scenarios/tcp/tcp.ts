@@ -50,8 +50,8 @@ const relayAt = (p: RunParams, signal: AbortSignal, windowScale: number) =>
 registerScenario({
   name: "tcp/relay-throughput",
   description:
-    "initiator → middle → responder, one way, as the seed's three nodes: the middle runs the examples' hello Relay " +
-    "\"forward_to_bob\". Sender as in tcp/one-hop-throughput plus a ~16 MiB end-to-end ack window (the sink acks every " +
+    "initiator → middle → responder, one way, as the seed's three nodes: the middle runs the built-in relay " +
+    "\"forward_to_bob\" (startRelay: a mailbox on the main thread, zero-copy). Sender as in tcp/one-hop-throughput plus a ~16 MiB end-to-end ack window (the sink acks every " +
     "1/8 of it through the relay; a memory bound, not a pacing: see check/window-tcp-relay-throughput). Three child " +
     "processes." + windowNote(SHARE, true),
   params: ["size"],
