@@ -1,7 +1,7 @@
 // What the Hopwire network roles (responder, middle, initiator) share: the parameters
 // that cross the process boundary, the secure-channel options they imply, and the hello
 // Relay of the examples.
-import type { RouteLike, Worker, WorkerClass } from "@hopwire/runtime";
+
 import type { SecureChannelListenerOptions, SecureChannelOptions } from "@hopwire/secure-channel";
 import type { Provider } from "../scenario.js";
 
