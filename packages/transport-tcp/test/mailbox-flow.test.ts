@@ -109,9 +109,8 @@ describe("the connection's mailbox says when it is full", () => {
     expect(mailbox.isFull).toBe(false);
   });
 
-  // Enable at merge, once Context.send waits for room when its first hop is full (the
-  // runtime's side of this). Until then an awaited loop that never yields a turn runs into
-  // the hard bound: that is the BackpressureError this test forbids.
+  // Context.send waits for room when its first hop is full; without it an awaited loop that
+  // never yields a turn runs into the hard bound: the BackpressureError this test forbids.
   it("a plain loop of awaited 16 KiB sends into a connection whose peer is slow never hits BackpressureError", async () => {
     const limits = { sendHighWaterMark: 256 * 1024, maxSendBufferBytes: 1024 * 1024 };
     const peer = await pausedPeer();
@@ -127,6 +126,24 @@ describe("the connection's mailbox says when it is full", () => {
     while (!connection.needsDrain) await waitForRoomOrTurn();
     peer.startReading();
     await sending;
+    await peer.received(total);
+    expect(peer.outOfOrder).toBe(0);
+  }, 60_000);
+
+  it("the same loop to a `1#host:port` hop (no mailbox to look at before routing) waits on the connection it filled", async () => {
+    const limits = { sendHighWaterMark: 256 * 1024, maxSendBufferBytes: 1024 * 1024 };
+    const peer = await pausedPeer();
+    const a = await startNode("a", limits);
+    nodes.push(a.node);
+    const connection = await a.tcp.connect(peer.address);
+    const hop = `1#${peer.address}`;
+    const total = 1024; // 16 MiB
+    const sending = (async () => {
+      for (let i = 0; i < total; i++) await a.node.forward(new LocalMessage(route(hop, "sink"), Route.EMPTY, numbered(i, 16 * 1024)));
+    })();
+    while (!connection.needsDrain) await waitForRoomOrTurn();
+    peer.startReading();
+    await sending; // rejects (and fails the test) on a BackpressureError
     await peer.received(total);
     expect(peer.outOfOrder).toBe(0);
   }, 60_000);

@@ -5,6 +5,7 @@ import { LocalMessage, NO_LOCAL_INFO } from "../message/local-message.js";
 import type { Routed } from "../message/routed.js";
 import type { NodeCore } from "../node/node-core.js";
 import { route, type Route, type RouteLike } from "../route/route.js";
+import type { Mailbox } from "../router/mailbox.js";
 import type { WaitOptions } from "../util/wait.js";
 import type { Processor, StartWorkerOptions, Worker, WorkerClass } from "../worker/worker.js";
 import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions } from "./context.js";
@@ -19,6 +20,12 @@ export class MainContext implements Context {
   readonly #returnRoute: Route;
   /** Sends that wait for room in a full first hop, in order (sendAndReceive's requests too). */
   readonly #sends: SendQueue<Outgoing>;
+  /**
+   * The mailbox the last send to a transport address (`1#host:port`) went to, when routing
+   * left it full. Such a first hop has no mailbox to look at before routing; the transport
+   * says after which one took the message, and the next such send waits for its room.
+   */
+  #filled: Mailbox | undefined;
 
   constructor(core: NodeCore, readonly address: Address, inbox?: Inbox) {
     this.#core = core;
@@ -27,12 +34,14 @@ export class MainContext implements Context {
     const router = core.router;
     this.#sends = new SendQueue<Outgoing>(
       ({ message }) => {
-        const mailbox = router.mailboxOf(message.onwardRoute.next());
+        const first = message.onwardRoute.next();
+        const mailbox = first.isLocal ? router.mailboxOf(first) : this.#filled;
         return mailbox?.isFull && mailbox.onRoom ? (wake) => mailbox.onRoom!(wake) : undefined;
       },
       ({ message, senderKey }) => {
         core.assertRunning();
-        router.route(message, senderKey);
+        const mailbox = router.route(message, senderKey);
+        if (!message.onwardRoute.next().isLocal) this.#filled = mailbox?.isFull ? mailbox : undefined;
       },
     );
   }
