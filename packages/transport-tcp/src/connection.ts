@@ -4,6 +4,7 @@ import {
   DecodeError,
   EnvelopeHeadDecoder,
   LocalMessage,
+  RoomWaiters,
   Route,
   waitFor,
   type FlowControlId,
@@ -76,7 +77,7 @@ export class TcpConnection {
   /** Over the high-water mark: the sender mailbox is full and `needsDrain` is true. */
   #needsDrain = false;
   /** Called once the send buffer is back under the low mark (or the connection closed): the mailbox's `onRoom`. */
-  readonly #roomWaiters = new Set<() => void>();
+  readonly #roomWaiters = new RoomWaiters();
   /** The sender, as the router sees it: it says when it is full, so feeders can wait. */
   readonly #mailbox: Mailbox;
   /**
@@ -214,25 +215,7 @@ export class TcpConnection {
 
   /** Calls `callback` once there is room again (or the connection has closed); returns its cancel. */
   #onRoom(callback: () => void): () => void {
-    if (!this.#needsDrain || this.#closedReason) {
-      queueMicrotask(callback);
-      return noop;
-    }
-    // Wrapped, so that the same callback given twice is called twice and cancels one at a time.
-    const entry = (): void => callback();
-    this.#roomWaiters.add(entry);
-    return () => this.#roomWaiters.delete(entry);
-  }
-
-  #wakeRoomWaiters(): void {
-    if (this.#roomWaiters.size === 0) return;
-    const waiters = [...this.#roomWaiters];
-    this.#roomWaiters.clear();
-    // On a microtask: this runs inside a flush, which may be inside an enqueue; a waiter that
-    // sent at once would write its frame into the middle of the one being queued.
-    queueMicrotask(() => {
-      for (const waiter of waiters) waiter();
-    });
+    return this.#roomWaiters.add(callback, this.#needsDrain && !this.#closedReason);
   }
 
   /**
@@ -274,7 +257,7 @@ export class TcpConnection {
     if (!this.#needsDrain || this.#closedReason) return;
     if (this.#writer.blocked || this.#writer.bufferedBytes > this.#host.limits.sendHighWaterMark / 2) return;
     this.#needsDrain = false;
-    this.#wakeRoomWaiters();
+    this.#roomWaiters.wake();
   }
 
   /** Stops reading the socket until `mailbox` has room; several mailboxes may hold it at once. */
@@ -447,7 +430,7 @@ export class TcpConnection {
     this.#releaseHolds();
     this.#suspendPartialTimer();
     // The mailbox has gone away: whoever waits for room learns it (waitForDrain rejects).
-    this.#wakeRoomWaiters();
+    this.#roomWaiters.wake();
     const socket = this.#socket;
     socket.off("data", this.#onData);
     if (how === "end" && !socket.destroyed) {

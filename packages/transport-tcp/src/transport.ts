@@ -5,6 +5,7 @@ import {
   FlowControlDeniedError,
   InvalidOptionError,
   NodeStoppedError,
+  RoomWaiters,
   TimeoutError,
   waitFor,
   type FlowControls,
@@ -36,7 +37,7 @@ import { TCP } from "./protocol.js";
  */
 class Dial {
   readonly queue: { message: LocalMessage; senderKey: string | undefined }[] = [];
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new RoomWaiters();
 
   constructor(
     readonly address: Address,
@@ -56,20 +57,12 @@ class Dial {
   }
 
   onRoom(callback: () => void): () => void {
-    if (!this.isFull) {
-      queueMicrotask(callback);
-      return () => {};
-    }
-    const entry = (): void => callback();
-    this.#waiters.add(entry);
-    return () => this.#waiters.delete(entry);
+    return this.#waiters.add(callback, this.isFull);
   }
 
   /** The dial is over (connected, failed or stopped): waiters route again and see what became of it. */
   settle(): void {
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const w of waiters) w();
+    this.#waiters.wake();
   }
 }
 
@@ -121,7 +114,11 @@ export class TcpTransport {
       connectionBySender: (key) => this.#bySender.get(key),
       onClosed: (connection, reason) => this.#forget(connection, reason),
     };
-    this.#router.registerTransport(TCP, (message, senderKey) => this.#routeRemote(message, senderKey));
+    this.#router.registerTransport(
+      TCP,
+      (message, senderKey) => this.#routeRemote(message, senderKey),
+      (hop) => this.#mailboxFor(hop.value),
+    );
     node.onStop(() => this.stop());
   }
 
@@ -294,6 +291,12 @@ export class TcpTransport {
    * Returns the mailbox that took the message (the connection's sender, or the dial
    * queue), so that the feeder can wait while it is full.
    */
+  /** Where a message to "1#<name>" would go now: the connection's sender, or the dial in progress. */
+  #mailboxFor(name: string): Mailbox | undefined {
+    const existing = this.#byRemote.get(name);
+    return existing ? this.#router.mailboxOf(existing.address) : this.#dials.get(name);
+  }
+
   #routeRemote(message: LocalMessage, senderKey: string | undefined): Mailbox | undefined {
     const hop = message.onwardRoute.next();
     if (senderKey !== undefined && this.#flowControls.isProducerKey(senderKey)) {

@@ -5,7 +5,6 @@ import { LocalMessage, NO_LOCAL_INFO } from "../message/local-message.js";
 import type { Routed } from "../message/routed.js";
 import type { NodeCore } from "../node/node-core.js";
 import { route, type Route, type RouteLike } from "../route/route.js";
-import type { Mailbox } from "../router/mailbox.js";
 import type { WaitOptions } from "../util/wait.js";
 import type { Processor, StartWorkerOptions, Worker, WorkerClass } from "../worker/worker.js";
 import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions } from "./context.js";
@@ -20,29 +19,24 @@ export class MainContext implements Context {
   readonly #returnRoute: Route;
   /** Sends that wait for room in a full first hop, in order (sendAndReceive's requests too). */
   readonly #sends: SendQueue<Outgoing>;
-  /**
-   * The mailbox the last send to a transport address (`1#host:port`) went to, when routing
-   * left it full. Such a first hop has no mailbox to look at before routing; the transport
-   * says after which one took the message, and the next such send waits for its room.
-   */
-  #filled: Mailbox | undefined;
 
   constructor(core: NodeCore, readonly address: Address, inbox?: Inbox) {
     this.#core = core;
     this.#inbox = inbox;
     this.#returnRoute = route(address);
     const router = core.router;
+    const senderKey = address.key;
     this.#sends = new SendQueue<Outgoing>(
-      ({ message }) => {
-        const first = message.onwardRoute.next();
-        const mailbox = first.isLocal ? router.mailboxOf(first) : this.#filled;
+      (item) => {
+        const mailbox = router.mailboxOf(messageOf(item).onwardRoute.next());
         return mailbox?.isFull && mailbox.onRoom ? (wake) => mailbox.onRoom!(wake) : undefined;
       },
-      ({ message, senderKey }) => {
+      (item) => {
         core.assertRunning();
-        const mailbox = router.route(message, senderKey);
-        if (!message.onwardRoute.next().isLocal) this.#filled = mailbox?.isFull ? mailbox : undefined;
+        if (item instanceof LocalMessage) router.route(item, senderKey);
+        else router.route(item.message, item.senderKey);
       },
+      (item) => `send to ${messageOf(item).onwardRoute.toString()}`,
     );
   }
 
@@ -58,12 +52,12 @@ export class MainContext implements Context {
   async send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void> {
     this.#core.assertRunning();
     const message = new LocalMessage(route(to), this.#returnRoute, encodeBody(body), options?.localInfo ?? NO_LOCAL_INFO);
-    return this.#sends.submit({ message, senderKey: this.address.key }, options, () => `send to ${message.onwardRoute.toString()}`);
+    return this.#sends.submit(message, options);
   }
 
   async forward(message: LocalMessage, options?: SendOptions): Promise<void> {
     this.#core.assertRunning();
-    return this.#sends.submit({ message, senderKey: this.address.key }, options, () => `forward to ${message.onwardRoute.toString()}`);
+    return this.#sends.submit(message, options);
   }
 
   receive<T = unknown>(options: WaitOptions = {}): Promise<Routed<T>> {
@@ -89,7 +83,7 @@ export class MainContext implements Context {
       const message = new LocalMessage(onward, route(ephemeral), encodeBody(body), options.localInfo ?? NO_LOCAL_INFO);
       // In order with this context's sends, and waiting for room as they do (the time counts against the timeout).
       const started = Date.now();
-      await this.#sends.submit({ message, senderKey: ephemeral.key }, options, () => `sendAndReceive to ${onward.toString()}`);
+      await this.#sends.submit({ message, senderKey: ephemeral.key }, options);
       const timeout = options.timeout ?? core.options.sendAndReceiveTimeout;
       const reply = await inbox.receive<T>(
         { timeout: Math.max(0, timeout - (Date.now() - started)), signal: options.signal },
@@ -131,8 +125,9 @@ export class MainContext implements Context {
   }
 }
 
-/** A message waiting to be routed, and who routes it. */
-interface Outgoing {
-  message: LocalMessage;
-  senderKey: string;
+/** What waits in a context's send queue: a message it sends, or a sendAndReceive request (from its own address). */
+type Outgoing = LocalMessage | { message: LocalMessage; senderKey: string };
+
+function messageOf(item: Outgoing): LocalMessage {
+  return item instanceof LocalMessage ? item : item.message;
 }

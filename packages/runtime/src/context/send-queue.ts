@@ -29,6 +29,8 @@ export class SendQueue<T> {
     readonly gate: Gate<T>,
     /** Sends the item; throws its routing error, or returns a promise of its outcome. */
     readonly write: (item: T) => void | Promise<void>,
+    /** Names a waiting item in a TimeoutError or AbortError (called only then). */
+    readonly describe: (item: T) => string,
   ) {}
 
   /** Items waiting. */
@@ -36,7 +38,7 @@ export class SendQueue<T> {
     return this.#queue.length;
   }
 
-  submit(item: T, options: WaitOptions | undefined, what: () => string): Promise<void> {
+  submit(item: T, options?: WaitOptions): Promise<void> {
     if (this.#queue.length === 0 && this.gate(item) === undefined) return this.write(item) ?? RESOLVED;
     let entry: Pending<T> | undefined;
     return waitFor<void>(
@@ -48,7 +50,7 @@ export class SendQueue<T> {
       {
         timeout: options?.timeout,
         signal: options?.signal,
-        what: `${what()} (waiting for room)`,
+        what: `${this.describe(item)} (waiting for room)`,
         cleanup: () => entry && this.#remove(entry),
       },
     );

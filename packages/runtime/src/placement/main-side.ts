@@ -1,25 +1,12 @@
 import { Address, toAddress } from "../address/address.js";
 import { errorFromData, type ErrorData } from "../errors/hopwire-error.js";
 import type { Logger } from "../logging/logger.js";
-import type { LocalMessage } from "../message/local-message.js";
 import type { NodeCore } from "../node/node-core.js";
-import type { Mailbox } from "../router/mailbox.js";
 import type { WorkerClass } from "../worker/worker.js";
-import { decodeLocalEnvelope } from "./envelopes.js";
 import { loadWorkerClass } from "./load-class.js";
 import { decodeArgs, type StartRequest } from "./protocol.js";
 
 /* What the main thread does with frames from a worker's thread or a pool task. */
-
-/**
- * Decodes an envelope a worker sent and routes it from `senderKey`; throws the routing
- * error. Returns the message and the mailbox it went to (its reader waits while it is full).
- */
-export function routeFromWorker(core: NodeCore, bytes: Uint8Array, senderKey: string): { message: LocalMessage; mailbox: Mailbox | undefined } {
-  const message = decodeLocalEnvelope(bytes);
-  const mailbox = core.router.route(message, senderKey);
-  return { message, mailbox };
-}
 
 /** Logs an error a worker's own code threw in its thread or pool slot (the worker keeps running). */
 export function logWorkerError(log: Logger, worker: Address, what: string, data: ErrorData): void {

@@ -10,10 +10,10 @@ import type { LocalMessage } from "../message/local-message.js";
 import type { NodeCore } from "../node/node-core.js";
 import type { Mailbox } from "../router/mailbox.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
-import { writeEnvelope } from "./envelopes.js";
+import { decodeLocalEnvelope, writeEnvelope } from "./envelopes.js";
 import { FRAME_ENVELOPE, FRAME_OP, BatchWriter, readFrames } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
-import { addConsumerFromWorker, logWorkerError, routeFromWorker } from "./main-side.js";
+import { addConsumerFromWorker, logWorkerError } from "./main-side.js";
 import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placement.js";
 import type { PoolTask, PoolWorkerSpec } from "./pool-task.js";
 import { decodeOp, encodeArgs, type ThreadToMainOp } from "./protocol.js";
@@ -227,7 +227,7 @@ class PoolHost implements Mailbox, WorkerHandle {
     readFrames(out, (kind, bytes) => {
       if (kind === FRAME_ENVELOPE) {
         try {
-          const { mailbox } = routeFromWorker(core, bytes, this.address.key);
+          const mailbox = core.router.route(decodeLocalEnvelope(bytes), this.address.key);
           if (mailbox?.isFull) full = mailbox;
         } catch (error) {
           this.#log.warn(`a message from ${this.address.toString()} could not be routed`, error);

@@ -59,6 +59,7 @@ export class ThreadLink {
     this.#sends = new SendQueue<Outgoing>(
       () => (this.#unrouted < this.window ? undefined : this.#awaitCredit),
       (item) => (item instanceof LocalMessage ? this.#write(item) : this.postAcked(item)),
+      (item) => (item instanceof LocalMessage ? `send to ${item.onwardRoute.toString()}` : "sendAndReceive"),
     );
     port.on("message", (batch: ArrayBuffer) => this.#receive(batch));
   }
@@ -72,12 +73,12 @@ export class ThreadLink {
 
   /** Routes `message` through the main thread, from the worker's own address; waits while the link has no credit. */
   sendEnvelope(message: LocalMessage, options?: SendOptions): Promise<void> {
-    return this.#sends.submit(message, options, () => `send to ${message.onwardRoute.toString()}`);
+    return this.#sends.submit(message, options);
   }
 
   /** Posts a sendAndReceive request in order with the sends, waiting for credit as they do; resolves on its ack. */
   sendRequest(op: Extract<ThreadToMainOp, { t: "request" }>, options?: SendOptions): Promise<void> {
-    return this.#sends.submit(op, options, () => "sendAndReceive");
+    return this.#sends.submit(op, options);
   }
 
   #write(message: LocalMessage): Promise<void> | undefined {

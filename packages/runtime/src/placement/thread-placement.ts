@@ -10,7 +10,7 @@ import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-boun
 import { decodeLocalEnvelope, writeEnvelope } from "./envelopes.js";
 import { FIRST_FRAME, FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_OP, openBatch, PortWriter, readBatch, type Batch } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
-import { addConsumerFromWorker, logWorkerError, routeFromWorker, startWorkerFor } from "./main-side.js";
+import { addConsumerFromWorker, logWorkerError, startWorkerFor } from "./main-side.js";
 import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placement.js";
 import { decodeOp, encodeArgs, encodeOp, type MainToThreadOp, type ThreadSettings, type ThreadToMainOp, type ThreadWorkerData } from "./protocol.js";
 import type { WorkerHandle } from "./worker-handle.js";
@@ -271,21 +271,23 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#routedBytes += size;
     if (kind === FRAME_ENVELOPE) {
       try {
-        return this.#fed(routeFromWorker(this.#core, bytes, this.address.key).mailbox);
+        return this.#fed(this.#core.router.route(decodeLocalEnvelope(bytes), this.address.key));
       } catch (error) {
         this.#log.warn(`a message from ${this.address.toString()} could not be routed`, error);
       }
     } else if (kind === FRAME_ENVELOPE_ACK) {
-      let routed: ReturnType<typeof routeFromWorker>;
+      let message: LocalMessage;
+      let mailbox: Mailbox | undefined;
       try {
-        routed = routeFromWorker(this.#core, bytes, this.address.key);
+        message = decodeLocalEnvelope(bytes);
+        mailbox = this.#core.router.route(message, this.address.key);
       } catch (error) {
         this.#nack(seq, error);
         return true;
       }
       this.#ackUpTo = seq;
-      this.#maybeGrant(routed.message.onwardRoute.next());
-      return this.#fed(routed.mailbox);
+      this.#maybeGrant(message.onwardRoute.next());
+      return this.#fed(mailbox);
     } else if (kind === FRAME_OP) {
       let op: ThreadToMainOp;
       try {

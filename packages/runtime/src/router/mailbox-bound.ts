@@ -1,4 +1,5 @@
 import { InvalidOptionError } from "../errors/errors.js";
+import { RoomWaiters } from "./room-waiters.js";
 
 /** How much a bounded mailbox may hold before its feeders wait. */
 export interface MailboxLimits {
@@ -40,7 +41,7 @@ export class MailboxBound {
   #messages = 0;
   #bytes = 0;
   #full = false;
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new RoomWaiters();
 
   constructor(readonly limits: ResolvedMailboxLimits) {}
 
@@ -78,27 +79,11 @@ export class MailboxBound {
   }
 
   onRoom(callback: () => void): () => void {
-    if (!this.#full) {
-      queueMicrotask(callback);
-      return () => {};
-    }
-    this.#waiters.add(callback);
-    return () => this.#waiters.delete(callback);
+    return this.#waiters.add(callback, this.#full);
   }
 
-  /**
-   * Room again: the waiters run on a microtask, never inside `release`. `release` is called
-   * by whoever consumes, in the middle of its own work (an encryptor taking a record's
-   * messages before it seals them); a waiter run there would feed that consumer again
-   * before it finished, and what it fed could overtake what was being consumed.
-   */
   #wake(): void {
     this.#full = false;
-    if (this.#waiters.size === 0) return;
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    queueMicrotask(() => {
-      for (const w of waiters) w();
-    });
+    this.#waiters.wake();
   }
 }

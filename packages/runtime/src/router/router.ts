@@ -17,6 +17,9 @@ import type { Mailbox } from "./mailbox.js";
  */
 export type TransportRoute = (message: LocalMessage, senderKey: string | undefined) => Mailbox | undefined | void;
 
+/** What a transport would deliver to for one of its addresses now (a connection, a dial queue), if anything. */
+export type TransportMailbox = (address: Address) => Mailbox | undefined;
+
 /** Called when a first hop goes away while a request waits on it. */
 type HopWatcher = (error: Error) => void;
 
@@ -27,6 +30,7 @@ type HopWatcher = (error: Error) => void;
 export class Router {
   readonly #table = new Map<string, Mailbox>();
   readonly #transports = new Map<number, TransportRoute>();
+  readonly #transportMailboxes = new Map<number, TransportMailbox>();
   readonly #watchers = new Map<string, Set<HopWatcher>>();
 
   constructor(readonly flowControls: FlowControls) {}
@@ -35,9 +39,12 @@ export class Router {
     return this.#table.has(address.key);
   }
 
-  /** The mailbox registered for a local address, if any (to ask whether it is full). */
+  /**
+   * The mailbox a message to `address` would go to now, if any (to ask whether it is full
+   * before routing): the registered one for a local address, the transport's for another.
+   */
   mailboxOf(address: Address): Mailbox | undefined {
-    return address.isLocal ? this.#table.get(address.key) : undefined;
+    return address.isLocal ? this.#table.get(address.key) : this.#transportMailboxes.get(address.type)?.(address);
   }
 
   /** Registers every address of a mailbox at once, or none if one is taken. */
@@ -64,14 +71,16 @@ export class Router {
     }
   }
 
-  registerTransport(type: number, transport: TransportRoute): void {
+  registerTransport(type: number, transport: TransportRoute, mailboxOf?: TransportMailbox): void {
     if (type === LOCAL) throw new InvalidRouteError("Transport type 0 is reserved for local addresses");
     if (this.#transports.has(type)) throw new DuplicateAddressError(`A transport is already registered for type ${type}`);
     this.#transports.set(type, transport);
+    if (mailboxOf) this.#transportMailboxes.set(type, mailboxOf);
   }
 
   unregisterTransport(type: number): void {
     this.#transports.delete(type);
+    this.#transportMailboxes.delete(type);
   }
 
   /** Calls `watcher` if `hop` is unregistered; returns a function that stops watching. */

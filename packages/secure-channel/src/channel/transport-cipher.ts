@@ -116,17 +116,8 @@ export class TransportEncryptor {
    * messages in one buffer without a copy. Returns the bytes written.
    */
   encryptInto(plaintext: Uint8Array, output: Uint8Array, offset: number): number {
-    let aead = this.#liveAead();
-    if (this.#nonce > MAX_TRANSPORT_NONCE) throw new NonceExhaustedError();
-    if (this.#leftInEpoch === 0) {
-      aead = this.#rotate(aead);
-      this.#leftInEpoch = this.rekeyInterval;
-    }
-    const nonce = this.#nonce;
-    writeNonce(output, offset, nonce);
-    aead.sealInto(nonce, EMPTY_AD, plaintext, output, offset + TRANSPORT_NONCE_LENGTH);
-    this.#nonce = nonce + 1;
-    this.#leftInEpoch--;
+    const aead = this.#nextNonceInto(output, offset);
+    aead.sealInto(this.#nonce - 1, EMPTY_AD, plaintext, output, offset + TRANSPORT_NONCE_LENGTH);
     return TRANSPORT_OVERHEAD + plaintext.length;
   }
 
@@ -136,19 +127,28 @@ export class TransportEncryptor {
    * plaintext is never assembled in a buffer of its own.
    */
   encryptPartsInto(parts: readonly Uint8Array[], output: Uint8Array, offset: number): number {
+    const aead = this.#nextNonceInto(output, offset);
+    const nonce = this.#nonce - 1;
+    const at = offset + TRANSPORT_NONCE_LENGTH;
+    const sealed = aead.sealPartsInto ? aead.sealPartsInto(nonce, EMPTY_AD, parts, output, at) : aead.sealInto(nonce, EMPTY_AD, concat(parts), output, at);
+    return TRANSPORT_NONCE_LENGTH + sealed;
+  }
+
+  /**
+   * Takes the next nonce (rekeying at the end of an epoch), writes it at `offset` and returns
+   * the AEAD to seal under it; the nonce is used up whether or not the seal succeeds.
+   */
+  #nextNonceInto(output: Uint8Array, offset: number): Aead {
     let aead = this.#liveAead();
     if (this.#nonce > MAX_TRANSPORT_NONCE) throw new NonceExhaustedError();
     if (this.#leftInEpoch === 0) {
       aead = this.#rotate(aead);
       this.#leftInEpoch = this.rekeyInterval;
     }
-    const nonce = this.#nonce;
-    writeNonce(output, offset, nonce);
-    const at = offset + TRANSPORT_NONCE_LENGTH;
-    const sealed = aead.sealPartsInto ? aead.sealPartsInto(nonce, EMPTY_AD, parts, output, at) : aead.sealInto(nonce, EMPTY_AD, concat(parts), output, at);
-    this.#nonce = nonce + 1;
+    writeNonce(output, offset, this.#nonce);
+    this.#nonce++;
     this.#leftInEpoch--;
-    return TRANSPORT_NONCE_LENGTH + sealed;
+    return aead;
   }
 
   /** Drops the key; encrypt() then throws DisposedError. */

@@ -20,7 +20,7 @@ import type { Identifier } from "../identity/identifier.js";
 import { InnerKind, OuterKind, withKind } from "./channel-message.js";
 import { SecureChannelClosedError, SecureChannelCreditExceededError } from "./channel-errors.js";
 import { decodeCredit, encodeCredit, ReceiveCredit, SendCredit } from "./credit.js";
-import { SendQueue } from "./send-queue.js";
+import { EncryptorQueue } from "./encryptor-queue.js";
 import { SECURE_CHANNEL_IDENTIFIER } from "./local-info.js";
 import type { SecureChannelOptions, SecureChannelListenerOptions } from "./secure-channel-options.js";
 
@@ -68,14 +68,12 @@ export class ChannelEnd {
   #onConfirm: (() => void) | undefined;
   #state: "handshaking" | "open" | "closed" = "handshaking";
   /** Envelopes waiting for the end of the turn, for credit or for room in the first hop. */
-  readonly #queue: SendQueue;
+  readonly #queue: EncryptorQueue;
   /** What the peer lets us send. */
   readonly #sendCredit = new SendCredit();
   /** What we let the peer send, and the credit we owe it. */
   readonly #receiveCredit: ReceiveCredit;
   #pumpScheduled = false;
-  /** The mailbox our ciphertext last went to (the first hop): we wait while it is full. */
-  #hop: Mailbox | undefined;
   /** Cancels the wait for room in the first hop. */
   #hopWait: (() => void) | undefined;
   /** Sealed records the first hop refused for load, in order, to route before anything else. */
@@ -100,7 +98,7 @@ export class ChannelEnd {
   ) {
     this.#node = node;
     this.#log = node.log.child("secure-channel");
-    this.#queue = new SendQueue(options.sendQueueLimits);
+    this.#queue = new EncryptorQueue(options.sendQueueLimits);
     this.#receiveCredit = new ReceiveCredit(options.receiveWindow);
     const remote: Mailbox = { address: this.remoteAddress, deliver: (m) => this.#deliverRemote(m) };
     node.router.register([this.remoteAddress], remote);
@@ -323,9 +321,14 @@ export class ChannelEnd {
     this.#notifySent();
   }
 
+  /** The mailbox our ciphertext goes to next (a connection, a relay, a dial): we wait while it is full. */
+  #firstHop(): Mailbox | undefined {
+    return this.#node.router.mailboxOf(this.remoteRoute.next());
+  }
+
   /** True (and a wait set up) if the first hop is full; its onRoom pumps again. */
   #waitIfHopFull(): boolean {
-    const hop = this.#hop ?? this.#node.router.mailboxOf(this.remoteRoute.next());
+    const hop = this.#firstHop();
     if (!hop?.isFull || hop.onRoom === undefined) return false;
     this.#hopWait = hop.onRoom(() => {
       this.#hopWait = undefined;
@@ -390,8 +393,7 @@ export class ChannelEnd {
   /** True if routed; false if the hop refused it for load (the record is kept); closes the end on any other failure. */
   #tryRoute(transportPayload: Uint8Array): boolean {
     try {
-      const hop = this.#node.router.route(new LocalMessage(this.remoteRoute, this.#fromRemote, transportPayload), this.remoteAddress.key);
-      if (hop !== undefined) this.#hop = hop;
+      this.#node.router.route(new LocalMessage(this.remoteRoute, this.#fromRemote, transportPayload), this.remoteAddress.key);
       return true;
     } catch (error) {
       if (isRefusedForLoad(error)) return false;
@@ -409,7 +411,7 @@ export class ChannelEnd {
       this.#hopWait = undefined;
       this.#flushRefused();
     };
-    const hop = this.#hop;
+    const hop = this.#firstHop();
     if (hop?.isFull && hop.onRoom) this.#hopWait = hop.onRoom(again);
     else this.#refusedTimer = setTimeout(again, REFUSED_RETRY_MS);
   }

@@ -6,7 +6,7 @@ import { MailboxBound, type ResolvedMailboxLimits } from "@hopwire/runtime";
  * the encryptor mailbox reports as `isFull`, so local senders wait rather than grow it.
  * A FIFO over an array with a moving head, compacted now and then, so taking is O(1).
  */
-export class SendQueue {
+export class EncryptorQueue {
   readonly bound: MailboxBound;
   #heads: Uint8Array[] = [];
   #payloads: Uint8Array[] = [];
