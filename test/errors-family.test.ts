@@ -109,6 +109,13 @@ describe("one error family across packages", () => {
     }
   });
 
+  it("docs/errors.md lists every class with its code", () => {
+    const table = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "docs", "errors.md"), "utf8");
+    for (const { name, Class } of classes) {
+      expect(table, `${name} is missing from docs/errors.md`).toMatch(new RegExp(`\\| \`${name}\`[^\n]*\\| \`${new Class().code}\` \\|`));
+    }
+  });
+
   it("the classes that hold details keep them", async () => {
     const keeps = (name: string, key: keyof typeof DETAILS) => classes.some((c) => c.name === name && (new c.Class("", DETAILS) as unknown as Record<string, unknown>)[key] === DETAILS[key]);
     expect(keeps("InvalidOptionError", "option")).toBe(true);
