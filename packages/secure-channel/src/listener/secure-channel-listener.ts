@@ -99,6 +99,7 @@ export class SecureChannelListener implements Mailbox {
       end.open(this.flowControlId);
       this.#log.debug(`accepted a secure channel from ${done.result.peerIdentifier}`);
     } catch (error) {
+      handshake.dispose(); // its key copies are wiped now, whatever stopped it
       const code = (error as { code?: unknown }).code;
       this.#log.debug("refused a secure channel", error);
       try {
