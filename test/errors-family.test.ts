@@ -116,6 +116,22 @@ describe("one error family across packages", () => {
     }
   });
 
+  it("there is one InvalidOptionError: what secure-channel throws is what it exports", async () => {
+    const runtime = await import("@hopwire/runtime");
+    const sc = await import("@hopwire/secure-channel");
+    expect(sc.InvalidOptionError).toBe(runtime.InvalidOptionError);
+    expect(() => new sc.SecureChannelOptions().withCryptoThreads(-1)).toThrow(sc.InvalidOptionError);
+    const fromCipher = (() => {
+      try {
+        new sc.ReplayWindow(3);
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(fromCipher).toBeInstanceOf(sc.InvalidOptionError);
+    expect(fromCipher).toMatchObject({ code: "OPTION_INVALID", option: "windowSize" });
+  });
+
   it("the classes that hold details keep them", async () => {
     const keeps = (name: string, key: keyof typeof DETAILS) => classes.some((c) => c.name === name && (new c.Class("", DETAILS) as unknown as Record<string, unknown>)[key] === DETAILS[key]);
     expect(keeps("InvalidOptionError", "option")).toBe(true);

@@ -127,7 +127,12 @@ export function encodeArgs(args: readonly unknown[]): Uint8Array {
 }
 
 export function decodeArgs(bytes: Uint8Array): unknown[] {
-  const args = packr.unpack(bytes) as unknown;
+  let args: unknown;
+  try {
+    args = packr.unpack(bytes);
+  } catch (cause) {
+    throw new DecodeError("A worker's constructor arguments are not valid msgpack", { cause });
+  }
   if (!Array.isArray(args)) throw new DecodeError("Worker arguments must be an array");
   return args;
 }
