@@ -315,7 +315,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
     const key = hop.key;
     if (!hop.isLocal || this.#granted.has(key) || this.#granted.size >= MAX_GRANTS) return;
     const core = this.#core;
-    if (!core.router.has(hop) || core.flowControls.isProducerKey(this.address.key)) return;
+    const mailbox = core.router.mailboxOf(hop);
+    if (!mailbox || mailbox.shortLived || core.flowControls.isProducerKey(this.address.key)) return;
     this.#granted.set(
       key,
       core.router.watchHop(hop, () => {
