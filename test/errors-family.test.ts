@@ -15,11 +15,16 @@ interface Found {
   Class: ErrorClass;
 }
 
-/** Every workspace package under packages/, by npm name: packages added later are checked too. */
+/**
+ * Every workspace package under packages/ that has a library entry point, by npm name:
+ * packages added later are checked too (a command-only package, with no "." export, is not
+ * imported, so that no command runs).
+ */
 function packageNames(): string[] {
   const root = join(dirname(fileURLToPath(import.meta.url)), "..", "packages");
   return readdirSync(root)
-    .map((dir) => JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")) as { name: string; private?: boolean })
+    .map((dir) => JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")) as { name: string; exports?: Record<string, unknown> })
+    .filter((p) => p.exports?.["."] !== undefined)
     .map((p) => p.name)
     .sort();
 }
