@@ -87,7 +87,8 @@ export function encodeOpened(window: number): Uint8Array {
 export function encodeData(data: Uint8Array): Uint8Array {
   const out = Buffer.allocUnsafe(1 + data.length);
   out[0] = KIND.DATA;
-  out.set(data, 1);
+  // Buffer#copy, not set(): set() to an odd offset measured ~3x slower here.
+  Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(out, 1);
   return out;
 }
 
