@@ -159,6 +159,26 @@ describe("what an outlet may reach, and who may reach it", () => {
   });
 });
 
+describe("limits", () => {
+  it("an outlet at maxStreams refuses the next stream; the first keeps working", async () => {
+    const target = await server((socket) => socket.pipe(socket));
+    await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId, maxStreams: 1 });
+    const inlet = await createInlet(nodes.alice, { listen: "127.0.0.1:0", route: route(nodes.channel, "outlet") });
+    const reasons: (string | undefined)[] = [];
+    inlet.onStreamClosed((r) => reasons.push((r as { code?: string } | undefined)?.code));
+    const first = await recordingClient(inlet.port);
+    first.socket.write("one");
+    await until(() => first.received().toString() === "one", "the first client's echo");
+    const second = await recordingClient(inlet.port);
+    expect((await within(second.closed, "the second client to be reset"))?.code).toBe("ECONNRESET");
+    expect(reasons).toEqual(["PORTAL_STREAM_LIMIT"]);
+    first.socket.write("two");
+    await until(() => first.received().toString() === "onetwo", "the first client's second echo");
+    expect(target.connections()).toBe(1);
+    first.socket.destroy();
+  });
+});
+
 describe("teardown", () => {
   it("closing the secure channel closes the client's and the target's connections", async () => {
     let targetClosed!: Promise<void>;
