@@ -118,16 +118,13 @@ export class Inlet implements StreamOwner {
     this.#listeners.notify(reason, this.#node.log);
   }
 
-
   /** Stops listening and resets every client connection (and its stream at the outlet). */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    for (const stream of [...this.#streams]) {
-      stream.finish(new PortalRouteClosedError("the inlet stopped"), true);
-      stream.unregisterNow();
-    }
+    // A stream still waiting for OPENED lingers to answer it with RESET (InletStream).
+    for (const stream of [...this.#streams]) stream.finish(new PortalRouteClosedError("the inlet stopped"), true);
     await closed;
   }
 
