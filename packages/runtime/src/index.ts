@@ -7,6 +7,8 @@ export * from "./logging/index.js";
 export * from "./flow-control/index.js";
 export * from "./router/index.js";
 export * from "./relay/index.js";
+export * from "./builtins/index.js";
+export * from "./diagnostics/index.js";
 export type { Context, FlowControlsAccess, SendOptions, SendAndReceiveOptions } from "./context/context.js";
 export type { WaitOptions } from "./util/wait.js";
 export { waitFor } from "./util/wait.js";

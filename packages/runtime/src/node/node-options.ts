@@ -1,4 +1,5 @@
 import { InvalidOptionError } from "../errors/errors.js";
+import type { WarningSink } from "../diagnostics/warnings.js";
 import type { Logger } from "../logging/logger.js";
 import { resolveMailboxLimits, type MailboxLimits, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 
@@ -24,6 +25,15 @@ export interface NodeOptions {
    * routed yet (4 MiB). Past it, the thread's sends wait.
    */
   linkWindowBytes?: number;
+  /**
+   * Warnings about messages this node had to drop without telling their sender (flow
+   * controls denied them, no worker has their address) and about worker handlers that
+   * threw: one line per cause at most once a minute, naming the worker, the flow control id
+   * and the fix. `true` (the default) writes them to stderr, `false` silences them, a
+   * function receives each line instead. Node events (`node.on("denied", ...)`) are raised
+   * either way.
+   */
+  warnings?: boolean | WarningSink;
 }
 
 export interface ResolvedNodeOptions {
@@ -34,6 +44,7 @@ export interface ResolvedNodeOptions {
   shutdownTimeout: number;
   mailbox: ResolvedMailboxLimits;
   linkWindowBytes: number;
+  warnings: boolean | WarningSink;
 }
 
 export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
@@ -60,5 +71,9 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
   if (!Number.isInteger(linkWindowBytes) || linkWindowBytes < 1024) {
     throw new InvalidOptionError(`linkWindowBytes must be an integer of at least 1024, got ${String(linkWindowBytes)}`);
   }
-  return { name: options.name, logger: options.logger, sendAndReceiveTimeout: timeout, pool, shutdownTimeout, mailbox, linkWindowBytes };
+  const warnings = options.warnings ?? true;
+  if (typeof warnings !== "boolean" && typeof warnings !== "function") {
+    throw new InvalidOptionError(`warnings must be a boolean or a function that takes a line, got ${typeof warnings}`);
+  }
+  return { name: options.name, logger: options.logger, sendAndReceiveTimeout: timeout, pool, shutdownTimeout, mailbox, linkWindowBytes, warnings };
 }

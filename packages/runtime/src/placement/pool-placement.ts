@@ -226,17 +226,21 @@ class PoolHost implements Mailbox, WorkerHandle {
     let full: Mailbox | undefined;
     readFrames(out, (kind, bytes) => {
       if (kind === FRAME_ENVELOPE) {
+        let message: LocalMessage | undefined;
         try {
-          const mailbox = core.router.route(decodeLocalEnvelope(bytes), this.address.key);
+          message = decodeLocalEnvelope(bytes);
+          const mailbox = core.router.route(message, this.address.key);
           if (mailbox?.isFull) full = mailbox;
         } catch (error) {
           this.#log.warn(`a message from ${this.address.toString()} could not be routed`, error);
+          // A pool task's sends resolve before they are routed: the node says what happened.
+          if (message) core.router.reportDropped(message.onwardRoute.next(), this.address.key, error);
         }
         return;
       }
       if (kind !== FRAME_OP) return;
       const op = decodeOp<ThreadToMainOp>(bytes);
-      if (op.t === "handlerError") logWorkerError(this.#log, this.address, op.what, op.error);
+      if (op.t === "handlerError") logWorkerError(core, this.#log, this.address, op.what, op.error);
       else if (op.t === "addConsumer") addConsumerFromWorker(core, this.#log, op.address, op.flowControlId);
       else if (op.t === "loadFailed") {
         this.#log.error(`a pool slot could not load ${this.address.toString()}: its batch was dropped`, errorFromData(op.error));

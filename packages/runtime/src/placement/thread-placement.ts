@@ -273,10 +273,14 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#seq = seq;
     this.#routedBytes += size;
     if (kind === FRAME_ENVELOPE) {
+      let message: LocalMessage | undefined;
       try {
-        return this.#fed(this.#core.router.route(decodeLocalEnvelope(bytes), this.address.key));
+        message = decodeLocalEnvelope(bytes);
+        return this.#fed(this.#core.router.route(message, this.address.key));
       } catch (error) {
         this.#log.warn(`a message from ${this.address.toString()} could not be routed`, error);
+        // Its send resolved already (a granted address): the node says what happened.
+        if (message) this.#core.router.reportDropped(message.onwardRoute.next(), this.address.key, error);
       }
     } else if (kind === FRAME_ENVELOPE_ACK) {
       let message: LocalMessage;
@@ -369,7 +373,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
         this.#post({ t: "result", seq });
         break;
       case "handlerError":
-        logWorkerError(this.#log, this.address, op.what, op.error);
+        logWorkerError(this.#core, this.#log, this.address, op.what, op.error);
         break;
       case "finished":
         void this.stop();
