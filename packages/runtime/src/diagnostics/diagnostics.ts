@@ -32,7 +32,7 @@ export class Diagnostics {
     const producer = this.flowControls.producerByKey(senderKey);
     if (!producer) return;
     const flowControlId = producer.spawnerFlowControlId ?? producer.flowControlId;
-    const address = destination.toString();
+    const address = destination.key; // as users write it: "echoer", "1#host:port"
     const from = senderKey;
     this.#emit("denied", { address, from, flowControlId, producerFlowControlId: producer.flowControlId });
     this.#warnings?.warn(`denied\u0000${destination.key}\u0000${flowControlId}`, () => {
@@ -48,7 +48,7 @@ export class Diagnostics {
 
   /** A message routed by `fromKey`, who cannot be told, could not reach `next`. */
   dropped(next: Address, fromKey: string, reason: DropReason, error: Error): void {
-    const address = next.toString();
+    const address = next.key;
     const from = fromKey;
     this.#emit("dropped", { address, from, reason, error });
     this.#warnings?.warn(`dropped\u0000${next.key}\u0000${reason}`, () => {
@@ -64,13 +64,13 @@ export class Diagnostics {
 
   /** A worker's `what` ("handleMessage", "process", "shutdown") threw `error`. */
   handlerError(worker: Address, what: string, error: Error): void {
-    const address = worker.toString();
+    const address = worker.key;
     this.#emit("handler-error", { worker: address, what, error });
     this.#warnings?.warn(`handler\u0000${worker.key}\u0000${what}`, () => {
       const inner = error.cause instanceof Error && error.name === "WorkerHandlerError" ? error.cause : error;
-      const code = (inner as { code?: unknown }).code;
+      const code = (inner as { code?: unknown }).code; // "ERROR": a plain Error rebuilt from another thread
       const consequence = what === "handleMessage" ? " The message was dropped and its sender gets no reply; the worker keeps running." : "";
-      return `worker "${address}" threw in ${what}: ${inner.name}${typeof code === "string" ? `[${code}]` : ""}: ${inner.message}.${consequence}`;
+      return `worker "${address}" threw in ${what}: ${inner.name}${typeof code === "string" && code !== "ERROR" ? `[${code}]` : ""}: ${inner.message}.${consequence}`;
     });
   }
 
