@@ -13,6 +13,7 @@ import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-boun
 import { decodeLocalEnvelope, writeEnvelope } from "./envelopes.js";
 import { FRAME_ENVELOPE, FRAME_OP, BatchWriter, readFrames } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
+import { runtimeThreadExecArgv } from "./exec-argv.js";
 import { addConsumerFromWorker, logWorkerError } from "./main-side.js";
 import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placement.js";
 import type { PoolTask, PoolWorkerSpec } from "./pool-task.js";
@@ -44,6 +45,8 @@ export class PoolPlacement implements OffThreadPlacement {
         ...(minThreads !== undefined ? { minThreads } : {}),
         maxThreads: maxThreads ?? Math.max(defaultMax, minThreads ?? 1),
         idleTimeout: IDLE_TIMEOUT_MS,
+        // The parent's loaders (e.g. --import tsx) apply in the slots too, minus main-script flags.
+        execArgv: runtimeThreadExecArgv(),
       });
     });
     return this.#pool;

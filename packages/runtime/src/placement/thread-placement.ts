@@ -10,6 +10,7 @@ import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-boun
 import { decodeLocalEnvelope, writeEnvelope } from "./envelopes.js";
 import { FIRST_FRAME, FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_OP, openBatch, PortWriter, readBatch, type Batch } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
+import { startThread } from "./exec-argv.js";
 import { addConsumerFromWorker, logWorkerError, startWorkerFor } from "./main-side.js";
 import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placement.js";
 import { decodeOp, encodeArgs, encodeOp, type MainToThreadOp, type ThreadSettings, type ThreadToMainOp, type ThreadWorkerData } from "./protocol.js";
@@ -166,7 +167,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
     };
     let thread: NodeWorker;
     try {
-      thread = new NodeWorker(THREAD_ENTRY, { workerData, transferList: [port2], name: `hopwire ${this.address.toString()}` });
+      // The parent's loaders (e.g. --import tsx) apply in the thread too, minus main-script flags.
+      thread = startThread(THREAD_ENTRY, { workerData, transferList: [port2], name: `hopwire ${this.address.toString()}` });
     } catch (cause) {
       if (this.kind === "worker") core.router.unregister(this.addresses);
       this.#exited.resolve();
