@@ -9,6 +9,7 @@ export * from "./router/index.js";
 export * from "./relay/index.js";
 export * from "./builtins/index.js";
 export { threadExecArgv } from "./placement/exec-argv.js";
+export * from "./options/index.js";
 export * from "./diagnostics/index.js";
 export type { Context, FlowControlsAccess, SendOptions, SendAndReceiveOptions } from "./context/context.js";
 export type { WaitOptions } from "./util/wait.js";
