@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
+import ts from "typescript";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 // Issue 11, item 4: the README's TypeScript runs as written under `node --import tsx`, no
@@ -47,5 +50,40 @@ describe("TypeScript without a build step", () => {
     expect(stderr).not.toMatch(/Error/);
     expect(code).toBe(0);
     expect(stdout).toContain("reply: HELLO FROM TYPESCRIPT");
+  }, 120_000);
+
+  it("the README's first app runs as written under node --import tsx, and under node once tsc compiled it", async () => {
+    const readme = readFileSync(fileURLToPath(new URL("../README.md", import.meta.url)), "utf8");
+    const block = /<!-- first-app[^>]*-->\s*```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    // Written beside the fixture so that @hopwire/* resolve as they would in an app.
+    const file = join(app, `first-app-${process.pid}.ts`);
+    const compiled = file.replace(/\.ts$/, ".js");
+    writeFileSync(file, block!);
+    try {
+      const underTsx = await run(["--import", "tsx", file]);
+      expect(underTsx.stderr).toBe("");
+      expect(underTsx.code).toBe(0);
+      expect(underTsx.stdout).toBe("App received: Hello Hopwire!\n");
+
+      // tsc, strict, as an app's tsconfig would say: no type errors, then plain node runs the .js.
+      const program = ts.createProgram([file], {
+        strict: true,
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.NodeNext,
+        moduleResolution: ts.ModuleResolutionKind.NodeNext,
+        skipLibCheck: true,
+        types: ["node"],
+      });
+      const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+      expect(diagnostics).toEqual([]);
+      program.emit();
+      const underNode = await run([compiled]);
+      expect(underNode.stderr).toBe("");
+      expect(underNode.stdout).toBe("App received: Hello Hopwire!\n");
+    } finally {
+      rmSync(file, { force: true });
+      rmSync(compiled, { force: true });
+    }
   }, 120_000);
 });
