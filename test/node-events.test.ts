@@ -90,4 +90,20 @@ describe("a message the network cannot deliver is reported where it died", () =>
     expect((await denied).flowControlId).toBe(scl.flowControlId);
     expect(lines[0]).toContain(`flowControls.addConsumer("echoer", ${scl.flowControlId})`);
   });
+
+  it("a message for an address nobody has is reported as dropped, not as a missing addConsumer", async () => {
+    const lines: string[] = [];
+    const responder = await startNode(lines);
+    const listener = await (await createTcpTransport(responder)).listen("127.0.0.1:0");
+    const initiator = await startNode();
+    const connection = await (await createTcpTransport(initiator)).connect(listener.address);
+
+    const dropped = next(responder, "dropped");
+    let denied = 0;
+    responder.on("denied", () => denied++);
+    await initiator.send(route(connection, "0123456789abcdef0123456789abcdef"), "late");
+    expect(await dropped).toMatchObject({ address: "0123456789abcdef0123456789abcdef", reason: "unknown-address" });
+    expect(denied).toBe(0);
+    expect(lines[0]).toContain("likely a reply that came after its request timed out");
+  });
 });

@@ -45,10 +45,12 @@ describe("node events and warnings", () => {
     });
   }
 
-  it("writes warnings to stderr by default, and not at all with { warnings: false }", async () => {
+  it("writes warnings to stderr by default, and not at all with { warnings: false } or HOPWIRE_WARNINGS=off", async () => {
     const script = fileURLToPath(new URL("./fixtures/warn-child.js", import.meta.url));
     const run = async (arg: string[]): Promise<{ stdout: string; stderr: string }> => {
-      const child = spawn(process.execPath, [script, ...arg], { stdio: ["ignore", "pipe", "pipe"] });
+      const env = { ...process.env, ...(arg[0] === "env-off" ? { HOPWIRE_WARNINGS: "off" } : {}) };
+      if (arg[0] !== "env-off") delete env.HOPWIRE_WARNINGS;
+      const child = spawn(process.execPath, [script, ...arg], { stdio: ["ignore", "pipe", "pipe"], env });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -69,6 +71,9 @@ describe("node events and warnings", () => {
     const off = await run(["off"]);
     expect(off.stdout).toContain("events 2");
     expect(off.stderr).not.toContain("hopwire warning");
+    const envOff = await run(["env-off"]);
+    expect(envOff.stdout).toContain("events 2");
+    expect(envOff.stderr).not.toContain("hopwire warning");
   }, 90_000);
 
   it('raises "dropped" when a relay\'s next hop does not exist, and the sender still gets its error', async () => {

@@ -4,6 +4,9 @@ import type { FlowControls } from "../flow-control/flow-controls.js";
 import type { DropReason, NodeEvents } from "./node-events.js";
 import { RateLimitedWarnings, type WarningSink } from "./warnings.js";
 
+/** Addresses the runtime makes (Address.random): 32 hex characters. */
+const GENERATED = /^[0-9a-f]{32}$/;
+
 /**
  * What a node tells its user about messages it had to drop and handlers that threw: node
  * events for programs, and one rate-limited warning line per cause for people (stderr by
@@ -54,7 +57,9 @@ export class Diagnostics {
     this.#warnings?.warn(`dropped\u0000${next.key}\u0000${reason}`, () => {
       const why =
         reason === "unknown-address"
-          ? `no worker has the address "${address}" on this node: start it (node.startWorker("${address}", ...)) or fix the route the sender used`
+          ? GENERATED.test(address)
+            ? `no worker has the address "${address}" on this node (a generated address: likely a reply that came after its request timed out or was aborted)`
+            : `no worker has the address "${address}" on this node: start it (node.startWorker("${address}", ...)) or fix the route the sender used`
           : reason === "unknown-transport"
             ? `no transport handles "${address}": create it (e.g. createTcpTransport(node)) or fix the route`
             : `${error.name}: ${error.message}`;
@@ -62,10 +67,14 @@ export class Diagnostics {
     });
   }
 
-  /** A worker's `what` ("handleMessage", "process", "shutdown") threw `error`. */
-  handlerError(worker: Address, what: string, error: Error): void {
+  /**
+   * A worker's `what` ("handleMessage", "process", "shutdown") threw `error`. While the node
+   * stops, handlers fail for that reason alone: the event is raised, no warning written.
+   */
+  handlerError(worker: Address, what: string, error: Error, stopping = false): void {
     const address = worker.key;
     this.#emit("handler-error", { worker: address, what, error });
+    if (stopping) return;
     this.#warnings?.warn(`handler\u0000${worker.key}\u0000${what}`, () => {
       const inner = error.cause instanceof Error && error.name === "WorkerHandlerError" ? error.cause : error;
       const code = (inner as { code?: unknown }).code; // "ERROR": a plain Error rebuilt from another thread

@@ -49,7 +49,7 @@ export class NodeCore {
 
   /** Reports an error a worker's own code threw, wherever it runs (the worker keeps running). */
   reportHandlerError(worker: Address, what: string, error: Error): void {
-    this.diagnostics.handlerError(worker, what, error);
+    this.diagnostics.handlerError(worker, what, error, this.stopped);
   }
 
   get stopped(): boolean {

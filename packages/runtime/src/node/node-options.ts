@@ -31,7 +31,8 @@ export interface NodeOptions {
    * threw: one line per cause at most once a minute, naming the worker, the flow control id
    * and the fix. `true` (the default) writes them to stderr, `false` silences them, a
    * function receives each line instead. Node events (`node.on("denied", ...)`) are raised
-   * either way.
+   * either way. When this option is absent, `HOPWIRE_WARNINGS=off` (or `0`, `false`) in the
+   * environment turns the lines off, e.g. for a test suite that provokes them on purpose.
    */
   warnings?: boolean | WarningSink;
 }
@@ -71,9 +72,15 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
   if (!Number.isInteger(linkWindowBytes) || linkWindowBytes < 1024) {
     throw new InvalidOptionError(`linkWindowBytes must be an integer of at least 1024, got ${String(linkWindowBytes)}`);
   }
-  const warnings = options.warnings ?? true;
+  const warnings = options.warnings ?? warningsFromEnvironment();
   if (typeof warnings !== "boolean" && typeof warnings !== "function") {
     throw new InvalidOptionError(`warnings must be a boolean or a function that takes a line, got ${typeof warnings}`);
   }
   return { name: options.name, logger: options.logger, sendAndReceiveTimeout: timeout, pool, shutdownTimeout, mailbox, linkWindowBytes, warnings };
+}
+
+/** The default of `warnings`: on, unless HOPWIRE_WARNINGS says off. */
+function warningsFromEnvironment(): boolean {
+  const value = process.env.HOPWIRE_WARNINGS?.trim().toLowerCase();
+  return !(value === "off" || value === "0" || value === "false");
 }

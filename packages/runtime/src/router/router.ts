@@ -143,9 +143,12 @@ export class Router {
     const key = next.key;
     const flowControls = this.flowControls;
     if (!flowControls.isAllowed(senderKey, key)) {
-      // Only a producer's messages are ever denied: the network sender is not told, the node is.
-      this.#reporter?.denied(next, senderKey!);
-      throw new FlowControlDeniedError(`Flow controls do not allow delivery to ${next.toString()}`);
+      const error = new FlowControlDeniedError(`Flow controls do not allow delivery to ${next.toString()}`);
+      // Only a producer's messages are ever denied: the network sender is not told, the node
+      // is — and told the truth: to an address nobody has, a denial is really a drop.
+      if (this.#table.has(key)) this.#reporter?.denied(next, senderKey!);
+      else this.#reporter?.dropped(next, senderKey!, "unknown-address", error);
+      throw error;
     }
     const mailbox = this.#table.get(key);
     if (!mailbox) {
