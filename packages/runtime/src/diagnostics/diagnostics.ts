@@ -26,7 +26,7 @@ export class Diagnostics {
     name: string | undefined,
   ) {
     this.#warnings = warnings === false ? undefined : new RateLimitedWarnings(typeof warnings === "function" ? warnings : undefined, name);
-    // Listeners that throw must not break routing: EventEmitter would rethrow into the router.
+    // Any number of listeners is legitimate here (one per test, per component): no leak warning.
     this.events.setMaxListeners(0);
   }
 

@@ -1,1 +1,1 @@
-export { applyPlainOptions, checkWaitOptions, isPlainObject, type PlainOptionHandlers } from "./plain-options.js";
+export { applyPlainOptions, isPlainObject, type PlainOptionHandlers } from "./plain-options.js";

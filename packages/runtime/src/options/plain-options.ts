@@ -1,5 +1,4 @@
 import { InvalidOptionError } from "../errors/errors.js";
-import type { WaitOptions } from "../util/wait.js";
 
 /** What to do with one key of a plain options object that has no `with<Key>` setter. */
 export type PlainOptionHandlers<B> = Record<string, (builder: B, value: unknown) => void>;
@@ -46,17 +45,4 @@ function knownOptions(builder: object, handlers: PlainOptionHandlers<never>): st
     }
   }
   return [...names].sort();
-}
-
-/**
- * Checks `signal` and `timeout` as every waiting call takes them (in its options object):
- * `timeout` a positive number of ms (or Infinity), `signal` an AbortSignal.
- */
-export function checkWaitOptions(value: WaitOptions, what: string): WaitOptions {
-  const { signal, timeout } = value;
-  if (timeout !== undefined && (typeof timeout !== "number" || !(timeout > 0))) {
-    throw new InvalidOptionError(`${what}: timeout must be a positive number of ms, got ${String(timeout)}`);
-  }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidOptionError(`${what}: signal must be an AbortSignal`);
-  return value;
 }
