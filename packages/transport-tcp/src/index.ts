@@ -2,6 +2,7 @@ export { createTcpTransport, TcpTransport } from "./transport.js";
 export { TcpConnection } from "./connection.js";
 export { TcpListener } from "./listener.js";
 export { TcpConnectionOptions, TcpListenerOptions, type TcpTransportOptions } from "./options.js";
+export type { TcpConnectOptions, TcpListenOptions } from "./plain-options.js";
 export {
   TcpProtocolError,
   TcpProtocolVersionError,

@@ -28,6 +28,7 @@ import {
   type ResolvedTcpTransportOptions,
   type TcpTransportOptions,
 } from "./options.js";
+import { resolveConnect, resolveListen, type TcpConnectOptions, type TcpListenOptions } from "./plain-options.js";
 import { TCP } from "./protocol.js";
 
 /**
@@ -137,12 +138,13 @@ export class TcpTransport {
 
   /**
    * Binds "host:port" ("127.0.0.1:0" lets the system choose the port; `listener.address`
-   * tells which). The listener is a spawner (see TcpListenerOptions).
+   * tells which). The listener is a spawner (see TcpListenerOptions). Options are a
+   * TcpListenerOptions (then `wait` bounds the bind) or a plain object `{ signal, timeout }`.
    */
-  async listen(address: string, options: TcpListenerOptions = new TcpListenerOptions(), wait: WaitOptions = {}): Promise<TcpListener> {
+  async listen(address: string, given?: TcpListenerOptions | TcpListenOptions, givenWait: WaitOptions = {}): Promise<TcpListener> {
     this.#assertRunning();
     const { host, port } = parseHostPort(address, "listen address", true);
-    if (!(options instanceof TcpListenerOptions)) throw new InvalidOptionError("options must be a TcpListenerOptions");
+    const [options, wait] = resolveListen(given, givenWait);
     checkWait(wait);
     claimOptions(options);
     const server = createServer({ noDelay: true });
@@ -183,12 +185,14 @@ export class TcpTransport {
 
   /**
    * Connects to "host:port" (hostnames resolve). The connection's receiver is a producer
-   * with the options' own flow control id (see TcpConnectionOptions).
+   * with the options' own flow control id (see TcpConnectionOptions). Options are a
+   * TcpConnectionOptions (then `wait` bounds the dial) or a plain object
+   * `{ consumerOf, signal, timeout }` (TcpConnectOptions).
    */
-  async connect(address: string, options: TcpConnectionOptions = new TcpConnectionOptions(), wait: WaitOptions = {}): Promise<TcpConnection> {
+  async connect(address: string, given?: TcpConnectionOptions | TcpConnectOptions, givenWait: WaitOptions = {}): Promise<TcpConnection> {
     this.#assertRunning();
     const { host, port } = parseHostPort(address, "connect address", false);
-    if (!(options instanceof TcpConnectionOptions)) throw new InvalidOptionError("options must be a TcpConnectionOptions");
+    const [options, wait] = resolveConnect(given, givenWait);
     checkWait(wait);
     const socket = await dial(host, port, { signal: wait.signal, timeout: wait.timeout ?? options.timeout });
     if (this.#stopping) {

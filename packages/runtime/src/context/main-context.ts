@@ -89,7 +89,7 @@ export class MainContext implements Context {
       const timeout = options.timeout ?? core.options.sendAndReceiveTimeout;
       const reply = await inbox.receive<T>(
         { timeout: Math.max(0, timeout - (Date.now() - started)), signal: options.signal },
-        `sendAndReceive to ${onward.toString()}`,
+        describeRequest(core, onward),
       );
       return reply.body;
     } finally {
@@ -125,6 +125,23 @@ export class MainContext implements Context {
     void this.#core.stop();
     return Promise.resolve();
   }
+}
+
+/**
+ * Names a request in its timeout: through a network hop it says so, since a remote node
+ * that drops the message (flow controls, no such worker, a handler that threw) never replies
+ * and reports it only on its own side. One table lookup per request.
+ */
+function describeRequest(core: NodeCore, onward: Route): string {
+  const firstHop = onward.next();
+  const what = `sendAndReceive to ${onward.toString()}`;
+  const kind = core.router.mailboxOf(firstHop)?.kind;
+  const remote = kind !== undefined || core.flowControls.producerByKey(firstHop.key) !== undefined;
+  if (!remote) return what;
+  return (
+    `${what} (through the ${kind ?? "connection"} ${firstHop.toString()}: a node along the route that drops the message does ` +
+    `not reply — its "denied", "dropped" or "handler-error" warnings say why)`
+  );
 }
 
 /** What waits in a context's send queue: a message it sends, or a sendAndReceive request (from its own address). */

@@ -1,7 +1,9 @@
 import { Address, toAddress, type AddressLike } from "../address/address.js";
 import type { Context } from "../context/context.js";
+import { Diagnostics } from "../diagnostics/diagnostics.js";
 import { DuplicateAddressError, InvalidOptionError, NodeStoppedError, UnknownAddressError, WorkerLoadError } from "../errors/errors.js";
 import { FlowControls } from "../flow-control/flow-controls.js";
+import { isPlainObject } from "../options/plain-options.js";
 import { createLogger, type Logger } from "../logging/logger.js";
 import { MainProcessorHost } from "../placement/main-processor-host.js";
 import { MainWorkerHost } from "../placement/main-worker-host.js";
@@ -28,6 +30,8 @@ export class NodeCore {
   readonly flowControls = new FlowControls();
   readonly router = new Router(this.flowControls);
   readonly log: Logger;
+  /** Node events and warnings about what the node dropped (failure paths only). */
+  readonly diagnostics: Diagnostics;
   readonly #handles = new Map<string, WorkerHandle>();
   readonly #order: WorkerHandle[] = [];
   readonly #placements = new Map<"thread" | "pool", OffThreadPlacement>();
@@ -39,6 +43,13 @@ export class NodeCore {
     readonly contextFor: (core: NodeCore, address: Address) => Context,
   ) {
     this.log = options.logger ?? createLogger("hopwire", options.name ? { prefix: options.name } : {});
+    this.diagnostics = new Diagnostics(this.flowControls, options.warnings, options.name);
+    this.router.setReporter(this.diagnostics);
+  }
+
+  /** Reports an error a worker's own code threw, wherever it runs (the worker keeps running). */
+  reportHandlerError(worker: Address, what: string, error: Error): void {
+    this.diagnostics.handlerError(worker, what, error, this.stopped);
   }
 
   get stopped(): boolean {
@@ -61,6 +72,7 @@ export class NodeCore {
     kind: "worker" | "processor",
   ): Promise<void> {
     this.assertRunning();
+    checkStartWorkerOptions(options);
     const addresses = toAddresses(addressOrAddresses, options.aliases);
     const placement = resolvePlacement(worker, options.placement);
     const mailbox = resolveMailboxLimits(options.mailbox, this.options.mailbox, "options.mailbox");
@@ -86,14 +98,16 @@ export class NodeCore {
     const instance = isWorkerClass(worker) ? new worker(...args) : worker;
     const context = this.contextFor(this, addresses[0]!);
     if (kind === "processor") {
-      const host = new MainProcessorHost(addresses, instance as Processor, context, this.log, (h) => this.#forget(h));
+      const onError = (what: string, error: unknown): void => this.reportHandlerError(addresses[0]!, what, asError(error));
+      const host = new MainProcessorHost(addresses, instance as Processor, context, this.log, (h) => this.#forget(h), onError);
       await host.start();
       return host;
     }
     if (typeof (instance as Worker).handleMessage !== "function") {
       throw new WorkerLoadError(`Worker for ${addresses[0]!.toString()} has no handleMessage method`);
     }
-    const host = new MainWorkerHost(addresses, instance as Worker, context, this.log, (h, reason) => this.#forget(h, reason), mailbox);
+    const onError = (what: string, error: unknown): void => this.reportHandlerError(addresses[0]!, what, asError(error));
+    const host = new MainWorkerHost(addresses, instance as Worker, context, this.log, (h, reason) => this.#forget(h, reason), mailbox, onError);
     this.router.register(addresses, host);
     try {
       await host.initialize();
@@ -159,6 +173,26 @@ export class NodeCore {
     this.#placements.clear();
     this.log.debug("node stopped");
   }
+}
+
+const START_WORKER_OPTIONS = ["placement", "args", "aliases", "mailbox"];
+
+/** A plain object with known keys only: a misspelt option is an error, not a silent default. */
+function checkStartWorkerOptions(options: StartWorkerOptions): void {
+  if (!isPlainObject(options)) throw new InvalidOptionError("startWorker options must be a plain object, e.g. { placement: \"pool\" }");
+  for (const key of Object.keys(options)) {
+    if (!START_WORKER_OPTIONS.includes(key)) {
+      throw new InvalidOptionError(`startWorker options: unknown option "${key}"; known options: ${START_WORKER_OPTIONS.join(", ")}`);
+    }
+  }
+  if (options.args !== undefined && !Array.isArray(options.args)) {
+    throw new InvalidOptionError("startWorker options: args must be an array of constructor arguments");
+  }
+  if (options.aliases !== undefined && !Array.isArray(options.aliases)) throw new InvalidOptionError("startWorker options: aliases must be an array of addresses");
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(`a non-Error value was thrown (${typeof value})`);
 }
 
 function toAddresses(addressOrAddresses: AddressLike | AddressLike[], aliases: AddressLike[] = []): Address[] {

@@ -1,4 +1,5 @@
 import { InvalidOptionError } from "../errors/errors.js";
+import type { WarningSink } from "../diagnostics/warnings.js";
 import type { Logger } from "../logging/logger.js";
 import { resolveMailboxLimits, type MailboxLimits, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 
@@ -24,6 +25,16 @@ export interface NodeOptions {
    * routed yet (4 MiB). Past it, the thread's sends wait.
    */
   linkWindowBytes?: number;
+  /**
+   * Warnings about messages this node had to drop without telling their sender (flow
+   * controls denied them, no worker has their address) and about worker handlers that
+   * threw: one line per cause at most once a minute, naming the worker, the flow control id
+   * and the fix. `true` (the default) writes them to stderr, `false` silences them, a
+   * function receives each line instead. Node events (`node.on("denied", ...)`) are raised
+   * either way. When this option is absent, `HOPWIRE_WARNINGS=off` (or `0`, `false`) in the
+   * environment turns the lines off, e.g. for a test suite that provokes them on purpose.
+   */
+  warnings?: boolean | WarningSink;
 }
 
 export interface ResolvedNodeOptions {
@@ -34,6 +45,7 @@ export interface ResolvedNodeOptions {
   shutdownTimeout: number;
   mailbox: ResolvedMailboxLimits;
   linkWindowBytes: number;
+  warnings: boolean | WarningSink;
 }
 
 export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
@@ -60,5 +72,15 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
   if (!Number.isInteger(linkWindowBytes) || linkWindowBytes < 1024) {
     throw new InvalidOptionError(`linkWindowBytes must be an integer of at least 1024, got ${String(linkWindowBytes)}`);
   }
-  return { name: options.name, logger: options.logger, sendAndReceiveTimeout: timeout, pool, shutdownTimeout, mailbox, linkWindowBytes };
+  const warnings = options.warnings ?? warningsFromEnvironment();
+  if (typeof warnings !== "boolean" && typeof warnings !== "function") {
+    throw new InvalidOptionError(`warnings must be a boolean or a function that takes a line, got ${typeof warnings}`);
+  }
+  return { name: options.name, logger: options.logger, sendAndReceiveTimeout: timeout, pool, shutdownTimeout, mailbox, linkWindowBytes, warnings };
+}
+
+/** The default of `warnings`: on, unless HOPWIRE_WARNINGS says off. */
+function warningsFromEnvironment(): boolean {
+  const value = process.env.HOPWIRE_WARNINGS?.trim().toLowerCase();
+  return !(value === "off" || value === "0" || value === "false");
 }

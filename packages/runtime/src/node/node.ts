@@ -1,5 +1,6 @@
 import { Address } from "../address/address.js";
 import { Inbox } from "../context/inbox.js";
+import type { NodeEvents } from "../diagnostics/node-events.js";
 import { MainContext } from "../context/main-context.js";
 import type { FlowControls } from "../flow-control/flow-controls.js";
 import type { Logger } from "../logging/logger.js";
@@ -42,6 +43,31 @@ export class Node extends MainContext {
 
   get stopped(): boolean {
     return this.#core.stopped;
+  }
+
+  /**
+   * Listens to a node event, raised on the main thread wherever the worker concerned runs:
+   * - `"denied"`: flow controls dropped a message from the network (DeniedEvent: the
+   *   address, the flow control id to `addConsumer`);
+   * - `"dropped"`: a message whose sender cannot be told had no next hop (DroppedEvent);
+   * - `"handler-error"`: a worker's `handleMessage`, `process` or `shutdown` threw (HandlerErrorEvent).
+   * A listener that throws is ignored. See also `NodeOptions.warnings`.
+   */
+  on<K extends keyof NodeEvents>(event: K, listener: (...args: NodeEvents[K]) => void): this {
+    this.#core.diagnostics.events.on(event, listener as never); // the generic emitter cannot see K is one key
+    return this;
+  }
+
+  /** Like `on`, for the next occurrence only. */
+  once<K extends keyof NodeEvents>(event: K, listener: (...args: NodeEvents[K]) => void): this {
+    this.#core.diagnostics.events.once(event, listener as never); // the generic emitter cannot see K is one key
+    return this;
+  }
+
+  /** Removes a listener added with `on` or `once`. */
+  off<K extends keyof NodeEvents>(event: K, listener: (...args: NodeEvents[K]) => void): this {
+    this.#core.diagnostics.events.off(event, listener as never); // the generic emitter cannot see K is one key
+    return this;
   }
 
   /** Runs `hook` when the node stops, before its workers stop. */

@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { isMainThread } from "node:worker_threads";
 import { WorkerLoadError } from "../errors/errors.js";
 import type { WorkerClass } from "../worker/worker.js";
+import { isUnknownExtension, registerInheritedTypeScriptLoader } from "./thread-loaders.js";
 
 /**
  * The module a worker class must be loaded from in another thread: its `static module`
@@ -40,9 +41,16 @@ export async function loadWorkerClass(module: string, name: string): Promise<Wor
   let exports: Record<string, unknown>;
   if (!isMainThread) importing++;
   try {
-    exports = (await import(module)) as Record<string, unknown>;
+    try {
+      exports = (await import(module)) as Record<string, unknown>;
+    } catch (error) {
+      // A .ts module under `node --import tsx`: register tsx in this thread and try again.
+      if (!isUnknownExtension(error) || !(await registerInheritedTypeScriptLoader())) throw error;
+      // The failed import is cached under its URL: ask again under another one.
+      exports = (await import(`${module}${module.includes("?") ? "&" : "?"}hopwire-loader`)) as Record<string, unknown>;
+    }
   } catch (cause) {
-    throw new WorkerLoadError(`Could not import worker module ${module}`, { cause });
+    throw new WorkerLoadError(`Could not import worker module ${module}${hintFor(cause, module)}`, { cause });
   } finally {
     if (!isMainThread) importing--;
   }
@@ -55,4 +63,9 @@ export async function loadWorkerClass(module: string, name: string): Promise<Wor
 
 function isNamed(value: unknown, name: string): boolean {
   return typeof value === "function" && value.name === name;
+}
+
+function hintFor(cause: unknown, module: string): string {
+  if (!isUnknownExtension(cause) || !/\.[cm]?tsx?$/.test(module)) return "";
+  return ": a TypeScript module needs a loader in every thread; run the program with `node --import tsx` (inherited by worker threads), or compile it first";
 }

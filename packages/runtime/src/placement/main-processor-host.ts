@@ -20,11 +20,16 @@ export class MainProcessorHost implements WorkerHandle {
     readonly context: Context,
     readonly log: Logger,
     readonly onStop: (host: MainProcessorHost, reason?: Error) => void,
+    /** Also told when the processor's own code throws (node events and warnings). */
+    onError: (what: string, error: unknown) => void = () => {},
   ) {
     this.#runner = new ProcessorRunner(
       processor,
       context,
-      (what, error) => this.log.warn(`processor ${this.addresses[0]!.toString()} failed in ${what}`, error),
+      (what, error) => {
+        this.log.warn(`processor ${this.addresses[0]!.toString()} failed in ${what}`, error);
+        onError(what, error);
+      },
       () => void this.stop(),
     );
   }

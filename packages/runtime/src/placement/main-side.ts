@@ -8,11 +8,15 @@ import { decodeArgs, type StartRequest } from "./protocol.js";
 
 /* What the main thread does with frames from a worker's thread or a pool task. */
 
-/** Logs an error a worker's own code threw in its thread or pool slot (the worker keeps running). */
-export function logWorkerError(log: Logger, worker: Address, what: string, data: ErrorData): void {
+/**
+ * Logs an error a worker's own code threw in its thread or pool slot (the worker keeps
+ * running) and raises it on the node's main thread (node events, warnings).
+ */
+export function logWorkerError(core: NodeCore, log: Logger, worker: Address, what: string, data: ErrorData): void {
   const error = errorFromData(data);
   if (what === "handleMessage") log.warn(`worker ${worker.toString()} failed to handle a message`, error, error.cause ?? error);
   else log.warn(`worker ${worker.toString()} failed in ${what}`, error);
+  core.reportHandlerError(worker, what, error);
 }
 
 export function addConsumerFromWorker(core: NodeCore, log: Logger, address: string, flowControlId: string): void {

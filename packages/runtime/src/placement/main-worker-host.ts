@@ -27,6 +27,8 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
     readonly log: Logger,
     readonly onStop: (host: MainWorkerHost, reason?: Error) => void,
     limits: ResolvedMailboxLimits,
+    /** Also told when the worker's own code throws (node events and warnings). */
+    onError: (what: string, error: unknown) => void = () => {},
   ) {
     this.#bound = new MailboxBound(limits);
     const report = (what: string, error: unknown): void => {
@@ -34,6 +36,7 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
       if (what === "handleMessage") {
         this.log.warn(`worker ${address} failed to handle a message`, new WorkerHandlerError(undefined, { cause: error }), error);
       } else this.log.warn(`worker ${address} failed in ${what}`, error);
+      onError(what, error);
     };
     this.#runner = new WorkerRunner(worker, context, addresses[0]!, report, (message) => this.#bound.release(1, message.payload.length));
   }

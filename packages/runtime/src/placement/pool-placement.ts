@@ -13,6 +13,7 @@ import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-boun
 import { decodeLocalEnvelope, writeEnvelope } from "./envelopes.js";
 import { FRAME_ENVELOPE, FRAME_OP, BatchWriter, readFrames } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
+import { runtimeThreadExecArgv } from "./exec-argv.js";
 import { addConsumerFromWorker, logWorkerError } from "./main-side.js";
 import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placement.js";
 import type { PoolTask, PoolWorkerSpec } from "./pool-task.js";
@@ -44,6 +45,8 @@ export class PoolPlacement implements OffThreadPlacement {
         ...(minThreads !== undefined ? { minThreads } : {}),
         maxThreads: maxThreads ?? Math.max(defaultMax, minThreads ?? 1),
         idleTimeout: IDLE_TIMEOUT_MS,
+        // The parent's loaders (e.g. --import tsx) apply in the slots too, minus main-script flags.
+        execArgv: runtimeThreadExecArgv(),
       });
     });
     return this.#pool;
@@ -226,17 +229,21 @@ class PoolHost implements Mailbox, WorkerHandle {
     let full: Mailbox | undefined;
     readFrames(out, (kind, bytes) => {
       if (kind === FRAME_ENVELOPE) {
+        let message: LocalMessage | undefined;
         try {
-          const mailbox = core.router.route(decodeLocalEnvelope(bytes), this.address.key);
+          message = decodeLocalEnvelope(bytes);
+          const mailbox = core.router.route(message, this.address.key);
           if (mailbox?.isFull) full = mailbox;
         } catch (error) {
           this.#log.warn(`a message from ${this.address.toString()} could not be routed`, error);
+          // A pool task's sends resolve before they are routed: the node says what happened.
+          if (message) core.router.reportDropped(message.onwardRoute.next(), this.address.key, error);
         }
         return;
       }
       if (kind !== FRAME_OP) return;
       const op = decodeOp<ThreadToMainOp>(bytes);
-      if (op.t === "handlerError") logWorkerError(this.#log, this.address, op.what, op.error);
+      if (op.t === "handlerError") logWorkerError(core, this.#log, this.address, op.what, op.error);
       else if (op.t === "addConsumer") addConsumerFromWorker(core, this.#log, op.address, op.flowControlId);
       else if (op.t === "loadFailed") {
         this.#log.error(`a pool slot could not load ${this.address.toString()}: its batch was dropped`, errorFromData(op.error));

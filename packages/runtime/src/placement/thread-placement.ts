@@ -10,6 +10,7 @@ import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-boun
 import { decodeLocalEnvelope, writeEnvelope } from "./envelopes.js";
 import { FIRST_FRAME, FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_OP, openBatch, PortWriter, readBatch, type Batch } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
+import { startThread } from "./exec-argv.js";
 import { addConsumerFromWorker, logWorkerError, startWorkerFor } from "./main-side.js";
 import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placement.js";
 import { decodeOp, encodeArgs, encodeOp, type MainToThreadOp, type ThreadSettings, type ThreadToMainOp, type ThreadWorkerData } from "./protocol.js";
@@ -166,7 +167,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
     };
     let thread: NodeWorker;
     try {
-      thread = new NodeWorker(THREAD_ENTRY, { workerData, transferList: [port2], name: `hopwire ${this.address.toString()}` });
+      // The parent's loaders (e.g. --import tsx) apply in the thread too, minus main-script flags.
+      thread = startThread(THREAD_ENTRY, { workerData, transferList: [port2], name: `hopwire ${this.address.toString()}` });
     } catch (cause) {
       if (this.kind === "worker") core.router.unregister(this.addresses);
       this.#exited.resolve();
@@ -273,10 +275,14 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#seq = seq;
     this.#routedBytes += size;
     if (kind === FRAME_ENVELOPE) {
+      let message: LocalMessage | undefined;
       try {
-        return this.#fed(this.#core.router.route(decodeLocalEnvelope(bytes), this.address.key));
+        message = decodeLocalEnvelope(bytes);
+        return this.#fed(this.#core.router.route(message, this.address.key));
       } catch (error) {
         this.#log.warn(`a message from ${this.address.toString()} could not be routed`, error);
+        // Its send resolved already (a granted address): the node says what happened.
+        if (message) this.#core.router.reportDropped(message.onwardRoute.next(), this.address.key, error);
       }
     } else if (kind === FRAME_ENVELOPE_ACK) {
       let message: LocalMessage;
@@ -369,7 +375,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
         this.#post({ t: "result", seq });
         break;
       case "handlerError":
-        logWorkerError(this.#log, this.address, op.what, op.error);
+        logWorkerError(this.#core, this.#log, this.address, op.what, op.error);
         break;
       case "finished":
         void this.stop();

@@ -1,1 +1,1 @@
-export { startRelay, Relay, type RelayOptions } from "./relay.js";
+export { startRelay, RelayMailbox, type RelayOptions } from "./relay.js";

@@ -20,27 +20,29 @@ export interface RelayOptions {
 /**
  * Starts a relay at `address` that forwards every message to the fixed route `to`,
  * keeping its return route (Ockam's `forward_to_bob`). It is a mailbox on the router, on
- * the main thread: no worker, no thread, no decode and no copy of the payload.
+ * the main thread: no worker, no thread, no decode and no copy of the payload. The `Relay`
+ * worker class does the same as a worker (the guide's version, to copy or extend).
  */
-export async function startRelay(node: Node, address: AddressLike, to: RouteLike, options: RelayOptions = {}): Promise<Relay> {
+export async function startRelay(node: Node, address: AddressLike, to: RouteLike, options: RelayOptions = {}): Promise<RelayMailbox> {
   if (node.stopped) throw new NodeStoppedError("Cannot start a relay on a stopped node");
   if (options === null || typeof options !== "object") throw new InvalidOptionError("relay options must be an object");
   if (options.openFlowControls !== undefined && typeof options.openFlowControls !== "boolean") {
     throw new InvalidOptionError(`openFlowControls must be a boolean, got ${String(options.openFlowControls)}`);
   }
-  const relay = new Relay(node.router, node.flowControls, toAddress(address), route(to), options.openFlowControls ?? true);
+  const relay = new RelayMailbox(node.router, node.flowControls, toAddress(address), route(to), options.openFlowControls ?? true);
   node.router.register([relay.address], relay);
   node.onStop(() => relay.stop());
   return relay;
 }
 
 /**
- * A relay as a mailbox. On delivery it pops itself off the onward route, puts `to` in
+ * The relay `startRelay` starts: a mailbox, not a worker (for the guide's Relay worker see
+ * `Relay`). On delivery it pops itself off the onward route, puts `to` in
  * front and routes the message again, synchronously, with the same payload view. It is
  * full while its next hop's mailbox is, so a connection that feeds it stops reading
  * while the connection it feeds is full: the inbound side waits for the outbound side.
  */
-export class Relay implements Mailbox {
+export class RelayMailbox implements Mailbox {
   readonly #router: Router;
   readonly #flowControls: FlowControls | undefined;
   readonly #key: string;
@@ -90,7 +92,13 @@ export class Relay implements Mailbox {
     if (this.#flowControls) this.#openFlows(message.returnRoute.at(0));
     // Routed as the relay itself, like a worker's forward: a denial or an unknown next hop
     // is thrown to whoever delivered here (a connection drops and logs it).
-    this.#next = this.#router.route(message.withOnwardRoute(out), this.#key);
+    try {
+      this.#next = this.#router.route(message.withOnwardRoute(out), this.#key);
+    } catch (error) {
+      // Whoever fed the relay (usually a connection) drops the message quietly: the node says so.
+      this.#router.reportDropped(out.next(), this.#key, error);
+      throw error;
+    }
     this.#relayed++;
   }
 
@@ -117,7 +125,7 @@ export class Relay implements Mailbox {
   }
 
   toString(): string {
-    return `Relay(${this.address.toString()} -> ${this.to.toString()})`;
+    return `RelayMailbox(${this.address.toString()} -> ${this.to.toString()})`;
   }
 
   #nextMailbox(): Mailbox | undefined {

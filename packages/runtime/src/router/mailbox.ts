@@ -15,6 +15,8 @@ import type { LocalMessage } from "../message/local-message.js";
  */
 export interface Mailbox {
   readonly address: Address;
+  /** What this mailbox is, for people reading an error (e.g. "secure channel"); absent for workers. */
+  readonly kind?: string;
   deliver(message: LocalMessage, senderKey?: string): void;
   /** True while the mailbox holds its high-water mark or more (absent: never full). */
   readonly isFull?: boolean;

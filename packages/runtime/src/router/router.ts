@@ -24,6 +24,15 @@ export type TransportMailbox = (address: Address) => Mailbox | undefined;
 type HopWatcher = (error: Error) => void;
 
 /**
+ * Told about a message the router refused when its sender cannot be told: one from a
+ * producer (the network). Only the failure path calls it.
+ */
+export interface UndeliverableReporter {
+  denied(destination: Address, senderKey: string): void;
+  dropped(next: Address, fromKey: string, reason: "unknown-address" | "unknown-transport", error: Error): void;
+}
+
+/**
  * The node's address table. It lives on the node's main thread; every message, wherever it
  * was sent from, passes through `route` once per local hop.
  */
@@ -33,7 +42,24 @@ export class Router {
   readonly #transportMailboxes = new Map<number, TransportMailbox>();
   readonly #watchers = new Map<string, Set<HopWatcher>>();
 
+  #reporter: UndeliverableReporter | undefined;
+
   constructor(readonly flowControls: FlowControls) {}
+
+  /** Where refusals of network messages are reported (the node's diagnostics). */
+  setReporter(reporter: UndeliverableReporter): void {
+    this.#reporter = reporter;
+  }
+
+  /**
+   * For components that route on behalf of someone who cannot be told (a relay, a worker's
+   * thread whose send already resolved): reports a message they could not deliver.
+   */
+  reportDropped(next: Address, fromKey: string, error: unknown): void {
+    const reason = error instanceof UnknownAddressError ? "unknown-address" : error instanceof UnknownTransportError ? "unknown-transport" : undefined;
+    if (reason === undefined) return;
+    this.#reporter?.dropped(next, fromKey, reason, error as Error);
+  }
 
   has(address: Address): boolean {
     return this.#table.has(address.key);
@@ -107,16 +133,29 @@ export class Router {
     const next = message.onwardRoute.next();
     if (!next.isLocal) {
       const transport = this.#transports.get(next.type);
-      if (!transport) throw new UnknownTransportError(`No transport is registered for address ${next.toString()}`);
+      if (!transport) {
+        const error = new UnknownTransportError(`No transport is registered for address ${next.toString()}`);
+        if (senderKey !== undefined && this.flowControls.isProducerKey(senderKey)) this.#reporter?.dropped(next, senderKey, "unknown-transport", error);
+        throw error;
+      }
       return transport(message, senderKey) ?? undefined;
     }
     const key = next.key;
     const flowControls = this.flowControls;
     if (!flowControls.isAllowed(senderKey, key)) {
-      throw new FlowControlDeniedError(`Flow controls do not allow delivery to ${next.toString()}`);
+      const error = new FlowControlDeniedError(`Flow controls do not allow delivery to ${next.toString()}`);
+      // Only a producer's messages are ever denied: the network sender is not told, the node
+      // is — and told the truth: to an address nobody has, a denial is really a drop.
+      if (this.#table.has(key)) this.#reporter?.denied(next, senderKey!);
+      else this.#reporter?.dropped(next, senderKey!, "unknown-address", error);
+      throw error;
     }
     const mailbox = this.#table.get(key);
-    if (!mailbox) throw new UnknownAddressError(`No worker has the address ${next.toString()}`);
+    if (!mailbox) {
+      const error = new UnknownAddressError(`No worker has the address ${next.toString()}`);
+      if (senderKey !== undefined && flowControls.isProducerKey(senderKey)) this.#reporter?.dropped(next, senderKey, "unknown-address", error);
+      throw error;
+    }
     // Sending into a producer (a connection, a channel) lets its replies come back to the sender.
     if (senderKey !== undefined && !flowControls.isProducerKey(senderKey)) {
       const producer = flowControls.producerByKey(key);

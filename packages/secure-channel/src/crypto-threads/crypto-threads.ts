@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { errorFromData, HopwireError, type ErrorData, type Logger, type Node } from "@hopwire/runtime";
+import { errorFromData, HopwireError, threadExecArgv, type ErrorData, type Logger, type Node } from "@hopwire/runtime";
 import { DROP_REASONS, type DropReason } from "../channel/transport-cipher.js";
 import { KEY_LENGTH } from "../crypto/provider.js";
 import { InvalidKeyError } from "../errors.js";
@@ -365,26 +365,6 @@ class CryptoThread {
     this.#die(new CryptoThreadError("The crypto threads were closed"));
     await this.#worker.terminate();
   }
-}
-
-/**
- * The parent's execArgv minus what only makes sense for the main script: a thread started
- * from `node --input-type=module -e ...` would otherwise refuse to start
- * ("--input-type can only be used with string input").
- */
-function threadExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "-e" || arg === "--eval" || arg === "-p" || arg === "--print" || arg === "--input-type") {
-      i++; // and its value
-      continue;
-    }
-    if (arg.startsWith("--input-type=") || arg.startsWith("--eval=") || arg.startsWith("--print=")) continue;
-    out.push(arg);
-  }
-  return out;
 }
 
 const byNode = new WeakMap<Node, CryptoThreads>();

@@ -19,6 +19,7 @@ import { SecureChannelHandshakeError } from "../secure-channel/channel-errors.js
 import { SecureChannel } from "../secure-channel/secure-channel.js";
 import { trackChannelEnd } from "../secure-channel/channel-registry.js";
 import { SecureChannelListenerOptions } from "../secure-channel/secure-channel-options.js";
+import { toSecureChannelListenerOptions, type SecureChannelListenerOptionsInit } from "../secure-channel/plain-options.js";
 
 /** Handshakes a listener runs at once; more first messages are dropped until some finish. */
 export const MAX_PENDING_HANDSHAKES = 4096;
@@ -125,13 +126,18 @@ function sendAll(end: ChannelEnd, actions: readonly HandshakeAction[]): void {
   for (const action of actions) if (action.type === "send") end.sendOuter(OuterKind.HANDSHAKE, action.message);
 }
 
-/** Starts a secure channel listener at `address` (e.g. "bob_listener"). */
+/**
+ * Starts a secure channel listener at `address` (e.g. "bob_listener"). Options are a
+ * SecureChannelListenerOptions or a plain object (SecureChannelListenerOptionsInit:
+ * `{ consumerOf, trustPolicy, ... }`).
+ */
 export async function createSecureChannelListener(
   node: Node,
   identity: Identity,
   address: AddressLike,
-  options: SecureChannelListenerOptions = new SecureChannelListenerOptions(),
+  given?: SecureChannelListenerOptions | SecureChannelListenerOptionsInit,
 ): Promise<SecureChannelListener> {
+  const options = toSecureChannelListenerOptions(given);
   const listener = new SecureChannelListener(node, identity, toAddress(address), options);
   node.router.register([listener.address], listener);
   node.flowControls.addSpawner(listener.address, listener.flowControlId);

@@ -206,6 +206,7 @@ export class ChannelEnd {
     const bound = this.#queue.bound;
     const encryptor: Mailbox = {
       address: this.encryptorAddress,
+      kind: "secure channel",
       deliver: (m) => this.#encrypt(m),
       get isFull() {
         return bound.isFull;

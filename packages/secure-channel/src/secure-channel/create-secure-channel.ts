@@ -8,19 +8,22 @@ import { SecureChannelHandshakeError, SecureChannelRefusedError } from "./channe
 import { trackChannelEnd } from "./channel-registry.js";
 import { noiseStaticKeyFor } from "./noise-static-key.js";
 import { SecureChannel } from "./secure-channel.js";
-import { SecureChannelOptions } from "./secure-channel-options.js";
+import { toSecureChannelOptions, type SecureChannelOptionsInit } from "./plain-options.js";
+import type { SecureChannelOptions } from "./secure-channel-options.js";
 
 /**
  * Initiates a secure channel with the listener at the end of `to` and resolves once the
  * responder has authenticated and trusted us (it confirms inside the channel), so a
- * refusal is an error here, not a silent drop later.
+ * refusal is an error here, not a silent drop later. Options are a SecureChannelOptions or
+ * a plain object (SecureChannelOptionsInit: `{ trustPolicy, timeout, signal, ... }`).
  */
 export async function createSecureChannel(
   node: Node,
   identity: Identity,
   to: RouteLike,
-  options: SecureChannelOptions = new SecureChannelOptions(),
+  given?: SecureChannelOptions | SecureChannelOptionsInit,
 ): Promise<SecureChannel> {
+  const options = toSecureChannelOptions(given);
   const end = new ChannelEnd(node, "initiator", options, FlowControls.generateId(), route(to));
   trackChannelEnd(node, end);
   let handshake: InitiatorHandshake | undefined;

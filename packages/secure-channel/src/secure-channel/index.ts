@@ -1,6 +1,7 @@
 export { createSecureChannel } from "./create-secure-channel.js";
 export { SecureChannel } from "./secure-channel.js";
 export { SecureChannelOptions, SecureChannelListenerOptions, DEFAULT_HANDSHAKE_TIMEOUT } from "./secure-channel-options.js";
+export type { ChannelOptionsInit, SecureChannelOptionsInit, SecureChannelListenerOptionsInit } from "./plain-options.js";
 export {
   SecureChannelRefusedError,
   SecureChannelClosedError,

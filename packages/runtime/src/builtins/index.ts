@@ -1,0 +1,3 @@
+export { Echoer } from "./echoer.js";
+export { Hop } from "./hop.js";
+export { Relay } from "./relay.js";

@@ -1,0 +1,94 @@
+import { EventEmitter } from "node:events";
+import type { Address } from "../address/address.js";
+import type { FlowControls } from "../flow-control/flow-controls.js";
+import type { DropReason, NodeEvents } from "./node-events.js";
+import { RateLimitedWarnings, type WarningSink } from "./warnings.js";
+
+/** Addresses the runtime makes (Address.random): 32 hex characters. */
+const GENERATED = /^[0-9a-f]{32}$/;
+
+/**
+ * What a node tells its user about messages it had to drop and handlers that threw: node
+ * events for programs, and one rate-limited warning line per cause for people (stderr by
+ * default, `NodeOptions.warnings: false` silences it). Everything here runs only on the
+ * failure path: routing that succeeds never calls it.
+ *
+ * Never put a payload or a key in an event or a warning: addresses, flow control ids and
+ * error messages only.
+ */
+export class Diagnostics {
+  readonly events = new EventEmitter<NodeEvents>();
+  readonly #warnings: RateLimitedWarnings | undefined;
+
+  constructor(
+    readonly flowControls: FlowControls,
+    warnings: boolean | WarningSink,
+    name: string | undefined,
+  ) {
+    this.#warnings = warnings === false ? undefined : new RateLimitedWarnings(typeof warnings === "function" ? warnings : undefined, name);
+    // Any number of listeners is legitimate here (one per test, per component): no leak warning.
+    this.events.setMaxListeners(0);
+  }
+
+  /** A message from producer `senderKey` to `destination` was denied by flow controls. */
+  denied(destination: Address, senderKey: string): void {
+    const producer = this.flowControls.producerByKey(senderKey);
+    if (!producer) return;
+    const flowControlId = producer.spawnerFlowControlId ?? producer.flowControlId;
+    const address = destination.key; // as users write it: "echoer", "1#host:port"
+    const from = senderKey;
+    this.#emit("denied", { address, from, flowControlId, producerFlowControlId: producer.flowControlId });
+    this.#warnings?.warn(`denied\u0000${destination.key}\u0000${flowControlId}`, () => {
+      const whose = producer.spawnerFlowControlId ? "the id of the listener that accepted it" : "the id of the connection or channel";
+      return (
+        `dropped a message from the network for "${address}": flow controls do not let flow ${flowControlId} reach it ` +
+        `(it came from ${from}). If "${address}" should be reachable from there, call ` +
+        `flowControls.addConsumer("${address}", ${flowControlId}) — ${whose}, e.g. listener.flowControlId. ` +
+        `The sender is not told; it sees a timeout.`
+      );
+    });
+  }
+
+  /** A message routed by `fromKey`, who cannot be told, could not reach `next`. */
+  dropped(next: Address, fromKey: string, reason: DropReason, error: Error): void {
+    const address = next.key;
+    const from = fromKey;
+    this.#emit("dropped", { address, from, reason, error });
+    this.#warnings?.warn(`dropped\u0000${next.key}\u0000${reason}`, () => {
+      const why =
+        reason === "unknown-address"
+          ? GENERATED.test(address)
+            ? `no worker has the address "${address}" on this node (a generated address: likely a reply that came after its request timed out or was aborted)`
+            : `no worker has the address "${address}" on this node: start it (node.startWorker("${address}", ...)) or fix the route the sender used`
+          : reason === "unknown-transport"
+            ? `no transport handles "${address}": create it (e.g. createTcpTransport(node)) or fix the route`
+            : `${error.name}: ${error.message}`;
+      return `dropped a message from ${from} for "${address}": ${why}. The sender is not told; it sees a timeout.`;
+    });
+  }
+
+  /**
+   * A worker's `what` ("handleMessage", "process", "shutdown") threw `error`. While the node
+   * stops, handlers fail for that reason alone: the event is raised, no warning written.
+   */
+  handlerError(worker: Address, what: string, error: Error, stopping = false): void {
+    const address = worker.key;
+    this.#emit("handler-error", { worker: address, what, error });
+    if (stopping) return;
+    this.#warnings?.warn(`handler\u0000${worker.key}\u0000${what}`, () => {
+      const inner = error.cause instanceof Error && error.name === "WorkerHandlerError" ? error.cause : error;
+      const code = (inner as { code?: unknown }).code; // "ERROR": a plain Error rebuilt from another thread
+      const consequence = what === "handleMessage" ? " The message was dropped and its sender gets no reply; the worker keeps running." : "";
+      return `worker "${address}" threw in ${what}: ${inner.name}${typeof code === "string" && code !== "ERROR" ? `[${code}]` : ""}: ${inner.message}.${consequence}`;
+    });
+  }
+
+  #emit<K extends keyof NodeEvents>(name: K, ...args: NodeEvents[K]): void {
+    if (this.events.listenerCount(name) === 0) return;
+    try {
+      (this.events.emit as (name: K, ...args: NodeEvents[K]) => boolean)(name, ...args);
+    } catch {
+      // A listener that throws must not break routing or the worker that failed.
+    }
+  }
+}

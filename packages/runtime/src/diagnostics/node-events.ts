@@ -1,0 +1,60 @@
+import type { FlowControlId } from "../flow-control/flow-controls.js";
+
+/**
+ * A message that came from the network (a TCP connection, a secure channel) was dropped
+ * because flow controls do not let it reach its destination: the destination was never
+ * made a consumer of the flow it came from. The remote sender is told nothing.
+ */
+export interface DeniedEvent {
+  /** The local address the message was for. */
+  readonly address: string;
+  /** The producer that delivered it (a connection's receiver, a channel's decryptor). */
+  readonly from: string;
+  /**
+   * The flow control id to consume to let such messages through: the producer's spawner's
+   * (a listener's) when it has one, else the producer's own.
+   */
+  readonly flowControlId: FlowControlId;
+  /** The producer's own flow control id (equal to `flowControlId` when it was not spawned). */
+  readonly producerFlowControlId: FlowControlId;
+}
+
+/** Why a message was dropped (see DroppedEvent). */
+export type DropReason = "unknown-address" | "unknown-transport" | "undeliverable";
+
+/**
+ * A message whose sender cannot be told was dropped: it came from the network, or from a
+ * relay, or from a worker on another thread whose `send` had already resolved.
+ */
+export interface DroppedEvent {
+  /** The next hop that could not be reached. */
+  readonly address: string;
+  /** Who routed it: a producer, a relay, or a worker's address. */
+  readonly from: string;
+  readonly reason: DropReason;
+  /** The typed error the router raised (UnknownAddressError, ...). */
+  readonly error: Error;
+}
+
+/** A worker's own code threw; the worker keeps running. For `handleMessage`, the message is dropped. */
+export interface HandlerErrorEvent {
+  /** The worker's (primary) address. */
+  readonly worker: string;
+  /** Which method threw: "handleMessage", "process" or "shutdown". */
+  readonly what: string;
+  /** What it threw (rebuilt on the main thread when the worker runs elsewhere). */
+  readonly error: Error;
+}
+
+/**
+ * The events of a node (`node.on(name, listener)`), raised on the node's main thread
+ * wherever the worker concerned runs: main thread, its own thread or a pool slot.
+ */
+export interface NodeEvents {
+  denied: [event: DeniedEvent];
+  dropped: [event: DroppedEvent];
+  "handler-error": [event: HandlerErrorEvent];
+}
+
+/** The name of a node event. */
+export type NodeEventName = keyof NodeEvents;

@@ -1,0 +1,1 @@
+export { applyPlainOptions, isPlainObject, type PlainOptionHandlers } from "./plain-options.js";

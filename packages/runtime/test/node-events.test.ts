@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { UnknownAddressError, startRelay, route, type HandlerErrorEvent, type DroppedEvent, type Node } from "@hopwire/runtime";
+import { Relay, Thrower } from "./fixtures/workers.js";
+import { withNode } from "./helpers.js";
+
+/** Resolves with the next `count` events of `name`. */
+function events<T>(n: Node, name: "handler-error" | "dropped", count: number): Promise<T[]> {
+  const seen: T[] = [];
+  return new Promise((resolve) => {
+    const listener = (event: unknown): void => {
+      seen.push(event as T);
+      if (seen.length === count) {
+        n.off(name, listener);
+        resolve(seen);
+      }
+    };
+    n.on(name, listener);
+  });
+}
+
+describe("node events and warnings", () => {
+  for (const placement of ["main", "thread", "pool"] as const) {
+    it(`raises "handler-error" on the node and warns once per cause, for a worker placed "${placement}"`, async () => {
+      const lines: string[] = [];
+      await withNode({ name: "n1", warnings: (line) => lines.push(line) }, async (n) => {
+        const worker = placement === "main" ? new Thrower() : Thrower;
+        await n.startWorker("thrower", worker as typeof Thrower, { placement });
+        const raised = events<HandlerErrorEvent>(n, "handler-error", 2);
+        await n.send("thrower", "throw");
+        await n.send("thrower", "throw");
+        const [first, second] = await raised;
+        expect(first).toMatchObject({ worker: "thrower", what: "handleMessage" });
+        expect(second!.worker).toBe("thrower");
+        // The thrown error arrives rebuilt on the main thread, cause included.
+        expect(`${first!.error.message} ${String((first!.error.cause as Error | undefined)?.message)}`).toContain("boom from a handler");
+        // The worker keeps running.
+        expect(await n.sendAndReceive("thrower", "still here", { timeout: 20_000 })).toBe("still here");
+      });
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^hopwire \[n1\] warning: worker "thrower" threw in handleMessage: Error: boom from a handler\. /);
+      expect(lines[0]).toContain("its sender gets no reply");
+    });
+  }
+
+  it("writes warnings to stderr by default, and not at all with { warnings: false } or HOPWIRE_WARNINGS=off", async () => {
+    const script = fileURLToPath(new URL("./fixtures/warn-child.js", import.meta.url));
+    const run = async (arg: string[]): Promise<{ stdout: string; stderr: string }> => {
+      const env = { ...process.env, ...(arg[0] === "env-off" ? { HOPWIRE_WARNINGS: "off" } : {}) };
+      if (arg[0] !== "env-off") delete env.HOPWIRE_WARNINGS;
+      const child = spawn(process.execPath, [script, ...arg], { stdio: ["ignore", "pipe", "pipe"], env });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      try {
+        const [code] = await once(child, "exit");
+        expect(code, stderr).toBe(0);
+      } finally {
+        clearTimeout(timer);
+        child.kill("SIGKILL");
+      }
+      return { stdout, stderr };
+    };
+    const on = await run([]);
+    expect(on.stdout).toContain("events 2");
+    expect(on.stderr.match(/hopwire warning: worker "thrower" threw in handleMessage/g)).toHaveLength(1);
+    const off = await run(["off"]);
+    expect(off.stdout).toContain("events 2");
+    expect(off.stderr).not.toContain("hopwire warning");
+    const envOff = await run(["env-off"]);
+    expect(envOff.stdout).toContain("events 2");
+    expect(envOff.stderr).not.toContain("hopwire warning");
+  }, 90_000);
+
+  it('raises "dropped" when a relay\'s next hop does not exist, and the sender still gets its error', async () => {
+    const lines: string[] = [];
+    await withNode({ warnings: (line) => lines.push(line) }, async (n) => {
+      await startRelay(n, "forward", route("nobody"));
+      const dropped = events<DroppedEvent>(n, "dropped", 1);
+      await expect(n.send("forward", "x")).rejects.toBeInstanceOf(UnknownAddressError);
+      const [event] = await dropped;
+      expect(event).toMatchObject({ address: "nobody", from: "forward", reason: "unknown-address" });
+      expect(event!.error).toBeInstanceOf(UnknownAddressError);
+    });
+    expect(lines.join("\n")).toContain('no worker has the address "nobody" on this node');
+  });
+
+  it('raises "dropped" for a message a pool worker sent to an address nobody has (its send had resolved in the slot)', async () => {
+    const lines: string[] = [];
+    await withNode({ warnings: (line) => lines.push(line) }, async (n) => {
+      await n.startWorker("relay", Relay, { placement: "pool", args: ["nobody"] });
+      const dropped = events<DroppedEvent>(n, "dropped", 1);
+      await n.send("relay", "x");
+      const [event] = await dropped;
+      expect(event).toMatchObject({ address: "nobody", from: "relay", reason: "unknown-address" });
+    });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('dropped a message from relay for "nobody"');
+  });
+});

@@ -1,0 +1,64 @@
+import { applyPlainOptions, InvalidOptionError, isPlainObject, type FlowControlId, type MailboxLimits } from "@hopwire/runtime";
+import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
+import type { TrustPolicy } from "../trust/trust-policy.js";
+import type { CreditWindow } from "./credit.js";
+import { SecureChannelListenerOptions, SecureChannelOptions } from "./secure-channel-options.js";
+
+/**
+ * The plain-object form of the options both ends share: each key is the builder's
+ * `with<Key>` setter (`{ rekeyInterval: 10 }` is `.withRekeyInterval(10)`), validated the same way.
+ */
+export interface ChannelOptionsInit {
+  trustPolicy?: TrustPolicy;
+  cryptoProvider?: CryptoProviderName | CryptoProvider;
+  rekeyInterval?: number;
+  handshakeTimeout?: number;
+  cryptoThreads?: number | "auto";
+  receiveWindow?: Partial<CreditWindow>;
+  sendQueueLimits?: MailboxLimits;
+}
+
+/**
+ * `createSecureChannel(node, identity, route, { ... })`: SecureChannelOptions as a plain
+ * object. `signal` cancels the handshake and `timeout` bounds it (the same as
+ * `handshakeTimeout`; give one of the two).
+ */
+export interface SecureChannelOptionsInit extends ChannelOptionsInit {
+  signal?: AbortSignal;
+  timeout?: number;
+}
+
+/**
+ * `createSecureChannelListener(node, identity, address, { ... })`: SecureChannelListenerOptions
+ * as a plain object. `consumerOf` is `asConsumer` (one id or several).
+ */
+export interface SecureChannelListenerOptionsInit extends ChannelOptionsInit {
+  consumerOf?: FlowControlId | FlowControlId[];
+}
+
+/** The initiator's options builder, from either form. */
+export function toSecureChannelOptions(options: SecureChannelOptions | SecureChannelOptionsInit | undefined): SecureChannelOptions {
+  if (options === undefined || options instanceof SecureChannelOptions) return options ?? new SecureChannelOptions();
+  if (!isPlainObject(options)) throw new InvalidOptionError("createSecureChannel options must be a SecureChannelOptions or a plain object");
+  if (options.timeout !== undefined && options.handshakeTimeout !== undefined) {
+    throw new InvalidOptionError("createSecureChannel options: give timeout or handshakeTimeout, not both");
+  }
+  return applyPlainOptions(new SecureChannelOptions(), options as Record<string, unknown>, "createSecureChannel options", {
+    timeout: (b, value) => b.withHandshakeTimeout(value as number),
+  });
+}
+
+/** The listener's options builder, from either form. */
+export function toSecureChannelListenerOptions(
+  options: SecureChannelListenerOptions | SecureChannelListenerOptionsInit | undefined,
+): SecureChannelListenerOptions {
+  if (options === undefined || options instanceof SecureChannelListenerOptions) return options ?? new SecureChannelListenerOptions();
+  if (!isPlainObject(options)) {
+    throw new InvalidOptionError("createSecureChannelListener options must be a SecureChannelListenerOptions or a plain object");
+  }
+  return applyPlainOptions(new SecureChannelListenerOptions(), options as Record<string, unknown>, "createSecureChannelListener options", {
+    consumerOf: (b, value) => {
+      for (const id of Array.isArray(value) ? value : [value]) b.asConsumer(id as FlowControlId);
+    },
+  });
+}

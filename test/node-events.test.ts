@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Echoer, TimeoutError, node, route, type DeniedEvent, type DroppedEvent, type Node } from "@hopwire/runtime";
+import { createTcpTransport } from "@hopwire/transport-tcp";
+import {
+  createIdentity,
+  createSecureChannel,
+  createSecureChannelListener,
+  SecureChannelListenerOptions,
+  SecureChannelOptions,
+} from "@hopwire/secure-channel";
+
+// The three ways a message from the network dies silently for its sender (issue 11, item 3):
+// the sender sees only a timeout, so the node where it died must say why, without DEBUG.
+
+const nodes: Node[] = [];
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+});
+
+async function startNode(lines?: string[]): Promise<Node> {
+  const n = await node({ sendAndReceiveTimeout: 30_000, warnings: lines ? (line) => lines.push(line) : false });
+  nodes.push(n);
+  return n;
+}
+
+function next<K extends "denied" | "dropped">(n: Node, name: K): Promise<K extends "denied" ? DeniedEvent : DroppedEvent> {
+  return new Promise((resolve) => n.once(name, resolve as never));
+}
+
+describe("a message the network cannot deliver is reported where it died", () => {
+  it('forgetting addConsumer: "denied" names the worker and the listener\'s flow control id, and warns with the fix', async () => {
+    const lines: string[] = [];
+    const responder = await startNode(lines);
+    const tcp = await createTcpTransport(responder);
+    await responder.startWorker("echoer", Echoer); // in a thread; never made a consumer
+    const listener = await tcp.listen("127.0.0.1:0");
+    const initiator = await startNode();
+    const connection = await (await createTcpTransport(initiator)).connect(listener.address);
+
+    const denied = next(responder, "denied");
+    const request = initiator.sendAndReceive(route(connection, "echoer"), "hello", { timeout: 500 });
+    await expect(request).rejects.toBeInstanceOf(TimeoutError);
+    const event = await denied;
+    expect(event.address).toBe("echoer");
+    expect(event.flowControlId).toBe(listener.flowControlId);
+    expect(event.producerFlowControlId).not.toBe(listener.flowControlId);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`flowControls.addConsumer("echoer", ${listener.flowControlId})`);
+    expect(lines[0]).not.toContain("hello"); // never a payload
+
+    // The fix the warning names works.
+    responder.flowControls.addConsumer("echoer", listener.flowControlId);
+    expect(await initiator.sendAndReceive(route(connection, "echoer"), "hello", { timeout: 20_000 })).toBe("hello");
+  });
+
+  it('a consumer whose worker was never started: "dropped" with reason unknown-address', async () => {
+    const lines: string[] = [];
+    const responder = await startNode(lines);
+    const listener = await (await createTcpTransport(responder)).listen("127.0.0.1:0");
+    responder.flowControls.addConsumer("echoer", listener.flowControlId); // but no worker "echoer"
+    const initiator = await startNode();
+    const connection = await (await createTcpTransport(initiator)).connect(listener.address);
+
+    const dropped = next(responder, "dropped");
+    await expect(initiator.sendAndReceive(route(connection, "echoer"), "hello", { timeout: 500 })).rejects.toBeInstanceOf(TimeoutError);
+    const event = await dropped;
+    expect(event).toMatchObject({ address: "echoer", reason: "unknown-address" });
+    expect(lines.join("\n")).toContain('no worker has the address "echoer" on this node');
+  });
+
+  it("through a secure channel: the timeout says so, and the responder's warning names the channel listener's flow control id", async () => {
+    const lines: string[] = [];
+    const responder = await startNode(lines);
+    const listener = await (await createTcpTransport(responder)).listen("127.0.0.1:0");
+    const scl = await createSecureChannelListener(
+      responder,
+      await createIdentity(),
+      "listener",
+      new SecureChannelListenerOptions().asConsumer(listener.flowControlId),
+    );
+    await responder.startWorker("echoer", Echoer); // not a consumer of scl.flowControlId
+    const initiator = await startNode();
+    const connection = await (await createTcpTransport(initiator)).connect(listener.address);
+    const channel = await createSecureChannel(initiator, await createIdentity(), route(connection, "listener"), new SecureChannelOptions());
+
+    const denied = next(responder, "denied");
+    const error = await initiator.sendAndReceive(route(channel, "echoer"), "hello", { timeout: 500 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as Error).message).toContain("through the secure channel");
+    expect((await denied).flowControlId).toBe(scl.flowControlId);
+    expect(lines[0]).toContain(`flowControls.addConsumer("echoer", ${scl.flowControlId})`);
+  });
+
+  it("a message for an address nobody has is reported as dropped, not as a missing addConsumer", async () => {
+    const lines: string[] = [];
+    const responder = await startNode(lines);
+    const listener = await (await createTcpTransport(responder)).listen("127.0.0.1:0");
+    const initiator = await startNode();
+    const connection = await (await createTcpTransport(initiator)).connect(listener.address);
+
+    const dropped = next(responder, "dropped");
+    let denied = 0;
+    responder.on("denied", () => denied++);
+    await initiator.send(route(connection, "0123456789abcdef0123456789abcdef"), "late");
+    expect(await dropped).toMatchObject({ address: "0123456789abcdef0123456789abcdef", reason: "unknown-address" });
+    expect(denied).toBe(0);
+    expect(lines[0]).toContain("likely a reply that came after its request timed out");
+  });
+});

@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import ts from "typescript";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// Issue 11, item 4: the README's TypeScript runs as written under `node --import tsx`, no
+// build step, with the worker class (a .ts module) loaded in a worker thread or a pool slot.
+
+const app = fileURLToPath(new URL("./fixtures/tsx-app/", import.meta.url));
+
+/** Runs `node ...args` in the app's folder, in its own process group, killed in any case. */
+async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, args, { cwd: app, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const kill = (): void => {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  };
+  const timer = setTimeout(kill, 90_000);
+  try {
+    const [code] = (await once(child, "exit")) as [number | null];
+    return { code, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+    kill();
+  }
+}
+
+describe("TypeScript without a build step", () => {
+  for (const placement of ["thread", "pool"]) {
+    it(`node --import tsx runs a program whose .ts worker is placed "${placement}"`, async () => {
+      const { code, stdout, stderr } = await run(["--import", "tsx", "main.ts", placement]);
+      expect(stderr).not.toMatch(/Error/);
+      expect(code).toBe(0);
+      expect(stdout).toContain("reply: HELLO FROM TYPESCRIPT");
+    }, 120_000);
+  }
+
+  it("--input-type given to the main program does not reach the worker threads", async () => {
+    const { code, stdout, stderr } = await run(["--input-type=module", "--import", "tsx", "-e", 'await import("./main.ts")']);
+    expect(stderr).not.toMatch(/Error/);
+    expect(code).toBe(0);
+    expect(stdout).toContain("reply: HELLO FROM TYPESCRIPT");
+  }, 120_000);
+
+  it("the README's first app runs as written under node --import tsx, and under node once tsc compiled it", async () => {
+    const readme = readFileSync(fileURLToPath(new URL("../README.md", import.meta.url)), "utf8");
+    const block = /<!-- first-app[^>]*-->\s*```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    // Written beside the fixture so that @hopwire/* resolve as they would in an app.
+    const file = join(app, `first-app-${process.pid}.ts`);
+    const compiled = file.replace(/\.ts$/, ".js");
+    writeFileSync(file, block!);
+    try {
+      const underTsx = await run(["--import", "tsx", file]);
+      expect(underTsx.stderr).toBe("");
+      expect(underTsx.code).toBe(0);
+      expect(underTsx.stdout).toBe("App received: Hello Hopwire!\n");
+
+      // tsc, strict, as an app's tsconfig would say: no type errors, then plain node runs the .js.
+      const program = ts.createProgram([file], {
+        strict: true,
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.NodeNext,
+        moduleResolution: ts.ModuleResolutionKind.NodeNext,
+        skipLibCheck: true,
+        types: ["node"],
+      });
+      const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+      expect(diagnostics).toEqual([]);
+      program.emit();
+      const underNode = await run([compiled]);
+      expect(underNode.stderr).toBe("");
+      expect(underNode.stdout).toBe("App received: Hello Hopwire!\n");
+    } finally {
+      rmSync(file, { force: true });
+      rmSync(compiled, { force: true });
+    }
+  }, 120_000);
+});
