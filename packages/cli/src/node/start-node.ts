@@ -12,12 +12,12 @@ import {
   type TrustPolicy,
 } from "@hopwire/secure-channel";
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
+import { createInlet, createOutlet } from "@hopwire/portal";
 import { allowAnyIdentity, allowRegistrations, createRemoteRelay, forwarderAddress, startRelayService, tcpRelayConnector } from "@hopwire/relay";
 import { resolvePeer } from "../config/load-config.js";
 import type { NodeConfig, TrustConfig } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
 import { loadNamedIdentity } from "../identities.js";
-import { loadPortals } from "./portals.js";
 
 /** Where a node's lifecycle lines go (one readable line each). */
 export type LineLog = (line: string) => void;
@@ -126,10 +126,9 @@ export async function startNodeFromConfig(config: NodeConfig, options: StartNode
       log(`relay service ${rs.address} (${names})`);
     }
 
-    if ((config.outlets?.length ?? 0) > 0 || (config.inlets?.length ?? 0) > 0) {
-      const portals = await loadPortals();
+    {
       for (const o of config.outlets ?? []) {
-        await portals.createOutlet(n, { address: o.address, to: o.to, ...(o.allow ? { allow: o.allow } : {}), asConsumer: channelFlows });
+        await createOutlet(n, { address: o.address, to: o.to, ...(o.allow ? { allow: o.allow } : {}), asConsumer: channelFlows });
         log(`outlet ${o.address} -> ${o.to}`);
       }
       for (const i of config.inlets ?? []) {
@@ -137,7 +136,7 @@ export async function startNodeFromConfig(config: NodeConfig, options: StartNode
         const connection = await tcp.connect(via, new TcpConnectionOptions());
         const hops = i.relay === undefined ? [i.listener] : [forwarderAddress(i.relay), i.listener];
         const channel = await createSecureChannel(n, identity, route(connection, ...hops), new SecureChannelOptions().withTrustPolicy(trustPolicy(i.trust)));
-        const inlet = await portals.createInlet(n, { listen: i.listen, route: route(channel, i.outlet) });
+        const inlet = await createInlet(n, { listen: i.listen, route: route(channel, i.outlet) });
         log(`inlet ${inlet.address} -> ${[via, ...hops, i.outlet].join(" -> ")} (secure channel to ${channel.peerIdentifier})`);
       }
     }

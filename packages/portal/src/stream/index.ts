@@ -1,0 +1,1 @@
+export { PortalStream, resetSocket, type StreamOwner } from "./portal-stream.js";
