@@ -120,7 +120,7 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     await relay.line(new RegExp(`relay service: refused bob for ${mallory} \\(RELAY_REGISTRATION_REFUSED\\)`));
   });
 
-  it("the outlet node registers again when its relay node comes back, and traffic flows through the new registration", async () => {
+  it("when the relay node restarts, the outlet node registers again and the inlet opens its channel again: traffic flows", async () => {
     const home = newHome();
     const bob = await createIdentity(home, "bob");
     const body = Buffer.from("hello through the relay again");
@@ -129,18 +129,40 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     const relayPort = await portOf(first, "tcp listener");
     const outlet = hopwire(home, "outlet", "--to", `127.0.0.1:${http}`, "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob");
     await outlet.line(/ ready$/);
-    first.process.kill("SIGKILL"); // the relay node dies without a word
-    await first.exited;
-    await outlet.line(/relay bob (disconnected|reconnecting)/);
-    const second = hopwire(home, "relay", "--listen", `127.0.0.1:${relayPort}`, "--allow", `bob=${bob}`);
-    await outlet.line(/relay bob registered again at /);
-    await second.line(/relay service: bob registered by /);
     const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `bob@127.0.0.1:${relayPort}`);
     const inletPort = await portOf(inlet, "inlet");
     expect(Buffer.from(await (await fetch(`http://127.0.0.1:${inletPort}/`)).arrayBuffer())).toEqual(body);
+
+    first.process.kill("SIGKILL"); // the relay node dies without a word
+    await first.exited;
+    await outlet.line(/relay bob (disconnected|reconnecting)/);
+    await inlet.line(/lost its secure channel/);
+    const second = hopwire(home, "relay", "--listen", `127.0.0.1:${relayPort}`, "--allow", `bob=${bob}`);
+    await outlet.line(/relay bob registered again at /);
+    await second.line(/relay service: bob registered by /);
+    await inlet.line(new RegExp(`inlet 127\\.0\\.0\\.1:${inletPort} -> .*opened again`));
+    const again = await fetch(`http://127.0.0.1:${inletPort}/`, { headers: { connection: "close" } });
+    expect(Buffer.from(await again.arrayBuffer())).toEqual(body);
     await terminate(inlet);
     await terminate(outlet);
     await terminate(second);
+  });
+
+  it("an outlet node started before its relay node waits for it, then registers", async () => {
+    const home = newHome();
+    const bob = await createIdentity(home, "bob");
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const relayPort = (probe.address() as { port: number }).port;
+    await new Promise((resolve) => probe.close(resolve)); // a port with nothing on it, for now
+    const outlet = hopwire(home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob");
+    await outlet.line(/relay bob reconnecting to /);
+    const relay = hopwire(home, "relay", "--listen", `127.0.0.1:${relayPort}`, "--allow", `bob=${bob}`);
+    await outlet.line(/relay bob registered at /);
+    await outlet.line(/ ready$/);
+    await relay.line(/relay service: bob registered by /);
+    await terminate(outlet);
+    await terminate(relay);
   });
 });
 

@@ -160,6 +160,33 @@ describe("relay service and RemoteRelay", () => {
     expect(await echoThroughRelay(relay.address, "y")).toBe("new:y");
   });
 
+  it("rejects when the relay node cannot be reached at first, unless asked to retry until registered", async () => {
+    const bob = await createIdentity();
+    const { n, tcp } = await startNode();
+    let relayAddress: string | undefined;
+    const connect = async (signal: AbortSignal) => {
+      if (relayAddress === undefined) throw new Error("the relay node is not up yet");
+      const c = await tcp.connect(relayAddress, new TcpConnectionOptions(), { signal });
+      return { route: c, closed: c.whenClosed(), close: () => c.stop() };
+    };
+    await expect(createRemoteRelay(n, { name: "bob", identity: bob, connect })).rejects.toThrow("the relay node is not up yet");
+    const events: RemoteRelayEvent[] = [];
+    const waiting = createRemoteRelay(n, {
+      name: "bob",
+      identity: bob,
+      connect,
+      retryUntilRegistered: true,
+      backoff: { initialMs: 20, maxMs: 100 },
+      onEvent: (e) => events.push(e),
+    });
+    await until(() => events.some((e) => e.kind === "retrying"), "a retry");
+    const relay = await relayNode([bob]);
+    relayAddress = relay.address;
+    const remote = await waiting;
+    expect(remote.registrations).toBe(1);
+    expect(relay.service.registrations.get("bob")?.identifier).toBe(bob.identifier);
+  });
+
   it("the forwarder goes away when the registrant stops", async () => {
     const bob = await createIdentity();
     const relay = await relayNode([bob]);

@@ -1,23 +1,22 @@
-import { node as createNode, route, type FlowControlId, type Node } from "@hopwire/runtime";
+import { node as createNode, type FlowControlId, type Node } from "@hopwire/runtime";
 import {
   createIdentity,
-  createSecureChannel,
   createSecureChannelListener,
   loadIdentity,
   SecureChannelListenerOptions,
-  SecureChannelOptions,
   trustEveryone,
   trustIdentifiers,
   type Identity,
   type TrustPolicy,
 } from "@hopwire/secure-channel";
-import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
-import { createInlet, createOutlet } from "@hopwire/portal";
+import { createTcpTransport, TcpListenerOptions } from "@hopwire/transport-tcp";
+import { createOutlet } from "@hopwire/portal";
 import { allowAnyIdentity, allowRegistrations, createRemoteRelay, forwarderAddress, startRelayService, tcpRelayConnector } from "@hopwire/relay";
 import { resolvePeer } from "../config/load-config.js";
 import type { NodeConfig, TrustConfig } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
 import { loadNamedIdentity } from "../identities.js";
+import { startSupervisedInlet } from "./supervised-inlet.js";
 
 /** Where a node's lifecycle lines go (one readable line each). */
 export type LineLog = (line: string) => void;
@@ -89,6 +88,7 @@ export async function startNodeFromConfig(config: NodeConfig, options: StartNode
         trust: trustPolicy(r.trust),
         listener: r.listener,
         service: r.service,
+        retryUntilRegistered: true,
         onEvent: (e) => {
           if (e.kind === "registered" && e.registrations > 1) log(`relay ${r.name} registered again at ${at} (${e.address})`);
           else if (e.kind === "disconnected") log(`relay ${r.name} disconnected from ${at}: ${e.reason.message}`);
@@ -133,11 +133,9 @@ export async function startNodeFromConfig(config: NodeConfig, options: StartNode
       }
       for (const i of config.inlets ?? []) {
         const via = resolvePeer(config, i.via);
-        const connection = await tcp.connect(via, new TcpConnectionOptions());
         const hops = i.relay === undefined ? [i.listener] : [forwarderAddress(i.relay), i.listener];
-        const channel = await createSecureChannel(n, identity, route(connection, ...hops), new SecureChannelOptions().withTrustPolicy(trustPolicy(i.trust)));
-        const inlet = await createInlet(n, { listen: i.listen, route: route(channel, i.outlet) });
-        log(`inlet ${inlet.address} -> ${[via, ...hops, i.outlet].join(" -> ")} (secure channel to ${channel.peerIdentifier})`);
+        const inlet = await startSupervisedInlet(n, tcp, identity, { listen: i.listen, via, hops, outlet: i.outlet, trust: trustPolicy(i.trust) }, log);
+        log(`inlet ${inlet.address} -> ${[via, ...hops, i.outlet].join(" -> ")} (secure channel to ${inlet.peerIdentifier})`);
       }
     }
   } catch (error) {

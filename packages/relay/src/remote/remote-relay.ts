@@ -58,6 +58,12 @@ export interface RemoteRelayOptions {
   handshakeTimeoutMs?: number;
   /** Waits between reconnection attempts (default 250 ms doubling to 10 s, with jitter). */
   backoff?: BackoffOptions;
+  /**
+   * Keep trying (with backoff) until the first registration succeeds, instead of rejecting
+   * when the relay node cannot be reached (default false). A refusal still rejects at once;
+   * `stop()` on the node rejects with RelayStoppedError.
+   */
+  retryUntilRegistered?: boolean;
   /** Called with what happens, for logs (default: nothing). */
   onEvent?: (event: RemoteRelayEvent) => void;
 }
@@ -156,7 +162,19 @@ export class RemoteRelay implements Mailbox {
     this.#node.flowControls.addProducer(this.address, this.flowControlId);
     this.#node.router.register([this.address], this);
     this.#node.onStop(() => this.stop());
-    await this.#attempt(); // the first attempt's failure is the caller's
+    for (let failures = 0; ; failures++) {
+      try {
+        await this.#attempt();
+        break;
+      } catch (error) {
+        // The first attempt's failure is the caller's, unless asked to wait for the relay node.
+        if (this.#options.retryUntilRegistered !== true || this.#stopped || isRefusal(error)) throw error;
+        await this.#disconnect();
+        const delayMs = backoffDelay(failures, this.#options.backoff);
+        this.#options.onEvent?.({ kind: "retrying", name: this.name, delayMs, reason: asError(error) });
+        await sleep(delayMs, this.#abort.signal);
+      }
+    }
     this.#running = this.#keepAlive();
   }
 
@@ -236,6 +254,7 @@ export class RemoteRelay implements Mailbox {
 
   /** Heartbeats on the current channel; on a loss, reconnects with backoff; forever, until stop() or a refusal. */
   async #keepAlive(): Promise<void> {
+    let delayMs = backoffDelay(0, this.#options.backoff);
     let failures = 0;
     while (!this.#stopped) {
       if (this.#channel !== undefined) {
@@ -252,21 +271,21 @@ export class RemoteRelay implements Mailbox {
         this.#options.onEvent?.({ kind: "disconnected", name: this.name, reason });
         await this.#disconnect();
       }
-      const delayMs = backoffDelay(failures, this.#options.backoff);
       try {
         await sleep(delayMs, this.#abort.signal);
         await this.#attempt();
         failures = 0;
+        delayMs = backoffDelay(0, this.#options.backoff);
       } catch (error) {
         if (this.#stopped) return;
         await this.#disconnect();
         if (isRefusal(error)) {
-          this.#options.onEvent?.({ kind: "refused", name: this.name, error: error as Error });
+          this.#options.onEvent?.({ kind: "refused", name: this.name, error: asError(error) });
           void this.stop();
           return;
         }
-        failures++;
-        this.#options.onEvent?.({ kind: "retrying", name: this.name, delayMs: backoffDelay(failures, this.#options.backoff), reason: asError(error) });
+        delayMs = backoffDelay(++failures, this.#options.backoff);
+        this.#options.onEvent?.({ kind: "retrying", name: this.name, delayMs, reason: asError(error) });
       }
     }
   }
