@@ -38,6 +38,14 @@ export class RelayUnreachableError extends HopwireError {
   }
 }
 
+/** Why a RemoteRelay stopped keeping its name: another registrant (an identity the policy allows) took it over. */
+export class RelayReplacedError extends HopwireError {
+  override readonly code = "RELAY_REPLACED";
+  constructor(message = "Another registrant replaced this registration", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** Thrown by a RemoteRelay's methods after it was stopped. */
 export class RelayStoppedError extends HopwireError {
   override readonly code = "RELAY_STOPPED";
@@ -51,6 +59,7 @@ registerErrorClasses(
   RelayNotSecureError,
   RelayNameInvalidError,
   RelayUnreachableError,
+  RelayReplacedError,
   RelayStoppedError,
 );
 

@@ -31,6 +31,7 @@ export {
   RelayNotSecureError,
   RelayNameInvalidError,
   RelayUnreachableError,
+  RelayReplacedError,
   RelayStoppedError,
   type RefusalCode,
 } from "./errors.js";

@@ -10,7 +10,8 @@ import type { RefusalCode } from "./errors.js";
  *   service → registrant  { t: "registered", id, name, address }   (address: "forward_to_<name>")
  *                         { t: "refused", id, code, message }
  *   registrant → service  { t: "ping", id }
- *   service → registrant  { t: "pong", id, registered }           (registered: this route still holds the name)
+ *   service → registrant  { t: "pong", id, registered, replaced }  (registered: this route holds the name;
+ *                                                                  replaced: another registrant holds it now)
  */
 export type RelayRequest = { t: "register"; id: string; name: string } | { t: "ping"; id: string; name: string };
 
@@ -18,7 +19,7 @@ export type RelayRequest = { t: "register"; id: string; name: string } | { t: "p
 export type RelayReply =
   | { t: "registered"; id: string; name: string; address: string }
   | { t: "refused"; id: string; code: RefusalCode; message: string }
-  | { t: "pong"; id: string; registered: boolean };
+  | { t: "pong"; id: string; registered: boolean; replaced: boolean };
 
 /** The relay service's default address (Ockam's name for it). */
 export const DEFAULT_RELAY_SERVICE_ADDRESS = "forwarding_service";
@@ -60,6 +61,6 @@ export function parseReply(body: unknown): RelayReply | undefined {
   if (b.t === "refused" && typeof b.code === "string" && typeof b.message === "string") {
     return { t: "refused", id: b.id, code: b.code as RefusalCode, message: b.message };
   }
-  if (b.t === "pong") return { t: "pong", id: b.id, registered: b.registered === true };
+  if (b.t === "pong") return { t: "pong", id: b.id, registered: b.registered === true, replaced: b.replaced === true };
   return undefined;
 }

@@ -153,11 +153,16 @@ describe("relay service and RemoteRelay", () => {
   it("a second registrant of the same name (an allowed identity) takes the name over", async () => {
     const bob = await createIdentity();
     const relay = await relayNode([bob]);
-    await bobNode(bob, relay.address, "old");
+    const old = await bobNode(bob, relay.address, "old");
     expect(await echoThroughRelay(relay.address, "x")).toBe("old:x");
     await bobNode(bob, relay.address, "new");
     expect(relay.events.filter((e) => e.kind === "registered").map((e) => (e as { replaced: boolean }).replaced)).toEqual([false, true]);
     expect(await echoThroughRelay(relay.address, "y")).toBe("new:y");
+    // The old registrant learns it at its next heartbeat and lets the name go (no flapping back).
+    await until(() => old.relay.stopped, "the old registrant to stop");
+    expect(old.events.at(-1)).toEqual({ kind: "replaced", name: "bob" });
+    expect(relay.events.filter((e) => e.kind === "registered")).toHaveLength(2);
+    expect(await echoThroughRelay(relay.address, "z")).toBe("new:z");
   });
 
   it("rejects when the relay node cannot be reached at first, unless asked to retry until registered", async () => {

@@ -94,6 +94,7 @@ export async function startNodeFromConfig(config: NodeConfig, options: StartNode
           else if (e.kind === "disconnected") log(`relay ${r.name} disconnected from ${at}: ${e.reason.message}`);
           else if (e.kind === "retrying") log(`relay ${r.name} reconnecting to ${at} in ${e.delayMs} ms: ${e.reason.message}`);
           else if (e.kind === "refused") log(`relay ${r.name} refused by ${at}: ${e.error.message}`);
+          else if (e.kind === "replaced") log(`relay ${r.name} taken over at ${at} by another registrant: no longer registered`);
         },
       });
       relayFlows.push(remote.flowControlId);

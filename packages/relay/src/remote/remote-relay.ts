@@ -24,7 +24,7 @@ import {
   type SecureChannel,
   type TrustPolicy,
 } from "@hopwire/secure-channel";
-import { REFUSAL_ERRORS, RelayNameInvalidError, RelayStoppedError, RelayUnreachableError } from "../errors.js";
+import { REFUSAL_ERRORS, RelayNameInvalidError, RelayReplacedError, RelayStoppedError, RelayUnreachableError } from "../errors.js";
 import { DEFAULT_RELAY_SERVICE_ADDRESS, isRelayName, parseReply, type RelayReply, type RelayRequest } from "../protocol.js";
 import { backoffDelay, checkBackoff, type BackoffOptions } from "./backoff.js";
 import type { RelayConnection, RelayConnector } from "./relay-connection.js";
@@ -73,7 +73,8 @@ export type RemoteRelayEvent =
   | { kind: "registered"; name: string; address: string; relayIdentifier: string; registrations: number }
   | { kind: "disconnected"; name: string; reason: Error }
   | { kind: "retrying"; name: string; delayMs: number; reason: Error }
-  | { kind: "refused"; name: string; error: Error };
+  | { kind: "refused"; name: string; error: Error }
+  | { kind: "replaced"; name: string };
 
 /**
  * Registers `options.name` at a relay node's relay service and keeps it registered (Ockam's
@@ -262,8 +263,9 @@ export class RemoteRelay implements Mailbox {
         try {
           reason = await this.#watch(this.#channel);
         } catch (error) {
-          // The service refused a registration again (its policy changed): final.
-          this.#options.onEvent?.({ kind: "refused", name: this.name, error: asError(error) });
+          // Final: another registrant took the name, or the service refused it again (its policy changed).
+          if (error instanceof RelayReplacedError) this.#options.onEvent?.({ kind: "replaced", name: this.name });
+          else this.#options.onEvent?.({ kind: "refused", name: this.name, error: asError(error) });
           void this.stop();
           return;
         }
@@ -306,10 +308,12 @@ export class RemoteRelay implements Mailbox {
         try {
           await sleep(interval, AbortSignal.any([this.#abort.signal, lost.signal]));
           const pong = await this.#request(channel, { t: "ping", name: this.name });
-          // The relay lost or gave away the name (e.g. it restarted its service): register again.
+          // Another registrant took the name: it wins (taking it back would make two live
+          // registrants flap). The service lost the name otherwise (it restarted): register again.
+          if (pong.t === "pong" && pong.replaced) throw new RelayReplacedError(`Another registrant of "${this.name}" replaced this one`);
           if (pong.t === "pong" && !pong.registered) await this.#register(channel);
         } catch (error) {
-          if (isRefusal(error)) throw error;
+          if (isRefusal(error) || error instanceof RelayReplacedError) throw error;
           fail(asError(error));
         }
       }

@@ -105,7 +105,7 @@ export class RelayService implements Worker {
       // Only the registrant's own channel can tell that its registration still holds.
       const held = this.#registrations.get(request.name);
       const registered = held !== undefined && held.forwarder.to.equals(message.returnRoute) && !held.forwarder.stopped;
-      await this.#reply(ctx, message, { t: "pong", id: request.id, registered });
+      await this.#reply(ctx, message, { t: "pong", id: request.id, registered, replaced: held !== undefined && !registered });
       return;
     }
     const refusal = await this.#check(request.name, identifier);
