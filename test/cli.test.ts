@@ -168,10 +168,10 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
 
 describe("hopwire node: configuration errors", { timeout: 60_000 }, () => {
   const cases: [string, string, string, RegExp][] = [
-    ["missing key", "missing.yaml", "secureChannelListeners:\n  - trust: everyone\n", /^hopwire: \S+missing\.yaml: secureChannelListeners\[0\]\.address: missing key, expected/],
+    ["missing key", "missing.yaml", "secureChannelListeners:\n  - trust: everyone\n", /^hopwire: \S+missing\.yaml: secureChannelListeners\[0\]\.address: missing key, expected a name string$/],
     ["wrong type", "wrong-type.yaml", "tcpListeners:\n  - address: 4000\n", /^hopwire: \S+wrong-type\.yaml: tcpListeners\[0\]\.address: expected a "host:port" string, got number$/],
-    ["unknown key", "unknown.yaml", "tcpListeners:\n  - address: 127.0.0.1:0\n    adress: 127.0.0.1:1\n", /^hopwire: \S+unknown\.yaml: tcpListeners\[0\]\.adress: unknown key$/],
-    ["unknown top-level key (JSON)", "top.json", '{ "listeners": [] }', /^hopwire: \S+top\.json: listeners: unknown key$/],
+    ["unknown key", "unknown.yaml", "tcpListeners:\n  - address: 127.0.0.1:0\n    adress: 127.0.0.1:1\n", /^hopwire: \S+unknown\.yaml: tcpListeners\[0\]\.adress: unknown key, expected one of: address$/],
+    ["unknown top-level key (JSON)", "top.json", '{ "listeners": [] }', /^hopwire: \S+top\.json: listeners: unknown key, expected one of: identity, connections, tcpListeners, /],
     ["unreadable identity file", "identity-file.yaml", "identity:\n  file: /nonexistent/bob.json\n", /^hopwire: \S+identity-file\.yaml: identity\.file: cannot read the identity file "\/nonexistent\/bob\.json" \(ENOENT\)$/],
     ["unknown identity name", "identity-name.yaml", "identity: carol\n", /^hopwire: \S+identity-name\.yaml: identity: No identity called "carol"/],
     ["a reference to no connection", "via.yaml", "inlets:\n  - listen: 127.0.0.1:0\n    via: relay\n", /^hopwire: \S+via\.yaml: inlets\[0\]\.via: expected a name from "connections" or "host:port", got "relay"$/],

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import YAML from "yaml";
-import type { ZodIssue } from "zod";
+import { ZodArray, ZodDefault, ZodEffects, ZodObject, ZodOptional, ZodRecord, ZodUnion, type ZodIssue, type ZodTypeAny } from "zod";
 import { ConfigError } from "../errors.js";
 import { nodeConfigSchema, type NodeConfig } from "./schema.js";
 
@@ -69,8 +69,12 @@ function describeIssue(source: string, issue: ZodIssue): ConfigError {
       if (issue.received === "undefined") return ConfigError.at(source, issue.path, `missing key, expected ${expectation(issue)}`);
       return ConfigError.at(source, issue.path, `expected ${expectation(issue)}, got ${issue.received}`);
     }
-    case "unrecognized_keys":
-      return ConfigError.at(source, [...issue.path, issue.keys[0]!], `unknown key${issue.keys.length > 1 ? ` (and ${issue.keys.slice(1).join(", ")})` : ""}`);
+    case "unrecognized_keys": {
+      const others = issue.keys.length > 1 ? ` (and ${issue.keys.slice(1).join(", ")})` : "";
+      const known = keysAt(nodeConfigSchema, issue.path);
+      const expected = known.length > 0 ? `, expected one of: ${known.join(", ")}` : "";
+      return ConfigError.at(source, [...issue.path, issue.keys[0]!], `unknown key${others}${expected}`);
+    }
     default:
       return ConfigError.at(source, issue.path, issue.message);
   }
@@ -80,6 +84,26 @@ function describeIssue(source: string, issue: ZodIssue): ConfigError {
 function expectation(issue: Extract<ZodIssue, { code: "invalid_type" }>): string {
   const custom = issue.message !== "Required" && !issue.message.startsWith("Expected ") ? issue.message.replace(/^expected /, "") : undefined;
   return custom ?? (issue.expected === "array" ? "a list" : issue.expected === "object" ? "a map of keys" : issue.expected);
+}
+
+/** The keys the schema allows for the object at `path` (for "unknown key" errors). */
+function keysAt(schema: ZodTypeAny, path: readonly (string | number)[]): string[] {
+  let current: ZodTypeAny | undefined = schema;
+  for (const part of [...path, undefined]) {
+    // Unwrap what wraps an object or array: optional, default, refinements, the object branch of a union.
+    for (;;) {
+      if (current instanceof ZodOptional || current instanceof ZodDefault) current = current._def.innerType as ZodTypeAny;
+      else if (current instanceof ZodEffects) current = current.innerType() as ZodTypeAny;
+      else if (current instanceof ZodUnion) current = (current.options as ZodTypeAny[]).find((o) => o instanceof ZodObject || o instanceof ZodRecord);
+      else break;
+    }
+    if (part === undefined) break;
+    if (current instanceof ZodObject) current = (current.shape as Record<string, ZodTypeAny>)[String(part)];
+    else if (current instanceof ZodArray) current = current.element as ZodTypeAny;
+    else if (current instanceof ZodRecord) current = current.valueSchema as ZodTypeAny;
+    else return [];
+  }
+  return current instanceof ZodObject ? Object.keys(current.shape as object) : [];
 }
 
 function firstLine(text: string): string {

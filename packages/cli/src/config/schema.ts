@@ -12,18 +12,18 @@ const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** "host:port", e.g. "127.0.0.1:4000" or "[::1]:4000". */
 export const hostPort = z
-  .string({ invalid_type_error: 'expected a "host:port" string' })
+  .string({ invalid_type_error: 'expected a "host:port" string', required_error: 'expected a "host:port" string' })
   .regex(HOST_PORT, 'expected "host:port", e.g. "127.0.0.1:4000"')
   .refine((s) => Number(HOST_PORT.exec(s)![2]) <= 65535, "expected a port from 0 to 65535");
 
 /** An identity's identifier: "I" and 64 lowercase hex digits. */
 export const identifier = z
-  .string({ invalid_type_error: "expected an identifier string" })
+  .string({ invalid_type_error: "expected an identifier string", required_error: "expected an identifier string" })
   .regex(IDENTIFIER, 'expected an identifier: "I" followed by 64 lowercase hex digits');
 
 /** A local address or name: 1 to 64 letters, digits, "_", "-" or ".". */
 export const name = z
-  .string({ invalid_type_error: "expected a name string" })
+  .string({ invalid_type_error: "expected a name string", required_error: "expected a name string" })
   .regex(NAME, 'expected 1 to 64 letters, digits, "_", "-" or "."');
 
 /** Who is trusted: "everyone", or a list of identifiers. */
@@ -38,7 +38,7 @@ export const identityRef = z.union([name, z.object({ file: z.string({ invalid_ty
 });
 
 /** A TCP peer: a name from `connections`, or "host:port". */
-const peer = z.string({ invalid_type_error: 'expected a connection name or "host:port"' });
+const peer = z.string({ invalid_type_error: 'expected a connection name or "host:port"', required_error: 'expected a connection name or "host:port"' });
 
 export const nodeConfigSchema = z
   .object({
