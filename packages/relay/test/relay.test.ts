@@ -123,6 +123,13 @@ describe("relay service and RemoteRelay", () => {
     expect(await echoThroughRelay(relay.address, "after")).toBe("bob:after");
   });
 
+  it("refuses a registration whose forwarder address is another worker's on the relay node", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    await relay.n.startWorker("forward_to_bob", { handleMessage() {} }, { placement: "main" });
+    await expect(bobNode(bob, relay.address, "bob")).rejects.toMatchObject({ code: "RELAY_REGISTRATION_REFUSED" });
+  });
+
   it("refuses a registration that did not come over a secure channel", async () => {
     const { n, tcp } = await startNode();
     const listener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());

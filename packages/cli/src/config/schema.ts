@@ -40,6 +40,7 @@ export const identityRef = z.union([name, z.object({ file: z.string({ invalid_ty
 /** A TCP peer: a name from `connections`, or "host:port". */
 const peer = z.string({ invalid_type_error: 'expected a connection name or "host:port"', required_error: 'expected a connection name or "host:port"' });
 
+/** The schema of a node configuration file (every object strict; see docs/cli.md for each key). */
 export const nodeConfigSchema = z
   .object({
     /** The node's identity (default: a fresh one for this run). */

@@ -114,7 +114,17 @@ export class RelayService implements Worker {
       await this.#reply(ctx, message, { t: "refused", id: request.id, ...refusal });
       return;
     }
-    const address = await this.#register(request.name, identifier!, message);
+    let address: string;
+    try {
+      address = await this.#register(request.name, identifier!, message);
+    } catch (error) {
+      // e.g. forward_to_<name> is another worker's address on this node: refuse rather than leave the registrant waiting.
+      ctx.log.debug(`relay service: could not start the forwarder for "${request.name}"`, error);
+      this.#options.onEvent?.({ kind: "refused", name: request.name, code: "RELAY_REGISTRATION_REFUSED", identifier: identifier! });
+      const why = `The relay node cannot forward "${request.name}" (${(error as { code?: string }).code ?? "error"})`;
+      await this.#reply(ctx, message, { t: "refused", id: request.id, code: "RELAY_REGISTRATION_REFUSED", message: why });
+      return;
+    }
     await this.#reply(ctx, message, { t: "registered", id: request.id, name: request.name, address });
   }
 
