@@ -2,7 +2,7 @@
 // resets, a target that is down, the outlet's allow-list and flow controls, teardown.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { connect } from "node:net";
-import { InvalidOptionError, route } from "@hopwire/runtime";
+import { Address, InvalidOptionError, route, type LocalMessage, type Mailbox, type Router } from "@hopwire/runtime";
 import { createInlet, createOutlet, type Inlet } from "@hopwire/portal";
 import { startPortalNodes, type PortalNodes } from "./support/nodes.js";
 import { freePort, recordingClient, startRawServer, until, within, type RawServer } from "./support/tcp.js";
@@ -156,6 +156,61 @@ describe("what an outlet may reach, and who may reach it", () => {
     await within(client.closed, "the client to be closed");
     expect(reasons).toEqual(["PORTAL_OPEN_TIMEOUT"]);
     expect(target.connections()).toBe(0);
+  });
+});
+
+describe("limits", () => {
+  it("an outlet at maxStreams refuses the next stream; the first keeps working", async () => {
+    const target = await server((socket) => socket.pipe(socket));
+    await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId, maxStreams: 1 });
+    const inlet = await createInlet(nodes.alice, { listen: "127.0.0.1:0", route: route(nodes.channel, "outlet") });
+    const reasons: (string | undefined)[] = [];
+    inlet.onStreamClosed((r) => reasons.push((r as { code?: string } | undefined)?.code));
+    const first = await recordingClient(inlet.port);
+    first.socket.write("one");
+    await until(() => first.received().toString() === "one", "the first client's echo");
+    const second = await recordingClient(inlet.port);
+    expect((await within(second.closed, "the second client to be reset"))?.code).toBe("ECONNRESET");
+    expect(reasons).toEqual(["PORTAL_STREAM_LIMIT"]);
+    first.socket.write("two");
+    await until(() => first.received().toString() === "onetwo", "the first client's second echo");
+    expect(target.connections()).toBe(1);
+    first.socket.destroy();
+  });
+});
+
+/** A hop that holds messages until released, then routes them on as their sender would have. */
+class Gate implements Mailbox {
+  readonly address = Address.parse("gate");
+  readonly held: { message: LocalMessage; senderKey: string | undefined }[] = [];
+  constructor(readonly router: Router) {}
+  deliver(message: LocalMessage, senderKey?: string): void {
+    this.held.push({ message, senderKey });
+  }
+  release(): void {
+    for (const { message, senderKey } of this.held.splice(0)) this.router.route(message.withOnwardRoute(message.onwardRoute.popFront()), senderKey);
+  }
+}
+
+describe("an answer that comes too late", () => {
+  it("an inlet stream that timed out answers the outlet's late OPENED with RESET, so the outlet drops its target connection", async () => {
+    let targetClosed!: Promise<void>;
+    const target = await server((socket) => {
+      targetClosed = new Promise((resolve) => socket.on("close", () => resolve()));
+    });
+    const gate = new Gate(nodes.alice.router);
+    nodes.alice.router.register([gate.address], gate);
+    await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId });
+    const inlet = await createInlet(nodes.alice, { listen: "127.0.0.1:0", route: route("gate", nodes.channel, "outlet"), openTimeoutMs: 2_000 });
+    const reasons: (string | undefined)[] = [];
+    inlet.onStreamClosed((r) => reasons.push((r as { code?: string } | undefined)?.code));
+    const client = await recordingClient(inlet.port);
+    await within(client.closed, "the client to be reset at the open timeout");
+    expect(reasons).toEqual(["PORTAL_OPEN_TIMEOUT"]);
+    expect(gate.held).toHaveLength(1);
+    gate.release();
+    await until(() => target.connections() === 1, "the outlet to dial the target for the late OPEN");
+    await within(targetClosed, "the outlet to close the target connection nobody will use");
   });
 });
 

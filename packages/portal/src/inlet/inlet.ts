@@ -52,10 +52,12 @@ export class Inlet implements StreamOwner {
     this.#server.maxConnections = options.maxStreams;
   }
 
+  /** @internal the node's router (for the streams) */
   get router(): Router {
     return this.#node.router;
   }
 
+  /** @internal the node's logger (for the streams) */
   get log(): Logger {
     return this.#node.log;
   }
@@ -80,6 +82,7 @@ export class Inlet implements StreamOwner {
     return this.#streams.size;
   }
 
+  /** True after `stop()` (or the node stopped). */
   get stopped(): boolean {
     return this.#stopped;
   }
@@ -106,6 +109,7 @@ export class Inlet implements StreamOwner {
     if (bound !== null && typeof bound === "object") this.#address = formatHostPort(bound.address, bound.port);
   }
 
+  /** @internal called by a stream when it ended */
   streamClosed(stream: PortalStream, reason: Error | undefined): void {
     this.#streams.delete(stream as InletStream);
     this.#notify(reason);
@@ -133,6 +137,7 @@ export class Inlet implements StreamOwner {
     await closed;
   }
 
+  /** For logs: the address and where it leads. */
   toString(): string {
     return `Inlet(${this.#address} -> ${this.#options.route.toString()})`;
   }

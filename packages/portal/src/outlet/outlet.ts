@@ -58,10 +58,12 @@ export class Outlet implements Mailbox, StreamOwner {
     this.address = toAddress(options.address);
   }
 
+  /** @internal the node's router (for the streams) */
   get router(): Router {
     return this.#node.router;
   }
 
+  /** @internal the node's logger (for the streams) */
   get log(): Logger {
     return this.#node.log;
   }
@@ -86,10 +88,12 @@ export class Outlet implements Mailbox, StreamOwner {
     return this.#refused;
   }
 
+  /** True after `stop()` (or the node stopped). */
   get stopped(): boolean {
     return this.#stopped;
   }
 
+  /** @internal the router hands it OPENs */
   deliver(message: LocalMessage, senderKey?: string): void {
     if (this.#stopped) return;
     const open = decodePortalMessage(message.payload);
@@ -109,6 +113,7 @@ export class Outlet implements Mailbox, StreamOwner {
     this.#open(message, senderKey, target, open.window);
   }
 
+  /** @internal called by a stream when it ended */
   streamClosed(stream: PortalStream): void {
     this.#streams.delete(stream);
   }
@@ -121,6 +126,7 @@ export class Outlet implements Mailbox, StreamOwner {
     for (const stream of [...this.#streams]) stream.finish(new PortalTargetUnreachableError("the outlet stopped"), true);
   }
 
+  /** For logs: the address and where it leads. */
   toString(): string {
     return `Outlet(${this.address.toString()} -> ${this.to})`;
   }
