@@ -37,6 +37,14 @@ describe("body codec", () => {
     expect(Uint8Array.from(decodeBody(encodeBody(bytes)) as Uint8Array)).toEqual(bytes);
   });
 
+  it("writes bytes exactly as msgpack's bin8/16/32 (the hand-written fast path)", () => {
+    for (const n of [0, 1, 255, 256, 65_535, 65_536, 70_000]) {
+      const bytes = Uint8Array.from({ length: n }, (_, i) => i * 7);
+      expect(Buffer.from(encodeBody(bytes)).equals(Buffer.from(reference.pack(Buffer.from(bytes))))).toBe(true);
+      expect(Buffer.from(decodeBody(encodeBody(bytes)) as Uint8Array).equals(Buffer.from(bytes))).toBe(true);
+    }
+  });
+
   it("keeps Address and Route classes inside bodies", () => {
     const v = decodeBody(encodeBody({ to: Address.parse("1#h:1"), via: route("a => b") })) as { to: Address; via: Route };
     expect(v.to).toBeInstanceOf(Address);
