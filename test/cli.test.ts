@@ -108,6 +108,20 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     await terminate(relay);
   });
 
+  it("without a relay: an outlet that listens and an inlet that connects to it straight", async () => {
+    const home = newHome();
+    const body = randomBytes(64 * 1024);
+    const http = await httpServer(body);
+    const outlet = hopwire(home, "outlet", "--to", `127.0.0.1:${http}`, "--listen", "127.0.0.1:0");
+    const outletPort = await portOf(outlet, "tcp listener");
+    await outlet.line(/ ready$/);
+    const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${outletPort}`);
+    const inletPort = await portOf(inlet, "inlet");
+    expect(sha256(new Uint8Array(await (await fetch(`http://127.0.0.1:${inletPort}/`)).arrayBuffer()))).toBe(sha256(body));
+    await terminate(inlet);
+    await terminate(outlet);
+  });
+
   it("a relay node refuses to register a name for an identity it does not allow for it", async () => {
     const home = newHome();
     const bob = await createIdentity(home, "bob");
