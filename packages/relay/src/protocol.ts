@@ -55,12 +55,19 @@ export function parseReply(body: unknown): RelayReply | undefined {
   if (body === null || typeof body !== "object") return undefined;
   const b = body as Record<string, unknown>;
   if (typeof b.id !== "string") return undefined;
-  if (b.t === "registered" && typeof b.name === "string" && typeof b.address === "string") {
+  // Text from the relay node ends up in errors and logs: a forwarder address must look like one,
+  // and a refusal's message is cut short and kept to one printable line.
+  if (b.t === "registered" && isRelayName(b.name) && b.address === forwarderAddress(b.name)) {
     return { t: "registered", id: b.id, name: b.name, address: b.address };
   }
   if (b.t === "refused" && typeof b.code === "string" && typeof b.message === "string") {
-    return { t: "refused", id: b.id, code: b.code as RefusalCode, message: b.message };
+    return { t: "refused", id: b.id, code: b.code as RefusalCode, message: printable(b.message) };
   }
   if (b.t === "pong") return { t: "pong", id: b.id, registered: b.registered === true, replaced: b.replaced === true };
   return undefined;
+}
+
+/** At most 200 characters of `text`, control characters replaced by spaces. */
+function printable(text: string): string {
+  return text.slice(0, 200).replace(/[\u0000-\u001f\u007f]/g, " ");
 }

@@ -238,7 +238,8 @@ export class RemoteRelay implements Mailbox {
   async #register(channel: SecureChannel): Promise<void> {
     const reply = await this.#request(channel, { t: "register", name: this.name });
     if (reply.t === "refused") {
-      const ErrorClass = REFUSAL_ERRORS[reply.code] ?? REFUSAL_ERRORS.RELAY_REGISTRATION_REFUSED;
+      // The code comes from the network: only our own codes pick a class.
+      const ErrorClass = Object.hasOwn(REFUSAL_ERRORS, reply.code) ? REFUSAL_ERRORS[reply.code] : REFUSAL_ERRORS.RELAY_REGISTRATION_REFUSED;
       throw new ErrorClass(reply.message);
     }
     if (reply.t !== "registered") throw new RelayUnreachableError(`The relay service answered a registration with "${reply.t}"`);
