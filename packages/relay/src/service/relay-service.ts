@@ -110,7 +110,9 @@ export class RelayService implements Worker {
     }
     const refusal = await this.#check(request.name, identifier);
     if (refusal !== undefined) {
-      this.#options.onEvent?.({ kind: "refused", name: request.name, code: refusal.code, ...(identifier ? { identifier } : {}) });
+      // An invalid name from the network is reported quoted and escaped: it goes into logs.
+      const name = isRelayName(request.name) ? request.name : JSON.stringify(String(request.name).slice(0, 64));
+      this.#options.onEvent?.({ kind: "refused", name, code: refusal.code, ...(identifier ? { identifier } : {}) });
       await this.#reply(ctx, message, { t: "refused", id: request.id, ...refusal });
       return;
     }
