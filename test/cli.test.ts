@@ -162,13 +162,18 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     await terminate(second);
   });
 
-  it("an outlet node started before its relay node waits for it, then registers", async () => {
+  it("an outlet node started before its relay node waits for it (SIGTERM still stops it), then registers", async () => {
     const home = newHome();
     const bob = await createIdentity(home, "bob");
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
     const relayPort = (probe.address() as { port: number }).port;
     await new Promise((resolve) => probe.close(resolve)); // a port with nothing on it, for now
+    const impatient = hopwire(home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob");
+    await impatient.line(/relay bob reconnecting to /);
+    impatient.process.kill("SIGTERM"); // still waiting: it leaves at once, cleanly
+    expect(await impatient.exited).toBe(0);
+    expect(impatient.lines.at(-1)).toMatch(/ stopped$/);
     const outlet = hopwire(home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob");
     await outlet.line(/relay bob reconnecting to /);
     const relay = hopwire(home, "relay", "--listen", `127.0.0.1:${relayPort}`, "--allow", `bob=${bob}`);
