@@ -6,6 +6,7 @@
  */
 export { createInlet, Inlet, type InletStreamListener } from "./inlet/index.js";
 export { createOutlet, Outlet } from "./outlet/index.js";
+export type { StreamClosedListener } from "./stream/index.js";
 export {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_MAX_STREAMS,

@@ -27,7 +27,7 @@ async function server(onSocket: Parameters<typeof startRawServer>[0]): Promise<R
 
 /** An outlet to `to` reachable through bob's channel listener, and an inlet to it; the inlet's stream-end reasons are recorded. */
 async function portal(to: string, extra: { allow?: string[]; target?: string; asConsumer?: boolean; openTimeoutMs?: number } = {}) {
-  await createOutlet(nodes.bob, {
+  const outlet = await createOutlet(nodes.bob, {
     to,
     ...(extra.allow ? { allow: extra.allow } : {}),
     ...(extra.asConsumer === false ? {} : { asConsumer: nodes.listener.flowControlId }),
@@ -40,7 +40,9 @@ async function portal(to: string, extra: { allow?: string[]; target?: string; as
   });
   const reasons: (string | undefined)[] = [];
   inlet.onStreamClosed((reason) => reasons.push((reason as { code?: string } | undefined)?.code));
-  return { inlet, reasons };
+  const outletReasons: (string | undefined)[] = [];
+  outlet.onStreamClosed((reason) => outletReasons.push((reason as { code?: string } | undefined)?.code));
+  return { inlet, reasons, outlet, outletReasons };
 }
 
 function readAll(socket: import("node:net").Socket): Promise<string> {
@@ -56,14 +58,15 @@ describe("half-close", () => {
     const target = await server((socket) => {
       void readAll(socket).then((text) => socket.end(`got:${text}`));
     });
-    const { inlet, reasons } = await portal(target.address);
+    const { inlet, reasons, outletReasons } = await portal(target.address);
     const client = await recordingClient(inlet.port);
     client.socket.end("hello");
     await within(client.ended, "the server's answer after the client's FIN");
     expect(client.received().toString()).toBe("got:hello");
     expect(await within(client.closed, "the client's close")).toBeUndefined();
-    await until(() => reasons.length === 1, "the stream to end");
+    await until(() => reasons.length === 1 && outletReasons.length === 1, "both ends of the stream to end");
     expect(reasons).toEqual([undefined]);
+    expect(outletReasons).toEqual([undefined]);
   });
 
   it("the server half-closes first: the client sees its FIN, then still sends, and the server reads it", async () => {
@@ -113,12 +116,14 @@ describe("resets", () => {
   });
 
   it("an outlet target that is down: the client's connection is closed promptly and nothing else breaks", async () => {
-    const { inlet, reasons } = await portal(`127.0.0.1:${await freePort()}`);
+    const { inlet, reasons, outlet, outletReasons } = await portal(`127.0.0.1:${await freePort()}`);
     const client = await recordingClient(inlet.port);
     const error = await within(client.closed, "the client's connection to close", 10_000);
     expect(error?.code).toBe("ECONNRESET");
     expect(client.received().length).toBe(0);
     expect(reasons).toEqual(["PORTAL_TARGET_UNREACHABLE"]);
+    expect(outletReasons).toEqual(["PORTAL_TARGET_UNREACHABLE"]);
+    expect(outlet.refusedStreams).toBe(1);
     expect(nodes.channel.isClosed).toBe(false);
   });
 });

@@ -12,7 +12,6 @@ import { PortalStream } from "../stream/index.js";
 export class InletStream extends PortalStream {
   #opened = false;
   #lingerMs = 0;
-  #lingerTimer: NodeJS.Timeout | undefined;
   #onOpened: (() => void) | undefined;
 
   /** Called once when OPENED arrives. */
@@ -37,13 +36,11 @@ export class InletStream extends PortalStream {
 
   protected override unregister(): void {
     if (this.#opened || this.#lingerMs === 0) return super.unregister();
-    this.#lingerTimer = setTimeout(() => super.unregister(), this.#lingerMs);
-    this.#lingerTimer.unref();
+    setTimeout(() => super.unregister(), this.#lingerMs).unref();
   }
 
-  /** Leaves the router now (the inlet stopped). */
-  unregisterNow(): void {
-    if (this.#lingerTimer !== undefined) clearTimeout(this.#lingerTimer);
-    super.unregister();
+  /** Before OPENED the peer is the outlet itself, which takes only OPEN: nothing to tell it. */
+  protected override mayTellPeer(): boolean {
+    return this.#opened;
   }
 }

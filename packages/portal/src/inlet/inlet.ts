@@ -4,7 +4,7 @@ import { PortalListenError, PortalOpenTimeoutError, PortalRouteClosedError, Port
 import { formatHostPort } from "../host-port.js";
 import { resolveInletOptions, type InletOptions, type ResolvedInletOptions } from "../options.js";
 import { encodeOpen } from "../protocol/index.js";
-import { resetSocket, type PortalStream, type StreamOwner } from "../stream/index.js";
+import { resetSocket, StreamListeners, type PortalStream, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
 import { InletStream } from "./inlet-stream.js";
 
 /**
@@ -29,7 +29,7 @@ export async function createInlet(node: Node, options: InletOptions): Promise<In
 }
 
 /** Why a client connection of an inlet ended: undefined when both sides closed cleanly. */
-export type InletStreamListener = (reason: Error | undefined) => void;
+export type InletStreamListener = StreamClosedListener;
 
 /**
  * An inlet: a TCP server whose every client connection becomes a portal stream to the
@@ -40,7 +40,7 @@ export class Inlet implements StreamOwner {
   readonly #options: ResolvedInletOptions;
   readonly #server: Server;
   readonly #streams = new Set<InletStream>();
-  readonly #listeners = new Set<InletStreamListener>();
+  readonly #listeners = new StreamListeners();
   #address = "";
   #stopped = false;
 
@@ -89,8 +89,7 @@ export class Inlet implements StreamOwner {
 
   /** Calls `listener` as each client connection's stream ends; returns a function that removes it. */
   onStreamClosed(listener: InletStreamListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   /** @internal */
@@ -116,13 +115,7 @@ export class Inlet implements StreamOwner {
   }
 
   #notify(reason: Error | undefined): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(reason);
-      } catch (error) {
-        this.#node.log.warn("an inlet stream listener threw", error);
-      }
-    }
+    this.#listeners.notify(reason, this.#node.log);
   }
 
   /** Stops listening and resets every client connection (and its stream at the outlet). */
@@ -130,10 +123,8 @@ export class Inlet implements StreamOwner {
     if (this.#stopped) return;
     this.#stopped = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    for (const stream of [...this.#streams]) {
-      stream.finish(new PortalRouteClosedError("the inlet stopped"), true);
-      stream.unregisterNow();
-    }
+    // A stream still waiting for OPENED lingers to answer it with RESET (InletStream).
+    for (const stream of [...this.#streams]) stream.finish(new PortalRouteClosedError("the inlet stopped"), true);
     await closed;
   }
 

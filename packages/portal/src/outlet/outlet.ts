@@ -14,7 +14,7 @@ import { PortalProtocolError, PortalStreamLimitError, PortalTargetNotAllowedErro
 import { formatHostPort, parseHostPort, type HostPort } from "../host-port.js";
 import { resolveOutletOptions, type OutletOptions, type ResolvedOutletOptions } from "../options.js";
 import { decodePortalMessage, encodeOpened, encodeReset, KIND } from "../protocol/index.js";
-import { PortalStream, type StreamOwner } from "../stream/index.js";
+import { PortalStream, StreamListeners, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
 
 /**
  * Starts an outlet (Ockam's tcp-outlet) at `options.address` (default "outlet"): for each
@@ -47,6 +47,7 @@ export class Outlet implements Mailbox, StreamOwner {
   readonly #node: Node;
   readonly #options: ResolvedOutletOptions;
   readonly #streams = new Set<PortalStream>();
+  readonly #listeners = new StreamListeners();
   #refused = 0;
   #opened = 0;
   #stopped = false;
@@ -114,8 +115,18 @@ export class Outlet implements Mailbox, StreamOwner {
   }
 
   /** @internal called by a stream when it ended */
-  streamClosed(stream: PortalStream): void {
+  streamClosed(stream: PortalStream, reason: Error | undefined): void {
     this.#streams.delete(stream);
+    this.#listeners.notify(reason, this.#node.log);
+  }
+
+  /**
+   * Calls `listener` as each stream ends (undefined: both sides closed cleanly; else the
+   * reason, e.g. PortalTargetUnreachableError when the dial failed). Refused OPENs, which
+   * never became streams, are counted in `refusedStreams` only. Returns a remover.
+   */
+  onStreamClosed(listener: StreamClosedListener): () => void {
+    return this.#listeners.add(listener);
   }
 
   /** Stops taking OPENs and resets every stream. */

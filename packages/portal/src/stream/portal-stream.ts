@@ -161,7 +161,7 @@ export class PortalStream implements Mailbox {
     this.#finished = true;
     this.#cancelRoom?.();
     this.#unwatch?.();
-    if (tellPeer && this.#peer !== undefined) {
+    if (tellPeer && this.#peer !== undefined && this.mayTellPeer()) {
       const code = (reason as PortalError | undefined)?.code;
       this.#routeQuietly(encodeReset(typeof code === "string" && code.startsWith("PORTAL_") ? code : "PORTAL_RESET"));
     }
@@ -172,6 +172,11 @@ export class PortalStream implements Mailbox {
     if (reason !== undefined) this.#owner.log.debug(`portal stream ${this.address.toString()} ended: ${reason.message}`);
     this.#owner.streamClosed(this, reason);
     this.#resolveClosed(reason);
+  }
+
+  /** Whether a RESET may go to the peer route now (the inlet's stream says no before OPENED). */
+  protected mayTellPeer(): boolean {
+    return true;
   }
 
   /** Leaves the router (an inlet stream that never heard OPENED stays a while to answer it). */

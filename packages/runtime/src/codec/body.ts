@@ -1,14 +1,26 @@
 import { DecodeError, EncodeError } from "../errors/errors.js";
 import { packr } from "./packr.js";
+import { findUnencodable } from "./unencodable.js";
 
-/** Encodes a message body (string, bytes, any msgpack-encodable value) as payload bytes. */
+/**
+ * Encodes a message body (string, bytes, any msgpack-encodable value) as payload bytes.
+ * Throws EncodeError, naming the bad value's path, for a body holding a function, a symbol
+ * or a bigint wider than 64 bits (they would otherwise arrive as undefined or not at all).
+ */
 export function encodeBody(body: unknown): Uint8Array {
   if (body instanceof Uint8Array) return encodeBytes(body);
   try {
     return packr.pack(body);
   } catch (cause) {
-    throw new EncodeError("The message body is not msgpack-encodable", { cause });
+    throw unencodableError("The message body cannot be encoded", "body", body, cause);
   }
+}
+
+/** An EncodeError for `value`, with the path of its first unencodable part when one is found. */
+export function unencodableError(what: string, root: string, value: unknown, cause: unknown): EncodeError {
+  const found = findUnencodable(value, root);
+  if (!found) return new EncodeError(what, { cause });
+  return new EncodeError(`${what}: ${found.path} is ${found.kind}`, { cause, path: found.path });
 }
 
 export function decodeBody(payload: Uint8Array): unknown {

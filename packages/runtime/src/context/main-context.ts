@@ -37,6 +37,8 @@ export class MainContext implements Context {
         else router.route(item.message, item.senderKey);
       },
       (item) => `send to ${messageOf(item).onwardRoute.toString()}`,
+      // Order is kept per first hop: a send waiting on a full channel holds up only that channel's sends.
+      (item) => messageOf(item).onwardRoute.next().key,
     );
   }
 
