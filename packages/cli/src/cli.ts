@@ -6,7 +6,9 @@ import { HOPWIRE_HOME_ENV } from "./home.js";
 
 /** Where the CLI writes: results and lifecycle lines to `out`, errors (one line each) to `err`. */
 export interface CliIo {
+  /** Writes one line of results or lifecycle log (stdout by default). */
   out: (line: string) => void;
+  /** Writes one line of error (stderr by default). */
   err: (line: string) => void;
 }
 

@@ -181,6 +181,7 @@ export class RemoteRelay implements Mailbox {
 
   // ---- the mailbox: what the relay forwards, and the service's replies ----
 
+  /** Routes what the relay forwarded on to the local address named next; takes the service's replies. */
   deliver(message: LocalMessage): void {
     const rest = message.onwardRoute.popFront();
     if (rest.isEmpty) {

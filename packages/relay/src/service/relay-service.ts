@@ -87,6 +87,7 @@ export class RelayService implements Worker {
     return this.#registrations;
   }
 
+  /** Answers a registration or a heartbeat; anything else from the network is dropped. */
   async handleMessage(ctx: Context, message: Routed): Promise<void> {
     let body: unknown;
     try {
@@ -130,6 +131,7 @@ export class RelayService implements Worker {
     await this.#reply(ctx, message, { t: "registered", id: request.id, name: request.name, address });
   }
 
+  /** Removes every registration (and its forwarder) when the service stops. */
   async shutdown(): Promise<void> {
     for (const name of [...this.#registrations.keys()]) this.#remove(name, "the relay service stopped");
   }
