@@ -1,0 +1,46 @@
+import { Command, CommanderError } from "commander";
+import { identityCommand } from "./commands/identity.js";
+import { nodeCommands } from "./commands/node.js";
+import { ConfigError, EXIT_CONFIG, EXIT_FAILURE, IdentityStoreError } from "./errors.js";
+import { HOPWIRE_HOME_ENV } from "./home.js";
+
+/** Where the CLI writes: results and lifecycle lines to `out`, errors (one line each) to `err`. */
+export interface CliIo {
+  /** Writes one line of results or lifecycle log (stdout by default). */
+  out: (line: string) => void;
+  /** Writes one line of error (stderr by default). */
+  err: (line: string) => void;
+}
+
+const defaultIo: CliIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+/**
+ * Runs the `hopwire` command with `argv` (process.argv: node, script, args...). Resolves
+ * with the exit code for commands that finish; `node` and the one-liners keep running
+ * until a signal (see runNode). Configuration and usage errors exit 2, other failures 1.
+ */
+export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  const program = new Command("hopwire")
+    .description("Hopwire nodes from the command line: identities, relays, TCP inlets and outlets over secure channels")
+    .option("--home <dir>", `where identities are kept (default: $${HOPWIRE_HOME_ENV}, else ~/.hopwire)`)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  const stamp = (line: string): void => io.out(`${new Date().toISOString()} ${line}`);
+  identityCommand(program, io.out);
+  nodeCommands(program, stamp);
+  try {
+    await program.parseAsync(argv as string[]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_CONFIG; // commander printed it
+    if (error instanceof ConfigError || error instanceof IdentityStoreError) {
+      io.err(`hopwire: ${error.message}`);
+      return EXIT_CONFIG;
+    }
+    io.err(`hopwire: ${(error as Error)?.message ?? String(error)}${(error as { code?: string })?.code ? ` (${(error as { code: string }).code})` : ""}`);
+    return EXIT_FAILURE;
+  }
+}

@@ -1,0 +1,103 @@
+import type { Command } from "commander";
+import { loadConfigFile, parseConfig } from "../config/load-config.js";
+import { ConfigError } from "../errors.js";
+import { hopwireHome } from "../home.js";
+import type { LineLog } from "../node/start-node.js";
+import { runNode } from "../node/run-node.js";
+import type { NodeConfigInput } from "../config/schema.js";
+
+const COMMAND_LINE = "command line";
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** `hopwire node <config>` and the one-liners, which build the same configuration from flags. */
+export function nodeCommands(program: Command, log: LineLog): void {
+  const home = (): string => hopwireHome(program.opts().home);
+
+  program
+    .command("node")
+    .argument("<config>", "a YAML (.yaml, .yml) or JSON (.json) node configuration")
+    .description("run one node in the foreground from a configuration file (SIGINT/SIGTERM stop it)")
+    .action(async (file: string) => {
+      const config = await loadConfigFile(file);
+      await runNode(config, { home: home(), source: file, log });
+    });
+
+  program
+    .command("relay")
+    .description("run a relay node: a TCP listener, a secure channel listener \"api\" and a relay service")
+    .requiredOption("--listen <host:port>", "where to listen for TCP")
+    .option("--allow <name=identifier>", "let an identity register a relay name (repeatable; name * for any)", collect)
+    .option("--allow-anyone", "let any identity register any name (demos only)")
+    .option("--identity <name>", "the relay node's identity (default: a new one for this run)")
+    .action(async (o: { listen: string; allow?: string[]; allowAnyone?: boolean; identity?: string }) => {
+      const allow: Record<string, string[]> = {};
+      for (const rule of o.allow ?? []) {
+        const eq = rule.indexOf("=");
+        const name = eq < 0 ? rule : rule.slice(0, eq);
+        (allow[name] ??= []).push(eq < 0 ? "" : rule.slice(eq + 1));
+      }
+      const raw: NodeConfigInput = {
+        ...(o.identity ? { identity: o.identity } : {}),
+        tcpListeners: [{ address: o.listen }],
+        secureChannelListeners: [{ address: "api" }],
+        relayService: { allow: o.allowAnyone ? "everyone" : allow },
+      };
+      await runNode(parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log });
+    });
+
+  program
+    .command("outlet")
+    .description("run a node with a TCP outlet, reachable through its secure channel listener \"api\"")
+    .requiredOption("--to <host:port>", "the TCP service the outlet connects to")
+    .option("--listen <host:port>", "accept connections on this TCP address")
+    .option("--relay <name@host:port>", "register <name> at the relay node at <host:port> (only connects out)")
+    .option("--trust <identifier>", "an identity allowed to open channels to this node (repeatable; default everyone)", collect)
+    .option("--relay-trust <identifier>", "the relay node's identity (default: any)")
+    .option("--identity <name>", "this node's identity (default: a new one for this run)")
+    .option("--address <name>", "the outlet's address", "outlet")
+    .action(async (o: { to: string; listen?: string; relay?: string; trust?: string[]; relayTrust?: string; identity?: string; address: string }) => {
+      const relay = o.relay === undefined ? undefined : splitAt(o.relay, "--relay");
+      const raw: NodeConfigInput = {
+        ...(o.identity ? { identity: o.identity } : {}),
+        ...(o.listen ? { tcpListeners: [{ address: o.listen }] } : {}),
+        ...(relay ? { relays: [{ name: relay.name, at: relay.at, ...(o.relayTrust ? { trust: [o.relayTrust] } : {}) }] } : {}),
+        secureChannelListeners: [{ address: "api", ...(o.trust ? { trust: o.trust } : {}) }],
+        outlets: [{ address: o.address, to: o.to }],
+      };
+      await runNode(parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log });
+    });
+
+  program
+    .command("inlet")
+    .description("run a node with a TCP inlet that reaches an outlet through a secure channel")
+    .requiredOption("--from <host:port>", "where the inlet listens for TCP clients")
+    .requiredOption("--via <[name@]host:port>", "the outlet's node, or <name>@<relay node> to go through forward_to_<name>")
+    .option("--trust <identifier>", "the outlet node's identity (repeatable; default everyone)", collect)
+    .option("--identity <name>", "this node's identity (default: a new one for this run)")
+    .option("--outlet <name>", "the outlet's address", "outlet")
+    .action(async (o: { from: string; via: string; trust?: string[]; identity?: string; outlet: string }) => {
+      const at = o.via.lastIndexOf("@");
+      const raw: NodeConfigInput = {
+        ...(o.identity ? { identity: o.identity } : {}),
+        inlets: [
+          {
+            listen: o.from,
+            via: at < 0 ? o.via : o.via.slice(at + 1),
+            ...(at < 0 ? {} : { relay: o.via.slice(0, at) }),
+            outlet: o.outlet,
+            ...(o.trust ? { trust: o.trust } : {}),
+          },
+        ],
+      };
+      await runNode(parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log });
+    });
+}
+
+function splitAt(value: string, flag: string): { name: string; at: string } {
+  const at = value.indexOf("@");
+  if (at < 0) throw ConfigError.at(COMMAND_LINE, [flag], `expected <name>@<host:port>, got ${JSON.stringify(value)}`);
+  return { name: value.slice(0, at), at: value.slice(at + 1) };
+}

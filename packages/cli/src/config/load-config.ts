@@ -1,0 +1,111 @@
+import { readFile } from "node:fs/promises";
+import { extname } from "node:path";
+import YAML from "yaml";
+import { ZodArray, ZodDefault, ZodEffects, ZodObject, ZodOptional, ZodRecord, ZodUnion, type ZodIssue, type ZodTypeAny } from "zod";
+import { ConfigError } from "../errors.js";
+import { nodeConfigSchema, type NodeConfig } from "./schema.js";
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/;
+
+/**
+ * Reads and validates a node configuration file: `.json` as JSON, anything else as YAML
+ * (a superset of JSON). Every problem is a ConfigError whose one-line message names the
+ * file, the key path and what was expected.
+ */
+export async function loadConfigFile(file: string): Promise<NodeConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(`${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  let raw: unknown;
+  try {
+    raw = extname(file).toLowerCase() === ".json" ? JSON.parse(text) : YAML.parse(text, { uniqueKeys: true });
+  } catch (error) {
+    const what = extname(file).toLowerCase() === ".json" ? "JSON" : "YAML";
+    throw new ConfigError(`${file}: not valid ${what}: ${firstLine((error as Error).message)}`);
+  }
+  return parseConfig(raw ?? {}, file);
+}
+
+/** Validates an already parsed configuration; `source` names it in errors (a file, or "command line"). */
+export function parseConfig(raw: unknown, source: string): NodeConfig {
+  const result = nodeConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw describeIssue(source, issue);
+  }
+  checkReferences(result.data, source);
+  return result.data;
+}
+
+/** Checks what the schema cannot: names that refer to other parts of the file. */
+function checkReferences(config: NodeConfig, source: string): void {
+  const connections = config.connections ?? {};
+  const peer = (value: string, path: (string | number)[]): void => {
+    if (!HOST_PORT.test(value) && !(value in connections)) {
+      throw ConfigError.at(source, path, `expected a name from "connections" or "host:port", got ${JSON.stringify(value)}`);
+    }
+  };
+  config.relays?.forEach((r, i) => peer(r.at, ["relays", i, "at"]));
+  config.inlets?.forEach((inlet, i) => peer(inlet.via, ["inlets", i, "via"]));
+  if ((config.outlets?.length ?? 0) > 0 && (config.secureChannelListeners?.length ?? 0) === 0) {
+    throw ConfigError.at(source, ["secureChannelListeners"], "missing: an outlet is reachable only through a secure channel listener, expected at least one");
+  }
+  if (config.relayService && (config.secureChannelListeners?.length ?? 0) === 0) {
+    throw ConfigError.at(source, ["secureChannelListeners"], "missing: relay registrations arrive over a secure channel listener, expected at least one");
+  }
+}
+
+/** A peer ("host:port" or a connection name) as "host:port". */
+export function resolvePeer(config: NodeConfig, value: string): string {
+  return config.connections?.[value] ?? value;
+}
+
+function describeIssue(source: string, issue: ZodIssue): ConfigError {
+  switch (issue.code) {
+    case "invalid_type": {
+      if (issue.received === "undefined") return ConfigError.at(source, issue.path, `missing key, expected ${expectation(issue)}`);
+      return ConfigError.at(source, issue.path, `expected ${expectation(issue)}, got ${issue.received}`);
+    }
+    case "unrecognized_keys": {
+      const others = issue.keys.length > 1 ? ` (and ${issue.keys.slice(1).join(", ")})` : "";
+      const known = keysAt(nodeConfigSchema, issue.path);
+      const expected = known.length > 0 ? `, expected one of: ${known.join(", ")}` : "";
+      return ConfigError.at(source, [...issue.path, issue.keys[0]!], `unknown key${others}${expected}`);
+    }
+    default:
+      return ConfigError.at(source, issue.path, issue.message);
+  }
+}
+
+/** What an invalid_type issue expected, in words: the schema's own message when it has one. */
+function expectation(issue: Extract<ZodIssue, { code: "invalid_type" }>): string {
+  const custom = issue.message !== "Required" && !issue.message.startsWith("Expected ") ? issue.message.replace(/^expected /, "") : undefined;
+  return custom ?? (issue.expected === "array" ? "a list" : issue.expected === "object" ? "a map of keys" : issue.expected);
+}
+
+/** The keys the schema allows for the object at `path` (for "unknown key" errors). */
+function keysAt(schema: ZodTypeAny, path: readonly (string | number)[]): string[] {
+  let current: ZodTypeAny | undefined = schema;
+  for (const part of [...path, undefined]) {
+    // Unwrap what wraps an object or array: optional, default, refinements, the object branch of a union.
+    for (;;) {
+      if (current instanceof ZodOptional || current instanceof ZodDefault) current = current._def.innerType as ZodTypeAny;
+      else if (current instanceof ZodEffects) current = current.innerType() as ZodTypeAny;
+      else if (current instanceof ZodUnion) current = (current.options as ZodTypeAny[]).find((o) => o instanceof ZodObject || o instanceof ZodRecord);
+      else break;
+    }
+    if (part === undefined) break;
+    if (current instanceof ZodObject) current = (current.shape as Record<string, ZodTypeAny>)[String(part)];
+    else if (current instanceof ZodArray) current = current.element as ZodTypeAny;
+    else if (current instanceof ZodRecord) current = current.valueSchema as ZodTypeAny;
+    else return [];
+  }
+  return current instanceof ZodObject ? Object.keys(current.shape as object) : [];
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0]!.trim();
+}

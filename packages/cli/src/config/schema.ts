@@ -1,0 +1,113 @@
+import { z } from "zod";
+
+/**
+ * The configuration of one node, as `hopwire node <file>` reads it (YAML or JSON). Every
+ * object is strict: an unknown key is an error, so a typo never silently does nothing.
+ * docs/cli.md describes every key.
+ */
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/;
+const IDENTIFIER = /^I[0-9a-f]{64}$/;
+const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** "host:port", e.g. "127.0.0.1:4000" or "[::1]:4000". */
+export const hostPort = z
+  .string({ invalid_type_error: 'expected a "host:port" string', required_error: 'expected a "host:port" string' })
+  .regex(HOST_PORT, 'expected "host:port", e.g. "127.0.0.1:4000"')
+  .refine((s) => Number(HOST_PORT.exec(s)![2]) <= 65535, "expected a port from 0 to 65535");
+
+/** An identity's identifier: "I" and 64 lowercase hex digits. */
+export const identifier = z
+  .string({ invalid_type_error: "expected an identifier string", required_error: "expected an identifier string" })
+  .regex(IDENTIFIER, 'expected an identifier: "I" followed by 64 lowercase hex digits');
+
+/** A local address or name: 1 to 64 letters, digits, "_", "-" or ".". */
+export const name = z
+  .string({ invalid_type_error: "expected a name string", required_error: "expected a name string" })
+  .regex(NAME, 'expected 1 to 64 letters, digits, "_", "-" or "."');
+
+/** Who is trusted: "everyone", or a list of identifiers. */
+export const trust = z.union([z.literal("everyone"), z.array(identifier).min(1, "expected at least one identifier")], {
+  errorMap: () => ({ message: 'expected "everyone" or a list of identifiers' }),
+});
+
+/** An identity: a name in the hopwire home's identities, or a file written by `hopwire identity create`. */
+export const identityRef = z.union([name, z.object({ file: z.string({ invalid_type_error: "expected a file path string" }) }).strict()], {
+  errorMap: (issue, ctx) =>
+    issue.code === "invalid_union" ? { message: 'expected an identity name or { file: "<path>" }' } : { message: ctx.defaultError },
+});
+
+/** A TCP peer: a name from `connections`, or "host:port". */
+const peer = z.string({ invalid_type_error: 'expected a connection name or "host:port"', required_error: 'expected a connection name or "host:port"' });
+
+/** The schema of a node configuration file (every object strict; see docs/cli.md for each key). */
+export const nodeConfigSchema = z
+  .object({
+    /** The node's identity (default: a fresh one for this run). */
+    identity: identityRef.optional(),
+    /** Named TCP peers this node connects out to: name → "host:port". */
+    connections: z.record(name, hostPort).optional(),
+    /** TCP listeners. */
+    tcpListeners: z.array(z.object({ address: hostPort }).strict()).optional(),
+    /** Secure channel listeners; reachable from every TCP listener and every registered relay. */
+    secureChannelListeners: z
+      .array(z.object({ address: name, trust: trust.default("everyone") }).strict())
+      .optional(),
+    /** A relay service; registrations over the node's secure channel listeners, forwarders reachable from its TCP listeners. */
+    relayService: z
+      .object({
+        address: name.default("forwarding_service"),
+        /** Relay name (or "*" for any) → identifiers allowed to register it; or "everyone". */
+        allow: z.union([z.literal("everyone"), z.record(z.union([name, z.literal("*")]), z.array(identifier))], {
+          errorMap: () => ({ message: 'expected "everyone" or a map of relay name to a list of identifiers' }),
+        }),
+      })
+      .strict()
+      .optional(),
+    /** Names to register at relay nodes (the node only connects out). */
+    relays: z
+      .array(
+        z
+          .object({
+            name,
+            /** The relay node: a connection name or "host:port". */
+            at: peer,
+            /** Relay node identities trusted (default everyone). */
+            trust: trust.default("everyone"),
+            listener: name.default("api"),
+            service: name.default("forwarding_service"),
+          })
+          .strict(),
+      )
+      .optional(),
+    /** TCP outlets: reachable through the node's secure channel listeners only. */
+    outlets: z
+      .array(z.object({ address: name.default("outlet"), to: hostPort, allow: z.array(hostPort).optional() }).strict())
+      .optional(),
+    /** TCP inlets: each opens a secure channel to the outlet's node (through a relay if `relay` is set). */
+    inlets: z
+      .array(
+        z
+          .object({
+            listen: hostPort,
+            /** The node to connect to: the outlet's node, or the relay node if `relay` is set. */
+            via: peer,
+            /** Reach the outlet's node through `forward_to_<relay>` at `via`. */
+            relay: name.optional(),
+            /** The outlet node's secure channel listener (default "api") and whom to trust there. */
+            listener: name.default("api"),
+            trust: trust.default("everyone"),
+            outlet: name.default("outlet"),
+          })
+          .strict(),
+      )
+      .optional(),
+  })
+  .strict();
+
+/** A node configuration as written (before defaults). */
+export type NodeConfigInput = z.input<typeof nodeConfigSchema>;
+/** A validated node configuration, defaults filled in. */
+export type NodeConfig = z.output<typeof nodeConfigSchema>;
+/** "everyone" or a list of identifiers. */
+export type TrustConfig = z.output<typeof trust>;

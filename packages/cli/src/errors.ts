@@ -1,0 +1,44 @@
+import { HopwireError, registerErrorClasses } from "@hopwire/runtime";
+
+/** Exit code of a configuration or usage error. */
+export const EXIT_CONFIG = 2;
+/** Exit code of a failure while running (a node that could not start, a refused registration). */
+export const EXIT_FAILURE = 1;
+
+/**
+ * Thrown when a configuration is wrong. Its message is one line: the file, the key path
+ * and what was expected, e.g. `config.yaml: inlets[0].listen: expected "host:port", got 7000`.
+ */
+export class ConfigError extends HopwireError {
+  override readonly code = "CLI_CONFIG_INVALID";
+  constructor(message = "Invalid configuration", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+
+  /** A ConfigError for `file` at key `path` (a list of keys and indexes). */
+  static at(file: string, path: readonly (string | number)[], problem: string): ConfigError {
+    return new ConfigError(`${file}: ${formatPath(path)}: ${oneLine(problem)}`);
+  }
+}
+
+/** Thrown when a named identity does not exist, or exists already where a new one is asked for. */
+export class IdentityStoreError extends HopwireError {
+  override readonly code = "CLI_IDENTITY_STORE";
+  constructor(message = "Identity store error", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+registerErrorClasses(ConfigError, IdentityStoreError);
+
+/** `inlets[0].listen`, or `(top level)` for the empty path. */
+export function formatPath(path: readonly (string | number)[]): string {
+  if (path.length === 0) return "(top level)";
+  let out = "";
+  for (const part of path) out += typeof part === "number" ? `[${part}]` : out === "" ? part : `.${part}`;
+  return out;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}

@@ -1,0 +1,59 @@
+import type { NodeConfig } from "../config/schema.js";
+import { startNodeFromConfig, type LineLog, type RunningNode } from "./start-node.js";
+
+/** How long a node may take to stop on SIGINT/SIGTERM before the process exits anyway (ms). */
+export const STOP_TIMEOUT_MS = 10_000;
+
+/**
+ * Runs one node in the foreground until SIGINT or SIGTERM, then stops it and exits 0. A
+ * second signal while stopping, or a stop slower than STOP_TIMEOUT_MS, exits 1 at once.
+ * The signal handlers are in place before the node starts, so a signal sent as soon as
+ * `ready` is printed is handled; one during start-up (e.g. while a relay registration waits
+ * for its relay node) exits 0 at once.
+ */
+export async function runNode(config: NodeConfig, options: { home: string; source: string; log: LineLog }): Promise<void> {
+  const { log } = options;
+  let running: RunningNode | undefined;
+  let signalled: NodeJS.Signals | undefined;
+
+  const stop = (signal: NodeJS.Signals): void => {
+    log(`stopping (${signal})`);
+    setTimeout(() => {
+      log(`did not stop within ${STOP_TIMEOUT_MS} ms: exiting`);
+      process.exit(1);
+    }, STOP_TIMEOUT_MS).unref();
+    running!.stop().then(
+      () => {
+        log("stopped");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log(`stop failed: ${(error as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled !== undefined) {
+      log(`${signal} again: exiting without waiting`);
+      process.exit(1);
+    }
+    signalled = signal;
+    if (running !== undefined) return stop(signal);
+    // Still starting (e.g. waiting for a relay node): nothing is established yet, so leave now;
+    // the system closes the sockets opened so far.
+    log(`stopping (${signal}) during start-up`);
+    log("stopped");
+    process.exit(0);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    running = await startNodeFromConfig(config, options);
+  } catch (error) {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    throw error;
+  }
+  log("ready");
+}

@@ -1,0 +1,147 @@
+import { node as createNode, type FlowControlId, type Node } from "@hopwire/runtime";
+import {
+  createIdentity,
+  createSecureChannelListener,
+  loadIdentity,
+  SecureChannelListenerOptions,
+  trustEveryone,
+  trustIdentifiers,
+  type Identity,
+  type TrustPolicy,
+} from "@hopwire/secure-channel";
+import { createTcpTransport, TcpListenerOptions } from "@hopwire/transport-tcp";
+import { createOutlet } from "@hopwire/portal";
+import { allowAnyIdentity, allowRegistrations, createRemoteRelay, forwarderAddress, startRelayService, tcpRelayConnector } from "@hopwire/relay";
+import { resolvePeer } from "../config/load-config.js";
+import type { NodeConfig, TrustConfig } from "../config/schema.js";
+import { ConfigError } from "../errors.js";
+import { loadNamedIdentity } from "../identities.js";
+import { startSupervisedInlet } from "./supervised-inlet.js";
+
+/** Where a node's lifecycle lines go (one readable line each). */
+export type LineLog = (line: string) => void;
+
+/** A node started from a configuration. */
+export interface RunningNode {
+  readonly node: Node;
+  readonly identity: Identity;
+  /** Stops everything the configuration started, then the node. */
+  stop(): Promise<void>;
+}
+
+/** How startNodeFromConfig finds identities and reports. */
+export interface StartNodeOptions {
+  /** The hopwire home, for identities given by name. */
+  home: string;
+  /** What errors name as the configuration's source (a file, or "command line"). */
+  source: string;
+  log: LineLog;
+}
+
+/** Reads the configuration's identity; an unreadable one is a ConfigError at `identity`. */
+export async function resolveIdentity(config: NodeConfig, options: StartNodeOptions): Promise<Identity> {
+  const ref = config.identity;
+  if (ref === undefined) return createIdentity();
+  try {
+    return typeof ref === "string" ? await loadNamedIdentity(options.home, ref) : await loadIdentity(ref.file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const what = typeof ref === "string" ? (error as Error).message : `cannot read the identity file ${JSON.stringify(ref.file)} (${code ?? (error as Error).message})`;
+    throw ConfigError.at(options.source, typeof ref === "string" ? ["identity"] : ["identity", "file"], what);
+  }
+}
+
+function trustPolicy(trust: TrustConfig): TrustPolicy {
+  return trust === "everyone" ? trustEveryone() : trustIdentifiers(trust);
+}
+
+function describeTrust(trust: TrustConfig): string {
+  return trust === "everyone" ? "trusts everyone" : `trusts ${trust.length} identit${trust.length === 1 ? "y" : "ies"}`;
+}
+
+/**
+ * Starts one node as `config` says, in this order: TCP listeners, relay registrations,
+ * secure channel listeners, the relay service, outlets, inlets. Every step logs a line;
+ * a failure stops what was started and rethrows.
+ */
+export async function startNodeFromConfig(config: NodeConfig, options: StartNodeOptions): Promise<RunningNode> {
+  const { log } = options;
+  const identity = await resolveIdentity(config, options);
+  const n = await createNode();
+  try {
+    log(`identity ${identity.identifier}`);
+    const tcp = await createTcpTransport(n);
+    const tcpFlows: FlowControlId[] = [];
+    for (const l of config.tcpListeners ?? []) {
+      const listener = await tcp.listen(l.address, new TcpListenerOptions());
+      tcpFlows.push(listener.flowControlId);
+      log(`tcp listener ${listener.address.toString()}`);
+    }
+
+    const relayFlows: FlowControlId[] = [];
+    for (const r of config.relays ?? []) {
+      const at = resolvePeer(config, r.at);
+      const remote = await createRemoteRelay(n, {
+        name: r.name,
+        identity,
+        connect: tcpRelayConnector(tcp, at),
+        trust: trustPolicy(r.trust),
+        listener: r.listener,
+        service: r.service,
+        retryUntilRegistered: true,
+        onEvent: (e) => {
+          if (e.kind === "registered" && e.registrations > 1) log(`relay ${r.name} registered again at ${at} (${e.address})`);
+          else if (e.kind === "disconnected") log(`relay ${r.name} disconnected from ${at}: ${e.reason.message}`);
+          else if (e.kind === "retrying") log(`relay ${r.name} reconnecting to ${at} in ${e.delayMs} ms: ${e.reason.message}`);
+          else if (e.kind === "refused") log(`relay ${r.name} refused by ${at}: ${e.error.message}`);
+          else if (e.kind === "replaced") log(`relay ${r.name} taken over at ${at} by another registrant: no longer registered`);
+        },
+      });
+      relayFlows.push(remote.flowControlId);
+      log(`relay ${r.name} registered at ${at} (${remote.forwarderAddress})`);
+    }
+
+    const channelFlows: FlowControlId[] = [];
+    for (const s of config.secureChannelListeners ?? []) {
+      let sclOptions = new SecureChannelListenerOptions().withTrustPolicy(trustPolicy(s.trust));
+      for (const id of [...tcpFlows, ...relayFlows]) sclOptions = sclOptions.asConsumer(id);
+      const scl = await createSecureChannelListener(n, identity, s.address, sclOptions);
+      channelFlows.push(scl.flowControlId);
+      log(`secure channel listener ${s.address} (${describeTrust(s.trust)})`);
+    }
+
+    if (config.relayService) {
+      const rs = config.relayService;
+      await startRelayService(n, {
+        address: rs.address,
+        policy: rs.allow === "everyone" ? allowAnyIdentity() : allowRegistrations(rs.allow),
+        serviceConsumerOf: channelFlows,
+        forwarderConsumerOf: tcpFlows,
+        onEvent: (e) => {
+          if (e.kind === "registered") log(`relay service: ${e.name} registered by ${e.identifier}${e.replaced ? " (replacing the previous registration)" : ""}`);
+          else if (e.kind === "refused") log(`relay service: refused ${e.name} for ${e.identifier ?? "an unauthenticated sender"} (${e.code})`);
+          else log(`relay service: ${e.name} removed (${e.reason})`);
+        },
+      });
+      const names = rs.allow === "everyone" ? "any name, any identity" : Object.keys(rs.allow).join(", ") || "no names";
+      log(`relay service ${rs.address} (${names})`);
+    }
+
+    {
+      for (const o of config.outlets ?? []) {
+        await createOutlet(n, { address: o.address, to: o.to, ...(o.allow ? { allow: o.allow } : {}), asConsumer: channelFlows });
+        log(`outlet ${o.address} -> ${o.to}`);
+      }
+      for (const i of config.inlets ?? []) {
+        const via = resolvePeer(config, i.via);
+        const hops = i.relay === undefined ? [i.listener] : [forwarderAddress(i.relay), i.listener];
+        const inlet = await startSupervisedInlet(n, tcp, identity, { listen: i.listen, via, hops, outlet: i.outlet, trust: trustPolicy(i.trust) }, log);
+        log(`inlet ${inlet.address} -> ${[via, ...hops, i.outlet].join(" -> ")} (secure channel to ${inlet.peerIdentifier})`);
+      }
+    }
+  } catch (error) {
+    await n.stop().catch(() => {});
+    throw error;
+  }
+  return { node: n, identity, stop: () => n.stop() };
+}

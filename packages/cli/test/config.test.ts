@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../dist/index.js";
+
+const bob = "I" + "ab".repeat(32);
+
+describe("node configuration", () => {
+  it("fills in the documented defaults", () => {
+    const config = parseConfig(
+      {
+        tcpListeners: [{ address: "127.0.0.1:0" }],
+        secureChannelListeners: [{ address: "api" }],
+        relayService: { allow: { bob: [bob] } },
+        relays: [{ name: "bob", at: "relay" }],
+        connections: { relay: "127.0.0.1:4000" },
+        outlets: [{ to: "127.0.0.1:5432" }],
+        inlets: [{ listen: "127.0.0.1:7000", via: "relay", relay: "bob" }],
+      },
+      "test",
+    );
+    expect(config.secureChannelListeners![0]).toEqual({ address: "api", trust: "everyone" });
+    expect(config.relayService).toEqual({ address: "forwarding_service", allow: { bob: [bob] } });
+    expect(config.relays![0]).toEqual({ name: "bob", at: "relay", trust: "everyone", listener: "api", service: "forwarding_service" });
+    expect(config.outlets![0]).toEqual({ address: "outlet", to: "127.0.0.1:5432" });
+    expect(config.inlets![0]).toEqual({ listen: "127.0.0.1:7000", via: "relay", relay: "bob", listener: "api", trust: "everyone", outlet: "outlet" });
+  });
+
+  it("names the source, the key path and what was expected, in one line", () => {
+    const problems: [unknown, string][] = [
+      [{ relays: [{ name: "bob" }] }, 'test: relays[0].at: missing key, expected a connection name or "host:port"'],
+      [{ relayService: { allow: { bob: ["nope"] } }, secureChannelListeners: [{ address: "api" }] }, 'test: relayService.allow.bob[0]: expected an identifier: "I" followed by 64 lowercase hex digits'],
+      [{ tcpListeners: [{ address: "127.0.0.1:99999" }] }, "test: tcpListeners[0].address: expected a port from 0 to 65535"],
+      [{ secureChannelListeners: [{ address: "api", trust: "nobody" }] }, 'test: secureChannelListeners[0].trust: expected "everyone" or a list of identifiers'],
+      [{ outlets: [{ to: "127.0.0.1:1" }] }, "test: secureChannelListeners: missing: an outlet is reachable only through a secure channel listener, expected at least one"],
+      [[], "test: (top level): expected a map of keys, got array"],
+    ];
+    for (const [raw, message] of problems) {
+      let error: unknown;
+      try {
+        parseConfig(raw, "test");
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).code).toBe("CLI_CONFIG_INVALID");
+      expect((error as ConfigError).message).toBe(message);
+    }
+  });
+});

@@ -1,0 +1,73 @@
+import type { RefusalCode } from "./errors.js";
+
+/**
+ * The relay service's messages, msgpack bodies on a secure channel between a registrant
+ * and the service. Every request carries a random `id` that its reply echoes, so a reply
+ * is matched to its request and a stray message to the registrant's address cannot pass
+ * for one.
+ *
+ *   registrant → service  { t: "register", id, name }
+ *   service → registrant  { t: "registered", id, name, address }   (address: "forward_to_<name>")
+ *                         { t: "refused", id, code, message }
+ *   registrant → service  { t: "ping", id }
+ *   service → registrant  { t: "pong", id, registered, replaced }  (registered: this route holds the name;
+ *                                                                  replaced: another registrant holds it now)
+ */
+export type RelayRequest = { t: "register"; id: string; name: string } | { t: "ping"; id: string; name: string };
+
+/** A reply of the relay service (see {@link RelayRequest}). */
+export type RelayReply =
+  | { t: "registered"; id: string; name: string; address: string }
+  | { t: "refused"; id: string; code: RefusalCode; message: string }
+  | { t: "pong"; id: string; registered: boolean; replaced: boolean };
+
+/** The relay service's default address (Ockam's name for it). */
+export const DEFAULT_RELAY_SERVICE_ADDRESS = "forwarding_service";
+
+/** The prefix of every forwarder's address: `forward_to_<name>`. */
+export const FORWARDER_PREFIX = "forward_to_";
+
+/** What a relay name may be: 1 to 64 letters, digits, `_`, `-` or `.`. */
+export const RELAY_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Whether `name` may name a relay. */
+export function isRelayName(name: unknown): name is string {
+  return typeof name === "string" && RELAY_NAME_PATTERN.test(name);
+}
+
+/** The forwarder address a name gets on the relay node. */
+export function forwarderAddress(name: string): string {
+  return FORWARDER_PREFIX + name;
+}
+
+/** Reads a request body defensively: anything else from the network is `undefined`. */
+export function parseRequest(body: unknown): RelayRequest | undefined {
+  if (body === null || typeof body !== "object") return undefined;
+  const b = body as Record<string, unknown>;
+  if (typeof b.id !== "string" || b.id.length > 64 || typeof b.name !== "string") return undefined;
+  if (b.t === "register") return { t: "register", id: b.id, name: b.name };
+  if (b.t === "ping") return { t: "ping", id: b.id, name: b.name };
+  return undefined;
+}
+
+/** Reads a reply body defensively: anything else is `undefined`. */
+export function parseReply(body: unknown): RelayReply | undefined {
+  if (body === null || typeof body !== "object") return undefined;
+  const b = body as Record<string, unknown>;
+  if (typeof b.id !== "string") return undefined;
+  // Text from the relay node ends up in errors and logs: a forwarder address must look like one,
+  // and a refusal's message is cut short and kept to one printable line.
+  if (b.t === "registered" && isRelayName(b.name) && b.address === forwarderAddress(b.name)) {
+    return { t: "registered", id: b.id, name: b.name, address: b.address };
+  }
+  if (b.t === "refused" && typeof b.code === "string" && typeof b.message === "string") {
+    return { t: "refused", id: b.id, code: b.code as RefusalCode, message: printable(b.message) };
+  }
+  if (b.t === "pong") return { t: "pong", id: b.id, registered: b.registered === true, replaced: b.replaced === true };
+  return undefined;
+}
+
+/** At most 200 characters of `text`, control characters replaced by spaces. */
+function printable(text: string): string {
+  return text.slice(0, 200).replace(/[\u0000-\u001f\u007f]/g, " ");
+}

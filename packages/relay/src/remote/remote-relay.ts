@@ -1,0 +1,390 @@
+import { randomBytes } from "node:crypto";
+import {
+  Address,
+  decodeBody,
+  encodeBody,
+  FlowControls,
+  InvalidOptionError,
+  LocalMessage,
+  NodeStoppedError,
+  route,
+  TimeoutError,
+  toAddress,
+  waitFor,
+  type AddressLike,
+  type FlowControlId,
+  type Mailbox,
+  type Node,
+} from "@hopwire/runtime";
+import {
+  createSecureChannel,
+  SecureChannelOptions,
+  trustEveryone,
+  type Identity,
+  type SecureChannel,
+  type TrustPolicy,
+} from "@hopwire/secure-channel";
+import { REFUSAL_ERRORS, RelayNameInvalidError, RelayReplacedError, RelayStoppedError, RelayUnreachableError } from "../errors.js";
+import { DEFAULT_RELAY_SERVICE_ADDRESS, isRelayName, parseReply, type RelayReply, type RelayRequest } from "../protocol.js";
+import { backoffDelay, checkBackoff, type BackoffOptions } from "./backoff.js";
+import type { RelayConnection, RelayConnector } from "./relay-connection.js";
+
+/** The relay node's secure channel listener a RemoteRelay connects to by default (Ockam's `api`). */
+export const DEFAULT_RELAY_LISTENER_ADDRESS = "api";
+/** Default time between heartbeats on a registered relay, in ms. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
+/** Default time the relay service has to answer a registration or a heartbeat, in ms. */
+export const DEFAULT_REPLY_TIMEOUT_MS = 5_000;
+
+/** Options of {@link createRemoteRelay}. */
+export interface RemoteRelayOptions {
+  /** The name to register: the relay node then runs `forward_to_<name>`. */
+  name: string;
+  /** The identity this node registers with (the relay's policy must allow it for `name`). */
+  identity: Identity;
+  /** Opens a way to the relay node, on the first attempt and on every reconnection (e.g. {@link tcpRelayConnector}). */
+  connect: RelayConnector;
+  /** The relay node's secure channel listener (default `"api"`). */
+  listener?: AddressLike;
+  /** The relay service's address on the relay node (default `"forwarding_service"`). */
+  service?: AddressLike;
+  /** Which relay node identities to trust (default: everyone — pin it with `trustIdentifier(...)`). */
+  trust?: TrustPolicy;
+  /** Time between heartbeats, in ms (default 5 000). */
+  heartbeatIntervalMs?: number;
+  /** Time the service has to answer a registration or heartbeat, in ms (default 5 000). */
+  replyTimeoutMs?: number;
+  /** Time a secure channel handshake with the relay node may take, in ms (default 10 000). */
+  handshakeTimeoutMs?: number;
+  /** Waits between reconnection attempts (default 250 ms doubling to 10 s, with jitter). */
+  backoff?: BackoffOptions;
+  /**
+   * Keep trying (with backoff) until the first registration succeeds, instead of rejecting
+   * when the relay node cannot be reached (default false). A refusal still rejects at once;
+   * `stop()` on the node rejects with RelayStoppedError.
+   */
+  retryUntilRegistered?: boolean;
+  /** Called with what happens, for logs (default: nothing). */
+  onEvent?: (event: RemoteRelayEvent) => void;
+}
+
+/** What happened to a RemoteRelay, for logs. */
+export type RemoteRelayEvent =
+  | { kind: "registered"; name: string; address: string; relayIdentifier: string; registrations: number }
+  | { kind: "disconnected"; name: string; reason: Error }
+  | { kind: "retrying"; name: string; delayMs: number; reason: Error }
+  | { kind: "refused"; name: string; error: Error }
+  | { kind: "replaced"; name: string };
+
+/**
+ * Registers `options.name` at a relay node's relay service and keeps it registered (Ockam's
+ * `RemoteRelay`). It opens a way to the relay node (only outgoing: the node can sit behind
+ * NAT), a secure channel to the relay node's listener, and registers over it; the relay
+ * node then forwards what reaches `forward_to_<name>` back through that channel to this
+ * RemoteRelay, which routes it on to the local address named next in its onward route.
+ *
+ * What arrives through the relay reaches only consumers of `remoteRelay.flowControlId`:
+ * `new SecureChannelListenerOptions().asConsumer(remoteRelay.flowControlId)` lets others
+ * open secure channels to this node through the relay.
+ *
+ * Resolves once the first registration succeeded; rejects if it failed (a refusal, an
+ * unreachable relay node). After that, a lost connection, a closed channel or a heartbeat
+ * without answer makes it reconnect and register again, with backoff, until `stop()`. A
+ * refusal is final: the RemoteRelay stops and reports it.
+ */
+export async function createRemoteRelay(node: Node, options: RemoteRelayOptions): Promise<RemoteRelay> {
+  checkOptions(options);
+  if (node.stopped) throw new NodeStoppedError("Cannot create a remote relay on a stopped node");
+  const relay = new RemoteRelay(node, options);
+  try {
+    await relay.start();
+  } catch (error) {
+    await relay.stop();
+    throw error;
+  }
+  return relay;
+}
+
+/** A name kept registered at a relay node; also the mailbox that receives what the relay forwards. */
+export class RemoteRelay implements Mailbox {
+  /** This node's address the relay node forwards to. */
+  readonly address: Address;
+  /** Messages from the relay are produced under this id: make local workers consumers of it. */
+  readonly flowControlId: FlowControlId;
+  readonly name: string;
+  readonly #node: Node;
+  readonly #options: RemoteRelayOptions;
+  readonly #key: string;
+  readonly #service: Address;
+  readonly #listener: Address;
+  readonly #pending = new Map<string, (reply: RelayReply) => void>();
+  readonly #abort = new AbortController();
+  #next: Mailbox | undefined;
+  #channel: SecureChannel | undefined;
+  #connection: RelayConnection | undefined;
+  #forwarderAddress: string | undefined;
+  #registrations = 0;
+  #running: Promise<void> | undefined;
+  #stopped = false;
+
+  /** @internal use createRemoteRelay */
+  constructor(node: Node, options: RemoteRelayOptions) {
+    this.#node = node;
+    this.#options = options;
+    this.name = options.name;
+    this.address = Address.random();
+    this.#key = this.address.key;
+    this.flowControlId = FlowControls.generateId();
+    this.#service = toAddress(options.service ?? DEFAULT_RELAY_SERVICE_ADDRESS);
+    this.#listener = toAddress(options.listener ?? DEFAULT_RELAY_LISTENER_ADDRESS);
+  }
+
+  /** The forwarder's address on the relay node (`forward_to_<name>`), once registered. */
+  get forwarderAddress(): string | undefined {
+    return this.#forwarderAddress;
+  }
+
+  /** How many times the name was registered so far (1 after creation; more after reconnections). */
+  get registrations(): number {
+    return this.#registrations;
+  }
+
+  /** The secure channel to the relay node now, if one is up. */
+  get channel(): SecureChannel | undefined {
+    return this.#channel;
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** @internal registers the mailbox and the first registration; called by createRemoteRelay. */
+  async start(): Promise<void> {
+    this.#node.flowControls.addProducer(this.address, this.flowControlId);
+    this.#node.router.register([this.address], this);
+    this.#node.onStop(() => this.stop());
+    for (let failures = 0; ; failures++) {
+      try {
+        await this.#attempt();
+        break;
+      } catch (error) {
+        // The first attempt's failure is the caller's, unless asked to wait for the relay node.
+        if (this.#options.retryUntilRegistered !== true || this.#stopped || isRefusal(error)) throw error;
+        await this.#disconnect();
+        const delayMs = backoffDelay(failures, this.#options.backoff);
+        this.#options.onEvent?.({ kind: "retrying", name: this.name, delayMs, reason: asError(error) });
+        await sleep(delayMs, this.#abort.signal);
+      }
+    }
+    this.#running = this.#keepAlive();
+  }
+
+  // ---- the mailbox: what the relay forwards, and the service's replies ----
+
+  /** Routes what the relay forwarded on to the local address named next; takes the service's replies. */
+  deliver(message: LocalMessage): void {
+    const rest = message.onwardRoute.popFront();
+    if (rest.isEmpty) {
+      this.#onReply(message);
+      return;
+    }
+    // Routed as this RemoteRelay, a producer: only consumers of flowControlId may receive it.
+    this.#next = this.#node.router.route(message.withOnwardRoute(rest), this.#key);
+  }
+
+  /** Full while the last next hop is: the channel from the relay then waits, as a relay's inbound side does. */
+  get isFull(): boolean {
+    return this.#next?.isFull === true;
+  }
+
+  onRoom(callback: () => void): () => void {
+    const next = this.#next;
+    if (next?.onRoom === undefined || next.isFull !== true) {
+      queueMicrotask(callback);
+      return () => {};
+    }
+    return next.onRoom(callback);
+  }
+
+  /** Stops keeping the name registered, closes the channel and the connection, leaves the router. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#abort.abort(new RelayStoppedError());
+    await this.#disconnect();
+    this.#node.router.unregister([this.address]);
+    await this.#running?.catch(() => {});
+  }
+
+  toString(): string {
+    return `RemoteRelay(${this.name} -> ${this.#forwarderAddress ?? "unregistered"})`;
+  }
+
+  // ---- registering and keeping the registration ----
+
+  /** One connection: connect, open the channel, register. Throws what went wrong. */
+  async #attempt(): Promise<void> {
+    const options = this.#options;
+    this.#connection = await options.connect(this.#abort.signal);
+    const channelOptions = new SecureChannelOptions()
+      .withTrustPolicy(options.trust ?? trustEveryone())
+      .withHandshakeTimeout(options.handshakeTimeoutMs ?? 10_000)
+      .withSignal(this.#abort.signal);
+    this.#channel = await createSecureChannel(this.#node, options.identity, route(this.#connection.route, this.#listener), channelOptions);
+    // The service's replies come back through the channel to this address.
+    this.#node.flowControls.addConsumer(this.address, this.#channel.flowControlId);
+    await this.#register(this.#channel);
+  }
+
+  async #register(channel: SecureChannel): Promise<void> {
+    const reply = await this.#request(channel, { t: "register", name: this.name });
+    if (reply.t === "refused") {
+      // The code comes from the network: only our own codes pick a class.
+      const ErrorClass = Object.hasOwn(REFUSAL_ERRORS, reply.code) ? REFUSAL_ERRORS[reply.code] : REFUSAL_ERRORS.RELAY_REGISTRATION_REFUSED;
+      throw new ErrorClass(reply.message);
+    }
+    if (reply.t !== "registered") throw new RelayUnreachableError(`The relay service answered a registration with "${reply.t}"`);
+    this.#forwarderAddress = reply.address;
+    this.#registrations++;
+    this.#options.onEvent?.({
+      kind: "registered",
+      name: this.name,
+      address: reply.address,
+      relayIdentifier: channel.peerIdentifier,
+      registrations: this.#registrations,
+    });
+  }
+
+  /** Heartbeats on the current channel; on a loss, reconnects with backoff; forever, until stop() or a refusal. */
+  async #keepAlive(): Promise<void> {
+    let delayMs = backoffDelay(0, this.#options.backoff);
+    let failures = 0;
+    while (!this.#stopped) {
+      if (this.#channel !== undefined) {
+        let reason: Error;
+        try {
+          reason = await this.#watch(this.#channel);
+        } catch (error) {
+          // Final: another registrant took the name, or the service refused it again (its policy changed).
+          if (error instanceof RelayReplacedError) this.#options.onEvent?.({ kind: "replaced", name: this.name });
+          else this.#options.onEvent?.({ kind: "refused", name: this.name, error: asError(error) });
+          void this.stop();
+          return;
+        }
+        if (this.#stopped) return;
+        this.#options.onEvent?.({ kind: "disconnected", name: this.name, reason });
+        await this.#disconnect();
+      }
+      try {
+        await sleep(delayMs, this.#abort.signal);
+        await this.#attempt();
+        failures = 0;
+        delayMs = backoffDelay(0, this.#options.backoff);
+      } catch (error) {
+        if (this.#stopped) return;
+        await this.#disconnect();
+        if (isRefusal(error)) {
+          this.#options.onEvent?.({ kind: "refused", name: this.name, error: asError(error) });
+          void this.stop();
+          return;
+        }
+        delayMs = backoffDelay(++failures, this.#options.backoff);
+        this.#options.onEvent?.({ kind: "retrying", name: this.name, delayMs, reason: asError(error) });
+      }
+    }
+  }
+
+  /** Resolves with why the channel is no good any more: its connection closed, or a heartbeat went unanswered. */
+  async #watch(channel: SecureChannel): Promise<Error> {
+    const interval = this.#options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+    const lost = new AbortController();
+    let why: Error | undefined;
+    const fail = (error: Error): void => {
+      why ??= error;
+      lost.abort(error);
+    };
+    const unwatch = this.#node.router.watchHop(channel.address, (error) => fail(error));
+    void this.#connection?.closed?.then(() => fail(new RelayUnreachableError("The connection to the relay node closed")));
+    try {
+      while (why === undefined && !this.#stopped) {
+        try {
+          await sleep(interval, AbortSignal.any([this.#abort.signal, lost.signal]));
+          const pong = await this.#request(channel, { t: "ping", name: this.name });
+          // Another registrant took the name: it wins (taking it back would make two live
+          // registrants flap). The service lost the name otherwise (it restarted): register again.
+          if (pong.t === "pong" && pong.replaced) throw new RelayReplacedError(`Another registrant of "${this.name}" replaced this one`);
+          if (pong.t === "pong" && !pong.registered) await this.#register(channel);
+        } catch (error) {
+          if (isRefusal(error) || error instanceof RelayReplacedError) throw error;
+          fail(asError(error));
+        }
+      }
+      return why ?? new RelayStoppedError();
+    } finally {
+      unwatch();
+    }
+  }
+
+  async #request(channel: SecureChannel, body: Omit<RelayRequest, "id"> & { name: string }): Promise<RelayReply> {
+    const id = randomBytes(8).toString("hex");
+    const timeout = this.#options.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS;
+    const message = new LocalMessage(route(channel, this.#service), route(this.address), encodeBody({ ...body, id }));
+    try {
+      return await waitFor<RelayReply>(
+        (resolve) => {
+          this.#pending.set(id, resolve);
+          this.#node.router.route(message, undefined);
+        },
+        { what: `relay ${body.t}`, timeout, signal: this.#abort.signal, cleanup: () => this.#pending.delete(id) },
+      );
+    } catch (error) {
+      if (error instanceof TimeoutError) throw new RelayUnreachableError(`The relay service did not answer a ${body.t} within ${timeout} ms`, { cause: error });
+      throw error;
+    }
+  }
+
+  #onReply(message: LocalMessage): void {
+    let reply: RelayReply | undefined;
+    try {
+      reply = parseReply(decodeBody(message.payload));
+    } catch {
+      return; // not a reply: dropped
+    }
+    if (reply) this.#pending.get(reply.id)?.(reply);
+  }
+
+  async #disconnect(): Promise<void> {
+    const channel = this.#channel;
+    const connection = this.#connection;
+    this.#channel = undefined;
+    this.#connection = undefined;
+    this.#next = undefined;
+    if (channel && !channel.isClosed) await channel.close({ timeoutMs: 1_000 }).catch(() => {});
+    if (connection?.close) await Promise.resolve(connection.close()).catch(() => {});
+  }
+}
+
+function isRefusal(error: unknown): boolean {
+  return Object.values(REFUSAL_ERRORS).some((cls) => error instanceof cls);
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return waitFor<void>((resolve) => (timer = setTimeout(resolve, ms)), { what: "waiting", signal, cleanup: () => clearTimeout(timer) });
+}
+
+function checkOptions(options: RemoteRelayOptions): void {
+  if (options === null || typeof options !== "object") throw new InvalidOptionError("remote relay options must be an object");
+  if (!isRelayName(options.name)) throw new RelayNameInvalidError(`Invalid relay name ${JSON.stringify(options.name)}: 1 to 64 letters, digits, '_', '-' or '.'`);
+  if (typeof options.connect !== "function") throw new InvalidOptionError("options.connect must be a function that opens a RelayConnection");
+  if (options.identity === undefined) throw new InvalidOptionError("options.identity is required");
+  for (const key of ["heartbeatIntervalMs", "replyTimeoutMs", "handshakeTimeoutMs"] as const) {
+    const value = options[key];
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new InvalidOptionError(`options.${key} must be a positive number of ms, got ${String(value)}`);
+  }
+  checkBackoff(options.backoff);
+}

@@ -1,0 +1,188 @@
+import {
+  InvalidOptionError,
+  NodeStoppedError,
+  startRelay,
+  toAddress,
+  type Address,
+  type AddressLike,
+  type Context,
+  type FlowControlId,
+  type Node,
+  type Relay,
+  type Routed,
+  type Worker,
+} from "@hopwire/runtime";
+import { peerIdentifierOf, type Identifier } from "@hopwire/secure-channel";
+import type { RefusalCode } from "../errors.js";
+import { DEFAULT_RELAY_SERVICE_ADDRESS, forwarderAddress, isRelayName, parseRequest, type RelayReply } from "../protocol.js";
+import type { RelayPolicy } from "./relay-policy.js";
+
+/** Options of {@link startRelayService}. */
+export interface RelayServiceOptions {
+  /** Who may register which name. Required: a relay service has no open default. */
+  policy: RelayPolicy;
+  /** The service's address (default `"forwarding_service"`). */
+  address?: AddressLike;
+  /**
+   * Flow controls whose messages may reach the service: the secure channel listener(s)
+   * registrants come through (`secureChannelListener.flowControlId`).
+   */
+  serviceConsumerOf?: readonly FlowControlId[];
+  /**
+   * Flow controls whose messages may reach every forwarder: the TCP listener(s) that the
+   * nodes reaching registrants connect to (`tcpListener.flowControlId`).
+   */
+  forwarderConsumerOf?: readonly FlowControlId[];
+  /** Called with one readable line per registration, refusal and removal (default: none). */
+  onEvent?: (event: RelayServiceEvent) => void;
+}
+
+/** What happened at a relay service, for logs. */
+export type RelayServiceEvent =
+  | { kind: "registered"; name: string; address: string; identifier: Identifier; replaced: boolean }
+  | { kind: "refused"; name: string; code: RefusalCode; identifier?: Identifier }
+  | { kind: "removed"; name: string; address: string; reason: string };
+
+/** One registered name: its forwarder and who registered it. */
+export interface Registration {
+  readonly name: string;
+  readonly identifier: Identifier;
+  readonly forwarder: Relay;
+}
+
+/**
+ * Starts a relay service (Ockam's forwarding service) on `node`. A registrant sends it a
+ * registration over a secure channel; if the policy allows the registrant's identity for
+ * that name, the service starts a forwarder at `forward_to_<name>` that sends everything
+ * along the registration's return route — back through the registrant's channel — with
+ * the runtime's built-in relay (main thread, no copy of the payload). Registering a name
+ * again replaces its forwarder; a forwarder goes away when the channel it forwards into does.
+ */
+export async function startRelayService(node: Node, options: RelayServiceOptions): Promise<RelayService> {
+  if (options === null || typeof options !== "object") throw new InvalidOptionError("relay service options must be an object");
+  if (typeof options.policy !== "function") throw new InvalidOptionError("options.policy must be a RelayPolicy function");
+  if (node.stopped) throw new NodeStoppedError("Cannot start a relay service on a stopped node");
+  const service = new RelayService(node, options);
+  await node.startWorker(service.address, service, { placement: "main" });
+  for (const id of options.serviceConsumerOf ?? []) node.flowControls.addConsumer(service.address, id);
+  return service;
+}
+
+/** A running relay service: a worker on the node's main thread. */
+export class RelayService implements Worker {
+  readonly address: Address;
+  readonly #node: Node;
+  readonly #options: RelayServiceOptions;
+  readonly #registrations = new Map<string, Registration & { unwatch: () => void }>();
+
+  /** @internal use startRelayService */
+  constructor(node: Node, options: RelayServiceOptions) {
+    this.#node = node;
+    this.#options = options;
+    this.address = toAddress(options.address ?? DEFAULT_RELAY_SERVICE_ADDRESS);
+  }
+
+  /** The names registered now. */
+  get registrations(): ReadonlyMap<string, Registration> {
+    return this.#registrations;
+  }
+
+  /** Answers a registration or a heartbeat; anything else from the network is dropped. */
+  async handleMessage(ctx: Context, message: Routed): Promise<void> {
+    let body: unknown;
+    try {
+      body = message.body;
+    } catch {
+      ctx.log.debug("relay service: dropped an undecodable message");
+      return;
+    }
+    const request = parseRequest(body);
+    if (request === undefined) {
+      ctx.log.debug("relay service: dropped a message that is not a relay request");
+      return;
+    }
+    const identifier = peerIdentifierOf(message);
+    if (request.t === "ping") {
+      // Only the registrant's own channel can tell that its registration still holds.
+      const held = this.#registrations.get(request.name);
+      const registered = held !== undefined && held.forwarder.to.equals(message.returnRoute) && !held.forwarder.stopped;
+      await this.#reply(ctx, message, { t: "pong", id: request.id, registered, replaced: held !== undefined && !registered });
+      return;
+    }
+    const refusal = await this.#check(request.name, identifier);
+    if (refusal !== undefined) {
+      // An invalid name from the network is reported quoted and escaped: it goes into logs.
+      const name = isRelayName(request.name) ? request.name : JSON.stringify(String(request.name).slice(0, 64));
+      this.#options.onEvent?.({ kind: "refused", name, code: refusal.code, ...(identifier ? { identifier } : {}) });
+      await this.#reply(ctx, message, { t: "refused", id: request.id, ...refusal });
+      return;
+    }
+    let address: string;
+    try {
+      address = await this.#register(request.name, identifier!, message);
+    } catch (error) {
+      // e.g. forward_to_<name> is another worker's address on this node: refuse rather than leave the registrant waiting.
+      ctx.log.debug(`relay service: could not start the forwarder for "${request.name}"`, error);
+      this.#options.onEvent?.({ kind: "refused", name: request.name, code: "RELAY_REGISTRATION_REFUSED", identifier: identifier! });
+      const why = `The relay node cannot forward "${request.name}" (${(error as { code?: string }).code ?? "error"})`;
+      await this.#reply(ctx, message, { t: "refused", id: request.id, code: "RELAY_REGISTRATION_REFUSED", message: why });
+      return;
+    }
+    await this.#reply(ctx, message, { t: "registered", id: request.id, name: request.name, address });
+  }
+
+  /** Removes every registration (and its forwarder) when the service stops. */
+  async shutdown(): Promise<void> {
+    for (const name of [...this.#registrations.keys()]) this.#remove(name, "the relay service stopped");
+  }
+
+  async #check(name: string, identifier: Identifier | undefined): Promise<{ code: RefusalCode; message: string } | undefined> {
+    if (identifier === undefined) {
+      return { code: "RELAY_NOT_SECURE", message: "A relay registration must arrive over a secure channel" };
+    }
+    if (!isRelayName(name)) {
+      return { code: "RELAY_NAME_INVALID", message: "A relay name is 1 to 64 letters, digits, '_', '-' or '.'" };
+    }
+    let allowed = false;
+    try {
+      allowed = (await this.#options.policy(name, identifier)) === true;
+    } catch {
+      allowed = false; // a policy that throws refuses
+    }
+    if (!allowed) return { code: "RELAY_REGISTRATION_REFUSED", message: `${identifier} may not register the relay "${name}"` };
+    return undefined;
+  }
+
+  async #register(name: string, identifier: Identifier, message: Routed): Promise<string> {
+    const replaced = this.#registrations.has(name);
+    this.#remove(name, "registered again", false);
+    const address = forwarderAddress(name);
+    const forwarder = await startRelay(this.#node, address, message.returnRoute);
+    for (const id of this.#options.forwarderConsumerOf ?? []) this.#node.flowControls.addConsumer(address, id);
+    // The forwarder's first hop is the registrant's channel: when it closes, so does the name.
+    const firstHop = message.returnRoute.next();
+    const unwatch = this.#node.router.watchHop(firstHop, () => {
+      if (this.#registrations.get(name)?.forwarder === forwarder) this.#remove(name, "its secure channel closed");
+    });
+    this.#registrations.set(name, { name, identifier, forwarder, unwatch });
+    this.#options.onEvent?.({ kind: "registered", name, address, identifier, replaced });
+    return address;
+  }
+
+  #remove(name: string, reason: string, report = true): void {
+    const held = this.#registrations.get(name);
+    if (!held) return;
+    this.#registrations.delete(name);
+    held.unwatch();
+    held.forwarder.stop();
+    if (report) this.#options.onEvent?.({ kind: "removed", name, address: held.forwarder.address.toString(), reason });
+  }
+
+  async #reply(ctx: Context, message: Routed, reply: RelayReply): Promise<void> {
+    try {
+      await ctx.send(message.returnRoute, reply, { timeout: 5_000 });
+    } catch (error) {
+      ctx.log.debug("relay service: a reply could not be sent", error);
+    }
+  }
+}

@@ -1,0 +1,210 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { node, route, waitFor, type Context, type Node, type Routed } from "@hopwire/runtime";
+import {
+  createIdentity,
+  createSecureChannel,
+  createSecureChannelListener,
+  SecureChannelListenerOptions,
+  type Identity,
+} from "@hopwire/secure-channel";
+import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
+import {
+  allowRegistrations,
+  createRemoteRelay,
+  RelayRegistrationRefusedError,
+  startRelayService,
+  type RelayServiceEvent,
+  type RemoteRelay,
+  type RemoteRelayEvent,
+} from "../dist/index.js";
+
+// Three nodes in one process, joined by real TCP on 127.0.0.1 and real secure channels:
+// the relay node, bob (behind "NAT": it only connects out) and alice.
+const nodes: Node[] = [];
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+});
+
+async function startNode(): Promise<{ n: Node; tcp: TcpTransport }> {
+  const n = await node();
+  nodes.push(n);
+  return { n, tcp: await createTcpTransport(n) };
+}
+
+/** The relay node: TCP listener, secure channel listener "api", relay service allowing `bobs` to register "bob". */
+async function relayNode(bobs: Identity[]) {
+  const { n, tcp } = await startNode();
+  const listener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
+  const identity = await createIdentity();
+  const scl = await createSecureChannelListener(n, identity, "api", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
+  const events: RelayServiceEvent[] = [];
+  const service = await startRelayService(n, {
+    policy: allowRegistrations({ bob: bobs.map((b) => b.identifier) }),
+    serviceConsumerOf: [scl.flowControlId],
+    forwarderConsumerOf: [listener.flowControlId],
+    onEvent: (e) => events.push(e),
+  });
+  return { n, tcp, address: listener.address.toString(), service, events, identity };
+}
+
+/** Bob: an echoer that tags its replies, reachable through the relay over a secure channel only. */
+async function bobNode(identity: Identity, relayAddress: string, tag: string) {
+  const { n, tcp } = await startNode();
+  await n.startWorker("echoer", { async handleMessage(ctx: Context, msg: Routed<string>) { await ctx.send(msg.returnRoute, `${tag}:${msg.body}`); } }, { placement: "main" });
+  const connections: TcpConnection[] = [];
+  const events: RemoteRelayEvent[] = [];
+  const relay = await createRemoteRelay(n, {
+    name: "bob",
+    identity,
+    connect: async (signal) => {
+      const c = await tcp.connect(relayAddress, new TcpConnectionOptions(), { signal });
+      connections.push(c);
+      return { route: c, closed: c.whenClosed(), close: () => c.stop() };
+    },
+    heartbeatIntervalMs: 200,
+    replyTimeoutMs: 3_000,
+    backoff: { initialMs: 20, maxMs: 200 },
+    onEvent: (e) => events.push(e),
+  });
+  const scl = await createSecureChannelListener(n, identity, "bob_listener", new SecureChannelListenerOptions().asConsumer(relay.flowControlId));
+  n.flowControls.addConsumer("echoer", scl.flowControlId);
+  return { n, relay, connections, events };
+}
+
+/** Alice: a fresh connection to the relay node, a secure channel to bob through forward_to_bob, one echo. */
+async function echoThroughRelay(relayAddress: string, text: string): Promise<string> {
+  const { n, tcp } = await startNode();
+  const alice = await createIdentity();
+  const connection = await tcp.connect(relayAddress, new TcpConnectionOptions());
+  const channel = await createSecureChannel(n, alice, route(connection, "forward_to_bob", "bob_listener"));
+  return n.sendAndReceive<string>(route(channel, "echoer"), text, { timeout: 10_000 });
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  await waitFor<void>((resolve) => {
+    const timer = setInterval(() => condition() && (clearInterval(timer), resolve()), 10);
+  }, { what, timeout: 20_000 });
+}
+
+describe("relay service and RemoteRelay", () => {
+  it("bob, who only connects out, registers 'bob'; alice reaches bob's echoer through forward_to_bob inside a channel to bob", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    const b = await bobNode(bob, relay.address, "bob");
+    expect(b.relay.forwarderAddress).toBe("forward_to_bob");
+    expect(relay.service.registrations.get("bob")?.identifier).toBe(bob.identifier);
+    expect(await echoThroughRelay(relay.address, "Hello Ockam!")).toBe("bob:Hello Ockam!");
+  });
+
+  it("what arrives through the relay reaches only consumers of the RemoteRelay's flow control id", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    await bobNode(bob, relay.address, "bob");
+    const { n, tcp } = await startNode();
+    const connection = await tcp.connect(relay.address, new TcpConnectionOptions());
+    // echoer is a consumer of bob_listener's channels only, not of the relay: no reply.
+    await expect(n.sendAndReceive(route(connection, "forward_to_bob", "echoer"), "plain", { timeout: 1_500 })).rejects.toMatchObject({
+      code: "TIMEOUT",
+    });
+    expect(await echoThroughRelay(relay.address, "through a channel")).toBe("bob:through a channel");
+  });
+
+  it("refuses to register a name for an identity the policy does not allow for it, with a typed error", async () => {
+    const bob = await createIdentity();
+    const mallory = await createIdentity();
+    const relay = await relayNode([bob]);
+    const attempt = bobNode(mallory, relay.address, "mallory");
+    await expect(attempt).rejects.toBeInstanceOf(RelayRegistrationRefusedError);
+    await expect(attempt).rejects.toMatchObject({ code: "RELAY_REGISTRATION_REFUSED" });
+    expect(relay.service.registrations.has("bob")).toBe(false);
+    expect(relay.events).toContainEqual({ kind: "refused", name: "bob", code: "RELAY_REGISTRATION_REFUSED", identifier: mallory.identifier });
+    // The allowed identity still can.
+    await bobNode(bob, relay.address, "bob");
+    expect(await echoThroughRelay(relay.address, "after")).toBe("bob:after");
+  });
+
+  it("refuses a registration whose forwarder address is another worker's on the relay node", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    await relay.n.startWorker("forward_to_bob", { handleMessage() {} }, { placement: "main" });
+    await expect(bobNode(bob, relay.address, "bob")).rejects.toMatchObject({ code: "RELAY_REGISTRATION_REFUSED" });
+  });
+
+  it("refuses a registration that did not come over a secure channel", async () => {
+    const { n, tcp } = await startNode();
+    const listener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
+    // The service is reachable straight from TCP here, so the only check left is the channel's identity.
+    await startRelayService(n, { policy: () => true, serviceConsumerOf: [listener.flowControlId] });
+    const other = await startNode();
+    const connection = await other.tcp.connect(listener.address.toString(), new TcpConnectionOptions());
+    const reply = await other.n.sendAndReceive(route(connection, "forwarding_service"), { t: "register", id: "1", name: "bob" }, { timeout: 10_000 });
+    expect(reply).toMatchObject({ t: "refused", code: "RELAY_NOT_SECURE" });
+    expect(n.router.has(route("forward_to_bob").next())).toBe(false);
+  });
+
+  it("registers again after the connection to the relay node drops, replacing the old forwarder", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    const b = await bobNode(bob, relay.address, "bob");
+    const first = relay.service.registrations.get("bob")!.forwarder;
+    await b.connections[0]!.stop(); // the NAT drops bob's connection
+    await until(() => b.relay.registrations >= 2, "re-registration");
+    expect(b.events.map((e) => e.kind)).toContain("disconnected");
+    expect(b.connections.length).toBeGreaterThanOrEqual(2);
+    const second = relay.service.registrations.get("bob")!.forwarder;
+    expect(second).not.toBe(first);
+    expect(first.stopped).toBe(true);
+    expect(await echoThroughRelay(relay.address, "again")).toBe("bob:again");
+  });
+
+  it("a second registrant of the same name (an allowed identity) takes the name over", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    const old = await bobNode(bob, relay.address, "old");
+    expect(await echoThroughRelay(relay.address, "x")).toBe("old:x");
+    await bobNode(bob, relay.address, "new");
+    expect(relay.events.filter((e) => e.kind === "registered").map((e) => (e as { replaced: boolean }).replaced)).toEqual([false, true]);
+    expect(await echoThroughRelay(relay.address, "y")).toBe("new:y");
+    // The old registrant learns it at its next heartbeat and lets the name go (no flapping back).
+    await until(() => old.relay.stopped, "the old registrant to stop");
+    expect(old.events.at(-1)).toEqual({ kind: "replaced", name: "bob" });
+    expect(relay.events.filter((e) => e.kind === "registered")).toHaveLength(2);
+    expect(await echoThroughRelay(relay.address, "z")).toBe("new:z");
+  });
+
+  it("rejects when the relay node cannot be reached at first, unless asked to retry until registered", async () => {
+    const bob = await createIdentity();
+    const { n, tcp } = await startNode();
+    let relayAddress: string | undefined;
+    const connect = async (signal: AbortSignal) => {
+      if (relayAddress === undefined) throw new Error("the relay node is not up yet");
+      const c = await tcp.connect(relayAddress, new TcpConnectionOptions(), { signal });
+      return { route: c, closed: c.whenClosed(), close: () => c.stop() };
+    };
+    await expect(createRemoteRelay(n, { name: "bob", identity: bob, connect })).rejects.toThrow("the relay node is not up yet");
+    const events: RemoteRelayEvent[] = [];
+    const waiting = createRemoteRelay(n, {
+      name: "bob",
+      identity: bob,
+      connect,
+      retryUntilRegistered: true,
+      backoff: { initialMs: 20, maxMs: 100 },
+      onEvent: (e) => events.push(e),
+    });
+    await until(() => events.some((e) => e.kind === "retrying"), "a retry");
+    const relay = await relayNode([bob]);
+    relayAddress = relay.address;
+    const remote = await waiting;
+    expect(remote.registrations).toBe(1);
+    expect(relay.service.registrations.get("bob")?.identifier).toBe(bob.identifier);
+  });
+
+  it("the forwarder goes away when the registrant stops", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    const b = await bobNode(bob, relay.address, "bob");
+    await b.relay.stop();
+    await until(() => !relay.service.registrations.has("bob"), "forwarder removal");
+    expect(relay.events.at(-1)).toMatchObject({ kind: "removed", name: "bob" });
+  });
+});

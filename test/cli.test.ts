@@ -1,0 +1,225 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { killAll, startChild, type Child } from "./support/children.js";
+
+// The `hopwire` command as real child processes (the compiled bin, each in its own process
+// group, killed after every test whatever happened), with identities in a temporary home.
+const bin = fileURLToPath(new URL("../packages/cli/dist/bin.js", import.meta.url));
+const homes: string[] = [];
+let servers: Server[] = [];
+
+afterEach(async () => {
+  killAll();
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  servers = [];
+  for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
+});
+
+function newHome(): string {
+  const home = mkdtempSync(join(tmpdir(), "hopwire-cli-"));
+  homes.push(home);
+  return home;
+}
+
+/** `hopwire --home <home> ...args`, with its stderr collected. */
+function hopwire(home: string, ...args: string[]): Child & { stderr: () => string } {
+  const child = startChild(bin, ["--home", home, ...args]);
+  let stderr = "";
+  child.process.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  return Object.assign(child, { stderr: () => stderr });
+}
+
+async function createIdentity(home: string, name: string): Promise<string> {
+  const child = hopwire(home, "identity", "create", name);
+  const id = (await child.line(/^(I[0-9a-f]{64})$/))[1]!;
+  expect(await child.exited).toBe(0);
+  return id;
+}
+
+/** Resolves with the port of the first `<what> 127.0.0.1:<port>` lifecycle line. */
+async function portOf(child: Child, what: string): Promise<number> {
+  return Number((await child.line(new RegExp(` ${what} 127\\.0\\.0\\.1:(\\d+)`)))[1]);
+}
+
+/** A real HTTP server on 127.0.0.1:0 answering every request with `body`. */
+async function httpServer(body: Buffer): Promise<number> {
+  const server = createServer((_req, res) => res.end(body));
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return (server.address() as { port: number }).port;
+}
+
+const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
+
+/** SIGTERM, then the child logs "stopped" and exits 0. */
+async function terminate(child: Child): Promise<void> {
+  child.process.kill("SIGTERM");
+  expect(await child.exited).toBe(0);
+  expect(child.lines.some((l) => / stopped$/.test(l))).toBe(true);
+}
+
+describe("hopwire identity", { timeout: 60_000 }, () => {
+  it("creates, shows and lists identities under --home", async () => {
+    const home = newHome();
+    const bob = await createIdentity(home, "bob");
+    const alice = await createIdentity(home, "alice");
+    const show = hopwire(home, "identity", "show", "bob");
+    expect((await show.line(/^I.*$/))[0]).toBe(bob);
+    const list = hopwire(home, "identity", "list");
+    expect(await list.exited).toBe(0);
+    expect(list.lines).toEqual([`alice ${alice}`, `bob ${bob}`]);
+    const again = hopwire(home, "identity", "create", "bob");
+    expect(await again.exited).toBe(2);
+    expect(again.stderr()).toMatch(/exists already/);
+  });
+});
+
+describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout: 120_000 }, () => {
+  it("carries HTTP from an inlet, through a relay, to an outlet on a node that only connects out; SIGTERM stops each cleanly", async () => {
+    const home = newHome();
+    const bob = await createIdentity(home, "bob");
+    const alice = await createIdentity(home, "alice");
+    const body = randomBytes(1024 * 1024 + 7);
+    const http = await httpServer(body);
+
+    const relay = hopwire(home, "relay", "--listen", "127.0.0.1:0", "--allow", `bob=${bob}`);
+    const relayPort = await portOf(relay, "tcp listener");
+    await relay.line(/ ready$/);
+    const outlet = hopwire(home, "outlet", "--to", `127.0.0.1:${http}`, "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob", "--trust", alice);
+    await outlet.line(/ ready$/);
+    expect(outlet.lines.join("\n")).not.toMatch(/tcp listener/); // behind "NAT": it listens on nothing
+    const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `bob@127.0.0.1:${relayPort}`, "--identity", "alice", "--trust", bob);
+    const inletPort = await portOf(inlet, "inlet");
+    await inlet.line(/ ready$/);
+
+    const responses = await Promise.all(
+      [0, 1, 2].map(async () => new Uint8Array(await (await fetch(`http://127.0.0.1:${inletPort}/`)).arrayBuffer())),
+    );
+    for (const r of responses) expect(sha256(r)).toBe(sha256(body));
+    expect(relay.lines.some((l) => l.includes(`relay service: bob registered by ${bob}`))).toBe(true);
+
+    await terminate(inlet);
+    await terminate(outlet);
+    await terminate(relay);
+  });
+
+  it("without a relay: an outlet that listens and an inlet that connects to it straight", async () => {
+    const home = newHome();
+    const body = randomBytes(64 * 1024);
+    const http = await httpServer(body);
+    const outlet = hopwire(home, "outlet", "--to", `127.0.0.1:${http}`, "--listen", "127.0.0.1:0");
+    const outletPort = await portOf(outlet, "tcp listener");
+    await outlet.line(/ ready$/);
+    const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${outletPort}`);
+    const inletPort = await portOf(inlet, "inlet");
+    expect(sha256(new Uint8Array(await (await fetch(`http://127.0.0.1:${inletPort}/`)).arrayBuffer()))).toBe(sha256(body));
+    await terminate(inlet);
+    await terminate(outlet);
+  });
+
+  it("a relay node refuses to register a name for an identity it does not allow for it", async () => {
+    const home = newHome();
+    const bob = await createIdentity(home, "bob");
+    const mallory = await createIdentity(home, "mallory");
+    const relay = hopwire(home, "relay", "--listen", "127.0.0.1:0", "--allow", `bob=${bob}`);
+    const relayPort = await portOf(relay, "tcp listener");
+    const outlet = hopwire(home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "mallory");
+    expect(await outlet.exited).toBe(1);
+    expect(outlet.stderr()).toMatch(/RELAY_REGISTRATION_REFUSED/);
+    await relay.line(new RegExp(`relay service: refused bob for ${mallory} \\(RELAY_REGISTRATION_REFUSED\\)`));
+  });
+
+  it("when the relay node restarts, the outlet node registers again and the inlet opens its channel again: traffic flows", async () => {
+    const home = newHome();
+    const bob = await createIdentity(home, "bob");
+    const body = Buffer.from("hello through the relay again");
+    const http = await httpServer(body);
+    const first = hopwire(home, "relay", "--listen", "127.0.0.1:0", "--allow", `bob=${bob}`);
+    const relayPort = await portOf(first, "tcp listener");
+    const outlet = hopwire(home, "outlet", "--to", `127.0.0.1:${http}`, "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob");
+    await outlet.line(/ ready$/);
+    const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `bob@127.0.0.1:${relayPort}`);
+    const inletPort = await portOf(inlet, "inlet");
+    expect(Buffer.from(await (await fetch(`http://127.0.0.1:${inletPort}/`)).arrayBuffer())).toEqual(body);
+
+    first.process.kill("SIGKILL"); // the relay node dies without a word
+    await first.exited;
+    await outlet.line(/relay bob (disconnected|reconnecting)/);
+    await inlet.line(/lost its secure channel/);
+    const second = hopwire(home, "relay", "--listen", `127.0.0.1:${relayPort}`, "--allow", `bob=${bob}`);
+    await outlet.line(/relay bob registered again at /);
+    await second.line(/relay service: bob registered by /);
+    await inlet.line(new RegExp(`inlet 127\\.0\\.0\\.1:${inletPort} -> .*opened again`));
+    const again = await fetch(`http://127.0.0.1:${inletPort}/`, { headers: { connection: "close" } });
+    expect(Buffer.from(await again.arrayBuffer())).toEqual(body);
+    await terminate(inlet);
+    await terminate(outlet);
+    await terminate(second);
+  });
+
+  it("an outlet node started before its relay node waits for it (SIGTERM still stops it), then registers", async () => {
+    const home = newHome();
+    const bob = await createIdentity(home, "bob");
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const relayPort = (probe.address() as { port: number }).port;
+    await new Promise((resolve) => probe.close(resolve)); // a port with nothing on it, for now
+    const impatient = hopwire(home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob");
+    await impatient.line(/relay bob reconnecting to /);
+    impatient.process.kill("SIGTERM"); // still waiting: it leaves at once, cleanly
+    expect(await impatient.exited).toBe(0);
+    expect(impatient.lines.at(-1)).toMatch(/ stopped$/);
+    const outlet = hopwire(home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob");
+    await outlet.line(/relay bob reconnecting to /);
+    const relay = hopwire(home, "relay", "--listen", `127.0.0.1:${relayPort}`, "--allow", `bob=${bob}`);
+    await outlet.line(/relay bob registered at /);
+    await outlet.line(/ ready$/);
+    await relay.line(/relay service: bob registered by /);
+    await terminate(outlet);
+    await terminate(relay);
+  });
+});
+
+describe("hopwire node: configuration errors", { timeout: 60_000 }, () => {
+  const cases: [string, string, string, RegExp][] = [
+    ["missing key", "missing.yaml", "secureChannelListeners:\n  - trust: everyone\n", /^hopwire: \S+missing\.yaml: secureChannelListeners\[0\]\.address: missing key, expected a name string$/],
+    ["wrong type", "wrong-type.yaml", "tcpListeners:\n  - address: 4000\n", /^hopwire: \S+wrong-type\.yaml: tcpListeners\[0\]\.address: expected a "host:port" string, got number$/],
+    ["unknown key", "unknown.yaml", "tcpListeners:\n  - address: 127.0.0.1:0\n    adress: 127.0.0.1:1\n", /^hopwire: \S+unknown\.yaml: tcpListeners\[0\]\.adress: unknown key, expected one of: address$/],
+    ["unknown top-level key (JSON)", "top.json", '{ "listeners": [] }', /^hopwire: \S+top\.json: listeners: unknown key, expected one of: identity, connections, tcpListeners, /],
+    ["unreadable identity file", "identity-file.yaml", "identity:\n  file: /nonexistent/bob.json\n", /^hopwire: \S+identity-file\.yaml: identity\.file: cannot read the identity file "\/nonexistent\/bob\.json" \(ENOENT\)$/],
+    ["unknown identity name", "identity-name.yaml", "identity: carol\n", /^hopwire: \S+identity-name\.yaml: identity: No identity called "carol"/],
+    ["a reference to no connection", "via.yaml", "inlets:\n  - listen: 127.0.0.1:0\n    via: relay\n", /^hopwire: \S+via\.yaml: inlets\[0\]\.via: expected a name from "connections" or "host:port", got "relay"$/],
+    ["not YAML at all", "broken.yaml", "tcpListeners: [\n", /^hopwire: \S+broken\.yaml: not valid YAML: /],
+  ];
+  for (const [what, file, text, expected] of cases) {
+    it(`${what}: one line on stderr naming file, key and expectation; exit code 2`, async () => {
+      const home = newHome();
+      const path = join(home, file);
+      writeFileSync(path, text);
+      const child = hopwire(home, "node", path);
+      expect(await child.exited).toBe(2);
+      const lines = child.stderr().trimEnd().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(expected);
+      expect(child.lines).toEqual([]); // nothing started
+    });
+  }
+
+  it("a good configuration file runs a node (YAML), and SIGINT stops it cleanly", async () => {
+    const home = newHome();
+    await createIdentity(home, "bob");
+    const path = join(home, "relay.yaml");
+    writeFileSync(path, "identity: bob\ntcpListeners:\n  - address: 127.0.0.1:0\nsecureChannelListeners:\n  - address: api\nrelayService:\n  allow: everyone\n");
+    const child = hopwire(home, "node", path);
+    await child.line(/ relay service forwarding_service \(any name, any identity\)$/);
+    await child.line(/ ready$/);
+    child.process.kill("SIGINT");
+    expect(await child.exited).toBe(0);
+    expect(child.lines.at(-1)).toMatch(/ stopped$/);
+  });
+});
