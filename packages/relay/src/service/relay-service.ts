@@ -8,7 +8,7 @@ import {
   type Context,
   type FlowControlId,
   type Node,
-  type Relay,
+  type RelayMailbox,
   type Routed,
   type Worker,
 } from "@hopwire/runtime";
@@ -47,7 +47,7 @@ export type RelayServiceEvent =
 export interface Registration {
   readonly name: string;
   readonly identifier: Identifier;
-  readonly forwarder: Relay;
+  readonly forwarder: RelayMailbox;
 }
 
 /**
