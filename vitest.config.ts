@@ -8,5 +8,11 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // Most files wait on sockets, threads and child processes rather than compute: two files
+    // at a time on 2 cores (vitest's default would be one, cores - 1).
+    maxWorkers: 2,
+    // What tests and the workers they start print (e.g. the examples' Hop logging every
+    // message) is shown for failed tests only.
+    silent: "passed-only",
   },
 });
