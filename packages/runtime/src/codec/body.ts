@@ -10,6 +10,7 @@ export function encodeBody(body: unknown): Uint8Array {
   }
 }
 
+/** Decodes a message payload written by the body codec back to the value that was sent; throws DecodeError on bad input. */
 export function decodeBody(payload: Uint8Array): unknown {
   try {
     return packr.unpack(payload);

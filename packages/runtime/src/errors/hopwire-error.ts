@@ -15,6 +15,7 @@ export class HopwireError extends Error {
     this.name = new.target.name;
   }
 
+  /** This error as plain data (code, name, message, cause), to cross a thread boundary. */
   toData(): ErrorData {
     return errorToData(this);
   }
@@ -29,6 +30,7 @@ export function registerErrorClasses(...classes: ErrorClass[]): void {
   for (const cls of classes) registry.set(new cls().code, cls);
 }
 
+/** Any thrown value as plain ErrorData (code "ERROR" when it has none), causes included. */
 export function errorToData(error: unknown): ErrorData {
   if (error instanceof Error) {
     const code = typeof (error as { code?: unknown }).code === "string" ? (error as unknown as { code: string }).code : "ERROR";

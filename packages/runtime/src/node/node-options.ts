@@ -2,6 +2,7 @@ import { InvalidOptionError } from "../errors/errors.js";
 import type { Logger } from "../logging/logger.js";
 import { resolveMailboxLimits, type MailboxLimits, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 
+/** Options of node(); every field is optional and says its default. */
 export interface NodeOptions {
   /** A name that prefixes this node's log lines (several nodes in one process stay apart). */
   name?: string;

@@ -15,6 +15,7 @@ import type { LocalMessage } from "../message/local-message.js";
  */
 export interface Mailbox {
   readonly address: Address;
+  /** Takes one message for this mailbox (called by the router). */
   deliver(message: LocalMessage, senderKey?: string): void;
   /** True while the mailbox holds its high-water mark or more (absent: never full). */
   readonly isFull?: boolean;
