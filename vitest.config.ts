@@ -5,8 +5,16 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts", "examples/test/**/*.test.ts", "bench/test/**/*.test.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // Generous: a test waits for what it proves, and the machine may be loaded far beyond
+    // its cores; a test's own deadlines (configured short in the code under test) decide.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
     pool: "forks",
+    // Most files wait on sockets, threads and child processes rather than compute: two files
+    // at a time on 2 cores (vitest's default would be one, cores - 1).
+    maxWorkers: 2,
+    // What tests and the workers they start print (e.g. the examples' Hop logging every
+    // message) is shown for failed tests only.
+    silent: "passed-only",
   },
 });

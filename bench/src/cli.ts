@@ -7,8 +7,8 @@ import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import "./scenarios/index.js";
 import { allScenarios, type Scenario } from "./scenario.js";
-import { FULL, QUICK, collect, parseCount, parseProvider, parseSeconds, parseSize, warmupFor } from "./options.js";
-import { matchScenarios, planCases } from "./selection.js";
+import { FULL, QUICK, SMOKE, collect, parseCount, parseProvider, parseSeconds, parseSize, warmupFor } from "./options.js";
+import { matchScenarios, planCases, smokePicks } from "./selection.js";
 import { withWindowChecks } from "./scenarios/check/window-check.js";
 import { runCases } from "./runner.js";
 import { Progress } from "./progress.js";
@@ -34,6 +34,7 @@ interface Opts {
   count?: number[];
   json?: string;
   quick?: boolean;
+  smoke?: boolean;
   list?: boolean;
   compare?: string[];
   writeDocs?: boolean;
@@ -51,9 +52,10 @@ const program = new Command("hopwire-bench")
   .option("--crypto-threads <n,...>", `crypto threads for secure-channel scenarios, 0 = inline (default: ${FULL.cryptoThreads.join(",")}; quick: ${QUICK.cryptoThreads.join(",")})`, collect(parseCount(0, 64)))
   .option("--provider <name,...>", `crypto providers: node, noble; repeatable (default: ${FULL.providers.join(",")}; quick: ${QUICK.providers.join(",")})`, collect(parseProvider))
   .option("--count <n,...>", "for scenarios that accept a count (channels, handshakes at once); default: each scenario's own", collect(parseCount(1, 100_000)))
-  .option("--json <file>", "also write the results JSON here (always written to bench/results/latest.json, or latest-quick.json with --quick)")
+  .option("--json <file>", "also write the results JSON here (always written to bench/results/latest.json, or latest-quick.json with --quick, latest-smoke.json with --smoke)")
   .option("--window-check", "also run check/window-* for every selected throughput scenario: its figure at its in-flight window W and at 2W (throughput-bound when 2W/1W ≤ 1.1)")
-  .option("-q, --quick", "smoke run: short repetitions, fewer of them, the whole suite in well under a minute")
+  .option("-q, --quick", "short repetitions, fewer of them, fewer sizes: every scenario in a few minutes (figures not to be quoted)")
+  .option("--smoke", "one scenario per family (with its baselines), one size, 1 × 0.05 s: does every family still run? (seconds; figures meaningless)")
   .option("-l, --list", "list scenarios with their parameters and baselines, then exit")
   .option("--compare <files...>", "compare two results files: --compare a.json b.json")
   .addOption(new Option("--write-docs", "regenerate docs/BENCHMARKS.md and docs/bench-throughput.svg (default: on for a full, unfiltered run)"))
@@ -89,15 +91,18 @@ function writeJson(file: string, records: BenchRecord[]): void {
 }
 
 async function run(o: Opts): Promise<number> {
-  const quick = o.quick === true;
-  const d = quick ? QUICK : FULL;
+  const smoke = o.smoke === true;
+  // A smoke run is a quick run (quick counts, figures not to be quoted), only smaller.
+  const quick = o.quick === true || smoke;
+  const d = smoke ? SMOKE : quick ? QUICK : FULL;
   if (o.reps !== undefined && o.reps < d.minReps) {
-    program.error(`error: option '--reps' must be at least ${d.minReps}${quick ? " with --quick" : " (fewer only with --quick)"}; got ${o.reps}`);
+    program.error(`error: option '--reps' must be at least ${d.minReps}${quick ? " with --quick" : " (fewer only with --quick or --smoke)"}; got ${o.reps}`);
   }
   const selected = (() => {
     try {
       const all = allScenarios();
-      return withWindowChecks(matchScenarios(o.scenario ?? [], all), all, o.scenario ?? [], o.windowCheck === true);
+      const matched = withWindowChecks(matchScenarios(o.scenario ?? [], all), all, o.scenario ?? [], o.windowCheck === true);
+      return smoke ? smokePicks(matched) : matched;
     } catch (e) {
       return program.error(`error: ${(e as Error).message}`);
     }
@@ -127,7 +132,7 @@ async function run(o: Opts): Promise<number> {
   }
 
   process.stdout.write(`\n${renderConsoleTable(records)}\n\n`);
-  const latest = `${RESULTS_DIR}${quick ? "latest-quick.json" : "latest.json"}`;
+  const latest = `${RESULTS_DIR}${smoke ? "latest-smoke.json" : quick ? "latest-quick.json" : "latest.json"}`;
   const written = [latest, ...(o.json ? [o.json] : [])];
   for (const file of written) writeJson(file, records);
   const docsDefault = !quick && (o.scenario ?? []).length === 0;

@@ -59,5 +59,12 @@ export const FULL: Defaults = { sizes: [64, 1024, 16384], cryptoThreads: [0, 1, 
 /** --quick: a smoke run of every scenario in well under a minute on 2 cores; its figures are not to be quoted. */
 export const QUICK: Defaults = { sizes: [64, 16384], cryptoThreads: [0], providers: ["node"], durationS: 0.15, reps: 2, minReps: 2 };
 
+/**
+ * --smoke: one scenario per family (selection.ts smokePicks) with its baselines, one size,
+ * one short repetition: proves every family still runs end to end and pairs with its
+ * baselines, in seconds (most of it is starting child processes).
+ */
+export const SMOKE: Defaults = { sizes: [1024], cryptoThreads: [0], providers: ["node"], durationS: 0.05, reps: 1, minReps: 1 };
+
 /** Warm-up discarded at the start of each repetition: a fifth of the duration, within [50 ms, 500 ms]. */
 export const warmupFor = (durationS: number): number => Math.min(0.5, Math.max(0.05, durationS / 5));

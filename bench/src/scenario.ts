@@ -96,6 +96,11 @@ export interface Scenario {
    * or undefined when it can. Skipped scenarios are reported, not failed.
    */
   unavailable?: () => Promise<string | undefined>;
+  /**
+   * Marks the scenario that stands for its family in `--smoke` (one per family). Without a
+   * mark, the family's first scenario that declares a baseline stands for it, else its first.
+   */
+  smoke?: boolean;
   /** One repetition. Must honour `signal` (abort = stop now, kill children) and finish in about warmupMs + durationMs. */
   run(params: RunParams, signal: AbortSignal): Promise<Measurement>;
 }

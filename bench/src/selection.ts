@@ -1,7 +1,7 @@
 // From the CLI's --scenario patterns and parameter lists to the ordered list of cases to
 // run. Baselines that a selected scenario declares are added even when not selected, so
 // every figure has its baseline from the same run.
-import { baselineNameFor, getScenario, projectParams, type Params, type Provider, type Scenario } from "./scenario.js";
+import { baselineNameFor, familyOf, getScenario, projectParams, type Params, type Provider, type Scenario } from "./scenario.js";
 import { caseKey } from "./format.js";
 
 export interface ParamValues {
@@ -81,4 +81,22 @@ export function planCases(selected: readonly Scenario[], values: ParamValues, re
   const rank = new Map(registryOrder.map((s, i) => [s, i]));
   // Stable sort: by registry position, then in the order cases were added (size order).
   return [...cases.values()].sort((a, b) => rank.get(a.scenario)! - rank.get(b.scenario)!);
+}
+
+/** Families that only exist to be compared with or to check others: covered through the scenarios that name them. */
+const SUPPORT_FAMILIES = new Set(["baseline", "check"]);
+
+/**
+ * `--smoke`: one scenario per family among `scenarios` (a family's `smoke` mark, else its
+ * first scenario with a baseline, else its first), so that a new family is covered as soon
+ * as it registers. Baselines come with them through planCases.
+ */
+export function smokePicks(scenarios: readonly Scenario[]): Scenario[] {
+  const byFamily = new Map<string, Scenario[]>();
+  for (const s of scenarios) {
+    const family = familyOf(s.name);
+    if (SUPPORT_FAMILIES.has(family)) continue;
+    byFamily.set(family, [...(byFamily.get(family) ?? []), s]);
+  }
+  return [...byFamily.values()].map((family) => family.find((s) => s.smoke) ?? family.find((s) => s.baseline !== undefined) ?? family[0]!);
 }

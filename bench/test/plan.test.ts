@@ -13,7 +13,7 @@ import type { ResultRecord } from "../src/results.js";
 // The compiled code, as the CLI runs it (npm test builds first).
 const dist = (m: string): string => new URL(`../dist/${m}.js`, import.meta.url).href;
 const { registerScenario, allScenarios } = (await import(dist("scenario"))) as typeof ScenarioMod;
-const { matchScenarios, planCases } = (await import(dist("selection"))) as typeof SelectionMod;
+const { matchScenarios, planCases, smokePicks } = (await import(dist("selection"))) as typeof SelectionMod;
 const { groupCases } = (await import(dist("groups"))) as typeof GroupsMod;
 const { runCases } = (await import(dist("runner"))) as typeof RunnerMod;
 const { Progress } = (await import(dist("progress"))) as typeof ProgressMod;
@@ -73,6 +73,19 @@ describe("scenario selection", () => {
     const groups = groupCases(planCases([channel], values, allScenarios()));
     expect(groups).toHaveLength(4); // (base | base-noble) × size
     for (const g of groups) expect(g).toHaveLength(3);
+  });
+});
+
+describe("--smoke picks", () => {
+  const fake = (name: string, extra: Partial<ScenarioMod.Scenario> = {}): ScenarioMod.Scenario => ({ ...base, name, baseline: undefined, ...extra });
+  it("one scenario per family: its smoke mark, else its first with a baseline, else its first; never a baseline or check", () => {
+    const plain = fake("alpha/plain");
+    const paired = fake("alpha/paired", { baseline: "baseline/x" });
+    const marked = fake("beta/marked", { smoke: true });
+    const betaFirst = fake("beta/first", { baseline: "baseline/x" });
+    const lone = fake("gamma/lone");
+    const picks = smokePicks([fake("baseline/x"), fake("check/window-x"), plain, paired, betaFirst, marked, lone]);
+    expect(picks.map((s) => s.name)).toEqual(["alpha/paired", "beta/marked", "gamma/lone"]);
   });
 });
 

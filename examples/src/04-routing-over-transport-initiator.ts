@@ -9,7 +9,7 @@ const n = await node();
 const tcp = await createTcpTransport(n);
 
 // Create a TCP connection to a different node.
-const connectionToResponder = await tcp.connect(process.argv[3] ?? "localhost:4000", new TcpConnectionOptions());
+const connectionToResponder = await tcp.connect(process.argv[2] ?? "localhost:4000", new TcpConnectionOptions());
 
 // Send a message to the "echoer" worker on a different node, over a tcp transport.
 // Wait to receive a reply and print it.

@@ -14,7 +14,7 @@ const tcp = await createTcpTransport(n);
 await n.startWorker("echoer", Echoer);
 
 // Create a TCP listener and wait for incoming connections.
-const listener = await tcp.listen(process.argv[3] ?? "127.0.0.1:4000", new TcpListenerOptions());
+const listener = await tcp.listen(process.argv[2] ?? "127.0.0.1:4000", new TcpListenerOptions());
 console.log(`Listening on ${listener.address}`);
 
 // Allow access to the Echoer via TCP connections from the TCP listener

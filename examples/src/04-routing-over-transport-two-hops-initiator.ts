@@ -9,7 +9,7 @@ const n = await node();
 const tcp = await createTcpTransport(n);
 
 // Create a TCP connection to the middle node.
-const connectionToMiddleNode = await tcp.connect(process.argv[3] ?? "localhost:3000", new TcpConnectionOptions());
+const connectionToMiddleNode = await tcp.connect(process.argv[2] ?? "localhost:3000", new TcpConnectionOptions());
 
 // Send a message to the "echoer" worker, on a different node, over two tcp hops.
 // Wait to receive a reply and print it.

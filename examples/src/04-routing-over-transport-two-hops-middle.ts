@@ -14,13 +14,13 @@ const n = await node();
 const tcp = await createTcpTransport(n);
 
 // Create a TCP connection to the responder node.
-const connectionToResponder = await tcp.connect(process.argv[3] ?? "127.0.0.1:4000", new TcpConnectionOptions());
+const connectionToResponder = await tcp.connect(process.argv[2] ?? "127.0.0.1:4000", new TcpConnectionOptions());
 
 // Create a Relay worker
 await n.startWorker("forward_to_responder", Relay, { args: [route(connectionToResponder)] });
 
 // Create a TCP listener and wait for incoming connections.
-const listener = await tcp.listen(process.argv[4] ?? "127.0.0.1:3000", new TcpListenerOptions());
+const listener = await tcp.listen(process.argv[3] ?? "127.0.0.1:3000", new TcpListenerOptions());
 console.log(`Listening on ${listener.address}`);
 
 // Allow access to the Relay via TCP connections from the TCP listener

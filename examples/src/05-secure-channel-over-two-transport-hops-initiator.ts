@@ -12,7 +12,7 @@ const alice = await createIdentity();
 
 // Create a TCP connection to the middle node.
 const tcp = await createTcpTransport(n);
-const connectionToMiddleNode = await tcp.connect(process.argv[3] ?? "localhost:3000", new TcpConnectionOptions());
+const connectionToMiddleNode = await tcp.connect(process.argv[2] ?? "localhost:3000", new TcpConnectionOptions());
 
 // Connect to a secure channel listener and perform a handshake.
 const r = route(connectionToMiddleNode, "forward_to_bob", "bob_listener");

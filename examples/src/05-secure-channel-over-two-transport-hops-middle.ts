@@ -13,13 +13,13 @@ const n = await node();
 const tcp = await createTcpTransport(n);
 
 // Create a TCP connection to Bob.
-const connectionToBob = await tcp.connect(process.argv[3] ?? "127.0.0.1:4000", new TcpConnectionOptions());
+const connectionToBob = await tcp.connect(process.argv[2] ?? "127.0.0.1:4000", new TcpConnectionOptions());
 
 // Start a Relay to forward messages to Bob using the TCP connection.
 await n.startWorker("forward_to_bob", Relay, { args: [route(connectionToBob)] });
 
 // Create a TCP listener and wait for incoming connections.
-const listener = await tcp.listen(process.argv[4] ?? "127.0.0.1:3000", new TcpListenerOptions());
+const listener = await tcp.listen(process.argv[3] ?? "127.0.0.1:3000", new TcpListenerOptions());
 console.log(`Listening on ${listener.address}`);
 
 n.flowControls.addConsumer("forward_to_bob", listener.flowControlId);

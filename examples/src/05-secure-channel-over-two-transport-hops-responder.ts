@@ -16,7 +16,7 @@ await n.startWorker("echoer", Echoer);
 const bob = await createIdentity();
 
 // Create a TCP listener and wait for incoming connections.
-const listener = await tcp.listen(process.argv[3] ?? "127.0.0.1:4000", new TcpListenerOptions());
+const listener = await tcp.listen(process.argv[2] ?? "127.0.0.1:4000", new TcpListenerOptions());
 console.log(`Listening on ${listener.address}`);
 
 // Create a secure channel listener for Bob that will wait for requests to

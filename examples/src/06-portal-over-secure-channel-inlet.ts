@@ -12,11 +12,11 @@ const tcp = await createTcpTransport(n);
 const alice = await createIdentity();
 
 // A TCP connection to Bob's node, and an end-to-end encrypted channel over it.
-const connection = await tcp.connect(process.argv[3] ?? "localhost:4000", new TcpConnectionOptions());
+const connection = await tcp.connect(process.argv[2] ?? "localhost:4000", new TcpConnectionOptions());
 const channel = await createSecureChannel(n, alice, route(connection, "bob_listener"), new SecureChannelOptions());
 
 // The inlet: point any TCP client (curl, psql, a browser) at it.
-const inlet = await createInlet(n, { listen: process.argv[4] ?? "127.0.0.1:7000", route: route(channel, "outlet") });
+const inlet = await createInlet(n, { listen: process.argv[3] ?? "127.0.0.1:7000", route: route(channel, "outlet") });
 console.log(`Inlet listening on ${inlet.address}`);
 
 // Don't call n.stop() here so this node runs forever.

@@ -11,14 +11,14 @@ const tcp = await createTcpTransport(n);
 const bob = await createIdentity();
 
 // Wait for connections from other nodes.
-const listener = await tcp.listen(process.argv[3] ?? "127.0.0.1:4000", new TcpListenerOptions());
+const listener = await tcp.listen(process.argv[2] ?? "127.0.0.1:4000", new TcpListenerOptions());
 console.log(`Listening on ${listener.address}`);
 
 // Secure channels may be opened through that listener's connections...
 const channels = await createSecureChannelListener(n, bob, "bob_listener", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
 
 // ...and the outlet is reachable only through those channels. It dials only its target.
-const outlet = await createOutlet(n, { address: "outlet", to: process.argv[4] ?? "127.0.0.1:8080", asConsumer: channels.flowControlId });
+const outlet = await createOutlet(n, { address: "outlet", to: process.argv[3] ?? "127.0.0.1:8080", asConsumer: channels.flowControlId });
 console.log(`Outlet ${outlet.address.toString()} forwards to ${outlet.to}`);
 
 // Don't call n.stop() here so this node runs forever.

@@ -1,4 +1,4 @@
-// Runs one example by name: `npm run example -- 02-worker`.
+// Runs one example by name: `npm run example -- 02-worker [args...]`; `--list` names them.
 import { readdir } from "node:fs/promises";
 
 const here = new URL(".", import.meta.url);
@@ -8,10 +8,15 @@ const names = (await readdir(here))
   .sort();
 
 const name = process.argv[2];
-if (name === undefined || !names.includes(name)) {
+if (name === "--list" || name === "-l") {
+  console.log(names.join("\n"));
+} else if (name === undefined || !names.includes(name)) {
   console.error(`${name === undefined ? "Name an example" : `Unknown example "${name}"`}. Examples: ${names.join(", ")}`);
-  console.error("Usage: npm run example -- <name>");
+  console.error("Usage: npm run example -- <name> [args...]   (npm run example -- --list names them)");
   process.exitCode = 1;
 } else {
+  // The example sees the arguments after its name where it would when run directly
+  // (`node examples/dist/<name>.js [args...]`): process.argv[2] onwards.
+  process.argv.splice(2, 1);
   await import(new URL(`./${name}.js`, here).href);
 }

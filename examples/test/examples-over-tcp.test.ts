@@ -1,70 +1,23 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { createInterface } from "node:readline";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import { killAll, startChild, type Child } from "../../test/support/children.js";
 
-const runExample = fileURLToPath(new URL("../dist/run-example.js", import.meta.url));
+const dist = (file: string): string => fileURLToPath(new URL(`../dist/${file}`, import.meta.url));
+const runExample = dist("run-example.js");
 
-interface Running {
-  child: ChildProcess;
-  lines: string[];
-  /** Resolves with the first line that matches. */
-  line(pattern: RegExp): Promise<string>;
+/** Runs one example as its own process (real node, real sockets) in its own process group, collecting its stdout lines. */
+const run = (name: string, ...args: string[]): Child => startChild(runExample, [name, ...args]);
+
+async function listening(node: Child): Promise<string> {
+  return (await node.line(/^Listening on (\S+)$/))[1]!;
 }
 
-const started: ChildProcess[] = [];
+const exitCode = (node: Child): Promise<number | null> => node.exited;
 
-/** Runs one example as its own process (real node, real sockets), collecting its stdout lines. */
-function run(name: string, ...args: string[]): Running {
-  const child = spawn(process.execPath, [runExample, name, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  started.push(child);
-  const lines: string[] = [];
-  const waiting: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  createInterface({ input: child.stdout! }).on("line", (line) => {
-    lines.push(line);
-    for (const w of waiting.filter((w) => w.pattern.test(line))) {
-      waiting.splice(waiting.indexOf(w), 1);
-      w.resolve(line);
-    }
-  });
-  let stderr = "";
-  child.stderr!.on("data", (chunk) => (stderr += chunk));
-  return {
-    child,
-    lines,
-    line: (pattern) => {
-      const seen = lines.find((l) => pattern.test(l));
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        waiting.push({ pattern, resolve });
-        child.on("exit", (code) => reject(new Error(`${name} exited (${code}) before printing ${pattern}: ${stderr}`)));
-      });
-    },
-  };
-}
-
-async function listening(node: Running): Promise<string> {
-  const line = await node.line(/^Listening on /);
-  return line.slice("Listening on ".length);
-}
-
-async function exitCode(node: Running): Promise<number | null> {
-  if (node.child.exitCode !== null) return node.child.exitCode;
-  const [code] = (await once(node.child, "exit")) as [number | null];
-  return code;
-}
-
-afterEach(async () => {
-  for (const child of started.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      await once(child, "exit");
-    }
-  }
-});
+// Nodes that run forever (responders, middles), and any node of a failed test.
+afterEach(() => killAll());
 
 describe("examples over TCP, one process per node", () => {
   it("04-routing-over-transport: initiator → responder's echoer", async () => {
@@ -74,6 +27,17 @@ describe("examples over TCP, one process per node", () => {
     expect(await exitCode(initiator)).toBe(0);
     expect(initiator.lines).toContain("App Received: Hello Ockam!");
     await responder.line(/^Address: 0#echoer, Received: "Hello Ockam!"$/);
+  });
+
+  it("an example run directly (node dist/<name>.js) honours the address it is given", async () => {
+    const responder = startChild(dist("04-routing-over-transport-responder.js"), ["127.0.0.1:0"]);
+    const address = await listening(responder);
+    // Port 0 asks for a free port: the guide's default (4000) would mean the argument was ignored.
+    expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(address).not.toBe("127.0.0.1:4000");
+    const initiator = startChild(dist("04-routing-over-transport-initiator.js"), [address]);
+    expect(await exitCode(initiator)).toBe(0);
+    expect(initiator.lines).toContain("App Received: Hello Ockam!");
   });
 
   it("04-routing-over-transport-two-hops: initiator → middle's relay → responder's echoer", async () => {
@@ -103,7 +67,7 @@ describe("examples over TCP, one process per node", () => {
       const outlet = run("06-portal-over-secure-channel-outlet", "127.0.0.1:0", `127.0.0.1:${(service.address() as AddressInfo).port}`);
       await outlet.line(/^Outlet 0#outlet forwards to 127\.0\.0\.1:\d+$/);
       const inlet = run("06-portal-over-secure-channel-inlet", await listening(outlet), "127.0.0.1:0");
-      const address = (await inlet.line(/^Inlet listening on /)).slice("Inlet listening on ".length);
+      const [, address] = await inlet.line(/^Inlet listening on (\S+)/);
       const response = await fetch(`http://${address}/through/the/portal`);
       expect(await response.text()).toBe("service saw /through/the/portal");
     } finally {

@@ -1,17 +1,20 @@
-import { describe, expect, it } from "vitest";
-import { execFile } from "node:child_process";
+import { afterEach, describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
+import { killAll, startChild } from "../../test/support/children.js";
 
 const dist = (file: string): string => fileURLToPath(new URL(`../dist/${file}`, import.meta.url));
 
+// Each script runs in its own process group (the demo starts three more processes): a test
+// that fails or times out ends them all.
+afterEach(() => killAll());
+
 /** Runs a compiled example script; workers print from their own threads, so lines are compared as a multiset. */
-function run(script: string, ...args: string[]): Promise<{ code: number; lines: string[]; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [dist(script), ...args], { timeout: 20_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-      resolve({ code, lines: stdout.split("\n").filter((l) => l.length > 0), stderr });
-    });
-  });
+async function run(script: string, ...args: string[]): Promise<{ code: number | null; lines: string[]; stderr: string }> {
+  const child = startChild(dist(script), args);
+  let stderr = "";
+  child.process.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const code = await child.exited;
+  return { code, lines: child.lines.filter((l) => l.length > 0), stderr };
 }
 
 const sorted = (lines: string[]): string[] => [...lines].sort();
@@ -59,6 +62,13 @@ describe("examples", () => {
     expect(code).toBe(1);
     expect(lines).toEqual([]);
     expect(stderr).toContain('Unknown example "99-nope". Examples: 01-node, 02-worker, 03-routing, 03-routing-many-hops');
+  });
+
+  it("run-example --list names every example, one per line", async () => {
+    const { code, lines, stderr } = await run("run-example.js", "--list");
+    expect(code, stderr).toBe(0);
+    expect(lines).toEqual(expect.arrayContaining(["01-node", "02-worker", "03-routing", "04-routing-over-transport-responder", "05-secure-channel-over-two-transport-hops-initiator"]));
+    expect(lines.every((l) => /^\d\d-[\w-]+$/.test(l))).toBe(true);
   });
 
   it("the demo runs the guide's three nodes as processes and shows the message flow", async () => {

@@ -65,7 +65,7 @@ class Client implements Worker<Uint8Array> {
     this.received.push(message.body);
     if (this.received.length >= this.#want) this.#done?.();
   }
-  until(count: number, timeout = 20_000): Promise<void> {
+  until(count: number, timeout = 60_000): Promise<void> {
     this.#want = count;
     if (this.received.length >= count) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -149,21 +149,22 @@ async function eventually(condition: () => boolean, timeout = 5_000): Promise<vo
 
 describe("a secure channel on crypto threads", () => {
   for (const threads of [1, 2]) {
-    it(`round-trips 4000 messages of 64 B - 64 KiB both ways in order (${threads} thread${threads > 1 ? "s" : ""})`, async () => {
+    // 1000 messages: 250 of each size, 20 MiB each way, plenty of batches to check.
+    it(`round-trips 1000 messages of 64 B - 64 KiB both ways in order (${threads} thread${threads > 1 ? "s" : ""})`, async () => {
       const s = await setup(threads);
       const channel = await connect(s, threads);
       const pool = CryptoThreads.of(s.node)!;
       expect(pool).toBeDefined();
       // Two ends on this node: both on the one thread, or one on each.
       expect(pool.channelsPerThread()).toEqual(threads === 1 ? [2] : [1, 1]);
-      await roundTrip(s, channel, 4000);
-      expect(s.echoer.seen).toEqual(Array.from({ length: 4000 }, (_, i) => i));
+      await roundTrip(s, channel, 1000);
+      expect(s.echoer.seen).toEqual(Array.from({ length: 1000 }, (_, i) => i));
       expect(channel.droppedMessages).toBe(0);
       // Batches, not a message per op: far fewer posts than seals and opens. (Small messages
-      // of one turn share a seal, so there are at most 16000 + 2 of those: + the CONFIRM.)
+      // of one turn share a seal, so there are at most 4000 + 2 of those: + the CONFIRM.)
       const stats = pool.stats;
       expect(stats.results).toBeGreaterThan(0);
-      expect(stats.results).toBeLessThanOrEqual(16_000 + 2);
+      expect(stats.results).toBeLessThanOrEqual(4_000 + 2);
       expect(stats.batches).toBeLessThan(stats.ops / 4);
     });
   }

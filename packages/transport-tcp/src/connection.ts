@@ -190,6 +190,7 @@ export class TcpConnection {
     await this.#socketClosed;
   }
 
+  /** "TcpConnection(mode peer, sender address)", for logs. */
   toString(): string {
     return `TcpConnection(${this.mode} ${this.peer}, sender ${this.address.value})`;
   }

@@ -63,6 +63,7 @@ export class TcpListener {
     await this.#serverClosed;
   }
 
+  /** "TcpListener(address)", for logs. */
   toString(): string {
     return `TcpListener(${this.address})`;
   }

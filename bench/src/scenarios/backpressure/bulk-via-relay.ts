@@ -11,12 +11,12 @@ const SIZE = 16 * 1024;
 const GiB = 2 ** 30;
 
 /**
- * 1 GiB at the default --duration (1 s) and above; a smoke run (--quick: 0.15 s) moves
- * 32 MiB. The amount is fixed per run so that both sides move the same bytes.
+ * 1 GiB at the default --duration (1 s) and above; --quick (0.15 s) moves 32 MiB, --smoke
+ * (0.05 s) 4 MiB. The amount is fixed per run so that both sides move the same bytes.
  */
-export const bulkBytesFor = (p: RunParams): number => (p.durationMs >= 500 ? GiB : 32 * 2 ** 20);
+export const bulkBytesFor = (p: RunParams): number => (p.durationMs >= 500 ? GiB : p.durationMs >= 100 ? 32 * 2 ** 20 : 4 * 2 ** 20);
 
-const AMOUNT = "1 GiB (--quick: 32 MiB)";
+const AMOUNT = "1 GiB (--quick: 32 MiB, --smoke: 4 MiB)";
 
 registerScenario({
   name: "baseline/tcp-proxy-bulk",
@@ -29,6 +29,8 @@ registerScenario({
 
 registerScenario({
   name: "backpressure/bulk-via-relay",
+  // --smoke: the family's core path, in well under a second per repetition.
+  smoke: true,
   description:
     `${AMOUNT} of 16 KiB messages, each send awaited before the next (nothing else: no window, no needsDrain), ` +
     "initiator → middle (relay \"forward_to_bob\") → responder, one secure channel end to end (node crypto, inline); " +

@@ -92,6 +92,8 @@ registerScenario({
 
 registerScenario({
   name: "secure-channel/one-hop-throughput",
+  // --smoke: the family's core path, in well under a second per repetition.
+  smoke: true,
   description:
     "initiator → responder, one TCP hop, one secure channel, one way: size-byte raw payloads (Context.forward) through the channel to a sink " +
     "placed \"main\", ~64 KiB per turn (its last send awaited), pausing while the connection needsDrain, ~16 MiB end-to-end " +

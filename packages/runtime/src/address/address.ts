@@ -43,6 +43,7 @@ export class Address {
     return this.type === LOCAL;
   }
 
+  /** True when both have the same transport type and value. */
   equals(other: Address): boolean {
     return this.type === other.type && this.value === other.value;
   }
@@ -52,17 +53,21 @@ export class Address {
     return this.type === LOCAL ? this.value : `${this.type}#${this.value}`;
   }
 
+  /** "type#value", e.g. "0#echoer", "1#127.0.0.1:4000". */
   toString(): string {
     return `${this.type}#${this.value}`;
   }
 
+  /** The string form, so that JSON shows "type#value". */
   toJSON(): string {
     return this.toString();
   }
 }
 
+/** An Address, or its string form ("echoer", "1#127.0.0.1:4000"). */
 export type AddressLike = Address | string;
 
+/** The Address an AddressLike names (parses strings; throws InvalidAddressError on a malformed one). */
 export function toAddress(address: AddressLike): Address {
   return address instanceof Address ? address : Address.parse(address);
 }

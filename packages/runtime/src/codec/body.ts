@@ -23,6 +23,7 @@ export function unencodableError(what: string, root: string, value: unknown, cau
   return new EncodeError(`${what}: ${found.path} is ${found.kind}`, { cause, path: found.path });
 }
 
+/** Decodes a message payload written by the body codec back to the value that was sent; throws DecodeError on bad input. */
 export function decodeBody(payload: Uint8Array): unknown {
   try {
     return packr.unpack(payload);

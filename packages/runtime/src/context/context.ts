@@ -23,6 +23,7 @@ export interface SendAndReceiveOptions extends SendOptions {}
  * thread must ask the node's main thread.
  */
 export interface FlowControlsAccess {
+  /** Lets messages that arrived under `flowControlId` reach `address`. */
   addConsumer(address: AddressLike, flowControlId: FlowControlId): void;
   /** Await the result: on another thread it is a promise. */
   findFlowControlWithProducerAddress(address: AddressLike): ProducerInfo | undefined | Promise<ProducerInfo | undefined>;
@@ -48,8 +49,11 @@ export interface Context {
   receive<T = unknown>(options?: WaitOptions): Promise<Routed<T>>;
   /** Sends from a fresh address and waits for one reply; resolves to the reply's body. */
   sendAndReceive<T = unknown>(to: RouteLike, body: unknown, options?: SendAndReceiveOptions): Promise<T>;
+  /** Starts a worker at one or more addresses (a class runs on its own thread by default; see StartWorkerOptions.placement). */
   startWorker(address: AddressLike | AddressLike[], worker: WorkerClass | Worker, options?: StartWorkerOptions): Promise<void>;
+  /** Starts a processor (a worker driven by its own `process` loop) at `address`. */
   startProcessor(address: AddressLike, processor: WorkerClass<Processor> | Processor, options?: StartWorkerOptions): Promise<void>;
+  /** Stops the worker at `address` (its `shutdown` runs) and frees its addresses. */
   stopWorker(address: AddressLike): Promise<void>;
   /** Stops the whole node. */
   stop(): Promise<void>;

@@ -98,10 +98,12 @@ export class MainContext implements Context {
     }
   }
 
+  /** Starts a worker at one or more addresses (a class runs on its own thread by default; see StartWorkerOptions.placement). */
   startWorker(address: AddressLike | AddressLike[], worker: WorkerClass | Worker, options?: StartWorkerOptions): Promise<void> {
     return this.#core.startWorker(address, worker, options, "worker");
   }
 
+  /** Starts a processor (a worker driven by its own `process` loop) at `address`. */
   startProcessor(address: AddressLike, processor: WorkerClass<Processor> | Processor, options?: StartWorkerOptions): Promise<void> {
     return this.#core.startWorker(address, processor, options, "processor");
   }

@@ -4,6 +4,7 @@ import { toAddress, type AddressLike } from "../address/address.js";
 /** Identifies one flow: the messages produced by one producer (or by every producer of a spawner). */
 export type FlowControlId = string;
 
+/** A producer's flow control id, and its spawner's when it was spawned. */
 export interface ProducerInfo {
   flowControlId: FlowControlId;
   /** Set when the producer was spawned (an accepted connection, a responder channel). */
@@ -30,10 +31,12 @@ export class FlowControls {
    */
   readonly #consumes = new Map<string, Set<FlowControlId>>();
 
+  /** A fresh, unguessable flow control id. */
   static generateId(): FlowControlId {
     return "fc" + randomBytes(16).toString("hex");
   }
 
+  /** A fresh, unguessable flow control id. */
   generateId(): FlowControlId {
     return FlowControls.generateId();
   }
@@ -53,6 +56,7 @@ export class FlowControls {
     for (const alias of aliases) this.#producerAliases.set(toAddress(alias).key, info);
   }
 
+  /** Records that `address` (a listener) spawns producers under `flowControlId`. */
   addSpawner(address: AddressLike, flowControlId: FlowControlId): void {
     this.#spawners.set(toAddress(address).key, flowControlId);
   }
@@ -62,6 +66,7 @@ export class FlowControls {
     this.ensureConsumerKey(toAddress(address).key, flowControlId);
   }
 
+  /** Withdraws what addConsumer allowed. */
   removeConsumer(address: AddressLike, flowControlId: FlowControlId): void {
     const key = toAddress(address).key;
     this.#consumers.get(flowControlId)?.delete(key);
@@ -69,6 +74,7 @@ export class FlowControls {
     if (flows?.delete(flowControlId) && flows.size === 0) this.#consumes.delete(key);
   }
 
+  /** True when messages that arrived under `flowControlId` may reach `address`. */
   isConsumer(address: AddressLike, flowControlId: FlowControlId): boolean {
     return this.#consumers.get(flowControlId)?.has(toAddress(address).key) ?? false;
   }
@@ -79,6 +85,7 @@ export class FlowControls {
     return this.#producers.get(key) ?? this.#producerAliases.get(key);
   }
 
+  /** The flow control id that `address` spawns producers under, if it is a spawner. */
   findFlowControlWithSpawnerAddress(address: AddressLike): FlowControlId | undefined {
     return this.#spawners.get(toAddress(address).key);
   }

@@ -8,13 +8,19 @@
 export interface Logger {
   readonly namespace: string;
   readonly enabled: boolean;
+  /** Logs at debug level when enabled. */
   debug(message: string, ...details: unknown[]): void;
+  /** Logs at info level when enabled. */
   info(message: string, ...details: unknown[]): void;
+  /** Logs at warn level when enabled. */
   warn(message: string, ...details: unknown[]): void;
+  /** Logs at error level when enabled. */
   error(message: string, ...details: unknown[]): void;
+  /** A logger for "namespace:name", enabled by the same settings. */
   child(name: string): Logger;
 }
 
+/** Where a logger writes its formatted lines (stderr by default). */
 export type LogSink = (line: string) => void;
 
 const defaultSink: LogSink = (line) => process.stderr.write(line + "\n");
@@ -41,6 +47,7 @@ function isEnabled(patterns: Patterns, namespace: string): boolean {
   return patterns.include.some((r) => r.test(namespace));
 }
 
+/** Options of createLogger: which namespaces are enabled (default: the DEBUG environment variable), a prefix and where lines go. */
 export interface LoggerOptions {
   /** Overrides process.env.DEBUG. */
   debug?: string;
@@ -49,6 +56,7 @@ export interface LoggerOptions {
   sink?: LogSink;
 }
 
+/** A logger for `namespace` ("hopwire:..."), silent unless DEBUG (or `options.debug`) selects it. */
 export function createLogger(namespace: string, options: LoggerOptions = {}): Logger {
   const patterns = compile(options.debug ?? process.env.DEBUG ?? "");
   return make(namespace, patterns, options.prefix, options.sink ?? defaultSink);

@@ -7,6 +7,7 @@ import type { Route } from "../route/route.js";
  */
 export type LocalInfo = Readonly<Record<string, unknown>>;
 
+/** The empty local info of a message that carries none. */
 export const NO_LOCAL_INFO: LocalInfo = Object.freeze({});
 
 /** A message as the router sees it: two routes, opaque payload bytes and local info. */
@@ -18,18 +19,22 @@ export class LocalMessage {
     readonly localInfo: LocalInfo = NO_LOCAL_INFO,
   ) {}
 
+  /** A copy with another onward route. */
   withOnwardRoute(onwardRoute: Route): LocalMessage {
     return new LocalMessage(onwardRoute, this.returnRoute, this.payload, this.localInfo);
   }
 
+  /** A copy with another return route. */
   withReturnRoute(returnRoute: Route): LocalMessage {
     return new LocalMessage(this.onwardRoute, returnRoute, this.payload, this.localInfo);
   }
 
+  /** A copy with other local info (never sent over a transport). */
   withLocalInfo(localInfo: LocalInfo): LocalMessage {
     return new LocalMessage(this.onwardRoute, this.returnRoute, this.payload, localInfo);
   }
 
+  /** A copy with another payload. */
   withPayload(payload: Uint8Array): LocalMessage {
     return new LocalMessage(this.onwardRoute, this.returnRoute, payload, this.localInfo);
   }

@@ -3,6 +3,7 @@ import type { WarningSink } from "../diagnostics/warnings.js";
 import type { Logger } from "../logging/logger.js";
 import { resolveMailboxLimits, type MailboxLimits, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 
+/** Options of node(); every field is optional and says its default. */
 export interface NodeOptions {
   /** A name that prefixes this node's log lines (several nodes in one process stay apart). */
   name?: string;

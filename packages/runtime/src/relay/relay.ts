@@ -81,6 +81,7 @@ export class RelayMailbox implements Mailbox {
     return this.#stopped;
   }
 
+  /** Rewrites the route and passes the payload on, undecoded (called by the router). */
   deliver(message: LocalMessage): void {
     const onward = message.onwardRoute;
     let out = this.#lastOut;

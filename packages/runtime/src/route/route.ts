@@ -80,6 +80,7 @@ export class Route {
     return adoptRoute(this.#addresses.slice(1));
   }
 
+  /** A new route with `parts` added at the front. */
   prepend(...parts: RouteLike[]): Route {
     const out: Address[] = [];
     for (const part of parts) collect(part, out);
@@ -87,6 +88,7 @@ export class Route {
     return adoptRoute(out);
   }
 
+  /** A new route with `parts` added at the end. */
   append(...parts: RouteLike[]): Route {
     const out = this.#addresses.slice();
     for (const part of parts) collect(part, out);
@@ -103,6 +105,7 @@ export class Route {
     return adoptRoute(out);
   }
 
+  /** True when both hold the same addresses in the same order. */
   equals(other: Route): boolean {
     const a = this.#addresses;
     const b = other.#addresses;
@@ -112,10 +115,12 @@ export class Route {
     return true;
   }
 
+  /** The addresses joined by " => ". */
   toString(): string {
     return this.#addresses.map((a) => a.toString()).join(" => ");
   }
 
+  /** The string form, for JSON. */
   toJSON(): string {
     return this.toString();
   }

@@ -9,11 +9,13 @@ export interface MailboxLimits {
   maxBytes?: number;
 }
 
+/** Mailbox bounds with every default filled in. */
 export interface ResolvedMailboxLimits {
   maxMessages: number;
   maxBytes: number;
 }
 
+/** A mailbox holds at most 8192 messages or 4 MiB by default. */
 export const DEFAULT_MAILBOX_LIMITS: ResolvedMailboxLimits = Object.freeze({ maxMessages: 8192, maxBytes: 4 * 1024 * 1024 });
 
 /** Checks limits given as options; `what` names them in the error ("mailbox", "node mailbox"). */
@@ -78,6 +80,7 @@ export class MailboxBound {
     this.#wake();
   }
 
+  /** Calls `callback` once when the mailbox has room again; returns a function that cancels it. */
   onRoom(callback: () => void): () => void {
     return this.#waiters.add(callback, this.#full);
   }

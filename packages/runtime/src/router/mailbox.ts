@@ -17,6 +17,7 @@ export interface Mailbox {
   readonly address: Address;
   /** What this mailbox is, for people reading an error (e.g. "secure channel"); absent for workers. */
   readonly kind?: string;
+  /** Takes one message for this mailbox (called by the router). */
   deliver(message: LocalMessage, senderKey?: string): void;
   /** True while the mailbox holds its high-water mark or more (absent: never full). */
   readonly isFull?: boolean;

@@ -61,6 +61,7 @@ export class Router {
     this.#reporter?.dropped(next, fromKey, reason, error as Error);
   }
 
+  /** True when a mailbox is registered at `address`. */
   has(address: Address): boolean {
     return this.#table.has(address.key);
   }
@@ -97,6 +98,7 @@ export class Router {
     }
   }
 
+  /** Routes messages whose next hop has transport type `type` through `transport`. */
   registerTransport(type: number, transport: TransportRoute, mailboxOf?: TransportMailbox): void {
     if (type === LOCAL) throw new InvalidRouteError("Transport type 0 is reserved for local addresses");
     if (this.#transports.has(type)) throw new DuplicateAddressError(`A transport is already registered for type ${type}`);
@@ -104,6 +106,7 @@ export class Router {
     if (mailboxOf) this.#transportMailboxes.set(type, mailboxOf);
   }
 
+  /** Stops routing transport type `type`. */
   unregisterTransport(type: number): void {
     this.#transports.delete(type);
     this.#transportMailboxes.delete(type);
@@ -165,6 +168,7 @@ export class Router {
     return mailbox;
   }
 
+  /** The keys of every registered local address (diagnostics and tests). */
   addresses(): string[] {
     return [...this.#table.keys()];
   }

@@ -1,5 +1,6 @@
 import { AbortError, TimeoutError } from "../errors/errors.js";
 
+/** How long a wait lasts: a timeout in ms and/or an AbortSignal. */
 export interface WaitOptions {
   /** Milliseconds; undefined or Infinity waits forever. */
   timeout?: number;

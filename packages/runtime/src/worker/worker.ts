@@ -8,15 +8,21 @@ import type { Routed } from "../message/routed.js";
  * a time, in order.
  */
 export interface Worker<M = unknown> {
+  /** Runs once before the first message (or process call). */
   initialize?(ctx: Context): void | Promise<void>;
+  /** Handles one message; the next waits until the returned promise settles. */
   handleMessage(ctx: Context, message: Routed<M>): void | Promise<void>;
+  /** Runs once when the worker is stopped or its node stops. */
   shutdown?(ctx: Context): void | Promise<void>;
 }
 
 /** A processor: a loop that runs `process` until it returns false or the processor stops. */
 export interface Processor {
+  /** Runs once before the first message (or process call). */
   initialize?(ctx: Context): void | Promise<void>;
+  /** One step of the processor; return false to stop. */
   process(ctx: Context): boolean | Promise<boolean>;
+  /** Runs once when the worker is stopped or its node stops. */
   shutdown?(ctx: Context): void | Promise<void>;
 }
 
@@ -44,6 +50,7 @@ export interface WorkerClass<W = Worker | Processor> {
  */
 export type Placement = "thread" | "pool" | "main";
 
+/** Options of startWorker: placement (default "thread"), constructor arguments, aliases and mailbox bounds. */
 export interface StartWorkerOptions {
   placement?: Placement;
   /** Constructor arguments (must be msgpack-encodable when the worker runs off the main thread). */

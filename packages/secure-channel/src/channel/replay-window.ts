@@ -11,6 +11,7 @@ export type ReplayVerdict =
   /** Below the window: too late to tell whether it is a replay, so refused. */
   | "TOO_OLD";
 
+/** Counters a replay window remembers behind the highest one by default. */
 export const DEFAULT_REPLAY_WINDOW_SIZE = 1024;
 
 /**
@@ -46,6 +47,7 @@ export class ReplayWindow {
     return Math.max(0, this.#highest - this.size + 1);
   }
 
+  /** Classifies `counter` (NEW, LATE, REPLAY or TOO_OLD) without changing the window. */
   check(counter: number): ReplayVerdict {
     if (counter > this.#highest) return "NEW";
     if (this.#highest - counter >= this.size) return "TOO_OLD";

@@ -18,10 +18,13 @@ import { DisposedError, InvalidOptionError, NonceExhaustedError, TransportMessag
 import { nextEpochAead, ReceiveEpochKeys } from "./epoch-keys.js";
 import { DEFAULT_REPLAY_WINDOW_SIZE, ReplayWindow } from "./replay-window.js";
 
+/** Bytes of the explicit nonce (a big-endian u64 counter) in front of each transport message. */
 export const TRANSPORT_NONCE_LENGTH = 8;
 /** Smallest valid transport message: a nonce and the tag of an empty plaintext. */
 export const TRANSPORT_OVERHEAD = TRANSPORT_NONCE_LENGTH + TAG_LENGTH;
+/** Messages encrypted under one key before the next key epoch, by default. */
 export const DEFAULT_REKEY_INTERVAL = 32768;
+/** Key epochs a decryptor may skip ahead in one message by default. */
 export const DEFAULT_MAX_EPOCH_SKIP = 1024;
 /**
  * Nonces stop at 2^53-1 so they stay exact JavaScript numbers on the hot path (no
@@ -32,6 +35,7 @@ export const MAX_TRANSPORT_NONCE = Number.MAX_SAFE_INTEGER;
 const EMPTY_AD = new Uint8Array(0);
 const TWO_POW_32 = 0x1_0000_0000;
 
+/** Options shared by TransportEncryptor and TransportDecryptor. */
 export interface TransportCipherOptions {
   /** Default: the node:crypto provider. */
   readonly provider?: CryptoProvider;
@@ -41,6 +45,7 @@ export interface TransportCipherOptions {
   readonly cipher?: AeadCipher;
 }
 
+/** Options of a TransportDecryptor. */
 export interface TransportDecryptorOptions extends TransportCipherOptions {
   /** Replay window width in messages, a multiple of 32. Default 1024. */
   readonly windowSize?: number;
@@ -66,10 +71,12 @@ export type DropReason =
   /** The tag did not verify: forged, corrupted, or under another key. */
   | "AUTH_FAILED";
 
+/** What TransportDecryptor.decrypt returns: the plaintext, or why the message was dropped. */
 export type DecryptResult =
   | { readonly ok: true; readonly plaintext: Uint8Array; readonly nonce: number }
   | { readonly ok: false; readonly reason: DropReason };
 
+/** Every reason a decryptor drops a message. */
 export const DROP_REASONS: readonly DropReason[] = ["TOO_SHORT", "REPLAY", "TOO_OLD", "TOO_FAR", "AUTH_FAILED"];
 // Preallocated: dropping must not allocate, it may be a flood.
 const DROPPED: { readonly [R in DropReason]: DecryptResult } = Object.freeze({

@@ -9,6 +9,7 @@ export interface ChannelKeys {
   readonly receiveKey: Uint8Array;
 }
 
+/** Options of a channel's cipher: the crypto provider, the rekey interval and the AEAD. */
 export interface ChannelCipherOptions {
   readonly provider: CryptoProvider;
   readonly rekeyInterval: number;

@@ -20,6 +20,7 @@ const DRAIN_TIMEOUT_MS = 2_000;
 const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder();
 
+/** Options of a crypto thread pool. */
 export interface CryptoThreadsOptions {
   /** Logger for thread failures (default: silent). */
   readonly log?: Logger;
@@ -443,6 +444,7 @@ export class CryptoThreads {
     return Array.from({ length: this.#size }, (_, i) => this.#slots[i]?.channels ?? 0);
   }
 
+  /** Starts threads until the pool has `size` (never shrinks). */
   grow(size: number): void {
     if (!Number.isSafeInteger(size) || size < 1) throw new CryptoThreadError(`A crypto thread pool needs at least one thread; got ${String(size)}`);
     if (size > this.#size) this.#size = size;

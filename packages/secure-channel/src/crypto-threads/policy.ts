@@ -5,6 +5,7 @@ import { PROVIDER_CODES } from "./batch-protocol.js";
 /** 0 = inline on the node's main thread, n = n dedicated crypto threads, "auto" = the measured winner. */
 export type CryptoThreadsSetting = number | "auto";
 
+/** The most crypto threads a node may use. */
 export const MAX_CRYPTO_THREADS = 64;
 
 /** The default of withCryptoThreads (see README.md for the measurements behind it). */

@@ -44,6 +44,7 @@ export interface Aead {
 }
 
 export interface X25519 {
+  /** A fresh random key pair. */
   generateKeyPair(): KeyPair;
   /** The public key of a 32-byte private key (clamping is applied as RFC 7748 says). */
   publicKey(privateKey: Uint8Array): Uint8Array;
@@ -52,6 +53,7 @@ export interface X25519 {
 }
 
 export interface Ed25519 {
+  /** A fresh random key pair. */
   generateKeyPair(): KeyPair;
   /** The public key of a 32-byte Ed25519 secret key (seed). */
   publicKey(secretKey: Uint8Array): Uint8Array;

@@ -75,12 +75,15 @@ export abstract class HandshakeMachine<Status extends string> {
     }
   }
 
+  /** Handles one event in the current state; returns what the caller must do next. */
   protected abstract step(event: HandshakeEvent, status: Status | "complete" | "failed"): Promise<readonly HandshakeAction[]>;
 
+  /** Moves the machine to `status`. */
   protected setStatus(status: Status): void {
     this.#status = status;
   }
 
+  /** The error for an event the current state does not accept. */
   protected wrongState(event: HandshakeEvent, status: string): HandshakeStateError {
     const role = this.noise.initiator ? "initiator" : "responder";
     return new HandshakeStateError(`${role} cannot handle a "${event.type}" event while ${status}`);

@@ -17,11 +17,14 @@ import { MalformedHandshakePayloadError } from "../errors.js";
 import type { Identity } from "../identity/identity.js";
 import { IDENTITY_SIGNATURE_DOMAIN } from "./constants.js";
 
+/** The identity payload format this version writes and reads. */
 export const IDENTITY_PAYLOAD_VERSION = 1;
+/** Bytes of an encoded identity payload: version, public key, signature. */
 export const IDENTITY_PAYLOAD_LENGTH = 1 + KEY_LENGTH + SIGNATURE_LENGTH;
 
 const DOMAIN = new TextEncoder().encode(IDENTITY_SIGNATURE_DOMAIN);
 
+/** What a handshake message carries to prove an identity: its public key and its signature over the Noise static key. */
 export interface IdentityPayload {
   readonly version: typeof IDENTITY_PAYLOAD_VERSION;
   readonly identityPublicKey: Uint8Array;
@@ -33,6 +36,7 @@ export function identitySignedData(noiseStaticPublicKey: Uint8Array): Uint8Array
   return concatBytes(DOMAIN, noiseStaticPublicKey);
 }
 
+/** The identity payload's bytes (IDENTITY_PAYLOAD_LENGTH of them). */
 export function encodeIdentityPayload(payload: IdentityPayload): Uint8Array {
   const out = new Uint8Array(IDENTITY_PAYLOAD_LENGTH);
   out[0] = payload.version;

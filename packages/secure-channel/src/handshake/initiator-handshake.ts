@@ -21,6 +21,7 @@ export class InitiatorHandshake extends HandshakeMachine<Exclude<InitiatorStatus
     super(true, options, "idle");
   }
 
+  /** Handles one event in the current state; returns what the caller must do next. */
   protected async step(event: HandshakeEvent, status: InitiatorStatus): Promise<readonly HandshakeAction[]> {
     if (status === "idle" && event.type === "initialize") {
       const message1 = this.noise.writeMessage(EMPTY); // -> e

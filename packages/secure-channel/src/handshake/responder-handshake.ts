@@ -20,6 +20,7 @@ export class ResponderHandshake extends HandshakeMachine<Exclude<ResponderStatus
     super(false, options, "awaiting-message-1");
   }
 
+  /** Handles one event in the current state; returns what the caller must do next. */
   protected async step(event: HandshakeEvent, status: ResponderStatus): Promise<readonly HandshakeAction[]> {
     if (status === "awaiting-message-1" && event.type === "initialize") return [];
     if (status === "awaiting-message-1" && event.type === "message") {

@@ -17,6 +17,7 @@ export type HandshakeAction =
   /** The channel is established. */
   | { readonly type: "complete"; readonly result: HandshakeResult };
 
+/** A completed handshake: the authenticated peer, the handshake hash and the keys of each direction. */
 export interface HandshakeResult {
   readonly peerIdentifier: Identifier;
   /** The peer's Ed25519 identity public key. */
@@ -31,9 +32,12 @@ export interface HandshakeResult {
   readonly receiveKey: Uint8Array;
 }
 
+/** Where an initiator handshake stands. */
 export type InitiatorStatus = "idle" | "awaiting-message-2" | "complete" | "failed";
+/** Where a responder handshake stands. */
 export type ResponderStatus = "awaiting-message-1" | "awaiting-message-3" | "complete" | "failed";
 
+/** Options of a handshake machine: our identity, the trust policy, the crypto provider. */
 export interface HandshakeOptions {
   /** Who we are; its key signs our Noise static key. */
   readonly identity: Identity;

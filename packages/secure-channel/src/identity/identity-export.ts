@@ -4,7 +4,9 @@ import type { CryptoProvider } from "../crypto/provider.js";
 import { IdentityKeyMismatchError, InvalidIdentityExportError, UnsupportedIdentityVersionError } from "../errors.js";
 import { identityFromSecretKey, secretKeyOf, type Identity } from "./identity.js";
 
+/** The `format` field of an exported identity. */
 export const IDENTITY_EXPORT_FORMAT = "hopwire-identity";
+/** The `version` field of an exported identity this version writes and reads. */
 export const IDENTITY_EXPORT_VERSION = 1;
 
 /**

@@ -5,6 +5,7 @@ import { InvalidIdentityExportError } from "../errors.js";
 import { exportIdentity, importIdentity } from "./identity-export.js";
 import type { Identity } from "./identity.js";
 
+/** Options of saveIdentity and loadIdentity: an AbortSignal. */
 export interface IdentityFileOptions {
   readonly signal?: AbortSignal;
 }

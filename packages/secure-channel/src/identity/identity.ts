@@ -44,6 +44,7 @@ export class Identity {
     return this.#provider.ed25519.sign(this.#secretKey, data);
   }
 
+  /** Only the identifier: the secret key never reaches JSON. */
   toJSON(): { identifier: Identifier } {
     return { identifier: this.identifier };
   }
@@ -53,6 +54,7 @@ export class Identity {
     return this.identifier;
   }
 
+  /** What console.log and util.inspect show: the identifier, never the secret key. */
   [inspect.custom](): string {
     return `Identity { identifier: '${this.identifier}' }`;
   }

@@ -60,6 +60,7 @@ export class SecureChannelListener implements Mailbox {
     return [...this.#ends].filter((e) => e.state === "open").map((e) => new SecureChannel(e));
   }
 
+  /** Takes a handshake message for this listener (called by the router). */
   deliver(message: LocalMessage): void {
     if (this.#stopped) return;
     if (message.payload[0] !== OuterKind.HANDSHAKE) {

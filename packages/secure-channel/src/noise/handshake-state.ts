@@ -15,6 +15,7 @@ const ENCRYPTED_KEY_LENGTH = DH_LENGTH + TAG_LENGTH;
 /** Noise messages are limited to 65535 bytes (rev. 34, §3). */
 export const MAX_NOISE_MESSAGE_LENGTH = 65535;
 
+/** What a Noise HandshakeState starts from (rev. 34, §5.3 Initialize). */
 export interface HandshakeStateOptions {
   /** e.g. "Noise_XX_25519_AESGCM_SHA256"; see parseProtocolName. */
   readonly protocolName: string;

@@ -7,7 +7,9 @@ import type { NoiseHashName } from "./protocol-name.js";
 export interface NoiseHash {
   readonly name: NoiseHashName;
   readonly hashLen: 32 | 64;
+  /** HASH over the concatenated `data`. */
   hash(...data: Uint8Array[]): Uint8Array;
+  /** HMAC-HASH of the concatenated `data` under `key`. */
   hmac(key: Uint8Array, ...data: Uint8Array[]): Uint8Array;
 }
 

@@ -1,6 +1,7 @@
 import type { AeadCipher } from "../crypto/provider.js";
 import { UnsupportedProtocolError } from "../errors.js";
 
+/** The Noise hash functions supported. */
 export type NoiseHashName = "SHA256" | "BLAKE2b";
 
 /** The parts of a Noise protocol name (Noise rev. 34, §8) this implementation speaks. */

@@ -18,6 +18,7 @@
  */
 import { InvalidOptionError } from "@hopwire/runtime";
 
+/** A credit window: how many messages and bytes may be in flight. */
 export interface CreditWindow {
   readonly messages: number;
   readonly bytes: number;
@@ -52,12 +53,14 @@ function admits(window: CreditWindow, inFlightMessages: number, inFlightBytes: n
   return inFlightBytes + size <= window.bytes || inFlightBytes < quarter(window.bytes);
 }
 
+/** A CREDIT record: the receiver's window and what it has consumed so far, in messages and bytes. */
 export interface CreditRecord {
   readonly window: CreditWindow;
   readonly consumedMessages: number;
   readonly consumedBytes: number;
 }
 
+/** The CREDIT record's bytes. */
 export function encodeCredit(record: CreditRecord): Uint8Array {
   const out = new Uint8Array(CREDIT_BODY_LENGTH);
   const view = new DataView(out.buffer);

@@ -13,6 +13,7 @@ import { trustEveryone, type TrustPolicy } from "../trust/trust-policy.js";
 import { DEFAULT_REKEY_INTERVAL } from "../channel/transport-cipher.js";
 import { DEFAULT_CRYPTO_THREADS, MAX_CRYPTO_THREADS, type CryptoThreadsSetting } from "../crypto-threads/policy.js";
 
+/** Milliseconds a handshake may take before it fails, by default. */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 
 /** Options both ends share. Setters validate at once and return `this` for chaining. */

@@ -62,6 +62,7 @@ export class SecureChannel {
     this.#end.close();
   }
 
+  /** "SecureChannel(address ↔ peer identifier)", without keys. */
   toString(): string {
     return `SecureChannel(${this.address.toString()} ↔ ${this.#end.peerIdentifier ?? "?"})`;
   }
