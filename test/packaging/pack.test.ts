@@ -62,7 +62,9 @@ async function packedFiles(dirs: readonly string[]): Promise<Map<string, string[
 
 /** Bare specifiers a compiled module imports (static, dynamic and re-exports), as package names. */
 function importedPackages(source: string): string[] {
-  const specs = [...source.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"']+)["']/g)].map((m) => m[1]!);
+  // Statements start a line in compiled output; `from "x"` inside a string (an error message) is not one.
+  const statement = /^\s*(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']/gm;
+  const specs = [...source.matchAll(statement)].map((m) => (m[1] ?? m[2] ?? m[3])!);
   return specs
     .filter((s) => !s.startsWith(".") && !s.startsWith("/"))
     .map((s) => (s.startsWith("@") ? s.split("/").slice(0, 2).join("/") : s.split("/")[0]!));
