@@ -22,7 +22,7 @@ function received(responder: Child, count: number): Promise<RegExpMatchArray> {
 }
 
 describe("flow across processes", () => {
-  it("a sink handling one 1 KiB message per 10 ms, fed for 12 s through a secure channel over TCP: the sender waits, memory stays bounded, every sent message arrives once, in order", async () => {
+  it("a sink handling one 1 KiB message per 10 ms, fed for 30 s through a secure channel over TCP: the sender waits, memory stays bounded, every sent message arrives once, in order", async () => {
     try {
       // Small channel windows (256 KiB each way) so that what is in flight drains in seconds
       // at 100 messages a second; the defaults (4 MiB) would take a minute.
@@ -32,17 +32,17 @@ describe("flow across processes", () => {
         `127.0.0.1:${portOf(address)}`,
         "bob_listener",
         "1024",
-        "ms:12000",
+        "ms:30000",
         String(256 * 1024),
       ]);
       await initiator.line(/^CHANNEL$/);
-      const warm = Date.now() + 4_000;
+      const warm = Date.now() + 5_000;
       const done = await Promise.race([initiator.line(/^DONE (\d+)$/), initiator.line(/^ERROR (.*)$/)]);
       expect(done[0]).toMatch(/^DONE/);
       const sent = Number(done[1]);
       // The sink handles ~100 messages a second: a sender that did not wait would have sent
-      // hundreds of thousands in 12 s. What is in flight is bounded by the windows on the way.
-      // ~1,200 handled plus the windows (~240 messages in flight, ~240 queued for credit, the mailbox's 64).
+      // hundreds of thousands in 30 s. What is in flight is bounded by the windows on the way.
+      // ~3,000 handled plus the windows (~240 messages in flight, ~240 queued for credit, the mailbox's 64).
       expect(sent).toBeGreaterThan(500);
       expect(sent).toBeLessThan(5_000);
       const [, next, outOfOrder] = await received(responder, sent);
@@ -57,7 +57,8 @@ describe("flow across processes", () => {
     }
   }, 180_000);
 
-  it("256 MiB (4x the memory bound) of awaited 16 KiB sends through a secure channel over two TCP hops via a relay: no error, memory bounded, all delivered in order", async () => {
+  // Issue 8's test 2 names 1 GiB and test 1 names 30 s: kept at those sizes, though they are the suite's longest.
+  it("1 GiB of awaited 16 KiB sends through a secure channel over two TCP hops via a relay: no error, memory bounded, all delivered in order", async () => {
     try {
       const responder = startChild(fixture("flow/responder.mjs"), ["0", "8192", "1024"]);
       const middle = startChild(fixture("flow/middle.mjs"), [await listening(responder)]);
@@ -65,15 +66,15 @@ describe("flow across processes", () => {
         `127.0.0.1:${portOf(await listening(middle))}`,
         "forward_to_bob,bob_listener",
         "16384",
-        `bytes:${256 * MiB}`,
+        `bytes:${1024 * MiB}`,
       ]);
       // Warm-up: the first 64 MiB (the sender prints SENT every 500 ms).
       await initiator.line(/^SENT ([4-9]\d{3}|\d{5,})$/);
       const warm = Date.now();
       const done = await Promise.race([initiator.line(/^DONE (\d+)$/), initiator.line(/^ERROR (.*)$/)]);
-      expect(done[0]).toBe("DONE 16384");
-      const [, next, outOfOrder] = await received(responder, 16_384);
-      expect(Number(next)).toBe(16_384);
+      expect(done[0]).toBe("DONE 65536");
+      const [, next, outOfOrder] = await received(responder, 65_536);
+      expect(Number(next)).toBe(65_536);
       expect(Number(outOfOrder)).toBe(0);
       for (const child of [initiator, middle, responder]) {
         await child.nextLine(/^RSS /);
