@@ -690,8 +690,9 @@ export class TcpConnection {
   /** Closed for good: the transport forgets it, and whenClosed resolves once the socket is closed. */
   #finish(reason: ConnectionClosedError): void {
     this.#state = "closed";
-    this.#unlinkNextHops();
+    // The transport applies the next-hop rule first, while the links are still known.
     this.#host.onClosed(this, reason, true);
+    this.#unlinkNextHops();
     this.#wakeStateWaiters();
     const socketClosed = this.#socketClosed;
     void socketClosed.then(() => this.#resolveFinal(reason));
