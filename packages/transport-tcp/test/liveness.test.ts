@@ -31,13 +31,19 @@ async function until(condition: () => boolean, ms = 20_000, what = "condition"):
   }
 }
 
-/** A raw client that counts the keepalive frames (length 0) it receives. */
+/** A raw client that counts the keepalive frames (length 0) it receives, and answers each with one (so it stays alive). */
 async function keepaliveCounter(address: string): Promise<{ socket: Socket; keepalives: () => number }> {
   const socket = await rawClient(address);
   sockets.push(socket);
   const reader = new FrameReader();
   let keepalives = 0;
-  socket.on("data", (chunk: Buffer) => reader.push(chunk, (_b, start, end) => void (start === end && keepalives++)));
+  socket.on("data", (chunk: Buffer) =>
+    reader.push(chunk, (_b, start, end) => {
+      if (start !== end) return;
+      keepalives++;
+      socket.write(Buffer.alloc(4));
+    }),
+  );
   return { socket, keepalives: () => keepalives };
 }
 
@@ -55,10 +61,11 @@ describe("keepalives and dead peers", () => {
     const observer = await keepaliveCounter(responder.listener.address);
     observer.socket.write(Buffer.of(1, 0, 0, 0, 0)); // version byte and one keepalive
     await until(() => observer.keepalives() >= 3, 20_000, "three keepalives");
-    // Idle in both directions for many peer timeouts: both sides' keepalives keep it up.
-    const start = Date.now();
-    await until(() => Date.now() - start > 1_200 && connection.state === "open", 20_000, "1.2 s of idleness");
-    expect(connection.isClosed).toBe(false);
+    // Idle in both directions for several peer timeouts (measured by the observer's own
+    // keepalives: 30 of them span at least 30 × 50 ms = 1.5 s): keepalives keep it up.
+    const seen = observer.keepalives();
+    await until(() => observer.keepalives() >= seen + 30 || connection.state !== "open", 20_000, "30 more keepalives");
+    expect(connection.state).toBe("open");
     expect(responder.listener.connections.find((c) => c.peer === connection.local)?.isClosed).toBe(false);
     expect(await initiator.node.sendAndReceive(route(connection, "echoer"), "still here")).toBe("still here");
   });
@@ -81,6 +88,48 @@ describe("keepalives and dead peers", () => {
     // Not before the bound; after it, only by how late the loaded event loop ran the timer.
     expect(detected).toBeGreaterThanOrEqual(peerTimeout - 150);
     expect(detected).toBeLessThan(peerTimeout + 5_000);
+    await closed(raw);
+  });
+});
+
+describe("per-connection and per-listener overrides", () => {
+  it("withKeepalive on one connection applies to it alone (the transport keeps its 10 s / 30 s defaults)", async () => {
+    const { createServer } = await import("node:net");
+    const { once } = await import("node:events");
+    // A peer that accepts, sends its version byte and a first keepalive, then stays silent.
+    const server = createServer((socket) => {
+      socket.on("error", () => {});
+      socket.write(Buffer.of(1, 0, 0, 0, 0));
+      socket.resume();
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const initiator = await startNode("initiator");
+      nodes.push(initiator.node);
+      const address = `127.0.0.1:${(server.address() as { port: number }).port}`;
+      const quick = await initiator.tcp.connect(address, new TcpConnectionOptions().withKeepalive(50, 300));
+      const usual = await initiator.tcp.connect(address);
+      expect(quick.liveness).toMatchObject({ keepaliveInterval: 50, peerTimeout: 300 });
+      expect(usual.liveness).toMatchObject({ keepaliveInterval: 10_000, peerTimeout: 30_000, firstFrameTimeout: 10_000, idleTimeout: 0 });
+      const reason = await quick.whenClosed();
+      expect(reason.cause).toBeInstanceOf(PeerTimeoutError);
+      expect(usual.state).toBe("open");
+    } finally {
+      server.close();
+    }
+  });
+
+  it("a listener's withKeepalive applies to the connections it accepts", async () => {
+    const responder = await startNode("responder");
+    nodes.push(responder.node);
+    const listener = await responder.tcp.listen("127.0.0.1:0", new TcpListenerOptions().withKeepalive(50, 300));
+    const raw = await rawClient(listener.address);
+    sockets.push(raw);
+    raw.write(Buffer.of(1, 0, 0, 0, 0));
+    await until(() => listener.connections.length === 1, 20_000, "the accept");
+    const reason = await listener.connections[0]!.whenClosed();
+    expect(reason.cause).toBeInstanceOf(PeerTimeoutError);
     await closed(raw);
   });
 });
