@@ -93,10 +93,8 @@ export class TcpConnection {
   readonly target: string | undefined;
   /** The liveness settings in force (keepalive, peer, first-frame and idle timeouts). */
   readonly liveness: Readonly<TcpLiveness>;
-  /** The remote "ip:port" (of the current socket). */
-  peer: string;
-  /** The local "ip:port" (of the current socket). */
-  local: string;
+  #peer: string;
+  #local: string;
 
   #socket: Socket;
   readonly #host: ConnectionHost;
@@ -171,8 +169,8 @@ export class TcpConnection {
     this.#receiverKey = this.receiverAddress.key;
     this.route = new Route([this.address]);
     this.#decoder = new EnvelopeHeadDecoder({ returnPrefix: this.address });
-    this.peer = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
-    this.local = formatHostPort(socket.localAddress ?? "?", socket.localPort ?? 0);
+    this.#peer = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
+    this.#local = formatHostPort(socket.localAddress ?? "?", socket.localPort ?? 0);
     this.#log = host.log;
     this.#writer = new FrameWriter(socket, () => this.#checkDrained());
     this.#mailbox = this.#createMailbox();
@@ -215,6 +213,16 @@ export class TcpConnection {
 
   /** A route with this connection as its only hop, so that `route(connection, "echoer")` works. */
   readonly route: Route;
+
+  /** The remote "ip:port" (of the current socket). */
+  get peer(): string {
+    return this.#peer;
+  }
+
+  /** The local "ip:port" (of the current socket). */
+  get local(): string {
+    return this.#local;
+  }
 
   /** True once the connection is closed for good (a reconnecting connection is not closed). */
   get isClosed(): boolean {
@@ -754,8 +762,8 @@ export class TcpConnection {
     this.#framesIn = 0;
     this.#partialSince = 0;
     this.#partialFrame = -1;
-    this.peer = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
-    this.local = formatHostPort(socket.localAddress ?? "?", socket.localPort ?? 0);
+    this.#peer = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
+    this.#local = formatHostPort(socket.localAddress ?? "?", socket.localPort ?? 0);
     this.#attach(socket);
     this.#state = "open";
     this.#reconnects++;
