@@ -83,4 +83,23 @@ describe("flow across processes", () => {
       killAll();
     }
   }, 300_000);
+
+  it("two channels over one connection via a relay, one flooding a slow worker, one to an echoer: echo p50 stays within 3x of unloaded, the flood stays in order", async () => {
+    try {
+      const responder = startChild(fixture("flow/responder.mjs"), ["10", "64", "1"]);
+      const middle = startChild(fixture("flow/middle.mjs"), [await listening(responder)]);
+      const initiator = startChild(fixture("flow/two-channels.mjs"), [`127.0.0.1:${portOf(await listening(middle))}`, "forward_to_bob,bob_listener"]);
+      const result = await Promise.race([initiator.line(/^P50 (\S+) (\S+) (\d+) (\d+)$/), initiator.line(/^ERROR (.*)$/)]);
+      expect(result[0]).toMatch(/^P50/);
+      const [, unloaded, loaded, sent, waits] = result;
+      console.log(`echo p50 via the relay: unloaded ${unloaded} ms, beside the flood ${loaded} ms (${sent} flood messages, ${waits} waited)`);
+      expect(Number(waits)).toBeGreaterThanOrEqual(3); // the flooded channel was at its bounds
+      expect(Number(loaded)).toBeLessThanOrEqual(3 * Number(unloaded));
+      // The sink reports each message: everything the flood sent so far arrived in order.
+      const [, , outOfOrder] = await responder.line(/^RECEIVED \d+ (\d+) (\d+)$/);
+      expect(Number(outOfOrder)).toBe(0);
+    } finally {
+      killAll();
+    }
+  }, 180_000);
 });

@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 
 const runExample = fileURLToPath(new URL("../dist/run-example.js", import.meta.url));
@@ -92,5 +94,20 @@ describe("examples over TCP, one process per node", () => {
     await responder.line(/^Address: 0#echoer, Received: "Hello Ockam!"$/);
     // The relay saw the handshake's first message (the channel's bytes, not its content).
     await middle.line(/^Address: 0#forward_to_bob, Received: \d+ bytes$/);
+  });
+
+  it("06-portal-over-secure-channel outlet and inlet: HTTP through the portal, one process per node", async () => {
+    const service = createServer((req, res) => res.end(`service saw ${req.url}`));
+    await new Promise<void>((resolve) => service.listen(0, "127.0.0.1", resolve));
+    try {
+      const outlet = run("06-portal-over-secure-channel-outlet", "127.0.0.1:0", `127.0.0.1:${(service.address() as AddressInfo).port}`);
+      await outlet.line(/^Outlet 0#outlet forwards to 127\.0\.0\.1:\d+$/);
+      const inlet = run("06-portal-over-secure-channel-inlet", await listening(outlet), "127.0.0.1:0");
+      const address = (await inlet.line(/^Inlet listening on /)).slice("Inlet listening on ".length);
+      const response = await fetch(`http://${address}/through/the/portal`);
+      expect(await response.text()).toBe("service saw /through/the/portal");
+    } finally {
+      service.close();
+    }
   });
 });

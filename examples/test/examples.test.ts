@@ -46,6 +46,14 @@ describe("examples", () => {
     for (const h of ["h1", "h2", "h3"]) expect(lines.indexOf(received(h))).toBeLessThan(echoer);
   });
 
+  it("06-portal-over-secure-channel: an HTTP client reaches a service through inlet → secure channel → outlet", async () => {
+    const { code, lines, stderr } = await run("run-example.js", "06-portal-over-secure-channel");
+    expect(code, stderr).toBe(0);
+    expect(lines[0]).toMatch(/^Inlet listening on 127\.0\.0\.1:\d+$/);
+    expect(lines[1]).toBe("Client received: Hello from the service behind the outlet, you asked for /hello");
+    expect(lines).toHaveLength(2);
+  });
+
   it("run-example names the examples when given an unknown one", async () => {
     const { code, lines, stderr } = await run("run-example.js", "99-nope");
     expect(code).toBe(1);

@@ -14,3 +14,4 @@ import "./scale/channels.js";
 import "./scale/handshakes.js";
 import "./backpressure/slow-consumer.js";
 import "./backpressure/bulk-via-relay.js";
+import "./portal/portal.js";

@@ -125,6 +125,25 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
     });
   });
 
+  it("a sender's send waiting on a full worker does not hold up its sends to another worker (order is per first hop)", async () => {
+    await withNode({}, async (n) => {
+      const tally = await startTally(n);
+      await n.startWorker("slow", SlowCounter, { args: ["tally", 50], mailbox: { maxMessages: 2 } });
+      let echoed = 0;
+      await n.startWorker("quick", { handleMessage: () => void echoed++ }, { placement: "main" });
+      // Fill "slow", then queue one more send to it: that one waits for room.
+      for (let i = 0; i < 4; i++) void n.send("slow", { i });
+      let waitingSent = false;
+      const waiting = n.send("slow", { i: 4 }).then(() => (waitingSent = true));
+      await n.send("quick", "now");
+      expect(echoed).toBe(1);
+      expect(waitingSent).toBe(false); // the send to "quick" went while the one to "slow" still waited
+      await waiting;
+      await tally.allHandled(5);
+      expect(tally.outOfOrder).toBe(0);
+    });
+  });
+
   it("rejects bad mailbox limits with InvalidOptionError", async () => {
     await withNode({}, async (n) => {
       await expect(n.startWorker("x", new Relay("y"), { placement: "main", mailbox: { maxMessages: 0 } })).rejects.toMatchObject({

@@ -37,6 +37,14 @@ describe("body codec", () => {
     expect(Uint8Array.from(decodeBody(encodeBody(bytes)) as Uint8Array)).toEqual(bytes);
   });
 
+  it("writes bytes exactly as msgpack's bin8/16/32 (the hand-written fast path)", () => {
+    for (const n of [0, 1, 255, 256, 65_535, 65_536, 70_000]) {
+      const bytes = Uint8Array.from({ length: n }, (_, i) => i * 7);
+      expect(Buffer.from(encodeBody(bytes)).equals(Buffer.from(reference.pack(Buffer.from(bytes))))).toBe(true);
+      expect(Buffer.from(decodeBody(encodeBody(bytes)) as Uint8Array).equals(Buffer.from(bytes))).toBe(true);
+    }
+  });
+
   it("keeps Address and Route classes inside bodies", () => {
     const v = decodeBody(encodeBody({ to: Address.parse("1#h:1"), via: route("a => b") })) as { to: Address; via: Route };
     expect(v.to).toBeInstanceOf(Address);
@@ -50,6 +58,27 @@ describe("body codec", () => {
     expect(() => encodeBody(2n ** 70n)).toThrow(EncodeError);
     expect(() => decodeBody(Uint8Array.of(0xd9, 0x05, 0x61))).toThrow(DecodeError);
     expect(() => decodeBody(Uint8Array.of(0x92, 0x01))).toThrow(DecodeError);
+  });
+
+  it("throws EncodeError naming the path of a function, a symbol or a too-wide bigint (never encodes it as nil)", () => {
+    const pathOf = (body: unknown): string | undefined => {
+      try {
+        encodeBody(body);
+      } catch (error) {
+        expect(error).toBeInstanceOf(EncodeError);
+        expect((error as EncodeError).code).toBe("ENCODE_FAILED");
+        return (error as EncodeError).path;
+      }
+      throw new Error("expected an EncodeError");
+    };
+    expect(pathOf(() => 1)).toBe("body");
+    expect(pathOf({ a: [1, { onDone() {} }] })).toBe("body.a[1].onDone");
+    expect(pathOf({ "odd key": Symbol("s") })).toBe('body["odd key"]');
+    expect(pathOf([0, 2n ** 70n])).toBe("body[1]");
+    expect(pathOf(new Map([["k", () => 0]]))).toBe("body.get(k)");
+    expect(() => encodeBody(class {})).toThrow(/body is a function/);
+    // The packer is fine after a refusal.
+    expect(decodeBody(encodeBody({ ok: [1, "two"] }))).toEqual({ ok: [1, "two"] });
   });
 });
 

@@ -1,9 +1,22 @@
 /**
  * Errors of @hopwire/secure-channel: one class per condition, each with a stable
  * `code`, a default message and an optional `cause`. Callers branch on the class or on
- * `code`, never on message text. Errors cross threads as plain data
- * ({@link toErrorData}) and are rebuilt on the other side ({@link errorFromData}).
+ * `code`, never on message text. They belong to the one Hopwire error family: every class
+ * extends the runtime's HopwireError (through SecureChannelError) and is registered with
+ * the runtime, so it crosses threads as itself (errorToData / errorFromData), with its
+ * `identifier`, `reason` or `option`.
  */
+import { errorToData, HopwireError, InvalidOptionError, registerErrorClasses, type HopwireErrorOptions } from "@hopwire/runtime/errors";
+
+/** The runtime's one InvalidOptionError (code OPTION_INVALID): this package throws it too. */
+export { InvalidOptionError };
+/** The runtime's error-as-data helpers, re-exported for this package's users. */
+export { errorFromData, type ErrorData } from "@hopwire/runtime/errors";
+/**
+ * An error as plain data, cause and details included: the runtime's errorToData under
+ * this package's former name.
+ */
+export const toErrorData = errorToData;
 
 /** Extra, JSON-safe fields an error may carry besides `code` and `message`. */
 export interface ErrorDetails {
@@ -15,20 +28,20 @@ export interface ErrorDetails {
   readonly option?: string;
 }
 
-export interface SecureChannelErrorOptions extends ErrorDetails {
-  readonly cause?: unknown;
-}
+export interface SecureChannelErrorOptions extends ErrorDetails, HopwireErrorOptions {}
 
-/** Base class of every error this package throws. */
-export abstract class SecureChannelError extends Error {
-  abstract readonly code: string;
+/**
+ * Base class of every error this package defines (a HopwireError); InvalidOptionError is
+ * the runtime's own. Thrown as itself only as a generic secure-channel failure.
+ */
+export class SecureChannelError extends HopwireError {
+  override readonly code: string = "SECURE_CHANNEL_ERROR";
   readonly identifier?: string;
   readonly reason?: string;
   readonly option?: string;
 
-  constructor(message: string, options?: SecureChannelErrorOptions) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
+  constructor(message = "secure channel error", options?: SecureChannelErrorOptions) {
+    super(message, options);
     if (options?.identifier !== undefined) this.identifier = options.identifier;
     if (options?.reason !== undefined) this.reason = options.reason;
     if (options?.option !== undefined) this.option = options.option;
@@ -39,7 +52,7 @@ export abstract class SecureChannelError extends Error {
 
 /** Thrown when a key has the wrong length or cannot be imported. */
 export class InvalidKeyError extends SecureChannelError {
-  readonly code = "INVALID_KEY";
+  override readonly code = "INVALID_KEY";
   constructor(message = "invalid key", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -47,7 +60,7 @@ export class InvalidKeyError extends SecureChannelError {
 
 /** Thrown when X25519 yields the all-zero shared secret (a low-order public key). */
 export class WeakPublicKeyError extends SecureChannelError {
-  readonly code = "WEAK_PUBLIC_KEY";
+  override readonly code = "WEAK_PUBLIC_KEY";
   constructor(message = "X25519 public key has low order (all-zero shared secret)", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -55,7 +68,7 @@ export class WeakPublicKeyError extends SecureChannelError {
 
 /** Thrown when an AEAD nonce is not an integer in [0, 2^64-1]. */
 export class InvalidNonceError extends SecureChannelError {
-  readonly code = "INVALID_NONCE";
+  override readonly code = "INVALID_NONCE";
   constructor(message = "AEAD nonce must be an integer in [0, 2^64-1]", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -63,7 +76,7 @@ export class InvalidNonceError extends SecureChannelError {
 
 /** Thrown when an AEAD cipher name is neither "AESGCM" nor "ChaChaPoly". */
 export class UnsupportedCipherError extends SecureChannelError {
-  readonly code = "UNSUPPORTED_CIPHER";
+  override readonly code = "UNSUPPORTED_CIPHER";
   constructor(message = "unsupported AEAD cipher", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -71,7 +84,7 @@ export class UnsupportedCipherError extends SecureChannelError {
 
 /** Thrown when getCryptoProvider() is asked for a provider that does not exist. */
 export class UnknownCryptoProviderError extends SecureChannelError {
-  readonly code = "UNKNOWN_CRYPTO_PROVIDER";
+  override readonly code = "UNKNOWN_CRYPTO_PROVIDER";
   constructor(message = 'unknown crypto provider (expected "node" or "noble")', options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -81,7 +94,7 @@ export class UnknownCryptoProviderError extends SecureChannelError {
 
 /** Thrown when a Noise protocol name is not one this implementation speaks. */
 export class UnsupportedProtocolError extends SecureChannelError {
-  readonly code = "NOISE_UNSUPPORTED_PROTOCOL";
+  override readonly code = "NOISE_UNSUPPORTED_PROTOCOL";
   constructor(message = "unsupported Noise protocol", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -89,7 +102,7 @@ export class UnsupportedProtocolError extends SecureChannelError {
 
 /** Thrown when a Noise ciphertext fails authentication. */
 export class NoiseDecryptError extends SecureChannelError {
-  readonly code = "NOISE_DECRYPT_FAILED";
+  override readonly code = "NOISE_DECRYPT_FAILED";
   constructor(message = "Noise message failed to authenticate", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -97,7 +110,7 @@ export class NoiseDecryptError extends SecureChannelError {
 
 /** Thrown when a Noise object is used out of order (wrong turn, finished or failed). */
 export class NoiseStateError extends SecureChannelError {
-  readonly code = "NOISE_WRONG_STATE";
+  override readonly code = "NOISE_WRONG_STATE";
   constructor(message = "Noise handshake used in the wrong state", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -105,7 +118,7 @@ export class NoiseStateError extends SecureChannelError {
 
 /** Thrown when a Noise message is shorter than its tokens need or longer than 65535 bytes. */
 export class NoiseMessageLengthError extends SecureChannelError {
-  readonly code = "NOISE_MESSAGE_LENGTH";
+  override readonly code = "NOISE_MESSAGE_LENGTH";
   constructor(message = "Noise message has an invalid length", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -113,7 +126,7 @@ export class NoiseMessageLengthError extends SecureChannelError {
 
 /** Thrown when a sender has used every nonce its key allows. */
 export class NonceExhaustedError extends SecureChannelError {
-  readonly code = "NONCE_EXHAUSTED";
+  override readonly code = "NONCE_EXHAUSTED";
   constructor(message = "nonces exhausted; the channel must be re-established", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -123,7 +136,7 @@ export class NonceExhaustedError extends SecureChannelError {
 
 /** Thrown when a string is not an identifier ("I" + 64 lowercase hex digits). */
 export class InvalidIdentifierError extends SecureChannelError {
-  readonly code = "INVALID_IDENTIFIER";
+  override readonly code = "INVALID_IDENTIFIER";
   constructor(message = 'invalid identifier (expected "I" followed by 64 lowercase hex digits)', options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -131,7 +144,7 @@ export class InvalidIdentifierError extends SecureChannelError {
 
 /** Thrown when an exported identity object is malformed. */
 export class InvalidIdentityExportError extends SecureChannelError {
-  readonly code = "INVALID_IDENTITY_EXPORT";
+  override readonly code = "INVALID_IDENTITY_EXPORT";
   constructor(message = "malformed identity export", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -139,7 +152,7 @@ export class InvalidIdentityExportError extends SecureChannelError {
 
 /** Thrown when an exported identity has a format version this code does not read. */
 export class UnsupportedIdentityVersionError extends SecureChannelError {
-  readonly code = "UNSUPPORTED_IDENTITY_VERSION";
+  override readonly code = "UNSUPPORTED_IDENTITY_VERSION";
   constructor(message = "unsupported identity export version", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -147,7 +160,7 @@ export class UnsupportedIdentityVersionError extends SecureChannelError {
 
 /** Thrown when an exported identity's public key or identifier does not match its secret key. */
 export class IdentityKeyMismatchError extends SecureChannelError {
-  readonly code = "IDENTITY_KEY_MISMATCH";
+  override readonly code = "IDENTITY_KEY_MISMATCH";
   constructor(message = "identity public key or identifier does not match its secret key", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -157,7 +170,7 @@ export class IdentityKeyMismatchError extends SecureChannelError {
 
 /** Thrown when a handshake state machine receives an event it cannot take now. */
 export class HandshakeStateError extends SecureChannelError {
-  readonly code = "HANDSHAKE_WRONG_STATE";
+  override readonly code = "HANDSHAKE_WRONG_STATE";
   constructor(message = "handshake event received in the wrong state", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -165,7 +178,7 @@ export class HandshakeStateError extends SecureChannelError {
 
 /** Thrown when a peer's handshake payload cannot be decoded. */
 export class MalformedHandshakePayloadError extends SecureChannelError {
-  readonly code = "HANDSHAKE_MALFORMED_PAYLOAD";
+  override readonly code = "HANDSHAKE_MALFORMED_PAYLOAD";
   constructor(message = "malformed handshake payload", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -173,7 +186,7 @@ export class MalformedHandshakePayloadError extends SecureChannelError {
 
 /** Thrown when a peer's identity signature over its Noise static key does not verify. */
 export class InvalidIdentitySignatureError extends SecureChannelError {
-  readonly code = "HANDSHAKE_BAD_SIGNATURE";
+  override readonly code = "HANDSHAKE_BAD_SIGNATURE";
   constructor(message = "peer identity signature over its Noise static key is invalid", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -181,7 +194,7 @@ export class InvalidIdentitySignatureError extends SecureChannelError {
 
 /** Thrown when the trust policy refuses the peer's identifier. */
 export class UntrustedIdentityError extends SecureChannelError {
-  readonly code = "HANDSHAKE_UNTRUSTED_IDENTITY";
+  override readonly code = "HANDSHAKE_UNTRUSTED_IDENTITY";
   constructor(message = "peer identity is not trusted", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -189,7 +202,7 @@ export class UntrustedIdentityError extends SecureChannelError {
 
 /** Thrown when the trust policy itself throws or rejects. */
 export class TrustPolicyError extends SecureChannelError {
-  readonly code = "TRUST_POLICY_FAILED";
+  override readonly code = "TRUST_POLICY_FAILED";
   constructor(message = "trust policy failed", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -199,7 +212,7 @@ export class TrustPolicyError extends SecureChannelError {
 
 /** Thrown by the throwing decrypt variant when a transport message is dropped; `reason` says why. */
 export class TransportMessageDroppedError extends SecureChannelError {
-  readonly code = "TRANSPORT_MESSAGE_DROPPED";
+  override readonly code = "TRANSPORT_MESSAGE_DROPPED";
   constructor(message = "transport message dropped", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
@@ -207,25 +220,18 @@ export class TransportMessageDroppedError extends SecureChannelError {
 
 /** Thrown when an AEAD, a transport encryptor or a decryptor is used after dispose(). */
 export class DisposedError extends SecureChannelError {
-  readonly code = "DISPOSED";
+  override readonly code = "DISPOSED";
   constructor(message = "object used after dispose(); its keys are gone", options?: SecureChannelErrorOptions) {
-    super(message, options);
-  }
-}
-
-/** Thrown when an option is out of range; `option` names it. */
-export class InvalidOptionError extends SecureChannelError {
-  readonly code = "INVALID_OPTION";
-  constructor(message = "invalid option", options?: SecureChannelErrorOptions) {
     super(message, options);
   }
 }
 
 // ---- crossing threads -------------------------------------------------------------
 
-type ErrorClass = new (message?: string, options?: SecureChannelErrorOptions) => SecureChannelError;
-
-const ERROR_CLASSES: readonly ErrorClass[] = [
+// Registered with the runtime so that errorFromData rebuilds each class on any thread that
+// loaded this package.
+registerErrorClasses(
+  SecureChannelError,
   InvalidKeyError,
   WeakPublicKeyError,
   InvalidNonceError,
@@ -247,28 +253,4 @@ const ERROR_CLASSES: readonly ErrorClass[] = [
   TrustPolicyError,
   TransportMessageDroppedError,
   DisposedError,
-  InvalidOptionError,
-];
-
-const BY_CODE = new Map<string, ErrorClass>(ERROR_CLASSES.map((C) => [new C().code, C]));
-
-/** A structured-clone and JSON safe description of a {@link SecureChannelError}. */
-export interface ErrorData extends ErrorDetails {
-  readonly code: string;
-  readonly message: string;
-}
-
-/** Turns an error into plain data to post across a thread (the cause is not carried). */
-export function toErrorData(error: SecureChannelError): ErrorData {
-  const data: { -readonly [K in keyof ErrorData]: ErrorData[K] } = { code: error.code, message: error.message };
-  if (error.identifier !== undefined) data.identifier = error.identifier;
-  if (error.reason !== undefined) data.reason = error.reason;
-  if (error.option !== undefined) data.option = error.option;
-  return data;
-}
-
-/** Rebuilds the error class named by `data.code`; undefined if the code is not ours. */
-export function errorFromData(data: ErrorData): SecureChannelError | undefined {
-  const ErrorClass = BY_CODE.get(data.code);
-  return ErrorClass === undefined ? undefined : new ErrorClass(data.message, data);
-}
+);

@@ -1,7 +1,8 @@
 // Error classes: stable codes, default messages, causes, and rebuilding across threads.
 import { describe, expect, it } from "vitest";
+import { HopwireError, InvalidOptionError as RuntimeInvalidOptionError } from "@hopwire/runtime";
 import * as errors from "../src/errors.js";
-import { errorFromData, NoiseDecryptError, SecureChannelError, toErrorData, UntrustedIdentityError } from "../src/errors.js";
+import { errorFromData, InvalidOptionError, NoiseDecryptError, SecureChannelError, toErrorData, UntrustedIdentityError } from "../src/errors.js";
 
 type AnyErrorClass = new (message?: string, options?: errors.SecureChannelErrorOptions) => SecureChannelError;
 const classes = (Object.values(errors) as unknown[]).filter(
@@ -9,12 +10,12 @@ const classes = (Object.values(errors) as unknown[]).filter(
 );
 
 describe("errors", () => {
-  it("give every class its own stable code, a default message and its name", () => {
+  it("give every class its own stable code, a default message and its name, in the Hopwire family", () => {
     expect(classes.length).toBeGreaterThanOrEqual(20);
     const codes = new Set<string>();
     for (const ErrorClass of classes) {
       const error = new ErrorClass();
-      expect(error).toBeInstanceOf(Error);
+      expect(error).toBeInstanceOf(HopwireError);
       expect(error.name).toBe(ErrorClass.name);
       expect(error.code).toMatch(/^[A-Z0-9_]+$/);
       expect(error.message.length).toBeGreaterThan(0);
@@ -27,20 +28,30 @@ describe("errors", () => {
     const cause = new Error("inner");
     expect(new NoiseDecryptError(undefined, { cause }).cause).toBe(cause);
     expect(new NoiseDecryptError().message).toBe("Noise message failed to authenticate");
+    expect("cause" in new NoiseDecryptError()).toBe(false);
   });
 
-  it("cross threads as plain data and are rebuilt as the same class", () => {
+  it("use the runtime's one InvalidOptionError", () => {
+    expect(InvalidOptionError).toBe(RuntimeInvalidOptionError);
+    const error = new InvalidOptionError("windowSize must be …", { option: "windowSize" });
+    expect([error.code, error.option]).toEqual(["OPTION_INVALID", "windowSize"]);
+  });
+
+  it("cross threads as plain data and are rebuilt as the same class, details and cause included", () => {
     for (const ErrorClass of classes) {
-      const original = new ErrorClass("custom message", { identifier: "Iabc", reason: "REPLAY", option: "windowSize" });
+      const original = new ErrorClass("custom message", { identifier: "Iabc", reason: "REPLAY", option: "windowSize", cause: new NoiseDecryptError() });
       const data = structuredClone(toErrorData(original));
-      const rebuilt = errorFromData(data);
+      const rebuilt = errorFromData(data) as SecureChannelError;
       expect(rebuilt).toBeInstanceOf(ErrorClass);
-      expect(rebuilt?.message).toBe("custom message");
-      expect(rebuilt?.code).toBe(original.code);
-      expect(rebuilt?.identifier).toBe("Iabc");
+      expect(rebuilt.message).toBe("custom message");
+      expect(rebuilt.code).toBe(original.code);
+      expect([rebuilt.identifier, rebuilt.reason, rebuilt.option]).toEqual(["Iabc", "REPLAY", "windowSize"]);
+      expect(rebuilt.cause).toBeInstanceOf(NoiseDecryptError);
     }
     const untrusted = toErrorData(new UntrustedIdentityError("no", { identifier: "I00" }));
-    expect(untrusted).toEqual({ code: "HANDSHAKE_UNTRUSTED_IDENTITY", message: "no", identifier: "I00" });
-    expect(errorFromData({ code: "SOMETHING_ELSE", message: "?" })).toBeUndefined();
+    expect(untrusted).toEqual({ code: "HANDSHAKE_UNTRUSTED_IDENTITY", name: "UntrustedIdentityError", message: "no", details: { identifier: "I00" } });
+    const foreign = errorFromData({ code: "SOMETHING_ELSE", name: "Oops", message: "?" });
+    expect(foreign).not.toBeInstanceOf(HopwireError);
+    expect(foreign).toMatchObject({ name: "Oops", code: "SOMETHING_ELSE", message: "?" });
   });
 });

@@ -74,7 +74,8 @@ describe("identity secrets stay out of logs", () => {
       expect(text).not.toContain(Buffer.from(SECRET).toString("base64"));
     }
     expect(JSON.parse(JSON.stringify(identity))).toEqual({ identifier: identity.identifier });
-    expect(String(identity)).toBe(`Identity(${identity.identifier})`);
+    expect(String(identity)).toBe(identity.identifier);
+    expect(`${identity}`).toBe(identity.identifier);
     expect(inspect(identity)).toContain(identity.identifier);
   });
 

@@ -20,6 +20,13 @@ describe("trust policies", () => {
     expect(() => trustIdentifier("Inot-an-identifier")).toThrow(InvalidIdentifierError);
   });
 
+  it("trustIdentifier takes String(identity): an identity prints as its identifier", async () => {
+    const policy = trustIdentifier(String(alice));
+    expect(await policy(peer(alice))).toBe(true);
+    expect(await policy(peer(bob))).toBe(false);
+    expect(await trustIdentifiers([`${alice}`, String(bob)])(peer(bob))).toBe(true);
+  });
+
   it("trustIdentifiers snapshots its input", async () => {
     const list: string[] = [alice.identifier];
     const policy = trustIdentifiers(list);

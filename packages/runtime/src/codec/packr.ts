@@ -6,7 +6,16 @@ import { Route, addressesOf, adoptRoute } from "../route/route.js";
  * One msgpackr instance for the whole runtime. Records are off so that every envelope is
  * plain msgpack that another implementation can read.
  */
-export const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
+export const packr = new Packr({
+  useRecords: false,
+  moreTypes: false,
+  mapsAsObjects: true,
+  // msgpackr would write a function as nil (it would arrive as undefined): refuse it instead,
+  // at no cost to values that hold none. The caller turns this into an EncodeError.
+  writeFunction: () => {
+    throw new TypeError("A function cannot be encoded");
+  },
+});
 
 /** msgpack extension types under which an Address and a Route travel inside bodies and worker arguments. */
 export const ADDRESS_EXTENSION = 0x48;

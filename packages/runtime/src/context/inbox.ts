@@ -16,7 +16,11 @@ export class Inbox implements Mailbox {
   readonly #waiters: Waiter[] = [];
   #closed: Error | undefined;
 
-  constructor(readonly address: Address) {}
+  constructor(
+    readonly address: Address,
+    /** See Mailbox.shortLived: true for sendAndReceive's reply address. */
+    readonly shortLived = false,
+  ) {}
 
   deliver(message: LocalMessage): void {
     if (this.#closed) return;

@@ -37,6 +37,8 @@ export class MainContext implements Context {
         else router.route(item.message, item.senderKey);
       },
       (item) => `send to ${messageOf(item).onwardRoute.toString()}`,
+      // Order is kept per first hop: a send waiting on a full channel holds up only that channel's sends.
+      (item) => messageOf(item).onwardRoute.next().key,
     );
   }
 
@@ -75,7 +77,7 @@ export class MainContext implements Context {
     const onward = route(to);
     const firstHop = onward.next();
     const ephemeral = Address.random();
-    const inbox = new Inbox(ephemeral);
+    const inbox = new Inbox(ephemeral, true);
     core.router.register([ephemeral], inbox);
     // A reply can only come back through the first hop: if it stops, fail now, not at the timeout.
     const unwatch = core.router.watchHop(firstHop, (error) => inbox.close(error));

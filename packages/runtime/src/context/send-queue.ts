@@ -13,17 +13,26 @@ interface Pending<T> {
   reject: (error: unknown) => void;
 }
 
+/** The sends of one lane that wait, in order, and the wake-up armed for its head. */
+interface Lane<T> {
+  readonly key: string;
+  readonly queue: Pending<T>[];
+  cancelWake: (() => void) | undefined;
+}
+
 const RESOLVED = Promise.resolve();
+const ONE_LANE = "";
 
 /**
- * One sender's sends that wait for room, in order. A send goes at once while nothing of
- * this sender waits and its gate is open; otherwise it queues behind the others, so a
- * sender's messages never overtake each other. A send that times out or is aborted while
- * queued is removed: it was not sent.
+ * One sender's sends that wait for room, in order per lane. A send goes at once while
+ * nothing of its lane waits and its gate is open; otherwise it queues behind the others of
+ * its lane, so a sender's messages on one lane never overtake each other. Lanes are the
+ * sender's first hops (see `laneOf`): a send to a full channel or connection does not hold
+ * up the same sender's sends elsewhere. A send that times out or is aborted while queued
+ * is removed: it was not sent.
  */
 export class SendQueue<T> {
-  readonly #queue: Pending<T>[] = [];
-  #cancelWake: (() => void) | undefined;
+  readonly #lanes = new Map<string, Lane<T>>();
 
   constructor(
     readonly gate: Gate<T>,
@@ -31,62 +40,75 @@ export class SendQueue<T> {
     readonly write: (item: T) => void | Promise<void>,
     /** Names a waiting item in a TimeoutError or AbortError (called only then). */
     readonly describe: (item: T) => string,
+    /** The lane of an item (its first hop's key); absent: one lane for everything. */
+    readonly laneOf: (item: T) => string = () => ONE_LANE,
   ) {}
 
-  /** Items waiting. */
+  /** Items waiting, in every lane. */
   get length(): number {
-    return this.#queue.length;
+    let n = 0;
+    for (const lane of this.#lanes.values()) n += lane.queue.length;
+    return n;
   }
 
   submit(item: T, options?: WaitOptions): Promise<void> {
-    if (this.#queue.length === 0 && this.gate(item) === undefined) return this.write(item) ?? RESOLVED;
+    const key = this.laneOf(item);
+    const waiting = this.#lanes.get(key);
+    if (waiting === undefined && this.gate(item) === undefined) return this.write(item) ?? RESOLVED;
     let entry: Pending<T> | undefined;
     return waitFor<void>(
       (resolve, reject) => {
         entry = { item, resolve, reject };
-        this.#queue.push(entry);
-        if (this.#queue.length === 1) this.#pump();
+        let lane = this.#lanes.get(key);
+        if (lane === undefined) this.#lanes.set(key, (lane = { key, queue: [], cancelWake: undefined }));
+        lane.queue.push(entry);
+        if (lane.queue.length === 1) this.#pump(lane);
       },
       {
         timeout: options?.timeout,
         signal: options?.signal,
         what: `${this.describe(item)} (waiting for room)`,
-        cleanup: () => entry && this.#remove(entry),
+        cleanup: () => entry && this.#remove(key, entry),
       },
     );
   }
 
   /** Fails every waiting send with `error` (the sender stops). */
   failAll(error: unknown): void {
-    this.#cancelWake?.();
-    this.#cancelWake = undefined;
-    for (const entry of this.#queue.splice(0)) entry.reject(error);
-  }
-
-  /** Re-checks the head now (e.g. after credit arrived without a wake-up armed). */
-  poke(): void {
-    if (this.#queue.length > 0 && this.#cancelWake === undefined) this.#pump();
-  }
-
-  #remove(entry: Pending<T>): void {
-    const i = this.#queue.indexOf(entry);
-    if (i < 0) return;
-    this.#queue.splice(i, 1);
-    if (i === 0) {
-      this.#cancelWake?.();
-      this.#cancelWake = undefined;
-      this.#pump();
+    const lanes = [...this.#lanes.values()];
+    this.#lanes.clear();
+    for (const lane of lanes) {
+      lane.cancelWake?.();
+      lane.cancelWake = undefined;
+      for (const entry of lane.queue.splice(0)) entry.reject(error);
     }
   }
 
-  readonly #pump = (): void => {
-    this.#cancelWake = undefined;
-    const queue = this.#queue;
+  /** Re-checks each lane's head now (e.g. after credit arrived without a wake-up armed). */
+  poke(): void {
+    for (const lane of [...this.#lanes.values()]) if (lane.cancelWake === undefined) this.#pump(lane);
+  }
+
+  #remove(key: string, entry: Pending<T>): void {
+    const lane = this.#lanes.get(key);
+    const i = lane ? lane.queue.indexOf(entry) : -1;
+    if (!lane || i < 0) return;
+    lane.queue.splice(i, 1);
+    if (i === 0) {
+      lane.cancelWake?.();
+      lane.cancelWake = undefined;
+      this.#pump(lane);
+    }
+  }
+
+  #pump(lane: Lane<T>): void {
+    lane.cancelWake = undefined;
+    const queue = lane.queue;
     while (queue.length > 0) {
       const head = queue[0]!;
       const arm = this.gate(head.item);
       if (arm) {
-        this.#cancelWake = arm(this.#pump);
+        lane.cancelWake = arm(() => this.#pump(lane));
         return;
       }
       queue.shift();
@@ -96,5 +118,7 @@ export class SendQueue<T> {
         head.reject(error);
       }
     }
-  };
+    // An empty lane is forgotten, so that a later send to that hop goes at once again.
+    if (this.#lanes.get(lane.key) === lane) this.#lanes.delete(lane.key);
+  }
 }

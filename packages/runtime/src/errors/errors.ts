@@ -72,11 +72,18 @@ export class FlowControlDeniedError extends HopwireError {
   }
 }
 
-/** Thrown when an option has a wrong type or value; the message names the option. */
+/**
+ * Thrown when an option has a wrong type or value; the message names the option, and so
+ * does `option` where the thrower sets it. The one class for every package (secure-channel
+ * and transport-tcp re-export or use this one).
+ */
 export class InvalidOptionError extends HopwireError {
   override readonly code = "OPTION_INVALID";
-  constructor(message = "Invalid option", options?: { cause?: unknown }) {
+  /** The name of the rejected option, when the thrower gives it. */
+  readonly option?: string;
+  constructor(message = "Invalid option", options?: { cause?: unknown; option?: string }) {
     super(message, options);
+    if (options?.option !== undefined) this.option = options.option;
   }
 }
 
@@ -88,11 +95,18 @@ export class DecodeError extends HopwireError {
   }
 }
 
-/** Thrown when a value cannot be encoded as a message body. */
+/**
+ * Thrown at the sender when a message body or a worker's constructor `args` cannot be
+ * encoded (a function, a symbol, a bigint wider than 64 bits): such a value would otherwise
+ * arrive as undefined. `path` names the bad value (e.g. `body.onDone`, `args[1]`) when found.
+ */
 export class EncodeError extends HopwireError {
   override readonly code = "ENCODE_FAILED";
-  constructor(message = "Could not encode", options?: { cause?: unknown }) {
+  /** Where the unencodable value is, from `body` or `args` (e.g. `body.items[3]`). */
+  readonly path?: string;
+  constructor(message = "Could not encode", options?: { cause?: unknown; path?: string }) {
     super(message, options);
+    if (options?.path !== undefined) this.path = options.path;
   }
 }
 
@@ -129,6 +143,7 @@ export class WorkerHandlerError extends HopwireError {
 }
 
 registerErrorClasses(
+  HopwireError,
   InvalidAddressError,
   UnknownAddressError,
   DuplicateAddressError,

@@ -248,17 +248,23 @@ export class PortWriter implements FrameSink {
   }
 
   /**
-   * Returns credit to the other side with the next batch (posted this turn), or at once
-   * with `now`: a port delivers every queued batch before the check phase runs, so credit
-   * left for the end of the turn would come back only after ALL of them were handled, and
-   * a sender waiting on it would stop and wait once per window.
+   * Returns credit to the other side: `"now"` posts it at once (a port delivers every queued
+   * batch before the check phase runs, so credit left for the end of the turn would come
+   * back only after ALL of them were handled, and a sender waiting on it would stop once per
+   * window); `"with-next"` lets it ride on the next batch, whenever that goes, and costs no
+   * post of its own. Callers hold back less than a quarter of the sender's window this way,
+   * so a sender never waits on held-back credit (see docs/architecture.md, "Flow").
    */
-  addCredit(messages: number, bytes: number, now = false): void {
+  /** Credit added but not yet posted (callers count it when they decide whether to post now). */
+  get pendingCredit(): Readonly<Credit> {
+    return this.#credit;
+  }
+
+  addCredit(messages: number, bytes: number, when: "now" | "with-next"): void {
     if (this.#closed || (messages === 0 && bytes === 0)) return;
     this.#credit.messages += messages;
     this.#credit.bytes += bytes;
-    if (now) this.flush();
-    else this.#schedule();
+    if (when === "now") this.flush();
   }
 
   push(kind: number, head: Uint8Array, tail?: Uint8Array): number {

@@ -1,4 +1,5 @@
 import type { MessagePort } from "node:worker_threads";
+import { unencodableError } from "../codec/body.js";
 import { packr } from "../codec/packr.js";
 import { DecodeError, EncodeError } from "../errors/errors.js";
 import type { ErrorData } from "../errors/hopwire-error.js";
@@ -121,14 +122,17 @@ export function encodeArgs(args: readonly unknown[]): Uint8Array {
     // Copy: pack() returns a view into msgpackr's shared buffer.
     return Uint8Array.from(packr.pack(args));
   } catch (cause) {
-    throw new EncodeError("A worker's constructor arguments (options.args) must be msgpack-encodable to run off the main thread", {
-      cause,
-    });
+    throw unencodableError("A worker's constructor arguments (options.args) cannot be encoded to cross to its thread", "args", args, cause);
   }
 }
 
 export function decodeArgs(bytes: Uint8Array): unknown[] {
-  const args = packr.unpack(bytes) as unknown;
+  let args: unknown;
+  try {
+    args = packr.unpack(bytes);
+  } catch (cause) {
+    throw new DecodeError("A worker's constructor arguments are not valid msgpack", { cause });
+  }
   if (!Array.isArray(args)) throw new DecodeError("Worker arguments must be an array");
   return args;
 }

@@ -104,10 +104,12 @@ export class ThreadLink {
     this.#consumedMessages++;
     this.#consumedBytes += bytes;
     const limits = this.mailbox;
-    const quarter = this.#consumedMessages * 4 >= limits.maxMessages || this.#consumedBytes * 4 >= limits.maxBytes;
+    const held = this.#writer.pendingCredit;
+    const quarter =
+      (this.#consumedMessages + held.messages) * 4 >= limits.maxMessages || (this.#consumedBytes + held.bytes) * 4 >= limits.maxBytes;
     if (idle || quarter) {
-      // A quarter goes at once (the sender may be waiting); an idle worker's goes with this turn's replies.
-      this.#writer.addCredit(this.#consumedMessages, this.#consumedBytes, quarter);
+      // A quarter goes at once (the sender may be waiting); an idle worker's rides on its next batch (replies, sends).
+      this.#writer.addCredit(this.#consumedMessages, this.#consumedBytes, quarter ? "now" : "with-next");
       this.#consumedMessages = 0;
       this.#consumedBytes = 0;
     }

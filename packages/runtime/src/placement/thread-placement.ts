@@ -249,13 +249,16 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#newGrants = [];
   }
 
-  /** Returns credit in bulk (a quarter of the window), or all of it once the thread's stream is read. */
+  /**
+   * Returns credit at once in bulk (a quarter of the window); less rides on the next batch to
+   * the thread once the thread's stream is read (a request's reply costs no post of its own).
+   */
   #returnCredit(): void {
     const routed = this.#routedBytes;
     if (routed === 0) return;
-    const quarter = routed * 4 >= this.#settings.linkWindowBytes;
+    const quarter = (routed + (this.#writer?.pendingCredit.bytes ?? 0)) * 4 >= this.#settings.linkWindowBytes;
     if (!quarter && this.#unread.length > 0) return;
-    this.#writer?.addCredit(0, routed, quarter);
+    this.#writer?.addCredit(0, routed, quarter ? "now" : "with-next");
     this.#routedBytes = 0;
   }
 
@@ -312,7 +315,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
     const key = hop.key;
     if (!hop.isLocal || this.#granted.has(key) || this.#granted.size >= MAX_GRANTS) return;
     const core = this.#core;
-    if (!core.router.has(hop) || core.flowControls.isProducerKey(this.address.key)) return;
+    const mailbox = core.router.mailboxOf(hop);
+    if (!mailbox || mailbox.shortLived || core.flowControls.isProducerKey(this.address.key)) return;
     this.#granted.set(
       key,
       core.router.watchHop(hop, () => {

@@ -23,4 +23,9 @@ export interface Mailbox {
    * Returns a function that cancels the call. Only meaningful while `isFull`.
    */
   onRoom?(callback: () => void): () => void;
+  /**
+   * True for a reply address that lives for one request (sendAndReceive's): senders should
+   * not set anything up for later sends to it (a thread's send grant, a hop watch).
+   */
+  readonly shortLived?: boolean;
 }

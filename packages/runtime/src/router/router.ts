@@ -64,7 +64,7 @@ export class Router {
       this.#table.delete(a.key);
       this.flowControls.cleanup(a);
       const watchers = this.#watchers.get(a.key);
-      if (!watchers) continue;
+      if (!watchers || watchers.size === 0) continue;
       this.#watchers.delete(a.key);
       const error = new RouteUnavailableError(`${a.toString()} stopped before a reply arrived`, { cause: reason });
       for (const w of watchers) w(error);

@@ -4,12 +4,12 @@
  * and answers each request batch with one result batch. See batch-protocol.ts.
  *
  * Loaded as compiled JavaScript (dist/crypto-threads/crypto-thread-entry.js) by
- * CryptoThreads; it imports only pure modules of this package.
+ * CryptoThreads; it imports only pure modules of this package (and the runtime's errors).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { DROP_REASONS, TRANSPORT_OVERHEAD, TransportDecryptor, TransportEncryptor } from "../channel/transport-cipher.js";
 import { getCryptoProvider } from "../crypto/index.js";
-import { SecureChannelError, toErrorData } from "../errors.js";
+import { errorToData, HopwireError, type ErrorData } from "@hopwire/runtime/errors";
 import { OuterKind } from "../secure-channel/channel-message.js";
 import { BATCH_HEADER, CIPHER_CODES, KEYS_BODY_LENGTH, Op, OP_HEADER, PROVIDER_CODES, RESULT_HEADER, Status } from "./batch-protocol.js";
 
@@ -25,15 +25,16 @@ interface Failed {
 
 const channels = new Map<number, Hosted | Failed>();
 const encoder = new TextEncoder();
-const UNKNOWN_CHANNEL = failureBytes({ code: "DISPOSED", message: "the channel's keys are gone from its crypto thread" });
+const UNKNOWN_CHANNEL = failureBytes({ code: "DISPOSED", name: "DisposedError", message: "the channel's keys are gone from its crypto thread" });
 
-function failureBytes(data: { code: string; message: string }): Uint8Array {
-  return encoder.encode(JSON.stringify({ code: data.code, message: data.message }));
+function failureBytes(data: ErrorData): Uint8Array {
+  return encoder.encode(JSON.stringify(data));
 }
 
+/** The error as data (rebuilt as its own class on the channel's side); anything foreign becomes a CryptoThreadError. */
 function errorBytes(error: unknown): Uint8Array {
-  if (error instanceof SecureChannelError) return failureBytes(toErrorData(error));
-  return failureBytes({ code: "CRYPTO_THREAD_FAILED", message: error instanceof Error ? error.message : String(error) });
+  if (error instanceof HopwireError) return failureBytes(errorToData(error));
+  return failureBytes({ code: "CRYPTO_THREAD_FAILED", name: "CryptoThreadError", message: error instanceof Error ? error.message : String(error) });
 }
 
 function installKeys(channelId: number, bytes: Uint8Array, view: DataView, at: number): void {

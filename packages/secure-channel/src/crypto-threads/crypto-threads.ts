@@ -1,8 +1,8 @@
 import { Worker } from "node:worker_threads";
-import type { Logger, Node } from "@hopwire/runtime";
+import { errorFromData, HopwireError, type ErrorData, type Logger, type Node } from "@hopwire/runtime";
 import { DROP_REASONS, type DropReason } from "../channel/transport-cipher.js";
 import { KEY_LENGTH } from "../crypto/provider.js";
-import { errorFromData, InvalidKeyError, type ErrorData } from "../errors.js";
+import { InvalidKeyError } from "../errors.js";
 import { BATCH_HEADER, CIPHER_CODES, KEYS_BODY_LENGTH, Op, OP_HEADER, PROVIDER_CODES, RESULT_HEADER, Status, VIEW_THRESHOLD } from "./batch-protocol.js";
 import type { ChannelCipher, ChannelCipherOptions, ChannelCipherSink, ChannelKeys } from "./channel-cipher.js";
 import { CryptoThreadError } from "./crypto-thread-error.js";
@@ -105,7 +105,8 @@ export class ThreadedChannelCipher implements ChannelCipher {
 function failureFrom(body: Uint8Array): Error {
   try {
     const data = JSON.parse(decoder.decode(body)) as ErrorData;
-    return errorFromData(data) ?? new CryptoThreadError(data.message);
+    const error = errorFromData(data);
+    return error instanceof HopwireError ? error : new CryptoThreadError(data.message, { cause: error });
   } catch (error) {
     return new CryptoThreadError("A crypto thread sent an unreadable failure", { cause: error });
   }

@@ -1,5 +1,5 @@
 import { InvalidKeyError, UnsupportedCipherError } from "../errors.js";
-import type { AeadCipher } from "./provider.js";
+import type { AeadCipher, CryptoProvider } from "./provider.js";
 import { KEY_LENGTH } from "./provider.js";
 
 /** Rejects anything but a 32-byte Uint8Array, naming what it was meant to be. */
@@ -14,4 +14,10 @@ export function assertCipher(cipher: AeadCipher): void {
   if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") {
     throw new UnsupportedCipherError(`unsupported AEAD cipher ${JSON.stringify(cipher)} (expected "AESGCM" or "ChaChaPoly")`);
   }
+}
+
+/** Zeroes a private key the caller is done with, and lets the provider forget what it derived from it. */
+export function wipePrivateKey(provider: CryptoProvider, privateKey: Uint8Array): void {
+  if (provider.wipePrivateKey) provider.wipePrivateKey(privateKey);
+  else privateKey.fill(0);
 }

@@ -137,4 +137,6 @@ export const nobleCryptoProvider: CryptoProvider = Object.freeze({
   sha256,
   hmacSha256,
   createAead: (cipher: AeadCipher, key: Uint8Array): Aead => new NobleAead(cipher, key),
+  // noble keeps nothing per key; its intermediate bigints are garbage JavaScript cannot wipe.
+  wipePrivateKey: (privateKey: Uint8Array): void => void privateKey.fill(0),
 });

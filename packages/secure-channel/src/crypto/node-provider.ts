@@ -3,8 +3,8 @@
  * X25519/Ed25519 keys directly, only through DER or JWK wrappers; we use JWK because
  * OpenSSL 3's DER decoders are slow (measured on the dev machine: PKCS#8 import ~870/s
  * vs JWK ~15 k/s, SPKI export ~9 k/s vs JWK ~930 k/s). An imported private key is
- * cached only as long as the caller's key array lives (a WeakMap entry), so it lasts no
- * longer than the key object OpenSSL would hold anyway.
+ * cached only as long as the caller's key array lives (a WeakMap entry), or until
+ * `wipePrivateKey` wipes that array; the cache keeps no copy of the key's bytes.
  */
 import {
   createCipheriv,
@@ -17,6 +17,7 @@ import {
   diffieHellman,
   randomFillSync,
   sign as nodeSign,
+  timingSafeEqual,
   verify as nodeVerify,
   type CipherChaCha20Poly1305,
   type CipherGCM,
@@ -43,30 +44,44 @@ const PLACEHOLDER_X = Buffer.alloc(KEY_LENGTH).toString("base64url");
 
 interface CachedPrivateKey {
   readonly crv: Curve;
-  /** What the array held when imported: a caller that rewrites the array gets a fresh import. */
-  readonly bytes: Uint8Array;
+  /**
+   * SHA-256 of what the array held when imported, so that a caller that rewrites the array
+   * gets a fresh import. A digest, not a copy: the key's bytes are held once, by the caller
+   * (and inside the KeyObject, which JavaScript cannot wipe).
+   */
+  readonly fingerprint: Buffer;
   readonly key: KeyObject;
 }
 
 /**
  * Imported private keys, per key array: a handshake uses its ephemeral key in two DHs and
  * an identity signs every handshake, and the JWK import is the costliest step of a DH.
- * The entry lives exactly as long as the caller's array.
+ * The entry lives as long as the caller's array, or until wipePrivateKey wipes the array.
  */
 const privateKeyCache = new WeakMap<Uint8Array, CachedPrivateKey>();
 
 function importPrivateKey(crv: Curve, raw: Uint8Array): KeyObject {
   const cached = privateKeyCache.get(raw);
-  if (cached && cached.crv === crv && equalBytes(cached.bytes, raw)) return cached.key;
+  const fingerprint = createHash("sha256").update(raw).digest();
+  if (cached && cached.crv === crv && timingSafeEqual(cached.fingerprint, fingerprint)) return cached.key;
   const key = importPrivateKeyUncached(crv, raw);
-  privateKeyCache.set(raw, { crv, bytes: raw.slice(), key });
+  privateKeyCache.set(raw, { crv, fingerprint, key });
   return key;
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/**
+ * Zeroes a private key array and drops the KeyObject imported from it, so that nothing in
+ * this provider refers to the key any more: OpenSSL clears the key's memory when the
+ * KeyObject is garbage collected (it frees private keys with OPENSSL_secure_clear_free).
+ */
+function wipePrivateKey(privateKey: Uint8Array): void {
+  privateKeyCache.delete(privateKey);
+  privateKey.fill(0);
+}
+
+/** @internal for tests: whether an imported KeyObject is cached for this array. */
+export function hasImportedPrivateKey(privateKey: Uint8Array): boolean {
+  return privateKeyCache.has(privateKey);
 }
 
 // The base64url string of a private key is an immutable JS string we cannot wipe; it is
@@ -269,4 +284,5 @@ export const nodeCryptoProvider: CryptoProvider = Object.freeze({
   sha256,
   hmacSha256,
   createAead: (cipher: AeadCipher, key: Uint8Array): Aead => new NodeAead(cipher, key),
+  wipePrivateKey,
 });

@@ -71,6 +71,12 @@ export interface CryptoProvider {
   hmacSha256(key: Uint8Array, ...data: Uint8Array[]): Uint8Array;
   /** An AEAD keyed once with a 32-byte key; reuse it for every message under that key. */
   createAead(cipher: AeadCipher, key: Uint8Array): Aead;
+  /**
+   * Zeroes `privateKey` and forgets anything the provider derived from it (the node
+   * provider's imported KeyObject). Optional for other providers: callers then just zero
+   * the array (see wipePrivateKey in crypto/key-checks.ts).
+   */
+  wipePrivateKey?(privateKey: Uint8Array): void;
 }
 
 export const KEY_LENGTH = 32;

@@ -1,4 +1,5 @@
 import { defaultCryptoProvider } from "../crypto/index.js";
+import { wipePrivateKey } from "../crypto/key-checks.js";
 import type { CryptoProvider } from "../crypto/provider.js";
 import { HandshakeStateError } from "../errors.js";
 import type { Identity } from "../identity/identity.js";
@@ -27,15 +28,28 @@ export abstract class HandshakeMachine<Status extends string> {
     this.identity = options.identity;
     this.trustPolicy = options.trustPolicy;
     this.provider = options.provider ?? defaultCryptoProvider;
+    const generated = options.noiseStaticKeyPair ? undefined : this.provider.x25519.generateKeyPair();
     this.noise = new XXHandshakeState({
       protocolName: HANDSHAKE_PROTOCOL_NAME,
       initiator,
       prologue: HANDSHAKE_PROLOGUE,
-      s: options.noiseStaticKeyPair ?? this.provider.x25519.generateKeyPair(),
+      s: options.noiseStaticKeyPair ?? generated!,
       e: options.noiseEphemeralKeyPair,
       provider: this.provider,
     });
+    // The Noise state keeps its own copy: a key generated here is held once, there.
+    if (generated) wipePrivateKey(this.provider, generated.privateKey);
     this.#status = initialStatus;
+  }
+
+  /**
+   * Abandons the handshake (its peer went quiet, its route closed, it timed out): the
+   * private keys it holds are wiped now, not left to the garbage collector. A completed or
+   * failed handshake has wiped them already; then this does nothing.
+   */
+  dispose(): void {
+    if (this.#status === "complete" || this.#status === "failed") return;
+    this.#fail();
   }
 
   get status(): Status | "complete" | "failed" {

@@ -11,7 +11,7 @@ const CONSTRUCT = Symbol("Identity.construct");
 
 /**
  * An identity: an Ed25519 key pair named by its Identifier. The secret key lives in a
- * private field; toJSON(), toString() and util.inspect show only the identifier, so an
+ * private field; toJSON(), toString() (the identifier itself) and util.inspect show only the identifier, so an
  * identity that reaches a log or a JSON dump leaks nothing. structuredClone/postMessage
  * drop private fields as well: use exportIdentity() to move an identity on purpose.
  */
@@ -48,8 +48,9 @@ export class Identity {
     return { identifier: this.identifier };
   }
 
+  /** The identifier, so that `trustIdentifier(String(identity))` and template strings name the identity. */
   toString(): string {
-    return `Identity(${this.identifier})`;
+    return this.identifier;
   }
 
   [inspect.custom](): string {

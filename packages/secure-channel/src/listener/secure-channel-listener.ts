@@ -15,6 +15,7 @@ import type { Identity } from "../identity/identity.js";
 import { ChannelEnd } from "../secure-channel/channel-end.js";
 import { OuterKind } from "../secure-channel/channel-message.js";
 import { noiseStaticKeyFor } from "../secure-channel/noise-static-key.js";
+import { SecureChannelHandshakeError } from "../secure-channel/channel-errors.js";
 import { SecureChannel } from "../secure-channel/secure-channel.js";
 import { trackChannelEnd } from "../secure-channel/channel-registry.js";
 import { SecureChannelListenerOptions } from "../secure-channel/secure-channel-options.js";
@@ -91,14 +92,15 @@ export class SecureChannelListener implements Mailbox {
     try {
       sendAll(end, await handshake.handle({ type: "message", message: message1.payload.subarray(1) })); // <- e, ee, s, es
       const message3 = await end.nextHandshakeMessage();
-      if (message3.payload[0] !== OuterKind.HANDSHAKE) throw new Error("the initiator gave up the handshake");
+      if (message3.payload[0] !== OuterKind.HANDSHAKE) throw new SecureChannelHandshakeError("the initiator gave up the handshake");
       const actions = await handshake.handle({ type: "message", message: message3.payload.subarray(1) }); // -> s, se
       const done = actions.find((a) => a.type === "complete");
-      if (!done || done.type !== "complete") throw new Error("the handshake did not complete");
+      if (!done || done.type !== "complete") throw new SecureChannelHandshakeError("the handshake did not complete");
       end.establish(done.result);
       end.open(this.flowControlId);
       this.#log.debug(`accepted a secure channel from ${done.result.peerIdentifier}`);
     } catch (error) {
+      handshake.dispose(); // its key copies are wiped now, whatever stopped it
       const code = (error as { code?: unknown }).code;
       this.#log.debug("refused a secure channel", error);
       try {

@@ -1,6 +1,6 @@
 import { concatBytes } from "../bytes.js";
 import { defaultCryptoProvider } from "../crypto/index.js";
-import { assertKey32 } from "../crypto/key-checks.js";
+import { assertKey32, wipePrivateKey } from "../crypto/key-checks.js";
 import type { CryptoProvider, KeyPair } from "../crypto/provider.js";
 import { KEY_LENGTH, TAG_LENGTH } from "../crypto/provider.js";
 import { NoiseMessageLengthError, NoiseStateError } from "../errors.js";
@@ -241,10 +241,12 @@ export class XXHandshakeState {
     this.#wipeKeys();
   }
 
+  // Zeroes this handshake's own copies of its private keys, and drops what the provider
+  // imported from them (the node provider's KeyObjects).
   #wipeKeys(): void {
-    this.#e?.privateKey.fill(0);
-    this.#injectedE?.privateKey.fill(0);
-    this.#s.privateKey.fill(0);
+    if (this.#e) wipePrivateKey(this.#provider, this.#e.privateKey);
+    if (this.#injectedE) wipePrivateKey(this.#provider, this.#injectedE.privateKey);
+    wipePrivateKey(this.#provider, this.#s.privateKey);
   }
 
   #guard<T>(run: () => T): T {

@@ -1,7 +1,8 @@
-import { HopwireError, registerErrorClasses } from "@hopwire/runtime";
+import { registerErrorClasses } from "@hopwire/runtime/errors";
+import { SecureChannelError } from "../errors.js";
 
 /** Thrown by createSecureChannel when the responder refused the initiator (untrusted, bad signature…). */
-export class SecureChannelRefusedError extends HopwireError {
+export class SecureChannelRefusedError extends SecureChannelError {
   override readonly code = "SECURE_CHANNEL_REFUSED";
   constructor(message = "The responder refused the secure channel", options?: { cause?: unknown }) {
     super(message, options);
@@ -9,7 +10,7 @@ export class SecureChannelRefusedError extends HopwireError {
 }
 
 /** Thrown (or used as the reason of a RouteUnavailableError) when a channel closed. */
-export class SecureChannelClosedError extends HopwireError {
+export class SecureChannelClosedError extends SecureChannelError {
   override readonly code = "SECURE_CHANNEL_CLOSED";
   constructor(message = "The secure channel is closed", options?: { cause?: unknown }) {
     super(message, options);
@@ -17,7 +18,7 @@ export class SecureChannelClosedError extends HopwireError {
 }
 
 /** Thrown when the handshake failed on this side (bad message, untrusted peer, timeout). */
-export class SecureChannelHandshakeError extends HopwireError {
+export class SecureChannelHandshakeError extends SecureChannelError {
   override readonly code = "SECURE_CHANNEL_HANDSHAKE_FAILED";
   constructor(message = "The secure channel handshake failed", options?: { cause?: unknown }) {
     super(message, options);
@@ -29,7 +30,7 @@ export class SecureChannelHandshakeError extends HopwireError {
  * honest peer never does (both sides apply the same rule), so the records were dropped and
  * counted, and past a quarter of the window the channel was closed.
  */
-export class SecureChannelCreditExceededError extends HopwireError {
+export class SecureChannelCreditExceededError extends SecureChannelError {
   override readonly code = "SECURE_CHANNEL_CREDIT_EXCEEDED";
   constructor(message = "The peer sent past the credit of the secure channel", options?: { cause?: unknown }) {
     super(message, options);

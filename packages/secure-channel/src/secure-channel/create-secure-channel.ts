@@ -23,8 +23,9 @@ export async function createSecureChannel(
 ): Promise<SecureChannel> {
   const end = new ChannelEnd(node, "initiator", options, FlowControls.generateId(), route(to));
   trackChannelEnd(node, end);
+  let handshake: InitiatorHandshake | undefined;
   try {
-    const handshake = new InitiatorHandshake({
+    handshake = new InitiatorHandshake({
       identity,
       trustPolicy: options.trustPolicy,
       provider: options.provider,
@@ -40,6 +41,7 @@ export async function createSecureChannel(
     if (confirmation !== "confirmed") refuseIfRefused(confirmation.payload);
     return new SecureChannel(end);
   } catch (error) {
+    handshake?.dispose(); // its key copies are wiped now, whatever stopped it
     if (!(error instanceof SecureChannelRefusedError)) tellResponder(end, error);
     end.close(error instanceof Error ? error : undefined, false);
     throw asChannelError(error);

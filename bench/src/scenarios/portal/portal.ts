@@ -1,0 +1,134 @@
+// The portal family: one TCP stream's bulk throughput, and connection setup, through a
+// Hopwire TCP portal (inlet → secure channel over TCP → outlet) on one host, beside the
+// same run's direct TCP and a hand-rolled node:tls tunnel (the baselines' chain:
+// portal → TLS tunnel → direct TCP). iperf3 is not used: the bulk client is a Node
+// process writing 64 KiB buffers (roles/portal-byte-sender.ts).
+import { registerScenario, type Measurement, type Metric, type RunParams } from "../../scenario.js";
+import { withChildren, type BenchChild } from "../../proc/spawn.js";
+import type { RoundTripSummary } from "../../metrics.js";
+import type { ByteSinkResult } from "../../roles/portal-byte-sink.js";
+
+const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.meta.url);
+const timeoutFor = (p: RunParams): number => p.warmupMs + p.durationMs + 20_000;
+
+/** How the client's connection reaches the target. */
+type Path = "direct" | "tls-tunnel" | "portal";
+
+type Spawn = <R = unknown, S = unknown>(role: string, script: URL, params: unknown) => BenchChild<R, S>;
+
+/**
+ * Starts the path's middle processes in front of `targetPort`; resolves to the port a
+ * client connects to, and the middle children (their RSS is reported).
+ */
+async function middle(spawn: Spawn, path: Path, targetPort: number): Promise<{ port: number; children: BenchChild[] }> {
+  if (path === "direct") return { port: targetPort, children: [] };
+  if (path === "tls-tunnel") {
+    const server = spawn<{ port: number; certPem: string }>("tunnel-server", role("tls-tunnel"), { side: "server", targetPort });
+    const { port: serverPort, certPem } = await server.ready;
+    const client = spawn<{ port: number }>("tunnel-client", role("tls-tunnel"), { side: "client", serverPort, certPem });
+    return { port: (await client.ready).port, children: [server, client] };
+  }
+  const outlet = spawn<{ port: number }>("outlet-node", role("portal-node"), { side: "outlet", targetPort });
+  const inlet = spawn<{ port: number }>("inlet-node", role("portal-node"), { side: "inlet", outletNodePort: (await outlet.ready).port });
+  return { port: (await inlet.ready).port, children: [outlet, inlet] };
+}
+
+/** Stops the servers and collects every process's peak RSS. */
+async function rssOf(children: BenchChild[]): Promise<Measurement["processes"]> {
+  for (const child of children) child.stop();
+  const results = await Promise.all(children.map((c) => c.result));
+  return results.map((r, i) => ({ role: children[i]!.role, maxRssBytes: r.maxRssBytes }));
+}
+
+function bulk(path: Path) {
+  return (p: RunParams, signal: AbortSignal): Promise<Measurement> =>
+    withChildren(signal, timeoutFor(p), async (spawn) => {
+      const sink = spawn<{ port: number }, ByteSinkResult>("sink", role("portal-byte-sink"), { warmupMs: p.warmupMs, durationMs: p.durationMs });
+      const { port, children } = await middle(spawn, path, (await sink.ready).port);
+      const sender = spawn("sender", role("portal-byte-sender"), { port });
+      const result = await sink.result;
+      const processes = await rssOf([sender, ...children]);
+      const bytesPerSecond = result.data.bytes / result.data.seconds;
+      const metrics: Metric[] = [
+        { name: "MB/s", unit: "MB/s", value: bytesPerSecond / 1e6, higherIsBetter: true },
+        { name: "Gbit/s", unit: "Gbit/s", value: (bytesPerSecond * 8) / 1e9, higherIsBetter: true },
+      ];
+      return { metrics, processes: [{ role: "sink", maxRssBytes: result.maxRssBytes }, ...processes] };
+    });
+}
+
+function setup(path: Path) {
+  return (p: RunParams, signal: AbortSignal): Promise<Measurement> =>
+    withChildren(signal, timeoutFor(p), async (spawn) => {
+      const target = spawn<{ port: number }, RoundTripSummary>("target", role("setup-target"), { warmupMs: p.warmupMs, durationMs: p.durationMs });
+      const { port, children } = await middle(spawn, path, (await target.ready).port);
+      const client = spawn("client", role("setup-client"), { port });
+      const result = await target.result;
+      const processes = await rssOf([client, ...children]);
+      const s = result.data;
+      const metrics: Metric[] = [
+        { name: "conn/s", unit: "conn/s", value: s.roundTrips / s.seconds, higherIsBetter: true },
+        { name: "p50", unit: "µs", value: s.p50Us, higherIsBetter: false },
+        { name: "p99", unit: "µs", value: s.p99Us, higherIsBetter: false },
+      ];
+      return { metrics, processes: [{ role: "target", maxRssBytes: result.maxRssBytes }, ...processes] };
+    });
+}
+
+const BULK = "One TCP connection; a Node client writes 64 KiB buffers as fast as it drains (iperf3 is not used), the target counts bytes from warmupMs after its first byte for --duration.";
+const SETUP =
+  "One connection at a time: the client stamps the wall clock, connects and writes the stamp as its first 8 bytes; the target " +
+  "takes its arrival time minus the stamp (both processes read the system clock), then closes. So a figure is client connect → " +
+  "first byte at the target, which includes the client's own TCP handshake with the entry point.";
+
+registerScenario({
+  name: "baseline/portal-direct-tcp",
+  description: `Direct TCP, client → target, two child processes. ${BULK}`,
+  params: [],
+  run: bulk("direct"),
+});
+
+registerScenario({
+  name: "baseline/portal-tls-tunnel",
+  description:
+    "The tunnel a person would hand-roll with node:tls: client → tunnel client (plain TCP in, TLS 1.3 AES-256-GCM out) → " +
+    `tunnel server (TLS in, TCP out) → target, four child processes. ${BULK}`,
+  params: [],
+  baseline: "baseline/portal-direct-tcp",
+  run: bulk("tls-tunnel"),
+});
+
+registerScenario({
+  name: "portal/throughput",
+  description:
+    "client → inlet node → secure channel over TCP (node crypto, inline) → outlet node → target, four child processes; " +
+    `ratio against the TLS tunnel (target ≥ 0.8×; Ockam's anchor: ≈ 1.5 Gbit/s with iperf3, build-trust/ockam PR 7562). ${BULK}`,
+  params: [],
+  baseline: "baseline/portal-tls-tunnel",
+  run: bulk("portal"),
+});
+
+registerScenario({
+  name: "baseline/portal-direct-tcp-setup",
+  description: `Connection setup straight to the target, two child processes. ${SETUP}`,
+  params: [],
+  run: setup("direct"),
+});
+
+registerScenario({
+  name: "baseline/portal-tls-tunnel-setup",
+  description: `Connection setup through the node:tls tunnel (a TLS 1.3 handshake per connection), four child processes. ${SETUP}`,
+  params: [],
+  baseline: "baseline/portal-direct-tcp-setup",
+  run: setup("tls-tunnel"),
+});
+
+registerScenario({
+  name: "portal/setup",
+  description:
+    "Connection setup through the portal (the inlet opens a stream over an established secure channel; the outlet dials the " +
+    `target on OPEN), four child processes; target p50 ≤ 2 ms on loopback. ${SETUP}`,
+  params: [],
+  baseline: "baseline/portal-tls-tunnel-setup",
+  run: setup("portal"),
+});

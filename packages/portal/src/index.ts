@@ -1,0 +1,31 @@
+/**
+ * @hopwire/portal: TCP portals (Ockam's tcp-inlet and tcp-outlet). An inlet listens on a
+ * local port and carries each client connection, as a stream of its own, along a route
+ * (usually through a secure channel) to an outlet, which connects to its target and
+ * carries the bytes back. See docs/portals.md.
+ */
+export { createInlet, Inlet, type InletStreamListener } from "./inlet/index.js";
+export { createOutlet, Outlet } from "./outlet/index.js";
+export type { StreamClosedListener } from "./stream/index.js";
+export {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_MAX_STREAMS,
+  DEFAULT_OPEN_TIMEOUT_MS,
+  DEFAULT_OUTLET_ADDRESS,
+  DEFAULT_STREAM_WINDOW_BYTES,
+  type InletOptions,
+  type OutletOptions,
+  type PortalStreamOptions,
+} from "./options.js";
+export {
+  PortalError,
+  PortalListenError,
+  PortalOpenTimeoutError,
+  PortalProtocolError,
+  PortalResetError,
+  PortalRouteClosedError,
+  PortalStreamLimitError,
+  PortalTargetNotAllowedError,
+  PortalTargetUnreachableError,
+} from "./errors.js";
+export { MAX_DATA_BYTES } from "./protocol/index.js";

@@ -1,0 +1,1 @@
+export { createInlet, Inlet, type InletStreamListener } from "./inlet.js";

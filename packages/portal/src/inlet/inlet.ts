@@ -1,0 +1,152 @@
+import { createServer, type Server, type Socket } from "node:net";
+import { LocalMessage, NodeStoppedError, type Logger, type Node, type Route, type Router } from "@hopwire/runtime";
+import { PortalListenError, PortalOpenTimeoutError, PortalRouteClosedError, PortalStreamLimitError } from "../errors.js";
+import { formatHostPort } from "../host-port.js";
+import { resolveInletOptions, type InletOptions, type ResolvedInletOptions } from "../options.js";
+import { encodeOpen } from "../protocol/index.js";
+import { resetSocket, StreamListeners, type PortalStream, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
+import { InletStream } from "./inlet-stream.js";
+
+/**
+ * Starts an inlet (Ockam's tcp-inlet): it listens on `options.listen` and, for each client
+ * connection, opens a stream to the outlet at the end of `options.route`. Resolves once
+ * it listens; `inlet.address` is the bound "host:port".
+ *
+ * ```ts
+ * const inlet = await createInlet(node, { listen: "127.0.0.1:0", route: route(channel, "outlet") });
+ * ```
+ *
+ * Throws InvalidOptionError for bad options, PortalListenError if it cannot listen.
+ */
+export async function createInlet(node: Node, options: InletOptions): Promise<Inlet> {
+  if (node.stopped) throw new NodeStoppedError("Cannot start an inlet on a stopped node");
+  const resolved = resolveInletOptions(options);
+  const inlet = new Inlet(node, resolved);
+  await inlet.listen();
+  node.onStop(() => inlet.stop());
+  node.log.debug(`inlet ${inlet.address} -> ${resolved.route.toString()} started`);
+  return inlet;
+}
+
+/** Why a client connection of an inlet ended: undefined when both sides closed cleanly. */
+export type InletStreamListener = StreamClosedListener;
+
+/**
+ * An inlet: a TCP server whose every client connection becomes a portal stream to the
+ * outlet. A client's bytes wait (its socket paused) until the outlet answered.
+ */
+export class Inlet implements StreamOwner {
+  readonly #node: Node;
+  readonly #options: ResolvedInletOptions;
+  readonly #server: Server;
+  readonly #streams = new Set<InletStream>();
+  readonly #listeners = new StreamListeners();
+  #address = "";
+  #stopped = false;
+
+  /** @internal use createInlet */
+  constructor(node: Node, options: ResolvedInletOptions) {
+    this.#node = node;
+    this.#options = options;
+    this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.#accept(socket));
+    this.#server.maxConnections = options.maxStreams;
+  }
+
+  /** @internal the node's router (for the streams) */
+  get router(): Router {
+    return this.#node.router;
+  }
+
+  /** @internal the node's logger (for the streams) */
+  get log(): Logger {
+    return this.#node.log;
+  }
+
+  /** The bound "host:port" (the real port when asked for port 0). */
+  get address(): string {
+    return this.#address;
+  }
+
+  /** The bound port. */
+  get port(): number {
+    return Number(this.#address.slice(this.#address.lastIndexOf(":") + 1));
+  }
+
+  /** The route to the outlet. */
+  get route(): Route {
+    return this.#options.route;
+  }
+
+  /** Client connections carried now. */
+  get activeStreams(): number {
+    return this.#streams.size;
+  }
+
+  /** True after `stop()` (or the node stopped). */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Calls `listener` as each client connection's stream ends; returns a function that removes it. */
+  onStreamClosed(listener: InletStreamListener): () => void {
+    return this.#listeners.add(listener);
+  }
+
+  /** @internal */
+  async listen(): Promise<void> {
+    const { host, port } = this.#options.listen;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => reject(new PortalListenError(`cannot listen on ${formatHostPort(host, port)}: ${error.message}`, { cause: error }));
+      this.#server.once("error", onError);
+      this.#server.listen(port, host, () => {
+        this.#server.off("error", onError);
+        resolve();
+      });
+    });
+    this.#server.on("error", (error) => this.#node.log.warn(`inlet ${this.#address} server error: ${error.message}`));
+    const bound = this.#server.address();
+    if (bound !== null && typeof bound === "object") this.#address = formatHostPort(bound.address, bound.port);
+  }
+
+  /** @internal called by a stream when it ended */
+  streamClosed(stream: PortalStream, reason: Error | undefined): void {
+    this.#streams.delete(stream as InletStream);
+    this.#notify(reason);
+  }
+
+  #notify(reason: Error | undefined): void {
+    this.#listeners.notify(reason, this.#node.log);
+  }
+
+  /** Stops listening and resets every client connection (and its stream at the outlet). */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    // A stream still waiting for OPENED lingers to answer it with RESET (InletStream).
+    for (const stream of [...this.#streams]) stream.finish(new PortalRouteClosedError("the inlet stopped"), true);
+    await closed;
+  }
+
+  /** For logs: the address and where it leads. */
+  toString(): string {
+    return `Inlet(${this.#address} -> ${this.#options.route.toString()})`;
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#stopped) return resetSocket(socket);
+    const options = this.#options;
+    if (this.#streams.size >= options.maxStreams) {
+      resetSocket(socket);
+      return this.#notify(new PortalStreamLimitError());
+    }
+    const stream = new InletStream(this, socket, options.windowBytes);
+    this.#streams.add(stream);
+    this.#node.router.register([stream.address], stream);
+    const timer = setTimeout(() => stream.finish(new PortalOpenTimeoutError(), false), options.openTimeoutMs);
+    stream.expectOpened(options.openTimeoutMs, () => clearTimeout(timer));
+    void stream.closed.then(() => clearTimeout(timer));
+    stream.setPeer(options.route);
+    stream.sendControl(encodeOpen(options.windowBytes, options.target));
+  }
+}

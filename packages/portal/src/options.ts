@@ -1,0 +1,169 @@
+import { InvalidOptionError, route, type AddressLike, type FlowControlId, type Route, type RouteLike } from "@hopwire/runtime";
+import { formatHostPort, parseHostPort, type HostPort } from "./host-port.js";
+
+/** Default receive window of a portal stream, per direction, in bytes (1 MiB). */
+export const DEFAULT_STREAM_WINDOW_BYTES = 1024 * 1024;
+/** Default time an inlet waits for the outlet to answer a new stream (10 s). */
+export const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
+/** Default time an outlet waits for its target to accept a connection (5 s). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/** Default number of streams an inlet or an outlet carries at once (1 024). */
+export const DEFAULT_MAX_STREAMS = 1024;
+/** Default address of an outlet ("outlet"). */
+export const DEFAULT_OUTLET_ADDRESS = "outlet";
+
+const MIN_WINDOW = 1024;
+const MAX_WINDOW = 0x7fff_ffff;
+
+/** Options shared by inlets and outlets. */
+export interface PortalStreamOptions {
+  /**
+   * How many bytes the far side may send on one stream before this side's socket drained
+   * them (its credit). Default 1 MiB; at least 1 KiB. A stream's memory on this side is
+   * bounded by it.
+   */
+  windowBytes?: number;
+  /** How many client connections (inlet) or target connections (outlet) at once. Default 1 024. */
+  maxStreams?: number;
+}
+
+/** What `createOutlet` takes. */
+export interface OutletOptions extends PortalStreamOptions {
+  /** The outlet's local address, which inlets put last in their route. Default "outlet". */
+  address?: AddressLike;
+  /** The target it connects to for each stream: "host:port". */
+  to: string;
+  /**
+   * Further targets ("host:port") an inlet may ask for with its `target` option. `to` is
+   * always allowed; anything else is refused, never dialled.
+   */
+  allow?: string[];
+  /**
+   * The flow control ids whose messages may reach the outlet: usually a secure channel
+   * listener's `flowControlId`. Without one, no message from the network reaches it (only
+   * workers of this node can open streams).
+   */
+  asConsumer?: FlowControlId | FlowControlId[];
+  /** How long a dial to the target may take before the stream is refused. Default 5 s. */
+  connectTimeoutMs?: number;
+}
+
+/** What `createInlet` takes. */
+export interface InletOptions extends PortalStreamOptions {
+  /** Where the inlet listens: "host:port"; port 0 lets the system choose. */
+  listen: string;
+  /** The route to the outlet, e.g. `route(channel, "outlet")` or "outlet" on this node. */
+  route: RouteLike;
+  /** Ask the outlet for this target instead of its own `to` (it must be on the outlet's allow-list). */
+  target?: string;
+  /** How long a new stream waits for the outlet's answer before its client is reset. Default 10 s. */
+  openTimeoutMs?: number;
+}
+
+/** Outlet options after validation, with defaults filled in. */
+export interface ResolvedOutletOptions {
+  address: AddressLike;
+  to: HostPort;
+  allowed: Set<string>;
+  asConsumer: FlowControlId[];
+  connectTimeoutMs: number;
+  windowBytes: number;
+  maxStreams: number;
+}
+
+/** Inlet options after validation, with defaults filled in. */
+export interface ResolvedInletOptions {
+  listen: HostPort;
+  route: Route;
+  target: string;
+  openTimeoutMs: number;
+  windowBytes: number;
+  maxStreams: number;
+}
+
+function object(value: unknown, what: string): Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new InvalidOptionError(`${what} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+function unknownKeys(options: Record<string, unknown>, known: readonly string[], what: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new InvalidOptionError(`${what}: unknown option "${key}" (known: ${known.join(", ")})`);
+  }
+}
+
+function integer(value: unknown, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function stream(options: Record<string, unknown>): { windowBytes: number; maxStreams: number } {
+  return {
+    windowBytes: integer(options.windowBytes, "windowBytes", DEFAULT_STREAM_WINDOW_BYTES, MIN_WINDOW, MAX_WINDOW),
+    maxStreams: integer(options.maxStreams, "maxStreams", DEFAULT_MAX_STREAMS, 1, 1_000_000),
+  };
+}
+
+const OUTLET_KEYS = ["address", "to", "allow", "asConsumer", "connectTimeoutMs", "windowBytes", "maxStreams"] as const;
+const INLET_KEYS = ["listen", "route", "target", "openTimeoutMs", "windowBytes", "maxStreams"] as const;
+
+/** Validates outlet options; throws InvalidOptionError naming the option. */
+export function resolveOutletOptions(input: OutletOptions): ResolvedOutletOptions {
+  const options = object(input, "outlet options");
+  unknownKeys(options, OUTLET_KEYS, "outlet options");
+  const address = options.address ?? DEFAULT_OUTLET_ADDRESS;
+  if (typeof address !== "string" && (typeof address !== "object" || address === null)) {
+    throw new InvalidOptionError(`address must be an address string, got ${typeof address}`);
+  }
+  const to = parseHostPort(options.to, "to", false);
+  const allowed = new Set<string>([formatHostPort(to.host, to.port)]);
+  if (options.allow !== undefined) {
+    if (!Array.isArray(options.allow)) throw new InvalidOptionError(`allow must be an array of "host:port" strings`);
+    options.allow.forEach((entry, i) => {
+      const hp = parseHostPort(entry, `allow[${i}]`, false);
+      allowed.add(formatHostPort(hp.host, hp.port));
+    });
+  }
+  const consumers = options.asConsumer === undefined ? [] : Array.isArray(options.asConsumer) ? options.asConsumer : [options.asConsumer];
+  for (const id of consumers) {
+    if (typeof id !== "string" || id.length === 0) throw new InvalidOptionError(`asConsumer must be flow control ids (strings)`);
+  }
+  return {
+    address: address as AddressLike,
+    to,
+    allowed,
+    asConsumer: consumers as FlowControlId[],
+    connectTimeoutMs: integer(options.connectTimeoutMs, "connectTimeoutMs", DEFAULT_CONNECT_TIMEOUT_MS, 1, 3_600_000),
+    ...stream(options),
+  };
+}
+
+/** Validates inlet options; throws InvalidOptionError naming the option. */
+export function resolveInletOptions(input: InletOptions): ResolvedInletOptions {
+  const options = object(input, "inlet options");
+  unknownKeys(options, INLET_KEYS, "inlet options");
+  const listen = parseHostPort(options.listen, "listen", true);
+  if (options.route === undefined || options.route === null) throw new InvalidOptionError("route is required (the route to the outlet)");
+  let r: Route;
+  try {
+    r = route(options.route as RouteLike);
+  } catch (error) {
+    throw new InvalidOptionError(`route is not a route: ${(error as Error).message}`, { cause: error });
+  }
+  if (r.length === 0) throw new InvalidOptionError("route must not be empty");
+  let target = "";
+  if (options.target !== undefined) {
+    const hp = parseHostPort(options.target, "target", false);
+    target = formatHostPort(hp.host, hp.port);
+  }
+  return {
+    listen,
+    route: r,
+    target,
+    openTimeoutMs: integer(options.openTimeoutMs, "openTimeoutMs", DEFAULT_OPEN_TIMEOUT_MS, 1, 3_600_000),
+    ...stream(options),
+  };
+}

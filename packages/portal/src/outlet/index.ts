@@ -1,0 +1,1 @@
+export { createOutlet, Outlet } from "./outlet.js";

@@ -1,0 +1,185 @@
+import { connect } from "node:net";
+import {
+  LocalMessage,
+  NodeStoppedError,
+  route,
+  toAddress,
+  type Address,
+  type Logger,
+  type Mailbox,
+  type Node,
+  type Router,
+} from "@hopwire/runtime";
+import { PortalProtocolError, PortalStreamLimitError, PortalTargetNotAllowedError, PortalTargetUnreachableError } from "../errors.js";
+import { formatHostPort, parseHostPort, type HostPort } from "../host-port.js";
+import { resolveOutletOptions, type OutletOptions, type ResolvedOutletOptions } from "../options.js";
+import { decodePortalMessage, encodeOpened, encodeReset, KIND } from "../protocol/index.js";
+import { PortalStream, StreamListeners, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
+
+/**
+ * Starts an outlet (Ockam's tcp-outlet) at `options.address` (default "outlet"): for each
+ * OPEN an inlet sends it, it connects to its target and carries the connection's bytes
+ * both ways on a stream of its own.
+ *
+ * ```ts
+ * const outlet = await createOutlet(node, { to: "127.0.0.1:5432", asConsumer: secureChannelListener.flowControlId });
+ * ```
+ *
+ * Throws InvalidOptionError for bad options, DuplicateAddressError if the address is taken.
+ */
+export async function createOutlet(node: Node, options: OutletOptions): Promise<Outlet> {
+  if (node.stopped) throw new NodeStoppedError("Cannot start an outlet on a stopped node");
+  const resolved = resolveOutletOptions(options);
+  const outlet = new Outlet(node, resolved);
+  node.router.register([outlet.address], outlet);
+  for (const id of resolved.asConsumer) node.flowControls.addConsumer(outlet.address, id);
+  node.onStop(() => outlet.stop());
+  node.log.debug(`outlet ${outlet.address.toString()} -> ${outlet.to} started`);
+  return outlet;
+}
+
+/**
+ * An outlet: a mailbox on the node's router that opens one stream, and one TCP connection
+ * to its target, per OPEN. It dials only `to` and the targets of its allow-list.
+ */
+export class Outlet implements Mailbox, StreamOwner {
+  readonly address: Address;
+  readonly #node: Node;
+  readonly #options: ResolvedOutletOptions;
+  readonly #streams = new Set<PortalStream>();
+  readonly #listeners = new StreamListeners();
+  #refused = 0;
+  #opened = 0;
+  #stopped = false;
+
+  /** @internal use createOutlet */
+  constructor(node: Node, options: ResolvedOutletOptions) {
+    this.#node = node;
+    this.#options = options;
+    this.address = toAddress(options.address);
+  }
+
+  /** @internal the node's router (for the streams) */
+  get router(): Router {
+    return this.#node.router;
+  }
+
+  /** @internal the node's logger (for the streams) */
+  get log(): Logger {
+    return this.#node.log;
+  }
+
+  /** The default target, "host:port". */
+  get to(): string {
+    return formatHostPort(this.#options.to.host, this.#options.to.port);
+  }
+
+  /** Streams open now. */
+  get activeStreams(): number {
+    return this.#streams.size;
+  }
+
+  /** Streams opened so far (the target accepted). */
+  get openedStreams(): number {
+    return this.#opened;
+  }
+
+  /** OPENs refused so far (target not allowed or down, stream limit, malformed). */
+  get refusedStreams(): number {
+    return this.#refused;
+  }
+
+  /** True after `stop()` (or the node stopped). */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** @internal the router hands it OPENs */
+  deliver(message: LocalMessage, senderKey?: string): void {
+    if (this.#stopped) return;
+    const open = decodePortalMessage(message.payload);
+    if (open?.kind !== KIND.OPEN) return this.#refuse(message, new PortalProtocolError("an outlet takes only OPEN"));
+    if (this.#streams.size >= this.#options.maxStreams) return this.#refuse(message, new PortalStreamLimitError());
+    let target: HostPort = this.#options.to;
+    if (open.target !== "") {
+      try {
+        target = parseHostPort(open.target, "target", false);
+      } catch {
+        return this.#refuse(message, new PortalTargetNotAllowedError());
+      }
+      if (!this.#options.allowed.has(formatHostPort(target.host, target.port))) {
+        return this.#refuse(message, new PortalTargetNotAllowedError(`target ${open.target} is not on the allow-list`));
+      }
+    }
+    this.#open(message, senderKey, target, open.window);
+  }
+
+  /** @internal called by a stream when it ended */
+  streamClosed(stream: PortalStream, reason: Error | undefined): void {
+    this.#streams.delete(stream);
+    this.#listeners.notify(reason, this.#node.log);
+  }
+
+  /**
+   * Calls `listener` as each stream ends (undefined: both sides closed cleanly; else the
+   * reason, e.g. PortalTargetUnreachableError when the dial failed). Refused OPENs, which
+   * never became streams, are counted in `refusedStreams` only. Returns a remover.
+   */
+  onStreamClosed(listener: StreamClosedListener): () => void {
+    return this.#listeners.add(listener);
+  }
+
+  /** Stops taking OPENs and resets every stream. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#node.router.unregister([this.address]);
+    for (const stream of [...this.#streams]) stream.finish(new PortalTargetUnreachableError("the outlet stopped"), true);
+  }
+
+  /** For logs: the address and where it leads. */
+  toString(): string {
+    return `Outlet(${this.address.toString()} -> ${this.to})`;
+  }
+
+  #open(message: LocalMessage, senderKey: string | undefined, target: HostPort, credit: number): void {
+    const socket = connect({ host: target.host, port: target.port, allowHalfOpen: true });
+    // Listens before the stream does, so a failed dial is reported as such, not as a reset.
+    socket.once("error", (error) => failed(error));
+    const stream = new PortalStream(this, socket, this.#options.windowBytes);
+    this.#streams.add(stream);
+    this.#node.router.register([stream.address], stream);
+    // Only the flow the OPEN came on (that one channel) may reach the new stream.
+    const producer = senderKey === undefined ? undefined : this.#node.flowControls.producerByKey(senderKey);
+    if (producer) this.#node.flowControls.addConsumer(stream.address, producer.flowControlId);
+    stream.setPeer(message.returnRoute);
+    const timer = setTimeout(
+      () => stream.finish(new PortalTargetUnreachableError(`connect to ${formatHostPort(target.host, target.port)} timed out`), true),
+      this.#options.connectTimeoutMs,
+    );
+    let connected = false;
+    const failed = (error: Error): void => {
+      if (connected) return;
+      clearTimeout(timer);
+      this.#refused++;
+      stream.finish(new PortalTargetUnreachableError(`cannot connect to the target: ${error.message}`, { cause: error }), true);
+    };
+    socket.once("connect", () => {
+      connected = true;
+      clearTimeout(timer);
+      this.#opened++;
+      if (stream.sendControl(encodeOpened(this.#options.windowBytes))) stream.attach(message.returnRoute, credit);
+    });
+    void stream.closed.then(() => clearTimeout(timer));
+  }
+
+  #refuse(message: LocalMessage, reason: Error & { code: string }): void {
+    this.#refused++;
+    this.#node.log.debug(`outlet ${this.address.toString()} refused a stream: ${reason.message}`);
+    try {
+      this.#node.router.route(new LocalMessage(message.returnRoute, route(this.address), encodeReset(reason.code)), this.address.key);
+    } catch {
+      // the asker is gone
+    }
+  }
+}

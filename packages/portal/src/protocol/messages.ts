@@ -1,0 +1,110 @@
+/**
+ * The portal protocol: every message between an inlet stream and an outlet stream is a
+ * routed message whose payload starts with a kind byte (integers big-endian):
+ *
+ *   1 OPEN    u32 window ‖ UTF-8 target ("" = the outlet's own target)   inlet → outlet
+ *   2 OPENED  u32 window                                                  outlet stream → inlet stream
+ *   3 DATA    bytes                                                       both ways
+ *   4 CREDIT  u32 bytes (a delta: bytes the receiver's socket drained)    both ways
+ *   5 END     (empty: the sender's socket half-closed; no DATA follows)   both ways
+ *   6 RESET   UTF-8 error code                                            both ways
+ *
+ * OPEN goes to the outlet's address; OPENED comes back from the outlet's new stream
+ * address, which is where the inlet stream sends from then on.
+ */
+export const KIND = { OPEN: 1, OPENED: 2, DATA: 3, CREDIT: 4, END: 5, RESET: 6 } as const;
+
+/** The largest DATA message a stream sends (a socket read is split above it). */
+export const MAX_DATA_BYTES = 64 * 1024;
+/** The longest target an OPEN may name, and the longest RESET code. */
+export const MAX_TEXT_BYTES = 512;
+
+/** A decoded portal message. DATA's bytes are a view of the received payload. */
+export type PortalMessage =
+  | { kind: typeof KIND.OPEN; window: number; target: string }
+  | { kind: typeof KIND.OPENED; window: number }
+  | { kind: typeof KIND.DATA; data: Uint8Array }
+  | { kind: typeof KIND.CREDIT; bytes: number }
+  | { kind: typeof KIND.END }
+  | { kind: typeof KIND.RESET; code: string };
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Decodes a payload; undefined when it is not a well-formed portal message. */
+export function decodePortalMessage(payload: Uint8Array): PortalMessage | undefined {
+  if (payload.length === 0) return undefined;
+  const kind = payload[0];
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  switch (kind) {
+    case KIND.OPEN: {
+      if (payload.length < 5 || payload.length > 5 + MAX_TEXT_BYTES) return undefined;
+      const target = text(payload.subarray(5));
+      return target === undefined ? undefined : { kind, window: view.getUint32(1), target };
+    }
+    case KIND.OPENED:
+      return payload.length === 5 ? { kind, window: view.getUint32(1) } : undefined;
+    case KIND.DATA:
+      return payload.length > 1 ? { kind, data: payload.subarray(1) } : undefined;
+    case KIND.CREDIT:
+      return payload.length === 5 ? { kind, bytes: view.getUint32(1) } : undefined;
+    case KIND.END:
+      return payload.length === 1 ? { kind } : undefined;
+    case KIND.RESET: {
+      if (payload.length > 1 + MAX_TEXT_BYTES) return undefined;
+      const code = text(payload.subarray(1));
+      return code === undefined ? undefined : { kind, code };
+    }
+    default:
+      return undefined;
+  }
+}
+
+function text(bytes: Uint8Array): string | undefined {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function withU32(kind: number, value: number, tail?: Uint8Array): Uint8Array {
+  const out = Buffer.allocUnsafe(5 + (tail?.length ?? 0));
+  out[0] = kind;
+  out.writeUInt32BE(value, 1);
+  if (tail) out.set(tail, 5);
+  return out;
+}
+
+export function encodeOpen(window: number, target: string): Uint8Array {
+  return withU32(KIND.OPEN, window, Buffer.from(target, "utf8"));
+}
+
+export function encodeOpened(window: number): Uint8Array {
+  return withU32(KIND.OPENED, window);
+}
+
+/** One copy: the kind byte and the bytes in one payload. */
+export function encodeData(data: Uint8Array): Uint8Array {
+  const out = Buffer.allocUnsafe(1 + data.length);
+  out[0] = KIND.DATA;
+  // Buffer#copy, not set(): set() to an odd offset measured ~3x slower here.
+  Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(out, 1);
+  return out;
+}
+
+export function encodeCredit(bytes: number): Uint8Array {
+  return withU32(KIND.CREDIT, bytes);
+}
+
+const END = Uint8Array.of(KIND.END);
+export function encodeEnd(): Uint8Array {
+  return END;
+}
+
+export function encodeReset(code: string): Uint8Array {
+  const body = Buffer.from(code.slice(0, MAX_TEXT_BYTES), "utf8");
+  const out = Buffer.allocUnsafe(1 + body.length);
+  out[0] = KIND.RESET;
+  out.set(body, 1);
+  return out;
+}

@@ -1,0 +1,2 @@
+export { PortalStream, resetSocket, type StreamOwner } from "./portal-stream.js";
+export { StreamListeners, type StreamClosedListener } from "./stream-listeners.js";

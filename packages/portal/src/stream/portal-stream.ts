@@ -1,0 +1,321 @@
+import type { Socket } from "node:net";
+import { Address, LocalMessage, route, type Logger, type Mailbox, type Route, type Router } from "@hopwire/runtime";
+import { PortalProtocolError, PortalResetError, PortalRouteClosedError, portalErrorFromCode, type PortalError } from "../errors.js";
+import {
+  decodePortalMessage,
+  encodeCredit,
+  encodeData,
+  encodeEnd,
+  encodeReset,
+  KIND,
+  MAX_DATA_BYTES,
+  type PortalMessage,
+} from "../protocol/index.js";
+
+/** What a stream needs from the inlet or outlet that made it. */
+export interface StreamOwner {
+  readonly router: Router;
+  readonly log: Logger;
+  /** Called once, when the stream has ended (reason undefined: both sides closed cleanly). */
+  streamClosed(stream: PortalStream, reason: Error | undefined): void;
+}
+
+/**
+ * One TCP connection carried over a route: the socket on this side, the peer stream on
+ * the other. It is a mailbox on the node's router (main thread, beside the socket), so
+ * portal messages arrive without a worker hop and without decoding a body.
+ *
+ * Each direction has its own byte credit: this side may send as many DATA bytes as the
+ * peer granted (OPEN/OPENED's window, then CREDIT deltas), and grants credit back as its
+ * own socket drains what it received. A socket whose bytes cannot go out (no credit, or
+ * the route's first hop full) is paused, so a slow reader on one stream stalls only that
+ * stream's writer, through TCP, and nothing else.
+ */
+export class PortalStream implements Mailbox {
+  readonly address = Address.random();
+  readonly #key = this.address.key;
+  readonly #self: Route = route(this.address);
+  readonly #owner: StreamOwner;
+  readonly #socket: Socket;
+  readonly #window: number;
+
+  /** Where this stream's messages go: the peer stream (or, before OPENED, the outlet). */
+  #peer: Route | undefined;
+  /** True once bytes may flow (OPENED sent or received). */
+  #attached = false;
+  #sendCredit = 0;
+  /** Socket bytes read and not yet sent (waiting for credit or room). */
+  readonly #pending: Uint8Array[] = [];
+  /** Bytes received and handed to the socket, not yet drained by it. */
+  #unDrained = 0;
+  /** Bytes drained since the last CREDIT. */
+  #drainedSinceCredit = 0;
+  #waitingRoom = false;
+  #cancelRoom: (() => void) | undefined;
+  #unwatch: (() => void) | undefined;
+  /** The local socket sent FIN: after the pending bytes, END goes to the peer. */
+  #readEnded = false;
+  #endSent = false;
+  #endReceived = false;
+  #socketClosed = false;
+  #finished = false;
+  #bytesSent = 0;
+  #bytesReceived = 0;
+  readonly #closed: Promise<Error | undefined>;
+  #resolveClosed!: (reason: Error | undefined) => void;
+
+  constructor(owner: StreamOwner, socket: Socket, windowBytes: number) {
+    this.#owner = owner;
+    this.#socket = socket;
+    this.#window = windowBytes;
+    this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    socket.on("end", () => {
+      this.#readEnded = true;
+      this.#flush();
+    });
+    socket.on("error", (error) => this.finish(new PortalResetError(`socket error: ${error.message}`, { cause: error }), true));
+    socket.on("close", () => this.#onSocketClosed());
+  }
+
+  /** Resolves when the stream ended: undefined after a clean close both ways, else the reason. */
+  get closed(): Promise<Error | undefined> {
+    return this.#closed;
+  }
+
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  /** DATA bytes sent to the peer and received from it so far. */
+  get bytesSent(): number {
+    return this.#bytesSent;
+  }
+
+  get bytesReceived(): number {
+    return this.#bytesReceived;
+  }
+
+  /** The window this side grants the peer. */
+  get windowBytes(): number {
+    return this.#window;
+  }
+
+  /** Sets where messages go before bytes flow (an outlet stream answers its OPEN there). */
+  setPeer(peer: Route): void {
+    this.#peer = peer;
+    this.#watch(peer.at(0));
+  }
+
+  /** Bytes may flow now: `credit` is what the peer granted. Resumes the socket. */
+  attach(peer: Route, credit: number): void {
+    if (this.#finished) return;
+    if (this.#peer?.at(0)?.key !== peer.at(0)?.key) this.setPeer(peer);
+    else this.#peer = peer;
+    this.#attached = true;
+    this.#sendCredit = credit;
+    this.#flush();
+  }
+
+  /** Sends a control message to the peer; false if it could not be routed (the stream then ends). */
+  sendControl(payload: Uint8Array): boolean {
+    return this.#send(payload);
+  }
+
+  deliver(message: LocalMessage): void {
+    const decoded = decodePortalMessage(message.payload);
+    if (this.#finished) return this.#afterFinish(message, decoded);
+    if (decoded === undefined) return this.finish(new PortalProtocolError("malformed portal message"), true);
+    this.handle(decoded, message);
+  }
+
+  /** Handles one decoded message; the inlet's stream extends it for OPENED. */
+  protected handle(decoded: PortalMessage, message: LocalMessage): void {
+    switch (decoded.kind) {
+      case KIND.DATA:
+        return this.#onPeerData(decoded.data);
+      case KIND.CREDIT:
+        if (this.#sendCredit + decoded.bytes > 0xffff_ffff) return this.finish(new PortalProtocolError("credit overflow"), true);
+        this.#sendCredit += decoded.bytes;
+        return this.#flush();
+      case KIND.END:
+        if (this.#endReceived) return;
+        this.#endReceived = true;
+        this.#socket.end();
+        return this.#maybeDone();
+      case KIND.RESET:
+        return this.finish(portalErrorFromCode(decoded.code), false);
+      default:
+        void message;
+        return this.finish(new PortalProtocolError(`unexpected portal message kind ${decoded.kind}`), true);
+    }
+  }
+
+  /**
+   * Ends the stream: unregisters it, resets the socket when there is a reason, and tells
+   * the peer (RESET with the reason's code) when `tellPeer`.
+   */
+  finish(reason: Error | undefined, tellPeer: boolean): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#cancelRoom?.();
+    this.#unwatch?.();
+    if (tellPeer && this.#peer !== undefined && this.mayTellPeer()) {
+      const code = (reason as PortalError | undefined)?.code;
+      this.#routeQuietly(encodeReset(typeof code === "string" && code.startsWith("PORTAL_") ? code : "PORTAL_RESET"));
+    }
+    this.#pending.length = 0;
+    if (reason !== undefined) resetSocket(this.#socket);
+    else this.#socket.destroy();
+    this.unregister();
+    if (reason !== undefined) this.#owner.log.debug(`portal stream ${this.address.toString()} ended: ${reason.message}`);
+    this.#owner.streamClosed(this, reason);
+    this.#resolveClosed(reason);
+  }
+
+  /** Whether a RESET may go to the peer route now (the inlet's stream says no before OPENED). */
+  protected mayTellPeer(): boolean {
+    return true;
+  }
+
+  /** Leaves the router (an inlet stream that never heard OPENED stays a while to answer it). */
+  protected unregister(): void {
+    this.#owner.router.unregister([this.address]);
+  }
+
+  /** A message for a finished stream: an OPENED that came too late is answered with RESET. */
+  #afterFinish(message: LocalMessage, decoded: PortalMessage | undefined): void {
+    if (decoded?.kind !== KIND.OPENED) return;
+    try {
+      this.#owner.router.route(new LocalMessage(message.returnRoute, this.#self, encodeReset("PORTAL_RESET")), this.#key);
+    } catch {
+      // the route is gone as well: nothing to tell
+    }
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#finished) return;
+    this.#pending.push(chunk);
+    this.#flush();
+  }
+
+  #onPeerData(data: Uint8Array): void {
+    if (this.#endReceived) return this.finish(new PortalProtocolError("DATA after END"), true);
+    if (this.#unDrained + data.length > this.#window) return this.finish(new PortalProtocolError("the peer sent past its credit"), true);
+    const n = data.length;
+    this.#unDrained += n;
+    this.#bytesReceived += n;
+    if (this.#socketClosed) return;
+    this.#socket.write(data, () => this.#drained(n));
+  }
+
+  /** The socket handed `n` bytes to the kernel: return credit in quarter-window batches. */
+  #drained(n: number): void {
+    this.#unDrained -= n;
+    this.#drainedSinceCredit += n;
+    if (this.#finished || this.#drainedSinceCredit < this.#window / 4) return;
+    const grant = this.#drainedSinceCredit;
+    this.#drainedSinceCredit = 0;
+    this.#send(encodeCredit(grant));
+  }
+
+  /** Sends what credit and room allow; pauses the socket while anything waits. */
+  #flush(): void {
+    if (this.#finished) return;
+    if (!this.#attached || this.#waitingRoom) {
+      this.#socket.pause();
+      return;
+    }
+    const pending = this.#pending;
+    while (pending.length > 0 && this.#sendCredit > 0 && !this.#waitingRoom) {
+      const chunk = pending[0]!;
+      const n = Math.min(chunk.length, this.#sendCredit, MAX_DATA_BYTES);
+      let part: Uint8Array;
+      if (n < chunk.length) {
+        part = chunk.subarray(0, n);
+        pending[0] = chunk.subarray(n);
+      } else {
+        part = chunk;
+        pending.shift();
+      }
+      this.#sendCredit -= n;
+      this.#bytesSent += n;
+      if (!this.#send(encodeData(part))) return;
+    }
+    if (pending.length > 0 || this.#waitingRoom) {
+      this.#socket.pause();
+      return;
+    }
+    if (this.#readEnded) {
+      if (!this.#endSent) {
+        this.#endSent = true;
+        if (!this.#send(encodeEnd())) return;
+      }
+      this.#maybeDone();
+      return;
+    }
+    this.#socket.resume();
+  }
+
+  #send(payload: Uint8Array): boolean {
+    const peer = this.#peer;
+    if (peer === undefined || this.#finished) return false;
+    let mailbox: Mailbox | undefined;
+    try {
+      mailbox = this.#owner.router.route(new LocalMessage(peer, this.#self, payload), this.#key);
+    } catch (error) {
+      this.finish(new PortalRouteClosedError(`cannot reach the far side: ${(error as Error).message}`, { cause: error }), false);
+      return false;
+    }
+    if (mailbox?.isFull === true && mailbox.onRoom !== undefined && !this.#waitingRoom) {
+      this.#waitingRoom = true;
+      this.#cancelRoom = mailbox.onRoom(() => {
+        this.#waitingRoom = false;
+        this.#cancelRoom = undefined;
+        this.#flush();
+      });
+    }
+    return true;
+  }
+
+  #routeQuietly(payload: Uint8Array): void {
+    try {
+      this.#owner.router.route(new LocalMessage(this.#peer!, this.#self, payload), this.#key);
+    } catch {
+      // the far side is unreachable already
+    }
+  }
+
+  #onSocketClosed(): void {
+    this.#socketClosed = true;
+    if (this.#finished) return;
+    // A clean close comes only after FIN both ways; anything else was a reset or destroy.
+    if (this.#readEnded && this.#endReceived) this.#maybeDone();
+    else this.finish(new PortalResetError("the socket closed before both sides ended"), true);
+  }
+
+  #maybeDone(): void {
+    if (this.#endSent && this.#endReceived && this.#socketClosed) this.finish(undefined, false);
+  }
+
+  /** The route's first local hop (a channel, a connection) going away ends the stream. */
+  #watch(hop: Address | undefined): void {
+    this.#unwatch?.();
+    this.#unwatch = undefined;
+    if (hop === undefined || !hop.isLocal) return;
+    if (!this.#owner.router.has(hop)) return;
+    this.#unwatch = this.#owner.router.watchHop(hop, () => this.finish(new PortalRouteClosedError(), false));
+  }
+}
+
+/** Closes a socket with a TCP RST where it can, so the client sees a reset, not a clean end. */
+export function resetSocket(socket: Socket): void {
+  if (socket.destroyed) return;
+  try {
+    if (!socket.connecting && (socket as unknown as { _handle?: unknown })._handle) socket.resetAndDestroy();
+    else socket.destroy();
+  } catch {
+    socket.destroy();
+  }
+}

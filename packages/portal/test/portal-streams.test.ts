@@ -1,0 +1,268 @@
+// Stream semantics of a portal over a secure channel over real TCP: half-close both ways,
+// resets, a target that is down, the outlet's allow-list and flow controls, teardown.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { connect } from "node:net";
+import { Address, InvalidOptionError, route, type LocalMessage, type Mailbox, type Router } from "@hopwire/runtime";
+import { createInlet, createOutlet, type Inlet } from "@hopwire/portal";
+import { startPortalNodes, type PortalNodes } from "./support/nodes.js";
+import { freePort, recordingClient, startRawServer, until, within, type RawServer } from "./support/tcp.js";
+
+let nodes: PortalNodes;
+const servers: RawServer[] = [];
+
+beforeEach(async () => {
+  nodes = await startPortalNodes();
+});
+
+afterEach(async () => {
+  await nodes.stop();
+  for (const s of servers.splice(0)) await s.close();
+});
+
+async function server(onSocket: Parameters<typeof startRawServer>[0]): Promise<RawServer> {
+  const s = await startRawServer(onSocket);
+  servers.push(s);
+  return s;
+}
+
+/** An outlet to `to` reachable through bob's channel listener, and an inlet to it; the inlet's stream-end reasons are recorded. */
+async function portal(to: string, extra: { allow?: string[]; target?: string; asConsumer?: boolean; openTimeoutMs?: number } = {}) {
+  const outlet = await createOutlet(nodes.bob, {
+    to,
+    ...(extra.allow ? { allow: extra.allow } : {}),
+    ...(extra.asConsumer === false ? {} : { asConsumer: nodes.listener.flowControlId }),
+  });
+  const inlet = await createInlet(nodes.alice, {
+    listen: "127.0.0.1:0",
+    route: route(nodes.channel, "outlet"),
+    ...(extra.target ? { target: extra.target } : {}),
+    ...(extra.openTimeoutMs ? { openTimeoutMs: extra.openTimeoutMs } : {}),
+  });
+  const reasons: (string | undefined)[] = [];
+  inlet.onStreamClosed((reason) => reasons.push((reason as { code?: string } | undefined)?.code));
+  const outletReasons: (string | undefined)[] = [];
+  outlet.onStreamClosed((reason) => outletReasons.push((reason as { code?: string } | undefined)?.code));
+  return { inlet, reasons, outlet, outletReasons };
+}
+
+function readAll(socket: import("node:net").Socket): Promise<string> {
+  return new Promise((resolve) => {
+    let text = "";
+    socket.on("data", (d: Buffer) => (text += d.toString()));
+    socket.on("end", () => resolve(text));
+  });
+}
+
+describe("half-close", () => {
+  it("the client half-closes first: the server sees its FIN, then still answers, and the client reads the answer", async () => {
+    const target = await server((socket) => {
+      void readAll(socket).then((text) => socket.end(`got:${text}`));
+    });
+    const { inlet, reasons, outletReasons } = await portal(target.address);
+    const client = await recordingClient(inlet.port);
+    client.socket.end("hello");
+    await within(client.ended, "the server's answer after the client's FIN");
+    expect(client.received().toString()).toBe("got:hello");
+    expect(await within(client.closed, "the client's close")).toBeUndefined();
+    await until(() => reasons.length === 1 && outletReasons.length === 1, "both ends of the stream to end");
+    expect(reasons).toEqual([undefined]);
+    expect(outletReasons).toEqual([undefined]);
+  });
+
+  it("the server half-closes first: the client sees its FIN, then still sends, and the server reads it", async () => {
+    let serverRead!: Promise<string>;
+    const target = await server((socket) => {
+      serverRead = readAll(socket);
+      socket.end("banner");
+    });
+    const { inlet, reasons } = await portal(target.address);
+    const client = await recordingClient(inlet.port);
+    await within(client.ended, "the server's FIN at the client");
+    expect(client.received().toString()).toBe("banner");
+    client.socket.end("after-your-fin");
+    expect(await within(serverRead, "the client's bytes after the server's FIN")).toBe("after-your-fin");
+    await until(() => reasons.length === 1, "the stream to end");
+    expect(reasons).toEqual([undefined]);
+  });
+});
+
+describe("resets", () => {
+  it("a server that resets its connection: the client sees ECONNRESET", async () => {
+    const target = await server((socket) => socket.once("data", () => socket.resetAndDestroy()));
+    const { inlet, reasons } = await portal(target.address);
+    const client = await recordingClient(inlet.port);
+    client.socket.write("x");
+    const error = await within(client.closed, "the client's connection to close");
+    expect(error?.code).toBe("ECONNRESET");
+    await until(() => reasons.length === 1, "the stream to end");
+    expect(reasons[0]).toBe("PORTAL_RESET");
+  });
+
+  it("a client that resets its connection: the server's connection is reset too", async () => {
+    let serverClosed!: Promise<string | undefined>;
+    const target = await server((socket) => {
+      serverClosed = new Promise((resolve) => {
+        let code: string | undefined;
+        socket.on("error", (e: NodeJS.ErrnoException) => (code = e.code));
+        socket.on("close", () => resolve(code));
+      });
+      socket.write("ready");
+    });
+    const { inlet } = await portal(target.address);
+    const client = await recordingClient(inlet.port);
+    await until(() => client.received().toString() === "ready", "the server's first bytes");
+    client.socket.resetAndDestroy();
+    expect(await within(serverClosed, "the server's connection to close")).toBe("ECONNRESET");
+  });
+
+  it("an outlet target that is down: the client's connection is closed promptly and nothing else breaks", async () => {
+    const { inlet, reasons, outlet, outletReasons } = await portal(`127.0.0.1:${await freePort()}`);
+    const client = await recordingClient(inlet.port);
+    const error = await within(client.closed, "the client's connection to close", 10_000);
+    expect(error?.code).toBe("ECONNRESET");
+    expect(client.received().length).toBe(0);
+    expect(reasons).toEqual(["PORTAL_TARGET_UNREACHABLE"]);
+    expect(outletReasons).toEqual(["PORTAL_TARGET_UNREACHABLE"]);
+    expect(outlet.refusedStreams).toBe(1);
+    expect(nodes.channel.isClosed).toBe(false);
+  });
+});
+
+describe("what an outlet may reach, and who may reach it", () => {
+  it("an inlet may ask for a target on the outlet's allow-list, and is refused one that is not (never dialled)", async () => {
+    const echo = (socket: import("node:net").Socket) => socket.pipe(socket);
+    const main = await server(echo);
+    const allowed = await server(echo);
+    const forbidden = await server(echo);
+    await createOutlet(nodes.bob, { to: main.address, allow: [allowed.address], asConsumer: nodes.listener.flowControlId });
+    const good = await createInlet(nodes.alice, { listen: "127.0.0.1:0", route: route(nodes.channel, "outlet"), target: allowed.address });
+    const bad = await createInlet(nodes.alice, { listen: "127.0.0.1:0", route: route(nodes.channel, "outlet"), target: forbidden.address });
+    const badReasons: (string | undefined)[] = [];
+    bad.onStreamClosed((r) => badReasons.push((r as { code?: string } | undefined)?.code));
+
+    const ok = await recordingClient(good.port);
+    ok.socket.write("ping");
+    await until(() => ok.received().toString() === "ping", "the echo through the allowed target");
+    expect(allowed.connections()).toBe(1);
+
+    const refused = await recordingClient(bad.port);
+    refused.socket.write("ping");
+    expect((await within(refused.closed, "the refused client to close"))?.code).toBe("ECONNRESET");
+    expect(badReasons).toEqual(["PORTAL_TARGET_NOT_ALLOWED"]);
+    expect(forbidden.connections()).toBe(0);
+    ok.socket.destroy();
+  });
+
+  it("an outlet that is not a consumer of the channel listener's flow control is unreachable through the channel", async () => {
+    const target = await server((socket) => socket.pipe(socket));
+    const { inlet, reasons } = await portal(target.address, { asConsumer: false, openTimeoutMs: 500 });
+    const client = await recordingClient(inlet.port);
+    client.socket.write("ping");
+    await within(client.closed, "the client to be closed");
+    expect(reasons).toEqual(["PORTAL_OPEN_TIMEOUT"]);
+    expect(target.connections()).toBe(0);
+  });
+});
+
+describe("limits", () => {
+  it("an outlet at maxStreams refuses the next stream; the first keeps working", async () => {
+    const target = await server((socket) => socket.pipe(socket));
+    await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId, maxStreams: 1 });
+    const inlet = await createInlet(nodes.alice, { listen: "127.0.0.1:0", route: route(nodes.channel, "outlet") });
+    const reasons: (string | undefined)[] = [];
+    inlet.onStreamClosed((r) => reasons.push((r as { code?: string } | undefined)?.code));
+    const first = await recordingClient(inlet.port);
+    first.socket.write("one");
+    await until(() => first.received().toString() === "one", "the first client's echo");
+    const second = await recordingClient(inlet.port);
+    expect((await within(second.closed, "the second client to be reset"))?.code).toBe("ECONNRESET");
+    expect(reasons).toEqual(["PORTAL_STREAM_LIMIT"]);
+    first.socket.write("two");
+    await until(() => first.received().toString() === "onetwo", "the first client's second echo");
+    expect(target.connections()).toBe(1);
+    first.socket.destroy();
+  });
+});
+
+/** A hop that holds messages until released, then routes them on as their sender would have. */
+class Gate implements Mailbox {
+  readonly address = Address.parse("gate");
+  readonly held: { message: LocalMessage; senderKey: string | undefined }[] = [];
+  constructor(readonly router: Router) {}
+  deliver(message: LocalMessage, senderKey?: string): void {
+    this.held.push({ message, senderKey });
+  }
+  release(): void {
+    for (const { message, senderKey } of this.held.splice(0)) this.router.route(message.withOnwardRoute(message.onwardRoute.popFront()), senderKey);
+  }
+}
+
+describe("an answer that comes too late", () => {
+  it("an inlet stream that timed out answers the outlet's late OPENED with RESET, so the outlet drops its target connection", async () => {
+    let targetClosed!: Promise<void>;
+    const target = await server((socket) => {
+      targetClosed = new Promise((resolve) => socket.on("close", () => resolve()));
+    });
+    const gate = new Gate(nodes.alice.router);
+    nodes.alice.router.register([gate.address], gate);
+    await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId });
+    const inlet = await createInlet(nodes.alice, { listen: "127.0.0.1:0", route: route("gate", nodes.channel, "outlet"), openTimeoutMs: 2_000 });
+    const reasons: (string | undefined)[] = [];
+    inlet.onStreamClosed((r) => reasons.push((r as { code?: string } | undefined)?.code));
+    const client = await recordingClient(inlet.port);
+    await within(client.closed, "the client to be reset at the open timeout");
+    expect(reasons).toEqual(["PORTAL_OPEN_TIMEOUT"]);
+    expect(gate.held).toHaveLength(1);
+    gate.release();
+    await until(() => target.connections() === 1, "the outlet to dial the target for the late OPEN");
+    await within(targetClosed, "the outlet to close the target connection nobody will use");
+  });
+});
+
+describe("teardown", () => {
+  it("closing the secure channel closes the client's and the target's connections", async () => {
+    let targetClosed!: Promise<void>;
+    const target = await server((socket) => {
+      targetClosed = new Promise((resolve) => socket.on("close", () => resolve()));
+      socket.pipe(socket);
+    });
+    const { inlet, reasons } = await portal(target.address);
+    const client = await recordingClient(inlet.port);
+    client.socket.write("ping");
+    await until(() => client.received().toString() === "ping", "the first echo");
+    await nodes.channel.close();
+    await within(client.closed, "the client's connection to close");
+    await within(targetClosed, "the target's connection to close");
+    expect(reasons).toEqual(["PORTAL_ROUTE_CLOSED"]);
+  });
+
+  it("stopping the inlet resets its clients and the outlet's target connections", async () => {
+    let targetClosed!: Promise<void>;
+    const target = await server((socket) => {
+      targetClosed = new Promise((resolve) => socket.on("close", () => resolve()));
+      socket.pipe(socket);
+    });
+    const { inlet } = await portal(target.address);
+    const client = await recordingClient(inlet.port);
+    client.socket.write("ping");
+    await until(() => client.received().toString() === "ping", "the first echo");
+    await inlet.stop();
+    await within(client.closed, "the client's connection to close");
+    await within(targetClosed, "the target's connection to close");
+    const again = connect({ host: "127.0.0.1", port: inlet.port });
+    const refused = await new Promise<string | undefined>((resolve) => again.on("error", (e: NodeJS.ErrnoException) => resolve(e.code)));
+    expect(refused).toBe("ECONNREFUSED");
+  });
+});
+
+describe("options", () => {
+  it("bad options throw InvalidOptionError naming the option", async () => {
+    await expect(createOutlet(nodes.bob, { to: "nowhere" })).rejects.toThrow(InvalidOptionError);
+    await expect(createOutlet(nodes.bob, { to: "127.0.0.1:1", allow: ["x"] })).rejects.toThrow(/allow\[0\]/);
+    await expect(createOutlet(nodes.bob, { to: "127.0.0.1:1", windowBytes: 10 })).rejects.toThrow(/windowBytes/);
+    await expect(createOutlet(nodes.bob, { to: "127.0.0.1:1", bogus: 1 } as never)).rejects.toThrow(/unknown option "bogus"/);
+    await expect(createInlet(nodes.alice, { listen: "127.0.0.1:0" } as never)).rejects.toThrow(/route is required/);
+    await expect(createInlet(nodes.alice, { listen: "127.0.0.1", route: "outlet" })).rejects.toThrow(/listen/);
+    await expect(createInlet(nodes.alice, { listen: "127.0.0.1:0", route: "outlet", openTimeoutMs: -1 })).rejects.toThrow(/openTimeoutMs/);
+  });
+});

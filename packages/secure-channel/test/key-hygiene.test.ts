@@ -1,0 +1,107 @@
+// Key hygiene (issue 9): a handshake's private keys (ephemerals and its copy of the static
+// key) are held once and wiped after use, and the node provider keeps no copy of them.
+import { describe, expect, it } from "vitest";
+import { wipePrivateKey } from "../src/crypto/key-checks.js";
+import { nobleCryptoProvider } from "../src/crypto/noble-provider.js";
+import { hasImportedPrivateKey, nodeCryptoProvider } from "../src/crypto/node-provider.js";
+import type { CryptoProvider } from "../src/crypto/provider.js";
+import { InitiatorHandshake } from "../src/handshake/initiator-handshake.js";
+import { ResponderHandshake } from "../src/handshake/responder-handshake.js";
+import type { HandshakeAction } from "../src/handshake/types.js";
+import { createIdentity } from "../src/identity/identity.js";
+import { trustEveryone } from "../src/trust/trust-policy.js";
+
+const isZero = (bytes: Uint8Array) => bytes.every((b) => b === 0);
+
+/** The node provider, recording every private key array a handshake generates or uses in a DH. */
+function recordingProvider(): { provider: CryptoProvider; privateKeys: Uint8Array[] } {
+  const privateKeys: Uint8Array[] = [];
+  const base = nodeCryptoProvider;
+  const provider: CryptoProvider = {
+    ...base,
+    x25519: {
+      generateKeyPair: () => {
+        const pair = base.x25519.generateKeyPair();
+        privateKeys.push(pair.privateKey);
+        return pair;
+      },
+      publicKey: (privateKey) => base.x25519.publicKey(privateKey),
+      dh: (privateKey, publicKey) => {
+        privateKeys.push(privateKey);
+        return base.x25519.dh(privateKey, publicKey);
+      },
+    },
+  };
+  return { provider, privateKeys };
+}
+
+function sent(actions: readonly HandshakeAction[]): Uint8Array {
+  const send = actions.find((a) => a.type === "send");
+  if (send?.type !== "send") throw new Error("expected a send action");
+  return send.message;
+}
+
+describe("the node provider holds no copy of a private key", () => {
+  it("caches the imported KeyObject per array until wipePrivateKey zeroes the array and drops it", () => {
+    const ours = nodeCryptoProvider.x25519.generateKeyPair();
+    const theirs = nodeCryptoProvider.x25519.generateKeyPair();
+    const shared = nodeCryptoProvider.x25519.dh(ours.privateKey, theirs.publicKey);
+    expect(hasImportedPrivateKey(ours.privateKey)).toBe(true);
+    wipePrivateKey(nodeCryptoProvider, ours.privateKey);
+    expect(isZero(ours.privateKey)).toBe(true);
+    expect(hasImportedPrivateKey(ours.privateKey)).toBe(false);
+    // The old KeyObject is gone: the zeroed array is a different scalar now.
+    expect(nodeCryptoProvider.x25519.dh(ours.privateKey, theirs.publicKey)).not.toEqual(shared);
+  });
+
+  it("still notices an array rewritten with another key (the cache compares a digest, not a kept copy)", () => {
+    const a = nodeCryptoProvider.x25519.generateKeyPair();
+    const b = nodeCryptoProvider.x25519.generateKeyPair();
+    const peer = nodeCryptoProvider.x25519.generateKeyPair();
+    const array = a.privateKey.slice();
+    expect(nodeCryptoProvider.x25519.dh(array, peer.publicKey)).toEqual(nodeCryptoProvider.x25519.dh(a.privateKey, peer.publicKey));
+    array.set(b.privateKey);
+    expect(nodeCryptoProvider.x25519.dh(array, peer.publicKey)).toEqual(nodeCryptoProvider.x25519.dh(b.privateKey, peer.publicKey));
+  });
+
+  it("the noble provider zeroes too (it keeps nothing per key)", () => {
+    const pair = nobleCryptoProvider.x25519.generateKeyPair();
+    wipePrivateKey(nobleCryptoProvider, pair.privateKey);
+    expect(isZero(pair.privateKey)).toBe(true);
+  });
+});
+
+describe("a handshake wipes every private key it held", () => {
+  it("after completing: ephemerals and static key copies are zero on both sides, and no KeyObject is kept for them", async () => {
+    const { provider, privateKeys } = recordingProvider();
+    const initiator = new InitiatorHandshake({ identity: createIdentity(), trustPolicy: trustEveryone(), provider });
+    const responder = new ResponderHandshake({ identity: createIdentity(), trustPolicy: trustEveryone(), provider });
+    const m1 = sent(await initiator.handle({ type: "initialize" }));
+    const m2 = sent(await responder.handle({ type: "message", message: m1 }));
+    const m3 = sent(await initiator.handle({ type: "message", message: m2 }));
+    await responder.handle({ type: "message", message: m3 });
+    expect([initiator.status, responder.status]).toEqual(["complete", "complete"]);
+    // 2 generated statics + 2 ephemerals, and the arrays of 6 DHs (ee, es, se on each side).
+    expect(privateKeys.length).toBe(10);
+    for (const key of privateKeys) {
+      expect(isZero(key)).toBe(true);
+      expect(hasImportedPrivateKey(key)).toBe(false);
+    }
+  });
+
+  it("when abandoned half way (dispose): the responder's ephemeral and static copy are wiped at once", async () => {
+    const { provider, privateKeys } = recordingProvider();
+    const initiator = new InitiatorHandshake({ identity: createIdentity(), trustPolicy: trustEveryone(), provider });
+    const responder = new ResponderHandshake({ identity: createIdentity(), trustPolicy: trustEveryone(), provider });
+    await responder.handle({ type: "message", message: sent(await initiator.handle({ type: "initialize" })) });
+    const used = privateKeys.slice();
+    expect(used.some((key) => !isZero(key))).toBe(true); // live keys, mid-handshake
+    responder.dispose();
+    initiator.dispose();
+    expect([initiator.status, responder.status]).toEqual(["failed", "failed"]);
+    for (const key of used) {
+      expect(isZero(key)).toBe(true);
+      expect(hasImportedPrivateKey(key)).toBe(false);
+    }
+  });
+});
