@@ -35,6 +35,7 @@ function checkMs(value: unknown, option: string, allowZero = false): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > MAX_TIMER_MS) {
     throw new InvalidOptionError(
       `${option} must be a whole number of milliseconds${allowZero ? " (0: off)" : ""} up to ${MAX_TIMER_MS}, got ${String(value)}`,
+      { option },
     );
   }
   return value;
@@ -48,6 +49,7 @@ function checkKeepalivePair(interval: number, peerTimeout: number, where: string
   if (interval * 2 > peerTimeout) {
     throw new InvalidOptionError(
       `${where}: keepaliveInterval (${interval} ms) must be at most half of peerTimeout (${peerTimeout} ms), so that one late keepalive does not declare a live peer dead`,
+      { option: "keepaliveInterval" },
     );
   }
 }
@@ -332,7 +334,7 @@ export interface ResolvedTcpTransportOptions {
 function positiveInteger(value: unknown, option: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new InvalidOptionError(`${option} must be a positive integer, got ${String(value)}`);
+    throw new InvalidOptionError(`${option} must be a positive integer, got ${String(value)}`, { option });
   }
   return value;
 }
@@ -370,7 +372,7 @@ function resolveLiveness(options: TcpTransportOptions): TcpLiveness {
 /** Normalises "host:port" / "1#host:port" entries so that lookups compare like with like. */
 function resolveAllowList(list: unknown): ReadonlySet<string> {
   if (list === undefined) return new Set();
-  if (!Array.isArray(list)) throw new InvalidOptionError("dialAllowList must be an array of \"host:port\" strings");
+  if (!Array.isArray(list)) throw new InvalidOptionError('dialAllowList must be an array of "host:port" strings', { option: "dialAllowList" });
   const set = new Set<string>();
   for (const entry of list) {
     if (entry === "*") {
@@ -381,7 +383,7 @@ function resolveAllowList(list: unknown): ReadonlySet<string> {
       const { host, port } = parseHostPort(entry, "dialAllowList entry", false);
       set.add(formatHostPort(host, port));
     } catch (error) {
-      throw new InvalidOptionError(`dialAllowList: ${(error as Error).message}`, { cause: error });
+      throw new InvalidOptionError(`dialAllowList: ${(error as Error).message}`, { cause: error, option: "dialAllowList" });
     }
   }
   return set;
