@@ -14,7 +14,8 @@ const n = await node();
 const tcp = await createTcpTransport(n);
 
 // Create a TCP connection to the responder node.
-const connectionToResponder = await tcp.connect(process.argv[2] ?? "127.0.0.1:4000", new TcpConnectionOptions());
+// withReconnect: if the other node restarts, this connection comes back (same address), so the relay works again.
+const connectionToResponder = await tcp.connect(process.argv[2] ?? "127.0.0.1:4000", new TcpConnectionOptions().withReconnect());
 
 // Create a Relay worker
 await n.startWorker("forward_to_responder", Relay, { args: [route(connectionToResponder)] });

@@ -13,7 +13,8 @@ const n = await node();
 const tcp = await createTcpTransport(n);
 
 // Create a TCP connection to Bob.
-const connectionToBob = await tcp.connect(process.argv[2] ?? "127.0.0.1:4000", new TcpConnectionOptions());
+// withReconnect: if the other node restarts, this connection comes back (same address), so the relay works again.
+const connectionToBob = await tcp.connect(process.argv[2] ?? "127.0.0.1:4000", new TcpConnectionOptions().withReconnect());
 
 // Start a Relay to forward messages to Bob using the TCP connection.
 await n.startWorker("forward_to_bob", Relay, { args: [route(connectionToBob)] });

@@ -14,11 +14,20 @@ import {
   type Router,
   type WaitOptions,
 } from "@hopwire/runtime";
-import { BackpressureError, ConnectionClosedError, MalformedFrameError, PartialFrameTimeoutError, TcpProtocolError } from "./errors.js";
+import {
+  BackpressureError,
+  ConnectionClosedError,
+  FirstFrameTimeoutError,
+  IdleTimeoutError,
+  MalformedFrameError,
+  PartialFrameTimeoutError,
+  PeerTimeoutError,
+  TcpProtocolError,
+} from "./errors.js";
 import { FrameReader } from "./frame-reader.js";
 import { FrameWriter } from "./frame-writer.js";
 import { formatHostPort } from "./host-port.js";
-import type { ResolvedTcpTransportOptions } from "./options.js";
+import type { ResolvedTcpReconnect, ResolvedTcpTransportOptions, TcpLiveness } from "./options.js";
 
 /** What a connection needs from its transport. @internal */
 export interface ConnectionHost {
@@ -28,14 +37,39 @@ export interface ConnectionHost {
   readonly limits: ResolvedTcpTransportOptions;
   /** The connection whose sender has this address key, if any (to find who feeds a connection). */
   connectionBySender(key: string): TcpConnection | undefined;
-  /** Called once, when the connection has closed and left the router. */
-  onClosed(connection: TcpConnection, reason: ConnectionClosedError): void;
+  /**
+   * Called when the socket has closed and the connection left the router: `final` once it
+   * is closed for good, false when it is about to reconnect.
+   */
+  onClosed(connection: TcpConnection, reason: ConnectionClosedError, final: boolean): void;
+  /** Opens a new socket to the address an outgoing connection was made to (for reconnects). */
+  redial(connection: TcpConnection): Promise<Socket>;
+  /** Called when a reconnect attached a new socket. */
+  onReconnected(connection: TcpConnection): void;
+  /** Whether the transport is stopping (no reconnect, no next-hop rule then). */
+  readonly stopping: boolean;
 }
+
+/** How far back a return route is searched for the connection that fed a message. */
+const FEEDER_SEARCH_HOPS = 8;
+
+/** The shortest wait between two liveness checks (a loaded loop must not spin on a past deadline). */
+const MIN_LIVENESS_TICK_MS = 20;
 
 /** How a connection's flow controls are set up. @internal */
 export type ConnectionFlow =
-  | { mode: "outgoing"; flowControlId: FlowControlId; consumerOf: readonly FlowControlId[] }
+  | {
+      mode: "outgoing";
+      flowControlId: FlowControlId;
+      consumerOf: readonly FlowControlId[];
+      /** The "host:port" it was made to (reconnects dial it again). */
+      target: string;
+      reconnect?: ResolvedTcpReconnect;
+    }
   | { mode: "incoming"; flowControlId: FlowControlId; spawnerFlowControlId: FlowControlId };
+
+/** Where a connection is in its life: a live socket, waiting to reconnect, or closed for good. */
+export type TcpConnectionState = "open" | "reconnecting" | "closed";
 
 /** Milliseconds a graceful close may take before the socket is destroyed. */
 const CLOSE_GRACE_MS = 2000;
@@ -55,25 +89,51 @@ export class TcpConnection {
   /** For an accepted connection, the listener's spawner flow control id. */
   readonly spawnerFlowControlId: FlowControlId | undefined;
   readonly mode: "outgoing" | "incoming";
-  /** The remote "ip:port". */
-  readonly peer: string;
-  /** The local "ip:port". */
-  readonly local: string;
+  /** For an outgoing connection, the "host:port" it was made to (and reconnects to). */
+  readonly target: string | undefined;
+  /** The liveness settings in force (keepalive, peer, first-frame and idle timeouts). */
+  readonly liveness: Readonly<TcpLiveness>;
+  #peer: string;
+  #local: string;
 
-  readonly #socket: Socket;
+  #socket: Socket;
   readonly #host: ConnectionHost;
   readonly #log: Logger;
-  readonly #reader = new FrameReader();
+  #reader = new FrameReader();
   /** Decodes frame heads; its return routes start with this connection's sender. */
-  readonly #decoder: EnvelopeHeadDecoder;
+  #decoder: EnvelopeHeadDecoder;
+  readonly #consumerOf: readonly FlowControlId[];
+  readonly #reconnect: ResolvedTcpReconnect | undefined;
+  #state: TcpConnectionState = "open";
+  #reconnects = 0;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  readonly #final: Promise<ConnectionClosedError>;
+  #resolveFinal!: (reason: ConnectionClosedError) => void;
+  readonly #stateWaiters = new Set<() => void>();
+  // Liveness: one timer per connection, armed for the earliest deadline.
+  #liveTimer: NodeJS.Timeout | undefined;
+  #attachedAt = 0;
+  #lastReceived = 0;
+  #firstFrameSeen = false;
+  #messagesIn = 0;
+  #lastMessageCount = 0;
+  #lastMessageAt = 0;
+  /**
+   * The next-hop rule (see docs/transport-tcp.md, "When the hop after a relay dies"): for an
+   * outgoing connection, the accepted connections whose messages were routed into it; for
+   * an accepted one, the outgoing connections it fed.
+   */
+  readonly #fedBy = new Set<TcpConnection>();
+  readonly #feeds = new Set<TcpConnection>();
+  /** The last return route searched for a feeder (routes decoded from repeated heads are the same object). */
+  #lastFeederRoute: Route | undefined;
   /** The last onward route checked for a local next hop, and the verdict. */
   #checkedOnward: Route | undefined;
   #deliverable = false;
-  readonly #writer: FrameWriter;
+  #writer: FrameWriter;
   readonly #receiverKey: string;
   #closedReason: ConnectionClosedError | undefined;
-  readonly #socketClosed: Promise<void>;
-  #graceTimer: NodeJS.Timeout | undefined;
+  #socketClosed: Promise<void>;
   /** Over the high-water mark: the sender mailbox is full and `needsDrain` is true. */
   #needsDrain = false;
   /** Called once the send buffer is back under the low mark (or the connection closed): the mailbox's `onRoom`. */
@@ -94,36 +154,44 @@ export class TcpConnection {
   #partialTimer: NodeJS.Timeout | undefined;
 
   /** @internal connections are made by TcpTransport.connect and by listeners */
-  constructor(socket: Socket, flow: ConnectionFlow, host: ConnectionHost) {
+  constructor(socket: Socket, flow: ConnectionFlow, host: ConnectionHost, liveness: TcpLiveness) {
     this.#socket = socket;
     this.#host = host;
     this.mode = flow.mode;
     this.flowControlId = flow.flowControlId;
     this.spawnerFlowControlId = flow.mode === "incoming" ? flow.spawnerFlowControlId : undefined;
+    this.target = flow.mode === "outgoing" ? flow.target : undefined;
+    this.#consumerOf = flow.mode === "outgoing" ? flow.consumerOf : [];
+    this.#reconnect = flow.mode === "outgoing" ? flow.reconnect : undefined;
+    this.liveness = Object.freeze({ ...liveness });
     this.address = Address.random();
     this.receiverAddress = Address.random();
     this.#receiverKey = this.receiverAddress.key;
     this.route = new Route([this.address]);
     this.#decoder = new EnvelopeHeadDecoder({ returnPrefix: this.address });
-    this.peer = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
-    this.local = formatHostPort(socket.localAddress ?? "?", socket.localPort ?? 0);
+    this.#peer = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
+    this.#local = formatHostPort(socket.localAddress ?? "?", socket.localPort ?? 0);
     this.#log = host.log;
     this.#writer = new FrameWriter(socket, () => this.#checkDrained());
-
-    // Flow controls as in Ockam: the receiver is a producer (spawned by the listener for an
-    // accepted connection) with the sender as an alias, so that the flow can be found from
-    // the address that routes use.
-    const flowControls = host.flowControls;
-    flowControls.addProducer(
-      this.receiverAddress,
-      flow.flowControlId,
-      flow.mode === "incoming" ? flow.spawnerFlowControlId : undefined,
-      [this.address],
-    );
-    if (flow.mode === "outgoing") for (const id of flow.consumerOf) flowControls.addConsumer(this.address, id);
-
     this.#mailbox = this.#createMailbox();
-    host.router.register([this.address], this.#mailbox);
+    this.#final = new Promise((resolve) => (this.#resolveFinal = resolve));
+    this.#socketClosed = Promise.resolve();
+    this.#attach(socket);
+    this.#log.debug(`${this.mode} connection ${this.local} <-> ${this.peer} (sender ${this.address.value})`);
+  }
+
+  /**
+   * Takes a (new) socket into use: flow controls as in Ockam, the sender on the router,
+   * the socket's events, the version byte and a first keepalive, the liveness timer.
+   */
+  #attach(socket: Socket): void {
+    this.#socket = socket;
+    // The receiver is a producer (spawned by the listener for an accepted connection) with
+    // the sender as an alias, so that the flow can be found from the address routes use.
+    const flowControls = this.#host.flowControls;
+    flowControls.addProducer(this.receiverAddress, this.flowControlId, this.spawnerFlowControlId, [this.address]);
+    for (const id of this.#consumerOf) flowControls.addConsumer(this.address, id);
+    this.#host.router.register([this.address], this.#mailbox);
 
     this.#socketClosed = new Promise((resolve) => socket.once("close", () => resolve()));
     socket.setNoDelay(true);
@@ -133,17 +201,45 @@ export class TcpConnection {
     socket.on("close", this.#onClose);
     socket.on("drain", this.#onDrain);
     this.#writer.writeVersion();
-    this.#log.debug(`${this.mode} connection ${this.local} <-> ${this.peer} (sender ${this.address.value})`);
+    // A live peer's first frame arrives at once, whatever it has to say (see firstFrameTimeout).
+    this.#writer.writeKeepalive();
+    const now = Date.now();
+    this.#attachedAt = now;
+    this.#lastReceived = now;
+    this.#lastMessageAt = now;
+    this.#firstFrameSeen = false;
+    this.#armLiveTimer(Math.min(this.liveness.firstFrameTimeout, this.liveness.keepaliveInterval));
   }
 
   /** A route with this connection as its only hop, so that `route(connection, "echoer")` works. */
   readonly route: Route;
 
-  get isClosed(): boolean {
-    return this.#closedReason !== undefined;
+  /** The remote "ip:port" (of the current socket). */
+  get peer(): string {
+    return this.#peer;
   }
 
-  /** Why the connection closed, once it has. */
+  /** The local "ip:port" (of the current socket). */
+  get local(): string {
+    return this.#local;
+  }
+
+  /** True once the connection is closed for good (a reconnecting connection is not closed). */
+  get isClosed(): boolean {
+    return this.#state === "closed";
+  }
+
+  /** Whether a socket is live now ("open"), one is being re-established ("reconnecting"), or neither ever will be ("closed"). */
+  get state(): TcpConnectionState {
+    return this.#state;
+  }
+
+  /** Sockets re-established after the first one died (see TcpConnectionOptions.withReconnect). */
+  get reconnects(): number {
+    return this.#reconnects;
+  }
+
+  /** Why the (last) socket closed, once one has; its `cause` says why (e.g. a PeerTimeoutError). */
   get closedReason(): ConnectionClosedError | undefined {
     return this.#closedReason;
   }
@@ -179,15 +275,55 @@ export class TcpConnection {
     );
   }
 
-  /** Resolves when the socket has closed (after `stop()`, a peer close or an error). */
+  /**
+   * Resolves, with the reason, once the connection is closed for good and its socket has
+   * closed (after `stop()`, a peer close, an error or a liveness timeout; for a connection
+   * that reconnects, only once it stopped or gave up).
+   */
   whenClosed(): Promise<ConnectionClosedError> {
-    return this.#socketClosed.then(() => this.#closedReason!);
+    return this.#final;
   }
 
-  /** Sends what is queued, closes the socket and leaves the router. */
+  /**
+   * Resolves once a socket is live (at once if one is): for a reconnecting connection,
+   * when it is back. Rejects with the reason if the connection closes for good first.
+   */
+  whenConnected(options: WaitOptions = {}): Promise<void> {
+    if (this.#state === "open") return Promise.resolve();
+    if (this.#state === "closed") return Promise.reject(this.#closedReason);
+    let waiter: (() => void) | undefined;
+    return waitFor<void>(
+      (resolve, reject) => {
+        waiter = () => (this.#state === "open" ? resolve() : reject(this.#closedReason));
+        this.#stateWaiters.add(waiter);
+      },
+      { ...options, what: `waiting for the connection to ${this.target ?? this.peer} to reconnect`, cleanup: () => waiter && this.#stateWaiters.delete(waiter) },
+    );
+  }
+
+  /** Sends what is queued, closes the socket and leaves the router; a reconnecting connection stops trying. */
   async stop(): Promise<void> {
-    this.#close(new ConnectionClosedError(`The connection to ${this.peer} was stopped`), "end");
+    if (this.#state === "reconnecting") {
+      this.#giveUp(new ConnectionClosedError(`The connection to ${this.target} was stopped while reconnecting`, { cause: this.#closedReason }));
+      return;
+    }
+    this.#close(new ConnectionClosedError(`The connection to ${this.peer} was stopped`), "end", true);
     await this.#socketClosed;
+  }
+
+  /** @internal closes this connection because the hop its traffic was forwarded onto died (the transport's next-hop rule). */
+  closeForNextHop(reason: ConnectionClosedError): void {
+    this.#close(reason, "end", true);
+  }
+
+  /** @internal the connections related by the next-hop rule (see #fedBy). */
+  get fedBy(): ReadonlySet<TcpConnection> {
+    return this.#fedBy;
+  }
+
+  /** @internal */
+  get feeds(): ReadonlySet<TcpConnection> {
+    return this.#feeds;
   }
 
   /** "TcpConnection(mode peer, sender address)", for logs. */
@@ -235,7 +371,27 @@ export class TcpConnection {
       );
     }
     this.#writer.enqueue(message);
+    if (this.mode === "outgoing" && message.returnRoute !== this.#lastFeederRoute) this.#noteFeeder(message.returnRoute);
     if (this.#writer.bufferedBytes > limits.sendHighWaterMark) this.#overHighWater(message);
+  }
+
+  /**
+   * Remembers which accepted connection this message came from, if it came from one: the
+   * nearest connection sender on its return route (the receiver put it there; the
+   * built-in relay and the hello Relay keep it first, a Hop puts itself in front of it).
+   */
+  #noteFeeder(returnRoute: Route): void {
+    this.#lastFeederRoute = returnRoute;
+    const n = Math.min(returnRoute.length, FEEDER_SEARCH_HOPS);
+    for (let i = 0; i < n; i++) {
+      const feeder = this.#host.connectionBySender(returnRoute.at(i)!.key);
+      if (feeder === undefined) continue;
+      if (feeder !== this && feeder.mode === "incoming" && !this.#fedBy.has(feeder)) {
+        this.#fedBy.add(feeder);
+        feeder.#feeds.add(this);
+      }
+      return;
+    }
   }
 
   /**
@@ -279,6 +435,7 @@ export class TcpConnection {
   #roomIn(mailbox: Mailbox): void {
     if (!this.#holds.delete(mailbox) || this.#holds.size > 0 || this.#closedReason) return;
     this.#socket.resume();
+    this.#lastReceived = Date.now(); // our own pause hid the peer: its silence counts from now
     this.#resumePartialTimer();
     this.#log.debug(`resumed reading ${this.peer}`);
   }
@@ -295,6 +452,7 @@ export class TcpConnection {
   // ---- receiving -----------------------------------------------------------------------
 
   readonly #onData = (chunk: Buffer): void => {
+    this.#lastReceived = Date.now();
     try {
       this.#reader.push(chunk, this.#onFrame);
     } catch (error) {
@@ -308,6 +466,10 @@ export class TcpConnection {
 
   readonly #onFrame = (bytes: Buffer, start: number, end: number): boolean => {
     this.#framesIn++;
+    this.#firstFrameSeen = true;
+    // A keepalive (KEEPALIVE_FRAME_LENGTH): its bytes already counted as a sign of life.
+    if (end === start) return true;
+    this.#messagesIn++;
     const decoder = this.#decoder;
     try {
       decoder.decode(bytes, start, end);
@@ -344,6 +506,70 @@ export class TcpConnection {
     if (mailbox !== undefined && mailbox.isFull === true) this.#pauseUntilRoom(mailbox);
     return this.#closedReason === undefined;
   };
+
+  // ---- liveness ------------------------------------------------------------------------
+
+  #armLiveTimer(ms: number): void {
+    if (this.#liveTimer !== undefined) clearTimeout(this.#liveTimer);
+    this.#liveTimer = setTimeout(this.#onLiveTimer, Math.max(MIN_LIVENESS_TICK_MS, ms));
+    this.#liveTimer.unref();
+  }
+
+  /**
+   * Checks every liveness deadline, acts on the ones that passed, and sleeps until the
+   * next: the first frame, the peer's silence, the idle time, the keepalive due.
+   */
+  readonly #onLiveTimer = (): void => {
+    this.#liveTimer = undefined;
+    if (this.#closedReason) return;
+    const now = Date.now();
+    const l = this.liveness;
+    let next = Number.POSITIVE_INFINITY;
+    if (!this.#firstFrameSeen) {
+      const left = this.#attachedAt + l.firstFrameTimeout - now;
+      if (left <= 0) {
+        this.#closeForLiveness(new FirstFrameTimeoutError(`The peer ${this.peer} sent no complete first frame within ${l.firstFrameTimeout} ms`));
+        return;
+      }
+      next = Math.min(next, left);
+    }
+    if (this.#holds.size > 0) {
+      // This node is not reading: the peer's silence cannot be seen, so it does not count.
+      this.#lastReceived = now;
+    }
+    const silent = now - this.#lastReceived;
+    if (silent >= l.peerTimeout) {
+      this.#closeForLiveness(new PeerTimeoutError(`The peer ${this.peer} sent nothing for ${silent} ms (peerTimeout ${l.peerTimeout} ms)`));
+      return;
+    }
+    next = Math.min(next, l.peerTimeout - silent);
+    if (l.idleTimeout > 0) {
+      const count = this.#messagesIn + this.#writer.framesOut;
+      if (count !== this.#lastMessageCount) {
+        this.#lastMessageCount = count;
+        this.#lastMessageAt = now;
+      }
+      const idle = now - this.#lastMessageAt;
+      if (idle >= l.idleTimeout) {
+        this.#closeForLiveness(new IdleTimeoutError(`The connection to ${this.peer} carried no message for ${idle} ms (idleTimeout ${l.idleTimeout} ms)`));
+        return;
+      }
+      next = Math.min(next, l.idleTimeout - idle, l.keepaliveInterval);
+    }
+    const writer = this.#writer;
+    const sinceWrite = now - writer.lastWriteAt;
+    if (sinceWrite >= l.keepaliveInterval) {
+      // Bytes already waiting reach the peer as soon as it reads; a keepalive would only queue behind them.
+      if (writer.bufferedBytes === 0) writer.writeKeepalive();
+      next = Math.min(next, l.keepaliveInterval);
+    } else next = Math.min(next, l.keepaliveInterval - sinceWrite);
+    this.#armLiveTimer(next);
+  };
+
+  #closeForLiveness(cause: Error): void {
+    this.#log.debug(`closing the connection to ${this.peer}: ${cause.message}`);
+    this.#close(new ConnectionClosedError(`Closed the connection to ${this.peer}: ${cause.message}`, { cause }), "destroy");
+  }
 
   // ---- partial frames ------------------------------------------------------------------
 
@@ -412,42 +638,144 @@ export class TcpConnection {
   };
 
   readonly #onClose = (): void => {
-    if (this.#graceTimer) clearTimeout(this.#graceTimer);
     this.#close(new ConnectionClosedError(`The connection to ${this.peer} closed`), "destroy");
   };
 
   // ---- closing -------------------------------------------------------------------------
 
   /**
-   * Closes once: leaves the router (pending requests through the sender fail fast with
-   * `reason` as their cause), forgets the flow, releases backpressure, closes the socket.
+   * Closes the socket once: leaves the router (pending requests through the sender fail
+   * fast with `reason` as their cause, channels over it close), releases backpressure and
+   * timers, closes the socket. Then either reconnects (an outgoing connection with
+   * `withReconnect`, unless `final` or the transport stops) or is closed for good.
    */
-  #close(reason: ConnectionClosedError, how: "end" | "destroy"): void {
-    if (this.#closedReason) return;
+  #close(reason: ConnectionClosedError, how: "end" | "destroy", final = false): void {
+    if (this.#closedReason) {
+      // Already down (e.g. waiting to reconnect): a final close ends the waiting.
+      if (final && this.#state === "reconnecting") this.#giveUp(reason);
+      return;
+    }
     this.#closedReason = reason;
     const host = this.#host;
+    const reconnect = !final && this.#reconnect !== undefined && !host.stopping;
     host.router.unregister([this.address, this.receiverAddress], reason);
-    host.flowControls.removeFlow(this.flowControlId);
+    // A reconnecting connection keeps its flow's consumers (the workers and relays that
+    // may receive from it) for the next socket.
+    if (!reconnect) host.flowControls.removeFlow(this.flowControlId);
     this.#releaseHolds();
     this.#suspendPartialTimer();
+    if (this.#liveTimer !== undefined) clearTimeout(this.#liveTimer);
+    this.#liveTimer = undefined;
     // The mailbox has gone away: whoever waits for room learns it (waitForDrain rejects).
+    this.#needsDrain = false;
     this.#roomWaiters.wake();
     const socket = this.#socket;
-    socket.off("data", this.#onData);
+    // This socket is done with: its late events must not touch the connection (which may get a new one).
+    socket.off("data", this.#onData).off("end", this.#onEnd).off("error", this.#onError).off("close", this.#onClose).off("drain", this.#onDrain);
+    socket.on("error", noop);
     if (how === "end" && !socket.destroyed) {
       // Queued frames go out, then FIN; the socket is released as soon as the kernel has
       // them, without waiting for the peer's FIN (or, if the peer stopped reading, after a grace period).
       this.#writer.flushAll();
       this.#writer.close();
+      const grace = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+      grace.unref();
       socket.end(() => socket.destroy());
-      this.#graceTimer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
-      this.#graceTimer.unref();
+      socket.once("close", () => clearTimeout(grace));
     } else {
       this.#writer.close();
       socket.destroy();
     }
     this.#log.debug(`connection to ${this.peer} closed`, reason);
-    host.onClosed(this, reason);
+    if (reconnect) {
+      this.#state = "reconnecting";
+      host.onClosed(this, reason, false);
+      this.#scheduleReconnect(0);
+      return;
+    }
+    this.#finish(reason);
+  }
+
+  /** Closed for good: the transport forgets it, and whenClosed resolves once the socket is closed. */
+  #finish(reason: ConnectionClosedError): void {
+    this.#state = "closed";
+    // The transport applies the next-hop rule first, while the links are still known.
+    this.#host.onClosed(this, reason, true);
+    this.#unlinkNextHops();
+    this.#wakeStateWaiters();
+    const socketClosed = this.#socketClosed;
+    void socketClosed.then(() => this.#resolveFinal(reason));
+  }
+
+  /** A connection closed for good is no longer part of any next-hop pair. */
+  #unlinkNextHops(): void {
+    for (const feeder of this.#fedBy) feeder.#feeds.delete(this);
+    for (const fed of this.#feeds) fed.#fedBy.delete(this);
+    this.#fedBy.clear();
+    this.#feeds.clear();
+  }
+
+  #giveUp(reason: ConnectionClosedError): void {
+    if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
+    this.#closedReason = reason;
+    this.#host.flowControls.removeFlow(this.flowControlId);
+    this.#finish(reason);
+  }
+
+  /** Waits (doubling from `initialDelay` up to `maxDelay`, with ±20 % jitter) and dials again. */
+  #scheduleReconnect(attempt: number): void {
+    const policy = this.#reconnect!;
+    if (attempt >= policy.maxAttempts) {
+      this.#giveUp(
+        new ConnectionClosedError(`Gave up reconnecting to ${this.target} after ${attempt} attempt(s)`, { cause: this.#closedReason }),
+      );
+      return;
+    }
+    const base = Math.min(policy.maxDelay, policy.initialDelay * 2 ** Math.min(attempt, 30));
+    const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+    this.#reconnectTimer = setTimeout(() => void this.#tryReconnect(attempt), delay);
+    this.#reconnectTimer.unref();
+  }
+
+  async #tryReconnect(attempt: number): Promise<void> {
+    this.#reconnectTimer = undefined;
+    if (this.#state !== "reconnecting") return;
+    let socket: Socket;
+    try {
+      socket = await this.#host.redial(this);
+    } catch (error) {
+      if (this.#state !== "reconnecting") return;
+      this.#log.debug(`reconnect ${attempt + 1} to ${this.target} failed`, error);
+      this.#scheduleReconnect(attempt + 1);
+      return;
+    }
+    if (this.#state !== "reconnecting" || this.#host.stopping) {
+      socket.destroy();
+      return;
+    }
+    this.#closedReason = undefined;
+    this.#reader = new FrameReader();
+    this.#decoder = new EnvelopeHeadDecoder({ returnPrefix: this.address });
+    this.#checkedOnward = undefined;
+    this.#lastFeederRoute = undefined;
+    this.#writer = new FrameWriter(socket, () => this.#checkDrained());
+    this.#framesIn = 0;
+    this.#partialSince = 0;
+    this.#partialFrame = -1;
+    this.#peer = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
+    this.#local = formatHostPort(socket.localAddress ?? "?", socket.localPort ?? 0);
+    this.#attach(socket);
+    this.#state = "open";
+    this.#reconnects++;
+    this.#log.info(`reconnected to ${this.target} (${this.local} <-> ${this.peer})`);
+    this.#host.onReconnected(this);
+    this.#wakeStateWaiters();
+  }
+
+  #wakeStateWaiters(): void {
+    for (const waiter of [...this.#stateWaiters]) waiter();
+    this.#stateWaiters.clear();
   }
 }
 

@@ -104,6 +104,66 @@ export class TransportStoppedError extends HopwireError {
   }
 }
 
+/**
+ * The cause of a ConnectionClosedError when the peer sent nothing at all (no frame, no
+ * keepalive, no byte) for `peerTimeout`: it is declared dead.
+ */
+export class PeerTimeoutError extends HopwireError {
+  override readonly code: string = "TCP_PEER_TIMEOUT";
+  constructor(message = "The peer sent nothing for too long and is considered dead", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The cause of a ConnectionClosedError when the peer sent no complete first frame within `firstFrameTimeout`. */
+export class FirstFrameTimeoutError extends HopwireError {
+  override readonly code: string = "TCP_FIRST_FRAME_TIMEOUT";
+  constructor(message = "The peer sent no complete first frame in time", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The cause of a ConnectionClosedError when the connection carried no message either way for `idleTimeout`. */
+export class IdleTimeoutError extends HopwireError {
+  override readonly code: string = "TCP_IDLE_TIMEOUT";
+  constructor(message = "The connection carried no message for too long", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * The cause of a ConnectionClosedError when an accepted connection is closed because the
+ * outgoing connection its traffic was forwarded onto (the hop after a relay) died: the
+ * peer learns at once that its route is broken. `cause` is the next hop's own reason.
+ */
+export class NextHopClosedError extends HopwireError {
+  override readonly code: string = "TCP_NEXT_HOP_CLOSED";
+  constructor(message = "The connection this traffic was forwarded onto closed", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The cause of a ConnectionClosedError when a listener already holds `maxConnections` connections. */
+export class ConnectionLimitError extends HopwireError {
+  override readonly code: string = "TCP_CONNECTION_LIMIT";
+  constructor(message = "The listener holds its maximum number of connections", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * Thrown to the worker that routed a message from the network (sent by, or forwarded on
+ * behalf of, a connection or a secure channel) to a "1#host:port" hop that the
+ * transport's `dialAllowList` does not name. The message is dropped and counted
+ * (`transport.deniedDials`); no connection is opened or used.
+ */
+export class DialDeniedError extends HopwireError {
+  override readonly code: string = "TCP_DIAL_DENIED";
+  constructor(message = "A message from the network may not use this TCP address", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 registerErrorClasses(
   TcpProtocolError,
   TcpProtocolVersionError,
@@ -116,4 +176,10 @@ registerErrorClasses(
   ListenError,
   BackpressureError,
   TransportStoppedError,
+  PeerTimeoutError,
+  FirstFrameTimeoutError,
+  IdleTimeoutError,
+  NextHopClosedError,
+  ConnectionLimitError,
+  DialDeniedError,
 );

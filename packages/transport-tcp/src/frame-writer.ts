@@ -34,6 +34,10 @@ export class FrameWriter {
   #lastOnward: Route = Route.EMPTY;
   #lastReturn: Route = Route.EMPTY;
   #lastHead: Buffer | undefined;
+  /** When bytes were last handed to the socket (Date.now()): the keepalive clock. */
+  lastWriteAt = Date.now();
+  /** Messages (not keepalives) queued so far: the idle clock looks at it. */
+  framesOut = 0;
 
   constructor(
     readonly socket: Socket,
@@ -57,6 +61,15 @@ export class FrameWriter {
     this.#schedule();
   }
 
+  /** Queues a keepalive: a frame of length 0 (KEEPALIVE_FRAME). */
+  writeKeepalive(): void {
+    if (this.#closed) return;
+    this.#reserve(FRAME_HEADER_LENGTH);
+    this.#arena.writeUInt32BE(0, this.#pos);
+    this.#pos += FRAME_HEADER_LENGTH;
+    this.#schedule();
+  }
+
   /**
    * Queues one message as a frame: its onward route without its first hop (this
    * connection), its return route, its payload. Throws FrameTooLargeError (nothing queued)
@@ -67,6 +80,7 @@ export class FrameWriter {
     const returnRoute = message.returnRoute;
     const payload = message.payload;
     if (payload.length > MAX_FRAME_LENGTH) throw tooLarge(payload.length);
+    this.framesOut++;
     const copy = payload.length < COPY_THRESHOLD;
     const cached = this.#lastHead;
     let headEnd: number;
@@ -178,6 +192,7 @@ export class FrameWriter {
         socket.uncork();
       }
       if (!ok) this.#blocked = true;
+      this.lastWriteAt = Date.now();
     }
     this.onFlushed();
   }

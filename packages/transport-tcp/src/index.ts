@@ -1,7 +1,14 @@
 export { createTcpTransport, TcpTransport } from "./transport.js";
-export { TcpConnection } from "./connection.js";
+export { TcpConnection, type TcpConnectionState } from "./connection.js";
 export { TcpListener } from "./listener.js";
-export { TcpConnectionOptions, TcpListenerOptions, type TcpTransportOptions } from "./options.js";
+export {
+  TcpConnectionOptions,
+  TcpListenerOptions,
+  type TcpTransportOptions,
+  type TcpLiveness,
+  type TcpReconnectOptions,
+  type ResolvedTcpReconnect,
+} from "./options.js";
 export type { TcpConnectOptions, TcpListenOptions } from "./plain-options.js";
 export {
   TcpProtocolError,
@@ -15,5 +22,11 @@ export {
   ListenError,
   BackpressureError,
   TransportStoppedError,
+  PeerTimeoutError,
+  FirstFrameTimeoutError,
+  IdleTimeoutError,
+  NextHopClosedError,
+  ConnectionLimitError,
+  DialDeniedError,
 } from "./errors.js";
-export { PROTOCOL_VERSION, MAX_FRAME_LENGTH, TCP } from "./protocol.js";
+export { PROTOCOL_VERSION, MAX_FRAME_LENGTH, KEEPALIVE_FRAME_LENGTH, TCP } from "./protocol.js";

@@ -1,6 +1,7 @@
 import type { Server, Socket } from "node:net";
 import { Address, type FlowControlId } from "@hopwire/runtime";
 import type { TcpConnection } from "./connection.js";
+import type { TcpLiveness } from "./options.js";
 
 /** A bound TCP server; every connection it accepts is a producer spawned by `flowControlId`. */
 export class TcpListener {
@@ -10,6 +11,11 @@ export class TcpListener {
   readonly processorAddress: Address = Address.random();
   /** The spawner flow control id: make a worker its consumer to reach it from accepted connections. */
   readonly flowControlId: FlowControlId;
+  /** Open accepted connections beyond which new ones are closed at once. */
+  readonly maxConnections: number;
+  /** The liveness settings of the connections it accepts. */
+  readonly liveness: Readonly<TcpLiveness>;
+  #refused = 0;
   readonly #server: Server;
   readonly #connections = new Set<TcpConnection>();
   readonly #onStop: (listener: TcpListener) => void;
@@ -21,12 +27,15 @@ export class TcpListener {
     server: Server,
     address: string,
     flowControlId: FlowControlId,
+    limits: { maxConnections: number; liveness: TcpLiveness },
     accept: (socket: Socket, listener: TcpListener) => TcpConnection | undefined,
     onStop: (listener: TcpListener) => void,
   ) {
     this.#server = server;
     this.address = address;
     this.flowControlId = flowControlId;
+    this.maxConnections = limits.maxConnections;
+    this.liveness = Object.freeze({ ...limits.liveness });
     this.#onStop = onStop;
     this.#serverClosed = new Promise((resolve) => server.once("close", () => resolve()));
     server.on("connection", (socket: Socket) => {
@@ -44,6 +53,21 @@ export class TcpListener {
   /** The connections this listener accepted that are still open. */
   get connections(): TcpConnection[] {
     return [...this.#connections].filter((c) => !c.isClosed);
+  }
+
+  /** How many accepted connections are held now (what `maxConnections` bounds). */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Connections closed at once because the listener already held `maxConnections`. */
+  get refusedConnections(): number {
+    return this.#refused;
+  }
+
+  /** @internal */
+  countRefused(): void {
+    this.#refused++;
   }
 
   get isStopped(): boolean {

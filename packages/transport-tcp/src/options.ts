@@ -1,4 +1,5 @@
 import { FlowControls, InvalidOptionError, type FlowControlId } from "@hopwire/runtime";
+import { formatHostPort, parseHostPort } from "./host-port.js";
 
 /** Options objects are consumed by the listener or connection they create, as in Ockam. */
 const used = new WeakSet<object>();
@@ -29,6 +30,87 @@ function checkTimeout(value: unknown, option: string): number {
   return value;
 }
 
+/** A whole number of milliseconds ≥ 1 (timers take integers; 0 would mean "at once"). */
+function checkMs(value: unknown, option: string, allowZero = false): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > MAX_TIMER_MS) {
+    throw new InvalidOptionError(
+      `${option} must be a whole number of milliseconds${allowZero ? " (0: off)" : ""} up to ${MAX_TIMER_MS}, got ${String(value)}`,
+      { option },
+    );
+  }
+  return value;
+}
+
+/** The largest delay a Node timer takes (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Checks that the keepalive fits at least twice in the peer timeout (one late keepalive must not kill a live link). */
+function checkKeepalivePair(interval: number, peerTimeout: number, where: string): void {
+  if (interval * 2 > peerTimeout) {
+    throw new InvalidOptionError(
+      `${where}: keepaliveInterval (${interval} ms) must be at most half of peerTimeout (${peerTimeout} ms), so that one late keepalive does not declare a live peer dead`,
+      { option: "keepaliveInterval" },
+    );
+  }
+}
+
+/**
+ * The liveness settings of one connection: how often it sends a keepalive when it has
+ * sent nothing, how long the peer may stay silent, how soon the first frame must arrive,
+ * and how long the connection may carry no message (0: no idle timeout).
+ */
+export interface TcpLiveness {
+  keepaliveInterval: number;
+  peerTimeout: number;
+  firstFrameTimeout: number;
+  idleTimeout: number;
+}
+
+/** Per-listener or per-connection overrides of the transport's liveness settings. @internal */
+class LivenessOverrides {
+  keepaliveInterval: number | undefined;
+  peerTimeout: number | undefined;
+  firstFrameTimeout: number | undefined;
+  idleTimeout: number | undefined;
+
+  /** The transport's settings with these overrides applied (checked again as a pair). */
+  resolve(defaults: TcpLiveness, where: string): TcpLiveness {
+    const resolved = {
+      keepaliveInterval: this.keepaliveInterval ?? defaults.keepaliveInterval,
+      peerTimeout: this.peerTimeout ?? defaults.peerTimeout,
+      firstFrameTimeout: this.firstFrameTimeout ?? defaults.firstFrameTimeout,
+      idleTimeout: this.idleTimeout ?? defaults.idleTimeout,
+    };
+    checkKeepalivePair(resolved.keepaliveInterval, resolved.peerTimeout, where);
+    return resolved;
+  }
+}
+
+function setKeepalive(target: LivenessOverrides, intervalMs: number, peerTimeoutMs: number, where: string): void {
+  const interval = checkMs(intervalMs, `${where}.withKeepalive: keepaliveInterval`);
+  const peerTimeout = checkMs(peerTimeoutMs, `${where}.withKeepalive: peerTimeout`);
+  checkKeepalivePair(interval, peerTimeout, `${where}.withKeepalive`);
+  target.keepaliveInterval = interval;
+  target.peerTimeout = peerTimeout;
+}
+
+/** How an outgoing connection reconnects after its socket died (see TcpConnectionOptions.withReconnect). */
+export interface TcpReconnectOptions {
+  /** Milliseconds before the first attempt (default 250). */
+  initialDelay?: number;
+  /** The delay doubles after each failed attempt, up to this (default 10 000). */
+  maxDelay?: number;
+  /** Attempts before giving up for good (default: unlimited, until the connection or node stops). */
+  maxAttempts?: number;
+}
+
+/** TcpReconnectOptions with every default applied. */
+export interface ResolvedTcpReconnect {
+  initialDelay: number;
+  maxDelay: number;
+  maxAttempts: number;
+}
+
 /**
  * Options of an outgoing connection. As in Ockam, the connection's receiver is a producer
  * with a fresh flow control id (`flowControlId`): messages arriving on it reach only the
@@ -40,6 +122,8 @@ export class TcpConnectionOptions {
   readonly flowControlId: FlowControlId = FlowControls.generateId();
   readonly #consumerOf: FlowControlId[] = [];
   #timeout: number | undefined;
+  readonly #liveness = new LivenessOverrides();
+  #reconnect: ResolvedTcpReconnect | undefined;
 
   /**
    * Makes the connection's sender a consumer of `flowControlId`: messages produced by that
@@ -57,8 +141,64 @@ export class TcpConnectionOptions {
     return this;
   }
 
+  /**
+   * Sends a keepalive after `intervalMs` without sending anything, and declares the peer
+   * dead after `peerTimeoutMs` without receiving anything (transport defaults: 10 s, 30 s).
+   * The interval must be at most half the timeout.
+   */
+  withKeepalive(intervalMs: number, peerTimeoutMs: number): this {
+    setKeepalive(this.#liveness, intervalMs, peerTimeoutMs, "TcpConnectionOptions");
+    return this;
+  }
+
+  /** Closes the connection after `ms` without a complete first frame from the peer (transport default 10 s). */
+  withFirstFrameTimeout(ms: number): this {
+    this.#liveness.firstFrameTimeout = checkMs(ms, "TcpConnectionOptions.withFirstFrameTimeout: timeout");
+    return this;
+  }
+
+  /** Closes the connection after `ms` without a message either way (keepalives do not count); 0 turns it off. */
+  withIdleTimeout(ms: number): this {
+    this.#liveness.idleTimeout = checkMs(ms, "TcpConnectionOptions.withIdleTimeout: timeout", true);
+    return this;
+  }
+
+  /**
+   * When the socket dies (peer gone, reset, keepalive timeout, idle timeout), connect to
+   * the same "host:port" again, with exponential backoff, keeping the connection's
+   * addresses and flow control id: routes through it (a relay's `route(connection)`) work
+   * again once it is back. `connection.stop()` (or the node's) ends it for good.
+   */
+  withReconnect(options: TcpReconnectOptions = {}): this {
+    if (options === null || typeof options !== "object") throw new InvalidOptionError("TcpConnectionOptions.withReconnect: options must be an object");
+    const initialDelay = options.initialDelay === undefined ? 250 : checkMs(options.initialDelay, "TcpConnectionOptions.withReconnect: initialDelay");
+    const maxDelay = options.maxDelay === undefined ? Math.max(10_000, initialDelay) : checkMs(options.maxDelay, "TcpConnectionOptions.withReconnect: maxDelay");
+    if (maxDelay < initialDelay) {
+      throw new InvalidOptionError(`TcpConnectionOptions.withReconnect: maxDelay (${maxDelay}) must not be below initialDelay (${initialDelay})`);
+    }
+    let maxAttempts = Number.POSITIVE_INFINITY;
+    if (options.maxAttempts !== undefined) {
+      if (typeof options.maxAttempts !== "number" || !(options.maxAttempts >= 1) || !(Number.isInteger(options.maxAttempts) || options.maxAttempts === Infinity)) {
+        throw new InvalidOptionError(`TcpConnectionOptions.withReconnect: maxAttempts must be a positive integer or Infinity, got ${String(options.maxAttempts)}`);
+      }
+      maxAttempts = options.maxAttempts;
+    }
+    this.#reconnect = { initialDelay, maxDelay, maxAttempts };
+    return this;
+  }
+
   get consumerOf(): readonly FlowControlId[] {
     return this.#consumerOf.slice();
+  }
+
+  /** The reconnect settings, if `withReconnect` was called. */
+  get reconnect(): ResolvedTcpReconnect | undefined {
+    return this.#reconnect;
+  }
+
+  /** @internal the transport's liveness settings with this connection's overrides. */
+  resolveLiveness(defaults: TcpLiveness): TcpLiveness {
+    return this.#liveness.resolve(defaults, "TcpConnectionOptions");
   }
 
   get timeout(): number | undefined {
@@ -75,10 +215,49 @@ export class TcpConnectionOptions {
 export class TcpListenerOptions {
   /** The spawner flow control id of the listener. */
   readonly spawnerFlowControlId: FlowControlId = FlowControls.generateId();
+  readonly #liveness = new LivenessOverrides();
+  #maxConnections: number | undefined;
 
   /** Same as `spawnerFlowControlId`. */
   get flowControlId(): FlowControlId {
     return this.spawnerFlowControlId;
+  }
+
+  /** Keepalive and peer timeout of every connection this listener accepts (see TcpConnectionOptions.withKeepalive). */
+  withKeepalive(intervalMs: number, peerTimeoutMs: number): this {
+    setKeepalive(this.#liveness, intervalMs, peerTimeoutMs, "TcpListenerOptions");
+    return this;
+  }
+
+  /** Closes an accepted connection that sends no complete first frame within `ms` (transport default 10 s). */
+  withFirstFrameTimeout(ms: number): this {
+    this.#liveness.firstFrameTimeout = checkMs(ms, "TcpListenerOptions.withFirstFrameTimeout: timeout");
+    return this;
+  }
+
+  /** Closes an accepted connection after `ms` without a message either way (keepalives do not count); 0 turns it off. */
+  withIdleTimeout(ms: number): this {
+    this.#liveness.idleTimeout = checkMs(ms, "TcpListenerOptions.withIdleTimeout: timeout", true);
+    return this;
+  }
+
+  /** At most `n` open accepted connections; more are closed at once (transport default 1024). */
+  withMaxConnections(n: number): this {
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+      throw new InvalidOptionError(`TcpListenerOptions.withMaxConnections: maxConnections must be a positive integer, got ${String(n)}`);
+    }
+    this.#maxConnections = n;
+    return this;
+  }
+
+  /** The cap set with `withMaxConnections`, if any. */
+  get maxConnections(): number | undefined {
+    return this.#maxConnections;
+  }
+
+  /** @internal the transport's liveness settings with this listener's overrides. */
+  resolveLiveness(defaults: TcpLiveness): TcpLiveness {
+    return this.#liveness.resolve(defaults, "TcpListenerOptions");
   }
 }
 
@@ -107,6 +286,38 @@ export interface TcpTransportOptions {
    * itself stopped reading the socket (backpressure) does not count.
    */
   partialFrameTimeout?: number;
+  /**
+   * Milliseconds without sending anything after which a connection sends a keepalive
+   * frame (default 10 000; at most half of `peerTimeout`). Well under WireGuard's 25 s, so
+   * NAT and firewall mappings stay open, and three fit in the default peer timeout.
+   */
+  keepaliveInterval?: number;
+  /**
+   * Milliseconds without receiving anything (frames, keepalives, or part of a frame) after
+   * which the peer is declared dead and the connection closed with a PeerTimeoutError
+   * (default 30 000). Time during which this node itself stopped reading does not count.
+   */
+  peerTimeout?: number;
+  /**
+   * Milliseconds from accept (or connect) within which the peer must send its version byte
+   * and one complete frame; otherwise the connection is closed with a FirstFrameTimeoutError
+   * (default 10 000). Every connection sends a keepalive right after its version byte.
+   */
+  firstFrameTimeout?: number;
+  /**
+   * Milliseconds a connection may carry no message in either direction (keepalives do not
+   * count) before it is closed with an IdleTimeoutError (default 0: off).
+   */
+  idleTimeout?: number;
+  /** Open accepted connections per listener; more are closed at once (default 1024). */
+  maxConnections?: number;
+  /**
+   * "host:port" values that messages from the network (sent by, or forwarded on behalf of,
+   * a connection or a secure channel) may name as a "1#host:port" hop. By default (empty)
+   * only messages whose origin is local to this node may use such hops; the rest are
+   * dropped and counted (`transport.deniedDials`). "*" allows every address.
+   */
+  dialAllowList?: readonly string[];
 }
 
 export interface ResolvedTcpTransportOptions {
@@ -115,12 +326,15 @@ export interface ResolvedTcpTransportOptions {
   maxPendingDialMessages: number;
   dialTimeout: number;
   partialFrameTimeout: number;
+  liveness: TcpLiveness;
+  maxConnections: number;
+  dialAllowList: ReadonlySet<string>;
 }
 
 function positiveInteger(value: unknown, option: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new InvalidOptionError(`${option} must be a positive integer, got ${String(value)}`);
+    throw new InvalidOptionError(`${option} must be a positive integer, got ${String(value)}`, { option });
   }
   return value;
 }
@@ -138,5 +352,39 @@ export function resolveTransportOptions(options: TcpTransportOptions = {}): Reso
     maxPendingDialMessages: positiveInteger(options.maxPendingDialMessages, "maxPendingDialMessages", 1024),
     dialTimeout: positiveInteger(options.dialTimeout, "dialTimeout", 10_000),
     partialFrameTimeout: positiveInteger(options.partialFrameTimeout, "partialFrameTimeout", 30_000),
+    liveness: resolveLiveness(options),
+    maxConnections: positiveInteger(options.maxConnections, "maxConnections", 1024),
+    dialAllowList: resolveAllowList(options.dialAllowList),
   };
+}
+
+function resolveLiveness(options: TcpTransportOptions): TcpLiveness {
+  const liveness = {
+    keepaliveInterval: options.keepaliveInterval === undefined ? 10_000 : checkMs(options.keepaliveInterval, "keepaliveInterval"),
+    peerTimeout: options.peerTimeout === undefined ? 30_000 : checkMs(options.peerTimeout, "peerTimeout"),
+    firstFrameTimeout: options.firstFrameTimeout === undefined ? 10_000 : checkMs(options.firstFrameTimeout, "firstFrameTimeout"),
+    idleTimeout: options.idleTimeout === undefined ? 0 : checkMs(options.idleTimeout, "idleTimeout", true),
+  };
+  checkKeepalivePair(liveness.keepaliveInterval, liveness.peerTimeout, "TCP transport options");
+  return liveness;
+}
+
+/** Normalises "host:port" / "1#host:port" entries so that lookups compare like with like. */
+function resolveAllowList(list: unknown): ReadonlySet<string> {
+  if (list === undefined) return new Set();
+  if (!Array.isArray(list)) throw new InvalidOptionError('dialAllowList must be an array of "host:port" strings', { option: "dialAllowList" });
+  const set = new Set<string>();
+  for (const entry of list) {
+    if (entry === "*") {
+      set.add("*");
+      continue;
+    }
+    try {
+      const { host, port } = parseHostPort(entry, "dialAllowList entry", false);
+      set.add(formatHostPort(host, port));
+    } catch (error) {
+      throw new InvalidOptionError(`dialAllowList: ${(error as Error).message}`, { cause: error, option: "dialAllowList" });
+    }
+  }
+  return set;
 }

@@ -9,3 +9,10 @@ export const FRAME_HEADER_LENGTH = 4;
 
 /** TCP addresses in routes: "1#host:port". */
 export const TCP = 1;
+
+/**
+ * A frame of length 0 is a keepalive: it carries no envelope and is not routed. Each side
+ * sends one right after its version byte (so a live peer's first frame arrives at once)
+ * and whenever it has sent nothing for `keepaliveInterval`.
+ */
+export const KEEPALIVE_FRAME_LENGTH = 0;

@@ -2,7 +2,6 @@ import { createServer, connect as netConnect, type Socket } from "node:net";
 import {
   AbortError,
   Address,
-  FlowControlDeniedError,
   InvalidOptionError,
   NodeStoppedError,
   RoomWaiters,
@@ -13,11 +12,21 @@ import {
   type Logger,
   type Mailbox,
   type Node,
+  type Route,
   type Router,
   type WaitOptions,
 } from "@hopwire/runtime";
 import { TcpConnection, type ConnectionHost } from "./connection.js";
-import { BackpressureError, ConnectError, ConnectionClosedError, ListenError, TransportStoppedError } from "./errors.js";
+import {
+  BackpressureError,
+  ConnectError,
+  ConnectionClosedError,
+  ConnectionLimitError,
+  DialDeniedError,
+  ListenError,
+  NextHopClosedError,
+  TransportStoppedError,
+} from "./errors.js";
 import { formatHostPort, parseHostPort } from "./host-port.js";
 import { TcpListener } from "./listener.js";
 import {
@@ -30,6 +39,7 @@ import {
 } from "./options.js";
 import { resolveConnect, resolveListen, type TcpConnectOptions, type TcpListenOptions } from "./plain-options.js";
 import { TCP } from "./protocol.js";
+import { RateLimitedWarning } from "./rate-limited-log.js";
 
 /**
  * Messages held while an on-demand connection is being established. It is what the
@@ -100,6 +110,11 @@ export class TcpTransport {
   readonly #dials = new Map<string, Dial>();
   readonly #host: ConnectionHost;
   #stopping: Promise<void> | undefined;
+  #deniedDials = 0;
+  readonly #dialWarning: RateLimitedWarning;
+  readonly #refusalWarning: RateLimitedWarning;
+  /** The last return route found local in origin (routes decoded from repeated heads are the same object). */
+  #lastLocalOrigin: Route | undefined;
 
   /** @internal use createTcpTransport(node) */
   constructor(node: Node, limits: ResolvedTcpTransportOptions) {
@@ -107,13 +122,21 @@ export class TcpTransport {
     this.#flowControls = node.flowControls;
     this.#log = node.log.child("tcp");
     this.#limits = limits;
+    this.#dialWarning = new RateLimitedWarning(this.#log);
+    this.#refusalWarning = new RateLimitedWarning(this.#log);
+    const transport = this;
     this.#host = {
       router: this.#router,
       flowControls: this.#flowControls,
       log: this.#log,
       limits,
       connectionBySender: (key) => this.#bySender.get(key),
-      onClosed: (connection, reason) => this.#forget(connection, reason),
+      onClosed: (connection, reason, final) => this.#forget(connection, reason, final),
+      redial: (connection) => this.#redial(connection),
+      onReconnected: (connection) => this.#reconnected(connection),
+      get stopping() {
+        return transport.#stopping !== undefined;
+      },
     };
     this.#router.registerTransport(
       TCP,
@@ -127,9 +150,30 @@ export class TcpTransport {
     return this.#stopping !== undefined;
   }
 
-  /** Open connections, outgoing and accepted. */
+  /** Open connections, outgoing and accepted (and outgoing ones waiting to reconnect). */
   get connections(): TcpConnection[] {
     return [...this.#connections];
+  }
+
+  /**
+   * Messages from the network (sent by, or forwarded on behalf of, a connection or a secure
+   * channel) that named a "1#host:port" hop outside `dialAllowList`: dropped, never dialled.
+   */
+  get deniedDials(): number {
+    return this.#deniedDials;
+  }
+
+  /**
+   * The open connection whose sender (or receiver) has this address, if any. On the node a
+   * message arrived at, the first hop of its return route is the sender of the connection
+   * it arrived on: `transport.connectionOf(message.returnRoute.next())`.
+   */
+  connectionOf(address: Address | string): TcpConnection | undefined {
+    const key = typeof address === "string" ? Address.parse(address).key : address.key;
+    const bySender = this.#bySender.get(key);
+    if (bySender) return bySender;
+    for (const c of this.#connections) if (c.receiverAddress.key === key && c.state === "open") return c;
+    return undefined;
   }
 
   get listeners(): TcpListener[] {
@@ -146,6 +190,7 @@ export class TcpTransport {
     const { host, port } = parseHostPort(address, "listen address", true);
     const [options, wait] = resolveListen(given, givenWait);
     checkWait(wait);
+    const liveness = options.resolveLiveness(this.#limits.liveness);
     claimOptions(options);
     const server = createServer({ noDelay: true });
     try {
@@ -174,6 +219,7 @@ export class TcpTransport {
       server,
       boundAddress,
       options.spawnerFlowControlId,
+      { maxConnections: options.maxConnections ?? this.#limits.maxConnections, liveness },
       (socket, l) => this.#accept(socket, l),
       (l) => this.#listenerStopped(l),
     );
@@ -194,6 +240,7 @@ export class TcpTransport {
     const { host, port } = parseHostPort(address, "connect address", false);
     const [options, wait] = resolveConnect(given, givenWait);
     checkWait(wait);
+    const liveness = options.resolveLiveness(this.#limits.liveness);
     const socket = await dial(host, port, { signal: wait.signal, timeout: wait.timeout ?? options.timeout });
     if (this.#stopping) {
       socket.destroy();
@@ -205,13 +252,15 @@ export class TcpTransport {
       socket.destroy();
       throw error;
     }
+    const target = formatHostPort(host, port);
     const connection = new TcpConnection(
       socket,
-      { mode: "outgoing", flowControlId: options.flowControlId, consumerOf: options.consumerOf },
+      { mode: "outgoing", flowControlId: options.flowControlId, consumerOf: options.consumerOf, target, reconnect: options.reconnect },
       this.#host,
+      liveness,
     );
     this.#adopt(connection);
-    this.#nameRemote(connection, formatHostPort(host, port));
+    this.#nameRemote(connection, target);
     this.#nameRemote(connection, connection.peer);
     return connection;
   }
@@ -245,10 +294,22 @@ export class TcpTransport {
       socket.destroy();
       return undefined;
     }
+    if (listener.connectionCount >= listener.maxConnections) {
+      // Refused before anything is allocated for it; the log line is rate-limited.
+      socket.on("error", noop);
+      socket.destroy();
+      listener.countRefused();
+      this.#refusalWarning.warn(
+        `refused a connection from ${formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0)} to ${listener.address}`,
+        new ConnectionLimitError(`The listener ${listener.address} holds its maximum of ${listener.maxConnections} connections`),
+      );
+      return undefined;
+    }
     const connection = new TcpConnection(
       socket,
       { mode: "incoming", flowControlId: this.#flowControls.generateId(), spawnerFlowControlId: listener.flowControlId },
       this.#host,
+      listener.liveness,
     );
     this.#adopt(connection);
     return connection;
@@ -267,8 +328,8 @@ export class TcpTransport {
     else this.#remoteNames.set(connection, [name]);
   }
 
-  #forget(connection: TcpConnection, reason: ConnectionClosedError): void {
-    this.#connections.delete(connection);
+  #forget(connection: TcpConnection, reason: ConnectionClosedError, final: boolean): void {
+    if (final) this.#connections.delete(connection);
     this.#bySender.delete(connection.address.key);
     const names = this.#remoteNames.get(connection) ?? [];
     this.#remoteNames.delete(connection);
@@ -277,6 +338,73 @@ export class TcpTransport {
     }
     // Requests whose first hop was "1#<name>" went through this connection: fail them now.
     if (names.length > 0) this.#router.unregister(names.map((name) => new Address(TCP, name)), reason);
+    if (connection.mode === "outgoing" && !this.#stopping) this.#closeFeeders(connection, reason);
+  }
+
+  /**
+   * The next-hop rule: an outgoing connection died, so every accepted connection whose
+   * messages were forwarded onto it, and that feeds no other open outgoing connection, is
+   * closed: its peer (the initiator behind a relay) learns at once that its route is broken.
+   */
+  #closeFeeders(dead: TcpConnection, reason: ConnectionClosedError): void {
+    for (const feeder of [...dead.fedBy]) {
+      if (feeder.state !== "open") continue;
+      let stillServed = false;
+      for (const other of feeder.feeds) {
+        if (other !== dead && other.state === "open") {
+          stillServed = true;
+          break;
+        }
+      }
+      if (stillServed) continue;
+      const next = dead.target ?? dead.peer;
+      const cause = new NextHopClosedError(`The connection to ${next} that messages from ${feeder.peer} were forwarded onto closed`, { cause: reason });
+      this.#log.debug(`closing the connection from ${feeder.peer}: its next hop ${next} closed`);
+      feeder.closeForNextHop(new ConnectionClosedError(`Closed the connection from ${feeder.peer}: its next hop ${next} closed`, { cause }));
+    }
+  }
+
+  /** Dials an outgoing connection's target again (its reconnect). */
+  #redial(connection: TcpConnection): Promise<Socket> {
+    if (this.#stopping) return Promise.reject(new TransportStoppedError());
+    const { host, port } = parseHostPort(connection.target!, "reconnect address", false);
+    return dial(host, port, { timeout: this.#limits.dialTimeout });
+  }
+
+  #reconnected(connection: TcpConnection): void {
+    this.#bySender.set(connection.address.key, connection);
+    this.#nameRemote(connection, connection.target!);
+    this.#nameRemote(connection, connection.peer);
+  }
+
+  /**
+   * Whether a message's origin is this node: neither its sender nor any hop on its return
+   * route is a producer (a connection's receiver or sender, a secure channel). A message
+   * that arrived from the network keeps the hop it arrived through on its return route
+   * whatever local workers forwarded it (a relay, a Hop), so it is recognised behind them.
+   */
+  #isLocalOrigin(message: LocalMessage, senderKey: string | undefined): boolean {
+    const flowControls = this.#flowControls;
+    if (senderKey !== undefined && flowControls.producerByKey(senderKey) !== undefined) return false;
+    const returnRoute = message.returnRoute;
+    if (returnRoute === this.#lastLocalOrigin) return true;
+    for (let i = 0; i < returnRoute.length; i++) {
+      if (flowControls.producerByKey(returnRoute.at(i)!.key) !== undefined) return false;
+    }
+    this.#lastLocalOrigin = returnRoute;
+    return true;
+  }
+
+  #mayUseFromNetwork(name: string): boolean {
+    const allow = this.#limits.dialAllowList;
+    if (allow.size === 0) return false;
+    if (allow.has("*")) return true;
+    try {
+      const { host, port } = parseHostPort(name, "TCP address", false);
+      return allow.has(formatHostPort(host, port));
+    } catch {
+      return false;
+    }
   }
 
   #listenerStopped(listener: TcpListener): void {
@@ -303,10 +431,14 @@ export class TcpTransport {
 
   #routeRemote(message: LocalMessage, senderKey: string | undefined): Mailbox | undefined {
     const hop = message.onwardRoute.next();
-    if (senderKey !== undefined && this.#flowControls.isProducerKey(senderKey)) {
-      throw new FlowControlDeniedError(`A message that arrived from the network may not open a connection to ${hop.toString()}`);
-    }
     const name = hop.value;
+    if (!this.#isLocalOrigin(message, senderKey) && !this.#mayUseFromNetwork(name)) {
+      // Dropped and counted: a peer may not make this node open (or use) a connection to an address it names.
+      this.#deniedDials++;
+      const error = new DialDeniedError(`A message from the network may not use ${hop.toString()} (not in dialAllowList)`);
+      this.#dialWarning.warn(`dropped a message from the network that named ${hop.toString()}`, error);
+      throw error;
+    }
     const existing = this.#byRemote.get(name);
     if (existing) return this.#router.route(message.withOnwardRoute(message.onwardRoute.replaceFront(existing.address)), senderKey);
     if (this.#stopping) throw new TransportStoppedError();
@@ -348,6 +480,8 @@ export class TcpTransport {
     dial.settle();
   }
 }
+
+function noop(): void {}
 
 function checkWait(wait: WaitOptions): void {
   if (wait === null || typeof wait !== "object") throw new InvalidOptionError("wait options must be an object");

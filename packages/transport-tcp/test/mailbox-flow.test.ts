@@ -47,6 +47,7 @@ async function pausedPeer() {
       const reader = new FrameReader();
       socket!.on("data", (chunk: Buffer) =>
         reader.push(chunk, (b, start, end) => {
+          if (start === end) return; // a keepalive
           // Each payload starts with its u32 sequence number (raw bytes, no body codec).
           const payloadOffset = decodeEnvelopeHead(b, "network", start, end).payloadOffset;
           if (b.readUInt32BE(payloadOffset) !== frames) outOfOrder++;

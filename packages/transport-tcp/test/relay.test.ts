@@ -156,6 +156,7 @@ async function pausedPeer() {
       const reader = new FrameReader();
       socket!.on("data", (chunk: Buffer) =>
         reader.push(chunk, (b, start, end) => {
+          if (start === end) return; // a keepalive
           if (b.readUInt32BE(decodeEnvelopeHead(b, "network", start, end).payloadOffset) !== frames) outOfOrder++;
           frames++;
           for (const w of waiters) if (frames === w.count) w.resolve();

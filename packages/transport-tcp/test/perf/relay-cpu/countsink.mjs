@@ -11,7 +11,7 @@ const server = createServer((s) => {
       if (buf.length - off < 4) break;
       const len = buf.readUInt32BE(off);
       if (buf.length - off - 4 < len) break;
-      off += 4 + len; frames++;
+      off += 4 + len; if (len > 0) frames++; // a length-0 frame is a keepalive
     }
     pending = buf.subarray(off);
     if (frames >= count) { process.send("done"); frames = -1e12; }

@@ -1,0 +1,101 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { once } from "node:events";
+import { createServer, type Server, type Socket } from "node:net";
+import { route, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
+import { DialDeniedError } from "@hopwire/transport-tcp";
+import { startNode, startResponder } from "./support.js";
+
+const nodes: Node[] = [];
+const servers: Server[] = [];
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  for (const s of servers.splice(0)) s.close();
+});
+
+/** Like the examples' Hop: pops itself, puts itself on the return route, forwards. */
+class ForwardingHop implements Worker {
+  readonly errors: unknown[] = [];
+  async handleMessage(ctx: Context, msg: Routed): Promise<void> {
+    const stepped = msg.message.withOnwardRoute(msg.onwardRoute.popFront()).withReturnRoute(msg.returnRoute.prepend(ctx.address));
+    try {
+      await ctx.forward(stepped);
+    } catch (error) {
+      this.errors.push(error);
+    }
+  }
+}
+
+/** A private service on 127.0.0.1 that records every connection made to it. */
+async function privateService(): Promise<{ address: string; connections: () => number }> {
+  let count = 0;
+  const server = createServer((socket) => {
+    count++;
+    sockets.push(socket);
+  });
+  servers.push(server);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as { port: number };
+  return { address: `127.0.0.1:${port}`, connections: () => count };
+}
+
+async function until(condition: () => boolean, ms = 20_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("dial policy: the network cannot make a node dial", () => {
+  async function setUp(dialAllowList?: string[]) {
+    const middle = await startResponder("middle", dialAllowList ? { dialAllowList } : undefined);
+    const hop = new ForwardingHop();
+    await middle.node.startWorker("hop", hop, { placement: "main" });
+    middle.node.flowControls.addConsumer("hop", middle.listener.flowControlId);
+    const attacker = await startNode("attacker");
+    nodes.push(middle.node, attacker.node);
+    const connection = await attacker.tcp.connect(middle.listener.address);
+    return { middle, hop, attacker, connection };
+  }
+
+  it("SSRF: a message from the network naming 1#127.0.0.1:<private port> behind a Hop opens no connection; it is dropped and counted", async () => {
+    const victim = await privateService();
+    const { middle, hop, attacker, connection } = await setUp();
+    await attacker.node.send(route(connection, "hop", `1#${victim.address}`, "anything"), "knock knock");
+    await until(() => middle.tcp.deniedDials === 1, 20_000, "the denial");
+    expect(hop.errors).toHaveLength(1);
+    expect(hop.errors[0]).toBeInstanceOf(DialDeniedError);
+    expect((hop.errors[0] as DialDeniedError).code).toBe("TCP_DIAL_DENIED");
+    // The node is still fine, and a round trip through the same connection after the attempt
+    // shows the attempt has been fully handled: no connection was made meanwhile.
+    expect(await attacker.node.sendAndReceive(route(connection, "echoer"), "after")).toBe("after");
+    expect(victim.connections()).toBe(0);
+    expect(middle.tcp.connections.filter((c) => c.mode === "outgoing")).toHaveLength(0);
+    await middle.log.waitFor(/dropped a message from the network that named 1#127\.0\.0\.1/);
+    // An existing outgoing connection's name may not be used from the network either.
+    const other = await startResponder("other");
+    nodes.push(other.node);
+    await middle.tcp.connect(other.listener.address);
+    await attacker.node.send(route(connection, "hop", `1#${other.listener.address}`, "echoer"), "via existing");
+    await until(() => middle.tcp.deniedDials === 2, 20_000, "the second denial");
+  });
+
+  it("the same message is dialled when dialAllowList names the address (the control: the test can see a dial)", async () => {
+    const victim = await privateService();
+    const { middle, attacker, connection } = await setUp([victim.address]);
+    await attacker.node.send(route(connection, "hop", `1#${victim.address}`, "anything"), "allowed");
+    await until(() => victim.connections() === 1, 20_000, "the allowed dial");
+    expect(middle.tcp.deniedDials).toBe(0);
+  });
+
+  it("a local sender may still dial on demand", async () => {
+    const responder = await startResponder("responder");
+    const local = await startNode("local");
+    nodes.push(responder.node, local.node);
+    expect(await local.node.sendAndReceive(route(`1#${responder.listener.address}`, "echoer"), "mine")).toBe("mine");
+    expect(local.tcp.deniedDials).toBe(0);
+  });
+});

@@ -1,0 +1,252 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { Socket } from "node:net";
+import { route, type Node } from "@hopwire/runtime";
+import {
+  ConnectionClosedError,
+  FirstFrameTimeoutError,
+  IdleTimeoutError,
+  PeerTimeoutError,
+  TcpConnectionOptions,
+  TcpListenerOptions,
+  type TcpConnection,
+} from "@hopwire/transport-tcp";
+import { FrameReader } from "../dist/frame-reader.js";
+import { closed, rawClient, startNode, startResponder } from "./support.js";
+
+// Short liveness settings in the code under test, generous waits in the tests: the machine
+// is loaded while the suite runs.
+const nodes: Node[] = [];
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+});
+
+/** Resolves once `condition()` holds, polling; rejects after `ms`. */
+async function until(condition: () => boolean, ms = 20_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A raw client that counts the keepalive frames (length 0) it receives, and answers each with one (so it stays alive). */
+async function keepaliveCounter(address: string): Promise<{ socket: Socket; keepalives: () => number }> {
+  const socket = await rawClient(address);
+  sockets.push(socket);
+  const reader = new FrameReader();
+  let keepalives = 0;
+  socket.on("data", (chunk: Buffer) =>
+    reader.push(chunk, (_b, start, end) => {
+      if (start !== end) return;
+      keepalives++;
+      socket.write(Buffer.alloc(4));
+    }),
+  );
+  return { socket, keepalives: () => keepalives };
+}
+
+function causeOf(connection: TcpConnection): unknown {
+  return connection.closedReason?.cause;
+}
+
+describe("keepalives and dead peers", () => {
+  it("an idle connection sends keepalives and stays open well past the peer timeout", async () => {
+    const responder = await startResponder("responder", { keepaliveInterval: 50, peerTimeout: 400 });
+    const initiator = await startNode("initiator", { keepaliveInterval: 50, peerTimeout: 400 });
+    nodes.push(responder.node, initiator.node);
+    const connection = await initiator.tcp.connect(responder.listener.address);
+    // A raw observer sees the version byte and then keepalives at the interval.
+    const observer = await keepaliveCounter(responder.listener.address);
+    observer.socket.write(Buffer.of(1, 0, 0, 0, 0)); // version byte and one keepalive
+    await until(() => observer.keepalives() >= 3, 20_000, "three keepalives");
+    // Idle in both directions for several peer timeouts (measured by the observer's own
+    // keepalives: 30 of them span at least 30 × 50 ms = 1.5 s): keepalives keep it up.
+    const seen = observer.keepalives();
+    await until(() => observer.keepalives() >= seen + 30 || connection.state !== "open", 20_000, "30 more keepalives");
+    expect(connection.state).toBe("open");
+    expect(responder.listener.connections.find((c) => c.peer === connection.local)?.isClosed).toBe(false);
+    expect(await initiator.node.sendAndReceive(route(connection, "echoer"), "still here")).toBe("still here");
+  });
+
+  it("a peer that goes silent (no keepalives) is declared dead within the configured bound, with a PeerTimeoutError", async () => {
+    const peerTimeout = 600;
+    const responder = await startResponder("responder", { keepaliveInterval: 100, peerTimeout });
+    nodes.push(responder.node);
+    const raw = await rawClient(responder.listener.address);
+    sockets.push(raw);
+    raw.write(Buffer.of(1, 0, 0, 0, 0)); // a first frame, then silence (as a frozen or vanished host)
+    await until(() => responder.listener.connections.length === 1, 20_000, "the accept");
+    const accepted = responder.listener.connections[0]!;
+    const start = Date.now();
+    const reason = await accepted.whenClosed();
+    const detected = Date.now() - start;
+    expect(reason).toBeInstanceOf(ConnectionClosedError);
+    expect(reason.cause).toBeInstanceOf(PeerTimeoutError);
+    expect((reason.cause as PeerTimeoutError).code).toBe("TCP_PEER_TIMEOUT");
+    // Not before the bound; after it, only by how late the loaded event loop ran the timer.
+    expect(detected).toBeGreaterThanOrEqual(peerTimeout - 150);
+    expect(detected).toBeLessThan(peerTimeout + 5_000);
+    await closed(raw);
+  });
+});
+
+describe("per-connection and per-listener overrides", () => {
+  it("withKeepalive on one connection applies to it alone (the transport keeps its 10 s / 30 s defaults)", async () => {
+    const { createServer } = await import("node:net");
+    const { once } = await import("node:events");
+    // A peer that accepts, sends its version byte and a first keepalive, then stays silent.
+    const server = createServer((socket) => {
+      socket.on("error", () => {});
+      socket.write(Buffer.of(1, 0, 0, 0, 0));
+      socket.resume();
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const initiator = await startNode("initiator");
+      nodes.push(initiator.node);
+      const address = `127.0.0.1:${(server.address() as { port: number }).port}`;
+      const quick = await initiator.tcp.connect(address, new TcpConnectionOptions().withKeepalive(50, 300));
+      const usual = await initiator.tcp.connect(address);
+      expect(quick.liveness).toMatchObject({ keepaliveInterval: 50, peerTimeout: 300 });
+      expect(usual.liveness).toMatchObject({ keepaliveInterval: 10_000, peerTimeout: 30_000, firstFrameTimeout: 10_000, idleTimeout: 0 });
+      const reason = await quick.whenClosed();
+      expect(reason.cause).toBeInstanceOf(PeerTimeoutError);
+      expect(usual.state).toBe("open");
+    } finally {
+      server.close();
+    }
+  });
+
+  it("a listener's withKeepalive applies to the connections it accepts", async () => {
+    const responder = await startNode("responder");
+    nodes.push(responder.node);
+    const listener = await responder.tcp.listen("127.0.0.1:0", new TcpListenerOptions().withKeepalive(50, 300));
+    const raw = await rawClient(listener.address);
+    sockets.push(raw);
+    raw.write(Buffer.of(1, 0, 0, 0, 0));
+    await until(() => listener.connections.length === 1, 20_000, "the accept");
+    const reason = await listener.connections[0]!.whenClosed();
+    expect(reason.cause).toBeInstanceOf(PeerTimeoutError);
+    await closed(raw);
+  });
+});
+
+describe("first-frame and idle timeouts, connection cap", () => {
+  it("a connection that sends nothing (or only part of a first frame) is closed after firstFrameTimeout", async () => {
+    const responder = await startResponder("responder", { firstFrameTimeout: 300 });
+    nodes.push(responder.node);
+    const silent = await rawClient(responder.listener.address);
+    const versionOnly = await rawClient(responder.listener.address);
+    const halfFrame = await rawClient(responder.listener.address);
+    sockets.push(silent, versionOnly, halfFrame);
+    versionOnly.write(Buffer.of(1));
+    halfFrame.write(Buffer.of(1, 0, 0));
+    await until(() => responder.listener.connections.length === 3, 20_000, "three accepts");
+    const accepted = responder.listener.connections;
+    const reasons = await Promise.all(accepted.map((c) => c.whenClosed()));
+    for (const reason of reasons) {
+      expect(reason.cause).toBeInstanceOf(FirstFrameTimeoutError);
+      expect((reason.cause as FirstFrameTimeoutError).code).toBe("TCP_FIRST_FRAME_TIMEOUT");
+    }
+    await Promise.all([closed(silent), closed(versionOnly), closed(halfFrame)]);
+    // A real connection's first keepalive follows its version byte at once: it is not reaped.
+    const initiator = await startNode("initiator");
+    nodes.push(initiator.node);
+    const connection = await initiator.tcp.connect(responder.listener.address);
+    expect(await initiator.node.sendAndReceive(route(connection, "echoer"), "ok")).toBe("ok");
+  });
+
+  it("hundreds of idle raw connections are reaped, not held", async () => {
+    const responder = await startResponder("responder", { firstFrameTimeout: 500 });
+    nodes.push(responder.node);
+    const raws = await Promise.all(Array.from({ length: 300 }, () => rawClient(responder.listener.address)));
+    sockets.push(...raws);
+    await until(() => responder.listener.connectionCount > 0, 20_000, "accepts");
+    await Promise.all(raws.map((r) => closed(r)));
+    await until(() => responder.listener.connectionCount === 0, 20_000, "every idle connection reaped");
+    expect(responder.tcp.connections).toHaveLength(0);
+  });
+
+  it("idleTimeout closes a connection that carries only keepalives, with an IdleTimeoutError", async () => {
+    const responder = await startNode("responder", { keepaliveInterval: 50, peerTimeout: 2_000 });
+    const initiator = await startNode("initiator", { keepaliveInterval: 50, peerTimeout: 2_000 });
+    nodes.push(responder.node, initiator.node);
+    const listener = await responder.tcp.listen("127.0.0.1:0", new TcpListenerOptions().withIdleTimeout(400));
+    const connection = await initiator.tcp.connect(listener.address);
+    await until(() => listener.connections.length === 1);
+    const accepted = listener.connections[0]!;
+    const reason = await accepted.whenClosed();
+    expect(reason.cause).toBeInstanceOf(IdleTimeoutError);
+    expect((reason.cause as IdleTimeoutError).code).toBe("TCP_IDLE_TIMEOUT");
+    // The initiator learns at once (FIN), keepalives notwithstanding.
+    await connection.whenClosed();
+  });
+
+  it("a listener holds at most maxConnections; the rest are refused at once, counted, and logged rate-limited", async () => {
+    const responder = await startNode("responder");
+    nodes.push(responder.node);
+    const listener = await responder.tcp.listen("127.0.0.1:0", new TcpListenerOptions().withMaxConnections(5));
+    const raws = await Promise.all(Array.from({ length: 40 }, () => rawClient(listener.address)));
+    sockets.push(...raws);
+    for (const r of raws) r.write(Buffer.of(1, 0, 0, 0, 0));
+    await until(() => listener.connectionCount + listener.refusedConnections === 40, 20_000, "every connection accepted or refused");
+    expect(listener.connectionCount).toBe(5);
+    expect(listener.refusedConnections).toBe(35);
+    // The refused sockets were closed by the listener.
+    let closedCount = 0;
+    await until(() => (closedCount = raws.filter((r) => r.closed || r.destroyed || r.readableEnded).length) === 35, 20_000, "35 closed");
+    expect(closedCount).toBe(35);
+    const warnings = responder.log.matching(/refused a connection/);
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    expect(warnings.length).toBeLessThan(35);
+    expect(warnings.join("\n")).toMatch(/TCP_CONNECTION_LIMIT/);
+    // Room again once one closes.
+    raws.find((r) => !r.destroyed && !r.readableEnded)!.destroy();
+    await until(() => listener.connectionCount === 4, 20_000, "one closed");
+    const initiator = await startNode("initiator");
+    nodes.push(initiator.node);
+    await initiator.tcp.connect(listener.address);
+    await until(() => listener.connectionCount === 5, 20_000, "accepted again");
+  });
+});
+
+describe("option validation", () => {
+  it("liveness options are validated with InvalidOptionError naming the option", async () => {
+    const { InvalidOptionError } = await import("@hopwire/runtime");
+    const { createTcpTransport } = await import("@hopwire/transport-tcp");
+    const { node } = await import("@hopwire/runtime");
+    const n = await node({ name: "n" });
+    nodes.push(n);
+    for (const [options, pattern] of [
+      [{ keepaliveInterval: 0 }, /keepaliveInterval/],
+      [{ peerTimeout: -1 }, /peerTimeout/],
+      [{ keepaliveInterval: 20_000, peerTimeout: 30_000 }, /at most half of peerTimeout/],
+      [{ firstFrameTimeout: 1.5 }, /firstFrameTimeout/],
+      [{ idleTimeout: -5 }, /idleTimeout/],
+      [{ maxConnections: 0 }, /maxConnections/],
+      [{ dialAllowList: "127.0.0.1:1" }, /dialAllowList/],
+      [{ dialAllowList: ["nohost"] }, /dialAllowList/],
+    ] as const) {
+      const error = await createTcpTransport(n, options as never).catch((e: unknown) => e);
+      expect(error, JSON.stringify(options)).toBeInstanceOf(InvalidOptionError);
+      expect((error as Error).message).toMatch(pattern);
+    }
+    expect(() => new TcpConnectionOptions().withKeepalive(100, 150)).toThrow(InvalidOptionError);
+    expect(() => new TcpConnectionOptions().withIdleTimeout(-1)).toThrow(/withIdleTimeout/);
+    expect(() => new TcpConnectionOptions().withFirstFrameTimeout(0)).toThrow(/withFirstFrameTimeout/);
+    expect(() => new TcpConnectionOptions().withReconnect({ initialDelay: 0 })).toThrow(/initialDelay/);
+    expect(() => new TcpConnectionOptions().withReconnect({ initialDelay: 500, maxDelay: 100 })).toThrow(/maxDelay/);
+    expect(() => new TcpConnectionOptions().withReconnect({ maxAttempts: 0 })).toThrow(/maxAttempts/);
+    expect(() => new TcpListenerOptions().withMaxConnections(0)).toThrow(/withMaxConnections/);
+    expect(() => new TcpListenerOptions().withKeepalive(0, 100)).toThrow(/withKeepalive/);
+    // A per-connection override is checked against the transport's other setting too.
+    const tcp = await createTcpTransport(n, { keepaliveInterval: 100, peerTimeout: 1_000 });
+    await expect(tcp.connect("127.0.0.1:1", new TcpConnectionOptions().withKeepalive(600, 1_200))).rejects.toThrow(/ConnectError|connect/i);
+    const listenerOptions = new TcpListenerOptions().withIdleTimeout(0).withFirstFrameTimeout(50);
+    const listener = await tcp.listen("127.0.0.1:0", listenerOptions);
+    expect(listener.liveness).toEqual({ keepaliveInterval: 100, peerTimeout: 1_000, firstFrameTimeout: 50, idleTimeout: 0 });
+  });
+});

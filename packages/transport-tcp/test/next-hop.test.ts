@@ -1,0 +1,172 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { route, startRelay, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
+import { NextHopClosedError, PeerTimeoutError, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
+import { Echoer, startNode, startResponder } from "./support.js";
+
+// The next-hop rule and reconnects, in one process (test/liveness-multiprocess.test.ts
+// does the same across real processes with kill -9).
+const nodes: Node[] = [];
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+});
+
+class ForwardingHop implements Worker {
+  async handleMessage(ctx: Context, msg: Routed): Promise<void> {
+    const stepped = msg.message.withOnwardRoute(msg.onwardRoute.popFront()).withReturnRoute(msg.returnRoute.prepend(ctx.address));
+    await ctx.forward(stepped);
+  }
+}
+
+describe("when the hop after a relay dies, the relay closes the inbound side", () => {
+  it("built-in relay: the responder goes away, the middle closes the initiator's connection at once (NextHopClosedError)", async () => {
+    const responder = await startResponder("responder");
+    const middle = await startNode("middle");
+    const initiator = await startNode("initiator");
+    nodes.push(responder.node, middle.node, initiator.node);
+    const toBob = await middle.tcp.connect(responder.listener.address);
+    await startRelay(middle.node, "forward_to_bob", route(toBob));
+    const listener = await middle.tcp.listen("127.0.0.1:0", new TcpListenerOptions());
+    middle.node.flowControls.addConsumer("forward_to_bob", listener.flowControlId);
+    const toMiddle = await initiator.tcp.connect(listener.address);
+    expect(await initiator.node.sendAndReceive(route(toMiddle, "forward_to_bob", "echoer"), "hi")).toBe("hi");
+    // A second initiator that never used the relay: its connection is not touched.
+    const bystander = await initiator.tcp.connect(listener.address);
+
+    await responder.node.stop();
+    const reason = await toMiddle.whenClosed();
+    expect(reason.message).toMatch(/closed/);
+    const inbound = listener.connections.length === 0 ? undefined : listener.connections.find((c) => c.peer === toMiddle.local);
+    expect(inbound).toBeUndefined();
+    await middle.log.waitFor(/its next hop .* closed/);
+    expect(bystander.state).toBe("open");
+    expect(listener.connections.map((c) => c.peer)).toEqual([bystander.local]);
+  });
+
+  it("the closed inbound connection's reason names the next hop (cause NextHopClosedError), also behind a Hop that dialled on demand", async () => {
+    const responder = await startResponder("responder");
+    const middle = await startResponder("middle", { dialAllowList: [responder.listener.address] });
+    await middle.node.startWorker("hop", new ForwardingHop(), { placement: "main" });
+    middle.node.flowControls.addConsumer("hop", middle.listener.flowControlId);
+    const initiator = await startNode("initiator");
+    nodes.push(responder.node, middle.node, initiator.node);
+    const toMiddle = await initiator.tcp.connect(middle.listener.address);
+    expect(await initiator.node.sendAndReceive(route(toMiddle, "hop", `1#${responder.listener.address}`, "echoer"), "hop")).toBe("hop");
+    const inbound = middle.listener.connections[0]!;
+    const outbound = middle.tcp.connections.find((c) => c.mode === "outgoing")!;
+    expect(outbound.fedBy.has(inbound)).toBe(true);
+
+    await responder.node.stop();
+    const reason = await inbound.whenClosed();
+    expect(reason.cause).toBeInstanceOf(NextHopClosedError);
+    expect((reason.cause as NextHopClosedError).code).toBe("TCP_NEXT_HOP_CLOSED");
+    await toMiddle.whenClosed();
+  });
+
+  it("an inbound connection that also feeds another open outgoing connection stays open", async () => {
+    const bob = await startResponder("bob");
+    const carol = await startResponder("carol");
+    const middle = await startNode("middle");
+    const initiator = await startNode("initiator");
+    nodes.push(bob.node, carol.node, middle.node, initiator.node);
+    await startRelay(middle.node, "to_bob", route(await middle.tcp.connect(bob.listener.address)));
+    await startRelay(middle.node, "to_carol", route(await middle.tcp.connect(carol.listener.address)));
+    const listener = await middle.tcp.listen("127.0.0.1:0");
+    middle.node.flowControls.addConsumer("to_bob", listener.flowControlId);
+    middle.node.flowControls.addConsumer("to_carol", listener.flowControlId);
+    const toMiddle = await initiator.tcp.connect(listener.address);
+    expect(await initiator.node.sendAndReceive(route(toMiddle, "to_bob", "echoer"), 1)).toBe(1);
+    expect(await initiator.node.sendAndReceive(route(toMiddle, "to_carol", "echoer"), 2)).toBe(2);
+    await bob.node.stop();
+    await middle.log.waitFor(/connection to .* closed/);
+    expect(await initiator.node.sendAndReceive(route(toMiddle, "to_carol", "echoer"), 3)).toBe(3);
+    expect(toMiddle.state).toBe("open");
+    // Carol goes too: nothing is left behind the inbound connection, so it closes.
+    await carol.node.stop();
+    await toMiddle.whenClosed();
+  });
+});
+
+describe("reconnect", () => {
+  it("an outgoing connection withReconnect keeps its address: a relay through it works again once the responder is back", async () => {
+    const first = await startResponder("responder");
+    const address = first.listener.address;
+    const middle = await startNode("middle");
+    const initiator = await startNode("initiator");
+    nodes.push(first.node, middle.node, initiator.node);
+    const toBob = await middle.tcp.connect(address, new TcpConnectionOptions().withReconnect({ initialDelay: 20, maxDelay: 200 }));
+    await startRelay(middle.node, "forward_to_bob", route(toBob));
+    const listener = await middle.tcp.listen("127.0.0.1:0");
+    middle.node.flowControls.addConsumer("forward_to_bob", listener.flowControlId);
+    const before = await initiator.tcp.connect(listener.address);
+    expect(await initiator.node.sendAndReceive(route(before, "forward_to_bob", "echoer"), "before")).toBe("before");
+    const senderAddress = toBob.address.toString();
+
+    await first.node.stop();
+    // The initiator learns at once (next-hop rule), and the middle keeps trying.
+    await before.whenClosed();
+    expect(toBob.isClosed).toBe(false);
+
+    // The responder restarts on the same port.
+    const { node } = await import("@hopwire/runtime");
+    const { createTcpTransport } = await import("@hopwire/transport-tcp");
+    const again = await node({ name: "responder-again" });
+    nodes.push(again);
+    await again.startWorker("echoer", new Echoer(), { placement: "main" });
+    const relisten = await (await createTcpTransport(again)).listen(address);
+    again.flowControls.addConsumer("echoer", relisten.flowControlId);
+
+    await toBob.whenConnected({ timeout: 20_000 });
+    expect(toBob.state).toBe("open");
+    expect(toBob.reconnects).toBe(1);
+    expect(toBob.address.toString()).toBe(senderAddress);
+    const after = await initiator.tcp.connect(listener.address);
+    expect(await initiator.node.sendAndReceive(route(after, "forward_to_bob", "echoer"), "after")).toBe("after");
+    // stop() ends it for good.
+    await toBob.stop();
+    expect(toBob.state).toBe("closed");
+    await toBob.whenClosed();
+  });
+
+  it("gives up after maxAttempts; whenClosed then resolves and whenConnected rejects", async () => {
+    const responder = await startResponder("responder");
+    const middle = await startNode("middle");
+    nodes.push(responder.node, middle.node);
+    const toBob = await middle.tcp.connect(responder.listener.address, new TcpConnectionOptions().withReconnect({ initialDelay: 10, maxDelay: 20, maxAttempts: 2 }));
+    await responder.node.stop();
+    const reason = await toBob.whenClosed();
+    expect(reason.message).toMatch(/Gave up reconnecting .* after 2 attempt/);
+    expect(toBob.state).toBe("closed");
+    await expect(toBob.whenConnected()).rejects.toBe(reason);
+    expect(middle.tcp.connections).toHaveLength(0);
+  });
+
+  it("a peer timeout also triggers a reconnect (the dead socket is dropped, not kept)", async () => {
+    // A responder whose peer timeout is long never answers keepalives... simulated by a
+    // raw server that accepts, sends a first frame, then stays silent.
+    const { createServer } = await import("node:net");
+    const { once } = await import("node:events");
+    let accepted = 0;
+    const server = createServer((socket) => {
+      accepted++;
+      socket.on("error", () => {});
+      socket.write(Buffer.of(1, 0, 0, 0, 0));
+      socket.resume();
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const middle = await startNode("middle", { keepaliveInterval: 50, peerTimeout: 300 });
+      nodes.push(middle.node);
+      const port = (server.address() as { port: number }).port;
+      const toSilent = await middle.tcp.connect(`127.0.0.1:${port}`, new TcpConnectionOptions().withReconnect({ initialDelay: 20, maxDelay: 100 }));
+      const down = new Promise<unknown>((resolve) => middle.node.router.watchHop(toSilent.address, (error) => resolve(error.cause)));
+      const cause = (await down) as { cause?: unknown };
+      expect(cause.cause).toBeInstanceOf(PeerTimeoutError);
+      await toSilent.whenConnected({ timeout: 20_000 });
+      expect(accepted).toBeGreaterThanOrEqual(2);
+      await toSilent.stop();
+    } finally {
+      server.close();
+    }
+  });
+});
