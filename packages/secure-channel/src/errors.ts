@@ -4,6 +4,8 @@
  * `code`, never on message text. Errors cross threads as plain data
  * ({@link toErrorData}) and are rebuilt on the other side ({@link errorFromData}).
  */
+import { HopwireError, registerErrorClasses } from "@hopwire/runtime";
+import { SecureChannelClosedError, type SecureChannelCloseReason } from "./secure-channel/channel-errors.js";
 
 /** Extra, JSON-safe fields an error may carry besides `code` and `message`. */
 export interface ErrorDetails {
@@ -220,6 +222,45 @@ export class InvalidOptionError extends SecureChannelError {
     super(message, options);
   }
 }
+
+// ---- channel lifecycle and limits (HopwireError family, registered to cross threads) ----
+
+/** Why a channel closed when nothing authenticated came from its peer within the peer timeout (heartbeats stopped). */
+export class SecureChannelPeerGoneError extends SecureChannelClosedError {
+  override readonly code: string = "SECURE_CHANNEL_PEER_GONE";
+  override readonly closeReason: SecureChannelCloseReason = "peer-gone";
+  constructor(message = "The peer of the secure channel is gone (no heartbeat within the peer timeout)", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Why a channel closed when its peer closed it (an authenticated CLOSE record). */
+export class SecureChannelClosedByPeerError extends SecureChannelClosedError {
+  override readonly code: string = "SECURE_CHANNEL_CLOSED_BY_PEER";
+  override readonly closeReason: SecureChannelCloseReason = "closed-by-peer";
+  constructor(message = "The peer closed the secure channel", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Why a channel closed when its first hop (a connection) went away or failed a record; `cause` says how. */
+export class SecureChannelTransportError extends SecureChannelClosedError {
+  override readonly code: string = "SECURE_CHANNEL_TRANSPORT_FAILED";
+  override readonly closeReason: SecureChannelCloseReason = "transport-error";
+  constructor(message = "The route to the peer of the secure channel failed", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown by a send into a channel when the message would not fit in a frame once sealed; nothing is sent and the channel stays open. */
+export class SecureChannelMessageTooLargeError extends HopwireError {
+  override readonly code = "SECURE_CHANNEL_MESSAGE_TOO_LARGE";
+  constructor(message = "The message does not fit in one secure channel record", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+registerErrorClasses(SecureChannelPeerGoneError, SecureChannelClosedByPeerError, SecureChannelTransportError, SecureChannelMessageTooLargeError);
 
 // ---- crossing threads -------------------------------------------------------------
 

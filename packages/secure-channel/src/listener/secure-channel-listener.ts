@@ -1,10 +1,11 @@
 import {
   FlowControls,
+  LocalMessage,
+  route,
   toAddress,
   type Address,
   type AddressLike,
   type FlowControlId,
-  type LocalMessage,
   type Logger,
   type Mailbox,
   type Node,
@@ -18,9 +19,15 @@ import { noiseStaticKeyFor } from "../secure-channel/noise-static-key.js";
 import { SecureChannel } from "../secure-channel/secure-channel.js";
 import { trackChannelEnd } from "../secure-channel/channel-registry.js";
 import { SecureChannelListenerOptions } from "../secure-channel/secure-channel-options.js";
+import { SecureChannelHandshakeError } from "../secure-channel/channel-errors.js";
+import { SecureChannelTransportError } from "../errors.js";
+import { DEFAULT_HANDSHAKE_LIMITS, HandshakeSlots } from "./handshake-limits.js";
 
-/** Handshakes a listener runs at once; more first messages are dropped until some finish. */
-export const MAX_PENDING_HANDSHAKES = 4096;
+/** Handshakes a listener runs at once by default (`withHandshakeLimits({ maxPending })`). */
+export const MAX_PENDING_HANDSHAKES = DEFAULT_HANDSHAKE_LIMITS.maxPending;
+/** How often idle per-connection limit state is forgotten, and at most how often drops are logged (ms). */
+const HOUSEKEEPING_MS = 1_000;
+const BUSY = new TextEncoder().encode("HANDSHAKE_BUSY");
 
 /**
  * Waits for handshakes at its address and spawns one responder channel end per initiator.
@@ -37,7 +44,12 @@ export class SecureChannelListener implements Mailbox {
   readonly #log: Logger;
   readonly #ends = new Set<ChannelEnd>();
   #stopped = false;
-  #pendingHandshakes = 0;
+  readonly #slots: HandshakeSlots<ChannelEnd>;
+  #droppedHandshakes = 0;
+  /** Drops not yet logged, and when the last log line went out: one line per second at most. */
+  #unloggedDrops = 0;
+  #loggedAt = 0;
+  #housekeeping: NodeJS.Timeout | undefined;
 
   /** @internal use createSecureChannelListener */
   constructor(node: Node, identity: Identity, address: Address, options: SecureChannelListenerOptions) {
@@ -46,6 +58,17 @@ export class SecureChannelListener implements Mailbox {
     this.address = address;
     this.#options = options;
     this.#log = node.log.child("secure-channel");
+    this.#slots = new HandshakeSlots(options.handshakeLimits);
+  }
+
+  /** Handshakes begun and not yet finished (each holds a responder end until message 3 or its timeout). */
+  get pendingHandshakes(): number {
+    return this.#slots.pending;
+  }
+
+  /** First handshake messages dropped (or evicted) by the handshake limits so far. */
+  get droppedHandshakes(): number {
+    return this.#droppedHandshakes;
   }
 
   /** Channels this listener accepted that are still open or handshaking. */
@@ -60,24 +83,75 @@ export class SecureChannelListener implements Mailbox {
 
   deliver(message: LocalMessage): void {
     if (this.#stopped) return;
-    if (message.payload[0] !== OuterKind.HANDSHAKE) {
+    if (message.payload[0] !== OuterKind.HANDSHAKE || message.returnRoute.length === 0) {
       this.#log.debug("listener dropped a message that is not a handshake");
       return;
     }
-    // Half-open handshakes hold state until their timeout: bound them, so a flood of first
-    // messages costs a bounded amount of memory.
-    if (this.#pendingHandshakes >= MAX_PENDING_HANDSHAKES) {
-      this.#log.warn(`listener ${this.address.toString()} dropped a handshake: ${MAX_PENDING_HANDSHAKES} already pending`);
+    // Half-open handshakes hold state until message 3 or their timeout: bound them per
+    // connection (the first hop back, where the message came in) and for the listener, and
+    // share the listener's slots fairly, so that no connection can lock the others out.
+    const hop = message.returnRoute.next();
+    const now = performance.now();
+    const admission = this.#slots.admit(hop.key, now, () => this.#node.router.watchHop(hop, () => this.#connectionGone(hop.key)));
+    this.#scheduleHousekeeping();
+    if (!admission.admitted) {
+      this.#dropped(admission.why);
+      if (this.#slots.mayRefuse(hop.key, now)) this.#refuse(message, BUSY);
       return;
     }
-    this.#pendingHandshakes++;
-    void this.#respond(message).finally(() => this.#pendingHandshakes--);
+    if (admission.evict) {
+      this.#dropped("evicted");
+      admission.evict.close(new SecureChannelHandshakeError("The listener is full; the handshake gave its slot to another connection"), false);
+    }
+    void this.#respond(message, hop.key);
   }
 
-  async #respond(message1: LocalMessage): Promise<void> {
+  /** The connection handshakes came in on went away: their slots are free now, not at their timeout. */
+  #connectionGone(key: string): void {
+    for (const end of this.#slots.dropConnection(key)) {
+      end.close(new SecureChannelTransportError("The connection the handshake came in on closed"), false);
+    }
+  }
+
+  /** Counts a dropped first message; logs at most one line per second, with the count since the last. */
+  #dropped(why: string): void {
+    this.#droppedHandshakes++;
+    this.#unloggedDrops++;
+    const now = performance.now();
+    if (now - this.#loggedAt < HOUSEKEEPING_MS) return;
+    this.#log.warn(`listener ${this.address.toString()} dropped ${this.#unloggedDrops} handshake(s) (last: ${why}); see handshakeLimits`);
+    this.#unloggedDrops = 0;
+    this.#loggedAt = now;
+  }
+
+  /** Sends a plaintext REFUSED notice back along the message's return route. */
+  #refuse(message: LocalMessage, code: Uint8Array): void {
+    try {
+      const body = new Uint8Array(code.length + 1);
+      body[0] = OuterKind.REFUSED;
+      body.set(code, 1);
+      this.#node.router.route(new LocalMessage(message.returnRoute, route(this.address), body), this.address.key);
+    } catch {
+      // the route back is gone; nothing to tell
+    }
+  }
+
+  /** Forgets idle per-connection state once a second while there is any. */
+  #scheduleHousekeeping(): void {
+    if (this.#housekeeping !== undefined || this.#stopped) return;
+    this.#housekeeping = setTimeout(() => {
+      this.#housekeeping = undefined;
+      this.#slots.prune(performance.now());
+      if (this.#slots.connections > 0) this.#scheduleHousekeeping();
+    }, HOUSEKEEPING_MS);
+    this.#housekeeping.unref();
+  }
+
+  async #respond(message1: LocalMessage, connection: string): Promise<void> {
     const node = this.#node;
     const options = this.#options;
     const end = new ChannelEnd(node, "responder", options, FlowControls.generateId(), message1.returnRoute);
+    this.#slots.add(connection, end);
     for (const id of options.consumerOf) node.flowControls.addConsumer(end.remoteAddress, id);
     trackChannelEnd(node, end);
     this.#ends.add(end);
@@ -101,12 +175,17 @@ export class SecureChannelListener implements Mailbox {
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       this.#log.debug("refused a secure channel", error);
+      // Refusals are rate-limited per connection: a flood of bad handshakes gets silence.
       try {
-        if (end.state === "handshaking") end.sendOuter(OuterKind.REFUSED, new TextEncoder().encode(typeof code === "string" ? code : "HANDSHAKE_FAILED"));
+        if (end.state === "handshaking" && this.#slots.mayRefuse(connection, performance.now())) {
+          end.sendOuter(OuterKind.REFUSED, new TextEncoder().encode(typeof code === "string" ? code : "HANDSHAKE_FAILED"));
+        }
       } catch {
         // the route back is gone; nothing to tell
       }
       end.close(error instanceof Error ? error : undefined, false);
+    } finally {
+      this.#slots.release(connection, end);
     }
   }
 
@@ -114,6 +193,8 @@ export class SecureChannelListener implements Mailbox {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    if (this.#housekeeping !== undefined) clearTimeout(this.#housekeeping);
+    this.#slots.clear();
     this.#node.router.unregister([this.address]);
     for (const end of [...this.#ends]) end.close();
   }
