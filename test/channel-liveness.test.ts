@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { killAll, startChild, type Child } from "./support/children.js";
 
 const fixtures = fileURLToPath(new URL("./fixtures/channel/", import.meta.url));
-const PEER_TIMEOUT = 1_500;
+const PEER_TIMEOUT = 2_000;
 /** Heartbeats go at least a third of the peer timeout apart, so the last one is at most this old at a kill. */
 const KEEPALIVE = PEER_TIMEOUT / 3;
 /** Generous: the machine is loaded, and child output takes a while to arrive. */

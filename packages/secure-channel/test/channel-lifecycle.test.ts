@@ -130,12 +130,13 @@ describe("the closed promise and SecureChannelClosedError", () => {
 
 describe("heartbeats", () => {
   it("keep an idle channel open on both ends well past the peer timeout", async () => {
-    const peerTimeout = 300;
+    // Short, yet long enough that a loaded machine's pauses do not count as silence.
+    const peerTimeout = 1_500;
     await listen(new SecureChannelListenerOptions().withPeerTimeout(peerTimeout));
     // Only the responder sets a short timeout: the initiator learns it from the responder's first HEARTBEAT.
     const channel = await createSecureChannel(n, alice, route("bob_listener"), new SecureChannelOptions().withPeerTimeout(peerTimeout));
     const responderEnd = listener.channels[0]!;
-    const idleUntil = Date.now() + 6 * peerTimeout;
+    const idleUntil = Date.now() + 3 * peerTimeout;
     await until(() => Date.now() >= idleUntil);
     expect(channel.isClosed).toBe(false);
     expect(responderEnd.isClosed).toBe(false);
@@ -143,10 +144,10 @@ describe("heartbeats", () => {
   });
 
   it("one end with a short timeout needs no setting on the other: heartbeats follow the announced timeout", async () => {
-    await listen(new SecureChannelListenerOptions().withPeerTimeout(300));
+    await listen(new SecureChannelListenerOptions().withPeerTimeout(1_500));
     const channel = await createSecureChannel(n, alice, route("bob_listener")); // defaults: 10 s keepalive
     const responderEnd = listener.channels[0]!;
-    const idleUntil = Date.now() + 2_000;
+    const idleUntil = Date.now() + 4_500;
     await until(() => Date.now() >= idleUntil);
     expect(responderEnd.isClosed).toBe(false);
     expect(channel.isClosed).toBe(false);
@@ -156,7 +157,7 @@ describe("heartbeats", () => {
     const tap = new Tap();
     await n.startWorker("tap", tap, { placement: "main" });
     await listen();
-    const peerTimeout = 600;
+    const peerTimeout = 1_500;
     const channel = await createSecureChannel(n, alice, route("tap", "bob_listener"), new SecureChannelOptions().withPeerTimeout(peerTimeout));
     const pending = n.sendAndReceive(route(channel, "silent"), "no answer", { timeout: 60_000 }).catch((e: unknown) => e);
     await n.sendAndReceive(route(channel, "echo"), "warm-up");
@@ -195,7 +196,7 @@ describe("a lost CONFIRM", () => {
       if (droppedConfirm || !toInitiator || message.payload[0] !== TRANSPORT) return false;
       return (droppedConfirm = true); // the first record to the initiator is CONFIRM
     };
-    const error = await createSecureChannel(n, alice, route("tap", "bob_listener"), new SecureChannelOptions().withHandshakeTimeout(500)).catch(
+    const error = await createSecureChannel(n, alice, route("tap", "bob_listener"), new SecureChannelOptions().withHandshakeTimeout(2_000)).catch(
       (e: unknown) => e,
     );
     expect((error as { code?: string }).code).toBe("TIMEOUT");
@@ -206,7 +207,7 @@ describe("a lost CONFIRM", () => {
   it("with the REFUSED lost as well, the responder drops its unconfirmed end after its handshake timeout", async () => {
     const tap = new Tap();
     await n.startWorker("tap", tap, { placement: "main" });
-    const handshakeTimeout = 400;
+    const handshakeTimeout = 1_500;
     await listen(new SecureChannelListenerOptions().withHandshakeTimeout(handshakeTimeout).withPeerTimeout(60_000));
     let confirmSeen = false;
     tap.drop = (message, toInitiator) => {
