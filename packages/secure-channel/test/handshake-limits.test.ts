@@ -11,7 +11,7 @@ function slots(limits: Partial<typeof DEFAULT_HANDSHAKE_LIMITS>) {
   const s = new HandshakeSlots<string>(validateHandshakeLimits(limits));
   let next = 0;
   /** Admits (and adds) one handshake from `key`; returns its id, or why it was refused. */
-  const start = (key: string, now = 0): { id?: string; why?: string; evicted?: string } => {
+  const start = (key: string, now = 0): { id?: string; why?: string; evicted?: string; evictedFrom?: string } => {
     const admission = s.admit(key, now, () => {
       watched.push(key);
       return () => unwatched.push(key);
@@ -19,7 +19,7 @@ function slots(limits: Partial<typeof DEFAULT_HANDSHAKE_LIMITS>) {
     if (!admission.admitted) return { why: admission.why };
     const id = `${key}#${next++}`;
     s.add(key, id);
-    return { id, evicted: admission.evict };
+    return { id, evicted: admission.evict?.item, evictedFrom: admission.evict?.connection };
   };
   return { s, start, watched, unwatched };
 }
@@ -60,6 +60,7 @@ describe("handshake limits", () => {
     const honest = start("honest");
     expect(honest.id).toBeDefined();
     expect(honest.evicted).toBe(flood[0]); // the oldest of the greediest
+    expect(honest.evictedFrom).toBe("flood");
     expect(s.pending).toBe(8);
     // Flood keeps coming: it holds 7, the honest one 1: the flood may not take the honest slot.
     expect(start("flood").why).toBe("listener-full");

@@ -70,11 +70,13 @@ interface ConnectionShare<T> {
   readonly pending: Set<T>;
   readonly starts: TokenBucket;
   readonly refusals: TokenBucket;
+  readonly key: string;
   unwatch: () => void;
 }
 
+/** The verdict on a first handshake message; when admitted into a full listener, which handshake (of which connection) gives up its slot. */
 export type Admission<T> =
-  | { readonly admitted: true; /** A handshake of the greediest connection to drop to make room. */ readonly evict?: T }
+  | { readonly admitted: true; readonly evict?: { readonly item: T; readonly connection: string } }
   | { readonly admitted: false; readonly why: "connection-full" | "rate-limited" | "listener-full" };
 
 /**
@@ -107,9 +109,9 @@ export class HandshakeSlots<T> {
     if (this.#pending < limits.maxPending) return { admitted: true };
     const greediest = this.#greediest();
     if (greediest === undefined || greediest.pending.size < mine + 2) return { admitted: false, why: "listener-full" };
-    const evict = greediest.pending.values().next().value as T;
-    this.#remove(greediest, evict);
-    return { admitted: true, evict };
+    const item = greediest.pending.values().next().value as T;
+    this.#remove(greediest, item);
+    return { admitted: true, evict: { item, connection: greediest.key } };
   }
 
   add(key: string, item: T): void {
@@ -162,6 +164,7 @@ export class HandshakeSlots<T> {
       pending: new Set(),
       starts: new TokenBucket(this.limits.startsPerSecondPerConnection, now),
       refusals: new TokenBucket(this.limits.refusalsPerSecondPerConnection, now),
+      key,
       unwatch: () => {},
     };
     this.#shares.set(key, share);

@@ -100,8 +100,14 @@ export class SecureChannelListener implements Mailbox {
       return;
     }
     if (admission.evict) {
+      const { item: evicted, connection } = admission.evict;
       this.#dropped("evicted");
-      admission.evict.close(new SecureChannelHandshakeError("The listener is full; the handshake gave its slot to another connection"), false);
+      try {
+        if (this.#slots.mayRefuse(connection, now)) evicted.sendOuter(OuterKind.REFUSED, BUSY); // its initiator fails fast
+      } catch {
+        // the route back is gone; nothing to tell
+      }
+      evicted.close(new SecureChannelHandshakeError("The listener is full; the handshake gave its slot to another connection"), false);
     }
     void this.#respond(message, hop.key);
   }
