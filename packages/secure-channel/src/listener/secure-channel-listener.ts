@@ -28,6 +28,13 @@ export const MAX_PENDING_HANDSHAKES = DEFAULT_HANDSHAKE_LIMITS.maxPending;
 /** How often idle per-connection limit state is forgotten, and at most how often drops are logged (ms). */
 const HOUSEKEEPING_MS = 1_000;
 const BUSY = new TextEncoder().encode("HANDSHAKE_BUSY");
+/**
+ * How long a connection whose first message was refused for holding its share (or the listener
+ * being full) stops being read: its flood waits in its own socket (TCP pushes back on the
+ * sender) instead of costing this node a decode per frame. Short enough that message 3s on the
+ * same connection (which free its slots) are read soon.
+ */
+export const REFUSED_CONNECTION_PAUSE_MS = 100;
 
 /**
  * Waits for handshakes at its address and spawns one responder channel end per initiator.
@@ -50,6 +57,15 @@ export class SecureChannelListener implements Mailbox {
   #unloggedDrops = 0;
   #loggedAt = 0;
   #housekeeping: NodeJS.Timeout | undefined;
+  /**
+   * Set while the message just delivered was refused for its connection's share: the
+   * connection that routed it reads `isFull` at once and pauses its socket until `onRoom`,
+   * which calls back after `#pauseMs`. Cleared at the next delivery and at the end of the turn.
+   */
+  #pauseMs: number | undefined;
+  #clearPauseScheduled = false;
+  /** Paused connections' onRoom callbacks, by timer: a stopping listener lets them all read again. */
+  readonly #pauseTimers = new Map<NodeJS.Timeout, () => void>();
 
   /** @internal use createSecureChannelListener */
   constructor(node: Node, identity: Identity, address: Address, options: SecureChannelListenerOptions) {
@@ -81,7 +97,26 @@ export class SecureChannelListener implements Mailbox {
     return [...this.#ends].filter((e) => e.state === "open").map((e) => new SecureChannel(e));
   }
 
+  /** True right after a first message was refused for its connection's share: that connection stops reading for a while. */
+  get isFull(): boolean {
+    return this.#pauseMs !== undefined;
+  }
+
+  /** Calls back once the refused connection may be read again (see REFUSED_CONNECTION_PAUSE_MS). */
+  onRoom(callback: () => void): () => void {
+    const timer = setTimeout(() => {
+      this.#pauseTimers.delete(timer);
+      callback();
+    }, this.#pauseMs ?? 0);
+    this.#pauseTimers.set(timer, callback);
+    return () => {
+      clearTimeout(timer);
+      this.#pauseTimers.delete(timer);
+    };
+  }
+
   deliver(message: LocalMessage): void {
+    this.#pauseMs = undefined;
     if (this.#stopped) return;
     if (message.payload[0] !== OuterKind.HANDSHAKE || message.returnRoute.length === 0) {
       this.#log.debug("listener dropped a message that is not a handshake");
@@ -97,6 +132,7 @@ export class SecureChannelListener implements Mailbox {
     if (!admission.admitted) {
       this.#dropped(admission.why);
       if (this.#slots.mayRefuse(hop.key, now)) this.#refuse(message, BUSY);
+      this.#pauseFeeder(admission.why === "rate-limited" ? Math.ceil(1000 / this.#options.handshakeLimits.startsPerSecondPerConnection) : REFUSED_CONNECTION_PAUSE_MS);
       return;
     }
     if (admission.evict) {
@@ -117,6 +153,17 @@ export class SecureChannelListener implements Mailbox {
     for (const end of this.#slots.dropConnection(key)) {
       end.close(new SecureChannelTransportError("The connection the handshake came in on closed"), false);
     }
+  }
+
+  /** Asks whoever routed the message just refused (a connection reads `isFull`) to wait `ms`; only for this turn. */
+  #pauseFeeder(ms: number): void {
+    this.#pauseMs = ms;
+    if (this.#clearPauseScheduled) return;
+    this.#clearPauseScheduled = true;
+    setImmediate(() => {
+      this.#clearPauseScheduled = false;
+      this.#pauseMs = undefined;
+    });
   }
 
   /** Counts a dropped first message; logs at most one line per second, with the count since the last. */
@@ -200,6 +247,12 @@ export class SecureChannelListener implements Mailbox {
     if (this.#stopped) return;
     this.#stopped = true;
     if (this.#housekeeping !== undefined) clearTimeout(this.#housekeeping);
+    for (const [timer, callback] of this.#pauseTimers) {
+      clearTimeout(timer);
+      callback();
+    }
+    this.#pauseTimers.clear();
+    this.#pauseMs = undefined;
     this.#slots.clear();
     this.#node.router.unregister([this.address]);
     for (const end of [...this.#ends]) end.close();
