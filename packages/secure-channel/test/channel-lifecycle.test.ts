@@ -3,7 +3,7 @@
 // an idle channel open and that a hop on the path can neither fake nor replay, a lost CONFIRM,
 // and oversized sends refused before sealing.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LocalMessage, node, route, RouteUnavailableError, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
+import { errorFromData, LocalMessage, node, route, RouteUnavailableError, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
 import { ConnectionClosedError, createTcpTransport, MAX_FRAME_LENGTH, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
 import {
   createIdentity,
@@ -175,6 +175,10 @@ describe("heartbeats", () => {
       expect(reason).toBeInstanceOf(SecureChannelPeerGoneError);
       expect(reason.code).toBe("SECURE_CHANNEL_PEER_GONE");
       expect(reason.closeReason).toBe("peer-gone");
+      // Registered: it crosses threads as itself, reason and all.
+      const rebuilt = errorFromData(reason.toData());
+      expect(rebuilt).toBeInstanceOf(SecureChannelPeerGoneError);
+      expect((rebuilt as SecureChannelPeerGoneError).closeReason).toBe("peer-gone");
       // Not before the bound less the last heartbeat's age, and not long after it (generous: the machine is loaded).
       expect(detected).toBeGreaterThanOrEqual(peerTimeout - peerTimeout / 3 - 50);
       expect(detected).toBeLessThan(peerTimeout + 5_000);
