@@ -1,18 +1,19 @@
 import { InvalidOptionError } from "@hopwire/runtime";
 
 /**
- * Bounds on the handshakes a listener has begun and not finished. Each pending handshake
- * holds a responder end (its addresses, keys, a timer) until message 3 or the handshake
- * timeout, so a flood of first messages must cost a bounded amount, and one connection must
- * not be able to take every slot (see docs/secure-channels.md, "Handshake limits").
+ * Bounds on the handshakes a listener has not finished. A started handshake holds a responder
+ * end (its addresses, keys, a timer) until message 3 or the handshake timeout and cost a key
+ * generation and two DH operations, so a flood of first messages must cost a bounded amount,
+ * and no connection may take every slot or all of the work (see docs/secure-channels.md,
+ * "Handshake limits").
  */
 export interface HandshakeLimits {
-  /** Pending handshakes of the whole listener (default 4096). */
+  /** Started, unfinished handshakes of the whole listener (default 4096). */
   readonly maxPending: number;
-  /** Pending handshakes that arrived over one connection (default 64). */
+  /** Started, unfinished handshakes that came in over one connection (default 64). */
   readonly maxPendingPerConnection: number;
-  /** Handshakes one connection may begin per second, in a token bucket of one second's worth (default 100). */
-  readonly startsPerSecondPerConnection: number;
+  /** First messages of one connection waiting for their turn to start (default 1024); past it they are dropped. */
+  readonly maxQueuedPerConnection: number;
   /** REFUSED notices sent back over one connection per second; past it refusals are silent (default 10). */
   readonly refusalsPerSecondPerConnection: number;
 }
@@ -20,7 +21,7 @@ export interface HandshakeLimits {
 export const DEFAULT_HANDSHAKE_LIMITS: HandshakeLimits = Object.freeze({
   maxPending: 4096,
   maxPendingPerConnection: 64,
-  startsPerSecondPerConnection: 100,
+  maxQueuedPerConnection: 1024,
   refusalsPerSecondPerConnection: 10,
 });
 
@@ -30,6 +31,9 @@ export function validateHandshakeLimits(limits: Partial<HandshakeLimits>): Hands
     const v = resolved[key];
     const min = key === "refusalsPerSecondPerConnection" ? 0 : 1;
     if (!Number.isSafeInteger(v) || v < min) throw new InvalidOptionError(`handshakeLimits.${key} must be an integer of at least ${min}; got ${String(v)}`);
+  }
+  for (const key of Object.keys(resolved) as (keyof HandshakeLimits)[]) {
+    if (!(key in DEFAULT_HANDSHAKE_LIMITS)) throw new InvalidOptionError(`handshakeLimits has no option "${String(key)}"`);
   }
   if (resolved.maxPendingPerConnection > resolved.maxPending) {
     throw new InvalidOptionError("handshakeLimits.maxPendingPerConnection must not exceed handshakeLimits.maxPending");
@@ -42,7 +46,10 @@ class TokenBucket {
   #tokens: number;
   #at: number;
 
-  constructor(readonly perSecond: number, now: number) {
+  constructor(
+    readonly perSecond: number,
+    now: number,
+  ) {
     this.#tokens = perSecond;
     this.#at = now;
   }
@@ -65,55 +72,87 @@ class TokenBucket {
   }
 }
 
-/** One connection's share: its pending handshakes (oldest first) and its two rate limits. */
-interface ConnectionShare<T> {
-  readonly pending: Set<T>;
-  readonly starts: TokenBucket;
-  readonly refusals: TokenBucket;
+/** One connection's share: its started handshakes (oldest first), its waiting first messages, its refusal budget. */
+interface ConnectionShare<T, M> {
   readonly key: string;
+  readonly pending: Set<T>;
+  readonly queue: M[];
+  readonly refusals: TokenBucket;
   unwatch: () => void;
 }
 
-/** The verdict on a first handshake message; when admitted into a full listener, which handshake (of which connection) gives up its slot. */
-export type Admission<T> =
-  | { readonly admitted: true; readonly evict?: { readonly item: T; readonly connection: string } }
-  | { readonly admitted: false; readonly why: "connection-full" | "rate-limited" | "listener-full" };
+/** The next first message to start, and which started handshake (of which connection) gives up its slot for it, if any. */
+export interface HandshakeStart<T, M> {
+  readonly connection: string;
+  readonly message: M;
+  readonly evict?: { readonly item: T; readonly connection: string };
+}
 
 /**
- * The listener's pending-handshake slots, shared fairly between connections. When the listener
- * is full, a handshake from a connection holding at least two fewer slots than the greediest one
- * takes the oldest slot of that one (fair share, as a fair queue drops from its longest flow),
- * so a flood from one connection, or from many, never locks out a connection that has few.
+ * The listener's handshake slots, shared fairly between connections, as a fair queue shares a
+ * link between flows. First messages wait in their connection's queue; the listener starts them
+ * round-robin, one per connection per round, so a connection that sends a thousand first
+ * messages gets no more turns than one that sends one, and a busy node serves every connection
+ * in turn. A connection holds at most `maxPendingPerConnection` started handshakes; when the
+ * listener holds `maxPending`, a connection with at least two started handshakes fewer than the
+ * greediest one takes that one's oldest slot. So neither a flood from one connection nor one
+ * from many locks out a connection that has few.
  */
-export class HandshakeSlots<T> {
-  readonly #shares = new Map<string, ConnectionShare<T>>();
+export class HandshakeSlots<T, M> {
+  readonly #shares = new Map<string, ConnectionShare<T, M>>();
+  /** Shares with queued messages, in round-robin order: a share served moves to the back. */
+  readonly #ready = new Set<ConnectionShare<T, M>>();
   #pending = 0;
+  #queued = 0;
 
   constructor(readonly limits: HandshakeLimits) {}
 
+  /** Started, unfinished handshakes. */
   get pending(): number {
     return this.#pending;
+  }
+
+  /** First messages waiting for their turn. */
+  get queued(): number {
+    return this.#queued;
   }
 
   get connections(): number {
     return this.#shares.size;
   }
 
-  /** Decides whether a first handshake message from `key` may start a handshake now. */
-  admit(key: string, now: number, watch: () => () => void): Admission<T> {
-    const limits = this.limits;
+  /** Queues a first message from connection `key`; false if its queue is full (the message is dropped). */
+  offer(key: string, message: M, now: number, watch: () => () => void): boolean {
     const share = this.#shares.get(key) ?? this.#newShare(key, now, watch);
-    const mine = share.pending.size;
-    if (mine >= limits.maxPendingPerConnection) return { admitted: false, why: "connection-full" };
-    if (!share.starts.take(now)) return { admitted: false, why: "rate-limited" };
-    if (this.#pending < limits.maxPending) return { admitted: true };
-    const greediest = this.#greediest();
-    if (greediest === undefined || greediest.pending.size < mine + 2) return { admitted: false, why: "listener-full" };
-    const item = greediest.pending.values().next().value as T;
-    this.#remove(greediest, item);
-    return { admitted: true, evict: { item, connection: greediest.key } };
+    if (share.queue.length >= this.limits.maxQueuedPerConnection) return false;
+    share.queue.push(message);
+    this.#queued++;
+    this.#ready.add(share);
+    return true;
   }
 
+  /** The next first message to start, round-robin over connections; undefined if none may start now. */
+  next(): HandshakeStart<T, M> | undefined {
+    for (const share of this.#ready) {
+      if (share.pending.size >= this.limits.maxPendingPerConnection) continue;
+      let evict: HandshakeStart<T, M>["evict"];
+      if (this.#pending >= this.limits.maxPending) {
+        const greediest = this.#greediest();
+        if (greediest === undefined || greediest.pending.size < share.pending.size + 2) continue;
+        const item = greediest.pending.values().next().value as T;
+        this.#remove(greediest, item);
+        evict = { item, connection: greediest.key };
+      }
+      const message = share.queue.shift()!;
+      this.#queued--;
+      this.#ready.delete(share);
+      if (share.queue.length > 0) this.#ready.add(share); // to the back of the round
+      return evict ? { connection: share.key, message, evict } : { connection: share.key, message };
+    }
+    return undefined;
+  }
+
+  /** A handshake of connection `key` started. */
   add(key: string, item: T): void {
     const share = this.#shares.get(key);
     if (!share) return;
@@ -132,21 +171,24 @@ export class HandshakeSlots<T> {
     return this.#shares.get(key)?.refusals.take(now) ?? false;
   }
 
-  /** The connection went away: forgets its share and returns its pending handshakes, to be dropped. */
+  /** The connection went away: forgets its share and queue, and returns its started handshakes, to be dropped. */
   dropConnection(key: string): T[] {
     const share = this.#shares.get(key);
     if (!share) return [];
     this.#shares.delete(key);
+    this.#ready.delete(share);
     share.unwatch();
+    this.#queued -= share.queue.length;
+    share.queue.length = 0;
     const items = [...share.pending];
     this.#pending -= items.length;
     return items;
   }
 
-  /** Forgets connections with nothing pending whose limits are back to full (their state says nothing then). */
+  /** Forgets connections with nothing started or queued whose refusal budget is full again (their state says nothing then). */
   prune(now: number): void {
     for (const [key, share] of this.#shares) {
-      if (share.pending.size === 0 && share.starts.isFull(now) && share.refusals.isFull(now)) {
+      if (share.pending.size === 0 && share.queue.length === 0 && share.refusals.isFull(now)) {
         this.#shares.delete(key);
         share.unwatch();
       }
@@ -156,15 +198,17 @@ export class HandshakeSlots<T> {
   clear(): void {
     for (const share of this.#shares.values()) share.unwatch();
     this.#shares.clear();
+    this.#ready.clear();
     this.#pending = 0;
+    this.#queued = 0;
   }
 
-  #newShare(key: string, now: number, watch: () => () => void): ConnectionShare<T> {
-    const share: ConnectionShare<T> = {
-      pending: new Set(),
-      starts: new TokenBucket(this.limits.startsPerSecondPerConnection, now),
-      refusals: new TokenBucket(this.limits.refusalsPerSecondPerConnection, now),
+  #newShare(key: string, now: number, watch: () => () => void): ConnectionShare<T, M> {
+    const share: ConnectionShare<T, M> = {
       key,
+      pending: new Set(),
+      queue: [],
+      refusals: new TokenBucket(this.limits.refusalsPerSecondPerConnection, now),
       unwatch: () => {},
     };
     this.#shares.set(key, share);
@@ -172,13 +216,13 @@ export class HandshakeSlots<T> {
     return share;
   }
 
-  #remove(share: ConnectionShare<T>, item: T): void {
+  #remove(share: ConnectionShare<T, M>, item: T): void {
     if (share.pending.delete(item)) this.#pending--;
   }
 
-  /** The connection holding the most slots (scanned only when the listener is full). */
-  #greediest(): ConnectionShare<T> | undefined {
-    let best: ConnectionShare<T> | undefined;
+  /** The connection holding the most started handshakes (scanned only when the listener is full). */
+  #greediest(): ConnectionShare<T, M> | undefined {
+    let best: ConnectionShare<T, M> | undefined;
     for (const share of this.#shares.values()) if (!best || share.pending.size > best.pending.size) best = share;
     return best;
   }

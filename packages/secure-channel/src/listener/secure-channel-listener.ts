@@ -29,12 +29,20 @@ export const MAX_PENDING_HANDSHAKES = DEFAULT_HANDSHAKE_LIMITS.maxPending;
 const HOUSEKEEPING_MS = 1_000;
 const BUSY = new TextEncoder().encode("HANDSHAKE_BUSY");
 /**
- * How long a connection whose first message was refused for holding its share (or the listener
- * being full) stops being read: its flood waits in its own socket (TCP pushes back on the
- * sender) instead of costing this node a decode per frame. Short enough that message 3s on the
- * same connection (which free its slots) are read soon.
+ * How long a connection whose first message was dropped (its queue was full) stops being read:
+ * its flood waits in its own socket (TCP pushes back on the sender) instead of costing this
+ * node a decode per frame. Short enough that message 3s on the same connection (which free
+ * its slots) are read soon.
  */
 export const REFUSED_CONNECTION_PAUSE_MS = 100;
+/**
+ * Handshakes started per event-loop turn at most (each costs a key generation and two DH
+ * operations, ≈ 0.15 ms with the node provider); more wait for the next turn, so that I/O and
+ * established channels are served in between.
+ */
+export const HANDSHAKE_STARTS_PER_TURN = 32;
+/** A first message is a bare ephemeral key (Noise XX `-> e`, empty payload) after its kind byte. */
+const MESSAGE1_LENGTH = 1 + 32;
 
 /**
  * Waits for handshakes at its address and spawns one responder channel end per initiator.
@@ -51,7 +59,8 @@ export class SecureChannelListener implements Mailbox {
   readonly #log: Logger;
   readonly #ends = new Set<ChannelEnd>();
   #stopped = false;
-  readonly #slots: HandshakeSlots<ChannelEnd>;
+  readonly #slots: HandshakeSlots<ChannelEnd, LocalMessage>;
+  #startScheduled = false;
   #droppedHandshakes = 0;
   /** Drops not yet logged, and when the last log line went out: one line per second at most. */
   #unloggedDrops = 0;
@@ -82,7 +91,12 @@ export class SecureChannelListener implements Mailbox {
     return this.#slots.pending;
   }
 
-  /** First handshake messages dropped (or evicted) by the handshake limits so far. */
+  /** First handshake messages waiting for their connection's turn to start. */
+  get queuedHandshakes(): number {
+    return this.#slots.queued;
+  }
+
+  /** First handshake messages dropped (malformed, over their connection's queue, or evicted) so far. */
   get droppedHandshakes(): number {
     return this.#droppedHandshakes;
   }
@@ -122,30 +136,57 @@ export class SecureChannelListener implements Mailbox {
       this.#log.debug("listener dropped a message that is not a handshake");
       return;
     }
-    // Half-open handshakes hold state until message 3 or their timeout: bound them per
-    // connection (the first hop back, where the message came in) and for the listener, and
-    // share the listener's slots fairly, so that no connection can lock the others out.
-    const hop = message.returnRoute.next();
-    const now = performance.now();
-    const admission = this.#slots.admit(hop.key, now, () => this.#node.router.watchHop(hop, () => this.#connectionGone(hop.key)));
-    this.#scheduleHousekeeping();
-    if (!admission.admitted) {
-      this.#dropped(admission.why);
-      if (this.#slots.mayRefuse(hop.key, now)) this.#refuse(message, BUSY);
-      this.#pauseFeeder(admission.why === "rate-limited" ? Math.ceil(1000 / this.#options.handshakeLimits.startsPerSecondPerConnection) : REFUSED_CONNECTION_PAUSE_MS);
+    if (message.payload.length !== MESSAGE1_LENGTH) {
+      // Not a first message (a late or forged message 3, garbage): no DH work for it.
+      this.#dropped("malformed");
       return;
     }
-    if (admission.evict) {
-      const { item: evicted, connection } = admission.evict;
-      this.#dropped("evicted");
-      try {
-        if (this.#slots.mayRefuse(connection, now)) evicted.sendOuter(OuterKind.REFUSED, BUSY); // its initiator fails fast
-      } catch {
-        // the route back is gone; nothing to tell
-      }
-      evicted.close(new SecureChannelHandshakeError("The listener is full; the handshake gave its slot to another connection"), false);
+    // Half-open handshakes hold state until message 3 or their timeout, and each costs DH work:
+    // first messages wait in their connection's queue (the first hop back, where the message
+    // came in) and start in turn, a connection at a time (see HandshakeSlots).
+    const hop = message.returnRoute.next();
+    const now = performance.now();
+    // Copied: a view would keep the whole socket read it came in alive while it waits.
+    const queued = new LocalMessage(message.onwardRoute, message.returnRoute, message.payload.slice());
+    const watch = () => this.#node.router.watchHop(hop, () => this.#connectionGone(hop.key));
+    this.#scheduleHousekeeping();
+    if (!this.#slots.offer(hop.key, queued, now, watch)) {
+      this.#dropped("its connection's queue is full");
+      if (this.#slots.mayRefuse(hop.key, now)) this.#refuse(message, BUSY);
+      this.#pauseFeeder(REFUSED_CONNECTION_PAUSE_MS);
+      return;
     }
-    void this.#respond(message, hop.key);
+    this.#scheduleStarts();
+  }
+
+  #scheduleStarts(): void {
+    if (this.#startScheduled || this.#stopped) return;
+    this.#startScheduled = true;
+    setImmediate(this.#startHandshakes);
+  }
+
+  /** Starts queued handshakes in round-robin order, at most HANDSHAKE_STARTS_PER_TURN per turn. */
+  readonly #startHandshakes = (): void => {
+    this.#startScheduled = false;
+    if (this.#stopped) return;
+    for (let i = 0; i < HANDSHAKE_STARTS_PER_TURN; i++) {
+      const start = this.#slots.next();
+      if (start === undefined) return; // nothing may start until a slot frees (release schedules again)
+      if (start.evict) this.#evict(start.evict.item, start.evict.connection);
+      void this.#respond(start.message, start.connection);
+    }
+    this.#scheduleStarts();
+  };
+
+  /** A started handshake gives up its slot to a connection that holds fewer. */
+  #evict(evicted: ChannelEnd, connection: string): void {
+    this.#dropped("evicted");
+    try {
+      if (this.#slots.mayRefuse(connection, performance.now())) evicted.sendOuter(OuterKind.REFUSED, BUSY); // its initiator fails fast
+    } catch {
+      // the route back is gone; nothing to tell
+    }
+    evicted.close(new SecureChannelHandshakeError("The listener is full; the handshake gave its slot to another connection"), false);
   }
 
   /** The connection handshakes came in on went away: their slots are free now, not at their timeout. */
@@ -239,6 +280,7 @@ export class SecureChannelListener implements Mailbox {
       end.close(error instanceof Error ? error : undefined, false);
     } finally {
       this.#slots.release(connection, end);
+      if (this.#slots.queued > 0) this.#scheduleStarts();
     }
   }
 
