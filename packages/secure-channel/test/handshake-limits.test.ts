@@ -36,7 +36,7 @@ function slots(limits: Partial<typeof DEFAULT_HANDSHAKE_LIMITS>) {
 
 describe("handshake limits", () => {
   it("defaults are the documented ones", () => {
-    expect(DEFAULT_HANDSHAKE_LIMITS).toEqual({ maxPending: 4096, maxPendingPerConnection: 64, maxQueuedPerConnection: 1024, refusalsPerSecondPerConnection: 10 });
+    expect(DEFAULT_HANDSHAKE_LIMITS).toEqual({ maxPending: 4096, maxPendingPerConnection: 1024, maxQueuedPerConnection: 1024, refusalsPerSecondPerConnection: 10 });
   });
 
   it("first messages start round-robin: a connection that queued many does not delay one that queued one", () => {

@@ -10,7 +10,7 @@ import { InvalidOptionError } from "@hopwire/runtime";
 export interface HandshakeLimits {
   /** Started, unfinished handshakes of the whole listener (default 4096). */
   readonly maxPending: number;
-  /** Started, unfinished handshakes that came in over one connection (default 64). */
+  /** Started, unfinished handshakes that came in over one connection (default 1024: a quarter of the listener). */
   readonly maxPendingPerConnection: number;
   /** First messages of one connection waiting for their turn to start (default 1024); past it they are dropped. */
   readonly maxQueuedPerConnection: number;
@@ -20,7 +20,7 @@ export interface HandshakeLimits {
 
 export const DEFAULT_HANDSHAKE_LIMITS: HandshakeLimits = Object.freeze({
   maxPending: 4096,
-  maxPendingPerConnection: 64,
+  maxPendingPerConnection: 1024,
   maxQueuedPerConnection: 1024,
   refusalsPerSecondPerConnection: 10,
 });
