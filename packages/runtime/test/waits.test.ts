@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AbortError, TimeoutError } from "@hopwire/runtime";
+import { AbortError, Address, RouteUnavailableError, TimeoutError } from "@hopwire/runtime";
 import { Prober, Sink } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
 
@@ -58,6 +58,28 @@ describe("receive and sendAndReceive: timeouts and AbortSignal", () => {
       expect((await n.receive({ timeout: 5_000 })).body).toBe("got it");
       await n.stopWorker("sink");
       expect((await pending).error).toMatchObject({ code: "ROUTE_UNAVAILABLE", isRouteUnavailable: true });
+    });
+  });
+
+  it("a hop unregistered with a reason that is a RouteUnavailableError fails pending requests with that reason itself", async () => {
+    // What a closed secure channel does: its callers get its typed reason, not a generic wrapper.
+    class HopClosedError extends RouteUnavailableError {
+      override readonly code: string = "TEST_HOP_CLOSED";
+    }
+    await withNode({}, async (n) => {
+      const [passedOn, wrapped] = [Address.random(), Address.random()];
+      for (const a of [passedOn, wrapped]) n.router.register([a], { address: a, deliver() {} });
+      const first = n.sendAndReceive(passedOn, "x", { timeout: 60_000 }).catch((e: unknown) => e);
+      const second = n.sendAndReceive(wrapped, "x", { timeout: 60_000 }).catch((e: unknown) => e);
+      await new Promise((resolve) => setImmediate(resolve));
+      const reason = new HopClosedError("closed");
+      const other = new Error("some other reason");
+      n.router.unregister([passedOn], reason);
+      n.router.unregister([wrapped], other);
+      expect(await first).toBe(reason);
+      const error = await second;
+      expect(error).toBeInstanceOf(RouteUnavailableError);
+      expect((error as Error).cause).toBe(other);
     });
   });
 });

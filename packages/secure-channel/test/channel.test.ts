@@ -146,7 +146,7 @@ describe("closing", () => {
     expect(await pending).toBeInstanceOf(RouteUnavailableError);
     expect(channel.isClosed).toBe(true);
     await waitUntil(() => listener.channelCount === 0);
-    await expect(n.send(route(channel, "whoami"), "after close")).rejects.toMatchObject({ code: "ADDRESS_UNKNOWN" });
+    await expect(n.send(route(channel, "whoami"), "after close")).rejects.toMatchObject({ code: "SECURE_CHANNEL_CLOSED" });
   });
 
   it("node.stop() closes every channel", async () => {

@@ -41,6 +41,16 @@ describe("public API", () => {
       "MalformedHandshakePayloadError",
       "toErrorData",
       "errorFromData",
+      "SecureChannelClosedError",
+      "SecureChannelPeerGoneError",
+      "SecureChannelClosedByPeerError",
+      "SecureChannelTransportError",
+      "SecureChannelMessageTooLargeError",
+      "MAX_CHANNEL_MESSAGE_LENGTH",
+      "DEFAULT_PEER_TIMEOUT",
+      "DEFAULT_KEEPALIVE_INTERVAL",
+      "DEFAULT_HANDSHAKE_LIMITS",
+      "CLOSED_CHANNEL_MEMORY",
     ]) {
       expect(api, name).toHaveProperty(name);
     }

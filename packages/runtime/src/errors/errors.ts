@@ -42,7 +42,8 @@ export class UnknownTransportError extends HopwireError {
 
 /** Thrown when a pending request's first hop (a connection, a channel) went away. */
 export class RouteUnavailableError extends HopwireError {
-  override readonly code = "ROUTE_UNAVAILABLE";
+  // Typed as string: subclasses (e.g. a secure channel's closed error) carry codes of their own.
+  override readonly code: string = "ROUTE_UNAVAILABLE";
   constructor(message = "The route's first hop stopped before a reply arrived", options?: { cause?: unknown }) {
     super(message, options);
   }

@@ -85,7 +85,10 @@ export class Router {
     for (const a of addresses) this.#table.set(a.key, mailbox);
   }
 
-  /** Removes addresses; requests waiting on them as their first hop fail fast. */
+  /**
+   * Removes addresses; requests waiting on them as their first hop fail fast, with
+   * RouteUnavailableError (cause: `reason`), or with `reason` itself if it is one.
+   */
   unregister(addresses: readonly Address[], reason?: Error): void {
     for (const a of addresses) {
       this.#table.delete(a.key);
@@ -93,7 +96,9 @@ export class Router {
       const watchers = this.#watchers.get(a.key);
       if (!watchers || watchers.size === 0) continue;
       this.#watchers.delete(a.key);
-      const error = new RouteUnavailableError(`${a.toString()} stopped before a reply arrived`, { cause: reason });
+      // A reason that already says why the route is unavailable (e.g. a closed secure channel) is passed on as is.
+      const error =
+        reason instanceof RouteUnavailableError ? reason : new RouteUnavailableError(`${a.toString()} stopped before a reply arrived`, { cause: reason });
       for (const w of watchers) w(error);
     }
   }

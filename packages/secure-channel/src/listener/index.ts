@@ -1,1 +1,8 @@
-export { createSecureChannelListener, SecureChannelListener } from "./secure-channel-listener.js";
+export {
+  createSecureChannelListener,
+  SecureChannelListener,
+  HANDSHAKE_STARTS_PER_TURN,
+  MAX_PENDING_HANDSHAKES,
+  REFUSED_CONNECTION_PAUSE_MS,
+} from "./secure-channel-listener.js";
+export { DEFAULT_HANDSHAKE_LIMITS, type HandshakeLimits } from "./handshake-limits.js";

@@ -1,10 +1,11 @@
 import {
   FlowControls,
+  LocalMessage,
+  route,
   toAddress,
   type Address,
   type AddressLike,
   type FlowControlId,
-  type LocalMessage,
   type Logger,
   type Mailbox,
   type Node,
@@ -15,14 +16,33 @@ import type { Identity } from "../identity/identity.js";
 import { ChannelEnd } from "../secure-channel/channel-end.js";
 import { OuterKind } from "../secure-channel/channel-message.js";
 import { noiseStaticKeyFor } from "../secure-channel/noise-static-key.js";
-import { SecureChannelHandshakeError } from "../secure-channel/channel-errors.js";
 import { SecureChannel } from "../secure-channel/secure-channel.js";
 import { trackChannelEnd } from "../secure-channel/channel-registry.js";
 import { SecureChannelListenerOptions } from "../secure-channel/secure-channel-options.js";
 import { toSecureChannelListenerOptions, type SecureChannelListenerOptionsInit } from "../secure-channel/plain-options.js";
+import { SecureChannelHandshakeError, SecureChannelTransportError } from "../secure-channel/channel-errors.js";
+import { DEFAULT_HANDSHAKE_LIMITS, HandshakeSlots } from "./handshake-limits.js";
 
-/** Handshakes a listener runs at once; more first messages are dropped until some finish. */
-export const MAX_PENDING_HANDSHAKES = 4096;
+/** Handshakes a listener runs at once by default (`withHandshakeLimits({ maxPending })`). */
+export const MAX_PENDING_HANDSHAKES = DEFAULT_HANDSHAKE_LIMITS.maxPending;
+/** How often idle per-connection limit state is forgotten, and at most how often drops are logged (ms). */
+const HOUSEKEEPING_MS = 1_000;
+const BUSY = new TextEncoder().encode("HANDSHAKE_BUSY");
+/**
+ * How long a connection whose first message was dropped (its queue was full) stops being read:
+ * its flood waits in its own socket (TCP pushes back on the sender) instead of costing this
+ * node a decode per frame. Short enough that message 3s on the same connection (which free
+ * its slots) are read soon.
+ */
+export const REFUSED_CONNECTION_PAUSE_MS = 100;
+/**
+ * Handshakes started per event-loop turn at most (each costs a key generation and two DH
+ * operations, ≈ 0.15 ms with the node provider); more wait for the next turn, so that I/O and
+ * established channels are served in between.
+ */
+export const HANDSHAKE_STARTS_PER_TURN = 32;
+/** A first message is a bare ephemeral key (Noise XX `-> e`, empty payload) after its kind byte. */
+const MESSAGE1_LENGTH = 1 + 32;
 
 /**
  * Waits for handshakes at its address and spawns one responder channel end per initiator.
@@ -39,7 +59,22 @@ export class SecureChannelListener implements Mailbox {
   readonly #log: Logger;
   readonly #ends = new Set<ChannelEnd>();
   #stopped = false;
-  #pendingHandshakes = 0;
+  readonly #slots: HandshakeSlots<ChannelEnd, LocalMessage>;
+  #startScheduled = false;
+  #droppedHandshakes = 0;
+  /** Drops not yet logged, and when the last log line went out: one line per second at most. */
+  #unloggedDrops = 0;
+  #loggedAt = 0;
+  #housekeeping: NodeJS.Timeout | undefined;
+  /**
+   * Set while the message just delivered was refused for its connection's share: the
+   * connection that routed it reads `isFull` at once and pauses its socket until `onRoom`,
+   * which calls back after `#pauseMs`. Cleared at the next delivery and at the end of the turn.
+   */
+  #pauseMs: number | undefined;
+  #clearPauseScheduled = false;
+  /** Paused connections' onRoom callbacks, by timer: a stopping listener lets them all read again. */
+  readonly #pauseTimers = new Map<NodeJS.Timeout, () => void>();
 
   /** @internal use createSecureChannelListener */
   constructor(node: Node, identity: Identity, address: Address, options: SecureChannelListenerOptions) {
@@ -48,6 +83,22 @@ export class SecureChannelListener implements Mailbox {
     this.address = address;
     this.#options = options;
     this.#log = node.log.child("secure-channel");
+    this.#slots = new HandshakeSlots(options.handshakeLimits);
+  }
+
+  /** Handshakes begun and not yet finished (each holds a responder end until message 3 or its timeout). */
+  get pendingHandshakes(): number {
+    return this.#slots.pending;
+  }
+
+  /** First handshake messages waiting for their connection's turn to start. */
+  get queuedHandshakes(): number {
+    return this.#slots.queued;
+  }
+
+  /** First handshake messages dropped (malformed, over their connection's queue, or evicted) so far. */
+  get droppedHandshakes(): number {
+    return this.#droppedHandshakes;
   }
 
   /** Channels this listener accepted that are still open or handshaking. */
@@ -61,26 +112,141 @@ export class SecureChannelListener implements Mailbox {
   }
 
   /** Takes a handshake message for this listener (called by the router). */
+  /** True right after a first message was refused for its connection's share: that connection stops reading for a while. */
+  get isFull(): boolean {
+    return this.#pauseMs !== undefined;
+  }
+
+  /** Calls back once the refused connection may be read again (see REFUSED_CONNECTION_PAUSE_MS). */
+  onRoom(callback: () => void): () => void {
+    const timer = setTimeout(() => {
+      this.#pauseTimers.delete(timer);
+      callback();
+    }, this.#pauseMs ?? 0);
+    this.#pauseTimers.set(timer, callback);
+    return () => {
+      clearTimeout(timer);
+      this.#pauseTimers.delete(timer);
+    };
+  }
+
   deliver(message: LocalMessage): void {
+    this.#pauseMs = undefined;
     if (this.#stopped) return;
-    if (message.payload[0] !== OuterKind.HANDSHAKE) {
+    if (message.payload[0] !== OuterKind.HANDSHAKE || message.returnRoute.length === 0) {
       this.#log.debug("listener dropped a message that is not a handshake");
       return;
     }
-    // Half-open handshakes hold state until their timeout: bound them, so a flood of first
-    // messages costs a bounded amount of memory.
-    if (this.#pendingHandshakes >= MAX_PENDING_HANDSHAKES) {
-      this.#log.warn(`listener ${this.address.toString()} dropped a handshake: ${MAX_PENDING_HANDSHAKES} already pending`);
+    if (message.payload.length !== MESSAGE1_LENGTH) {
+      // Not a first message (a late or forged message 3, garbage): no DH work for it.
+      this.#dropped("malformed");
       return;
     }
-    this.#pendingHandshakes++;
-    void this.#respond(message).finally(() => this.#pendingHandshakes--);
+    // Half-open handshakes hold state until message 3 or their timeout, and each costs DH work:
+    // first messages wait in their connection's queue (the first hop back, where the message
+    // came in) and start in turn, a connection at a time (see HandshakeSlots).
+    const hop = message.returnRoute.next();
+    const now = performance.now();
+    // Copied: a view would keep the whole socket read it came in alive while it waits.
+    const queued = new LocalMessage(message.onwardRoute, message.returnRoute, message.payload.slice());
+    const watch = () => this.#node.router.watchHop(hop, () => this.#connectionGone(hop.key));
+    this.#scheduleHousekeeping();
+    if (!this.#slots.offer(hop.key, queued, now, watch)) {
+      this.#dropped("its connection's queue is full");
+      if (this.#slots.mayRefuse(hop.key, now)) this.#refuse(message, BUSY);
+      this.#pauseFeeder(REFUSED_CONNECTION_PAUSE_MS);
+      return;
+    }
+    this.#scheduleStarts();
   }
 
-  async #respond(message1: LocalMessage): Promise<void> {
+  #scheduleStarts(): void {
+    if (this.#startScheduled || this.#stopped) return;
+    this.#startScheduled = true;
+    setImmediate(this.#startHandshakes);
+  }
+
+  /** Starts queued handshakes in round-robin order, at most HANDSHAKE_STARTS_PER_TURN per turn. */
+  readonly #startHandshakes = (): void => {
+    this.#startScheduled = false;
+    if (this.#stopped) return;
+    for (let i = 0; i < HANDSHAKE_STARTS_PER_TURN; i++) {
+      const start = this.#slots.next();
+      if (start === undefined) return; // nothing may start until a slot frees (release schedules again)
+      if (start.evict) this.#evict(start.evict.item, start.evict.connection);
+      void this.#respond(start.message, start.connection);
+    }
+    this.#scheduleStarts();
+  };
+
+  /** A started handshake gives up its slot to a connection that holds fewer. */
+  #evict(evicted: ChannelEnd, connection: string): void {
+    this.#dropped("evicted");
+    try {
+      if (this.#slots.mayRefuse(connection, performance.now())) evicted.sendOuter(OuterKind.REFUSED, BUSY); // its initiator fails fast
+    } catch {
+      // the route back is gone; nothing to tell
+    }
+    evicted.close(new SecureChannelHandshakeError("The listener is full; the handshake gave its slot to another connection"), false);
+  }
+
+  /** The connection handshakes came in on went away: their slots are free now, not at their timeout. */
+  #connectionGone(key: string): void {
+    for (const end of this.#slots.dropConnection(key)) {
+      end.close(new SecureChannelTransportError("The connection the handshake came in on closed"), false);
+    }
+  }
+
+  /** Asks whoever routed the message just refused (a connection reads `isFull`) to wait `ms`; only for this turn. */
+  #pauseFeeder(ms: number): void {
+    this.#pauseMs = ms;
+    if (this.#clearPauseScheduled) return;
+    this.#clearPauseScheduled = true;
+    setImmediate(() => {
+      this.#clearPauseScheduled = false;
+      this.#pauseMs = undefined;
+    });
+  }
+
+  /** Counts a dropped first message; logs at most one line per second, with the count since the last. */
+  #dropped(why: string): void {
+    this.#droppedHandshakes++;
+    this.#unloggedDrops++;
+    const now = performance.now();
+    if (now - this.#loggedAt < HOUSEKEEPING_MS) return;
+    this.#log.warn(`listener ${this.address.toString()} dropped ${this.#unloggedDrops} handshake(s) (last: ${why}); see handshakeLimits`);
+    this.#unloggedDrops = 0;
+    this.#loggedAt = now;
+  }
+
+  /** Sends a plaintext REFUSED notice back along the message's return route. */
+  #refuse(message: LocalMessage, code: Uint8Array): void {
+    try {
+      const body = new Uint8Array(code.length + 1);
+      body[0] = OuterKind.REFUSED;
+      body.set(code, 1);
+      this.#node.router.route(new LocalMessage(message.returnRoute, route(this.address), body), this.address.key);
+    } catch {
+      // the route back is gone; nothing to tell
+    }
+  }
+
+  /** Forgets idle per-connection state once a second while there is any. */
+  #scheduleHousekeeping(): void {
+    if (this.#housekeeping !== undefined || this.#stopped) return;
+    this.#housekeeping = setTimeout(() => {
+      this.#housekeeping = undefined;
+      this.#slots.prune(performance.now());
+      if (this.#slots.connections > 0) this.#scheduleHousekeeping();
+    }, HOUSEKEEPING_MS);
+    this.#housekeeping.unref();
+  }
+
+  async #respond(message1: LocalMessage, connection: string): Promise<void> {
     const node = this.#node;
     const options = this.#options;
     const end = new ChannelEnd(node, "responder", options, FlowControls.generateId(), message1.returnRoute);
+    this.#slots.add(connection, end);
     for (const id of options.consumerOf) node.flowControls.addConsumer(end.remoteAddress, id);
     trackChannelEnd(node, end);
     this.#ends.add(end);
@@ -105,12 +271,18 @@ export class SecureChannelListener implements Mailbox {
       handshake.dispose(); // its key copies are wiped now, whatever stopped it
       const code = (error as { code?: unknown }).code;
       this.#log.debug("refused a secure channel", error);
+      // Refusals are rate-limited per connection: a flood of bad handshakes gets silence.
       try {
-        if (end.state === "handshaking") end.sendOuter(OuterKind.REFUSED, new TextEncoder().encode(typeof code === "string" ? code : "HANDSHAKE_FAILED"));
+        if (end.state === "handshaking" && this.#slots.mayRefuse(connection, performance.now())) {
+          end.sendOuter(OuterKind.REFUSED, new TextEncoder().encode(typeof code === "string" ? code : "HANDSHAKE_FAILED"));
+        }
       } catch {
         // the route back is gone; nothing to tell
       }
       end.close(error instanceof Error ? error : undefined, false);
+    } finally {
+      this.#slots.release(connection, end);
+      if (this.#slots.queued > 0) this.#scheduleStarts();
     }
   }
 
@@ -118,6 +290,14 @@ export class SecureChannelListener implements Mailbox {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    if (this.#housekeeping !== undefined) clearTimeout(this.#housekeeping);
+    for (const [timer, callback] of this.#pauseTimers) {
+      clearTimeout(timer);
+      callback();
+    }
+    this.#pauseTimers.clear();
+    this.#pauseMs = undefined;
+    this.#slots.clear();
     this.#node.router.unregister([this.address]);
     for (const end of [...this.#ends]) end.close();
   }

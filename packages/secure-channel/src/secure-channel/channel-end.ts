@@ -18,7 +18,16 @@ import { resolveCryptoThreads } from "../crypto-threads/policy.js";
 import type { HandshakeResult } from "../handshake/types.js";
 import type { Identifier } from "../identity/identifier.js";
 import { InnerKind, OuterKind, withKind } from "./channel-message.js";
-import { SecureChannelClosedError, SecureChannelCreditExceededError } from "./channel-errors.js";
+import {
+  SecureChannelClosedByPeerError,
+  SecureChannelClosedError,
+  SecureChannelCreditExceededError,
+  SecureChannelMessageTooLargeError,
+  SecureChannelPeerGoneError,
+  SecureChannelTransportError,
+} from "./channel-errors.js";
+import { rememberClosedEncryptor } from "./channel-registry.js";
+import { decodeHeartbeat, encodeHeartbeat, keepaliveEvery } from "./liveness.js";
 import { decodeCredit, encodeCredit, ReceiveCredit, SendCredit } from "./credit.js";
 import { EncryptorQueue } from "./encryptor-queue.js";
 import { SECURE_CHANNEL_IDENTIFIER } from "./local-info.js";
@@ -38,6 +47,13 @@ const COALESCE_MAX_BYTES = 64 * 1024;
  * `isFull`/`onRoom` are waited on instead and never reach this.
  */
 const REFUSED_RETRY_MS = 2;
+
+/**
+ * The largest envelope (routes and payload) a channel carries in one record: the 16 MiB frame
+ * of the TCP transport (MAX_FRAME_LENGTH) less 64 KiB for the outer routes and the record's own
+ * 26 bytes (kind, nonce, inner kind, tag). A larger send is refused before it is sealed.
+ */
+export const MAX_CHANNEL_MESSAGE_LENGTH = 16 * 1024 * 1024 - 64 * 1024;
 
 /**
  * One end of a secure channel, with Ockam's three addresses:
@@ -87,6 +103,16 @@ export class ChannelEnd {
   #closedReason: Error | undefined;
   #unwatch: (() => void) | undefined;
   readonly #onClosed: ((end: ChannelEnd) => void)[] = [];
+  /** Resolves with the reason once this end closes (see `closed`). */
+  #resolveClosed!: (reason: Error) => void;
+  readonly closed: Promise<Error> = new Promise((resolve) => (this.#resolveClosed = resolve));
+  /** Liveness (see liveness.ts): when we last sealed a record, and last opened one from the peer (performance.now()). */
+  #lastSent = 0;
+  #lastHeard = 0;
+  /** True once any authenticated record came from the peer after open (for the responder: the initiator got CONFIRM). */
+  #heard = false;
+  #keepaliveEvery: number;
+  #livenessTimer: NodeJS.Timeout | undefined;
 
   constructor(
     node: Node,
@@ -100,6 +126,7 @@ export class ChannelEnd {
     this.#log = node.log.child("secure-channel");
     this.#queue = new EncryptorQueue(options.sendQueueLimits);
     this.#receiveCredit = new ReceiveCredit(options.receiveWindow);
+    this.#keepaliveEvery = keepaliveEvery(options.keepaliveInterval, undefined);
     const remote: Mailbox = { address: this.remoteAddress, deliver: (m) => this.#deliverRemote(m) };
     node.router.register([this.remoteAddress], remote);
     this.#fromRemote = route(this.remoteAddress);
@@ -217,10 +244,62 @@ export class ChannelEnd {
     this.#node.flowControls.addProducer(this.producerAddress, this.flowControlId, spawnerFlowControlId, [this.encryptorAddress]);
     this.#state = "open";
     // If the first hop to the peer (a connection) goes away, so does the channel.
-    this.#unwatch = router.watchHop(this.remoteRoute.next(), (error) => this.close(error, false));
+    this.#unwatch = router.watchHop(this.remoteRoute.next(), (error) => {
+      this.close(new SecureChannelTransportError("The first hop to the peer went away", { cause: error.cause ?? error }), false);
+    });
+    // The initiator opens on CONFIRM, so it has heard from the responder already.
+    this.#heard = this.role === "initiator";
     if (this.role === "responder") this.#sendInner(InnerKind.CONFIRM, EMPTY);
     // The peer may send nothing before this grant (the initiator's follows the responder's CONFIRM).
     this.#sendInner(InnerKind.CREDIT, encodeCredit(this.#receiveCredit.initialRecord()));
+    // Tells the peer how often it must be heard from.
+    this.#sendInner(InnerKind.HEARTBEAT, encodeHeartbeat(this.options.peerTimeout));
+    this.#lastHeard = performance.now();
+    this.#armLiveness(this.#lastHeard);
+  }
+
+  /** How long the peer may be silent: the peer timeout, or the handshake timeout if shorter while a responder waits for its first record. */
+  #silenceAllowed(): number {
+    return this.#heard ? this.options.peerTimeout : Math.min(this.options.peerTimeout, this.options.handshakeTimeout);
+  }
+
+  /**
+   * One lazy timer per end: it fires at the earlier of "heartbeat due" and "peer silent too
+   * long" as known when armed; traffic only moves both later, so a timer that fires early
+   * just re-arms. No timer work per record.
+   */
+  #armLiveness(now: number): void {
+    const due = Math.min(this.#lastSent + this.#keepaliveEvery, this.#lastHeard + this.#silenceAllowed());
+    this.#livenessTimer = setTimeout(this.#onLivenessTimer, Math.max(1, Math.ceil(due - now)));
+    this.#livenessTimer.unref();
+  }
+
+  readonly #onLivenessTimer = (): void => {
+    this.#livenessTimer = undefined;
+    if (this.#state !== "open") return;
+    const now = performance.now();
+    const silent = now - this.#lastHeard;
+    if (silent >= this.#silenceAllowed()) {
+      const what = this.#heard ? "no heartbeat" : "no CONFIRM acknowledgement";
+      this.#log.debug(`channel ${this.encryptorAddress.toString()}: ${what} from the peer for ${Math.round(silent)} ms; closing`);
+      // The CLOSE goes out anyway: a peer that is alive but unheard learns it at once.
+      return this.close(new SecureChannelPeerGoneError(`Nothing authenticated from the peer for ${Math.round(silent)} ms (${what})`));
+    }
+    if (now - this.#lastSent >= this.#keepaliveEvery) this.#sendInner(InnerKind.HEARTBEAT, encodeHeartbeat(this.options.peerTimeout));
+    this.#armLiveness(now);
+  };
+
+  /** The peer announced its timeout: heartbeats go at least a third of it apart. */
+  #onHeartbeat(body: Uint8Array): void {
+    const announced = decodeHeartbeat(body);
+    if (announced === undefined) return this.#log.debug("a malformed HEARTBEAT was ignored");
+    const every = keepaliveEvery(this.options.keepaliveInterval, announced);
+    if (every === this.#keepaliveEvery) return;
+    this.#keepaliveEvery = every;
+    if (this.#livenessTimer !== undefined) {
+      clearTimeout(this.#livenessTimer);
+      this.#armLiveness(performance.now());
+    }
   }
 
   /**
@@ -249,10 +328,21 @@ export class ChannelEnd {
     for (const waiter of this.#sentWaiters.splice(0)) waiter();
   }
 
-  /** Closes this end: tells the peer (unless it told us), forgets addresses, drops keys. */
+  /**
+   * Closes this end: tells the peer (unless it told us), forgets addresses, drops keys. An open
+   * end's reason is always a SecureChannelClosedError (another error becomes its cause): it is
+   * what `closed` resolves to, what pending requests through the channel fail with, and what
+   * later sends into the channel throw.
+   */
   close(reason: Error = new SecureChannelClosedError(), notifyPeer = true): void {
     if (this.#state === "closed" || this.#closing) return;
     this.#closing = true;
+    const wasOpen = this.#state === "open";
+    if (wasOpen && !(reason instanceof SecureChannelClosedError)) {
+      reason = new SecureChannelClosedError(`The secure channel closed: ${reason.message}`, { cause: reason });
+    }
+    if (this.#livenessTimer !== undefined) clearTimeout(this.#livenessTimer);
+    this.#livenessTimer = undefined;
     if (notifyPeer && this.#state === "open") {
       try {
         this.#pump(); // what credit allows goes before the CLOSE
@@ -269,6 +359,8 @@ export class ChannelEnd {
     if (unsent > 0) this.#log.debug(`channel ${this.encryptorAddress.toString()} closed with ${unsent} messages unsent`);
     this.#node.router.unregister([this.encryptorAddress, this.remoteAddress], reason);
     this.#node.flowControls.cleanup(this.producerAddress);
+    // Later sends into the channel get its reason, not UnknownAddressError on a random address.
+    if (wasOpen) rememberClosedEncryptor(this.#node, this.encryptorAddress, reason);
     this.#cipher?.dispose(); // threaded: after the CLOSE above, in the thread
     this.#cipher = undefined;
     this.#handshakeWaiter = undefined;
@@ -278,6 +370,7 @@ export class ChannelEnd {
     fail?.(reason);
     this.#notifySent();
     for (const callback of this.#onClosed.splice(0)) callback(this);
+    this.#resolveClosed(reason);
     this.#log.debug(`channel ${this.encryptorAddress.toString()} closed: ${reason.message}`);
   }
 
@@ -291,7 +384,14 @@ export class ChannelEnd {
     if (this.#state !== "open") return;
     const inner = message.withOnwardRoute(message.onwardRoute.popFront());
     const payload = inner.payload;
-    this.#queue.push(encodeEnvelopeHead(inner, "network"), payload);
+    const head = encodeEnvelopeHead(inner, "network");
+    if (head.length + payload.length > MAX_CHANNEL_MESSAGE_LENGTH) {
+      // Refused to the sender, before sealing: nothing goes out and the channel stays open.
+      throw new SecureChannelMessageTooLargeError(
+        `A message of ${head.length + payload.length} bytes (routes and payload) does not fit in one secure channel record (at most ${MAX_CHANNEL_MESSAGE_LENGTH})`,
+      );
+    }
+    this.#queue.push(head, payload);
     if (payload.length > COALESCE_MAX_PAYLOAD || this.#queue.bytes >= COALESCE_MAX_BYTES) this.#pump();
     else this.#schedulePump();
   }
@@ -370,12 +470,14 @@ export class ChannelEnd {
     // Taken and counted before sealing: an inline seal routes at once, and a failed route closes the end.
     queue.take(count, bytes);
     this.#sendCredit.spend(count, bytes);
+    this.#lastSent = performance.now();
     if (count === 1) this.#cipher?.seal(InnerKind.MESSAGE, heads[0]!, payloads[0]!);
     else this.#cipher?.seal(InnerKind.MESSAGES, joinRecord(heads, payloads, bytes), EMPTY);
   }
 
   /** Control records (CONFIRM, CREDIT, CLOSE) need no credit and go at once. */
   #sendInner(kind: InnerKind, body: Uint8Array): void {
+    this.#lastSent = performance.now();
     this.#cipher?.seal(kind, body, EMPTY);
   }
 
@@ -399,7 +501,7 @@ export class ChannelEnd {
     } catch (error) {
       if (isRefusedForLoad(error)) return false;
       this.#log.debug("the route to the peer failed; closing the channel", error);
-      this.close(error instanceof Error ? error : new SecureChannelClosedError(), false);
+      this.close(new SecureChannelTransportError(`The route to the peer failed: ${(error as Error)?.message}`, { cause: error }), false);
       return true; // nothing to keep: the channel is closed
     }
   }
@@ -459,6 +561,12 @@ export class ChannelEnd {
     const payload = message.payload;
     const kind = payload[0];
     if (kind === OuterKind.TRANSPORT && this.#cipher) return this.#cipher.open(payload.subarray(1));
+    if (kind === OuterKind.REFUSED && this.#state === "open" && !this.#heard) {
+      // The initiator gave up before our CONFIRM reached it (lost, or late past its timeout):
+      // drop this half-open end now. Unauthenticated, as every handshake-phase notice is: a
+      // forger could as well have dropped the CONFIRM.
+      return this.close(new SecureChannelClosedByPeerError("The initiator gave up the handshake before CONFIRM reached it"), false);
+    }
     if (this.#state === "handshaking" && (kind === OuterKind.HANDSHAKE || kind === OuterKind.REFUSED)) {
       const waiter = this.#handshakeWaiter;
       if (waiter) {
@@ -473,6 +581,9 @@ export class ChannelEnd {
   /** An authenticated plaintext, in channel order. CONFIRM opens the initiator before the next one is handled. */
   #onPlaintext(plaintext: Uint8Array): void {
     if (this.#state === "closed") return; // a threaded result that came back after close()
+    // Any authenticated record, heartbeat or not, shows the peer is alive.
+    this.#lastHeard = performance.now();
+    this.#heard = true;
     switch (plaintext[0]) {
       case InnerKind.MESSAGE:
         return this.#deliverPlaintext(plaintext.subarray(1));
@@ -483,9 +594,11 @@ export class ChannelEnd {
         this.#onConfirm = undefined;
         return;
       case InnerKind.CLOSE:
-        return this.close(new SecureChannelClosedError("The peer closed the secure channel"), false);
+        return this.close(new SecureChannelClosedByPeerError(), false);
       case InnerKind.CREDIT:
         return this.#onCredit(plaintext.subarray(1));
+      case InnerKind.HEARTBEAT:
+        return this.#onHeartbeat(plaintext.subarray(1));
       default:
         this.#log.debug("an authenticated message of an unknown kind was dropped");
     }

@@ -1,4 +1,4 @@
-import { registerErrorClasses } from "@hopwire/runtime/errors";
+import { registerErrorClasses, RouteUnavailableError } from "@hopwire/runtime/errors";
 import { SecureChannelError } from "../errors.js";
 
 /** Thrown by createSecureChannel when the responder refused the initiator (untrusted, bad signature…). */
@@ -9,9 +9,25 @@ export class SecureChannelRefusedError extends SecureChannelError {
   }
 }
 
-/** Thrown (or used as the reason of a RouteUnavailableError) when a channel closed. */
-export class SecureChannelClosedError extends SecureChannelError {
-  override readonly code = "SECURE_CHANNEL_CLOSED";
+/**
+ * Why a channel closed, as a value to switch on (each has its own error class too):
+ * - `closed-locally`: `channel.close()`, the listener or the node stopped (SecureChannelClosedError);
+ * - `closed-by-peer`: the peer's authenticated CLOSE (SecureChannelClosedByPeerError);
+ * - `peer-gone`: nothing authenticated from the peer within its timeout (SecureChannelPeerGoneError);
+ * - `transport-error`: the first hop to the peer went away or refused a record (SecureChannelTransportError);
+ * - `credit-exceeded`: the peer kept sending past its credit (SecureChannelCreditExceededError).
+ */
+export type SecureChannelCloseReason = "closed-locally" | "closed-by-peer" | "peer-gone" | "transport-error" | "credit-exceeded";
+
+/**
+ * Why a channel closed (`channel.closed` resolves to it), and what pending requests through
+ * it and later sends into it fail with. It is a RouteUnavailableError: the route's first hop
+ * (the channel) is gone. Subclasses name the other reasons; this class itself means closed
+ * on this side.
+ */
+export class SecureChannelClosedError extends RouteUnavailableError {
+  override readonly code: string = "SECURE_CHANNEL_CLOSED";
+  readonly closeReason: SecureChannelCloseReason = "closed-locally";
   constructor(message = "The secure channel is closed", options?: { cause?: unknown }) {
     super(message, options);
   }
@@ -30,11 +46,51 @@ export class SecureChannelHandshakeError extends SecureChannelError {
  * honest peer never does (both sides apply the same rule), so the records were dropped and
  * counted, and past a quarter of the window the channel was closed.
  */
-export class SecureChannelCreditExceededError extends SecureChannelError {
-  override readonly code = "SECURE_CHANNEL_CREDIT_EXCEEDED";
+export class SecureChannelCreditExceededError extends SecureChannelClosedError {
+  override readonly code: string = "SECURE_CHANNEL_CREDIT_EXCEEDED";
+  override readonly closeReason: SecureChannelCloseReason = "credit-exceeded";
   constructor(message = "The peer sent past the credit of the secure channel", options?: { cause?: unknown }) {
     super(message, options);
   }
 }
 
 registerErrorClasses(SecureChannelRefusedError, SecureChannelClosedError, SecureChannelHandshakeError, SecureChannelCreditExceededError);
+
+// ---- why else a channel closed, and what a send into one can be refused for ----
+
+/** Why a channel closed when nothing authenticated came from its peer within the peer timeout (heartbeats stopped). */
+export class SecureChannelPeerGoneError extends SecureChannelClosedError {
+  override readonly code: string = "SECURE_CHANNEL_PEER_GONE";
+  override readonly closeReason: SecureChannelCloseReason = "peer-gone";
+  constructor(message = "The peer of the secure channel is gone (no heartbeat within the peer timeout)", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Why a channel closed when its peer closed it (an authenticated CLOSE record). */
+export class SecureChannelClosedByPeerError extends SecureChannelClosedError {
+  override readonly code: string = "SECURE_CHANNEL_CLOSED_BY_PEER";
+  override readonly closeReason: SecureChannelCloseReason = "closed-by-peer";
+  constructor(message = "The peer closed the secure channel", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Why a channel closed when its first hop (a connection) went away or failed a record; `cause` says how. */
+export class SecureChannelTransportError extends SecureChannelClosedError {
+  override readonly code: string = "SECURE_CHANNEL_TRANSPORT_FAILED";
+  override readonly closeReason: SecureChannelCloseReason = "transport-error";
+  constructor(message = "The route to the peer of the secure channel failed", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown by a send into a channel when the message would not fit in a frame once sealed; nothing is sent and the channel stays open. */
+export class SecureChannelMessageTooLargeError extends SecureChannelError {
+  override readonly code = "SECURE_CHANNEL_MESSAGE_TOO_LARGE";
+  constructor(message = "The message does not fit in one secure channel record", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+registerErrorClasses(SecureChannelPeerGoneError, SecureChannelClosedByPeerError, SecureChannelTransportError, SecureChannelMessageTooLargeError);

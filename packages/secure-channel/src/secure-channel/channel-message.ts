@@ -12,6 +12,10 @@
  *   CREDIT     then 24 bytes: the window the sender of the record grants and what it has
  *              consumed so far, both cumulative (see credit.ts). Each end sends one as it
  *              opens; the peer may send nothing before it.
+ *   HEARTBEAT  then a u32 big-endian: the sender's peer timeout in ms (how long it waits for
+ *              a record before it declares this end gone). Sent as each end opens and
+ *              whenever the sender has sealed nothing for its keepalive interval; being
+ *              sealed, a relay cannot fake one (see liveness.ts).
  */
 export const enum OuterKind {
   HANDSHAKE = 1,
@@ -25,6 +29,7 @@ export const enum InnerKind {
   CLOSE = 2,
   MESSAGES = 3,
   CREDIT = 4,
+  HEARTBEAT = 5,
 }
 
 export function withKind(kind: number, body: Uint8Array): Uint8Array {

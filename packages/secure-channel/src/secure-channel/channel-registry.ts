@@ -1,4 +1,4 @@
-import type { Node } from "@hopwire/runtime";
+import type { Address, Mailbox, Node } from "@hopwire/runtime";
 import type { ChannelEnd } from "./channel-end.js";
 
 const registries = new WeakMap<Node, Set<ChannelEnd>>();
@@ -15,4 +15,35 @@ export function trackChannelEnd(node: Node, end: ChannelEnd): void {
   }
   ends.add(end);
   end.onClosed((e) => ends.delete(e));
+}
+
+/** Closed channels whose encryptor address still answers with the close reason, per node (oldest first). */
+const closedEncryptors = new WeakMap<Node, Address[]>();
+
+/**
+ * How many closed channels per node keep answering sends with their close reason
+ * (SecureChannelClosedError) before the oldest address is forgotten and a send to it gets the
+ * router's UnknownAddressError, as any unknown address does.
+ */
+export const CLOSED_CHANNEL_MEMORY = 1024;
+
+/** Registers a tombstone at a closed channel's encryptor address: sends to it throw `reason`. */
+export function rememberClosedEncryptor(node: Node, address: Address, reason: Error): void {
+  if (node.stopped) return;
+  const router = node.router;
+  const tombstone: Mailbox = {
+    address,
+    deliver: () => {
+      throw reason;
+    },
+  };
+  try {
+    router.register([address], tombstone);
+  } catch {
+    return; // the address was taken meanwhile: leave it
+  }
+  let remembered = closedEncryptors.get(node);
+  if (!remembered) closedEncryptors.set(node, (remembered = []));
+  remembered.push(address);
+  if (remembered.length > CLOSED_CHANNEL_MEMORY) router.unregister([remembered.shift()!]);
 }

@@ -12,6 +12,8 @@ import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
 import { trustEveryone, type TrustPolicy } from "../trust/trust-policy.js";
 import { DEFAULT_REKEY_INTERVAL } from "../channel/transport-cipher.js";
 import { DEFAULT_CRYPTO_THREADS, MAX_CRYPTO_THREADS, type CryptoThreadsSetting } from "../crypto-threads/policy.js";
+import { DEFAULT_KEEPALIVE_INTERVAL, DEFAULT_PEER_TIMEOUT, MIN_KEEPALIVE_INTERVAL, MIN_PEER_TIMEOUT } from "./liveness.js";
+import { DEFAULT_HANDSHAKE_LIMITS, validateHandshakeLimits, type HandshakeLimits } from "../listener/handshake-limits.js";
 
 /** Milliseconds a handshake may take before it fails, by default. */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
@@ -25,6 +27,34 @@ abstract class ChannelOptionsBase {
   cryptoThreads: CryptoThreadsSetting = DEFAULT_CRYPTO_THREADS;
   receiveWindow: CreditWindow = DEFAULT_RECEIVE_WINDOW;
   sendQueueLimits: ResolvedMailboxLimits = DEFAULT_MAILBOX_LIMITS;
+  peerTimeout = DEFAULT_PEER_TIMEOUT;
+  keepaliveInterval = DEFAULT_KEEPALIVE_INTERVAL;
+
+  /**
+   * How long this end waits for any authenticated record (a message, a heartbeat…) from its
+   * peer before it closes the channel with SecureChannelPeerGoneError (default 30 000 ms,
+   * at least 150). The peer learns it at open and sends heartbeats at least a third of it
+   * apart, so setting it on one end is enough.
+   */
+  withPeerTimeout(ms: number): this {
+    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < MIN_PEER_TIMEOUT) {
+      throw new InvalidOptionError(`peerTimeout must be a number of ms, at least ${MIN_PEER_TIMEOUT}; got ${String(ms)}`);
+    }
+    this.peerTimeout = ms;
+    return this;
+  }
+
+  /**
+   * How long this end may send nothing before it sends a HEARTBEAT (default 10 000 ms, at
+   * least 50); shorter if the peer's timeout asks for it (a third of it).
+   */
+  withKeepaliveInterval(ms: number): this {
+    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < MIN_KEEPALIVE_INTERVAL) {
+      throw new InvalidOptionError(`keepaliveInterval must be a number of ms, at least ${MIN_KEEPALIVE_INTERVAL}; got ${String(ms)}`);
+    }
+    this.keepaliveInterval = ms;
+    return this;
+  }
 
   /**
    * The credit this end grants its peer: envelopes (messages) and their bytes that may be
@@ -103,6 +133,20 @@ export class SecureChannelOptions extends ChannelOptionsBase {
 /** Options of `createSecureChannelListener` (the responder). */
 export class SecureChannelListenerOptions extends ChannelOptionsBase {
   readonly consumerOf: FlowControlId[] = [];
+  handshakeLimits: HandshakeLimits = DEFAULT_HANDSHAKE_LIMITS;
+
+  /**
+   * Bounds on handshakes the listener has not finished (see docs/secure-channels.md, "Handshake
+   * limits"): `maxPending` for the listener (default 4096), `maxPendingPerConnection` (1024),
+   * `maxQueuedPerConnection` first messages waiting for their turn (1024) and
+   * `refusalsPerSecondPerConnection` (10). A "connection" is the first hop of the handshake's
+   * return route: the TCP connection it came in on.
+   */
+  withHandshakeLimits(limits: Partial<HandshakeLimits>): this {
+    if (limits === null || typeof limits !== "object") throw new InvalidOptionError("handshakeLimits must be an object");
+    this.handshakeLimits = validateHandshakeLimits(limits);
+    return this;
+  }
 
   /**
    * Lets the listener and the channels it spawns receive messages of `flowControlId` (e.g.

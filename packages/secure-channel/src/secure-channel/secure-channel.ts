@@ -1,6 +1,7 @@
 import { route, type Address, type FlowControlId, type Route } from "@hopwire/runtime";
 import type { Identifier } from "../identity/identifier.js";
 import type { ChannelEnd } from "./channel-end.js";
+import type { SecureChannelClosedError } from "./channel-errors.js";
 
 /**
  * An established secure channel, seen from one end. It is a route hop: `route(channel,
@@ -47,9 +48,20 @@ export class SecureChannel {
     return this.#end.droppedOverCredit;
   }
 
-  /** Why the channel closed (e.g. SecureChannelCreditExceededError), once it has. */
-  get closedReason(): Error | undefined {
-    return this.#end.closedReason;
+  /** Why the channel closed (a SecureChannelClosedError or one of its subclasses), once it has. */
+  get closedReason(): SecureChannelClosedError | undefined {
+    return this.#end.closedReason as SecureChannelClosedError | undefined;
+  }
+
+  /**
+   * Resolves (never rejects) when the channel closes, on either end, with why: a
+   * SecureChannelClosedError whose `closeReason` (and class) says closed locally
+   * (SecureChannelClosedError itself), closed by the peer (SecureChannelClosedByPeerError),
+   * peer gone (SecureChannelPeerGoneError), transport error (SecureChannelTransportError) or
+   * credit exceeded (SecureChannelCreditExceededError).
+   */
+  get closed(): Promise<SecureChannelClosedError> {
+    return this.#end.closed as Promise<SecureChannelClosedError>;
   }
 
   /**

@@ -1,0 +1,229 @@
+import { InvalidOptionError } from "@hopwire/runtime";
+
+/**
+ * Bounds on the handshakes a listener has not finished. A started handshake holds a responder
+ * end (its addresses, keys, a timer) until message 3 or the handshake timeout and cost a key
+ * generation and two DH operations, so a flood of first messages must cost a bounded amount,
+ * and no connection may take every slot or all of the work (see docs/secure-channels.md,
+ * "Handshake limits").
+ */
+export interface HandshakeLimits {
+  /** Started, unfinished handshakes of the whole listener (default 4096). */
+  readonly maxPending: number;
+  /** Started, unfinished handshakes that came in over one connection (default 1024: a quarter of the listener). */
+  readonly maxPendingPerConnection: number;
+  /** First messages of one connection waiting for their turn to start (default 1024); past it they are dropped. */
+  readonly maxQueuedPerConnection: number;
+  /** REFUSED notices sent back over one connection per second; past it refusals are silent (default 10). */
+  readonly refusalsPerSecondPerConnection: number;
+}
+
+export const DEFAULT_HANDSHAKE_LIMITS: HandshakeLimits = Object.freeze({
+  maxPending: 4096,
+  maxPendingPerConnection: 1024,
+  maxQueuedPerConnection: 1024,
+  refusalsPerSecondPerConnection: 10,
+});
+
+export function validateHandshakeLimits(limits: Partial<HandshakeLimits>): HandshakeLimits {
+  const resolved = { ...DEFAULT_HANDSHAKE_LIMITS, ...limits };
+  for (const key of Object.keys(DEFAULT_HANDSHAKE_LIMITS) as (keyof HandshakeLimits)[]) {
+    const v = resolved[key];
+    const min = key === "refusalsPerSecondPerConnection" ? 0 : 1;
+    if (!Number.isSafeInteger(v) || v < min) throw new InvalidOptionError(`handshakeLimits.${key} must be an integer of at least ${min}; got ${String(v)}`);
+  }
+  for (const key of Object.keys(resolved) as (keyof HandshakeLimits)[]) {
+    if (!(key in DEFAULT_HANDSHAKE_LIMITS)) throw new InvalidOptionError(`handshakeLimits has no option "${String(key)}"`);
+  }
+  if (resolved.maxPendingPerConnection > resolved.maxPending) {
+    throw new InvalidOptionError("handshakeLimits.maxPendingPerConnection must not exceed handshakeLimits.maxPending");
+  }
+  return Object.freeze(resolved);
+}
+
+/** A token bucket holding at most one second's worth of `perSecond` tokens. */
+class TokenBucket {
+  #tokens: number;
+  #at: number;
+
+  constructor(
+    readonly perSecond: number,
+    now: number,
+  ) {
+    this.#tokens = perSecond;
+    this.#at = now;
+  }
+
+  take(now: number): boolean {
+    this.#refill(now);
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  isFull(now: number): boolean {
+    this.#refill(now);
+    return this.#tokens >= this.perSecond;
+  }
+
+  #refill(now: number): void {
+    this.#tokens = Math.min(this.perSecond, this.#tokens + ((now - this.#at) * this.perSecond) / 1000);
+    this.#at = now;
+  }
+}
+
+/** One connection's share: its started handshakes (oldest first), its waiting first messages, its refusal budget. */
+interface ConnectionShare<T, M> {
+  readonly key: string;
+  readonly pending: Set<T>;
+  readonly queue: M[];
+  readonly refusals: TokenBucket;
+  unwatch: () => void;
+}
+
+/** The next first message to start, and which started handshake (of which connection) gives up its slot for it, if any. */
+export interface HandshakeStart<T, M> {
+  readonly connection: string;
+  readonly message: M;
+  readonly evict?: { readonly item: T; readonly connection: string };
+}
+
+/**
+ * The listener's handshake slots, shared fairly between connections, as a fair queue shares a
+ * link between flows. First messages wait in their connection's queue; the listener starts them
+ * round-robin, one per connection per round, so a connection that sends a thousand first
+ * messages gets no more turns than one that sends one, and a busy node serves every connection
+ * in turn. A connection holds at most `maxPendingPerConnection` started handshakes; when the
+ * listener holds `maxPending`, a connection with at least two started handshakes fewer than the
+ * greediest one takes that one's oldest slot. So neither a flood from one connection nor one
+ * from many locks out a connection that has few.
+ */
+export class HandshakeSlots<T, M> {
+  readonly #shares = new Map<string, ConnectionShare<T, M>>();
+  /** Shares with queued messages, in round-robin order: a share served moves to the back. */
+  readonly #ready = new Set<ConnectionShare<T, M>>();
+  #pending = 0;
+  #queued = 0;
+
+  constructor(readonly limits: HandshakeLimits) {}
+
+  /** Started, unfinished handshakes. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** First messages waiting for their turn. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  get connections(): number {
+    return this.#shares.size;
+  }
+
+  /** Queues a first message from connection `key`; false if its queue is full (the message is dropped). */
+  offer(key: string, message: M, now: number, watch: () => () => void): boolean {
+    const share = this.#shares.get(key) ?? this.#newShare(key, now, watch);
+    if (share.queue.length >= this.limits.maxQueuedPerConnection) return false;
+    share.queue.push(message);
+    this.#queued++;
+    this.#ready.add(share);
+    return true;
+  }
+
+  /** The next first message to start, round-robin over connections; undefined if none may start now. */
+  next(): HandshakeStart<T, M> | undefined {
+    for (const share of this.#ready) {
+      if (share.pending.size >= this.limits.maxPendingPerConnection) continue;
+      let evict: HandshakeStart<T, M>["evict"];
+      if (this.#pending >= this.limits.maxPending) {
+        const greediest = this.#greediest();
+        if (greediest === undefined || greediest.pending.size < share.pending.size + 2) continue;
+        const item = greediest.pending.values().next().value as T;
+        this.#remove(greediest, item);
+        evict = { item, connection: greediest.key };
+      }
+      const message = share.queue.shift()!;
+      this.#queued--;
+      this.#ready.delete(share);
+      if (share.queue.length > 0) this.#ready.add(share); // to the back of the round
+      return evict ? { connection: share.key, message, evict } : { connection: share.key, message };
+    }
+    return undefined;
+  }
+
+  /** A handshake of connection `key` started. */
+  add(key: string, item: T): void {
+    const share = this.#shares.get(key);
+    if (!share) return;
+    share.pending.add(item);
+    this.#pending++;
+  }
+
+  /** Frees the slot of a finished (or failed) handshake; a second call is a no-op. */
+  release(key: string, item: T): void {
+    const share = this.#shares.get(key);
+    if (share) this.#remove(share, item);
+  }
+
+  /** True if a REFUSED notice may go back over this connection now. */
+  mayRefuse(key: string, now: number): boolean {
+    return this.#shares.get(key)?.refusals.take(now) ?? false;
+  }
+
+  /** The connection went away: forgets its share and queue, and returns its started handshakes, to be dropped. */
+  dropConnection(key: string): T[] {
+    const share = this.#shares.get(key);
+    if (!share) return [];
+    this.#shares.delete(key);
+    this.#ready.delete(share);
+    share.unwatch();
+    this.#queued -= share.queue.length;
+    share.queue.length = 0;
+    const items = [...share.pending];
+    this.#pending -= items.length;
+    return items;
+  }
+
+  /** Forgets connections with nothing started or queued whose refusal budget is full again (their state says nothing then). */
+  prune(now: number): void {
+    for (const [key, share] of this.#shares) {
+      if (share.pending.size === 0 && share.queue.length === 0 && share.refusals.isFull(now)) {
+        this.#shares.delete(key);
+        share.unwatch();
+      }
+    }
+  }
+
+  clear(): void {
+    for (const share of this.#shares.values()) share.unwatch();
+    this.#shares.clear();
+    this.#ready.clear();
+    this.#pending = 0;
+    this.#queued = 0;
+  }
+
+  #newShare(key: string, now: number, watch: () => () => void): ConnectionShare<T, M> {
+    const share: ConnectionShare<T, M> = {
+      key,
+      pending: new Set(),
+      queue: [],
+      refusals: new TokenBucket(this.limits.refusalsPerSecondPerConnection, now),
+      unwatch: () => {},
+    };
+    this.#shares.set(key, share);
+    share.unwatch = watch();
+    return share;
+  }
+
+  #remove(share: ConnectionShare<T, M>, item: T): void {
+    if (share.pending.delete(item)) this.#pending--;
+  }
+
+  /** The connection holding the most started handshakes (scanned only when the listener is full). */
+  #greediest(): ConnectionShare<T, M> | undefined {
+    let best: ConnectionShare<T, M> | undefined;
+    for (const share of this.#shares.values()) if (!best || share.pending.size > best.pending.size) best = share;
+    return best;
+  }
+}

@@ -1,0 +1,276 @@
+// A channel's lifecycle on one node: the `closed` promise and its typed reasons on both ends,
+// pending requests and later sends failing with SecureChannelClosedError, heartbeats that keep
+// an idle channel open and that a hop on the path can neither fake nor replay, a lost CONFIRM,
+// and oversized sends refused before sealing.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { errorFromData, LocalMessage, node, route, RouteUnavailableError, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
+import { ConnectionClosedError, createTcpTransport, MAX_FRAME_LENGTH, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
+import {
+  createIdentity,
+  createSecureChannel,
+  createSecureChannelListener,
+  MAX_CHANNEL_MESSAGE_LENGTH,
+  SecureChannelClosedByPeerError,
+  SecureChannelClosedError,
+  SecureChannelListenerOptions,
+  SecureChannelMessageTooLargeError,
+  SecureChannelOptions,
+  SecureChannelPeerGoneError,
+  SecureChannelTransportError,
+  type Identity,
+  type SecureChannel,
+  type SecureChannelListener,
+} from "@hopwire/secure-channel";
+
+const HANDSHAKE = 1;
+const TRANSPORT = 2;
+
+class Echo implements Worker {
+  async handleMessage(ctx: Context, msg: Routed) {
+    await ctx.send(msg.returnRoute, msg.body);
+  }
+}
+
+class Silent implements Worker {
+  handleMessage() {}
+}
+
+/**
+ * A hop on the path (a relay an attacker controls): it passes messages on, except those its
+ * `drop` predicate picks, and records every TRANSPORT record it saw.
+ */
+class Tap implements Worker {
+  drop: (message: LocalMessage, toInitiator: boolean) => boolean = () => false;
+  readonly seen: { message: LocalMessage; toInitiator: boolean }[] = [];
+  /** The initiator end's remote address (the onward route of handshake message 2). */
+  initiatorRemote: string | undefined;
+  #handshakes = 0;
+
+  async handleMessage(ctx: Context, msg: Routed) {
+    const message = msg.message.withOnwardRoute(msg.onwardRoute.popFront()).withReturnRoute(msg.returnRoute.prepend(ctx.address));
+    if (message.payload[0] === HANDSHAKE && ++this.#handshakes === 2) this.initiatorRemote = message.onwardRoute.toString();
+    const toInitiator = message.onwardRoute.toString() === this.initiatorRemote;
+    if (message.payload[0] === TRANSPORT) this.seen.push({ message, toInitiator });
+    if (this.drop(message, toInitiator)) return;
+    await ctx.forward(message);
+  }
+}
+
+let n: Node;
+let alice: Identity;
+let bob: Identity;
+let listener: SecureChannelListener;
+
+beforeEach(async () => {
+  n = await node();
+  alice = await createIdentity();
+  bob = await createIdentity();
+  await n.startWorker("echo", new Echo(), { placement: "main" });
+  await n.startWorker("silent", new Silent(), { placement: "main" });
+});
+
+afterEach(async () => {
+  await n.stop();
+});
+
+async function listen(options = new SecureChannelListenerOptions()): Promise<SecureChannelListener> {
+  listener = await createSecureChannelListener(n, bob, "bob_listener", options);
+  n.flowControls.addConsumer("echo", listener.flowControlId);
+  n.flowControls.addConsumer("silent", listener.flowControlId);
+  return listener;
+}
+
+describe("the closed promise and SecureChannelClosedError", () => {
+  it("a local close resolves both ends' `closed`, fails a pending request at once, and later sends throw the same reason", async () => {
+    await listen();
+    const channel = await createSecureChannel(n, alice, route("bob_listener"));
+    const responderEnd = listener.channels[0]!;
+    const pending = n.sendAndReceive(route(channel, "silent"), "no answer", { timeout: 60_000 }).catch((e: unknown) => e);
+    await n.sendAndReceive(route(channel, "echo"), "the pending request went first");
+    const started = Date.now();
+    await channel.close();
+
+    const reason = await channel.closed;
+    expect(reason).toBeInstanceOf(SecureChannelClosedError);
+    expect(reason.closeReason).toBe("closed-locally");
+    expect(reason.code).toBe("SECURE_CHANNEL_CLOSED");
+    const failed = await pending;
+    expect(failed).toBe(reason); // not UnknownAddressError, not its timeout
+    expect(failed).toBeInstanceOf(RouteUnavailableError); // still "the first hop went away"
+    expect(Date.now() - started).toBeLessThan(30_000);
+
+    const peerReason = await responderEnd.closed;
+    expect(peerReason).toBeInstanceOf(SecureChannelClosedByPeerError);
+    expect(peerReason.closeReason).toBe("closed-by-peer");
+    expect(responderEnd.isClosed).toBe(true);
+    expect(listener.channelCount).toBe(0);
+
+    await expect(n.send(route(channel, "echo"), "after close")).rejects.toBe(reason);
+    await expect(n.sendAndReceive(route(channel, "echo"), "after close")).rejects.toBeInstanceOf(SecureChannelClosedError);
+  });
+
+  it("a connection that goes away closes the channel with SecureChannelTransportError, cause ConnectionClosedError", async () => {
+    const tcp = await createTcpTransport(n);
+    const tcpListener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
+    await listen(new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
+    const connection = await tcp.connect(tcpListener.address, new TcpConnectionOptions());
+    const channel = await createSecureChannel(n, alice, route(connection, "bob_listener"));
+    const pending = n.sendAndReceive(route(channel, "silent"), "no answer", { timeout: 60_000 }).catch((e: unknown) => e);
+    await n.sendAndReceive(route(channel, "echo"), "sync");
+    await connection.stop();
+    const reason = await channel.closed;
+    expect(reason).toBeInstanceOf(SecureChannelTransportError);
+    expect(reason.closeReason).toBe("transport-error");
+    expect(reason.cause).toBeInstanceOf(ConnectionClosedError);
+    expect(await pending).toBe(reason);
+    // The responder's end loses its connection too (the accepted side closes on FIN).
+    await waitUntil(() => listener.channelCount === 0);
+  });
+});
+
+describe("heartbeats", () => {
+  it("keep an idle channel open on both ends well past the peer timeout", async () => {
+    // Short, yet long enough that a loaded machine's pauses do not count as silence.
+    const peerTimeout = 1_500;
+    await listen(new SecureChannelListenerOptions().withPeerTimeout(peerTimeout));
+    // Only the responder sets a short timeout: the initiator learns it from the responder's first HEARTBEAT.
+    const channel = await createSecureChannel(n, alice, route("bob_listener"), new SecureChannelOptions().withPeerTimeout(peerTimeout));
+    const responderEnd = listener.channels[0]!;
+    const idleUntil = Date.now() + 3 * peerTimeout;
+    await until(() => Date.now() >= idleUntil);
+    expect(channel.isClosed).toBe(false);
+    expect(responderEnd.isClosed).toBe(false);
+    expect(await n.sendAndReceive(route(channel, "echo"), "still here")).toBe("still here");
+  });
+
+  it("one end with a short timeout needs no setting on the other: heartbeats follow the announced timeout", async () => {
+    await listen(new SecureChannelListenerOptions().withPeerTimeout(1_500));
+    const channel = await createSecureChannel(n, alice, route("bob_listener")); // defaults: 10 s keepalive
+    const responderEnd = listener.channels[0]!;
+    const idleUntil = Date.now() + 4_500;
+    await until(() => Date.now() >= idleUntil);
+    expect(responderEnd.isClosed).toBe(false);
+    expect(channel.isClosed).toBe(false);
+  });
+
+  it("a hop that stops passing records gets the channel closed as peer-gone within the bound; replayed heartbeats do not keep it alive", async () => {
+    const tap = new Tap();
+    await n.startWorker("tap", tap, { placement: "main" });
+    await listen();
+    const peerTimeout = 1_500;
+    const channel = await createSecureChannel(n, alice, route("tap", "bob_listener"), new SecureChannelOptions().withPeerTimeout(peerTimeout));
+    const pending = n.sendAndReceive(route(channel, "silent"), "no answer", { timeout: 60_000 }).catch((e: unknown) => e);
+    await n.sendAndReceive(route(channel, "echo"), "warm-up");
+    // The responder's side goes dark; the tap replays the records it saw from it (heartbeats among them).
+    const recorded = tap.seen.filter((s) => s.toInitiator).map((s) => s.message);
+    expect(recorded.length).toBeGreaterThan(0);
+    tap.drop = (_message, toInitiator) => toInitiator;
+    const darkAt = Date.now();
+    const replayer = setInterval(() => {
+      for (const m of recorded) void n.forward(new LocalMessage(m.onwardRoute, route("tap"), m.payload)).catch(() => {});
+    }, 50);
+    try {
+      const reason = await channel.closed;
+      const detected = Date.now() - darkAt;
+      expect(reason).toBeInstanceOf(SecureChannelPeerGoneError);
+      expect(reason.code).toBe("SECURE_CHANNEL_PEER_GONE");
+      expect(reason.closeReason).toBe("peer-gone");
+      // Registered: it crosses threads as itself, reason and all.
+      const rebuilt = errorFromData(reason.toData());
+      expect(rebuilt).toBeInstanceOf(SecureChannelPeerGoneError);
+      expect((rebuilt as SecureChannelPeerGoneError).closeReason).toBe("peer-gone");
+      // Not before the bound less the last heartbeat's age, and not long after it (generous: the machine is loaded).
+      expect(detected).toBeGreaterThanOrEqual(peerTimeout - peerTimeout / 3 - 50);
+      expect(detected).toBeLessThan(peerTimeout + 5_000);
+      expect(await pending).toBe(reason);
+    } finally {
+      clearInterval(replayer);
+    }
+  });
+});
+
+describe("a lost CONFIRM", () => {
+  it("the initiator's REFUSED, sent as its handshake times out, drops the responder's half-open end at once", async () => {
+    const tap = new Tap();
+    await n.startWorker("tap", tap, { placement: "main" });
+    // Long timeouts on the responder: only the REFUSED can free the end in time.
+    await listen(new SecureChannelListenerOptions().withHandshakeTimeout(60_000).withPeerTimeout(60_000));
+    let droppedConfirm = false;
+    tap.drop = (message, toInitiator) => {
+      if (droppedConfirm || !toInitiator || message.payload[0] !== TRANSPORT) return false;
+      return (droppedConfirm = true); // the first record to the initiator is CONFIRM
+    };
+    const error = await createSecureChannel(n, alice, route("tap", "bob_listener"), new SecureChannelOptions().withHandshakeTimeout(2_000)).catch(
+      (e: unknown) => e,
+    );
+    expect((error as { code?: string }).code).toBe("TIMEOUT");
+    expect(droppedConfirm).toBe(true);
+    await waitUntil(() => listener.channelCount === 0, 10_000);
+  });
+
+  it("with the REFUSED lost as well, the responder drops its unconfirmed end after its handshake timeout", async () => {
+    const tap = new Tap();
+    await n.startWorker("tap", tap, { placement: "main" });
+    const handshakeTimeout = 1_500;
+    await listen(new SecureChannelListenerOptions().withHandshakeTimeout(handshakeTimeout).withPeerTimeout(60_000));
+    let confirmSeen = false;
+    tap.drop = (message, toInitiator) => {
+      if (toInitiator && message.payload[0] === TRANSPORT) confirmSeen = true;
+      return confirmSeen; // CONFIRM, and everything after it either way
+    };
+    let responderClosed: Promise<SecureChannelClosedError> | undefined;
+    const attempt = createSecureChannel(n, alice, route("tap", "bob_listener"), new SecureChannelOptions().withHandshakeTimeout(30_000)).catch(
+      (e: unknown) => e,
+    );
+    await waitUntil(() => listener.channels.length === 1);
+    const openedAt = Date.now();
+    responderClosed = listener.channels[0]!.closed;
+    const reason = await responderClosed;
+    expect(reason).toBeInstanceOf(SecureChannelPeerGoneError);
+    expect(Date.now() - openedAt).toBeLessThan(handshakeTimeout + 5_000);
+    expect(listener.channelCount).toBe(0);
+    await n.stop(); // ends the initiator's wait
+    await attempt;
+  });
+});
+
+describe("oversized messages", () => {
+  it("a message that fits a TCP frame but not a channel record is refused by send, typed, and the channel stays usable on both ends", async () => {
+    const tcp = await createTcpTransport(n);
+    const tcpListener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
+    await listen(new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
+    const connection = await tcp.connect(tcpListener.address, new TcpConnectionOptions());
+    const channel: SecureChannel = await createSecureChannel(n, alice, route(connection, "bob_listener"));
+    const responderEnd = listener.channels[0]!;
+
+    expect(MAX_CHANNEL_MESSAGE_LENGTH).toBeLessThan(MAX_FRAME_LENGTH);
+    const tooLarge = new Uint8Array(MAX_FRAME_LENGTH - 1024); // would fit one TCP frame on its own
+    const error = await n.send(route(channel, "echo"), tooLarge).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecureChannelMessageTooLargeError);
+    expect((error as SecureChannelMessageTooLargeError).code).toBe("SECURE_CHANNEL_MESSAGE_TOO_LARGE");
+    expect(channel.isClosed).toBe(false);
+    expect(responderEnd.isClosed).toBe(false);
+    expect(await n.sendAndReceive(route(channel, "echo"), "still open")).toBe("still open");
+
+    // The largest message that fits crosses the TCP hop inside the channel, both ways.
+    const largest = new Uint8Array(MAX_CHANNEL_MESSAGE_LENGTH - 1024).fill(7);
+    const echoed = await n.sendAndReceive<Uint8Array>(route(channel, "echo"), largest, { timeout: 60_000 });
+    expect(echoed.length).toBe(largest.length);
+    expect(channel.isClosed).toBe(false);
+    expect(responderEnd.isClosed).toBe(false);
+  });
+});
+
+/** Polls a condition on the event loop (what is waited for happens on this thread). */
+async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Lets the event loop run (timers, heartbeats) until `condition`; used to idle for a while without a bare sleep as a check. */
+async function until(condition: () => boolean): Promise<void> {
+  await waitUntil(condition, 60_000);
+}

@@ -1,0 +1,126 @@
+// The listener's handshake slots: first messages queue per connection and start round-robin,
+// per-connection caps, fair sharing of the listener's slots when it is full, queues and slots
+// freed when a connection goes away. Pure state: test/handshake-flood.test.ts runs the real
+// thing over TCP.
+import { describe, expect, it } from "vitest";
+import { InvalidOptionError } from "@hopwire/runtime";
+import { DEFAULT_HANDSHAKE_LIMITS, HandshakeSlots, validateHandshakeLimits } from "../src/listener/handshake-limits.js";
+
+function slots(limits: Partial<typeof DEFAULT_HANDSHAKE_LIMITS>) {
+  const watched: string[] = [];
+  const unwatched: string[] = [];
+  const s = new HandshakeSlots<string, string>(validateHandshakeLimits(limits));
+  let n = 0;
+  /** Queues a first message from `key`; returns its name, or undefined if dropped. */
+  const offer = (key: string, now = 0): string | undefined => {
+    const message = `${key}:${n++}`;
+    const accepted = s.offer(key, message, now, () => {
+      watched.push(key);
+      return () => unwatched.push(key);
+    });
+    return accepted ? message : undefined;
+  };
+  /** Starts every handshake that may start now, as the listener does; returns the messages started (and evictions). */
+  const startAll = (): { started: string[]; evicted: string[] } => {
+    const started: string[] = [];
+    const evicted: string[] = [];
+    for (let start = s.next(); start; start = s.next()) {
+      s.add(start.connection, start.message); // the started handshake is named after its message
+      started.push(start.message);
+      if (start.evict) evicted.push(`${start.evict.item}<-${start.evict.connection}`);
+    }
+    return { started, evicted };
+  };
+  return { s, offer, startAll, watched, unwatched };
+}
+
+describe("handshake limits", () => {
+  it("defaults are the documented ones", () => {
+    expect(DEFAULT_HANDSHAKE_LIMITS).toEqual({ maxPending: 4096, maxPendingPerConnection: 1024, maxQueuedPerConnection: 1024, refusalsPerSecondPerConnection: 10 });
+  });
+
+  it("first messages start round-robin: a connection that queued many does not delay one that queued one", () => {
+    const { s, offer } = slots({});
+    for (let i = 0; i < 100; i++) offer("flood");
+    offer("honest");
+    const first = [s.next()!.message, s.next()!.message, s.next()!.message];
+    expect(first).toEqual(["flood:0", "honest:100", "flood:1"]);
+  });
+
+  it("one connection holds at most maxPendingPerConnection started handshakes; the rest wait, then start as slots free", () => {
+    const { s, offer, startAll } = slots({ maxPending: 100, maxPendingPerConnection: 4 });
+    for (let i = 0; i < 10; i++) offer("bulk");
+    offer("honest");
+    const { started } = startAll();
+    expect(started.filter((m) => m.startsWith("bulk"))).toHaveLength(4);
+    expect(started).toContain("honest:10");
+    expect(s.pending).toBe(5);
+    expect(s.queued).toBe(6);
+    s.release("bulk", "bulk:0"); // finished
+    expect(startAll().started).toEqual(["bulk:4"]); // in order, nothing dropped
+  });
+
+  it("past maxQueuedPerConnection a connection's first messages are dropped; other connections still queue", () => {
+    const { s, offer } = slots({ maxQueuedPerConnection: 3 });
+    expect([offer("flood"), offer("flood"), offer("flood")]).not.toContain(undefined);
+    expect(offer("flood")).toBeUndefined();
+    expect(offer("honest")).toBeDefined();
+    expect(s.queued).toBe(4);
+  });
+
+  it("when the listener is full, a connection with fewer started handshakes takes the oldest slot of the greediest, never the reverse", () => {
+    const { s, offer, startAll } = slots({ maxPending: 8, maxPendingPerConnection: 8 });
+    for (let i = 0; i < 20; i++) offer("flood");
+    startAll();
+    expect(s.pending).toBe(8);
+    offer("honest");
+    const { started, evicted } = startAll();
+    expect(started).toEqual(["honest:20"]);
+    expect(evicted).toEqual(["flood:0<-flood"]); // the oldest of the greediest
+    expect(s.pending).toBe(8);
+    // The flood holds 7 and the honest one 1: the flood's waiting messages may not take the honest slot.
+    expect(startAll().started).toEqual([]);
+    // Many connections, one started handshake each, cannot evict each other either.
+    const many = slots({ maxPending: 4, maxPendingPerConnection: 4 });
+    for (const key of ["a", "b", "c", "honest", "e"]) many.offer(key);
+    expect(many.startAll().started).toEqual(["a:0", "b:1", "c:2", "honest:3"]);
+    expect(many.s.queued).toBe(1);
+  });
+
+  it("a connection that goes away frees its slots and its queue and stops being watched; idle state is pruned", () => {
+    const { s, offer, startAll, watched, unwatched } = slots({ maxPendingPerConnection: 4 });
+    for (let i = 0; i < 10; i++) offer("flood");
+    offer("honest");
+    startAll();
+    expect(watched).toEqual(["flood", "honest"]);
+    expect(s.dropConnection("flood")).toHaveLength(4);
+    expect(s.pending).toBe(1);
+    expect(s.queued).toBe(0);
+    expect(unwatched).toEqual(["flood"]);
+    offer("quick", 0);
+    startAll();
+    s.release("quick", "quick:11");
+    s.mayRefuse("quick", 0);
+    s.prune(0); // its refusal budget is not back yet: kept
+    expect(s.connections).toBe(2);
+    s.prune(2_000);
+    expect(s.connections).toBe(1); // "honest" still has a started handshake
+    expect(unwatched).toEqual(["flood", "quick"]);
+  });
+
+  it("refusals are rate-limited per connection", () => {
+    const { s, offer } = slots({ refusalsPerSecondPerConnection: 3 });
+    offer("flood");
+    const allowed = Array.from({ length: 50 }, () => s.mayRefuse("flood", 0)).filter(Boolean).length;
+    expect(allowed).toBe(3);
+    expect(s.mayRefuse("unknown", 0)).toBe(false);
+  });
+
+  it("limits are validated", () => {
+    expect(() => validateHandshakeLimits({ maxPending: 0 })).toThrow(InvalidOptionError);
+    expect(() => validateHandshakeLimits({ maxPendingPerConnection: 1.5 })).toThrow(InvalidOptionError);
+    expect(() => validateHandshakeLimits({ maxPending: 10, maxPendingPerConnection: 11 })).toThrow(InvalidOptionError);
+    expect(() => validateHandshakeLimits({ startsPerSecond: 5 } as never)).toThrow(InvalidOptionError);
+    expect(validateHandshakeLimits({ refusalsPerSecondPerConnection: 0 }).refusalsPerSecondPerConnection).toBe(0);
+  });
+});
