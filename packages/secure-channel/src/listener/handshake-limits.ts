@@ -18,6 +18,7 @@ export interface HandshakeLimits {
   readonly refusalsPerSecondPerConnection: number;
 }
 
+/** The listener's handshake limits when none are given (docs/secure-channels.md, "Handshake limits"). */
 export const DEFAULT_HANDSHAKE_LIMITS: HandshakeLimits = Object.freeze({
   maxPending: 4096,
   maxPendingPerConnection: 1024,
