@@ -16,5 +16,8 @@ export default defineConfig({
     // What tests and the workers they start print (e.g. the examples' Hop logging every
     // message) is shown for failed tests only.
     silent: "passed-only",
+    // Nodes under test (and the child processes they start, which inherit it) write no
+    // stderr warnings for the drops tests provoke on purpose; warnings.test.ts turns them on.
+    env: { HOPWIRE_WARNINGS: "off" },
   },
 });
