@@ -8,6 +8,8 @@ export type Gate<T> = (item: T) => ((wake: () => void) => () => void) | undefine
 
 interface Pending<T> {
   item: T;
+  /** Taken off its lane (written or failed): its cleanup has nothing to remove. */
+  taken?: boolean;
   /** Settles with the write's outcome (a promise is adopted). */
   resolve: (value: void) => void;
   reject: (error: unknown) => void;
@@ -80,7 +82,10 @@ export class SendQueue<T> {
     for (const lane of lanes) {
       lane.cancelWake?.();
       lane.cancelWake = undefined;
-      for (const entry of lane.queue.splice(0)) entry.reject(error);
+      for (const entry of lane.queue.splice(0)) {
+        entry.taken = true;
+        entry.reject(error);
+      }
     }
   }
 
@@ -90,6 +95,8 @@ export class SendQueue<T> {
   }
 
   #remove(key: string, entry: Pending<T>): void {
+    // Every written entry comes through here too (waitFor's cleanup): no scan of a long lane for it.
+    if (entry.taken) return;
     const lane = this.#lanes.get(key);
     const i = lane ? lane.queue.indexOf(entry) : -1;
     if (!lane || i < 0) return;
@@ -112,6 +119,7 @@ export class SendQueue<T> {
         return;
       }
       queue.shift();
+      head.taken = true;
       try {
         head.resolve(this.write(head.item) as void);
       } catch (error) {
