@@ -117,7 +117,9 @@ async function run(o: Opts): Promise<number> {
   );
 
   const abort = new AbortController();
+  // Either signal stops the run the same way: the runner tells every child to stop.
   process.once("SIGINT", () => abort.abort());
+  process.once("SIGTERM", () => abort.abort());
   const machine = machineRecord({ reps, durationS, warmupS, quick });
   process.stderr.write(`${cases.length} cases × ${reps} reps × ${durationS} s (+${warmupS} s warm-up)\n`);
   let records: BenchRecord[];
