@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { node, route, startRelay, type Node } from "@hopwire/runtime";
 import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions, SecureChannelOptions } from "@hopwire/secure-channel";
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
-import { createInlet, createOutlet, type Inlet } from "@hopwire/portal";
+import { createInlet, createOutlet, type Inlet, type Outlet } from "@hopwire/portal";
+import { checkStalledClientDoesNotSlowOthers } from "./support/stall.js";
 import { bodyOf, download, startBodyServer, type BodyServer } from "./support/http.js";
 import { within } from "./support/tcp.js";
 
@@ -13,6 +14,7 @@ const MiB = 1024 * 1024;
 let nodes: Node[] = [];
 let server: BodyServer;
 let inlet: Inlet;
+let outlet: Outlet;
 
 beforeAll(async () => {
   server = await startBodyServer();
@@ -23,7 +25,7 @@ beforeAll(async () => {
   // bob: listens, a channel listener on it, the outlet behind the channel listener
   const bobListener = await (await createTcpTransport(bob)).listen("127.0.0.1:0", new TcpListenerOptions());
   const channels = await createSecureChannelListener(bob, await createIdentity(), "bob_listener", new SecureChannelListenerOptions().asConsumer(bobListener.flowControlId));
-  await createOutlet(bob, { to: server.address, asConsumer: channels.flowControlId });
+  outlet = await createOutlet(bob, { to: server.address, asConsumer: channels.flowControlId });
   // middle: a connection to bob, the relay through it, a listener whose connections may reach the relay
   const middleTcp = await createTcpTransport(middle);
   const toBob = await middleTcp.connect(bobListener.address, new TcpConnectionOptions());
@@ -53,4 +55,8 @@ describe("portal through a relay", () => {
     const many = await within(Promise.all(Array.from({ length: 50 }, (_, i) => download(inlet.port, 64 * 1024 + i))), "50 downloads", 120_000);
     many.forEach((r, i) => expect(r.sha256).toBe(bodyOf(64 * 1024 + i).hash));
   }, 180_000);
+
+  it("a client that stops reading does not slow the others through the relay; its bytes arrive intact when it reads again", async () => {
+    await checkStalledClientDoesNotSlowOthers(inlet.port, outlet, server);
+  }, 240_000);
 });
