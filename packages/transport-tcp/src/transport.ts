@@ -413,22 +413,23 @@ export class TcpTransport {
     this.#flowControls.removeFlow(listener.flowControlId);
   }
 
-  /**
-   * Routes a message whose next hop is "1#host:port": through the open connection to that
-   * address, or through one made on demand (default TcpConnectionOptions; messages wait,
-   * up to a bound, while it is established). The sender becomes a consumer of the
-   * connection's flow by sending into it, so its replies come back; nothing else on this
-   * node is reachable from such a connection.
-   *
-   * Returns the mailbox that took the message (the connection's sender, or the dial
-   * queue), so that the feeder can wait while it is full.
-   */
   /** Where a message to "1#<name>" would go now: the connection's sender, or the dial in progress. */
   #mailboxFor(name: string): Mailbox | undefined {
     const existing = this.#byRemote.get(name);
     return existing ? this.#router.mailboxOf(existing.address) : this.#dials.get(name);
   }
 
+  /**
+   * Routes a message whose next hop is "1#host:port": through the open connection to that
+   * address, or through one made on demand (default TcpConnectionOptions; messages wait,
+   * up to a bound, while it is established). The sender becomes a consumer of the
+   * connection's flow by sending into it, so its replies come back; nothing else on this
+   * node is reachable from such a connection. A message from the network may use such a hop only
+   * when `dialAllowList` names it (the dial policy).
+   *
+   * Returns the mailbox that took the message (the connection's sender, or the dial
+   * queue), so that the feeder can wait while it is full.
+   */
   #routeRemote(message: LocalMessage, senderKey: string | undefined): Mailbox | undefined {
     const hop = message.onwardRoute.next();
     const name = hop.value;

@@ -1,20 +1,18 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { once } from "node:events";
-import { createServer, type Server, type Socket } from "node:net";
+import { type Server, type Socket } from "node:net";
 import {
   Address,
   LocalMessage,
   MailboxBound,
   Route,
-  decodeEnvelopeHead,
   encodeEnvelope,
   route,
   type Mailbox,
   type Node,
 } from "@hopwire/runtime";
 import { BackpressureError } from "@hopwire/transport-tcp";
-import { FrameReader } from "../dist/frame-reader.js";
-import { closed, frame, rawClient, startNode, startResponder } from "./support.js";
+import { closed, frame, pausedPeer, rawClient, startNode, startResponder } from "./support.js";
 
 const nodes: Node[] = [];
 const servers: Server[] = [];
@@ -25,43 +23,6 @@ afterEach(async () => {
   for (const s of servers.splice(0)) s.close();
 });
 
-/** A raw server whose one connection is not read until `startReading()`; it counts frames and checks their order. */
-async function pausedPeer() {
-  let socket: Socket | undefined;
-  const server = createServer({ pauseOnConnect: true }, (s) => (socket = s));
-  servers.push(server);
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  let frames = 0;
-  let outOfOrder = 0;
-  const waiters: { count: number; resolve: () => void }[] = [];
-  return {
-    address: `127.0.0.1:${(server.address() as { port: number }).port}`,
-    get frames() {
-      return frames;
-    },
-    get outOfOrder() {
-      return outOfOrder;
-    },
-    startReading(): void {
-      const reader = new FrameReader();
-      socket!.on("data", (chunk: Buffer) =>
-        reader.push(chunk, (b, start, end) => {
-          if (start === end) return; // a keepalive
-          // Each payload starts with its u32 sequence number (raw bytes, no body codec).
-          const payloadOffset = decodeEnvelopeHead(b, "network", start, end).payloadOffset;
-          if (b.readUInt32BE(payloadOffset) !== frames) outOfOrder++;
-          frames++;
-          for (const w of waiters) if (frames === w.count) w.resolve();
-        }),
-      );
-      socket!.resume();
-    },
-    received(count: number): Promise<void> {
-      return frames >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }));
-    },
-  };
-}
 
 function numbered(i: number, size: number): Buffer {
   const b = Buffer.alloc(size);
@@ -76,7 +37,7 @@ function waitForRoom(mailbox: Mailbox): Promise<void> {
 describe("the connection's mailbox says when it is full", () => {
   it("a sender that feeds only while !isFull never hits BackpressureError; the buffer stays near the high-water mark", async () => {
     const limits = { sendHighWaterMark: 256 * 1024, maxSendBufferBytes: 1024 * 1024 };
-    const peer = await pausedPeer();
+    const peer = await pausedPeer(servers);
     const a = await startNode("a", limits);
     nodes.push(a.node);
     const connection = await a.tcp.connect(peer.address);
@@ -114,7 +75,7 @@ describe("the connection's mailbox says when it is full", () => {
   // never yields a turn runs into the hard bound: the BackpressureError this test forbids.
   it("a plain loop of awaited 16 KiB sends into a connection whose peer is slow never hits BackpressureError", async () => {
     const limits = { sendHighWaterMark: 256 * 1024, maxSendBufferBytes: 1024 * 1024 };
-    const peer = await pausedPeer();
+    const peer = await pausedPeer(servers);
     const a = await startNode("a", limits);
     nodes.push(a.node);
     const connection = await a.tcp.connect(peer.address);
@@ -133,7 +94,7 @@ describe("the connection's mailbox says when it is full", () => {
 
   it("the same loop to a `1#host:port` hop (no mailbox to look at before routing) waits on the connection it filled", async () => {
     const limits = { sendHighWaterMark: 256 * 1024, maxSendBufferBytes: 1024 * 1024 };
-    const peer = await pausedPeer();
+    const peer = await pausedPeer(servers);
     const a = await startNode("a", limits);
     nodes.push(a.node);
     const connection = await a.tcp.connect(peer.address);
@@ -151,7 +112,7 @@ describe("the connection's mailbox says when it is full", () => {
 
   it("the hard bound still refuses a feeder that ignores isFull", async () => {
     const limits = { sendHighWaterMark: 64 * 1024, maxSendBufferBytes: 256 * 1024 };
-    const peer = await pausedPeer();
+    const peer = await pausedPeer(servers);
     const a = await startNode("a", limits);
     nodes.push(a.node);
     const connection = await a.tcp.connect(peer.address);

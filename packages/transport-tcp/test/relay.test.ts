@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { once } from "node:events";
-import { createServer, type Server, type Socket } from "node:net";
+import { type Server, type Socket } from "node:net";
 import {
   Address,
   DuplicateAddressError,
@@ -8,15 +8,13 @@ import {
   LocalMessage,
   Route,
   UnknownAddressError,
-  decodeEnvelopeHead,
   node,
   route,
   startRelay,
   type Mailbox,
   type Node,
 } from "@hopwire/runtime";
-import { FrameReader } from "../dist/frame-reader.js";
-import { startNode, startResponder } from "./support.js";
+import { pausedPeer, startNode, startResponder } from "./support.js";
 
 const nodes: Node[] = [];
 const servers: Server[] = [];
@@ -137,43 +135,11 @@ describe("the built-in relay", () => {
   });
 });
 
-/** A raw server that does not read until `startReading()`; it checks the order of u32-numbered raw payloads. */
-async function pausedPeer() {
-  let socket: Socket | undefined;
-  const server = createServer({ pauseOnConnect: true }, (s) => (socket = s));
-  servers.push(server);
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  let frames = 0;
-  let outOfOrder = 0;
-  const waiters: { count: number; resolve: () => void }[] = [];
-  return {
-    address: `127.0.0.1:${(server.address() as { port: number }).port}`,
-    get outOfOrder() {
-      return outOfOrder;
-    },
-    startReading(): void {
-      const reader = new FrameReader();
-      socket!.on("data", (chunk: Buffer) =>
-        reader.push(chunk, (b, start, end) => {
-          if (start === end) return; // a keepalive
-          if (b.readUInt32BE(decodeEnvelopeHead(b, "network", start, end).payloadOffset) !== frames) outOfOrder++;
-          frames++;
-          for (const w of waiters) if (frames === w.count) w.resolve();
-        }),
-      );
-      socket!.resume();
-    },
-    received(count: number): Promise<void> {
-      return frames >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }));
-    },
-  };
-}
 
 describe("the built-in relay under load", () => {
   it("stops reading its inbound connection while the outbound one is full; the original sender waits; order kept", async () => {
     const limits = { sendHighWaterMark: 64 * 1024, maxSendBufferBytes: 1024 * 1024 };
-    const peer = await pausedPeer();
+    const peer = await pausedPeer(servers);
     const middle = await startNode("middle", limits);
     const a = await startNode("a", limits);
     nodes.push(middle.node, a.node);

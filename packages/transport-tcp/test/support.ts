@@ -1,6 +1,7 @@
 import { once } from "node:events";
-import { connect, type Socket } from "node:net";
-import { createLogger, node, type Context, type Logger, type Node, type Routed, type Worker } from "@hopwire/runtime";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { createLogger, decodeEnvelopeHead, node, type Context, type Logger, type Node, type Routed, type Worker } from "@hopwire/runtime";
+import { FrameReader } from "../dist/frame-reader.js";
 import { createTcpTransport, type TcpListener, type TcpTransport, type TcpTransportOptions } from "@hopwire/transport-tcp";
 
 /** Replies with the body it received. */
@@ -112,4 +113,46 @@ export function frame(envelope: Uint8Array): Buffer {
   const head = Buffer.alloc(4);
   head.writeUInt32BE(envelope.length);
   return Buffer.concat([head, envelope]);
+}
+
+/**
+ * A raw server whose one connection is not read until `startReading()`; it counts frames and
+ * checks the order of their u32-numbered raw payloads (keepalives skipped). Pushed to `servers`
+ * for the test file to close.
+ */
+export async function pausedPeer(servers: Server[]) {
+  let socket: Socket | undefined;
+  const server = createServer({ pauseOnConnect: true }, (s) => (socket = s));
+  servers.push(server);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  let frames = 0;
+  let outOfOrder = 0;
+  const waiters: { count: number; resolve: () => void }[] = [];
+  return {
+    address: `127.0.0.1:${(server.address() as { port: number }).port}`,
+    get frames() {
+      return frames;
+    },
+    get outOfOrder() {
+      return outOfOrder;
+    },
+    startReading(): void {
+      const reader = new FrameReader();
+      socket!.on("data", (chunk: Buffer) =>
+        reader.push(chunk, (b, start, end) => {
+          if (start === end) return; // a keepalive
+          // Each payload starts with its u32 sequence number (raw bytes, no body codec).
+          const payloadOffset = decodeEnvelopeHead(b, "network", start, end).payloadOffset;
+          if (b.readUInt32BE(payloadOffset) !== frames) outOfOrder++;
+          frames++;
+          for (const w of waiters) if (frames === w.count) w.resolve();
+        }),
+      );
+      socket!.resume();
+    },
+    received(count: number): Promise<void> {
+      return frames >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }));
+    },
+  };
 }

@@ -54,9 +54,10 @@ export class SendQueue<T> {
   }
 
   submit(item: T, options?: WaitOptions): Promise<void> {
-    const key = this.laneOf(item);
-    const waiting = this.#lanes.get(key);
-    if (waiting === undefined && this.gate(item) === undefined) return this.write(item) ?? RESOLVED;
+    // The common case, nothing waiting anywhere, needs no lane key.
+    const known = this.#lanes.size === 0 ? undefined : this.laneOf(item);
+    if ((known === undefined || !this.#lanes.has(known)) && this.gate(item) === undefined) return this.write(item) ?? RESOLVED;
+    const key = known ?? this.laneOf(item);
     let entry: Pending<T> | undefined;
     return waitFor<void>(
       (resolve, reject) => {
