@@ -76,6 +76,22 @@ export class Blaster implements Worker {
   readonly #sinkThreads = new Set<number>();
   /** Wakes the pump when a tick comes back and the window was full. */
   #wake: (() => void) | undefined;
+  /** Data messages handled so far, as of the last answered tick (a role on the same thread may read it). */
+  handled = 0;
+  /** Ticks answered so far. */
+  get answered(): number {
+    return this.#answered;
+  }
+  /** Threads whose sink answered ticks (all of them, warm-up included). */
+  readonly sinkThreadsSeen = new Set<number>();
+
+  /** Ends the pump at its next turn, without a BlastResult (a role that measures across several Blasters). */
+  stop(): void {
+    this.#done = true;
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
 
   handleMessage(ctx: Context, msg: Routed): void {
     const body = msg.body;
@@ -109,12 +125,14 @@ export class Blaster implements Worker {
   #onTick(ctx: Context, [tick, sink, thread]: TickAnswer): void {
     if (this.#done) return;
     if (this.#start) this.#sinkThreads.add(thread);
+    this.sinkThreadsSeen.add(thread);
     this.#answered = Math.max(this.#answered, tick + 1);
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();
     const now = performance.now();
     const count = this.#sentBefore[tick % this.#sentBefore.length]!;
+    this.handled = Math.max(this.handled, count);
     const plan = this.#plan!;
     if (!this.#start) {
       // Warm-up: by time and by traffic (a fresh thread needs a few windows to get up to speed).

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { threadId } from "node:worker_threads";
 import { InvalidOptionError, UnknownAddressError, WorkerLoadError, type Context, type Routed } from "@hopwire/runtime";
-import { Echoer, Prober, Relay, ShutdownReporter, ThrowingConstructor, Thrower, Ticker } from "./fixtures/workers.js";
+import { BusyEchoer, Echoer, Prober, Relay, ShutdownReporter, ThrowingConstructor, Thrower, Ticker } from "./fixtures/workers.js";
 import { WhereAmI } from "./fixtures/where-am-i.js";
 import { captureLogger, withNode } from "./helpers.js";
 
@@ -53,6 +53,47 @@ describe('placement "pool"', () => {
       }
       expect(outOfOrder).toBe(0);
       expect(Object.fromEntries(next)).toEqual({ "pump-a": turns * perTurn, "pump-b": turns * perTurn });
+    });
+  });
+
+  it("serves every sender when there are more senders than slots (no lane is passed over)", async () => {
+    await withNode({ pool: { minThreads: 1, maxThreads: 1 } }, async (n) => {
+      // Four senders keep 4 echoes each outstanding on one slot, so tasks always queue. Piscina's
+      // default puts a task it could not dispatch back at the tail: one sender's first task
+      // was passed over for as long as the others kept the slot busy (it got no reply at all).
+      const senders = 4;
+      const window = 4;
+      const rounds = 60;
+      const replies = new Array<number>(senders).fill(0);
+      let atFirstFinish: number[] | undefined;
+      let allReplied!: () => void;
+      const replied = new Promise<void>((resolve) => (allReplied = resolve));
+      class Sender {
+        #outstanding = 0;
+        #wake: (() => void) | undefined;
+        constructor(readonly index: number) {}
+        handleMessage(ctx: Context, msg: Routed): void {
+          if (msg.body === "go") return void this.#send(ctx); // not awaited: replies must get in meanwhile
+          replies[this.index]!++;
+          this.#outstanding--;
+          if (replies[this.index] === rounds) atFirstFinish ??= [...replies];
+          if (replies.every((r) => r === rounds)) allReplied();
+          this.#wake?.();
+        }
+        async #send(ctx: Context): Promise<void> {
+          for (let sent = 0; sent < rounds; sent++) {
+            while (this.#outstanding >= window) await new Promise<void>((resolve) => (this.#wake = resolve));
+            this.#outstanding++;
+            await ctx.send("busy", sent);
+          }
+        }
+      }
+      await n.startWorker("busy", BusyEchoer, { placement: "pool", args: [1] });
+      for (let i = 0; i < senders; i++) await n.startWorker(`sender-${i}`, new Sender(i), { placement: "main" });
+      for (let i = 0; i < senders; i++) await n.send(`sender-${i}`, "go");
+      await replied;
+      // When the first sender had all its replies, every other one had at least half of its own.
+      expect(Math.min(...atFirstFinish!)).toBeGreaterThanOrEqual(rounds / 2);
     });
   });
 

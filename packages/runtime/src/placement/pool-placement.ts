@@ -45,6 +45,11 @@ export class PoolPlacement implements OffThreadPlacement {
         ...(minThreads !== undefined ? { minThreads } : {}),
         maxThreads: maxThreads ?? Math.max(defaultMax, minThreads ?? 1),
         idleTimeout: IDLE_TIMEOUT_MS,
+        // A task that finds every slot busy goes back to the head of the queue, not its tail.
+        // Piscina's default re-queues it at the tail, so with more lanes than slots one lane's
+        // task could be passed over for ever while the others cycled (measured: 1 slot, 4
+        // senders, one sender never answered).
+        stricterFIFO: true,
         // The parent's loaders (e.g. --import tsx) apply in the slots too, minus main-script flags.
         execArgv: runtimeThreadExecArgv(),
       });
