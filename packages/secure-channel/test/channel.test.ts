@@ -105,6 +105,41 @@ describe("secure channel on one node", () => {
     });
   });
 
+  it("sends that reuse route objects, interleaved with others, each reach their own worker with their own bytes", async () => {
+    // The encryptor encodes a head once per pair of route objects it sees in a row: a stale head
+    // would send a message to the previous one's worker, or its reply to the previous sender.
+    const a = new Recorder();
+    const b = new Recorder();
+    await n.startWorker("a", a, { placement: "main" });
+    await n.startWorker("b", b, { placement: "main" });
+    n.flowControls.addConsumer("a", listener.flowControlId);
+    n.flowControls.addConsumer("b", listener.flowControlId);
+    const channel = await createSecureChannel(n, alice, route("bob_listener"));
+    const toA = route(channel, "a");
+    const toB = route(channel, "b");
+    const sizes = [5, 64, 3000, 0, 1024, 20_000];
+    const pattern = [toA, toA, toB, toA, toB, toB, toB, toA];
+    const expected = { a: [] as number[], b: [] as number[] };
+    for (let i = 0; i < 96; i++) {
+      const to = pattern[i % pattern.length]!;
+      (to === toA ? expected.a : expected.b).push(i);
+      void n.send(to, new Uint8Array(sizes[i % sizes.length]!).fill(i));
+      if (i % 10 === 9) {
+        // A round trip in between: another return route through the same channel, then the old ones again.
+        expect((await n.sendAndReceive<{ body: number }>(route(channel, "whoami"), i)).body).toBe(i);
+      }
+    }
+    await waitUntil(() => a.seen.length === expected.a.length && b.seen.length === expected.b.length);
+    for (const [recorder, indices] of [[a, expected.a], [b, expected.b]] as const) {
+      recorder.seen.forEach((m, k) => {
+        const i = indices[k]!;
+        const payload = m.body as Uint8Array;
+        expect(payload.length).toBe(sizes[i % sizes.length]);
+        expect(payload.every((x) => x === i % 256)).toBe(true);
+      });
+    }
+  });
+
   it("rekeys transparently at small intervals on both sides", async () => {
     const strictListener = await createSecureChannelListener(n, bob, "rekey_listener", new SecureChannelListenerOptions().withRekeyInterval(3));
     n.flowControls.addConsumer("whoami", strictListener.flowControlId);

@@ -39,6 +39,8 @@ const EMPTY = new Uint8Array(0);
 
 /** Messages up to this size are coalesced; larger ones are sealed alone (a copy would cost more than the call saves). */
 const COALESCE_MAX_PAYLOAD = 2048;
+/** The u32 payload length that ends an envelope head (after the bin32 tag). */
+const PAYLOAD_LENGTH_BYTES = 4;
 /** A coalesced record is sealed as soon as it holds this much. */
 const COALESCE_MAX_BYTES = 64 * 1024;
 /**
@@ -108,6 +110,16 @@ export class ChannelEnd {
   readonly closed: Promise<Error> = new Promise((resolve) => (this.#resolveClosed = resolve));
   /** Liveness (see liveness.ts): when we last sealed a record, and last opened one from the peer (performance.now()). */
   #lastSent = 0;
+  /**
+   * Where an inline cipher's MESSAGES plaintext is assembled, reused record after record: the
+   * seal reads it before returning. Fresh buffers per record cost more than the copy, on hosts
+   * where freed heap goes back to the OS between collections and every new page faults.
+   */
+  #joinScratch: Buffer | undefined;
+  /** The last message's routes and their encoded head (see #headOf). */
+  #headOnward: Route | undefined;
+  #headReturn: Route | undefined;
+  #head: Uint8Array = EMPTY;
   #lastHeard = 0;
   /** True once any authenticated record came from the peer after open (for the responder: the initiator got CONFIRM). */
   #heard = false;
@@ -382,18 +394,33 @@ export class ChannelEnd {
    */
   #encrypt(message: LocalMessage): void {
     if (this.#state !== "open") return;
-    const inner = message.withOnwardRoute(message.onwardRoute.popFront());
-    const payload = inner.payload;
-    const head = encodeEnvelopeHead(inner, "network");
-    if (head.length + payload.length > MAX_CHANNEL_MESSAGE_LENGTH) {
+    const payload = message.payload;
+    const head = this.#headOf(message);
+    const size = head.length + PAYLOAD_LENGTH_BYTES + payload.length;
+    if (size > MAX_CHANNEL_MESSAGE_LENGTH) {
       // Refused to the sender, before sealing: nothing goes out and the channel stays open.
       throw new SecureChannelMessageTooLargeError(
-        `A message of ${head.length + payload.length} bytes (routes and payload) does not fit in one secure channel record (at most ${MAX_CHANNEL_MESSAGE_LENGTH})`,
+        `A message of ${size} bytes (routes and payload) does not fit in one secure channel record (at most ${MAX_CHANNEL_MESSAGE_LENGTH})`,
       );
     }
     this.#queue.push(head, payload);
     if (payload.length > COALESCE_MAX_PAYLOAD || this.#queue.bytes >= COALESCE_MAX_BYTES) this.#pump();
     else this.#schedulePump();
+  }
+
+  /**
+   * The envelope head of `message` for the far side (onward route without us, return route,
+   * bin32 tag), without the payload's length. A stream repeats its routes (routes are
+   * immutable, so the same objects mean the same bytes): encoded once, not per message.
+   */
+  #headOf(message: LocalMessage): Uint8Array {
+    const { onwardRoute, returnRoute } = message;
+    if (onwardRoute === this.#headOnward && returnRoute === this.#headReturn) return this.#head;
+    const head = encodeEnvelopeHead(message.withOnwardRoute(onwardRoute.popFront()), "network");
+    this.#head = head.subarray(0, head.length - PAYLOAD_LENGTH_BYTES);
+    this.#headOnward = onwardRoute;
+    this.#headReturn = returnRoute;
+    return this.#head;
   }
 
   #schedulePump(): void {
@@ -471,8 +498,17 @@ export class ChannelEnd {
     queue.take(count, bytes);
     this.#sendCredit.spend(count, bytes);
     this.#lastSent = performance.now();
-    if (count === 1) this.#cipher?.seal(InnerKind.MESSAGE, heads[0]!, payloads[0]!);
-    else this.#cipher?.seal(InnerKind.MESSAGES, joinRecord(heads, payloads, bytes), EMPTY);
+    if (count === 1) this.#cipher?.seal(InnerKind.MESSAGE, withPayloadLength(heads[0]!, payloads[0]!.length), payloads[0]!);
+    else this.#cipher?.seal(InnerKind.MESSAGES, joinRecord(heads, payloads, bytes, this.#scratchFor(bytes + 4 * count)), EMPTY);
+  }
+
+  /** A buffer for a record of `length` bytes: the reused scratch when the cipher seals inline, else a fresh one (a crypto thread reads it later). */
+  #scratchFor(length: number): Buffer {
+    if (this.#cipher?.threaded !== false) return Buffer.allocUnsafe(length);
+    if (this.#joinScratch === undefined || this.#joinScratch.length < length) {
+      this.#joinScratch = Buffer.allocUnsafeSlow(Math.max(length, COALESCE_MAX_BYTES));
+    }
+    return this.#joinScratch;
   }
 
   /** Control records (CONFIRM, CREDIT, CLOSE) need no credit and go at once. */
@@ -687,19 +723,28 @@ export class ChannelEnd {
   }
 }
 
-/** Several envelopes as one MESSAGES body: each preceded by its u32 big-endian length. */
-function joinRecord(heads: readonly Uint8Array[], payloads: readonly Uint8Array[], bytes: number): Uint8Array {
-  const record = Buffer.allocUnsafe(bytes + 4 * heads.length);
+/** Writes MESSAGES' body (each envelope after its u32 length) at the start of `into`; returns that part of it. */
+function joinRecord(heads: readonly Uint8Array[], payloads: readonly Uint8Array[], bytes: number, into: Buffer): Uint8Array {
+  const record = into.subarray(0, bytes + 4 * heads.length);
   let offset = 0;
   for (let i = 0; i < heads.length; i++) {
     const head = heads[i]!;
     const payload = payloads[i]!;
-    record.writeUInt32BE(head.length + payload.length, offset);
+    record.writeUInt32BE(head.length + PAYLOAD_LENGTH_BYTES + payload.length, offset);
     record.set(head, offset + 4);
-    record.set(payload, offset + 4 + head.length);
-    offset += 4 + head.length + payload.length;
+    record.writeUInt32BE(payload.length, offset + 4 + head.length);
+    record.set(payload, offset + 4 + head.length + PAYLOAD_LENGTH_BYTES);
+    offset += 4 + head.length + PAYLOAD_LENGTH_BYTES + payload.length;
   }
   return record;
+}
+
+/** A head from #headOf completed with the payload's length: the envelope head as the far side reads it. */
+function withPayloadLength(head: Uint8Array, payloadLength: number): Uint8Array {
+  const full = Buffer.allocUnsafe(head.length + PAYLOAD_LENGTH_BYTES);
+  full.set(head, 0);
+  full.writeUInt32BE(payloadLength, head.length);
+  return full;
 }
 
 /** A hop that refused a message for load (today TcpConnection's BackpressureError), as opposed to a failed route. */

@@ -24,13 +24,14 @@ export class EncryptorQueue {
     return this.bound.bytes;
   }
 
+  /** Queues an envelope: its head without the payload's u32 length (often shared by a stream), and its payload. */
   push(head: Uint8Array, payload: Uint8Array): void {
     this.#heads.push(head);
     this.#payloads.push(payload);
-    this.bound.add(head.length + payload.length);
+    this.bound.add(head.length + 4 + payload.length);
   }
 
-  /** The i-th queued envelope's head / payload / size (0 = the oldest). */
+  /** The i-th queued envelope's head (without the payload length) / payload / envelope size (0 = the oldest). */
   head(i: number): Uint8Array {
     return this.#heads[this.#first + i]!;
   }
@@ -40,7 +41,7 @@ export class EncryptorQueue {
   }
 
   size(i: number): number {
-    return this.head(i).length + this.payload(i).length;
+    return this.head(i).length + 4 + this.payload(i).length;
   }
 
   /** Removes the `count` oldest envelopes (`bytes` in all); wakes waiting senders when there is room. */
