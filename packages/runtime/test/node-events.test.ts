@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { UnknownAddressError, startRelay, route, type HandlerErrorEvent, type DroppedEvent, type Node } from "@hopwire/runtime";
-import { Relay, Thrower } from "./fixtures/workers.js";
+import { UnknownAddressError, node, startRelay, route, type Context, type HandlerErrorEvent, type DroppedEvent, type Node } from "@hopwire/runtime";
+import { BusyEchoer, Relay, Thrower } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
 
 /** Resolves with the next `count` events of `name`. */
@@ -100,5 +100,26 @@ describe("node events and warnings", () => {
     });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('dropped a message from relay for "nobody"');
+  });
+
+  it("raises \"dropped\" but writes no warning for a reply that reaches a worker the stopping node already stopped", async () => {
+    const lines: string[] = [];
+    const drops: DroppedEvent[] = [];
+    const n = await node({ warnings: (line) => lines.push(line) });
+    try {
+      await n.startWorker("busy", BusyEchoer, { placement: "pool", args: [300] });
+      let asked!: () => void;
+      const askedNow = new Promise<void>((resolve) => (asked = resolve));
+      await n.startWorker("asker", { handleMessage: (ctx: Context) => ctx.send("busy", "late").then(asked) }, { placement: "main" });
+      n.on("dropped", (event) => drops.push(event));
+      await n.send("asker", "go");
+      await askedNow;
+      await new Promise((resolve) => setImmediate(resolve)); // the pool lane's batch is now a task in flight
+    } finally {
+      // Workers stop in reverse order of start: "asker" is gone when the reply leaves the slot.
+      await n.stop();
+    }
+    expect(drops.map((d) => d.address)).toContain("asker");
+    expect(lines.filter((line) => line.includes("dropped"))).toEqual([]);
   });
 });

@@ -19,6 +19,7 @@ const GENERATED = /^[0-9a-f]{32}$/;
 export class Diagnostics {
   readonly events = new EventEmitter<NodeEvents>();
   readonly #warnings: RateLimitedWarnings | undefined;
+  #nodeStopping = false;
 
   constructor(
     readonly flowControls: FlowControls,
@@ -49,11 +50,19 @@ export class Diagnostics {
     });
   }
 
+  /** The node began to stop: drops are still raised as events, but warn no more. */
+  nodeStopping(): void {
+    this.#nodeStopping = true;
+  }
+
   /** A message routed by `fromKey`, who cannot be told, could not reach `next`. */
   dropped(next: Address, fromKey: string, reason: DropReason, error: Error): void {
     const address = next.key;
     const from = fromKey;
     this.#emit("dropped", { address, from, reason, error });
+    // While the node stops, its workers go one by one: what still reaches a stopped one (a
+    // pool task's reply, a relay's last message) is the stop itself, not a mistake to fix.
+    if (this.#nodeStopping) return;
     this.#warnings?.warn(`dropped\u0000${next.key}\u0000${reason}`, () => {
       const why =
         reason === "unknown-address"

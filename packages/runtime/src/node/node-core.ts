@@ -161,6 +161,7 @@ export class NodeCore {
 
   async #stopAll(): Promise<void> {
     const reason = new NodeStoppedError();
+    this.diagnostics.nodeStopping();
     for (const hook of this.#stopHooks.splice(0).reverse()) {
       try {
         await hook();
