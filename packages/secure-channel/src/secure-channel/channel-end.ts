@@ -1,11 +1,12 @@
 import {
   Address,
-  decodeEnvelope,
   encodeEnvelopeHead,
+  EnvelopeHeadDecoder,
   LocalMessage,
   route,
   waitFor,
   type FlowControlId,
+  type LocalInfo,
   type Logger,
   type Mailbox,
   type Node,
@@ -120,6 +121,9 @@ export class ChannelEnd {
   #headOnward: Route | undefined;
   #headReturn: Route | undefined;
   #head: Uint8Array = EMPTY;
+  /** Decodes what the peer sent, reusing the routes of a repeated head (made on first use). */
+  #envelopes: EnvelopeHeadDecoder | undefined;
+  #deliveredInfo: LocalInfo | undefined;
   #lastHeard = 0;
   /** True once any authenticated record came from the peer after open (for the responder: the initiator got CONFIRM). */
   #heard = false;
@@ -677,11 +681,11 @@ export class ChannelEnd {
     if (!this.#receiveCredit.admit(size)) return this.#overCredit();
     let mailbox: Mailbox | undefined;
     try {
-      const inner = decodeEnvelope(envelope, "network");
-      const delivered = new LocalMessage(inner.onwardRoute, inner.returnRoute.prepend(this.encryptorAddress), inner.payload, {
-        [SECURE_CHANNEL_IDENTIFIER]: this.#peerIdentifier,
-      });
-      mailbox = this.#node.router.route(delivered, this.producerAddress.key);
+      // A stream repeats its head: the decoder then reuses the routes (return route with us in front) it made for the last one.
+      const decoder = (this.#envelopes ??= new EnvelopeHeadDecoder({ returnPrefix: this.encryptorAddress }));
+      decoder.decode(envelope, 0, size);
+      const payload = envelope.subarray(decoder.payloadOffset, decoder.payloadOffset + decoder.payloadLength);
+      mailbox = this.#node.router.route(new LocalMessage(decoder.onwardRoute, decoder.returnRoute, payload, this.#peerInfo()), this.producerAddress.key);
     } catch (error) {
       // Unknown address, flow-control denial, bad envelope: the peer learns nothing.
       this.#log.debug(`channel ${this.encryptorAddress.toString()} could not deliver a message`, error);
@@ -693,6 +697,14 @@ export class ChannelEnd {
       this.#receiveCredit.consumed(size);
       this.#returnCreditIfDue();
     }
+  }
+
+  /** The local info of every message this end delivers: who the peer is (one frozen object, not one per message). */
+  #peerInfo(): LocalInfo {
+    if (this.#deliveredInfo === undefined || this.#deliveredInfo[SECURE_CHANNEL_IDENTIFIER] !== this.#peerIdentifier) {
+      this.#deliveredInfo = Object.freeze({ [SECURE_CHANNEL_IDENTIFIER]: this.#peerIdentifier });
+    }
+    return this.#deliveredInfo;
   }
 
   /** Held credit goes back once every full destination has room (one wait per mailbox). */
