@@ -28,6 +28,9 @@ async function stampOf(child: Child, pattern: RegExp, since: number): Promise<{ 
   }
 }
 
+/** A first round trip through freshly started processes: seconds on a loaded machine, not a bound under test. */
+const FIRST_REPLY_TIMEOUT = 30_000;
+
 /** Runs fresh initiators until one gets its reply through the middle (the responder may still be coming back). */
 async function roundTripEventually(middleAddress: string): Promise<void> {
   for (let attempt = 0; attempt < 15; attempt++) {
@@ -47,7 +50,8 @@ describe("liveness across processes", () => {
     const bobAddress = await listening(bob);
     const middle = startChild(`${fixtures}liveness/middle.mjs`, [bobAddress, "builtin"]);
     const middleAddress = await listening(middle);
-    const initiator = startChild(`${fixtures}liveness/initiator-hold.mjs`, [middleAddress]);
+    // Its first round trip waits as long as it must (three fresh processes on a busy machine).
+    const initiator = startChild(`${fixtures}liveness/initiator-hold.mjs`, [middleAddress, String(FIRST_REPLY_TIMEOUT)]);
     expect((await initiator.line(/^REPLY (.*)$/))[1]).toBe('"Hello Ockam!"');
 
     const killedAt = Date.now();
@@ -72,7 +76,8 @@ describe("liveness across processes", () => {
     const bobAddress = await listening(bob);
     const middle = startChild(`${fixtures}liveness/middle.mjs`, [bobAddress, "hello"]);
     const middleAddress = await listening(middle);
-    const initiator = startChild(`${fixtures}liveness/initiator-hold.mjs`, [middleAddress]);
+    // Its first round trip waits as long as it must (three fresh processes on a busy machine).
+    const initiator = startChild(`${fixtures}liveness/initiator-hold.mjs`, [middleAddress, String(FIRST_REPLY_TIMEOUT)]);
     expect((await initiator.line(/^REPLY (.*)$/))[1]).toBe('"Hello Ockam!"');
 
     const frozenAt = Date.now();

@@ -364,7 +364,7 @@ export class TcpConnection {
     if (this.#closedReason) throw this.#closedReason;
     const limits = this.#host.limits;
     const buffered = this.#writer.bufferedBytes;
-    if (buffered > 0 && buffered + message.payload.length > limits.maxSendBufferBytes) {
+    if (buffered > 0 && buffered + message.payloadLength > limits.maxSendBufferBytes) {
       this.#needsDrain = true;
       throw new BackpressureError(
         `The connection to ${this.peer} has ${buffered} bytes waiting to be sent (limit ${limits.maxSendBufferBytes}); wait for it to drain`,

@@ -78,10 +78,13 @@ export class FrameWriter {
   enqueue(message: LocalMessage): void {
     const onward = message.onwardRoute;
     const returnRoute = message.returnRoute;
-    const payload = message.payload;
-    if (payload.length > MAX_FRAME_LENGTH) throw tooLarge(payload.length);
+    const parts = message.parts;
+    const payloadLength = message.payloadLength;
+    if (payloadLength > MAX_FRAME_LENGTH) throw tooLarge(payloadLength);
     this.framesOut++;
-    const copy = payload.length < COPY_THRESHOLD;
+    // A payload in parts is written part by part (never joined): see #writeParts.
+    const copy = parts === undefined && payloadLength < COPY_THRESHOLD;
+    const payload = parts === undefined ? message.payload : EMPTY;
     const cached = this.#lastHead;
     let headEnd: number;
     let frameStart: number;
@@ -90,7 +93,7 @@ export class FrameWriter {
       frameStart = this.#pos;
       const at = frameStart + FRAME_HEADER_LENGTH;
       copyInto(this.#arena, cached, at);
-      this.#arena.writeUInt32BE(payload.length, at + cached.length);
+      this.#arena.writeUInt32BE(payloadLength, at + cached.length);
       headEnd = at + cached.length + 4;
     } else {
       // The onward route without its first hop: this connection.
@@ -105,10 +108,13 @@ export class FrameWriter {
       } else this.#lastHead = undefined;
     }
     const arena = this.#arena;
-    const envelopeLength = headEnd - frameStart - FRAME_HEADER_LENGTH + payload.length;
+    const envelopeLength = headEnd - frameStart - FRAME_HEADER_LENGTH + payloadLength;
     if (envelopeLength > MAX_FRAME_LENGTH) throw tooLarge(envelopeLength);
     arena.writeUInt32BE(envelopeLength, frameStart);
-    if (copy) {
+    if (parts !== undefined) {
+      this.#pos = headEnd;
+      this.#writeParts(parts);
+    } else if (copy) {
       copyInto(arena, payload, headEnd);
       this.#pos = headEnd + payload.length;
     } else {
@@ -118,6 +124,21 @@ export class FrameWriter {
       this.#queuedBytes += payload.length;
     }
     this.#schedule();
+  }
+
+  /** The payload's parts after its head: short ones copied into the arena, long ones handed on as views. */
+  #writeParts(parts: readonly Uint8Array[]): void {
+    for (const part of parts) {
+      if (part.length < COPY_THRESHOLD) {
+        this.#reserve(part.length);
+        copyInto(this.#arena, part, this.#pos);
+        this.#pos += part.length;
+      } else {
+        this.#cut();
+        this.#queue.push(part);
+        this.#queuedBytes += part.length;
+      }
+    }
   }
 
   /** The socket drained: hand it what queued meanwhile. */
@@ -203,6 +224,7 @@ export class FrameWriter {
 }
 
 const MAX_CACHED_HEAD = 1024;
+const EMPTY = new Uint8Array(0);
 
 /** TypedArray#set costs more than a loop for the few bytes of a head or a small payload. */
 function copyInto(target: Uint8Array, source: Uint8Array, at: number): void {

@@ -59,7 +59,12 @@ describe("FrameWriter", () => {
       const base = pool[random(pool.length)]!;
       const onward = random(2) ? base : new Route(base.addresses.map((a, k) => (k === 0 ? a : new Address(a.type, a.value))));
       const payload = Buffer.alloc([0, 5, COPY_THRESHOLD - 1, COPY_THRESHOLD, 20_000][random(5)]!, i % 251);
-      const message = new LocalMessage(onward, returns[random(returns.length)]!, payload);
+      for (let k = 0; k < payload.length; k++) payload[k] = (k * 7 + i) % 256;
+      // A third are given in parts (cut at random points, so short and long pieces): same bytes on the wire.
+      const cuts = random(3) === 0 ? [random(payload.length + 1), random(payload.length + 1)].sort((a, b) => a - b) : undefined;
+      const message = cuts
+        ? LocalMessage.fromParts(onward, returns[random(returns.length)]!, [payload.subarray(0, cuts[0]), payload.subarray(cuts[0], cuts[1]), payload.subarray(cuts[1])])
+        : new LocalMessage(onward, returns[random(returns.length)]!, payload);
       writer.enqueue(message);
       sent.push(message);
     }
@@ -115,6 +120,22 @@ describe("FrameWriter", () => {
     const chunks = writes.flat();
     expect(chunks.some((c) => c === large)).toBe(true);
     expect(chunks.some((c) => c === small)).toBe(false);
+  });
+
+  it("writes a payload given in parts piece by piece: long pieces as they are, short ones copied", async () => {
+    const { socket, writes } = fakeSocket();
+    const writer = new FrameWriter(socket, () => {});
+    const prefix = Buffer.alloc(9, 3);
+    const body = Buffer.alloc(4 * COPY_THRESHOLD, 4);
+    const tag = Buffer.alloc(16, 5);
+    writer.enqueue(LocalMessage.fromParts(pool[0]!, returns[0]!, [prefix, body, tag]));
+    await turn();
+    const chunks = writes.flat();
+    expect(chunks.some((c) => c === body)).toBe(true);
+    expect(chunks.some((c) => c === prefix || c === tag)).toBe(false);
+    let payload: Uint8Array | undefined;
+    new FrameReader().push(Buffer.concat([Buffer.of(1), ...chunks]), (b, start, end) => void (payload = decodeEnvelope(b.subarray(start, end), "network").payload));
+    expect(Buffer.from(payload!).equals(Buffer.concat([prefix, body, tag]))).toBe(true);
   });
 
   it("stops handing batches to the socket after write() returns false, until drain", async () => {

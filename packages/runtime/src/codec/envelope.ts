@@ -83,7 +83,7 @@ export function writeEnvelopeHead(target: Buffer, offset: number, message: Local
     at += bytes.length;
   }
   target[at] = BIN32;
-  target.writeUInt32BE(message.payload.length, at + 1);
+  target.writeUInt32BE(message.payloadLength, at + 1);
   return at + 5;
 }
 

@@ -38,7 +38,7 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
       } else this.log.warn(`worker ${address} failed in ${what}`, error);
       onError(what, error);
     };
-    this.#runner = new WorkerRunner(worker, context, addresses[0]!, report, (message) => this.#bound.release(1, message.payload.length));
+    this.#runner = new WorkerRunner(worker, context, addresses[0]!, report, (message) => this.#bound.release(1, message.payloadLength));
   }
 
   get isFull(): boolean {
@@ -59,7 +59,7 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
 
   deliver(message: LocalMessage): void {
     if (this.#stopped) return;
-    this.#bound.add(message.payload.length);
+    this.#bound.add(message.payloadLength);
     this.#runner.deliver(message);
   }
 

@@ -142,6 +142,18 @@ export class TransportEncryptor {
   }
 
   /**
+   * The concatenation of `parts` sealed under the next nonce, as pieces: `prefix` (whose
+   * TRANSPORT_NONCE_LENGTH bytes at `nonceOffset` get the nonce), then the cipher's own
+   * output buffers and the tag, uncopied. Providers without sealParts get one joined piece.
+   */
+  encryptParts(parts: readonly Uint8Array[], prefix: Uint8Array, nonceOffset: number): Uint8Array[] {
+    const aead = this.#nextNonceInto(prefix, nonceOffset);
+    const nonce = this.#nonce - 1;
+    if (aead.sealParts) return [prefix, ...aead.sealParts(nonce, EMPTY_AD, parts)];
+    return [prefix, aead.seal(nonce, EMPTY_AD, concat(parts))];
+  }
+
+  /**
    * Takes the next nonce (rekeying at the end of an epoch), writes it at `offset` and returns
    * the AEAD to seal under it; the nonce is used up whether or not the seal succeeds.
    */

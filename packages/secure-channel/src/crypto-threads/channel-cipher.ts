@@ -1,5 +1,5 @@
 import type { DropReason } from "../channel/transport-cipher.js";
-import { TRANSPORT_OVERHEAD, TransportDecryptor, TransportEncryptor } from "../channel/transport-cipher.js";
+import { TRANSPORT_NONCE_LENGTH, TRANSPORT_OVERHEAD, TransportDecryptor, TransportEncryptor } from "../channel/transport-cipher.js";
 import type { AeadCipher, CryptoProvider } from "../crypto/provider.js";
 import { OuterKind } from "../secure-channel/channel-message.js";
 
@@ -23,8 +23,11 @@ export interface ChannelCipherOptions {
  * them, seal and open interleaved as they were issued.
  */
 export interface ChannelCipherSink {
-  /** A sealed message: the outer TRANSPORT payload (kind byte, nonce, ciphertext, tag), ready to route. */
-  sealed(transportPayload: Uint8Array): void;
+  /**
+   * A sealed message: the outer TRANSPORT payload (kind byte, nonce, ciphertext, tag), ready
+   * to route — in one buffer, or in pieces to be sent one after the other (not joined).
+   */
+  sealed(transportPayload: Uint8Array | readonly Uint8Array[]): void;
   /** An authenticated plaintext. */
   opened(plaintext: Uint8Array): void;
   /** A ciphertext that was dropped (already counted in `dropped`). */
@@ -107,16 +110,23 @@ export class InlineChannelCipher implements ChannelCipher {
   seal(kind: number, head: Uint8Array, body: Uint8Array): void {
     const encryptor = this.#encryptor;
     if (!encryptor) return;
-    // [TRANSPORT] ‖ nonce ‖ AEAD([kind] ‖ head ‖ body) in one buffer. A large record is sealed
-    // from its parts where they are (no copy of the plaintext first); a small one is copied
-    // into one plaintext, as each extra cipher call costs about what copying 2 KiB does.
-    let payload: Uint8Array;
+    // [TRANSPORT] ‖ nonce ‖ AEAD([kind] ‖ head ‖ body). A small record is copied into one
+    // plaintext and sealed into one buffer, as each extra cipher call costs about what
+    // copying 2 KiB does. A large one is sealed from its parts where they are, and its
+    // ciphertext goes on as the cipher's own buffers: no fresh record buffer to copy it
+    // into (on this host every fresh page faults; docs/architecture.md).
+    let payload: Uint8Array | Uint8Array[];
     try {
       const length = 1 + head.length + body.length;
-      payload = allocate(1 + TRANSPORT_OVERHEAD + length);
-      payload[0] = OuterKind.TRANSPORT;
-      if (length > SEAL_FROM_PARTS_MIN) encryptor.encryptPartsInto([kindByte(kind), head, body], payload, 1);
-      else encryptor.encryptInto(joinPlaintext(kind, head, body, length), payload, 1);
+      if (length > SEAL_FROM_PARTS_MIN) {
+        const prefix = allocate(1 + TRANSPORT_NONCE_LENGTH);
+        prefix[0] = OuterKind.TRANSPORT;
+        payload = encryptor.encryptParts([kindByte(kind), head, body], prefix, 1);
+      } else {
+        payload = allocate(1 + TRANSPORT_OVERHEAD + length);
+        payload[0] = OuterKind.TRANSPORT;
+        encryptor.encryptInto(joinPlaintext(kind, head, body, length), payload, 1);
+      }
     } catch (error) {
       this.#sink.failed(error instanceof Error ? error : new Error(String(error)));
       return;

@@ -236,6 +236,21 @@ class NodeAead implements Aead {
     return length + TAG_LENGTH;
   }
 
+  sealParts(nonce: number | bigint, ad: Uint8Array, parts: readonly Uint8Array[]): Uint8Array[] {
+    writeNoiseNonce(this.#iv, nonce, this.#aes);
+    const cipher = createSealer(this.#aes, this.#liveKey(), this.#iv);
+    let length = 0;
+    for (const part of parts) length += part.length;
+    if (ad.length > 0) cipher.setAAD(ad, { plaintextLength: length });
+    // Each update's output is a buffer the cipher just made: handed on as it is, never copied.
+    const out: Uint8Array[] = [];
+    for (const part of parts) if (part.length > 0) out.push(cipher.update(part));
+    const tail = cipher.final(); // empty for both stream-mode AEADs, kept for correctness
+    if (tail.length > 0) out.push(tail);
+    out.push(cipher.getAuthTag());
+    return out;
+  }
+
   open(nonce: number | bigint, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
     if (ciphertext.length < TAG_LENGTH) return null;
     writeNoiseNonce(this.#iv, nonce, this.#aes); // AESGCM nonces are big-endian

@@ -37,6 +37,12 @@ export interface Aead {
    * missing, callers concatenate and use sealInto().
    */
   sealPartsInto?(nonce: number | bigint, ad: Uint8Array, parts: readonly Uint8Array[], output: Uint8Array, offset: number): number;
+  /**
+   * The ciphertext of the concatenation of `parts`, as the cipher produced it (one piece per
+   * part, then the 16-byte tag), so a caller can hand the pieces to a transport without
+   * copying them into one buffer. Optional, like sealPartsInto.
+   */
+  sealParts?(nonce: number | bigint, ad: Uint8Array, parts: readonly Uint8Array[]): Uint8Array[];
   /** The plaintext, or null if the tag does not verify (never throws for a bad tag). */
   open(nonce: number | bigint, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
   /** Drops the key material this object holds; using it afterwards throws. */

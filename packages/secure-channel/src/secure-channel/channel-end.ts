@@ -40,6 +40,9 @@ const EMPTY = new Uint8Array(0);
 
 /** Messages up to this size are coalesced; larger ones are sealed alone (a copy would cost more than the call saves). */
 const COALESCE_MAX_PAYLOAD = 2048;
+/** A sealed TRANSPORT payload: one buffer, or pieces sent one after the other (ChannelCipherSink.sealed). */
+type SealedRecord = Uint8Array | readonly Uint8Array[];
+
 /** The u32 payload length that ends an envelope head (after the bin32 tag). */
 const PAYLOAD_LENGTH_BYTES = 4;
 /** A coalesced record is sealed as soon as it holds this much. */
@@ -96,7 +99,7 @@ export class ChannelEnd {
   /** Cancels the wait for room in the first hop. */
   #hopWait: (() => void) | undefined;
   /** Sealed records the first hop refused for load, in order, to route before anything else. */
-  readonly #refused: Uint8Array[] = [];
+  readonly #refused: SealedRecord[] = [];
   #refusedTimer: NodeJS.Timeout | undefined;
   /** Full destination mailboxes whose room releases held credit, with the cancel of each wait. */
   readonly #fullDestinations = new Map<Mailbox, () => void>();
@@ -522,7 +525,7 @@ export class ChannelEnd {
   }
 
   /** Routes a sealed record to the peer; a hop that refuses it for load gets it again later, in order. */
-  #routeSealed(transportPayload: Uint8Array): void {
+  #routeSealed(transportPayload: SealedRecord): void {
     if (this.#refused.length > 0) {
       this.#refused.push(transportPayload);
       return;
@@ -534,9 +537,13 @@ export class ChannelEnd {
   }
 
   /** True if routed; false if the hop refused it for load (the record is kept); closes the end on any other failure. */
-  #tryRoute(transportPayload: Uint8Array): boolean {
+  #tryRoute(transportPayload: SealedRecord): boolean {
     try {
-      this.#node.router.route(new LocalMessage(this.remoteRoute, this.#fromRemote, transportPayload), this.remoteAddress.key);
+      const message =
+        transportPayload instanceof Uint8Array
+          ? new LocalMessage(this.remoteRoute, this.#fromRemote, transportPayload)
+          : LocalMessage.fromParts(this.remoteRoute, this.#fromRemote, transportPayload);
+      this.#node.router.route(message, this.remoteAddress.key);
       return true;
     } catch (error) {
       if (isRefusedForLoad(error)) return false;
@@ -585,7 +592,7 @@ export class ChannelEnd {
    */
   readonly #sink: ChannelCipherSink = {
     // Sealed while open, so it goes out even if the end closed meanwhile (e.g. the CLOSE itself).
-    sealed: (transportPayload: Uint8Array): void => this.#routeSealed(transportPayload),
+    sealed: (transportPayload: SealedRecord): void => this.#routeSealed(transportPayload),
     opened: (plaintext: Uint8Array): void => this.#onPlaintext(plaintext),
     dropped: (reason: DropReason): void => {
       this.#log.debug(`channel ${this.encryptorAddress.toString()} dropped a message: ${reason}`);
