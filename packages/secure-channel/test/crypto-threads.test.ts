@@ -329,12 +329,15 @@ describe("CryptoThreads on its own", () => {
 
   class Sink implements ChannelCipherSink {
     readonly sealedMessages: Uint8Array[] = [];
+    /** How many pieces each sealed payload came in (1: one buffer). */
+    readonly sealedPieces: number[] = [];
     readonly openedMessages: Uint8Array[] = [];
     readonly drops: DropReason[] = [];
     readonly failures: Error[] = [];
     readonly order: string[] = [];
-    sealed(payload: Uint8Array): void {
-      this.sealedMessages.push(payload.slice());
+    sealed(payload: Uint8Array | readonly Uint8Array[]): void {
+      this.sealedMessages.push(payload instanceof Uint8Array ? payload.slice() : Buffer.concat(payload));
+      this.sealedPieces.push(payload instanceof Uint8Array ? 1 : payload.length);
       this.order.push("sealed");
     }
     opened(plaintext: Uint8Array): void {
@@ -349,6 +352,29 @@ describe("CryptoThreads on its own", () => {
       this.failures.push(error);
     }
   }
+
+  it("seals a large record inline into pieces (the cipher's own buffers, uncopied) that open as one record", () => {
+    const { a, b } = keys();
+    const options = { provider: getCryptoProvider("node"), rekeyInterval: 1000 };
+    const sink = new Sink();
+    const cipher = new InlineChannelCipher({ sendKey: a, receiveKey: b }, options, sink);
+    const head = body(1, 40);
+    cipher.seal(0, head, body(2, 16 * 1024)); // above the 2 KiB from which records go in parts
+    cipher.seal(0, NOTHING, body(3, 100)); // a small one: one buffer
+    expect(sink.sealedPieces[0]).toBeGreaterThan(1);
+    expect(sink.sealedPieces[1]).toBe(1);
+    const decryptor = new TransportDecryptor(a, options);
+    const opened = sink.sealedMessages.map((payload) => {
+      expect(payload[0]).toBe(2); // TRANSPORT
+      const result = decryptor.decrypt(payload.subarray(1));
+      if (!result.ok) throw new Error(result.reason);
+      return result.plaintext;
+    });
+    expect(opened[0]![0]).toBe(0);
+    expect(check(opened[0]!.subarray(1, 41), 40)).toBe(1);
+    expect(check(opened[0]!.subarray(41), 16 * 1024)).toBe(2);
+    expect(check(opened[1]!.subarray(1), 100)).toBe(3);
+  });
 
   it("sends one turn's ops to a thread in one batch, rekeys there, and interoperates with the inline codec", async () => {
     const pool = new CryptoThreads(1);
