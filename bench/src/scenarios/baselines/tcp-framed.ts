@@ -18,7 +18,8 @@ export const tcpFramedRtt = registerScenario({
   name: "baseline/tcp-framed-rtt",
   description:
     "Raw node:net round trip with one frame outstanding: client and echo server are separate " +
-    "child processes, TCP_NODELAY, latency from hrtime into a native histogram.",
+    "child processes, TCP_NODELAY, latency from hrtime into a native histogram." + windowNote(1, true),
   params: ["size"],
-  run: (p, signal) => roundTrip(p, signal),
+  // The same steady warm-up as the round trips read against it (tcp/one-hop-rtt*).
+  run: (p, signal) => roundTrip(windowed(p, 1, { steady: true }), signal),
 });
