@@ -83,7 +83,7 @@ function cpuOf(pid: number): ThreadCpu {
       if (Number(tid) === pid) out.main += ns;
       else {
         const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
-        out.others[name] = (out.others[name] ?? 0) + ns;
+        out.others[`${name}:${tid}`] = ns;
       }
     } catch {
       // a thread that ended meanwhile
@@ -96,11 +96,15 @@ function cpuDelta(a: ThreadCpu, b: ThreadCpu, n: number): Record<string, number>
   const perRt = (ns: number): number => Math.round((ns / n / 1e3) * 10) / 10;
   const out: Record<string, number> = { main: perRt(b.main - a.main) };
   let total = b.main - a.main;
-  for (const [name, ns] of Object.entries(b.others)) {
-    const d = ns - (a.others[name] ?? 0);
+  // Threads over 5 µs per round trip by name and id (a worker thread, a busy compiler), the rest summed.
+  let rest = 0;
+  for (const [thread, ns] of Object.entries(b.others)) {
+    const d = ns - (a.others[thread] ?? 0);
     total += d;
-    if (d / n > 500) out[name] = perRt(d); // under 0.5 µs per round trip: noise
+    if (d / n > 5000) out[thread] = perRt(d);
+    else rest += d;
   }
+  out.otherThreads = perRt(rest);
   out.total = perRt(total);
   return out;
 }

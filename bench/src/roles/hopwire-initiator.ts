@@ -38,6 +38,8 @@ export interface InitiatorParams {
   secure?: SecureSpec;
   size: number;
   warmupMs: number;
+  /** rtt: round trips made before the window, whatever warmupMs says (see WARM_ROUND_TRIPS). */
+  warmRoundTrips?: number;
   durationMs: number;
   /** send: most messages beyond the sink's last ack (0 = TCP backpressure only). */
   ackWindow?: number;
@@ -153,7 +155,7 @@ async function roundTrips(p: InitiatorParams, n: Awaited<ReturnType<typeof node>
   const payload = new Uint8Array(p.size).fill(0xab);
   const latency = new LatencyRecorder();
   const warmupEnd = performance.now() + p.warmupMs;
-  while (performance.now() < warmupEnd) await n.sendAndReceive(to, payload);
+  for (let k = 0; k < (p.warmRoundTrips ?? 0) || performance.now() < warmupEnd; k++) await n.sendAndReceive(to, payload);
   const start = performance.now();
   const end = start + p.durationMs;
   let now = start;

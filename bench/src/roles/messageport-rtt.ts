@@ -13,6 +13,8 @@ import type { SoloResult } from "../proc/solo.js";
 export interface MessagePortRttParams {
   size: number;
   warmupMs: number;
+  /** Round trips made before the window, whatever warmupMs says (see WARM_ROUND_TRIPS). */
+  warmRoundTrips?: number;
   durationMs: number;
 }
 
@@ -27,7 +29,7 @@ runBenchChild<MessagePortRttParams, null, SoloResult>(async (p) => {
       return back;
     };
     const warmupEnd = performance.now() + p.warmupMs;
-    while (performance.now() < warmupEnd) await pingPong();
+    for (let k = 0; k < (p.warmRoundTrips ?? 0) || performance.now() < warmupEnd; k++) await pingPong();
     const latency = new LatencyRecorder();
     const start = performance.now();
     let now = start;

@@ -11,6 +11,8 @@ import { summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
 export interface RttClientParams extends ConnectTarget {
   size: number;
   warmupMs: number;
+  /** Round trips made before the window, whatever warmupMs says (see WARM_ROUND_TRIPS). */
+  warmRoundTrips?: number;
   durationMs: number;
 }
 export type RttClientResult = RoundTripSummary;
@@ -23,6 +25,7 @@ runBenchChild<RttClientParams, null, RttClientResult>(async (p, io) => {
   const latency = new LatencyRecorder();
   const warmupEnd = performance.now() + p.warmupMs;
   let measuring = false;
+  let warmed = 0;
   let start = 0;
   let sentAt = 0n;
 
@@ -45,7 +48,7 @@ runBenchChild<RttClientParams, null, RttClientResult>(async (p, io) => {
       if (measuring) {
         latency.recordNs(elapsed);
         if (now >= start + p.durationMs) return finish(now);
-      } else if (now >= warmupEnd) {
+      } else if (now >= warmupEnd && ++warmed >= (p.warmRoundTrips ?? 0)) {
         measuring = true;
         start = now;
       }

@@ -1,6 +1,6 @@
 import { registerScenario } from "../../scenario.js";
 import { runSolo } from "../../proc/solo.js";
-import { windowed, windowNote } from "../tcp/hopwire-topology.js";
+import { warmNote, warmRoundTripsFor, windowed, windowNote } from "../tcp/hopwire-topology.js";
 
 const ROLE = new URL("../../roles/messageport.js", import.meta.url);
 
@@ -20,11 +20,11 @@ registerScenario({
   name: "baseline/messageport-rtt",
   description:
     "One size-byte Uint8Array main thread → worker_thread → main thread (postMessage on the Worker, structured clone " +
-    "each way), one outstanding; hrtime latencies in a native histogram. One process." + windowNote(1, true),
+    "each way), one outstanding; hrtime latencies in a native histogram. One process." + windowNote(1, true) + warmNote,
   params: ["size"],
   // The same steady warm-up as tcp/one-hop-rtt-thread-echo, which is read against it.
   run: (p, signal) => {
     const w = windowed(p, 1, { steady: true });
-    return runSolo(new URL("../../roles/messageport-rtt.js", import.meta.url), "process", w, w, signal);
+    return runSolo(new URL("../../roles/messageport-rtt.js", import.meta.url), "process", { ...w, warmRoundTrips: warmRoundTripsFor(p) }, w, signal);
   },
 });
