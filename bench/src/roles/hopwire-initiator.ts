@@ -23,7 +23,7 @@ import { countCompletions } from "../completion-window.js";
 import { busyBetween, busyMark, type BusyMark } from "../busy.js";
 import { runBenchChild } from "../proc/child.js";
 import { LatencyRecorder } from "../histogram.js";
-import { summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
+import { stillWarming, summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
 import { channelOptions, HOST, loadSecureChannel, nextTurn, type SecureSpec } from "./hopwire-net.js";
 import { awaitPublished } from "./hopwire-rendezvous.js";
 
@@ -155,7 +155,7 @@ async function roundTrips(p: InitiatorParams, n: Awaited<ReturnType<typeof node>
   const payload = new Uint8Array(p.size).fill(0xab);
   const latency = new LatencyRecorder();
   const warmupEnd = performance.now() + p.warmupMs;
-  for (let k = 0; k < (p.warmRoundTrips ?? 0) || performance.now() < warmupEnd; k++) await n.sendAndReceive(to, payload);
+  for (let k = 0; stillWarming(k, p.warmRoundTrips ?? 0, performance.now(), warmupEnd); k++) await n.sendAndReceive(to, payload);
   const start = performance.now();
   const end = start + p.durationMs;
   let now = start;

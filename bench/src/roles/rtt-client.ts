@@ -6,7 +6,7 @@ import { runBenchChild } from "../proc/child.js";
 import { FrameReader } from "../net/frames.js";
 import { connect, type ConnectTarget } from "../net/endpoints.js";
 import { LatencyRecorder } from "../histogram.js";
-import { summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
+import { stillWarming, summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
 
 export interface RttClientParams extends ConnectTarget {
   size: number;
@@ -48,7 +48,7 @@ runBenchChild<RttClientParams, null, RttClientResult>(async (p, io) => {
       if (measuring) {
         latency.recordNs(elapsed);
         if (now >= start + p.durationMs) return finish(now);
-      } else if (now >= warmupEnd && ++warmed >= (p.warmRoundTrips ?? 0)) {
+      } else if (!stillWarming(++warmed, p.warmRoundTrips ?? 0, now, warmupEnd)) {
         measuring = true;
         start = now;
       }

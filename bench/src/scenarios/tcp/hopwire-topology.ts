@@ -50,7 +50,7 @@ const STEADY_MIN_DURATION_MS = 500;
  */
 export const WARM_ROUND_TRIPS = 5_000;
 
-/** WARM_ROUND_TRIPS where the steady warm-up applies (a full run), else none. */
+/** WARM_ROUND_TRIPS (at most WARM_COUNT_CAP_MS past the warm-up time) where the steady warm-up applies (a full run), else none. */
 export const warmRoundTripsFor = (p: RunParams): number => (p.durationMs >= STEADY_MIN_DURATION_MS ? WARM_ROUND_TRIPS : 0);
 
 /** What a round-trip scenario's description says of WARM_ROUND_TRIPS. */
