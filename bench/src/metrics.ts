@@ -20,6 +20,18 @@ export interface RoundTripSummary {
   p99Us: number;
 }
 
+/**
+ * How long a round-trip run may go on warming up by count (WARM_ROUND_TRIPS) past its
+ * warm-up time: on a very loaded host 5000 round trips can take longer than the harness
+ * waits for a child (warm-up + duration + 20 s).
+ */
+export const WARM_COUNT_CAP_MS = 10_000;
+
+/** Whether a round-trip run is still warming up after `done` round trips (see WARM_COUNT_CAP_MS). */
+export function stillWarming(done: number, warmRoundTrips: number, now: number, warmupEnd: number): boolean {
+  return now < warmupEnd || (done < warmRoundTrips && now < warmupEnd + WARM_COUNT_CAP_MS);
+}
+
 export function summarizeRoundTrips(latency: LatencyRecorder, seconds: number): RoundTripSummary {
   if (latency.count === 0) throw new Error("no round trip completed in the measured window");
   return { roundTrips: latency.count, seconds, p50Us: latency.percentileUs(50), p99Us: latency.percentileUs(99) };

@@ -23,7 +23,7 @@ import { countCompletions } from "../completion-window.js";
 import { busyBetween, busyMark, type BusyMark } from "../busy.js";
 import { runBenchChild } from "../proc/child.js";
 import { LatencyRecorder } from "../histogram.js";
-import { summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
+import { stillWarming, summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
 import { channelOptions, HOST, loadSecureChannel, nextTurn, type SecureSpec } from "./hopwire-net.js";
 import { awaitPublished } from "./hopwire-rendezvous.js";
 
@@ -38,6 +38,8 @@ export interface InitiatorParams {
   secure?: SecureSpec;
   size: number;
   warmupMs: number;
+  /** rtt: round trips made before the window, whatever warmupMs says (see WARM_ROUND_TRIPS). */
+  warmRoundTrips?: number;
   durationMs: number;
   /** send: most messages beyond the sink's last ack (0 = TCP backpressure only). */
   ackWindow?: number;
@@ -153,7 +155,7 @@ async function roundTrips(p: InitiatorParams, n: Awaited<ReturnType<typeof node>
   const payload = new Uint8Array(p.size).fill(0xab);
   const latency = new LatencyRecorder();
   const warmupEnd = performance.now() + p.warmupMs;
-  while (performance.now() < warmupEnd) await n.sendAndReceive(to, payload);
+  for (let k = 0; stillWarming(k, p.warmRoundTrips ?? 0, performance.now(), warmupEnd); k++) await n.sendAndReceive(to, payload);
   const start = performance.now();
   const end = start + p.durationMs;
   let now = start;

@@ -7,12 +7,14 @@ import { once } from "node:events";
 import { performance } from "node:perf_hooks";
 import { runBenchChild } from "../proc/child.js";
 import { LatencyRecorder } from "../histogram.js";
-import { roundTripMetrics, summarizeRoundTrips } from "../metrics.js";
+import { roundTripMetrics, stillWarming, summarizeRoundTrips } from "../metrics.js";
 import type { SoloResult } from "../proc/solo.js";
 
 export interface MessagePortRttParams {
   size: number;
   warmupMs: number;
+  /** Round trips made before the window, whatever warmupMs says (see WARM_ROUND_TRIPS). */
+  warmRoundTrips?: number;
   durationMs: number;
 }
 
@@ -27,7 +29,7 @@ runBenchChild<MessagePortRttParams, null, SoloResult>(async (p) => {
       return back;
     };
     const warmupEnd = performance.now() + p.warmupMs;
-    while (performance.now() < warmupEnd) await pingPong();
+    for (let k = 0; stillWarming(k, p.warmRoundTrips ?? 0, performance.now(), warmupEnd); k++) await pingPong();
     const latency = new LatencyRecorder();
     const start = performance.now();
     let now = start;

@@ -6,11 +6,13 @@ import { runBenchChild } from "../proc/child.js";
 import { FrameReader } from "../net/frames.js";
 import { connect, type ConnectTarget } from "../net/endpoints.js";
 import { LatencyRecorder } from "../histogram.js";
-import { summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
+import { stillWarming, summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
 
 export interface RttClientParams extends ConnectTarget {
   size: number;
   warmupMs: number;
+  /** Round trips made before the window, whatever warmupMs says (see WARM_ROUND_TRIPS). */
+  warmRoundTrips?: number;
   durationMs: number;
 }
 export type RttClientResult = RoundTripSummary;
@@ -23,6 +25,7 @@ runBenchChild<RttClientParams, null, RttClientResult>(async (p, io) => {
   const latency = new LatencyRecorder();
   const warmupEnd = performance.now() + p.warmupMs;
   let measuring = false;
+  let warmed = 0;
   let start = 0;
   let sentAt = 0n;
 
@@ -45,7 +48,7 @@ runBenchChild<RttClientParams, null, RttClientResult>(async (p, io) => {
       if (measuring) {
         latency.recordNs(elapsed);
         if (now >= start + p.durationMs) return finish(now);
-      } else if (now >= warmupEnd) {
+      } else if (!stillWarming(++warmed, p.warmRoundTrips ?? 0, now, warmupEnd)) {
         measuring = true;
         start = now;
       }

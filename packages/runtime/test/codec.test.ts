@@ -45,6 +45,23 @@ describe("body codec", () => {
     }
   });
 
+  it("reads a bin body as msgpackr does: a view of the payload, of its class; a bin that does not fill the payload is an error", () => {
+    for (const n of [0, 1, 255, 256, 65_535, 65_536, 70_000]) {
+      const wire = Buffer.from(reference.pack(Buffer.from(Uint8Array.from({ length: n }, (_, i) => i * 3))));
+      for (const payload of [wire, new Uint8Array(wire.buffer.slice(wire.byteOffset, wire.byteOffset + wire.length))]) {
+        const ours = decodeBody(payload) as Uint8Array;
+        const theirs = reference.unpack(payload) as Uint8Array;
+        expect(ours.constructor).toBe(theirs.constructor);
+        expect(ours.buffer).toBe(payload.buffer);
+        expect(ours.byteOffset).toBe(theirs.byteOffset);
+        expect(Buffer.from(ours).equals(Buffer.from(theirs))).toBe(true);
+      }
+    }
+    expect(() => decodeBody(Uint8Array.of(0xc4, 3, 1, 2))).toThrow(DecodeError);
+    expect(() => decodeBody(Uint8Array.of(0xc4, 1, 1, 2))).toThrow(DecodeError);
+    expect(() => decodeBody(Uint8Array.of(0xc5, 0))).toThrow(DecodeError);
+  });
+
   it("keeps Address and Route classes inside bodies", () => {
     const v = decodeBody(encodeBody({ to: Address.parse("1#h:1"), via: route("a => b") })) as { to: Address; via: Route };
     expect(v.to).toBeInstanceOf(Address);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { AbortError, Address, RouteUnavailableError, TimeoutError } from "@hopwire/runtime";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { AbortError, Address, RouteUnavailableError, TimeoutError, type Context, type Routed } from "@hopwire/runtime";
 import { Prober, Sink } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
 
@@ -38,6 +40,37 @@ describe("receive and sendAndReceive: timeouts and AbortSignal", () => {
       await expect(pending).rejects.toBeInstanceOf(AbortError);
       await expect(n.sendAndReceive("sink", "x", { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
     });
+  });
+
+  it("on the main thread, a short timeout fires on time while a longer call waits, and a settled call leaves no address behind", async () => {
+    // One timer serves every call's deadline: it must be re-armed for an earlier one.
+    await withNode({}, async (n) => {
+      await n.startWorker("silent", { handleMessage: () => {} }, { placement: "main" });
+      await n.startWorker("echoer", { handleMessage: (ctx: Context, msg: Routed) => ctx.send(msg.returnRoute, msg.body) }, { placement: "main" });
+      const registered = n.router.addresses().length;
+      const controller = new AbortController();
+      const aborted = n.sendAndReceive("silent", "x", { timeout: 60_000, signal: controller.signal }).catch((e: unknown) => e);
+      const long = n.sendAndReceive("silent", "x", { timeout: 1_500 }).catch((e: unknown) => e);
+      const short = await n.sendAndReceive("silent", "x", { timeout: 30 }).catch((e: unknown) => e);
+      expect(short).toBeInstanceOf(TimeoutError);
+      expect((short as Error).message).toMatch(/^sendAndReceive to 0#silent timed out after 30 ms$/);
+      // Answered calls pile up settled deadlines behind the waiting ones; dropping them must keep those.
+      for (let i = 0; i < 300; i++) expect(await n.sendAndReceive("echoer", i)).toBe(i);
+      expect(n.router.addresses().length).toBe(registered + 2); // the waiting calls' reply addresses, nothing else
+      expect(await long).toBeInstanceOf(TimeoutError);
+      controller.abort();
+      expect(await aborted).toBeInstanceOf(AbortError);
+      expect(n.router.addresses().length).toBe(registered);
+    });
+  });
+
+  it("on the main thread, a waiting call keeps the process alive until its timeout, and an answered one does not", async () => {
+    const answered = await runChild("answered");
+    expect(answered.timedOut, "the process stayed up after its call was answered").toBe(false);
+    expect(answered.stdout.trim()).toBe("reply hi");
+    const pending = await runChild("pending");
+    expect(pending.timedOut).toBe(false);
+    expect(pending.stdout.trim(), "the process exited before the call timed out").toBe("failed TIMEOUT");
   });
 
   it("inside a thread worker: sendAndReceive times out, is aborted, and fails fast when its first hop stops", async () => {
@@ -83,3 +116,23 @@ describe("receive and sendAndReceive: timeouts and AbortSignal", () => {
     });
   });
 });
+
+/** Runs fixtures/deadline-child.js; killed if it has not exited by itself within 10 s. */
+function runChild(mode: string): Promise<{ stdout: string; timedOut: boolean }> {
+  const script = fileURLToPath(new URL("./fixtures/deadline-child.js", import.meta.url));
+  const child = spawn(process.execPath, [script, mode], { stdio: ["ignore", "pipe", "inherit"] });
+  let stdout = "";
+  let timedOut = false;
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, 10_000);
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", () => {
+      clearTimeout(timer);
+      resolve({ stdout, timedOut });
+    });
+  });
+}

@@ -30,10 +30,17 @@ export class FrameWriter {
   #blocked = false;
   #scheduled = false;
   #closed = false;
-  /** The routes of the last frame and its head bytes (0x93 … bin32 tag): a stream repeats them. */
+  /**
+   * The routes of the last frame and where its head bytes (0x93 … bin32 tag) lie: a stream
+   * repeats them. The bytes stay in the arena they were written to (an arena is never
+   * rewritten, only replaced), so remembering them costs no copy: every sendAndReceive
+   * has a return route of its own, and a copy per frame that is never reused was waste.
+   */
   #lastOnward: Route = Route.EMPTY;
   #lastReturn: Route = Route.EMPTY;
   #lastHead: Buffer | undefined;
+  #lastHeadStart = 0;
+  #lastHeadEnd = 0;
   /** When bytes were last handed to the socket (Date.now()): the keepalive clock. */
   lastWriteAt = Date.now();
   /** Messages (not keepalives) queued so far: the idle clock looks at it. */
@@ -89,12 +96,13 @@ export class FrameWriter {
     let headEnd: number;
     let frameStart: number;
     if (cached && sameHops(onward, this.#lastOnward, 1) && sameHops(returnRoute, this.#lastReturn, 0)) {
-      this.#reserve(FRAME_HEADER_LENGTH + cached.length + 4 + (copy ? payload.length : 0));
+      const length = this.#lastHeadEnd - this.#lastHeadStart;
+      this.#reserve(FRAME_HEADER_LENGTH + length + 4 + (copy ? payload.length : 0));
       frameStart = this.#pos;
       const at = frameStart + FRAME_HEADER_LENGTH;
-      copyInto(this.#arena, cached, at);
-      this.#arena.writeUInt32BE(payloadLength, at + cached.length);
-      headEnd = at + cached.length + 4;
+      copyRange(this.#arena, at, cached, this.#lastHeadStart, this.#lastHeadEnd);
+      this.#arena.writeUInt32BE(payloadLength, at + length);
+      headEnd = at + length + 4;
     } else {
       // The onward route without its first hop: this connection.
       this.#reserve(FRAME_HEADER_LENGTH + envelopeHeadBound(message, "network", 1) + (copy ? payload.length : 0));
@@ -102,7 +110,9 @@ export class FrameWriter {
       const at = frameStart + FRAME_HEADER_LENGTH;
       headEnd = writeEnvelopeHead(this.#arena, at, message, "network", 1);
       if (headEnd - at <= MAX_CACHED_HEAD) {
-        this.#lastHead = Buffer.from(this.#arena.subarray(at, headEnd - 4));
+        this.#lastHead = this.#arena;
+        this.#lastHeadStart = at;
+        this.#lastHeadEnd = headEnd - 4;
         this.#lastOnward = onward;
         this.#lastReturn = returnRoute;
       } else this.#lastHead = undefined;
@@ -231,6 +241,12 @@ function copyInto(target: Uint8Array, source: Uint8Array, at: number): void {
   const n = source.length;
   if (n > 64) target.set(source, at);
   else for (let i = 0; i < n; i++) target[at + i] = source[i]!;
+}
+
+/** copyInto for the bytes [start, end) of `source`. */
+function copyRange(target: Buffer, at: number, source: Buffer, start: number, end: number): void {
+  if (end - start > 64) source.copy(target, at, start, end);
+  else for (let i = start; i < end; i++) target[at++] = source[i]!;
 }
 
 /** Whether two routes hold the same addresses from index `from` on. */

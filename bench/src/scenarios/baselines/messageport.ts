@@ -1,5 +1,6 @@
 import { registerScenario } from "../../scenario.js";
 import { runSolo } from "../../proc/solo.js";
+import { warmNote, warmRoundTripsFor, windowed, windowNote } from "../tcp/hopwire-topology.js";
 
 const ROLE = new URL("../../roles/messageport.js", import.meta.url);
 
@@ -19,7 +20,11 @@ registerScenario({
   name: "baseline/messageport-rtt",
   description:
     "One size-byte Uint8Array main thread → worker_thread → main thread (postMessage on the Worker, structured clone " +
-    "each way), one outstanding; hrtime latencies in a native histogram. One process.",
+    "each way), one outstanding; hrtime latencies in a native histogram. One process." + windowNote(1, true) + warmNote,
   params: ["size"],
-  run: (p, signal) => runSolo(new URL("../../roles/messageport-rtt.js", import.meta.url), "process", p, p, signal),
+  // The same steady warm-up as tcp/one-hop-rtt-thread-echo, which is read against it.
+  run: (p, signal) => {
+    const w = windowed(p, 1, { steady: true });
+    return runSolo(new URL("../../roles/messageport-rtt.js", import.meta.url), "process", { ...w, warmRoundTrips: warmRoundTripsFor(p) }, w, signal);
+  },
 });

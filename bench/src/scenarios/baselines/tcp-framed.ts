@@ -1,4 +1,4 @@
-import { windowed, windowNote } from "../tcp/hopwire-topology.js";
+import { warmNote, warmRoundTripsFor, windowed, windowNote } from "../tcp/hopwire-topology.js";
 import { registerScenario } from "../../scenario.js";
 import { ONE_WAY_SHARE, oneWay, roundTrip } from "./tcp-topology.js";
 
@@ -18,7 +18,8 @@ export const tcpFramedRtt = registerScenario({
   name: "baseline/tcp-framed-rtt",
   description:
     "Raw node:net round trip with one frame outstanding: client and echo server are separate " +
-    "child processes, TCP_NODELAY, latency from hrtime into a native histogram.",
+    "child processes, TCP_NODELAY, latency from hrtime into a native histogram." + windowNote(1, true) + warmNote,
   params: ["size"],
-  run: (p, signal) => roundTrip(p, signal),
+  // The same steady warm-up as the round trips read against it (tcp/one-hop-rtt*).
+  run: (p, signal) => roundTrip(windowed(p, 1, { steady: true }), signal, { warmRoundTrips: warmRoundTripsFor(p) }),
 });

@@ -27,6 +27,8 @@ export interface TopologyOptions {
   viaProxy?: boolean;
   /** Bulk: the sink counts from its first byte until this much payload has arrived (and the timeout grows with it). */
   totalBytes?: number;
+  /** Round trips: made before the window on top of its warm-up time (see WARM_ROUND_TRIPS). */
+  warmRoundTrips?: number;
 }
 
 /** A bulk run may be slow on a loaded host: allow 20 MB/s at worst. */
@@ -69,6 +71,7 @@ export function roundTrip(p: RunParams, signal: AbortSignal, o: TopologyOptions 
       certPem: target.certPem,
       size: p.size,
       warmupMs: p.warmupMs,
+      warmRoundTrips: o.warmRoundTrips ?? 0,
       durationMs: p.durationMs,
     });
     const [c, e, x] = await Promise.all([client.result, echo.result, proxy?.result]);

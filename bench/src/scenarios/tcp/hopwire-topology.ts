@@ -42,6 +42,20 @@ export const STEADY_WARMUP_MS = 1_000;
 /** --duration at or above which the steady warm-up applies (--quick is 0.15 s). */
 const STEADY_MIN_DURATION_MS = 500;
 
+/**
+ * Round trips a round-trip run makes before its measured window, on top of its warm-up time,
+ * in a full run. V8 optimises by calls, not by time: on a loaded host (load 10 on 2 cores)
+ * 1 s was ~1000 Hopwire round trips, the compiler threads were starved and the p50 was a
+ * cold process's (~300 µs, against ~60-90 µs after 3000 round trips, probe/rtt-cpu).
+ */
+export const WARM_ROUND_TRIPS = 5_000;
+
+/** WARM_ROUND_TRIPS (at most WARM_COUNT_CAP_MS past the warm-up time) where the steady warm-up applies (a full run), else none. */
+export const warmRoundTripsFor = (p: RunParams): number => (p.durationMs >= STEADY_MIN_DURATION_MS ? WARM_ROUND_TRIPS : 0);
+
+/** What a round-trip scenario's description says of WARM_ROUND_TRIPS. */
+export const warmNote = ` In a full run at least ${WARM_ROUND_TRIPS} round trips precede the window.`;
+
 /** The sentence a scenario's description ends with, so the report says what was measured. */
 export const windowNote = (share: number | string, steady = false): string =>
   ` Measures ${typeof share === "number" ? `${Math.round(share * 100)}%` : share} of --duration (and of the warm-up${
@@ -171,7 +185,11 @@ export function hopwireBulk(p: RunParams, signal: AbortSignal, t: HopwireTopolog
 }
 
 /** initiator → [middle →] responder's echoer and back, one outstanding; the initiator measures. */
-export function hopwireRoundTrip(p: RunParams, signal: AbortSignal, t: HopwireTopology & { echoer: "main" | "seed" }): Promise<Measurement> {
+export function hopwireRoundTrip(
+  p: RunParams,
+  signal: AbortSignal,
+  t: HopwireTopology & { echoer: "main" | "seed"; warmRoundTrips?: number },
+): Promise<Measurement> {
   return withTopology(p, signal, async (spawn, rv) => {
     const s = servers(spawn, rv, t, {
       mode: "echo",
@@ -187,6 +205,7 @@ export function hopwireRoundTrip(p: RunParams, signal: AbortSignal, t: HopwireTo
       ...(t.secure ? { secure: t.secure } : {}),
       size: p.size!,
       warmupMs: p.warmupMs,
+      warmRoundTrips: t.warmRoundTrips ?? 0,
       durationMs: p.durationMs,
     } satisfies InitiatorParams);
     const i = await initiator.result;

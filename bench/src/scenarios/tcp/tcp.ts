@@ -1,7 +1,7 @@
 // tcp/*: Hopwire's TCP transport between nodes in separate processes, against raw
 // node:net framing (and a plain TCP proxy for the relay), measured in the same run.
 import { registerScenario } from "../../scenario.js";
-import { hopwireOneWay, hopwireRoundTrip, windowed, windowNote } from "./hopwire-topology.js";
+import { hopwireOneWay, hopwireRoundTrip, warmNote, warmRoundTripsFor, windowed, windowNote } from "./hopwire-topology.js";
 import { registerWindowCheck } from "../check/window-check.js";
 import type { RunParams } from "../../scenario.js";
 
@@ -12,10 +12,12 @@ registerScenario({
   name: "tcp/one-hop-rtt",
   description:
     "initiator → responder over one TCP connection: node.sendAndReceive(route(connection, \"echoer\"), payload), " +
-    "one outstanding; the echoer is placed \"main\" and sends the payload back undecoded. Two child processes." + windowNote(SHARE),
+    "one outstanding; the echoer is placed \"main\" and sends the payload back undecoded. Two child processes." + windowNote(SHARE, true) + warmNote,
   params: ["size"],
   baseline: "baseline/tcp-framed-rtt",
-  run: (p, signal) => hopwireRoundTrip(windowed(p, SHARE), signal, { echoer: "main" }),
+  // The steady warm-up, as its baseline's: after 60 ms a fresh process is still compiling
+  // (V8's compiler threads then cost more CPU per round trip than the round trip itself).
+  run: (p, signal) => hopwireRoundTrip(windowed(p, SHARE, { steady: true }), signal, { echoer: "main", warmRoundTrips: warmRoundTripsFor(p) }),
 });
 
 registerScenario({
@@ -38,10 +40,10 @@ registerScenario({
   description:
     "tcp/one-hop-rtt with the seed's Echoer (minus its print) on its own thread instead of placed \"main\": every round " +
     "trip crosses to the echo thread and back. Read its p50 against baseline/tcp-framed-rtt + baseline/messageport-rtt " +
-    "(same run). Two child processes." + windowNote(SHARE),
+    "(same run). Two child processes." + windowNote(SHARE, true) + warmNote,
   params: ["size"],
   baseline: "baseline/tcp-framed-rtt",
-  run: (p, signal) => hopwireRoundTrip(windowed(p, SHARE), signal, { echoer: "seed" }),
+  run: (p, signal) => hopwireRoundTrip(windowed(p, SHARE, { steady: true }), signal, { echoer: "seed", warmRoundTrips: warmRoundTripsFor(p) }),
 });
 
 const relayAt = (p: RunParams, signal: AbortSignal, windowScale: number) =>

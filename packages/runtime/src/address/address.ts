@@ -72,17 +72,21 @@ export function toAddress(address: AddressLike): Address {
   return address instanceof Address ? address : Address.parse(address);
 }
 
-// Random bytes drawn 4 KiB at a time: one system call per 256 addresses, not one each
-// (sendAndReceive makes an address per request).
-const pool = Buffer.alloc(4096);
-let poolOffset = pool.length;
+// Random bytes drawn 4 KiB at a time and turned into hex at once: one system call and one
+// conversion per 256 addresses, not one each (sendAndReceive makes an address per request).
+// Each address is a 32-character slice of that string.
+const POOL_BYTES = 4096;
+const pool = Buffer.alloc(POOL_BYTES);
+let poolHex = "";
+let hexOffset = 0;
 
 function randomHex32(): string {
-  if (poolOffset + 16 > pool.length) {
+  if (hexOffset === poolHex.length) {
     randomFillSync(pool);
-    poolOffset = 0;
+    poolHex = pool.toString("hex");
+    hexOffset = 0;
   }
-  const hex = pool.toString("hex", poolOffset, poolOffset + 16);
-  poolOffset += 16;
+  const hex = poolHex.slice(hexOffset, hexOffset + 32);
+  hexOffset += 32;
   return hex;
 }

@@ -25,6 +25,8 @@ export function unencodableError(what: string, root: string, value: unknown, cau
 
 /** Decodes a message payload written by the body codec back to the value that was sent; throws DecodeError on bad input. */
 export function decodeBody(payload: Uint8Array): unknown {
+  const bytes = decodeBytes(payload);
+  if (bytes !== undefined) return bytes;
   try {
     return packr.unpack(payload);
   } catch {
@@ -54,4 +56,30 @@ function encodeBytes(bytes: Uint8Array): Uint8Array {
   }
   out.set(bytes, head);
   return out;
+}
+
+/**
+ * A payload that is one msgpack bin and nothing else, as msgpackr reads it: a view of its
+ * bytes, of the payload's own class (a Buffer's is a Buffer). Every reply of an echo and
+ * every bytes body comes this way; msgpackr's per-call set-up cost more than the decoding.
+ * Anything else (another type, a length that does not fill the payload exactly): undefined,
+ * and msgpackr decides.
+ */
+function decodeBytes(payload: Uint8Array): Uint8Array | undefined {
+  const n = payload.length;
+  if (n < 2) return undefined;
+  const tag = payload[0];
+  let head: number;
+  let length: number;
+  if (tag === 0xc4) {
+    head = 2;
+    length = payload[1]!;
+  } else if (tag === 0xc5 && n >= 3) {
+    head = 3;
+    length = (payload[1]! << 8) | payload[2]!;
+  } else if (tag === 0xc6 && n >= 5) {
+    head = 5;
+    length = ((payload[1]! << 24) | (payload[2]! << 16) | (payload[3]! << 8) | payload[4]!) >>> 0;
+  } else return undefined;
+  return head + length === n ? payload.subarray(head, n) : undefined;
 }

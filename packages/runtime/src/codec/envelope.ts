@@ -153,8 +153,10 @@ function writeRoute(out: Buffer, at: number, addresses: readonly Address[], skip
 
 function writeString(out: Buffer, at: number, value: string): number {
   const length = value.length;
-  // Addresses are nearly always short ASCII: written char by char after the shortest header.
-  if (length < 32) {
+  // Addresses are nearly always short ASCII (a random one is 32 characters: str8): written
+  // char by char after the shortest header, without Buffer.write's native call.
+  if (length < 0x100) {
+    const head = length < 32 ? 1 : 2;
     let ascii = true;
     for (let i = 0; i < length; i++) {
       const c = value.charCodeAt(i);
@@ -162,11 +164,15 @@ function writeString(out: Buffer, at: number, value: string): number {
         ascii = false;
         break;
       }
-      out[at + 1 + i] = c;
+      out[at + head + i] = c;
     }
     if (ascii) {
-      out[at] = 0xa0 | length;
-      return at + 1 + length;
+      if (head === 1) out[at] = 0xa0 | length;
+      else {
+        out[at] = 0xd9;
+        out[at + 1] = length;
+      }
+      return at + head + length;
     }
   }
   const bytes = Buffer.byteLength(value, "utf8");

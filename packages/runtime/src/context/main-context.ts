@@ -4,12 +4,13 @@ import { UnsupportedOperationError } from "../errors/errors.js";
 import { LocalMessage, NO_LOCAL_INFO } from "../message/local-message.js";
 import type { Routed } from "../message/routed.js";
 import type { NodeCore } from "../node/node-core.js";
-import { route, type Route, type RouteLike } from "../route/route.js";
+import { adoptRoute, route, type Route, type RouteLike } from "../route/route.js";
 import type { WaitOptions } from "../util/wait.js";
 import type { Processor, StartWorkerOptions, Worker, WorkerClass } from "../worker/worker.js";
 import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions } from "./context.js";
-import { Inbox } from "./inbox.js";
-import { SendQueue } from "./send-queue.js";
+import type { Inbox } from "./inbox.js";
+import { PendingReply } from "./pending-reply.js";
+import { SendQueue, SENT } from "./send-queue.js";
 
 /** A context on the node's main thread: it talks to the router directly. */
 export class MainContext implements Context {
@@ -71,31 +72,49 @@ export class MainContext implements Context {
     return this.#inbox.receive<T>(options);
   }
 
-  async sendAndReceive<T = unknown>(to: RouteLike, body: unknown, options: SendAndReceiveOptions = {}): Promise<T> {
+  /**
+   * Not an async function: a reply address is a PendingReply (its own mailbox, deadline and
+   * hop watcher), and a request written at once starts its clock without awaiting the send.
+   */
+  sendAndReceive<T = unknown>(to: RouteLike, body: unknown, options: SendAndReceiveOptions = {}): Promise<T> {
     const core = this.#core;
-    core.assertRunning();
-    const onward = route(to);
-    const firstHop = onward.next();
-    const ephemeral = Address.random();
-    const inbox = new Inbox(ephemeral, true);
-    core.router.register([ephemeral], inbox);
-    // A reply can only come back through the first hop: if it stops, fail now, not at the timeout.
-    const unwatch = core.router.watchHop(firstHop, (error) => inbox.close(error));
+    let reply: PendingReply<T>;
+    let message: LocalMessage;
     try {
-      const message = new LocalMessage(onward, route(ephemeral), encodeBody(body), options.localInfo ?? NO_LOCAL_INFO);
-      // In order with this context's sends, and waiting for room as they do (the time counts against the timeout).
-      const started = Date.now();
-      await this.#sends.submit({ message, senderKey: ephemeral.key }, options);
-      const timeout = options.timeout ?? core.options.sendAndReceiveTimeout;
-      const reply = await inbox.receive<T>(
-        { timeout: Math.max(0, timeout - (Date.now() - started)), signal: options.signal },
-        describeRequest(core, onward),
-      );
-      return reply.body;
-    } finally {
-      unwatch();
-      core.router.unregister([ephemeral]);
+      core.assertRunning();
+      const onward = route(to);
+      const firstHop = onward.next();
+      const ephemeral = Address.random();
+      reply = new PendingReply<T>(ephemeral, core.router, core.deadlines, onward, viaOf(core, firstHop));
+      reply.open(firstHop, options.signal);
+      if (!reply.pending) return reply.promise;
+      try {
+        message = new LocalMessage(onward, adoptRoute([ephemeral]), encodeBody(body), options.localInfo ?? NO_LOCAL_INFO);
+      } catch (error) {
+        reply.fail(error);
+        return reply.promise;
+      }
+    } catch (error) {
+      return Promise.reject(error);
     }
+    const timeout = options.timeout ?? core.options.sendAndReceiveTimeout;
+    // In order with this context's sends, and waiting for room as they do (the time counts against the timeout).
+    let sent: Promise<void>;
+    try {
+      sent = this.#sends.submit({ message, senderKey: reply.address.key }, { timeout, signal: options.signal });
+    } catch (error) {
+      reply.fail(error);
+      return reply.promise;
+    }
+    if (sent === SENT) reply.startClock(timeout);
+    else {
+      const started = Date.now();
+      sent.then(
+        () => reply.startClock(timeout - (Date.now() - started)),
+        (error: unknown) => reply.fail(error),
+      );
+    }
+    return reply.promise;
   }
 
   /** Starts a worker at one or more addresses (a class runs on its own thread by default; see StartWorkerOptions.placement). */
@@ -130,20 +149,14 @@ export class MainContext implements Context {
 }
 
 /**
- * Names a request in its timeout: through a network hop it says so, since a remote node
- * that drops the message (flow controls, no such worker, a handler that threw) never replies
- * and reports it only on its own side. One table lookup per request.
+ * What the first hop of a request is when it leads to another node (a transport's mailbox
+ * kind, or "connection" for a producer's alias), for its timeout's message: one table
+ * lookup per request, the message itself is built only if it times out.
  */
-function describeRequest(core: NodeCore, onward: Route): string {
-  const firstHop = onward.next();
-  const what = `sendAndReceive to ${onward.toString()}`;
+function viaOf(core: NodeCore, firstHop: Address): string | undefined {
   const kind = core.router.mailboxOf(firstHop)?.kind;
-  const remote = kind !== undefined || core.flowControls.producerByKey(firstHop.key) !== undefined;
-  if (!remote) return what;
-  return (
-    `${what} (through the ${kind ?? "connection"} ${firstHop.toString()}: a node along the route that drops the message does ` +
-    `not reply — its "denied", "dropped" or "handler-error" warnings say why)`
-  );
+  if (kind !== undefined) return kind;
+  return core.flowControls.producerByKey(firstHop.key) !== undefined ? "connection" : undefined;
 }
 
 /** What waits in a context's send queue: a message it sends, or a sendAndReceive request (from its own address). */

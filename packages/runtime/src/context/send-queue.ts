@@ -23,6 +23,9 @@ interface Lane<T> {
 }
 
 const RESOLVED = Promise.resolve();
+
+/** What `submit` returns for an item written at once (compare by identity to skip an await). */
+export const SENT: Promise<void> = RESOLVED;
 const ONE_LANE = "";
 
 /**
@@ -53,6 +56,7 @@ export class SendQueue<T> {
     return n;
   }
 
+  /** Writes `item` now, or queues it; returns SENT when it was written at once (and its write returned nothing). */
   submit(item: T, options?: WaitOptions): Promise<void> {
     // The common case, nothing waiting anywhere, needs no lane key.
     const known = this.#lanes.size === 0 ? undefined : this.laneOf(item);

@@ -29,7 +29,7 @@ export class FlowControls {
    * address (every sendAndReceive unregisters its ephemeral address) costs what the
    * address holds, not a scan of every flow.
    */
-  readonly #consumes = new Map<string, Set<FlowControlId>>();
+  readonly #consumes = new Map<string, FlowControlId | Set<FlowControlId>>();
 
   /** A fresh, unguessable flow control id. */
   static generateId(): FlowControlId {
@@ -70,8 +70,14 @@ export class FlowControls {
   removeConsumer(address: AddressLike, flowControlId: FlowControlId): void {
     const key = toAddress(address).key;
     this.#consumers.get(flowControlId)?.delete(key);
+    this.#forgetConsumes(key, flowControlId);
+  }
+
+  /** Drops `flowControlId` from what `key` consumes. */
+  #forgetConsumes(key: string, flowControlId: FlowControlId): void {
     const flows = this.#consumes.get(key);
-    if (flows?.delete(flowControlId) && flows.size === 0) this.#consumes.delete(key);
+    if (flows === flowControlId) this.#consumes.delete(key);
+    else if (typeof flows === "object" && flows.delete(flowControlId) && flows.size === 0) this.#consumes.delete(key);
   }
 
   /** True when messages that arrived under `flowControlId` may reach `address`. */
@@ -106,9 +112,12 @@ export class FlowControls {
     if (!consumers) this.#consumers.set(flowControlId, (consumers = new Set()));
     else if (consumers.has(key)) return;
     consumers.add(key);
-    let flows = this.#consumes.get(key);
-    if (!flows) this.#consumes.set(key, (flows = new Set()));
-    flows.add(flowControlId);
+    // Most addresses consume one flow (every sendAndReceive's reply address does): a string, not a set.
+    const flows = this.#consumes.get(key);
+    if (flows === undefined) this.#consumes.set(key, flowControlId);
+    else if (typeof flows === "string") {
+      if (flows !== flowControlId) this.#consumes.set(key, new Set([flows, flowControlId]));
+    } else flows.add(flowControlId);
   }
 
   /** Whether a message sent by `sender` may be delivered to `destination` (both address keys). */
@@ -123,14 +132,19 @@ export class FlowControls {
 
   /** Forgets everything registered for an address that went away. */
   cleanup(address: AddressLike): void {
-    const key = toAddress(address).key;
+    this.cleanupKey(toAddress(address).key);
+  }
+
+  /** `cleanup` by address key (the router's hot path: every reply address goes through it). */
+  cleanupKey(key: string): void {
     this.#producers.delete(key);
     this.#producerAliases.delete(key);
     this.#spawners.delete(key);
     const flows = this.#consumes.get(key);
-    if (!flows) return;
+    if (flows === undefined) return;
     this.#consumes.delete(key);
-    for (const id of flows) this.#consumers.get(id)?.delete(key);
+    if (typeof flows === "string") this.#consumers.get(flows)?.delete(key);
+    else for (const id of flows) this.#consumers.get(id)?.delete(key);
   }
 
   /** Forgets a whole flow (its consumer set). */
@@ -138,9 +152,6 @@ export class FlowControls {
     const consumers = this.#consumers.get(flowControlId);
     if (!consumers) return;
     this.#consumers.delete(flowControlId);
-    for (const key of consumers) {
-      const flows = this.#consumes.get(key);
-      if (flows?.delete(flowControlId) && flows.size === 0) this.#consumes.delete(key);
-    }
+    for (const key of consumers) this.#forgetConsumes(key, flowControlId);
   }
 }

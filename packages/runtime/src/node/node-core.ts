@@ -11,6 +11,7 @@ import type { OffThreadPlacement } from "../placement/off-thread-placement.js";
 import type { WorkerHandle } from "../placement/worker-handle.js";
 import { resolveMailboxLimits, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { Router } from "../router/router.js";
+import { Deadlines } from "../util/deadlines.js";
 import { isWorkerClass, type Placement, type Processor, type StartWorkerOptions, type Worker, type WorkerClass } from "../worker/worker.js";
 import type { ResolvedNodeOptions } from "./node-options.js";
 
@@ -30,6 +31,8 @@ export class NodeCore {
   readonly flowControls = new FlowControls();
   readonly router = new Router(this.flowControls);
   readonly log: Logger;
+  /** The timeouts of the node's sendAndReceive calls on its main thread (one timer for all). */
+  readonly deadlines = new Deadlines();
   /** Node events and warnings about what the node dropped (failure paths only). */
   readonly diagnostics: Diagnostics;
   readonly #handles = new Map<string, WorkerHandle>();

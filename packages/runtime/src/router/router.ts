@@ -76,6 +76,7 @@ export class Router {
 
   /** Registers every address of a mailbox at once, or none if one is taken. */
   register(addresses: readonly Address[], mailbox: Mailbox): void {
+    if (addresses.length === 1) return this.register1(addresses[0]!, mailbox);
     for (const a of addresses) {
       if (!a.isLocal) throw new InvalidRouteError(`A worker address must be local, got ${a.toString()}`);
       if (this.#table.has(a.key)) throw new DuplicateAddressError(`Address ${a.toString()} is already in use`);
@@ -85,22 +86,35 @@ export class Router {
     for (const a of addresses) this.#table.set(a.key, mailbox);
   }
 
+  /** `register` of one address (every sendAndReceive registers its reply address: no arrays). */
+  register1(address: Address, mailbox: Mailbox): void {
+    if (!address.isLocal) throw new InvalidRouteError(`A worker address must be local, got ${address.toString()}`);
+    const key = address.key;
+    if (this.#table.has(key)) throw new DuplicateAddressError(`Address ${address.toString()} is already in use`);
+    this.#table.set(key, mailbox);
+  }
+
   /**
    * Removes addresses; requests waiting on them as their first hop fail fast, with
    * RouteUnavailableError (cause: `reason`), or with `reason` itself if it is one.
    */
   unregister(addresses: readonly Address[], reason?: Error): void {
-    for (const a of addresses) {
-      this.#table.delete(a.key);
-      this.flowControls.cleanup(a);
-      const watchers = this.#watchers.get(a.key);
-      if (!watchers || watchers.size === 0) continue;
-      this.#watchers.delete(a.key);
-      // A reason that already says why the route is unavailable (e.g. a closed secure channel) is passed on as is.
-      const error =
-        reason instanceof RouteUnavailableError ? reason : new RouteUnavailableError(`${a.toString()} stopped before a reply arrived`, { cause: reason });
-      for (const w of watchers) w(error);
-    }
+    for (const a of addresses) this.unregister1(a, reason);
+  }
+
+  /** `unregister` of one address. */
+  unregister1(address: Address, reason?: Error): void {
+    const key = address.key;
+    this.#table.delete(key);
+    this.flowControls.cleanupKey(key);
+    const watchers = this.#watchers.get(key);
+    if (watchers === undefined) return;
+    this.#watchers.delete(key);
+    if (watchers.size === 0) return;
+    // A reason that already says why the route is unavailable (e.g. a closed secure channel) is passed on as is.
+    const error =
+      reason instanceof RouteUnavailableError ? reason : new RouteUnavailableError(`${address.toString()} stopped before a reply arrived`, { cause: reason });
+    for (const w of watchers) w(error);
   }
 
   /** Routes messages whose next hop has transport type `type` through `transport`. */
@@ -119,14 +133,20 @@ export class Router {
 
   /** Calls `watcher` if `hop` is unregistered; returns a function that stops watching. */
   watchHop(hop: Address, watcher: HopWatcher): () => void {
-    let set = this.#watchers.get(hop.key);
-    if (!set) this.#watchers.set(hop.key, (set = new Set()));
+    const key = hop.key;
+    let set = this.#watchers.get(key);
+    if (!set) this.#watchers.set(key, (set = new Set()));
     set.add(watcher);
-    return () => {
-      const current = this.#watchers.get(hop.key);
-      current?.delete(watcher);
-      if (current?.size === 0) this.#watchers.delete(hop.key);
-    };
+    return () => this.unwatchHop(hop, watcher);
+  }
+
+  /** Stops a `watchHop` (the same as calling the function it returned). */
+  unwatchHop(hop: Address, watcher: HopWatcher): void {
+    const key = hop.key;
+    const current = this.#watchers.get(key);
+    if (current === undefined || !current.delete(watcher) || current.size > 0) return;
+    // A registered hop keeps its empty set for the next request through it (unregister drops it).
+    if (!this.#table.has(key)) this.#watchers.delete(key);
   }
 
   /**

@@ -1,0 +1,454 @@
+// Probe: CPU per round trip, per process and per thread, for one-hop round trips.
+//
+//   node bench/dist/probe/rtt-cpu.js [--case raw|hw-main|hw-thread|mp] [--n 20000] [--warm 3000]
+//                                    [--count] [--strace] [--reps 3] [--size 64]
+//
+// Cases: raw       a raw framed TCP client against a raw echo server (baseline/tcp-framed-rtt)
+//        hw-main   node.sendAndReceive over one TCP connection to an echoer placed "main" (tcp/one-hop-rtt)
+//        hw-thread the same to the seed's Echoer on its own thread (tcp/one-hop-rtt-thread-echo)
+//        mp        a bare MessagePort ping-pong, main thread ↔ worker thread (baseline/messageport-rtt)
+//
+// CPU comes from /proc/<pid>/task/*/schedstat (nanoseconds on a CPU, every thread), read by
+// the parent while the initiator waits, so it is the same for every case and robust under
+// load (wall time is not). --count installs counters (timers, immediates, microtask-queued
+// callbacks, promises created, MessagePort posts) in both processes: they cost CPU, so CPU
+// figures of a --count run are not comparable. --strace attaches `strace -c -f` to both
+// processes for the measured window only (syscalls per round trip; epoll_wait ≈ loop turns);
+// --perf attaches `perf stat` the same way (task-clock, page faults, context switches).
+import { fork, spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { once } from "node:events";
+import net from "node:net";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { Worker as ThreadWorker, MessagePort, isMainThread, parentPort } from "node:worker_threads";
+import { promiseHooks } from "node:v8";
+
+type Case = "raw" | "hw-main" | "hw-thread" | "mp";
+type Counts = Record<string, number>;
+
+// ---- counters ------------------------------------------------------------------------
+
+const counts: Counts = {};
+const bump = (k: string): void => {
+  counts[k] = (counts[k] ?? 0) + 1;
+};
+
+/** Wraps the scheduling primitives so that each call is counted (this thread only). */
+function installCounters(): void {
+  const g = globalThis as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const name of ["setTimeout", "clearTimeout", "setImmediate", "queueMicrotask", "setInterval"]) {
+    const original = g[name]!;
+    g[name] = function (this: unknown, ...args: unknown[]) {
+      bump(name);
+      return original.apply(this, args);
+    };
+  }
+  const tick = process.nextTick;
+  process.nextTick = ((...args: Parameters<typeof process.nextTick>) => {
+    bump("nextTick");
+    return tick(...args);
+  }) as typeof process.nextTick;
+  const post = MessagePort.prototype.postMessage;
+  MessagePort.prototype.postMessage = function (this: MessagePort, ...args: Parameters<MessagePort["postMessage"]>) {
+    bump("port.postMessage");
+    return post.apply(this, args);
+  };
+  const workerPost = ThreadWorker.prototype.postMessage;
+  ThreadWorker.prototype.postMessage = function (this: ThreadWorker, ...args: Parameters<ThreadWorker["postMessage"]>) {
+    bump("worker.postMessage");
+    return workerPost.apply(this, args);
+  };
+  promiseHooks.onInit(() => bump("promise"));
+  const write = net.Socket.prototype.write;
+  net.Socket.prototype.write = function (this: net.Socket, ...args: unknown[]) {
+    bump("socket.write");
+    return (write as (...a: unknown[]) => boolean).apply(this, args);
+  } as typeof write;
+}
+
+// ---- CPU from /proc --------------------------------------------------------------------
+
+interface ThreadCpu {
+  main: number;
+  others: Record<string, number>;
+}
+
+/** Nanoseconds on a CPU so far, for the main thread and per other thread name. */
+function cpuOf(pid: number): ThreadCpu {
+  const out: ThreadCpu = { main: 0, others: {} };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      if (Number(tid) === pid) out.main += ns;
+      else {
+        const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+        out.others[`${name}:${tid}`] = ns;
+      }
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return out;
+}
+
+function cpuDelta(a: ThreadCpu, b: ThreadCpu, n: number): Record<string, number> {
+  const perRt = (ns: number): number => Math.round((ns / n / 1e3) * 10) / 10;
+  const out: Record<string, number> = { main: perRt(b.main - a.main) };
+  let total = b.main - a.main;
+  // Threads over 5 µs per round trip by name and id (a worker thread, a busy compiler), the rest summed.
+  let rest = 0;
+  for (const [thread, ns] of Object.entries(b.others)) {
+    const d = ns - (a.others[thread] ?? 0);
+    total += d;
+    if (d / n > 5000) out[thread] = perRt(d);
+    else rest += d;
+  }
+  out.otherThreads = perRt(rest);
+  out.total = perRt(total);
+  return out;
+}
+
+// ---- roles -----------------------------------------------------------------------------
+
+const HOST = "127.0.0.1";
+const self = fileURLToPath(import.meta.url);
+
+type ToChild = { t: "mark" } | { t: "report" } | { t: "go" };
+type FromChild =
+  | { t: "ready"; port?: number }
+  | { t: "warm" }
+  | { t: "done"; latenciesUs: number[]; counts: Counts }
+  | { t: "report"; counts: Counts };
+
+function send(msg: FromChild): void {
+  process.send!(msg);
+}
+
+function nextMessage<T = FromChild>(child: ChildProcess | NodeJS.Process, t: string): Promise<T> {
+  return new Promise((resolve) => {
+    const on = (m: { t: string }): void => {
+      if (m.t !== t) return;
+      child.off("message", on);
+      resolve(m as T);
+    };
+    child.on("message", on);
+  });
+}
+
+/** Frames: u32 length + bytes (the baselines' and Hopwire's framing, minus the version byte). */
+function frameReader(onFrame: (frame: Buffer) => void): (chunk: Buffer) => void {
+  let pending: Buffer = Buffer.alloc(0);
+  return (chunk) => {
+    let buf = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
+    while (buf.length >= 4) {
+      const len = buf.readUInt32BE(0);
+      if (buf.length < 4 + len) break;
+      onFrame(buf.subarray(0, 4 + len));
+      buf = buf.subarray(4 + len);
+    }
+    pending = buf;
+  };
+}
+
+async function rawEcho(): Promise<void> {
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    socket.on("data", frameReader((frame) => socket.write(frame)));
+    socket.on("error", () => {});
+  });
+  server.listen(0, HOST);
+  await once(server, "listening");
+  send({ t: "ready", port: (server.address() as net.AddressInfo).port });
+}
+
+async function hopwireEcho(echoer: "main" | "thread"): Promise<void> {
+  const { LocalMessage, node, route } = await import("@hopwire/runtime");
+  const { createTcpTransport, TcpListenerOptions } = await import("@hopwire/transport-tcp");
+  const { QuietEchoer } = await import("../roles/hopwire-workers.js");
+  const n = await node({ name: "responder" });
+  const tcp = await createTcpTransport(n);
+  const listener = await tcp.listen(`${HOST}:0`, new TcpListenerOptions());
+  if (echoer === "thread") await n.startWorker("echoer", QuietEchoer);
+  else {
+    await n.startWorker(
+      "echoer",
+      {
+        handleMessage: (ctx, msg) => ctx.forward(new LocalMessage(msg.returnRoute, route(ctx.address), msg.payload)),
+      },
+      { placement: "main" },
+    );
+  }
+  n.flowControls.addConsumer("echoer", listener.flowControlId);
+  send({ t: "ready", port: Number(listener.address.slice(listener.address.lastIndexOf(":") + 1)) });
+}
+
+interface InitiatorArgs {
+  kind: "raw" | "hw" | "mp";
+  port: number;
+  n: number;
+  warm: number;
+  size: number;
+}
+
+async function initiator(a: InitiatorArgs): Promise<void> {
+  let roundTrip: () => Promise<unknown>;
+  let close: () => Promise<void>;
+  if (a.kind === "raw") {
+    const socket = net.connect({ port: a.port, host: HOST });
+    await once(socket, "connect");
+    socket.setNoDelay(true);
+    const frame = Buffer.alloc(4 + a.size, 0xab);
+    frame.writeUInt32BE(a.size, 0);
+    let wake: (() => void) | undefined;
+    socket.on("data", frameReader(() => wake!()));
+    roundTrip = () =>
+      new Promise<void>((resolve) => {
+        wake = resolve;
+        socket.write(frame);
+      });
+    close = async () => void socket.destroy();
+  } else if (a.kind === "mp") {
+    const worker = new ThreadWorker(self, { argv: ["--role", "mp-echo"] });
+    await once(worker, "online");
+    const payload = new Uint8Array(a.size).fill(0xab);
+    roundTrip = () => {
+      const back = once(worker, "message");
+      worker.postMessage(payload);
+      return back;
+    };
+    close = async () => void (await worker.terminate());
+  } else {
+    const { node, route } = await import("@hopwire/runtime");
+    const { createTcpTransport, TcpConnectionOptions } = await import("@hopwire/transport-tcp");
+    const n = await node({ name: "initiator", sendAndReceiveTimeout: 30_000 });
+    const tcp = await createTcpTransport(n);
+    const connection = await tcp.connect(`${HOST}:${a.port}`, new TcpConnectionOptions());
+    const to = route(connection, "echoer");
+    const payload = new Uint8Array(a.size).fill(0xab);
+    roundTrip = () => n.sendAndReceive(to, payload);
+    close = () => n.stop();
+  }
+  for (let i = 0; i < a.warm; i++) await roundTrip();
+  send({ t: "warm" });
+  await nextMessage(process, "go");
+  for (const k of Object.keys(counts)) delete counts[k];
+  const latenciesUs: number[] = new Array(a.n);
+  for (let i = 0; i < a.n; i++) {
+    const t = performance.now();
+    await roundTrip();
+    latenciesUs[i] = (performance.now() - t) * 1e3;
+  }
+  const snapshot = { ...counts };
+  send({ t: "done", latenciesUs, counts: snapshot });
+  await close();
+}
+
+function serveCounts(): void {
+  process.on("message", (m: ToChild) => {
+    if (m.t === "mark") {
+      for (const k of Object.keys(counts)) delete counts[k];
+      send({ t: "report", counts: {} });
+    } else if (m.t === "report") send({ t: "report", counts: { ...counts } });
+  });
+}
+
+// ---- parent ----------------------------------------------------------------------------
+
+interface Options {
+  case: Case;
+  n: number;
+  warm: number;
+  size: number;
+  count: boolean;
+  strace: boolean;
+  perf: boolean;
+  /** With --perf: `perf record -g` instead of `perf stat` (run children with --perf-basic-prof). */
+  record: boolean;
+  reps: number;
+}
+
+function parse(argv: string[]): Options & { role?: string; rest: Record<string, string> } {
+  const rest: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    if (!k.startsWith("--")) continue;
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith("--")) rest[k.slice(2)] = "1";
+    else {
+      rest[k.slice(2)] = v;
+      i++;
+    }
+  }
+  return {
+    role: rest.role,
+    case: (rest.case ?? "hw-main") as Case,
+    n: Number(rest.n ?? 20000),
+    warm: Number(rest.warm ?? 3000),
+    size: Number(rest.size ?? 64),
+    count: rest.count === "1",
+    strace: rest.strace === "1",
+    perf: rest.perf === "1" || rest.record === "1",
+    record: rest.record === "1",
+    reps: Number(rest.reps ?? 1),
+    rest,
+  };
+}
+
+/** Extra node flags for the children (e.g. --cpu-prof), from RTT_PROBE_NODE_FLAGS. */
+const childFlags = (process.env.RTT_PROBE_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
+
+function forkRole(args: string[]): ChildProcess {
+  return fork(self, args, { execArgv: childFlags, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+}
+
+function attachStrace(pid: number, file: string): ChildProcess {
+  return spawn("strace", ["-c", "-f", "-p", String(pid), "-o", file], { stdio: ["ignore", "ignore", "pipe"] });
+}
+
+const PERF_EVENTS = "task-clock,page-faults,context-switches,cpu-migrations";
+
+function attachPerf(pid: number, file: string, record: boolean): ChildProcess {
+  const args = record ? ["record", "-e", "task-clock", "-g", "-p", String(pid), "-o", `${file}.data`] : ["stat", "-x", ",", "-e", PERF_EVENTS, "-p", String(pid), "-o", file];
+  return spawn("perf", args, { stdio: ["ignore", "ignore", "ignore"] });
+}
+
+/** perf stat's CSV (value,unit,event,...) as per-round-trip figures (task-clock in µs). */
+function perfPerRt(file: string, n: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const f = line.split(",");
+    if (f.length < 3 || Number.isNaN(Number(f[0]))) continue;
+    const v = Number(f[0]) * (f[2] === "task-clock" ? 1e3 : 1); // msec → µs
+    out[f[2]!] = Math.round((v / n) * 100) / 100;
+  }
+  return out;
+}
+
+async function waitAttached(strace: ChildProcess): Promise<void> {
+  // strace says "Process N attached" for each thread on stderr; give it a moment to take them all.
+  await new Promise<void>((resolve) => {
+    strace.stderr!.once("data", () => resolve());
+  });
+  await new Promise((r) => setTimeout(r, 300));
+}
+
+function syscallsPerRt(file: string, n: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$/.exec(line);
+    if (m && m[2] !== "total") out[m[2]!] = Math.round((Number(m[1]) / n) * 100) / 100;
+  }
+  return out;
+}
+
+function perRt(c: Counts, n: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(c)) out[k] = Math.round((v / n) * 100) / 100;
+  return out;
+}
+
+async function runOnce(o: Options): Promise<Record<string, unknown>> {
+  const children: ChildProcess[] = [];
+  const straces: ChildProcess[] = [];
+  const countArg = o.count ? ["--count"] : [];
+  try {
+    let responder: ChildProcess | undefined;
+    let port = 0;
+    if (o.case !== "mp") {
+      responder = forkRole(["--role", o.case === "raw" ? "raw-echo" : o.case === "hw-main" ? "hw-echo-main" : "hw-echo-thread", ...countArg]);
+      children.push(responder);
+      port = (await nextMessage<{ port: number }>(responder, "ready")).port;
+    }
+    const kind = o.case === "raw" ? "raw" : o.case === "mp" ? "mp" : "hw";
+    const init = forkRole(
+      ["--role", "initiator", "--kind", kind, "--port", String(port), "--n", String(o.n), "--warm", String(o.warm), "--size", String(o.size), ...countArg],
+    );
+    children.push(init);
+    await nextMessage(init, "warm");
+    const files = { initiator: `/tmp/rtt-probe-strace-${process.pid}-i`, responder: `/tmp/rtt-probe-strace-${process.pid}-r` };
+    if (o.perf) {
+      straces.push(attachPerf(init.pid!, files.initiator, o.record));
+      if (responder) straces.push(attachPerf(responder.pid!, files.responder, o.record));
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    if (o.strace) {
+      straces.push(attachStrace(init.pid!, files.initiator));
+      if (responder) straces.push(attachStrace(responder.pid!, files.responder));
+      await Promise.all(straces.map(waitAttached));
+    }
+    if (responder) {
+      responder.send({ t: "mark" });
+      await nextMessage(responder, "report");
+    }
+    const i0 = cpuOf(init.pid!);
+    const r0 = responder ? cpuOf(responder.pid!) : undefined;
+    init.send({ t: "go" });
+    const done = await nextMessage<{ latenciesUs: number[]; counts: Counts }>(init, "done");
+    const i1 = cpuOf(init.pid!);
+    const r1 = responder ? cpuOf(responder.pid!) : undefined;
+    let responderCounts: Counts = {};
+    if (responder) {
+      responder.send({ t: "report" });
+      responderCounts = (await nextMessage<{ counts: Counts }>(responder, "report")).counts;
+    }
+    const sorted = done.latenciesUs.slice().sort((x, y) => x - y);
+    const result: Record<string, unknown> = {
+      case: o.case,
+      n: o.n,
+      p50us: Math.round(sorted[Math.floor(sorted.length / 2)]!),
+      p99us: Math.round(sorted[Math.floor(sorted.length * 0.99)]!),
+      cpuUsPerRt: { initiator: cpuDelta(i0, i1, o.n), ...(r0 && r1 ? { responder: cpuDelta(r0, r1, o.n) } : {}) },
+    };
+    if (o.count) result.countsPerRt = { initiator: perRt(done.counts, o.n), ...(responder ? { responder: perRt(responderCounts, o.n) } : {}) };
+    if (o.strace || o.perf) {
+      for (const s of straces) {
+        s.kill("SIGINT");
+        await once(s, "exit");
+      }
+      if (o.record) console.error(`perf data: ${files.initiator}.data ${files.responder}.data`);
+      const read = o.record ? () => ({}) : o.perf ? perfPerRt : syscallsPerRt;
+      result[o.perf ? "perfPerRt" : "syscallsPerRt"] = {
+        initiator: read(files.initiator, o.n),
+        ...(responder ? { responder: read(files.responder, o.n) } : {}),
+      };
+    }
+    return result;
+  } finally {
+    for (const s of straces) if (s.exitCode === null) s.kill("SIGKILL");
+    // A child asked to leave exits by itself (so that --cpu-prof can write its profile); one that does not is killed.
+    await Promise.all(
+      children.map(async (c) => {
+        if (c.exitCode !== null) return;
+        const exited = once(c, "exit");
+        if (c.connected) c.disconnect();
+        const timer = setTimeout(() => c.kill("SIGKILL"), 3000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parse(process.argv.slice(2));
+  if (!isMainThread) {
+    // mp's echo thread: every message back as it came.
+    parentPort!.on("message", (m: Uint8Array) => parentPort!.postMessage(m));
+    return;
+  }
+  if (o.role !== undefined) {
+    process.on("disconnect", () => process.exit(0));
+    if (o.count) installCounters();
+    if (o.role === "initiator") {
+      await initiator({ kind: o.rest.kind as InitiatorArgs["kind"], port: Number(o.rest.port), n: o.n, warm: o.warm, size: o.size });
+      return;
+    }
+    serveCounts();
+    if (o.role === "raw-echo") await rawEcho();
+    else await hopwireEcho(o.role === "hw-echo-main" ? "main" : "thread");
+    return;
+  }
+  for (let r = 0; r < o.reps; r++) console.log(JSON.stringify(await runOnce(o)));
+}
+
+await main();

@@ -1,0 +1,124 @@
+import type { Address } from "../address/address.js";
+import { decodeBody } from "../codec/body.js";
+import { AbortError, TimeoutError } from "../errors/errors.js";
+import type { LocalMessage } from "../message/local-message.js";
+import type { Route } from "../route/route.js";
+import type { Router } from "../router/router.js";
+import type { Mailbox } from "../router/mailbox.js";
+import type { Deadlines, Expiring } from "../util/deadlines.js";
+
+/**
+ * The reply address of one sendAndReceive on the main thread: a mailbox that settles the
+ * call with the first reply's body, or with a TimeoutError, an AbortError or the error of
+ * its first hop going away — whichever comes first. Settling releases everything at once
+ * (the address, the hop watch, the deadline, the abort listener), so a reply costs no
+ * further turn of the event loop; a second reply finds no address and is dropped as any
+ * late reply is.
+ *
+ * One object per call holds what a closure-based wait (Inbox + waitFor + setTimeout) spread
+ * over a dozen allocations: it is its own mailbox, deadline entry and hop watcher.
+ */
+export class PendingReply<T> implements Mailbox, Expiring {
+  readonly shortLived = true;
+  readonly promise: Promise<T>;
+  pending = true;
+  deadline = Number.POSITIVE_INFINITY;
+  #resolve!: (value: T) => void;
+  #reject!: (error: unknown) => void;
+  #hop: Address | undefined;
+  #onHopGone: ((error: Error) => void) | undefined;
+  #signal: AbortSignal | undefined;
+  #onAbort: (() => void) | undefined;
+  #timeout = 0;
+
+  constructor(
+    readonly address: Address,
+    readonly router: Router,
+    readonly deadlines: Deadlines,
+    readonly onward: Route,
+    /** What the first hop is when it leads to another node ("connection", "secure channel"), for the timeout's message. */
+    readonly via: string | undefined,
+  ) {
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  /**
+   * Registers the reply address; fails at once (settled) for a signal already aborted. A
+   * reply can only come back through `firstHop`: if it goes away, the call fails then, not
+   * at its timeout.
+   */
+  open(firstHop: Address, signal: AbortSignal | undefined): void {
+    if (signal?.aborted) {
+      this.pending = false;
+      this.#reject(new AbortError(`${this.describe()} was aborted`, { cause: signal.reason }));
+      return;
+    }
+    this.router.register1(this.address, this);
+    this.#hop = firstHop;
+    this.#onHopGone = (error) => this.fail(error);
+    this.router.watchHop(firstHop, this.#onHopGone);
+    if (signal) {
+      this.#signal = signal;
+      this.#onAbort = () => this.fail(new AbortError(`${this.describe()} was aborted`, { cause: signal.reason }));
+      signal.addEventListener("abort", this.#onAbort, { once: true });
+    }
+  }
+
+  /** Starts the wait for the reply: it fails with a TimeoutError after `timeout` ms (Infinity: never). */
+  startClock(timeout: number): void {
+    if (!this.pending || !Number.isFinite(timeout)) return;
+    this.#timeout = Math.max(0, timeout);
+    this.deadline = Date.now() + this.#timeout;
+    this.deadlines.add(this);
+  }
+
+  /**
+   * Names the request in its timeout: through a network hop it says so, since a remote node
+   * that drops the message (flow controls, no such worker, a handler that threw) never
+   * replies and reports it only on its own side.
+   */
+  describe(): string {
+    const what = `sendAndReceive to ${this.onward.toString()}`;
+    if (this.via === undefined) return what;
+    return (
+      `${what} (through the ${this.via} ${this.onward.next().toString()}: a node along the route that drops the message does ` +
+      `not reply — its "denied", "dropped" or "handler-error" warnings say why)`
+    );
+  }
+
+  /** The router delivers the reply: the call resolves with its decoded body. */
+  deliver(message: LocalMessage): void {
+    if (!this.pending) return;
+    this.#release();
+    let body: T;
+    try {
+      body = decodeBody(message.payload) as T;
+    } catch (error) {
+      this.#reject(error);
+      return;
+    }
+    this.#resolve(body);
+  }
+
+  expire(): void {
+    this.fail(new TimeoutError(`${this.describe()} timed out after ${this.#timeout} ms`));
+  }
+
+  /** Fails the call (once), releasing the address. */
+  fail(error: unknown): void {
+    if (!this.pending) return;
+    this.#release();
+    this.#reject(error);
+  }
+
+  #release(): void {
+    this.pending = false;
+    if (this.deadline !== Number.POSITIVE_INFINITY) this.deadlines.settled();
+    if (this.#hop) this.router.unwatchHop(this.#hop, this.#onHopGone!);
+    if (this.#signal) this.#signal.removeEventListener("abort", this.#onAbort!);
+    this.router.unregister1(this.address);
+  }
+}
