@@ -74,7 +74,8 @@ export class SendQueue<T> {
       {
         timeout: options?.timeout,
         signal: options?.signal,
-        what: `${this.describe(item)} (waiting for room)`,
+        // Named only if it times out or is aborted: a waiting send is common, its failure is not.
+        what: () => `${this.describe(item)} (waiting for room)`,
         cleanup: () => entry && this.#remove(key, entry),
       },
     );

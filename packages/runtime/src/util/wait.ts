@@ -14,17 +14,19 @@ export interface WaitOptions {
  */
 export function waitFor<T>(
   start: (resolve: (value: T) => void, reject: (error: unknown) => void) => void,
-  options: WaitOptions & { what: string; cleanup?: () => void },
+  /** `what` names the wait in its TimeoutError or AbortError; a function is called only then. */
+  options: WaitOptions & { what: string | (() => string); cleanup?: () => void },
 ): Promise<T> {
-  const { signal, timeout, what } = options;
+  const { signal, timeout } = options;
+  const what = (): string => (typeof options.what === "function" ? options.what() : options.what);
   if (signal?.aborted) {
     options.cleanup?.();
-    return Promise.reject(new AbortError(`${what} was aborted`, { cause: signal.reason }));
+    return Promise.reject(new AbortError(`${what()} was aborted`, { cause: signal.reason }));
   }
   return new Promise<T>((resolve, reject) => {
     let done = false;
     let timer: NodeJS.Timeout | undefined;
-    const onAbort = (): void => finish(() => reject(new AbortError(`${what} was aborted`, { cause: signal?.reason })));
+    const onAbort = (): void => finish(() => reject(new AbortError(`${what()} was aborted`, { cause: signal?.reason })));
     const finish = (settle: () => void): void => {
       if (done) return;
       done = true;
@@ -34,7 +36,7 @@ export function waitFor<T>(
       settle();
     };
     if (timeout !== undefined && Number.isFinite(timeout)) {
-      timer = setTimeout(() => finish(() => reject(new TimeoutError(`${what} timed out after ${timeout} ms`))), timeout);
+      timer = setTimeout(() => finish(() => reject(new TimeoutError(`${what()} timed out after ${timeout} ms`))), timeout);
     }
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
