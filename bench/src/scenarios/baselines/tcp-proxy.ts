@@ -1,4 +1,4 @@
-import { windowed, windowNote } from "../tcp/hopwire-topology.js";
+import { warmNote, warmRoundTripsFor, windowed, windowNote } from "../tcp/hopwire-topology.js";
 import { registerScenario } from "../../scenario.js";
 import { ONE_WAY_SHARE, oneWay, roundTrip } from "./tcp-topology.js";
 
@@ -17,8 +17,9 @@ export const tcpProxyRtt = registerScenario({
   name: "baseline/tcp-proxy-rtt",
   description:
     "Round trip over two TCP hops: client → proxy → echo server and back, one frame outstanding, " +
-    "three child processes (the shape of the seed's initiator → middle → responder).",
+    "three child processes (the shape of the seed's initiator → middle → responder)." + windowNote(1, true) + warmNote,
   params: ["size"],
   baseline: "baseline/tcp-framed-rtt",
-  run: (p, signal) => roundTrip(p, signal, { viaProxy: true }),
+  // The same warm-up as secure-channel/seed-echo-rtt, which is read against it.
+  run: (p, signal) => roundTrip(windowed(p, 1, { steady: true }), signal, { viaProxy: true, warmRoundTrips: warmRoundTripsFor(p) }),
 });
