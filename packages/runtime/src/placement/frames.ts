@@ -31,6 +31,10 @@ export const FRAME_OP = 3;
 export const FRAME_HEADER = 5;
 const BATCH_HEADER = 16;
 const INITIAL_CAPACITY = 16 * 1024;
+/** Batches up to this size are copied out (exact size) by `take`, and the writer keeps its buffer... */
+const COPY_OUT_MAX = 4 * 1024;
+/** ...if that buffer is no larger than this (a writer does not hold on to a large one). */
+const KEEP_MAX = 64 * 1024;
 const LARGE_BATCH = 64 * 1024;
 /** A batch past LARGE_BATCH is given room up to the eager flush (1 MiB) and one large frame. */
 const LARGE_BATCH_CAPACITY = 1024 * 1024 + 128 * 1024;
@@ -122,10 +126,21 @@ export class BatchWriter implements FrameSink {
       this.#reserve(0);
     }
     const header = this.#buffer;
-    header.writeUInt32BE(this.#used, 0);
+    const used = this.#used;
+    header.writeUInt32BE(used, 0);
     header.writeUInt32BE((this.#seq - this.#count) >>> 0, 4);
     header.writeUInt32BE(credit.messages, 8);
     header.writeUInt32BE(credit.bytes, 12);
+    if (used <= COPY_OUT_MAX && header.length <= KEEP_MAX) {
+      // A small batch leaves as an exact-size copy and the writer keeps its buffer: a round
+      // trip posts one small batch each way, and a fresh 16 KiB buffer per post cost more
+      // than the copy (fresh pages fault on this host; docs/architecture.md).
+      const out = Buffer.allocUnsafeSlow(used);
+      header.copy(out, 0, 0, used);
+      this.#used = BATCH_HEADER;
+      this.#count = 0;
+      return out.buffer as ArrayBuffer;
+    }
     const batch = this.#buffer.buffer as ArrayBuffer;
     // Start the next batch as large as the recent ones (a small batch halves it at most), so
     // that a stream of large batches does not regrow, and copy, every one of them.
