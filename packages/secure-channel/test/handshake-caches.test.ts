@@ -74,7 +74,7 @@ describe("the node provider's KeyObject caches", () => {
       await responder.handle({ type: "message", message: sent(await initiator.handle({ type: "message", message: m2 })) });
       expect([initiator.status, responder.status]).toEqual(["complete", "complete"]);
     };
-    await run(); // the identities' first signatures import their Ed25519 keys
+    await run(); // the identities' Noise static keys are made on first use
     const before = privateKeyImports();
     await run();
     expect(privateKeyImports()).toBe(before);
@@ -118,5 +118,15 @@ describe.each(providers.map((p) => [p.name, p] as const))("identity payloads and
     const forged = { ...payload, signature: flipBit(payload.signature, 40) };
     expect(verifyIdentityPayload(forged, key, provider)).toBe(false);
     expect(verifyIdentityPayload(forged, key, provider)).toBe(false);
+  });
+});
+
+describe("identities and the node provider's cache", () => {
+  it("a new identity signs without importing its key (it shares the KeyObject made with its key pair)", () => {
+    const before = privateKeyImports();
+    const identity = createIdentity(node);
+    const data = new Uint8Array([1, 2, 3]);
+    expect(node.ed25519.verify(identity.publicKey, data, identity.sign(data))).toBe(true);
+    expect(privateKeyImports()).toBe(before);
   });
 });
