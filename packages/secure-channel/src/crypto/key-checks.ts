@@ -21,3 +21,8 @@ export function wipePrivateKey(provider: CryptoProvider, privateKey: Uint8Array)
   if (provider.wipePrivateKey) provider.wipePrivateKey(privateKey);
   else privateKey.fill(0);
 }
+
+/** A copy of a private key for a holder that will wipe it; the provider may share what it derived from the original. */
+export function copyPrivateKey(provider: CryptoProvider, privateKey: Uint8Array): Uint8Array {
+  return provider.copyPrivateKey ? provider.copyPrivateKey(privateKey) : privateKey.slice();
+}

@@ -4,7 +4,12 @@
  * OpenSSL 3's DER decoders are slow (measured on the dev machine: PKCS#8 import ~870/s
  * vs JWK ~15 k/s, SPKI export ~9 k/s vs JWK ~930 k/s). An imported private key is
  * cached only as long as the caller's key array lives (a WeakMap entry), or until
- * `wipePrivateKey` wipes that array; the cache keeps no copy of the key's bytes.
+ * `wipePrivateKey` wipes that array; the cache keeps no copy of the key's bytes. A key
+ * pair this provider generates comes with its KeyObject already cached, and
+ * `copyPrivateKey` gives a copy that shares it, so a handshake imports no private key at
+ * all (each JWK import costs an X25519 scalar multiplication, ~40 µs, more than the DH).
+ * Public keys are cached by value (a small LRU): a peer's static and identity keys come
+ * back handshake after handshake, and they are public.
  */
 import {
   createCipheriv,
@@ -15,6 +20,7 @@ import {
   createPublicKey,
   createSecretKey,
   diffieHellman,
+  hash as oneShotHash,
   randomFillSync,
   sign as nodeSign,
   timingSafeEqual,
@@ -60,13 +66,38 @@ interface CachedPrivateKey {
  */
 const privateKeyCache = new WeakMap<Uint8Array, CachedPrivateKey>();
 
-function importPrivateKey(crv: Curve, raw: Uint8Array): KeyObject {
+const fingerprintOf = (raw: Uint8Array): Buffer => oneShotHash("sha256", raw, "buffer");
+
+/** The cache entry of `raw` if it still holds the key it held when imported. */
+function cachedPrivateKey(crv: Curve, raw: Uint8Array): CachedPrivateKey | undefined {
   const cached = privateKeyCache.get(raw);
-  const fingerprint = createHash("sha256").update(raw).digest();
-  if (cached && cached.crv === crv && timingSafeEqual(cached.fingerprint, fingerprint)) return cached.key;
+  if (cached && cached.crv === crv && timingSafeEqual(cached.fingerprint, fingerprintOf(raw))) return cached;
+  return undefined;
+}
+
+/** Private keys imported because no cached KeyObject matched (for tests: a handshake should cause none). */
+let privateKeyCacheMisses = 0;
+
+function importPrivateKey(crv: Curve, raw: Uint8Array): KeyObject {
+  const cached = cachedPrivateKey(crv, raw);
+  if (cached) return cached.key;
+  privateKeyCacheMisses++;
   const key = importPrivateKeyUncached(crv, raw);
-  privateKeyCache.set(raw, { crv, fingerprint, key });
+  privateKeyCache.set(raw, { crv, fingerprint: fingerprintOf(raw), key });
   return key;
+}
+
+/**
+ * A copy of a private key array that shares the original's imported KeyObject (if it has
+ * one): a handshake copies the identity's long-term Noise static key so that it can wipe
+ * its copy, and re-importing each copy would cost a scalar multiplication per handshake.
+ * Wiping the copy drops only the copy's entry.
+ */
+function copyPrivateKey(privateKey: Uint8Array): Uint8Array {
+  const copy = privateKey.slice();
+  const entry = privateKeyCache.get(privateKey);
+  if (entry && timingSafeEqual(entry.fingerprint, fingerprintOf(privateKey))) privateKeyCache.set(copy, entry);
+  return copy;
 }
 
 /**
@@ -84,6 +115,16 @@ export function hasImportedPrivateKey(privateKey: Uint8Array): boolean {
   return privateKeyCache.has(privateKey);
 }
 
+/** @internal for tests: how many private keys were imported on a cache miss so far. */
+export function privateKeyImports(): number {
+  return privateKeyCacheMisses;
+}
+
+/** @internal for tests: whether this public key's KeyObject is in the cache. */
+export function hasCachedPublicKey(crv: Curve, publicKey: Uint8Array): boolean {
+  return publicKeyCache.has(crv + Buffer.from(publicKey).toString("base64url"));
+}
+
 // The base64url string of a private key is an immutable JS string we cannot wipe; it is
 // short-lived garbage, the price of OpenSSL-speed imports on Node 20.
 function importPrivateKeyUncached(crv: Curve, raw: Uint8Array): KeyObject {
@@ -91,9 +132,28 @@ function importPrivateKeyUncached(crv: Curve, raw: Uint8Array): KeyObject {
   return createPrivateKey({ key: { kty: "OKP", crv, d, x: PLACEHOLDER_X }, format: "jwk" });
 }
 
+/** Public keys imported lately, by curve and value, least recently used first. */
+const publicKeyCache = new Map<string, KeyObject>();
+const PUBLIC_KEY_CACHE_SIZE = 256;
+
+/**
+ * A public KeyObject, from the cache if this value was imported lately (peers' static and
+ * identity keys repeat; ephemeral keys pass through and age out). Only successful imports
+ * are cached, and every check that uses the key (low-order points in the DH, signature
+ * verification) still runs on each use.
+ */
 function importPublicKey(crv: Curve, raw: Uint8Array): KeyObject {
   const x = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("base64url");
-  return createPublicKey({ key: { kty: "OKP", crv, x }, format: "jwk" });
+  const id = crv + x;
+  let key = publicKeyCache.get(id);
+  if (key) {
+    publicKeyCache.delete(id); // to the most recent end
+  } else {
+    key = createPublicKey({ key: { kty: "OKP", crv, x }, format: "jwk" });
+    if (publicKeyCache.size >= PUBLIC_KEY_CACHE_SIZE) publicKeyCache.delete(publicKeyCache.keys().next().value!);
+  }
+  publicKeyCache.set(id, key);
+  return key;
 }
 
 /** The raw bytes of a JWK member, in an array of their own (Buffer.from may use the shared pool). */
@@ -118,7 +178,10 @@ function exportRawPublicKey(key: KeyObject): Uint8Array {
 function randomKeyPair(crv: Curve): KeyPair {
   const privateKey = new Uint8Array(KEY_LENGTH);
   randomFillSync(privateKey);
-  return { privateKey, publicKey: exportRawPublicKey(createPublicKey(importPrivateKeyUncached(crv, privateKey))) };
+  // Imported here anyway (OpenSSL derives the public key): cached for the DHs and signatures to come.
+  const key = importPrivateKeyUncached(crv, privateKey);
+  privateKeyCache.set(privateKey, { crv, fingerprint: fingerprintOf(privateKey), key });
+  return { privateKey, publicKey: exportRawPublicKey(createPublicKey(key)) };
 }
 
 const x25519: X25519 = {
@@ -279,7 +342,22 @@ class NodeAead implements Aead {
   }
 }
 
+/** Below this many bytes, parts are joined and hashed in one call (no Hash object: ~2× faster for Noise's MixHash). */
+const ONE_SHOT_HASH_BYTES = 1024;
+
 function sha256(...data: Uint8Array[]): Uint8Array {
+  if (data.length === 1) return asUint8Array(oneShotHash("sha256", data[0]!, "buffer"));
+  let length = 0;
+  for (const part of data) length += part.length;
+  if (length <= ONE_SHOT_HASH_BYTES) {
+    const joined = new Uint8Array(length);
+    let at = 0;
+    for (const part of data) {
+      joined.set(part, at);
+      at += part.length;
+    }
+    return asUint8Array(oneShotHash("sha256", joined, "buffer"));
+  }
   const hash = createHash("sha256");
   for (const part of data) hash.update(part);
   return asUint8Array(hash.digest());
@@ -300,4 +378,5 @@ export const nodeCryptoProvider: CryptoProvider = Object.freeze({
   hmacSha256,
   createAead: (cipher: AeadCipher, key: Uint8Array): Aead => new NodeAead(cipher, key),
   wipePrivateKey,
+  copyPrivateKey,
 });

@@ -85,6 +85,12 @@ export interface CryptoProvider {
    * the array (see wipePrivateKey in crypto/key-checks.ts).
    */
   wipePrivateKey?(privateKey: Uint8Array): void;
+  /**
+   * A copy of `privateKey` that the provider treats as the same key (the node provider
+   * shares the KeyObject it imported for the original instead of importing again). Optional:
+   * callers then slice() (see copyPrivateKey in crypto/key-checks.ts).
+   */
+  copyPrivateKey?(privateKey: Uint8Array): Uint8Array;
 }
 
 export const KEY_LENGTH = 32;

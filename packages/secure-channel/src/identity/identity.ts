@@ -1,6 +1,6 @@
 import { inspect } from "node:util";
 import { defaultCryptoProvider } from "../crypto/index.js";
-import { assertKey32 } from "../crypto/key-checks.js";
+import { assertKey32, copyPrivateKey, wipePrivateKey } from "../crypto/key-checks.js";
 import type { CryptoProvider } from "../crypto/provider.js";
 import { identifierFromPublicKey, type Identifier } from "./identifier.js";
 
@@ -28,7 +28,7 @@ export class Identity {
   /** @internal Use createIdentity(), identityFromSecretKey() or importIdentity(). */
   constructor(token: typeof CONSTRUCT, secretKey: Uint8Array, publicKey: Uint8Array, provider: CryptoProvider) {
     if (token !== CONSTRUCT) throw new TypeError("use createIdentity(), identityFromSecretKey() or importIdentity()");
-    this.#secretKey = secretKey.slice();
+    this.#secretKey = copyPrivateKey(provider, secretKey); // shares a KeyObject the provider already made for it
     this.#publicKey = publicKey.slice();
     this.#provider = provider;
     this.identifier = identifierFromPublicKey(publicKey, provider);
@@ -74,7 +74,7 @@ export function secretKeyOf(identity: Identity): Uint8Array {
 export function createIdentity(provider: CryptoProvider = defaultCryptoProvider): Identity {
   const { privateKey, publicKey } = provider.ed25519.generateKeyPair();
   const identity = Identity.create(privateKey, publicKey, provider);
-  privateKey.fill(0);
+  wipePrivateKey(provider, privateKey); // the identity holds its own copy
   return identity;
 }
 

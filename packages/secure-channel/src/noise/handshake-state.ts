@@ -1,6 +1,6 @@
 import { concatBytes } from "../bytes.js";
 import { defaultCryptoProvider } from "../crypto/index.js";
-import { assertKey32, wipePrivateKey } from "../crypto/key-checks.js";
+import { assertKey32, copyPrivateKey, wipePrivateKey } from "../crypto/key-checks.js";
 import type { CryptoProvider, KeyPair } from "../crypto/provider.js";
 import { KEY_LENGTH, TAG_LENGTH } from "../crypto/provider.js";
 import { NoiseMessageLengthError, NoiseStateError } from "../errors.js";
@@ -60,8 +60,8 @@ export class XXHandshakeState {
     this.protocol = parseProtocolName(options.protocolName);
     this.initiator = options.initiator;
     this.#provider = options.provider ?? defaultCryptoProvider;
-    this.#s = copyKeyPair(options.s, "static");
-    this.#injectedE = options.e === undefined ? null : copyKeyPair(options.e, "ephemeral");
+    this.#s = copyKeyPair(this.#provider, options.s, "static");
+    this.#injectedE = options.e === undefined ? null : copyKeyPair(this.#provider, options.e, "ephemeral");
     this.#ss = new SymmetricState(this.protocol, this.#provider);
     this.#ss.mixHash(options.prologue ?? new Uint8Array(0));
   }
@@ -274,11 +274,14 @@ export class XXHandshakeState {
   }
 }
 
-/** Our own copies, so wiping them never touches the caller's arrays. */
-function copyKeyPair(pair: KeyPair, what: string): KeyPair {
+/**
+ * Our own copies, so wiping them never touches the caller's arrays (the provider may share
+ * what it imported from the caller's private key, so a long-term key is not imported again).
+ */
+function copyKeyPair(provider: CryptoProvider, pair: KeyPair, what: string): KeyPair {
   assertKey32(pair.publicKey, `${what} public key`);
   assertKey32(pair.privateKey, `${what} private key`);
-  return { publicKey: pair.publicKey.slice(), privateKey: pair.privateKey.slice() };
+  return { publicKey: pair.publicKey.slice(), privateKey: copyPrivateKey(provider, pair.privateKey) };
 }
 
 function assertWritable(length: number): void {
