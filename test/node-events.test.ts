@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Echoer, TimeoutError, node, route, type DeniedEvent, type DroppedEvent, type Node } from "@hopwire/runtime";
+import { Echoer, TimeoutError, node, route, type Context, type DeniedEvent, type DroppedEvent, type Node, type Route, type Routed } from "@hopwire/runtime";
 import { createTcpTransport } from "@hopwire/transport-tcp";
 import {
   createIdentity,
@@ -105,5 +105,45 @@ describe("a message the network cannot deliver is reported where it died", () =>
     expect(await dropped).toMatchObject({ address: "0123456789abcdef0123456789abcdef", reason: "unknown-address" });
     expect(denied).toBe(0);
     expect(lines[0]).toContain("likely a reply that came after its request timed out");
+  });
+
+  it("a record that crossed a secure channel's CLOSE on the wire is refused quietly: no \"dropped\", no warning", async () => {
+    const responder = await startNode();
+    const listener = await (await createTcpTransport(responder)).listen("127.0.0.1:0");
+    const scl = await createSecureChannelListener(responder, await createIdentity(), "listener", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
+    // Return routes, as the responder's workers saw them: through the channel, and over the bare connection.
+    const seen: { channel?: Route; connection?: Route } = {};
+    const keeper = (key: "channel" | "connection") => ({
+      handleMessage: (ctx: Context, msg: Routed) => {
+        seen[key] = msg.returnRoute;
+        return ctx.send(msg.returnRoute, "ok");
+      },
+    });
+    await responder.startWorker("keeper", keeper("channel"), { placement: "main" });
+    await responder.startWorker("tcp_keeper", keeper("connection"), { placement: "main" });
+    responder.flowControls.addConsumer("keeper", scl.flowControlId);
+    responder.flowControls.addConsumer("tcp_keeper", listener.flowControlId);
+
+    const lines: string[] = [];
+    const initiator = await startNode(lines);
+    const connection = await (await createTcpTransport(initiator)).connect(listener.address);
+    const channel = await createSecureChannel(initiator, await createIdentity(), route(connection, "listener"), new SecureChannelOptions());
+    expect(await initiator.sendAndReceive(route(channel, "keeper"), "hi")).toBe("ok");
+    expect(await initiator.sendAndReceive(route(connection, "tcp_keeper"), "hi")).toBe("ok");
+    let marked!: () => void;
+    const marker = new Promise<void>((resolve) => (marked = resolve));
+    await initiator.startWorker("marker", { handleMessage: () => marked() }, { placement: "main" });
+    initiator.flowControls.addConsumer("marker", connection.flowControlId);
+    const drops: DroppedEvent[] = [];
+    initiator.on("dropped", (event) => drops.push(event));
+
+    // No I/O between these: the initiator's CLOSE and the responder's record cross on the wire.
+    await channel.close();
+    await responder.send(seen.channel!, new Uint8Array(8 * 1024)); // large: sealed and written at once
+    // Behind it on the same connection: when this arrives, the record has been handled.
+    await responder.send(route(seen.connection!.addresses[0]!, "marker"), "after");
+    await marker;
+    expect(drops).toEqual([]);
+    expect(lines.filter((line) => line.includes("dropped"))).toEqual([]);
   });
 });

@@ -32,6 +32,9 @@ export interface UndeliverableReporter {
   dropped(next: Address, fromKey: string, reason: "unknown-address" | "unknown-transport", error: Error): void;
 }
 
+/** Retired addresses remembered per router (see Router.retire): 16 bytes of key and a Set entry each. */
+const MAX_RETIRED = 4096;
+
 /**
  * The node's address table. It lives on the node's main thread; every message, wherever it
  * was sent from, passes through `route` once per local hop.
@@ -43,6 +46,8 @@ export class Router {
   readonly #watchers = new Map<string, Set<HopWatcher>>();
 
   #reporter: UndeliverableReporter | undefined;
+  /** Keys of retired addresses (see `retire`), oldest first. */
+  readonly #retired = new Set<string>();
 
   constructor(readonly flowControls: FlowControls) {}
 
@@ -83,7 +88,10 @@ export class Router {
     }
     const keys = new Set(addresses.map((a) => a.key));
     if (keys.size !== addresses.length) throw new DuplicateAddressError("A worker was given the same address twice");
-    for (const a of addresses) this.#table.set(a.key, mailbox);
+    for (const a of addresses) {
+      this.#table.set(a.key, mailbox);
+      this.#retired.delete(a.key);
+    }
   }
 
   /** `register` of one address (every sendAndReceive registers its reply address: no arrays). */
@@ -115,6 +123,20 @@ export class Router {
     const error =
       reason instanceof RouteUnavailableError ? reason : new RouteUnavailableError(`${address.toString()} stopped before a reply arrived`, { cause: reason });
     for (const w of watchers) w(error);
+  }
+
+  /**
+   * Unregisters addresses whose owner ended on purpose (a closed secure channel's side that
+   * faces the network): messages that still arrive for them, already on their way when it
+   * closed, are refused as for any unknown address, but not reported as "dropped" (no event,
+   * no warning): they are expected, not a mistake to fix. The last MAX_RETIRED are remembered.
+   */
+  retire(addresses: readonly Address[], reason?: Error): void {
+    this.unregister(addresses, reason);
+    for (const a of addresses) {
+      this.#retired.add(a.key);
+      if (this.#retired.size > MAX_RETIRED) this.#retired.delete(this.#retired.values().next().value!);
+    }
   }
 
   /** Routes messages whose next hop has transport type `type` through `transport`. */
@@ -175,13 +197,15 @@ export class Router {
       // Only a producer's messages are ever denied: the network sender is not told, the node
       // is — and told the truth: to an address nobody has, a denial is really a drop.
       if (this.#table.has(key)) this.#reporter?.denied(next, senderKey!);
-      else this.#reporter?.dropped(next, senderKey!, "unknown-address", error);
+      else if (!this.#retired.has(key)) this.#reporter?.dropped(next, senderKey!, "unknown-address", error);
       throw error;
     }
     const mailbox = this.#table.get(key);
     if (!mailbox) {
       const error = new UnknownAddressError(`No worker has the address ${next.toString()}`);
-      if (senderKey !== undefined && flowControls.isProducerKey(senderKey)) this.#reporter?.dropped(next, senderKey, "unknown-address", error);
+      if (senderKey !== undefined && flowControls.isProducerKey(senderKey) && !this.#retired.has(key)) {
+        this.#reporter?.dropped(next, senderKey, "unknown-address", error);
+      }
       throw error;
     }
     // Sending into a producer (a connection, a channel) lets its replies come back to the sender.

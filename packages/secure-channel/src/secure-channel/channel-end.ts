@@ -376,7 +376,9 @@ export class ChannelEnd {
     this.#stopWaiting();
     const unsent = this.#queue.dropAll(); // wakes senders waiting for room: their next send fails
     if (unsent > 0) this.#log.debug(`channel ${this.encryptorAddress.toString()} closed with ${unsent} messages unsent`);
-    this.#node.router.unregister([this.encryptorAddress, this.remoteAddress], reason);
+    this.#node.router.unregister([this.encryptorAddress], reason);
+    // Records the peer sent before it learnt of the close still arrive: refused quietly.
+    this.#node.router.retire([this.remoteAddress], reason);
     this.#node.flowControls.cleanup(this.producerAddress);
     // Later sends into the channel get its reason, not UnknownAddressError on a random address.
     if (wasOpen) rememberClosedEncryptor(this.#node, this.encryptorAddress, reason);
