@@ -45,8 +45,14 @@ type SealedRecord = Uint8Array | readonly Uint8Array[];
 
 /** The u32 payload length that ends an envelope head (after the bin32 tag). */
 const PAYLOAD_LENGTH_BYTES = 4;
-/** A coalesced record is sealed as soon as it holds this much. */
-const COALESCE_MAX_BYTES = 64 * 1024;
+/**
+ * A coalesced record is sealed as soon as it holds this much. 16 KiB, like a TLS record:
+ * measured against 8, 32 and 64 KiB (quiet machine, 3 interleaved runs each, channel probe of
+ * docs/architecture.md), 64 KiB records ran the 1 KiB stream at 55-137 k msg/s with 0.08-0.31
+ * page faults per message, 16 KiB at 139-151 k with 0.05 (a record that fits a socket read is
+ * not reassembled, and smaller buffers are reused by the allocator); 8 KiB paid more per record.
+ */
+const COALESCE_MAX_BYTES = 16 * 1024;
 /**
  * A first hop that refuses a record for load (today's TcpConnection throws TCP_BACKPRESSURE
  * and does not say when it drains) is asked again after this long. Hops that expose
