@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { LongestFirst } from "./test/support/sequencer.js";
 
 // Tests import packages through their compiled dist (npm test builds first), so that
 // worker_threads load the same JavaScript the tests exercise.
@@ -13,6 +14,8 @@ export default defineConfig({
     // Most files wait on sockets, threads and child processes rather than compute: two files
     // at a time on 2 cores (vitest's default would be one, cores - 1).
     maxWorkers: 2,
+    // The longest files first (test/support/sequencer.ts), so that the others overlap them.
+    sequence: { sequencer: LongestFirst },
     // What tests and the workers they start print (e.g. the examples' Hop logging every
     // message) is shown for failed tests only.
     silent: "passed-only",
