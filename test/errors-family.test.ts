@@ -185,7 +185,9 @@ describe("error classes across a real thread", () => {
     }
   });
 
-  it("a worker that fails to initialize in its thread rejects startWorker with its own error class as the cause", async () => {
+  // A thread per package, one after another: under a load of 15 the twelve it used to start
+  // took over the 60 s default.
+  it("a worker that fails to initialize in its thread rejects startWorker with its own error class as the cause", { timeout: 120_000 }, async () => {
     const n = await node({});
     try {
       // One class of each package, its last (each costs a thread, ~0.4 s of CPU; the handler
