@@ -28,8 +28,11 @@ afterAll(async () => {
   await server?.close();
 });
 
+// 16 MiB is 16 of a stream's 1 MiB windows each way: credit runs out and is granted again
+// many times. Issue 10's 64 MiB is moved through the relay (portal-relay.test.ts) and by the
+// stalled client below; here it would only repeat the same windows at 4x the CPU.
 describe("HTTP through inlet → secure channel → outlet", () => {
-  for (const size of [0, 1 * KiB, 64 * MiB]) {
+  for (const size of [0, 1 * KiB, 16 * MiB]) {
     it(`fetch downloads a ${size} B body byte-identical`, async () => {
       const res = await fetch(`http://${inlet.address}/bytes/${size}`);
       const body = new Uint8Array(await res.arrayBuffer());
@@ -39,8 +42,8 @@ describe("HTTP through inlet → secure channel → outlet", () => {
     }, 120_000);
   }
 
-  it("fetch uploads a 64 MiB body byte-identical", async () => {
-    const body = bodyOf(64 * MiB);
+  it("fetch uploads a 16 MiB body byte-identical", async () => {
+    const body = bodyOf(16 * MiB);
     const res = await fetch(`http://${inlet.address}/hash`, { method: "POST", body: body.bytes });
     expect(await res.json()).toEqual({ length: body.bytes.length, sha256: body.hash });
   }, 120_000);

@@ -7,7 +7,11 @@ import { FrameReader } from "../dist/frame-reader.js";
 import { Relay } from "../../../examples/src/hello/relay.js";
 import { startNode } from "./support.js";
 
-const limits = { sendHighWaterMark: 64 * 1024, maxSendBufferBytes: 1024 * 1024 };
+// The slow reader never sends a frame, so liveness would close its connection after the first
+// frame timeout (10 s) or the peer timeout (30 s): long enough on a quiet machine, not under
+// load. Liveness is not what these tests check (liveness.test.ts does), so it waits 10 min here.
+const patientLiveness = { firstFrameTimeout: 600_000, peerTimeout: 600_000 };
+const limits = { sendHighWaterMark: 64 * 1024, maxSendBufferBytes: 1024 * 1024, ...patientLiveness };
 const nodes: Node[] = [];
 const servers: Server[] = [];
 afterEach(async () => {
@@ -158,7 +162,7 @@ describe("backpressure with small limits", () => {
     // Writes smaller than the socket's own high-water mark return true, so no 'drain' will
     // come; with the peer not reading they stay in the socket's buffer and count against the bound.
     const peer = await slowReader();
-    const a = await startNode("a", { sendHighWaterMark: 1024, maxSendBufferBytes: 16 * 1024 });
+    const a = await startNode("a", { sendHighWaterMark: 1024, maxSendBufferBytes: 16 * 1024, ...patientLiveness });
     nodes.push(a.node);
     const connection = await a.tcp.connect(peer.address);
     await peer.accepted;
