@@ -34,13 +34,13 @@ const EMPTY_MAP = Uint8Array.of(0xde, 0x00, 0x00);
 
 /**
  * The bytes that precede the payload in an envelope (array header … bin32 header), in a
- * fresh buffer the caller owns. To write many envelopes into one buffer without an
+ * fresh buffer the caller owns; `skip` leaves out the first onward hops, as in writeEnvelopeHead. To write many envelopes into one buffer without an
  * allocation per message, use `envelopeHeadBound` and `writeEnvelopeHead`.
  */
-export function encodeEnvelopeHead(message: LocalMessage, scope: EnvelopeScope): Uint8Array {
-  const bound = envelopeHeadBound(message, scope);
+export function encodeEnvelopeHead(message: LocalMessage, scope: EnvelopeScope, skip = 0): Uint8Array {
+  const bound = envelopeHeadBound(message, scope, skip);
   if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(Math.max(bound, scratch.length * 2));
-  const end = writeEnvelopeHead(scratch, 0, message, scope);
+  const end = writeEnvelopeHead(scratch, 0, message, scope, skip);
   // A fresh, exact copy: the caller owns it (it may be transferred or kept).
   return Uint8Array.prototype.slice.call(scratch, 0, end);
 }

@@ -80,10 +80,10 @@ export class Diagnostics {
    * A worker's `what` ("handleMessage", "process", "shutdown") threw `error`. While the node
    * stops, handlers fail for that reason alone: the event is raised, no warning written.
    */
-  handlerError(worker: Address, what: string, error: Error, stopping = false): void {
+  handlerError(worker: Address, what: string, error: Error): void {
     const address = worker.key;
     this.#emit("handler-error", { worker: address, what, error });
-    if (stopping) return;
+    if (this.#nodeStopping) return;
     this.#warnings?.warn(`handler\u0000${worker.key}\u0000${what}`, () => {
       const inner = error.cause instanceof Error && error.name === "WorkerHandlerError" ? error.cause : error;
       const code = (inner as { code?: unknown }).code; // "ERROR": a plain Error rebuilt from another thread

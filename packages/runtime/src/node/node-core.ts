@@ -52,7 +52,7 @@ export class NodeCore {
 
   /** Reports an error a worker's own code threw, wherever it runs (the worker keeps running). */
   reportHandlerError(worker: Address, what: string, error: Error): void {
-    this.diagnostics.handlerError(worker, what, error, this.stopped);
+    this.diagnostics.handlerError(worker, what, error);
   }
 
   get stopped(): boolean {

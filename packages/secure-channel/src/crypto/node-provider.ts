@@ -31,7 +31,8 @@ import {
   type DecipherGCM,
   type KeyObject,
 } from "node:crypto";
-import { allocateForOverwrite, asUint8Array } from "../bytes.js";
+import { allocateForOverwrite, asUint8Array, concatBytes } from "../bytes.js";
+import { RecentlyUsed } from "../recently-used.js";
 import { DisposedError, WeakPublicKeyError } from "../errors.js";
 import { assertCipher, assertKey32 } from "./key-checks.js";
 import { writeNoiseNonce } from "./nonce.js";
@@ -132,9 +133,8 @@ function importPrivateKeyUncached(crv: Curve, raw: Uint8Array): KeyObject {
   return createPrivateKey({ key: { kty: "OKP", crv, d, x: PLACEHOLDER_X }, format: "jwk" });
 }
 
-/** Public keys imported lately, by curve and value, least recently used first. */
-const publicKeyCache = new Map<string, KeyObject>();
-const PUBLIC_KEY_CACHE_SIZE = 256;
+/** Public keys imported lately, by curve and value. */
+const publicKeyCache = new RecentlyUsed<string, KeyObject>(256);
 
 /**
  * A public KeyObject, from the cache if this value was imported lately (peers' static and
@@ -143,16 +143,12 @@ const PUBLIC_KEY_CACHE_SIZE = 256;
  * verification) still runs on each use.
  */
 function importPublicKey(crv: Curve, raw: Uint8Array): KeyObject {
-  const x = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("base64url");
-  const id = crv + x;
+  const id = crv + Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("base64url");
   let key = publicKeyCache.get(id);
-  if (key) {
-    publicKeyCache.delete(id); // to the most recent end
-  } else {
-    key = createPublicKey({ key: { kty: "OKP", crv, x }, format: "jwk" });
-    if (publicKeyCache.size >= PUBLIC_KEY_CACHE_SIZE) publicKeyCache.delete(publicKeyCache.keys().next().value!);
+  if (!key) {
+    key = createPublicKey({ key: { kty: "OKP", crv, x: id.slice(crv.length) }, format: "jwk" });
+    publicKeyCache.set(id, key);
   }
-  publicKeyCache.set(id, key);
   return key;
 }
 
@@ -349,15 +345,7 @@ function sha256(...data: Uint8Array[]): Uint8Array {
   if (data.length === 1) return asUint8Array(oneShotHash("sha256", data[0]!, "buffer"));
   let length = 0;
   for (const part of data) length += part.length;
-  if (length <= ONE_SHOT_HASH_BYTES) {
-    const joined = new Uint8Array(length);
-    let at = 0;
-    for (const part of data) {
-      joined.set(part, at);
-      at += part.length;
-    }
-    return asUint8Array(oneShotHash("sha256", joined, "buffer"));
-  }
+  if (length <= ONE_SHOT_HASH_BYTES) return asUint8Array(oneShotHash("sha256", concatBytes(...data), "buffer"));
   const hash = createHash("sha256");
   for (const part of data) hash.update(part);
   return asUint8Array(hash.digest());

@@ -10,12 +10,13 @@
  * Noise encrypts it and binds it to the handshake; the signature binds the identity to
  * the Noise static key, which Noise in turn proves the sender holds (es / se).
  */
-import { concatBytes } from "../bytes.js";
+import { concatBytes, equalBytes } from "../bytes.js";
 import type { CryptoProvider } from "../crypto/provider.js";
 import { KEY_LENGTH, SIGNATURE_LENGTH } from "../crypto/provider.js";
 import { MalformedHandshakePayloadError } from "../errors.js";
 import type { Identity } from "../identity/identity.js";
 import { IDENTITY_SIGNATURE_DOMAIN } from "./constants.js";
+import { RecentlyUsed } from "../recently-used.js";
 
 /** The identity payload format this version writes and reads. */
 export const IDENTITY_PAYLOAD_VERSION = 1;
@@ -83,7 +84,7 @@ export function decodeIdentityPayload(bytes: Uint8Array): IdentityPayload {
 }
 
 /** Bindings (identity key, Noise static key, signature) that verified lately, per provider, least recently used first. */
-const verifiedBindings = new WeakMap<CryptoProvider, Map<string, true>>();
+const verifiedBindings = new WeakMap<CryptoProvider, RecentlyUsed<string, true>>();
 const VERIFIED_BINDINGS_KEPT = 256;
 
 /**
@@ -95,16 +96,11 @@ const VERIFIED_BINDINGS_KEPT = 256;
  */
 export function verifyIdentityPayload(payload: IdentityPayload, noiseStaticPublicKey: Uint8Array, provider: CryptoProvider): boolean {
   let verified = verifiedBindings.get(provider);
-  if (!verified) verifiedBindings.set(provider, (verified = new Map()));
+  if (!verified) verifiedBindings.set(provider, (verified = new RecentlyUsed(VERIFIED_BINDINGS_KEPT)));
   const binding = bindingKey(payload, noiseStaticPublicKey);
-  if (binding !== undefined && verified.delete(binding)) {
-    verified.set(binding, true); // to the most recent end
-    return true;
-  }
+  if (binding !== undefined && verified.get(binding)) return true;
   if (!provider.ed25519.verify(payload.identityPublicKey, identitySignedData(noiseStaticPublicKey), payload.signature)) return false;
-  if (binding === undefined) return true;
-  if (verified.size >= VERIFIED_BINDINGS_KEPT) verified.delete(verified.keys().next().value!);
-  verified.set(binding, true);
+  if (binding !== undefined) verified.set(binding, true);
   return true;
 }
 
@@ -117,10 +113,4 @@ function bindingKey(payload: IdentityPayload, noiseStaticPublicKey: Uint8Array):
   bytes.set(noiseStaticPublicKey, KEY_LENGTH);
   bytes.set(signature, 2 * KEY_LENGTH);
   return bytes.toString("latin1");
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -3,6 +3,7 @@ import {
   encodeEnvelopeHead,
   EnvelopeHeadDecoder,
   LocalMessage,
+  NO_LOCAL_INFO,
   route,
   waitFor,
   type FlowControlId,
@@ -30,7 +31,7 @@ import {
 import { rememberClosedEncryptor } from "./channel-registry.js";
 import { decodeHeartbeat, encodeHeartbeat, keepaliveEvery } from "./liveness.js";
 import { decodeCredit, encodeCredit, ReceiveCredit, SendCredit } from "./credit.js";
-import { EncryptorQueue } from "./encryptor-queue.js";
+import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "./encryptor-queue.js";
 import { SECURE_CHANNEL_IDENTIFIER } from "./local-info.js";
 import type { SecureChannelOptions, SecureChannelListenerOptions } from "./secure-channel-options.js";
 
@@ -43,8 +44,6 @@ const COALESCE_MAX_PAYLOAD = 2048;
 /** A sealed TRANSPORT payload: one buffer, or pieces sent one after the other (ChannelCipherSink.sealed). */
 type SealedRecord = Uint8Array | readonly Uint8Array[];
 
-/** The u32 payload length that ends an envelope head (after the bin32 tag). */
-const PAYLOAD_LENGTH_BYTES = 4;
 /**
  * A coalesced record is sealed as soon as it holds this much. 16 KiB, like a TLS record:
  * measured against 8, 32 and 64 KiB (quiet machine, 3 interleaved runs each, channel probe of
@@ -132,7 +131,8 @@ export class ChannelEnd {
   #head: Uint8Array = EMPTY;
   /** Decodes what the peer sent, reusing the routes of a repeated head (made on first use). */
   #envelopes: EnvelopeHeadDecoder | undefined;
-  #deliveredInfo: LocalInfo | undefined;
+  /** The local info of every message this end delivers (who the peer is): one frozen object, made when the peer is known. */
+  #deliveredInfo: LocalInfo = NO_LOCAL_INFO;
   #lastHeard = 0;
   /** True once any authenticated record came from the peer after open (for the responder: the initiator got CONFIRM). */
   #heard = false;
@@ -213,6 +213,7 @@ export class ChannelEnd {
     }
     this.#counter = this.#cipher;
     this.#peerIdentifier = result.peerIdentifier;
+    this.#deliveredInfo = Object.freeze({ [SECURE_CHANNEL_IDENTIFIER]: result.peerIdentifier });
   }
 
   /**
@@ -431,7 +432,7 @@ export class ChannelEnd {
   #headOf(message: LocalMessage): Uint8Array {
     const { onwardRoute, returnRoute } = message;
     if (onwardRoute === this.#headOnward && returnRoute === this.#headReturn) return this.#head;
-    const head = encodeEnvelopeHead(message.withOnwardRoute(onwardRoute.popFront()), "network");
+    const head = encodeEnvelopeHead(message, "network", 1); // without our own hop
     this.#head = head.subarray(0, head.length - PAYLOAD_LENGTH_BYTES);
     this.#headOnward = onwardRoute;
     this.#headReturn = returnRoute;
@@ -700,7 +701,7 @@ export class ChannelEnd {
       const decoder = (this.#envelopes ??= new EnvelopeHeadDecoder({ returnPrefix: this.encryptorAddress }));
       decoder.decode(envelope, 0, size);
       const payload = envelope.subarray(decoder.payloadOffset, decoder.payloadOffset + decoder.payloadLength);
-      mailbox = this.#node.router.route(new LocalMessage(decoder.onwardRoute, decoder.returnRoute, payload, this.#peerInfo()), this.producerAddress.key);
+      mailbox = this.#node.router.route(new LocalMessage(decoder.onwardRoute, decoder.returnRoute, payload, this.#deliveredInfo), this.producerAddress.key);
     } catch (error) {
       // Unknown address, flow-control denial, bad envelope: the peer learns nothing.
       this.#log.debug(`channel ${this.encryptorAddress.toString()} could not deliver a message`, error);
@@ -712,14 +713,6 @@ export class ChannelEnd {
       this.#receiveCredit.consumed(size);
       this.#returnCreditIfDue();
     }
-  }
-
-  /** The local info of every message this end delivers: who the peer is (one frozen object, not one per message). */
-  #peerInfo(): LocalInfo {
-    if (this.#deliveredInfo === undefined || this.#deliveredInfo[SECURE_CHANNEL_IDENTIFIER] !== this.#peerIdentifier) {
-      this.#deliveredInfo = Object.freeze({ [SECURE_CHANNEL_IDENTIFIER]: this.#peerIdentifier });
-    }
-    return this.#deliveredInfo;
   }
 
   /** Held credit goes back once every full destination has room (one wait per mailbox). */

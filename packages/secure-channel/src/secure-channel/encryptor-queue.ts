@@ -1,5 +1,8 @@
 import { MailboxBound, type ResolvedMailboxLimits } from "@hopwire/runtime";
 
+/** The u32 payload length that ends an envelope head (after the bin32 tag): queued heads leave it out. */
+export const PAYLOAD_LENGTH_BYTES = 4;
+
 /**
  * The encryptor's queue: envelopes (head and payload, not yet sealed) waiting for the end of
  * the turn, for credit from the peer or for room in the first hop. Its MailboxBound is what
@@ -28,7 +31,7 @@ export class EncryptorQueue {
   push(head: Uint8Array, payload: Uint8Array): void {
     this.#heads.push(head);
     this.#payloads.push(payload);
-    this.bound.add(head.length + 4 + payload.length);
+    this.bound.add(head.length + PAYLOAD_LENGTH_BYTES + payload.length);
   }
 
   /** The i-th queued envelope's head (without the payload length) / payload / envelope size (0 = the oldest). */
@@ -41,7 +44,7 @@ export class EncryptorQueue {
   }
 
   size(i: number): number {
-    return this.head(i).length + 4 + this.payload(i).length;
+    return this.head(i).length + PAYLOAD_LENGTH_BYTES + this.payload(i).length;
   }
 
   /** Removes the `count` oldest envelopes (`bytes` in all); wakes waiting senders when there is room. */
