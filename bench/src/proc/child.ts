@@ -3,6 +3,7 @@
 // and returns its result. Peak RSS is read here, inside the child, after main finishes,
 // so it covers everything the process did.
 import type { ChildMessage, ParentMessage } from "./protocol.js";
+import { startProfileIfAsked } from "./profile.js";
 
 export interface ChildIo<Ready> {
   /** Tells the parent this process is set up; `data` (e.g. a port) is handed to peers. */
@@ -25,8 +26,11 @@ export function runBenchChild<P, Ready, Result>(main: (params: P, io: ChildIo<Re
   process.on("disconnect", () => process.exit(2));
 
   const params = JSON.parse(process.argv[2] ?? "{}") as P;
+  const profile = startProfileIfAsked();
   main(params, { ready: (data) => void send({ type: "ready", data }), stop: stopper.signal })
     .then(async (data) => {
+      // Written before the result: the harness may kill the child as soon as it has it.
+      await profile?.stop();
       const maxRssBytes = process.resourceUsage().maxRSS * 1024; // maxRSS is in KiB
       await send({ type: "result", data, maxRssBytes });
     })

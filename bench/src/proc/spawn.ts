@@ -40,7 +40,8 @@ export class BenchChild<Ready = unknown, Result = unknown> {
     this.proc = spawn(
       process.execPath,
       [...(options.execArgv ?? []), fileURLToPath(options.script), JSON.stringify(options.params)],
-      { stdio: ["ignore", "inherit", "pipe", "ipc"], serialization: "json" },
+      // The role rides along so that a child can tell whether HOPWIRE_BENCH_PROFILE names it.
+      { stdio: ["ignore", "inherit", "pipe", "ipc"], serialization: "json", env: { ...process.env, HOPWIRE_BENCH_ROLE: options.role } },
     );
     this.proc.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
       this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL);
