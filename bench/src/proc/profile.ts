@@ -22,16 +22,32 @@ export function startProfileIfAsked(): RunningProfile | undefined {
   const before = processCounts();
   const session = new Session();
   session.connect();
-  const started = session
-    .post("Profiler.enable")
-    .then(() => session.post("Profiler.setSamplingInterval", { interval: 100 }))
-    .then(() => session.post("Profiler.start"));
+  // HOPWIRE_BENCH_PROFILE_KIND=promoted samples allocations that outlived a scavenge and died in
+  // a mark-compact (what makes old-generation garbage), as a .heapprofile, instead of CPU.
+  const promoted = process.env.HOPWIRE_BENCH_PROFILE_KIND === "promoted";
+  const started = promoted
+    ? session.post("HeapProfiler.enable").then(() =>
+        session.post("HeapProfiler.startSampling", {
+          samplingInterval: 4096,
+          includeObjectsCollectedByMajorGC: true,
+          includeObjectsCollectedByMinorGC: process.env.MINOR === "1",
+        } as never),
+      )
+    : session
+        .post("Profiler.enable")
+        .then(() => session.post("Profiler.setSamplingInterval", { interval: 100 }))
+        .then(() => session.post("Profiler.start"));
   return {
     async stop() {
       await started;
-      const { profile } = await session.post("Profiler.stop");
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, `${role}-${process.pid}.cpuprofile`), JSON.stringify(profile));
+      if (promoted) {
+        const { profile } = await session.post("HeapProfiler.stopSampling");
+        writeFileSync(join(dir, `${role}-${process.pid}.heapprofile`), JSON.stringify(profile));
+      } else {
+        const { profile } = await session.post("Profiler.stop");
+        writeFileSync(join(dir, `${role}-${process.pid}.cpuprofile`), JSON.stringify(profile));
+      }
       const after = processCounts();
       const delta = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
       writeFileSync(join(dir, `${role}-${process.pid}.counts.json`), JSON.stringify(delta, null, 1));

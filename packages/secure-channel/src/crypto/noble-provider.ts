@@ -3,33 +3,29 @@
  * development machine, but portable and written independently of OpenSSL, which makes
  * it the cross-check for the node provider in tests.
  */
-import { gcm } from "@noble/ciphers/aes.js";
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { ed25519 as nobleEd25519, x25519 as nobleX25519 } from "@noble/curves/ed25519.js";
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { DisposedError, WeakPublicKeyError } from "../errors.js";
 import { assertCipher, assertKey32 } from "./key-checks.js";
+import { noble, type NobleModules } from "./noble-modules.js";
 import { writeNoiseNonce } from "./nonce.js";
 import type { Aead, AeadCipher, CryptoProvider, Ed25519, KeyPair, X25519 } from "./provider.js";
 import { KEY_LENGTH, SIGNATURE_LENGTH, TAG_LENGTH } from "./provider.js";
 
 const x25519: X25519 = {
   generateKeyPair(): KeyPair {
-    const privateKey = nobleX25519.utils.randomSecretKey();
-    return { privateKey, publicKey: nobleX25519.getPublicKey(privateKey) };
+    const privateKey = noble().x25519.utils.randomSecretKey();
+    return { privateKey, publicKey: noble().x25519.getPublicKey(privateKey) };
   },
 
   publicKey(privateKey) {
     assertKey32(privateKey, "X25519 private key");
-    return nobleX25519.getPublicKey(privateKey);
+    return noble().x25519.getPublicKey(privateKey);
   },
 
   dh(privateKey, publicKey) {
     assertKey32(privateKey, "X25519 private key");
     assertKey32(publicKey, "X25519 public key");
     try {
-      return nobleX25519.getSharedSecret(privateKey, publicKey);
+      return noble().x25519.getSharedSecret(privateKey, publicKey);
     } catch (cause) {
       // noble, like OpenSSL, refuses the all-zero secret of a low-order point.
       throw new WeakPublicKeyError(undefined, { cause });
@@ -39,18 +35,18 @@ const x25519: X25519 = {
 
 const ed25519: Ed25519 = {
   generateKeyPair(): KeyPair {
-    const privateKey = nobleEd25519.utils.randomSecretKey();
-    return { privateKey, publicKey: nobleEd25519.getPublicKey(privateKey) };
+    const privateKey = noble().ed25519.utils.randomSecretKey();
+    return { privateKey, publicKey: noble().ed25519.getPublicKey(privateKey) };
   },
 
   publicKey(secretKey) {
     assertKey32(secretKey, "Ed25519 secret key");
-    return nobleEd25519.getPublicKey(secretKey);
+    return noble().ed25519.getPublicKey(secretKey);
   },
 
   sign(secretKey, data) {
     assertKey32(secretKey, "Ed25519 secret key");
-    return nobleEd25519.sign(data, secretKey);
+    return noble().ed25519.sign(data, secretKey);
   },
 
   verify(publicKey, data, signature) {
@@ -58,7 +54,7 @@ const ed25519: Ed25519 = {
     try {
       // zip215: false selects strict RFC 8032 rules, the ones OpenSSL applies, so that
       // both providers accept exactly the same signatures.
-      return nobleEd25519.verify(signature, data, publicKey, { zip215: false });
+      return noble().ed25519.verify(signature, data, publicKey, { zip215: false });
     } catch {
       return false;
     }
@@ -68,7 +64,7 @@ const ed25519: Ed25519 = {
 /** One noble AEAD per key; the IV buffer is reused and the key copy is ours to wipe. */
 class NobleAead implements Aead {
   readonly cipher: AeadCipher;
-  readonly #construct: typeof gcm | typeof chacha20poly1305;
+  readonly #construct: NobleModules["gcm"] | NobleModules["chacha20poly1305"];
   readonly #bigEndianNonce: boolean;
   readonly #iv = new Uint8Array(12);
   #key: Uint8Array | null;
@@ -77,7 +73,7 @@ class NobleAead implements Aead {
     assertCipher(cipher);
     assertKey32(key, "AEAD key");
     this.cipher = cipher;
-    this.#construct = cipher === "AESGCM" ? gcm : chacha20poly1305;
+    this.#construct = cipher === "AESGCM" ? noble().gcm : noble().chacha20poly1305;
     this.#bigEndianNonce = cipher === "AESGCM";
     this.#key = Uint8Array.from(key);
   }
@@ -117,19 +113,21 @@ class NobleAead implements Aead {
 }
 
 function sha256(...data: Uint8Array[]): Uint8Array {
-  if (data.length === 1) return nobleSha256(data[0]);
+  const nobleSha256 = noble().sha256;
+  if (data.length === 1) return nobleSha256(data[0]!);
   const hash = nobleSha256.create();
   for (const part of data) hash.update(part);
   return hash.digest();
 }
 
 function hmacSha256(key: Uint8Array, ...data: Uint8Array[]): Uint8Array {
+  const { hmac, sha256: nobleSha256 } = noble();
   const mac = hmac.create(nobleSha256, key);
   for (const part of data) mac.update(part);
   return mac.digest();
 }
 
-/** @noble/curves, @noble/ciphers and @noble/hashes: the portable provider. */
+/** @noble/curves, @noble/ciphers and @noble/hashes (loaded on first use): the portable provider. */
 export const nobleCryptoProvider: CryptoProvider = Object.freeze({
   name: "noble",
   x25519: Object.freeze(x25519),

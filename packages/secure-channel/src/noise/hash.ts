@@ -1,5 +1,4 @@
-import { blake2b } from "@noble/hashes/blake2.js";
-import { hmac } from "@noble/hashes/hmac.js";
+import { noble, nobleBlake2b } from "../crypto/noble-modules.js";
 import type { CryptoProvider } from "../crypto/provider.js";
 import type { NoiseHashName } from "./protocol-name.js";
 
@@ -25,13 +24,13 @@ export function resolveNoiseHash(name: NoiseHashName, provider: CryptoProvider):
 }
 
 function blake2bHash(...data: Uint8Array[]): Uint8Array {
-  const state = blake2b.create();
+  const state = nobleBlake2b().create();
   for (const part of data) state.update(part);
   return state.digest();
 }
 
 function blake2bHmac(key: Uint8Array, ...data: Uint8Array[]): Uint8Array {
-  const mac = hmac.create(blake2b, key);
+  const mac = noble().hmac.create(nobleBlake2b(), key);
   for (const part of data) mac.update(part);
   return mac.digest();
 }

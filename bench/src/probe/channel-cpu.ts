@@ -1,0 +1,148 @@
+// Probe: CPU, page faults and context switches per message of a one-way stream, per
+// process, for a secure channel over one TCP hop (or plain TCP with --plain). Robust under
+// load where msg/s is not: each side reads process.resourceUsage() at the moments the sink
+// counts message `warm` and message `warm + n` (the parent relays the marks).
+//
+//   node bench/dist/probe/channel-cpu.js [--size 1024] [--n 200000] [--warm 50000] [--plain]
+//                                        [--reps 3] [--crypto-threads 0]
+import { fork, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { LocalMessage, node, route, type Context, type Routed, type Worker } from "@hopwire/runtime";
+import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
+import { startProfileIfAsked, type RunningProfile } from "../proc/profile.js";
+
+interface Args {
+  size: number;
+  n: number;
+  warm: number;
+  plain: boolean;
+  cryptoThreads: number;
+}
+type Usage = { cpuUs: number; faults: number; switches: number };
+type Msg = { t: "port"; port: number } | { t: "mark"; i: number } | { t: "usage"; i: number; usage: Usage } | { t: "done" };
+
+const usage = (): Usage => {
+  const u = process.resourceUsage();
+  return { cpuUs: u.userCPUTime + u.systemCPUTime, faults: u.minorPageFault, switches: u.voluntaryContextSwitches + u.involuntaryContextSwitches };
+};
+const send = (m: Msg): void => void process.send!(m);
+// HOPWIRE_BENCH_PROFILE=responder,initiator profiles the measured span (proc/profile.ts).
+let profile: RunningProfile | undefined;
+const atMark = (i: number): void => {
+  if (i === 0) profile = startProfileIfAsked();
+  else void profile?.stop();
+};
+
+class CountingSink implements Worker {
+  count = 0;
+  constructor(private readonly marks: number[]) {}
+  handleMessage(_ctx: Context, _msg: Routed): void {
+    const c = ++this.count;
+    const i = this.marks.indexOf(c);
+    if (i >= 0) {
+      send({ t: "usage", i, usage: usage() });
+      send({ t: "mark", i });
+      atMark(i);
+    }
+  }
+}
+
+async function responder(a: Args): Promise<void> {
+  const n = await node({ name: "probe-responder" });
+  const tcp = await createTcpTransport(n);
+  const listener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
+  let reachableFrom = listener.flowControlId;
+  if (!a.plain) {
+    const sc = await import("@hopwire/secure-channel");
+    const scl = await sc.createSecureChannelListener(
+      n,
+      await sc.createIdentity(),
+      "bob_listener",
+      new sc.SecureChannelListenerOptions().withCryptoThreads(a.cryptoThreads).asConsumer(listener.flowControlId),
+    );
+    reachableFrom = scl.flowControlId;
+  }
+  await n.startWorker("sink", new CountingSink([a.warm, a.warm + a.n]), { placement: "main" });
+  n.flowControls.addConsumer("sink", reachableFrom);
+  send({ t: "port", port: Number(listener.address.split(":").pop()) });
+}
+
+async function initiator(a: Args, port: number): Promise<void> {
+  const n = await node({ name: "probe-initiator" });
+  const tcp = await createTcpTransport(n);
+  const connection = await tcp.connect(`127.0.0.1:${port}`, new TcpConnectionOptions());
+  let to = route(connection.address, "sink");
+  if (!a.plain) {
+    const sc = await import("@hopwire/secure-channel");
+    const channel = await sc.createSecureChannel(n, await sc.createIdentity(), route(connection.address, "bob_listener"), new sc.SecureChannelOptions().withCryptoThreads(a.cryptoThreads));
+    to = route(channel.address, "sink");
+  }
+  let ctx!: Context;
+  await n.startWorker("source", { initialize: (c: Context) => void (ctx = c), handleMessage() {} }, { placement: "main" });
+  process.on("message", (m: Msg) => {
+    if (m.t === "mark") {
+      send({ t: "usage", i: m.i, usage: usage() });
+      atMark(m.i);
+    }
+  });
+  const message = new LocalMessage(to, route(ctx.address), new Uint8Array(a.size).fill(0xab));
+  const perTurn = Math.max(1, Math.floor((64 * 1024) / a.size));
+  // As the bench's sender: ~64 KiB per turn, the turn's last send awaited, paused while the connection needs drain.
+  for (;;) {
+    let last: Promise<void> | undefined;
+    for (let k = 0; k < perTurn && !connection.needsDrain; k++) last = ctx.forward(message);
+    await last;
+    if (connection.needsDrain) await connection.waitForDrain();
+    else await new Promise((r) => setImmediate(r));
+  }
+}
+
+function parse(argv: string[]): Args & { reps: number } {
+  const get = (k: string, d: number): number => {
+    const i = argv.indexOf(`--${k}`);
+    return i >= 0 ? Number(argv[i + 1]) : d;
+  };
+  return { size: get("size", 1024), n: get("n", 200_000), warm: get("warm", 50_000), plain: argv.includes("--plain"), cryptoThreads: get("crypto-threads", 0), reps: get("reps", 3) };
+}
+
+async function rep(a: Args): Promise<Record<string, Record<string, number>>> {
+  const self = fileURLToPath(import.meta.url);
+  const kids: ChildProcess[] = [];
+  const usages: Record<string, Usage[]> = { responder: [], initiator: [] };
+  try {
+    const r = fork(self, ["responder", JSON.stringify(a)], { stdio: "inherit", env: { ...process.env, HOPWIRE_BENCH_ROLE: "responder" } });
+    kids.push(r);
+    const [portMsg] = (await once(r, "message")) as [Msg];
+    if (portMsg.t !== "port") throw new Error("responder did not start");
+    const i = fork(self, ["initiator", JSON.stringify(a), String(portMsg.port)], { stdio: "inherit", env: { ...process.env, HOPWIRE_BENCH_ROLE: "initiator" } });
+    kids.push(i);
+    i.on("message", (m: Msg) => m.t === "usage" && (usages.initiator![m.i] = m.usage));
+    const done = new Promise<void>((resolve) =>
+      r.on("message", (m: Msg) => {
+        if (m.t === "usage") usages.responder![m.i] = m.usage;
+        if (m.t === "mark") {
+          i.send(m);
+          if (m.i === 1) setTimeout(resolve, 1000); // the initiator's second reading (and profiles) on their way
+        }
+      }),
+    );
+    await done;
+  } finally {
+    for (const k of kids) k.kill("SIGKILL");
+  }
+  const per = (u: Usage[]): Record<string, number> => ({
+    cpuUsPerMsg: +((u[1]!.cpuUs - u[0]!.cpuUs) / a.n).toFixed(3),
+    faultsPerMsg: +((u[1]!.faults - u[0]!.faults) / a.n).toFixed(4),
+    switchesPerMsg: +((u[1]!.switches - u[0]!.switches) / a.n).toFixed(4),
+  });
+  return { responder: per(usages.responder!), initiator: per(usages.initiator!) };
+}
+
+const [role, argsJson, port] = process.argv.slice(2);
+if (role === "responder") await responder(JSON.parse(argsJson!) as Args);
+else if (role === "initiator") await initiator(JSON.parse(argsJson!) as Args, Number(port));
+else {
+  const a = parse(process.argv.slice(2));
+  for (let k = 0; k < a.reps; k++) console.log(JSON.stringify({ size: a.size, plain: a.plain, ...(await rep(a)) }));
+}
