@@ -280,6 +280,29 @@ describe("forged, tampered and replayed messages", () => {
     expect(records).toBe(1);
   });
 
+  it("channels that coalesce records in the same turn each deliver their own bytes (they share the join buffer)", async () => {
+    const recorders = [new Recorder(), new Recorder()];
+    const channels = [];
+    for (const [i, recorder] of recorders.entries()) {
+      await n.startWorker(`sink-${i}`, recorder, { placement: "main" });
+      n.flowControls.addConsumer(`sink-${i}`, listener.flowControlId);
+      channels.push(await createSecureChannel(n, alice, route("bob_listener")));
+    }
+    const payload = (channel: number, k: number): Uint8Array => new Uint8Array(100 + ((k * 37) % 900)).fill(channel * 100 + (k % 100));
+    for (let round = 0; round < 3; round++) {
+      // One turn: both channels queue MESSAGES records, sealed one after the other.
+      for (let k = 0; k < 40; k++) {
+        for (let c = 0; c < 2; c++) void n.send(route(channels[c]!, `sink-${c}`), payload(c, round * 40 + k));
+      }
+      await waitUntil(() => recorders.every((r) => r.seen.length === (round + 1) * 40));
+    }
+    for (const [c, recorder] of recorders.entries()) {
+      expect(recorder.seen.map((m) => Buffer.from(m.body as Uint8Array).toString("hex"))).toEqual(
+        Array.from({ length: 120 }, (_, k) => Buffer.from(payload(c, k)).toString("hex")),
+      );
+    }
+  });
+
   it("drops and counts them, and the channel carries on", async () => {
     const tap = new Tap();
     await n.startWorker("tap", tap, { placement: "main" });

@@ -7,15 +7,6 @@ import type { ScaleResponderReady, ScaleResponderResult } from "../../roles/scal
 import type { ScaleInitiatorReady, ScaleInitiatorResult } from "../../roles/scale-initiator.js";
 import { SCALE_SIZE } from "../../roles/scale-common.js";
 
-/**
- * Why a case with many handshakes can fail here (see handshakes.ts): shown in --list and the
- * docs' scenario table, so a FAILED line is read as what it is.
- */
-export const DEADLOCK_NOTE =
-  "Known issue: on Node 20, @hopwire/secure-channel's node provider exports every fresh X25519 key as JWK right after " +
-  "generateKeyPairSync, which can deadlock the process in a GC (~1 burst of 1,000 handshakes in 5 here): the case then " +
-  "fails on its timeout.";
-
 const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.meta.url);
 
 /** Handshakes in flight while the initiator opens its channels (setup, not measured). */
@@ -81,8 +72,7 @@ export const scaleChannels = registerScenario({
     "n secure channels (node crypto, inline) from one initiator node to one responder node over ONE TCP connection; " +
     "1 KiB messages round-robin over all channels under the connection's backpressure; the responder's main-thread " +
     "sink counts. Two child processes. Memory per channel: the responder's RSS (after a full GC) with n channels open " +
-    "and no traffic yet (idle), and its peak RSS over the run (peak), each minus its own zero-channel reading, / n. " +
-    DEADLOCK_NOTE,
+    "and no traffic yet (idle), and its peak RSS over the run (peak), each minus its own zero-channel reading, / n.",
   params: ["count"],
   counts: { full: [1, 10, 100, 1000], quick: [10] },
   baseline: "scale/plain-tcp",

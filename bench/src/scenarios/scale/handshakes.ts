@@ -4,7 +4,6 @@
 import { registerScenario, type Measurement, type Metric } from "../../scenario.js";
 import { withChildren, type BenchChild, type ChildResult } from "../../proc/spawn.js";
 import type { BurstResult } from "../../roles/scale-common.js";
-import { DEADLOCK_NOTE } from "./channels.js";
 import type { ScaleResponderReady, ScaleResponderResult } from "../../roles/scale-responder.js";
 import type { TlsBurstServerReady, TlsBurstServerResult } from "../../roles/scale-tls-server.js";
 
@@ -12,11 +11,9 @@ const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.met
 
 /** Sequential handshakes before the burst, on both sides of the comparison: JIT, first-use costs. */
 const WARMUP_HANDSHAKES = 5;
-// --quick stays small: a smoke run must not trip over the deadlock below.
+// --quick stays small: a smoke run is about the family still running, not its figures.
 const COUNTS = { full: [100, 1000], quick: [10] };
-// A burst of 1,000 takes 2–5 s here. Kept tight because a process can hang for good (DEADLOCK_NOTE:
-// inside KeyObject.export({ format: "jwk" }) a GC finalizes the KeyGenJob of that very key, whose
-// destructor takes the key's mutex, already held by the export), and only this timeout ends it.
+// A burst of 1,000 takes 2–5 s here; a case that hangs fails on this timeout rather than stall the run.
 const timeoutFor = (count: number): number => 15_000 + count * 10;
 
 function burstMetrics(b: BurstResult, what: string): Metric[] {
@@ -63,7 +60,7 @@ export const handshakesInFlight = registerScenario({
   description:
     "n secure channel handshakes (Noise XX + identities + CONFIRM, node crypto, inline) started at once from one initiator " +
     "node to one responder node over ONE TCP connection; two child processes. hs/s = n / total; p50/p99 = start-to-open " +
-    "of single handshakes within the burst. A failure fails the case. " + DEADLOCK_NOTE,
+    "of single handshakes within the burst. A failure fails the case.",
   params: ["count"],
   counts: COUNTS,
   baseline: "scale/tls-handshakes-in-flight",

@@ -119,12 +119,6 @@ export class ChannelEnd {
   readonly closed: Promise<Error> = new Promise((resolve) => (this.#resolveClosed = resolve));
   /** Liveness (see liveness.ts): when we last sealed a record, and last opened one from the peer (performance.now()). */
   #lastSent = 0;
-  /**
-   * Where an inline cipher's MESSAGES plaintext is assembled, reused record after record: the
-   * seal reads it before returning. Fresh buffers per record cost more than the copy, on hosts
-   * where freed heap goes back to the OS between collections and every new page faults.
-   */
-  #joinScratch: Buffer | undefined;
   /** The last message's routes and their encoded head (see #headOf). */
   #headOnward: Route | undefined;
   #headReturn: Route | undefined;
@@ -518,13 +512,9 @@ export class ChannelEnd {
     else this.#cipher?.seal(InnerKind.MESSAGES, joinRecord(heads, payloads, bytes, this.#scratchFor(bytes + 4 * count)), EMPTY);
   }
 
-  /** A buffer for a record of `length` bytes: the reused scratch when the cipher seals inline, else a fresh one (a crypto thread reads it later). */
+  /** A buffer for a record of `length` bytes: the shared join scratch when the cipher seals inline, else a fresh one (a crypto thread reads it later). */
   #scratchFor(length: number): Buffer {
-    if (this.#cipher?.threaded !== false) return Buffer.allocUnsafe(length);
-    if (this.#joinScratch === undefined || this.#joinScratch.length < length) {
-      this.#joinScratch = Buffer.allocUnsafeSlow(Math.max(length, COALESCE_MAX_BYTES));
-    }
-    return this.#joinScratch;
+    return this.#cipher?.threaded !== false ? Buffer.allocUnsafe(length) : joinScratch(length);
   }
 
   /** Control records (CONFIRM, CREDIT, CLOSE) need no credit and go at once. */
@@ -741,6 +731,22 @@ export class ChannelEnd {
       this.close(new SecureChannelCreditExceededError(`The peer sent ${credit.excessMessages} messages past its credit`));
     }
   }
+}
+
+/**
+ * Where an inline cipher's MESSAGES plaintext is assembled, reused record after record and by
+ * every channel end of this thread: an inline seal has read it by the time it returns (before
+ * its sink routes the record, so no other seal can run in between). Fresh buffers per record
+ * cost more than the copy on hosts where freed heap goes back to the OS and every new page
+ * faults; one per channel end cost 16 KiB of memory for each channel that ever sent.
+ */
+let sharedJoinScratch: Buffer | undefined;
+
+function joinScratch(length: number): Buffer {
+  if (sharedJoinScratch === undefined || sharedJoinScratch.length < length) {
+    sharedJoinScratch = Buffer.allocUnsafeSlow(Math.max(length, COALESCE_MAX_BYTES));
+  }
+  return sharedJoinScratch;
 }
 
 /** Writes MESSAGES' body (each envelope after its u32 length) at the start of `into`; returns that part of it. */
