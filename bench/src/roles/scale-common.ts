@@ -2,7 +2,7 @@
 // and the percentile helper of the handshake bursts. (No runBenchChild here: a module
 // that a role imports, nothing more.)
 import { performance } from "node:perf_hooks";
-import { setFlagsFromString } from "node:v8";
+import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { Context, Routed, Worker } from "@hopwire/runtime";
 
@@ -77,6 +77,15 @@ export function forceGc(): void {
 export function settledRss(): number {
   forceGc();
   return process.memoryUsage.rss();
+}
+
+/**
+ * Bytes of V8's young generation (its semi-spaces) now. V8 grows it, up to 2 x 16 MiB on
+ * Node 20, when a process allocates fast, and keeps it: a fixed cost of a busy process,
+ * which per-channel figures at a given count would otherwise spread over the channels.
+ */
+export function youngGenerationBytes(): number {
+  return getHeapSpaceStatistics().find((space) => space.space_name === "new_space")?.space_size ?? 0;
 }
 
 /** Peak resident set since the process started (what the harness reports per process). */

@@ -6,12 +6,15 @@
 // Memory: the resident set is read after a full GC once everything is set up (no channel
 // yet), and again, after a full GC, when the first data message arrives: every channel is
 // open by then and no traffic has flowed. Per channel, "idle" is the difference / count and
-// "peak" is (peak RSS of the whole run − the zero-channel reading) / count.
+// "peak" is (peak RSS of the whole run − the zero-channel reading) / count. The young
+// generation's size is read with each: opening the channels grows it (a fixed cost, up to
+// 32 MiB, whatever the count), which is reported beside the per-channel figures. The live
+// JS heap is read with each too.
 import { node } from "@hopwire/runtime";
 import { createTcpTransport, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { createIdentity, createSecureChannelListener, SecureChannelListenerOptions } from "@hopwire/secure-channel";
 import { runBenchChild } from "../proc/child.js";
-import { CountingSink, peakRss, settledRss, type WindowCount } from "./scale-common.js";
+import { CountingSink, peakRss, settledRss, youngGenerationBytes, type WindowCount } from "./scale-common.js";
 
 export interface ScaleResponderParams {
   channels: boolean;
@@ -31,6 +34,12 @@ export interface ScaleResponderResult {
   rssZeroBytes: number;
   rssIdleBytes?: number;
   rssPeakBytes: number;
+  /** V8's young generation at the zero-channel and the idle reading. */
+  youngZeroBytes: number;
+  youngIdleBytes?: number;
+  /** Live JS heap (after the same full GCs) at the zero-channel and the idle reading. */
+  heapZeroBytes: number;
+  heapIdleBytes?: number;
 }
 
 runBenchChild<ScaleResponderParams, ScaleResponderReady, ScaleResponderResult>(async (p, io) => {
@@ -47,15 +56,27 @@ runBenchChild<ScaleResponderParams, ScaleResponderReady, ScaleResponderResult>(a
     n.flowControls.addConsumer("sink", listener.flowControlId);
   }
   const rssZeroBytes = sink ? settledRss() : process.memoryUsage.rss();
+  const youngZeroBytes = youngGenerationBytes();
+  const heapZeroBytes = process.memoryUsage().heapUsed;
   let rssIdleBytes: number | undefined;
-  if (sink) sink.onFirst = () => void (rssIdleBytes = settledRss());
+  let youngIdleBytes: number | undefined;
+  let heapIdleBytes: number | undefined;
+  if (sink) {
+    sink.onFirst = () => {
+      rssIdleBytes = settledRss();
+      youngIdleBytes = youngGenerationBytes();
+      heapIdleBytes = process.memoryUsage().heapUsed;
+    };
+  }
   const stopped = new Promise<undefined>((resolve) => io.stop.addEventListener("abort", () => resolve(undefined), { once: true }));
   io.ready({ port: Number(listener.address.slice(listener.address.lastIndexOf(":") + 1)) });
   const window = await Promise.race([sink?.done ?? stopped, stopped]);
   if (sink && !window) throw new Error("stopped before the sink's window ended");
-  const result: ScaleResponderResult = { rssZeroBytes, rssPeakBytes: peakRss() };
+  const result: ScaleResponderResult = { rssZeroBytes, rssPeakBytes: peakRss(), youngZeroBytes, heapZeroBytes };
   if (window) result.window = window;
   if (rssIdleBytes !== undefined) result.rssIdleBytes = rssIdleBytes;
+  if (youngIdleBytes !== undefined) result.youngIdleBytes = youngIdleBytes;
+  if (heapIdleBytes !== undefined) result.heapIdleBytes = heapIdleBytes;
   // With a sink, the process just ends: stopping the node would close every channel one by
   // one while the initiator is still sending into them. The initiator sees the connection go.
   if (!sink) await n.stop();

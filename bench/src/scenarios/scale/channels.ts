@@ -18,6 +18,12 @@ function perChannel(r: ScaleResponderResult, count: number): Metric[] {
   const out: Metric[] = [{ name: "rss:responder/ch peak", unit: "KiB", value: kib(r.rssPeakBytes - r.rssZeroBytes), higherIsBetter: false }];
   if (r.rssIdleBytes !== undefined) {
     out.push({ name: "rss:responder/ch idle", unit: "KiB", value: kib(r.rssIdleBytes - r.rssZeroBytes), higherIsBetter: false });
+    // Not per channel: opening them grew V8's young generation once (see the description).
+    const youngGrowth = Math.max(0, (r.youngIdleBytes ?? r.youngZeroBytes) - r.youngZeroBytes);
+    out.push({ name: "rss:responder young gen growth", unit: "MiB", value: youngGrowth / 2 ** 20, higherIsBetter: false });
+  }
+  if (r.heapIdleBytes !== undefined) {
+    out.push({ name: "rss:responder/ch idle, JS heap", unit: "KiB", value: kib(r.heapIdleBytes - r.heapZeroBytes), higherIsBetter: false });
   }
   return out;
 }
@@ -72,7 +78,9 @@ export const scaleChannels = registerScenario({
     "n secure channels (node crypto, inline) from one initiator node to one responder node over ONE TCP connection; " +
     "1 KiB messages round-robin over all channels under the connection's backpressure; the responder's main-thread " +
     "sink counts. Two child processes. Memory per channel: the responder's RSS (after a full GC) with n channels open " +
-    "and no traffic yet (idle), and its peak RSS over the run (peak), each minus its own zero-channel reading, / n.",
+    "and no traffic yet (idle), and its peak RSS over the run (peak), each minus its own zero-channel reading, / n; the live JS heap per idle channel (same full GCs); and how much " +
+    "V8's young generation grew between the two readings (opening channels grows it, up to 32 MiB once whatever n: a " +
+    "fixed cost of a busy process that the idle RSS figure spreads over the channels).",
   params: ["count"],
   counts: { full: [1, 10, 100, 1000], quick: [10] },
   baseline: "scale/plain-tcp",
