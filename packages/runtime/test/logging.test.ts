@@ -27,6 +27,18 @@ describe("logging", () => {
     expect(lines[0]).toMatch(/^\S+ \[n1\] hopwire:tcp info connected \{"port":4000\}$/);
   });
 
+  it("makes one child logger per name (channel ends and connections ask for theirs as each one opens)", () => {
+    const lines: string[] = [];
+    const log = createLogger("hopwire", { sink: (line) => void lines.push(line), debug: "hopwire:*" });
+    const first = log.child("secure-channel");
+    expect(log.child("secure-channel")).toBe(first);
+    expect(log.child("tcp")).not.toBe(first);
+    expect(first.child("x")).toBe(first.child("x"));
+    log.child("secure-channel").debug("opened");
+    log.child("tcp").debug("dialled");
+    expect(lines.map((line) => line.split(" ").slice(1).join(" "))).toEqual(["hopwire:secure-channel debug opened", "hopwire:tcp debug dialled"]);
+  });
+
   it("gives thread and pool workers a logger in their thread that honours DEBUG", async () => {
     const on = await runLogChild("hopwire:worker*");
     expect(on.code, on.stderr).toBe(0);

@@ -64,6 +64,7 @@ export function createLogger(namespace: string, options: LoggerOptions = {}): Lo
 
 function make(namespace: string, patterns: Patterns, prefix: string | undefined, sink: LogSink): Logger {
   const enabled = isEnabled(patterns, namespace);
+  const children = new Map<string, Logger>();
   const write = (level: string, message: string, details: unknown[]): void => {
     if (!enabled) return;
     const extra = details.length ? " " + details.map(describe).join(" ") : "";
@@ -76,7 +77,12 @@ function make(namespace: string, patterns: Patterns, prefix: string | undefined,
     info: (m, ...d) => write("info", m, d),
     warn: (m, ...d) => write("warn", m, d),
     error: (m, ...d) => write("error", m, d),
-    child: (name) => make(`${namespace}:${name}`, patterns, prefix, sink),
+    // One child per name, made once: a channel end or connection asks for its logger each time one opens.
+    child: (name) => {
+      let child = children.get(name);
+      if (child === undefined) children.set(name, (child = make(`${namespace}:${name}`, patterns, prefix, sink)));
+      return child;
+    },
   };
 }
 
