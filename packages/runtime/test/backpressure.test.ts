@@ -107,20 +107,25 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
         }
       }
       await n.startWorker("gated", new Gated(), { placement: "main", mailbox: { maxMessages: 4 } });
-      for (let i = 0; i < 4; i++) await n.send("gated", i); // 0 blocks the handler; 1-3 fill the mailbox
-      const timedOut = n.send("gated", 100, { timeout: 50 });
-      await expect(timedOut).rejects.toBeInstanceOf(TimeoutError);
-      await expect(timedOut).rejects.toThrow(/^send to 0#gated \(waiting for room\) timed out after 50 ms$/);
-      const controller = new AbortController();
-      const aborted = n.send("gated", 101, { signal: controller.signal });
-      let settled = false;
-      const waiting = n.send("gated", 4).then(() => (settled = true));
-      controller.abort();
-      await expect(aborted).rejects.toBeInstanceOf(AbortError);
-      await expect(aborted).rejects.toThrow(/^send to 0#gated \(waiting for room\) was aborted$/);
-      for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
-      expect(settled).toBe(false); // still full: the send waits
-      open();
+      let waiting: Promise<unknown>;
+      try {
+        for (let i = 0; i < 4; i++) await n.send("gated", i); // 0 blocks the handler; 1-3 fill the mailbox
+        const timedOut = n.send("gated", 100, { timeout: 50 });
+        await expect(timedOut).rejects.toBeInstanceOf(TimeoutError);
+        await expect(timedOut).rejects.toThrow(/^send to 0#gated \(waiting for room\) timed out after 50 ms$/);
+        const controller = new AbortController();
+        const aborted = n.send("gated", 101, { signal: controller.signal });
+        let settled = false;
+        waiting = n.send("gated", 4).then(() => (settled = true));
+        controller.abort();
+        await expect(aborted).rejects.toBeInstanceOf(AbortError);
+        await expect(aborted).rejects.toThrow(/^send to 0#gated \(waiting for room\) was aborted$/);
+        for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+        expect(settled).toBe(false); // still full: the send waits
+      } finally {
+        // Whatever failed above, the blocked handler must end, or stopping the node waits for it until the test times out.
+        open();
+      }
       await waiting;
       await n.send("gated", 5);
       while (got.length < 6) await new Promise((resolve) => setImmediate(resolve));
