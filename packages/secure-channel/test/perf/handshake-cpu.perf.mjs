@@ -18,6 +18,7 @@
 // side, so it does not depend on how busy the rest of a shared machine is as much as a
 // rate does (caches and frequency still do: compare A/B in the same minute).
 import { fork } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -38,6 +39,14 @@ const cpu = () => {
   const u = process.cpuUsage();
   return u.user + u.system;
 };
+/** write() system calls of this process so far (Linux; 0 elsewhere): one flight per write is the cost to avoid. */
+const writes = () => {
+  try {
+    return Number(/syscw: (\d+)/.exec(readFileSync("/proc/self/io", "utf8"))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+};
 const staticKeys = new Map();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -48,7 +57,7 @@ if (process.argv.includes("--responder")) {
   const options = new sc.SecureChannelListenerOptions().withCryptoProvider(provider).withCryptoThreads(0).asConsumer(listener.flowControlId);
   await sc.createSecureChannelListener(n, sc.createIdentity(), "bob_listener", options);
   process.on("message", (m) => {
-    if (m === "mark") process.send({ cpu: cpu() });
+    if (m === "mark") process.send({ cpu: cpu(), writes: writes() });
     if (m === "stop") void n.stop().then(() => process.exit(0));
   });
   process.send({ port: Number(listener.address.slice(listener.address.lastIndexOf(":") + 1)) });
@@ -57,7 +66,7 @@ if (process.argv.includes("--responder")) {
   for (let r = 0; r < runs; r++) results.push(mode === "machines" ? await machines() : await overTcp());
   const pick = (k) => median(results.map((x) => x[k]));
   console.log(`load ${loadavg().map((l) => l.toFixed(1)).join(" ")}; ${mode}, ${provider}, ${total} handshakes × ${runs} runs, ${inFlight} in flight`);
-  console.log(`initiator ${pick("initiator").toFixed(0)} µs/handshake, responder ${pick("responder").toFixed(0)} µs/handshake` + (mode === "tcp" ? `, ${pick("rate").toFixed(0)} handshakes/s (wall, noisy)` : ""));
+  console.log(`initiator ${pick("initiator").toFixed(0)} µs/handshake, responder ${pick("responder").toFixed(0)} µs/handshake` + (mode === "tcp" ? `, ${pick("rate").toFixed(0)} handshakes/s (wall, noisy); writes per handshake: initiator ${pick("initiatorWrites").toFixed(2)}, responder ${pick("responderWrites").toFixed(2)}` : ""));
 }
 
 /** The two state machines, back to back in this process; each side's CPU counted separately. */
@@ -120,12 +129,20 @@ async function overTcp() {
       const mark = () => (child.send("mark"), next());
       const r0 = await mark();
       const c0 = cpu();
+      const w0 = writes();
       const t0 = performance.now();
       await handshakes(total);
       const seconds = (performance.now() - t0) / 1e3;
       const c1 = cpu();
+      const w1 = writes();
       const r1 = await mark();
-      return { initiator: (c1 - c0) / total, responder: (r1.cpu - r0.cpu) / total, rate: total / seconds };
+      return {
+        initiator: (c1 - c0) / total,
+        responder: (r1.cpu - r0.cpu) / total,
+        rate: total / seconds,
+        initiatorWrites: (w1 - w0) / total,
+        responderWrites: (r1.writes - r0.writes) / total,
+      };
     } finally {
       await n.stop();
     }
