@@ -91,13 +91,12 @@ export class FrameWriter {
     this.framesOut++;
     // A payload in parts is written part by part (never joined): see #writeParts.
     const copy = parts === undefined && payloadLength < COPY_THRESHOLD;
-    const payload = parts === undefined ? message.payload : EMPTY;
     const cached = this.#lastHead;
     let headEnd: number;
     let frameStart: number;
     if (cached && sameHops(onward, this.#lastOnward, 1) && sameHops(returnRoute, this.#lastReturn, 0)) {
       const length = this.#lastHeadEnd - this.#lastHeadStart;
-      this.#reserve(FRAME_HEADER_LENGTH + length + 4 + (copy ? payload.length : 0));
+      this.#reserve(FRAME_HEADER_LENGTH + length + 4 + (copy ? payloadLength : 0));
       frameStart = this.#pos;
       const at = frameStart + FRAME_HEADER_LENGTH;
       copyRange(this.#arena, at, cached, this.#lastHeadStart, this.#lastHeadEnd);
@@ -105,7 +104,7 @@ export class FrameWriter {
       headEnd = at + length + 4;
     } else {
       // The onward route without its first hop: this connection.
-      this.#reserve(FRAME_HEADER_LENGTH + envelopeHeadBound(message, "network", 1) + (copy ? payload.length : 0));
+      this.#reserve(FRAME_HEADER_LENGTH + envelopeHeadBound(message, "network", 1) + (copy ? payloadLength : 0));
       frameStart = this.#pos;
       const at = frameStart + FRAME_HEADER_LENGTH;
       headEnd = writeEnvelopeHead(this.#arena, at, message, "network", 1);
@@ -125,13 +124,14 @@ export class FrameWriter {
       this.#pos = headEnd;
       this.#writeParts(parts);
     } else if (copy) {
-      copyInto(arena, payload, headEnd);
-      this.#pos = headEnd + payload.length;
+      // From wherever the message holds it (a received frame's range: no view made).
+      message.copyPayloadTo(arena, headEnd);
+      this.#pos = headEnd + payloadLength;
     } else {
       this.#pos = headEnd;
       this.#cut();
-      this.#queue.push(payload);
-      this.#queuedBytes += payload.length;
+      this.#queue.push(message.payload);
+      this.#queuedBytes += payloadLength;
     }
     this.#schedule();
   }
@@ -234,7 +234,6 @@ export class FrameWriter {
 }
 
 const MAX_CACHED_HEAD = 1024;
-const EMPTY = new Uint8Array(0);
 
 /** TypedArray#set costs more than a loop for the few bytes of a head or a small payload. */
 function copyInto(target: Uint8Array, source: Uint8Array, at: number): void {
