@@ -99,8 +99,16 @@ export class FrameWriter {
       this.#reserve(FRAME_HEADER_LENGTH + length + 4 + (copy ? payloadLength : 0));
       frameStart = this.#pos;
       const at = frameStart + FRAME_HEADER_LENGTH;
-      copyRange(this.#arena, at, cached, this.#lastHeadStart, this.#lastHeadEnd);
-      this.#arena.writeUInt32BE(payloadLength, at + length);
+      const arena = this.#arena;
+      if (cached === arena) arena.copyWithin(at, this.#lastHeadStart, this.#lastHeadEnd);
+      else {
+        // The last head is in an arena handed to the socket: copied once into this one, and read from here on.
+        copyRange(arena, at, cached, this.#lastHeadStart, this.#lastHeadEnd);
+        this.#lastHead = arena;
+        this.#lastHeadStart = at;
+        this.#lastHeadEnd = at + length;
+      }
+      arena.writeUInt32BE(payloadLength, at + length);
       headEnd = at + length + 4;
     } else {
       // The onward route without its first hop: this connection.
@@ -235,16 +243,16 @@ export class FrameWriter {
 
 const MAX_CACHED_HEAD = 1024;
 
-/** TypedArray#set costs more than a loop for the few bytes of a head or a small payload. */
+/** A loop for the few bytes where it costs less than TypedArray#set (see LocalMessage's copyBytes). */
 function copyInto(target: Uint8Array, source: Uint8Array, at: number): void {
   const n = source.length;
-  if (n > 64) target.set(source, at);
+  if (n > 32) target.set(source, at);
   else for (let i = 0; i < n; i++) target[at + i] = source[i]!;
 }
 
 /** copyInto for the bytes [start, end) of `source`. */
 function copyRange(target: Buffer, at: number, source: Buffer, start: number, end: number): void {
-  if (end - start > 64) source.copy(target, at, start, end);
+  if (end - start > 32) target.set(new Uint8Array(source.buffer, source.byteOffset + start, end - start), at);
   else for (let i = start; i < end; i++) target[at++] = source[i]!;
 }
 
