@@ -8,7 +8,8 @@
 // ~64 KiB per turn, pausing on needsDrain, and through the relay an end-to-end ack window
 // of ackWindowFor(size) acked every 1/8). After --warm-ms the parent reads the sink's count
 // and every process's CPU (/proc/<pid>/task/*/schedstat: all threads, robust under load),
-// again --ms later, and prints msg/s and CPU µs per message per process (busy = CPU / wall).
+// again --ms later, and prints msg/s and CPU µs per message per process (busy = CPU / wall),
+// and minor page faults per 1000 messages (fresh buffers cost a fault per 4 KiB page).
 // --count installs counters (promises, immediates, microtasks, socket writes, socket 'data'
 // events) in every process: figures per message; CPU of a --count run is not comparable.
 // --prof <role> runs that process with --cpu-prof (profile in /tmp/relay-cpu-prof/).
@@ -64,8 +65,11 @@ function installCounters(): void {
 
 // ---- CPU from /proc --------------------------------------------------------------------
 
-/** Nanoseconds on a CPU so far: the main thread, and all the others. */
-function cpuOf(pid: number): { main: number; others: number } {
+/** Nanoseconds on a CPU so far: the main thread, and all the others; and minor page faults. */
+function cpuOf(pid: number): { main: number; others: number; faults: number } {
+  // /proc/<pid>/stat: the command (field 2) may hold spaces; minflt is the 8th field after it.
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const faults = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
   let main = 0;
   let others = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -77,7 +81,7 @@ function cpuOf(pid: number): { main: number; others: number } {
       // a thread that ended meanwhile
     }
   }
-  return { main, others };
+  return { main, others, faults };
 }
 
 // ---- roles -----------------------------------------------------------------------------
@@ -85,11 +89,12 @@ function cpuOf(pid: number): { main: number; others: number } {
 type FromChild = { t: "ready"; port?: number } | { t: "count"; count: number; counts: Counts };
 const send = (m: FromChild): void => void process.send!(m);
 
-/** Counts data messages; acks every `ackEvery` along the return route. */
+/** Counts data messages; acks every `ackEvery` along the return route. Reads the payload's length, as the bench's sink does. */
 class Sink implements Worker {
   count = 0;
   constructor(private readonly ackEvery: number) {}
   handleMessage(ctx: Context, msg: Routed): void {
+    if (msg.payload.length === 0) return;
     const count = ++this.count;
     if (this.ackEvery > 0 && count % this.ackEvery === 0) void ctx.send(msg.returnRoute, count).catch(() => {});
   }
@@ -237,7 +242,8 @@ async function runOnce(a: Record<string, string>): Promise<Record<string, unknow
     for (const r of roles) {
       const main = r1.cpu[r]!.main - r0.cpu[r]!.main;
       const others = r1.cpu[r]!.others - r0.cpu[r]!.others;
-      cpu[r] = { mainUs: perMsg(main), otherUs: perMsg(others), busy: Math.round((main / 1e9 / seconds) * 100) };
+      const faults = r1.cpu[r]!.faults - r0.cpu[r]!.faults;
+      cpu[r] = { mainUs: perMsg(main), otherUs: perMsg(others), busy: Math.round((main / 1e9 / seconds) * 100), faultsPerKMsg: Math.round((faults / messages) * 1e4) / 10 };
     }
     const out: Record<string, unknown> = { case: relay ? "relay" : "hop", size, kmsgPerS: Math.round(messages / seconds / 1e3), cpuPerMsg: cpu };
     if (a.count) {

@@ -108,7 +108,7 @@ export class FrameWriter {
         this.#lastHeadStart = at;
         this.#lastHeadEnd = at + length;
       }
-      arena.writeUInt32BE(payloadLength, at + length);
+      writeU32(arena, at + length, payloadLength);
       headEnd = at + length + 4;
     } else {
       // The onward route without its first hop: this connection.
@@ -127,7 +127,7 @@ export class FrameWriter {
     const arena = this.#arena;
     const envelopeLength = headEnd - frameStart - FRAME_HEADER_LENGTH + payloadLength;
     if (envelopeLength > MAX_FRAME_LENGTH) throw tooLarge(envelopeLength);
-    arena.writeUInt32BE(envelopeLength, frameStart);
+    writeU32(arena, frameStart, envelopeLength);
     if (parts !== undefined) {
       this.#pos = headEnd;
       this.#writeParts(parts);
@@ -254,6 +254,14 @@ function copyInto(target: Uint8Array, source: Uint8Array, at: number): void {
 function copyRange(target: Buffer, at: number, source: Buffer, start: number, end: number): void {
   if (end - start > 32) target.set(new Uint8Array(source.buffer, source.byteOffset + start, end - start), at);
   else for (let i = start; i < end; i++) target[at++] = source[i]!;
+}
+
+/** Buffer#writeUInt32BE without its argument checks (twice per frame; the values are lengths checked here). */
+function writeU32(target: Buffer, at: number, value: number): void {
+  target[at] = value >>> 24;
+  target[at + 1] = value >>> 16;
+  target[at + 2] = value >>> 8;
+  target[at + 3] = value;
 }
 
 /** Whether two routes hold the same addresses from index `from` on. */
