@@ -9,7 +9,7 @@
 // of ackWindowFor(size) acked every 1/8). After --warm-ms the parent reads the sink's count
 // and every process's CPU (/proc/<pid>/task/*/schedstat: all threads, robust under load),
 // again --ms later, and prints msg/s and CPU µs per message per process (busy = CPU / wall),
-// and minor page faults per 1000 messages (fresh buffers cost a fault per 4 KiB page).
+// the kernel's share of it (utime/stime), and minor page faults per 1000 messages.
 // --count installs counters (promises, immediates, microtasks, socket writes, socket 'data'
 // events) in every process: figures per message; CPU of a --count run is not comparable.
 // --prof <role> runs that process with --cpu-prof (profile in /tmp/relay-cpu-prof/).
@@ -66,10 +66,13 @@ function installCounters(): void {
 // ---- CPU from /proc --------------------------------------------------------------------
 
 /** Nanoseconds on a CPU so far: the main thread, and all the others; and minor page faults. */
-function cpuOf(pid: number): { main: number; others: number; faults: number } {
-  // /proc/<pid>/stat: the command (field 2) may hold spaces; minflt is the 8th field after it.
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const faults = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
+function cpuOf(pid: number): { main: number; others: number; faults: number; systemTicks: number; userTicks: number } {
+  // /proc/<pid>/stat: the command (field 2) may hold spaces; minflt, utime and stime are the 8th, 12th and 13th fields after it.
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const stat = fields.slice(fields.lastIndexOf(")") + 2).split(" ");
+  const faults = Number(stat[7]);
+  const userTicks = Number(stat[11]);
+  const systemTicks = Number(stat[12]);
   let main = 0;
   let others = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -81,7 +84,7 @@ function cpuOf(pid: number): { main: number; others: number; faults: number } {
       // a thread that ended meanwhile
     }
   }
-  return { main, others, faults };
+  return { main, others, faults, systemTicks, userTicks };
 }
 
 // ---- roles -----------------------------------------------------------------------------
@@ -243,7 +246,16 @@ async function runOnce(a: Record<string, string>): Promise<Record<string, unknow
       const main = r1.cpu[r]!.main - r0.cpu[r]!.main;
       const others = r1.cpu[r]!.others - r0.cpu[r]!.others;
       const faults = r1.cpu[r]!.faults - r0.cpu[r]!.faults;
-      cpu[r] = { mainUs: perMsg(main), otherUs: perMsg(others), busy: Math.round((main / 1e9 / seconds) * 100), faultsPerKMsg: Math.round((faults / messages) * 1e4) / 10 };
+      // The kernel's share of the process's CPU (clock ticks: coarse, but the window is long).
+      const user = r1.cpu[r]!.userTicks - r0.cpu[r]!.userTicks;
+      const system = r1.cpu[r]!.systemTicks - r0.cpu[r]!.systemTicks;
+      cpu[r] = {
+        mainUs: perMsg(main),
+        otherUs: perMsg(others),
+        busy: Math.round((main / 1e9 / seconds) * 100),
+        kernelPct: user + system > 0 ? Math.round((system / (user + system)) * 100) : 0,
+        faultsPerKMsg: Math.round((faults / messages) * 1e4) / 10,
+      };
     }
     const out: Record<string, unknown> = { case: relay ? "relay" : "hop", size, kmsgPerS: Math.round(messages / seconds / 1e3), cpuPerMsg: cpu };
     if (a.count) {
