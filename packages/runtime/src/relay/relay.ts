@@ -57,6 +57,7 @@ export class RelayMailbox implements Mailbox {
   /** Routes decoded from repeated frame heads are the same objects: rewrite each once. */
   #lastIn: Route | undefined;
   #lastOut: Route | undefined;
+  #lastBack: Route | undefined;
   #relayed = 0;
   #stopped = false;
 
@@ -94,7 +95,12 @@ export class RelayMailbox implements Mailbox {
       this.#lastIn = onward;
       this.#lastOut = out;
     }
-    if (this.#flowControls) this.#openFlows(message.returnRoute.at(0));
+    // A stream's messages share their return route object: its flows were opened for the first.
+    const back = message.returnRoute;
+    if (this.#flowControls && back !== this.#lastBack) {
+      this.#lastBack = back;
+      this.#openFlows(back.at(0));
+    }
     // Routed as the relay itself, like a worker's forward: a denial or an unknown next hop
     // is thrown to whoever delivered here (a connection drops and logs it).
     try {
