@@ -248,6 +248,36 @@ describe("EnvelopeHeadDecoder (per-stream head cache)", () => {
     expect(() => new EnvelopeHeadDecoder().decode(bad, 0, bad.length)).toThrow(DecodeError);
   });
 
+  it("never reuses the routes of a head that differs in any one byte, wherever the frame lies in its chunk", () => {
+    const decoder = new EnvelopeHeadDecoder();
+    const frame = Buffer.from(encodeEnvelope(new LocalMessage(new Route([new Address(0, "sink"), new Address(0, "abc")]), new Route([new Address(0, "x".repeat(33))]), Buffer.from("hello")), "network"));
+    const headLength = frame.length - 5 - 5; // up to the bin32 tag and length
+    // Two copies in one chunk at an odd offset, as frames lie in a socket read.
+    const chunk = Buffer.alloc(7 + 2 * frame.length);
+    frame.copy(chunk, 7);
+    const second = 7 + frame.length;
+    decoder.decode(chunk, 7, second);
+    let onward = decoder.onwardRoute;
+    let back = decoder.returnRoute;
+    for (let i = 0; i < headLength; i++) {
+      frame.copy(chunk, second);
+      chunk[second + i]! ^= 0x01;
+      let reused = false;
+      try {
+        decoder.decode(chunk, second, chunk.length);
+        reused = decoder.onwardRoute === onward || decoder.returnRoute === back;
+      } catch (error) {
+        expect(error).toBeInstanceOf(DecodeError);
+      }
+      expect(reused, `byte ${i}`).toBe(false);
+      decoder.decode(chunk, 7, second); // the original again: cached anew
+      onward = decoder.onwardRoute;
+      back = decoder.returnRoute;
+      decoder.decode(chunk, 7, second);
+      expect(decoder.onwardRoute).toBe(onward); // and reused
+    }
+  });
+
   it("keeps its own copy of the head: reusing the frame's buffer does not fool it", () => {
     const decoder = new EnvelopeHeadDecoder();
     const buffer = Buffer.from(encodeEnvelope(new LocalMessage(new Route([new Address(0, "aa")]), Route.EMPTY, Buffer.from("1")), "network"));

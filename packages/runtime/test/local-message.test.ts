@@ -38,3 +38,45 @@ describe("LocalMessage in parts", () => {
     expect(message.payloadLength).toBe(2);
   });
 });
+
+// A transport's receiver hands on a range of the bytes it read; nothing else sees a difference.
+describe("LocalMessage from a range", () => {
+  const onward = route("a");
+  const back = route("c");
+  const bytes = Buffer.from(Array.from({ length: 300 }, (_, i) => i % 251));
+
+  it("reads as the range, made a view once, and copies from the range without one", () => {
+    const message = LocalMessage.fromRange(onward, back, bytes, 10, 210);
+    expect(message.payloadLength).toBe(200);
+    const target = new Uint8Array(205);
+    message.copyPayloadTo(target, 5);
+    expect(Array.from(target.subarray(5))).toEqual(Array.from(bytes.subarray(10, 210)));
+    expect(Array.from(message.payload)).toEqual(Array.from(bytes.subarray(10, 210)));
+    expect(message.payload).toBe(message.payload);
+    expect(message.payload.buffer).toBe(bytes.buffer); // a view, not a copy
+  });
+
+  it("copies a short range, a whole payload and parts alike", () => {
+    const short = LocalMessage.fromRange(onward, back, bytes, 3, 7);
+    const whole = new LocalMessage(onward, back, Uint8Array.of(9, 8, 7));
+    const parts = LocalMessage.fromParts(onward, back, [Uint8Array.of(1), new Uint8Array(100).fill(2)]);
+    for (const [m, expected] of [
+      [short, [3, 4, 5, 6]],
+      [whole, [9, 8, 7]],
+      [parts, [1, ...new Array(100).fill(2)]],
+    ] as const) {
+      const target = new Uint8Array(m.payloadLength + 1).fill(0xee);
+      m.copyPayloadTo(target, 1);
+      expect(Array.from(target)).toEqual([0xee, ...expected]);
+    }
+  });
+
+  it("keeps its range through copies with other routes, and refuses a range outside the bytes", () => {
+    const moved = LocalMessage.fromRange(onward, back, bytes, 0, 4).withOnwardRoute(route("b")).withLocalInfo({ k: 1 });
+    expect(moved.payloadLength).toBe(4);
+    expect(Array.from(moved.payload)).toEqual([0, 1, 2, 3]);
+    expect(moved.onwardRoute.toString()).toBe("0#b");
+    expect(() => LocalMessage.fromRange(onward, back, bytes, 5, 301)).toThrow(RangeError);
+    expect(() => LocalMessage.fromRange(onward, back, bytes, 6, 5)).toThrow(RangeError);
+  });
+});

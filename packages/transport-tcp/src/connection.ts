@@ -6,6 +6,7 @@ import {
   LocalMessage,
   RoomWaiters,
   Route,
+  RouteMemo,
   waitFor,
   type FlowControlId,
   type FlowControls,
@@ -132,6 +133,8 @@ export class TcpConnection {
   #deliverable = false;
   #writer: FrameWriter;
   readonly #receiverKey: string;
+  /** Where the receiver's last message went: a stream's next messages go straight there. */
+  readonly #delivery: RouteMemo;
   #closedReason: ConnectionClosedError | undefined;
   #socketClosed: Promise<void>;
   /** Over the high-water mark: the sender mailbox is full and `needsDrain` is true. */
@@ -167,6 +170,7 @@ export class TcpConnection {
     this.address = Address.random();
     this.receiverAddress = Address.random();
     this.#receiverKey = this.receiverAddress.key;
+    this.#delivery = new RouteMemo(host.router, this.#receiverKey);
     this.route = new Route([this.address]);
     this.#decoder = new EnvelopeHeadDecoder({ returnPrefix: this.address });
     this.#peer = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
@@ -492,10 +496,11 @@ export class TcpConnection {
       return true;
     }
     // The return route already starts with this connection's sender, so replies come back through it.
-    const message = new LocalMessage(onward, decoder.returnRoute, bytes.subarray(decoder.payloadOffset, end));
+    // The payload stays a range of the frame's bytes: a relay that passes it on copies it from there, no view made.
+    const message = LocalMessage.fromRange(onward, decoder.returnRoute, bytes, decoder.payloadOffset, end);
     let mailbox: Mailbox | undefined;
     try {
-      mailbox = this.#host.router.route(message, this.#receiverKey);
+      mailbox = this.#delivery.route(message);
     } catch (error) {
       // Denied by flow controls or unknown: dropped alike, and the peer is told nothing.
       this.#log.debug(`dropped a message from ${this.peer} to ${onward.next().toString()}`, error);

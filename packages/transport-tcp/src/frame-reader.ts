@@ -57,7 +57,8 @@ export class FrameReader {
       }
       let length: number;
       if (this.#headerFill === 0 && end - offset >= FRAME_HEADER_LENGTH) {
-        length = chunk.readUInt32BE(offset);
+        // By hand: Buffer#readUInt32BE checks its bounds, and this runs once per frame.
+        length = ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) | chunk[offset + 3]!) >>> 0;
         offset += FRAME_HEADER_LENGTH;
       } else {
         // The length prefix itself spans chunks.

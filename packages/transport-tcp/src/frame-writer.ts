@@ -6,12 +6,18 @@ import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION } from "./proto
 /** Size of the buffers that frame heads (and small payloads) are written into. */
 const ARENA_SIZE = 64 * 1024;
 
+/** Arenas kept for reuse once the socket is done with them (see #recycle). */
+const SPARE_ARENAS = 4;
+
 /**
  * Payloads shorter than this are copied next to their head; longer ones are handed to the
- * socket as they are (a view, no copy). A short copy costs less than a separate iovec entry
- * and the stream bookkeeping that comes with it.
+ * socket as they are (a view, no copy). A copy costs less than a separate write: each
+ * costs the stream's bookkeeping (a Buffer made of a Uint8Array, an entry in the corked
+ * list, a view of the arena between two payloads) and an iovec entry, against ~50 ns to
+ * copy 1 KiB into an arena that is reused (see #recycle). Was 1 KiB: a 1 KiB stream made
+ * two writes a message.
  */
-export const COPY_THRESHOLD = 1024;
+export const COPY_THRESHOLD = 4096;
 
 /**
  * Writes frames to a socket in batches. The first frame for an idle socket is written at
@@ -27,6 +33,20 @@ export class FrameWriter {
   #pos = 0;
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
+  /**
+   * Full arenas whose bytes the socket may still hold, oldest first, each with the number of
+   * the flush that took its last bytes; and arenas the socket is done with, written into
+   * again instead of new ones. A fresh arena's pages fault in as it is first written (on
+   * this VM a fault costs about as much as a small message): reused ones are already in.
+   */
+  readonly #retired: Buffer[] = [];
+  readonly #retiredAt: number[] = [];
+  readonly #spare: Buffer[] = [];
+  /** Flushes that handed bytes to the socket, and how many of their write callbacks came (in order). */
+  #flushes = 0;
+  #flushesDone = 0;
+  /** False once a write failed: callbacks may then be missing, so nothing is reused. */
+  #reuse = true;
   #blocked = false;
   #scheduled = false;
   #closed = false;
@@ -91,21 +111,28 @@ export class FrameWriter {
     this.framesOut++;
     // A payload in parts is written part by part (never joined): see #writeParts.
     const copy = parts === undefined && payloadLength < COPY_THRESHOLD;
-    const payload = parts === undefined ? message.payload : EMPTY;
     const cached = this.#lastHead;
     let headEnd: number;
     let frameStart: number;
     if (cached && sameHops(onward, this.#lastOnward, 1) && sameHops(returnRoute, this.#lastReturn, 0)) {
       const length = this.#lastHeadEnd - this.#lastHeadStart;
-      this.#reserve(FRAME_HEADER_LENGTH + length + 4 + (copy ? payload.length : 0));
+      this.#reserve(FRAME_HEADER_LENGTH + length + 4 + (copy ? payloadLength : 0));
       frameStart = this.#pos;
       const at = frameStart + FRAME_HEADER_LENGTH;
-      copyRange(this.#arena, at, cached, this.#lastHeadStart, this.#lastHeadEnd);
-      this.#arena.writeUInt32BE(payloadLength, at + length);
+      const arena = this.#arena;
+      if (cached === arena) arena.copyWithin(at, this.#lastHeadStart, this.#lastHeadEnd);
+      else {
+        // The last head is in an arena handed to the socket: copied once into this one, and read from here on.
+        copyRange(arena, at, cached, this.#lastHeadStart, this.#lastHeadEnd);
+        this.#lastHead = arena;
+        this.#lastHeadStart = at;
+        this.#lastHeadEnd = at + length;
+      }
+      writeU32(arena, at + length, payloadLength);
       headEnd = at + length + 4;
     } else {
       // The onward route without its first hop: this connection.
-      this.#reserve(FRAME_HEADER_LENGTH + envelopeHeadBound(message, "network", 1) + (copy ? payload.length : 0));
+      this.#reserve(FRAME_HEADER_LENGTH + envelopeHeadBound(message, "network", 1) + (copy ? payloadLength : 0));
       frameStart = this.#pos;
       const at = frameStart + FRAME_HEADER_LENGTH;
       headEnd = writeEnvelopeHead(this.#arena, at, message, "network", 1);
@@ -120,18 +147,19 @@ export class FrameWriter {
     const arena = this.#arena;
     const envelopeLength = headEnd - frameStart - FRAME_HEADER_LENGTH + payloadLength;
     if (envelopeLength > MAX_FRAME_LENGTH) throw tooLarge(envelopeLength);
-    arena.writeUInt32BE(envelopeLength, frameStart);
+    writeU32(arena, frameStart, envelopeLength);
     if (parts !== undefined) {
       this.#pos = headEnd;
       this.#writeParts(parts);
     } else if (copy) {
-      copyInto(arena, payload, headEnd);
-      this.#pos = headEnd + payload.length;
+      // From wherever the message holds it (a received frame's range: no view made).
+      message.copyPayloadTo(arena, headEnd);
+      this.#pos = headEnd + payloadLength;
     } else {
       this.#pos = headEnd;
       this.#cut();
-      this.#queue.push(payload);
-      this.#queuedBytes += payload.length;
+      this.#queue.push(message.payload);
+      this.#queuedBytes += payloadLength;
     }
     this.#schedule();
   }
@@ -169,13 +197,39 @@ export class FrameWriter {
     this.#queue = [];
     this.#queuedBytes = 0;
     this.#start = this.#pos;
+    this.#reuse = false;
+    this.#retired.length = 0;
+    this.#retiredAt.length = 0;
+    this.#spare.length = 0;
   }
 
   #reserve(bytes: number): void {
     if (this.#arena.length - this.#pos >= bytes) return;
     this.#cut();
-    this.#arena = Buffer.allocUnsafe(Math.max(ARENA_SIZE, bytes));
+    const full = this.#arena;
+    if (this.#reuse && full.length === ARENA_SIZE) {
+      // Its last bytes (just cut, or already flushed) leave with the next flush at the latest.
+      this.#retired.push(full);
+      this.#retiredAt.push(this.#flushes + 1);
+    }
+    this.#arena = (bytes <= ARENA_SIZE ? this.#spare.pop() : undefined) ?? Buffer.allocUnsafe(Math.max(ARENA_SIZE, bytes));
     this.#start = this.#pos = 0;
+  }
+
+  /**
+   * Moves the retired arenas whose last flush has been written to the spares. A write's
+   * callback comes once the socket has handed its bytes to the kernel (net.Socket calls
+   * them in order), so nothing refers to those bytes any more. The head cache must not
+   * point into a reused arena.
+   */
+  #recycle(): void {
+    const retired = this.#retired;
+    while (retired.length > 0 && this.#retiredAt[0]! <= this.#flushesDone) {
+      const arena = retired.shift()!;
+      this.#retiredAt.shift();
+      if (arena === this.#lastHead) this.#lastHead = undefined;
+      if (this.#spare.length < SPARE_ARENAS) this.#spare.push(arena);
+    }
   }
 
   /** Moves the written part of the arena to the queue; the socket owns those bytes from now on. */
@@ -212,6 +266,7 @@ export class FrameWriter {
       this.#queuedBytes = 0;
       const socket = this.socket;
       const last = queue.length - 1;
+      this.#flushes++;
       let ok = true;
       // The last write's callback tells when the socket has handed the batch to the kernel
       // ('drain' comes only after write() returned false), so the connection can re-check its bounds.
@@ -228,25 +283,37 @@ export class FrameWriter {
     this.onFlushed();
   }
 
-  readonly #written = (): void => {
+  readonly #written = (error?: Error | null): void => {
+    if (error) this.#reuse = false;
+    else if (this.#reuse) {
+      this.#flushesDone++;
+      this.#recycle();
+    }
     if (!this.#closed) this.onFlushed();
   };
 }
 
 const MAX_CACHED_HEAD = 1024;
-const EMPTY = new Uint8Array(0);
 
-/** TypedArray#set costs more than a loop for the few bytes of a head or a small payload. */
+/** A loop for the few bytes where it costs less than TypedArray#set (see LocalMessage's copyBytes). */
 function copyInto(target: Uint8Array, source: Uint8Array, at: number): void {
   const n = source.length;
-  if (n > 64) target.set(source, at);
+  if (n > 32) target.set(source, at);
   else for (let i = 0; i < n; i++) target[at + i] = source[i]!;
 }
 
 /** copyInto for the bytes [start, end) of `source`. */
 function copyRange(target: Buffer, at: number, source: Buffer, start: number, end: number): void {
-  if (end - start > 64) source.copy(target, at, start, end);
+  if (end - start > 32) target.set(new Uint8Array(source.buffer, source.byteOffset + start, end - start), at);
   else for (let i = start; i < end; i++) target[at++] = source[i]!;
+}
+
+/** Buffer#writeUInt32BE without its argument checks (twice per frame; the values are lengths checked here). */
+function writeU32(target: Buffer, at: number, value: number): void {
+  target[at] = value >>> 24;
+  target[at + 1] = value >>> 16;
+  target[at + 2] = value >>> 8;
+  target[at + 3] = value;
 }
 
 /** Whether two routes hold the same addresses from index `from` on. */

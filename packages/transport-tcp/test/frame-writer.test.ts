@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Socket } from "node:net";
+import net, { type Socket } from "node:net";
+import { once } from "node:events";
 import { Address, LocalMessage, Route, decodeEnvelope } from "@hopwire/runtime";
 import { FrameTooLargeError, MAX_FRAME_LENGTH } from "@hopwire/transport-tcp";
 import { COPY_THRESHOLD, FrameWriter } from "../dist/frame-writer.js";
@@ -159,5 +160,67 @@ describe("FrameWriter", () => {
     expect(writer.bufferedBytes).toBe(0);
     await turn();
     expect(writes).toHaveLength(0);
+  });
+
+  // The writer reuses an arena once the socket's write callback for its last bytes came.
+  // Over a real socket whose reader stops for a while (so writes wait in the socket and
+  // the kernel), every frame must still arrive as written: an arena reused too early would
+  // overwrite bytes not yet sent, and frames would arrive with another frame's contents.
+  it("reuses arenas only once the socket is done with them: 40 MB through a slow reader arrive intact", async () => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const accepted = once(server, "connection");
+    const client = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+    try {
+      await once(client, "connect");
+      const [peer] = (await accepted) as [Socket];
+      // A broken stream ends with the reader's reset; the assertions below say what went wrong.
+      client.on("error", () => {});
+      peer.on("error", () => {});
+      peer.pause();
+      const writer = new FrameWriter(client, () => {});
+      client.on("drain", () => writer.onDrain());
+      const reader = new FrameReader();
+      let received = 0;
+      let bad = 0;
+      const payloadOf = (i: number, size: number): Uint8Array => new Uint8Array(size).fill(i % 251);
+      // A slow reader: after each read it stops for a moment, so writes keep waiting in the
+      // socket while the writer keeps writing into arenas.
+      peer.on("data", (chunk: Buffer) => {
+        peer.pause();
+        setTimeout(() => peer.resume(), 1);
+        try {
+          reader.push(chunk, (bytes, start, end) => {
+          if (end === start) return; // a keepalive
+          const message = decodeEnvelope(bytes.subarray(start, end), "network");
+          const i = received++;
+          const expected = i % 251;
+          if (message.payload.length !== 40 + (i % 600) || message.payload.some((b) => b !== expected)) bad++;
+          });
+        } catch {
+          bad++; // a length or a head overwritten: the stream is lost
+          peer.destroy();
+        }
+      });
+      writer.writeVersion();
+      const onward = new Route([own, new Address(0, "sink")]);
+      const back = new Route([new Address(0, "app")]);
+      const total = 120_000;
+      for (let i = 0; i < total; i++) {
+        writer.enqueue(new LocalMessage(onward, back, payloadOf(i, 40 + (i % 600))));
+        // A turn now and then, as a sender's loop has: flushes, write callbacks, reuse.
+        if (i % 500 === 499) await new Promise((resolve) => setTimeout(resolve, i < 30_000 ? 0 : 1));
+        if (i === 30_000) peer.resume();
+      }
+      writer.flushAll();
+      const deadline = Date.now() + 30_000;
+      while (received < total && bad === 0 && Date.now() < deadline) await turn();
+      expect(received).toBe(total);
+      expect(bad).toBe(0);
+    } finally {
+      client.destroy();
+      server.close();
+    }
   });
 });

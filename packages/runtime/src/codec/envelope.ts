@@ -252,7 +252,11 @@ export class EnvelopeHeadDecoder {
   payloadLength = 0;
   /** The previous head up to (not including) its payload length field, and that field's size. */
   #head: Uint8Array = NO_BYTES;
+  #headView: DataView = NO_VIEW;
   #lengthSize: 1 | 2 | 4 = 4;
+  /** A view of the last buffer decoded from (a stream's frames mostly share their chunk). */
+  #bytes: Uint8Array = NO_BYTES;
+  #bytesView: DataView = NO_VIEW;
   readonly #returnPrefix: Address | undefined;
 
   /**
@@ -268,14 +272,16 @@ export class EnvelopeHeadDecoder {
     const head = this.#head;
     const h = head.length;
     if (h > 0 && end - start >= h + this.#lengthSize) {
-      let same = true;
-      for (let i = 0; i < h; i++) {
-        if (bytes[start + i] !== head[i]) {
-          same = false;
-          break;
+      let view = this.#bytesView;
+      if (bytes !== this.#bytes) {
+        view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        // Kept for the next frames of a socket read; a large assembled frame is not kept alive.
+        if (bytes.byteLength <= MAX_KEPT_BYTES) {
+          this.#bytes = bytes;
+          this.#bytesView = view;
         }
       }
-      if (same) {
+      if (sameBytes(view, start, this.#headView, h)) {
         const at = start + h;
         const size = this.#lengthSize;
         const length = size === 4 ? u32(bytes, at) : size === 2 ? (bytes[at]! << 8) | bytes[at + 1]! : bytes[at]!;
@@ -299,8 +305,26 @@ export class EnvelopeHeadDecoder {
     this.payloadLength = length;
     this.#lengthSize = (pos - lengthAt) as 1 | 2 | 4;
     // A copy: the frame's bytes may be reused once this returns.
-    if (lengthAt - start <= MAX_CACHED_HEAD) this.#head = Uint8Array.prototype.slice.call(bytes, start, lengthAt);
+    if (lengthAt - start <= MAX_CACHED_HEAD) {
+      this.#head = Uint8Array.prototype.slice.call(bytes, start, lengthAt);
+      this.#headView = new DataView(this.#head.buffer, this.#head.byteOffset, this.#head.byteLength);
+    }
   }
+}
+
+const NO_VIEW = new DataView(new ArrayBuffer(0));
+/** A socket read is at most 64 KiB. */
+const MAX_KEPT_BYTES = 64 * 1024;
+
+/**
+ * Whether `a` from `start` holds the `n` bytes of `b`: four at a time (a head is ~40-90
+ * bytes; 2-3 times quicker than byte by byte, and quicker than a native compare's call).
+ */
+function sameBytes(a: DataView, start: number, b: DataView, n: number): boolean {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) if (a.getUint32(start + i) !== b.getUint32(i)) return false;
+  for (; i < n; i++) if (a.getUint8(start + i) !== b.getUint8(i)) return false;
+  return true;
 }
 
 const EMPTY_ROUTE = adoptRoute([]);

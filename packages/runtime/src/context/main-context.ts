@@ -11,6 +11,7 @@ import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions } 
 import type { Inbox } from "./inbox.js";
 import { PendingReply } from "./pending-reply.js";
 import { SendQueue, SENT } from "./send-queue.js";
+import { RouteMemo } from "../router/route-memo.js";
 
 /** A context on the node's main thread: it talks to the router directly. */
 export class MainContext implements Context {
@@ -26,15 +27,17 @@ export class MainContext implements Context {
     this.#inbox = inbox;
     this.#returnRoute = route(address);
     const router = core.router;
-    const senderKey = address.key;
+    // This context's own sends (not sendAndReceive's, each from an address of its own).
+    const memo = new RouteMemo(router, address.key);
     this.#sends = new SendQueue<Outgoing>(
       (item) => {
-        const mailbox = router.mailboxOf(messageOf(item).onwardRoute.next());
+        const next = messageOf(item).onwardRoute.next();
+        const mailbox = memo.peek(next) ?? router.mailboxOf(next);
         return mailbox?.isFull && mailbox.onRoom ? (wake) => mailbox.onRoom!(wake) : undefined;
       },
       (item) => {
         core.assertRunning();
-        if (item instanceof LocalMessage) router.route(item, senderKey);
+        if (item instanceof LocalMessage) memo.route(item);
         else router.route(item.message, item.senderKey);
       },
       (item) => `send to ${messageOf(item).onwardRoute.toString()}`,
@@ -51,16 +54,29 @@ export class MainContext implements Context {
     return this.#core.flowControls;
   }
 
-  /** Routes at once, or waits (in order with this context's other sends) while the first hop is full. */
-  async send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void> {
-    this.#core.assertRunning();
-    const message = new LocalMessage(route(to), this.#returnRoute, encodeBody(body), options?.localInfo ?? NO_LOCAL_INFO);
-    return this.#sends.submit(message, options);
+  /**
+   * Routes at once, or waits (in order with this context's other sends) while the first hop
+   * is full. Not an async function, nor is `forward`: a send written at once returns the one
+   * settled promise SENT (an async function made two promises and a thenable job per send,
+   * most of a small message's cost on a sender); failures still come as rejections.
+   */
+  send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void> {
+    try {
+      this.#core.assertRunning();
+      const message = new LocalMessage(route(to), this.#returnRoute, encodeBody(body), options?.localInfo ?? NO_LOCAL_INFO);
+      return this.#sends.submit(message, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
-  async forward(message: LocalMessage, options?: SendOptions): Promise<void> {
-    this.#core.assertRunning();
-    return this.#sends.submit(message, options);
+  forward(message: LocalMessage, options?: SendOptions): Promise<void> {
+    try {
+      this.#core.assertRunning();
+      return this.#sends.submit(message, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   receive<T = unknown>(options: WaitOptions = {}): Promise<Routed<T>> {

@@ -30,6 +30,15 @@ export class FlowControls {
    * address holds, not a scan of every flow.
    */
   readonly #consumes = new Map<string, FlowControlId | Set<FlowControlId>>();
+  #version = 0;
+
+  /**
+   * Changes whenever what these flow controls allow may have changed (a producer, spawner or
+   * consumer added or removed). With `Router.epoch`, it lets a hot path keep a verdict.
+   */
+  get version(): number {
+    return this.#version;
+  }
 
   /** A fresh, unguessable flow control id. */
   static generateId(): FlowControlId {
@@ -52,6 +61,7 @@ export class FlowControls {
     aliases: AddressLike[] = [],
   ): void {
     const info: ProducerInfo = spawnerFlowControlId ? { flowControlId, spawnerFlowControlId } : { flowControlId };
+    this.#version++;
     this.#producers.set(toAddress(address).key, info);
     for (const alias of aliases) this.#producerAliases.set(toAddress(alias).key, info);
   }
@@ -59,6 +69,7 @@ export class FlowControls {
   /** Records that `address` (a listener) spawns producers under `flowControlId`. */
   addSpawner(address: AddressLike, flowControlId: FlowControlId): void {
     this.#spawners.set(toAddress(address).key, flowControlId);
+    this.#version++;
   }
 
   /** Lets messages of `flowControlId` (from a producer, or from any producer of a spawner) reach `address`. */
@@ -69,7 +80,7 @@ export class FlowControls {
   /** Withdraws what addConsumer allowed. */
   removeConsumer(address: AddressLike, flowControlId: FlowControlId): void {
     const key = toAddress(address).key;
-    this.#consumers.get(flowControlId)?.delete(key);
+    if (this.#consumers.get(flowControlId)?.delete(key)) this.#version++;
     this.#forgetConsumes(key, flowControlId);
   }
 
@@ -112,6 +123,7 @@ export class FlowControls {
     if (!consumers) this.#consumers.set(flowControlId, (consumers = new Set()));
     else if (consumers.has(key)) return;
     consumers.add(key);
+    this.#version++;
     // Most addresses consume one flow (every sendAndReceive's reply address does): a string, not a set.
     const flows = this.#consumes.get(key);
     if (flows === undefined) this.#consumes.set(key, flowControlId);
@@ -137,11 +149,13 @@ export class FlowControls {
 
   /** `cleanup` by address key (the router's hot path: every reply address goes through it). */
   cleanupKey(key: string): void {
-    this.#producers.delete(key);
-    this.#producerAliases.delete(key);
-    this.#spawners.delete(key);
+    const producer = this.#producers.delete(key);
+    const alias = this.#producerAliases.delete(key);
+    const spawner = this.#spawners.delete(key);
+    if (producer || alias || spawner) this.#version++;
     const flows = this.#consumes.get(key);
     if (flows === undefined) return;
+    this.#version++;
     this.#consumes.delete(key);
     if (typeof flows === "string") this.#consumers.get(flows)?.delete(key);
     else for (const id of flows) this.#consumers.get(id)?.delete(key);
@@ -151,6 +165,7 @@ export class FlowControls {
   removeFlow(flowControlId: FlowControlId): void {
     const consumers = this.#consumers.get(flowControlId);
     if (!consumers) return;
+    this.#version++;
     this.#consumers.delete(flowControlId);
     for (const key of consumers) this.#forgetConsumes(key, flowControlId);
   }

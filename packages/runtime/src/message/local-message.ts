@@ -17,13 +17,20 @@ export const NO_LOCAL_INFO: LocalInfo = Object.freeze({});
  * out in pieces (a cipher's output between a header and a tag) hands them on as they are. A
  * transport that writes parts (TCP writes each as its own piece of a writev) never joins
  * them; anything else that reads `payload` gets them joined once, on first use.
+ *
+ * It may also be given as a range of a buffer (`LocalMessage.fromRange`): a transport's
+ * receiver hands on the bytes it read without making a view per message, and a relay that
+ * passes the message on to another transport never makes one (`copyPayloadTo`); whoever
+ * reads `payload` gets the view, made once.
  */
 export class LocalMessage {
   #payload: Uint8Array | undefined;
+  /** For a message given as a range: the buffer, and where the payload starts in it. */
+  #source: Uint8Array | undefined;
+  #start = 0;
   /** The payload's pieces, in order, when it was given in parts and not yet joined. */
   readonly parts: readonly Uint8Array[] | undefined;
-  /** The payload's length in bytes (without joining parts). */
-  readonly payloadLength: number;
+  #length: number;
 
   constructor(
     readonly onwardRoute: Route,
@@ -34,7 +41,12 @@ export class LocalMessage {
   ) {
     this.#payload = parts === undefined ? payload : undefined;
     this.parts = parts;
-    this.payloadLength = parts === undefined ? payload.length : lengthOf(parts);
+    this.#length = parts === undefined ? payload.length : lengthOf(parts);
+  }
+
+  /** The payload's length in bytes (without joining parts or making a view). */
+  get payloadLength(): number {
+    return this.#length;
   }
 
   /** A message whose payload is the concatenation of `parts` (not copied until someone reads `payload`). */
@@ -42,9 +54,46 @@ export class LocalMessage {
     return new LocalMessage(onwardRoute, returnRoute, EMPTY, localInfo, parts);
   }
 
-  /** The payload bytes (parts are joined here, once). */
+  /**
+   * A message whose payload is `bytes[start, end)`, not copied (the bytes must not change
+   * while the message lives); the view `payload` returns is made on first use.
+   */
+  static fromRange(onwardRoute: Route, returnRoute: Route, bytes: Uint8Array, start: number, end: number, localInfo: LocalInfo = NO_LOCAL_INFO): LocalMessage {
+    if (!(start >= 0 && start <= end && end <= bytes.length)) throw new RangeError(`Cannot take [${start}, ${end}) of ${bytes.length} bytes`);
+    const message = new LocalMessage(onwardRoute, returnRoute, EMPTY, localInfo);
+    message.#setRange(bytes, start, end - start);
+    return message;
+  }
+
+  #setRange(bytes: Uint8Array, start: number, length: number): void {
+    this.#payload = undefined;
+    this.#source = bytes;
+    this.#start = start;
+    this.#length = length;
+  }
+
+  /** The payload bytes (parts are joined here, once; a range becomes a view here, once). */
   get payload(): Uint8Array {
-    return (this.#payload ??= join(this.parts!, this.payloadLength));
+    const payload = this.#payload;
+    if (payload !== undefined) return payload;
+    const source = this.#source;
+    return (this.#payload = source !== undefined ? source.subarray(this.#start, this.#start + this.payloadLength) : join(this.parts!, this.payloadLength));
+  }
+
+  /**
+   * Copies the payload into `target` at `offset` (which must have room for `payloadLength`
+   * bytes), from wherever it is held, without making a view of a range or joining parts.
+   */
+  copyPayloadTo(target: Uint8Array, offset: number): void {
+    const source = this.#source;
+    if (source !== undefined) copyBytes(target, offset, source, this.#start, this.#start + this.payloadLength);
+    else if (this.#payload !== undefined) copyBytes(target, offset, this.#payload, 0, this.#payload.length);
+    else {
+      for (const part of this.parts!) {
+        copyBytes(target, offset, part, 0, part.length);
+        offset += part.length;
+      }
+    }
   }
 
   /** A copy with another onward route. */
@@ -67,16 +116,29 @@ export class LocalMessage {
     return new LocalMessage(this.onwardRoute, this.returnRoute, payload, this.localInfo);
   }
 
-  /** The same payload (still in parts, if it is) under other routes or local info. */
+  /** The same payload (still in parts or a range, if it is) under other routes or local info. */
   #copy(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo): LocalMessage {
     const payload = this.#payload;
-    return payload === undefined
-      ? new LocalMessage(onwardRoute, returnRoute, EMPTY, localInfo, this.parts)
-      : new LocalMessage(onwardRoute, returnRoute, payload, localInfo);
+    if (payload !== undefined) return new LocalMessage(onwardRoute, returnRoute, payload, localInfo);
+    if (this.parts !== undefined) return new LocalMessage(onwardRoute, returnRoute, EMPTY, localInfo, this.parts);
+    const copy = new LocalMessage(onwardRoute, returnRoute, EMPTY, localInfo);
+    copy.#setRange(this.#source!, this.#start, this.payloadLength);
+    return copy;
   }
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * TypedArray#set, through a plain Uint8Array view for a range (Buffer#subarray and #copy
+ * cost more); a loop only for the few bytes where the view costs more than the loop
+ * (measured on Node 20: ~1.3 ns a byte by loop, ~50 ns a view and set, whatever the size).
+ */
+function copyBytes(target: Uint8Array, at: number, source: Uint8Array, start: number, end: number): void {
+  const n = end - start;
+  if (n > 32) target.set(start === 0 && end === source.length ? source : new Uint8Array(source.buffer, source.byteOffset + start, n), at);
+  else for (let i = start; i < end; i++) target[at++] = source[i]!;
+}
 
 function lengthOf(parts: readonly Uint8Array[]): number {
   let length = 0;

@@ -6,6 +6,7 @@ import type { Node } from "../node/node.js";
 import { route, type Route, type RouteLike } from "../route/route.js";
 import type { Mailbox } from "../router/mailbox.js";
 import type { Router } from "../router/router.js";
+import { RouteMemo } from "../router/route-memo.js";
 
 /** Options of a built-in relay. */
 export interface RelayOptions {
@@ -51,9 +52,12 @@ export class RelayMailbox implements Mailbox {
   readonly #opened = new Set<string>();
   /** The mailbox the last message went to: where `isFull` looks. */
   #next: Mailbox | undefined;
+  /** Routes as the relay; its messages share their next hop, so most go straight to its mailbox. */
+  readonly #memo: RouteMemo;
   /** Routes decoded from repeated frame heads are the same objects: rewrite each once. */
   #lastIn: Route | undefined;
   #lastOut: Route | undefined;
+  #lastBack: Route | undefined;
   #relayed = 0;
   #stopped = false;
 
@@ -69,6 +73,7 @@ export class RelayMailbox implements Mailbox {
     this.#router = router;
     this.#flowControls = openFlowControls ? flowControls : undefined;
     this.#key = address.key;
+    this.#memo = new RouteMemo(router, this.#key);
     this.#firstHop = to.next(); // an empty route is an error now, not at the first message
   }
 
@@ -90,11 +95,16 @@ export class RelayMailbox implements Mailbox {
       this.#lastIn = onward;
       this.#lastOut = out;
     }
-    if (this.#flowControls) this.#openFlows(message.returnRoute.at(0));
+    // A stream's messages share their return route object: its flows were opened for the first.
+    const back = message.returnRoute;
+    if (this.#flowControls && back !== this.#lastBack) {
+      this.#lastBack = back;
+      this.#openFlows(back.at(0));
+    }
     // Routed as the relay itself, like a worker's forward: a denial or an unknown next hop
     // is thrown to whoever delivered here (a connection drops and logs it).
     try {
-      this.#next = this.#router.route(message.withOnwardRoute(out), this.#key);
+      this.#next = this.#memo.route(message.withOnwardRoute(out));
     } catch (error) {
       // Whoever fed the relay (usually a connection) drops the message quietly: the node says so.
       this.#router.reportDropped(out.next(), this.#key, error);

@@ -48,8 +48,20 @@ export class Router {
   #reporter: UndeliverableReporter | undefined;
   /** Keys of retired addresses (see `retire`), oldest first. */
   readonly #retired = new Set<string>();
+  /** Bumped whenever the table or the transports change (see `epoch`). */
+  #version = 0;
 
   constructor(readonly flowControls: FlowControls) {}
+
+  /**
+   * Changes whenever where a message goes or whether it may go there may have changed: an
+   * address registered or unregistered, a transport added or removed, a flow control
+   * changed. While it stays the same, a message with the same next hop and sender goes to
+   * the same mailbox, so a hot path may keep that verdict (see RouteMemo).
+   */
+  get epoch(): number {
+    return this.#version + this.flowControls.version;
+  }
 
   /** Where refusals of network messages are reported (the node's diagnostics). */
   setReporter(reporter: UndeliverableReporter): void {
@@ -88,6 +100,7 @@ export class Router {
     }
     const keys = new Set(addresses.map((a) => a.key));
     if (keys.size !== addresses.length) throw new DuplicateAddressError("A worker was given the same address twice");
+    this.#version++;
     for (const a of addresses) {
       this.#table.set(a.key, mailbox);
       this.#retired.delete(a.key);
@@ -99,6 +112,7 @@ export class Router {
     if (!address.isLocal) throw new InvalidRouteError(`A worker address must be local, got ${address.toString()}`);
     const key = address.key;
     if (this.#table.has(key)) throw new DuplicateAddressError(`Address ${address.toString()} is already in use`);
+    this.#version++;
     this.#table.set(key, mailbox);
   }
 
@@ -113,7 +127,7 @@ export class Router {
   /** `unregister` of one address. */
   unregister1(address: Address, reason?: Error): void {
     const key = address.key;
-    this.#table.delete(key);
+    if (this.#table.delete(key)) this.#version++;
     this.flowControls.cleanupKey(key);
     const watchers = this.#watchers.get(key);
     if (watchers === undefined) return;
@@ -143,12 +157,14 @@ export class Router {
   registerTransport(type: number, transport: TransportRoute, mailboxOf?: TransportMailbox): void {
     if (type === LOCAL) throw new InvalidRouteError("Transport type 0 is reserved for local addresses");
     if (this.#transports.has(type)) throw new DuplicateAddressError(`A transport is already registered for type ${type}`);
+    this.#version++;
     this.#transports.set(type, transport);
     if (mailboxOf) this.#transportMailboxes.set(type, mailboxOf);
   }
 
   /** Stops routing transport type `type`. */
   unregisterTransport(type: number): void {
+    this.#version++;
     this.#transports.delete(type);
     this.#transportMailboxes.delete(type);
   }

@@ -1,0 +1,306 @@
+// Probe: CPU per message, per process, for one-way Hopwire streams over TCP: one hop
+// (tcp/one-hop-throughput's shape) or through the built-in relay (tcp/relay-throughput's).
+//
+//   node bench/dist/probe/relay-cpu.js [--case hop|relay] [--size 64] [--warm-ms 1500]
+//                                      [--ms 1500] [--reps 3] [--count] [--prof sender|middle|sink]
+//
+// The sender, middle and sink run as in the bench roles (hopwire-initiator's send loop:
+// ~64 KiB per turn, pausing on needsDrain, and through the relay an end-to-end ack window
+// of ackWindowFor(size) acked every 1/8). After --warm-ms the parent reads the sink's count
+// and every process's CPU (/proc/<pid>/task/*/schedstat: all threads, robust under load),
+// again --ms later, and prints msg/s and CPU µs per message per process (busy = CPU / wall),
+// the kernel's share of it (utime/stime), and minor page faults per 1000 messages.
+// --count installs counters (promises, immediates, microtasks, socket writes, socket 'data'
+// events) in every process: figures per message; CPU of a --count run is not comparable.
+// --prof <role> runs that process with --cpu-prof (profile in /tmp/relay-cpu-prof/).
+import { fork, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { once } from "node:events";
+import net from "node:net";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { promiseHooks } from "node:v8";
+import { LocalMessage, node, route, startRelay, type Context, type Routed, type Worker } from "@hopwire/runtime";
+import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
+import { ackWindowFor } from "../scenarios/tcp/hopwire-topology.js";
+
+type Role = "sender" | "middle" | "sink";
+type Counts = Record<string, number>;
+const HOST = "127.0.0.1";
+const self = fileURLToPath(import.meta.url);
+
+// ---- counters ------------------------------------------------------------------------
+
+const counts: Counts = {};
+const bump = (k: string): void => {
+  counts[k] = (counts[k] ?? 0) + 1;
+};
+
+function installCounters(): void {
+  const g = globalThis as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const name of ["setImmediate", "queueMicrotask", "setTimeout"]) {
+    const original = g[name]!;
+    g[name] = function (this: unknown, ...args: unknown[]) {
+      bump(name);
+      return original.apply(this, args);
+    };
+  }
+  const tick = process.nextTick;
+  process.nextTick = ((...args: Parameters<typeof process.nextTick>) => {
+    bump("nextTick");
+    return tick(...args);
+  }) as typeof process.nextTick;
+  promiseHooks.onInit(() => bump("promise"));
+  const write = net.Socket.prototype.write;
+  net.Socket.prototype.write = function (this: net.Socket, ...args: unknown[]) {
+    bump("socket.write");
+    return (write as (...a: unknown[]) => boolean).apply(this, args);
+  } as typeof write;
+  const emit = net.Socket.prototype.emit;
+  net.Socket.prototype.emit = function (this: net.Socket, event: string | symbol, ...args: unknown[]) {
+    if (event === "data") bump("socket.data");
+    return (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
+  } as typeof emit;
+}
+
+// ---- CPU from /proc --------------------------------------------------------------------
+
+/** Nanoseconds on a CPU so far: the main thread, and all the others; and minor page faults. */
+function cpuOf(pid: number): { main: number; others: number; faults: number; systemTicks: number; userTicks: number } {
+  // /proc/<pid>/stat: the command (field 2) may hold spaces; minflt, utime and stime are the 8th, 12th and 13th fields after it.
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const stat = fields.slice(fields.lastIndexOf(")") + 2).split(" ");
+  const faults = Number(stat[7]);
+  const userTicks = Number(stat[11]);
+  const systemTicks = Number(stat[12]);
+  let main = 0;
+  let others = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      if (Number(tid) === pid) main += ns;
+      else others += ns;
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return { main, others, faults, systemTicks, userTicks };
+}
+
+// ---- roles -----------------------------------------------------------------------------
+
+type FromChild = { t: "ready"; port?: number } | { t: "count"; count: number; counts: Counts };
+const send = (m: FromChild): void => void process.send!(m);
+
+/** Counts data messages; acks every `ackEvery` along the return route. Reads the payload's length, as the bench's sink does. */
+class Sink implements Worker {
+  count = 0;
+  constructor(private readonly ackEvery: number) {}
+  handleMessage(ctx: Context, msg: Routed): void {
+    if (msg.payload.length === 0) return;
+    const count = ++this.count;
+    if (this.ackEvery > 0 && count % this.ackEvery === 0) void ctx.send(msg.returnRoute, count).catch(() => {});
+  }
+}
+
+async function sink(ackEvery: number): Promise<void> {
+  const n = await node({ name: "sink" });
+  const tcp = await createTcpTransport(n);
+  const listener = await tcp.listen(`${HOST}:0`, new TcpListenerOptions());
+  const worker = new Sink(ackEvery);
+  await n.startWorker("sink", worker, { placement: "main" });
+  n.flowControls.addConsumer("sink", listener.flowControlId);
+  process.on("message", (m: { t: string }) => {
+    if (m.t !== "count") return;
+    send({ t: "count", count: worker.count, counts: { ...counts } });
+  });
+  send({ t: "ready", port: Number(listener.address.slice(listener.address.lastIndexOf(":") + 1)) });
+}
+
+async function middle(targetPort: number): Promise<void> {
+  const n = await node({ name: "middle" });
+  const tcp = await createTcpTransport(n);
+  const toSink = await tcp.connect(`${HOST}:${targetPort}`, new TcpConnectionOptions());
+  await startRelay(n, "forward_to_bob", route(toSink));
+  const listener = await tcp.listen(`${HOST}:0`, new TcpListenerOptions());
+  n.flowControls.addConsumer("forward_to_bob", listener.flowControlId);
+  process.on("message", (m: { t: string }) => {
+    if (m.t === "count") send({ t: "count", count: 0, counts: { ...counts } });
+  });
+  send({ t: "ready", port: Number(listener.address.slice(listener.address.lastIndexOf(":") + 1)) });
+}
+
+/** hopwire-initiator's send loop (see there for why each piece is what it is). */
+async function sender(port: number, hops: string[], size: number, window: number): Promise<void> {
+  const n = await node({ name: "sender" });
+  const tcp = await createTcpTransport(n);
+  const connection = await tcp.connect(`${HOST}:${port}`, new TcpConnectionOptions());
+  let acked = 0;
+  let wake: (() => void) | undefined;
+  let ctx!: Context;
+  await n.startWorker(
+    "source",
+    {
+      initialize: (c: Context) => void (ctx = c),
+      handleMessage: (_c: Context, msg: Routed) => {
+        if (typeof msg.body === "number" && msg.body > acked) acked = msg.body;
+        const w = wake;
+        wake = undefined;
+        w?.();
+      },
+    },
+    { placement: "main" },
+  );
+  process.on("message", (m: { t: string }) => {
+    if (m.t === "count") send({ t: "count", count: 0, counts: { ...counts } });
+  });
+  send({ t: "ready" });
+  const message = new LocalMessage(route(connection, ...hops, "sink"), route(ctx.address), new Uint8Array(size).fill(0xab));
+  const perTurn = Math.max(1, Math.floor((64 * 1024) / size));
+  const limit = window > 0 ? window : Infinity;
+  let sent = 0;
+  const fail = (e: unknown): void => void e;
+  while (!connection.isClosed) {
+    let last: Promise<void> | undefined;
+    for (let k = 0; k < perTurn && sent - acked < limit && !connection.needsDrain; k++) {
+      last = ctx.forward(message).catch(fail);
+      sent++;
+    }
+    await last;
+    if (connection.needsDrain) await connection.waitForDrain().catch(() => {});
+    else if (sent - acked >= limit) await new Promise<void>((r) => (wake = r));
+    else await new Promise((r) => setImmediate(r));
+  }
+}
+
+// ---- parent ----------------------------------------------------------------------------
+
+function args(argv: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    if (!k.startsWith("--")) continue;
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith("--")) out[k.slice(2)] = "1";
+    else {
+      out[k.slice(2)] = v;
+      i++;
+    }
+  }
+  return out;
+}
+
+function next<T>(child: ChildProcess, t: string): Promise<T> {
+  return new Promise((resolve) => {
+    const on = (m: { t: string }): void => {
+      if (m.t !== t) return;
+      child.off("message", on);
+      resolve(m as T);
+    };
+    child.on("message", on);
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function runOnce(a: Record<string, string>): Promise<Record<string, unknown>> {
+  const relay = (a.case ?? "relay") === "relay";
+  const size = Number(a.size ?? 64);
+  const window = relay ? ackWindowFor(size) : 0;
+  const common = ["--size", String(size), ...(a.count ? ["--count"] : [])];
+  const children: Partial<Record<Role, ChildProcess>> = {};
+  const start = (role: Role, extra: string[]): ChildProcess => {
+    const execArgv = a.prof === role ? ["--cpu-prof", "--cpu-prof-dir", "/tmp/relay-cpu-prof"] : [];
+    const c = fork(self, ["--role", role, ...common, ...extra], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"], detached: true });
+    children[role] = c;
+    return c;
+  };
+  try {
+    const s = start("sink", ["--ack-every", String(window > 0 ? Math.max(1, Math.floor(window / 8)) : 0)]);
+    let port = (await next<{ port: number }>(s, "ready")).port;
+    if (relay) {
+      const m = start("middle", ["--target", String(port)]);
+      port = (await next<{ port: number }>(m, "ready")).port;
+    }
+    start("sender", ["--port", String(port), "--window", String(window), "--hops", relay ? "forward_to_bob" : ""]);
+    await sleep(Number(a["warm-ms"] ?? 1500));
+    const roles = Object.keys(children) as Role[];
+    const read = async () => {
+      const all = await Promise.all(roles.map(async (r) => {
+        const c = children[r]!;
+        const reply = next<{ count: number; counts: Counts }>(c, "count");
+        c.send({ t: "count" });
+        return [r, await reply] as const;
+      }));
+      const cpu = Object.fromEntries(roles.map((r) => [r, cpuOf(children[r]!.pid!)]));
+      return { t: performance.now(), replies: Object.fromEntries(all), cpu };
+    };
+    const r0 = await read();
+    await sleep(Number(a.ms ?? 1500));
+    const r1 = await read();
+    const messages = r1.replies.sink!.count - r0.replies.sink!.count;
+    const seconds = (r1.t - r0.t) / 1e3;
+    const perMsg = (ns: number): number => Math.round((ns / messages / 1e3) * 100) / 100;
+    const cpu: Record<string, unknown> = {};
+    for (const r of roles) {
+      const main = r1.cpu[r]!.main - r0.cpu[r]!.main;
+      const others = r1.cpu[r]!.others - r0.cpu[r]!.others;
+      const faults = r1.cpu[r]!.faults - r0.cpu[r]!.faults;
+      // The kernel's share of the process's CPU (clock ticks: coarse, but the window is long).
+      const user = r1.cpu[r]!.userTicks - r0.cpu[r]!.userTicks;
+      const system = r1.cpu[r]!.systemTicks - r0.cpu[r]!.systemTicks;
+      cpu[r] = {
+        mainUs: perMsg(main),
+        otherUs: perMsg(others),
+        busy: Math.round((main / 1e9 / seconds) * 100),
+        kernelPct: user + system > 0 ? Math.round((system / (user + system)) * 100) : 0,
+        faultsPerKMsg: Math.round((faults / messages) * 1e4) / 10,
+      };
+    }
+    const out: Record<string, unknown> = { case: relay ? "relay" : "hop", size, kmsgPerS: Math.round(messages / seconds / 1e3), cpuPerMsg: cpu };
+    if (a.count) {
+      const per: Record<string, Counts> = {};
+      for (const r of roles) {
+        const c0 = r0.replies[r]!.counts;
+        const c1 = r1.replies[r]!.counts;
+        per[r] = Object.fromEntries(Object.keys(c1).map((k) => [k, Math.round(((c1[k]! - (c0[k] ?? 0)) / messages) * 1000) / 1000]));
+      }
+      out.countsPerMsg = per;
+    }
+    return out;
+  } finally {
+    // Children exit on disconnect (so that --cpu-prof can write its profile); SIGKILL their groups after 3 s.
+    await Promise.all(
+      Object.values(children).map(async (c) => {
+        if (c.exitCode !== null || c.signalCode !== null) return;
+        const exited = once(c, "exit");
+        if (c.connected) c.disconnect();
+        const timer = setTimeout(() => {
+          try {
+            process.kill(-c.pid!, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }, 3000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  const a = args(process.argv.slice(2));
+  if (a.role !== undefined) {
+    process.on("disconnect", () => process.exit(0));
+    if (a.count) installCounters();
+    const size = Number(a.size);
+    if (a.role === "sink") await sink(Number(a["ack-every"]));
+    else if (a.role === "middle") await middle(Number(a.target));
+    else await sender(Number(a.port), a.hops && a.hops !== "1" ? a.hops.split(",") : [], size, Number(a.window));
+    return;
+  }
+  for (let r = 0; r < Number(a.reps ?? 1); r++) console.log(JSON.stringify(await runOnce(a)));
+}
+
+await main();

@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { FlowControlDeniedError, FlowControls, LocalMessage, RouteMemo, Router, UnknownAddressError, encodeBody, route, type Mailbox } from "@hopwire/runtime";
+import { Address } from "@hopwire/runtime";
+
+// A RouteMemo keeps the router's verdict for a stream's next hop only while nothing that
+// decides it changed: each change below must reach the very next message.
+
+function mailbox(address: string): Mailbox & { got: LocalMessage[] } {
+  const got: LocalMessage[] = [];
+  return { address: Address.parse(address), got, deliver: (m) => void got.push(m) };
+}
+
+function setup() {
+  const fc = new FlowControls();
+  const router = new Router(fc);
+  const id = fc.generateId();
+  fc.addProducer("receiver", id);
+  const sink = mailbox("sink");
+  router.register([sink.address], sink);
+  fc.addConsumer("sink", id);
+  const memo = new RouteMemo(router, "receiver");
+  // One message object, as a stream's repeated head gives one route object.
+  const message = new LocalMessage(route("sink"), route("peer"), encodeBody("x"));
+  return { fc, router, id, sink, memo, message };
+}
+
+describe("RouteMemo", () => {
+  it("delivers a stream's messages to the mailbox the router chose", () => {
+    const { sink, memo, message } = setup();
+    for (let i = 0; i < 3; i++) expect(memo.route(message)).toBe(sink);
+    expect(sink.got).toHaveLength(3);
+    expect(memo.peek(message.onwardRoute.next())).toBe(sink);
+  });
+
+  it("follows a mailbox that replaced the last one at the same address", () => {
+    const { fc, id, router, sink, memo, message } = setup();
+    memo.route(message);
+    router.unregister([sink.address]);
+    expect(memo.peek(message.onwardRoute.next())).toBeUndefined();
+    // Unregistering forgot the consumer too: a denial, as for any address nobody has.
+    expect(() => memo.route(message)).toThrow(FlowControlDeniedError);
+    const replacement = mailbox("sink");
+    router.register([replacement.address], replacement);
+    fc.addConsumer("sink", id);
+    expect(memo.route(message)).toBe(replacement);
+    expect(sink.got).toHaveLength(1);
+    expect(replacement.got).toHaveLength(1);
+  });
+
+  it("stops delivering as soon as flow controls stop allowing it", () => {
+    const { fc, id, sink, memo, message } = setup();
+    memo.route(message);
+    fc.removeConsumer("sink", id);
+    expect(() => memo.route(message)).toThrow(FlowControlDeniedError);
+    fc.addConsumer("sink", id);
+    memo.route(message);
+    fc.removeFlow(id);
+    expect(() => memo.route(message)).toThrow(FlowControlDeniedError);
+    expect(sink.got).toHaveLength(2);
+  });
+
+  it("keeps nothing for a hop on a transport (it routes as the transport says each time)", () => {
+    const { fc, router, sink } = setup();
+    let calls = 0;
+    router.registerTransport(1, () => {
+      calls++;
+      return sink;
+    });
+    const memo = new RouteMemo(router, undefined);
+    expect(() => memo.route(new LocalMessage(route("nobody"), route("app"), encodeBody("x")))).toThrow(UnknownAddressError);
+    const remote = new LocalMessage(route("1#127.0.0.1:1"), route("app"), encodeBody("x"));
+    memo.route(remote);
+    memo.route(remote);
+    expect(calls).toBe(2);
+    expect(memo.peek(remote.onwardRoute.next())).toBeUndefined();
+    expect(fc.version).toBeGreaterThan(0);
+  });
+});
