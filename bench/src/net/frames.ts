@@ -7,11 +7,13 @@ export const MAX_FRAME = 16 * 2 ** 20;
 /** Size of the buffers frame heads (and short payloads) are written into (as Hopwire's transport). */
 const ARENA_SIZE = 64 * 1024;
 /** Payloads shorter than this are copied next to their head; longer ones go to the socket as views (Hopwire's COPY_THRESHOLD). */
-export const COPY_THRESHOLD = 1024;
+export const COPY_THRESHOLD = 4096;
+/** Full arenas kept for reuse once the socket has written them (Hopwire's SPARE_ARENAS). */
+const SPARE_ARENAS = 4;
 
 /** What FrameWriter needs of a socket (net.Socket and tls.TLSSocket both are). */
 export interface CorkableSocket {
-  write(chunk: Uint8Array): boolean;
+  write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean;
   cork(): void;
   uncork(): void;
 }
@@ -22,15 +24,24 @@ export interface CorkableSocket {
  * (packages/transport-tcp/src/frame-writer.ts) writes, so that the baseline differs from it
  * in the stack only: length heads (and payloads under COPY_THRESHOLD) are written into a
  * reused arena, longer payloads are passed as they are (a view, not copied into a fresh
- * buffer per frame, which the first version did and Hopwire does not).
+ * buffer per frame, which the first version did and Hopwire does not). A full arena is
+ * written into again once the socket's write callback says its bytes are in the kernel, as
+ * Hopwire's writer does (fresh arenas fault their pages in as they are first written).
  */
 export class FrameWriter {
-  #arena = Buffer.allocUnsafe(ARENA_SIZE);
+  #arena: Buffer = Buffer.allocUnsafe(ARENA_SIZE);
   /** [#start, #pos) of the arena is written but not yet queued. */
   #start = 0;
   #pos = 0;
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
+  /** Full arenas the socket may still hold, with the flush that took their last bytes; and reusable ones. */
+  readonly #retired: Buffer[] = [];
+  readonly #retiredAt: number[] = [];
+  readonly #spare: Buffer[] = [];
+  #flushes = 0;
+  #flushesDone = 0;
+  #reuse = true;
 
   constructor(private readonly socket: CorkableSocket) {}
 
@@ -60,12 +71,27 @@ export class FrameWriter {
     const queue = this.#queue;
     this.#queue = [];
     this.#queuedBytes = 0;
+    this.#flushes++;
     let ok = true;
     this.socket.cork();
-    for (const chunk of queue) ok = this.socket.write(chunk);
+    const last = queue.length - 1;
+    for (let i = 0; i < last; i++) ok = this.socket.write(queue[i]!);
+    ok = this.socket.write(queue[last]!, this.#written);
     this.socket.uncork();
     return ok;
   }
+
+  /** The socket wrote a flush's bytes (callbacks come in order): arenas retired by then can be reused. */
+  readonly #written = (error?: Error | null): void => {
+    if (error) this.#reuse = false;
+    if (!this.#reuse) return;
+    this.#flushesDone++;
+    while (this.#retired.length > 0 && this.#retiredAt[0]! <= this.#flushesDone) {
+      const arena = this.#retired.shift()!;
+      this.#retiredAt.shift();
+      if (this.#spare.length < SPARE_ARENAS) this.#spare.push(arena);
+    }
+  };
 
   /** Moves the arena's written bytes to the queue (a view: the arena is not reused under it). */
   #cut(): void {
@@ -77,7 +103,11 @@ export class FrameWriter {
   #reserve(n: number): void {
     if (this.#pos + n <= this.#arena.length) return;
     this.#cut();
-    this.#arena = Buffer.allocUnsafe(Math.max(ARENA_SIZE, n));
+    if (this.#reuse && this.#arena.length === ARENA_SIZE) {
+      this.#retired.push(this.#arena);
+      this.#retiredAt.push(this.#flushes + 1); // its last bytes leave with the next flush at the latest
+    }
+    this.#arena = (n <= ARENA_SIZE ? this.#spare.pop() : undefined) ?? Buffer.allocUnsafe(Math.max(ARENA_SIZE, n));
     this.#start = this.#pos = 0;
   }
 }

@@ -6,8 +6,8 @@ export const tcpFramed = registerScenario({
   name: "baseline/tcp-framed",
   description:
     "Raw node:net over loopback: u32 BE length + frame, a turn's frames (~64 KiB) handed to the socket corked (one writev) " +
-    "with backpressure, written as Hopwire's transport writes them (heads in a reused arena, payloads under 1 KiB copied " +
-    "next to them, longer ones passed as views). Sender and sink are separate child processes; the sink counts delivered " +
+    "with backpressure, written as Hopwire's transport writes them (heads in 64 KiB arenas reused once the socket has " +
+    "written them, payloads under 4 KiB copied next to them, longer ones passed as views). Sender and sink are separate child processes; the sink counts delivered " +
     "frames (views, no copy)." + windowNote(ONE_WAY_SHARE, true),
   params: ["size"],
   chart: { series: "raw TCP" },
