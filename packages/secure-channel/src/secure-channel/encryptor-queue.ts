@@ -7,20 +7,24 @@ export const PAYLOAD_LENGTH_BYTES = 4;
  * The encryptor's queue: envelopes (head and payload, not yet sealed) waiting for the end of
  * the turn, for credit from the peer or for room in the first hop. Its MailboxBound is what
  * the encryptor mailbox reports as `isFull`, so local senders wait rather than grow it.
- * A FIFO over an array with a moving head, compacted now and then, so taking is O(1).
+ * A FIFO over two arrays with a moving head and tail, so taking is O(1). Emptied (as it is
+ * every turn of a stream) it keeps its arrays and writes over them, instead of growing new
+ * ones from nothing each turn; arrays grown past REUSE_MAX_SLOTS by a burst are dropped then.
  */
 export class EncryptorQueue {
   readonly bound: MailboxBound;
   #heads: Uint8Array[] = [];
   #payloads: Uint8Array[] = [];
+  /** [#first, #end) of the arrays is queued; slots outside it hold EMPTY. */
   #first = 0;
+  #end = 0;
 
   constructor(limits: ResolvedMailboxLimits) {
     this.bound = new MailboxBound(limits);
   }
 
   get length(): number {
-    return this.#heads.length - this.#first;
+    return this.#end - this.#first;
   }
 
   get bytes(): number {
@@ -29,8 +33,14 @@ export class EncryptorQueue {
 
   /** Queues an envelope: its head without the payload's u32 length (often shared by a stream), and its payload. */
   push(head: Uint8Array, payload: Uint8Array): void {
-    this.#heads.push(head);
-    this.#payloads.push(payload);
+    const at = this.#end++;
+    if (at < this.#heads.length) {
+      this.#heads[at] = head;
+      this.#payloads[at] = payload;
+    } else {
+      this.#heads.push(head);
+      this.#payloads.push(payload);
+    }
     this.bound.add(head.length + PAYLOAD_LENGTH_BYTES + payload.length);
   }
 
@@ -54,30 +64,38 @@ export class EncryptorQueue {
       this.#payloads[this.#first + i] = EMPTY;
     }
     this.#first += count;
-    if (this.#first === this.#heads.length) this.#clear();
-    else if (this.#first >= 1024 && this.#first * 2 >= this.#heads.length) this.#compact();
+    if (this.#first === this.#end) this.#rewind();
+    else if (this.#first >= 1024 && this.#first * 2 >= this.#end) this.#compact();
     this.bound.release(count, bytes);
   }
 
   /** Forgets what is queued (the channel closed) and wakes every waiting sender. */
   dropAll(): number {
     const dropped = this.length;
-    this.#clear();
+    this.#heads = [];
+    this.#payloads = [];
+    this.#first = this.#end = 0;
     this.bound.reset();
     return dropped;
   }
 
-  #clear(): void {
-    this.#heads = [];
-    this.#payloads = [];
-    this.#first = 0;
+  /** Empty: write from the start again (every taken slot already holds EMPTY). */
+  #rewind(): void {
+    if (this.#heads.length > REUSE_MAX_SLOTS) {
+      this.#heads = [];
+      this.#payloads = [];
+    }
+    this.#first = this.#end = 0;
   }
 
   #compact(): void {
-    this.#heads = this.#heads.slice(this.#first);
-    this.#payloads = this.#payloads.slice(this.#first);
+    this.#heads = this.#heads.slice(this.#first, this.#end);
+    this.#payloads = this.#payloads.slice(this.#first, this.#end);
+    this.#end -= this.#first;
     this.#first = 0;
   }
 }
 
 const EMPTY = new Uint8Array(0);
+/** Slots an emptied queue keeps for the next turn (a 64 KiB turn of 64 B messages is 1,024). */
+const REUSE_MAX_SLOTS = 2048;

@@ -1,0 +1,45 @@
+// The encryptor's FIFO: what goes in comes out in order, however pushes and takes interleave,
+// including across the points where it empties (and writes over its old slots) or compacts.
+import { describe, expect, it } from "vitest";
+import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "../src/secure-channel/encryptor-queue.js";
+
+const limits = { maxMessages: 100_000, maxBytes: 1 << 30 };
+const envelope = (n: number): [Uint8Array, Uint8Array] => [Uint8Array.of(n & 0xff, n >> 8), new Uint8Array(n % 7).fill(n & 0xff)];
+
+describe("EncryptorQueue", () => {
+  it("keeps FIFO order and byte counts through empties, partial takes and compactions", () => {
+    const queue = new EncryptorQueue(limits);
+    let next = 0; // next number to push
+    let expected = 0; // next number to take
+    let bytes = 0;
+    // A deterministic mix: bursts of pushes, takes of 1..n, emptying now and then; > 1024 queued at times (compaction).
+    for (let round = 0; round < 400; round++) {
+      const pushes = round % 50 === 7 ? 3000 : (round * 37) % 90;
+      for (let k = 0; k < pushes; k++) {
+        const [head, payload] = envelope(next++);
+        queue.push(head, payload);
+        bytes += head.length + PAYLOAD_LENGTH_BYTES + payload.length;
+      }
+      const takes = round % 3 === 0 ? queue.length : Math.min(queue.length, (round * 13) % 200);
+      let taken = 0;
+      for (let i = 0; i < takes; i++) {
+        const [head, payload] = envelope(expected + i);
+        expect(queue.head(i)).toEqual(head);
+        expect(queue.payload(i)).toEqual(payload);
+        expect(queue.size(i)).toBe(head.length + PAYLOAD_LENGTH_BYTES + payload.length);
+        taken += queue.size(i);
+      }
+      queue.take(takes, taken);
+      expected += takes;
+      bytes -= taken;
+      expect(queue.length).toBe(next - expected);
+      expect(queue.bytes).toBe(bytes);
+    }
+    expect(queue.dropAll()).toBe(next - expected);
+    expect(queue.length).toBe(0);
+    expect(queue.bytes).toBe(0);
+    const [head, payload] = envelope(1);
+    queue.push(head, payload);
+    expect(queue.head(0)).toEqual(head);
+  });
+});
