@@ -16,8 +16,9 @@ export default defineConfig({
     // so a test imports each package one way only: the compiled dist (a second copy from
     // src would register its error classes over dist's, and instanceof would fail elsewhere).
     isolate: false,
-    // ...and each file must close the sockets, servers and child processes it opened.
-    setupFiles: ["test/support/no-leaks.ts"],
+    // Every child process a test started ends with the test, and each file must close the
+    // sockets and servers it opened.
+    setupFiles: ["test/support/end-children.ts", "test/support/no-leaks.ts"],
     // Most files wait on sockets, threads and child processes rather than compute: two files
     // at a time on 2 cores (vitest's default would be one, cores - 1).
     maxWorkers: 2,

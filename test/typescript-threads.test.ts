@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
 import ts from "typescript";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runToExit, type Finished } from "./support/children.js";
 
 // Issue 11, item 4: the README's TypeScript runs as written under `node --import tsx`, no
 // build step, with the worker class (a .ts module) loaded in a worker thread or a pool slot.
@@ -12,27 +11,8 @@ import { fileURLToPath } from "node:url";
 const app = fileURLToPath(new URL("./fixtures/tsx-app/", import.meta.url));
 
 /** Runs `node ...args` in the app's folder, in its own process group, killed in any case. */
-async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, args, { cwd: app, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const kill = (): void => {
-    try {
-      process.kill(-child.pid!, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  };
-  const timer = setTimeout(kill, 90_000);
-  try {
-    const [code] = (await once(child, "exit")) as [number | null];
-    return { code, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-    kill();
-  }
+function run(args: string[]): Promise<Finished> {
+  return runToExit(args, { cwd: app, timeoutMs: 90_000 });
 }
 
 describe("TypeScript without a build step", () => {
