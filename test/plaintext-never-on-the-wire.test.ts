@@ -1,14 +1,12 @@
 // Records every byte that crosses both TCP hops of the guide's topology and checks that
 // the payload (and the inner route) never appear in clear when a secure channel carries them.
 import { afterEach, describe, expect, it } from "vitest";
-import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import net from "node:net";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { killAll, startChild, type Child } from "./support/children.js";
 
 const runExample = fileURLToPath(new URL("../examples/dist/run-example.js", import.meta.url));
-const children: ChildProcess[] = [];
 const servers: net.Server[] = [];
 
 /** A TCP proxy that keeps a copy of every byte, in both directions. */
@@ -36,20 +34,10 @@ function splitHostPort(address: string): [string, number] {
   return [address.slice(0, i), Number(address.slice(i + 1))];
 }
 
-function run(name: string, ...args: string[]): { child: ChildProcess; firstLine: (p: RegExp) => Promise<string>; lines: string[] } {
-  const child = spawn(process.execPath, [runExample, name, ...args], { stdio: ["ignore", "pipe", "inherit"] });
-  children.push(child);
-  const lines: string[] = [];
-  const rl = createInterface({ input: child.stdout! });
-  rl.on("line", (l) => lines.push(l));
-  const firstLine = (pattern: RegExp) =>
-    new Promise<string>((resolve, reject) => {
-      const found = lines.find((l) => pattern.test(l));
-      if (found) return resolve(found);
-      rl.on("line", (l) => pattern.test(l) && resolve(l));
-      child.on("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
-    });
-  return { child, firstLine, lines };
+/** One example node as a process of its own (its own process group, killed after each test). */
+function run(name: string, ...args: string[]): Child & { firstLine: (p: RegExp) => Promise<string> } {
+  const child = startChild(runExample, [name, ...args]);
+  return Object.assign(child, { firstLine: async (pattern: RegExp) => (await child.line(pattern)).input! });
 }
 
 /** Runs responder, middle and initiator of an example family with recording proxies on both hops. */
@@ -61,20 +49,14 @@ async function runThroughRecorders(family: string, relay: string, responderName 
   const middleAddress = (await middle.firstLine(/^Listening on /)).slice("Listening on ".length);
   const hop1 = await recordingProxy(middleAddress);
   const initiator = run(`${family}-initiator`, hop1.address);
-  const [code] = (await once(initiator.child, "exit")) as [number];
-  expect(code).toBe(0);
+  expect(await initiator.exited).toBe(0);
   expect(initiator.lines).toContain("App Received: Hello Ockam!");
   await middle.firstLine(new RegExp(`^Address: 0#${relay}, Received`));
   return { wire: Buffer.concat([hop1.bytes(), hop2.bytes()]), initiatorLines: initiator.lines };
 }
 
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      await once(child, "exit");
-    }
-  }
+afterEach(() => {
+  killAll();
   for (const server of servers.splice(0)) server.close();
 });
 

@@ -1,16 +1,13 @@
 import { expect, it } from "vitest";
-import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { runToExit } from "../../test/support/children.js";
 
 const runExample = fileURLToPath(new URL("../dist/run-example.js", import.meta.url));
 
 it("07-portal-through-relay: an HTTP client reaches a service on a node that only connects out, through a relay", async () => {
-  const { code, lines, stderr } = await new Promise<{ code: number; lines: string[]; stderr: string }>((resolve) => {
-    execFile(process.execPath, [runExample, "07-portal-through-relay"], { timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, lines: stdout.split("\n").filter(Boolean), stderr });
-    });
-  });
+  const { code, stdout, stderr } = await runToExit([runExample, "07-portal-through-relay"], { timeoutMs: 60_000 });
   expect(code, stderr).toBe(0);
+  const lines = stdout.split("\n").filter(Boolean);
   expect(lines).toHaveLength(4);
   expect(lines[0]).toMatch(/^Relay node listening on 127\.0\.0\.1:\d+$/);
   expect(lines[1]).toBe("Bob registered at the relay node as forward_to_bob");

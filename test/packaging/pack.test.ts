@@ -3,13 +3,12 @@
 // the LICENSE, its compiled dist with the sources its maps point to, and nothing of the
 // tests or the build's bookkeeping; it imports only what it declares; and what it declares
 // of our own packages is a peer range that the workspace's versions satisfy.
-import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { join, posix, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { runToExit } from "../support/children.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const LICENSE = readFileSync(join(ROOT, "LICENSE"), "utf8");
@@ -55,7 +54,8 @@ export function satisfies(version: string, range: string): boolean {
 /** The files `npm pack` would put in each tarball, as npm decides them (files, .npmignore, always-included): one npm run for all. */
 async function packedFiles(dirs: readonly string[]): Promise<Map<string, string[]>> {
   const args = ["pack", "--dry-run", "--json", "--ignore-scripts", ...dirs.flatMap((d) => ["-w", d])];
-  const { stdout } = await promisify(execFile)("npm", args, { cwd: ROOT, timeout: 90_000, maxBuffer: 64 * 2 ** 20 });
+  const { code, stdout, stderr } = await runToExit(args, { command: "npm", cwd: ROOT, timeoutMs: 90_000 });
+  if (code !== 0) throw new Error(`npm pack exited with ${code}: ${stderr.slice(-2000)}`);
   const reports = JSON.parse(stdout) as { name: string; files: { path: string }[] }[];
   return new Map(reports.map((r) => [r.name, r.files.map((f) => f.path)]));
 }

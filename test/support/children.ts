@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 
@@ -20,7 +20,7 @@ export interface Child {
   readonly exited: Promise<number | null>;
 }
 
-const running = new Set<ChildProcessWithoutNullStreams>();
+const running = new Set<ChildProcess>();
 
 export function startChild(script: string, args: string[] = []): Child {
   const child = spawn(process.execPath, [script, ...args], { stdio: ["pipe", "pipe", "pipe"], detached: true });
@@ -67,14 +67,60 @@ export function startChild(script: string, args: string[] = []): Child {
 
 /** Kills every child still running, with its process group (call it in a `finally`). */
 export function killAll(): void {
-  for (const child of running) {
-    try {
-      process.kill(-child.pid!, "SIGKILL");
-    } catch {
-      child.kill("SIGKILL");
-    }
-  }
+  for (const child of running) killGroup(child);
   running.clear();
+}
+
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, "SIGKILL");
+  } catch {
+    child.kill("SIGKILL");
+  }
+}
+
+/** How a process run by `runToExit` ended, and everything it printed. */
+export interface Finished {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** It had not exited after `timeoutMs`, and was killed. */
+  readonly timedOut: boolean;
+}
+
+/**
+ * Runs `node ...args` (or `command ...args`) to its exit, in its own process group: killed
+ * with everything it started if it outlives `timeoutMs`, and what it left behind is killed
+ * when it exits (or by `killAll` if the test ends first).
+ */
+export async function runToExit(
+  args: string[],
+  options: { timeoutMs: number; command?: string; cwd?: string; env?: NodeJS.ProcessEnv },
+): Promise<Finished> {
+  const child = spawn(options.command ?? process.execPath, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  running.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const closed = once(child, "close");
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(child);
+  }, options.timeoutMs);
+  try {
+    const [code, signal] = (await once(child, "exit")) as [number | null, NodeJS.Signals | null];
+    // Its pipes close once every process holding them is gone, and then all output is read.
+    killGroup(child);
+    await closed;
+    return { code, signal, stdout, stderr, timedOut };
+  } finally {
+    clearTimeout(timer);
+    killGroup(child);
+    running.delete(child);
+  }
 }
 
 /** The port of "host:port". */

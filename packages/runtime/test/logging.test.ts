@@ -1,17 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createLogger } from "@hopwire/runtime";
+import { runToExit } from "../../../test/support/children.js";
 
-function runLogChild(debug: string | undefined): Promise<{ code: number; stderr: string }> {
+async function runLogChild(debug: string | undefined): Promise<{ code: number; stderr: string }> {
   const env = { ...process.env };
   delete env.DEBUG;
   if (debug !== undefined) env.DEBUG = debug;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [fileURLToPath(new URL("./fixtures/log-child.js", import.meta.url))], { env, timeout: 20_000 }, (error, _stdout, stderr) =>
-      resolve({ code: error ? -1 : 0, stderr }),
-    );
-  });
+  const { code, stderr } = await runToExit([fileURLToPath(new URL("./fixtures/log-child.js", import.meta.url))], { env, timeoutMs: 20_000 });
+  return { code: code === 0 ? 0 : -1, stderr };
 }
 
 describe("logging", () => {

@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { UnknownAddressError, node, startRelay, route, type Context, type HandlerErrorEvent, type DroppedEvent, type Node } from "@hopwire/runtime";
 import { BusyEchoer, Relay, Thrower } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
+import { runToExit } from "../../../test/support/children.js";
 
 /** Resolves with the next `count` events of `name`. */
 function events<T>(n: Node, name: "handler-error" | "dropped", count: number): Promise<T[]> {
@@ -50,19 +49,8 @@ describe("node events and warnings", () => {
     const run = async (arg: string[]): Promise<{ stdout: string; stderr: string }> => {
       const env = { ...process.env, ...(arg[0] === "env-off" ? { HOPWIRE_WARNINGS: "off" } : {}) };
       if (arg[0] !== "env-off") delete env.HOPWIRE_WARNINGS;
-      const child = spawn(process.execPath, [script, ...arg], { stdio: ["ignore", "pipe", "pipe"], env });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-      try {
-        const [code] = await once(child, "exit");
-        expect(code, stderr).toBe(0);
-      } finally {
-        clearTimeout(timer);
-        child.kill("SIGKILL");
-      }
+      const { code, stdout, stderr } = await runToExit([script, ...arg], { env, timeoutMs: 60_000 });
+      expect(code, stderr).toBe(0);
       return { stdout, stderr };
     };
     const on = await run([]);

@@ -1,29 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { InvalidRouteError, node } from "@hopwire/runtime";
 import { withNode } from "./helpers.js";
 import { Echoer, ShutdownReporter } from "./fixtures/workers.js";
+import { runToExit, type Finished } from "../../../test/support/children.js";
 
 /** Runs a fixture script in a child process; resolves with its exit code and output, or a timeout. */
-function runChild(script: string, limitMs: number): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url))], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    let timedOut = false;
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, limitMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, timedOut });
-    });
-  });
+function runChild(script: string, limitMs: number): Promise<Finished> {
+  return runToExit([fileURLToPath(new URL(script, import.meta.url))], { timeoutMs: limitMs });
 }
 
 describe("node.stop()", () => {

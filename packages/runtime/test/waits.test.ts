@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { AbortError, Address, RouteUnavailableError, TimeoutError, type Context, type Routed } from "@hopwire/runtime";
 import { Prober, Sink } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
+import { runToExit, type Finished } from "../../../test/support/children.js";
 
 describe("receive and sendAndReceive: timeouts and AbortSignal", () => {
   it("receive times out with TimeoutError", async () => {
@@ -118,21 +118,6 @@ describe("receive and sendAndReceive: timeouts and AbortSignal", () => {
 });
 
 /** Runs fixtures/deadline-child.js; killed if it has not exited by itself within 10 s. */
-function runChild(mode: string): Promise<{ stdout: string; timedOut: boolean }> {
-  const script = fileURLToPath(new URL("./fixtures/deadline-child.js", import.meta.url));
-  const child = spawn(process.execPath, [script, mode], { stdio: ["ignore", "pipe", "inherit"] });
-  let stdout = "";
-  let timedOut = false;
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill("SIGKILL");
-  }, 10_000);
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", () => {
-      clearTimeout(timer);
-      resolve({ stdout, timedOut });
-    });
-  });
+function runChild(mode: string): Promise<Finished> {
+  return runToExit([fileURLToPath(new URL("./fixtures/deadline-child.js", import.meta.url)), mode], { timeoutMs: 10_000 });
 }

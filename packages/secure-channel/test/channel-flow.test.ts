@@ -28,9 +28,9 @@ import {
   type SecureChannel,
   type SecureChannelListener,
 } from "@hopwire/secure-channel";
-import { ChannelEnd } from "../src/secure-channel/channel-end.js";
+import { ChannelEnd } from "../dist/secure-channel/channel-end.js";
 // From the sources, as ChannelEnd is: the class must be the one the end was built with.
-import { SecureChannelCreditExceededError } from "../src/secure-channel/channel-errors.js";
+import { SecureChannelCreditExceededError } from "../dist/secure-channel/channel-errors.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

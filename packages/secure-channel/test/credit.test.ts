@@ -8,7 +8,7 @@ import {
   ReceiveCredit,
   SendCredit,
   validateWindow,
-} from "../src/secure-channel/credit.js";
+} from "../dist/secure-channel/credit.js";
 
 const window = { messages: 8, bytes: 1000 };
 

@@ -2,11 +2,11 @@
 // encoding, AEAD failure behaviour, and agreement between the two implementations.
 import { createCipheriv } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { getCryptoProvider } from "../src/crypto/index.js";
-import { DisposedError, InvalidKeyError, InvalidNonceError, UnknownCryptoProviderError, UnsupportedCipherError, WeakPublicKeyError } from "../src/errors.js";
-import type { AeadCipher, CryptoProvider } from "../src/crypto/provider.js";
-import { nobleCryptoProvider } from "../src/crypto/noble-provider.js";
-import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
+import { getCryptoProvider } from "../dist/crypto/index.js";
+import { DisposedError, InvalidKeyError, InvalidNonceError, UnknownCryptoProviderError, UnsupportedCipherError, WeakPublicKeyError } from "../dist/errors.js";
+import type { AeadCipher, CryptoProvider } from "../dist/crypto/provider.js";
+import { nobleCryptoProvider } from "../dist/crypto/noble-provider.js";
+import { nodeCryptoProvider } from "../dist/crypto/node-provider.js";
 import { flipBit, hex, providers, toHexString } from "./helpers.js";
 
 const ciphers: readonly AeadCipher[] = ["AESGCM", "ChaChaPoly"];

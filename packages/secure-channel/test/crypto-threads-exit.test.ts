@@ -1,9 +1,9 @@
 // A process whose channels run on crypto threads must exit by itself: node.stop()
 // terminates the threads, and idle threads are unref'd anyway. Runs the compiled packages
 // (dist) in a child process.
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { runToExit, type Finished } from "../../../test/support/children.js";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 
@@ -30,22 +30,10 @@ setTimeout(() => console.log("held by", process.getActiveResourcesInfo().join(",
 `;
 }
 
-function run(source: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--input-type=module", "-e", source], { cwd: packageDir, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`the child did not exit by itself within 60 s\n${stdout}\n${stderr}`));
-    }, 60_000);
-    child.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+async function run(source: string): Promise<Finished> {
+  const result = await runToExit(["--input-type=module", "-e", source], { cwd: packageDir, timeoutMs: 60_000 });
+  if (result.timedOut) throw new Error(`the child did not exit by itself within 60 s\n${result.stdout}\n${result.stderr}`);
+  return result;
 }
 
 describe("a process using crypto threads", () => {

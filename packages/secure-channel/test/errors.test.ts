@@ -1,8 +1,8 @@
 // Error classes: stable codes, default messages, causes, and rebuilding across threads.
 import { describe, expect, it } from "vitest";
 import { HopwireError, InvalidOptionError as RuntimeInvalidOptionError } from "@hopwire/runtime";
-import * as errors from "../src/errors.js";
-import { errorFromData, InvalidOptionError, NoiseDecryptError, SecureChannelError, toErrorData, UntrustedIdentityError } from "../src/errors.js";
+import * as errors from "../dist/errors.js";
+import { errorFromData, InvalidOptionError, NoiseDecryptError, SecureChannelError, toErrorData, UntrustedIdentityError } from "../dist/errors.js";
 
 type AnyErrorClass = new (message?: string, options?: errors.SecureChannelErrorOptions) => SecureChannelError;
 const classes = (Object.values(errors) as unknown[]).filter(

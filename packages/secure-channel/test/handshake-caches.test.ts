@@ -3,16 +3,16 @@
 // sends, and the peer bindings that verified. Each must give exactly the answers the
 // uncached path gives.
 import { describe, expect, it } from "vitest";
-import { copyPrivateKey, wipePrivateKey } from "../src/crypto/key-checks.js";
-import { hasCachedPublicKey, hasImportedPrivateKey, nodeCryptoProvider as node, privateKeyImports } from "../src/crypto/node-provider.js";
-import { WeakPublicKeyError } from "../src/errors.js";
-import { createIdentityPayload, decodeIdentityPayload, identitySignedData, verifyIdentityPayload } from "../src/handshake/identity-payload.js";
-import { InitiatorHandshake } from "../src/handshake/initiator-handshake.js";
-import { ResponderHandshake } from "../src/handshake/responder-handshake.js";
-import type { HandshakeAction } from "../src/handshake/types.js";
-import { createIdentity } from "../src/identity/identity.js";
-import { noiseStaticKeyFor } from "../src/secure-channel/noise-static-key.js";
-import { trustEveryone } from "../src/trust/trust-policy.js";
+import { copyPrivateKey, wipePrivateKey } from "../dist/crypto/key-checks.js";
+import { hasCachedPublicKey, hasImportedPrivateKey, nodeCryptoProvider as node, privateKeyImports } from "../dist/crypto/node-provider.js";
+import { WeakPublicKeyError } from "../dist/errors.js";
+import { createIdentityPayload, decodeIdentityPayload, identitySignedData, verifyIdentityPayload } from "../dist/handshake/identity-payload.js";
+import { InitiatorHandshake } from "../dist/handshake/initiator-handshake.js";
+import { ResponderHandshake } from "../dist/handshake/responder-handshake.js";
+import type { HandshakeAction } from "../dist/handshake/types.js";
+import { createIdentity } from "../dist/identity/identity.js";
+import { noiseStaticKeyFor } from "../dist/secure-channel/noise-static-key.js";
+import { trustEveryone } from "../dist/trust/trust-policy.js";
 import { flipBit, providers } from "./helpers.js";
 
 function sent(actions: readonly HandshakeAction[]): Uint8Array {

@@ -4,7 +4,7 @@
 // thing over TCP.
 import { describe, expect, it } from "vitest";
 import { InvalidOptionError } from "@hopwire/runtime";
-import { DEFAULT_HANDSHAKE_LIMITS, HandshakeSlots, validateHandshakeLimits } from "../src/listener/handshake-limits.js";
+import { DEFAULT_HANDSHAKE_LIMITS, HandshakeSlots, validateHandshakeLimits } from "../dist/listener/handshake-limits.js";
 
 function slots(limits: Partial<typeof DEFAULT_HANDSHAKE_LIMITS>) {
   const watched: string[] = [];

@@ -1,10 +1,10 @@
 // The secure-channel handshake state machines: events in, actions out, identities
 // verified and trusted, each failure reported by its own error.
 import { describe, expect, it } from "vitest";
-import { TransportDecryptor, TransportEncryptor } from "../src/channel/transport-cipher.js";
-import type { CryptoProvider } from "../src/crypto/provider.js";
-import { nobleCryptoProvider } from "../src/crypto/noble-provider.js";
-import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
+import { TransportDecryptor, TransportEncryptor } from "../dist/channel/transport-cipher.js";
+import type { CryptoProvider } from "../dist/crypto/provider.js";
+import { nobleCryptoProvider } from "../dist/crypto/noble-provider.js";
+import { nodeCryptoProvider } from "../dist/crypto/node-provider.js";
 import {
   HandshakeStateError,
   InvalidIdentitySignatureError,
@@ -13,21 +13,21 @@ import {
   TrustPolicyError,
   UntrustedIdentityError,
   WeakPublicKeyError,
-} from "../src/errors.js";
-import { HANDSHAKE_PROLOGUE, HANDSHAKE_PROTOCOL_NAME } from "../src/handshake/constants.js";
+} from "../dist/errors.js";
+import { HANDSHAKE_PROLOGUE, HANDSHAKE_PROTOCOL_NAME } from "../dist/handshake/constants.js";
 import {
   createIdentityPayload,
   decodeIdentityPayload,
   encodeIdentityPayload,
   IDENTITY_PAYLOAD_LENGTH,
   identitySignedData,
-} from "../src/handshake/identity-payload.js";
-import { InitiatorHandshake } from "../src/handshake/initiator-handshake.js";
-import { ResponderHandshake } from "../src/handshake/responder-handshake.js";
-import type { HandshakeAction, HandshakeResult } from "../src/handshake/types.js";
-import { createIdentity, type Identity } from "../src/identity/identity.js";
-import { XXHandshakeState } from "../src/noise/handshake-state.js";
-import { trustEveryone, trustIdentifier, type TrustPolicy } from "../src/trust/trust-policy.js";
+} from "../dist/handshake/identity-payload.js";
+import { InitiatorHandshake } from "../dist/handshake/initiator-handshake.js";
+import { ResponderHandshake } from "../dist/handshake/responder-handshake.js";
+import type { HandshakeAction, HandshakeResult } from "../dist/handshake/types.js";
+import { createIdentity, type Identity } from "../dist/identity/identity.js";
+import { XXHandshakeState } from "../dist/noise/handshake-state.js";
+import { trustEveryone, trustIdentifier, type TrustPolicy } from "../dist/trust/trust-policy.js";
 import { flipBit } from "./helpers.js";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);

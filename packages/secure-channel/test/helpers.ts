@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
-import { nobleCryptoProvider } from "../src/crypto/noble-provider.js";
-import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
-import type { CryptoProvider, KeyPair } from "../src/crypto/provider.js";
+import { nobleCryptoProvider } from "../dist/crypto/noble-provider.js";
+import { nodeCryptoProvider } from "../dist/crypto/node-provider.js";
+import type { CryptoProvider, KeyPair } from "../dist/crypto/provider.js";
 
 export const providers: readonly CryptoProvider[] = [nodeCryptoProvider, nobleCryptoProvider];
 

@@ -4,17 +4,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { toHex } from "../src/bytes.js";
+import { toHex } from "../dist/bytes.js";
 import {
   IdentityKeyMismatchError,
   InvalidIdentifierError,
   InvalidIdentityExportError,
   UnsupportedIdentityVersionError,
-} from "../src/errors.js";
-import { identifierFromPublicKey, isIdentifier, parseIdentifier } from "../src/identity/identifier.js";
-import { exportIdentity, importIdentity } from "../src/identity/identity-export.js";
-import { loadIdentity, saveIdentity } from "../src/identity/identity-file.js";
-import { createIdentity, Identity, identityFromSecretKey, verifyIdentitySignature } from "../src/identity/identity.js";
+} from "../dist/errors.js";
+import { identifierFromPublicKey, isIdentifier, parseIdentifier } from "../dist/identity/identifier.js";
+import { exportIdentity, importIdentity } from "../dist/identity/identity-export.js";
+import { loadIdentity, saveIdentity } from "../dist/identity/identity-file.js";
+import { createIdentity, Identity, identityFromSecretKey, verifyIdentitySignature } from "../dist/identity/identity.js";
 import { hex, providers } from "./helpers.js";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);

@@ -1,15 +1,15 @@
 // Key hygiene (issue 9): a handshake's private keys (ephemerals and its copy of the static
 // key) are held once and wiped after use, and the node provider keeps no copy of them.
 import { describe, expect, it } from "vitest";
-import { wipePrivateKey } from "../src/crypto/key-checks.js";
-import { nobleCryptoProvider } from "../src/crypto/noble-provider.js";
-import { hasImportedPrivateKey, nodeCryptoProvider } from "../src/crypto/node-provider.js";
-import type { CryptoProvider } from "../src/crypto/provider.js";
-import { InitiatorHandshake } from "../src/handshake/initiator-handshake.js";
-import { ResponderHandshake } from "../src/handshake/responder-handshake.js";
-import type { HandshakeAction } from "../src/handshake/types.js";
-import { createIdentity } from "../src/identity/identity.js";
-import { trustEveryone } from "../src/trust/trust-policy.js";
+import { wipePrivateKey } from "../dist/crypto/key-checks.js";
+import { nobleCryptoProvider } from "../dist/crypto/noble-provider.js";
+import { hasImportedPrivateKey, nodeCryptoProvider } from "../dist/crypto/node-provider.js";
+import type { CryptoProvider } from "../dist/crypto/provider.js";
+import { InitiatorHandshake } from "../dist/handshake/initiator-handshake.js";
+import { ResponderHandshake } from "../dist/handshake/responder-handshake.js";
+import type { HandshakeAction } from "../dist/handshake/types.js";
+import { createIdentity } from "../dist/identity/identity.js";
+import { trustEveryone } from "../dist/trust/trust-policy.js";
 
 const isZero = (bytes: Uint8Array) => bytes.every((b) => b === 0);
 

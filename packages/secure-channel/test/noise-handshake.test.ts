@@ -1,14 +1,14 @@
 // Noise XX behaviour beyond the vectors: cross-provider handshakes, tampering, state
 // rules, protocol names, and CipherState's nonce and REKEY rules.
 import { describe, expect, it } from "vitest";
-import { nobleCryptoProvider } from "../src/crypto/noble-provider.js";
-import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
-import type { CryptoProvider } from "../src/crypto/provider.js";
-import { NoiseDecryptError, NoiseMessageLengthError, NoiseStateError, NonceExhaustedError, UnsupportedProtocolError } from "../src/errors.js";
-import { CipherState } from "../src/noise/cipher-state.js";
-import { XXHandshakeState } from "../src/noise/handshake-state.js";
-import { parseProtocolName } from "../src/noise/protocol-name.js";
-import { MAX_NONCE } from "../src/noise/rekey.js";
+import { nobleCryptoProvider } from "../dist/crypto/noble-provider.js";
+import { nodeCryptoProvider } from "../dist/crypto/node-provider.js";
+import type { CryptoProvider } from "../dist/crypto/provider.js";
+import { NoiseDecryptError, NoiseMessageLengthError, NoiseStateError, NonceExhaustedError, UnsupportedProtocolError } from "../dist/errors.js";
+import { CipherState } from "../dist/noise/cipher-state.js";
+import { XXHandshakeState } from "../dist/noise/handshake-state.js";
+import { parseProtocolName } from "../dist/noise/protocol-name.js";
+import { MAX_NONCE } from "../dist/noise/rekey.js";
 import { flipBit, hex, keyPairFromPrivate, noiseVectors } from "./helpers.js";
 
 const EMPTY = new Uint8Array(0);

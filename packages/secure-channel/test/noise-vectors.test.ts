@@ -1,10 +1,10 @@
 // Noise_XX against the cacophony vectors: every handshake message byte for byte, the
 // handshake hash, and transport messages 3-5, for each cipher/hash and each provider.
 import { describe, expect, it } from "vitest";
-import { XXHandshakeState } from "../src/noise/handshake-state.js";
-import type { CipherState } from "../src/noise/cipher-state.js";
+import { XXHandshakeState } from "../dist/noise/handshake-state.js";
+import type { CipherState } from "../dist/noise/cipher-state.js";
 import { hex, keyPairFromPrivate, noiseVectors, providers, toHexString, type NoiseVector } from "./helpers.js";
-import type { CryptoProvider } from "../src/crypto/provider.js";
+import type { CryptoProvider } from "../dist/crypto/provider.js";
 
 const EMPTY = new Uint8Array(0);
 

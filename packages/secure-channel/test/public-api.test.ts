@@ -1,7 +1,7 @@
 // The package's two entry points export what the documentation promises.
 import { describe, expect, it } from "vitest";
-import * as api from "../src/index.js";
-import * as noise from "../src/noise/index.js";
+import * as api from "../dist/index.js";
+import * as noise from "../dist/noise/index.js";
 
 describe("public API", () => {
   it("@hopwire/secure-channel exports identities, trust, providers, handshakes, transport and errors", () => {

@@ -1,7 +1,7 @@
 // The anti-replay sliding window, checked directly and against a naive reference model.
 import { describe, expect, it } from "vitest";
-import { ReplayWindow, type ReplayVerdict } from "../src/channel/replay-window.js";
-import { InvalidOptionError } from "../src/errors.js";
+import { ReplayWindow, type ReplayVerdict } from "../dist/channel/replay-window.js";
+import { InvalidOptionError } from "../dist/errors.js";
 
 /** The window's meaning, written the slow and obvious way. */
 class ReferenceWindow {

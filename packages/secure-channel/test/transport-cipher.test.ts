@@ -1,11 +1,11 @@
 // The transport codec: wire format, loss, reordering, replay, tampering, forgery, rekey.
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { TransportDecryptor, TransportEncryptor, type DecryptResult } from "../src/channel/transport-cipher.js";
-import type { Aead, CryptoProvider } from "../src/crypto/provider.js";
-import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
-import { DisposedError, InvalidOptionError, TransportMessageDroppedError } from "../src/errors.js";
-import { CipherState } from "../src/noise/cipher-state.js";
+import { TransportDecryptor, TransportEncryptor, type DecryptResult } from "../dist/channel/transport-cipher.js";
+import type { Aead, CryptoProvider } from "../dist/crypto/provider.js";
+import { nodeCryptoProvider } from "../dist/crypto/node-provider.js";
+import { DisposedError, InvalidOptionError, TransportMessageDroppedError } from "../dist/errors.js";
+import { CipherState } from "../dist/noise/cipher-state.js";
 import { flipBit, hex, providers } from "./helpers.js";
 
 const KEY = hex("a1".repeat(32));

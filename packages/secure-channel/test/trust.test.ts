@@ -1,8 +1,8 @@
 // Trust policy helpers.
 import { describe, expect, it } from "vitest";
-import { InvalidIdentifierError } from "../src/errors.js";
-import { createIdentity } from "../src/identity/identity.js";
-import { trustCustom, trustEveryone, trustIdentifier, trustIdentifiers, type TrustContext } from "../src/trust/trust-policy.js";
+import { InvalidIdentifierError } from "../dist/errors.js";
+import { createIdentity } from "../dist/identity/identity.js";
+import { trustCustom, trustEveryone, trustIdentifier, trustIdentifiers, type TrustContext } from "../dist/trust/trust-policy.js";
 
 const alice = createIdentity();
 const bob = createIdentity();

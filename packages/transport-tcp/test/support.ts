@@ -123,6 +123,13 @@ export function frame(envelope: Uint8Array): Buffer {
 export async function pausedPeer(servers: Server[]) {
   let socket: Socket | undefined;
   const server = createServer({ pauseOnConnect: true }, (s) => (socket = s));
+  // close() leaves the accepted connection open, and a paused one never reads its peer's
+  // FIN: it ends with the server, or it would outlive the test in the reused fork.
+  const close = server.close.bind(server);
+  server.close = (callback) => {
+    socket?.destroy();
+    return close(callback);
+  };
   servers.push(server);
   server.listen(0, "127.0.0.1");
   await once(server, "listening");

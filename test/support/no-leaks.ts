@@ -1,0 +1,33 @@
+// Every test file's setup (vitest.config.ts setupFiles): a file must close the sockets,
+// servers and child processes it opened. The two forks run file after file (isolate: false),
+// so whatever a file leaves open would go on running beside the files after it.
+import { afterAll, beforeAll } from "vitest";
+
+/** Handles that only a test opens: TCP, child processes and their stdio pipes. */
+const WATCHED = new Set(["TCPServerWrap", "TCPSocketWrap", "ProcessWrap", "PipeWrap", "UDPWrap"]);
+/** How long a file's last close may take to complete after its last hook. */
+const GRACE_MS = 5_000;
+
+let before = new Map<string, number>();
+
+function open(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of process.getActiveResourcesInfo()) if (WATCHED.has(kind)) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  return counts;
+}
+
+function leaked(): string[] {
+  return [...open()].filter(([kind, n]) => n > (before.get(kind) ?? 0)).map(([kind, n]) => `${n - (before.get(kind) ?? 0)} ${kind}`);
+}
+
+beforeAll(() => {
+  before = open();
+});
+
+afterAll(async () => {
+  // Closing is asynchronous: poll until everything the file opened is gone, or the grace runs out.
+  const deadline = Date.now() + GRACE_MS;
+  while (leaked().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  const left = leaked();
+  if (left.length > 0) throw new Error(`this file left open: ${left.join(", ")} (close them in an afterEach/afterAll)`);
+});
