@@ -1,7 +1,7 @@
 // The encryptor's FIFO: what goes in comes out in order, however pushes and takes interleave,
 // including across the points where it empties (and writes over its old slots) or compacts.
 import { describe, expect, it } from "vitest";
-import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "../src/secure-channel/encryptor-queue.js";
+import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "../dist/secure-channel/encryptor-queue.js";
 
 const limits = { maxMessages: 100_000, maxBytes: 1 << 30 };
 const envelope = (n: number): [Uint8Array, Uint8Array] => [Uint8Array.of(n & 0xff, n >> 8), new Uint8Array(n % 7).fill(n & 0xff)];
