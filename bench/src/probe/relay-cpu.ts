@@ -16,52 +16,17 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { once } from "node:events";
-import net from "node:net";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { promiseHooks } from "node:v8";
 import { LocalMessage, node, route, startRelay, type Context, type Routed, type Worker } from "@hopwire/runtime";
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { ackWindowFor } from "../scenarios/tcp/hopwire-topology.js";
+import { counts, installCounters, type Counts } from "./counters.js";
+import { nextMessage, parseFlags } from "./flags.js";
 
 type Role = "sender" | "middle" | "sink";
-type Counts = Record<string, number>;
 const HOST = "127.0.0.1";
 const self = fileURLToPath(import.meta.url);
-
-// ---- counters ------------------------------------------------------------------------
-
-const counts: Counts = {};
-const bump = (k: string): void => {
-  counts[k] = (counts[k] ?? 0) + 1;
-};
-
-function installCounters(): void {
-  const g = globalThis as unknown as Record<string, (...a: unknown[]) => unknown>;
-  for (const name of ["setImmediate", "queueMicrotask", "setTimeout"]) {
-    const original = g[name]!;
-    g[name] = function (this: unknown, ...args: unknown[]) {
-      bump(name);
-      return original.apply(this, args);
-    };
-  }
-  const tick = process.nextTick;
-  process.nextTick = ((...args: Parameters<typeof process.nextTick>) => {
-    bump("nextTick");
-    return tick(...args);
-  }) as typeof process.nextTick;
-  promiseHooks.onInit(() => bump("promise"));
-  const write = net.Socket.prototype.write;
-  net.Socket.prototype.write = function (this: net.Socket, ...args: unknown[]) {
-    bump("socket.write");
-    return (write as (...a: unknown[]) => boolean).apply(this, args);
-  } as typeof write;
-  const emit = net.Socket.prototype.emit;
-  net.Socket.prototype.emit = function (this: net.Socket, event: string | symbol, ...args: unknown[]) {
-    if (event === "data") bump("socket.data");
-    return (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
-  } as typeof emit;
-}
 
 // ---- CPU from /proc --------------------------------------------------------------------
 
@@ -175,31 +140,9 @@ async function sender(port: number, hops: string[], size: number, window: number
 
 // ---- parent ----------------------------------------------------------------------------
 
-function args(argv: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    if (!k.startsWith("--")) continue;
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith("--")) out[k.slice(2)] = "1";
-    else {
-      out[k.slice(2)] = v;
-      i++;
-    }
-  }
-  return out;
-}
+const args = parseFlags;
 
-function next<T>(child: ChildProcess, t: string): Promise<T> {
-  return new Promise((resolve) => {
-    const on = (m: { t: string }): void => {
-      if (m.t !== t) return;
-      child.off("message", on);
-      resolve(m as T);
-    };
-    child.on("message", on);
-  });
-}
+const next = <T>(child: ChildProcess, t: string): Promise<T> => nextMessage<T>(child, t);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

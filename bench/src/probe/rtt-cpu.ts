@@ -22,50 +22,10 @@ import net from "node:net";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { Worker as ThreadWorker, MessagePort, isMainThread, parentPort } from "node:worker_threads";
-import { promiseHooks } from "node:v8";
+import { counts, installCounters, type Counts } from "./counters.js";
+import { nextMessage, parseFlags } from "./flags.js";
 
 type Case = "raw" | "hw-main" | "hw-thread" | "mp";
-type Counts = Record<string, number>;
-
-// ---- counters ------------------------------------------------------------------------
-
-const counts: Counts = {};
-const bump = (k: string): void => {
-  counts[k] = (counts[k] ?? 0) + 1;
-};
-
-/** Wraps the scheduling primitives so that each call is counted (this thread only). */
-function installCounters(): void {
-  const g = globalThis as unknown as Record<string, (...a: unknown[]) => unknown>;
-  for (const name of ["setTimeout", "clearTimeout", "setImmediate", "queueMicrotask", "setInterval"]) {
-    const original = g[name]!;
-    g[name] = function (this: unknown, ...args: unknown[]) {
-      bump(name);
-      return original.apply(this, args);
-    };
-  }
-  const tick = process.nextTick;
-  process.nextTick = ((...args: Parameters<typeof process.nextTick>) => {
-    bump("nextTick");
-    return tick(...args);
-  }) as typeof process.nextTick;
-  const post = MessagePort.prototype.postMessage;
-  MessagePort.prototype.postMessage = function (this: MessagePort, ...args: Parameters<MessagePort["postMessage"]>) {
-    bump("port.postMessage");
-    return post.apply(this, args);
-  };
-  const workerPost = ThreadWorker.prototype.postMessage;
-  ThreadWorker.prototype.postMessage = function (this: ThreadWorker, ...args: Parameters<ThreadWorker["postMessage"]>) {
-    bump("worker.postMessage");
-    return workerPost.apply(this, args);
-  };
-  promiseHooks.onInit(() => bump("promise"));
-  const write = net.Socket.prototype.write;
-  net.Socket.prototype.write = function (this: net.Socket, ...args: unknown[]) {
-    bump("socket.write");
-    return (write as (...a: unknown[]) => boolean).apply(this, args);
-  } as typeof write;
-}
 
 // ---- CPU from /proc --------------------------------------------------------------------
 
@@ -125,16 +85,6 @@ function send(msg: FromChild): void {
   process.send!(msg);
 }
 
-function nextMessage<T = FromChild>(child: ChildProcess | NodeJS.Process, t: string): Promise<T> {
-  return new Promise((resolve) => {
-    const on = (m: { t: string }): void => {
-      if (m.t !== t) return;
-      child.off("message", on);
-      resolve(m as T);
-    };
-    child.on("message", on);
-  });
-}
 
 /** Frames: u32 length + bytes (the baselines' and Hopwire's framing, minus the version byte). */
 function frameReader(onFrame: (frame: Buffer) => void): (chunk: Buffer) => void {
@@ -268,17 +218,7 @@ interface Options {
 }
 
 function parse(argv: string[]): Options & { role?: string; rest: Record<string, string> } {
-  const rest: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    if (!k.startsWith("--")) continue;
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith("--")) rest[k.slice(2)] = "1";
-    else {
-      rest[k.slice(2)] = v;
-      i++;
-    }
-  }
+  const rest = parseFlags(argv);
   return {
     role: rest.role,
     case: (rest.case ?? "hw-main") as Case,
