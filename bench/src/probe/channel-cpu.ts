@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { LocalMessage, node, route, type Context, type Routed, type Worker } from "@hopwire/runtime";
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { startProfileIfAsked, type RunningProfile } from "../proc/profile.js";
+import { parseFlags } from "./flags.js";
 
 interface Args {
   size: number;
@@ -99,11 +100,9 @@ async function initiator(a: Args, port: number): Promise<void> {
 }
 
 function parse(argv: string[]): Args & { reps: number } {
-  const get = (k: string, d: number): number => {
-    const i = argv.indexOf(`--${k}`);
-    return i >= 0 ? Number(argv[i + 1]) : d;
-  };
-  return { size: get("size", 1024), n: get("n", 200_000), warm: get("warm", 50_000), plain: argv.includes("--plain"), cryptoThreads: get("crypto-threads", 0), reps: get("reps", 3) };
+  const flags = parseFlags(argv);
+  const get = (k: string, d: number): number => (flags[k] === undefined ? d : Number(flags[k]));
+  return { size: get("size", 1024), n: get("n", 200_000), warm: get("warm", 50_000), plain: flags.plain === "1", cryptoThreads: get("crypto-threads", 0), reps: get("reps", 3) };
 }
 
 async function rep(a: Args): Promise<Record<string, Record<string, number>>> {

@@ -30,7 +30,7 @@ export function startProfileIfAsked(): RunningProfile | undefined {
         session.post("HeapProfiler.startSampling", {
           samplingInterval: 4096,
           includeObjectsCollectedByMajorGC: true,
-          includeObjectsCollectedByMinorGC: process.env.MINOR === "1",
+          includeObjectsCollectedByMinorGC: false,
         } as never),
       )
     : session
