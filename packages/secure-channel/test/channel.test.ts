@@ -250,6 +250,20 @@ describe("flow controls through a channel", () => {
     await waitUntil(() => recorder.seen.length === 1);
     expect(recorder.seen[0]!.body).toBe("now it may");
   });
+
+  it("a consumer removed in the middle of a stream gets nothing from the next message on", async () => {
+    // The channel keeps where its last delivery went (RouteMemo): a change of flow controls must undo that at once.
+    const recorder = new Recorder();
+    await n.startWorker("stream-sink", recorder, { placement: "main" });
+    n.flowControls.addConsumer("stream-sink", listener.flowControlId);
+    const channel = await createSecureChannel(n, alice, route("bob_listener"));
+    for (let i = 0; i < 20; i++) void n.send(route(channel, "stream-sink"), i);
+    await waitUntil(() => recorder.seen.length === 20); // nothing else in between: the last delivery went to stream-sink
+    n.flowControls.removeConsumer("stream-sink", listener.flowControlId);
+    for (let i = 20; i < 40; i++) void n.send(route(channel, "stream-sink"), i);
+    await n.sendAndReceive(route(channel, "whoami"), "flush"); // ordered behind the stream
+    expect(recorder.seen).toHaveLength(20);
+  });
 });
 
 describe("forged, tampered and replayed messages", () => {

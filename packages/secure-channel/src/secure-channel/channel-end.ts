@@ -5,6 +5,7 @@ import {
   LocalMessage,
   NO_LOCAL_INFO,
   route,
+  RouteMemo,
   waitFor,
   type FlowControlId,
   type LocalInfo,
@@ -91,6 +92,9 @@ export class ChannelEnd {
   /** Kept after close() so that droppedMessages still counts. */
   #counter: ChannelCipher | undefined;
   #fromRemote: Route;
+  /** Where the last record to the peer and the last delivered envelope went: a stream skips the router's checks while nothing changed. */
+  #toPeer: RouteMemo | undefined;
+  #toWorkers: RouteMemo | undefined;
   #peerIdentifier: Identifier | undefined;
   #onConfirm: (() => void) | undefined;
   #state: "handshaking" | "open" | "closed" = "handshaking";
@@ -542,7 +546,7 @@ export class ChannelEnd {
         transportPayload instanceof Uint8Array
           ? new LocalMessage(this.remoteRoute, this.#fromRemote, transportPayload)
           : LocalMessage.fromParts(this.remoteRoute, this.#fromRemote, transportPayload);
-      this.#node.router.route(message, this.remoteAddress.key);
+      (this.#toPeer ??= new RouteMemo(this.#node.router, this.remoteAddress.key)).route(message);
       return true;
     } catch (error) {
       if (isRefusedForLoad(error)) return false;
@@ -691,7 +695,8 @@ export class ChannelEnd {
       const decoder = (this.#envelopes ??= new EnvelopeHeadDecoder({ returnPrefix: this.encryptorAddress }));
       decoder.decode(envelope, 0, size);
       const payload = envelope.subarray(decoder.payloadOffset, decoder.payloadOffset + decoder.payloadLength);
-      mailbox = this.#node.router.route(new LocalMessage(decoder.onwardRoute, decoder.returnRoute, payload, this.#deliveredInfo), this.producerAddress.key);
+      const toWorkers = (this.#toWorkers ??= new RouteMemo(this.#node.router, this.producerAddress.key));
+      mailbox = toWorkers.route(new LocalMessage(decoder.onwardRoute, decoder.returnRoute, payload, this.#deliveredInfo));
     } catch (error) {
       // Unknown address, flow-control denial, bad envelope: the peer learns nothing.
       this.#log.debug(`channel ${this.encryptorAddress.toString()} could not deliver a message`, error);
