@@ -23,14 +23,16 @@ export function startProfileIfAsked(): RunningProfile | undefined {
   const session = new Session();
   session.connect();
   // HOPWIRE_BENCH_PROFILE_KIND=promoted samples allocations that outlived a scavenge and died in
-  // a mark-compact (what makes old-generation garbage), as a .heapprofile, instead of CPU.
-  const promoted = process.env.HOPWIRE_BENCH_PROFILE_KIND === "promoted";
-  const started = promoted
+  // a mark-compact (what makes old-generation garbage), as a .heapprofile, instead of CPU;
+  // =allocated samples every allocation, those that die young included (what the scavenges cost).
+  const kind = process.env.HOPWIRE_BENCH_PROFILE_KIND;
+  const heap = kind === "promoted" || kind === "allocated";
+  const started = heap
     ? session.post("HeapProfiler.enable").then(() =>
         session.post("HeapProfiler.startSampling", {
           samplingInterval: 4096,
           includeObjectsCollectedByMajorGC: true,
-          includeObjectsCollectedByMinorGC: false,
+          includeObjectsCollectedByMinorGC: kind === "allocated",
         } as never),
       )
     : session
@@ -41,7 +43,7 @@ export function startProfileIfAsked(): RunningProfile | undefined {
     async stop() {
       await started;
       mkdirSync(dir, { recursive: true });
-      if (promoted) {
+      if (heap) {
         const { profile } = await session.post("HeapProfiler.stopSampling");
         writeFileSync(join(dir, `${role}-${process.pid}.heapprofile`), JSON.stringify(profile));
       } else {

@@ -2,6 +2,7 @@ import type { Address } from "../address/address.js";
 import type { Context } from "../context/context.js";
 import type { LocalMessage } from "../message/local-message.js";
 import { Routed } from "../message/routed.js";
+import { Fifo } from "../util/fifo.js";
 import type { Processor, Worker } from "../worker/worker.js";
 
 /** Called when a worker's own code throws: `what` is "handleMessage", "process" or "shutdown". */
@@ -18,8 +19,7 @@ export type ConsumedReporter = (message: LocalMessage, idle: boolean) => void;
  * message at a time. A handler that throws is reported and the worker keeps running.
  */
 export class WorkerRunner {
-  readonly #queue: LocalMessage[] = [];
-  #head = 0;
+  readonly #queue = new Fifo<LocalMessage>();
   #draining = false;
   #ready = false;
   #stopped = false;
@@ -49,7 +49,7 @@ export class WorkerRunner {
   }
 
   #schedule(): void {
-    if (this.#draining || !this.#ready || this.#head >= this.#queue.length) return;
+    if (this.#draining || !this.#ready || this.#queue.length === 0) return;
     this.#draining = true;
     // Start on a microtask so that #idle is set before any handler runs: a stop() called from
     // the first handler's synchronous part must still wait for that handler.
@@ -58,20 +58,15 @@ export class WorkerRunner {
 
   async #drain(): Promise<void> {
     const queue = this.#queue;
-    while (this.#head < queue.length && !this.#stopped) {
-      const message = queue[this.#head]!;
-      queue[this.#head++] = undefined as unknown as LocalMessage;
+    while (queue.length > 0 && !this.#stopped) {
+      const message = queue.shift()!;
       try {
         const pending = this.worker.handleMessage(this.context, new Routed(message, this.destination));
         if (pending) await pending;
       } catch (error) {
         this.report("handleMessage", error);
       }
-      if (this.#head > 1024 && this.#head * 2 > queue.length) {
-        queue.splice(0, this.#head);
-        this.#head = 0;
-      }
-      this.consumed(message, this.#head >= queue.length);
+      this.consumed(message, queue.length === 0);
     }
     this.#draining = false;
   }
@@ -85,10 +80,7 @@ export class WorkerRunner {
   async #stop(): Promise<void> {
     this.#stopped = true;
     await this.#idle;
-    const dropped = this.#queue.slice(this.#head);
-    this.#queue.length = 0;
-    this.#head = 0;
-    for (const message of dropped) if (message) this.consumed(message, true);
+    for (const message of this.#queue.takeAll()) this.consumed(message, true);
     try {
       await this.worker.shutdown?.(this.context);
     } catch (error) {

@@ -636,7 +636,7 @@ export class ChannelEnd {
     this.#heard = true;
     switch (plaintext[0]) {
       case InnerKind.MESSAGE:
-        return this.#deliverPlaintext(plaintext.subarray(1));
+        return this.#deliverPlaintext(plaintext, 1, plaintext.length);
       case InnerKind.MESSAGES:
         return this.#deliverRecord(plaintext);
       case InnerKind.CONFIRM:
@@ -665,7 +665,7 @@ export class ChannelEnd {
         this.#log.debug("a MESSAGES record with a length that overruns it was cut short");
         return;
       }
-      this.#deliverPlaintext(plaintext.subarray(start, start + length));
+      this.#deliverPlaintext(plaintext, start, start + length);
       offset = start + length;
     }
   }
@@ -685,18 +685,20 @@ export class ChannelEnd {
    * channel closed if that persists); else it is routed, and its credit goes back at once, or
    * when the mailbox it went to has room again if that is full.
    */
-  #deliverPlaintext(envelope: Uint8Array): void {
+  #deliverPlaintext(plaintext: Uint8Array, start: number, end: number): void {
     if (this.#state !== "open") return;
-    const size = envelope.length;
+    const size = end - start;
     if (!this.#receiveCredit.admit(size)) return this.#overCredit();
     let mailbox: Mailbox | undefined;
     try {
       // A stream repeats its head: the decoder then reuses the routes (return route with us in front) it made for the last one.
+      // It reads the record in place, and the payload stays a range of it until a worker reads it: no view per envelope.
       const decoder = (this.#envelopes ??= new EnvelopeHeadDecoder({ returnPrefix: this.encryptorAddress }));
-      decoder.decode(envelope, 0, size);
-      const payload = envelope.subarray(decoder.payloadOffset, decoder.payloadOffset + decoder.payloadLength);
+      decoder.decode(plaintext, start, end);
+      const payloadStart = decoder.payloadOffset;
+      const message = LocalMessage.fromRange(decoder.onwardRoute, decoder.returnRoute, plaintext, payloadStart, payloadStart + decoder.payloadLength, this.#deliveredInfo);
       const toWorkers = (this.#toWorkers ??= new RouteMemo(this.#node.router, this.producerAddress.key));
-      mailbox = toWorkers.route(new LocalMessage(decoder.onwardRoute, decoder.returnRoute, payload, this.#deliveredInfo));
+      mailbox = toWorkers.route(message);
     } catch (error) {
       // Unknown address, flow-control denial, bad envelope: the peer learns nothing.
       this.#log.debug(`channel ${this.encryptorAddress.toString()} could not deliver a message`, error);
