@@ -1,5 +1,5 @@
-import { randomFillSync } from "node:crypto";
 import { InvalidAddressError } from "../errors/errors.js";
+import { randomHex32 } from "../util/random-hex.js";
 
 /** Transport type of addresses that live on this node. */
 export const LOCAL = 0;
@@ -70,23 +70,4 @@ export type AddressLike = Address | string;
 /** The Address an AddressLike names (parses strings; throws InvalidAddressError on a malformed one). */
 export function toAddress(address: AddressLike): Address {
   return address instanceof Address ? address : Address.parse(address);
-}
-
-// Random bytes drawn 4 KiB at a time and turned into hex at once: one system call and one
-// conversion per 256 addresses, not one each (sendAndReceive makes an address per request).
-// Each address is a 32-character slice of that string.
-const POOL_BYTES = 4096;
-const pool = Buffer.alloc(POOL_BYTES);
-let poolHex = "";
-let hexOffset = 0;
-
-function randomHex32(): string {
-  if (hexOffset === poolHex.length) {
-    randomFillSync(pool);
-    poolHex = pool.toString("hex");
-    hexOffset = 0;
-  }
-  const hex = poolHex.slice(hexOffset, hexOffset + 32);
-  hexOffset += 32;
-  return hex;
 }

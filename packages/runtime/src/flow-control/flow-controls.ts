@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
 import { toAddress, type AddressLike } from "../address/address.js";
+import { randomHex32 } from "../util/random-hex.js";
 
 /** Identifies one flow: the messages produced by one producer (or by every producer of a spawner). */
 export type FlowControlId = string;
@@ -42,7 +42,7 @@ export class FlowControls {
 
   /** A fresh, unguessable flow control id. */
   static generateId(): FlowControlId {
-    return "fc" + randomBytes(16).toString("hex");
+    return "fc" + randomHex32();
   }
 
   /** A fresh, unguessable flow control id. */

@@ -21,7 +21,6 @@ import {
   createSecretKey,
   diffieHellman,
   hash as oneShotHash,
-  randomFillSync,
   sign as nodeSign,
   timingSafeEqual,
   verify as nodeVerify,
@@ -33,6 +32,7 @@ import {
 } from "node:crypto";
 import { allocateForOverwrite, asUint8Array, concatBytes } from "../bytes.js";
 import { RecentlyUsed } from "../recently-used.js";
+import { fillRandomKeyBytes } from "./random-key-bytes.js";
 import { DisposedError, WeakPublicKeyError } from "../errors.js";
 import { assertCipher, assertKey32 } from "./key-checks.js";
 import { writeNoiseNonce } from "./nonce.js";
@@ -173,7 +173,7 @@ function exportRawPublicKey(key: KeyObject): Uint8Array {
  */
 function randomKeyPair(crv: Curve): KeyPair {
   const privateKey = new Uint8Array(KEY_LENGTH);
-  randomFillSync(privateKey);
+  fillRandomKeyBytes(privateKey);
   // Imported here anyway (OpenSSL derives the public key): cached for the DHs and signatures to come.
   const key = importPrivateKeyUncached(crv, privateKey);
   privateKeyCache.set(privateKey, { crv, fingerprint: fingerprintOf(privateKey), key });
