@@ -46,13 +46,16 @@ const COALESCE_MAX_PAYLOAD = 2048;
 type SealedRecord = Uint8Array | readonly Uint8Array[];
 
 /**
- * A coalesced record is sealed as soon as it holds this much. 16 KiB, like a TLS record:
- * measured against 8, 32 and 64 KiB (quiet machine, 3 interleaved runs each, channel probe of
- * docs/architecture.md), 64 KiB records ran the 1 KiB stream at 55-137 k msg/s with 0.08-0.31
- * page faults per message, 16 KiB at 139-151 k with 0.05 (a record that fits a socket read is
- * not reassembled, and smaller buffers are reused by the allocator); 8 KiB paid more per record.
+ * A coalesced record is sealed as soon as it holds this much: 32 KiB. Every record costs a
+ * fixed ≈ 7 µs on each side however small (node:crypto's cipher object, its final and tag,
+ * and the weak handle that frees it at the next scavenge), and a turn's messages rarely fill
+ * the last record, so 16 KiB records carried ≈ 10 messages of 1 KiB. Session 4 measured 64 KiB
+ * records far worse than 16 KiB (every one spans socket reads and is reassembled, and fresh
+ * buffers that size faulted their pages in); since the join buffer and the write arenas are
+ * reused, 32 KiB ran the 1 KiB stream at 12 % (receiver) and 19 % (sender) less CPU per message
+ * than 16 KiB (channel probe, 4 interleaved pairs of 400 k messages, session 6).
  */
-const COALESCE_MAX_BYTES = 16 * 1024;
+const COALESCE_MAX_BYTES = 32 * 1024;
 /**
  * A first hop that refuses a record for load (today's TcpConnection throws TCP_BACKPRESSURE
  * and does not say when it drains) is asked again after this long. Hops that expose
