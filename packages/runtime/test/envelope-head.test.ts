@@ -1,3 +1,5 @@
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { Packr } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import {
@@ -286,6 +288,31 @@ describe("EnvelopeHeadDecoder (per-stream head cache)", () => {
     buffer.set(encodeEnvelope(new LocalMessage(new Route([new Address(0, "bb")]), Route.EMPTY, Buffer.from("2")), "network"));
     decoder.decode(buffer, 0, buffer.length);
     expect(decoder.onwardRoute.toString()).toBe("0#bb");
+  });
+
+  it("release() lets go of the last buffer (nothing else keeps it alive) and keeps the head cache", () => {
+    // Whether a buffer is still reachable shows only after a collection: a child process with --expose-gc.
+    const script = `
+      import { Address, EnvelopeHeadDecoder, LocalMessage, Route, encodeEnvelope } from "@hopwire/runtime";
+      const frame = (p) => new Uint8Array(encodeEnvelope(new LocalMessage(new Route([new Address(0, "sink")]), Route.EMPTY, Buffer.from(p)), "network")); // its own ArrayBuffer (not Buffer's shared pool)
+      const alive = async (release) => {
+        const decoder = new EnvelopeHeadDecoder();
+        const first = frame("w"); // caches the head: the next frame takes the path that keeps its buffer
+        decoder.decode(first, 0, first.length);
+        let ref;
+        (() => { const b = frame("x".repeat(4096)); ref = new WeakRef(b.buffer); decoder.decode(b, 0, b.length); })();
+        const routes = decoder.onwardRoute;
+        if (release) decoder.release();
+        await new Promise((r) => setImmediate(r)); // a WeakRef holds its target until the job that made it ends
+        globalThis.gc();
+        const next = frame("y");
+        decoder.decode(next, 0, next.length);
+        if (decoder.onwardRoute !== routes || decoder.payloadLength !== 1) throw new Error("head cache lost");
+        return ref.deref() !== undefined;
+      };
+      console.log(JSON.stringify({ kept: await alive(false), released: !(await alive(true)) }));`;
+    const out = execFileSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", script], { encoding: "utf8", cwd: fileURLToPath(new URL(".", import.meta.url)) });
+    expect(JSON.parse(out)).toEqual({ kept: true, released: true });
   });
 
   it("never takes a local envelope from a stream", () => {

@@ -218,7 +218,9 @@ export function decodeEnvelopeHead(bytes: Uint8Array, scope: EnvelopeScope, star
   const returnRoute = adoptRoute(readRoute("return route", undefined));
   const localInfo = scope === "local" ? readLocalInfo() : NO_LOCAL_INFO;
   const payloadLength = readPayloadHeader();
-  return { onwardRoute, returnRoute, localInfo, payloadOffset: pos, payloadLength };
+  const payloadOffset = pos;
+  finish();
+  return { onwardRoute, returnRoute, localInfo, payloadOffset, payloadLength };
 }
 
 /**
@@ -267,6 +269,16 @@ export class EnvelopeHeadDecoder {
     this.#returnPrefix = options.returnPrefix;
   }
 
+  /**
+   * Lets go of the last buffer decoded from (kept so that the next envelope of the same buffer
+   * reuses its DataView): a caller that is done with a buffer (a secure channel with a record)
+   * calls this so that an idle stream does not keep its last bytes alive. The cached head stays.
+   */
+  release(): void {
+    this.#bytes = NO_BYTES;
+    this.#bytesView = NO_VIEW;
+  }
+
   /** Decodes the network envelope in `bytes[start, end)`; throws DecodeError (the previous results are then undefined). */
   decode(bytes: Uint8Array, start: number, end: number): void {
     const head = this.#head;
@@ -304,6 +316,7 @@ export class EnvelopeHeadDecoder {
     this.payloadOffset = pos;
     this.payloadLength = length;
     this.#lengthSize = (pos - lengthAt) as 1 | 2 | 4;
+    finish();
     // A copy: the frame's bytes may be reused once this returns.
     if (lengthAt - start <= MAX_CACHED_HEAD) {
       this.#head = Uint8Array.prototype.slice.call(bytes, start, lengthAt);
@@ -339,6 +352,11 @@ function begin(bytes: Uint8Array, start: number, end: number): void {
   src = bytes;
   pos = start;
   limit = end;
+}
+
+/** The reader lets go of the bytes it read (a decoded frame's buffer is not kept alive by the codec). */
+function finish(): void {
+  src = NO_BYTES;
 }
 
 function u32(b: Uint8Array, at: number): number {

@@ -639,9 +639,12 @@ export class ChannelEnd {
     this.#heard = true;
     switch (plaintext[0]) {
       case InnerKind.MESSAGE:
-        return this.#deliverPlaintext(plaintext, 1, plaintext.length);
+        this.#deliverPlaintext(plaintext, 1, plaintext.length);
+        // The record is delivered: an idle channel keeps no plaintext alive (payloads given to workers keep their own).
+        return this.#envelopes?.release();
       case InnerKind.MESSAGES:
-        return this.#deliverRecord(plaintext);
+        this.#deliverRecord(plaintext);
+        return this.#envelopes?.release();
       case InnerKind.CONFIRM:
         this.#onConfirm?.();
         this.#onConfirm = undefined;
