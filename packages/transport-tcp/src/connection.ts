@@ -463,6 +463,8 @@ export class TcpConnection {
       this.#protocolError(error);
       return;
     }
+    // The chunk's frames are read: an idle connection keeps no read buffer alive (messages still queued keep their own).
+    this.#decoder.release();
     if (this.#closedReason) return;
     if (this.#reader.midFrame) this.#partialFrameStarted();
     else this.#partialSince = 0;
