@@ -27,6 +27,11 @@ export interface RunParams extends Params {
   durationMs: number;
   /** Time to run and discard before measuring (JIT, socket buffers, TCP window). */
   warmupMs: number;
+  /**
+   * One-way throughput windows: messages the receiver must also have counted before its
+   * window opens (see warm-count.ts); set by windowed() where the steady warm-up applies.
+   */
+  warmMessages?: number;
 }
 
 /** One figure of one repetition. */

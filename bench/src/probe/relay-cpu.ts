@@ -3,10 +3,12 @@
 //
 //   node bench/dist/probe/relay-cpu.js [--case hop|relay] [--size 64] [--warm-ms 1500]
 //                                      [--ms 1500] [--reps 3] [--count] [--prof sender|middle|sink]
+//                                      [--warm-msgs N] [--series <step ms>] [--trace-gc sender|middle|sink]
 //
 // The sender, middle and sink run as in the bench roles (hopwire-initiator's send loop:
 // ~64 KiB per turn, pausing on needsDrain, and through the relay an end-to-end ack window
-// of ackWindowFor(size) acked every 1/8). After --warm-ms the parent reads the sink's count
+// of ackWindowFor(size) acked every 1/8). After --warm-ms, and once the sink has counted
+// --warm-msgs (default: the bench's warm count, warm-count.ts; at most its cap), the parent reads the sink's count
 // and every process's CPU (/proc/<pid>/task/*/schedstat: all threads, robust under load),
 // again --ms later, and prints msg/s and CPU µs per message per process (busy = CPU / wall),
 // the kernel's share of it (utime/stime), and minor page faults per 1000 messages.
@@ -21,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import { LocalMessage, node, route, startRelay, type Context, type Routed, type Worker } from "@hopwire/runtime";
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { ackWindowFor } from "../scenarios/tcp/hopwire-topology.js";
+import { WARM_COUNT_CAP_MS, warmMessagesFor } from "../warm-count.js";
 import { counts, installCounters, type Counts } from "./counters.js";
 import { nextMessage, parseFlags } from "./flags.js";
 
@@ -140,11 +143,45 @@ async function sender(port: number, hops: string[], size: number, window: number
 
 // ---- parent ----------------------------------------------------------------------------
 
+/**
+ * --series <ms>: from the sender's start, every <ms> for --ms, the sink's rate and each
+ * process's CPU per message and busy share over that step: shows whether (and when) a
+ * run settles, i.e. whether a short window after a fixed warm-up measures steady state.
+ */
+async function series(children: Partial<Record<Role, ChildProcess>>, roles: Role[], stepMs: number, totalMs: number, size: number): Promise<Record<string, unknown>> {
+  const count = (): Promise<number> => sinkCount(children.sink!);
+  const t0 = performance.now();
+  let prev = { t: t0, n: await count(), cpu: Object.fromEntries(roles.map((r) => [r, cpuOf(children[r]!.pid!)])) };
+  const rows: unknown[] = [];
+  while (performance.now() - t0 < totalMs) {
+    await sleep(stepMs);
+    const now = { t: performance.now(), n: await count(), cpu: Object.fromEntries(roles.map((r) => [r, cpuOf(children[r]!.pid!)])) };
+    const messages = now.n - prev.n;
+    const ms = now.t - prev.t;
+    const row: Record<string, unknown> = { atMs: Math.round(now.t - t0), kmsg: Math.round(now.n / 1e3), kmsgPerS: Math.round(messages / ms) };
+    for (const r of roles) {
+      const main = now.cpu[r]!.main - prev.cpu[r]!.main;
+      row[r] = { us: messages > 0 ? Math.round((main / messages / 1e3) * 100) / 100 : null, busy: Math.round((main / 1e6 / ms) * 100) };
+    }
+    rows.push(row);
+    console.log(JSON.stringify(row));
+    prev = now;
+  }
+  return { case: roles.includes("middle") ? "relay" : "hop", size, series: rows.length };
+}
+
 const args = parseFlags;
 
 const next = <T>(child: ChildProcess, t: string): Promise<T> => nextMessage<T>(child, t);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The sink's count of data messages so far. */
+async function sinkCount(sink: ChildProcess): Promise<number> {
+  const reply = next<{ count: number }>(sink, "count");
+  sink.send({ t: "count" });
+  return (await reply).count;
+}
 
 async function runOnce(a: Record<string, string>): Promise<Record<string, unknown>> {
   const relay = (a.case ?? "relay") === "relay";
@@ -153,7 +190,10 @@ async function runOnce(a: Record<string, string>): Promise<Record<string, unknow
   const common = ["--size", String(size), ...(a.count ? ["--count"] : [])];
   const children: Partial<Record<Role, ChildProcess>> = {};
   const start = (role: Role, extra: string[]): ChildProcess => {
-    const execArgv = a.prof === role ? ["--cpu-prof", "--cpu-prof-dir", "/tmp/relay-cpu-prof"] : [];
+    const execArgv = [
+      ...(a.prof === role ? ["--cpu-prof", "--cpu-prof-dir", "/tmp/relay-cpu-prof"] : []),
+      ...(a["trace-gc"] === role ? ["--trace-gc"] : []),
+    ];
     const c = fork(self, ["--role", role, ...common, ...extra], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"], detached: true });
     children[role] = c;
     return c;
@@ -166,8 +206,13 @@ async function runOnce(a: Record<string, string>): Promise<Record<string, unknow
       port = (await next<{ port: number }>(m, "ready")).port;
     }
     start("sender", ["--port", String(port), "--window", String(window), "--hops", relay ? "forward_to_bob" : ""]);
-    await sleep(Number(a["warm-ms"] ?? 1500));
     const roles = Object.keys(children) as Role[];
+    if (a.series) return await series(children, roles, Number(a.series), Number(a.ms ?? 3000), size);
+    await sleep(Number(a["warm-ms"] ?? 1500));
+    // And the bench's warm count (warm-count.ts): a fixed time alone measured the compiler's phase on a loaded host.
+    const warmMessages = Number(a["warm-msgs"] ?? warmMessagesFor(size));
+    const warmUntil = performance.now() + WARM_COUNT_CAP_MS;
+    while ((await sinkCount(children.sink!)) < warmMessages && performance.now() < warmUntil) await sleep(100);
     const read = async () => {
       const all = await Promise.all(roles.map(async (r) => {
         const c = children[r]!;

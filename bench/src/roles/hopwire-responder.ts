@@ -1,7 +1,8 @@
 // Role: the responder node (Bob). A TCP listener on 127.0.0.1:0 and, with `secure`, a
 // secure channel listener "bob_listener" that consumes it (the seed's setup); then one of:
 //   sink    a counting worker "sink" placed "main" that measures: its window opens warmupMs
-//           after the first data message (and no earlier than ~1 MiB or 2048 messages in)
+//           after the first data message (and no earlier than ~1 MiB or 2048 messages in,
+//           nor before warmMessages, see warm-count.ts)
 //           and lasts durationMs; with `ackEvery` it also
 //           tells the sender its count every that many messages (the sender's window)
 //   echo    "echoer": placed "main" forwarding the payload back as is ("main"), or the
@@ -15,6 +16,7 @@ import { runBenchChild } from "../proc/child.js";
 import { HOST, listenerOptions, loadSecureChannel, type SecureSpec } from "./hopwire-net.js";
 import { CONTROL_MAX, QuietEchoer } from "./hopwire-workers.js";
 import { busyBetween, busyMark, type BusyMark } from "../busy.js";
+import { warmedUp } from "../warm-count.js";
 
 export interface ResponderParams {
   /** bulk: a sink counting from its first data message until `totalBytes` of payload have arrived. */
@@ -27,6 +29,8 @@ export interface ResponderParams {
   size?: number;
   ackEvery?: number;
   warmupMs: number;
+  /** sink mode: messages that must have arrived before the window opens (warm-count.ts). */
+  warmMessages?: number;
   durationMs: number;
 }
 export interface ResponderReady {
@@ -72,7 +76,7 @@ class WindowSink implements Worker {
     const now = performance.now();
     if (this.#first < 0) this.#first = now;
     else if (this.#start < 0) {
-      if (now >= this.#first + this.warmupMs && count >= this.warmMessages) {
+      if (warmedUp(now, this.#first, this.warmupMs, count, this.warmMessages)) {
         this.#start = now;
         this.#m0 = count;
         this.#busy0 = busyMark();
@@ -127,7 +131,9 @@ runBenchChild<ResponderParams, ResponderReady, ResponderResult | null>(async (p,
     let result: Promise<ResponderResult | null> = stopped;
     if (p.mode === "sink") {
       const size = p.size ?? 0;
-      const sink = new WindowSink(p.warmupMs, p.durationMs, p.ackEvery ?? 0, Math.min(2048, Math.ceil(2 ** 20 / Math.max(1, size))));
+      // At least ~1 MiB or 2048 messages (a relay thread takes ~1000 to get up to speed), and the warm count of a full run.
+      const warm = Math.max(Math.min(2048, Math.ceil(2 ** 20 / Math.max(1, size))), p.warmMessages ?? 0);
+      const sink = new WindowSink(p.warmupMs, p.durationMs, p.ackEvery ?? 0, warm);
       await n.startWorker("sink", sink, { placement: "main" });
       n.flowControls.addConsumer("sink", reachableFrom);
       result = Promise.race([sink.done.then((r) => ({ ...r, payloadBytes: r.messages * size })), stopped]);

@@ -10,6 +10,8 @@ import { buffersOf, createNode, PROTOCOL, stopNode, type Libp2pStream } from "./
 export interface Libp2pSinkParams {
   warmupMs: number;
   durationMs: number;
+  /** Frames that must have arrived before the window opens (warm-count.ts), as in sink.ts. */
+  warmMessages?: number;
 }
 export interface Libp2pSinkReady {
   /** The listener's multiaddr, with its peer id: "/ip4/127.0.0.1/tcp/…/p2p/…". */
@@ -23,7 +25,7 @@ runBenchChild<Libp2pSinkParams, Libp2pSinkReady, SinkResult>(async (p, io) => {
   const done = new Promise<SinkResult>((res, rej) => ((resolveDone = res), (rejectDone = rej)));
 
   const consume = async (stream: Libp2pStream): Promise<void> => {
-    const window = new FrameWindow(p.warmupMs, p.durationMs);
+    const window = new FrameWindow(p.warmupMs, p.durationMs, p.warmMessages ?? 0);
     for await (const list of stream.source) {
       for (const chunk of buffersOf(list)) {
         const result = window.push(chunk);

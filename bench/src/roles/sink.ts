@@ -11,6 +11,8 @@ export interface SinkParams {
   tls: boolean;
   warmupMs: number;
   durationMs: number;
+  /** Frames that must have arrived before the window opens (warm-count.ts). */
+  warmMessages?: number;
   /** Bulk mode: count from the first byte until this much payload has arrived (no time window). */
   totalBytes?: number;
 }
@@ -23,7 +25,7 @@ runBenchChild<SinkParams, SinkReady, SinkResult>(async (p, io) => {
   const done = new Promise<SinkResult>((res, rej) => ((resolveDone = res), (rejectDone = rej)));
 
   const listening = await listen(p.tls, (socket) => {
-    const window = p.totalBytes ? new BulkCount(p.totalBytes) : new FrameWindow(p.warmupMs, p.durationMs);
+    const window = p.totalBytes ? new BulkCount(p.totalBytes) : new FrameWindow(p.warmupMs, p.durationMs, p.warmMessages ?? 0);
     socket.on("data", (chunk: Buffer) => {
       let result: SinkResult | undefined;
       try {

@@ -1,4 +1,4 @@
-import { warmNote, warmRoundTripsFor, windowed, windowNote } from "../tcp/hopwire-topology.js";
+import { oneWayWindowNote, warmNote, warmRoundTripsFor, windowed, windowNote } from "../tcp/hopwire-topology.js";
 import { registerScenario } from "../../scenario.js";
 import { ONE_WAY_SHARE, oneWay, roundTrip } from "./tcp-topology.js";
 
@@ -8,7 +8,7 @@ export const tcpFramed = registerScenario({
     "Raw node:net over loopback: u32 BE length + frame, a turn's frames (~64 KiB) handed to the socket corked (one writev) " +
     "with backpressure, written as Hopwire's transport writes them (heads in 64 KiB arenas reused once the socket has " +
     "written them, payloads under 4 KiB copied next to them, longer ones passed as views). Sender and sink are separate child processes; the sink counts delivered " +
-    "frames (views, no copy)." + windowNote(ONE_WAY_SHARE, true),
+    "frames (views, no copy)." + oneWayWindowNote(ONE_WAY_SHARE),
   params: ["size"],
   chart: { series: "raw TCP" },
   run: (p, signal) => oneWay(windowed(p, ONE_WAY_SHARE, { steady: true }), signal),

@@ -1,4 +1,4 @@
-import { warmNote, warmRoundTripsFor, windowed, windowNote } from "../tcp/hopwire-topology.js";
+import { oneWayWindowNote, warmNote, warmRoundTripsFor, windowed, windowNote } from "../tcp/hopwire-topology.js";
 import { registerScenario } from "../../scenario.js";
 import { ONE_WAY_SHARE, oneWay, roundTrip } from "./tcp-topology.js";
 
@@ -6,7 +6,7 @@ export const tcpProxy = registerScenario({
   name: "baseline/tcp-proxy",
   description:
     "The tcp-framed traffic through a plain TCP proxy (socket.pipe both ways): client → proxy → sink, " +
-    "three child processes. The floor for a Hopwire relay node, which must also parse and re-route." + windowNote(ONE_WAY_SHARE, true),
+    "three child processes. The floor for a Hopwire relay node, which must also parse and re-route." + oneWayWindowNote(ONE_WAY_SHARE),
   params: ["size"],
   baseline: "baseline/tcp-framed",
   chart: { series: "raw TCP via proxy" },

@@ -41,6 +41,7 @@ export function oneWay(p: RunParams, signal: AbortSignal, o: TopologyOptions = {
       tls: o.tls ?? false,
       warmupMs: p.warmupMs,
       durationMs: p.durationMs,
+      warmMessages: p.warmMessages ?? 0,
       ...(o.totalBytes ? { totalBytes: o.totalBytes } : {}),
     });
     const target = await sink.ready;

@@ -1,4 +1,4 @@
-import { windowed, windowNote } from "../tcp/hopwire-topology.js";
+import { oneWayWindowNote, windowed } from "../tcp/hopwire-topology.js";
 import { registerScenario } from "../../scenario.js";
 import { ONE_WAY_SHARE, oneWay } from "./tcp-topology.js";
 
@@ -6,7 +6,7 @@ export const tls = registerScenario({
   name: "baseline/tls",
   description:
     "node:tls 1.3 restricted to TLS_AES_256_GCM_SHA384 over loopback (self-signed P-256 cert made at " +
-    "run time, verified by the client), the tcp-framed traffic inside; sender and sink are child processes." + windowNote(ONE_WAY_SHARE, true),
+    "run time, verified by the client), the tcp-framed traffic inside; sender and sink are child processes." + oneWayWindowNote(ONE_WAY_SHARE),
   params: ["size"],
   baseline: "baseline/tcp-framed",
   chart: { series: "node:tls" },

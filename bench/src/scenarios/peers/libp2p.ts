@@ -8,7 +8,7 @@ import { registerScenario } from "../../scenario.js";
 import { withChildren } from "../../proc/spawn.js";
 import { throughputMetrics } from "../../metrics.js";
 import { ONE_WAY_SHARE, timeoutFor } from "../baselines/tcp-topology.js";
-import { windowed, windowNote } from "../tcp/hopwire-topology.js";
+import { oneWayWindowNote, windowed } from "../tcp/hopwire-topology.js";
 import type { SinkResult } from "../../roles/sink.js";
 import type { SenderResult } from "../../roles/sender.js";
 import type { Libp2pSinkReady } from "../../roles/libp2p-sink.js";
@@ -37,7 +37,7 @@ export const libp2pThroughput = registerScenario({
   description:
     `${STACK}: a dialer and a listener on 127.0.0.1 (port 0) as child processes, one stream carrying ` +
     "u32-length frames written ~64 KiB at a time under Yamux backpressure; the listener counts delivered frames." +
-    windowNote(ONE_WAY_SHARE, true),
+    oneWayWindowNote(ONE_WAY_SHARE),
   params: ["size"],
   baseline: "baseline/tls",
   chart: { series: "js-libp2p (Noise ChaChaPoly + yamux)" },
@@ -45,7 +45,7 @@ export const libp2pThroughput = registerScenario({
   run: (full, signal) => {
     const p = windowed(full, ONE_WAY_SHARE, { steady: true }); // the window baseline/tls measures
     return withChildren(signal, timeoutFor(p), async (spawn) => {
-      const sink = spawn<Libp2pSinkReady, SinkResult>("listener", role("libp2p-sink"), { warmupMs: p.warmupMs, durationMs: p.durationMs });
+      const sink = spawn<Libp2pSinkReady, SinkResult>("listener", role("libp2p-sink"), { warmupMs: p.warmupMs, durationMs: p.durationMs, warmMessages: p.warmMessages ?? 0 });
       const { addr } = await sink.ready;
       const sender = spawn<null, SenderResult>("dialer", role("libp2p-sender"), { addr, size: p.size });
       const s = await sink.result;

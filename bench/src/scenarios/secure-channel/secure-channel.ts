@@ -5,7 +5,7 @@ import { registerScenario, type Params, type RunParams } from "../../scenario.js
 import { makeSelfSignedCert } from "../../net/self-signed.js";
 import { registerWindowCheck } from "../check/window-check.js";
 import { withChildren } from "../../proc/spawn.js";
-import { hopwireHandshakes, hopwireOneWay, hopwireRoundTrip, warmNote, warmRoundTripsFor, windowed, windowNote } from "../tcp/hopwire-topology.js";
+import { hopwireHandshakes, hopwireOneWay, hopwireRoundTrip, oneWayWindowNote, warmNote, warmRoundTripsFor, windowed, windowNote } from "../tcp/hopwire-topology.js";
 import type { SecureSpec } from "../../roles/hopwire-net.js";
 import type { TlsHandshakeParams, TlsHandshakeReady, TlsHandshakeResult } from "../../roles/hopwire-tls-handshakes.js";
 
@@ -98,7 +98,7 @@ registerScenario({
     "initiator → responder, one TCP hop, one secure channel, one way: size-byte raw payloads (Context.forward) through the channel to a sink " +
     "placed \"main\", ~64 KiB per turn (its last send awaited), pausing while the connection needsDrain, ~16 MiB end-to-end " +
     "ack window (acked every 1/8; a memory bound, not a pacing: see check/window-secure-channel-*). The sink measures on its " +
-    "own clock. Two child processes." + windowNote("30% (noble: 15%)", true),
+    "own clock. Two child processes." + oneWayWindowNote("30% (noble: 15%)"),
   params: ["size", "cryptoThreads", "provider"],
   baseline: "baseline/tls",
   chart: { series },
@@ -117,7 +117,7 @@ registerScenario({
   description:
     "The seed's topology, one way: initiator → middle (built-in relay \"forward_to_bob\") → responder, one secure " +
     "channel end to end; sender as in secure-channel/one-hop-throughput. Three child processes." +
-    windowNote("30% (noble: 15%)", true),
+    oneWayWindowNote("30% (noble: 15%)"),
   params: ["size", "cryptoThreads", "provider"],
   baseline: "baseline/tls",
   run: (p, signal) => twoHopAt(p, signal, 1),

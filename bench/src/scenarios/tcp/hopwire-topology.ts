@@ -12,6 +12,7 @@ import type { HandshakeResult, InitiatorParams, InitiatorResult, SendResult } fr
 import { busyMetric } from "../../busy.js";
 import type { RoundTripSummary } from "../../metrics.js";
 import type { SecureSpec } from "../../roles/hopwire-net.js";
+import { warmCountNote, warmMessagesFor } from "../../warm-count.js";
 
 const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.meta.url);
 
@@ -24,10 +25,13 @@ const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.met
  */
 export function windowed(p: RunParams, share: number, o: { steady?: boolean } = {}): RunParams {
   const warmupMs = Math.max(50, p.warmupMs * share);
+  const steady = o.steady === true && p.durationMs >= STEADY_MIN_DURATION_MS;
   return {
     ...p,
     durationMs: Math.max(50, p.durationMs * share),
-    warmupMs: o.steady && p.durationMs >= STEADY_MIN_DURATION_MS ? Math.max(warmupMs, STEADY_WARMUP_MS) : warmupMs,
+    warmupMs: steady ? Math.max(warmupMs, STEADY_WARMUP_MS) : warmupMs,
+    // Read only by the one-way receivers (Hopwire's sink and the raw one alike).
+    warmMessages: steady && p.size !== undefined ? warmMessagesFor(p.size) : 0,
   };
 }
 
@@ -61,6 +65,9 @@ export const windowNote = (share: number | string, steady = false): string =>
   ` Measures ${typeof share === "number" ? `${Math.round(share * 100)}%` : share} of --duration (and of the warm-up${
     steady ? `, at least ${STEADY_WARMUP_MS / 1e3} s in a full run` : ""
   }) per repetition.`;
+
+/** windowNote for a one-way throughput scenario or baseline, whose receiver also waits for the warm count. */
+export const oneWayWindowNote = (share: number | string): string => windowNote(share, true) + warmCountNote;
 
 /** Spawning three nodes, a handshake or two, teardown: on top of the repetition's own time. */
 const timeoutFor = (p: RunParams): number => p.warmupMs + p.durationMs + 20_000;
@@ -127,6 +134,7 @@ export function hopwireOneWay(p: RunParams, signal: AbortSignal, t: HopwireTopol
       size,
       ackEvery: window > 0 ? Math.max(1, Math.floor(window / ACKS_PER_WINDOW)) : 0,
       warmupMs: p.warmupMs,
+      warmMessages: p.warmMessages ?? 0,
       durationMs: p.durationMs,
     });
     const initiator = spawn<null, InitiatorResult>("initiator", role("hopwire-initiator"), {

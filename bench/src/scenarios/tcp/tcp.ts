@@ -1,7 +1,7 @@
 // tcp/*: Hopwire's TCP transport between nodes in separate processes, against raw
 // node:net framing (and a plain TCP proxy for the relay), measured in the same run.
 import { registerScenario } from "../../scenario.js";
-import { hopwireOneWay, hopwireRoundTrip, warmNote, warmRoundTripsFor, windowed, windowNote } from "./hopwire-topology.js";
+import { hopwireOneWay, hopwireRoundTrip, oneWayWindowNote, warmNote, warmRoundTripsFor, windowed, windowNote } from "./hopwire-topology.js";
 import { registerWindowCheck } from "../check/window-check.js";
 import type { RunParams } from "../../scenario.js";
 
@@ -25,7 +25,7 @@ registerScenario({
   description:
     "initiator → responder over one TCP connection, one way: size-byte raw payloads (Context.forward of a LocalMessage) to a counting sink " +
     "placed \"main\", ~64 KiB per turn (its last send awaited), pausing while connection.needsDrain; no application window, " +
-    "only TCP's, as in its baseline. The sink measures on its own clock. Two child processes." + windowNote(SHARE, true),
+    "only TCP's, as in its baseline. The sink measures on its own clock. Two child processes." + oneWayWindowNote(SHARE),
   params: ["size"],
   baseline: "baseline/tcp-framed",
   chart: { series: "hopwire TCP" },
@@ -55,7 +55,7 @@ registerScenario({
     "initiator → middle → responder, one way, as the seed's three nodes: the middle runs the built-in relay " +
     "\"forward_to_bob\" (startRelay: a mailbox on the main thread, zero-copy). Sender as in tcp/one-hop-throughput plus a ~16 MiB end-to-end ack window (the sink acks every " +
     "1/8 of it through the relay; a memory bound, not a pacing: see check/window-tcp-relay-throughput). Three child " +
-    "processes." + windowNote(SHARE, true),
+    "processes." + oneWayWindowNote(SHARE),
   params: ["size"],
   baseline: "baseline/tcp-proxy",
   run: (p, signal) => relayAt(p, signal, 1),

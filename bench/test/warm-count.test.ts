@@ -1,0 +1,58 @@
+// The warm count of the one-way throughput windows (warm-count.ts): a window opens only once
+// its warm-up time has passed and enough messages have arrived (or the cap has passed), and
+// windowed() asks for it in a full run only, for Hopwire's sink and the raw sink alike.
+import { describe, expect, it } from "vitest";
+import type * as WarmMod from "../src/warm-count.js";
+import type * as FrameWindowMod from "../src/net/frame-window.js";
+import type * as TopologyMod from "../src/scenarios/tcp/hopwire-topology.js";
+
+const dist = (m: string): string => new URL(`../dist/${m}.js`, import.meta.url).href;
+const { warmedUp, warmMessagesFor, WARM_COUNT_CAP_MS, WARM_MESSAGES, WARM_BYTES } = (await import(dist("warm-count"))) as typeof WarmMod;
+const { FrameWindow } = (await import(dist("net/frame-window"))) as typeof FrameWindowMod;
+const { windowed } = (await import(dist("scenarios/tcp/hopwire-topology"))) as typeof TopologyMod;
+
+/** One u32-length frame of `n` payload bytes. */
+const frame = (n: number): Buffer => {
+  const b = Buffer.alloc(4 + n, 0xab);
+  b.writeUInt32BE(n, 0);
+  return b;
+};
+
+/** The number of the push (1-based) at which the window reports, feeding one frame per chunk. */
+function reportsAt(window: InstanceType<typeof FrameWindow>): { push: number; messages: number } {
+  for (let push = 1; push <= 100; push++) {
+    const r = window.push(frame(8));
+    if (r) return { push, messages: r.messages };
+  }
+  throw new Error("the window never reported");
+}
+
+describe("warm count", () => {
+  it("opens a window only after its time and its count, or at the cap", () => {
+    expect(warmedUp(99, 0, 100, 10, 5)).toBe(false); // time not yet
+    expect(warmedUp(100, 0, 100, 4, 5)).toBe(false); // count not yet
+    expect(warmedUp(100, 0, 100, 5, 5)).toBe(true);
+    expect(warmedUp(WARM_COUNT_CAP_MS - 1, 0, 100, 4, 5)).toBe(false);
+    expect(warmedUp(WARM_COUNT_CAP_MS, 0, 100, 4, 5)).toBe(true); // a slow path still gets measured
+    expect(warmedUp(100, 0, 100, 0, 0)).toBe(true); // no count asked
+  });
+
+  it("caps the count by bytes for large messages", () => {
+    expect(warmMessagesFor(64)).toBe(WARM_MESSAGES);
+    expect(warmMessagesFor(16384)).toBe(Math.ceil(WARM_BYTES / 16384));
+    expect(warmMessagesFor(16384)).toBeLessThan(WARM_MESSAGES);
+  });
+
+  it("holds the raw sink's window back until the count has arrived", () => {
+    // durationMs 0: the window ends at the push after the one that opened it.
+    expect(reportsAt(new FrameWindow(0, 0))).toEqual({ push: 2, messages: 1 });
+    expect(reportsAt(new FrameWindow(0, 0, 3))).toEqual({ push: 5, messages: 1 });
+  });
+
+  it("is asked for by windowed() in a full run only", () => {
+    const full = windowed({ size: 1024, durationMs: 1000, warmupMs: 200 }, 0.3, { steady: true });
+    expect(full.warmMessages).toBe(warmMessagesFor(1024));
+    expect(windowed({ size: 1024, durationMs: 150, warmupMs: 50 }, 0.3, { steady: true }).warmMessages).toBe(0); // --quick
+    expect(windowed({ size: 1024, durationMs: 1000, warmupMs: 200 }, 0.3).warmMessages).toBe(0); // not a steady scenario
+  });
+});
