@@ -59,7 +59,8 @@ export function startChild(script: string, args: string[] = []): Child {
     nextLine(pattern) {
       return new Promise((resolve, reject) => {
         waiters.push({ pattern, resolve });
-        void exited.then((code) => reject(new Error(`${script} exited (${code}) before printing ${pattern}: ${stderr.slice(-2000)}`)));
+        // Its last stdout lines too: a fixture that fails says why there (e.g. FAILED <code>).
+        void exited.then((code) => reject(new Error(`${script} exited (${code}) before printing ${pattern}: ${lines.slice(-5).join(" | ")} ${stderr.slice(-2000)}`)));
       });
     },
   };
