@@ -30,7 +30,10 @@ export function startChild(script: string, args: string[] = []): Child {
   const waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  createInterface({ input: child.stdout }).on("line", (line) => {
+  const reader = createInterface({ input: child.stdout });
+  // "exit" may come before the last lines are read: a line is missing only once stdout closed too.
+  const readAll = new Promise<void>((resolve) => reader.once("close", resolve));
+  reader.on("line", (line) => {
     lines.push(line);
     stamps.push(Date.now());
     for (const w of waiters.splice(0)) {
@@ -59,7 +62,8 @@ export function startChild(script: string, args: string[] = []): Child {
     nextLine(pattern) {
       return new Promise((resolve, reject) => {
         waiters.push({ pattern, resolve });
-        void exited.then((code) => reject(new Error(`${script} exited (${code}) before printing ${pattern}: ${stderr.slice(-2000)}`)));
+        // Its last stdout lines too: a fixture that fails says why there (e.g. FAILED <code>).
+        void Promise.all([exited, readAll]).then(([code]) => reject(new Error(`${script} exited (${code}) before printing ${pattern}: ${lines.slice(-5).join(" | ")} ${stderr.slice(-2000)}`)));
       });
     },
   };

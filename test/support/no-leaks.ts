@@ -1,5 +1,5 @@
 // Every test file's setup (vitest.config.ts setupFiles): a file must close the sockets,
-// servers and child processes it opened. The two forks run file after file (isolate: false),
+// servers and child processes it opened. The forks run file after file (isolate: false),
 // so whatever a file leaves open would go on running beside the files after it.
 import { afterAll, beforeAll } from "vitest";
 

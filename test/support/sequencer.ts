@@ -1,7 +1,7 @@
 // The order test files start in: vitest's own (failed first, then longest first by the last
 // run's durations, kept in node_modules/.vite), except that the longest files below start
 // first whatever the cache says, e.g. on a fresh clone: the slow consumer's 30 s are mostly
-// waiting and the other files fill the second worker beside them, instead of one of them
+// waiting and the other files fill the other workers beside them, instead of one of them
 // running alone at the end.
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 

@@ -60,22 +60,26 @@ describe("ReplayWindow", () => {
   });
 
   it("agrees with the reference model on random traffic", () => {
+    // Compared by hand, the first disagreement asserted: 60,000 steps through expect() took ~3 s of CPU.
+    const disagreements: string[] = [];
     for (const size of [32, 64, 1024]) {
       const window = new ReplayWindow(size);
       const reference = new ReferenceWindow(size);
       let next = 0;
-      for (let i = 0; i < 20_000; i++) {
+      for (let i = 0; i < 20_000 && disagreements.length === 0; i++) {
         const r = Math.random();
         // mostly in order, some replays/late ones, occasional jumps
         const n = r < 0.6 ? next++ : r < 0.9 ? Math.max(0, next - 1 - Math.floor(Math.random() * size * 1.5)) : (next += Math.floor(Math.random() * size * 3));
         const verdict = window.check(n);
-        expect(verdict, `size ${size} step ${i} n ${n}`).toBe(reference.check(n));
+        const expected = reference.check(n);
+        if (verdict !== expected) disagreements.push(`size ${size} step ${i} n ${n}: ${verdict}, the model says ${expected}`);
         if ((verdict === "NEW" || verdict === "LATE") && Math.random() < 0.95) {
           window.accept(n);
           reference.accept(n);
         }
       }
     }
+    expect(disagreements).toEqual([]);
   });
 
   it("validates its size", () => {
