@@ -665,6 +665,9 @@ export class TcpConnection {
     this.#closedReason = reason;
     const host = this.#host;
     const reconnect = !final && this.#reconnect !== undefined && !host.stopping;
+    // Before unregister: it calls the hop's watchers at once, and they must see the state the
+    // connection is going to (whenConnected() then waits for the next socket, or rejects).
+    this.#state = reconnect ? "reconnecting" : "closed";
     host.router.unregister([this.address, this.receiverAddress], reason);
     // A reconnecting connection keeps its flow's consumers (the workers and relays that
     // may receive from it) for the next socket.
@@ -695,7 +698,8 @@ export class TcpConnection {
     }
     this.#log.debug(`connection to ${this.peer} closed`, reason);
     if (reconnect) {
-      this.#state = "reconnecting";
+      // A watcher may have stopped it meanwhile (stop() gives a reconnecting connection up for good).
+      if (this.#state !== "reconnecting") return;
       host.onClosed(this, reason, false);
       this.#scheduleReconnect(0);
       return;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { route, startRelay, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
-import { NextHopClosedError, PeerTimeoutError, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
+import { ConnectionClosedError, NextHopClosedError, PeerTimeoutError, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { Echoer, startNode, startResponder } from "./support.js";
 
 // The next-hop rule and reconnects, in one process (test/liveness-multiprocess.test.ts
@@ -166,6 +166,65 @@ describe("reconnect", () => {
       expect(accepted).toBeGreaterThanOrEqual(2);
       await toSilent.stop();
     } finally {
+      server.close();
+    }
+  });
+
+  it("a hop watcher sees the state the connection goes to: reconnecting (whenConnected waits for the next socket), closed (it rejects), and stop() from it ends a reconnect for good", async () => {
+    const { createServer } = await import("node:net");
+    const { once } = await import("node:events");
+    const sockets: import("node:net").Socket[] = [];
+    const server = createServer((socket) => {
+      sockets.push(socket);
+      socket.on("error", () => {});
+      socket.write(Buffer.of(1)); // the protocol version, then silence
+      socket.resume();
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const accepted = async (n: number): Promise<void> => {
+      while (sockets.length < n) await once(server, "connection");
+    };
+    try {
+      const middle = await startNode("middle");
+      nodes.push(middle.node);
+      const port = (server.address() as { port: number }).port;
+      const connection = await middle.tcp.connect(`127.0.0.1:${port}`, new TcpConnectionOptions().withReconnect({ initialDelay: 20, maxDelay: 100 }));
+      await accepted(1);
+      const watch = <T>(inWatcher: () => T): Promise<T> =>
+        new Promise<T>((resolve) => middle.node.router.watchHop(connection.address, () => resolve(inWatcher())));
+
+      // The peer drops the socket: the watcher sees "reconnecting", and its whenConnected waits for the next socket.
+      let seen = watch(() => ({ state: connection.state, back: connection.whenConnected({ timeout: 20_000 }) }));
+      sockets[0]!.destroy();
+      const first = await seen;
+      expect(first.state).toBe("reconnecting");
+      await first.back;
+      expect(connection.reconnects).toBe(1);
+      expect(sockets).toHaveLength(2);
+
+      // A watcher that stops the reconnecting connection: it stays closed (no reconnect scheduled after).
+      const stopped = watch(() => {
+        void connection.stop();
+        return connection.state;
+      });
+      sockets[1]!.destroy();
+      expect(await stopped).toBe("closed");
+      await connection.whenClosed();
+      expect(connection.state).toBe("closed");
+
+      // Closed for good: a watcher of a connection that is not reconnecting sees "closed", and whenConnected rejects.
+      const plain = await middle.tcp.connect(`127.0.0.1:${port}`);
+      await accepted(3);
+      const closing = new Promise<{ state: string; back: Promise<void> }>((resolve) =>
+        middle.node.router.watchHop(plain.address, () => resolve({ state: plain.state, back: plain.whenConnected() })),
+      );
+      sockets[2]!.destroy();
+      const last = await closing;
+      expect(last.state).toBe("closed");
+      await expect(last.back).rejects.toBeInstanceOf(ConnectionClosedError);
+    } finally {
+      for (const socket of sockets) socket.destroy();
       server.close();
     }
   });
