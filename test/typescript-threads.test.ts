@@ -15,22 +15,24 @@ function run(args: string[]): Promise<Finished> {
   return runToExit(args, { cwd: app, timeoutMs: 90_000 });
 }
 
+/** Runs the app and checks it exited cleanly, printing exactly `stdout`. */
+async function expectRun(args: string[], stdout: string): Promise<void> {
+  const result = await run(args);
+  expect(result.stderr).not.toMatch(/Error/);
+  expect(result.code).toBe(0);
+  expect(result.stdout).toBe(stdout);
+}
+
 describe("TypeScript without a build step", () => {
   // Both placements in one process (a tsx process costs ~1.3 s of CPU): each starts its own
   // worker, whose pool slot (or thread) must load the .ts module. The pool first: it starts
   // with nothing the thread placement may have learned about the process's execArgv.
   it('node --import tsx runs a program whose .ts workers are placed "pool" and "thread"', async () => {
-    const { code, stdout, stderr } = await run(["--import", "tsx", "main.ts", "pool", "thread"]);
-    expect(stderr).not.toMatch(/Error/);
-    expect(code).toBe(0);
-    expect(stdout).toBe("pool reply: HELLO FROM TYPESCRIPT\nthread reply: HELLO FROM TYPESCRIPT\n");
+    await expectRun(["--import", "tsx", "main.ts", "pool", "thread"], "pool reply: HELLO FROM TYPESCRIPT\nthread reply: HELLO FROM TYPESCRIPT\n");
   }, 120_000);
 
   it("--input-type given to the main program does not reach the worker threads", async () => {
-    const { code, stdout, stderr } = await run(["--input-type=module", "--import", "tsx", "-e", 'await import("./main.ts")']);
-    expect(stderr).not.toMatch(/Error/);
-    expect(code).toBe(0);
-    expect(stdout).toBe("thread reply: HELLO FROM TYPESCRIPT\n");
+    await expectRun(["--input-type=module", "--import", "tsx", "-e", 'await import("./main.ts")'], "thread reply: HELLO FROM TYPESCRIPT\n");
   }, 120_000);
 
   it("the README's first app runs as written under node --import tsx, and under node once tsc compiled it", async () => {

@@ -1,10 +1,11 @@
 // Summarises a .cpuprofile: self time per function (top N) and the share of idle, GC and
 // native work. `node bench/dist/probe/cpuprofile-top.js FILE [N]`.
 import { readFileSync } from "node:fs";
+import { frameName, type CallFrame } from "./frame-name.js";
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
   children?: number[];
 }
 interface Profile {
@@ -24,9 +25,7 @@ const selfUs = new Map<string, number>();
 let total = 0;
 profile.samples.forEach((id, i) => {
   const dt = profile.timeDeltas[i] ?? 0;
-  const frame = byId.get(id)!.callFrame;
-  const where = frame.url ? `${frame.url.replace(/^.*\/(packages|bench|node_modules)\//, "$1/")}:${frame.lineNumber + 1}` : "";
-  const key = `${frame.functionName || "(anonymous)"} ${where}`.trim();
+  const key = frameName(byId.get(id)!.callFrame);
   selfUs.set(key, (selfUs.get(key) ?? 0) + dt);
   total += dt;
 });

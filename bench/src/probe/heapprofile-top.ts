@@ -4,9 +4,10 @@
 //
 //   node bench/dist/probe/heapprofile-top.js FILE [N] [function]
 import { readFileSync } from "node:fs";
+import { frameName, type CallFrame } from "./frame-name.js";
 
 interface HeapNode {
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
   selfSize: number;
   children: HeapNode[];
 }
@@ -18,18 +19,12 @@ if (!file) {
 }
 const { head } = JSON.parse(readFileSync(file, "utf8")) as { head: HeapNode };
 
-const nameOf = (node: HeapNode): string => {
-  const frame = node.callFrame;
-  const where = frame.url ? `${frame.url.replace(/^.*\/(packages|bench|node_modules)\//, "$1/")}:${frame.lineNumber + 1}` : "";
-  return `${frame.functionName || "(anonymous)"} ${where}`.trim();
-};
-
 const selfBytes = new Map<string, number>();
 const paths = new Map<string, number>();
 let total = 0;
 const depth = Number(process.env.DEPTH ?? 4);
 (function walk(node: HeapNode, stack: string[]): void {
-  const name = nameOf(node);
+  const name = frameName(node.callFrame);
   if (node.selfSize > 0) {
     selfBytes.set(name, (selfBytes.get(name) ?? 0) + node.selfSize);
     total += node.selfSize;

@@ -639,11 +639,9 @@ export class ChannelEnd {
     this.#heard = true;
     switch (plaintext[0]) {
       case InnerKind.MESSAGE:
-        this.#deliverPlaintext(plaintext, 1, plaintext.length);
-        // The record is delivered: an idle channel keeps no plaintext alive (payloads given to workers keep their own).
-        return this.#envelopes?.release();
       case InnerKind.MESSAGES:
         this.#deliverRecord(plaintext);
+        // The record is delivered: an idle channel keeps no plaintext alive (payloads given to workers keep their own).
         return this.#envelopes?.release();
       case InnerKind.CONFIRM:
         this.#onConfirm?.();
@@ -660,8 +658,9 @@ export class ChannelEnd {
     }
   }
 
-  /** Each envelope of a MESSAGES record, in order; a length that overruns ends the record. */
+  /** A MESSAGE record's envelope, or each envelope of a MESSAGES record in order (a length that overruns ends it). */
   #deliverRecord(plaintext: Uint8Array): void {
+    if (plaintext[0] === InnerKind.MESSAGE) return this.#deliverPlaintext(plaintext, 1, plaintext.length);
     const view = new DataView(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
     let offset = 1;
     while (offset + 4 <= plaintext.length) {
