@@ -4,7 +4,11 @@
 // counts message `warm` and message `warm + n` (the parent relays the marks).
 //
 //   node bench/dist/probe/channel-cpu.js [--size 1024] [--n 200000] [--warm 50000] [--plain]
-//                                        [--reps 3] [--crypto-threads 0]
+//                                        [--reps 3] [--crypto-threads 0] [--channels 1]
+//
+// --channels N opens N channels over the one connection and sends round-robin over them, as
+// scale/channels does: from N ≈ 64 (a turn's sends spread over more channels than it holds
+// messages) every message is a record of its own, so the figures are per record.
 import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
@@ -19,6 +23,7 @@ interface Args {
   warm: number;
   plain: boolean;
   cryptoThreads: number;
+  channels: number;
 }
 type Usage = { cpuUs: number; faults: number; switches: number };
 type Msg = { t: "port"; port: number } | { t: "mark"; i: number } | { t: "usage"; i: number; usage: Usage } | { t: "done" };
@@ -73,11 +78,15 @@ async function initiator(a: Args, port: number): Promise<void> {
   const n = await node({ name: "probe-initiator" });
   const tcp = await createTcpTransport(n);
   const connection = await tcp.connect(`127.0.0.1:${port}`, new TcpConnectionOptions());
-  let to = route(connection.address, "sink");
+  const routes = [route(connection.address, "sink")];
   if (!a.plain) {
     const sc = await import("@hopwire/secure-channel");
-    const channel = await sc.createSecureChannel(n, await sc.createIdentity(), route(connection.address, "bob_listener"), new sc.SecureChannelOptions().withCryptoThreads(a.cryptoThreads));
-    to = route(channel.address, "sink");
+    const identity = await sc.createIdentity();
+    routes.length = 0;
+    for (let k = 0; k < a.channels; k++) {
+      const channel = await sc.createSecureChannel(n, identity, route(connection.address, "bob_listener"), new sc.SecureChannelOptions().withCryptoThreads(a.cryptoThreads));
+      routes.push(route(channel.address, "sink"));
+    }
   }
   let ctx!: Context;
   await n.startWorker("source", { initialize: (c: Context) => void (ctx = c), handleMessage() {} }, { placement: "main" });
@@ -87,12 +96,17 @@ async function initiator(a: Args, port: number): Promise<void> {
       atMark(m.i);
     }
   });
-  const message = new LocalMessage(to, route(ctx.address), new Uint8Array(a.size).fill(0xab));
+  const payload = new Uint8Array(a.size).fill(0xab);
+  const messages = routes.map((to) => new LocalMessage(to, route(ctx.address), payload));
   const perTurn = Math.max(1, Math.floor((64 * 1024) / a.size));
+  let next = 0;
   // As the bench's sender: ~64 KiB per turn, the turn's last send awaited, paused while the connection needs drain.
   for (;;) {
     let last: Promise<void> | undefined;
-    for (let k = 0; k < perTurn && !connection.needsDrain; k++) last = ctx.forward(message);
+    for (let k = 0; k < perTurn && !connection.needsDrain; k++) {
+      last = ctx.forward(messages[next]!);
+      next = next + 1 === messages.length ? 0 : next + 1;
+    }
     await last;
     if (connection.needsDrain) await connection.waitForDrain();
     else await new Promise((r) => setImmediate(r));
@@ -102,7 +116,7 @@ async function initiator(a: Args, port: number): Promise<void> {
 function parse(argv: string[]): Args & { reps: number } {
   const flags = parseFlags(argv);
   const get = (k: string, d: number): number => (flags[k] === undefined ? d : Number(flags[k]));
-  return { size: get("size", 1024), n: get("n", 200_000), warm: get("warm", 50_000), plain: flags.plain === "1", cryptoThreads: get("crypto-threads", 0), reps: get("reps", 3) };
+  return { size: get("size", 1024), n: get("n", 200_000), warm: get("warm", 50_000), plain: flags.plain === "1", cryptoThreads: get("crypto-threads", 0), channels: get("channels", 1), reps: get("reps", 3) };
 }
 
 async function rep(a: Args): Promise<Record<string, Record<string, number>>> {
@@ -143,5 +157,5 @@ if (role === "responder") await responder(JSON.parse(argsJson!) as Args);
 else if (role === "initiator") await initiator(JSON.parse(argsJson!) as Args, Number(port));
 else {
   const a = parse(process.argv.slice(2));
-  for (let k = 0; k < a.reps; k++) console.log(JSON.stringify({ size: a.size, plain: a.plain, ...(await rep(a)) }));
+  for (let k = 0; k < a.reps; k++) console.log(JSON.stringify({ size: a.size, plain: a.plain, channels: a.channels, ...(await rep(a)) }));
 }

@@ -280,6 +280,48 @@ describe("EnvelopeHeadDecoder (per-stream head cache)", () => {
     }
   });
 
+  it("reuses the routes of heads that alternate (many channels over one connection) from their second sighting", () => {
+    const decoder = new EnvelopeHeadDecoder({ returnPrefix: new Address(0, "conn-sender") });
+    const frames = Array.from({ length: 50 }, (_, i) =>
+      Buffer.from(encodeEnvelope(new LocalMessage(new Route([new Address(0, `decryptor-${i}`)]), new Route([new Address(0, `encryptor-${i}`)]), Buffer.from(`p${i}`)), "network")),
+    );
+    const decodeAll = () =>
+      frames.map((frame, i) => {
+        decoder.decode(frame, 0, frame.length);
+        expect(decoder.onwardRoute.toString()).toBe(`0#decryptor-${i}`);
+        expect(frame.subarray(decoder.payloadOffset).toString()).toBe(`p${i}`);
+        return decoder.onwardRoute;
+      });
+    const first = decodeAll();
+    const second = decodeAll(); // second sighting: decoded again, then kept
+    second.forEach((onward, i) => expect(onward).not.toBe(first[i]));
+    const third = decodeAll();
+    third.forEach((onward, i) => expect(onward).toBe(second[i]));
+  });
+
+  it("never reuses a kept head's routes for a head that differs from it in any one byte", () => {
+    const decoder = new EnvelopeHeadDecoder();
+    const make = (name: string) => Buffer.from(encodeEnvelope(new LocalMessage(new Route([new Address(0, name), new Address(1, "127.0.0.1:4000")]), new Route([new Address(0, "app")]), Buffer.from("x")), "network"));
+    const a = make("alpha");
+    const b = make("bravo");
+    for (let i = 0; i < 2; i++) for (const frame of [a, b]) decoder.decode(frame, 0, frame.length);
+    decoder.decode(a, 0, a.length);
+    const kept = decoder.onwardRoute;
+    for (let i = 0; i < a.length - 6; i++) {
+      decoder.decode(b, 0, b.length); // the last head is b's: a's is found among the kept ones
+      const changed = Buffer.from(a);
+      changed[i]! ^= 0x01;
+      try {
+        decoder.decode(changed, 0, changed.length);
+        expect(decoder.onwardRoute, `byte ${i}`).not.toBe(kept);
+      } catch (error) {
+        expect(error).toBeInstanceOf(DecodeError);
+      }
+      decoder.decode(a, 0, a.length);
+      expect(decoder.onwardRoute).toBe(kept);
+    }
+  });
+
   it("keeps its own copy of the head: reusing the frame's buffer does not fool it", () => {
     const decoder = new EnvelopeHeadDecoder();
     const buffer = Buffer.from(encodeEnvelope(new LocalMessage(new Route([new Address(0, "aa")]), Route.EMPTY, Buffer.from("1")), "network"));

@@ -75,4 +75,40 @@ describe("RouteMemo", () => {
     expect(memo.peek(remote.onwardRoute.next())).toBeUndefined();
     expect(fc.version).toBeGreaterThan(0);
   });
+
+  it("remembers alternating next hops (round-robin over many channels), so the router is asked once per hop", () => {
+    const { fc, router, id, sink, memo, message } = setup();
+    const other = mailbox("other");
+    router.register([other.address], other);
+    fc.addConsumer("other", id);
+    const toOther = new LocalMessage(route("other"), route("peer"), encodeBody("y"));
+    let asked = 0;
+    const route0 = router.route.bind(router);
+    router.route = (m, key) => (asked++, route0(m, key));
+    for (let i = 0; i < 5; i++) {
+      expect(memo.route(message)).toBe(sink);
+      expect(memo.route(toOther)).toBe(other);
+    }
+    expect(asked).toBe(2);
+    expect(memo.peek(message.onwardRoute.next())).toBe(sink);
+    expect(memo.peek(toOther.onwardRoute.next())).toBe(other);
+    expect(sink.got).toHaveLength(5);
+    expect(other.got).toHaveLength(5);
+  });
+
+  it("forgets every remembered hop, not only the last, when flow controls change", () => {
+    const { fc, router, id, sink, memo, message } = setup();
+    const other = mailbox("other");
+    router.register([other.address], other);
+    fc.addConsumer("other", id);
+    const toOther = new LocalMessage(route("other"), route("peer"), encodeBody("y"));
+    memo.route(message);
+    memo.route(toOther);
+    memo.route(message); // "other" is now a remembered hop, not the last one
+    fc.removeConsumer("other", id);
+    expect(memo.peek(toOther.onwardRoute.next())).toBeUndefined();
+    expect(() => memo.route(toOther)).toThrow(FlowControlDeniedError);
+    expect(memo.route(message)).toBe(sink);
+    expect(other.got).toHaveLength(1);
+  });
 });

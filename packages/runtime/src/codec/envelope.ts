@@ -3,6 +3,7 @@ import { DecodeError, InvalidRouteError } from "../errors/errors.js";
 import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-message.js";
 import { addressesOf, adoptRoute, type Route } from "../route/route.js";
 import { packr } from "./packr.js";
+import { RecentHeads, sameBytes, type KnownHead } from "./recent-heads.js";
 
 /**
  * Envelopes are msgpack arrays whose last element is the payload as a msgpack bin:
@@ -241,8 +242,10 @@ const NO_BYTES = new Uint8Array(0);
  * `decodeEnvelopeHead`. Consecutive envelopes of a stream usually carry the same routes, so
  * it keeps the previous head's bytes: an envelope whose head matches them byte for byte (up
  * to the payload length) gets the same Route objects back, and only its payload length is
- * read. A caller may rely on that identity (routes are immutable) to skip work it did for
- * the previous envelope.
+ * read. Other heads it saw more than once are kept too (RecentHeads), for a stream whose
+ * envelopes alternate between several (one connection carrying many channels' records). A
+ * caller may rely on that identity (routes are immutable) to skip work it did for an
+ * earlier envelope with the same head (see RouteMemo).
  *
  * The results of the last `decode` are in its fields; the payload is
  * `bytes.subarray(payloadOffset, end)`.
@@ -260,6 +263,8 @@ export class EnvelopeHeadDecoder {
   #bytes: Uint8Array = NO_BYTES;
   #bytesView: DataView = NO_VIEW;
   readonly #returnPrefix: Address | undefined;
+  /** Heads before the last one, for a stream whose envelopes alternate between several. */
+  readonly #recent = new RecentHeads();
 
   /**
    * `returnPrefix`, if given, is put in front of every decoded return route (a transport's
@@ -281,28 +286,14 @@ export class EnvelopeHeadDecoder {
 
   /** Decodes the network envelope in `bytes[start, end)`; throws DecodeError (the previous results are then undefined). */
   decode(bytes: Uint8Array, start: number, end: number): void {
+    const view = this.#viewOf(bytes);
     const head = this.#head;
     const h = head.length;
-    if (h > 0 && end - start >= h + this.#lengthSize) {
-      let view = this.#bytesView;
-      if (bytes !== this.#bytes) {
-        view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        // Kept for the next frames of a socket read; a large assembled frame is not kept alive.
-        if (bytes.byteLength <= MAX_KEPT_BYTES) {
-          this.#bytes = bytes;
-          this.#bytesView = view;
-        }
-      }
-      if (sameBytes(view, start, this.#headView, h)) {
-        const at = start + h;
-        const size = this.#lengthSize;
-        const length = size === 4 ? u32(bytes, at) : size === 2 ? (bytes[at]! << 8) | bytes[at + 1]! : bytes[at]!;
-        const payloadOffset = at + size;
-        if (payloadOffset + length !== end) throw lengthMismatch(length, end - payloadOffset);
-        this.payloadOffset = payloadOffset;
-        this.payloadLength = length;
-        return;
-      }
+    if (h > 0 && end - start >= h + this.#lengthSize && sameBytes(view, start, this.#headView, h)) return this.#readLength(bytes, start, end);
+    const known = this.#recent.find(bytes, start, end, view);
+    if (known !== undefined && end - start >= known.bytes.length + known.lengthSize) {
+      this.#use(known);
+      return this.#readLength(bytes, start, end);
     }
     this.#head = NO_BYTES;
     begin(bytes, start, end);
@@ -317,28 +308,51 @@ export class EnvelopeHeadDecoder {
     this.payloadLength = length;
     this.#lengthSize = (pos - lengthAt) as 1 | 2 | 4;
     finish();
-    // A copy: the frame's bytes may be reused once this returns.
     if (lengthAt - start <= MAX_CACHED_HEAD) {
-      this.#head = Uint8Array.prototype.slice.call(bytes, start, lengthAt);
-      this.#headView = new DataView(this.#head.buffer, this.#head.byteOffset, this.#head.byteLength);
+      // A copy: the frame's bytes may be reused once this returns.
+      const copy = Uint8Array.prototype.slice.call(bytes, start, lengthAt);
+      const known = { bytes: copy, view: new DataView(copy.buffer, copy.byteOffset, copy.byteLength), lengthSize: this.#lengthSize, onwardRoute: this.onwardRoute, returnRoute: this.returnRoute };
+      this.#use(known);
+      this.#recent.offer(start, known);
     }
+  }
+
+  /** Takes `known` as the head of the envelope being decoded (and as the last head). */
+  #use(known: KnownHead): void {
+    this.#head = known.bytes;
+    this.#headView = known.view;
+    this.#lengthSize = known.lengthSize;
+    this.onwardRoute = known.onwardRoute;
+    this.returnRoute = known.returnRoute;
+  }
+
+  /** Reads the payload length after the current head (which `bytes` at `start` matches). */
+  #readLength(bytes: Uint8Array, start: number, end: number): void {
+    const at = start + this.#head.length;
+    const size = this.#lengthSize;
+    const length = size === 4 ? u32(bytes, at) : size === 2 ? (bytes[at]! << 8) | bytes[at + 1]! : bytes[at]!;
+    const payloadOffset = at + size;
+    if (payloadOffset + length !== end) throw lengthMismatch(length, end - payloadOffset);
+    this.payloadOffset = payloadOffset;
+    this.payloadLength = length;
+  }
+
+  /** A DataView of `bytes`, kept for the next frames of the same socket read. */
+  #viewOf(bytes: Uint8Array): DataView {
+    if (bytes === this.#bytes) return this.#bytesView;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // A large assembled frame is not kept alive.
+    if (bytes.byteLength <= MAX_KEPT_BYTES) {
+      this.#bytes = bytes;
+      this.#bytesView = view;
+    }
+    return view;
   }
 }
 
 const NO_VIEW = new DataView(new ArrayBuffer(0));
 /** A socket read is at most 64 KiB. */
 const MAX_KEPT_BYTES = 64 * 1024;
-
-/**
- * Whether `a` from `start` holds the `n` bytes of `b`: four at a time (a head is ~40-90
- * bytes; 2-3 times quicker than byte by byte, and quicker than a native compare's call).
- */
-function sameBytes(a: DataView, start: number, b: DataView, n: number): boolean {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) if (a.getUint32(start + i) !== b.getUint32(i)) return false;
-  for (; i < n; i++) if (a.getUint8(start + i) !== b.getUint8(i)) return false;
-  return true;
-}
 
 const EMPTY_ROUTE = adoptRoute([]);
 

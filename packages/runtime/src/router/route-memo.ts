@@ -4,18 +4,28 @@ import type { Mailbox } from "./mailbox.js";
 import type { Router } from "./router.js";
 
 /**
- * One sender's memory of where its last message went. A stream's messages mostly share
+ * Next hops a memo remembers besides the last one. A sender that alternates (round-robin
+ * over many channels, a connection carrying the records of many channels) would otherwise
+ * miss on every message; past this many, the memo starts over (bounded memory).
+ */
+const MAX_REMEMBERED = 1024;
+
+/**
+ * One sender's memory of where its recent messages went. A stream's messages mostly share
  * their next hop (the same Address object: a connection's decoder hands back the same
  * routes for a repeated head, a relay rewrites each route once, a sender reuses its
  * message), and while the router's epoch stays the same, routing one of them again would
  * reach the same verdict: the same mailbox, the same flow control answer. Such a message
  * goes straight to that mailbox; anything else goes through `Router.route`, checks and
- * errors included.
+ * errors included. The last next hop is checked first; other recent ones are kept in a map
+ * by Address object, all of them dropped when the epoch changes.
  */
 export class RouteMemo {
   #next: Address | undefined;
   #mailbox: Mailbox | undefined;
   #epoch = -1;
+  readonly #recent = new Map<Address, Mailbox>();
+  #recentEpoch = -1;
 
   constructor(
     readonly router: Router,
@@ -26,27 +36,55 @@ export class RouteMemo {
   /** As `router.route(message, senderKey)`: delivers, returns the mailbox, throws its errors. */
   route(message: LocalMessage): Mailbox | undefined {
     const next = message.onwardRoute.at(0);
-    const router = this.router;
-    const epoch = router.epoch;
+    const epoch = this.router.epoch;
+    // Kept this small so that it inlines into the hot paths that call it; the rest is #routeAgain.
     if (next === this.#next && epoch === this.#epoch) {
       const mailbox = this.#mailbox!;
       mailbox.deliver(message, this.senderKey);
       return mailbox;
     }
+    return this.#routeAgain(message, next, epoch);
+  }
+
+  /** A next hop other than the last one: from the recent ones, or through the router. */
+  #routeAgain(message: LocalMessage, next: Address | undefined, epoch: number): Mailbox | undefined {
+    const known = next !== undefined && epoch === this.#recentEpoch ? this.#recent.get(next) : undefined;
+    if (known !== undefined) {
+      known.deliver(message, this.senderKey);
+      this.#next = next;
+      this.#mailbox = known;
+      this.#epoch = epoch;
+      return known;
+    }
     // The epoch as it was before routing: if routing changed something (a first send into a
     // producer makes the sender its consumer), the next message takes this path once more.
-    const mailbox = router.route(message, this.senderKey);
+    const mailbox = this.router.route(message, this.senderKey);
     // Only local hops: a transport's own routing (a dial, a reconnect) is not the router's to keep.
-    if (mailbox !== undefined && next!.isLocal) {
-      this.#next = next;
-      this.#mailbox = mailbox;
-      this.#epoch = epoch;
-    } else this.#next = undefined;
+    if (mailbox !== undefined && next!.isLocal) this.#remember(next!, mailbox, epoch);
+    else this.#next = undefined;
     return mailbox;
   }
 
   /** The mailbox a message to `next` would go to now, if this memo knows it (else undefined: ask the router). */
   peek(next: Address): Mailbox | undefined {
-    return next === this.#next && this.router.epoch === this.#epoch ? this.#mailbox : undefined;
+    const epoch = this.router.epoch;
+    if (next === this.#next && epoch === this.#epoch) return this.#mailbox;
+    return this.#peekRecent(next, epoch);
+  }
+
+  #peekRecent(next: Address, epoch: number): Mailbox | undefined {
+    return epoch === this.#recentEpoch ? this.#recent.get(next) : undefined;
+  }
+
+  #remember(next: Address, mailbox: Mailbox, epoch: number): void {
+    this.#next = next;
+    this.#mailbox = mailbox;
+    this.#epoch = epoch;
+    const recent = this.#recent;
+    if (epoch !== this.#recentEpoch || recent.size >= MAX_REMEMBERED) {
+      recent.clear();
+      this.#recentEpoch = epoch;
+    }
+    recent.set(next, mailbox);
   }
 }
