@@ -24,6 +24,16 @@ function setup() {
   return { fc, router, id, sink, memo, message };
 }
 
+/** setup() plus a second consumer, "other", and a message to it: a sender that alternates between two next hops. */
+function setupWithOther() {
+  const base = setup();
+  const other = mailbox("other");
+  base.router.register([other.address], other);
+  base.fc.addConsumer("other", base.id);
+  const toOther = new LocalMessage(route("other"), route("peer"), encodeBody("y"));
+  return { ...base, other, toOther };
+}
+
 describe("RouteMemo", () => {
   it("delivers a stream's messages to the mailbox the router chose", () => {
     const { sink, memo, message } = setup();
@@ -77,11 +87,7 @@ describe("RouteMemo", () => {
   });
 
   it("remembers alternating next hops (round-robin over many channels), so the router is asked once per hop", () => {
-    const { fc, router, id, sink, memo, message } = setup();
-    const other = mailbox("other");
-    router.register([other.address], other);
-    fc.addConsumer("other", id);
-    const toOther = new LocalMessage(route("other"), route("peer"), encodeBody("y"));
+    const { router, sink, memo, message, other, toOther } = setupWithOther();
     let asked = 0;
     const route0 = router.route.bind(router);
     router.route = (m, key) => (asked++, route0(m, key));
@@ -97,11 +103,7 @@ describe("RouteMemo", () => {
   });
 
   it("forgets every remembered hop, not only the last, when flow controls change", () => {
-    const { fc, router, id, sink, memo, message } = setup();
-    const other = mailbox("other");
-    router.register([other.address], other);
-    fc.addConsumer("other", id);
-    const toOther = new LocalMessage(route("other"), route("peer"), encodeBody("y"));
+    const { fc, id, sink, memo, message, other, toOther } = setupWithOther();
     memo.route(message);
     memo.route(toOther);
     memo.route(message); // "other" is now a remembered hop, not the last one
