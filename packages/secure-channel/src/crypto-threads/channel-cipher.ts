@@ -88,6 +88,22 @@ function kindByte(kind: number): Uint8Array {
   return KIND_BYTES[kind & 0xff]!;
 }
 
+/** Heads shorter than this are sealed with their kind byte in one cipher call (a record's routes are ~40-90 bytes). */
+const JOINED_HEAD_MAX = 256;
+const joinedHeadScratch = new Uint8Array(1 + JOINED_HEAD_MAX);
+
+/**
+ * [kind] ‖ head, in a buffer every inline seal of this thread reuses (the seal has read it
+ * when it returns): one cipher update for both instead of two (each update costs a native
+ * call and an output buffer; a 16 KiB message is a record of its own).
+ */
+function joinedHead(kind: number, head: Uint8Array): Uint8Array {
+  const joined = joinedHeadScratch.subarray(0, 1 + head.length);
+  joined[0] = kind;
+  joined.set(head, 1);
+  return joined;
+}
+
 /** Today's behaviour: the channel's ciphers on the calling (main) thread, results synchronous. */
 export class InlineChannelCipher implements ChannelCipher {
   readonly threaded = false;
@@ -121,7 +137,7 @@ export class InlineChannelCipher implements ChannelCipher {
       if (length > SEAL_FROM_PARTS_MIN) {
         const prefix = allocate(1 + TRANSPORT_NONCE_LENGTH);
         prefix[0] = OuterKind.TRANSPORT;
-        payload = encryptor.encryptParts([kindByte(kind), head, body], prefix, 1);
+        payload = encryptor.encryptParts(head.length < JOINED_HEAD_MAX ? [joinedHead(kind, head), body] : [kindByte(kind), head, body], prefix, 1);
       } else {
         payload = allocate(1 + TRANSPORT_OVERHEAD + length);
         payload[0] = OuterKind.TRANSPORT;
