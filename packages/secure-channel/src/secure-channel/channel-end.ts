@@ -28,6 +28,7 @@ import {
   SecureChannelMessageTooLargeError,
   SecureChannelPeerGoneError,
   SecureChannelTransportError,
+  stacklessReason,
 } from "./channel-errors.js";
 import { rememberClosedEncryptor } from "./channel-registry.js";
 import { decodeHeartbeat, encodeHeartbeat, keepaliveEvery } from "./liveness.js";
@@ -361,12 +362,14 @@ export class ChannelEnd {
    * what `closed` resolves to, what pending requests through the channel fail with, and what
    * later sends into the channel throw.
    */
-  close(reason: Error = new SecureChannelClosedError(), notifyPeer = true): void {
+  close(given?: Error, notifyPeer = true): void {
     if (this.#state === "closed" || this.#closing) return;
     this.#closing = true;
     const wasOpen = this.#state === "open";
+    let reason = given ?? stacklessReason(() => new SecureChannelClosedError());
     if (wasOpen && !(reason instanceof SecureChannelClosedError)) {
-      reason = new SecureChannelClosedError(`The secure channel closed: ${reason.message}`, { cause: reason });
+      const cause = reason;
+      reason = stacklessReason(() => new SecureChannelClosedError(`The secure channel closed: ${cause.message}`, { cause }));
     }
     if (this.#livenessTimer !== undefined) clearTimeout(this.#livenessTimer);
     this.#livenessTimer = undefined;
@@ -618,7 +621,7 @@ export class ChannelEnd {
       // The initiator gave up before our CONFIRM reached it (lost, or late past its timeout):
       // drop this half-open end now. Unauthenticated, as every handshake-phase notice is: a
       // forger could as well have dropped the CONFIRM.
-      return this.close(new SecureChannelClosedByPeerError("The initiator gave up the handshake before CONFIRM reached it"), false);
+      return this.close(stacklessReason(() => new SecureChannelClosedByPeerError("The initiator gave up the handshake before CONFIRM reached it")), false);
     }
     if (this.#state === "handshaking" && (kind === OuterKind.HANDSHAKE || kind === OuterKind.REFUSED)) {
       const waiter = this.#handshakeWaiter;
@@ -648,7 +651,7 @@ export class ChannelEnd {
         this.#onConfirm = undefined;
         return;
       case InnerKind.CLOSE:
-        return this.close(new SecureChannelClosedByPeerError(), false);
+        return this.close(stacklessReason(() => new SecureChannelClosedByPeerError()), false);
       case InnerKind.CREDIT:
         return this.#onCredit(plaintext.subarray(1));
       case InnerKind.HEARTBEAT:
