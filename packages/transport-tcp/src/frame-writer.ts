@@ -20,9 +20,10 @@ const SPARE_ARENAS = 4;
 export const COPY_THRESHOLD = 4096;
 
 /**
- * Writes frames to a socket in batches. The first frame for an idle socket is written at
- * once; frames queued after it during the same turn of the event loop are handed to the
- * socket together, corked, so they leave in one writev. When the socket
+ * Writes frames to a socket in batches. The first frame for an idle socket is written as
+ * soon as its caller's synchronous work and the microtasks already queued are done (still
+ * in the caller's turn, before any I/O); frames queued after that during the same turn of
+ * the event loop are handed to the socket together, corked, so they leave in one writev. When the socket
  * says stop (write() returned false) nothing more is handed to it until 'drain'; frames
  * keep queueing here and the connection bounds how many (see TcpConnection).
  */
@@ -242,15 +243,22 @@ export class FrameWriter {
 
   /**
    * Nagle's algorithm without its delay: a frame for an idle socket (nothing written this
-   * turn, nothing in the socket's buffer) goes out at once, in the caller's turn; frames
-   * that follow it in the same turn coalesce and go out together when the turn ends.
+   * turn, nothing in the socket's buffer) goes out in the caller's turn, in a microtask, so
+   * that the frames its caller and the microtasks queued before it send join it (the
+   * handshakes answered from one socket read: one write instead of two; each write costs
+   * ~80 µs of CPU on this VM and wakes the peer); frames that follow it in the same turn
+   * coalesce and go out together when the turn ends.
    */
   #schedule(): void {
     if (this.#scheduled || this.#blocked || this.#closed) return;
     this.#scheduled = true;
     setImmediate(this.#onTurn);
-    if (this.socket.writableLength === 0) this.#flush();
+    if (this.socket.writableLength === 0) queueMicrotask(this.#onIdleFlush);
   }
+
+  readonly #onIdleFlush = (): void => {
+    if (!this.#blocked) this.#flush();
+  };
 
   readonly #onTurn = (): void => {
     this.#scheduled = false;

@@ -69,11 +69,13 @@ describe("FrameWriter", () => {
       writer.enqueue(message);
       sent.push(message);
     }
-    // The socket was idle: the version byte went out at once, alone; the rest waits for the turn's end.
+    // The socket was idle: nothing is written until the caller's synchronous work is done, then all of it at once.
+    expect(writes).toHaveLength(0);
+    await Promise.resolve();
     expect(writes).toHaveLength(1);
-    expect(Buffer.concat(writes[0]!)).toEqual(Buffer.of(1));
+    expect(Buffer.concat(writes[0]!)[0]).toBe(1); // the version byte first
     await turn();
-    expect(writes).toHaveLength(2);
+    expect(writes).toHaveLength(1);
     const bytes = Buffer.concat(writes.flat());
     const received: LocalMessage[] = [];
     new FrameReader().push(bytes, (b, start, end) => void received.push(decodeEnvelope(b.subarray(start, end), "network")));
@@ -85,17 +87,24 @@ describe("FrameWriter", () => {
     });
   });
 
-  it("a frame for an idle socket goes out at once; frames after it in the same turn coalesce into one batch", async () => {
+  it("a frame for an idle socket goes out in its caller's turn with what the caller and earlier microtasks sent; later frames of the turn coalesce into one batch", async () => {
     const { socket, writes } = fakeSocket();
     const writer = new FrameWriter(socket, () => {});
     writer.writeVersion();
     await turn();
     const before = writes.length;
     const message = (i: number) => new LocalMessage(pool[0]!, returns[0]!, Buffer.alloc(16, i));
+    // As a socket read answered by several handshakes: each answer in a microtask queued before the write.
+    const answers = [1, 2].map((i) => Promise.resolve().then(() => writer.enqueue(message(i))));
     writer.enqueue(message(0));
-    expect(writes).toHaveLength(before + 1); // same turn, no waiting
-    for (let i = 1; i < 4; i++) writer.enqueue(message(i));
-    expect(writes).toHaveLength(before + 1); // queued behind the first until the turn ends
+    expect(writes).toHaveLength(before); // not before the caller's synchronous work is done
+    await Promise.all(answers);
+    await Promise.resolve();
+    expect(writes).toHaveLength(before + 1); // same turn, no waiting, the three together
+    writer.enqueue(message(3));
+    writer.enqueue(message(4));
+    await Promise.resolve();
+    expect(writes).toHaveLength(before + 1); // queued until the turn ends
     await turn();
     expect(writes).toHaveLength(before + 2);
     const frames: number[] = [];
@@ -103,10 +112,11 @@ describe("FrameWriter", () => {
       const m = decodeEnvelope(b.subarray(start, end), "network");
       frames.push(m.payload[0]!);
     });
-    expect(frames).toEqual([0, 1, 2, 3]);
-    // Idle again on the next turn: the next frame goes out at once.
+    expect(frames).toEqual([0, 1, 2, 3, 4]);
+    // Idle again on the next turn: the next frame goes out in its caller's turn.
     await turn();
-    writer.enqueue(message(4));
+    writer.enqueue(message(5));
+    await Promise.resolve();
     expect(writes).toHaveLength(before + 3);
   });
 

@@ -7,9 +7,11 @@ export const HANDSHAKE_PROTOCOL_NAME = "Noise_XX_25519_AESGCM_SHA256";
  * added per-channel credit (the CREDIT record): a version-1 peer would never grant any,
  * so the two must not agree on a channel that would then stall. Version 3 added heartbeats
  * (the HEARTBEAT record): a version-2 peer sends none, so it would be declared gone after
- * the peer timeout; better to fail the handshake at once.
+ * the peer timeout; better to fail the handshake at once. Version 4 sends an opening end's
+ * CONFIRM, CREDIT and HEARTBEAT as one CONTROLS record, which a version-3 peer would drop
+ * (and then never get credit).
  */
-export const HANDSHAKE_PROLOGUE: Uint8Array = new TextEncoder().encode("hopwire/3");
+export const HANDSHAKE_PROLOGUE: Uint8Array = new TextEncoder().encode("hopwire/4");
 
 /** Prefix of the data an identity signs, so the signature cannot be replayed elsewhere. */
 export const IDENTITY_SIGNATURE_DOMAIN = "hopwire-secure-channel-v1";

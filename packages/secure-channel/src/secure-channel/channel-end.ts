@@ -28,11 +28,13 @@ import {
   SecureChannelMessageTooLargeError,
   SecureChannelPeerGoneError,
   SecureChannelTransportError,
+  stacklessReason,
 } from "./channel-errors.js";
 import { rememberClosedEncryptor } from "./channel-registry.js";
 import { decodeHeartbeat, encodeHeartbeat, keepaliveEvery } from "./liveness.js";
 import { decodeCredit, encodeCredit, ReceiveCredit, SendCredit } from "./credit.js";
 import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "./encryptor-queue.js";
+import { encodeControls, forEachControl, type ControlRecord } from "./control-records.js";
 import { SECURE_CHANNEL_IDENTIFIER } from "./local-info.js";
 import type { SecureChannelOptions, SecureChannelListenerOptions } from "./secure-channel-options.js";
 
@@ -276,11 +278,15 @@ export class ChannelEnd {
     });
     // The initiator opens on CONFIRM, so it has heard from the responder already.
     this.#heard = this.role === "initiator";
-    if (this.role === "responder") this.#sendInner(InnerKind.CONFIRM, EMPTY);
-    // The peer may send nothing before this grant (the initiator's follows the responder's CONFIRM).
-    this.#sendInner(InnerKind.CREDIT, encodeCredit(this.#receiveCredit.initialRecord()));
-    // Tells the peer how often it must be heard from.
-    this.#sendInner(InnerKind.HEARTBEAT, encodeHeartbeat(this.options.peerTimeout));
+    // One record: the responder's CONFIRM, the grant (the peer may send nothing before it; the
+    // initiator's follows the responder's CONFIRM) and the heartbeat that tells the peer how
+    // often it must be heard from.
+    const opening: ControlRecord[] = this.role === "responder" ? [{ kind: InnerKind.CONFIRM, body: EMPTY }] : [];
+    opening.push(
+      { kind: InnerKind.CREDIT, body: encodeCredit(this.#receiveCredit.initialRecord()) },
+      { kind: InnerKind.HEARTBEAT, body: encodeHeartbeat(this.options.peerTimeout) },
+    );
+    this.#sendInner(InnerKind.CONTROLS, encodeControls(opening));
     this.#lastHeard = performance.now();
     this.#armLiveness(this.#lastHeard);
   }
@@ -361,12 +367,14 @@ export class ChannelEnd {
    * what `closed` resolves to, what pending requests through the channel fail with, and what
    * later sends into the channel throw.
    */
-  close(reason: Error = new SecureChannelClosedError(), notifyPeer = true): void {
+  close(given?: Error, notifyPeer = true): void {
     if (this.#state === "closed" || this.#closing) return;
     this.#closing = true;
     const wasOpen = this.#state === "open";
+    let reason = given ?? stacklessReason(() => new SecureChannelClosedError());
     if (wasOpen && !(reason instanceof SecureChannelClosedError)) {
-      reason = new SecureChannelClosedError(`The secure channel closed: ${reason.message}`, { cause: reason });
+      const cause = reason;
+      reason = stacklessReason(() => new SecureChannelClosedError(`The secure channel closed: ${cause.message}`, { cause }));
     }
     if (this.#livenessTimer !== undefined) clearTimeout(this.#livenessTimer);
     this.#livenessTimer = undefined;
@@ -618,7 +626,7 @@ export class ChannelEnd {
       // The initiator gave up before our CONFIRM reached it (lost, or late past its timeout):
       // drop this half-open end now. Unauthenticated, as every handshake-phase notice is: a
       // forger could as well have dropped the CONFIRM.
-      return this.close(new SecureChannelClosedByPeerError("The initiator gave up the handshake before CONFIRM reached it"), false);
+      return this.close(stacklessReason(() => new SecureChannelClosedByPeerError("The initiator gave up the handshake before CONFIRM reached it")), false);
     }
     if (this.#state === "handshaking" && (kind === OuterKind.HANDSHAKE || kind === OuterKind.REFUSED)) {
       const waiter = this.#handshakeWaiter;
@@ -643,20 +651,37 @@ export class ChannelEnd {
         this.#deliverRecord(plaintext);
         // The record is delivered: an idle channel keeps no plaintext alive (payloads given to workers keep their own).
         return this.#envelopes?.release();
+      case InnerKind.CONTROLS:
+        if (!forEachControl(plaintext.subarray(1), this.#onControlInBundle)) this.#log.debug("a malformed CONTROLS record was cut short");
+        return;
+      default:
+        this.#onControl(plaintext[0]!, plaintext.subarray(1));
+    }
+  }
+
+  /** A CONFIRM, CLOSE, CREDIT or HEARTBEAT, alone or from a CONTROLS record. */
+  #onControl(kind: number, body: Uint8Array): void {
+    switch (kind) {
       case InnerKind.CONFIRM:
         this.#onConfirm?.();
         this.#onConfirm = undefined;
         return;
       case InnerKind.CLOSE:
-        return this.close(new SecureChannelClosedByPeerError(), false);
+        return this.close(stacklessReason(() => new SecureChannelClosedByPeerError()), false);
       case InnerKind.CREDIT:
-        return this.#onCredit(plaintext.subarray(1));
+        return this.#onCredit(body);
       case InnerKind.HEARTBEAT:
-        return this.#onHeartbeat(plaintext.subarray(1));
+        return this.#onHeartbeat(body);
       default:
         this.#log.debug("an authenticated message of an unknown kind was dropped");
     }
   }
+
+  /** A CONTROLS record's records, in order, while this end is not closed (a CLOSE in it ends it). */
+  readonly #onControlInBundle = (kind: InnerKind, body: Uint8Array): boolean => {
+    this.#onControl(kind, body);
+    return this.#state !== "closed";
+  };
 
   /** A MESSAGE record's envelope, or each envelope of a MESSAGES record in order (a length that overruns ends it). */
   #deliverRecord(plaintext: Uint8Array): void {

@@ -16,6 +16,9 @@
  *              a record before it declares this end gone). Sent as each end opens and
  *              whenever the sender has sealed nothing for its keepalive interval; being
  *              sealed, a relay cannot fake one (see liveness.ts).
+ *   CONTROLS   then several CONFIRM, CLOSE, CREDIT or HEARTBEAT records, each as its kind
+ *              byte and its body (whose length the kind fixes): what an end sends as it
+ *              opens, in one seal (see control-records.ts).
  */
 export const enum OuterKind {
   HANDSHAKE = 1,
@@ -30,6 +33,7 @@ export const enum InnerKind {
   MESSAGES = 3,
   CREDIT = 4,
   HEARTBEAT = 5,
+  CONTROLS = 6,
 }
 
 export function withKind(kind: number, body: Uint8Array): Uint8Array {
