@@ -17,8 +17,8 @@ const MAX_REMEMBERED = 1024;
  * message), and while the router's epoch stays the same, routing one of them again would
  * reach the same verdict: the same mailbox, the same flow control answer. Such a message
  * goes straight to that mailbox; anything else goes through `Router.route`, checks and
- * errors included. The last next hop is checked first; other recent ones are kept in a map
- * by Address object, all of them dropped when the epoch changes.
+ * errors included. The last next hop is checked first; other recent ones (routed at least
+ * twice) are kept in a map by Address object, all of them dropped when the epoch changes.
  */
 export class RouteMemo {
   #next: Address | undefined;
@@ -26,6 +26,12 @@ export class RouteMemo {
   #epoch = -1;
   readonly #recent = new Map<Address, Mailbox>();
   #recentEpoch = -1;
+  /**
+   * Next hops routed once: a hop joins #recent on its second routing, so that one-off hops
+   * (every sendAndReceive's reply address) are not kept alive, nor fill the map. Weak: a
+   * hop seen once and never again goes with its Address.
+   */
+  #seenOnce = new WeakSet<Address>();
 
   constructor(
     readonly router: Router,
@@ -80,6 +86,10 @@ export class RouteMemo {
     this.#next = next;
     this.#mailbox = mailbox;
     this.#epoch = epoch;
+    if (!this.#seenOnce.has(next)) {
+      this.#seenOnce.add(next);
+      return;
+    }
     const recent = this.#recent;
     if (epoch !== this.#recentEpoch || recent.size >= MAX_REMEMBERED) {
       recent.clear();
