@@ -12,7 +12,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { LocalMessage, node, route, type Context, type Routed, type Worker } from "@hopwire/runtime";
+import { LocalMessage, node, route, type Address, type Context, type Node, type Route, type Routed, type Worker } from "@hopwire/runtime";
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { startProfileIfAsked, type RunningProfile } from "../proc/profile.js";
 import { parseFlags } from "./flags.js";
@@ -78,16 +78,7 @@ async function initiator(a: Args, port: number): Promise<void> {
   const n = await node({ name: "probe-initiator" });
   const tcp = await createTcpTransport(n);
   const connection = await tcp.connect(`127.0.0.1:${port}`, new TcpConnectionOptions());
-  const routes = [route(connection.address, "sink")];
-  if (!a.plain) {
-    const sc = await import("@hopwire/secure-channel");
-    const identity = await sc.createIdentity();
-    routes.length = 0;
-    for (let k = 0; k < a.channels; k++) {
-      const channel = await sc.createSecureChannel(n, identity, route(connection.address, "bob_listener"), new sc.SecureChannelOptions().withCryptoThreads(a.cryptoThreads));
-      routes.push(route(channel.address, "sink"));
-    }
-  }
+  const routes = a.plain ? [route(connection.address, "sink")] : await channelRoutes(n, connection.address, a);
   let ctx!: Context;
   await n.startWorker("source", { initialize: (c: Context) => void (ctx = c), handleMessage() {} }, { placement: "main" });
   process.on("message", (m: Msg) => {
@@ -111,6 +102,18 @@ async function initiator(a: Args, port: number): Promise<void> {
     if (connection.needsDrain) await connection.waitForDrain();
     else await new Promise((r) => setImmediate(r));
   }
+}
+
+/** Opens `a.channels` channels over the connection, one after the other: a route to "sink" through each. */
+async function channelRoutes(n: Node, connection: Address, a: Args): Promise<Route[]> {
+  const sc = await import("@hopwire/secure-channel");
+  const identity = await sc.createIdentity();
+  const routes: Route[] = [];
+  for (let k = 0; k < a.channels; k++) {
+    const channel = await sc.createSecureChannel(n, identity, route(connection, "bob_listener"), new sc.SecureChannelOptions().withCryptoThreads(a.cryptoThreads));
+    routes.push(route(channel.address, "sink"));
+  }
+  return routes;
 }
 
 function parse(argv: string[]): Args & { reps: number } {

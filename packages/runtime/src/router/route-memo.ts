@@ -31,7 +31,7 @@ export class RouteMemo {
    * (every sendAndReceive's reply address) are not kept alive, nor fill the map. Weak: a
    * hop seen once and never again goes with its Address.
    */
-  #seenOnce = new WeakSet<Address>();
+  readonly #seenOnce = new WeakSet<Address>();
 
   constructor(
     readonly router: Router,
