@@ -33,6 +33,7 @@ const usage = (): Usage => {
   return { cpuUs: u.userCPUTime + u.systemCPUTime, faults: u.minorPageFault, switches: u.voluntaryContextSwitches + u.involuntaryContextSwitches };
 };
 const send = (m: Msg): void => void process.send!(m);
+const noop = (): void => {};
 // HOPWIRE_BENCH_PROFILE=responder,initiator profiles the measured span (proc/profile.ts).
 let profile: RunningProfile | undefined;
 const atMark = (i: number): void => {
@@ -96,6 +97,8 @@ async function initiator(a: Args, port: number): Promise<void> {
     let last: Promise<void> | undefined;
     for (let k = 0; k < perTurn && !connection.needsDrain; k++) {
       last = ctx.forward(messages[next]!);
+      // Only the last is awaited: the others must not become unhandled rejections if the channel closes.
+      if (k + 1 < perTurn) last.catch(noop);
       next = next + 1 === messages.length ? 0 : next + 1;
     }
     await last;
@@ -134,15 +137,19 @@ async function rep(a: Args): Promise<Record<string, Record<string, number>>> {
     const i = fork(self, ["initiator", JSON.stringify(a), String(portMsg.port)], { stdio: "inherit", env: { ...process.env, HOPWIRE_BENCH_ROLE: "initiator" } });
     kids.push(i);
     i.on("message", (m: Msg) => m.t === "usage" && (usages.initiator![m.i] = m.usage));
-    const done = new Promise<void>((resolve) =>
+    const done = new Promise<void>((resolve, reject) => {
+      // A child that dies (or a profiled one that freezes: see proc/profile.ts) fails the rep, not hangs it.
+      for (const [name, kid] of [["responder", r], ["initiator", i]] as const) {
+        kid.on("exit", (code, signal) => reject(new Error(`the ${name} exited (${code ?? signal}) before the last mark`)));
+      }
       r.on("message", (m: Msg) => {
         if (m.t === "usage") usages.responder![m.i] = m.usage;
         if (m.t === "mark") {
           i.send(m);
           if (m.i === 1) setTimeout(resolve, 1000); // the initiator's second reading (and profiles) on their way
         }
-      }),
-    );
+      });
+    });
     await done;
   } finally {
     for (const k of kids) k.kill("SIGKILL");
