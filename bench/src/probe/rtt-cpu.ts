@@ -7,6 +7,9 @@
 //        hw-main   node.sendAndReceive over one TCP connection to an echoer placed "main" (tcp/one-hop-rtt)
 //        hw-thread the same to the seed's Echoer on its own thread (tcp/one-hop-rtt-thread-echo)
 //        mp        a bare MessagePort ping-pong, main thread ↔ worker thread (baseline/messageport-rtt)
+//        proxy     raw, through a plain TCP proxy process in the middle (baseline/tcp-proxy-rtt)
+//        seed      the seed: a secure channel through the middle node's relay to the Echoer on its
+//                  own thread (secure-channel/seed-echo-rtt); seed-main: the echoer placed "main"
 //
 // CPU comes from /proc/<pid>/task/*/schedstat (nanoseconds on a CPU, every thread), read by
 // the parent while the initiator waits, so it is the same for every case and robust under
@@ -25,7 +28,7 @@ import { Worker as ThreadWorker, MessagePort, isMainThread, parentPort } from "n
 import { counts, installCounters, type Counts } from "./counters.js";
 import { nextMessage, parseFlags } from "./flags.js";
 
-type Case = "raw" | "hw-main" | "hw-thread" | "mp";
+type Case = "raw" | "hw-main" | "hw-thread" | "mp" | "proxy" | "seed" | "seed-main";
 
 // ---- CPU from /proc --------------------------------------------------------------------
 
@@ -111,13 +114,19 @@ async function rawEcho(): Promise<void> {
   send({ t: "ready", port: (server.address() as net.AddressInfo).port });
 }
 
-async function hopwireEcho(echoer: "main" | "thread"): Promise<void> {
+async function hopwireEcho(echoer: "main" | "thread", secure: boolean): Promise<void> {
   const { LocalMessage, node, route } = await import("@hopwire/runtime");
   const { createTcpTransport, TcpListenerOptions } = await import("@hopwire/transport-tcp");
   const { QuietEchoer } = await import("../roles/hopwire-workers.js");
   const n = await node({ name: "responder" });
   const tcp = await createTcpTransport(n);
   const listener = await tcp.listen(`${HOST}:0`, new TcpListenerOptions());
+  let reachableFrom = listener.flowControlId;
+  if (secure) {
+    const sc = await import("@hopwire/secure-channel");
+    const options = new sc.SecureChannelListenerOptions().withCryptoThreads(0).asConsumer(listener.flowControlId);
+    reachableFrom = (await sc.createSecureChannelListener(n, await sc.createIdentity(), "bob_listener", options)).flowControlId;
+  }
   if (echoer === "thread") await n.startWorker("echoer", QuietEchoer);
   else {
     await n.startWorker(
@@ -128,12 +137,38 @@ async function hopwireEcho(echoer: "main" | "thread"): Promise<void> {
       { placement: "main" },
     );
   }
-  n.flowControls.addConsumer("echoer", listener.flowControlId);
+  n.flowControls.addConsumer("echoer", reachableFrom);
   send({ t: "ready", port: Number(listener.address.slice(listener.address.lastIndexOf(":") + 1)) });
 }
 
+/** The seed's middle node: a connection to the responder, the built-in relay, a listener that may reach it. */
+async function hopwireMiddle(targetPort: number): Promise<void> {
+  const { node, route, startRelay } = await import("@hopwire/runtime");
+  const { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } = await import("@hopwire/transport-tcp");
+  const n = await node({ name: "middle" });
+  const tcp = await createTcpTransport(n);
+  const toBob = await tcp.connect(`${HOST}:${targetPort}`, new TcpConnectionOptions());
+  await startRelay(n, "forward_to_bob", route(toBob));
+  const listener = await tcp.listen(`${HOST}:0`, new TcpListenerOptions());
+  n.flowControls.addConsumer("forward_to_bob", listener.flowControlId);
+  send({ t: "ready", port: Number(listener.address.slice(listener.address.lastIndexOf(":") + 1)) });
+}
+
+/** A plain TCP proxy: bytes piped both ways, nothing parsed (roles/proxy.ts). */
+async function rawProxy(targetPort: number): Promise<void> {
+  const server = net.createServer({ noDelay: true }, (downstream) => {
+    const upstream = net.connect({ port: targetPort, host: HOST });
+    upstream.setNoDelay(true);
+    downstream.pipe(upstream).pipe(downstream);
+    for (const s of [downstream, upstream]) s.on("error", () => {});
+  });
+  server.listen(0, HOST);
+  await once(server, "listening");
+  send({ t: "ready", port: (server.address() as net.AddressInfo).port });
+}
+
 interface InitiatorArgs {
-  kind: "raw" | "hw" | "mp";
+  kind: "raw" | "hw" | "mp" | "seed";
   port: number;
   n: number;
   warm: number;
@@ -173,7 +208,13 @@ async function initiator(a: InitiatorArgs): Promise<void> {
     const n = await node({ name: "initiator", sendAndReceiveTimeout: 30_000 });
     const tcp = await createTcpTransport(n);
     const connection = await tcp.connect(`${HOST}:${a.port}`, new TcpConnectionOptions());
-    const to = route(connection, "echoer");
+    let to = route(connection, "echoer");
+    if (a.kind === "seed") {
+      const sc = await import("@hopwire/secure-channel");
+      const options = new sc.SecureChannelOptions().withCryptoThreads(0);
+      const channel = await sc.createSecureChannel(n, await sc.createIdentity(), route(connection, "forward_to_bob", "bob_listener"), options);
+      to = route(channel.address, "echoer");
+    }
     const payload = new Uint8Array(a.size).fill(0xab);
     roundTrip = () => n.sendAndReceive(to, payload);
     close = () => n.stop();
@@ -287,19 +328,34 @@ function perRt(c: Counts, n: number): Record<string, number> {
   return out;
 }
 
+const RESPONDER_ROLE: Record<Exclude<Case, "mp">, string> = {
+  raw: "raw-echo",
+  proxy: "raw-echo",
+  "hw-main": "hw-echo-main",
+  "hw-thread": "hw-echo-thread",
+  seed: "seed-echo-thread",
+  "seed-main": "seed-echo-main",
+};
+
 async function runOnce(o: Options): Promise<Record<string, unknown>> {
   const children: ChildProcess[] = [];
   const straces: ChildProcess[] = [];
   const countArg = o.count ? ["--count"] : [];
   try {
     let responder: ChildProcess | undefined;
+    let middle: ChildProcess | undefined;
     let port = 0;
     if (o.case !== "mp") {
-      responder = forkRole(["--role", o.case === "raw" ? "raw-echo" : o.case === "hw-main" ? "hw-echo-main" : "hw-echo-thread", ...countArg]);
+      responder = forkRole(["--role", RESPONDER_ROLE[o.case], ...countArg]);
       children.push(responder);
       port = (await nextMessage<{ port: number }>(responder, "ready")).port;
     }
-    const kind = o.case === "raw" ? "raw" : o.case === "mp" ? "mp" : "hw";
+    if (o.case === "proxy" || o.case === "seed" || o.case === "seed-main") {
+      middle = forkRole(["--role", o.case === "proxy" ? "raw-proxy" : "hw-middle", "--target", String(port)]);
+      children.push(middle);
+      port = (await nextMessage<{ port: number }>(middle, "ready")).port;
+    }
+    const kind = o.case === "raw" || o.case === "proxy" ? "raw" : o.case === "mp" ? "mp" : o.case.startsWith("seed") ? "seed" : "hw";
     const init = forkRole(
       ["--role", "initiator", "--kind", kind, "--port", String(port), "--n", String(o.n), "--warm", String(o.warm), "--size", String(o.size), ...countArg],
     );
@@ -322,10 +378,12 @@ async function runOnce(o: Options): Promise<Record<string, unknown>> {
     }
     const i0 = cpuOf(init.pid!);
     const r0 = responder ? cpuOf(responder.pid!) : undefined;
+    const m0 = middle ? cpuOf(middle.pid!) : undefined;
     init.send({ t: "go" });
     const done = await nextMessage<{ latenciesUs: number[]; counts: Counts }>(init, "done");
     const i1 = cpuOf(init.pid!);
     const r1 = responder ? cpuOf(responder.pid!) : undefined;
+    const m1 = middle ? cpuOf(middle.pid!) : undefined;
     let responderCounts: Counts = {};
     if (responder) {
       responder.send({ t: "report" });
@@ -337,7 +395,11 @@ async function runOnce(o: Options): Promise<Record<string, unknown>> {
       n: o.n,
       p50us: Math.round(sorted[Math.floor(sorted.length / 2)]!),
       p99us: Math.round(sorted[Math.floor(sorted.length * 0.99)]!),
-      cpuUsPerRt: { initiator: cpuDelta(i0, i1, o.n), ...(r0 && r1 ? { responder: cpuDelta(r0, r1, o.n) } : {}) },
+      cpuUsPerRt: {
+        initiator: cpuDelta(i0, i1, o.n),
+        ...(m0 && m1 ? { middle: cpuDelta(m0, m1, o.n) } : {}),
+        ...(r0 && r1 ? { responder: cpuDelta(r0, r1, o.n) } : {}),
+      },
     };
     if (o.count) result.countsPerRt = { initiator: perRt(done.counts, o.n), ...(responder ? { responder: perRt(responderCounts, o.n) } : {}) };
     if (o.strace || o.perf) {
@@ -383,9 +445,11 @@ async function main(): Promise<void> {
       await initiator({ kind: o.rest.kind as InitiatorArgs["kind"], port: Number(o.rest.port), n: o.n, warm: o.warm, size: o.size });
       return;
     }
+    if (o.role === "raw-proxy") return rawProxy(Number(o.rest.target));
+    if (o.role === "hw-middle") return hopwireMiddle(Number(o.rest.target));
     serveCounts();
     if (o.role === "raw-echo") await rawEcho();
-    else await hopwireEcho(o.role === "hw-echo-main" ? "main" : "thread");
+    else await hopwireEcho(o.role.endsWith("main") ? "main" : "thread", o.role.startsWith("seed"));
     return;
   }
   for (let r = 0; r < o.reps; r++) console.log(JSON.stringify(await runOnce(o)));
