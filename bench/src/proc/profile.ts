@@ -4,10 +4,12 @@
 // writes <dir>/<role>-<pid>.cpuprofile per child whose role is listed ("all" = every child),
 // and beside it <role>-<pid>.counts.json: the process's syscalls, context switches, page
 // faults and CPU over the same span (divide by the messages for a per-message cost).
-// Summarise a profile with `node bench/dist/probe/cpuprofile-top.js FILE`. Under heavy load
-// (load average above the core count) a profiled Node 20 child can freeze for good: its main
-// thread waits on a V8 mutex inside a mark-compact GC while the CPU profiler runs (seen with
-// gdb; no thread of ours holds it), and its peer then times it out. Profile on a quiet machine. Not --cpu-prof: the
+// Summarise a profile with `node bench/dist/probe/cpuprofile-top.js FILE`. Starting the
+// profiler can freeze a Node 20 child for good (seen under load, about one start in five):
+// V8's Profiler.start logs every compiled function while holding a lock, an allocation there
+// triggers a mark-compact GC, and the GC waits on that same lock (gdb: CpuProfiler::
+// StartProfiling → LogCompiledFunctions → … → Heap::MarkCompact → pthread_mutex_lock). Its
+// peer then times it out. Not Hopwire's code; profile on a quiet machine and rerun a stuck run. Not --cpu-prof: the
 // harness kills a child once it has its result, before Node would write the profile at exit.
 import { Session } from "node:inspector/promises";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
