@@ -45,4 +45,38 @@ describe("EncryptorQueue", () => {
     queue.push(head, payload);
     expect(queue.head(0)).toEqual(head);
   });
+
+  it("takeRecord writes the oldest envelopes as a MESSAGES body (length, head, payload length, payload) and takes them", () => {
+    const queue = new EncryptorQueue(limits);
+    // Heads and payloads on both sides of copyBytes' 32-byte switch from loop to set.
+    const entries: [Uint8Array, Uint8Array][] = [];
+    for (let n = 0; n < 40; n++) entries.push([new Uint8Array(n % 3 === 0 ? 40 : 5).fill(n), new Uint8Array((n * 11) % 70).fill(0xa0 + (n % 16))]);
+    for (const [head, payload] of entries) queue.push(head, payload);
+    queue.take(1, queue.size(0)); // the record starts past a taken slot
+    const count = 30;
+    let bytes = 0;
+    for (let i = 0; i < count; i++) bytes += queue.size(i);
+    const into = new Uint8Array(bytes + 4 * count + 100).fill(0xee);
+    const record = queue.takeRecord(count, bytes, into);
+    expect(record.length).toBe(bytes + 4 * count);
+    expect(record.buffer).toBe(into.buffer); // written in place, not copied out
+    const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
+    let at = 0;
+    for (let i = 1; i <= count; i++) {
+      const [head, payload] = entries[i]!;
+      expect(view.getUint32(at)).toBe(head.length + PAYLOAD_LENGTH_BYTES + payload.length);
+      expect(sameBytes(record.subarray(at + 4, at + 4 + head.length), head), `head ${i}`).toBe(true);
+      expect(view.getUint32(at + 4 + head.length)).toBe(payload.length);
+      const start = at + 8 + head.length;
+      expect(sameBytes(record.subarray(start, start + payload.length), payload), `payload ${i}`).toBe(true);
+      at = start + payload.length;
+    }
+    expect(at).toBe(record.length);
+    expect(into[record.length]).toBe(0xee); // nothing written past the record
+    expect(queue.length).toBe(entries.length - 1 - count);
+    expect(sameBytes(queue.head(0), entries[count + 1]![0])).toBe(true);
+    let left = 0;
+    for (let i = 0; i < queue.length; i++) left += queue.size(i);
+    expect(queue.bytes).toBe(left);
+  });
 });

@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import { Route, envelopeHeadBound, writeEnvelopeHead, type LocalMessage } from "@hopwire/runtime";
+import { Route, copyBytes, envelopeHeadBound, writeEnvelopeHead, writeU32BE, type LocalMessage } from "@hopwire/runtime";
 import { FrameTooLargeError } from "./errors.js";
 import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION } from "./protocol.js";
 
@@ -124,12 +124,12 @@ export class FrameWriter {
       if (cached === arena) arena.copyWithin(at, this.#lastHeadStart, this.#lastHeadEnd);
       else {
         // The last head is in an arena handed to the socket: copied once into this one, and read from here on.
-        copyRange(arena, at, cached, this.#lastHeadStart, this.#lastHeadEnd);
+        copyBytes(arena, at, cached, this.#lastHeadStart, this.#lastHeadEnd);
         this.#lastHead = arena;
         this.#lastHeadStart = at;
         this.#lastHeadEnd = at + length;
       }
-      writeU32(arena, at + length, payloadLength);
+      writeU32BE(arena, at + length, payloadLength);
       headEnd = at + length + 4;
     } else {
       // The onward route without its first hop: this connection.
@@ -148,7 +148,7 @@ export class FrameWriter {
     const arena = this.#arena;
     const envelopeLength = headEnd - frameStart - FRAME_HEADER_LENGTH + payloadLength;
     if (envelopeLength > MAX_FRAME_LENGTH) throw tooLarge(envelopeLength);
-    writeU32(arena, frameStart, envelopeLength);
+    writeU32BE(arena, frameStart, envelopeLength);
     if (parts !== undefined) {
       this.#pos = headEnd;
       this.#writeParts(parts);
@@ -170,7 +170,7 @@ export class FrameWriter {
     for (const part of parts) {
       if (part.length < COPY_THRESHOLD) {
         this.#reserve(part.length);
-        copyInto(this.#arena, part, this.#pos);
+        copyBytes(this.#arena, this.#pos, part);
         this.#pos += part.length;
       } else {
         this.#cut();
@@ -303,26 +303,8 @@ export class FrameWriter {
 
 const MAX_CACHED_HEAD = 1024;
 
-/** A loop for the few bytes where it costs less than TypedArray#set (see LocalMessage's copyBytes). */
-function copyInto(target: Uint8Array, source: Uint8Array, at: number): void {
-  const n = source.length;
-  if (n > 32) target.set(source, at);
-  else for (let i = 0; i < n; i++) target[at + i] = source[i]!;
-}
 
-/** copyInto for the bytes [start, end) of `source`. */
-function copyRange(target: Buffer, at: number, source: Buffer, start: number, end: number): void {
-  if (end - start > 32) target.set(new Uint8Array(source.buffer, source.byteOffset + start, end - start), at);
-  else for (let i = start; i < end; i++) target[at++] = source[i]!;
-}
 
-/** Buffer#writeUInt32BE without its argument checks (twice per frame; the values are lengths checked here). */
-function writeU32(target: Buffer, at: number, value: number): void {
-  target[at] = value >>> 24;
-  target[at + 1] = value >>> 16;
-  target[at + 2] = value >>> 8;
-  target[at + 3] = value;
-}
 
 /** Whether two routes hold the same addresses from index `from` on. */
 function sameHops(a: Route, b: Route, from: number): boolean {

@@ -467,9 +467,9 @@ export class ChannelEnd {
     const queue = this.#queue;
     while (queue.length > 0 && this.#state === "open" && this.#hopWait === undefined && this.#refused.length === 0) {
       if (this.#waitIfHopFull()) return;
-      const count = this.#recordLength();
-      if (count === 0) return; // no credit: the peer's next CREDIT record pumps again
-      this.#sealRecord(count);
+      const next = this.#nextRecord();
+      if (next === undefined) return; // no credit: the peer's next CREDIT record pumps again
+      this.#sealRecord(next.count, next.bytes);
     }
     this.#notifySent();
   }
@@ -490,13 +490,16 @@ export class ChannelEnd {
     return true;
   }
 
-  /** How many queued envelopes the next record takes: 0 without credit, 1 for a large one, else as many small ones as fit. */
-  #recordLength(): number {
+  /**
+   * Which queued envelopes the next record takes (how many, and their bytes as EncryptorQueue
+   * sizes them): none without credit, one if it is large, else as many small ones as fit.
+   */
+  #nextRecord(): { count: number; bytes: number } | undefined {
     const queue = this.#queue;
     const credit = this.#sendCredit;
     const first = queue.size(0);
-    if (!credit.allows(first)) return 0;
-    if (queue.payload(0).length > COALESCE_MAX_PAYLOAD) return 1;
+    if (!credit.allows(first)) return undefined;
+    if (queue.payload(0).length > COALESCE_MAX_PAYLOAD) return { count: 1, bytes: first };
     let count = 1;
     let bytes = first;
     while (count < queue.length && queue.payload(count).length <= COALESCE_MAX_PAYLOAD) {
@@ -505,26 +508,27 @@ export class ChannelEnd {
       count++;
       bytes += size;
     }
-    return count;
+    return { count, bytes };
   }
 
-  /** Seals the `count` oldest envelopes: one as MESSAGE (parts straight to the cipher), several as one MESSAGES record. */
-  #sealRecord(count: number): void {
+  /**
+   * Seals the `count` oldest envelopes (`bytes` in all): one as MESSAGE (parts straight to the
+   * cipher), several as one MESSAGES record. They are taken and counted before sealing: an
+   * inline seal routes at once, and a failed route closes the end.
+   */
+  #sealRecord(count: number, bytes: number): void {
     const queue = this.#queue;
-    const heads: Uint8Array[] = [];
-    const payloads: Uint8Array[] = [];
-    let bytes = 0;
-    for (let i = 0; i < count; i++) {
-      heads.push(queue.head(i));
-      payloads.push(queue.payload(i));
-      bytes += queue.size(i);
-    }
-    // Taken and counted before sealing: an inline seal routes at once, and a failed route closes the end.
-    queue.take(count, bytes);
     this.#sendCredit.spend(count, bytes);
     this.#lastSent = performance.now();
-    if (count === 1) this.#cipher?.seal(InnerKind.MESSAGE, withPayloadLength(heads[0]!, payloads[0]!.length), payloads[0]!);
-    else this.#cipher?.seal(InnerKind.MESSAGES, joinRecord(heads, payloads, bytes, this.#scratchFor(bytes + 4 * count)), EMPTY);
+    if (count === 1) {
+      const head = queue.head(0);
+      const payload = queue.payload(0);
+      queue.take(1, bytes);
+      this.#cipher?.seal(InnerKind.MESSAGE, withPayloadLength(head, payload.length), payload);
+    } else {
+      const record = queue.takeRecord(count, bytes, this.#scratchFor(bytes + 4 * count));
+      this.#cipher?.seal(InnerKind.MESSAGES, record, EMPTY);
+    }
   }
 
   /** A buffer for a record of `length` bytes: the shared join scratch when the cipher seals inline, else a fresh one (a crypto thread reads it later). */
@@ -784,22 +788,6 @@ function joinScratch(length: number): Buffer {
     sharedJoinScratch = Buffer.allocUnsafeSlow(Math.max(length, COALESCE_MAX_BYTES));
   }
   return sharedJoinScratch;
-}
-
-/** Writes MESSAGES' body (each envelope after its u32 length) at the start of `into`; returns that part of it. */
-function joinRecord(heads: readonly Uint8Array[], payloads: readonly Uint8Array[], bytes: number, into: Buffer): Uint8Array {
-  const record = into.subarray(0, bytes + 4 * heads.length);
-  let offset = 0;
-  for (let i = 0; i < heads.length; i++) {
-    const head = heads[i]!;
-    const payload = payloads[i]!;
-    record.writeUInt32BE(head.length + PAYLOAD_LENGTH_BYTES + payload.length, offset);
-    record.set(head, offset + 4);
-    record.writeUInt32BE(payload.length, offset + 4 + head.length);
-    record.set(payload, offset + 4 + head.length + PAYLOAD_LENGTH_BYTES);
-    offset += 4 + head.length + PAYLOAD_LENGTH_BYTES + payload.length;
-  }
-  return record;
 }
 
 /** A head from #headOf completed with the payload's length: the envelope head as the far side reads it. */

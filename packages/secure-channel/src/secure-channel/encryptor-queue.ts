@@ -1,4 +1,4 @@
-import { MailboxBound, type ResolvedMailboxLimits } from "@hopwire/runtime";
+import { MailboxBound, copyBytes, writeU32BE, type ResolvedMailboxLimits } from "@hopwire/runtime";
 
 /** The u32 payload length that ends an envelope head (after the bin32 tag): queued heads leave it out. */
 export const PAYLOAD_LENGTH_BYTES = 4;
@@ -63,6 +63,34 @@ export class EncryptorQueue {
       this.#heads[this.#first + i] = EMPTY;
       this.#payloads[this.#first + i] = EMPTY;
     }
+    this.#advance(count, bytes);
+  }
+
+  /**
+   * Removes the `count` oldest envelopes (`bytes` in all, as `size` counts them) and writes
+   * them at the start of `into` as the body of a MESSAGES record: for each, its length (u32),
+   * head, payload length (u32) and payload. Returns that part of `into` (bytes + 4 × count).
+   * One pass over the queue, as a stream of small messages makes records of hundreds.
+   */
+  takeRecord(count: number, bytes: number, into: Uint8Array): Uint8Array {
+    const heads = this.#heads;
+    const payloads = this.#payloads;
+    let at = 0;
+    for (let i = this.#first, end = this.#first + count; i < end; i++) {
+      const head = heads[i]!;
+      const payload = payloads[i]!;
+      heads[i] = EMPTY;
+      payloads[i] = EMPTY;
+      at = writeU32BE(into, at, head.length + PAYLOAD_LENGTH_BYTES + payload.length);
+      at = copyBytes(into, at, head);
+      at = writeU32BE(into, at, payload.length);
+      at = copyBytes(into, at, payload);
+    }
+    this.#advance(count, bytes);
+    return into.subarray(0, at);
+  }
+
+  #advance(count: number, bytes: number): void {
     this.#first += count;
     if (this.#first === this.#end) this.#rewind();
     else if (this.#first >= 1024 && this.#first * 2 >= this.#end) this.#compact();
