@@ -1,7 +1,8 @@
 // Probe: CPU, page faults and context switches per message of a one-way stream, per
 // process, for a secure channel over one TCP hop (or plain TCP with --plain). Robust under
 // load where msg/s is not: each side reads process.resourceUsage() at the moments the sink
-// counts message `warm` and message `warm + n` (the parent relays the marks).
+// counts message `warm` and message `warm + n` (the parent relays the marks). msgPerS is the
+// sink's rate over the same span, for comparisons within one quiet minute only.
 //
 //   node bench/dist/probe/channel-cpu.js [--size 1024] [--n 200000] [--warm 50000] [--plain]
 //                                        [--reps 3] [--crypto-threads 0] [--channels 1]
@@ -25,12 +26,12 @@ interface Args {
   cryptoThreads: number;
   channels: number;
 }
-type Usage = { cpuUs: number; faults: number; switches: number };
+type Usage = { cpuUs: number; faults: number; switches: number; atMs: number };
 type Msg = { t: "port"; port: number } | { t: "mark"; i: number } | { t: "usage"; i: number; usage: Usage } | { t: "done" };
 
 const usage = (): Usage => {
   const u = process.resourceUsage();
-  return { cpuUs: u.userCPUTime + u.systemCPUTime, faults: u.minorPageFault, switches: u.voluntaryContextSwitches + u.involuntaryContextSwitches };
+  return { cpuUs: u.userCPUTime + u.systemCPUTime, faults: u.minorPageFault, switches: u.voluntaryContextSwitches + u.involuntaryContextSwitches, atMs: performance.now() };
 };
 const send = (m: Msg): void => void process.send!(m);
 const noop = (): void => {};
@@ -159,7 +160,9 @@ async function rep(a: Args): Promise<Record<string, Record<string, number>>> {
     faultsPerMsg: +((u[1]!.faults - u[0]!.faults) / a.n).toFixed(4),
     switchesPerMsg: +((u[1]!.switches - u[0]!.switches) / a.n).toFixed(4),
   });
-  return { responder: per(usages.responder!), initiator: per(usages.initiator!) };
+  // Wall time between the sink's two marks: noisy under load (the CPU figures are the robust ones).
+  const seconds = (usages.responder![1]!.atMs - usages.responder![0]!.atMs) / 1e3;
+  return { msgPerS: { value: Math.round(a.n / seconds) }, responder: per(usages.responder!), initiator: per(usages.initiator!) };
 }
 
 const [role, argsJson, port] = process.argv.slice(2);
