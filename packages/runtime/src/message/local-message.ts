@@ -130,7 +130,6 @@ export class LocalMessage {
 
 const EMPTY = new Uint8Array(0);
 
-
 function lengthOf(parts: readonly Uint8Array[]): number {
   let length = 0;
   for (const part of parts) length += part.length;
