@@ -9,7 +9,7 @@
 //     connect/accept is kept off the measured path: the client keeps `inFlight` spare
 //     connections open ahead, and the server wraps each accepted socket in a TLSSocket.
 // "client": full handshakes (no session resumption), `inFlight` at a time, each connection
-// destroyed once verified; completions counted after warmupMs, for durationMs.
+// destroyed once verified; completions counted after warmupMs and warmCount handshakes, for durationMs.
 import net from "node:net";
 import tls from "node:tls";
 import { once } from "node:events";
@@ -28,6 +28,8 @@ export interface TlsHandshakeParams {
   inFlight?: number;
   warmupMs: number;
   durationMs: number;
+  /** client: handshakes completed before the window, on top of warmupMs. */
+  warmCount?: number;
 }
 export interface TlsHandshakeReady {
   port: number;
@@ -97,6 +99,6 @@ runBenchChild<TlsHandshakeParams, TlsHandshakeReady | null, TlsHandshakeResult |
   const context = secureContext(p.identity!, p.peerCertPem!);
   const spares = new SparePool(p.port!, p.inFlight ?? 1);
   io.ready(null);
-  const { count, seconds } = await countCompletions(() => handshake(spares, context), p);
+  const { count, seconds } = await countCompletions(() => handshake(spares, context), { ...p, warmCount: p.warmCount ?? 0 });
   return { handshakes: count, seconds };
 });

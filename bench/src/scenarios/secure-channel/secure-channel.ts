@@ -5,7 +5,18 @@ import { registerScenario, type Params, type RunParams } from "../../scenario.js
 import { makeSelfSignedCert } from "../../net/self-signed.js";
 import { registerWindowCheck } from "../check/window-check.js";
 import { withChildren } from "../../proc/spawn.js";
-import { hopwireHandshakes, hopwireOneWay, hopwireRoundTrip, oneWayWindowNote, warmNote, warmRoundTripsFor, windowed, windowNote } from "../tcp/hopwire-topology.js";
+import {
+  hopwireHandshakes,
+  hopwireOneWay,
+  hopwireRoundTrip,
+  oneWayWindowNote,
+  warmHandshakesFor,
+  warmHandshakesNote,
+  warmNote,
+  warmRoundTripsFor,
+  windowed,
+  windowNote,
+} from "../tcp/hopwire-topology.js";
 import type { SecureSpec } from "../../roles/hopwire-net.js";
 import type { TlsHandshakeParams, TlsHandshakeReady, TlsHandshakeResult } from "../../roles/hopwire-tls-handshakes.js";
 
@@ -43,10 +54,10 @@ registerScenario({
     `mutual authentication with Ed25519 self-signed certificates (each side trusts only the other's), one SecureContext ` +
     `per side shared by every handshake, over TCP connections opened ahead (Hopwire's run over one open connection, so TCP ` +
     `connect/accept stays off the path); ${IN_FLIGHT} in flight, each connection closed once verified; client and server ` +
-    "are child processes." + windowNote(HANDSHAKE_SHARE),
+    "are child processes." + windowNote(HANDSHAKE_SHARE, true) + warmHandshakesNote,
   params: [],
   run: (full, signal) => {
-    const p = windowed(full, HANDSHAKE_SHARE);
+    const p = windowed(full, HANDSHAKE_SHARE, { steady: true });
     return withChildren(signal, p.warmupMs + p.durationMs + 20_000, async (spawn) => {
       const clientIdentity = makeSelfSignedCert("client", "ed25519");
       const server = spawn<TlsHandshakeReady, null>("server", TLS_HS, {
@@ -64,6 +75,7 @@ registerScenario({
         inFlight: IN_FLIGHT,
         warmupMs: p.warmupMs,
         durationMs: p.durationMs,
+        warmCount: warmHandshakesFor(full),
       } satisfies TlsHandshakeParams);
       const c = await client.result;
       server.stop();
@@ -84,10 +96,10 @@ registerScenario({
   description:
     `Complete secure-channel handshakes per second over one TCP hop (Noise XX with identities, through CONFIRM): ` +
     `createSecureChannel ${IN_FLIGHT} at a time on one connection, each channel closed once up. Initiator and ` +
-    "responder are child processes." + windowNote(HANDSHAKE_SHARE),
+    "responder are child processes." + windowNote(HANDSHAKE_SHARE, true) + warmHandshakesNote,
   params: ["provider"],
   baseline: "baseline/tls-handshakes",
-  run: (p, signal) => hopwireHandshakes(windowed(p, HANDSHAKE_SHARE), signal, spec(p), IN_FLIGHT),
+  run: (p, signal) => hopwireHandshakes(windowed(p, HANDSHAKE_SHARE, { steady: true }), signal, spec(p), IN_FLIGHT, warmHandshakesFor(p)),
 });
 
 registerScenario({
