@@ -3,20 +3,21 @@
 // "bob_listener" over that route (the seed's createSecureChannel). Then:
 //   send        one-way: `size`-byte raw payloads to "sink" (Context.forward) as fast as allowed —
 //               ~64 KiB per event-loop turn, awaiting the turn's last send (once the runtime
-//               has backpressure it resolves only when the first hop has room), never while
-//               the first connection needsDrain (waitForDrain), and with `ackWindow` never
-//               more than that many messages beyond the sink's last count (the sink's acks
-//               come back along the return route), so memory stays bounded on every node
-//               even where nothing pushes back yet (a relay, a channel's crypto queue). The
-//               window is a memory bound, not a pacing: deep enough that doubling it does not
-//               raise the figure (check/window-*). Runs until the responder goes away or the
-//               harness says stop.
+//               resolves only when the first hop has room), never while the first connection
+//               needsDrain (waitForDrain). No window of its own: the library's bounds (a
+//               connection's send high-water mark, a relay that stops reading while its next
+//               hop is full, a channel's credit) are what hold every node's memory, as TCP's
+//               are the baselines'. (An end-to-end ack window used to sit on top; at 64 B it
+//               paced the relay and channel runs — 1.1 M msg/s against 2.0 M without it,
+//               bench/src/probe/relay-cpu.ts --window — while doubling it changed nothing.)
+//               `windowScale` multiplies those bounds (check/window-*). Runs until the
+//               responder goes away or the harness says stop.
 //   rtt         sendAndReceive(route(..., "echoer"), payload), one outstanding; hrtime
 //               latencies after warmupMs, for durationMs.
 //   handshakes  createSecureChannel over one hop, `inFlight` at a time, each closed once
 //               confirmed; completions counted after warmupMs and warmHandshakes, for durationMs.
 import { performance } from "node:perf_hooks";
-import { LocalMessage, node, route, type Context, type Route, type Routed, type Worker } from "@hopwire/runtime";
+import { LocalMessage, node, route, type Context, type Route, type Worker } from "@hopwire/runtime";
 import { createTcpTransport, TcpConnectionOptions, type TcpConnection } from "@hopwire/transport-tcp";
 import type { SecureChannel } from "@hopwire/secure-channel";
 import { countCompletions } from "../completion-window.js";
@@ -24,7 +25,7 @@ import { busyBetween, busyMark, type BusyMark } from "../busy.js";
 import { runBenchChild } from "../proc/child.js";
 import { LatencyRecorder } from "../histogram.js";
 import { stillWarming, summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
-import { channelOptions, HOST, loadSecureChannel, nextTurn, type SecureSpec } from "./hopwire-net.js";
+import { channelOptions, HOST, loadSecureChannel, nextTurn, transportOptions, type SecureSpec } from "./hopwire-net.js";
 import { awaitPublished } from "./hopwire-rendezvous.js";
 
 export interface InitiatorParams {
@@ -41,8 +42,8 @@ export interface InitiatorParams {
   /** rtt: round trips made before the window, whatever warmupMs says (see WARM_ROUND_TRIPS). */
   warmRoundTrips?: number;
   durationMs: number;
-  /** send: most messages beyond the sink's last ack (0 = TCP backpressure only). */
-  ackWindow?: number;
+  /** send: multiplies the library's in-flight bounds (hopwire-net.ts transportOptions). */
+  windowScale?: number;
   /** handshakes: handshakes in flight. */
   inFlight?: number;
   /** handshakes: handshakes completed before the window, whatever warmupMs says (see WARM_HANDSHAKES). */
@@ -62,31 +63,15 @@ export type InitiatorResult = SendResult | RoundTripSummary | HandshakeResult;
 /** Payload bytes queued per event-loop turn (the raw TCP sender's batch). */
 const TURN_BYTES = 64 * 1024;
 
-/** Where the sink's acks arrive (and the return route of every data message). */
+/** The return route of every data message; nothing comes back on it. */
 class Source implements Worker {
   ctx!: Context;
-  acked = 0;
-  #wake: (() => void) | undefined;
 
   initialize(ctx: Context): void {
     this.ctx = ctx;
   }
 
-  handleMessage(_ctx: Context, msg: Routed): void {
-    const count = msg.body;
-    if (typeof count === "number" && count > this.acked) this.acked = count;
-    this.wake();
-  }
-
-  wake(): void {
-    const w = this.#wake;
-    this.#wake = undefined;
-    w?.();
-  }
-
-  nextAck(): Promise<void> {
-    return new Promise((resolve) => (this.#wake = resolve));
-  }
+  handleMessage(): void {}
 }
 
 /** The end of the road for a sender: its connection, or its channel when it has one. */
@@ -103,30 +88,26 @@ async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, pat
   const ctx = source.ctx;
   // The payload travels as raw bytes (Context.forward of a LocalMessage, no msgpack body
   // encoding), like the bytes the TCP and TLS baselines write. Messages are immutable, so
-  // one serves every send; replies (the sink's acks) come back to "source".
+  // one serves every send.
   const message = new LocalMessage(to, route(ctx.address), new Uint8Array(p.size).fill(0xab));
   const perTurn = Math.max(1, Math.floor(TURN_BYTES / p.size));
-  const window = p.ackWindow && p.ackWindow > 0 ? p.ackWindow : Infinity;
   let sent = 0;
   let failure: unknown;
   const fail = (e: unknown): void => {
     failure ??= e;
   };
   const over = (): boolean => stop.aborted || pathClosed(path) || failure !== undefined;
-  stop.addEventListener("abort", () => source.wake(), { once: true });
-  void connection.whenClosed().then(() => source.wake());
   const warmEnd = performance.now() + p.warmupMs;
   let busy0: BusyMark | undefined;
   while (!over()) {
     let last: Promise<void> | undefined;
-    for (let k = 0; k < perTurn && sent - source.acked < window && !connection.needsDrain; k++) {
+    for (let k = 0; k < perTurn && !connection.needsDrain; k++) {
       last = ctx.forward(message).catch(fail);
       sent++;
     }
     await last;
     busy0 ??= performance.now() >= warmEnd ? busyMark() : undefined;
     if (connection.needsDrain) await connection.waitForDrain().catch(() => {});
-    else if (sent - source.acked >= window) await source.nextAck();
     else await nextTurn();
   }
   const busy = busy0 ? busyBetween(busy0, busyMark()) : 0;
@@ -186,7 +167,7 @@ runBenchChild<InitiatorParams, null, InitiatorResult>(async (p, io) => {
   if (p.secure) void loadSecureChannel(); // loads while the other nodes start
   const n = await node({ name: "initiator", sendAndReceiveTimeout: 30_000 });
   try {
-    const tcp = await createTcpTransport(n);
+    const tcp = await createTcpTransport(n, transportOptions(p.windowScale));
     const port = await awaitPublished<number>(p.portFile, io.stop);
     const connection = await tcp.connect(`${HOST}:${port}`, new TcpConnectionOptions());
     io.ready(null);
@@ -196,7 +177,7 @@ runBenchChild<InitiatorParams, null, InitiatorResult>(async (p, io) => {
     if (p.secure) {
       const sc = await loadSecureChannel();
       const alice = await sc.createIdentity();
-      path.channel = await sc.createSecureChannel(n, alice, route(first, "bob_listener"), channelOptions(sc, p.secure));
+      path.channel = await sc.createSecureChannel(n, alice, route(first, "bob_listener"), channelOptions(sc, p.secure, p.windowScale));
       first = route(path.channel);
     }
     if (p.mode === "rtt") return await roundTrips(p, n, route(first, "echoer"));

@@ -7,12 +7,14 @@
 import { node, route, startRelay } from "@hopwire/runtime";
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { runBenchChild } from "../proc/child.js";
-import { HOST } from "./hopwire-net.js";
+import { HOST, transportOptions } from "./hopwire-net.js";
 import { awaitPublished } from "./hopwire-rendezvous.js";
 
 export interface MiddleParams {
   /** Where the responder's port is published (hopwire-rendezvous.ts). */
   targetPortFile: string;
+  /** Multiplies the library's in-flight bounds (hopwire-net.ts transportOptions). */
+  windowScale?: number;
 }
 export interface MiddleReady {
   port: number;
@@ -21,7 +23,7 @@ export interface MiddleReady {
 runBenchChild<MiddleParams, MiddleReady, null>(async (p, io) => {
   const n = await node({ name: "middle" });
   try {
-    const tcp = await createTcpTransport(n);
+    const tcp = await createTcpTransport(n, transportOptions(p.windowScale));
     const targetPort = await awaitPublished<number>(p.targetPortFile, io.stop);
     const toBob = await tcp.connect(`${HOST}:${targetPort}`, new TcpConnectionOptions());
     await startRelay(n, "forward_to_bob", route(toBob));

@@ -3,6 +3,8 @@
 // Relay of the examples.
 
 import type { SecureChannelListenerOptions, SecureChannelOptions } from "@hopwire/secure-channel";
+import { DEFAULT_SEND_HIGH_WATER_MARK, type TcpTransportOptions } from "@hopwire/transport-tcp";
+import { DEFAULT_MAILBOX_LIMITS } from "@hopwire/runtime";
 import type { Provider } from "../scenario.js";
 
 export const HOST = "127.0.0.1";
@@ -21,12 +23,36 @@ export interface SecureSpec {
 export type SecureChannelModule = typeof import("@hopwire/secure-channel");
 export const loadSecureChannel = (): Promise<SecureChannelModule> => import("@hopwire/secure-channel");
 
-export function channelOptions(sc: SecureChannelModule, s: SecureSpec): SecureChannelOptions {
-  return new sc.SecureChannelOptions().withCryptoProvider(s.provider).withCryptoThreads(s.cryptoThreads);
+/**
+ * The one-way runs' in-flight bounds are the library's own, at their defaults: what a node
+ * queues for a socket before `needsDrain` (TCP's send high-water mark) and, through a
+ * channel, the credit each end grants and the encryptor queue's limits. `windowScale`
+ * multiplies all of them: the window check (check/window-*) runs 1 and 2.
+ */
+export function transportOptions(windowScale = 1): TcpTransportOptions {
+  return windowScale === 1 ? {} : { sendHighWaterMark: Math.round(DEFAULT_SEND_HIGH_WATER_MARK * windowScale) };
 }
 
-export function listenerOptions(sc: SecureChannelModule, s: SecureSpec): SecureChannelListenerOptions {
-  return new sc.SecureChannelListenerOptions().withCryptoProvider(s.provider).withCryptoThreads(s.cryptoThreads);
+/** A channel end's options × scale (both ends' option classes have these setters). */
+function scaled(sc: SecureChannelModule, options: SecureChannelOptions | SecureChannelListenerOptions, windowScale: number): void {
+  if (windowScale === 1) return;
+  const window = sc.DEFAULT_RECEIVE_WINDOW;
+  const limits = DEFAULT_MAILBOX_LIMITS;
+  options
+    .withReceiveWindow({ messages: Math.round(window.messages * windowScale), bytes: Math.round(window.bytes * windowScale) })
+    .withSendQueueLimits({ maxMessages: Math.round(limits.maxMessages * windowScale), maxBytes: Math.round(limits.maxBytes * windowScale) });
+}
+
+export function channelOptions(sc: SecureChannelModule, s: SecureSpec, windowScale = 1): SecureChannelOptions {
+  const options = new sc.SecureChannelOptions().withCryptoProvider(s.provider).withCryptoThreads(s.cryptoThreads);
+  scaled(sc, options, windowScale);
+  return options;
+}
+
+export function listenerOptions(sc: SecureChannelModule, s: SecureSpec, windowScale = 1): SecureChannelListenerOptions {
+  const options = new sc.SecureChannelListenerOptions().withCryptoProvider(s.provider).withCryptoThreads(s.cryptoThreads);
+  scaled(sc, options, windowScale);
+  return options;
 }
 
 /** Resolves on the next turn of the event loop, after I/O (and the runtime's per-turn flushes). */

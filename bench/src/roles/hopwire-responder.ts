@@ -3,8 +3,7 @@
 //   sink    a counting worker "sink" placed "main" that measures: its window opens warmupMs
 //           after the first data message (and no earlier than ~1 MiB or 2048 messages in,
 //           nor before warmMessages, see warm-count.ts)
-//           and lasts durationMs; with `ackEvery` it also
-//           tells the sender its count every that many messages (the sender's window)
+//           and lasts durationMs
 //   echo    "echoer": placed "main" forwarding the payload back as is ("main"), or the
 //           seed's Echoer on its own thread, minus its print ("seed")
 //   listen  nothing more (handshake runs)
@@ -13,7 +12,7 @@ import { performance } from "node:perf_hooks";
 import { LocalMessage, node, route, type Context, type Routed, type Worker } from "@hopwire/runtime";
 import { createTcpTransport, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { runBenchChild } from "../proc/child.js";
-import { HOST, listenerOptions, loadSecureChannel, type SecureSpec } from "./hopwire-net.js";
+import { HOST, listenerOptions, loadSecureChannel, transportOptions, type SecureSpec } from "./hopwire-net.js";
 import { CONTROL_MAX, QuietEchoer } from "./hopwire-workers.js";
 import { busyBetween, busyMark, type BusyMark } from "../busy.js";
 import { warmedUp } from "../warm-count.js";
@@ -27,7 +26,8 @@ export interface ResponderParams {
   echoer?: "main" | "seed";
   /** sink mode: payload bytes of each message (what the sender put in its body). */
   size?: number;
-  ackEvery?: number;
+  /** Multiplies the library's in-flight bounds (hopwire-net.ts transportOptions). */
+  windowScale?: number;
   warmupMs: number;
   /** sink mode: messages that must have arrived before the window opens (warm-count.ts). */
   warmMessages?: number;
@@ -45,8 +45,6 @@ export interface ResponderResult {
 }
 type Window = { messages: number; seconds: number; busy: number };
 
-const noop = (): void => {};
-
 /** Counts data messages over its own window (clock read every 16 messages). */
 class WindowSink implements Worker {
   count = 0;
@@ -61,17 +59,15 @@ class WindowSink implements Worker {
   constructor(
     private readonly warmupMs: number,
     private readonly durationMs: number,
-    private readonly ackEvery: number,
     /** Messages that must have arrived too before the window opens (a relay thread takes ~1000 to get up to speed). */
     private readonly warmMessages: number,
   ) {
     this.done = new Promise((resolve) => (this.#resolve = resolve));
   }
 
-  handleMessage(ctx: Context, msg: Routed): void {
+  handleMessage(_ctx: Context, msg: Routed): void {
     if (msg.payload.length <= CONTROL_MAX || this.#finished) return;
     const count = ++this.count;
-    if (this.ackEvery > 0 && count % this.ackEvery === 0) void ctx.send(msg.returnRoute, count).catch(noop);
     if ((count & 15) !== 1) return;
     const now = performance.now();
     if (this.#first < 0) this.#first = now;
@@ -118,13 +114,13 @@ class PayloadEchoer implements Worker {
 runBenchChild<ResponderParams, ResponderReady, ResponderResult | null>(async (p, io) => {
   const n = await node({ name: "responder" });
   try {
-    const tcp = await createTcpTransport(n);
+    const tcp = await createTcpTransport(n, transportOptions(p.windowScale));
     const listener = await tcp.listen(`${HOST}:0`, new TcpListenerOptions());
     let reachableFrom = listener.flowControlId;
     if (p.secure) {
       const sc = await loadSecureChannel();
       const bob = await sc.createIdentity();
-      const scl = await sc.createSecureChannelListener(n, bob, "bob_listener", listenerOptions(sc, p.secure).asConsumer(listener.flowControlId));
+      const scl = await sc.createSecureChannelListener(n, bob, "bob_listener", listenerOptions(sc, p.secure, p.windowScale).asConsumer(listener.flowControlId));
       reachableFrom = scl.flowControlId;
     }
     const stopped = new Promise<null>((resolve) => io.stop.addEventListener("abort", () => resolve(null), { once: true }));
@@ -133,7 +129,7 @@ runBenchChild<ResponderParams, ResponderReady, ResponderResult | null>(async (p,
       const size = p.size ?? 0;
       // At least ~1 MiB or 2048 messages (a relay thread takes ~1000 to get up to speed), and the warm count of a full run.
       const warm = Math.max(Math.min(2048, Math.ceil(2 ** 20 / Math.max(1, size))), p.warmMessages ?? 0);
-      const sink = new WindowSink(p.warmupMs, p.durationMs, p.ackEvery ?? 0, warm);
+      const sink = new WindowSink(p.warmupMs, p.durationMs, warm);
       await n.startWorker("sink", sink, { placement: "main" });
       n.flowControls.addConsumer("sink", reachableFrom);
       result = Promise.race([sink.done.then((r) => ({ ...r, payloadBytes: r.messages * size })), stopped]);

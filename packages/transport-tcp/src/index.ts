@@ -4,6 +4,7 @@ export { TcpListener } from "./listener.js";
 export {
   TcpConnectionOptions,
   TcpListenerOptions,
+  DEFAULT_SEND_HIGH_WATER_MARK,
   type TcpTransportOptions,
   type TcpLiveness,
   type TcpReconnectOptions,

@@ -261,6 +261,9 @@ export class TcpListenerOptions {
   }
 }
 
+/** Bytes a connection queues for its socket before it reports `needsDrain`, by default (1 MiB). */
+export const DEFAULT_SEND_HIGH_WATER_MARK = 1024 * 1024;
+
 /** Transport-wide settings; every field is optional. */
 export interface TcpTransportOptions {
   /**
@@ -341,7 +344,7 @@ function positiveInteger(value: unknown, option: string, fallback: number): numb
 
 export function resolveTransportOptions(options: TcpTransportOptions = {}): ResolvedTcpTransportOptions {
   if (options === null || typeof options !== "object") throw new InvalidOptionError("TCP transport options must be an object");
-  const sendHighWaterMark = positiveInteger(options.sendHighWaterMark, "sendHighWaterMark", 1024 * 1024);
+  const sendHighWaterMark = positiveInteger(options.sendHighWaterMark, "sendHighWaterMark", DEFAULT_SEND_HIGH_WATER_MARK);
   const maxSendBufferBytes = positiveInteger(options.maxSendBufferBytes, "maxSendBufferBytes", 32 * 1024 * 1024);
   if (maxSendBufferBytes < sendHighWaterMark) {
     throw new InvalidOptionError(`maxSendBufferBytes (${maxSendBufferBytes}) must not be below sendHighWaterMark (${sendHighWaterMark})`);

@@ -40,11 +40,15 @@ const series = (p: Params): string => {
 
 const TLS_HS = new URL("../../roles/hopwire-tls-handshakes.js", import.meta.url);
 
-/** One repetition of the one-way runs, the ack window × scale (the window check's 2W is 2). */
+/**
+ * One repetition of the one-way runs, the library's in-flight bounds × scale (the window
+ * check's 2W is 2): the channel's credit and encryptor queue, and TCP's send high-water mark.
+ */
+const CHANNEL_WINDOW = "the channel's credit (8 192 messages, 4 MiB) and encryptor queue limits, every node's TCP send high-water mark (1 MiB)";
 const oneHopAt = (p: RunParams, signal: AbortSignal, windowScale: number) =>
-  hopwireOneWay(windowed(p, share(p), { steady: true }), signal, { secure: spec(p) }, { ackWindow: true, windowScale });
+  hopwireOneWay(windowed(p, share(p), { steady: true }), signal, { secure: spec(p) }, { windowScale });
 const twoHopAt = (p: RunParams, signal: AbortSignal, windowScale: number) =>
-  hopwireOneWay(windowed(p, share(p), { steady: true }), signal, { secure: spec(p), viaRelay: true }, { ackWindow: true, windowScale });
+  hopwireOneWay(windowed(p, share(p), { steady: true }), signal, { secure: spec(p), viaRelay: true }, { windowScale });
 
 // Lives here rather than in baselines/ because only secure-channel/handshakes uses it.
 registerScenario({
@@ -108,15 +112,15 @@ registerScenario({
   smoke: true,
   description:
     "initiator → responder, one TCP hop, one secure channel, one way: size-byte raw payloads (Context.forward) through the channel to a sink " +
-    "placed \"main\", ~64 KiB per turn (its last send awaited), pausing while the connection needsDrain, ~16 MiB end-to-end " +
-    "ack window (acked every 1/8; a memory bound, not a pacing: see check/window-secure-channel-*). The sink measures on its " +
-    "own clock. Two child processes." + oneWayWindowNote("30% (noble: 15%)"),
+    "placed \"main\", ~64 KiB per turn (its last send awaited; a send waits while the channel has no credit), pausing while " +
+    "the connection needsDrain: the library's own bounds, no application window. The sink measures on its own clock. Two " +
+    "child processes." + oneWayWindowNote("30% (noble: 15%)"),
   params: ["size", "cryptoThreads", "provider"],
   baseline: "baseline/tls",
   chart: { series },
   run: (p, signal) => oneHopAt(p, signal, 1),
 });
-registerWindowCheck({ name: "secure-channel/one-hop-throughput", params: ["size", "cryptoThreads", "provider"], window: "~16 MiB ack window", runAt: oneHopAt });
+registerWindowCheck({ name: "secure-channel/one-hop-throughput", params: ["size", "cryptoThreads", "provider"], window: CHANNEL_WINDOW, runAt: oneHopAt });
 
 // (secure-channel/one-hop-vs-aead is gone: it divided channel messages per second by
 // seal+open calls per second, but a channel seals records that may carry several messages,
@@ -134,7 +138,7 @@ registerScenario({
   baseline: "baseline/tls",
   run: (p, signal) => twoHopAt(p, signal, 1),
 });
-registerWindowCheck({ name: "secure-channel/two-hop-throughput", params: ["size", "cryptoThreads", "provider"], window: "~16 MiB ack window", runAt: twoHopAt });
+registerWindowCheck({ name: "secure-channel/two-hop-throughput", params: ["size", "cryptoThreads", "provider"], window: CHANNEL_WINDOW, runAt: twoHopAt });
 
 registerScenario({
   name: "secure-channel/seed-echo-rtt",

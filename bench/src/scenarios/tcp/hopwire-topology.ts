@@ -103,10 +103,11 @@ type Spawn = <R = unknown, S = unknown>(role: string, script: URL, params: unkno
  * Returns the file the initiator waits on for its port and the hops it routes through.
  */
 function servers(spawn: Spawn, rv: Rendezvous, t: HopwireTopology, responderParams: ResponderParams) {
+  const windowScale = responderParams.windowScale ?? 1;
   const responder = spawn<ResponderReady, ResponderResult | null>("responder", role("hopwire-responder"), responderParams);
   void responder.ready.then((r) => rv.publish("responder", r.port), () => {});
   const middle = t.viaRelay
-    ? spawn<MiddleReady, null>("middle", role("hopwire-middle"), { targetPortFile: rv.path("responder") } satisfies MiddleParams)
+    ? spawn<MiddleReady, null>("middle", role("hopwire-middle"), { targetPortFile: rv.path("responder"), windowScale } satisfies MiddleParams)
     : undefined;
   void middle?.ready.then((m) => rv.publish("middle", m.port), () => {});
   return { responder, middle, portFile: rv.path(middle ? "middle" : "responder"), hops: middle ? ["forward_to_bob"] : [] };
@@ -122,33 +123,21 @@ function rss(entries: [string, ChildResult<unknown> | undefined][]): ProcessRss[
   return entries.flatMap(([r, c]) => (c ? [{ role: r, maxRssBytes: c.maxRssBytes }] : []));
 }
 
-/**
- * Messages the sender may run ahead of the sink's last ack: ~16 MiB of payload, 256 … 65 536
- * messages. The first version allowed 4 MiB, acked every 1 MiB: loopback sockets on two hops
- * and a relay's mailbox hold about that much, so the sender spent most of its time waiting
- * for an ack (stop-and-wait on a 4 MiB window); check/window-* shows this depth does not.
- */
-export const ackWindowFor = (size: number): number => Math.max(256, Math.min(65_536, Math.floor((16 << 20) / size)));
-/** The sink acks every 1/ACKS_PER_WINDOW of the window, so the sender resumes long before the window drains. */
-const ACKS_PER_WINDOW = 8;
-
 export interface OneWayOptions {
-  /** End-to-end ack window (see the initiator); default: TCP backpressure only. */
-  ackWindow?: boolean;
-  /** Multiplies the ack window (the window check runs 1 and 2). */
+  /** Multiplies the library's in-flight bounds on every node (hopwire-net.ts transportOptions): the window check runs 1 and 2. */
   windowScale?: number;
 }
 
 /** initiator → [middle →] responder's sink, one way; the sink measures. */
 export function hopwireOneWay(p: RunParams, signal: AbortSignal, t: HopwireTopology, o: OneWayOptions = {}): Promise<Measurement> {
   const size = p.size!;
-  const window = o.ackWindow ? Math.round(ackWindowFor(size) * (o.windowScale ?? 1)) : 0;
+  const windowScale = o.windowScale ?? 1;
   return withTopology(p, signal, async (spawn, rv) => {
     const s = servers(spawn, rv, t, {
       mode: "sink",
       ...(t.secure ? { secure: t.secure } : {}),
       size,
-      ackEvery: window > 0 ? Math.max(1, Math.floor(window / ACKS_PER_WINDOW)) : 0,
+      windowScale,
       warmupMs: p.warmupMs,
       warmMessages: p.warmMessages ?? 0,
       durationMs: p.durationMs,
@@ -161,7 +150,7 @@ export function hopwireOneWay(p: RunParams, signal: AbortSignal, t: HopwireTopol
       size,
       warmupMs: p.warmupMs,
       durationMs: p.durationMs,
-      ackWindow: window,
+      windowScale,
     } satisfies InitiatorParams);
     // The responder ends the run: its node stops, so the middle sees its connection to it go,
     // and the initiator its own. They end by themselves; no stop() (a stop sent to a child

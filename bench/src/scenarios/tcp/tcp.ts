@@ -8,6 +8,11 @@ import type { RunParams } from "../../scenario.js";
 /** Share of --duration each repetition measures (see windowed()). */
 const SHARE = 0.3;
 
+/** What bounds a one-way TCP run's messages in flight, besides the kernel's socket buffers. */
+const TCP_WINDOW = "every node's TCP send high-water mark, 1 MiB";
+
+const oneHopAt = (p: RunParams, signal: AbortSignal, windowScale: number) => hopwireOneWay(windowed(p, SHARE, { steady: true }), signal, {}, { windowScale });
+
 registerScenario({
   name: "tcp/one-hop-rtt",
   description:
@@ -29,8 +34,9 @@ registerScenario({
   params: ["size"],
   baseline: "baseline/tcp-framed",
   chart: { series: "hopwire TCP" },
-  run: (p, signal) => hopwireOneWay(windowed(p, SHARE, { steady: true }), signal, {}),
+  run: (p, signal) => oneHopAt(p, signal, 1),
 });
+registerWindowCheck({ name: "tcp/one-hop-throughput", params: ["size"], window: TCP_WINDOW, runAt: oneHopAt });
 
 // The same round trip with the seed's Echoer on its own thread: one thread crossing each
 // way on top of tcp/one-hop-rtt. Compare its p50 with baseline/tcp-framed-rtt plus
@@ -47,17 +53,17 @@ registerScenario({
 });
 
 const relayAt = (p: RunParams, signal: AbortSignal, windowScale: number) =>
-  hopwireOneWay(windowed(p, SHARE, { steady: true }), signal, { viaRelay: true }, { ackWindow: true, windowScale });
+  hopwireOneWay(windowed(p, SHARE, { steady: true }), signal, { viaRelay: true }, { windowScale });
 
 registerScenario({
   name: "tcp/relay-throughput",
   description:
     "initiator → middle → responder, one way, as the seed's three nodes: the middle runs the built-in relay " +
-    "\"forward_to_bob\" (startRelay: a mailbox on the main thread, zero-copy). Sender as in tcp/one-hop-throughput plus a ~16 MiB end-to-end ack window (the sink acks every " +
-    "1/8 of it through the relay; a memory bound, not a pacing: see check/window-tcp-relay-throughput). Three child " +
-    "processes." + oneWayWindowNote(SHARE),
+    "\"forward_to_bob\" (startRelay: a mailbox on the main thread, zero-copy; it stops reading its inbound connection " +
+    "while its outbound one is full). Sender as in tcp/one-hop-throughput: TCP backpressure only, as its baseline. Three " +
+    "child processes." + oneWayWindowNote(SHARE),
   params: ["size"],
   baseline: "baseline/tcp-proxy",
   run: (p, signal) => relayAt(p, signal, 1),
 });
-registerWindowCheck({ name: "tcp/relay-throughput", params: ["size"], window: "~16 MiB end-to-end ack window", runAt: relayAt });
+registerWindowCheck({ name: "tcp/relay-throughput", params: ["size"], window: TCP_WINDOW, runAt: relayAt });
