@@ -9,6 +9,15 @@ import type { Context, Routed, Worker } from "@hopwire/runtime";
 /** The payload of scale/channels: 1 KiB, as the brief's "1 KiB messages". */
 export const SCALE_SIZE = 1024;
 
+/**
+ * The responder's worker the initiator of scale/channels asks (straight over TCP, no channel)
+ * once half its channels are open: it reads memory, then replies, and the initiator opens the rest.
+ */
+export const HALFWAY_ADDRESS = "halfway";
+
+/** How many channels are opened before the halfway reading: half, when there are at least two. */
+export const halfOf = (count: number): number => (count >= 2 ? Math.floor(count / 2) : 0);
+
 /** What the sink reports: delivered messages over its own window (as sink.ts). */
 export interface WindowCount {
   messages: number;

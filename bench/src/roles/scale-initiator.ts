@@ -1,6 +1,8 @@
 // Role: the initiator of scale/channels. One Hopwire node, ONE TCP connection to the
 // responder; with `channels`, `count` secure channels to its "listener" over that
-// connection (opened `concurrency` at a time, not measured). Then it sends 1 KiB messages
+// connection (opened `concurrency` at a time, not measured; once half are open, it asks the
+// responder's HALFWAY_ADDRESS worker straight over TCP and waits for its reply, so that the
+// responder reads its memory with no handshake in flight). Then it sends 1 KiB messages
 // to "sink", round-robin over the channels (or straight over TCP: the baseline), as fast as
 // the connection's backpressure allows: about TURN_BYTES per event-loop turn, and while the
 // connection is over its high-water mark (`needsDrain`) it waits for `waitForDrain()`.
@@ -10,6 +12,7 @@ import { node, route, type Route } from "@hopwire/runtime";
 import { createTcpTransport, TcpConnectionOptions } from "@hopwire/transport-tcp";
 import { createIdentity, createSecureChannel } from "@hopwire/secure-channel";
 import { runBenchChild } from "../proc/child.js";
+import { HALFWAY_ADDRESS, halfOf } from "./scale-common.js";
 
 export interface ScaleInitiatorParams {
   port: number;
@@ -38,13 +41,16 @@ runBenchChild<ScaleInitiatorParams, ScaleInitiatorReady, ScaleInitiatorResult>(a
   if (p.channels) {
     const alice = await createIdentity();
     const to = route(connection, "listener");
+    const half = halfOf(p.count);
     for (let opened = 0; opened < p.count; ) {
-      const wave = Math.min(p.concurrency, p.count - opened);
+      // Waves stop at the halfway mark too: no handshake is in flight when the responder reads.
+      const wave = Math.min(p.concurrency, (opened < half ? half : p.count) - opened);
       const channels = await Promise.all(
         Array.from({ length: wave }, () => createSecureChannel(n, alice, to)),
       );
       for (const channel of channels) routes.push(route(channel, "sink"));
       opened += wave;
+      if (opened === half) await n.sendAndReceive(route(connection, HALFWAY_ADDRESS), null);
     }
   } else {
     routes.push(route(connection, "sink"));

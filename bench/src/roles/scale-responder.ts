@@ -4,8 +4,11 @@
 // reachable through the channels (or, without channels, straight from TCP: the baseline).
 //
 // Memory: the resident set is read after a full GC once everything is set up (no channel
-// yet), and again, after a full GC, when the first data message arrives: every channel is
-// open by then and no traffic has flowed. Per channel, "idle" is the difference / count and
+// yet), again when half the channels are open (the initiator asks HALFWAY_ADDRESS, straight
+// over TCP, and waits for the reply before it opens the rest), and again, after a full GC,
+// when the first data message arrives: every channel is open by then and no traffic has
+// flowed. The halfway and idle readings give the marginal cost of a channel, with the fixed
+// costs (in both) left out. Per channel, "idle" is the difference / count and
 // "peak" is (peak RSS of the whole run − the zero-channel reading) / count. The young
 // generation's size is read with each: opening the channels grows it (a fixed cost, up to
 // 32 MiB, whatever the count), which is reported beside the per-channel figures. The live
@@ -14,7 +17,8 @@ import { node } from "@hopwire/runtime";
 import { createTcpTransport, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { createIdentity, createSecureChannelListener, SecureChannelListenerOptions } from "@hopwire/secure-channel";
 import { runBenchChild } from "../proc/child.js";
-import { CountingSink, peakRss, settledRss, youngGenerationBytes, type WindowCount } from "./scale-common.js";
+import type { Context, Routed } from "@hopwire/runtime";
+import { CountingSink, HALFWAY_ADDRESS, peakRss, settledRss, youngGenerationBytes, type WindowCount } from "./scale-common.js";
 
 export interface ScaleResponderParams {
   channels: boolean;
@@ -40,6 +44,20 @@ export interface ScaleResponderResult {
   /** Live JS heap (after the same full GCs) at the zero-channel and the idle reading. */
   heapZeroBytes: number;
   heapIdleBytes?: number;
+  /** The same three readings when the initiator had opened `halfCount` channels (see HALFWAY_ADDRESS). */
+  halfway?: MemoryReading & { halfCount: number };
+}
+
+/** Resident set (after a full GC), V8's young generation and the live JS heap, at one moment. */
+export interface MemoryReading {
+  rssBytes: number;
+  youngBytes: number;
+  heapBytes: number;
+}
+
+function readMemory(): MemoryReading {
+  const rssBytes = settledRss();
+  return { rssBytes, youngBytes: youngGenerationBytes(), heapBytes: process.memoryUsage().heapUsed };
 }
 
 runBenchChild<ScaleResponderParams, ScaleResponderReady, ScaleResponderResult>(async (p, io) => {
@@ -48,10 +66,19 @@ runBenchChild<ScaleResponderParams, ScaleResponderReady, ScaleResponderResult>(a
   const listener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
   const sink = p.sink ? new CountingSink(p.size, p.warmupMs, p.durationMs) : undefined;
   if (sink) await n.startWorker("sink", sink, { placement: "main" });
+  let halfway: ScaleResponderResult["halfway"];
   if (p.channels) {
     const bob = await createIdentity();
     const scl = await createSecureChannelListener(n, bob, "listener", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
     if (sink) n.flowControls.addConsumer("sink", scl.flowControlId);
+    const reader = {
+      handleMessage(ctx: Context, msg: Routed): Promise<void> {
+        halfway = { ...readMemory(), halfCount: scl.channelCount };
+        return ctx.send(msg.returnRoute, null);
+      },
+    };
+    await n.startWorker(HALFWAY_ADDRESS, reader, { placement: "main" });
+    n.flowControls.addConsumer(HALFWAY_ADDRESS, listener.flowControlId);
   } else if (sink) {
     n.flowControls.addConsumer("sink", listener.flowControlId);
   }
@@ -77,6 +104,7 @@ runBenchChild<ScaleResponderParams, ScaleResponderReady, ScaleResponderResult>(a
   if (rssIdleBytes !== undefined) result.rssIdleBytes = rssIdleBytes;
   if (youngIdleBytes !== undefined) result.youngIdleBytes = youngIdleBytes;
   if (heapIdleBytes !== undefined) result.heapIdleBytes = heapIdleBytes;
+  if (halfway !== undefined) result.halfway = halfway;
   // With a sink, the process just ends: stopping the node would close every channel one by
   // one while the initiator is still sending into them. The initiator sees the connection go.
   if (!sink) await n.stop();

@@ -25,7 +25,23 @@ function perChannel(r: ScaleResponderResult, count: number): Metric[] {
   if (r.heapIdleBytes !== undefined) {
     out.push({ name: "rss:responder/ch idle, JS heap", unit: "KiB", value: kib(r.heapIdleBytes - r.heapZeroBytes), higherIsBetter: false });
   }
-  return out;
+  return [...out, ...marginalPerChannel(r, count)];
+}
+
+/**
+ * The same idle figures between the halfway and the idle reading, / the channels opened in
+ * between: fixed costs are in both readings and drop out. V8's young generation growing in
+ * between would not be per channel either, so its growth is taken off the RSS difference.
+ */
+function marginalPerChannel(r: ScaleResponderResult, count: number): Metric[] {
+  const half = r.halfway;
+  if (half === undefined || r.rssIdleBytes === undefined || r.heapIdleBytes === undefined || count <= half.halfCount) return [];
+  const kib = (bytes: number): number => bytes / (count - half.halfCount) / 1024;
+  const youngGrowth = Math.max(0, (r.youngIdleBytes ?? half.youngBytes) - half.youngBytes);
+  return [
+    { name: "rss:responder/ch idle, marginal", unit: "KiB", value: kib(r.rssIdleBytes - half.rssBytes - youngGrowth), higherIsBetter: false },
+    { name: "rss:responder/ch idle, JS heap, marginal", unit: "KiB", value: kib(r.heapIdleBytes - half.heapBytes), higherIsBetter: false },
+  ];
 }
 
 function oneWay(p: RunParams, channels: boolean, signal: AbortSignal): Promise<Measurement> {
@@ -80,7 +96,11 @@ export const scaleChannels = registerScenario({
     "sink counts. Two child processes. Memory per channel: the responder's RSS (after a full GC) with n channels open " +
     "and no traffic yet (idle), and its peak RSS over the run (peak), each minus its own zero-channel reading, / n; the live JS heap per idle channel (same full GCs); and how much " +
     "V8's young generation grew between the two readings (opening channels grows it, up to 32 MiB once whatever n: a " +
-    "fixed cost of a busy process that the idle RSS figure spreads over the channels).",
+    "fixed cost of a busy process that the idle RSS figure spreads over the channels). The marginal figures leave such " +
+    "fixed costs out: the initiator stops opening at n/2 channels and waits while the responder reads its RSS and JS heap " +
+    "(full GC, no handshake in flight); (idle reading − that one) / the channels opened in between, the RSS less any " +
+    "young-generation growth in between (n ≥ 2). That halfway full GC also lets V8 shrink its young generation, so the " +
+    "young gen growth reads lower than a run without it would.",
   params: ["count"],
   counts: { full: [1, 10, 100, 1000], quick: [10] },
   baseline: "scale/plain-tcp",

@@ -6,7 +6,8 @@
  * before it finished — what it fed could overtake what was being consumed.
  */
 export class RoomWaiters {
-  readonly #waiters = new Set<() => void>();
+  /** Made on the first wait: most mailboxes (every idle channel's encryptor) never fill. */
+  #waiters: Set<() => void> | undefined;
 
   /**
    * Calls `callback` at the next `wake()` — or on a microtask now, when `full` is false.
@@ -18,13 +19,14 @@ export class RoomWaiters {
       return noop;
     }
     const entry = (): void => callback();
-    this.#waiters.add(entry);
-    return () => this.#waiters.delete(entry);
+    const waiters = (this.#waiters ??= new Set());
+    waiters.add(entry);
+    return () => waiters.delete(entry);
   }
 
   /** There is room (or the mailbox went away): every waiter so far is called, on a microtask. */
   wake(): void {
-    if (this.#waiters.size === 0) return;
+    if (this.#waiters === undefined || this.#waiters.size === 0) return;
     const waiters = [...this.#waiters];
     this.#waiters.clear();
     queueMicrotask(() => {

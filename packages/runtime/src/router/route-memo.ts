@@ -24,14 +24,17 @@ export class RouteMemo {
   #next: Address | undefined;
   #mailbox: Mailbox | undefined;
   #epoch = -1;
-  readonly #recent = new Map<Address, Mailbox>();
+  /** Made when a second next hop is routed twice: a memo whose messages all take one hop (an idle channel's) never needs it. */
+  #recent: Map<Address, Mailbox> | undefined;
   #recentEpoch = -1;
   /**
    * Next hops routed once: a hop joins #recent on its second routing, so that one-off hops
    * (every sendAndReceive's reply address) are not kept alive, nor fill the map. Weak: a
    * hop seen once and never again goes with its Address.
    */
-  readonly #seenOnce = new WeakSet<Address>();
+  #seenOnce: WeakSet<Address> | undefined;
+  /** The one next hop routed so far, while there has been only one (then #seenOnce takes over). */
+  #onlyHop: Address | undefined;
 
   constructor(
     readonly router: Router,
@@ -54,7 +57,7 @@ export class RouteMemo {
 
   /** A next hop other than the last one: from the recent ones, or through the router. */
   #routeAgain(message: LocalMessage, next: Address | undefined, epoch: number): Mailbox | undefined {
-    const known = next !== undefined && epoch === this.#recentEpoch ? this.#recent.get(next) : undefined;
+    const known = next !== undefined && epoch === this.#recentEpoch ? this.#recent?.get(next) : undefined;
     if (known !== undefined) {
       known.deliver(message, this.senderKey);
       this.#next = next;
@@ -79,18 +82,29 @@ export class RouteMemo {
   }
 
   #peekRecent(next: Address, epoch: number): Mailbox | undefined {
-    return epoch === this.#recentEpoch ? this.#recent.get(next) : undefined;
+    return epoch === this.#recentEpoch ? this.#recent?.get(next) : undefined;
   }
 
   #remember(next: Address, mailbox: Mailbox, epoch: number): void {
     this.#next = next;
     this.#mailbox = mailbox;
     this.#epoch = epoch;
-    if (!this.#seenOnce.has(next)) {
-      this.#seenOnce.add(next);
+    if (this.#seenOnce === undefined) {
+      // One hop so far (an idle channel's memo routes to its peer only): #next is all the
+      // memory it needs. A second hop brings the set, with the first one in it as seen once.
+      if (this.#onlyHop === undefined || this.#onlyHop === next) {
+        this.#onlyHop = next;
+        return;
+      }
+      this.#seenOnce = new WeakSet([this.#onlyHop]);
+      this.#onlyHop = undefined;
+    }
+    const seenOnce = this.#seenOnce;
+    if (!seenOnce.has(next)) {
+      seenOnce.add(next);
       return;
     }
-    const recent = this.#recent;
+    const recent = (this.#recent ??= new Map());
     if (epoch !== this.#recentEpoch || recent.size >= MAX_REMEMBERED) {
       recent.clear();
       this.#recentEpoch = epoch;

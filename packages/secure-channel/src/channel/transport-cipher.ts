@@ -87,6 +87,8 @@ const DROPPED: { readonly [R in DropReason]: DecryptResult } = Object.freeze({
   AUTH_FAILED: Object.freeze({ ok: false, reason: "AUTH_FAILED" }),
 });
 
+const NO_DROPS: Readonly<Record<DropReason, number>> = Object.freeze({ TOO_SHORT: 0, REPLAY: 0, TOO_OLD: 0, TOO_FAR: 0, AUTH_FAILED: 0 });
+
 /** Encrypts one direction of a channel. */
 export class TransportEncryptor {
   readonly rekeyInterval: number;
@@ -197,7 +199,8 @@ export class TransportDecryptor {
   #keys: ReceiveEpochKeys | null;
   #accepted = 0;
   #dropped = 0;
-  readonly #droppedByReason: Record<DropReason, number> = { TOO_SHORT: 0, REPLAY: 0, TOO_OLD: 0, TOO_FAR: 0, AUTH_FAILED: 0 };
+  /** Made at the first drop: most decryptors never drop anything. */
+  #droppedByReason: Record<DropReason, number> | undefined;
 
   constructor(key: Uint8Array, options: TransportDecryptorOptions = {}) {
     assertKey32(key, "transport key");
@@ -219,7 +222,7 @@ export class TransportDecryptor {
 
   /** Messages dropped, per reason (a snapshot). */
   get droppedByReason(): Readonly<Record<DropReason, number>> {
-    return { ...this.#droppedByReason };
+    return { ...(this.#droppedByReason ?? NO_DROPS) };
   }
 
   /** The highest nonce accepted so far (-1 before the first message). */
@@ -284,7 +287,7 @@ export class TransportDecryptor {
 
   #drop(reason: DropReason): DecryptResult {
     this.#dropped++;
-    this.#droppedByReason[reason]++;
+    (this.#droppedByReason ??= { ...NO_DROPS })[reason]++;
     return DROPPED[reason];
   }
 

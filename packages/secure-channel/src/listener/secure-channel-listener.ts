@@ -86,6 +86,11 @@ export class SecureChannelListener implements Mailbox {
     this.#slots = new HandshakeSlots(options.handshakeLimits);
   }
 
+  /** Forgets a closed end: one function for all of them (a closure per end costs ≈ 0.1 KiB while it is open). */
+  readonly #forget = (end: ChannelEnd): void => {
+    this.#ends.delete(end);
+  };
+
   /** Handshakes begun and not yet finished (each holds a responder end until message 3 or its timeout). */
   get pendingHandshakes(): number {
     return this.#slots.pending;
@@ -250,7 +255,7 @@ export class SecureChannelListener implements Mailbox {
     for (const id of options.consumerOf) node.flowControls.addConsumer(end.remoteAddress, id);
     trackChannelEnd(node, end);
     this.#ends.add(end);
-    end.onClosed((e) => this.#ends.delete(e));
+    end.onClosed(this.#forget);
     const handshake = new ResponderHandshake({
       identity: this.#identity,
       trustPolicy: options.trustPolicy,

@@ -4,6 +4,7 @@ import {
   EnvelopeHeadDecoder,
   LocalMessage,
   NO_LOCAL_INFO,
+  Route,
   route,
   RouteMemo,
   waitFor,
@@ -11,8 +12,8 @@ import {
   type LocalInfo,
   type Logger,
   type Mailbox,
+  type MailboxBound,
   type Node,
-  type Route,
 } from "@hopwire/runtime";
 import type { DropReason } from "../channel/transport-cipher.js";
 import { InlineChannelCipher, type ChannelCipher, type ChannelCipherSink } from "../crypto-threads/channel-cipher.js";
@@ -36,6 +37,7 @@ import { decodeCredit, encodeCredit, ReceiveCredit, SendCredit } from "./credit.
 import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "./encryptor-queue.js";
 import { encodeControls, forEachControl, type ControlRecord } from "./control-records.js";
 import { SECURE_CHANNEL_IDENTIFIER } from "./local-info.js";
+import { RecentlyUsed } from "../recently-used.js";
 import type { SecureChannelOptions, SecureChannelListenerOptions } from "./secure-channel-options.js";
 
 type Options = SecureChannelOptions | SecureChannelListenerOptions;
@@ -81,8 +83,13 @@ export const MAX_CHANNEL_MESSAGE_LENGTH = 16 * 1024 * 1024 - 64 * 1024;
  * there too ("inline") or on one of the node's crypto threads (see ChannelCipher). Either
  * way seal and open results come back in order, so sends and deliveries keep the order of
  * the channel.
+ *
+ * An end is mostly idle, and a node may hold many thousands: it is the cipher's sink itself
+ * and its two mailboxes are small objects whose methods live on their prototypes, so that
+ * an end carries few closures (≈ 60 B each, with their contexts), and what only traffic,
+ * waits or a closing end need is made when first needed.
  */
-export class ChannelEnd {
+export class ChannelEnd implements ChannelCipherSink {
   readonly encryptorAddress = Address.random();
   readonly remoteAddress = Address.random();
   readonly producerAddress = Address.random();
@@ -97,6 +104,8 @@ export class ChannelEnd {
   /** Kept after close() so that droppedMessages still counts. */
   #counter: ChannelCipher | undefined;
   #fromRemote: Route;
+  /** See `remoteRoute`: kept over an array of its own (ownRoute). */
+  #remoteRoute: Route;
   /** Where the last record to the peer and the last delivered envelope went: a stream skips the router's checks while nothing changed. */
   #toPeer: RouteMemo | undefined;
   #toWorkers: RouteMemo | undefined;
@@ -115,17 +124,18 @@ export class ChannelEnd {
   /** Sealed records the first hop refused for load, in order, to route before anything else. */
   readonly #refused: SealedRecord[] = [];
   #refusedTimer: NodeJS.Timeout | undefined;
-  /** Full destination mailboxes whose room releases held credit, with the cancel of each wait. */
-  readonly #fullDestinations = new Map<Mailbox, () => void>();
+  /** Full destination mailboxes whose room releases held credit, with the cancel of each wait (made at the first). */
+  #fullDestinations: Map<Mailbox, () => void> | undefined;
   /** Called when the queue and the refused records are empty, or the end closed (see whenSent). */
   #sentWaiters: (() => void)[] = [];
   #closing = false;
   #closedReason: Error | undefined;
-  #unwatch: (() => void) | undefined;
+  /** The first hop to the peer, watched while open (see #onHopGone). */
+  #watchedHop: Address | undefined;
   readonly #onClosed: ((end: ChannelEnd) => void)[] = [];
-  /** Resolves with the reason once this end closes (see `closed`). */
-  #resolveClosed!: (reason: Error) => void;
-  readonly closed: Promise<Error> = new Promise((resolve) => (this.#resolveClosed = resolve));
+  /** `closed`, made on first use (most ends are never asked), and what resolves it. */
+  #closed: Promise<Error> | undefined;
+  #resolveClosed: ((reason: Error) => void) | undefined;
   /** Liveness (see liveness.ts): when we last sealed a record, and last opened one from the peer (performance.now()). */
   #lastSent = 0;
   /** The last message's routes and their encoded head (see #headOf). */
@@ -148,16 +158,37 @@ export class ChannelEnd {
     readonly options: Options,
     readonly flowControlId: FlowControlId,
     /** Where the peer's remote address is; updated from the handshake's return routes. */
-    public remoteRoute: Route,
+    remoteRoute: Route,
   ) {
+    this.#remoteRoute = ownRoute(remoteRoute);
     this.#node = node;
     this.#log = node.log.child("secure-channel");
     this.#queue = new EncryptorQueue(options.sendQueueLimits);
     this.#receiveCredit = new ReceiveCredit(options.receiveWindow);
     this.#keepaliveEvery = keepaliveEvery(options.keepaliveInterval, undefined);
-    const remote: Mailbox = { address: this.remoteAddress, deliver: (m) => this.#deliverRemote(m) };
-    node.router.register([this.remoteAddress], remote);
+    node.router.register([this.remoteAddress], new RemoteMailbox(this.remoteAddress, this));
     this.#fromRemote = route(this.remoteAddress);
+  }
+
+  /** Where the peer's remote address is (the initiator learns it from message 2's return route). */
+  get remoteRoute(): Route {
+    return this.#remoteRoute;
+  }
+
+  set remoteRoute(value: Route) {
+    this.#remoteRoute = ownRoute(value);
+  }
+
+  /**
+   * Resolves with the reason once this end closes. Made on first use: a pending promise and
+   * its resolver cost ≈ 0.15 KiB per end, and the listener's ends are seldom asked.
+   */
+  get closed(): Promise<Error> {
+    if (this.#closed === undefined) {
+      const reason = this.#closedReason;
+      this.#closed = reason !== undefined ? Promise.resolve(reason) : new Promise((resolve) => (this.#resolveClosed = resolve));
+    }
+    return this.#closed;
   }
 
   get state(): "handshaking" | "open" | "closed" {
@@ -205,18 +236,18 @@ export class ChannelEnd {
     const cipherOptions = { provider: this.options.provider, rekeyInterval: this.options.rekeyInterval };
     const threads = this.#node.stopped ? 0 : resolveCryptoThreads(this.options.cryptoThreads, this.options.provider);
     if (threads > 0) {
-      this.#cipher = CryptoThreads.forNode(this.#node, threads).createCipher(result, cipherOptions, this.#sink, threads);
+      this.#cipher = CryptoThreads.forNode(this.#node, threads).createCipher(result, cipherOptions, this, threads);
       result.sendKey.fill(0);
       result.receiveKey.fill(0);
     } else {
       if (this.options.cryptoThreads !== 0 && this.options.cryptoThreads !== "auto" && !this.#node.stopped) {
         this.#log.debug("a custom crypto provider cannot run on crypto threads; this channel's AEAD runs inline");
       }
-      this.#cipher = new InlineChannelCipher(result, cipherOptions, this.#sink);
+      this.#cipher = new InlineChannelCipher(result, cipherOptions, this);
     }
     this.#counter = this.#cipher;
-    this.#peerIdentifier = result.peerIdentifier;
-    this.#deliveredInfo = Object.freeze({ [SECURE_CHANNEL_IDENTIFIER]: result.peerIdentifier });
+    this.#deliveredInfo = deliveredInfoOf(result.peerIdentifier);
+    this.#peerIdentifier = this.#deliveredInfo[SECURE_CHANNEL_IDENTIFIER] as Identifier;
   }
 
   /**
@@ -259,23 +290,12 @@ export class ChannelEnd {
   /** The channel is open: local workers may route through the encryptor address. */
   open(spawnerFlowControlId?: FlowControlId): void {
     const router = this.#node.router;
-    const bound = this.#queue.bound;
-    const encryptor: Mailbox = {
-      address: this.encryptorAddress,
-      kind: "secure channel",
-      deliver: (m) => this.#encrypt(m),
-      get isFull() {
-        return bound.isFull;
-      },
-      onRoom: (callback) => bound.onRoom(callback),
-    };
-    router.register([this.encryptorAddress], encryptor);
+    router.register([this.encryptorAddress], new EncryptorMailbox(this.encryptorAddress, this, this.#queue.bound));
     this.#node.flowControls.addProducer(this.producerAddress, this.flowControlId, spawnerFlowControlId, [this.encryptorAddress]);
     this.#state = "open";
     // If the first hop to the peer (a connection) goes away, so does the channel.
-    this.#unwatch = router.watchHop(this.remoteRoute.next(), (error) => {
-      this.close(new SecureChannelTransportError("The first hop to the peer went away", { cause: error.cause ?? error }), false);
-    });
+    this.#watchedHop = this.remoteRoute.next();
+    router.watchHop(this.#watchedHop, this.#onHopGone);
     // The initiator opens on CONFIRM, so it has heard from the responder already.
     this.#heard = this.role === "initiator";
     // One record: the responder's CONFIRM, the grant (the peer may send nothing before it; the
@@ -290,6 +310,10 @@ export class ChannelEnd {
     this.#lastHeard = performance.now();
     this.#armLiveness(this.#lastHeard);
   }
+
+  readonly #onHopGone = (error: Error): void => {
+    this.close(new SecureChannelTransportError("The first hop to the peer went away", { cause: error.cause ?? error }), false);
+  };
 
   /** How long the peer may be silent: the peer timeout, or the handshake timeout if shorter while a responder waits for its first record. */
   #silenceAllowed(): number {
@@ -388,7 +412,8 @@ export class ChannelEnd {
     }
     this.#state = "closed";
     this.#closedReason = reason;
-    this.#unwatch?.();
+    if (this.#watchedHop !== undefined) this.#node.router.unwatchHop(this.#watchedHop, this.#onHopGone);
+    this.#watchedHop = undefined;
     this.#stopWaiting();
     const unsent = this.#queue.dropAll(); // wakes senders waiting for room: their next send fails
     if (unsent > 0) this.#log.debug(`channel ${this.encryptorAddress.toString()} closed with ${unsent} messages unsent`);
@@ -407,7 +432,8 @@ export class ChannelEnd {
     fail?.(reason);
     this.#notifySent();
     for (const callback of this.#onClosed.splice(0)) callback(this);
-    this.#resolveClosed(reason);
+    this.#resolveClosed?.(reason);
+    this.#resolveClosed = undefined;
     this.#log.debug(`channel ${this.encryptorAddress.toString()} closed: ${reason.message}`);
   }
 
@@ -416,8 +442,9 @@ export class ChannelEnd {
    * large one (or a full record's worth) is sealed at once, as far as credit and the first
    * hop allow; small ones wait for the end of the event-loop turn and are sealed together
    * (MESSAGES), one AEAD call for all of them, as TLS seals records rather than writes.
+   * @internal what the encryptor address's mailbox delivers.
    */
-  #encrypt(message: LocalMessage): void {
+  encrypt(message: LocalMessage): void {
     if (this.#state !== "open") return;
     const payload = message.payload;
     const head = this.#headOf(message);
@@ -600,29 +627,42 @@ export class ChannelEnd {
     if (this.#refusedTimer !== undefined) clearTimeout(this.#refusedTimer);
     this.#refusedTimer = undefined;
     this.#refused.length = 0;
-    for (const cancel of this.#fullDestinations.values()) cancel();
-    this.#fullDestinations.clear();
+    const full = this.#fullDestinations;
+    this.#fullDestinations = undefined;
+    if (full !== undefined) for (const cancel of full.values()) cancel();
   }
 
-  /**
-   * The cipher's results, in the order of the seal/open calls. One object per channel end:
-   * no closure per message.
-   */
-  readonly #sink: ChannelCipherSink = {
-    // Sealed while open, so it goes out even if the end closed meanwhile (e.g. the CLOSE itself).
-    sealed: (transportPayload: SealedRecord): void => this.#routeSealed(transportPayload),
-    opened: (plaintext: Uint8Array): void => this.#onPlaintext(plaintext),
-    dropped: (reason: DropReason): void => {
-      this.#log.debug(`channel ${this.encryptorAddress.toString()} dropped a message: ${reason}`);
-    },
-    failed: (error: Error): void => {
-      this.#log.debug(`channel ${this.encryptorAddress.toString()} lost its cipher`, error);
-      this.close(error, false);
-    },
-    stopping: (): void => this.close(),
-  };
+  // The cipher's results (ChannelCipherSink), in the order of the seal/open calls: the end is
+  // its cipher's sink, so no object or closure per end or per message. @internal, all five.
 
-  #deliverRemote(message: LocalMessage): void {
+  /** @internal Sealed while open, so it goes out even if the end closed meanwhile (e.g. the CLOSE itself). */
+  sealed(transportPayload: SealedRecord): void {
+    this.#routeSealed(transportPayload);
+  }
+
+  /** @internal */
+  opened(plaintext: Uint8Array): void {
+    this.#onPlaintext(plaintext);
+  }
+
+  /** @internal */
+  dropped(reason: DropReason): void {
+    this.#log.debug(`channel ${this.encryptorAddress.toString()} dropped a message: ${reason}`);
+  }
+
+  /** @internal */
+  failed(error: Error): void {
+    this.#log.debug(`channel ${this.encryptorAddress.toString()} lost its cipher`, error);
+    this.close(error, false);
+  }
+
+  /** @internal */
+  stopping(): void {
+    this.close();
+  }
+
+  /** @internal what the remote address's mailbox delivers: handshake messages and ciphertext from the peer. */
+  deliverFromPeer(message: LocalMessage): void {
     const payload = message.payload;
     const kind = payload[0];
     if (kind === OuterKind.TRANSPORT && this.#cipher) return this.#cipher.open(payload.subarray(1));
@@ -748,14 +788,17 @@ export class ChannelEnd {
 
   /** Held credit goes back once every full destination has room (one wait per mailbox). */
   #holdUntilRoom(mailbox: Mailbox): void {
-    if (this.#fullDestinations.has(mailbox)) return;
+    const full = (this.#fullDestinations ??= new Map());
+    if (full.has(mailbox)) return;
     const cancel = mailbox.onRoom!(() => {
-      this.#fullDestinations.delete(mailbox);
-      if (this.#fullDestinations.size > 0 || this.#state !== "open") return;
+      // A wake already under way still calls back after close() (which dropped the map).
+      const waiting = this.#fullDestinations;
+      waiting?.delete(mailbox);
+      if ((waiting !== undefined && waiting.size > 0) || this.#state !== "open") return;
       this.#receiveCredit.release();
       this.#returnCreditIfDue();
     });
-    this.#fullDestinations.set(mailbox, cancel);
+    full.set(mailbox, cancel);
   }
 
   #returnCreditIfDue(): void {
@@ -801,4 +844,71 @@ function withPayloadLength(head: Uint8Array, payloadLength: number): Uint8Array 
 /** A hop that refused a message for load (today TcpConnection's BackpressureError), as opposed to a failed route. */
 function isRefusedForLoad(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === "TCP_BACKPRESSURE";
+}
+
+/** The encryptor address's mailbox: local workers' messages go to the end to be sealed; full while its queue is. */
+class EncryptorMailbox implements Mailbox {
+  readonly kind = "secure channel";
+  readonly #end: ChannelEnd;
+  readonly #bound: MailboxBound;
+
+  constructor(
+    readonly address: Address,
+    end: ChannelEnd,
+    bound: MailboxBound,
+  ) {
+    this.#end = end;
+    this.#bound = bound;
+  }
+
+  deliver(message: LocalMessage): void {
+    this.#end.encrypt(message);
+  }
+
+  get isFull(): boolean {
+    return this.#bound.isFull;
+  }
+
+  onRoom(callback: () => void): () => void {
+    return this.#bound.onRoom(callback);
+  }
+}
+
+/** The remote address's mailbox: what the peer sends (handshake messages, ciphertext) goes to the end. */
+class RemoteMailbox implements Mailbox {
+  readonly #end: ChannelEnd;
+
+  constructor(
+    readonly address: Address,
+    end: ChannelEnd,
+  ) {
+    this.#end = end;
+  }
+
+  deliver(message: LocalMessage): void {
+    this.#end.deliverFromPeer(message);
+  }
+}
+
+/**
+ * `r` over an array of its own, exactly as long as the route: a decoded route's array has
+ * room to grow (≈ 0.15 KiB for two hops), and an end keeps its route to the peer for life.
+ */
+function ownRoute(r: Route): Route {
+  const addresses: Address[] = [];
+  for (let i = 0; i < r.length; i++) addresses.push(r.at(i)!);
+  return new Route(addresses); // copies the array, to its length
+}
+
+/**
+ * The local info of what channels from one peer deliver, shared by all of them (it is frozen):
+ * a node with many channels from the same peer keeps one object and one identifier string,
+ * not one of each per channel (≈ 0.15 KiB).
+ */
+const deliveredInfos = new RecentlyUsed<string, LocalInfo>(256);
+
+function deliveredInfoOf(peer: Identifier): LocalInfo {
+  let info = deliveredInfos.get(peer);
+  if (info === undefined) deliveredInfos.set(peer, (info = Object.freeze({ [SECURE_CHANNEL_IDENTIFIER]: peer })));
+  return info;
 }

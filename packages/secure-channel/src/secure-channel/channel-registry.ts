@@ -1,20 +1,26 @@
 import type { Address, Mailbox, Node } from "@hopwire/runtime";
 import type { ChannelEnd } from "./channel-end.js";
 
-const registries = new WeakMap<Node, Set<ChannelEnd>>();
+/** A node's open channel ends, and the one callback that forgets each as it closes (not a closure per end). */
+interface Registry {
+  readonly ends: Set<ChannelEnd>;
+  readonly forget: (end: ChannelEnd) => void;
+}
+
+const registries = new WeakMap<Node, Registry>();
 
 /** Tracks a node's channel ends so that node.stop() closes them (and drops their keys). */
 export function trackChannelEnd(node: Node, end: ChannelEnd): void {
-  let ends = registries.get(node);
-  if (!ends) {
-    const set = new Set<ChannelEnd>();
-    registries.set(node, (ends = set));
+  let registry = registries.get(node);
+  if (!registry) {
+    const ends = new Set<ChannelEnd>();
+    registries.set(node, (registry = { ends, forget: (e) => ends.delete(e) }));
     node.onStop(() => {
-      for (const e of [...set]) e.close();
+      for (const e of [...ends]) e.close();
     });
   }
-  ends.add(end);
-  end.onClosed((e) => ends.delete(e));
+  registry.ends.add(end);
+  end.onClosed(registry.forget);
 }
 
 /** Closed channels whose encryptor address still answers with the close reason, per node (oldest first). */
