@@ -234,6 +234,41 @@ describe("a secure channel on crypto threads", () => {
     expect(CryptoThreads.of(s.node)).toBeUndefined();
   });
 
+  it("wipes the transport keys it hands an inline cipher once the cipher holds them", async () => {
+    // A provider that remembers the key array of every AEAD it makes, and which of them
+    // sealed or opened anything once the channel was open: those are the transport keys.
+    const node20 = getCryptoProvider("node");
+    const made: { key: Uint8Array; usedAfterOpen: boolean }[] = [];
+    let open = false;
+    const custom: CryptoProvider = {
+      ...node20,
+      createAead: (cipher, key) => {
+        const aead = node20.createAead(cipher, key);
+        const entry = { key, usedAfterOpen: false };
+        made.push(entry);
+        const mark = (): void => void (entry.usedAfterOpen ||= open);
+        return new Proxy(aead, {
+          get(target, property, receiver) {
+            const value = Reflect.get(target, property, receiver) as unknown;
+            if (typeof value !== "function") return value;
+            return (...args: unknown[]) => {
+              mark();
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+        });
+      },
+    };
+    const s = await setup(0, custom);
+    const channel = await connect(s, 0, "direct", custom);
+    open = true;
+    await roundTrip(s, channel, 20);
+    const transport = made.filter((m) => m.usedAfterOpen);
+    // Both ends are on this node: each seals with one key and opens with another.
+    expect(transport.length).toBeGreaterThanOrEqual(4);
+    for (const { key } of transport) expect(key.every((b) => b === 0)).toBe(true);
+  });
+
   for (const threads of [0, 1, 2]) {
     it(`drops and counts replayed, tampered and forged ciphertext and keeps working (${threads} threads)`, async () => {
       const s = await setup(threads);

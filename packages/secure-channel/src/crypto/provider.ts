@@ -77,7 +77,11 @@ export interface CryptoProvider {
   sha256(...data: Uint8Array[]): Uint8Array;
   /** HMAC-SHA256 of the concatenation of `data` under `key`. */
   hmacSha256(key: Uint8Array, ...data: Uint8Array[]): Uint8Array;
-  /** An AEAD keyed once with a 32-byte key; reuse it for every message under that key. */
+  /**
+   * An AEAD keyed once with a 32-byte key; reuse it for every message under that key. The
+   * caller zeroes `key` once this returns (a channel's transport keys, each rekeyed key):
+   * keep a copy, or an imported key, never the array.
+   */
   createAead(cipher: AeadCipher, key: Uint8Array): Aead;
   /**
    * Zeroes `privateKey` and forgets anything the provider derived from it (the node

@@ -229,22 +229,24 @@ export class ChannelEnd implements ChannelCipherSink {
   }
 
   /**
-   * Keys are in: set up the transport ciphers, inline or on a crypto thread (the keys go
-   * there once and are zeroed here). The channel opens for local senders on `open()`.
+   * Keys are in: set up the transport ciphers, inline or on a crypto thread, then zero the
+   * key arrays here (a crypto thread got its copy; an inline cipher's AEADs hold their own,
+   * as `createAead` must, and as the rekey path already relies on). The channel opens for
+   * local senders on `open()`.
    */
   establish(result: HandshakeResult): void {
     const cipherOptions = { provider: this.options.provider, rekeyInterval: this.options.rekeyInterval };
     const threads = this.#node.stopped ? 0 : resolveCryptoThreads(this.options.cryptoThreads, this.options.provider);
     if (threads > 0) {
       this.#cipher = CryptoThreads.forNode(this.#node, threads).createCipher(result, cipherOptions, this, threads);
-      result.sendKey.fill(0);
-      result.receiveKey.fill(0);
     } else {
       if (this.options.cryptoThreads !== 0 && this.options.cryptoThreads !== "auto" && !this.#node.stopped) {
         this.#log.debug("a custom crypto provider cannot run on crypto threads; this channel's AEAD runs inline");
       }
       this.#cipher = new InlineChannelCipher(result, cipherOptions, this);
     }
+    result.sendKey.fill(0);
+    result.receiveKey.fill(0);
     this.#counter = this.#cipher;
     this.#deliveredInfo = deliveredInfoOf(result.peerIdentifier);
     this.#peerIdentifier = this.#deliveredInfo[SECURE_CHANNEL_IDENTIFIER] as Identifier;
