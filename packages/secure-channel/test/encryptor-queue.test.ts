@@ -1,7 +1,7 @@
 // The encryptor's FIFO: what goes in comes out in order, however pushes and takes interleave,
 // including across the points where it empties (and writes over its old slots) or compacts.
 import { describe, expect, it } from "vitest";
-import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "../dist/secure-channel/encryptor-queue.js";
+import { EncryptorQueue, PAYLOAD_LENGTH_BYTES, REPEATED_HEAD } from "../dist/secure-channel/encryptor-queue.js";
 
 const limits = { maxMessages: 100_000, maxBytes: 1 << 30 };
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
@@ -44,6 +44,39 @@ describe("EncryptorQueue", () => {
     const [head, payload] = envelope(1);
     queue.push(head, payload);
     expect(queue.head(0)).toEqual(head);
+  });
+
+  it("takeRecord writes an envelope whose head is the one before it as REPEATED_HEAD | payload length and the payload alone", () => {
+    const queue = new EncryptorQueue(limits);
+    const a = new Uint8Array(40).fill(1);
+    const b = new Uint8Array(40).fill(2);
+    const payloads = [3, 70, 0, 5, 9].map((n, i) => new Uint8Array(n).fill(0x10 + i));
+    const heads = [a, a, a, b, a]; // the same object repeats; b breaks the run, then a is written again
+    heads.forEach((head, i) => queue.push(head, payloads[i]!));
+    let bytes = 0;
+    for (let i = 0; i < heads.length; i++) bytes += queue.size(i);
+    const record = queue.takeRecord(heads.length, bytes, new Uint8Array(bytes + 4 * heads.length));
+    const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
+    let at = 0;
+    heads.forEach((head, i) => {
+      const payload = payloads[i]!;
+      const word = view.getUint32(at);
+      const repeated = i > 0 && head === heads[i - 1];
+      expect((word & REPEATED_HEAD) !== 0, `envelope ${i}`).toBe(repeated);
+      if (repeated) {
+        expect(word & ~REPEATED_HEAD).toBe(payload.length);
+        at += 4;
+      } else {
+        expect(word).toBe(head.length + PAYLOAD_LENGTH_BYTES + payload.length);
+        expect(sameBytes(record.subarray(at + 4, at + 4 + head.length), head)).toBe(true);
+        at += 8 + head.length;
+      }
+      expect(sameBytes(record.subarray(at, at + payload.length), payload), `payload ${i}`).toBe(true);
+      at += payload.length;
+    });
+    expect(at).toBe(record.length);
+    expect(record.length).toBe(bytes + 4 * heads.length - 2 * (a.length + PAYLOAD_LENGTH_BYTES)); // two heads not written
+    expect(queue.length).toBe(0);
   });
 
   it("takeRecord writes the oldest envelopes as a MESSAGES body (length, head, payload length, payload) and takes them", () => {

@@ -114,9 +114,9 @@ describe("secure-channel handshake", () => {
     expect(atInitiator.decryptOrThrow(toInitiator.encrypt(utf8("world")))).toEqual(utf8("world"));
   });
 
-  it("uses Noise_XX_25519_AESGCM_SHA256 with the hopwire/4 prologue, and message 1 is a bare ephemeral key", async () => {
+  it("uses Noise_XX_25519_AESGCM_SHA256 with the hopwire/5 prologue, and message 1 is a bare ephemeral key", async () => {
     expect(HANDSHAKE_PROTOCOL_NAME).toBe("Noise_XX_25519_AESGCM_SHA256");
-    expect(new TextDecoder().decode(HANDSHAKE_PROLOGUE)).toBe("hopwire/4");
+    expect(new TextDecoder().decode(HANDSHAKE_PROLOGUE)).toBe("hopwire/5");
     const { initiator } = machines();
     expect(sent(await initiator.handle({ type: "initialize" }))).toHaveLength(32);
   });

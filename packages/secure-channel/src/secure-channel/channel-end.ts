@@ -34,7 +34,7 @@ import {
 import { rememberClosedEncryptor } from "./channel-registry.js";
 import { decodeHeartbeat, encodeHeartbeat, keepaliveEvery } from "./liveness.js";
 import { decodeCredit, encodeCredit, ReceiveCredit, SendCredit } from "./credit.js";
-import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "./encryptor-queue.js";
+import { EncryptorQueue, PAYLOAD_LENGTH_BYTES, REPEATED_HEAD } from "./encryptor-queue.js";
 import { encodeControls, forEachControl, type ControlRecord } from "./control-records.js";
 import { SECURE_CHANNEL_IDENTIFIER } from "./local-info.js";
 import { RecentlyUsed } from "../recently-used.js";
@@ -729,21 +729,48 @@ export class ChannelEnd implements ChannelCipherSink {
     return this.#state !== "closed";
   };
 
-  /** A MESSAGE record's envelope, or each envelope of a MESSAGES record in order (a length that overruns ends it). */
+  /**
+   * A MESSAGE record's envelope, or each envelope of a MESSAGES record in order: a length
+   * that overruns the record, or a repeated head with no head before it, ends it.
+   */
   #deliverRecord(plaintext: Uint8Array): void {
-    if (plaintext[0] === InnerKind.MESSAGE) return this.#deliverPlaintext(plaintext, 1, plaintext.length);
+    if (plaintext[0] === InnerKind.MESSAGE) return void this.#deliverPlaintext(plaintext, 1, plaintext.length);
     const view = new DataView(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
     let offset = 1;
+    /** The head bytes (u32 payload length included) of the last full envelope; -1 before the first. */
+    let headLength = -1;
+    /** Whether that envelope decoded: a repeat of a head that did not is dropped too. */
+    let decoded = false;
     while (offset + 4 <= plaintext.length) {
-      const length = view.getUint32(offset);
+      const word = view.getUint32(offset);
+      const repeated = (word & REPEATED_HEAD) !== 0;
+      const length = repeated ? word & ~REPEATED_HEAD : word;
       const start = offset + 4;
-      if (start + length > plaintext.length) {
-        this.#log.debug("a MESSAGES record with a length that overruns it was cut short");
+      if (start + length > plaintext.length || (repeated && headLength < 0)) {
+        this.#log.debug("a MESSAGES record with a length that overruns it (or a repeated head with none before it) was cut short");
         return;
       }
-      this.#deliverPlaintext(plaintext, start, start + length);
+      if (repeated) this.#deliverRepeated(plaintext, start, start + length, headLength, decoded);
+      else {
+        decoded = this.#deliverPlaintext(plaintext, start, start + length);
+        headLength = decoded ? this.#envelopes!.payloadOffset - start : 0;
+      }
       offset = start + length;
     }
+  }
+
+  /**
+   * A payload under the same head as the envelope before it: its routes are the decoder's last
+   * ones, and its credit is what the sender counted, the head's bytes and the payload's.
+   */
+  #deliverRepeated(plaintext: Uint8Array, start: number, end: number, headLength: number, decoded: boolean): void {
+    if (this.#state !== "open") return;
+    const size = headLength + end - start;
+    if (!this.#receiveCredit.admit(size)) return this.#overCredit();
+    if (!decoded) return this.#consumed(size, undefined);
+    const decoder = this.#envelopes!;
+    const message = LocalMessage.fromRange(decoder.onwardRoute, decoder.returnRoute, plaintext, start, end, this.#deliveredInfo);
+    this.#consumed(size, this.#routeToWorkers(message));
   }
 
   /** The peer's grant or returned credit: more may go now. */
@@ -761,24 +788,42 @@ export class ChannelEnd implements ChannelCipherSink {
    * channel closed if that persists); else it is routed, and its credit goes back at once, or
    * when the mailbox it went to has room again if that is full.
    */
-  #deliverPlaintext(plaintext: Uint8Array, start: number, end: number): void {
-    if (this.#state !== "open") return;
+  #deliverPlaintext(plaintext: Uint8Array, start: number, end: number): boolean {
+    if (this.#state !== "open") return false;
     const size = end - start;
-    if (!this.#receiveCredit.admit(size)) return this.#overCredit();
-    let mailbox: Mailbox | undefined;
+    if (!this.#receiveCredit.admit(size)) {
+      this.#overCredit();
+      return false;
+    }
+    // A stream repeats its head: the decoder then reuses the routes (return route with us in front) it made for the last one.
+    // It reads the record in place, and the payload stays a range of it until a worker reads it: no view per envelope.
+    const decoder = (this.#envelopes ??= new EnvelopeHeadDecoder({ returnPrefix: this.encryptorAddress }));
+    let message: LocalMessage | undefined;
     try {
-      // A stream repeats its head: the decoder then reuses the routes (return route with us in front) it made for the last one.
-      // It reads the record in place, and the payload stays a range of it until a worker reads it: no view per envelope.
-      const decoder = (this.#envelopes ??= new EnvelopeHeadDecoder({ returnPrefix: this.encryptorAddress }));
       decoder.decode(plaintext, start, end);
       const payloadStart = decoder.payloadOffset;
-      const message = LocalMessage.fromRange(decoder.onwardRoute, decoder.returnRoute, plaintext, payloadStart, payloadStart + decoder.payloadLength, this.#deliveredInfo);
-      const toWorkers = (this.#toWorkers ??= new RouteMemo(this.#node.router, this.producerAddress.key));
-      mailbox = toWorkers.route(message);
+      message = LocalMessage.fromRange(decoder.onwardRoute, decoder.returnRoute, plaintext, payloadStart, payloadStart + decoder.payloadLength, this.#deliveredInfo);
     } catch (error) {
-      // Unknown address, flow-control denial, bad envelope: the peer learns nothing.
-      this.#log.debug(`channel ${this.encryptorAddress.toString()} could not deliver a message`, error);
+      this.#log.debug(`channel ${this.encryptorAddress.toString()} could not decode a message`, error);
     }
+    this.#consumed(size, message === undefined ? undefined : this.#routeToWorkers(message));
+    return message !== undefined;
+  }
+
+  /** Routes a decrypted envelope to local workers; the mailbox it went to, if it did. */
+  #routeToWorkers(message: LocalMessage): Mailbox | undefined {
+    try {
+      const toWorkers = (this.#toWorkers ??= new RouteMemo(this.#node.router, this.producerAddress.key));
+      return toWorkers.route(message);
+    } catch (error) {
+      // Unknown address, flow-control denial: the peer learns nothing.
+      this.#log.debug(`channel ${this.encryptorAddress.toString()} could not deliver a message`, error);
+      return undefined;
+    }
+  }
+
+  /** An admitted envelope's credit goes back at once, or when the mailbox it went to has room again if that is full. */
+  #consumed(size: number, mailbox: Mailbox | undefined): void {
     if (mailbox?.isFull && mailbox.onRoom) {
       this.#receiveCredit.hold(size);
       this.#holdUntilRoom(mailbox);

@@ -4,6 +4,13 @@ import { MailboxBound, copyBytes, writeU32BE, type ResolvedMailboxLimits } from 
 export const PAYLOAD_LENGTH_BYTES = 4;
 
 /**
+ * In a MESSAGES record, an envelope's u32 length with this bit set says "the same head as the
+ * envelope before it": the other 31 bits are the payload's length, and only the payload follows.
+ * (An envelope is at most 16 MiB, so the bit is free.)
+ */
+export const REPEATED_HEAD = 0x8000_0000;
+
+/**
  * The encryptor's queue: envelopes (head and payload, not yet sealed) waiting for the end of
  * the turn, for credit from the peer or for room in the first hop. Its MailboxBound is what
  * the encryptor mailbox reports as `isFull`, so local senders wait rather than grow it.
@@ -69,21 +76,29 @@ export class EncryptorQueue {
   /**
    * Removes the `count` oldest envelopes (`bytes` in all, as `size` counts them) and writes
    * them at the start of `into` as the body of a MESSAGES record: for each, its length (u32),
-   * head, payload length (u32) and payload. Returns that part of `into` (bytes + 4 × count).
-   * One pass over the queue, as a stream of small messages makes records of hundreds.
+   * head, payload length (u32) and payload — or, when its head is the one before it (a
+   * stream's), REPEATED_HEAD | payload length (u32) and the payload alone: at 64 B a head is
+   * most of an envelope. Returns that part of `into` (at most bytes + 4 × count). One pass
+   * over the queue, as a stream of small messages makes records of hundreds.
    */
   takeRecord(count: number, bytes: number, into: Uint8Array): Uint8Array {
     const heads = this.#heads;
     const payloads = this.#payloads;
     let at = 0;
+    let previous: Uint8Array | undefined;
     for (let i = this.#first, end = this.#first + count; i < end; i++) {
       const head = heads[i]!;
       const payload = payloads[i]!;
       heads[i] = EMPTY;
       payloads[i] = EMPTY;
-      at = writeU32BE(into, at, head.length + PAYLOAD_LENGTH_BYTES + payload.length);
-      at = copyBytes(into, at, head);
-      at = writeU32BE(into, at, payload.length);
+      if (head === previous) {
+        at = writeU32BE(into, at, (REPEATED_HEAD | payload.length) >>> 0);
+      } else {
+        at = writeU32BE(into, at, head.length + PAYLOAD_LENGTH_BYTES + payload.length);
+        at = copyBytes(into, at, head);
+        at = writeU32BE(into, at, payload.length);
+        previous = head;
+      }
       at = copyBytes(into, at, payload);
     }
     this.#advance(count, bytes);
