@@ -731,30 +731,26 @@ export class ChannelEnd implements ChannelCipherSink {
 
   /**
    * A MESSAGE record's envelope, or each envelope of a MESSAGES record in order: a length
-   * that overruns the record, or a repeated head with no head before it, ends it.
+   * that overruns the record, or a repeated head whose head was not delivered (none before
+   * it, or one that was refused), ends it.
    */
   #deliverRecord(plaintext: Uint8Array): void {
     if (plaintext[0] === InnerKind.MESSAGE) return void this.#deliverPlaintext(plaintext, 1, plaintext.length);
     const view = new DataView(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
     let offset = 1;
-    /** The head bytes (u32 payload length included) of the last full envelope; -1 before the first. */
+    /** The head bytes (u32 payload length included) of the last full envelope, or -1 if there is none to repeat. */
     let headLength = -1;
-    /** Whether that envelope decoded: a repeat of a head that did not is dropped too. */
-    let decoded = false;
     while (offset + 4 <= plaintext.length) {
       const word = view.getUint32(offset);
       const repeated = (word & REPEATED_HEAD) !== 0;
       const length = repeated ? word & ~REPEATED_HEAD : word;
       const start = offset + 4;
       if (start + length > plaintext.length || (repeated && headLength < 0)) {
-        this.#log.debug("a MESSAGES record with a length that overruns it (or a repeated head with none before it) was cut short");
+        this.#log.debug("a MESSAGES record with a length that overruns it (or a repeated head with none to repeat) was cut short");
         return;
       }
-      if (repeated) this.#deliverRepeated(plaintext, start, start + length, headLength, decoded);
-      else {
-        decoded = this.#deliverPlaintext(plaintext, start, start + length);
-        headLength = decoded ? this.#envelopes!.payloadOffset - start : 0;
-      }
+      if (repeated) this.#deliverRepeated(plaintext, start, start + length, headLength);
+      else headLength = this.#deliverPlaintext(plaintext, start, start + length);
       offset = start + length;
     }
   }
@@ -763,14 +759,20 @@ export class ChannelEnd implements ChannelCipherSink {
    * A payload under the same head as the envelope before it: its routes are the decoder's last
    * ones, and its credit is what the sender counted, the head's bytes and the payload's.
    */
-  #deliverRepeated(plaintext: Uint8Array, start: number, end: number, headLength: number, decoded: boolean): void {
-    if (this.#state !== "open") return;
+  #deliverRepeated(plaintext: Uint8Array, start: number, end: number, headLength: number): void {
     const size = headLength + end - start;
-    if (!this.#receiveCredit.admit(size)) return this.#overCredit();
-    if (!decoded) return this.#consumed(size, undefined);
+    if (!this.#admit(size)) return;
     const decoder = this.#envelopes!;
     const message = LocalMessage.fromRange(decoder.onwardRoute, decoder.returnRoute, plaintext, start, end, this.#deliveredInfo);
     this.#consumed(size, this.#routeToWorkers(message));
+  }
+
+  /** Whether an envelope of `size` bytes may be delivered: the end is open and it is within the peer's credit (else dropped and counted). */
+  #admit(size: number): boolean {
+    if (this.#state !== "open") return false;
+    if (this.#receiveCredit.admit(size)) return true;
+    this.#overCredit();
+    return false;
   }
 
   /** The peer's grant or returned credit: more may go now. */
@@ -786,15 +788,13 @@ export class ChannelEnd implements ChannelCipherSink {
   /**
    * One envelope for a local worker. Past the peer's credit it is dropped and counted (and the
    * channel closed if that persists); else it is routed, and its credit goes back at once, or
-   * when the mailbox it went to has room again if that is full.
+   * when the mailbox it went to has room again if that is full. Returns the length of its
+   * head (u32 payload length included), for envelopes that repeat it, or -1 if it was not
+   * delivered.
    */
-  #deliverPlaintext(plaintext: Uint8Array, start: number, end: number): boolean {
-    if (this.#state !== "open") return false;
+  #deliverPlaintext(plaintext: Uint8Array, start: number, end: number): number {
     const size = end - start;
-    if (!this.#receiveCredit.admit(size)) {
-      this.#overCredit();
-      return false;
-    }
+    if (!this.#admit(size)) return -1;
     // A stream repeats its head: the decoder then reuses the routes (return route with us in front) it made for the last one.
     // It reads the record in place, and the payload stays a range of it until a worker reads it: no view per envelope.
     const decoder = (this.#envelopes ??= new EnvelopeHeadDecoder({ returnPrefix: this.encryptorAddress }));
@@ -807,7 +807,7 @@ export class ChannelEnd implements ChannelCipherSink {
       this.#log.debug(`channel ${this.encryptorAddress.toString()} could not decode a message`, error);
     }
     this.#consumed(size, message === undefined ? undefined : this.#routeToWorkers(message));
-    return message !== undefined;
+    return message === undefined ? -1 : decoder.payloadOffset - start;
   }
 
   /** Routes a decrypted envelope to local workers; the mailbox it went to, if it did. */
