@@ -103,6 +103,8 @@ export class TcpConnection {
   #reader = new FrameReader();
   /** Decodes frame heads; its return routes start with this connection's sender. */
   #decoder: EnvelopeHeadDecoder;
+  /** Whether a frame with a head came (a repeated-head frame repeats the last one's, which the decoder holds). */
+  #headSeen = false;
   readonly #consumerOf: readonly FlowControlId[];
   readonly #reconnect: ResolvedTcpReconnect | undefined;
   #state: TcpConnectionState = "open";
@@ -470,20 +472,28 @@ export class TcpConnection {
     else this.#partialSince = 0;
   };
 
-  readonly #onFrame = (bytes: Buffer, start: number, end: number): boolean => {
+  readonly #onFrame = (bytes: Buffer, start: number, end: number, repeatsHead: boolean): boolean => {
     this.#framesIn++;
     this.#firstFrameSeen = true;
     // A keepalive (KEEPALIVE_FRAME_LENGTH): its bytes already counted as a sign of life.
-    if (end === start) return true;
+    if (end === start && !repeatsHead) return true;
     this.#messagesIn++;
     const decoder = this.#decoder;
-    try {
-      decoder.decode(bytes, start, end);
-    } catch (error) {
-      // The connection closes with TCP_FRAME_MALFORMED; the codec's message never quotes the bytes.
-      if (error instanceof DecodeError) throw new MalformedFrameError(`The frame does not hold a valid network envelope: ${error.message}`, { cause: error });
-      throw error;
+    let payloadOffset = start;
+    if (!repeatsHead) {
+      try {
+        decoder.decode(bytes, start, end);
+      } catch (error) {
+        // The connection closes with TCP_FRAME_MALFORMED; the codec's message never quotes the bytes.
+        if (error instanceof DecodeError) throw new MalformedFrameError(`The frame does not hold a valid network envelope: ${error.message}`, { cause: error });
+        throw error;
+      }
+      payloadOffset = decoder.payloadOffset;
+      this.#headSeen = true;
+    } else if (!this.#headSeen) {
+      throw new MalformedFrameError("A repeated-head frame came before any frame with a head");
     }
+    // A repeated-head frame goes where the last head said: the decoder still holds its routes.
     const onward = decoder.onwardRoute;
     // Routes are immutable and the decoder hands back the same route for a repeated head.
     if (onward !== this.#checkedOnward) {
@@ -499,7 +509,7 @@ export class TcpConnection {
     }
     // The return route already starts with this connection's sender, so replies come back through it.
     // The payload stays a range of the frame's bytes: a relay that passes it on copies it from there, no view made.
-    const message = LocalMessage.fromRange(onward, decoder.returnRoute, bytes, decoder.payloadOffset, end);
+    const message = LocalMessage.fromRange(onward, decoder.returnRoute, bytes, payloadOffset, end);
     let mailbox: Mailbox | undefined;
     try {
       mailbox = this.#delivery.route(message);
@@ -768,6 +778,7 @@ export class TcpConnection {
     this.#closedReason = undefined;
     this.#reader = new FrameReader();
     this.#decoder = new EnvelopeHeadDecoder({ returnPrefix: this.address });
+    this.#headSeen = false;
     this.#checkedOnward = undefined;
     this.#lastFeederRoute = undefined;
     this.#writer = new FrameWriter(socket, () => this.#checkDrained());

@@ -1,12 +1,13 @@
 import { FrameTooLargeError, TcpProtocolVersionError, TruncatedFrameError } from "./errors.js";
-import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION } from "./protocol.js";
+import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION, REPEATED_HEAD_FRAME } from "./protocol.js";
 
 /**
  * Splits a TCP byte stream into frames: one protocol version byte, then frames of a u32
  * big-endian length and that many bytes. It handles frames split across chunks and many
- * frames per chunk. A frame that lies whole inside a chunk is handed out as a range of the
- * chunk (no copy, not even a view object); only a frame that spans chunks is assembled, with one copy, once all
- * its bytes have arrived (memory grows with the bytes received, not with the length a
+ * frames per chunk. A repeated-head frame (REPEATED_HEAD_FRAME) is handed out flagged, its
+ * bytes the payload alone: the caller knows the head it repeats. A frame that lies whole
+ * inside a chunk is handed out as a range of the chunk (no copy, not even a view object);
+ * only a frame that spans chunks is assembled, with one copy, once all its bytes have arrived (memory grows with the bytes received, not with the length a
  * peer announces).
  */
 export class FrameReader {
@@ -16,6 +17,7 @@ export class FrameReader {
   /** Pieces of the frame being assembled, and how many bytes it still needs. */
   #pieces: Buffer[] = [];
   #frameLength = 0;
+  #frameRepeatsHead = false;
   #missing = 0;
 
   constructor(readonly maxFrameLength: number = MAX_FRAME_LENGTH) {}
@@ -26,11 +28,11 @@ export class FrameReader {
   }
 
   /**
-   * Feeds one chunk; calls `onFrame(buffer, start, end)` for every complete frame, in order. Throws
+   * Feeds one chunk; calls `onFrame(buffer, start, end, repeatsHead)` for every complete frame, in order. Throws
    * TcpProtocolVersionError or FrameTooLargeError on a protocol violation (the caller
    * closes the connection). `onFrame` may stop the reader by returning false.
    */
-  push(chunk: Buffer, onFrame: (buffer: Buffer, start: number, end: number) => boolean | void): void {
+  push(chunk: Buffer, onFrame: (buffer: Buffer, start: number, end: number, repeatsHead: boolean) => boolean | void): void {
     let offset = 0;
     const end = chunk.length;
     if (!this.#versionChecked) {
@@ -52,30 +54,33 @@ export class FrameReader {
         if (this.#missing > 0) return;
         const frame = Buffer.concat(this.#pieces, this.#frameLength);
         this.#pieces = [];
-        if (onFrame(frame, 0, frame.length) === false) return;
+        if (onFrame(frame, 0, frame.length, this.#frameRepeatsHead) === false) return;
         continue;
       }
-      let length: number;
+      let word: number;
       if (this.#headerFill === 0 && end - offset >= FRAME_HEADER_LENGTH) {
         // By hand: Buffer#readUInt32BE checks its bounds, and this runs once per frame.
-        length = ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) | chunk[offset + 3]!) >>> 0;
+        word = ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) | chunk[offset + 3]!) >>> 0;
         offset += FRAME_HEADER_LENGTH;
       } else {
         // The length prefix itself spans chunks.
         while (this.#headerFill < FRAME_HEADER_LENGTH && offset < end) this.#header[this.#headerFill++] = chunk[offset++]!;
         if (this.#headerFill < FRAME_HEADER_LENGTH) return;
         this.#headerFill = 0;
-        length = this.#header.readUInt32BE(0);
+        word = this.#header.readUInt32BE(0);
       }
+      const repeatsHead = word >= REPEATED_HEAD_FRAME;
+      const length = repeatsHead ? word - REPEATED_HEAD_FRAME : word;
       if (length > this.maxFrameLength) {
         throw new FrameTooLargeError(`The peer announced a frame of ${length} bytes; the maximum is ${this.maxFrameLength}`);
       }
       if (end - offset >= length) {
         const start = offset;
         offset += length;
-        if (onFrame(chunk, start, offset) === false) return;
+        if (onFrame(chunk, start, offset, repeatsHead) === false) return;
       } else {
         this.#frameLength = length;
+        this.#frameRepeatsHead = repeatsHead;
         this.#pieces.push(chunk.subarray(offset));
         this.#missing = length - (end - offset);
         return;

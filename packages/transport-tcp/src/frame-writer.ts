@@ -1,7 +1,7 @@
 import type { Socket } from "node:net";
 import { Route, copyBytes, envelopeHeadBound, writeEnvelopeHead, writeU32BE, type LocalMessage } from "@hopwire/runtime";
 import { FrameTooLargeError } from "./errors.js";
-import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION } from "./protocol.js";
+import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION, REPEATED_HEAD_FRAME } from "./protocol.js";
 
 /** Size of the buffers that frame heads (and small payloads) are written into. */
 const ARENA_SIZE = 64 * 1024;
@@ -52,16 +52,12 @@ export class FrameWriter {
   #scheduled = false;
   #closed = false;
   /**
-   * The routes of the last frame and where its head bytes (0x93 … bin32 tag) lie: a stream
-   * repeats them. The bytes stay in the arena they were written to (an arena is never
-   * rewritten, only replaced), so remembering them costs no copy: every sendAndReceive
-   * has a return route of its own, and a copy per frame that is never reused was waste.
+   * The routes of the last frame that carried a head (its onward route's first hop is this
+   * connection, not written): the peer's reader remembers them, so a frame with the same
+   * routes is written as a repeated-head frame (REPEATED_HEAD_FRAME), its payload alone.
    */
-  #lastOnward: Route = Route.EMPTY;
+  #lastOnward: Route | undefined;
   #lastReturn: Route = Route.EMPTY;
-  #lastHead: Buffer | undefined;
-  #lastHeadStart = 0;
-  #lastHeadEnd = 0;
   /** When bytes were last handed to the socket (Date.now()): the keepalive clock. */
   lastWriteAt = Date.now();
   /** Messages (not keepalives) queued so far: the idle clock looks at it. */
@@ -109,46 +105,28 @@ export class FrameWriter {
     const parts = message.parts;
     const payloadLength = message.payloadLength;
     if (payloadLength > MAX_FRAME_LENGTH) throw tooLarge(payloadLength);
-    this.framesOut++;
     // A payload in parts is written part by part (never joined): see #writeParts.
     const copy = parts === undefined && payloadLength < COPY_THRESHOLD;
-    const cached = this.#lastHead;
     let headEnd: number;
-    let frameStart: number;
-    if (cached && sameHops(onward, this.#lastOnward, 1) && sameHops(returnRoute, this.#lastReturn, 0)) {
-      const length = this.#lastHeadEnd - this.#lastHeadStart;
-      this.#reserve(FRAME_HEADER_LENGTH + length + 4 + (copy ? payloadLength : 0));
-      frameStart = this.#pos;
-      const at = frameStart + FRAME_HEADER_LENGTH;
-      const arena = this.#arena;
-      if (cached === arena) arena.copyWithin(at, this.#lastHeadStart, this.#lastHeadEnd);
-      else {
-        // The last head is in an arena handed to the socket: copied once into this one, and read from here on.
-        copyBytes(arena, at, cached, this.#lastHeadStart, this.#lastHeadEnd);
-        this.#lastHead = arena;
-        this.#lastHeadStart = at;
-        this.#lastHeadEnd = at + length;
-      }
-      writeU32BE(arena, at + length, payloadLength);
-      headEnd = at + length + 4;
+    const last = this.#lastOnward;
+    if (last !== undefined && sameHops(onward, last, 1) && sameHops(returnRoute, this.#lastReturn, 0)) {
+      this.#reserve(FRAME_HEADER_LENGTH + (copy ? payloadLength : 0));
+      headEnd = this.#pos + FRAME_HEADER_LENGTH;
+      writeU32BE(this.#arena, this.#pos, (REPEATED_HEAD_FRAME | payloadLength) >>> 0);
     } else {
       // The onward route without its first hop: this connection.
       this.#reserve(FRAME_HEADER_LENGTH + envelopeHeadBound(message, "network", 1) + (copy ? payloadLength : 0));
-      frameStart = this.#pos;
-      const at = frameStart + FRAME_HEADER_LENGTH;
-      headEnd = writeEnvelopeHead(this.#arena, at, message, "network", 1);
-      if (headEnd - at <= MAX_CACHED_HEAD) {
-        this.#lastHead = this.#arena;
-        this.#lastHeadStart = at;
-        this.#lastHeadEnd = headEnd - 4;
-        this.#lastOnward = onward;
-        this.#lastReturn = returnRoute;
-      } else this.#lastHead = undefined;
+      const frameStart = this.#pos;
+      headEnd = writeEnvelopeHead(this.#arena, frameStart + FRAME_HEADER_LENGTH, message, "network", 1);
+      const envelopeLength = headEnd - frameStart - FRAME_HEADER_LENGTH + payloadLength;
+      if (envelopeLength > MAX_FRAME_LENGTH) throw tooLarge(envelopeLength);
+      writeU32BE(this.#arena, frameStart, envelopeLength);
+      // Only now, with the frame certain to be written: the peer's reader follows the frames it gets.
+      this.#lastOnward = onward;
+      this.#lastReturn = returnRoute;
     }
+    this.framesOut++;
     const arena = this.#arena;
-    const envelopeLength = headEnd - frameStart - FRAME_HEADER_LENGTH + payloadLength;
-    if (envelopeLength > MAX_FRAME_LENGTH) throw tooLarge(envelopeLength);
-    writeU32BE(arena, frameStart, envelopeLength);
     if (parts !== undefined) {
       this.#pos = headEnd;
       this.#writeParts(parts);
@@ -220,15 +198,13 @@ export class FrameWriter {
   /**
    * Moves the retired arenas whose last flush has been written to the spares. A write's
    * callback comes once the socket has handed its bytes to the kernel (net.Socket calls
-   * them in order), so nothing refers to those bytes any more. The head cache must not
-   * point into a reused arena.
+   * them in order), so nothing refers to those bytes any more.
    */
   #recycle(): void {
     const retired = this.#retired;
     while (retired.length > 0 && this.#retiredAt[0]! <= this.#flushesDone) {
       const arena = retired.shift()!;
       this.#retiredAt.shift();
-      if (arena === this.#lastHead) this.#lastHead = undefined;
       if (this.#spare.length < SPARE_ARENAS) this.#spare.push(arena);
     }
   }
@@ -300,11 +276,6 @@ export class FrameWriter {
     if (!this.#closed) this.onFlushed();
   };
 }
-
-const MAX_CACHED_HEAD = 1024;
-
-
-
 
 /** Whether two routes hold the same addresses from index `from` on. */
 function sameHops(a: Route, b: Route, from: number): boolean {

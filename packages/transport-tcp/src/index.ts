@@ -30,4 +30,4 @@ export {
   ConnectionLimitError,
   DialDeniedError,
 } from "./errors.js";
-export { PROTOCOL_VERSION, MAX_FRAME_LENGTH, KEEPALIVE_FRAME_LENGTH, TCP } from "./protocol.js";
+export { PROTOCOL_VERSION, MAX_FRAME_LENGTH, KEEPALIVE_FRAME_LENGTH, REPEATED_HEAD_FRAME, TCP } from "./protocol.js";

@@ -1,11 +1,23 @@
-/** The byte each side writes first. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The byte each side writes first. Version 2 added repeated-head frames
+ * (REPEATED_HEAD_FRAME); a version 1 peer is refused with TcpProtocolVersionError.
+ */
+export const PROTOCOL_VERSION = 2;
 
-/** The largest envelope a frame may carry (the u32 length prefix's maximum value): 16 MiB. */
+/** The largest envelope a frame may carry: 16 MiB. */
 export const MAX_FRAME_LENGTH = 16 * 1024 * 1024;
 
 /** Bytes of the big-endian u32 length that precedes every envelope. */
 export const FRAME_HEADER_LENGTH = 4;
+
+/**
+ * A frame whose length word has this bit set carries a payload alone (the length is the
+ * low 31 bits): its envelope head (onward and return routes) is the one of the last frame
+ * that carried a head on this connection. A stream's messages repeat their routes, which
+ * were about half of a 64 B message's frame (a 55-byte head); the sender writes them once.
+ * Frame lengths never reach this bit (MAX_FRAME_LENGTH is 2^24).
+ */
+export const REPEATED_HEAD_FRAME = 0x8000_0000;
 
 /** TCP addresses in routes: "1#host:port". */
 export const TCP = 1;

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { once } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
-import { decodeBody, decodeEnvelopeHead, encodeBody, LocalMessage, route, type Node } from "@hopwire/runtime";
+import { decodeBody, encodeBody, LocalMessage, route, type Node } from "@hopwire/runtime";
 import { BackpressureError, type TcpConnection } from "@hopwire/transport-tcp";
 import { FrameReader } from "../dist/frame-reader.js";
 import { Relay } from "../../../examples/src/hello/relay.js";
-import { startNode } from "./support.js";
+import { messagesOf, startNode } from "./support.js";
 
 // The slow reader never sends a frame, so liveness would close its connection after the first
 // frame timeout (10 s) or the peer timeout (30 s): long enough on a quiet machine, not under
@@ -41,13 +41,11 @@ async function slowReader() {
     accepted,
     startReading(): void {
       const reader = new FrameReader();
-      socket!.on("data", (chunk: Buffer) =>
-        reader.push(chunk, (b, start, end) => {
-          if (start === end) return; // a keepalive
-          bodies.push(decodeBody(b.subarray(decodeEnvelopeHead(b, "network", start, end).payloadOffset, end)));
-          for (const w of waiters) if (bodies.length === w.count) w.resolve();
-        }),
-      );
+      const onFrame = messagesOf((message) => {
+        bodies.push(decodeBody(message.payload));
+        for (const w of waiters) if (bodies.length === w.count) w.resolve();
+      });
+      socket!.on("data", (chunk: Buffer) => reader.push(chunk, onFrame));
       socket!.resume();
     },
     received(count: number): Promise<void> {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { Address, LocalMessage, Route, decodeBody, decodeEnvelope, encodeBody, encodeEnvelope, route } from "@hopwire/runtime";
-import { MAX_FRAME_LENGTH, type TcpConnection } from "@hopwire/transport-tcp";
+import { Address, LocalMessage, Route, decodeBody, decodeEnvelope, decodeEnvelopeHead, encodeBody, encodeEnvelope, route } from "@hopwire/runtime";
+import { MAX_FRAME_LENGTH, PROTOCOL_VERSION, REPEATED_HEAD_FRAME, type TcpConnection } from "@hopwire/transport-tcp";
 import { FrameReader } from "../dist/frame-reader.js";
 import { closed, frame, rawClient, startNode, startResponder, type Responder } from "./support.js";
 
@@ -39,6 +39,11 @@ async function expectClosedWith(bytes: Buffer, code: RegExp, endAfterWrite = fal
   await stillGood();
 }
 
+/** A repeated-head frame: the length word with its top bit set, then the payload alone. */
+function repeated(payload: Uint8Array): Buffer {
+  return Buffer.concat([lengthPrefix(REPEATED_HEAD_FRAME + payload.length), payload]);
+}
+
 function lengthPrefix(length: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(length);
@@ -54,7 +59,8 @@ describe("bad input from the network", () => {
     let keepalives = 0;
     const reply = new Promise<Buffer>((resolve) =>
       raw.on("data", (chunk: Buffer) =>
-        reader.push(chunk, (b, start, end) => {
+        reader.push(chunk, (b, start, end, repeatsHead) => {
+          expect(repeatsHead).toBe(false); // the first frame with a message carries its head
           // A frame of length 0 is a keepalive; the first one follows the version byte at once.
           if (start === end) keepalives++;
           else resolve(Buffer.from(b.subarray(start, end)));
@@ -62,7 +68,7 @@ describe("bad input from the network", () => {
       ),
     );
     const ret = new LocalMessage(new Route([new Address(0, "echoer")]), new Route([new Address(0, "raw-client")]), encodeBody("hi"));
-    raw.write(Buffer.concat([Buffer.of(1), frame(encodeEnvelope(ret, "network"))]));
+    raw.write(Buffer.concat([Buffer.of(PROTOCOL_VERSION), frame(encodeEnvelope(ret, "network"))]));
     raw.resume();
     const envelope = decodeEnvelope(await reply, "network");
     // The reply's onward route is what we asked replies to follow; the sender popped its own hop.
@@ -74,27 +80,28 @@ describe("bad input from the network", () => {
   });
 
   it("a wrong protocol version byte closes that connection only", async () => {
-    await expectClosedWith(Buffer.concat([Buffer.of(2), frame(encodeEnvelope(toEchoer, "network"))]), /TCP_PROTOCOL_VERSION/);
+    // Version 1 had no repeated-head frames: a peer that speaks it is refused, not misread.
+    await expectClosedWith(Buffer.concat([Buffer.of(1), frame(encodeEnvelope(toEchoer, "network"))]), /TCP_PROTOCOL_VERSION/);
   });
 
   it("an oversized length closes that connection only, before any body is buffered", async () => {
-    await expectClosedWith(Buffer.concat([Buffer.of(1), lengthPrefix(MAX_FRAME_LENGTH + 1)]), /TCP_FRAME_TOO_LARGE/);
-    await expectClosedWith(Buffer.concat([Buffer.of(1), lengthPrefix(0xffffffff)]), /TCP_FRAME_TOO_LARGE/);
+    await expectClosedWith(Buffer.concat([Buffer.of(PROTOCOL_VERSION), lengthPrefix(MAX_FRAME_LENGTH + 1)]), /TCP_FRAME_TOO_LARGE/);
+    await expectClosedWith(Buffer.concat([Buffer.of(PROTOCOL_VERSION), lengthPrefix(0xffffffff)]), /TCP_FRAME_TOO_LARGE/);
   });
 
   it("a truncated frame (peer closes mid-frame) is logged and closes that connection only", async () => {
     const whole = frame(encodeEnvelope(toEchoer, "network"));
-    await expectClosedWith(Buffer.concat([Buffer.of(1), whole.subarray(0, whole.length - 3)]), /TCP_FRAME_TRUNCATED/, true);
-    await expectClosedWith(Buffer.of(1, 0, 0), /TCP_FRAME_TRUNCATED/, true);
+    await expectClosedWith(Buffer.concat([Buffer.of(PROTOCOL_VERSION), whole.subarray(0, whole.length - 3)]), /TCP_FRAME_TRUNCATED/, true);
+    await expectClosedWith(Buffer.of(PROTOCOL_VERSION, 0, 0), /TCP_FRAME_TRUNCATED/, true);
   });
 
   it("an undecodable envelope closes that connection only, without logging its bytes", async () => {
-    await expectClosedWith(Buffer.concat([Buffer.of(1), frame(Buffer.from("SECRET-PLAINTEXT not msgpack"))]), /TCP_FRAME_MALFORMED/);
+    await expectClosedWith(Buffer.concat([Buffer.of(PROTOCOL_VERSION), frame(Buffer.from("SECRET-PLAINTEXT not msgpack"))]), /TCP_FRAME_MALFORMED/);
     // A local (4-element) envelope never comes from the network.
-    await expectClosedWith(Buffer.concat([Buffer.of(1), frame(encodeEnvelope(toEchoer, "local"))]), /TCP_FRAME_MALFORMED/);
+    await expectClosedWith(Buffer.concat([Buffer.of(PROTOCOL_VERSION), frame(encodeEnvelope(toEchoer, "local"))]), /TCP_FRAME_MALFORMED/);
     // A valid envelope followed by garbage inside the same frame.
     const padded = Buffer.concat([encodeEnvelope(toEchoer, "network"), Buffer.from("SECRET-PLAINTEXT")]);
-    await expectClosedWith(Buffer.concat([Buffer.of(1), frame(padded)]), /TCP_FRAME_MALFORMED/);
+    await expectClosedWith(Buffer.concat([Buffer.of(PROTOCOL_VERSION), frame(padded)]), /TCP_FRAME_MALFORMED/);
     expect(responder.log.lines.join("\n")).not.toContain("SECRET-PLAINTEXT");
   });
 
@@ -113,12 +120,12 @@ describe("bad input from the network", () => {
       Buffer.from([0x93, 0x91, 0x92, 0x00, 0xa0, 0x90, 0xc4, 0x00]),
       Buffer.from([0x93, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x90, 0xc4, 0x00]),
     ];
-    for (const bytes of cases) await expectClosedWith(Buffer.concat([Buffer.of(1), frame(bytes)]), /TCP_FRAME_MALFORMED/);
+    for (const bytes of cases) await expectClosedWith(Buffer.concat([Buffer.of(PROTOCOL_VERSION), frame(bytes)]), /TCP_FRAME_MALFORMED/);
     // A head the connection has cached (the same routes as the frame before), with a payload
     // length that disagrees with its frame.
     const lying = Buffer.from(good);
     lying.writeUInt32BE(good.length, good.length - "SECRET-PLAINTEXT".length - 4);
-    await expectClosedWith(Buffer.concat([Buffer.of(1), frame(good), frame(lying)]), /TCP_FRAME_MALFORMED/);
+    await expectClosedWith(Buffer.concat([Buffer.of(PROTOCOL_VERSION), frame(good), frame(lying)]), /TCP_FRAME_MALFORMED/);
     expect(responder.log.lines.join("\n")).not.toContain("SECRET-PLAINTEXT");
   });
 
@@ -126,7 +133,7 @@ describe("bad input from the network", () => {
     for (let i = 0; i < 20; i++) {
       const junk = randomBytes(1 + (i * 397) % 5000);
       // Half the time start with a valid version byte so the junk reaches the frame parser.
-      if (i % 2 === 0) junk[0] = 1;
+      if (i % 2 === 0) junk[0] = PROTOCOL_VERSION;
       const raw = await rawClient(responder.listener.address);
       raw.end(junk);
       await closed(raw);
@@ -143,9 +150,9 @@ describe("bad input from the network", () => {
     const reader = new FrameReader();
     let replies = 0;
     const all = new Promise<void>((resolve) =>
-      raw.on("data", (chunk: Buffer) => reader.push(chunk, (_b, start, end) => void (start !== end && ++replies === 66 && resolve()))),
+      raw.on("data", (chunk: Buffer) => reader.push(chunk, (_b, start, end, repeatsHead) => void ((start !== end || repeatsHead) && ++replies === 66 && resolve()))),
     );
-    const frames: Buffer[] = [Buffer.of(1)];
+    const frames: Buffer[] = [Buffer.of(PROTOCOL_VERSION)];
     for (let i = 0; i < 100; i++) {
       const to = i % 3 === 0 ? "nobody" : "echoer";
       const m = new LocalMessage(new Route([new Address(0, to)]), new Route([new Address(0, "raw")]), encodeBody(i));
@@ -158,5 +165,38 @@ describe("bad input from the network", () => {
     await all;
     await stillGood();
     raw.destroy();
+  });
+
+  it("repeated-head frames go where the last head said, and a repeat before any head closes that connection", async () => {
+    // Undeliverable heads drop their repeats too: a repeat never reaches another worker.
+    const raw = await rawClient(responder.listener.address, true);
+    const reader = new FrameReader();
+    const echoed: unknown[] = [];
+    let heads = 0;
+    const all = new Promise<void>((resolve) =>
+      raw.on("data", (chunk: Buffer) =>
+        reader.push(chunk, (b, start, end, repeatsHead) => {
+          if (start === end && !repeatsHead) return; // a keepalive
+          let payloadOffset = start;
+          if (!repeatsHead) {
+            heads++;
+            payloadOffset = decodeEnvelopeHead(b, "network", start, end).payloadOffset;
+          }
+          echoed.push(decodeBody(b.subarray(payloadOffset, end)));
+          if (echoed.length === 4) resolve();
+        }),
+      ),
+    );
+    const toEcho = (body: unknown) => frame(encodeEnvelope(new LocalMessage(new Route([new Address(0, "echoer")]), new Route([new Address(0, "raw")]), encodeBody(body)), "network"));
+    const toNobody = frame(encodeEnvelope(new LocalMessage(new Route([new Address(0, "nobody")]), new Route([new Address(0, "raw")]), encodeBody("lost")), "network"));
+    raw.write(Buffer.concat([Buffer.of(PROTOCOL_VERSION), toEcho(1), repeated(encodeBody(2)), repeated(encodeBody(3)), toNobody, repeated(encodeBody("lost too")), toEcho(4)]));
+    raw.resume();
+    await all;
+    expect(echoed).toEqual([1, 2, 3, 4]);
+    // The echoer's replies repeat their head too: the first reply carried it, the other three did not.
+    expect(heads).toBe(1);
+    raw.destroy();
+    await expectClosedWith(Buffer.concat([Buffer.of(PROTOCOL_VERSION), repeated(encodeBody("SECRET-PLAINTEXT"))]), /TCP_FRAME_MALFORMED/);
+    expect(responder.log.lines.join("\n")).not.toContain("SECRET-PLAINTEXT");
   });
 });

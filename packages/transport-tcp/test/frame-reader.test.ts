@@ -1,19 +1,30 @@
 import { describe, expect, it } from "vitest";
 import { FrameReader } from "../dist/frame-reader.js";
-import { FrameTooLargeError, MAX_FRAME_LENGTH, TcpProtocolVersionError, TruncatedFrameError } from "@hopwire/transport-tcp";
+import { FrameTooLargeError, MAX_FRAME_LENGTH, PROTOCOL_VERSION, REPEATED_HEAD_FRAME, TcpProtocolVersionError, TruncatedFrameError } from "@hopwire/transport-tcp";
 import { frame } from "./support.js";
 
 function stream(...frames: Buffer[]): Buffer {
-  return Buffer.concat([Buffer.of(1), ...frames]);
+  return Buffer.concat([Buffer.of(PROTOCOL_VERSION), ...frames]);
 }
 
+/** Frames, each marked `+` if it was a repeated-head frame. */
 function collect(reader: FrameReader, chunks: Buffer[]): Buffer[] {
   const frames: Buffer[] = [];
-  for (const chunk of chunks) reader.push(chunk, (b, start, end) => void frames.push(Buffer.from(b.subarray(start, end))));
+  for (const chunk of chunks) reader.push(chunk, (b, start, end, repeatsHead) => void frames.push(Buffer.concat([Buffer.from(repeatsHead ? "+" : ""), b.subarray(start, end)])));
   return frames;
 }
 
+/** A repeated-head frame: the length word's top bit set. */
+function repeated(payload: Buffer): Buffer {
+  const word = Buffer.alloc(4);
+  word.writeUInt32BE(REPEATED_HEAD_FRAME + payload.length);
+  return Buffer.concat([word, payload]);
+}
+
 const payloads = [Buffer.from("a"), Buffer.alloc(0), Buffer.alloc(300, 7), Buffer.from("hello world"), Buffer.alloc(70_000, 3)];
+/** Each payload framed with a head and then as a repeated-head frame (an empty one too: not a keepalive). */
+const mixed = payloads.flatMap((p) => [frame(p), repeated(p)]);
+const mixedExpected = payloads.flatMap((p) => [p, Buffer.concat([Buffer.from("+"), p])]);
 
 describe("FrameReader", () => {
   it("hands out every frame of a chunk as a range of that very chunk", () => {
@@ -26,18 +37,18 @@ describe("FrameReader", () => {
     expect(views.map((v) => v.toString("hex"))).toEqual(payloads.slice(0, 4).map((p) => p.toString("hex")));
   });
 
-  it("reassembles frames split at every possible byte", () => {
-    const bytes = stream(...payloads.slice(0, 4).map(frame));
+  it("reassembles frames split at every possible byte, repeated-head frames flagged as such", () => {
+    const bytes = stream(...mixed.slice(0, 8));
     for (let cut = 0; cut <= bytes.length; cut++) {
       const frames = collect(new FrameReader(), [bytes.subarray(0, cut), bytes.subarray(cut)]);
-      expect(frames.map((f) => f.toString("hex"))).toEqual(payloads.slice(0, 4).map((p) => p.toString("hex")));
+      expect(frames.map((f) => f.toString("hex"))).toEqual(mixedExpected.slice(0, 8).map((p) => p.toString("hex")));
     }
   });
 
   it("reassembles a stream fed one byte at a time, and in random slices", () => {
-    const bytes = stream(...payloads.map(frame));
+    const bytes = stream(...mixed);
     const oneByOne = collect(new FrameReader(), [...bytes].map((b) => Buffer.of(b)));
-    expect(oneByOne.map((f) => f.length)).toEqual(payloads.map((p) => p.length));
+    expect(oneByOne.map((f) => f.toString("base64"))).toEqual(mixedExpected.map((p) => p.toString("base64")));
     let seed = 7;
     const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let round = 0; round < 20; round++) {
@@ -48,37 +59,40 @@ describe("FrameReader", () => {
         at += size;
       }
       const frames = collect(new FrameReader(), chunks);
-      expect(frames.map((f) => f.toString("base64"))).toEqual(payloads.map((p) => p.toString("base64")));
+      expect(frames.map((f) => f.toString("base64"))).toEqual(mixedExpected.map((p) => p.toString("base64")));
     }
   });
 
-  it("rejects a first byte other than protocol version 1", () => {
-    for (const version of [0, 2, 0xff]) {
+  it("rejects a first byte other than its protocol version (1, before repeated-head frames, too)", () => {
+    expect(PROTOCOL_VERSION).toBe(2);
+    for (const version of [0, 1, 3, 0xff]) {
       const error = catchError(() => new FrameReader().push(Buffer.of(version, 0, 0, 0, 0), () => {}));
       expect(error).toBeInstanceOf(TcpProtocolVersionError);
       expect((error as TcpProtocolVersionError).code).toBe("TCP_PROTOCOL_VERSION");
     }
   });
 
-  it("rejects a length over 16 MiB as soon as the length arrives, before any body", () => {
-    const reader = new FrameReader();
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(MAX_FRAME_LENGTH + 1);
-    reader.push(Buffer.of(1, length[0]!, length[1]!), () => {});
-    const error = catchError(() => reader.push(length.subarray(2), () => {}));
-    expect(error).toBeInstanceOf(FrameTooLargeError);
-    expect((error as FrameTooLargeError).code).toBe("TCP_FRAME_TOO_LARGE");
-    // Exactly the maximum is allowed.
-    length.writeUInt32BE(MAX_FRAME_LENGTH);
-    expect(() => new FrameReader().push(Buffer.concat([Buffer.of(1), length]), () => {})).not.toThrow();
+  it("rejects a length over 16 MiB as soon as the length arrives, before any body, repeated-head frames too", () => {
+    for (const flag of [0, REPEATED_HEAD_FRAME]) {
+      const reader = new FrameReader();
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(flag + MAX_FRAME_LENGTH + 1);
+      reader.push(Buffer.of(PROTOCOL_VERSION, length[0]!, length[1]!), () => {});
+      const error = catchError(() => reader.push(length.subarray(2), () => {}));
+      expect(error).toBeInstanceOf(FrameTooLargeError);
+      expect((error as FrameTooLargeError).code).toBe("TCP_FRAME_TOO_LARGE");
+      // Exactly the maximum is allowed.
+      length.writeUInt32BE(flag + MAX_FRAME_LENGTH);
+      expect(() => new FrameReader().push(Buffer.concat([Buffer.of(PROTOCOL_VERSION), length]), () => {})).not.toThrow();
+    }
   });
 
   it("reports a stream that ends mid-frame or mid-length, and accepts a clean end", () => {
     const inBody = new FrameReader();
-    inBody.push(Buffer.of(1, 0, 0, 0, 10, 1, 2, 3), () => {});
+    inBody.push(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 10, 1, 2, 3), () => {});
     expect(catchError(() => inBody.end())).toBeInstanceOf(TruncatedFrameError);
     const inLength = new FrameReader();
-    inLength.push(Buffer.of(1, 0, 0), () => {});
+    inLength.push(Buffer.of(PROTOCOL_VERSION, 0, 0), () => {});
     expect((catchError(() => inLength.end()) as TruncatedFrameError).code).toBe("TCP_FRAME_TRUNCATED");
     const clean = new FrameReader();
     clean.push(stream(frame(Buffer.from("x"))), () => {});

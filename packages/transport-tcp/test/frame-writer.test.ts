@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import net, { type Socket } from "node:net";
 import { once } from "node:events";
-import { Address, LocalMessage, Route, decodeEnvelope } from "@hopwire/runtime";
-import { FrameTooLargeError, MAX_FRAME_LENGTH } from "@hopwire/transport-tcp";
+import { Address, LocalMessage, Route, decodeEnvelopeHead } from "@hopwire/runtime";
+import { FrameTooLargeError, MAX_FRAME_LENGTH, PROTOCOL_VERSION, REPEATED_HEAD_FRAME } from "@hopwire/transport-tcp";
 import { COPY_THRESHOLD, FrameWriter } from "../dist/frame-writer.js";
 import { FrameReader } from "../dist/frame-reader.js";
+import { messagesOf } from "./support.js";
 
 /** Just enough of a socket to watch what the writer hands it. */
 function fakeSocket(acceptBytes = Infinity) {
@@ -73,12 +74,12 @@ describe("FrameWriter", () => {
     expect(writes).toHaveLength(0);
     await Promise.resolve();
     expect(writes).toHaveLength(1);
-    expect(Buffer.concat(writes[0]!)[0]).toBe(1); // the version byte first
+    expect(Buffer.concat(writes[0]!)[0]).toBe(PROTOCOL_VERSION); // the version byte first
     await turn();
     expect(writes).toHaveLength(1);
     const bytes = Buffer.concat(writes.flat());
     const received: LocalMessage[] = [];
-    new FrameReader().push(bytes, (b, start, end) => void received.push(decodeEnvelope(b.subarray(start, end), "network")));
+    new FrameReader().push(bytes, messagesOf((m) => void received.push(m)));
     expect(received).toHaveLength(sent.length);
     received.forEach((m, i) => {
       expect(m.onwardRoute.equals(sent[i]!.onwardRoute.popFront())).toBe(true);
@@ -108,16 +109,44 @@ describe("FrameWriter", () => {
     await turn();
     expect(writes).toHaveLength(before + 2);
     const frames: number[] = [];
-    new FrameReader().push(Buffer.concat([Buffer.of(1), ...writes.slice(before).flat()]), (b, start, end) => {
-      const m = decodeEnvelope(b.subarray(start, end), "network");
-      frames.push(m.payload[0]!);
-    });
+    new FrameReader().push(Buffer.concat([Buffer.of(PROTOCOL_VERSION), ...writes.slice(before).flat()]), messagesOf((m) => void frames.push(m.payload[0]!)));
     expect(frames).toEqual([0, 1, 2, 3, 4]);
     // Idle again on the next turn: the next frame goes out in its caller's turn.
     await turn();
     writer.enqueue(message(5));
     await Promise.resolve();
     expect(writes).toHaveLength(before + 3);
+  });
+
+  it("writes a frame whose routes are the last head's as its payload alone, flagged; other routes, or a refused frame's, carry a head", async () => {
+    const { socket, writes } = fakeSocket();
+    const writer = new FrameWriter(socket, () => {});
+    const frames: { repeatsHead: boolean; bytes: number; to?: string }[] = [];
+    const record = (b: Buffer, start: number, end: number, repeatsHead: boolean) => {
+      if (start === end && !repeatsHead) return;
+      frames.push({ repeatsHead, bytes: end - start, to: repeatsHead ? undefined : decodeEnvelopeHead(b, "network", start, end).onwardRoute.toString() });
+    };
+    const payload = Buffer.alloc(64, 7);
+    // The same routes by value (fresh objects), other first hops (not written: this connection), then other routes.
+    const sink = () => new Route([Address.random(), new Address(0, "sink")]);
+    writer.enqueue(new LocalMessage(sink(), returns[0]!, payload));
+    writer.enqueue(new LocalMessage(sink(), new Route([new Address(0, "app")]), payload));
+    writer.enqueue(new LocalMessage(pool[1]!, returns[0]!, Buffer.alloc(0)));
+    writer.enqueue(new LocalMessage(pool[0]!, returns[0]!, payload));
+    writer.enqueue(new LocalMessage(pool[0]!, returns[2]!, payload));
+    // Refused (too large): the peer never sees its head, so the next frame with its routes must carry it.
+    expect(() => writer.enqueue(new LocalMessage(pool[1]!, returns[1]!, Buffer.alloc(MAX_FRAME_LENGTH - 10)))).toThrow(FrameTooLargeError);
+    writer.enqueue(new LocalMessage(pool[1]!, returns[1]!, payload));
+    await turn();
+    new FrameReader().push(Buffer.concat([Buffer.of(PROTOCOL_VERSION), ...writes.flat()]), record);
+    expect(frames.map((f) => f.repeatsHead)).toEqual([false, true, true, false, false, false]);
+    expect(frames.map((f) => f.to)).toEqual(["0#sink", undefined, undefined, "0#echoer", "0#echoer", "0#sink"]);
+    // A repeated-head frame is the payload alone (an empty one too: not a keepalive).
+    expect(frames[1]!.bytes).toBe(64);
+    expect(frames[2]!.bytes).toBe(0);
+    expect(frames[0]!.bytes).toBeGreaterThan(64 + 10);
+    const words = Buffer.concat(writes.flat());
+    expect(words.readUInt32BE(frames[0]!.bytes + 4)).toBe((REPEATED_HEAD_FRAME | 64) >>> 0);
   });
 
   it("hands large payloads to the socket as they are (no copy) and copies small ones", async () => {
@@ -145,7 +174,7 @@ describe("FrameWriter", () => {
     expect(chunks.some((c) => c === body)).toBe(true);
     expect(chunks.some((c) => c === prefix || c === tag)).toBe(false);
     let payload: Uint8Array | undefined;
-    new FrameReader().push(Buffer.concat([Buffer.of(1), ...chunks]), (b, start, end) => void (payload = decodeEnvelope(b.subarray(start, end), "network").payload));
+    new FrameReader().push(Buffer.concat([Buffer.of(PROTOCOL_VERSION), ...chunks]), messagesOf((m) => void (payload = m.payload)));
     expect(Buffer.from(payload!).equals(Buffer.concat([prefix, body, tag]))).toBe(true);
   });
 
@@ -195,19 +224,18 @@ describe("FrameWriter", () => {
       let received = 0;
       let bad = 0;
       const payloadOf = (i: number, size: number): Uint8Array => new Uint8Array(size).fill(i % 251);
+      const onFrame = messagesOf((message) => {
+        const i = received++;
+        const expected = i % 251;
+        if (message.payload.length !== 40 + (i % 600) || message.payload.some((b) => b !== expected)) bad++;
+      });
       // A slow reader: after each read it stops for a moment, so writes keep waiting in the
       // socket while the writer keeps writing into arenas.
       peer.on("data", (chunk: Buffer) => {
         peer.pause();
         setTimeout(() => peer.resume(), 1);
         try {
-          reader.push(chunk, (bytes, start, end) => {
-          if (end === start) return; // a keepalive
-          const message = decodeEnvelope(bytes.subarray(start, end), "network");
-          const i = received++;
-          const expected = i % 251;
-          if (message.payload.length !== 40 + (i % 600) || message.payload.some((b) => b !== expected)) bad++;
-          });
+          reader.push(chunk, onFrame);
         } catch {
           bad++; // a length or a head overwritten: the stream is lost
           peer.destroy();

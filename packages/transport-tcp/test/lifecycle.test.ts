@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { connect } from "node:net";
 import { once } from "node:events";
 import { RouteUnavailableError, UnknownAddressError, route, type Node } from "@hopwire/runtime";
-import { ConnectionClosedError, TransportStoppedError } from "@hopwire/transport-tcp";
+import { ConnectionClosedError, PROTOCOL_VERSION, TransportStoppedError } from "@hopwire/transport-tcp";
 import { Sink, closed, portOf, rawClient, startNode, startResponder } from "./support.js";
 
 const nodes: Node[] = [];
@@ -53,7 +53,7 @@ describe("connection lifecycle", () => {
   it("when the peer's process dies (reset), the connection closes", async () => {
     const { responder } = await pairWithSilentWorker();
     const raw = await rawClient(responder.listener.address);
-    raw.write(Buffer.of(1));
+    raw.write(Buffer.of(PROTOCOL_VERSION));
     await responder.log.waitFor(new RegExp(`incoming connection .*<-> 127\\.0\\.0\\.1:${raw.localPort}`));
     const accepted = responder.listener.connections.find((c) => c.peer.endsWith(`:${raw.localPort}`))!;
     raw.resetAndDestroy();

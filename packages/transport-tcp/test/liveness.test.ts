@@ -6,6 +6,7 @@ import {
   FirstFrameTimeoutError,
   IdleTimeoutError,
   PeerTimeoutError,
+  PROTOCOL_VERSION,
   TcpConnectionOptions,
   TcpListenerOptions,
   type TcpConnection,
@@ -38,8 +39,8 @@ async function keepaliveCounter(address: string): Promise<{ socket: Socket; keep
   const reader = new FrameReader();
   let keepalives = 0;
   socket.on("data", (chunk: Buffer) =>
-    reader.push(chunk, (_b, start, end) => {
-      if (start !== end) return;
+    reader.push(chunk, (_b, start, end, repeatsHead) => {
+      if (start !== end || repeatsHead) return;
       keepalives++;
       socket.write(Buffer.alloc(4));
     }),
@@ -59,7 +60,7 @@ describe("keepalives and dead peers", () => {
     const connection = await initiator.tcp.connect(responder.listener.address);
     // A raw observer sees the version byte and then keepalives at the interval.
     const observer = await keepaliveCounter(responder.listener.address);
-    observer.socket.write(Buffer.of(1, 0, 0, 0, 0)); // version byte and one keepalive
+    observer.socket.write(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0)); // version byte and one keepalive
     await until(() => observer.keepalives() >= 3, 20_000, "three keepalives");
     // Idle in both directions for several peer timeouts (measured by the observer's own
     // keepalives: 30 of them span at least 30 × 50 ms = 1.5 s): keepalives keep it up.
@@ -76,7 +77,7 @@ describe("keepalives and dead peers", () => {
     nodes.push(responder.node);
     const raw = await rawClient(responder.listener.address);
     sockets.push(raw);
-    raw.write(Buffer.of(1, 0, 0, 0, 0)); // a first frame, then silence (as a frozen or vanished host)
+    raw.write(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0)); // a first frame, then silence (as a frozen or vanished host)
     await until(() => responder.listener.connections.length === 1, 20_000, "the accept");
     const accepted = responder.listener.connections[0]!;
     const start = Date.now();
@@ -99,7 +100,7 @@ describe("per-connection and per-listener overrides", () => {
     // A peer that accepts, sends its version byte and a first keepalive, then stays silent.
     const server = createServer((socket) => {
       socket.on("error", () => {});
-      socket.write(Buffer.of(1, 0, 0, 0, 0));
+      socket.write(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0));
       socket.resume();
     });
     server.listen(0, "127.0.0.1");
@@ -126,7 +127,7 @@ describe("per-connection and per-listener overrides", () => {
     const listener = await responder.tcp.listen("127.0.0.1:0", new TcpListenerOptions().withKeepalive(50, 300));
     const raw = await rawClient(listener.address);
     sockets.push(raw);
-    raw.write(Buffer.of(1, 0, 0, 0, 0));
+    raw.write(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0));
     await until(() => listener.connections.length === 1, 20_000, "the accept");
     const reason = await listener.connections[0]!.whenClosed();
     expect(reason.cause).toBeInstanceOf(PeerTimeoutError);
@@ -142,8 +143,8 @@ describe("first-frame and idle timeouts, connection cap", () => {
     const versionOnly = await rawClient(responder.listener.address);
     const halfFrame = await rawClient(responder.listener.address);
     sockets.push(silent, versionOnly, halfFrame);
-    versionOnly.write(Buffer.of(1));
-    halfFrame.write(Buffer.of(1, 0, 0));
+    versionOnly.write(Buffer.of(PROTOCOL_VERSION));
+    halfFrame.write(Buffer.of(PROTOCOL_VERSION, 0, 0));
     await until(() => responder.listener.connections.length === 3, 20_000, "three accepts");
     const accepted = responder.listener.connections;
     const reasons = await Promise.all(accepted.map((c) => c.whenClosed()));
@@ -191,7 +192,7 @@ describe("first-frame and idle timeouts, connection cap", () => {
     const listener = await responder.tcp.listen("127.0.0.1:0", new TcpListenerOptions().withMaxConnections(5));
     const raws = await Promise.all(Array.from({ length: 40 }, () => rawClient(listener.address)));
     sockets.push(...raws);
-    for (const r of raws) r.write(Buffer.of(1, 0, 0, 0, 0));
+    for (const r of raws) r.write(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0));
     await until(() => listener.connectionCount + listener.refusedConnections === 40, 20_000, "every connection accepted or refused");
     expect(listener.connectionCount).toBe(5);
     expect(listener.refusedConnections).toBe(35);

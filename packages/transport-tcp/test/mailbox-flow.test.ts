@@ -11,7 +11,7 @@ import {
   type Mailbox,
   type Node,
 } from "@hopwire/runtime";
-import { BackpressureError } from "@hopwire/transport-tcp";
+import { BackpressureError, PROTOCOL_VERSION } from "@hopwire/transport-tcp";
 import { closed, frame, pausedPeer, rawClient, startNode, startResponder } from "./support.js";
 
 const nodes: Node[] = [];
@@ -213,7 +213,7 @@ class SlowBoundedSink implements Mailbox {
 function flood(socket: Socket, total: number, size: number): { done: Promise<void>; blockedWrites: () => number } {
   let blocked = 0;
   const done = (async () => {
-    socket.write(Buffer.of(1));
+    socket.write(Buffer.of(PROTOCOL_VERSION));
     for (let i = 0; i < total; i++) {
       const envelope = encodeEnvelope(new LocalMessage(route("sink"), Route.EMPTY, numbered(i, size)), "network");
       if (!socket.write(frame(envelope))) {
@@ -301,7 +301,7 @@ describe("a partial frame times out", () => {
     const port = raw.localPort;
     const envelope = encodeEnvelope(new LocalMessage(route("echoer"), Route.EMPTY, new Uint8Array(1000)), "network");
     const whole = frame(envelope);
-    raw.write(Buffer.concat([Buffer.of(1), whole.subarray(0, whole.length >> 1)]));
+    raw.write(Buffer.concat([Buffer.of(PROTOCOL_VERSION), whole.subarray(0, whole.length >> 1)]));
     await closed(raw); // the test's own timeout is the generous bound
     const line = await responder.log.waitFor(new RegExp(`closing the connection to 127\\.0\\.0\\.1:${port} .*TCP_FRAME_TIMEOUT`));
     expect(line).toMatch(/warn/);

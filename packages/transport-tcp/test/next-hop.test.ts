@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { route, startRelay, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
-import { ConnectionClosedError, NextHopClosedError, PeerTimeoutError, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
+import { ConnectionClosedError, NextHopClosedError, PeerTimeoutError, PROTOCOL_VERSION, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { Echoer, startNode, startResponder } from "./support.js";
 
 // The next-hop rule and reconnects, in one process (test/liveness-multiprocess.test.ts
@@ -149,7 +149,7 @@ describe("reconnect", () => {
     const server = createServer((socket) => {
       accepted++;
       socket.on("error", () => {});
-      socket.write(Buffer.of(1, 0, 0, 0, 0));
+      socket.write(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0));
       socket.resume();
     });
     server.listen(0, "127.0.0.1");
@@ -177,7 +177,7 @@ describe("reconnect", () => {
     const server = createServer((socket) => {
       sockets.push(socket);
       socket.on("error", () => {});
-      socket.write(Buffer.of(1)); // the protocol version, then silence
+      socket.write(Buffer.of(PROTOCOL_VERSION)); // the protocol version, then silence
       socket.resume();
     });
     server.listen(0, "127.0.0.1");

@@ -106,7 +106,9 @@ describe("the built-in relay", () => {
     const toMiddle = await a.tcp.connect(listener.address);
     // Sizes above Buffer's 4 KiB pool: a copy would get an ArrayBuffer of its own, exactly its size.
     const sizes = [16 * 1024, 64 * 1024];
-    for (const size of sizes) await a.node.forward(new LocalMessage(route(toMiddle, "forward"), Route.EMPTY, Buffer.alloc(size, size & 0xff)));
+    // Each with a return route of its own, so that each frame carries a head (a repeated-head
+    // frame of 64 KiB, assembled from socket reads, would be exactly its payload).
+    for (const size of sizes) await a.node.forward(new LocalMessage(route(toMiddle, "forward"), route(`reply-${size}`), Buffer.alloc(size, size & 0xff)));
     while (capture.messages.length < sizes.length) await new Promise((resolve) => setImmediate(resolve));
     for (const [i, size] of sizes.entries()) {
       const payload = capture.messages[i]!.payload;

@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { createLogger, decodeEnvelopeHead, node, type Context, type Logger, type Node, type Routed, type Worker } from "@hopwire/runtime";
+import { LocalMessage, createLogger, decodeEnvelopeHead, node, type Context, type Logger, type Node, type Routed, type Worker } from "@hopwire/runtime";
 import { FrameReader } from "../dist/frame-reader.js";
 import { createTcpTransport, type TcpListener, type TcpTransport, type TcpTransportOptions } from "@hopwire/transport-tcp";
 
@@ -109,6 +109,26 @@ export function closed(socket: Socket): Promise<void> {
 }
 
 /** A u32 big-endian length followed by `envelope`. */
+/**
+ * A FrameReader callback that hands on each frame's message (keepalives skipped): a
+ * repeated-head frame gets the routes of the last frame that carried a head, as a
+ * connection's reader does. Return routes are as written (no prefix added).
+ */
+export function messagesOf(onMessage: (message: LocalMessage) => void): (bytes: Buffer, start: number, end: number, repeatsHead: boolean) => void {
+  let last: LocalMessage | undefined;
+  return (bytes, start, end, repeatsHead) => {
+    if (start === end && !repeatsHead) return;
+    if (repeatsHead) {
+      if (last === undefined) throw new Error("a repeated-head frame before any head");
+      onMessage(LocalMessage.fromRange(last.onwardRoute, last.returnRoute, bytes, start, end));
+      return;
+    }
+    const head = decodeEnvelopeHead(bytes, "network", start, end);
+    last = LocalMessage.fromRange(head.onwardRoute, head.returnRoute, bytes, head.payloadOffset, end);
+    onMessage(last);
+  };
+}
+
 export function frame(envelope: Uint8Array): Buffer {
   const head = Buffer.alloc(4);
   head.writeUInt32BE(envelope.length);
@@ -146,16 +166,13 @@ export async function pausedPeer(servers: Server[]) {
     },
     startReading(): void {
       const reader = new FrameReader();
-      socket!.on("data", (chunk: Buffer) =>
-        reader.push(chunk, (b, start, end) => {
-          if (start === end) return; // a keepalive
-          // Each payload starts with its u32 sequence number (raw bytes, no body codec).
-          const payloadOffset = decodeEnvelopeHead(b, "network", start, end).payloadOffset;
-          if (b.readUInt32BE(payloadOffset) !== frames) outOfOrder++;
-          frames++;
-          for (const w of waiters) if (frames === w.count) w.resolve();
-        }),
-      );
+      const onFrame = messagesOf((message) => {
+        // Each payload starts with its u32 sequence number (raw bytes, no body codec).
+        if (Buffer.from(message.payload).readUInt32BE(0) !== frames) outOfOrder++;
+        frames++;
+        for (const w of waiters) if (frames === w.count) w.resolve();
+      });
+      socket!.on("data", (chunk: Buffer) => reader.push(chunk, onFrame));
       socket!.resume();
     },
     received(count: number): Promise<void> {

@@ -9,9 +9,10 @@ const server = createServer((s) => {
     if (!skippedVersion) { off = 1; skippedVersion = true; }
     for (;;) {
       if (buf.length - off < 4) break;
-      const len = buf.readUInt32BE(off);
+      const word = buf.readUInt32BE(off);
+      const len = word & 0x7fffffff; // the top bit marks a repeated-head frame
       if (buf.length - off - 4 < len) break;
-      off += 4 + len; if (len > 0) frames++; // a length-0 frame is a keepalive
+      off += 4 + len; if (word > 0) frames++; // a length-0 frame is a keepalive
     }
     pending = buf.subarray(off);
     if (frames >= count) { process.send("done"); frames = -1e12; }
