@@ -58,6 +58,16 @@ export class FrameWriter {
    */
   #lastOnward: Route | undefined;
   #lastReturn: Route = Route.EMPTY;
+  /**
+   * Repeated-head frames passed on exactly as they arrived: bytes [#runStart, #runEnd) of
+   * #runSource (a socket read of another connection), not yet queued. A relay's stream
+   * arrives as repeated-head frames, and each one it forwards has the same length word and
+   * payload, so consecutive ones are one contiguous piece of the read: queued as one view
+   * (or copied once, if short) when something else is written or the batch goes.
+   */
+  #runSource: Uint8Array | undefined;
+  #runStart = 0;
+  #runEnd = 0;
   /** When bytes were last handed to the socket (Date.now()): the keepalive clock. */
   lastWriteAt = Date.now();
   /** Messages (not keepalives) queued so far: the idle clock looks at it. */
@@ -71,7 +81,7 @@ export class FrameWriter {
 
   /** Bytes queued here and in the socket's own buffer. */
   get bufferedBytes(): number {
-    return this.#queuedBytes + (this.#pos - this.#start) + this.socket.writableLength;
+    return this.#queuedBytes + (this.#pos - this.#start) + (this.#runEnd - this.#runStart) + this.socket.writableLength;
   }
 
   /** Whether the socket asked us to wait for 'drain'. */
@@ -80,6 +90,7 @@ export class FrameWriter {
   }
 
   writeVersion(): void {
+    this.#endRun();
     this.#reserve(1);
     this.#arena[this.#pos++] = PROTOCOL_VERSION;
     this.#schedule();
@@ -88,6 +99,7 @@ export class FrameWriter {
   /** Queues a keepalive: a frame of length 0 (KEEPALIVE_FRAME). */
   writeKeepalive(): void {
     if (this.#closed) return;
+    this.#endRun();
     this.#reserve(FRAME_HEADER_LENGTH);
     this.#arena.writeUInt32BE(0, this.#pos);
     this.#pos += FRAME_HEADER_LENGTH;
@@ -109,7 +121,14 @@ export class FrameWriter {
     const copy = parts === undefined && payloadLength < COPY_THRESHOLD;
     let headEnd: number;
     const last = this.#lastOnward;
-    if (last !== undefined && sameHops(onward, last, 1) && sameHops(returnRoute, this.#lastReturn, 0)) {
+    const repeatsHead = last !== undefined && sameHops(onward, last, 1) && sameHops(returnRoute, this.#lastReturn, 0);
+    if (repeatsHead && parts === undefined && this.#continueRun(message, payloadLength)) {
+      this.framesOut++;
+      this.#schedule();
+      return;
+    }
+    this.#endRun();
+    if (repeatsHead) {
       this.#reserve(FRAME_HEADER_LENGTH + (copy ? payloadLength : 0));
       headEnd = this.#pos + FRAME_HEADER_LENGTH;
       writeU32BE(this.#arena, this.#pos, (REPEATED_HEAD_FRAME | payloadLength) >>> 0);
@@ -143,6 +162,47 @@ export class FrameWriter {
     this.#schedule();
   }
 
+  /**
+   * Takes a repeated-head frame into the run if its source holds it exactly as it is to be
+   * written (the length word right before the payload): extends the run when it follows it
+   * in the same buffer, else starts a new one. False: written the usual way.
+   */
+  #continueRun(message: LocalMessage, payloadLength: number): boolean {
+    const source = message.payloadSource;
+    if (source === undefined) return false;
+    const start = message.payloadStart;
+    const at = start - FRAME_HEADER_LENGTH;
+    if (at < 0 || readU32BE(source, at) !== (REPEATED_HEAD_FRAME | payloadLength) >>> 0) return false;
+    if (source === this.#runSource && at === this.#runEnd) {
+      this.#runEnd = start + payloadLength;
+      return true;
+    }
+    this.#endRun();
+    this.#runSource = source;
+    this.#runStart = at;
+    this.#runEnd = start + payloadLength;
+    return true;
+  }
+
+  /** Queues the run, if any: copied into the arena when short, else as one view of its source. */
+  #endRun(): void {
+    const source = this.#runSource;
+    if (source === undefined) return;
+    this.#runSource = undefined;
+    const start = this.#runStart;
+    const length = this.#runEnd - start;
+    this.#runStart = this.#runEnd = 0;
+    if (length < COPY_THRESHOLD) {
+      this.#reserve(length);
+      copyBytes(this.#arena, this.#pos, source, start, start + length);
+      this.#pos += length;
+    } else {
+      this.#cut();
+      this.#queue.push(new Uint8Array(source.buffer, source.byteOffset + start, length));
+      this.#queuedBytes += length;
+    }
+  }
+
   /** The payload's parts after its head: short ones copied into the arena, long ones handed on as views. */
   #writeParts(parts: readonly Uint8Array[]): void {
     for (const part of parts) {
@@ -173,6 +233,8 @@ export class FrameWriter {
   /** Drops everything still queued; later calls do nothing. */
   close(): void {
     this.#closed = true;
+    this.#runSource = undefined;
+    this.#runStart = this.#runEnd = 0;
     this.#queue = [];
     this.#queuedBytes = 0;
     this.#start = this.#pos;
@@ -243,6 +305,7 @@ export class FrameWriter {
 
   #flush(): void {
     if (this.#closed) return;
+    this.#endRun();
     this.#cut();
     const queue = this.#queue;
     if (queue.length > 0) {
@@ -275,6 +338,10 @@ export class FrameWriter {
     }
     if (!this.#closed) this.onFlushed();
   };
+}
+
+function readU32BE(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }
 
 /** Whether two routes hold the same addresses from index `from` on. */

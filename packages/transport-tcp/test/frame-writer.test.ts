@@ -149,6 +149,39 @@ describe("FrameWriter", () => {
     expect(words.readUInt32BE(frames[0]!.bytes + 4)).toBe((REPEATED_HEAD_FRAME | 64) >>> 0);
   });
 
+  it("passes a run of repeated-head frames it received on unchanged: one view of the bytes read (copied once if short), in order with what is written around it", async () => {
+    const { socket, writes } = fakeSocket();
+    const writer = new FrameWriter(socket, () => {});
+    // What a relay's connection read: a frame with a head, then repeated-head frames, all for the same routes.
+    const payloads = Array.from({ length: 200 }, (_, i) => Buffer.alloc(64, i));
+    const read = Buffer.concat(payloads.flatMap((p) => [Buffer.from([0x80, 0, 0, 64]), p]));
+    const received = (i: number, at = i * 68 + 4) => LocalMessage.fromRange(pool[1]!, returns[0]!, read, at, at + 64);
+    writer.enqueue(new LocalMessage(pool[1]!, returns[0]!, payloads[0]!)); // the head, written as usual
+    for (let i = 1; i < 100; i++) writer.enqueue(received(i));
+    writer.writeKeepalive(); // ends the run: queued in order
+    for (let i = 100; i < 150; i++) writer.enqueue(received(i));
+    writer.enqueue(new LocalMessage(pool[1]!, returns[0]!, Buffer.alloc(64, 7))); // not from a read: written as usual
+    writer.enqueue(received(150));
+    writer.enqueue(received(152)); // not contiguous: a run of its own
+    // A range whose word before it is not this frame's (a head's bin32 length): written as usual.
+    const headed = Buffer.concat([Buffer.from([0xc6, 0, 0, 0, 64]), payloads[3]!]);
+    writer.enqueue(LocalMessage.fromRange(pool[1]!, returns[0]!, headed, 5, 69));
+    await turn();
+    const chunks = writes.flat();
+    const views = chunks.filter((c) => c.buffer === read.buffer);
+    // 99 frames of 68 bytes (6.7 KiB) pass as one view; 50 (3.4 KiB) and the short runs are copied.
+    expect(views.map((v) => [v.byteOffset - read.byteOffset, v.length])).toEqual([[68, 99 * 68]]);
+    const got: Buffer[] = [];
+    let keepalives = 0;
+    new FrameReader().push(Buffer.concat([Buffer.of(PROTOCOL_VERSION), ...chunks]), (b, start, end, repeatsHead) => {
+      if (start === end && !repeatsHead) keepalives++;
+    });
+    new FrameReader().push(Buffer.concat([Buffer.of(PROTOCOL_VERSION), ...chunks]), messagesOf((m) => void got.push(Buffer.from(m.payload))));
+    expect(keepalives).toBe(1);
+    const expected = [...payloads.slice(0, 150), Buffer.alloc(64, 7), payloads[150]!, payloads[152]!, payloads[3]!];
+    expect(got.map((b) => b.toString("hex"))).toEqual(expected.map((b) => b.toString("hex")));
+  });
+
   it("hands large payloads to the socket as they are (no copy) and copies small ones", async () => {
     const { socket, writes } = fakeSocket();
     const writer = new FrameWriter(socket, () => {});

@@ -82,6 +82,21 @@ export class LocalMessage {
   }
 
   /**
+   * For a message given as a range (`fromRange`, and the copies made of one): the buffer its
+   * payload lies in; the payload is `payloadSource[payloadStart, payloadStart + payloadLength)`.
+   * Undefined otherwise. A writer may look at the bytes around the range (a relay's TCP
+   * writer sends a run of frames it received, unchanged, as one piece of that buffer).
+   */
+  get payloadSource(): Uint8Array | undefined {
+    return this.#source;
+  }
+
+  /** Where the payload starts in `payloadSource` (0 when there is none). */
+  get payloadStart(): number {
+    return this.#start;
+  }
+
+  /**
    * Copies the payload into `target` at `offset` (which must have room for `payloadLength`
    * bytes), from wherever it is held, without making a view of a range or joining parts.
    */
