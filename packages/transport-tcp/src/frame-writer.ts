@@ -59,11 +59,11 @@ export class FrameWriter {
   #lastOnward: Route | undefined;
   #lastReturn: Route = Route.EMPTY;
   /**
-   * Repeated-head frames passed on exactly as they arrived: bytes [#runStart, #runEnd) of
-   * #runSource (a socket read of another connection), not yet queued. A relay's stream
+   * Short repeated-head frames passed on exactly as they arrived: bytes [#runStart, #runEnd)
+   * of #runSource (a socket read of another connection), not yet written. A relay's stream
    * arrives as repeated-head frames, and each one it forwards has the same length word and
-   * payload, so consecutive ones are one contiguous piece of the read: queued as one view
-   * (or copied once, if short) when something else is written or the batch goes.
+   * payload, so consecutive ones are one contiguous piece of the read: copied in one go
+   * when something else is written or the batch goes, instead of payload by payload.
    */
   #runSource: Uint8Array | undefined;
   #runStart = 0;
@@ -122,7 +122,7 @@ export class FrameWriter {
     let headEnd: number;
     const last = this.#lastOnward;
     const repeatsHead = last !== undefined && sameHops(onward, last, 1) && sameHops(returnRoute, this.#lastReturn, 0);
-    if (repeatsHead && parts === undefined && this.#continueRun(message, payloadLength)) {
+    if (repeatsHead && copy && this.#continueRun(message, payloadLength)) {
       this.framesOut++;
       this.#schedule();
       return;
@@ -163,7 +163,7 @@ export class FrameWriter {
   }
 
   /**
-   * Takes a repeated-head frame into the run if its source holds it exactly as it is to be
+   * Takes a short repeated-head frame into the run if its source holds it exactly as it is to be
    * written (the length word right before the payload): extends the run when it follows it
    * in the same buffer, else starts a new one. False: written the usual way.
    */
@@ -184,7 +184,12 @@ export class FrameWriter {
     return true;
   }
 
-  /** Queues the run, if any: copied into the arena when short, else as one view of its source. */
+  /**
+   * Writes the run, if any, into the arena: one copy for all its frames. Not a view of the
+   * read: a relay whose next hop is slower would keep every 64 KiB read alive until the
+   * socket took it, fresh memory each (faults), where arenas are reused (measured: 1 KiB
+   * relayed as views cost the middle ≈ 20 % more CPU than copies).
+   */
   #endRun(): void {
     const source = this.#runSource;
     if (source === undefined) return;
@@ -192,15 +197,9 @@ export class FrameWriter {
     const start = this.#runStart;
     const length = this.#runEnd - start;
     this.#runStart = this.#runEnd = 0;
-    if (length < COPY_THRESHOLD) {
-      this.#reserve(length);
-      copyBytes(this.#arena, this.#pos, source, start, start + length);
-      this.#pos += length;
-    } else {
-      this.#cut();
-      this.#queue.push(new Uint8Array(source.buffer, source.byteOffset + start, length));
-      this.#queuedBytes += length;
-    }
+    this.#reserve(length);
+    copyBytes(this.#arena, this.#pos, source, start, start + length);
+    this.#pos += length;
   }
 
   /** The payload's parts after its head: short ones copied into the arena, long ones handed on as views. */
