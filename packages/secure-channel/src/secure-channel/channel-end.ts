@@ -36,7 +36,7 @@ import { rememberClosedEncryptor } from "./channel-registry.js";
 import { decodeHeartbeat, encodeHeartbeat, keepaliveEvery } from "./liveness.js";
 import { decodeCredit, encodeCredit, ReceiveCredit, SendCredit } from "./credit.js";
 import { EncryptorQueue, PAYLOAD_LENGTH_BYTES, REPEATED_HEAD } from "./encryptor-queue.js";
-import { encodeControls, forEachControl, type ControlRecord } from "./control-records.js";
+import { forEachControl, openingBody } from "./control-records.js";
 import { SECURE_CHANNEL_IDENTIFIER } from "./local-info.js";
 import { RecentlyUsed } from "../recently-used.js";
 import type { SecureChannelOptions, SecureChannelListenerOptions } from "./secure-channel-options.js";
@@ -308,12 +308,7 @@ export class ChannelEnd implements ChannelCipherSink {
     // One record: the responder's CONFIRM, the grant (the peer may send nothing before it; the
     // initiator's follows the responder's CONFIRM) and the heartbeat that tells the peer how
     // often it must be heard from.
-    const opening: ControlRecord[] = this.role === "responder" ? [{ kind: InnerKind.CONFIRM, body: EMPTY }] : [];
-    opening.push(
-      { kind: InnerKind.CREDIT, body: encodeCredit(this.#receiveCredit.initialRecord()) },
-      { kind: InnerKind.HEARTBEAT, body: encodeHeartbeat(this.options.peerTimeout) },
-    );
-    this.#sendInner(InnerKind.CONTROLS, encodeControls(opening));
+    this.#sendInner(InnerKind.CONTROLS, openingBody(this.role, this.#receiveCredit.initialRecord(), this.options.peerTimeout));
     this.#lastHeard = performance.now();
     this.#armLiveness(this.#lastHeard);
   }
