@@ -224,7 +224,7 @@ export class ChannelEnd implements ChannelCipherSink {
 
   /** Sends a handshake (or refusal) message to the peer, from the remote address. */
   sendOuter(kind: OuterKind, body: Uint8Array): void {
-    const message = new LocalMessage(this.remoteRoute, route(this.remoteAddress), withKind(kind, body));
+    const message = new LocalMessage(this.remoteRoute, this.#fromRemote, withKind(kind, body)); // routes are immutable: one return route for all
     this.#node.router.route(message, this.remoteAddress.key);
   }
 

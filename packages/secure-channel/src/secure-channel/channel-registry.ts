@@ -51,5 +51,5 @@ export function rememberClosedEncryptor(node: Node, address: Address, reason: ()
   let remembered = closedEncryptors.get(node);
   if (!remembered) closedEncryptors.set(node, (remembered = []));
   remembered.push(address);
-  if (remembered.length > CLOSED_CHANNEL_MEMORY) router.unregister([remembered.shift()!]);
+  if (remembered.length > CLOSED_CHANNEL_MEMORY) router.unregister1(remembered.shift()!);
 }
