@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Packr } from "msgpackr";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   Address,
   DecodeError,
@@ -297,6 +297,31 @@ describe("EnvelopeHeadDecoder (per-stream head cache)", () => {
     second.forEach((onward, i) => expect(onward).not.toBe(first[i]));
     const third = decodeAll();
     third.forEach((onward, i) => expect(onward).toBe(second[i]));
+  });
+
+  it("copies a head into a buffer of its own only when it keeps it (second sighting): a one-off head reuses the decoder's copy", () => {
+    const decoder = new EnvelopeHeadDecoder();
+    const frame = (i: number) => Buffer.from(encodeEnvelope(new LocalMessage(new Route([new Address(0, `handshake-${i}`)]), new Route([new Address(0, "app")]), Buffer.from("x")), "network"));
+    const frames = Array.from({ length: 40 }, (_, i) => frame(i));
+    const slice = vi.spyOn(Uint8Array.prototype, "slice");
+    try {
+      for (const f of frames) decoder.decode(f, 0, f.length); // first sightings, one after the other
+      expect(slice).not.toHaveBeenCalled();
+      // Each still checked against the last head, byte for byte: the decoder's copy is overwritten, not shared wrongly.
+      for (const f of frames) {
+        decoder.decode(f, 0, f.length); // second sighting: kept, in a copy of its own
+        const kept = decoder.onwardRoute;
+        decoder.decode(f, 0, f.length); // the last head: same routes
+        expect(decoder.onwardRoute).toBe(kept);
+      }
+      expect(slice).toHaveBeenCalledTimes(frames.length);
+    } finally {
+      slice.mockRestore();
+    }
+    for (const [i, f] of frames.entries()) {
+      decoder.decode(f, 0, f.length);
+      expect(decoder.onwardRoute.toString()).toBe(`0#handshake-${i}`);
+    }
   });
 
   it("never reuses a kept head's routes for a head that differs from it in any one byte", () => {

@@ -112,6 +112,48 @@ describe("the closed promise and SecureChannelClosedError", () => {
     await expect(n.sendAndReceive(route(channel, "echo"), "after close")).rejects.toBeInstanceOf(SecureChannelClosedError);
   });
 
+  it("an ordinary close (local, or the peer's CLOSE) makes its reason only when asked for, once: every asker gets the same object", async () => {
+    // Over TCP, as channels run: the first hops are connections (on one node without them, each
+    // end's first hop is the other's address, and watching it asks for the reason).
+    const tcp = await createTcpTransport(n);
+    const tcpListener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
+    await listen(new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
+    const connection = await tcp.connect(tcpListener.address, new TcpConnectionOptions());
+    const channel = await createSecureChannel(n, alice, route(connection, "bob_listener"));
+    const responderEnd = listener.channels[0]!;
+    // Close reasons are made without a stack trace (stacklessReason sets Error.stackTraceLimit): counting
+    // those sets counts the reasons made.
+    const limit = Object.getOwnPropertyDescriptor(Error, "stackTraceLimit")!;
+    let made = 0;
+    let value = limit.value as number;
+    Object.defineProperty(Error, "stackTraceLimit", {
+      configurable: true,
+      get: () => value,
+      set: (v: number) => {
+        if (v === 0) made++;
+        value = v;
+      },
+    });
+    try {
+      await channel.close();
+      while (!responderEnd.isClosed) await new Promise((r) => setImmediate(r));
+      expect(made).toBe(0); // neither end made its reason: nobody asked
+      const reason = channel.closedReason!;
+      expect(made).toBe(1);
+      expect(reason).toBeInstanceOf(SecureChannelClosedError);
+      expect(reason.closeReason).toBe("closed-locally");
+      expect(channel.closedReason).toBe(reason);
+      expect(await channel.closed).toBe(reason);
+      const peerReason = await responderEnd.closed;
+      expect(peerReason).toBeInstanceOf(SecureChannelClosedByPeerError);
+      expect(responderEnd.closedReason).toBe(peerReason);
+      expect(made).toBe(2);
+    } finally {
+      Object.defineProperty(Error, "stackTraceLimit", limit);
+    }
+    await expect(n.send(route(channel, "echo"), "after close")).rejects.toBe(channel.closedReason);
+  });
+
   it("a connection that goes away closes the channel with SecureChannelTransportError, cause ConnectionClosedError", async () => {
     const tcp = await createTcpTransport(n);
     const tcpListener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { encodeControls, forEachControl } from "../dist/secure-channel/control-records.js";
-import { CREDIT_BODY_LENGTH } from "../dist/secure-channel/credit.js";
-import { HEARTBEAT_BODY_LENGTH } from "../dist/secure-channel/liveness.js";
+import { encodeControls, forEachControl, openingBody } from "../dist/secure-channel/control-records.js";
+import { CREDIT_BODY_LENGTH, encodeCredit } from "../dist/secure-channel/credit.js";
+import { encodeHeartbeat, HEARTBEAT_BODY_LENGTH } from "../dist/secure-channel/liveness.js";
 
 // Inner kinds (a const enum in channel-message.ts, so not in the build): the wire values.
 const MESSAGE = 0;
@@ -66,5 +66,33 @@ describe("CONTROLS records", () => {
     const seen: number[] = [];
     expect(forEachControl(body, (kind) => (seen.push(kind), kind !== CLOSE))).toBe(true);
     expect(seen).toEqual([CLOSE]);
+  });
+});
+
+describe("an opening end's CONTROLS body", () => {
+  const grant = (messages: number, bytes: number, consumed = 0) => ({ window: { messages, bytes }, consumedMessages: consumed, consumedBytes: consumed });
+
+  it("is [CONFIRM,] CREDIT, HEARTBEAT, encoded once per role, window and peer timeout, and anew when any of them changes", () => {
+    const responder = openingBody("responder", grant(8192, 4 << 20), 30_000);
+    expect(visitAll(responder).seen).toEqual([
+      [CONFIRM, []],
+      [CREDIT, [...encodeCredit(grant(8192, 4 << 20))]],
+      [HEARTBEAT, [...encodeHeartbeat(30_000)]],
+    ]);
+    expect(openingBody("responder", grant(8192, 4 << 20), 30_000)).toBe(responder); // shared, not re-encoded
+    const initiator = openingBody("initiator", grant(8192, 4 << 20), 30_000);
+    expect(visitAll(initiator).seen.map(([kind]) => kind)).toEqual([CREDIT, HEARTBEAT]);
+    expect(openingBody("responder", grant(8192, 4 << 20), 30_000)).toBe(responder); // each role keeps its own
+
+    const shorter = openingBody("responder", grant(8192, 4 << 20), 1_500);
+    expect(visitAll(shorter).seen[2]).toEqual([HEARTBEAT, [...encodeHeartbeat(1_500)]]);
+    const smaller = openingBody("responder", grant(16, 4 << 20), 1_500);
+    expect(visitAll(smaller).seen[1]).toEqual([CREDIT, [...encodeCredit(grant(16, 4 << 20))]]);
+    const fewerBytes = openingBody("responder", grant(16, 1024), 1_500);
+    expect(visitAll(fewerBytes).seen[1]).toEqual([CREDIT, [...encodeCredit(grant(16, 1024))]]);
+    // A grant with something consumed (never at open) is encoded as it is, and not kept.
+    const consumed = openingBody("responder", grant(16, 1024, 3), 1_500);
+    expect(visitAll(consumed).seen[1]).toEqual([CREDIT, [...encodeCredit(grant(16, 1024, 3))]]);
+    expect(openingBody("responder", grant(16, 1024), 1_500)).toBe(fewerBytes);
   });
 });

@@ -255,10 +255,21 @@ export class EnvelopeHeadDecoder {
   returnRoute: Route = EMPTY_ROUTE;
   payloadOffset = 0;
   payloadLength = 0;
-  /** The previous head up to (not including) its payload length field, and that field's size. */
-  #head: Uint8Array = NO_BYTES;
+  /**
+   * The previous head up to (not including) its payload length field: its length (0: none),
+   * a view of its bytes (a kept head's, or #own's), and the length field's size.
+   */
+  #headLength = 0;
   #headView: DataView = NO_VIEW;
   #lengthSize: 1 | 2 | 4 = 4;
+  /**
+   * This decoder's copy of the last head it decoded in full, overwritten by the next one: a
+   * frame's bytes may be reused once `decode` returns, and a fresh copy per head (an
+   * ArrayBuffer, its backing store and a DataView) cost every one-off head (each handshake
+   * message's) an allocation and GC work. Heads that RecentHeads keeps get copies of their own.
+   */
+  #own: Uint8Array = NO_BYTES;
+  #ownView: DataView = NO_VIEW;
   /** A view of the last buffer decoded from (a stream's frames mostly share their chunk). */
   #bytes: Uint8Array = NO_BYTES;
   #bytesView: DataView = NO_VIEW;
@@ -287,15 +298,14 @@ export class EnvelopeHeadDecoder {
   /** Decodes the network envelope in `bytes[start, end)`; throws DecodeError (the previous results are then undefined). */
   decode(bytes: Uint8Array, start: number, end: number): void {
     const view = this.#viewOf(bytes);
-    const head = this.#head;
-    const h = head.length;
+    const h = this.#headLength;
     if (h > 0 && end - start >= h + this.#lengthSize && sameBytes(view, start, this.#headView, h)) return this.#readLength(bytes, start, end);
     const known = this.#recent.find(bytes, start, end, view);
     if (known !== undefined && end - start >= known.bytes.length + known.lengthSize) {
       this.#use(known);
       return this.#readLength(bytes, start, end);
     }
-    this.#head = NO_BYTES;
+    this.#headLength = 0;
     begin(bytes, start, end);
     readEnvelopeStart("network");
     const onward = readRoute("onward route", undefined);
@@ -308,18 +318,35 @@ export class EnvelopeHeadDecoder {
     this.payloadLength = length;
     this.#lengthSize = (pos - lengthAt) as 1 | 2 | 4;
     finish();
-    if (lengthAt - start <= MAX_CACHED_HEAD) {
-      // A copy: the frame's bytes may be reused once this returns.
+    const headLength = lengthAt - start;
+    if (headLength > MAX_CACHED_HEAD) return;
+    if (this.#recent.sighted(start, headLength)) {
+      // Seen before: kept, in a copy of its own (the frame's bytes may be reused once this returns).
       const copy = Uint8Array.prototype.slice.call(bytes, start, lengthAt);
       const known = { bytes: copy, view: new DataView(copy.buffer, copy.byteOffset, copy.byteLength), lengthSize: this.#lengthSize, onwardRoute: this.onwardRoute, returnRoute: this.returnRoute };
+      this.#recent.keep(known);
       this.#use(known);
-      this.#recent.offer(start, known);
+    } else {
+      this.#ownCopy(bytes, start, headLength);
     }
+  }
+
+  /** Copies the head just decoded into #own (grown if it is too short) and makes it the last head. */
+  #ownCopy(bytes: Uint8Array, start: number, headLength: number): void {
+    if (this.#own.length < headLength) {
+      // Rounded up, so that heads of a few lengths share one buffer; sized to heads, as an idle decoder keeps it.
+      this.#own = new Uint8Array(Math.min(MAX_CACHED_HEAD, (headLength + 63) & ~63));
+      this.#ownView = new DataView(this.#own.buffer);
+    }
+    const own = this.#own;
+    for (let i = 0; i < headLength; i++) own[i] = bytes[start + i]!; // a head is ~40-90 bytes: no view object for set()
+    this.#headLength = headLength;
+    this.#headView = this.#ownView;
   }
 
   /** Takes `known` as the head of the envelope being decoded (and as the last head). */
   #use(known: KnownHead): void {
-    this.#head = known.bytes;
+    this.#headLength = known.bytes.length;
     this.#headView = known.view;
     this.#lengthSize = known.lengthSize;
     this.onwardRoute = known.onwardRoute;
@@ -328,7 +355,7 @@ export class EnvelopeHeadDecoder {
 
   /** Reads the payload length after the current head (which `bytes` at `start` matches). */
   #readLength(bytes: Uint8Array, start: number, end: number): void {
-    const at = start + this.#head.length;
+    const at = start + this.#headLength;
     const size = this.#lengthSize;
     const length = size === 4 ? u32(bytes, at) : size === 2 ? (bytes[at]! << 8) | bytes[at + 1]! : bytes[at]!;
     const payloadOffset = at + size;

@@ -48,19 +48,24 @@ export class RecentHeads {
   }
 
   /**
-   * After a `find` that missed and a full decode of the same envelope: keeps `head` if this
-   * is its second sighting (and the skim found the same head end the decode did).
+   * After a `find` that missed and a full decode of the same envelope (whose head is
+   * `headLength` bytes): true if this is the head's second sighting (and the skim found the
+   * same head end the decode did), and the caller should `keep` a copy of it now. Asked
+   * before the copy is made, so that a head seen once costs a number, not a copy.
    */
-  offer(start: number, head: KnownHead): void {
-    if (this.#end < 0 || this.#end - start !== head.bytes.length) return;
+  sighted(start: number, headLength: number): boolean {
+    if (this.#end < 0 || this.#end - start !== headLength) return false;
     const hash = this.#hash;
-    if (!this.#seen.has(hash)) {
-      if (this.#seen.size >= MAX_SEEN) this.#seen.clear();
-      this.#seen.add(hash);
-      return;
-    }
+    if (this.#seen.has(hash)) return true;
+    if (this.#seen.size >= MAX_SEEN) this.#seen.clear();
+    this.#seen.add(hash);
+    return false;
+  }
+
+  /** Keeps `head`, the copy of a head `sighted` just said to keep. */
+  keep(head: KnownHead): void {
     if (this.#kept.size >= MAX_KEPT) this.#kept.clear();
-    this.#kept.set(hash, head);
+    this.#kept.set(this.#hash, head);
   }
 }
 

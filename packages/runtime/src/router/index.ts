@@ -1,4 +1,4 @@
-export { Router, type TransportMailbox, type TransportRoute } from "./router.js";
+export { Router, type ReasonLike, type TransportMailbox, type TransportRoute } from "./router.js";
 export type { Mailbox } from "./mailbox.js";
 export { MailboxBound, DEFAULT_MAILBOX_LIMITS, resolveMailboxLimits, type MailboxLimits, type ResolvedMailboxLimits } from "./mailbox-bound.js";
 export { RoomWaiters } from "./room-waiters.js";

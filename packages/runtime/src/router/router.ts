@@ -23,6 +23,9 @@ export type TransportMailbox = (address: Address) => Mailbox | undefined;
 /** Called when a first hop goes away while a request waits on it. */
 type HopWatcher = (error: Error) => void;
 
+/** Why an address went away: the error, or a function that makes it (called only if a request waits on the address). */
+export type ReasonLike = Error | (() => Error);
+
 /**
  * Told about a message the router refused when its sender cannot be told: one from a
  * producer (the network). Only the failure path calls it.
@@ -118,14 +121,16 @@ export class Router {
 
   /**
    * Removes addresses; requests waiting on them as their first hop fail fast, with
-   * RouteUnavailableError (cause: `reason`), or with `reason` itself if it is one.
+   * RouteUnavailableError (cause: `reason`), or with `reason` itself if it is one. A reason
+   * given as a function is called only if a request waits (an owner whose reason is costly to
+   * build and seldom needed, e.g. a closing secure channel, makes it only then).
    */
-  unregister(addresses: readonly Address[], reason?: Error): void {
+  unregister(addresses: readonly Address[], reason?: ReasonLike): void {
     for (const a of addresses) this.unregister1(a, reason);
   }
 
   /** `unregister` of one address. */
-  unregister1(address: Address, reason?: Error): void {
+  unregister1(address: Address, reason?: ReasonLike): void {
     const key = address.key;
     if (this.#table.delete(key)) this.#version++;
     this.flowControls.cleanupKey(key);
@@ -134,8 +139,9 @@ export class Router {
     this.#watchers.delete(key);
     if (watchers.size === 0) return;
     // A reason that already says why the route is unavailable (e.g. a closed secure channel) is passed on as is.
+    const given = typeof reason === "function" ? reason() : reason;
     const error =
-      reason instanceof RouteUnavailableError ? reason : new RouteUnavailableError(`${address.toString()} stopped before a reply arrived`, { cause: reason });
+      given instanceof RouteUnavailableError ? given : new RouteUnavailableError(`${address.toString()} stopped before a reply arrived`, { cause: given });
     for (const w of watchers) w(error);
   }
 
@@ -145,7 +151,7 @@ export class Router {
    * closed, are refused as for any unknown address, but not reported as "dropped" (no event,
    * no warning): they are expected, not a mistake to fix. The last MAX_RETIRED are remembered.
    */
-  retire(addresses: readonly Address[], reason?: Error): void {
+  retire(addresses: readonly Address[], reason?: ReasonLike): void {
     this.unregister(addresses, reason);
     for (const a of addresses) {
       this.#retired.add(a.key);

@@ -271,7 +271,7 @@ export class SecureChannelListener implements Mailbox {
       if (!done || done.type !== "complete") throw new SecureChannelHandshakeError("the handshake did not complete");
       end.establish(done.result);
       end.open(this.flowControlId);
-      this.#log.debug(`accepted a secure channel from ${done.result.peerIdentifier}`);
+      if (this.#log.enabled) this.#log.debug(`accepted a secure channel from ${done.result.peerIdentifier}`); // no string per handshake when silent
     } catch (error) {
       handshake.dispose(); // its key copies are wiped now, whatever stopped it
       const code = (error as { code?: unknown }).code;

@@ -23,6 +23,7 @@ import type { HandshakeResult } from "../handshake/types.js";
 import type { Identifier } from "../identity/identifier.js";
 import { InnerKind, OuterKind, withKind } from "./channel-message.js";
 import {
+  CloseReason,
   SecureChannelClosedByPeerError,
   SecureChannelClosedError,
   SecureChannelCreditExceededError,
@@ -35,7 +36,7 @@ import { rememberClosedEncryptor } from "./channel-registry.js";
 import { decodeHeartbeat, encodeHeartbeat, keepaliveEvery } from "./liveness.js";
 import { decodeCredit, encodeCredit, ReceiveCredit, SendCredit } from "./credit.js";
 import { EncryptorQueue, PAYLOAD_LENGTH_BYTES, REPEATED_HEAD } from "./encryptor-queue.js";
-import { encodeControls, forEachControl, type ControlRecord } from "./control-records.js";
+import { forEachControl, openingBody } from "./control-records.js";
 import { SECURE_CHANNEL_IDENTIFIER } from "./local-info.js";
 import { RecentlyUsed } from "../recently-used.js";
 import type { SecureChannelOptions, SecureChannelListenerOptions } from "./secure-channel-options.js";
@@ -43,6 +44,10 @@ import type { SecureChannelOptions, SecureChannelListenerOptions } from "./secur
 type Options = SecureChannelOptions | SecureChannelListenerOptions;
 
 const EMPTY = new Uint8Array(0);
+
+/** The reasons of ordinary closes, made only if someone asks (see CloseReason). */
+const CLOSED_LOCALLY = (): Error => new SecureChannelClosedError();
+const CLOSED_BY_PEER = (): Error => new SecureChannelClosedByPeerError();
 
 /** Messages up to this size are coalesced; larger ones are sealed alone (a copy would cost more than the call saves). */
 const COALESCE_MAX_PAYLOAD = 2048;
@@ -129,7 +134,7 @@ export class ChannelEnd implements ChannelCipherSink {
   /** Called when the queue and the refused records are empty, or the end closed (see whenSent). */
   #sentWaiters: (() => void)[] = [];
   #closing = false;
-  #closedReason: Error | undefined;
+  #closedReason: CloseReason | undefined;
   /** The first hop to the peer, watched while open (see #onHopGone). */
   #watchedHop: Address | undefined;
   readonly #onClosed: ((end: ChannelEnd) => void)[] = [];
@@ -186,7 +191,7 @@ export class ChannelEnd implements ChannelCipherSink {
   get closed(): Promise<Error> {
     if (this.#closed === undefined) {
       const reason = this.#closedReason;
-      this.#closed = reason !== undefined ? Promise.resolve(reason) : new Promise((resolve) => (this.#resolveClosed = resolve));
+      this.#closed = reason !== undefined ? Promise.resolve(reason.get()) : new Promise((resolve) => (this.#resolveClosed = resolve));
     }
     return this.#closed;
   }
@@ -210,7 +215,7 @@ export class ChannelEnd implements ChannelCipherSink {
 
   /** Why this end closed, once it has. */
   get closedReason(): Error | undefined {
-    return this.#closedReason;
+    return this.#closedReason?.get();
   }
 
   onClosed(callback: (end: ChannelEnd) => void): void {
@@ -219,7 +224,7 @@ export class ChannelEnd implements ChannelCipherSink {
 
   /** Sends a handshake (or refusal) message to the peer, from the remote address. */
   sendOuter(kind: OuterKind, body: Uint8Array): void {
-    const message = new LocalMessage(this.remoteRoute, route(this.remoteAddress), withKind(kind, body));
+    const message = new LocalMessage(this.remoteRoute, this.#fromRemote, withKind(kind, body)); // routes are immutable: one return route for all
     this.#node.router.route(message, this.remoteAddress.key);
   }
 
@@ -303,12 +308,7 @@ export class ChannelEnd implements ChannelCipherSink {
     // One record: the responder's CONFIRM, the grant (the peer may send nothing before it; the
     // initiator's follows the responder's CONFIRM) and the heartbeat that tells the peer how
     // often it must be heard from.
-    const opening: ControlRecord[] = this.role === "responder" ? [{ kind: InnerKind.CONFIRM, body: EMPTY }] : [];
-    opening.push(
-      { kind: InnerKind.CREDIT, body: encodeCredit(this.#receiveCredit.initialRecord()) },
-      { kind: InnerKind.HEARTBEAT, body: encodeHeartbeat(this.options.peerTimeout) },
-    );
-    this.#sendInner(InnerKind.CONTROLS, encodeControls(opening));
+    this.#sendInner(InnerKind.CONTROLS, openingBody(this.role, this.#receiveCredit.initialRecord(), this.options.peerTimeout));
     this.#lastHeard = performance.now();
     this.#armLiveness(this.#lastHeard);
   }
@@ -391,17 +391,19 @@ export class ChannelEnd implements ChannelCipherSink {
    * Closes this end: tells the peer (unless it told us), forgets addresses, drops keys. An open
    * end's reason is always a SecureChannelClosedError (another error becomes its cause): it is
    * what `closed` resolves to, what pending requests through the channel fail with, and what
-   * later sends into the channel throw.
+   * later sends into the channel throw. `given` may be a function that makes a
+   * SecureChannelClosedError: called only if someone asks why (see CloseReason).
    */
-  close(given?: Error, notifyPeer = true): void {
+  close(given: Error | (() => Error) = CLOSED_LOCALLY, notifyPeer = true): void {
     if (this.#state === "closed" || this.#closing) return;
     this.#closing = true;
     const wasOpen = this.#state === "open";
-    let reason = given ?? stacklessReason(() => new SecureChannelClosedError());
-    if (wasOpen && !(reason instanceof SecureChannelClosedError)) {
-      const cause = reason;
-      reason = stacklessReason(() => new SecureChannelClosedError(`The secure channel closed: ${cause.message}`, { cause }));
+    let made = given;
+    if (wasOpen && made instanceof Error && !(made instanceof SecureChannelClosedError)) {
+      const cause = made;
+      made = stacklessReason(() => new SecureChannelClosedError(`The secure channel closed: ${cause.message}`, { cause }));
     }
+    const reason = new CloseReason(made);
     if (this.#livenessTimer !== undefined) clearTimeout(this.#livenessTimer);
     this.#livenessTimer = undefined;
     if (notifyPeer && this.#state === "open") {
@@ -419,24 +421,24 @@ export class ChannelEnd implements ChannelCipherSink {
     this.#stopWaiting();
     const unsent = this.#queue.dropAll(); // wakes senders waiting for room: their next send fails
     if (unsent > 0) this.#log.debug(`channel ${this.encryptorAddress.toString()} closed with ${unsent} messages unsent`);
-    this.#node.router.unregister([this.encryptorAddress], reason);
+    this.#node.router.unregister([this.encryptorAddress], reason.get);
     // Records the peer sent before it learnt of the close still arrive: refused quietly.
-    this.#node.router.retire([this.remoteAddress], reason);
+    this.#node.router.retire([this.remoteAddress], reason.get);
     this.#node.flowControls.cleanup(this.producerAddress);
     // Later sends into the channel get its reason, not UnknownAddressError on a random address.
-    if (wasOpen) rememberClosedEncryptor(this.#node, this.encryptorAddress, reason);
+    if (wasOpen) rememberClosedEncryptor(this.#node, this.encryptorAddress, reason.get);
     this.#cipher?.dispose(); // threaded: after the CLOSE above, in the thread
     this.#cipher = undefined;
     this.#handshakeWaiter = undefined;
     // A handshake still waiting (e.g. for CONFIRM) fails now rather than at its timeout.
     const fail = this.#handshakeFail;
     this.#handshakeFail = undefined;
-    fail?.(reason);
+    fail?.(reason.get());
     this.#notifySent();
     for (const callback of this.#onClosed.splice(0)) callback(this);
-    this.#resolveClosed?.(reason);
+    this.#resolveClosed?.(reason.get());
     this.#resolveClosed = undefined;
-    this.#log.debug(`channel ${this.encryptorAddress.toString()} closed: ${reason.message}`);
+    if (this.#log.enabled) this.#log.debug(`channel ${this.encryptorAddress.toString()} closed: ${reason.get().message}`);
   }
 
   /**
@@ -713,7 +715,7 @@ export class ChannelEnd implements ChannelCipherSink {
         this.#onConfirm = undefined;
         return;
       case InnerKind.CLOSE:
-        return this.close(stacklessReason(() => new SecureChannelClosedByPeerError()), false);
+        return this.close(CLOSED_BY_PEER, false);
       case InnerKind.CREDIT:
         return this.#onCredit(body);
       case InnerKind.HEARTBEAT:

@@ -33,14 +33,14 @@ const closedEncryptors = new WeakMap<Node, Address[]>();
  */
 export const CLOSED_CHANNEL_MEMORY = 1024;
 
-/** Registers a tombstone at a closed channel's encryptor address: sends to it throw `reason`. */
-export function rememberClosedEncryptor(node: Node, address: Address, reason: Error): void {
+/** Registers a tombstone at a closed channel's encryptor address: sends to it throw its close reason (made on the first). */
+export function rememberClosedEncryptor(node: Node, address: Address, reason: () => Error): void {
   if (node.stopped) return;
   const router = node.router;
   const tombstone: Mailbox = {
     address,
     deliver: () => {
-      throw reason;
+      throw reason();
     },
   };
   try {
@@ -51,5 +51,5 @@ export function rememberClosedEncryptor(node: Node, address: Address, reason: Er
   let remembered = closedEncryptors.get(node);
   if (!remembered) closedEncryptors.set(node, (remembered = []));
   remembered.push(address);
-  if (remembered.length > CLOSED_CHANNEL_MEMORY) router.unregister([remembered.shift()!]);
+  if (remembered.length > CLOSED_CHANNEL_MEMORY) router.unregister1(remembered.shift()!);
 }

@@ -5,9 +5,11 @@
  * CREDIT, HEARTBEAT) in one record: every record costs a seal, a route, a frame and an open
  * (≈ 20-25 µs on each side), a handshake's largest cost after its cryptography.
  */
-import { CREDIT_BODY_LENGTH } from "./credit.js";
+import { CREDIT_BODY_LENGTH, encodeCredit, type CreditRecord } from "./credit.js";
 import { InnerKind } from "./channel-message.js";
-import { HEARTBEAT_BODY_LENGTH } from "./liveness.js";
+import { encodeHeartbeat, HEARTBEAT_BODY_LENGTH } from "./liveness.js";
+
+const EMPTY = new Uint8Array(0);
 
 /** One control record: its inner kind and its body. */
 export interface ControlRecord {
@@ -62,4 +64,39 @@ export function forEachControl(body: Uint8Array, visit: (kind: InnerKind, body: 
     at += 1 + length;
   }
   return true;
+}
+
+/** An opening CONTROLS body and what it was encoded from. */
+interface OpeningBody {
+  readonly messages: number;
+  readonly bytes: number;
+  readonly peerTimeout: number;
+  readonly body: Uint8Array;
+}
+
+/** The last opening body of each role: the ends of one listener (or one caller's options) all open with the same. */
+const openingBodies: { initiator: OpeningBody | undefined; responder: OpeningBody | undefined } = { initiator: undefined, responder: undefined };
+
+/**
+ * The body of an end's opening CONTROLS record ([CONFIRM,] CREDIT, HEARTBEAT). It depends only
+ * on the role, the receive window and the peer timeout, so the ends of a listener share one,
+ * encoded once, instead of allocating its records, their bodies and views on every handshake.
+ * Shared read-only: a seal copies it (inline) or reads it before the turn ends (threaded).
+ * @internal
+ */
+export function openingBody(role: "initiator" | "responder", grant: CreditRecord, peerTimeout: number): Uint8Array {
+  // Nothing is consumed before an end opens; a grant that says otherwise is encoded as it is.
+  if (grant.consumedMessages !== 0 || grant.consumedBytes !== 0) return encodeOpening(role, grant, peerTimeout);
+  const last = openingBodies[role];
+  const { messages, bytes } = grant.window;
+  if (last !== undefined && last.messages === messages && last.bytes === bytes && last.peerTimeout === peerTimeout) return last.body;
+  const body = encodeOpening(role, grant, peerTimeout);
+  openingBodies[role] = { messages, bytes, peerTimeout, body };
+  return body;
+}
+
+function encodeOpening(role: "initiator" | "responder", grant: CreditRecord, peerTimeout: number): Uint8Array {
+  const opening: ControlRecord[] = role === "responder" ? [{ kind: InnerKind.CONFIRM, body: EMPTY }] : [];
+  opening.push({ kind: InnerKind.CREDIT, body: encodeCredit(grant) }, { kind: InnerKind.HEARTBEAT, body: encodeHeartbeat(peerTimeout) });
+  return encodeControls(opening);
 }
