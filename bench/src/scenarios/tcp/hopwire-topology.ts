@@ -59,12 +59,15 @@ export const warmRoundTripsFor = (p: RunParams): number => (p.durationMs >= STEA
 
 /**
  * Handshakes a handshake run completes before its window, on top of its warm-up time, in a
- * full run, on Hopwire's side and node:tls's alike. Hopwire's handshake is JavaScript that V8
- * optimises by calls: in a window opened 80 ms after the start (the old one) it ran at
- * ≈ 660/s, and after 300 handshakes at ≈ 1050/s (packages/secure-channel/test/perf/
- * handshake-cpu.perf.mjs, same host and minute). The noble provider, ~10× slower, needs fewer.
+ * full run, on Hopwire's side and node:tls's alike: as many as round trips (WARM_ROUND_TRIPS),
+ * for the same reason. Hopwire's handshake is JavaScript that V8 optimises by calls, and
+ * node:tls's is C with no such ramp. CPU per handshake, initiator / responder, all threads, one
+ * fresh pair per warm count (packages/secure-channel/test/perf/handshake-cpu.perf.mjs --runs=1,
+ * session 10): 835 / 889 µs after 300, 672 / 668 after 1 000 (this constant's old value: its
+ * window was still mid-ramp, V8's compiler threads busy), 473 / 519 after 3 000, 408 / 416
+ * after 8 000. The noble provider, ~10× slower, needs fewer.
  */
-export const WARM_HANDSHAKES = 1_000;
+export const WARM_HANDSHAKES = 5_000;
 
 /** WARM_HANDSHAKES (a tenth with the noble provider) where the steady warm-up applies (a full run), else none. */
 export const warmHandshakesFor = (p: RunParams): number =>
