@@ -14,7 +14,7 @@ export * from "./diagnostics/index.js";
 export type { Context, FlowControlsAccess, SendOptions, SendAndReceiveOptions } from "./context/context.js";
 export type { WaitOptions } from "./util/wait.js";
 export { waitFor } from "./util/wait.js";
-export { copyBytes, writeU32BE } from "./util/bytes.js";
+export { copyBytes, readU32BE, writeU32BE } from "./util/bytes.js";
 export type { Worker, Processor, WorkerClass, Placement, StartWorkerOptions } from "./worker/worker.js";
 export { Node, node } from "./node/node.js";
 export type { NodeOptions } from "./node/node-options.js";

@@ -1,7 +1,8 @@
 // The encryptor's FIFO: what goes in comes out in order, however pushes and takes interleave,
 // including across the points where it empties (and writes over its old slots) or compacts.
 import { describe, expect, it } from "vitest";
-import { EncryptorQueue, PAYLOAD_LENGTH_BYTES, REPEATED_HEAD } from "../dist/secure-channel/encryptor-queue.js";
+import { REPEATED_HEAD } from "@hopwire/runtime";
+import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "../dist/secure-channel/encryptor-queue.js";
 
 const limits = { maxMessages: 100_000, maxBytes: 1 << 30 };
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;

@@ -1,3 +1,4 @@
+import { readU32BE } from "@hopwire/runtime";
 import { FrameTooLargeError, TcpProtocolVersionError, TruncatedFrameError } from "./errors.js";
 import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION, REPEATED_HEAD_FRAME } from "./protocol.js";
 
@@ -7,8 +8,8 @@ import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION, REPEATED_HEAD_
  * frames per chunk. A repeated-head frame (REPEATED_HEAD_FRAME) is handed out flagged, its
  * bytes the payload alone: the caller knows the head it repeats. A frame that lies whole
  * inside a chunk is handed out as a range of the chunk (no copy, not even a view object);
- * only a frame that spans chunks is assembled, with one copy, once all its bytes have arrived (memory grows with the bytes received, not with the length a
- * peer announces).
+ * only a frame that spans chunks is assembled, with one copy, once all its bytes have
+ * arrived (memory grows with the bytes received, not with the length a peer announces).
  */
 export class FrameReader {
   #versionChecked = false;
@@ -59,8 +60,8 @@ export class FrameReader {
       }
       let word: number;
       if (this.#headerFill === 0 && end - offset >= FRAME_HEADER_LENGTH) {
-        // By hand: Buffer#readUInt32BE checks its bounds, and this runs once per frame.
-        word = ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) | chunk[offset + 3]!) >>> 0;
+        // Not Buffer#readUInt32BE: it checks its bounds, and this runs once per frame.
+        word = readU32BE(chunk, offset);
         offset += FRAME_HEADER_LENGTH;
       } else {
         // The length prefix itself spans chunks.

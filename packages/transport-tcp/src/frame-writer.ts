@@ -1,7 +1,7 @@
 import type { Socket } from "node:net";
-import { Route, copyBytes, envelopeHeadBound, writeEnvelopeHead, writeU32BE, type LocalMessage } from "@hopwire/runtime";
+import { Route, copyBytes, envelopeHeadBound, readU32BE, repeatedHeadWord, writeEnvelopeHead, writeU32BE, type LocalMessage } from "@hopwire/runtime";
 import { FrameTooLargeError } from "./errors.js";
-import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION, REPEATED_HEAD_FRAME } from "./protocol.js";
+import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION } from "./protocol.js";
 
 /** Size of the buffers that frame heads (and small payloads) are written into. */
 const ARENA_SIZE = 64 * 1024;
@@ -131,7 +131,7 @@ export class FrameWriter {
     if (repeatsHead) {
       this.#reserve(FRAME_HEADER_LENGTH + (copy ? payloadLength : 0));
       headEnd = this.#pos + FRAME_HEADER_LENGTH;
-      writeU32BE(this.#arena, this.#pos, (REPEATED_HEAD_FRAME | payloadLength) >>> 0);
+      writeU32BE(this.#arena, this.#pos, repeatedHeadWord(payloadLength));
     } else {
       // The onward route without its first hop: this connection.
       this.#reserve(FRAME_HEADER_LENGTH + envelopeHeadBound(message, "network", 1) + (copy ? payloadLength : 0));
@@ -172,7 +172,7 @@ export class FrameWriter {
     if (source === undefined) return false;
     const start = message.payloadStart;
     const at = start - FRAME_HEADER_LENGTH;
-    if (at < 0 || readU32BE(source, at) !== (REPEATED_HEAD_FRAME | payloadLength) >>> 0) return false;
+    if (at < 0 || readU32BE(source, at) !== repeatedHeadWord(payloadLength)) return false;
     if (source === this.#runSource && at === this.#runEnd) {
       this.#runEnd = start + payloadLength;
       return true;
@@ -337,10 +337,6 @@ export class FrameWriter {
     }
     if (!this.#closed) this.onFlushed();
   };
-}
-
-function readU32BE(bytes: Uint8Array, at: number): number {
-  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }
 
 /** Whether two routes hold the same addresses from index `from` on. */

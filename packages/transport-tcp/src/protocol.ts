@@ -1,3 +1,5 @@
+import { REPEATED_HEAD } from "@hopwire/runtime";
+
 /**
  * The byte each side writes first. Version 2 added repeated-head frames
  * (REPEATED_HEAD_FRAME); a version 1 peer is refused with TcpProtocolVersionError.
@@ -13,11 +15,9 @@ export const FRAME_HEADER_LENGTH = 4;
 /**
  * A frame whose length word has this bit set carries a payload alone (the length is the
  * low 31 bits): its envelope head (onward and return routes) is the one of the last frame
- * that carried a head on this connection. A stream's messages repeat their routes, which
- * were about half of a 64 B message's frame (a 55-byte head); the sender writes them once.
- * Frame lengths never reach this bit (MAX_FRAME_LENGTH is 2^24).
+ * that carried a head on this connection. The runtime's REPEATED_HEAD, as MESSAGES records use it.
  */
-export const REPEATED_HEAD_FRAME = 0x8000_0000;
+export const REPEATED_HEAD_FRAME = REPEATED_HEAD;
 
 /** TCP addresses in routes: "1#host:port". */
 export const TCP = 1;

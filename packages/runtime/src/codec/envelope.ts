@@ -4,6 +4,7 @@ import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-me
 import { addressesOf, adoptRoute, type Route } from "../route/route.js";
 import { packr } from "./packr.js";
 import { RecentHeads, sameBytes, type KnownHead } from "./recent-heads.js";
+import { readU32BE } from "../util/bytes.js";
 
 /**
  * Envelopes are msgpack arrays whose last element is the payload as a msgpack bin:
@@ -357,7 +358,7 @@ export class EnvelopeHeadDecoder {
   #readLength(bytes: Uint8Array, start: number, end: number): void {
     const at = start + this.#headLength;
     const size = this.#lengthSize;
-    const length = size === 4 ? u32(bytes, at) : size === 2 ? (bytes[at]! << 8) | bytes[at + 1]! : bytes[at]!;
+    const length = size === 4 ? readU32BE(bytes, at) : size === 2 ? (bytes[at]! << 8) | bytes[at + 1]! : bytes[at]!;
     const payloadOffset = at + size;
     if (payloadOffset + length !== end) throw lengthMismatch(length, end - payloadOffset);
     this.payloadOffset = payloadOffset;
@@ -400,10 +401,6 @@ function finish(): void {
   src = NO_BYTES;
 }
 
-function u32(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-}
-
 function need(n: number, what: string): void {
   if (pos + n > limit) throw new DecodeError(`The envelope ends inside the ${what}`);
 }
@@ -417,7 +414,7 @@ function uint(size: 1 | 2 | 4, what: string): number {
   need(size, what);
   const at = pos;
   pos += size;
-  return size === 1 ? src[at]! : size === 2 ? (src[at]! << 8) | src[at + 1]! : u32(src, at);
+  return size === 1 ? src[at]! : size === 2 ? (src[at]! << 8) | src[at + 1]! : readU32BE(src, at);
 }
 
 function arrayLength(what: string): number {

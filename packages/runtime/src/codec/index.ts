@@ -1,4 +1,5 @@
 export { encodeBody, decodeBody } from "./body.js";
+export { REPEATED_HEAD, repeatedHeadWord } from "./repeated-head.js";
 export {
   encodeEnvelope,
   encodeEnvelopeHead,

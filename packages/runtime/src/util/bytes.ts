@@ -12,6 +12,11 @@ export function writeU32BE(target: Uint8Array, at: number, value: number): numbe
   return at + 4;
 }
 
+/** Reads a u32 big-endian at `at`, without Buffer#readUInt32BE's bounds checks (the caller checked them). */
+export function readU32BE(source: Uint8Array, at: number): number {
+  return ((source[at]! << 24) | (source[at + 1]! << 16) | (source[at + 2]! << 8) | source[at + 3]!) >>> 0;
+}
+
 /**
  * Copies bytes [start, end) of `source` to `at` in `target`; returns the offset after them.
  * TypedArray#set (through a plain Uint8Array view for a range: Buffer#subarray and #copy cost

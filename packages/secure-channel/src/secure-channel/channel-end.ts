@@ -6,6 +6,7 @@ import {
   NO_LOCAL_INFO,
   Route,
   route,
+  REPEATED_HEAD,
   RouteMemo,
   waitFor,
   type FlowControlId,
@@ -35,7 +36,7 @@ import {
 import { rememberClosedEncryptor } from "./channel-registry.js";
 import { decodeHeartbeat, encodeHeartbeat, keepaliveEvery } from "./liveness.js";
 import { decodeCredit, encodeCredit, ReceiveCredit, SendCredit } from "./credit.js";
-import { EncryptorQueue, PAYLOAD_LENGTH_BYTES, REPEATED_HEAD } from "./encryptor-queue.js";
+import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "./encryptor-queue.js";
 import { forEachControl, openingBody } from "./control-records.js";
 import { SECURE_CHANNEL_IDENTIFIER } from "./local-info.js";
 import { RecentlyUsed } from "../recently-used.js";

@@ -1,14 +1,7 @@
-import { MailboxBound, copyBytes, writeU32BE, type ResolvedMailboxLimits } from "@hopwire/runtime";
+import { MailboxBound, copyBytes, repeatedHeadWord, writeU32BE, type ResolvedMailboxLimits } from "@hopwire/runtime";
 
 /** The u32 payload length that ends an envelope head (after the bin32 tag): queued heads leave it out. */
 export const PAYLOAD_LENGTH_BYTES = 4;
-
-/**
- * In a MESSAGES record, an envelope's u32 length with this bit set says "the same head as the
- * envelope before it": the other 31 bits are the payload's length, and only the payload follows.
- * (An envelope is at most 16 MiB, so the bit is free.)
- */
-export const REPEATED_HEAD = 0x8000_0000;
 
 /**
  * The encryptor's queue: envelopes (head and payload, not yet sealed) waiting for the end of
@@ -92,7 +85,7 @@ export class EncryptorQueue {
       heads[i] = EMPTY;
       payloads[i] = EMPTY;
       if (head === previous) {
-        at = writeU32BE(into, at, (REPEATED_HEAD | payload.length) >>> 0);
+        at = writeU32BE(into, at, repeatedHeadWord(payload.length));
       } else {
         at = writeU32BE(into, at, head.length + PAYLOAD_LENGTH_BYTES + payload.length);
         at = copyBytes(into, at, head);
