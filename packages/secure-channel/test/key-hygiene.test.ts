@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { wipePrivateKey } from "../dist/crypto/key-checks.js";
 import { nobleCryptoProvider } from "../dist/crypto/noble-provider.js";
-import { hasImportedPrivateKey, nodeCryptoProvider } from "../dist/crypto/node-provider.js";
+import { hasImportedPrivateKey, heldAeadKey, nodeCryptoProvider } from "../dist/crypto/node-provider.js";
 import type { CryptoProvider } from "../dist/crypto/provider.js";
 import { InitiatorHandshake } from "../dist/handshake/initiator-handshake.js";
 import { ResponderHandshake } from "../dist/handshake/responder-handshake.js";
@@ -40,6 +40,23 @@ function sent(actions: readonly HandshakeAction[]): Uint8Array {
   if (send?.type !== "send") throw new Error("expected a send action");
   return send.message;
 }
+
+describe("the node provider's AEAD keys", () => {
+  it("are the AEAD's own copy, off the caller's array, zeroed when the AEAD is disposed", () => {
+    const key = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
+    const aead = nodeCryptoProvider.createAead("AESGCM", key);
+    const held = heldAeadKey(aead)!;
+    expect(held).toEqual(key);
+    expect(held.buffer).not.toBe(key.buffer);
+    // The caller may wipe its array at once: the AEAD still seals and opens with the key.
+    key.fill(0);
+    const sealed = aead.seal(7, new Uint8Array(0), new Uint8Array([1, 2, 3]));
+    expect(aead.open(7, new Uint8Array(0), sealed)).toEqual(new Uint8Array([1, 2, 3]));
+    aead.dispose();
+    expect(isZero(held)).toBe(true);
+    expect(heldAeadKey(aead)).toBeNull();
+  });
+});
 
 describe("the node provider holds no copy of a private key", () => {
   it("caches the imported KeyObject per array until wipePrivateKey zeroes the array and drops it", () => {

@@ -18,7 +18,6 @@ import {
   createHmac,
   createPrivateKey,
   createPublicKey,
-  createSecretKey,
   diffieHellman,
   hash as oneShotHash,
   sign as nodeSign,
@@ -119,6 +118,11 @@ export function hasImportedPrivateKey(privateKey: Uint8Array): boolean {
 /** @internal for tests: how many private keys were imported on a cache miss so far. */
 export function privateKeyImports(): number {
   return privateKeyCacheMisses;
+}
+
+/** @internal for tests: the key bytes a node AEAD holds (null once disposed); undefined for another provider's. */
+export function heldAeadKey(aead: Aead): Uint8Array | null | undefined {
+  return aead instanceof NodeAead ? aead.heldKey : undefined;
 }
 
 /** @internal for tests: whether this public key's KeyObject is in the cache. */
@@ -229,11 +233,11 @@ const EMPTY = new Uint8Array(0);
 const AUTH_TAG = { authTagLength: TAG_LENGTH } as const;
 
 // Separate calls per algorithm because @types/node types each AEAD through its own overload.
-function createSealer(aes: boolean, key: KeyObject, iv: Buffer): CipherGCM | CipherChaCha20Poly1305 {
+function createSealer(aes: boolean, key: Uint8Array, iv: Buffer): CipherGCM | CipherChaCha20Poly1305 {
   return aes ? createCipheriv("aes-256-gcm", key, iv, AUTH_TAG) : createCipheriv("chacha20-poly1305", key, iv, AUTH_TAG);
 }
 
-function createOpener(aes: boolean, key: KeyObject, iv: Buffer): DecipherGCM | DecipherChaCha20Poly1305 {
+function createOpener(aes: boolean, key: Uint8Array, iv: Buffer): DecipherGCM | DecipherChaCha20Poly1305 {
   return aes ? createDecipheriv("aes-256-gcm", key, iv, AUTH_TAG) : createDecipheriv("chacha20-poly1305", key, iv, AUTH_TAG);
 }
 
@@ -245,20 +249,25 @@ function createOpener(aes: boolean, key: KeyObject, iv: Buffer): DecipherGCM | D
 const sharedIv = Buffer.alloc(12);
 
 /**
- * One OpenSSL AEAD per key: the KeyObject is imported once, because per-call key import
- * dominates small messages; the IV buffer is shared (sharedIv).
+ * One AEAD per key. The key is this object's own copy of the 32 bytes, handed to
+ * createCipheriv on every record, not a KeyObject: a record costs the same either way (node
+ * copies the bytes into the cipher context per call in both cases, measured equal), and a
+ * KeyObject's bytes stay in OpenSSL memory until the garbage collector frees it, whereas
+ * dispose() zeroes ours. The copy is off the V8 heap (an ArrayBuffer of its own), so no
+ * garbage collection moves it and leaves an old copy behind. The IV buffer is shared (sharedIv).
  */
 class NodeAead implements Aead {
   readonly cipher: AeadCipher;
   readonly #aes: boolean;
-  #key: KeyObject | null;
+  #key: Uint8Array | null;
 
   constructor(cipher: AeadCipher, key: Uint8Array) {
     assertCipher(cipher);
     assertKey32(key, "AEAD key");
     this.cipher = cipher;
     this.#aes = cipher === "AESGCM";
-    this.#key = createSecretKey(key);
+    this.#key = new Uint8Array(new ArrayBuffer(KEY_LENGTH));
+    this.#key.set(key);
   }
 
   seal(nonce: number | bigint, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
@@ -334,11 +343,16 @@ class NodeAead implements Aead {
   }
 
   dispose(): void {
-    // A KeyObject's bytes live in OpenSSL memory we cannot overwrite; drop the reference.
+    this.#key?.fill(0);
     this.#key = null;
   }
 
-  #liveKey(): KeyObject {
+  /** @internal for tests: the key bytes this AEAD holds (null once disposed). */
+  get heldKey(): Uint8Array | null {
+    return this.#key;
+  }
+
+  #liveKey(): Uint8Array {
     if (this.#key === null) throw new DisposedError();
     return this.#key;
   }
