@@ -31,7 +31,11 @@ export default defineConfig({
     silent: "passed-only",
     // Nodes under test (and the child processes they start, which inherit it) write no
     // stderr warnings for the drops tests provoke on purpose; warnings.test.ts turns them on.
-    env: { HOPWIRE_WARNINGS: "off" },
+    // NODE_EXTRA_CA_CERTS empty: Node 20 parses that certificate bundle at every process start
+    // (~50 ms of CPU for a 144-certificate file on the 2-core machine, where the environment
+    // sets it), and the suite starts ~150 processes; nothing a test starts trusts a certificate
+    // authority (every connection is to loopback, and the bench's TLS baselines bring their own).
+    env: { HOPWIRE_WARNINGS: "off", NODE_EXTRA_CA_CERTS: "" },
     server: {
       deps: {
         // The compiled packages are plain ESM: Node loads them itself, as worker threads and
