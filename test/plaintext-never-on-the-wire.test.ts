@@ -40,7 +40,10 @@ function run(name: string, ...args: string[]): Child & { firstLine: (p: RegExp) 
   return Object.assign(child, { firstLine: async (pattern: RegExp) => (await child.line(pattern)).input! });
 }
 
-/** Runs responder, middle and initiator of an example family with recording proxies on both hops. */
+/**
+ * Runs responder, middle and initiator of an example family with recording proxies on both
+ * hops; the initiator reaches the first proxy by `localhost` (the guide's initiators do).
+ */
 async function runThroughRecorders(family: string, relay: string, responderName = `${family}-responder`): Promise<{ wire: Buffer; initiatorLines: string[] }> {
   const responder = run(responderName, "127.0.0.1:0");
   const bob = (await responder.firstLine(/^Listening on /)).slice("Listening on ".length);
@@ -48,7 +51,7 @@ async function runThroughRecorders(family: string, relay: string, responderName 
   const middle = run(`${family}-middle`, hop2.address, "127.0.0.1:0");
   const middleAddress = (await middle.firstLine(/^Listening on /)).slice("Listening on ".length);
   const hop1 = await recordingProxy(middleAddress);
-  const initiator = run(`${family}-initiator`, hop1.address);
+  const initiator = run(`${family}-initiator`, hop1.address.replace("127.0.0.1", "localhost"));
   expect(await initiator.exited).toBe(0);
   expect(initiator.lines).toContain("App Received: Hello Ockam!");
   await middle.firstLine(new RegExp(`^Address: 0#${relay}, Received`));
@@ -61,7 +64,9 @@ afterEach(() => {
 });
 
 describe("what crosses the TCP hops", () => {
-  it("without a channel, the recorder sees the payload and the route in clear (the recorder works)", async () => {
+  // This is also the test of the example 04-routing-over-transport-two-hops, node by node
+  // (examples-over-tcp.test.ts runs the other examples that way): each process's output.
+  it("without a channel (04-routing-over-transport-two-hops), the recorder sees the payload and the route in clear (the recorder works)", async () => {
     const { wire } = await runThroughRecorders("04-routing-over-transport-two-hops", "forward_to_responder", "04-routing-over-transport-responder");
     expect(wire.includes("Hello Ockam!")).toBe(true);
     expect(wire.includes("echoer")).toBe(true);
