@@ -6,7 +6,7 @@ import type { Aead, CryptoProvider } from "../dist/crypto/provider.js";
 import { nodeCryptoProvider } from "../dist/crypto/node-provider.js";
 import { DisposedError, InvalidOptionError, TransportMessageDroppedError } from "../dist/errors.js";
 import { CipherState } from "../dist/noise/cipher-state.js";
-import { flipBit, hex, providers } from "./helpers.js";
+import { flipBit, hex, providers, toHexString } from "./helpers.js";
 
 const KEY = hex("a1".repeat(32));
 const utf8 = (text: string) => new TextEncoder().encode(text);
@@ -52,7 +52,8 @@ for (const provider of providers) {
           const plaintext = new Uint8Array(randomBytes(size));
           const message = encryptor.encrypt(plaintext);
           expect(message).toHaveLength(8 + size + 16);
-          expect(decryptor.decryptOrThrow(message)).toEqual(plaintext);
+          // Compared as hex: toEqual walks a typed array element by element (~0.4 s for 70,000 bytes).
+          expect(toHexString(decryptor.decryptOrThrow(message))).toBe(toHexString(plaintext));
         }
         expect(decryptor.accepted).toBe(5);
       }
