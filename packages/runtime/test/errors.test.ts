@@ -40,7 +40,10 @@ describe("errors as data", () => {
 
 describe("errors across threads", () => {
   it("arrive from a thread worker's sendAndReceive as the right class and code", async () => {
-    await withNode({ sendAndReceiveTimeout: 50 }, async (n) => {
+    // The thread's sendAndReceive waits up to 5 s (the node's default for it): the error comes
+    // at once, and one that never came would end as a TimeoutError, which fails the test too.
+    // (50 ms was passed by a round trip between the threads beside two busy loops.)
+    await withNode({ sendAndReceiveTimeout: 5_000 }, async (n) => {
       await n.startWorker("prober", Prober);
       const unknown = await n.sendAndReceive<{ error: Record<string, unknown> }>("prober", { op: "sendAndReceive", target: "nowhere" }, { timeout: 10_000 });
       expect(unknown.error).toEqual({
