@@ -1,3 +1,5 @@
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { Packr } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import {
@@ -29,6 +31,21 @@ function referenceHead(m: LocalMessage, scope: "network" | "local"): Uint8Array 
 }
 
 const message = new LocalMessage(route("a => 1#h:4000"), route("app"), encodeBody("hello"), { peer: "P1" });
+
+describe("the msgpack library the runtime loads", () => {
+  // Every thread and process that loads the runtime pays for it: msgpackr's one-file build
+  // costs ~10 ms of CPU, its ES module entry ~40 (it also loads a native addon). The body and
+  // envelope tests below compare the bytes with msgpackr's ES module entry (`reference`).
+  it("is msgpackr's one-file CommonJS build, without its native addon", () => {
+    const script = `
+      await import("@hopwire/runtime");
+      const { createRequire } = await import("node:module");
+      const loaded = Object.keys(createRequire(import.meta.url).cache).filter((path) => path.includes("msgpackr"));
+      console.log(JSON.stringify(loaded.map((path) => path.slice(path.lastIndexOf("node_modules/") + 13))));`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", cwd: fileURLToPath(new URL(".", import.meta.url)) });
+    expect(JSON.parse(out)).toEqual(["msgpackr/dist/index-no-eval.cjs"]);
+  });
+});
 
 describe("body codec", () => {
   it("round-trips strings, bytes and structured values", () => {

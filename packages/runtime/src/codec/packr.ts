@@ -1,6 +1,17 @@
-import { addExtension, Packr } from "msgpackr";
+import { createRequire } from "node:module";
+import type * as Msgpackr from "msgpackr";
 import { Address } from "../address/address.js";
 import { Route, addressesOf, adoptRoute } from "../route/route.js";
+
+/**
+ * msgpackr's one-file CommonJS build without native acceleration and without generated code:
+ * ≈ 10 ms of CPU to load, where the package's ES module entry takes ≈ 40 ms (a dozen modules,
+ * and the msgpackr-extract addon, whose native string decoding neither our hand-written bytes
+ * bodies and envelopes nor records need: records are off below). Every thread and process
+ * that loads the runtime pays it once. Same encoder, same bytes; an application that imports
+ * msgpackr itself gets its own instance, untouched by our extensions.
+ */
+const { addExtension, Packr } = createRequire(import.meta.url)("msgpackr/index-no-eval") as typeof Msgpackr;
 
 /**
  * One msgpackr instance for the whole runtime. Records are off so that every envelope is
