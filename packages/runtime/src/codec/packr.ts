@@ -4,14 +4,15 @@ import { Address } from "../address/address.js";
 import { Route, addressesOf, adoptRoute } from "../route/route.js";
 
 /**
- * msgpackr's one-file CommonJS build without native acceleration and without generated code:
- * ≈ 10 ms of CPU to load, where the package's ES module entry takes ≈ 40 ms (a dozen modules,
- * and the msgpackr-extract addon, whose native string decoding neither our hand-written bytes
- * bodies and envelopes nor records need: records are off below). Every thread and process
- * that loads the runtime pays it once. Same encoder, same bytes; an application that imports
- * msgpackr itself gets its own instance, untouched by our extensions.
+ * msgpackr's one-file CommonJS build: every thread and process that loads the runtime loads
+ * it, and it costs less CPU than the package's ES module entry (a dozen modules): the
+ * runtime's import took 91-96 ms instead of 101-104, a thread start 103-106 instead of
+ * 105-108. Same encoder, same bytes, and the same native string decoding (msgpackr-extract):
+ * the build without it loads faster still (87-92 ms, 96-101 ms) but decoded a body of 50
+ * short strings in 3.9 µs instead of 0.9. An application that imports msgpackr itself gets
+ * its own instance, untouched by our extensions.
  */
-const { addExtension, Packr } = createRequire(import.meta.url)("msgpackr/index-no-eval") as typeof Msgpackr;
+const { addExtension, Packr } = createRequire(import.meta.url)("msgpackr") as typeof Msgpackr;
 
 /**
  * One msgpackr instance for the whole runtime. Records are off so that every envelope is
