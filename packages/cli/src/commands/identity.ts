@@ -1,6 +1,11 @@
 import type { Command } from "commander";
 import { hopwireHome } from "../home.js";
-import { createNamedIdentity, listIdentityNames, loadNamedIdentity } from "../identities.js";
+
+/**
+ * The identity store, loaded when an identity command runs: it brings the secure-channel
+ * package (≈ 120 modules), which `--help` and the node commands' parsing need not load.
+ */
+const identities = (): Promise<typeof import("../identities.js")> => import("../identities.js");
 
 /** `hopwire identity create|show|list`. */
 export function identityCommand(program: Command, out: (line: string) => void): void {
@@ -10,6 +15,7 @@ export function identityCommand(program: Command, out: (line: string) => void): 
     .argument("[name]", "the identity's name", "default")
     .description("create a new identity and print its identifier")
     .action(async (name: string) => {
+      const { createNamedIdentity } = await identities();
       const created = await createNamedIdentity(hopwireHome(program.opts().home), name);
       out(created.identifier);
     });
@@ -18,12 +24,14 @@ export function identityCommand(program: Command, out: (line: string) => void): 
     .argument("[name]", "the identity's name", "default")
     .description("print an identity's identifier")
     .action(async (name: string) => {
+      const { loadNamedIdentity } = await identities();
       out((await loadNamedIdentity(hopwireHome(program.opts().home), name)).identifier);
     });
   identity
     .command("list")
     .description("list stored identities: name and identifier")
     .action(async () => {
+      const { listIdentityNames, loadNamedIdentity } = await identities();
       const home = hopwireHome(program.opts().home);
       for (const name of await listIdentityNames(home)) out(`${name} ${(await loadNamedIdentity(home, name)).identifier}`);
     });

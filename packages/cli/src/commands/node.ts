@@ -1,10 +1,17 @@
 import type { Command } from "commander";
-import { loadConfigFile, parseConfig } from "../config/load-config.js";
 import { ConfigError } from "../errors.js";
 import { hopwireHome } from "../home.js";
 import type { LineLog } from "../node/start-node.js";
-import { runNode } from "../node/run-node.js";
-import type { NodeConfigInput } from "../config/schema.js";
+import type { NodeConfig, NodeConfigInput } from "../config/schema.js";
+
+/**
+ * The configuration parser (zod) and the node runner (every package: transport, channels,
+ * portals, relays), loaded when a node command runs: `--help`, a usage error and the
+ * identity commands need neither.
+ */
+const loadConfigFile = async (file: string): Promise<NodeConfig> => (await import("../config/load-config.js")).loadConfigFile(file);
+const parseConfig = async (raw: unknown, source: string): Promise<NodeConfig> => (await import("../config/load-config.js")).parseConfig(raw, source);
+const runNode = async (config: NodeConfig, options: { home: string; source: string; log: LineLog }): Promise<void> => (await import("../node/run-node.js")).runNode(config, options);
 
 const COMMAND_LINE = "command line";
 
@@ -45,7 +52,7 @@ export function nodeCommands(program: Command, log: LineLog): void {
         secureChannelListeners: [{ address: "api" }],
         relayService: { allow: o.allowAnyone ? "everyone" : allow },
       };
-      await runNode(parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log });
+      await runNode(await parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log });
     });
 
   program
@@ -67,7 +74,7 @@ export function nodeCommands(program: Command, log: LineLog): void {
         secureChannelListeners: [{ address: "api", ...(o.trust ? { trust: o.trust } : {}) }],
         outlets: [{ address: o.address, to: o.to }],
       };
-      await runNode(parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log });
+      await runNode(await parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log });
     });
 
   program
@@ -92,7 +99,7 @@ export function nodeCommands(program: Command, log: LineLog): void {
           },
         ],
       };
-      await runNode(parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log });
+      await runNode(await parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log });
     });
 }
 
