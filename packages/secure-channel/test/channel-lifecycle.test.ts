@@ -4,7 +4,7 @@
 // and oversized sends refused before sealing.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { errorFromData, LocalMessage, node, route, RouteUnavailableError, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
-import { ConnectionClosedError, createTcpTransport, MAX_FRAME_LENGTH, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
+import { ConnectionClosedError, createTcpTransport, MAX_FRAME_LENGTH, TcpConnectionOptions, TcpListenerOptions, type TcpConnection } from "@hopwire/transport-tcp";
 import {
   createIdentity,
   createSecureChannel,
@@ -80,6 +80,15 @@ async function listen(options = new SecureChannelListenerOptions()): Promise<Sec
   return listener;
 }
 
+/** A channel from alice to bob's listener over a TCP connection of the node to itself, as channels run. */
+async function channelOverTcp(): Promise<{ connection: TcpConnection; channel: SecureChannel }> {
+  const tcp = await createTcpTransport(n);
+  const tcpListener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
+  await listen(new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
+  const connection = await tcp.connect(tcpListener.address, new TcpConnectionOptions());
+  return { connection, channel: await createSecureChannel(n, alice, route(connection, "bob_listener")) };
+}
+
 describe("the closed promise and SecureChannelClosedError", () => {
   it("a local close resolves both ends' `closed`, fails a pending request at once, and later sends throw the same reason", async () => {
     await listen();
@@ -115,11 +124,7 @@ describe("the closed promise and SecureChannelClosedError", () => {
   it("an ordinary close (local, or the peer's CLOSE) makes its reason only when asked for, once: every asker gets the same object", async () => {
     // Over TCP, as channels run: the first hops are connections (on one node without them, each
     // end's first hop is the other's address, and watching it asks for the reason).
-    const tcp = await createTcpTransport(n);
-    const tcpListener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
-    await listen(new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
-    const connection = await tcp.connect(tcpListener.address, new TcpConnectionOptions());
-    const channel = await createSecureChannel(n, alice, route(connection, "bob_listener"));
+    const { channel } = await channelOverTcp();
     const responderEnd = listener.channels[0]!;
     // Close reasons are made without a stack trace (stacklessReason sets Error.stackTraceLimit): counting
     // those sets counts the reasons made.
@@ -155,11 +160,7 @@ describe("the closed promise and SecureChannelClosedError", () => {
   });
 
   it("a connection that goes away closes the channel with SecureChannelTransportError, cause ConnectionClosedError", async () => {
-    const tcp = await createTcpTransport(n);
-    const tcpListener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
-    await listen(new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
-    const connection = await tcp.connect(tcpListener.address, new TcpConnectionOptions());
-    const channel = await createSecureChannel(n, alice, route(connection, "bob_listener"));
+    const { connection, channel } = await channelOverTcp();
     const pending = n.sendAndReceive(route(channel, "silent"), "no answer", { timeout: 60_000 }).catch((e: unknown) => e);
     await n.sendAndReceive(route(channel, "echo"), "sync");
     await connection.stop();
@@ -281,11 +282,7 @@ describe("a lost CONFIRM", () => {
 
 describe("oversized messages", () => {
   it("a message that fits a TCP frame but not a channel record is refused by send, typed, and the channel stays usable on both ends", async () => {
-    const tcp = await createTcpTransport(n);
-    const tcpListener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
-    await listen(new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
-    const connection = await tcp.connect(tcpListener.address, new TcpConnectionOptions());
-    const channel: SecureChannel = await createSecureChannel(n, alice, route(connection, "bob_listener"));
+    const { channel } = await channelOverTcp();
     const responderEnd = listener.channels[0]!;
 
     expect(MAX_CHANNEL_MESSAGE_LENGTH).toBeLessThan(MAX_FRAME_LENGTH);

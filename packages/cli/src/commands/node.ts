@@ -2,16 +2,19 @@ import type { Command } from "commander";
 import { ConfigError } from "../errors.js";
 import { hopwireHome } from "../home.js";
 import type { LineLog } from "../node/start-node.js";
-import type { NodeConfig, NodeConfigInput } from "../config/schema.js";
+import type { NodeConfigInput } from "../config/schema.js";
+
+type ConfigModule = typeof import("../config/load-config.js");
+type RunNodeModule = typeof import("../node/run-node.js");
 
 /**
  * The configuration parser (zod) and the node runner (every package: transport, channels,
  * portals, relays), loaded when a node command runs: `--help`, a usage error and the
  * identity commands need neither.
  */
-const loadConfigFile = async (file: string): Promise<NodeConfig> => (await import("../config/load-config.js")).loadConfigFile(file);
-const parseConfig = async (raw: unknown, source: string): Promise<NodeConfig> => (await import("../config/load-config.js")).parseConfig(raw, source);
-const runNode = async (config: NodeConfig, options: { home: string; source: string; log: LineLog }): Promise<void> => (await import("../node/run-node.js")).runNode(config, options);
+const loadConfigFile = async (...args: Parameters<ConfigModule["loadConfigFile"]>) => (await import("../config/load-config.js")).loadConfigFile(...args);
+const parseConfig = async (...args: Parameters<ConfigModule["parseConfig"]>) => (await import("../config/load-config.js")).parseConfig(...args);
+const runNode = async (...args: Parameters<RunNodeModule["runNode"]>) => (await import("../node/run-node.js")).runNode(...args);
 
 const COMMAND_LINE = "command line";
 
