@@ -31,6 +31,7 @@ import {
   SecureChannelMessageTooLargeError,
   SecureChannelPeerGoneError,
   SecureChannelTransportError,
+  releaseStackFrames,
   stacklessReason,
 } from "./channel-errors.js";
 import { rememberClosedEncryptor } from "./channel-registry.js";
@@ -398,6 +399,9 @@ export class ChannelEnd implements ChannelCipherSink {
   close(given: Error | (() => Error) = CLOSED_LOCALLY, notifyPeer = true): void {
     if (this.#state === "closed" || this.#closing) return;
     this.#closing = true;
+    // The reason outlives this end (a tombstone keeps it): its stack must not keep this end,
+    // or the connection that failed, alive (see releaseStackFrames).
+    if (given instanceof Error) releaseStackFrames(given);
     const wasOpen = this.#state === "open";
     let made = given;
     if (wasOpen && made instanceof Error && !(made instanceof SecureChannelClosedError)) {

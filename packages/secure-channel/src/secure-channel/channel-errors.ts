@@ -130,6 +130,19 @@ export class CloseReason {
  * CPU, for frames that say nothing about why the channel closed: the class, `closeReason`
  * and `cause` do (a cause keeps its own stack).
  */
+/**
+ * Formats the stack traces of `error` and of its causes now. Until it is read, V8 keeps an
+ * error's stack as its frames, and each frame holds its receiver and function: a reason made
+ * inside a channel end's or a connection's method keeps that object alive, with everything it
+ * holds (its head caches, up to a few MiB when a peer fills them), for as long as the reason
+ * is kept. A closed channel's reason outlives it (its tombstone, see rememberClosedEncryptor).
+ */
+export function releaseStackFrames(error: Error): void {
+  let e: unknown = error;
+  // Bounded: a cause chain may be long, or even a cycle.
+  for (let depth = 0; depth < 8 && e instanceof Error; depth++, e = e.cause) void e.stack;
+}
+
 export function stacklessReason<E extends Error>(make: () => E): E {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
