@@ -108,6 +108,38 @@ describe("FrameReader", () => {
     });
     expect(seen).toEqual(["a"]);
   });
+
+  it("holds a frame dribbled a byte per read in few pieces: memory follows the bytes received, not the reads", () => {
+    // A piece costs ~0.1-0.2 KiB of objects: a peer sending a large frame a byte per TCP segment
+    // made each held byte cost ~70 bytes of heap (found by fuzzing over loopback).
+    const payload = Buffer.alloc(100_000);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
+    const bytes = stream(frame(payload), frame(Buffer.from("next")));
+    const reader = new FrameReader();
+    const frames: Buffer[] = [];
+    const onFrame = (b: Buffer, start: number, end: number) => void frames.push(Buffer.from(b.subarray(start, end)));
+    reader.push(bytes.subarray(0, 10), onFrame);
+    let most = 0;
+    for (let at = 10; at < bytes.length; at++) {
+      reader.push(bytes.subarray(at, at + 1), onFrame);
+      most = Math.max(most, reader.pieceCount);
+    }
+    expect(most).toBeLessThan(1_000); // ~100,000 reads
+    // Compared as bytes: a deep equality of large buffers runs element by element (seconds).
+    expect(frames.map((f) => f.equals(payload))).toEqual([true, false]);
+    expect(frames[1]!.toString()).toBe("next");
+    // Reads of the usual size are kept as they are (no second copy).
+    const large = Buffer.alloc(4 * 1024 * 1024, 5);
+    const whole = stream(frame(large));
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < whole.length; at += 65_536) chunks.push(whole.subarray(at, at + 65_536));
+    const big = new FrameReader();
+    for (const chunk of chunks.slice(0, -1)) big.push(chunk, () => {});
+    expect(big.pieceCount).toBe(chunks.length - 1);
+    const assembled = collect(big, chunks.slice(-1));
+    expect(assembled.length).toBe(1);
+    expect(assembled[0]!.equals(large)).toBe(true);
+  });
 });
 
 function catchError(fn: () => void): unknown {
