@@ -124,13 +124,6 @@ export class CloseReason {
 }
 
 /**
- * Builds a close reason without a stack trace. A channel's close reason is made on every
- * close, and capturing the stack (the call path of whoever closed: a socket read for a
- * peer's CLOSE, the channel's own close()) cost ~10-30 µs, a few per cent of a handshake's
- * CPU, for frames that say nothing about why the channel closed: the class, `closeReason`
- * and `cause` do (a cause keeps its own stack).
- */
-/**
  * Formats the stack traces of `error` and of its causes now. Until it is read, V8 keeps an
  * error's stack as its frames, and each frame holds its receiver and function: a reason made
  * inside a channel end's or a connection's method keeps that object alive, with everything it
@@ -143,6 +136,13 @@ export function releaseStackFrames(error: Error): void {
   for (let depth = 0; depth < 8 && e instanceof Error; depth++, e = e.cause) void e.stack;
 }
 
+/**
+ * Builds a close reason without a stack trace. A channel's close reason is made on every
+ * close, and capturing the stack (the call path of whoever closed: a socket read for a
+ * peer's CLOSE, the channel's own close()) cost ~10-30 µs, a few per cent of a handshake's
+ * CPU, for frames that say nothing about why the channel closed: the class, `closeReason`
+ * and `cause` do (a cause keeps its own stack).
+ */
 export function stacklessReason<E extends Error>(make: () => E): E {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
