@@ -116,6 +116,9 @@ export class ChannelEnd implements ChannelCipherSink {
   /** Where the last record to the peer and the last delivered envelope went: a stream skips the router's checks while nothing changed. */
   #toPeer: RouteMemo | undefined;
   #toWorkers: RouteMemo | undefined;
+  /** The router's mailboxes for our two addresses: they let go of this end when it closes. */
+  readonly #remoteMailbox: RemoteMailbox;
+  #encryptorMailbox: EncryptorMailbox | undefined;
   #peerIdentifier: Identifier | undefined;
   #onConfirm: (() => void) | undefined;
   #state: "handshaking" | "open" | "closed" = "handshaking";
@@ -173,7 +176,8 @@ export class ChannelEnd implements ChannelCipherSink {
     this.#queue = new EncryptorQueue(options.sendQueueLimits);
     this.#receiveCredit = new ReceiveCredit(options.receiveWindow);
     this.#keepaliveEvery = keepaliveEvery(options.keepaliveInterval, undefined);
-    node.router.register([this.remoteAddress], new RemoteMailbox(this.remoteAddress, this));
+    this.#remoteMailbox = new RemoteMailbox(this.remoteAddress, this);
+    node.router.register([this.remoteAddress], this.#remoteMailbox);
     this.#fromRemote = route(this.remoteAddress);
   }
 
@@ -299,7 +303,8 @@ export class ChannelEnd implements ChannelCipherSink {
   /** The channel is open: local workers may route through the encryptor address. */
   open(spawnerFlowControlId?: FlowControlId): void {
     const router = this.#node.router;
-    router.register([this.encryptorAddress], new EncryptorMailbox(this.encryptorAddress, this, this.#queue.bound));
+    this.#encryptorMailbox = new EncryptorMailbox(this.encryptorAddress, this, this.#queue.bound);
+    router.register([this.encryptorAddress], this.#encryptorMailbox);
     this.#node.flowControls.addProducer(this.producerAddress, this.flowControlId, spawnerFlowControlId, [this.encryptorAddress]);
     this.#state = "open";
     // If the first hop to the peer (a connection) goes away, so does the channel.
@@ -432,6 +437,13 @@ export class ChannelEnd implements ChannelCipherSink {
     this.#node.flowControls.cleanup(this.producerAddress);
     // Later sends into the channel get its reason, not UnknownAddressError on a random address.
     if (wasOpen) rememberClosedEncryptor(this.#node, this.encryptorAddress, reason.get);
+    // Whoever still holds our mailboxes (a connection's or a sender's RouteMemo remembers its
+    // last next hops until it routes again) holds an empty shell, not this end; and what a
+    // peer could fill (the head decoder's cache of up to 1,024 heads) goes now.
+    this.#remoteMailbox.detach();
+    this.#encryptorMailbox?.detach();
+    this.#envelopes = undefined;
+    this.#toWorkers = undefined;
     this.#cipher?.dispose(); // threaded: after the CLOSE above, in the thread
     this.#cipher = undefined;
     this.#handshakeWaiter = undefined;
@@ -903,7 +915,7 @@ function isRefusedForLoad(error: unknown): boolean {
 /** The encryptor address's mailbox: local workers' messages go to the end to be sealed; full while its queue is. */
 class EncryptorMailbox implements Mailbox {
   readonly kind = "secure channel";
-  readonly #end: ChannelEnd;
+  #end: ChannelEnd | undefined;
   readonly #bound: MailboxBound;
 
   constructor(
@@ -916,7 +928,12 @@ class EncryptorMailbox implements Mailbox {
   }
 
   deliver(message: LocalMessage): void {
-    this.#end.encrypt(message);
+    this.#end?.encrypt(message);
+  }
+
+  /** The end closed: messages still routed here (the router no longer does) go nowhere. */
+  detach(): void {
+    this.#end = undefined;
   }
 
   get isFull(): boolean {
@@ -930,7 +947,7 @@ class EncryptorMailbox implements Mailbox {
 
 /** The remote address's mailbox: what the peer sends (handshake messages, ciphertext) goes to the end. */
 class RemoteMailbox implements Mailbox {
-  readonly #end: ChannelEnd;
+  #end: ChannelEnd | undefined;
 
   constructor(
     readonly address: Address,
@@ -940,7 +957,12 @@ class RemoteMailbox implements Mailbox {
   }
 
   deliver(message: LocalMessage): void {
-    this.#end.deliverFromPeer(message);
+    this.#end?.deliverFromPeer(message);
+  }
+
+  /** The end closed: see EncryptorMailbox.detach. */
+  detach(): void {
+    this.#end = undefined;
   }
 }
 
