@@ -9,10 +9,12 @@ export { createOutlet, Outlet } from "./outlet/index.js";
 export type { StreamClosedListener } from "./stream/index.js";
 export {
   DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_MAX_STREAM_WINDOW_BYTES,
   DEFAULT_MAX_STREAMS,
   DEFAULT_OPEN_TIMEOUT_MS,
   DEFAULT_OUTLET_ADDRESS,
   DEFAULT_STREAM_WINDOW_BYTES,
+  STREAM_WINDOW_GROWTH_BUDGET_BYTES,
   type InletOptions,
   type OutletOptions,
   type PortalStreamOptions,

@@ -1,8 +1,16 @@
 import { InvalidOptionError, route, type AddressLike, type FlowControlId, type Route, type RouteLike } from "@hopwire/runtime";
 import { formatHostPort, parseHostPort, type HostPort } from "./host-port.js";
 
-/** Default receive window of a portal stream, per direction, in bytes (1 MiB). */
+/** Default receive window of a portal stream, per direction, in bytes (1 MiB): where each stream starts. */
 export const DEFAULT_STREAM_WINDOW_BYTES = 1024 * 1024;
+/** Default largest window a stream grows to while its peer waits on credit (8 MiB). */
+export const DEFAULT_MAX_STREAM_WINDOW_BYTES = 8 * 1024 * 1024;
+/**
+ * How much the streams of one inlet or outlet may grow their windows beyond `windowBytes`,
+ * all together (64 MiB): what clients that drained fast and then stopped reading can make a
+ * node hold beyond the base windows.
+ */
+export const STREAM_WINDOW_GROWTH_BUDGET_BYTES = 64 * 1024 * 1024;
 /** Default time an inlet waits for the outlet to answer a new stream (10 s). */
 export const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
 /** Default time an outlet waits for its target to accept a connection (5 s). */
@@ -19,10 +27,17 @@ const MAX_WINDOW = 0x7fff_ffff;
 export interface PortalStreamOptions {
   /**
    * How many bytes the far side may send on one stream before this side's socket drained
-   * them (its credit). Default 1 MiB; at least 1 KiB. A stream's memory on this side is
-   * bounded by it.
+   * them (its credit) when the stream opens. Default 1 MiB; at least 1 KiB. A stream's
+   * memory on this side is bounded by its window.
    */
   windowBytes?: number;
+  /**
+   * How far a stream's window may grow while its peer waits on credit and this side's socket
+   * keeps up (it doubles each time, within 64 MiB of growth for all the streams of this
+   * inlet or outlet together). Default 8 MiB, or `windowBytes` if that is larger; equal to
+   * `windowBytes`: no growth.
+   */
+  maxWindowBytes?: number;
   /** How many client connections (inlet) or target connections (outlet) at once. Default 1 024. */
   maxStreams?: number;
 }
@@ -68,6 +83,7 @@ export interface ResolvedOutletOptions {
   asConsumer: FlowControlId[];
   connectTimeoutMs: number;
   windowBytes: number;
+  maxWindowBytes: number;
   maxStreams: number;
 }
 
@@ -78,6 +94,7 @@ export interface ResolvedInletOptions {
   target: string;
   openTimeoutMs: number;
   windowBytes: number;
+  maxWindowBytes: number;
   maxStreams: number;
 }
 
@@ -100,15 +117,17 @@ function integer(value: unknown, name: string, fallback: number, min: number, ma
   return value;
 }
 
-function stream(options: Record<string, unknown>): { windowBytes: number; maxStreams: number } {
-  return {
-    windowBytes: integer(options.windowBytes, "windowBytes", DEFAULT_STREAM_WINDOW_BYTES, MIN_WINDOW, MAX_WINDOW),
-    maxStreams: integer(options.maxStreams, "maxStreams", DEFAULT_MAX_STREAMS, 1, 1_000_000),
-  };
+function stream(options: Record<string, unknown>): { windowBytes: number; maxWindowBytes: number; maxStreams: number } {
+  const windowBytes = integer(options.windowBytes, "windowBytes", DEFAULT_STREAM_WINDOW_BYTES, MIN_WINDOW, MAX_WINDOW);
+  const maxWindowBytes = integer(options.maxWindowBytes, "maxWindowBytes", Math.max(DEFAULT_MAX_STREAM_WINDOW_BYTES, windowBytes), MIN_WINDOW, MAX_WINDOW);
+  if (maxWindowBytes < windowBytes) {
+    throw new InvalidOptionError(`maxWindowBytes must be at least windowBytes (${windowBytes}), got ${maxWindowBytes}`);
+  }
+  return { windowBytes, maxWindowBytes, maxStreams: integer(options.maxStreams, "maxStreams", DEFAULT_MAX_STREAMS, 1, 1_000_000) };
 }
 
-const OUTLET_KEYS = ["address", "to", "allow", "asConsumer", "connectTimeoutMs", "windowBytes", "maxStreams"] as const;
-const INLET_KEYS = ["listen", "route", "target", "openTimeoutMs", "windowBytes", "maxStreams"] as const;
+const OUTLET_KEYS = ["address", "to", "allow", "asConsumer", "connectTimeoutMs", "windowBytes", "maxWindowBytes", "maxStreams"] as const;
+const INLET_KEYS = ["listen", "route", "target", "openTimeoutMs", "windowBytes", "maxWindowBytes", "maxStreams"] as const;
 
 /** Validates outlet options; throws InvalidOptionError naming the option. */
 export function resolveOutletOptions(input: OutletOptions): ResolvedOutletOptions {

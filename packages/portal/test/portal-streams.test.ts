@@ -26,17 +26,22 @@ async function server(onSocket: Parameters<typeof startRawServer>[0]): Promise<R
 }
 
 /** An outlet to `to` reachable through bob's channel listener, and an inlet to it; the inlet's stream-end reasons are recorded. */
-async function portal(to: string, extra: { allow?: string[]; target?: string; asConsumer?: boolean; openTimeoutMs?: number } = {}) {
+async function portal(
+  to: string,
+  extra: { allow?: string[]; target?: string; asConsumer?: boolean; openTimeoutMs?: number; window?: { windowBytes: number; maxWindowBytes: number } } = {},
+) {
   const outlet = await createOutlet(nodes.bob, {
     to,
     ...(extra.allow ? { allow: extra.allow } : {}),
     ...(extra.asConsumer === false ? {} : { asConsumer: nodes.listener.flowControlId }),
+    ...extra.window,
   });
   const inlet = await createInlet(nodes.alice, {
     listen: "127.0.0.1:0",
     route: route(nodes.channel, "outlet"),
     ...(extra.target ? { target: extra.target } : {}),
     ...(extra.openTimeoutMs ? { openTimeoutMs: extra.openTimeoutMs } : {}),
+    ...extra.window,
   });
   const reasons: (string | undefined)[] = [];
   inlet.onStreamClosed((reason) => reasons.push((reason as { code?: string } | undefined)?.code));
@@ -252,6 +257,43 @@ describe("teardown", () => {
     const again = connect({ host: "127.0.0.1", port: inlet.port });
     const refused = await new Promise<string | undefined>((resolve) => again.on("error", (e: NodeJS.ErrnoException) => resolve(e.code)));
     expect(refused).toBe("ECONNREFUSED");
+  });
+});
+
+describe("stream windows", () => {
+  it("a download whose client keeps up grows its stream's window (from 16 KiB, within the inlet's budget) and gives the growth back when it ends", async () => {
+    const size = 8 * 1024 * 1024;
+    const body = Buffer.alloc(size, 7);
+    const target = await server((socket) => socket.end(body));
+    const { inlet, reasons } = await portal(target.address, { window: { windowBytes: 16 * 1024, maxWindowBytes: 1024 * 1024 } });
+    const budget = inlet.windowGrowth.budgetBytes;
+    let leastLeft = budget;
+    const client = await recordingClient(inlet.port);
+    // The inlet's stream receives the download: its window is the one that grows.
+    client.socket.on("data", () => (leastLeft = Math.min(leastLeft, inlet.windowGrowth.left)));
+    client.socket.end();
+    await within(client.ended, "the whole download", 60_000);
+    expect(client.received().equals(body)).toBe(true);
+    expect(budget - leastLeft).toBeGreaterThan(16 * 1024); // grew at least once past doubling
+    expect(budget - leastLeft).toBeLessThanOrEqual(1024 * 1024 - 16 * 1024); // never past maxWindowBytes
+    await until(() => reasons.length === 1, "the stream to end");
+    expect(inlet.windowGrowth.left).toBe(budget);
+  });
+
+  it("maxWindowBytes below windowBytes is refused; equal to it, streams keep their window", async () => {
+    await expect(createOutlet(nodes.bob, { to: "127.0.0.1:1", windowBytes: 65_536, maxWindowBytes: 4096 })).rejects.toThrow(/maxWindowBytes/);
+    const size = 2 * 1024 * 1024;
+    const body = Buffer.alloc(size, 9);
+    const target = await server((socket) => socket.end(body));
+    const { inlet, reasons } = await portal(target.address, { window: { windowBytes: 16 * 1024, maxWindowBytes: 16 * 1024 } });
+    let leastLeft = inlet.windowGrowth.budgetBytes;
+    const client = await recordingClient(inlet.port);
+    client.socket.on("data", () => (leastLeft = Math.min(leastLeft, inlet.windowGrowth.left)));
+    client.socket.end();
+    await within(client.ended, "the whole download", 60_000);
+    expect(client.received().equals(body)).toBe(true);
+    expect(leastLeft).toBe(inlet.windowGrowth.budgetBytes);
+    await until(() => reasons.length === 1, "the stream to end");
   });
 });
 

@@ -2,9 +2,9 @@ import { createServer, type Server, type Socket } from "node:net";
 import { LocalMessage, NodeStoppedError, type Logger, type Node, type Route, type Router } from "@hopwire/runtime";
 import { PortalListenError, PortalOpenTimeoutError, PortalRouteClosedError, PortalStreamLimitError } from "../errors.js";
 import { formatHostPort } from "../host-port.js";
-import { resolveInletOptions, type InletOptions, type ResolvedInletOptions } from "../options.js";
+import { resolveInletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type InletOptions, type ResolvedInletOptions } from "../options.js";
 import { encodeOpen } from "../protocol/index.js";
-import { resetSocket, StreamListeners, type PortalStream, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
+import { resetSocket, StreamListeners, WindowGrowth, type PortalStream, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
 import { InletStream } from "./inlet-stream.js";
 
 /**
@@ -41,6 +41,8 @@ export class Inlet implements StreamOwner {
   readonly #server: Server;
   readonly #streams = new Set<InletStream>();
   readonly #listeners = new StreamListeners();
+  /** @internal the window growth this inlet's streams share */
+  readonly windowGrowth = new WindowGrowth(STREAM_WINDOW_GROWTH_BUDGET_BYTES);
   #address = "";
   #stopped = false;
 
@@ -140,7 +142,7 @@ export class Inlet implements StreamOwner {
       resetSocket(socket);
       return this.#notify(new PortalStreamLimitError());
     }
-    const stream = new InletStream(this, socket, options.windowBytes);
+    const stream = new InletStream(this, socket, options.windowBytes, options.maxWindowBytes);
     this.#streams.add(stream);
     this.#node.router.register([stream.address], stream);
     const timer = setTimeout(() => stream.finish(new PortalOpenTimeoutError(), false), options.openTimeoutMs);

@@ -12,9 +12,9 @@ import {
 } from "@hopwire/runtime";
 import { PortalProtocolError, PortalStreamLimitError, PortalTargetNotAllowedError, PortalTargetUnreachableError } from "../errors.js";
 import { formatHostPort, parseHostPort, type HostPort } from "../host-port.js";
-import { resolveOutletOptions, type OutletOptions, type ResolvedOutletOptions } from "../options.js";
+import { resolveOutletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type OutletOptions, type ResolvedOutletOptions } from "../options.js";
 import { decodePortalMessage, encodeOpened, encodeReset, KIND } from "../protocol/index.js";
-import { PortalStream, StreamListeners, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
+import { PortalStream, StreamListeners, WindowGrowth, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
 
 /**
  * Starts an outlet (Ockam's tcp-outlet) at `options.address` (default "outlet"): for each
@@ -48,6 +48,8 @@ export class Outlet implements Mailbox, StreamOwner {
   readonly #options: ResolvedOutletOptions;
   readonly #streams = new Set<PortalStream>();
   readonly #listeners = new StreamListeners();
+  /** @internal the window growth this outlet's streams share */
+  readonly windowGrowth = new WindowGrowth(STREAM_WINDOW_GROWTH_BUDGET_BYTES);
   #refused = 0;
   #opened = 0;
   #stopped = false;
@@ -146,7 +148,7 @@ export class Outlet implements Mailbox, StreamOwner {
     const socket = connect({ host: target.host, port: target.port, allowHalfOpen: true });
     // Listens before the stream does, so a failed dial is reported as such, not as a reset.
     socket.once("error", (error) => failed(error));
-    const stream = new PortalStream(this, socket, this.#options.windowBytes);
+    const stream = new PortalStream(this, socket, this.#options.windowBytes, this.#options.maxWindowBytes);
     this.#streams.add(stream);
     this.#node.router.register([stream.address], stream);
     // Only the flow the OPEN came on (that one channel) may reach the new stream.

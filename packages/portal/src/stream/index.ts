@@ -1,2 +1,3 @@
 export { PortalStream, resetSocket, type StreamOwner } from "./portal-stream.js";
 export { StreamListeners, type StreamClosedListener } from "./stream-listeners.js";
+export { WindowGrowth } from "./window-growth.js";

@@ -11,11 +11,14 @@ import {
   MAX_DATA_BYTES,
   type PortalMessage,
 } from "../protocol/index.js";
+import type { WindowGrowth } from "./window-growth.js";
 
 /** What a stream needs from the inlet or outlet that made it. */
 export interface StreamOwner {
   readonly router: Router;
   readonly log: Logger;
+  /** The window growth all the owner's streams share (see #maybeGrow). */
+  readonly windowGrowth: WindowGrowth;
   /** Called once, when the stream has ended (reason undefined: both sides closed cleanly). */
   streamClosed(stream: PortalStream, reason: Error | undefined): void;
 }
@@ -37,7 +40,13 @@ export class PortalStream implements Mailbox {
   readonly #self: Route = route(this.address);
   readonly #owner: StreamOwner;
   readonly #socket: Socket;
-  readonly #window: number;
+  /** The credit this side grants: `windowBytes` at first, grown (up to #maxWindow) while the peer waits on it. */
+  #window: number;
+  readonly #maxWindow: number;
+  /** What #window grew by, taken from the owner's WindowGrowth (given back at the end). */
+  #grown = 0;
+  /** Bytes the peer may still send: the window announced in OPEN/OPENED, plus every CREDIT, minus what arrived. */
+  #peerCredit: number;
 
   /** Where this stream's messages go: the peer stream (or, before OPENED, the outlet). */
   #peer: Route | undefined;
@@ -64,10 +73,12 @@ export class PortalStream implements Mailbox {
   readonly #closed: Promise<Error | undefined>;
   #resolveClosed!: (reason: Error | undefined) => void;
 
-  constructor(owner: StreamOwner, socket: Socket, windowBytes: number) {
+  constructor(owner: StreamOwner, socket: Socket, windowBytes: number, maxWindowBytes = windowBytes) {
     this.#owner = owner;
     this.#socket = socket;
     this.#window = windowBytes;
+    this.#maxWindow = Math.max(windowBytes, maxWindowBytes);
+    this.#peerCredit = windowBytes;
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
@@ -97,7 +108,7 @@ export class PortalStream implements Mailbox {
     return this.#bytesReceived;
   }
 
-  /** The window this side grants the peer. */
+  /** The window this side grants the peer now (it grows while the peer waits on it; see #maybeGrow). */
   get windowBytes(): number {
     return this.#window;
   }
@@ -166,6 +177,8 @@ export class PortalStream implements Mailbox {
       this.#routeQuietly(encodeReset(typeof code === "string" && code.startsWith("PORTAL_") ? code : "PORTAL_RESET"));
     }
     this.#pending.length = 0;
+    this.#owner.windowGrowth.give(this.#grown);
+    this.#grown = 0;
     if (reason !== undefined) resetSocket(this.#socket);
     else this.#socket.destroy();
     this.unregister();
@@ -205,6 +218,7 @@ export class PortalStream implements Mailbox {
     if (this.#unDrained + data.length > this.#window) return this.finish(new PortalProtocolError("the peer sent past its credit"), true);
     const n = data.length;
     this.#unDrained += n;
+    this.#peerCredit -= n;
     this.#bytesReceived += n;
     if (this.#socketClosed) return;
     this.#socket.write(data, () => this.#drained(n));
@@ -215,9 +229,27 @@ export class PortalStream implements Mailbox {
     this.#unDrained -= n;
     this.#drainedSinceCredit += n;
     if (this.#finished || this.#drainedSinceCredit < this.#window / 4) return;
-    const grant = this.#drainedSinceCredit;
+    const grant = this.#drainedSinceCredit + this.#maybeGrow();
     this.#drainedSinceCredit = 0;
+    this.#peerCredit += grant;
     this.#send(encodeCredit(grant));
+  }
+
+  /**
+   * The window doubles (up to #maxWindow, within the owner's budget) when it is what limits
+   * the stream: the peer has (almost) no credit left while this side's socket has (almost)
+   * nothing left to write, so bytes wait on credit crossing the route, not on the reader. A
+   * slow reader keeps its socket full and never grows its window; a sender with little to
+   * say keeps its credit. Returns the extra credit to grant (0: no growth).
+   */
+  #maybeGrow(): number {
+    const quarter = this.#window / 4;
+    if (this.#window >= this.#maxWindow || this.#peerCredit >= quarter || this.#unDrained >= quarter) return 0;
+    const extra = Math.min(this.#window, this.#maxWindow - this.#window);
+    if (!this.#owner.windowGrowth.take(extra)) return 0;
+    this.#window += extra;
+    this.#grown += extra;
+    return extra;
   }
 
   /** Sends what credit and room allow; pauses the socket while anything waits. */
