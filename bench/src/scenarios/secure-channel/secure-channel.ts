@@ -44,7 +44,7 @@ const TLS_HS = new URL("../../roles/hopwire-tls-handshakes.js", import.meta.url)
  * One repetition of the one-way runs, the library's in-flight bounds × scale (the window
  * check's 2W is 2): the channel's credit and encryptor queue, and TCP's send high-water mark.
  */
-const CHANNEL_WINDOW = "the channel's credit (65 536 messages, 4 MiB) and encryptor queue limits (8 192 messages, 4 MiB), every node's TCP send high-water mark (1 MiB)";
+const CHANNEL_WINDOW = "the channel's credit (32 768 messages, 4 MiB) and encryptor queue limits (8 192 messages, 4 MiB), every node's TCP send high-water mark (1 MiB)";
 const oneHopAt = (p: RunParams, signal: AbortSignal, windowScale: number) =>
   hopwireOneWay(windowed(p, share(p), { steady: true }), signal, { secure: spec(p) }, { windowScale });
 const twoHopAt = (p: RunParams, signal: AbortSignal, windowScale: number) =>

@@ -58,7 +58,7 @@ abstract class ChannelOptionsBase {
 
   /**
    * The credit this end grants its peer: envelopes (messages) and their bytes that may be
-   * in flight towards it before the peer waits (default 65,536 messages / 4 MiB). Credit goes
+   * in flight towards it before the peer waits (default 32,768 messages / 4 MiB). Credit goes
    * back as messages are routed on, and is held while their destination mailbox is full.
    */
   withReceiveWindow(window: Partial<CreditWindow>): this {
