@@ -6,7 +6,7 @@ import { errorFromData } from "../errors/hopwire-error.js";
 import type { Logger } from "../logging/logger.js";
 import { LocalMessage } from "../message/local-message.js";
 import type { ResolvedMailboxLimits } from "../router/mailbox-bound.js";
-import { decodeLocalEnvelope, frameSizeOf, writeEnvelope } from "./envelopes.js";
+import { frameSizeOf, LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
 import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_OP, openBatch, PortWriter, readBatch } from "./frames.js";
 import { decodeOp, encodeOp, type MainToThreadOp, type ThreadToMainOp } from "./protocol.js";
 
@@ -34,6 +34,8 @@ export class ThreadLink {
   readonly #acks = new Map<number, Waiter>();
   readonly #results = new Map<number, Waiter>();
   readonly #granted = new Set<string>();
+  /** Envelopes from the main thread: a repeated head reuses the last one's routes. */
+  readonly #envelopes = new LocalEnvelopeDecoder();
   /** Inboxes of this thread's pending sendAndReceive calls, by address key. */
   readonly requests = new Map<string, Inbox>();
   /** Where envelopes for the worker itself go. */
@@ -167,7 +169,7 @@ export class ThreadLink {
   #onEnvelope(bytes: Uint8Array, size: number): void {
     let message: LocalMessage;
     try {
-      message = decodeLocalEnvelope(bytes);
+      message = this.#envelopes.decode(bytes);
     } catch (error) {
       this.log.error("dropped an undecodable envelope", error);
       this.#consumedFrame(size, true);

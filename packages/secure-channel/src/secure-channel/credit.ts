@@ -27,11 +27,11 @@ export interface CreditWindow {
 /**
  * 4 MiB in flight, as a worker mailbox's default bound: the bytes bound a channel's memory
  * for messages of ~128 bytes and up. The message count bounds it for smaller ones, where
- * each message waiting behind a slow worker costs far more than its bytes (~2.4 KB each for
+ * each message waiting behind a slow worker costs far more than its bytes (~0.9 KB each for
  * a worker on its own thread, measured). 32,768 (was 8,192): at 8,192 a stream of 64-byte
  * messages waited on CREDIT half of the time; at 32,768 doubling the window no longer
  * speeds it up. The price: a slow worker behind a channel of tiny messages can make it hold
- * up to ~4x as many (docs/secure-channels.md, "Credit").
+ * up to ~4x as many messages (docs/secure-channels.md, "Credit").
  */
 export const DEFAULT_RECEIVE_WINDOW: CreditWindow = Object.freeze({ messages: 32_768, bytes: 4 * 1024 * 1024 });
 
