@@ -12,7 +12,7 @@ import { createLogger, type Logger } from "../logging/logger.js";
 import type { LocalMessage } from "../message/local-message.js";
 import { Routed } from "../message/routed.js";
 import type { Worker } from "../worker/worker.js";
-import { decodeLocalEnvelope } from "./envelopes.js";
+import { LocalEnvelopeDecoder } from "./envelopes.js";
 import { FRAME_ENVELOPE, FRAME_OP, BatchWriter, readFrames } from "./frames.js";
 import { loadWorkerClass } from "./load-class.js";
 import { PoolContext } from "./pool-context.js";
@@ -36,8 +36,10 @@ export default async function runPoolTask(task: PoolTask): Promise<unknown> {
     else if (task.t === "run") {
       const worker = await instanceFor(task.spec, context);
       const messages: LocalMessage[] = [];
+      // A batch's messages mostly share their head: decoded once.
+      const envelopes = new LocalEnvelopeDecoder();
       readFrames(task.batch, (kind, bytes) => {
-        if (kind === FRAME_ENVELOPE) messages.push(decodeLocalEnvelope(bytes));
+        if (kind === FRAME_ENVELOPE) messages.push(envelopes.decode(bytes));
       });
       for (const message of messages) {
         try {

@@ -10,7 +10,7 @@ import type { LocalMessage } from "../message/local-message.js";
 import type { NodeCore } from "../node/node-core.js";
 import type { Mailbox } from "../router/mailbox.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
-import { decodeLocalEnvelope, writeEnvelope } from "./envelopes.js";
+import { LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
 import { FRAME_ENVELOPE, FRAME_OP, BatchWriter, readFrames } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
 import { runtimeThreadExecArgv } from "./exec-argv.js";
@@ -106,6 +106,8 @@ interface Lane {
  * ends; and a lane whose last task sent into a full mailbox waits for room before its next.
  */
 class PoolHost implements Mailbox, WorkerHandle {
+  /** Envelopes a task sent: a repeated head reuses the last one's routes. */
+  readonly #envelopes = new LocalEnvelopeDecoder();
   readonly placement = "pool" as const;
   readonly #core: NodeCore;
   readonly #log: Logger;
@@ -236,7 +238,7 @@ class PoolHost implements Mailbox, WorkerHandle {
       if (kind === FRAME_ENVELOPE) {
         let message: LocalMessage | undefined;
         try {
-          message = decodeLocalEnvelope(bytes);
+          message = this.#envelopes.decode(bytes);
           const mailbox = core.router.route(message, this.address.key);
           if (mailbox?.isFull) full = mailbox;
         } catch (error) {

@@ -7,7 +7,7 @@ import type { LocalMessage } from "../message/local-message.js";
 import type { NodeCore } from "../node/node-core.js";
 import type { Mailbox } from "../router/mailbox.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
-import { decodeLocalEnvelope, writeEnvelope } from "./envelopes.js";
+import { decodeLocalEnvelope, LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
 import { FIRST_FRAME, FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_OP, openBatch, PortWriter, readBatch, type Batch } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
 import { startThread } from "./exec-argv.js";
@@ -98,6 +98,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
   readonly #bound: MailboxBound;
   /** Batches from the thread not read yet (reading waits while a mailbox it fed is full). */
   readonly #unread: Unread[] = [];
+  /** Envelopes from the thread: a repeated head reuses the last one's routes (and so the router's memo of them). */
+  readonly #envelopes = new LocalEnvelopeDecoder();
   /** The full mailbox reading waits for, if any. */
   #heldBy: Mailbox | undefined;
   /** Stopping or gone: the thread's last frames are read whatever they feed. */
@@ -277,7 +279,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
     if (kind === FRAME_ENVELOPE) {
       let message: LocalMessage | undefined;
       try {
-        message = decodeLocalEnvelope(bytes);
+        message = this.#envelopes.decode(bytes);
         return this.#fed(this.#core.router.route(message, this.address.key));
       } catch (error) {
         this.#log.warn(`a message from ${this.address.toString()} could not be routed`, error);
@@ -288,7 +290,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
       let message: LocalMessage;
       let mailbox: Mailbox | undefined;
       try {
-        message = decodeLocalEnvelope(bytes);
+        message = this.#envelopes.decode(bytes);
         mailbox = this.#core.router.route(message, this.address.key);
       } catch (error) {
         this.#nack(seq, error);
