@@ -40,11 +40,11 @@ export class PortalStream implements Mailbox {
   readonly #self: Route = route(this.address);
   readonly #owner: StreamOwner;
   readonly #socket: Socket;
-  /** The credit this side grants: `windowBytes` at first, grown (up to #maxWindow) while the peer waits on it. */
+  /** The credit this side grants: #baseWindow at first, grown (up to #maxWindow) while the peer waits on it. */
   #window: number;
+  /** `windowBytes`: what #window grew beyond it was taken from the owner's WindowGrowth, and goes back at the end. */
+  readonly #baseWindow: number;
   readonly #maxWindow: number;
-  /** What #window grew by, taken from the owner's WindowGrowth (given back at the end). */
-  #grown = 0;
   /** Bytes the peer may still send: the window announced in OPEN/OPENED, plus every CREDIT, minus what arrived. */
   #peerCredit: number;
 
@@ -73,10 +73,11 @@ export class PortalStream implements Mailbox {
   readonly #closed: Promise<Error | undefined>;
   #resolveClosed!: (reason: Error | undefined) => void;
 
-  constructor(owner: StreamOwner, socket: Socket, windowBytes: number, maxWindowBytes = windowBytes) {
+  constructor(owner: StreamOwner, socket: Socket, windowBytes: number, maxWindowBytes: number) {
     this.#owner = owner;
     this.#socket = socket;
     this.#window = windowBytes;
+    this.#baseWindow = windowBytes;
     this.#maxWindow = Math.max(windowBytes, maxWindowBytes);
     this.#peerCredit = windowBytes;
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
@@ -177,8 +178,7 @@ export class PortalStream implements Mailbox {
       this.#routeQuietly(encodeReset(typeof code === "string" && code.startsWith("PORTAL_") ? code : "PORTAL_RESET"));
     }
     this.#pending.length = 0;
-    this.#owner.windowGrowth.give(this.#grown);
-    this.#grown = 0;
+    this.#owner.windowGrowth.give(this.#window - this.#baseWindow);
     if (reason !== undefined) resetSocket(this.#socket);
     else this.#socket.destroy();
     this.unregister();
@@ -248,7 +248,6 @@ export class PortalStream implements Mailbox {
     const extra = Math.min(this.#window, this.#maxWindow - this.#window);
     if (!this.#owner.windowGrowth.take(extra)) return 0;
     this.#window += extra;
-    this.#grown += extra;
     return extra;
   }
 

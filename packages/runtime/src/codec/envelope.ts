@@ -29,6 +29,11 @@ import { readU32BE } from "../util/bytes.js";
 export type EnvelopeScope = "network" | "local";
 
 const BIN32 = 0xc6;
+/**
+ * What writeEnvelopeHead puts between a head and its payload: the bin32 tag and a u32
+ * length, always. A reader that remembers a head's bytes finds where they end by it.
+ */
+export const PAYLOAD_HEADER = { tag: BIN32, length: 5 } as const;
 /** An empty map as msgpackr writes it (map16 with no entries). */
 const EMPTY_MAP = Uint8Array.of(0xde, 0x00, 0x00);
 

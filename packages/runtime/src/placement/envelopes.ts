@@ -1,4 +1,4 @@
-import { decodeEnvelope } from "../codec/envelope.js";
+import { decodeEnvelope, PAYLOAD_HEADER } from "../codec/envelope.js";
 import { readU32BE } from "../util/bytes.js";
 import { LocalMessage, type LocalInfo } from "../message/local-message.js";
 import type { Route } from "../route/route.js";
@@ -35,52 +35,56 @@ export function frameSizeOf(message: LocalMessage): number {
   return raw ? raw.length + FRAME_HEADER : 0;
 }
 
-/** The bin32 tag that writeEnvelopeHead puts before every payload. */
-const BIN32 = 0xc6;
 /** Heads longer than this are not remembered (a head is routes and local info: ~40-200 bytes). */
 const MAX_REMEMBERED_HEAD = 1024;
-const NO_HEAD = new Uint8Array(0);
+
+/** A head decoded in full: a copy of its bytes (not a view: the batch is not kept alive) and what they decode to. */
+interface RememberedHead {
+  readonly bytes: Uint8Array;
+  readonly onwardRoute: Route;
+  readonly returnRoute: Route;
+  readonly localInfo: LocalInfo;
+}
 
 /**
- * Decodes the local envelopes of one stream (a thread's link from the main thread) as
- * `decodeLocalEnvelope` does, but an envelope whose head (routes and local info, up to the
- * payload's length) is byte for byte the previous one's gets that one's Route objects and
- * local info back instead of decoding them again. A stream mostly repeats its head (one
- * sender, one destination), and decoded routes cost ~1-2 KB of objects per message: a
- * worker slower than its senders kept that much per waiting message.
+ * Decodes the local envelopes of one stream of batches (a thread's from the main thread, the
+ * main thread's from a thread or a pool task) as `decodeLocalEnvelope` does, but an envelope
+ * whose head (routes and local info, up to the payload header) is byte for byte the previous
+ * one's gets that one's Route objects and local info back instead of decoding them again. A
+ * stream mostly repeats its head (one sender, one destination); decoded routes cost ~1-2 KB
+ * of objects per message, which a worker slower than its senders kept per waiting message,
+ * and the same Route objects let the router's RouteMemo skip its checks.
  */
 export class LocalEnvelopeDecoder {
-  /** A copy of the last head decoded in full (the batch it came from is not kept alive). */
-  #head: Uint8Array = NO_HEAD;
-  /** What that head decoded to (not the message: it would keep its batch alive). */
-  #onward: Route | undefined;
-  #return: Route | undefined;
-  #info: LocalInfo | undefined;
+  #last: RememberedHead | undefined;
 
   decode(bytes: Uint8Array): LocalMessage {
-    const h = this.#head.length;
-    if (this.#onward !== undefined && bytes.length >= h + 5 && bytes[h] === BIN32 && readU32BE(bytes, h + 1) === bytes.length - h - 5) {
-      if (startsWith(bytes, this.#head)) {
-        const message = new LocalMessage(this.#onward, this.#return!, bytes.subarray(h + 5), this.#info) as WithRaw;
-        message[RAW] = bytes;
-        return message;
-      }
+    const last = this.#last;
+    if (last !== undefined && repeats(bytes, last.bytes)) {
+      const message = new LocalMessage(last.onwardRoute, last.returnRoute, bytes.subarray(last.bytes.length + PAYLOAD_HEADER.length), last.localInfo) as WithRaw;
+      message[RAW] = bytes;
+      return message;
     }
     const message = decodeLocalEnvelope(bytes);
-    const headLength = bytes.length - message.payload.length - 5;
-    if (headLength > 0 && headLength <= MAX_REMEMBERED_HEAD && bytes[headLength] === BIN32) {
-      // Shared from now on by the messages that repeat this head: frozen, as the main thread's is.
-      this.#info = Object.freeze(message.localInfo);
-      this.#onward = message.onwardRoute;
-      this.#return = message.returnRoute;
-      this.#head = bytes.slice(0, headLength);
-    } else this.#onward = undefined;
+    const headLength = bytes.length - message.payload.length - PAYLOAD_HEADER.length;
+    const remember = headLength > 0 && headLength <= MAX_REMEMBERED_HEAD && bytes[headLength] === PAYLOAD_HEADER.tag;
+    // Shared from now on by the messages that repeat this head: frozen, as the main thread's is.
+    this.#last = remember
+      ? { bytes: bytes.slice(0, headLength), onwardRoute: message.onwardRoute, returnRoute: message.returnRoute, localInfo: Object.freeze(message.localInfo) }
+      : undefined;
     return message;
   }
 }
 
-/** Whether `bytes` begins with `head` (a head is short: a plain loop, no view to allocate). */
-function startsWith(bytes: Uint8Array, head: Uint8Array): boolean {
-  for (let i = 0; i < head.length; i++) if (bytes[i] !== head[i]) return false;
+/**
+ * Whether `bytes` is `head`, then the payload header, then exactly the payload it announces
+ * (a length that lies is left to the full decoder, which rejects it). A head is short: a
+ * plain loop, no view to allocate.
+ */
+function repeats(bytes: Uint8Array, head: Uint8Array): boolean {
+  const h = head.length;
+  if (bytes.length < h + PAYLOAD_HEADER.length || bytes[h] !== PAYLOAD_HEADER.tag) return false;
+  if (readU32BE(bytes, h + 1) !== bytes.length - h - PAYLOAD_HEADER.length) return false;
+  for (let i = 0; i < h; i++) if (bytes[i] !== head[i]) return false;
   return true;
 }
