@@ -294,6 +294,32 @@ describe("forged, tampered and replayed messages", () => {
     expect(records).toBe(1);
   });
 
+  it("16 KiB messages sent in one turn share records of at most 128 KiB; larger ones are sealed alone", async () => {
+    const tap = new Tap();
+    await n.startWorker("tap", tap, { placement: "main" });
+    const recorder = new Recorder();
+    await n.startWorker("sink", recorder, { placement: "main" });
+    n.flowControls.addConsumer("sink", listener.flowControlId);
+    const channel = await createSecureChannel(n, alice, route("tap", "bob_listener"));
+    await n.sendAndReceive(route(channel, "whoami"), "warm-up");
+    const transportSince = (from: number): LocalMessage[] => tap.seen.slice(from).filter((m) => m.payload[0] === 2);
+
+    let from = tap.seen.length;
+    for (let k = 0; k < 14; k++) void n.send(route(channel, "sink"), new Uint8Array(16 * 1024).fill(k)); // one turn
+    await waitUntil(() => recorder.seen.length === 14);
+    expect(recorder.seen.map((m) => (m.body as Uint8Array)[0])).toEqual(Array.from({ length: 14 }, (_, k) => k));
+    const coalesced = transportSince(from);
+    // 14 × ≈ 16.5 KiB: at least two records (one holds at most 128 KiB), and far fewer than 14.
+    expect(coalesced.length).toBeGreaterThanOrEqual(2);
+    expect(coalesced.length).toBeLessThanOrEqual(3);
+    expect(Math.max(...coalesced.map((m) => m.payload.length))).toBeLessThanOrEqual(128 * 1024 + 64);
+
+    from = tap.seen.length;
+    for (let k = 0; k < 3; k++) void n.send(route(channel, "sink"), new Uint8Array(20 * 1024).fill(k)); // one turn
+    await waitUntil(() => recorder.seen.length === 17);
+    expect(transportSince(from).length).toBe(3);
+  });
+
   it("channels that coalesce records in the same turn each deliver their own bytes (they share the join buffer)", async () => {
     const recorders = [new Recorder(), new Recorder()];
     const channels = [];

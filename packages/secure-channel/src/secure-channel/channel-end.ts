@@ -51,22 +51,28 @@ const EMPTY = new Uint8Array(0);
 const CLOSED_LOCALLY = (): Error => new SecureChannelClosedError();
 const CLOSED_BY_PEER = (): Error => new SecureChannelClosedByPeerError();
 
-/** Messages up to this size are coalesced; larger ones are sealed alone (a copy would cost more than the call saves). */
-const COALESCE_MAX_PAYLOAD = 2048;
+/**
+ * Payloads up to 17 KiB (a 16 KiB body with its encoding) are coalesced; larger ones are sealed
+ * alone, from their parts. A record's fixed cost (≈ 7 µs a side, below) was ≈ 15 % of a 16 KiB
+ * message's CPU when each went alone, and 4 KiB messages went at 0.4-0.7× the rate of records
+ * holding several (session 13); at 64 KiB coalescing made no difference.
+ */
+const COALESCE_MAX_PAYLOAD = 17 * 1024;
 /** A sealed TRANSPORT payload: one buffer, or pieces sent one after the other (ChannelCipherSink.sealed). */
 type SealedRecord = Uint8Array | readonly Uint8Array[];
 
 /**
- * A coalesced record is sealed as soon as it holds this much: 32 KiB. Every record costs a
+ * A coalesced record is sealed as soon as it holds this much: 128 KiB. Every record costs a
  * fixed ≈ 7 µs on each side however small (node:crypto's cipher object, its final and tag,
  * and the weak handle that frees it at the next scavenge), and a turn's messages rarely fill
  * the last record, so 16 KiB records carried ≈ 10 messages of 1 KiB. Session 4 measured 64 KiB
  * records far worse than 16 KiB (every one spans socket reads and is reassembled, and fresh
- * buffers that size faulted their pages in); since the join buffer and the write arenas are
- * reused, 32 KiB ran the 1 KiB stream at 12 % (receiver) and 19 % (sender) less CPU per message
- * than 16 KiB (channel probe, 4 interleaved pairs of 400 k messages, session 6).
+ * buffers that size faulted their pages in); once the join buffer and the write arenas were
+ * reused, 32 KiB beat 16 KiB (session 6), and with 16 KiB messages coalesced too, 128 KiB beat
+ * 32 KiB by ≈ 15 % in msg/s and CPU per message on both sides at 16 KiB, with 64 B and 1 KiB
+ * unchanged within noise (channel probe, 4 interleaved runs each, session 13).
  */
-const COALESCE_MAX_BYTES = 32 * 1024;
+const COALESCE_MAX_BYTES = 128 * 1024;
 /**
  * A first hop that refuses a record for load (today's TcpConnection throws TCP_BACKPRESSURE
  * and does not say when it drains) is asked again after this long. Hops that expose
