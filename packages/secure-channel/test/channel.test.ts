@@ -294,7 +294,7 @@ describe("forged, tampered and replayed messages", () => {
     expect(records).toBe(1);
   });
 
-  it("16 KiB messages sent in one turn share records of at most 128 KiB; larger ones are sealed alone", async () => {
+  it("16 KiB messages sent in one turn share records of at most 128 KiB, 1 KiB ones records of about 64 KiB; larger ones are sealed alone", async () => {
     const tap = new Tap();
     await n.startWorker("tap", tap, { placement: "main" });
     const recorder = new Recorder();
@@ -318,6 +318,16 @@ describe("forged, tampered and replayed messages", () => {
     for (let k = 0; k < 3; k++) void n.send(route(channel, "sink"), new Uint8Array(20 * 1024).fill(k)); // one turn
     await waitUntil(() => recorder.seen.length === 17);
     expect(transportSince(from).length).toBe(3);
+
+    // 200 × ≈ 1 KiB: sealed at 64 KiB (they are far more than 8 to a record), so 3 or 4 records, not 2.
+    from = tap.seen.length;
+    for (let k = 0; k < 200; k++) void n.send(route(channel, "sink"), new Uint8Array(1024).fill(k)); // one turn
+    await waitUntil(() => recorder.seen.length === 217);
+    expect(recorder.seen.slice(17).map((m) => (m.body as Uint8Array)[0])).toEqual(Array.from({ length: 200 }, (_, k) => k & 0xff));
+    const small = transportSince(from);
+    expect(small.length).toBeGreaterThanOrEqual(3);
+    expect(small.length).toBeLessThanOrEqual(4);
+    expect(Math.max(...small.map((m) => m.payload.length))).toBeLessThan(64 * 1024 + 2048);
   });
 
   it("channels that coalesce records in the same turn each deliver their own bytes (they share the join buffer)", async () => {

@@ -62,17 +62,20 @@ const COALESCE_MAX_PAYLOAD = 17 * 1024;
 type SealedRecord = Uint8Array | readonly Uint8Array[];
 
 /**
- * A coalesced record is sealed as soon as it holds this much: 128 KiB. Every record costs a
- * fixed ≈ 7 µs on each side however small (node:crypto's cipher object, its final and tag,
- * and the weak handle that frees it at the next scavenge), and a turn's messages rarely fill
- * the last record, so 16 KiB records carried ≈ 10 messages of 1 KiB. Session 4 measured 64 KiB
- * records far worse than 16 KiB (every one spans socket reads and is reassembled, and fresh
- * buffers that size faulted their pages in); once the join buffer and the write arenas were
- * reused, 32 KiB beat 16 KiB (session 6), and with 16 KiB messages coalesced too, 128 KiB beat
- * 32 KiB by ≈ 15 % in msg/s and CPU per message on both sides at 16 KiB, with 64 B and 1 KiB
- * unchanged within noise (channel probe, 4 interleaved runs each, session 13).
+ * How much a coalesced record holds. Every record costs a fixed ≈ 7 µs on each side however
+ * small (node:crypto's cipher object, its final and tag, and the weak handle that frees it at
+ * the next scavenge), so a record should carry many messages; but the cipher's output is a
+ * fresh buffer the size of the record, and from about 96 KiB on they came from fresh pages on
+ * this host (glibc's mmap threshold is 128 KiB): at 1 KiB, 0.08-0.19 page faults per message
+ * on the sender against 0.01-0.02 with 64 KiB records, and 12 % more CPU per message. So a
+ * record is sealed at 64 KiB once it holds at least 8 messages (1/8 of the fixed cost each at
+ * most), and at 128 KiB in any case: 16 KiB messages go 7 to a record, at 7-9 % more msg/s
+ * than 4 to a record of 64 KiB. Channel probe, 4-6 interleaved runs per variant, session 13;
+ * before it records held at most 32 KiB of messages up to 2 KiB.
  */
-const COALESCE_MAX_BYTES = 128 * 1024;
+const RECORD_TARGET_BYTES = 64 * 1024;
+const RECORD_MIN_MESSAGES = 8;
+const RECORD_MAX_BYTES = 128 * 1024;
 /**
  * A first hop that refuses a record for load (today's TcpConnection throws TCP_BACKPRESSURE
  * and does not say when it drains) is asked again after this long. Hops that expose
@@ -483,7 +486,7 @@ export class ChannelEnd implements ChannelCipherSink {
       );
     }
     this.#queue.push(head, payload);
-    if (payload.length > COALESCE_MAX_PAYLOAD || this.#queue.bytes >= COALESCE_MAX_BYTES) this.#pump();
+    if (payload.length > COALESCE_MAX_PAYLOAD || this.#recordIsFull(this.#queue.bytes, this.#queue.length)) this.#pump();
     else this.#schedulePump();
   }
 
@@ -556,13 +559,18 @@ export class ChannelEnd implements ChannelCipherSink {
     if (queue.payload(0).length > COALESCE_MAX_PAYLOAD) return { count: 1, bytes: first };
     let count = 1;
     let bytes = first;
-    while (count < queue.length && queue.payload(count).length <= COALESCE_MAX_PAYLOAD) {
+    while (count < queue.length && queue.payload(count).length <= COALESCE_MAX_PAYLOAD && !this.#recordIsFull(bytes + 4 * count, count)) {
       const size = queue.size(count);
-      if (bytes + 4 * (count + 1) + size > COALESCE_MAX_BYTES || !credit.allows(size, count, bytes)) break;
+      if (bytes + 4 * (count + 1) + size > RECORD_MAX_BYTES || !credit.allows(size, count, bytes)) break;
       count++;
       bytes += size;
     }
     return { count, bytes };
+  }
+
+  /** Whether a record of `count` messages and `bytes` of plaintext takes no more: at RECORD_MAX_BYTES, or at RECORD_TARGET_BYTES once it holds RECORD_MIN_MESSAGES. */
+  #recordIsFull(bytes: number, count: number): boolean {
+    return bytes >= RECORD_MAX_BYTES || (bytes >= RECORD_TARGET_BYTES && count >= RECORD_MIN_MESSAGES);
   }
 
   /**
@@ -900,7 +908,7 @@ let sharedJoinScratch: Buffer | undefined;
 
 function joinScratch(length: number): Buffer {
   if (sharedJoinScratch === undefined || sharedJoinScratch.length < length) {
-    sharedJoinScratch = Buffer.allocUnsafeSlow(Math.max(length, COALESCE_MAX_BYTES));
+    sharedJoinScratch = Buffer.allocUnsafeSlow(Math.max(length, RECORD_MAX_BYTES));
   }
   return sharedJoinScratch;
 }
