@@ -277,15 +277,20 @@ describe("forged, tampered and replayed messages", () => {
     }
   }
 
-  it("small messages sent in one turn share one sealed record, and arrive in order", async () => {
+  /** A channel whose records pass a tap, to a recording sink; warmed up by a round trip, so that both ends' first CREDIT records have passed the tap. */
+  async function tappedChannel() {
     const tap = new Tap();
     await n.startWorker("tap", tap, { placement: "main" });
     const recorder = new Recorder();
     await n.startWorker("sink", recorder, { placement: "main" });
     n.flowControls.addConsumer("sink", listener.flowControlId);
     const channel = await createSecureChannel(n, alice, route("tap", "bob_listener"));
-    // A round trip first, so that both ends' first CREDIT records have passed the tap.
     await n.sendAndReceive(route(channel, "whoami"), "warm-up");
+    return { tap, recorder, channel };
+  }
+
+  it("small messages sent in one turn share one sealed record, and arrive in order", async () => {
+    const { tap, recorder, channel } = await tappedChannel();
     const before = tap.seen.filter((m) => m.payload[0] === 2).length;
     for (let i = 0; i < 50; i++) void n.send(route(channel, "sink"), i); // one turn
     await waitUntil(() => recorder.seen.length === 50);
@@ -295,13 +300,7 @@ describe("forged, tampered and replayed messages", () => {
   });
 
   it("16 KiB messages sent in one turn share records of at most 128 KiB, 1 KiB ones records of about 64 KiB; larger ones are sealed alone", async () => {
-    const tap = new Tap();
-    await n.startWorker("tap", tap, { placement: "main" });
-    const recorder = new Recorder();
-    await n.startWorker("sink", recorder, { placement: "main" });
-    n.flowControls.addConsumer("sink", listener.flowControlId);
-    const channel = await createSecureChannel(n, alice, route("tap", "bob_listener"));
-    await n.sendAndReceive(route(channel, "whoami"), "warm-up");
+    const { tap, recorder, channel } = await tappedChannel();
     const transportSince = (from: number): LocalMessage[] => tap.seen.slice(from).filter((m) => m.payload[0] === 2);
 
     let from = tap.seen.length;
