@@ -4,7 +4,18 @@ import { LongestFirst } from "./test/support/sequencer.js";
 // Tests import packages through their compiled dist (npm test builds first), so that
 // worker_threads load the same JavaScript the tests exercise.
 export default defineConfig({
+  // Inside the test forks every @hopwire package is its tsc output (package.json condition
+  // "hopwire-unbundled"), never its bundle: tests import internal dist files directly
+  // (e.g. ../dist/errors.js), and a class loaded from both layouts would exist twice
+  // (instanceof would fail). Vite resolves the test files' bare imports with these
+  // conditions (tests run in its "ssr" environment; the others are vite's defaults for it,
+  // which a list given here replaces); Node resolves the imports inside dist with `execArgv` below.
+  ssr: { resolve: { conditions: ["hopwire-unbundled", "module", "node", "development|production"] } },
   test: {
+    // Node's own resolution in the forks, and in the worker threads the runtime starts
+    // (they inherit --conditions). Child processes a test spawns get no such flag: they
+    // load the bundles, as a program does.
+    execArgv: ["--conditions=hopwire-unbundled"],
     include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts", "examples/test/**/*.test.ts", "bench/test/**/*.test.ts"],
     // Generous: a test waits for what it proves, and the machine may be loaded far beyond
     // its cores; a test's own deadlines (configured short in the code under test) decide.

@@ -20,8 +20,13 @@ import type { Worker } from "../worker/worker.js";
  * can be subclassed or copied to inspect, count or filter what it forwards.
  */
 export class Relay implements Worker {
-  /** Lets a worker thread load this class. */
-  static readonly module = import.meta.url;
+  /**
+   * Lets a worker thread load this class: from the module that exports it publicly, which is
+   * builtins/index.js next to this file in the tsc layout and the package entry
+   * (dist/bundle/index.js) when this code sits in a bundle (where a chunk's export names are
+   * not this class's name).
+   */
+  static readonly module = new URL("./index.js", import.meta.url).href;
   /** Where every message goes next. */
   readonly route: Route;
   /** Previous hops whose flow controls are already open (one lookup each, not one per message). */
