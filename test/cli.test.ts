@@ -10,7 +10,8 @@ import { runCli } from "../packages/cli/dist/index.js";
 
 // The `hopwire` command as real child processes (the compiled bin, each in its own process
 // group, killed after every test whatever happened), with identities in a temporary home.
-const bin = fileURLToPath(new URL("../packages/cli/dist/bin.js", import.meta.url));
+// The published bin (the bundle), as `npx hopwire` runs it.
+const bin = fileURLToPath(new URL("../packages/cli/dist/bundle/bin.js", import.meta.url));
 const homes: string[] = [];
 let servers: Server[] = [];
 

@@ -20,7 +20,9 @@ interface Manifest {
   license?: string;
   main?: string;
   types?: string;
-  exports?: Record<string, { types?: string; import?: string }>;
+  bin?: Record<string, string>;
+  // "hopwire-unbundled": the tsc file; "import": its bundle (dist/bundle/, scripts/bundle.mjs).
+  exports?: Record<string, { types?: string; "hopwire-unbundled"?: string; import?: string }>;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
 }
@@ -89,7 +91,12 @@ describe.each(published.map((dir) => [manifestOf(dir).name, dir] as const))("%s,
     expect(files).toEqual(expect.arrayContaining(["README.md", "LICENSE", "package.json"]));
     expect(readFileSync(join(dir, "LICENSE"), "utf8")).toBe(LICENSE);
     expect(manifest.license).toBe("Apache-2.0");
-    const entries = [manifest.main, manifest.types, ...Object.values(manifest.exports ?? {}).flatMap((e) => [e.types, e.import])];
+    const entries = [
+      manifest.main,
+      manifest.types,
+      ...Object.values(manifest.bin ?? {}),
+      ...Object.values(manifest.exports ?? {}).flatMap((e) => [e.types, e["hopwire-unbundled"], e.import]),
+    ];
     for (const entry of entries.filter((e): e is string => e !== undefined)) {
       expect(files, entry).toContain(posix.normalize(entry));
     }

@@ -79,7 +79,8 @@ async function lastLineOf(script: string): Promise<unknown> {
     const out = await new Promise<string>((resolve, reject) => {
       child = execFile(
         process.execPath,
-        ["--expose-gc", "--input-type=module", "-e", script],
+        // The tsc files, not the bundles: the script patches ChannelEnd in its dist file.
+        ["--expose-gc", "--conditions=hopwire-unbundled", "--input-type=module", "-e", script],
         { encoding: "utf8", cwd: fileURLToPath(new URL(".", import.meta.url)), timeout: 50_000 },
         (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
       );

@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { runToExit, startChild } from "./support/children.js";
+import { Echoer } from "@hopwire/runtime";
+
+// A process started the ordinary way loads each package's bundle (dist/bundle/, written by
+// scripts/bundle.mjs after tsc -b); these test forks load the tsc files instead (condition
+// "hopwire-unbundled", see vitest.config.ts). Real child processes, killed after every test
+// (test/support/end-children.ts).
+const root = new URL("../", import.meta.url);
+const fixture = fileURLToPath(new URL("./fixtures/bundle/child.mjs", import.meta.url));
+const PUBLISHED = ["runtime", "transport-tcp", "secure-channel", "portal", "relay", "cli"];
+
+describe("the packages' bundles", () => {
+  it("are what a child process loads: a thread worker, a pool worker and a secure channel on a crypto thread work from them", async () => {
+    const child = startChild(fixture);
+    expect(await child.exited).toBe(0);
+    const resolved = Object.fromEntries(child.lines.filter((l) => l.startsWith("RESOLVED ")).map((l) => l.split(" ").slice(1)));
+    const bundle = (pkg: string, name: string) => new URL(`packages/${pkg}/dist/bundle/${name}.js`, root).href;
+    expect(resolved).toEqual({
+      "@hopwire/runtime": bundle("runtime", "index"),
+      "@hopwire/runtime/errors": bundle("runtime", "errors"),
+      "@hopwire/transport-tcp": bundle("transport-tcp", "index"),
+      "@hopwire/secure-channel": bundle("secure-channel", "index"),
+      "@hopwire/secure-channel/noise": bundle("secure-channel", "noise"),
+    });
+    // The thread and the pool slot load the Echoer from the bundle's entry, by its export name.
+    expect(child.lines).toContain(`MODULE ${bundle("runtime", "index")}`);
+    expect(child.lines).toContain("REPLY thread hello thread");
+    expect(child.lines).toContain("REPLY pool hello pool");
+  });
+
+  it("of every published package load in a plain process, and the cli's bin runs from its bundle", async () => {
+    const imports = PUBLISHED.map((pkg) => `await import("@hopwire/${pkg}")`).join(";");
+    const loaded = await runToExit(["--input-type=module", "-e", `${imports}; console.log("LOADED")`], { timeoutMs: 30_000, cwd: fileURLToPath(root) });
+    expect(loaded.stderr).toBe("");
+    expect(loaded.stdout).toBe("LOADED\n");
+
+    const cli = JSON.parse(readFileSync(new URL("packages/cli/package.json", root), "utf8")) as { bin: { hopwire: string } };
+    expect(cli.bin.hopwire).toBe("./dist/bundle/bin.js");
+    const help = await runToExit([fileURLToPath(new URL(`packages/cli/${cli.bin.hopwire}`, root)), "--help"], { timeoutMs: 30_000 });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/hopwire/);
+  });
+
+  it("are not what these test forks load: here every package is its tsc output", () => {
+    expect(Echoer.module).toBe(new URL("packages/runtime/dist/builtins/index.js", root).href);
+    expect(import.meta.resolve("@hopwire/secure-channel")).toBe(new URL("packages/secure-channel/dist/index.js", root).href);
+  });
+});
