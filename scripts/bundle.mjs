@@ -31,12 +31,16 @@ const packages = {
   cli: { index: "index.js", bin: "bin.js" },
 };
 
+// `--clean` (npm run clean) removes the bundles only: `tsc -b --clean` leaves them.
+const cleanOnly = process.argv.includes("--clean");
+
 await Promise.all(
   Object.entries(packages).map(async ([name, entries]) => {
     const dist = `${root}packages/${name}/dist/`;
     const outdir = `${dist}bundle`;
     // Chunk names carry a content hash: stale chunks from an earlier build would pile up.
     await rm(outdir, { recursive: true, force: true });
+    if (cleanOnly) return;
     await build({
       entryPoints: Object.fromEntries(Object.entries(entries).map(([out, file]) => [out, dist + file])),
       outdir,
