@@ -38,10 +38,17 @@ describe("the packages' bundles", () => {
     expect(loaded.stdout).toBe("LOADED\n");
 
     const cli = JSON.parse(readFileSync(new URL("packages/cli/package.json", root), "utf8")) as { bin: { hopwire: string } };
-    expect(cli.bin.hopwire).toBe("./dist/bundle/bin.js");
+    expect(cli.bin.hopwire).toBe("./bin/hopwire.js"); // a checked-in file that imports dist/bundle/bin.js
     const help = await runToExit([fileURLToPath(new URL(`packages/cli/${cli.bin.hopwire}`, root)), "--help"], { timeoutMs: 30_000 });
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/hopwire/);
+  });
+
+  it("give `npx hopwire` a linked bin after `npm ci` (npm links bins before `prepare` builds dist/, so the bin is a checked-in file)", async () => {
+    const linked = fileURLToPath(new URL("node_modules/.bin/hopwire", root));
+    const help = await runToExit(["--help"], { command: linked, timeoutMs: 30_000 });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Usage: hopwire/);
   });
 
   it("are not what these test forks load: here every package is its tsc output", () => {
