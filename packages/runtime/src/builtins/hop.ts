@@ -1,6 +1,7 @@
 import type { Context } from "../context/context.js";
 import type { Routed } from "../message/routed.js";
 import type { Worker } from "../worker/worker.js";
+import { BUILTINS_MODULE } from "./public-module.js";
 
 /**
  * A built-in worker that is one hop of a route (the guide's Hop): it takes itself off the
@@ -9,13 +10,8 @@ import type { Worker } from "../worker/worker.js";
  * reaches the echoer, and the reply retraces h2 and h1.
  */
 export class Hop implements Worker {
-  /**
-   * Lets a worker thread load this class: from the module that exports it publicly, which is
-   * builtins/index.js next to this file in the tsc layout and the package entry
-   * (dist/bundle/index.js) when this code sits in a bundle (where a chunk's export names are
-   * not this class's name).
-   */
-  static readonly module = new URL("./index.js", import.meta.url).href;
+  /** Lets a worker thread load this class (see BUILTINS_MODULE). */
+  static readonly module = BUILTINS_MODULE;
 
   async handleMessage(ctx: Context, msg: Routed): Promise<void> {
     const stepped = msg.message.withOnwardRoute(msg.onwardRoute.popFront()).withReturnRoute(msg.returnRoute.prepend(ctx.address));

@@ -3,6 +3,7 @@ import type { Context } from "../context/context.js";
 import type { Routed } from "../message/routed.js";
 import { route, type Route, type RouteLike } from "../route/route.js";
 import type { Worker } from "../worker/worker.js";
+import { BUILTINS_MODULE } from "./public-module.js";
 
 /**
  * A built-in worker that forwards every message to a fixed route, keeping its return route:
@@ -20,13 +21,8 @@ import type { Worker } from "../worker/worker.js";
  * can be subclassed or copied to inspect, count or filter what it forwards.
  */
 export class Relay implements Worker {
-  /**
-   * Lets a worker thread load this class: from the module that exports it publicly, which is
-   * builtins/index.js next to this file in the tsc layout and the package entry
-   * (dist/bundle/index.js) when this code sits in a bundle (where a chunk's export names are
-   * not this class's name).
-   */
-  static readonly module = new URL("./index.js", import.meta.url).href;
+  /** Lets a worker thread load this class (see BUILTINS_MODULE). */
+  static readonly module = BUILTINS_MODULE;
   /** Where every message goes next. */
   readonly route: Route;
   /** Previous hops whose flow controls are already open (one lookup each, not one per message). */

@@ -486,7 +486,7 @@ export class ChannelEnd implements ChannelCipherSink {
       );
     }
     this.#queue.push(head, payload);
-    if (payload.length > COALESCE_MAX_PAYLOAD || this.#recordIsFull(this.#queue.bytes, this.#queue.length)) this.#pump();
+    if (payload.length > COALESCE_MAX_PAYLOAD || this.#recordIsFull(this.#queue.length, this.#queue.bytes)) this.#pump();
     else this.#schedulePump();
   }
 
@@ -559,7 +559,7 @@ export class ChannelEnd implements ChannelCipherSink {
     if (queue.payload(0).length > COALESCE_MAX_PAYLOAD) return { count: 1, bytes: first };
     let count = 1;
     let bytes = first;
-    while (count < queue.length && queue.payload(count).length <= COALESCE_MAX_PAYLOAD && !this.#recordIsFull(bytes + 4 * count, count)) {
+    while (count < queue.length && queue.payload(count).length <= COALESCE_MAX_PAYLOAD && !this.#recordIsFull(count, bytes)) {
       const size = queue.size(count);
       if (bytes + 4 * (count + 1) + size > RECORD_MAX_BYTES || !credit.allows(size, count, bytes)) break;
       count++;
@@ -568,9 +568,14 @@ export class ChannelEnd implements ChannelCipherSink {
     return { count, bytes };
   }
 
-  /** Whether a record of `count` messages and `bytes` of plaintext takes no more: at RECORD_MAX_BYTES, or at RECORD_TARGET_BYTES once it holds RECORD_MIN_MESSAGES. */
-  #recordIsFull(bytes: number, count: number): boolean {
-    return bytes >= RECORD_MAX_BYTES || (bytes >= RECORD_TARGET_BYTES && count >= RECORD_MIN_MESSAGES);
+  /**
+   * Whether a record of `count` envelopes (`bytes` as EncryptorQueue sizes them, plus a length
+   * word each in the record) takes no more: at RECORD_MAX_BYTES, or at RECORD_TARGET_BYTES
+   * once it holds RECORD_MIN_MESSAGES.
+   */
+  #recordIsFull(count: number, bytes: number): boolean {
+    const plaintext = bytes + 4 * count;
+    return plaintext >= RECORD_MAX_BYTES || (plaintext >= RECORD_TARGET_BYTES && count >= RECORD_MIN_MESSAGES);
   }
 
   /**
