@@ -20,10 +20,12 @@ export type ConsumedReporter = (message: LocalMessage, idle: boolean) => void;
  */
 export class WorkerRunner {
   readonly #queue = new Fifo<LocalMessage>();
+  /** True from the first queued message until the queue is empty again (an async handler's wait included). */
   #draining = false;
   #ready = false;
   #stopped = false;
-  #idle: Promise<void> = Promise.resolve();
+  /** Settles stop()'s wait once the drain in progress ends. */
+  #onIdle: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(
@@ -48,28 +50,46 @@ export class WorkerRunner {
     this.#schedule();
   }
 
+  /** Starts draining on a microtask: never inside the deliverer's call (a handler that sends to itself must not recurse). */
   #schedule(): void {
     if (this.#draining || !this.#ready || this.#queue.length === 0) return;
     this.#draining = true;
-    // Start on a microtask so that #idle is set before any handler runs: a stop() called from
-    // the first handler's synchronous part must still wait for that handler.
-    this.#idle = Promise.resolve().then(() => this.#drain());
+    queueMicrotask(this.#drain);
   }
 
-  async #drain(): Promise<void> {
+  /**
+   * Handles queued messages one at a time, in order. Synchronous handlers run in one loop with
+   * no promise of ours per message (a round trip's echo cost three before); a handler that
+   * returns a promise suspends the loop until it settles.
+   */
+  readonly #drain = (): void => {
     const queue = this.#queue;
     while (queue.length > 0 && !this.#stopped) {
       const message = queue.shift()!;
+      let pending: void | Promise<void> = undefined;
       try {
-        const pending = this.worker.handleMessage(this.context, new Routed(message, this.destination));
-        if (pending) await pending;
+        pending = this.worker.handleMessage(this.context, new Routed(message, this.destination));
       } catch (error) {
         this.report("handleMessage", error);
+      }
+      if (pending) {
+        const resume = (): void => {
+          this.consumed(message, queue.length === 0);
+          this.#drain();
+        };
+        Promise.resolve(pending).then(resume, (error: unknown) => {
+          this.report("handleMessage", error);
+          resume();
+        });
+        return;
       }
       this.consumed(message, queue.length === 0);
     }
     this.#draining = false;
-  }
+    const onIdle = this.#onIdle;
+    this.#onIdle = undefined;
+    onIdle?.();
+  };
 
   /** Stops taking messages, waits for the one being handled, drops the rest, runs `shutdown`. */
   stop(): Promise<void> {
@@ -79,7 +99,9 @@ export class WorkerRunner {
 
   async #stop(): Promise<void> {
     this.#stopped = true;
-    await this.#idle;
+    // A handler that called stop() from its synchronous part is still on the stack: its
+    // drain ends (after its promise, if it returned one) and says so.
+    if (this.#draining) await new Promise<void>((resolve) => (this.#onIdle = resolve));
     for (const message of this.#queue.takeAll()) this.consumed(message, true);
     try {
       await this.worker.shutdown?.(this.context);
