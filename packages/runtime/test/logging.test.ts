@@ -17,11 +17,22 @@ describe("logging", () => {
     const sink = (line: string) => void lines.push(line);
     createLogger("hopwire", { sink, debug: "" }).warn("nothing");
     const log = createLogger("hopwire", { sink, debug: "hopwire:*,-hopwire:noisy", prefix: "n1" });
-    log.info("root is not matched by hopwire:*");
+    log.info("the node's own line");
     log.child("tcp").info("connected", { port: 4000 });
     log.child("noisy").info("excluded");
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^\S+ \[n1\] hopwire:tcp info connected \{"port":4000\}$/);
+    createLogger("hopwirex", { sink, debug: "hopwire:*" }).info("another library's");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^\S+ \[n1\] hopwire info the node's own line$/);
+    expect(lines[1]).toMatch(/^\S+ \[n1\] hopwire:tcp info connected \{"port":4000\}$/);
+  });
+
+  it("selects one component alone by its namespace, without the node's own lines", () => {
+    const lines: string[] = [];
+    const log = createLogger("hopwire", { sink: (line) => void lines.push(line), debug: "hopwire:tcp" });
+    log.info("the node's own line");
+    log.child("tcp").info("connected");
+    log.child("secure-channel").info("opened");
+    expect(lines.map((line) => line.split(" ").slice(1).join(" "))).toEqual(["hopwire:tcp info connected"]);
   });
 
   it("makes one child logger per name (channel ends and connections ask for theirs as each one opens)", () => {

@@ -36,8 +36,12 @@ function compile(spec: string): Patterns {
   for (const raw of spec.split(/[\s,]+/)) {
     if (!raw) continue;
     const negative = raw.startsWith("-");
-    const body = (negative ? raw.slice(1) : raw).replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*?");
-    (negative ? exclude : include).push(new RegExp(`^${body}$`));
+    const pattern = negative ? raw.slice(1) : raw;
+    // "hopwire:*" also selects "hopwire" itself (the node's own lines: workers started, the
+    // node stopped): what the docs' `DEBUG=hopwire:*` promises, "everything of Hopwire's".
+    const all = pattern.endsWith(":*");
+    const body = (all ? pattern.slice(0, -2) : pattern).replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*?");
+    (negative ? exclude : include).push(new RegExp(all ? `^${body}(:.*)?$` : `^${body}$`));
   }
   return { include, exclude };
 }
