@@ -171,7 +171,10 @@ const report = {
 if (values.json) console.log(JSON.stringify(report, null, 2));
 else {
   console.log(`soak: ${minutes} min, seed ${report.seed}, ${process.version}`);
-  console.log(`  sent ${report.sent}, delivered to the responder ≥ ${report.deliveredToResponder}, replies ${report.repliesReceived}`);
+  // Each process reports its counts every 250 ms: one killed with -9 loses what it counted since, so
+  // every figure is a lower bound (sent can read below delivered after the initiator was killed).
+  console.log(`  sent ≥ ${report.sent}, delivered to the responder ≥ ${report.deliveredToResponder}, replies ≥ ${report.repliesReceived}`);
+  console.log("  (counts are lower bounds: a process killed with -9 loses up to 250 ms of its counts)");
   console.log(`  duplicated: ${report.duplicatedAtResponder} at the responder, ${report.duplicatedReplies} replies`);
   console.log(`  channels opened ${report.channelsOpened}, failed attempts ${report.channelFailures}, longest time without replies ${report.longestSilenceSeconds} s`);
   for (const [name, p] of Object.entries(report.processes)) {

@@ -55,7 +55,7 @@ describe("first-hour traps", () => {
   it("a worker class in the same file as the program fails startWorker with WorkerLoadError (no threads started for ever), and the process exits", async () => {
     const { code, stdout, timedOut } = await runChild("./fixtures/same-file-program.js", 30_000);
     expect(timedOut).toBe(false);
-    expect(stdout.trim()).toBe("FAILED WORKER_LOAD_FAILED WORKER_LOAD_FAILED");
+    expect(stdout.trim()).toBe("FAILED WORKER_LOAD_FAILED WORKER_LOAD_FAILED SAYS-WHY");
     expect(code).toBe(0);
   });
 

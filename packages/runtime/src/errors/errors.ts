@@ -141,6 +141,12 @@ export class WorkerHandlerError extends HopwireError {
   constructor(message = "A worker's handler threw", options?: { cause?: unknown }) {
     super(message, options);
   }
+
+  /** What a handler threw, wrapped: the message says what it was (the cause's message), the cause is kept. */
+  static wrapping(error: unknown): WorkerHandlerError {
+    const what = error instanceof Error ? error.message : String(error);
+    return new WorkerHandlerError(`A worker's handler threw: ${what}`, { cause: error });
+  }
 }
 
 registerErrorClasses(

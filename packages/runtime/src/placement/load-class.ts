@@ -65,7 +65,11 @@ function isNamed(value: unknown, name: string): boolean {
   return typeof value === "function" && value.name === name;
 }
 
+/** What the message adds to "Could not import worker module …": what to do for a known cause, else what the import threw. */
 function hintFor(cause: unknown, module: string): string {
-  if (!isUnknownExtension(cause) || !/\.[cm]?tsx?$/.test(module)) return "";
-  return ": a TypeScript module needs a loader in every thread; run the program with `node --import tsx` (inherited by worker threads), or compile it first";
+  if (isUnknownExtension(cause) && /\.[cm]?tsx?$/.test(module)) {
+    return ": a TypeScript module needs a loader in every thread; run the program with `node --import tsx` (inherited by worker threads), or compile it first";
+  }
+  const what = cause instanceof Error ? cause.message : String(cause);
+  return what ? `: ${what.split("\n")[0]}` : "";
 }

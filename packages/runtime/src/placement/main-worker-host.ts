@@ -34,7 +34,7 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
     const report = (what: string, error: unknown): void => {
       const address = this.address.toString();
       if (what === "handleMessage") {
-        this.log.warn(`worker ${address} failed to handle a message`, new WorkerHandlerError(undefined, { cause: error }), error);
+        this.log.warn(`worker ${address} failed to handle a message`, WorkerHandlerError.wrapping(error), error);
       } else this.log.warn(`worker ${address} failed in ${what}`, error);
       onError(what, error);
     };

@@ -46,7 +46,7 @@ export default async function runPoolTask(task: PoolTask): Promise<unknown> {
           const pending = worker.handleMessage(context, new Routed(message, address));
           if (pending) await pending;
         } catch (error) {
-          post({ t: "handlerError", what: "handleMessage", error: errorToData(new WorkerHandlerError(undefined, { cause: error })) });
+          post({ t: "handlerError", what: "handleMessage", error: errorToData(WorkerHandlerError.wrapping(error)) });
         }
       }
     } else {

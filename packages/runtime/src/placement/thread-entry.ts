@@ -25,7 +25,7 @@ const link = new ThreadLink(data.port, log, data.linkWindowBytes, data.mailbox);
 const context = new ThreadContext(address, log, link, data.sendAndReceiveTimeout);
 
 const report = (what: string, error: unknown): void => {
-  const wrapped = what === "handleMessage" ? new WorkerHandlerError(undefined, { cause: error }) : error;
+  const wrapped = what === "handleMessage" ? WorkerHandlerError.wrapping(error) : error;
   link.post({ t: "handlerError", what, error: errorToData(wrapped) });
 };
 
