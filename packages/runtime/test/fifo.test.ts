@@ -14,9 +14,11 @@ describe("Fifo (a worker's mailbox queue)", () => {
         fifo.push(next);
         reference.push(next++);
       } else {
-        expect(fifo.shift()).toBe(reference.shift());
+        // 20,000 steps: plain comparisons, vitest's expect (~7 µs a call) only for a mismatch, to fail with its message.
+        const [got, want] = [fifo.shift(), reference.shift()];
+        if (got !== want) expect(got, `step ${step}`).toBe(want);
       }
-      expect(fifo.length).toBe(reference.length);
+      if (fifo.length !== reference.length) expect(fifo.length, `step ${step}`).toBe(reference.length);
     }
     expect(fifo.takeAll()).toEqual(reference);
     expect(fifo.length).toBe(0);

@@ -21,6 +21,9 @@ function encryptMany(encryptor: TransportEncryptor, count: number): Uint8Array[]
 }
 
 function expectDelivered(result: DecryptResult, index: number): void {
+  // Called for every message of runs of thousands: what passes is checked without vitest's
+  // expect (~7 µs a call), and the expects below run, and fail with their messages, otherwise.
+  if (result.ok && result.nonce === index && text(result.plaintext) === `message ${index}`) return;
   expect(result.ok, `message ${index}: ${result.ok ? "" : result.reason}`).toBe(true);
   if (result.ok) {
     expect(text(result.plaintext)).toBe(`message ${index}`);
