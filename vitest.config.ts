@@ -31,10 +31,13 @@ export default defineConfig({
     // sockets and servers it opened.
     setupFiles: ["test/support/end-children.ts", "test/support/no-leaks.ts"],
     // Most files wait on sockets, timers and child processes rather than compute (the suite
-    // averaged ~1.3 busy cores with two forks): four files at a time on 2 cores overlap those
+    // averaged ~1.3 busy cores with two forks): six files at a time on 2 cores overlap those
     // waits, and keep both cores busy when other work competes for them (vitest's default
-    // would be one, cores - 1).
-    maxWorkers: 4,
+    // would be one, cores - 1). The first files (test/support/sequencer.ts) wait on child
+    // processes for 15-35 s each; with four forks only one was left computing meanwhile.
+    // Beside two busy loops, back to back on the shared machine: 77-82 s wall with six, 86 s
+    // with four (and 70 s against 87 s in an earlier pair); each fork costs ~0.85 s of CPU to start.
+    maxWorkers: 6,
     // The longest files first (test/support/sequencer.ts), so that the others overlap them.
     sequence: { sequencer: LongestFirst },
     // What tests and the workers they start print (e.g. the examples' Hop logging every
