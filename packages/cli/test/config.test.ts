@@ -28,7 +28,7 @@ describe("node configuration", () => {
     const problems: [unknown, string][] = [
       [{ relays: [{ name: "bob" }] }, 'test: relays[0].at: missing key, expected a connection name or "host:port"'],
       [{ relayService: { allow: { bob: ["nope"] } }, secureChannelListeners: [{ address: "api" }] }, 'test: relayService.allow.bob[0]: expected an identifier: "I" followed by 64 lowercase hex digits'],
-      [{ tcpListeners: [{ address: "127.0.0.1:99999" }] }, "test: tcpListeners[0].address: expected a port from 0 to 65535"],
+      [{ tcpListeners: [{ address: "127.0.0.1:99999" }] }, 'test: tcpListeners[0].address: expected a port from 0 to 65535, got "127.0.0.1:99999"'],
       [{ secureChannelListeners: [{ address: "api", trust: "nobody" }] }, 'test: secureChannelListeners[0].trust: expected "everyone" or a list of identifiers'],
       [{ outlets: [{ to: "127.0.0.1:1" }] }, "test: secureChannelListeners: missing: an outlet is reachable only through a secure channel listener, expected at least one"],
       [[], "test: (top level): expected a map of keys, got array"],

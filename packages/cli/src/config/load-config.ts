@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { ZodArray, ZodDefault, ZodEffects, ZodObject, ZodOptional, ZodRecord, ZodUnion, type ZodIssue, type ZodTypeAny } from "zod";
 import { ConfigError } from "../errors.js";
-import { nodeConfigSchema, type NodeConfig } from "./schema.js";
+import { hostPortProblem, nodeConfigSchema, type NodeConfig } from "./schema.js";
 
 /**
  * The YAML parser, loaded when a YAML file is read: ~70 modules, ~0.1 s of CPU that every
@@ -11,8 +11,6 @@ import { nodeConfigSchema, type NodeConfig } from "./schema.js";
 async function parseYaml(): Promise<typeof import("yaml").parse> {
   return (await import("yaml")).parse;
 }
-
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/;
 
 /**
  * Reads and validates a node configuration file: `.json` as JSON, anything else as YAML
@@ -51,9 +49,10 @@ export function parseConfig(raw: unknown, source: string): NodeConfig {
 function checkReferences(config: NodeConfig, source: string): void {
   const connections = config.connections ?? {};
   const peer = (value: string, path: (string | number)[]): void => {
-    if (!HOST_PORT.test(value) && !(value in connections)) {
-      throw ConfigError.at(source, path, `expected a name from "connections" or "host:port", got ${JSON.stringify(value)}`);
-    }
+    if (Object.hasOwn(connections, value)) return;
+    if (!value.includes(":")) throw ConfigError.at(source, path, `expected a name from "connections" or "host:port", got ${JSON.stringify(value)}`);
+    const problem = hostPortProblem(value, { listen: false });
+    if (problem !== undefined) throw ConfigError.at(source, path, problem);
   };
   config.relays?.forEach((r, i) => peer(r.at, ["relays", i, "at"]));
   config.inlets?.forEach((inlet, i) => peer(inlet.via, ["inlets", i, "via"]));

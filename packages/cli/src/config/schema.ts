@@ -10,11 +10,33 @@ const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/;
 const IDENTIFIER = /^I[0-9a-f]{64}$/;
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
-/** "host:port", e.g. "127.0.0.1:4000" or "[::1]:4000". */
-export const hostPort = z
-  .string({ invalid_type_error: 'expected a "host:port" string', required_error: 'expected a "host:port" string' })
-  .regex(HOST_PORT, 'expected "host:port", e.g. "127.0.0.1:4000"')
-  .refine((s) => Number(HOST_PORT.exec(s)![2]) <= 65535, "expected a port from 0 to 65535");
+/**
+ * What is wrong with `value` as "host:port", or undefined if nothing: a host (a name, an
+ * IPv4 address or a bracketed IPv6 one), a colon and a port from 0 to 65535, or from 1 for a
+ * dial target (`listen: false`: an outlet's target, a peer to connect to).
+ */
+export function hostPortProblem(value: string, options: { listen: boolean }): string | undefined {
+  const match = HOST_PORT.exec(value);
+  if (match === null) return `expected "host:port" (e.g. "127.0.0.1:4000"), got ${JSON.stringify(value)}`;
+  const port = Number(match[2]);
+  const min = options.listen ? 0 : 1;
+  if (port < min || port > 65535) return `expected a port from ${min} to 65535, got ${JSON.stringify(value)}`;
+  return undefined;
+}
+
+function hostPortSchema(options: { listen: boolean }) {
+  return z
+    .string({ invalid_type_error: 'expected a "host:port" string', required_error: 'expected a "host:port" string' })
+    .superRefine((s, ctx) => {
+      const problem = hostPortProblem(s, options);
+      if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+    });
+}
+
+/** "host:port" to listen on, e.g. "127.0.0.1:4000" or "[::1]:4000"; port 0 lets the system choose. */
+export const listenHostPort = hostPortSchema({ listen: true });
+/** "host:port" to connect to: the port is 1 to 65535. */
+export const hostPort = hostPortSchema({ listen: false });
 
 /** An identity's identifier: "I" and 64 lowercase hex digits. */
 export const identifier = z
@@ -48,7 +70,7 @@ export const nodeConfigSchema = z
     /** Named TCP peers this node connects out to: name → "host:port". */
     connections: z.record(name, hostPort).optional(),
     /** TCP listeners. */
-    tcpListeners: z.array(z.object({ address: hostPort }).strict()).optional(),
+    tcpListeners: z.array(z.object({ address: listenHostPort }).strict()).optional(),
     /** Secure channel listeners; reachable from every TCP listener and every registered relay. */
     secureChannelListeners: z
       .array(z.object({ address: name, trust: trust.default("everyone") }).strict())
@@ -89,7 +111,7 @@ export const nodeConfigSchema = z
       .array(
         z
           .object({
-            listen: hostPort,
+            listen: listenHostPort,
             /** The node to connect to: the outlet's node, or the relay node if `relay` is set. */
             via: peer,
             /** Reach the outlet's node through `forward_to_<relay>` at `via`. */
