@@ -27,6 +27,8 @@ describe("node configuration", () => {
   it("names the source, the key path and what was expected, in one line", () => {
     const problems: [unknown, string][] = [
       [{ relays: [{ name: "bob" }] }, 'test: relays[0].at: missing key, expected a connection name or "host:port"'],
+      // A misspelt key is a missing one too: the unknown key is what names the typo.
+      [{ relays: [{ name: "bob", att: "relay" }] }, "test: relays[0].att: unknown key, expected one of: name, at, trust, listener, service"],
       [{ relayService: { allow: { bob: ["nope"] } }, secureChannelListeners: [{ address: "api" }] }, 'test: relayService.allow.bob[0]: expected an identifier: "I" followed by 64 lowercase hex digits'],
       [{ tcpListeners: [{ address: "127.0.0.1:99999" }] }, 'test: tcpListeners[0].address: expected a port from 0 to 65535, got "127.0.0.1:99999"'],
       [{ secureChannelListeners: [{ address: "api", trust: "nobody" }] }, 'test: secureChannelListeners[0].trust: expected "everyone" or a list of identifiers'],

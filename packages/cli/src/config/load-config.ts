@@ -38,8 +38,10 @@ export async function loadConfigFile(file: string): Promise<NodeConfig> {
 export function parseConfig(raw: unknown, source: string): NodeConfig {
   const result = nodeConfigSchema.safeParse(raw);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw describeIssue(source, issue);
+    // One line: an unknown key first, wherever zod listed it. A misspelt key is usually also
+    // a missing one ("adress" for "address"), and only the unknown key names the typo.
+    const issues = result.error.issues;
+    throw describeIssue(source, issues.find((i) => i.code === "unrecognized_keys") ?? issues[0]!);
   }
   checkReferences(result.data, source);
   return result.data;
