@@ -69,6 +69,12 @@ export function nodeCommands(program: Command, log: LineLog): void {
     .option("--identity <name>", "this node's identity (default: a new one for this run)")
     .option("--address <name>", "the outlet's address", "outlet")
     .action(async (o: { to: string; listen?: string; relay?: string; trust?: string[]; relayTrust?: string; identity?: string; address: string }) => {
+      if (o.listen === undefined && o.relay === undefined) {
+        throw new ConfigError(
+          `${COMMAND_LINE}: outlet: nothing could reach it: add --listen <host:port> (inlets connect to this node) ` +
+            `or --relay <name>@<host:port> (this node registers <name> at a relay node), or both`,
+        );
+      }
       const relay = o.relay === undefined ? undefined : splitAt(o.relay, "--relay");
       const raw: NodeConfigInput = {
         ...(o.identity ? { identity: o.identity } : {}),

@@ -64,6 +64,20 @@ function checkReferences(config: NodeConfig, source: string): void {
   if (config.relayService && (config.secureChannelListeners?.length ?? 0) === 0) {
     throw ConfigError.at(source, ["secureChannelListeners"], "missing: relay registrations arrive over a secure channel listener, expected at least one");
   }
+  // What the network reaches: the TCP listeners, and the relay nodes this node registers at.
+  // A secure channel listener (and so an outlet, a relay service's registrations) is
+  // reachable through those only; a relay service's forwarders through the TCP listeners.
+  const listeners = config.tcpListeners?.length ?? 0;
+  if ((config.outlets?.length ?? 0) > 0 && listeners === 0 && (config.relays?.length ?? 0) === 0) {
+    throw ConfigError.at(
+      source,
+      ["outlets"],
+      "unreachable: expected tcpListeners (inlets connect to this node) or relays (this node registers at a relay node), or both",
+    );
+  }
+  if (config.relayService && listeners === 0) {
+    throw ConfigError.at(source, ["tcpListeners"], "missing: a relay service's forwarders are reached through this node's TCP listeners, expected at least one");
+  }
 }
 
 /** A peer ("host:port" or a connection name) as "host:port". */

@@ -4,8 +4,12 @@ import { startNodeFromConfig, type LineLog, type RunningNode } from "./start-nod
 /** How long a node may take to stop on SIGINT/SIGTERM before the process exits anyway (ms). */
 export const STOP_TIMEOUT_MS = 10_000;
 
+/** The period of the timer that keeps a running node's process alive (it does nothing). */
+const KEEP_ALIVE_MS = 2 ** 30;
+
 /**
- * Runs one node in the foreground until SIGINT or SIGTERM, then stops it and exits 0. A
+ * Runs one node in the foreground until SIGINT or SIGTERM, then stops it and exits 0,
+ * whatever the configuration holds open (an empty one runs an idle node until a signal). A
  * second signal while stopping, or a stop slower than STOP_TIMEOUT_MS, exits 1 at once.
  * The signal handlers are in place before the node starts, so a signal sent as soon as
  * `ready` is printed is handled; one during start-up (e.g. while a relay registration waits
@@ -48,9 +52,14 @@ export async function runNode(config: NodeConfig, options: { home: string; sourc
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // The node runs until a signal even when nothing it started holds the process open (a
+  // configuration with only a secure channel listener, or an empty one, opens no socket):
+  // without this timer such a node printed "ready" and the process ended at once.
+  const keepAlive = setInterval(() => {}, KEEP_ALIVE_MS);
   try {
     running = await startNodeFromConfig(config, options);
   } catch (error) {
+    clearInterval(keepAlive);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     throw error;
