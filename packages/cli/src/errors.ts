@@ -4,6 +4,8 @@ import { HopwireError, registerErrorClasses } from "@hopwire/runtime";
 export const EXIT_CONFIG = 2;
 /** Exit code of a failure while running (a node that could not start, a refused registration). */
 export const EXIT_FAILURE = 1;
+/** Exit code when stdout or stderr was closed by its reader (128 + SIGPIPE, as a shell reports a program SIGPIPE killed). */
+export const EXIT_BROKEN_PIPE = 141;
 
 /**
  * Thrown when a configuration is wrong. Its message is one line: the file, the key path

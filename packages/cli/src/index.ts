@@ -9,4 +9,4 @@ export { startNodeFromConfig, resolveIdentity, type RunningNode, type StartNodeO
 export { runNode, STOP_TIMEOUT_MS } from "./node/run-node.js";
 export { hopwireHome, identitiesDir, identityFile, HOPWIRE_HOME_ENV } from "./home.js";
 export { createNamedIdentity, loadNamedIdentity, listIdentityNames } from "./identities.js";
-export { ConfigError, IdentityStoreError, EXIT_CONFIG, EXIT_FAILURE, formatPath } from "./errors.js";
+export { ConfigError, IdentityStoreError, EXIT_CONFIG, EXIT_FAILURE, EXIT_BROKEN_PIPE, formatPath } from "./errors.js";
