@@ -1,3 +1,6 @@
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { identityCommand } from "./commands/identity.js";
 import { nodeCommands } from "./commands/node.js";
@@ -25,6 +28,7 @@ const defaultIo: CliIo = {
 export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   const program = new Command("hopwire")
     .description("Hopwire nodes from the command line: identities, relays, TCP inlets and outlets over secure channels")
+    .version(packageVersion(), "-V, --version", "print the version of hopwire")
     .option("--home <dir>", `where identities are kept (default: $${HOPWIRE_HOME_ENV}, else ~/.hopwire)`)
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
@@ -43,4 +47,21 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     io.err(`hopwire: ${(error as Error)?.message ?? String(error)}${(error as { code?: string })?.code ? ` (${(error as { code: string }).code})` : ""}`);
     return EXIT_FAILURE;
   }
+}
+
+/**
+ * The version in @hopwire/cli's package.json: two directories up from the bundle's chunks
+ * (dist/bundle/), one from the tsc files (dist/).
+ */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 3; up++, dir = dirname(dir)) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
+      if (manifest.name === "@hopwire/cli" && typeof manifest.version === "string") return manifest.version;
+    } catch {
+      // not here: one directory up
+    }
+  }
+  return "unknown";
 }
