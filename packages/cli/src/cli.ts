@@ -31,7 +31,12 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     .version(packageVersion(), "-V, --version", "print the version of hopwire")
     .option("--home <dir>", `where identities are kept (default: $${HOPWIRE_HOME_ENV}, else ~/.hopwire)`)
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    .configureOutput({
+      writeOut: (s) => io.out(s.trimEnd()),
+      writeErr: (s) => io.err(s.trimEnd()),
+      // A usage error is one line like every other error: "hopwire: unknown option '--listn' (Did you mean --listen?)".
+      outputError: (s, write) => write(`hopwire: ${s.trim().replace(/^error: /, "").replace(/\s*\n\s*/g, " ")}`),
+    });
   const stamp = (line: string): void => io.out(`${new Date().toISOString()} ${line}`);
   identityCommand(program, io.out);
   nodeCommands(program, stamp);

@@ -16,4 +16,20 @@ describe("the command line", { timeout: 60_000 }, () => {
     const short = await hopwireHere("-V");
     expect(short).toEqual({ code: 0, out: [manifest.version], err: [] });
   });
+
+  // Commander checked required options before unknown ones: `relay --listn x` said
+  // "required option '--listen <host:port>' not specified" and never named the typo.
+  const usage: [string[], string][] = [
+    [["relay", "--listn", "127.0.0.1:4000"], "hopwire: unknown option '--listn' (Did you mean --listen?)"],
+    [["outlet", "--to", "127.0.0.1:80", "--listen", "127.0.0.1:0", "--trus", "x"], "hopwire: unknown option '--trus' (Did you mean --trust?)"],
+    [["inlet", "--frm", "127.0.0.1:0"], "hopwire: unknown option '--frm' (Did you mean --from?)"],
+    [["relay"], "hopwire: required option '--listen <host:port>' not specified"],
+    [["inlet", "--from", "127.0.0.1:0"], "hopwire: required option '--via <[name@]host:port>' not specified"],
+    [["relay", "--listen", "127.0.0.1:0", "extra"], "hopwire: too many arguments for 'relay'. Expected 0 arguments but got 1."],
+  ];
+  for (const [args, line] of usage) {
+    it(`${args.join(" ")}: one line naming the problem, exit code 2`, async () => {
+      expect(await hopwireHere("--home", newHome(), ...args)).toEqual({ code: 2, out: [], err: [line] });
+    });
+  }
 });

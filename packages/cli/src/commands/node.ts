@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { ConfigError } from "../errors.js";
 import { hopwireHome } from "../home.js";
 import type { LineLog } from "../node/start-node.js";
@@ -22,9 +22,29 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/**
+ * The options each one-liner requires. Commander checks its own required options before it
+ * looks for unknown ones, so `relay --listn x` said "required option '--listen' not
+ * specified" and never named the typo: these are checked after it (preAction).
+ */
+const requiredOptions = new WeakMap<Command, Option[]>();
+
+function requiredOption(command: Command, flags: string, description: string): Command {
+  const option = new Option(flags, `${description} (required)`);
+  requiredOptions.set(command, [...(requiredOptions.get(command) ?? []), option]);
+  return command.addOption(option);
+}
+
 /** `hopwire node <config>` and the one-liners, which build the same configuration from flags. */
 export function nodeCommands(program: Command, log: LineLog): void {
   const home = (): string => hopwireHome(program.opts().home);
+  program.hook("preAction", (_program, command) => {
+    for (const option of requiredOptions.get(command) ?? []) {
+      if (command.getOptionValue(option.attributeName()) === undefined) {
+        command.error(`error: required option '${option.flags}' not specified`, { code: "commander.missingMandatoryOptionValue" });
+      }
+    }
+  });
 
   program
     .command("node")
@@ -35,10 +55,8 @@ export function nodeCommands(program: Command, log: LineLog): void {
       await runNode(config, { home: home(), source: file, log });
     });
 
-  program
-    .command("relay")
-    .description("run a relay node: a TCP listener, a secure channel listener \"api\" and a relay service")
-    .requiredOption("--listen <host:port>", "where to listen for TCP")
+  const relay = program.command("relay").description("run a relay node: a TCP listener, a secure channel listener \"api\" and a relay service");
+  requiredOption(relay, "--listen <host:port>", "where to listen for TCP")
     .option("--allow <name=identifier>", "let an identity register a relay name (repeatable; name * for any)", collect)
     .option("--allow-anyone", "let any identity register any name (demos only)")
     .option("--identity <name>", "the relay node's identity (default: a new one for this run)")
@@ -58,10 +76,8 @@ export function nodeCommands(program: Command, log: LineLog): void {
       await runNode(await parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log });
     });
 
-  program
-    .command("outlet")
-    .description("run a node with a TCP outlet, reachable through its secure channel listener \"api\"")
-    .requiredOption("--to <host:port>", "the TCP service the outlet connects to")
+  const outlet = program.command("outlet").description("run a node with a TCP outlet, reachable through its secure channel listener \"api\"");
+  requiredOption(outlet, "--to <host:port>", "the TCP service the outlet connects to")
     .option("--listen <host:port>", "accept connections on this TCP address")
     .option("--relay <name@host:port>", "register <name> at the relay node at <host:port> (only connects out)")
     .option("--trust <identifier>", "an identity allowed to open channels to this node (repeatable; default everyone)", collect)
@@ -86,11 +102,9 @@ export function nodeCommands(program: Command, log: LineLog): void {
       await runNode(await parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log });
     });
 
-  program
-    .command("inlet")
-    .description("run a node with a TCP inlet that reaches an outlet through a secure channel")
-    .requiredOption("--from <host:port>", "where the inlet listens for TCP clients")
-    .requiredOption("--via <[name@]host:port>", "the outlet's node, or <name>@<relay node> to go through forward_to_<name>")
+  const inlet = program.command("inlet").description("run a node with a TCP inlet that reaches an outlet through a secure channel");
+  requiredOption(inlet, "--from <host:port>", "where the inlet listens for TCP clients");
+  requiredOption(inlet, "--via <[name@]host:port>", "the outlet's node, or <name>@<relay node> to go through forward_to_<name>")
     .option("--trust <identifier>", "the outlet node's identity (repeatable; default everyone)", collect)
     .option("--identity <name>", "this node's identity (default: a new one for this run)")
     .option("--outlet <name>", "the outlet's address", "outlet")
