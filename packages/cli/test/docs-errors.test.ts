@@ -27,7 +27,7 @@ const producers: Record<string, { yaml: string } | { args: string[] }> = {
     yaml: "identity: carol\n",
   },
   'hopwire: bob.yaml: inlets[0].via: expected a name from "connections" or "host:port", got "relay"': { yaml: "inlets:\n  - listen: 127.0.0.1:7000\n    via: relay\n" },
-  "hopwire: bob.yaml: not valid YAML: …": { yaml: "tcpListeners: [\n" },
+  "hopwire: bob.yaml: not valid YAML: Map keys must be unique at line 3, column 1": { yaml: "identity: bob\ntcpListeners: []\nidentity: alice\n" },
   "hopwire: unknown option '--listn' (Did you mean --listen?)": { args: ["relay", "--listn", "0.0.0.0:4000"] },
   'hopwire: command line: --relay: expected <name>@<host:port>, got "bob"': { args: ["outlet", "--to", "127.0.0.1:5432", "--relay", "bob"] },
   'hopwire: command line: outlets[0].to: expected "host:port" (e.g. "127.0.0.1:4000"), got "18080"': { args: ["outlet", "--to", "18080", "--listen", "127.0.0.1:0"] },

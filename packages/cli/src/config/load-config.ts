@@ -29,7 +29,8 @@ export async function loadConfigFile(file: string): Promise<NodeConfig> {
     raw = extname(file).toLowerCase() === ".json" ? JSON.parse(text) : (await parseYaml())(text, { uniqueKeys: true });
   } catch (error) {
     const what = extname(file).toLowerCase() === ".json" ? "JSON" : "YAML";
-    throw new ConfigError(`${file}: not valid ${what}: ${firstLine((error as Error).message)}`);
+    // The YAML parser's first line ends "at line 2, column 3:", its excerpt of the file following.
+    throw new ConfigError(`${file}: not valid ${what}: ${firstLine((error as Error).message).replace(/:$/, "")}`);
   }
   return parseConfig(raw ?? {}, file);
 }

@@ -1,0 +1,24 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { hopwireHere, newHome, removeHomes } from "./processes.js";
+
+afterEach(() => removeHomes());
+
+describe("a configuration file that does not parse", { timeout: 60_000 }, () => {
+  // The YAML parser's message goes on with an excerpt after "column N:"; the one line ended
+  // with that dangling colon.
+  const files: [string, string, string][] = [
+    ["flow.yaml", "tcpListeners:\n  - address: [\n", "not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 3, column 1"],
+    ["twice.yaml", "identity: bob\nidentity: alice\n", "not valid YAML: Map keys must be unique at line 2, column 1"],
+    ["tab.yaml", "tcpListeners:\n\t- address: 127.0.0.1:0\n", "not valid YAML: Tabs are not allowed as indentation at line 2, column 1"],
+  ];
+  for (const [file, text, message] of files) {
+    it(`${file}: one line naming the file and where, ending with the position`, async () => {
+      const home = newHome();
+      const path = join(home, file);
+      writeFileSync(path, text);
+      expect(await hopwireHere("--home", home, "node", path)).toEqual({ code: 2, out: [], err: [`hopwire: ${path}: ${message}`] });
+    });
+  }
+});
