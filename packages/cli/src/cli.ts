@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { identityCommand } from "./commands/identity.js";
 import { nodeCommands } from "./commands/node.js";
-import { ConfigError, EXIT_CONFIG, EXIT_FAILURE, IdentityStoreError } from "./errors.js";
+import { ConfigError, EXIT_CONFIG, EXIT_FAILURE, IdentityStoreError, ReportedFailure } from "./errors.js";
 import { HOPWIRE_HOME_ENV } from "./home.js";
 
 /** Where the CLI writes: results and lifecycle lines to `out`, errors (one line each) to `err`. */
@@ -38,13 +38,14 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       outputError: (s, write) => write(`hopwire: ${s.trim().replace(/^error: /, "").replace(/\s*\n\s*/g, " ")}`),
     });
   const stamp = (line: string): void => io.out(`${new Date().toISOString()} ${line}`);
-  identityCommand(program, io.out);
-  nodeCommands(program, stamp);
+  identityCommand(program, io);
+  nodeCommands(program, stamp, (line) => io.err(`hopwire: ${line}`));
   try {
     await program.parseAsync(argv as string[]);
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_CONFIG; // commander printed it
+    if (error instanceof ReportedFailure) return error.exitCode;
     if (error instanceof ConfigError || error instanceof IdentityStoreError) {
       io.err(`hopwire: ${error.message}`);
       return EXIT_CONFIG;

@@ -31,6 +31,13 @@ export class IdentityStoreError extends HopwireError {
   }
 }
 
+/** @internal A command's failure it has already reported on stderr: runCli exits with `exitCode` and prints nothing more. */
+export class ReportedFailure extends Error {
+  constructor(readonly exitCode: number) {
+    super(`failed (exit code ${exitCode}), reported already`);
+  }
+}
+
 registerErrorClasses(ConfigError, IdentityStoreError);
 
 /** `inlets[0].listen`, or `(top level)` for the empty path. */

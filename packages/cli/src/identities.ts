@@ -1,4 +1,4 @@
-import { access, mkdir, readdir } from "node:fs/promises";
+import { access, mkdir, readdir, stat } from "node:fs/promises";
 import { createIdentity, loadIdentity, saveIdentity, type Identity } from "@hopwire/secure-channel";
 import { IdentityStoreError } from "./errors.js";
 import { identitiesDir, identityFile } from "./home.js";
@@ -17,16 +17,48 @@ export async function createNamedIdentity(home: string, name: string): Promise<I
   return identity;
 }
 
+/** How the identity loaders report what does not stop them. */
+export interface IdentityLoadOptions {
+  /**
+   * Called with one line (no newline) when an identity file can be read by users other than
+   * its owner (mode bits 0o077: it holds the secret key); the identity is used all the same.
+   */
+  warn?: (line: string) => void;
+}
+
 /** Loads the identity called `name`. */
-export async function loadNamedIdentity(home: string, name: string): Promise<Identity> {
+export async function loadNamedIdentity(home: string, name: string, options: IdentityLoadOptions = {}): Promise<Identity> {
+  const file = identityFile(home, name);
+  let identity: Identity;
   try {
-    return await loadIdentity(identityFile(home, name));
+    identity = await loadIdentity(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") {
       throw new IdentityStoreError(`No identity called "${name}" in ${identitiesDir(home)} (create it with: hopwire identity create ${name})`);
     }
-    throw new IdentityStoreError(`Cannot read the identity "${name}" (${identityFile(home, name)}): ${(error as Error).message}`, { cause: error });
+    throw new IdentityStoreError(`Cannot read the identity "${name}" (${file}): ${(error as Error).message}`, { cause: error });
   }
+  await warnIfExposed(file, options.warn);
+  return identity;
+}
+
+/** Loads the identity file `file` (errors as loadIdentity throws them), warning as loadNamedIdentity does. */
+export async function loadIdentityFile(file: string, options: IdentityLoadOptions = {}): Promise<Identity> {
+  const identity = await loadIdentity(file);
+  await warnIfExposed(file, options.warn);
+  return identity;
+}
+
+/**
+ * Warns, as ssh does about a private key, when `file` is accessible to its group or others.
+ * Not on Windows, where the mode bits say nothing about who may read a file.
+ */
+async function warnIfExposed(file: string, warn: IdentityLoadOptions["warn"]): Promise<void> {
+  if (warn === undefined || process.platform === "win32") return;
+  const mode = (await stat(file).catch(() => undefined))?.mode;
+  if (mode === undefined || (mode & 0o077) === 0) return;
+  const octal = `0${(mode & 0o777).toString(8)}`;
+  warn(`warning: permissions ${octal} for the identity file ${file} are too open: it holds a secret key, and users other than its owner can access it (chmod 600 ${file})`);
 }
 
 /** The names of the stored identities, sorted. */

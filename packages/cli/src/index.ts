@@ -8,5 +8,5 @@ export { nodeConfigSchema, type NodeConfig, type NodeConfigInput, type TrustConf
 export { startNodeFromConfig, resolveIdentity, type RunningNode, type StartNodeOptions, type LineLog } from "./node/start-node.js";
 export { runNode, STOP_TIMEOUT_MS } from "./node/run-node.js";
 export { hopwireHome, identitiesDir, identityFile, HOPWIRE_HOME_ENV } from "./home.js";
-export { createNamedIdentity, loadNamedIdentity, listIdentityNames } from "./identities.js";
+export { createNamedIdentity, loadNamedIdentity, loadIdentityFile, listIdentityNames, type IdentityLoadOptions } from "./identities.js";
 export { ConfigError, IdentityStoreError, EXIT_CONFIG, EXIT_FAILURE, EXIT_BROKEN_PIPE, formatPath } from "./errors.js";

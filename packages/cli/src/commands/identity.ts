@@ -1,4 +1,6 @@
 import type { Command } from "commander";
+import type { CliIo } from "../cli.js";
+import { IdentityStoreError, ReportedFailure, EXIT_CONFIG } from "../errors.js";
 import { hopwireHome } from "../home.js";
 
 /**
@@ -8,7 +10,9 @@ import { hopwireHome } from "../home.js";
 const identities = (): Promise<typeof import("../identities.js")> => import("../identities.js");
 
 /** `hopwire identity create|show|list`. */
-export function identityCommand(program: Command, out: (line: string) => void): void {
+export function identityCommand(program: Command, io: CliIo): void {
+  const { out } = io;
+  const warn = (line: string): void => io.err(`hopwire: ${line}`);
   const identity = program.command("identity").description("create and inspect identities (stored in <home>/identities)");
   identity
     .command("create")
@@ -25,7 +29,7 @@ export function identityCommand(program: Command, out: (line: string) => void): 
     .description("print an identity's identifier")
     .action(async (name: string) => {
       const { loadNamedIdentity } = await identities();
-      out((await loadNamedIdentity(hopwireHome(program.opts().home), name)).identifier);
+      out((await loadNamedIdentity(hopwireHome(program.opts().home), name, { warn })).identifier);
     });
   identity
     .command("list")
@@ -33,6 +37,18 @@ export function identityCommand(program: Command, out: (line: string) => void): 
     .action(async () => {
       const { listIdentityNames, loadNamedIdentity } = await identities();
       const home = hopwireHome(program.opts().home);
-      for (const name of await listIdentityNames(home)) out(`${name} ${(await loadNamedIdentity(home, name)).identifier}`);
+      // One unreadable file does not hide the others: it is reported on stderr, the list goes
+      // on, and the command exits 2 at the end.
+      let unreadable = 0;
+      for (const name of await listIdentityNames(home)) {
+        try {
+          out(`${name} ${(await loadNamedIdentity(home, name, { warn })).identifier}`);
+        } catch (error) {
+          if (!(error instanceof IdentityStoreError)) throw error;
+          io.err(`hopwire: ${error.message}`);
+          unreadable++;
+        }
+      }
+      if (unreadable > 0) throw new ReportedFailure(EXIT_CONFIG);
     });
 }

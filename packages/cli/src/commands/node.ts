@@ -36,7 +36,7 @@ function requiredOption(command: Command, flags: string, description: string): C
 }
 
 /** `hopwire node <config>` and the one-liners, which build the same configuration from flags. */
-export function nodeCommands(program: Command, log: LineLog): void {
+export function nodeCommands(program: Command, log: LineLog, warn: LineLog): void {
   const home = (): string => hopwireHome(program.opts().home);
   program.hook("preAction", (_program, command) => {
     for (const option of requiredOptions.get(command) ?? []) {
@@ -52,7 +52,7 @@ export function nodeCommands(program: Command, log: LineLog): void {
     .description("run one node in the foreground from a configuration file (SIGINT/SIGTERM stop it)")
     .action(async (file: string) => {
       const config = await loadConfigFile(file);
-      await runNode(config, { home: home(), source: file, log });
+      await runNode(config, { home: home(), source: file, log, warn });
     });
 
   const relay = program.command("relay").description("run a relay node: a TCP listener, a secure channel listener \"api\" and a relay service");
@@ -73,7 +73,7 @@ export function nodeCommands(program: Command, log: LineLog): void {
         secureChannelListeners: [{ address: "api" }],
         relayService: { allow: o.allowAnyone ? "everyone" : allow },
       };
-      await runNode(await parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log });
+      await runNode(await parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log, warn });
     });
 
   const outlet = program.command("outlet").description("run a node with a TCP outlet, reachable through its secure channel listener \"api\"");
@@ -99,7 +99,7 @@ export function nodeCommands(program: Command, log: LineLog): void {
         secureChannelListeners: [{ address: "api", ...(o.trust ? { trust: o.trust } : {}) }],
         outlets: [{ address: o.address, to: o.to }],
       };
-      await runNode(await parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log });
+      await runNode(await parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log, warn });
     });
 
   const inlet = program.command("inlet").description("run a node with a TCP inlet that reaches an outlet through a secure channel");
@@ -122,7 +122,7 @@ export function nodeCommands(program: Command, log: LineLog): void {
           },
         ],
       };
-      await runNode(await parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log });
+      await runNode(await parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log, warn });
     });
 }
 

@@ -15,7 +15,7 @@ const KEEP_ALIVE_MS = 2 ** 30;
  * `ready` is printed is handled; one during start-up (e.g. while a relay registration waits
  * for its relay node) exits 0 at once.
  */
-export async function runNode(config: NodeConfig, options: { home: string; source: string; log: LineLog }): Promise<void> {
+export async function runNode(config: NodeConfig, options: { home: string; source: string; log: LineLog; warn?: LineLog }): Promise<void> {
   const { log } = options;
   let running: RunningNode | undefined;
   let signalled: NodeJS.Signals | undefined;

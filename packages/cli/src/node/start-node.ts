@@ -2,7 +2,6 @@ import { node as createNode, type FlowControlId, type Node } from "@hopwire/runt
 import {
   createIdentity,
   createSecureChannelListener,
-  loadIdentity,
   SecureChannelListenerOptions,
   trustEveryone,
   trustIdentifiers,
@@ -15,7 +14,7 @@ import { allowAnyIdentity, allowRegistrations, createRemoteRelay, forwarderAddre
 import { resolvePeer } from "../config/load-config.js";
 import type { NodeConfig, TrustConfig } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
-import { loadNamedIdentity } from "../identities.js";
+import { loadIdentityFile, loadNamedIdentity } from "../identities.js";
 import { startSupervisedInlet } from "./supervised-inlet.js";
 
 /** Where a node's lifecycle lines go (one readable line each). */
@@ -36,6 +35,8 @@ export interface StartNodeOptions {
   /** What errors name as the configuration's source (a file, or "command line"). */
   source: string;
   log: LineLog;
+  /** Where warnings go, one line each (an identity file others can read); default: none. */
+  warn?: LineLog;
 }
 
 /** Reads the configuration's identity; an unreadable one is a ConfigError at `identity`. */
@@ -43,7 +44,8 @@ export async function resolveIdentity(config: NodeConfig, options: StartNodeOpti
   const ref = config.identity;
   if (ref === undefined) return createIdentity();
   try {
-    return typeof ref === "string" ? await loadNamedIdentity(options.home, ref) : await loadIdentity(ref.file);
+    const warn = options.warn;
+    return typeof ref === "string" ? await loadNamedIdentity(options.home, ref, { warn }) : await loadIdentityFile(ref.file, { warn });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const what = typeof ref === "string" ? (error as Error).message : `cannot read the identity file ${JSON.stringify(ref.file)} (${code ?? (error as Error).message})`;

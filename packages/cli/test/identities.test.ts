@@ -1,0 +1,60 @@
+import { chmodSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { hopwire, hopwireHere, newHome, outputClosed, removeHomes, terminate } from "./processes.js";
+
+afterEach(() => removeHomes());
+
+async function create(home: string, name: string): Promise<string> {
+  const { code, out } = await hopwireHere("--home", home, "identity", "create", name);
+  expect(code).toBe(0);
+  return out[0]!;
+}
+
+const tooOpen = (file: string, mode: string): string =>
+  `hopwire: warning: permissions ${mode} for the identity file ${file} are too open: it holds a secret key, and users other than its owner can access it (chmod 600 ${file})`;
+
+describe("hopwire identity list", { timeout: 60_000 }, () => {
+  // It failed as a whole (exit 2, nothing listed) when one file could not be read.
+  it("lists the identities it can read, reports the one it cannot on stderr, and exits 2", async () => {
+    const home = newHome();
+    const alice = await create(home, "alice");
+    const carol = await create(home, "carol");
+    const broken = join(home, "identities", "bob.json");
+    writeFileSync(broken, "{", { mode: 0o600 });
+    const { code, out, err } = await hopwireHere("--home", home, "identity", "list");
+    expect(out).toEqual([`alice ${alice}`, `carol ${carol}`]);
+    expect(err).toEqual([`hopwire: Cannot read the identity "bob" (${broken}): identity file ${broken} is not valid JSON`]);
+    expect(code).toBe(2);
+  });
+});
+
+describe.skipIf(process.platform === "win32")("an identity file others can read", { timeout: 60_000 }, () => {
+  // It was used without a word. Like ssh, hopwire warns; unlike ssh, it still uses the file.
+  it("show and list warn on stderr (one line per file) and still print the identifier; 0600 files give no warning", async () => {
+    const home = newHome();
+    const alice = await create(home, "alice");
+    const bob = await create(home, "bob");
+    const bobFile = join(home, "identities", "bob.json");
+    chmodSync(bobFile, 0o644);
+    expect(await hopwireHere("--home", home, "identity", "show", "bob")).toEqual({ code: 0, out: [bob], err: [tooOpen(bobFile, "0644")] });
+    expect(await hopwireHere("--home", home, "identity", "show", "alice")).toEqual({ code: 0, out: [alice], err: [] });
+    chmodSync(bobFile, 0o640);
+    expect(await hopwireHere("--home", home, "identity", "list")).toEqual({ code: 0, out: [`alice ${alice}`, `bob ${bob}`], err: [tooOpen(bobFile, "0640")] });
+  });
+
+  it("a node started with it (identity: { file }) warns on stderr, then runs (as a process)", async () => {
+    const home = newHome();
+    const bob = await create(home, "bob");
+    const file = join(home, "identities", "bob.json");
+    chmodSync(file, 0o604);
+    const config = join(home, "node.yaml");
+    writeFileSync(config, `identity:\n  file: ${file}\ntcpListeners:\n  - address: 127.0.0.1:0\n`);
+    const node = hopwire(["--home", home, "node", config]);
+    await node.line(new RegExp(` identity ${bob}$`));
+    await node.line(/ ready$/);
+    await terminate(node);
+    await outputClosed(node);
+    expect(node.stderr()).toBe(tooOpen(file, "0604") + "\n");
+  });
+});
