@@ -1,4 +1,4 @@
-import { node as createNode, type FlowControlId, type Node } from "@hopwire/runtime";
+import { node as createNode, type FlowControlId, type Node, type NodeOptions } from "@hopwire/runtime";
 import {
   createIdentity,
   createSecureChannelListener,
@@ -62,6 +62,41 @@ function describeTrust(trust: TrustConfig): string {
 }
 
 /**
+ * The node's warnings (messages it dropped, handlers that threw) through `options.warn`,
+ * in words for the configuration's user where the runtime's speak to a programmer. Without
+ * `warn`, or with HOPWIRE_WARNINGS=off, the runtime's defaults (stderr; off).
+ */
+function warningOptions(config: NodeConfig, options: StartNodeOptions): NodeOptions {
+  const warn = options.warn;
+  if (warn === undefined || /^(off|0|false)$/.test(process.env.HOPWIRE_WARNINGS?.trim().toLowerCase() ?? "")) return {};
+  return { warnings: (line) => warn(forConfigurationUsers(line.replace(/^hopwire warning: /, "warning: "), config)) };
+}
+
+/**
+ * The runtime's advice for a message to an address nobody has ("start it
+ * (node.startWorker(...)) or fix the route the sender used") in terms of the configuration:
+ * what the node has under that name, and which setting of the sender names it. Any other
+ * line (or this one, should the runtime word it differently) is left as it is.
+ */
+export function forConfigurationUsers(line: string, config: NodeConfig): string {
+  return line.replace(
+    /no worker has the address "([^"]*)" on this node: start it \(node\.startWorker\("[^"]*", \.\.\.\)\) or fix the route the sender used/,
+    (_, address: string) => {
+      if (config.relayService && address.startsWith("forward_to_")) {
+        const name = address.slice("forward_to_".length);
+        return `no relay is registered as "${name}" on this node: the node that should register it is not connected, or the sender (--via ${name}@…, inlets[].relay) names the wrong relay`;
+      }
+      const names = [
+        `outlets: ${config.outlets?.map((o) => o.address).join(", ") || "none"}`,
+        `secure channel listeners: ${config.secureChannelListeners?.map((l) => l.address).join(", ") || "none"}`,
+        ...(config.relayService ? [`relay service: ${config.relayService.address}`] : []),
+      ];
+      return `nothing on this node is called "${address}" (${names.join("; ")}): the sender names the wrong outlet (--outlet, inlets[].outlet) or listener (inlets[].listener)`;
+    },
+  );
+}
+
+/**
  * Starts one node as `config` says, in this order: TCP listeners, relay registrations,
  * secure channel listeners, the relay service, outlets, inlets. Every step logs a line;
  * a failure stops what was started and rethrows.
@@ -69,7 +104,7 @@ function describeTrust(trust: TrustConfig): string {
 export async function startNodeFromConfig(config: NodeConfig, options: StartNodeOptions): Promise<RunningNode> {
   const { log } = options;
   const identity = await resolveIdentity(config, options);
-  const n = await createNode();
+  const n = await createNode(warningOptions(config, options));
   try {
     log(`identity ${identity.identifier}`);
     const tcp = await createTcpTransport(n);

@@ -1,9 +1,13 @@
 import { route, waitFor, type Node } from "@hopwire/runtime";
 import { createSecureChannel, SecureChannelOptions, type Identity, type SecureChannel, type TrustPolicy } from "@hopwire/secure-channel";
 import { TcpConnectionOptions, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
-import { createInlet, type Inlet } from "@hopwire/portal";
+import { createInlet, DEFAULT_OPEN_TIMEOUT_MS, type Inlet } from "@hopwire/portal";
 import { backoffDelay } from "@hopwire/relay";
+import { RateLimitedLog } from "./rate-limited-log.js";
 import type { LineLog } from "./start-node.js";
+
+/** How often an inlet logs again about client connections that fail to open for one reason (ms). */
+export const OPEN_FAILURE_LOG_INTERVAL_MS = 10_000;
 
 /** What a supervised inlet connects through: `via`, then `hops` (e.g. forward_to_bob, api), then the outlet. */
 export interface InletPlan {
@@ -31,9 +35,27 @@ export interface SupervisedInlet {
  */
 export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity: Identity, plan: InletPlan, log: LineLog): Promise<SupervisedInlet> {
   const stopping = new AbortController();
-  let current = await open(plan.listen);
-  const address = current.inlet.address; // the same port again on every reopening
   const describe = [plan.via, ...plan.hops, plan.outlet].join(" -> ");
+  const openFailures = new RateLimitedLog(log, OPEN_FAILURE_LOG_INTERVAL_MS);
+  let address = plan.listen; // the bound one once listening: the same port again on every reopening
+  let current = await open(plan.listen);
+  address = current.inlet.address;
+
+  /**
+   * A client connection whose stream could not be opened: the outlet never answered, or
+   * refused it. Its client only sees a reset (after the open timeout when nobody answers);
+   * this line says why, naming the outlet.
+   */
+  function reportOpenFailure(reason: Error | undefined): void {
+    const code = (reason as { code?: unknown } | undefined)?.code;
+    const why = typeof code === "string" ? openFailure(code, plan.outlet) : undefined;
+    if (why === undefined) return; // a clean close, or an end after the stream opened
+    openFailures.report(
+      code as string,
+      () => `inlet ${address}: a connection could not be opened through outlet "${plan.outlet}" (${describe}): ${why}`,
+      (count) => `inlet ${address}: ${count} more connection${count === 1 ? "" : "s"} could not be opened through outlet "${plan.outlet}" in ${OPEN_FAILURE_LOG_INTERVAL_MS / 1000} s: ${why}`,
+    );
+  }
 
   async function open(listen: string): Promise<{ connection: TcpConnection; channel: SecureChannel; inlet: Inlet; unwatch: () => void }> {
     const connection = await tcp.connect(plan.via, new TcpConnectionOptions(), { signal: stopping.signal });
@@ -45,6 +67,7 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
         new SecureChannelOptions().withTrustPolicy(plan.trust).withSignal(stopping.signal),
       );
       const inlet = await createInlet(n, { listen, route: route(channel, plan.outlet) });
+      inlet.onStreamClosed(reportOpenFailure);
       const unwatch = n.router.watchHop(channel.address, (reason) => void reopen(reason));
       return { connection, channel, inlet, unwatch };
     } catch (error) {
@@ -86,6 +109,7 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
       if (stopping.signal.aborted) return;
       stopping.abort();
       await close();
+      openFailures.stop();
     },
   };
   n.onStop(() => supervised.stop());
@@ -95,4 +119,20 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
 function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   return waitFor<void>((resolve) => (timer = setTimeout(resolve, ms)), { what: "waiting", signal, cleanup: () => clearTimeout(timer) });
+}
+
+/** Why a stream ended before it opened, for the errors that mean that; undefined for the others. */
+function openFailure(code: string, outlet: string): string | undefined {
+  switch (code) {
+    case "PORTAL_OPEN_TIMEOUT":
+      return `no answer within ${DEFAULT_OPEN_TIMEOUT_MS / 1000} s (PORTAL_OPEN_TIMEOUT): is there an outlet "${outlet}" on that node (--outlet, inlets[].outlet)?`;
+    case "PORTAL_TARGET_UNREACHABLE":
+      return "the outlet could not connect to its target (PORTAL_TARGET_UNREACHABLE)";
+    case "PORTAL_TARGET_NOT_ALLOWED":
+      return "the outlet does not allow the target asked for (PORTAL_TARGET_NOT_ALLOWED)";
+    case "PORTAL_STREAM_LIMIT":
+      return "too many connections at once (PORTAL_STREAM_LIMIT)";
+    default:
+      return undefined;
+  }
 }

@@ -1,0 +1,104 @@
+import { once } from "node:events";
+import { connect, createServer } from "node:net";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { RateLimitedLog } from "../dist/node/rate-limited-log.js";
+import { hopwire, newHome, removeHomes, terminate, type HopwireChild } from "./processes.js";
+
+afterEach(() => removeHomes());
+
+/** A port on 127.0.0.1 with nothing listening on it (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, "127.0.0.1");
+  await once(probe, "listening");
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** Connects a client to `port` and resolves when the connection ends (the inlet resets it when its stream fails). */
+async function clientEnds(port: number): Promise<void> {
+  const socket = connect(port, "127.0.0.1");
+  socket.on("error", () => {}); // ECONNRESET: what a failed stream does to its client
+  socket.resume();
+  await new Promise((resolve) => socket.once("close", resolve)); // (events.once would reject on that error)
+}
+
+async function portOf(child: HopwireChild, what: string): Promise<number> {
+  return Number((await child.line(new RegExp(` ${what} 127\\.0\\.0\\.1:(\\d+)`)))[1]);
+}
+
+describe("client connections an inlet could not carry", { timeout: 60_000 }, () => {
+  // The inlet logged nothing: its clients were reset (after 10 s when the outlet never answers)
+  // and the only trace was the outlet node's warning, which told a CLI user to call
+  // node.startWorker("nope", ...).
+  it("the inlet logs one line naming the outlet and why; the outlet node's warning speaks of --outlet (as processes)", async () => {
+    const home = newHome();
+    const target = await closedPort();
+    // Warnings on for the outlet node: the suite turns them off for every process.
+    const outlet = hopwire(["--home", home, "outlet", "--to", `127.0.0.1:${target}`, "--listen", "127.0.0.1:0"], { HOPWIRE_WARNINGS: "on" });
+    const outletPort = await portOf(outlet, "tcp listener");
+    const via = `127.0.0.1:${outletPort}`;
+    const wrong = hopwire(["--home", home, "inlet", "--from", "127.0.0.1:0", "--via", via, "--outlet", "nope"]);
+    const right = hopwire(["--home", home, "inlet", "--from", "127.0.0.1:0", "--via", via]);
+    const [wrongPort, rightPort] = await Promise.all([portOf(wrong, "inlet"), portOf(right, "inlet")]);
+    await Promise.all([wrong.line(/ ready$/), right.line(/ ready$/)]);
+
+    // An outlet that cannot reach its target refuses the stream at once.
+    await clientEnds(rightPort);
+    await right.line(
+      new RegExp(
+        `^\\S+ inlet 127\\.0\\.0\\.1:${rightPort}: a connection could not be opened through outlet "outlet" ` +
+          `\\(${via} -> api -> outlet\\): the outlet could not connect to its target \\(PORTAL_TARGET_UNREACHABLE\\)$`,
+      ),
+    );
+
+    // No outlet "nope": the outlet node says so (on stderr) as soon as the stream's OPEN arrives,
+    // the inlet when its open timeout (10 s) ends and resets the client.
+    const ended = clientEnds(wrongPort);
+    await vi.waitFor(() => expect(outlet.stderr()).toMatch(/nothing on this node is called "nope"/), { timeout: 30_000, interval: 50 });
+    expect(outlet.stderr()).toMatch(
+      /^hopwire: warning: dropped a message from \S+ for "nope": nothing on this node is called "nope" \(outlets: outlet; secure channel listeners: api\): the sender names the wrong outlet \(--outlet, inlets\[\]\.outlet\) or listener \(inlets\[\]\.listener\)\. The sender is not told; it sees a timeout\.\n$/,
+    );
+    expect(outlet.stderr()).not.toMatch(/startWorker/);
+    await ended;
+    await wrong.line(
+      new RegExp(
+        `^\\S+ inlet 127\\.0\\.0\\.1:${wrongPort}: a connection could not be opened through outlet "nope" \\(${via} -> api -> nope\\): ` +
+          `no answer within 10 s \\(PORTAL_OPEN_TIMEOUT\\): is there an outlet "nope" on that node \\(--outlet, inlets\\[\\]\\.outlet\\)\\?$`,
+      ),
+    );
+    await Promise.all([terminate(wrong), terminate(right), terminate(outlet)]);
+  });
+});
+
+describe("RateLimitedLog (the inlet's failure lines)", () => {
+  it("logs a cause at once, counts it for an interval, then sums up; a quiet interval resets it; stop sums up what is left", () => {
+    vi.useFakeTimers();
+    try {
+      const lines: string[] = [];
+      const log = new RateLimitedLog((l) => lines.push(l), 10_000);
+      const report = (cause: string): void => log.report(cause, () => `${cause} failed`, (n) => `${cause} failed ${n} more times`);
+      report("A");
+      report("A");
+      report("A");
+      report("B");
+      expect(lines).toEqual(["A failed", "B failed"]);
+      vi.advanceTimersByTime(10_000);
+      expect(lines).toEqual(["A failed", "B failed", "A failed 2 more times"]);
+      report("A"); // still within A's next interval: counted
+      vi.advanceTimersByTime(10_000);
+      expect(lines.slice(3)).toEqual(["A failed 1 more times"]);
+      vi.advanceTimersByTime(10_000); // a quiet interval: A is forgotten
+      report("A");
+      expect(lines.slice(4)).toEqual(["A failed"]);
+      report("A");
+      log.stop();
+      expect(lines.slice(5)).toEqual(["A failed 1 more times"]);
+      vi.advanceTimersByTime(60_000);
+      expect(lines).toHaveLength(6);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
