@@ -61,7 +61,7 @@ describe("secure channel options as plain objects", () => {
     const n = await start();
     const id = await createIdentity();
     await expect(createSecureChannelListener(n, id, "a", { trustpolicy: () => true } as never)).rejects.toThrow(
-      /unknown option "trustpolicy"; known options: .*trustPolicy/,
+      /unknown option "trustpolicy"; did you mean "trustPolicy"\? known options: .*trustPolicy/,
     );
     await expect(createSecureChannelListener(n, id, "b", { rekeyInterval: 0 })).rejects.toThrow(/rekeyInterval/);
     await expect(createSecureChannelListener(n, id, "c", { consumerOf: "" })).rejects.toBeInstanceOf(InvalidOptionError);

@@ -35,7 +35,7 @@ describe("TCP options as plain objects", () => {
   it("rejects unknown keys, bad values, and signal/timeout given twice, naming the option", async () => {
     const { tcp, node: n } = await startNode("n");
     nodes.push(n);
-    await expect(tcp.listen("127.0.0.1:0", { tiemout: 5 } as never)).rejects.toThrow(/unknown option "tiemout"; known options: .*\btimeout\b/);
+    await expect(tcp.listen("127.0.0.1:0", { tiemout: 5 } as never)).rejects.toThrow(/unknown option "tiemout"; did you mean "timeout"\? known options: .*\btimeout\b/);
     await expect(tcp.connect("127.0.0.1:1", { consumerOf: [""] })).rejects.toThrow(/asConsumer/);
     await expect(tcp.connect("127.0.0.1:1", { timeout: -1 })).rejects.toThrow(/timeout/);
     await expect(tcp.connect("127.0.0.1:1", { timeout: 1 }, { timeout: 2 })).rejects.toThrow(/not also as a third argument/);

@@ -1,1 +1,12 @@
-export { applyPlainOptions, isPlainObject, type PlainOptionHandlers } from "./plain-options.js";
+export {
+  applyPlainOptions,
+  checkOptionKeys,
+  checkTimeoutOption,
+  checkWaitOptions,
+  isPlainObject,
+  MAX_TIMEOUT_MS,
+  nearestOption,
+  unknownOptionError,
+  WAIT_OPTIONS,
+  type PlainOptionHandlers,
+} from "./plain-options.js";

@@ -14,7 +14,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  * Applies a plain options object to an options builder, so that `{ rekeyInterval: 10 }`
  * means `.withRekeyInterval(10)`: each key calls the builder's `with<Key>` setter (which
  * validates it), or a handler given for it; `undefined` values are skipped. A key with
- * neither is an InvalidOptionError that names it and lists the known ones.
+ * neither is the InvalidOptionError of {@link unknownOptionError}.
  *
  * @param what how the options are named in errors, e.g. "createSecureChannel options"
  */
@@ -28,9 +28,7 @@ export function applyPlainOptions<B extends object>(builder: B, values: Record<s
       continue;
     }
     const setter = (builder as Record<string, unknown>)[`with${key.charAt(0).toUpperCase()}${key.slice(1)}`];
-    if (typeof setter !== "function" || !/^[a-z][A-Za-z0-9]*$/.test(key)) {
-      throw new InvalidOptionError(`${what}: unknown option "${key}"; known options: ${knownOptions(builder, handlers).join(", ")}`);
-    }
+    if (typeof setter !== "function" || !/^[a-z][A-Za-z0-9]*$/.test(key)) throw unknownOptionError(what, key, knownOptions(builder, handlers));
     (setter as (value: unknown) => unknown).call(builder, value);
   }
   return builder;
@@ -45,4 +43,123 @@ function knownOptions(builder: object, handlers: PlainOptionHandlers<never>): st
     }
   }
   return [...names].sort();
+}
+
+/**
+ * The InvalidOptionError for a key that is no option: its message names the key, suggests
+ * the known option it nearly matches ({@link nearestOption}) and lists the known ones, in
+ * one format for every package:
+ * `node options: unknown option "warnigns"; did you mean "warnings"? known options: name, …`.
+ * Its `option` is the key, prefixed by `path` and a dot for a nested object (`mailbox.maxMesages`).
+ *
+ * @param what how the options are named in the message, e.g. "node options", "mailbox"
+ */
+export function unknownOptionError(what: string, key: string, known: readonly string[], path?: string): InvalidOptionError {
+  const guess = nearestOption(key, known);
+  return new InvalidOptionError(`${what}: unknown option "${key}"; ${guess === undefined ? "" : `did you mean "${guess}"? `}known options: ${known.join(", ")}`, {
+    option: path === undefined ? key : `${path}.${key}`,
+  });
+}
+
+/**
+ * Throws {@link unknownOptionError} for the first own key of `values` that is not in
+ * `known`. For options objects that are not builders (node options, mailbox limits, …).
+ */
+export function checkOptionKeys(values: object, known: readonly string[], what: string, path?: string): void {
+  for (const key of Object.keys(values)) if (!known.includes(key)) throw unknownOptionError(what, key, known, path);
+}
+
+/**
+ * The known option that `key` is most likely a misspelling of, if any: the same name in
+ * another case, with or without the `Ms` suffix the relay and portal options carry
+ * (`handshakeTimeout` → `handshakeTimeoutMs`), or one or two letters off (a typo, a
+ * transposition; one only for names of five letters or fewer).
+ */
+export function nearestOption(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  for (const name of known) {
+    const other = name.toLowerCase();
+    if (other === lower || other === `${lower}ms` || `${other}ms` === lower) return name;
+  }
+  const limit = key.length <= 3 ? 0 : key.length <= 5 ? 1 : 2;
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  for (const name of known) {
+    const d = editDistance(lower, name.toLowerCase(), bestDistance);
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/**
+ * Optimal string alignment distance (insertions, deletions, substitutions, adjacent
+ * transpositions), or `cap` as soon as it is known to be at least `cap`.
+ */
+function editDistance(a: string, b: string, cap: number): number {
+  if (Math.abs(a.length - b.length) >= cap) return cap;
+  let before: number[] = [];
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, before[j - 2]! + 1);
+      row.push(d);
+      if (d < rowMin) rowMin = d;
+    }
+    if (rowMin >= cap) return cap;
+    before = previous;
+    previous = row;
+  }
+  return Math.min(previous[b.length]!, cap);
+}
+
+/** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days): a longer one fires after 1 ms. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * Checks a timeout option: a positive number of milliseconds up to {@link MAX_TIMEOUT_MS},
+ * or `Infinity` for no deadline. Anything else (0, a negative number, NaN, a string such
+ * as "1s") is an InvalidOptionError naming `option`: a Node timer would fire at once for
+ * those and for longer delays, and a non-number would silently mean "no deadline".
+ *
+ * @param what prefixes the message, e.g. "sendAndReceive options"
+ */
+export function checkTimeoutOption(value: unknown, option: string, what?: string): number {
+  if (typeof value !== "number" || !(value > 0) || (value > MAX_TIMEOUT_MS && value !== Number.POSITIVE_INFINITY)) {
+    const shown = typeof value === "string" ? JSON.stringify(value) : String(value);
+    throw new InvalidOptionError(
+      `${what === undefined ? "" : `${what}: `}${option} must be a positive number of milliseconds up to ${MAX_TIMEOUT_MS}, or Infinity for none; got ${shown}`,
+      { option },
+    );
+  }
+  return value;
+}
+
+/** The keys of WaitOptions. */
+export const WAIT_OPTIONS: readonly string[] = Object.freeze(["timeout", "signal"]);
+
+/**
+ * Checks the options of a call that waits (`{ timeout, signal }`, and the call's own keys
+ * in `known`): an object with known keys only, a timeout as {@link checkTimeoutOption}
+ * takes it, a signal that is an AbortSignal. `undefined` passes.
+ *
+ * @param what how the call's options are named in errors, e.g. "send options"
+ */
+export function checkWaitOptions(options: unknown, what: string, known: readonly string[] = WAIT_OPTIONS): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new InvalidOptionError(`${what} must be an object such as { timeout: 5000 }, got ${options === null ? "null" : typeof options}`);
+  }
+  const values = options as { timeout?: unknown; signal?: unknown };
+  for (const key in values) if (!known.includes(key)) throw unknownOptionError(what, key, known);
+  if (values.timeout !== undefined) checkTimeoutOption(values.timeout, "timeout", what);
+  if (values.signal !== undefined && !(values.signal instanceof AbortSignal)) {
+    throw new InvalidOptionError(`${what}: signal must be an AbortSignal, got ${typeof values.signal}`, { option: "signal" });
+  }
 }
