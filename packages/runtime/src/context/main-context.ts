@@ -11,6 +11,8 @@ import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions } 
 import type { Inbox } from "./inbox.js";
 import { PendingReply } from "./pending-reply.js";
 import { SendQueue, SENT } from "./send-queue.js";
+import { checkSendOptions } from "./send-options.js";
+import { checkWaitOptions } from "../options/plain-options.js";
 import { RouteMemo } from "../router/route-memo.js";
 
 /** A context on the node's main thread: it talks to the router directly. */
@@ -62,6 +64,7 @@ export class MainContext implements Context {
    */
   send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void> {
     try {
+      checkSendOptions(options, "send");
       this.#core.assertRunning();
       const message = new LocalMessage(route(to), this.#returnRoute, encodeBody(body), options?.localInfo ?? NO_LOCAL_INFO);
       return this.#sends.submit(message, options);
@@ -72,6 +75,7 @@ export class MainContext implements Context {
 
   forward(message: LocalMessage, options?: SendOptions): Promise<void> {
     try {
+      checkSendOptions(options, "forward");
       this.#core.assertRunning();
       return this.#sends.submit(message, options);
     } catch (error) {
@@ -80,6 +84,11 @@ export class MainContext implements Context {
   }
 
   receive<T = unknown>(options: WaitOptions = {}): Promise<Routed<T>> {
+    try {
+      checkWaitOptions(options, "receive options");
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (!this.#inbox) {
       return Promise.reject(
         new UnsupportedOperationError("receive is for the node's own context; a worker gets its messages in handleMessage"),
@@ -97,6 +106,7 @@ export class MainContext implements Context {
     let reply: PendingReply<T>;
     let message: LocalMessage;
     try {
+      checkSendOptions(options, "sendAndReceive");
       core.assertRunning();
       const onward = route(to);
       const firstHop = onward.next();

@@ -67,9 +67,13 @@ export class PendingReply<T> implements Mailbox, Expiring {
     }
   }
 
-  /** Starts the wait for the reply: it fails with a TimeoutError after `timeout` ms (Infinity: never). */
+  /**
+   * Starts the wait for the reply: it fails with a TimeoutError after `timeout` ms (Infinity:
+   * never). The caller checked the option (checkSendOptions): any other non-finite value
+   * would silently mean "no deadline" here.
+   */
   startClock(timeout: number): void {
-    if (!this.pending || !Number.isFinite(timeout)) return;
+    if (!this.pending || timeout === Number.POSITIVE_INFINITY) return;
     this.#timeout = Math.max(0, timeout);
     this.deadline = Date.now() + this.#timeout;
     this.deadlines.add(this);

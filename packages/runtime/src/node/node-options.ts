@@ -1,4 +1,5 @@
 import { InvalidOptionError } from "../errors/errors.js";
+import { checkTimeoutOption, MAX_TIMEOUT_MS } from "../options/plain-options.js";
 import type { WarningSink } from "../diagnostics/warnings.js";
 import type { Logger } from "../logging/logger.js";
 import { resolveMailboxLimits, type MailboxLimits, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
@@ -9,11 +10,14 @@ export interface NodeOptions {
   name?: string;
   /** Inject a logger; by default `hopwire` namespaces switched on by DEBUG. */
   logger?: Logger;
-  /** Default timeout of sendAndReceive, in ms (30 000). */
+  /**
+   * Default timeout of sendAndReceive, in ms (30 000): a positive number up to 2^31 - 1, or
+   * Infinity for no deadline, as a call's own `timeout`.
+   */
   sendAndReceiveTimeout?: number;
   /** Size of the shared pool that runs workers placed "pool" (defaults: piscina's, by core count). */
   pool?: { minThreads?: number; maxThreads?: number };
-  /** How long (ms) a worker off the main thread may take to shut down before its thread is terminated (10 000). */
+  /** How long (ms, at most 2^31 - 1) a worker off the main thread may take to shut down before its thread is terminated (10 000). */
   shutdownTimeout?: number;
   /**
    * Every worker's mailbox bound unless its start options say otherwise: messages delivered
@@ -51,10 +55,8 @@ export interface ResolvedNodeOptions {
 
 export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
   if (options === null || typeof options !== "object") throw new InvalidOptionError("node options must be an object");
-  const timeout = options.sendAndReceiveTimeout ?? 30_000;
-  if (typeof timeout !== "number" || !(timeout > 0)) {
-    throw new InvalidOptionError(`sendAndReceiveTimeout must be a positive number of ms, got ${String(timeout)}`);
-  }
+  // The default of every sendAndReceive: the same values as its `timeout` (Infinity: no deadline).
+  const timeout = options.sendAndReceiveTimeout === undefined ? 30_000 : checkTimeoutOption(options.sendAndReceiveTimeout, "sendAndReceiveTimeout", "node options");
   if (options.name !== undefined && typeof options.name !== "string") throw new InvalidOptionError("name must be a string");
   const pool = options.pool ?? {};
   for (const key of ["minThreads", "maxThreads"] as const) {
@@ -62,8 +64,11 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new InvalidOptionError(`pool.${key} must be a positive integer`);
   }
   const shutdownTimeout = options.shutdownTimeout ?? 10_000;
-  if (typeof shutdownTimeout !== "number" || !(shutdownTimeout > 0)) {
-    throw new InvalidOptionError(`shutdownTimeout must be a positive number of ms, got ${String(shutdownTimeout)}`);
+  // A timer, which fires at once for Infinity or past MAX_TIMEOUT_MS: the thread would be terminated without its shutdown.
+  if (typeof shutdownTimeout !== "number" || !(shutdownTimeout > 0) || !(shutdownTimeout <= MAX_TIMEOUT_MS)) {
+    throw new InvalidOptionError(`shutdownTimeout must be a positive number of ms up to ${MAX_TIMEOUT_MS}, got ${String(shutdownTimeout)}`, {
+      option: "shutdownTimeout",
+    });
   }
   if (pool.minThreads !== undefined && pool.maxThreads !== undefined && pool.minThreads > pool.maxThreads) {
     throw new InvalidOptionError("pool.minThreads must not be greater than pool.maxThreads");

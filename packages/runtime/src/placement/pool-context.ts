@@ -10,6 +10,7 @@ import { route, type Route, type RouteLike } from "../route/route.js";
 import { writeEnvelope } from "./envelopes.js";
 import { FRAME_ENVELOPE, FRAME_OP, type BatchWriter } from "./frames.js";
 import { encodeOp } from "./protocol.js";
+import { checkSendOptions } from "../context/send-options.js";
 
 function unsupported(what: string): Promise<never> {
   return Promise.reject(new UnsupportedOperationError(`${what} is not available in a pool worker (it must not wait on other workers); use placement "thread"`));
@@ -40,13 +41,16 @@ export class PoolContext implements Context {
     };
   }
 
+  /** Resolves at once (the task's batch carries it); its options are checked as on any context. */
   async send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void> {
+    checkSendOptions(options, "send");
     const message = new LocalMessage(route(to), this.#self, encodeBody(body), options?.localInfo ?? NO_LOCAL_INFO);
     message.onwardRoute.next();
     writeEnvelope(this.#out, FRAME_ENVELOPE, message);
   }
 
-  async forward(message: LocalMessage): Promise<void> {
+  async forward(message: LocalMessage, options?: SendOptions): Promise<void> {
+    checkSendOptions(options, "forward");
     message.onwardRoute.next();
     writeEnvelope(this.#out, FRAME_ENVELOPE, message);
   }

@@ -13,6 +13,7 @@ import { isWorkerClass, type Processor, type StartWorkerOptions, type Worker, ty
 import { exportNameOf, moduleOf } from "./load-class.js";
 import { encodeArgs, type FoundProducer, type StartRequest } from "./protocol.js";
 import type { ThreadLink } from "./thread-link.js";
+import { checkSendOptions } from "../context/send-options.js";
 
 /**
  * The Context of a worker on its own thread. Everything goes through the main thread's
@@ -46,6 +47,7 @@ export class ThreadContext implements Context {
    */
   send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void> {
     try {
+      checkSendOptions(options, "send");
       const message = new LocalMessage(route(to), this.#self, encodeBody(body), options?.localInfo ?? NO_LOCAL_INFO);
       return this.#link.sendEnvelope(message, options);
     } catch (error) {
@@ -55,6 +57,7 @@ export class ThreadContext implements Context {
 
   forward(message: LocalMessage, options?: SendOptions): Promise<void> {
     try {
+      checkSendOptions(options, "forward");
       return this.#link.sendEnvelope(message, options);
     } catch (error) {
       return Promise.reject(error);
@@ -66,6 +69,8 @@ export class ThreadContext implements Context {
   }
 
   async sendAndReceive<T = unknown>(to: RouteLike, body: unknown, options: SendAndReceiveOptions = {}): Promise<T> {
+    // Here, not on the main thread the request goes to: the caller gets the error, before anything is sent.
+    checkSendOptions(options, "sendAndReceive");
     const onward = route(to);
     onward.next();
     const ephemeral = Address.random();

@@ -1,0 +1,14 @@
+import { checkWaitOptions } from "../options/plain-options.js";
+
+/** The keys of SendOptions and SendAndReceiveOptions. */
+const SEND_OPTIONS: readonly string[] = Object.freeze(["timeout", "signal", "localInfo"]);
+
+/**
+ * Checks the options of `send`, `forward` or `sendAndReceive` where the caller calls, on
+ * every kind of context (a thread's are checked on its thread, not on the main thread it
+ * forwards to): known keys only, a `timeout` that is a positive number of ms or Infinity, a
+ * `signal` that is an AbortSignal. Throws InvalidOptionError naming the option.
+ */
+export function checkSendOptions(options: unknown, call: "send" | "forward" | "sendAndReceive"): void {
+  if (options !== undefined) checkWaitOptions(options, `${call} options`, SEND_OPTIONS);
+}

@@ -1,0 +1,159 @@
+import { describe, expect, it } from "vitest";
+import {
+  AbortError,
+  Address,
+  encodeBody,
+  InvalidOptionError,
+  LocalMessage,
+  node,
+  route,
+  TimeoutError,
+  type Context,
+  type Node,
+  type Routed,
+} from "@hopwire/runtime";
+import { Echoer, OptionProber } from "./fixtures/workers.js";
+import { withNode } from "./helpers.js";
+
+// README: "an unknown key is an InvalidOptionError that names it". These calls took options
+// they never checked: a timeout of "1s" or NaN waited for ever, -5 and 0 timed out at once,
+// a misspelt key fell back to the default without a word.
+
+/** What `promise` settled with within `ms`, or "still pending": a wait that never ends fails fast. */
+async function outcome(promise: Promise<unknown>, ms = 1_000): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const pending = new Promise((resolve) => (timer = setTimeout(() => resolve("still pending"), ms)));
+  try {
+    return await Promise.race([promise.then((value) => ({ resolved: value }), (error: unknown) => error), pending]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A worker on the main thread that never replies. */
+const silent = { handleMessage: () => {} };
+
+function invalid(option: string, message?: RegExp): unknown {
+  return expect.objectContaining({ name: "InvalidOptionError", code: "OPTION_INVALID", option, ...(message ? { message: expect.stringMatching(message) } : {}) });
+}
+
+describe("send and sendAndReceive options on the main thread", () => {
+  it("a timeout that is not a positive number of ms (or Infinity) is an InvalidOptionError naming it, not a wait for ever or an instant timeout", async () => {
+    await withNode({ sendAndReceiveTimeout: 3_000 }, async (n) => {
+      await n.startWorker("s", silent, { placement: "main" });
+      const registered = n.router.addresses().length;
+      for (const timeout of ["1s", Number.NaN, -5, 0, 2 ** 31]) {
+        const got = await outcome(n.sendAndReceive("s", "x", { timeout: timeout as number }));
+        expect(got, `timeout ${String(timeout)}`).toBeInstanceOf(InvalidOptionError);
+        expect(got, `timeout ${String(timeout)}`).toMatchObject({ option: "timeout", message: expect.stringMatching(/^sendAndReceive options: timeout must be a positive number/) });
+      }
+      // A rejected call left no reply address behind.
+      expect(n.router.addresses().length).toBe(registered);
+    });
+  });
+
+  it("a misspelt key is an InvalidOptionError that suggests the right one (it fell back to the node's default)", async () => {
+    await withNode({ sendAndReceiveTimeout: 3_000 }, async (n) => {
+      await n.startWorker("s", silent, { placement: "main" });
+      const got = await outcome(n.sendAndReceive("s", "x", { timeot: 100 } as never));
+      expect(got).toBeInstanceOf(InvalidOptionError);
+      expect((got as InvalidOptionError).option).toBe("timeot");
+      expect((got as Error).message).toBe('sendAndReceive options: unknown option "timeot"; did you mean "timeout"? known options: timeout, signal, localInfo');
+    });
+  });
+
+  it("Infinity is no deadline (the call waits until its signal aborts it); a small positive timeout still times out", async () => {
+    await withNode({ sendAndReceiveTimeout: 20 }, async (n) => {
+      await n.startWorker("s", silent, { placement: "main" });
+      const controller = new AbortController();
+      const waiting = n.sendAndReceive("s", "x", { timeout: Infinity, signal: controller.signal });
+      // Past the node's default of 20 ms, it still waits.
+      expect(await outcome(waiting, 200)).toBe("still pending");
+      controller.abort();
+      await expect(waiting).rejects.toBeInstanceOf(AbortError);
+      await expect(n.sendAndReceive("s", "x", { timeout: 1 })).rejects.toBeInstanceOf(TimeoutError);
+    });
+  });
+
+  it("send and forward reject a bad timeout, an unknown key and a signal that is not an AbortSignal, and send nothing", async () => {
+    await withNode({}, async (n) => {
+      // Tells the node's own context what it got.
+      await n.startWorker("e", { handleMessage: (ctx: Context, m: Routed) => ctx.send("app", m.body) }, { placement: "main" });
+      await expect(n.send("e", "x", { timeout: -5 })).rejects.toEqual(invalid("timeout", /^send options: timeout must be/));
+      await expect(n.send("e", "x", { timeout: "5" as never })).rejects.toEqual(invalid("timeout"));
+      await expect(n.send("e", "x", { timout: 100 } as never)).rejects.toEqual(invalid("timout", /did you mean "timeout"\?/));
+      await expect(n.send("e", "x", { signal: "stop" as never })).rejects.toEqual(invalid("signal"));
+      await expect(n.send("e", "x", null as never)).rejects.toBeInstanceOf(InvalidOptionError);
+      const message = new LocalMessage(route("e"), route("app"), encodeBody("forwarded"));
+      await expect(n.forward(message, { timeout: 0 })).rejects.toEqual(invalid("timeout", /^forward options: /));
+      await expect(n.forward(message, { timeoutMs: 5 } as never)).rejects.toEqual(invalid("timeoutMs", /did you mean "timeout"\?/));
+      // What the options allow still goes, and only that.
+      await n.send("e", "sent", { timeout: 5_000 });
+      await n.send("e", "sent too", { timeout: Infinity, signal: new AbortController().signal });
+      await n.forward(message, { timeout: 5_000 });
+      const got: unknown[] = [];
+      for (let i = 0; i < 3; i++) got.push((await n.receive({ timeout: 5_000 })).body);
+      expect(got).toEqual(["sent", "sent too", "forwarded"]);
+      await expect(n.receive({ timeout: 50 })).rejects.toBeInstanceOf(TimeoutError);
+    });
+  });
+
+  it("receive checks its options the same way", async () => {
+    await withNode({}, async (n) => {
+      await expect(n.receive({ timeout: -1 })).rejects.toEqual(invalid("timeout", /^receive options: /));
+      await expect(n.receive({ timeot: 5 } as never)).rejects.toEqual(invalid("timeot"));
+    });
+  });
+});
+
+describe("send and sendAndReceive options from a worker's thread or pool slot are checked there", () => {
+  it("the worker's own call rejects with the InvalidOptionError, naming the option", async () => {
+    await withNode({ sendAndReceiveTimeout: 3_000 }, async (n) => {
+      await n.startWorker("s", silent, { placement: "main" });
+      await n.startWorker("prober", OptionProber);
+      const ask = (body: unknown) => n.sendAndReceive<Record<string, unknown>>("prober", body, { timeout: 20_000 });
+      // Without the check these waited for ever (the prober never answered) or timed out at once.
+      for (const timeout of ["1s", -5, 0]) {
+        expect(await ask({ op: "sendAndReceive", target: "s", options: { timeout } }), `timeout ${timeout}`).toEqual(invalid("timeout"));
+      }
+      expect(await ask({ op: "sendAndReceive", target: "s", options: { timeot: 100 } })).toEqual(invalid("timeot", /did you mean "timeout"\?/));
+      expect(await ask({ op: "send", target: "s", options: { timeout: -5 } })).toEqual(invalid("timeout", /^send options: /));
+      expect(await ask({ op: "send", target: "s", options: { timout: 100 } })).toEqual(invalid("timout"));
+    });
+  });
+
+  it("a pool worker's send checks them too", async () => {
+    await withNode({}, async (n) => {
+      await n.startWorker("s", silent, { placement: "main" });
+      await n.startWorker("prober", OptionProber, { placement: "pool" });
+      const ask = (body: unknown) => n.sendAndReceive<Record<string, unknown>>("prober", body, { timeout: 20_000 });
+      expect(await ask({ op: "send", target: "s", options: { timeout: -5 } })).toEqual(invalid("timeout"));
+      expect(await ask({ op: "send", target: "s", options: { timout: 100 } })).toEqual(invalid("timout"));
+      expect(await ask({ op: "send", target: "s", options: { timeout: 100 } })).toEqual({ ok: true });
+    });
+  });
+});
+
+describe("the node's default timeout", () => {
+  async function nodeError(options: unknown): Promise<unknown> {
+    let n: Node | undefined;
+    try {
+      n = await node(options as never);
+      return "accepted";
+    } catch (error) {
+      return error;
+    } finally {
+      await n?.stop();
+    }
+  }
+
+  it("sendAndReceiveTimeout takes what a call's timeout takes; shutdownTimeout must be a timer's delay", async () => {
+    for (const bad of ["30s", Number.NaN, 0, -1, 2 ** 31]) {
+      expect(await nodeError({ sendAndReceiveTimeout: bad }), String(bad)).toEqual(invalid("sendAndReceiveTimeout"));
+    }
+    expect(await nodeError({ sendAndReceiveTimeout: Infinity })).toBe("accepted");
+    // A timer fires at once for these: the thread would be terminated without its shutdown.
+    expect(await nodeError({ shutdownTimeout: Infinity })).toEqual(invalid("shutdownTimeout"));
+    expect(await nodeError({ shutdownTimeout: 2 ** 31 })).toEqual(invalid("shutdownTimeout"));
+  });
+});
