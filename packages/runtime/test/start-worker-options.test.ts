@@ -9,7 +9,7 @@ import { withNode } from "./helpers.js";
 describe("startWorker options", () => {
   it("rejects unknown keys and wrong types, naming the option", async () => {
     await withNode({}, async (n) => {
-      await expect(n.startWorker("a", Echoer, { placment: "pool" } as never)).rejects.toThrow(/unknown option "placment"; known options: placement, args/);
+      await expect(n.startWorker("a", Echoer, { placment: "pool" } as never)).rejects.toThrow(/unknown option "placment"; did you mean "placement"\? known options: placement, args/);
       await expect(n.startWorker("b", Echoer, { args: "x" } as never)).rejects.toThrow(/args must be an array/);
       await expect(n.startWorker("c", Echoer, { aliases: "d" } as never)).rejects.toThrow(/aliases must be an array/);
       await expect(n.startWorker("e", Echoer, new (class Opts {})() as never)).rejects.toBeInstanceOf(InvalidOptionError);

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from "../errors/errors.js";
-import { checkTimeoutOption, MAX_TIMEOUT_MS } from "../options/plain-options.js";
+import { checkOptionKeys, checkTimeoutOption, MAX_TIMEOUT_MS } from "../options/plain-options.js";
 import type { WarningSink } from "../diagnostics/warnings.js";
 import type { Logger } from "../logging/logger.js";
 import { resolveMailboxLimits, type MailboxLimits, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
@@ -53,15 +53,22 @@ export interface ResolvedNodeOptions {
   warnings: boolean | WarningSink;
 }
 
+const NODE_OPTIONS = ["name", "logger", "sendAndReceiveTimeout", "pool", "shutdownTimeout", "mailbox", "linkWindowBytes", "warnings"];
+const POOL_OPTIONS = ["minThreads", "maxThreads"];
+
+/** Checks node options (any other key is an InvalidOptionError naming it) and fills in the defaults. */
 export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
   if (options === null || typeof options !== "object") throw new InvalidOptionError("node options must be an object");
+  checkOptionKeys(options, NODE_OPTIONS, "node options");
   // The default of every sendAndReceive: the same values as its `timeout` (Infinity: no deadline).
   const timeout = options.sendAndReceiveTimeout === undefined ? 30_000 : checkTimeoutOption(options.sendAndReceiveTimeout, "sendAndReceiveTimeout", "node options");
-  if (options.name !== undefined && typeof options.name !== "string") throw new InvalidOptionError("name must be a string");
+  if (options.name !== undefined && typeof options.name !== "string") throw new InvalidOptionError("name must be a string", { option: "name" });
   const pool = options.pool ?? {};
+  if (pool === null || typeof pool !== "object") throw new InvalidOptionError("pool must be an object", { option: "pool" });
+  checkOptionKeys(pool, POOL_OPTIONS, "pool", "pool");
   for (const key of ["minThreads", "maxThreads"] as const) {
     const v = pool[key];
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new InvalidOptionError(`pool.${key} must be a positive integer`);
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new InvalidOptionError(`pool.${key} must be a positive integer`, { option: `pool.${key}` });
   }
   const shutdownTimeout = options.shutdownTimeout ?? 10_000;
   // A timer, which fires at once for Infinity or past MAX_TIMEOUT_MS: the thread would be terminated without its shutdown.
@@ -71,16 +78,16 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
     });
   }
   if (pool.minThreads !== undefined && pool.maxThreads !== undefined && pool.minThreads > pool.maxThreads) {
-    throw new InvalidOptionError("pool.minThreads must not be greater than pool.maxThreads");
+    throw new InvalidOptionError("pool.minThreads must not be greater than pool.maxThreads", { option: "pool.minThreads" });
   }
   const mailbox = resolveMailboxLimits(options.mailbox, undefined, "mailbox");
   const linkWindowBytes = options.linkWindowBytes ?? 4 * 1024 * 1024;
   if (!Number.isInteger(linkWindowBytes) || linkWindowBytes < 1024) {
-    throw new InvalidOptionError(`linkWindowBytes must be an integer of at least 1024, got ${String(linkWindowBytes)}`);
+    throw new InvalidOptionError(`linkWindowBytes must be an integer of at least 1024, got ${String(linkWindowBytes)}`, { option: "linkWindowBytes" });
   }
   const warnings = options.warnings ?? warningsFromEnvironment();
   if (typeof warnings !== "boolean" && typeof warnings !== "function") {
-    throw new InvalidOptionError(`warnings must be a boolean or a function that takes a line, got ${typeof warnings}`);
+    throw new InvalidOptionError(`warnings must be a boolean or a function that takes a line, got ${typeof warnings}`, { option: "warnings" });
   }
   return { name: options.name, logger: options.logger, sendAndReceiveTimeout: timeout, pool, shutdownTimeout, mailbox, linkWindowBytes, warnings };
 }

@@ -14,6 +14,7 @@ import { exportNameOf, moduleOf } from "./load-class.js";
 import { encodeArgs, type FoundProducer, type StartRequest } from "./protocol.js";
 import type { ThreadLink } from "./thread-link.js";
 import { checkSendOptions } from "../context/send-options.js";
+import { checkStartWorkerOptions } from "../worker/start-worker-options.js";
 
 /**
  * The Context of a worker on its own thread. Everything goes through the main thread's
@@ -107,6 +108,8 @@ export class ThreadContext implements Context {
     options: StartWorkerOptions = {},
     kind: "worker" | "processor",
   ): Promise<void> {
+    // Checked here: the request below carries only the keys it knows, so the main thread would not see a misspelt one.
+    checkStartWorkerOptions(options);
     if (!isWorkerClass(worker)) {
       throw new InvalidOptionError("A worker started from another thread must be given as a class (with `static module`), not an instance");
     }

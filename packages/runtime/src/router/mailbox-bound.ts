@@ -1,4 +1,5 @@
 import { InvalidOptionError } from "../errors/errors.js";
+import { checkOptionKeys } from "../options/plain-options.js";
 import { RoomWaiters } from "./room-waiters.js";
 
 /** How much a bounded mailbox may hold before its feeders wait. */
@@ -18,18 +19,24 @@ export interface ResolvedMailboxLimits {
 /** A mailbox holds at most 8192 messages or 4 MiB by default. */
 export const DEFAULT_MAILBOX_LIMITS: ResolvedMailboxLimits = Object.freeze({ maxMessages: 8192, maxBytes: 4 * 1024 * 1024 });
 
-/** Checks limits given as options; `what` names them in the error ("mailbox", "node mailbox"). */
+const MAILBOX_LIMITS = ["maxMessages", "maxBytes"];
+
+/**
+ * Checks limits given as options; `what` names them in the error and in its `option`
+ * ("mailbox" → `mailbox.maxMessages`). Any other key is an InvalidOptionError.
+ */
 export function resolveMailboxLimits(
   limits: MailboxLimits | undefined,
   fallback: ResolvedMailboxLimits = DEFAULT_MAILBOX_LIMITS,
   what = "mailbox",
 ): ResolvedMailboxLimits {
   if (limits === undefined) return fallback;
-  if (limits === null || typeof limits !== "object") throw new InvalidOptionError(`${what} must be an object`);
+  if (limits === null || typeof limits !== "object") throw new InvalidOptionError(`${what} must be an object`, { option: what });
+  checkOptionKeys(limits, MAILBOX_LIMITS, what, what);
   const resolved = { maxMessages: limits.maxMessages ?? fallback.maxMessages, maxBytes: limits.maxBytes ?? fallback.maxBytes };
   for (const key of ["maxMessages", "maxBytes"] as const) {
     const v = resolved[key];
-    if (!Number.isInteger(v) || v < 1) throw new InvalidOptionError(`${what}.${key} must be a positive integer, got ${String(v)}`);
+    if (!Number.isInteger(v) || v < 1) throw new InvalidOptionError(`${what}.${key} must be a positive integer, got ${String(v)}`, { option: `${what}.${key}` });
   }
   return resolved;
 }
