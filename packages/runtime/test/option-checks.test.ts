@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Address, node, type Node } from "@hopwire/runtime";
+import { Address, node, route, startRelay, type Node } from "@hopwire/runtime";
 import { Echoer, OptionProber } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
 
@@ -51,6 +51,19 @@ describe("startWorker options on the main thread", () => {
       await expect(n.startWorker("b", Echoer, { mailbox: { maxMesages: 5 } } as never)).rejects.toEqual(invalid("mailbox.maxMesages", /did you mean "maxMessages"\?/));
       await expect(n.startProcessor("c", Echoer as never, { args: 1 } as never)).rejects.toEqual(invalid("args"));
       expect(n.router.has(Address.parse("a")) || n.router.has(Address.parse("b"))).toBe(false);
+    });
+  });
+});
+
+describe("startRelay options", () => {
+  it("a misspelt key is an InvalidOptionError (openFlowControl: false opened them anyway)", async () => {
+    await withNode({}, async (n) => {
+      await expect(startRelay(n, "r", route("x"), { openFlowControl: false } as never)).rejects.toEqual(
+        invalid("openFlowControl", /^startRelay options: unknown option "openFlowControl"; did you mean "openFlowControls"\?/),
+      );
+      expect(n.router.has(Address.parse("r"))).toBe(false);
+      await startRelay(n, "r", route("x"), { openFlowControls: false });
+      expect(n.router.has(Address.parse("r"))).toBe(true);
     });
   });
 });

@@ -1,5 +1,6 @@
 import { toAddress, type Address, type AddressLike } from "../address/address.js";
 import { InvalidOptionError, InvalidRouteError, NodeStoppedError } from "../errors/errors.js";
+import { checkOptionKeys } from "../options/plain-options.js";
 import type { FlowControls } from "../flow-control/flow-controls.js";
 import type { LocalMessage } from "../message/local-message.js";
 import type { Node } from "../node/node.js";
@@ -27,8 +28,9 @@ export interface RelayOptions {
 export async function startRelay(node: Node, address: AddressLike, to: RouteLike, options: RelayOptions = {}): Promise<RelayMailbox> {
   if (node.stopped) throw new NodeStoppedError("Cannot start a relay on a stopped node");
   if (options === null || typeof options !== "object") throw new InvalidOptionError("relay options must be an object");
+  checkOptionKeys(options, ["openFlowControls"], "startRelay options");
   if (options.openFlowControls !== undefined && typeof options.openFlowControls !== "boolean") {
-    throw new InvalidOptionError(`openFlowControls must be a boolean, got ${String(options.openFlowControls)}`);
+    throw new InvalidOptionError(`openFlowControls must be a boolean, got ${String(options.openFlowControls)}`, { option: "openFlowControls" });
   }
   const relay = new RelayMailbox(node.router, node.flowControls, toAddress(address), route(to), options.openFlowControls ?? true);
   node.router.register([relay.address], relay);
