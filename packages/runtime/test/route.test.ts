@@ -7,7 +7,21 @@ describe("route()", () => {
   it('parses "a => b" strings', () => {
     expect(keys(route("a => 1#h:1 =>  b"))).toEqual(["0#a", "1#h:1", "0#b"]);
     expect(route("").isEmpty).toBe(true);
-    expect(route(" => a => ").length).toBe(1);
+    expect(route("  ").isEmpty).toBe(true);
+  });
+
+  it("rejects an empty hop, naming its position (it was dropped: \"h1 => => echoer\" became h1 => echoer)", () => {
+    const cases: [string, RegExp][] = [
+      ["h1 => => echoer", /^Invalid route "h1 => => echoer": hop 2 of 3 is empty \(nothing between two "=>"\)$/],
+      ["h1 =>", /^Invalid route "h1 =>": hop 2 of 2 is empty \(nothing after the last "=>"\)$/],
+      [" => a", /^Invalid route " => a": hop 1 of 2 is empty \(nothing before the first "=>"\)$/],
+      ["=>", /hop 1 of 2 is empty/],
+    ];
+    for (const [text, message] of cases) {
+      expect(() => route(text), text).toThrow(InvalidRouteError);
+      expect(() => route(text), text).toThrow(message);
+      expect(() => route("a").append(text), text).toThrow(InvalidRouteError);
+    }
   });
 
   it("flattens strings, addresses, routes, route-like objects and nested arrays", () => {

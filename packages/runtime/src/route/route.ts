@@ -176,16 +176,34 @@ function routeOf(part: unknown): Route | undefined {
 function collect(part: RouteLike, into: Address[]): void {
   if (part instanceof Address) into.push(part);
   else if (part instanceof Route) pushAll(into, internalAddresses(part));
-  else if (typeof part === "string") {
-    for (const piece of part.split("=>")) {
-      const text = piece.trim();
-      if (text.length > 0) into.push(Address.parse(text));
-    }
-  } else if (Array.isArray(part)) for (const p of part) collect(p, into);
+  else if (typeof part === "string") collectString(part, into);
+  else if (Array.isArray(part)) for (const p of part) collect(p, into);
   else {
     const inner = routeOf(part);
     if (!inner) throw new InvalidRouteError(`Cannot build a route from ${typeof part}`);
     pushAll(into, internalAddresses(inner));
+  }
+}
+
+/**
+ * The addresses of "a => b => c". A blank string is no address (`route("")` is empty); a
+ * hop with nothing in it ("a => => c", "a =>") is an InvalidRouteError naming its position:
+ * it used to be dropped, so a mistyped route silently went somewhere else.
+ */
+function collectString(text: string, into: Address[]): void {
+  if (!text.includes("=>")) {
+    const single = text.trim();
+    if (single.length > 0) into.push(Address.parse(single));
+    return;
+  }
+  const pieces = text.split("=>");
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i]!.trim();
+    if (piece.length === 0) {
+      const where = i === 0 ? 'nothing before the first "=>"' : i === pieces.length - 1 ? 'nothing after the last "=>"' : 'nothing between two "=>"';
+      throw new InvalidRouteError(`Invalid route ${JSON.stringify(text)}: hop ${i + 1} of ${pieces.length} is empty (${where})`);
+    }
+    into.push(Address.parse(piece));
   }
 }
 
