@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import {
   Address,
+  checkWaitOptions,
   DecodeError,
   EnvelopeHeadDecoder,
   LocalMessage,
@@ -270,6 +271,11 @@ export class TcpConnection {
    * is not over the mark). Rejects with ConnectionClosedError if the connection closes first.
    */
   waitForDrain(options: WaitOptions = {}): Promise<void> {
+    try {
+      checkWaitOptions(options, "waitForDrain options");
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.#closedReason) return Promise.reject(this.#closedReason);
     if (!this.#needsDrain) return Promise.resolve();
     let cancel: (() => void) | undefined;
@@ -295,6 +301,11 @@ export class TcpConnection {
    * when it is back. Rejects with the reason if the connection closes for good first.
    */
   whenConnected(options: WaitOptions = {}): Promise<void> {
+    try {
+      checkWaitOptions(options, "whenConnected options");
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.#state === "open") return Promise.resolve();
     if (this.#state === "closed") return Promise.reject(this.#closedReason);
     let waiter: (() => void) | undefined;

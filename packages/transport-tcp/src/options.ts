@@ -1,4 +1,4 @@
-import { FlowControls, InvalidOptionError, type FlowControlId } from "@hopwire/runtime";
+import { checkOptionKeys, checkTimeoutOption, FlowControls, InvalidOptionError, MAX_TIMEOUT_MS, type FlowControlId } from "@hopwire/runtime";
 import { formatHostPort, parseHostPort } from "./host-port.js";
 
 /** Options objects are consumed by the listener or connection they create, as in Ockam. */
@@ -16,25 +16,22 @@ export function claimOptions(options: TcpConnectionOptions | TcpListenerOptions)
   used.add(options);
 }
 
-function checkFlowControlId(value: unknown, option: string): FlowControlId {
+function checkFlowControlId(value: unknown, where: string): FlowControlId {
   if (typeof value !== "string" || value.length === 0) {
-    throw new InvalidOptionError(`${option}: flowControlId must be a non-empty string, got ${JSON.stringify(value)}`);
+    throw new InvalidOptionError(`${where}: flowControlId must be a non-empty string, got ${JSON.stringify(value)}`, { option: "asConsumer" });
   }
   return value;
 }
 
-function checkTimeout(value: unknown, option: string): number {
-  if (typeof value !== "number" || !(value > 0)) {
-    throw new InvalidOptionError(`${option} must be a positive number of milliseconds, got ${String(value)}`);
-  }
-  return value;
-}
-
-/** A whole number of milliseconds ≥ 1 (timers take integers; 0 would mean "at once"). */
-function checkMs(value: unknown, option: string, allowZero = false): number {
+/**
+ * A whole number of milliseconds ≥ 1 (timers take integers; 0 would mean "at once"), up to
+ * what a timer takes. `option` is the option's name (its `option` detail), `where` prefixes
+ * the message (e.g. "TcpConnectionOptions.withIdleTimeout").
+ */
+function checkMs(value: unknown, option: string, where?: string, allowZero = false): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > MAX_TIMER_MS) {
     throw new InvalidOptionError(
-      `${option} must be a whole number of milliseconds${allowZero ? " (0: off)" : ""} up to ${MAX_TIMER_MS}, got ${String(value)}`,
+      `${where === undefined ? "" : `${where}: `}${option} must be a whole number of milliseconds${allowZero ? " (0: off)" : ""} up to ${MAX_TIMER_MS}, got ${String(value)}`,
       { option },
     );
   }
@@ -42,7 +39,7 @@ function checkMs(value: unknown, option: string, allowZero = false): number {
 }
 
 /** The largest delay a Node timer takes (2^31 - 1 ms, about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_TIMER_MS = MAX_TIMEOUT_MS;
 
 /** Checks that the keepalive fits at least twice in the peer timeout (one late keepalive must not kill a live link). */
 function checkKeepalivePair(interval: number, peerTimeout: number, where: string): void {
@@ -87,8 +84,8 @@ class LivenessOverrides {
 }
 
 function setKeepalive(target: LivenessOverrides, intervalMs: number, peerTimeoutMs: number, where: string): void {
-  const interval = checkMs(intervalMs, `${where}.withKeepalive: keepaliveInterval`);
-  const peerTimeout = checkMs(peerTimeoutMs, `${where}.withKeepalive: peerTimeout`);
+  const interval = checkMs(intervalMs, "keepaliveInterval", `${where}.withKeepalive`);
+  const peerTimeout = checkMs(peerTimeoutMs, "peerTimeout", `${where}.withKeepalive`);
   checkKeepalivePair(interval, peerTimeout, `${where}.withKeepalive`);
   target.keepaliveInterval = interval;
   target.peerTimeout = peerTimeout;
@@ -103,6 +100,8 @@ export interface TcpReconnectOptions {
   /** Attempts before giving up for good (default: unlimited, until the connection or node stops). */
   maxAttempts?: number;
 }
+
+const RECONNECT_OPTIONS = Object.keys({ initialDelay: true, maxDelay: true, maxAttempts: true } satisfies Record<keyof TcpReconnectOptions, true>);
 
 /** TcpReconnectOptions with every default applied. */
 export interface ResolvedTcpReconnect {
@@ -137,7 +136,7 @@ export class TcpConnectionOptions {
 
   /** Gives up connecting after `ms` milliseconds (a call's own `{ timeout }` takes precedence). */
   withTimeout(ms: number): this {
-    this.#timeout = checkTimeout(ms, "TcpConnectionOptions.withTimeout: timeout");
+    this.#timeout = checkTimeoutOption(ms, "timeout", "TcpConnectionOptions.withTimeout");
     return this;
   }
 
@@ -153,13 +152,13 @@ export class TcpConnectionOptions {
 
   /** Closes the connection after `ms` without a complete first frame from the peer (transport default 10 s). */
   withFirstFrameTimeout(ms: number): this {
-    this.#liveness.firstFrameTimeout = checkMs(ms, "TcpConnectionOptions.withFirstFrameTimeout: timeout");
+    this.#liveness.firstFrameTimeout = checkMs(ms, "firstFrameTimeout", "TcpConnectionOptions.withFirstFrameTimeout");
     return this;
   }
 
   /** Closes the connection after `ms` without a message either way (keepalives do not count); 0 turns it off. */
   withIdleTimeout(ms: number): this {
-    this.#liveness.idleTimeout = checkMs(ms, "TcpConnectionOptions.withIdleTimeout: timeout", true);
+    this.#liveness.idleTimeout = checkMs(ms, "idleTimeout", "TcpConnectionOptions.withIdleTimeout", true);
     return this;
   }
 
@@ -170,16 +169,23 @@ export class TcpConnectionOptions {
    * again once it is back. `connection.stop()` (or the node's) ends it for good.
    */
   withReconnect(options: TcpReconnectOptions = {}): this {
-    if (options === null || typeof options !== "object") throw new InvalidOptionError("TcpConnectionOptions.withReconnect: options must be an object");
-    const initialDelay = options.initialDelay === undefined ? 250 : checkMs(options.initialDelay, "TcpConnectionOptions.withReconnect: initialDelay");
-    const maxDelay = options.maxDelay === undefined ? Math.max(10_000, initialDelay) : checkMs(options.maxDelay, "TcpConnectionOptions.withReconnect: maxDelay");
+    if (options === null || typeof options !== "object") {
+      throw new InvalidOptionError("TcpConnectionOptions.withReconnect: options must be an object", { option: "reconnect" });
+    }
+    checkOptionKeys(options, RECONNECT_OPTIONS, "TcpConnectionOptions.withReconnect", "reconnect");
+    const initialDelay = options.initialDelay === undefined ? 250 : checkMs(options.initialDelay, "reconnect.initialDelay", "TcpConnectionOptions.withReconnect");
+    const maxDelay = options.maxDelay === undefined ? Math.max(10_000, initialDelay) : checkMs(options.maxDelay, "reconnect.maxDelay", "TcpConnectionOptions.withReconnect");
     if (maxDelay < initialDelay) {
-      throw new InvalidOptionError(`TcpConnectionOptions.withReconnect: maxDelay (${maxDelay}) must not be below initialDelay (${initialDelay})`);
+      throw new InvalidOptionError(`TcpConnectionOptions.withReconnect: maxDelay (${maxDelay}) must not be below initialDelay (${initialDelay})`, {
+        option: "reconnect.maxDelay",
+      });
     }
     let maxAttempts = Number.POSITIVE_INFINITY;
     if (options.maxAttempts !== undefined) {
       if (typeof options.maxAttempts !== "number" || !(options.maxAttempts >= 1) || !(Number.isInteger(options.maxAttempts) || options.maxAttempts === Infinity)) {
-        throw new InvalidOptionError(`TcpConnectionOptions.withReconnect: maxAttempts must be a positive integer or Infinity, got ${String(options.maxAttempts)}`);
+        throw new InvalidOptionError(`TcpConnectionOptions.withReconnect: maxAttempts must be a positive integer or Infinity, got ${String(options.maxAttempts)}`, {
+          option: "reconnect.maxAttempts",
+        });
       }
       maxAttempts = options.maxAttempts;
     }
@@ -231,20 +237,20 @@ export class TcpListenerOptions {
 
   /** Closes an accepted connection that sends no complete first frame within `ms` (transport default 10 s). */
   withFirstFrameTimeout(ms: number): this {
-    this.#liveness.firstFrameTimeout = checkMs(ms, "TcpListenerOptions.withFirstFrameTimeout: timeout");
+    this.#liveness.firstFrameTimeout = checkMs(ms, "firstFrameTimeout", "TcpListenerOptions.withFirstFrameTimeout");
     return this;
   }
 
   /** Closes an accepted connection after `ms` without a message either way (keepalives do not count); 0 turns it off. */
   withIdleTimeout(ms: number): this {
-    this.#liveness.idleTimeout = checkMs(ms, "TcpListenerOptions.withIdleTimeout: timeout", true);
+    this.#liveness.idleTimeout = checkMs(ms, "idleTimeout", "TcpListenerOptions.withIdleTimeout", true);
     return this;
   }
 
   /** At most `n` open accepted connections; more are closed at once (transport default 1024). */
   withMaxConnections(n: number): this {
     if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
-      throw new InvalidOptionError(`TcpListenerOptions.withMaxConnections: maxConnections must be a positive integer, got ${String(n)}`);
+      throw new InvalidOptionError(`TcpListenerOptions.withMaxConnections: maxConnections must be a positive integer, got ${String(n)}`, { option: "maxConnections" });
     }
     this.#maxConnections = n;
     return this;
@@ -342,19 +348,37 @@ function positiveInteger(value: unknown, option: string, fallback: number): numb
   return value;
 }
 
+/** Every key of TcpTransportOptions (the type makes this list complete). */
+const TRANSPORT_OPTIONS = Object.keys({
+  sendHighWaterMark: true,
+  maxSendBufferBytes: true,
+  maxPendingDialMessages: true,
+  dialTimeout: true,
+  partialFrameTimeout: true,
+  keepaliveInterval: true,
+  peerTimeout: true,
+  firstFrameTimeout: true,
+  idleTimeout: true,
+  maxConnections: true,
+  dialAllowList: true,
+} satisfies Record<keyof TcpTransportOptions, true>);
+
 export function resolveTransportOptions(options: TcpTransportOptions = {}): ResolvedTcpTransportOptions {
   if (options === null || typeof options !== "object") throw new InvalidOptionError("TCP transport options must be an object");
+  checkOptionKeys(options, TRANSPORT_OPTIONS, "TCP transport options");
   const sendHighWaterMark = positiveInteger(options.sendHighWaterMark, "sendHighWaterMark", DEFAULT_SEND_HIGH_WATER_MARK);
   const maxSendBufferBytes = positiveInteger(options.maxSendBufferBytes, "maxSendBufferBytes", 32 * 1024 * 1024);
   if (maxSendBufferBytes < sendHighWaterMark) {
-    throw new InvalidOptionError(`maxSendBufferBytes (${maxSendBufferBytes}) must not be below sendHighWaterMark (${sendHighWaterMark})`);
+    throw new InvalidOptionError(`maxSendBufferBytes (${maxSendBufferBytes}) must not be below sendHighWaterMark (${sendHighWaterMark})`, {
+      option: "maxSendBufferBytes",
+    });
   }
   return {
     sendHighWaterMark,
     maxSendBufferBytes,
     maxPendingDialMessages: positiveInteger(options.maxPendingDialMessages, "maxPendingDialMessages", 1024),
-    dialTimeout: positiveInteger(options.dialTimeout, "dialTimeout", 10_000),
-    partialFrameTimeout: positiveInteger(options.partialFrameTimeout, "partialFrameTimeout", 30_000),
+    dialTimeout: options.dialTimeout === undefined ? 10_000 : checkMs(options.dialTimeout, "dialTimeout", "TCP transport options"),
+    partialFrameTimeout: options.partialFrameTimeout === undefined ? 30_000 : checkMs(options.partialFrameTimeout, "partialFrameTimeout", "TCP transport options"),
     liveness: resolveLiveness(options),
     maxConnections: positiveInteger(options.maxConnections, "maxConnections", 1024),
     dialAllowList: resolveAllowList(options.dialAllowList),
@@ -363,10 +387,10 @@ export function resolveTransportOptions(options: TcpTransportOptions = {}): Reso
 
 function resolveLiveness(options: TcpTransportOptions): TcpLiveness {
   const liveness = {
-    keepaliveInterval: options.keepaliveInterval === undefined ? 10_000 : checkMs(options.keepaliveInterval, "keepaliveInterval"),
-    peerTimeout: options.peerTimeout === undefined ? 30_000 : checkMs(options.peerTimeout, "peerTimeout"),
-    firstFrameTimeout: options.firstFrameTimeout === undefined ? 10_000 : checkMs(options.firstFrameTimeout, "firstFrameTimeout"),
-    idleTimeout: options.idleTimeout === undefined ? 0 : checkMs(options.idleTimeout, "idleTimeout", true),
+    keepaliveInterval: options.keepaliveInterval === undefined ? 10_000 : checkMs(options.keepaliveInterval, "keepaliveInterval", "TCP transport options"),
+    peerTimeout: options.peerTimeout === undefined ? 30_000 : checkMs(options.peerTimeout, "peerTimeout", "TCP transport options"),
+    firstFrameTimeout: options.firstFrameTimeout === undefined ? 10_000 : checkMs(options.firstFrameTimeout, "firstFrameTimeout", "TCP transport options"),
+    idleTimeout: options.idleTimeout === undefined ? 0 : checkMs(options.idleTimeout, "idleTimeout", "TCP transport options", true),
   };
   checkKeepalivePair(liveness.keepaliveInterval, liveness.peerTimeout, "TCP transport options");
   return liveness;

@@ -2,6 +2,7 @@ import { createServer, connect as netConnect, type Socket } from "node:net";
 import {
   AbortError,
   Address,
+  checkWaitOptions,
   InvalidOptionError,
   NodeStoppedError,
   RoomWaiters,
@@ -189,7 +190,7 @@ export class TcpTransport {
     this.#assertRunning();
     const { host, port } = parseHostPort(address, "listen address", true);
     const [options, wait] = resolveListen(given, givenWait);
-    checkWait(wait);
+    checkWait(wait, "listen");
     const liveness = options.resolveLiveness(this.#limits.liveness);
     claimOptions(options);
     const server = createServer({ noDelay: true });
@@ -239,7 +240,7 @@ export class TcpTransport {
     this.#assertRunning();
     const { host, port } = parseHostPort(address, "connect address", false);
     const [options, wait] = resolveConnect(given, givenWait);
-    checkWait(wait);
+    checkWait(wait, "connect");
     const liveness = options.resolveLiveness(this.#limits.liveness);
     const socket = await dial(host, port, { signal: wait.signal, timeout: wait.timeout ?? options.timeout });
     if (this.#stopping) {
@@ -484,12 +485,10 @@ export class TcpTransport {
 
 function noop(): void {}
 
-function checkWait(wait: WaitOptions): void {
-  if (wait === null || typeof wait !== "object") throw new InvalidOptionError("wait options must be an object");
-  if (wait.timeout !== undefined && (typeof wait.timeout !== "number" || !(wait.timeout > 0))) {
-    throw new InvalidOptionError(`timeout must be a positive number of milliseconds, got ${String(wait.timeout)}`);
-  }
-  if (wait.signal !== undefined && !(wait.signal instanceof AbortSignal)) throw new InvalidOptionError("signal must be an AbortSignal");
+/** The wait of `listen` or `connect`: `{ timeout, signal }` only, checked as every wait is (checkWaitOptions). */
+function checkWait(wait: WaitOptions, call: "listen" | "connect"): void {
+  if (wait === null || typeof wait !== "object") throw new InvalidOptionError(`${call}: wait options must be an object`);
+  checkWaitOptions(wait, `${call} options`);
 }
 
 /** Opens a socket; every listener is removed in one place, and a failed or abandoned socket is destroyed. */

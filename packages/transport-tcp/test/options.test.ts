@@ -71,3 +71,39 @@ describe("options", () => {
     await expect(createTcpTransport(n, { maxPendingDialMessages: 0 })).rejects.toBeInstanceOf(InvalidOptionError);
   });
 });
+
+describe("unknown keys and misspelt names", () => {
+  it("a misspelt transport option is an InvalidOptionError that names it and suggests the right one (docs: validated)", async () => {
+    const n = await node();
+    nodes.push(n);
+    const error = await createTcpTransport(n, { peerTimeut: 5 } as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect(error).toMatchObject({
+      option: "peerTimeut",
+      message: expect.stringMatching(/^TCP transport options: unknown option "peerTimeut"; did you mean "peerTimeout"\? known options: /),
+    });
+    await expect(createTcpTransport(n, { idleTimeout: -1 })).rejects.toMatchObject({ option: "idleTimeout" });
+    await expect(createTcpTransport(n, { dialTimeout: 2 ** 31 })).rejects.toMatchObject({ option: "dialTimeout" });
+  });
+
+  it("withReconnect rejects a misspelt key (maxAttemps: 3 reconnected for ever)", () => {
+    const error = optionError(() => new TcpConnectionOptions().withReconnect({ maxAttemps: 3 } as never));
+    expect(error.option).toBe("reconnect.maxAttemps");
+    expect(error.message).toMatch(/did you mean "maxAttempts"\?/);
+    expect(optionError(() => new TcpConnectionOptions().withIdleTimeout(-1)).option).toBe("idleTimeout");
+  });
+
+  it("the waits of connect, whenConnected and waitForDrain reject unknown keys and bad timeouts", async () => {
+    const responder = await startResponder();
+    const initiator = await startNode("initiator");
+    nodes.push(responder.node, initiator.node);
+    await expect(initiator.tcp.connect(responder.listener.address, new TcpConnectionOptions(), { timout: 5 } as never)).rejects.toMatchObject({
+      option: "timout",
+      message: expect.stringMatching(/did you mean "timeout"\?/),
+    });
+    const connection = await initiator.tcp.connect(responder.listener.address);
+    await expect(connection.whenConnected({ timeot: 5 } as never)).rejects.toMatchObject({ code: "OPTION_INVALID", option: "timeot" });
+    await expect(connection.waitForDrain({ timeout: 0 })).rejects.toMatchObject({ code: "OPTION_INVALID", option: "timeout" });
+    await expect(connection.whenConnected({ timeout: 1_000 })).resolves.toBeUndefined();
+  });
+});
