@@ -297,14 +297,16 @@ export interface TcpTransportOptions {
   partialFrameTimeout?: number;
   /**
    * Milliseconds without sending anything after which a connection sends a keepalive
-   * frame (default 10 000; at most half of `peerTimeout`). Well under WireGuard's 25 s, so
-   * NAT and firewall mappings stay open, and three fit in the default peer timeout.
+   * frame (default 10 000, or half of `peerTimeout` when that is shorter; at most half of
+   * `peerTimeout`). Well under WireGuard's 25 s, so NAT and firewall mappings stay open, and
+   * three fit in the default peer timeout.
    */
   keepaliveInterval?: number;
   /**
    * Milliseconds without receiving anything (frames, keepalives, or part of a frame) after
    * which the peer is declared dead and the connection closed with a PeerTimeoutError
-   * (default 30 000). Time during which this node itself stopped reading does not count.
+   * (default 30 000, or twice `keepaliveInterval` when that is longer). Time during which
+   * this node itself stopped reading does not count.
    */
   peerTimeout?: number;
   /**
@@ -385,15 +387,50 @@ export function resolveTransportOptions(options: TcpTransportOptions = {}): Reso
   };
 }
 
+/** The keepalive interval and the peer timeout when neither is given. */
+const DEFAULT_KEEPALIVE_INTERVAL = 10_000;
+const DEFAULT_PEER_TIMEOUT = 30_000;
+
 function resolveLiveness(options: TcpTransportOptions): TcpLiveness {
-  const liveness = {
-    keepaliveInterval: options.keepaliveInterval === undefined ? 10_000 : checkMs(options.keepaliveInterval, "keepaliveInterval", "TCP transport options"),
-    peerTimeout: options.peerTimeout === undefined ? 30_000 : checkMs(options.peerTimeout, "peerTimeout", "TCP transport options"),
+  const given = {
+    keepaliveInterval: options.keepaliveInterval === undefined ? undefined : checkMs(options.keepaliveInterval, "keepaliveInterval", "TCP transport options"),
+    peerTimeout: options.peerTimeout === undefined ? undefined : checkMs(options.peerTimeout, "peerTimeout", "TCP transport options"),
+  };
+  return {
+    ...keepalivePair(given.keepaliveInterval, given.peerTimeout),
     firstFrameTimeout: options.firstFrameTimeout === undefined ? 10_000 : checkMs(options.firstFrameTimeout, "firstFrameTimeout", "TCP transport options"),
     idleTimeout: options.idleTimeout === undefined ? 0 : checkMs(options.idleTimeout, "idleTimeout", "TCP transport options", true),
   };
-  checkKeepalivePair(liveness.keepaliveInterval, liveness.peerTimeout, "TCP transport options");
-  return liveness;
+}
+
+/**
+ * The keepalive interval and peer timeout from what was given: the one not given follows
+ * the other (the interval is at most half the timeout: `peerTimeout: 5000` alone means a
+ * keepalive every 2.5 s, `keepaliveInterval: 20000` alone a 40 s peer timeout), so that only
+ * a pair given explicitly can conflict.
+ */
+function keepalivePair(interval: number | undefined, peerTimeout: number | undefined): { keepaliveInterval: number; peerTimeout: number } {
+  if (interval !== undefined && peerTimeout !== undefined) {
+    checkKeepalivePair(interval, peerTimeout, "TCP transport options");
+    return { keepaliveInterval: interval, peerTimeout };
+  }
+  if (peerTimeout !== undefined) {
+    if (peerTimeout < 2) {
+      throw new InvalidOptionError(`TCP transport options: peerTimeout must be at least 2 ms, so that a keepalive fits twice in it; got ${peerTimeout}`, {
+        option: "peerTimeout",
+      });
+    }
+    return { keepaliveInterval: Math.min(DEFAULT_KEEPALIVE_INTERVAL, Math.floor(peerTimeout / 2)), peerTimeout };
+  }
+  if (interval !== undefined) {
+    if (interval * 2 > MAX_TIMER_MS) {
+      throw new InvalidOptionError(`TCP transport options: keepaliveInterval must be at most ${Math.floor(MAX_TIMER_MS / 2)} ms (half the longest peerTimeout); got ${interval}`, {
+        option: "keepaliveInterval",
+      });
+    }
+    return { keepaliveInterval: interval, peerTimeout: Math.max(DEFAULT_PEER_TIMEOUT, interval * 2) };
+  }
+  return { keepaliveInterval: DEFAULT_KEEPALIVE_INTERVAL, peerTimeout: DEFAULT_PEER_TIMEOUT };
 }
 
 /** Normalises "host:port" / "1#host:port" entries so that lookups compare like with like. */

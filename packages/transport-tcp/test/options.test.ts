@@ -107,3 +107,32 @@ describe("unknown keys and misspelt names", () => {
     await expect(connection.whenConnected({ timeout: 1_000 })).resolves.toBeUndefined();
   });
 });
+
+describe("keepaliveInterval and peerTimeout: the one not given follows the other", () => {
+  async function livenessOf(options: Parameters<typeof createTcpTransport>[1]) {
+    const n = await node();
+    nodes.push(n);
+    const tcp = await createTcpTransport(n, options);
+    const listener = await tcp.listen("127.0.0.1:0");
+    return { keepaliveInterval: listener.liveness.keepaliveInterval, peerTimeout: listener.liveness.peerTimeout };
+  }
+
+  it("peerTimeout alone is accepted, and the keepalive default fits twice in it (it failed about a keepaliveInterval never set)", async () => {
+    expect(await livenessOf({ peerTimeout: 5_000 })).toEqual({ keepaliveInterval: 2_500, peerTimeout: 5_000 });
+    expect(await livenessOf({ peerTimeout: 60_000 })).toEqual({ keepaliveInterval: 10_000, peerTimeout: 60_000 });
+    expect(await livenessOf({ keepaliveInterval: 20_000 })).toEqual({ keepaliveInterval: 20_000, peerTimeout: 40_000 });
+    expect(await livenessOf({ keepaliveInterval: 2_000 })).toEqual({ keepaliveInterval: 2_000, peerTimeout: 30_000 });
+    expect(await livenessOf({})).toEqual({ keepaliveInterval: 10_000, peerTimeout: 30_000 });
+  });
+
+  it("a conflicting pair given explicitly is still an InvalidOptionError, as is a peerTimeout no keepalive fits in", async () => {
+    const n = await node();
+    nodes.push(n);
+    await expect(createTcpTransport(n, { keepaliveInterval: 4_000, peerTimeout: 5_000 })).rejects.toMatchObject({
+      option: "keepaliveInterval",
+      message: expect.stringMatching(/keepaliveInterval \(4000 ms\) must be at most half of peerTimeout \(5000 ms\)/),
+    });
+    await expect(createTcpTransport(n, { peerTimeout: 1 })).rejects.toMatchObject({ option: "peerTimeout" });
+    expect(optionError(() => new TcpConnectionOptions().withKeepalive(4_000, 5_000)).option).toBe("keepaliveInterval");
+  });
+});
