@@ -300,7 +300,13 @@ describe("stream windows", () => {
 describe("options", () => {
   it("bad options throw InvalidOptionError naming the option", async () => {
     await expect(createOutlet(nodes.bob, { to: "nowhere" })).rejects.toThrow(InvalidOptionError);
-    await expect(createOutlet(nodes.bob, { to: "127.0.0.1:1", allow: ["x"] })).rejects.toThrow(/allow\[0\]/);
+    // A lone port is a target without its host (it said "has no port"), a lone host one without its port.
+    await expect(createOutlet(nodes.bob, { to: "5432" })).rejects.toMatchObject({
+      option: "to",
+      message: 'to "5432" has no host: write "host:port", e.g. "127.0.0.1:5432"',
+    });
+    await expect(createOutlet(nodes.bob, { to: "nowhere" })).rejects.toThrow('to "nowhere" has no port: write "host:port", e.g. "nowhere:4000"');
+    await expect(createOutlet(nodes.bob, { to: "127.0.0.1:1", allow: ["x"] })).rejects.toMatchObject({ option: "allow", message: expect.stringMatching(/^allow\[0\] "x"/) });
     await expect(createOutlet(nodes.bob, { to: "127.0.0.1:1", windowBytes: 10 })).rejects.toThrow(/windowBytes/);
     await expect(createOutlet(nodes.bob, { to: "127.0.0.1:1", bogus: 1 } as never)).rejects.toThrow(/unknown option "bogus"/);
     await expect(createInlet(nodes.alice, { listen: "127.0.0.1:0" } as never)).rejects.toThrow(/route is required/);

@@ -23,7 +23,14 @@ export function parseHostPort(text: unknown, what: string, allowPortZero: boolea
     portText = value.slice(close + 2);
   } else {
     const colon = value.lastIndexOf(":");
-    if (colon < 0) throw new InvalidAddressError(`${what} "${text}" has no port ("host:port")`);
+    if (colon < 0) {
+      // "5432" is a port without its host, "localhost" a host without its port.
+      throw new InvalidAddressError(
+        /^\d+$/.test(value)
+          ? `${what} "${text}" has no host: write "host:port", e.g. "127.0.0.1:${value}"`
+          : `${what} "${text}" has no port: write "host:port", e.g. "${value}:4000"`,
+      );
+    }
     host = value.slice(0, colon);
     portText = value.slice(colon + 1);
     if (host.includes(":")) throw new InvalidAddressError(`${what} "${text}": write IPv6 hosts in brackets, "[::1]:4000"`);

@@ -88,6 +88,9 @@ describe("TcpTransport: listen and connect", () => {
     for (const bad of ["127.0.0.1", "127.0.0.1:", ":80", "host:99999", "host:0", "::1:80", "2#host:80"]) {
       await expect(initiator.tcp.connect(bad), bad).rejects.toBeInstanceOf(InvalidAddressError);
     }
+    // What is missing is said: a lone port has no host (it said "no port"), a lone host no port.
+    await expect(initiator.tcp.connect("5432")).rejects.toThrow('connect address "5432" has no host: write "host:port", e.g. "127.0.0.1:5432"');
+    await expect(initiator.tcp.connect("localhost")).rejects.toThrow('connect address "localhost" has no port: write "host:port", e.g. "localhost:4000"');
     const controller = new AbortController();
     const pending = initiator.tcp.connect(responder.listener.address, undefined, { signal: controller.signal });
     controller.abort();
