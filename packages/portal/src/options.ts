@@ -1,4 +1,4 @@
-import { InvalidOptionError, route, type AddressLike, type FlowControlId, type Route, type RouteLike } from "@hopwire/runtime";
+import { checkOptionKeys, InvalidOptionError, route, type AddressLike, type FlowControlId, type Route, type RouteLike } from "@hopwire/runtime";
 import { formatHostPort, parseHostPort, type HostPort } from "./host-port.js";
 
 /** Default receive window of a portal stream, per direction, in bytes (1 MiB): where each stream starts. */
@@ -103,16 +103,10 @@ function object(value: unknown, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-function unknownKeys(options: Record<string, unknown>, known: readonly string[], what: string): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new InvalidOptionError(`${what}: unknown option "${key}" (known: ${known.join(", ")})`);
-  }
-}
-
 function integer(value: unknown, name: string, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+    throw new InvalidOptionError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`, { option: name });
   }
   return value;
 }
@@ -121,7 +115,7 @@ function stream(options: Record<string, unknown>): { windowBytes: number; maxWin
   const windowBytes = integer(options.windowBytes, "windowBytes", DEFAULT_STREAM_WINDOW_BYTES, MIN_WINDOW, MAX_WINDOW);
   const maxWindowBytes = integer(options.maxWindowBytes, "maxWindowBytes", Math.max(DEFAULT_MAX_STREAM_WINDOW_BYTES, windowBytes), MIN_WINDOW, MAX_WINDOW);
   if (maxWindowBytes < windowBytes) {
-    throw new InvalidOptionError(`maxWindowBytes must be at least windowBytes (${windowBytes}), got ${maxWindowBytes}`);
+    throw new InvalidOptionError(`maxWindowBytes must be at least windowBytes (${windowBytes}), got ${maxWindowBytes}`, { option: "maxWindowBytes" });
   }
   return { windowBytes, maxWindowBytes, maxStreams: integer(options.maxStreams, "maxStreams", DEFAULT_MAX_STREAMS, 1, 1_000_000) };
 }
@@ -132,15 +126,15 @@ const INLET_KEYS = ["listen", "route", "target", "openTimeoutMs", "windowBytes",
 /** Validates outlet options; throws InvalidOptionError naming the option. */
 export function resolveOutletOptions(input: OutletOptions): ResolvedOutletOptions {
   const options = object(input, "outlet options");
-  unknownKeys(options, OUTLET_KEYS, "outlet options");
+  checkOptionKeys(options, OUTLET_KEYS, "outlet options");
   const address = options.address ?? DEFAULT_OUTLET_ADDRESS;
   if (typeof address !== "string" && (typeof address !== "object" || address === null)) {
-    throw new InvalidOptionError(`address must be an address string, got ${typeof address}`);
+    throw new InvalidOptionError(`address must be an address string, got ${typeof address}`, { option: "address" });
   }
   const to = parseHostPort(options.to, "to", false);
   const allowed = new Set<string>([formatHostPort(to.host, to.port)]);
   if (options.allow !== undefined) {
-    if (!Array.isArray(options.allow)) throw new InvalidOptionError(`allow must be an array of "host:port" strings`);
+    if (!Array.isArray(options.allow)) throw new InvalidOptionError(`allow must be an array of "host:port" strings`, { option: "allow" });
     options.allow.forEach((entry, i) => {
       const hp = parseHostPort(entry, `allow[${i}]`, false);
       allowed.add(formatHostPort(hp.host, hp.port));
@@ -148,7 +142,7 @@ export function resolveOutletOptions(input: OutletOptions): ResolvedOutletOption
   }
   const consumers = options.asConsumer === undefined ? [] : Array.isArray(options.asConsumer) ? options.asConsumer : [options.asConsumer];
   for (const id of consumers) {
-    if (typeof id !== "string" || id.length === 0) throw new InvalidOptionError(`asConsumer must be flow control ids (strings)`);
+    if (typeof id !== "string" || id.length === 0) throw new InvalidOptionError(`asConsumer must be flow control ids (strings)`, { option: "asConsumer" });
   }
   return {
     address: address as AddressLike,
@@ -163,16 +157,16 @@ export function resolveOutletOptions(input: OutletOptions): ResolvedOutletOption
 /** Validates inlet options; throws InvalidOptionError naming the option. */
 export function resolveInletOptions(input: InletOptions): ResolvedInletOptions {
   const options = object(input, "inlet options");
-  unknownKeys(options, INLET_KEYS, "inlet options");
+  checkOptionKeys(options, INLET_KEYS, "inlet options");
   const listen = parseHostPort(options.listen, "listen", true);
-  if (options.route === undefined || options.route === null) throw new InvalidOptionError("route is required (the route to the outlet)");
+  if (options.route === undefined || options.route === null) throw new InvalidOptionError("route is required (the route to the outlet)", { option: "route" });
   let r: Route;
   try {
     r = route(options.route as RouteLike);
   } catch (error) {
-    throw new InvalidOptionError(`route is not a route: ${(error as Error).message}`, { cause: error });
+    throw new InvalidOptionError(`route is not a route: ${(error as Error).message}`, { cause: error, option: "route" });
   }
-  if (r.length === 0) throw new InvalidOptionError("route must not be empty");
+  if (r.length === 0) throw new InvalidOptionError("route must not be empty", { option: "route" });
   let target = "";
   if (options.target !== undefined) {
     const hp = parseHostPort(options.target, "target", false);
