@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { node, route, waitFor, type Context, type Node, type Routed } from "@hopwire/runtime";
+import { InvalidOptionError, node, route, waitFor, type Context, type Node, type Routed } from "@hopwire/runtime";
 import {
   createIdentity,
   createSecureChannel,
@@ -40,8 +40,9 @@ async function relayNode(bobs: Identity[]) {
   const events: RelayServiceEvent[] = [];
   const service = await startRelayService(n, {
     policy: allowRegistrations({ bob: bobs.map((b) => b.identifier) }),
-    serviceConsumerOf: [scl.flowControlId],
-    forwarderConsumerOf: [listener.flowControlId],
+    // One id each, not a list: as consumerOf takes them elsewhere (the "refuses … secure channel" test passes a list).
+    serviceConsumerOf: scl.flowControlId,
+    forwarderConsumerOf: listener.flowControlId,
     onEvent: (e) => events.push(e),
   });
   return { n, tcp, address: listener.address.toString(), service, events, identity };
@@ -206,5 +207,40 @@ describe("relay service and RemoteRelay", () => {
     await b.relay.stop();
     await until(() => !relay.service.registrations.has("bob"), "forwarder removal");
     expect(relay.events.at(-1)).toMatchObject({ kind: "removed", name: "bob" });
+  });
+});
+
+describe("relay options", () => {
+  it("a misspelt key is an InvalidOptionError that points to the right name (handshakeTimeout: 1 was ignored)", async () => {
+    const { n } = await startNode();
+    const identity = await createIdentity();
+    const connect = () => Promise.reject(new Error("never called"));
+    const error = await createRemoteRelay(n, { name: "bob", identity, connect, handshakeTimeout: 1 } as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect(error).toMatchObject({
+      option: "handshakeTimeout",
+      message: expect.stringMatching(/^remote relay options: unknown option "handshakeTimeout"; did you mean "handshakeTimeoutMs"\? known options: /),
+    });
+    await expect(createRemoteRelay(n, { name: "bob", identity, connect, backoff: { initial: 5 } } as never)).rejects.toMatchObject({
+      option: "backoff.initial",
+      message: expect.stringMatching(/did you mean "initialMs"\?/),
+    });
+    await expect(createRemoteRelay(n, { name: "bob", identity, connect, replyTimeoutMs: 2 ** 31 })).rejects.toMatchObject({ option: "replyTimeoutMs" });
+    await expect(startRelayService(n, { policy: () => true, serviceConsumer: ["fc"] } as never)).rejects.toMatchObject({
+      option: "serviceConsumer",
+      message: expect.stringMatching(/^relay service options: unknown option "serviceConsumer"; did you mean "serviceConsumerOf"\?/),
+    });
+    expect(n.router.has(route("forwarding_service").next())).toBe(false);
+  });
+
+  it("serviceConsumerOf takes one id (it made a consumer of each of its characters) or several", async () => {
+    const { n } = await startNode();
+    const service = await startRelayService(n, { policy: () => true, serviceConsumerOf: "fc_one" });
+    expect(n.flowControls.isConsumer(service.address, "fc_one")).toBe(true);
+    expect(n.flowControls.isConsumer(service.address, "f")).toBe(false);
+    const other = await startRelayService(n, { policy: () => true, address: "other_service", serviceConsumerOf: ["fc_a", "fc_b"] });
+    expect(n.flowControls.isConsumer(other.address, "fc_a") && n.flowControls.isConsumer(other.address, "fc_b")).toBe(true);
+    await expect(startRelayService(n, { policy: () => true, address: "third", serviceConsumerOf: [""] })).rejects.toMatchObject({ option: "serviceConsumerOf" });
+    await expect(startRelayService(n, { policy: () => true, address: "fourth", forwarderConsumerOf: 5 } as never)).rejects.toMatchObject({ option: "forwarderConsumerOf" });
   });
 });

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from "@hopwire/runtime";
+import { checkOptionKeys, InvalidOptionError, MAX_TIMEOUT_MS } from "@hopwire/runtime";
 
 /** How a RemoteRelay waits between attempts to reach its relay node. */
 export interface BackoffOptions {
@@ -28,10 +28,14 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}): num
 /** Checks backoff options up front, naming the bad one. */
 export function checkBackoff(options: BackoffOptions | undefined): void {
   if (options === undefined) return;
+  if (options === null || typeof options !== "object") throw new InvalidOptionError("backoff must be an object such as { initialMs: 250 }", { option: "backoff" });
+  checkOptionKeys(options, BACKOFF_OPTIONS, "backoff", "backoff");
   for (const key of ["initialMs", "maxMs"] as const) {
     const value = options[key];
-    if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
-      throw new InvalidOptionError(`backoff.${key} must be a positive number of ms, got ${String(value)}`);
+    if (value !== undefined && !(typeof value === "number" && value > 0 && value <= MAX_TIMEOUT_MS)) {
+      throw new InvalidOptionError(`backoff.${key} must be a positive number of ms up to ${MAX_TIMEOUT_MS}, got ${String(value)}`, { option: `backoff.${key}` });
     }
   }
 }
+
+const BACKOFF_OPTIONS = Object.keys({ initialMs: true, maxMs: true } satisfies Record<keyof BackoffOptions, true>);

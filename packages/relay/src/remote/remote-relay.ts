@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
 import {
   Address,
+  checkOptionKeys,
   decodeBody,
   encodeBody,
   FlowControls,
   InvalidOptionError,
   LocalMessage,
+  MAX_TIMEOUT_MS,
   NodeStoppedError,
   route,
   TimeoutError,
@@ -377,14 +379,41 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return waitFor<void>((resolve) => (timer = setTimeout(resolve, ms)), { what: "waiting", signal, cleanup: () => clearTimeout(timer) });
 }
 
+/** Every key of RemoteRelayOptions (the type makes this list complete). */
+const REMOTE_RELAY_OPTIONS = Object.keys({
+  name: true,
+  identity: true,
+  connect: true,
+  listener: true,
+  service: true,
+  trust: true,
+  heartbeatIntervalMs: true,
+  replyTimeoutMs: true,
+  handshakeTimeoutMs: true,
+  backoff: true,
+  retryUntilRegistered: true,
+  onEvent: true,
+} satisfies Record<keyof RemoteRelayOptions, true>);
+
 function checkOptions(options: RemoteRelayOptions): void {
   if (options === null || typeof options !== "object") throw new InvalidOptionError("remote relay options must be an object");
+  // Before anything else: a misspelt key (handshakeTimeout for handshakeTimeoutMs) was ignored.
+  checkOptionKeys(options, REMOTE_RELAY_OPTIONS, "remote relay options");
   if (!isRelayName(options.name)) throw new RelayNameInvalidError(`Invalid relay name ${JSON.stringify(options.name)}: 1 to 64 letters, digits, '_', '-' or '.'`);
-  if (typeof options.connect !== "function") throw new InvalidOptionError("options.connect must be a function that opens a RelayConnection");
-  if (options.identity === undefined) throw new InvalidOptionError("options.identity is required");
+  if (typeof options.connect !== "function") throw new InvalidOptionError("options.connect must be a function that opens a RelayConnection", { option: "connect" });
+  if (options.identity === undefined) throw new InvalidOptionError("options.identity is required", { option: "identity" });
   for (const key of ["heartbeatIntervalMs", "replyTimeoutMs", "handshakeTimeoutMs"] as const) {
     const value = options[key];
-    if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new InvalidOptionError(`options.${key} must be a positive number of ms, got ${String(value)}`);
+    // Timers: a delay past MAX_TIMEOUT_MS fires at once.
+    if (value !== undefined && !(typeof value === "number" && value > 0 && value <= MAX_TIMEOUT_MS)) {
+      throw new InvalidOptionError(`options.${key} must be a positive number of ms up to ${MAX_TIMEOUT_MS}, got ${String(value)}`, { option: key });
+    }
+  }
+  if (options.retryUntilRegistered !== undefined && typeof options.retryUntilRegistered !== "boolean") {
+    throw new InvalidOptionError(`options.retryUntilRegistered must be a boolean, got ${typeof options.retryUntilRegistered}`, { option: "retryUntilRegistered" });
+  }
+  if (options.onEvent !== undefined && typeof options.onEvent !== "function") {
+    throw new InvalidOptionError(`options.onEvent must be a function, got ${typeof options.onEvent}`, { option: "onEvent" });
   }
   checkBackoff(options.backoff);
 }

@@ -1,4 +1,5 @@
 import {
+  checkOptionKeys,
   InvalidOptionError,
   NodeStoppedError,
   startRelay,
@@ -25,14 +26,15 @@ export interface RelayServiceOptions {
   address?: AddressLike;
   /**
    * Flow controls whose messages may reach the service: the secure channel listener(s)
-   * registrants come through (`secureChannelListener.flowControlId`).
+   * registrants come through (`secureChannelListener.flowControlId`). One id or several,
+   * as `consumerOf` elsewhere.
    */
-  serviceConsumerOf?: readonly FlowControlId[];
+  serviceConsumerOf?: FlowControlId | readonly FlowControlId[];
   /**
    * Flow controls whose messages may reach every forwarder: the TCP listener(s) that the
-   * nodes reaching registrants connect to (`tcpListener.flowControlId`).
+   * nodes reaching registrants connect to (`tcpListener.flowControlId`). One id or several.
    */
-  forwarderConsumerOf?: readonly FlowControlId[];
+  forwarderConsumerOf?: FlowControlId | readonly FlowControlId[];
   /** Called with one readable line per registration, refusal and removal (default: none). */
   onEvent?: (event: RelayServiceEvent) => void;
 }
@@ -60,12 +62,42 @@ export interface Registration {
  */
 export async function startRelayService(node: Node, options: RelayServiceOptions): Promise<RelayService> {
   if (options === null || typeof options !== "object") throw new InvalidOptionError("relay service options must be an object");
-  if (typeof options.policy !== "function") throw new InvalidOptionError("options.policy must be a RelayPolicy function");
+  checkOptionKeys(options, RELAY_SERVICE_OPTIONS, "relay service options");
+  if (typeof options.policy !== "function") throw new InvalidOptionError("options.policy must be a RelayPolicy function", { option: "policy" });
+  if (options.onEvent !== undefined && typeof options.onEvent !== "function") {
+    throw new InvalidOptionError(`options.onEvent must be a function, got ${typeof options.onEvent}`, { option: "onEvent" });
+  }
+  const serviceConsumerOf = flowControlIds(options.serviceConsumerOf, "serviceConsumerOf");
   if (node.stopped) throw new NodeStoppedError("Cannot start a relay service on a stopped node");
   const service = new RelayService(node, options);
   await node.startWorker(service.address, service, { placement: "main" });
-  for (const id of options.serviceConsumerOf ?? []) node.flowControls.addConsumer(service.address, id);
+  for (const id of serviceConsumerOf) node.flowControls.addConsumer(service.address, id);
   return service;
+}
+
+/** Every key of RelayServiceOptions (the type makes this list complete). */
+const RELAY_SERVICE_OPTIONS = Object.keys({
+  policy: true,
+  address: true,
+  serviceConsumerOf: true,
+  forwarderConsumerOf: true,
+  onEvent: true,
+} satisfies Record<keyof RelayServiceOptions, true>);
+
+/**
+ * One flow control id or several, as a list. A single id is a string: iterating over it
+ * (as the service did) made one consumer per character.
+ */
+function flowControlIds(value: FlowControlId | readonly FlowControlId[] | undefined, option: string): readonly FlowControlId[] {
+  if (value === undefined) return [];
+  const ids = typeof value === "string" ? [value] : value;
+  if (!Array.isArray(ids)) throw new InvalidOptionError(`options.${option} must be a flow control id or an array of them`, { option });
+  for (const id of ids) {
+    if (typeof id !== "string" || id.length === 0) {
+      throw new InvalidOptionError(`options.${option} must be flow control ids (e.g. listener.flowControlId), got ${JSON.stringify(id)}`, { option });
+    }
+  }
+  return ids;
 }
 
 /** A running relay service: a worker on the node's main thread. */
@@ -73,12 +105,14 @@ export class RelayService implements Worker {
   readonly address: Address;
   readonly #node: Node;
   readonly #options: RelayServiceOptions;
+  readonly #forwarderConsumerOf: readonly FlowControlId[];
   readonly #registrations = new Map<string, Registration & { unwatch: () => void }>();
 
   /** @internal use startRelayService */
   constructor(node: Node, options: RelayServiceOptions) {
     this.#node = node;
     this.#options = options;
+    this.#forwarderConsumerOf = flowControlIds(options.forwarderConsumerOf, "forwarderConsumerOf");
     this.address = toAddress(options.address ?? DEFAULT_RELAY_SERVICE_ADDRESS);
   }
 
@@ -158,7 +192,7 @@ export class RelayService implements Worker {
     this.#remove(name, "registered again", false);
     const address = forwarderAddress(name);
     const forwarder = await startRelay(this.#node, address, message.returnRoute);
-    for (const id of this.#options.forwarderConsumerOf ?? []) this.#node.flowControls.addConsumer(address, id);
+    for (const id of this.#forwarderConsumerOf) this.#node.flowControls.addConsumer(address, id);
     // The forwarder's first hop is the registrant's channel: when it closes, so does the name.
     const firstHop = message.returnRoute.next();
     const unwatch = this.#node.router.watchHop(firstHop, () => {
