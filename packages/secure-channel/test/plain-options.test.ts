@@ -70,3 +70,55 @@ describe("secure channel options as plain objects", () => {
     await expect(createSecureChannel(n, id, route("a"), { cryptoThreads: 99 })).rejects.toThrow(/cryptoThreads/);
   });
 });
+
+describe("unknown keys in nested options, close options, and the option detail", () => {
+  it("receiveWindow, handshakeLimits and sendQueueLimits reject a misspelt key, naming it with its path", async () => {
+    const n = await start();
+    const id = await createIdentity();
+    await expect(createSecureChannelListener(n, id, "a", { receiveWindow: { mesages: 5 } } as never)).rejects.toMatchObject({
+      option: "receiveWindow.mesages",
+      message: 'receiveWindow: unknown option "mesages"; did you mean "messages"? known options: messages, bytes',
+    });
+    await expect(createSecureChannelListener(n, id, "b", { handshakeLimits: { maxPendng: 5 } } as never)).rejects.toMatchObject({
+      option: "handshakeLimits.maxPendng",
+      message: expect.stringMatching(/^handshakeLimits: unknown option "maxPendng"; did you mean "maxPending"\? known options: maxPending, /),
+    });
+    await expect(createSecureChannel(n, id, route("a"), { sendQueueLimits: { maxMesages: 5 } } as never)).rejects.toMatchObject({
+      option: "sendQueueLimits.maxMesages",
+    });
+    expect(n.router.has(route("a").next()) || n.router.has(route("b").next())).toBe(false);
+  });
+
+  it("every option check names its option; a near-miss name points to the right one", async () => {
+    const n = await start();
+    const id = await createIdentity();
+    await expect(createSecureChannelListener(n, id, "a", { rekeyInterval: 0 })).rejects.toMatchObject({ option: "rekeyInterval" });
+    await expect(createSecureChannelListener(n, id, "a", { cryptoThreads: 99 })).rejects.toMatchObject({ option: "cryptoThreads" });
+    // A timer fires at once for a delay past 2^31 - 1 ms: that handshake failed at once.
+    await expect(createSecureChannel(n, id, route("a"), { handshakeTimeout: 2 ** 31 })).rejects.toMatchObject({ option: "handshakeTimeout" });
+    // The relay and the portals spell their timeouts with Ms; here they have none.
+    await expect(createSecureChannel(n, id, route("a"), { handshakeTimeoutMs: 5 } as never)).rejects.toMatchObject({
+      option: "handshakeTimeoutMs",
+      message: expect.stringMatching(/unknown option "handshakeTimeoutMs"; did you mean "handshakeTimeout"\?/),
+    });
+  });
+
+  it("close takes { timeoutMs } only: { timeout } was ignored, a bad timeoutMs closed at once", async () => {
+    const n = await start();
+    const alice = await createIdentity();
+    const scl = await createSecureChannelListener(n, await createIdentity(), "l", {});
+    await n.startWorker("echoer", new Echoer(), { placement: "main" });
+    n.flowControls.addConsumer("echoer", scl.flowControlId);
+    const channel = await createSecureChannel(n, alice, route("l"), { timeout: 20_000 });
+    await expect(channel.close({ timeout: 100 } as never)).rejects.toMatchObject({
+      option: "timeout",
+      message: 'close options: unknown option "timeout"; did you mean "timeoutMs"? known options: timeoutMs',
+    });
+    await expect(channel.close({ timeoutMs: -1 })).rejects.toMatchObject({ option: "timeoutMs" });
+    // Nothing was closed by the refused calls.
+    expect(channel.isClosed).toBe(false);
+    expect(await n.sendAndReceive(route(channel, "echoer"), "still open", { timeout: 20_000 })).toBe("still open");
+    await channel.close({ timeoutMs: Infinity });
+    expect(channel.isClosed).toBe(true);
+  });
+});

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from "@hopwire/runtime";
+import { checkOptionKeys, InvalidOptionError } from "@hopwire/runtime";
 
 /**
  * Bounds on the handshakes a listener has not finished. A started handshake holds a responder
@@ -27,17 +27,21 @@ export const DEFAULT_HANDSHAKE_LIMITS: HandshakeLimits = Object.freeze({
 });
 
 export function validateHandshakeLimits(limits: Partial<HandshakeLimits>): HandshakeLimits {
+  // First: a misspelt key would otherwise leave its limit at the default without a word.
+  checkOptionKeys(limits, Object.keys(DEFAULT_HANDSHAKE_LIMITS), "handshakeLimits", "handshakeLimits");
   const resolved = { ...DEFAULT_HANDSHAKE_LIMITS, ...limits };
   for (const key of Object.keys(DEFAULT_HANDSHAKE_LIMITS) as (keyof HandshakeLimits)[]) {
     const v = resolved[key];
     const min = key === "refusalsPerSecondPerConnection" ? 0 : 1;
-    if (!Number.isSafeInteger(v) || v < min) throw new InvalidOptionError(`handshakeLimits.${key} must be an integer of at least ${min}; got ${String(v)}`);
+    if (!Number.isSafeInteger(v) || v < min) {
+      throw new InvalidOptionError(`handshakeLimits.${key} must be an integer of at least ${min}; got ${String(v)}`, { option: `handshakeLimits.${key}` });
+    }
   }
-  for (const key of Object.keys(resolved) as (keyof HandshakeLimits)[]) {
-    if (!(key in DEFAULT_HANDSHAKE_LIMITS)) throw new InvalidOptionError(`handshakeLimits has no option "${String(key)}"`);
-  }
+
   if (resolved.maxPendingPerConnection > resolved.maxPending) {
-    throw new InvalidOptionError("handshakeLimits.maxPendingPerConnection must not exceed handshakeLimits.maxPending");
+    throw new InvalidOptionError("handshakeLimits.maxPendingPerConnection must not exceed handshakeLimits.maxPending", {
+      option: "handshakeLimits.maxPendingPerConnection",
+    });
   }
   return Object.freeze(resolved);
 }

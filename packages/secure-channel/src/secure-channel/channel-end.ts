@@ -385,7 +385,8 @@ export class ChannelEnd implements ChannelCipherSink {
   whenSent(timeoutMs: number): Promise<void> {
     if (this.#allSent() || this.#state === "closed") return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
+      // Infinity waits for everything queued (a timer would fire at once for it).
+      const timer = timeoutMs === Number.POSITIVE_INFINITY ? undefined : setTimeout(done, timeoutMs);
       function done(): void {
         clearTimeout(timer);
         resolve();

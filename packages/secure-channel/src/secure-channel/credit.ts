@@ -16,7 +16,7 @@
  * nearly empty; the receiver announces at the latest when a quarter is consumed, so that state
  * is always reached and the sender never waits for credit that will not come.
  */
-import { InvalidOptionError } from "@hopwire/runtime";
+import { checkOptionKeys, InvalidOptionError } from "@hopwire/runtime";
 
 /** A credit window: how many messages and bytes may be in flight. */
 export interface CreditWindow {
@@ -40,11 +40,12 @@ const TWO_POW_32 = 0x1_0000_0000;
 const MAX_WINDOW = 0xffff_ffff;
 
 export function validateWindow(window: Partial<CreditWindow>, fallback: CreditWindow = DEFAULT_RECEIVE_WINDOW): CreditWindow {
+  checkOptionKeys(window, ["messages", "bytes"], "receiveWindow", "receiveWindow");
   const resolved = { messages: window.messages ?? fallback.messages, bytes: window.bytes ?? fallback.bytes };
   for (const key of ["messages", "bytes"] as const) {
     const v = resolved[key];
     if (!Number.isSafeInteger(v) || v < 1 || v > MAX_WINDOW) {
-      throw new InvalidOptionError(`receiveWindow.${key} must be an integer from 1 to ${MAX_WINDOW}, got ${String(v)}`);
+      throw new InvalidOptionError(`receiveWindow.${key} must be an integer from 1 to ${MAX_WINDOW}, got ${String(v)}`, { option: `receiveWindow.${key}` });
     }
   }
   return Object.freeze(resolved);

@@ -1,4 +1,5 @@
 import {
+  checkTimeoutOption,
   DEFAULT_MAILBOX_LIMITS,
   InvalidOptionError,
   resolveMailboxLimits,
@@ -38,7 +39,7 @@ abstract class ChannelOptionsBase {
    */
   withPeerTimeout(ms: number): this {
     if (typeof ms !== "number" || !Number.isFinite(ms) || ms < MIN_PEER_TIMEOUT) {
-      throw new InvalidOptionError(`peerTimeout must be a number of ms, at least ${MIN_PEER_TIMEOUT}; got ${String(ms)}`);
+      throw new InvalidOptionError(`peerTimeout must be a number of ms, at least ${MIN_PEER_TIMEOUT}; got ${String(ms)}`, { option: "peerTimeout" });
     }
     this.peerTimeout = ms;
     return this;
@@ -50,7 +51,7 @@ abstract class ChannelOptionsBase {
    */
   withKeepaliveInterval(ms: number): this {
     if (typeof ms !== "number" || !Number.isFinite(ms) || ms < MIN_KEEPALIVE_INTERVAL) {
-      throw new InvalidOptionError(`keepaliveInterval must be a number of ms, at least ${MIN_KEEPALIVE_INTERVAL}; got ${String(ms)}`);
+      throw new InvalidOptionError(`keepaliveInterval must be a number of ms, at least ${MIN_KEEPALIVE_INTERVAL}; got ${String(ms)}`, { option: "keepaliveInterval" });
     }
     this.keepaliveInterval = ms;
     return this;
@@ -62,7 +63,7 @@ abstract class ChannelOptionsBase {
    * back as messages are routed on, and is held while their destination mailbox is full.
    */
   withReceiveWindow(window: Partial<CreditWindow>): this {
-    if (window === null || typeof window !== "object") throw new InvalidOptionError("receiveWindow must be an object");
+    if (window === null || typeof window !== "object") throw new InvalidOptionError("receiveWindow must be an object", { option: "receiveWindow" });
     this.receiveWindow = validateWindow(window);
     return this;
   }
@@ -78,7 +79,7 @@ abstract class ChannelOptionsBase {
 
   /** Who may be on the other end (default: everyone who proves an identity). Checked on both sides. */
   withTrustPolicy(policy: TrustPolicy): this {
-    if (typeof policy !== "function") throw new InvalidOptionError("trustPolicy must be a function (see trustIdentifier, trustEveryone)");
+    if (typeof policy !== "function") throw new InvalidOptionError("trustPolicy must be a function (see trustIdentifier, trustEveryone)", { option: "trustPolicy" });
     this.trustPolicy = policy;
     return this;
   }
@@ -91,7 +92,7 @@ abstract class ChannelOptionsBase {
 
   /** Messages per key before both sides rekey (Noise REKEY). */
   withRekeyInterval(messages: number): this {
-    if (!Number.isSafeInteger(messages) || messages < 1) throw new InvalidOptionError("rekeyInterval must be a positive integer");
+    if (!Number.isSafeInteger(messages) || messages < 1) throw new InvalidOptionError("rekeyInterval must be a positive integer", { option: "rekeyInterval" });
     this.rekeyInterval = messages;
     return this;
   }
@@ -105,16 +106,17 @@ abstract class ChannelOptionsBase {
    */
   withCryptoThreads(threads: number | "auto"): this {
     if (threads !== "auto" && (!Number.isSafeInteger(threads) || threads < 0 || threads > MAX_CRYPTO_THREADS)) {
-      throw new InvalidOptionError(`cryptoThreads must be "auto" or an integer from 0 to ${MAX_CRYPTO_THREADS}; got ${JSON.stringify(threads)}`);
+      throw new InvalidOptionError(`cryptoThreads must be "auto" or an integer from 0 to ${MAX_CRYPTO_THREADS}; got ${JSON.stringify(threads)}`, {
+        option: "cryptoThreads",
+      });
     }
     this.cryptoThreads = threads;
     return this;
   }
 
-  /** How long a handshake may take, in ms. */
+  /** How long a handshake may take, in ms: a positive number up to 2^31 - 1, or Infinity. */
   withHandshakeTimeout(ms: number): this {
-    if (typeof ms !== "number" || !(ms > 0)) throw new InvalidOptionError("handshakeTimeout must be a positive number of ms");
-    this.handshakeTimeout = ms;
+    this.handshakeTimeout = checkTimeoutOption(ms, "handshakeTimeout");
     return this;
   }
 }
@@ -143,7 +145,7 @@ export class SecureChannelListenerOptions extends ChannelOptionsBase {
    * return route: the TCP connection it came in on.
    */
   withHandshakeLimits(limits: Partial<HandshakeLimits>): this {
-    if (limits === null || typeof limits !== "object") throw new InvalidOptionError("handshakeLimits must be an object");
+    if (limits === null || typeof limits !== "object") throw new InvalidOptionError("handshakeLimits must be an object", { option: "handshakeLimits" });
     this.handshakeLimits = validateHandshakeLimits(limits);
     return this;
   }
@@ -154,7 +156,7 @@ export class SecureChannelListenerOptions extends ChannelOptionsBase {
    */
   asConsumer(flowControlId: FlowControlId): this {
     if (typeof flowControlId !== "string" || flowControlId.length === 0) {
-      throw new InvalidOptionError("asConsumer needs a flow control id (e.g. listener.flowControlId)");
+      throw new InvalidOptionError("asConsumer needs a flow control id (e.g. listener.flowControlId)", { option: "asConsumer" });
     }
     this.consumerOf.push(flowControlId);
     return this;

@@ -1,4 +1,4 @@
-import { route, type Address, type FlowControlId, type Route } from "@hopwire/runtime";
+import { checkOptionKeys, checkTimeoutOption, InvalidOptionError, route, type Address, type FlowControlId, type Route } from "@hopwire/runtime";
 import type { Identifier } from "../identity/identifier.js";
 import type { ChannelEnd } from "./channel-end.js";
 import type { SecureChannelClosedError } from "./channel-errors.js";
@@ -70,6 +70,8 @@ export class SecureChannel {
    * the peer is told, keys are dropped, the addresses go away.
    */
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    // Checked before anything closes: `{ timeout }` (the name elsewhere) was ignored, and a bad timeoutMs closed at once.
+    checkCloseOptions(options);
     await this.#end.whenSent(options.timeoutMs ?? this.#end.options.handshakeTimeout);
     this.#end.close();
   }
@@ -78,4 +80,12 @@ export class SecureChannel {
   toString(): string {
     return `SecureChannel(${this.address.toString()} ↔ ${this.#end.peerIdentifier ?? "?"})`;
   }
+}
+
+/** `close({ timeoutMs })`: that key only, a positive number of ms or Infinity (wait for everything queued). */
+function checkCloseOptions(options: unknown): void {
+  if (options === null || typeof options !== "object") throw new InvalidOptionError("close options must be an object such as { timeoutMs: 1000 }");
+  checkOptionKeys(options, ["timeoutMs"], "close options");
+  const { timeoutMs } = options as { timeoutMs?: unknown };
+  if (timeoutMs !== undefined) checkTimeoutOption(timeoutMs, "timeoutMs", "close options");
 }
