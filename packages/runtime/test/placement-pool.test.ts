@@ -133,6 +133,7 @@ describe('placement "pool"', () => {
       expect((error as Error).cause).toBeInstanceOf(InvalidOptionError);
       await expect(n.send("bad", "x")).rejects.toBeInstanceOf(UnknownAddressError);
       await expect(n.startProcessor("ticker", Ticker, { placement: "pool", args: ["app", 1] })).rejects.toBeInstanceOf(InvalidOptionError);
+      await expect(n.startProcessor("ticker", Ticker, { placement: "pool", args: ["app", 1] })).rejects.toMatchObject({ option: "placement" });
     });
   });
 

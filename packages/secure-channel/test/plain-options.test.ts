@@ -67,6 +67,7 @@ describe("secure channel options as plain objects", () => {
     await expect(createSecureChannelListener(n, id, "c", { consumerOf: "" })).rejects.toBeInstanceOf(InvalidOptionError);
     await expect(createSecureChannel(n, id, route("a"), { timeout: -1 })).rejects.toThrow(/handshakeTimeout/);
     await expect(createSecureChannel(n, id, route("a"), { timeout: 5, handshakeTimeout: 5 })).rejects.toThrow(/not both/);
+    await expect(createSecureChannel(n, id, route("a"), { timeout: 5, handshakeTimeout: 5 })).rejects.toMatchObject({ option: "timeout" });
     await expect(createSecureChannel(n, id, route("a"), { cryptoThreads: 99 })).rejects.toThrow(/cryptoThreads/);
   });
 });

@@ -48,7 +48,9 @@ function plainWait(options: unknown, wait: WaitOptions, call: string): WaitOptio
     throw new InvalidOptionError(`${call} options must be a Tcp${call === "listen" ? "Listener" : "Connection"}Options or a plain object`);
   }
   if (wait !== undefined && wait !== null && typeof wait === "object" && (wait.signal !== undefined || wait.timeout !== undefined)) {
-    throw new InvalidOptionError(`${call}: pass signal and timeout in the options object, not also as a third argument`);
+    throw new InvalidOptionError(`${call}: pass signal and timeout in the options object, not also as a third argument`, {
+      option: wait.timeout !== undefined ? "timeout" : "signal",
+    });
   }
   const { signal, timeout } = options as WaitOptions;
   return { ...(signal !== undefined ? { signal } : {}), ...(timeout !== undefined ? { timeout } : {}) };

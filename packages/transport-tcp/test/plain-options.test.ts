@@ -39,6 +39,7 @@ describe("TCP options as plain objects", () => {
     await expect(tcp.connect("127.0.0.1:1", { consumerOf: [""] })).rejects.toThrow(/asConsumer/);
     await expect(tcp.connect("127.0.0.1:1", { timeout: -1 })).rejects.toThrow(/timeout/);
     await expect(tcp.connect("127.0.0.1:1", { timeout: 1 }, { timeout: 2 })).rejects.toThrow(/not also as a third argument/);
+    await expect(tcp.connect("127.0.0.1:1", { timeout: 1 }, { timeout: 2 })).rejects.toMatchObject({ option: "timeout" });
     await expect(tcp.connect("127.0.0.1:1", { signal: "no" } as never)).rejects.toBeInstanceOf(InvalidOptionError);
     // The builder keeps working, with its wait as the third argument.
     await expect(tcp.connect("127.0.0.1:1", new TcpConnectionOptions(), { timeout: -1 })).rejects.toThrow(/timeout/);

@@ -59,7 +59,7 @@ export class PoolPlacement implements OffThreadPlacement {
 
   async start(request: PlacementRequest): Promise<WorkerHandle> {
     if (request.kind === "processor") {
-      throw new InvalidOptionError('A processor cannot run in the pool: its loop needs a thread of its own (use placement "thread")');
+      throw new InvalidOptionError('A processor cannot run in the pool: its loop needs a thread of its own (use placement "thread")', { option: "placement" });
     }
     const spec: PoolWorkerSpec = {
       id: randomBytes(8).toString("hex"),

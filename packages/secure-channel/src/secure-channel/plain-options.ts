@@ -41,7 +41,7 @@ export function toSecureChannelOptions(options: SecureChannelOptions | SecureCha
   if (options === undefined || options instanceof SecureChannelOptions) return options ?? new SecureChannelOptions();
   if (!isPlainObject(options)) throw new InvalidOptionError("createSecureChannel options must be a SecureChannelOptions or a plain object");
   if (options.timeout !== undefined && options.handshakeTimeout !== undefined) {
-    throw new InvalidOptionError("createSecureChannel options: give timeout or handshakeTimeout, not both");
+    throw new InvalidOptionError("createSecureChannel options: give timeout or handshakeTimeout, not both", { option: "timeout" });
   }
   return applyPlainOptions(new SecureChannelOptions(), options as Record<string, unknown>, "createSecureChannel options", {
     timeout: (b, value) => b.withHandshakeTimeout(value as number),
