@@ -156,7 +156,17 @@ describe("identity files", () => {
     expect(JSON.parse(await readFile(path, "utf8"))).toHaveProperty("secretKey");
   });
 
-  it("refuses a file that is not JSON without quoting it", async () => {
+  it("saveIdentity and loadIdentity take { signal } only: a misspelt key is an InvalidOptionError, and nothing is written", async () => {
+    const path = join(directory, "identity.json");
+    const error = await saveIdentity(createIdentity(), path, { sigal: new AbortController().signal } as never).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "OPTION_INVALID", option: "sigal", message: expect.stringMatching(/did you mean "signal"\?/) });
+    await expect(stat(path)).rejects.toMatchObject({ code: "ENOENT" });
+    await saveIdentity(createIdentity(), path, { signal: new AbortController().signal });
+    await expect(loadIdentity(path, undefined, { timeout: 5 } as never)).rejects.toMatchObject({ code: "OPTION_INVALID", option: "timeout" });
+    await expect(loadIdentity(path, undefined, { signal: "stop" } as never)).rejects.toMatchObject({ code: "OPTION_INVALID", option: "signal" });
+  });
+
+    it("refuses a file that is not JSON without quoting it", async () => {
     const path = join(directory, "broken.json");
     await writeFile(path, `{"secretKey": "${toHex(SECRET)}"`);
     const error = await loadIdentity(path).catch((e: unknown) => e);

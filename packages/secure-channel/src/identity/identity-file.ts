@@ -1,14 +1,17 @@
 import { randomBytes } from "node:crypto";
+import { checkWaitOptions } from "@hopwire/runtime";
 import { chmod, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import type { CryptoProvider } from "../crypto/provider.js";
 import { InvalidIdentityExportError } from "../errors.js";
 import { exportIdentity, importIdentity } from "./identity-export.js";
 import type { Identity } from "./identity.js";
 
-/** Options of saveIdentity and loadIdentity: an AbortSignal. */
+/** Options of saveIdentity and loadIdentity: an AbortSignal (any other key is an InvalidOptionError). */
 export interface IdentityFileOptions {
   readonly signal?: AbortSignal;
 }
+
+const FILE_OPTIONS = ["signal"];
 
 /**
  * Writes the identity (secret key included) as JSON readable by the owner only (0o600).
@@ -17,6 +20,7 @@ export interface IdentityFileOptions {
  * alone does nothing to an existing file) and readers never see half a file.
  */
 export async function saveIdentity(identity: Identity, path: string, options: IdentityFileOptions = {}): Promise<void> {
+  checkWaitOptions(options, "saveIdentity options", FILE_OPTIONS);
   const text = `${JSON.stringify(exportIdentity(identity), null, 2)}\n`;
   const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
   try {
@@ -31,6 +35,7 @@ export async function saveIdentity(identity: Identity, path: string, options: Id
 
 /** Reads a file written by saveIdentity() and imports it (with all of importIdentity's checks). */
 export async function loadIdentity(path: string, provider?: CryptoProvider, options: IdentityFileOptions = {}): Promise<Identity> {
+  checkWaitOptions(options, "loadIdentity options", FILE_OPTIONS);
   const text = await readFile(path, { encoding: "utf8", signal: options.signal });
   let data: unknown;
   try {
