@@ -1,3 +1,4 @@
+import { expect } from "vitest";
 import { createLogger, node, type Logger, type Node, type NodeOptions } from "@hopwire/runtime";
 
 /** A logger that keeps every line, and lets a test wait for one (an event, not a sleep). */
@@ -31,5 +32,23 @@ export async function withNode<T>(options: NodeOptions, body: (n: Node) => Promi
     return await body(n);
   } finally {
     await n.stop();
+  }
+}
+
+/** A matcher for the InvalidOptionError that names `option` (and whose message matches `message`, if given). */
+export function invalidOption(option: string, message?: RegExp): unknown {
+  return expect.objectContaining({ name: "InvalidOptionError", code: "OPTION_INVALID", option, ...(message ? { message: expect.stringMatching(message) } : {}) });
+}
+
+/** What node(options) throws, or "accepted" (the node it made is stopped). */
+export async function nodeError(options: unknown): Promise<unknown> {
+  let n: Node | undefined;
+  try {
+    n = await node(options as never);
+    return "accepted";
+  } catch (error) {
+    return error;
+  } finally {
+    await n?.stop();
   }
 }

@@ -1,32 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { Address, node, route, startRelay, type Node } from "@hopwire/runtime";
+import { Address, route, startRelay } from "@hopwire/runtime";
 import { Echoer, OptionProber } from "./fixtures/workers.js";
-import { withNode } from "./helpers.js";
+import { invalidOption, nodeError, withNode } from "./helpers.js";
 
 // README: "an unknown key is an InvalidOptionError that names it". Node options, mailbox and
 // pool limits, and a thread's startWorker options took a misspelt key without a word.
 
-function invalid(option: string, message?: RegExp): unknown {
-  return expect.objectContaining({ name: "InvalidOptionError", code: "OPTION_INVALID", option, ...(message ? { message: expect.stringMatching(message) } : {}) });
-}
-
 describe("node options", () => {
-  async function nodeError(options: unknown): Promise<unknown> {
-    let n: Node | undefined;
-    try {
-      n = await node(options as never);
-      return "accepted";
-    } catch (error) {
-      return error;
-    } finally {
-      await n?.stop();
-    }
-  }
-
   it("an unknown key, also in mailbox and pool, is an InvalidOptionError naming it", async () => {
-    expect(await nodeError({ warnigns: false })).toEqual(invalid("warnigns", /^node options: unknown option "warnigns"; did you mean "warnings"\? known options: /));
-    expect(await nodeError({ mailbox: { foo: 1 } })).toEqual(invalid("mailbox.foo", /^mailbox: unknown option "foo"; known options: maxMessages, maxBytes$/));
-    expect(await nodeError({ pool: { maxThread: 2 } })).toEqual(invalid("pool.maxThread", /did you mean "maxThreads"\?/));
+    expect(await nodeError({ warnigns: false })).toEqual(invalidOption("warnigns", /^node options: unknown option "warnigns"; did you mean "warnings"\? known options: /));
+    expect(await nodeError({ mailbox: { foo: 1 } })).toEqual(invalidOption("mailbox.foo", /^mailbox: unknown option "foo"; known options: maxMessages, maxBytes$/));
+    expect(await nodeError({ pool: { maxThread: 2 } })).toEqual(invalidOption("pool.maxThread", /did you mean "maxThreads"\?/));
   });
 });
 
@@ -35,8 +19,8 @@ describe("startWorker options from a worker's thread are checked there", () => {
     await withNode({}, async (n) => {
       await n.startWorker("prober", OptionProber);
       const ask = (body: unknown) => n.sendAndReceive<Record<string, unknown>>("prober", body, { timeout: 20_000 });
-      expect(await ask({ op: "startWorker", target: "w1", options: { placment: "pool" } })).toEqual(invalid("placment", /did you mean "placement"\?/));
-      expect(await ask({ op: "startWorker", target: "w2", options: { mailbox: { maxMesages: 5 } } })).toEqual(invalid("mailbox.maxMesages", /did you mean "maxMessages"\?/));
+      expect(await ask({ op: "startWorker", target: "w1", options: { placment: "pool" } })).toEqual(invalidOption("placment", /did you mean "placement"\?/));
+      expect(await ask({ op: "startWorker", target: "w2", options: { mailbox: { maxMesages: 5 } } })).toEqual(invalidOption("mailbox.maxMesages", /did you mean "maxMessages"\?/));
       expect(n.router.has(Address.parse("w1")) || n.router.has(Address.parse("w2"))).toBe(false);
       // Good options still work from there.
       expect(await ask({ op: "startWorker", target: "w3", options: { placement: "main" } })).toEqual({ ok: true });
@@ -47,9 +31,9 @@ describe("startWorker options from a worker's thread are checked there", () => {
 describe("startWorker options on the main thread", () => {
   it("a misspelt key is an InvalidOptionError with the option and a suggestion, as in mailbox", async () => {
     await withNode({}, async (n) => {
-      await expect(n.startWorker("a", Echoer, { placment: "pool" } as never)).rejects.toEqual(invalid("placment", /did you mean "placement"\?/));
-      await expect(n.startWorker("b", Echoer, { mailbox: { maxMesages: 5 } } as never)).rejects.toEqual(invalid("mailbox.maxMesages", /did you mean "maxMessages"\?/));
-      await expect(n.startProcessor("c", Echoer as never, { args: 1 } as never)).rejects.toEqual(invalid("args"));
+      await expect(n.startWorker("a", Echoer, { placment: "pool" } as never)).rejects.toEqual(invalidOption("placment", /did you mean "placement"\?/));
+      await expect(n.startWorker("b", Echoer, { mailbox: { maxMesages: 5 } } as never)).rejects.toEqual(invalidOption("mailbox.maxMesages", /did you mean "maxMessages"\?/));
+      await expect(n.startProcessor("c", Echoer as never, { args: 1 } as never)).rejects.toEqual(invalidOption("args"));
       expect(n.router.has(Address.parse("a")) || n.router.has(Address.parse("b"))).toBe(false);
     });
   });
@@ -59,7 +43,7 @@ describe("startRelay options", () => {
   it("a misspelt key is an InvalidOptionError (openFlowControl: false opened them anyway)", async () => {
     await withNode({}, async (n) => {
       await expect(startRelay(n, "r", route("x"), { openFlowControl: false } as never)).rejects.toEqual(
-        invalid("openFlowControl", /^startRelay options: unknown option "openFlowControl"; did you mean "openFlowControls"\?/),
+        invalidOption("openFlowControl", /^startRelay options: unknown option "openFlowControl"; did you mean "openFlowControls"\?/),
       );
       expect(n.router.has(Address.parse("r"))).toBe(false);
       await startRelay(n, "r", route("x"), { openFlowControls: false });

@@ -1,19 +1,16 @@
 import { describe, expect, it } from "vitest";
 import {
   AbortError,
-  Address,
   encodeBody,
   InvalidOptionError,
   LocalMessage,
-  node,
   route,
   TimeoutError,
   type Context,
-  type Node,
   type Routed,
 } from "@hopwire/runtime";
-import { Echoer, OptionProber } from "./fixtures/workers.js";
-import { withNode } from "./helpers.js";
+import { OptionProber } from "./fixtures/workers.js";
+import { invalidOption, nodeError, withNode } from "./helpers.js";
 
 // README: "an unknown key is an InvalidOptionError that names it". These calls took options
 // they never checked: a timeout of "1s" or NaN waited for ever, -5 and 0 timed out at once,
@@ -32,10 +29,6 @@ async function outcome(promise: Promise<unknown>, ms = 1_000): Promise<unknown> 
 
 /** A worker on the main thread that never replies. */
 const silent = { handleMessage: () => {} };
-
-function invalid(option: string, message?: RegExp): unknown {
-  return expect.objectContaining({ name: "InvalidOptionError", code: "OPTION_INVALID", option, ...(message ? { message: expect.stringMatching(message) } : {}) });
-}
 
 describe("send and sendAndReceive options on the main thread", () => {
   it("a timeout that is not a positive number of ms (or Infinity) is an InvalidOptionError naming it, not a wait for ever or an instant timeout", async () => {
@@ -79,14 +72,14 @@ describe("send and sendAndReceive options on the main thread", () => {
     await withNode({}, async (n) => {
       // Tells the node's own context what it got.
       await n.startWorker("e", { handleMessage: (ctx: Context, m: Routed) => ctx.send("app", m.body) }, { placement: "main" });
-      await expect(n.send("e", "x", { timeout: -5 })).rejects.toEqual(invalid("timeout", /^send options: timeout must be/));
-      await expect(n.send("e", "x", { timeout: "5" as never })).rejects.toEqual(invalid("timeout"));
-      await expect(n.send("e", "x", { timout: 100 } as never)).rejects.toEqual(invalid("timout", /did you mean "timeout"\?/));
-      await expect(n.send("e", "x", { signal: "stop" as never })).rejects.toEqual(invalid("signal"));
+      await expect(n.send("e", "x", { timeout: -5 })).rejects.toEqual(invalidOption("timeout", /^send options: timeout must be/));
+      await expect(n.send("e", "x", { timeout: "5" as never })).rejects.toEqual(invalidOption("timeout"));
+      await expect(n.send("e", "x", { timout: 100 } as never)).rejects.toEqual(invalidOption("timout", /did you mean "timeout"\?/));
+      await expect(n.send("e", "x", { signal: "stop" as never })).rejects.toEqual(invalidOption("signal"));
       await expect(n.send("e", "x", null as never)).rejects.toBeInstanceOf(InvalidOptionError);
       const message = new LocalMessage(route("e"), route("app"), encodeBody("forwarded"));
-      await expect(n.forward(message, { timeout: 0 })).rejects.toEqual(invalid("timeout", /^forward options: /));
-      await expect(n.forward(message, { timeoutMs: 5 } as never)).rejects.toEqual(invalid("timeoutMs", /did you mean "timeout"\?/));
+      await expect(n.forward(message, { timeout: 0 })).rejects.toEqual(invalidOption("timeout", /^forward options: /));
+      await expect(n.forward(message, { timeoutMs: 5 } as never)).rejects.toEqual(invalidOption("timeoutMs", /did you mean "timeout"\?/));
       // What the options allow still goes, and only that.
       await n.send("e", "sent", { timeout: 5_000 });
       await n.send("e", "sent too", { timeout: Infinity, signal: new AbortController().signal });
@@ -100,8 +93,8 @@ describe("send and sendAndReceive options on the main thread", () => {
 
   it("receive checks its options the same way", async () => {
     await withNode({}, async (n) => {
-      await expect(n.receive({ timeout: -1 })).rejects.toEqual(invalid("timeout", /^receive options: /));
-      await expect(n.receive({ timeot: 5 } as never)).rejects.toEqual(invalid("timeot"));
+      await expect(n.receive({ timeout: -1 })).rejects.toEqual(invalidOption("timeout", /^receive options: /));
+      await expect(n.receive({ timeot: 5 } as never)).rejects.toEqual(invalidOption("timeot"));
     });
   });
 });
@@ -114,11 +107,11 @@ describe("send and sendAndReceive options from a worker's thread or pool slot ar
       const ask = (body: unknown) => n.sendAndReceive<Record<string, unknown>>("prober", body, { timeout: 20_000 });
       // Without the check these waited for ever (the prober never answered) or timed out at once.
       for (const timeout of ["1s", -5, 0]) {
-        expect(await ask({ op: "sendAndReceive", target: "s", options: { timeout } }), `timeout ${timeout}`).toEqual(invalid("timeout"));
+        expect(await ask({ op: "sendAndReceive", target: "s", options: { timeout } }), `timeout ${timeout}`).toEqual(invalidOption("timeout"));
       }
-      expect(await ask({ op: "sendAndReceive", target: "s", options: { timeot: 100 } })).toEqual(invalid("timeot", /did you mean "timeout"\?/));
-      expect(await ask({ op: "send", target: "s", options: { timeout: -5 } })).toEqual(invalid("timeout", /^send options: /));
-      expect(await ask({ op: "send", target: "s", options: { timout: 100 } })).toEqual(invalid("timout"));
+      expect(await ask({ op: "sendAndReceive", target: "s", options: { timeot: 100 } })).toEqual(invalidOption("timeot", /did you mean "timeout"\?/));
+      expect(await ask({ op: "send", target: "s", options: { timeout: -5 } })).toEqual(invalidOption("timeout", /^send options: /));
+      expect(await ask({ op: "send", target: "s", options: { timout: 100 } })).toEqual(invalidOption("timout"));
     });
   });
 
@@ -127,33 +120,21 @@ describe("send and sendAndReceive options from a worker's thread or pool slot ar
       await n.startWorker("s", silent, { placement: "main" });
       await n.startWorker("prober", OptionProber, { placement: "pool" });
       const ask = (body: unknown) => n.sendAndReceive<Record<string, unknown>>("prober", body, { timeout: 20_000 });
-      expect(await ask({ op: "send", target: "s", options: { timeout: -5 } })).toEqual(invalid("timeout"));
-      expect(await ask({ op: "send", target: "s", options: { timout: 100 } })).toEqual(invalid("timout"));
+      expect(await ask({ op: "send", target: "s", options: { timeout: -5 } })).toEqual(invalidOption("timeout"));
+      expect(await ask({ op: "send", target: "s", options: { timout: 100 } })).toEqual(invalidOption("timout"));
       expect(await ask({ op: "send", target: "s", options: { timeout: 100 } })).toEqual({ ok: true });
     });
   });
 });
 
 describe("the node's default timeout", () => {
-  async function nodeError(options: unknown): Promise<unknown> {
-    let n: Node | undefined;
-    try {
-      n = await node(options as never);
-      return "accepted";
-    } catch (error) {
-      return error;
-    } finally {
-      await n?.stop();
-    }
-  }
-
   it("sendAndReceiveTimeout takes what a call's timeout takes; shutdownTimeout must be a timer's delay", async () => {
     for (const bad of ["30s", Number.NaN, 0, -1, 2 ** 31]) {
-      expect(await nodeError({ sendAndReceiveTimeout: bad }), String(bad)).toEqual(invalid("sendAndReceiveTimeout"));
+      expect(await nodeError({ sendAndReceiveTimeout: bad }), String(bad)).toEqual(invalidOption("sendAndReceiveTimeout"));
     }
     expect(await nodeError({ sendAndReceiveTimeout: Infinity })).toBe("accepted");
     // A timer fires at once for these: the thread would be terminated without its shutdown.
-    expect(await nodeError({ shutdownTimeout: Infinity })).toEqual(invalid("shutdownTimeout"));
-    expect(await nodeError({ shutdownTimeout: 2 ** 31 })).toEqual(invalid("shutdownTimeout"));
+    expect(await nodeError({ shutdownTimeout: Infinity })).toEqual(invalidOption("shutdownTimeout"));
+    expect(await nodeError({ shutdownTimeout: 2 ** 31 })).toEqual(invalidOption("shutdownTimeout"));
   });
 });
