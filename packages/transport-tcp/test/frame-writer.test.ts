@@ -3,7 +3,7 @@ import net, { type Socket } from "node:net";
 import { once } from "node:events";
 import { Address, LocalMessage, Route, decodeEnvelopeHead } from "@hopwire/runtime";
 import { FrameTooLargeError, MAX_FRAME_LENGTH, PROTOCOL_VERSION, REPEATED_HEAD_FRAME } from "@hopwire/transport-tcp";
-import { COPY_THRESHOLD, FrameWriter } from "../dist/frame-writer.js";
+import { COPY_THRESHOLD, FrameWriter, MAX_HOLD_MS } from "../dist/frame-writer.js";
 import { FrameReader } from "../dist/frame-reader.js";
 import { messagesOf } from "./support.js";
 
@@ -51,7 +51,7 @@ function turn(): Promise<void> {
 describe("FrameWriter", () => {
   it("writes the version byte, then one batch per turn that decodes to exactly what was queued", async () => {
     const { socket, writes } = fakeSocket();
-    const writer = new FrameWriter(socket, () => {});
+    const writer = new FrameWriter(socket, () => {}, Infinity); // exact batching: no early flush (MAX_HOLD_MS), whatever the machine's load
     writer.writeVersion();
     const sent: LocalMessage[] = [];
     let seed = 11;
@@ -90,7 +90,7 @@ describe("FrameWriter", () => {
 
   it("a frame for an idle socket goes out in its caller's turn with what the caller and earlier microtasks sent; later frames of the turn coalesce into one batch", async () => {
     const { socket, writes } = fakeSocket();
-    const writer = new FrameWriter(socket, () => {});
+    const writer = new FrameWriter(socket, () => {}, Infinity); // exact batching: no early flush (MAX_HOLD_MS), whatever the machine's load
     writer.writeVersion();
     await turn();
     const before = writes.length;
@@ -116,6 +116,30 @@ describe("FrameWriter", () => {
     writer.enqueue(message(5));
     await Promise.resolve();
     expect(writes).toHaveLength(before + 3);
+  });
+
+  it("hands a frame on before its turn ends once it has waited MAX_HOLD_MS while its sender computed the next one (a listener answering handshakes)", async () => {
+    const { socket, writes } = fakeSocket();
+    const writer = new FrameWriter(socket, () => {});
+    writer.writeVersion();
+    await turn();
+    const before = writes.length;
+    const message = (i: number) => new LocalMessage(pool[0]!, returns[0]!, Buffer.alloc(16, i));
+    const work = (ms: number): void => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    // One turn: an answer, MAX_HOLD_MS of work, the next answer, and so on.
+    for (let i = 0; i < 4; i++) {
+      writer.enqueue(message(i));
+      work(2 * MAX_HOLD_MS);
+    }
+    // Each answer after the first found the one before it held too long, and took it out with it.
+    expect(writes.length - before).toBe(2);
+    await turn();
+    const frames: number[] = [];
+    new FrameReader().push(Buffer.concat([Buffer.of(PROTOCOL_VERSION), ...writes.slice(before).flat()]), messagesOf((m) => void frames.push(m.payload[0]!)));
+    expect(frames).toEqual([0, 1, 2, 3]);
   });
 
   it("writes a frame whose routes are the last head's as its payload alone, flagged; other routes, or a refused frame's, carry a head", async () => {
@@ -151,7 +175,7 @@ describe("FrameWriter", () => {
 
   it("passes a run of short repeated-head frames it received on unchanged, copied in one piece, in order with what is written around it", async () => {
     const { socket, writes } = fakeSocket();
-    const writer = new FrameWriter(socket, () => {});
+    const writer = new FrameWriter(socket, () => {}, Infinity); // exact batching: no early flush (MAX_HOLD_MS), whatever the machine's load
     // What a relay's connection read: a frame with a head, then repeated-head frames, all for the same routes.
     const payloads = Array.from({ length: 200 }, (_, i) => Buffer.alloc(64, i));
     const read = Buffer.concat(payloads.flatMap((p) => [Buffer.from([0x80, 0, 0, 64]), p]));
