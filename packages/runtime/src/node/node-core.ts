@@ -3,7 +3,7 @@ import type { Context } from "../context/context.js";
 import { Diagnostics } from "../diagnostics/diagnostics.js";
 import { DuplicateAddressError, InvalidOptionError, NodeStoppedError, UnknownAddressError, WorkerLoadError } from "../errors/errors.js";
 import { FlowControls } from "../flow-control/flow-controls.js";
-import { isPlainObject } from "../options/plain-options.js";
+import { checkStartWorkerOptions } from "../worker/start-worker-options.js";
 import { createLogger, type Logger } from "../logging/logger.js";
 import { MainProcessorHost } from "../placement/main-processor-host.js";
 import { MainWorkerHost } from "../placement/main-worker-host.js";
@@ -177,22 +177,6 @@ export class NodeCore {
     this.#placements.clear();
     this.log.debug("node stopped");
   }
-}
-
-const START_WORKER_OPTIONS = ["placement", "args", "aliases", "mailbox"];
-
-/** A plain object with known keys only: a misspelt option is an error, not a silent default. */
-function checkStartWorkerOptions(options: StartWorkerOptions): void {
-  if (!isPlainObject(options)) throw new InvalidOptionError("startWorker options must be a plain object, e.g. { placement: \"pool\" }");
-  for (const key of Object.keys(options)) {
-    if (!START_WORKER_OPTIONS.includes(key)) {
-      throw new InvalidOptionError(`startWorker options: unknown option "${key}"; known options: ${START_WORKER_OPTIONS.join(", ")}`);
-    }
-  }
-  if (options.args !== undefined && !Array.isArray(options.args)) {
-    throw new InvalidOptionError("startWorker options: args must be an array of constructor arguments");
-  }
-  if (options.aliases !== undefined && !Array.isArray(options.aliases)) throw new InvalidOptionError("startWorker options: aliases must be an array of addresses");
 }
 
 function asError(value: unknown): Error {
