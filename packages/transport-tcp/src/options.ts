@@ -29,17 +29,15 @@ function checkFlowControlId(value: unknown, where: string): FlowControlId {
  * the message (e.g. "TcpConnectionOptions.withIdleTimeout").
  */
 function checkMs(value: unknown, option: string, where?: string, allowZero = false): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > MAX_TIMER_MS) {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > MAX_TIMEOUT_MS) {
     throw new InvalidOptionError(
-      `${where === undefined ? "" : `${where}: `}${option} must be a whole number of milliseconds${allowZero ? " (0: off)" : ""} up to ${MAX_TIMER_MS}, got ${String(value)}`,
+      `${where === undefined ? "" : `${where}: `}${option} must be a whole number of milliseconds${allowZero ? " (0: off)" : ""} up to ${MAX_TIMEOUT_MS}, got ${String(value)}`,
       { option },
     );
   }
   return value;
 }
 
-/** The largest delay a Node timer takes (2^31 - 1 ms, about 24.8 days). */
-const MAX_TIMER_MS = MAX_TIMEOUT_MS;
 
 /** Checks that the keepalive fits at least twice in the peer timeout (one late keepalive must not kill a live link). */
 function checkKeepalivePair(interval: number, peerTimeout: number, where: string): void {
@@ -423,8 +421,8 @@ function keepalivePair(interval: number | undefined, peerTimeout: number | undef
     return { keepaliveInterval: Math.min(DEFAULT_KEEPALIVE_INTERVAL, Math.floor(peerTimeout / 2)), peerTimeout };
   }
   if (interval !== undefined) {
-    if (interval * 2 > MAX_TIMER_MS) {
-      throw new InvalidOptionError(`TCP transport options: keepaliveInterval must be at most ${Math.floor(MAX_TIMER_MS / 2)} ms (half the longest peerTimeout); got ${interval}`, {
+    if (interval * 2 > MAX_TIMEOUT_MS) {
+      throw new InvalidOptionError(`TCP transport options: keepaliveInterval must be at most ${Math.floor(MAX_TIMEOUT_MS / 2)} ms (half the longest peerTimeout); got ${interval}`, {
         option: "keepaliveInterval",
       });
     }

@@ -13,7 +13,6 @@ import { PendingReply } from "./pending-reply.js";
 import { SendQueue, SENT } from "./send-queue.js";
 import { checkSendOptions } from "./send-options.js";
 import { checkWaitOptions } from "../options/plain-options.js";
-import { checkStartWorkerOptions } from "../worker/start-worker-options.js";
 import { RouteMemo } from "../router/route-memo.js";
 
 /** A context on the node's main thread: it talks to the router directly. */
@@ -146,21 +145,11 @@ export class MainContext implements Context {
 
   /** Starts a worker at one or more addresses (a class runs on its own thread by default; see StartWorkerOptions.placement). */
   startWorker(address: AddressLike | AddressLike[], worker: WorkerClass | Worker, options?: StartWorkerOptions): Promise<void> {
-    try {
-      checkStartWorkerOptions(options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
     return this.#core.startWorker(address, worker, options, "worker");
   }
 
   /** Starts a processor (a worker driven by its own `process` loop) at `address`. */
   startProcessor(address: AddressLike, processor: WorkerClass<Processor> | Processor, options?: StartWorkerOptions): Promise<void> {
-    try {
-      checkStartWorkerOptions(options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
     return this.#core.startWorker(address, processor, options, "processor");
   }
 

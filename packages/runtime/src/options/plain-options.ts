@@ -156,8 +156,8 @@ export function checkWaitOptions(options: unknown, what: string, known: readonly
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     throw new InvalidOptionError(`${what} must be an object such as { timeout: 5000 }, got ${options === null ? "null" : typeof options}`);
   }
+  checkOptionKeys(options, known, what);
   const values = options as { timeout?: unknown; signal?: unknown };
-  for (const key in values) if (!known.includes(key)) throw unknownOptionError(what, key, known);
   if (values.timeout !== undefined) checkTimeoutOption(values.timeout, "timeout", what);
   if (values.signal !== undefined && !(values.signal instanceof AbortSignal)) {
     throw new InvalidOptionError(`${what}: signal must be an AbortSignal, got ${typeof values.signal}`, { option: "signal" });

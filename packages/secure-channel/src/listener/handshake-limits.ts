@@ -37,7 +37,6 @@ export function validateHandshakeLimits(limits: Partial<HandshakeLimits>): Hands
       throw new InvalidOptionError(`handshakeLimits.${key} must be an integer of at least ${min}; got ${String(v)}`, { option: `handshakeLimits.${key}` });
     }
   }
-
   if (resolved.maxPendingPerConnection > resolved.maxPending) {
     throw new InvalidOptionError("handshakeLimits.maxPendingPerConnection must not exceed handshakeLimits.maxPending", {
       option: "handshakeLimits.maxPendingPerConnection",
