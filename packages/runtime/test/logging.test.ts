@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { createLogger } from "@hopwire/runtime";
+import { createLogger, InvalidOptionError } from "@hopwire/runtime";
 import { runToExit } from "../../../test/support/children.js";
 
 async function runLogChild(debug: string | undefined): Promise<{ code: number; stderr: string }> {
@@ -55,5 +55,22 @@ describe("logging", () => {
     const off = await runLogChild(undefined);
     expect(off.code, off.stderr).toBe(0);
     expect(off.stderr).not.toMatch(/hello from/);
+  });
+  it("refuses a misspelt option, a sink that is not a function and an empty namespace, naming what is wrong", () => {
+    const refused = (call: () => unknown): InvalidOptionError => {
+      try {
+        call();
+      } catch (error) {
+        expect(error).toBeInstanceOf(InvalidOptionError);
+        return error as InvalidOptionError;
+      }
+      throw new Error("createLogger accepted it");
+    };
+    const misspelt = refused(() => createLogger("hopwire", { sinc: () => {} } as never));
+    expect(misspelt.message).toBe('logger options: unknown option "sinc"; did you mean "sink"? known options: debug, prefix, sink');
+    expect(refused(() => createLogger("hopwire", { sink: "stderr" } as never)).option).toBe("sink");
+    expect(refused(() => createLogger("hopwire", { debug: true } as never)).message).toBe("logger options: debug must be a string, got boolean");
+    expect(refused(() => createLogger("")).option).toBe("namespace");
+    expect(refused(() => createLogger("hopwire", null as never)).message).toBe("createLogger: options must be a plain object, got null");
   });
 });

@@ -13,6 +13,7 @@ describe("startWorker options", () => {
       await expect(n.startWorker("b", Echoer, { args: "x" } as never)).rejects.toThrow(/args must be an array/);
       await expect(n.startWorker("c", Echoer, { aliases: "d" } as never)).rejects.toThrow(/aliases must be an array/);
       await expect(n.startWorker("e", Echoer, new (class Opts {})() as never)).rejects.toBeInstanceOf(InvalidOptionError);
+      await expect(n.startWorker("f", Echoer, { placement: "pol" } as never)).rejects.toThrow('placement must be "thread", "pool" or "main", got "pol"');
       // None of them started anything.
       expect(n.router.has(Address.parse("a"))).toBe(false);
     });

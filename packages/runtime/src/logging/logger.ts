@@ -1,3 +1,6 @@
+import { InvalidOptionError } from "../errors/errors.js";
+import { checkOptionKeys, isPlainObject } from "../options/plain-options.js";
+
 /**
  * A small debug-style logger. Namespaces look like "hopwire:tcp"; output is enabled by
  * the DEBUG environment variable (comma-separated patterns, `*` wildcards, `-` to exclude),
@@ -62,8 +65,33 @@ export interface LoggerOptions {
 
 /** A logger for `namespace` ("hopwire:..."), silent unless DEBUG (or `options.debug`) selects it. */
 export function createLogger(namespace: string, options: LoggerOptions = {}): Logger {
+  checkLoggerArguments(namespace, options);
   const patterns = compile(options.debug ?? process.env.DEBUG ?? "");
   return make(namespace, patterns, options.prefix, options.sink ?? defaultSink);
+}
+
+const LOGGER_OPTIONS = ["debug", "prefix", "sink"] as const;
+
+/** A misspelt option or a sink that is not a function would otherwise fail later, at the first line logged, or never. */
+function checkLoggerArguments(namespace: unknown, options: unknown): void {
+  if (typeof namespace !== "string" || namespace.length === 0) {
+    throw new InvalidOptionError(`createLogger: the namespace must be a non-empty string, got ${describeValue(namespace)}`, { option: "namespace" });
+  }
+  if (!isPlainObject(options)) throw new InvalidOptionError(`createLogger: options must be a plain object, got ${describeValue(options)}`, { option: "options" });
+  checkOptionKeys(options, LOGGER_OPTIONS, "logger options");
+  for (const key of ["debug", "prefix"] as const) {
+    const value = options[key];
+    if (value !== undefined && typeof value !== "string") {
+      throw new InvalidOptionError(`logger options: ${key} must be a string, got ${describeValue(value)}`, { option: key });
+    }
+  }
+  if (options.sink !== undefined && typeof options.sink !== "function") {
+    throw new InvalidOptionError(`logger options: sink must be a function that takes one line, got ${describeValue(options.sink)}`, { option: "sink" });
+  }
+}
+
+function describeValue(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : value === null ? "null" : typeof value;
 }
 
 function make(namespace: string, patterns: Patterns, prefix: string | undefined, sink: LogSink): Logger {

@@ -190,10 +190,8 @@ function toAddresses(addressOrAddresses: AddressLike | AddressLike[], aliases: A
   return addresses;
 }
 
+/** Which placement `worker` gets (the value itself was checked with the other options, checkStartWorkerOptions). */
 function resolvePlacement(worker: unknown, placement: Placement | undefined): Placement {
-  if (placement !== undefined && placement !== "main" && placement !== "thread" && placement !== "pool") {
-    throw new InvalidOptionError(`placement must be "thread", "pool" or "main", got ${JSON.stringify(placement)}`);
-  }
   if (!isWorkerClass(worker)) {
     if (worker === null || typeof worker !== "object") throw new InvalidOptionError("worker must be a worker class or instance");
     if (placement !== undefined && placement !== "main") {
