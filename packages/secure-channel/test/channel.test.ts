@@ -234,6 +234,10 @@ describe("trust policies", () => {
     const error = await createSecureChannel(n, alice, route("black_hole"), new SecureChannelOptions().withHandshakeTimeout(200)).catch((e: unknown) => e);
     expect((error as { code: string }).code).toBe("TIMEOUT");
     expect(Date.now() - started).toBeLessThan(5_000);
+    // The message says what did not answer and what should be there.
+    expect((error as Error).message).toBe(
+      "secure channel handshake (no answer from 0#black_hole: is a secure channel listener at the end of that route?) timed out after 200 ms",
+    );
   });
 });
 

@@ -9,8 +9,11 @@ import {
   IdentityKeyMismatchError,
   InvalidIdentifierError,
   InvalidIdentityExportError,
+  InvalidOptionError,
+  UnknownCryptoProviderError,
   UnsupportedIdentityVersionError,
 } from "../dist/errors.js";
+import { nodeCryptoProvider } from "../dist/crypto/node-provider.js";
 import { identifierFromPublicKey, isIdentifier, parseIdentifier } from "../dist/identity/identifier.js";
 import { exportIdentity, importIdentity } from "../dist/identity/identity-export.js";
 import { loadIdentity, saveIdentity } from "../dist/identity/identity-file.js";
@@ -54,6 +57,29 @@ for (const provider of providers) {
     });
   });
 }
+
+describe("the crypto provider argument", () => {
+  it("takes a provider's name as well as its object, and refuses anything else by name (a node passed by mistake says so)", async () => {
+    expect(identityFromSecretKey(SECRET, "noble").identifier).toBe(identityFromSecretKey(SECRET, nodeCryptoProvider).identifier);
+    expect(identifierFromPublicKey(PUBLIC, "node")).toBe(identityFromSecretKey(SECRET).identifier);
+    const aNode = { startWorker: () => {}, router: {} };
+    expect(() => createIdentity(aNode as never)).toThrow(
+      'createIdentity: got a node where a crypto provider goes ("node", "noble" or a provider object such as nobleCryptoProvider); createIdentity takes no node',
+    );
+    for (const [call, name] of [
+      [() => identityFromSecretKey(SECRET, {} as never), "identityFromSecretKey"],
+      [() => importIdentity(exportIdentity(createIdentity()), 42 as never), "importIdentity"],
+      [() => identifierFromPublicKey(PUBLIC, null as never), "identifierFromPublicKey"],
+      [() => verifyIdentitySignature(PUBLIC, utf8("x"), new Uint8Array(64), [] as never), "verifyIdentitySignature"],
+    ] as const) {
+      expect(call).toThrow(InvalidOptionError);
+      expect(call).toThrow(new RegExp(`^${name}: the crypto provider must be "node", "noble" or a provider object`));
+    }
+    expect(() => createIdentity("nobel" as never)).toThrow(UnknownCryptoProviderError);
+    // loadIdentity refuses it before it reads the file.
+    await expect(loadIdentity("/nonexistent/identity.json", {} as never)).rejects.toBeInstanceOf(InvalidOptionError);
+  });
+});
 
 describe("identity secrets stay out of logs", () => {
   it("JSON.stringify, String() and util.inspect show only the identifier", () => {

@@ -645,7 +645,8 @@ export class TcpConnection {
   }
 
   #protocolError(error: unknown): void {
-    const reason = new ConnectionClosedError(`Closed the connection to ${this.peer}: protocol error`, { cause: error });
+    const what = error instanceof TcpProtocolError ? error.message : "protocol error";
+    const reason = new ConnectionClosedError(`Closed the connection to ${this.peer}: ${what}`, { cause: error });
     if (error instanceof TcpProtocolError) this.#log.warn(`closing the connection to ${this.peer}`, error);
     else this.#log.warn(`closing the connection to ${this.peer} after an unexpected failure`, error);
     this.#close(reason, "destroy");

@@ -53,7 +53,9 @@ export class FrameReader {
       if (end === 0) return;
       const version = chunk[0]!;
       if (version !== PROTOCOL_VERSION) {
-        throw new TcpProtocolVersionError(`The peer announced protocol version ${version}; this transport speaks ${PROTOCOL_VERSION}`);
+        // A printable byte is most likely text from a server of another protocol (HTTP answers "H").
+        const text = version >= 0x20 && version < 0x7f ? ` (the byte ${JSON.stringify(String.fromCharCode(version))}: is the peer a Hopwire node?)` : "";
+        throw new TcpProtocolVersionError(`The peer announced protocol version ${version}; this transport speaks ${PROTOCOL_VERSION}${text}`);
       }
       this.#versionChecked = true;
       offset = 1;

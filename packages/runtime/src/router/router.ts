@@ -140,8 +140,10 @@ export class Router {
     if (watchers.size === 0) return;
     // A reason that already says why the route is unavailable (e.g. a closed secure channel) is passed on as is.
     const given = typeof reason === "function" ? reason() : reason;
+    // Otherwise the reason is named in the message too: it is what the caller needs (e.g. why a connection closed).
+    const why = given instanceof Error ? `: ${given.message}` : "";
     const error =
-      given instanceof RouteUnavailableError ? given : new RouteUnavailableError(`${address.toString()} stopped before a reply arrived`, { cause: given });
+      given instanceof RouteUnavailableError ? given : new RouteUnavailableError(`${address.toString()} stopped before a reply arrived${why}`, { cause: given });
     for (const w of watchers) w(error);
   }
 

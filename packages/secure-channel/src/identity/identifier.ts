@@ -1,7 +1,7 @@
 import { toHex } from "../bytes.js";
-import { defaultCryptoProvider } from "../crypto/index.js";
+import { resolveCryptoProvider } from "../crypto/index.js";
 import { assertKey32 } from "../crypto/key-checks.js";
-import type { CryptoProvider } from "../crypto/provider.js";
+import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
 import { InvalidIdentifierError } from "../errors.js";
 
 declare const IDENTIFIER_BRAND: unique symbol;
@@ -29,7 +29,8 @@ export function parseIdentifier(value: string): Identifier {
 }
 
 /** The identifier of an Ed25519 identity public key. */
-export function identifierFromPublicKey(publicKey: Uint8Array, provider: CryptoProvider = defaultCryptoProvider): Identifier {
+export function identifierFromPublicKey(publicKey: Uint8Array, providerOrName?: CryptoProvider | CryptoProviderName): Identifier {
+  const provider = resolveCryptoProvider(providerOrName, "identifierFromPublicKey");
   assertKey32(publicKey, "identity public key");
   return `I${toHex(provider.sha256(publicKey))}` as Identifier;
 }

@@ -1,6 +1,6 @@
 import { equalBytes, fromHex, toHex } from "../bytes.js";
-import { defaultCryptoProvider } from "../crypto/index.js";
-import type { CryptoProvider } from "../crypto/provider.js";
+import { resolveCryptoProvider } from "../crypto/index.js";
+import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
 import { IdentityKeyMismatchError, InvalidIdentityExportError, UnsupportedIdentityVersionError } from "../errors.js";
 import { identityFromSecretKey, secretKeyOf, type Identity } from "./identity.js";
 
@@ -43,7 +43,8 @@ export function exportIdentity(identity: Identity): ExportedIdentity {
  * public key from the secret key and recomputes the identifier; both must match what the
  * object claims, so a tampered or mixed-up file is refused rather than trusted.
  */
-export function importIdentity(data: unknown, provider: CryptoProvider = defaultCryptoProvider): Identity {
+export function importIdentity(data: unknown, providerOrName?: CryptoProvider | CryptoProviderName): Identity {
+  const provider = resolveCryptoProvider(providerOrName, "importIdentity");
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
     throw new InvalidIdentityExportError("identity export must be an object");
   }

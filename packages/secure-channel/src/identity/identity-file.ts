@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { checkWaitOptions } from "@hopwire/runtime";
 import { chmod, readFile, rename, unlink, writeFile } from "node:fs/promises";
-import type { CryptoProvider } from "../crypto/provider.js";
+import { resolveCryptoProvider } from "../crypto/index.js";
+import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
 import { InvalidIdentityExportError } from "../errors.js";
 import { exportIdentity, importIdentity } from "./identity-export.js";
 import type { Identity } from "./identity.js";
@@ -34,8 +35,9 @@ export async function saveIdentity(identity: Identity, path: string, options: Id
 }
 
 /** Reads a file written by saveIdentity() and imports it (with all of importIdentity's checks). */
-export async function loadIdentity(path: string, provider?: CryptoProvider, options: IdentityFileOptions = {}): Promise<Identity> {
+export async function loadIdentity(path: string, providerOrName?: CryptoProvider | CryptoProviderName, options: IdentityFileOptions = {}): Promise<Identity> {
   checkWaitOptions(options, "loadIdentity options", FILE_OPTIONS);
+  const provider = resolveCryptoProvider(providerOrName, "loadIdentity"); // before the file is read
   const text = await readFile(path, { encoding: "utf8", signal: options.signal });
   let data: unknown;
   try {

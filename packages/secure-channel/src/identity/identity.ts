@@ -1,7 +1,7 @@
 import { inspect } from "node:util";
-import { defaultCryptoProvider } from "../crypto/index.js";
+import { resolveCryptoProvider } from "../crypto/index.js";
 import { assertKey32, copyPrivateKey, wipePrivateKey } from "../crypto/key-checks.js";
-import type { CryptoProvider } from "../crypto/provider.js";
+import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
 import { identifierFromPublicKey, type Identifier } from "./identifier.js";
 
 // Lets identity-export.ts read the secret key without exposing it on the class.
@@ -70,8 +70,9 @@ export function secretKeyOf(identity: Identity): Uint8Array {
   return readSecretKey(identity);
 }
 
-/** A new identity with a fresh Ed25519 key pair. */
-export function createIdentity(provider: CryptoProvider = defaultCryptoProvider): Identity {
+/** A new identity with a fresh Ed25519 key pair, made by the given crypto provider (an object, or "node" / "noble"; default node:crypto). */
+export function createIdentity(providerOrName?: CryptoProvider | CryptoProviderName): Identity {
+  const provider = resolveCryptoProvider(providerOrName, "createIdentity");
   const { privateKey, publicKey } = provider.ed25519.generateKeyPair();
   const identity = Identity.create(privateKey, publicKey, provider);
   wipePrivateKey(provider, privateKey); // the identity holds its own copy
@@ -79,7 +80,8 @@ export function createIdentity(provider: CryptoProvider = defaultCryptoProvider)
 }
 
 /** The identity whose Ed25519 secret key (32-byte seed) is `secretKey`; the input is copied. */
-export function identityFromSecretKey(secretKey: Uint8Array, provider: CryptoProvider = defaultCryptoProvider): Identity {
+export function identityFromSecretKey(secretKey: Uint8Array, providerOrName?: CryptoProvider | CryptoProviderName): Identity {
+  const provider = resolveCryptoProvider(providerOrName, "identityFromSecretKey");
   assertKey32(secretKey, "identity secret key");
   return Identity.create(secretKey, provider.ed25519.publicKey(secretKey), provider);
 }
@@ -89,7 +91,7 @@ export function verifyIdentitySignature(
   publicKey: Uint8Array,
   data: Uint8Array,
   signature: Uint8Array,
-  provider: CryptoProvider = defaultCryptoProvider,
+  providerOrName?: CryptoProvider | CryptoProviderName,
 ): boolean {
-  return provider.ed25519.verify(publicKey, data, signature);
+  return resolveCryptoProvider(providerOrName, "verifyIdentitySignature").ed25519.verify(publicKey, data, signature);
 }

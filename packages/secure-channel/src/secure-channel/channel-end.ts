@@ -299,7 +299,7 @@ export class ChannelEnd implements ChannelCipherSink {
       {
         timeout: this.options.handshakeTimeout,
         signal,
-        what: "secure channel handshake",
+        what: () => this.#handshakeWaitWhat(orConfirm),
         cleanup: () => {
           this.#handshakeWaiter = undefined;
           this.#handshakeFail = undefined;
@@ -307,6 +307,13 @@ export class ChannelEnd implements ChannelCipherSink {
         },
       },
     );
+  }
+
+  /** What a handshake wait that timed out was waiting for, and the likely cause, for its TimeoutError. */
+  #handshakeWaitWhat(orConfirm: boolean): string {
+    if (this.role === "responder") return "secure channel handshake (the initiator sent no third message)";
+    if (orConfirm) return "secure channel handshake (the responder answered, then sent no CONFIRM)";
+    return `secure channel handshake (no answer from ${this.remoteRoute.toString()}: is a secure channel listener at the end of that route?)`;
   }
 
   /** The channel is open: local workers may route through the encryptor address. */

@@ -8,7 +8,7 @@ import {
   type ResolvedMailboxLimits,
 } from "@hopwire/runtime";
 import { DEFAULT_RECEIVE_WINDOW, validateWindow, type CreditWindow } from "./credit.js";
-import { getCryptoProvider } from "../crypto/index.js";
+import { getCryptoProvider, resolveCryptoProvider } from "../crypto/index.js";
 import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
 import { trustEveryone, type TrustPolicy } from "../trust/trust-policy.js";
 import { DEFAULT_REKEY_INTERVAL } from "../channel/transport-cipher.js";
@@ -86,7 +86,7 @@ abstract class ChannelOptionsBase {
 
   /** "node" (OpenSSL; the default) or "noble" (pure JavaScript), or a provider object. */
   withCryptoProvider(provider: CryptoProviderName | CryptoProvider): this {
-    this.provider = typeof provider === "string" ? getCryptoProvider(provider) : provider;
+    this.provider = resolveCryptoProvider(provider, "withCryptoProvider");
     return this;
   }
 
