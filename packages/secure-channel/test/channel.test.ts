@@ -236,7 +236,7 @@ describe("trust policies", () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     // The message says what did not answer and what should be there.
     expect((error as Error).message).toBe(
-      "secure channel handshake (no answer from 0#black_hole: is a secure channel listener at the end of that route?) timed out after 200 ms",
+      "secure channel handshake (no answer from 0#black_hole: is a secure channel listener at the end of that route, and a consumer of the flow the handshake arrives on? Its node warns when flow controls drop a message) timed out after 200 ms",
     );
   });
 });

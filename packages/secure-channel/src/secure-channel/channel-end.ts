@@ -313,7 +313,8 @@ export class ChannelEnd implements ChannelCipherSink {
   #handshakeWaitWhat(orConfirm: boolean): string {
     if (this.role === "responder") return "secure channel handshake (the initiator sent no third message)";
     if (orConfirm) return "secure channel handshake (the responder answered, then sent no CONFIRM)";
-    return `secure channel handshake (no answer from ${this.remoteRoute.toString()}: is a secure channel listener at the end of that route?)`;
+    const to = this.remoteRoute.toString();
+    return `secure channel handshake (no answer from ${to}: is a secure channel listener at the end of that route, and a consumer of the flow the handshake arrives on? Its node warns when flow controls drop a message)`;
   }
 
   /** The channel is open: local workers may route through the encryptor address. */
