@@ -86,7 +86,7 @@ export function identityFromSecretKey(secretKey: Uint8Array, providerOrName?: Cr
   return Identity.create(secretKey, provider.ed25519.publicKey(secretKey), provider);
 }
 
-/** Whether `signature` is the identity key's signature over `data`. Never throws on bad input. */
+/** Whether `signature` is the identity key's signature over `data`. Never throws on bad keys, data or signatures (only on a provider that is not one). */
 export function verifyIdentitySignature(
   publicKey: Uint8Array,
   data: Uint8Array,
