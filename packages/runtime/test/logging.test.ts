@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { createLogger, InvalidOptionError } from "@hopwire/runtime";
 import { runToExit } from "../../../test/support/children.js";
+import { thrownOptionError } from "../../../test/support/thrown.js";
 
 async function runLogChild(debug: string | undefined): Promise<{ code: number; stderr: string }> {
   const env = { ...process.env };
@@ -57,15 +58,7 @@ describe("logging", () => {
     expect(off.stderr).not.toMatch(/hello from/);
   });
   it("refuses a misspelt option, a sink that is not a function and an empty namespace, naming what is wrong", () => {
-    const refused = (call: () => unknown): InvalidOptionError => {
-      try {
-        call();
-      } catch (error) {
-        expect(error).toBeInstanceOf(InvalidOptionError);
-        return error as InvalidOptionError;
-      }
-      throw new Error("createLogger accepted it");
-    };
+    const refused = thrownOptionError;
     const misspelt = refused(() => createLogger("hopwire", { sinc: () => {} } as never));
     expect(misspelt.message).toBe('logger options: unknown option "sinc"; did you mean "sink"? known options: debug, prefix, sink');
     expect(refused(() => createLogger("hopwire", { sink: "stderr" } as never)).option).toBe("sink");

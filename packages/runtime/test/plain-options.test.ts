@@ -1,15 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { thrownOptionError } from "../../../test/support/thrown.js";
 import { applyPlainOptions, checkOptionKeys, checkTimeoutOption, checkWaitOptions, InvalidOptionError, nearestOption, unknownOptionError } from "@hopwire/runtime";
 
-function thrown(f: () => unknown): InvalidOptionError {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionError);
-    return error as InvalidOptionError;
-  }
-  throw new Error("did not throw");
-}
+const thrown = thrownOptionError;
 
 describe("nearestOption: the option a misspelt key nearly matches", () => {
   it("finds typos, transpositions, another case and the Ms suffix the relay and portal options carry", () => {

@@ -2,21 +2,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { InvalidOptionError, node, type Node } from "@hopwire/runtime";
 import { TcpConnectionOptions, TcpListenerOptions, createTcpTransport } from "@hopwire/transport-tcp";
 import { startNode, startResponder } from "./support.js";
+import { thrownOptionError } from "../../../test/support/thrown.js";
 
 const nodes: Node[] = [];
 afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
 });
 
-function optionError(fn: () => unknown): InvalidOptionError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionError);
-    return error as InvalidOptionError;
-  }
-  throw new Error("expected an InvalidOptionError");
-}
+const optionError = thrownOptionError;
 
 describe("options", () => {
   it("TcpConnectionOptions: a fresh flow control id each, asConsumer and withTimeout validated by name", () => {
