@@ -54,15 +54,17 @@ function flood(connections: number): Child {
   return startChild(flooderScript, [tcpListener.address, String(connections), "bob_listener"]);
 }
 
-/** A legitimate initiator on its own connection: it must get a channel and a round trip through it. */
-async function legitimateChannel(): Promise<number> {
+/**
+ * A legitimate initiator on its own connection: it must get a channel and a round trip through
+ * it. Its handshake may take 30 s (it took up to 8 s with the machine loaded far past its
+ * cores): half the listener's 60 s handshake timeout, the only other way a flooded slot frees,
+ * so an initiator that the limits did not let in still fails.
+ */
+async function legitimateChannel(): Promise<void> {
   const alice = await createIdentity();
   const connection = await (await createTcpTransport(initiator)).connect(tcpListener.address, new TcpConnectionOptions());
-  const started = performance.now();
-  const channel = await createSecureChannel(initiator, alice, route(connection, "bob_listener"), new SecureChannelOptions().withHandshakeTimeout(8_000));
-  const elapsed = performance.now() - started;
+  const channel = await createSecureChannel(initiator, alice, route(connection, "bob_listener"), new SecureChannelOptions().withHandshakeTimeout(30_000));
   expect(await initiator.sendAndReceive(route(channel, "echo"), "hello", { timeout: 20_000 })).toBe("hello");
-  return elapsed;
 }
 
 describe("many handshakes over one connection", () => {
@@ -91,10 +93,9 @@ describe("handshake flood", () => {
     expect(listener.pendingHandshakes).toBeLessThanOrEqual(1024);
     // The refused connection is not read for a while: its flood waits in its own socket.
     await waitUntil(() => tcpListener.connections.some((c) => c.readingPaused), 30_000);
-    const elapsed = await legitimateChannel();
-    expect(elapsed).toBeLessThan(8_000);
+    await legitimateChannel();
     expect(listener.pendingHandshakes).toBeLessThanOrEqual(1024);
-  });
+  }, 120_000); // the flood may take 30 s to fill the listener, the legitimate handshake 30 s more
 
   it("from many connections that fill the listener: the legitimate initiator takes a slot from the greediest", async () => {
     // 16 flooding connections × 32 slots would need 512: the listener has 256, so it is full.
@@ -102,10 +103,9 @@ describe("handshake flood", () => {
     const flooder = flood(16);
     await flooder.line(/^FLOODING/);
     await waitUntil(() => listener.pendingHandshakes === 256 && listener.droppedHandshakes > 5_000, 30_000);
-    const elapsed = await legitimateChannel();
-    expect(elapsed).toBeLessThan(8_000);
+    await legitimateChannel();
     expect(listener.pendingHandshakes).toBeLessThanOrEqual(256);
-  });
+  }, 120_000);
 
   it("frees a connection's slots as soon as it closes, long before the handshake timeout", async () => {
     const listener = await listen(new SecureChannelListenerOptions());
