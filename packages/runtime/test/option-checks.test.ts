@@ -40,6 +40,12 @@ describe("startWorker options on the main thread", () => {
 });
 
 describe("startRelay options", () => {
+  it("a missing `to` says it is the route to forward to", async () => {
+    await withNode({}, async (n) => {
+      await expect((startRelay as (...args: unknown[]) => Promise<unknown>)(n, "r")).rejects.toThrow("startRelay(node, address, to) needs `to`, the route the relay forwards to");
+    });
+  });
+
   it("a misspelt key is an InvalidOptionError (openFlowControl: false opened them anyway)", async () => {
     await withNode({}, async (n) => {
       await expect(startRelay(n, "r", route("x"), { openFlowControl: false } as never)).rejects.toEqual(

@@ -36,6 +36,14 @@ describe("route()", () => {
     expect(() => route("x#y")).toThrow();
   });
 
+  it("says what a part that is no hop is, and asks about a missing await for a promise", () => {
+    const pending = Promise.resolve({ route: route("1#h:1") });
+    expect(() => route(pending as never, "echoer")).toThrow(/^Cannot build a route from a Promise \(is an `await` missing\?\); a hop is an address/);
+    expect(() => route(undefined as never)).toThrow(/^Cannot build a route from undefined; a hop is/);
+    expect(() => route({ port: 4000 } as never)).toThrow(/^Cannot build a route from an object with no \.route; a hop is/);
+    expect(() => route(4000 as never)).toThrow(/^Cannot build a route from the number 4000; a hop is/);
+  });
+
   it("is immutable: operations return new routes and leave the original alone", () => {
     const r = route("a => b => c");
     const popped = r.popFront();

@@ -28,6 +28,7 @@ export interface RelayOptions {
 export async function startRelay(node: Node, address: AddressLike, to: RouteLike, options: RelayOptions = {}): Promise<RelayMailbox> {
   if (node.stopped) throw new NodeStoppedError("Cannot start a relay on a stopped node");
   if (options === null || typeof options !== "object") throw new InvalidOptionError("relay options must be an object");
+  if (to === undefined) throw new InvalidRouteError("startRelay(node, address, to) needs `to`, the route the relay forwards to");
   checkOptionKeys(options, ["openFlowControls"], "startRelay options");
   if (options.openFlowControls !== undefined && typeof options.openFlowControls !== "boolean") {
     throw new InvalidOptionError(`openFlowControls must be a boolean, got ${String(options.openFlowControls)}`, { option: "openFlowControls" });

@@ -180,9 +180,18 @@ function collect(part: RouteLike, into: Address[]): void {
   else if (Array.isArray(part)) for (const p of part) collect(p, into);
   else {
     const inner = routeOf(part);
-    if (!inner) throw new InvalidRouteError(`Cannot build a route from ${typeof part}`);
+    if (!inner) throw new InvalidRouteError(`Cannot build a route from ${describeRoutePart(part)}`);
     pushAll(into, internalAddresses(inner));
   }
+}
+
+/** What a part that is no hop is, and what a hop may be: the usual slips are a missing `await` and a bare port. */
+function describeRoutePart(part: unknown): string {
+  const hops = 'a hop is an address ("echoer", "1#127.0.0.1:4000"), a Route, or what has a .route (a connection, a channel)';
+  if (typeof (part as { then?: unknown } | null)?.then === "function") return `a Promise (is an \`await\` missing?); ${hops}`;
+  if (part === null || part === undefined) return `${String(part)}; ${hops}`;
+  if (typeof part === "object") return `an object with no .route; ${hops}`;
+  return `the ${typeof part} ${String(part)}; ${hops}`;
 }
 
 /**
