@@ -8,11 +8,16 @@
  *   4 CREDIT  u32 bytes (a delta: bytes the receiver's socket drained)    both ways
  *   5 END     (empty: the sender's socket half-closed; no DATA follows)   both ways
  *   6 RESET   UTF-8 error code                                            both ways
+ *   7 BLOCKED (empty: the sender has bytes waiting and no credit left)     both ways
+ *
+ * BLOCKED is QUIC's STREAM_DATA_BLOCKED: the receiver cannot tell a sender that waits for
+ * credit from one whose bytes are still on the way (both look like unused credit), so the
+ * sender says so, once per wait, and the receiver may grow the window (see PortalStream).
  *
  * OPEN goes to the outlet's address; OPENED comes back from the outlet's new stream
  * address, which is where the inlet stream sends from then on.
  */
-export const KIND = { OPEN: 1, OPENED: 2, DATA: 3, CREDIT: 4, END: 5, RESET: 6 } as const;
+export const KIND = { OPEN: 1, OPENED: 2, DATA: 3, CREDIT: 4, END: 5, RESET: 6, BLOCKED: 7 } as const;
 
 /** The largest DATA message a stream sends (a socket read is split above it). */
 export const MAX_DATA_BYTES = 64 * 1024;
@@ -26,6 +31,7 @@ export type PortalMessage =
   | { kind: typeof KIND.DATA; data: Uint8Array }
   | { kind: typeof KIND.CREDIT; bytes: number }
   | { kind: typeof KIND.END }
+  | { kind: typeof KIND.BLOCKED }
   | { kind: typeof KIND.RESET; code: string };
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -48,6 +54,7 @@ export function decodePortalMessage(payload: Uint8Array): PortalMessage | undefi
     case KIND.CREDIT:
       return payload.length === 5 ? { kind, bytes: view.getUint32(1) } : undefined;
     case KIND.END:
+    case KIND.BLOCKED:
       return payload.length === 1 ? { kind } : undefined;
     case KIND.RESET: {
       if (payload.length > 1 + MAX_TEXT_BYTES) return undefined;
@@ -99,6 +106,11 @@ export function encodeCredit(bytes: number): Uint8Array {
 const END = Uint8Array.of(KIND.END);
 export function encodeEnd(): Uint8Array {
   return END;
+}
+
+const BLOCKED = Uint8Array.of(KIND.BLOCKED);
+export function encodeBlocked(): Uint8Array {
+  return BLOCKED;
 }
 
 export function encodeReset(code: string): Uint8Array {

@@ -3,6 +3,7 @@ import { Address, LocalMessage, route, type Logger, type Mailbox, type Route, ty
 import { PortalProtocolError, PortalResetError, PortalRouteClosedError, portalErrorFromCode, type PortalError } from "../errors.js";
 import {
   decodePortalMessage,
+  encodeBlocked,
   encodeCredit,
   encodeData,
   encodeEnd,
@@ -17,7 +18,7 @@ import type { WindowGrowth } from "./window-growth.js";
 export interface StreamOwner {
   readonly router: Router;
   readonly log: Logger;
-  /** The window growth all the owner's streams share (see #maybeGrow). */
+  /** The window growth all the owner's streams share (see #grow). */
   readonly windowGrowth: WindowGrowth;
   /** Called once, when the stream has ended (reason undefined: both sides closed cleanly). */
   streamClosed(stream: PortalStream, reason: Error | undefined): void;
@@ -45,14 +46,16 @@ export class PortalStream implements Mailbox {
   /** `windowBytes`: what #window grew beyond it was taken from the owner's WindowGrowth, and goes back at the end. */
   readonly #baseWindow: number;
   readonly #maxWindow: number;
-  /** Bytes the peer may still send: the window announced in OPEN/OPENED, plus every CREDIT, minus what arrived. */
-  #peerCredit: number;
 
   /** Where this stream's messages go: the peer stream (or, before OPENED, the outlet). */
   #peer: Route | undefined;
   /** True once bytes may flow (OPENED sent or received). */
   #attached = false;
   #sendCredit = 0;
+  /** BLOCKED went to the peer since the last CREDIT: one per wait. */
+  #blockedSent = false;
+  /** BLOCKED came from the peer since this side last granted credit. */
+  #peerBlocked = false;
   /** Socket bytes read and not yet sent (waiting for credit or room). */
   readonly #pending: Uint8Array[] = [];
   /** Bytes received and handed to the socket, not yet drained by it. */
@@ -79,7 +82,6 @@ export class PortalStream implements Mailbox {
     this.#window = windowBytes;
     this.#baseWindow = windowBytes;
     this.#maxWindow = Math.max(windowBytes, maxWindowBytes);
-    this.#peerCredit = windowBytes;
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
@@ -109,7 +111,7 @@ export class PortalStream implements Mailbox {
     return this.#bytesReceived;
   }
 
-  /** The window this side grants the peer now (it grows while the peer waits on it; see #maybeGrow). */
+  /** The window this side grants the peer now (it grows while the peer waits on it; see #onPeerBlocked). */
   get windowBytes(): number {
     return this.#window;
   }
@@ -150,7 +152,11 @@ export class PortalStream implements Mailbox {
       case KIND.CREDIT:
         if (this.#sendCredit + decoded.bytes > 0xffff_ffff) return this.finish(new PortalProtocolError("credit overflow"), true);
         this.#sendCredit += decoded.bytes;
+        this.#blockedSent = false;
         return this.#flush();
+      case KIND.BLOCKED:
+        this.#peerBlocked = true;
+        return;
       case KIND.END:
         if (this.#endReceived) return;
         this.#endReceived = true;
@@ -218,7 +224,6 @@ export class PortalStream implements Mailbox {
     if (this.#unDrained + data.length > this.#window) return this.finish(new PortalProtocolError("the peer sent past its credit"), true);
     const n = data.length;
     this.#unDrained += n;
-    this.#peerCredit -= n;
     this.#bytesReceived += n;
     if (this.#socketClosed) return;
     this.#socket.write(data, () => this.#drained(n));
@@ -229,22 +234,23 @@ export class PortalStream implements Mailbox {
     this.#unDrained -= n;
     this.#drainedSinceCredit += n;
     if (this.#finished || this.#drainedSinceCredit < this.#window / 4) return;
-    const grant = this.#drainedSinceCredit + this.#maybeGrow();
+    const grant = this.#drainedSinceCredit + this.#grow();
     this.#drainedSinceCredit = 0;
-    this.#peerCredit += grant;
+    this.#peerBlocked = false;
     this.#send(encodeCredit(grant));
   }
 
   /**
    * The window doubles (up to #maxWindow, within the owner's budget) when it is what limits
-   * the stream: the peer has (almost) no credit left while this side's socket has (almost)
-   * nothing left to write, so bytes wait on credit crossing the route, not on the reader. A
-   * slow reader keeps its socket full and never grows its window; a sender with little to
-   * say keeps its credit. Returns the extra credit to grant (0: no growth).
+   * the stream: the peer said it waits for credit (BLOCKED) and this side's socket has less
+   * than a quarter of the window left to write, so bytes wait on credit crossing the route
+   * and back, not on the reader. A slow reader keeps its socket full and never grows its
+   * window; a sender with little to say never blocks. (Without BLOCKED this side cannot
+   * tell: DATA still on the way counts as credit the peer has not used.) Returns the extra
+   * credit to grant (0: no growth).
    */
-  #maybeGrow(): number {
-    const quarter = this.#window / 4;
-    if (this.#window >= this.#maxWindow || this.#peerCredit >= quarter || this.#unDrained >= quarter) return 0;
+  #grow(): number {
+    if (!this.#peerBlocked || this.#window >= this.#maxWindow || this.#unDrained >= this.#window / 4) return 0;
     const extra = Math.min(this.#window, this.#maxWindow - this.#window);
     if (!this.#owner.windowGrowth.take(extra)) return 0;
     this.#window += extra;
@@ -276,6 +282,10 @@ export class PortalStream implements Mailbox {
     }
     if (pending.length > 0 || this.#waitingRoom) {
       this.#socket.pause();
+      if (this.#sendCredit === 0 && !this.#blockedSent && pending.length > 0) {
+        this.#blockedSent = true;
+        this.#send(encodeBlocked());
+      }
       return;
     }
     if (this.#readEnded) {

@@ -1,0 +1,27 @@
+// The portal protocol's messages (docs/portals.md, "Protocol"): each kind decodes from what its
+// encoder writes, and a payload of the wrong length for its kind is not a portal message.
+import { describe, expect, it } from "vitest";
+import { decodePortalMessage, encodeBlocked, encodeCredit, encodeData, encodeEnd, encodeOpen, encodeOpened, encodeReset, KIND } from "../dist/protocol/index.js";
+
+describe("portal messages", () => {
+  it("decode from what their encoders write", () => {
+    expect(decodePortalMessage(encodeOpen(65_536, "db:5432"))).toEqual({ kind: KIND.OPEN, window: 65_536, target: "db:5432" });
+    expect(decodePortalMessage(encodeOpened(1024))).toEqual({ kind: KIND.OPENED, window: 1024 });
+    const data = decodePortalMessage(encodeData(Uint8Array.of(1, 2, 3)));
+    expect(data?.kind).toBe(KIND.DATA);
+    expect([...(data as { data: Uint8Array }).data]).toEqual([1, 2, 3]);
+    expect(decodePortalMessage(encodeCredit(4096))).toEqual({ kind: KIND.CREDIT, bytes: 4096 });
+    expect(decodePortalMessage(encodeEnd())).toEqual({ kind: KIND.END });
+    expect(decodePortalMessage(encodeReset("PORTAL_RESET"))).toEqual({ kind: KIND.RESET, code: "PORTAL_RESET" });
+    expect(decodePortalMessage(encodeBlocked())).toEqual({ kind: KIND.BLOCKED });
+  });
+
+  it("refuses a payload of the wrong length for its kind, and unknown kinds", () => {
+    expect(decodePortalMessage(Uint8Array.of(KIND.BLOCKED, 0))).toBeUndefined(); // BLOCKED is empty
+    expect(decodePortalMessage(Uint8Array.of(KIND.END, 0))).toBeUndefined();
+    expect(decodePortalMessage(Uint8Array.of(KIND.CREDIT, 0, 0))).toBeUndefined();
+    expect(decodePortalMessage(Uint8Array.of(KIND.DATA))).toBeUndefined(); // DATA carries at least one byte
+    expect(decodePortalMessage(Uint8Array.of(8))).toBeUndefined();
+    expect(decodePortalMessage(new Uint8Array(0))).toBeUndefined();
+  });
+});
