@@ -1,12 +1,16 @@
 // Role: the TCP service behind a portal (or a tunnel, or nothing) in the bulk runs. It
 // accepts one connection and counts raw bytes: the window opens warmupMs after the first
-// byte and lasts durationMs, so what is counted was delivered, not merely queued.
+// byte, once warmBytes have arrived (warm-count.ts's rule), and lasts durationMs, so what is
+// counted was delivered, not merely queued.
 import { performance } from "node:perf_hooks";
 import { runBenchChild } from "../proc/child.js";
 import { closed, listen } from "../net/endpoints.js";
+import { warmedUp } from "../warm-count.js";
 
 export interface ByteSinkParams {
   warmupMs: number;
+  /** Bytes that must have arrived before the window opens (0: time only). */
+  warmBytes: number;
   durationMs: number;
 }
 export interface ByteSinkReady {
@@ -25,11 +29,13 @@ runBenchChild<ByteSinkParams, ByteSinkReady, ByteSinkResult>(async (p, io) => {
     let first = -1;
     let opened = -1;
     let bytes = 0;
+    let warmBytes = 0;
     socket.on("data", (chunk: Buffer) => {
       const now = performance.now();
       if (first < 0) first = now;
       if (opened < 0) {
-        if (now - first < p.warmupMs) return;
+        warmBytes += chunk.length;
+        if (!warmedUp(now, first, p.warmupMs, warmBytes, p.warmBytes)) return;
         opened = now;
       }
       bytes += chunk.length;

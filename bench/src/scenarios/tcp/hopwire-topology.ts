@@ -44,7 +44,7 @@ export function windowed(p: RunParams, share: number, o: { steady?: boolean } = 
  */
 export const STEADY_WARMUP_MS = 1_000;
 /** --duration at or above which the steady warm-up applies (--quick is 0.15 s). */
-const STEADY_MIN_DURATION_MS = 500;
+export const STEADY_MIN_DURATION_MS = 500;
 
 /**
  * Round trips a round-trip run makes before its measured window, on top of its warm-up time,

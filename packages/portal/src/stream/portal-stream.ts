@@ -111,7 +111,7 @@ export class PortalStream implements Mailbox {
     return this.#bytesReceived;
   }
 
-  /** The window this side grants the peer now (it grows while the peer waits on it; see #onPeerBlocked). */
+  /** The window this side grants the peer now (it grows while the peer waits on it; see #grow). */
   get windowBytes(): number {
     return this.#window;
   }
