@@ -1,7 +1,5 @@
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { hopwireHere, newHome, removeHomes } from "./processes.js";
+import { newHome, removeHomes, hopwireNodeWithFile } from "./processes.js";
 
 afterEach(() => removeHomes());
 
@@ -16,9 +14,8 @@ describe("a configuration file that does not parse", { timeout: 60_000 }, () => 
   for (const [file, text, message] of files) {
     it(`${file}: one line naming the file and where, ending with the position`, async () => {
       const home = newHome();
-      const path = join(home, file);
-      writeFileSync(path, text);
-      expect(await hopwireHere("--home", home, "node", path)).toEqual({ code: 2, out: [], err: [`hopwire: ${path}: ${message}`] });
+      const { path, ...result } = await hopwireNodeWithFile(home, file, text);
+      expect(result).toEqual({ code: 2, out: [], err: [`hopwire: ${path}: ${message}`] });
     });
   }
 });

@@ -1,7 +1,6 @@
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { hopwire, hopwireHere, newHome, outputClosed, removeHomes } from "./processes.js";
+import { hopwire, hopwireHere, newHome, outputClosed, removeHomes, hopwireNodeWithFile } from "./processes.js";
 
 afterEach(() => removeHomes());
 
@@ -47,9 +46,7 @@ describe("host:port values on the command line and in files", { timeout: 60_000 
       ["relays: [{ name: bob, at: ':4000' }]", 'relays[0].at: expected "host:port" (e.g. "127.0.0.1:4000"), got ":4000"'],
     ];
     for (const [i, [text, message]] of files.entries()) {
-      const path = join(home, `c${i}.yaml`);
-      writeFileSync(path, text + "\n");
-      const { code, out, err } = await hopwireHere("--home", home, "node", path);
+      const { path, code, out, err } = await hopwireNodeWithFile(home, `c${i}.yaml`, text + "\n");
       expect(err).toEqual([`hopwire: ${path}: ${message}`]);
       expect(code).toBe(2);
       expect(out).toEqual([]);

@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { hopwire, hopwireHere, newHome, removeHomes, terminate } from "./processes.js";
+import { hopwire, hopwireHere, newHome, removeHomes, terminate, hopwireNodeWithFile } from "./processes.js";
 
 afterEach(() => removeHomes());
 
@@ -37,9 +37,7 @@ describe("a configuration nothing could reach is an error (exit 2) that says wha
       ["secureChannelListeners: [{ address: api }]\nrelayService: { allow: everyone }\n", "tcpListeners: missing: a relay service's forwarders are reached through this node's TCP listeners, expected at least one"],
     ];
     for (const [i, [text, message]] of files.entries()) {
-      const path = join(home, `n${i}.yaml`);
-      writeFileSync(path, text);
-      const { code, out, err } = await hopwireHere("--home", home, "node", path);
+      const { path, code, out, err } = await hopwireNodeWithFile(home, `n${i}.yaml`, text);
       expect(err).toEqual([`hopwire: ${path}: ${message}`]);
       expect(code).toBe(2);
       expect(out).toEqual([]);

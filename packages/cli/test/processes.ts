@@ -1,7 +1,7 @@
 // Helpers for the CLI's tests: the `hopwire` bin as real child processes (each in its own
 // process group, killed after every test by test/support/end-children.ts whatever happened),
 // and runCli in the test's own process for the cases whose own process proves nothing more.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -60,6 +60,13 @@ export async function hopwireHere(...args: string[]): Promise<{ code: number; ou
   const err: string[] = [];
   const code = await runCli([process.execPath, bin, ...args], { out: (l) => out.push(l), err: (l) => err.push(l) });
   return { code, out, err };
+}
+
+/** Writes `text` to `file` in `home` and runs `hopwire --home <home> node <that path>` in this process. */
+export async function hopwireNodeWithFile(home: string, file: string, text: string): Promise<{ path: string; code: number; out: string[]; err: string[] }> {
+  const path = join(home, file);
+  writeFileSync(path, text);
+  return { path, ...(await hopwireHere("--home", home, "node", path)) };
 }
 
 /** SIGTERM, then the child prints "stopping (SIGTERM)" and "stopped" and exits 0. */

@@ -10,5 +10,8 @@ const SEND_OPTIONS: readonly string[] = Object.freeze(["timeout", "signal", "loc
  * `signal` that is an AbortSignal. Throws InvalidOptionError naming the option.
  */
 export function checkSendOptions(options: unknown, call: "send" | "forward" | "sendAndReceive"): void {
-  if (options !== undefined) checkWaitOptions(options, `${call} options`, SEND_OPTIONS);
+  if (options !== undefined) checkWaitOptions(options, WHAT[call], SEND_OPTIONS);
 }
+
+/** What the errors call the options: made once, not per send. */
+const WHAT = Object.freeze({ send: "send options", forward: "forward options", sendAndReceive: "sendAndReceive options" });
