@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { hopwire, hopwireHere, newHome, outputClosed, removeHomes, hopwireNodeWithFile } from "./processes.js";
 

@@ -18,3 +18,4 @@ export { copyBytes, readU32BE, writeU32BE } from "./util/bytes.js";
 export type { Worker, Processor, WorkerClass, Placement, StartWorkerOptions } from "./worker/worker.js";
 export { Node, node } from "./node/node.js";
 export type { NodeOptions } from "./node/node-options.js";
+export { warningsFromEnvironment } from "./node/node-options.js";

@@ -190,7 +190,7 @@ export class TcpTransport {
     this.#assertRunning();
     const { host, port } = parseHostPort(address, "listen address", true);
     const [options, wait] = resolveListen(given, givenWait);
-    checkWait(wait, "listen");
+    checkWaitOptions(wait, "listen options");
     const liveness = options.resolveLiveness(this.#limits.liveness);
     claimOptions(options);
     const server = createServer({ noDelay: true });
@@ -240,7 +240,7 @@ export class TcpTransport {
     this.#assertRunning();
     const { host, port } = parseHostPort(address, "connect address", false);
     const [options, wait] = resolveConnect(given, givenWait);
-    checkWait(wait, "connect");
+    checkWaitOptions(wait, "connect options");
     const liveness = options.resolveLiveness(this.#limits.liveness);
     const socket = await dial(host, port, { signal: wait.signal, timeout: wait.timeout ?? options.timeout });
     if (this.#stopping) {
@@ -485,11 +485,6 @@ export class TcpTransport {
 
 function noop(): void {}
 
-/** The wait of `listen` or `connect`: `{ timeout, signal }` only, checked as every wait is (checkWaitOptions). */
-function checkWait(wait: WaitOptions, call: "listen" | "connect"): void {
-  if (wait === null || typeof wait !== "object") throw new InvalidOptionError(`${call}: wait options must be an object`);
-  checkWaitOptions(wait, `${call} options`);
-}
 
 /** Opens a socket; every listener is removed in one place, and a failed or abandoned socket is destroyed. */
 async function dial(host: string, port: number, wait: WaitOptions): Promise<Socket> {

@@ -1,4 +1,4 @@
-import { node as createNode, type FlowControlId, type Node, type NodeOptions } from "@hopwire/runtime";
+import { node as createNode, warningsFromEnvironment, type FlowControlId, type Node, type NodeOptions } from "@hopwire/runtime";
 import {
   createIdentity,
   createSecureChannelListener,
@@ -68,7 +68,7 @@ function describeTrust(trust: TrustConfig): string {
  */
 function warningOptions(config: NodeConfig, options: StartNodeOptions): NodeOptions {
   const warn = options.warn;
-  if (warn === undefined || /^(off|0|false)$/.test(process.env.HOPWIRE_WARNINGS?.trim().toLowerCase() ?? "")) return {};
+  if (warn === undefined || !warningsFromEnvironment()) return {};
   return { warnings: (line) => warn(forConfigurationUsers(line.replace(/^hopwire warning: /, "warning: "), config)) };
 }
 

@@ -78,7 +78,8 @@ export class NodeCore {
     checkStartWorkerOptions(options);
     const addresses = toAddresses(addressOrAddresses, options.aliases);
     const placement = resolvePlacement(worker, options.placement);
-    const mailbox = resolveMailboxLimits(options.mailbox, this.options.mailbox, "options.mailbox");
+    // The mailbox limits are checked here, once, where they are resolved (a thread's request carries them here whole).
+    const mailbox = resolveMailboxLimits(options.mailbox, this.options.mailbox, "mailbox");
     for (const a of addresses) {
       if (this.router.has(a)) throw new DuplicateAddressError(`Address ${a.toString()} is already in use`);
     }

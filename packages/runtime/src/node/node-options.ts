@@ -92,8 +92,8 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
   return { name: options.name, logger: options.logger, sendAndReceiveTimeout: timeout, pool, shutdownTimeout, mailbox, linkWindowBytes, warnings };
 }
 
-/** The default of `warnings`: on, unless HOPWIRE_WARNINGS says off. */
-function warningsFromEnvironment(): boolean {
+/** The default of `NodeOptions.warnings`: on, unless HOPWIRE_WARNINGS says off ("off", "0" or "false"). */
+export function warningsFromEnvironment(): boolean {
   const value = process.env.HOPWIRE_WARNINGS?.trim().toLowerCase();
   return !(value === "off" || value === "0" || value === "false");
 }

@@ -200,11 +200,7 @@ function describeRoutePart(part: unknown): string {
  * it used to be dropped, so a mistyped route silently went somewhere else.
  */
 function collectString(text: string, into: Address[]): void {
-  if (!text.includes("=>")) {
-    const single = text.trim();
-    if (single.length > 0) into.push(Address.parse(single));
-    return;
-  }
+  if (text.trim().length === 0) return;
   const pieces = text.split("=>");
   for (let i = 0; i < pieces.length; i++) {
     const piece = pieces[i]!.trim();

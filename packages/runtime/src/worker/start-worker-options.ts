@@ -1,6 +1,5 @@
 import { InvalidOptionError } from "../errors/errors.js";
 import { checkOptionKeys, isPlainObject } from "../options/plain-options.js";
-import { resolveMailboxLimits } from "../router/mailbox-bound.js";
 
 const START_WORKER_OPTIONS = ["placement", "args", "aliases", "mailbox"];
 
@@ -9,7 +8,7 @@ const START_WORKER_OPTIONS = ["placement", "args", "aliases", "mailbox"];
  * main thread and on a worker's thread (whose request the main thread would otherwise
  * receive with only the keys it knows: a misspelt `placment` was dropped there, not
  * rejected). A plain object with known keys only; `args` and `aliases` arrays; a known
- * placement; mailbox limits as `NodeOptions.mailbox` takes them. Throws InvalidOptionError
+ * placement (the mailbox limits are checked where the node core resolves them). Throws InvalidOptionError
  * naming the option. `undefined` passes.
  */
 export function checkStartWorkerOptions(options: unknown): void {
@@ -26,5 +25,4 @@ export function checkStartWorkerOptions(options: unknown): void {
   if (placement !== undefined && placement !== "main" && placement !== "thread" && placement !== "pool") {
     throw new InvalidOptionError(`placement must be "thread", "pool" or "main", got ${JSON.stringify(placement)}`, { option: "placement" });
   }
-  if (options.mailbox !== undefined) resolveMailboxLimits(options.mailbox as never, undefined, "mailbox");
 }

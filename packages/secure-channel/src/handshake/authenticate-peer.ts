@@ -1,6 +1,6 @@
 import type { CryptoProvider } from "../crypto/provider.js";
 import { InvalidIdentitySignatureError, TrustPolicyError, UntrustedIdentityError } from "../errors.js";
-import { identifierFromPublicKey, type Identifier } from "../identity/identifier.js";
+import { identifierOf, type Identifier } from "../identity/identifier.js";
 import type { TrustPolicy } from "../trust/trust-policy.js";
 import { decodeIdentityPayload, verifyIdentityPayload } from "./identity-payload.js";
 
@@ -25,7 +25,7 @@ export async function authenticatePeer(
   if (!verifyIdentityPayload(payload, noiseStaticPublicKey, provider)) {
     throw new InvalidIdentitySignatureError();
   }
-  const identifier = identifierFromPublicKey(payload.identityPublicKey, provider);
+  const identifier = identifierOf(payload.identityPublicKey, provider);
   let trusted: boolean;
   try {
     trusted = (await trustPolicy({ identifier, publicKey: payload.identityPublicKey.slice() })) === true;

@@ -30,7 +30,11 @@ export function parseIdentifier(value: string): Identifier {
 
 /** The identifier of an Ed25519 identity public key. */
 export function identifierFromPublicKey(publicKey: Uint8Array, providerOrName?: CryptoProvider | CryptoProviderName): Identifier {
-  const provider = resolveCryptoProvider(providerOrName, "identifierFromPublicKey");
+  return identifierOf(publicKey, resolveCryptoProvider(providerOrName, "identifierFromPublicKey"));
+}
+
+/** identifierFromPublicKey for callers that hold a provider already (a handshake, an identity): not checked again. */
+export function identifierOf(publicKey: Uint8Array, provider: CryptoProvider): Identifier {
   assertKey32(publicKey, "identity public key");
   return `I${toHex(provider.sha256(publicKey))}` as Identifier;
 }

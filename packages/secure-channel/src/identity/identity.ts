@@ -2,7 +2,7 @@ import { inspect } from "node:util";
 import { resolveCryptoProvider } from "../crypto/index.js";
 import { assertKey32, copyPrivateKey, wipePrivateKey } from "../crypto/key-checks.js";
 import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
-import { identifierFromPublicKey, type Identifier } from "./identifier.js";
+import { identifierOf, type Identifier } from "./identifier.js";
 
 // Lets identity-export.ts read the secret key without exposing it on the class.
 let readSecretKey: (identity: Identity) => Uint8Array;
@@ -31,7 +31,7 @@ export class Identity {
     this.#secretKey = copyPrivateKey(provider, secretKey); // shares a KeyObject the provider already made for it
     this.#publicKey = publicKey.slice();
     this.#provider = provider;
-    this.identifier = identifierFromPublicKey(publicKey, provider);
+    this.identifier = identifierOf(publicKey, provider);
   }
 
   /** The 32-byte Ed25519 public key (a copy). */
