@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Echoer, TimeoutError, node, route, type Context, type DeniedEvent, type DroppedEvent, type Node, type Route, type Routed } from "@hopwire/runtime";
+import { Echoer, TimeoutError, node, route, type Context, type DeniedEvent, type DroppedEvent, type Node, type NodeWarning, type Route, type Routed } from "@hopwire/runtime";
 import { createTcpTransport } from "@hopwire/transport-tcp";
 import {
   createIdentity,
@@ -17,8 +17,13 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
 });
 
-async function startNode(lines?: string[]): Promise<Node> {
-  const n = await node({ sendAndReceiveTimeout: 30_000, warnings: lines ? (line) => lines.push(line) : false });
+/** A node whose warning lines go to `lines` (none without it), and the warnings in fields to `warnings`. */
+async function startNode(lines?: string[], warnings?: NodeWarning[]): Promise<Node> {
+  const sink = (line: string, warning: NodeWarning): void => {
+    lines!.push(line);
+    warnings?.push(warning);
+  };
+  const n = await node({ sendAndReceiveTimeout: 30_000, warnings: lines ? sink : false });
   nodes.push(n);
   return n;
 }
@@ -30,7 +35,8 @@ function next<K extends "denied" | "dropped">(n: Node, name: K): Promise<K exten
 describe("a message the network cannot deliver is reported where it died", () => {
   it('forgetting addConsumer: "denied" names the worker and the listener\'s flow control id, and warns with the fix', async () => {
     const lines: string[] = [];
-    const responder = await startNode(lines);
+    const warnings: NodeWarning[] = [];
+    const responder = await startNode(lines, warnings);
     const tcp = await createTcpTransport(responder);
     await responder.startWorker("echoer", Echoer); // in a thread; never made a consumer
     const listener = await tcp.listen("127.0.0.1:0");
@@ -47,6 +53,11 @@ describe("a message the network cannot deliver is reported where it died", () =>
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`flowControls.addConsumer("echoer", ${listener.flowControlId})`);
     expect(lines[0]).not.toContain("hello"); // never a payload
+    // In fields: the event's, and the line's parts.
+    const { parts, ...fields } = warnings[0]!;
+    expect(fields).toEqual({ kind: "denied", ...event, suppressed: 0, sharedLimit: false });
+    expect(`${parts.prefix} ${parts.body}${parts.suffix}`).toBe(lines[0]);
+    expect(JSON.stringify(warnings[0])).not.toContain("hello");
 
     // The fix the warning names works.
     responder.flowControls.addConsumer("echoer", listener.flowControlId);
@@ -93,7 +104,8 @@ describe("a message the network cannot deliver is reported where it died", () =>
 
   it("a message for an address nobody has is reported as dropped, not as a missing addConsumer", async () => {
     const lines: string[] = [];
-    const responder = await startNode(lines);
+    const warnings: NodeWarning[] = [];
+    const responder = await startNode(lines, warnings);
     const listener = await (await createTcpTransport(responder)).listen("127.0.0.1:0");
     const initiator = await startNode();
     const connection = await (await createTcpTransport(initiator)).connect(listener.address);
@@ -105,6 +117,7 @@ describe("a message the network cannot deliver is reported where it died", () =>
     expect(await dropped).toMatchObject({ address: "0123456789abcdef0123456789abcdef", reason: "unknown-address" });
     expect(denied).toBe(0);
     expect(lines[0]).toContain("likely a reply that came after its request timed out");
+    expect(warnings[0]).toMatchObject({ kind: "dropped", address: "0123456789abcdef0123456789abcdef", generated: true });
   });
 
   it("a record that crossed a secure channel's CLOSE on the wire is refused quietly: no \"dropped\", no warning", async () => {

@@ -1,9 +1,27 @@
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { UnknownAddressError, node, startRelay, route, type Context, type HandlerErrorEvent, type DroppedEvent, type Node } from "@hopwire/runtime";
+import {
+  Address,
+  UnknownAddressError,
+  node,
+  startRelay,
+  route,
+  type Context,
+  type HandlerErrorEvent,
+  type DroppedEvent,
+  type Node,
+  type NodeWarning,
+} from "@hopwire/runtime";
 import { BusyEchoer, Relay, Thrower } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
 import { runToExit } from "../../../test/support/children.js";
+
+/** A warning sink that keeps each line and, beside it, the warning in fields. */
+function sink(): { lines: string[]; warnings: NodeWarning[]; warn: (line: string, warning: NodeWarning) => void } {
+  const lines: string[] = [];
+  const warnings: NodeWarning[] = [];
+  return { lines, warnings, warn: (line, warning) => (lines.push(line), warnings.push(warning)) };
+}
 
 /** Resolves with the next `count` events of `name`. */
 function events<T>(n: Node, name: "handler-error" | "dropped", count: number): Promise<T[]> {
@@ -23,14 +41,16 @@ function events<T>(n: Node, name: "handler-error" | "dropped", count: number): P
 describe("node events and warnings", () => {
   for (const placement of ["main", "thread", "pool"] as const) {
     it(`raises "handler-error" on the node and warns once per cause, for a worker placed "${placement}"`, async () => {
-      const lines: string[] = [];
-      await withNode({ name: "n1", warnings: (line) => lines.push(line) }, async (n) => {
+      const { lines, warnings, warn } = sink();
+      let firstEvent: HandlerErrorEvent | undefined;
+      await withNode({ name: "n1", warnings: warn }, async (n) => {
         const worker = placement === "main" ? new Thrower() : Thrower;
         await n.startWorker("thrower", worker as typeof Thrower, { placement });
         const raised = events<HandlerErrorEvent>(n, "handler-error", 2);
         await n.send("thrower", "throw");
         await n.send("thrower", "throw");
         const [first, second] = await raised;
+        firstEvent = first;
         expect(first).toMatchObject({ worker: "thrower", what: "handleMessage" });
         expect(second!.worker).toBe("thrower");
         // The thrown error arrives rebuilt on the main thread, its own message saying what it was
@@ -43,6 +63,13 @@ describe("node events and warnings", () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/^hopwire \[n1\] warning: worker "thrower" threw in handleMessage: Error: boom from a handler\. /);
       expect(lines[0]).toContain("its sender gets no reply");
+      // In fields: the event's, the line's parts, nothing held back yet (the second throw is).
+      const { parts, ...fields } = warnings[0]!;
+      expect(fields).toEqual({ kind: "handler-error", ...firstEvent, suppressed: 0, sharedLimit: false });
+      expect(fields.kind === "handler-error" && fields.error).toBe(firstEvent!.error);
+      expect(parts.prefix).toBe("hopwire [n1] warning:");
+      expect(parts.suffix).toBe("");
+      expect(`${parts.prefix} ${parts.body}`).toBe(lines[0]);
     });
   }
 
@@ -67,8 +94,8 @@ describe("node events and warnings", () => {
   }, 90_000);
 
   it('raises "dropped" when a relay\'s next hop does not exist, and the sender still gets its error', async () => {
-    const lines: string[] = [];
-    await withNode({ warnings: (line) => lines.push(line) }, async (n) => {
+    const { lines, warnings, warn } = sink();
+    await withNode({ warnings: warn }, async (n) => {
       await startRelay(n, "forward", route("nobody"));
       const dropped = events<DroppedEvent>(n, "dropped", 1);
       await expect(n.send("forward", "x")).rejects.toBeInstanceOf(UnknownAddressError);
@@ -76,7 +103,21 @@ describe("node events and warnings", () => {
       expect(event).toMatchObject({ address: "nobody", from: "forward", reason: "unknown-address" });
       expect(event!.error).toBeInstanceOf(UnknownAddressError);
     });
-    expect(lines.join("\n")).toContain('no worker has the address "nobody" on this node');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('no worker has the address "nobody" on this node: start it');
+    expect(warnings[0]).toMatchObject({ kind: "dropped", address: "nobody", from: "forward", reason: "unknown-address", generated: false, suppressed: 0 });
+  });
+
+  it('says whether the address of a "dropped" warning is a generated one (a late reply), in fields and in words', async () => {
+    const { lines, warnings, warn } = sink();
+    const generated = Address.random();
+    await withNode({ warnings: warn }, async (n) => {
+      await startRelay(n, "late", route(generated));
+      await expect(n.send("late", "x")).rejects.toBeInstanceOf(UnknownAddressError);
+    });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain("(a generated address: likely a reply");
+    expect(warnings[0]).toMatchObject({ kind: "dropped", address: generated.key, reason: "unknown-address", generated: true });
   });
 
   it('raises "dropped" for a message a pool worker sent to an address nobody has (its send had resolved in the slot)', async () => {

@@ -1,43 +1,96 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { MAX_WARNING_CAUSES, WARNING_INTERVAL_MS } from "@hopwire/runtime";
-import { RateLimitedWarnings } from "../dist/diagnostics/warnings.js";
+import { MAX_WARNING_CAUSES, WARNING_INTERVAL_MS, type NodeWarning } from "@hopwire/runtime";
+import { RateLimitedWarnings, type WarningCause } from "../dist/diagnostics/warnings.js";
 
-// One warning per cause per interval, and a bounded table of causes.
+// One warning per cause per interval, and a bounded table of causes. Each line reaches the
+// sink with its warning in fields (the second argument), whose parts make up the line.
 
 afterEach(() => {
   vi.useRealTimers();
 });
 
+/** A sink that keeps both of its arguments. */
+function capture(): { lines: string[]; warnings: NodeWarning[]; sink: (line: string, warning: NodeWarning) => void } {
+  const lines: string[] = [];
+  const warnings: NodeWarning[] = [];
+  return { lines, warnings, sink: (line, warning) => (lines.push(line), warnings.push(warning)) };
+}
+
+/** A "handler-error" cause whose body is `body`. */
+function thrown(body: string): WarningCause {
+  return { kind: "handler-error", worker: "w", what: "handleMessage", error: new Error("boom"), body };
+}
+
 describe("rate-limited warnings", () => {
   it("writes a cause once per interval and then says how many it held back", () => {
     vi.useFakeTimers({ toFake: ["Date"] });
-    const lines: string[] = [];
-    const warnings = new RateLimitedWarnings((line) => lines.push(line), "n");
+    const { lines, warnings: seen, sink } = capture();
+    const warnings = new RateLimitedWarnings(sink, "n");
     let built = 0;
-    const text = (): string => `text ${++built}`;
-    warnings.warn("a", text);
-    warnings.warn("a", text);
-    warnings.warn("a", text);
-    warnings.warn("b", text);
+    const describe = (): WarningCause => thrown(`text ${++built}`);
+    warnings.warn("a", describe);
+    warnings.warn("a", describe);
+    warnings.warn("a", describe);
+    warnings.warn("b", describe);
     expect(lines).toEqual(["hopwire [n] warning: text 1", "hopwire [n] warning: text 2"]);
-    expect(built).toBe(2); // the text of a held-back warning is never built
+    expect(built).toBe(2); // a held-back warning is never described
+    expect(seen.map((w) => w.suppressed)).toEqual([0, 0]);
+    expect(seen[0]!.parts).toEqual({ prefix: "hopwire [n] warning:", body: "text 1", suffix: "" });
     vi.advanceTimersByTime(WARNING_INTERVAL_MS);
-    warnings.warn("a", text);
-    expect(lines[2]).toBe(`hopwire [n] warning: text 3 (2 more like this in the last ${WARNING_INTERVAL_MS / 1000} s)`);
+    warnings.warn("a", describe);
+    const more = ` (2 more like this in the last ${WARNING_INTERVAL_MS / 1000} s)`;
+    expect(lines[2]).toBe(`hopwire [n] warning: text 3${more}`);
+    expect(seen[2]).toMatchObject({ suppressed: 2, sharedLimit: false, parts: { prefix: "hopwire [n] warning:", body: "text 3", suffix: more } });
   });
 
-  it("tracks at most MAX_WARNING_CAUSES causes; the rest share one limit", () => {
-    const lines: string[] = [];
-    const warnings = new RateLimitedWarnings((line) => lines.push(line), undefined);
-    for (let i = 0; i < MAX_WARNING_CAUSES + 100; i++) warnings.warn(`cause ${i}`, () => `cause ${i}`);
+  it("passes each kind's fields through, with the line's parts, and the parts make up the line", () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const { lines, warnings: seen, sink } = capture();
+    const warnings = new RateLimitedWarnings(sink, undefined);
+    const error = new Error("no such worker");
+    const causes: WarningCause[] = [
+      { kind: "denied", address: "echoer", from: "p1", flowControlId: "fc1", producerFlowControlId: "fc2", body: "denied body" },
+      { kind: "dropped", address: "a".repeat(32), from: "relay", reason: "unknown-address", error, generated: true, body: "dropped body" },
+      { kind: "handler-error", worker: "w", what: "process", error, body: "thrown body" },
+    ];
+    for (const cause of causes) warnings.warn(cause.kind, () => cause);
+    vi.advanceTimersByTime(WARNING_INTERVAL_MS);
+    for (const cause of causes) warnings.warn(cause.kind, () => cause); // written: the interval passed
+    for (const cause of causes) warnings.warn(cause.kind, () => cause); // held back
+    vi.advanceTimersByTime(WARNING_INTERVAL_MS);
+    for (const cause of causes) warnings.warn(cause.kind, () => cause);
+    expect(seen).toHaveLength(9);
+    const more = ` (1 more like this in the last ${WARNING_INTERVAL_MS / 1000} s)`;
+    for (const [i, warning] of seen.entries()) {
+      const { body, ...fields } = causes[i % 3]!;
+      const suppressed = i < 6 ? 0 : 1;
+      const parts = { prefix: "hopwire warning:", body, suffix: suppressed ? more : "" };
+      expect(warning).toEqual({ ...fields, suppressed, sharedLimit: false, parts });
+      expect(lines[i]).toBe(`${parts.prefix} ${parts.body}${parts.suffix}`);
+    }
+  });
+
+  it("tracks at most MAX_WARNING_CAUSES causes; the rest share one limit, and say so in the suffix", () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const { lines, warnings: seen, sink } = capture();
+    const warnings = new RateLimitedWarnings(sink, undefined);
+    for (let i = 0; i < MAX_WARNING_CAUSES + 100; i++) warnings.warn(`cause ${i}`, () => thrown(`cause ${i}`));
     expect(lines).toHaveLength(MAX_WARNING_CAUSES + 1);
     expect(lines.at(-1)).toContain("too many distinct ones");
+    expect(seen.slice(0, -1).every((w) => !w.sharedLimit)).toBe(true);
+    const shared = " [and other causes: too many distinct ones to list]";
+    expect(seen.at(-1)).toMatchObject({ sharedLimit: true, suppressed: 0, parts: { body: `cause ${MAX_WARNING_CAUSES}`, suffix: shared } });
+    vi.advanceTimersByTime(WARNING_INTERVAL_MS);
+    warnings.warn("yet another", () => thrown("yet another"));
+    // The 99 held back were of other causes: the count is the shared limit's.
+    expect(seen.at(-1)).toMatchObject({ sharedLimit: true, suppressed: 99, parts: { body: "yet another" } });
+    expect(seen.at(-1)!.parts.suffix).toBe(`${shared} (99 more like this in the last ${WARNING_INTERVAL_MS / 1000} s)`);
   });
 
   it("a sink that throws does not throw into the caller", () => {
     const warnings = new RateLimitedWarnings(() => {
       throw new Error("broken sink");
     }, undefined);
-    expect(() => warnings.warn("a", () => "x")).not.toThrow();
+    expect(() => warnings.warn("a", () => thrown("x"))).not.toThrow();
   });
 });

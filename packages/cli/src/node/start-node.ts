@@ -1,4 +1,12 @@
-import { node as createNode, warningsFromEnvironment, type FlowControlId, type Node, type NodeOptions } from "@hopwire/runtime";
+import {
+  node as createNode,
+  warningsFromEnvironment,
+  type DroppedWarning,
+  type FlowControlId,
+  type Node,
+  type NodeOptions,
+  type NodeWarning,
+} from "@hopwire/runtime";
 import {
   createIdentity,
   createSecureChannelListener,
@@ -69,31 +77,44 @@ function describeTrust(trust: TrustConfig): string {
 function warningOptions(config: NodeConfig, options: StartNodeOptions): NodeOptions {
   const warn = options.warn;
   if (warn === undefined || !warningsFromEnvironment()) return {};
-  return { warnings: (line) => warn(forConfigurationUsers(line.replace(/^hopwire warning: /, "warning: "), config)) };
+  return { warnings: (_line, warning) => warn(forConfigurationUsers(warning, config)) };
 }
 
 /**
- * The runtime's advice for a message to an address nobody has ("start it
- * (node.startWorker(...)) or fix the route the sender used") in terms of the configuration:
- * what the node has under that name, and which setting of the sender names it. Any other
- * line (or this one, should the runtime word it differently) is left as it is.
+ * A node warning as this command writes it: `warning: ` (`warn` adds `hopwire: `), then the
+ * runtime's body, or for a message to an address nobody has, advice in terms of the
+ * configuration in its place; the runtime's suffix (what its rate limit held back) either way.
+ * The CLI reads the warning's fields, never the runtime's sentences: those may change.
  */
-export function forConfigurationUsers(line: string, config: NodeConfig): string {
-  return line.replace(
-    /no worker has the address "([^"]*)" on this node: start it \(node\.startWorker\("[^"]*", \.\.\.\)\) or fix the route the sender used/,
-    (_, address: string) => {
-      if (config.relayService && address.startsWith("forward_to_")) {
-        const name = address.slice("forward_to_".length);
-        return `no relay is registered as "${name}" on this node: the node that should register it is not connected, or the sender (--via ${name}@…, inlets[].relay) names the wrong relay`;
-      }
-      const names = [
-        `outlets: ${config.outlets?.map((o) => o.address).join(", ") || "none"}`,
-        `secure channel listeners: ${config.secureChannelListeners?.map((l) => l.address).join(", ") || "none"}`,
-        ...(config.relayService ? [`relay service: ${config.relayService.address}`] : []),
-      ];
-      return `nothing on this node is called "${address}" (${names.join("; ")}): the sender names the wrong outlet (--outlet, inlets[].outlet) or listener (inlets[].listener)`;
-    },
-  );
+export function forConfigurationUsers(warning: NodeWarning, config: NodeConfig): string {
+  // A generated address (a request's reply address) is nothing a configuration names: the
+  // runtime's words (a late reply) fit it.
+  const named = warning.kind === "dropped" && warning.reason === "unknown-address" && !warning.generated;
+  const body = named ? unknownAddress(warning, config) : warning.parts.body;
+  return `warning: ${body}${warning.parts.suffix}`;
+}
+
+/**
+ * In place of the runtime's body, whose advice ("start it (node.startWorker(...)) or fix the
+ * route the sender used") speaks to a programmer: what the node has under that name, and
+ * which setting of the sender names it. The whole body is the CLI's own, so that rewording
+ * the runtime's cannot garble it.
+ */
+function unknownAddress({ from, address }: DroppedWarning, config: NodeConfig): string {
+  return `dropped a message from ${from} for "${address}": ${whatIsNamed(address, config)}. The sender is not told; it sees a timeout.`;
+}
+
+function whatIsNamed(address: string, config: NodeConfig): string {
+  if (config.relayService && address.startsWith("forward_to_")) {
+    const name = address.slice("forward_to_".length);
+    return `no relay is registered as "${name}" on this node: the node that should register it is not connected, or the sender (--via ${name}@…, inlets[].relay) names the wrong relay`;
+  }
+  const names = [
+    `outlets: ${config.outlets?.map((o) => o.address).join(", ") || "none"}`,
+    `secure channel listeners: ${config.secureChannelListeners?.map((l) => l.address).join(", ") || "none"}`,
+    ...(config.relayService ? [`relay service: ${config.relayService.address}`] : []),
+  ];
+  return `nothing on this node is called "${address}" (${names.join("; ")}): the sender names the wrong outlet (--outlet, inlets[].outlet) or listener (inlets[].listener)`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { Address } from "../address/address.js";
 import type { FlowControls } from "../flow-control/flow-controls.js";
-import type { DropReason, NodeEvents } from "./node-events.js";
+import type { DeniedEvent, DroppedEvent, DropReason, HandlerErrorEvent, NodeEvents } from "./node-events.js";
 import { RateLimitedWarnings, type WarningSink } from "./warnings.js";
 
 /** Addresses the runtime makes (Address.random): 32 hex characters. */
@@ -11,7 +11,8 @@ const GENERATED = /^[0-9a-f]{32}$/;
  * What a node tells its user about messages it had to drop and handlers that threw: node
  * events for programs, and one rate-limited warning line per cause for people (stderr by
  * default, `NodeOptions.warnings: false` silences it). Everything here runs only on the
- * failure path: routing that succeeds never calls it.
+ * failure path: routing that succeeds never calls it. A warning's sink receives, beside the
+ * line, the event's fields (NodeWarning), so a caller can word the advice its own way.
  *
  * Never put a payload or a key in an event or a warning: addresses, flow control ids and
  * error messages only.
@@ -38,15 +39,16 @@ export class Diagnostics {
     const flowControlId = producer.spawnerFlowControlId ?? producer.flowControlId;
     const address = destination.key; // as users write it: "echoer", "1#host:port"
     const from = senderKey;
-    this.#emit("denied", { address, from, flowControlId, producerFlowControlId: producer.flowControlId });
+    const event: DeniedEvent = { address, from, flowControlId, producerFlowControlId: producer.flowControlId };
+    this.#emit("denied", event);
     this.#warnings?.warn(`denied\u0000${destination.key}\u0000${flowControlId}`, () => {
       const whose = producer.spawnerFlowControlId ? "the id of the listener that accepted it" : "the id of the connection or channel";
-      return (
+      const body =
         `dropped a message from the network for "${address}": flow controls do not let flow ${flowControlId} reach it ` +
         `(it came from ${from}). If "${address}" should be reachable from there, call ` +
         `flowControls.addConsumer("${address}", ${flowControlId}) — ${whose}, e.g. listener.flowControlId. ` +
-        `The sender is not told; it sees a timeout.`
-      );
+        `The sender is not told; it sees a timeout.`;
+      return { kind: "denied", ...event, body };
     });
   }
 
@@ -59,20 +61,23 @@ export class Diagnostics {
   dropped(next: Address, fromKey: string, reason: DropReason, error: Error): void {
     const address = next.key;
     const from = fromKey;
-    this.#emit("dropped", { address, from, reason, error });
+    const event: DroppedEvent = { address, from, reason, error };
+    this.#emit("dropped", event);
     // While the node stops, its workers go one by one: what still reaches a stopped one (a
     // pool task's reply, a relay's last message) is the stop itself, not a mistake to fix.
     if (this.#nodeStopping) return;
     this.#warnings?.warn(`dropped\u0000${next.key}\u0000${reason}`, () => {
+      const generated = GENERATED.test(address);
       const why =
         reason === "unknown-address"
-          ? GENERATED.test(address)
+          ? generated
             ? `no worker has the address "${address}" on this node (a generated address: likely a reply that came after its request timed out or was aborted)`
             : `no worker has the address "${address}" on this node: start it (node.startWorker("${address}", ...)) or fix the route the sender used`
           : reason === "unknown-transport"
             ? `no transport handles "${address}": create it (e.g. createTcpTransport(node)) or fix the route`
             : `${error.name}: ${error.message}`;
-      return `dropped a message from ${from} for "${address}": ${why}. The sender is not told; it sees a timeout.`;
+      const body = `dropped a message from ${from} for "${address}": ${why}. The sender is not told; it sees a timeout.`;
+      return { kind: "dropped", ...event, generated, body };
     });
   }
 
@@ -82,13 +87,15 @@ export class Diagnostics {
    */
   handlerError(worker: Address, what: string, error: Error): void {
     const address = worker.key;
-    this.#emit("handler-error", { worker: address, what, error });
+    const event: HandlerErrorEvent = { worker: address, what, error };
+    this.#emit("handler-error", event);
     if (this.#nodeStopping) return;
     this.#warnings?.warn(`handler\u0000${worker.key}\u0000${what}`, () => {
       const inner = error.cause instanceof Error && error.name === "WorkerHandlerError" ? error.cause : error;
       const code = (inner as { code?: unknown }).code; // "ERROR": a plain Error rebuilt from another thread
       const consequence = what === "handleMessage" ? " The message was dropped and its sender gets no reply; the worker keeps running." : "";
-      return `worker "${address}" threw in ${what}: ${inner.name}${typeof code === "string" && code !== "ERROR" ? `[${code}]` : ""}: ${inner.message}.${consequence}`;
+      const body = `worker "${address}" threw in ${what}: ${inner.name}${typeof code === "string" && code !== "ERROR" ? `[${code}]` : ""}: ${inner.message}.${consequence}`;
+      return { kind: "handler-error", ...event, body };
     });
   }
 

@@ -31,6 +31,10 @@ export interface DroppedEvent {
   readonly address: string;
   /** Who routed it: a producer, a relay, or a worker's address. */
   readonly from: string;
+  /**
+   * Why: no worker has the address (`"unknown-address"`), no transport handles its type
+   * (`"unknown-transport"`), or another error of the router's (`"undeliverable"`).
+   */
   readonly reason: DropReason;
   /** The typed error the router raised (UnknownAddressError, ...). */
   readonly error: Error;

@@ -1,5 +1,80 @@
-/** Where a node's warnings go: a function that takes one line (no trailing newline). */
-export type WarningSink = (line: string) => void;
+import type { DeniedEvent, DroppedEvent, HandlerErrorEvent } from "./node-events.js";
+
+/**
+ * Where a node's warnings go: a function that takes each line (no trailing newline) and,
+ * as its second argument, what the line says in fields. A one-argument function is a
+ * sink too: the line alone is all most callers need.
+ */
+export type WarningSink = (line: string, warning: NodeWarning) => void;
+
+/**
+ * A warning line cut into its parts: the line is `${prefix} ${body}${suffix}`. A caller
+ * that words the cause its own way replaces `body` and keeps `suffix`, so what the rate
+ * limit held back is still said.
+ */
+export interface WarningParts {
+  /** `"hopwire warning:"`, or `"hopwire [name] warning:"` for a node given a name. */
+  readonly prefix: string;
+  /** The runtime's sentences about the cause and its fix. */
+  readonly body: string;
+  /**
+   * What the rate limit adds, with its leading space, or `""`: `" [and other causes: …]"`
+   * when `sharedLimit`, then `" (N more like this in the last S s)"` when `suppressed > 0`.
+   */
+  readonly suffix: string;
+}
+
+/** What every warning says besides its cause: the rate limit's count and the line's parts. */
+export interface WarningLine {
+  /**
+   * Occurrences of this cause that were counted but not written since its last line (0 for
+   * the first): the runtime writes one line per cause per WARNING_INTERVAL_MS.
+   */
+  readonly suppressed: number;
+  /**
+   * Whether this cause shares one rate limit with every other cause past MAX_WARNING_CAUSES:
+   * `suppressed` then counts occurrences of any of them, not only this one.
+   */
+  readonly sharedLimit: boolean;
+  /** The line this warning was written as, in parts. */
+  readonly parts: WarningParts;
+}
+
+/** A `"denied"` warning: the fields of its DeniedEvent, and the line's. */
+export interface DeniedWarning extends DeniedEvent, WarningLine {
+  /** Flow controls denied a message from the network (see DeniedEvent). */
+  readonly kind: "denied";
+}
+
+/** A `"dropped"` warning: the fields of its DroppedEvent, and the line's. */
+export interface DroppedWarning extends DroppedEvent, WarningLine {
+  /** A message whose sender cannot be told had no next hop (see DroppedEvent). */
+  readonly kind: "dropped";
+  /**
+   * Whether `address` is one the runtime generated (`Address.random`: 32 hex characters),
+   * such as a request's reply address: nobody would start a worker under it, so a drop there
+   * is most likely a reply that came after its request timed out or was aborted.
+   */
+  readonly generated: boolean;
+}
+
+/** A `"handler-error"` warning: the fields of its HandlerErrorEvent, and the line's. */
+export interface HandlerErrorWarning extends HandlerErrorEvent, WarningLine {
+  /** A worker's own code threw (see HandlerErrorEvent). */
+  readonly kind: "handler-error";
+}
+
+/**
+ * What a warning line says, in fields: the second argument of a WarningSink. `kind` tells
+ * which; the other fields are those of the node event of that name, so, like events, a
+ * warning carries addresses, flow control ids and errors, never a payload or a key.
+ */
+export type NodeWarning = DeniedWarning | DroppedWarning | HandlerErrorWarning;
+
+/** A warning's cause as the node describes it (internal): a NodeWarning before the rate limit adds its part. */
+export type WarningCause = Described<NodeWarning>;
+// Distributes over the union, so that each kind keeps its own fields.
+type Described<W> = W extends NodeWarning ? Omit<W, keyof WarningLine> & { readonly body: string } : never;
 
 /** How often the same cause may warn again (ms); occurrences in between are counted. */
 export const WARNING_INTERVAL_MS = 60_000;
@@ -28,8 +103,8 @@ export class RateLimitedWarnings {
     this.#prefix = name ? `hopwire [${name}] warning:` : "hopwire warning:";
   }
 
-  /** Warns about `cause` unless it warned within the interval; `text` is built only when written. */
-  warn(cause: string, text: () => string): void {
+  /** Warns about `cause` unless it warned within the interval; `describe` is called only when a line is written. */
+  warn(cause: string, describe: () => WarningCause): void {
     const now = Date.now();
     let key = cause;
     let state = this.#causes.get(key);
@@ -43,10 +118,15 @@ export class RateLimitedWarnings {
     }
     const suppressed = state?.suppressed ?? 0;
     this.#causes.set(key, { last: now, suppressed: 0 });
+    const sharedLimit = key === OTHER;
+    const shared = sharedLimit ? " [and other causes: too many distinct ones to list]" : "";
     const more = suppressed > 0 ? ` (${suppressed} more like this in the last ${Math.round((now - state!.last) / 1000)} s)` : "";
-    const body = key === OTHER ? `${text()} [and other causes: too many distinct ones to list]` : text();
+    const { body, ...fields } = describe();
+    const parts: WarningParts = { prefix: this.#prefix, body, suffix: shared + more };
+    // Spreading a union loses which member it was; `kind` came through unchanged.
+    const warning = { ...fields, suppressed, sharedLimit, parts } as NodeWarning;
     try {
-      this.#sink(`${this.#prefix} ${body}${more}`);
+      this.#sink(`${parts.prefix} ${parts.body}${parts.suffix}`, warning);
     } catch {
       // A broken sink must not break routing.
     }

@@ -35,7 +35,9 @@ export interface NodeOptions {
    * controls denied them, no worker has their address) and about worker handlers that
    * threw: one line per cause at most once a minute, naming the worker, the flow control id
    * and the fix. `true` (the default) writes them to stderr, `false` silences them, a
-   * function receives each line instead. Node events (`node.on("denied", ...)`) are raised
+   * function receives each line instead, and beside it the warning in fields (NodeWarning:
+   * its kind, its event's fields, the count held back, the line's parts), for a caller that
+   * words the advice its own way. Node events (`node.on("denied", ...)`) are raised
    * either way. When this option is absent, `HOPWIRE_WARNINGS=off` (or `0`, `false`) in the
    * environment turns the lines off, e.g. for a test suite that provokes them on purpose.
    */
