@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Echoer, TimeoutError, node, route, type Context, type DeniedEvent, type DroppedEvent, type Node, type NodeWarning, type Route, type Routed } from "@hopwire/runtime";
-import { createTcpTransport } from "@hopwire/transport-tcp";
+import { Echoer, TimeoutError, node, route, startRelay, type Context, type DeniedEvent, type DroppedEvent, type Node, type NodeWarning, type Route, type Routed } from "@hopwire/runtime";
+import { createServer } from "node:net";
+import { once } from "node:events";
+import { FrameTooLargeError, MAX_FRAME_LENGTH, createTcpTransport } from "@hopwire/transport-tcp";
 import {
   createIdentity,
   createSecureChannel,
@@ -118,6 +120,50 @@ describe("a message the network cannot deliver is reported where it died", () =>
     expect(denied).toBe(0);
     expect(lines[0]).toContain("likely a reply that came after its request timed out");
     expect(warnings[0]).toMatchObject({ kind: "dropped", address: "0123456789abcdef0123456789abcdef", generated: true });
+  });
+
+  it('a relay whose next hop refuses the message for another reason: "dropped" with reason undeliverable and the error', async () => {
+    const lines: string[] = [];
+    const warnings: NodeWarning[] = [];
+    const n = await startNode(lines, warnings);
+    const tcp = await createTcpTransport(n);
+    const listener = await tcp.listen("127.0.0.1:0");
+    const connection = await tcp.connect(listener.address);
+    await startRelay(n, "forward", route(connection, "sink"));
+
+    const dropped = next(n, "dropped");
+    // Too large for a TCP frame: the connection refuses it (the local sender is told too).
+    await expect(n.send("forward", new Uint8Array(MAX_FRAME_LENGTH + 1))).rejects.toBeInstanceOf(FrameTooLargeError);
+    const event = await dropped;
+    expect(event).toMatchObject({ address: connection.address.key, from: "forward", reason: "undeliverable" });
+    expect(event.error).toBeInstanceOf(FrameTooLargeError);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`dropped a message from forward for "${connection.address.key}": FrameTooLargeError: `);
+    expect(warnings[0]).toMatchObject({ kind: "dropped", reason: "undeliverable", address: connection.address.key });
+  });
+
+  it('a message queued for a TCP dial that fails: "dropped" with reason undeliverable, once, after its send resolved', async () => {
+    // A port that was just free: the dial is refused.
+    const server = createServer().listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+
+    const lines: string[] = [];
+    const n = await startNode(lines);
+    await createTcpTransport(n);
+    await startRelay(n, "forward", route(`1#127.0.0.1:${port}`, "sink"));
+    const drops: DroppedEvent[] = [];
+    n.on("dropped", (event) => drops.push(event));
+    const dropped = next(n, "dropped");
+    await n.send("forward", "queued for the dial"); // resolves: the message waits for the connection
+    const event = await dropped;
+    expect(event).toMatchObject({ address: `1#127.0.0.1:${port}`, from: "forward", reason: "undeliverable" });
+    expect(event.error.message).toMatch(/ECONNREFUSED|refused/);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`dropped a message from forward for "1#127.0.0.1:${port}"`);
+    expect(lines[0]).not.toContain("queued for the dial"); // never a payload
+    expect(drops).toHaveLength(1);
   });
 
   it("a record that crossed a secure channel's CLOSE on the wire is refused quietly: no \"dropped\", no warning", async () => {

@@ -463,7 +463,8 @@ export class TcpTransport {
       if (this.#dials.get(name) !== dial) return;
       this.#dials.delete(name);
       this.#log.warn(`could not connect to ${name}; dropped ${dial.queue.length} message(s)`, error);
-      dial.queue.length = 0;
+      // Their sends resolved when they were queued: the node says what became of them.
+      for (const { message, senderKey } of dial.queue.splice(0)) this.#reportDropped(dial.address, message, senderKey, error);
       dial.settle();
       // Requests waiting on "1#<name>" as their first hop fail now rather than at their timeout.
       this.#router.unregister([new Address(TCP, name)], error as Error);
@@ -477,9 +478,15 @@ export class TcpTransport {
         this.#router.route(message.withOnwardRoute(message.onwardRoute.replaceFront(connection.address)), senderKey);
       } catch (error) {
         this.#log.debug(`dropped a message for ${name}`, error);
+        this.#reportDropped(dial.address, message, senderKey, error);
       }
     }
     dial.settle();
+  }
+
+  /** A message queued for a dial could not go on: the node's "dropped" event and warning, from whoever routed it. */
+  #reportDropped(hop: Address, message: LocalMessage, senderKey: string | undefined, error: unknown): void {
+    this.#router.reportDropped(hop, senderKey ?? message.returnRoute.at(0)?.key ?? "this node", error);
   }
 }
 

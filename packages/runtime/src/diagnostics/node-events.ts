@@ -33,7 +33,8 @@ export interface DroppedEvent {
   readonly from: string;
   /**
    * Why: no worker has the address (`"unknown-address"`), no transport handles its type
-   * (`"unknown-transport"`), or another error of the router's (`"undeliverable"`).
+   * (`"unknown-transport"`), or any other error stopped it (`"undeliverable"`: a connection
+   * that closed, a frame too large, a TCP dial that failed after the message was queued for it).
    */
   readonly reason: DropReason;
   /** The typed error the router raised (UnknownAddressError, ...). */

@@ -8,6 +8,7 @@ import {
   UnknownTransportError,
 } from "../errors/errors.js";
 import type { FlowControls } from "../flow-control/flow-controls.js";
+import type { DropReason } from "../diagnostics/node-events.js";
 import type { LocalMessage } from "../message/local-message.js";
 import type { Mailbox } from "./mailbox.js";
 
@@ -32,7 +33,7 @@ export type ReasonLike = Error | (() => Error);
  */
 export interface UndeliverableReporter {
   denied(destination: Address, senderKey: string): void;
-  dropped(next: Address, fromKey: string, reason: "unknown-address" | "unknown-transport", error: Error): void;
+  dropped(next: Address, fromKey: string, reason: DropReason, error: Error): void;
 }
 
 /** Retired addresses remembered per router (see Router.retire): 16 bytes of key and a Set entry each. */
@@ -49,6 +50,8 @@ export class Router {
   readonly #watchers = new Map<string, Set<HopWatcher>>();
 
   #reporter: UndeliverableReporter | undefined;
+  /** Errors already reported (failure paths only; weak, so they go with the errors). */
+  readonly #reported = new WeakSet<Error>();
   /** Keys of retired addresses (see `retire`), oldest first. */
   readonly #retired = new Set<string>();
   /** Bumped whenever the table or the transports change (see `epoch`). */
@@ -73,12 +76,26 @@ export class Router {
 
   /**
    * For components that route on behalf of someone who cannot be told (a relay, a worker's
-   * thread whose send already resolved): reports a message they could not deliver.
+   * thread whose send already resolved, a dial that failed after it queued the message):
+   * reports a message they could not deliver, whatever stopped it. Errors other than an
+   * unknown address or transport (a connection that closed, a frame too large, a refused
+   * dial) are "undeliverable".
    */
   reportDropped(next: Address, fromKey: string, error: unknown): void {
-    const reason = error instanceof UnknownAddressError ? "unknown-address" : error instanceof UnknownTransportError ? "unknown-transport" : undefined;
-    if (reason === undefined) return;
-    this.#reporter?.dropped(next, fromKey, reason, error as Error);
+    const reason: DropReason =
+      error instanceof UnknownAddressError ? "unknown-address" : error instanceof UnknownTransportError ? "unknown-transport" : "undeliverable";
+    const thrown = error instanceof Error ? error : new Error(String(error));
+    this.#reportOnce(thrown, () => this.#reporter?.dropped(next, fromKey, reason, thrown));
+  }
+
+  /**
+   * Reports a failure unless it was reported already: `route` reports what it refuses for a
+   * producer and throws it, and a relay that it threw to reports what it could not deliver.
+   */
+  #reportOnce(error: Error, report: () => void): void {
+    if (this.#reported.has(error)) return;
+    this.#reported.add(error);
+    report();
   }
 
   /** True when a mailbox is registered at `address`. */
@@ -209,7 +226,7 @@ export class Router {
       const transport = this.#transports.get(next.type);
       if (!transport) {
         const error = new UnknownTransportError(`No transport is registered for address ${next.toString()}`);
-        if (senderKey !== undefined && this.flowControls.isProducerKey(senderKey)) this.#reporter?.dropped(next, senderKey, "unknown-transport", error);
+        if (senderKey !== undefined && this.flowControls.isProducerKey(senderKey)) this.#reportOnce(error, () => this.#reporter?.dropped(next, senderKey, "unknown-transport", error));
         throw error;
       }
       return transport(message, senderKey) ?? undefined;
@@ -220,15 +237,15 @@ export class Router {
       const error = new FlowControlDeniedError(`Flow controls do not allow delivery to ${next.toString()}`);
       // Only a producer's messages are ever denied: the network sender is not told, the node
       // is — and told the truth: to an address nobody has, a denial is really a drop.
-      if (this.#table.has(key)) this.#reporter?.denied(next, senderKey!);
-      else if (!this.#retired.has(key)) this.#reporter?.dropped(next, senderKey!, "unknown-address", error);
+      if (this.#table.has(key)) this.#reportOnce(error, () => this.#reporter?.denied(next, senderKey!));
+      else if (!this.#retired.has(key)) this.#reportOnce(error, () => this.#reporter?.dropped(next, senderKey!, "unknown-address", error));
       throw error;
     }
     const mailbox = this.#table.get(key);
     if (!mailbox) {
       const error = new UnknownAddressError(`No worker has the address ${next.toString()}`);
       if (senderKey !== undefined && flowControls.isProducerKey(senderKey) && !this.#retired.has(key)) {
-        this.#reporter?.dropped(next, senderKey, "unknown-address", error);
+        this.#reportOnce(error, () => this.#reporter?.dropped(next, senderKey, "unknown-address", error));
       }
       throw error;
     }
