@@ -30,7 +30,7 @@ const producers: Record<string, { yaml: string } | { args: string[] }> = {
   "hopwire: bob.yaml: not valid YAML: Map keys must be unique at line 3, column 1": { yaml: "identity: bob\ntcpListeners: []\nidentity: alice\n" },
   "hopwire: unknown option '--listn' (Did you mean --listen?)": { args: ["relay", "--listn", "0.0.0.0:4000"] },
   'hopwire: command line: --relay: expected <name>@<host:port>, got "bob"': { args: ["outlet", "--to", "127.0.0.1:5432", "--relay", "bob"] },
-  'hopwire: command line: outlets[0].to: expected "host:port" (e.g. "127.0.0.1:4000"), got "18080"': { args: ["outlet", "--to", "18080", "--listen", "127.0.0.1:0"] },
+  'hopwire: command line: outlets[0].to: "18080" has no host: write "host:port", e.g. "127.0.0.1:18080"': { args: ["outlet", "--to", "18080", "--listen", "127.0.0.1:0"] },
   "hopwire: command line: outlet: nothing could reach it: add --listen <host:port> (inlets connect to this node) or --relay <name>@<host:port> (this node registers <name> at a relay node), or both": {
     args: ["outlet", "--to", "127.0.0.1:5432"],
   },

@@ -1,5 +1,17 @@
-import { checkOptionKeys, InvalidOptionError, route, type AddressLike, type FlowControlId, type Route, type RouteLike } from "@hopwire/runtime";
-import { formatHostPort, parseHostPort, type HostPort } from "./host-port.js";
+import {
+  checkFlowControlIds,
+  checkOptionKeys,
+  formatHostPort,
+  InvalidOptionError,
+  optionKeys,
+  route,
+  type AddressLike,
+  type FlowControlId,
+  type HostPort,
+  type Route,
+  type RouteLike,
+} from "@hopwire/runtime";
+import { parseHostPort } from "./host-port.js";
 
 /** Default receive window of a portal stream, per direction, in bytes (1 MiB): where each stream starts. */
 export const DEFAULT_STREAM_WINDOW_BYTES = 1024 * 1024;
@@ -120,8 +132,25 @@ function stream(options: Record<string, unknown>): { windowBytes: number; maxWin
   return { windowBytes, maxWindowBytes, maxStreams: integer(options.maxStreams, "maxStreams", DEFAULT_MAX_STREAMS, 1, 1_000_000) };
 }
 
-const OUTLET_KEYS = ["address", "to", "allow", "asConsumer", "connectTimeoutMs", "windowBytes", "maxWindowBytes", "maxStreams"] as const;
-const INLET_KEYS = ["listen", "route", "target", "openTimeoutMs", "windowBytes", "maxWindowBytes", "maxStreams"] as const;
+const OUTLET_KEYS = optionKeys<OutletOptions>({
+  address: true,
+  to: true,
+  allow: true,
+  asConsumer: true,
+  connectTimeoutMs: true,
+  windowBytes: true,
+  maxWindowBytes: true,
+  maxStreams: true,
+});
+const INLET_KEYS = optionKeys<InletOptions>({
+  listen: true,
+  route: true,
+  target: true,
+  openTimeoutMs: true,
+  windowBytes: true,
+  maxWindowBytes: true,
+  maxStreams: true,
+});
 
 /** Validates outlet options; throws InvalidOptionError naming the option. */
 export function resolveOutletOptions(input: OutletOptions): ResolvedOutletOptions {
@@ -140,15 +169,12 @@ export function resolveOutletOptions(input: OutletOptions): ResolvedOutletOption
       allowed.add(formatHostPort(hp.host, hp.port));
     });
   }
-  const consumers = options.asConsumer === undefined ? [] : Array.isArray(options.asConsumer) ? options.asConsumer : [options.asConsumer];
-  for (const id of consumers) {
-    if (typeof id !== "string" || id.length === 0) throw new InvalidOptionError(`asConsumer must be flow control ids (strings)`, { option: "asConsumer" });
-  }
+  const consumers = checkFlowControlIds(options.asConsumer, "asConsumer", "outlet options");
   return {
     address: address as AddressLike,
     to,
     allowed,
-    asConsumer: consumers as FlowControlId[],
+    asConsumer: consumers,
     connectTimeoutMs: integer(options.connectTimeoutMs, "connectTimeoutMs", DEFAULT_CONNECT_TIMEOUT_MS, 1, 3_600_000),
     ...stream(options),
   };

@@ -307,6 +307,14 @@ describe("options", () => {
     });
     await expect(createOutlet(nodes.bob, { to: "nowhere" })).rejects.toThrow('to "nowhere" has no port: write "host:port", e.g. "nowhere:4000"');
     await expect(createOutlet(nodes.bob, { to: "127.0.0.1:1", allow: ["x"] })).rejects.toMatchObject({ option: "allow", message: expect.stringMatching(/^allow\[0\] "x"/) });
+    await expect(createOutlet(nodes.bob, { to: "db server:5432" })).rejects.toMatchObject({
+      option: "to",
+      message: 'to "db server:5432" has an invalid host "db server": expected a name, an IPv4 address or a bracketed IPv6 one ("[::1]:4000")',
+    });
+    await expect(createOutlet(nodes.bob, { to: "127.0.0.1:1", asConsumer: [""] })).rejects.toMatchObject({
+      option: "asConsumer",
+      message: 'outlet options: asConsumer[0] must be a flow control id (e.g. listener.flowControlId), got ""',
+    });
     await expect(createOutlet(nodes.bob, { to: "127.0.0.1:1", windowBytes: 10 })).rejects.toThrow(/windowBytes/);
     await expect(createOutlet(nodes.bob, { to: "127.0.0.1:1", windowBytes: 10 })).rejects.toMatchObject({ option: "windowBytes" });
     // One format in every package, with the key as the error's option.

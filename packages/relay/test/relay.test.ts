@@ -226,6 +226,19 @@ describe("relay options", () => {
       message: expect.stringMatching(/did you mean "initialMs"\?/),
     });
     await expect(createRemoteRelay(n, { name: "bob", identity, connect, replyTimeoutMs: 2 ** 31 })).rejects.toMatchObject({ option: "replyTimeoutMs" });
+    // Timers' delays, checked by the runtime's checkTimeoutOption: Infinity would fire at once, as 2^31 would.
+    await expect(createRemoteRelay(n, { name: "bob", identity, connect, heartbeatIntervalMs: Infinity })).rejects.toMatchObject({
+      option: "heartbeatIntervalMs",
+      message: "remote relay options: heartbeatIntervalMs must be a positive number of milliseconds up to 2147483647; got Infinity",
+    });
+    await expect(createRemoteRelay(n, { name: "bob", identity, connect, backoff: { maxMs: Infinity } })).rejects.toMatchObject({
+      option: "backoff.maxMs",
+      message: "remote relay options: backoff.maxMs must be a positive number of milliseconds up to 2147483647; got Infinity",
+    });
+    await expect(createRemoteRelay(n, { name: "bob", identity, connect, backoff: { initialMs: "250" } } as never)).rejects.toMatchObject({
+      option: "backoff.initialMs",
+      message: expect.stringMatching(/; got "250"$/),
+    });
     await expect(startRelayService(n, { policy: () => true, serviceConsumer: ["fc"] } as never)).rejects.toMatchObject({
       option: "serviceConsumer",
       message: expect.stringMatching(/^relay service options: unknown option "serviceConsumer"; did you mean "serviceConsumerOf"\?/),
@@ -241,6 +254,9 @@ describe("relay options", () => {
     const other = await startRelayService(n, { policy: () => true, address: "other_service", serviceConsumerOf: ["fc_a", "fc_b"] });
     expect(n.flowControls.isConsumer(other.address, "fc_a") && n.flowControls.isConsumer(other.address, "fc_b")).toBe(true);
     await expect(startRelayService(n, { policy: () => true, address: "third", serviceConsumerOf: [""] })).rejects.toMatchObject({ option: "serviceConsumerOf" });
-    await expect(startRelayService(n, { policy: () => true, address: "fourth", forwarderConsumerOf: 5 } as never)).rejects.toMatchObject({ option: "forwarderConsumerOf" });
+    await expect(startRelayService(n, { policy: () => true, address: "fourth", forwarderConsumerOf: 5 } as never)).rejects.toMatchObject({
+      option: "forwarderConsumerOf",
+      message: "relay service options: forwarderConsumerOf must be a flow control id or an array of them, got 5",
+    });
   });
 });

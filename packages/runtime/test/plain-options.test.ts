@@ -1,6 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { thrownOptionError } from "../../../test/support/thrown.js";
-import { applyPlainOptions, checkOptionKeys, checkTimeoutOption, checkWaitOptions, InvalidOptionError, nearestOption, unknownOptionError } from "@hopwire/runtime";
+import {
+  applyPlainOptions,
+  checkFlowControlId,
+  checkFlowControlIds,
+  checkOptionKeys,
+  checkTimeoutOption,
+  checkWaitOptions,
+  InvalidOptionError,
+  nearestOption,
+  optionKeys,
+  unknownOptionError,
+  WAIT_OPTIONS,
+} from "@hopwire/runtime";
 
 const thrown = thrownOptionError;
 
@@ -59,6 +71,17 @@ describe("timeouts and wait options", () => {
     }
   });
 
+  it("a timer's delay ({ infinity: false }) is the same but for Infinity, which it refuses", () => {
+    for (const ok of [1, 0.5, 30_000, 2 ** 31 - 1]) expect(checkTimeoutOption(ok, "shutdownTimeout", "node options", { infinity: false })).toBe(ok);
+    for (const bad of [Infinity, 0, -5, Number.NaN, -Infinity, 2 ** 31, "1s", null]) {
+      const error = thrown(() => checkTimeoutOption(bad, "backoff.maxMs", "remote relay options", { infinity: false }));
+      expect(error.option).toBe("backoff.maxMs");
+      expect(error.message).toBe(
+        `remote relay options: backoff.maxMs must be a positive number of milliseconds up to 2147483647; got ${typeof bad === "string" ? `"${bad}"` : String(bad)}`,
+      );
+    }
+  });
+
   it("wait options take known keys, a timeout and an AbortSignal", () => {
     expect(() => checkWaitOptions(undefined, "x")).not.toThrow();
     expect(() => checkWaitOptions({ timeout: 5, signal: new AbortController().signal }, "x")).not.toThrow();
@@ -66,5 +89,45 @@ describe("timeouts and wait options", () => {
     expect(thrown(() => checkWaitOptions({ signal: {} }, "x")).option).toBe("signal");
     expect(thrown(() => checkWaitOptions(5, "x")).message).toMatch(/must be an object/);
     expect(() => checkWaitOptions({ localInfo: {} }, "send options", ["timeout", "signal", "localInfo"])).not.toThrow();
+  });
+});
+
+describe("optionKeys: an options interface's keys, in order", () => {
+  it("lists the keys given, in their order, frozen", () => {
+    interface Example {
+      zeta?: number;
+      alpha: string;
+    }
+    const keys = optionKeys<Example>({ zeta: true, alpha: true });
+    expect(keys).toEqual(["zeta", "alpha"]);
+    expect(Object.isFrozen(keys)).toBe(true);
+    expect(WAIT_OPTIONS).toEqual(["timeout", "signal"]);
+  });
+});
+
+describe("flow control ids as options", () => {
+  it("one id is a non-empty string", () => {
+    expect(checkFlowControlId("fc1", "asConsumer")).toBe("fc1");
+    for (const bad of ["", 42, undefined, null, {}]) {
+      const error = thrown(() => checkFlowControlId(bad, "asConsumer", "TcpConnectionOptions"));
+      expect(error.option).toBe("asConsumer");
+      expect(error.message).toMatch(/^TcpConnectionOptions: asConsumer must be a flow control id \(e\.g\. listener\.flowControlId\), got /);
+    }
+  });
+
+  it("one id or several is a list: none for undefined, one for a string (not one per character), every entry checked", () => {
+    expect(checkFlowControlIds(undefined, "consumerOf")).toEqual([]);
+    expect(checkFlowControlIds("fc_one", "consumerOf")).toEqual(["fc_one"]);
+    expect(checkFlowControlIds(["fc_a", "fc_b"], "consumerOf")).toEqual(["fc_a", "fc_b"]);
+    expect(checkFlowControlIds([], "consumerOf")).toEqual([]);
+    const entry = thrown(() => checkFlowControlIds(["fc_a", ""], "serviceConsumerOf", "relay service options"));
+    expect(entry.option).toBe("serviceConsumerOf");
+    expect(entry.message).toBe('relay service options: serviceConsumerOf[1] must be a flow control id (e.g. listener.flowControlId), got ""');
+    expect(thrown(() => checkFlowControlIds("", "asConsumer")).option).toBe("asConsumer");
+    for (const bad of [5, null, { id: "fc" }, true]) {
+      const error = thrown(() => checkFlowControlIds(bad, "forwarderConsumerOf", "relay service options"));
+      expect(error.option).toBe("forwarderConsumerOf");
+      expect(error.message).toMatch(/^relay service options: forwarderConsumerOf must be a flow control id or an array of them, got /);
+    }
   });
 });

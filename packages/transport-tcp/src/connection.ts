@@ -4,6 +4,7 @@ import {
   checkWaitOptions,
   DecodeError,
   EnvelopeHeadDecoder,
+  formatHostPort,
   LocalMessage,
   RoomWaiters,
   Route,
@@ -28,7 +29,6 @@ import {
 } from "./errors.js";
 import { FrameReader } from "./frame-reader.js";
 import { FrameWriter } from "./frame-writer.js";
-import { formatHostPort } from "./host-port.js";
 import type { ResolvedTcpReconnect, ResolvedTcpTransportOptions, TcpLiveness } from "./options.js";
 
 /** What a connection needs from its transport. @internal */

@@ -1,5 +1,15 @@
-import { checkOptionKeys, checkTimeoutOption, FlowControls, InvalidOptionError, MAX_TIMEOUT_MS, type FlowControlId } from "@hopwire/runtime";
-import { formatHostPort, parseHostPort } from "./host-port.js";
+import {
+  checkFlowControlId,
+  checkOptionKeys,
+  checkTimeoutOption,
+  FlowControls,
+  formatHostPort,
+  InvalidOptionError,
+  MAX_TIMEOUT_MS,
+  optionKeys,
+  type FlowControlId,
+} from "@hopwire/runtime";
+import { parseHostPort } from "./host-port.js";
 
 /** Options objects are consumed by the listener or connection they create, as in Ockam. */
 const used = new WeakSet<object>();
@@ -14,13 +24,6 @@ export function claimOptions(options: TcpConnectionOptions | TcpListenerOptions)
     );
   }
   used.add(options);
-}
-
-function checkFlowControlId(value: unknown, where: string): FlowControlId {
-  if (typeof value !== "string" || value.length === 0) {
-    throw new InvalidOptionError(`${where}: flowControlId must be a non-empty string, got ${JSON.stringify(value)}`, { option: "asConsumer" });
-  }
-  return value;
 }
 
 /**
@@ -99,7 +102,7 @@ export interface TcpReconnectOptions {
   maxAttempts?: number;
 }
 
-const RECONNECT_OPTIONS = Object.keys({ initialDelay: true, maxDelay: true, maxAttempts: true } satisfies Record<keyof TcpReconnectOptions, true>);
+const RECONNECT_OPTIONS = optionKeys<TcpReconnectOptions>({ initialDelay: true, maxDelay: true, maxAttempts: true });
 
 /** TcpReconnectOptions with every default applied. */
 export interface ResolvedTcpReconnect {
@@ -128,7 +131,7 @@ export class TcpConnectionOptions {
    * this connection.
    */
   asConsumer(flowControlId: FlowControlId): this {
-    this.#consumerOf.push(checkFlowControlId(flowControlId, "TcpConnectionOptions.asConsumer"));
+    this.#consumerOf.push(checkFlowControlId(flowControlId, "asConsumer", "TcpConnectionOptions"));
     return this;
   }
 
@@ -349,7 +352,7 @@ function positiveInteger(value: unknown, option: string, fallback: number): numb
 }
 
 /** Every key of TcpTransportOptions (the type makes this list complete). */
-const TRANSPORT_OPTIONS = Object.keys({
+const TRANSPORT_OPTIONS = optionKeys<TcpTransportOptions>({
   sendHighWaterMark: true,
   maxSendBufferBytes: true,
   maxPendingDialMessages: true,
@@ -361,7 +364,7 @@ const TRANSPORT_OPTIONS = Object.keys({
   idleTimeout: true,
   maxConnections: true,
   dialAllowList: true,
-} satisfies Record<keyof TcpTransportOptions, true>);
+});
 
 export function resolveTransportOptions(options: TcpTransportOptions = {}): ResolvedTcpTransportOptions {
   if (options === null || typeof options !== "object") throw new InvalidOptionError("TCP transport options must be an object");

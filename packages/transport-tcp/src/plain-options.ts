@@ -1,4 +1,4 @@
-import { applyPlainOptions, InvalidOptionError, isPlainObject, type FlowControlId, type WaitOptions } from "@hopwire/runtime";
+import { applyPlainOptions, checkFlowControlIds, InvalidOptionError, isPlainObject, type FlowControlId, type WaitOptions } from "@hopwire/runtime";
 import { TcpConnectionOptions, TcpListenerOptions } from "./options.js";
 
 /**
@@ -33,7 +33,7 @@ export function resolveConnect(
   const builder = applyPlainOptions(new TcpConnectionOptions(), options as Record<string, unknown>, "connect options", {
     ...waitKeys,
     consumerOf: (b, value) => {
-      for (const id of Array.isArray(value) ? value : [value]) b.asConsumer(id as FlowControlId);
+      for (const id of checkFlowControlIds(value, "consumerOf", "connect options")) b.asConsumer(id);
     },
   });
   return [builder, waits];

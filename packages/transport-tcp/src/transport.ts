@@ -3,6 +3,7 @@ import {
   AbortError,
   Address,
   checkWaitOptions,
+  formatHostPort,
   InvalidOptionError,
   NodeStoppedError,
   RoomWaiters,
@@ -28,7 +29,7 @@ import {
   NextHopClosedError,
   TransportStoppedError,
 } from "./errors.js";
-import { formatHostPort, parseHostPort } from "./host-port.js";
+import { parseHostPort } from "./host-port.js";
 import { TcpListener } from "./listener.js";
 import {
   claimOptions,

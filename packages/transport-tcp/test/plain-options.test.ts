@@ -36,7 +36,11 @@ describe("TCP options as plain objects", () => {
     const { tcp, node: n } = await startNode("n");
     nodes.push(n);
     await expect(tcp.listen("127.0.0.1:0", { tiemout: 5 } as never)).rejects.toThrow(/unknown option "tiemout"; did you mean "timeout"\? known options: .*\btimeout\b/);
-    await expect(tcp.connect("127.0.0.1:1", { consumerOf: [""] })).rejects.toThrow(/asConsumer/);
+    // The key given, not the builder method it stands for (it said "TcpConnectionOptions.asConsumer", option "asConsumer").
+    await expect(tcp.connect("127.0.0.1:1", { consumerOf: [""] })).rejects.toMatchObject({
+      option: "consumerOf",
+      message: 'connect options: consumerOf[0] must be a flow control id (e.g. listener.flowControlId), got ""',
+    });
     await expect(tcp.connect("127.0.0.1:1", { timeout: -1 })).rejects.toThrow(/timeout/);
     await expect(tcp.connect("127.0.0.1:1", { timeout: 1 }, { timeout: 2 })).rejects.toThrow(/not also as a third argument/);
     await expect(tcp.connect("127.0.0.1:1", { timeout: 1 }, { timeout: 2 })).rejects.toMatchObject({ option: "timeout" });

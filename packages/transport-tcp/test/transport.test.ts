@@ -85,12 +85,14 @@ describe("TcpTransport: listen and connect", () => {
     await expect(initiator.tcp.connect(responder.listener.address, undefined, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
     await expect(initiator.tcp.listen("127.0.0.1:0", undefined, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
     expect(initiator.tcp.connections).toHaveLength(0);
-    for (const bad of ["127.0.0.1", "127.0.0.1:", ":80", "host:99999", "host:0", "::1:80", "2#host:80"]) {
+    // "my host:80" too, up front (the runtime's grammar: a name, an IPv4 or a bracketed IPv6 host), not a ConnectError after a DNS lookup.
+    for (const bad of ["127.0.0.1", "127.0.0.1:", ":80", "host:99999", "host:0", "::1:80", "2#host:80", "my host:80", "[nope]:80"]) {
       await expect(initiator.tcp.connect(bad), bad).rejects.toBeInstanceOf(InvalidAddressError);
     }
     // What is missing is said: a lone port has no host (it said "no port"), a lone host no port.
     await expect(initiator.tcp.connect("5432")).rejects.toThrow('connect address "5432" has no host: write "host:port", e.g. "127.0.0.1:5432"');
     await expect(initiator.tcp.connect("localhost")).rejects.toThrow('connect address "localhost" has no port: write "host:port", e.g. "localhost:4000"');
+    await expect(initiator.tcp.connect("127.0.0.1:0")).rejects.toThrow('connect address "127.0.0.1:0" has an invalid port 0: expected a port from 1 to 65535');
     const controller = new AbortController();
     const pending = initiator.tcp.connect(responder.listener.address, undefined, { signal: controller.signal });
     controller.abort();

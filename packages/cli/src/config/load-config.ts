@@ -1,8 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
+import { hostPortProblem } from "@hopwire/runtime";
 import { ZodArray, ZodDefault, ZodEffects, ZodObject, ZodOptional, ZodRecord, ZodUnion, type ZodIssue, type ZodTypeAny } from "zod";
 import { ConfigError } from "../errors.js";
-import { hostPortProblem, nodeConfigSchema, type NodeConfig } from "./schema.js";
+import { nodeConfigSchema, type NodeConfig } from "./schema.js";
 
 /**
  * The YAML parser, loaded when a YAML file is read: ~70 modules, ~0.1 s of CPU that every
@@ -54,7 +55,7 @@ function checkReferences(config: NodeConfig, source: string): void {
   const peer = (value: string, path: (string | number)[]): void => {
     if (Object.hasOwn(connections, value)) return;
     if (!value.includes(":")) throw ConfigError.at(source, path, `expected a name from "connections" or "host:port", got ${JSON.stringify(value)}`);
-    const problem = hostPortProblem(value, { listen: false });
+    const problem = hostPortProblem(value, { allowPortZero: false });
     if (problem !== undefined) throw ConfigError.at(source, path, problem);
   };
   config.relays?.forEach((r, i) => peer(r.at, ["relays", i, "at"]));

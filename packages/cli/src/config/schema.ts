@@ -1,3 +1,4 @@
+import { hostPortProblem } from "@hopwire/runtime";
 import { z } from "zod";
 
 /**
@@ -6,29 +7,20 @@ import { z } from "zod";
  * docs/cli.md describes every key.
  */
 
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/;
 const IDENTIFIER = /^I[0-9a-f]{64}$/;
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
- * What is wrong with `value` as "host:port", or undefined if nothing: a host (a name, an
- * IPv4 address or a bracketed IPv6 one), a colon and a port from 0 to 65535, or from 1 for a
- * dial target (`listen: false`: an outlet's target, a peer to connect to).
+ * A "host:port" string as the runtime's parser (the TCP transport's and the portals') takes
+ * it: a host (a name, an IPv4 address or a bracketed IPv6 one), a colon and a port from 0 to
+ * 65535 where the node listens, from 1 for a dial target (an outlet's target, a peer to
+ * connect to). The issue is the parser's message, e.g. `"4000" has no host: …`.
  */
-export function hostPortProblem(value: string, options: { listen: boolean }): string | undefined {
-  const match = HOST_PORT.exec(value);
-  if (match === null) return `expected "host:port" (e.g. "127.0.0.1:4000"), got ${JSON.stringify(value)}`;
-  const port = Number(match[2]);
-  const min = options.listen ? 0 : 1;
-  if (port < min || port > 65535) return `expected a port from ${min} to 65535, got ${JSON.stringify(value)}`;
-  return undefined;
-}
-
 function hostPortSchema(options: { listen: boolean }) {
   return z
     .string({ invalid_type_error: 'expected a "host:port" string', required_error: 'expected a "host:port" string' })
     .superRefine((s, ctx) => {
-      const problem = hostPortProblem(s, options);
+      const problem = hostPortProblem(s, { allowPortZero: options.listen });
       if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
     });
 }

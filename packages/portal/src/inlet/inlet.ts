@@ -1,7 +1,6 @@
 import { createServer, type Server, type Socket } from "node:net";
-import { LocalMessage, NodeStoppedError, type Logger, type Node, type Route, type Router } from "@hopwire/runtime";
+import { formatHostPort, LocalMessage, NodeStoppedError, type Logger, type Node, type Route, type Router } from "@hopwire/runtime";
 import { PortalListenError, PortalOpenTimeoutError, PortalRouteClosedError, PortalStreamLimitError } from "../errors.js";
-import { formatHostPort } from "../host-port.js";
 import { resolveInletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type InletOptions, type ResolvedInletOptions } from "../options.js";
 import { encodeOpen } from "../protocol/index.js";
 import { resetSocket, StreamListeners, WindowGrowth, type PortalStream, type StreamClosedListener, type StreamOwner } from "../stream/index.js";

@@ -1,17 +1,19 @@
 import { connect } from "node:net";
 import {
+  formatHostPort,
   LocalMessage,
   NodeStoppedError,
   route,
   toAddress,
   type Address,
+  type HostPort,
   type Logger,
   type Mailbox,
   type Node,
   type Router,
 } from "@hopwire/runtime";
 import { PortalProtocolError, PortalStreamLimitError, PortalTargetNotAllowedError, PortalTargetUnreachableError } from "../errors.js";
-import { formatHostPort, parseHostPort, type HostPort } from "../host-port.js";
+import { parseHostPort } from "../host-port.js";
 import { resolveOutletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type OutletOptions, type ResolvedOutletOptions } from "../options.js";
 import { decodePortalMessage, encodeOpened, encodeReset, KIND } from "../protocol/index.js";
 import { PortalStream, StreamListeners, WindowGrowth, type StreamClosedListener, type StreamOwner } from "../stream/index.js";

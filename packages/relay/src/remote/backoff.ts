@@ -1,4 +1,4 @@
-import { checkOptionKeys, InvalidOptionError, MAX_TIMEOUT_MS } from "@hopwire/runtime";
+import { checkOptionKeys, checkTimeoutOption, InvalidOptionError, optionKeys } from "@hopwire/runtime";
 
 /** How a RemoteRelay waits between attempts to reach its relay node. */
 export interface BackoffOptions {
@@ -31,11 +31,9 @@ export function checkBackoff(options: BackoffOptions | undefined): void {
   if (options === null || typeof options !== "object") throw new InvalidOptionError("backoff must be an object such as { initialMs: 250 }", { option: "backoff" });
   checkOptionKeys(options, BACKOFF_OPTIONS, "backoff", "backoff");
   for (const key of ["initialMs", "maxMs"] as const) {
-    const value = options[key];
-    if (value !== undefined && !(typeof value === "number" && value > 0 && value <= MAX_TIMEOUT_MS)) {
-      throw new InvalidOptionError(`backoff.${key} must be a positive number of ms up to ${MAX_TIMEOUT_MS}, got ${String(value)}`, { option: `backoff.${key}` });
-    }
+    // A timer's delay: Infinity (or past MAX_TIMEOUT_MS) would fire at once.
+    if (options[key] !== undefined) checkTimeoutOption(options[key], `backoff.${key}`, "remote relay options", { infinity: false });
   }
 }
 
-const BACKOFF_OPTIONS = Object.keys({ initialMs: true, maxMs: true } satisfies Record<keyof BackoffOptions, true>);
+const BACKOFF_OPTIONS = optionKeys<BackoffOptions>({ initialMs: true, maxMs: true });

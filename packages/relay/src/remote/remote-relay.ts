@@ -2,13 +2,14 @@ import { randomBytes } from "node:crypto";
 import {
   Address,
   checkOptionKeys,
+  checkTimeoutOption,
   decodeBody,
   encodeBody,
   FlowControls,
   InvalidOptionError,
   LocalMessage,
-  MAX_TIMEOUT_MS,
   NodeStoppedError,
+  optionKeys,
   route,
   TimeoutError,
   toAddress,
@@ -380,7 +381,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** Every key of RemoteRelayOptions (the type makes this list complete). */
-const REMOTE_RELAY_OPTIONS = Object.keys({
+const REMOTE_RELAY_OPTIONS = optionKeys<RemoteRelayOptions>({
   name: true,
   identity: true,
   connect: true,
@@ -393,7 +394,7 @@ const REMOTE_RELAY_OPTIONS = Object.keys({
   backoff: true,
   retryUntilRegistered: true,
   onEvent: true,
-} satisfies Record<keyof RemoteRelayOptions, true>);
+});
 
 function checkOptions(options: RemoteRelayOptions): void {
   if (options === null || typeof options !== "object") throw new InvalidOptionError("remote relay options must be an object");
@@ -403,11 +404,8 @@ function checkOptions(options: RemoteRelayOptions): void {
   if (typeof options.connect !== "function") throw new InvalidOptionError("options.connect must be a function that opens a RelayConnection", { option: "connect" });
   if (options.identity === undefined) throw new InvalidOptionError("options.identity is required", { option: "identity" });
   for (const key of ["heartbeatIntervalMs", "replyTimeoutMs", "handshakeTimeoutMs"] as const) {
-    const value = options[key];
-    // Timers: a delay past MAX_TIMEOUT_MS fires at once.
-    if (value !== undefined && !(typeof value === "number" && value > 0 && value <= MAX_TIMEOUT_MS)) {
-      throw new InvalidOptionError(`options.${key} must be a positive number of ms up to ${MAX_TIMEOUT_MS}, got ${String(value)}`, { option: key });
-    }
+    // Timers' delays: Infinity (or past MAX_TIMEOUT_MS) would fire at once.
+    if (options[key] !== undefined) checkTimeoutOption(options[key], key, "remote relay options", { infinity: false });
   }
   if (options.retryUntilRegistered !== undefined && typeof options.retryUntilRegistered !== "boolean") {
     throw new InvalidOptionError(`options.retryUntilRegistered must be a boolean, got ${typeof options.retryUntilRegistered}`, { option: "retryUntilRegistered" });

@@ -1,7 +1,9 @@
 import {
+  checkFlowControlIds,
   checkOptionKeys,
   InvalidOptionError,
   NodeStoppedError,
+  optionKeys,
   startRelay,
   toAddress,
   type Address,
@@ -67,7 +69,7 @@ export async function startRelayService(node: Node, options: RelayServiceOptions
   if (options.onEvent !== undefined && typeof options.onEvent !== "function") {
     throw new InvalidOptionError(`options.onEvent must be a function, got ${typeof options.onEvent}`, { option: "onEvent" });
   }
-  const serviceConsumerOf = flowControlIds(options.serviceConsumerOf, "serviceConsumerOf");
+  const serviceConsumerOf = checkFlowControlIds(options.serviceConsumerOf, "serviceConsumerOf", "relay service options");
   if (node.stopped) throw new NodeStoppedError("Cannot start a relay service on a stopped node");
   const service = new RelayService(node, options);
   await node.startWorker(service.address, service, { placement: "main" });
@@ -76,29 +78,13 @@ export async function startRelayService(node: Node, options: RelayServiceOptions
 }
 
 /** Every key of RelayServiceOptions (the type makes this list complete). */
-const RELAY_SERVICE_OPTIONS = Object.keys({
+const RELAY_SERVICE_OPTIONS = optionKeys<RelayServiceOptions>({
   policy: true,
   address: true,
   serviceConsumerOf: true,
   forwarderConsumerOf: true,
   onEvent: true,
-} satisfies Record<keyof RelayServiceOptions, true>);
-
-/**
- * One flow control id or several, as a list. A single id is a string: iterating over it
- * (as the service did) made one consumer per character.
- */
-function flowControlIds(value: FlowControlId | readonly FlowControlId[] | undefined, option: string): readonly FlowControlId[] {
-  if (value === undefined) return [];
-  const ids = typeof value === "string" ? [value] : value;
-  if (!Array.isArray(ids)) throw new InvalidOptionError(`options.${option} must be a flow control id or an array of them`, { option });
-  for (const id of ids) {
-    if (typeof id !== "string" || id.length === 0) {
-      throw new InvalidOptionError(`options.${option} must be flow control ids (e.g. listener.flowControlId), got ${JSON.stringify(id)}`, { option });
-    }
-  }
-  return ids;
-}
+});
 
 /** A running relay service: a worker on the node's main thread. */
 export class RelayService implements Worker {
@@ -112,7 +98,7 @@ export class RelayService implements Worker {
   constructor(node: Node, options: RelayServiceOptions) {
     this.#node = node;
     this.#options = options;
-    this.#forwarderConsumerOf = flowControlIds(options.forwarderConsumerOf, "forwarderConsumerOf");
+    this.#forwarderConsumerOf = checkFlowControlIds(options.forwarderConsumerOf, "forwarderConsumerOf", "relay service options");
     this.address = toAddress(options.address ?? DEFAULT_RELAY_SERVICE_ADDRESS);
   }
 

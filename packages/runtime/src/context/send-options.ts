@@ -1,7 +1,8 @@
-import { checkWaitOptions } from "../options/plain-options.js";
+import { checkWaitOptions, optionKeys } from "../options/plain-options.js";
+import type { SendAndReceiveOptions, SendOptions } from "./context.js";
 
 /** The keys of SendOptions and SendAndReceiveOptions. */
-const SEND_OPTIONS: readonly string[] = Object.freeze(["timeout", "signal", "localInfo"]);
+const SEND_OPTIONS = optionKeys<SendOptions & SendAndReceiveOptions>({ timeout: true, signal: true, localInfo: true });
 
 /**
  * Checks the options of `send`, `forward` or `sendAndReceive` where the caller calls, on

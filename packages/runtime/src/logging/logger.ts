@@ -1,5 +1,5 @@
 import { InvalidOptionError } from "../errors/errors.js";
-import { checkOptionKeys, isPlainObject } from "../options/plain-options.js";
+import { checkOptionKeys, isPlainObject, optionKeys } from "../options/plain-options.js";
 
 /**
  * A small debug-style logger. Namespaces look like "hopwire:tcp"; output is enabled by
@@ -70,7 +70,7 @@ export function createLogger(namespace: string, options: LoggerOptions = {}): Lo
   return make(namespace, patterns, options.prefix, options.sink ?? defaultSink);
 }
 
-const LOGGER_OPTIONS = ["debug", "prefix", "sink"] as const;
+const LOGGER_OPTIONS = optionKeys<LoggerOptions>({ debug: true, prefix: true, sink: true });
 
 /** A misspelt option or a sink that is not a function would otherwise fail later, at the first line logged, or never. */
 function checkLoggerArguments(namespace: unknown, options: unknown): void {

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from "../errors/errors.js";
-import { checkOptionKeys, checkTimeoutOption, MAX_TIMEOUT_MS } from "../options/plain-options.js";
+import { checkOptionKeys, checkTimeoutOption, optionKeys } from "../options/plain-options.js";
 import type { WarningSink } from "../diagnostics/warnings.js";
 import type { Logger } from "../logging/logger.js";
 import { resolveMailboxLimits, type MailboxLimits, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
@@ -55,8 +55,17 @@ export interface ResolvedNodeOptions {
   warnings: boolean | WarningSink;
 }
 
-const NODE_OPTIONS = ["name", "logger", "sendAndReceiveTimeout", "pool", "shutdownTimeout", "mailbox", "linkWindowBytes", "warnings"];
-const POOL_OPTIONS = ["minThreads", "maxThreads"];
+const NODE_OPTIONS = optionKeys<NodeOptions>({
+  name: true,
+  logger: true,
+  sendAndReceiveTimeout: true,
+  pool: true,
+  shutdownTimeout: true,
+  mailbox: true,
+  linkWindowBytes: true,
+  warnings: true,
+});
+const POOL_OPTIONS = optionKeys<NonNullable<NodeOptions["pool"]>>({ minThreads: true, maxThreads: true });
 
 /** Checks node options (any other key is an InvalidOptionError naming it) and fills in the defaults. */
 export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
@@ -72,13 +81,8 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
     const v = pool[key];
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new InvalidOptionError(`pool.${key} must be a positive integer`, { option: `pool.${key}` });
   }
-  const shutdownTimeout = options.shutdownTimeout ?? 10_000;
   // A timer, which fires at once for Infinity or past MAX_TIMEOUT_MS: the thread would be terminated without its shutdown.
-  if (typeof shutdownTimeout !== "number" || !(shutdownTimeout > 0) || !(shutdownTimeout <= MAX_TIMEOUT_MS)) {
-    throw new InvalidOptionError(`shutdownTimeout must be a positive number of ms up to ${MAX_TIMEOUT_MS}, got ${String(shutdownTimeout)}`, {
-      option: "shutdownTimeout",
-    });
-  }
+  const shutdownTimeout = checkTimeoutOption(options.shutdownTimeout ?? 10_000, "shutdownTimeout", "node options", { infinity: false });
   if (pool.minThreads !== undefined && pool.maxThreads !== undefined && pool.minThreads > pool.maxThreads) {
     throw new InvalidOptionError("pool.minThreads must not be greater than pool.maxThreads", { option: "pool.minThreads" });
   }

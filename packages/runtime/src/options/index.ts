@@ -1,12 +1,16 @@
 export {
   applyPlainOptions,
+  checkFlowControlId,
+  checkFlowControlIds,
   checkOptionKeys,
   checkTimeoutOption,
   checkWaitOptions,
   isPlainObject,
   MAX_TIMEOUT_MS,
   nearestOption,
+  optionKeys,
   unknownOptionError,
   WAIT_OPTIONS,
   type PlainOptionHandlers,
+  type TimeoutOptionRule,
 } from "./plain-options.js";

@@ -1,4 +1,6 @@
 import { InvalidOptionError } from "../errors/errors.js";
+import type { FlowControlId } from "../flow-control/flow-controls.js";
+import type { WaitOptions } from "../util/wait.js";
 
 /** What to do with one key of a plain options object that has no `with<Key>` setter. */
 export type PlainOptionHandlers<B> = Record<string, (builder: B, value: unknown) => void>;
@@ -122,27 +124,50 @@ function editDistance(a: string, b: string, cap: number): number {
 /** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days): a longer one fires after 1 ms. */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
+/** How {@link checkTimeoutOption} reads a value. */
+export interface TimeoutOptionRule {
+  /**
+   * `Infinity` means "no deadline" (default true). False for a timer's delay that must
+   * fire (a shutdown's grace, a heartbeat, a backoff): a timer fires at once for Infinity.
+   */
+  readonly infinity?: boolean;
+}
+
 /**
  * Checks a timeout option: a positive number of milliseconds up to {@link MAX_TIMEOUT_MS},
- * or `Infinity` for no deadline. Anything else (0, a negative number, NaN, a string such
- * as "1s") is an InvalidOptionError naming `option`: a Node timer would fire at once for
- * those and for longer delays, and a non-number would silently mean "no deadline".
+ * or `Infinity` for no deadline unless `rule.infinity` is false. Anything else (0, a
+ * negative number, NaN, a string such as "1s") is an InvalidOptionError naming `option`:
+ * a Node timer would fire at once for those and for longer delays, and a non-number would
+ * silently mean "no deadline". The one check of every delay option in every package.
  *
  * @param what prefixes the message, e.g. "sendAndReceive options"
  */
-export function checkTimeoutOption(value: unknown, option: string, what?: string): number {
-  if (typeof value !== "number" || !(value > 0) || (value > MAX_TIMEOUT_MS && value !== Number.POSITIVE_INFINITY)) {
-    const shown = typeof value === "string" ? JSON.stringify(value) : String(value);
+export function checkTimeoutOption(value: unknown, option: string, what?: string, rule: TimeoutOptionRule = {}): number {
+  const infinity = rule.infinity ?? true;
+  if (typeof value !== "number" || !(value > 0) || (value > MAX_TIMEOUT_MS && !(infinity && value === Number.POSITIVE_INFINITY))) {
     throw new InvalidOptionError(
-      `${what === undefined ? "" : `${what}: `}${option} must be a positive number of milliseconds up to ${MAX_TIMEOUT_MS}, or Infinity for none; got ${shown}`,
+      `${what === undefined ? "" : `${what}: `}${option} must be a positive number of milliseconds up to ${MAX_TIMEOUT_MS}${
+        infinity ? ", or Infinity for none" : ""
+      }; got ${shown(value)}`,
       { option },
     );
   }
   return value;
 }
 
+/**
+ * The list of an options interface's keys for {@link checkOptionKeys}, from an object with
+ * each key set to true, in the order errors list them:
+ * `optionKeys<PoolOptions>({ minThreads: true, maxThreads: true })`. The type argument
+ * makes the compiler keep the two in step: a key missing from the object, or one the
+ * interface does not have, fails to compile.
+ */
+export function optionKeys<T extends object>(keys: Record<keyof T, true>): readonly string[] {
+  return Object.freeze(Object.keys(keys));
+}
+
 /** The keys of WaitOptions. */
-export const WAIT_OPTIONS: readonly string[] = Object.freeze(["timeout", "signal"]);
+export const WAIT_OPTIONS: readonly string[] = optionKeys<WaitOptions>({ timeout: true, signal: true });
 
 /**
  * Checks the options of a call that waits (`{ timeout, signal }`, and the call's own keys
@@ -162,4 +187,46 @@ export function checkWaitOptions(options: unknown, what: string, known: readonly
   if (values.signal !== undefined && !(values.signal instanceof AbortSignal)) {
     throw new InvalidOptionError(`${what}: signal must be an AbortSignal, got ${typeof values.signal}`, { option: "signal" });
   }
+}
+
+/**
+ * Checks a flow control id given as an option (`asConsumer(id)`): a non-empty string, as
+ * `listener.flowControlId` is. Anything else is an InvalidOptionError naming `option`.
+ *
+ * @param what prefixes the message, e.g. "TcpConnectionOptions"
+ */
+export function checkFlowControlId(value: unknown, option: string, what?: string): FlowControlId {
+  return flowControlId(value, option, option, what);
+}
+
+/** {@link checkFlowControlId}, with the message naming `named` (an entry, `consumerOf[1]`). */
+function flowControlId(value: unknown, named: string, option: string, what: string | undefined): FlowControlId {
+  if (typeof value !== "string" || value.length === 0) {
+    throw new InvalidOptionError(`${what === undefined ? "" : `${what}: `}${named} must be a flow control id (e.g. listener.flowControlId), got ${shown(value)}`, { option });
+  }
+  return value;
+}
+
+/**
+ * Reads an option that takes one flow control id or several (`consumerOf`, `asConsumer`):
+ * `undefined` is none, one id a list of one, an array a list whose every entry
+ * {@link checkFlowControlId} takes. Anything else is an InvalidOptionError naming `option`
+ * (an entry's message names its index).
+ *
+ * @param what prefixes the message, e.g. "outlet options"
+ */
+export function checkFlowControlIds(value: unknown, option: string, what?: string): FlowControlId[] {
+  if (value === undefined) return [];
+  if (typeof value === "string") return [checkFlowControlId(value, option, what)];
+  if (!Array.isArray(value)) {
+    throw new InvalidOptionError(`${what === undefined ? "" : `${what}: `}${option} must be a flow control id or an array of them, got ${shown(value)}`, { option });
+  }
+  return value.map((id: unknown, i) => flowControlId(id, `${option}[${i}]`, option, what));
+}
+
+/** A value as an error message shows it: strings quoted, objects by their type. */
+function shown(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (value !== null && typeof value === "object") return Array.isArray(value) ? "an array" : "an object";
+  return String(value);
 }

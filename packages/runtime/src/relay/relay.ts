@@ -1,6 +1,6 @@
 import { toAddress, type Address, type AddressLike } from "../address/address.js";
 import { InvalidOptionError, InvalidRouteError, NodeStoppedError } from "../errors/errors.js";
-import { checkOptionKeys } from "../options/plain-options.js";
+import { checkOptionKeys, optionKeys } from "../options/plain-options.js";
 import type { FlowControls } from "../flow-control/flow-controls.js";
 import type { LocalMessage } from "../message/local-message.js";
 import type { Node } from "../node/node.js";
@@ -19,6 +19,8 @@ export interface RelayOptions {
   openFlowControls?: boolean;
 }
 
+const RELAY_OPTIONS = optionKeys<RelayOptions>({ openFlowControls: true });
+
 /**
  * Starts a relay at `address` that forwards every message to the fixed route `to`,
  * keeping its return route (Ockam's `forward_to_bob`). It is a mailbox on the router, on
@@ -29,7 +31,7 @@ export async function startRelay(node: Node, address: AddressLike, to: RouteLike
   if (node.stopped) throw new NodeStoppedError("Cannot start a relay on a stopped node");
   if (options === null || typeof options !== "object") throw new InvalidOptionError("relay options must be an object");
   if (to === undefined) throw new InvalidRouteError("startRelay(node, address, to) needs `to`, the route the relay forwards to");
-  checkOptionKeys(options, ["openFlowControls"], "startRelay options");
+  checkOptionKeys(options, RELAY_OPTIONS, "startRelay options");
   if (options.openFlowControls !== undefined && typeof options.openFlowControls !== "boolean") {
     throw new InvalidOptionError(`openFlowControls must be a boolean, got ${String(options.openFlowControls)}`, { option: "openFlowControls" });
   }

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from "../errors/errors.js";
-import { checkOptionKeys } from "../options/plain-options.js";
+import { checkOptionKeys, optionKeys } from "../options/plain-options.js";
 import { RoomWaiters } from "./room-waiters.js";
 
 /** How much a bounded mailbox may hold before its feeders wait. */
@@ -19,7 +19,7 @@ export interface ResolvedMailboxLimits {
 /** A mailbox holds at most 8192 messages or 4 MiB by default. */
 export const DEFAULT_MAILBOX_LIMITS: ResolvedMailboxLimits = Object.freeze({ maxMessages: 8192, maxBytes: 4 * 1024 * 1024 });
 
-const MAILBOX_LIMITS = ["maxMessages", "maxBytes"];
+const MAILBOX_LIMITS = optionKeys<MailboxLimits>({ maxMessages: true, maxBytes: true });
 
 /**
  * Checks limits given as options; `what` names them in the error and in its `option`

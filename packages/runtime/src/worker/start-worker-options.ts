@@ -1,7 +1,8 @@
 import { InvalidOptionError } from "../errors/errors.js";
-import { checkOptionKeys, isPlainObject } from "../options/plain-options.js";
+import { checkOptionKeys, isPlainObject, optionKeys } from "../options/plain-options.js";
+import type { StartWorkerOptions } from "./worker.js";
 
-const START_WORKER_OPTIONS = ["placement", "args", "aliases", "mailbox"];
+const START_WORKER_OPTIONS = optionKeys<StartWorkerOptions>({ placement: true, args: true, aliases: true, mailbox: true });
 
 /**
  * Checks StartWorkerOptions where the caller calls startWorker or startProcessor, on the

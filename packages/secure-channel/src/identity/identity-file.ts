@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { checkWaitOptions } from "@hopwire/runtime";
+import { checkWaitOptions, optionKeys } from "@hopwire/runtime";
 import { chmod, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { resolveCryptoProvider } from "../crypto/index.js";
 import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
@@ -12,7 +12,7 @@ export interface IdentityFileOptions {
   readonly signal?: AbortSignal;
 }
 
-const FILE_OPTIONS = ["signal"];
+const FILE_OPTIONS = optionKeys<IdentityFileOptions>({ signal: true });
 
 /**
  * Writes the identity (secret key included) as JSON readable by the owner only (0o600).

@@ -16,7 +16,7 @@
  * nearly empty; the receiver announces at the latest when a quarter is consumed, so that state
  * is always reached and the sender never waits for credit that will not come.
  */
-import { checkOptionKeys, InvalidOptionError } from "@hopwire/runtime";
+import { checkOptionKeys, InvalidOptionError, optionKeys } from "@hopwire/runtime";
 
 /** A credit window: how many messages and bytes may be in flight. */
 export interface CreditWindow {
@@ -39,8 +39,10 @@ export const CREDIT_BODY_LENGTH = 24;
 const TWO_POW_32 = 0x1_0000_0000;
 const MAX_WINDOW = 0xffff_ffff;
 
+const WINDOW_OPTIONS = optionKeys<CreditWindow>({ messages: true, bytes: true });
+
 export function validateWindow(window: Partial<CreditWindow>, fallback: CreditWindow = DEFAULT_RECEIVE_WINDOW): CreditWindow {
-  checkOptionKeys(window, ["messages", "bytes"], "receiveWindow", "receiveWindow");
+  checkOptionKeys(window, WINDOW_OPTIONS, "receiveWindow", "receiveWindow");
   const resolved = { messages: window.messages ?? fallback.messages, bytes: window.bytes ?? fallback.bytes };
   for (const key of ["messages", "bytes"] as const) {
     const v = resolved[key];

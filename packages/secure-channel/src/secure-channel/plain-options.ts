@@ -1,4 +1,4 @@
-import { applyPlainOptions, InvalidOptionError, isPlainObject, type FlowControlId, type MailboxLimits } from "@hopwire/runtime";
+import { applyPlainOptions, checkFlowControlIds, InvalidOptionError, isPlainObject, type FlowControlId, type MailboxLimits } from "@hopwire/runtime";
 import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
 import type { TrustPolicy } from "../trust/trust-policy.js";
 import type { CreditWindow } from "./credit.js";
@@ -58,7 +58,7 @@ export function toSecureChannelListenerOptions(
   }
   return applyPlainOptions(new SecureChannelListenerOptions(), options as Record<string, unknown>, "createSecureChannelListener options", {
     consumerOf: (b, value) => {
-      for (const id of Array.isArray(value) ? value : [value]) b.asConsumer(id as FlowControlId);
+      for (const id of checkFlowControlIds(value, "consumerOf", "createSecureChannelListener options")) b.asConsumer(id);
     },
   });
 }

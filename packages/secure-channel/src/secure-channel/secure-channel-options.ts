@@ -1,4 +1,5 @@
 import {
+  checkFlowControlId,
   checkTimeoutOption,
   DEFAULT_MAILBOX_LIMITS,
   InvalidOptionError,
@@ -155,10 +156,7 @@ export class SecureChannelListenerOptions extends ChannelOptionsBase {
    * a TCP listener's): handshakes and ciphertext arrive from the network.
    */
   asConsumer(flowControlId: FlowControlId): this {
-    if (typeof flowControlId !== "string" || flowControlId.length === 0) {
-      throw new InvalidOptionError("asConsumer needs a flow control id (e.g. listener.flowControlId)", { option: "asConsumer" });
-    }
-    this.consumerOf.push(flowControlId);
+    this.consumerOf.push(checkFlowControlId(flowControlId, "asConsumer", "SecureChannelListenerOptions"));
     return this;
   }
 }

@@ -1,4 +1,4 @@
-import { checkOptionKeys, checkTimeoutOption, InvalidOptionError, route, type Address, type FlowControlId, type Route } from "@hopwire/runtime";
+import { checkOptionKeys, checkTimeoutOption, InvalidOptionError, optionKeys, route, type Address, type FlowControlId, type Route } from "@hopwire/runtime";
 import type { Identifier } from "../identity/identifier.js";
 import type { ChannelEnd } from "./channel-end.js";
 import type { SecureChannelClosedError } from "./channel-errors.js";
@@ -69,7 +69,7 @@ export class SecureChannel {
    * at most `timeoutMs`, default the handshake timeout; what is left then is dropped), then
    * the peer is told, keys are dropped, the addresses go away.
    */
-  async close(options: { timeoutMs?: number } = {}): Promise<void> {
+  async close(options: CloseOptions = {}): Promise<void> {
     // Checked before anything closes: `{ timeout }` (the name elsewhere) was ignored, and a bad timeoutMs closed at once.
     checkCloseOptions(options);
     await this.#end.whenSent(options.timeoutMs ?? this.#end.options.handshakeTimeout);
@@ -82,10 +82,17 @@ export class SecureChannel {
   }
 }
 
+/** What SecureChannel.close takes. */
+interface CloseOptions {
+  timeoutMs?: number;
+}
+
+const CLOSE_OPTIONS = optionKeys<CloseOptions>({ timeoutMs: true });
+
 /** `close({ timeoutMs })`: that key only, a positive number of ms or Infinity (wait for everything queued). */
 function checkCloseOptions(options: unknown): void {
   if (options === null || typeof options !== "object") throw new InvalidOptionError("close options must be an object such as { timeoutMs: 1000 }");
-  checkOptionKeys(options, ["timeoutMs"], "close options");
+  checkOptionKeys(options, CLOSE_OPTIONS, "close options");
   const { timeoutMs } = options as { timeoutMs?: unknown };
   if (timeoutMs !== undefined) checkTimeoutOption(timeoutMs, "timeoutMs", "close options");
 }
