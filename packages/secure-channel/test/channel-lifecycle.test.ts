@@ -189,6 +189,26 @@ describe("heartbeats", () => {
     expect(await n.sendAndReceive(route(channel, "echo"), "still here")).toBe("still here");
   });
 
+  it("a peer timeout and keepalive interval longer than a Node timer can wait (weeks) arm no timer that overflows", async () => {
+    // Node runs a timer of more than 2^31 - 1 ms after 1 ms, with a TimeoutOverflowWarning:
+    // unclamped, each end's liveness timer would fire and re-arm every millisecond.
+    const overflows: Error[] = [];
+    const onWarning = (warning: Error): void => void (warning.name === "TimeoutOverflowWarning" && overflows.push(warning));
+    process.on("warning", onWarning);
+    try {
+      const weeks = 30 * 24 * 3600 * 1000;
+      await listen(new SecureChannelListenerOptions().withPeerTimeout(weeks).withKeepaliveInterval(weeks));
+      const channel = await createSecureChannel(n, alice, route("bob_listener"), new SecureChannelOptions().withPeerTimeout(weeks).withKeepaliveInterval(weeks));
+      expect(await n.sendAndReceive(route(channel, "echo"), "long")).toBe("long");
+      // Warnings are emitted on the next tick: give them one before looking.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(overflows).toEqual([]);
+      expect(channel.isClosed).toBe(false);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   it("one end with a short timeout needs no setting on the other: heartbeats follow the announced timeout", async () => {
     await listen(new SecureChannelListenerOptions().withPeerTimeout(1_500));
     const channel = await createSecureChannel(n, alice, route("bob_listener")); // defaults: 10 s keepalive

@@ -7,6 +7,7 @@ import {
   Route,
   route,
   REPEATED_HEAD,
+  MAX_TIMEOUT_MS,
   RouteMemo,
   waitFor,
   type FlowControlId,
@@ -353,7 +354,9 @@ export class ChannelEnd implements ChannelCipherSink {
    */
   #armLiveness(now: number): void {
     const due = Math.min(this.#lastSent + this.#keepaliveEvery, this.#lastHeard + this.#silenceAllowed());
-    this.#livenessTimer = setTimeout(this.#onLivenessTimer, Math.max(1, Math.ceil(due - now)));
+    // At most MAX_TIMEOUT_MS: Node runs a longer timer after 1 ms (a timeout or interval of
+    // weeks would re-arm every millisecond); one that fires early just re-arms.
+    this.#livenessTimer = setTimeout(this.#onLivenessTimer, Math.min(MAX_TIMEOUT_MS, Math.max(1, Math.ceil(due - now))));
     this.#livenessTimer.unref();
   }
 
