@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { route, startRelay, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
+import { Relay, TimeoutError, route, startRelay, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
 import { ConnectionClosedError, NextHopClosedError, PeerTimeoutError, PROTOCOL_VERSION, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { Echoer, startNode, startResponder } from "./support.js";
 
@@ -126,6 +126,59 @@ describe("reconnect", () => {
     expect(toBob.state).toBe("closed");
     await toBob.whenClosed();
   });
+
+  for (const relay of ["startRelay", "the Relay worker on its thread"] as const) {
+    it(`a connection that first reaches the relay while its next hop reconnects is answered once the hop is back (${relay})`, async () => {
+      const first = await startResponder("responder");
+      const address = first.listener.address;
+      const middle = await startNode("middle");
+      const initiator = await startNode("initiator");
+      nodes.push(first.node, middle.node, initiator.node);
+      const toBob = await middle.tcp.connect(address, new TcpConnectionOptions().withReconnect({ initialDelay: 20, maxDelay: 200 }));
+      if (relay === "startRelay") await startRelay(middle.node, "forward_to_bob", route(toBob));
+      else await middle.node.startWorker("forward_to_bob", Relay, { args: [route(toBob)] });
+      const listener = await middle.tcp.listen("127.0.0.1:0");
+      middle.node.flowControls.addConsumer("forward_to_bob", listener.flowControlId);
+
+      await first.node.stop();
+      for (const giveUpAt = Date.now() + 20_000; toBob.state !== "reconnecting"; ) {
+        if (Date.now() > giveUpAt) throw new Error(`the middle's connection is ${toBob.state}, not reconnecting`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // A new connection (an initiator that reconnected, say) reaches the relay during the outage.
+      const during = await initiator.tcp.connect(listener.address);
+      // startRelay reports the message it could not pass on as "dropped"; the Relay worker's
+      // forward rejects, and its handler's error is reported.
+      const failed = new Promise((resolve) => {
+        middle.node.once("dropped", resolve);
+        middle.node.once("handler-error", resolve);
+      });
+      await initiator.node.send(route(during, "forward_to_bob", "echoer"), "during the outage");
+      await failed; // the relay has seen this connection, with nowhere to send its message
+
+      const { node } = await import("@hopwire/runtime");
+      const { createTcpTransport } = await import("@hopwire/transport-tcp");
+      const again = await node({ name: "responder-again" });
+      nodes.push(again);
+      await again.startWorker("echoer", new Echoer(), { placement: "main" });
+      const relisten = await (await createTcpTransport(again)).listen(address);
+      again.flowControls.addConsumer("echoer", relisten.flowControlId);
+      await toBob.whenConnected({ timeout: 20_000 });
+
+      // The same connection is answered again (the Relay worker looks its flows up again
+      // within 100 ms; a request sent before that may go unanswered, as during the outage).
+      const deadline = Date.now() + 20_000;
+      let reply: unknown;
+      while (reply === undefined) {
+        try {
+          reply = await initiator.node.sendAndReceive(route(during, "forward_to_bob", "echoer"), "after", { timeout: 1_000 });
+        } catch (error) {
+          if (!(error instanceof TimeoutError) || Date.now() > deadline) throw error;
+        }
+      }
+      expect(reply).toBe("after");
+    }, 60_000);
+  }
 
   it("gives up after maxAttempts; whenClosed then resolves and whenConnected rejects", async () => {
     const responder = await startResponder("responder");

@@ -1,6 +1,7 @@
 import type { Address } from "../address/address.js";
 import type { Context } from "../context/context.js";
 import type { Routed } from "../message/routed.js";
+import { OpenedHops } from "../relay/opened-hops.js";
 import { route, type Route, type RouteLike } from "../route/route.js";
 import type { Worker } from "../worker/worker.js";
 import { BUILTINS_MODULE } from "./public-module.js";
@@ -25,8 +26,8 @@ export class Relay implements Worker {
   static readonly module = BUILTINS_MODULE;
   /** Where every message goes next. */
   readonly route: Route;
-  /** Previous hops whose flow controls are already open (one lookup each, not one per message). */
-  readonly #opened = new Set<string>();
+  /** Previous hops whose flow controls are already open (a lookup each, not one per message). */
+  readonly #opened = new OpenedHops();
 
   constructor(to: RouteLike) {
     this.route = route(to);
@@ -36,17 +37,19 @@ export class Relay implements Worker {
   async handleMessage(ctx: Context, message: Routed): Promise<void> {
     const forwarded = message.message.withOnwardRoute(message.onwardRoute.popFront().prepend(this.route));
     const previous = forwarded.returnRoute.at(0);
-    if (previous && !this.#opened.has(previous.key)) {
-      await this.#openFlows(ctx, previous, this.route.next());
-      this.#opened.add(previous.key);
+    const now = performance.now();
+    if (previous && this.#opened.shouldTry(previous.key, now)) {
+      this.#opened.tried(previous.key, await this.#openFlows(ctx, previous, this.route.next()), now);
     }
     await ctx.forward(forwarded);
   }
 
-  async #openFlows(ctx: Context, previous: Address, next: Address): Promise<void> {
+  /** Opens the flows between `previous` and `next`; true if the next hop's flow was found (see OpenedHops). */
+  async #openFlows(ctx: Context, previous: Address, next: Address): Promise<boolean> {
     const nextFlow = await ctx.flowControls.findFlowControlWithProducerAddress(next);
     if (nextFlow) ctx.flowControls.addConsumer(previous, nextFlow.flowControlId);
     const previousFlow = await ctx.flowControls.findFlowControlWithProducerAddress(previous);
     if (previousFlow) ctx.flowControls.addConsumer(next, previousFlow.flowControlId);
+    return nextFlow !== undefined;
   }
 }

@@ -102,10 +102,8 @@ export class RelayMailbox implements Mailbox {
     }
     // A stream's messages share their return route object: its flows were opened for the first.
     const back = message.returnRoute;
-    if (this.#flowControls && back !== this.#lastBack) {
-      this.#lastBack = back;
-      this.#openFlows(back.at(0));
-    }
+    // Until its flows are open (see OpenedHops), a return route is looked at again.
+    if (this.#flowControls && back !== this.#lastBack && this.#openFlows(back.at(0))) this.#lastBack = back;
     // Routed as the relay itself, like a worker's forward: a denial or an unknown next hop
     // is thrown to whoever delivered here (a connection drops and logs it).
     try {
@@ -148,15 +146,23 @@ export class RelayMailbox implements Mailbox {
     return this.#next ?? this.#router.mailboxOf(this.#firstHop);
   }
 
-  #openFlows(previous: Address | undefined): void {
-    if (previous === undefined || this.#opened.has(previous.key)) return;
+  /**
+   * Opens the flows between `previous` and the next hop, once; false (to be asked again with
+   * the next message) while the next hop is not there. A connection that is reconnecting is
+   * neither on the router nor a producer until its new socket is attached: had a previous
+   * hop first seen then counted as open, replies would never reach it afterwards.
+   */
+  #openFlows(previous: Address | undefined): boolean {
+    if (previous === undefined || this.#opened.has(previous.key)) return true;
+    const next = this.#firstHop;
+    if (this.#router.mailboxOf(next) === undefined) return false;
     this.#opened.add(previous.key);
     const flowControls = this.#flowControls!;
-    const next = this.#firstHop;
     const nextFlow = flowControls.findFlowControlWithProducerAddress(next);
     if (nextFlow) flowControls.addConsumer(previous, nextFlow.flowControlId);
     const previousFlow = flowControls.findFlowControlWithProducerAddress(previous);
     if (previousFlow) flowControls.addConsumer(next, previousFlow.flowControlId);
+    return true;
   }
 }
 
