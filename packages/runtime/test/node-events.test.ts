@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import {
   Address,
   UnknownAddressError,
+  WorkerHandlerError,
   node,
   startRelay,
   route,
@@ -71,6 +72,22 @@ describe("node events and warnings", () => {
       expect(parts.suffix).toBe("");
       expect(`${parts.prefix} ${parts.body}`).toBe(lines[0]);
     });
+  }
+
+  for (const placement of ["main", "thread", "pool"] as const) {
+    it(`a sendAndReceive of this node whose handler throws fails at once with the handler's error, placed "${placement}"`, async () => {
+      await withNode({ warnings: false }, async (n) => {
+        const worker = placement === "main" ? new Thrower() : Thrower;
+        await n.startWorker("thrower", worker as typeof Thrower, { placement });
+        // Well inside the test's own timeout: a TimeoutError here means the call waited it out.
+        const request = n.sendAndReceive("thrower", "throw", { timeout: 20_000 });
+        const error = await request.catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(WorkerHandlerError);
+        expect((error as Error).message).toContain("boom from a handler");
+        // The worker keeps running, and a request it answers is answered.
+        expect(await n.sendAndReceive("thrower", "fine", { timeout: 20_000 })).toBe("fine");
+      });
+    }, 60_000);
   }
 
   it("writes warnings to stderr by default, and not at all with { warnings: false } or HOPWIRE_WARNINGS=off", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { AbortError, Address, RouteUnavailableError, TimeoutError, type Context, type Routed } from "@hopwire/runtime";
-import { Prober, Sink } from "./fixtures/workers.js";
+import { Prober, Silent, Sink } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
 import { runToExit, type Finished } from "../../../test/support/children.js";
 
@@ -31,14 +31,14 @@ describe("receive and sendAndReceive: timeouts and AbortSignal", () => {
 
   it("sendAndReceive times out (explicit timeout and the node's default) and is cancelled by its signal", async () => {
     await withNode({ sendAndReceiveTimeout: 50 }, async (n) => {
-      await n.startWorker("sink", Sink, { args: ["nobody-listens"] });
-      await expect(n.sendAndReceive("sink", "x", { timeout: 20 })).rejects.toBeInstanceOf(TimeoutError);
-      await expect(n.sendAndReceive("sink", "x")).rejects.toBeInstanceOf(TimeoutError);
+      await n.startWorker("silent", Silent);
+      await expect(n.sendAndReceive("silent", "x", { timeout: 20 })).rejects.toBeInstanceOf(TimeoutError);
+      await expect(n.sendAndReceive("silent", "x")).rejects.toBeInstanceOf(TimeoutError);
       const controller = new AbortController();
-      const pending = n.sendAndReceive("sink", "x", { timeout: 60_000, signal: controller.signal });
+      const pending = n.sendAndReceive("silent", "x", { timeout: 60_000, signal: controller.signal });
       controller.abort();
       await expect(pending).rejects.toBeInstanceOf(AbortError);
-      await expect(n.sendAndReceive("sink", "x", { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
+      await expect(n.sendAndReceive("silent", "x", { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
     });
   });
 

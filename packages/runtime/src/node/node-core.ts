@@ -1,12 +1,15 @@
 import { Address, toAddress, type AddressLike } from "../address/address.js";
 import type { Context } from "../context/context.js";
 import { Diagnostics } from "../diagnostics/diagnostics.js";
-import { DuplicateAddressError, InvalidOptionError, NodeStoppedError, UnknownAddressError, WorkerLoadError } from "../errors/errors.js";
+import { PendingReply } from "../context/pending-reply.js";
+import { DuplicateAddressError, InvalidOptionError, NodeStoppedError, UnknownAddressError, WorkerHandlerError, WorkerLoadError } from "../errors/errors.js";
 import { FlowControls } from "../flow-control/flow-controls.js";
 import { checkStartWorkerOptions } from "../worker/start-worker-options.js";
 import { createLogger, type Logger } from "../logging/logger.js";
 import { MainProcessorHost } from "../placement/main-processor-host.js";
 import { MainWorkerHost } from "../placement/main-worker-host.js";
+import { replyKeyOf } from "../placement/runners.js";
+import type { LocalMessage } from "../message/local-message.js";
 import type { OffThreadPlacement } from "../placement/off-thread-placement.js";
 import type { WorkerHandle } from "../placement/worker-handle.js";
 import { resolveMailboxLimits, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
@@ -50,9 +53,17 @@ export class NodeCore {
     this.router.setReporter(this.diagnostics);
   }
 
-  /** Reports an error a worker's own code threw, wherever it runs (the worker keeps running). */
-  reportHandlerError(worker: Address, what: string, error: Error): void {
+  /**
+   * Reports an error a worker's own code threw, wherever it runs (the worker keeps running).
+   * When the message it was handling came from a sendAndReceive of this node's main thread
+   * (`replyTo` is that call's reply address), the call fails now with the handler's error:
+   * the worker will not reply, and waiting for the timeout would only hide why.
+   */
+  reportHandlerError(worker: Address, what: string, error: Error, replyTo?: string): void {
     this.diagnostics.handlerError(worker, what, error);
+    if (replyTo === undefined) return;
+    const waiting = this.router.localMailbox(replyTo);
+    if (waiting instanceof PendingReply) waiting.fail(what === "handleMessage" && !(error instanceof WorkerHandlerError) ? WorkerHandlerError.wrapping(error) : error);
   }
 
   get stopped(): boolean {
@@ -110,7 +121,8 @@ export class NodeCore {
     if (typeof (instance as Worker).handleMessage !== "function") {
       throw new WorkerLoadError(`Worker for ${addresses[0]!.toString()} has no handleMessage method`);
     }
-    const onError = (what: string, error: unknown): void => this.reportHandlerError(addresses[0]!, what, asError(error));
+    const onError = (what: string, error: unknown, message?: LocalMessage): void =>
+      this.reportHandlerError(addresses[0]!, what, asError(error), replyKeyOf(message));
     const host = new MainWorkerHost(addresses, instance as Worker, context, this.log, (h, reason) => this.#forget(h, reason), mailbox, onError);
     this.router.register(addresses, host);
     try {

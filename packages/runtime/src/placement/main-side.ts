@@ -12,11 +12,11 @@ import { decodeArgs, type StartRequest } from "./protocol.js";
  * Logs an error a worker's own code threw in its thread or pool slot (the worker keeps
  * running) and raises it on the node's main thread (node events, warnings).
  */
-export function logWorkerError(core: NodeCore, log: Logger, worker: Address, what: string, data: ErrorData): void {
+export function logWorkerError(core: NodeCore, log: Logger, worker: Address, what: string, data: ErrorData, replyTo?: string): void {
   const error = errorFromData(data);
   if (what === "handleMessage") log.warn(`worker ${worker.toString()} failed to handle a message`, error, error.cause ?? error);
   else log.warn(`worker ${worker.toString()} failed in ${what}`, error);
-  core.reportHandlerError(worker, what, error);
+  core.reportHandlerError(worker, what, error, replyTo);
 }
 
 export function addConsumerFromWorker(core: NodeCore, log: Logger, address: string, flowControlId: string): void {

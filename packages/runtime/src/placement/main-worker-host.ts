@@ -28,15 +28,15 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
     readonly onStop: (host: MainWorkerHost, reason?: Error) => void,
     limits: ResolvedMailboxLimits,
     /** Also told when the worker's own code throws (node events and warnings). */
-    onError: (what: string, error: unknown) => void = () => {},
+    onError: (what: string, error: unknown, message?: LocalMessage) => void = () => {},
   ) {
     this.#bound = new MailboxBound(limits);
-    const report = (what: string, error: unknown): void => {
+    const report = (what: string, error: unknown, message?: LocalMessage): void => {
       const address = this.address.toString();
       if (what === "handleMessage") {
         this.log.warn(`worker ${address} failed to handle a message`, WorkerHandlerError.wrapping(error), error);
       } else this.log.warn(`worker ${address} failed in ${what}`, error);
-      onError(what, error);
+      onError(what, error, message);
     };
     this.#runner = new WorkerRunner(worker, context, addresses[0]!, report, (message) => this.#bound.release(1, message.payloadLength));
   }

@@ -16,6 +16,7 @@ import { LocalEnvelopeDecoder } from "./envelopes.js";
 import { FRAME_ENVELOPE, FRAME_OP, BatchWriter, readFrames } from "./frames.js";
 import { loadWorkerClass } from "./load-class.js";
 import { PoolContext } from "./pool-context.js";
+import { replyKeyOf } from "./runners.js";
 import { decodeArgs, encodeOp, type ThreadToMainOp } from "./protocol.js";
 import type { PoolTask } from "./pool-task.js";
 
@@ -46,7 +47,8 @@ export default async function runPoolTask(task: PoolTask): Promise<unknown> {
           const pending = worker.handleMessage(context, new Routed(message, address));
           if (pending) await pending;
         } catch (error) {
-          post({ t: "handlerError", what: "handleMessage", error: errorToData(WorkerHandlerError.wrapping(error)) });
+          const replyTo = replyKeyOf(message);
+          post({ t: "handlerError", what: "handleMessage", error: errorToData(WorkerHandlerError.wrapping(error)), ...(replyTo === undefined ? {} : { replyTo }) });
         }
       }
     } else {

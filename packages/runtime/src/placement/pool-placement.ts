@@ -250,7 +250,7 @@ class PoolHost implements Mailbox, WorkerHandle {
       }
       if (kind !== FRAME_OP) return;
       const op = decodeOp<ThreadToMainOp>(bytes);
-      if (op.t === "handlerError") logWorkerError(core, this.#log, this.address, op.what, op.error);
+      if (op.t === "handlerError") logWorkerError(core, this.#log, this.address, op.what, op.error, op.replyTo);
       else if (op.t === "addConsumer") addConsumerFromWorker(core, this.#log, op.address, op.flowControlId);
       else if (op.t === "loadFailed") {
         this.#log.error(`a pool slot could not load ${this.address.toString()}: its batch was dropped`, errorFromData(op.error));

@@ -37,7 +37,8 @@ export type ThreadToMainOp =
   /** Answered by `result` as soon as the node began stopping. */
   | { t: "stopNode" }
   /** A handler threw; the main thread logs it. */
-  | { t: "handlerError"; what: string; error: ErrorData }
+  /** `replyTo`: the key of the return route's first hop of the message being handled (see replyKeyOf). */
+  | { t: "handlerError"; what: string; error: ErrorData; replyTo?: string }
   /** A processor's `process` returned false: stop it. */
   | { t: "finished" }
   /** Reply to `stop`: shutdown ran; the thread exits next. */

@@ -5,8 +5,20 @@ import { Routed } from "../message/routed.js";
 import { Fifo } from "../util/fifo.js";
 import type { Processor, Worker } from "../worker/worker.js";
 
-/** Called when a worker's own code throws: `what` is "handleMessage", "process" or "shutdown". */
-export type ErrorReporter = (what: string, error: unknown) => void;
+/**
+ * Called when a worker's own code throws: `what` is "handleMessage", "process" or "shutdown";
+ * for "handleMessage", the message it was handling.
+ */
+export type ErrorReporter = (what: string, error: unknown, message?: LocalMessage) => void;
+
+/**
+ * The key of the first hop of `message`'s return route: where its sender waits for a reply.
+ * When that is a request of this node's (a sendAndReceive on the main thread), the node fails
+ * it at once with the handler's error instead of letting it time out (see NodeCore).
+ */
+export function replyKeyOf(message: LocalMessage | undefined): string | undefined {
+  return message?.returnRoute.at(0)?.key;
+}
 
 /**
  * Called after each message was handled (or dropped by a stop), with whether the queue is
@@ -70,7 +82,7 @@ export class WorkerRunner {
       try {
         pending = this.worker.handleMessage(this.context, new Routed(message, this.destination));
       } catch (error) {
-        this.report("handleMessage", error);
+        this.report("handleMessage", error, message);
       }
       if (pending) {
         const resume = (): void => {
@@ -78,7 +90,7 @@ export class WorkerRunner {
           this.#drain();
         };
         Promise.resolve(pending).then(resume, (error: unknown) => {
-          this.report("handleMessage", error);
+          this.report("handleMessage", error, message);
           resume();
         });
         return;

@@ -13,7 +13,7 @@ import type { LocalMessage } from "../message/local-message.js";
 import type { Processor, Worker } from "../worker/worker.js";
 import { loadWorkerClass } from "./load-class.js";
 import { decodeArgs, type ThreadWorkerData } from "./protocol.js";
-import { ProcessorRunner, WorkerRunner } from "./runners.js";
+import { ProcessorRunner, WorkerRunner, replyKeyOf } from "./runners.js";
 import { ThreadContext } from "./thread-context.js";
 import { ThreadLink } from "./thread-link.js";
 
@@ -24,9 +24,10 @@ const log = createLogger("hopwire:worker", { debug: data.debug, ...(data.prefix 
 const link = new ThreadLink(data.port, log, data.linkWindowBytes, data.mailbox);
 const context = new ThreadContext(address, log, link, data.sendAndReceiveTimeout);
 
-const report = (what: string, error: unknown): void => {
+const report = (what: string, error: unknown, message?: LocalMessage): void => {
   const wrapped = what === "handleMessage" ? WorkerHandlerError.wrapping(error) : error;
-  link.post({ t: "handlerError", what, error: errorToData(wrapped) });
+  const replyTo = replyKeyOf(message);
+  link.post({ t: "handlerError", what, error: errorToData(wrapped), ...(replyTo === undefined ? {} : { replyTo }) });
 };
 
 let runner: WorkerRunner | ProcessorRunner | undefined;

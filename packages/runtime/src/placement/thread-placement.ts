@@ -377,7 +377,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
         this.#post({ t: "result", seq });
         break;
       case "handlerError":
-        logWorkerError(this.#core, this.#log, this.address, op.what, op.error);
+        logWorkerError(this.#core, this.#log, this.address, op.what, op.error, op.replyTo);
         break;
       case "finished":
         void this.stop();

@@ -98,6 +98,11 @@ export class Router {
     report();
   }
 
+  /** The mailbox registered under a local address's key, if any. */
+  localMailbox(key: string): Mailbox | undefined {
+    return this.#table.get(key);
+  }
+
   /** True when a mailbox is registered at `address`. */
   has(address: Address): boolean {
     return this.#table.has(address.key);
