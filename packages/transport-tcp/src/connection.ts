@@ -690,7 +690,10 @@ export class TcpConnection {
     // Before unregister: it calls the hop's watchers at once, and they must see the state the
     // connection is going to (whenConnected() then waits for the next socket, or rejects).
     this.#state = reconnect ? "reconnecting" : "closed";
-    host.router.unregister([this.address, this.receiverAddress], reason);
+    // Requests waiting on it fail with the reason; a message sent to it meanwhile fails with
+    // it too (the router remembers it), and while it reconnects, says so.
+    const why = reconnect ? new ConnectionClosedError(`${reason.message}; it is reconnecting (connection.whenConnected() waits for it)`, { cause: reason.cause }) : reason;
+    host.router.unregister([this.address, this.receiverAddress], why);
     // A reconnecting connection keeps its flow's consumers (the workers and relays that
     // may receive from it) for the next socket.
     if (!reconnect) host.flowControls.removeFlow(this.flowControlId);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Relay, TimeoutError, route, startRelay, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
+import { Relay, TimeoutError, UnknownAddressError, route, startRelay, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
 import { ConnectionClosedError, NextHopClosedError, PeerTimeoutError, PROTOCOL_VERSION, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { Echoer, startNode, startResponder } from "./support.js";
 
@@ -179,6 +179,28 @@ describe("reconnect", () => {
       expect(reply).toBe("after");
     }, 60_000);
   }
+
+  it("a message sent to a connection that closed or is reconnecting is refused with a reason that says so, not only an unknown address", async () => {
+    const responder = await startResponder("responder");
+    const local = await startNode("local");
+    nodes.push(responder.node, local.node);
+    const reconnecting = await local.tcp.connect(responder.listener.address, new TcpConnectionOptions().withReconnect({ initialDelay: 60_000 }));
+    const plain = await local.tcp.connect(responder.listener.address);
+    await responder.node.stop();
+    await plain.whenClosed();
+    for (const giveUpAt = Date.now() + 20_000; reconnecting.state !== "reconnecting"; ) {
+      if (Date.now() > giveUpAt) throw new Error(`the connection is ${reconnecting.state}, not reconnecting`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const refusal = (connection: typeof plain) => local.node.send(route(connection, "echoer"), "x").then(() => undefined, (e: unknown) => e as Error);
+    const closed = await refusal(plain);
+    expect(closed).toBeInstanceOf(UnknownAddressError);
+    expect(closed!.message).toMatch(/\(it went away: .*closed the connection\)$/);
+    const meanwhile = await refusal(reconnecting);
+    expect(meanwhile).toBeInstanceOf(UnknownAddressError);
+    expect(meanwhile!.message).toContain("it is reconnecting (connection.whenConnected() waits for it)");
+    await reconnecting.stop();
+  });
 
   it("gives up after maxAttempts; whenClosed then resolves and whenConnected rejects", async () => {
     const responder = await startResponder("responder");

@@ -36,6 +36,9 @@ export interface UndeliverableReporter {
   dropped(next: Address, fromKey: string, reason: DropReason, error: Error): void;
 }
 
+/** Reasons remembered for addresses that went away (see Router.#goneReasons): a key and a message each. */
+const MAX_GONE_REASONS = 256;
+
 /** Retired addresses remembered per router (see Router.retire): 16 bytes of key and a Set entry each. */
 const MAX_RETIRED = 4096;
 
@@ -54,6 +57,14 @@ export class Router {
   readonly #reported = new WeakSet<Error>();
   /** Keys of retired addresses (see `retire`), oldest first. */
   readonly #retired = new Set<string>();
+  /**
+   * Why recently unregistered addresses went away, when their owner said so with an error
+   * (a connection that closed, or is reconnecting): a message to one of them gets an
+   * UnknownAddressError that says so, not one that leaves the user to guess whose the address
+   * was. Only the messages are kept (an error or a lazy reason could hold its owner alive);
+   * the last MAX_GONE_REASONS.
+   */
+  readonly #goneReasons = new Map<string, string>();
   /** Bumped whenever the table or the transports change (see `epoch`). */
   #version = 0;
 
@@ -129,6 +140,7 @@ export class Router {
     for (const a of addresses) {
       this.#table.set(a.key, mailbox);
       this.#retired.delete(a.key);
+      this.#goneReasons.delete(a.key);
     }
   }
 
@@ -139,6 +151,13 @@ export class Router {
     if (this.#table.has(key)) throw new DuplicateAddressError(`Address ${address.toString()} is already in use`);
     this.#version++;
     this.#table.set(key, mailbox);
+    if (this.#goneReasons.size > 0) this.#goneReasons.delete(key);
+  }
+
+  #rememberGone(key: string, why: string): void {
+    this.#goneReasons.delete(key); // re-inserted last: the oldest go first
+    this.#goneReasons.set(key, why);
+    if (this.#goneReasons.size > MAX_GONE_REASONS) this.#goneReasons.delete(this.#goneReasons.keys().next().value!);
   }
 
   /**
@@ -154,7 +173,10 @@ export class Router {
   /** `unregister` of one address. */
   unregister1(address: Address, reason?: ReasonLike): void {
     const key = address.key;
-    if (this.#table.delete(key)) this.#version++;
+    if (this.#table.delete(key)) {
+      this.#version++;
+      if (reason instanceof Error) this.#rememberGone(key, reason.message);
+    }
     this.flowControls.cleanupKey(key);
     const watchers = this.#watchers.get(key);
     if (watchers === undefined) return;
@@ -248,7 +270,8 @@ export class Router {
     }
     const mailbox = this.#table.get(key);
     if (!mailbox) {
-      const error = new UnknownAddressError(`No worker has the address ${next.toString()}`);
+      const gone = this.#goneReasons.get(key);
+      const error = new UnknownAddressError(`No worker has the address ${next.toString()}${gone === undefined ? "" : ` (it went away: ${gone})`}`);
       if (senderKey !== undefined && flowControls.isProducerKey(senderKey) && !this.#retired.has(key)) {
         this.#reportOnce(error, () => this.#reporter?.dropped(next, senderKey, "unknown-address", error));
       }
