@@ -25,6 +25,11 @@ export interface HopwireErrorOptions {
  * crosses threads as itself.
  */
 export class HopwireError extends Error {
+  /**
+   * The error's stable, unique code (e.g. `"OPTION_INVALID"`, `"ROUTE_UNAVAILABLE"`): the same
+   * for every instance of the class, across versions and threads. Branch on it (or on the
+   * class), never on `message`, whose wording may change. Listed in docs/errors.md.
+   */
   readonly code: string = "HOPWIRE_ERROR";
 
   constructor(message = "Hopwire error", options?: HopwireErrorOptions) {

@@ -16,6 +16,10 @@ const CONSTRUCT = Symbol("Identity.construct");
  * drop private fields as well: use exportIdentity() to move an identity on purpose.
  */
 export class Identity {
+  /**
+   * The identity's public name: "I" and 64 lowercase hex digits, derived from its public
+   * key. Safe to share and log; peers trust it (`trustIdentifier(identity.identifier)`).
+   */
   readonly identifier: Identifier;
   readonly #publicKey: Uint8Array;
   readonly #secretKey: Uint8Array;

@@ -51,7 +51,13 @@ const MESSAGE1_LENGTH = 1 + 32;
  * makes a worker reachable through every channel it accepts.
  */
 export class SecureChannelListener implements Mailbox {
+  /** Where initiators send their first handshake message (the last hop of their route to this listener). */
   readonly address: Address;
+  /**
+   * The flow control id this listener spawns its channels' ids from: what the peers send
+   * through channels it accepts is delivered only to workers that are consumers of it.
+   * `node.flowControls.addConsumer("echo", listener.flowControlId)` lets them reach "echo".
+   */
   readonly flowControlId: FlowControlId = FlowControls.generateId();
   readonly #node: Node;
   readonly #identity: Identity;

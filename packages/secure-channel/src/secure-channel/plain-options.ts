@@ -33,6 +33,12 @@ export interface SecureChannelOptionsInit extends ChannelOptionsInit {
  * as a plain object. `consumerOf` is `asConsumer` (one id or several).
  */
 export interface SecureChannelListenerOptionsInit extends ChannelOptionsInit {
+  /**
+   * The flow control id(s) whose messages the listener and its channels may receive:
+   * handshakes and ciphertext arrive from the network, e.g. `tcpListener.flowControlId`.
+   * Without it, what a TCP listener receives never reaches the secure channel listener.
+   * The same as `asConsumer(id)` for each.
+   */
   consumerOf?: FlowControlId | FlowControlId[];
 }
 

@@ -135,6 +135,7 @@ export class SecureChannelOptions extends ChannelOptionsBase {
 
 /** Options of `createSecureChannelListener` (the responder). */
 export class SecureChannelListenerOptions extends ChannelOptionsBase {
+  /** The flow control ids the listener and its channels consume (see {@link asConsumer}), e.g. a TCP listener's. */
   readonly consumerOf: FlowControlId[] = [];
   handshakeLimits: HandshakeLimits = DEFAULT_HANDSHAKE_LIMITS;
 
