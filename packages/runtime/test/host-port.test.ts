@@ -44,6 +44,19 @@ describe("parseHostPort and hostPortProblem", () => {
     expect(failure("2#host:80", { tcpAddress: true })).toBe('to "2#host:80" is not a TCP address (type 1)');
   });
 
+  it("says to drop a URL's scheme, rather than to bracket an IPv6 host", () => {
+    expect(failure("tcp://127.0.0.1:4000")).toBe('to "tcp://127.0.0.1:4000": drop the "tcp://" scheme: write "127.0.0.1:4000"');
+    expect(failure("http://localhost:8080/")).toBe('to "http://localhost:8080/": drop the "http://" scheme: write "localhost:8080"');
+    expect(failure("HTTPS://[::1]:443/path?q#f")).toBe('to "HTTPS://[::1]:443/path?q#f": drop the "HTTPS://" scheme: write "[::1]:443"');
+    expect(failure("git+ssh://example.com:22")).toBe('to "git+ssh://example.com:22": drop the "git+ssh://" scheme: write "example.com:22"');
+    // What else is wrong once the scheme is gone, too.
+    expect(failure("http://example.com")).toBe('to "http://example.com": drop the "http://" scheme; then "example.com" has no port: write "host:port", e.g. "example.com:4000"');
+    expect(failure("tcp://127.0.0.1:0")).toBe('to "tcp://127.0.0.1:0": drop the "tcp://" scheme; then "127.0.0.1:0" has an invalid port 0: expected a port from 1 to 65535');
+    expect(failure("tcp://127.0.0.1:0", { allowPortZero: true })).toBe('to "tcp://127.0.0.1:0": drop the "tcp://" scheme: write "127.0.0.1:0"');
+    expect(failure("tcp://")).toBe('to "tcp://": drop the "tcp://" scheme and write "host:port", e.g. "127.0.0.1:4000"');
+    expect(hostPortProblem("tcp://127.0.0.1:4000", { allowPortZero: false })).toBe('"tcp://127.0.0.1:4000": drop the "tcp://" scheme: write "127.0.0.1:4000"');
+  });
+
   it("refuses a host that is no name, IPv4 or IPv6 address (the CLI's grammar, now everyone's)", () => {
     for (const [text, host] of [
       ["my host:80", "my host"],

@@ -18,6 +18,8 @@ export interface ParseHostPortOptions extends HostPortRules {
   readonly fail: (message: string) => Error;
 }
 
+/** A URL's scheme and "//" ("tcp://", "http://"), which "host:port" has none of. */
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 /** A host name or an IPv4 address. */
 const NAME = /^[A-Za-z0-9_.-]+$/;
 /** What a bracketed IPv6 address holds: hex digits, colons, dots (an embedded IPv4), and a zone ("%eth0"). */
@@ -54,6 +56,15 @@ function readHostPort(text: unknown, rules: HostPortRules): HostPort | string {
   if (rules.tcpAddress) {
     if (value.startsWith("1#")) value = value.slice(2);
     else if (/^\d+#/.test(value)) return `${quoted} is not a TCP address (type 1)`;
+  }
+  // A URL ("tcp://127.0.0.1:4000") would otherwise read as an unbracketed IPv6 host.
+  const scheme = SCHEME.exec(value)?.[0];
+  if (scheme !== undefined) {
+    const endpoint = value.slice(scheme.length).split(/[/?#]/, 1)[0]!;
+    const drop = `${quoted}: drop the ${JSON.stringify(scheme)} scheme`;
+    if (endpoint.length === 0) return `${drop} and write "host:port", e.g. "127.0.0.1:4000"`;
+    const rest = readHostPort(endpoint, { allowPortZero: rules.allowPortZero });
+    return typeof rest === "string" ? `${drop}; then ${rest}` : `${drop}: write ${JSON.stringify(formatHostPort(rest.host, rest.port))}`;
   }
   let host: string;
   let portText: string;
