@@ -27,7 +27,7 @@ import { ResponderHandshake } from "../dist/handshake/responder-handshake.js";
 import type { HandshakeAction, HandshakeResult } from "../dist/handshake/types.js";
 import { createIdentity, type Identity } from "../dist/identity/identity.js";
 import { XXHandshakeState } from "../dist/noise/handshake-state.js";
-import { trustEveryone, trustIdentifier, type TrustPolicy } from "../dist/trust/trust-policy.js";
+import { trustCustom, trustEveryone, trustIdentifier, trustIdentifiers, type TrustPolicy } from "../dist/trust/trust-policy.js";
 import { flipBit } from "./helpers.js";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
@@ -141,6 +141,25 @@ describe("secure-channel handshake", () => {
       expect((error as UntrustedIdentityError).code).toBe("HANDSHAKE_UNTRUSTED_IDENTITY");
       expect((error as UntrustedIdentityError).identifier).toBe(m.responderIdentity.identifier);
       expect(m.initiator.status).toBe("failed");
+    });
+
+    it("the refusal says what the policy expected, where it knows: the identifiers, a few at most (they are public)", async () => {
+      const others = Array.from({ length: 5 }, () => createIdentity().identifier);
+      const initiatorIdentity = createIdentity();
+      const untrusted = async (policy: TrustPolicy) => {
+        const error = await run({ initiatorIdentity, responderTrust: policy }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(UntrustedIdentityError);
+        return (error as Error).message;
+      };
+      const peerPart = `peer ${initiatorIdentity.identifier} is not trusted by the trust policy`;
+      expect(await untrusted(trustIdentifier(others[0]!))).toBe(`${peerPart}: expected ${others[0]}`);
+      expect(await untrusted(trustIdentifiers(others.slice(0, 1)))).toBe(`${peerPart}: expected ${others[0]}`);
+      expect(await untrusted(trustIdentifiers(others.slice(0, 3)))).toBe(`${peerPart}: expected one of: ${others.slice(0, 3).join(", ")}`);
+      expect(await untrusted(trustIdentifiers(others))).toBe(`${peerPart}: expected one of: ${others.slice(0, 3).join(", ")} and 2 more`);
+      expect(await untrusted(trustIdentifiers([]))).toBe(`${peerPart}: it trusts no identifier (trustIdentifiers was given an empty list)`);
+      // A policy of the application's own: nothing is knowable about what it wanted.
+      expect(await untrusted(() => false)).toBe(peerPart);
+      expect(await untrusted(trustCustom(() => false))).toBe(peerPart);
     });
 
     it("responder refuses an untrusted initiator", async () => {

@@ -1,7 +1,7 @@
 import type { CryptoProvider } from "../crypto/provider.js";
 import { InvalidIdentitySignatureError, TrustPolicyError, UntrustedIdentityError } from "../errors.js";
 import { identifierOf, type Identifier } from "../identity/identifier.js";
-import type { TrustPolicy } from "../trust/trust-policy.js";
+import { trustExpectation, type TrustPolicy } from "../trust/trust-policy.js";
 import { decodeIdentityPayload, verifyIdentityPayload } from "./identity-payload.js";
 
 export interface AuthenticatedPeer {
@@ -32,6 +32,9 @@ export async function authenticatePeer(
   } catch (cause) {
     throw new TrustPolicyError(`trust policy failed while checking ${identifier}`, { cause, identifier });
   }
-  if (!trusted) throw new UntrustedIdentityError(`peer ${identifier} is not trusted by the trust policy`, { identifier });
+  if (!trusted) {
+    const expected = trustExpectation(trustPolicy); // only identifiers, which are public
+    throw new UntrustedIdentityError(`peer ${identifier} is not trusted by the trust policy${expected === undefined ? "" : `: ${expected}`}`, { identifier });
+  }
   return { identifier, publicKey: payload.identityPublicKey };
 }

@@ -13,6 +13,19 @@ export interface TrustContext {
  */
 export type TrustPolicy = (peer: TrustContext) => boolean | Promise<boolean>;
 
+/** What the policies made here expect, for the error that refuses a peer: identifiers are public. */
+const expectations = new WeakMap<TrustPolicy, string>();
+/** Identifiers an error lists at most; "and N more" says the rest. */
+const MAX_LISTED_IDENTIFIERS = 3;
+
+/**
+ * What `policy` expected, if it says (trustIdentifier, trustIdentifiers): "expected I…",
+ * "expected one of: I…, I…, I… and 2 more". Undefined for trustCustom and other functions.
+ */
+export function trustExpectation(policy: TrustPolicy): string | undefined {
+  return expectations.get(policy);
+}
+
 /** Trusts every peer that proves its identity (authentication without authorization). */
 export function trustEveryone(): TrustPolicy {
   return () => true;
@@ -21,14 +34,26 @@ export function trustEveryone(): TrustPolicy {
 /** Trusts exactly one identifier; the string is validated now, not at handshake time. */
 export function trustIdentifier(identifier: Identifier | string): TrustPolicy {
   const trusted = parseIdentifier(identifier);
-  return (peer) => peer.identifier === trusted;
+  const policy: TrustPolicy = (peer) => peer.identifier === trusted;
+  expectations.set(policy, `expected ${trusted}`);
+  return policy;
 }
 
 /** Trusts a fixed set of identifiers, copied now: later changes to `identifiers` do not apply. */
 export function trustIdentifiers(identifiers: Iterable<Identifier | string>): TrustPolicy {
   const trusted = new Set<string>();
   for (const identifier of identifiers) trusted.add(parseIdentifier(identifier));
-  return (peer) => trusted.has(peer.identifier);
+  const policy: TrustPolicy = (peer) => trusted.has(peer.identifier);
+  expectations.set(policy, expectationOf([...trusted]));
+  return policy;
+}
+
+function expectationOf(trusted: readonly string[]): string {
+  if (trusted.length === 0) return "it trusts no identifier (trustIdentifiers was given an empty list)";
+  if (trusted.length === 1) return `expected ${trusted[0]}`;
+  const listed = trusted.slice(0, MAX_LISTED_IDENTIFIERS).join(", ");
+  const more = trusted.length - MAX_LISTED_IDENTIFIERS;
+  return `expected one of: ${listed}${more > 0 ? ` and ${more} more` : ""}`;
 }
 
 /**
