@@ -4,6 +4,7 @@ import {
   createIdentity,
   createSecureChannel,
   createSecureChannelListener,
+  exportIdentity,
   SecureChannelListenerOptions,
   type Identity,
 } from "@hopwire/secure-channel";
@@ -244,6 +245,25 @@ describe("relay options", () => {
       message: expect.stringMatching(/^relay service options: unknown option "serviceConsumer"; did you mean "serviceConsumerOf"\?/),
     });
     expect(n.router.has(route("forwarding_service").next())).toBe(false);
+  });
+
+  it("options.identity must be an Identity: an exported one, a missing one or an identifier is refused at the call, before any dial", async () => {
+    const { n } = await startNode();
+    const identity = await createIdentity();
+    let dials = 0;
+    const connect = () => (dials++, Promise.reject(new Error("never called")));
+    const exported = await createRemoteRelay(n, { name: "bob", identity: exportIdentity(identity) as never, connect }).catch((e: unknown) => e);
+    expect(exported).toBeInstanceOf(InvalidOptionError);
+    expect(exported).toMatchObject({ option: "identity", message: expect.stringMatching(/^createRemoteRelay: options\.identity is an exported identity .* pass importIdentity\(data\) instead$/) });
+    await expect(createRemoteRelay(n, { name: "bob", connect } as never)).rejects.toMatchObject({
+      option: "identity",
+      message: "createRemoteRelay: options.identity is undefined; pass an Identity: createIdentity(), await loadIdentity(path) or importIdentity(data)",
+    });
+    await expect(createRemoteRelay(n, { name: "bob", identity: identity.identifier as never, connect })).rejects.toMatchObject({
+      option: "identity",
+      message: expect.stringMatching(/^createRemoteRelay: options\.identity is an identifier, /),
+    });
+    expect(dials).toBe(0);
   });
 
   it("serviceConsumerOf takes one id (it made a consumer of each of its characters) or several", async () => {

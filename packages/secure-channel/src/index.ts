@@ -27,6 +27,7 @@ export {
 
 // identities
 export {
+  assertIdentity,
   createIdentity,
   exportIdentity,
   identifierFromPublicKey,
@@ -40,6 +41,7 @@ export {
   parseIdentifier,
   saveIdentity,
   verifyIdentitySignature,
+  type ArgumentName,
   type ExportedIdentity,
   type Identifier,
   type IdentityFileOptions,

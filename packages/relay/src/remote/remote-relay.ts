@@ -20,6 +20,7 @@ import {
   type Node,
 } from "@hopwire/runtime";
 import {
+  assertIdentity,
   createSecureChannel,
   SecureChannelOptions,
   trustEveryone,
@@ -402,7 +403,8 @@ function checkOptions(options: RemoteRelayOptions): void {
   checkOptionKeys(options, REMOTE_RELAY_OPTIONS, "remote relay options");
   if (!isRelayName(options.name)) throw new RelayNameInvalidError(`Invalid relay name ${JSON.stringify(options.name)}: 1 to 64 letters, digits, '_', '-' or '.'`);
   if (typeof options.connect !== "function") throw new InvalidOptionError("options.connect must be a function that opens a RelayConnection", { option: "connect" });
-  if (options.identity === undefined) throw new InvalidOptionError("options.identity is required", { option: "identity" });
+  // Now, not at the first handshake (which retryUntilRegistered would retry).
+  assertIdentity(options.identity, { what: "createRemoteRelay", argument: "options.identity" });
   for (const key of ["heartbeatIntervalMs", "replyTimeoutMs", "handshakeTimeoutMs"] as const) {
     // Timers' delays: Infinity (or past MAX_TIMEOUT_MS) would fire at once.
     if (options[key] !== undefined) checkTimeoutOption(options[key], key, "remote relay options", { infinity: false });

@@ -3,6 +3,7 @@ import { errorFromData, HopwireError, threadExecArgv, type ErrorData, type Logge
 import { DROP_REASONS, type DropReason } from "../channel/transport-cipher.js";
 import { KEY_LENGTH } from "../crypto/provider.js";
 import { InvalidKeyError } from "../errors.js";
+import { assertNode } from "../secure-channel/node-argument.js";
 import { BATCH_HEADER, CIPHER_CODES, KEYS_BODY_LENGTH, Op, OP_HEADER, PROVIDER_CODES, RESULT_HEADER, Status, VIEW_THRESHOLD } from "./batch-protocol.js";
 import type { ChannelCipher, ChannelCipherOptions, ChannelCipherSink, ChannelKeys } from "./channel-cipher.js";
 import { CryptoThreadError } from "./crypto-thread-error.js";
@@ -403,6 +404,7 @@ export class CryptoThreads {
 
   /** The node's pool, created on first use with `size` threads (grown if a later channel asks for more). */
   static forNode(node: Node, size: number): CryptoThreads {
+    assertNode(node, { what: "CryptoThreads.forNode", usage: "CryptoThreads.forNode(node, size)" });
     let pool = byNode.get(node);
     if (pool === undefined || pool.closed) {
       pool = new CryptoThreads(size, { log: node.log.child("crypto-threads") });

@@ -1,7 +1,8 @@
 import { defaultCryptoProvider } from "../crypto/index.js";
 import { wipePrivateKey } from "../crypto/key-checks.js";
 import type { CryptoProvider } from "../crypto/provider.js";
-import { HandshakeStateError } from "../errors.js";
+import { HandshakeStateError, InvalidOptionError } from "../errors.js";
+import { assertIdentity } from "../identity/identity-argument.js";
 import type { Identity } from "../identity/identity.js";
 import { XXHandshakeState } from "../noise/handshake-state.js";
 import type { TrustPolicy } from "../trust/trust-policy.js";
@@ -25,6 +26,11 @@ export abstract class HandshakeMachine<Status extends string> {
   #result: HandshakeResult | undefined;
 
   protected constructor(initiator: boolean, options: HandshakeOptions, initialStatus: Status) {
+    const what = `new ${initiator ? "InitiatorHandshake" : "ResponderHandshake"}`;
+    if (typeof options !== "object" || options === null) {
+      throw new InvalidOptionError(`${what}: options must be an object ({ identity, trustPolicy, ... })`, { option: "options" });
+    }
+    assertIdentity(options.identity, { what, argument: "options.identity" });
     this.identity = options.identity;
     this.trustPolicy = options.trustPolicy;
     this.provider = options.provider ?? defaultCryptoProvider;

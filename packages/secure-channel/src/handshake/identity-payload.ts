@@ -14,6 +14,7 @@ import { concatBytes, equalBytes } from "../bytes.js";
 import type { CryptoProvider } from "../crypto/provider.js";
 import { KEY_LENGTH, SIGNATURE_LENGTH } from "../crypto/provider.js";
 import { MalformedHandshakePayloadError } from "../errors.js";
+import { assertIdentity } from "../identity/identity-argument.js";
 import type { Identity } from "../identity/identity.js";
 import { IDENTITY_SIGNATURE_DOMAIN } from "./constants.js";
 import { RecentlyUsed } from "../recently-used.js";
@@ -56,6 +57,7 @@ const lastPayloads = new WeakMap<Identity, { readonly noiseStaticPublicKey: Uint
  * without a signature (~35 µs) per handshake.
  */
 export function createIdentityPayload(identity: Identity, noiseStaticPublicKey: Uint8Array): Uint8Array {
+  assertIdentity(identity, "createIdentityPayload");
   const last = lastPayloads.get(identity);
   if (last && equalBytes(last.noiseStaticPublicKey, noiseStaticPublicKey)) return last.payload.slice();
   const payload = encodeIdentityPayload({

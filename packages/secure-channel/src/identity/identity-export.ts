@@ -2,6 +2,7 @@ import { equalBytes, fromHex, toHex } from "../bytes.js";
 import { resolveCryptoProvider } from "../crypto/index.js";
 import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
 import { IdentityKeyMismatchError, InvalidIdentityExportError, UnsupportedIdentityVersionError } from "../errors.js";
+import { assertOwnIdentity } from "./identity-argument.js";
 import { identityFromSecretKey, secretKeyOf, type Identity } from "./identity.js";
 
 /** The `format` field of an exported identity. */
@@ -26,6 +27,7 @@ export interface ExportedIdentity {
 
 /** The identity, secret key included, as versioned plain data. */
 export function exportIdentity(identity: Identity): ExportedIdentity {
+  assertOwnIdentity(identity, "exportIdentity");
   const secretKey = secretKeyOf(identity);
   const exported: ExportedIdentity = {
     format: IDENTITY_EXPORT_FORMAT,

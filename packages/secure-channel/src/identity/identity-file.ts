@@ -5,6 +5,7 @@ import { resolveCryptoProvider } from "../crypto/index.js";
 import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
 import { InvalidIdentityExportError } from "../errors.js";
 import { exportIdentity, importIdentity } from "./identity-export.js";
+import { assertOwnIdentity } from "./identity-argument.js";
 import type { Identity } from "./identity.js";
 
 /** Options of saveIdentity and loadIdentity: an AbortSignal (any other key is an InvalidOptionError). */
@@ -21,6 +22,7 @@ const FILE_OPTIONS = optionKeys<IdentityFileOptions>({ signal: true });
  * alone does nothing to an existing file) and readers never see half a file.
  */
 export async function saveIdentity(identity: Identity, path: string, options: IdentityFileOptions = {}): Promise<void> {
+  assertOwnIdentity(identity, { what: "saveIdentity", usage: "saveIdentity(identity, path, options?)" });
   checkWaitOptions(options, "saveIdentity options", FILE_OPTIONS);
   const text = `${JSON.stringify(exportIdentity(identity), null, 2)}\n`;
   const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;

@@ -2,3 +2,4 @@ export { identifierFromPublicKey, isIdentifier, parseIdentifier, type Identifier
 export { createIdentity, Identity, identityFromSecretKey, verifyIdentitySignature } from "./identity.js";
 export { exportIdentity, IDENTITY_EXPORT_FORMAT, IDENTITY_EXPORT_VERSION, importIdentity, type ExportedIdentity } from "./identity-export.js";
 export { loadIdentity, saveIdentity, type IdentityFileOptions } from "./identity-file.js";
+export { assertIdentity, type ArgumentName } from "./identity-argument.js";

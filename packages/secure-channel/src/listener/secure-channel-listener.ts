@@ -1,5 +1,6 @@
 import {
   FlowControls,
+  HopwireError,
   LocalMessage,
   route,
   toAddress,
@@ -12,9 +13,11 @@ import {
 } from "@hopwire/runtime";
 import { ResponderHandshake } from "../handshake/responder-handshake.js";
 import type { HandshakeAction } from "../handshake/types.js";
+import { assertIdentity } from "../identity/identity-argument.js";
 import type { Identity } from "../identity/identity.js";
 import { ChannelEnd } from "../secure-channel/channel-end.js";
 import { OuterKind } from "../secure-channel/channel-message.js";
+import { assertNode } from "../secure-channel/node-argument.js";
 import { noiseStaticKeyFor } from "../secure-channel/noise-static-key.js";
 import { SecureChannel } from "../secure-channel/secure-channel.js";
 import { trackChannelEnd } from "../secure-channel/channel-registry.js";
@@ -185,9 +188,15 @@ export class SecureChannelListener implements Mailbox {
       const start = this.#slots.next();
       if (start === undefined) return; // nothing may start until a slot frees (release schedules again)
       if (start.evict) this.#evict(start.evict.item, start.evict.connection);
-      void this.#respond(start.message, start.connection);
+      // #respond fails its own handshake on any error; nothing a peer sends may reject out of it
+      // (an unhandled rejection ends the process), so this catch is the last line only.
+      this.#respond(start.message, start.connection).catch(this.#respondFailed);
     }
     this.#scheduleStarts();
+  };
+
+  readonly #respondFailed = (error: unknown): void => {
+    this.#log.debug("a handshake failed outside its own error handling", error);
   };
 
   /** A started handshake gives up its slot to a connection that holds fewer. */
@@ -262,13 +271,17 @@ export class SecureChannelListener implements Mailbox {
     trackChannelEnd(node, end);
     this.#ends.add(end);
     end.onClosed(this.#forget);
-    const handshake = new ResponderHandshake({
-      identity: this.#identity,
-      trustPolicy: options.trustPolicy,
-      provider: options.provider,
-      noiseStaticKeyPair: noiseStaticKeyFor(this.#identity, options.provider),
-    });
+    let handshake: ResponderHandshake | undefined;
     try {
+      // Inside the try: whatever fails here (the identity and provider were checked when the
+      // listener was made, but a provider's key generation may still throw) fails this
+      // handshake only. Outside, it rejected #respond and ended the process.
+      handshake = new ResponderHandshake({
+        identity: this.#identity,
+        trustPolicy: options.trustPolicy,
+        provider: options.provider,
+        noiseStaticKeyPair: noiseStaticKeyFor(this.#identity, options.provider),
+      });
       sendAll(end, await handshake.handle({ type: "message", message: message1.payload.subarray(1) })); // <- e, ee, s, es
       const message3 = await end.nextHandshakeMessage();
       if (message3.payload[0] !== OuterKind.HANDSHAKE) throw new SecureChannelHandshakeError("the initiator gave up the handshake");
@@ -278,9 +291,11 @@ export class SecureChannelListener implements Mailbox {
       end.establish(done.result);
       end.open(this.flowControlId);
       if (this.#log.enabled) this.#log.debug(`accepted a secure channel from ${done.result.peerIdentifier}`); // no string per handshake when silent
-    } catch (error) {
-      handshake.dispose(); // its key copies are wiped now, whatever stopped it
-      const code = (error as { code?: unknown }).code;
+    } catch (thrown) {
+      handshake?.dispose(); // its key copies are wiped now, whatever stopped it
+      const code = (thrown as { code?: unknown } | null)?.code;
+      // A typed error whatever was thrown (a TypeError from a bad key, a provider's own error).
+      const error = thrown instanceof HopwireError ? thrown : new SecureChannelHandshakeError(`The responder could not run the handshake: ${messageOf(thrown)}`, { cause: thrown });
       this.#log.debug("refused a secure channel", error);
       // Refusals are rate-limited per connection: a flood of bad handshakes gets silence.
       try {
@@ -290,7 +305,7 @@ export class SecureChannelListener implements Mailbox {
       } catch {
         // the route back is gone; nothing to tell
       }
-      end.close(error instanceof Error ? error : undefined, false);
+      end.close(error, false);
     } finally {
       this.#slots.release(connection, end);
       if (this.#slots.queued > 0) this.#scheduleStarts();
@@ -314,6 +329,10 @@ export class SecureChannelListener implements Mailbox {
   }
 }
 
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 function sendAll(end: ChannelEnd, actions: readonly HandshakeAction[]): void {
   for (const action of actions) if (action.type === "send") end.sendOuter(OuterKind.HANDSHAKE, action.message);
 }
@@ -321,7 +340,9 @@ function sendAll(end: ChannelEnd, actions: readonly HandshakeAction[]): void {
 /**
  * Starts a secure channel listener at `address` (e.g. "bob_listener"). Options are a
  * SecureChannelListenerOptions or a plain object (SecureChannelListenerOptionsInit:
- * `{ consumerOf, trustPolicy, ... }`).
+ * `{ consumerOf, trustPolicy, ... }`). A `node` or `identity` that is none (missing,
+ * swapped, an exported identity not yet imported) rejects with InvalidOptionError, before
+ * the listener exists.
  */
 export async function createSecureChannelListener(
   node: Node,
@@ -329,6 +350,9 @@ export async function createSecureChannelListener(
   address: AddressLike,
   given?: SecureChannelListenerOptions | SecureChannelListenerOptionsInit,
 ): Promise<SecureChannelListener> {
+  const name = { what: "createSecureChannelListener", usage: "createSecureChannelListener(node, identity, address, options?)" };
+  assertNode(node, name);
+  assertIdentity(identity, name);
   const options = toSecureChannelListenerOptions(given);
   const listener = new SecureChannelListener(node, identity, toAddress(address), options);
   node.router.register([listener.address], listener);

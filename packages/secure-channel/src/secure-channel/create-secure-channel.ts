@@ -1,21 +1,28 @@
 import { AbortError, FlowControls, route, TimeoutError, type Node, type RouteLike } from "@hopwire/runtime";
 import { InitiatorHandshake } from "../handshake/initiator-handshake.js";
 import type { HandshakeAction, HandshakeResult } from "../handshake/types.js";
+import { assertIdentity } from "../identity/identity-argument.js";
 import type { Identity } from "../identity/identity.js";
 import { OuterKind } from "./channel-message.js";
 import { ChannelEnd } from "./channel-end.js";
 import { SecureChannelHandshakeError, SecureChannelRefusedError } from "./channel-errors.js";
 import { trackChannelEnd } from "./channel-registry.js";
+import { assertNode } from "./node-argument.js";
 import { noiseStaticKeyFor } from "./noise-static-key.js";
 import { SecureChannel } from "./secure-channel.js";
 import { toSecureChannelOptions, type SecureChannelOptionsInit } from "./plain-options.js";
 import type { SecureChannelOptions } from "./secure-channel-options.js";
+
+/** How createSecureChannel names itself in argument errors. */
+const CREATE_SECURE_CHANNEL = { what: "createSecureChannel", usage: "createSecureChannel(node, identity, route, options?)" } as const;
 
 /**
  * Initiates a secure channel with the listener at the end of `to` and resolves once the
  * responder has authenticated and trusted us (it confirms inside the channel), so a
  * refusal is an error here, not a silent drop later. Options are a SecureChannelOptions or
  * a plain object (SecureChannelOptionsInit: `{ trustPolicy, timeout, signal, ... }`).
+ * A `node` or `identity` that is none (missing, swapped, an exported identity not yet
+ * imported) rejects with InvalidOptionError before anything is sent.
  */
 export async function createSecureChannel(
   node: Node,
@@ -23,6 +30,8 @@ export async function createSecureChannel(
   to: RouteLike,
   given?: SecureChannelOptions | SecureChannelOptionsInit,
 ): Promise<SecureChannel> {
+  assertNode(node, CREATE_SECURE_CHANNEL);
+  assertIdentity(identity, CREATE_SECURE_CHANNEL);
   const options = toSecureChannelOptions(given);
   const end = new ChannelEnd(node, "initiator", options, FlowControls.generateId(), route(to));
   trackChannelEnd(node, end);
