@@ -1,5 +1,5 @@
 import { route, waitFor, type Node } from "@hopwire/runtime";
-import { createSecureChannel, SecureChannelOptions, type Identity, type SecureChannel, type TrustPolicy } from "@hopwire/secure-channel";
+import { createSecureChannel, DEFAULT_HANDSHAKE_TIMEOUT, SecureChannelOptions, type Identity, type SecureChannel, type TrustPolicy } from "@hopwire/secure-channel";
 import { TcpConnectionOptions, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
 import { createInlet, DEFAULT_OPEN_TIMEOUT_MS, type Inlet } from "@hopwire/portal";
 import { backoffDelay } from "@hopwire/relay";
@@ -24,6 +24,20 @@ export interface SupervisedInlet {
   readonly address: string;
   readonly peerIdentifier: string;
   stop(): Promise<void>;
+}
+
+/** The handshake timeout of the first attempt to open a lost channel again (ms); it doubles with each failure. */
+export const REOPEN_HANDSHAKE_TIMEOUT_MS = 2_000;
+
+/**
+ * How long attempt `failures` (0 = the first) waits for its handshake. A channel through a
+ * relay can open only once the outlet's node has registered again, which it does within
+ * seconds of the relay node's return: a short first wait (doubling up to the default, for a
+ * slow path) lets the inlet try again soon after that, rather than 10 s after an attempt
+ * that came too early.
+ */
+export function reopenHandshakeTimeout(failures: number): number {
+  return Math.min(DEFAULT_HANDSHAKE_TIMEOUT, REOPEN_HANDSHAKE_TIMEOUT_MS * 2 ** Math.min(failures, 10));
 }
 
 /**
@@ -57,14 +71,17 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
     );
   }
 
-  async function open(listen: string): Promise<{ connection: TcpConnection; channel: SecureChannel; inlet: Inlet; unwatch: () => void }> {
+  async function open(
+    listen: string,
+    handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT,
+  ): Promise<{ connection: TcpConnection; channel: SecureChannel; inlet: Inlet; unwatch: () => void }> {
     const connection = await tcp.connect(plan.via, new TcpConnectionOptions(), { signal: stopping.signal });
     try {
       const channel = await createSecureChannel(
         n,
         identity,
         route(connection, ...plan.hops),
-        new SecureChannelOptions().withTrustPolicy(plan.trust).withSignal(stopping.signal),
+        new SecureChannelOptions().withTrustPolicy(plan.trust).withSignal(stopping.signal).withHandshakeTimeout(handshakeTimeout),
       );
       const inlet = await createInlet(n, { listen, route: route(channel, plan.outlet) });
       inlet.onStreamClosed(reportOpenFailure);
@@ -90,7 +107,7 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
       const delayMs = backoffDelay(failures);
       try {
         await sleepFor(delayMs, stopping.signal);
-        current = await open(address);
+        current = await open(address, reopenHandshakeTimeout(failures));
         log(`inlet ${address} -> ${describe} (secure channel to ${current.channel.peerIdentifier}, opened again)`);
         return;
       } catch (error) {
