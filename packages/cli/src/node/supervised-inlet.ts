@@ -1,4 +1,4 @@
-import { route, waitFor, type Node } from "@hopwire/runtime";
+import { TimeoutError, route, waitFor, type Node } from "@hopwire/runtime";
 import { createSecureChannel, DEFAULT_HANDSHAKE_TIMEOUT, SecureChannelOptions, type Identity, type SecureChannel, type TrustPolicy } from "@hopwire/secure-channel";
 import { TcpConnectionOptions, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
 import { createInlet, DEFAULT_OPEN_TIMEOUT_MS, type Inlet } from "@hopwire/portal";
@@ -26,18 +26,18 @@ export interface SupervisedInlet {
   stop(): Promise<void>;
 }
 
-/** The handshake timeout of the first attempt to open a lost channel again (ms); it doubles with each failure. */
+/** The handshake timeout of the first attempt to open a lost channel again (ms); it doubles with each handshake that timed out. */
 export const REOPEN_HANDSHAKE_TIMEOUT_MS = 2_000;
 
 /**
- * How long attempt `failures` (0 = the first) waits for its handshake. A channel through a
+ * How long an attempt waits for its handshake after `timedOut` earlier attempts' handshakes timed out. A channel through a
  * relay can open only once the outlet's node has registered again, which it does within
  * seconds of the relay node's return: a short first wait (doubling up to the default, for a
  * slow path) lets the inlet try again soon after that, rather than 10 s after an attempt
  * that came too early.
  */
-export function reopenHandshakeTimeout(failures: number): number {
-  return Math.min(DEFAULT_HANDSHAKE_TIMEOUT, REOPEN_HANDSHAKE_TIMEOUT_MS * 2 ** Math.min(failures, 10));
+export function reopenHandshakeTimeout(timedOut: number): number {
+  return Math.min(DEFAULT_HANDSHAKE_TIMEOUT, REOPEN_HANDSHAKE_TIMEOUT_MS * 2 ** Math.min(timedOut, 10));
 }
 
 /**
@@ -103,15 +103,19 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
     if (stopping.signal.aborted) return;
     log(`inlet ${address} lost its secure channel (${reason.message}): opening it again`);
     await close();
+    // Handshakes that timed out: only they lengthen the next handshake's wait (a refused
+    // connection, while the relay node is still down, says nothing about the path's speed).
+    let timedOut = 0;
     for (let failures = 0; !stopping.signal.aborted; failures++) {
       const delayMs = backoffDelay(failures);
       try {
         await sleepFor(delayMs, stopping.signal);
-        current = await open(address, reopenHandshakeTimeout(failures));
+        current = await open(address, reopenHandshakeTimeout(timedOut));
         log(`inlet ${address} -> ${describe} (secure channel to ${current.channel.peerIdentifier}, opened again)`);
         return;
       } catch (error) {
         if (stopping.signal.aborted) return;
+        if (error instanceof TimeoutError) timedOut++;
         log(`inlet ${address}: could not open its secure channel again (${(error as Error).message}); retrying`);
       }
     }
