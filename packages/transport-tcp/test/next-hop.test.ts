@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Relay, TimeoutError, UnknownAddressError, route, startRelay, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
-import { ConnectionClosedError, NextHopClosedError, PeerTimeoutError, PROTOCOL_VERSION, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
+import { ConnectionClosedError, NextHopClosedError, PeerTimeoutError, PROTOCOL_VERSION, TcpConnectionOptions, TcpListenerOptions, type TcpConnection } from "@hopwire/transport-tcp";
 import { Echoer, startNode, startResponder } from "./support.js";
 
 // The next-hop rule and reconnects, in one process (test/liveness-multiprocess.test.ts
@@ -9,6 +9,45 @@ const nodes: Node[] = [];
 afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
 });
+
+/**
+ * The seed's three nodes: a responder, a middle whose connection to it reconnects and whose
+ * relay "forward_to_bob" (built in, or the Relay worker on its thread) forwards onto that
+ * connection from its listener, and an initiator node.
+ */
+async function relayThroughReconnecting(relay: "startRelay" | "the Relay worker on its thread") {
+  const first = await startResponder("responder");
+  const address = first.listener.address;
+  const middle = await startNode("middle");
+  const initiator = await startNode("initiator");
+  nodes.push(first.node, middle.node, initiator.node);
+  const toBob = await middle.tcp.connect(address, new TcpConnectionOptions().withReconnect({ initialDelay: 20, maxDelay: 200 }));
+  if (relay === "startRelay") await startRelay(middle.node, "forward_to_bob", route(toBob));
+  else await middle.node.startWorker("forward_to_bob", Relay, { args: [route(toBob)] });
+  const listener = await middle.tcp.listen("127.0.0.1:0");
+  middle.node.flowControls.addConsumer("forward_to_bob", listener.flowControlId);
+  return { first, address, middle, initiator, toBob, listener };
+}
+
+/** A responder node again on `address` (the port the first one had), with its echoer. */
+async function restartResponder(address: string): Promise<Node> {
+  const { node } = await import("@hopwire/runtime");
+  const { createTcpTransport } = await import("@hopwire/transport-tcp");
+  const again = await node({ name: "responder-again" });
+  nodes.push(again);
+  await again.startWorker("echoer", new Echoer(), { placement: "main" });
+  const relisten = await (await createTcpTransport(again)).listen(address);
+  again.flowControls.addConsumer("echoer", relisten.flowControlId);
+  return again;
+}
+
+/** Waits until `connection` noticed its peer is gone and is trying again. */
+async function untilReconnecting(connection: TcpConnection): Promise<void> {
+  for (const giveUpAt = Date.now() + 20_000; connection.state !== "reconnecting"; ) {
+    if (Date.now() > giveUpAt) throw new Error(`the connection is ${connection.state}, not reconnecting`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 class ForwardingHop implements Worker {
   async handleMessage(ctx: Context, msg: Routed): Promise<void> {
@@ -88,15 +127,7 @@ describe("when the hop after a relay dies, the relay closes the inbound side", (
 
 describe("reconnect", () => {
   it("an outgoing connection withReconnect keeps its address: a relay through it works again once the responder is back", async () => {
-    const first = await startResponder("responder");
-    const address = first.listener.address;
-    const middle = await startNode("middle");
-    const initiator = await startNode("initiator");
-    nodes.push(first.node, middle.node, initiator.node);
-    const toBob = await middle.tcp.connect(address, new TcpConnectionOptions().withReconnect({ initialDelay: 20, maxDelay: 200 }));
-    await startRelay(middle.node, "forward_to_bob", route(toBob));
-    const listener = await middle.tcp.listen("127.0.0.1:0");
-    middle.node.flowControls.addConsumer("forward_to_bob", listener.flowControlId);
+    const { first, address, middle, initiator, toBob, listener } = await relayThroughReconnecting("startRelay");
     const before = await initiator.tcp.connect(listener.address);
     expect(await initiator.node.sendAndReceive(route(before, "forward_to_bob", "echoer"), "before")).toBe("before");
     const senderAddress = toBob.address.toString();
@@ -107,13 +138,7 @@ describe("reconnect", () => {
     expect(toBob.isClosed).toBe(false);
 
     // The responder restarts on the same port.
-    const { node } = await import("@hopwire/runtime");
-    const { createTcpTransport } = await import("@hopwire/transport-tcp");
-    const again = await node({ name: "responder-again" });
-    nodes.push(again);
-    await again.startWorker("echoer", new Echoer(), { placement: "main" });
-    const relisten = await (await createTcpTransport(again)).listen(address);
-    again.flowControls.addConsumer("echoer", relisten.flowControlId);
+    await restartResponder(address);
 
     await toBob.whenConnected({ timeout: 20_000 });
     expect(toBob.state).toBe("open");
@@ -129,22 +154,10 @@ describe("reconnect", () => {
 
   for (const relay of ["startRelay", "the Relay worker on its thread"] as const) {
     it(`a connection that first reaches the relay while its next hop reconnects is answered once the hop is back (${relay})`, async () => {
-      const first = await startResponder("responder");
-      const address = first.listener.address;
-      const middle = await startNode("middle");
-      const initiator = await startNode("initiator");
-      nodes.push(first.node, middle.node, initiator.node);
-      const toBob = await middle.tcp.connect(address, new TcpConnectionOptions().withReconnect({ initialDelay: 20, maxDelay: 200 }));
-      if (relay === "startRelay") await startRelay(middle.node, "forward_to_bob", route(toBob));
-      else await middle.node.startWorker("forward_to_bob", Relay, { args: [route(toBob)] });
-      const listener = await middle.tcp.listen("127.0.0.1:0");
-      middle.node.flowControls.addConsumer("forward_to_bob", listener.flowControlId);
+      const { first, address, middle, initiator, toBob, listener } = await relayThroughReconnecting(relay);
 
       await first.node.stop();
-      for (const giveUpAt = Date.now() + 20_000; toBob.state !== "reconnecting"; ) {
-        if (Date.now() > giveUpAt) throw new Error(`the middle's connection is ${toBob.state}, not reconnecting`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await untilReconnecting(toBob);
       // A new connection (an initiator that reconnected, say) reaches the relay during the outage.
       const during = await initiator.tcp.connect(listener.address);
       // startRelay reports the message it could not pass on as "dropped"; the Relay worker's
@@ -156,13 +169,7 @@ describe("reconnect", () => {
       await initiator.node.send(route(during, "forward_to_bob", "echoer"), "during the outage");
       await failed; // the relay has seen this connection, with nowhere to send its message
 
-      const { node } = await import("@hopwire/runtime");
-      const { createTcpTransport } = await import("@hopwire/transport-tcp");
-      const again = await node({ name: "responder-again" });
-      nodes.push(again);
-      await again.startWorker("echoer", new Echoer(), { placement: "main" });
-      const relisten = await (await createTcpTransport(again)).listen(address);
-      again.flowControls.addConsumer("echoer", relisten.flowControlId);
+      await restartResponder(address);
       await toBob.whenConnected({ timeout: 20_000 });
 
       // The same connection is answered again (the Relay worker looks its flows up again
@@ -188,11 +195,8 @@ describe("reconnect", () => {
     const plain = await local.tcp.connect(responder.listener.address);
     await responder.node.stop();
     await plain.whenClosed();
-    for (const giveUpAt = Date.now() + 20_000; reconnecting.state !== "reconnecting"; ) {
-      if (Date.now() > giveUpAt) throw new Error(`the connection is ${reconnecting.state}, not reconnecting`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    const refusal = (connection: typeof plain) => local.node.send(route(connection, "echoer"), "x").then(() => undefined, (e: unknown) => e as Error);
+    await untilReconnecting(reconnecting);
+    const refusal = (connection: TcpConnection) => local.node.send(route(connection, "echoer"), "x").then(() => undefined, (e: unknown) => e as Error);
     const closed = await refusal(plain);
     expect(closed).toBeInstanceOf(UnknownAddressError);
     expect(closed!.message).toMatch(/\(it went away: .*closed the connection\)$/);
