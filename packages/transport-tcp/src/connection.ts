@@ -313,8 +313,16 @@ export class TcpConnection {
       (resolve, reject) => {
         waiter = () => (this.#state === "open" ? resolve() : reject(this.#closedReason));
         this.#stateWaiters.add(waiter);
+        this.#refReconnectTimer();
       },
-      { ...options, what: `waiting for the connection to ${this.target ?? this.peer} to reconnect`, cleanup: () => waiter && this.#stateWaiters.delete(waiter) },
+      {
+        ...options,
+        what: `waiting for the connection to ${this.target ?? this.peer} to reconnect`,
+        cleanup: () => {
+          if (waiter) this.#stateWaiters.delete(waiter);
+          this.#refReconnectTimer();
+        },
+      },
     );
   }
 
@@ -759,6 +767,18 @@ export class TcpConnection {
     this.#finish(reason);
   }
 
+  /**
+   * The wait between reconnect attempts keeps the process alive only while someone awaits
+   * `whenConnected()`: a program whose only work is that wait must not exit in between (its
+   * top-level await would end unsettled), and one that waits for nothing is not held by it.
+   */
+  #refReconnectTimer(): void {
+    const timer = this.#reconnectTimer;
+    if (timer === undefined) return;
+    if (this.#stateWaiters.size > 0) timer.ref();
+    else timer.unref();
+  }
+
   /** Waits (doubling from `initialDelay` up to `maxDelay`, with ±20 % jitter) and dials again. */
   #scheduleReconnect(attempt: number): void {
     const policy = this.#reconnect!;
@@ -771,7 +791,7 @@ export class TcpConnection {
     const base = Math.min(policy.maxDelay, policy.initialDelay * 2 ** Math.min(attempt, 30));
     const delay = Math.round(base * (0.8 + Math.random() * 0.4));
     this.#reconnectTimer = setTimeout(() => void this.#tryReconnect(attempt), delay);
-    this.#reconnectTimer.unref();
+    this.#refReconnectTimer();
   }
 
   async #tryReconnect(attempt: number): Promise<void> {

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { fileURLToPath } from "node:url";
+import { runToExit } from "../../../test/support/children.js";
 import { Relay, TimeoutError, UnknownAddressError, route, startRelay, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
 import { ConnectionClosedError, NextHopClosedError, PeerTimeoutError, PROTOCOL_VERSION, TcpConnectionOptions, TcpListenerOptions, type TcpConnection } from "@hopwire/transport-tcp";
 import { Echoer, startNode, startResponder } from "./support.js";
@@ -205,6 +207,13 @@ describe("reconnect", () => {
     expect(meanwhile!.message).toContain("it is reconnecting (connection.whenConnected() waits for it)");
     await reconnecting.stop();
   });
+
+  it("a program whose only work is await whenConnected() waits for the reconnect instead of exiting in between", async () => {
+    const script = fileURLToPath(new URL("./fixtures/when-connected-child.mjs", import.meta.url));
+    const { code, stdout, stderr } = await runToExit([script], { timeoutMs: 60_000 });
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain("reconnected open");
+  }, 90_000);
 
   it("gives up after maxAttempts; whenClosed then resolves and whenConnected rejects", async () => {
     const responder = await startResponder("responder");
