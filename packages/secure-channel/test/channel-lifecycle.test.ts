@@ -310,6 +310,7 @@ describe("oversized messages", () => {
     const error = await n.send(route(channel, "echo"), tooLarge).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SecureChannelMessageTooLargeError);
     expect((error as SecureChannelMessageTooLargeError).code).toBe("SECURE_CHANNEL_MESSAGE_TOO_LARGE");
+    expect((error as Error).message).toContain("send it in smaller messages, or as a byte stream through a portal");
     expect(channel.isClosed).toBe(false);
     expect(responderEnd.isClosed).toBe(false);
     expect(await n.sendAndReceive(route(channel, "echo"), "still open")).toBe("still open");

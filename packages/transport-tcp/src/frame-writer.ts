@@ -401,5 +401,7 @@ function sameHops(a: Route, b: Route, from: number): boolean {
 }
 
 function tooLarge(length: number): FrameTooLargeError {
-  return new FrameTooLargeError(`A message of ${length} bytes does not fit in one frame (maximum ${MAX_FRAME_LENGTH} bytes)`);
+  return new FrameTooLargeError(
+    `A message of ${length} bytes does not fit in one frame (maximum ${MAX_FRAME_LENGTH} bytes): send it in smaller messages, or as a byte stream through a portal`,
+  );
 }

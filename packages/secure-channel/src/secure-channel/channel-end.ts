@@ -494,7 +494,7 @@ export class ChannelEnd implements ChannelCipherSink {
     if (size > MAX_CHANNEL_MESSAGE_LENGTH) {
       // Refused to the sender, before sealing: nothing goes out and the channel stays open.
       throw new SecureChannelMessageTooLargeError(
-        `A message of ${size} bytes (routes and payload) does not fit in one secure channel record (at most ${MAX_CHANNEL_MESSAGE_LENGTH})`,
+        `A message of ${size} bytes (routes and payload) does not fit in one secure channel record (at most ${MAX_CHANNEL_MESSAGE_LENGTH}): send it in smaller messages, or as a byte stream through a portal`,
       );
     }
     this.#queue.push(head, payload);
