@@ -446,7 +446,7 @@ function resolveAllowList(list: unknown): ReadonlySet<string> {
     }
     try {
       const { host, port } = parseHostPort(entry, "dialAllowList entry", false);
-      set.add(formatHostPort(host, port));
+      set.add(formatHostPort(host.toLowerCase(), port)); // "Bob:4000" and "bob:4000" name the same host
     } catch (error) {
       throw new InvalidOptionError(`dialAllowList: ${(error as Error).message}`, { cause: error, option: "dialAllowList" });
     }

@@ -403,7 +403,7 @@ export class TcpTransport {
     if (allow.has("*")) return true;
     try {
       const { host, port } = parseHostPort(name, "TCP address", false);
-      return allow.has(formatHostPort(host, port));
+      return allow.has(formatHostPort(host.toLowerCase(), port)); // host names are case-insensitive (as resolveAllowList keeps them)
     } catch {
       return false;
     }

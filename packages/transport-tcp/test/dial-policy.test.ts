@@ -91,6 +91,18 @@ describe("dial policy: the network cannot make a node dial", () => {
     expect(middle.tcp.deniedDials).toBe(0);
   });
 
+  it("dialAllowList compares host names without regard to case", async () => {
+    const victim = await privateService();
+    const port = victim.address.split(":")[1];
+    const { middle, hop, attacker, connection } = await setUp([`LocalHost:${port}`]);
+    await attacker.node.send(route(connection, "hop", `1#LOCALHOST:${port}`, "anything"), "allowed in any case");
+    // localhost may resolve to ::1 first: Node 20's connect tries each address, and the service listens on 127.0.0.1.
+    await until(() => victim.connections() === 1 || middle.tcp.deniedDials > 0, 20_000, "the dial or its refusal");
+    expect(middle.tcp.deniedDials).toBe(0);
+    expect(victim.connections()).toBe(1);
+    expect(hop.errors.filter((e) => e instanceof DialDeniedError)).toEqual([]);
+  });
+
   it("a local sender may still dial on demand", async () => {
     const responder = await startResponder("responder");
     const local = await startNode("local");
