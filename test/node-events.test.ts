@@ -101,7 +101,7 @@ describe("a message the network cannot deliver is reported where it died", () =>
     expect(error).toBeInstanceOf(TimeoutError);
     expect((error as Error).message).toContain("through the secure channel");
     expect((await denied).flowControlId).toBe(scl.flowControlId);
-    expect(lines[0]).toContain(`flowControls.addConsumer("echoer", ${scl.flowControlId})`);
+    expect(lines[0]).toContain(`flowControls.addConsumer("echoer", ${scl.flowControlId}) — the flowControlId of the listener "listener" that accepted it.`);
   });
 
   it("a message for an address nobody has is reported as dropped, not as a missing addConsumer", async () => {

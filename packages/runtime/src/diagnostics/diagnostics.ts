@@ -42,14 +42,25 @@ export class Diagnostics {
     const event: DeniedEvent = { address, from, flowControlId, producerFlowControlId: producer.flowControlId };
     this.#emit("denied", event);
     this.#warnings?.warn(`denied\u0000${destination.key}\u0000${flowControlId}`, () => {
-      const whose = producer.spawnerFlowControlId ? "the id of the listener that accepted it" : "the id of the connection or channel";
       const body =
         `dropped a message from the network for "${address}": flow controls do not let flow ${flowControlId} reach it ` +
         `(it came from ${from}). If "${address}" should be reachable from there, call ` +
-        `flowControls.addConsumer("${address}", ${flowControlId}) — ${whose}, e.g. listener.flowControlId. ` +
+        `flowControls.addConsumer("${address}", ${flowControlId}) — ${this.#whoseFlow(producer.spawnerFlowControlId)}. ` +
         `The sender is not told; it sees a timeout.`;
       return { kind: "denied", ...event, body };
     });
+  }
+
+  /**
+   * Whose flow control id the fix names: the listener that accepted the connection or channel
+   * (by its address when the user chose it, e.g. a secure channel listener "api", so that its
+   * id is not confused with the TCP listener's), else the connection's or channel's own.
+   */
+  #whoseFlow(spawnerFlowControlId: string | undefined): string {
+    if (spawnerFlowControlId === undefined) return "the id of the connection or channel it came through (its flowControlId)";
+    const spawner = this.flowControls.spawnerKeyOf(spawnerFlowControlId);
+    if (spawner !== undefined && !GENERATED.test(spawner)) return `the flowControlId of the listener "${spawner}" that accepted it`;
+    return "the id of the listener that accepted it, e.g. listener.flowControlId";
   }
 
   /** The node began to stop: drops are still raised as events, but warn no more. */

@@ -107,6 +107,12 @@ export class FlowControls {
     return this.#spawners.get(toAddress(address).key);
   }
 
+  /** The key of the address that spawns producers under `flowControlId` (a listener), if any. A scan: failure paths only. */
+  spawnerKeyOf(flowControlId: FlowControlId): string | undefined {
+    for (const [key, id] of this.#spawners) if (id === flowControlId) return key;
+    return undefined;
+  }
+
   /** Whether `key` is the primary address of a producer (not just an alias). Keys are Address.key. */
   isProducerKey(key: string): boolean {
     return this.#producers.has(key);
