@@ -113,6 +113,13 @@ describe("body codec", () => {
     expect(pathOf([0, 2n ** 70n])).toBe("body[1]");
     expect(pathOf(new Map([["k", () => 0]]))).toBe("body.get(k)");
     expect(() => encodeBody(class {})).toThrow(/body is a function/);
+    // A cycle is named where it closes; an object shared (not enclosing itself) is no cycle.
+    const loop: { items: unknown[] } = { items: [] };
+    loop.items.push({ parent: loop });
+    expect(pathOf(loop)).toBe("body.items[0].parent");
+    expect(() => encodeBody(loop)).toThrow(/body\.items\[0\]\.parent is a reference back to an object that contains it \(a cycle\)/);
+    const shared = { n: 1 };
+    expect(decodeBody(encodeBody({ a: shared, b: shared }))).toEqual({ a: { n: 1 }, b: { n: 1 } });
     // The packer is fine after a refusal.
     expect(decodeBody(encodeBody({ ok: [1, "two"] }))).toEqual({ ok: [1, "two"] });
   });
