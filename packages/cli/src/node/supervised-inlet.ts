@@ -62,7 +62,8 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
    */
   function reportOpenFailure(reason: Error | undefined): void {
     const code = (reason as { code?: unknown } | undefined)?.code;
-    const why = typeof code === "string" ? openFailure(code, plan.outlet) : undefined;
+    const throughRelay = plan.hops.some((hop) => hop.startsWith("forward_to_"));
+    const why = typeof code === "string" ? openFailure(code, plan.outlet, throughRelay) : undefined;
     if (why === undefined) return; // a clean close, or an end after the stream opened
     openFailures.report(
       code as string,
@@ -143,10 +144,14 @@ function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** Why a stream ended before it opened, for the errors that mean that; undefined for the others. */
-function openFailure(code: string, outlet: string): string | undefined {
+function openFailure(code: string, outlet: string, throughRelay: boolean): string | undefined {
   switch (code) {
     case "PORTAL_OPEN_TIMEOUT":
-      return `no answer within ${DEFAULT_OPEN_TIMEOUT_MS / 1000} s (PORTAL_OPEN_TIMEOUT): is there an outlet "${outlet}" on that node (--outlet, inlets[].outlet)?`;
+      return (
+        `no answer within ${DEFAULT_OPEN_TIMEOUT_MS / 1000} s (PORTAL_OPEN_TIMEOUT): is there an outlet "${outlet}" on that node (--outlet, inlets[].outlet)?` +
+        // Straight to a relay node, the channel opens (with its relay service's listener) and no outlet is there.
+        (throughRelay ? "" : " If that node is a relay node, name the relay the outlet registered: --via <name>@host:port (inlets[].relay).")
+      );
     case "PORTAL_TARGET_UNREACHABLE":
       return "the outlet could not connect to its target (PORTAL_TARGET_UNREACHABLE)";
     case "PORTAL_TARGET_NOT_ALLOWED":
