@@ -37,9 +37,8 @@ export class Relay implements Worker {
   async handleMessage(ctx: Context, message: Routed): Promise<void> {
     const forwarded = message.message.withOnwardRoute(message.onwardRoute.popFront().prepend(this.route));
     const previous = forwarded.returnRoute.at(0);
-    const now = performance.now();
-    if (previous && this.#opened.shouldTry(previous.key, now)) {
-      this.#opened.tried(previous.key, await this.#openFlows(ctx, previous, this.route.next()), now);
+    if (previous && this.#opened.shouldTry(previous.key)) {
+      this.#opened.tried(previous.key, await this.#openFlows(ctx, previous, this.route.next()));
     }
     await ctx.forward(forwarded);
   }

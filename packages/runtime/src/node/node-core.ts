@@ -63,7 +63,7 @@ export class NodeCore {
     this.diagnostics.handlerError(worker, what, error);
     if (replyTo === undefined) return;
     const waiting = this.router.localMailbox(replyTo);
-    if (waiting instanceof PendingReply) waiting.fail(what === "handleMessage" && !(error instanceof WorkerHandlerError) ? WorkerHandlerError.wrapping(error) : error);
+    if (waiting instanceof PendingReply) waiting.fail(error instanceof WorkerHandlerError ? error : WorkerHandlerError.wrapping(error));
   }
 
   get stopped(): boolean {

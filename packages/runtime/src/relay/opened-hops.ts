@@ -18,19 +18,15 @@ export class OpenedHops {
   /** Previous hops whose next-hop flow was missing, and when to look again (performance.now()). */
   readonly #retryAt = new Map<string, number>();
 
-  /** True if the flows for `key` still need opening and it is time to try. */
-  shouldTry(key: string, now: number): boolean {
+  /** True if the flows for `key` still need opening and it is time to try (no clock read once they are open). */
+  shouldTry(key: string): boolean {
     if (this.#opened.has(key)) return false;
     const at = this.#retryAt.get(key);
-    return at === undefined || now >= at;
-  }
-
-  isOpen(key: string): boolean {
-    return this.#opened.has(key);
+    return at === undefined || performance.now() >= at;
   }
 
   /** Records the outcome of a try: open for good, or to try again after FLOW_RETRY_MS. */
-  tried(key: string, nextFlowFound: boolean, now: number): void {
+  tried(key: string, nextFlowFound: boolean): void {
     if (nextFlowFound) {
       this.#opened.add(key);
       this.#retryAt.delete(key);
@@ -40,6 +36,6 @@ export class OpenedHops {
       // Bounded: a relay fed from many previous hops at once forgets the oldest waits (they are looked up again at once).
       this.#retryAt.delete(this.#retryAt.keys().next().value!);
     }
-    this.#retryAt.set(key, now + FLOW_RETRY_MS);
+    this.#retryAt.set(key, performance.now() + FLOW_RETRY_MS);
   }
 }

@@ -53,7 +53,7 @@ export class Router {
   readonly #watchers = new Map<string, Set<HopWatcher>>();
 
   #reporter: UndeliverableReporter | undefined;
-  /** Errors already reported (failure paths only; weak, so they go with the errors). */
+  /** Errors `route` reported as it threw them (see reportDropped; failure paths only; weak, so they go with the errors). */
   readonly #reported = new WeakSet<Error>();
   /** Keys of retired addresses (see `retire`), oldest first. */
   readonly #retired = new Set<string>();
@@ -96,17 +96,10 @@ export class Router {
     const reason: DropReason =
       error instanceof UnknownAddressError ? "unknown-address" : error instanceof UnknownTransportError ? "unknown-transport" : "undeliverable";
     const thrown = error instanceof Error ? error : new Error(String(error));
-    this.#reportOnce(thrown, () => this.#reporter?.dropped(next, fromKey, reason, thrown));
-  }
-
-  /**
-   * Reports a failure unless it was reported already: `route` reports what it refuses for a
-   * producer and throws it, and a relay that it threw to reports what it could not deliver.
-   */
-  #reportOnce(error: Error, report: () => void): void {
-    if (this.#reported.has(error)) return;
-    this.#reported.add(error);
-    report();
+    // `route` reports what it refuses for a producer and throws it: a relay it threw to does not report it again.
+    // (Not remembered here: one error may stand for several messages, e.g. a dial's queue.)
+    if (this.#reported.has(thrown)) return;
+    this.#reporter?.dropped(next, fromKey, reason, thrown);
   }
 
   /** The mailbox registered under a local address's key, if any. */
@@ -253,7 +246,10 @@ export class Router {
       const transport = this.#transports.get(next.type);
       if (!transport) {
         const error = new UnknownTransportError(`No transport is registered for address ${next.toString()}`);
-        if (senderKey !== undefined && this.flowControls.isProducerKey(senderKey)) this.#reportOnce(error, () => this.#reporter?.dropped(next, senderKey, "unknown-transport", error));
+        if (senderKey !== undefined && this.flowControls.isProducerKey(senderKey)) {
+          this.#reported.add(error);
+          this.#reporter?.dropped(next, senderKey, "unknown-transport", error);
+        }
         throw error;
       }
       return transport(message, senderKey) ?? undefined;
@@ -264,8 +260,9 @@ export class Router {
       const error = new FlowControlDeniedError(`Flow controls do not allow delivery to ${next.toString()}`);
       // Only a producer's messages are ever denied: the network sender is not told, the node
       // is — and told the truth: to an address nobody has, a denial is really a drop.
-      if (this.#table.has(key)) this.#reportOnce(error, () => this.#reporter?.denied(next, senderKey!));
-      else if (!this.#retired.has(key)) this.#reportOnce(error, () => this.#reporter?.dropped(next, senderKey!, "unknown-address", error));
+      this.#reported.add(error);
+      if (this.#table.has(key)) this.#reporter?.denied(next, senderKey!);
+      else if (!this.#retired.has(key)) this.#reporter?.dropped(next, senderKey!, "unknown-address", error);
       throw error;
     }
     const mailbox = this.#table.get(key);
@@ -273,7 +270,8 @@ export class Router {
       const gone = this.#goneReasons.get(key);
       const error = new UnknownAddressError(`No worker has the address ${next.toString()}${gone === undefined ? "" : ` (it went away: ${gone})`}`);
       if (senderKey !== undefined && flowControls.isProducerKey(senderKey) && !this.#retired.has(key)) {
-        this.#reportOnce(error, () => this.#reporter?.dropped(next, senderKey, "unknown-address", error));
+        this.#reported.add(error);
+        this.#reporter?.dropped(next, senderKey, "unknown-address", error);
       }
       throw error;
     }
