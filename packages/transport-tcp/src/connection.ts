@@ -6,6 +6,8 @@ import {
   EnvelopeHeadDecoder,
   formatHostPort,
   LocalMessage,
+  MessageRun,
+  readU32BE,
   RoomWaiters,
   Route,
   RouteMemo,
@@ -28,7 +30,8 @@ import {
   TcpProtocolError,
 } from "./errors.js";
 import { FrameReader } from "./frame-reader.js";
-import { FrameWriter } from "./frame-writer.js";
+import { COPY_THRESHOLD, FrameWriter } from "./frame-writer.js";
+import { FRAME_HEADER_LENGTH, REPEATED_HEAD_FRAME, REPEATED_HEAD_FRAMES } from "./protocol.js";
 import type { ResolvedTcpReconnect, ResolvedTcpTransportOptions, TcpLiveness } from "./options.js";
 
 /** What a connection needs from its transport. @internal */
@@ -134,6 +137,16 @@ export class TcpConnection {
   /** The last onward route checked for a local next hop, and the verdict. */
   #checkedOnward: Route | undefined;
   #deliverable = false;
+  /**
+   * A run of repeated-head frames read and not yet delivered (see #joinRun): bytes
+   * [#runStart, #runEnd) of #runBytes, #runCount frames, all for #runMailbox. It is handed
+   * on before any other frame is delivered and at the end of each read.
+   */
+  #runBytes: Buffer | undefined;
+  #runStart = 0;
+  #runEnd = 0;
+  #runCount = 0;
+  #runMailbox: Mailbox | undefined;
   #writer: FrameWriter;
   readonly #receiverKey: string;
   /** Where the receiver's last message went: a stream's next messages go straight there. */
@@ -367,6 +380,7 @@ export class TcpConnection {
     return {
       address: this.address,
       deliver: (message) => connection.#send(message),
+      deliverRun: (run) => connection.#sendRun(run),
       get isFull() {
         // A closed connection is not full: it is gone, and routing to it fails.
         return connection.#needsDrain && connection.#closedReason === undefined;
@@ -396,8 +410,27 @@ export class TcpConnection {
       );
     }
     this.#writer.enqueue(message);
-    if (this.mode === "outgoing" && message.returnRoute !== this.#lastFeederRoute) this.#noteFeeder(message.returnRoute);
-    if (this.#writer.bufferedBytes > limits.sendHighWaterMark) this.#overHighWater(message);
+    this.#afterQueued(message.returnRoute);
+  }
+
+  /**
+   * Queues a run of another connection's frames as they arrived (a relay's stream), if the
+   * writer can take them as they are and they fit under the hard bound; else false, and
+   * they come through #send one by one (which throws what applies).
+   */
+  #sendRun(run: MessageRun): boolean {
+    if (this.#closedReason) return false;
+    const buffered = this.#writer.bufferedBytes;
+    if (buffered > 0 && buffered + (run.end - run.start) > this.#host.limits.maxSendBufferBytes) return false;
+    if (!this.#writer.enqueueRun(run)) return false;
+    this.#afterQueued(run.returnRoute);
+    return true;
+  }
+
+  /** After a message (or run) was queued: who fed it (next-hop rule), and whether the mailbox is full now. */
+  #afterQueued(returnRoute: Route): void {
+    if (this.mode === "outgoing" && returnRoute !== this.#lastFeederRoute) this.#noteFeeder(returnRoute);
+    if (this.#writer.bufferedBytes > this.#host.limits.sendHighWaterMark) this.#overHighWater(returnRoute);
   }
 
   /**
@@ -427,9 +460,9 @@ export class TcpConnection {
    * connection's sender (receivers prepend it); that connection then waits for room
    * here the same way.
    */
-  #overHighWater(message: LocalMessage): void {
+  #overHighWater(returnRoute: Route): void {
     this.#needsDrain = true;
-    const previous = message.returnRoute.at(0);
+    const previous = returnRoute.at(0);
     if (!previous) return;
     const feeder = this.#host.connectionBySender(previous.key);
     if (feeder && feeder !== this) feeder.#pauseUntilRoom(this.#mailbox);
@@ -481,9 +514,12 @@ export class TcpConnection {
     try {
       this.#reader.push(chunk, this.#onFrame);
     } catch (error) {
+      // The frames before the bad one were good: they go on before the connection closes.
+      this.#deliverRun();
       this.#protocolError(error);
       return;
     }
+    this.#deliverRun();
     // The chunk's frames are read: an idle connection keeps no read buffer alive (messages still queued keep their own).
     this.#decoder.release();
     if (this.#closedReason) return;
@@ -497,6 +533,8 @@ export class TcpConnection {
     // A keepalive (KEEPALIVE_FRAME_LENGTH): its bytes already counted as a sign of life.
     if (end === start && !repeatsHead) return true;
     this.#messagesIn++;
+    if (repeatsHead && this.#joinRun(bytes, start, end)) return true;
+    this.#deliverRun();
     const decoder = this.#decoder;
     let payloadOffset = start;
     if (!repeatsHead) {
@@ -512,7 +550,14 @@ export class TcpConnection {
     } else if (!this.#headSeen) {
       throw new MalformedFrameError("A repeated-head frame came before any frame with a head");
     }
+    this.#deliverFrame(bytes, payloadOffset, end);
+    return this.#closedReason === undefined;
+  };
+
+  /** Delivers one message: the payload `bytes[payloadStart, end)` under the routes the decoder holds. */
+  #deliverFrame(bytes: Buffer, payloadStart: number, end: number): void {
     // A repeated-head frame goes where the last head said: the decoder still holds its routes.
+    const decoder = this.#decoder;
     const onward = decoder.onwardRoute;
     // Routes are immutable and the decoder hands back the same route for a repeated head.
     if (onward !== this.#checkedOnward) {
@@ -524,11 +569,11 @@ export class TcpConnection {
       // Nothing to deliver to, or a hop on another transport: a peer may not make this node dial out.
       const next = onward.at(0);
       this.#log.debug(`dropped a message from ${this.peer}: its next hop is ${next ? next.toString() : "missing"}`);
-      return true;
+      return;
     }
     // The return route already starts with this connection's sender, so replies come back through it.
     // The payload stays a range of the frame's bytes: a relay that passes it on copies it from there, no view made.
-    const message = LocalMessage.fromRange(onward, decoder.returnRoute, bytes, payloadOffset, end);
+    const message = LocalMessage.fromRange(onward, decoder.returnRoute, bytes, payloadStart, end);
     let mailbox: Mailbox | undefined;
     try {
       mailbox = this.#delivery.route(message);
@@ -540,8 +585,62 @@ export class TcpConnection {
     // rest of the chunk in hand is still delivered (a mailbox accepts past its mark), so
     // the overshoot per connection is at most one socket read (64 KiB).
     if (mailbox !== undefined && mailbox.isFull === true) this.#pauseUntilRoom(mailbox);
-    return this.#closedReason === undefined;
-  };
+  }
+
+  /**
+   * Takes a repeated-head frame into the run of frames read and not yet delivered, if it can
+   * go on as it is: the last message went to a mailbox that takes runs (a relay, another
+   * connection's sender), the frame is short enough to be copied on (COPY_THRESHOLD), and
+   * its length word lies before it in the same read. False: it is delivered on its own.
+   */
+  #joinRun(bytes: Buffer, start: number, end: number): boolean {
+    if (start < FRAME_HEADER_LENGTH || end - start >= COPY_THRESHOLD) return false;
+    const at = start - FRAME_HEADER_LENGTH;
+    if (this.#runCount > 0) {
+      if (bytes === this.#runBytes && at === this.#runEnd) {
+        this.#runEnd = end;
+        this.#runCount++;
+        return true;
+      }
+      this.#deliverRun();
+      if (this.#closedReason) return false;
+    }
+    // Only where this connection's last message went (the same routes, already checked and routed).
+    const onward = this.#decoder.onwardRoute;
+    if (!this.#headSeen || onward !== this.#checkedOnward || !this.#deliverable) return false;
+    const mailbox = this.#delivery.peek(onward.next());
+    if (mailbox?.deliverRun === undefined) return false;
+    this.#runMailbox = mailbox;
+    this.#runBytes = bytes;
+    this.#runStart = at;
+    this.#runEnd = end;
+    this.#runCount = 1;
+    return true;
+  }
+
+  /** Hands the run on in one call; if its mailbox refuses it, its frames are delivered one by one. */
+  #deliverRun(): void {
+    const count = this.#runCount;
+    if (count === 0) return;
+    const bytes = this.#runBytes!;
+    const mailbox = this.#runMailbox!;
+    const start = this.#runStart;
+    const end = this.#runEnd;
+    this.#runCount = 0;
+    this.#runBytes = undefined;
+    this.#runMailbox = undefined;
+    const decoder = this.#decoder;
+    if (mailbox.deliverRun!(new MessageRun(decoder.onwardRoute, decoder.returnRoute, count, bytes, start, end, REPEATED_HEAD_FRAMES))) {
+      if (mailbox.isFull === true) this.#pauseUntilRoom(mailbox);
+      return;
+    }
+    for (let at = start; at < end && !this.#closedReason; ) {
+      const payloadStart = at + FRAME_HEADER_LENGTH;
+      const payloadEnd = payloadStart + readU32BE(bytes, at) - REPEATED_HEAD_FRAME;
+      this.#deliverFrame(bytes, payloadStart, payloadEnd);
+      at = payloadEnd;
+    }
+  }
 
   // ---- liveness ------------------------------------------------------------------------
 

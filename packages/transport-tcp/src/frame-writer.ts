@@ -1,8 +1,8 @@
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
-import { Route, copyBytes, envelopeHeadBound, readU32BE, repeatedHeadWord, writeEnvelopeHead, writeU32BE, type LocalMessage } from "@hopwire/runtime";
+import { Route, copyBytes, envelopeHeadBound, readU32BE, repeatedHeadWord, writeEnvelopeHead, writeU32BE, type LocalMessage, type MessageRun } from "@hopwire/runtime";
 import { FrameTooLargeError } from "./errors.js";
-import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION } from "./protocol.js";
+import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION, REPEATED_HEAD_FRAMES } from "./protocol.js";
 
 /** Size of the buffers that frame heads (and small payloads) are written into. */
 const ARENA_SIZE = 64 * 1024;
@@ -191,6 +191,27 @@ export class FrameWriter {
       this.#queuedBytes += payloadLength;
     }
     this.#schedule();
+  }
+
+  /**
+   * Queues a run of repeated-head frames as another connection read them (REPEATED_HEAD_FRAMES),
+   * when their routes are the head this connection wrote last: they join the run of frames
+   * passed on unchanged (see #runSource). False (nothing queued): they come one by one.
+   */
+  enqueueRun(run: MessageRun): boolean {
+    const last = this.#lastOnward;
+    if (run.format !== REPEATED_HEAD_FRAMES || last === undefined) return false;
+    if (!sameHops(run.onwardRoute, last, 1) || !sameHops(run.returnRoute, this.#lastReturn, 0)) return false;
+    if (run.source === this.#runSource && run.start === this.#runEnd) this.#runEnd = run.end;
+    else {
+      this.#endRun();
+      this.#runSource = run.source;
+      this.#runStart = run.start;
+      this.#runEnd = run.end;
+    }
+    this.framesOut += run.count;
+    this.#schedule();
+    return true;
   }
 
   /**

@@ -28,3 +28,10 @@ export const TCP = 1;
  * and whenever it has sent nothing for `keepaliveInterval`.
  */
 export const KEEPALIVE_FRAME_LENGTH = 0;
+
+/**
+ * The format of a MessageRun a connection hands on: repeated-head frames exactly as they
+ * arrived (length word, then payload), whole and back to back. Another connection whose
+ * last head has the same routes writes them as they are.
+ */
+export const REPEATED_HEAD_FRAMES = Symbol("hopwire TCP repeated-head frames");

@@ -1,10 +1,11 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import net, { type Socket } from "node:net";
 import { once } from "node:events";
-import { Address, LocalMessage, Route, decodeEnvelopeHead } from "@hopwire/runtime";
+import { Address, LocalMessage, MessageRun, Route, decodeEnvelopeHead } from "@hopwire/runtime";
 import { FrameTooLargeError, MAX_FRAME_LENGTH, PROTOCOL_VERSION, REPEATED_HEAD_FRAME } from "@hopwire/transport-tcp";
 import { COPY_THRESHOLD, FrameWriter, MAX_HOLD_MS } from "../dist/frame-writer.js";
 import { FrameReader } from "../dist/frame-reader.js";
+import { REPEATED_HEAD_FRAMES } from "../dist/protocol.js";
 import { messagesOf } from "./support.js";
 
 /** Just enough of a socket to watch what the writer hands it. */
@@ -219,6 +220,30 @@ describe("FrameWriter", () => {
     expect(keepalives).toBe(1);
     const expected = [...payloads.slice(0, 150), Buffer.alloc(64, 7), payloads[150]!, payloads[152]!, payloads[3]!];
     expect(got.map((b) => b.toString("hex"))).toEqual(expected.map((b) => b.toString("hex")));
+  });
+
+  it("takes runs of frames another connection read, as they are: contiguous ones join, runs of several reads stay in order; other routes or formats are refused", async () => {
+    const { socket, writes } = fakeSocket();
+    const writer = new FrameWriter(socket, () => {}, Infinity);
+    const payloads = Array.from({ length: 300 }, (_, i) => Buffer.alloc(60, i));
+    const frames = (from: number, to: number) => Buffer.concat(payloads.slice(from, to).flatMap((p) => [Buffer.from([0x80, 0, 0, 60]), p]));
+    const readA = frames(1, 100);
+    const readB = frames(100, 300);
+    const run = (source: Buffer, from: number, to: number, onward = pool[1]!, format = REPEATED_HEAD_FRAMES) =>
+      new MessageRun(onward, returns[0]!, to - from, source, from * 64, to * 64, format);
+    expect(writer.enqueueRun(run(readA, 0, 10))).toBe(false); // no head written yet: the frames would have none to repeat
+    writer.enqueue(new LocalMessage(pool[1]!, returns[0]!, payloads[0]!));
+    expect(writer.enqueueRun(run(readA, 0, 40))).toBe(true);
+    expect(writer.enqueueRun(run(readA, 40, 99))).toBe(true); // right after it: one piece
+    expect(writer.enqueueRun(run(readB, 0, 150))).toBe(true); // another read: the first run is written before it
+    expect(writer.enqueueRun(run(readB, 150, 200, pool[0]!))).toBe(false); // routes this connection wrote no head for
+    expect(writer.enqueueRun(run(readB, 150, 200, pool[1]!, Symbol("other")))).toBe(false);
+    expect(writer.enqueueRun(run(readB, 150, 200))).toBe(true);
+    expect(writer.framesOut).toBe(1 + 99 + 200);
+    await turn();
+    const got: Buffer[] = [];
+    new FrameReader().push(Buffer.concat([Buffer.of(PROTOCOL_VERSION), ...writes.flat()]), messagesOf((m) => void got.push(Buffer.from(m.payload))));
+    expect(got.map((b) => b.toString("hex"))).toEqual(payloads.map((b) => b.toString("hex")));
   });
 
   it("hands large payloads to the socket as they are (no copy) and copies small ones", async () => {

@@ -3,6 +3,7 @@ import { InvalidOptionError, InvalidRouteError, NodeStoppedError } from "../erro
 import { checkOptionKeys, optionKeys } from "../options/plain-options.js";
 import type { FlowControls } from "../flow-control/flow-controls.js";
 import type { LocalMessage } from "../message/local-message.js";
+import type { MessageRun } from "../message/message-run.js";
 import type { Node } from "../node/node.js";
 import { route, type Route, type RouteLike } from "../route/route.js";
 import type { Mailbox } from "../router/mailbox.js";
@@ -93,13 +94,7 @@ export class RelayMailbox implements Mailbox {
 
   /** Rewrites the route and passes the payload on, undecoded (called by the router). */
   deliver(message: LocalMessage): void {
-    const onward = message.onwardRoute;
-    let out = this.#lastOut;
-    if (onward !== this.#lastIn || out === undefined) {
-      out = onward.popFront().prepend(this.to);
-      this.#lastIn = onward;
-      this.#lastOut = out;
-    }
+    const out = this.#rewrite(message.onwardRoute);
     // A stream's messages share their return route object: its flows were opened for the first.
     const back = message.returnRoute;
     // Until its flows are open (see OpenedHops), a return route is looked at again.
@@ -114,6 +109,32 @@ export class RelayMailbox implements Mailbox {
       throw error;
     }
     this.#relayed++;
+  }
+
+  /**
+   * Passes a run of a stream's messages on in one call, when the message before it took the
+   * same way: its flows are open and the next hop's mailbox is known and takes runs. Else
+   * false, and each message comes through `deliver`.
+   */
+  deliverRun(run: MessageRun): boolean {
+    if (this.#flowControls && run.returnRoute !== this.#lastBack) return false;
+    const out = this.#rewrite(run.onwardRoute);
+    const next = this.#memo.peek(out.next());
+    if (next?.deliverRun === undefined || !next.deliverRun(run.withOnwardRoute(out))) return false;
+    this.#next = next;
+    this.#relayed += run.count;
+    return true;
+  }
+
+  /** The onward route without this relay, behind `to` (routes decoded from repeated heads are the same objects: rewritten once). */
+  #rewrite(onward: Route): Route {
+    let out = this.#lastOut;
+    if (onward !== this.#lastIn || out === undefined) {
+      out = onward.popFront().prepend(this.to);
+      this.#lastIn = onward;
+      this.#lastOut = out;
+    }
+    return out;
   }
 
   /** Full while the next hop's mailbox is. */

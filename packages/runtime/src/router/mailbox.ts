@@ -1,5 +1,6 @@
 import type { Address } from "../address/address.js";
 import type { LocalMessage } from "../message/local-message.js";
+import type { MessageRun } from "../message/message-run.js";
 
 /**
  * Where the router puts a message for a worker. `deliver` must be synchronous and keep
@@ -19,6 +20,12 @@ export interface Mailbox {
   readonly kind?: string;
   /** Takes one message for this mailbox (called by the router). */
   deliver(message: LocalMessage, senderKey?: string): void;
+  /**
+   * Takes a run of messages that share their routes, in a transport's wire format, all or
+   * none: false leaves them to the caller, who delivers them one by one with `deliver`. A
+   * mailbox that forwards (a relay, a transport's sender) passes a run on in one call.
+   */
+  deliverRun?(run: MessageRun): boolean;
   /** True while the mailbox holds its high-water mark or more (absent: never full). */
   readonly isFull?: boolean;
   /**

@@ -1,0 +1,28 @@
+import type { Route } from "../route/route.js";
+
+/**
+ * Consecutive messages with the same routes whose bytes lie back to back in one buffer, as
+ * a transport read them: `source[start, end)`, in that transport's wire `format`. A
+ * transport hands such a run to a mailbox that forwards (a relay, another transport's
+ * sender) in one call instead of one message at a time; only a mailbox that knows the
+ * format writes the bytes as they are, and any mailbox may refuse a run (the transport then
+ * delivers its messages one by one). The bytes must not change while the run is in use.
+ */
+export class MessageRun {
+  constructor(
+    readonly onwardRoute: Route,
+    readonly returnRoute: Route,
+    /** How many messages the bytes hold. */
+    readonly count: number,
+    readonly source: Uint8Array,
+    readonly start: number,
+    readonly end: number,
+    /** Who wrote the bytes: a transport's own token for its frame format. */
+    readonly format: symbol,
+  ) {}
+
+  /** The same messages under another onward route (a relay's rewrite). */
+  withOnwardRoute(onwardRoute: Route): MessageRun {
+    return new MessageRun(onwardRoute, this.returnRoute, this.count, this.source, this.start, this.end, this.format);
+  }
+}
