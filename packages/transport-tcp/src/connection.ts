@@ -147,6 +147,10 @@ export class TcpConnection {
   #runEnd = 0;
   #runCount = 0;
   #runMailbox: Mailbox | undefined;
+  /** #runTargetOf's last answer: for these routes, at this router epoch. */
+  #runOnward: Route | undefined;
+  #runEpoch = -1;
+  #runTarget: Mailbox | undefined;
   #writer: FrameWriter;
   readonly #receiverKey: string;
   /** Where the receiver's last message went: a stream's next messages go straight there. */
@@ -605,17 +609,37 @@ export class TcpConnection {
       this.#deliverRun();
       if (this.#closedReason) return false;
     }
-    // Only where this connection's last message went (the same routes, already checked and routed).
-    const onward = this.#decoder.onwardRoute;
-    if (!this.#headSeen || onward !== this.#checkedOnward || !this.#deliverable) return false;
-    const mailbox = this.#delivery.peek(onward.next());
-    if (mailbox?.deliverRun === undefined) return false;
+    const mailbox = this.#runTargetOf(this.#decoder.onwardRoute);
+    if (mailbox === undefined) return false;
     this.#runMailbox = mailbox;
     this.#runBytes = bytes;
     this.#runStart = at;
     this.#runEnd = end;
     this.#runCount = 1;
     return true;
+  }
+
+  /**
+   * Where runs of frames with these routes go: where this connection's last message went (the
+   * same routes, already checked and routed), if that mailbox takes runs; else undefined. A
+   * settled answer is kept while the routes and the router's epoch stay the same, so that a
+   * stream to a worker (no runs) pays a comparison per frame for asking.
+   */
+  #runTargetOf(onward: Route): Mailbox | undefined {
+    const epoch = this.#host.router.epoch;
+    if (onward === this.#runOnward && epoch === this.#runEpoch) return this.#runTarget;
+    if (!this.#headSeen || onward !== this.#checkedOnward) return undefined;
+    let target: Mailbox | undefined;
+    if (this.#deliverable) {
+      // Not routed at this epoch yet (e.g. the first message opened a flow): asked again next frame.
+      const mailbox = this.#delivery.peek(onward.next());
+      if (mailbox === undefined) return undefined;
+      if (mailbox.deliverRun !== undefined) target = mailbox;
+    }
+    this.#runOnward = onward;
+    this.#runEpoch = epoch;
+    this.#runTarget = target;
+    return target;
   }
 
   /** Hands the run on in one call; if its mailbox refuses it, its frames are delivered one by one. */
