@@ -17,5 +17,7 @@ export { waitFor } from "./util/wait.js";
 export { copyBytes, readU32BE, writeU32BE } from "./util/bytes.js";
 export type { Worker, Processor, WorkerClass, Placement, StartWorkerOptions } from "./worker/worker.js";
 export { Node, node } from "./node/node.js";
+export { assertNodeArgument, looksLikeNode, type NodeArgumentName } from "./node/node-argument.js";
+export { describeType } from "./util/describe-type.js";
 export type { NodeOptions } from "./node/node-options.js";
 export { warningsFromEnvironment } from "./node/node-options.js";

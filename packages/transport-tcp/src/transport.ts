@@ -1,5 +1,6 @@
 import { createServer, connect as netConnect, type Socket } from "node:net";
 import {
+  assertNodeArgument,
   AbortError,
   Address,
   checkWaitOptions,
@@ -86,6 +87,7 @@ const transports = new WeakMap<Node, TcpTransport>();
  * for TCP addresses ("1#host:port") in routes. The node's stop closes every socket.
  */
 export async function createTcpTransport(node: Node, options?: TcpTransportOptions): Promise<TcpTransport> {
+  assertNodeArgument(node, { what: "createTcpTransport", runs: "transports" });
   const existing = transports.get(node);
   if (existing && !existing.isStopped) return existing;
   if (node.stopped) throw new NodeStoppedError("Cannot create a TCP transport on a stopped node");

@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from "node:net";
-import { formatHostPort, LocalMessage, NodeStoppedError, type Logger, type Node, type Route, type Router } from "@hopwire/runtime";
+import { assertNodeArgument, formatHostPort, LocalMessage, NodeStoppedError, type Logger, type Node, type Route, type Router } from "@hopwire/runtime";
 import { PortalListenError, PortalOpenTimeoutError, PortalRouteClosedError, PortalStreamLimitError } from "../errors.js";
 import { resolveInletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type InletOptions, type ResolvedInletOptions } from "../options.js";
 import { encodeOpen } from "../protocol/index.js";
@@ -18,6 +18,7 @@ import { InletStream } from "./inlet-stream.js";
  * Throws InvalidOptionError for bad options, PortalListenError if it cannot listen.
  */
 export async function createInlet(node: Node, options: InletOptions): Promise<Inlet> {
+  assertNodeArgument(node, { what: "createInlet", runs: "portals" });
   if (node.stopped) throw new NodeStoppedError("Cannot start an inlet on a stopped node");
   const resolved = resolveInletOptions(options);
   const inlet = new Inlet(node, resolved);

@@ -1,5 +1,6 @@
 import { connect } from "node:net";
 import {
+  assertNodeArgument,
   formatHostPort,
   LocalMessage,
   NodeStoppedError,
@@ -30,6 +31,7 @@ import { PortalStream, StreamListeners, WindowGrowth, type StreamClosedListener,
  * Throws InvalidOptionError for bad options, DuplicateAddressError if the address is taken.
  */
 export async function createOutlet(node: Node, options: OutletOptions): Promise<Outlet> {
+  assertNodeArgument(node, { what: "createOutlet", runs: "portals" });
   if (node.stopped) throw new NodeStoppedError("Cannot start an outlet on a stopped node");
   const resolved = resolveOutletOptions(options);
   const outlet = new Outlet(node, resolved);

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import {
+  assertNodeArgument,
   Address,
   checkOptionKeys,
   checkTimeoutOption,
@@ -97,6 +98,7 @@ export type RemoteRelayEvent =
  * refusal is final: the RemoteRelay stops and reports it.
  */
 export async function createRemoteRelay(node: Node, options: RemoteRelayOptions): Promise<RemoteRelay> {
+  assertNodeArgument(node, { what: "createRemoteRelay", runs: "relays" });
   checkOptions(options);
   if (node.stopped) throw new NodeStoppedError("Cannot create a remote relay on a stopped node");
   const relay = new RemoteRelay(node, options);

@@ -1,4 +1,5 @@
 import {
+  assertNodeArgument,
   checkFlowControlIds,
   checkOptionKeys,
   InvalidOptionError,
@@ -63,6 +64,7 @@ export interface Registration {
  * again replaces its forwarder; a forwarder goes away when the channel it forwards into does.
  */
 export async function startRelayService(node: Node, options: RelayServiceOptions): Promise<RelayService> {
+  assertNodeArgument(node, { what: "startRelayService", runs: "relays" });
   if (options === null || typeof options !== "object") throw new InvalidOptionError("relay service options must be an object");
   checkOptionKeys(options, RELAY_SERVICE_OPTIONS, "relay service options");
   if (typeof options.policy !== "function") throw new InvalidOptionError("options.policy must be a RelayPolicy function", { option: "policy" });

@@ -5,6 +5,7 @@ import type { FlowControls } from "../flow-control/flow-controls.js";
 import type { LocalMessage } from "../message/local-message.js";
 import type { MessageRun } from "../message/message-run.js";
 import type { Node } from "../node/node.js";
+import { assertNodeArgument } from "../node/node-argument.js";
 import { route, type Route, type RouteLike } from "../route/route.js";
 import type { Mailbox } from "../router/mailbox.js";
 import type { Router } from "../router/router.js";
@@ -29,6 +30,7 @@ const RELAY_OPTIONS = optionKeys<RelayOptions>({ openFlowControls: true });
  * worker class does the same as a worker (the guide's version, to copy or extend).
  */
 export async function startRelay(node: Node, address: AddressLike, to: RouteLike, options: RelayOptions = {}): Promise<RelayMailbox> {
+  assertNodeArgument(node, { what: "startRelay", runs: "relays" });
   if (node.stopped) throw new NodeStoppedError("Cannot start a relay on a stopped node");
   if (options === null || typeof options !== "object") throw new InvalidOptionError("relay options must be an object");
   if (to === undefined) throw new InvalidRouteError("startRelay(node, address, to) needs `to`, the route the relay forwards to");

@@ -1,3 +1,4 @@
+import { describeType as describeValue, looksLikeNode } from "@hopwire/runtime";
 import { InvalidOptionError } from "../errors.js";
 import { isIdentifier } from "./identifier.js";
 import { IDENTITY_EXPORT_FORMAT } from "./identity-export.js";
@@ -77,25 +78,6 @@ export function optionName(argument: string): string {
 /** "the identity", "options.identity". */
 function theArgument(argument: string): string {
   return argument.includes(".") ? argument : `the ${argument}`;
-}
-
-/** What `value` is, for "got ..." (never the value itself): "a number", "an array", "a SecureChannelOptions". */
-export function describeValue(value: unknown): string {
-  if (value === null) return "null";
-  if (value === undefined) return "undefined";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") {
-    const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
-    return typeof name === "string" && name !== "" && name !== "Object" ? `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}` : "an object";
-  }
-  return `${/^[aeiou]/.test(typeof value) ? "an" : "a"} ${typeof value}`;
-}
-
-/** A Node (or a copy of one from another copy of the runtime): what the node-taking functions use of it. */
-export function looksLikeNode(value: unknown): boolean {
-  if (typeof value !== "object" || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return typeof v.startWorker === "function" && typeof v.onStop === "function" && typeof v.router === "object" && v.router !== null;
 }
 
 /** An Identity from another copy of this package: an identifier, a public key and a sign method. */
