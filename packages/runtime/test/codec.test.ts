@@ -96,6 +96,21 @@ describe("body codec", () => {
     expect(() => decodeBody(Uint8Array.of(0x92, 0x01))).toThrow(DecodeError);
   });
 
+  it("a map with an object key cannot be decoded: the DecodeError says so (and what to send instead), never quoting the body", () => {
+    const payload = encodeBody({ secret: "s3cr3t", index: new Map([[{ userId: 1 }, "hidden-42"]]) });
+    let error: unknown;
+    try {
+      decodeBody(payload);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DecodeError);
+    expect((error as Error).message).toMatch(/^The body holds a map with a key that is not a string or a number \(e\.g\. a Map with object keys\).*string or number keys/);
+    expect((error as Error).message).not.toMatch(/s3cr3t|hidden-42|userId/);
+    // Other bytes that are not a body keep the general message.
+    expect(() => decodeBody(Uint8Array.of(0x92, 0x01))).toThrow(/^The payload is not a msgpack-encoded body$/);
+  });
+
   it("throws EncodeError naming the path of a function, a symbol or a too-wide bigint (never encodes it as nil)", () => {
     const pathOf = (body: unknown): string | undefined => {
       try {

@@ -23,14 +23,19 @@ export function unencodableError(what: string, root: string, value: unknown, cau
   return new EncodeError(`${what}: ${found.path} is ${found.kind}`, { cause, path: found.path });
 }
 
+/** A map whose keys are not all strings or numbers: msgpack carries it, a body (maps as plain objects) cannot hold it. */
+const NON_STRING_KEY =
+  "The body holds a map with a key that is not a string or a number (e.g. a Map with object keys): bodies decode maps as plain objects, so the sender must use string or number keys (or an array of [key, value] pairs)";
+
 /** Decodes a message payload written by the body codec back to the value that was sent; throws DecodeError on bad input. */
 export function decodeBody(payload: Uint8Array): unknown {
   const bytes = decodeBytes(payload);
   if (bytes !== undefined) return bytes;
   try {
     return packr.unpack(payload);
-  } catch {
+  } catch (error) {
     // msgpackr's message can quote the decoded value (plaintext): never carry it along.
+    if (error instanceof Error && error.message.startsWith("Invalid property type")) throw new DecodeError(NON_STRING_KEY);
     throw new DecodeError("The payload is not a msgpack-encoded body");
   }
 }
