@@ -45,6 +45,15 @@ export class MainContext implements Context {
       (item) => `send to ${messageOf(item).onwardRoute.toString()}`,
       // Order is kept per first hop: a send waiting on a full channel holds up only that channel's sends.
       (item) => messageOf(item).onwardRoute.next().key,
+      (item) => {
+        core.assertRunning();
+        if (item instanceof LocalMessage) return memo.routeUnlessFull(item);
+        const next = item.message.onwardRoute.next();
+        const mailbox = memo.peek(next) ?? router.mailboxOf(next);
+        if (mailbox?.isFull && mailbox.onRoom) return false;
+        router.route(item.message, item.senderKey);
+        return true;
+      },
     );
   }
 

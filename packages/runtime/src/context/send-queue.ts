@@ -47,6 +47,12 @@ export class SendQueue<T> {
     readonly describe: (item: T) => string,
     /** The lane of an item (its first hop's key); absent: one lane for everything. */
     readonly laneOf: (item: T) => string = () => ONE_LANE,
+    /**
+     * Writes the item if its gate is open, in one step (true), or writes nothing (false: it
+     * waits): the common case, nothing waiting, asks the gate and writes with one look-up.
+     * Absent: the gate, then `write`.
+     */
+    readonly writeIfOpen?: (item: T) => boolean,
   ) {}
 
   /** Items waiting, in every lane. */
@@ -60,7 +66,11 @@ export class SendQueue<T> {
   submit(item: T, options?: WaitOptions): Promise<void> {
     // The common case, nothing waiting anywhere, needs no lane key.
     const known = this.#lanes.size === 0 ? undefined : this.laneOf(item);
-    if ((known === undefined || !this.#lanes.has(known)) && this.gate(item) === undefined) return this.write(item) ?? RESOLVED;
+    if (known === undefined || !this.#lanes.has(known)) {
+      if (this.writeIfOpen !== undefined) {
+        if (this.writeIfOpen(item)) return RESOLVED;
+      } else if (this.gate(item) === undefined) return this.write(item) ?? RESOLVED;
+    }
     const key = known ?? this.laneOf(item);
     let entry: Pending<T> | undefined;
     return waitFor<void>(

@@ -55,6 +55,28 @@ export class RouteMemo {
     return this.#routeAgain(message, next, epoch);
   }
 
+  /**
+   * As `route`, unless the next hop's mailbox is full and can say when it has room (`onRoom`):
+   * then nothing is delivered and false is returned, for the sender to wait. One look-up for
+   * both questions: a sender that asked first and routed after paid for two.
+   */
+  routeUnlessFull(message: LocalMessage): boolean {
+    const next = message.onwardRoute.at(0);
+    const epoch = this.router.epoch;
+    if (next === this.#next && epoch === this.#epoch) {
+      const mailbox = this.#mailbox!;
+      if (mailbox.isFull === true && mailbox.onRoom !== undefined) return false;
+      mailbox.deliver(message, this.senderKey);
+      return true;
+    }
+    // An empty route throws here, as routing it would.
+    const hop = message.onwardRoute.next();
+    const known = this.#peekRecent(hop, epoch) ?? this.router.mailboxOf(hop);
+    if (known?.isFull === true && known.onRoom !== undefined) return false;
+    this.#routeAgain(message, hop, epoch);
+    return true;
+  }
+
   /** A next hop other than the last one: from the recent ones, or through the router. */
   #routeAgain(message: LocalMessage, next: Address | undefined, epoch: number): Mailbox | undefined {
     const known = next !== undefined && epoch === this.#recentEpoch ? this.#recent?.get(next) : undefined;
