@@ -177,6 +177,24 @@ function numbered(i: number, size: number): Buffer {
   return payload;
 }
 
+/**
+ * a → middle (built-in relay "forward", small send bounds) → a raw peer that does not read
+ * until told: what the relay tests under load start from.
+ */
+async function relayToPausedPeer() {
+  const limits = { sendHighWaterMark: 64 * 1024, maxSendBufferBytes: 1024 * 1024 };
+  const peer = await pausedPeer(servers);
+  const middle = await startNode("middle", limits);
+  const a = await startNode("a", limits);
+  nodes.push(middle.node, a.node);
+  const toPeer = await middle.tcp.connect(peer.address);
+  const relay = await startRelay(middle.node, "forward", route(toPeer));
+  const listener = await middle.tcp.listen("127.0.0.1:0");
+  middle.node.flowControls.addConsumer("forward", listener.flowControlId);
+  const toMiddle = await a.tcp.connect(listener.address);
+  return { limits, peer, middle, a, toPeer, relay, listener, toMiddle, mailbox: a.node.router.mailboxOf(toMiddle.address)! };
+}
+
 describe("the built-in relay passes a stream on in runs", () => {
   it("short messages that share their routes reach the next hop's mailbox as runs of frames, in order, and one by one when it refuses a run", async () => {
     const middle = await startNode("middle");
@@ -204,17 +222,7 @@ describe("the built-in relay passes a stream on in runs", () => {
   });
 
   it("a stream of mixed sizes and alternating heads reaches the next connection intact and in order, also while that connection is blocked", async () => {
-    const limits = { sendHighWaterMark: 64 * 1024, maxSendBufferBytes: 1024 * 1024 };
-    const peer = await pausedPeer(servers);
-    const middle = await startNode("middle", limits);
-    const a = await startNode("a", limits);
-    nodes.push(middle.node, a.node);
-    const toPeer = await middle.tcp.connect(peer.address);
-    const relay = await startRelay(middle.node, "forward", route(toPeer));
-    const listener = await middle.tcp.listen("127.0.0.1:0");
-    middle.node.flowControls.addConsumer("forward", listener.flowControlId);
-    const toMiddle = await a.tcp.connect(listener.address);
-    const mailbox = a.node.router.mailboxOf(toMiddle.address)!;
+    const { peer, middle, a, relay, toMiddle, mailbox } = await relayToPausedPeer();
     // Runs end at a payload of 4 KiB or more (handed on as a view) and at a new head (every
     // 250); short ones of one size in a row make reads that end between frames, so that a
     // blocked writer gets runs of several reads back to back.
@@ -241,17 +249,7 @@ describe("the built-in relay passes a stream on in runs", () => {
 
 describe("the built-in relay under load", () => {
   it("stops reading its inbound connection while the outbound one is full; the original sender waits; order kept", async () => {
-    const limits = { sendHighWaterMark: 64 * 1024, maxSendBufferBytes: 1024 * 1024 };
-    const peer = await pausedPeer(servers);
-    const middle = await startNode("middle", limits);
-    const a = await startNode("a", limits);
-    nodes.push(middle.node, a.node);
-    const toPeer = await middle.tcp.connect(peer.address);
-    const relay = await startRelay(middle.node, "forward", route(toPeer));
-    const listener = await middle.tcp.listen("127.0.0.1:0");
-    middle.node.flowControls.addConsumer("forward", listener.flowControlId);
-    const toMiddle = await a.tcp.connect(listener.address);
-    const mailbox = a.node.router.mailboxOf(toMiddle.address)!;
+    const { limits, peer, middle, toPeer, relay, listener, mailbox, a, toMiddle } = await relayToPausedPeer();
 
     const size = 16 * 1024;
     const total = 2048; // 32 MiB
