@@ -9,6 +9,8 @@ export * from "./router/index.js";
 export * from "./relay/index.js";
 export * from "./builtins/index.js";
 export { threadExecArgv } from "./placement/exec-argv.js";
+/** @internal Starts a worker thread with the parent's execArgv, minus what Node refuses in a thread (for crypto threads; see exec-argv.ts). */
+export { startThread } from "./placement/exec-argv.js";
 export * from "./options/index.js";
 export * from "./diagnostics/index.js";
 export type { Context, FlowControlsAccess, SendOptions, SendAndReceiveOptions } from "./context/context.js";

@@ -54,4 +54,33 @@ describe("a process using crypto threads", () => {
     expect(result.stdout).toContain("done");
     expect(result.stdout).not.toContain("held by");
   });
+
+  // Node refuses any V8 option (and --v8-pool-size) in a thread's execArgv: the threads
+  // Hopwire starts drop what Node refuses instead of failing. The pool first, before any
+  // thread could have learned it; then a channel whose two ends run on crypto threads.
+  it("starts its pool slots and crypto threads in a process run with a V8 flag (--stack-trace-limit)", { timeout: 90_000 }, async () => {
+    const result = await runToExit(
+      [
+        "--stack-trace-limit=50",
+        "--input-type=module",
+        "-e",
+        `
+import { Echoer, node, route } from "@hopwire/runtime";
+import { createIdentity, createSecureChannel, createSecureChannelListener, CryptoThreads, SecureChannelListenerOptions, SecureChannelOptions } from "@hopwire/secure-channel";
+const n = await node({ pool: { maxThreads: 1 } });
+await n.startWorker("echoer", Echoer, { placement: "pool" });
+console.log("pool", await n.sendAndReceive("echoer", "hello"));
+const listener = await createSecureChannelListener(n, createIdentity(), "bob_listener", new SecureChannelListenerOptions().withCryptoThreads(1));
+n.flowControls.addConsumer("echoer", listener.flowControlId);
+const channel = await createSecureChannel(n, createIdentity(), route("bob_listener"), new SecureChannelOptions().withCryptoThreads(1));
+console.log("channel", await n.sendAndReceive(route(channel, "echoer"), "ping"), CryptoThreads.of(n).threadCount);
+await n.stop();
+`,
+      ],
+      { cwd: packageDir, timeoutMs: 60_000 },
+    );
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toBe("pool hello\nchannel ping 1\n");
+    expect(result.code).toBe(0);
+  });
 });

@@ -71,18 +71,25 @@ export function runtimeThreadExecArgv(): string[] {
 }
 
 /**
- * Starts a thread with `runtimeThreadExecArgv()`. If Node refuses some of those flags
- * (a per-process option this list does not know), they are dropped for every later thread
- * and the start is tried once more.
+ * Runs `start` with `runtimeThreadExecArgv()`. If Node refuses some of those flags (a
+ * per-process option this list does not know: any V8 option, such as --stack-trace-limit,
+ * --trace-gc or --single-threaded-gc, or --v8-pool-size), they are dropped for every later
+ * thread and `start` runs once more. Every thread Hopwire starts (placement "thread", the
+ * pool's slots, crypto threads) starts through it, so that none fails on such a flag.
  */
-export function startThread(filename: string | URL, options: WorkerOptions): NodeWorker {
+export function withThreadExecArgv<T>(start: (execArgv: string[]) => T): T {
   try {
-    return new NodeWorker(filename, { ...options, execArgv: runtimeThreadExecArgv() });
+    return start(runtimeThreadExecArgv());
   } catch (error) {
     const invalid = invalidExecArgv(error);
     if (!invalid || invalid.length === 0) throw error;
     const names = new Set(invalid.map((flag) => flag.split("=")[0]));
     learned = runtimeThreadExecArgv().filter((arg) => !names.has(arg.split("=")[0]));
-    return new NodeWorker(filename, { ...options, execArgv: learned });
+    return start(learned);
   }
+}
+
+/** Starts a thread with `runtimeThreadExecArgv()`, learning which flags Node refuses (`withThreadExecArgv`). */
+export function startThread(filename: string | URL, options: WorkerOptions): NodeWorker {
+  return withThreadExecArgv((execArgv) => new NodeWorker(filename, { ...options, execArgv }));
 }

@@ -13,7 +13,7 @@ import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-boun
 import { LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
 import { FRAME_ENVELOPE, FRAME_OP, BatchWriter, readFrames } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
-import { runtimeThreadExecArgv } from "./exec-argv.js";
+import { withThreadExecArgv } from "./exec-argv.js";
 import { addConsumerFromWorker, logWorkerError } from "./main-side.js";
 import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placement.js";
 import type { PoolTask, PoolWorkerSpec } from "./pool-task.js";
@@ -39,7 +39,9 @@ export class PoolPlacement implements OffThreadPlacement {
     this.#pool ??= import("piscina").then(({ Piscina }) => {
       const { minThreads, maxThreads } = this.core.options.pool;
       const defaultMax = Math.ceil(availableParallelism() * 1.5);
-      return new Piscina({
+      // Piscina starts its first slots here (minThreads, at least 1 unless set to 0): a flag
+      // of the parent's that Node refuses in a thread is learned and dropped as for any thread.
+      return withThreadExecArgv((execArgv) => new Piscina({
         filename: POOL_ENTRY,
         name: "default",
         ...(minThreads !== undefined ? { minThreads } : {}),
@@ -51,8 +53,8 @@ export class PoolPlacement implements OffThreadPlacement {
         // senders, one sender never answered).
         stricterFIFO: true,
         // The parent's loaders (e.g. --import tsx) apply in the slots too, minus main-script flags.
-        execArgv: runtimeThreadExecArgv(),
-      });
+        execArgv,
+      }));
     });
     return this.#pool;
   }

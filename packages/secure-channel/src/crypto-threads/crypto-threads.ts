@@ -1,5 +1,5 @@
-import { Worker } from "node:worker_threads";
-import { errorFromData, HopwireError, threadExecArgv, type ErrorData, type Logger, type Node } from "@hopwire/runtime";
+import type { Worker } from "node:worker_threads";
+import { errorFromData, HopwireError, startThread, type ErrorData, type Logger, type Node } from "@hopwire/runtime";
 import { DROP_REASONS, type DropReason } from "../channel/transport-cipher.js";
 import { KEY_LENGTH } from "../crypto/provider.js";
 import { InvalidKeyError } from "../errors.js";
@@ -164,10 +164,7 @@ class CryptoThread {
   ) {
     this.#pool = pool;
     this.#maxBatchBytes = maxBatchBytes;
-    this.#worker = new Worker(new URL("./crypto-thread-entry.js", import.meta.url), {
-      workerData: { hopwireCryptoThread: true },
-      execArgv: threadExecArgv(),
-    });
+    this.#worker = startThread(new URL("./crypto-thread-entry.js", import.meta.url), { workerData: { hopwireCryptoThread: true } });
     this.#worker.unref(); // referenced only while batches are in flight
     this.#worker.on("message", (message: [ArrayBuffer, ArrayBuffer]) => this.#onResult(message[0], message[1]));
     this.#worker.on("error", (error) => this.#die(new CryptoThreadError(`Crypto thread ${index} failed: ${error.message}`, { cause: error })));
