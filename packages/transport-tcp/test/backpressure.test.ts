@@ -124,7 +124,8 @@ describe("backpressure", () => {
     const a = await startNode("a", limits);
     nodes.push(middle.node, a.node);
     const toPeer = await middle.tcp.connect(peer.address);
-    await middle.node.startWorker("forward", new Relay(route(toPeer)), { placement: "main" });
+    // Quiet: the example Relay prints a line per message otherwise (400 lines captured by vitest, ~0.2 s of CPU).
+    await middle.node.startWorker("forward", new Relay(route(toPeer), { quiet: true }), { placement: "main" });
     const listener = await middle.tcp.listen("127.0.0.1:0");
     middle.node.flowControls.addConsumer("forward", listener.flowControlId);
     const toMiddle = await a.tcp.connect(listener.address);
