@@ -50,6 +50,11 @@ export default defineConfig({
     // sets it), and the suite starts ~150 processes; nothing a test starts trusts a certificate
     // authority (every connection is to loopback, and the bench's TLS baselines bring their own).
     env: { HOPWIRE_WARNINGS: "off", NODE_EXTRA_CA_CERTS: "" },
+    // vitest's main process transforms the test files (TypeScript) for the forks: ~1.3 s of
+    // its ~3 s of CPU per run. Kept on disk (node_modules/.experimental-vitest-cache, keyed
+    // by each file's content and the config), a run after the first transforms only what
+    // changed: measured 2.9-3.6 s -> 1.4-1.6 s for vitest's main process over the suite.
+    experimental: { fsModuleCache: true },
     server: {
       deps: {
         // The compiled packages are plain ESM: Node loads them itself, as worker threads and
