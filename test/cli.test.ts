@@ -38,7 +38,7 @@ function hopwire(home: string, ...args: string[]): Child & { stderr: () => strin
 
 /**
  * `hopwire --home <home> ...args` run in this process (runCli, what the bin calls): for the
- * steps whose own process proves nothing more. Each CLI process costs ~0.7 s of CPU to start.
+ * steps whose own process proves nothing more. Each CLI process costs ~0.12-0.15 s of CPU to start (measured in session 17).
  */
 async function hopwireHere(home: string, ...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
@@ -224,7 +224,7 @@ describe("hopwire node: configuration errors", { timeout: 60_000 }, () => {
     ["not YAML at all", "broken.yaml", "tcpListeners: [\n", /^hopwire: \S+broken\.yaml: not valid YAML: /],
   ];
   // The first case as a process (the bin's exit code and stderr); the others through runCli
-  // in this process, the same code with the same one line and exit code, ~0.7 s of CPU less each.
+  // in this process, the same code with the same one line and exit code, ~0.12-0.15 s of CPU less each.
   for (const [i, [what, file, text, expected]] of cases.entries()) {
     it(`${what}: one line on stderr naming file, key and expectation; exit code 2${i === 0 ? " (as a process)" : ""}`, async () => {
       const home = newHome();
