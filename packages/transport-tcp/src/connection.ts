@@ -622,12 +622,16 @@ export class TcpConnection {
   /**
    * Where runs of frames with these routes go: where this connection's last message went (the
    * same routes, already checked and routed), if that mailbox takes runs; else undefined. A
-   * settled answer is kept while the routes and the router's epoch stay the same, so that a
-   * stream to a worker (no runs) pays a comparison per frame for asking.
+   * settled "no" is kept while the routes stay the same, so that a stream to a worker pays a
+   * comparison per frame for asking; a "yes" while the router's epoch stays the same too.
    */
   #runTargetOf(onward: Route): Mailbox | undefined {
+    if (onward === this.#runOnward) {
+      // A settled "no" holds for these routes (delivering one by one is always right); a "yes" only while nothing changed.
+      const target = this.#runTarget;
+      if (target === undefined || this.#host.router.epoch === this.#runEpoch) return target;
+    }
     const epoch = this.#host.router.epoch;
-    if (onward === this.#runOnward && epoch === this.#runEpoch) return this.#runTarget;
     if (!this.#headSeen || onward !== this.#checkedOnward) return undefined;
     let target: Mailbox | undefined;
     if (this.#deliverable) {
