@@ -539,6 +539,7 @@ export class TcpConnection {
     this.#messagesIn++;
     if (repeatsHead && this.#joinRun(bytes, start, end)) return true;
     this.#deliverRun();
+    if (this.#closedReason) return false;
     const decoder = this.#decoder;
     let payloadOffset = start;
     if (!repeatsHead) {
