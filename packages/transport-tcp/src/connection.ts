@@ -632,8 +632,8 @@ export class TcpConnection {
       const target = this.#runTarget;
       if (target === undefined || this.#host.router.epoch === this.#runEpoch) return target;
     }
-    const epoch = this.#host.router.epoch;
     if (!this.#headSeen || onward !== this.#checkedOnward) return undefined;
+    const epoch = this.#host.router.epoch;
     let target: Mailbox | undefined;
     if (this.#deliverable) {
       // Not routed at this epoch yet (e.g. the first message opened a flow): asked again next frame.

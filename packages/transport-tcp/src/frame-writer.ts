@@ -216,13 +216,7 @@ export class FrameWriter {
     const last = this.#lastOnward;
     if (run.format !== REPEATED_HEAD_FRAMES || last === undefined) return false;
     if (!sameHops(run.onwardRoute, last, 1) || !sameHops(run.returnRoute, this.#lastReturn, 0)) return false;
-    if (run.source === this.#runSource && run.start === this.#runEnd) this.#runEnd = run.end;
-    else {
-      this.#endRun();
-      this.#runSource = run.source;
-      this.#runStart = run.start;
-      this.#runEnd = run.end;
-    }
+    this.#addToRun(run.source, run.start, run.end);
     this.framesOut += run.count;
     this.#schedule();
     return true;
@@ -239,15 +233,20 @@ export class FrameWriter {
     const start = message.payloadStart;
     const at = start - FRAME_HEADER_LENGTH;
     if (at < 0 || readU32BE(source, at) !== repeatedHeadWord(payloadLength)) return false;
-    if (source === this.#runSource && at === this.#runEnd) {
-      this.#runEnd = start + payloadLength;
-      return true;
+    this.#addToRun(source, at, start + payloadLength);
+    return true;
+  }
+
+  /** Frames `source[start, end)` join the run: they extend it when they follow it in the same buffer, else start a new one. */
+  #addToRun(source: Uint8Array, start: number, end: number): void {
+    if (source === this.#runSource && start === this.#runEnd) {
+      this.#runEnd = end;
+      return;
     }
     this.#endRun();
     this.#runSource = source;
-    this.#runStart = at;
-    this.#runEnd = start + payloadLength;
-    return true;
+    this.#runStart = start;
+    this.#runEnd = end;
   }
 
   /**

@@ -31,27 +31,30 @@ export class MainContext implements Context {
     const router = core.router;
     // This context's own sends (not sendAndReceive's, each from an address of its own).
     const memo = new RouteMemo(router, address.key);
+    const gate = (item: Outgoing) => {
+      const next = messageOf(item).onwardRoute.next();
+      const mailbox = memo.peek(next) ?? router.mailboxOf(next);
+      return mailbox?.isFull && mailbox.onRoom ? (wake: () => void) => mailbox.onRoom!(wake) : undefined;
+    };
+    const write = (item: Outgoing) => {
+      core.assertRunning();
+      if (item instanceof LocalMessage) memo.route(item);
+      else router.route(item.message, item.senderKey);
+    };
     this.#sends = new SendQueue<Outgoing>(
-      (item) => {
-        const next = messageOf(item).onwardRoute.next();
-        const mailbox = memo.peek(next) ?? router.mailboxOf(next);
-        return mailbox?.isFull && mailbox.onRoom ? (wake) => mailbox.onRoom!(wake) : undefined;
-      },
-      (item) => {
-        core.assertRunning();
-        if (item instanceof LocalMessage) memo.route(item);
-        else router.route(item.message, item.senderKey);
-      },
+      gate,
+      write,
       (item) => `send to ${messageOf(item).onwardRoute.toString()}`,
       // Order is kept per first hop: a send waiting on a full channel holds up only that channel's sends.
       (item) => messageOf(item).onwardRoute.next().key,
+      // A plain send asks and routes in one memo look-up; a request (sendAndReceive's) as above.
       (item) => {
-        core.assertRunning();
-        if (item instanceof LocalMessage) return memo.routeUnlessFull(item);
-        const next = item.message.onwardRoute.next();
-        const mailbox = memo.peek(next) ?? router.mailboxOf(next);
-        if (mailbox?.isFull && mailbox.onRoom) return false;
-        router.route(item.message, item.senderKey);
+        if (item instanceof LocalMessage) {
+          core.assertRunning();
+          return memo.routeUnlessFull(item);
+        }
+        if (gate(item)) return false;
+        write(item);
         return true;
       },
     );
