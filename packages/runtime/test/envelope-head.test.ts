@@ -250,6 +250,26 @@ describe("EnvelopeHeadDecoder (per-stream head cache)", () => {
     expect(() => new EnvelopeHeadDecoder().decode(bad, 0, bad.length)).toThrow(DecodeError);
   });
 
+  it("decodes the head from an envelope's first piece, its payload running to envelopeEnd (a frame that spanned reads), cached head or not", () => {
+    const onward = new Route([new Address(0, "echoer")]);
+    const ret = new Route([new Address(0, "app")]);
+    const payload = Buffer.alloc(50_000, 4);
+    const whole = Buffer.from(encodeEnvelope(new LocalMessage(onward, ret, payload), "network"));
+    const decoder = new EnvelopeHeadDecoder();
+    // The first piece holds the head and some payload; the rest is elsewhere. Twice: the second time from the cached head.
+    for (let round = 0; round < 2; round++) {
+      const first = whole.subarray(0, 1_000);
+      decoder.decode(first, 0, first.length, whole.length);
+      expect(decoder.onwardRoute.toString()).toBe("0#echoer");
+      expect(decoder.payloadLength).toBe(payload.length);
+      expect(decoder.payloadOffset).toBe(whole.length - payload.length);
+      // An envelope whose payload length disagrees with its announced end is malformed, cached head or not.
+      expect(() => decoder.decode(first, 0, first.length, whole.length + 1)).toThrow(DecodeError);
+    }
+    // A first piece that ends inside the head: a DecodeError (the caller joins the pieces and decodes again).
+    expect(() => new EnvelopeHeadDecoder().decode(whole.subarray(0, 5), 0, 5, whole.length)).toThrow(DecodeError);
+  });
+
   it("never reuses the routes of a head that differs in any one byte, wherever the frame lies in its chunk", () => {
     const decoder = new EnvelopeHeadDecoder();
     const frame = Buffer.from(encodeEnvelope(new LocalMessage(new Route([new Address(0, "sink"), new Address(0, "abc")]), new Route([new Address(0, "x".repeat(33))]), Buffer.from("hello")), "network"));

@@ -323,3 +323,57 @@ describe("sealing from parts", () => {
     }
   }
 });
+
+describe("opening from parts", () => {
+  /** `message` cut at `cuts` (offsets into it), after a `skip`-byte prefix on the first part. */
+  const cut = (message: Uint8Array, cuts: number[], skip = 1): Uint8Array[] => {
+    const prefixed = new Uint8Array(Buffer.concat([Buffer.alloc(skip, 0xee), message]));
+    const at = [0, ...cuts.map((c) => c + skip), prefixed.length];
+    return at.slice(1).map((end, i) => prefixed.subarray(at[i], end));
+  };
+  const joined = (pieces: readonly Uint8Array[]) => Buffer.concat(pieces);
+
+  for (const provider of providers) {
+    for (const cipher of ["AESGCM", "ChaChaPoly"] as const) {
+      it(`opens a message cut anywhere (nonce, body, tag) as decrypt() does, in pieces (${provider.name}, ${cipher})`, () => {
+        const plaintext = new Uint8Array(randomBytes(3_000));
+        const { encryptor } = pair({ provider, cipher });
+        const decryptor = new TransportDecryptor(KEY, { provider, cipher });
+        let nonce = 0;
+        // Cuts inside the nonce (0-8), at the body's edges, inside the tag (the last 16 bytes), and several at once.
+        const length = 8 + plaintext.length + 16;
+        const cutSets = [[], [3], [8], [9], [1_500], [length - 16], [length - 5], [length - 1], [100, 2_000, length - 8], [8, 8, 9]];
+        for (const cuts of cutSets) {
+          const message = encryptor.encrypt(plaintext);
+          const result = decryptor.decryptParts(cut(message, cuts), 1);
+          expect(result.ok, `cuts ${cuts.join(",")}`).toBe(true);
+          if (!result.ok) continue;
+          expect(result.nonce).toBe(nonce++);
+          expect(joined(result.pieces).equals(Buffer.from(plaintext)), `cuts ${cuts.join(",")}`).toBe(true);
+          // A replay of the same message, whole or in parts, is dropped.
+          expect(decryptor.decryptParts(cut(message, [77]), 1)).toEqual({ ok: false, reason: "REPLAY" });
+          expect(decryptor.decrypt(message)).toEqual({ ok: false, reason: "REPLAY" });
+        }
+        // node:crypto opens part by part: a piece per ciphertext part, no join.
+        if (provider.name === "node") {
+          const result = decryptor.decryptParts(cut(encryptor.encrypt(plaintext), [1_000, 2_000]), 1);
+          expect(result.ok && result.pieces.map((p) => p.length)).toEqual([1_000 - 8, 1_000, plaintext.length - 1_992]);
+        }
+      });
+
+      it(`drops a message in parts with any byte flipped, unauthenticated plaintext never handed out (${provider.name}, ${cipher})`, () => {
+        const plaintext = new Uint8Array(randomBytes(200));
+        const { encryptor } = pair({ provider, cipher });
+        const decryptor = new TransportDecryptor(KEY, { provider, cipher });
+        const message = encryptor.encrypt(plaintext);
+        for (let i = 0; i < message.length; i += 7) {
+          const result = decryptor.decryptParts(cut(flipBit(message, i, i % 8), [50, message.length - 10]), 1);
+          expect(result.ok, `byte ${i}`).toBe(false);
+        }
+        expect(decryptor.decryptParts(cut(message.subarray(0, 20), [5]), 1)).toEqual({ ok: false, reason: "TOO_SHORT" });
+        const intact = decryptor.decryptParts(cut(message, [50, message.length - 10]), 1);
+        expect(intact.ok && joined(intact.pieces).equals(Buffer.from(plaintext))).toBe(true);
+      });
+    }
+  }
+});

@@ -516,7 +516,7 @@ export class TcpConnection {
   readonly #onData = (chunk: Buffer): void => {
     this.#lastReceived = Date.now();
     try {
-      this.#reader.push(chunk, this.#onFrame);
+      this.#reader.push(chunk, this.#onFrame, this.#onPieces);
     } catch (error) {
       // The frames before the bad one were good: they go on before the connection closes.
       this.#deliverRun();
@@ -559,11 +559,53 @@ export class TcpConnection {
     return this.#closedReason === undefined;
   };
 
+  /**
+   * A frame that spanned socket reads, in its pieces (FrameReader): a long one whose head lies
+   * in its first piece goes on with its payload in parts (LocalMessage.fromParts), not joined:
+   * a secure channel's ~64 KiB records nearly all span two reads, and its end decrypts the
+   * parts as they are. Anything else is joined and read as any frame.
+   */
+  readonly #onPieces = (pieces: readonly Buffer[], length: number, repeatsHead: boolean): boolean => {
+    if (length < COPY_THRESHOLD) return this.#onFrame(Buffer.concat(pieces, length), 0, length, repeatsHead);
+    // The run before it goes first: it is delivered under the decoder's routes, which a head changes.
+    this.#deliverRun();
+    if (this.#closedReason) return false;
+    const first = pieces[0]!;
+    let payloadOffset = 0;
+    if (!repeatsHead) {
+      try {
+        this.#decoder.decode(first, 0, first.length, length);
+      } catch {
+        // The head runs past the first piece (or is malformed: the joined frame's decoding says so).
+        return this.#onFrame(Buffer.concat(pieces, length), 0, length, repeatsHead);
+      }
+      payloadOffset = this.#decoder.payloadOffset;
+      this.#headSeen = true;
+    } else if (!this.#headSeen) {
+      throw new MalformedFrameError("A repeated-head frame came before any frame with a head");
+    }
+    this.#framesIn++;
+    this.#firstFrameSeen = true;
+    this.#messagesIn++;
+    const parts = payloadOffset < first.length ? [first.subarray(payloadOffset), ...pieces.slice(1)] : pieces.slice(1);
+    if (this.#isDeliverable()) this.#route(LocalMessage.fromParts(this.#decoder.onwardRoute, this.#decoder.returnRoute, parts));
+    return this.#closedReason === undefined;
+  };
+
   /** Delivers one message: the payload `bytes[payloadStart, end)` under the routes the decoder holds. */
   #deliverFrame(bytes: Buffer, payloadStart: number, end: number): void {
-    // A repeated-head frame goes where the last head said: the decoder still holds its routes.
-    const decoder = this.#decoder;
-    const onward = decoder.onwardRoute;
+    if (!this.#isDeliverable()) return;
+    // The return route already starts with this connection's sender, so replies come back through it.
+    // The payload stays a range of the frame's bytes: a relay that passes it on copies it from there, no view made.
+    this.#route(LocalMessage.fromRange(this.#decoder.onwardRoute, this.#decoder.returnRoute, bytes, payloadStart, end));
+  }
+
+  /**
+   * Whether the routes the decoder holds lead somewhere a peer may send to (logged if not). A
+   * repeated-head frame goes where the last head said: the decoder still holds its routes.
+   */
+  #isDeliverable(): boolean {
+    const onward = this.#decoder.onwardRoute;
     // Routes are immutable and the decoder hands back the same route for a repeated head.
     if (onward !== this.#checkedOnward) {
       const next = onward.at(0);
@@ -574,11 +616,13 @@ export class TcpConnection {
       // Nothing to deliver to, or a hop on another transport: a peer may not make this node dial out.
       const next = onward.at(0);
       this.#log.debug(`dropped a message from ${this.peer}: its next hop is ${next ? next.toString() : "missing"}`);
-      return;
     }
-    // The return route already starts with this connection's sender, so replies come back through it.
-    // The payload stays a range of the frame's bytes: a relay that passes it on copies it from there, no view made.
-    const message = LocalMessage.fromRange(onward, decoder.returnRoute, bytes, payloadStart, end);
+    return this.#deliverable;
+  }
+
+  /** Routes a message read from the peer; pauses reading while the mailbox it went to is full. */
+  #route(message: LocalMessage): void {
+    const onward = message.onwardRoute;
     let mailbox: Mailbox | undefined;
     try {
       mailbox = this.#delivery.route(message);

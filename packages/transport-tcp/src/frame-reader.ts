@@ -6,6 +6,17 @@ import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION, REPEATED_HEAD_
 const MAX_LOOSE_PIECES = 256;
 /** Pieces averaging under this many bytes are joined. */
 const SMALL_PIECE_BYTES = 1024;
+/**
+ * A frame that spanned reads is handed on in its pieces (not joined) only if the memory they
+ * keep alive (the reads they are views of) is at most this many times its length: a secure
+ * channel's records (~64 KiB: 64,814 bytes at 1 KiB per message) span two 64 KiB reads,
+ * 2.02× their length; a short frame across two long reads is joined so that it does not keep
+ * them alive.
+ */
+const MAX_PIECES_MEMORY_SHARE = 3;
+
+/** Receives a frame that spanned reads, in its pieces (views of the reads, in order, `length` bytes in all). */
+export type FramePiecesHandler = (pieces: readonly Buffer[], length: number, repeatsHead: boolean) => boolean | void;
 
 /**
  * Splits a TCP byte stream into frames: one protocol version byte, then frames of a u32
@@ -13,8 +24,9 @@ const SMALL_PIECE_BYTES = 1024;
  * frames per chunk. A repeated-head frame (REPEATED_HEAD_FRAME) is handed out flagged, its
  * bytes the payload alone: the caller knows the head it repeats. A frame that lies whole
  * inside a chunk is handed out as a range of the chunk (no copy, not even a view object);
- * only a frame that spans chunks is assembled, with one copy, once all its bytes have
- * arrived (memory grows with the bytes received, not with the length a peer announces).
+ * a frame that spans chunks is handed out once all its bytes have arrived (memory grows with
+ * the bytes received, not with the length a peer announces): in its pieces to a caller that
+ * takes them (`onPieces`, see MAX_PIECES_MEMORY_SHARE), else assembled with one copy.
  */
 export class FrameReader {
   #versionChecked = false;
@@ -42,11 +54,12 @@ export class FrameReader {
   }
 
   /**
-   * Feeds one chunk; calls `onFrame(buffer, start, end, repeatsHead)` for every complete frame, in order. Throws
+   * Feeds one chunk; calls `onFrame(buffer, start, end, repeatsHead)` for every complete frame, in order
+   * (or `onPieces`, if given, for a frame that spanned chunks: see FramePiecesHandler). Throws
    * TcpProtocolVersionError or FrameTooLargeError on a protocol violation (the caller
-   * closes the connection). `onFrame` may stop the reader by returning false.
+   * closes the connection). Either callback may stop the reader by returning false.
    */
-  push(chunk: Buffer, onFrame: (buffer: Buffer, start: number, end: number, repeatsHead: boolean) => boolean | void): void {
+  push(chunk: Buffer, onFrame: (buffer: Buffer, start: number, end: number, repeatsHead: boolean) => boolean | void, onPieces?: FramePiecesHandler): void {
     let offset = 0;
     const end = chunk.length;
     if (!this.#versionChecked) {
@@ -72,8 +85,14 @@ export class FrameReader {
           this.#coalesceSmallPieces();
           return;
         }
-        const frame = Buffer.concat(this.#pieces, this.#frameLength);
+        const pieces = this.#pieces;
+        const length = this.#frameLength;
         this.#resetPieces();
+        if (onPieces !== undefined && memoryOf(pieces) <= length * MAX_PIECES_MEMORY_SHARE) {
+          if (onPieces(pieces, length, this.#frameRepeatsHead) === false) return;
+          continue;
+        }
+        const frame = Buffer.concat(pieces, length);
         if (onFrame(frame, 0, frame.length, this.#frameRepeatsHead) === false) return;
         continue;
       }
@@ -141,4 +160,15 @@ export class FrameReader {
       throw new TruncatedFrameError(`The peer closed the connection in the middle of a frame (${had} received)`);
     }
   }
+}
+
+/** Bytes kept alive by views `pieces`: each distinct buffer's whole memory (consecutive pieces may share one). */
+function memoryOf(pieces: readonly Buffer[]): number {
+  let bytes = 0;
+  let last: ArrayBufferLike | undefined;
+  for (const piece of pieces) {
+    if (piece.buffer !== last) bytes += piece.buffer.byteLength;
+    last = piece.buffer;
+  }
+  return bytes;
 }

@@ -100,6 +100,55 @@ describe("FrameReader", () => {
     expect(() => new FrameReader().end()).not.toThrow();
   });
 
+  it("hands a frame that spanned chunks to onPieces as views of the chunks when they hold at most 3× its bytes, else joined to onFrame", () => {
+    // Chunks with memory of their own (as socket reads have: Node sizes each to the bytes read).
+    const own = (b: Uint8Array): Buffer => Buffer.from(new Uint8Array(b).buffer);
+    const record = Buffer.alloc(60_000);
+    for (let i = 0; i < record.length; i++) record[i] = (i * 13) & 0xff;
+    const bytes = stream(frame(Buffer.from("before")), frame(record), repeated(record), frame(Buffer.from("after")));
+    // Three reads, cut inside each 60,000-byte frame: each spans two chunks of ~64 KiB (≤ 3×).
+    const cuts = [40_000, 100_000, bytes.length];
+    const chunks = cuts.map((cut, i) => own(bytes.subarray(i === 0 ? 0 : cuts[i - 1], cut)));
+    const whole: string[] = [];
+    const spanned: { pieces: readonly Buffer[]; length: number; repeatsHead: boolean }[] = [];
+    const reader = new FrameReader();
+    for (const chunk of chunks) {
+      reader.push(
+        chunk,
+        (b, start, end) => void whole.push(b.toString("latin1", start, end)),
+        (pieces, length, repeatsHead) => void spanned.push({ pieces, length, repeatsHead }),
+      );
+    }
+    expect(whole).toEqual(["before", "after"]);
+    expect(spanned.map((f) => [f.length, f.repeatsHead, f.pieces.length])).toEqual([
+      [record.length, false, 2],
+      [record.length, true, 2],
+    ]);
+    for (const [i, f] of spanned.entries()) {
+      // Views of the reads, in order: the first piece ends its chunk, the second starts the next one.
+      expect(f.pieces[0]!.buffer).toBe(chunks[i]!.buffer);
+      expect(f.pieces[1]!.buffer).toBe(chunks[i + 1]!.buffer);
+      expect(Buffer.concat(f.pieces).equals(record)).toBe(true);
+    }
+    // A short frame across two long reads would keep them alive: joined, to onFrame.
+    const short = Buffer.alloc(5_000, 9);
+    const long = stream(frame(Buffer.alloc(60_000, 1)), frame(short), frame(Buffer.alloc(60_000, 2)));
+    const at = 1 + 4 + 60_000 + 4 + 2_500;
+    const frames: Buffer[] = [];
+    let pieceCalls = 0;
+    const reader2 = new FrameReader();
+    for (const chunk of [own(long.subarray(0, at)), own(long.subarray(at))]) {
+      reader2.push(
+        chunk,
+        (b, start, end) => void frames.push(b.subarray(start, end)),
+        () => void pieceCalls++,
+      );
+    }
+    expect(pieceCalls).toBe(0);
+    expect(frames.map((f) => f.length)).toEqual([60_000, 5_000, 60_000]);
+    expect(frames[1]!.equals(short)).toBe(true);
+  });
+
   it("stops at once when the frame handler returns false", () => {
     const seen: string[] = [];
     new FrameReader().push(stream(frame(Buffer.from("a")), frame(Buffer.from("b"))), (b, start, end) => {

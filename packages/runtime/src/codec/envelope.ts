@@ -301,18 +301,23 @@ export class EnvelopeHeadDecoder {
     this.#bytesView = NO_VIEW;
   }
 
-  /** Decodes the network envelope in `bytes[start, end)`; throws DecodeError (the previous results are then undefined). */
-  decode(bytes: Uint8Array, start: number, end: number): void {
+  /**
+   * Decodes the network envelope in `bytes[start, end)`; throws DecodeError (the previous
+   * results are then undefined). `envelopeEnd` (past `end`, in the same coordinates) is for
+   * an envelope of which `bytes` holds only the first piece: its head must lie in
+   * `[start, end)`, and its payload runs to `envelopeEnd` (a frame that spanned socket reads).
+   */
+  decode(bytes: Uint8Array, start: number, end: number, envelopeEnd = end): void {
     const view = this.#viewOf(bytes);
     const h = this.#headLength;
-    if (h > 0 && end - start >= h + this.#lengthSize && sameBytes(view, start, this.#headView, h)) return this.#readLength(bytes, start, end);
+    if (h > 0 && end - start >= h + this.#lengthSize && sameBytes(view, start, this.#headView, h)) return this.#readLength(bytes, start, envelopeEnd);
     const known = this.#recent.find(bytes, start, end, view);
     if (known !== undefined && end - start >= known.bytes.length + known.lengthSize) {
       this.#use(known);
-      return this.#readLength(bytes, start, end);
+      return this.#readLength(bytes, start, envelopeEnd);
     }
     this.#headLength = 0;
-    begin(bytes, start, end);
+    begin(bytes, start, end, envelopeEnd);
     readEnvelopeStart("network");
     const onward = readRoute("onward route", undefined);
     const returnRoute = readRoute("return route", this.#returnPrefix);
@@ -394,11 +399,15 @@ let src: Uint8Array = NO_BYTES;
 let pos = 0;
 let limit = 0;
 
-function begin(bytes: Uint8Array, start: number, end: number): void {
-  if (!(start >= 0 && start <= end && end <= bytes.length)) throw new RangeError(`Cannot decode [${start}, ${end}) of ${bytes.length} bytes`);
+/** Where the envelope ends: `limit`, unless the bytes at hand are only its first piece (EnvelopeHeadDecoder.decode). */
+let envelopeLimit = 0;
+
+function begin(bytes: Uint8Array, start: number, end: number, envelopeEnd = end): void {
+  if (!(start >= 0 && start <= end && end <= bytes.length && envelopeEnd >= end)) throw new RangeError(`Cannot decode [${start}, ${end}) of ${bytes.length} bytes`);
   src = bytes;
   pos = start;
   limit = end;
+  envelopeLimit = envelopeEnd;
 }
 
 /** The reader lets go of the bytes it read (a decoded frame's buffer is not kept alive by the codec). */
@@ -668,7 +677,7 @@ function readPayloadHeader(): number {
   const size = tag === 0xc4 ? 1 : tag === 0xc5 ? 2 : tag === BIN32 ? 4 : 0;
   if (size === 0) throw new DecodeError("The payload must be a msgpack byte string (bin)");
   const length = uint(size, "payload header");
-  if (pos + length !== limit) throw lengthMismatch(length, limit - pos);
+  if (pos + length !== envelopeLimit) throw lengthMismatch(length, envelopeLimit - pos);
   return length;
 }
 

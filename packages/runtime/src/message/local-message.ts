@@ -151,13 +151,8 @@ function lengthOf(parts: readonly Uint8Array[]): number {
   return length;
 }
 
+/** The parts in one Buffer (a payload read from a socket is a Buffer, joined from its pieces or not). */
 function join(parts: readonly Uint8Array[], length: number): Uint8Array {
   if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return Buffer.concat(parts, length);
 }

@@ -66,7 +66,7 @@ export class ReceiveEpochKeys {
    * Opens a message of a future epoch with its (derived, cached) key; if it authenticates,
    * that epoch and the ones before it become confirmed. Returns the plaintext or null.
    */
-  openInFutureEpoch(epoch: number, open: (aead: Aead) => Uint8Array | null): Uint8Array | null {
+  openInFutureEpoch<P>(epoch: number, open: (aead: Aead) => P | null): P | null {
     const ahead = epoch - this.#newest;
     while (this.#pending.length < ahead) {
       const previous = this.#pending.length === 0 ? this.#confirmed.get(this.#newest)! : this.#pending[this.#pending.length - 1];

@@ -76,10 +76,15 @@ export type DecryptResult =
   | { readonly ok: true; readonly plaintext: Uint8Array; readonly nonce: number }
   | { readonly ok: false; readonly reason: DropReason };
 
+/** What TransportDecryptor.decryptParts returns: the plaintext in pieces (not joined), or why the message was dropped. */
+export type DecryptPartsResult =
+  | { readonly ok: true; readonly pieces: readonly Uint8Array[]; readonly nonce: number }
+  | { readonly ok: false; readonly reason: DropReason };
+
 /** Every reason a decryptor drops a message. */
 export const DROP_REASONS: readonly DropReason[] = ["TOO_SHORT", "REPLAY", "TOO_OLD", "TOO_FAR", "AUTH_FAILED"];
 // Preallocated: dropping must not allocate, it may be a flood.
-const DROPPED: { readonly [R in DropReason]: DecryptResult } = Object.freeze({
+const DROPPED: { readonly [R in DropReason]: { readonly ok: false; readonly reason: R } } = Object.freeze({
   TOO_SHORT: Object.freeze({ ok: false, reason: "TOO_SHORT" }),
   REPLAY: Object.freeze({ ok: false, reason: "REPLAY" }),
   TOO_OLD: Object.freeze({ ok: false, reason: "TOO_OLD" }),
@@ -245,31 +250,67 @@ export class TransportDecryptor {
    * about the receiver changes unless the message authenticates.
    */
   decrypt(message: Uint8Array): DecryptResult {
-    const keys = this.#liveKeys();
+    this.#liveKeys();
     if (message.length < TRANSPORT_OVERHEAD) return this.#drop("TOO_SHORT");
-    const nonce = readNonce(message);
-    if (nonce < 0) return this.#drop("TOO_FAR");
+    const nonce = readNonce(message, 0);
+    const plaintext = this.#open(nonce, openWhole, message.subarray(TRANSPORT_NONCE_LENGTH));
+    if (typeof plaintext === "string") return this.#drop(plaintext);
+    return { ok: true, plaintext, nonce };
+  }
+
+  /**
+   * decrypt() of a transport message given in parts, after `skip` bytes of the first (a record
+   * that spanned socket reads, its outer kind byte in front): the plaintext comes back in
+   * pieces, about one per part, not joined (with a provider that opens parts: node:crypto's;
+   * others get them joined).
+   */
+  decryptParts(parts: readonly Uint8Array[], skip: number): DecryptPartsResult {
+    this.#liveKeys();
+    let length = -skip;
+    for (const part of parts) length += part.length;
+    if (length < TRANSPORT_OVERHEAD) return this.#drop("TOO_SHORT");
+    const first = parts[0]!;
+    const bodyAt = skip + TRANSPORT_NONCE_LENGTH;
+    if (first.length < bodyAt) {
+      // The nonce itself is split: rare enough to join.
+      const result = this.decrypt(concat(parts).subarray(skip));
+      return result.ok ? { ok: true, pieces: [result.plaintext], nonce: result.nonce } : result;
+    }
+    const nonce = readNonce(first, skip);
+    const ciphertext = first.length > bodyAt ? [first.subarray(bodyAt), ...parts.slice(1)] : parts.slice(1);
+    const pieces = this.#open(nonce, openParts, ciphertext);
+    if (typeof pieces === "string") return this.#drop(pieces);
+    return { ok: true, pieces, nonce };
+  }
+
+  /**
+   * Opens the ciphertext `sealed` (whole or in parts: `open` knows which) under the key of
+   * `nonce`'s epoch, with replay protection: the plaintext, or why it is dropped. Nothing
+   * about the receiver changes unless it authenticates.
+   */
+  #open<S, P>(nonce: number, open: (aead: Aead, nonce: number, sealed: S) => P | null, sealed: S): P | DropReason {
+    const keys = this.#liveKeys();
+    if (nonce < 0) return "TOO_FAR";
     const verdict = this.#window.check(nonce);
-    if (verdict === "REPLAY" || verdict === "TOO_OLD") return this.#drop(verdict);
+    if (verdict === "REPLAY" || verdict === "TOO_OLD") return verdict;
 
     const epoch = Math.floor(nonce / this.rekeyInterval);
-    const ciphertext = message.subarray(TRANSPORT_NONCE_LENGTH);
-    let plaintext: Uint8Array | null;
+    let plaintext: P | null;
     if (epoch <= keys.newestEpoch) {
       const aead = keys.get(epoch);
-      if (aead === undefined) return this.#drop("TOO_OLD"); // unreachable: held epochs cover the window
-      plaintext = aead.open(nonce, EMPTY_AD, ciphertext);
+      if (aead === undefined) return "TOO_OLD"; // unreachable: held epochs cover the window
+      plaintext = open(aead, nonce, sealed);
     } else {
-      if (epoch - keys.newestEpoch > this.maxEpochSkip) return this.#drop("TOO_FAR");
-      plaintext = keys.openInFutureEpoch(epoch, (aead) => aead.open(nonce, EMPTY_AD, ciphertext));
+      if (epoch - keys.newestEpoch > this.maxEpochSkip) return "TOO_FAR";
+      plaintext = keys.openInFutureEpoch(epoch, (aead) => open(aead, nonce, sealed));
     }
-    if (plaintext === null) return this.#drop("AUTH_FAILED");
+    if (plaintext === null) return "AUTH_FAILED";
 
     // Authenticated: only now may the window and the key set change.
     this.#window.accept(nonce);
     keys.dropBefore(Math.floor(this.#window.lowest / this.rekeyInterval));
     this.#accepted++;
-    return { ok: true, plaintext, nonce };
+    return plaintext;
   }
 
   /** decrypt() for callers that prefer exceptions: TransportMessageDroppedError carries the reason. */
@@ -285,7 +326,7 @@ export class TransportDecryptor {
     this.#keys = null;
   }
 
-  #drop(reason: DropReason): DecryptResult {
+  #drop<R extends DropReason>(reason: R): (typeof DROPPED)[R] {
     this.#dropped++;
     (this.#droppedByReason ??= { ...NO_DROPS })[reason]++;
     return DROPPED[reason];
@@ -323,11 +364,11 @@ function writeNonce(out: Uint8Array, offset: number, nonce: number): void {
   out[offset + 7] = lo;
 }
 
-/** The big-endian nonce, or -1 if it exceeds 2^53-1 (no encryptor ever sends one). */
-function readNonce(message: Uint8Array): number {
-  const hi = ((message[0] << 24) | (message[1] << 16) | (message[2] << 8) | message[3]) >>> 0;
+/** The big-endian nonce at `at`, or -1 if it exceeds 2^53-1 (no encryptor ever sends one). */
+function readNonce(message: Uint8Array, at: number): number {
+  const hi = ((message[at] << 24) | (message[at + 1] << 16) | (message[at + 2] << 8) | message[at + 3]) >>> 0;
   if (hi > 0x1f_ffff) return -1;
-  const lo = ((message[4] << 24) | (message[5] << 16) | (message[6] << 8) | message[7]) >>> 0;
+  const lo = ((message[at + 4] << 24) | (message[at + 5] << 16) | (message[at + 6] << 8) | message[at + 7]) >>> 0;
   return hi * TWO_POW_32 + lo;
 }
 
@@ -340,4 +381,16 @@ function validatePositiveInteger(value: number, option: string): number {
     throw new InvalidOptionError(`${option} must be a positive integer; got ${String(value)}`, { option });
   }
   return value;
+}
+
+/** A whole ciphertext (and tag) opened in one call. */
+function openWhole(aead: Aead, nonce: number, ciphertext: Uint8Array): Uint8Array | null {
+  return aead.open(nonce, EMPTY_AD, ciphertext);
+}
+
+/** A ciphertext (and tag) in parts, opened part by part where the provider can (else joined). */
+function openParts(aead: Aead, nonce: number, parts: readonly Uint8Array[]): readonly Uint8Array[] | null {
+  if (aead.openParts !== undefined) return aead.openParts(nonce, EMPTY_AD, parts);
+  const plaintext = aead.open(nonce, EMPTY_AD, concat(parts));
+  return plaintext === null ? null : [plaintext];
 }

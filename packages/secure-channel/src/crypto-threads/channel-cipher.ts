@@ -28,8 +28,8 @@ export interface ChannelCipherSink {
    * to route — in one buffer, or in pieces to be sent one after the other (not joined).
    */
   sealed(transportPayload: Uint8Array | readonly Uint8Array[]): void;
-  /** An authenticated plaintext. */
-  opened(plaintext: Uint8Array): void;
+  /** An authenticated plaintext: in one buffer, or in pieces (openParts) to be read in order, not joined. */
+  opened(plaintext: Uint8Array | readonly Uint8Array[]): void;
   /** A ciphertext that was dropped (already counted in `dropped`). */
   dropped(reason: DropReason): void;
   /** The cipher cannot go on (keys refused, nonce exhausted, its thread died): close the channel. */
@@ -56,6 +56,12 @@ export interface ChannelCipher {
   seal(kind: number, head: Uint8Array, body: Uint8Array): void;
   /** Decrypts a transport message (nonce || ciphertext || tag), with replay protection. */
   open(transportMessage: Uint8Array): void;
+  /**
+   * open() of a transport message given in parts, after `skip` bytes of the first (a record
+   * that spanned socket reads): the plaintext goes to the sink in pieces. Optional: where it is
+   * missing (a threaded cipher posts one buffer anyway), the caller joins the parts.
+   */
+  openParts?(parts: readonly Uint8Array[], skip: number): void;
   /** Drops the keys (in the crypto thread, after the ops already issued). Further ops are ignored. */
   dispose(): void;
 }
@@ -156,6 +162,14 @@ export class InlineChannelCipher implements ChannelCipher {
     const result = decryptor.decrypt(transportMessage);
     if (result.ok) this.#sink.opened(result.plaintext);
     else this.#sink.dropped(result.reason);
+  }
+
+  openParts(parts: readonly Uint8Array[], skip: number): void {
+    const decryptor = this.#decryptor;
+    if (!decryptor) return;
+    const result = decryptor.decryptParts(parts, skip);
+    if (!result.ok) this.#sink.dropped(result.reason);
+    else this.#sink.opened(result.pieces.length === 1 ? result.pieces[0]! : result.pieces);
   }
 
   dispose(): void {

@@ -342,6 +342,34 @@ class NodeAead implements Aead {
     return plaintext.length === 0 ? EMPTY : asUint8Array(plaintext);
   }
 
+  openParts(nonce: number | bigint, ad: Uint8Array, parts: readonly Uint8Array[]): Uint8Array[] | null {
+    let length = 0;
+    for (const part of parts) length += part.length;
+    if (length < TAG_LENGTH) return null;
+    writeNoiseNonce(sharedIv, nonce, this.#aes);
+    const bodyLength = length - TAG_LENGTH;
+    const decipher = createOpener(this.#aes, this.#liveKey(), sharedIv);
+    decipher.setAuthTag(tagOf(parts, bodyLength));
+    if (ad.length > 0) decipher.setAAD(ad, { plaintextLength: bodyLength });
+    // GCM and ChaCha20 are stream modes: each update() returns as many bytes as it is given.
+    const pieces: Uint8Array[] = [];
+    let at = 0;
+    for (const part of parts) {
+      if (at === bodyLength) break;
+      const take = Math.min(part.length, bodyLength - at);
+      if (take === 0) continue;
+      pieces.push(asUint8Array(decipher.update(take === part.length ? part : part.subarray(0, take))));
+      at += take;
+    }
+    try {
+      decipher.final();
+    } catch {
+      for (const piece of pieces) piece.fill(0); // never hand out unauthenticated plaintext
+      return null;
+    }
+    return pieces;
+  }
+
   dispose(): void {
     this.#key?.fill(0);
     this.#key = null;
@@ -388,3 +416,23 @@ export const nodeCryptoProvider: CryptoProvider = Object.freeze({
   wipePrivateKey,
   copyPrivateKey,
 });
+
+/** The 16-byte tag after `bodyLength` bytes of `parts`: a view when the last part holds it all, else a copy. */
+function tagOf(parts: readonly Uint8Array[], bodyLength: number): Uint8Array {
+  const last = parts[parts.length - 1]!;
+  if (last.length >= TAG_LENGTH) return last.subarray(last.length - TAG_LENGTH);
+  const tag = new Uint8Array(TAG_LENGTH);
+  let skip = bodyLength;
+  let filled = 0;
+  for (const part of parts) {
+    if (skip >= part.length) {
+      skip -= part.length;
+      continue;
+    }
+    const take = part.subarray(skip);
+    tag.set(take, filled);
+    filled += take.length;
+    skip = 0;
+  }
+  return tag;
+}

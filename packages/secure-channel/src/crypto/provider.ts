@@ -45,6 +45,13 @@ export interface Aead {
   sealParts?(nonce: number | bigint, ad: Uint8Array, parts: readonly Uint8Array[]): Uint8Array[];
   /** The plaintext, or null if the tag does not verify (never throws for a bad tag). */
   open(nonce: number | bigint, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
+  /**
+   * open() of the concatenation of `parts` (ciphertext, then the 16-byte tag, split anywhere),
+   * without concatenating them first: the plaintext in pieces as the cipher produced them
+   * (about one per part), or null if the tag does not verify. Optional, like sealParts: where
+   * it is missing, callers concatenate and use open().
+   */
+  openParts?(nonce: number | bigint, ad: Uint8Array, parts: readonly Uint8Array[]): Uint8Array[] | null;
   /** Drops the key material this object holds; using it afterwards throws. */
   dispose(): void;
 }

@@ -42,6 +42,8 @@ import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "./encryptor-queue.js";
 import { forEachControl, openingBody } from "./control-records.js";
 import { SECURE_CHANNEL_IDENTIFIER } from "./local-info.js";
 import { RecentlyUsed } from "../recently-used.js";
+import { concatBytes } from "../bytes.js";
+import { PlaintextPieces } from "./plaintext-pieces.js";
 import type { SecureChannelOptions, SecureChannelListenerOptions } from "./secure-channel-options.js";
 
 type Options = SecureChannelOptions | SecureChannelListenerOptions;
@@ -693,8 +695,9 @@ export class ChannelEnd implements ChannelCipherSink {
   }
 
   /** @internal */
-  opened(plaintext: Uint8Array): void {
-    this.#onPlaintext(plaintext);
+  opened(plaintext: Uint8Array | readonly Uint8Array[]): void {
+    if (plaintext instanceof Uint8Array) this.#onPlaintext(plaintext);
+    else this.#onPlaintextPieces(plaintext);
   }
 
   /** @internal */
@@ -715,6 +718,11 @@ export class ChannelEnd implements ChannelCipherSink {
 
   /** @internal what the remote address's mailbox delivers: handshake messages and ciphertext from the peer. */
   deliverFromPeer(message: LocalMessage): void {
+    // A record that spanned socket reads comes in parts: opened part by part where the cipher can, never joined.
+    const parts = message.parts;
+    if (parts !== undefined && this.#cipher?.openParts !== undefined && parts[0]!.length > 0 && parts[0]![0] === OuterKind.TRANSPORT) {
+      return this.#cipher.openParts(parts, 1);
+    }
     const payload = message.payload;
     const kind = payload[0];
     if (kind === OuterKind.TRANSPORT && this.#cipher) return this.#cipher.open(payload.subarray(1));
@@ -753,6 +761,19 @@ export class ChannelEnd implements ChannelCipherSink {
       default:
         this.#onControl(plaintext[0]!, plaintext.subarray(1));
     }
+  }
+
+  /**
+   * An authenticated plaintext in pieces (a record that spanned socket reads): a MESSAGES
+   * record's envelopes are read across them (PlaintextPieces); anything else is joined.
+   */
+  #onPlaintextPieces(pieces: readonly Uint8Array[]): void {
+    if (this.#state === "closed") return;
+    if (pieces.length === 0 || pieces[0]!.length === 0 || pieces[0]![0] !== InnerKind.MESSAGES) return this.#onPlaintext(concatBytes(...pieces));
+    this.#lastHeard = performance.now();
+    this.#heard = true;
+    this.#deliverRecordPieces(new PlaintextPieces(pieces, 1));
+    this.#envelopes?.release();
   }
 
   /** A CONFIRM, CLOSE, CREDIT or HEARTBEAT, alone or from a CONTROLS record. */
@@ -803,6 +824,52 @@ export class ChannelEnd implements ChannelCipherSink {
       else headLength = this.#deliverPlaintext(plaintext, start, start + length);
       offset = start + length;
     }
+  }
+
+  /**
+   * #deliverRecord for a MESSAGES record in pieces: the envelopes wholly inside a piece are
+   * read in place, as from a record in one piece; the one that straddles two is copied out.
+   */
+  #deliverRecordPieces(record: PlaintextPieces): void {
+    while (!record.atEnd) {
+      if (!this.#deliverEnvelopesIn(record) || (!record.atEnd && !this.#deliverStraddling(record))) {
+        this.#log.debug("a MESSAGES record with a length that overruns it (or a repeated head with none to repeat) was cut short");
+        return;
+      }
+    }
+  }
+
+  /** The envelopes that lie wholly in the record's current piece, from where it stands; false for a repeated head with none to repeat. */
+  #deliverEnvelopesIn(record: PlaintextPieces): boolean {
+    const bytes = record.piece;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let offset = record.offset;
+    while (offset + 4 <= bytes.length) {
+      const word = view.getUint32(offset);
+      const repeated = (word & REPEATED_HEAD) !== 0;
+      const length = repeated ? word & ~REPEATED_HEAD : word;
+      const start = offset + 4;
+      if (start + length > bytes.length) break;
+      if (repeated && record.headLength < 0) return false;
+      if (repeated) this.#deliverRepeated(bytes, start, start + length, record.headLength);
+      else record.headLength = this.#deliverPlaintext(bytes, start, start + length);
+      offset = start + length;
+    }
+    record.skipTo(offset);
+    return true;
+  }
+
+  /** The envelope that starts in one piece and ends in a later one, copied out; false if the record ends first. */
+  #deliverStraddling(record: PlaintextPieces): boolean {
+    const word = record.readU32();
+    if (word < 0) return false;
+    const repeated = (word & REPEATED_HEAD) !== 0;
+    const length = repeated ? word & ~REPEATED_HEAD : word;
+    if ((repeated && record.headLength < 0) || !record.take(length)) return false;
+    const start = record.start;
+    if (repeated) this.#deliverRepeated(record.bytes, start, start + length, record.headLength);
+    else record.headLength = this.#deliverPlaintext(record.bytes, start, start + length);
+    return true;
   }
 
   /**
