@@ -772,7 +772,7 @@ export class ChannelEnd implements ChannelCipherSink {
     if (pieces.length === 0 || pieces[0]!.length === 0 || pieces[0]![0] !== InnerKind.MESSAGES) return this.#onPlaintext(concatBytes(...pieces));
     this.#lastHeard = performance.now();
     this.#heard = true;
-    this.#deliverRecordPieces(new PlaintextPieces(pieces, 1));
+    this.#deliverMessages(new PlaintextPieces(pieces, 1));
     this.#envelopes?.release();
   }
 
@@ -807,30 +807,14 @@ export class ChannelEnd implements ChannelCipherSink {
    */
   #deliverRecord(plaintext: Uint8Array): void {
     if (plaintext[0] === InnerKind.MESSAGE) return void this.#deliverPlaintext(plaintext, 1, plaintext.length);
-    const view = new DataView(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
-    let offset = 1;
-    /** The head bytes (u32 payload length included) of the last full envelope, or -1 if there is none to repeat. */
-    let headLength = -1;
-    while (offset + 4 <= plaintext.length) {
-      const word = view.getUint32(offset);
-      const repeated = (word & REPEATED_HEAD) !== 0;
-      const length = repeated ? word & ~REPEATED_HEAD : word;
-      const start = offset + 4;
-      if (start + length > plaintext.length || (repeated && headLength < 0)) {
-        this.#log.debug("a MESSAGES record with a length that overruns it (or a repeated head with none to repeat) was cut short");
-        return;
-      }
-      if (repeated) this.#deliverRepeated(plaintext, start, start + length, headLength);
-      else headLength = this.#deliverPlaintext(plaintext, start, start + length);
-      offset = start + length;
-    }
+    this.#deliverMessages(new PlaintextPieces([plaintext], 1));
   }
 
   /**
-   * #deliverRecord for a MESSAGES record in pieces: the envelopes wholly inside a piece are
-   * read in place, as from a record in one piece; the one that straddles two is copied out.
+   * A MESSAGES record's envelopes, in one piece or several (a record that spanned socket
+   * reads): those wholly inside a piece are read in place; one that straddles two is copied out.
    */
-  #deliverRecordPieces(record: PlaintextPieces): void {
+  #deliverMessages(record: PlaintextPieces): void {
     while (!record.atEnd) {
       if (!this.#deliverEnvelopesIn(record) || (!record.atEnd && !this.#deliverStraddling(record))) {
         this.#log.debug("a MESSAGES record with a length that overruns it (or a repeated head with none to repeat) was cut short");
