@@ -150,6 +150,17 @@ describe("bad input from the network", () => {
     expect(responder.log.lines.join("\n")).not.toContain("SECRET-PLAINTEXT");
   });
 
+  it("a frame that spans socket reads (handed on in pieces) is checked as any: a bad head, a lying length, a repeat before any head close that connection only", async () => {
+    // Over 64 KiB: no socket read holds all of it.
+    const big = Buffer.alloc(100 * 1024, 0x5a);
+    const headed = Buffer.from(encodeEnvelope(new LocalMessage(new Route([new Address(0, "echoer")]), Route.EMPTY, big), "network"));
+    await expectClosedWith(Buffer.concat([Buffer.of(PROTOCOL_VERSION), frame(Buffer.concat([Buffer.from([0xa3, 0x61, 0x62, 0x63]), big]))]), /TCP_FRAME_MALFORMED/);
+    await expectClosedWith(Buffer.concat([Buffer.of(PROTOCOL_VERSION), frame(Buffer.concat([headed, Buffer.from("SECRET-PLAINTEXT")]))]), /TCP_FRAME_MALFORMED/);
+    await expectClosedWith(Buffer.concat([Buffer.of(PROTOCOL_VERSION), frame(headed.subarray(0, headed.length - 1))]), /TCP_FRAME_MALFORMED/);
+    await expectClosedWith(Buffer.concat([Buffer.of(PROTOCOL_VERSION), repeated(big)]), /TCP_FRAME_MALFORMED/);
+    expect(responder.log.lines.join("\n")).not.toContain("SECRET-PLAINTEXT");
+  });
+
   it("random bytes close that connection only", async () => {
     for (let i = 0; i < 20; i++) {
       const junk = randomBytes(1 + (i * 397) % 5000);
