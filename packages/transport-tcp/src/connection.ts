@@ -540,24 +540,30 @@ export class TcpConnection {
     if (repeatsHead && this.#joinRun(bytes, start, end)) return true;
     this.#deliverRun();
     if (this.#closedReason) return false;
-    const decoder = this.#decoder;
-    let payloadOffset = start;
-    if (!repeatsHead) {
-      try {
-        decoder.decode(bytes, start, end);
-      } catch (error) {
-        // The connection closes with TCP_FRAME_MALFORMED; the codec's message never quotes the bytes.
-        if (error instanceof DecodeError) throw new MalformedFrameError(`The frame does not hold a valid network envelope: ${error.message}`, { cause: error });
-        throw error;
-      }
-      payloadOffset = decoder.payloadOffset;
-      this.#headSeen = true;
-    } else if (!this.#headSeen) {
-      throw new MalformedFrameError("A repeated-head frame came before any frame with a head");
-    }
-    this.#deliverFrame(bytes, payloadOffset, end);
+    this.#deliverFrame(bytes, this.#readHead(bytes, start, end, repeatsHead), end);
     return this.#closedReason === undefined;
   };
+
+  /**
+   * Reads the head of the frame `bytes[start, end)` into the decoder (a repeated-head frame
+   * keeps the last one) and returns where its payload starts. `envelopeEnd`: where the frame
+   * ends when `bytes` holds only its first piece. Throws MalformedFrameError.
+   */
+  #readHead(bytes: Buffer, start: number, end: number, repeatsHead: boolean, envelopeEnd = end): number {
+    if (repeatsHead) {
+      if (!this.#headSeen) throw new MalformedFrameError("A repeated-head frame came before any frame with a head");
+      return start;
+    }
+    try {
+      this.#decoder.decode(bytes, start, end, envelopeEnd);
+    } catch (error) {
+      // The connection closes with TCP_FRAME_MALFORMED; the codec's message never quotes the bytes.
+      if (error instanceof DecodeError) throw new MalformedFrameError(`The frame does not hold a valid network envelope: ${error.message}`, { cause: error });
+      throw error;
+    }
+    this.#headSeen = true;
+    return this.#decoder.payloadOffset;
+  }
 
   /**
    * A frame that spanned socket reads, in its pieces (FrameReader): a long one whose head lies
@@ -571,18 +577,12 @@ export class TcpConnection {
     this.#deliverRun();
     if (this.#closedReason) return false;
     const first = pieces[0]!;
-    let payloadOffset = 0;
-    if (!repeatsHead) {
-      try {
-        this.#decoder.decode(first, 0, first.length, length);
-      } catch {
-        // The head runs past the first piece (or is malformed: the joined frame's decoding says so).
-        return this.#onFrame(Buffer.concat(pieces, length), 0, length, repeatsHead);
-      }
-      payloadOffset = this.#decoder.payloadOffset;
-      this.#headSeen = true;
-    } else if (!this.#headSeen) {
-      throw new MalformedFrameError("A repeated-head frame came before any frame with a head");
+    let payloadOffset: number;
+    try {
+      payloadOffset = this.#readHead(first, 0, first.length, repeatsHead, length);
+    } catch {
+      // The head runs past the first piece, or the frame is malformed: joined, it is read as any frame (which throws what is wrong).
+      return this.#onFrame(Buffer.concat(pieces, length), 0, length, repeatsHead);
     }
     this.#framesIn++;
     this.#firstFrameSeen = true;

@@ -327,11 +327,8 @@ class NodeAead implements Aead {
 
   open(nonce: number | bigint, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
     if (ciphertext.length < TAG_LENGTH) return null;
-    writeNoiseNonce(sharedIv, nonce, this.#aes); // AESGCM nonces are big-endian
     const bodyLength = ciphertext.length - TAG_LENGTH;
-    const decipher = createOpener(this.#aes, this.#liveKey(), sharedIv);
-    decipher.setAuthTag(ciphertext.subarray(bodyLength));
-    if (ad.length > 0) decipher.setAAD(ad, { plaintextLength: bodyLength });
+    const decipher = this.#opener(nonce, ad, bodyLength, ciphertext.subarray(bodyLength));
     const plaintext = decipher.update(ciphertext.subarray(0, bodyLength));
     try {
       decipher.final();
@@ -346,11 +343,8 @@ class NodeAead implements Aead {
     let length = 0;
     for (const part of parts) length += part.length;
     if (length < TAG_LENGTH) return null;
-    writeNoiseNonce(sharedIv, nonce, this.#aes);
     const bodyLength = length - TAG_LENGTH;
-    const decipher = createOpener(this.#aes, this.#liveKey(), sharedIv);
-    decipher.setAuthTag(tagOf(parts, bodyLength));
-    if (ad.length > 0) decipher.setAAD(ad, { plaintextLength: bodyLength });
+    const decipher = this.#opener(nonce, ad, bodyLength, tagOf(parts, bodyLength));
     // GCM and ChaCha20 are stream modes: each update() returns as many bytes as it is given.
     const pieces: Uint8Array[] = [];
     let at = 0;
@@ -368,6 +362,15 @@ class NodeAead implements Aead {
       return null;
     }
     return pieces;
+  }
+
+  /** A decipher for `nonce`, with its tag and associated data set, ready for `bodyLength` bytes of ciphertext. */
+  #opener(nonce: number | bigint, ad: Uint8Array, bodyLength: number, tag: Uint8Array): ReturnType<typeof createOpener> {
+    writeNoiseNonce(sharedIv, nonce, this.#aes); // AESGCM nonces are big-endian
+    const decipher = createOpener(this.#aes, this.#liveKey(), sharedIv);
+    decipher.setAuthTag(tag);
+    if (ad.length > 0) decipher.setAAD(ad, { plaintextLength: bodyLength });
+    return decipher;
   }
 
   dispose(): void {

@@ -745,10 +745,7 @@ export class ChannelEnd implements ChannelCipherSink {
 
   /** An authenticated plaintext, in channel order. CONFIRM opens the initiator before the next one is handled. */
   #onPlaintext(plaintext: Uint8Array): void {
-    if (this.#state === "closed") return; // a threaded result that came back after close()
-    // Any authenticated record, heartbeat or not, shows the peer is alive.
-    this.#lastHeard = performance.now();
-    this.#heard = true;
+    if (!this.#heardFromPeer()) return;
     switch (plaintext[0]) {
       case InnerKind.MESSAGE:
       case InnerKind.MESSAGES:
@@ -768,12 +765,18 @@ export class ChannelEnd implements ChannelCipherSink {
    * record's envelopes are read across them (PlaintextPieces); anything else is joined.
    */
   #onPlaintextPieces(pieces: readonly Uint8Array[]): void {
-    if (this.#state === "closed") return;
     if (pieces.length === 0 || pieces[0]!.length === 0 || pieces[0]![0] !== InnerKind.MESSAGES) return this.#onPlaintext(concatBytes(...pieces));
-    this.#lastHeard = performance.now();
-    this.#heard = true;
+    if (!this.#heardFromPeer()) return;
     this.#deliverMessages(new PlaintextPieces(pieces, 1));
     this.#envelopes?.release();
+  }
+
+  /** An authenticated record came: the peer is alive (heartbeat or not). False if this end closed meanwhile (a threaded result after close()). */
+  #heardFromPeer(): boolean {
+    if (this.#state === "closed") return false;
+    this.#lastHeard = performance.now();
+    this.#heard = true;
+    return true;
   }
 
   /** A CONFIRM, CLOSE, CREDIT or HEARTBEAT, alone or from a CONTROLS record. */
@@ -830,14 +833,11 @@ export class ChannelEnd implements ChannelCipherSink {
     let offset = record.offset;
     while (offset + 4 <= bytes.length) {
       const word = view.getUint32(offset);
-      const repeated = (word & REPEATED_HEAD) !== 0;
-      const length = repeated ? word & ~REPEATED_HEAD : word;
       const start = offset + 4;
-      if (start + length > bytes.length) break;
-      if (repeated && record.headLength < 0) return false;
-      if (repeated) this.#deliverRepeated(bytes, start, start + length, record.headLength);
-      else record.headLength = this.#deliverPlaintext(bytes, start, start + length);
-      offset = start + length;
+      const end = start + envelopeLength(word);
+      if (end > bytes.length) break;
+      if (!this.#deliverEnvelope(record, word, bytes, start, end)) return false;
+      offset = end;
     }
     record.skipTo(offset);
     return true;
@@ -847,12 +847,15 @@ export class ChannelEnd implements ChannelCipherSink {
   #deliverStraddling(record: PlaintextPieces): boolean {
     const word = record.readU32();
     if (word < 0) return false;
-    const repeated = (word & REPEATED_HEAD) !== 0;
-    const length = repeated ? word & ~REPEATED_HEAD : word;
-    if ((repeated && record.headLength < 0) || !record.take(length)) return false;
-    const start = record.start;
-    if (repeated) this.#deliverRepeated(record.bytes, start, start + length, record.headLength);
-    else record.headLength = this.#deliverPlaintext(record.bytes, start, start + length);
+    const length = envelopeLength(word);
+    return record.take(length) && this.#deliverEnvelope(record, word, record.bytes, record.start, record.start + length);
+  }
+
+  /** One envelope of a MESSAGES record, `bytes[start, end)` after its length `word`; false for a repeated head with none to repeat. */
+  #deliverEnvelope(record: PlaintextPieces, word: number, bytes: Uint8Array, start: number, end: number): boolean {
+    if ((word & REPEATED_HEAD) === 0) record.headLength = this.#deliverPlaintext(bytes, start, end);
+    else if (record.headLength < 0) return false;
+    else this.#deliverRepeated(bytes, start, end, record.headLength);
     return true;
   }
 
@@ -1069,4 +1072,9 @@ function deliveredInfoOf(peer: Identifier): LocalInfo {
   let info = deliveredInfos.get(peer);
   if (info === undefined) deliveredInfos.set(peer, (info = Object.freeze({ [SECURE_CHANNEL_IDENTIFIER]: peer })));
   return info;
+}
+
+/** The envelope length in a MESSAGES record's length word (its top bit flags a repeated head). */
+function envelopeLength(word: number): number {
+  return (word & REPEATED_HEAD) !== 0 ? word & ~REPEATED_HEAD : word;
 }
