@@ -4,7 +4,7 @@
 //   node bench/dist/probe/relay-cpu.js [--case hop|relay] [--size 64] [--warm-ms 1500]
 //                                      [--ms 1500] [--reps 3] [--count] [--prof sender|middle|sink]
 //                                      [--warm-msgs N] [--series <step ms>] [--trace-gc sender|middle|sink]
-//                                      [--window N]
+//                                      [--window N] [--sink-thread]
 //
 // The sender, middle and sink run as in the bench roles (hopwire-initiator's send loop:
 // ~64 KiB per turn, pausing on needsDrain; --window N adds an end-to-end ack window of N
@@ -16,6 +16,8 @@
 // --count installs counters (promises, immediates, microtasks, socket writes, socket 'data'
 // events) in every process: figures per message; CPU of a --count run is not comparable.
 // --prof <role> runs that process with --cpu-prof (profile in /tmp/relay-cpu-prof/).
+// --sink-thread places the sink on a thread of its own (count-sink.ts) instead of "main": a
+// stream from TCP to a worker thread, the sink process's CPU then counts both threads.
 import { fork, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { once } from "node:events";
@@ -26,6 +28,7 @@ import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } from "@h
 import { WARM_COUNT_CAP_MS, warmMessagesFor } from "../warm-count.js";
 import { counts, installCounters, type Counts } from "./counters.js";
 import { nextMessage, parseFlags } from "./flags.js";
+import { CountSink } from "./count-sink.js";
 
 type Role = "sender" | "middle" | "sink";
 const HOST = "127.0.0.1";
@@ -71,16 +74,18 @@ class Sink implements Worker {
   }
 }
 
-async function sink(ackEvery: number): Promise<void> {
+async function sink(ackEvery: number, onThread: boolean): Promise<void> {
   const n = await node({ name: "sink" });
   const tcp = await createTcpTransport(n);
   const listener = await tcp.listen(`${HOST}:0`, new TcpListenerOptions());
   const worker = new Sink(ackEvery);
-  await n.startWorker("sink", worker, { placement: "main" });
+  if (onThread) await n.startWorker("sink", CountSink);
+  else await n.startWorker("sink", worker, { placement: "main" });
   n.flowControls.addConsumer("sink", listener.flowControlId);
+  const countOf = async (): Promise<number> => (onThread ? n.sendAndReceive<number>(route("sink"), "?") : worker.count);
   process.on("message", (m: { t: string }) => {
     if (m.t !== "count") return;
-    send({ t: "count", count: worker.count, counts: { ...counts } });
+    void countOf().then((count) => send({ t: "count", count, counts: { ...counts } }));
   });
   send({ t: "ready", port: Number(listener.address.slice(listener.address.lastIndexOf(":") + 1)) });
 }
@@ -189,7 +194,7 @@ async function runOnce(a: Record<string, string>): Promise<Record<string, unknow
   // --window N: an end-to-end ack window on top (the bench's runs had one until session 9; at
   // 64 B a window of 65 536 messages paced the relay at ≈ 1.1 M msg/s against ≈ 2.0 M without).
   const window = relay ? Number(a.window ?? 0) : 0;
-  const common = ["--size", String(size), ...(a.count ? ["--count"] : [])];
+  const common = ["--size", String(size), ...(a.count ? ["--count"] : []), ...(a["sink-thread"] ? ["--sink-thread"] : [])];
   const children: Partial<Record<Role, ChildProcess>> = {};
   const start = (role: Role, extra: string[]): ChildProcess => {
     const execArgv = [
@@ -285,7 +290,7 @@ async function main(): Promise<void> {
     process.on("disconnect", () => process.exit(0));
     if (a.count) installCounters();
     const size = Number(a.size);
-    if (a.role === "sink") await sink(Number(a["ack-every"]));
+    if (a.role === "sink") await sink(Number(a["ack-every"]), a["sink-thread"] !== undefined);
     else if (a.role === "middle") await middle(Number(a.target));
     else await sender(Number(a.port), a.hops && a.hops !== "1" ? a.hops.split(",") : [], size, Number(a.window));
     return;

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { MessageChannel } from "node:worker_threads";
-import { DecodeError } from "@hopwire/runtime";
+import { DecodeError, LocalMessage, route } from "@hopwire/runtime";
 // Internal: the batch format of the port protocol (compiled, like everything tests load).
 import { FRAME_ENVELOPE, FRAME_OP, BatchWriter, PortWriter, readFrames } from "../dist/placement/frames.js";
+import { LocalEnvelopeDecoder } from "../dist/placement/envelopes.js";
 
 function frames(batch: ArrayBuffer): [number, string][] {
   const out: [number, string][] = [];
@@ -25,6 +26,24 @@ describe("frames", () => {
     ]);
     expect(read.slice(2).map(([, s]) => s)).toEqual(Array.from({ length: 1000 }, (_, i) => `m${i}`));
     expect(w.take()).toBeUndefined();
+  });
+
+  it("writes an envelope's payload from its parts or its range, without joining them or making a view", () => {
+    const bytes = Buffer.from("..abcdefghij..");
+    const messages = [
+      LocalMessage.fromParts(route("sink"), route("a"), [Buffer.from("abc"), Buffer.alloc(0), Buffer.from("defghij")]),
+      LocalMessage.fromRange(route("sink"), route("a"), bytes, 2, 12),
+    ];
+    const w = new BatchWriter(64);
+    for (const message of messages) {
+      // Joining parts or making a range's view is what `payload` does: the writer must copy from where the bytes are.
+      Object.defineProperty(message, "payload", { get: () => expect.unreachable("the payload was joined or viewed") });
+      w.pushEnvelope(FRAME_ENVELOPE, message);
+    }
+    const decoder = new LocalEnvelopeDecoder();
+    const read: string[] = [];
+    readFrames(w.take()!, (_kind, frame) => read.push(Buffer.from(decoder.decode(frame).payload).toString()));
+    expect(read).toEqual(["abcdefghij", "abcdefghij"]);
   });
 
   it("rejects a batch whose lengths do not add up", () => {

@@ -100,14 +100,16 @@ export class BatchWriter implements FrameSink {
   }
 
   pushEnvelope(kind: number, message: LocalMessage): number {
-    const payload = message.payload;
-    this.#reserve(FRAME_HEADER + envelopeHeadBound(message, "local") + payload.length);
+    // The payload is copied from wherever the message holds it: a frame read off TCP in
+    // pieces is not joined first (one copy, not two), nor is a range made into a view.
+    const payloadLength = message.payloadLength;
+    this.#reserve(FRAME_HEADER + envelopeHeadBound(message, "local") + payloadLength);
     const buffer = this.#buffer;
     const at = this.#used;
     const start = at + FRAME_HEADER;
     const headEnd = writeEnvelopeHead(buffer, start, message, "local");
-    buffer.set(payload, headEnd);
-    const end = headEnd + payload.length;
+    message.copyPayloadTo(buffer, headEnd);
+    const end = headEnd + payloadLength;
     buffer[at] = kind;
     buffer.writeUInt32BE(end - start, at + 1);
     this.#used = end;
