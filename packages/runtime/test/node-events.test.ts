@@ -12,8 +12,9 @@ import {
   type DroppedEvent,
   type Node,
   type NodeWarning,
+  type WorkerFailedEvent,
 } from "@hopwire/runtime";
-import { BusyEchoer, Relay, Thrower } from "./fixtures/workers.js";
+import { BusyEchoer, Crasher, Echoer, Relay, Thrower, UnawaitedSender } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
 import { runToExit } from "../../../test/support/children.js";
 
@@ -25,7 +26,7 @@ function sink(): { lines: string[]; warnings: NodeWarning[]; warn: (line: string
 }
 
 /** Resolves with the next `count` events of `name`. */
-function events<T>(n: Node, name: "handler-error" | "dropped", count: number): Promise<T[]> {
+function events<T>(n: Node, name: "handler-error" | "dropped" | "worker-failed", count: number): Promise<T[]> {
   const seen: T[] = [];
   return new Promise((resolve) => {
     const listener = (event: unknown): void => {
@@ -71,6 +72,36 @@ describe("node events and warnings", () => {
       expect(parts.prefix).toBe("hopwire [n1] warning:");
       expect(parts.suffix).toBe("");
       expect(`${parts.prefix} ${parts.body}`).toBe(lines[0]);
+    });
+  }
+
+  for (const [cause, worker, thrown] of [
+    ["a send nobody awaited or caught rejects", UnawaitedSender, /UnknownAddressError.*nowhere/],
+    ["an error is thrown outside a handler", Crasher, /Error: crash outside a handler/],
+  ] as const) {
+    it(`raises "worker-failed" and warns when a worker's thread ends because ${cause}; stopping raises nothing`, async () => {
+      const { lines, warnings, warn } = sink();
+      const failed: WorkerFailedEvent[] = [];
+      await withNode({ name: "n1", warnings: warn }, async (n) => {
+        n.on("worker-failed", (event) => failed.push(event));
+        await n.startWorker("us", worker as never);
+        await n.startWorker("bystander", Echoer);
+        const raised = events<WorkerFailedEvent>(n, "worker-failed", 1);
+        await n.send("us", "go");
+        const [event] = await raised;
+        expect(event!.worker).toBe("us");
+        expect(`${event!.error.name}: ${event!.error.message}`).toMatch(thrown);
+        await expect(n.send("us", "again")).rejects.toBeInstanceOf(UnknownAddressError);
+        expect(await n.sendAndReceive("bystander", "alive", { timeout: 20_000 })).toBe("alive");
+      });
+      // The bystander's thread ended with the node's stop: not a failure.
+      expect(failed.map((e) => e.worker)).toEqual(["us"]);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^hopwire \[n1\] warning: worker "us" is gone: its thread ended on /);
+      expect(lines[0]).toMatch(thrown);
+      expect(lines[0]).toContain("Await or .catch() the promises a handler starts");
+      const { parts: _parts, ...fields } = warnings[0]!;
+      expect(fields).toEqual({ kind: "worker-failed", ...failed[0], suppressed: 0, sharedLimit: false });
     });
   }
 

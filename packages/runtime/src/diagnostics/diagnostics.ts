@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { Address } from "../address/address.js";
 import type { FlowControls } from "../flow-control/flow-controls.js";
-import type { DeniedEvent, DroppedEvent, DropReason, HandlerErrorEvent, NodeEvents } from "./node-events.js";
+import type { DeniedEvent, DroppedEvent, DropReason, HandlerErrorEvent, NodeEvents, WorkerFailedEvent } from "./node-events.js";
 import { RateLimitedWarnings, type WarningSink } from "./warnings.js";
 
 /** Addresses the runtime makes (Address.random): 32 hex characters. */
@@ -107,6 +107,27 @@ export class Diagnostics {
       const consequence = what === "handleMessage" ? " The message was dropped and its sender gets no reply; the worker keeps running." : "";
       const body = `worker "${address}" threw in ${what}: ${inner.name}${typeof code === "string" && code !== "ERROR" ? `[${code}]` : ""}: ${inner.message}.${consequence}`;
       return { kind: "handler-error", ...event, body };
+    });
+  }
+
+  /**
+   * A worker's thread ended while the node ran (`error`: why). The worker is gone, so unlike
+   * a handler error this is not the worker's to recover from; the line says what usually
+   * causes it. While the node stops, threads end for that reason alone: nothing is raised.
+   */
+  workerFailed(worker: Address, error: Error): void {
+    if (this.#nodeStopping) return;
+    const address = worker.key;
+    const event: WorkerFailedEvent = { worker: address, error };
+    this.#emit("worker-failed", event);
+    this.#warnings?.warn(`failed\u0000${worker.key}`, () => {
+      const code = (error as { code?: unknown }).code;
+      const body =
+        `worker "${address}" is gone: its thread ended on ${error.name}${typeof code === "string" && code !== "ERROR" ? `[${code}]` : ""}: ${error.message}. ` +
+        `An error thrown outside handleMessage (in a timer, an event listener) or a promise rejection nobody handled ` +
+        `(a send that was not awaited or caught) ends a worker's thread; messages to "${address}" are now dropped. ` +
+        `Await or .catch() the promises a handler starts.`;
+      return { kind: "worker-failed", ...event, body };
     });
   }
 

@@ -52,6 +52,19 @@ export interface HandlerErrorEvent {
 }
 
 /**
+ * A worker's thread ended while the node was running: its code threw outside a handler
+ * call, or left a rejected promise unhandled (a `send` that was not awaited or caught), or
+ * called `process.exit()`. The worker is gone: messages to its address are dropped as for
+ * an unknown address, and sends to it reject with UnknownAddressError.
+ */
+export interface WorkerFailedEvent {
+  /** The worker's (primary) address. */
+  readonly worker: string;
+  /** Why its thread ended (the uncaught error, rebuilt on the main thread, or the exit). */
+  readonly error: Error;
+}
+
+/**
  * The events of a node (`node.on(name, listener)`), raised on the node's main thread
  * wherever the worker concerned runs: main thread, its own thread or a pool slot.
  */
@@ -59,6 +72,7 @@ export interface NodeEvents {
   denied: [event: DeniedEvent];
   dropped: [event: DroppedEvent];
   "handler-error": [event: HandlerErrorEvent];
+  "worker-failed": [event: WorkerFailedEvent];
 }
 
 /** The name of a node event. */

@@ -50,7 +50,8 @@ export class Node extends MainContext {
    * - `"denied"`: flow controls dropped a message from the network (DeniedEvent: the
    *   address, the flow control id to `addConsumer`);
    * - `"dropped"`: a message whose sender cannot be told had no next hop (DroppedEvent);
-   * - `"handler-error"`: a worker's `handleMessage`, `process` or `shutdown` threw (HandlerErrorEvent).
+   * - `"handler-error"`: a worker's `handleMessage`, `process` or `shutdown` threw (HandlerErrorEvent);
+   * - `"worker-failed"`: a worker's thread ended while the node ran, and the worker is gone (WorkerFailedEvent).
    * A listener that throws is ignored. See also `NodeOptions.warnings`.
    */
   on<K extends keyof NodeEvents>(event: K, listener: (...args: NodeEvents[K]) => void): this {

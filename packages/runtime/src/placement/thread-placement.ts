@@ -116,6 +116,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
   /** Ephemeral addresses of the thread's pending sendAndReceive calls. */
   readonly #requests = new Map<string, () => void>();
   readonly #ready = deferred<void>();
+  /** The thread said it was ready: from then on, its end while the node runs is the worker failing. */
+  #started = false;
   readonly #stopped = deferred<void>();
   readonly #exited = deferred<void>();
   #stopping: Promise<void> | undefined;
@@ -340,6 +342,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
     const core = this.#core;
     switch (op.t) {
       case "ready":
+        this.#started = true;
         this.#ready.resolve();
         break;
       case "loadFailed":
@@ -479,6 +482,10 @@ class ThreadHost implements Mailbox, WorkerHandle {
       this.#receive(entry.message as ArrayBuffer);
     }
     this.#alive = false;
+    if (this.#started && !this.#stopping) {
+      // Not only a log line (hidden without DEBUG): the worker is gone, and its senders will only see UnknownAddressError.
+      this.#core.diagnostics.workerFailed(this.address, error ?? new Error("Its thread exited (process.exit() in the worker's code?)"));
+    }
     if (error) {
       if (!this.#stopping) this.#log.error(`the thread of ${this.address.toString()} failed`, error);
       this.#ready.reject(error);
