@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { runToExit } from "../../../test/support/children.js";
-import { Relay, TimeoutError, UnknownAddressError, route, startRelay, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
-import { ConnectionClosedError, NextHopClosedError, PeerTimeoutError, PROTOCOL_VERSION, TcpConnectionOptions, TcpListenerOptions, type TcpConnection } from "@hopwire/transport-tcp";
+import { Relay, TimeoutError, UnknownAddressError, node, route, startRelay, type Context, type DroppedEvent, type Node, type NodeWarning, type Routed, type Worker } from "@hopwire/runtime";
+import { ConnectionClosedError, NextHopClosedError, PeerTimeoutError, PROTOCOL_VERSION, TcpConnectionOptions, TcpListenerOptions, createTcpTransport, type TcpConnection } from "@hopwire/transport-tcp";
 import { Echoer, startNode, startResponder } from "./support.js";
 
 // The next-hop rule and reconnects, in one process (test/liveness-multiprocess.test.ts
@@ -206,6 +206,28 @@ describe("reconnect", () => {
     expect(meanwhile).toBeInstanceOf(UnknownAddressError);
     expect(meanwhile!.message).toContain("it is reconnecting (connection.whenConnected() waits for it)");
     await reconnecting.stop();
+  });
+
+  it('a relay whose connection closed warns that it went away and why, not that a reply came late', async () => {
+    const responder = await startResponder("responder");
+    const lines: string[] = [];
+    const warnings: NodeWarning[] = [];
+    const middle = await node({ name: "middle", warnings: (line, warning) => (lines.push(line), warnings.push(warning)) });
+    nodes.push(responder.node, middle);
+    const tcp = await createTcpTransport(middle);
+    const toResponder = await tcp.connect(responder.listener.address);
+    await startRelay(middle, "forward", route(toResponder));
+    await responder.node.stop();
+    await toResponder.whenClosed();
+    const dropped = new Promise<DroppedEvent>((resolve) => middle.once("dropped", resolve));
+    await expect(middle.send("forward", "x")).rejects.toBeInstanceOf(UnknownAddressError);
+    const event = await dropped;
+    expect(event).toMatchObject({ address: toResponder.address.key, from: "forward", reason: "unknown-address" });
+    expect(event.gone).toMatch(/closed the connection/);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/went away \(.*closed the connection\) and nothing has its address now/);
+    expect(lines[0]).not.toContain("likely a reply");
+    expect(warnings[0]).toMatchObject({ kind: "dropped", gone: event.gone });
   });
 
   it("a program whose only work is await whenConnected() waits for the reconnect instead of exiting in between", async () => {

@@ -68,11 +68,11 @@ export class Diagnostics {
     this.#nodeStopping = true;
   }
 
-  /** A message routed by `fromKey`, who cannot be told, could not reach `next`. */
-  dropped(next: Address, fromKey: string, reason: DropReason, error: Error): void {
+  /** A message routed by `fromKey`, who cannot be told, could not reach `next` (`gone`: why `next` went away, if known). */
+  dropped(next: Address, fromKey: string, reason: DropReason, error: Error, gone?: string): void {
     const address = next.key;
     const from = fromKey;
-    const event: DroppedEvent = { address, from, reason, error };
+    const event: DroppedEvent = gone === undefined ? { address, from, reason, error } : { address, from, reason, error, gone };
     this.#emit("dropped", event);
     // While the node stops, its workers go one by one: what still reaches a stopped one (a
     // pool task's reply, a relay's last message) is the stop itself, not a mistake to fix.
@@ -81,7 +81,10 @@ export class Diagnostics {
       const generated = GENERATED.test(address);
       const why =
         reason === "unknown-address"
-          ? generated
+          ? gone !== undefined
+            ? // A connection, a channel, a worker that was there: saying why beats guessing.
+              `"${address}" went away (${gone}) and nothing has its address now`
+            : generated
             ? `no worker has the address "${address}" on this node (a generated address: likely a reply that came after its request timed out or was aborted)`
             : `no worker has the address "${address}" on this node: start it (node.startWorker("${address}", ...)) or fix the route the sender used`
           : reason === "unknown-transport"

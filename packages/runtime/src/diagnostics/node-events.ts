@@ -39,6 +39,12 @@ export interface DroppedEvent {
   readonly reason: DropReason;
   /** The typed error the router raised (UnknownAddressError, ...). */
   readonly error: Error;
+  /**
+   * For `"unknown-address"`: why the address went away, when the node remembers it had one
+   * there (a connection that closed, a worker that stopped; the last 256 per node), e.g.
+   * `"the connection to 127.0.0.1:4000 closed: …"`. Absent otherwise.
+   */
+  readonly gone?: string;
 }
 
 /** A worker's own code threw; the worker keeps running. For `handleMessage`, the message is dropped. */

@@ -33,7 +33,8 @@ export type ReasonLike = Error | (() => Error);
  */
 export interface UndeliverableReporter {
   denied(destination: Address, senderKey: string): void;
-  dropped(next: Address, fromKey: string, reason: DropReason, error: Error): void;
+  /** `gone`: why `next` went away, when the router remembers (see Router.#goneReasons). */
+  dropped(next: Address, fromKey: string, reason: DropReason, error: Error, gone?: string): void;
 }
 
 /** Reasons remembered for addresses that went away (see Router.#goneReasons): a key and a message each. */
@@ -99,7 +100,7 @@ export class Router {
     // `route` reports what it refuses for a producer and throws it: a relay it threw to does not report it again.
     // (Not remembered here: one error may stand for several messages, e.g. a dial's queue.)
     if (this.#reported.has(thrown)) return;
-    this.#reporter?.dropped(next, fromKey, reason, thrown);
+    this.#reporter?.dropped(next, fromKey, reason, thrown, reason === "unknown-address" ? this.#goneReasons.get(next.key) : undefined);
   }
 
   /** The mailbox registered under a local address's key, if any. */
@@ -262,7 +263,7 @@ export class Router {
       // is — and told the truth: to an address nobody has, a denial is really a drop.
       this.#reported.add(error);
       if (this.#table.has(key)) this.#reporter?.denied(next, senderKey!);
-      else if (!this.#retired.has(key)) this.#reporter?.dropped(next, senderKey!, "unknown-address", error);
+      else if (!this.#retired.has(key)) this.#reporter?.dropped(next, senderKey!, "unknown-address", error, this.#goneReasons.get(key));
       throw error;
     }
     const mailbox = this.#table.get(key);
@@ -271,7 +272,7 @@ export class Router {
       const error = new UnknownAddressError(`No worker has the address ${next.toString()}${gone === undefined ? "" : ` (it went away: ${gone})`}`);
       if (senderKey !== undefined && flowControls.isProducerKey(senderKey) && !this.#retired.has(key)) {
         this.#reported.add(error);
-        this.#reporter?.dropped(next, senderKey, "unknown-address", error);
+        this.#reporter?.dropped(next, senderKey, "unknown-address", error, gone);
       }
       throw error;
     }
