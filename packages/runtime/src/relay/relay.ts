@@ -85,7 +85,11 @@ export class RelayMailbox implements Mailbox {
     this.#firstHop = to.next(); // an empty route is an error now, not at the first message
   }
 
-  /** Messages relayed so far. */
+  /**
+   * Messages sent to this relay's address and passed on so far. Replies, and a secure
+   * channel's traffic after its first handshake message, follow return routes that name the
+   * connections rather than the relay: they cross the middle node without passing here.
+   */
   get relayed(): number {
     return this.#relayed;
   }
