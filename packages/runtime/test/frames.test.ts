@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MessageChannel } from "node:worker_threads";
-import { DecodeError, LocalMessage, route } from "@hopwire/runtime";
+import { DecodeError, LocalMessage, encodeEnvelope, route } from "@hopwire/runtime";
 // Internal: the batch format of the port protocol (compiled, like everything tests load).
 import { FRAME_ENVELOPE, FRAME_OP, BatchWriter, PortWriter, readFrames } from "../dist/placement/frames.js";
 import { LocalEnvelopeDecoder } from "../dist/placement/envelopes.js";
@@ -44,6 +44,38 @@ describe("frames", () => {
     const read: string[] = [];
     readFrames(w.take()!, (_kind, frame) => read.push(Buffer.from(decoder.decode(frame).payload).toString()));
     expect(read).toEqual(["abcdefghij", "abcdefghij"]);
+  });
+
+  it("writes a repeated head by copying it, byte for byte what encoding writes, across batches, growth and route changes", () => {
+    const a = [route("sink", "next"), route("0123456789abcdef0123456789abcdef", "a")] as const;
+    const b = [route("other"), route("b")] as const;
+    const info = Object.freeze({ tag: "x" });
+    const message = (routes: typeof a | typeof b, payload: string, localInfo?: typeof info) =>
+      new LocalMessage(routes[0], routes[1], Buffer.from(payload), localInfo);
+    const w = new BatchWriter(64);
+    const sent: LocalMessage[] = [];
+    const push = (m: LocalMessage): void => void (sent.push(m), w.pushEnvelope(FRAME_ENVELOPE, m));
+    const written: Uint8Array[] = [];
+    const take = (): void => void readFrames(w.take()!, (_kind, frame) => written.push(Uint8Array.from(frame)));
+    push(message(a, "1"));
+    push(message(a, "2"));
+    push(message(a, "3"));
+    push(message(b, "4"));
+    push(message(a, "5"));
+    push(message(a, "6", info));
+    push(message(a, "7", info));
+    take(); // the head just written now lies in a posted batch
+    push(message(a, "8", info));
+    push(message(a, "9".repeat(200_000), info)); // the buffer grows past a large batch
+    push(message(a, "10", info));
+    take();
+    push(message(a, "11"));
+    take();
+    push(message(b, "12".repeat(3000))); // a head written once, in a batch that leaves whole (the writer's buffer goes with it)
+    take();
+    push(message(b, "13")); // repeats it: encoded again, not read from where it was
+    take();
+    expect(written.map((frame) => Buffer.from(frame).toString("hex"))).toEqual(sent.map((m) => Buffer.from(encodeEnvelope(m, "local")).toString("hex")));
   });
 
   it("rejects a batch whose lengths do not add up", () => {
