@@ -1,21 +1,21 @@
 // Role: the responder node (Bob). A TCP listener on 127.0.0.1:0 and, with `secure`, a
 // secure channel listener "bob_listener" that consumes it (the seed's setup); then one of:
-//   sink    a counting worker "sink" placed "main" that measures: its window opens warmupMs
-//           after the first data message (and no earlier than ~1 MiB or 2048 messages in,
-//           nor before warmMessages, see warm-count.ts)
-//           and lasts durationMs
+//   sink    a counting worker "sink" placed "main" (or, with sinkOnThread, on a thread of its
+//           own) that measures: its window opens warmupMs after the first data message (and
+//           no earlier than ~1 MiB or 2048 messages in, nor before warmMessages, see
+//           warm-count.ts) and lasts durationMs (window-sink.ts)
 //   echo    "echoer": placed "main" forwarding the payload back as is ("main"), or the
 //           seed's Echoer on its own thread, minus its print ("seed")
 //   listen  nothing more (handshake runs)
 // The workers are reachable from the network only through flow controls, as in the seed.
 import { performance } from "node:perf_hooks";
-import { LocalMessage, node, route, type Context, type Routed, type Worker } from "@hopwire/runtime";
+import { LocalMessage, node, route, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
 import { createTcpTransport, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { runBenchChild } from "../proc/child.js";
 import { HOST, listenerOptions, loadSecureChannel, transportOptions, type SecureSpec } from "./hopwire-net.js";
 import { CONTROL_MAX, QuietEchoer } from "./hopwire-workers.js";
 import { busyBetween, busyMark, type BusyMark } from "../busy.js";
-import { warmedUp } from "../warm-count.js";
+import { WindowSink, type SinkWindow, type WindowReport } from "./window-sink.js";
 
 export interface ResponderParams {
   /** bulk: a sink counting from its first data message until `totalBytes` of payload have arrived. */
@@ -26,6 +26,8 @@ export interface ResponderParams {
   echoer?: "main" | "seed";
   /** sink mode: payload bytes of each message (what the sender put in its body). */
   size?: number;
+  /** sink mode: the sink on a thread of its own instead of placed "main". */
+  sinkOnThread?: boolean;
   /** Multiplies the library's in-flight bounds (hopwire-net.ts transportOptions). */
   windowScale?: number;
   warmupMs: number;
@@ -42,55 +44,18 @@ export interface ResponderResult {
   seconds: number;
   /** The responder's main thread (transport, channel end, sink) over the window, 0…1 (busy.ts). */
   busy?: number;
+  /** With sinkOnThread: the sink's thread over its window, 0…1. */
+  busySinkThread?: number;
 }
-type Window = { messages: number; seconds: number; busy: number };
 
-/** Counts data messages over its own window (clock read every 16 messages). */
-class WindowSink implements Worker {
-  count = 0;
-  #first = -1;
-  #start = -1;
-  #m0 = 0;
-  #finished = false;
-  #busy0: BusyMark | undefined;
-  readonly done: Promise<Window>;
-  #resolve!: (r: Window) => void;
-
-  constructor(
-    private readonly warmupMs: number,
-    private readonly durationMs: number,
-    /** Messages that must have arrived too before the window opens (a relay thread takes ~1000 to get up to speed). */
-    private readonly warmMessages: number,
-  ) {
-    this.done = new Promise((resolve) => (this.#resolve = resolve));
-  }
-
-  handleMessage(_ctx: Context, msg: Routed): void {
-    if (msg.payload.length <= CONTROL_MAX || this.#finished) return;
-    const count = ++this.count;
-    if ((count & 15) !== 1) return;
-    const now = performance.now();
-    if (this.#first < 0) this.#first = now;
-    else if (this.#start < 0) {
-      if (warmedUp(now, this.#first, this.warmupMs, count, this.warmMessages)) {
-        this.#start = now;
-        this.#m0 = count;
-        this.#busy0 = busyMark();
-      }
-    } else if (now >= this.#start + this.durationMs) {
-      this.#finished = true;
-      this.#resolve({ messages: count - this.#m0, seconds: (now - this.#start) / 1e3, busy: busyBetween(this.#busy0!, busyMark()) });
-    }
-  }
-}
 
 /** Counts data messages from the first until `totalBytes` of payload have arrived (backpressure/bulk-via-relay). */
 class BulkSink implements Worker {
   #messages = 0;
   #bytes = 0;
   #first = -1;
-  #resolve!: (r: Window) => void;
-  readonly done = new Promise<Window>((resolve) => (this.#resolve = resolve));
+  #resolve!: (r: SinkWindow) => void;
+  readonly done = new Promise<SinkWindow>((resolve) => (this.#resolve = resolve));
 
   constructor(private readonly totalBytes: number) {}
 
@@ -111,6 +76,25 @@ class PayloadEchoer implements Worker {
   }
 }
 
+/**
+ * Starts a main-placed worker at `address` that a WindowSink on a thread reports to; `done`
+ * is that sink's window, with the main thread's busy share over it.
+ */
+async function reportedWindow(n: Node, address: string, size: number): Promise<{ done: Promise<ResponderResult> }> {
+  let resolve!: (r: ResponderResult) => void;
+  const done = new Promise<ResponderResult>((r) => (resolve = r));
+  let main0: BusyMark | undefined;
+  const reporter: Worker = {
+    handleMessage(_ctx: Context, msg: Routed<WindowReport>): void {
+      const report = msg.body;
+      if (report === "open") main0 = busyMark();
+      else resolve({ ...report, payloadBytes: report.messages * size, busy: main0 ? busyBetween(main0, busyMark()) : 0, busySinkThread: report.busy });
+    },
+  };
+  await n.startWorker(address, reporter, { placement: "main" });
+  return { done };
+}
+
 runBenchChild<ResponderParams, ResponderReady, ResponderResult | null>(async (p, io) => {
   const n = await node({ name: "responder" });
   try {
@@ -129,10 +113,17 @@ runBenchChild<ResponderParams, ResponderReady, ResponderResult | null>(async (p,
       const size = p.size ?? 0;
       // At least ~1 MiB or 2048 messages (a relay thread takes ~1000 to get up to speed), and the warm count of a full run.
       const warm = Math.max(Math.min(2048, Math.ceil(2 ** 20 / Math.max(1, size))), p.warmMessages ?? 0);
-      const sink = new WindowSink(p.warmupMs, p.durationMs, warm);
-      await n.startWorker("sink", sink, { placement: "main" });
+      let done: Promise<ResponderResult>;
+      if (p.sinkOnThread) {
+        done = (await reportedWindow(n, "window-report", size)).done;
+        await n.startWorker("sink", WindowSink, { args: [p.warmupMs, p.durationMs, warm, "window-report"] });
+      } else {
+        const sink = new WindowSink(p.warmupMs, p.durationMs, warm);
+        await n.startWorker("sink", sink, { placement: "main" });
+        done = sink.done.then((r) => ({ ...r, payloadBytes: r.messages * size }));
+      }
       n.flowControls.addConsumer("sink", reachableFrom);
-      result = Promise.race([sink.done.then((r) => ({ ...r, payloadBytes: r.messages * size })), stopped]);
+      result = Promise.race([done, stopped]);
     } else if (p.mode === "bulk") {
       const sink = new BulkSink(p.totalBytes ?? 0);
       await n.startWorker("sink", sink, { placement: "main" });

@@ -96,6 +96,8 @@ export interface HopwireTopology {
   secure?: SecureSpec;
   /** Put the seed's middle node (built-in relay "forward_to_bob", main thread) between initiator and responder. */
   viaRelay?: boolean;
+  /** One-way runs: the responder's sink on a thread of its own instead of placed "main". */
+  sinkOnThread?: boolean;
 }
 
 type Spawn = <R = unknown, S = unknown>(role: string, script: URL, params: unknown) => BenchChild<R, S>;
@@ -139,6 +141,7 @@ export function hopwireOneWay(p: RunParams, signal: AbortSignal, t: HopwireTopol
     const s = servers(spawn, rv, t, {
       mode: "sink",
       ...(t.secure ? { secure: t.secure } : {}),
+      ...(t.sinkOnThread ? { sinkOnThread: true } : {}),
       size,
       windowScale,
       warmupMs: p.warmupMs,
@@ -166,6 +169,7 @@ export function hopwireOneWay(p: RunParams, signal: AbortSignal, t: HopwireTopol
       metrics: [
         ...throughputMetrics(data.messages, data.payloadBytes, data.seconds),
         busyMetric("responder", data.busy ?? 0),
+        ...(data.busySinkThread !== undefined ? [busyMetric("sink thread", data.busySinkThread)] : []),
         busyMetric("initiator", sent.busy),
       ],
       processes: rss([["initiator", i], ["middle", m], ["responder", r]]),

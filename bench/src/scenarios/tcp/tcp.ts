@@ -38,6 +38,22 @@ registerScenario({
 });
 registerWindowCheck({ name: "tcp/one-hop-throughput", params: ["size"], window: TCP_WINDOW, runAt: oneHopAt });
 
+const toThreadAt = (p: RunParams, signal: AbortSignal, windowScale: number) =>
+  hopwireOneWay(windowed(p, SHARE, { steady: true }), signal, { sinkOnThread: true }, { windowScale });
+
+registerScenario({
+  name: "tcp/one-hop-to-thread",
+  description:
+    "tcp/one-hop-throughput with the counting sink on a thread of its own (a class started with startWorker, the default " +
+    "placement) instead of placed \"main\": the responder's main thread reads TCP and hands every message across to the " +
+    "sink's thread (the way a node uses more than one core). Same sender, same baseline: the ratio is what the thread hop costs on top " +
+    "of a plain framed TCP stream. Two child processes." + oneWayWindowNote(SHARE),
+  params: ["size"],
+  baseline: "baseline/tcp-framed",
+  run: (p, signal) => toThreadAt(p, signal, 1),
+});
+registerWindowCheck({ name: "tcp/one-hop-to-thread", params: ["size"], window: `${TCP_WINDOW}; the sink's mailbox, 8192 messages / 4 MiB`, runAt: toThreadAt });
+
 // The same round trip with the seed's Echoer on its own thread: one thread crossing each
 // way on top of tcp/one-hop-rtt. Compare its p50 with baseline/tcp-framed-rtt plus
 // baseline/messageport-rtt (both in the same run when selected with it, see --scenario).
