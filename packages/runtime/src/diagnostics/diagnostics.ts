@@ -1,14 +1,15 @@
 import { EventEmitter } from "node:events";
 import type { Address } from "../address/address.js";
 import type { FlowControls } from "../flow-control/flow-controls.js";
-import type { DeniedEvent, DroppedEvent, DropReason, HandlerErrorEvent, NodeEvents } from "./node-events.js";
+import type { DeniedEvent, DroppedEvent, DropReason, HandlerErrorEvent, NodeEvents, RefusedEvent } from "./node-events.js";
 import { RateLimitedWarnings, type WarningSink } from "./warnings.js";
 
 /** Addresses the runtime makes (Address.random): 32 hex characters. */
 const GENERATED = /^[0-9a-f]{32}$/;
 
 /**
- * What a node tells its user about messages it had to drop and handlers that threw: node
+ * What a node tells its user about messages it had to drop, handlers that threw and peers its
+ * listeners refused: node
  * events for programs, and one rate-limited warning line per cause for people (stderr by
  * default, `NodeOptions.warnings: false` silences it). Everything here runs only on the
  * failure path: routing that succeeds never calls it. A warning's sink receives, beside the
@@ -107,6 +108,21 @@ export class Diagnostics {
       const consequence = what === "handleMessage" ? " The message was dropped and its sender gets no reply; the worker keeps running." : "";
       const body = `worker "${address}" threw in ${what}: ${inner.name}${typeof code === "string" && code !== "ERROR" ? `[${code}]` : ""}: ${inner.message}.${consequence}`;
       return { kind: "handler-error", ...event, body };
+    });
+  }
+
+  /**
+   * A listener refused a peer (see RefusedEvent). `why` says it in words for the warning (called
+   * only when a line is written). One line per (listener, reason) per interval: a flood of
+   * refusals, from as many identities as a peer cares to make, writes one line a minute.
+   */
+  refused(event: RefusedEvent, why: () => string): void {
+    this.#emit("refused", event);
+    if (this.#nodeStopping) return;
+    this.#warnings?.warn(`refused\u0000${event.listener}\u0000${event.reason}`, () => {
+      const who = event.peer ?? `an unauthenticated peer (via ${event.via})`;
+      const body = `"${event.listener}" refused ${event.what} from ${who}: ${why()}`;
+      return { kind: "refused", ...event, body };
     });
   }
 

@@ -1,4 +1,4 @@
-import type { DeniedEvent, DroppedEvent, HandlerErrorEvent } from "./node-events.js";
+import type { DeniedEvent, DroppedEvent, HandlerErrorEvent, RefusedEvent } from "./node-events.js";
 
 /**
  * Where a node's warnings go: a function that takes each line (no trailing newline) and,
@@ -64,12 +64,18 @@ export interface HandlerErrorWarning extends HandlerErrorEvent, WarningLine {
   readonly kind: "handler-error";
 }
 
+/** A `"refused"` warning: the fields of its RefusedEvent, and the line's. */
+export interface RefusedWarning extends RefusedEvent, WarningLine {
+  /** A listener refused a peer (see RefusedEvent). */
+  readonly kind: "refused";
+}
+
 /**
  * What a warning line says, in fields: the second argument of a WarningSink. `kind` tells
  * which; the other fields are those of the node event of that name, so, like events, a
  * warning carries addresses, flow control ids and errors, never a payload or a key.
  */
-export type NodeWarning = DeniedWarning | DroppedWarning | HandlerErrorWarning;
+export type NodeWarning = DeniedWarning | DroppedWarning | HandlerErrorWarning | RefusedWarning;
 
 /** A warning's cause as the node describes it (internal): a NodeWarning before the rate limit adds its part. */
 export type WarningCause = Described<NodeWarning>;
