@@ -1,5 +1,5 @@
 import { access, mkdir, readdir, stat } from "node:fs/promises";
-import { createIdentity, loadIdentity, saveIdentity, type Identity } from "@hopwire/secure-channel";
+import { createIdentity, IdentityFileError, loadIdentity, saveIdentity, type Identity } from "@hopwire/secure-channel";
 import { IdentityStoreError } from "./errors.js";
 import { identitiesDir, identityFile } from "./home.js";
 
@@ -33,7 +33,7 @@ export async function loadNamedIdentity(home: string, name: string, options: Ide
   try {
     identity = await loadIdentity(file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+    if (error instanceof IdentityFileError && error.reason === "ENOENT") {
       throw new IdentityStoreError(`No identity called "${name}" in ${identitiesDir(home)} (create it with: hopwire identity create ${name})`);
     }
     throw new IdentityStoreError(`Cannot read the identity "${name}" (${file}): ${(error as Error).message}`, { cause: error });

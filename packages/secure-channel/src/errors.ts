@@ -22,7 +22,7 @@ export const toErrorData = errorToData;
 export interface ErrorDetails {
   /** Identifier of the peer an identity check was about. */
   readonly identifier?: string;
-  /** Why a transport message was dropped. */
+  /** Why, as a code: a transport message's drop reason, a Node file error's code (IdentityFileError). */
   readonly reason?: string;
   /** Name of the option that was rejected. */
   readonly option?: string;
@@ -166,6 +166,21 @@ export class IdentityKeyMismatchError extends SecureChannelError {
   }
 }
 
+/**
+ * Thrown by loadIdentity and saveIdentity when the identity file cannot be read or written
+ * (no such file, no permission, a directory, ...). `path` names the file, `reason` is the
+ * Node error's code when it has one ("ENOENT", "EACCES"), and `cause` is the Node error itself.
+ */
+export class IdentityFileError extends SecureChannelError {
+  override readonly code = "IDENTITY_FILE_FAILED";
+  /** The identity file's path, as it was given. */
+  readonly path?: string;
+  constructor(message = "the identity file could not be read or written", options?: SecureChannelErrorOptions & { readonly path?: string }) {
+    super(message, options);
+    if (options?.path !== undefined) this.path = options.path;
+  }
+}
+
 // ---- secure-channel handshake -----------------------------------------------------
 
 /** Thrown when a handshake state machine receives an event it cannot take now. */
@@ -246,6 +261,7 @@ registerErrorClasses(
   InvalidIdentityExportError,
   UnsupportedIdentityVersionError,
   IdentityKeyMismatchError,
+  IdentityFileError,
   HandshakeStateError,
   MalformedHandshakePayloadError,
   InvalidIdentitySignatureError,

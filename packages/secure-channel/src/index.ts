@@ -48,7 +48,7 @@ export {
 } from "./identity/index.js";
 
 // trust policies
-export { trustCustom, trustEveryone, trustIdentifier, trustIdentifiers, type TrustContext, type TrustPolicy } from "./trust/index.js";
+export { trustCustom, trustEveryone, trustIdentifier, trustIdentifiers, type IdentifierLike, type TrustContext, type TrustPolicy } from "./trust/index.js";
 
 // handshake state machines
 export {

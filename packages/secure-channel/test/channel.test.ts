@@ -208,7 +208,7 @@ describe("trust policies", () => {
     const error = await createSecureChannel(n, alice, route("picky")).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SecureChannelRefusedError);
     expect((error as SecureChannelRefusedError).code).toBe("SECURE_CHANNEL_REFUSED");
-    expect((error as Error).message).toContain("HANDSHAKE_UNTRUSTED_IDENTITY");
+    expect((error as SecureChannelRefusedError).reason).toBe("HANDSHAKE_UNTRUSTED_IDENTITY");
   });
 
   it("a custom policy sees the authenticated identifier on both sides", async () => {

@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { inspect } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { toHex } from "../dist/bytes.js";
+import { AbortError, HopwireError } from "@hopwire/runtime";
 import {
+  IdentityFileError,
   IdentityKeyMismatchError,
   InvalidIdentifierError,
   InvalidIdentityExportError,
@@ -190,6 +192,33 @@ describe("identity files", () => {
     await saveIdentity(createIdentity(), path, { signal: new AbortController().signal });
     await expect(loadIdentity(path, undefined, { timeout: 5 } as never)).rejects.toMatchObject({ code: "OPTION_INVALID", option: "timeout" });
     await expect(loadIdentity(path, undefined, { signal: "stop" } as never)).rejects.toMatchObject({ code: "OPTION_INVALID", option: "signal" });
+  });
+
+  it("a file that cannot be read or written is an IdentityFileError naming the path, the Node error its cause", async () => {
+    const missing = join(directory, "nonexistent.json");
+    const error = await loadIdentity(missing).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IdentityFileError);
+    expect(error).toBeInstanceOf(HopwireError);
+    expect(error).toMatchObject({ code: "IDENTITY_FILE_FAILED", path: missing, reason: "ENOENT" });
+    expect((error as Error).message).toContain(`loadIdentity: cannot read the identity file ${JSON.stringify(missing)}`);
+    expect((error as Error).cause).toMatchObject({ code: "ENOENT" });
+    // A directory where the file should be: EISDIR, same class.
+    await expect(loadIdentity(directory)).rejects.toMatchObject({ code: "IDENTITY_FILE_FAILED", path: directory, reason: "EISDIR" });
+    // Writing into a directory that does not exist.
+    const nowhere = join(directory, "no-such-directory", "identity.json");
+    const saved = await saveIdentity(createIdentity(), nowhere).catch((e: unknown) => e);
+    expect(saved).toBeInstanceOf(IdentityFileError);
+    expect(saved).toMatchObject({ path: nowhere, reason: "ENOENT" });
+    expect((saved as Error).message).toContain(`saveIdentity: cannot write the identity file ${JSON.stringify(nowhere)}`);
+  });
+
+  it("an aborted load or save is the runtime's AbortError", async () => {
+    const path = join(directory, "identity.json");
+    await saveIdentity(createIdentity(), path);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(loadIdentity(path, undefined, { signal: controller.signal })).rejects.toBeInstanceOf(AbortError);
+    await expect(saveIdentity(createIdentity(), join(directory, "other.json"), { signal: controller.signal })).rejects.toBeInstanceOf(AbortError);
   });
 
     it("refuses a file that is not JSON without quoting it", async () => {

@@ -38,6 +38,8 @@ describe("public API", () => {
       "HandshakeStateError",
       "InvalidIdentitySignatureError",
       "UntrustedIdentityError",
+      "IdentityFileError",
+      "SECURE_CHANNEL_REFUSAL_CODES",
       "MalformedHandshakePayloadError",
       "toErrorData",
       "errorFromData",

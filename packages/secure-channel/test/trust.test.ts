@@ -1,6 +1,8 @@
 // Trust policy helpers.
 import { describe, expect, it } from "vitest";
-import { InvalidIdentifierError } from "../dist/errors.js";
+import { InvalidIdentifierError, InvalidOptionError } from "../dist/errors.js";
+import { parseIdentifier } from "../dist/identity/identifier.js";
+import { exportIdentity } from "../dist/identity/identity-export.js";
 import { createIdentity } from "../dist/identity/identity.js";
 import { trustCustom, trustEveryone, trustIdentifier, trustIdentifiers, type TrustContext } from "../dist/trust/trust-policy.js";
 
@@ -35,6 +37,61 @@ describe("trust policies", () => {
     expect(await policy(peer(bob))).toBe(false);
     expect(() => trustIdentifiers(["nope"])).toThrow(InvalidIdentifierError);
     expect(await trustIdentifiers(new Set([alice.identifier, bob.identifier]))(peer(bob))).toBe(true);
+  });
+
+  it("trustIdentifier and trustIdentifiers take an Identity as well as its identifier", async () => {
+    const policy = trustIdentifier(alice);
+    expect(await policy(peer(alice))).toBe(true);
+    expect(await policy(peer(bob))).toBe(false);
+    const both = trustIdentifiers([alice, bob.identifier]);
+    expect(await both(peer(alice))).toBe(true);
+    expect(await both(peer(bob))).toBe(true);
+    expect(await both(peer(createIdentity()))).toBe(false);
+    // Anything with a valid identifier: a peer's TrustContext, an exported identity (only its identifier is read).
+    expect(await trustIdentifier(peer(bob))(peer(bob))).toBe(true);
+    expect(await trustIdentifiers([exportIdentity(bob)])(peer(bob))).toBe(true);
+  });
+
+  it("anything else says what was passed and what to pass, without quoting what only looks valid", () => {
+    const error = (() => {
+      try {
+        trustIdentifier(42 as never);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(InvalidIdentifierError);
+    expect((error as Error).message).toBe('trustIdentifier: expected an identifier ("I" followed by 64 lowercase hex digits) or an Identity, got a number');
+    expect(() => trustIdentifiers([{ identifier: "Inope" }])).toThrow(
+      'trustIdentifiers: expected an identifier ("I" followed by 64 lowercase hex digits) or an Identity, got an object whose identifier is not one ("Inope")',
+    );
+    expect(() => trustIdentifier(null as never)).toThrow(/got null$/);
+    // parseIdentifier takes strings only: an Identity is not quoted as String(identity) (its identifier, which looks valid).
+    const parsed = (() => {
+      try {
+        parseIdentifier(alice as never);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(parsed).toBeInstanceOf(InvalidIdentifierError);
+    expect(parsed!.message).not.toContain(alice.identifier);
+    expect(parsed!.message).toContain("pass its .identifier");
+  });
+
+  it("trustIdentifiers([]) is an InvalidOptionError: an empty list would trust no one", () => {
+    for (const empty of [[], new Set<string>()]) {
+      const error = (() => {
+        try {
+          trustIdentifiers(empty);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect(error).toMatchObject({ code: "OPTION_INVALID", option: "identifiers" });
+      expect((error as Error).message).toMatch(/^trustIdentifiers: the list of identifiers is empty, and an empty list trusts no one/);
+    }
   });
 
   it("trustCustom trusts only an exact true, sync or async", async () => {

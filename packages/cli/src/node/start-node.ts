@@ -10,6 +10,7 @@ import {
 import {
   createIdentity,
   createSecureChannelListener,
+  IdentityFileError,
   SecureChannelListenerOptions,
   trustEveryone,
   trustIdentifiers,
@@ -55,7 +56,8 @@ export async function resolveIdentity(config: NodeConfig, options: StartNodeOpti
     const warn = options.warn;
     return typeof ref === "string" ? await loadNamedIdentity(options.home, ref, { warn }) : await loadIdentityFile(ref.file, { warn });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    // loadIdentity's IdentityFileError carries the Node code (ENOENT, EACCES) as its reason.
+    const code = error instanceof IdentityFileError ? error.reason : (error as { code?: string }).code;
     const what = typeof ref === "string" ? (error as Error).message : `cannot read the identity file ${JSON.stringify(ref.file)} (${code ?? (error as Error).message})`;
     throw ConfigError.at(options.source, typeof ref === "string" ? ["identity"] : ["identity", "file"], what);
   }

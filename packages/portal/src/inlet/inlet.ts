@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { assertNodeArgument, formatHostPort, LocalMessage, NodeStoppedError, type Logger, type Node, type Route, type Router } from "@hopwire/runtime";
-import { PortalListenError, PortalOpenTimeoutError, PortalRouteClosedError, PortalStreamLimitError } from "../errors.js";
+import { PortalListenError, PortalOpenTimeoutError, PortalRouteClosedError, PortalStreamLimitError , type PortalError } from "../errors.js";
 import { resolveInletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type InletOptions, type ResolvedInletOptions } from "../options.js";
 import { encodeOpen } from "../protocol/index.js";
 import { resetSocket, StreamListeners, WindowGrowth, type PortalStream, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
@@ -111,12 +111,12 @@ export class Inlet implements StreamOwner {
   }
 
   /** @internal called by a stream when it ended */
-  streamClosed(stream: PortalStream, reason: Error | undefined): void {
+  streamClosed(stream: PortalStream, reason: PortalError | undefined): void {
     this.#streams.delete(stream as InletStream);
     this.#notify(reason);
   }
 
-  #notify(reason: Error | undefined): void {
+  #notify(reason: PortalError | undefined): void {
     this.#listeners.notify(reason, this.#node.log);
   }
 

@@ -13,7 +13,7 @@ import {
   type Node,
   type Router,
 } from "@hopwire/runtime";
-import { PortalProtocolError, PortalStreamLimitError, PortalTargetNotAllowedError, PortalTargetUnreachableError } from "../errors.js";
+import { PortalProtocolError, PortalStreamLimitError, PortalTargetNotAllowedError, PortalTargetUnreachableError , type PortalError } from "../errors.js";
 import { parseHostPort } from "../host-port.js";
 import { resolveOutletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type OutletOptions, type ResolvedOutletOptions } from "../options.js";
 import { decodePortalMessage, encodeOpened, encodeReset, KIND } from "../protocol/index.js";
@@ -121,7 +121,7 @@ export class Outlet implements Mailbox, StreamOwner {
   }
 
   /** @internal called by a stream when it ended */
-  streamClosed(stream: PortalStream, reason: Error | undefined): void {
+  streamClosed(stream: PortalStream, reason: PortalError | undefined): void {
     this.#streams.delete(stream);
     this.#listeners.notify(reason, this.#node.log);
   }

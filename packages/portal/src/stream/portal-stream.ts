@@ -21,7 +21,7 @@ export interface StreamOwner {
   /** The window growth all the owner's streams share (see #grow). */
   readonly windowGrowth: WindowGrowth;
   /** Called once, when the stream has ended (reason undefined: both sides closed cleanly). */
-  streamClosed(stream: PortalStream, reason: Error | undefined): void;
+  streamClosed(stream: PortalStream, reason: PortalError | undefined): void;
 }
 
 /**
@@ -73,8 +73,8 @@ export class PortalStream implements Mailbox {
   #finished = false;
   #bytesSent = 0;
   #bytesReceived = 0;
-  readonly #closed: Promise<Error | undefined>;
-  #resolveClosed!: (reason: Error | undefined) => void;
+  readonly #closed: Promise<PortalError | undefined>;
+  #resolveClosed!: (reason: PortalError | undefined) => void;
 
   constructor(owner: StreamOwner, socket: Socket, windowBytes: number, maxWindowBytes: number) {
     this.#owner = owner;
@@ -94,7 +94,7 @@ export class PortalStream implements Mailbox {
   }
 
   /** Resolves when the stream ended: undefined after a clean close both ways, else the reason. */
-  get closed(): Promise<Error | undefined> {
+  get closed(): Promise<PortalError | undefined> {
     return this.#closed;
   }
 
@@ -174,13 +174,13 @@ export class PortalStream implements Mailbox {
    * Ends the stream: unregisters it, resets the socket when there is a reason, and tells
    * the peer (RESET with the reason's code) when `tellPeer`.
    */
-  finish(reason: Error | undefined, tellPeer: boolean): void {
+  finish(reason: PortalError | undefined, tellPeer: boolean): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#cancelRoom?.();
     this.#unwatch?.();
     if (tellPeer && this.#peer !== undefined && this.mayTellPeer()) {
-      const code = (reason as PortalError | undefined)?.code;
+      const code = reason?.code;
       this.#routeQuietly(encodeReset(typeof code === "string" && code.startsWith("PORTAL_") ? code : "PORTAL_RESET"));
     }
     this.#pending.length = 0;

@@ -1,7 +1,12 @@
 import type { Logger } from "@hopwire/runtime";
+import type { PortalError } from "../errors.js";
 
-/** Called as each stream of an inlet or outlet ends: undefined after a clean close both ways, else the reason. */
-export type StreamClosedListener = (reason: Error | undefined) => void;
+/**
+ * Called as each stream of an inlet or outlet ends: undefined after a clean close both ways,
+ * else the reason, always a PortalError subclass (branch on `reason?.code` or the class;
+ * a Node socket or dial error is its `cause`).
+ */
+export type StreamClosedListener = (reason: PortalError | undefined) => void;
 
 /** The listeners of `onStreamClosed`; one that throws is logged and the others still run. */
 export class StreamListeners {
@@ -12,7 +17,7 @@ export class StreamListeners {
     return () => this.#listeners.delete(listener);
   }
 
-  notify(reason: Error | undefined, log: Logger): void {
+  notify(reason: PortalError | undefined, log: Logger): void {
     for (const listener of this.#listeners) {
       try {
         listener(reason);

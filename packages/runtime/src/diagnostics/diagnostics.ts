@@ -1,14 +1,15 @@
 import { EventEmitter } from "node:events";
 import type { Address } from "../address/address.js";
 import type { FlowControls } from "../flow-control/flow-controls.js";
-import type { DeniedEvent, DroppedEvent, DropReason, HandlerErrorEvent, NodeEvents, WorkerFailedEvent } from "./node-events.js";
+import type { DeniedEvent, DroppedEvent, DropReason, HandlerErrorEvent, NodeEvents, RefusedEvent, WorkerFailedEvent } from "./node-events.js";
 import { RateLimitedWarnings, type WarningSink } from "./warnings.js";
 
 /** Addresses the runtime makes (Address.random): 32 hex characters. */
 const GENERATED = /^[0-9a-f]{32}$/;
 
 /**
- * What a node tells its user about messages it had to drop and handlers that threw: node
+ * What a node tells its user about messages it had to drop, handlers that threw and peers its
+ * listeners refused: node
  * events for programs, and one rate-limited warning line per cause for people (stderr by
  * default, `NodeOptions.warnings: false` silences it). Everything here runs only on the
  * failure path: routing that succeeds never calls it. A warning's sink receives, beside the
@@ -131,6 +132,21 @@ export class Diagnostics {
         `(a send that was not awaited or caught) ends a worker's thread; messages to "${address}" are now dropped. ` +
         `Await or .catch() the promises a handler starts.`;
       return { kind: "worker-failed", ...event, body };
+    });
+  }
+
+  /**
+   * A listener refused a peer (see RefusedEvent). `why` says it in words for the warning (called
+   * only when a line is written). One line per (listener, reason) per interval: a flood of
+   * refusals, from as many identities as a peer cares to make, writes one line a minute.
+   */
+  refused(event: RefusedEvent, why: () => string): void {
+    this.#emit("refused", event);
+    if (this.#nodeStopping) return;
+    this.#warnings?.warn(`refused\u0000${event.listener}\u0000${event.reason}`, () => {
+      const who = event.peer ?? `an unauthenticated peer (via ${event.via})`;
+      const body = `"${event.listener}" refused ${event.what} from ${who}: ${why()}`;
+      return { kind: "refused", ...event, body };
     });
   }
 

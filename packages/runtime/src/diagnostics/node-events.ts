@@ -71,6 +71,27 @@ export interface WorkerFailedEvent {
 }
 
 /**
+ * A listener on this node refused a peer: a secure channel listener refused a handshake (the
+ * peer's identity is not trusted, its signature does not verify, the trust policy threw, ...).
+ * The peer is told (within the listener's refusal budget) and fails; this is the listener's
+ * side of it. Raised by the package that owns the listener (`router.reportRefused`).
+ */
+export interface RefusedEvent {
+  /** The address of the listener that refused ("bob_listener"). */
+  readonly listener: string;
+  /** What was refused, in a few words: "a secure channel". */
+  readonly what: string;
+  /** The peer's identifier when it was authenticated before the refusal (identifiers are public), else undefined. */
+  readonly peer: string | undefined;
+  /** The first hop the peer came through (a connection's address): who it was when `peer` is not known. */
+  readonly via: string;
+  /** Why, as a stable code: "HANDSHAKE_UNTRUSTED_IDENTITY", "HANDSHAKE_BAD_SIGNATURE", ... (what the peer is told). */
+  readonly reason: string;
+  /** The typed error that refused it (never a key or a payload in it). */
+  readonly error: Error;
+}
+
+/**
  * The events of a node (`node.on(name, listener)`), raised on the node's main thread
  * wherever the worker concerned runs: main thread, its own thread or a pool slot.
  */
@@ -79,6 +100,7 @@ export interface NodeEvents {
   dropped: [event: DroppedEvent];
   "handler-error": [event: HandlerErrorEvent];
   "worker-failed": [event: WorkerFailedEvent];
+  refused: [event: RefusedEvent];
 }
 
 /** The name of a node event. */

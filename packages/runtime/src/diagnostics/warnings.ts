@@ -1,4 +1,4 @@
-import type { DeniedEvent, DroppedEvent, HandlerErrorEvent, WorkerFailedEvent } from "./node-events.js";
+import type { DeniedEvent, DroppedEvent, HandlerErrorEvent, RefusedEvent, WorkerFailedEvent } from "./node-events.js";
 
 /**
  * Where a node's warnings go: a function that takes each line (no trailing newline) and,
@@ -70,12 +70,18 @@ export interface WorkerFailedWarning extends WorkerFailedEvent, WarningLine {
   readonly kind: "worker-failed";
 }
 
+/** A `"refused"` warning: the fields of its RefusedEvent, and the line's. */
+export interface RefusedWarning extends RefusedEvent, WarningLine {
+  /** A listener refused a peer (see RefusedEvent). */
+  readonly kind: "refused";
+}
+
 /**
  * What a warning line says, in fields: the second argument of a WarningSink. `kind` tells
  * which; the other fields are those of the node event of that name, so, like events, a
  * warning carries addresses, flow control ids and errors, never a payload or a key.
  */
-export type NodeWarning = DeniedWarning | DroppedWarning | HandlerErrorWarning | WorkerFailedWarning;
+export type NodeWarning = DeniedWarning | DroppedWarning | HandlerErrorWarning | WorkerFailedWarning | RefusedWarning;
 
 /** A warning's cause as the node describes it (internal): a NodeWarning before the rate limit adds its part. */
 export type WarningCause = Described<NodeWarning>;

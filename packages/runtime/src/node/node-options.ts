@@ -32,9 +32,10 @@ export interface NodeOptions {
   linkWindowBytes?: number;
   /**
    * Warnings about messages this node had to drop without telling their sender (flow
-   * controls denied them, no worker has their address) and about worker handlers that
-   * threw: one line per cause at most once a minute, naming the worker, the flow control id
-   * and the fix. `true` (the default) writes them to stderr, `false` silences them, a
+   * controls denied them, no worker has their address), about worker handlers that
+   * threw, and about peers a listener refused (a secure channel from an untrusted identity):
+   * one line per cause at most once a minute, naming the worker or listener, the flow control
+   * id or peer identifier, and the fix. `true` (the default) writes them to stderr, `false` silences them, a
    * function receives each line instead, and beside it the warning in fields (NodeWarning:
    * its kind, its event's fields, the count held back, the line's parts), for a caller that
    * words the advice its own way. Node events (`node.on("denied", ...)`) are raised

@@ -51,7 +51,9 @@ export class Node extends MainContext {
    *   address, the flow control id to `addConsumer`);
    * - `"dropped"`: a message whose sender cannot be told had no next hop (DroppedEvent);
    * - `"handler-error"`: a worker's `handleMessage`, `process` or `shutdown` threw (HandlerErrorEvent);
-   * - `"worker-failed"`: a worker's thread ended while the node ran, and the worker is gone (WorkerFailedEvent).
+   * - `"worker-failed"`: a worker's thread ended while the node ran, and the worker is gone (WorkerFailedEvent);
+   * - `"refused"`: a listener refused a peer, e.g. a secure channel listener an untrusted
+   *   identity (RefusedEvent: the listener, the peer's identifier, the reason's code).
    * A listener that throws is ignored. See also `NodeOptions.warnings`.
    */
   on<K extends keyof NodeEvents>(event: K, listener: (...args: NodeEvents[K]) => void): this {

@@ -8,7 +8,7 @@ import {
   UnknownTransportError,
 } from "../errors/errors.js";
 import type { FlowControls } from "../flow-control/flow-controls.js";
-import type { DropReason } from "../diagnostics/node-events.js";
+import type { DropReason, RefusedEvent } from "../diagnostics/node-events.js";
 import type { LocalMessage } from "../message/local-message.js";
 import type { Mailbox } from "./mailbox.js";
 
@@ -35,6 +35,7 @@ export interface UndeliverableReporter {
   denied(destination: Address, senderKey: string): void;
   /** `gone`: why `next` went away, when the router remembers (see Router.#goneReasons). */
   dropped(next: Address, fromKey: string, reason: DropReason, error: Error, gone?: string): void;
+  refused(event: RefusedEvent, why: () => string): void;
 }
 
 /** Reasons remembered for addresses that went away (see Router.#goneReasons): a key and a message each. */
@@ -101,6 +102,16 @@ export class Router {
     // (Not remembered here: one error may stand for several messages, e.g. a dial's queue.)
     if (this.#reported.has(thrown)) return;
     this.#reporter?.dropped(next, fromKey, reason, thrown, reason === "unknown-address" ? this.#goneReasons.get(next.key) : undefined);
+  }
+
+  /**
+   * For listeners that accept or refuse peers (a secure channel listener): reports a peer
+   * refused, as the node's `"refused"` event and a rate-limited warning (one line per listener
+   * and reason a minute, `NodeOptions.warnings`). `why` words the cause for people (called only
+   * when a line is written): an identifier, an expectation, never a key or a payload.
+   */
+  reportRefused(event: RefusedEvent, why: () => string): void {
+    this.#reporter?.refused(event, why);
   }
 
   /** The mailbox registered under a local address's key, if any. */

@@ -22,6 +22,13 @@ export function isIdentifier(value: unknown): value is Identifier {
 
 /** `value` as an Identifier, or InvalidIdentifierError if it is not one. */
 export function parseIdentifier(value: string): Identifier {
+  if (typeof value !== "string") {
+    // Not quoted: String(identity) is its identifier, which would read as a valid one.
+    const named = typeof value === "object" && value !== null && isIdentifier((value as { identifier?: unknown }).identifier);
+    throw new InvalidIdentifierError(
+      `invalid identifier: got ${named ? "an object (an Identity?)" : value === null ? "null" : `a value of type ${typeof value}`}, not a string${named ? "; pass its .identifier" : ' ("I" followed by 64 lowercase hex digits)'}`,
+    );
+  }
   if (!isIdentifier(value)) {
     throw new InvalidIdentifierError(`invalid identifier ${JSON.stringify(String(value)).slice(0, 80)} (expected "I" followed by 64 lowercase hex digits)`);
   }

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { checkWaitOptions, optionKeys } from "@hopwire/runtime";
+import { AbortError, checkWaitOptions, optionKeys } from "@hopwire/runtime";
 import { chmod, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { resolveCryptoProvider } from "../crypto/index.js";
 import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
-import { InvalidIdentityExportError } from "../errors.js";
+import { IdentityFileError, InvalidIdentityExportError } from "../errors.js";
 import { exportIdentity, importIdentity } from "./identity-export.js";
 import { assertOwnIdentity } from "./identity-argument.js";
 import type { Identity } from "./identity.js";
@@ -19,7 +19,8 @@ const FILE_OPTIONS = optionKeys<IdentityFileOptions>({ signal: true });
  * Writes the identity (secret key included) as JSON readable by the owner only (0o600).
  * The file is written under a temporary name created with mode 0o600 and renamed into
  * place, so the secret never sits in a file with wider permissions (writeFile's `mode`
- * alone does nothing to an existing file) and readers never see half a file.
+ * alone does nothing to an existing file) and readers never see half a file. A file that
+ * cannot be written is an IdentityFileError naming the path, the Node error its `cause`.
  */
 export async function saveIdentity(identity: Identity, path: string, options: IdentityFileOptions = {}): Promise<void> {
   assertOwnIdentity(identity, { what: "saveIdentity", usage: "saveIdentity(identity, path, options?)" });
@@ -32,15 +33,23 @@ export async function saveIdentity(identity: Identity, path: string, options: Id
     await rename(temporary, path);
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
-    throw error;
+    throw fileError("saveIdentity", "write", path, error, options.signal);
   }
 }
 
-/** Reads a file written by saveIdentity() and imports it (with all of importIdentity's checks). */
+/**
+ * Reads a file written by saveIdentity() and imports it (with all of importIdentity's checks).
+ * A file that cannot be read is an IdentityFileError naming the path, the Node error its `cause`.
+ */
 export async function loadIdentity(path: string, providerOrName?: CryptoProvider | CryptoProviderName, options: IdentityFileOptions = {}): Promise<Identity> {
   checkWaitOptions(options, "loadIdentity options", FILE_OPTIONS);
   const provider = resolveCryptoProvider(providerOrName, "loadIdentity"); // before the file is read
-  const text = await readFile(path, { encoding: "utf8", signal: options.signal });
+  let text: string;
+  try {
+    text = await readFile(path, { encoding: "utf8", signal: options.signal });
+  } catch (error) {
+    throw fileError("loadIdentity", "read", path, error, options.signal);
+  }
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -49,4 +58,19 @@ export async function loadIdentity(path: string, providerOrName?: CryptoProvider
     throw new InvalidIdentityExportError(`identity file ${path} is not valid JSON`);
   }
   return importIdentity(data, provider);
+}
+
+/**
+ * A Node file error as a Hopwire error: an AbortError when `signal` stopped it, else an
+ * IdentityFileError with the path, the Node code as `reason` and the Node error as `cause`.
+ */
+function fileError(what: string, doing: "read" | "write", path: string, error: unknown, signal: AbortSignal | undefined): Error {
+  if (signal?.aborted) return new AbortError(`${what} of ${path} was aborted`, { cause: signal.reason });
+  const code = (error as { code?: unknown } | null)?.code;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new IdentityFileError(`${what}: cannot ${doing} the identity file ${JSON.stringify(path)}: ${detail}`, {
+    path,
+    ...(typeof code === "string" ? { reason: code } : {}),
+    cause: error,
+  });
 }

@@ -24,6 +24,8 @@ import { trackChannelEnd } from "../secure-channel/channel-registry.js";
 import { SecureChannelListenerOptions } from "../secure-channel/secure-channel-options.js";
 import { toSecureChannelListenerOptions, type SecureChannelListenerOptionsInit } from "../secure-channel/plain-options.js";
 import { SecureChannelHandshakeError, SecureChannelTransportError } from "../secure-channel/channel-errors.js";
+import type { SecureChannelError } from "../errors.js";
+import { trustExpectation } from "../trust/trust-policy.js";
 import { DEFAULT_HANDSHAKE_LIMITS, HandshakeSlots } from "./handshake-limits.js";
 
 /** Handshakes a listener runs at once by default (`withHandshakeLimits({ maxPending })`). */
@@ -272,6 +274,8 @@ export class SecureChannelListener implements Mailbox {
     this.#ends.add(end);
     end.onClosed(this.#forget);
     let handshake: ResponderHandshake | undefined;
+    /** True while the handshake reads the peer's messages: what fails there is this listener refusing the peer. */
+    let checking = false;
     try {
       // Inside the try: whatever fails here (the identity and provider were checked when the
       // listener was made, but a provider's key generation may still throw) fails this
@@ -282,10 +286,15 @@ export class SecureChannelListener implements Mailbox {
         provider: options.provider,
         noiseStaticKeyPair: noiseStaticKeyFor(this.#identity, options.provider),
       });
-      sendAll(end, await handshake.handle({ type: "message", message: message1.payload.subarray(1) })); // <- e, ee, s, es
+      checking = true;
+      const reply = await handshake.handle({ type: "message", message: message1.payload.subarray(1) });
+      checking = false;
+      sendAll(end, reply); // <- e, ee, s, es
       const message3 = await end.nextHandshakeMessage();
       if (message3.payload[0] !== OuterKind.HANDSHAKE) throw new SecureChannelHandshakeError("the initiator gave up the handshake");
+      checking = true;
       const actions = await handshake.handle({ type: "message", message: message3.payload.subarray(1) }); // -> s, se
+      checking = false;
       const done = actions.find((a) => a.type === "complete");
       if (!done || done.type !== "complete") throw new SecureChannelHandshakeError("the handshake did not complete");
       end.establish(done.result);
@@ -297,6 +306,9 @@ export class SecureChannelListener implements Mailbox {
       // A typed error whatever was thrown (a TypeError from a bad key, a provider's own error).
       const error = thrown instanceof HopwireError ? thrown : new SecureChannelHandshakeError(`The responder could not run the handshake: ${messageOf(thrown)}`, { cause: thrown });
       this.#log.debug("refused a secure channel", error);
+      // The peer's handshake failed a check here (not a timeout, a close or the initiator giving
+      // up): the node's "refused" event and a rate-limited warning say so without DEBUG.
+      if (checking) this.#reportRefused(error, typeof code === "string" ? code : "HANDSHAKE_FAILED", connection);
       // Refusals are rate-limited per connection: a flood of bad handshakes gets silence.
       try {
         if (end.state === "handshaking" && this.#slots.mayRefuse(connection, performance.now())) {
@@ -309,6 +321,40 @@ export class SecureChannelListener implements Mailbox {
     } finally {
       this.#slots.release(connection, end);
       if (this.#slots.queued > 0) this.#scheduleStarts();
+    }
+  }
+
+  /**
+   * Reports a refused handshake to the node (router.reportRefused): a "refused" event each
+   * time, a warning line per reason at most once a minute. It names the listener, the peer's
+   * identifier when the refusal came after its signature verified (identifiers are public),
+   * else the connection it came through; never a key or a payload.
+   */
+  #reportRefused(error: Error, reason: string, via: string): void {
+    const identifier = (error as SecureChannelError).identifier;
+    const event = { listener: this.address.key, what: "a secure channel", peer: identifier, via, reason, error };
+    this.#node.router.reportRefused(event, () => this.#whyRefused(error, reason));
+  }
+
+  /** The warning's words for a refusal: what failed, and what to change when it is this side's to change. */
+  #whyRefused(error: Error, reason: string): string {
+    const refused = `the initiator gets SecureChannelRefusedError (reason ${reason})`;
+    switch (reason) {
+      case "HANDSHAKE_UNTRUSTED_IDENTITY": {
+        const expected = trustExpectation(this.#options.trustPolicy);
+        return (
+          `its identity is not trusted (trust policy: ${expected ?? "a custom one, which did not return true"}). ` +
+          `If it should be, add its identifier to the listener's trustPolicy (e.g. trustIdentifiers([...])); ${refused}.`
+        );
+      }
+      case "TRUST_POLICY_FAILED": {
+        const cause = error.cause instanceof Error ? `${error.cause.name}: ${error.cause.message}` : String(error.cause);
+        return `the listener's trust policy threw (${cause}), which refuses; ${refused}.`;
+      }
+      case "HANDSHAKE_BAD_SIGNATURE":
+        return `its identity signature over its Noise static key does not verify (a forged or corrupted handshake); ${refused}.`;
+      default:
+        return `its handshake failed here: ${error.name}: ${error.message}; ${refused}.`;
     }
   }
 

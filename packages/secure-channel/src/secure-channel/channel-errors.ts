@@ -1,11 +1,62 @@
 import { registerErrorClasses, RouteUnavailableError } from "@hopwire/runtime/errors";
 import { SecureChannelError } from "../errors.js";
 
-/** Thrown by createSecureChannel when the responder refused the initiator (untrusted, bad signature…). */
+/**
+ * The codes a responder of this version sends in its REFUSED notice, and so the `reason` of a
+ * SecureChannelRefusedError (docs/secure-channels.md, "Confirmation"): the code of the check
+ * that failed on its side (`TIMEOUT`: no third message within its handshake timeout),
+ * `HANDSHAKE_BUSY` when its handshake limits dropped the handshake,
+ * `HANDSHAKE_FAILED` when what failed had no code, `UNSPECIFIED` when the notice carried none.
+ */
+export const SECURE_CHANNEL_REFUSAL_CODES = Object.freeze([
+  "HANDSHAKE_UNTRUSTED_IDENTITY",
+  "TRUST_POLICY_FAILED",
+  "HANDSHAKE_BAD_SIGNATURE",
+  "HANDSHAKE_MALFORMED_PAYLOAD",
+  "HANDSHAKE_WRONG_STATE",
+  "NOISE_DECRYPT_FAILED",
+  "NOISE_MESSAGE_LENGTH",
+  "NOISE_WRONG_STATE",
+  "WEAK_PUBLIC_KEY",
+  "INVALID_KEY",
+  "SECURE_CHANNEL_HANDSHAKE_FAILED",
+  "TIMEOUT",
+  "HANDSHAKE_BUSY",
+  "HANDSHAKE_FAILED",
+  "UNSPECIFIED",
+] as const);
+
+/** A refusal code this version knows (see SECURE_CHANNEL_REFUSAL_CODES). */
+export type SecureChannelRefusalCode = (typeof SECURE_CHANNEL_REFUSAL_CODES)[number];
+
+/**
+ * The `reason` of a SecureChannelRefusedError: a SecureChannelRefusalCode, or, from a
+ * responder of another version, a code this one does not know, as that peer sent it but made
+ * safe to log (printable ASCII only, anything else as "?", at most 64 characters).
+ */
+export type SecureChannelRefusalReason = SecureChannelRefusalCode | (string & {});
+
+/** How long a peer's refusal code may be, in characters. */
+const MAX_REFUSAL_CODE_LENGTH = 64;
+
+/** The reason a REFUSED notice's bytes carry, made safe to print: see SecureChannelRefusalReason. */
+export function refusalReasonOf(bytes: Uint8Array): SecureChannelRefusalReason {
+  const text = new TextDecoder().decode(bytes).slice(0, MAX_REFUSAL_CODE_LENGTH).replace(/[^\x21-\x7e]/g, "?");
+  return text === "" ? "UNSPECIFIED" : text;
+}
+
+/**
+ * Thrown by createSecureChannel when the responder refused the initiator. `reason` is the
+ * responder's code: `HANDSHAKE_UNTRUSTED_IDENTITY` (its trust policy does not trust our
+ * identity), `HANDSHAKE_BUSY` (its handshake limits), ... (see SecureChannelRefusalReason).
+ */
 export class SecureChannelRefusedError extends SecureChannelError {
   override readonly code = "SECURE_CHANNEL_REFUSED";
-  constructor(message = "The responder refused the secure channel", options?: { cause?: unknown }) {
+  /** The responder's refusal code; branch on it, not on the message. */
+  override readonly reason: SecureChannelRefusalReason;
+  constructor(message = "The responder refused the secure channel", options?: { cause?: unknown; reason?: SecureChannelRefusalReason }) {
     super(message, options);
+    this.reason = options?.reason ?? "UNSPECIFIED";
   }
 }
 

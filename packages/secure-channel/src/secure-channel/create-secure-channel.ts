@@ -5,7 +5,7 @@ import { assertIdentity } from "../identity/identity-argument.js";
 import type { Identity } from "../identity/identity.js";
 import { OuterKind } from "./channel-message.js";
 import { ChannelEnd } from "./channel-end.js";
-import { SecureChannelHandshakeError, SecureChannelRefusedError } from "./channel-errors.js";
+import { refusalReasonOf, SecureChannelHandshakeError, SecureChannelRefusedError } from "./channel-errors.js";
 import { trackChannelEnd } from "./channel-registry.js";
 import { assertNode } from "./node-argument.js";
 import { noiseStaticKeyFor } from "./noise-static-key.js";
@@ -89,8 +89,8 @@ function completeWith(end: ChannelEnd, actions: readonly HandshakeAction[]): Han
 
 function refuseIfRefused(payload: Uint8Array): void {
   if (payload[0] === OuterKind.REFUSED) {
-    const code = new TextDecoder().decode(payload.subarray(1)).slice(0, 64);
-    throw new SecureChannelRefusedError(`The responder refused the secure channel (${code || "no reason"})`);
+    const reason = refusalReasonOf(payload.subarray(1));
+    throw new SecureChannelRefusedError(`The responder refused the secure channel (${reason})`, { reason });
   }
   if (payload[0] !== OuterKind.HANDSHAKE) throw new SecureChannelHandshakeError("Expected a handshake message");
 }

@@ -11,7 +11,10 @@ export {
   SecureChannelClosedByPeerError,
   SecureChannelTransportError,
   SecureChannelMessageTooLargeError,
+  SECURE_CHANNEL_REFUSAL_CODES,
   type SecureChannelCloseReason,
+  type SecureChannelRefusalCode,
+  type SecureChannelRefusalReason,
 } from "./channel-errors.js";
 export { MAX_CHANNEL_MESSAGE_LENGTH } from "./channel-end.js";
 export { CLOSED_CHANNEL_MEMORY } from "./channel-registry.js";

@@ -1,1 +1,1 @@
-export { trustCustom, trustEveryone, trustIdentifier, trustIdentifiers, type TrustContext, type TrustPolicy } from "./trust-policy.js";
+export { trustCustom, trustEveryone, trustIdentifier, trustIdentifiers, type IdentifierLike, type TrustContext, type TrustPolicy } from "./trust-policy.js";

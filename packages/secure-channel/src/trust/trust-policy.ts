@@ -1,4 +1,6 @@
-import { parseIdentifier, type Identifier } from "../identity/identifier.js";
+import { describeType } from "@hopwire/runtime";
+import { InvalidIdentifierError, InvalidOptionError } from "../errors.js";
+import { isIdentifier, parseIdentifier, type Identifier } from "../identity/identifier.js";
 
 /** What a trust policy learns about the peer, after its identity signature verified. */
 export interface TrustContext {
@@ -31,25 +33,45 @@ export function trustEveryone(): TrustPolicy {
   return () => true;
 }
 
-/** Trusts exactly one identifier; the string is validated now, not at handshake time. */
-export function trustIdentifier(identifier: Identifier | string): TrustPolicy {
-  const trusted = parseIdentifier(identifier);
+/**
+ * Whom trustIdentifier and trustIdentifiers take: an identifier (a string, validated at the
+ * call), or anything that names one in its `identifier` field: an Identity (yours or a
+ * peer's), a TrustContext, an exported identity (only the identifier is read).
+ */
+export type IdentifierLike = Identifier | string | { readonly identifier: Identifier | string };
+
+/**
+ * Trusts exactly one identifier; validated now, not at handshake time. Takes the identifier
+ * or an Identity (`trustIdentifier(alice)` and `trustIdentifier(alice.identifier)` alike).
+ */
+export function trustIdentifier(identifier: IdentifierLike): TrustPolicy {
+  const trusted = identifierArgument(identifier, "trustIdentifier");
   const policy: TrustPolicy = (peer) => peer.identifier === trusted;
   expectations.set(policy, `expected ${trusted}`);
   return policy;
 }
 
-/** Trusts a fixed set of identifiers, copied now: later changes to `identifiers` do not apply. */
-export function trustIdentifiers(identifiers: Iterable<Identifier | string>): TrustPolicy {
+/**
+ * Trusts a fixed set of identifiers (or Identities), copied now: later changes to
+ * `identifiers` do not apply. An empty list is an InvalidOptionError: it would trust no one
+ * (to refuse everyone on purpose, use `trustCustom(() => false)`).
+ */
+export function trustIdentifiers(identifiers: Iterable<IdentifierLike>): TrustPolicy {
   const trusted = new Set<string>();
-  for (const identifier of identifiers) trusted.add(parseIdentifier(identifier));
+  for (const identifier of identifiers) trusted.add(identifierArgument(identifier, "trustIdentifiers"));
+  if (trusted.size === 0) {
+    throw new InvalidOptionError(
+      "trustIdentifiers: the list of identifiers is empty, and an empty list trusts no one (every peer would be refused); " +
+        "pass at least one identifier or Identity, or trustCustom(() => false) to refuse everyone on purpose",
+      { option: "identifiers" },
+    );
+  }
   const policy: TrustPolicy = (peer) => trusted.has(peer.identifier);
   expectations.set(policy, expectationOf([...trusted]));
   return policy;
 }
 
 function expectationOf(trusted: readonly string[]): string {
-  if (trusted.length === 0) return "it trusts no identifier (trustIdentifiers was given an empty list)";
   if (trusted.length === 1) return `expected ${trusted[0]}`;
   const listed = trusted.slice(0, MAX_LISTED_IDENTIFIERS).join(", ");
   const more = trusted.length - MAX_LISTED_IDENTIFIERS;
@@ -62,4 +84,21 @@ function expectationOf(trusted: readonly string[]): string {
  */
 export function trustCustom(decide: (peer: TrustContext) => boolean | Promise<boolean>): TrustPolicy {
   return async (peer) => (await decide(peer)) === true;
+}
+
+/**
+ * The identifier `value` names: a valid identifier string, or the `identifier` of an
+ * Identity (or anything with a valid one). Anything else is an InvalidIdentifierError that
+ * says what was passed and what to pass, never quoting an object (an exported identity
+ * holds a secret key).
+ */
+function identifierArgument(value: unknown, what: string): Identifier {
+  if (typeof value === "string") return parseIdentifier(value);
+  const named = typeof value === "object" && value !== null ? (value as { identifier?: unknown }).identifier : undefined;
+  if (isIdentifier(named)) return named;
+  const got =
+    named !== undefined
+      ? `an object whose identifier is not one (${typeof named === "string" ? JSON.stringify(named).slice(0, 80) : describeType(named)})`
+      : describeType(value);
+  throw new InvalidIdentifierError(`${what}: expected an identifier ("I" followed by 64 lowercase hex digits) or an Identity, got ${got}`);
 }
