@@ -56,7 +56,7 @@ describe("TypeScript without a build step", () => {
 
       // tsc, strict, as an app's tsconfig would say (a Node app's lib, no DOM: as this repo's
       // tsconfig.base.json, and ~1 s of CPU less): no type errors, then plain node runs the .js.
-      const program = ts.createProgram([file], {
+      const options: import("typescript").CompilerOptions = {
         strict: true,
         target: ts.ScriptTarget.ES2022,
         lib: ["lib.es2023.d.ts"],
@@ -64,7 +64,13 @@ describe("TypeScript without a build step", () => {
         moduleResolution: ts.ModuleResolutionKind.NodeNext,
         skipLibCheck: true,
         types: ["node"],
-      });
+      };
+      // As the tsc command sets its host (TypeScript >= 5.3): JSDoc parsed only where it can
+      // carry types (JavaScript files), not in the ~200 declaration files read here: ~0.25 s
+      // of CPU less (1.07 -> 0.86 s for createProgram), the same diagnostics.
+      const host = ts.createCompilerHost(options);
+      host.jsDocParsingMode = ts.JSDocParsingMode.ParseForTypeErrors;
+      const program = ts.createProgram({ rootNames: [file], options, host });
       const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
       expect(diagnostics).toEqual([]);
       program.emit();
