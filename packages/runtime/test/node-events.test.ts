@@ -14,7 +14,7 @@ import {
   type NodeWarning,
   type WorkerFailedEvent,
 } from "@hopwire/runtime";
-import { BusyEchoer, Crasher, Echoer, Relay, Thrower, UnawaitedSender } from "./fixtures/workers.js";
+import { BusyEchoer, Crasher, Echoer, Prober, Relay, Thrower, UnawaitedSender } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
 import { runToExit } from "../../../test/support/children.js";
 
@@ -119,6 +119,24 @@ describe("node events and warnings", () => {
         expect(await n.sendAndReceive("thrower", "fine", { timeout: 20_000 })).toBe("fine");
       });
     }, 60_000);
+  }
+
+  for (const placement of ["main", "thread"] as const) {
+    it(`a thread worker's sendAndReceive whose handler throws (placed "${placement}") fails at once with the handler's error, not a timeout`, async () => {
+      await withNode({ warnings: false }, async (n) => {
+        const worker = placement === "main" ? new Thrower() : Thrower;
+        await n.startWorker("thrower", worker as typeof Thrower, { placement });
+        await n.startWorker("prober", Prober);
+        // The prober's own wait is 60 s: a timeout would make this test fail on the name, after it.
+        const outcome = (await n.sendAndReceive("prober", { op: "sendAndReceive", target: "thrower", body: "throw", timeout: 60_000 }, { timeout: 90_000 })) as {
+          ok: boolean;
+          error?: { name: string; message: string };
+        };
+        expect(outcome.ok).toBe(false);
+        expect(outcome.error!.name).toBe("WorkerHandlerError");
+        expect(outcome.error!.message).toContain("boom from a handler");
+      });
+    });
   }
 
   it("writes warnings to stderr by default, and not at all with { warnings: false } or HOPWIRE_WARNINGS=off", async () => {

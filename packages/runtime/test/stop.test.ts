@@ -43,6 +43,24 @@ describe("node.stop()", () => {
     await expect(stopped!.receive()).rejects.toMatchObject({ code: "NODE_STOPPED" });
   });
 
+  for (const placement of ["thread", "main"] as const) {
+    it(`a worker whose start the node's stop overtook (placed "${placement}") is stopped, and its startWorker rejects with NodeStoppedError`, async () => {
+      const n = await node();
+      let shutdowns = 0;
+      const worker = placement === "main" ? { handleMessage() {}, async initialize() {}, shutdown: () => void shutdowns++ } : Echoer;
+      const started = n.startWorker("late", worker as typeof Echoer, { placement }).then(
+        () => "started",
+        (error: unknown) => error,
+      );
+      await n.stop();
+      const outcome = await started;
+      expect(outcome).toMatchObject({ code: "NODE_STOPPED", message: expect.stringMatching(/while (0#)?late was starting/) });
+      // Nothing of it is left: not its address, not (placed "main") a worker whose shutdown never ran.
+      expect(n.router.addresses()).not.toContain("late");
+      if (placement === "main") expect(shutdowns).toBe(1);
+    });
+  }
+
   it("terminates a thread whose shutdown hangs, after shutdownTimeout", async () => {
     const { code, stdout, stderr, timedOut } = await runChild("./fixtures/hang-child.js", 15_000);
     expect(timedOut, `${stdout}\n${stderr}`).toBe(false);

@@ -112,6 +112,11 @@ export class PendingReply<T> implements Mailbox, Expiring {
   }
 
   /** Fails the call (once), releasing the address. */
+  /** Mailbox.failRequest: this is the call waiting at its own address. */
+  failRequest(_key: string, error: Error): void {
+    this.fail(error);
+  }
+
   fail(error: unknown): void {
     if (!this.pending) return;
     this.#release();

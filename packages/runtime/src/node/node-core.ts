@@ -1,7 +1,6 @@
 import { Address, toAddress, type AddressLike } from "../address/address.js";
 import type { Context } from "../context/context.js";
 import { Diagnostics } from "../diagnostics/diagnostics.js";
-import { PendingReply } from "../context/pending-reply.js";
 import { DuplicateAddressError, InvalidOptionError, NodeStoppedError, UnknownAddressError, WorkerHandlerError, WorkerLoadError } from "../errors/errors.js";
 import { FlowControls } from "../flow-control/flow-controls.js";
 import { checkStartWorkerOptions } from "../worker/start-worker-options.js";
@@ -62,8 +61,8 @@ export class NodeCore {
   reportHandlerError(worker: Address, what: string, error: Error, replyTo?: string): void {
     this.diagnostics.handlerError(worker, what, error);
     if (replyTo === undefined) return;
-    const waiting = this.router.localMailbox(replyTo);
-    if (waiting instanceof PendingReply) waiting.fail(error instanceof WorkerHandlerError ? error : WorkerHandlerError.wrapping(error));
+    // The call may wait on the main thread (a PendingReply) or on a worker's thread (its host holds the address).
+    this.router.localMailbox(replyTo)?.failRequest?.(replyTo, error instanceof WorkerHandlerError ? error : WorkerHandlerError.wrapping(error));
   }
 
   get stopped(): boolean {
@@ -98,6 +97,12 @@ export class NodeCore {
       placement === "main"
         ? await this.#startOnMain(addresses, worker, options.args ?? [], kind, mailbox)
         : await this.#placement(placement).start({ addresses, workerClass: worker as WorkerClass, args: options.args ?? [], kind, mailbox });
+    if (this.#stopping) {
+      // The node began to stop while this worker started: its stop has passed the workers
+      // it knew of, so this one is stopped here, and the caller told it did not start.
+      await handle.stop(new NodeStoppedError()).catch(() => {});
+      throw new NodeStoppedError(`The node began to stop while ${addresses[0]!.toString()} was starting`);
+    }
     for (const a of addresses) this.#handles.set(a.key, handle);
     this.#order.push(handle);
     this.log.debug(`started ${kind} ${addresses[0]!.toString()} (${placement})`);

@@ -57,6 +57,8 @@ export type MainToThreadOp =
   | { t: "forget"; key: string }
   /** The first hop of the request registered under `key` went away: fail it now. */
   | { t: "hopGone"; key: string; error: ErrorData }
+  /** The worker the request registered under `key` asked threw while handling it: fail it now with that. */
+  | { t: "requestFailed"; key: string; error: ErrorData }
   /** Run shutdown and answer `stopped`. */
   | { t: "stop" };
 

@@ -210,6 +210,7 @@ export class ThreadLink {
         this.#granted.delete(op.key);
         break;
       case "hopGone":
+      case "requestFailed":
         this.requests.get(op.key)?.close(errorFromData(op.error));
         break;
       case "stop":

@@ -439,6 +439,11 @@ class ThreadHost implements Mailbox, WorkerHandle {
     }
   }
 
+  /** Mailbox.failRequest: a request of this thread's is answered by nobody (its handler threw); the thread fails it. */
+  failRequest(key: string, error: Error): void {
+    if (this.#requests.has(key)) this.#post({ t: "requestFailed", key, error: errorToData(error) });
+  }
+
   stop(reason?: Error): Promise<void> {
     this.#stopping ??= this.#stop(reason);
     return this.#stopping;

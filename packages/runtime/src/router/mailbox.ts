@@ -38,4 +38,10 @@ export interface Mailbox {
    * not set anything up for later sends to it (a thread's send grant, a hop watch).
    */
   readonly shortLived?: boolean;
+  /**
+   * For a mailbox that holds sendAndReceive calls (a reply address on the main thread, a
+   * thread's requests): fails the call waiting for a reply at `key` now, with `error` (the
+   * worker it asked threw, so no reply will come).
+   */
+  failRequest?(key: string, error: Error): void;
 }
