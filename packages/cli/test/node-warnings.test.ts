@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Address, UnknownAddressError, WARNING_INTERVAL_MS, route, startRelay, type Node } from "@hopwire/runtime";
+import { Address, UnknownAddressError, WARNING_INTERVAL_MS, node, route, startRelay, type Node } from "@hopwire/runtime";
+import { createTcpTransport } from "@hopwire/transport-tcp";
 import { parseConfig, startNodeFromConfig, type RunningNode } from "../dist/index.js";
 import { newHome, removeHomes } from "./processes.js";
 
@@ -65,6 +66,28 @@ describe("a configured node's warnings", () => {
     await drop(n, "to_nope");
     expect(lines).toHaveLength(2);
     expect(lines[1]).toMatch(/^warning: dropped a message from to_nope for "nope": nothing on this node is called "nope" \(.*\. The sender is not told; it sees a timeout\. \(2 more like this in the last 60 s\)$/);
+  });
+
+  it("a denial: what a configuration controls (which peer reaches what), not the runtime's addConsumer advice", async () => {
+    vi.stubEnv("HOPWIRE_WARNINGS", "on");
+    const lines: string[] = [];
+    const logged: string[] = [];
+    const config = parseConfig({ tcpListeners: [{ address: "127.0.0.1:0" }], secureChannelListeners: [{ address: "api" }], outlets: [{ to: "127.0.0.1:5432" }] }, "test");
+    const r = await startNodeFromConfig(config, { home: newHome(), source: "test", log: (line) => logged.push(line), warn: (line) => lines.push(line) });
+    running.push(r);
+    const listening = logged.find((line) => line.startsWith("tcp listener "))!.slice("tcp listener ".length).replace(/^1#/, "");
+    // A peer that goes around the secure channel: straight over TCP to the outlet.
+    const peer = await node({ name: "around", warnings: false });
+    try {
+      const connection = await (await createTcpTransport(peer)).connect(listening);
+      await peer.send(route(connection, "outlet"), "x");
+      await vi.waitFor(() => expect(lines).toHaveLength(1));
+    } finally {
+      await peer.stop();
+    }
+    expect(lines[0]).toMatch(/^warning: refused a message from the network for "outlet": this configuration does not let it reach "outlet" from where it came \(/);
+    expect(lines[0]).toContain("without the secure channel the configuration puts in front of it");
+    expect(lines[0]).not.toContain("addConsumer");
   });
 
   it("any other warning as the runtime words it, prefixed warning: (a late reply, a handler that threw)", async () => {

@@ -1,6 +1,7 @@
 import {
   node as createNode,
   warningsFromEnvironment,
+  type DeniedWarning,
   type DroppedWarning,
   type FlowControlId,
   type Node,
@@ -92,8 +93,22 @@ export function forConfigurationUsers(warning: NodeWarning, config: NodeConfig):
   // A generated address (a request's reply address) is nothing a configuration names: the
   // runtime's words (a late reply) fit it.
   const named = warning.kind === "dropped" && warning.reason === "unknown-address" && !warning.generated;
-  const body = named ? unknownAddress(warning, config) : warning.parts.body;
+  const body = named ? unknownAddress(warning, config) : warning.kind === "denied" ? denied(warning) : warning.parts.body;
   return `warning: ${body}${warning.parts.suffix}`;
+}
+
+/**
+ * In place of the runtime's advice (`flowControls.addConsumer(...)`, which a configuration
+ * cannot call): the configuration decides what each listener's peers may reach, so a denial
+ * is a peer that went around it — straight over TCP to what only a secure channel reaches, or
+ * over a channel or connection older than a restart of the node at its other end.
+ */
+function denied({ address, from }: DeniedWarning): string {
+  return (
+    `refused a message from the network for "${address}": this configuration does not let it reach "${address}" from where it came (${from}). ` +
+    `A peer gets this when it sends there without the secure channel the configuration puts in front of it, or over a channel or connection ` +
+    `that outlived a restart at its other end. The sender is not told; it sees a timeout.`
+  );
 }
 
 /**
