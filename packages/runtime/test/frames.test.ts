@@ -111,4 +111,22 @@ describe("frames", () => {
     expect(read).toHaveLength(501);
     expect(read[500]).toEqual([FRAME_OP, "after a microtask"]);
   });
+
+  it("posts a turn's batch early every 1024 frames, so that the other thread starts on them (in order, each frame once)", async () => {
+    const { port1, port2 } = new MessageChannel();
+    const batches: ArrayBuffer[] = [];
+    const received = new Promise<void>((resolve) => {
+      port2.on("message", (b: ArrayBuffer) => {
+        batches.push(b);
+        if (batches.length === 3) resolve();
+      });
+    });
+    const writer = new PortWriter(port1);
+    // One turn of small frames, as a socket read of 64-byte messages hands the main thread.
+    for (let i = 0; i < 2500; i++) writer.push(FRAME_ENVELOPE, Buffer.from(`m${i}`));
+    await received;
+    port1.close();
+    expect(batches.map((b) => frames(b).length)).toEqual([1024, 1024, 452]);
+    expect(batches.flatMap((b) => frames(b).map(([, text]) => text))).toEqual(Array.from({ length: 2500 }, (_, i) => `m${i}`));
+  });
 });

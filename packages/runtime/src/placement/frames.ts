@@ -303,6 +303,14 @@ export interface BatchPort {
 
 /** Above this many bytes a batch is posted at once instead of at the end of the turn. */
 const EAGER_FLUSH_BYTES = 1024 * 1024;
+/**
+ * ...or above this many frames: an eighth of a mailbox's default message bound. One turn of
+ * the main thread can read a whole window of small messages off a socket (at 64 B, 8192 of
+ * them are ~0.8 MB); posted as one batch, the thread then works while the main thread waits
+ * for its credit, and the other way round. Posting every 1024 lets them overlap (TCP into a
+ * worker thread at 64 B: 1.38-1.64 → 1.79-2.20 M msg/s, session 19).
+ */
+const EAGER_FLUSH_FRAMES = 1024;
 
 /**
  * Frames bound for one port, posted as one transferred buffer per event-loop turn. The
@@ -363,7 +371,7 @@ export class PortWriter implements FrameSink {
   }
 
   #written(): void {
-    if (this.#frames.size >= EAGER_FLUSH_BYTES) this.flush();
+    if (this.#frames.size >= EAGER_FLUSH_BYTES || this.#frames.count >= EAGER_FLUSH_FRAMES) this.flush();
     else this.#schedule();
   }
 
