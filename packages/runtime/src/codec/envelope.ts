@@ -34,6 +34,11 @@ const BIN32 = 0xc6;
  * length, always. A reader that remembers a head's bytes finds where they end by it.
  */
 export const PAYLOAD_HEADER = { tag: BIN32, length: 5 } as const;
+/**
+ * Heads longer than this are not remembered for the messages that repeat them (a head is
+ * routes and local info: ~40-200 bytes), by the thread batches' writer and reader alike.
+ */
+export const MAX_REMEMBERED_HEAD = 1024;
 /** An empty map as msgpackr writes it (map16 with no entries). */
 const EMPTY_MAP = Uint8Array.of(0xde, 0x00, 0x00);
 

@@ -111,12 +111,12 @@ export class PendingReply<T> implements Mailbox, Expiring {
     this.fail(new TimeoutError(`${this.describe()} timed out after ${this.#timeout} ms`));
   }
 
-  /** Fails the call (once), releasing the address. */
   /** Mailbox.failRequest: this is the call waiting at its own address. */
   failRequest(_key: string, error: Error): void {
     this.fail(error);
   }
 
+  /** Fails the call (once), releasing the address. */
   fail(error: unknown): void {
     if (!this.pending) return;
     this.#release();

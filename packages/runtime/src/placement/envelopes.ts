@@ -1,4 +1,4 @@
-import { decodeEnvelope, PAYLOAD_HEADER } from "../codec/envelope.js";
+import { decodeEnvelope, MAX_REMEMBERED_HEAD, PAYLOAD_HEADER } from "../codec/envelope.js";
 import { readU32BE } from "../util/bytes.js";
 import { LocalMessage, type LocalInfo } from "../message/local-message.js";
 import type { Route } from "../route/route.js";
@@ -34,9 +34,6 @@ export function frameSizeOf(message: LocalMessage): number {
   const raw = (message as WithRaw)[RAW];
   return raw ? raw.length + FRAME_HEADER : 0;
 }
-
-/** Heads longer than this are not remembered (a head is routes and local info: ~40-200 bytes). */
-const MAX_REMEMBERED_HEAD = 1024;
 
 /** A head decoded in full: a copy of its bytes (not a view: the batch is not kept alive) and what they decode to. */
 interface RememberedHead {

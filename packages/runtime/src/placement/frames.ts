@@ -1,4 +1,4 @@
-import { envelopeHeadBound, PAYLOAD_HEADER, writeEnvelopeHead } from "../codec/envelope.js";
+import { envelopeHeadBound, MAX_REMEMBERED_HEAD, PAYLOAD_HEADER, writeEnvelopeHead } from "../codec/envelope.js";
 import { DecodeError } from "../errors/errors.js";
 import type { LocalInfo, LocalMessage } from "../message/local-message.js";
 import type { Route } from "../route/route.js";
@@ -41,8 +41,6 @@ const LARGE_BATCH = 64 * 1024;
 /** A batch past LARGE_BATCH is given room up to the eager flush (1 MiB) and one large frame. */
 const LARGE_BATCH_CAPACITY = 1024 * 1024 + 128 * 1024;
 const EMPTY = Buffer.alloc(0);
-/** Envelope heads longer than this are not remembered for the next message (a head is routes and local info: ~40-200 bytes). */
-const MAX_REMEMBERED_HEAD = 1024;
 
 /**
  * The last envelope head a writer encoded (up to its payload header) and what it encodes.
@@ -128,22 +126,19 @@ export class BatchWriter implements FrameSink {
     // pieces is not joined first (one copy, not two), nor is a range made into a view.
     const payloadLength = message.payloadLength;
     const head = this.#repeatedHead(message);
-    let headEnd: number;
-    let at: number;
-    if (head !== undefined) {
-      this.#reserve(FRAME_HEADER + head.length + PAYLOAD_HEADER.length + payloadLength);
-      at = this.#used;
-      const payloadHeader = copyBytes(this.#buffer, at + FRAME_HEADER, head);
-      this.#buffer[payloadHeader] = PAYLOAD_HEADER.tag;
-      headEnd = writeU32BE(this.#buffer, payloadHeader + 1, payloadLength);
-    } else {
-      this.#reserve(FRAME_HEADER + envelopeHeadBound(message, "local") + payloadLength);
-      at = this.#used;
-      headEnd = writeEnvelopeHead(this.#buffer, at + FRAME_HEADER, message, "local");
-      this.#remember(message, at + FRAME_HEADER, headEnd - PAYLOAD_HEADER.length);
-    }
+    this.#reserve(FRAME_HEADER + (head ? head.length + PAYLOAD_HEADER.length : envelopeHeadBound(message, "local")) + payloadLength);
     const buffer = this.#buffer;
+    const at = this.#used;
     const start = at + FRAME_HEADER;
+    let headEnd: number;
+    if (head !== undefined) {
+      const payloadHeader = copyBytes(buffer, start, head);
+      buffer[payloadHeader] = PAYLOAD_HEADER.tag;
+      headEnd = writeU32BE(buffer, payloadHeader + 1, payloadLength);
+    } else {
+      headEnd = writeEnvelopeHead(buffer, start, message, "local");
+      this.#remember(message, start, headEnd - PAYLOAD_HEADER.length);
+    }
     message.copyPayloadTo(buffer, headEnd);
     const end = headEnd + payloadLength;
     buffer[at] = kind;

@@ -101,7 +101,12 @@ export class Router {
     // `route` reports what it refuses for a producer and throws it: a relay it threw to does not report it again.
     // (Not remembered here: one error may stand for several messages, e.g. a dial's queue.)
     if (this.#reported.has(thrown)) return;
-    this.#reporter?.dropped(next, fromKey, reason, thrown, reason === "unknown-address" ? this.#goneReasons.get(next.key) : undefined);
+    this.#dropped(next, fromKey, reason, thrown);
+  }
+
+  /** Tells the reporter of a drop, with why an unknown address went away when the router remembers it. */
+  #dropped(next: Address, fromKey: string, reason: DropReason, error: Error): void {
+    this.#reporter?.dropped(next, fromKey, reason, error, reason === "unknown-address" ? this.#goneReasons.get(next.key) : undefined);
   }
 
   /**
@@ -260,7 +265,7 @@ export class Router {
         const error = new UnknownTransportError(`No transport is registered for address ${next.toString()}`);
         if (senderKey !== undefined && this.flowControls.isProducerKey(senderKey)) {
           this.#reported.add(error);
-          this.#reporter?.dropped(next, senderKey, "unknown-transport", error);
+          this.#dropped(next, senderKey, "unknown-transport", error);
         }
         throw error;
       }
@@ -274,7 +279,7 @@ export class Router {
       // is — and told the truth: to an address nobody has, a denial is really a drop.
       this.#reported.add(error);
       if (this.#table.has(key)) this.#reporter?.denied(next, senderKey!);
-      else if (!this.#retired.has(key)) this.#reporter?.dropped(next, senderKey!, "unknown-address", error, this.#goneReasons.get(key));
+      else if (!this.#retired.has(key)) this.#dropped(next, senderKey!, "unknown-address", error);
       throw error;
     }
     const mailbox = this.#table.get(key);
@@ -283,7 +288,7 @@ export class Router {
       const error = new UnknownAddressError(`No worker has the address ${next.toString()}${gone === undefined ? "" : ` (it went away: ${gone})`}`);
       if (senderKey !== undefined && flowControls.isProducerKey(senderKey) && !this.#retired.has(key)) {
         this.#reported.add(error);
-        this.#reporter?.dropped(next, senderKey, "unknown-address", error, gone);
+        this.#dropped(next, senderKey, "unknown-address", error);
       }
       throw error;
     }

@@ -1,4 +1,4 @@
-import { readU32BE } from "@hopwire/runtime";
+import { copyBytes, readU32BE } from "@hopwire/runtime";
 
 /**
  * Reads a record's plaintext that came in pieces (a record that spanned socket reads,
@@ -75,8 +75,7 @@ export class PlaintextPieces {
       const from = this.#piece;
       if (this.#offset >= from.length) return false; // the pieces ran out
       const n = Math.min(length - filled, from.length - this.#offset);
-      copy.set(from.subarray(this.#offset, this.#offset + n), filled);
-      filled += n;
+      filled = copyBytes(copy, filled, from, this.#offset, this.#offset + n);
       this.#offset += n;
     }
     this.bytes = copy;
