@@ -16,7 +16,7 @@ export * from "./diagnostics/index.js";
 export type { Context, FlowControlsAccess, SendOptions, SendAndReceiveOptions } from "./context/context.js";
 export type { WaitOptions } from "./util/wait.js";
 export { waitFor } from "./util/wait.js";
-export { copyBytes, readU32BE, writeU32BE } from "./util/bytes.js";
+export { copyBytes, readU32BE, viewOf, writeU32BE } from "./util/bytes.js";
 export type { Worker, Processor, WorkerClass, Placement, StartWorkerOptions } from "./worker/worker.js";
 export { Node, node } from "./node/node.js";
 export { assertNodeArgument, looksLikeNode, type NodeArgumentName } from "./node/node-argument.js";

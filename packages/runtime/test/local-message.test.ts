@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LocalMessage, route } from "@hopwire/runtime";
+import { LocalMessage, route, viewOf } from "@hopwire/runtime";
 
 // A payload given in parts is one payload to everyone who reads it.
 
@@ -78,5 +78,48 @@ describe("LocalMessage from a range", () => {
     expect(moved.onwardRoute.toString()).toBe("0#b");
     expect(() => LocalMessage.fromRange(onward, back, bytes, 5, 301)).toThrow(RangeError);
     expect(() => LocalMessage.fromRange(onward, back, bytes, 6, 5)).toThrow(RangeError);
+  });
+});
+
+// Payload views remember their source's ArrayBuffer (reading it is dear): a view must still be
+// exactly the range it names, of the source it names, whatever came before it.
+describe("viewOf", () => {
+  /** A view into the middle of a larger buffer, so that its byteOffset is not 0. */
+  const sourceOf = (length: number, seed: number): Buffer => {
+    const backing = Buffer.alloc(length + 40);
+    for (let i = 0; i < backing.length; i++) backing[i] = (i * 7 + seed) % 256;
+    return backing.subarray(17, 17 + length);
+  };
+
+  it("is a Buffer over the range, not a copy, from sources taken in turn", () => {
+    const a = sourceOf(100, 1);
+    const b = sourceOf(100, 2);
+    const c = new Uint8Array(new SharedArrayBuffer(64), 8, 32).fill(5);
+    for (const [source, start, length] of [[a, 3, 20], [b, 3, 20], [a, 50, 50], [c, 1, 30], [b, 0, 100], [a, 99, 1], [a, 10, 0]] as const) {
+      const view = viewOf(source, start, length);
+      expect(Buffer.isBuffer(view)).toBe(true);
+      expect(view.length).toBe(length);
+      expect(Array.from(view)).toEqual(Array.from(source.subarray(start, start + length)));
+      expect(view.buffer).toBe(source.buffer);
+      expect(view.byteOffset).toBe(source.byteOffset + start);
+    }
+    const view = viewOf(b, 5, 2);
+    b[5] = 0xaa;
+    expect(view[0]).toBe(0xaa); // shares the bytes
+  });
+
+  it("views a source too large to remember as any other", () => {
+    const big = sourceOf(5 * 1024 * 1024, 3);
+    const small = sourceOf(10, 4);
+    for (const [source, start] of [[big, 4_000_000], [small, 2], [big, 7], [big, 5 * 1024 * 1024 - 8]] as const) {
+      expect(Array.from(viewOf(source, start, 8))).toEqual(Array.from(source.subarray(start, start + 8)));
+    }
+  });
+
+  it("gives LocalMessage ranges of interleaved sources their own bytes", () => {
+    const a = sourceOf(64, 5);
+    const b = sourceOf(64, 6);
+    const messages = [a, b, a, b].map((source, i) => [LocalMessage.fromRange(route("x"), route("y"), source, i, i + 30), source, i] as const);
+    for (const [message, source, i] of messages) expect(Array.from(message.payload)).toEqual(Array.from(source.subarray(i, i + 30)));
   });
 });

@@ -1,5 +1,5 @@
 import type { Route } from "../route/route.js";
-import { copyBytes } from "../util/bytes.js";
+import { copyBytes, viewOf } from "../util/bytes.js";
 
 /**
  * Node-local metadata attached to a message by the worker that delivered it (e.g. a secure
@@ -78,7 +78,7 @@ export class LocalMessage {
     const payload = this.#payload;
     if (payload !== undefined) return payload;
     const source = this.#source;
-    return (this.#payload = source !== undefined ? source.subarray(this.#start, this.#start + this.payloadLength) : join(this.parts!, this.payloadLength));
+    return (this.#payload = source !== undefined ? viewOf(source, this.#start, this.payloadLength) : join(this.parts!, this.payloadLength));
   }
 
   /**

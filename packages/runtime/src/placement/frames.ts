@@ -266,8 +266,8 @@ export function readBatch(
   from = FIRST_FRAME,
   seqAt = batch.firstSeq,
 ): number {
-  const { view, used } = batch;
-  const bytes = new Uint8Array(batch.buffer, 0, used);
+  // Frame views made from the ArrayBuffer itself: subarray would read a view's buffer per frame (a call into V8's runtime).
+  const { buffer, view, used } = batch;
   let at = from;
   let seq = seqAt;
   while (at < used) {
@@ -277,7 +277,7 @@ export function readBatch(
     const start = at + FRAME_HEADER;
     if (start + length > used) throw new DecodeError("A frame runs past the end of its batch");
     at = start + length;
-    if (onFrame(kind, bytes.subarray(start, start + length), seq++, FRAME_HEADER + length) === false) return at < used ? at : -1;
+    if (onFrame(kind, new Uint8Array(buffer, start, length), seq++, FRAME_HEADER + length) === false) return at < used ? at : -1;
   }
   return -1;
 }
