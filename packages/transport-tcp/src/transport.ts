@@ -138,9 +138,9 @@ export class TcpTransport {
       onClosed: (connection, reason, final) => this.#forget(connection, reason, final),
       redial: (connection) => this.#redial(connection),
       onReconnected: (connection) => this.#reconnected(connection),
-      get stopping() {
-        return transport.#stopping !== undefined;
-      },
+      // A method, not a getter: V8 keeps an object literal with a getter in dictionary mode, and
+      // connections read this host's fields for every message (limits, router).
+      isStopping: () => transport.#stopping !== undefined,
     };
     this.#router.registerTransport(
       TCP,

@@ -31,10 +31,12 @@ const report = (what: string, error: unknown, message?: LocalMessage): void => {
 };
 
 let runner: WorkerRunner | ProcessorRunner | undefined;
+/** The runner when it is a worker's (kept apart: no `instanceof` per message, see main-context.ts's isRequest). */
+let workerRunner: WorkerRunner | undefined;
 /** Messages that arrive while the class loads. */
 const early: LocalMessage[] = [];
 link.onEnvelope = (message) => {
-  if (runner instanceof WorkerRunner) runner.deliver(message);
+  if (workerRunner !== undefined) workerRunner.deliver(message);
   else if (!runner) early.push(message);
   else link.consumed(message, true); // a processor has no mailbox: dropped, but counted
 };
@@ -48,10 +50,10 @@ async function start(): Promise<boolean> {
     if (data.kind === "worker") {
       const worker = instance as Worker;
       if (typeof worker.handleMessage !== "function") throw new WorkerLoadError(`${data.name} has no handleMessage method`);
-      const workerRunner = new WorkerRunner(worker, context, address, report, (message, idle) => link.consumed(message, idle));
-      runner = workerRunner;
-      for (const message of early.splice(0)) workerRunner.deliver(message);
-      await initialized(workerRunner.initialize());
+      const started = new WorkerRunner(worker, context, address, report, (message, idle) => link.consumed(message, idle));
+      runner = workerRunner = started;
+      for (const message of early.splice(0)) started.deliver(message);
+      await initialized(started.initialize());
       link.post({ t: "ready" });
     } else {
       const processor = instance as Processor;
