@@ -53,16 +53,29 @@ async function registrantProcess(relayAddress: string, name: string, peer?: stri
   return child;
 }
 
-/** A registrant of `name` in this process, on one connection to the relay node (returned). */
-async function registrantHere(relayAddress: string, name: string) {
+/**
+ * A registrant of `name` in this process. Its registration connection (`connection`, also
+ * for channels of its own) is made once, or with `reconnect` anew at each (re)connect (`connections`).
+ */
+async function registrantHere(relayAddress: string, name: string, reconnect = false) {
   const { n, tcp } = await startNode(name);
   const identity = await createIdentity();
   await n.startWorker("echoer", { async handleMessage(ctx: Context, m: Routed<string>) { await ctx.send(m.returnRoute, `${name}:${m.body}`); } }, { placement: "main" });
-  const connection = await tcp.connect(relayAddress, new TcpConnectionOptions());
-  const relay = await createRemoteRelay(n, { name, identity, connect: async () => ({ route: connection, closed: connection.whenClosed(), close: () => connection.stop() }) });
+  const connections = [await tcp.connect(relayAddress, new TcpConnectionOptions())];
+  const connection = connections[0]!;
+  const relay = await createRemoteRelay(n, {
+    name,
+    identity,
+    backoff: { initialMs: 20, maxMs: 200 },
+    connect: async () => {
+      if (reconnect && connections.at(-1)!.state !== "open") connections.push(await tcp.connect(relayAddress, new TcpConnectionOptions()));
+      const c = connections.at(-1)!;
+      return { route: c, closed: c.whenClosed(), close: () => c.stop() };
+    },
+  });
   const listener = await createSecureChannelListener(n, identity, "listener", new SecureChannelListenerOptions().asConsumer(relay.flowControlId));
   n.flowControls.addConsumer("echoer", listener.flowControlId);
-  return { n, identity, connection, relay };
+  return { n, identity, connection, connections, relay };
 }
 
 /** A secure channel from `n` over `connection` through forward_to_<name> to that registrant's "listener". */
@@ -79,6 +92,11 @@ function acceptedFrom(relay: { tcp: TcpTransport }, local: string): TcpConnectio
   const found = relay.tcp.connections.find((c) => c.mode === "incoming" && c.peer === local);
   if (!found) throw new Error(`the relay node has no connection from ${local}`);
   return found;
+}
+
+/** The reason `connection` closed with, if it closes within `timeout` ms (a bound far beyond what the rule takes). */
+function closed(connection: TcpConnection, what: string, timeout = 15_000): Promise<Awaited<ReturnType<TcpConnection["whenClosed"]>>> {
+  return waitFor((resolve) => void connection.whenClosed().then(resolve), { what, timeout });
 }
 
 /** Resolves when `condition` holds (checked every 10 ms), at most `timeout` ms. */
@@ -106,7 +124,7 @@ describe("the next-hop rule at a relay service: a registrant's connection is a n
       process.kill(-bob.process.pid!, "SIGKILL");
       // Bounded waits well beyond what the rule takes: without it, only the channel's peer timeout (30 s) would tell.
       const [closedAtRelay, channelClosed] = await Promise.all([
-        waitFor<Awaited<ReturnType<TcpConnection["whenClosed"]>>>((resolve) => void initiatorSide.whenClosed().then(resolve), { what: "the relay node closing the initiator's connection", timeout: 15_000 }),
+        closed(initiatorSide, "the relay node closing the initiator's connection"),
         waitFor<Awaited<SecureChannel["closed"]>>((resolve) => void channel.closed.then(resolve), { what: "the initiator's channel to close", timeout: 15_000 }),
       ]);
       const recoveryMs = performance.now() - killedAt;
@@ -154,6 +172,27 @@ describe("the next-hop rule at a relay service: a registrant's connection is a n
     } finally {
       killAll();
     }
+  });
+
+  it("a registrant whose connection drops registers over a new one, which is a next hop in turn; the old one's closing closed the initiators that fed it", async () => {
+    const relay = await relayNode();
+    const bob = await registrantHere(relay.address, "bob", true);
+    const { n, tcp } = await startNode("initiator");
+    const first = await tcp.connect(relay.address, new TcpConnectionOptions());
+    expect(await echo(n, await channelTo(n, first, "bob"), "1")).toBe("bob:1");
+    const firstAtRelay = acceptedFrom(relay, first.local);
+
+    await bob.connection.stop(); // the NAT drops bob's connection
+    expect((await closed(firstAtRelay, "the first initiator's connection to close")).cause).toBeInstanceOf(NextHopClosedError);
+    await until(() => bob.relay.registrations === 2, "bob's registration over a new connection");
+    const newAtRelay = acceptedFrom(relay, bob.connections.at(-1)!.local);
+    expect(newAtRelay.isNextHop).toBe(true);
+
+    const second = await tcp.connect(relay.address, new TcpConnectionOptions());
+    expect(await echo(n, await channelTo(n, second, "bob"), "2")).toBe("bob:2");
+    const secondAtRelay = acceptedFrom(relay, second.local);
+    await bob.connections.at(-1)!.stop();
+    expect((await closed(secondAtRelay, "the second initiator's connection to close")).cause).toBeInstanceOf(NextHopClosedError);
   });
 
   it("an initiator's connection that fed two registrants stays open while one of them is alive", async () => {
