@@ -189,6 +189,42 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     await terminate(second);
   });
 
+  it("kill -9 of the outlet's node: the relay node closes the inlet's connection at once, so the inlet refuses clients at once and opens its channel again when the outlet is back", async () => {
+    const home = newHome();
+    const bob = await createIdentity(home, "bob");
+    const body = Buffer.from("hello from the outlet's second life");
+    const http = await httpServer(body);
+    const relay = hopwire(home, "relay", "--listen", "127.0.0.1:0", "--allow", `bob=${bob}`);
+    const relayPort = await portOf(relay, "tcp listener");
+    const outletArgs = ["outlet", "--to", `127.0.0.1:${http}`, "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob"];
+    const first = hopwire(home, ...outletArgs);
+    await first.line(/ ready$/);
+    const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `bob@127.0.0.1:${relayPort}`);
+    const inletPort = await portOf(inlet, "inlet");
+    await inlet.line(/ ready$/);
+    expect(Buffer.from(await (await fetch(`http://127.0.0.1:${inletPort}/`, { headers: { connection: "close" } })).arrayBuffer())).toEqual(body);
+
+    const lost = inlet.nextLine(/lost its secure channel/);
+    const killedAt = Date.now();
+    process.kill(-first.process.pid!, "SIGKILL"); // the outlet's node dies without a word
+    await lost;
+    // Without the relay node's word, the inlet's channel would be known dead only after its peer timeout (30 s).
+    expect(Date.now() - killedAt).toBeLessThan(5_000);
+    // Meanwhile a client is turned away at once, not held for the open timeout (10 s).
+    const triedAt = Date.now();
+    await expect(fetch(`http://127.0.0.1:${inletPort}/`)).rejects.toThrow();
+    expect(Date.now() - triedAt).toBeLessThan(5_000);
+
+    const second = hopwire(home, ...outletArgs);
+    await second.line(/ ready$/);
+    await inlet.line(new RegExp(`inlet 127\\.0\\.0\\.1:${inletPort} -> .*opened again`));
+    const again = await fetch(`http://127.0.0.1:${inletPort}/`, { headers: { connection: "close" } });
+    expect(Buffer.from(await again.arrayBuffer())).toEqual(body);
+    await terminate(inlet);
+    await terminate(second);
+    await terminate(relay);
+  });
+
   it("an outlet node started before its relay node waits for it (SIGTERM still stops it), then registers", async () => {
     const home = newHome();
     const bob = await createIdentity(home, "bob");

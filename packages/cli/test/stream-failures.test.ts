@@ -67,7 +67,8 @@ describe("client connections an inlet could not carry", { timeout: 60_000 }, () 
         `^\\S+ inlet 127\\.0\\.0\\.1:${wrongPort}: a connection could not be opened through outlet "nope" \\(${via} -> api -> nope\\): ` +
           `no answer within 10 s \\(PORTAL_OPEN_TIMEOUT\\): is there an outlet "nope" on that node \\(--outlet, inlets\\[\\]\\.outlet\\)\\? ` +
           `If that node is a relay node, name the relay the outlet registered: --via <name>@host:port \\(inlets\\[\\]\\.relay\\)\\. ` +
-          `Or is that node gone\\? Its secure channel is known dead only once nothing was heard from it for the channel's peer timeout \\(30 s\\); the inlet then opens a new one\\.$`,
+          `Or has that node stopped answering\\? One whose process exited closes its connection and the inlet opens a new channel at once; ` +
+          `one that hangs, or whose host is cut off, is known dead only once nothing was heard from it for the channel's peer timeout \\(30 s\\), and then the inlet opens a new one\\.$`,
       ),
     );
     await Promise.all([terminate(wrong), terminate(right), terminate(outlet)]);

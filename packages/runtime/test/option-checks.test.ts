@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Address, route, startRelay } from "@hopwire/runtime";
+import { Address, LocalMessage, route, startRelay } from "@hopwire/runtime";
 import { Echoer, OptionProber } from "./fixtures/workers.js";
 import { invalidOption, nodeError, withNode } from "./helpers.js";
 
@@ -54,6 +54,22 @@ describe("startRelay options", () => {
       expect(n.router.has(Address.parse("r"))).toBe(false);
       await startRelay(n, "r", route("x"), { openFlowControls: false });
       expect(n.router.has(Address.parse("r"))).toBe(true);
+    });
+  });
+
+  it("onForward must be a function, and is called once per return route the relay passes on", async () => {
+    await withNode({}, async (n) => {
+      await expect(startRelay(n, "r", route("sink"), { onForward: "log" } as never)).rejects.toEqual(
+        invalidOption("onForward", /^onForward must be a function, got string$/),
+      );
+      const seen: string[] = [];
+      await n.startWorker("sink", { handleMessage() {} }, { placement: "main" });
+      await startRelay(n, "r", route("sink"), { openFlowControls: false, onForward: (back) => seen.push(back.toString()) });
+      const back = route("a", "b");
+      n.router.route(new LocalMessage(route("r"), back, new Uint8Array(1)));
+      n.router.route(new LocalMessage(route("r"), back, new Uint8Array(1))); // the same return route object: not again
+      n.router.route(new LocalMessage(route("r"), route("c"), new Uint8Array(1)));
+      expect(seen).toEqual([back.toString(), route("c").toString()]);
     });
   });
 });

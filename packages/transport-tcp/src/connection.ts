@@ -126,14 +126,16 @@ export class TcpConnection {
   #lastMessageCount = 0;
   #lastMessageAt = 0;
   /**
-   * The next-hop rule (see docs/transport-tcp.md, "When the hop after a relay dies"): for an
-   * outgoing connection, the accepted connections whose messages were routed into it; for
-   * an accepted one, the outgoing connections it fed.
+   * The next-hop rule (see docs/transport-tcp.md, "When the hop after a relay dies"): for a
+   * next hop (an outgoing connection, or an accepted one marked by markNextHop), the accepted
+   * connections whose messages were routed into it; for an accepted one, the next hops it fed.
    */
   readonly #fedBy = new Set<TcpConnection>();
   readonly #feeds = new Set<TcpConnection>();
   /** The last return route searched for a feeder (routes decoded from repeated heads are the same object). */
   #lastFeederRoute: Route | undefined;
+  /** Outgoing, or marked by markNextHop (a relay service's registrant's): when it closes, its feeders are closed. */
+  #nextHop: boolean;
   /** The last onward route checked for a local next hop, and the verdict. */
   #checkedOnward: Route | undefined;
   #deliverable = false;
@@ -181,6 +183,7 @@ export class TcpConnection {
     this.#socket = socket;
     this.#host = host;
     this.mode = flow.mode;
+    this.#nextHop = flow.mode === "outgoing";
     this.flowControlId = flow.flowControlId;
     this.spawnerFlowControlId = flow.mode === "incoming" ? flow.spawnerFlowControlId : undefined;
     this.target = flow.mode === "outgoing" ? flow.target : undefined;
@@ -358,6 +361,36 @@ export class TcpConnection {
     this.#close(reason, "end", true);
   }
 
+  /**
+   * Whether this connection is a next hop for the next-hop rule (docs/transport-tcp.md, "When
+   * the hop after a relay dies"): when it closes, the accepted connections that fed it (and
+   * feed no other open next hop) are closed with NextHopClosedError, and it is never closed
+   * that way itself. Every outgoing connection is one; an accepted one once `markNextHop()`ed.
+   */
+  get isNextHop(): boolean {
+    return this.#nextHop;
+  }
+
+  /**
+   * Makes this (accepted) connection a next hop for as long as it is open: a relay that
+   * forwards onto it says so (the relay service, for the connection a registration came in
+   * on). Between two accepted sides only the relay knows which way is forward: replies
+   * going back must never make a registrant's connection a feeder that an initiator's death closes.
+   */
+  markNextHop(): void {
+    this.#nextHop = true;
+  }
+
+  /**
+   * Records that a message with `returnRoute` was forwarded onto this connection through a
+   * local worker that hides it from what is queued here (a secure channel puts its own
+   * address on the records it sends): the nearest connection on the route fed this next hop,
+   * as if the message had been queued here as it was.
+   */
+  noteFedBy(returnRoute: Route): void {
+    if (this.#nextHop && this.#state === "open" && returnRoute !== this.#lastFeederRoute) this.#noteFeeder(returnRoute);
+  }
+
   /** @internal the connections related by the next-hop rule (see #fedBy). */
   get fedBy(): ReadonlySet<TcpConnection> {
     return this.#fedBy;
@@ -448,7 +481,7 @@ export class TcpConnection {
 
   /** After a message (or run) was queued: who fed it (next-hop rule), and whether the mailbox is full now. */
   #afterQueued(returnRoute: Route): void {
-    if (this.mode === "outgoing" && returnRoute !== this.#lastFeederRoute) this.#noteFeeder(returnRoute);
+    if (this.#nextHop && returnRoute !== this.#lastFeederRoute) this.#noteFeeder(returnRoute);
     if (this.#writer.bufferedBytes > this.#host.limits.sendHighWaterMark) this.#overHighWater(returnRoute);
   }
 

@@ -1,4 +1,4 @@
-export { createTcpTransport, TcpTransport } from "./transport.js";
+export { createTcpTransport, tcpTransportOf, TcpTransport } from "./transport.js";
 export { TcpConnection, type TcpConnectionState } from "./connection.js";
 export { TcpListener } from "./listener.js";
 export {

@@ -97,6 +97,16 @@ export async function createTcpTransport(node: Node, options?: TcpTransportOptio
 }
 
 /**
+ * The node's TCP transport, if `createTcpTransport` made one and it is not stopped. For a
+ * service that works with whatever connections the node has (the relay service marks the
+ * connections registrations came in on as next hops) without creating a transport itself.
+ */
+export function tcpTransportOf(node: Node): TcpTransport | undefined {
+  const transport = transports.get(node);
+  return transport === undefined || transport.isStopped ? undefined : transport;
+}
+
+/**
  * Listens and connects over TCP. Connections and listeners live on the node's main thread
  * beside the router; their workers are mailboxes registered with it directly.
  */
@@ -342,17 +352,19 @@ export class TcpTransport {
     }
     // Requests whose first hop was "1#<name>" went through this connection: fail them now.
     if (names.length > 0) this.#router.unregister(names.map((name) => new Address(TCP, name)), reason);
-    if (connection.mode === "outgoing" && !this.#stopping) this.#closeFeeders(connection, reason);
+    if (connection.isNextHop && !this.#stopping) this.#closeFeeders(connection, reason);
   }
 
   /**
-   * The next-hop rule: an outgoing connection died, so every accepted connection whose
-   * messages were forwarded onto it, and that feeds no other open outgoing connection, is
-   * closed: its peer (the initiator behind a relay) learns at once that its route is broken.
+   * The next-hop rule: a next hop (an outgoing connection, or a relay service registrant's)
+   * died, so every accepted connection whose messages were forwarded onto it, and that feeds
+   * no other open next hop, is closed: its peer (the initiator behind a relay) learns at once
+   * that its route is broken. A next hop itself is never closed so (a registrant that also
+   * reached another registrant keeps its registration).
    */
   #closeFeeders(dead: TcpConnection, reason: ConnectionClosedError): void {
     for (const feeder of [...dead.fedBy]) {
-      if (feeder.state !== "open") continue;
+      if (feeder.state !== "open" || feeder.isNextHop) continue;
       let stillServed = false;
       for (const other of feeder.feeds) {
         if (other !== dead && other.state === "open") {

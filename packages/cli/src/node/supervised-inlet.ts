@@ -151,8 +151,11 @@ function openFailure(code: string, outlet: string, throughRelay: boolean): strin
         `no answer within ${DEFAULT_OPEN_TIMEOUT_MS / 1000} s (PORTAL_OPEN_TIMEOUT): is there an outlet "${outlet}" on that node (--outlet, inlets[].outlet)?` +
         // Straight to a relay node, the channel opens (with its relay service's listener) and no outlet is there.
         (throughRelay ? "" : " If that node is a relay node, name the relay the outlet registered: --via <name>@host:port (inlets[].relay).") +
-        // Nothing tells an inlet that the node at the far end of its channel died: the channel learns it from silence.
-        " Or is that node gone? Its secure channel is known dead only once nothing was heard from it for the channel's peer timeout (30 s); the inlet then opens a new one."
+        // A far node that exited closes its connection (behind a relay node, the relay node then closes the inlet's: the
+        // next-hop rule), so the inlet opened a new channel at once; only a silent one is left to the channel's peer timeout.
+        " Or has that node stopped answering? One whose process exited closes its connection" +
+        (throughRelay ? " (and the relay node then closes this inlet's)" : "") +
+        " and the inlet opens a new channel at once; one that hangs, or whose host is cut off, is known dead only once nothing was heard from it for the channel's peer timeout (30 s), and then the inlet opens a new one."
       );
     case "PORTAL_TARGET_UNREACHABLE":
       return "the outlet could not connect to its target (PORTAL_TARGET_UNREACHABLE)";

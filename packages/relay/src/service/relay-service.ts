@@ -13,10 +13,12 @@ import {
   type FlowControlId,
   type Node,
   type RelayMailbox,
+  type RelayOptions,
   type Routed,
   type Worker,
 } from "@hopwire/runtime";
-import { peerIdentifierOf, type Identifier } from "@hopwire/secure-channel";
+import { peerIdentifierOf, secureChannelFirstHop, type Identifier } from "@hopwire/secure-channel";
+import { tcpTransportOf, type TcpConnection } from "@hopwire/transport-tcp";
 import type { RefusalCode } from "../errors.js";
 import { DEFAULT_RELAY_SERVICE_ADDRESS, forwarderAddress, isRelayName, parseRequest, type RelayReply } from "../protocol.js";
 import type { RelayPolicy } from "./relay-policy.js";
@@ -179,7 +181,11 @@ export class RelayService implements Worker {
     const replaced = this.#registrations.has(name);
     this.#remove(name, "registered again", false);
     const address = forwarderAddress(name);
-    const forwarder = await startRelay(this.#node, address, message.returnRoute);
+    const registrant = this.#registrantConnection(message);
+    // The forwarder's traffic reaches that connection inside the registrant's channel, which
+    // hides who fed it from the transport: the forwarder says so.
+    const relayOptions: RelayOptions = registrant ? { onForward: (returnRoute) => registrant.noteFedBy(returnRoute) } : {};
+    const forwarder = await startRelay(this.#node, address, message.returnRoute, relayOptions);
     for (const id of this.#forwarderConsumerOf) this.#node.flowControls.addConsumer(address, id);
     // The forwarder's first hop is the registrant's channel: when it closes, so does the name.
     const firstHop = message.returnRoute.next();
@@ -189,6 +195,22 @@ export class RelayService implements Worker {
     this.#registrations.set(name, { name, identifier, forwarder, unwatch });
     this.#options.onEvent?.({ kind: "registered", name, address, identifier, replaced });
     return address;
+  }
+
+  /**
+   * The TCP connection the registration came in on (the first hop of the registrant's
+   * channel), made a next hop (docs/transport-tcp.md, "When the hop after a relay dies"):
+   * when it closes, the connections whose traffic the forwarder passed to the registrant
+   * are closed, so those initiators learn at once that the registrant is gone rather than
+   * at their channels' peer timeout. It stays one while open, also after the name is
+   * removed: the channels opened through the forwarder still ride on it.
+   */
+  #registrantConnection(registration: Routed): TcpConnection | undefined {
+    const firstHop = secureChannelFirstHop(this.#node, registration.returnRoute.next());
+    const connection = firstHop && tcpTransportOf(this.#node)?.connectionOf(firstHop);
+    if (connection?.state !== "open") return undefined;
+    connection.markNextHop();
+    return connection;
   }
 
   #remove(name: string, reason: string, report = true): void {

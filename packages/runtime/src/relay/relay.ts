@@ -19,9 +19,16 @@ export interface RelayOptions {
    * reach the previous hop, and what came from the previous hop may reach the next.
    */
   openFlowControls?: boolean;
+  /**
+   * Called with the return route of a message the relay passes on, once per return route
+   * object (a stream's messages share theirs): who feeds the relay. The relay service hands
+   * it to the TCP transport, which cannot see it behind the registrant's secure channel
+   * (`TcpConnection.noteFedBy`, the next-hop rule).
+   */
+  onForward?: (returnRoute: Route) => void;
 }
 
-const RELAY_OPTIONS = optionKeys<RelayOptions>({ openFlowControls: true });
+const RELAY_OPTIONS = optionKeys<RelayOptions>({ openFlowControls: true, onForward: true });
 
 /**
  * Starts a relay at `address` that forwards every message to the fixed route `to`,
@@ -38,7 +45,10 @@ export async function startRelay(node: Node, address: AddressLike, to: RouteLike
   if (options.openFlowControls !== undefined && typeof options.openFlowControls !== "boolean") {
     throw new InvalidOptionError(`openFlowControls must be a boolean, got ${String(options.openFlowControls)}`, { option: "openFlowControls" });
   }
-  const relay = new RelayMailbox(node.router, node.flowControls, toAddress(address), route(to), options.openFlowControls ?? true);
+  if (options.onForward !== undefined && typeof options.onForward !== "function") {
+    throw new InvalidOptionError(`onForward must be a function, got ${typeof options.onForward}`, { option: "onForward" });
+  }
+  const relay = new RelayMailbox(node.router, node.flowControls, toAddress(address), route(to), options.openFlowControls ?? true, options.onForward);
   node.router.register([relay.address], relay);
   node.onStop(() => relay.stop());
   return relay;
@@ -54,6 +64,9 @@ export async function startRelay(node: Node, address: AddressLike, to: RouteLike
 export class RelayMailbox implements Mailbox {
   readonly #router: Router;
   readonly #flowControls: FlowControls | undefined;
+  readonly #onForward: ((returnRoute: Route) => void) | undefined;
+  /** Whether return routes are looked at (flows to open, or onForward to call): a run then needs the last message's. */
+  readonly #watchesBack: boolean;
   readonly #key: string;
   readonly #firstHop: Address;
   /** Previous hops whose flow controls are open (one lookup each, not one per message). */
@@ -76,10 +89,13 @@ export class RelayMailbox implements Mailbox {
     readonly address: Address,
     readonly to: Route,
     openFlowControls: boolean,
+    onForward?: (returnRoute: Route) => void,
   ) {
     if (!address.isLocal) throw new InvalidRouteError(`A relay's address must be local, got ${address.toString()}`);
     this.#router = router;
     this.#flowControls = openFlowControls ? flowControls : undefined;
+    this.#onForward = onForward;
+    this.#watchesBack = openFlowControls || onForward !== undefined;
     this.#key = address.key;
     this.#memo = new RouteMemo(router, this.#key);
     this.#firstHop = to.next(); // an empty route is an error now, not at the first message
@@ -104,7 +120,7 @@ export class RelayMailbox implements Mailbox {
     // A stream's messages share their return route object: its flows were opened for the first.
     const back = message.returnRoute;
     // Until its flows are open (see OpenedHops), a return route is looked at again.
-    if (this.#flowControls && back !== this.#lastBack && this.#openFlows(back.at(0))) this.#lastBack = back;
+    if (this.#watchesBack && back !== this.#lastBack && this.#lookedAt(back)) this.#lastBack = back;
     // Routed as the relay itself, like a worker's forward: a denial or an unknown next hop
     // is thrown to whoever delivered here (a connection drops and logs it).
     try {
@@ -123,7 +139,7 @@ export class RelayMailbox implements Mailbox {
    * false, and each message comes through `deliver`.
    */
   deliverRun(run: MessageRun): boolean {
-    if (this.#flowControls && run.returnRoute !== this.#lastBack) return false;
+    if (this.#watchesBack && run.returnRoute !== this.#lastBack) return false;
     const out = this.#rewrite(run.onwardRoute);
     const next = this.#memo.peek(out.next());
     if (next?.deliverRun === undefined || !next.deliverRun(run.withOnwardRoute(out))) return false;
@@ -171,6 +187,13 @@ export class RelayMailbox implements Mailbox {
 
   #nextMailbox(): Mailbox | undefined {
     return this.#next ?? this.#router.mailboxOf(this.#firstHop);
+  }
+
+  /** A return route not seen just before: its flows opened, onForward told; false to look at it again with the next message. */
+  #lookedAt(back: Route): boolean {
+    if (this.#flowControls && !this.#openFlows(back.at(0))) return false;
+    this.#onForward?.(back);
+    return true;
   }
 
   /**

@@ -1,9 +1,9 @@
-import type { Address, Mailbox, Node } from "@hopwire/runtime";
+import { toAddress, type Address, type AddressLike, type Mailbox, type Node } from "@hopwire/runtime";
 import type { ChannelEnd } from "./channel-end.js";
 
-/** A node's open channel ends, and the one callback that forgets each as it closes (not a closure per end). */
+/** A node's channel ends by encryptor address key, and the one callback that forgets each as it closes (not a closure per end). */
 interface Registry {
-  readonly ends: Set<ChannelEnd>;
+  readonly ends: Map<string, ChannelEnd>;
   readonly forget: (end: ChannelEnd) => void;
 }
 
@@ -13,14 +13,25 @@ const registries = new WeakMap<Node, Registry>();
 export function trackChannelEnd(node: Node, end: ChannelEnd): void {
   let registry = registries.get(node);
   if (!registry) {
-    const ends = new Set<ChannelEnd>();
-    registries.set(node, (registry = { ends, forget: (e) => ends.delete(e) }));
+    const ends = new Map<string, ChannelEnd>();
+    registries.set(node, (registry = { ends, forget: (e) => ends.delete(e.encryptorAddress.key) }));
     node.onStop(() => {
-      for (const e of [...ends]) e.close();
+      for (const e of [...ends.values()]) e.close();
     });
   }
-  registry.ends.add(end);
+  registry.ends.set(end.encryptorAddress.key, end);
   end.onClosed(registry.forget);
+}
+
+/**
+ * The first hop of the route on which the secure channel whose local address is `channel`
+ * (its encryptor: the hop local workers route through) reaches its peer, on `node`: e.g.
+ * the TCP connection it runs over. Undefined if no channel of `node` is there (any more).
+ * A relay that forwards into a channel learns from it which connection its traffic rides on.
+ */
+export function secureChannelFirstHop(node: Node, channel: AddressLike): Address | undefined {
+  const end = registries.get(node)?.ends.get(toAddress(channel).key);
+  return end === undefined || end.state === "closed" ? undefined : end.remoteRoute.next();
 }
 
 /** Closed channels whose encryptor address still answers with the close reason, per node (oldest first). */
