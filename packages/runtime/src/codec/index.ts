@@ -1,5 +1,5 @@
 export { encodeBody, decodeBody } from "./body.js";
-export { REPEATED_HEAD, repeatedHeadWord } from "./repeated-head.js";
+export { forEachRepeatedPayload, REPEATED_HEAD, REPEATED_HEAD_PAYLOADS, repeatedHeadWord } from "./repeated-head.js";
 export {
   encodeEnvelope,
   encodeEnvelopeHead,

@@ -1,3 +1,5 @@
+import { readU32BE } from "../util/bytes.js";
+
 /**
  * A stream of length-prefixed network envelopes (a TCP connection's frames, a secure channel's
  * MESSAGES record) mostly repeats its heads: a stream's messages carry the same routes, which
@@ -10,4 +12,26 @@ export const REPEATED_HEAD = 0x8000_0000;
 /** The length word of an envelope that repeats the last head: REPEATED_HEAD | payload length. */
 export function repeatedHeadWord(payloadLength: number): number {
   return (REPEATED_HEAD | payloadLength) >>> 0;
+}
+
+/**
+ * The format of a MessageRun whose bytes are envelopes that all repeat one head, back to
+ * back: each a u32 big-endian length word, `repeatedHeadWord(payload length)`, then the
+ * payload (a TCP connection's frames as it read them). A mailbox that writes such frames
+ * writes the run as it is; one that delivers messages one at a time takes each payload
+ * (`forEachRepeatedPayload`) without the route and check per message that delivering them
+ * one by one costs.
+ */
+export const REPEATED_HEAD_PAYLOADS = Symbol("hopwire repeated-head payloads");
+
+/**
+ * Calls `visit(start, end)` for each payload of the REPEATED_HEAD_PAYLOADS bytes
+ * `source[start, end)`, in order. The bytes come from whoever made the run and checked them.
+ */
+export function forEachRepeatedPayload(source: Uint8Array, start: number, end: number, visit: (payloadStart: number, payloadEnd: number) => void): void {
+  for (let at = start; at < end; ) {
+    const payloadStart = at + 4;
+    at = payloadStart + (readU32BE(source, at) - REPEATED_HEAD);
+    visit(payloadStart, at);
+  }
 }

@@ -2,7 +2,9 @@ import type { Address } from "../address/address.js";
 import type { Context } from "../context/context.js";
 import { WorkerHandlerError } from "../errors/errors.js";
 import type { Logger } from "../logging/logger.js";
-import type { LocalMessage } from "../message/local-message.js";
+import { LocalMessage } from "../message/local-message.js";
+import type { MessageRun } from "../message/message-run.js";
+import { forEachRepeatedPayload, REPEATED_HEAD_PAYLOADS } from "../codec/repeated-head.js";
 import type { Mailbox } from "../router/mailbox.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import type { Worker } from "../worker/worker.js";
@@ -61,6 +63,22 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
     if (this.#stopped) return;
     this.#bound.add(message.payloadLength);
     this.#runner.deliver(message);
+  }
+
+  /**
+   * Takes a run of messages a transport read (the same routes, already routed and checked
+   * here for its first message): each payload becomes a message in the queue, as `deliver`
+   * would have it, without the route and the check per message (a 64 B stream from TCP:
+   * ≈ 12 % of the receiving thread). False for a format it cannot read.
+   */
+  deliverRun(run: MessageRun): boolean {
+    if (this.#stopped || run.format !== REPEATED_HEAD_PAYLOADS) return false;
+    const { source, onwardRoute, returnRoute } = run;
+    forEachRepeatedPayload(source, run.start, run.end, (start, end) => {
+      this.#bound.add(end - start);
+      this.#runner.deliver(LocalMessage.fromRange(onwardRoute, returnRoute, source, start, end));
+    });
+    return true;
   }
 
   async stop(reason?: Error): Promise<void> {

@@ -1,0 +1,63 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { LocalMessage, route, waitFor, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
+import { startNode } from "./support.js";
+
+// A stream of small messages from TCP to a worker placed "main" reaches its mailbox a socket
+// read at a time (MessageRun, REPEATED_HEAD_PAYLOADS): each payload must still arrive whole,
+// once, in order, and the worker's bound must still stop the socket.
+const nodes: Node[] = [];
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+});
+
+/** Message i: 1 to 300 bytes, its number first, then bytes that depend on both. */
+function payloadOf(i: number): Buffer {
+  const b = Buffer.alloc(4 + ((i * 37) % 297));
+  b.writeUInt32BE(i);
+  for (let k = 4; k < b.length; k++) b[k] = (i + k) & 0xff;
+  return b;
+}
+
+/** Checks each message against payloadOf, in order; every `slowEvery` messages it waits a turn (its queue fills meanwhile). */
+class CheckingSink implements Worker {
+  received = 0;
+  wrong = 0;
+  #onTotal: (() => void) | undefined;
+  constructor(
+    private readonly slowEvery: number,
+    private readonly total: number,
+  ) {}
+  whenAllReceived(timeout: number): Promise<void> {
+    return waitFor<void>((resolve) => (this.received >= this.total ? resolve() : (this.#onTotal = resolve)), {
+      timeout,
+      what: () => `the sink to receive ${this.total} messages (it has ${this.received})`,
+    });
+  }
+  async handleMessage(_ctx: Context, msg: Routed): Promise<void> {
+    if (!payloadOf(this.received).equals(msg.payload)) this.wrong++;
+    this.received++;
+    if (this.received === this.total) this.#onTotal?.();
+    if (this.received % this.slowEvery === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describe("a stream from TCP to a worker placed main, a read at a time", () => {
+  it("delivers every payload whole, once and in order, while the worker's small mailbox pauses the socket", async () => {
+    const receiver = await startNode("receiver");
+    const sender = await startNode("sender");
+    nodes.push(receiver.node, sender.node);
+    const total = 40_000;
+    const sink = new CheckingSink(500, total);
+    // A bound far below what one socket read holds at these sizes: runs overshoot it, the socket pauses and resumes.
+    await receiver.node.startWorker("sink", sink, { placement: "main", mailbox: { maxMessages: 64, maxBytes: 64 * 1024 } });
+    const listener = await receiver.tcp.listen("127.0.0.1:0");
+    receiver.node.flowControls.addConsumer("sink", listener.flowControlId);
+    const connection = await sender.tcp.connect(listener.address);
+    for (let i = 0; i < total; i++) {
+      await sender.node.forward(new LocalMessage(route(connection, "sink"), route(), payloadOf(i)));
+    }
+    await sink.whenAllReceived(30_000);
+    expect(sink.wrong).toBe(0);
+    expect(sink.received).toBe(total);
+  });
+});
