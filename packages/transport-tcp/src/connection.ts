@@ -4,10 +4,11 @@ import {
   checkWaitOptions,
   DecodeError,
   EnvelopeHeadDecoder,
+  forEachRepeatedPayload,
   formatHostPort,
   LocalMessage,
   MessageRun,
-  readU32BE,
+  REPEATED_HEAD_PAYLOADS,
   RoomWaiters,
   Route,
   RouteMemo,
@@ -31,7 +32,7 @@ import {
 } from "./errors.js";
 import { FrameReader } from "./frame-reader.js";
 import { COPY_THRESHOLD, FrameWriter } from "./frame-writer.js";
-import { FRAME_HEADER_LENGTH, REPEATED_HEAD_FRAME, REPEATED_HEAD_FRAMES } from "./protocol.js";
+import { FRAME_HEADER_LENGTH } from "./protocol.js";
 import type { ResolvedTcpReconnect, ResolvedTcpTransportOptions, TcpLiveness } from "./options.js";
 
 /** What a connection needs from its transport. @internal */
@@ -751,16 +752,14 @@ export class TcpConnection {
     this.#runBytes = undefined;
     this.#runMailbox = undefined;
     const decoder = this.#decoder;
-    if (mailbox.deliverRun!(new MessageRun(decoder.onwardRoute, decoder.returnRoute, count, bytes, start, end, REPEATED_HEAD_FRAMES))) {
+    if (mailbox.deliverRun!(new MessageRun(decoder.onwardRoute, decoder.returnRoute, count, bytes, start, end, REPEATED_HEAD_PAYLOADS))) {
       if (mailbox.isFull === true) this.#pauseUntilRoom(mailbox);
       return;
     }
-    for (let at = start; at < end && !this.#closedReason; ) {
-      const payloadStart = at + FRAME_HEADER_LENGTH;
-      const payloadEnd = payloadStart + readU32BE(bytes, at) - REPEATED_HEAD_FRAME;
+    forEachRepeatedPayload(bytes, start, end, (payloadStart, payloadEnd) => {
       this.#deliverFrame(bytes, payloadStart, payloadEnd);
-      at = payloadEnd;
-    }
+      return this.#closedReason === undefined;
+    });
   }
 
   // ---- liveness ------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
-import { Route, copyBytes, envelopeHeadBound, readU32BE, repeatedHeadWord, writeEnvelopeHead, writeU32BE, type LocalMessage, type MessageRun } from "@hopwire/runtime";
+import { Route, copyBytes, envelopeHeadBound, readU32BE, REPEATED_HEAD_PAYLOADS, repeatedHeadWord, writeEnvelopeHead, writeU32BE, type LocalMessage, type MessageRun } from "@hopwire/runtime";
 import { FrameTooLargeError } from "./errors.js";
-import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION, REPEATED_HEAD_FRAMES } from "./protocol.js";
+import { FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH, PROTOCOL_VERSION } from "./protocol.js";
 
 /** Size of the buffers that frame heads (and small payloads) are written into. */
 const ARENA_SIZE = 64 * 1024;
@@ -214,13 +214,13 @@ export class FrameWriter {
   }
 
   /**
-   * Queues a run of repeated-head frames as another connection read them (REPEATED_HEAD_FRAMES),
+   * Queues a run of repeated-head frames as another connection read them (the runtime's REPEATED_HEAD_PAYLOADS),
    * when their routes are the head this connection wrote last: they join the run of frames
    * passed on unchanged (see #runSource). False (nothing queued): they come one by one.
    */
   enqueueRun(run: MessageRun): boolean {
     const last = this.#lastOnward;
-    if (run.format !== REPEATED_HEAD_FRAMES || last === undefined) return false;
+    if (run.format !== REPEATED_HEAD_PAYLOADS || last === undefined) return false;
     if (!sameHops(run.onwardRoute, last, 1) || !sameHops(run.returnRoute, this.#lastReturn, 0)) return false;
     this.#addToRun(run.source, run.start, run.end);
     this.framesOut += run.count;

@@ -1,4 +1,4 @@
-import { REPEATED_HEAD, REPEATED_HEAD_PAYLOADS } from "@hopwire/runtime";
+import { REPEATED_HEAD } from "@hopwire/runtime";
 
 /**
  * The byte each side writes first. Version 2 added repeated-head frames
@@ -28,11 +28,3 @@ export const TCP = 1;
  * and whenever it has sent nothing for `keepaliveInterval`.
  */
 export const KEEPALIVE_FRAME_LENGTH = 0;
-
-/**
- * The format of a MessageRun a connection hands on: repeated-head frames exactly as they
- * arrived (length word, then payload), whole and back to back: the runtime's
- * REPEATED_HEAD_PAYLOADS. Another connection whose last head has the same routes writes
- * them as they are; a worker placed "main" takes them payload by payload.
- */
-export const REPEATED_HEAD_FRAMES = REPEATED_HEAD_PAYLOADS;

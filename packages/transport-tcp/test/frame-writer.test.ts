@@ -1,11 +1,10 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import net, { type Socket } from "node:net";
 import { once } from "node:events";
-import { Address, LocalMessage, MessageRun, Route, decodeEnvelopeHead } from "@hopwire/runtime";
+import { Address, LocalMessage, MessageRun, REPEATED_HEAD_PAYLOADS, Route, decodeEnvelopeHead } from "@hopwire/runtime";
 import { FrameTooLargeError, MAX_FRAME_LENGTH, PROTOCOL_VERSION, REPEATED_HEAD_FRAME } from "@hopwire/transport-tcp";
 import { COPY_THRESHOLD, FrameWriter, MAX_HOLD_MS } from "../dist/frame-writer.js";
 import { FrameReader } from "../dist/frame-reader.js";
-import { REPEATED_HEAD_FRAMES } from "../dist/protocol.js";
 import { messagesOf } from "./support.js";
 
 /** Just enough of a socket to watch what the writer hands it. */
@@ -232,7 +231,7 @@ describe("FrameWriter", () => {
     const frames = (from: number, to: number) => Buffer.concat(payloads.slice(from, to).flatMap((p) => [Buffer.from([0x80, 0, 0, 60]), p]));
     const readA = frames(1, 100);
     const readB = frames(100, 300);
-    const run = (source: Buffer, from: number, to: number, onward = pool[1]!, format = REPEATED_HEAD_FRAMES) =>
+    const run = (source: Buffer, from: number, to: number, onward = pool[1]!, format = REPEATED_HEAD_PAYLOADS) =>
       new MessageRun(onward, returns[0]!, to - from, source, from * 64, to * 64, format);
     expect(writer.enqueueRun(run(readA, 0, 10))).toBe(false); // no head written yet: the frames would have none to repeat
     writer.enqueue(new LocalMessage(pool[1]!, returns[0]!, payloads[0]!));

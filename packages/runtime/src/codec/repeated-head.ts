@@ -24,14 +24,23 @@ export function repeatedHeadWord(payloadLength: number): number {
  */
 export const REPEATED_HEAD_PAYLOADS = Symbol("hopwire repeated-head payloads");
 
+/** Bytes of the u32 length word before each payload of a REPEATED_HEAD_PAYLOADS run. */
+const LENGTH_WORD = 4;
+
 /**
  * Calls `visit(start, end)` for each payload of the REPEATED_HEAD_PAYLOADS bytes
- * `source[start, end)`, in order. The bytes come from whoever made the run and checked them.
+ * `source[start, end)`, in order; `visit` returns false to stop. The bytes come from whoever
+ * made the run and checked them.
  */
-export function forEachRepeatedPayload(source: Uint8Array, start: number, end: number, visit: (payloadStart: number, payloadEnd: number) => void): void {
+export function forEachRepeatedPayload(
+  source: Uint8Array,
+  start: number,
+  end: number,
+  visit: (payloadStart: number, payloadEnd: number) => boolean | void,
+): void {
   for (let at = start; at < end; ) {
-    const payloadStart = at + 4;
+    const payloadStart = at + LENGTH_WORD;
     at = payloadStart + (readU32BE(source, at) - REPEATED_HEAD);
-    visit(payloadStart, at);
+    if (visit(payloadStart, at) === false) return;
   }
 }

@@ -30,14 +30,14 @@ const report = (what: string, error: unknown, message?: LocalMessage): void => {
   link.post({ t: "handlerError", what, error: errorToData(wrapped), ...(replyTo === undefined ? {} : { replyTo }) });
 };
 
-let runner: WorkerRunner | ProcessorRunner | undefined;
-/** The runner when it is a worker's (kept apart: no `instanceof` per message, see main-context.ts's isRequest). */
+/** The runner, by kind (two variables, not one tested with `instanceof` per message: see main-context.ts's isRequest). */
 let workerRunner: WorkerRunner | undefined;
+let processorRunner: ProcessorRunner | undefined;
 /** Messages that arrive while the class loads. */
 const early: LocalMessage[] = [];
 link.onEnvelope = (message) => {
   if (workerRunner !== undefined) workerRunner.deliver(message);
-  else if (!runner) early.push(message);
+  else if (processorRunner === undefined) early.push(message);
   else link.consumed(message, true); // a processor has no mailbox: dropped, but counted
 };
 
@@ -51,18 +51,18 @@ async function start(): Promise<boolean> {
       const worker = instance as Worker;
       if (typeof worker.handleMessage !== "function") throw new WorkerLoadError(`${data.name} has no handleMessage method`);
       const started = new WorkerRunner(worker, context, address, report, (message, idle) => link.consumed(message, idle));
-      runner = workerRunner = started;
+      workerRunner = started;
       for (const message of early.splice(0)) started.deliver(message);
       await initialized(started.initialize());
       link.post({ t: "ready" });
     } else {
       const processor = instance as Processor;
       if (typeof processor.process !== "function") throw new WorkerLoadError(`${data.name} has no process method`);
-      const processorRunner = new ProcessorRunner(processor, context, report, () => link.post({ t: "finished" }));
-      runner = processorRunner;
-      await initialized(processorRunner.initialize());
+      const started = new ProcessorRunner(processor, context, report, () => link.post({ t: "finished" }));
+      processorRunner = started;
+      await initialized(started.initialize());
       link.post({ t: "ready" });
-      processorRunner.run();
+      started.run();
     }
     return true;
   } catch (error) {
@@ -93,7 +93,7 @@ async function stop(): Promise<void> {
   if (!(await started)) return;
   // Waits inside the worker fail now rather than at their timeouts.
   for (const inbox of link.requests.values()) inbox.close(new NodeStoppedError("The worker is stopping"));
-  await runner?.stop();
+  await (workerRunner ?? processorRunner)?.stop();
   link.post({ t: "stopped" });
   link.close();
 }
