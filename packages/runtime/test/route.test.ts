@@ -24,6 +24,18 @@ describe("route()", () => {
     }
   });
 
+  it("parses a one-hop text the same every time, whitespace and type prefix included, and never remembers a bad one", () => {
+    // One-hop texts are parsed once and remembered (route(channel, "echoer") per message).
+    for (let i = 0; i < 3; i++) {
+      expect(keys(route(" echoer "))).toEqual(["0#echoer"]);
+      expect(keys(route("1#127.0.0.1:4000", "echoer"))).toEqual(["1#127.0.0.1:4000", "0#echoer"]);
+      expect(() => route("x#y")).toThrow(/Invalid address type/);
+    }
+    // Past the cache's bound (1,024 texts) it starts again, and parses as before.
+    for (let i = 0; i < 3000; i++) expect(route(`w${i}`).at(0)!.value).toBe(`w${i}`);
+    expect(keys(route("echoer"))).toEqual(["0#echoer"]);
+  });
+
   it("flattens strings, addresses, routes, route-like objects and nested arrays", () => {
     const connection = { route: route("1#h:1") };
     const r = route("a", Address.parse("b"), route("c => d"), connection, ["e", ["f", route("g")]]);

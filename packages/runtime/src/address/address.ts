@@ -25,18 +25,12 @@ export class Address {
 
   /** Parses "value" (local) or "type#value". */
   static parse(text: string): Address {
-    if (typeof text !== "string") throw new InvalidAddressError(`Expected an address string, got ${typeof text}`);
-    const trimmed = text.trim();
-    const hash = trimmed.indexOf("#");
-    if (hash < 0) return new Address(LOCAL, trimmed);
-    const typeText = trimmed.slice(0, hash);
-    if (!/^\d{1,3}$/.test(typeText)) throw new InvalidAddressError(`Invalid address type in "${text}"`);
-    return new Address(Number(typeText), trimmed.slice(hash + 1));
+    return parseAddress(text);
   }
 
   /** A local address with 32 random hex characters. */
   static random(): Address {
-    return new Address(LOCAL, randomHex32());
+    return randomAddress();
   }
 
   get isLocal(): boolean {
@@ -62,6 +56,21 @@ export class Address {
   toJSON(): string {
     return this.toString();
   }
+}
+
+// Outside the class body, which must not name the class (see Route.EMPTY in route.ts).
+function parseAddress(text: string): Address {
+  if (typeof text !== "string") throw new InvalidAddressError(`Expected an address string, got ${typeof text}`);
+  const trimmed = text.trim();
+  const hash = trimmed.indexOf("#");
+  if (hash < 0) return new Address(LOCAL, trimmed);
+  const typeText = trimmed.slice(0, hash);
+  if (!/^\d{1,3}$/.test(typeText)) throw new InvalidAddressError(`Invalid address type in "${text}"`);
+  return new Address(Number(typeText), trimmed.slice(hash + 1));
+}
+
+function randomAddress(): Address {
+  return new Address(LOCAL, randomHex32());
 }
 
 /** An Address, or its string form ("echoer", "1#127.0.0.1:4000"). */

@@ -23,6 +23,11 @@ export class MessageRun {
 
   /** The same messages under another onward route (a relay's rewrite). */
   withOnwardRoute(onwardRoute: Route): MessageRun {
-    return new MessageRun(onwardRoute, this.returnRoute, this.count, this.source, this.start, this.end, this.format);
+    return runWithOnwardRoute(this, onwardRoute);
   }
+}
+
+// Outside the class body, which must not name the class (see Route.EMPTY in route.ts).
+function runWithOnwardRoute(run: MessageRun, onwardRoute: Route): MessageRun {
+  return new MessageRun(onwardRoute, run.returnRoute, run.count, run.source, run.start, run.end, run.format);
 }

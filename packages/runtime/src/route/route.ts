@@ -22,7 +22,8 @@ let internalAddresses: (r: Route) => readonly Address[];
  * a mutable array: `addresses` freezes it on first access.
  */
 export class Route {
-  static readonly EMPTY = new Route([]);
+  /** The route with no hops (set just below the class: see there). */
+  static readonly EMPTY: Route;
   readonly #addresses: readonly Address[];
   #frozen = false;
 
@@ -131,6 +132,11 @@ export class Route {
   }
 }
 
+// Not an initializer in the class body: a class that names itself in its body comes out of
+// the bundler renamed (`class _Route`), and restoring its name puts it in V8's slow
+// dictionary mode (scripts/bundle.mjs). The same holds for Address and MessageRun.
+(Route as { EMPTY: Route }).EMPTY = adoptRoute([]);
+
 /**
  * A route over `addresses` itself, not a copy: for the runtime's own code, with an array it
  * has just built and will never change nor hand out. @internal (not exported by the package)
@@ -200,7 +206,13 @@ function describeRoutePart(part: unknown): string {
  * it used to be dropped, so a mistyped route silently went somewhere else.
  */
 function collectString(text: string, into: Address[]): void {
-  if (text.trim().length === 0) return;
+  const trimmed = text.trim();
+  if (trimmed.length === 0) return;
+  // The common case, one hop ("echoer" in route(channel, "echoer")), made once per text.
+  if (!trimmed.includes("=>")) {
+    into.push(parsedHop(trimmed));
+    return;
+  }
   const pieces = text.split("=>");
   for (let i = 0; i < pieces.length; i++) {
     const piece = pieces[i]!.trim();
@@ -210,6 +222,22 @@ function collectString(text: string, into: Address[]): void {
     }
     into.push(Address.parse(piece));
   }
+}
+
+/** Addresses parsed from one-hop texts, by text: addresses are immutable values, so routes may share them. */
+const parsedHops = new Map<string, Address>();
+/** Bounds what texts from the network or a long-running app can make the cache hold. */
+const PARSED_HOPS_MAX = 1024;
+
+/** `Address.parse(text)` for a trimmed one-hop text, remembered (throws InvalidAddressError, remembering nothing). */
+function parsedHop(text: string): Address {
+  let address = parsedHops.get(text);
+  if (address === undefined) {
+    address = Address.parse(text);
+    if (parsedHops.size >= PARSED_HOPS_MAX) parsedHops.clear();
+    parsedHops.set(text, address);
+  }
+  return address;
 }
 
 function pushAll(into: Address[], addresses: readonly Address[]): void {
