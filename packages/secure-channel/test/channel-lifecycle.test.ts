@@ -3,6 +3,8 @@
 // an idle channel open and that a hop on the path can neither fake nor replay, a lost CONFIRM,
 // and oversized sends refused before sealing.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { once } from "node:events";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { errorFromData, LocalMessage, node, route, RouteUnavailableError, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
 import { ConnectionClosedError, createTcpTransport, MAX_FRAME_LENGTH, TcpConnectionOptions, TcpListenerOptions, type TcpConnection } from "@hopwire/transport-tcp";
 import {
@@ -12,6 +14,7 @@ import {
   MAX_CHANNEL_MESSAGE_LENGTH,
   SecureChannelClosedByPeerError,
   SecureChannelClosedError,
+  SecureChannelHandshakeError,
   SecureChannelListenerOptions,
   SecureChannelMessageTooLargeError,
   SecureChannelOptions,
@@ -172,6 +175,33 @@ describe("the closed promise and SecureChannelClosedError", () => {
     // The responder's end loses its connection too (the accepted side closes on FIN).
     await waitUntil(() => listener.channelCount === 0);
   });
+});
+
+describe("a handshake whose connection goes away", () => {
+  it("fails as soon as the connection closes, with its reason, not at the handshake timeout (a peer that is no Hopwire node)", async () => {
+    // A server that greets like SSH: the transport closes the connection on the first byte.
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => {}).end("SSH-2.0-OpenSSH_9.6\r\n");
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const tcp = await createTcpTransport(n);
+      const connection = await tcp.connect(`127.0.0.1:${(server.address() as AddressInfo).port}`, new TcpConnectionOptions());
+      const closed = connection.whenClosed();
+      const failure = await createSecureChannel(n, alice, route(connection, "api"), { timeout: 20_000 }).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(SecureChannelHandshakeError);
+      expect((failure as Error).message).toMatch(/went away during the handshake.*is the peer a Hopwire node/);
+      const cause = (failure as Error).cause as Error;
+      expect(cause).toBeInstanceOf(SecureChannelTransportError);
+      expect(cause.cause).toBe(await closed);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }, 40_000);
 });
 
 describe("heartbeats", () => {

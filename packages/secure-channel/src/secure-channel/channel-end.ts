@@ -288,10 +288,18 @@ export class ChannelEnd implements ChannelCipherSink {
   #waitForPeer(signal: AbortSignal | undefined, orConfirm: boolean): Promise<LocalMessage | "confirmed"> {
     const queued = this.#handshakeQueue.shift();
     if (queued) return Promise.resolve(queued);
+    let unwatch: (() => void) | undefined;
     return waitFor<LocalMessage | "confirmed">(
       (resolve, reject) => {
         this.#handshakeWaiter = resolve;
         this.#handshakeFail = reject;
+        // A first hop that goes away (a connection closed: the peer is no Hopwire node, or
+        // died) fails the wait now, with its reason, rather than at the handshake timeout.
+        const hop = this.remoteRoute.next();
+        unwatch = this.#node.router.watchHop(hop, (error) => {
+          const why = (error.cause as Error | undefined) ?? error;
+          reject(new SecureChannelTransportError(`The first hop to the peer went away during the handshake: ${why.message}`, { cause: why }));
+        });
         if (orConfirm) {
           this.#onConfirm = () => {
             this.open();
@@ -304,6 +312,7 @@ export class ChannelEnd implements ChannelCipherSink {
         signal,
         what: () => this.#handshakeWaitWhat(orConfirm),
         cleanup: () => {
+          unwatch?.();
           this.#handshakeWaiter = undefined;
           this.#handshakeFail = undefined;
           this.#onConfirm = undefined;
