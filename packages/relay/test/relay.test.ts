@@ -6,6 +6,8 @@ import {
   createSecureChannelListener,
   exportIdentity,
   SecureChannelListenerOptions,
+  trustIdentifier,
+  UntrustedIdentityError,
   type Identity,
 } from "@hopwire/secure-channel";
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
@@ -199,6 +201,31 @@ describe("relay service and RemoteRelay", () => {
     const remote = await waiting;
     expect(remote.registrations).toBe(1);
     expect(relay.service.registrations.get("bob")?.identifier).toBe(bob.identifier);
+  });
+
+  it("a relay node whose identity is not the pinned one is a final failure: no retry, even when asked to retry until registered", async () => {
+    const bob = await createIdentity();
+    const someoneElse = await createIdentity();
+    const relay = await relayNode([bob]);
+    const { n, tcp } = await startNode();
+    const events: RemoteRelayEvent[] = [];
+    const connect = async (signal: AbortSignal) => {
+      const c = await tcp.connect(relay.address, new TcpConnectionOptions(), { signal });
+      return { route: c, closed: c.whenClosed(), close: () => c.stop() };
+    };
+    const failure = await createRemoteRelay(n, {
+      name: "bob",
+      identity: bob,
+      connect,
+      trust: trustIdentifier(someoneElse.identifier),
+      retryUntilRegistered: true,
+      backoff: { initialMs: 20, maxMs: 100 },
+      onEvent: (e) => events.push(e),
+    }).catch((e: unknown) => e);
+    expect((failure as Error).message).toMatch(new RegExp(`peer ${relay.identity.identifier} is not trusted`));
+    expect((failure as Error).cause).toBeInstanceOf(UntrustedIdentityError);
+    expect(events.filter((e) => e.kind === "retrying")).toEqual([]);
+    expect(relay.service.registrations.has("bob")).toBe(false);
   });
 
   it("the forwarder goes away when the registrant stops", async () => {

@@ -117,7 +117,9 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
       } catch (error) {
         if (stopping.signal.aborted) return;
         if (error instanceof TimeoutError) timedOut++;
-        log(`inlet ${address}: could not open its secure channel again (${(error as Error).message}); retrying`);
+        // The channel may have opened and the listen failed (another process took the port meanwhile).
+        const what = (error as { code?: unknown }).code === "PORTAL_LISTEN" ? "could not listen again" : "could not open its secure channel again";
+        log(`inlet ${address}: ${what} (${(error as Error).message}); retrying`);
       }
     }
   }

@@ -28,6 +28,7 @@ import {
   type Identity,
   type SecureChannel,
   type TrustPolicy,
+  UntrustedIdentityError,
 } from "@hopwire/secure-channel";
 import { REFUSAL_ERRORS, RelayNameInvalidError, RelayReplacedError, RelayStoppedError, RelayUnreachableError } from "../errors.js";
 import { DEFAULT_RELAY_SERVICE_ADDRESS, isRelayName, parseReply, type RelayReply, type RelayRequest } from "../protocol.js";
@@ -370,8 +371,22 @@ export class RemoteRelay implements Mailbox {
   }
 }
 
+/**
+ * Failures that trying again cannot mend: the relay service refused the registration, or our
+ * own trust policy refused the relay node's identity (a pinned identifier that does not
+ * match is a configuration to fix, not a node still starting).
+ */
 function isRefusal(error: unknown): boolean {
-  return Object.values(REFUSAL_ERRORS).some((cls) => error instanceof cls);
+  return Object.values(REFUSAL_ERRORS).some((cls) => error instanceof cls) || causedBy(error, UntrustedIdentityError);
+}
+
+function causedBy(error: unknown, cls: abstract new (...args: never[]) => Error): boolean {
+  let e: unknown = error;
+  for (let depth = 0; e instanceof Error && depth < 8; depth++) {
+    if (e instanceof cls) return true;
+    e = (e as Error).cause;
+  }
+  return false;
 }
 
 function asError(error: unknown): Error {
