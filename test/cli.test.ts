@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { createServer as createNetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -159,6 +160,48 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     expect(await outlet.exited).toBe(1);
     expect(outlet.stderr()).toMatch(/RELAY_REGISTRATION_REFUSED/);
     await relay.line(new RegExp(`relay service: refused bob for ${mallory} \\(RELAY_REGISTRATION_REFUSED\\)`));
+  });
+
+  it("an outlet whose --relay-trust pins another identity than the relay node's exits 1 at once (retrying would not change it)", async () => {
+    const home = newHome();
+    await createIdentity(home, "bob");
+    const other = await createIdentity(home, "other");
+    const relay = hopwire(home, "relay", "--listen", "127.0.0.1:0", "--allow-anyone");
+    const relayPort = await portOf(relay, "tcp listener");
+    const outlet = hopwire(home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob", "--relay-trust", other);
+    expect(await outlet.exited).toBe(1);
+    expect(outlet.stderr()).toMatch(new RegExp(`is not trusted by the trust policy: expected ${other}`));
+    expect(outlet.lines.some((l) => /reconnecting/.test(l))).toBe(false);
+  });
+
+  it("an inlet pointed at something that is no Hopwire node fails at once, saying so, not after the handshake timeout", async () => {
+    const home = newHome();
+    // A server that greets like SSH (it writes first, as a Hopwire node does).
+    const sockets = new Set<Socket>();
+    const ssh = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => {}).end("SSH-2.0-OpenSSH_9.6\r\n");
+    });
+    await new Promise<void>((resolve) => ssh.listen(0, "127.0.0.1", resolve));
+    try {
+      const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${(ssh.address() as { port: number }).port}`);
+      expect(await inlet.exited).toBe(1);
+      expect(inlet.stderr()).toMatch(/went away during the handshake: .*is the peer a Hopwire node\?/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => ssh.close(resolve));
+    }
+  });
+
+  it("an inlet through a relay name that no outlet registered says so when its handshake goes unanswered", async () => {
+    const home = newHome();
+    const relay = hopwire(home, "relay", "--listen", "127.0.0.1:0", "--allow-anyone");
+    const relayPort = await portOf(relay, "tcp listener");
+    await relay.line(/ ready$/);
+    const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `bob@127.0.0.1:${relayPort}`);
+    // The handshake's 10 s timeout is the wait measured here.
+    expect(await inlet.exited).toBe(1);
+    expect(inlet.stderr()).toMatch(new RegExp(`is an outlet registered as "bob" at 127\\.0\\.0\\.1:${relayPort} \\(hopwire outlet --relay bob@`));
   });
 
   it("when the relay node restarts, the outlet node registers again and the inlet opens its channel again: traffic flows", async () => {

@@ -48,7 +48,7 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
 
   program
     .command("node")
-    .argument("<config>", "a YAML (.yaml, .yml) or JSON (.json) node configuration")
+    .argument("<config>", "a node configuration: JSON if it ends in .json, else YAML")
     .description("run one node in the foreground from a configuration file (SIGINT/SIGTERM stop it)")
     .action(async (file: string) => {
       const config = await loadConfigFile(file);

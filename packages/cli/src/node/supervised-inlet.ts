@@ -52,7 +52,9 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
   const describe = [plan.via, ...plan.hops, plan.outlet].join(" -> ");
   const openFailures = new RateLimitedLog(log, OPEN_FAILURE_LOG_INTERVAL_MS);
   let address = plan.listen; // the bound one once listening: the same port again on every reopening
-  let current = await open(plan.listen);
+  let current = await open(plan.listen).catch((error: unknown) => {
+    throw error instanceof TimeoutError ? noAnswer(plan, error) : error;
+  });
   address = current.inlet.address;
 
   /**
@@ -138,6 +140,22 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
   };
   n.onStop(() => supervised.stop());
   return supervised;
+}
+
+/**
+ * The first handshake went unanswered: said in the command's terms (the channel's own message
+ * names internal addresses and flow controls). Through a relay, the likely cause is that no
+ * outlet registered that name (the relay node drops the handshake and logs it).
+ */
+function noAnswer(plan: InletPlan, error: TimeoutError): TimeoutError {
+  const relay = plan.hops.find((hop) => hop.startsWith("forward_to_"))?.slice("forward_to_".length);
+  const hint =
+    relay !== undefined
+      ? `is an outlet registered as "${relay}" at ${plan.via} (hopwire outlet --relay ${relay}@${plan.via})? If none is, the relay node logs: no relay is registered as "${relay}"`
+      : `is ${plan.via} a node with a secure channel listener "${plan.hops.at(-1) ?? "api"}" (hopwire outlet --listen)?`;
+  return new TimeoutError(`no answer to the secure channel handshake through ${plan.via} (${plan.hops.join(" -> ")}) within ${DEFAULT_HANDSHAKE_TIMEOUT / 1000} s: ${hint}`, {
+    cause: error,
+  });
 }
 
 function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
