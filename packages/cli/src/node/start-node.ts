@@ -19,13 +19,14 @@ import {
   type TrustPolicy,
 } from "@hopwire/secure-channel";
 import { createTcpTransport, TcpListenerOptions } from "@hopwire/transport-tcp";
-import { createOutlet } from "@hopwire/portal";
+import { createOutlet, type Outlet } from "@hopwire/portal";
 import { allowAnyIdentity, allowRegistrations, createRemoteRelay, forwarderAddress, startRelayService, tcpRelayConnector } from "@hopwire/relay";
 import { resolvePeer } from "../config/load-config.js";
 import type { NodeConfig, TrustConfig } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
 import { loadIdentityFile, loadNamedIdentity } from "../identities.js";
-import { startSupervisedInlet } from "./supervised-inlet.js";
+import { OPEN_FAILURE_LOG_INTERVAL_MS, startSupervisedInlet } from "./supervised-inlet.js";
+import { RateLimitedLog } from "./rate-limited-log.js";
 
 /** Where a node's lifecycle lines go (one readable line each). */
 export type LineLog = (line: string) => void;
@@ -135,6 +136,24 @@ function whatIsNamed(address: string, config: NodeConfig): string {
 }
 
 /**
+ * The outlet's side of a connection its target refused (the service behind it is down): the
+ * inlet's client only sees a reset and the inlet a code, so the node next to the service says
+ * why, once per OPEN_FAILURE_LOG_INTERVAL_MS and then a count.
+ */
+function reportUnreachableTarget(n: Node, outlet: Outlet, what: string, log: LineLog): void {
+  const failures = new RateLimitedLog(log, OPEN_FAILURE_LOG_INTERVAL_MS);
+  outlet.onStreamClosed((reason) => {
+    if (reason?.code !== "PORTAL_TARGET_UNREACHABLE" || outlet.stopped) return;
+    failures.report(
+      reason.code,
+      () => `${what}: a connection could not reach the target (${reason.message})`,
+      (count) => `${what}: ${count} more connection${count === 1 ? "" : "s"} could not reach the target in ${OPEN_FAILURE_LOG_INTERVAL_MS / 1000} s`,
+    );
+  });
+  n.onStop(() => failures.stop());
+}
+
+/**
  * Starts one node as `config` says, in this order: TCP listeners, relay registrations,
  * secure channel listeners, the relay service, outlets, inlets. Every step logs a line;
  * a failure stops what was started and rethrows.
@@ -204,7 +223,8 @@ export async function startNodeFromConfig(config: NodeConfig, options: StartNode
 
     {
       for (const o of config.outlets ?? []) {
-        await createOutlet(n, { address: o.address, to: o.to, ...(o.allow ? { allow: o.allow } : {}), asConsumer: channelFlows });
+        const outlet = await createOutlet(n, { address: o.address, to: o.to, ...(o.allow ? { allow: o.allow } : {}), asConsumer: channelFlows });
+        reportUnreachableTarget(n, outlet, `outlet ${o.address} -> ${o.to}`, log);
         log(`outlet ${o.address} -> ${o.to}`);
       }
       for (const i of config.inlets ?? []) {

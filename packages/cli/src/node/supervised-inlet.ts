@@ -178,7 +178,7 @@ function openFailure(code: string, outlet: string, throughRelay: boolean): strin
         " and the inlet opens a new channel at once; one that hangs, or whose host is cut off, is known dead only once nothing was heard from it for the channel's peer timeout (30 s), and then the inlet opens a new one."
       );
     case "PORTAL_TARGET_UNREACHABLE":
-      return "the outlet could not connect to its target (PORTAL_TARGET_UNREACHABLE)";
+      return "the outlet could not connect to its target (PORTAL_TARGET_UNREACHABLE; the outlet's node logs why)";
     case "PORTAL_TARGET_NOT_ALLOWED":
       return "the outlet does not allow the target asked for (PORTAL_TARGET_NOT_ALLOWED)";
     case "PORTAL_STREAM_LIMIT":
