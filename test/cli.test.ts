@@ -150,25 +150,6 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     await terminate(outlet);
   });
 
-  it("an outlet whose target refuses connections says so on its own node, as well as the inlet does", async () => {
-    const home = newHome();
-    // A port that was just free: nothing listens there now.
-    const probe = createNetServer();
-    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-    const deadPort = (probe.address() as { port: number }).port;
-    await new Promise((resolve) => probe.close(resolve));
-    const outlet = hopwire(home, "outlet", "--to", `127.0.0.1:${deadPort}`, "--listen", "127.0.0.1:0");
-    const outletPort = await portOf(outlet, "tcp listener");
-    await outlet.line(/ ready$/);
-    const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${outletPort}`);
-    const inletPort = await portOf(inlet, "inlet");
-    await expect(fetch(`http://127.0.0.1:${inletPort}/`)).rejects.toThrow();
-    await outlet.line(new RegExp(`outlet outlet -> 127\\.0\\.0\\.1:${deadPort}: a connection could not reach the target \\(cannot connect to the target: connect ECONNREFUSED`));
-    await inlet.line(/PORTAL_TARGET_UNREACHABLE/);
-    await terminate(inlet);
-    await terminate(outlet);
-  });
-
   it("a relay node refuses to register a name for an identity it does not allow for it", async () => {
     const home = newHome();
     const bob = await createIdentity(home, "bob");

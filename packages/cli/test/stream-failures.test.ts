@@ -49,8 +49,12 @@ describe("client connections an inlet could not carry", { timeout: 60_000 }, () 
     await right.line(
       new RegExp(
         `^\\S+ inlet 127\\.0\\.0\\.1:${rightPort}: a connection could not be opened through outlet "outlet" ` +
-          `\\(${via} -> api -> outlet\\): the outlet could not connect to its target \\(PORTAL_TARGET_UNREACHABLE\\)$`,
+          `\\(${via} -> api -> outlet\\): the outlet could not connect to its target \\(PORTAL_TARGET_UNREACHABLE; the outlet's node logs why\\)$`,
       ),
+    );
+    // And the outlet's node, next to the service, says why.
+    await outlet.line(
+      new RegExp(`^\\S+ outlet outlet -> 127\\.0\\.0\\.1:${target}: a connection could not reach the target \\(cannot connect to the target: connect ECONNREFUSED 127\\.0\\.0\\.1:${target}\\)$`),
     );
 
     // No outlet "nope": the outlet node says so (on stderr) as soon as the stream's OPEN arrives,
