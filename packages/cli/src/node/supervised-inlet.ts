@@ -14,6 +14,8 @@ export interface InletPlan {
   listen: string;
   via: string;
   hops: string[];
+  /** The relay name when `hops` go through a relay node's forwarder (`--via name@host:port`). */
+  relay?: string;
   outlet: string;
   trust: TrustPolicy;
 }
@@ -64,8 +66,7 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
    */
   function reportOpenFailure(reason: Error | undefined): void {
     const code = (reason as { code?: unknown } | undefined)?.code;
-    const throughRelay = plan.hops.some((hop) => hop.startsWith("forward_to_"));
-    const why = typeof code === "string" ? openFailure(code, plan.outlet, throughRelay) : undefined;
+    const why = typeof code === "string" ? openFailure(code, plan.outlet, plan.relay !== undefined) : undefined;
     if (why === undefined) return; // a clean close, or an end after the stream opened
     openFailures.report(
       code as string,
@@ -148,7 +149,7 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
  * outlet registered that name (the relay node drops the handshake and logs it).
  */
 function noAnswer(plan: InletPlan, error: TimeoutError): TimeoutError {
-  const relay = plan.hops.find((hop) => hop.startsWith("forward_to_"))?.slice("forward_to_".length);
+  const relay = plan.relay;
   const hint =
     relay !== undefined
       ? `is an outlet registered as "${relay}" at ${plan.via} (hopwire outlet --relay ${relay}@${plan.via})? If none is, the relay node logs: no relay is registered as "${relay}"`

@@ -374,19 +374,11 @@ export class RemoteRelay implements Mailbox {
 /**
  * Failures that trying again cannot mend: the relay service refused the registration, or our
  * own trust policy refused the relay node's identity (a pinned identifier that does not
- * match is a configuration to fix, not a node still starting).
+ * match is a configuration to fix, not a node still starting; the handshake's error has it
+ * as its cause).
  */
 function isRefusal(error: unknown): boolean {
-  return Object.values(REFUSAL_ERRORS).some((cls) => error instanceof cls) || causedBy(error, UntrustedIdentityError);
-}
-
-function causedBy(error: unknown, cls: abstract new (...args: never[]) => Error): boolean {
-  let e: unknown = error;
-  for (let depth = 0; e instanceof Error && depth < 8; depth++) {
-    if (e instanceof cls) return true;
-    e = (e as Error).cause;
-  }
-  return false;
+  return Object.values(REFUSAL_ERRORS).some((cls) => error instanceof cls) || (error as Error | undefined)?.cause instanceof UntrustedIdentityError;
 }
 
 function asError(error: unknown): Error {

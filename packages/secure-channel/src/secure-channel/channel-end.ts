@@ -297,7 +297,7 @@ export class ChannelEnd implements ChannelCipherSink {
         // died) fails the wait now, with its reason, rather than at the handshake timeout.
         const hop = this.remoteRoute.next();
         unwatch = this.#node.router.watchHop(hop, (error) => {
-          const why = (error.cause as Error | undefined) ?? error;
+          const why = hopGoneReason(error);
           reject(new SecureChannelTransportError(`The first hop to the peer went away during the handshake: ${why.message}`, { cause: why }));
         });
         if (orConfirm) {
@@ -350,7 +350,7 @@ export class ChannelEnd implements ChannelCipherSink {
   }
 
   readonly #onHopGone = (error: Error): void => {
-    this.close(new SecureChannelTransportError("The first hop to the peer went away", { cause: error.cause ?? error }), false);
+    this.close(new SecureChannelTransportError("The first hop to the peer went away", { cause: hopGoneReason(error) }), false);
   };
 
   /** How long the peer may be silent: the peer timeout, or the handshake timeout if shorter while a responder waits for its first record. */
@@ -1086,4 +1086,9 @@ function deliveredInfoOf(peer: Identifier): LocalInfo {
 /** The envelope length in a MESSAGES record's length word (its top bit flags a repeated head). */
 function envelopeLength(word: number): number {
   return (word & REPEATED_HEAD) !== 0 ? word & ~REPEATED_HEAD : word;
+}
+
+/** Why a watched hop went away: the connection's own reason, which the router's error wraps. */
+function hopGoneReason(error: Error): Error {
+  return (error.cause as Error | undefined) ?? error;
 }
