@@ -44,12 +44,12 @@ describe("client connections an inlet could not carry", { timeout: 60_000 }, () 
     const [wrongPort, rightPort] = await Promise.all([portOf(wrong, "inlet"), portOf(right, "inlet")]);
     await Promise.all([wrong.line(/ ready$/), right.line(/ ready$/)]);
 
-    // An outlet that cannot reach its target refuses the stream at once.
+    // An outlet that cannot reach its target refuses the stream at once, and says why (its RESET's detail).
     await clientEnds(rightPort);
     await right.line(
       new RegExp(
         `^\\S+ inlet 127\\.0\\.0\\.1:${rightPort}: a connection could not be opened through outlet "outlet" ` +
-          `\\(${via} -> api -> outlet\\): the outlet could not connect to its target \\(PORTAL_TARGET_UNREACHABLE; the outlet's node logs why\\)$`,
+          `\\(${via} -> api -> outlet\\): the outlet could not connect to its target: ECONNREFUSED \\(PORTAL_TARGET_UNREACHABLE; the outlet's node logs the target\\)$`,
       ),
     );
     // And the outlet's node, next to the service, says why.

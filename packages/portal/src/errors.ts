@@ -94,8 +94,15 @@ const byCode: Record<string, new (message?: string) => PortalError> = {
   PORTAL_PROTOCOL: PortalProtocolError,
 };
 
-/** The error a RESET carrying `code` stands for (an unknown code is a plain reset). */
-export function portalErrorFromCode(code: string): PortalError {
+/**
+ * The error a RESET carrying `code` stands for (an unknown code is a plain reset). A
+ * `detail` (the peer's system error code, e.g. ECONNREFUSED for its failed dial) joins the
+ * message and becomes the cause's `code`, as a local dial error would be.
+ */
+export function portalErrorFromCode(code: string, detail?: string): PortalError {
   const cls = byCode[code] ?? PortalResetError;
-  return new cls();
+  if (detail === undefined) return new cls();
+  const plain = new cls();
+  const cause = Object.assign(new Error(`the peer reported ${detail}`), { code: detail });
+  return new (cls as new (message?: string, options?: { cause?: unknown }) => PortalError)(`${plain.message} (${detail}, reported by the peer)`, { cause });
 }

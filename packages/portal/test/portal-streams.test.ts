@@ -44,10 +44,14 @@ async function portal(
     ...extra.window,
   });
   const reasons: (string | undefined)[] = [];
-  inlet.onStreamClosed((reason) => reasons.push((reason as { code?: string } | undefined)?.code));
+  const errors: (Error | undefined)[] = [];
+  inlet.onStreamClosed((reason) => {
+    reasons.push((reason as { code?: string } | undefined)?.code);
+    errors.push(reason);
+  });
   const outletReasons: (string | undefined)[] = [];
   outlet.onStreamClosed((reason) => outletReasons.push((reason as { code?: string } | undefined)?.code));
-  return { inlet, reasons, outlet, outletReasons };
+  return { inlet, reasons, errors, outlet, outletReasons };
 }
 
 function readAll(socket: import("node:net").Socket): Promise<string> {
@@ -121,12 +125,16 @@ describe("resets", () => {
   });
 
   it("an outlet target that is down: the client's connection is closed promptly and nothing else breaks", async () => {
-    const { inlet, reasons, outlet, outletReasons } = await portal(`127.0.0.1:${await freePort()}`);
+    const { inlet, reasons, errors, outlet, outletReasons } = await portal(`127.0.0.1:${await freePort()}`);
     const client = await recordingClient(inlet.port);
     const error = await within(client.closed, "the client's connection to close", 10_000);
     expect(error?.code).toBe("ECONNRESET");
     expect(client.received().length).toBe(0);
     expect(reasons).toEqual(["PORTAL_TARGET_UNREACHABLE"]);
+    // The outlet's RESET says why its dial failed (a system error code, never the address).
+    expect((errors[0]?.cause as { code?: string } | undefined)?.code).toBe("ECONNREFUSED");
+    expect(errors[0]?.message).toMatch(/\(ECONNREFUSED, reported by the peer\)$/);
+    expect(errors[0]?.message).not.toMatch(/127\.0\.0\.1/);
     expect(outletReasons).toEqual(["PORTAL_TARGET_UNREACHABLE"]);
     expect(outlet.refusedStreams).toBe(1);
     expect(nodes.channel.isClosed).toBe(false);

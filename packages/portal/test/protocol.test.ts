@@ -16,6 +16,14 @@ describe("portal messages", () => {
     expect(decodePortalMessage(encodeBlocked())).toEqual({ kind: KIND.BLOCKED });
   });
 
+  it("a RESET may carry a system error code as its detail, and nothing else", () => {
+    expect(decodePortalMessage(encodeReset("PORTAL_TARGET_UNREACHABLE", "ECONNREFUSED"))).toEqual({ kind: KIND.RESET, code: "PORTAL_TARGET_UNREACHABLE", detail: "ECONNREFUSED" });
+    // Not a code (an address, a message): left out when written, ignored when read.
+    expect(decodePortalMessage(encodeReset("PORTAL_TARGET_UNREACHABLE", "connect ECONNREFUSED 10.0.0.5:5432"))).toEqual({ kind: KIND.RESET, code: "PORTAL_TARGET_UNREACHABLE" });
+    const forged = new Uint8Array([KIND.RESET, ...new TextEncoder().encode("PORTAL_RESET 10.0.0.5:5432")]);
+    expect(decodePortalMessage(forged)).toEqual({ kind: KIND.RESET, code: "PORTAL_RESET" });
+  });
+
   it("refuses a payload of the wrong length for its kind, and unknown kinds", () => {
     expect(decodePortalMessage(Uint8Array.of(KIND.BLOCKED, 0))).toBeUndefined(); // BLOCKED is empty
     expect(decodePortalMessage(Uint8Array.of(KIND.END, 0))).toBeUndefined();

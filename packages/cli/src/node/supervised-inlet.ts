@@ -66,7 +66,8 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
    */
   function reportOpenFailure(reason: Error | undefined): void {
     const code = (reason as { code?: unknown } | undefined)?.code;
-    const why = typeof code === "string" ? openFailure(code, plan.outlet, plan.relay !== undefined) : undefined;
+    const detail = (reason?.cause as { code?: unknown } | undefined)?.code;
+    const why = typeof code === "string" ? openFailure(code, plan.outlet, plan.relay !== undefined, typeof detail === "string" ? detail : undefined) : undefined;
     if (why === undefined) return; // a clean close, or an end after the stream opened
     openFailures.report(
       code as string,
@@ -165,7 +166,7 @@ function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** Why a stream ended before it opened, for the errors that mean that; undefined for the others. */
-function openFailure(code: string, outlet: string, throughRelay: boolean): string | undefined {
+function openFailure(code: string, outlet: string, throughRelay: boolean, detail: string | undefined): string | undefined {
   switch (code) {
     case "PORTAL_OPEN_TIMEOUT":
       return (
@@ -179,7 +180,9 @@ function openFailure(code: string, outlet: string, throughRelay: boolean): strin
         " and the inlet opens a new channel at once; one that hangs, or whose host is cut off, is known dead only once nothing was heard from it for the channel's peer timeout (30 s), and then the inlet opens a new one."
       );
     case "PORTAL_TARGET_UNREACHABLE":
-      return "the outlet could not connect to its target (PORTAL_TARGET_UNREACHABLE; the outlet's node logs why)";
+      return detail === undefined
+        ? "the outlet could not connect to its target (PORTAL_TARGET_UNREACHABLE; the outlet's node logs why)"
+        : `the outlet could not connect to its target: ${detail} (PORTAL_TARGET_UNREACHABLE; the outlet's node logs the target)`;
     case "PORTAL_TARGET_NOT_ALLOWED":
       return "the outlet does not allow the target asked for (PORTAL_TARGET_NOT_ALLOWED)";
     case "PORTAL_STREAM_LIMIT":

@@ -160,7 +160,10 @@ export class Outlet implements Mailbox, StreamOwner {
     if (producer) this.#node.flowControls.addConsumer(stream.address, producer.flowControlId);
     stream.setPeer(message.returnRoute);
     const timer = setTimeout(
-      () => stream.finish(new PortalTargetUnreachableError(`connect to ${formatHostPort(target.host, target.port)} timed out`), true),
+      () => {
+        const timedOut = Object.assign(new Error(`connect timed out after ${this.#options.connectTimeoutMs} ms`), { code: "ETIMEDOUT" });
+        stream.finish(new PortalTargetUnreachableError(`connect to ${formatHostPort(target.host, target.port)} timed out`, { cause: timedOut }), true);
+      },
       this.#options.connectTimeoutMs,
     );
     let connected = false;

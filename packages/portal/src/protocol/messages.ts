@@ -7,12 +7,16 @@
  *   3 DATA    bytes                                                       both ways
  *   4 CREDIT  u32 bytes (a delta: bytes the receiver's socket drained)    both ways
  *   5 END     (empty: the sender's socket half-closed; no DATA follows)   both ways
- *   6 RESET   UTF-8 error code                                            both ways
+ *   6 RESET   UTF-8 error code [‖ " " ‖ detail]                            both ways
  *   7 BLOCKED (empty: the sender has bytes waiting and no credit left)     both ways
  *
  * BLOCKED is QUIC's STREAM_DATA_BLOCKED: the receiver cannot tell a sender that waits for
  * credit from one whose bytes are still on the way (both look like unused credit), so the
  * sender says so, once per wait, and the receiver may grow the window (see PortalStream).
+ *
+ * A RESET's detail is a system error code (`ECONNREFUSED`, `ETIMEDOUT`: why a dial failed),
+ * never an address or a message: it tells the inlet's operator why without the outlet's
+ * network layout. A reader ignores a detail that is not such a code.
  *
  * OPEN goes to the outlet's address; OPENED comes back from the outlet's new stream
  * address, which is where the inlet stream sends from then on.
@@ -32,7 +36,15 @@ export type PortalMessage =
   | { kind: typeof KIND.CREDIT; bytes: number }
   | { kind: typeof KIND.END }
   | { kind: typeof KIND.BLOCKED }
-  | { kind: typeof KIND.RESET; code: string };
+  | { kind: typeof KIND.RESET; code: string; detail?: string };
+
+/** What a RESET's detail may be: a system error code such as ECONNREFUSED. */
+const DETAIL = /^[A-Z][A-Z0-9_]{0,31}$/;
+
+/** `detail` when it is one a RESET may carry, else undefined. */
+export function resetDetail(detail: unknown): string | undefined {
+  return typeof detail === "string" && DETAIL.test(detail) ? detail : undefined;
+}
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -58,8 +70,12 @@ export function decodePortalMessage(payload: Uint8Array): PortalMessage | undefi
       return payload.length === 1 ? { kind } : undefined;
     case KIND.RESET: {
       if (payload.length > 1 + MAX_TEXT_BYTES) return undefined;
-      const code = text(payload.subarray(1));
-      return code === undefined ? undefined : { kind, code };
+      const body = text(payload.subarray(1));
+      if (body === undefined) return undefined;
+      const space = body.indexOf(" ");
+      if (space < 0) return { kind, code: body };
+      const detail = resetDetail(body.slice(space + 1));
+      return detail === undefined ? { kind, code: body.slice(0, space) } : { kind, code: body.slice(0, space), detail };
     }
     default:
       return undefined;
@@ -113,8 +129,11 @@ export function encodeBlocked(): Uint8Array {
   return BLOCKED;
 }
 
-export function encodeReset(code: string): Uint8Array {
-  const body = Buffer.from(code.slice(0, MAX_TEXT_BYTES), "utf8");
+/** RESET with `code`, and `detail` when it is a system error code (else left out). */
+export function encodeReset(code: string, detail?: string): Uint8Array {
+  const checked = resetDetail(detail);
+  const text = checked === undefined ? code : `${code} ${checked}`;
+  const body = Buffer.from(text.slice(0, MAX_TEXT_BYTES), "utf8");
   const out = Buffer.allocUnsafe(1 + body.length);
   out[0] = KIND.RESET;
   out.set(body, 1);

@@ -163,7 +163,7 @@ export class PortalStream implements Mailbox {
         this.#socket.end();
         return this.#maybeDone();
       case KIND.RESET:
-        return this.finish(portalErrorFromCode(decoded.code), false);
+        return this.finish(portalErrorFromCode(decoded.code, decoded.detail), false);
       default:
         void message;
         return this.finish(new PortalProtocolError(`unexpected portal message kind ${decoded.kind}`), true);
@@ -181,7 +181,9 @@ export class PortalStream implements Mailbox {
     this.#unwatch?.();
     if (tellPeer && this.#peer !== undefined && this.mayTellPeer()) {
       const code = reason?.code;
-      this.#routeQuietly(encodeReset(typeof code === "string" && code.startsWith("PORTAL_") ? code : "PORTAL_RESET"));
+      // The cause's system error code (a failed dial's ECONNREFUSED) goes along; encodeReset drops anything else.
+      const detail = (reason?.cause as { code?: unknown } | undefined)?.code;
+      this.#routeQuietly(encodeReset(typeof code === "string" && code.startsWith("PORTAL_") ? code : "PORTAL_RESET", detail as string | undefined));
     }
     this.#pending.length = 0;
     this.#owner.windowGrowth.give(this.#window - this.#baseWindow);
