@@ -119,7 +119,7 @@ export class NodeCore {
     const context = this.contextFor(this, addresses[0]!);
     if (kind === "processor") {
       const onError = (what: string, error: unknown): void => this.reportHandlerError(addresses[0]!, what, asError(error));
-      const host = new MainProcessorHost(addresses, instance as Processor, context, this.log, (h) => this.#forget(h), onError);
+      const host = new MainProcessorHost(addresses, instance as Processor, context, this.log, (h) => this.#forget(h), this.options.shutdownTimeout, onError);
       await host.start();
       return host;
     }
@@ -128,7 +128,7 @@ export class NodeCore {
     }
     const onError = (what: string, error: unknown, message?: LocalMessage): void =>
       this.reportHandlerError(addresses[0]!, what, asError(error), replyKeyOf(message));
-    const host = new MainWorkerHost(addresses, instance as Worker, context, this.log, (h, reason) => this.#forget(h, reason), mailbox, onError);
+    const host = new MainWorkerHost(addresses, instance as Worker, context, this.log, (h, reason) => this.#forget(h, reason), mailbox, this.options.shutdownTimeout, onError);
     this.router.register(addresses, host);
     try {
       await host.initialize();
@@ -190,8 +190,21 @@ export class NodeCore {
         this.log.warn("a stop hook failed", error);
       }
     }
-    for (const handle of this.#order.slice().reverse()) await handle.stop(reason);
-    for (const placement of this.#placements.values()) await placement.close();
+    // One that fails does not keep the others (or the pool and threads) running.
+    for (const handle of this.#order.slice().reverse()) {
+      try {
+        await handle.stop(reason);
+      } catch (error) {
+        this.log.warn(`stopping ${handle.addresses[0]?.toString() ?? "a worker"} failed`, error);
+      }
+    }
+    for (const placement of this.#placements.values()) {
+      try {
+        await placement.close();
+      } catch (error) {
+        this.log.warn("closing a placement failed", error);
+      }
+    }
     this.#placements.clear();
     this.log.debug("node stopped");
   }

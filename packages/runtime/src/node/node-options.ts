@@ -17,7 +17,12 @@ export interface NodeOptions {
   sendAndReceiveTimeout?: number;
   /** Size of the shared pool that runs workers placed "pool" (defaults: piscina's, by core count). */
   pool?: { minThreads?: number; maxThreads?: number };
-  /** How long (ms, at most 2^31 - 1) a worker off the main thread may take to shut down before its thread is terminated (10 000). */
+  /**
+   * How long (ms, at most 2^31 - 1) `node.stop()` waits for each worker's handler in progress
+   * and `shutdown` (10 000): then a thread is terminated, a pool slot given up on (terminated
+   * with the pool), and a worker placed "main" given up on (its promise left pending).
+   * Workers stop one after another, so n hung workers take up to n times this.
+   */
   shutdownTimeout?: number;
   /**
    * Every worker's mailbox bound unless its start options say otherwise: messages delivered

@@ -2,6 +2,7 @@ import type { Address } from "../address/address.js";
 import type { Context } from "../context/context.js";
 import type { Logger } from "../logging/logger.js";
 import type { Processor } from "../worker/worker.js";
+import { stopWithin } from "./main-worker-host.js";
 import { ProcessorRunner } from "./runners.js";
 import type { WorkerHandle } from "./worker-handle.js";
 
@@ -20,6 +21,8 @@ export class MainProcessorHost implements WorkerHandle {
     readonly context: Context,
     readonly log: Logger,
     readonly onStop: (host: MainProcessorHost, reason?: Error) => void,
+    /** How long stop() waits for the `process` call in progress and `shutdown` (NodeOptions.shutdownTimeout). */
+    readonly shutdownTimeout: number,
     /** Also told when the processor's own code throws (node events and warnings). */
     onError: (what: string, error: unknown) => void = () => {},
   ) {
@@ -44,6 +47,6 @@ export class MainProcessorHost implements WorkerHandle {
       this.#stopped = true;
       this.onStop(this, reason);
     }
-    await this.#runner.stop();
+    await stopWithin(this.#runner.stop(), this.shutdownTimeout, this.log, `processor ${this.addresses[0]!.toString()}`);
   }
 }

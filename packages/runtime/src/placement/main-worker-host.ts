@@ -7,6 +7,7 @@ import type { MessageRun } from "../message/message-run.js";
 import { forEachRepeatedPayload, REPEATED_HEAD_PAYLOADS } from "../codec/repeated-head.js";
 import type { Mailbox } from "../router/mailbox.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
+import { settlesWithin } from "../util/wait.js";
 import type { Worker } from "../worker/worker.js";
 import { WorkerRunner } from "./runners.js";
 import type { WorkerHandle } from "./worker-handle.js";
@@ -29,6 +30,8 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
     readonly log: Logger,
     readonly onStop: (host: MainWorkerHost, reason?: Error) => void,
     limits: ResolvedMailboxLimits,
+    /** How long stop() waits for the handler in progress and `shutdown` (NodeOptions.shutdownTimeout). */
+    readonly shutdownTimeout: number,
     /** Also told when the worker's own code throws (node events and warnings). */
     onError: (what: string, error: unknown, message?: LocalMessage) => void = () => {},
   ) {
@@ -88,6 +91,16 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
       // Whoever waits for room gets to find the worker gone (UnknownAddressError), not wait for ever.
       this.#bound.reset();
     }
-    await this.#runner.stop();
+    await stopWithin(this.#runner.stop(), this.shutdownTimeout, this.log, `worker ${this.address.toString()}`);
   }
+}
+
+/**
+ * Waits for a main-thread runner's stop (the handler in progress, then `shutdown`) at most
+ * `timeout` ms. Code on the main thread cannot be terminated: past the timeout the node
+ * goes on stopping and leaves it pending (a pending promise does not keep a process alive).
+ */
+export async function stopWithin(stopping: Promise<void>, timeout: number, log: Logger, what: string): Promise<void> {
+  if (await settlesWithin(stopping, timeout)) return;
+  log.warn(`the shutdown of ${what} took more than ${timeout} ms (NodeOptions.shutdownTimeout): giving up on it; code on the main thread cannot be stopped, so its handler or shutdown is left pending`);
 }

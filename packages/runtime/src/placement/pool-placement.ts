@@ -20,6 +20,7 @@ import type { PoolTask, PoolWorkerSpec } from "./pool-task.js";
 import { decodeOp, encodeArgs, type ThreadToMainOp } from "./protocol.js";
 import { threadSettings } from "./thread-placement.js";
 import type { WorkerHandle } from "./worker-handle.js";
+import { settlesWithin } from "../util/wait.js";
 
 const POOL_ENTRY = fileURLToPath(new URL("./pool-entry.js", import.meta.url));
 /** Idle slots above minThreads live this long, so that bursts do not respawn threads. */
@@ -277,12 +278,21 @@ class PoolHost implements Mailbox, WorkerHandle {
     this.#bound.reset();
     this.#lanes.clear();
     this.#ready = [];
+    const timeout = this.#core.options.shutdownTimeout;
+    if (!(await settlesWithin(this.#shutDown(), timeout))) {
+      // Its slot runs on: node.stop() destroys the pool (terminating it) right after.
+      this.#log.warn(`the shutdown of ${this.address.toString()} took more than ${timeout} ms (NodeOptions.shutdownTimeout): giving up on it`);
+    }
+    this.#resolveStopped();
+  }
+
+  /** Waits for the tasks in flight, then runs `shutdown` in a slot. */
+  async #shutDown(): Promise<void> {
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#whenIdle = resolve));
     try {
       this.#handleOutput((await this.pool.run({ t: "shutdown", spec: this.spec } satisfies PoolTask)) as ArrayBuffer | null);
     } catch (error) {
       this.#log.warn(`the shutdown of ${this.address.toString()} failed`, error);
     }
-    this.#resolveStopped();
   }
 }

@@ -15,6 +15,7 @@ import { addConsumerFromWorker, logWorkerError, startWorkerFor } from "./main-si
 import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placement.js";
 import { decodeOp, encodeArgs, encodeOp, type MainToThreadOp, type ThreadSettings, type ThreadToMainOp, type ThreadWorkerData } from "./protocol.js";
 import type { WorkerHandle } from "./worker-handle.js";
+import { settlesWithin } from "../util/wait.js";
 
 const THREAD_ENTRY = new URL("./thread-entry.js", import.meta.url);
 
@@ -460,7 +461,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
       this.#post({ t: "stop" });
       this.#writer?.flush();
       const timeout = this.#core.options.shutdownTimeout;
-      clean = await withTimeout(Promise.race([this.#stopped.promise, this.#exited.promise]), timeout);
+      clean = await settlesWithin(Promise.race([this.#stopped.promise, this.#exited.promise]), timeout);
       if (!clean) this.#log.warn(`the shutdown of ${this.address.toString()} took more than ${timeout} ms: terminating its thread`);
     }
     this.#cleanup();
@@ -473,7 +474,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
    */
   async #exit(graceMs = EXIT_GRACE_MS): Promise<void> {
     if (this.#alive && this.#thread) {
-      if (graceMs === 0 || !(await withTimeout(this.#exited.promise, graceMs))) await this.#thread.terminate();
+      if (graceMs === 0 || !(await settlesWithin(this.#exited.promise, graceMs))) await this.#thread.terminate();
     }
     await this.#exited.promise;
   }
@@ -517,22 +518,4 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#unread.length = 0;
     this.#bound.reset();
   }
-}
-
-/** Resolves true if `promise` settled within `ms`, false otherwise (the timer does not hold the process). */
-function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    timer.unref();
-    promise.then(
-      () => {
-        clearTimeout(timer);
-        resolve(true);
-      },
-      () => {
-        clearTimeout(timer);
-        resolve(true);
-      },
-    );
-  });
 }

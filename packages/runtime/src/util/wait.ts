@@ -49,3 +49,19 @@ export function waitFor<T>(
     }
   });
 }
+
+/**
+ * Resolves true if `promise` settled (either way) within `ms`, false otherwise. The timer holds
+ * the process: a stop that waits on code which holds nothing (a pending promise on the main
+ * thread) must still end.
+ */
+export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    const settled = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    promise.then(settled, settled);
+  });
+}
