@@ -133,6 +133,43 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
     });
   });
 
+  it("sends aborted behind others in a waiting queue are skipped, not sent; the rest go in order", async () => {
+    await withNode({}, async (n) => {
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const got: number[] = [];
+      class Gated {
+        async handleMessage(_ctx: Context, msg: Routed<number>): Promise<void> {
+          await gate;
+          got.push(msg.body);
+        }
+      }
+      await n.startWorker("gated", new Gated(), { placement: "main", mailbox: { maxMessages: 2 } });
+      const controller = new AbortController();
+      let sends: Promise<unknown>[] = [];
+      try {
+        for (let i = 0; i < 2; i++) await n.send("gated", i); // 0 blocks the handler; 1 fills the mailbox
+        // 2..9 wait in the context's queue; the odd ones are aborted while they wait behind 2.
+        sends = Array.from({ length: 8 }, (_, k) => {
+          const i = k + 2;
+          const sent = n.send("gated", i, i % 2 === 1 ? { signal: controller.signal } : {});
+          return sent.then(
+            () => "sent",
+            (error: { code?: string }) => error.code,
+          );
+        });
+        controller.abort();
+      } finally {
+        open();
+      }
+      expect(await Promise.all(sends)).toEqual(["sent", "ABORTED", "sent", "ABORTED", "sent", "ABORTED", "sent", "ABORTED"]);
+      while (got.length < 6) await new Promise((resolve) => setImmediate(resolve));
+      await n.send("gated", 10);
+      while (got.length < 7) await new Promise((resolve) => setImmediate(resolve));
+      expect(got).toEqual([0, 1, 2, 4, 6, 8, 10]);
+    });
+  });
+
   it("a sender's send waiting on a full worker does not hold up its sends to another worker (order is per first hop)", async () => {
     await withNode({}, async (n) => {
       const tally = await startTally(n);

@@ -1,3 +1,4 @@
+import { Fifo } from "../util/fifo.js";
 import { waitFor, type WaitOptions } from "../util/wait.js";
 
 /**
@@ -8,7 +9,11 @@ export type Gate<T> = (item: T) => ((wake: () => void) => () => void) | undefine
 
 interface Pending<T> {
   item: T;
-  /** Taken off its lane (written or failed): its cleanup has nothing to remove. */
+  /**
+   * Written, failed, or given up (timed out, aborted): done with. One given up behind the
+   * head stays in its lane, skipped when it comes to the head (no scan, no splice: a lane
+   * may hold hundreds of thousands of sends).
+   */
   taken?: boolean;
   /** Settles with the write's outcome (a promise is adopted). */
   resolve: (value: void) => void;
@@ -18,7 +23,7 @@ interface Pending<T> {
 /** The sends of one lane that wait, in order, and the wake-up armed for its head. */
 interface Lane<T> {
   readonly key: string;
-  readonly queue: Pending<T>[];
+  readonly queue: Fifo<Pending<T>>;
   cancelWake: (() => void) | undefined;
 }
 
@@ -55,13 +60,6 @@ export class SendQueue<T> {
     readonly writeIfOpen?: (item: T) => boolean,
   ) {}
 
-  /** Items waiting, in every lane. */
-  get length(): number {
-    let n = 0;
-    for (const lane of this.#lanes.values()) n += lane.queue.length;
-    return n;
-  }
-
   /** Writes `item` now, or queues it; returns SENT when it was written at once (and its write returned nothing). */
   submit(item: T, options?: WaitOptions): Promise<void> {
     // The common case, nothing waiting anywhere, needs no lane key.
@@ -77,7 +75,7 @@ export class SendQueue<T> {
       (resolve, reject) => {
         entry = { item, resolve, reject };
         let lane = this.#lanes.get(key);
-        if (lane === undefined) this.#lanes.set(key, (lane = { key, queue: [], cancelWake: undefined }));
+        if (lane === undefined) this.#lanes.set(key, (lane = { key, queue: new Fifo(), cancelWake: undefined }));
         lane.queue.push(entry);
         if (lane.queue.length === 1) this.#pump(lane);
       },
@@ -91,44 +89,26 @@ export class SendQueue<T> {
     );
   }
 
-  /** Fails every waiting send with `error` (the sender stops). */
-  failAll(error: unknown): void {
-    const lanes = [...this.#lanes.values()];
-    this.#lanes.clear();
-    for (const lane of lanes) {
-      lane.cancelWake?.();
-      lane.cancelWake = undefined;
-      for (const entry of lane.queue.splice(0)) {
-        entry.taken = true;
-        entry.reject(error);
-      }
-    }
-  }
-
-  /** Re-checks each lane's head now (e.g. after credit arrived without a wake-up armed). */
-  poke(): void {
-    for (const lane of [...this.#lanes.values()]) if (lane.cancelWake === undefined) this.#pump(lane);
-  }
-
+  /** A waiting send that timed out or was aborted (or, already taken, any send: waitFor's cleanup). */
   #remove(key: string, entry: Pending<T>): void {
-    // Every written entry comes through here too (waitFor's cleanup): no scan of a long lane for it.
     if (entry.taken) return;
+    entry.taken = true;
     const lane = this.#lanes.get(key);
-    const i = lane ? lane.queue.indexOf(entry) : -1;
-    if (!lane || i < 0) return;
-    lane.queue.splice(i, 1);
-    if (i === 0) {
-      lane.cancelWake?.();
-      lane.cancelWake = undefined;
-      this.#pump(lane);
-    }
+    if (lane === undefined || lane.queue.peek() !== entry) return; // skipped when it comes to the head
+    lane.queue.shift();
+    lane.cancelWake?.();
+    lane.cancelWake = undefined;
+    this.#pump(lane);
   }
 
   #pump(lane: Lane<T>): void {
     lane.cancelWake = undefined;
     const queue = lane.queue;
-    while (queue.length > 0) {
-      const head = queue[0]!;
+    for (let head = queue.peek(); head !== undefined; head = queue.peek()) {
+      if (head.taken) {
+        queue.shift();
+        continue;
+      }
       const arm = this.gate(head.item);
       if (arm) {
         lane.cancelWake = arm(() => this.#pump(lane));

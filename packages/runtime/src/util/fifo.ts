@@ -22,6 +22,11 @@ export class Fifo<T> {
     items[this.#tail++] = item;
   }
 
+  /** The oldest item, left in place; undefined when empty. */
+  peek(): T | undefined {
+    return this.#head === this.#tail ? undefined : this.#items[this.#head];
+  }
+
   /** The oldest item, removed; undefined when empty. */
   shift(): T | undefined {
     if (this.#head === this.#tail) return undefined;
