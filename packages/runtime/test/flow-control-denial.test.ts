@@ -55,6 +55,16 @@ describe("flow-control denial", () => {
     });
   });
 
+  it("a thread worker's addConsumer with a bad id throws there, and the node goes on", async () => {
+    await withNode({}, async (n) => {
+      const flow = n.flowControls.generateId();
+      await n.startWorker("late", Consumer, { args: ["app"] });
+      await expect(n.sendAndReceive("late", { join: { flowControlId: flow } })).rejects.toThrow(/ctx\.flowControls\.addConsumer: flowControlId must be a flow control id/);
+      expect(await n.sendAndReceive("late", { join: flow })).toBe("joined");
+      expect(n.flowControls.isConsumer("late", flow)).toBe(true);
+    });
+  });
+
   it("answers findFlowControlWithProducerAddress inside a thread worker (asynchronously)", async () => {
     await withNode({}, async (n) => {
       const flow = n.flowControls.generateId();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FlowControlDeniedError, FlowControls, LocalMessage, Router, UnknownAddressError, encodeBody, route, type Mailbox } from "@hopwire/runtime";
+import { FlowControlDeniedError, FlowControls, InvalidOptionError, LocalMessage, Router, UnknownAddressError, encodeBody, route, type Mailbox } from "@hopwire/runtime";
 import { Address } from "@hopwire/runtime";
 
 function mailbox(address: string): Mailbox & { got: LocalMessage[] } {
@@ -25,6 +25,25 @@ describe("FlowControls", () => {
     expect(fc.isAllowed("other", "echoer")).toBe(true);
     expect(fc.isAllowed(undefined, "anything")).toBe(true);
     fc.removeConsumer("echoer", id);
+    expect(fc.isAllowed("receiver", "echoer")).toBe(false);
+  });
+
+  it("refuses an id that is not one (a typo's undefined, an object) with InvalidOptionError, and stays whole", () => {
+    const fc = new FlowControls();
+    const id = fc.generateId();
+    fc.addProducer("receiver", id);
+    const listener = { flowControlId: id };
+    for (const bad of [undefined, listener, 42, ""]) {
+      expect(() => fc.addConsumer("echoer", bad as unknown as string)).toThrow(InvalidOptionError);
+      expect(() => fc.addConsumer("echoer", bad as unknown as string)).toThrow(/flowControls\.addConsumer: flowControlId must be a flow control id \(e\.g\. listener\.flowControlId\)/);
+      expect(() => fc.removeConsumer("echoer", bad as unknown as string)).toThrow(InvalidOptionError);
+      expect(() => fc.addProducer("other", bad as unknown as string)).toThrow(InvalidOptionError);
+      expect(() => fc.addSpawner("listener", bad as unknown as string)).toThrow(InvalidOptionError);
+    }
+    // Before, an object got into the maps and every later call on that address threw a TypeError.
+    fc.addConsumer("echoer", id);
+    expect(fc.isAllowed("receiver", "echoer")).toBe(true);
+    fc.cleanup("echoer");
     expect(fc.isAllowed("receiver", "echoer")).toBe(false);
   });
 

@@ -53,7 +53,7 @@ export interface HandlerErrorEvent {
   readonly worker: string;
   /** Which method threw: "handleMessage", "process" or "shutdown". */
   readonly what: string;
-  /** What it threw (rebuilt on the main thread when the worker runs elsewhere). */
+  /** What it threw (rebuilt on the main thread when the worker runs elsewhere); from `handleMessage`, on every placement, a WorkerHandlerError whose `cause` is the thrown value. */
   readonly error: Error;
 }
 

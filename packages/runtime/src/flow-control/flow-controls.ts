@@ -1,4 +1,5 @@
 import { toAddress, type AddressLike } from "../address/address.js";
+import { checkFlowControlId } from "../options/plain-options.js";
 import { randomHex32 } from "../util/random-hex.js";
 
 /** Identifies one flow: the messages produced by one producer (or by every producer of a spawner). */
@@ -60,6 +61,8 @@ export class FlowControls {
     spawnerFlowControlId?: FlowControlId,
     aliases: AddressLike[] = [],
   ): void {
+    checkFlowControlId(flowControlId, "flowControlId", "flowControls.addProducer");
+    if (spawnerFlowControlId !== undefined) checkFlowControlId(spawnerFlowControlId, "spawnerFlowControlId", "flowControls.addProducer");
     const info: ProducerInfo = spawnerFlowControlId ? { flowControlId, spawnerFlowControlId } : { flowControlId };
     this.#version++;
     this.#producers.set(toAddress(address).key, info);
@@ -68,17 +71,21 @@ export class FlowControls {
 
   /** Records that `address` (a listener) spawns producers under `flowControlId`. */
   addSpawner(address: AddressLike, flowControlId: FlowControlId): void {
+    checkFlowControlId(flowControlId, "flowControlId", "flowControls.addSpawner");
     this.#spawners.set(toAddress(address).key, flowControlId);
     this.#version++;
   }
 
   /** Lets messages of `flowControlId` (from a producer, or from any producer of a spawner) reach `address`. */
   addConsumer(address: AddressLike, flowControlId: FlowControlId): void {
+    // A typo (listener.flowcontrolId: undefined) or an object must not get into the maps: it broke every later call.
+    checkFlowControlId(flowControlId, "flowControlId", "flowControls.addConsumer");
     this.ensureConsumerKey(toAddress(address).key, flowControlId);
   }
 
   /** Withdraws what addConsumer allowed. */
   removeConsumer(address: AddressLike, flowControlId: FlowControlId): void {
+    checkFlowControlId(flowControlId, "flowControlId", "flowControls.removeConsumer");
     const key = toAddress(address).key;
     if (this.#consumers.get(flowControlId)?.delete(key)) this.#version++;
     this.#forgetConsumes(key, flowControlId);

@@ -126,8 +126,9 @@ export class NodeCore {
     if (typeof (instance as Worker).handleMessage !== "function") {
       throw new WorkerLoadError(`Worker for ${addresses[0]!.toString()} has no handleMessage method`);
     }
+    // Wrapped as a thread or a pool slot wraps it, so that "handler-error" reads the same on every placement.
     const onError = (what: string, error: unknown, message?: LocalMessage): void =>
-      this.reportHandlerError(addresses[0]!, what, asError(error), replyKeyOf(message));
+      this.reportHandlerError(addresses[0]!, what, what === "handleMessage" ? WorkerHandlerError.wrapping(error) : asError(error), replyKeyOf(message));
     const host = new MainWorkerHost(addresses, instance as Worker, context, this.log, (h, reason) => this.#forget(h, reason), mailbox, this.options.shutdownTimeout, onError);
     this.router.register(addresses, host);
     try {

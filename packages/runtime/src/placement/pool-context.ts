@@ -3,6 +3,7 @@ import { encodeBody } from "../codec/body.js";
 import type { Context, FlowControlsAccess, SendOptions } from "../context/context.js";
 import { UnsupportedOperationError } from "../errors/errors.js";
 import type { FlowControlId } from "../flow-control/flow-controls.js";
+import { checkFlowControlId } from "../options/plain-options.js";
 import type { Logger } from "../logging/logger.js";
 import { LocalMessage, NO_LOCAL_INFO } from "../message/local-message.js";
 import type { Routed } from "../message/routed.js";
@@ -35,8 +36,9 @@ export class PoolContext implements Context {
     this.#out = out;
     this.#self = route(address);
     this.flowControls = {
+      // Checked here, where the caller is: on the main thread a bad id would only be a log line.
       addConsumer: (consumer: AddressLike, flowControlId: FlowControlId) =>
-        out.push(FRAME_OP, encodeOp({ t: "addConsumer", address: toAddress(consumer).toString(), flowControlId })),
+        out.push(FRAME_OP, encodeOp({ t: "addConsumer", address: toAddress(consumer).toString(), flowControlId: checkFlowControlId(flowControlId, "flowControlId", "ctx.flowControls.addConsumer") })),
       findFlowControlWithProducerAddress: () => unsupported("findFlowControlWithProducerAddress"),
     };
   }

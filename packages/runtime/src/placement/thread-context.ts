@@ -5,6 +5,7 @@ import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions } 
 import { Inbox } from "../context/inbox.js";
 import { InvalidOptionError, UnsupportedOperationError } from "../errors/errors.js";
 import type { FlowControlId } from "../flow-control/flow-controls.js";
+import { checkFlowControlId } from "../options/plain-options.js";
 import type { Logger } from "../logging/logger.js";
 import { LocalMessage, NO_LOCAL_INFO } from "../message/local-message.js";
 import type { Routed } from "../message/routed.js";
@@ -35,8 +36,9 @@ export class ThreadContext implements Context {
     this.#link = link;
     this.#self = route(address);
     this.flowControls = {
+      // Checked here, where the caller is: on the main thread a bad id would only be a log line.
       addConsumer: (consumer: AddressLike, flowControlId: FlowControlId) =>
-        link.post({ t: "addConsumer", address: toAddress(consumer).toString(), flowControlId }),
+        link.post({ t: "addConsumer", address: toAddress(consumer).toString(), flowControlId: checkFlowControlId(flowControlId, "flowControlId", "ctx.flowControls.addConsumer") }),
       findFlowControlWithProducerAddress: (producer: AddressLike) =>
         link.request<FoundProducer>({ t: "findProducer", address: toAddress(producer).toString() }),
     };
