@@ -214,3 +214,20 @@ describe("the other functions that take an identity or a node", () => {
     );
   });
 });
+
+describe("a node that has stopped", () => {
+  it("createSecureChannel and createSecureChannelListener reject with NodeStoppedError, as the node's own calls do", async () => {
+    const stopped = await node();
+    const identity = await createIdentity();
+    await stopped.stop();
+    // Before, the handshake was tried and failed as a SecureChannelHandshakeError about an unknown address.
+    await expect(createSecureChannel(stopped, identity, route("listener"))).rejects.toMatchObject({
+      code: "NODE_STOPPED",
+      message: "createSecureChannel: the node has stopped",
+    });
+    await expect(createSecureChannelListener(stopped, identity, "listener")).rejects.toMatchObject({
+      code: "NODE_STOPPED",
+      message: "createSecureChannelListener: the node has stopped",
+    });
+  });
+});

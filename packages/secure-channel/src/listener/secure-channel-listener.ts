@@ -17,7 +17,7 @@ import { assertIdentity } from "../identity/identity-argument.js";
 import type { Identity } from "../identity/identity.js";
 import { ChannelEnd } from "../secure-channel/channel-end.js";
 import { OuterKind } from "../secure-channel/channel-message.js";
-import { assertNode } from "../secure-channel/node-argument.js";
+import { assertRunningNode } from "../secure-channel/node-argument.js";
 import { noiseStaticKeyFor } from "../secure-channel/noise-static-key.js";
 import { SecureChannel } from "../secure-channel/secure-channel.js";
 import { trackChannelEnd } from "../secure-channel/channel-registry.js";
@@ -397,7 +397,7 @@ export async function createSecureChannelListener(
   given?: SecureChannelListenerOptions | SecureChannelListenerOptionsInit,
 ): Promise<SecureChannelListener> {
   const name = { what: "createSecureChannelListener", usage: "createSecureChannelListener(node, identity, address, options?)" };
-  assertNode(node, name);
+  assertRunningNode(node, name);
   assertIdentity(identity, name);
   const options = toSecureChannelListenerOptions(given);
   const listener = new SecureChannelListener(node, identity, toAddress(address), options);

@@ -7,7 +7,7 @@ import { OuterKind } from "./channel-message.js";
 import { ChannelEnd } from "./channel-end.js";
 import { refusalReasonOf, SecureChannelHandshakeError, SecureChannelRefusedError } from "./channel-errors.js";
 import { trackChannelEnd } from "./channel-registry.js";
-import { assertNode } from "./node-argument.js";
+import { assertRunningNode } from "./node-argument.js";
 import { noiseStaticKeyFor } from "./noise-static-key.js";
 import { SecureChannel } from "./secure-channel.js";
 import { toSecureChannelOptions, type SecureChannelOptionsInit } from "./plain-options.js";
@@ -30,7 +30,7 @@ export async function createSecureChannel(
   to: RouteLike,
   given?: SecureChannelOptions | SecureChannelOptionsInit,
 ): Promise<SecureChannel> {
-  assertNode(node, CREATE_SECURE_CHANNEL);
+  assertRunningNode(node, CREATE_SECURE_CHANNEL);
   assertIdentity(identity, CREATE_SECURE_CHANNEL);
   const options = toSecureChannelOptions(given);
   const end = new ChannelEnd(node, "initiator", options, FlowControls.generateId(), route(to));

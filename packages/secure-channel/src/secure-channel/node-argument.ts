@@ -1,4 +1,4 @@
-import { assertNodeArgument, type Node } from "@hopwire/runtime";
+import { assertNodeArgument, NodeStoppedError, type Node } from "@hopwire/runtime";
 import { InvalidOptionError } from "../errors.js";
 import { isIdentityLike, optionName, type ArgumentName } from "../identity/identity-argument.js";
 
@@ -15,4 +15,10 @@ export function assertNode(value: unknown, name: ArgumentName): asserts value is
     });
   }
   assertNodeArgument(value, { what: name.what, argument: name.argument, runs: "secure channels" });
+}
+
+/** assertNode, and a NodeStoppedError for a node that has stopped (as its own send and startWorker give). */
+export function assertRunningNode(value: unknown, name: ArgumentName): asserts value is Node {
+  assertNode(value, name);
+  if (value.stopped) throw new NodeStoppedError(`${name.what}: the node has stopped`);
 }
