@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DuplicateAddressError, InvalidOptionError, InvalidRouteError, UnknownAddressError, UnknownTransportError, type Worker } from "@hopwire/runtime";
+import { Address, DuplicateAddressError, InvalidAddressError, InvalidOptionError, InvalidRouteError, UnknownAddressError, UnknownTransportError, type Worker } from "@hopwire/runtime";
 import { Echoer, Prober } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
 
@@ -68,12 +68,23 @@ describe("unknown and duplicate addresses", () => {
     });
   });
 
+  it("refuses a worker address with \"=>\" in it (no route string could reach it), as a string or an Address", async () => {
+    await withNode({}, async (n) => {
+      await expect(n.startWorker("a => b", echo, { placement: "main" })).rejects.toBeInstanceOf(InvalidAddressError);
+      await expect(n.startWorker(new Address(0, "a=>b"), echo, { placement: "main" })).rejects.toThrow(/cannot contain "=>".*got "a=>b"/);
+      await expect(n.startWorker(["ok", "x=>y"], echo, { placement: "main" })).rejects.toBeInstanceOf(InvalidAddressError);
+      // Nothing half-registered.
+      await expect(n.send("ok", "x")).rejects.toBeInstanceOf(UnknownAddressError);
+    });
+  });
+
   it("validates placements and worker kinds", async () => {
     await withNode({}, async (n) => {
       await expect(n.startWorker("x", Echoer, { placement: "gpu" as never })).rejects.toBeInstanceOf(InvalidOptionError);
       await expect(n.startWorker("x", echo)).rejects.toBeInstanceOf(InvalidOptionError);
       await expect(n.startWorker("x", echo, { placement: "thread" })).rejects.toBeInstanceOf(InvalidOptionError);
       await expect(n.startWorker([], Echoer)).rejects.toBeInstanceOf(InvalidOptionError);
+      await expect(n.startWorker("x", 42 as never)).rejects.toThrow(/^worker must be a worker class or instance, got a number$/);
     });
   });
 });

@@ -137,4 +137,10 @@ describe("the node's default timeout", () => {
     expect(await nodeError({ shutdownTimeout: Infinity })).toEqual(invalidOption("shutdownTimeout"));
     expect(await nodeError({ shutdownTimeout: 2 ** 31 })).toEqual(invalidOption("shutdownTimeout"));
   });
+
+  it("pool sizes and the name say what they got", async () => {
+    expect(await nodeError({ pool: { maxThreads: 0 } })).toEqual(invalidOption("pool.maxThreads", /^pool\.maxThreads must be a positive integer, got 0$/));
+    expect(await nodeError({ pool: { minThreads: "2" as never } })).toEqual(invalidOption("pool.minThreads", /, got a string$/));
+    expect(await nodeError({ name: 7 as never })).toEqual(invalidOption("name", /^name must be a string, got a number$/));
+  });
 });

@@ -1,7 +1,7 @@
 import { Address, toAddress, type AddressLike } from "../address/address.js";
 import type { Context } from "../context/context.js";
 import { Diagnostics } from "../diagnostics/diagnostics.js";
-import { DuplicateAddressError, InvalidOptionError, NodeStoppedError, UnknownAddressError, WorkerHandlerError, WorkerLoadError } from "../errors/errors.js";
+import { DuplicateAddressError, InvalidAddressError, InvalidOptionError, NodeStoppedError, UnknownAddressError, WorkerHandlerError, WorkerLoadError } from "../errors/errors.js";
 import { FlowControls } from "../flow-control/flow-controls.js";
 import { checkStartWorkerOptions } from "../worker/start-worker-options.js";
 import { createLogger, type Logger } from "../logging/logger.js";
@@ -16,6 +16,7 @@ import { Router } from "../router/router.js";
 import { Deadlines } from "../util/deadlines.js";
 import { isWorkerClass, type Placement, type Processor, type StartWorkerOptions, type Worker, type WorkerClass } from "../worker/worker.js";
 import type { ResolvedNodeOptions } from "./node-options.js";
+import { describeType } from "../util/describe-type.js";
 
 type PlacementFactory = (core: NodeCore) => OffThreadPlacement;
 const placementFactories = new Map<"thread" | "pool", PlacementFactory>();
@@ -219,13 +220,19 @@ function toAddresses(addressOrAddresses: AddressLike | AddressLike[], aliases: A
   const list = Array.isArray(addressOrAddresses) ? addressOrAddresses : [addressOrAddresses];
   const addresses = [...list, ...aliases].map(toAddress);
   if (addresses.length === 0) throw new InvalidOptionError("A worker needs at least one address");
+  for (const address of addresses) {
+    // Such a worker could be reached only through an Address object: every route string splits there.
+    if (address.value.includes("=>")) {
+      throw new InvalidAddressError(`A worker's address cannot contain "=>", which separates the hops of a route: got "${address.value}"`);
+    }
+  }
   return addresses;
 }
 
 /** Which placement `worker` gets (the value itself was checked with the other options, checkStartWorkerOptions). */
 function resolvePlacement(worker: unknown, placement: Placement | undefined): Placement {
   if (!isWorkerClass(worker)) {
-    if (worker === null || typeof worker !== "object") throw new InvalidOptionError("worker must be a worker class or instance");
+    if (worker === null || typeof worker !== "object") throw new InvalidOptionError(`worker must be a worker class or instance, got ${describeType(worker)}`);
     if (placement !== undefined && placement !== "main") {
       throw new InvalidOptionError(`A worker instance can only run on the main thread; pass its class for placement "${placement}"`);
     }

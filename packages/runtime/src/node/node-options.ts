@@ -3,6 +3,7 @@ import { checkOptionKeys, checkTimeoutOption, optionKeys } from "../options/plai
 import type { WarningSink } from "../diagnostics/warnings.js";
 import type { Logger } from "../logging/logger.js";
 import { resolveMailboxLimits, type MailboxLimits, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
+import { describeType } from "../util/describe-type.js";
 
 /** Options of node(); every field is optional and says its default. */
 export interface NodeOptions {
@@ -79,13 +80,13 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
   checkOptionKeys(options, NODE_OPTIONS, "node options");
   // The default of every sendAndReceive: the same values as its `timeout` (Infinity: no deadline).
   const timeout = options.sendAndReceiveTimeout === undefined ? 30_000 : checkTimeoutOption(options.sendAndReceiveTimeout, "sendAndReceiveTimeout", "node options");
-  if (options.name !== undefined && typeof options.name !== "string") throw new InvalidOptionError("name must be a string", { option: "name" });
+  if (options.name !== undefined && typeof options.name !== "string") throw new InvalidOptionError(`name must be a string, got ${describeType(options.name)}`, { option: "name" });
   const pool = options.pool ?? {};
   if (pool === null || typeof pool !== "object") throw new InvalidOptionError("pool must be an object", { option: "pool" });
   checkOptionKeys(pool, POOL_OPTIONS, "pool", "pool");
   for (const key of ["minThreads", "maxThreads"] as const) {
     const v = pool[key];
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new InvalidOptionError(`pool.${key} must be a positive integer`, { option: `pool.${key}` });
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new InvalidOptionError(`pool.${key} must be a positive integer, got ${typeof v === "number" ? String(v) : describeType(v)}`, { option: `pool.${key}` });
   }
   // A timer, which fires at once for Infinity or past MAX_TIMEOUT_MS: the thread would be terminated without its shutdown.
   const shutdownTimeout = checkTimeoutOption(options.shutdownTimeout ?? 10_000, "shutdownTimeout", "node options", { infinity: false });
