@@ -113,6 +113,7 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
         const timedOut = n.send("gated", 100, { timeout: 50 });
         await expect(timedOut).rejects.toBeInstanceOf(TimeoutError);
         await expect(timedOut).rejects.toThrow(/^send to 0#gated \(waiting for room\) timed out after 50 ms$/);
+        await expect(n.sendAndReceive("gated", 102, { timeout: 50 })).rejects.toThrow(/^sendAndReceive to 0#gated \(waiting for room\) timed out after 50 ms$/);
         const controller = new AbortController();
         const aborted = n.send("gated", 101, { signal: controller.signal });
         let settled = false;

@@ -44,7 +44,7 @@ export class MainContext implements Context {
     this.#sends = new SendQueue<Outgoing>(
       gate,
       write,
-      (item) => `send to ${messageOf(item).onwardRoute.toString()}`,
+      (item) => `${isRequest(item) ? "sendAndReceive" : "send"} to ${messageOf(item).onwardRoute.toString()}`,
       // Order is kept per first hop: a send waiting on a full channel holds up only that channel's sends.
       (item) => messageOf(item).onwardRoute.next().key,
       // A plain send asks and routes in one memo look-up; a request (sendAndReceive's) as above.
