@@ -187,6 +187,25 @@ describe("node events and warnings", () => {
     expect(warnings[0]).toMatchObject({ kind: "dropped", address: generated.key, reason: "unknown-address", generated: true });
   });
 
+  it("drops to many generated addresses are one cause: one line a minute, not one per address", async () => {
+    const { lines, warn } = sink();
+    let drops = 0;
+    await withNode({ warnings: warn }, async (n) => {
+      n.on("dropped", () => drops++);
+      for (let i = 0; i < 20; i++) {
+        await startRelay(n, `late${i}`, route(Address.random()));
+        await expect(n.send(`late${i}`, "x")).rejects.toBeInstanceOf(UnknownAddressError);
+      }
+      // A named address is a cause of its own.
+      await startRelay(n, "lost", route("nobody"));
+      await expect(n.send("lost", "x")).rejects.toBeInstanceOf(UnknownAddressError);
+    });
+    expect(drops).toBe(21);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain("(a generated address: likely a reply");
+    expect(lines[1]).toContain('for "nobody"');
+  });
+
   it('raises "dropped" for a message a pool worker sent to an address nobody has (its send had resolved in the slot)', async () => {
     const lines: string[] = [];
     await withNode({ warnings: (line) => lines.push(line) }, async (n) => {

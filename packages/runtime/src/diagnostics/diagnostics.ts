@@ -78,8 +78,10 @@ export class Diagnostics {
     // While the node stops, its workers go one by one: what still reaches a stopped one (a
     // pool task's reply, a relay's last message) is the stop itself, not a mistake to fix.
     if (this.#nodeStopping) return;
-    this.#warnings?.warn(`dropped\u0000${next.key}\u0000${reason}`, () => {
-      const generated = GENERATED.test(address);
+    // Generated addresses (replies, streams, channel ends) share one cause per reason: each is
+    // new, so keyed by address they would warn once apiece and the once-a-minute limit would not hold.
+    const generated = GENERATED.test(address);
+    this.#warnings?.warn(`dropped\u0000${generated ? "(generated)" : next.key}\u0000${reason}`, () => {
       const why =
         reason === "unknown-address"
           ? gone !== undefined
