@@ -78,6 +78,34 @@ describe("half-close", () => {
     expect(outletReasons).toEqual([undefined]);
   });
 
+  // The inlet's last CREDITs (for the answer's bytes its client drained) used to reach the outlet after its stream
+  // had gone, each one a "dropped" warning for a generated address: one per clean connection from ~256 KiB up.
+  it("a large answer after the client's FIN ends cleanly, and nothing the peers send at the end is dropped", async () => {
+    const target = await server((socket) => {
+      const chunks: Buffer[] = [];
+      socket.on("data", (d: Buffer) => chunks.push(d));
+      socket.on("end", () => socket.end(Buffer.concat(chunks)));
+    });
+    const drops: string[] = [];
+    nodes.bob.on("dropped", (event) => drops.push(`${event.reason} ${event.address}`));
+    nodes.alice.on("dropped", (event) => drops.push(`${event.reason} ${event.address}`));
+    const { inlet, reasons, outletReasons } = await portal(target.address);
+    const size = 1024 * 1024;
+    for (let i = 0; i < 3; i++) {
+      const client = await recordingClient(inlet.port);
+      client.socket.end(Buffer.alloc(size, i));
+      await within(client.ended, "the echoed megabyte");
+      expect(client.received().equals(Buffer.alloc(size, i))).toBe(true);
+      await until(() => outletReasons.length === i + 1 && reasons.length === i + 1, "both ends of the stream to end");
+    }
+    // One more exchange over the same channel: whatever the inlet sent before it has reached the outlet (a channel keeps order).
+    const last = await recordingClient(inlet.port);
+    last.socket.end("x");
+    await within(last.ended, "the last echo");
+    expect(reasons.every((r) => r === undefined) && outletReasons.every((r) => r === undefined)).toBe(true);
+    expect(drops).toEqual([]);
+  });
+
   it("the server half-closes first: the client sees its FIN, then still sends, and the server reads it", async () => {
     let serverRead!: Promise<string>;
     const target = await server((socket) => {

@@ -14,6 +14,9 @@ import {
 } from "../protocol/index.js";
 import type { WindowGrowth } from "./window-growth.js";
 
+/** How long a finished stream keeps its address, to absorb the peer's last control messages (ms). */
+export const FINISHED_STREAM_LINGER_MS = 5_000;
+
 /** What a stream needs from the inlet or outlet that made it. */
 export interface StreamOwner {
   readonly router: Router;
@@ -200,9 +203,13 @@ export class PortalStream implements Mailbox {
     return true;
   }
 
-  /** Leaves the router (an inlet stream that never heard OPENED stays a while to answer it). */
+  /**
+   * Leaves the router, FINISHED_STREAM_LINGER_MS later: what the peer sent before it learnt of
+   * the end (a CREDIT for bytes it drained, a BLOCKED) is still on its way, and is dropped here
+   * quietly rather than reported as a message for an address nobody has.
+   */
   protected unregister(): void {
-    this.#owner.router.unregister([this.address]);
+    setTimeout(() => this.#owner.router.unregister([this.address]), FINISHED_STREAM_LINGER_MS).unref();
   }
 
   /** A message for a finished stream: an OPENED that came too late is answered with RESET. */
@@ -235,7 +242,8 @@ export class PortalStream implements Mailbox {
   #drained(n: number): void {
     this.#unDrained -= n;
     this.#drainedSinceCredit += n;
-    if (this.#finished || this.#drainedSinceCredit < this.#window / 4) return;
+    // After the peer's END no DATA follows: credit would be of no use to it (and could reach a stream already gone).
+    if (this.#finished || this.#endReceived || this.#drainedSinceCredit < this.#window / 4) return;
     const grant = this.#drainedSinceCredit + this.#grow();
     this.#drainedSinceCredit = 0;
     this.#peerBlocked = false;
