@@ -26,6 +26,15 @@ describe("the command line", { timeout: 60_000 }, () => {
     [["relay"], "hopwire: required option '--listen <host:port>' not specified"],
     [["inlet", "--from", "127.0.0.1:0"], "hopwire: required option '--via <[name@]host:port>' not specified"],
     [["relay", "--listen", "127.0.0.1:0", "extra"], "hopwire: too many arguments for 'relay'. Expected 0 arguments but got 1."],
+    // An allow-list silently thrown away, or a relay no outlet may use.
+    [
+      ["relay", "--listen", "127.0.0.1:0", "--allow", "bob=Iabc", "--allow-anyone"],
+      "hopwire: command line: relay: --allow-anyone lets any identity register any name, so the --allow rules would be ignored: give one or the other",
+    ],
+    [
+      ["relay", "--listen", "127.0.0.1:0"],
+      "hopwire: command line: relay: no one may register a name: add --allow <name>=<identifier> (repeatable; the outlet's identity, from hopwire identity show), or --allow-anyone for a demo",
+    ],
   ];
   for (const [args, line] of usage) {
     it(`${args.join(" ")}: one line naming the problem, exit code 2`, async () => {

@@ -58,3 +58,23 @@ describe.skipIf(process.platform === "win32")("an identity file others can read"
     expect(node.stderr()).toBe(tooOpen(file, "0604") + "\n");
   });
 });
+
+describe("where identities are kept", () => {
+  // An empty HOPWIRE_HOME was the working directory: `identity create` wrote a secret key into ./identities.
+  it("an empty --home or HOPWIRE_HOME counts as unset (~/.hopwire), never the working directory", async () => {
+    const { hopwireHome, HOPWIRE_HOME_ENV } = await import("@hopwire/cli");
+    const saved = process.env[HOPWIRE_HOME_ENV];
+    try {
+      const fallback = join((await import("node:os")).homedir(), ".hopwire");
+      process.env[HOPWIRE_HOME_ENV] = "";
+      expect(hopwireHome()).toBe(fallback);
+      expect(hopwireHome("")).toBe(fallback);
+      process.env[HOPWIRE_HOME_ENV] = "/srv/hopwire";
+      expect(hopwireHome()).toBe("/srv/hopwire");
+      expect(hopwireHome("/elsewhere")).toBe("/elsewhere");
+    } finally {
+      if (saved === undefined) delete process.env[HOPWIRE_HOME_ENV];
+      else process.env[HOPWIRE_HOME_ENV] = saved;
+    }
+  });
+});

@@ -61,6 +61,15 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
     .option("--allow-anyone", "let any identity register any name (demos only)")
     .option("--identity <name>", "the relay node's identity (default: a new one for this run)")
     .action(async (o: { listen: string; allow?: string[]; allowAnyone?: boolean; identity?: string }) => {
+      // Either would be silently wrong: an allow-list thrown away, or a relay nobody may use.
+      if (o.allowAnyone && o.allow !== undefined) {
+        throw new ConfigError(`${COMMAND_LINE}: relay: --allow-anyone lets any identity register any name, so the --allow rules would be ignored: give one or the other`);
+      }
+      if (!o.allowAnyone && o.allow === undefined) {
+        throw new ConfigError(
+          `${COMMAND_LINE}: relay: no one may register a name: add --allow <name>=<identifier> (repeatable; the outlet's identity, from hopwire identity show), or --allow-anyone for a demo`,
+        );
+      }
       const allow: Record<string, string[]> = {};
       for (const rule of o.allow ?? []) {
         const eq = rule.indexOf("=");
