@@ -232,6 +232,27 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     await terminate(second);
   });
 
+  // It kept running, unregistered for good and looking alive to its supervisor.
+  it("a relay node that comes back with another identity than --relay-trust pins: the outlet's node stops with exit 1, saying why", async () => {
+    const home = newHome();
+    const bob = await createIdentity(home, "bob");
+    const relayId = await createIdentity(home, "relay");
+    const first = hopwire(home, "relay", "--listen", "127.0.0.1:0", "--allow", `bob=${bob}`, "--identity", "relay");
+    const relayPort = await portOf(first, "tcp listener");
+    const outlet = hopwire(home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--relay-trust", relayId, "--identity", "bob");
+    await outlet.line(/ ready$/);
+    first.process.kill("SIGKILL");
+    await first.exited;
+    await outlet.line(/relay bob (disconnected|reconnecting)/);
+    const impostor = hopwire(home, "relay", "--listen", `127.0.0.1:${relayPort}`, "--allow", `bob=${bob}`); // a fresh identity
+    expect(await outlet.exited).toBe(1);
+    expect(outlet.lines.join("\n")).toMatch(
+      new RegExp(`relay bob refused by 127\\.0\\.0\\.1:${relayPort}: .*not trusted.*: a refusal is final, so this node stops \\(exit 1\\) for its supervisor to restart it once the relay node is fixed`),
+    );
+    expect(outlet.lines.at(-1)).toMatch(/ stopped$/);
+    await terminate(impostor);
+  });
+
   it("kill -9 of the outlet's node: the relay node closes the inlet's connection at once, so the inlet refuses clients at once and opens its channel again when the outlet is back", async () => {
     const home = newHome();
     const bob = await createIdentity(home, "bob");

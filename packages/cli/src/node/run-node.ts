@@ -20,7 +20,7 @@ export async function runNode(config: NodeConfig, options: { home: string; sourc
   let running: RunningNode | undefined;
   let signalled: NodeJS.Signals | undefined;
 
-  const stop = (signal: NodeJS.Signals): void => {
+  const stop = (signal: NodeJS.Signals | "failure", exitCode = 0): void => {
     log(`stopping (${signal})`);
     setTimeout(() => {
       log(`did not stop within ${STOP_TIMEOUT_MS} ms: exiting`);
@@ -29,7 +29,7 @@ export async function runNode(config: NodeConfig, options: { home: string; sourc
     running!.stop().then(
       () => {
         log("stopped");
-        process.exit(0);
+        process.exit(exitCode);
       },
       (error: unknown) => {
         log(`stop failed: ${(error as Error).message}`);
@@ -57,7 +57,16 @@ export async function runNode(config: NodeConfig, options: { home: string; sourc
   // without this timer such a node printed "ready" and the process ended at once.
   const keepAlive = setInterval(() => {}, KEEP_ALIVE_MS);
   try {
-    running = await startNodeFromConfig(config, options);
+    running = await startNodeFromConfig(config, {
+      ...options,
+      fatal: (line) => {
+        log(line);
+        if (running !== undefined && signalled === undefined) {
+          signalled = "SIGTERM"; // a signal meanwhile exits at once, as a second signal does
+          stop("failure", 1);
+        }
+      },
+    });
   } catch (error) {
     clearInterval(keepAlive);
     process.off("SIGINT", onSignal);

@@ -48,6 +48,12 @@ export interface StartNodeOptions {
   log: LineLog;
   /** Where warnings go, one line each (an identity file others can read); default: none. */
   warn?: LineLog;
+  /**
+   * Called when the running node can no longer do its job and will not recover by itself (a
+   * relay registration refused after start-up: a refusal is final): the caller stops it and
+   * exits 1, so that a supervisor restarts it. Default: only the log line.
+   */
+  fatal?: (line: string) => void;
 }
 
 /** Reads the configuration's identity; an unreadable one is a ConfigError at `identity`. */
@@ -175,6 +181,7 @@ export async function startNodeFromConfig(config: NodeConfig, options: StartNode
     const relayFlows: FlowControlId[] = [];
     for (const r of config.relays ?? []) {
       const at = resolvePeer(config, r.at);
+      let registered = false; // before, a refusal is the start-up's failure (exit 1 from there)
       const remote = await createRemoteRelay(n, {
         name: r.name,
         identity,
@@ -187,10 +194,18 @@ export async function startNodeFromConfig(config: NodeConfig, options: StartNode
           if (e.kind === "registered" && e.registrations > 1) log(`relay ${r.name} registered again at ${at} (${e.address})`);
           else if (e.kind === "disconnected") log(`relay ${r.name} disconnected from ${at}: ${e.reason.message}`);
           else if (e.kind === "retrying") log(`relay ${r.name} reconnecting to ${at} in ${e.delayMs} ms: ${e.reason.message}`);
-          else if (e.kind === "refused") log(`relay ${r.name} refused by ${at}: ${e.error.message}`);
-          else if (e.kind === "replaced") log(`relay ${r.name} taken over at ${at} by another registrant: no longer registered`);
+          else if (e.kind === "refused") {
+            const line = `relay ${r.name} refused by ${at}: ${e.error.message}`;
+            // Running on without the relay, the node would look alive to its supervisor and be unreachable for good.
+            if (registered && options.fatal) options.fatal(`${line}: a refusal is final, so this node stops (exit 1) for its supervisor to restart it once the relay node is fixed`);
+            else log(line);
+          } else if (e.kind === "replaced") {
+            // Not fatal: restarting would take the name back from the other registrant, which would then do the same.
+            log(`relay ${r.name} taken over at ${at} by another registrant: no longer registered (two nodes register "${r.name}"; restart this one to take the name back)`);
+          }
         },
       });
+      registered = true;
       relayFlows.push(remote.flowControlId);
       log(`relay ${r.name} registered at ${at} (${remote.forwarderAddress})`);
     }
