@@ -253,6 +253,29 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     await terminate(impostor);
   });
 
+  it("while its outlet is gone, the inlet's reopening attempts say what to check in the command's terms", async () => {
+    const home = newHome();
+    const bob = await createIdentity(home, "bob");
+    const relay = hopwire(home, "relay", "--listen", "127.0.0.1:0", "--allow", `bob=${bob}`);
+    const relayPort = await portOf(relay, "tcp listener");
+    const outlet = hopwire(home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob");
+    await outlet.line(/ ready$/);
+    const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `bob@127.0.0.1:${relayPort}`);
+    const inletPort = await portOf(inlet, "inlet");
+    await inlet.line(/ ready$/);
+    process.kill(-outlet.process.pid!, "SIGKILL");
+    await inlet.line(/lost its secure channel/);
+    // Before, the runtime's words: internal addresses and flow controls.
+    await inlet.line(
+      new RegExp(
+        `^\\S+ inlet 127\\.0\\.0\\.1:${inletPort}: could not open its secure channel again \\(no answer to the secure channel handshake through 127\\.0\\.0\\.1:${relayPort} ` +
+          `\\(forward_to_bob -> api\\) within 2 s: is an outlet registered as "bob" at 127\\.0\\.0\\.1:${relayPort} \\(hopwire outlet --relay bob@127\\.0\\.0\\.1:${relayPort}\\)\\? .*\\); retrying$`,
+      ),
+    );
+    await terminate(inlet);
+    await terminate(relay);
+  });
+
   it("kill -9 of the outlet's node: the relay node closes the inlet's connection at once, so the inlet refuses clients at once and opens its channel again when the outlet is back", async () => {
     const home = newHome();
     const bob = await createIdentity(home, "bob");

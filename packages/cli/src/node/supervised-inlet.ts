@@ -113,14 +113,18 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
     let timedOut = 0;
     for (let failures = 0; !stopping.signal.aborted; failures++) {
       const delayMs = backoffDelay(failures);
+      const handshakeTimeout = reopenHandshakeTimeout(timedOut);
       try {
         await sleepFor(delayMs, stopping.signal);
-        current = await open(address, reopenHandshakeTimeout(timedOut));
+        current = await open(address, handshakeTimeout);
         log(`inlet ${address} -> ${describe} (secure channel to ${current.channel.peerIdentifier}, opened again)`);
         return;
       } catch (error) {
         if (stopping.signal.aborted) return;
-        if (error instanceof TimeoutError) timedOut++;
+        if (error instanceof TimeoutError) {
+          timedOut++;
+          error = noAnswer(plan, error, handshakeTimeout); // in the command's terms, as at start-up
+        }
         // The channel may have opened and the listen failed (another process took the port meanwhile).
         const what = (error as { code?: unknown }).code === "PORTAL_LISTEN" ? "could not listen again" : "could not open its secure channel again";
         log(`inlet ${address}: ${what} (${(error as Error).message}); retrying`);
@@ -149,13 +153,13 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
  * names internal addresses and flow controls). Through a relay, the likely cause is that no
  * outlet registered that name (the relay node drops the handshake and logs it).
  */
-function noAnswer(plan: InletPlan, error: TimeoutError): TimeoutError {
+function noAnswer(plan: InletPlan, error: TimeoutError, timeoutMs = DEFAULT_HANDSHAKE_TIMEOUT): TimeoutError {
   const relay = plan.relay;
   const hint =
     relay !== undefined
       ? `is an outlet registered as "${relay}" at ${plan.via} (hopwire outlet --relay ${relay}@${plan.via})? If none is, the relay node logs: no relay is registered as "${relay}"`
       : `is ${plan.via} a node with a secure channel listener "${plan.hops.at(-1) ?? "api"}" (hopwire outlet --listen)?`;
-  return new TimeoutError(`no answer to the secure channel handshake through ${plan.via} (${plan.hops.join(" -> ")}) within ${DEFAULT_HANDSHAKE_TIMEOUT / 1000} s: ${hint}`, {
+  return new TimeoutError(`no answer to the secure channel handshake through ${plan.via} (${plan.hops.join(" -> ")}) within ${timeoutMs / 1000} s: ${hint}`, {
     cause: error,
   });
 }
