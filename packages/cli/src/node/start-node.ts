@@ -2,6 +2,7 @@ import {
   node as createNode,
   warningsFromEnvironment,
   type DeniedWarning,
+  type RefusedWarning,
   type DroppedWarning,
   type FlowControlId,
   type Node,
@@ -100,7 +101,14 @@ export function forConfigurationUsers(warning: NodeWarning, config: NodeConfig):
   // A generated address (a request's reply address) is nothing a configuration names: the
   // runtime's words (a late reply) fit it.
   const named = warning.kind === "dropped" && warning.reason === "unknown-address" && !warning.generated;
-  const body = named ? unknownAddress(warning, config) : warning.kind === "denied" ? denied(warning) : warning.parts.body;
+  const untrusted = warning.kind === "refused" && warning.reason === "HANDSHAKE_UNTRUSTED_IDENTITY";
+  const body = named
+    ? unknownAddress(warning, config)
+    : warning.kind === "denied"
+      ? denied(warning)
+      : untrusted
+        ? untrustedPeer(warning as RefusedWarning)
+        : warning.parts.body;
   return `warning: ${body}${warning.parts.suffix}`;
 }
 
@@ -110,6 +118,16 @@ export function forConfigurationUsers(warning: NodeWarning, config: NodeConfig):
  * is a peer that went around it — straight over TCP to what only a secure channel reaches, or
  * over a channel or connection older than a restart of the node at its other end.
  */
+/** In place of the runtime's advice (the listener's trustPolicy, in code): the flag and the key that set it. */
+function untrustedPeer({ listener, peer, via }: RefusedWarning): string {
+  const who = peer ?? `an unauthenticated peer (via ${via})`;
+  return (
+    `"${listener}" refused a secure channel from ${who}: its identity is not trusted here. If it should be, ` +
+    `add --trust ${peer ?? "<identifier>"} to this node's command (secureChannelListeners[].trust in a configuration file); ` +
+    `the other side gets SecureChannelRefusedError (reason HANDSHAKE_UNTRUSTED_IDENTITY).`
+  );
+}
+
 function denied({ address, from }: DeniedWarning): string {
   return (
     `refused a message from the network for "${address}": this configuration does not let it reach "${address}" from where it came (${from}). ` +

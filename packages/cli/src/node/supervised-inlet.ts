@@ -1,5 +1,5 @@
 import { TimeoutError, route, waitFor, type Node } from "@hopwire/runtime";
-import { createSecureChannel, DEFAULT_HANDSHAKE_TIMEOUT, SecureChannelOptions, type Identity, type SecureChannel, type TrustPolicy } from "@hopwire/secure-channel";
+import { createSecureChannel, DEFAULT_HANDSHAKE_TIMEOUT, SecureChannelOptions, SecureChannelRefusedError, type Identity, type SecureChannel, type TrustPolicy } from "@hopwire/secure-channel";
 import { TcpConnectionOptions, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
 import { createInlet, DEFAULT_OPEN_TIMEOUT_MS, type Inlet } from "@hopwire/portal";
 import { backoffDelay } from "@hopwire/relay";
@@ -55,7 +55,9 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
   const openFailures = new RateLimitedLog(log, OPEN_FAILURE_LOG_INTERVAL_MS);
   let address = plan.listen; // the bound one once listening: the same port again on every reopening
   let current = await open(plan.listen).catch((error: unknown) => {
-    throw error instanceof TimeoutError ? noAnswer(plan, error) : error;
+    if (error instanceof TimeoutError) throw noAnswer(plan, error);
+    if (error instanceof SecureChannelRefusedError && error.reason === "HANDSHAKE_UNTRUSTED_IDENTITY") throw untrusted(identity, error);
+    throw error;
   });
   address = current.inlet.address;
 
@@ -162,6 +164,15 @@ function noAnswer(plan: InletPlan, error: TimeoutError, timeoutMs = DEFAULT_HAND
   return new TimeoutError(`no answer to the secure channel handshake through ${plan.via} (${plan.hops.join(" -> ")}) within ${timeoutMs / 1000} s: ${hint}`, {
     cause: error,
   });
+}
+
+/** The outlet's node refused this identity: what to change there, in the command's terms. */
+function untrusted(identity: Identity, error: SecureChannelRefusedError): SecureChannelRefusedError {
+  return new SecureChannelRefusedError(
+    `The outlet's node refused the secure channel: it does not trust this node's identity ${identity.identifier} (HANDSHAKE_UNTRUSTED_IDENTITY). ` +
+      `If it should, add --trust ${identity.identifier} to the outlet's command (secureChannelListeners[].trust in its configuration file)`,
+    { reason: error.reason, cause: error },
+  );
 }
 
 function sleepFor(ms: number, signal: AbortSignal): Promise<void> {

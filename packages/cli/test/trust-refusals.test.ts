@@ -1,0 +1,41 @@
+// A secure channel refused because the listener does not trust the initiator's identity: both
+// sides say what to change in the command's terms (--trust), not in the library's
+// (trustPolicy, trustIdentifiers([...])), which a CLI user cannot call.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { hopwire, hopwireHere, newHome, removeHomes, terminate } from "./processes.js";
+
+afterEach(() => removeHomes());
+
+async function identity(home: string, name: string): Promise<string> {
+  const { code, out } = await hopwireHere("--home", home, "identity", "create", name);
+  expect(code).toBe(0);
+  return out[0]!;
+}
+
+describe("an identity the outlet does not trust", { timeout: 60_000 }, () => {
+  it("the inlet exits 1 naming its identifier and the outlet's --trust; the outlet's warning says --trust too", async () => {
+    const home = newHome();
+    await identity(home, "bob");
+    const alice = await identity(home, "alice");
+    const carol = await identity(home, "carol");
+    // Warnings on for the outlet node: the suite turns them off for every process.
+    const outlet = hopwire(["--home", home, "outlet", "--to", "127.0.0.1:9", "--listen", "127.0.0.1:0", "--identity", "bob", "--trust", carol], { HOPWIRE_WARNINGS: "on" });
+    try {
+      const port = Number((await outlet.line(/ tcp listener 127\.0\.0\.1:(\d+)/))[1]);
+      await outlet.line(/ ready$/);
+      const { code, err } = await hopwireHere("--home", home, "inlet", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${port}`, "--identity", "alice");
+      expect(code).toBe(1);
+      expect(err).toEqual([
+        `hopwire: The outlet's node refused the secure channel: it does not trust this node's identity ${alice} (HANDSHAKE_UNTRUSTED_IDENTITY). ` +
+          `If it should, add --trust ${alice} to the outlet's command (secureChannelListeners[].trust in its configuration file) (SECURE_CHANNEL_REFUSED)`,
+      ]);
+      await vi.waitFor(() => expect(outlet.stderr()).toMatch(/refused a secure channel/), { timeout: 30_000, interval: 50 });
+      expect(outlet.stderr()).toBe(
+        `hopwire: warning: "api" refused a secure channel from ${alice}: its identity is not trusted here. If it should be, add --trust ${alice} to this node's command ` +
+          `(secureChannelListeners[].trust in a configuration file); the other side gets SecureChannelRefusedError (reason HANDSHAKE_UNTRUSTED_IDENTITY).\n`,
+      );
+    } finally {
+      await terminate(outlet);
+    }
+  });
+});
