@@ -223,6 +223,28 @@ describe("limits", () => {
     expect(target.connections()).toBe(1);
     first.socket.destroy();
   });
+
+  // Node closes a connection past the server's maxConnections before the inlet sees it: nothing was said.
+  it("an inlet at maxStreams resets the next client connection and says so to onStreamClosed", async () => {
+    const target = await server((socket) => socket.pipe(socket));
+    await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId });
+    const inlet = await createInlet(nodes.alice, { listen: "127.0.0.1:0", route: route(nodes.channel, "outlet"), maxStreams: 1 });
+    const reasons: (Error | undefined)[] = [];
+    inlet.onStreamClosed((r) => reasons.push(r));
+    const first = await recordingClient(inlet.port);
+    first.socket.write("one");
+    await until(() => first.received().toString() === "one", "the first client's echo");
+    // Reset at once: as it connects, or just after.
+    const second = await recordingClient(inlet.port).then(
+      (client) => within(client.closed, "the second client to be reset"),
+      (error: NodeJS.ErrnoException) => error,
+    );
+    expect(second?.code).toBe("ECONNRESET");
+    await until(() => reasons.length === 1, "the inlet to tell");
+    expect(reasons[0]).toMatchObject({ code: "PORTAL_STREAM_LIMIT", message: "The inlet carries 1 connections already (maxStreams)" });
+    expect(target.connections()).toBe(1);
+    first.socket.destroy();
+  });
 });
 
 /** A hop that holds messages until released, then routes them on as their sender would have. */

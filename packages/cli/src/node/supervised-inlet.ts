@@ -1,7 +1,7 @@
 import { TimeoutError, route, waitFor, type Node } from "@hopwire/runtime";
 import { createSecureChannel, DEFAULT_HANDSHAKE_TIMEOUT, SecureChannelOptions, SecureChannelRefusedError, type Identity, type SecureChannel, type TrustPolicy } from "@hopwire/secure-channel";
 import { TcpConnectionOptions, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
-import { createInlet, DEFAULT_OPEN_TIMEOUT_MS, type Inlet } from "@hopwire/portal";
+import { createInlet, DEFAULT_MAX_STREAMS, DEFAULT_OPEN_TIMEOUT_MS, type Inlet } from "@hopwire/portal";
 import { backoffDelay } from "@hopwire/relay";
 import { RateLimitedLog } from "./rate-limited-log.js";
 import type { LineLog } from "./start-node.js";
@@ -201,7 +201,7 @@ function openFailure(code: string, outlet: string, throughRelay: boolean, detail
     case "PORTAL_TARGET_NOT_ALLOWED":
       return "the outlet does not allow the target asked for (PORTAL_TARGET_NOT_ALLOWED)";
     case "PORTAL_STREAM_LIMIT":
-      return "too many connections at once (PORTAL_STREAM_LIMIT)";
+      return `too many connections at once: an inlet and an outlet each carry at most ${DEFAULT_MAX_STREAMS} (PORTAL_STREAM_LIMIT)`;
     default:
       return undefined;
   }

@@ -51,7 +51,12 @@ export class Inlet implements StreamOwner {
     this.#node = node;
     this.#options = options;
     this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.#accept(socket));
-    this.#server.maxConnections = options.maxStreams;
+    // Not the server's maxConnections: Node would close the connection past it before #accept saw
+    // it (a FIN, and nobody told); #accept resets it and says so, as the outlet does at its limit.
+  }
+
+  #atLimit(): PortalStreamLimitError {
+    return new PortalStreamLimitError(`The inlet carries ${this.#options.maxStreams} connections already (maxStreams)`);
   }
 
   /** @internal the node's router (for the streams) */
@@ -140,7 +145,7 @@ export class Inlet implements StreamOwner {
     const options = this.#options;
     if (this.#streams.size >= options.maxStreams) {
       resetSocket(socket);
-      return this.#notify(new PortalStreamLimitError());
+      return this.#notify(this.#atLimit());
     }
     const stream = new InletStream(this, socket, options.windowBytes, options.maxWindowBytes);
     this.#streams.add(stream);
