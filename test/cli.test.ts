@@ -174,7 +174,7 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     expect(outlet.lines.some((l) => /reconnecting/.test(l))).toBe(false);
   });
 
-  it("an inlet pointed at something that is no Hopwire node fails at once, saying so, not after the handshake timeout", async () => {
+  it("an inlet or an outlet's relay pointed at something that is no Hopwire node fails at once, saying so, not after the handshake timeout", async () => {
     const home = newHome();
     // A server that greets like SSH (it writes first, as a Hopwire node does).
     const sockets = new Set<Socket>();
@@ -184,9 +184,15 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     });
     await new Promise<void>((resolve) => ssh.listen(0, "127.0.0.1", resolve));
     try {
-      const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${(ssh.address() as { port: number }).port}`);
+      const port = (ssh.address() as { port: number }).port;
+      const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${port}`);
       expect(await inlet.exited).toBe(1);
       expect(inlet.stderr()).toMatch(/went away during the handshake: .*is the peer a Hopwire node\?/);
+      // An outlet's --relay there too: it retried for ever, as if the relay node were only down.
+      const outlet = hopwire(home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${port}`);
+      expect(await outlet.exited).toBe(1);
+      expect(outlet.stderr()).toMatch(/is the peer a Hopwire node\?/);
+      expect(outlet.lines.some((l) => /reconnecting/.test(l))).toBe(false);
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => ssh.close(resolve));

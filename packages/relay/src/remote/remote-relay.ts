@@ -30,6 +30,7 @@ import {
   type TrustPolicy,
   UntrustedIdentityError,
 } from "@hopwire/secure-channel";
+import { TcpProtocolVersionError } from "@hopwire/transport-tcp";
 import { REFUSAL_ERRORS, RelayNameInvalidError, RelayReplacedError, RelayStoppedError, RelayUnreachableError } from "../errors.js";
 import { DEFAULT_RELAY_SERVICE_ADDRESS, isRelayName, parseReply, type RelayReply, type RelayRequest } from "../protocol.js";
 import { backoffDelay, checkBackoff, type BackoffOptions } from "./backoff.js";
@@ -377,8 +378,26 @@ export class RemoteRelay implements Mailbox {
  * match is a configuration to fix, not a node still starting; the handshake's error has it
  * as its cause).
  */
+/**
+ * Whether retrying cannot help: the relay service refused, the relay node's identity is not the
+ * one trusted, or what listens there is no Hopwire node (its first byte is no protocol version
+ * we speak: the connection's reason, a few causes down the handshake's error).
+ */
 function isRefusal(error: unknown): boolean {
-  return Object.values(REFUSAL_ERRORS).some((cls) => error instanceof cls) || (error as Error | undefined)?.cause instanceof UntrustedIdentityError;
+  return (
+    Object.values(REFUSAL_ERRORS).some((cls) => error instanceof cls) ||
+    (error as Error | undefined)?.cause instanceof UntrustedIdentityError ||
+    causedBy(error, TcpProtocolVersionError)
+  );
+}
+
+function causedBy(error: unknown, cls: new (message?: string) => Error): boolean {
+  let e: unknown = error;
+  for (let depth = 0; depth < 6 && e instanceof Error; depth++) {
+    if (e instanceof cls) return true;
+    e = (e as Error).cause;
+  }
+  return false;
 }
 
 function asError(error: unknown): Error {
