@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
+import { escapeControl } from "@hopwire/runtime";
 import { identityCommand } from "./commands/identity.js";
 import { nodeCommands } from "./commands/node.js";
 import { ConfigError, EXIT_CONFIG, EXIT_FAILURE, IdentityStoreError, ReportedFailure } from "./errors.js";
@@ -37,9 +38,10 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       // A usage error is one line like every other error: "hopwire: unknown option '--listn' (Did you mean --listen?)".
       outputError: (s, write) => write(`hopwire: ${s.trim().replace(/^error: /, "").replace(/\s*\n\s*/g, " ")}`),
     });
-  const stamp = (line: string): void => io.out(`${new Date().toISOString()} ${line}`);
+  // A running node's lines name what peers sent (addresses, relay names, errors): escaped, one line each.
+  const stamp = (line: string): void => io.out(escapeControl(`${new Date().toISOString()} ${line}`));
   identityCommand(program, io);
-  nodeCommands(program, stamp, (line) => io.err(`hopwire: ${line}`));
+  nodeCommands(program, stamp, (line) => io.err(escapeControl(`hopwire: ${line}`)));
   try {
     await program.parseAsync(argv as string[]);
     return 0;

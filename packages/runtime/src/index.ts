@@ -21,5 +21,6 @@ export type { Worker, Processor, WorkerClass, Placement, StartWorkerOptions } fr
 export { Node, node } from "./node/node.js";
 export { assertNodeArgument, looksLikeNode, type NodeArgumentName } from "./node/node-argument.js";
 export { describeType } from "./util/describe-type.js";
+export { clipForLog, escapeControl } from "./util/log-text.js";
 export type { NodeOptions } from "./node/node-options.js";
 export { warningsFromEnvironment } from "./node/node-options.js";

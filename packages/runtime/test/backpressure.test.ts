@@ -40,6 +40,21 @@ class Tally {
   }
 }
 
+/** A worker "gated" placed "main" whose handler waits until `open()`; `got` lists the bodies it handled, in order. */
+async function startGated(n: Node, maxMessages: number): Promise<{ got: number[]; open: () => void }> {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const got: number[] = [];
+  class Gated {
+    async handleMessage(_ctx: Context, msg: Routed<number>): Promise<void> {
+      await gate;
+      got.push(msg.body);
+    }
+  }
+  await n.startWorker("gated", new Gated(), { placement: "main", mailbox: { maxMessages } });
+  return { got, open };
+}
+
 const COUNT = 300;
 const LIMIT = 32;
 
@@ -97,16 +112,7 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
 
   it("a send that times out or is aborted while the mailbox is full was not sent; later sends go in order", async () => {
     await withNode({}, async (n) => {
-      let open!: () => void;
-      const gate = new Promise<void>((resolve) => (open = resolve));
-      const got: number[] = [];
-      class Gated {
-        async handleMessage(_ctx: Context, msg: Routed<number>): Promise<void> {
-          await gate;
-          got.push(msg.body);
-        }
-      }
-      await n.startWorker("gated", new Gated(), { placement: "main", mailbox: { maxMessages: 4 } });
+      const { got, open } = await startGated(n, 4);
       let waiting: Promise<unknown>;
       try {
         for (let i = 0; i < 4; i++) await n.send("gated", i); // 0 blocks the handler; 1-3 fill the mailbox
@@ -136,16 +142,7 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
 
   it("sends aborted behind others in a waiting queue are skipped, not sent; the rest go in order", async () => {
     await withNode({}, async (n) => {
-      let open!: () => void;
-      const gate = new Promise<void>((resolve) => (open = resolve));
-      const got: number[] = [];
-      class Gated {
-        async handleMessage(_ctx: Context, msg: Routed<number>): Promise<void> {
-          await gate;
-          got.push(msg.body);
-        }
-      }
-      await n.startWorker("gated", new Gated(), { placement: "main", mailbox: { maxMessages: 2 } });
+      const { got, open } = await startGated(n, 2);
       const controller = new AbortController();
       let sends: Promise<unknown>[] = [];
       try {

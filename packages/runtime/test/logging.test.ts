@@ -27,6 +27,14 @@ describe("logging", () => {
     expect(lines[1]).toMatch(/^\S+ \[n1\] hopwire:tcp info connected \{"port":4000\}$/);
   });
 
+  it("escapes control characters (text from the network: addresses, errors) so that no line can be forged", () => {
+    const lines: string[] = [];
+    const log = createLogger("hopwire", { sink: (line) => void lines.push(line), debug: "hopwire:*" });
+    log.child("tcp").debug("dropped a message to 0#x\nhopwire:tcp debug FORGED", new Error("no worker has \u001b[2Jx"));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\S+ hopwire:tcp debug dropped a message to 0#x\\u000ahopwire:tcp debug FORGED Error: no worker has \\u001b\[2Jx$/);
+  });
+
   it("selects one component alone by its namespace, without the node's own lines", () => {
     const lines: string[] = [];
     const log = createLogger("hopwire", { sink: (line) => void lines.push(line), debug: "hopwire:tcp" });

@@ -187,6 +187,24 @@ describe("node events and warnings", () => {
     expect(warnings[0]).toMatchObject({ kind: "dropped", address: generated.key, reason: "unknown-address", generated: true });
   });
 
+  // An address is whatever a peer put in its frame: it could forge lines, drive a terminal, or fill the log.
+  it("an address from the network is escaped and cut short in the warning line; the event keeps it whole", async () => {
+    const { lines, warn } = sink();
+    const forged = "x\nhopwire warning: FORGED\u001b[31m" + "y".repeat(300);
+    let event: DroppedEvent | undefined;
+    await withNode({ warnings: warn }, async (n) => {
+      n.on("dropped", (e) => (event = e));
+      await startRelay(n, "late", route(new Address(0, forged)));
+      await expect(n.send("late", "x")).rejects.toBeInstanceOf(UnknownAddressError);
+    });
+    expect(event!.address).toBe(forged);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toMatch(/[\u0000-\u001f]/);
+    expect(lines[0]).toContain('for "x\\u000ahopwire warning: FORGED\\u001b[31myyy');
+    expect(lines[0]).toContain(`… (${forged.length} characters)"`);
+    expect(lines[0]!.length).toBeLessThan(800);
+  });
+
   it("drops to many generated addresses are one cause: one line a minute, not one per address", async () => {
     const { lines, warn } = sink();
     let drops = 0;

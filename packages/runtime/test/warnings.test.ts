@@ -80,11 +80,27 @@ describe("rate-limited warnings", () => {
     expect(seen.slice(0, -1).every((w) => !w.sharedLimit)).toBe(true);
     const shared = " [and other causes: too many distinct ones to list]";
     expect(seen.at(-1)).toMatchObject({ sharedLimit: true, suppressed: 0, parts: { body: `cause ${MAX_WARNING_CAUSES}`, suffix: shared } });
+    vi.advanceTimersByTime(WARNING_INTERVAL_MS / 2);
+    warnings.warn("one more", () => thrown("one more")); // the table is still full: held back with the 99
+    expect(lines).toHaveLength(MAX_WARNING_CAUSES + 1);
+    // Once the burst's causes have been quiet for an interval they are forgotten: a later cause gets
+    // a line of its own, instead of sharing one with the burst for the life of the process.
     vi.advanceTimersByTime(WARNING_INTERVAL_MS);
     warnings.warn("yet another", () => thrown("yet another"));
-    // The 99 held back were of other causes: the count is the shared limit's.
-    expect(seen.at(-1)).toMatchObject({ sharedLimit: true, suppressed: 99, parts: { body: "yet another" } });
-    expect(seen.at(-1)!.parts.suffix).toBe(`${shared} (99 more like this in the last ${WARNING_INTERVAL_MS / 1000} s)`);
+    expect(seen.at(-1)).toMatchObject({ sharedLimit: false, suppressed: 0, parts: { body: "yet another", suffix: "" } });
+    // The shared limit is kept, with its count: 100 of other causes held back.
+    for (let i = 0; i < MAX_WARNING_CAUSES; i++) warnings.warn(`later ${i}`, () => thrown(`later ${i}`));
+    expect(seen.at(-1)).toMatchObject({ sharedLimit: true, suppressed: 100 });
+    expect(seen.at(-1)!.parts.suffix).toMatch(new RegExp(`^${shared.replace(/[[\]]/g, "\\$&")} \\(100 more like this in the last \\d+ s\\)$`));
+  });
+
+  it("escapes what could forge a line or drive a terminal, in the line but not in the fields", () => {
+    const { lines, warnings: seen, sink } = capture();
+    const warnings = new RateLimitedWarnings(sink, "n");
+    const body = 'for "x\nhopwire [n] warning: FORGED\u001b[31m\u009b2J\u2028"';
+    warnings.warn("a", () => thrown(body));
+    expect(lines).toEqual(['hopwire [n] warning: for "x\\u000ahopwire [n] warning: FORGED\\u001b[31m\\u009b2J\\u2028"']);
+    expect(seen[0]!.parts.body).toBe(body);
   });
 
   it("a sink that throws does not throw into the caller", () => {

@@ -1,4 +1,5 @@
 import {
+  clipForLog,
   node as createNode,
   warningsFromEnvironment,
   type DeniedWarning,
@@ -128,7 +129,8 @@ function untrustedPeer({ listener, peer, via }: RefusedWarning): string {
   );
 }
 
-function denied({ address, from }: DeniedWarning): string {
+function denied({ address: raw, from }: DeniedWarning): string {
+  const address = clipForLog(raw);
   return (
     `refused a message from the network for "${address}": this configuration does not let it reach "${address}" from where it came (${from}). ` +
     `A peer gets this when it sends there without the secure channel the configuration puts in front of it, or over a channel or connection ` +
@@ -143,7 +145,8 @@ function denied({ address, from }: DeniedWarning): string {
  * the runtime's cannot garble it.
  */
 function unknownAddress({ from, address }: DroppedWarning, config: NodeConfig): string {
-  return `dropped a message from ${from} for "${address}": ${whatIsNamed(address, config)}. The sender is not told; it sees a timeout.`;
+  const shown = clipForLog(address); // from the network: cut short (and escaped where the line is written)
+  return `dropped a message from ${from} for "${shown}": ${whatIsNamed(shown, config)}. The sender is not told; it sees a timeout.`;
 }
 
 function whatIsNamed(address: string, config: NodeConfig): string {

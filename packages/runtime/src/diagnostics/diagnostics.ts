@@ -3,6 +3,7 @@ import type { Address } from "../address/address.js";
 import type { FlowControls } from "../flow-control/flow-controls.js";
 import type { DeniedEvent, DroppedEvent, DropReason, HandlerErrorEvent, NodeEvents, RefusedEvent, WorkerFailedEvent } from "./node-events.js";
 import { RateLimitedWarnings, type WarningSink } from "./warnings.js";
+import { clipForLog } from "../util/log-text.js";
 
 /** Addresses the runtime makes (Address.random): 32 hex characters. */
 const GENERATED = /^[0-9a-f]{32}$/;
@@ -42,11 +43,13 @@ export class Diagnostics {
     const from = senderKey;
     const event: DeniedEvent = { address, from, flowControlId, producerFlowControlId: producer.flowControlId };
     this.#emit("denied", event);
-    this.#warnings?.warn(`denied\u0000${destination.key}\u0000${flowControlId}`, () => {
+    // The address came from the network: cut short in the cause's key and in the line (escaped there).
+    const shown = clipForLog(address);
+    this.#warnings?.warn(`denied\u0000${shown}\u0000${flowControlId}`, () => {
       const body =
-        `dropped a message from the network for "${address}": flow controls do not let flow ${flowControlId} reach it ` +
-        `(it came from ${from}). If "${address}" should be reachable from there, call ` +
-        `flowControls.addConsumer("${address}", ${flowControlId}) — ${this.#whoseFlow(producer.spawnerFlowControlId)}. ` +
+        `dropped a message from the network for "${shown}": flow controls do not let flow ${flowControlId} reach it ` +
+        `(it came from ${from}). If "${shown}" should be reachable from there, call ` +
+        `flowControls.addConsumer("${shown}", ${flowControlId}) — ${this.#whoseFlow(producer.spawnerFlowControlId)}. ` +
         `The sender is not told; it sees a timeout.`;
       return { kind: "denied", ...event, body };
     });
@@ -81,19 +84,21 @@ export class Diagnostics {
     // Generated addresses (replies, streams, channel ends) share one cause per reason: each is
     // new, so keyed by address they would warn once apiece and the once-a-minute limit would not hold.
     const generated = GENERATED.test(address);
-    this.#warnings?.warn(`dropped\u0000${generated ? "(generated)" : next.key}\u0000${reason}`, () => {
+    // The address came from the network: cut short in the cause's key and in the line (escaped there).
+    const shown = clipForLog(address);
+    this.#warnings?.warn(`dropped\u0000${generated ? "(generated)" : shown}\u0000${reason}`, () => {
       const why =
         reason === "unknown-address"
           ? gone !== undefined
             ? // A connection, a channel, a worker that was there: saying why beats guessing.
-              `"${address}" went away (${gone}) and nothing has its address now`
+              `"${shown}" went away (${gone}) and nothing has its address now`
             : generated
-            ? `no worker has the address "${address}" on this node (a generated address: likely a reply that came after its request timed out or was aborted)`
-            : `no worker has the address "${address}" on this node: start it (node.startWorker("${address}", ...)) or fix the route the sender used`
+            ? `no worker has the address "${shown}" on this node (a generated address: likely a reply that came after its request timed out or was aborted)`
+            : `no worker has the address "${shown}" on this node: start it (node.startWorker("${shown}", ...)) or fix the route the sender used`
           : reason === "unknown-transport"
-            ? `no transport handles "${address}": create it (e.g. createTcpTransport(node)) or fix the route`
+            ? `no transport handles "${shown}": create it (e.g. createTcpTransport(node)) or fix the route`
             : `${error.name}: ${error.message}`;
-      const body = `dropped a message from ${from} for "${address}": ${why}. The sender is not told; it sees a timeout.`;
+      const body = `dropped a message from ${from} for "${shown}": ${why}. The sender is not told; it sees a timeout.`;
       return { kind: "dropped", ...event, generated, body };
     });
   }

@@ -1,4 +1,5 @@
 import type { DeniedEvent, DroppedEvent, HandlerErrorEvent, RefusedEvent, WorkerFailedEvent } from "./node-events.js";
+import { escapeControl } from "../util/log-text.js";
 
 /**
  * Where a node's warnings go: a function that takes each line (no trailing newline) and,
@@ -115,11 +116,25 @@ export class RateLimitedWarnings {
     this.#prefix = name ? `hopwire [${name}] warning:` : "hopwire warning:";
   }
 
+  #sweptAt = 0;
+
+  /**
+   * Forgets causes that have not warned for an interval (at most one sweep a second): after a
+   * burst of distinct causes, a later one gets a line of its own again instead of sharing one
+   * with the burst for the life of the process.
+   */
+  #forgetQuietCauses(now: number): void {
+    if (now - this.#sweptAt < 1_000) return;
+    this.#sweptAt = now;
+    for (const [key, state] of this.#causes) if (key !== OTHER && now - state.last >= WARNING_INTERVAL_MS) this.#causes.delete(key);
+  }
+
   /** Warns about `cause` unless it warned within the interval; `describe` is called only when a line is written. */
   warn(cause: string, describe: () => WarningCause): void {
     const now = Date.now();
     let key = cause;
     let state = this.#causes.get(key);
+    if (state === undefined && this.#causes.size >= MAX_WARNING_CAUSES) this.#forgetQuietCauses(now);
     if (state === undefined && this.#causes.size >= MAX_WARNING_CAUSES) {
       key = OTHER;
       state = this.#causes.get(key);
@@ -138,7 +153,8 @@ export class RateLimitedWarnings {
     // Spreading a union loses which member it was; `kind` came through unchanged.
     const warning = { ...fields, suppressed, sharedLimit, parts } as NodeWarning;
     try {
-      this.#sink(`${parts.prefix} ${parts.body}${parts.suffix}`, warning);
+      // Bodies name addresses from the network: escaped, so that no peer can forge a line or drive a terminal.
+      this.#sink(escapeControl(`${parts.prefix} ${parts.body}${parts.suffix}`), warning);
     } catch {
       // A broken sink must not break routing.
     }

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from "../errors/errors.js";
 import { checkOptionKeys, isPlainObject, optionKeys } from "../options/plain-options.js";
+import { escapeControl } from "../util/log-text.js";
 
 /**
  * A small debug-style logger. Namespaces look like "hopwire:tcp"; output is enabled by
@@ -100,7 +101,8 @@ function make(namespace: string, patterns: Patterns, prefix: string | undefined,
   const write = (level: string, message: string, details: unknown[]): void => {
     if (!enabled) return;
     const extra = details.length ? " " + details.map(describe).join(" ") : "";
-    sink(`${new Date().toISOString()} ${prefix ? `[${prefix}] ` : ""}${namespace} ${level} ${message}${extra}`);
+    // Messages carry addresses and errors from the network: escaped, so that none can forge a line.
+    sink(escapeControl(`${new Date().toISOString()} ${prefix ? `[${prefix}] ` : ""}${namespace} ${level} ${message}${extra}`));
   };
   return {
     namespace,
