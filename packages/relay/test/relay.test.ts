@@ -146,6 +146,38 @@ describe("relay service and RemoteRelay", () => {
     expect(n.router.has(route("forward_to_bob").next())).toBe(false);
   });
 
+  it("a \"*\" rule grants names without a rule of their own, never a named rule's name", async () => {
+    const bob = await createIdentity();
+    const mallory = await createIdentity();
+    const policy = allowRegistrations({ bob: [bob.identifier], "*": [mallory.identifier] });
+    expect(await policy("bob", bob.identifier)).toBe(true);
+    expect(await policy("carol", mallory.identifier)).toBe(true);
+    // Before, the wildcard let mallory take bob's name as well.
+    expect(await policy("bob", mallory.identifier)).toBe(false);
+    expect(await policy("carol", bob.identifier)).toBe(false);
+  });
+
+  it("one registrant channel holds at most maxNamesPerChannel names; it may register those again, and others once one is gone", async () => {
+    const { n, tcp } = await startNode();
+    const listener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
+    const scl = await createSecureChannelListener(n, await createIdentity(), "api", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
+    const service = await startRelayService(n, { policy: () => true, serviceConsumerOf: scl.flowControlId, maxNamesPerChannel: 2 });
+    const registrant = await startNode();
+    const connection = await registrant.tcp.connect(listener.address.toString(), new TcpConnectionOptions());
+    const channel = await createSecureChannel(registrant.n, await createIdentity(), route(connection, "api"));
+    const register = (name: string) => registrant.n.sendAndReceive<{ t: string; message?: string }>(route(channel, "forwarding_service"), { t: "register", id: name, name }, { timeout: 10_000 });
+    expect(await register("a")).toMatchObject({ t: "registered" });
+    expect(await register("b")).toMatchObject({ t: "registered" });
+    expect(await register("c")).toMatchObject({ t: "refused", code: "RELAY_REGISTRATION_REFUSED", message: "A secure channel may hold at most 2 relay names at once (maxNamesPerChannel)" });
+    expect(await register("a")).toMatchObject({ t: "registered" }); // again: still two names
+    expect([...service.registrations.keys()].sort()).toEqual(["a", "b"]);
+    // Another channel may take one of them over; this channel then has room again.
+    const other = await createSecureChannel(registrant.n, await createIdentity(), route(connection, "api"));
+    expect(await registrant.n.sendAndReceive(route(other, "forwarding_service"), { t: "register", id: "x", name: "b" }, { timeout: 10_000 })).toMatchObject({ t: "registered" });
+    expect(await register("c")).toMatchObject({ t: "registered" });
+    await expect(startRelayService(n, { policy: () => true, address: "bad", maxNamesPerChannel: 0 })).rejects.toMatchObject({ option: "maxNamesPerChannel" });
+  });
+
   it("registers again after the connection to the relay node drops, replacing the old forwarder", async () => {
     const bob = await createIdentity();
     const relay = await relayNode([bob]);

@@ -12,7 +12,8 @@ export const ANY_RELAY_NAME = "*";
 
 /**
  * A policy from a table of names to the identifiers allowed to register them, e.g.
- * `{ bob: ["I3f…"], "*": ["I9a…"] }`: the rule `"*"` applies to every name.
+ * `{ bob: ["I3f…"], "*": ["I9a…"] }`: the rule `"*"` applies to every name that has no rule
+ * of its own (above, only I3f… may register bob: a wildcard never takes a named rule's name).
  */
 export function allowRegistrations(rules: Readonly<Record<string, readonly (Identifier | string)[]>>): RelayPolicy {
   if (rules === null || typeof rules !== "object") throw new InvalidOptionError("relay registration rules must be an object");
@@ -24,7 +25,7 @@ export function allowRegistrations(rules: Readonly<Record<string, readonly (Iden
     }
     table.set(name, new Set(identifiers));
   }
-  return (name, identifier) => table.get(name)?.has(identifier) === true || table.get(ANY_RELAY_NAME)?.has(identifier) === true;
+  return (name, identifier) => (table.get(name) ?? table.get(ANY_RELAY_NAME))?.has(identifier) === true;
 }
 
 /**

@@ -42,7 +42,16 @@ export interface RelayServiceOptions {
   forwarderConsumerOf?: FlowControlId | readonly FlowControlId[];
   /** Called with one readable line per registration, refusal and removal (default: none). */
   onEvent?: (event: RelayServiceEvent) => void;
+  /**
+   * Names one registrant's secure channel may hold at once (default 64,
+   * DEFAULT_MAX_NAMES_PER_CHANNEL): past it a registration is refused, so that one allowed
+   * identity cannot fill the node with forwarders.
+   */
+  maxNamesPerChannel?: number;
 }
+
+/** See RelayServiceOptions.maxNamesPerChannel. */
+export const DEFAULT_MAX_NAMES_PER_CHANNEL = 64;
 
 /** What happened at a relay service, for logs. */
 export type RelayServiceEvent =
@@ -70,6 +79,10 @@ export async function startRelayService(node: Node, options: RelayServiceOptions
   if (options === null || typeof options !== "object") throw new InvalidOptionError("relay service options must be an object");
   checkOptionKeys(options, RELAY_SERVICE_OPTIONS, "relay service options");
   if (typeof options.policy !== "function") throw new InvalidOptionError("options.policy must be a RelayPolicy function", { option: "policy" });
+  const max = options.maxNamesPerChannel;
+  if (max !== undefined && (!Number.isSafeInteger(max) || max < 1)) {
+    throw new InvalidOptionError(`options.maxNamesPerChannel must be a positive integer, got ${String(max)}`, { option: "maxNamesPerChannel" });
+  }
   if (options.onEvent !== undefined && typeof options.onEvent !== "function") {
     throw new InvalidOptionError(`options.onEvent must be a function, got ${typeof options.onEvent}`, { option: "onEvent" });
   }
@@ -88,6 +101,7 @@ const RELAY_SERVICE_OPTIONS = optionKeys<RelayServiceOptions>({
   serviceConsumerOf: true,
   forwarderConsumerOf: true,
   onEvent: true,
+  maxNamesPerChannel: true,
 });
 
 /** A running relay service: a worker on the node's main thread. */
@@ -96,7 +110,9 @@ export class RelayService implements Worker {
   readonly #node: Node;
   readonly #options: RelayServiceOptions;
   readonly #forwarderConsumerOf: readonly FlowControlId[];
-  readonly #registrations = new Map<string, Registration & { unwatch: () => void }>();
+  readonly #registrations = new Map<string, Registration & { unwatch: () => void; channel: string }>();
+  /** Names held per registrant channel (the key of its first hop). */
+  readonly #namesPerChannel = new Map<string, number>();
 
   /** @internal use startRelayService */
   constructor(node: Node, options: RelayServiceOptions) {
@@ -133,7 +149,7 @@ export class RelayService implements Worker {
       await this.#reply(ctx, message, { t: "pong", id: request.id, registered, replaced: held !== undefined && !registered });
       return;
     }
-    const refusal = await this.#check(request.name, identifier);
+    const refusal = (await this.#check(request.name, identifier)) ?? this.#checkCount(request.name, message);
     if (refusal !== undefined) {
       // An invalid name from the network is reported quoted and escaped: it goes into logs.
       const name = isRelayName(request.name) ? request.name : JSON.stringify(String(request.name).slice(0, 64));
@@ -177,6 +193,15 @@ export class RelayService implements Worker {
     return undefined;
   }
 
+  /** A channel at maxNamesPerChannel may register again a name it holds, not a new one. */
+  #checkCount(name: string, message: Routed): { code: RefusalCode; message: string } | undefined {
+    const channel = message.returnRoute.next().key;
+    const max = this.#options.maxNamesPerChannel ?? DEFAULT_MAX_NAMES_PER_CHANNEL;
+    const held = this.#namesPerChannel.get(channel) ?? 0;
+    if (held < max || this.#registrations.get(name)?.channel === channel) return undefined;
+    return { code: "RELAY_REGISTRATION_REFUSED", message: `A secure channel may hold at most ${max} relay names at once (maxNamesPerChannel)` };
+  }
+
   async #register(name: string, identifier: Identifier, message: Routed): Promise<string> {
     const replaced = this.#registrations.has(name);
     this.#remove(name, "registered again", false);
@@ -192,7 +217,9 @@ export class RelayService implements Worker {
     const unwatch = this.#node.router.watchHop(firstHop, () => {
       if (this.#registrations.get(name)?.forwarder === forwarder) this.#remove(name, "its secure channel closed");
     });
-    this.#registrations.set(name, { name, identifier, forwarder, unwatch });
+    const channel = firstHop.key;
+    this.#registrations.set(name, { name, identifier, forwarder, unwatch, channel });
+    this.#namesPerChannel.set(channel, (this.#namesPerChannel.get(channel) ?? 0) + 1);
     this.#options.onEvent?.({ kind: "registered", name, address, identifier, replaced });
     return address;
   }
@@ -217,6 +244,9 @@ export class RelayService implements Worker {
     const held = this.#registrations.get(name);
     if (!held) return;
     this.#registrations.delete(name);
+    const left = (this.#namesPerChannel.get(held.channel) ?? 1) - 1;
+    if (left > 0) this.#namesPerChannel.set(held.channel, left);
+    else this.#namesPerChannel.delete(held.channel);
     held.unwatch();
     held.forwarder.stop();
     if (report) this.#options.onEvent?.({ kind: "removed", name, address: held.forwarder.address.toString(), reason });
