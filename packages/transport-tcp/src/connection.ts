@@ -27,6 +27,7 @@ import {
   IdleTimeoutError,
   MalformedFrameError,
   PartialFrameTimeoutError,
+  PartialFramesBudgetError,
   PeerTimeoutError,
   TcpProtocolError,
 } from "./errors.js";
@@ -54,6 +55,8 @@ export interface ConnectionHost {
   onReconnected(connection: TcpConnection): void;
   /** Whether the transport is stopping (no reconnect, no next-hop rule then). */
   isStopping(): boolean;
+  /** Bytes of incomplete frames held by all the transport's connections (see maxPartialFrameBytes). */
+  readonly partialFrames: { held: number };
 }
 
 /** How far back a return route is searched for the connection that fed a message. */
@@ -177,6 +180,8 @@ export class TcpConnection {
   /** When the frame in progress started arriving (0: none), and which frame that was. */
   #partialSince = 0;
   #partialFrame = -1;
+  /** Bytes of this connection's incomplete frame counted in the host's partialFrames. */
+  #heldPartial = 0;
   #partialTimer: NodeJS.Timeout | undefined;
 
   /** @internal connections are made by TcpTransport.connect and by listeners */
@@ -578,7 +583,28 @@ export class TcpConnection {
     if (this.#closedReason) return;
     if (this.#reader.midFrame) this.#partialFrameStarted();
     else this.#partialSince = 0;
+    this.#holdPartial(this.#reader.heldBytes);
   };
+
+  /**
+   * Counts this connection's incomplete frame against the transport's budget; one that grows
+   * the total past it is closed (it is the one asking for more memory).
+   */
+  #holdPartial(held: number): void {
+    const delta = held - this.#heldPartial;
+    if (delta === 0) return;
+    const budget = this.#host.partialFrames;
+    budget.held += delta;
+    this.#heldPartial = held;
+    const max = this.#host.limits.maxPartialFrameBytes;
+    if (delta > 0 && budget.held > max) {
+      this.#protocolError(
+        new PartialFramesBudgetError(
+          `The peer ${this.peer} sent ${held} bytes of an incomplete frame while the transport held ${budget.held - held} more of others: past maxPartialFrameBytes (${max})`,
+        ),
+      );
+    }
+  }
 
   readonly #onFrame = (bytes: Buffer, start: number, end: number, repeatsHead: boolean): boolean => {
     this.#framesIn++;
@@ -925,6 +951,7 @@ export class TcpConnection {
     // may receive from it) for the next socket.
     if (!reconnect) host.flowControls.removeFlow(this.flowControlId);
     this.#releaseHolds();
+    this.#holdPartial(0);
     this.#suspendPartialTimer();
     if (this.#liveTimer !== undefined) clearTimeout(this.#liveTimer);
     this.#liveTimer = undefined;

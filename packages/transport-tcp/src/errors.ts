@@ -40,6 +40,18 @@ export class TruncatedFrameError extends TcpProtocolError {
 }
 
 /**
+ * Logged when a connection's incomplete frame would take the transport past
+ * `maxPartialFrameBytes` (the bytes of incomplete frames it holds across its connections); the
+ * connection closes.
+ */
+export class PartialFramesBudgetError extends TcpProtocolError {
+  override readonly code: string = "TCP_PARTIAL_FRAMES_BUDGET";
+  constructor(message = "Incomplete frames from the network take all the memory allowed for them", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
  * Logged when a frame started arriving but did not complete within `partialFrameTimeout`
  * (a stalled or hostile peer holding a partial frame in memory); the connection closes.
  */
@@ -170,6 +182,7 @@ registerErrorClasses(
   FrameTooLargeError,
   TruncatedFrameError,
   PartialFrameTimeoutError,
+  PartialFramesBudgetError,
   MalformedFrameError,
   ConnectionClosedError,
   ConnectError,

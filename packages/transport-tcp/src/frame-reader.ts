@@ -48,6 +48,11 @@ export class FrameReader {
     return this.#pieces.length;
   }
 
+  /** Bytes received of the frame being assembled (0 between frames). */
+  get heldBytes(): number {
+    return this.#missing > 0 ? this.#frameLength - this.#missing : 0;
+  }
+
   /** Whether the stream stopped in the middle of a frame (or of a length prefix). */
   get midFrame(): boolean {
     return this.#headerFill > 0 || this.#missing > 0;

@@ -4,6 +4,7 @@ export { TcpListener } from "./listener.js";
 export {
   TcpConnectionOptions,
   TcpListenerOptions,
+  DEFAULT_MAX_PARTIAL_FRAME_BYTES,
   DEFAULT_SEND_HIGH_WATER_MARK,
   type TcpTransportOptions,
   type TcpLiveness,
@@ -17,6 +18,7 @@ export {
   FrameTooLargeError,
   TruncatedFrameError,
   PartialFrameTimeoutError,
+  PartialFramesBudgetError,
   MalformedFrameError,
   ConnectionClosedError,
   ConnectError,

@@ -297,6 +297,14 @@ export interface TcpTransportOptions {
    */
   partialFrameTimeout?: number;
   /**
+   * Bytes of incomplete frames the transport holds across all its connections (default
+   * 256 MiB, DEFAULT_MAX_PARTIAL_FRAME_BYTES). A frame may be 16 MiB and a listener may hold
+   * 1024 connections: without a budget, peers that each start a large frame and stall could
+   * make the node hold 16 GiB before anyone authenticated. A connection whose incomplete frame
+   * grows the total past it is closed with a PartialFramesBudgetError.
+   */
+  maxPartialFrameBytes?: number;
+  /**
    * Milliseconds without sending anything after which a connection sends a keepalive
    * frame (default 10 000, or half of `peerTimeout` when that is shorter; at most half of
    * `peerTimeout`). Well under WireGuard's 25 s, so NAT and firewall mappings stay open, and
@@ -338,6 +346,7 @@ export interface ResolvedTcpTransportOptions {
   maxPendingDialMessages: number;
   dialTimeout: number;
   partialFrameTimeout: number;
+  maxPartialFrameBytes: number;
   liveness: TcpLiveness;
   maxConnections: number;
   dialAllowList: ReadonlySet<string>;
@@ -358,6 +367,7 @@ const TRANSPORT_OPTIONS = optionKeys<TcpTransportOptions>({
   maxPendingDialMessages: true,
   dialTimeout: true,
   partialFrameTimeout: true,
+  maxPartialFrameBytes: true,
   keepaliveInterval: true,
   peerTimeout: true,
   firstFrameTimeout: true,
@@ -382,11 +392,15 @@ export function resolveTransportOptions(options: TcpTransportOptions = {}): Reso
     maxPendingDialMessages: positiveInteger(options.maxPendingDialMessages, "maxPendingDialMessages", 1024),
     dialTimeout: options.dialTimeout === undefined ? 10_000 : checkMs(options.dialTimeout, "dialTimeout", "TCP transport options"),
     partialFrameTimeout: options.partialFrameTimeout === undefined ? 30_000 : checkMs(options.partialFrameTimeout, "partialFrameTimeout", "TCP transport options"),
+    maxPartialFrameBytes: positiveInteger(options.maxPartialFrameBytes, "maxPartialFrameBytes", DEFAULT_MAX_PARTIAL_FRAME_BYTES),
     liveness: resolveLiveness(options),
     maxConnections: positiveInteger(options.maxConnections, "maxConnections", 1024),
     dialAllowList: resolveAllowList(options.dialAllowList),
   };
 }
+
+/** See TcpTransportOptions.maxPartialFrameBytes. */
+export const DEFAULT_MAX_PARTIAL_FRAME_BYTES = 256 * 1024 * 1024;
 
 /** The keepalive interval and the peer timeout when neither is given. */
 const DEFAULT_KEEPALIVE_INTERVAL = 10_000;

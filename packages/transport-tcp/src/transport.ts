@@ -151,6 +151,7 @@ export class TcpTransport {
       // A method, not a getter: V8 keeps an object literal with a getter in dictionary mode, and
       // connections read this host's fields for every message (limits, router).
       isStopping: () => transport.#stopping !== undefined,
+      partialFrames: { held: 0 },
     };
     this.#router.registerTransport(
       TCP,
@@ -162,6 +163,11 @@ export class TcpTransport {
 
   get isStopped(): boolean {
     return this.#stopping !== undefined;
+  }
+
+  /** Bytes of incomplete frames its connections hold now (bounded by maxPartialFrameBytes). */
+  get partialFrameBytes(): number {
+    return this.#host.partialFrames.held;
   }
 
   /** Open connections, outgoing and accepted (and outgoing ones waiting to reconnect). */

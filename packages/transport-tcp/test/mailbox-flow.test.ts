@@ -325,3 +325,34 @@ describe("a partial frame times out", () => {
     expect(responder.log.matching(/TCP_FRAME_TIMEOUT/)).toEqual([]);
   }, 20_000);
 });
+
+// Each connection's partial frame was bounded (16 MiB, partialFrameTimeout) but their sum was
+// not: 1024 peers that each started a 16 MiB frame could make a node hold 16 GiB.
+describe("incomplete frames share one budget", () => {
+  it("the connection whose incomplete frame takes the transport past maxPartialFrameBytes is closed; the others keep theirs", async () => {
+    const responder = await startResponder("responder", { maxPartialFrameBytes: 256 * 1024 });
+    const a = await startNode("a");
+    nodes.push(responder.node, a.node);
+    const envelope = encodeEnvelope(new LocalMessage(route("echoer"), Route.EMPTY, new Uint8Array(200 * 1024)), "network");
+    const whole = frame(envelope);
+    const first = await rawClient(responder.listener.address);
+    const second = await rawClient(responder.listener.address);
+    sockets.push(first, second);
+    // 150 KiB of the first's 200 KiB frame: within the budget.
+    first.write(Buffer.concat([Buffer.of(PROTOCOL_VERSION), whole.subarray(0, 150 * 1024)]));
+    while (responder.tcp.partialFrameBytes < 150 * 1024 - 64) await new Promise((resolve) => setTimeout(resolve, 10));
+    // 150 KiB of the second's: past 256 KiB in all, so the second goes.
+    const port = second.localPort;
+    second.write(Buffer.concat([Buffer.of(PROTOCOL_VERSION), whole.subarray(0, 150 * 1024)]));
+    await closed(second);
+    const line = await responder.log.waitFor(new RegExp(`closing the connection to 127\\.0\\.0\\.1:${port} .*TCP_PARTIAL_FRAMES_BUDGET.*past maxPartialFrameBytes \\(262144\\)`));
+    expect(line).toMatch(/warn/);
+    // The first completes its frame: it was never over the budget, and its bytes leave it as the frame does.
+    first.write(whole.subarray(150 * 1024));
+    while (responder.tcp.partialFrameBytes > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const good = await a.tcp.connect(responder.listener.address);
+    expect(await a.node.sendAndReceive(route(good, "echoer"), "still here")).toBe("still here");
+    expect(responder.log.matching(/closing the connection/).length, responder.log.matching(/closing/).join("\n")).toBe(1);
+    expect(first.destroyed).toBe(false);
+  }, 20_000);
+});
