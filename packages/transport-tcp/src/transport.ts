@@ -126,7 +126,6 @@ export class TcpTransport {
   #stopping: Promise<void> | undefined;
   #deniedDials = 0;
   readonly #dialWarning: RateLimitedWarning;
-  readonly #refusalWarning: RateLimitedWarning;
   /** The last return route found local in origin (routes decoded from repeated heads are the same object). */
   #lastLocalOrigin: Route | undefined;
 
@@ -137,7 +136,6 @@ export class TcpTransport {
     this.#log = node.log.child("tcp");
     this.#limits = limits;
     this.#dialWarning = new RateLimitedWarning(this.#log);
-    this.#refusalWarning = new RateLimitedWarning(this.#log);
     const transport = this;
     this.#host = {
       router: this.#router,
@@ -315,13 +313,18 @@ export class TcpTransport {
       return undefined;
     }
     if (listener.connectionCount >= listener.maxConnections) {
-      // Refused before anything is allocated for it; the log line is rate-limited.
+      // Refused before anything is allocated for it; the warning is rate-limited.
+      const via = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0); // (unknown once destroyed)
       socket.on("error", noop);
       socket.destroy();
       listener.countRefused();
-      this.#refusalWarning.warn(
-        `refused a connection from ${formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0)} to ${listener.address}`,
-        new ConnectionLimitError(`The listener ${listener.address} holds its maximum of ${listener.maxConnections} connections`),
+      // A node event each time, and a warning (on by default, once a minute per listener): a full
+      // listener turns clients away, which an operator must hear of without DEBUG.
+      const max = listener.maxConnections;
+      const error = new ConnectionLimitError(`The listener ${listener.address} holds its maximum of ${max} connections`);
+      this.#router.reportRefused(
+        { listener: listener.address.toString(), what: "a TCP connection", peer: undefined, via, reason: error.code, error },
+        () => `it holds its maximum of ${max} connections (maxConnections); the client's socket is closed at once. Raise maxConnections if the load is real, or find who holds them (an idle peer: idleTimeout closes it)`,
       );
       return undefined;
     }

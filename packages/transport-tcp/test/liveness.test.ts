@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Socket } from "node:net";
-import { route, type Node } from "@hopwire/runtime";
+import { node, route, type Node, type RefusedEvent } from "@hopwire/runtime";
 import {
   ConnectionClosedError,
+  createTcpTransport,
   FirstFrameTimeoutError,
   IdleTimeoutError,
   PeerTimeoutError,
@@ -186,9 +187,13 @@ describe("first-frame and idle timeouts, connection cap", () => {
     await connection.whenClosed();
   });
 
-  it("a listener holds at most maxConnections; the rest are refused at once, counted, and logged rate-limited", async () => {
-    const responder = await startNode("responder");
-    nodes.push(responder.node);
+  it("a listener holds at most maxConnections; the rest are refused at once, counted, raised as events and warned about rate-limited", async () => {
+    const lines: string[] = [];
+    const refused: RefusedEvent[] = [];
+    const responderNode = await node({ name: "responder", warnings: (line) => void lines.push(line) });
+    nodes.push(responderNode);
+    responderNode.on("refused", (event) => refused.push(event));
+    const responder = { node: responderNode, tcp: await createTcpTransport(responderNode) };
     const listener = await responder.tcp.listen("127.0.0.1:0", new TcpListenerOptions().withMaxConnections(5));
     const raws = await Promise.all(Array.from({ length: 40 }, () => rawClient(listener.address)));
     sockets.push(...raws);
@@ -200,10 +205,11 @@ describe("first-frame and idle timeouts, connection cap", () => {
     let closedCount = 0;
     await until(() => (closedCount = raws.filter((r) => r.closed || r.destroyed || r.readableEnded).length) === 35, 20_000, "35 closed");
     expect(closedCount).toBe(35);
-    const warnings = responder.log.matching(/refused a connection/);
-    expect(warnings.length).toBeGreaterThanOrEqual(1);
-    expect(warnings.length).toBeLessThan(35);
-    expect(warnings.join("\n")).toMatch(/TCP_CONNECTION_LIMIT/);
+    // Every refusal is an event; one warning line (on by default: before, only DEBUG showed it) a minute per listener.
+    expect(refused).toHaveLength(35);
+    expect(refused[0]).toMatchObject({ listener: listener.address, what: "a TCP connection", reason: "TCP_CONNECTION_LIMIT" });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^hopwire \\[responder\\] warning: "${listener.address.replace(/\./g, "\\.")}" refused a TCP connection from an unauthenticated peer \\(via 127\\.0\\.0\\.1:\\d+\\): it holds its maximum of 5 connections \\(maxConnections\\)`));
     // Room again once one closes.
     raws.find((r) => !r.destroyed && !r.readableEnded)!.destroy();
     await until(() => listener.connectionCount === 4, 20_000, "one closed");
