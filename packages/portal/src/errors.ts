@@ -84,7 +84,7 @@ registerErrorClasses(
   PortalListenError,
 );
 
-const byCode: Record<string, new (message?: string) => PortalError> = {
+const byCode: Record<string, new (message?: string, options?: { cause?: unknown }) => PortalError> = {
   PORTAL_TARGET_NOT_ALLOWED: PortalTargetNotAllowedError,
   PORTAL_TARGET_UNREACHABLE: PortalTargetUnreachableError,
   PORTAL_OPEN_TIMEOUT: PortalOpenTimeoutError,
@@ -102,7 +102,6 @@ const byCode: Record<string, new (message?: string) => PortalError> = {
 export function portalErrorFromCode(code: string, detail?: string): PortalError {
   const cls = byCode[code] ?? PortalResetError;
   if (detail === undefined) return new cls();
-  const plain = new cls();
   const cause = Object.assign(new Error(`the peer reported ${detail}`), { code: detail });
-  return new (cls as new (message?: string, options?: { cause?: unknown }) => PortalError)(`${plain.message} (${detail}, reported by the peer)`, { cause });
+  return new cls(`${new cls().message} (${detail}, reported by the peer)`, { cause });
 }

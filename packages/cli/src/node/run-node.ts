@@ -18,10 +18,12 @@ const KEEP_ALIVE_MS = 2 ** 30;
 export async function runNode(config: NodeConfig, options: { home: string; source: string; log: LineLog; warn?: LineLog }): Promise<void> {
   const { log } = options;
   let running: RunningNode | undefined;
-  let signalled: NodeJS.Signals | undefined;
+  /** A stop began (a signal, or a failure the node cannot recover from): a signal now exits at once. */
+  let stopping = false;
 
-  const stop = (signal: NodeJS.Signals | "failure", exitCode = 0): void => {
-    log(`stopping (${signal})`);
+  const stop = (why: string, exitCode: number): void => {
+    stopping = true;
+    log(`stopping (${why})`);
     setTimeout(() => {
       log(`did not stop within ${STOP_TIMEOUT_MS} ms: exiting`);
       process.exit(1);
@@ -38,12 +40,12 @@ export async function runNode(config: NodeConfig, options: { home: string; sourc
     );
   };
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (signalled !== undefined) {
+    if (stopping) {
       log(`${signal} again: exiting without waiting`);
       process.exit(1);
     }
-    signalled = signal;
-    if (running !== undefined) return stop(signal);
+    if (running !== undefined) return stop(signal, 0);
+    stopping = true;
     // Still starting (e.g. waiting for a relay node): nothing is established yet, so leave now;
     // the system closes the sockets opened so far.
     log(`stopping (${signal}) during start-up`);
@@ -61,10 +63,7 @@ export async function runNode(config: NodeConfig, options: { home: string; sourc
       ...options,
       fatal: (line) => {
         log(line);
-        if (running !== undefined && signalled === undefined) {
-          signalled = "SIGTERM"; // a signal meanwhile exits at once, as a second signal does
-          stop("failure", 1);
-        }
+        if (running !== undefined && !stopping) stop("failure", 1);
       },
     });
   } catch (error) {

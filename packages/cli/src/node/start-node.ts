@@ -99,26 +99,25 @@ function warningOptions(config: NodeConfig, options: StartNodeOptions): NodeOpti
  * The CLI reads the warning's fields, never the runtime's sentences: those may change.
  */
 export function forConfigurationUsers(warning: NodeWarning, config: NodeConfig): string {
-  // A generated address (a request's reply address) is nothing a configuration names: the
-  // runtime's words (a late reply) fit it.
-  const named = warning.kind === "dropped" && warning.reason === "unknown-address" && !warning.generated;
-  const untrusted = warning.kind === "refused" && warning.reason === "HANDSHAKE_UNTRUSTED_IDENTITY";
-  const body = named
-    ? unknownAddress(warning, config)
-    : warning.kind === "denied"
-      ? denied(warning)
-      : untrusted
-        ? untrustedPeer(warning as RefusedWarning)
-        : warning.parts.body;
-  return `warning: ${body}${warning.parts.suffix}`;
+  return `warning: ${ownBody(warning, config) ?? warning.parts.body}${warning.parts.suffix}`;
 }
 
-/**
- * In place of the runtime's advice (`flowControls.addConsumer(...)`, which a configuration
- * cannot call): the configuration decides what each listener's peers may reach, so a denial
- * is a peer that went around it — straight over TCP to what only a secure channel reaches, or
- * over a channel or connection older than a restart of the node at its other end.
- */
+/** The CLI's own words for the warnings whose runtime advice speaks to a programmer; undefined for the rest. */
+function ownBody(warning: NodeWarning, config: NodeConfig): string | undefined {
+  switch (warning.kind) {
+    case "dropped":
+      // A generated address (a request's reply address) is nothing a configuration names: the
+      // runtime's words (a late reply) fit it.
+      return warning.reason === "unknown-address" && !warning.generated ? unknownAddress(warning, config) : undefined;
+    case "denied":
+      return denied(warning);
+    case "refused":
+      return warning.reason === "HANDSHAKE_UNTRUSTED_IDENTITY" ? untrustedPeer(warning) : undefined;
+    default:
+      return undefined;
+  }
+}
+
 /** In place of the runtime's advice (the listener's trustPolicy, in code): the flag and the key that set it. */
 function untrustedPeer({ listener, peer, via }: RefusedWarning): string {
   const who = peer ?? `an unauthenticated peer (via ${via})`;
@@ -129,6 +128,12 @@ function untrustedPeer({ listener, peer, via }: RefusedWarning): string {
   );
 }
 
+/**
+ * In place of the runtime's advice (`flowControls.addConsumer(...)`, which a configuration
+ * cannot call): the configuration decides what each listener's peers may reach, so a denial
+ * is a peer that went around it — straight over TCP to what only a secure channel reaches, or
+ * over a channel or connection older than a restart of the node at its other end.
+ */
 function denied({ address: raw, from }: DeniedWarning): string {
   const address = clipForLog(raw);
   return (

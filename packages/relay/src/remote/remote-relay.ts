@@ -373,29 +373,18 @@ export class RemoteRelay implements Mailbox {
 }
 
 /**
- * Failures that trying again cannot mend: the relay service refused the registration, or our
- * own trust policy refused the relay node's identity (a pinned identifier that does not
- * match is a configuration to fix, not a node still starting; the handshake's error has it
- * as its cause).
- */
-/**
- * Whether retrying cannot help: the relay service refused, the relay node's identity is not the
- * one trusted, or what listens there is no Hopwire node (its first byte is no protocol version
- * we speak: the connection's reason, a few causes down the handshake's error).
+ * Failures that trying again cannot mend: the relay service refused the registration, our own
+ * trust policy refused the relay node's identity (a pinned identifier that does not match is a
+ * configuration to fix, not a node still starting), or what listens there is no Hopwire node
+ * (its first byte is no protocol version we speak). The last two are causes of the
+ * handshake's error, a few levels down.
  */
 function isRefusal(error: unknown): boolean {
-  return (
-    Object.values(REFUSAL_ERRORS).some((cls) => error instanceof cls) ||
-    (error as Error | undefined)?.cause instanceof UntrustedIdentityError ||
-    causedBy(error, TcpProtocolVersionError)
-  );
-}
-
-function causedBy(error: unknown, cls: new (message?: string) => Error): boolean {
+  if (Object.values(REFUSAL_ERRORS).some((cls) => error instanceof cls)) return true;
   let e: unknown = error;
   for (let depth = 0; depth < 6 && e instanceof Error; depth++) {
-    if (e instanceof cls) return true;
-    e = (e as Error).cause;
+    if (e instanceof UntrustedIdentityError || e instanceof TcpProtocolVersionError) return true;
+    e = e.cause;
   }
   return false;
 }

@@ -84,8 +84,7 @@ export class Diagnostics {
     // Generated addresses (replies, streams, channel ends) share one cause per reason: each is
     // new, so keyed by address they would warn once apiece and the once-a-minute limit would not hold.
     const generated = GENERATED.test(address);
-    // The address came from the network: cut short in the cause's key and in the line (escaped there).
-    const shown = clipForLog(address);
+    const shown = clipForLog(address); // as in denied()
     this.#warnings?.warn(`dropped\u0000${generated ? "(generated)" : shown}\u0000${reason}`, () => {
       const why =
         reason === "unknown-address"
