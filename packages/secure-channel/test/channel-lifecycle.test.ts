@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { once } from "node:events";
 import { createServer, type AddressInfo, type Socket } from "node:net";
 import { errorFromData, LocalMessage, node, route, RouteUnavailableError, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
-import { ConnectionClosedError, createTcpTransport, MAX_FRAME_LENGTH, TcpConnectionOptions, TcpListenerOptions, type TcpConnection } from "@hopwire/transport-tcp";
+import { ConnectionClosedError, createTcpTransport, MAX_FRAME_LENGTH, PROTOCOL_VERSION, TcpConnectionOptions, TcpListenerOptions, type TcpConnection } from "@hopwire/transport-tcp";
 import {
   createIdentity,
   createSecureChannel,
@@ -178,12 +178,20 @@ describe("the closed promise and SecureChannelClosedError", () => {
 });
 
 describe("a handshake whose connection goes away", () => {
-  it("fails as soon as the connection closes, with its reason, not at the handshake timeout (a peer that is no Hopwire node)", async () => {
-    // A server that greets like SSH: the transport closes the connection on the first byte.
+  it("fails as soon as the connection closes, with its reason, not at the handshake timeout (a peer that drops it mid-handshake)", async () => {
+    // A server that greets as a Hopwire node (version byte, keepalive), then closes the
+    // connection once the first handshake message arrives.
     const sockets = new Set<Socket>();
     const server = createServer((socket) => {
       sockets.add(socket);
-      socket.on("error", () => {}).end("SSH-2.0-OpenSSH_9.6\r\n");
+      socket.on("error", () => {});
+      socket.write(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0));
+      let bytes = 0;
+      // Past its own version byte and keepalive (5 bytes), the client is sending the handshake.
+      socket.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > 5) socket.end();
+      });
     });
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
@@ -193,7 +201,7 @@ describe("a handshake whose connection goes away", () => {
       const closed = connection.whenClosed();
       const failure = await createSecureChannel(n, alice, route(connection, "api"), { timeout: 20_000 }).catch((e: unknown) => e);
       expect(failure).toBeInstanceOf(SecureChannelHandshakeError);
-      expect((failure as Error).message).toMatch(/went away during the handshake.*is the peer a Hopwire node/);
+      expect((failure as Error).message).toMatch(/went away during the handshake: The peer 127\.0\.0\.1:\d+ closed the connection/);
       const cause = (failure as Error).cause as Error;
       expect(cause).toBeInstanceOf(SecureChannelTransportError);
       expect(cause.cause).toBe(await closed);

@@ -123,9 +123,19 @@ export class TcpConnection {
   readonly #stateWaiters = new Set<() => void>();
   // Liveness: one timer per connection, armed for the earliest deadline.
   #liveTimer: NodeJS.Timeout | undefined;
+  /** A passed deadline's second look, after this turn's I/O (see #expire). */
+  #liveRecheck: NodeJS.Immediate | undefined;
   #attachedAt = 0;
   #lastReceived = 0;
   #firstFrameSeen = false;
+  /** Who waits for the current socket's first frame (whenPeerSpoke). */
+  #firstFrameWaiters: { resolve: () => void; reject: (reason: ConnectionClosedError) => void }[] = [];
+  /**
+   * Which reconnect attempt opened the current socket (-1: the first socket). A socket that
+   * is closed before the peer says anything (a listener at its maxConnections closes it at
+   * once) continues the backoff from there instead of starting it over.
+   */
+  #socketAttempt = -1;
   #messagesIn = 0;
   #lastMessageCount = 0;
   #lastMessageAt = 0;
@@ -350,6 +360,25 @@ export class TcpConnection {
         },
       },
     );
+  }
+
+  /**
+   * @internal Resolves when the peer's first frame arrives on the current socket (every
+   * Hopwire peer sends a keepalive at once); rejects with the reason if the socket closes
+   * first. TcpTransport.connect waits for it, so a listener that turns the client away
+   * fails the connect instead of handing back a connection that is already gone.
+   */
+  whenPeerSpoke(): Promise<void> {
+    if (this.#firstFrameSeen) return Promise.resolve();
+    if (this.#closedReason) return Promise.reject(this.#closedReason);
+    return new Promise((resolve, reject) => this.#firstFrameWaiters.push({ resolve, reject }));
+  }
+
+  #onFirstFrame(): void {
+    this.#firstFrameSeen = true;
+    const waiters = this.#firstFrameWaiters;
+    this.#firstFrameWaiters = [];
+    for (const w of waiters) w.resolve();
   }
 
   /** Sends what is queued, closes the socket and leaves the router; a reconnecting connection stops trying. */
@@ -608,7 +637,7 @@ export class TcpConnection {
 
   readonly #onFrame = (bytes: Buffer, start: number, end: number, repeatsHead: boolean): boolean => {
     this.#framesIn++;
-    this.#firstFrameSeen = true;
+    if (!this.#firstFrameSeen) this.#onFirstFrame();
     // A keepalive (KEEPALIVE_FRAME_LENGTH): its bytes already counted as a sign of life.
     if (end === start && !repeatsHead) return true;
     this.#messagesIn++;
@@ -660,7 +689,7 @@ export class TcpConnection {
       return this.#onFrame(Buffer.concat(pieces, length), 0, length, repeatsHead);
     }
     this.#framesIn++;
-    this.#firstFrameSeen = true;
+    if (!this.#firstFrameSeen) this.#onFirstFrame();
     this.#messagesIn++;
     const parts = payloadOffset < first.length ? [first.subarray(payloadOffset), ...pieces.slice(1)] : pieces.slice(1);
     if (this.#isDeliverable()) this.#route(LocalMessage.fromParts(this.#decoder.onwardRoute, this.#decoder.returnRoute, parts));
@@ -802,6 +831,15 @@ export class TcpConnection {
    */
   readonly #onLiveTimer = (): void => {
     this.#liveTimer = undefined;
+    this.#checkLiveness(false);
+  };
+
+  readonly #onLiveRecheck = (): void => {
+    this.#liveRecheck = undefined;
+    this.#checkLiveness(true);
+  };
+
+  #checkLiveness(afterIo: boolean): void {
     if (this.#closedReason) return;
     const now = Date.now();
     const l = this.liveness;
@@ -809,7 +847,7 @@ export class TcpConnection {
     if (!this.#firstFrameSeen) {
       const left = this.#attachedAt + l.firstFrameTimeout - now;
       if (left <= 0) {
-        this.#closeForLiveness(new FirstFrameTimeoutError(`The peer ${this.peer} sent no complete first frame within ${l.firstFrameTimeout} ms`));
+        this.#expire(afterIo, now, () => new FirstFrameTimeoutError(`The peer ${this.peer} sent no complete first frame within ${l.firstFrameTimeout} ms`));
         return;
       }
       next = Math.min(next, left);
@@ -820,7 +858,7 @@ export class TcpConnection {
     }
     const silent = now - this.#lastReceived;
     if (silent >= l.peerTimeout) {
-      this.#closeForLiveness(new PeerTimeoutError(`The peer ${this.peer} sent nothing for ${silent} ms (peerTimeout ${l.peerTimeout} ms)`));
+      this.#expire(afterIo, now, () => new PeerTimeoutError(`The peer ${this.peer} sent nothing for ${silent} ms (peerTimeout ${l.peerTimeout} ms)`));
       return;
     }
     next = Math.min(next, l.peerTimeout - silent);
@@ -832,20 +870,37 @@ export class TcpConnection {
       }
       const idle = now - this.#lastMessageAt;
       if (idle >= l.idleTimeout) {
-        this.#closeForLiveness(new IdleTimeoutError(`The connection to ${this.peer} carried no message for ${idle} ms (idleTimeout ${l.idleTimeout} ms)`));
+        this.#expire(afterIo, now, () => new IdleTimeoutError(`The connection to ${this.peer} carried no message for ${idle} ms (idleTimeout ${l.idleTimeout} ms)`));
         return;
       }
       next = Math.min(next, l.idleTimeout - idle, l.keepaliveInterval);
     }
+    const sinceWrite = now - this.#writer.lastWriteAt;
+    this.#keepaliveIfDue(now);
+    this.#armLiveTimer(sinceWrite >= l.keepaliveInterval ? Math.min(next, l.keepaliveInterval) : Math.min(next, l.keepaliveInterval - sinceWrite));
+  }
+
+  /** Writes a keepalive if none was written for keepaliveInterval. */
+  #keepaliveIfDue(now: number): void {
     const writer = this.#writer;
-    const sinceWrite = now - writer.lastWriteAt;
-    if (sinceWrite >= l.keepaliveInterval) {
-      // Bytes already waiting reach the peer as soon as it reads; a keepalive would only queue behind them.
-      if (writer.bufferedBytes === 0) writer.writeKeepalive();
-      next = Math.min(next, l.keepaliveInterval);
-    } else next = Math.min(next, l.keepaliveInterval - sinceWrite);
-    this.#armLiveTimer(next);
-  };
+    // Bytes already waiting reach the peer as soon as it reads; a keepalive would only queue behind them.
+    if (now - writer.lastWriteAt >= this.liveness.keepaliveInterval && writer.bufferedBytes === 0) writer.writeKeepalive();
+  }
+
+  /**
+   * A deadline passed. After a stall of this process (a long GC, a blocking call, a starved
+   * CPU) the timers run before the poll phase reads what the peer sent meanwhile, so the
+   * first verdict waits for that phase (one setImmediate) and the deadlines are checked
+   * again; the keepalive due goes out first, so the peer, stalled alike, hears from us.
+   */
+  #expire(afterIo: boolean, now: number, cause: () => Error): void {
+    if (afterIo) {
+      this.#closeForLiveness(cause());
+      return;
+    }
+    this.#keepaliveIfDue(now);
+    this.#liveRecheck = setImmediate(this.#onLiveRecheck);
+  }
 
   #closeForLiveness(cause: Error): void {
     this.#log.debug(`closing the connection to ${this.peer}: ${cause.message}`);
@@ -938,6 +993,10 @@ export class TcpConnection {
       return;
     }
     this.#closedReason = reason;
+    const silent = !this.#firstFrameSeen;
+    const waiters = this.#firstFrameWaiters;
+    this.#firstFrameWaiters = [];
+    for (const w of waiters) w.reject(reason);
     const host = this.#host;
     const reconnect = !final && this.#reconnect !== undefined && !host.isStopping();
     // Before unregister: it calls the hop's watchers at once, and they must see the state the
@@ -955,6 +1014,8 @@ export class TcpConnection {
     this.#suspendPartialTimer();
     if (this.#liveTimer !== undefined) clearTimeout(this.#liveTimer);
     this.#liveTimer = undefined;
+    if (this.#liveRecheck !== undefined) clearImmediate(this.#liveRecheck);
+    this.#liveRecheck = undefined;
     // The mailbox has gone away: whoever waits for room learns it (waitForDrain rejects).
     this.#needsDrain = false;
     this.#roomWaiters.wake();
@@ -980,7 +1041,7 @@ export class TcpConnection {
       // A watcher may have stopped it meanwhile (stop() gives a reconnecting connection up for good).
       if (this.#state !== "reconnecting") return;
       host.onClosed(this, reason, false);
-      this.#scheduleReconnect(0);
+      this.#scheduleReconnect(silent ? this.#socketAttempt + 1 : 0);
       return;
     }
     this.#finish(reason);
@@ -1069,6 +1130,7 @@ export class TcpConnection {
     this.#peer = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
     this.#local = formatHostPort(socket.localAddress ?? "?", socket.localPort ?? 0);
     this.#attach(socket);
+    this.#socketAttempt = attempt;
     this.#state = "open";
     this.#reconnects++;
     this.#log.info(`reconnected to ${this.target} (${this.local} <-> ${this.peer})`);

@@ -26,8 +26,10 @@ import {
   ConnectionClosedError,
   ConnectionLimitError,
   DialDeniedError,
+  FirstFrameTimeoutError,
   ListenError,
   NextHopClosedError,
+  TcpProtocolError,
   TransportStoppedError,
 } from "./errors.js";
 import { parseHostPort } from "./host-port.js";
@@ -259,7 +261,9 @@ export class TcpTransport {
     const [options, wait] = resolveConnect(given, givenWait);
     checkWaitOptions(wait, "connect options");
     const liveness = options.resolveLiveness(this.#limits.liveness);
-    const socket = await dial(host, port, { signal: wait.signal, timeout: wait.timeout ?? options.timeout });
+    const timeout = wait.timeout ?? options.timeout;
+    const startedAt = performance.now();
+    const socket = await dial(host, port, { signal: wait.signal, timeout });
     if (this.#stopping) {
       socket.destroy();
       throw new TransportStoppedError();
@@ -280,6 +284,8 @@ export class TcpTransport {
     this.#adopt(connection);
     this.#nameRemote(connection, target);
     this.#nameRemote(connection, connection.peer);
+    const left = timeout === undefined ? undefined : Math.max(1, timeout - (performance.now() - startedAt));
+    await firstFrameOf(connection, target, { signal: wait.signal, timeout: left });
     return connection;
   }
 
@@ -518,6 +524,30 @@ function noop(): void {}
 
 
 /** Opens a socket; every listener is removed in one place, and a failed or abandoned socket is destroyed. */
+/**
+ * Waits for the peer's first frame (every Hopwire peer sends one at once). A peer that closes
+ * first fails the connect, and the connection is stopped: a listener at its maxConnections
+ * closes new sockets at once, and a port where no Hopwire node listens answers in another
+ * protocol; either way the caller must not get a connection that is already gone.
+ */
+async function firstFrameOf(connection: TcpConnection, target: string, wait: WaitOptions): Promise<void> {
+  try {
+    await waitFor<void>((resolve, reject) => void connection.whenPeerSpoke().then(resolve, reject), {
+      ...wait,
+      what: `connect to ${target} (waiting for the peer's first frame)`,
+    });
+  } catch (error) {
+    await connection.stop();
+    if (error instanceof AbortError || error instanceof TimeoutError) throw error;
+    const cause = (error as Error).cause;
+    const why =
+      cause instanceof TcpProtocolError || cause instanceof FirstFrameTimeoutError
+        ? cause.message
+        : "the peer closed the connection before its first frame (a Hopwire listener that holds its maxConnections closes new connections at once)";
+    throw new ConnectError(`Could not connect to ${target}: ${why}`, { cause: error });
+  }
+}
+
 async function dial(host: string, port: number, wait: WaitOptions): Promise<Socket> {
   let socket: Socket | undefined;
   let onConnect: (() => void) | undefined;

@@ -5,7 +5,7 @@ import { decodeBody, encodeBody, LocalMessage, route, type Node } from "@hopwire
 import { BackpressureError, type TcpConnection } from "@hopwire/transport-tcp";
 import { FrameReader } from "../dist/frame-reader.js";
 import { Relay } from "../../../examples/src/hello/relay.js";
-import { messagesOf, startNode } from "./support.js";
+import { helloBytes, messagesOf, startNode } from "./support.js";
 
 // The slow reader never sends a frame, so liveness would close its connection after the first
 // frame timeout (10 s) or the peer timeout (30 s): long enough on a quiet machine, not under
@@ -25,6 +25,7 @@ async function slowReader() {
   const accepted = new Promise<Socket>((resolve) => {
     const server = createServer({ pauseOnConnect: true }, (s) => {
       socket = s;
+      s.write(helloBytes());
       resolve(s);
     });
     servers.push(server);

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import net from "node:net";
-import { Address, LocalMessage, Route, RouteUnavailableError, decodeBody, decodeEnvelope, decodeEnvelopeHead, encodeBody, encodeEnvelope, route } from "@hopwire/runtime";
-import { MAX_FRAME_LENGTH, PROTOCOL_VERSION, REPEATED_HEAD_FRAME, TcpProtocolVersionError, type TcpConnection } from "@hopwire/transport-tcp";
+import { Address, LocalMessage, Route, decodeBody, decodeEnvelope, decodeEnvelopeHead, encodeBody, encodeEnvelope, route } from "@hopwire/runtime";
+import { ConnectError, MAX_FRAME_LENGTH, PROTOCOL_VERSION, REPEATED_HEAD_FRAME, TcpProtocolVersionError, type TcpConnection } from "@hopwire/transport-tcp";
 import { FrameReader } from "../dist/frame-reader.js";
 import { closed, frame, rawClient, startNode, startResponder, type Responder } from "./support.js";
 
@@ -86,19 +86,22 @@ describe("bad input from the network", () => {
     await expectClosedWith(Buffer.concat([Buffer.of(1), frame(encodeEnvelope(toEchoer, "network"))]), /TCP_PROTOCOL_VERSION/);
   });
 
-  it("a server of another protocol (text, as HTTP answers) fails a pending request with an error that names the byte and asks if it is a Hopwire node", async () => {
+  it("a server of another protocol (text, as HTTP answers) fails the connect with an error that names the byte and asks if it is a Hopwire node", async () => {
     const server = net.createServer((socket) => socket.once("data", () => socket.end("HTTP/1.1 400 Bad Request\r\n\r\n")));
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
     try {
-      const connection = await initiator.tcp.connect(`127.0.0.1:${(server.address() as net.AddressInfo).port}`);
-      const error = await initiator.node.sendAndReceive(route(connection, "echoer"), "hello").then(
+      const target = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+      const before = initiator.tcp.connections.length;
+      const error = await initiator.tcp.connect(target).then(
         () => undefined,
         (e: unknown) => e as Error,
       );
-      expect(error).toBeInstanceOf(RouteUnavailableError);
-      expect(error!.message).toMatch(/stopped before a reply arrived: Closed the connection to 127\.0\.0\.1:\d+: The peer announced protocol version 72; this transport speaks \d+ \(the byte "H": is the peer a Hopwire node\?\)$/);
+      expect(error).toBeInstanceOf(ConnectError);
+      expect(error!.message).toMatch(/^Could not connect to 127\.0\.0\.1:\d+: The peer announced protocol version 72; this transport speaks \d+ \(the byte "H": is the peer a Hopwire node\?\)$/);
       expect((error!.cause as Error).cause).toBeInstanceOf(TcpProtocolVersionError);
+      // Nothing of it is left behind.
+      expect(initiator.tcp.connections).toHaveLength(before);
     } finally {
       server.close();
     }

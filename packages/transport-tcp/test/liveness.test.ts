@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Socket } from "node:net";
 import { node, route, type Node, type RefusedEvent } from "@hopwire/runtime";
 import {
+  ConnectError,
   ConnectionClosedError,
   createTcpTransport,
   FirstFrameTimeoutError,
@@ -70,6 +71,26 @@ describe("keepalives and dead peers", () => {
     expect(connection.state).toBe("open");
     expect(responder.listener.connections.find((c) => c.peer === connection.local)?.isClosed).toBe(false);
     expect(await initiator.node.sendAndReceive(route(connection, "echoer"), "still here")).toBe("still here");
+  });
+
+  it("a stall of this process past the peer timeout does not close a connection: what the peer sent meanwhile is read before the verdict", async () => {
+    const responder = await startResponder("responder", { keepaliveInterval: 50, peerTimeout: 400 });
+    const initiator = await startNode("initiator", { keepaliveInterval: 50, peerTimeout: 400 });
+    nodes.push(responder.node, initiator.node);
+    const connection = await initiator.tcp.connect(responder.listener.address);
+    await until(() => responder.listener.connections.length === 1, 20_000, "the accept");
+    const accepted = responder.listener.connections[0]!;
+    // Block this process for three peer timeouts (a long GC or a blocking call does this).
+    // Afterwards the liveness timers run before the poll phase reads the sockets: before,
+    // they judged both ends silent and closed them.
+    const until1200 = Date.now() + 1_200;
+    while (Date.now() < until1200) {
+      // busy: no turn of the event loop
+    }
+    const reply = initiator.node.sendAndReceive(route(connection, "echoer"), "after the stall");
+    expect(await reply).toBe("after the stall");
+    expect(connection.state).toBe("open");
+    expect(accepted.isClosed).toBe(false);
   });
 
   it("a peer that goes silent (no keepalives) is declared dead within the configured bound, with a PeerTimeoutError", async () => {
@@ -217,6 +238,25 @@ describe("first-frame and idle timeouts, connection cap", () => {
     nodes.push(initiator.node);
     await initiator.tcp.connect(listener.address);
     await until(() => listener.connectionCount === 5, 20_000, "accepted again");
+  });
+
+  it("a client turned away by a full listener gets ConnectError from connect(), not a connection that is already gone", async () => {
+    const responder = await startNode("responder");
+    const initiator = await startNode("initiator");
+    nodes.push(responder.node, initiator.node);
+    const listener = await responder.tcp.listen("127.0.0.1:0", new TcpListenerOptions().withMaxConnections(1));
+    const first = await initiator.tcp.connect(listener.address);
+    const error = await initiator.tcp.connect(listener.address).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(ConnectError);
+    expect(error!.message).toMatch(/^Could not connect to 127\.0\.0\.1:\d+: the peer closed the connection before its first frame \(a Hopwire listener that holds its maxConnections closes new connections at once\)$/);
+    expect(error!.cause).toBeInstanceOf(ConnectionClosedError);
+    expect(listener.refusedConnections).toBe(1);
+    // The refused one is not kept; the first still works.
+    expect(initiator.tcp.connections).toEqual([first]);
+    expect(first.state).toBe("open");
   });
 });
 

@@ -280,6 +280,35 @@ describe("reconnect", () => {
     }
   });
 
+  it("reconnects to a peer that closes every new socket before its first frame (a full listener) back off and give up after maxAttempts", async () => {
+    const { createServer } = await import("node:net");
+    const { once } = await import("node:events");
+    const sockets: import("node:net").Socket[] = [];
+    const server = createServer((socket) => {
+      sockets.push(socket);
+      socket.on("error", () => {});
+      // The first socket is served; every later one is closed at once, as a full listener does.
+      if (sockets.length === 1) socket.write(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0));
+      else socket.destroy();
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const middle = await startNode("middle");
+      nodes.push(middle.node);
+      const port = (server.address() as { port: number }).port;
+      const connection = await middle.tcp.connect(`127.0.0.1:${port}`, new TcpConnectionOptions().withReconnect({ initialDelay: 20, maxDelay: 100, maxAttempts: 3 }));
+      sockets[0]!.destroy();
+      // Each silent socket continues the backoff: before, each one started it over, and the connection redialled for ever.
+      const reason = await connection.whenClosed();
+      expect(reason.message).toMatch(/^Gave up reconnecting to 127\.0\.0\.1:\d+ after 3 attempt\(s\)$/);
+      expect(connection.state).toBe("closed");
+      expect(sockets).toHaveLength(4);
+    } finally {
+      server.close();
+    }
+  });
+
   it("a hop watcher sees the state the connection goes to: reconnecting (whenConnected waits for the next socket), closed (it rejects), and stop() from it ends a reconnect for good", async () => {
     const { createServer } = await import("node:net");
     const { once } = await import("node:events");
@@ -287,7 +316,7 @@ describe("reconnect", () => {
     const server = createServer((socket) => {
       sockets.push(socket);
       socket.on("error", () => {});
-      socket.write(Buffer.of(PROTOCOL_VERSION)); // the protocol version, then silence
+      socket.write(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0)); // the protocol version and a first keepalive, then silence
       socket.resume();
     });
     server.listen(0, "127.0.0.1");

@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { LocalMessage, createLogger, decodeEnvelopeHead, node, type Context, type Logger, type Node, type Routed, type Worker } from "@hopwire/runtime";
 import { FrameReader } from "../dist/frame-reader.js";
-import { createTcpTransport, type TcpListener, type TcpTransport, type TcpTransportOptions } from "@hopwire/transport-tcp";
+import { createTcpTransport, PROTOCOL_VERSION, type TcpListener, type TcpTransport, type TcpTransportOptions } from "@hopwire/transport-tcp";
 
 /** Replies with the body it received. */
 export class Echoer implements Worker {
@@ -136,13 +136,24 @@ export function frame(envelope: Uint8Array): Buffer {
 }
 
 /**
+ * What every Hopwire peer sends first: its protocol version byte and a keepalive (a frame of
+ * length 0). A raw server writes it at accept, as `connect()` waits for a first frame.
+ */
+export function helloBytes(): Buffer {
+  return Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0);
+}
+
+/**
  * A raw server whose one connection is not read until `startReading()`; it counts frames and
  * checks the order of their u32-numbered raw payloads (keepalives skipped). Pushed to `servers`
  * for the test file to close.
  */
 export async function pausedPeer(servers: Server[]) {
   let socket: Socket | undefined;
-  const server = createServer({ pauseOnConnect: true }, (s) => (socket = s));
+  const server = createServer({ pauseOnConnect: true }, (s) => {
+    socket = s;
+    s.write(helloBytes());
+  });
   // close() leaves the accepted connection open, and a paused one never reads its peer's
   // FIN: it ends with the server, or it would outlive the test in the reused fork.
   const close = server.close.bind(server);
