@@ -227,6 +227,24 @@ describe("heartbeats", () => {
     expect(await n.sendAndReceive(route(channel, "echo"), "still here")).toBe("still here");
   });
 
+  it("a stall of this process past the peer timeout does not close the channel: what arrived meanwhile is delivered before the verdict", async () => {
+    const peerTimeout = 400;
+    await listen(new SecureChannelListenerOptions().withPeerTimeout(peerTimeout));
+    const channel = await createSecureChannel(n, alice, route("bob_listener"), new SecureChannelOptions().withPeerTimeout(peerTimeout));
+    const responderEnd = listener.channels[0]!;
+    // Block the process for three peer timeouts (a long GC or a blocking call does this).
+    const stallUntil = Date.now() + 3 * peerTimeout;
+    while (Date.now() < stallUntil) {
+      // busy: no turn of the event loop
+    }
+    // Both ends' liveness timers are overdue and run in the first turn after the stall, before
+    // this 10 ms timer: before, each judged its peer gone there and closed the channel.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(channel.isClosed).toBe(false);
+    expect(responderEnd.isClosed).toBe(false);
+    expect(await n.sendAndReceive(route(channel, "echo"), "after the stall")).toBe("after the stall");
+  });
+
   it("a peer timeout and keepalive interval longer than a Node timer can wait (weeks) arm no timer that overflows", async () => {
     // Node runs a timer of more than 2^31 - 1 ms after 1 ms, with a TimeoutOverflowWarning:
     // unclamped, each end's liveness timer would fire and re-arm every millisecond.

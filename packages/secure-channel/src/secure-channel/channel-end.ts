@@ -173,6 +173,8 @@ export class ChannelEnd implements ChannelCipherSink {
   #heard = false;
   #keepaliveEvery: number;
   #livenessTimer: NodeJS.Timeout | undefined;
+  /** Set while a passed silence deadline waits for its second look (see #recheckSilence). */
+  #silenceRechecked = false;
 
   constructor(
     node: Node,
@@ -377,14 +379,33 @@ export class ChannelEnd implements ChannelCipherSink {
     const now = performance.now();
     const silent = now - this.#lastHeard;
     if (silent >= this.#silenceAllowed()) {
+      if (!this.#silenceRechecked) return this.#recheckSilence(now);
       const what = this.#heard ? "no heartbeat" : "no CONFIRM acknowledgement";
       this.#log.debug(`channel ${this.encryptorAddress.toString()}: ${what} from the peer for ${Math.round(silent)} ms; closing`);
       // The CLOSE goes out anyway: a peer that is alive but unheard learns it at once.
       return this.close(new SecureChannelPeerGoneError(`Nothing authenticated from the peer for ${Math.round(silent)} ms (${what})`));
     }
-    if (now - this.#lastSent >= this.#keepaliveEvery) this.#sendInner(InnerKind.HEARTBEAT, encodeHeartbeat(this.options.peerTimeout));
+    this.#silenceRechecked = false;
+    this.#heartbeatIfDue(now);
     this.#armLiveness(now);
   };
+
+  /**
+   * The peer looks silent too long. After a stall of this process (a long GC, a blocking
+   * call, a starved CPU) timers run before the records that arrived meanwhile are read and
+   * delivered, so the verdict waits for the next turn of the loop, after that I/O; the
+   * heartbeat due goes out first, so a peer stalled alike hears from us.
+   */
+  #recheckSilence(now: number): void {
+    this.#silenceRechecked = true;
+    this.#heartbeatIfDue(now);
+    this.#livenessTimer = setTimeout(this.#onLivenessTimer, 1);
+    this.#livenessTimer.unref();
+  }
+
+  #heartbeatIfDue(now: number): void {
+    if (now - this.#lastSent >= this.#keepaliveEvery) this.#sendInner(InnerKind.HEARTBEAT, encodeHeartbeat(this.options.peerTimeout));
+  }
 
   /** The peer announced its timeout: heartbeats go at least a third of it apart. */
   #onHeartbeat(body: Uint8Array): void {
