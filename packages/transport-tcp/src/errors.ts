@@ -163,6 +163,14 @@ export class ConnectionLimitError extends HopwireError {
   }
 }
 
+/** The reason a listener refused a socket because it already holds `maxConnectionsPerHost` connections from that IP address. */
+export class HostConnectionLimitError extends HopwireError {
+  override readonly code: string = "TCP_HOST_CONNECTION_LIMIT";
+  constructor(message = "The listener holds its maximum number of connections from this host", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /**
  * Thrown to the worker that routed a message from the network (sent by, or forwarded on
  * behalf of, a connection or a secure channel) to a "1#host:port" hop that the
@@ -194,5 +202,6 @@ registerErrorClasses(
   IdleTimeoutError,
   NextHopClosedError,
   ConnectionLimitError,
+  HostConnectionLimitError,
   DialDeniedError,
 );

@@ -5,6 +5,7 @@ export {
   TcpConnectionOptions,
   TcpListenerOptions,
   DEFAULT_MAX_PARTIAL_FRAME_BYTES,
+  DEFAULT_MAX_CONNECTIONS_PER_HOST,
   DEFAULT_SEND_HIGH_WATER_MARK,
   type TcpTransportOptions,
   type TcpLiveness,
@@ -30,6 +31,7 @@ export {
   IdleTimeoutError,
   NextHopClosedError,
   ConnectionLimitError,
+  HostConnectionLimitError,
   DialDeniedError,
 } from "./errors.js";
 export { PROTOCOL_VERSION, MAX_FRAME_LENGTH, KEEPALIVE_FRAME_LENGTH, REPEATED_HEAD_FRAME, TCP } from "./protocol.js";

@@ -13,11 +13,15 @@ export class TcpListener {
   readonly flowControlId: FlowControlId;
   /** Open accepted connections beyond which new ones are closed at once. */
   readonly maxConnections: number;
+  /** Open accepted connections from one remote IP address beyond which new ones from it are closed at once. */
+  readonly maxConnectionsPerHost: number;
   /** The liveness settings of the connections it accepts. */
   readonly liveness: Readonly<TcpLiveness>;
   #refused = 0;
   readonly #server: Server;
   readonly #connections = new Set<TcpConnection>();
+  /** Open accepted connections per remote IP address. */
+  readonly #perHost = new Map<string, number>();
   readonly #onStop: (listener: TcpListener) => void;
   readonly #serverClosed: Promise<void>;
   #stopping: Promise<void> | undefined;
@@ -27,7 +31,7 @@ export class TcpListener {
     server: Server,
     address: string,
     flowControlId: FlowControlId,
-    limits: { maxConnections: number; liveness: TcpLiveness },
+    limits: { maxConnections: number; maxConnectionsPerHost: number; liveness: TcpLiveness },
     accept: (socket: Socket, listener: TcpListener) => TcpConnection | undefined,
     onStop: (listener: TcpListener) => void,
   ) {
@@ -35,6 +39,7 @@ export class TcpListener {
     this.address = address;
     this.flowControlId = flowControlId;
     this.maxConnections = limits.maxConnections;
+    this.maxConnectionsPerHost = limits.maxConnectionsPerHost;
     this.liveness = Object.freeze({ ...limits.liveness });
     this.#onStop = onStop;
     this.#serverClosed = new Promise((resolve) => server.once("close", () => resolve()));
@@ -43,10 +48,18 @@ export class TcpListener {
         socket.destroy();
         return;
       }
+      // Read now: a destroyed socket no longer knows its peer.
+      const host = socket.remoteAddress ?? "?";
       const connection = accept(socket, this);
       if (!connection) return;
       this.#connections.add(connection);
-      void connection.whenClosed().then(() => this.#connections.delete(connection));
+      this.#perHost.set(host, this.connectionsFrom(host) + 1);
+      void connection.whenClosed().then(() => {
+        this.#connections.delete(connection);
+        const left = this.connectionsFrom(host) - 1;
+        if (left > 0) this.#perHost.set(host, left);
+        else this.#perHost.delete(host);
+      });
     });
   }
 
@@ -60,7 +73,12 @@ export class TcpListener {
     return this.#connections.size;
   }
 
-  /** Connections closed at once because the listener already held `maxConnections`. */
+  /** How many accepted connections from the IP address `host` are held now (what `maxConnectionsPerHost` bounds). */
+  connectionsFrom(host: string): number {
+    return this.#perHost.get(host) ?? 0;
+  }
+
+  /** Connections closed at once because the listener already held `maxConnections`, or `maxConnectionsPerHost` from their host. */
   get refusedConnections(): number {
     return this.#refused;
   }

@@ -224,6 +224,7 @@ export class TcpListenerOptions {
   readonly spawnerFlowControlId: FlowControlId = FlowControls.generateId();
   readonly #liveness = new LivenessOverrides();
   #maxConnections: number | undefined;
+  #maxConnectionsPerHost: number | undefined;
 
   /** Same as `spawnerFlowControlId`. */
   get flowControlId(): FlowControlId {
@@ -260,6 +261,22 @@ export class TcpListenerOptions {
   /** The cap set with `withMaxConnections`, if any. */
   get maxConnections(): number | undefined {
     return this.#maxConnections;
+  }
+
+  /** At most `n` open accepted connections from one remote IP address; more from it are closed at once (transport default 256). */
+  withMaxConnectionsPerHost(n: number): this {
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+      throw new InvalidOptionError(`TcpListenerOptions.withMaxConnectionsPerHost: maxConnectionsPerHost must be a positive integer, got ${String(n)}`, {
+        option: "maxConnectionsPerHost",
+      });
+    }
+    this.#maxConnectionsPerHost = n;
+    return this;
+  }
+
+  /** The cap set with `withMaxConnectionsPerHost`, if any. */
+  get maxConnectionsPerHost(): number | undefined {
+    return this.#maxConnectionsPerHost;
   }
 
   /** @internal the transport's liveness settings with this listener's overrides. */
@@ -332,6 +349,11 @@ export interface TcpTransportOptions {
   /** Open accepted connections per listener; more are closed at once (default 1024). */
   maxConnections?: number;
   /**
+   * Open accepted connections per listener from one remote IP address; more from it are
+   * closed at once (default 256), so that one host cannot take every `maxConnections` slot.
+   */
+  maxConnectionsPerHost?: number;
+  /**
    * "host:port" values that messages from the network (sent by, or forwarded on behalf of,
    * a connection or a secure channel) may name as a "1#host:port" hop. By default (empty)
    * only messages whose origin is local to this node may use such hops; the rest are
@@ -349,6 +371,7 @@ export interface ResolvedTcpTransportOptions {
   maxPartialFrameBytes: number;
   liveness: TcpLiveness;
   maxConnections: number;
+  maxConnectionsPerHost: number;
   dialAllowList: ReadonlySet<string>;
 }
 
@@ -373,6 +396,7 @@ const TRANSPORT_OPTIONS = optionKeys<TcpTransportOptions>({
   firstFrameTimeout: true,
   idleTimeout: true,
   maxConnections: true,
+  maxConnectionsPerHost: true,
   dialAllowList: true,
 });
 
@@ -395,9 +419,13 @@ export function resolveTransportOptions(options: TcpTransportOptions = {}): Reso
     maxPartialFrameBytes: positiveInteger(options.maxPartialFrameBytes, "maxPartialFrameBytes", DEFAULT_MAX_PARTIAL_FRAME_BYTES),
     liveness: resolveLiveness(options),
     maxConnections: positiveInteger(options.maxConnections, "maxConnections", 1024),
+    maxConnectionsPerHost: positiveInteger(options.maxConnectionsPerHost, "maxConnectionsPerHost", DEFAULT_MAX_CONNECTIONS_PER_HOST),
     dialAllowList: resolveAllowList(options.dialAllowList),
   };
 }
+
+/** See TcpTransportOptions.maxConnectionsPerHost: a quarter of the default maxConnections. */
+export const DEFAULT_MAX_CONNECTIONS_PER_HOST = 256;
 
 /** See TcpTransportOptions.maxPartialFrameBytes. */
 export const DEFAULT_MAX_PARTIAL_FRAME_BYTES = 256 * 1024 * 1024;

@@ -27,6 +27,7 @@ import {
   ConnectionLimitError,
   DialDeniedError,
   FirstFrameTimeoutError,
+  HostConnectionLimitError,
   ListenError,
   NextHopClosedError,
   TcpProtocolError,
@@ -239,7 +240,11 @@ export class TcpTransport {
       server,
       boundAddress,
       options.spawnerFlowControlId,
-      { maxConnections: options.maxConnections ?? this.#limits.maxConnections, liveness },
+      {
+        maxConnections: options.maxConnections ?? this.#limits.maxConnections,
+        maxConnectionsPerHost: options.maxConnectionsPerHost ?? this.#limits.maxConnectionsPerHost,
+        liveness,
+      },
       (socket, l) => this.#accept(socket, l),
       (l) => this.#listenerStopped(l),
     );
@@ -318,7 +323,8 @@ export class TcpTransport {
       socket.destroy();
       return undefined;
     }
-    if (listener.connectionCount >= listener.maxConnections) {
+    const refusal = refusalOf(socket, listener);
+    if (refusal) {
       // Refused before anything is allocated for it; the warning is rate-limited.
       const via = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0); // (unknown once destroyed)
       socket.on("error", noop);
@@ -326,11 +332,9 @@ export class TcpTransport {
       listener.countRefused();
       // A node event each time, and a warning (on by default, once a minute per listener): a full
       // listener turns clients away, which an operator must hear of without DEBUG.
-      const max = listener.maxConnections;
-      const error = new ConnectionLimitError(`The listener ${listener.address} holds its maximum of ${max} connections`);
       this.#router.reportRefused(
-        { listener: listener.address.toString(), what: "a TCP connection", peer: undefined, via, reason: error.code, error },
-        () => `it holds its maximum of ${max} connections (maxConnections); the client's socket is closed at once. Raise maxConnections if the load is real, or find who holds them (an idle peer: idleTimeout closes it)`,
+        { listener: listener.address.toString(), what: "a TCP connection", peer: undefined, via, reason: refusal.error.code, error: refusal.error },
+        refusal.advice,
       );
       return undefined;
     }
@@ -524,9 +528,31 @@ function noop(): void {}
 
 
 /** Opens a socket; every listener is removed in one place, and a failed or abandoned socket is destroyed. */
+/** Why a listener turns a new socket away, if it does: it is full, or full for the socket's host. */
+function refusalOf(socket: Socket, listener: TcpListener): { error: ConnectionLimitError | HostConnectionLimitError; advice: () => string } | undefined {
+  if (listener.connectionCount >= listener.maxConnections) {
+    const max = listener.maxConnections;
+    return {
+      error: new ConnectionLimitError(`The listener ${listener.address} holds its maximum of ${max} connections`),
+      advice: () =>
+        `it holds its maximum of ${max} connections (maxConnections); the client's socket is closed at once. Raise maxConnections if the load is real, or find who holds them (an idle peer: idleTimeout closes it)`,
+    };
+  }
+  const host = socket.remoteAddress ?? "?";
+  if (listener.connectionsFrom(host) >= listener.maxConnectionsPerHost) {
+    const max = listener.maxConnectionsPerHost;
+    return {
+      error: new HostConnectionLimitError(`The listener ${listener.address} holds its maximum of ${max} connections from ${host}`),
+      advice: () =>
+        `it holds its maximum of ${max} connections from that host (maxConnectionsPerHost); the client's socket is closed at once. Raise maxConnectionsPerHost if many nodes share the address (NAT), or find what on that host holds them`,
+    };
+  }
+  return undefined;
+}
+
 /**
  * Waits for the peer's first frame (every Hopwire peer sends one at once). A peer that closes
- * first fails the connect, and the connection is stopped: a listener at its maxConnections
+ * first fails the connect, and the connection is stopped: a listener at its maxConnections (or maxConnectionsPerHost)
  * closes new sockets at once, and a port where no Hopwire node listens answers in another
  * protocol; either way the caller must not get a connection that is already gone.
  */
@@ -543,7 +569,7 @@ async function firstFrameOf(connection: TcpConnection, target: string, wait: Wai
     const why =
       cause instanceof TcpProtocolError || cause instanceof FirstFrameTimeoutError
         ? cause.message
-        : "the peer closed the connection before its first frame (a Hopwire listener that holds its maxConnections closes new connections at once)";
+        : "the peer closed the connection before its first frame (a Hopwire listener at its maxConnections, or maxConnectionsPerHost for this host, closes new connections at once)";
     throw new ConnectError(`Could not connect to ${target}: ${why}`, { cause: error });
   }
 }

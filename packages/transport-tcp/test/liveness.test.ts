@@ -6,6 +6,7 @@ import {
   ConnectionClosedError,
   createTcpTransport,
   FirstFrameTimeoutError,
+  HostConnectionLimitError,
   IdleTimeoutError,
   PeerTimeoutError,
   PROTOCOL_VERSION,
@@ -14,7 +15,7 @@ import {
   type TcpConnection,
 } from "@hopwire/transport-tcp";
 import { FrameReader } from "../dist/frame-reader.js";
-import { closed, rawClient, startNode, startResponder } from "./support.js";
+import { closed, helloBytes, rawClient, startNode, startResponder } from "./support.js";
 
 // Short liveness settings in the code under test, generous waits in the tests: the machine
 // is loaded while the suite runs.
@@ -183,7 +184,8 @@ describe("first-frame and idle timeouts, connection cap", () => {
   });
 
   it("hundreds of idle raw connections are reaped, not held", async () => {
-    const responder = await startResponder("responder", { firstFrameTimeout: 500 });
+    // All from 127.0.0.1: more than maxConnectionsPerHost's default (256) allows.
+    const responder = await startResponder("responder", { firstFrameTimeout: 500, maxConnectionsPerHost: 300 });
     nodes.push(responder.node);
     const raws = await Promise.all(Array.from({ length: 300 }, () => rawClient(responder.listener.address)));
     sockets.push(...raws);
@@ -251,12 +253,48 @@ describe("first-frame and idle timeouts, connection cap", () => {
       (e: unknown) => e as Error,
     );
     expect(error).toBeInstanceOf(ConnectError);
-    expect(error!.message).toMatch(/^Could not connect to 127\.0\.0\.1:\d+: the peer closed the connection before its first frame \(a Hopwire listener that holds its maxConnections closes new connections at once\)$/);
+    expect(error!.message).toMatch(/^Could not connect to 127\.0\.0\.1:\d+: the peer closed the connection before its first frame \(a Hopwire listener at its maxConnections, or maxConnectionsPerHost for this host, closes new connections at once\)$/);
     expect(error!.cause).toBeInstanceOf(ConnectionClosedError);
     expect(listener.refusedConnections).toBe(1);
     // The refused one is not kept; the first still works.
     expect(initiator.tcp.connections).toEqual([first]);
     expect(first.state).toBe("open");
+  });
+
+  it("one host holds at most maxConnectionsPerHost, so it cannot take every slot: others are still accepted", async () => {
+    const lines: string[] = [];
+    const refused: RefusedEvent[] = [];
+    const responderNode = await node({ name: "responder", warnings: (line) => void lines.push(line) });
+    nodes.push(responderNode);
+    responderNode.on("refused", (event) => refused.push(event));
+    const tcp = await createTcpTransport(responderNode);
+    const listener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions().withMaxConnections(10).withMaxConnectionsPerHost(3));
+    expect(listener.maxConnectionsPerHost).toBe(3);
+    // Five from 127.0.0.1 (Linux routes all of 127.0.0.0/8 to loopback: another source address is another host).
+    const fromOne = await Promise.all(Array.from({ length: 5 }, () => rawClient(listener.address)));
+    sockets.push(...fromOne);
+    for (const r of fromOne) r.write(helloBytes());
+    await until(() => listener.connectionCount + listener.refusedConnections === 5, 20_000, "every connection accepted or refused");
+    expect(listener.connectionsFrom("127.0.0.1")).toBe(3);
+    expect(listener.refusedConnections).toBe(2);
+    expect(refused[0]).toMatchObject({ listener: listener.address, what: "a TCP connection", reason: "TCP_HOST_CONNECTION_LIMIT" });
+    expect(refused[0]!.error).toBeInstanceOf(HostConnectionLimitError);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/it holds its maximum of 3 connections from that host \(maxConnectionsPerHost\)/);
+    // Another host still gets in: the listener itself is far from full.
+    const other = await rawClient(listener.address, false, "127.0.0.2");
+    sockets.push(other);
+    other.write(helloBytes());
+    await until(() => listener.connectionsFrom("127.0.0.2") === 1, 20_000, "the other host accepted");
+    // A Hopwire client from the full host is told at connect().
+    const initiator = await startNode("initiator");
+    nodes.push(initiator.node);
+    await expect(initiator.tcp.connect(listener.address)).rejects.toThrow(/maxConnectionsPerHost for this host/);
+    // Room again for that host once one of its connections closes.
+    fromOne.find((r) => !r.destroyed && !r.readableEnded)!.destroy();
+    await until(() => listener.connectionsFrom("127.0.0.1") === 2, 20_000, "one closed");
+    await initiator.tcp.connect(listener.address);
+    expect(listener.connectionsFrom("127.0.0.1")).toBe(3);
   });
 });
 
@@ -274,6 +312,7 @@ describe("option validation", () => {
       [{ firstFrameTimeout: 1.5 }, /firstFrameTimeout/],
       [{ idleTimeout: -5 }, /idleTimeout/],
       [{ maxConnections: 0 }, /maxConnections/],
+      [{ maxConnectionsPerHost: 1.5 }, /maxConnectionsPerHost/],
       [{ dialAllowList: "127.0.0.1:1" }, /dialAllowList/],
       [{ dialAllowList: ["nohost"] }, /dialAllowList/],
     ] as const) {
@@ -288,6 +327,7 @@ describe("option validation", () => {
     expect(() => new TcpConnectionOptions().withReconnect({ initialDelay: 500, maxDelay: 100 })).toThrow(/maxDelay/);
     expect(() => new TcpConnectionOptions().withReconnect({ maxAttempts: 0 })).toThrow(/maxAttempts/);
     expect(() => new TcpListenerOptions().withMaxConnections(0)).toThrow(/withMaxConnections/);
+    expect(() => new TcpListenerOptions().withMaxConnectionsPerHost(0)).toThrow(/withMaxConnectionsPerHost/);
     expect(() => new TcpListenerOptions().withKeepalive(0, 100)).toThrow(/withKeepalive/);
     // A per-connection override is checked against the transport's other setting too.
     const tcp = await createTcpTransport(n, { keepaliveInterval: 100, peerTimeout: 1_000 });

@@ -94,8 +94,8 @@ export function portOf(address: string): number {
 }
 
 /** A raw node:net client connected to `address` ("host:port"); it reads (and drops) what it receives unless `paused`. */
-export async function rawClient(address: string, paused = false): Promise<Socket> {
-  const socket = connect({ host: "127.0.0.1", port: portOf(address) });
+export async function rawClient(address: string, paused = false, localAddress?: string): Promise<Socket> {
+  const socket = connect({ host: "127.0.0.1", port: portOf(address), ...(localAddress ? { localAddress } : {}) });
   socket.on("error", () => {});
   await once(socket, "connect");
   if (!paused) socket.resume();
