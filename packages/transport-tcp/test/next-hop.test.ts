@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { once } from "node:events";
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { runToExit } from "../../../test/support/children.js";
 import { Relay, TimeoutError, UnknownAddressError, node, route, startRelay, type Context, type DroppedEvent, type Node, type NodeWarning, type Routed, type Worker } from "@hopwire/runtime";
@@ -50,6 +52,25 @@ async function untilReconnecting(connection: TcpConnection): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/**
+ * A raw TCP server on a free loopback port: `serve` gets each accepted socket (errors
+ * ignored) and how many came before it. Closed by the caller.
+ */
+async function rawServer(serve: (socket: Socket, before: number) => void): Promise<{ server: Server; sockets: Socket[]; port: number }> {
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    socket.on("error", () => {});
+    sockets.push(socket);
+    serve(socket, sockets.length - 1);
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return { server, sockets, port: (server.address() as AddressInfo).port };
+}
+
+/** What a Hopwire peer sends first: its version byte and a keepalive. */
+const HELLO = Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0);
 
 class ForwardingHop implements Worker {
   async handleMessage(ctx: Context, msg: Routed): Promise<void> {
@@ -253,27 +274,16 @@ describe("reconnect", () => {
   it("a peer timeout also triggers a reconnect (the dead socket is dropped, not kept)", async () => {
     // A responder whose peer timeout is long never answers keepalives... simulated by a
     // raw server that accepts, sends a first frame, then stays silent.
-    const { createServer } = await import("node:net");
-    const { once } = await import("node:events");
-    let accepted = 0;
-    const server = createServer((socket) => {
-      accepted++;
-      socket.on("error", () => {});
-      socket.write(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0));
-      socket.resume();
-    });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
+    const { server, sockets, port } = await rawServer((socket) => (socket.write(HELLO), socket.resume()));
     try {
       const middle = await startNode("middle", { keepaliveInterval: 50, peerTimeout: 300 });
       nodes.push(middle.node);
-      const port = (server.address() as { port: number }).port;
       const toSilent = await middle.tcp.connect(`127.0.0.1:${port}`, new TcpConnectionOptions().withReconnect({ initialDelay: 20, maxDelay: 100 }));
       const down = new Promise<unknown>((resolve) => middle.node.router.watchHop(toSilent.address, (error) => resolve(error.cause)));
       const cause = (await down) as { cause?: unknown };
       expect(cause.cause).toBeInstanceOf(PeerTimeoutError);
       await toSilent.whenConnected({ timeout: 20_000 });
-      expect(accepted).toBeGreaterThanOrEqual(2);
+      expect(sockets.length).toBeGreaterThanOrEqual(2);
       await toSilent.stop();
     } finally {
       server.close();
@@ -281,22 +291,11 @@ describe("reconnect", () => {
   });
 
   it("reconnects to a peer that closes every new socket before its first frame (a full listener) back off and give up after maxAttempts", async () => {
-    const { createServer } = await import("node:net");
-    const { once } = await import("node:events");
-    const sockets: import("node:net").Socket[] = [];
-    const server = createServer((socket) => {
-      sockets.push(socket);
-      socket.on("error", () => {});
-      // The first socket is served; every later one is closed at once, as a full listener does.
-      if (sockets.length === 1) socket.write(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0));
-      else socket.destroy();
-    });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
+    // The first socket is served; every later one is closed at once, as a full listener does.
+    const { server, sockets, port } = await rawServer((socket, before) => (before === 0 ? socket.write(HELLO) : socket.destroy()));
     try {
       const middle = await startNode("middle");
       nodes.push(middle.node);
-      const port = (server.address() as { port: number }).port;
       const connection = await middle.tcp.connect(`127.0.0.1:${port}`, new TcpConnectionOptions().withReconnect({ initialDelay: 20, maxDelay: 100, maxAttempts: 3 }));
       sockets[0]!.destroy();
       // Each silent socket continues the backoff: before, each one started it over, and the connection redialled for ever.
@@ -310,24 +309,14 @@ describe("reconnect", () => {
   });
 
   it("a hop watcher sees the state the connection goes to: reconnecting (whenConnected waits for the next socket), closed (it rejects), and stop() from it ends a reconnect for good", async () => {
-    const { createServer } = await import("node:net");
-    const { once } = await import("node:events");
-    const sockets: import("node:net").Socket[] = [];
-    const server = createServer((socket) => {
-      sockets.push(socket);
-      socket.on("error", () => {});
-      socket.write(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0)); // the protocol version and a first keepalive, then silence
-      socket.resume();
-    });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
+    // The protocol version and a first keepalive, then silence.
+    const { server, sockets, port } = await rawServer((socket) => (socket.write(HELLO), socket.resume()));
     const accepted = async (n: number): Promise<void> => {
       while (sockets.length < n) await once(server, "connection");
     };
     try {
       const middle = await startNode("middle");
       nodes.push(middle.node);
-      const port = (server.address() as { port: number }).port;
       const connection = await middle.tcp.connect(`127.0.0.1:${port}`, new TcpConnectionOptions().withReconnect({ initialDelay: 20, maxDelay: 100 }));
       await accepted(1);
       const watch = <T>(inWatcher: () => T): Promise<T> =>
