@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { decodeBody, encodeBody, LocalMessage, route, type Node } from "@hopwire/runtime";
 import { BackpressureError, type TcpConnection } from "@hopwire/transport-tcp";
@@ -14,10 +15,32 @@ const patientLiveness = { firstFrameTimeout: 600_000, peerTimeout: 600_000 };
 const limits = { sendHighWaterMark: 64 * 1024, maxSendBufferBytes: 1024 * 1024, ...patientLiveness };
 const nodes: Node[] = [];
 const servers: Server[] = [];
+const readerSockets: Socket[] = [];
 afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  // A slow reader's socket that never started reading never reads the EOF either: end it here
+  // (server.close() leaves accepted connections open), also when the test failed before reading.
+  for (const s of readerSockets.splice(0)) s.destroy();
   for (const s of servers.splice(0)) s.close();
 });
+
+/**
+ * The most the kernel may hold between a sender and a slow reader through one relay node: the
+ * sender's send buffer, the middle's receive buffer, the middle's send buffer, the reader's
+ * receive buffer. The middle reads (in bursts, as it pauses and resumes), so receive autotuning
+ * may grow its buffer up to tcp_rmem's maximum (32 MiB on the CI hosts: 20+ MiB seen under
+ * load); the reader never reads, so its buffer keeps tcp_rmem's default. Not Linux: 48 MiB.
+ */
+function kernelBytesThroughOneRelay(): number {
+  try {
+    const sysctl = (name: string) => readFileSync(`/proc/sys/net/ipv4/${name}`, "utf8").trim().split(/\s+/).map(Number);
+    const [, rmemDefault, rmemMax] = sysctl("tcp_rmem");
+    const [, , wmemMax] = sysctl("tcp_wmem");
+    return wmemMax! + rmemMax! + wmemMax! + rmemDefault!;
+  } catch {
+    return 48 * 1024 * 1024;
+  }
+}
 
 /** A raw TCP server whose connections do not read until `startReading()`; it counts the frames it gets. */
 async function slowReader() {
@@ -25,6 +48,7 @@ async function slowReader() {
   const accepted = new Promise<Socket>((resolve) => {
     const server = createServer({ pauseOnConnect: true }, (s) => {
       socket = s;
+      readerSockets.push(s);
       s.write(helloBytes());
       resolve(s);
     });
@@ -131,8 +155,10 @@ describe("backpressure", () => {
     middle.node.flowControls.addConsumer("forward", listener.flowControlId);
     const toMiddle = await a.tcp.connect(listener.address);
 
-    const total = 400;
     const size = 64 * 1024;
+    // More than the kernel and both connections' bounds can hold: else the sender may finish
+    // while the middle is paused, everything it sent sitting in socket buffers (seen on a loaded host).
+    const total = Math.ceil((kernelBytesThroughOneRelay() + 2 * (limits.maxSendBufferBytes + size)) / size) + 16;
     const sending = sendAll(a.node, toMiddle, ["forward", "sink"], total, size);
     await middle.log.waitFor(/paused reading/);
     const fed = listener.connections[0]!;
