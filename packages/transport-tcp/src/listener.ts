@@ -49,14 +49,14 @@ export class TcpListener {
         return;
       }
       // Read now: a destroyed socket no longer knows its peer.
-      const host = socket.remoteAddress ?? "?";
+      const host = hostKeyOf(socket.remoteAddress ?? "?");
       const connection = accept(socket, this);
       if (!connection) return;
       this.#connections.add(connection);
-      this.#perHost.set(host, this.connectionsFrom(host) + 1);
+      this.#perHost.set(host, (this.#perHost.get(host) ?? 0) + 1);
       void connection.whenClosed().then(() => {
         this.#connections.delete(connection);
-        const left = this.connectionsFrom(host) - 1;
+        const left = (this.#perHost.get(host) ?? 1) - 1;
         if (left > 0) this.#perHost.set(host, left);
         else this.#perHost.delete(host);
       });
@@ -73,9 +73,12 @@ export class TcpListener {
     return this.#connections.size;
   }
 
-  /** How many accepted connections from the IP address `host` are held now (what `maxConnectionsPerHost` bounds). */
-  connectionsFrom(host: string): number {
-    return this.#perHost.get(host) ?? 0;
+  /**
+   * How many accepted connections from the IP address `ip` (its host, as hostKeyOf counts:
+   * an IPv6 address's /64) are held now: what `maxConnectionsPerHost` bounds.
+   */
+  connectionsFrom(ip: string): number {
+    return this.#perHost.get(hostKeyOf(ip)) ?? 0;
   }
 
   /** Connections closed at once because the listener already held `maxConnections`, or `maxConnectionsPerHost` from their host. */
@@ -109,4 +112,24 @@ export class TcpListener {
   toString(): string {
     return `TcpListener(${this.address})`;
   }
+}
+
+/**
+ * The host a remote address counts toward for `maxConnectionsPerHost`: an IPv4 address
+ * (also written IPv4-mapped, "::ffff:a.b.c.d"), or an IPv6 address's /64 prefix, since one
+ * site (and one attacker) holds a whole /64. Anything else counts as itself.
+ */
+export function hostKeyOf(ip: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!ip.includes(":")) return ip;
+  const [head = "", tail] = ip.split("%")[0]!.toLowerCase().split("::");
+  const groupsOf = (part: string | undefined): string[] => (part ? part.split(":") : []);
+  const first = groupsOf(head);
+  const last = groupsOf(tail);
+  // A dotted quad at the end stands for two groups.
+  const lastCount = last.reduce((n, g) => n + (g.includes(".") ? 2 : 1), 0);
+  const groups = tail === undefined ? first : [...first, ...Array<string>(Math.max(0, 8 - first.length - lastCount)).fill("0"), ...last];
+  const prefix = groups.slice(0, 4).map((g) => (/^[0-9a-f]{1,4}$/.test(g) ? parseInt(g, 16).toString(16) : g));
+  return `${prefix.join(":")}::/64`;
 }

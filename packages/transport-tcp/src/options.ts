@@ -263,7 +263,7 @@ export class TcpListenerOptions {
     return this.#maxConnections;
   }
 
-  /** At most `n` open accepted connections from one remote IP address; more from it are closed at once (transport default 256). */
+  /** At most `n` open accepted connections from one host (an IPv4 address, or an IPv6 /64); more from it are closed at once (transport default 256). */
   withMaxConnectionsPerHost(n: number): this {
     if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
       throw new InvalidOptionError(`TcpListenerOptions.withMaxConnectionsPerHost: maxConnectionsPerHost must be a positive integer, got ${String(n)}`, {
@@ -349,8 +349,9 @@ export interface TcpTransportOptions {
   /** Open accepted connections per listener; more are closed at once (default 1024). */
   maxConnections?: number;
   /**
-   * Open accepted connections per listener from one remote IP address; more from it are
-   * closed at once (default 256), so that one host cannot take every `maxConnections` slot.
+   * Open accepted connections per listener from one host (an IPv4 address, or an IPv6 /64);
+   * more from it are closed at once (default 256), so that one host cannot take every
+   * `maxConnections` slot.
    */
   maxConnectionsPerHost?: number;
   /**

@@ -34,7 +34,7 @@ import {
   TransportStoppedError,
 } from "./errors.js";
 import { parseHostPort } from "./host-port.js";
-import { TcpListener } from "./listener.js";
+import { hostKeyOf, TcpListener } from "./listener.js";
 import {
   claimOptions,
   resolveTransportOptions,
@@ -542,7 +542,7 @@ function refusalOf(socket: Socket, listener: TcpListener): { error: ConnectionLi
   if (listener.connectionsFrom(host) >= listener.maxConnectionsPerHost) {
     const max = listener.maxConnectionsPerHost;
     return {
-      error: new HostConnectionLimitError(`The listener ${listener.address} holds its maximum of ${max} connections from ${host}`),
+      error: new HostConnectionLimitError(`The listener ${listener.address} holds its maximum of ${max} connections from ${hostKeyOf(host)}`),
       advice: () =>
         `it holds its maximum of ${max} connections from that host (maxConnectionsPerHost); the client's socket is closed at once. Raise maxConnectionsPerHost if many nodes share the address (NAT), or find what on that host holds them`,
     };

@@ -15,6 +15,7 @@ import {
   type TcpConnection,
 } from "@hopwire/transport-tcp";
 import { FrameReader } from "../dist/frame-reader.js";
+import { hostKeyOf } from "../dist/listener.js";
 import { closed, helloBytes, rawClient, startNode, startResponder } from "./support.js";
 
 // Short liveness settings in the code under test, generous waits in the tests: the machine
@@ -259,6 +260,15 @@ describe("first-frame and idle timeouts, connection cap", () => {
     // The refused one is not kept; the first still works.
     expect(initiator.tcp.connections).toEqual([first]);
     expect(first.state).toBe("open");
+  });
+
+  it("maxConnectionsPerHost counts an IPv4 address (also IPv4-mapped) as one host, and an IPv6 address by its /64", () => {
+    expect(hostKeyOf("192.0.2.7")).toBe("192.0.2.7");
+    expect(hostKeyOf("::ffff:192.0.2.7")).toBe("192.0.2.7");
+    // One /64 is one site (and what one attacker holds): its addresses share the allowance.
+    for (const ip of ["2001:db8::5", "2001:db8:0:0:ffff::1", "2001:DB8:0000:0000:1:2:3:4", "2001:db8::5%eth0"]) expect(hostKeyOf(ip), ip).toBe("2001:db8:0:0::/64");
+    expect(hostKeyOf("2001:db8:0:1::5")).toBe("2001:db8:0:1::/64");
+    expect(hostKeyOf("64:ff9b::192.0.2.7")).toBe("64:ff9b:0:0::/64");
   });
 
   it("one host holds at most maxConnectionsPerHost, so it cannot take every slot: others are still accepted", async () => {
