@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { createServer as createNetServer, type Socket } from "node:net";
+import { once } from "node:events";
+import { connect as connectNet, createServer as createNetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -346,7 +347,7 @@ describe("hopwire node: configuration errors", { timeout: 60_000 }, () => {
   const cases: [string, string, string, RegExp][] = [
     ["missing key", "missing.yaml", "secureChannelListeners:\n  - trust: everyone\n", /^hopwire: \S+missing\.yaml: secureChannelListeners\[0\]\.address: missing key, expected a name string$/],
     ["wrong type", "wrong-type.yaml", "tcpListeners:\n  - address: 4000\n", /^hopwire: \S+wrong-type\.yaml: tcpListeners\[0\]\.address: expected a "host:port" string, got number$/],
-    ["unknown key", "unknown.yaml", "tcpListeners:\n  - address: 127.0.0.1:0\n    adress: 127.0.0.1:1\n", /^hopwire: \S+unknown\.yaml: tcpListeners\[0\]\.adress: unknown key, expected one of: address$/],
+    ["unknown key", "unknown.yaml", "tcpListeners:\n  - address: 127.0.0.1:0\n    adress: 127.0.0.1:1\n", /^hopwire: \S+unknown\.yaml: tcpListeners\[0\]\.adress: unknown key, expected one of: address, maxConnections, maxConnectionsPerHost, idleTimeout$/],
     ["unknown top-level key (JSON)", "top.json", '{ "listeners": [] }', /^hopwire: \S+top\.json: listeners: unknown key, expected one of: identity, connections, tcpListeners, /],
     ["unreadable identity file", "identity-file.yaml", "identity:\n  file: /nonexistent/bob.json\n", /^hopwire: \S+identity-file\.yaml: identity\.file: cannot read the identity file "\/nonexistent\/bob\.json" \(ENOENT\)$/],
     ["unknown identity name", "identity-name.yaml", "identity: carol\n", /^hopwire: \S+identity-name\.yaml: identity: No identity called "carol"/],
@@ -377,6 +378,40 @@ describe("hopwire node: configuration errors", { timeout: 60_000 }, () => {
       expect(out).toEqual([]); // nothing started
     });
   }
+
+  it("a configured TCP listener applies its limits: a second connection from one host is refused, and the node warns naming the setting", async () => {
+    const home = newHome();
+    const path = join(home, "limits.yaml");
+    writeFileSync(path, "tcpListeners:\n  - address: 127.0.0.1:0\n    maxConnectionsPerHost: 1\n    idleTimeout: 600000\n");
+    vi.stubEnv("HOPWIRE_WARNINGS", "on"); // the suite turns them off; the child inherits the environment
+    const child = hopwire(home, "node", path);
+    vi.unstubAllEnvs();
+    const port = await portOf(child, "tcp listener");
+    await child.line(/ ready$/);
+    const sockets: Socket[] = [];
+    const open = async (): Promise<Socket> => {
+      const socket = connectNet({ host: "127.0.0.1", port });
+      sockets.push(socket);
+      socket.on("error", () => {});
+      await once(socket, "connect");
+      return socket;
+    };
+    try {
+      const first = await open();
+      first.write(Buffer.of(2, 0, 0, 0, 0)); // a Hopwire peer's version byte and keepalive
+      await once(first, "data"); // the node's own: accepted
+      const second = await open();
+      await once(second, "close"); // closed at once: one connection per host
+      expect(first.destroyed).toBe(false);
+      const deadline = Date.now() + 20_000;
+      while (!/maxConnectionsPerHost/.test(child.stderr()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(child.stderr()).toMatch(/refused a TCP connection .*: it holds its maximum of 1 connections from that host \(maxConnectionsPerHost\)/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+    child.process.kill("SIGINT");
+    expect(await child.exited).toBe(0);
+  });
 
   it("a good configuration file runs a node (YAML), and SIGINT stops it cleanly", async () => {
     const home = newHome();

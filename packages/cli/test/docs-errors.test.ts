@@ -21,7 +21,7 @@ function documentedErrorLines(): string[] {
 const producers: Record<string, { yaml: string } | { args: string[] }> = {
   "hopwire: bob.yaml: secureChannelListeners[0].address: missing key, expected a name string": { yaml: "secureChannelListeners:\n  - trust: everyone\n" },
   'hopwire: bob.yaml: tcpListeners[0].address: expected a "host:port" string, got number': { yaml: "tcpListeners:\n  - address: 4000\n" },
-  "hopwire: bob.yaml: tcpListeners[0].adress: unknown key, expected one of: address": { yaml: "tcpListeners:\n  - adress: 127.0.0.1:4000\n" },
+  "hopwire: bob.yaml: tcpListeners[0].adress: unknown key, expected one of: address, maxConnections, maxConnectionsPerHost, idleTimeout": { yaml: "tcpListeners:\n  - adress: 127.0.0.1:4000\n" },
   'hopwire: bob.yaml: identity.file: cannot read the identity file "/keys/bob.json" (ENOENT)': { yaml: "identity:\n  file: /keys/bob.json\n" },
   'hopwire: bob.yaml: identity: No identity called "carol" in /home/me/.hopwire/identities (create it with: hopwire identity create carol)': {
     yaml: "identity: carol\n",

@@ -51,6 +51,32 @@ export const identityRef = z.union([name, z.object({ file: z.string({ invalid_ty
     issue.code === "invalid_union" ? { message: 'expected an identity name or { file: "<path>" }' } : { message: ctx.defaultError },
 });
 
+/** A positive whole number (a count). */
+const count = z
+  .number({ invalid_type_error: "expected a positive whole number", required_error: "expected a positive whole number" })
+  .int("expected a positive whole number")
+  .positive("expected a positive whole number");
+
+/** Milliseconds: 0 (off) or a whole number up to 2^31 - 1. */
+const offOrMs = z
+  .number({ invalid_type_error: "expected milliseconds (a whole number, 0 for off)", required_error: "expected milliseconds (a whole number, 0 for off)" })
+  .int("expected milliseconds (a whole number, 0 for off)")
+  .min(0, "expected milliseconds (a whole number, 0 for off)")
+  .max(2 ** 31 - 1, "expected at most 2147483647 ms");
+
+/** A TCP listener and the limits on what it accepts (the transport's defaults when left out). */
+const tcpListener = z
+  .object({
+    address: listenHostPort,
+    /** Open accepted connections (default 1024). */
+    maxConnections: count.optional(),
+    /** Open accepted connections from one host: an IPv4 address or an IPv6 /64 (default 256). */
+    maxConnectionsPerHost: count.optional(),
+    /** Closes an accepted connection that carried no message for this long (default 0: off). */
+    idleTimeout: offOrMs.optional(),
+  })
+  .strict();
+
 /** A TCP peer: a name from `connections`, or "host:port". */
 const peer = z.string({ invalid_type_error: 'expected a connection name or "host:port"', required_error: 'expected a connection name or "host:port"' });
 
@@ -62,7 +88,7 @@ export const nodeConfigSchema = z
     /** Named TCP peers this node connects out to: name → "host:port". */
     connections: z.record(name, hostPort).optional(),
     /** TCP listeners. */
-    tcpListeners: z.array(z.object({ address: listenHostPort }).strict()).optional(),
+    tcpListeners: z.array(tcpListener).optional(),
     /** Secure channel listeners; reachable from every TCP listener and every registered relay. */
     secureChannelListeners: z
       .array(z.object({ address: name, trust: trust.default("everyone") }).strict())

@@ -185,6 +185,15 @@ function reportUnreachableTarget(n: Node, outlet: Outlet, what: string, log: Lin
   n.onStop(() => failures.stop());
 }
 
+/** A configured listener's limits; the transport's defaults for those left out. */
+function listenerOptions(l: NonNullable<NodeConfig["tcpListeners"]>[number]): TcpListenerOptions {
+  const options = new TcpListenerOptions();
+  if (l.maxConnections !== undefined) options.withMaxConnections(l.maxConnections);
+  if (l.maxConnectionsPerHost !== undefined) options.withMaxConnectionsPerHost(l.maxConnectionsPerHost);
+  if (l.idleTimeout !== undefined) options.withIdleTimeout(l.idleTimeout);
+  return options;
+}
+
 /**
  * Starts one node as `config` says, in this order: TCP listeners, relay registrations,
  * secure channel listeners, the relay service, outlets, inlets. Every step logs a line;
@@ -199,7 +208,7 @@ export async function startNodeFromConfig(config: NodeConfig, options: StartNode
     const tcp = await createTcpTransport(n);
     const tcpFlows: FlowControlId[] = [];
     for (const l of config.tcpListeners ?? []) {
-      const listener = await tcp.listen(l.address, new TcpListenerOptions());
+      const listener = await tcp.listen(l.address, listenerOptions(l));
       tcpFlows.push(listener.flowControlId);
       log(`tcp listener ${listener.address.toString()}`);
     }
