@@ -290,7 +290,13 @@ export class TcpTransport {
     this.#nameRemote(connection, target);
     this.#nameRemote(connection, connection.peer);
     const left = timeout === undefined ? undefined : Math.max(1, timeout - (performance.now() - startedAt));
-    await firstFrameOf(connection, target, { signal: wait.signal, timeout: left });
+    try {
+      await firstFrameOf(connection, target, { signal: wait.signal, timeout: left }, timeout);
+    } catch (error) {
+      // The transport stopped the connection while it waited: say so, not "the peer closed it".
+      if (this.#stopping) throw new TransportStoppedError();
+      throw error;
+    }
     return connection;
   }
 
@@ -450,8 +456,10 @@ export class TcpTransport {
 
   /** Where a message to "1#<name>" would go now: the connection's sender, or the dial in progress. */
   #mailboxFor(name: string): Mailbox | undefined {
+    const dial = this.#dials.get(name);
+    if (dial) return dial;
     const existing = this.#byRemote.get(name);
-    return existing ? this.#router.mailboxOf(existing.address) : this.#dials.get(name);
+    return existing ? this.#router.mailboxOf(existing.address) : undefined;
   }
 
   /**
@@ -475,10 +483,12 @@ export class TcpTransport {
       this.#dialWarning.warn(`dropped a message from the network that named ${hop.toString()}`, error);
       throw error;
     }
-    const existing = this.#byRemote.get(name);
+    // A dial in progress keeps its queue's order: its connection is named (connect() names it
+    // before the peer's first frame) before the queue is handed to it.
+    let dial = this.#dials.get(name);
+    const existing = dial ? undefined : this.#byRemote.get(name);
     if (existing) return this.#router.route(message.withOnwardRoute(message.onwardRoute.replaceFront(existing.address)), senderKey);
     if (this.#stopping) throw new TransportStoppedError();
-    let dial = this.#dials.get(name);
     if (!dial) {
       parseHostPort(name, "TCP address", false);
       dial = new Dial(hop, this.#limits.maxPendingDialMessages);
@@ -556,7 +566,7 @@ function refusalOf(socket: Socket, listener: TcpListener): { error: ConnectionLi
  * closes new sockets at once, and a port where no Hopwire node listens answers in another
  * protocol; either way the caller must not get a connection that is already gone.
  */
-async function firstFrameOf(connection: TcpConnection, target: string, wait: WaitOptions): Promise<void> {
+async function firstFrameOf(connection: TcpConnection, target: string, wait: WaitOptions, timeout: number | undefined): Promise<void> {
   try {
     await waitFor<void>((resolve, reject) => void connection.whenPeerSpoke().then(resolve, reject), {
       ...wait,
@@ -564,7 +574,8 @@ async function firstFrameOf(connection: TcpConnection, target: string, wait: Wai
     });
   } catch (error) {
     await connection.stop();
-    if (error instanceof AbortError || error instanceof TimeoutError) throw error;
+    if (error instanceof TimeoutError) throw new TimeoutError(`connect to ${target} timed out after ${timeout} ms (no first frame from the peer)`);
+    if (error instanceof AbortError) throw error;
     const cause = (error as Error).cause;
     const why =
       cause instanceof TcpProtocolError || cause instanceof FirstFrameTimeoutError

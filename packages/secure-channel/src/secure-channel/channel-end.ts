@@ -94,6 +94,12 @@ const REFUSED_RETRY_MS = 2;
 export const MAX_CHANNEL_MESSAGE_LENGTH = 16 * 1024 * 1024 - 64 * 1024;
 
 /**
+ * How long a passed silence deadline waits for its second look, at most (see #recheckSilence),
+ * and at most a quarter of the peer timeout: a dead peer's end closes that much later.
+ */
+const SILENCE_RECHECK_MS = 250;
+
+/**
  * One end of a secure channel, with Ockam's three addresses:
  * - `encryptorAddress`: local workers route through it; it encrypts and sends to the peer;
  * - `remoteAddress`: handshake messages and ciphertext from the peer arrive here;
@@ -393,13 +399,16 @@ export class ChannelEnd implements ChannelCipherSink {
   /**
    * The peer looks silent too long. After a stall of this process (a long GC, a blocking
    * call, a starved CPU) timers run before the records that arrived meanwhile are read and
-   * delivered, so the verdict waits for the next turn of the loop, after that I/O; the
-   * heartbeat due goes out first, so a peer stalled alike hears from us.
+   * delivered, so the verdict waits a little (SILENCE_RECHECK_MS, or a quarter of the peer
+   * timeout if shorter); the heartbeat due goes out first, so a peer stalled alike hears from us.
    */
   #recheckSilence(now: number): void {
     this.#silenceRechecked = true;
     this.#heartbeatIfDue(now);
-    this.#livenessTimer = setTimeout(this.#onLivenessTimer, 1);
+    // Not the next turn: the records that prove the peer alive may need several to be read,
+    // opened (a crypto thread's round trip) and delivered, and a peer in this process seals
+    // and writes its heartbeat at the end of a turn (the writer coalesces per turn).
+    this.#livenessTimer = setTimeout(this.#onLivenessTimer, Math.max(1, Math.min(SILENCE_RECHECK_MS, Math.floor(this.options.peerTimeout / 4))));
     this.#livenessTimer.unref();
   }
 
