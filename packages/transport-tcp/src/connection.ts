@@ -334,7 +334,9 @@ export class TcpConnection {
 
   /**
    * Resolves once a socket is live (at once if one is): for a reconnecting connection,
-   * when it is back. Rejects with the reason if the connection closes for good first.
+   * when it is back, that is when the peer's first frame came on the new socket (a listener
+   * at its maxConnections accepts a socket and closes it at once). Rejects with the reason
+   * if the connection closes for good first.
    */
   whenConnected(options: WaitOptions = {}): Promise<void> {
     try {
@@ -342,7 +344,7 @@ export class TcpConnection {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.#state === "open") return Promise.resolve();
+    if (this.#state === "open" && this.#firstFrameSeen) return Promise.resolve();
     if (this.#state === "closed") return Promise.reject(this.#closedReason);
     let waiter: (() => void) | undefined;
     return waitFor<void>(
@@ -376,6 +378,7 @@ export class TcpConnection {
 
   #onFirstFrame(): void {
     this.#firstFrameSeen = true;
+    if (this.#state === "open") this.#wakeStateWaiters();
     const waiters = this.#firstFrameWaiters;
     this.#firstFrameWaiters = [];
     for (const w of waiters) w.resolve();
@@ -1135,7 +1138,7 @@ export class TcpConnection {
     this.#reconnects++;
     this.#log.info(`reconnected to ${this.target} (${this.local} <-> ${this.peer})`);
     this.#host.onReconnected(this);
-    this.#wakeStateWaiters();
+    // whenConnected() waiters wake at the peer's first frame (#onFirstFrame), or at the final close.
   }
 
   #wakeStateWaiters(): void {

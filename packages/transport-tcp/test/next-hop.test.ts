@@ -308,6 +308,25 @@ describe("reconnect", () => {
     }
   });
 
+  it("whenConnected() of a reconnecting connection waits for a socket whose peer speaks, not one that is closed at once", async () => {
+    // Served, then closed at once (a full listener), then served again.
+    const { server, sockets, port } = await rawServer((socket, before) => (before === 1 ? socket.destroy() : (socket.write(HELLO), socket.resume())));
+    try {
+      const middle = await startNode("middle");
+      nodes.push(middle.node);
+      const connection = await middle.tcp.connect(`127.0.0.1:${port}`, new TcpConnectionOptions().withReconnect({ initialDelay: 20, maxDelay: 100 }));
+      const down = new Promise<void>((resolve) => middle.node.router.watchHop(connection.address, () => resolve()));
+      sockets[0]!.destroy();
+      await down;
+      await connection.whenConnected({ timeout: 20_000 });
+      // Before, it resolved as the second socket connected, which the peer then closed.
+      expect(sockets).toHaveLength(3);
+      expect(connection.state).toBe("open");
+    } finally {
+      server.close();
+    }
+  });
+
   it("a hop watcher sees the state the connection goes to: reconnecting (whenConnected waits for the next socket), closed (it rejects), and stop() from it ends a reconnect for good", async () => {
     // The protocol version and a first keepalive, then silence.
     const { server, sockets, port } = await rawServer((socket) => (socket.write(HELLO), socket.resume()));
