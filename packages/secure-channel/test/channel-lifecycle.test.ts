@@ -240,19 +240,20 @@ describe("heartbeats", () => {
     expect(await n.sendAndReceive(route(channel, "echo"), "still here")).toBe("still here");
   });
 
-  // A stall: the process blocked for three peer timeouts (a long GC or a blocking call does
-  // this). Both ends' liveness timers are overdue and run in the first turn after it; before,
-  // each judged its peer gone there and closed the channel. The verdict now waits a quarter of
-  // the peer timeout here (100 ms) for what arrived meanwhile: a crypto thread's round trip, a
-  // TCP read. The check comes after that: half a peer timeout after the stall.
-  const peerTimeout = 400;
+  // A stall: the process blocked for longer than the peer timeout (a long GC or a blocking
+  // call does this). Both ends' liveness timers are overdue and run in the first turn after it;
+  // before, each judged its peer gone there and closed the channel. Now the silence clock stops
+  // during the stall (the timer's lateness measures it), and the heartbeats sent after it
+  // (through a crypto thread, over TCP) have at least two thirds of a peer timeout to arrive:
+  // 1.5 s, as the other heartbeat tests, so that a loaded machine's pauses do not count.
+  const peerTimeout = 1_500;
   const stall = (): void => {
-    const until = Date.now() + 3 * peerTimeout;
+    const until = Date.now() + peerTimeout + 500;
     while (Date.now() < until) {
       // busy: no turn of the event loop
     }
   };
-  const afterTheVerdict = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, peerTimeout / 2));
+  const afterTheVerdict = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 50));
 
   for (const threads of [0, 1]) {
     it(`a stall of this process past the peer timeout does not close the channel (crypto threads: ${threads})`, async () => {

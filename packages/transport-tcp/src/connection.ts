@@ -123,8 +123,8 @@ export class TcpConnection {
   readonly #stateWaiters = new Set<() => void>();
   // Liveness: one timer per connection, armed for the earliest deadline.
   #liveTimer: NodeJS.Timeout | undefined;
-  /** A passed deadline's second look, after this turn's I/O (see #expire). */
-  #liveRecheck: NodeJS.Immediate | undefined;
+  /** When the liveness timer is due (Date.now()): how late it fires is how long this process did not run. */
+  #liveDue = 0;
   #attachedAt = 0;
   #lastReceived = 0;
   #firstFrameSeen = false;
@@ -824,7 +824,9 @@ export class TcpConnection {
 
   #armLiveTimer(ms: number): void {
     if (this.#liveTimer !== undefined) clearTimeout(this.#liveTimer);
-    this.#liveTimer = setTimeout(this.#onLiveTimer, Math.max(MIN_LIVENESS_TICK_MS, ms));
+    const delay = Math.max(MIN_LIVENESS_TICK_MS, ms);
+    this.#liveDue = Date.now() + delay;
+    this.#liveTimer = setTimeout(this.#onLiveTimer, delay);
     this.#liveTimer.unref();
   }
 
@@ -834,23 +836,15 @@ export class TcpConnection {
    */
   readonly #onLiveTimer = (): void => {
     this.#liveTimer = undefined;
-    this.#checkLiveness(false);
-  };
-
-  readonly #onLiveRecheck = (): void => {
-    this.#liveRecheck = undefined;
-    this.#checkLiveness(true);
-  };
-
-  #checkLiveness(afterIo: boolean): void {
     if (this.#closedReason) return;
     const now = Date.now();
     const l = this.liveness;
+    this.#creditStall(now);
     let next = Number.POSITIVE_INFINITY;
     if (!this.#firstFrameSeen) {
       const left = this.#attachedAt + l.firstFrameTimeout - now;
       if (left <= 0) {
-        this.#expire(afterIo, now, () => new FirstFrameTimeoutError(`The peer ${this.peer} sent no complete first frame within ${l.firstFrameTimeout} ms`));
+        this.#closeForLiveness(new FirstFrameTimeoutError(`The peer ${this.peer} sent no complete first frame within ${l.firstFrameTimeout} ms`));
         return;
       }
       next = Math.min(next, left);
@@ -861,7 +855,7 @@ export class TcpConnection {
     }
     const silent = now - this.#lastReceived;
     if (silent >= l.peerTimeout) {
-      this.#expire(afterIo, now, () => new PeerTimeoutError(`The peer ${this.peer} sent nothing for ${silent} ms (peerTimeout ${l.peerTimeout} ms)`));
+      this.#closeForLiveness(new PeerTimeoutError(`The peer ${this.peer} sent nothing for ${silent} ms (peerTimeout ${l.peerTimeout} ms)`));
       return;
     }
     next = Math.min(next, l.peerTimeout - silent);
@@ -873,36 +867,32 @@ export class TcpConnection {
       }
       const idle = now - this.#lastMessageAt;
       if (idle >= l.idleTimeout) {
-        this.#expire(afterIo, now, () => new IdleTimeoutError(`The connection to ${this.peer} carried no message for ${idle} ms (idleTimeout ${l.idleTimeout} ms)`));
+        this.#closeForLiveness(new IdleTimeoutError(`The connection to ${this.peer} carried no message for ${idle} ms (idleTimeout ${l.idleTimeout} ms)`));
         return;
       }
       next = Math.min(next, l.idleTimeout - idle, l.keepaliveInterval);
     }
-    const sinceWrite = now - this.#writer.lastWriteAt;
-    this.#keepaliveIfDue(now);
-    this.#armLiveTimer(sinceWrite >= l.keepaliveInterval ? Math.min(next, l.keepaliveInterval) : Math.min(next, l.keepaliveInterval - sinceWrite));
-  }
-
-  /** Writes a keepalive if none was written for keepaliveInterval. */
-  #keepaliveIfDue(now: number): void {
     const writer = this.#writer;
-    // Bytes already waiting reach the peer as soon as it reads; a keepalive would only queue behind them.
-    if (now - writer.lastWriteAt >= this.liveness.keepaliveInterval && writer.bufferedBytes === 0) writer.writeKeepalive();
-  }
+    const sinceWrite = now - writer.lastWriteAt;
+    if (sinceWrite >= l.keepaliveInterval) {
+      // Bytes already waiting reach the peer as soon as it reads; a keepalive would only queue behind them.
+      if (writer.bufferedBytes === 0) writer.writeKeepalive();
+      next = Math.min(next, l.keepaliveInterval);
+    } else next = Math.min(next, l.keepaliveInterval - sinceWrite);
+    this.#armLiveTimer(next);
+  };
 
   /**
-   * A deadline passed. After a stall of this process (a long GC, a blocking call, a starved
-   * CPU) the timers run before the poll phase reads what the peer sent meanwhile, so the
-   * first verdict waits for that phase (one setImmediate) and the deadlines are checked
-   * again; the keepalive due goes out first, so the peer, stalled alike, hears from us.
+   * The liveness clocks stop while this process does not run (a long GC, a blocking call, a
+   * starved CPU): the timers run before the poll phase reads what the peer sent meanwhile, and
+   * a peer that shares the stall has sent nothing. The timer's lateness measures the stall.
    */
-  #expire(afterIo: boolean, now: number, cause: () => Error): void {
-    if (afterIo) {
-      this.#closeForLiveness(cause());
-      return;
-    }
-    this.#keepaliveIfDue(now);
-    this.#liveRecheck = setImmediate(this.#onLiveRecheck);
+  #creditStall(now: number): void {
+    const stalled = now - this.#liveDue;
+    if (stalled <= 0) return;
+    this.#attachedAt = Math.min(now, this.#attachedAt + stalled);
+    this.#lastReceived = Math.min(now, this.#lastReceived + stalled);
+    this.#lastMessageAt = Math.min(now, this.#lastMessageAt + stalled);
   }
 
   #closeForLiveness(cause: Error): void {
@@ -1017,8 +1007,6 @@ export class TcpConnection {
     this.#suspendPartialTimer();
     if (this.#liveTimer !== undefined) clearTimeout(this.#liveTimer);
     this.#liveTimer = undefined;
-    if (this.#liveRecheck !== undefined) clearImmediate(this.#liveRecheck);
-    this.#liveRecheck = undefined;
     // The mailbox has gone away: whoever waits for room learns it (waitForDrain rejects).
     this.#needsDrain = false;
     this.#roomWaiters.wake();

@@ -75,7 +75,7 @@ describe("keepalives and dead peers", () => {
     expect(await initiator.node.sendAndReceive(route(connection, "echoer"), "still here")).toBe("still here");
   });
 
-  it("a stall of this process past the peer timeout does not close a connection: what the peer sent meanwhile is read before the verdict", async () => {
+  it("a stall of this process past the peer timeout does not close a connection: the liveness clocks stop while the process does not run", async () => {
     const responder = await startResponder("responder", { keepaliveInterval: 50, peerTimeout: 400 });
     const initiator = await startNode("initiator", { keepaliveInterval: 50, peerTimeout: 400 });
     nodes.push(responder.node, initiator.node);
@@ -83,8 +83,8 @@ describe("keepalives and dead peers", () => {
     await until(() => responder.listener.connections.length === 1, 20_000, "the accept");
     const accepted = responder.listener.connections[0]!;
     // Block this process for three peer timeouts (a long GC or a blocking call does this).
-    // Afterwards the liveness timers run before the poll phase reads the sockets: before,
-    // they judged both ends silent and closed them.
+    // Afterwards the liveness timers run before the poll phase reads the sockets, and neither
+    // end has sent a keepalive meanwhile: before, they judged both ends silent and closed them.
     const until1200 = Date.now() + 1_200;
     while (Date.now() < until1200) {
       // busy: no turn of the event loop

@@ -94,12 +94,6 @@ const REFUSED_RETRY_MS = 2;
 export const MAX_CHANNEL_MESSAGE_LENGTH = 16 * 1024 * 1024 - 64 * 1024;
 
 /**
- * How long a passed silence deadline waits for its second look, at most (see #recheckSilence),
- * and at most a quarter of the peer timeout: a dead peer's end closes that much later.
- */
-const SILENCE_RECHECK_MS = 250;
-
-/**
  * One end of a secure channel, with Ockam's three addresses:
  * - `encryptorAddress`: local workers route through it; it encrypts and sends to the peer;
  * - `remoteAddress`: handshake messages and ciphertext from the peer arrive here;
@@ -179,8 +173,8 @@ export class ChannelEnd implements ChannelCipherSink {
   #heard = false;
   #keepaliveEvery: number;
   #livenessTimer: NodeJS.Timeout | undefined;
-  /** Set while a passed silence deadline waits for its second look (see #recheckSilence). */
-  #silenceRechecked = false;
+  /** When the liveness timer is due: how late it fires is how long this process did not run. */
+  #livenessDue = 0;
 
   constructor(
     node: Node,
@@ -367,15 +361,20 @@ export class ChannelEnd implements ChannelCipherSink {
   }
 
   /**
-   * One lazy timer per end: it fires at the earlier of "heartbeat due" and "peer silent too
-   * long" as known when armed; traffic only moves both later, so a timer that fires early
-   * just re-arms. No timer work per record.
+   * One lazy timer per end: it fires at the earliest of "heartbeat due", "peer silent too
+   * long" as known when armed, and a third of the silence window; traffic only moves the first
+   * two later, so a timer that fires early just re-arms. No timer work per record.
    */
   #armLiveness(now: number): void {
-    const due = Math.min(this.#lastSent + this.#keepaliveEvery, this.#lastHeard + this.#silenceAllowed());
+    const allowed = this.#silenceAllowed();
+    // At least three looks per silence window: a stall of this process is measured by how late
+    // the timer fires (see #onLivenessTimer), which says nothing of the silence before it was due.
+    const due = Math.min(this.#lastSent + this.#keepaliveEvery, this.#lastHeard + allowed, now + allowed / 3);
     // At most MAX_TIMEOUT_MS: Node runs a longer timer after 1 ms (a timeout or interval of
     // weeks would re-arm every millisecond); one that fires early just re-arms.
-    this.#livenessTimer = setTimeout(this.#onLivenessTimer, Math.min(MAX_TIMEOUT_MS, Math.max(1, Math.ceil(due - now))));
+    const delay = Math.min(MAX_TIMEOUT_MS, Math.max(1, Math.ceil(due - now)));
+    this.#livenessDue = now + delay;
+    this.#livenessTimer = setTimeout(this.#onLivenessTimer, delay);
     this.#livenessTimer.unref();
   }
 
@@ -383,38 +382,21 @@ export class ChannelEnd implements ChannelCipherSink {
     this.#livenessTimer = undefined;
     if (this.#state !== "open") return;
     const now = performance.now();
+    // The silence clock stops while this process does not run (a long GC, a blocking call, a
+    // starved CPU): what the peer sent meanwhile is not read yet, and a peer that shares the
+    // stall has sent nothing. The timer's lateness measures the stall.
+    const stalled = now - this.#livenessDue;
+    if (stalled > 0) this.#lastHeard = Math.min(now, this.#lastHeard + stalled);
     const silent = now - this.#lastHeard;
     if (silent >= this.#silenceAllowed()) {
-      if (!this.#silenceRechecked) return this.#recheckSilence(now);
       const what = this.#heard ? "no heartbeat" : "no CONFIRM acknowledgement";
       this.#log.debug(`channel ${this.encryptorAddress.toString()}: ${what} from the peer for ${Math.round(silent)} ms; closing`);
       // The CLOSE goes out anyway: a peer that is alive but unheard learns it at once.
       return this.close(new SecureChannelPeerGoneError(`Nothing authenticated from the peer for ${Math.round(silent)} ms (${what})`));
     }
-    this.#silenceRechecked = false;
-    this.#heartbeatIfDue(now);
+    if (now - this.#lastSent >= this.#keepaliveEvery) this.#sendInner(InnerKind.HEARTBEAT, encodeHeartbeat(this.options.peerTimeout));
     this.#armLiveness(now);
   };
-
-  /**
-   * The peer looks silent too long. After a stall of this process (a long GC, a blocking
-   * call, a starved CPU) timers run before the records that arrived meanwhile are read and
-   * delivered, so the verdict waits a little (SILENCE_RECHECK_MS, or a quarter of the peer
-   * timeout if shorter); the heartbeat due goes out first, so a peer stalled alike hears from us.
-   */
-  #recheckSilence(now: number): void {
-    this.#silenceRechecked = true;
-    this.#heartbeatIfDue(now);
-    // Not the next turn: the records that prove the peer alive may need several to be read,
-    // opened (a crypto thread's round trip) and delivered, and a peer in this process seals
-    // and writes its heartbeat at the end of a turn (the writer coalesces per turn).
-    this.#livenessTimer = setTimeout(this.#onLivenessTimer, Math.max(1, Math.min(SILENCE_RECHECK_MS, Math.floor(this.options.peerTimeout / 4))));
-    this.#livenessTimer.unref();
-  }
-
-  #heartbeatIfDue(now: number): void {
-    if (now - this.#lastSent >= this.#keepaliveEvery) this.#sendInner(InnerKind.HEARTBEAT, encodeHeartbeat(this.options.peerTimeout));
-  }
 
   /** The peer announced its timeout: heartbeats go at least a third of it apart. */
   #onHeartbeat(body: Uint8Array): void {
