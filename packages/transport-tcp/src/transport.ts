@@ -255,9 +255,11 @@ export class TcpTransport {
   }
 
   /**
-   * Connects to "host:port" (hostnames resolve). The connection's receiver is a producer
+   * Connects to "host:port" (hostnames resolve), and resolves once the peer's first frame
+   * has arrived: a peer that closes first (a listener at its maxConnections) or speaks
+   * another protocol fails it with ConnectError. The connection's receiver is a producer
    * with the options' own flow control id (see TcpConnectionOptions). Options are a
-   * TcpConnectionOptions (then `wait` bounds the dial) or a plain object
+   * TcpConnectionOptions (then `wait` bounds the dial and that wait) or a plain object
    * `{ consumerOf, signal, timeout }` (TcpConnectOptions).
    */
   async connect(address: string, given?: TcpConnectionOptions | TcpConnectOptions, givenWait: WaitOptions = {}): Promise<TcpConnection> {
