@@ -13,14 +13,14 @@ export class TcpListener {
   readonly flowControlId: FlowControlId;
   /** Open accepted connections beyond which new ones are closed at once. */
   readonly maxConnections: number;
-  /** Open accepted connections from one remote IP address beyond which new ones from it are closed at once. */
+  /** Open accepted connections from one host (an IPv4 address or an IPv6 /64, see hostKeyOf) beyond which new ones from it are closed at once. */
   readonly maxConnectionsPerHost: number;
   /** The liveness settings of the connections it accepts. */
   readonly liveness: Readonly<TcpLiveness>;
   #refused = 0;
   readonly #server: Server;
   readonly #connections = new Set<TcpConnection>();
-  /** Open accepted connections per remote IP address. */
+  /** Open accepted connections per host (hostKeyOf). */
   readonly #perHost = new Map<string, number>();
   readonly #onStop: (listener: TcpListener) => void;
   readonly #serverClosed: Promise<void>;

@@ -538,8 +538,6 @@ export class TcpTransport {
 
 function noop(): void {}
 
-
-/** Opens a socket; every listener is removed in one place, and a failed or abandoned socket is destroyed. */
 /** Why a listener turns a new socket away, if it does: it is full, or full for the socket's host. */
 function refusalOf(socket: Socket, listener: TcpListener): { error: ConnectionLimitError | HostConnectionLimitError; advice: () => string } | undefined {
   if (listener.connectionCount >= listener.maxConnections) {
@@ -564,9 +562,10 @@ function refusalOf(socket: Socket, listener: TcpListener): { error: ConnectionLi
 
 /**
  * Waits for the peer's first frame (every Hopwire peer sends one at once). A peer that closes
- * first fails the connect, and the connection is stopped: a listener at its maxConnections (or maxConnectionsPerHost)
- * closes new sockets at once, and a port where no Hopwire node listens answers in another
- * protocol; either way the caller must not get a connection that is already gone.
+ * first fails the connect, and the connection is stopped: a listener at its maxConnections
+ * (or maxConnectionsPerHost) closes new sockets at once, and a port where no Hopwire node
+ * listens answers in another protocol; either way the caller must not get a connection that
+ * is already gone.
  */
 async function firstFrameOf(connection: TcpConnection, target: string, wait: WaitOptions, timeout: number | undefined): Promise<void> {
   try {
@@ -587,6 +586,7 @@ async function firstFrameOf(connection: TcpConnection, target: string, wait: Wai
   }
 }
 
+/** Opens a socket; every listener is removed in one place, and a failed or abandoned socket is destroyed. */
 async function dial(host: string, port: number, wait: WaitOptions): Promise<Socket> {
   let socket: Socket | undefined;
   let onConnect: (() => void) | undefined;
