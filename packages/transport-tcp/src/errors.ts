@@ -163,7 +163,7 @@ export class ConnectionLimitError extends HopwireError {
   }
 }
 
-/** The reason a listener refused a socket because it already holds `maxConnectionsPerHost` connections from that IP address. */
+/** The reason a listener refused a socket because it already holds `maxConnectionsPerHost` connections from its host (an IPv4 address or an IPv6 /64). */
 export class HostConnectionLimitError extends HopwireError {
   override readonly code: string = "TCP_HOST_CONNECTION_LIMIT";
   constructor(message = "The listener holds its maximum number of connections from this host", options?: { cause?: unknown }) {

@@ -1,7 +1,14 @@
 import type { Server, Socket } from "node:net";
 import { Address, type FlowControlId } from "@hopwire/runtime";
 import type { TcpConnection } from "./connection.js";
+import { ConnectionLimitError, HostConnectionLimitError } from "./errors.js";
 import type { TcpLiveness } from "./options.js";
+
+/** @internal Why a listener turned a socket away, and what an operator can do (the warning's advice). */
+export interface ListenerRefusal {
+  readonly error: ConnectionLimitError | HostConnectionLimitError;
+  readonly advice: () => string;
+}
 
 /** A bound TCP server; every connection it accepts is a producer spawned by `flowControlId`. */
 export class TcpListener {
@@ -33,6 +40,7 @@ export class TcpListener {
     flowControlId: FlowControlId,
     limits: { maxConnections: number; maxConnectionsPerHost: number; liveness: TcpLiveness },
     accept: (socket: Socket, listener: TcpListener) => TcpConnection | undefined,
+    refuse: (socket: Socket, listener: TcpListener, refusal: ListenerRefusal) => void,
     onStop: (listener: TcpListener) => void,
   ) {
     this.#server = server;
@@ -50,6 +58,12 @@ export class TcpListener {
       }
       // Read now: a destroyed socket no longer knows its peer.
       const host = hostKeyOf(socket.remoteAddress ?? "?");
+      const refusal = this.#refusalFor(host);
+      if (refusal) {
+        this.#refused++;
+        refuse(socket, this, refusal);
+        return;
+      }
       const connection = accept(socket, this);
       if (!connection) return;
       this.#connections.add(connection);
@@ -86,9 +100,25 @@ export class TcpListener {
     return this.#refused;
   }
 
-  /** @internal */
-  countRefused(): void {
-    this.#refused++;
+  /** Why a new socket from `host` (a hostKeyOf key) is turned away, if it is: the listener is full, or full for that host. */
+  #refusalFor(host: string): ListenerRefusal | undefined {
+    if (this.#connections.size >= this.maxConnections) {
+      const max = this.maxConnections;
+      return {
+        error: new ConnectionLimitError(`The listener ${this.address} holds its maximum of ${max} connections`),
+        advice: () =>
+          `it holds its maximum of ${max} connections (maxConnections); the client's socket is closed at once. Raise maxConnections if the load is real, or find who holds them (an idle peer: idleTimeout closes it)`,
+      };
+    }
+    if ((this.#perHost.get(host) ?? 0) >= this.maxConnectionsPerHost) {
+      const max = this.maxConnectionsPerHost;
+      return {
+        error: new HostConnectionLimitError(`The listener ${this.address} holds its maximum of ${max} connections from ${host}`),
+        advice: () =>
+          `it holds its maximum of ${max} connections from that host (maxConnectionsPerHost); the client's socket is closed at once. Raise maxConnectionsPerHost if many nodes share the address (NAT), or find what on that host holds them`,
+      };
+    }
+    return undefined;
   }
 
   get isStopped(): boolean {

@@ -251,10 +251,7 @@ export class TcpListenerOptions {
 
   /** At most `n` open accepted connections; more are closed at once (transport default 1024). */
   withMaxConnections(n: number): this {
-    if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
-      throw new InvalidOptionError(`TcpListenerOptions.withMaxConnections: maxConnections must be a positive integer, got ${String(n)}`, { option: "maxConnections" });
-    }
-    this.#maxConnections = n;
+    this.#maxConnections = checkCount(n, "maxConnections", "TcpListenerOptions.withMaxConnections");
     return this;
   }
 
@@ -265,12 +262,7 @@ export class TcpListenerOptions {
 
   /** At most `n` open accepted connections from one host (an IPv4 address, or an IPv6 /64); more from it are closed at once (transport default 256). */
   withMaxConnectionsPerHost(n: number): this {
-    if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
-      throw new InvalidOptionError(`TcpListenerOptions.withMaxConnectionsPerHost: maxConnectionsPerHost must be a positive integer, got ${String(n)}`, {
-        option: "maxConnectionsPerHost",
-      });
-    }
-    this.#maxConnectionsPerHost = n;
+    this.#maxConnectionsPerHost = checkCount(n, "maxConnectionsPerHost", "TcpListenerOptions.withMaxConnectionsPerHost");
     return this;
   }
 
@@ -374,6 +366,14 @@ export interface ResolvedTcpTransportOptions {
   maxConnections: number;
   maxConnectionsPerHost: number;
   dialAllowList: ReadonlySet<string>;
+}
+
+/** `n` if it is a positive integer, else an InvalidOptionError naming the setter and the option. */
+function checkCount(n: unknown, option: string, where: string): number {
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+    throw new InvalidOptionError(`${where}: ${option} must be a positive integer, got ${String(n)}`, { option });
+  }
+  return n;
 }
 
 function positiveInteger(value: unknown, option: string, fallback: number): number {

@@ -24,17 +24,15 @@ import {
   BackpressureError,
   ConnectError,
   ConnectionClosedError,
-  ConnectionLimitError,
   DialDeniedError,
   FirstFrameTimeoutError,
-  HostConnectionLimitError,
   ListenError,
   NextHopClosedError,
   TcpProtocolError,
   TransportStoppedError,
 } from "./errors.js";
 import { parseHostPort } from "./host-port.js";
-import { hostKeyOf, TcpListener } from "./listener.js";
+import { TcpListener, type ListenerRefusal } from "./listener.js";
 import {
   claimOptions,
   resolveTransportOptions,
@@ -246,6 +244,7 @@ export class TcpTransport {
         liveness,
       },
       (socket, l) => this.#accept(socket, l),
+      (socket, l, refusal) => this.#refuse(socket, l, refusal),
       (l) => this.#listenerStopped(l),
     );
     this.#flowControls.addSpawner(listener.processorAddress, listener.flowControlId);
@@ -326,24 +325,20 @@ export class TcpTransport {
     if (this.#stopping) throw new TransportStoppedError();
   }
 
+  /** A socket the listener turned away (it is full, or full for the socket's host): closed before anything is allocated for it. */
+  #refuse(socket: Socket, listener: TcpListener, refusal: ListenerRefusal): void {
+    const via = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0); // (unknown once destroyed)
+    socket.on("error", noop);
+    socket.destroy();
+    // A node event each time, and a warning (on by default, once a minute per listener): a full
+    // listener turns clients away, which an operator must hear of without DEBUG.
+    const { error, advice } = refusal;
+    this.#router.reportRefused({ listener: listener.address.toString(), what: "a TCP connection", peer: undefined, via, reason: error.code, error }, advice);
+  }
+
   #accept(socket: Socket, listener: TcpListener): TcpConnection | undefined {
     if (this.#stopping) {
       socket.destroy();
-      return undefined;
-    }
-    const refusal = refusalOf(socket, listener);
-    if (refusal) {
-      // Refused before anything is allocated for it; the warning is rate-limited.
-      const via = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0); // (unknown once destroyed)
-      socket.on("error", noop);
-      socket.destroy();
-      listener.countRefused();
-      // A node event each time, and a warning (on by default, once a minute per listener): a full
-      // listener turns clients away, which an operator must hear of without DEBUG.
-      this.#router.reportRefused(
-        { listener: listener.address.toString(), what: "a TCP connection", peer: undefined, via, reason: refusal.error.code, error: refusal.error },
-        refusal.advice,
-      );
       return undefined;
     }
     const connection = new TcpConnection(
@@ -537,28 +532,6 @@ export class TcpTransport {
 }
 
 function noop(): void {}
-
-/** Why a listener turns a new socket away, if it does: it is full, or full for the socket's host. */
-function refusalOf(socket: Socket, listener: TcpListener): { error: ConnectionLimitError | HostConnectionLimitError; advice: () => string } | undefined {
-  if (listener.connectionCount >= listener.maxConnections) {
-    const max = listener.maxConnections;
-    return {
-      error: new ConnectionLimitError(`The listener ${listener.address} holds its maximum of ${max} connections`),
-      advice: () =>
-        `it holds its maximum of ${max} connections (maxConnections); the client's socket is closed at once. Raise maxConnections if the load is real, or find who holds them (an idle peer: idleTimeout closes it)`,
-    };
-  }
-  const host = socket.remoteAddress ?? "?";
-  if (listener.connectionsFrom(host) >= listener.maxConnectionsPerHost) {
-    const max = listener.maxConnectionsPerHost;
-    return {
-      error: new HostConnectionLimitError(`The listener ${listener.address} holds its maximum of ${max} connections from ${hostKeyOf(host)}`),
-      advice: () =>
-        `it holds its maximum of ${max} connections from that host (maxConnectionsPerHost); the client's socket is closed at once. Raise maxConnectionsPerHost if many nodes share the address (NAT), or find what on that host holds them`,
-    };
-  }
-  return undefined;
-}
 
 /**
  * Waits for the peer's first frame (every Hopwire peer sends one at once). A peer that closes

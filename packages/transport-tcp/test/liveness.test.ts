@@ -13,6 +13,7 @@ import {
   TcpConnectionOptions,
   TcpListenerOptions,
   type TcpConnection,
+  type TcpTransport,
 } from "@hopwire/transport-tcp";
 import { FrameReader } from "../dist/frame-reader.js";
 import { hostKeyOf } from "../dist/listener.js";
@@ -34,6 +35,16 @@ async function until(condition: () => boolean, ms = 20_000, what = "condition"):
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A node with a TCP transport whose warning lines and "refused" events the test reads. */
+async function listeningNode(): Promise<{ tcp: TcpTransport; lines: string[]; refused: RefusedEvent[] }> {
+  const lines: string[] = [];
+  const refused: RefusedEvent[] = [];
+  const n = await node({ name: "responder", warnings: (line) => void lines.push(line) });
+  nodes.push(n);
+  n.on("refused", (event) => refused.push(event));
+  return { tcp: await createTcpTransport(n), lines, refused };
 }
 
 /** A raw client that counts the keepalive frames (length 0) it receives, and answers each with one (so it stays alive). */
@@ -212,13 +223,8 @@ describe("first-frame and idle timeouts, connection cap", () => {
   });
 
   it("a listener holds at most maxConnections; the rest are refused at once, counted, raised as events and warned about rate-limited", async () => {
-    const lines: string[] = [];
-    const refused: RefusedEvent[] = [];
-    const responderNode = await node({ name: "responder", warnings: (line) => void lines.push(line) });
-    nodes.push(responderNode);
-    responderNode.on("refused", (event) => refused.push(event));
-    const responder = { node: responderNode, tcp: await createTcpTransport(responderNode) };
-    const listener = await responder.tcp.listen("127.0.0.1:0", new TcpListenerOptions().withMaxConnections(5));
+    const { tcp, lines, refused } = await listeningNode();
+    const listener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions().withMaxConnections(5));
     const raws = await Promise.all(Array.from({ length: 40 }, () => rawClient(listener.address)));
     sockets.push(...raws);
     for (const r of raws) r.write(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0));
@@ -272,12 +278,7 @@ describe("first-frame and idle timeouts, connection cap", () => {
   });
 
   it("one host holds at most maxConnectionsPerHost, so it cannot take every slot: others are still accepted", async () => {
-    const lines: string[] = [];
-    const refused: RefusedEvent[] = [];
-    const responderNode = await node({ name: "responder", warnings: (line) => void lines.push(line) });
-    nodes.push(responderNode);
-    responderNode.on("refused", (event) => refused.push(event));
-    const tcp = await createTcpTransport(responderNode);
+    const { tcp, lines, refused } = await listeningNode();
     const listener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions().withMaxConnections(10).withMaxConnectionsPerHost(3));
     expect(listener.maxConnectionsPerHost).toBe(3);
     // Five from 127.0.0.1 (Linux routes all of 127.0.0.0/8 to loopback: another source address is another host).
