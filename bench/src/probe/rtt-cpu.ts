@@ -18,6 +18,9 @@
 // figures of a --count run are not comparable. --strace attaches `strace -c -f` to both
 // processes for the measured window only (syscalls per round trip; epoll_wait ≈ loop turns);
 // --perf attaches `perf stat` the same way (task-clock, page faults, context switches).
+// HOPWIRE_BENCH_PROFILE=initiator,hw-echo-thread (a role, or all) profiles each named process's
+// main thread over the measured window (proc/profile.ts: CPU, or allocations with
+// HOPWIRE_BENCH_PROFILE_KIND).
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { once } from "node:events";
@@ -26,6 +29,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { Worker as ThreadWorker, MessagePort, isMainThread, parentPort } from "node:worker_threads";
 import { counts, installCounters, type Counts } from "./counters.js";
+import { startProfileIfAsked, type RunningProfile } from "../proc/profile.js";
 import { nextMessage, parseFlags } from "./flags.js";
 
 type Case = "raw" | "hw-main" | "hw-thread" | "mp" | "proxy" | "seed" | "seed-main";
@@ -222,6 +226,7 @@ async function initiator(a: InitiatorArgs): Promise<void> {
   for (let i = 0; i < a.warm; i++) await roundTrip();
   send({ t: "warm" });
   await nextMessage(process, "go");
+  const profile = startProfileIfAsked();
   for (const k of Object.keys(counts)) delete counts[k];
   const latenciesUs: number[] = new Array(a.n);
   for (let i = 0; i < a.n; i++) {
@@ -230,16 +235,23 @@ async function initiator(a: InitiatorArgs): Promise<void> {
     latenciesUs[i] = (performance.now() - t) * 1e3;
   }
   const snapshot = { ...counts };
+  await profile?.stop();
   send({ t: "done", latenciesUs, counts: snapshot });
   await close();
 }
 
+/** Counts (and, with HOPWIRE_BENCH_PROFILE, profiles: proc/profile.ts) the measured window, between "mark" and "report". */
 function serveCounts(): void {
+  let profile: RunningProfile | undefined;
   process.on("message", (m: ToChild) => {
     if (m.t === "mark") {
       for (const k of Object.keys(counts)) delete counts[k];
+      profile = startProfileIfAsked();
       send({ t: "report", counts: {} });
-    } else if (m.t === "report") send({ t: "report", counts: { ...counts } });
+    } else if (m.t === "report") {
+      const snapshot = { ...counts };
+      void Promise.resolve(profile?.stop()).then(() => send({ t: "report", counts: snapshot }));
+    }
   });
 }
 
@@ -439,6 +451,7 @@ async function main(): Promise<void> {
     return;
   }
   if (o.role !== undefined) {
+    process.env.HOPWIRE_BENCH_ROLE ??= o.role; // names a profile (HOPWIRE_BENCH_PROFILE=initiator,hw-echo-thread or all)
     process.on("disconnect", () => process.exit(0));
     if (o.count) installCounters();
     if (o.role === "initiator") {
