@@ -554,7 +554,7 @@ async function firstFrameOf(connection: TcpConnection, target: string, wait: Wai
     const why =
       cause instanceof TcpProtocolError || cause instanceof FirstFrameTimeoutError
         ? cause.message
-        : "the peer closed the connection before its first frame (a Hopwire listener at its maxConnections, or maxConnectionsPerHost for this host, closes new connections at once)";
+        : "the peer closed the connection before its first frame (most likely a Hopwire listener at its maxConnections, or maxConnectionsPerHost for this host, which closes new connections at once; else a peer that is stopping or reset the connection)";
     throw new ConnectError(`Could not connect to ${target}: ${why}`, { cause: error });
   }
 }

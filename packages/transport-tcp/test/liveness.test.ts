@@ -260,7 +260,7 @@ describe("first-frame and idle timeouts, connection cap", () => {
       (e: unknown) => e as Error,
     );
     expect(error).toBeInstanceOf(ConnectError);
-    expect(error!.message).toMatch(/^Could not connect to 127\.0\.0\.1:\d+: the peer closed the connection before its first frame \(a Hopwire listener at its maxConnections, or maxConnectionsPerHost for this host, closes new connections at once\)$/);
+    expect(error!.message).toMatch(/^Could not connect to 127\.0\.0\.1:\d+: the peer closed the connection before its first frame \(most likely a Hopwire listener at its maxConnections, or maxConnectionsPerHost for this host, which closes new connections at once; else a peer that is stopping or reset the connection\)$/);
     expect(error!.cause).toBeInstanceOf(ConnectionClosedError);
     expect(listener.refusedConnections).toBe(1);
     // The refused one is not kept; the first still works.
