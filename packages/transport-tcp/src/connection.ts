@@ -137,7 +137,7 @@ export class TcpConnection {
    */
   #socketAttempt = -1;
   #messagesIn = 0;
-  #lastMessageCount = 0;
+  /** When a message last came in (the read that held it) or went out (see FrameWriter.lastMessageWriteAt): the idle clock. */
   #lastMessageAt = 0;
   /**
    * The next-hop rule (see docs/transport-tcp.md, "When the hop after a relay dies"): for a
@@ -251,7 +251,8 @@ export class TcpConnection {
     this.#lastReceived = now;
     this.#lastMessageAt = now;
     this.#firstFrameSeen = false;
-    this.#armLiveTimer(Math.min(this.liveness.firstFrameTimeout, this.liveness.keepaliveInterval));
+    const l = this.liveness;
+    this.#armLiveTimer(Math.min(l.firstFrameTimeout, l.keepaliveInterval, l.idleTimeout > 0 ? l.idleTimeout : Number.POSITIVE_INFINITY));
   }
 
   /** A route with this connection as its only hop, so that `route(connection, "echoer")` works. */
@@ -600,9 +601,12 @@ export class TcpConnection {
   // ---- receiving -----------------------------------------------------------------------
 
   readonly #onData = (chunk: Buffer): void => {
-    this.#lastReceived = Date.now();
+    const now = Date.now();
+    this.#lastReceived = now;
+    const messagesBefore = this.#messagesIn;
     try {
       this.#reader.push(chunk, this.#onFrame, this.#onPieces);
+      if (this.#messagesIn !== messagesBefore) this.#lastMessageAt = now;
     } catch (error) {
       // The frames before the bad one were good: they go on before the connection closes.
       this.#deliverRun();
@@ -860,17 +864,15 @@ export class TcpConnection {
     }
     next = Math.min(next, l.peerTimeout - silent);
     if (l.idleTimeout > 0) {
-      const count = this.#messagesIn + this.#writer.framesOut;
-      if (count !== this.#lastMessageCount) {
-        this.#lastMessageCount = count;
-        this.#lastMessageAt = now;
-      }
+      // Messages waiting for the socket keep the connection busy; the rest count from when they were read or written.
+      const writer = this.#writer;
+      this.#lastMessageAt = Math.max(this.#lastMessageAt, writer.messagesWaiting ? now : writer.lastMessageWriteAt);
       const idle = now - this.#lastMessageAt;
       if (idle >= l.idleTimeout) {
         this.#closeForLiveness(new IdleTimeoutError(`The connection to ${this.peer} carried no message for ${idle} ms (idleTimeout ${l.idleTimeout} ms)`));
         return;
       }
-      next = Math.min(next, l.idleTimeout - idle, l.keepaliveInterval);
+      next = Math.min(next, l.idleTimeout - idle);
     }
     const writer = this.#writer;
     const sinceWrite = now - writer.lastWriteAt;

@@ -119,8 +119,11 @@ export class FrameWriter {
   #runEnd = 0;
   /** When bytes were last handed to the socket (Date.now()): the keepalive clock. */
   lastWriteAt = Date.now();
-  /** Messages (not keepalives) queued so far: the idle clock looks at it. */
+  /** Messages (not keepalives) queued so far, and how many of them the socket has been handed. */
   framesOut = 0;
+  #framesHandedOut = 0;
+  /** When the socket was last handed a message, not a keepalive (Date.now()): the connection's idle clock. */
+  lastMessageWriteAt = Date.now();
 
   constructor(
     readonly socket: Socket,
@@ -133,6 +136,11 @@ export class FrameWriter {
   /** Bytes queued here and in the socket's own buffer. */
   get bufferedBytes(): number {
     return this.#queuedBytes + (this.#pos - this.#start) + (this.#runEnd - this.#runStart) + this.socket.writableLength;
+  }
+
+  /** Whether messages are queued here that the socket has not been handed yet (e.g. while it waits for 'drain'). */
+  get messagesWaiting(): boolean {
+    return this.framesOut !== this.#framesHandedOut;
   }
 
   /** Whether the socket asked us to wait for 'drain'. */
@@ -422,6 +430,10 @@ export class FrameWriter {
       }
       if (!ok) this.#blocked = true;
       this.lastWriteAt = Date.now();
+      if (this.framesOut !== this.#framesHandedOut) {
+        this.#framesHandedOut = this.framesOut;
+        this.lastMessageWriteAt = this.lastWriteAt;
+      }
     }
     this.onFlushed();
   }

@@ -222,6 +222,46 @@ describe("first-frame and idle timeouts, connection cap", () => {
     await connection.whenClosed();
   });
 
+  it("idleTimeout is kept to, whatever the keepalive interval: a connection that never carries a message closes after it, not at the next keepalive (10 s)", async () => {
+    const responder = await startResponder("responder", { idleTimeout: 300 });
+    const initiator = await startNode("initiator");
+    nodes.push(responder.node, initiator.node);
+    const started = Date.now();
+    await initiator.tcp.connect(responder.listener.address);
+    await until(() => responder.listener.connections.length === 1);
+    const reason = await responder.listener.connections[0]!.whenClosed();
+    const elapsed = Date.now() - started;
+    expect(reason.cause).toBeInstanceOf(IdleTimeoutError);
+    expect(elapsed).toBeGreaterThanOrEqual(300);
+    // Before, the first look came at min(firstFrameTimeout, keepaliveInterval): ~10 s. Generous for a loaded machine.
+    expect(elapsed).toBeLessThan(5_000);
+  });
+
+  it("idleTimeout counts from the last message in or out: messages keep a connection open, and it closes idleTimeout after the last one", async () => {
+    const responder = await startResponder("responder", { idleTimeout: 600 });
+    const initiator = await startNode("initiator");
+    nodes.push(responder.node, initiator.node);
+    const connection = await initiator.tcp.connect(responder.listener.address);
+    await until(() => responder.listener.connections.length === 1);
+    const accepted = responder.listener.connections[0]!;
+    let reason: ConnectionClosedError | undefined;
+    void accepted.whenClosed().then((r) => (reason = r));
+    // Round trips for three idle timeouts, a pause between them well below one.
+    const busyUntil = Date.now() + 1_800;
+    let lastReply = 0;
+    for (;;) {
+      await initiator.node.sendAndReceive(route(connection, "echoer"), "ping");
+      lastReply = Date.now();
+      if (lastReply >= busyUntil) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(reason).toBeUndefined();
+    await accepted.whenClosed();
+    expect(reason!.cause).toBeInstanceOf(IdleTimeoutError);
+    // The responder wrote the last reply before the initiator read it: a few ms of slack.
+    expect(Date.now() - lastReply).toBeGreaterThanOrEqual(550);
+  });
+
   it("a listener holds at most maxConnections; the rest are refused at once, counted, raised as events and warned about rate-limited", async () => {
     const { tcp, lines, refused } = await listeningNode();
     const listener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions().withMaxConnections(5));
