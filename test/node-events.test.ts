@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Echoer, TimeoutError, node, route, startRelay, type Context, type DeniedEvent, type DroppedEvent, type Node, type NodeWarning, type Route, type Routed } from "@hopwire/runtime";
+import { Echoer, TimeoutError, UnknownAddressError, node, route, startRelay, type Context, type DeniedEvent, type DroppedEvent, type Node, type NodeWarning, type Route, type Routed } from "@hopwire/runtime";
 import { createServer } from "node:net";
 import { once } from "node:events";
 import { FrameTooLargeError, MAX_FRAME_LENGTH, createTcpTransport } from "@hopwire/transport-tcp";
@@ -78,6 +78,9 @@ describe("a message the network cannot deliver is reported where it died", () =>
     await expect(initiator.sendAndReceive(route(connection, "echoer"), "hello", { timeout: 500 })).rejects.toBeInstanceOf(TimeoutError);
     const event = await dropped;
     expect(event).toMatchObject({ address: "echoer", reason: "unknown-address" });
+    // The error's code agrees with the reason (it was the flow-control denial's, FLOW_CONTROL_DENIED).
+    expect(event.error).toBeInstanceOf(UnknownAddressError);
+    expect((event.error as UnknownAddressError).code).toBe("ADDRESS_UNKNOWN");
     expect(lines.join("\n")).toContain('no worker has the address "echoer" on this node');
   });
 
@@ -116,7 +119,9 @@ describe("a message the network cannot deliver is reported where it died", () =>
     let denied = 0;
     responder.on("denied", () => denied++);
     await initiator.send(route(connection, "0123456789abcdef0123456789abcdef"), "late");
-    expect(await dropped).toMatchObject({ address: "0123456789abcdef0123456789abcdef", reason: "unknown-address" });
+    const event = await dropped;
+    expect(event).toMatchObject({ address: "0123456789abcdef0123456789abcdef", reason: "unknown-address" });
+    expect((event.error as UnknownAddressError).code).toBe("ADDRESS_UNKNOWN");
     expect(denied).toBe(0);
     expect(lines[0]).toContain("likely a reply that came after its request timed out");
     expect(warnings[0]).toMatchObject({ kind: "dropped", address: "0123456789abcdef0123456789abcdef", generated: true });

@@ -37,7 +37,7 @@ export interface DroppedEvent {
    * that closed, a frame too large, a TCP dial that failed after the message was queued for it).
    */
   readonly reason: DropReason;
-  /** The typed error the router raised (UnknownAddressError, ...). */
+  /** The typed error that stopped it, whose code agrees with `reason` (UnknownAddressError for "unknown-address", also where the router refused a network peer's message to an address nobody has). */
   readonly error: Error;
   /**
    * For `"unknown-address"`: why the address went away, when the node remembers it had one

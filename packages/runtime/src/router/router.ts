@@ -276,10 +276,11 @@ export class Router {
     if (!flowControls.isAllowed(senderKey, key)) {
       const error = new FlowControlDeniedError(`Flow controls do not allow delivery to ${next.toString()}`);
       // Only a producer's messages are ever denied: the network sender is not told, the node
-      // is — and told the truth: to an address nobody has, a denial is really a drop.
+      // is — and told the truth: to an address nobody has, a denial is really a drop (and the
+      // event's error says so, as a program reading its code expects).
       this.#reported.add(error);
       if (this.#table.has(key)) this.#reporter?.denied(next, senderKey!);
-      else if (!this.#retired.has(key)) this.#dropped(next, senderKey!, "unknown-address", error);
+      else if (!this.#retired.has(key)) this.#dropped(next, senderKey!, "unknown-address", new UnknownAddressError(`No worker has the address ${next.toString()}`));
       throw error;
     }
     const mailbox = this.#table.get(key);
