@@ -37,6 +37,27 @@ describe("node configuration", () => {
       [{ secureChannelListeners: [{ address: "api", trust: "nobody" }] }, 'test: secureChannelListeners[0].trust: expected "everyone" or a list of identifiers'],
       [{ outlets: [{ to: "127.0.0.1:1" }] }, "test: secureChannelListeners: missing: an outlet is reachable only through a secure channel listener, expected at least one"],
       [[], "test: (top level): expected a map of keys, got array"],
+      // Addresses the node's workers would share: caught here, not when the second one fails to start (ADDRESS_IN_USE, exit 1).
+      [
+        { secureChannelListeners: [{ address: "api" }], tcpListeners: [{ address: "127.0.0.1:0" }], outlets: [{ to: "127.0.0.1:1" }, { to: "127.0.0.1:2" }] },
+        'test: outlets[1].address: the address "outlet" is already taken by outlets[0].address: every worker of a node needs an address of its own',
+      ],
+      [
+        { secureChannelListeners: [{ address: "api" }, { address: "api", trust: [bob] }] },
+        'test: secureChannelListeners[1].address: the address "api" is already taken by secureChannelListeners[0].address: every worker of a node needs an address of its own',
+      ],
+      [
+        { secureChannelListeners: [{ address: "api" }], tcpListeners: [{ address: "127.0.0.1:0" }], outlets: [{ address: "api", to: "127.0.0.1:1" }] },
+        'test: outlets[0].address: the address "api" is already taken by secureChannelListeners[0].address: every worker of a node needs an address of its own',
+      ],
+      [
+        { secureChannelListeners: [{ address: "app" }] },
+        'test: secureChannelListeners[0].address: "app" is the node\'s own inbox: every worker of a node needs an address of its own',
+      ],
+      [
+        { secureChannelListeners: [{ address: "api" }], tcpListeners: [{ address: "127.0.0.1:0" }], relayService: { allow: "everyone" }, outlets: [{ address: "forward_to_db", to: "127.0.0.1:1" }] },
+        'test: outlets[0].address: "forward_to_db" is where the relay service starts the forwarder of a relay named "db": every worker of a node needs an address of its own',
+      ],
     ];
     for (const [raw, message] of problems) {
       let error: unknown;

@@ -1,8 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
+import { FORWARDER_PREFIX } from "@hopwire/relay";
 import { hostPortProblem } from "@hopwire/runtime";
 import { ZodArray, ZodDefault, ZodEffects, ZodObject, ZodOptional, ZodRecord, ZodUnion, type ZodIssue, type ZodTypeAny } from "zod";
-import { ConfigError } from "../errors.js";
+import { ConfigError, formatPath } from "../errors.js";
 import { nodeConfigSchema, type NodeConfig } from "./schema.js";
 
 /**
@@ -60,6 +61,7 @@ function checkReferences(config: NodeConfig, source: string): void {
   };
   config.relays?.forEach((r, i) => peer(r.at, ["relays", i, "at"]));
   config.inlets?.forEach((inlet, i) => peer(inlet.via, ["inlets", i, "via"]));
+  checkAddressesUnique(config, source);
   if ((config.outlets?.length ?? 0) > 0 && (config.secureChannelListeners?.length ?? 0) === 0) {
     throw ConfigError.at(source, ["secureChannelListeners"], "missing: an outlet is reachable only through a secure channel listener, expected at least one");
   }
@@ -80,6 +82,33 @@ function checkReferences(config: NodeConfig, source: string): void {
   if (config.relayService && listeners === 0) {
     throw ConfigError.at(source, ["tcpListeners"], "missing: a relay service's forwarders are reached through this node's TCP listeners, expected at least one");
   }
+}
+
+/** The node's inbox: a worker of the configuration cannot have its address. */
+const INBOX_ADDRESS = "app";
+
+/**
+ * Every worker the configuration starts needs an address of its own on the node: two that
+ * share one (two outlets left at the default "outlet", a listener and an outlet both called
+ * "api") are an error here, naming both keys, rather than a node that half starts and fails.
+ */
+function checkAddressesUnique(config: NodeConfig, source: string): void {
+  const taken = new Map<string, string>();
+  const claim = (address: string, path: (string | number)[]): void => {
+    const problem =
+      address === INBOX_ADDRESS
+        ? `"${address}" is the node's own inbox`
+        : taken.has(address)
+          ? `the address "${address}" is already taken by ${taken.get(address)}`
+          : config.relayService && address.startsWith(FORWARDER_PREFIX)
+            ? `"${address}" is where the relay service starts the forwarder of a relay named "${address.slice(FORWARDER_PREFIX.length)}"`
+            : undefined;
+    if (problem !== undefined) throw ConfigError.at(source, path, `${problem}: every worker of a node needs an address of its own`);
+    taken.set(address, formatPath(path));
+  };
+  config.secureChannelListeners?.forEach((l, i) => claim(l.address, ["secureChannelListeners", i, "address"]));
+  if (config.relayService) claim(config.relayService.address, ["relayService", "address"]);
+  config.outlets?.forEach((o, i) => claim(o.address, ["outlets", i, "address"]));
 }
 
 /** A peer ("host:port" or a connection name) as "host:port". */
