@@ -25,6 +25,15 @@ afterEach(async () => {
   for (const s of servers.splice(0)) s.close();
 });
 
+/** Resolves once `condition()` holds, polling; rejects after 20 s. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("timed out waiting for a condition");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** A mailbox that keeps what it gets and is full when the test says so. */
 class Capture implements Mailbox {
   readonly messages: LocalMessage[] = [];
@@ -48,6 +57,35 @@ class Capture implements Mailbox {
 }
 
 describe("the built-in relay", () => {
+  it("forgets a previous hop when it goes away: a relay node does not grow by an entry per connection it accepted", async () => {
+    const middle = await startResponder("middle");
+    nodes.push(middle.node);
+    const capture = new Capture(new Address(0, "capture"));
+    middle.node.router.register([capture.address], capture);
+    const relay = await startRelay(middle.node, "forward", route("capture"));
+    middle.node.flowControls.addConsumer("forward", middle.listener.flowControlId);
+    const client = await startNode("client");
+    nodes.push(client.node);
+    for (let i = 0; i < 5; i++) {
+      const connection = await client.tcp.connect(middle.listener.address);
+      await client.node.send(route(connection, "forward"), `hello ${i}`);
+      await until(() => capture.messages.length === i + 1);
+      expect(relay.openedHops).toBeGreaterThan(0);
+      await connection.stop();
+      await until(() => middle.listener.connections.length === 0);
+      expect(relay.openedHops).toBe(0);
+    }
+  });
+
+  it("the Relay worker's memory of opened hops is bounded", async () => {
+    const { OpenedHops } = await import("../../runtime/dist/relay/opened-hops.js");
+    const hops = new OpenedHops();
+    for (let i = 0; i < 10_000; i++) hops.tried(`hop-${i}`, true);
+    expect(hops.openCount).toBeLessThanOrEqual(4096);
+    expect(hops.shouldTry("hop-9999")).toBe(false); // the newest are remembered
+    expect(hops.shouldTry("hop-0")).toBe(true); // the oldest were forgotten: opened again if they speak again
+  });
+
   it("rewrites the onward route, keeps the return route and passes the payload on as the same view", async () => {
     const n = await node({ name: "relay-unit" });
     nodes.push(n);

@@ -3,6 +3,12 @@ export const FLOW_RETRY_MS = 100;
 
 /** Previous hops remembered while their flows are not open yet: past this many, the oldest are forgotten. */
 const MAX_WAITING = 1024;
+/**
+ * Previous hops remembered as open: past this many, the oldest is forgotten (it is opened
+ * again, idempotently, if it speaks again). A relay node's previous hops are its accepted
+ * connections, one new address each: unbounded, the set grew by one entry per connection.
+ */
+const MAX_OPENED = 4096;
 
 /**
  * Which previous hops the Relay worker has opened the flow controls for. A hop counts as
@@ -18,6 +24,11 @@ export class OpenedHops {
   /** Previous hops whose next-hop flow was missing, and when to look again (performance.now()). */
   readonly #retryAt = new Map<string, number>();
 
+  /** Hops remembered as open (at most MAX_OPENED). */
+  get openCount(): number {
+    return this.#opened.size;
+  }
+
   /** True if the flows for `key` still need opening and it is time to try (no clock read once they are open). */
   shouldTry(key: string): boolean {
     if (this.#opened.has(key)) return false;
@@ -28,6 +39,7 @@ export class OpenedHops {
   /** Records the outcome of a try: open for good, or to try again after FLOW_RETRY_MS. */
   tried(key: string, nextFlowFound: boolean): void {
     if (nextFlowFound) {
+      if (this.#opened.size >= MAX_OPENED) this.#opened.delete(this.#opened.values().next().value!);
       this.#opened.add(key);
       this.#retryAt.delete(key);
       return;

@@ -69,8 +69,12 @@ export class RelayMailbox implements Mailbox {
   readonly #watchesBack: boolean;
   readonly #key: string;
   readonly #firstHop: Address;
-  /** Previous hops whose flow controls are open (one lookup each, not one per message). */
-  readonly #opened = new Set<string>();
+  /**
+   * Previous hops whose flow controls are open (one lookup each, not one per message), each
+   * with the end of its watch: forgotten when the hop goes away, as every connection a relay
+   * node accepted does, or the set would grow by one entry per connection for ever.
+   */
+  readonly #opened = new Map<string, () => void>();
   /** The mailbox the last message went to: where `isFull` looks. */
   #next: Mailbox | undefined;
   /** Routes as the relay; its messages share their next hop, so most go straight to its mailbox. */
@@ -112,6 +116,11 @@ export class RelayMailbox implements Mailbox {
 
   get stopped(): boolean {
     return this.#stopped;
+  }
+
+  /** @internal Previous hops it remembers as open (tests: bounded by the hops that exist). */
+  get openedHops(): number {
+    return this.#opened.size;
   }
 
   /** Rewrites the route and passes the payload on, undecoded (called by the router). */
@@ -179,6 +188,8 @@ export class RelayMailbox implements Mailbox {
     this.#stopped = true;
     this.#router.unregister([this.address]);
     this.#next = undefined;
+    for (const unwatch of this.#opened.values()) unwatch();
+    this.#opened.clear();
   }
 
   toString(): string {
@@ -204,9 +215,12 @@ export class RelayMailbox implements Mailbox {
    */
   #openFlows(previous: Address | undefined): boolean {
     if (previous === undefined || this.#opened.has(previous.key)) return true;
+    // Nothing registered there (no local worker or connection) can be replied to, nor be forgotten when it goes: nothing to open.
+    if (!previous.isLocal || !this.#router.has(previous)) return true;
     const next = this.#firstHop;
     if (this.#router.mailboxOf(next) === undefined) return false;
-    this.#opened.add(previous.key);
+    const key = previous.key;
+    this.#opened.set(key, this.#router.watchHop(previous, () => this.#opened.delete(key)));
     const flowControls = this.#flowControls!;
     const nextFlow = flowControls.findFlowControlWithProducerAddress(next);
     if (nextFlow) flowControls.addConsumer(previous, nextFlow.flowControlId);
