@@ -29,6 +29,7 @@ import { ConfigError } from "../errors.js";
 import { loadIdentityFile, loadNamedIdentity } from "../identities.js";
 import { OPEN_FAILURE_LOG_INTERVAL_MS, startSupervisedInlet } from "./supervised-inlet.js";
 import { RateLimitedLog } from "./rate-limited-log.js";
+import { relayServiceLog } from "./relay-service-log.js";
 
 /** Where a node's lifecycle lines go (one readable line each). */
 export type LineLog = (line: string) => void;
@@ -256,16 +257,14 @@ export async function startNodeFromConfig(config: NodeConfig, options: StartNode
 
     if (config.relayService) {
       const rs = config.relayService;
+      const events = relayServiceLog(log);
+      n.onStop(events.stop);
       await startRelayService(n, {
         address: rs.address,
         policy: rs.allow === "everyone" ? allowAnyIdentity() : allowRegistrations(rs.allow),
         serviceConsumerOf: channelFlows,
         forwarderConsumerOf: tcpFlows,
-        onEvent: (e) => {
-          if (e.kind === "registered") log(`relay service: ${e.name} registered by ${e.identifier}${e.replaced ? " (replacing the previous registration)" : ""}`);
-          else if (e.kind === "refused") log(`relay service: refused ${e.name} for ${e.identifier ?? "an unauthenticated sender"} (${e.code})`);
-          else log(`relay service: ${e.name} removed (${e.reason})`);
-        },
+        onEvent: events.onEvent,
       });
       const names = rs.allow === "everyone" ? "any name, any identity" : Object.keys(rs.allow).join(", ") || "no names";
       log(`relay service ${rs.address} (${names})`);

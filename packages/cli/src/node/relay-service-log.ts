@@ -1,0 +1,39 @@
+import type { RelayServiceEvent } from "@hopwire/relay";
+import { RateLimitedLog } from "./rate-limited-log.js";
+import type { LineLog } from "./start-node.js";
+
+/** How often a relay node logs again about one kind of registration event (ms). */
+export const RELAY_SERVICE_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * A relay node's lines about its relay service: registrations, refusals, removals. Each is
+ * rate-limited, as any peer can cause them: a refusal per code (one untrusted identity asking
+ * in a loop wrote ~76,000 lines a second), a registration or removal per name. The first of a
+ * cause is logged at once, the rest counted in one line per interval.
+ */
+export function relayServiceLog(log: LineLog, intervalMs = RELAY_SERVICE_LOG_INTERVAL_MS): { onEvent: (e: RelayServiceEvent) => void; stop: () => void } {
+  const lines = new RateLimitedLog(log, intervalMs);
+  const every = `in ${intervalMs / 1000} s`;
+  const onEvent = (e: RelayServiceEvent): void => {
+    if (e.kind === "registered") {
+      lines.report(
+        `registered ${e.name}`,
+        () => `relay service: ${e.name} registered by ${e.identifier}${e.replaced ? " (replacing the previous registration)" : ""}`,
+        (count) => `relay service: ${e.name} registered ${count} more time${count === 1 ? "" : "s"} ${every}, last by ${e.identifier}`,
+      );
+    } else if (e.kind === "refused") {
+      lines.report(
+        `refused ${e.code}`,
+        () => `relay service: refused ${e.name} for ${e.identifier ?? "an unauthenticated sender"} (${e.code})`,
+        (count) => `relay service: refused ${count} more registration${count === 1 ? "" : "s"} (${e.code}) ${every}, the last ${e.name} for ${e.identifier ?? "an unauthenticated sender"}`,
+      );
+    } else {
+      lines.report(
+        `removed ${e.name}`,
+        () => `relay service: ${e.name} removed (${e.reason})`,
+        (count) => `relay service: ${e.name} removed ${count} more time${count === 1 ? "" : "s"} ${every} (last: ${e.reason})`,
+      );
+    }
+  };
+  return { onEvent, stop: () => lines.stop() };
+}

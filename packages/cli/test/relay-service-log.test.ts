@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { relayServiceLog } from "../dist/node/relay-service-log.js";
+
+const mallory = "I" + "cd".repeat(32);
+const bob = "I" + "ab".repeat(32);
+
+/** Resolves once `condition()` holds, polling; rejects after 20 s. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("timed out waiting for a condition");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("a relay node's relay service lines", () => {
+  it("a flood of refused registrations is one line and then a count per interval, not a line each", async () => {
+    const lines: string[] = [];
+    const events = relayServiceLog((line) => lines.push(line), 200);
+    try {
+      for (let i = 0; i < 10_000; i++) events.onEvent({ kind: "refused", name: `bob${i % 7}`, code: "RELAY_REGISTRATION_REFUSED", identifier: mallory });
+      expect(lines).toEqual([`relay service: refused bob0 for ${mallory} (RELAY_REGISTRATION_REFUSED)`]);
+      await until(() => lines.length === 2);
+      expect(lines[1]).toBe(`relay service: refused 9999 more registrations (RELAY_REGISTRATION_REFUSED) in 0.2 s, the last bob3 for ${mallory}`);
+    } finally {
+      events.stop();
+    }
+  });
+
+  it("each name's registrations and removals are their own cause: a flood on one does not hide another", () => {
+    const lines: string[] = [];
+    const events = relayServiceLog((line) => lines.push(line), 60_000);
+    try {
+      for (let i = 0; i < 100; i++) events.onEvent({ kind: "registered", name: "churn", address: "0#forward_to_churn", identifier: mallory, replaced: true });
+      events.onEvent({ kind: "registered", name: "bob", address: "0#forward_to_bob", identifier: bob, replaced: false });
+      events.onEvent({ kind: "removed", name: "bob", address: "0#forward_to_bob", reason: "its secure channel closed" });
+      expect(lines).toEqual([
+        `relay service: churn registered by ${mallory} (replacing the previous registration)`,
+        `relay service: bob registered by ${bob}`,
+        "relay service: bob removed (its secure channel closed)",
+      ]);
+    } finally {
+      events.stop();
+    }
+    // Stopping writes what was counted: nothing is lost.
+    expect(lines[3]).toBe(`relay service: churn registered 99 more times in 60 s, last by ${mallory}`);
+  });
+});
