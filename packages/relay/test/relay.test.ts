@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { InvalidOptionError, node, route, waitFor, type Context, type Node, type Routed } from "@hopwire/runtime";
 import {
   createIdentity,
@@ -9,6 +9,7 @@ import {
   trustIdentifier,
   UntrustedIdentityError,
   type Identity,
+  type SecureChannel,
 } from "@hopwire/secure-channel";
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
 import {
@@ -176,6 +177,39 @@ describe("relay service and RemoteRelay", () => {
     expect(await registrant.n.sendAndReceive(route(other, "forwarding_service"), { t: "register", id: "x", name: "b" }, { timeout: 10_000 })).toMatchObject({ t: "registered" });
     expect(await register("c")).toMatchObject({ t: "registered" });
     await expect(startRelayService(n, { policy: () => true, address: "bad", maxNamesPerChannel: 0 })).rejects.toMatchObject({ option: "maxNamesPerChannel" });
+  });
+
+  it("one identity holds at most maxNamesPerIdentity names over all its channels, and the service at most maxNames", async () => {
+    const { n, tcp } = await startNode();
+    const listener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
+    const scl = await createSecureChannelListener(n, await createIdentity(), "api", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
+    const service = await startRelayService(n, { policy: () => true, serviceConsumerOf: scl.flowControlId, maxNamesPerChannel: 2, maxNamesPerIdentity: 3, maxNames: 4 });
+    const registrant = await startNode();
+    const connection = await registrant.tcp.connect(listener.address.toString(), new TcpConnectionOptions());
+    const tenant = await createIdentity();
+    const register = (channel: SecureChannel, name: string) =>
+      registrant.n.sendAndReceive<{ t: string; message?: string }>(route(channel, "forwarding_service"), { t: "register", id: name, name }, { timeout: 10_000 });
+    // More channels do not give one identity more names (before, each channel had its own 2 here).
+    const first = await createSecureChannel(registrant.n, tenant, route(connection, "api"));
+    const second = await createSecureChannel(registrant.n, tenant, route(connection, "api"));
+    expect(await register(first, "a")).toMatchObject({ t: "registered" });
+    expect(await register(first, "b")).toMatchObject({ t: "registered" });
+    expect(await register(second, "c")).toMatchObject({ t: "registered" });
+    expect(await register(second, "d")).toMatchObject({ t: "refused", code: "RELAY_REGISTRATION_REFUSED", message: "An identity may hold at most 3 relay names at once (maxNamesPerIdentity)" });
+    expect(await register(second, "a")).toMatchObject({ t: "registered" }); // its own name again: still three
+    // Another identity may take the fourth name; then the service is full for new names, not for replacements.
+    const other = await createSecureChannel(registrant.n, await createIdentity(), route(connection, "api"));
+    expect(await register(other, "d")).toMatchObject({ t: "registered" });
+    expect(await register(other, "e")).toMatchObject({ t: "refused", code: "RELAY_REGISTRATION_REFUSED", message: "This relay node holds 4 relay names, its most (maxNames)" });
+    expect(await register(other, "b")).toMatchObject({ t: "registered" });
+    expect(service.registrations.size).toBe(4);
+    // The tenant lost "b" (and "a" moved to its second channel): it has room for one more, the service has none.
+    expect(await register(first, "e")).toMatchObject({ t: "refused", message: "This relay node holds 4 relay names, its most (maxNames)" });
+    await other.close();
+    await vi.waitFor(() => expect(service.registrations.size).toBe(2), { timeout: 20_000 });
+    expect(await register(first, "e")).toMatchObject({ t: "registered" });
+    await expect(startRelayService(n, { policy: () => true, address: "bad", maxNamesPerIdentity: 0 })).rejects.toMatchObject({ option: "maxNamesPerIdentity" });
+    await expect(startRelayService(n, { policy: () => true, address: "bad", maxNames: 1.5 })).rejects.toMatchObject({ option: "maxNames" });
   });
 
   it("registers again after the connection to the relay node drops, replacing the old forwarder", async () => {

@@ -21,6 +21,7 @@ import { peerIdentifierOf, secureChannelFirstHop, type Identifier } from "@hopwi
 import { tcpTransportOf, type TcpConnection } from "@hopwire/transport-tcp";
 import type { RefusalCode } from "../errors.js";
 import { DEFAULT_RELAY_SERVICE_ADDRESS, forwarderAddress, isRelayName, parseRequest, type RelayReply } from "../protocol.js";
+import { Counts } from "./counts.js";
 import type { RelayPolicy } from "./relay-policy.js";
 
 /** Options of {@link startRelayService}. */
@@ -44,14 +45,30 @@ export interface RelayServiceOptions {
   onEvent?: (event: RelayServiceEvent) => void;
   /**
    * Names one registrant's secure channel may hold at once (default 64,
-   * DEFAULT_MAX_NAMES_PER_CHANNEL): past it a registration is refused, so that one allowed
-   * identity cannot fill the node with forwarders.
+   * DEFAULT_MAX_NAMES_PER_CHANNEL): past it a registration is refused.
    */
   maxNamesPerChannel?: number;
+  /**
+   * Names one identity may hold at once, over all its channels (default 256,
+   * DEFAULT_MAX_NAMES_PER_IDENTITY): past it a registration is refused, so that one allowed
+   * identity (e.g. one a `*` rule allows) cannot fill the node with forwarders by opening
+   * more channels.
+   */
+  maxNamesPerIdentity?: number;
+  /**
+   * Names the service holds at once (default 16,384, DEFAULT_MAX_NAMES): past it a new name
+   * is refused. What bounds the node when the policy allows every identity, as identities
+   * cost nothing to make.
+   */
+  maxNames?: number;
 }
 
 /** See RelayServiceOptions.maxNamesPerChannel. */
 export const DEFAULT_MAX_NAMES_PER_CHANNEL = 64;
+/** See RelayServiceOptions.maxNamesPerIdentity. */
+export const DEFAULT_MAX_NAMES_PER_IDENTITY = 256;
+/** See RelayServiceOptions.maxNames. */
+export const DEFAULT_MAX_NAMES = 16_384;
 
 /** What happened at a relay service, for logs. */
 export type RelayServiceEvent =
@@ -79,9 +96,11 @@ export async function startRelayService(node: Node, options: RelayServiceOptions
   if (options === null || typeof options !== "object") throw new InvalidOptionError("relay service options must be an object");
   checkOptionKeys(options, RELAY_SERVICE_OPTIONS, "relay service options");
   if (typeof options.policy !== "function") throw new InvalidOptionError("options.policy must be a RelayPolicy function", { option: "policy" });
-  const max = options.maxNamesPerChannel;
-  if (max !== undefined && (!Number.isSafeInteger(max) || max < 1)) {
-    throw new InvalidOptionError(`options.maxNamesPerChannel must be a positive integer, got ${String(max)}`, { option: "maxNamesPerChannel" });
+  for (const option of ["maxNamesPerChannel", "maxNamesPerIdentity", "maxNames"] as const) {
+    const max = options[option];
+    if (max !== undefined && (!Number.isSafeInteger(max) || max < 1)) {
+      throw new InvalidOptionError(`options.${option} must be a positive integer, got ${String(max)}`, { option });
+    }
   }
   if (options.onEvent !== undefined && typeof options.onEvent !== "function") {
     throw new InvalidOptionError(`options.onEvent must be a function, got ${typeof options.onEvent}`, { option: "onEvent" });
@@ -102,6 +121,8 @@ const RELAY_SERVICE_OPTIONS = optionKeys<RelayServiceOptions>({
   forwarderConsumerOf: true,
   onEvent: true,
   maxNamesPerChannel: true,
+  maxNamesPerIdentity: true,
+  maxNames: true,
 });
 
 /** A running relay service: a worker on the node's main thread. */
@@ -111,8 +132,9 @@ export class RelayService implements Worker {
   readonly #options: RelayServiceOptions;
   readonly #forwarderConsumerOf: readonly FlowControlId[];
   readonly #registrations = new Map<string, Registration & { unwatch: () => void; channel: string }>();
-  /** Names held per registrant channel (the key of its first hop). */
-  readonly #namesPerChannel = new Map<string, number>();
+  /** Names held per registrant channel (the key of its first hop), and per registrant identity. */
+  readonly #namesPerChannel = new Counts();
+  readonly #namesPerIdentity = new Counts();
 
   /** @internal use startRelayService */
   constructor(node: Node, options: RelayServiceOptions) {
@@ -149,7 +171,7 @@ export class RelayService implements Worker {
       await this.#reply(ctx, message, { t: "pong", id: request.id, registered, replaced: held !== undefined && !registered });
       return;
     }
-    const refusal = (await this.#check(request.name, identifier)) ?? this.#checkCount(request.name, message);
+    const refusal = (await this.#check(request.name, identifier)) ?? this.#checkCounts(request.name, identifier!, message);
     if (refusal !== undefined) {
       // An invalid name from the network is reported quoted and escaped: it goes into logs.
       const name = isRelayName(request.name) ? request.name : JSON.stringify(String(request.name).slice(0, 64));
@@ -193,13 +215,27 @@ export class RelayService implements Worker {
     return undefined;
   }
 
-  /** A channel at maxNamesPerChannel may register again a name it holds, not a new one. */
-  #checkCount(name: string, message: Routed): { code: RefusalCode; message: string } | undefined {
+  /**
+   * The bounds on names held: per channel, per identity, in all. A registrant at its bound may
+   * register again a name it holds, not a new one; replacing a name does not add one.
+   */
+  #checkCounts(name: string, identifier: Identifier, message: Routed): { code: RefusalCode; message: string } | undefined {
+    const held = this.#registrations.get(name);
     const channel = message.returnRoute.next().key;
-    const max = this.#options.maxNamesPerChannel ?? DEFAULT_MAX_NAMES_PER_CHANNEL;
-    const held = this.#namesPerChannel.get(channel) ?? 0;
-    if (held < max || this.#registrations.get(name)?.channel === channel) return undefined;
-    return { code: "RELAY_REGISTRATION_REFUSED", message: `A secure channel may hold at most ${max} relay names at once (maxNamesPerChannel)` };
+    const o = this.#options;
+    const perChannel = o.maxNamesPerChannel ?? DEFAULT_MAX_NAMES_PER_CHANNEL;
+    if (this.#namesPerChannel.get(channel) >= perChannel && held?.channel !== channel) {
+      return refused(`A secure channel may hold at most ${perChannel} relay names at once (maxNamesPerChannel)`);
+    }
+    const perIdentity = o.maxNamesPerIdentity ?? DEFAULT_MAX_NAMES_PER_IDENTITY;
+    if (this.#namesPerIdentity.get(identifier) >= perIdentity && held?.identifier !== identifier) {
+      return refused(`An identity may hold at most ${perIdentity} relay names at once (maxNamesPerIdentity)`);
+    }
+    const total = o.maxNames ?? DEFAULT_MAX_NAMES;
+    if (this.#registrations.size >= total && held === undefined) {
+      return refused(`This relay node holds ${total} relay names, its most (maxNames)`);
+    }
+    return undefined;
   }
 
   async #register(name: string, identifier: Identifier, message: Routed): Promise<string> {
@@ -219,7 +255,8 @@ export class RelayService implements Worker {
     });
     const channel = firstHop.key;
     this.#registrations.set(name, { name, identifier, forwarder, unwatch, channel });
-    this.#namesPerChannel.set(channel, (this.#namesPerChannel.get(channel) ?? 0) + 1);
+    this.#namesPerChannel.add(channel);
+    this.#namesPerIdentity.add(identifier);
     this.#options.onEvent?.({ kind: "registered", name, address, identifier, replaced });
     return address;
   }
@@ -244,9 +281,8 @@ export class RelayService implements Worker {
     const held = this.#registrations.get(name);
     if (!held) return;
     this.#registrations.delete(name);
-    const left = (this.#namesPerChannel.get(held.channel) ?? 1) - 1;
-    if (left > 0) this.#namesPerChannel.set(held.channel, left);
-    else this.#namesPerChannel.delete(held.channel);
+    this.#namesPerChannel.remove(held.channel);
+    this.#namesPerIdentity.remove(held.identifier);
     held.unwatch();
     held.forwarder.stop();
     if (report) this.#options.onEvent?.({ kind: "removed", name, address: held.forwarder.address.toString(), reason });
@@ -259,4 +295,8 @@ export class RelayService implements Worker {
       ctx.log.debug("relay service: a reply could not be sent", error);
     }
   }
+}
+
+function refused(message: string): { code: RefusalCode; message: string } {
+  return { code: "RELAY_REGISTRATION_REFUSED", message };
 }
