@@ -170,6 +170,8 @@ describe("a message the network cannot deliver is reported where it died", () =>
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`dropped a message from forward for "1#127.0.0.1:${port}"`);
     expect(lines[0]).not.toContain("queued for the dial"); // never a payload
+    // Not "it sees a timeout": these sends had resolved, and a request through the dial fails at once.
+    expect(lines[0]).toContain("A send that had resolved is not told of it; a request (sendAndReceive) fails at its timeout, or at once if its own first hop went away");
     expect(drops).toHaveLength(2); // each message it had queued, though one error stands for both (one warning per cause)
   });
 

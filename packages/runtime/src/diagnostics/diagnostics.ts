@@ -97,7 +97,12 @@ export class Diagnostics {
           : reason === "unknown-transport"
             ? `no transport handles "${shown}": create it (e.g. createTcpTransport(node)) or fix the route`
             : `${error.name}: ${error.message}`;
-      const body = `dropped a message from ${from} for "${shown}": ${why}. The sender is not told; it sees a timeout.`;
+      // An undeliverable message may be a local one whose send resolved (a relay's, a queued dial's): its request, if any, may fail at once.
+      const told =
+        reason === "undeliverable"
+          ? "A send that had resolved is not told of it; a request (sendAndReceive) fails at its timeout, or at once if its own first hop went away (a dial that failed)."
+          : "The sender is not told; it sees a timeout.";
+      const body = `dropped a message from ${from} for "${shown}": ${why}. ${told}`;
       return { kind: "dropped", ...event, generated, body };
     });
   }
