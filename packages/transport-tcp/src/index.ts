@@ -12,7 +12,7 @@ export {
   type TcpReconnectOptions,
   type ResolvedTcpReconnect,
 } from "./options.js";
-export type { TcpConnectOptions, TcpListenOptions } from "./plain-options.js";
+export type { TcpConnectOptions, TcpKeepaliveOptions, TcpListenOptions } from "./plain-options.js";
 export {
   TcpProtocolError,
   TcpProtocolVersionError,

@@ -1,26 +1,48 @@
-import { applyPlainOptions, checkFlowControlIds, InvalidOptionError, isPlainObject, type FlowControlId, type WaitOptions } from "@hopwire/runtime";
-import { TcpConnectionOptions, TcpListenerOptions } from "./options.js";
+import { applyPlainOptions, checkOptionKeys, checkFlowControlIds, InvalidOptionError, isPlainObject, type FlowControlId, type WaitOptions } from "@hopwire/runtime";
+import { TcpConnectionOptions, TcpListenerOptions, type TcpReconnectOptions } from "./options.js";
+
+/** `keepalive` of a plain options object: the two values of `withKeepalive`, named. */
+export interface TcpKeepaliveOptions {
+  /** ms: a keepalive is sent after this long without a write (`keepaliveInterval`). */
+  interval: number;
+  /** ms: the peer is dead after this long without a byte from it. */
+  peerTimeout: number;
+}
+
+/** What every liveness setter of both builders takes, in a plain object. */
+interface TcpLivenessOptions {
+  /** `withKeepalive(interval, peerTimeout)`. */
+  keepalive?: TcpKeepaliveOptions;
+  /** `withFirstFrameTimeout`. */
+  firstFrameTimeout?: number;
+  /** `withIdleTimeout` (0: off). */
+  idleTimeout?: number;
+}
 
 /**
- * `tcp.listen(address, { ... })`: the plain-object form of TcpListenerOptions. `signal` and
- * `timeout` bound the wait for the bind.
+ * `tcp.listen(address, { ... })`: the plain-object form of TcpListenerOptions (each key is
+ * its `with<Key>` setter). `signal` and `timeout` bound the wait for the bind.
  */
-export interface TcpListenOptions extends WaitOptions {}
+export interface TcpListenOptions extends WaitOptions, TcpLivenessOptions {
+  maxConnections?: number;
+  maxConnectionsPerHost?: number;
+}
 
 /**
- * `tcp.connect(address, { ... })`: the plain-object form of TcpConnectionOptions.
- * `consumerOf` is `asConsumer` (one id or several); `signal` and `timeout` bound the wait
- * for the connection (as `withTimeout` does).
+ * `tcp.connect(address, { ... })`: the plain-object form of TcpConnectionOptions (each key is
+ * its `with<Key>` setter). `consumerOf` is `asConsumer` (one id or several); `signal` and
+ * `timeout` bound the wait for the connection (as `withTimeout` does).
  */
-export interface TcpConnectOptions extends WaitOptions {
+export interface TcpConnectOptions extends WaitOptions, TcpLivenessOptions {
   consumerOf?: FlowControlId | FlowControlId[];
+  reconnect?: TcpReconnectOptions;
 }
 
 /** The builder and the wait of `listen`, from either form. */
 export function resolveListen(options: TcpListenerOptions | TcpListenOptions | undefined, wait: WaitOptions): [TcpListenerOptions, WaitOptions] {
   if (options === undefined || options instanceof TcpListenerOptions) return [options ?? new TcpListenerOptions(), wait];
   const waits = plainWait(options, wait, "listen");
-  return [applyPlainOptions(new TcpListenerOptions(), options as Record<string, unknown>, "listen options", waitKeys), waits];
+  return [applyPlainOptions(new TcpListenerOptions(), options as Record<string, unknown>, "listen options", { ...waitKeys, keepalive: keepaliveKey("listen options") }), waits];
 }
 
 /** The builder and the wait of `connect`, from either form. */
@@ -32,12 +54,30 @@ export function resolveConnect(
   const waits = plainWait(options, wait, "connect");
   const builder = applyPlainOptions(new TcpConnectionOptions(), options as Record<string, unknown>, "connect options", {
     ...waitKeys,
+    keepalive: keepaliveKey("connect options"),
     consumerOf: (b, value) => {
       for (const id of checkFlowControlIds(value, "consumerOf", "connect options")) b.asConsumer(id);
     },
   });
   return [builder, waits];
 }
+
+/** `keepalive: { interval, peerTimeout }`: withKeepalive takes two values, so the plain key names them (a bare number was read as the interval alone). */
+function keepaliveKey(what: string): (builder: TcpListenerOptions | TcpConnectionOptions, value: unknown) => void {
+  return (builder, value) => {
+    if (!isPlainObject(value)) {
+      throw new InvalidOptionError(`${what}: keepalive must be { interval, peerTimeout } (milliseconds each), got ${typeof value === "object" ? String(value) : typeof value}`, { option: "keepalive" });
+    }
+    checkOptionKeys(value, KEEPALIVE_KEYS, `${what}: keepalive`, "keepalive");
+    const { interval, peerTimeout } = value as Partial<TcpKeepaliveOptions>;
+    for (const [key, ms] of [["interval", interval], ["peerTimeout", peerTimeout]] as const) {
+      if (ms === undefined) throw new InvalidOptionError(`${what}: keepalive needs both interval and peerTimeout; ${key} is missing`, { option: `keepalive.${key}` });
+    }
+    builder.withKeepalive(interval!, peerTimeout!);
+  };
+}
+
+const KEEPALIVE_KEYS = ["interval", "peerTimeout"];
 
 /** `signal` and `timeout` are read by the caller, not applied to the builder. */
 const waitKeys = { signal: () => {}, timeout: () => {} };

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidOptionError, node, type Node } from "@hopwire/runtime";
-import { TcpConnectionOptions, TcpListenerOptions, createTcpTransport } from "@hopwire/transport-tcp";
+import { TcpConnectionOptions, TcpListenerOptions, createTcpTransport, type TcpConnectOptions, type TcpListenOptions } from "@hopwire/transport-tcp";
 import { startNode, startResponder } from "./support.js";
 import { thrownOptionError } from "../../../test/support/thrown.js";
 
@@ -62,6 +62,30 @@ describe("options", () => {
     await expect(createTcpTransport(n, { partialFrameTimeout: 0 })).rejects.toThrow(/partialFrameTimeout/);
     await expect(createTcpTransport(n, { partialFrameTimeout: 1.5 })).rejects.toThrow(/partialFrameTimeout/);
     await expect(createTcpTransport(n, { maxPendingDialMessages: 0 })).rejects.toBeInstanceOf(InvalidOptionError);
+  });
+});
+
+describe("plain-object listen and connect options", () => {
+  it("take every setter of the builders, keepalive as { interval, peerTimeout } (a bare number was read as the interval alone)", async () => {
+    const responder = await startNode("responder");
+    const initiator = await startNode("initiator");
+    nodes.push(responder.node, initiator.node);
+    const listenOptions: TcpListenOptions = { maxConnections: 7, maxConnectionsPerHost: 3, idleTimeout: 60_000, firstFrameTimeout: 4_000, keepalive: { interval: 1_000, peerTimeout: 5_000 } };
+    const listener = await responder.tcp.listen("127.0.0.1:0", listenOptions);
+    expect(listener.liveness).toEqual({ keepaliveInterval: 1_000, peerTimeout: 5_000, firstFrameTimeout: 4_000, idleTimeout: 60_000 });
+    expect([listener.maxConnections, listener.maxConnectionsPerHost]).toEqual([7, 3]);
+    const connectOptions: TcpConnectOptions = { keepalive: { interval: 2_000, peerTimeout: 9_000 }, reconnect: { maxAttempts: 2 }, timeout: 10_000 };
+    const connection = await initiator.tcp.connect(listener.address, connectOptions);
+    expect(connection.liveness).toMatchObject({ keepaliveInterval: 2_000, peerTimeout: 9_000 });
+
+    const bare = await initiator.tcp.connect(listener.address, { keepalive: 1_000 } as never).catch((e: unknown) => e);
+    expect(bare).toBeInstanceOf(InvalidOptionError);
+    expect(bare).toMatchObject({ option: "keepalive", message: "connect options: keepalive must be { interval, peerTimeout } (milliseconds each), got number" });
+    await expect(initiator.tcp.connect(listener.address, { keepalive: { interval: 1_000 } } as never)).rejects.toMatchObject({ option: "keepalive.peerTimeout" });
+    await expect(responder.tcp.listen("127.0.0.1:0", { keepalive: { interval: 1_000, peerTimout: 5_000 } } as never)).rejects.toMatchObject({
+      option: "keepalive.peerTimout",
+      message: expect.stringMatching(/did you mean "peerTimeout"\?/),
+    });
   });
 });
 
