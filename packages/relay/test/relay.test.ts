@@ -19,6 +19,7 @@ import {
   startRelayService,
   type RelayServiceEvent,
   type RemoteRelay,
+  RelayUnreachableError,
   type RemoteRelayEvent,
 } from "../dist/index.js";
 
@@ -210,6 +211,27 @@ describe("relay service and RemoteRelay", () => {
     expect(await register(first, "e")).toMatchObject({ t: "registered" });
     await expect(startRelayService(n, { policy: () => true, address: "bad", maxNamesPerIdentity: 0 })).rejects.toMatchObject({ option: "maxNamesPerIdentity" });
     await expect(startRelayService(n, { policy: () => true, address: "bad", maxNames: 1.5 })).rejects.toMatchObject({ option: "maxNames" });
+  });
+
+  it("a service address that nothing has on the relay node: RelayUnreachableError naming it and the option", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    const { n, tcp } = await startNode();
+    const error = await createRemoteRelay(n, {
+      name: "bob",
+      identity: bob,
+      service: "nope",
+      connect: async (signal) => {
+        const c = await tcp.connect(relay.address, new TcpConnectionOptions(), { signal });
+        return { route: c, closed: c.whenClosed(), close: () => c.stop() };
+      },
+      replyTimeoutMs: 500,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RelayUnreachableError);
+    // Before: "The relay service did not answer a register within 500 ms", naming neither.
+    expect((error as Error).message).toBe(
+      'The relay service "nope" on the relay node did not answer a register within 500 ms (is that the relay node\'s relay service address, option "service"? The default is "forwarding_service")',
+    );
   });
 
   it("registers again after the connection to the relay node drops, replacing the old forwarder", async () => {

@@ -346,7 +346,14 @@ export class RemoteRelay implements Mailbox {
         { what: `relay ${body.t}`, timeout, signal: this.#abort.signal, cleanup: () => this.#pending.delete(id) },
       );
     } catch (error) {
-      if (error instanceof TimeoutError) throw new RelayUnreachableError(`The relay service did not answer a ${body.t} within ${timeout} ms`, { cause: error });
+      if (error instanceof TimeoutError) {
+        // The channel is up, so the likely cause is a service address that nothing has there (a relay node drops such a message unanswered).
+        const where = `"${this.#service.value}" on the relay node`;
+        throw new RelayUnreachableError(
+          `The relay service ${where} did not answer a ${body.t} within ${timeout} ms (is that the relay node's relay service address, option "service"? The default is "${DEFAULT_RELAY_SERVICE_ADDRESS}")`,
+          { cause: error },
+        );
+      }
       throw error;
     }
   }
