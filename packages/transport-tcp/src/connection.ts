@@ -848,7 +848,9 @@ export class TcpConnection {
     if (!this.#firstFrameSeen) {
       const left = this.#attachedAt + l.firstFrameTimeout - now;
       if (left <= 0) {
-        this.#closeForLiveness(new FirstFrameTimeoutError(`The peer ${this.peer} sent no complete first frame within ${l.firstFrameTimeout} ms`));
+        // A Hopwire peer sends one at once: a server that waits for its client to speak first (HTTP does) looks like this from the dialling side.
+        const hint = this.mode === "outgoing" ? " (a Hopwire node sends one at once: is the peer one, or a server that waits for its client to speak first, as HTTP does?)" : "";
+        this.#closeForLiveness(new FirstFrameTimeoutError(`The peer ${this.peer} sent no complete first frame within ${l.firstFrameTimeout} ms${hint}`));
         return;
       }
       next = Math.min(next, left);

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { once } from "node:events";
 import { AbortError, TimeoutError, route, type Node } from "@hopwire/runtime";
-import { TransportStoppedError, type TcpTransport } from "@hopwire/transport-tcp";
+import { ConnectError, TransportStoppedError, type TcpTransport } from "@hopwire/transport-tcp";
 import { Sink, portOf, startNode, startResponder } from "./support.js";
 
 // connect() resolves once the peer's first frame arrived (liveness.test.ts and bad-input.test.ts
@@ -99,6 +99,19 @@ describe("connect() waits for the peer's first frame", () => {
     await waitingForFirstFrame(initiator.tcp);
     await initiator.tcp.stop();
     expect(await connecting).toBeInstanceOf(TransportStoppedError);
+  });
+
+  it("a server that waits for its client to speak (as HTTP does): ConnectError at firstFrameTimeout, saying what a Hopwire peer would have done", async () => {
+    const address = await listening(createServer((socket) => void sockets.push(socket.on("error", () => {}))));
+    const initiator = await startNode("initiator");
+    nodes.push(initiator.node);
+    const error = await initiator.tcp.connect(address, { firstFrameTimeout: 300 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectError);
+    expect((error as Error).message).toBe(
+      `Could not connect to ${address}: The peer ${address} sent no complete first frame within 300 ms ` +
+        "(a Hopwire node sends one at once: is the peer one, or a server that waits for its client to speak first, as HTTP does?)",
+    );
+    expect(initiator.tcp.connections).toHaveLength(0);
   });
 
   it("its timeout bounds the wait, names the caller's timeout, and leaves no connection", async () => {
