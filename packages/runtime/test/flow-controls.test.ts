@@ -40,6 +40,12 @@ describe("FlowControls", () => {
       expect(() => fc.addProducer("other", bad as unknown as string)).toThrow(InvalidOptionError);
       expect(() => fc.addSpawner("listener", bad as unknown as string)).toThrow(InvalidOptionError);
     }
+    // A listener's or connection's address for its flowControlId: an easy slip, accepted silently before (nothing was ever allowed).
+    for (const address of ["127.0.0.1:4000", "1#127.0.0.1:4000", "[::1]:4000"]) {
+      expect(() => fc.addConsumer("echoer", address)).toThrow(
+        `flowControls.addConsumer: flowControlId must be a flow control id (e.g. listener.flowControlId), got ${JSON.stringify(address)}, which is an address: pass the listener's or connection's flowControlId`,
+      );
+    }
     // Before, an object got into the maps and every later call on that address threw a TypeError.
     fc.addConsumer("echoer", id);
     expect(fc.isAllowed("receiver", "echoer")).toBe(true);

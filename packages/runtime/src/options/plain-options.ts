@@ -201,8 +201,9 @@ export function checkFlowControlId(value: unknown, option: string, what?: string
 
 /** {@link checkFlowControlId}, with the message naming `named` (an entry, `consumerOf[1]`). */
 function flowControlId(value: unknown, named: string, option: string, what: string | undefined): FlowControlId {
-  if (typeof value !== "string" || value.length === 0) {
-    throw new InvalidOptionError(`${what === undefined ? "" : `${what}: `}${named} must be a flow control id (e.g. listener.flowControlId), got ${shown(value)}`, { option });
+  if (typeof value !== "string" || value.length === 0 || looksLikeAddress(value)) {
+    const hint = typeof value === "string" && looksLikeAddress(value) ? ", which is an address: pass the listener's or connection's flowControlId" : "";
+    throw new InvalidOptionError(`${what === undefined ? "" : `${what}: `}${named} must be a flow control id (e.g. listener.flowControlId), got ${shown(value)}${hint}`, { option });
   }
   return value;
 }
@@ -222,6 +223,14 @@ export function checkFlowControlIds(value: unknown, option: string, what?: strin
     throw new InvalidOptionError(`${what === undefined ? "" : `${what}: `}${option} must be a flow control id or an array of them, got ${shown(value)}`, { option });
   }
   return value.map((id: unknown, i) => flowControlId(id, `${option}[${i}]`, option, what));
+}
+
+/**
+ * A "host:port" or a typed address ("1#…"): what `listener.address` is, an easy slip for
+ * `listener.flowControlId`. No flow control id has either character (they are "fc" and hex).
+ */
+function looksLikeAddress(value: string): boolean {
+  return value.includes(":") || value.includes("#");
 }
 
 /** A value as an error message shows it: strings quoted, objects by their type. */
