@@ -223,6 +223,31 @@ export class TrustPolicyError extends SecureChannelError {
   }
 }
 
+/**
+ * Why a listener refused a handshake at its first message: it already holds `maxChannels`
+ * channels (open or handshaking). No DH work was done; the initiator gets
+ * SecureChannelRefusedError with reason HANDSHAKE_CHANNEL_LIMIT.
+ */
+export class ChannelLimitError extends SecureChannelError {
+  override readonly code = "HANDSHAKE_CHANNEL_LIMIT";
+  constructor(message = "The listener holds its maximum number of secure channels", options?: SecureChannelErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * Why a listener refused a handshake at its first message: it already holds
+ * `maxChannelsPerConnection` channels (open or handshaking) that came in over the same first
+ * hop (the connection). No DH work was done; the initiator gets SecureChannelRefusedError
+ * with reason HANDSHAKE_CONNECTION_CHANNEL_LIMIT.
+ */
+export class ConnectionChannelLimitError extends SecureChannelError {
+  override readonly code = "HANDSHAKE_CONNECTION_CHANNEL_LIMIT";
+  constructor(message = "The listener holds its maximum number of secure channels over this connection", options?: SecureChannelErrorOptions) {
+    super(message, options);
+  }
+}
+
 // ---- transport --------------------------------------------------------------------
 
 /** Thrown by the throwing decrypt variant when a transport message is dropped; `reason` says why. */
@@ -267,6 +292,8 @@ registerErrorClasses(
   InvalidIdentitySignatureError,
   UntrustedIdentityError,
   TrustPolicyError,
+  ChannelLimitError,
+  ConnectionChannelLimitError,
   TransportMessageDroppedError,
   DisposedError,
 );

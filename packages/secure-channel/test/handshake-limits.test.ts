@@ -108,6 +108,33 @@ describe("handshake limits", () => {
     expect(unwatched).toEqual(["flood", "quick"]);
   });
 
+  it("a connection at a channel limit gives its next first message up to be refused: no slot taken, no eviction, after its pending cap", () => {
+    const { s, offer, startAll } = slots({ maxPending: 2, maxPendingPerConnection: 2 });
+    for (let i = 0; i < 3; i++) offer("greedy");
+    startAll();
+    expect(s.pending).toBe(2);
+    expect(s.pendingOf("greedy")).toBe(2);
+    offer("limited");
+    // "limited" holds none, so it would take the greediest's oldest slot; at its channel limit it is refused instead.
+    const start = s.next((key) => key === "limited");
+    expect(start).toEqual({ connection: "limited", message: "limited:3", refused: true });
+    expect(s.pending).toBe(2);
+    expect(s.queued).toBe(1); // greedy's third, still waiting for a slot
+    // A connection at its pending cap waits as before, whatever the channel limit says.
+    expect(s.next(() => true)).toBeUndefined();
+  });
+
+  it("a refusal budget for a connection the slots do not know yet, with a watch", () => {
+    const { s } = slots({ refusalsPerSecondPerConnection: 2 });
+    let watches = 0;
+    const watch = () => (watches++, () => {});
+    expect([s.mayRefuse("new", 0, watch), s.mayRefuse("new", 0, watch), s.mayRefuse("new", 0, watch)]).toEqual([true, true, false]);
+    expect(watches).toBe(1);
+    expect(s.connections).toBe(1);
+    s.prune(2_000);
+    expect(s.connections).toBe(0);
+  });
+
   it("refusals are rate-limited per connection", () => {
     const { s, offer } = slots({ refusalsPerSecondPerConnection: 3 });
     offer("flood");

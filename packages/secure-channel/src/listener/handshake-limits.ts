@@ -85,11 +85,16 @@ interface ConnectionShare<T, M> {
   unwatch: () => void;
 }
 
-/** The next first message to start, and which started handshake (of which connection) gives up its slot for it, if any. */
+/**
+ * The next first message to start, and which started handshake (of which connection) gives up
+ * its slot for it, if any; or, with `refused`, a first message taken off its queue to be
+ * refused without starting (its connection or the listener is at a channel limit).
+ */
 export interface HandshakeStart<T, M> {
   readonly connection: string;
   readonly message: M;
   readonly evict?: { readonly item: T; readonly connection: string };
+  readonly refused?: true;
 }
 
 /**
@@ -135,10 +140,15 @@ export class HandshakeSlots<T, M> {
     return true;
   }
 
-  /** The next first message to start, round-robin over connections; undefined if none may start now. */
-  next(): HandshakeStart<T, M> | undefined {
+  /**
+   * The next first message to start, round-robin over connections; undefined if none may
+   * start now. A connection for which `refuse(key)` is true (it is at a channel limit) gives
+   * its next message up to be refused instead (`refused`), without taking a slot from anyone.
+   */
+  next(refuse?: (key: string) => boolean): HandshakeStart<T, M> | undefined {
     for (const share of this.#ready) {
       if (share.pending.size >= this.limits.maxPendingPerConnection) continue;
+      if (refuse?.(share.key)) return { connection: share.key, message: this.#take(share), refused: true };
       let evict: HandshakeStart<T, M>["evict"];
       if (this.#pending >= this.limits.maxPending) {
         const greediest = this.#greediest();
@@ -147,13 +157,24 @@ export class HandshakeSlots<T, M> {
         this.#remove(greediest, item);
         evict = { item, connection: greediest.key };
       }
-      const message = share.queue.shift()!;
-      this.#queued--;
-      this.#ready.delete(share);
-      if (share.queue.length > 0) this.#ready.add(share); // to the back of the round
+      const message = this.#take(share);
       return evict ? { connection: share.key, message, evict } : { connection: share.key, message };
     }
     return undefined;
+  }
+
+  /** Takes a ready share's first queued message; the share goes to the back of the round. */
+  #take(share: ConnectionShare<T, M>): M {
+    const message = share.queue.shift()!;
+    this.#queued--;
+    this.#ready.delete(share);
+    if (share.queue.length > 0) this.#ready.add(share); // to the back of the round
+    return message;
+  }
+
+  /** Started, unfinished handshakes of connection `key`. */
+  pendingOf(key: string): number {
+    return this.#shares.get(key)?.pending.size ?? 0;
   }
 
   /** A handshake of connection `key` started. */
@@ -170,9 +191,13 @@ export class HandshakeSlots<T, M> {
     if (share) this.#remove(share, item);
   }
 
-  /** True if a REFUSED notice may go back over this connection now. */
-  mayRefuse(key: string, now: number): boolean {
-    return this.#shares.get(key)?.refusals.take(now) ?? false;
+  /**
+   * True if a REFUSED notice may go back over this connection now. With `watch`, a connection
+   * the slots do not know yet gets its share (and its refusal budget) first.
+   */
+  mayRefuse(key: string, now: number, watch?: () => () => void): boolean {
+    const share = this.#shares.get(key) ?? (watch === undefined ? undefined : this.#newShare(key, now, watch));
+    return share?.refusals.take(now) ?? false;
   }
 
   /** The connection went away: forgets its share and queue, and returns its started handshakes, to be dropped. */

@@ -1,10 +1,10 @@
 import {
+  Address,
   FlowControls,
   HopwireError,
   LocalMessage,
   route,
   toAddress,
-  type Address,
   type AddressLike,
   type FlowControlId,
   type Logger,
@@ -23,8 +23,8 @@ import { SecureChannel } from "../secure-channel/secure-channel.js";
 import { trackChannelEnd } from "../secure-channel/channel-registry.js";
 import { SecureChannelListenerOptions } from "../secure-channel/secure-channel-options.js";
 import { toSecureChannelListenerOptions, type SecureChannelListenerOptionsInit } from "../secure-channel/plain-options.js";
-import { SecureChannelHandshakeError, SecureChannelTransportError } from "../secure-channel/channel-errors.js";
-import type { SecureChannelError } from "../errors.js";
+import { SecureChannelHandshakeError, SecureChannelTransportError, stacklessReason } from "../secure-channel/channel-errors.js";
+import { ChannelLimitError, ConnectionChannelLimitError, type SecureChannelError } from "../errors.js";
 import { trustExpectation } from "../trust/trust-policy.js";
 import { DEFAULT_HANDSHAKE_LIMITS, HandshakeSlots } from "./handshake-limits.js";
 
@@ -33,6 +33,10 @@ export const MAX_PENDING_HANDSHAKES = DEFAULT_HANDSHAKE_LIMITS.maxPending;
 /** How often idle per-connection limit state is forgotten, and at most how often drops are logged (ms). */
 const HOUSEKEEPING_MS = 1_000;
 const BUSY = new TextEncoder().encode("HANDSHAKE_BUSY");
+const CHANNEL_LIMIT = new TextEncoder().encode("HANDSHAKE_CHANNEL_LIMIT");
+const CONNECTION_CHANNEL_LIMIT = new TextEncoder().encode("HANDSHAKE_CONNECTION_CHANNEL_LIMIT");
+/** Which channel limit a first message meets: the listener's (`maxChannels`) or its connection's (`maxChannelsPerConnection`). */
+type ChannelLimit = "listener" | "connection";
 /**
  * How long a connection whose first message was dropped (its queue was full) stops being read:
  * its flood waits in its own socket (TCP pushes back on the sender) instead of costing this
@@ -69,6 +73,11 @@ export class SecureChannelListener implements Mailbox {
   readonly #options: SecureChannelListenerOptions;
   readonly #log: Logger;
   readonly #ends = new Set<ChannelEnd>();
+  /** The open channels (ends past their handshake), each with the connection it came in over. */
+  readonly #open = new Map<ChannelEnd, string>();
+  /** Open channels per connection (what `maxChannelsPerConnection` bounds, with the connection's started handshakes). */
+  readonly #openVia = new Map<string, number>();
+  #refusedChannels = 0;
   #stopped = false;
   readonly #slots: HandshakeSlots<ChannelEnd, LocalMessage>;
   #startScheduled = false;
@@ -97,9 +106,15 @@ export class SecureChannelListener implements Mailbox {
     this.#slots = new HandshakeSlots(options.handshakeLimits);
   }
 
-  /** Forgets a closed end: one function for all of them (a closure per end costs ≈ 0.1 KiB while it is open). */
+  /** Forgets a closed end, and frees its channel slot: one function for all of them (a closure per end costs ≈ 0.1 KiB while it is open). */
   readonly #forget = (end: ChannelEnd): void => {
     this.#ends.delete(end);
+    const connection = this.#open.get(end);
+    if (connection === undefined) return;
+    this.#open.delete(end);
+    const left = (this.#openVia.get(connection) ?? 1) - 1;
+    if (left > 0) this.#openVia.set(connection, left);
+    else this.#openVia.delete(connection);
   };
 
   /** Handshakes begun and not yet finished (each holds a responder end until message 3 or its timeout). */
@@ -117,9 +132,34 @@ export class SecureChannelListener implements Mailbox {
     return this.#droppedHandshakes;
   }
 
-  /** Channels this listener accepted that are still open or handshaking. */
+  /** Channels this listener accepted that are still open or handshaking (what `maxChannels` bounds). */
   get channelCount(): number {
     return this.#ends.size;
+  }
+
+  /** Channels (open or handshaking) this listener holds at once at most; past it, handshakes are refused (HANDSHAKE_CHANNEL_LIMIT). */
+  get maxChannels(): number {
+    return this.#options.maxChannels;
+  }
+
+  /** Channels (open or handshaking) over one connection at most; past it, its handshakes are refused (HANDSHAKE_CONNECTION_CHANNEL_LIMIT). */
+  get maxChannelsPerConnection(): number {
+    return this.#options.maxChannelsPerConnection;
+  }
+
+  /**
+   * Channels (open or handshaking) this listener holds that came in over the connection (the
+   * first hop) `hop`: a TcpConnection (or its address), or a channel a relay's traffic comes
+   * through. What `maxChannelsPerConnection` bounds.
+   */
+  channelsVia(hop: AddressLike | { readonly address: Address }): number {
+    const key = (typeof hop === "object" && !(hop instanceof Address) ? hop.address : toAddress(hop)).key;
+    return (this.#openVia.get(key) ?? 0) + this.#slots.pendingOf(key);
+  }
+
+  /** Handshakes refused at their first message because the listener held `maxChannels`, or their connection `maxChannelsPerConnection`. */
+  get refusedChannels(): number {
+    return this.#refusedChannels;
   }
 
   /** The open channels this listener accepted, as seen from this (the responder's) end. */
@@ -167,6 +207,15 @@ export class SecureChannelListener implements Mailbox {
     const queued = new LocalMessage(message.onwardRoute, message.returnRoute, message.payload.slice());
     const watch = () => this.#node.router.watchHop(hop, () => this.#connectionGone(hop.key));
     this.#scheduleHousekeeping();
+    // Open channels alone fill the listener's or the connection's allowance: refused now, without
+    // queueing, and the connection waits a while, as for a full queue. (Started handshakes count
+    // too, when the message's turn comes: see #startHandshakes.)
+    const limit = this.#channelLimitFor(hop.key, false);
+    if (limit !== undefined) {
+      this.#refuseForLimit(message, hop.key, limit, now, watch);
+      this.#pauseFeeder(REFUSED_CONNECTION_PAUSE_MS);
+      return;
+    }
     if (!this.#slots.offer(hop.key, queued, now, watch)) {
       this.#dropped("its connection's queue is full");
       if (this.#slots.mayRefuse(hop.key, now)) this.#refuse(message, BUSY);
@@ -187,8 +236,13 @@ export class SecureChannelListener implements Mailbox {
     this.#startScheduled = false;
     if (this.#stopped) return;
     for (let i = 0; i < HANDSHAKE_STARTS_PER_TURN; i++) {
-      const start = this.#slots.next();
+      const start = this.#slots.next(this.#atChannelLimit);
       if (start === undefined) return; // nothing may start until a slot frees (release schedules again)
+      if (start.refused) {
+        // Before any DH work: its channel would take the listener or its connection past a limit.
+        this.#refuseForLimit(start.message, start.connection, this.#channelLimitFor(start.connection, true) ?? "listener", performance.now());
+        continue;
+      }
       if (start.evict) this.#evict(start.evict.item, start.evict.connection);
       // #respond fails its own handshake on any error; nothing a peer sends may reject out of it
       // (an unhandled rejection ends the process), so this catch is the last line only.
@@ -196,6 +250,43 @@ export class SecureChannelListener implements Mailbox {
     }
     this.#scheduleStarts();
   };
+
+  /** True if a handshake from `connection` started now would take the listener or the connection past a channel limit. */
+  readonly #atChannelLimit = (connection: string): boolean => this.#channelLimitFor(connection, true) !== undefined;
+
+  /**
+   * The channel limit a new handshake from `connection` meets, if any: the listener's open
+   * channels, and with `started` its started handshakes too (each is a channel one round trip
+   * later), against `maxChannels`; then the same for the connection against `maxChannelsPerConnection`.
+   */
+  #channelLimitFor(connection: string, started: boolean): ChannelLimit | undefined {
+    const options = this.#options;
+    if (this.#open.size + (started ? this.#slots.pending : 0) >= options.maxChannels) return "listener";
+    if ((this.#openVia.get(connection) ?? 0) + (started ? this.#slots.pendingOf(connection) : 0) >= options.maxChannelsPerConnection) return "connection";
+    return undefined;
+  }
+
+  /**
+   * Refuses a first message for a channel limit, before any DH work: counted, a REFUSED notice
+   * with the limit's code within the connection's refusal budget, and the node's "refused"
+   * event and rate-limited warning naming the setting.
+   */
+  #refuseForLimit(message: LocalMessage, connection: string, limit: ChannelLimit, now: number, watch?: () => () => void): void {
+    this.#refusedChannels++;
+    const listener = this.address.toString();
+    // Without a stack trace: a flood of refused first messages makes one each.
+    const error =
+      limit === "listener"
+        ? stacklessReason(() => new ChannelLimitError(`The listener "${listener}" holds its maximum of ${this.#options.maxChannels} secure channels (maxChannels)`))
+        : stacklessReason(
+            () =>
+              new ConnectionChannelLimitError(
+                `The listener "${listener}" holds its maximum of ${this.#options.maxChannelsPerConnection} secure channels over ${connection} (maxChannelsPerConnection)`,
+              ),
+          );
+    if (this.#slots.mayRefuse(connection, now, watch)) this.#refuse(message, limit === "listener" ? CHANNEL_LIMIT : CONNECTION_CHANNEL_LIMIT);
+    this.#reportRefused(error, error.code, connection);
+  }
 
   readonly #respondFailed = (error: unknown): void => {
     this.#log.debug("a handshake failed outside its own error handling", error);
@@ -299,6 +390,11 @@ export class SecureChannelListener implements Mailbox {
       if (!done || done.type !== "complete") throw new SecureChannelHandshakeError("the handshake did not complete");
       end.establish(done.result);
       end.open(this.flowControlId);
+      if (end.state === "open") {
+        // Its channel slot, held from the handshake's start (as a pending handshake), is an open channel's now, until it closes.
+        this.#open.set(end, connection);
+        this.#openVia.set(connection, (this.#openVia.get(connection) ?? 0) + 1);
+      }
       if (this.#log.enabled) this.#log.debug(`accepted a secure channel from ${done.result.peerIdentifier}`); // no string per handshake when silent
     } catch (thrown) {
       handshake?.dispose(); // its key copies are wiped now, whatever stopped it
@@ -353,6 +449,16 @@ export class SecureChannelListener implements Mailbox {
       }
       case "HANDSHAKE_BAD_SIGNATURE":
         return `its identity signature over its Noise static key does not verify (a forged or corrupted handshake); ${refused}.`;
+      case "HANDSHAKE_CHANNEL_LIMIT":
+        return (
+          `the listener holds its maximum of ${this.#options.maxChannels} channels, open or handshaking (maxChannels); the handshake is refused at its first message, and a channel that closes frees its slot. ` +
+          `Raise maxChannels if the load is real, or find who holds them (listener.channels; each is closed by its peer, by its peer going silent, or by listener.stop()); ${refused}.`
+        );
+      case "HANDSHAKE_CONNECTION_CHANNEL_LIMIT":
+        return (
+          `the listener holds its maximum of ${this.#options.maxChannelsPerConnection} channels, open or handshaking, over that connection (maxChannelsPerConnection); the handshake is refused at its first message, and a channel that closes frees its slot. ` +
+          `Raise maxChannelsPerConnection if one connection carries that many for good reason (a node behind a relay gets all its clients' channels over its one connection to the relay); ${refused}.`
+        );
       default:
         return `its handshake failed here: ${error.name}: ${error.message}; ${refused}.`;
     }
@@ -371,6 +477,8 @@ export class SecureChannelListener implements Mailbox {
     this.#pauseMs = undefined;
     this.#slots.clear();
     this.#node.router.unregister([this.address]);
+    this.#open.clear();
+    this.#openVia.clear();
     for (const end of [...this.#ends]) end.close();
   }
 }

@@ -5,7 +5,8 @@ import { SecureChannelError } from "../errors.js";
  * The codes a responder of this version sends in its REFUSED notice, and so the `reason` of a
  * SecureChannelRefusedError (docs/secure-channels.md, "Confirmation"): the code of the check
  * that failed on its side (`TIMEOUT`: no third message within its handshake timeout),
- * `HANDSHAKE_BUSY` when its handshake limits dropped the handshake,
+ * `HANDSHAKE_BUSY` when its handshake limits dropped the handshake, `HANDSHAKE_CHANNEL_LIMIT` /
+ * `HANDSHAKE_CONNECTION_CHANNEL_LIMIT` when it held its `maxChannels` / `maxChannelsPerConnection`,
  * `HANDSHAKE_FAILED` when what failed had no code, `UNSPECIFIED` when the notice carried none.
  */
 export const SECURE_CHANNEL_REFUSAL_CODES = Object.freeze([
@@ -22,6 +23,8 @@ export const SECURE_CHANNEL_REFUSAL_CODES = Object.freeze([
   "SECURE_CHANNEL_HANDSHAKE_FAILED",
   "TIMEOUT",
   "HANDSHAKE_BUSY",
+  "HANDSHAKE_CHANNEL_LIMIT",
+  "HANDSHAKE_CONNECTION_CHANNEL_LIMIT",
   "HANDSHAKE_FAILED",
   "UNSPECIFIED",
 ] as const);
@@ -48,7 +51,8 @@ export function refusalReasonOf(bytes: Uint8Array): SecureChannelRefusalReason {
 /**
  * Thrown by createSecureChannel when the responder refused the initiator. `reason` is the
  * responder's code: `HANDSHAKE_UNTRUSTED_IDENTITY` (its trust policy does not trust our
- * identity), `HANDSHAKE_BUSY` (its handshake limits), ... (see SecureChannelRefusalReason).
+ * identity), `HANDSHAKE_BUSY` (its handshake limits), `HANDSHAKE_CHANNEL_LIMIT` /
+ * `HANDSHAKE_CONNECTION_CHANNEL_LIMIT` (its channel limits), ... (see SecureChannelRefusalReason).
  */
 export class SecureChannelRefusedError extends SecureChannelError {
   override readonly code = "SECURE_CHANNEL_REFUSED";

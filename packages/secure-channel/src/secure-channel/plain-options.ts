@@ -2,6 +2,7 @@ import { applyPlainOptions, checkFlowControlIds, InvalidOptionError, isPlainObje
 import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
 import type { TrustPolicy } from "../trust/trust-policy.js";
 import type { CreditWindow } from "./credit.js";
+import type { HandshakeLimits } from "../listener/handshake-limits.js";
 import { SecureChannelListenerOptions, SecureChannelOptions } from "./secure-channel-options.js";
 
 /**
@@ -40,6 +41,12 @@ export interface SecureChannelListenerOptionsInit extends ChannelOptionsInit {
    * The same as `asConsumer(id)` for each.
    */
   consumerOf?: FlowControlId | FlowControlId[];
+  /** `withHandshakeLimits`: bounds on unfinished handshakes (docs/secure-channels.md, "Handshake limits"). */
+  handshakeLimits?: Partial<HandshakeLimits>;
+  /** `withMaxChannels`: channels (open or handshaking) the listener holds at once (default 16 384). */
+  maxChannels?: number;
+  /** `withMaxChannelsPerConnection`: of those, over one connection (default 1 024). */
+  maxChannelsPerConnection?: number;
 }
 
 /** The initiator's options builder, from either form. */

@@ -16,6 +16,7 @@ import { DEFAULT_REKEY_INTERVAL } from "../channel/transport-cipher.js";
 import { DEFAULT_CRYPTO_THREADS, MAX_CRYPTO_THREADS, type CryptoThreadsSetting } from "../crypto-threads/policy.js";
 import { DEFAULT_KEEPALIVE_INTERVAL, DEFAULT_PEER_TIMEOUT, MIN_KEEPALIVE_INTERVAL, MIN_PEER_TIMEOUT } from "./liveness.js";
 import { DEFAULT_HANDSHAKE_LIMITS, validateHandshakeLimits, type HandshakeLimits } from "../listener/handshake-limits.js";
+import { checkChannelLimit, DEFAULT_MAX_CHANNELS, DEFAULT_MAX_CHANNELS_PER_CONNECTION } from "../listener/channel-limits.js";
 
 /** Milliseconds a handshake may take before it fails, by default. */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
@@ -138,6 +139,34 @@ export class SecureChannelListenerOptions extends ChannelOptionsBase {
   /** The flow control ids the listener and its channels consume (see {@link asConsumer}), e.g. a TCP listener's. */
   readonly consumerOf: FlowControlId[] = [];
   handshakeLimits: HandshakeLimits = DEFAULT_HANDSHAKE_LIMITS;
+  /** Channels (open or handshaking) the listener holds at once; see {@link withMaxChannels}. */
+  maxChannels: number = DEFAULT_MAX_CHANNELS;
+  /** Of those, over one connection; see {@link withMaxChannelsPerConnection}. */
+  maxChannelsPerConnection: number = DEFAULT_MAX_CHANNELS_PER_CONNECTION;
+
+  /**
+   * At most `n` channels accepted by this listener at once (default 16 384), open or
+   * handshaking (a handshake counts from its start). A handshake past it is refused at its
+   * first message, before any DH work: the initiator gets SecureChannelRefusedError with reason
+   * HANDSHAKE_CHANNEL_LIMIT, and this node a "refused" event and a rate-limited warning. A
+   * channel that closes frees its slot (docs/secure-channels.md, "Channel limits").
+   */
+  withMaxChannels(n: number): this {
+    this.maxChannels = checkChannelLimit(n, "maxChannels");
+    return this;
+  }
+
+  /**
+   * At most `n` of this listener's channels over one connection at once (default 1 024),
+   * open or handshaking. A connection is the first hop of the handshake's return route as
+   * this node sees it: the TCP connection the first message came in on (everything behind one
+   * relay, or one registrant's channel, shares it). Past it a handshake is refused with reason
+   * HANDSHAKE_CONNECTION_CHANNEL_LIMIT. Above `maxChannels` it changes nothing.
+   */
+  withMaxChannelsPerConnection(n: number): this {
+    this.maxChannelsPerConnection = checkChannelLimit(n, "maxChannelsPerConnection");
+    return this;
+  }
 
   /**
    * Bounds on handshakes the listener has not finished (see docs/secure-channels.md, "Handshake
