@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { hopwire, hopwireHere, newHome, outputClosed, removeHomes } from "./processes.js";
+import { hopwire, hopwireHere, newHome, outputClosed, removeHomes, terminate } from "./processes.js";
 
 afterEach(() => removeHomes());
 
@@ -41,4 +41,17 @@ describe("the command line", { timeout: 60_000 }, () => {
       expect(await hopwireHere("--home", newHome(), ...args)).toEqual({ code: 2, out: [], err: [line] });
     });
   }
+
+  // `(allow[name] ??= []).push(...)` on a plain object found Object.prototype's toString:
+  // "allow[name].push is not a function", exit 1. They are valid relay names.
+  it("relay --allow takes the names toString, constructor and __proto__ (as a process)", async () => {
+    const id = "I" + "ab".repeat(32);
+    const names = ["toString", "constructor", "__proto__"];
+    const relay = hopwire(["--home", newHome(), "relay", "--listen", "127.0.0.1:0", ...names.flatMap((n) => ["--allow", `${n}=${id}`])]);
+    await relay.line(/ relay service forwarding_service \(toString, constructor, __proto__\)$/);
+    await relay.line(/ ready$/);
+    await terminate(relay);
+    await outputClosed(relay);
+    expect(relay.stderr()).toBe("");
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../dist/index.js";
+import { allowRegistrations } from "@hopwire/relay";
+import { ConfigError, parseConfig, resolvePeer } from "../dist/index.js";
 
 const bob = "I" + "ab".repeat(32);
 
@@ -24,12 +25,41 @@ describe("node configuration", () => {
     expect(config.inlets![0]).toEqual({ listen: "127.0.0.1:7000", via: "relay", relay: "bob", listener: "api", trust: "everyone", outlet: "outlet" });
   });
 
+  // zod's record dropped a "__proto__" key (a valid name): the rule or the connection was
+  // silently gone. Names an object's prototype has are only ever the file's own keys.
+  it("keeps relay names and connections called __proto__, constructor or toString, and invents none", () => {
+    const alice = "I" + "cd".repeat(32);
+    // JSON.parse, like the YAML parser, makes "__proto__" an own key (an object literal would set the prototype).
+    const raw: unknown = JSON.parse(`{
+      "tcpListeners": [{ "address": "127.0.0.1:0" }],
+      "secureChannelListeners": [{ "address": "api" }],
+      "relayService": { "allow": { "__proto__": ["${alice}"], "toString": ["${bob}"], "constructor": ["${bob}"] } },
+      "connections": { "__proto__": "127.0.0.1:4001", "relay": "127.0.0.1:4000" },
+      "inlets": [{ "listen": "127.0.0.1:7000", "via": "__proto__" }]
+    }`);
+    const config = parseConfig(raw, "test");
+    const allow = config.relayService!.allow as Record<string, string[]>;
+    expect(Object.keys(allow)).toEqual(["__proto__", "toString", "constructor"]);
+    expect(Object.getPrototypeOf(allow)).toBeNull();
+    const policy = allowRegistrations(allow);
+    expect([policy("__proto__", alice), policy("toString", bob), policy("constructor", bob), policy("valueOf", bob)]).toEqual([true, true, true, false]);
+    expect(Object.keys(config.connections!)).toEqual(["__proto__", "relay"]);
+    expect(resolvePeer(config, "__proto__")).toBe("127.0.0.1:4001");
+    expect(resolvePeer(config, "toString")).toBe("toString");
+    for (const via of ["toString", "constructor", "hasOwnProperty"]) {
+      expect(() => parseConfig({ connections: { relay: "127.0.0.1:4000" }, inlets: [{ listen: "127.0.0.1:7000", via }] }, "test")).toThrow(
+        `test: inlets[0].via: expected a name from "connections" or "host:port", got "${via}"`,
+      );
+    }
+  });
+
   it("names the source, the key path and what was expected, in one line", () => {
     const problems: [unknown, string][] = [
       [{ relays: [{ name: "bob" }] }, 'test: relays[0].at: missing key, expected a connection name or "host:port"'],
       // A misspelt key is a missing one too: the unknown key is what names the typo.
       [{ relays: [{ name: "bob", att: "relay" }] }, "test: relays[0].att: unknown key, expected one of: name, at, trust, listener, service"],
       [{ relayService: { allow: { bob: ["nope"] } }, secureChannelListeners: [{ address: "api" }] }, 'test: relayService.allow.bob[0]: expected an identifier: "I" followed by 64 lowercase hex digits'],
+      [{ relayService: { allow: { bob: bob } }, secureChannelListeners: [{ address: "api" }] }, "test: relayService.allow.bob: expected a list, got string"],
       [{ tcpListeners: [{ address: "127.0.0.1:99999" }] }, 'test: tcpListeners[0].address: "127.0.0.1:99999" has an invalid port 99999: expected a port from 0 to 65535'],
       [{ tcpListeners: [{ address: "127.0.0.1:0", maxConnectionsPerHost: 0 }] }, "test: tcpListeners[0].maxConnectionsPerHost: expected a positive whole number"],
       [{ tcpListeners: [{ address: "127.0.0.1:0", maxConnections: "lots" }] }, "test: tcpListeners[0].maxConnections: expected a positive whole number, got string"],

@@ -70,17 +70,11 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
           `${COMMAND_LINE}: relay: no one may register a name: add --allow <name>=<identifier> (repeatable; the outlet's identity, from hopwire identity show), or --allow-anyone for a demo`,
         );
       }
-      const allow: Record<string, string[]> = {};
-      for (const rule of o.allow ?? []) {
-        const eq = rule.indexOf("=");
-        const name = eq < 0 ? rule : rule.slice(0, eq);
-        (allow[name] ??= []).push(eq < 0 ? "" : rule.slice(eq + 1));
-      }
       const raw: NodeConfigInput = {
         ...(o.identity ? { identity: o.identity } : {}),
         tcpListeners: [{ address: o.listen }],
         secureChannelListeners: [{ address: "api" }],
-        relayService: { allow: o.allowAnyone ? "everyone" : allow },
+        relayService: { allow: o.allowAnyone ? "everyone" : allowRules(o.allow ?? []) },
       };
       await runNode(await parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log, warn });
     });
@@ -133,6 +127,21 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
       };
       await runNode(await parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log, warn });
     });
+}
+
+/**
+ * The --allow rules as relayService.allow: name → identifiers. Collected in a Map, as a
+ * relay may be called "toString", "constructor" or "__proto__" (valid names), which a
+ * plain object's prototype already has; Object.fromEntries makes each an own key.
+ */
+function allowRules(rules: readonly string[]): Record<string, string[]> {
+  const allow = new Map<string, string[]>();
+  for (const rule of rules) {
+    const eq = rule.indexOf("=");
+    const name = eq < 0 ? rule : rule.slice(0, eq);
+    allow.set(name, [...(allow.get(name) ?? []), eq < 0 ? "" : rule.slice(eq + 1)]);
+  }
+  return Object.fromEntries(allow);
 }
 
 function splitAt(value: string, flag: string): { name: string; at: string } {

@@ -113,7 +113,8 @@ function checkAddressesUnique(config: NodeConfig, source: string): void {
 
 /** A peer ("host:port" or a connection name) as "host:port". */
 export function resolvePeer(config: NodeConfig, value: string): string {
-  return config.connections?.[value] ?? value;
+  const connections = config.connections ?? {};
+  return Object.hasOwn(connections, value) ? connections[value]! : value;
 }
 
 function describeIssue(source: string, issue: ZodIssue): ConfigError {

@@ -40,6 +40,29 @@ export const name = z
   .string({ invalid_type_error: "expected a name string", required_error: "expected a name string" })
   .regex(NAME, 'expected 1 to 64 letters, digits, "_", "-" or "."');
 
+/**
+ * A map of names to `values` as z.record checks it, but whose output is the map given, every
+ * key kept: z.record's output drops a "__proto__" key, a valid relay or connection name.
+ * (Its `values` must not transform: they are not replaced by their output.) Not a map at all
+ * is fatal, so that a union around it reports its own message.
+ */
+function ownRecord<K extends z.ZodType<string>, V extends z.ZodTypeAny>(keys: K, values: V) {
+  const record = z.record(keys, values);
+  return z.custom<Record<string, z.input<V>>>().superRefine((data, ctx) => {
+    const result = record.safeParse(data);
+    for (const issue of result.success ? [] : result.error.issues) ctx.addIssue({ ...issue, fatal: issue.path.length === 0 });
+  });
+}
+
+/**
+ * A checked map as an object without a prototype: only the keys written are there, so that
+ * "toString" or "constructor" never look like keys nobody wrote. (Outside any union: a
+ * transform hides the issues of a map that failed its checks from a union around it.)
+ */
+function withoutPrototype<T>(map: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, map);
+}
+
 /** Who is trusted: "everyone", or a list of identifiers. */
 export const trust = z.union([z.literal("everyone"), z.array(identifier).min(1, "expected at least one identifier")], {
   errorMap: () => ({ message: 'expected "everyone" or a list of identifiers' }),
@@ -86,7 +109,7 @@ export const nodeConfigSchema = z
     /** The node's identity (default: a fresh one for this run). */
     identity: identityRef.optional(),
     /** Named TCP peers this node connects out to: name → "host:port". */
-    connections: z.record(name, hostPort).optional(),
+    connections: ownRecord(name, hostPort).transform(withoutPrototype).optional(),
     /** TCP listeners. */
     tcpListeners: z.array(tcpListener).optional(),
     /** Secure channel listeners; reachable from every TCP listener and every registered relay. */
@@ -98,9 +121,11 @@ export const nodeConfigSchema = z
       .object({
         address: name.default("forwarding_service"),
         /** Relay name (or "*" for any) → identifiers allowed to register it; or "everyone". */
-        allow: z.union([z.literal("everyone"), z.record(z.union([name, z.literal("*")]), z.array(identifier))], {
-          errorMap: () => ({ message: 'expected "everyone" or a map of relay name to a list of identifiers' }),
-        }),
+        allow: z
+          .union([z.literal("everyone"), ownRecord(z.union([name, z.literal("*")]), z.array(identifier))], {
+            errorMap: () => ({ message: 'expected "everyone" or a map of relay name to a list of identifiers' }),
+          })
+          .transform((allow) => (allow === "everyone" ? allow : withoutPrototype(allow))),
       })
       .strict()
       .optional(),
