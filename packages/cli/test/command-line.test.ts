@@ -31,6 +31,9 @@ describe("the command line", { timeout: 60_000 }, () => {
       ["relay", "--listen", "127.0.0.1:0", "--allow", "bob=Iabc", "--allow-anyone"],
       "hopwire: command line: relay: --allow-anyone lets any identity register any name, so the --allow rules would be ignored: give one or the other",
     ],
+    // Without "=", the name was checked as an identifier: "relayService.allow.bob[0]: expected an identifier".
+    [["relay", "--listen", "127.0.0.1:0", "--allow", "bob"], 'hopwire: command line: --allow: expected <name>=<identifier>, got "bob"'],
+    [["relay", "--listen", "127.0.0.1:0", "--allow", `=I${"ab".repeat(32)}`], `hopwire: command line: --allow: expected <name>=<identifier>, got "=I${"ab".repeat(32)}"`],
     [
       ["relay", "--listen", "127.0.0.1:0"],
       "hopwire: command line: relay: no one may register a name: add --allow <name>=<identifier> (repeatable; the outlet's identity, from hopwire identity show), or --allow-anyone for a demo",

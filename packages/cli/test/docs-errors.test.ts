@@ -30,6 +30,7 @@ const producers: Record<string, { yaml: string } | { args: string[] }> = {
   "hopwire: bob.yaml: not valid YAML: Map keys must be unique at line 3, column 1": { yaml: "identity: bob\ntcpListeners: []\nidentity: alice\n" },
   "hopwire: unknown option '--listn' (Did you mean --listen?)": { args: ["relay", "--listn", "0.0.0.0:4000"] },
   'hopwire: command line: --relay: expected <name>@<host:port>, got "bob"': { args: ["outlet", "--to", "127.0.0.1:5432", "--relay", "bob"] },
+  'hopwire: command line: --allow: expected <name>=<identifier>, got "bob"': { args: ["relay", "--listen", "127.0.0.1:0", "--allow", "bob"] },
   'hopwire: command line: outlets[0].to: "18080" has no host: write "host:port", e.g. "127.0.0.1:18080"': { args: ["outlet", "--to", "18080", "--listen", "127.0.0.1:0"] },
   "hopwire: command line: outlet: nothing could reach it: add --listen <host:port> (inlets connect to this node) or --relay <name>@<host:port> (this node registers <name> at a relay node), or both": {
     args: ["outlet", "--to", "127.0.0.1:5432"],
@@ -60,7 +61,7 @@ async function produce(line: string): Promise<string> {
 describe("docs/cli.md's example errors", { timeout: 60_000 }, () => {
   it("are what the command prints, each exactly", async () => {
     const lines = documentedErrorLines();
-    expect(lines.length).toBeGreaterThanOrEqual(11);
+    expect(lines.length).toBeGreaterThanOrEqual(12);
     for (const line of lines) {
       const printed = await produce(line);
       if (line.endsWith("…")) expect(printed.startsWith(line.slice(0, -1)), printed).toBe(true);

@@ -138,8 +138,10 @@ function allowRules(rules: readonly string[]): Record<string, string[]> {
   const allow = new Map<string, string[]>();
   for (const rule of rules) {
     const eq = rule.indexOf("=");
-    const name = eq < 0 ? rule : rule.slice(0, eq);
-    allow.set(name, [...(allow.get(name) ?? []), eq < 0 ? "" : rule.slice(eq + 1)]);
+    // Without a name the rule is no rule; without "=" its name would be checked as an identifier.
+    if (eq < 1) throw ConfigError.at(COMMAND_LINE, ["--allow"], `expected <name>=<identifier>, got ${JSON.stringify(rule)}`);
+    const name = rule.slice(0, eq);
+    allow.set(name, [...(allow.get(name) ?? []), rule.slice(eq + 1)]);
   }
   return Object.fromEntries(allow);
 }
