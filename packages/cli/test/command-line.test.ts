@@ -34,6 +34,11 @@ describe("the command line", { timeout: 60_000 }, () => {
     // Without "=", the name was checked as an identifier: "relayService.allow.bob[0]: expected an identifier".
     [["relay", "--listen", "127.0.0.1:0", "--allow", "bob"], 'hopwire: command line: --allow: expected <name>=<identifier>, got "bob"'],
     [["relay", "--listen", "127.0.0.1:0", "--allow", `=I${"ab".repeat(32)}`], `hopwire: command line: --allow: expected <name>=<identifier>, got "=I${"ab".repeat(32)}"`],
+    // A flag that only means something beside another one: --relay-trust was silently ignored without --relay.
+    [
+      ["outlet", "--to", "127.0.0.1:1", "--listen", "127.0.0.1:0", "--relay-trust", `I${"ab".repeat(32)}`],
+      "hopwire: command line: outlet: --relay-trust pins the identity of the relay node of --relay, and there is no --relay: add --relay <name>@<host:port>, or leave out --relay-trust",
+    ],
     [
       ["relay", "--listen", "127.0.0.1:0"],
       "hopwire: command line: relay: no one may register a name: add --allow <name>=<identifier> (repeatable; the outlet's identity, from hopwire identity show), or --allow-anyone for a demo",

@@ -88,6 +88,12 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
     .option("--identity <name>", "this node's identity (default: a new one for this run)")
     .option("--address <name>", "the outlet's address", "outlet")
     .action(async (o: { to: string; listen?: string; relay?: string; trust?: string[]; relayTrust?: string; identity?: string; address: string }) => {
+      // It was silently ignored: a pin the user believes in, on a node that registers nowhere.
+      if (o.relayTrust !== undefined && o.relay === undefined) {
+        throw new ConfigError(
+          `${COMMAND_LINE}: outlet: --relay-trust pins the identity of the relay node of --relay, and there is no --relay: add --relay <name>@<host:port>, or leave out --relay-trust`,
+        );
+      }
       if (o.listen === undefined && o.relay === undefined) {
         throw new ConfigError(
           `${COMMAND_LINE}: outlet: nothing could reach it: add --listen <host:port> (inlets connect to this node) ` +
