@@ -1,7 +1,7 @@
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { hopwire, hopwireHere, newHome, outputClosed, removeHomes, terminate } from "./processes.js";
+import { hopwire, hopwireHere, hopwireNodeWithFile, newHome, outputClosed, removeHomes, terminate } from "./processes.js";
 
 afterEach(() => removeHomes());
 
@@ -26,6 +26,26 @@ describe("hopwire identity list", { timeout: 60_000 }, () => {
     expect(out).toEqual([`alice ${alice}`, `carol ${carol}`]);
     expect(err).toEqual([`hopwire: Cannot read the identity "bob" (${broken}): identity file ${broken} is not valid JSON`]);
     expect(code).toBe(2);
+  });
+});
+
+describe("a configuration's identity file that is not an identity", { timeout: 60_000 }, () => {
+  // It said only "cannot read the identity file … (INVALID_IDENTITY_EXPORT)": the file was
+  // read, and why it is no identity (not JSON, another format) was dropped.
+  it("says the file was read and why it is not an identity (exit 2)", async () => {
+    const home = newHome();
+    const files: [string, string, string][] = [
+      ["hostname", "myhost\n", "identity file {file} is not valid JSON (INVALID_IDENTITY_EXPORT)"],
+      ["other.json", '{"format":"pem"}\n', 'identity export must have format "hopwire-identity" (INVALID_IDENTITY_EXPORT)'],
+      ["future.json", '{"format":"hopwire-identity","version":2}\n', "identity export version 2 is not supported (expected 1) (UNSUPPORTED_IDENTITY_VERSION)"],
+    ];
+    for (const [name, text, why] of files) {
+      const file = join(home, name);
+      writeFileSync(file, text, { mode: 0o600 });
+      const { path, ...result } = await hopwireNodeWithFile(home, "node.yaml", `identity:\n  file: ${file}\n`);
+      const problem = `the identity file ${JSON.stringify(file)} was read, but it is not an identity: ${why.replace("{file}", file)}`;
+      expect(result).toEqual({ code: 2, out: [], err: [`hopwire: ${path}: identity.file: ${problem}`] });
+    }
   });
 });
 

@@ -14,6 +14,7 @@ import {
   createIdentity,
   createSecureChannelListener,
   IdentityFileError,
+  SecureChannelError,
   SecureChannelListenerOptions,
   trustEveryone,
   trustIdentifiers,
@@ -67,11 +68,21 @@ export async function resolveIdentity(config: NodeConfig, options: StartNodeOpti
     const warn = options.warn;
     return typeof ref === "string" ? await loadNamedIdentity(options.home, ref, { warn }) : await loadIdentityFile(ref.file, { warn });
   } catch (error) {
-    // loadIdentity's IdentityFileError carries the Node code (ENOENT, EACCES) as its reason.
-    const code = error instanceof IdentityFileError ? error.reason : (error as { code?: string }).code;
-    const what = typeof ref === "string" ? (error as Error).message : `cannot read the identity file ${JSON.stringify(ref.file)} (${code ?? (error as Error).message})`;
-    throw ConfigError.at(options.source, typeof ref === "string" ? ["identity"] : ["identity", "file"], what);
+    if (typeof ref === "string") throw ConfigError.at(options.source, ["identity"], (error as Error).message);
+    throw ConfigError.at(options.source, ["identity", "file"], identityFileProblem(ref.file, error));
   }
+}
+
+/**
+ * Why loadIdentity refused `file`: one it could not read by the Node code (its
+ * IdentityFileError's reason: ENOENT, EACCES); one it read that holds no identity by the
+ * reason it gives, as that code alone (INVALID_IDENTITY_EXPORT) does not say what is wrong.
+ */
+function identityFileProblem(file: string, error: unknown): string {
+  const quoted = JSON.stringify(file);
+  if (error instanceof IdentityFileError) return `cannot read the identity file ${quoted} (${error.reason ?? error.message})`;
+  if (error instanceof SecureChannelError) return `the identity file ${quoted} was read, but it is not an identity: ${error.message} (${error.code})`;
+  return `cannot read the identity file ${quoted} (${(error as { code?: string }).code ?? (error as Error).message})`;
 }
 
 function trustPolicy(trust: TrustConfig): TrustPolicy {
