@@ -3,7 +3,7 @@
  * that want to start a node from the same configuration. See docs/cli.md.
  */
 export { runCli, type CliIo } from "./cli.js";
-export { loadConfigFile, parseConfig, resolvePeer } from "./config/load-config.js";
+export { loadConfigFile, MAX_CONFIG_FILE_BYTES, parseConfig, resolvePeer } from "./config/load-config.js";
 export { nodeConfigSchema, type NodeConfig, type NodeConfigInput, type TrustConfig } from "./config/schema.js";
 export { startNodeFromConfig, resolveIdentity, type RunningNode, type StartNodeOptions, type LineLog } from "./node/start-node.js";
 export { runNode, STOP_TIMEOUT_MS } from "./node/run-node.js";

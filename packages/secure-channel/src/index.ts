@@ -38,6 +38,7 @@ export {
   importIdentity,
   isIdentifier,
   loadIdentity,
+  MAX_IDENTITY_FILE_BYTES,
   parseIdentifier,
   saveIdentity,
   verifyIdentitySignature,

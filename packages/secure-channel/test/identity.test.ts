@@ -1,4 +1,6 @@
 // Identities: identifiers, signatures, export/import, files, and keeping secrets out of logs.
+import { execFileSync } from "node:child_process";
+import { closeSync, constants, openSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +20,7 @@ import {
 import { nodeCryptoProvider } from "../dist/crypto/node-provider.js";
 import { identifierFromPublicKey, isIdentifier, parseIdentifier } from "../dist/identity/identifier.js";
 import { exportIdentity, importIdentity } from "../dist/identity/identity-export.js";
-import { loadIdentity, saveIdentity } from "../dist/identity/identity-file.js";
+import { loadIdentity, MAX_IDENTITY_FILE_BYTES, saveIdentity } from "../dist/identity/identity-file.js";
 import { createIdentity, Identity, identityFromSecretKey, verifyIdentitySignature } from "../dist/identity/identity.js";
 import { hex, providers } from "./helpers.js";
 
@@ -227,5 +229,45 @@ describe("identity files", () => {
     const error = await loadIdentity(path).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidIdentityExportError);
     expect(String((error as Error).message)).not.toContain(toHex(SECRET));
+  });
+
+  describe.skipIf(process.platform === "win32")("a file that is not a regular one, or too large", () => {
+    // Before, readFile's open() of a FIFO with no writer waited for one on a libuv thread:
+    // loadIdentity never settled and the process could not exit. Open the writing end (it
+    // fails at once when no reader waits) so that a run without the fix ends.
+    afterEach(() => {
+      try {
+        closeSync(openSync(join(directory, "fifo"), constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {
+        // no reader waiting, or no FIFO: nothing to release
+      }
+    });
+
+    it("a FIFO or a device is an IdentityFileError (NOT_REGULAR_FILE), without waiting for a writer or reading", async () => {
+      const fifo = join(directory, "fifo");
+      execFileSync("mkfifo", [fifo]);
+      for (const path of [fifo, "/dev/null"]) {
+        const error = await loadIdentity(path).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(IdentityFileError);
+        expect(error).toMatchObject({ code: "IDENTITY_FILE_FAILED", path, reason: "NOT_REGULAR_FILE" });
+        expect((error as Error).message).toBe(`loadIdentity: the identity file ${JSON.stringify(path)} is ${path === fifo ? "a FIFO" : "a character device"}, not a regular file`);
+      }
+    });
+
+    it("a file larger than MAX_IDENTITY_FILE_BYTES is an IdentityFileError (FILE_TOO_LARGE); one of that size is read", async () => {
+      expect(MAX_IDENTITY_FILE_BYTES).toBe(64 * 1024);
+      const path = join(directory, "large.json");
+      await writeFile(path, " ".repeat(MAX_IDENTITY_FILE_BYTES + 1));
+      await expect(loadIdentity(path)).rejects.toMatchObject({
+        code: "IDENTITY_FILE_FAILED",
+        path,
+        reason: "FILE_TOO_LARGE",
+        message: `loadIdentity: the identity file ${JSON.stringify(path)} holds more than 65536 bytes: it is no identity file`,
+      });
+      const identity = createIdentity();
+      const text = JSON.stringify(exportIdentity(identity));
+      await writeFile(path, text + " ".repeat(MAX_IDENTITY_FILE_BYTES - text.length));
+      expect((await loadIdentity(path)).identifier).toBe(identity.identifier);
+    });
   });
 });

@@ -17,6 +17,7 @@ describe("public API", () => {
       "importIdentity",
       "saveIdentity",
       "loadIdentity",
+      "MAX_IDENTITY_FILE_BYTES",
       "trustEveryone",
       "trustIdentifier",
       "trustIdentifiers",

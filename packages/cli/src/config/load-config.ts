@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
 import { extname } from "node:path";
 import { FORWARDER_PREFIX } from "@hopwire/relay";
 import { hostPortProblem } from "@hopwire/runtime";
@@ -22,8 +23,9 @@ async function parseYaml(): Promise<typeof import("yaml").parse> {
 export async function loadConfigFile(file: string): Promise<NodeConfig> {
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    text = await readConfigText(file);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throw new ConfigError(`${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   let raw: unknown;
@@ -35,6 +37,49 @@ export async function loadConfigFile(file: string): Promise<NodeConfig> {
     throw new ConfigError(`${file}: not valid ${what}: ${firstLine((error as Error).message).replace(/:$/, "")}`);
   }
   return parseConfig(raw ?? {}, file);
+}
+
+/** The most a configuration file may hold: more is no configuration (a log, a disk image). */
+export const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Opens without blocking: readFile's open() of a FIFO with no writer waits for one on a
+ * libuv thread nothing can cancel (the process then cannot even exit on a signal). On a
+ * regular file the flag changes nothing. (Windows has no O_NONBLOCK: there, no flag.)
+ */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+/**
+ * The file's text, from a regular file of at most MAX_CONFIG_FILE_BYTES: a device
+ * (/dev/urandom) or a huge file was read whole into memory, ~1 GB, before failing. A
+ * directory fails as it did with readFile (EISDIR, from the read).
+ */
+async function readConfigText(file: string): Promise<string> {
+  const handle = await open(file, OPEN_FLAGS);
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile() && !stats.isDirectory()) throw new ConfigError(`${file}: cannot read the file: not a regular file (a FIFO or a device)`);
+    const bytes = stats.size > MAX_CONFIG_FILE_BYTES ? undefined : await readAtMost(handle, MAX_CONFIG_FILE_BYTES);
+    if (bytes === undefined) throw new ConfigError(`${file}: cannot read the file: larger than ${MAX_CONFIG_FILE_BYTES / 1024 / 1024} MiB, more than any configuration`);
+    return bytes.toString("utf8");
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The file's bytes, or undefined if it holds more than `max`: read to its end, as a file's
+ * size can change after stat() and some report 0 (those of /proc).
+ */
+async function readAtMost(handle: FileHandle, max: number): Promise<Buffer | undefined> {
+  const buffer = Buffer.alloc(max + 1);
+  let length = 0;
+  while (length < buffer.length) {
+    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+    if (bytesRead === 0) break;
+    length += bytesRead;
+  }
+  return length <= max ? buffer.subarray(0, length) : undefined;
 }
 
 /** Validates an already parsed configuration; `source` names it in errors (a file, or "command line"). */

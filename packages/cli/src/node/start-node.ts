@@ -14,6 +14,7 @@ import {
   createIdentity,
   createSecureChannelListener,
   IdentityFileError,
+  MAX_IDENTITY_FILE_BYTES,
   SecureChannelError,
   SecureChannelListenerOptions,
   trustEveryone,
@@ -80,9 +81,21 @@ export async function resolveIdentity(config: NodeConfig, options: StartNodeOpti
  */
 function identityFileProblem(file: string, error: unknown): string {
   const quoted = JSON.stringify(file);
-  if (error instanceof IdentityFileError) return `cannot read the identity file ${quoted} (${error.reason ?? error.message})`;
+  if (error instanceof IdentityFileError) return `cannot read the identity file ${quoted}${refusedFile(error.reason)} (${error.reason ?? error.message})`;
   if (error instanceof SecureChannelError) return `the identity file ${quoted} was read, but it is not an identity: ${error.message} (${error.code})`;
   return `cannot read the identity file ${quoted} (${(error as { code?: string }).code ?? (error as Error).message})`;
+}
+
+/** In words, loadIdentity's reasons for a file it would not read (its others are Node codes, which say it). */
+function refusedFile(reason: string | undefined): string {
+  switch (reason) {
+    case "NOT_REGULAR_FILE":
+      return ": not a regular file (a FIFO or a device)";
+    case "FILE_TOO_LARGE":
+      return `: larger than ${MAX_IDENTITY_FILE_BYTES / 1024} KiB, more than any identity file`;
+    default:
+      return "";
+  }
 }
 
 function trustPolicy(trust: TrustConfig): TrustPolicy {

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { AbortError, checkWaitOptions, optionKeys } from "@hopwire/runtime";
-import { chmod, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { constants, type Stats } from "node:fs";
+import { chmod, open, rename, unlink, writeFile, type FileHandle } from "node:fs/promises";
 import { resolveCryptoProvider } from "../crypto/index.js";
 import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
 import { IdentityFileError, InvalidIdentityExportError } from "../errors.js";
@@ -14,6 +15,9 @@ export interface IdentityFileOptions {
 }
 
 const FILE_OPTIONS = optionKeys<IdentityFileOptions>({ signal: true });
+
+/** The most loadIdentity reads: saveIdentity writes about 300 bytes. */
+export const MAX_IDENTITY_FILE_BYTES = 64 * 1024;
 
 /**
  * Writes the identity (secret key included) as JSON readable by the owner only (0o600).
@@ -39,15 +43,18 @@ export async function saveIdentity(identity: Identity, path: string, options: Id
 
 /**
  * Reads a file written by saveIdentity() and imports it (with all of importIdentity's checks).
- * A file that cannot be read is an IdentityFileError naming the path, the Node error its `cause`.
+ * A file that cannot be read is an IdentityFileError naming the path, the Node error its `cause`;
+ * one that is not a regular file (a FIFO, a device) or holds more than MAX_IDENTITY_FILE_BYTES
+ * is one too, without reading it (reason NOT_REGULAR_FILE, FILE_TOO_LARGE).
  */
 export async function loadIdentity(path: string, providerOrName?: CryptoProvider | CryptoProviderName, options: IdentityFileOptions = {}): Promise<Identity> {
   checkWaitOptions(options, "loadIdentity options", FILE_OPTIONS);
   const provider = resolveCryptoProvider(providerOrName, "loadIdentity"); // before the file is read
   let text: string;
   try {
-    text = await readFile(path, { encoding: "utf8", signal: options.signal });
+    text = await readIdentityFile(path, options.signal);
   } catch (error) {
+    if (error instanceof IdentityFileError) throw error;
     throw fileError("loadIdentity", "read", path, error, options.signal);
   }
   let data: unknown;
@@ -58,6 +65,68 @@ export async function loadIdentity(path: string, providerOrName?: CryptoProvider
     throw new InvalidIdentityExportError(`identity file ${path} is not valid JSON`);
   }
   return importIdentity(data, provider);
+}
+
+/**
+ * Opens without blocking: readFile's open() of a FIFO with no writer waits for one on a
+ * libuv thread nothing can cancel (the process then cannot even exit on a signal). On a
+ * regular file the flag changes nothing. (Windows has no O_NONBLOCK: there, no flag.)
+ */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+/**
+ * The identity file's text, from a regular file of at most MAX_IDENTITY_FILE_BYTES: a
+ * device (/dev/zero) or a huge file was read whole into memory before anything looked at it.
+ * A directory fails as it did with readFile (EISDIR, from the read).
+ */
+async function readIdentityFile(path: string, signal: AbortSignal | undefined): Promise<string> {
+  signal?.throwIfAborted();
+  const handle = await open(path, OPEN_FLAGS);
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile() && !stats.isDirectory()) {
+      throw new IdentityFileError(`loadIdentity: the identity file ${JSON.stringify(path)} is ${fileKind(stats)}, not a regular file`, { path, reason: "NOT_REGULAR_FILE" });
+    }
+    const bytes = stats.size > MAX_IDENTITY_FILE_BYTES ? undefined : await readAtMost(handle, MAX_IDENTITY_FILE_BYTES);
+    signal?.throwIfAborted();
+    if (bytes === undefined) {
+      throw new IdentityFileError(`loadIdentity: the identity file ${JSON.stringify(path)} holds more than ${MAX_IDENTITY_FILE_BYTES} bytes: it is no identity file`, {
+        path,
+        reason: "FILE_TOO_LARGE",
+      });
+    }
+    const text = bytes.toString("utf8");
+    bytes.fill(0); // the secret key
+    return text;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The file's bytes, or undefined if it holds more than `max`: read to its end, as a file's
+ * size can change after stat() and some report 0 (those of /proc).
+ */
+async function readAtMost(handle: FileHandle, max: number): Promise<Buffer | undefined> {
+  const buffer = Buffer.alloc(max + 1);
+  let length = 0;
+  while (length < buffer.length) {
+    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+    if (bytesRead === 0) break;
+    length += bytesRead;
+  }
+  if (length <= max) return buffer.subarray(0, length);
+  buffer.fill(0);
+  return undefined;
+}
+
+/** What a file that is not a regular one is, for a message. */
+function fileKind(stats: Stats): string {
+  if (stats.isFIFO()) return "a FIFO";
+  if (stats.isCharacterDevice()) return "a character device";
+  if (stats.isBlockDevice()) return "a block device";
+  if (stats.isSocket()) return "a socket";
+  return "a special file";
 }
 
 /**
