@@ -2,12 +2,20 @@ import { access, mkdir, readdir, stat } from "node:fs/promises";
 import { createIdentity, IdentityFileError, loadIdentity, saveIdentity, type Identity } from "@hopwire/secure-channel";
 import { IdentityStoreError } from "./errors.js";
 import { identitiesDir, identityFile } from "./home.js";
+import { nameProblem } from "./names.js";
 
-const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/**
+ * Refuses what is no name before it becomes a path: ".." was stored as the hidden file
+ * "...json", and "../x" would be a file outside the identities directory.
+ */
+function checkIdentityName(name: string): void {
+  const problem = nameProblem(name);
+  if (problem !== undefined) throw new IdentityStoreError(`Invalid identity name ${JSON.stringify(name)}: ${problem}`);
+}
 
 /** Creates and stores a new identity called `name`; refuses to overwrite one. */
 export async function createNamedIdentity(home: string, name: string): Promise<Identity> {
-  if (!NAME.test(name)) throw new IdentityStoreError(`Invalid identity name ${JSON.stringify(name)}: 1 to 64 letters, digits, '_', '-' or '.'`);
+  checkIdentityName(name);
   await mkdir(identitiesDir(home), { recursive: true, mode: 0o700 });
   const file = identityFile(home, name);
   const exists = await access(file).then(() => true, () => false);
@@ -28,6 +36,7 @@ export interface IdentityLoadOptions {
 
 /** Loads the identity called `name`. */
 export async function loadNamedIdentity(home: string, name: string, options: IdentityLoadOptions = {}): Promise<Identity> {
+  checkIdentityName(name);
   const file = identityFile(home, name);
   let identity: Identity;
   try {

@@ -60,6 +60,10 @@ describe("node configuration", () => {
       [{ relays: [{ name: "bob", att: "relay" }] }, "test: relays[0].att: unknown key, expected one of: name, at, trust, listener, service"],
       [{ relayService: { allow: { bob: ["nope"] } }, secureChannelListeners: [{ address: "api" }] }, 'test: relayService.allow.bob[0]: expected an identifier: "I" followed by 64 lowercase hex digits'],
       [{ relayService: { allow: { bob: bob } }, secureChannelListeners: [{ address: "api" }] }, "test: relayService.allow.bob: expected a list, got string"],
+      // Names of dots only were names: an identity ".." was the hidden file "...json".
+      [{ identity: ".." }, 'test: identity: expected a name that is not only dots ("." and ".." name directories)'],
+      [{ secureChannelListeners: [{ address: "." }] }, 'test: secureChannelListeners[0].address: expected a name that is not only dots ("." and ".." name directories)'],
+      [{ identity: "../bob" }, 'test: identity: expected 1 to 64 letters, digits, "_", "-" or "."'],
       [{ tcpListeners: [{ address: "127.0.0.1:99999" }] }, 'test: tcpListeners[0].address: "127.0.0.1:99999" has an invalid port 99999: expected a port from 0 to 65535'],
       [{ tcpListeners: [{ address: "127.0.0.1:0", maxConnectionsPerHost: 0 }] }, "test: tcpListeners[0].maxConnectionsPerHost: expected a positive whole number"],
       [{ tcpListeners: [{ address: "127.0.0.1:0", maxConnections: "lots" }] }, "test: tcpListeners[0].maxConnections: expected a positive whole number, got string"],

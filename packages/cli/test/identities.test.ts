@@ -1,4 +1,4 @@
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { hopwire, hopwireHere, hopwireNodeWithFile, newHome, outputClosed, removeHomes, terminate } from "./processes.js";
@@ -26,6 +26,20 @@ describe("hopwire identity list", { timeout: 60_000 }, () => {
     expect(out).toEqual([`alice ${alice}`, `carol ${carol}`]);
     expect(err).toEqual([`hopwire: Cannot read the identity "bob" (${broken}): identity file ${broken} is not valid JSON`]);
     expect(code).toBe(2);
+  });
+});
+
+describe("identity names", { timeout: 60_000 }, () => {
+  // `identity create ..` was accepted and wrote the hidden file "...json".
+  it("create and show refuse a name of dots only (exit 2), and nothing is written", async () => {
+    const home = newHome();
+    const problem = 'expected a name that is not only dots ("." and ".." name directories)';
+    for (const name of [".", "..", "..."]) {
+      expect(await hopwireHere("--home", home, "identity", "create", name)).toEqual({ code: 2, out: [], err: [`hopwire: Invalid identity name ${JSON.stringify(name)}: ${problem}`] });
+    }
+    expect(await hopwireHere("--home", home, "identity", "show", "..")).toEqual({ code: 2, out: [], err: [`hopwire: Invalid identity name "..": ${problem}`] });
+    expect(existsSync(join(home, "identities"))).toBe(false);
+    await create(home, "a.b"); // dots beside other characters are a name
   });
 });
 

@@ -1,5 +1,6 @@
 import { hostPortProblem } from "@hopwire/runtime";
 import { z } from "zod";
+import { nameProblem } from "../names.js";
 
 /**
  * The configuration of one node, as `hopwire node <file>` reads it (YAML or JSON). Every
@@ -8,7 +9,6 @@ import { z } from "zod";
  */
 
 const IDENTIFIER = /^I[0-9a-f]{64}$/;
-const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
  * A "host:port" string as the runtime's parser (the TCP transport's and the portals') takes
@@ -35,10 +35,13 @@ export const identifier = z
   .string({ invalid_type_error: "expected an identifier string", required_error: "expected an identifier string" })
   .regex(IDENTIFIER, 'expected an identifier: "I" followed by 64 lowercase hex digits');
 
-/** A local address or name: 1 to 64 letters, digits, "_", "-" or ".". */
+/** A local address or name: 1 to 64 letters, digits, "_", "-" or ".", not only dots. */
 export const name = z
   .string({ invalid_type_error: "expected a name string", required_error: "expected a name string" })
-  .regex(NAME, 'expected 1 to 64 letters, digits, "_", "-" or "."');
+  .superRefine((s, ctx) => {
+    const problem = nameProblem(s);
+    if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+  });
 
 /**
  * A map of names to `values` as z.record checks it, but whose output is the map given, every
