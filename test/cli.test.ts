@@ -151,6 +151,28 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     await terminate(outlet);
   });
 
+  it("an inlet's --target reaches a further target the outlet allows (--allow-target), and nothing else", async () => {
+    const home = newHome();
+    const own = await httpServer(Buffer.from("the outlet's own target"));
+    const other = await httpServer(Buffer.from("the allowed other target"));
+    const outlet = hopwire(home, "outlet", "--to", `127.0.0.1:${own}`, "--allow-target", `127.0.0.1:${other}`, "--listen", "127.0.0.1:0");
+    const outletPort = await portOf(outlet, "tcp listener");
+    await outlet.line(/ ready$/);
+    const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${outletPort}`, "--target", `127.0.0.1:${other}`);
+    const inletPort = await portOf(inlet, "inlet");
+    expect(inlet.lines.some((l) => l.includes(`(target 127.0.0.1:${other})`))).toBe(true);
+    const get = (port: number) => fetch(`http://127.0.0.1:${port}/`, { headers: { connection: "close" } }).then((r) => r.text());
+    expect(await get(inletPort)).toBe("the allowed other target");
+    // A target the outlet does not allow: that client's connection is reset, the inlet says why.
+    const refused = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${outletPort}`, "--target", "127.0.0.1:1");
+    const refusedPort = await portOf(refused, "inlet");
+    await expect(get(refusedPort)).rejects.toThrow();
+    await refused.line(/PORTAL_TARGET_NOT_ALLOWED/);
+    await terminate(refused);
+    await terminate(inlet);
+    await terminate(outlet);
+  });
+
   it("a relay node refuses to register a name for an identity it does not allow for it", async () => {
     const home = newHome();
     const bob = await createIdentity(home, "bob");

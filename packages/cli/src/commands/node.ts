@@ -87,7 +87,8 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
     .option("--relay-trust <identifier>", "the relay node's identity (default: any)")
     .option("--identity <name>", "this node's identity (default: a new one for this run)")
     .option("--address <name>", "the outlet's address", "outlet")
-    .action(async (o: { to: string; listen?: string; relay?: string; trust?: string[]; relayTrust?: string; identity?: string; address: string }) => {
+    .option("--allow-target <host:port>", "a further target an inlet may ask for with --target (repeatable)", collect)
+    .action(async (o: { to: string; listen?: string; relay?: string; trust?: string[]; relayTrust?: string; identity?: string; address: string; allowTarget?: string[] }) => {
       // It was silently ignored: a pin the user believes in, on a node that registers nowhere.
       if (o.relayTrust !== undefined && o.relay === undefined) {
         throw new ConfigError(
@@ -106,7 +107,7 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
         ...(o.listen ? { tcpListeners: [{ address: o.listen }] } : {}),
         ...(relay ? { relays: [{ name: relay.name, at: relay.at, ...(o.relayTrust ? { trust: [o.relayTrust] } : {}) }] } : {}),
         secureChannelListeners: [{ address: "api", ...(o.trust ? { trust: o.trust } : {}) }],
-        outlets: [{ address: o.address, to: o.to }],
+        outlets: [{ address: o.address, to: o.to, ...(o.allowTarget ? { allow: o.allowTarget } : {}) }],
       };
       await runNode(await parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log, warn });
     });
@@ -117,7 +118,8 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
     .option("--trust <identifier>", "the outlet node's identity (repeatable; default everyone)", collect)
     .option("--identity <name>", "this node's identity (default: a new one for this run)")
     .option("--outlet <name>", "the outlet's address", "outlet")
-    .action(async (o: { from: string; via: string; trust?: string[]; identity?: string; outlet: string }) => {
+    .option("--target <host:port>", "ask the outlet for this target instead of its own --to (it must be one the outlet allows)")
+    .action(async (o: { from: string; via: string; trust?: string[]; identity?: string; outlet: string; target?: string }) => {
       const at = o.via.lastIndexOf("@");
       const raw: NodeConfigInput = {
         ...(o.identity ? { identity: o.identity } : {}),
@@ -127,6 +129,7 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
             via: at < 0 ? o.via : o.via.slice(at + 1),
             ...(at < 0 ? {} : { relay: o.via.slice(0, at) }),
             outlet: o.outlet,
+            ...(o.target ? { target: o.target } : {}),
             ...(o.trust ? { trust: o.trust } : {}),
           },
         ],

@@ -166,6 +166,8 @@ export const nodeConfigSchema = z
             listener: name.default("api"),
             trust: trust.default("everyone"),
             outlet: name.default("outlet"),
+            /** Ask the outlet for this target instead of its own `to` (one of the outlet's `allow`). */
+            target: hostPort.optional(),
           })
           .strict(),
       )

@@ -303,8 +303,8 @@ export async function startNodeFromConfig(config: NodeConfig, options: StartNode
       for (const i of config.inlets ?? []) {
         const via = resolvePeer(config, i.via);
         const hops = i.relay === undefined ? [i.listener] : [forwarderAddress(i.relay), i.listener];
-        const inlet = await startSupervisedInlet(n, tcp, identity, { listen: i.listen, via, hops, relay: i.relay, outlet: i.outlet, trust: trustPolicy(i.trust) }, log);
-        log(`inlet ${inlet.address} -> ${[via, ...hops, i.outlet].join(" -> ")} (secure channel to ${inlet.peerIdentifier})`);
+        const inlet = await startSupervisedInlet(n, tcp, identity, { listen: i.listen, via, hops, relay: i.relay, outlet: i.outlet, ...(i.target === undefined ? {} : { target: i.target }), trust: trustPolicy(i.trust) }, log);
+        log(`inlet ${inlet.address} -> ${[via, ...hops, i.outlet].join(" -> ")}${i.target === undefined ? "" : ` (target ${i.target})`} (secure channel to ${inlet.peerIdentifier})`);
       }
     }
   } catch (error) {

@@ -17,6 +17,8 @@ export interface InletPlan {
   /** The relay name when `hops` go through a relay node's forwarder (`--via name@host:port`). */
   relay?: string;
   outlet: string;
+  /** The target to ask the outlet for, instead of its own `to` (it must be on the outlet's allow-list). */
+  target?: string;
   trust: TrustPolicy;
 }
 
@@ -90,7 +92,7 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
         route(connection, ...plan.hops),
         new SecureChannelOptions().withTrustPolicy(plan.trust).withSignal(stopping.signal).withHandshakeTimeout(handshakeTimeout),
       );
-      const inlet = await createInlet(n, { listen, route: route(channel, plan.outlet) });
+      const inlet = await createInlet(n, { listen, route: route(channel, plan.outlet), ...(plan.target === undefined ? {} : { target: plan.target }) });
       inlet.onStreamClosed(reportOpenFailure);
       const unwatch = n.router.watchHop(channel.address, (reason) => void reopen(reason));
       return { connection, channel, inlet, unwatch };
