@@ -117,7 +117,18 @@ export const nodeConfigSchema = z
     tcpListeners: z.array(tcpListener).optional(),
     /** Secure channel listeners; reachable from every TCP listener and every registered relay. */
     secureChannelListeners: z
-      .array(z.object({ address: name, trust: trust.default("everyone") }).strict())
+      .array(
+        z
+          .object({
+            address: name,
+            trust: trust.default("everyone"),
+            /** Channels (open or handshaking) at once (default 16 384). */
+            maxChannels: count.optional(),
+            /** Of those, over one connection (default 1 024; a node behind a relay gets all its clients' channels over one). */
+            maxChannelsPerConnection: count.optional(),
+          })
+          .strict(),
+      )
       .optional(),
     /** A relay service; registrations over the node's secure channel listeners, forwarders reachable from its TCP listeners. */
     relayService: z

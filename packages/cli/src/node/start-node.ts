@@ -274,6 +274,8 @@ export async function startNodeFromConfig(config: NodeConfig, options: StartNode
     for (const s of config.secureChannelListeners ?? []) {
       let sclOptions = new SecureChannelListenerOptions().withTrustPolicy(trustPolicy(s.trust));
       for (const id of [...tcpFlows, ...relayFlows]) sclOptions = sclOptions.asConsumer(id);
+      if (s.maxChannels !== undefined) sclOptions = sclOptions.withMaxChannels(s.maxChannels);
+      if (s.maxChannelsPerConnection !== undefined) sclOptions = sclOptions.withMaxChannelsPerConnection(s.maxChannelsPerConnection);
       const scl = await createSecureChannelListener(n, identity, s.address, sclOptions);
       channelFlows.push(scl.flowControlId);
       log(`secure channel listener ${s.address} (${describeTrust(s.trust)})`);
