@@ -32,7 +32,10 @@ export class PortalOpenTimeoutError extends PortalError {
   }
 }
 
-/** Thrown when an outlet or inlet is at its `maxStreams` and refuses another connection. */
+/**
+ * Thrown when an outlet or inlet is at its `maxStreams` and refuses another connection, or
+ * when the channel an OPEN came through holds the outlet's `maxStreamsPerChannel` already.
+ */
 export class PortalStreamLimitError extends PortalError {
   override readonly code = "PORTAL_STREAM_LIMIT";
   constructor(message = "Too many portal streams", options?: { cause?: unknown }) {

@@ -29,6 +29,12 @@ export const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 /** Default number of streams an inlet or an outlet carries at once (1 024). */
 export const DEFAULT_MAX_STREAMS = 1024;
+/**
+ * Default number of an outlet's streams that one channel may hold at once (256, or
+ * `maxStreams` if smaller): a quarter of the default `maxStreams`, as a TCP listener's
+ * `maxConnectionsPerHost` is of its `maxConnections`, so one peer cannot take every slot.
+ */
+export const DEFAULT_MAX_STREAMS_PER_CHANNEL = 256;
 /** Default address of an outlet ("outlet"). */
 export const DEFAULT_OUTLET_ADDRESS = "outlet";
 
@@ -73,6 +79,13 @@ export interface OutletOptions extends PortalStreamOptions {
   asConsumer?: FlowControlId | FlowControlId[];
   /** How long a dial to the target may take before the stream is refused. Default 5 s. */
   connectTimeoutMs?: number;
+  /**
+   * How many of the outlet's streams the OPENs of one channel (the first hop of their return
+   * route: a secure channel, or a TCP connection) may hold at once; its next OPEN is refused
+   * with PORTAL_STREAM_LIMIT, other channels' are not. Default 256, or `maxStreams` if
+   * smaller; at most `maxStreams`.
+   */
+  maxStreamsPerChannel?: number;
 }
 
 /** What `createInlet` takes. */
@@ -97,6 +110,7 @@ export interface ResolvedOutletOptions {
   windowBytes: number;
   maxWindowBytes: number;
   maxStreams: number;
+  maxStreamsPerChannel: number;
 }
 
 /** Inlet options after validation, with defaults filled in. */
@@ -141,6 +155,7 @@ const OUTLET_KEYS = optionKeys<OutletOptions>({
   windowBytes: true,
   maxWindowBytes: true,
   maxStreams: true,
+  maxStreamsPerChannel: true,
 });
 const INLET_KEYS = optionKeys<InletOptions>({
   listen: true,
@@ -170,13 +185,21 @@ export function resolveOutletOptions(input: OutletOptions): ResolvedOutletOption
     });
   }
   const consumers = checkFlowControlIds(options.asConsumer, "asConsumer", "outlet options");
+  const streams = stream(options);
   return {
     address: address as AddressLike,
     to,
     allowed,
     asConsumer: consumers,
     connectTimeoutMs: integer(options.connectTimeoutMs, "connectTimeoutMs", DEFAULT_CONNECT_TIMEOUT_MS, 1, 3_600_000),
-    ...stream(options),
+    ...streams,
+    maxStreamsPerChannel: integer(
+      options.maxStreamsPerChannel,
+      "maxStreamsPerChannel",
+      Math.min(DEFAULT_MAX_STREAMS_PER_CHANNEL, streams.maxStreams),
+      1,
+      streams.maxStreams,
+    ),
   };
 }
 

@@ -50,7 +50,10 @@ export class Outlet implements Mailbox, StreamOwner {
   readonly address: Address;
   readonly #node: Node;
   readonly #options: ResolvedOutletOptions;
-  readonly #streams = new Set<PortalStream>();
+  /** Each open stream, and the channel its OPEN came through (see channelOf). */
+  readonly #streams = new Map<PortalStream, string>();
+  /** Open streams per channel, for maxStreamsPerChannel (a channel without streams has no entry). */
+  readonly #perChannel = new Map<string, number>();
   readonly #listeners = new StreamListeners();
   /** @internal the window growth this outlet's streams share */
   readonly windowGrowth = new WindowGrowth(STREAM_WINDOW_GROWTH_BUDGET_BYTES);
@@ -105,7 +108,8 @@ export class Outlet implements Mailbox, StreamOwner {
     if (this.#stopped) return;
     const open = decodePortalMessage(message.payload);
     if (open?.kind !== KIND.OPEN) return this.#refuse(message, new PortalProtocolError("an outlet takes only OPEN"));
-    if (this.#streams.size >= this.#options.maxStreams) return this.#refuse(message, new PortalStreamLimitError());
+    const limit = this.#streamLimit(message);
+    if (limit) return this.#refuse(message, limit);
     let target: HostPort = this.#options.to;
     if (open.target !== "") {
       try {
@@ -122,8 +126,28 @@ export class Outlet implements Mailbox, StreamOwner {
 
   /** @internal called by a stream when it ended */
   streamClosed(stream: PortalStream, reason: PortalError | undefined): void {
-    this.#streams.delete(stream);
+    const channel = this.#streams.get(stream);
+    if (channel !== undefined) {
+      this.#streams.delete(stream);
+      this.#countChannel(channel, -1);
+    }
     this.#listeners.notify(reason, this.#node.log);
+  }
+
+  /** Why an OPEN must be refused for want of room (the outlet's, or its channel's share), if it must. */
+  #streamLimit(message: LocalMessage): PortalStreamLimitError | undefined {
+    const { maxStreams, maxStreamsPerChannel } = this.#options;
+    if (this.#streams.size >= maxStreams) return new PortalStreamLimitError(`The outlet carries ${maxStreams} streams already (maxStreams)`);
+    if ((this.#perChannel.get(channelOf(message)) ?? 0) >= maxStreamsPerChannel) {
+      return new PortalStreamLimitError(`The channel this OPEN came through holds ${maxStreamsPerChannel} of the outlet's streams already (maxStreamsPerChannel)`);
+    }
+    return undefined;
+  }
+
+  #countChannel(channel: string, delta: 1 | -1): void {
+    const n = (this.#perChannel.get(channel) ?? 0) + delta;
+    if (n > 0) this.#perChannel.set(channel, n);
+    else this.#perChannel.delete(channel);
   }
 
   /**
@@ -140,7 +164,7 @@ export class Outlet implements Mailbox, StreamOwner {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#node.router.unregister([this.address]);
-    for (const stream of [...this.#streams]) stream.finish(new PortalTargetUnreachableError("the outlet stopped"), true);
+    for (const stream of [...this.#streams.keys()]) stream.finish(new PortalTargetUnreachableError("the outlet stopped"), true);
   }
 
   /** For logs: the address and where it leads. */
@@ -153,7 +177,9 @@ export class Outlet implements Mailbox, StreamOwner {
     // Listens before the stream does, so a failed dial is reported as such, not as a reset.
     socket.once("error", (error) => failed(error));
     const stream = new PortalStream(this, socket, this.#options.windowBytes, this.#options.maxWindowBytes);
-    this.#streams.add(stream);
+    const channel = channelOf(message);
+    this.#streams.set(stream, channel);
+    this.#countChannel(channel, 1);
     this.#node.router.register([stream.address], stream);
     // Only the flow the OPEN came on (that one channel) may reach the new stream.
     const producer = senderKey === undefined ? undefined : this.#node.flowControls.producerByKey(senderKey);
@@ -191,4 +217,14 @@ export class Outlet implements Mailbox, StreamOwner {
       // the asker is gone
     }
   }
+}
+
+/**
+ * The channel an OPEN came through, as a key: the first hop of its return route, which the
+ * channel (or the TCP connection, on a route without one) put there itself, so a peer cannot
+ * choose it. An OPEN from a worker of this node starts its return route with its own stream's
+ * address: each is a channel of its own, bound by maxStreams only.
+ */
+function channelOf(message: LocalMessage): string {
+  return message.returnRoute.at(0)?.key ?? "";
 }

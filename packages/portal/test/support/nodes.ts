@@ -9,6 +9,8 @@ export interface PortalNodes {
   alice: Node;
   bob: Node;
   listener: SecureChannelListener;
+  /** Bob's TCP listener, "host:port" (another node may open a channel of its own through it). */
+  tcpAddress: string;
   channel: SecureChannel;
   stop(): Promise<void>;
 }
@@ -26,6 +28,7 @@ export async function startPortalNodes(): Promise<PortalNodes> {
     alice,
     bob,
     listener,
+    tcpAddress: tcpListener.address,
     channel,
     stop: async () => {
       await alice.stop();

@@ -1,0 +1,79 @@
+// An outlet against a hostile peer: a node with a secure channel of its own to bob's listener
+// (which trusts everyone here, as a deployment's policy might let a misbehaving peer in) that
+// speaks the portal protocol by hand. One channel must not take every stream slot.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { InvalidOptionError, route } from "@hopwire/runtime";
+import { createInlet, createOutlet } from "@hopwire/portal";
+import { startHostilePeer, type HostilePeer } from "./support/hostile.js";
+import { startPortalNodes, type PortalNodes } from "./support/nodes.js";
+import { recordingClient, startRawServer, until, type RawServer } from "./support/tcp.js";
+
+let nodes: PortalNodes;
+let hostile: HostilePeer;
+let target: RawServer;
+/** What each target connection received, in the order they were accepted. */
+let received: Buffer[][];
+/** Whether each target connection has closed. */
+let closed: boolean[];
+
+beforeEach(async () => {
+  nodes = await startPortalNodes();
+  hostile = await startHostilePeer(nodes);
+  received = [];
+  closed = [];
+  // Reads everything and echoes it: a target that keeps up.
+  target = await startRawServer((socket) => {
+    const chunks: Buffer[] = [];
+    const i = received.push(chunks) - 1;
+    closed[i] = false;
+    socket.on("close", () => (closed[i] = true));
+    socket.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      socket.write(chunk);
+    });
+  });
+});
+
+afterEach(async () => {
+  await hostile.stop();
+  await nodes.stop();
+  await target.close();
+});
+
+/** A client of an inlet on alice's node, through alice's own channel: its echo works. */
+async function echoThroughAlicesChannel(): Promise<void> {
+  const inlet = await createInlet(nodes.alice, { listen: "127.0.0.1:0", route: route(nodes.channel, "outlet") });
+  const client = await recordingClient(inlet.port);
+  client.socket.write("ping");
+  await until(() => client.received().toString() === "ping", "the echo through alice's channel");
+  client.socket.destroy();
+  await inlet.stop();
+}
+
+describe("a channel's share of an outlet's streams", () => {
+  it("one channel's OPENs past maxStreamsPerChannel are refused (PORTAL_STREAM_LIMIT); another channel's stream still opens", async () => {
+    const outlet = await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId, maxStreams: 8, maxStreamsPerChannel: 2 });
+    const streams = [hostile.open(), hostile.open(), hostile.open()];
+    expect(await Promise.all(streams.map((s) => s.answer()))).toEqual(["OPENED", "OPENED", "PORTAL_STREAM_LIMIT"]);
+    expect(outlet.refusedStreams).toBe(1);
+    await echoThroughAlicesChannel();
+    // A stream that ends gives its channel's share back.
+    streams[0]!.reset();
+    await until(() => outlet.activeStreams === 1, "the reset stream to end at the outlet");
+    expect(await hostile.open().answer()).toBe("OPENED");
+    expect(await hostile.open().answer()).toBe("PORTAL_STREAM_LIMIT");
+  });
+
+  it("maxStreamsPerChannel defaults to 256, or maxStreams if smaller, and may not exceed maxStreams", async () => {
+    await expect(createOutlet(nodes.bob, { to: target.address, maxStreamsPerChannel: 0 })).rejects.toMatchObject({ option: "maxStreamsPerChannel" });
+    await expect(createOutlet(nodes.bob, { to: target.address, maxStreams: 4, maxStreamsPerChannel: 5 })).rejects.toThrow(InvalidOptionError);
+    await expect(createOutlet(nodes.bob, { to: target.address, maxStreams: 4, maxStreamsPerChannel: 5 })).rejects.toMatchObject({
+      option: "maxStreamsPerChannel",
+      message: "maxStreamsPerChannel must be an integer from 1 to 4, got 5",
+    });
+    const outlet = await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId, maxStreams: 3 });
+    const answers = await Promise.all([hostile.open(), hostile.open(), hostile.open()].map((s) => s.answer()));
+    expect(answers).toEqual(["OPENED", "OPENED", "OPENED"]);
+    expect(outlet.activeStreams).toBe(3);
+  });
+});

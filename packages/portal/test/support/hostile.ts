@@ -1,0 +1,77 @@
+// A hostile portal peer: a third node, mallory, with a secure channel of its own to bob's
+// channel listener (real TCP, real crypto), whose far end is not an inlet but raw mailboxes
+// that speak the portal protocol by hand: OPEN as often as they like, DATA past the credit.
+import { Address, LocalMessage, node, route, type Mailbox, type Node, type Route } from "@hopwire/runtime";
+import { createIdentity, createSecureChannel, SecureChannelOptions, type SecureChannel } from "@hopwire/secure-channel";
+import { createTcpTransport, TcpConnectionOptions } from "@hopwire/transport-tcp";
+import { decodePortalMessage, encodeData, encodeOpen, encodeReset, KIND } from "../../dist/protocol/index.js";
+import type { PortalNodes } from "./nodes.js";
+import { until } from "./tcp.js";
+
+export interface HostilePeer {
+  readonly node: Node;
+  readonly channel: SecureChannel;
+  /** A raw stream that sends OPEN (granting `window`) to bob's "outlet" through mallory's channel. */
+  open(window?: number): RawStream;
+  stop(): Promise<void>;
+}
+
+export async function startHostilePeer(nodes: PortalNodes): Promise<HostilePeer> {
+  const mallory = await node({ name: "mallory" });
+  const connection = await (await createTcpTransport(mallory)).connect(nodes.tcpAddress, new TcpConnectionOptions());
+  const channel = await createSecureChannel(mallory, await createIdentity(), [connection, "bob_listener"], new SecureChannelOptions());
+  return {
+    node: mallory,
+    channel,
+    open: (window = 1024 * 1024) => new RawStream(mallory, route(channel, "outlet"), window),
+    stop: () => mallory.stop(),
+  };
+}
+
+/** One stream's far end, by hand: it records what the outlet answers and sends whatever it is told to. */
+export class RawStream implements Mailbox {
+  readonly address = Address.random();
+  /** The outlet stream's route, once OPENED came. */
+  peer: Route | undefined;
+  /** OPENED's window, then each CREDIT: what the outlet granted so far. */
+  granted = 0;
+  /** The RESET's code, once one came. */
+  resetCode: string | undefined;
+
+  constructor(
+    private readonly mallory: Node,
+    outlet: Route,
+    window: number,
+  ) {
+    mallory.router.register([this.address], this);
+    this.#send(outlet, encodeOpen(window, ""));
+  }
+
+  deliver(message: LocalMessage): void {
+    const decoded = decodePortalMessage(message.payload);
+    if (decoded?.kind === KIND.OPENED) {
+      this.peer = message.returnRoute;
+      this.granted += decoded.window;
+    } else if (decoded?.kind === KIND.CREDIT) this.granted += decoded.bytes;
+    else if (decoded?.kind === KIND.RESET) this.resetCode = decoded.code;
+  }
+
+  /** Waits for the outlet's answer to OPEN: "OPENED", or the RESET's code. */
+  async answer(): Promise<string> {
+    await until(() => this.peer !== undefined || this.resetCode !== undefined, "the outlet's answer to OPEN");
+    return this.peer !== undefined ? "OPENED" : this.resetCode!;
+  }
+
+  /** Sends `bytes` as one DATA, whatever the credit. */
+  data(bytes: Uint8Array): void {
+    this.#send(this.peer!, encodeData(bytes));
+  }
+
+  reset(): void {
+    this.#send(this.peer!, encodeReset("PORTAL_RESET"));
+  }
+
+  #send(to: Route, payload: Uint8Array): void {
+    this.mallory.router.route(new LocalMessage(to, route(this.address), payload), this.address.key);
+  }
+}
