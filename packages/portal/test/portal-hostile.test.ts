@@ -1,6 +1,7 @@
 // An outlet against a hostile peer: a node with a secure channel of its own to bob's listener
 // (which trusts everyone here, as a deployment's policy might let a misbehaving peer in) that
-// speaks the portal protocol by hand. One channel must not take every stream slot.
+// speaks the portal protocol by hand. One channel must not take every stream slot, nor leave
+// every stream it churned through holding memory.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { InvalidOptionError, route } from "@hopwire/runtime";
 import { createInlet, createOutlet } from "@hopwire/portal";
@@ -75,5 +76,27 @@ describe("a channel's share of an outlet's streams", () => {
     const answers = await Promise.all([hostile.open(), hostile.open(), hostile.open()].map((s) => s.answer()));
     expect(answers).toEqual(["OPENED", "OPENED", "OPENED"]);
     expect(outlet.activeStreams).toBe(3);
+  });
+});
+
+describe("streams opened and closed as fast as a peer can", () => {
+  // Each finished stream keeps its address for FINISHED_STREAM_LINGER_MS (5 s): unbounded, 33k OPEN/s left 32k of them.
+  it("leave at most maxStreams finished streams holding an address at the outlet", async () => {
+    const maxStreams = 8;
+    const outlet = await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId, maxStreams });
+    const before = nodes.bob.router.addresses().length;
+    let most = 0;
+    for (let round = 0; round < 20; round++) {
+      const streams = Array.from({ length: maxStreams }, () => hostile.open());
+      expect(new Set(await Promise.all(streams.map((s) => s.answer())))).toEqual(new Set(["OPENED"]));
+      for (const s of streams) s.reset();
+      await until(() => outlet.activeStreams === 0, `round ${round}'s streams to end at the outlet`);
+      most = Math.max(most, nodes.bob.router.addresses().length - before);
+    }
+    expect(outlet.openedStreams).toBe(20 * maxStreams);
+    // The 160 streams ended within a few seconds: all but the last maxStreams have left the router.
+    expect(most).toBeLessThanOrEqual(maxStreams);
+    expect(outlet.lingering.size).toBe(maxStreams);
+    await echoThroughAlicesChannel();
   });
 });

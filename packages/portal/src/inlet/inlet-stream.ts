@@ -34,9 +34,9 @@ export class InletStream extends PortalStream {
     super.handle(decoded, message);
   }
 
-  protected override unregister(): void {
-    if (this.#opened || this.#lingerMs === 0) return super.unregister();
-    setTimeout(() => super.unregister(), this.#lingerMs).unref();
+  protected override lingerMs(): number {
+    if (this.#opened || this.#lingerMs === 0) return super.lingerMs();
+    return this.#lingerMs + super.lingerMs();
   }
 
   /** Before OPENED the peer is the outlet itself, which takes only OPEN: nothing to tell it. */

@@ -3,7 +3,7 @@ import { assertNodeArgument, formatHostPort, LocalMessage, NodeStoppedError, typ
 import { PortalListenError, PortalOpenTimeoutError, PortalRouteClosedError, PortalStreamLimitError , type PortalError } from "../errors.js";
 import { resolveInletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type InletOptions, type ResolvedInletOptions } from "../options.js";
 import { encodeOpen } from "../protocol/index.js";
-import { resetSocket, StreamListeners, WindowGrowth, type PortalStream, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
+import { Lingering, resetSocket, StreamListeners, WindowGrowth, type PortalStream, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
 import { InletStream } from "./inlet-stream.js";
 
 /**
@@ -43,6 +43,8 @@ export class Inlet implements StreamOwner {
   readonly #listeners = new StreamListeners();
   /** @internal the window growth this inlet's streams share */
   readonly windowGrowth = new WindowGrowth(STREAM_WINDOW_GROWTH_BUDGET_BYTES);
+  /** @internal this inlet's finished streams that still hold their address: at most maxStreams */
+  readonly lingering: Lingering;
   #address = "";
   #stopped = false;
 
@@ -50,6 +52,7 @@ export class Inlet implements StreamOwner {
   constructor(node: Node, options: ResolvedInletOptions) {
     this.#node = node;
     this.#options = options;
+    this.lingering = new Lingering(node.router, options.maxStreams);
     this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.#accept(socket));
     // Not the server's maxConnections: Node would close the connection past it before #accept saw
     // it (a FIN, and nobody told); #accept resets it and says so, as the outlet does at its limit.

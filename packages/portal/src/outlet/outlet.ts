@@ -17,7 +17,7 @@ import { PortalProtocolError, PortalStreamLimitError, PortalTargetNotAllowedErro
 import { parseHostPort } from "../host-port.js";
 import { resolveOutletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type OutletOptions, type ResolvedOutletOptions } from "../options.js";
 import { decodePortalMessage, encodeOpened, encodeReset, KIND } from "../protocol/index.js";
-import { PortalStream, StreamListeners, WindowGrowth, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
+import { Lingering, PortalStream, StreamListeners, WindowGrowth, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
 
 /**
  * Starts an outlet (Ockam's tcp-outlet) at `options.address` (default "outlet"): for each
@@ -57,6 +57,8 @@ export class Outlet implements Mailbox, StreamOwner {
   readonly #listeners = new StreamListeners();
   /** @internal the window growth this outlet's streams share */
   readonly windowGrowth = new WindowGrowth(STREAM_WINDOW_GROWTH_BUDGET_BYTES);
+  /** @internal this outlet's finished streams that still hold their address: at most maxStreams */
+  readonly lingering: Lingering;
   #refused = 0;
   #opened = 0;
   #stopped = false;
@@ -66,6 +68,7 @@ export class Outlet implements Mailbox, StreamOwner {
     this.#node = node;
     this.#options = options;
     this.address = toAddress(options.address);
+    this.lingering = new Lingering(node.router, options.maxStreams);
   }
 
   /** @internal the node's router (for the streams) */

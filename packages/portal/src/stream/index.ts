@@ -1,3 +1,4 @@
 export { PortalStream, resetSocket, type StreamOwner } from "./portal-stream.js";
 export { StreamListeners, type StreamClosedListener } from "./stream-listeners.js";
+export { Lingering } from "./lingering.js";
 export { WindowGrowth } from "./window-growth.js";

@@ -12,6 +12,7 @@ import {
   MAX_DATA_BYTES,
   type PortalMessage,
 } from "../protocol/index.js";
+import type { Lingering } from "./lingering.js";
 import type { WindowGrowth } from "./window-growth.js";
 
 /** How long a finished stream keeps its address, to absorb the peer's last control messages (ms). */
@@ -23,6 +24,8 @@ export interface StreamOwner {
   readonly log: Logger;
   /** The window growth all the owner's streams share (see #grow). */
   readonly windowGrowth: WindowGrowth;
+  /** The owner's finished streams that still hold their address (see unregister), bounded. */
+  readonly lingering: Lingering;
   /** Called once, when the stream has ended (reason undefined: both sides closed cleanly). */
   streamClosed(stream: PortalStream, reason: PortalError | undefined): void;
 }
@@ -204,12 +207,18 @@ export class PortalStream implements Mailbox {
   }
 
   /**
-   * Leaves the router, FINISHED_STREAM_LINGER_MS later: what the peer sent before it learnt of
-   * the end (a CREDIT for bytes it drained, a BLOCKED) is still on its way, and is dropped here
-   * quietly rather than reported as a message for an address nobody has.
+   * Leaves the router, lingerMs() later: what the peer sent before it learnt of the end (a
+   * CREDIT for bytes it drained, a BLOCKED) is still on its way, and is dropped here quietly
+   * rather than reported as a message for an address nobody has. The owner bounds how many
+   * linger (Lingering): past that, the oldest leaves early.
    */
   protected unregister(): void {
-    setTimeout(() => this.#owner.router.unregister([this.address]), FINISHED_STREAM_LINGER_MS).unref();
+    this.#owner.lingering.add(this.address, this.lingerMs());
+  }
+
+  /** How long a finished stream keeps its address (the inlet's stream waits longer before OPENED). */
+  protected lingerMs(): number {
+    return FINISHED_STREAM_LINGER_MS;
   }
 
   /** A message for a finished stream: an OPENED that came too late is answered with RESET. */
