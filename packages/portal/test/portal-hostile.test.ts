@@ -1,10 +1,10 @@
 // An outlet against a hostile peer: a node with a secure channel of its own to bob's listener
 // (which trusts everyone here, as a deployment's policy might let a misbehaving peer in) that
 // speaks the portal protocol by hand. One channel must not take every stream slot, nor leave
-// every stream it churned through holding memory.
+// every stream it churned through holding memory, nor send past the credit it was granted.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { InvalidOptionError, route } from "@hopwire/runtime";
-import { createInlet, createOutlet } from "@hopwire/portal";
+import { createInlet, createOutlet, PortalProtocolError, type PortalError } from "@hopwire/portal";
 import { startHostilePeer, type HostilePeer } from "./support/hostile.js";
 import { startPortalNodes, type PortalNodes } from "./support/nodes.js";
 import { recordingClient, startRawServer, until, type RawServer } from "./support/tcp.js";
@@ -98,5 +98,45 @@ describe("streams opened and closed as fast as a peer can", () => {
     expect(most).toBeLessThanOrEqual(maxStreams);
     expect(outlet.lingering.size).toBe(maxStreams);
     await echoThroughAlicesChannel();
+  });
+});
+
+describe("DATA past the credit", () => {
+  it("resets that stream with PORTAL_PROTOCOL; a stream of the same channel that keeps to its credit works on", async () => {
+    const window = 16 * 1024;
+    const outlet = await createOutlet(nodes.bob, {
+      to: target.address,
+      asConsumer: nodes.listener.flowControlId,
+      windowBytes: window,
+      maxWindowBytes: window,
+    });
+    const reasons: (PortalError | undefined)[] = [];
+    outlet.onStreamClosed((reason) => reasons.push(reason));
+
+    const cheat = hostile.open();
+    expect(await cheat.answer()).toBe("OPENED");
+    expect(cheat.granted).toBe(window);
+    // 2 KiB the target reads at once (so the outlet's socket holds nothing): under a quarter window, no CREDIT yet.
+    cheat.data(Buffer.alloc(2048, 1));
+    await until(() => Buffer.concat(received[0]!).length === 2048, "the first 2 KiB at the target");
+    // A whole window more: 2 KiB past the 16 KiB granted, though the outlet's socket had room for it.
+    cheat.data(Buffer.alloc(window, 2));
+    await until(() => cheat.resetCode !== undefined, "the cheating stream's RESET");
+    expect(cheat.resetCode).toBe("PORTAL_PROTOCOL");
+    expect(cheat.granted).toBe(window);
+    await until(() => reasons.length === 1, "the outlet to report the stream's end");
+    expect(reasons[0]).toBeInstanceOf(PortalProtocolError);
+    expect(reasons[0]?.message).toBe("the peer sent 2048 bytes past its credit");
+    await until(() => closed[0] === true, "the target connection of the cheating stream to close");
+
+    // Up to the credit exactly, then the CREDIT's worth: within it, however fast.
+    const honest = hostile.open();
+    expect(await honest.answer()).toBe("OPENED");
+    honest.data(Buffer.alloc(window, 3));
+    await until(() => honest.granted === 2 * window, "the CREDIT for the first window");
+    honest.data(Buffer.alloc(window, 4));
+    await until(() => Buffer.concat(received[1]!).length === 2 * window, "both windows at the target");
+    expect(honest.resetCode).toBeUndefined();
+    expect(outlet.activeStreams).toBe(1);
   });
 });

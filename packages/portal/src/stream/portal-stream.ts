@@ -66,6 +66,12 @@ export class PortalStream implements Mailbox {
   readonly #pending: Uint8Array[] = [];
   /** Bytes received and handed to the socket, not yet drained by it. */
   #unDrained = 0;
+  /**
+   * Credit granted to the peer (the first window, then each CREDIT, growth included) minus the
+   * DATA bytes received: what the peer may still send. A CREDIT counts as it is sent, before
+   * the peer can spend it, so an honest peer never takes this below 0.
+   */
+  #peerCredit: number;
   /** Bytes drained since the last CREDIT. */
   #drainedSinceCredit = 0;
   #waitingRoom = false;
@@ -88,6 +94,7 @@ export class PortalStream implements Mailbox {
     this.#window = windowBytes;
     this.#baseWindow = windowBytes;
     this.#maxWindow = Math.max(windowBytes, maxWindowBytes);
+    this.#peerCredit = windowBytes;
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
@@ -239,8 +246,10 @@ export class PortalStream implements Mailbox {
 
   #onPeerData(data: Uint8Array): void {
     if (this.#endReceived) return this.finish(new PortalProtocolError("DATA after END"), true);
-    if (this.#unDrained + data.length > this.#window) return this.finish(new PortalProtocolError("the peer sent past its credit"), true);
     const n = data.length;
+    // Against what was granted, not what the socket holds: a socket that drains fast would let a peer send without end.
+    if (n > this.#peerCredit) return this.finish(new PortalProtocolError(`the peer sent ${n - this.#peerCredit} bytes past its credit`), true);
+    this.#peerCredit -= n;
     this.#unDrained += n;
     this.#bytesReceived += n;
     if (this.#socketClosed) return;
@@ -256,6 +265,7 @@ export class PortalStream implements Mailbox {
     const grant = this.#drainedSinceCredit + this.#grow();
     this.#drainedSinceCredit = 0;
     this.#peerBlocked = false;
+    this.#peerCredit += grant;
     this.#send(encodeCredit(grant));
   }
 
