@@ -1,4 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { once } from "node:events";
+import { connect as connectNet, createServer, type AddressInfo, type Socket } from "node:net";
+import { createInlet } from "@hopwire/portal";
 import { node, route, type Node } from "@hopwire/runtime";
 import { createTcpTransport, tcpTransportOf, type TcpListener } from "@hopwire/transport-tcp";
 import { createIdentity, createSecureChannel } from "@hopwire/secure-channel";
@@ -11,6 +14,39 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((r) => r.stop()));
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
   removeHomes();
+});
+
+describe("a configured outlet's stream limits", () => {
+  it("maxStreamsPerChannel applies: one inlet's second client connection is refused while its first is carried", async () => {
+    const held: Socket[] = [];
+    const target = createServer((socket) => void held.push(socket.on("error", () => {})));
+    target.listen(0, "127.0.0.1");
+    await once(target, "listening");
+    try {
+      const to = `127.0.0.1:${(target.address() as AddressInfo).port}`;
+      const config = parseConfig(
+        { tcpListeners: [{ address: "127.0.0.1:0" }], secureChannelListeners: [{ address: "api" }], outlets: [{ to, maxStreamsPerChannel: 1 }] },
+        "test",
+      );
+      const r = await startNodeFromConfig(config, { home: newHome(), source: "test", log: () => {} });
+      running.push(r);
+      const client = await node({ name: "client" });
+      nodes.push(client);
+      const connection = await (await createTcpTransport(client)).connect(tcpTransportOf(r.node)!.listeners[0]!.address);
+      const channel = await createSecureChannel(client, await createIdentity(), route(connection, "api"));
+      const inlet = await createInlet(client, { listen: "127.0.0.1:0", route: route(channel, "outlet") });
+      const first = connectNet({ host: "127.0.0.1", port: inlet.port }).on("error", () => {});
+      await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 20_000 });
+      const second = connectNet({ host: "127.0.0.1", port: inlet.port }).on("error", () => {});
+      await new Promise((resolve) => second.on("close", resolve)); // reset (ECONNRESET): PORTAL_STREAM_LIMIT at the outlet
+      expect(first.destroyed).toBe(false);
+      expect(held).toHaveLength(1);
+      first.destroy();
+    } finally {
+      for (const s of held) s.destroy();
+      target.close();
+    }
+  });
 });
 
 describe("a configured secure channel listener's channel limits", () => {

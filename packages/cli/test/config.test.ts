@@ -71,6 +71,14 @@ describe("node configuration", () => {
       [{ secureChannelListeners: [{ address: "api", trust: "nobody" }] }, 'test: secureChannelListeners[0].trust: expected "everyone" or a list of identifiers'],
       [{ outlets: [{ to: "127.0.0.1:1" }] }, "test: secureChannelListeners: missing: an outlet is reachable only through a secure channel listener, expected at least one"],
       [[], "test: (top level): expected a map of keys, got array"],
+      [
+        { secureChannelListeners: [{ address: "api" }], tcpListeners: [{ address: "127.0.0.1:0" }], outlets: [{ to: "127.0.0.1:1", maxStreamsPerChannel: 2000 }] },
+        "test: outlets[0].maxStreamsPerChannel: expected at most maxStreams (1024, its default), got 2000",
+      ],
+      [
+        { secureChannelListeners: [{ address: "api" }], tcpListeners: [{ address: "127.0.0.1:0" }], outlets: [{ to: "127.0.0.1:1", maxStreams: 10, maxStreamsPerChannel: 11 }] },
+        "test: outlets[0].maxStreamsPerChannel: expected at most maxStreams (10), got 11",
+      ],
       // Addresses the node's workers would share: caught here, not when the second one fails to start (ADDRESS_IN_USE, exit 1).
       [
         { secureChannelListeners: [{ address: "api" }], tcpListeners: [{ address: "127.0.0.1:0" }], outlets: [{ to: "127.0.0.1:1" }, { to: "127.0.0.1:2" }] },

@@ -1,6 +1,7 @@
 import { constants } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { extname } from "node:path";
+import { DEFAULT_MAX_STREAMS } from "@hopwire/portal";
 import { FORWARDER_PREFIX } from "@hopwire/relay";
 import { hostPortProblem } from "@hopwire/runtime";
 import { ZodArray, ZodDefault, ZodEffects, ZodObject, ZodOptional, ZodRecord, ZodUnion, type ZodIssue, type ZodTypeAny } from "zod";
@@ -107,6 +108,13 @@ function checkReferences(config: NodeConfig, source: string): void {
   config.relays?.forEach((r, i) => peer(r.at, ["relays", i, "at"]));
   config.inlets?.forEach((inlet, i) => peer(inlet.via, ["inlets", i, "via"]));
   checkAddressesUnique(config, source);
+  config.outlets?.forEach((o, i) => {
+    // The outlet would refuse it at start (exit 1, no key named): a share larger than the whole.
+    const total = o.maxStreams ?? DEFAULT_MAX_STREAMS;
+    if (o.maxStreamsPerChannel !== undefined && o.maxStreamsPerChannel > total) {
+      throw ConfigError.at(source, ["outlets", i, "maxStreamsPerChannel"], `expected at most maxStreams (${total}${o.maxStreams === undefined ? ", its default" : ""}), got ${o.maxStreamsPerChannel}`);
+    }
+  });
   if ((config.outlets?.length ?? 0) > 0 && (config.secureChannelListeners?.length ?? 0) === 0) {
     throw ConfigError.at(source, ["secureChannelListeners"], "missing: an outlet is reachable only through a secure channel listener, expected at least one");
   }

@@ -161,7 +161,19 @@ export const nodeConfigSchema = z
       .optional(),
     /** TCP outlets: reachable through the node's secure channel listeners only. */
     outlets: z
-      .array(z.object({ address: name.default("outlet"), to: hostPort, allow: z.array(hostPort).optional() }).strict())
+      .array(
+        z
+          .object({
+            address: name.default("outlet"),
+            to: hostPort,
+            allow: z.array(hostPort).optional(),
+            /** Streams (client connections) at once (default 1 024). */
+            maxStreams: count.optional(),
+            /** Of those, over one secure channel: one inlet's clients (default 256, or maxStreams if smaller). */
+            maxStreamsPerChannel: count.optional(),
+          })
+          .strict(),
+      )
       .optional(),
     /** TCP inlets: each opens a secure channel to the outlet's node (through a relay if `relay` is set). */
     inlets: z

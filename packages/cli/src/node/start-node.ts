@@ -298,7 +298,14 @@ export async function startNodeFromConfig(config: NodeConfig, options: StartNode
 
     {
       for (const o of config.outlets ?? []) {
-        const outlet = await createOutlet(n, { address: o.address, to: o.to, ...(o.allow ? { allow: o.allow } : {}), asConsumer: channelFlows });
+        const outlet = await createOutlet(n, {
+          address: o.address,
+          to: o.to,
+          ...(o.allow ? { allow: o.allow } : {}),
+          ...(o.maxStreams !== undefined ? { maxStreams: o.maxStreams } : {}),
+          ...(o.maxStreamsPerChannel !== undefined ? { maxStreamsPerChannel: o.maxStreamsPerChannel } : {}),
+          asConsumer: channelFlows,
+        });
         reportUnreachableTarget(n, outlet, `outlet ${o.address} -> ${o.to}`, log);
         log(`outlet ${o.address} -> ${o.to}`);
       }
