@@ -1,9 +1,9 @@
 import { constants } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { extname } from "node:path";
 import { DEFAULT_MAX_STREAMS } from "@hopwire/portal";
 import { FORWARDER_PREFIX } from "@hopwire/relay";
-import { hostPortProblem } from "@hopwire/runtime";
+import { hostPortProblem, readAtMost } from "@hopwire/runtime";
 import { ZodArray, ZodDefault, ZodEffects, ZodObject, ZodOptional, ZodRecord, ZodUnion, type ZodIssue, type ZodTypeAny } from "zod";
 import { ConfigError, formatPath } from "../errors.js";
 import { nodeConfigSchema, type NodeConfig } from "./schema.js";
@@ -66,21 +66,6 @@ async function readConfigText(file: string): Promise<string> {
   } finally {
     await handle.close();
   }
-}
-
-/**
- * The file's bytes, or undefined if it holds more than `max`: read to its end, as a file's
- * size can change after stat() and some report 0 (those of /proc).
- */
-async function readAtMost(handle: FileHandle, max: number): Promise<Buffer | undefined> {
-  const buffer = Buffer.alloc(max + 1);
-  let length = 0;
-  while (length < buffer.length) {
-    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-    if (bytesRead === 0) break;
-    length += bytesRead;
-  }
-  return length <= max ? buffer.subarray(0, length) : undefined;
 }
 
 /** Validates an already parsed configuration; `source` names it in errors (a file, or "command line"). */

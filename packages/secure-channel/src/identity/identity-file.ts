@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { AbortError, checkWaitOptions, optionKeys } from "@hopwire/runtime";
+import { AbortError, checkWaitOptions, optionKeys, readAtMost } from "@hopwire/runtime";
 import { constants, type Stats } from "node:fs";
-import { chmod, open, rename, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import { chmod, open, rename, unlink, writeFile } from "node:fs/promises";
 import { resolveCryptoProvider } from "../crypto/index.js";
 import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
 import { IdentityFileError, InvalidIdentityExportError } from "../errors.js";
@@ -101,23 +101,6 @@ async function readIdentityFile(path: string, signal: AbortSignal | undefined): 
   } finally {
     await handle.close();
   }
-}
-
-/**
- * The file's bytes, or undefined if it holds more than `max`: read to its end, as a file's
- * size can change after stat() and some report 0 (those of /proc).
- */
-async function readAtMost(handle: FileHandle, max: number): Promise<Buffer | undefined> {
-  const buffer = Buffer.alloc(max + 1);
-  let length = 0;
-  while (length < buffer.length) {
-    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-    if (bytesRead === 0) break;
-    length += bytesRead;
-  }
-  if (length <= max) return buffer.subarray(0, length);
-  buffer.fill(0);
-  return undefined;
 }
 
 /** What a file that is not a regular one is, for a message. */
