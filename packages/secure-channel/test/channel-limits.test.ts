@@ -3,7 +3,7 @@
 // "refused" node event and written as one rate-limited warning naming the setting; a channel
 // that closes frees its slot. Real nodes over real TCP on 127.0.0.1.
 import { afterEach, describe, expect, it } from "vitest";
-import { errorFromData, errorToData, InvalidOptionError, node, route, type Context, type Node, type NodeWarning, type RefusedEvent, type Routed, type Worker } from "@hopwire/runtime";
+import { Echoer, errorFromData, errorToData, InvalidOptionError, node, route, type Node, type NodeWarning, type RefusedEvent } from "@hopwire/runtime";
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions, type TcpConnection } from "@hopwire/transport-tcp";
 import {
   ChannelLimitError,
@@ -28,12 +28,6 @@ afterEach(async () => {
   for (const n of nodes.splice(0).reverse()) await n.stop();
 });
 
-class Echo implements Worker {
-  async handleMessage(ctx: Context, msg: Routed) {
-    await ctx.send(msg.returnRoute, msg.body);
-  }
-}
-
 interface Setup {
   responder: Node;
   listener: SecureChannelListener;
@@ -56,7 +50,7 @@ async function setup(options: SecureChannelListenerOptionsInit): Promise<Setup> 
   responder.on("refused", (event) => events.push(event));
   const tcpListener = await (await createTcpTransport(responder)).listen("127.0.0.1:0", new TcpListenerOptions());
   const listener = await createSecureChannelListener(responder, await createIdentity(), "api", { consumerOf: tcpListener.flowControlId, ...options });
-  await responder.startWorker("echo", new Echo(), { placement: "main" });
+  await responder.startWorker("echo", new Echoer(), { placement: "main" });
   responder.flowControls.addConsumer("echo", listener.flowControlId);
   const initiator = await node({ name: "initiator", warnings: false });
   nodes.push(initiator);
