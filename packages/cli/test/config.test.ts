@@ -67,6 +67,7 @@ describe("node configuration", () => {
       [{ tcpListeners: [{ address: "127.0.0.1:99999" }] }, 'test: tcpListeners[0].address: "127.0.0.1:99999" has an invalid port 99999: expected a port from 0 to 65535'],
       [{ tcpListeners: [{ address: "127.0.0.1:0", maxConnectionsPerHost: 0 }] }, "test: tcpListeners[0].maxConnectionsPerHost: expected a positive whole number"],
       [{ tcpListeners: [{ address: "127.0.0.1:0", maxConnections: "lots" }] }, "test: tcpListeners[0].maxConnections: expected a positive whole number, got string"],
+      [{ tcpListeners: [{ address: "127.0.0.1:0", maxConnections: 1e300 }] }, "test: tcpListeners[0].maxConnections: expected a positive whole number up to 2^53 - 1"],
       [{ tcpListeners: [{ address: "127.0.0.1:0", idleTimeout: -1 }] }, "test: tcpListeners[0].idleTimeout: expected milliseconds (a whole number, 0 for off)"],
       [{ secureChannelListeners: [{ address: "api", trust: "nobody" }] }, 'test: secureChannelListeners[0].trust: expected "everyone" or a list of identifiers'],
       [{ outlets: [{ to: "127.0.0.1:1" }] }, "test: secureChannelListeners: missing: an outlet is reachable only through a secure channel listener, expected at least one"],

@@ -370,7 +370,7 @@ export interface ResolvedTcpTransportOptions {
 
 /** `n` if it is a positive integer, else an InvalidOptionError naming the setter and the option. */
 function checkCount(n: unknown, option: string, where: string): number {
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1) {
     throw new InvalidOptionError(`${where}: ${option} must be a positive integer, got ${String(n)}`, { option });
   }
   return n;
@@ -378,7 +378,7 @@ function checkCount(n: unknown, option: string, where: string): number {
 
 function positiveInteger(value: unknown, option: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
     throw new InvalidOptionError(`${option} must be a positive integer, got ${String(value)}`, { option });
   }
   return value;

@@ -108,6 +108,9 @@ describe("unknown keys and misspelt names", () => {
     expect(error.option).toBe("reconnect.maxAttemps");
     expect(error.message).toMatch(/did you mean "maxAttempts"\?/);
     expect(optionError(() => new TcpConnectionOptions().withIdleTimeout(-1)).option).toBe("idleTimeout");
+    // Past 2^53 a count is no exact integer: 1e300 was taken, as no limit at all.
+    expect(optionError(() => new TcpListenerOptions().withMaxConnections(1e300)).option).toBe("maxConnections");
+    expect(optionError(() => new TcpListenerOptions().withMaxConnectionsPerHost(2 ** 53)).option).toBe("maxConnectionsPerHost");
   });
 
   it("the waits of connect, whenConnected and waitForDrain reject unknown keys and bad timeouts", async () => {

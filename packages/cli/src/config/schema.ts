@@ -81,7 +81,8 @@ export const identityRef = z.union([name, z.object({ file: z.string({ invalid_ty
 const count = z
   .number({ invalid_type_error: "expected a positive whole number", required_error: "expected a positive whole number" })
   .int("expected a positive whole number")
-  .positive("expected a positive whole number");
+  .positive("expected a positive whole number")
+  .safe("expected a positive whole number up to 2^53 - 1");
 
 /** Milliseconds: 0 (off) or a whole number up to 2^31 - 1. */
 const offOrMs = z

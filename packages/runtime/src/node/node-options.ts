@@ -86,7 +86,7 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
   checkOptionKeys(pool, POOL_OPTIONS, "pool", "pool");
   for (const key of ["minThreads", "maxThreads"] as const) {
     const v = pool[key];
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new InvalidOptionError(`pool.${key} must be a positive integer, got ${typeof v === "number" ? String(v) : describeType(v)}`, { option: `pool.${key}` });
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new InvalidOptionError(`pool.${key} must be a positive integer, got ${typeof v === "number" ? String(v) : describeType(v)}`, { option: `pool.${key}` });
   }
   // A timer, which fires at once for Infinity or past MAX_TIMEOUT_MS: the thread would be terminated without its shutdown.
   const shutdownTimeout = checkTimeoutOption(options.shutdownTimeout ?? 10_000, "shutdownTimeout", "node options", { infinity: false });

@@ -36,7 +36,7 @@ export function resolveMailboxLimits(
   const resolved = { maxMessages: limits.maxMessages ?? fallback.maxMessages, maxBytes: limits.maxBytes ?? fallback.maxBytes };
   for (const key of ["maxMessages", "maxBytes"] as const) {
     const v = resolved[key];
-    if (!Number.isInteger(v) || v < 1) throw new InvalidOptionError(`${what}.${key} must be a positive integer, got ${String(v)}`, { option: `${what}.${key}` });
+    if (!Number.isSafeInteger(v) || v < 1) throw new InvalidOptionError(`${what}.${key} must be a positive integer, got ${String(v)}`, { option: `${what}.${key}` });
   }
   return resolved;
 }
