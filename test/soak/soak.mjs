@@ -10,21 +10,31 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({
-  options: {
-    minutes: { type: "string", default: "2" },
-    rate: { type: "string", default: "200" },
-    "kill-every": { type: "string", default: "5" },
-    stall: { type: "string", default: "3000" },
-    seed: { type: "string", default: String(Date.now() % 100000) },
-    json: { type: "boolean", default: false },
-  },
-});
+const USAGE = "usage: npm run soak -- [--minutes 2] [--rate 200] [--kill-every 5] [--stall 3000] [--seed N] [--json]";
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      minutes: { type: "string", default: "2" },
+      rate: { type: "string", default: "200" },
+      "kill-every": { type: "string", default: "5" },
+      stall: { type: "string", default: "3000" },
+      seed: { type: "string", default: String(Date.now() % 100000) },
+      json: { type: "boolean", default: false },
+    },
+  }));
+} catch (error) {
+  // An unknown or malformed flag: one line and the usage, not parseArgs' stack trace.
+  console.error(`soak: ${error.message}\n${USAGE}`);
+  process.exit(2);
+}
 const minutes = Number(values.minutes);
 const killEverySeconds = Number(values["kill-every"]);
-if (!(minutes > 0) || !(killEverySeconds > 0)) {
-  console.error("soak: --minutes and --kill-every must be positive numbers");
-  process.exit(2);
+for (const flag of ["minutes", "rate", "kill-every", "stall"]) {
+  if (!(Number(values[flag]) > 0)) {
+    console.error(`soak: --${flag} must be a positive number, got ${JSON.stringify(values[flag])}\n${USAGE}`);
+    process.exit(2);
+  }
 }
 
 // A small seeded generator, so that a run can be repeated (--seed).
