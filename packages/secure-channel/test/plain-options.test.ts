@@ -33,8 +33,12 @@ describe("secure channel options as plain objects", () => {
       trustPolicy: trustIdentifier(bob.identifier),
       timeout: 20_000,
       rekeyInterval: 100,
+      peerTimeout: 20_000,
+      keepaliveInterval: 5_000,
     });
     expect(await n.sendAndReceive(route(channel, "echoer"), "plain", { timeout: 20_000 })).toBe("plain");
+    // Liveness keys as the docs list them, validated as their setters are.
+    await expect(createSecureChannel(n, alice, route("bob_listener"), { peerTimeout: 1 })).rejects.toMatchObject({ option: "peerTimeout" });
 
     // The same listener refuses anyone else; the initiator's policy is checked too.
     const mallory = await createIdentity();

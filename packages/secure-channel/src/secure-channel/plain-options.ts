@@ -17,6 +17,10 @@ export interface ChannelOptionsInit {
   cryptoThreads?: number | "auto";
   receiveWindow?: Partial<CreditWindow>;
   sendQueueLimits?: MailboxLimits;
+  /** `withPeerTimeout`: how long the peer may be silent before the channel closes (docs/secure-channels.md, "Liveness"). */
+  peerTimeout?: number;
+  /** `withKeepaliveInterval`: how often a heartbeat goes out on an idle channel. */
+  keepaliveInterval?: number;
 }
 
 /**
