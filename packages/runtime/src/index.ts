@@ -21,7 +21,8 @@ export type { Worker, Processor, WorkerClass, Placement, StartWorkerOptions } fr
 export { Node, node } from "./node/node.js";
 export { assertNodeArgument, looksLikeNode, type NodeArgumentName } from "./node/node-argument.js";
 export { describeType } from "./util/describe-type.js";
-export { readAtMost } from "./util/read-at-most.js";
+export { readSmallFile, type SmallFileRefusal } from "./util/read-small-file.js";
+export { KeyCounts } from "./util/key-counts.js";
 export { clipForLog, escapeControl } from "./util/log-text.js";
 export type { NodeOptions } from "./node/node-options.js";
 export { warningsFromEnvironment } from "./node/node-options.js";

@@ -865,9 +865,9 @@ export class TcpConnection {
       return;
     }
     next = Math.min(next, l.peerTimeout - silent);
+    const writer = this.#writer;
     if (l.idleTimeout > 0) {
       // Messages waiting for the socket keep the connection busy; the rest count from when they were read or written.
-      const writer = this.#writer;
       this.#lastMessageAt = Math.max(this.#lastMessageAt, writer.messagesWaiting ? now : writer.lastMessageWriteAt);
       const idle = now - this.#lastMessageAt;
       if (idle >= l.idleTimeout) {
@@ -876,7 +876,6 @@ export class TcpConnection {
       }
       next = Math.min(next, l.idleTimeout - idle);
     }
-    const writer = this.#writer;
     const sinceWrite = now - writer.lastWriteAt;
     if (sinceWrite >= l.keepaliveInterval) {
       // Bytes already waiting reach the peer as soon as it reads; a keepalive would only queue behind them.

@@ -1,5 +1,5 @@
 import type { Server, Socket } from "node:net";
-import { Address, type FlowControlId } from "@hopwire/runtime";
+import { Address, KeyCounts, type FlowControlId } from "@hopwire/runtime";
 import type { TcpConnection } from "./connection.js";
 import { ConnectionLimitError, HostConnectionLimitError } from "./errors.js";
 import type { TcpLiveness } from "./options.js";
@@ -28,7 +28,7 @@ export class TcpListener {
   readonly #server: Server;
   readonly #connections = new Set<TcpConnection>();
   /** Open accepted connections per host (hostKeyOf). */
-  readonly #perHost = new Map<string, number>();
+  readonly #perHost = new KeyCounts();
   readonly #onStop: (listener: TcpListener) => void;
   readonly #serverClosed: Promise<void>;
   #stopping: Promise<void> | undefined;
@@ -67,12 +67,10 @@ export class TcpListener {
       const connection = accept(socket, this);
       if (!connection) return;
       this.#connections.add(connection);
-      this.#perHost.set(host, (this.#perHost.get(host) ?? 0) + 1);
+      this.#perHost.add(host);
       void connection.whenClosed().then(() => {
         this.#connections.delete(connection);
-        const left = (this.#perHost.get(host) ?? 1) - 1;
-        if (left > 0) this.#perHost.set(host, left);
-        else this.#perHost.delete(host);
+        this.#perHost.remove(host);
       });
     });
   }
@@ -92,7 +90,7 @@ export class TcpListener {
    * an IPv6 address's /64) are held now: what `maxConnectionsPerHost` bounds.
    */
   connectionsFrom(ip: string): number {
-    return this.#perHost.get(hostKeyOf(ip)) ?? 0;
+    return this.#perHost.get(hostKeyOf(ip));
   }
 
   /** Connections closed at once because the listener already held `maxConnections`, or `maxConnectionsPerHost` from their host. */
@@ -110,7 +108,7 @@ export class TcpListener {
           `it holds its maximum of ${max} connections (maxConnections); the client's socket is closed at once. Raise maxConnections if the load is real, or find who holds them (an idle peer: idleTimeout closes it)`,
       };
     }
-    if ((this.#perHost.get(host) ?? 0) >= this.maxConnectionsPerHost) {
+    if (this.#perHost.get(host) >= this.maxConnectionsPerHost) {
       const max = this.maxConnectionsPerHost;
       return {
         error: new HostConnectionLimitError(`The listener ${this.address} holds its maximum of ${max} connections from ${host}`),

@@ -368,20 +368,17 @@ export interface ResolvedTcpTransportOptions {
   dialAllowList: ReadonlySet<string>;
 }
 
-/** `n` if it is a positive integer, else an InvalidOptionError naming the setter and the option. */
-function checkCount(n: unknown, option: string, where: string): number {
+/** `n` if it is a positive (safe) integer, else an InvalidOptionError naming the option (and the setter, `where`). */
+function checkCount(n: unknown, option: string, where?: string): number {
   if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1) {
-    throw new InvalidOptionError(`${where}: ${option} must be a positive integer, got ${String(n)}`, { option });
+    throw new InvalidOptionError(`${where === undefined ? "" : `${where}: `}${option} must be a positive integer, got ${String(n)}`, { option });
   }
   return n;
 }
 
+/** A transport option's count: `fallback` when left out, else checkCount's. */
 function positiveInteger(value: unknown, option: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidOptionError(`${option} must be a positive integer, got ${String(value)}`, { option });
-  }
-  return value;
+  return value === undefined ? fallback : checkCount(value, option);
 }
 
 /** Every key of TcpTransportOptions (the type makes this list complete). */

@@ -1,9 +1,7 @@
-import { constants } from "node:fs";
-import { open } from "node:fs/promises";
 import { extname } from "node:path";
 import { DEFAULT_MAX_STREAMS } from "@hopwire/portal";
 import { FORWARDER_PREFIX } from "@hopwire/relay";
-import { hostPortProblem, readAtMost } from "@hopwire/runtime";
+import { hostPortProblem, readSmallFile } from "@hopwire/runtime";
 import { ZodArray, ZodDefault, ZodEffects, ZodObject, ZodOptional, ZodRecord, ZodUnion, type ZodIssue, type ZodTypeAny } from "zod";
 import { ConfigError, formatPath } from "../errors.js";
 import { nodeConfigSchema, type NodeConfig } from "./schema.js";
@@ -44,28 +42,17 @@ export async function loadConfigFile(file: string): Promise<NodeConfig> {
 export const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
 
 /**
- * Opens without blocking: readFile's open() of a FIFO with no writer waits for one on a
- * libuv thread nothing can cancel (the process then cannot even exit on a signal). On a
- * regular file the flag changes nothing. (Windows has no O_NONBLOCK: there, no flag.)
- */
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
-
-/**
  * The file's text, from a regular file of at most MAX_CONFIG_FILE_BYTES: a device
- * (/dev/urandom) or a huge file was read whole into memory, ~1 GB, before failing. A
- * directory fails as it did with readFile (EISDIR, from the read).
+ * (/dev/urandom) or a huge file was read whole into memory, ~1 GB, before failing.
  */
 async function readConfigText(file: string): Promise<string> {
-  const handle = await open(file, OPEN_FLAGS);
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile() && !stats.isDirectory()) throw new ConfigError(`${file}: cannot read the file: not a regular file (a FIFO or a device)`);
-    const bytes = stats.size > MAX_CONFIG_FILE_BYTES ? undefined : await readAtMost(handle, MAX_CONFIG_FILE_BYTES);
-    if (bytes === undefined) throw new ConfigError(`${file}: cannot read the file: larger than ${MAX_CONFIG_FILE_BYTES / 1024 / 1024} MiB, more than any configuration`);
-    return bytes.toString("utf8");
-  } finally {
-    await handle.close();
-  }
+  const bytes = await readSmallFile(file, MAX_CONFIG_FILE_BYTES);
+  if (!("problem" in bytes)) return bytes.toString("utf8");
+  throw new ConfigError(
+    bytes.problem === "not-regular"
+      ? `${file}: cannot read the file: not a regular file (a FIFO or a device)`
+      : `${file}: cannot read the file: larger than ${MAX_CONFIG_FILE_BYTES / 1024 / 1024} MiB, more than any configuration`,
+  );
 }
 
 /** Validates an already parsed configuration; `source` names it in errors (a file, or "command line"). */

@@ -2,6 +2,7 @@ import { connect } from "node:net";
 import {
   assertNodeArgument,
   formatHostPort,
+  KeyCounts,
   LocalMessage,
   NodeStoppedError,
   route,
@@ -53,7 +54,7 @@ export class Outlet implements Mailbox, StreamOwner {
   /** Each open stream, and the channel its OPEN came through (see channelOf). */
   readonly #streams = new Map<PortalStream, string>();
   /** Open streams per channel, for maxStreamsPerChannel (a channel without streams has no entry). */
-  readonly #perChannel = new Map<string, number>();
+  readonly #perChannel = new KeyCounts();
   readonly #listeners = new StreamListeners();
   /** @internal the window growth this outlet's streams share */
   readonly windowGrowth = new WindowGrowth(STREAM_WINDOW_GROWTH_BUDGET_BYTES);
@@ -132,7 +133,7 @@ export class Outlet implements Mailbox, StreamOwner {
     const channel = this.#streams.get(stream);
     if (channel !== undefined) {
       this.#streams.delete(stream);
-      this.#countChannel(channel, -1);
+      this.#perChannel.remove(channel);
     }
     this.#listeners.notify(reason, this.#node.log);
   }
@@ -141,16 +142,10 @@ export class Outlet implements Mailbox, StreamOwner {
   #streamLimit(message: LocalMessage): PortalStreamLimitError | undefined {
     const { maxStreams, maxStreamsPerChannel } = this.#options;
     if (this.#streams.size >= maxStreams) return new PortalStreamLimitError(`The outlet carries ${maxStreams} streams already (maxStreams)`);
-    if ((this.#perChannel.get(channelOf(message)) ?? 0) >= maxStreamsPerChannel) {
+    if (this.#perChannel.get(channelOf(message)) >= maxStreamsPerChannel) {
       return new PortalStreamLimitError(`The channel this OPEN came through holds ${maxStreamsPerChannel} of the outlet's streams already (maxStreamsPerChannel)`);
     }
     return undefined;
-  }
-
-  #countChannel(channel: string, delta: 1 | -1): void {
-    const n = (this.#perChannel.get(channel) ?? 0) + delta;
-    if (n > 0) this.#perChannel.set(channel, n);
-    else this.#perChannel.delete(channel);
   }
 
   /**
@@ -182,7 +177,7 @@ export class Outlet implements Mailbox, StreamOwner {
     const stream = new PortalStream(this, socket, this.#options.windowBytes, this.#options.maxWindowBytes);
     const channel = channelOf(message);
     this.#streams.set(stream, channel);
-    this.#countChannel(channel, 1);
+    this.#perChannel.add(channel);
     this.#node.router.register([stream.address], stream);
     // Only the flow the OPEN came on (that one channel) may reach the new stream.
     const producer = senderKey === undefined ? undefined : this.#node.flowControls.producerByKey(senderKey);

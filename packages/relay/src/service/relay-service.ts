@@ -3,6 +3,7 @@ import {
   checkFlowControlIds,
   checkOptionKeys,
   InvalidOptionError,
+  KeyCounts,
   NodeStoppedError,
   optionKeys,
   startRelay,
@@ -21,7 +22,6 @@ import { peerIdentifierOf, secureChannelFirstHop, type Identifier } from "@hopwi
 import { tcpTransportOf, type TcpConnection } from "@hopwire/transport-tcp";
 import type { RefusalCode } from "../errors.js";
 import { DEFAULT_RELAY_SERVICE_ADDRESS, forwarderAddress, isRelayName, parseRequest, type RelayReply } from "../protocol.js";
-import { Counts } from "./counts.js";
 import type { RelayPolicy } from "./relay-policy.js";
 
 /** Options of {@link startRelayService}. */
@@ -133,8 +133,8 @@ export class RelayService implements Worker {
   readonly #forwarderConsumerOf: readonly FlowControlId[];
   readonly #registrations = new Map<string, Registration & { unwatch: () => void; channel: string }>();
   /** Names held per registrant channel (the key of its first hop), and per registrant identity. */
-  readonly #namesPerChannel = new Counts();
-  readonly #namesPerIdentity = new Counts();
+  readonly #namesPerChannel = new KeyCounts();
+  readonly #namesPerIdentity = new KeyCounts();
 
   /** @internal use startRelayService */
   constructor(node: Node, options: RelayServiceOptions) {

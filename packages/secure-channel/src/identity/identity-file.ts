@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { AbortError, checkWaitOptions, optionKeys, readAtMost } from "@hopwire/runtime";
-import { constants, type Stats } from "node:fs";
-import { chmod, open, rename, unlink, writeFile } from "node:fs/promises";
+import { AbortError, checkWaitOptions, optionKeys, readSmallFile } from "@hopwire/runtime";
+import { chmod, rename, unlink, writeFile } from "node:fs/promises";
 import { resolveCryptoProvider } from "../crypto/index.js";
 import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
 import { IdentityFileError, InvalidIdentityExportError } from "../errors.js";
@@ -68,48 +67,20 @@ export async function loadIdentity(path: string, providerOrName?: CryptoProvider
 }
 
 /**
- * Opens without blocking: readFile's open() of a FIFO with no writer waits for one on a
- * libuv thread nothing can cancel (the process then cannot even exit on a signal). On a
- * regular file the flag changes nothing. (Windows has no O_NONBLOCK: there, no flag.)
- */
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
-
-/**
  * The identity file's text, from a regular file of at most MAX_IDENTITY_FILE_BYTES: a
  * device (/dev/zero) or a huge file was read whole into memory before anything looked at it.
- * A directory fails as it did with readFile (EISDIR, from the read).
  */
 async function readIdentityFile(path: string, signal: AbortSignal | undefined): Promise<string> {
-  signal?.throwIfAborted();
-  const handle = await open(path, OPEN_FLAGS);
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile() && !stats.isDirectory()) {
-      throw new IdentityFileError(`loadIdentity: the identity file ${JSON.stringify(path)} is ${fileKind(stats)}, not a regular file`, { path, reason: "NOT_REGULAR_FILE" });
-    }
-    const bytes = stats.size > MAX_IDENTITY_FILE_BYTES ? undefined : await readAtMost(handle, MAX_IDENTITY_FILE_BYTES);
-    signal?.throwIfAborted();
-    if (bytes === undefined) {
-      throw new IdentityFileError(`loadIdentity: the identity file ${JSON.stringify(path)} holds more than ${MAX_IDENTITY_FILE_BYTES} bytes: it is no identity file`, {
-        path,
-        reason: "FILE_TOO_LARGE",
-      });
-    }
-    const text = bytes.toString("utf8");
-    bytes.fill(0); // the secret key
-    return text;
-  } finally {
-    await handle.close();
+  const bytes = await readSmallFile(path, MAX_IDENTITY_FILE_BYTES, signal);
+  if ("problem" in bytes) {
+    const quoted = JSON.stringify(path);
+    throw bytes.problem === "not-regular"
+      ? new IdentityFileError(`loadIdentity: the identity file ${quoted} is ${bytes.kind}, not a regular file`, { path, reason: "NOT_REGULAR_FILE" })
+      : new IdentityFileError(`loadIdentity: the identity file ${quoted} holds more than ${MAX_IDENTITY_FILE_BYTES} bytes: it is no identity file`, { path, reason: "FILE_TOO_LARGE" });
   }
-}
-
-/** What a file that is not a regular one is, for a message. */
-function fileKind(stats: Stats): string {
-  if (stats.isFIFO()) return "a FIFO";
-  if (stats.isCharacterDevice()) return "a character device";
-  if (stats.isBlockDevice()) return "a block device";
-  if (stats.isSocket()) return "a socket";
-  return "a special file";
+  const text = bytes.toString("utf8");
+  bytes.fill(0); // the secret key
+  return text;
 }
 
 /**

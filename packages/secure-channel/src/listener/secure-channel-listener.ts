@@ -2,6 +2,7 @@ import {
   Address,
   FlowControls,
   HopwireError,
+  KeyCounts,
   LocalMessage,
   route,
   toAddress,
@@ -76,7 +77,7 @@ export class SecureChannelListener implements Mailbox {
   /** The open channels (ends past their handshake), each with the connection it came in over. */
   readonly #open = new Map<ChannelEnd, string>();
   /** Open channels per connection (what `maxChannelsPerConnection` bounds, with the connection's started handshakes). */
-  readonly #openVia = new Map<string, number>();
+  readonly #openVia = new KeyCounts();
   #refusedChannels = 0;
   #stopped = false;
   readonly #slots: HandshakeSlots<ChannelEnd, LocalMessage>;
@@ -112,9 +113,7 @@ export class SecureChannelListener implements Mailbox {
     const connection = this.#open.get(end);
     if (connection === undefined) return;
     this.#open.delete(end);
-    const left = (this.#openVia.get(connection) ?? 1) - 1;
-    if (left > 0) this.#openVia.set(connection, left);
-    else this.#openVia.delete(connection);
+    this.#openVia.remove(connection);
   };
 
   /** Handshakes begun and not yet finished (each holds a responder end until message 3 or its timeout). */
@@ -154,7 +153,7 @@ export class SecureChannelListener implements Mailbox {
    */
   channelsVia(hop: AddressLike | { readonly address: Address }): number {
     const key = (typeof hop === "object" && !(hop instanceof Address) ? hop.address : toAddress(hop)).key;
-    return (this.#openVia.get(key) ?? 0) + this.#slots.pendingOf(key);
+    return this.#openVia.get(key) + this.#slots.pendingOf(key);
   }
 
   /** Handshakes refused at their first message because the listener held `maxChannels`, or their connection `maxChannelsPerConnection`. */
@@ -262,7 +261,7 @@ export class SecureChannelListener implements Mailbox {
   #channelLimitFor(connection: string, started: boolean): ChannelLimit | undefined {
     const options = this.#options;
     if (this.#open.size + (started ? this.#slots.pending : 0) >= options.maxChannels) return "listener";
-    if ((this.#openVia.get(connection) ?? 0) + (started ? this.#slots.pendingOf(connection) : 0) >= options.maxChannelsPerConnection) return "connection";
+    if (this.#openVia.get(connection) + (started ? this.#slots.pendingOf(connection) : 0) >= options.maxChannelsPerConnection) return "connection";
     return undefined;
   }
 
@@ -393,7 +392,7 @@ export class SecureChannelListener implements Mailbox {
       if (end.state === "open") {
         // Its channel slot, held from the handshake's start (as a pending handshake), is an open channel's now, until it closes.
         this.#open.set(end, connection);
-        this.#openVia.set(connection, (this.#openVia.get(connection) ?? 0) + 1);
+        this.#openVia.add(connection);
       }
       if (this.#log.enabled) this.#log.debug(`accepted a secure channel from ${done.result.peerIdentifier}`); // no string per handshake when silent
     } catch (thrown) {
