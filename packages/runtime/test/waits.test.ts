@@ -64,6 +64,22 @@ describe("receive and sendAndReceive: timeouts and AbortSignal", () => {
     });
   });
 
+  it("a call to a thread or pool worker of this node that times out does not claim it went through another node", async () => {
+    // The hint about "a node along the route" is for a first hop that is a connection or a
+    // secure channel; a thread worker's host once passed for one (its field `kind` was read
+    // as the mailbox's kind), so a silent thread worker's timeout sent the reader to warnings
+    // that could not exist.
+    await withNode({}, async (n) => {
+      await n.startWorker("silent-thread", Silent);
+      await n.startWorker("silent-pool", Silent, { placement: "pool" });
+      for (const address of ["silent-thread", "silent-pool"]) {
+        const error = await n.sendAndReceive(address, "x", { timeout: 30 }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(TimeoutError);
+        expect((error as Error).message).toBe(`sendAndReceive to 0#${address} timed out after 30 ms`);
+      }
+    });
+  });
+
   it("on the main thread, a waiting call keeps the process alive until its timeout, and an answered one does not", async () => {
     const answered = await runChild("answered");
     expect(answered.timedOut, "the process stayed up after its call was answered").toBe(false);

@@ -127,7 +127,9 @@ class ThreadHost implements Mailbox, WorkerHandle {
   constructor(
     core: NodeCore,
     readonly addresses: readonly Address[],
-    readonly kind: "worker" | "processor",
+    // Not `kind`: that is Mailbox.kind, which names a mailbox that leads to another node ("secure
+    // channel", "connection") in a timeout's message; a worker's mailbox has none.
+    readonly workerKind: "worker" | "processor",
     settings: Omit<ThreadWorkerData, "port" | "addresses" | "kind">,
   ) {
     this.#core = core;
@@ -158,7 +160,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
     const core = this.#core;
     // Messages sent to the worker while it loads wait in its port.
     try {
-      if (this.kind === "worker") core.router.register(this.addresses, this);
+      if (this.workerKind === "worker") core.router.register(this.addresses, this);
     } catch (error) {
       this.#exited.resolve(); // no thread was started: nothing to wait for when the node stops
       throw error;
@@ -168,14 +170,14 @@ class ThreadHost implements Mailbox, WorkerHandle {
       ...this.#settings,
       port: port2,
       addresses: this.addresses.map((a) => a.toString()),
-      kind: this.kind,
+      kind: this.workerKind,
     };
     let thread: NodeWorker;
     try {
       // The parent's loaders (e.g. --import tsx) apply in the thread too, minus main-script flags.
       thread = startThread(THREAD_ENTRY, { workerData, transferList: [port2], name: `hopwire ${this.address.toString()}` });
     } catch (cause) {
-      if (this.kind === "worker") core.router.unregister(this.addresses);
+      if (this.workerKind === "worker") core.router.unregister(this.addresses);
       this.#exited.resolve();
       throw new WorkerLoadError(`Could not start a thread for ${this.address.toString()}`, { cause });
     }
@@ -190,7 +192,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
       await this.#ready.promise;
     } catch (error) {
       this.#cleanup();
-      if (this.kind === "worker") core.router.unregister(this.addresses);
+      if (this.workerKind === "worker") core.router.unregister(this.addresses);
       await this.#exit();
       throw error instanceof WorkerLoadError
         ? error
