@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { threadId } from "node:worker_threads";
-import { InvalidOptionError, UnknownAddressError, WorkerLoadError, type Context, type Routed } from "@hopwire/runtime";
-import { BusyEchoer, Echoer, Prober, Relay, ShutdownReporter, ThrowingConstructor, Thrower, Ticker } from "./fixtures/workers.js";
+import { InvalidOptionError, UnknownAddressError, WorkerHandlerError, WorkerLoadError, type Context, type Routed } from "@hopwire/runtime";
+import { BusyEchoer, Echoer, Prober, Relay, ShutdownReporter, SlotKiller, ThrowingConstructor, Thrower, Ticker } from "./fixtures/workers.js";
 import { WhereAmI } from "./fixtures/where-am-i.js";
 import { captureLogger, withNode } from "./helpers.js";
 
@@ -123,6 +123,25 @@ describe('placement "pool"', () => {
       expect((await n.receive({ timeout: 10_000 })).body).toBe("same batch");
       expect(await n.sendAndReceive("thrower", "next batch")).toBe("next batch");
       expect(lines.find((l) => l.includes("0#thrower failed to handle a message"))).toMatch(/boom from a handler/);
+    });
+  });
+
+  it("says when a slot ends under a task (an unhandled rejection): a handler-error, and the waiting sendAndReceive fails at once", async () => {
+    // Piscina replaces such a slot and rejects the task; that was a debug line only, and the
+    // caller waited for its whole timeout.
+    await withNode({ pool: { minThreads: 1, maxThreads: 1 }, warnings: false }, async (n) => {
+      const events: { worker: string; what: string; error: Error }[] = [];
+      n.on("handler-error", (event) => events.push(event));
+      await n.startWorker("killer", SlotKiller, { placement: "pool" });
+      const started = Date.now();
+      const error = await n.sendAndReceive("killer", "reject", { timeout: 20_000 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WorkerHandlerError);
+      expect((error as Error).cause).toMatchObject({ message: "nobody handled this rejection" });
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ worker: "killer", what: "handleMessage" });
+      // The worker goes on in a new slot.
+      expect(await n.sendAndReceive("killer", "still here", { timeout: 10_000 })).toBe("still here");
     });
   });
 

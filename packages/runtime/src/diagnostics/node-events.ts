@@ -51,7 +51,7 @@ export interface DroppedEvent {
 export interface HandlerErrorEvent {
   /** The worker's (primary) address. */
   readonly worker: string;
-  /** Which method threw: "handleMessage", "process" or "shutdown". */
+  /** Which method threw: "handleMessage", "process" or "shutdown" ("handleMessage" too for a pool slot that ended under a task). */
   readonly what: string;
   /** What it threw (rebuilt on the main thread when the worker runs elsewhere); from `handleMessage`, on every placement, a WorkerHandlerError whose `cause` is the thrown value. */
   readonly error: Error;

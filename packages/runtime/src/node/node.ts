@@ -50,7 +50,8 @@ export class Node extends MainContext {
    * - `"denied"`: flow controls dropped a message from the network (DeniedEvent: the
    *   address, the flow control id to `addConsumer`);
    * - `"dropped"`: a message whose sender cannot be told had no next hop (DroppedEvent);
-   * - `"handler-error"`: a worker's `handleMessage`, `process` or `shutdown` threw (HandlerErrorEvent);
+   * - `"handler-error"`: a worker's `handleMessage`, `process` or `shutdown` threw, or a pool
+   *   slot ended under a task of the worker (HandlerErrorEvent);
    * - `"worker-failed"`: a worker's thread ended while the node ran, and the worker is gone (WorkerFailedEvent);
    * - `"refused"`: a listener refused a peer, e.g. a secure channel listener an untrusted
    *   identity (RefusedEvent: the listener, the peer's identifier, the reason's code).

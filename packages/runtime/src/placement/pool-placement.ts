@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Piscina } from "piscina";
 import type { Address } from "../address/address.js";
-import { InvalidOptionError, NodeStoppedError, WorkerLoadError } from "../errors/errors.js";
+import { InvalidOptionError, NodeStoppedError, WorkerHandlerError, WorkerLoadError } from "../errors/errors.js";
 import { errorFromData } from "../errors/hopwire-error.js";
 import type { Logger } from "../logging/logger.js";
 import type { LocalMessage } from "../message/local-message.js";
@@ -211,7 +211,7 @@ class PoolHost implements Mailbox, WorkerHandle {
       .run({ t: "run", spec: this.spec, batch } satisfies PoolTask, { transferList: [batch] })
       .then(
         (out: ArrayBuffer | null) => (full = this.#handleOutput(out)),
-        (error: unknown) => this.#log.error(`a pool task of ${this.address.toString()} failed`, error),
+        (error: unknown) => this.#taskFailed(lane.sender, error),
       )
       .finally(() => {
         this.#inFlight--;
@@ -230,6 +230,21 @@ class PoolHost implements Mailbox, WorkerHandle {
           this.#run(lane);
         }
       });
+  }
+
+  /**
+   * A task that failed as a whole: its slot ended under it (an error thrown in a timer, a
+   * promise rejection nobody handled, `process.exit()`), and piscina replaces the slot. The
+   * worker goes on, but the task's messages and what its handler sent are lost, so this is
+   * not only a log line (hidden without DEBUG): it is a "handler-error", and a
+   * sendAndReceive whose request was in the task (its lane's sender is the call's reply
+   * address) fails now rather than at its timeout. When the worker stops, tasks fail
+   * because the pool is destroyed: that is the stop, not the worker's error.
+   */
+  #taskFailed(sender: string, error: unknown): void {
+    this.#log.error(`a pool task of ${this.address.toString()} failed`, error);
+    if (this.#stopped) return;
+    this.#core.reportHandlerError(this.address, "handleMessage", WorkerHandlerError.wrapping(error), sender);
   }
 
   /** Routes what a task sent; returns a mailbox it fed that is now full, if any. */
