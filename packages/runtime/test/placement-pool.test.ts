@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { threadId } from "node:worker_threads";
 import { InvalidOptionError, UnknownAddressError, WorkerHandlerError, WorkerLoadError, type Context, type Routed } from "@hopwire/runtime";
-import { BusyEchoer, Echoer, Prober, Relay, ShutdownReporter, SlotKiller, ThrowingConstructor, Thrower, Ticker } from "./fixtures/workers.js";
+import { BusyEchoer, Echoer, LateSender, Prober, Relay, ShutdownReporter, SlotKiller, ThrowingConstructor, Thrower, Ticker } from "./fixtures/workers.js";
 import { WhereAmI } from "./fixtures/where-am-i.js";
 import { captureLogger, withNode } from "./helpers.js";
 
@@ -142,6 +142,17 @@ describe('placement "pool"', () => {
       expect(events[0]).toMatchObject({ worker: "killer", what: "handleMessage" });
       // The worker goes on in a new slot.
       expect(await n.sendAndReceive("killer", "still here", { timeout: 10_000 })).toBe("still here");
+    });
+  });
+
+  it("refuses a send made after the handler returned (from a timer), which would be lost, rather than resolving it", async () => {
+    // A task's sends leave with its result; one made later went into a batch nobody reads.
+    await withNode({ pool: { minThreads: 1, maxThreads: 1 } }, async (n) => {
+      await n.startWorker("late", LateSender, { placement: "pool" });
+      await n.send("late", "arm");
+      const outcome = await n.sendAndReceive<{ code: string; message: string } | string>("late", "report", { timeout: 10_000 });
+      expect(outcome).toMatchObject({ code: "UNSUPPORTED_OPERATION" });
+      expect((outcome as { message: string }).message).toMatch(/^send from a pool worker \(0#late\) after its handler returned would be lost/);
     });
   });
 

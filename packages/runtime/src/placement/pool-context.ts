@@ -26,6 +26,8 @@ function unsupported(what: string): Promise<never> {
 export class PoolContext implements Context {
   readonly #out: BatchWriter;
   readonly #self: Route;
+  /** The task's result has left: what is written now would be lost (see `close`). */
+  #closed = false;
   readonly flowControls: FlowControlsAccess;
 
   constructor(
@@ -37,15 +39,34 @@ export class PoolContext implements Context {
     this.#self = route(address);
     this.flowControls = {
       // Checked here, where the caller is: on the main thread a bad id would only be a log line.
-      addConsumer: (consumer: AddressLike, flowControlId: FlowControlId) =>
-        out.push(FRAME_OP, encodeOp({ t: "addConsumer", address: toAddress(consumer).toString(), flowControlId: checkFlowControlId(flowControlId, "flowControlId", "ctx.flowControls.addConsumer") })),
+      addConsumer: (consumer: AddressLike, flowControlId: FlowControlId) => {
+        if (this.#closed) throw this.#lateError("flowControls.addConsumer");
+        out.push(FRAME_OP, encodeOp({ t: "addConsumer", address: toAddress(consumer).toString(), flowControlId: checkFlowControlId(flowControlId, "flowControlId", "ctx.flowControls.addConsumer") }));
+      },
       findFlowControlWithProducerAddress: () => unsupported("findFlowControlWithProducerAddress"),
     };
+  }
+
+  /**
+   * The task's result has been returned: a send made later (from a timer or a promise the
+   * handler did not await) would be written into a batch nobody reads, and resolve as if
+   * sent. It is refused instead.
+   */
+  close(): void {
+    this.#closed = true;
+  }
+
+  #lateError(what: string): UnsupportedOperationError {
+    return new UnsupportedOperationError(
+      `${what} from a pool worker (${this.address.toString()}) after its handler returned would be lost: a pool task's sends leave with the task. ` +
+        `Await it in the handler (a pool slot runs no timers between tasks), or use placement "thread"`,
+    );
   }
 
   /** Resolves at once (the task's batch carries it); its options are checked as on any context. */
   async send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void> {
     checkSendOptions(options, "send");
+    if (this.#closed) throw this.#lateError("send");
     const message = new LocalMessage(route(to), this.#self, encodeBody(body), options?.localInfo ?? NO_LOCAL_INFO);
     message.onwardRoute.next();
     writeEnvelope(this.#out, FRAME_ENVELOPE, message);
@@ -53,6 +74,7 @@ export class PoolContext implements Context {
 
   async forward(message: LocalMessage, options?: SendOptions): Promise<void> {
     checkSendOptions(options, "forward");
+    if (this.#closed) throw this.#lateError("forward");
     message.onwardRoute.next();
     writeEnvelope(this.#out, FRAME_ENVELOPE, message);
   }

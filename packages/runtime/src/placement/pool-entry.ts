@@ -65,6 +65,7 @@ export default async function runPoolTask(task: PoolTask): Promise<unknown> {
     post({ t: "loadFailed", error: errorToData(error) });
   }
   const batch = out.take();
+  context.close();
   return batch ? move(batch) : null;
 }
 
