@@ -12,6 +12,12 @@ describe("node options", () => {
     expect(await nodeError({ mailbox: { foo: 1 } })).toEqual(invalidOption("mailbox.foo", /^mailbox: unknown option "foo"; known options: maxMessages, maxBytes$/));
     expect(await nodeError({ pool: { maxThread: 2 } })).toEqual(invalidOption("pool.maxThread", /did you mean "maxThreads"\?/));
   });
+
+  it("a logger the node cannot use is an InvalidOptionError naming `logger` and what it lacks, not a TypeError from inside node()", async () => {
+    expect(await nodeError({ logger: {} })).toEqual(invalidOption("logger", /^logger must be a Logger \(createLogger\(\) makes one\): it has no debug, info, warn, error, child methods$/));
+    expect(await nodeError({ logger: { debug() {}, info() {}, warn() {}, error() {} } })).toEqual(invalidOption("logger", /it has no child method$/));
+    expect(await nodeError({ logger: 5 })).toEqual(invalidOption("logger", /^logger must be a Logger \(createLogger\(\) makes one\), got a number$/));
+  });
 });
 
 describe("startWorker options from a worker's thread are checked there", () => {

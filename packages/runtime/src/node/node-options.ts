@@ -9,7 +9,10 @@ import { describeType } from "../util/describe-type.js";
 export interface NodeOptions {
   /** A name that prefixes this node's log lines (several nodes in one process stay apart). */
   name?: string;
-  /** Inject a logger; by default `hopwire` namespaces switched on by DEBUG. */
+  /**
+   * Inject a logger (`createLogger()` makes one; any object with debug, info, warn, error and
+   * child methods will do, else InvalidOptionError); by default `hopwire` namespaces switched on by DEBUG.
+   */
   logger?: Logger;
   /**
    * Default timeout of sendAndReceive, in ms (30 000): a positive number up to 2^31 - 1, or
@@ -81,6 +84,7 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
   // The default of every sendAndReceive: the same values as its `timeout` (Infinity: no deadline).
   const timeout = options.sendAndReceiveTimeout === undefined ? 30_000 : checkTimeoutOption(options.sendAndReceiveTimeout, "sendAndReceiveTimeout", "node options");
   if (options.name !== undefined && typeof options.name !== "string") throw new InvalidOptionError(`name must be a string, got ${describeType(options.name)}`, { option: "name" });
+  if (options.logger !== undefined) checkLogger(options.logger);
   const pool = options.pool ?? {};
   if (pool === null || typeof pool !== "object") throw new InvalidOptionError("pool must be an object", { option: "pool" });
   checkOptionKeys(pool, POOL_OPTIONS, "pool", "pool");
@@ -103,6 +107,25 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
     throw new InvalidOptionError(`warnings must be a boolean or a function that takes a line, got ${typeof warnings}`, { option: "warnings" });
   }
   return { name: options.name, logger: options.logger, sendAndReceiveTimeout: timeout, pool, shutdownTimeout, mailbox, linkWindowBytes, warnings };
+}
+
+const LOGGER_METHODS = ["debug", "info", "warn", "error", "child"] as const;
+
+/**
+ * A logger the node cannot use failed later, inside node(), as a TypeError
+ * ("this.log.debug is not a function") that named no option: say which method is missing.
+ */
+function checkLogger(logger: unknown): void {
+  if (logger === null || typeof logger !== "object") {
+    throw new InvalidOptionError(`logger must be a Logger (createLogger() makes one), got ${describeType(logger)}`, { option: "logger" });
+  }
+  const missing = LOGGER_METHODS.filter((method) => typeof (logger as Record<string, unknown>)[method] !== "function");
+  if (missing.length > 0) {
+    throw new InvalidOptionError(
+      `logger must be a Logger (createLogger() makes one): it has no ${missing.join(", ")} method${missing.length > 1 ? "s" : ""}`,
+      { option: "logger" },
+    );
+  }
 }
 
 /** The default of `NodeOptions.warnings`: on, unless HOPWIRE_WARNINGS says off ("off", "0" or "false"). */
