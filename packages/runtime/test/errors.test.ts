@@ -30,6 +30,16 @@ describe("errors as data", () => {
     expect((rebuilt.cause as Error).cause).toMatchObject({ message: "root", name: "Error" });
   });
 
+  it("keep the stack of where they were made, bounded", () => {
+    const original = new WorkerLoadError("could not load", { cause: new Error("root") });
+    const rebuilt = errorFromData(errorToData(original));
+    expect(rebuilt.stack).toBe(original.stack);
+    expect((rebuilt.cause as Error).stack).toBe((original.cause as Error).stack);
+    const deep = new Error("deep");
+    deep.stack = "Error: deep\n" + "    at f (file.js:1:1)\n".repeat(1000);
+    expect(errorToData(deep).stack).toBe(deep.stack.slice(0, 4096));
+  });
+
   it("keep a foreign error's name and code when its class is unknown", () => {
     const foreign = Object.assign(new RangeError("out of range"), { code: "ERR_OUT_OF_RANGE" });
     const rebuilt = errorFromData(errorToData(foreign));

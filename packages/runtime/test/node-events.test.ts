@@ -60,6 +60,9 @@ describe("node events and warnings", () => {
         // The same on every placement (placed "main", it used to be the raw error).
         expect(first!.error).toMatchObject({ code: "WORKER_HANDLER_FAILED", message: "A worker's handler threw: boom from a handler" });
         expect((first!.error.cause as Error | undefined)?.message).toBe("boom from a handler");
+        // Its stack is the one of the thread that threw: it names the handler's file, not the
+        // runtime's code that rebuilt it on the main thread.
+        expect((first!.error.cause as Error).stack).toMatch(/^Error: boom from a handler\n\s+at Thrower\.handleMessage \(.*fixtures\/workers\.js:\d+/);
         // The worker keeps running.
         expect(await n.sendAndReceive("thrower", "still here", { timeout: 20_000 })).toBe("still here");
       });

@@ -95,6 +95,55 @@ describe('placement "main"', () => {
     });
   });
 
+  it("makes a second stopWorker during a stop wait for the same stop, not fail with UnknownAddressError", async () => {
+    // A shutdown timeout past the test's: a handler left waiting for its own stop would fail the test.
+    await withNode({ shutdownTimeout: 120_000 }, async (n) => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const events: string[] = [];
+      await n.startWorker(
+        "slow",
+        {
+          handleMessage() {},
+          async shutdown() {
+            await gate;
+            events.push("shutdown done");
+          },
+        },
+        { placement: "main" },
+      );
+      const first = n.stopWorker("slow").then(() => events.push("first returned"));
+      const second = n.stopWorker("slow").then(() => events.push("second returned"));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(events).toEqual([]);
+      release();
+      await Promise.all([first, second]);
+      expect(events).toEqual(["shutdown done", "first returned", "second returned"]);
+      // Once stopped, the address is unknown again.
+      await expect(n.stopWorker("slow")).rejects.toBeInstanceOf(UnknownAddressError);
+
+      // A handler that asks for its own stop twice is not left waiting for itself.
+      let handled!: (what: string) => void;
+      const outcome = new Promise<string>((resolve) => (handled = resolve));
+      await n.startWorker(
+        "twice",
+        {
+          async handleMessage(ctx: Context) {
+            await ctx.stopWorker(ctx.address);
+            await ctx.stopWorker(ctx.address);
+            handled("asked twice");
+          },
+          shutdown() {
+            handled("shut down first");
+          },
+        },
+        { placement: "main" },
+      );
+      await n.send("twice", "go");
+      expect(await outcome).toBe("asked twice");
+    });
+  });
+
   it("lets a worker stop itself, or the node, from its handler without deadlock", async () => {
     const n = await (await import("@hopwire/runtime")).node();
     const events: string[] = [];

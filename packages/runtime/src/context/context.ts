@@ -53,7 +53,10 @@ export interface Context {
   startWorker(address: AddressLike | AddressLike[], worker: WorkerClass | Worker, options?: StartWorkerOptions): Promise<void>;
   /** Starts a processor (a worker driven by its own `process` loop) at `address`. */
   startProcessor(address: AddressLike, processor: WorkerClass<Processor> | Processor, options?: StartWorkerOptions): Promise<void>;
-  /** Stops the worker at `address` (its `shutdown` runs) and frees its addresses. */
+  /**
+   * Stops the worker at `address` (its `shutdown` runs) and frees its addresses. A second call
+   * while that stop is in progress waits for the same stop.
+   */
   stopWorker(address: AddressLike): Promise<void>;
   /** Stops the whole node. */
   stop(): Promise<void>;

@@ -171,8 +171,12 @@ export class MainContext implements Context {
    */
   stopWorker(address: AddressLike): Promise<void> {
     const core = this.#core;
+    const target = toAddress(address);
+    // Its own stop already under way (asked before, from this handler or another): waiting would wait for this handler.
+    const ownStop = core.stopInProgress(this.address);
+    if (ownStop !== undefined && ownStop === core.stopInProgress(target)) return Promise.resolve();
     const own = core.handleOf(this.address);
-    if (own && own === core.handleOf(toAddress(address))) {
+    if (own && own === core.handleOf(target)) {
       void core.stopWorker(address).catch((error: unknown) => core.log.warn(`worker ${this.address.toString()} failed to stop`, error));
       return Promise.resolve();
     }

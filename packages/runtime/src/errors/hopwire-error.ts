@@ -10,6 +10,12 @@ export interface ErrorData {
   cause?: ErrorData;
   /** The error's own extra fields that are strings, numbers or booleans (e.g. `option`, `identifier`, `reason`, `path`). */
   details?: Record<string, string | number | boolean>;
+  /**
+   * The stack where the error was made, on the thread that made it (at most 4,096 characters),
+   * so that an error rebuilt on another thread still points at the code that threw. Errors
+   * cross threads of one process only: nothing of an error is ever sent to a peer.
+   */
+  stack?: string;
 }
 
 /** What every Hopwire error's constructor takes besides its message. */
@@ -64,6 +70,7 @@ const RESERVED = new Set(["code", "name", "message", "cause", "stack"]);
 const MAX_DETAILS = 16;
 const MAX_DETAIL_LENGTH = 1024;
 const MAX_CAUSE_DEPTH = 8;
+const MAX_STACK_LENGTH = 4096;
 
 /** An error as plain data: code, name, message, its extra primitive fields and its cause chain. */
 export function errorToData(error: unknown): ErrorData {
@@ -76,6 +83,8 @@ function toData(error: unknown, depth: number): ErrorData {
   const data: ErrorData = { code, name: error.name, message: error.message };
   const details = detailsOf(error);
   if (details) data.details = details;
+  const stack = error.stack;
+  if (typeof stack === "string") data.stack = stack.length > MAX_STACK_LENGTH ? stack.slice(0, MAX_STACK_LENGTH) : stack;
   if (error.cause !== undefined && depth < MAX_CAUSE_DEPTH) data.cause = toData(error.cause, depth + 1);
   return data;
 }
@@ -94,7 +103,10 @@ function detailsOf(error: Error): Record<string, string | number | boolean> | un
   return details;
 }
 
-/** Rebuilds an error from its plain data: the registered class of its code, with its details and cause. */
+/**
+ * Rebuilds an error from its plain data: the registered class of its code, with its details,
+ * its cause and the stack of the thread where it was made.
+ */
 export function errorFromData(data: ErrorData): Error {
   const cause = data.cause ? errorFromData(data.cause) : undefined;
   const cls = registry.get(data.code);
@@ -109,5 +121,7 @@ export function errorFromData(data: ErrorData): Error {
     if (RESERVED.has(key) || (error as unknown as Record<string, unknown>)[key] !== undefined) continue;
     Object.defineProperty(error, key, { value, enumerable: true, writable: true, configurable: true });
   }
+  // The rebuilt error's own stack would point at this function, not at the code that threw.
+  if (typeof data.stack === "string") error.stack = data.stack;
   return error;
 }

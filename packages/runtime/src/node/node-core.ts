@@ -39,6 +39,8 @@ export class NodeCore {
   /** Node events and warnings about what the node dropped (failure paths only). */
   readonly diagnostics: Diagnostics;
   readonly #handles = new Map<string, WorkerHandle>();
+  /** Stops in progress by `stopWorker`, under each address of the worker. */
+  readonly #workerStops = new Map<string, Promise<void>>();
   readonly #order: WorkerHandle[] = [];
   readonly #placements = new Map<"thread" | "pool", OffThreadPlacement>();
   readonly #stopHooks: (() => Promise<void> | void)[] = [];
@@ -170,11 +172,23 @@ export class NodeCore {
     return this.#handles.get(address.key);
   }
 
+  /** The stop `stopWorker` began for the worker at `address`, while it is in progress. */
+  stopInProgress(address: Address): Promise<void> | undefined {
+    return this.#workerStops.get(address.key);
+  }
+
   async stopWorker(address: AddressLike, reason?: Error): Promise<void> {
     const key = toAddress(address).key;
+    // A worker forgets its addresses as its stop begins: a second call meanwhile waits for the same stop.
+    const inProgress = this.#workerStops.get(key);
+    if (inProgress) return inProgress;
     const handle = this.#handles.get(key);
     if (!handle) throw new UnknownAddressError(`No worker has the address ${toAddress(address).toString()}`);
-    await handle.stop(reason);
+    const stopping = handle.stop(reason).finally(() => {
+      for (const a of handle.addresses) if (this.#workerStops.get(a.key) === stopping) this.#workerStops.delete(a.key);
+    });
+    for (const a of handle.addresses) this.#workerStops.set(a.key, stopping);
+    return stopping;
   }
 
   stop(): Promise<void> {
