@@ -13,6 +13,12 @@ describe("node options", () => {
     expect(await nodeError({ pool: { maxThread: 2 } })).toEqual(invalidOption("pool.maxThread", /did you mean "maxThreads"\?/));
   });
 
+  it("mailbox limits must be an object of positive integers, and the error says what was given", async () => {
+    expect(await nodeError({ mailbox: [] })).toEqual(invalidOption("mailbox", /^mailbox must be an object such as \{ maxMessages: 1024 \}, got an array$/));
+    expect(await nodeError({ mailbox: { maxMessages: "10" } })).toEqual(invalidOption("mailbox.maxMessages", /^mailbox\.maxMessages must be a positive integer, got a string$/));
+    expect(await nodeError({ mailbox: { maxBytes: 0 } })).toEqual(invalidOption("mailbox.maxBytes", /got 0$/));
+  });
+
   it("a logger the node cannot use is an InvalidOptionError naming `logger` and what it lacks, not a TypeError from inside node()", async () => {
     expect(await nodeError({ logger: {} })).toEqual(invalidOption("logger", /^logger must be a Logger \(createLogger\(\) makes one\): it has no debug, info, warn, error, child methods$/));
     expect(await nodeError({ logger: { debug() {}, info() {}, warn() {}, error() {} } })).toEqual(invalidOption("logger", /it has no child method$/));

@@ -1,3 +1,4 @@
+import { describeType } from "../util/describe-type.js";
 import { InvalidOptionError } from "../errors/errors.js";
 import { checkOptionKeys, optionKeys } from "../options/plain-options.js";
 import { RoomWaiters } from "./room-waiters.js";
@@ -31,12 +32,16 @@ export function resolveMailboxLimits(
   what = "mailbox",
 ): ResolvedMailboxLimits {
   if (limits === undefined) return fallback;
-  if (limits === null || typeof limits !== "object") throw new InvalidOptionError(`${what} must be an object`, { option: what });
+  if (limits === null || typeof limits !== "object" || Array.isArray(limits)) {
+    throw new InvalidOptionError(`${what} must be an object such as { maxMessages: 1024 }, got ${describeType(limits)}`, { option: what });
+  }
   checkOptionKeys(limits, MAILBOX_LIMITS, what, what);
   const resolved = { maxMessages: limits.maxMessages ?? fallback.maxMessages, maxBytes: limits.maxBytes ?? fallback.maxBytes };
   for (const key of ["maxMessages", "maxBytes"] as const) {
     const v = resolved[key];
-    if (!Number.isSafeInteger(v) || v < 1) throw new InvalidOptionError(`${what}.${key} must be a positive integer, got ${String(v)}`, { option: `${what}.${key}` });
+    if (!Number.isSafeInteger(v) || v < 1) {
+      throw new InvalidOptionError(`${what}.${key} must be a positive integer, got ${typeof v === "number" ? String(v) : describeType(v)}`, { option: `${what}.${key}` });
+    }
   }
   return resolved;
 }
