@@ -79,9 +79,10 @@ describe("node events and warnings", () => {
     });
   }
 
-  for (const [cause, worker, thrown] of [
-    ["a send nobody awaited or caught rejects", UnawaitedSender, /UnknownAddressError.*nowhere/],
-    ["an error is thrown outside a handler", Crasher, /Error: crash outside a handler/],
+  for (const [cause, worker, thrown, errorClass, madeAt] of [
+    // The stack where it was made: the main thread's router for the send's routing error, the worker's file for its own throw.
+    ["a send nobody awaited or caught rejects", UnawaitedSender, /UnknownAddressError.*nowhere/, UnknownAddressError, /at Router\.route /],
+    ["an error is thrown outside a handler", Crasher, /Error: crash outside a handler/, Error, /fixtures\/workers\.js:\d+/],
   ] as const) {
     it(`raises "worker-failed" and warns when a worker's thread ends because ${cause}; stopping raises nothing`, async () => {
       const { lines, warnings, warn } = sink();
@@ -95,6 +96,9 @@ describe("node events and warnings", () => {
         const [event] = await raised;
         expect(event!.worker).toBe("us");
         expect(`${event!.error.name}: ${event!.error.message}`).toMatch(thrown);
+        // Rebuilt as its own class (a thread's error arrives as a plain Error), its stack the thread's.
+        expect(event!.error).toBeInstanceOf(errorClass);
+        expect(event!.error.stack).toMatch(madeAt);
         await expect(n.send("us", "again")).rejects.toBeInstanceOf(UnknownAddressError);
         expect(await n.sendAndReceive("bystander", "alive", { timeout: 20_000 })).toBe("alive");
       });

@@ -481,8 +481,10 @@ class ThreadHost implements Mailbox, WorkerHandle {
     await this.#exited.promise;
   }
 
-  #onThreadGone(error: Error | undefined): void {
+  #onThreadGone(thrown: Error | undefined): void {
     if (!this.#alive) return;
+    // A thread's uncaught error arrives structured-cloned, a plain Error: rebuilt as its own class by its code.
+    const error = thrown && errorFromData(errorToData(thrown));
     this.#readAll = true;
     if (this.#heldBy) this.#read();
     // What the thread posted before it exited (`loadFailed`, `stopped`) may still wait in the port.
