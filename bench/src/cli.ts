@@ -22,6 +22,8 @@ import { formatSize } from "./format.js";
 const RESULTS_DIR = fileURLToPath(new URL("../results/", import.meta.url));
 const DOCS_DIR = fileURLToPath(new URL("../../docs/", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** Exit code of a bad option, value or input file: nothing was run. */
+const USAGE_EXIT = 2;
 
 interface Opts {
   scenario?: string[];
@@ -61,7 +63,10 @@ const program = new Command("hopwire-bench")
   .addOption(new Option("--write-docs", "regenerate docs/BENCHMARKS.md and docs/bench-throughput.svg (default: on for a full, unfiltered run)"))
   .addOption(new Option("--no-write-docs", "do not regenerate the docs"))
   .option("--docs-from <file>", "regenerate the docs from an existing results file, then exit")
-  .showHelpAfterError("(run with --help for usage)");
+  .showHelpAfterError("(run with --help for usage)")
+  // Usage errors exit 2, as the hopwire CLI's and the soak's do: exit 1 means a case failed,
+  // and a script running the bench must tell "nothing ran" from "a case failed". --help exits 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : USAGE_EXIT));
 
 function scenarioInfo(s: Scenario): ScenarioInfo {
   const baseline = typeof s.baseline === "string" ? s.baseline : s.baseline ? "(depends on params)" : undefined;
@@ -84,6 +89,15 @@ const shown = (f: string): string => {
   const r = relative(process.cwd(), f);
   return r && !r.startsWith("..") ? r : f;
 };
+
+/** A results file named on the command line: one that cannot be read is a usage error, not a failed run. */
+function readInput(file: string): BenchRecord[] {
+  try {
+    return readResults(file);
+  } catch (e) {
+    return program.error(`error: ${(e as Error).message}`);
+  }
+}
 
 function writeJson(file: string, records: BenchRecord[]): void {
   mkdirSync(dirname(file), { recursive: true });
@@ -157,11 +171,11 @@ async function main(): Promise<number> {
   if (o.compare) {
     if (o.compare.length !== 2) program.error(`error: option '--compare' takes exactly two files (a.json b.json); got ${o.compare.length}`);
     const [a, b] = o.compare as [string, string];
-    process.stdout.write(renderComparison(readResults(a), readResults(b), [a, b]) + "\n");
+    process.stdout.write(renderComparison(readInput(a), readInput(b), [a, b]) + "\n");
     return 0;
   }
   if (o.docsFrom) {
-    const files = writeDocs(readResults(o.docsFrom), allScenarios().map(scenarioInfo), DOCS_DIR, o.docsFrom);
+    const files = writeDocs(readInput(o.docsFrom), allScenarios().map(scenarioInfo), DOCS_DIR, o.docsFrom);
     process.stderr.write(`wrote ${files.map(shown).join(", ")}\n`);
     return 0;
   }
