@@ -1,8 +1,8 @@
 // Role: the server of scale/tls-handshakes-in-flight. node:tls 1.3 on 127.0.0.1 port 0
 // (TLS_AES_256_GCM_SHA384, backlog 4096 so a burst of connects is not dropped), mutual
-// authentication: a self-signed P-256 server certificate, and it requires and verifies the
-// client's (also self-signed P-256, made here and handed to the client through the
-// harness). Echoes what each connection sends: the client's one round trip proves that the
+// authentication: a self-signed Ed25519 server certificate (Hopwire's identity keys are
+// Ed25519, as in baseline/tls-handshakes), and it requires and verifies the client's (also
+// self-signed Ed25519, made here and handed to the client through the harness). Echoes what each connection sends: the client's one round trip proves that the
 // server accepted it, as Hopwire's CONFIRM does.
 import tls from "node:tls";
 import { once } from "node:events";
@@ -24,8 +24,8 @@ export interface TlsBurstServerResult {
 }
 
 runBenchChild<Record<string, never>, TlsBurstServerReady, TlsBurstServerResult>(async (_p, io) => {
-  const server = makeSelfSignedCert("localhost");
-  const client = makeSelfSignedCert("client");
+  const server = makeSelfSignedCert("localhost", "ed25519");
+  const client = makeSelfSignedCert("client", "ed25519");
   let accepted = 0;
   let tlsErrors = 0;
   const sockets = new Set<tls.TLSSocket>();

@@ -42,8 +42,8 @@ export const tlsHandshakes = registerScenario({
   name: "scale/tls-handshakes-in-flight",
   description:
     "Baseline of scale/handshakes-in-flight: n node:tls 1.3 connections started at once from one client process to one " +
-    "server process (TLS_AES_256_GCM_SHA384, mutual auth with self-signed P-256 certificates, backlog 4096): TCP connect, " +
-    "handshake, one 1-byte round trip each. A failure fails the case.",
+    "server process (TLS_AES_256_GCM_SHA384, mutual auth with self-signed Ed25519 certificates, one SecureContext per " +
+    "side shared by every connection, backlog 4096): TCP connect, handshake, one 1-byte round trip each. A failure fails the case.",
   params: ["count"],
   counts: COUNTS,
   run: (p, signal) =>
