@@ -1,9 +1,25 @@
 // --compare a.json b.json: the change of every figure present in both files, and of its
 // ratio to the baseline. Changes are oriented like ratios: a positive "better" is an
-// improvement whether the metric is a rate or a latency.
+// improvement whether the metric is a rate or a latency. A figure is called better or worse
+// only when its median moved by more than MIN_CHANGE and the two runs' repetitions do not
+// overlap: on a shared machine two runs' medians differ by 15-50 % with every repetition of
+// one inside the other's min–max, and a label there would report noise as a change.
 import { caseKey, formatNumber, formatParams, formatRatio } from "../format.js";
 import { isResult, machineOf, type BenchRecord, type ResultRecord } from "../results.js";
 import { renderTextTable } from "./text-table.js";
+
+/** Smallest relative change of a median that may be called better or worse. */
+const MIN_CHANGE = 0.05;
+
+/** Whether the repetitions of two runs of a figure share any value (min–max ranges overlap). */
+const overlaps = (a: ResultRecord, b: ResultRecord): boolean => a.min <= b.max && b.min <= a.max;
+
+/** "better", "worse", "~" (moved more than MIN_CHANGE, within the repetitions' spread) or "". */
+function verdict(old: ResultRecord, r: ResultRecord, better: number): string {
+  if (Number.isNaN(better) || Math.abs(better) <= MIN_CHANGE) return "";
+  if (overlaps(old, r)) return "~";
+  return better > 0 ? "better" : "worse";
+}
 
 export function renderComparison(a: readonly BenchRecord[], b: readonly BenchRecord[], names: [string, string]): string {
   const key = (r: ResultRecord): string => `${caseKey(r.scenario, r.params)} ${r.metric}`;
@@ -28,7 +44,7 @@ export function renderComparison(a: readonly BenchRecord[], b: readonly BenchRec
       formatNumber(r.median),
       Number.isNaN(change) ? "n/a" : `${change >= 0 ? "+" : ""}${(change * 100).toFixed(1)}%`,
       Number.isNaN(change) ? "n/a" : `${(r.median / old.median).toFixed(2)}×`,
-      better > 0.05 ? "better" : better < -0.05 ? "worse" : "",
+      verdict(old, r, better),
       formatRatio(old.ratio),
       formatRatio(r.ratio),
     ]);
@@ -48,5 +64,6 @@ export function renderComparison(a: readonly BenchRecord[], b: readonly BenchRec
     ...(before.size ? [`${before.size} figure(s) only in A`] : []),
     ...(onlyB ? [`${onlyB} figure(s) only in B`] : []),
   ];
-  return [...header, "", table, ...(missing.length ? ["", missing.join("; ")] : [])].join("\n");
+  const legend = `better/worse: the median moved by more than ${MIN_CHANGE * 100} % and no repetition of one run falls within the other's min–max; ~: moved as much, within the repetitions' spread (noise until repeated).`;
+  return [...header, "", table, "", legend, ...(missing.length ? ["", missing.join("; ")] : [])].join("\n");
 }
