@@ -4,7 +4,7 @@ import { registerScenario } from "../../scenario.js";
 import { runSolo } from "../../proc/solo.js";
 import type { RuntimeMode } from "../../roles/hopwire-runtime.js";
 import { WARM_TICKS, WINDOW_TICKS } from "../../roles/blast-shape.js";
-import { windowed, windowNote } from "../tcp/hopwire-topology.js";
+import { LOCAL_ROUTING_SHARE, windowed, windowNote } from "../tcp/hopwire-topology.js";
 import { registerWindowCheck } from "../check/window-check.js";
 import type { RunParams } from "../../scenario.js";
 
@@ -19,7 +19,7 @@ const MODES: { mode: RuntimeMode; what: string }[] = [
 
 /** One repetition, its tick window × scale (1 = the scenario, 2 = the window check's 2W). */
 function runAt(mode: RuntimeMode, full: RunParams, signal: AbortSignal, windowScale: number) {
-  const p = windowed(full, 0.25, { steady: true }); // a quarter of --duration: see windowed()
+  const p = windowed(full, LOCAL_ROUTING_SHARE, { steady: true }); // a quarter of --duration: see windowed()
   return runSolo(ROLE, "process", { mode, size: p.size, warmupMs: p.warmupMs, durationMs: p.durationMs, windowScale }, p, signal);
 }
 
@@ -31,7 +31,7 @@ for (const { mode, what } of MODES) {
       `Context.send of size-byte bodies, ${what}. Counted by ticks the sink answers in order behind the ` +
       `data (up to ${WINDOW_TICKS} ticks of ~64 KiB outstanding, each turn's last send awaited; the window ` +
       `opens after ${WARM_TICKS} answered ticks and the warm-up); busy:* = event-loop utilisation of the ` +
-      "source's and the sink's threads. One process." + windowNote(0.25, true),
+      "source's and the sink's threads. One process." + windowNote(LOCAL_ROUTING_SHARE, true),
     params: ["size"],
     baseline: "baseline/messageport-batched",
     run: (full, signal) => runAt(mode, full, signal, 1),

@@ -36,6 +36,12 @@ export function windowed(p: RunParams, share: number, o: { steady?: boolean } = 
 }
 
 /**
+ * Share of --duration the runtime/* scenarios measure, and baseline/messageport-batched, which
+ * they are read against, alike: both sides of a ratio after the same steady warm-up.
+ */
+export const LOCAL_ROUTING_SHARE = 0.25;
+
+/**
  * The warm-up of the one-way throughput scenarios and their baselines in a full run. A
  * fresh Hopwire process runs its first ~0.5-1 s 5-15× slower than later (measured on
  * runtime/main->thread and secure-channel/one-hop at 16 KiB: ~3 k then 20-45 k msg/s, the
