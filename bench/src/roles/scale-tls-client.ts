@@ -20,11 +20,6 @@ export interface TlsBurstClientParams extends TlsBurstServerReady {
 
 const ONE_BYTE = Buffer.from([0x2a]);
 
-/** What the client reports: the burst, and how many SecureContexts its connections used. */
-export interface TlsBurstResult extends BurstResult {
-  secureContexts: number;
-}
-
 /** The client's identity and its one trust anchor (the server's certificate), loaded once. */
 function clientContext(p: TlsBurstClientParams): tls.SecureContext {
   return tls.createSecureContext({
@@ -56,13 +51,9 @@ function handshake(p: TlsBurstClientParams, context: tls.SecureContext): Promise
 }
 
 // (No abort handling: on abort the harness kills the process.)
-runBenchChild<TlsBurstClientParams, null, TlsBurstResult>(async (p, io) => {
+runBenchChild<TlsBurstClientParams, null, BurstResult>(async (p, io) => {
   const context = clientContext(p);
-  const contexts = new Set<tls.SecureContext>();
-  const connect = (): Promise<tls.TLSSocket> => {
-    contexts.add(context);
-    return handshake(p, context);
-  };
+  const connect = (): Promise<tls.TLSSocket> => handshake(p, context);
   for (let i = 0; i < p.warmupHandshakes; i++) (await connect()).destroy();
   io.ready(null);
   const took: number[] = [];
@@ -86,13 +77,12 @@ runBenchChild<TlsBurstClientParams, null, TlsBurstResult>(async (p, io) => {
     socket.removeAllListeners("close");
     socket.destroy();
   }
-  const result: TlsBurstResult = {
+  const result: BurstResult = {
     count: p.count,
     totalMs: last - t0,
     p50Ms: took.length ? percentile(took, 50) : NaN,
     p99Ms: took.length ? percentile(took, 99) : NaN,
     failures: errors.length,
-    secureContexts: contexts.size,
   };
   if (errors[0] !== undefined) result.firstError = errors[0];
   return result;
