@@ -46,6 +46,22 @@ export async function listen(useTls: boolean, onSocket: (socket: net.Socket) => 
   return certPem === undefined ? { server, port } : { server, port, certPem };
 }
 
+/**
+ * One client SecureContext per trust anchor, made on first use: tls.connect given `ca` builds
+ * a context per call (~1 ms of CPU), work a TLS client that connects again does not redo and
+ * that Hopwire's side (its identity loaded once) does not do per connection either.
+ */
+const clientContexts = new Map<string, tls.SecureContext>();
+
+function clientContextFor(certPem: string): tls.SecureContext {
+  let context = clientContexts.get(certPem);
+  if (!context) {
+    context = tls.createSecureContext({ ca: certPem, minVersion: "TLSv1.3", maxVersion: "TLSv1.3", ciphers: TLS_SUITE });
+    clientContexts.set(certPem, context);
+  }
+  return context;
+}
+
 /** Resolves once the connection (and for TLS the verified handshake) is up. */
 export async function connect(target: ConnectTarget): Promise<net.Socket> {
   if (target.certPem === undefined) {
@@ -53,15 +69,7 @@ export async function connect(target: ConnectTarget): Promise<net.Socket> {
     await once(socket, "connect");
     return tune(socket);
   }
-  const socket = tls.connect({
-    port: target.port,
-    host: HOST,
-    servername: "localhost",
-    ca: target.certPem,
-    minVersion: "TLSv1.3",
-    maxVersion: "TLSv1.3",
-    ciphers: TLS_SUITE,
-  });
+  const socket = tls.connect({ port: target.port, host: HOST, servername: "localhost", secureContext: clientContextFor(target.certPem) });
   await once(socket, "secureConnect");
   const suite = socket.getCipher().standardName;
   if (suite !== TLS_SUITE) throw new Error(`TLS negotiated ${suite}, expected ${TLS_SUITE}`);

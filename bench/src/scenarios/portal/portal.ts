@@ -134,7 +134,7 @@ registerScenario({
 
 registerScenario({
   name: "baseline/portal-tls-tunnel-setup",
-  description: `Connection setup through the node:tls tunnel (a TLS 1.3 handshake per connection), four child processes. ${SETUP}`,
+  description: `Connection setup through the node:tls tunnel (a TLS 1.3 handshake per connection; the tunnel client makes its SecureContext once, not per connection), four child processes. ${SETUP}`,
   params: [],
   baseline: "baseline/portal-direct-tcp-setup",
   run: setup("tls-tunnel"),
