@@ -2,7 +2,7 @@
 // `npm run bench -- [options]`: runs the scenarios, prints a table, writes results JSON
 // and (for a full run of the whole suite) docs/BENCHMARKS.md with its chart.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, relative } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import "./scenarios/index.js";
@@ -135,7 +135,7 @@ async function run(o: Opts): Promise<number> {
   process.once("SIGINT", () => abort.abort());
   process.once("SIGTERM", () => abort.abort());
   const machine = machineRecord({ reps, durationS, warmupS, quick });
-  process.stderr.write(`${cases.length} cases × ${reps} reps × ${durationS} s (+${warmupS} s warm-up)\n`);
+  process.stderr.write(`${cases.length} cases × ${reps} reps; --duration ${durationS} s, --warmup ${warmupS} s (each scenario measures its own share of them: see --list)\n`);
   let records: BenchRecord[];
   try {
     records = [machine, ...(await runCases(cases, { reps, durationMs: durationS * 1e3, warmupMs: warmupS * 1e3 }, new Progress(cases.length), abort.signal))];
@@ -153,7 +153,8 @@ async function run(o: Opts): Promise<number> {
   for (const file of written) writeJson(file, records);
   const docsDefault = !quick && (o.scenario ?? []).length === 0;
   if (o.writeDocs ?? docsDefault) {
-    written.push(...writeDocs(records, allScenarios().map(scenarioInfo), DOCS_DIR, relative(ROOT, latest)));
+    // Name the copy that can be committed (--json) rather than bench/results/, which is not.
+    written.push(...writeDocs(records, allScenarios().map(scenarioInfo), DOCS_DIR, relative(ROOT, o.json ? resolve(o.json) : latest)));
   }
   process.stderr.write(`wrote ${written.map(shown).join(", ")}\n`);
   return records.some((r) => r.type === "failed") ? 1 : 0;
