@@ -30,6 +30,15 @@ export class EnvelopeBatchBuilder {
     this.count++;
   }
 
+  /** Copies `payload` in behind its u32 length, with no envelope: a frame of the "frames" format. */
+  addFrame(payload: Uint8Array): void {
+    this.reserve(4 + payload.length);
+    this.view.setUint32(this.used, payload.length);
+    this.buf.set(payload, this.used + 4);
+    this.used += 4 + payload.length;
+    this.count++;
+  }
+
   /** Hands the batch over; the builder starts a fresh buffer sized like this one. */
   take(): EnvelopeBatch {
     const batch = { buffer: this.buf.buffer as ArrayBuffer, used: this.used, count: this.count };
@@ -46,6 +55,17 @@ export class EnvelopeBatchBuilder {
     grown.set(this.buf.subarray(0, this.used));
     this.buf = grown;
     this.view = new DataView(grown.buffer);
+  }
+}
+
+/** Calls `onFrame` with a view of each frame of a batch of the "frames" format. */
+export function forEachFrame(batch: EnvelopeBatch, onFrame: (payload: Uint8Array) => void): void {
+  const view = new DataView(batch.buffer);
+  let off = 0;
+  while (off < batch.used) {
+    const len = view.getUint32(off);
+    onFrame(new Uint8Array(batch.buffer, off + 4, len));
+    off += 4 + len;
   }
 }
 

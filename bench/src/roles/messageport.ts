@@ -1,7 +1,10 @@
-// Role: main thread → worker_thread over a dedicated MessagePort, envelopes batched
-// BATCH per transferred ArrayBuffer (design.md: one postMessage per envelope caps at a few
-// hundred k msg/s; batches reach millions). The worker decodes every envelope and times
-// itself between two marks, so the figure is delivered-and-decoded messages.
+// Role: main thread → worker_thread over a dedicated MessagePort, messages batched BATCH per
+// transferred ArrayBuffer (design.md: one postMessage per envelope caps at a few hundred k
+// msg/s; batches reach millions). The worker reads every message and times itself between two
+// marks, so the figure is delivered-and-read messages. `format`: "envelopes" packs each
+// message as a msgpackr envelope [onwardRoute, returnRoute, payload] and the worker decodes
+// each (a hand-rolled router protocol); "frames" writes each payload behind a u32 length and
+// the worker takes a view of each (the floor: bytes across a thread, no encoding at all).
 import { MessageChannel, Worker } from "node:worker_threads";
 import { once } from "node:events";
 import { randomBytes } from "node:crypto";
@@ -10,10 +13,11 @@ import { runBenchChild } from "../proc/child.js";
 import { throughputMetrics } from "../metrics.js";
 import { EnvelopeBatchBuilder, type Envelope } from "../net/envelope-batch.js";
 import type { SoloResult } from "../proc/solo.js";
-import type { MarkReply, ToWorker } from "./messageport-worker.js";
+import type { MarkReply, MessagePortFormat, ToWorker } from "./messageport-worker.js";
 
 export interface MessagePortParams {
   size: number;
+  format: MessagePortFormat;
   warmupMs: number;
   durationMs: number;
 }
@@ -25,16 +29,17 @@ const WINDOW = 16;
 runBenchChild<MessagePortParams, null, SoloResult>(async (p) => {
   const worker = new Worker(new URL("./messageport-worker.js", import.meta.url));
   const { port1: port, port2 } = new MessageChannel();
-  worker.postMessage({ port: port2 }, [port2]);
+  worker.postMessage({ port: port2, format: p.format }, [port2]);
   await once(port, "message"); // the worker's READY
 
   const hex = (): string => randomBytes(16).toString("hex");
   const envelope: Envelope = [[hex()], ["1#127.0.0.1:4000", hex()], randomBytes(p.size)];
   const builder = new EnvelopeBatchBuilder();
+  const add = p.format === "frames" ? (): void => builder.addFrame(envelope[2]) : (): void => builder.add(envelope);
   let inFlight = 0;
   let sending = true;
   const sendBatch = (): void => {
-    for (let i = 0; i < BATCH; i++) builder.add(envelope);
+    for (let i = 0; i < BATCH; i++) add();
     const batch = builder.take();
     port.postMessage({ type: "batch", batch } satisfies ToWorker, [batch.buffer]);
     inFlight++;

@@ -16,7 +16,24 @@ export const messagePortBatched = registerScenario({
   // baseline's window caught its own first second (2× lower at 64 B than after 1 s).
   run: (p, signal) => {
     const w = windowed(p, LOCAL_ROUTING_SHARE, { steady: true });
-    return runSolo(ROLE, "process", { size: w.size, warmupMs: w.warmupMs, durationMs: w.durationMs }, w, signal);
+    return runSolo(ROLE, "process", { size: w.size, format: "envelopes", warmupMs: w.warmupMs, durationMs: w.durationMs }, w, signal);
+  },
+});
+
+// The floor for runtime/*: bytes across a thread with no encoding at all. The envelopes
+// baseline above packs routes per message, which Hopwire does not (it copies a repeated
+// head), so a ratio against it says more about msgpackr than about the runtime.
+export const messagePortFrames = registerScenario({
+  name: "baseline/messageport-frames",
+  description:
+    "Each size-byte payload behind a u32 length, 64 per transferred ArrayBuffer, main thread → worker_thread over a " +
+    "MessagePort; the worker takes a view of each (no envelope, no routes, no encoding: the floor of a thread crossing). " +
+    "One process." + windowNote(LOCAL_ROUTING_SHARE, true),
+  params: ["size"],
+  chart: { series: "MessagePort frames (no I/O)" },
+  run: (p, signal) => {
+    const w = windowed(p, LOCAL_ROUTING_SHARE, { steady: true });
+    return runSolo(ROLE, "process", { size: w.size, format: "frames", warmupMs: w.warmupMs, durationMs: w.durationMs }, w, signal);
   },
 });
 

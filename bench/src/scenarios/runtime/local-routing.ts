@@ -1,5 +1,6 @@
 // runtime/*: local routing, one-way, inside one Hopwire node (one child process), against
-// the hand-batched MessagePort baseline (msgpackr envelopes, 64 per transferred buffer).
+// the floor of a thread crossing (baseline/messageport-frames: bare length-prefixed payloads,
+// 64 per transferred buffer).
 import { registerScenario } from "../../scenario.js";
 import { runSolo } from "../../proc/solo.js";
 import type { RuntimeMode } from "../../roles/hopwire-runtime.js";
@@ -10,7 +11,7 @@ import type { RunParams } from "../../scenario.js";
 
 const ROLE = new URL("../../roles/hopwire-runtime.js", import.meta.url);
 
-/** `crosses`: the messages cross a thread, so the batched MessagePort (a crossing) is their baseline; main->main has none. */
+/** `crosses`: the messages cross a thread, so a MessagePort crossing is their baseline; main->main has none. */
 const MODES: { mode: RuntimeMode; what: string; crosses: boolean }[] = [
   { mode: "main->main", what: "a Blaster worker and a counting sink both placed \"main\" (the router, no thread crossing; no baseline)", crosses: false },
   { mode: "main->thread", what: "a Blaster placed \"main\" to a counting sink on its own thread (the default placement)", crosses: true },
@@ -34,7 +35,7 @@ for (const { mode, what, crosses } of MODES) {
       `opens after ${WARM_TICKS} answered ticks and the warm-up); busy:* = event-loop utilisation of the ` +
       "source's and the sink's threads. One process." + windowNote(LOCAL_ROUTING_SHARE, true),
     params: ["size"],
-    ...(crosses ? { baseline: "baseline/messageport-batched" } : {}),
+    ...(crosses ? { baseline: "baseline/messageport-frames" } : {}),
     run: (full, signal) => runAt(mode, full, signal, 1),
   });
   registerWindowCheck({ name, params: ["size"], window: `${WINDOW_TICKS} ticks of ~64 KiB`, runAt: (p, signal, scale) => runAt(mode, p, signal, scale) });

@@ -36,8 +36,8 @@ export function windowed(p: RunParams, share: number, o: { steady?: boolean } = 
 }
 
 /**
- * Share of --duration the runtime/* scenarios measure, and baseline/messageport-batched, which
- * they are read against, alike: both sides of a ratio after the same steady warm-up.
+ * Share of --duration the runtime/* scenarios measure, and the MessagePort baselines they are
+ * read against and shown beside, alike: both sides of a ratio after the same steady warm-up.
  */
 export const LOCAL_ROUTING_SHARE = 0.25;
 
