@@ -54,7 +54,7 @@ async function relayNode(bobs: Identity[]) {
 }
 
 /** Bob: an echoer that tags its replies, reachable through the relay over a secure channel only. */
-async function bobNode(identity: Identity, relayAddress: string, tag: string) {
+async function bobNode(identity: Identity, relayAddress: string, tag: string, timing: { heartbeatIntervalMs?: number; replyTimeoutMs?: number } = {}) {
   const { n, tcp } = await startNode();
   await n.startWorker("echoer", { async handleMessage(ctx: Context, msg: Routed<string>) { await ctx.send(msg.returnRoute, `${tag}:${msg.body}`); } }, { placement: "main" });
   const connections: TcpConnection[] = [];
@@ -67,8 +67,8 @@ async function bobNode(identity: Identity, relayAddress: string, tag: string) {
       connections.push(c);
       return { route: c, closed: c.whenClosed(), close: () => c.stop() };
     },
-    heartbeatIntervalMs: 200,
-    replyTimeoutMs: 3_000,
+    heartbeatIntervalMs: timing.heartbeatIntervalMs ?? 200,
+    replyTimeoutMs: timing.replyTimeoutMs ?? 3_000,
     backoff: { initialMs: 20, maxMs: 200 },
     onEvent: (e) => events.push(e),
   });
@@ -247,6 +247,38 @@ describe("relay service and RemoteRelay", () => {
     expect(second).not.toBe(first);
     expect(first.stopped).toBe(true);
     expect(await echoThroughRelay(relay.address, "again")).toBe("bob:again");
+  });
+
+  it("a connection that closes while a heartbeat awaits its answer is a loss at once, not after the reply timeout", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    const b = await bobNode(bob, relay.address, "bob", { heartbeatIntervalMs: 50, replyTimeoutMs: 60_000 });
+    // The relay node stops answering, as a hung one does: its service goes, its connections stay.
+    // A ping it dropped is one bob still awaits.
+    const pingDropped = new Promise<void>((resolve) => relay.n.on("dropped", (e) => e.address === "forwarding_service" && resolve()));
+    await relay.n.stopWorker("forwarding_service");
+    await pingDropped;
+    const lost = Date.now();
+    await b.connections[0]!.stop(); // then the connection goes (the relay node's process died)
+    await until(() => b.events.some((e) => e.kind === "disconnected"), "disconnected");
+    // Before, the loss waited for the ping's 60 s reply timeout and was reported as it.
+    expect(Date.now() - lost).toBeLessThan(10_000);
+    const disconnected = b.events.find((e) => e.kind === "disconnected") as Extract<RemoteRelayEvent, { kind: "disconnected" }>;
+    expect(disconnected.reason.message).not.toMatch(/did not answer/);
+  });
+
+  it("a heartbeat the relay node does not answer says so, without the service-address hint of a first registration", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    const b = await bobNode(bob, relay.address, "bob", { heartbeatIntervalMs: 50, replyTimeoutMs: 300 });
+    await relay.n.stopWorker("forwarding_service"); // hung, as far as bob can tell: the channel stays up
+    await until(() => b.events.some((e) => e.kind === "disconnected"), "disconnected");
+    const disconnected = b.events.find((e) => e.kind === "disconnected") as Extract<RemoteRelayEvent, { kind: "disconnected" }>;
+    // Before: '… did not answer a ping within 300 ms (is that the relay node's relay service address, option "service"? …)',
+    // about an address that had answered the registration and every heartbeat until then.
+    expect(disconnected.reason.message).toBe(
+      'The relay node did not answer a heartbeat within 300 ms (its relay service "forwarding_service" answered before: the node is hung, overloaded or cut off)',
+    );
   });
 
   it("a second registrant of the same name (an allowed identity) takes the name over", async () => {

@@ -244,8 +244,8 @@ export class RemoteRelay implements Mailbox {
     await this.#register(this.#channel);
   }
 
-  async #register(channel: SecureChannel): Promise<void> {
-    const reply = await this.#request(channel, { t: "register", name: this.name });
+  async #register(channel: SecureChannel, signal: AbortSignal = this.#abort.signal): Promise<void> {
+    const reply = await this.#request(channel, { t: "register", name: this.name }, signal);
     if (reply.t === "refused") {
       // The code comes from the network: only our own codes pick a class.
       const ErrorClass = Object.hasOwn(REFUSAL_ERRORS, reply.code) ? REFUSAL_ERRORS[reply.code] : REFUSAL_ERRORS.RELAY_REGISTRATION_REFUSED;
@@ -316,12 +316,15 @@ export class RemoteRelay implements Mailbox {
     try {
       while (why === undefined && !this.#stopped) {
         try {
-          await sleep(interval, AbortSignal.any([this.#abort.signal, lost.signal]));
-          const pong = await this.#request(channel, { t: "ping", name: this.name });
+          const watching = AbortSignal.any([this.#abort.signal, lost.signal]);
+          await sleep(interval, watching);
+          // A loss ends the wait for the answer too: a ping in flight when the connection
+          // closed (always, after the process was stopped a while) waited its reply timeout.
+          const pong = await this.#request(channel, { t: "ping", name: this.name }, watching);
           // Another registrant took the name: it wins (taking it back would make two live
           // registrants flap). The service lost the name otherwise (it restarted): register again.
           if (pong.t === "pong" && pong.replaced) throw new RelayReplacedError(`Another registrant of "${this.name}" replaced this one`);
-          if (pong.t === "pong" && !pong.registered) await this.#register(channel);
+          if (pong.t === "pong" && !pong.registered) await this.#register(channel, watching);
         } catch (error) {
           if (isRefusal(error) || error instanceof RelayReplacedError) throw error;
           fail(asError(error));
@@ -333,7 +336,7 @@ export class RemoteRelay implements Mailbox {
     }
   }
 
-  async #request(channel: SecureChannel, body: Omit<RelayRequest, "id"> & { name: string }): Promise<RelayReply> {
+  async #request(channel: SecureChannel, body: Omit<RelayRequest, "id"> & { name: string }, signal: AbortSignal = this.#abort.signal): Promise<RelayReply> {
     const id = randomBytes(8).toString("hex");
     const timeout = this.#options.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS;
     const message = new LocalMessage(route(channel, this.#service), route(this.address), encodeBody({ ...body, id }));
@@ -343,9 +346,16 @@ export class RemoteRelay implements Mailbox {
           this.#pending.set(id, resolve);
           this.#node.router.route(message, undefined);
         },
-        { what: `relay ${body.t}`, timeout, signal: this.#abort.signal, cleanup: () => this.#pending.delete(id) },
+        { what: `relay ${body.t}`, timeout, signal, cleanup: () => this.#pending.delete(id) },
       );
     } catch (error) {
+      if (error instanceof TimeoutError && body.t === "ping") {
+        // A ping goes only over a channel whose registration the service answered: its address is right.
+        throw new RelayUnreachableError(
+          `The relay node did not answer a heartbeat within ${timeout} ms (its relay service "${this.#service.value}" answered before: the node is hung, overloaded or cut off)`,
+          { cause: error },
+        );
+      }
       if (error instanceof TimeoutError) {
         // The channel is up, so the likely cause is a service address that nothing has there (a relay node drops such a message unanswered).
         const where = `"${this.#service.value}" on the relay node`;
