@@ -43,6 +43,23 @@ describe("the command line", { timeout: 60_000 }, () => {
       ["relay", "--listen", "127.0.0.1:0"],
       "hopwire: command line: relay: no one may register a name: add --allow <name>=<identifier> (repeatable; the outlet's identity, from hopwire identity show), or --allow-anyone for a demo",
     ],
+    // A flag that takes one value, given twice: the last one silently won (the outlet registered carol only).
+    [
+      ["outlet", "--to", "127.0.0.1:1", "--relay", "bob@127.0.0.1:1", "--relay", "carol@127.0.0.1:1"],
+      'hopwire: command line: --relay given twice ("bob@127.0.0.1:1", then "carol@127.0.0.1:1"): it takes one value, and the last one would silently win',
+    ],
+    [
+      ["outlet", "--to", "127.0.0.1:1", "--to", "127.0.0.1:2", "--listen", "127.0.0.1:0"],
+      'hopwire: command line: --to given twice ("127.0.0.1:1", then "127.0.0.1:2"): it takes one value, and the last one would silently win',
+    ],
+    [
+      ["inlet", "--from", "127.0.0.1:0", "--via", "127.0.0.1:1", "--outlet", "a", "--outlet", "b"],
+      'hopwire: command line: --outlet given twice ("a", then "b"): it takes one value, and the last one would silently win',
+    ],
+    [
+      ["relay", "--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--allow-anyone"],
+      'hopwire: command line: --listen given twice ("127.0.0.1:0", then "127.0.0.1:0"): it takes one value, and the last one would silently win',
+    ],
   ];
   for (const [args, line] of usage) {
     it(`${args.join(" ")}: one line naming the problem, exit code 2`, async () => {

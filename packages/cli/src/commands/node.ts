@@ -23,6 +23,25 @@ function collect(value: string, previous: string[] = []): string[] {
 }
 
 /**
+ * The parser of an option that takes one value. Commander keeps the last of several
+ * silently (`outlet --relay bob@… --relay carol@…` registered carol only, `--to` twice
+ * connected to the second target): the second is a usage error naming both values. The
+ * parser is made per option of one command line, so its memory is that command line's.
+ */
+function once(flag: string): (value: string) => string {
+  let first: string | undefined;
+  return (value) => {
+    if (first !== undefined) {
+      throw new ConfigError(
+        `${COMMAND_LINE}: ${flag} given twice (${JSON.stringify(first)}, then ${JSON.stringify(value)}): it takes one value, and the last one would silently win`,
+      );
+    }
+    first = value;
+    return value;
+  };
+}
+
+/**
  * The options each one-liner requires. Commander checks its own required options before it
  * looks for unknown ones, so `relay --listn x` said "required option '--listen' not
  * specified" and never named the typo: these are checked after it (preAction).
@@ -30,7 +49,7 @@ function collect(value: string, previous: string[] = []): string[] {
 const requiredOptions = new WeakMap<Command, Option[]>();
 
 function requiredOption(command: Command, flags: string, description: string): Command {
-  const option = new Option(flags, `${description} (required)`);
+  const option = new Option(flags, `${description} (required)`).argParser(once(flags.split(" ")[0]!));
   requiredOptions.set(command, [...(requiredOptions.get(command) ?? []), option]);
   return command.addOption(option);
 }
@@ -59,7 +78,7 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
   requiredOption(relay, "--listen <host:port>", "where to listen for TCP")
     .option("--allow <name=identifier>", "let an identity register a relay name (repeatable; name * for any)", collect)
     .option("--allow-anyone", "let any identity register any name (demos only)")
-    .option("--identity <name>", "the relay node's identity (default: a new one for this run)")
+    .option("--identity <name>", "the relay node's identity (default: a new one for this run)", once("--identity"))
     .action(async (o: { listen: string; allow?: string[]; allowAnyone?: boolean; identity?: string }) => {
       // Either would be silently wrong: an allow-list thrown away, or a relay nobody may use.
       if (o.allowAnyone && o.allow !== undefined) {
@@ -81,12 +100,12 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
 
   const outlet = program.command("outlet").description("run a node with a TCP outlet, reachable through its secure channel listener \"api\"");
   requiredOption(outlet, "--to <host:port>", "the TCP service the outlet connects to")
-    .option("--listen <host:port>", "accept connections on this TCP address")
-    .option("--relay <name@host:port>", "register <name> at the relay node at <host:port> (only connects out)")
+    .option("--listen <host:port>", "accept connections on this TCP address", once("--listen"))
+    .option("--relay <name@host:port>", "register <name> at the relay node at <host:port> (only connects out)", once("--relay"))
     .option("--trust <identifier>", "an identity allowed to open channels to this node (repeatable; default everyone)", collect)
-    .option("--relay-trust <identifier>", "the relay node's identity (default: any)")
-    .option("--identity <name>", "this node's identity (default: a new one for this run)")
-    .option("--address <name>", "the outlet's address", "outlet")
+    .option("--relay-trust <identifier>", "the relay node's identity (default: any)", once("--relay-trust"))
+    .option("--identity <name>", "this node's identity (default: a new one for this run)", once("--identity"))
+    .option("--address <name>", "the outlet's address", once("--address"), "outlet")
     .option("--allow-target <host:port>", "a further target an inlet may ask for with --target (repeatable)", collect)
     .action(async (o: { to: string; listen?: string; relay?: string; trust?: string[]; relayTrust?: string; identity?: string; address: string; allowTarget?: string[] }) => {
       // It was silently ignored: a pin the user believes in, on a node that registers nowhere.
@@ -116,9 +135,9 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
   requiredOption(inlet, "--from <host:port>", "where the inlet listens for TCP clients");
   requiredOption(inlet, "--via <[name@]host:port>", "the outlet's node, or <name>@<relay node> to go through forward_to_<name>")
     .option("--trust <identifier>", "the outlet node's identity (repeatable; default everyone)", collect)
-    .option("--identity <name>", "this node's identity (default: a new one for this run)")
-    .option("--outlet <name>", "the outlet's address", "outlet")
-    .option("--target <host:port>", "ask the outlet for this target instead of its own --to (it must be one the outlet allows)")
+    .option("--identity <name>", "this node's identity (default: a new one for this run)", once("--identity"))
+    .option("--outlet <name>", "the outlet's address", once("--outlet"), "outlet")
+    .option("--target <host:port>", "ask the outlet for this target instead of its own --to (it must be one the outlet allows)", once("--target"))
     .action(async (o: { from: string; via: string; trust?: string[]; identity?: string; outlet: string; target?: string }) => {
       const at = o.via.lastIndexOf("@");
       const raw: NodeConfigInput = {
