@@ -63,6 +63,30 @@ describe("a configuration's identity file that is not an identity", { timeout: 6
   });
 });
 
+describe("a configuration's relative identity file", { timeout: 60_000 }, () => {
+  // It was read from the working directory: `file: bob.json` beside /etc/hopwire/bob.yaml
+  // worked or failed (ENOENT, naming only "bob.json") depending on where the node started.
+  it("is the configuration's neighbour, and an error about it names the absolute path", async () => {
+    const home = newHome();
+    const { path, ...missing } = await hopwireNodeWithFile(home, "node.yaml", "identity:\n  file: nope.json\n");
+    expect(missing).toEqual({ code: 2, out: [], err: [`hopwire: ${path}: identity.file: cannot read the identity file ${JSON.stringify(join(home, "nope.json"))} (ENOENT)`] });
+  });
+
+  it("a node started from another directory runs with it (as a process)", async () => {
+    const home = newHome();
+    const bob = await create(home, "bob");
+    const config = join(home, "node.yaml");
+    writeFileSync(config, "identity:\n  file: identities/bob.json\ntcpListeners:\n  - address: 127.0.0.1:0\n");
+    expect(process.cwd()).not.toBe(home);
+    const node = hopwire(["--home", home, "node", config]);
+    await node.line(new RegExp(` identity ${bob}$`));
+    await node.line(/ ready$/);
+    await terminate(node);
+    await outputClosed(node);
+    expect(node.stderr()).toBe("");
+  });
+});
+
 describe.skipIf(process.platform === "win32")("an identity file others can read", { timeout: 60_000 }, () => {
   // It was used without a word. Like ssh, hopwire warns; unlike ssh, it still uses the file.
   it("show and list warn on stderr (one line per file) and still print the identifier; 0600 files give no warning", async () => {

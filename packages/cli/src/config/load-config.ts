@@ -1,4 +1,4 @@
-import { extname } from "node:path";
+import { dirname, extname, isAbsolute, resolve } from "node:path";
 import { DEFAULT_MAX_STREAMS } from "@hopwire/portal";
 import { FORWARDER_PREFIX } from "@hopwire/relay";
 import { hostPortProblem, readSmallFile } from "@hopwire/runtime";
@@ -35,7 +35,19 @@ export async function loadConfigFile(file: string): Promise<NodeConfig> {
     // The YAML parser's first line ends "at line 2, column 3:", its excerpt of the file following.
     throw new ConfigError(`${file}: not valid ${what}: ${firstLine((error as Error).message).replace(/:$/, "")}`);
   }
-  return parseConfig(raw ?? {}, file);
+  return identityFileBesideConfig(parseConfig(raw ?? {}, file), file);
+}
+
+/**
+ * A relative `identity.file` names a file beside the configuration, not in the working
+ * directory: under a supervisor that is anyone's guess (systemd's is /), so `file: bob.json`
+ * next to /etc/hopwire/bob.yaml failed with ENOENT depending on where the node was started.
+ * The absolute path is also what an error about the file then names.
+ */
+function identityFileBesideConfig(config: NodeConfig, file: string): NodeConfig {
+  const ref = config.identity;
+  if (ref === undefined || typeof ref === "string" || isAbsolute(ref.file)) return config;
+  return { ...config, identity: { file: resolve(dirname(file), ref.file) } };
 }
 
 /** The most a configuration file may hold: more is no configuration (a log, a disk image). */
