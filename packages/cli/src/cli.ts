@@ -39,9 +39,11 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       outputError: (s, write) => write(`hopwire: ${s.trim().replace(/^error: /, "").replace(/\s*\n\s*/g, " ")}`),
     });
   // A running node's lines name what peers sent (addresses, relay names, errors): escaped, one line each.
+  // Its warnings are stamped as its log lines are: under a supervisor the two streams are often one.
   const stamp = (line: string): void => io.out(escapeControl(`${new Date().toISOString()} ${line}`));
+  const stampWarning = (line: string): void => io.err(escapeControl(`${new Date().toISOString()} hopwire: ${line}`));
   identityCommand(program, io);
-  nodeCommands(program, stamp, (line) => io.err(escapeControl(`hopwire: ${line}`)));
+  nodeCommands(program, stamp, stampWarning);
   try {
     await program.parseAsync(argv as string[]);
     return 0;

@@ -62,7 +62,7 @@ describe("client connections an inlet could not carry", { timeout: 60_000 }, () 
     const ended = clientEnds(wrongPort);
     await vi.waitFor(() => expect(outlet.stderr()).toMatch(/nothing on this node is called "nope"/), { timeout: 30_000, interval: 50 });
     expect(outlet.stderr()).toMatch(
-      /^hopwire: warning: dropped a message from \S+ for "nope": nothing on this node is called "nope" \(outlets: outlet; secure channel listeners: api\): the sender names the wrong outlet \(--outlet, inlets\[\]\.outlet\) or listener \(inlets\[\]\.listener\)\. The sender is not told; it sees a timeout\.\n$/,
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z hopwire: warning: dropped a message from \S+ for "nope": nothing on this node is called "nope" \(outlets: outlet; secure channel listeners: api\): the sender names the wrong outlet \(--outlet, inlets\[\]\.outlet\) or listener \(inlets\[\]\.listener\)\. The sender is not told; it sees a timeout\.\n$/,
     );
     expect(outlet.stderr()).not.toMatch(/startWorker/);
     await ended;

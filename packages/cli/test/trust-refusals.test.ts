@@ -31,7 +31,10 @@ describe("an identity the outlet does not trust", { timeout: 60_000 }, () => {
       ]);
       await vi.waitFor(() => expect(outlet.stderr()).toMatch(/refused a secure channel/), { timeout: 30_000, interval: 50 });
       // Its one line about the refusal (whatever else a loaded machine may make it say).
-      const refusals = outlet.stderr().split("\n").filter((line) => line.includes("refused a secure channel"));
+      const stamped = outlet.stderr().split("\n").filter((line) => line.includes("refused a secure channel"));
+      // Each warning of a running node starts with its time, as its log lines do.
+      for (const line of stamped) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z hopwire: /);
+      const refusals = stamped.map((line) => line.slice(line.indexOf(" ") + 1));
       expect(refusals).toEqual([
         `hopwire: warning: "api" refused a secure channel from ${alice}: its identity is not trusted here. If it should be, add --trust ${alice} to this node's command ` +
           `(secureChannelListeners[].trust in a configuration file); the other side gets SecureChannelRefusedError (reason HANDSHAKE_UNTRUSTED_IDENTITY).`,
