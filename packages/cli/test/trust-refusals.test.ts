@@ -12,6 +12,30 @@ async function identity(home: string, name: string): Promise<string> {
   return out[0]!;
 }
 
+describe("an outlet's node the inlet does not trust", { timeout: 60_000 }, () => {
+  // The slip behind it is often a relay node given without the relay's name (--via host:port,
+  // not --via bob@host:port): the relay node's own listener answers with the relay node's identity.
+  it("the inlet exits 1 naming the identity that answered and --via <name>@ for a relay node", async () => {
+    const home = newHome();
+    const bob = await identity(home, "bob");
+    await identity(home, "alice");
+    const carol = await identity(home, "carol");
+    const outlet = hopwire(["--home", home, "outlet", "--to", "127.0.0.1:9", "--listen", "127.0.0.1:0", "--identity", "bob"]);
+    try {
+      const port = Number((await outlet.line(/ tcp listener 127\.0\.0\.1:(\d+)/))[1]);
+      await outlet.line(/ ready$/);
+      const { code, err } = await hopwireHere("--home", home, "inlet", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${port}`, "--identity", "alice", "--trust", carol);
+      expect(code).toBe(1);
+      expect(err).toEqual([
+        `hopwire: The node at 127.0.0.1:${port} answered as ${bob}, an identity this inlet does not trust (--trust, inlets[].trust). ` +
+          "If that node is a relay node, name the relay the outlet registered: --via <name>@host:port (inlets[].relay). (SECURE_CHANNEL_HANDSHAKE_FAILED)",
+      ]);
+    } finally {
+      await terminate(outlet);
+    }
+  });
+});
+
 describe("an identity the outlet does not trust", { timeout: 60_000 }, () => {
   it("the inlet exits 1 naming its identifier and the outlet's --trust; the outlet's warning says --trust too", async () => {
     const home = newHome();

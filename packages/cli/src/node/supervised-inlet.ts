@@ -1,5 +1,15 @@
 import { TimeoutError, route, waitFor, type Node } from "@hopwire/runtime";
-import { createSecureChannel, DEFAULT_HANDSHAKE_TIMEOUT, SecureChannelOptions, SecureChannelRefusedError, type Identity, type SecureChannel, type TrustPolicy } from "@hopwire/secure-channel";
+import {
+  createSecureChannel,
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  SecureChannelHandshakeError,
+  SecureChannelOptions,
+  SecureChannelRefusedError,
+  UntrustedIdentityError,
+  type Identity,
+  type SecureChannel,
+  type TrustPolicy,
+} from "@hopwire/secure-channel";
 import { TcpConnectionOptions, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
 import { createInlet, DEFAULT_MAX_STREAMS, DEFAULT_OPEN_TIMEOUT_MS, type Inlet } from "@hopwire/portal";
 import { backoffDelay } from "@hopwire/relay";
@@ -59,6 +69,7 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
   let current = await open(plan.listen).catch((error: unknown) => {
     if (error instanceof TimeoutError) throw noAnswer(plan, error);
     if (error instanceof SecureChannelRefusedError && error.reason === "HANDSHAKE_UNTRUSTED_IDENTITY") throw untrusted(identity, error);
+    if (error instanceof SecureChannelHandshakeError && error.cause instanceof UntrustedIdentityError) throw notTrusted(plan, error, error.cause);
     throw error;
   });
   address = current.inlet.address;
@@ -174,6 +185,20 @@ function untrusted(identity: Identity, error: SecureChannelRefusedError): Secure
     `The outlet's node refused the secure channel: it does not trust this node's identity ${identity.identifier} (HANDSHAKE_UNTRUSTED_IDENTITY). ` +
       `If it should, add --trust ${identity.identifier} to the outlet's command (secureChannelListeners[].trust in its configuration file)`,
     { reason: error.reason, cause: error },
+  );
+}
+
+/**
+ * The node that answered is not one this inlet trusts: said in the command's terms. Straight
+ * to a relay node (`--via host:port`, no name), the relay node's own listener answers, with
+ * its own identity: the likely slip is a missing `<name>@`.
+ */
+function notTrusted(plan: InletPlan, error: SecureChannelHandshakeError, cause: UntrustedIdentityError): SecureChannelHandshakeError {
+  const peer = (cause as UntrustedIdentityError & { identifier?: string }).identifier ?? "an identity";
+  return new SecureChannelHandshakeError(
+    `The node at ${plan.via} answered as ${peer}, an identity this inlet does not trust (--trust, inlets[].trust).` +
+      (plan.relay === undefined ? " If that node is a relay node, name the relay the outlet registered: --via <name>@host:port (inlets[].relay)." : ""),
+    { cause: error },
   );
 }
 
