@@ -49,7 +49,13 @@ describe("errors", () => {
       expect(rebuilt.cause).toBeInstanceOf(NoiseDecryptError);
     }
     const untrusted = toErrorData(new UntrustedIdentityError("no", { identifier: "I00" }));
-    expect(untrusted).toEqual({ code: "HANDSHAKE_UNTRUSTED_IDENTITY", name: "UntrustedIdentityError", message: "no", details: { identifier: "I00" } });
+    expect(untrusted).toEqual({
+      code: "HANDSHAKE_UNTRUSTED_IDENTITY",
+      name: "UntrustedIdentityError",
+      message: "no",
+      details: { identifier: "I00" },
+      stack: expect.stringMatching(/^UntrustedIdentityError: no\n\s+at .*errors\.test\.ts:\d+/),
+    });
     const foreign = errorFromData({ code: "SOMETHING_ELSE", name: "Oops", message: "?" });
     expect(foreign).not.toBeInstanceOf(HopwireError);
     expect(foreign).toMatchObject({ name: "Oops", code: "SOMETHING_ELSE", message: "?" });
