@@ -23,6 +23,7 @@ export { assertNodeArgument, looksLikeNode, type NodeArgumentName } from "./node
 export { describeType } from "./util/describe-type.js";
 export { readSmallFile, type SmallFileRefusal } from "./util/read-small-file.js";
 export { KeyCounts } from "./util/key-counts.js";
+export { deferred, type Deferred } from "./util/deferred.js";
 export { clipForLog, escapeControl } from "./util/log-text.js";
 export type { NodeOptions } from "./node/node-options.js";
 export { warningsFromEnvironment } from "./node/node-options.js";

@@ -144,6 +144,15 @@ async function roundTrip(s: Setup, channel: SecureChannel, count: number): Promi
   s.client.received.slice(start).forEach((bytes, i) => expect(check(bytes, SIZES[i % SIZES.length]!)).toBe(start + i));
 }
 
+/**
+ * An initiator on `n` asking for `threads` crypto threads, towards a route where nothing
+ * answers: its handshake times out, and its threads were started before that.
+ */
+async function startedBy(n: Node, threads: number): Promise<void> {
+  const options = new SecureChannelOptions().withCryptoThreads(threads).withHandshakeTimeout(200);
+  await expect(createSecureChannel(n, createIdentity(), route("nobody_listens"), options)).rejects.toThrow();
+}
+
 async function eventually(condition: () => boolean, timeout = 5_000): Promise<void> {
   const deadline = Date.now() + timeout;
   while (!condition()) {
@@ -340,6 +349,23 @@ describe("a secure channel on crypto threads", () => {
     await eventually(() => s.listener.channelCount === 0); // the CLOSE was sealed, sent and opened
     await eventually(() => CryptoThreads.of(s.node)!.channelsPerThread().every((c) => c === 0));
     await expect(s.client.ctx.send(route(channel, "echoer"), body(0, 64))).rejects.toThrow();
+  });
+
+  it("starts the threads a listener or an initiator asks for before any handshake, so no handshake window pays their start", async () => {
+    // A thread's start costs ~0.15 s of CPU: started by the first channel end, on a starved
+    // machine it made a responder's CONFIRM miss the handshake window.
+    const s = await setup(2);
+    const pool = CryptoThreads.of(s.node)!;
+    expect([pool.threadCount, pool.readyThreadCount, s.listener.channelCount]).toEqual([2, 2, 0]);
+    const other = await node();
+    nodes.push(other);
+    await startedBy(other, 1);
+    expect(CryptoThreads.of(other)!.readyThreadCount).toBe(1);
+    // Asked for inline: no pool at all.
+    const inline = await node();
+    nodes.push(inline);
+    await createSecureChannelListener(inline, createIdentity(), "inline_listener", new SecureChannelListenerOptions().withCryptoThreads(0));
+    expect(CryptoThreads.of(inline)).toBeUndefined();
   });
 
   it("node.stop() closes the channels and terminates the crypto threads", async () => {

@@ -16,6 +16,7 @@ import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placemen
 import { decodeOp, encodeArgs, encodeOp, type MainToThreadOp, type ThreadSettings, type ThreadToMainOp, type ThreadWorkerData } from "./protocol.js";
 import type { WorkerHandle } from "./worker-handle.js";
 import { settlesWithin } from "../util/wait.js";
+import { deferred } from "../util/deferred.js";
 
 const THREAD_ENTRY = new URL("./thread-entry.js", import.meta.url);
 
@@ -57,18 +58,6 @@ export class ThreadPlacement implements OffThreadPlacement {
   async close(): Promise<void> {
     await Promise.all([...this.#hosts].map((host) => host.stop(new NodeStoppedError())));
   }
-}
-
-type Deferred<T> = { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void };
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }
 
 /** A batch from the thread not read to its end yet, and where to resume. */

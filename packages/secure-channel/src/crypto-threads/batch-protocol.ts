@@ -6,7 +6,8 @@
  *
  * Messages (postMessage, every ArrayBuffer in the transfer list):
  *   main -> thread   [request, ...spare result buffers the main thread is done with]
- *   thread -> main   [results, request]   (the request buffer comes back for reuse)
+ *   thread -> main   THREAD_READY once, when its modules are loaded; then
+ *                    [results, request]   (the request buffer comes back for reuse)
  * Buffers may be longer than what is written in them: readers go by the counts.
  *
  * Request batch:
@@ -61,3 +62,6 @@ export const KEYS_BODY_LENGTH = 1 + 1 + 8 + 32 + 32;
 
 export const PROVIDER_CODES = ["node", "noble"] as const;
 export const CIPHER_CODES = ["AESGCM", "ChaChaPoly"] as const;
+
+/** The thread's first message: its modules are loaded, it takes batches now. */
+export const THREAD_READY = "ready";

@@ -11,7 +11,7 @@ import { DROP_REASONS, TRANSPORT_OVERHEAD, TransportDecryptor, TransportEncrypto
 import { getCryptoProvider } from "../crypto/index.js";
 import { errorToData, HopwireError, type ErrorData } from "@hopwire/runtime/errors";
 import { OuterKind } from "../secure-channel/channel-message.js";
-import { BATCH_HEADER, CIPHER_CODES, KEYS_BODY_LENGTH, Op, OP_HEADER, PROVIDER_CODES, RESULT_HEADER, Status } from "./batch-protocol.js";
+import { BATCH_HEADER, CIPHER_CODES, KEYS_BODY_LENGTH, Op, OP_HEADER, PROVIDER_CODES, RESULT_HEADER, Status, THREAD_READY } from "./batch-protocol.js";
 
 interface Hosted {
   readonly encryptor: TransportEncryptor;
@@ -207,4 +207,5 @@ if (port && (workerData as { hopwireCryptoThread?: boolean } | undefined)?.hopwi
     const reply = [results, request];
     port.postMessage(reply, reply);
   });
+  port.postMessage(THREAD_READY);
 }

@@ -1,12 +1,14 @@
 import type { Worker } from "node:worker_threads";
-import { errorFromData, HopwireError, startThread, type ErrorData, type Logger, type Node } from "@hopwire/runtime";
+import { deferred, errorFromData, HopwireError, startThread, waitFor, type ErrorData, type Logger, type Node } from "@hopwire/runtime";
 import { DROP_REASONS, type DropReason } from "../channel/transport-cipher.js";
 import { KEY_LENGTH } from "../crypto/provider.js";
 import { InvalidKeyError } from "../errors.js";
 import { assertNode } from "../secure-channel/node-argument.js";
-import { BATCH_HEADER, CIPHER_CODES, KEYS_BODY_LENGTH, Op, OP_HEADER, PROVIDER_CODES, RESULT_HEADER, Status, VIEW_THRESHOLD } from "./batch-protocol.js";
+import { BATCH_HEADER, CIPHER_CODES, KEYS_BODY_LENGTH, Op, OP_HEADER, PROVIDER_CODES, RESULT_HEADER, Status, THREAD_READY, VIEW_THRESHOLD } from "./batch-protocol.js";
 import type { ChannelCipher, ChannelCipherOptions, ChannelCipherSink, ChannelKeys } from "./channel-cipher.js";
 import { CryptoThreadError } from "./crypto-thread-error.js";
+import { resolveCryptoThreads, type CryptoThreadsSetting } from "./policy.js";
+import type { CryptoProvider } from "../crypto/provider.js";
 
 /**
  * A batch is posted as soon as it holds this many bytes, without waiting for the end of
@@ -153,6 +155,9 @@ class CryptoThread {
   #idleWaiters: (() => void)[] = [];
   #dead = false;
   #terminating = false;
+  /** Settles once the thread has loaded its modules (or has died first). */
+  readonly #started = deferred<void>();
+  #ready = false;
   batches = 0;
   ops = 0;
   results = 0;
@@ -166,11 +171,28 @@ class CryptoThread {
     this.#maxBatchBytes = maxBatchBytes;
     this.#worker = startThread(new URL("./crypto-thread-entry.js", import.meta.url), { workerData: { hopwireCryptoThread: true } });
     this.#worker.unref(); // referenced only while batches are in flight
-    this.#worker.on("message", (message: [ArrayBuffer, ArrayBuffer]) => this.#onResult(message[0], message[1]));
+    this.#started.promise.catch(() => {}); // a thread nobody waited for that dies is reported by #die
+    this.#worker.on("message", (message: [ArrayBuffer, ArrayBuffer] | typeof THREAD_READY) => {
+      if (message === THREAD_READY) {
+        this.#ready = true;
+        this.#started.resolve();
+      }
+      else this.#onResult(message[0], message[1]);
+    });
     this.#worker.on("error", (error) => this.#die(new CryptoThreadError(`Crypto thread ${index} failed: ${error.message}`, { cause: error })));
     this.#worker.on("exit", (code) => {
       if (!this.#terminating) this.#die(new CryptoThreadError(`Crypto thread ${index} exited (code ${code})`));
     });
+  }
+
+  /** Resolves once the thread takes batches; rejects if it dies first. */
+  get started(): Promise<void> {
+    return this.#started.promise;
+  }
+
+  /** The thread has loaded its modules and takes batches. */
+  get ready(): boolean {
+    return this.#ready;
   }
 
   /** Channels pinned to this thread. */
@@ -334,6 +356,7 @@ class CryptoThread {
   #die(error: Error): void {
     if (this.#dead) return;
     this.#dead = true;
+    this.#started.reject(error);
     if (!this.#terminating) this.#pool.log?.warn(error.message);
     this.#inflight.length = 0;
     this.#buffer = undefined;
@@ -422,6 +445,11 @@ export class CryptoThreads {
     return this.#slots.filter((t) => t !== undefined).length;
   }
 
+  /** Threads that have loaded their modules and take batches (a listener or an initiator that asks for threads waits for them). */
+  get readyThreadCount(): number {
+    return this.#slots.filter((t) => t?.ready === true && !t.dead).length;
+  }
+
   get closed(): boolean {
     return this.#closing !== undefined;
   }
@@ -441,6 +469,20 @@ export class CryptoThreads {
   /** Channels pinned to each thread (0 for a thread not started). */
   channelsPerThread(): number[] {
     return Array.from({ length: this.#size }, (_, i) => this.#slots[i]?.channels ?? 0);
+  }
+
+  /**
+   * Starts the first `threads` threads (default: all) that are not running, and resolves once
+   * each has loaded its modules. A thread's start costs ~0.15 s of CPU, six handshakes' worth:
+   * listeners and initiators that ask for threads start them before a handshake's clock runs,
+   * so that a starved machine does not spend a handshake's timeout on it.
+   */
+  async start(threads = this.#size): Promise<void> {
+    if (this.closed) throw new CryptoThreadError("The crypto threads are closed");
+    const n = Math.min(Math.max(1, threads), this.#size);
+    const starting: Promise<void>[] = [];
+    for (let i = 0; i < n; i++) starting.push(this.#slot(i).started);
+    await Promise.all(starting);
   }
 
   /** Starts threads until the pool has `size` (never shrinks). */
@@ -477,10 +519,15 @@ export class CryptoThreads {
       }
     }
     this.#turn = (best + 1) % n;
-    let thread = this.#slots[best];
+    return this.#slot(best);
+  }
+
+  /** The thread in slot `i`, started now if the slot has none. */
+  #slot(i: number): CryptoThread {
+    let thread = this.#slots[i];
     if (thread === undefined) {
-      thread = new CryptoThread(best, this, this.#maxBatchBytes);
-      this.#slots[best] = thread;
+      thread = new CryptoThread(i, this, this.#maxBatchBytes);
+      this.#slots[i] = thread;
     }
     return thread;
   }
@@ -529,6 +576,22 @@ export class CryptoThreads {
     await Promise.all(threads.map((t) => t.terminate()));
     this.#slots.length = 0;
   }
+}
+
+/**
+ * Starts the crypto threads a channel end with these settings will use on `node`, before its
+ * handshake's clock runs (see CryptoThreads.start); nothing for an inline cipher. `signal`
+ * aborts the wait (the threads go on starting, for the next channel).
+ */
+export async function startCryptoThreadsFor(
+  node: Node,
+  settings: { readonly cryptoThreads: CryptoThreadsSetting; readonly provider: CryptoProvider; readonly signal?: AbortSignal | undefined },
+): Promise<void> {
+  const threads = node.stopped ? 0 : resolveCryptoThreads(settings.cryptoThreads, settings.provider);
+  if (threads === 0) return;
+  const starting = CryptoThreads.forNode(node, threads).start(threads);
+  if (settings.signal === undefined) return starting;
+  await waitFor<void>((resolve, reject) => void starting.then(resolve, reject), { what: "starting the crypto threads", signal: settings.signal });
 }
 
 function encodeKeys(keys: ChannelKeys, options: ChannelCipherOptions): Uint8Array {

@@ -28,6 +28,7 @@ import { SecureChannelHandshakeError, SecureChannelTransportError, stacklessReas
 import { ChannelLimitError, ConnectionChannelLimitError, type SecureChannelError } from "../errors.js";
 import { trustExpectation } from "../trust/trust-policy.js";
 import { DEFAULT_HANDSHAKE_LIMITS, HandshakeSlots } from "./handshake-limits.js";
+import { startCryptoThreadsFor } from "../crypto-threads/crypto-threads.js";
 
 /** Handshakes a listener runs at once by default (`withHandshakeLimits({ maxPending })`). */
 export const MAX_PENDING_HANDSHAKES = DEFAULT_HANDSHAKE_LIMITS.maxPending;
@@ -507,6 +508,10 @@ export async function createSecureChannelListener(
   assertRunningNode(node, name);
   assertIdentity(identity, name);
   const options = toSecureChannelListenerOptions(given);
+  // Its crypto threads start now, not inside the first handshakes' windows (a thread's start
+  // costs ~0.15 s of CPU: on a starved machine it made a responder's CONFIRM miss its window).
+  await startCryptoThreadsFor(node, options);
+  assertRunningNode(node, name);
   const listener = new SecureChannelListener(node, identity, toAddress(address), options);
   node.router.register([listener.address], listener);
   node.flowControls.addSpawner(listener.address, listener.flowControlId);

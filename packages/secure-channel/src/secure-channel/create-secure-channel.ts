@@ -12,6 +12,7 @@ import { noiseStaticKeyFor } from "./noise-static-key.js";
 import { SecureChannel } from "./secure-channel.js";
 import { toSecureChannelOptions, type SecureChannelOptionsInit } from "./plain-options.js";
 import type { SecureChannelOptions } from "./secure-channel-options.js";
+import { startCryptoThreadsFor } from "../crypto-threads/crypto-threads.js";
 
 /** How createSecureChannel names itself in argument errors. */
 const CREATE_SECURE_CHANNEL = { what: "createSecureChannel", usage: "createSecureChannel(node, identity, route, options?)" } as const;
@@ -33,6 +34,8 @@ export async function createSecureChannel(
   assertRunningNode(node, CREATE_SECURE_CHANNEL);
   assertIdentity(identity, CREATE_SECURE_CHANNEL);
   const options = toSecureChannelOptions(given);
+  // A first channel's crypto threads start before its handshake's clock runs, not within it.
+  await startCryptoThreadsFor(node, options);
   const end = new ChannelEnd(node, "initiator", options, FlowControls.generateId(), route(to));
   trackChannelEnd(node, end);
   let handshake: InitiatorHandshake | undefined;
