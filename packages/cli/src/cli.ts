@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { escapeControl } from "@hopwire/runtime";
 import { identityCommand } from "./commands/identity.js";
-import { nodeCommands } from "./commands/node.js";
+import { nodeCommands, once } from "./commands/node.js";
 import { ConfigError, EXIT_CONFIG, EXIT_FAILURE, IdentityStoreError, ReportedFailure } from "./errors.js";
 import { HOPWIRE_HOME_ENV } from "./home.js";
 
@@ -30,7 +30,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
   const program = new Command("hopwire")
     .description("Hopwire nodes from the command line: identities, relays, TCP inlets and outlets over secure channels")
     .version(packageVersion(), "-V, --version", "print the version of hopwire")
-    .option("--home <dir>", `where identities are kept (default: $${HOPWIRE_HOME_ENV}, else ~/.hopwire)`)
+    .option("--home <dir>", `where identities are kept (default: $${HOPWIRE_HOME_ENV}, else ~/.hopwire)`, once("--home"))
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.out(s.trimEnd()),

@@ -67,6 +67,15 @@ describe("the command line", { timeout: 60_000 }, () => {
     });
   }
 
+  it("--home given twice: one line naming both, exit code 2 (the last one silently won)", async () => {
+    const [a, b] = [newHome(), newHome()];
+    expect(await hopwireHere("--home", a, "--home", b, "identity", "list")).toEqual({
+      code: 2,
+      out: [],
+      err: [`hopwire: command line: --home given twice (${JSON.stringify(a)}, then ${JSON.stringify(b)}): it takes one value, and the last one would silently win`],
+    });
+  });
+
   // `(allow[name] ??= []).push(...)` on a plain object found Object.prototype's toString:
   // "allow[name].push is not a function", exit 1. They are valid relay names.
   it("relay --allow takes the names toString, constructor and __proto__ (as a process)", async () => {

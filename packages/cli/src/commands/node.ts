@@ -28,7 +28,7 @@ function collect(value: string, previous: string[] = []): string[] {
  * connected to the second target): the second is a usage error naming both values. The
  * parser is made per option of one command line, so its memory is that command line's.
  */
-function once(flag: string): (value: string) => string {
+export function once(flag: string): (value: string) => string {
   let first: string | undefined;
   return (value) => {
     if (first !== undefined) {
