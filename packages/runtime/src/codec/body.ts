@@ -1,4 +1,5 @@
 import { DecodeError, EncodeError } from "../errors/errors.js";
+import { allocBodyBytes } from "./body-slab.js";
 import { packr } from "./packr.js";
 import { findUnencodable } from "./unencodable.js";
 
@@ -42,13 +43,14 @@ export function decodeBody(payload: Uint8Array): unknown {
 
 /**
  * Bytes are the hot case (relays, channels, benchmarks): writing msgpack's bin header by
- * hand skips msgpackr's per-call set-up, and small results come from Node's shared pool.
- * The output is exactly what msgpackr writes for the same bytes.
+ * hand skips msgpackr's per-call set-up, and small results are carved from a slab
+ * (body-slab.ts). The output is exactly what msgpackr writes for the same bytes. The bytes
+ * are copied here, at the send: the caller may reuse its buffer as soon as `send` returns.
  */
 function encodeBytes(bytes: Uint8Array): Uint8Array {
   const n = bytes.length;
   const head = n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
-  const out = Buffer.allocUnsafe(head + n);
+  const out = allocBodyBytes(head + n);
   if (head === 2) {
     out[0] = 0xc4;
     out[1] = n;
