@@ -22,15 +22,10 @@ export class EnvelopeBatchBuilder {
 
   /** Packs one envelope and copies it in at once: pack() returns a view into msgpackr's shared buffer. */
   add(envelope: Envelope): void {
-    const packed = this.packr.pack(envelope);
-    this.reserve(4 + packed.length);
-    this.view.setUint32(this.used, packed.length);
-    this.buf.set(packed, this.used + 4);
-    this.used += 4 + packed.length;
-    this.count++;
+    this.addFrame(this.packr.pack(envelope));
   }
 
-  /** Copies `payload` in behind its u32 length, with no envelope: a frame of the "frames" format. */
+  /** Copies `payload` in behind its u32 length (an envelope's bytes, or a bare payload: the "frames" format). */
   addFrame(payload: Uint8Array): void {
     this.reserve(4 + payload.length);
     this.view.setUint32(this.used, payload.length);

@@ -53,8 +53,7 @@ function handshake(p: TlsBurstClientParams, context: tls.SecureContext): Promise
 // (No abort handling: on abort the harness kills the process.)
 runBenchChild<TlsBurstClientParams, null, BurstResult>(async (p, io) => {
   const context = clientContext(p);
-  const connect = (): Promise<tls.TLSSocket> => handshake(p, context);
-  for (let i = 0; i < p.warmupHandshakes; i++) (await connect()).destroy();
+  for (let i = 0; i < p.warmupHandshakes; i++) (await handshake(p, context)).destroy();
   io.ready(null);
   const took: number[] = [];
   const errors: string[] = [];
@@ -63,7 +62,7 @@ runBenchChild<TlsBurstClientParams, null, BurstResult>(async (p, io) => {
   let last = t0;
   await Promise.all(
     Array.from({ length: p.count }, () =>
-      connect().then(
+      handshake(p, context).then(
         (socket) => {
           last = performance.now();
           took.push(last - t0);

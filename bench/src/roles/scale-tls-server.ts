@@ -2,8 +2,9 @@
 // (TLS_AES_256_GCM_SHA384, backlog 4096 so a burst of connects is not dropped), mutual
 // authentication: a self-signed Ed25519 server certificate (Hopwire's identity keys are
 // Ed25519, as in baseline/tls-handshakes), and it requires and verifies the client's (also
-// self-signed Ed25519, made here and handed to the client through the harness). Echoes what each connection sends: the client's one round trip proves that the
-// server accepted it, as Hopwire's CONFIRM does.
+// self-signed Ed25519, made here and handed to the client through the harness). Echoes what
+// each connection sends: the client's one round trip proves that the server accepted it, as
+// Hopwire's CONFIRM does.
 import tls from "node:tls";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";

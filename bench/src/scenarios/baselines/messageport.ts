@@ -1,8 +1,20 @@
 import { registerScenario } from "../../scenario.js";
 import { runSolo } from "../../proc/solo.js";
+import type { RunParams } from "../../scenario.js";
+import type { MessagePortFormat } from "../../roles/messageport-worker.js";
 import { LOCAL_ROUTING_SHARE, warmNote, warmRoundTripsFor, windowed, windowNote } from "../tcp/hopwire-topology.js";
 
 const ROLE = new URL("../../roles/messageport.js", import.meta.url);
+
+/**
+ * One repetition, with the window of the runtime/* scenarios read against these baselines:
+ * with the CLI's 0.2 s warm-up a baseline's window caught its own first second (2× lower at
+ * 64 B than after 1 s).
+ */
+function runMessagePort(format: MessagePortFormat, p: RunParams, signal: AbortSignal) {
+  const w = windowed(p, LOCAL_ROUTING_SHARE, { steady: true });
+  return runSolo(ROLE, "process", { size: w.size, format, warmupMs: w.warmupMs, durationMs: w.durationMs }, w, signal);
+}
 
 export const messagePortBatched = registerScenario({
   name: "baseline/messageport-batched",
@@ -12,12 +24,7 @@ export const messagePortBatched = registerScenario({
     windowNote(LOCAL_ROUTING_SHARE, true),
   params: ["size"],
   chart: { series: "MessagePort batched (no I/O)" },
-  // The window of the runtime/* scenarios read against it: with the CLI's 0.2 s warm-up the
-  // baseline's window caught its own first second (2× lower at 64 B than after 1 s).
-  run: (p, signal) => {
-    const w = windowed(p, LOCAL_ROUTING_SHARE, { steady: true });
-    return runSolo(ROLE, "process", { size: w.size, format: "envelopes", warmupMs: w.warmupMs, durationMs: w.durationMs }, w, signal);
-  },
+  run: (p, signal) => runMessagePort("envelopes", p, signal),
 });
 
 // The floor for runtime/*: bytes across a thread with no encoding at all. The envelopes
@@ -31,10 +38,7 @@ export const messagePortFrames = registerScenario({
     "One process." + windowNote(LOCAL_ROUTING_SHARE, true),
   params: ["size"],
   chart: { series: "MessagePort frames (no I/O)" },
-  run: (p, signal) => {
-    const w = windowed(p, LOCAL_ROUTING_SHARE, { steady: true });
-    return runSolo(ROLE, "process", { size: w.size, format: "frames", warmupMs: w.warmupMs, durationMs: w.durationMs }, w, signal);
-  },
+  run: (p, signal) => runMessagePort("frames", p, signal),
 });
 
 // The thread hop of a round trip, so that an echo placed on its own thread can be read

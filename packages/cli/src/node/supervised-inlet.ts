@@ -194,7 +194,7 @@ function untrusted(identity: Identity, error: SecureChannelRefusedError): Secure
  * its own identity: the likely slip is a missing `<name>@`.
  */
 function notTrusted(plan: InletPlan, error: SecureChannelHandshakeError, cause: UntrustedIdentityError): SecureChannelHandshakeError {
-  const peer = (cause as UntrustedIdentityError & { identifier?: string }).identifier ?? "an identity";
+  const peer = cause.identifier ?? "an identity";
   return new SecureChannelHandshakeError(
     `The node at ${plan.via} answered as ${peer}, an identity this inlet does not trust (--trust, inlets[].trust).` +
       (plan.relay === undefined ? " If that node is a relay node, name the relay the outlet registered: --via <name>@host:port (inlets[].relay)." : ""),

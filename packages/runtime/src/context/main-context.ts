@@ -172,15 +172,14 @@ export class MainContext implements Context {
   stopWorker(address: AddressLike): Promise<void> {
     const core = this.#core;
     const target = toAddress(address);
-    // Its own stop already under way (asked before, from this handler or another): waiting would wait for this handler.
-    const ownStop = core.stopInProgress(this.address);
-    if (ownStop !== undefined && ownStop === core.stopInProgress(target)) return Promise.resolve();
     const own = core.handleOf(this.address);
-    if (own && own === core.handleOf(target)) {
-      void core.stopWorker(address).catch((error: unknown) => core.log.warn(`worker ${this.address.toString()} failed to stop`, error));
+    const ownStop = core.stopInProgress(this.address);
+    // Its own worker, before its stop began (the same handle) or after (the same stop): waiting would wait for this handler.
+    if ((own !== undefined && own === core.handleOf(target)) || (ownStop !== undefined && ownStop === core.stopInProgress(target))) {
+      void core.stopWorker(target).catch((error: unknown) => core.log.warn(`worker ${this.address.toString()} failed to stop`, error));
       return Promise.resolve();
     }
-    return core.stopWorker(address);
+    return core.stopWorker(target);
   }
 
   /** Stops the node. From a worker's context it resolves once the stop began (see stopWorker). */

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from "../errors/errors.js";
-import { checkOptionKeys, checkTimeoutOption, optionKeys } from "../options/plain-options.js";
+import { checkOptionKeys, checkPositiveInteger, checkTimeoutOption, optionKeys } from "../options/plain-options.js";
 import type { WarningSink } from "../diagnostics/warnings.js";
 import type { Logger } from "../logging/logger.js";
 import { resolveMailboxLimits, type MailboxLimits, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
@@ -88,10 +88,7 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
   const pool = options.pool ?? {};
   if (pool === null || typeof pool !== "object") throw new InvalidOptionError("pool must be an object", { option: "pool" });
   checkOptionKeys(pool, POOL_OPTIONS, "pool", "pool");
-  for (const key of ["minThreads", "maxThreads"] as const) {
-    const v = pool[key];
-    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new InvalidOptionError(`pool.${key} must be a positive integer, got ${typeof v === "number" ? String(v) : describeType(v)}`, { option: `pool.${key}` });
-  }
+  for (const key of ["minThreads", "maxThreads"] as const) if (pool[key] !== undefined) checkPositiveInteger(pool[key], `pool.${key}`);
   // A timer, which fires at once for Infinity or past MAX_TIMEOUT_MS: the thread would be terminated without its shutdown.
   const shutdownTimeout = checkTimeoutOption(options.shutdownTimeout ?? 10_000, "shutdownTimeout", "node options", { infinity: false });
   if (pool.minThreads !== undefined && pool.maxThreads !== undefined && pool.minThreads > pool.maxThreads) {

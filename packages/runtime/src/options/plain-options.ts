@@ -1,4 +1,5 @@
 import { InvalidOptionError } from "../errors/errors.js";
+import { describeType } from "../util/describe-type.js";
 import type { FlowControlId } from "../flow-control/flow-controls.js";
 import type { WaitOptions } from "../util/wait.js";
 
@@ -151,6 +152,17 @@ export function checkTimeoutOption(value: unknown, option: string, what?: string
       }; got ${shown(value)}`,
       { option },
     );
+  }
+  return value;
+}
+
+/**
+ * A count option (a bound in messages, bytes or threads): a safe integer of at least 1. The
+ * error names `option` (its path, e.g. "mailbox.maxMessages") and what was given instead.
+ */
+export function checkPositiveInteger(value: unknown, option: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidOptionError(`${option} must be a positive integer, got ${typeof value === "number" ? String(value) : describeType(value)}`, { option });
   }
   return value;
 }

@@ -1,6 +1,6 @@
 import { describeType } from "../util/describe-type.js";
 import { InvalidOptionError } from "../errors/errors.js";
-import { checkOptionKeys, optionKeys } from "../options/plain-options.js";
+import { checkOptionKeys, checkPositiveInteger, optionKeys } from "../options/plain-options.js";
 import { RoomWaiters } from "./room-waiters.js";
 
 /** How much a bounded mailbox may hold before its feeders wait. */
@@ -36,14 +36,10 @@ export function resolveMailboxLimits(
     throw new InvalidOptionError(`${what} must be an object such as { maxMessages: 1024 }, got ${describeType(limits)}`, { option: what });
   }
   checkOptionKeys(limits, MAILBOX_LIMITS, what, what);
-  const resolved = { maxMessages: limits.maxMessages ?? fallback.maxMessages, maxBytes: limits.maxBytes ?? fallback.maxBytes };
-  for (const key of ["maxMessages", "maxBytes"] as const) {
-    const v = resolved[key];
-    if (!Number.isSafeInteger(v) || v < 1) {
-      throw new InvalidOptionError(`${what}.${key} must be a positive integer, got ${typeof v === "number" ? String(v) : describeType(v)}`, { option: `${what}.${key}` });
-    }
-  }
-  return resolved;
+  return {
+    maxMessages: checkPositiveInteger(limits.maxMessages ?? fallback.maxMessages, `${what}.maxMessages`),
+    maxBytes: checkPositiveInteger(limits.maxBytes ?? fallback.maxBytes, `${what}.maxBytes`),
+  };
 }
 
 /**

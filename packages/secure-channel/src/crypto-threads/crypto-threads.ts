@@ -1,14 +1,13 @@
 import type { Worker } from "node:worker_threads";
 import { deferred, errorFromData, HopwireError, startThread, waitFor, type ErrorData, type Logger, type Node } from "@hopwire/runtime";
 import { DROP_REASONS, type DropReason } from "../channel/transport-cipher.js";
-import { KEY_LENGTH } from "../crypto/provider.js";
+import { KEY_LENGTH, type CryptoProvider } from "../crypto/provider.js";
 import { InvalidKeyError } from "../errors.js";
 import { assertNode } from "../secure-channel/node-argument.js";
 import { BATCH_HEADER, CIPHER_CODES, KEYS_BODY_LENGTH, Op, OP_HEADER, PROVIDER_CODES, RESULT_HEADER, Status, THREAD_READY, VIEW_THRESHOLD } from "./batch-protocol.js";
 import type { ChannelCipher, ChannelCipherOptions, ChannelCipherSink, ChannelKeys } from "./channel-cipher.js";
 import { CryptoThreadError } from "./crypto-thread-error.js";
-import { resolveCryptoThreads, type CryptoThreadsSetting } from "./policy.js";
-import type { CryptoProvider } from "../crypto/provider.js";
+import { cryptoThreadsOn, type CryptoThreadsSetting } from "./policy.js";
 
 /**
  * A batch is posted as soon as it holds this many bytes, without waiting for the end of
@@ -173,11 +172,9 @@ class CryptoThread {
     this.#worker.unref(); // referenced only while batches are in flight
     this.#started.promise.catch(() => {}); // a thread nobody waited for that dies is reported by #die
     this.#worker.on("message", (message: [ArrayBuffer, ArrayBuffer] | typeof THREAD_READY) => {
-      if (message === THREAD_READY) {
-        this.#ready = true;
-        this.#started.resolve();
-      }
-      else this.#onResult(message[0], message[1]);
+      if (message !== THREAD_READY) return this.#onResult(message[0], message[1]);
+      this.#ready = true;
+      this.#started.resolve();
     });
     this.#worker.on("error", (error) => this.#die(new CryptoThreadError(`Crypto thread ${index} failed: ${error.message}`, { cause: error })));
     this.#worker.on("exit", (code) => {
@@ -587,7 +584,7 @@ export async function startCryptoThreadsFor(
   node: Node,
   settings: { readonly cryptoThreads: CryptoThreadsSetting; readonly provider: CryptoProvider; readonly signal?: AbortSignal | undefined },
 ): Promise<void> {
-  const threads = node.stopped ? 0 : resolveCryptoThreads(settings.cryptoThreads, settings.provider);
+  const threads = cryptoThreadsOn(node, settings);
   if (threads === 0) return;
   const starting = CryptoThreads.forNode(node, threads).start(threads);
   if (settings.signal === undefined) return starting;

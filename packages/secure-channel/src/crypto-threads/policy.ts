@@ -24,6 +24,11 @@ export function resolveCryptoThreads(setting: CryptoThreadsSetting, provider: Cr
   return threads;
 }
 
+/** The crypto threads a channel end with these settings uses on a node: none once the node stopped (its pool is closed). */
+export function cryptoThreadsOn(node: { readonly stopped: boolean }, settings: { readonly cryptoThreads: CryptoThreadsSetting; readonly provider: CryptoProvider }): number {
+  return node.stopped ? 0 : resolveCryptoThreads(settings.cryptoThreads, settings.provider);
+}
+
 /** A thread rebuilds the provider from its name: only the built-in providers qualify. */
 export function canHost(provider: CryptoProvider): boolean {
   if (!(PROVIDER_CODES as readonly string[]).includes(provider.name)) return false;

@@ -20,7 +20,7 @@ import {
 import type { DropReason } from "../channel/transport-cipher.js";
 import { InlineChannelCipher, type ChannelCipher, type ChannelCipherSink } from "../crypto-threads/channel-cipher.js";
 import { CryptoThreads } from "../crypto-threads/crypto-threads.js";
-import { resolveCryptoThreads } from "../crypto-threads/policy.js";
+import { cryptoThreadsOn } from "../crypto-threads/policy.js";
 import type { HandshakeResult } from "../handshake/types.js";
 import type { Identifier } from "../identity/identifier.js";
 import { InnerKind, OuterKind, withKind } from "./channel-message.js";
@@ -261,7 +261,7 @@ export class ChannelEnd implements ChannelCipherSink {
    */
   establish(result: HandshakeResult): void {
     const cipherOptions = { provider: this.options.provider, rekeyInterval: this.options.rekeyInterval };
-    const threads = this.#node.stopped ? 0 : resolveCryptoThreads(this.options.cryptoThreads, this.options.provider);
+    const threads = cryptoThreadsOn(this.#node, this.options);
     if (threads > 0) {
       this.#cipher = CryptoThreads.forNode(this.#node, threads).createCipher(result, cipherOptions, this, threads);
     } else {
