@@ -17,6 +17,8 @@ import {
   route,
   writeEnvelopeHead,
 } from "@hopwire/runtime";
+// Internal: how a send lends a bytes body to a mailbox that copies it (not public API).
+import { lentBytesParts } from "../dist/codec/body.js";
 
 // An independent msgpack writer: what the envelope head must be byte for byte.
 const reference = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
@@ -79,6 +81,22 @@ describe("body codec", () => {
     // Each slab is written once: a body never shares bytes with an earlier one.
     const bodies = Array.from({ length: 200 }, (_, k) => encodeBody(new Uint8Array(1000).fill(k)));
     bodies.forEach((body, k) => expect((decodeBody(body) as Uint8Array).every((b) => b === k)).toBe(true));
+  });
+
+  it("lends a bytes body as parts that join to its encoded body, without copying the caller's bytes", () => {
+    const headers: Uint8Array[] = [];
+    for (const n of [0, 1, 255, 256, 65_535, 65_536, 70_000]) {
+      const bytes = Uint8Array.from({ length: n }, (_, i) => i * 7);
+      const parts = lentBytesParts(bytes);
+      expect(parts[1]).toBe(bytes);
+      expect(Buffer.concat(parts).equals(Buffer.from(encodeBody(bytes)))).toBe(true);
+      headers.push(Uint8Array.from(parts[0]!));
+    }
+    // A header made for one length is never rewritten for another (an earlier message may still hold it).
+    const first = lentBytesParts(new Uint8Array(3))[0]!;
+    lentBytesParts(new Uint8Array(300));
+    expect([...first]).toEqual([0xc4, 3]);
+    expect(headers.map((h) => h.length)).toEqual([2, 2, 2, 3, 3, 5, 5]);
   });
 
   it("reads a bin body as msgpackr does: a view of the payload, of its class; a bin that does not fill the payload is an error", () => {

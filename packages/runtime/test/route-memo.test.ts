@@ -42,6 +42,20 @@ describe("RouteMemo", () => {
     expect(memo.peek(message.onwardRoute.next())).toBe(sink);
   });
 
+  it("names a known next hop's mailbox as one to lend bytes to only if it copies on deliver and has room", () => {
+    const { sink, memo, message } = setup();
+    const next = message.onwardRoute.next();
+    expect(memo.copyingMailbox(next)).toBeUndefined(); // not routed yet: the memo knows nothing
+    memo.route(message);
+    expect(memo.copyingMailbox(next)).toBeUndefined(); // keeps what it is given
+    const copying = sink as Mailbox & { copiesOnDeliver?: boolean; isFull?: boolean };
+    copying.copiesOnDeliver = true;
+    expect(memo.copyingMailbox(next)).toBe(sink);
+    copying.isFull = true;
+    expect(memo.copyingMailbox(next)).toBeUndefined();
+    expect(memo.copyingMailbox(undefined)).toBeUndefined();
+  });
+
   it("follows a mailbox that replaced the last one at the same address", () => {
     const { fc, id, router, sink, memo, message } = setup();
     memo.route(message);

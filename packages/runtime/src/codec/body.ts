@@ -66,6 +66,25 @@ function encodeBytes(bytes: Uint8Array): Uint8Array {
 }
 
 /**
+ * A bytes body as the parts of a payload, not copied: its msgpack bin header, then the
+ * caller's bytes. Joined, they are exactly `encodeBody(bytes)`. Only for a message that is
+ * copied before the send returns (a first hop with Mailbox.copiesOnDeliver): the caller
+ * may reuse its buffer after that. The header is shared between sends of one length.
+ */
+export function lentBytesParts(bytes: Uint8Array): readonly Uint8Array[] {
+  const n = bytes.length;
+  if (n !== lentHeaderLength) {
+    lentHeader = n < 0x100 ? Uint8Array.of(0xc4, n) : n < 0x10000 ? Uint8Array.of(0xc5, n >>> 8, n) : Uint8Array.of(0xc6, n >>> 24, n >>> 16, n >>> 8, n);
+    lentHeaderLength = n;
+  }
+  return [lentHeader, bytes];
+}
+
+/** The bin header of the last length lent (a sender mostly repeats its size); never changed once made. */
+let lentHeader = Uint8Array.of(0xc4, 0);
+let lentHeaderLength = 0;
+
+/**
  * A payload that is one msgpack bin and nothing else, as msgpackr reads it: a view of its
  * bytes, of the payload's own class (a Buffer's is a Buffer). Every reply of an echo and
  * every bytes body comes this way; msgpackr's per-call set-up cost more than the decoding.

@@ -1,7 +1,7 @@
 import { Address, toAddress, type AddressLike } from "../address/address.js";
-import { encodeBody } from "../codec/body.js";
+import { encodeBody, lentBytesParts } from "../codec/body.js";
 import { UnsupportedOperationError } from "../errors/errors.js";
-import { LocalMessage, NO_LOCAL_INFO } from "../message/local-message.js";
+import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-message.js";
 import type { Routed } from "../message/routed.js";
 import type { NodeCore } from "../node/node-core.js";
 import { adoptRoute, route, type Route, type RouteLike } from "../route/route.js";
@@ -23,6 +23,8 @@ export class MainContext implements Context {
   readonly #returnRoute: Route;
   /** Sends that wait for room in a full first hop, in order (sendAndReceive's requests too). */
   readonly #sends: SendQueue<Outgoing>;
+  /** Where this context's own sends went lately (not sendAndReceive's). */
+  readonly #memo: RouteMemo;
 
   constructor(core: NodeCore, readonly address: Address, inbox?: Inbox) {
     this.#core = core;
@@ -30,7 +32,7 @@ export class MainContext implements Context {
     this.#returnRoute = route(address);
     const router = core.router;
     // This context's own sends (not sendAndReceive's, each from an address of its own).
-    const memo = new RouteMemo(router, address.key);
+    const memo = (this.#memo = new RouteMemo(router, address.key));
     const gate = (item: Outgoing) => {
       const next = messageOf(item).onwardRoute.next();
       const mailbox = memo.peek(next) ?? router.mailboxOf(next);
@@ -78,11 +80,28 @@ export class MainContext implements Context {
     try {
       checkSendOptions(options, "send");
       this.#core.assertRunning();
-      const message = new LocalMessage(route(to), this.#returnRoute, encodeBody(body), options?.localInfo ?? NO_LOCAL_INFO);
+      const onward = route(to);
+      const localInfo = options?.localInfo ?? NO_LOCAL_INFO;
+      if (body instanceof Uint8Array && this.#lendBytes(onward, body, localInfo)) return SENT;
+      const message = new LocalMessage(onward, this.#returnRoute, encodeBody(body), localInfo);
       return this.#sends.submit(message, options);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Delivers a bytes body without copying it first when it would go at once (nothing of this
+   * context's waits) to a mailbox that copies it before returning (a thread's, a pool's): it
+   * is then copied once, into the batch, not twice. Anything else (a main-thread worker, a
+   * connection, a channel keep the message) gets its own copy, as the caller may reuse its
+   * buffer as soon as `send` returns.
+   */
+  #lendBytes(onward: Route, bytes: Uint8Array, localInfo: LocalInfo): boolean {
+    if (!this.#sends.idle) return false;
+    if (this.#memo.copyingMailbox(onward.at(0)) === undefined) return false;
+    this.#memo.route(LocalMessage.fromParts(onward, this.#returnRoute, lentBytesParts(bytes), localInfo));
+    return true;
   }
 
   forward(message: LocalMessage, options?: SendOptions): Promise<void> {

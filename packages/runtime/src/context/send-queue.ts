@@ -60,6 +60,11 @@ export class SendQueue<T> {
     readonly writeIfOpen?: (item: T) => boolean,
   ) {}
 
+  /** True while no send waits (in any lane): a send submitted now goes at once if its gate is open. */
+  get idle(): boolean {
+    return this.#lanes.size === 0;
+  }
+
   /** Writes `item` now, or queues it; returns SENT when it was written at once (and its write returned nothing). */
   submit(item: T, options?: WaitOptions): Promise<void> {
     // The common case, nothing waiting anywhere, needs no lane key.

@@ -164,6 +164,9 @@ class PoolHost implements Mailbox, WorkerHandle {
     }
   }
 
+  /** `deliver` writes the message into its sender's lane batch at once (or drops it): see Mailbox.copiesOnDeliver. */
+  readonly copiesOnDeliver = true;
+
   deliver(message: LocalMessage, senderKey?: string): void {
     if (this.#stopped) return;
     const sender = senderKey ?? message.returnRoute.addresses[0]?.key ?? "";

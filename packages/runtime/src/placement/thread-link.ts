@@ -73,6 +73,14 @@ export class ThreadLink {
     };
   };
 
+  /**
+   * True when a send submitted now is written into the batch before it returns (nothing
+   * waits, the window has room): its payload may be lent, not copied first.
+   */
+  get writesAtOnce(): boolean {
+    return this.#sends.idle && this.#unrouted < this.window;
+  }
+
   /** Routes `message` through the main thread, from the worker's own address; waits while the link has no credit. */
   sendEnvelope(message: LocalMessage, options?: SendOptions): Promise<void> {
     return this.#sends.submit(message, options);

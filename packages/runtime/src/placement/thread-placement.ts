@@ -189,6 +189,9 @@ class ThreadHost implements Mailbox, WorkerHandle {
     }
   }
 
+  /** `deliver` writes the message into the thread's batch at once (or drops it): see Mailbox.copiesOnDeliver. */
+  readonly copiesOnDeliver = true;
+
   deliver(message: LocalMessage): void {
     if (this.#writer && this.#alive) this.#bound.add(writeEnvelope(this.#writer, FRAME_ENVELOPE, message));
   }

@@ -26,6 +26,14 @@ export interface Mailbox {
    * mailbox that forwards (a relay, a transport's sender) passes a run on in one call.
    */
   deliverRun?(run: MessageRun): boolean;
+  /**
+   * True when `deliver` copies the message's payload before it returns and keeps no
+   * reference to it (a thread's or a pool's mailbox writes it into the batch for that
+   * thread). A send to such a mailbox may lend it the caller's bytes instead of copying
+   * them first: a bytes body is then copied once, not twice (see docs/architecture.md,
+   * "A bytes body is copied once").
+   */
+  readonly copiesOnDeliver?: boolean;
   /** True while the mailbox holds its high-water mark or more (absent: never full). */
   readonly isFull?: boolean;
   /**

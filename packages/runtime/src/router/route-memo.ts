@@ -96,6 +96,18 @@ export class RouteMemo {
     return mailbox;
   }
 
+  /**
+   * The mailbox a message to `next` would go to now, if this memo knows it, it copies what
+   * it is given before `deliver` returns (Mailbox.copiesOnDeliver) and it has room; else
+   * undefined. A sender may lend such a mailbox bytes it does not own, then `route`.
+   */
+  copyingMailbox(next: Address | undefined): Mailbox | undefined {
+    // Checked: after a non-local hop #next is undefined while #epoch is still current.
+    if (next === undefined) return undefined;
+    const mailbox = this.peek(next);
+    return mailbox !== undefined && mailbox.copiesOnDeliver === true && mailbox.isFull !== true ? mailbox : undefined;
+  }
+
   /** The mailbox a message to `next` would go to now, if this memo knows it (else undefined: ask the router). */
   peek(next: Address): Mailbox | undefined {
     const epoch = this.router.epoch;
