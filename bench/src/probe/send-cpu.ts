@@ -1,17 +1,31 @@
-// Probe: what one send and its delivery cost on one thread, with no crossing and no socket: a
-// worker placed "main" counts the bytes bodies the node's own context sends it, awaiting one
-// send in 1 024 (so the mailbox's bound paces the loop). Prints wall and process CPU time per
-// message for each round after the first (the first warms up). Run two checkouts alternately
-// to compare them in the same minutes:
+// Probe: what one send and its delivery cost, with no socket: a worker counts the bytes bodies
+// the node's own context sends it, 64 KiB of them a turn (at most 1 024), awaiting the turn's
+// last send (so the mailbox's bound paces the loop). The worker is placed "main" (no crossing), or with `--to thread` on a thread of its own
+// (runtime/main->thread's path). Prints wall time, process CPU time and the main thread's own
+// CPU time per message for each round after the first (the first warms up). Run two checkouts
+// alternately to compare them in the same minutes:
 //
-//   node bench/dist/probe/send-cpu.js [--size 1024] [--n 1000000] [--rounds 3]
+//   node bench/dist/probe/send-cpu.js [--size 1024] [--n 1000000] [--rounds 3] [--to main|thread]
+import { readFileSync } from "node:fs";
 import { node, type Worker } from "@hopwire/runtime";
+import { CountSink } from "./count-sink.js";
 import { parseFlags } from "./flags.js";
 
 const flags = parseFlags(process.argv.slice(2));
 const size = Number(flags.size ?? 1024);
 const n = Number(flags.n ?? 1_000_000);
 const rounds = Number(flags.rounds ?? 3);
+const to = flags.to ?? "main";
+if (to !== "main" && to !== "thread") {
+  console.error("--to is main or thread");
+  process.exit(2);
+}
+
+/** This thread's CPU time in µs (utime + stime of /proc/thread-self/stat, in clock ticks of 10 ms). */
+function threadCpuUs(): number {
+  const fields = readFileSync("/proc/thread-self/stat", "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
 
 class Counter implements Worker {
   count = 0;
@@ -22,20 +36,32 @@ class Counter implements Worker {
 
 const hopwire = await node({ warnings: false });
 const counter = new Counter();
-await hopwire.startWorker("sink", counter, { placement: "main" });
+if (to === "main") await hopwire.startWorker("sink", counter, { placement: "main" });
+else await hopwire.startWorker("sink", CountSink);
+/** Messages the sink has counted (a thread's sink answers a short control message with its count). */
+const counted = async (): Promise<number> => (to === "main" ? counter.count : await hopwire.sendAndReceive<number>("sink", 0));
 const body = new Uint8Array(size).fill(1);
+const perTurn = Math.max(1, Math.min(1024, Math.floor(65536 / size)));
 for (let round = 0; round < rounds; round++) {
   const t0 = process.hrtime.bigint();
   const c0 = process.cpuUsage();
+  const m0 = threadCpuUs();
   for (let i = 0; i < n; i++) {
     const sent = hopwire.send("sink", body);
-    if ((i & 1023) === 1023) await sent;
+    // A turn's worth (64 KiB, at most 1 024 messages), as the bench's sources send: the
+    // awaited send paces the loop by the mailbox's bound, the new turn lets batches go.
+    if (i % perTurn === perTurn - 1) {
+      await sent;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
-  while (counter.count < n * (round + 1)) await new Promise((resolve) => setImmediate(resolve));
+  while ((await counted()) < n * (round + 1)) await new Promise((resolve) => setImmediate(resolve));
   const cpu = process.cpuUsage(c0);
+  const mainUs = threadCpuUs() - m0;
   if (round > 0) {
     const wallNs = Number(process.hrtime.bigint() - t0) / n;
-    console.log(JSON.stringify({ size, n, wallNsPerMsg: Math.round(wallNs), cpuNsPerMsg: Math.round(((cpu.user + cpu.system) * 1000) / n) }));
+    const perMsg = (us: number): number => Math.round((us * 1000) / n);
+    console.log(JSON.stringify({ size, n, to, wallNsPerMsg: Math.round(wallNs), cpuNsPerMsg: perMsg(cpu.user + cpu.system), mainThreadCpuNsPerMsg: perMsg(mainUs) }));
   }
 }
 await hopwire.stop();

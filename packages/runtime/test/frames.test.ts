@@ -28,6 +28,22 @@ describe("frames", () => {
     expect(w.take()).toBeUndefined();
   });
 
+  it("starts a batch with room for the recent ones: a stream of like batches is not regrown (nor copied) each time", () => {
+    // A turn of a sender: many messages that repeat one head, then one that does not (its
+    // head is given room for the largest it could be, not its size). Sized exactly as the
+    // last batch, every batch grew at that last message into room for a whole 1 MiB batch.
+    const w = new BatchWriter();
+    const data = new LocalMessage(route("sink"), route("a"), new Uint8Array(64));
+    const tick = new LocalMessage(route("sink"), route("b"), new Uint8Array(1));
+    const sizes: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      for (let k = 0; k < 1000; k++) w.pushEnvelope(FRAME_ENVELOPE, data);
+      w.pushEnvelope(FRAME_ENVELOPE, tick);
+      sizes.push(w.take()!.byteLength);
+    }
+    expect(sizes.slice(1).every((n) => n < 256 * 1024)).toBe(true);
+  });
+
   it("writes an envelope's payload from its parts or its range, without joining them or making a view", () => {
     const bytes = Buffer.from("..abcdefghij..");
     const messages = [
