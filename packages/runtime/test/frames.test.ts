@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { MessageChannel } from "node:worker_threads";
 import { DecodeError, LocalMessage, encodeEnvelope, route } from "@hopwire/runtime";
 // Internal: the batch format of the port protocol (compiled, like everything tests load).
-import { FRAME_ENVELOPE, FRAME_OP, BatchWriter, PortWriter, readFrames } from "../dist/placement/frames.js";
-import { LocalEnvelopeDecoder } from "../dist/placement/envelopes.js";
+import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, PortWriter, readFrames } from "../dist/placement/frames.js";
+import { frameSizeOf, LocalEnvelopeDecoder } from "../dist/placement/envelopes.js";
 
 function frames(batch: ArrayBuffer): [number, string][] {
   const out: [number, string][] = [];
@@ -70,7 +70,8 @@ describe("frames", () => {
       new LocalMessage(routes[0], routes[1], Buffer.from(payload), localInfo);
     const w = new BatchWriter(64);
     const sent: LocalMessage[] = [];
-    const push = (m: LocalMessage): void => void (sent.push(m), w.pushEnvelope(FRAME_ENVELOPE, m));
+    // ENVELOPE_ACK frames always carry their head (a FRAME_ENVELOPE may repeat the previous one's: see below).
+    const push = (m: LocalMessage): void => void (sent.push(m), w.pushEnvelope(FRAME_ENVELOPE_ACK, m));
     const written: Uint8Array[] = [];
     const take = (): void => void readFrames(w.take()!, (_kind, frame) => written.push(Uint8Array.from(frame)));
     push(message(a, "1"));
@@ -92,6 +93,59 @@ describe("frames", () => {
     push(message(b, "13")); // repeats it: encoded again, not read from where it was
     take();
     expect(written.map((frame) => Buffer.from(frame).toString("hex"))).toEqual(sent.map((m) => Buffer.from(encodeEnvelope(m, "local")).toString("hex")));
+  });
+
+  it("writes an envelope that repeats the previous one's routes and local info in its batch as its payload alone, and reads it back", () => {
+    const a = [route("sink", "next"), route("0123456789abcdef0123456789abcdef", "a")] as const;
+    const b = [route("other"), route("b")] as const;
+    const info = Object.freeze({ tag: "x" });
+    const message = (routes: typeof a | typeof b, payload: string, localInfo?: typeof info) =>
+      new LocalMessage(routes[0], routes[1], Buffer.from(payload), localInfo);
+    const w = new BatchWriter(64);
+    const sent: LocalMessage[] = [];
+    const kinds: number[] = [];
+    const sizes: number[] = [];
+    const push = (m: LocalMessage, kind = FRAME_ENVELOPE): void => void (sent.push(m), sizes.push(w.pushEnvelope(kind, m)));
+    const decoder = new LocalEnvelopeDecoder();
+    const read: LocalMessage[] = [];
+    const take = (): void =>
+      void readFrames(w.take()!, (kind, frame) => {
+        kinds.push(kind);
+        if (kind !== FRAME_OP) read.push(decoder.decodeFrame(kind, frame));
+      });
+    push(message(a, "1"));
+    push(message(a, "2"));
+    push(message(a, "3", info)); // other local info
+    push(message(a, "4", info));
+    push(message(a, "5", info), FRAME_ENVELOPE_ACK); // a sender that waits: always whole
+    push(message(a, "6", info));
+    w.push(FRAME_OP, Buffer.from("op")); // an operation in between changes nothing
+    push(message(a, "7", info));
+    sent.push(message(b, "8")); // a frame pushed whole (a message's received bytes): the next one carries its head
+    w.push(FRAME_ENVELOPE, encodeEnvelope(sent.at(-1)!, "local"));
+    push(message(a, "9", info));
+    take();
+    push(message(a, "10", info)); // the first of a batch carries its head
+    push(message(a, "11", info));
+    take();
+    const E = FRAME_ENVELOPE;
+    const S = FRAME_ENVELOPE_SAME_HEAD;
+    expect(kinds).toEqual([E, S, E, S, FRAME_ENVELOPE_ACK, S, FRAME_OP, S, E, E, E, S]);
+    expect(read.map((m) => [m.onwardRoute.toString(), m.returnRoute.toString(), Buffer.from(m.payload).toString(), m.localInfo])).toEqual(
+      sent.map((m) => [m.onwardRoute.toString(), m.returnRoute.toString(), Buffer.from(m.payload).toString(), m.localInfo]),
+    );
+    // A repeated head is one object for all its messages; credit counts each frame as written.
+    const envelopes = read;
+    expect(envelopes[1]!.onwardRoute).toBe(envelopes[0]!.onwardRoute);
+    const pushed = envelopes.filter((_m, i) => i !== 7); // the one pushed whole has no size from pushEnvelope
+    expect(pushed.map((m) => frameSizeOf(m))).toEqual(sizes);
+  });
+
+  it("refuses an envelope that repeats a head when no envelope came before it", () => {
+    expect(() => new LocalEnvelopeDecoder().decodeFrame(FRAME_ENVELOPE_SAME_HEAD, Buffer.from("x"))).toThrow(DecodeError);
+    const decoder = new LocalEnvelopeDecoder();
+    expect(() => decoder.decodeFrame(FRAME_ENVELOPE, Buffer.from("not an envelope"))).toThrow(DecodeError);
+    expect(() => decoder.decodeFrame(FRAME_ENVELOPE_SAME_HEAD, Buffer.from("x"))).toThrow(DecodeError);
   });
 
   it("rejects a batch whose lengths do not add up", () => {

@@ -1,8 +1,9 @@
 import { decodeEnvelope, MAX_REMEMBERED_HEAD, PAYLOAD_HEADER } from "../codec/envelope.js";
+import { DecodeError } from "../errors/errors.js";
 import { readU32BE } from "../util/bytes.js";
 import { LocalMessage, type LocalInfo } from "../message/local-message.js";
 import type { Route } from "../route/route.js";
-import { FRAME_HEADER, type FrameSink } from "./frames.js";
+import { FRAME_ENVELOPE_SAME_HEAD, FRAME_HEADER, type FrameSink } from "./frames.js";
 
 /**
  * A message decoded from a batch remembers its local-scope envelope bytes, so that a
@@ -13,13 +14,19 @@ import { FRAME_HEADER, type FrameSink } from "./frames.js";
  * garbage collector dearly at hundreds of thousands of messages a second.
  */
 const RAW = Symbol("hopwire.rawEnvelope");
+/**
+ * The size of the frame a decoded message arrived in: what its reader returns as credit once
+ * the message is handled (a FRAME_ENVELOPE_SAME_HEAD message has no envelope bytes to tell it).
+ */
+const FRAME_BYTES = Symbol("hopwire.frameBytes");
 
-type WithRaw = LocalMessage & { [RAW]?: Uint8Array };
+type WithRaw = LocalMessage & { [RAW]?: Uint8Array; [FRAME_BYTES]?: number };
 
 /** Decodes a local envelope (payload and raw bytes stay views into the batch). */
 export function decodeLocalEnvelope(bytes: Uint8Array): LocalMessage {
   const message = decodeEnvelope(bytes, "local") as WithRaw;
   message[RAW] = bytes;
+  message[FRAME_BYTES] = bytes.length + FRAME_HEADER;
   return message;
 }
 
@@ -31,16 +38,12 @@ export function writeEnvelope(sink: FrameSink, kind: number, message: LocalMessa
 
 /** The size of the frame a decoded message arrived in (0 for a message that was not decoded from a batch). */
 export function frameSizeOf(message: LocalMessage): number {
-  const raw = (message as WithRaw)[RAW];
-  return raw ? raw.length + FRAME_HEADER : 0;
+  return (message as WithRaw)[FRAME_BYTES] ?? 0;
 }
 
 /** A head decoded in full: a copy of its bytes (not a view: the batch is not kept alive) and what they decode to. */
-interface RememberedHead {
+interface RememberedHead extends Head {
   readonly bytes: Uint8Array;
-  readonly onwardRoute: Route;
-  readonly returnRoute: Route;
-  readonly localInfo: LocalInfo;
 }
 
 /**
@@ -54,23 +57,51 @@ interface RememberedHead {
  */
 export class LocalEnvelopeDecoder {
   #last: RememberedHead | undefined;
+  /** The head of the envelope decoded last: a FRAME_ENVELOPE_SAME_HEAD frame's. */
+  #previous: Head | undefined;
+
+  /** Decodes a frame of kind FRAME_ENVELOPE, FRAME_ENVELOPE_ACK or FRAME_ENVELOPE_SAME_HEAD; throws DecodeError. */
+  decodeFrame(kind: number, bytes: Uint8Array): LocalMessage {
+    return kind === FRAME_ENVELOPE_SAME_HEAD ? this.decodeSameHead(bytes) : this.decode(bytes);
+  }
 
   decode(bytes: Uint8Array): LocalMessage {
     const last = this.#last;
     if (last !== undefined && repeats(bytes, last.bytes)) {
       const message = new LocalMessage(last.onwardRoute, last.returnRoute, bytes.subarray(last.bytes.length + PAYLOAD_HEADER.length), last.localInfo) as WithRaw;
       message[RAW] = bytes;
+      message[FRAME_BYTES] = bytes.length + FRAME_HEADER;
+      this.#previous = last;
       return message;
     }
+    // Undecodable: a same-head frame after it has no head to take.
+    this.#previous = undefined;
     const message = decodeLocalEnvelope(bytes);
     const headLength = bytes.length - message.payload.length - PAYLOAD_HEADER.length;
     const remember = headLength > 0 && headLength <= MAX_REMEMBERED_HEAD && bytes[headLength] === PAYLOAD_HEADER.tag;
     // Shared from now on by the messages that repeat this head: frozen, as the main thread's is.
-    this.#last = remember
-      ? { bytes: bytes.slice(0, headLength), onwardRoute: message.onwardRoute, returnRoute: message.returnRoute, localInfo: Object.freeze(message.localInfo) }
-      : undefined;
+    const head = { onwardRoute: message.onwardRoute, returnRoute: message.returnRoute, localInfo: Object.freeze(message.localInfo) };
+    this.#last = remember ? { bytes: bytes.slice(0, headLength), ...head } : undefined;
+    this.#previous = this.#last ?? head;
     return message;
   }
+
+  /** A FRAME_ENVELOPE_SAME_HEAD frame: `payload` under the head of the envelope decoded before it. */
+  decodeSameHead(payload: Uint8Array): LocalMessage {
+    const previous = this.#previous;
+    if (previous === undefined) throw new DecodeError("An envelope that repeats the previous one's head has no envelope before it");
+    const message = new LocalMessage(previous.onwardRoute, previous.returnRoute, payload, previous.localInfo) as WithRaw;
+    message[RAW] = undefined;
+    message[FRAME_BYTES] = payload.length + FRAME_HEADER;
+    return message;
+  }
+}
+
+/** Routes and local info, shared by the messages that repeat them. */
+interface Head {
+  readonly onwardRoute: Route;
+  readonly returnRoute: Route;
+  readonly localInfo: LocalInfo;
 }
 
 /**

@@ -14,6 +14,10 @@ import { copyBytes, writeU32BE } from "../util/bytes.js";
  *   u32 usedBytes | u32 firstSeq | u32 creditMessages | u32 creditBytes | frame | frame | ...
  *   frame = u8 kind | u32 length | bytes
  *
+ * An envelope whose routes and local info are the previous envelope's of the same batch
+ * (the same objects: a stream's messages share them) is written as FRAME_ENVELOPE_SAME_HEAD,
+ * its payload alone: its head is neither copied nor compared again.
+ *
  * (big-endian). Envelopes and control operations share the stream, so their order is kept.
  * Frames are numbered: the n-th frame of a batch has seq firstSeq + n, so a malformed batch
  * cannot shift the numbering of later ones. The credit fields return what the sender of
@@ -28,6 +32,11 @@ export const FRAME_ENVELOPE = 1;
 export const FRAME_ENVELOPE_ACK = 2;
 /** A msgpack-encoded control operation (see protocol.ts). */
 export const FRAME_OP = 3;
+/**
+ * An envelope as FRAME_ENVELOPE whose head (routes and local info) is that of the envelope
+ * frame before it in the same batch; the frame's bytes are the payload alone.
+ */
+export const FRAME_ENVELOPE_SAME_HEAD = 4;
 
 /** Bytes a frame takes in a batch beyond its contents. */
 export const FRAME_HEADER = 5;
@@ -86,6 +95,14 @@ export class BatchWriter implements FrameSink {
   #lastHead: WrittenHead | undefined;
   /** Batches taken so far: a head written in an earlier one is no longer in the buffer. */
   #takes = 0;
+  /**
+   * The routes and local info of the last envelope frame of this batch, if `pushEnvelope`
+   * wrote it (a frame pushed whole, e.g. a message's received bytes, is not looked into):
+   * a FRAME_ENVELOPE with the same objects is written as FRAME_ENVELOPE_SAME_HEAD.
+   */
+  #previousOnward: Route | undefined;
+  #previousReturn: Route | undefined;
+  #previousInfo: LocalInfo | undefined;
 
   constructor(initialCapacity = INITIAL_CAPACITY) {
     this.#capacity = Math.max(initialCapacity, 64);
@@ -107,6 +124,8 @@ export class BatchWriter implements FrameSink {
   }
 
   push(kind: number, head: Uint8Array, tail?: Uint8Array): number {
+    // An envelope written whole: the reader's previous head is now one this writer did not note.
+    if (kind !== FRAME_OP) this.#previousOnward = undefined;
     const length = head.length + (tail ? tail.length : 0);
     this.#reserve(FRAME_HEADER + length);
     const buffer = this.#buffer;
@@ -125,6 +144,17 @@ export class BatchWriter implements FrameSink {
     // The payload is copied from wherever the message holds it: a frame read off TCP in
     // pieces is not joined first (one copy, not two), nor is a range made into a view.
     const payloadLength = message.payloadLength;
+    if (
+      kind === FRAME_ENVELOPE &&
+      message.onwardRoute === this.#previousOnward &&
+      message.returnRoute === this.#previousReturn &&
+      message.localInfo === this.#previousInfo
+    ) {
+      return this.#pushSameHead(message, payloadLength);
+    }
+    this.#previousOnward = message.onwardRoute;
+    this.#previousReturn = message.returnRoute;
+    this.#previousInfo = message.localInfo;
     const head = this.#repeatedHead(message);
     this.#reserve(FRAME_HEADER + (head ? head.length + PAYLOAD_HEADER.length : envelopeHeadBound(message, "local")) + payloadLength);
     const buffer = this.#buffer;
@@ -147,6 +177,20 @@ export class BatchWriter implements FrameSink {
     this.#count++;
     this.#seq++;
     return end - at;
+  }
+
+  /** Writes `message` as a FRAME_ENVELOPE_SAME_HEAD frame: its payload, nothing else. */
+  #pushSameHead(message: LocalMessage, payloadLength: number): number {
+    this.#reserve(FRAME_HEADER + payloadLength);
+    const buffer = this.#buffer;
+    const at = this.#used;
+    buffer[at] = FRAME_ENVELOPE_SAME_HEAD;
+    writeU32BE(buffer, at + 1, payloadLength);
+    message.copyPayloadTo(buffer, at + FRAME_HEADER);
+    this.#used = at + FRAME_HEADER + payloadLength;
+    this.#count++;
+    this.#seq++;
+    return FRAME_HEADER + payloadLength;
   }
 
   /**
@@ -184,6 +228,8 @@ export class BatchWriter implements FrameSink {
       if (credit.messages === 0 && credit.bytes === 0) return undefined;
       this.#reserve(0);
     }
+    // A batch's first envelope always carries its head: a reader starts each batch afresh.
+    this.#previousOnward = undefined;
     const header = this.#buffer;
     const used = this.#used;
     header.writeUInt32BE(used, 0);

@@ -13,7 +13,7 @@ import type { LocalMessage } from "../message/local-message.js";
 import { Routed } from "../message/routed.js";
 import type { Worker } from "../worker/worker.js";
 import { LocalEnvelopeDecoder } from "./envelopes.js";
-import { FRAME_ENVELOPE, FRAME_OP, BatchWriter, readFrames } from "./frames.js";
+import { FRAME_ENVELOPE, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, readFrames } from "./frames.js";
 import { loadWorkerClass } from "./load-class.js";
 import { PoolContext } from "./pool-context.js";
 import { replyKeyOf } from "./runners.js";
@@ -40,7 +40,7 @@ export default async function runPoolTask(task: PoolTask): Promise<unknown> {
       // A batch's messages mostly share their head: decoded once.
       const envelopes = new LocalEnvelopeDecoder();
       readFrames(task.batch, (kind, bytes) => {
-        if (kind === FRAME_ENVELOPE) messages.push(envelopes.decode(bytes));
+        if (kind === FRAME_ENVELOPE || kind === FRAME_ENVELOPE_SAME_HEAD) messages.push(envelopes.decodeFrame(kind, bytes));
       });
       for (const message of messages) {
         try {

@@ -11,7 +11,7 @@ import type { NodeCore } from "../node/node-core.js";
 import type { Mailbox } from "../router/mailbox.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
-import { FRAME_ENVELOPE, FRAME_OP, BatchWriter, readFrames } from "./frames.js";
+import { FRAME_ENVELOPE, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, readFrames } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
 import { withThreadExecArgv } from "./exec-argv.js";
 import { addConsumerFromWorker, logWorkerError } from "./main-side.js";
@@ -256,10 +256,10 @@ class PoolHost implements Mailbox, WorkerHandle {
     const core = this.#core;
     let full: Mailbox | undefined;
     readFrames(out, (kind, bytes) => {
-      if (kind === FRAME_ENVELOPE) {
+      if (kind === FRAME_ENVELOPE || kind === FRAME_ENVELOPE_SAME_HEAD) {
         let message: LocalMessage | undefined;
         try {
-          message = this.#envelopes.decode(bytes);
+          message = this.#envelopes.decodeFrame(kind, bytes);
           const mailbox = core.router.route(message, this.address.key);
           if (mailbox?.isFull) full = mailbox;
         } catch (error) {

@@ -7,7 +7,7 @@ import type { Logger } from "../logging/logger.js";
 import { LocalMessage } from "../message/local-message.js";
 import type { ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { frameSizeOf, LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
-import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_OP, openBatch, PortWriter, readBatch } from "./frames.js";
+import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, openBatch, PortWriter, readBatch } from "./frames.js";
 import { decodeOp, encodeOp, type MainToThreadOp, type ThreadToMainOp } from "./protocol.js";
 
 interface Waiter {
@@ -157,7 +157,7 @@ export class ThreadLink {
       // Credit first: it must flow even if a frame below is malformed.
       if (opened.credit.bytes > 0) this.#returned(opened.credit.bytes);
       readBatch(opened, (kind, bytes, _seq, size) => {
-        if (kind === FRAME_ENVELOPE) this.#onEnvelope(bytes, size);
+        if (kind === FRAME_ENVELOPE || kind === FRAME_ENVELOPE_SAME_HEAD) this.#onEnvelope(kind, bytes, size);
         else if (kind === FRAME_OP) this.#onOp(decodeOp<MainToThreadOp>(bytes));
         else this.log.error(`dropped a frame of unknown kind ${kind}`);
       });
@@ -174,10 +174,10 @@ export class ThreadLink {
     wake?.();
   }
 
-  #onEnvelope(bytes: Uint8Array, size: number): void {
+  #onEnvelope(kind: number, bytes: Uint8Array, size: number): void {
     let message: LocalMessage;
     try {
-      message = this.#envelopes.decode(bytes);
+      message = this.#envelopes.decodeFrame(kind, bytes);
     } catch (error) {
       this.log.error("dropped an undecodable envelope", error);
       this.#consumedFrame(size, true);

@@ -8,7 +8,7 @@ import type { NodeCore } from "../node/node-core.js";
 import type { Mailbox } from "../router/mailbox.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { decodeLocalEnvelope, LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
-import { FIRST_FRAME, FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_OP, openBatch, PortWriter, readBatch, type Batch } from "./frames.js";
+import { FIRST_FRAME, FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, openBatch, PortWriter, readBatch, type Batch } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
 import { startThread } from "./exec-argv.js";
 import { addConsumerFromWorker, logWorkerError, startWorkerFor } from "./main-side.js";
@@ -273,10 +273,10 @@ class ThreadHost implements Mailbox, WorkerHandle {
   readonly #onFrame = (kind: number, bytes: Uint8Array, seq: number, size: number): boolean => {
     this.#seq = seq;
     this.#routedBytes += size;
-    if (kind === FRAME_ENVELOPE) {
+    if (kind === FRAME_ENVELOPE || kind === FRAME_ENVELOPE_SAME_HEAD) {
       let message: LocalMessage | undefined;
       try {
-        message = this.#envelopes.decode(bytes);
+        message = this.#envelopes.decodeFrame(kind, bytes);
         return this.#fed(this.#core.router.route(message, this.address.key));
       } catch (error) {
         this.#log.warn(`a message from ${this.address.toString()} could not be routed`, error);
