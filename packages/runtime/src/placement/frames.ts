@@ -253,8 +253,10 @@ export class BatchWriter implements FrameSink {
     // one of them. Sized exactly as the last one, a sender's turn of 1024 64 B messages and a
     // tick grew at the tick (a head that is not repeated is given room for the largest it
     // could be) into room for a 1 MiB batch, copying the ~100 KiB before it: ~10 % of the
-    // main thread's time in runtime/main->thread (session 26).
-    this.#capacity = Math.min(Math.max(INITIAL_CAPACITY, used + (used >> 1), this.#capacity - (this.#capacity >> 3)), 4 * 1024 * 1024);
+    // main thread's time in runtime/main->thread (session 26). A batch of a 1 MiB stream keeps
+    // the room it had before, a whole batch and a large frame: half as large again, it took
+    // twice the page faults (TCP into a worker thread at 16 KiB, session 26).
+    this.#capacity = Math.min(Math.max(INITIAL_CAPACITY, used + (used >> 1), this.#capacity - (this.#capacity >> 3)), Math.max(LARGE_BATCH_CAPACITY, used));
     this.#buffer = EMPTY;
     this.#used = BATCH_HEADER;
     this.#count = 0;
