@@ -1,9 +1,10 @@
 // Probe: what one send and its delivery cost, with no socket: a worker counts the bytes bodies
 // the node's own context sends it, 64 KiB of them a turn (at most 1 024), awaiting the turn's
-// last send (so the mailbox's bound paces the loop). The worker is placed "main" (no crossing), or with `--to thread` on a thread of its own
-// (runtime/main->thread's path). Prints wall time, process CPU time and the main thread's own
-// CPU time per message for each round after the first (the first warms up). Run two checkouts
-// alternately to compare them in the same minutes:
+// last send (so the mailbox's bound paces the loop). The worker is placed "main" (no crossing),
+// or with `--to thread` on a thread of its own (runtime/main->thread's path). Prints wall time,
+// process CPU time and the main thread's own CPU time per message, and the process's minor page
+// faults per 1 000 messages, for each round after the first (the first warms up). Run two
+// checkouts alternately to compare them in the same minutes:
 //
 //   node bench/dist/probe/send-cpu.js [--size 1024] [--n 1000000] [--rounds 3] [--to main|thread]
 import { readFileSync } from "node:fs";
@@ -46,6 +47,7 @@ for (let round = 0; round < rounds; round++) {
   const t0 = process.hrtime.bigint();
   const c0 = process.cpuUsage();
   const m0 = threadCpuUs();
+  const f0 = process.resourceUsage().minorPageFault;
   for (let i = 0; i < n; i++) {
     const sent = hopwire.send("sink", body);
     // A turn's worth (64 KiB, at most 1 024 messages), as the bench's sources send: the
@@ -58,10 +60,11 @@ for (let round = 0; round < rounds; round++) {
   while ((await counted()) < n * (round + 1)) await new Promise((resolve) => setImmediate(resolve));
   const cpu = process.cpuUsage(c0);
   const mainUs = threadCpuUs() - m0;
+  const faults = process.resourceUsage().minorPageFault - f0;
   if (round > 0) {
     const wallNs = Number(process.hrtime.bigint() - t0) / n;
     const perMsg = (us: number): number => Math.round((us * 1000) / n);
-    console.log(JSON.stringify({ size, n, to, wallNsPerMsg: Math.round(wallNs), cpuNsPerMsg: perMsg(cpu.user + cpu.system), mainThreadCpuNsPerMsg: perMsg(mainUs) }));
+    console.log(JSON.stringify({ size, n, to, wallNsPerMsg: Math.round(wallNs), cpuNsPerMsg: perMsg(cpu.user + cpu.system), mainThreadCpuNsPerMsg: perMsg(mainUs), faultsPerKMsg: Math.round((faults * 1000) / n) }));
   }
 }
 await hopwire.stop();
