@@ -11,6 +11,16 @@ function frames(batch: ArrayBuffer): [number, string][] {
   return out;
 }
 
+/** Two streams' routes (each pair the same objects for every message, as a stream's are), a local info, and a message maker. */
+function twoStreams() {
+  const a = [route("sink", "next"), route("0123456789abcdef0123456789abcdef", "a")] as const;
+  const b = [route("other"), route("b")] as const;
+  const info = Object.freeze({ tag: "x" });
+  const message = (routes: typeof a | typeof b, payload: string, localInfo?: typeof info) =>
+    new LocalMessage(routes[0], routes[1], Buffer.from(payload), localInfo);
+  return { a, b, info, message };
+}
+
 describe("frames", () => {
   it("writes length-prefixed frames into one buffer and reads them back in order", () => {
     const w = new BatchWriter(64);
@@ -63,11 +73,7 @@ describe("frames", () => {
   });
 
   it("writes a repeated head by copying it, byte for byte what encoding writes, across batches, growth and route changes", () => {
-    const a = [route("sink", "next"), route("0123456789abcdef0123456789abcdef", "a")] as const;
-    const b = [route("other"), route("b")] as const;
-    const info = Object.freeze({ tag: "x" });
-    const message = (routes: typeof a | typeof b, payload: string, localInfo?: typeof info) =>
-      new LocalMessage(routes[0], routes[1], Buffer.from(payload), localInfo);
+    const { a, b, info, message } = twoStreams();
     const w = new BatchWriter(64);
     const sent: LocalMessage[] = [];
     // ENVELOPE_ACK frames always carry their head (a FRAME_ENVELOPE may repeat the previous one's: see below).
@@ -96,11 +102,7 @@ describe("frames", () => {
   });
 
   it("writes an envelope that repeats the previous one's routes and local info in its batch as its payload alone, and reads it back", () => {
-    const a = [route("sink", "next"), route("0123456789abcdef0123456789abcdef", "a")] as const;
-    const b = [route("other"), route("b")] as const;
-    const info = Object.freeze({ tag: "x" });
-    const message = (routes: typeof a | typeof b, payload: string, localInfo?: typeof info) =>
-      new LocalMessage(routes[0], routes[1], Buffer.from(payload), localInfo);
+    const { a, b, info, message } = twoStreams();
     const w = new BatchWriter(64);
     const sent: LocalMessage[] = [];
     const kinds: number[] = [];
