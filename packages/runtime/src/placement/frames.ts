@@ -152,9 +152,6 @@ export class BatchWriter implements FrameSink {
     ) {
       return this.#pushSameHead(message, payloadLength);
     }
-    this.#previousOnward = message.onwardRoute;
-    this.#previousReturn = message.returnRoute;
-    this.#previousInfo = message.localInfo;
     const head = this.#repeatedHead(message);
     this.#reserve(FRAME_HEADER + (head ? head.length + PAYLOAD_HEADER.length : envelopeHeadBound(message, "local")) + payloadLength);
     const buffer = this.#buffer;
@@ -176,6 +173,12 @@ export class BatchWriter implements FrameSink {
     this.#used = end;
     this.#count++;
     this.#seq++;
+    // Noted only once the frame is written: a head that failed to encode (local info holding
+    // a function) must not be the one the next envelope repeats, or that envelope would be
+    // read under the head of the frame before it (and routed there).
+    this.#previousOnward = message.onwardRoute;
+    this.#previousReturn = message.returnRoute;
+    this.#previousInfo = message.localInfo;
     return end - at;
   }
 
