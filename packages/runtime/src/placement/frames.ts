@@ -258,8 +258,10 @@ export class BatchWriter implements FrameSink {
     // could be) into room for a 1 MiB batch, copying the ~100 KiB before it: ~10 % of the
     // main thread's time in runtime/main->thread (session 26). A batch of a 1 MiB stream keeps
     // the room it had before, a whole batch and a large frame: half as large again, it took
-    // twice the page faults (TCP into a worker thread at 16 KiB, session 26).
-    this.#capacity = Math.min(Math.max(INITIAL_CAPACITY, used + (used >> 1), this.#capacity - (this.#capacity >> 3)), Math.max(LARGE_BATCH_CAPACITY, used));
+    // twice the page faults (TCP into a worker thread at 16 KiB, session 26). Never more than
+    // that room, whatever the last batch held: after one 32 MiB message, the next batch (a
+    // 64 B message, an ack) was a 32 MiB buffer, kept alive by any body still viewing it.
+    this.#capacity = Math.min(Math.max(INITIAL_CAPACITY, used + (used >> 1), this.#capacity - (this.#capacity >> 3)), LARGE_BATCH_CAPACITY);
     this.#buffer = EMPTY;
     this.#used = BATCH_HEADER;
     this.#count = 0;
