@@ -29,6 +29,16 @@ describe("EncodeError at the sender", () => {
     });
   });
 
+  it("a function in the local info of a message sent to a thread rejects its send with an EncodeError naming it", async () => {
+    await withNode({}, async (n) => {
+      await n.startWorker("echoer", Echoer);
+      const sent = await rejection(n.send("echoer", "hi", { localInfo: { tag: "x", onDone: () => {} } }));
+      expect([sent.code, sent.path]).toEqual(["ENCODE_FAILED", "localInfo.onDone"]);
+      expect(sent.message).toMatch(/local info cannot be encoded.*localInfo\.onDone is a function/);
+      expect(await n.sendAndReceive("echoer", "next", { timeout: 60_000 })).toBe("next");
+    });
+  });
+
   it("a function in a body sent from a worker's thread is an EncodeError in that thread", async () => {
     await withNode({}, async (n) => {
       await n.startWorker("prober", Prober);

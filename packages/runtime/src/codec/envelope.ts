@@ -2,6 +2,7 @@ import { Address } from "../address/address.js";
 import { DecodeError, InvalidRouteError } from "../errors/errors.js";
 import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-message.js";
 import { addressesOf, adoptRoute, type Route } from "../route/route.js";
+import { unencodableError } from "./body.js";
 import { packr } from "./packr.js";
 import { RecentHeads, sameBytes, type KnownHead } from "./recent-heads.js";
 import { readU32BE } from "../util/bytes.js";
@@ -119,7 +120,13 @@ let lastLocalInfoBytes: Uint8Array | undefined;
 function localInfoBytes(info: LocalInfo): Uint8Array | undefined {
   if (info === NO_LOCAL_INFO) return undefined;
   if (info === lastLocalInfo) return lastLocalInfoBytes;
-  const bytes = hasKeys(info) ? Uint8Array.from(packr.pack(info)) : undefined;
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = hasKeys(info) ? Uint8Array.from(packr.pack(info)) : undefined;
+  } catch (cause) {
+    // As a body's: an EncodeError naming the bad value's path, not msgpackr's bare TypeError.
+    throw unencodableError("The message's local info cannot be encoded to cross to another thread", "localInfo", info, cause);
+  }
   lastLocalInfo = info;
   lastLocalInfoBytes = bytes;
   return bytes;
