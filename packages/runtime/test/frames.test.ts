@@ -184,6 +184,23 @@ describe("frames", () => {
     expect(read[500]).toEqual([FRAME_OP, "after a microtask"]);
   });
 
+  it("posts a batch whose buffer is full rather than growing it past 64 KiB (a copy of all of it), in order", () => {
+    const posted: ArrayBuffer[] = [];
+    const writer = new PortWriter({ postMessage: (batch: unknown) => void posted.push(batch as ArrayBuffer) });
+    for (let i = 0; i < 300; i++) writer.push(FRAME_ENVELOPE, Buffer.alloc(1000, i));
+    writer.flush();
+    writer.close();
+    // Grown past 64 KiB, a batch's buffer would have room for a 1 MiB batch (1.1 MiB).
+    expect(posted.every((batch) => batch.byteLength < 1024 * 1024)).toBe(true);
+    expect(posted.length).toBeGreaterThan(1);
+    const bodies = posted.flatMap((batch) => {
+      const out: number[] = [];
+      readFrames(batch, (_kind, bytes) => void out.push(bytes.length === 1000 && bytes.every((b) => b === bytes[0]) ? bytes[0]! : -1));
+      return out;
+    });
+    expect(bodies).toEqual(Array.from({ length: 300 }, (_, i) => i & 0xff));
+  });
+
   it("posts a turn's batch early every 1024 frames, so that the other thread starts on them (in order, each frame once)", async () => {
     const { port1, port2 } = new MessageChannel();
     const batches: ArrayBuffer[] = [];
