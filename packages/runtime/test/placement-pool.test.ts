@@ -56,6 +56,23 @@ describe('placement "pool"', () => {
     });
   });
 
+  it("runs a sender's batch that would grow past 64 KiB as several tasks, one at a time, in order, none lost", async () => {
+    await withNode({ pool: { minThreads: 2, maxThreads: 2 } }, async (n) => {
+      await n.startWorker("relay", Relay, { placement: "pool", args: ["app"] });
+      // One turn of ~1 MiB from one sender: its lane is cut every 64 KiB or so. The first
+      // message is held 30 ms in its slot: a later cut run meanwhile on the other slot would overtake it.
+      const count = 1000;
+      const pad = new Uint8Array(1000);
+      for (let i = 0; i < count; i++) void n.send("relay", i === 0 ? { i, pad, delay: 30 } : { i, pad });
+      let outOfOrder = 0;
+      for (let expected = 0; expected < count; expected++) {
+        const { i } = (await n.receive<{ i: number }>({ timeout: 20_000 })).body;
+        if (i !== expected) outOfOrder++;
+      }
+      expect(outOfOrder).toBe(0);
+    });
+  });
+
   it("serves every sender when there are more senders than slots (no lane is passed over)", async () => {
     await withNode({ pool: { minThreads: 1, maxThreads: 1 } }, async (n) => {
       // Four senders keep 4 echoes each outstanding on one slot, so tasks always queue. Piscina's

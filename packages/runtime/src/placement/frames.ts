@@ -47,6 +47,8 @@ const COPY_OUT_MAX = 4 * 1024;
 /** ...if that buffer is no larger than this (a writer does not hold on to a large one). */
 const KEEP_MAX = 64 * 1024;
 const LARGE_BATCH = 64 * 1024;
+/** Room for an envelope's frame header and head, beyond its payload, when deciding whether it fits (a longer head may still grow the batch). */
+const HEAD_ROOM = FRAME_HEADER + MAX_REMEMBERED_HEAD;
 /** A batch past LARGE_BATCH is given room up to the eager flush (1 MiB) and one large frame. */
 const LARGE_BATCH_CAPACITY = 1024 * 1024 + 128 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -118,9 +120,19 @@ export class BatchWriter implements FrameSink {
     return this.#used;
   }
 
-  /** Bytes the batch being written can hold before it must grow (0 before its first frame). */
-  get capacity(): number {
-    return this.#buffer.length;
+  /**
+   * True when a frame of up to `bytes` does not fit in the batch's buffer and growing it
+   * would take the batch past 64 KiB, i.e. give it room for a 1 MiB batch and copy all of it:
+   * a writer that can hand over what it has (post it, run it as a task) should rather do that.
+   */
+  outgrows(bytes: number): boolean {
+    const needed = this.#used + bytes;
+    return this.#count > 0 && needed > this.#buffer.length && needed > LARGE_BATCH;
+  }
+
+  /** As `outgrows`, for the frame `pushEnvelope` would write for `message` (its head counted as up to 1 KiB). */
+  outgrowsWith(message: LocalMessage): boolean {
+    return this.outgrows(message.payloadLength + HEAD_ROOM);
   }
 
   /** Seq of the next frame written (frames are numbered from 0 for the life of the writer). */
@@ -358,9 +370,6 @@ export interface BatchPort {
   postMessage(value: unknown, transferList?: readonly ArrayBuffer[]): void;
 }
 
-/** Room for an envelope's frame header and head, beyond its payload, when deciding whether it fits (a longer head may still grow the batch). */
-const HEAD_ROOM = FRAME_HEADER + MAX_REMEMBERED_HEAD;
-
 /** Above this many bytes a batch is posted at once instead of at the end of the turn. */
 const EAGER_FLUSH_BYTES = 1024 * 1024;
 /**
@@ -418,7 +427,7 @@ export class PortWriter implements FrameSink {
 
   push(kind: number, head: Uint8Array, tail?: Uint8Array): number {
     if (this.#closed) return 0;
-    this.#postRatherThanGrow(FRAME_HEADER + head.length + (tail ? tail.length : 0));
+    if (this.#frames.outgrows(FRAME_HEADER + head.length + (tail ? tail.length : 0))) this.flush();
     const size = this.#frames.push(kind, head, tail);
     this.#written();
     return size;
@@ -426,22 +435,13 @@ export class PortWriter implements FrameSink {
 
   pushEnvelope(kind: number, message: LocalMessage): number {
     if (this.#closed) return 0;
-    this.#postRatherThanGrow(message.payloadLength + HEAD_ROOM);
+    // Posted rather than grown past 64 KiB (a copy of all of it): after a turn of small
+    // batches had shrunk the room, a 1 KiB stream from TCP into a worker thread spent 13 % of
+    // its main thread regrowing ~1 MiB batches (session 26).
+    if (this.#frames.outgrowsWith(message)) this.flush();
     const size = this.#frames.pushEnvelope(kind, message);
     this.#written();
     return size;
-  }
-
-  /**
-   * Posts the batch so far if a frame of up to `bytes` would not fit in its buffer and the
-   * grown batch would pass 64 KiB: growing that far gives room for a 1 MiB batch and copies
-   * all of the batch, and after a turn of small batches had shrunk the room, a 1 KiB stream
-   * from TCP into a worker thread spent 13 % of its main thread doing that (session 26).
-   */
-  #postRatherThanGrow(bytes: number): void {
-    const frames = this.#frames;
-    const needed = frames.size + bytes;
-    if (frames.count > 0 && needed > frames.capacity && needed > LARGE_BATCH) this.flush();
   }
 
   #written(): void {

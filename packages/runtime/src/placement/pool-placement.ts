@@ -96,8 +96,21 @@ interface Lane {
   /** What `frames` holds, released from the bound when its task ends. */
   messages: number;
   bytes: number;
+  /**
+   * Batches cut from `frames` while a task ran, oldest first, each run as a task of its own
+   * before what `frames` holds: a batch is cut rather than grown past 64 KiB (a copy of all
+   * of it; a lane's batch is whatever arrived while its task ran, so its size varies).
+   */
+  readonly cut: LaneBatch[];
   running: boolean;
   queued: boolean;
+}
+
+/** A batch taken from a lane, and what it holds of the mailbox's bound. */
+interface LaneBatch {
+  readonly batch: ArrayBuffer;
+  readonly messages: number;
+  readonly bytes: number;
 }
 
 /**
@@ -172,9 +185,10 @@ class PoolHost implements Mailbox, WorkerHandle {
     const sender = senderKey ?? message.returnRoute.addresses[0]?.key ?? "";
     let lane = this.#lanes.get(sender);
     if (!lane) {
-      lane = { sender, frames: new BatchWriter(1024), messages: 0, bytes: 0, running: false, queued: false };
+      lane = { sender, frames: new BatchWriter(1024), messages: 0, bytes: 0, cut: [], running: false, queued: false };
       this.#lanes.set(sender, lane);
     }
+    if (lane.frames.outgrowsWith(message)) lane.cut.push(takeBatch(lane)!);
     const size = writeEnvelope(lane.frames, FRAME_ENVELOPE, message);
     lane.messages++;
     lane.bytes += size;
@@ -199,14 +213,12 @@ class PoolHost implements Mailbox, WorkerHandle {
   };
 
   #run(lane: Lane): void {
-    const batch = lane.frames.take();
-    if (!batch) {
+    const next = lane.cut.shift() ?? takeBatch(lane);
+    if (!next) {
       this.#lanes.delete(lane.sender);
       return;
     }
-    const { messages, bytes } = lane;
-    lane.messages = 0;
-    lane.bytes = 0;
+    const { batch, messages, bytes } = next;
     lane.running = true;
     this.#inFlight++;
     let full: Mailbox | undefined;
@@ -313,4 +325,14 @@ class PoolHost implements Mailbox, WorkerHandle {
       this.#log.warn(`the shutdown of ${this.address.toString()} failed`, error);
     }
   }
+}
+
+/** What a lane's writer holds, as a batch of its own (undefined if it holds nothing); the lane starts a new one. */
+function takeBatch(lane: Lane): LaneBatch | undefined {
+  const batch = lane.frames.take();
+  if (!batch) return undefined;
+  const taken = { batch, messages: lane.messages, bytes: lane.bytes };
+  lane.messages = 0;
+  lane.bytes = 0;
+  return taken;
 }
