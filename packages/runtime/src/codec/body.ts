@@ -1,4 +1,6 @@
 import { DecodeError, EncodeError } from "../errors/errors.js";
+import { LocalMessage, type LocalInfo } from "../message/local-message.js";
+import type { Route } from "../route/route.js";
 import { allocBodyBytes } from "./body-slab.js";
 import { packr } from "./packr.js";
 import { findUnencodable } from "./unencodable.js";
@@ -49,20 +51,33 @@ export function decodeBody(payload: Uint8Array): unknown {
  */
 function encodeBytes(bytes: Uint8Array): Uint8Array {
   const n = bytes.length;
-  const head = n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+  const head = binHeaderLength(n);
   const out = allocBodyBytes(head + n);
-  if (head === 2) {
-    out[0] = 0xc4;
-    out[1] = n;
-  } else if (head === 3) {
-    out[0] = 0xc5;
-    out.writeUInt16BE(n, 1);
-  } else {
-    out[0] = 0xc6;
-    out.writeUInt32BE(n, 1);
-  }
+  writeBinHeader(out, n);
   out.set(bytes, head);
   return out;
+}
+
+/** The length of msgpack's bin header for `n` bytes (bin8, bin16 or bin32). */
+function binHeaderLength(n: number): number {
+  return n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+/** Writes msgpack's bin header for `n` bytes at the start of `target`, as msgpackr does. */
+function writeBinHeader(target: Uint8Array, n: number): void {
+  const head = binHeaderLength(n);
+  target[0] = head === 2 ? 0xc4 : head === 3 ? 0xc5 : 0xc6;
+  for (let i = 1; i < head; i++) target[i] = n >>> (8 * (head - 1 - i));
+}
+
+/**
+ * A message carrying `body`: a bytes body lent (its parts, see lentBytesParts) when `lend`
+ * says the message is copied before the send returns, any other body encoded (copied) now.
+ */
+export function bodyMessage(onward: Route, returnRoute: Route, body: unknown, localInfo: LocalInfo, lend: boolean): LocalMessage {
+  return lend && body instanceof Uint8Array
+    ? LocalMessage.fromParts(onward, returnRoute, lentBytesParts(body), localInfo)
+    : new LocalMessage(onward, returnRoute, encodeBody(body), localInfo);
 }
 
 /**
@@ -74,7 +89,8 @@ function encodeBytes(bytes: Uint8Array): Uint8Array {
 export function lentBytesParts(bytes: Uint8Array): readonly Uint8Array[] {
   const n = bytes.length;
   if (n !== lentHeaderLength) {
-    lentHeader = n < 0x100 ? Uint8Array.of(0xc4, n) : n < 0x10000 ? Uint8Array.of(0xc5, n >>> 8, n) : Uint8Array.of(0xc6, n >>> 24, n >>> 16, n >>> 8, n);
+    lentHeader = new Uint8Array(binHeaderLength(n));
+    writeBinHeader(lentHeader, n);
     lentHeaderLength = n;
   }
   return [lentHeader, bytes];

@@ -1,7 +1,7 @@
 import { Address, toAddress, type AddressLike } from "../address/address.js";
-import { encodeBody, lentBytesParts } from "../codec/body.js";
+import { bodyMessage, encodeBody } from "../codec/body.js";
 import { UnsupportedOperationError } from "../errors/errors.js";
-import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-message.js";
+import { LocalMessage, NO_LOCAL_INFO } from "../message/local-message.js";
 import type { Routed } from "../message/routed.js";
 import type { NodeCore } from "../node/node-core.js";
 import { adoptRoute, route, type Route, type RouteLike } from "../route/route.js";
@@ -81,27 +81,25 @@ export class MainContext implements Context {
       checkSendOptions(options, "send");
       this.#core.assertRunning();
       const onward = route(to);
-      const localInfo = options?.localInfo ?? NO_LOCAL_INFO;
-      if (body instanceof Uint8Array && this.#lendBytes(onward, body, localInfo)) return SENT;
-      const message = new LocalMessage(onward, this.#returnRoute, encodeBody(body), localInfo);
-      return this.#sends.submit(message, options);
+      const lend = body instanceof Uint8Array && this.#lendsTo(onward);
+      const message = bodyMessage(onward, this.#returnRoute, body, options?.localInfo ?? NO_LOCAL_INFO, lend);
+      if (!lend) return this.#sends.submit(message, options);
+      this.#memo.route(message);
+      return SENT;
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   /**
-   * Delivers a bytes body without copying it first when it would go at once (nothing of this
-   * context's waits) to a mailbox that copies it before returning (a thread's, a pool's): it
-   * is then copied once, into the batch, not twice. Anything else (a main-thread worker, a
-   * connection, a channel keep the message) gets its own copy, as the caller may reuse its
-   * buffer as soon as `send` returns.
+   * Whether a bytes body sent along `onward` now may be lent rather than copied: the send goes
+   * at once (nothing of this context's waits) to a mailbox that copies it before returning (a
+   * thread's, a pool's), so it is copied once, into the batch, not twice. Anything else (a
+   * main-thread worker, a connection, a channel keep the message) gets its own copy, as the
+   * caller may reuse its buffer as soon as `send` returns.
    */
-  #lendBytes(onward: Route, bytes: Uint8Array, localInfo: LocalInfo): boolean {
-    if (!this.#sends.idle) return false;
-    if (this.#memo.copyingMailbox(onward.at(0)) === undefined) return false;
-    this.#memo.route(LocalMessage.fromParts(onward, this.#returnRoute, lentBytesParts(bytes), localInfo));
-    return true;
+  #lendsTo(onward: Route): boolean {
+    return this.#sends.idle && this.#memo.copyingMailbox(onward.at(0)) !== undefined;
   }
 
   forward(message: LocalMessage, options?: SendOptions): Promise<void> {

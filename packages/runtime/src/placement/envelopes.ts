@@ -17,6 +17,8 @@ const RAW = Symbol("hopwire.rawEnvelope");
 /**
  * The size of the frame a decoded message arrived in: what its reader returns as credit once
  * the message is handled (a FRAME_ENVELOPE_SAME_HEAD message has no envelope bytes to tell it).
+ * Set on every decoded message, though a whole envelope's is its raw length + FRAME_HEADER:
+ * one object shape for both kinds keeps the per-message property reads monomorphic.
  */
 const FRAME_BYTES = Symbol("hopwire.frameBytes");
 

@@ -1,5 +1,5 @@
 import { toAddress, type Address, type AddressLike } from "../address/address.js";
-import { encodeBody, lentBytesParts } from "../codec/body.js";
+import { bodyMessage } from "../codec/body.js";
 import type { Context, FlowControlsAccess, SendOptions } from "../context/context.js";
 import { UnsupportedOperationError } from "../errors/errors.js";
 import type { FlowControlId } from "../flow-control/flow-controls.js";
@@ -67,14 +67,9 @@ export class PoolContext implements Context {
   async send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void> {
     checkSendOptions(options, "send");
     if (this.#closed) throw this.#lateError("send");
-    const onward = route(to);
-    const localInfo = options?.localInfo ?? NO_LOCAL_INFO;
     // Written into the task's batch before this returns: a bytes body is lent, not copied first.
-    const message =
-      body instanceof Uint8Array
-        ? LocalMessage.fromParts(onward, this.#self, lentBytesParts(body), localInfo)
-        : new LocalMessage(onward, this.#self, encodeBody(body), localInfo);
-    onward.next();
+    const message = bodyMessage(route(to), this.#self, body, options?.localInfo ?? NO_LOCAL_INFO, true);
+    message.onwardRoute.next();
     writeEnvelope(this.#out, FRAME_ENVELOPE, message);
   }
 

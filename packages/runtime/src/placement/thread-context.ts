@@ -1,5 +1,5 @@
 import { Address, toAddress, type AddressLike } from "../address/address.js";
-import { encodeBody, lentBytesParts } from "../codec/body.js";
+import { bodyMessage, encodeBody } from "../codec/body.js";
 import { encodeEnvelope } from "../codec/envelope.js";
 import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions } from "../context/context.js";
 import { Inbox } from "../context/inbox.js";
@@ -51,13 +51,8 @@ export class ThreadContext implements Context {
   send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void> {
     try {
       checkSendOptions(options, "send");
-      const onward = route(to);
-      const localInfo = options?.localInfo ?? NO_LOCAL_INFO;
       // A send the link writes at once copies its body into the batch: a bytes body is lent, not copied first.
-      const message =
-        body instanceof Uint8Array && this.#link.writesAtOnce
-          ? LocalMessage.fromParts(onward, this.#self, lentBytesParts(body), localInfo)
-          : new LocalMessage(onward, this.#self, encodeBody(body), localInfo);
+      const message = bodyMessage(route(to), this.#self, body, options?.localInfo ?? NO_LOCAL_INFO, this.#link.writesAtOnce);
       return this.#link.sendEnvelope(message, options);
     } catch (error) {
       return Promise.reject(error);
