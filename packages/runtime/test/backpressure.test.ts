@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AbortError, TimeoutError, type Context, type Node, type Routed } from "@hopwire/runtime";
-import { AwaitingSender, Relay, SlowCounter } from "./fixtures/workers.js";
+import { AwaitingSender, Relay, SlowCounter, StreamingSender } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
 
 /**
@@ -92,6 +92,22 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
       expect(tally.maxBehind).toBeGreaterThanOrEqual(LIMIT / 2);
       // Mailbox bound + what the link window holds (~7 frames of ~150 B) + reports in flight.
       expect(tally.maxBehind).toBeLessThanOrEqual(LIMIT + 24);
+    });
+  });
+
+  it("thread -> slow thread worker, a stream of unawaited sends: the sender waits for the bound, order is kept", async () => {
+    await withNode({ linkWindowBytes: 8192 }, async (n) => {
+      const tally = await startTally(n);
+      await n.startWorker("slow", SlowCounter, { args: ["tally", 1], mailbox: { maxMessages: LIMIT } });
+      await n.startWorker("sender", StreamingSender);
+      // Its batches are runs of envelopes for "slow", which the main thread passes on whole
+      // (pass-on.test.ts) while the mailbox has room: it must stop at the bound all the same.
+      await n.sendAndReceive("sender", { to: "slow", count: COUNT, size: 100 }, { timeout: 60_000 });
+      // The answer came behind every send in the sender's stream: the main thread had routed
+      // them all, so "slow" held at most its bound (and a batch of reports was on its way).
+      expect(tally.handled).toBeGreaterThanOrEqual(COUNT - LIMIT - 24);
+      await tally.allHandled(COUNT);
+      expect(tally.outOfOrder).toBe(0);
     });
   });
 

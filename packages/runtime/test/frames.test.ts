@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { MessageChannel } from "node:worker_threads";
 import { DecodeError, LocalMessage, encodeEnvelope, route } from "@hopwire/runtime";
 // Internal: the batch format of the port protocol (compiled, like everything tests load).
-import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, PortWriter, readFrames } from "../dist/placement/frames.js";
+import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, FIRST_FRAME, openBatch, PortWriter, readFrames, restOfBatch } from "../dist/placement/frames.js";
 import { frameSizeOf, LocalEnvelopeDecoder } from "../dist/placement/envelopes.js";
 
 function frames(batch: ArrayBuffer): [number, string][] {
@@ -199,6 +199,44 @@ describe("frames", () => {
       return out;
     });
     expect(bodies).toEqual(Array.from({ length: 300 }, (_, i) => i & 0xff));
+  });
+
+  it("passes on another stream's frames as they are: after what is pending, numbered next, with the credit due, transferred", () => {
+    const posted: ArrayBuffer[] = [];
+    const transferred: boolean[] = [];
+    const writer = new PortWriter({
+      postMessage: (batch: unknown, transfer?: readonly ArrayBuffer[]) => {
+        posted.push(batch as ArrayBuffer);
+        transferred.push(transfer?.includes(batch as ArrayBuffer) === true);
+      },
+    });
+    writer.push(FRAME_OP, Buffer.from("before"));
+    writer.addCredit(0, 123, "with-next");
+    // A batch as another thread wrote it (its own seqs and credit), the last frame not passed on.
+    const other = new BatchWriter();
+    for (let i = 0; i < 3; i++) other.push(FRAME_ENVELOPE, Buffer.from(`run${i}`));
+    other.push(FRAME_OP, Buffer.from("rest"));
+    const batch = openBatch(other.take({ messages: 7, bytes: 999 }));
+    let runEnd = FIRST_FRAME;
+    readFrames(batch.buffer.slice(0), (kind, bytes) => void (kind === FRAME_ENVELOPE && (runEnd += 5 + bytes.length)));
+    const rest = restOfBatch(batch, runEnd, batch.firstSeq + 3);
+    writer.passOn(batch.buffer, runEnd, 3);
+    writer.push(FRAME_OP, Buffer.from("after"));
+    writer.flush();
+    // The pending frame went first (its own batch, with the credit), then the run (the other thread's buffer, transferred), then the next batch.
+    expect(posted).toHaveLength(3);
+    expect(posted[1]).toBe(batch.buffer);
+    expect(transferred).toEqual([true, true, true]);
+    const [first, run, next] = posted.map((b) => openBatch(b));
+    expect([first!.firstSeq, run!.firstSeq, next!.firstSeq]).toEqual([0, 1, 4]);
+    expect([first!.credit.bytes, run!.credit.bytes, next!.credit.bytes]).toEqual([123, 0, 0]);
+    expect(run!.used).toBe(runEnd);
+    expect(frames(posted[1]!)).toEqual([0, 1, 2].map((i) => [FRAME_ENVELOPE, `run${i}`]));
+    // The rest is a batch of its own, its frame numbered where the run left off.
+    const restFrames: [number, string, number][] = [];
+    readFrames(rest.buffer, (kind, bytes, seq) => void restFrames.push([kind, Buffer.from(bytes).toString(), seq]));
+    expect(rest.firstSeq).toBe(3);
+    expect(restFrames.map(([kind, text]) => [kind, text])).toEqual([[FRAME_OP, "rest"]]);
   });
 
   it("posts a turn's batch early every 1024 frames, so that the other thread starts on them (in order, each frame once)", async () => {

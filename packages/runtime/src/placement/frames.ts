@@ -140,6 +140,17 @@ export class BatchWriter implements FrameSink {
     return this.#seq;
   }
 
+  /**
+   * Numbers `frames` frames written elsewhere as the next ones of this stream (see
+   * PortWriter.passOn); returns the seq of the first. Only between batches: none pending.
+   */
+  claimSeqs(frames: number): number {
+    if (this.#count > 0) throw new Error("claimSeqs with frames pending: they would be numbered after the claimed ones");
+    const first = this.#seq;
+    this.#seq += frames;
+    return first;
+  }
+
   push(kind: number, head: Uint8Array, tail?: Uint8Array): number {
     // An envelope written whole: the reader's previous head is now one this writer did not note.
     if (kind !== FRAME_OP) this.#previousOnward = undefined;
@@ -252,10 +263,7 @@ export class BatchWriter implements FrameSink {
     this.#previousOnward = undefined;
     const header = this.#buffer;
     const used = this.#used;
-    header.writeUInt32BE(used, 0);
-    header.writeUInt32BE((this.#seq - this.#count) >>> 0, 4);
-    header.writeUInt32BE(credit.messages, 8);
-    header.writeUInt32BE(credit.bytes, 12);
+    writeBatchHeader(header, used, this.#seq - this.#count, credit);
     if (used <= COPY_OUT_MAX && header.length <= KEEP_MAX) {
       // A small batch leaves as an exact-size copy and the writer keeps its buffer: a round
       // trip posts one small batch each way, and a fresh 16 KiB buffer per post cost more
@@ -306,6 +314,27 @@ export interface Credit {
 }
 
 const NO_CREDIT: Credit = Object.freeze({ messages: 0, bytes: 0 });
+
+/** Writes a batch's header at the start of `target`. */
+function writeBatchHeader(target: Uint8Array, used: number, firstSeq: number, credit: Credit): void {
+  writeU32BE(target, 0, used);
+  writeU32BE(target, 4, firstSeq >>> 0);
+  writeU32BE(target, 8, credit.messages);
+  writeU32BE(target, 12, credit.bytes);
+}
+
+/**
+ * The frames of `batch` from byte `at` on, copied into a batch of their own whose first
+ * frame has seq `firstSeq` (its credit was counted with `batch`): what is left to read of a
+ * batch whose first frames were passed on (PortWriter.passOn).
+ */
+export function restOfBatch(batch: Batch, at: number, firstSeq: number): Batch {
+  const length = batch.used - at;
+  const bytes = new Uint8Array(BATCH_HEADER + length);
+  bytes.set(new Uint8Array(batch.buffer, at, length), BATCH_HEADER);
+  writeBatchHeader(bytes, bytes.length, firstSeq, NO_CREDIT);
+  return openBatch(bytes.buffer);
+}
 
 /** A received batch: its header, and where its frames are. */
 export interface Batch {
@@ -459,6 +488,21 @@ export class PortWriter implements FrameSink {
     this.#scheduled = false;
     this.flush();
   };
+
+  /**
+   * Posts frames [FIRST_FRAME, used) of `buffer`, a batch read off another port, as they are:
+   * the next frames of this stream, after what is pending (posted first). They are given
+   * their seqs and the credit to return in the header, and `buffer` is transferred, not
+   * copied. The caller vouches for the frames: envelopes, the first with its head.
+   */
+  passOn(buffer: ArrayBuffer, used: number, frames: number): void {
+    if (this.#closed) return;
+    if (this.#frames.count > 0) this.flush();
+    writeBatchHeader(new Uint8Array(buffer, 0, BATCH_HEADER), used, this.#frames.claimSeqs(frames), this.#credit);
+    this.#credit.messages = 0;
+    this.#credit.bytes = 0;
+    this.port.postMessage(buffer, [buffer]);
+  }
 
   /** Posts what is pending now. */
   flush(): void {

@@ -69,9 +69,19 @@ export class MailboxBound {
 
   /** Counts a delivered message. */
   add(bytes: number): void {
-    this.#messages++;
+    this.addMany(1, bytes);
+  }
+
+  /** Counts `messages` delivered messages of `bytes` in all. */
+  addMany(messages: number, bytes: number): void {
+    this.#messages += messages;
     this.#bytes += bytes;
     if (!this.#full && (this.#messages >= this.limits.maxMessages || this.#bytes >= this.limits.maxBytes)) this.#full = true;
+  }
+
+  /** Whether `addMany(messages, bytes)` would make it full (or it is already). */
+  wouldFill(messages: number, bytes: number): boolean {
+    return this.#full || this.#messages + messages >= this.limits.maxMessages || this.#bytes + bytes >= this.limits.maxBytes;
   }
 
   /** Counts consumed messages; wakes the waiters when there is room again. */

@@ -302,6 +302,20 @@ export class Router {
     return mailbox;
   }
 
+  /**
+   * The mailbox `route` would deliver a message for the local address `next` from `senderKey`
+   * to, when that is all it would do: undefined when it would throw, report or change flow
+   * controls (the message must then be routed). Looks, changes nothing.
+   */
+  plainMailboxFor(next: Address, senderKey: string): Mailbox | undefined {
+    if (!next.isLocal) return undefined;
+    const key = next.key;
+    const flowControls = this.flowControls;
+    if (!flowControls.isAllowed(senderKey, key)) return undefined;
+    if (!flowControls.isProducerKey(senderKey) && flowControls.producerByKey(key)) return undefined;
+    return this.#table.get(key);
+  }
+
   /** The keys of every registered local address (diagnostics and tests). */
   addresses(): string[] {
     return [...this.#table.keys()];
