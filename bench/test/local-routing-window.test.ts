@@ -21,7 +21,7 @@ describe("the MessagePort baselines of runtime/*", () => {
   it("are read with the window of every scenario read against them, the steady warm-up included", () => {
     // runtime/main->main crosses no thread: a crossing is no baseline for it.
     const readAgainstIt = allScenarios().filter((s) => s.baseline === frames.name);
-    expect(readAgainstIt.map((s) => s.name)).toEqual(["runtime/main->thread", "runtime/thread->thread", "runtime/pool"]);
+    expect(readAgainstIt.map((s) => s.name)).toEqual(["runtime/main->thread", "runtime/thread->thread", "runtime/pool", "runtime/thread->pool"]);
     expect(getScenario("runtime/main->main")!.baseline).toBeUndefined();
     const window = windowOf(frames.description);
     expect(window).toMatch(/at least 1 s in a full run/);

@@ -5,6 +5,7 @@
 //   main->thread    Blaster "main", sink "thread"     (one crossing per message, batched)
 //   thread->thread  Blaster "thread", sink "thread"   (two crossings: thread → router → thread)
 //   pool            Blaster "main", sink "pool"       (a stateless worker on the node's pool)
+//   thread->pool    Blaster "thread", sink "pool"     (a thread feeding the pool, through the router)
 import { node, type Placement } from "@hopwire/runtime";
 import { runBenchChild } from "../proc/child.js";
 import { throughputMetrics } from "../metrics.js";
@@ -13,7 +14,7 @@ import type { SoloResult } from "../proc/solo.js";
 import { blastShape } from "./blast-shape.js";
 import { Blaster, TickSink, type BlastPlan, type BlastResult } from "./hopwire-workers.js";
 
-export type RuntimeMode = "main->main" | "main->thread" | "thread->thread" | "pool";
+export type RuntimeMode = "main->main" | "main->thread" | "thread->thread" | "pool" | "thread->pool";
 
 export interface RuntimeParams {
   mode: RuntimeMode;
@@ -29,6 +30,7 @@ const PLACEMENTS: Record<RuntimeMode, { source: Placement; sink: Placement }> = 
   "main->thread": { source: "main", sink: "thread" },
   "thread->thread": { source: "thread", sink: "thread" },
   pool: { source: "main", sink: "pool" },
+  "thread->pool": { source: "thread", sink: "pool" },
 };
 
 runBenchChild<RuntimeParams, null, SoloResult>(async (p) => {

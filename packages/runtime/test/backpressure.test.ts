@@ -95,21 +95,23 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
     });
   });
 
-  it("thread -> slow thread worker, a stream of unawaited sends: the sender waits for the bound, order is kept", async () => {
-    await withNode({ linkWindowBytes: 8192 }, async (n) => {
-      const tally = await startTally(n);
-      await n.startWorker("slow", SlowCounter, { args: ["tally", 1], mailbox: { maxMessages: LIMIT } });
-      await n.startWorker("sender", StreamingSender);
-      // Its batches are runs of envelopes for "slow", which the main thread passes on whole
-      // (pass-on.test.ts) while the mailbox has room: it must stop at the bound all the same.
-      await n.sendAndReceive("sender", { to: "slow", count: COUNT, size: 100 }, { timeout: 60_000 });
-      // The answer came behind every send in the sender's stream: the main thread had routed
-      // them all, so "slow" held at most its bound (and a batch of reports was on its way).
-      expect(tally.handled).toBeGreaterThanOrEqual(COUNT - LIMIT - 24);
-      await tally.allHandled(COUNT);
-      expect(tally.outOfOrder).toBe(0);
+  for (const placement of ["thread", "pool"] as const) {
+    it(`thread -> slow ${placement} worker, a stream of unawaited sends: the sender waits for the bound, order is kept`, async () => {
+      await withNode({ linkWindowBytes: 8192, pool: { minThreads: 1, maxThreads: 1 } }, async (n) => {
+        const tally = await startTally(n);
+        await n.startWorker("slow", SlowCounter, { args: ["tally", 1], mailbox: { maxMessages: LIMIT }, placement });
+        await n.startWorker("sender", StreamingSender);
+        // Its batches are runs of envelopes for "slow", which the main thread passes on whole
+        // (pass-on.test.ts) while the mailbox has room: it must stop at the bound all the same.
+        await n.sendAndReceive("sender", { to: "slow", count: COUNT, size: 100 }, { timeout: 60_000 });
+        // The answer came behind every send in the sender's stream: the main thread had routed
+        // them all, so "slow" held at most its bound (and a batch of reports was on its way).
+        expect(tally.handled).toBeGreaterThanOrEqual(COUNT - LIMIT - 24);
+        await tally.allHandled(COUNT);
+        expect(tally.outOfOrder).toBe(0);
+      });
     });
-  });
+  }
 
   it("main -> slow pool worker: the pool's lanes count against the bound, order is kept", async () => {
     await withNode({ pool: { minThreads: 1, maxThreads: 1 } }, async (n) => {

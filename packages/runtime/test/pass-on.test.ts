@@ -4,9 +4,9 @@ import { Interleaver, OrderChecker, ReusingSender, UniformChecker } from "./fixt
 import { withNode } from "./helpers.js";
 import { passedOn } from "../dist/placement/thread-placement.js";
 
-// Envelopes a worker's thread sends to another worker's thread are passed on in the batch
-// they came in (transferred by the main thread, not copied frame by frame) while they run
-// from the start of a batch. The rest of such a batch (an operation, a waiting send, an
+// Envelopes a worker's thread sends to another worker's thread, or to a pool worker, are
+// passed on in the batch they came in (transferred by the main thread, not copied frame by
+// frame) while they run from the start of a batch. The rest of such a batch (an operation, a waiting send, an
 // envelope for somewhere else) is read the usual way. Either way each destination gets
 // everything, once, in order.
 
@@ -36,6 +36,27 @@ describe("a thread's stream to another thread is passed on, not copied", () => {
         }
       }
       // The first sends wait for their acks (the destination is not granted yet); the rest are passed on.
+      expect(passedOn.frames - before).toBeGreaterThan(512);
+    });
+  });
+
+  it("passes a thread's stream to a pool worker on as its lane's batches: every body arrives once, in order, intact", async () => {
+    // One slot: the checker's count lives in that slot's instance.
+    await withNode({ pool: { minThreads: 1, maxThreads: 1 } }, async (n) => {
+      await n.startWorker("checker", UniformChecker, { placement: "pool" });
+      await n.startWorker("sender", ReusingSender);
+      const before = passedOn.frames;
+      let expected = 0;
+      for (const size of [64, 5000, 70_000]) {
+        await n.sendAndReceive("sender", { to: "checker", count: 512, size }, { timeout: 60_000 });
+        expected += 512;
+        for (;;) {
+          const report = await n.sendAndReceive<{ count: number; bad: number }>("checker", "report");
+          if (report.count < expected) continue;
+          expect(report).toEqual({ count: expected, bad: 0 });
+          break;
+        }
+      }
       expect(passedOn.frames - before).toBeGreaterThan(512);
     });
   });

@@ -56,7 +56,7 @@ describe('placement "pool"', () => {
     });
   });
 
-  it("runs a sender's batch that would grow past 64 KiB as several tasks, one at a time, in order, none lost", async () => {
+  it("cuts a sender's batch that would grow past 64 KiB into several, run in order (one task at a time per sender), none lost", async () => {
     await withNode({ pool: { minThreads: 2, maxThreads: 2 } }, async (n) => {
       await n.startWorker("relay", Relay, { placement: "pool", args: ["app"] });
       // One turn of ~1 MiB from one sender: its lane is cut every 64 KiB or so. The first

@@ -17,6 +17,7 @@ const MODES: { mode: RuntimeMode; what: string; crosses: boolean }[] = [
   { mode: "main->thread", what: "a Blaster placed \"main\" to a counting sink on its own thread (the default placement)", crosses: true },
   { mode: "thread->thread", what: "a Blaster on its own thread to a counting sink on another thread, through the main thread's router", crosses: true },
   { mode: "pool", what: "a Blaster placed \"main\" to a stateless sink placed \"pool\" (one piscina slot; one batch task in flight per sender)", crosses: true },
+  { mode: "thread->pool", what: "a Blaster on its own thread to a stateless sink placed \"pool\", through the main thread's router (one piscina slot)", crosses: true },
 ];
 
 /** One repetition, its tick window × scale (1 = the scenario, 2 = the window check's 2W). */

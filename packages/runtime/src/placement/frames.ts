@@ -316,7 +316,7 @@ export interface Credit {
 const NO_CREDIT: Credit = Object.freeze({ messages: 0, bytes: 0 });
 
 /** Writes a batch's header at the start of `target`. */
-function writeBatchHeader(target: Uint8Array, used: number, firstSeq: number, credit: Credit): void {
+export function writeBatchHeader(target: Uint8Array, used: number, firstSeq: number, credit: Credit): void {
   writeU32BE(target, 0, used);
   writeU32BE(target, 4, firstSeq >>> 0);
   writeU32BE(target, 8, credit.messages);

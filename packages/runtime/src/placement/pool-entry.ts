@@ -39,9 +39,11 @@ export default async function runPoolTask(task: PoolTask): Promise<unknown> {
       const messages: LocalMessage[] = [];
       // A batch's messages mostly share their head: decoded once.
       const envelopes = new LocalEnvelopeDecoder();
-      readFrames(task.batch, (kind, bytes) => {
-        if (kind === FRAME_ENVELOPE || kind === FRAME_ENVELOPE_SAME_HEAD) messages.push(envelopes.decodeFrame(kind, bytes));
-      });
+      for (const batch of task.batches) {
+        readFrames(batch, (kind, bytes) => {
+          if (kind === FRAME_ENVELOPE || kind === FRAME_ENVELOPE_SAME_HEAD) messages.push(envelopes.decodeFrame(kind, bytes));
+        });
+      }
       for (const message of messages) {
         try {
           const pending = worker.handleMessage(context, new Routed(message, address));

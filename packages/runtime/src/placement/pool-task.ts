@@ -19,7 +19,7 @@ export interface PoolWorkerSpec {
 export type PoolTask =
   /** Make (or find) this slot's instance: constructor and initialize. */
   | { t: "load"; spec: PoolWorkerSpec }
-  /** Handle a batch of envelopes, in order. */
-  | { t: "run"; spec: PoolWorkerSpec; batch: ArrayBuffer }
+  /** Handle batches of envelopes, in order. */
+  | { t: "run"; spec: PoolWorkerSpec; batches: ArrayBuffer[] }
   /** Run shutdown on this slot's instance (if any) and forget it. */
   | { t: "shutdown"; spec: PoolWorkerSpec };

@@ -81,14 +81,15 @@ interface Unread {
  * batch is then read again the usual way.
  */
 interface Run {
-  readonly target: ThreadHost;
+  /** A mailbox that takes runs (Mailbox.takeRun): another worker's thread, a pool worker. */
+  readonly target: Mailbox;
   frames: number;
   bytes: number;
   /** Offset of the first frame after the run. */
   end: number;
 }
 
-/** Batches and frames passed on from one thread to another without a copy (tests and probes read it). */
+/** Batches and frames passed on from a thread to another worker without a copy (tests and probes read it). */
 export const passedOn = { batches: 0, frames: 0 };
 
 /**
@@ -332,29 +333,34 @@ class ThreadHost implements Mailbox, WorkerHandle {
     const seqAfter = batch.firstSeq + run.frames;
     if (rest > 0) this.#unread[0] = { batch: restOfBatch(batch, run.end, seqAfter), at: FIRST_FRAME, seq: seqAfter, mayRun: true };
     else this.#unread.shift();
-    run.target.#takeRun(batch.buffer, run.end, run.frames, run.bytes);
+    run.target.takeRun!(this.address.key, batch.buffer, run.end, run.frames, run.bytes);
+    passedOn.batches++;
+    passedOn.frames += run.frames;
   }
 
-  /** Whether this worker's thread takes a run (see Run): it is running. */
-  get #takesRuns(): boolean {
+  /** Mailbox.takesRuns: this worker's thread takes runs while it runs. */
+  get takesRuns(): boolean {
     return this.#alive && this.#writer !== undefined;
   }
 
-  /** Takes a run of envelopes for this worker, frames [FIRST_FRAME, used) of another thread's batch (see Run). */
-  #takeRun(buffer: ArrayBuffer, used: number, frames: number, bytes: number): void {
+  /** Mailbox.wouldFill. */
+  wouldFill(messages: number, bytes: number): boolean {
+    return this.#bound.wouldFill(messages, bytes);
+  }
+
+  /** Mailbox.takeRun: the run goes on to the thread in its batch, after what is pending for it (PortWriter.passOn). */
+  takeRun(_senderKey: string, buffer: ArrayBuffer, used: number, frames: number, bytes: number): void {
     this.#bound.addMany(frames, bytes);
     this.#writer!.passOn(buffer, used, frames);
-    passedOn.batches++;
-    passedOn.frames += frames;
   }
 
   /**
    * Reads a frame into the run of the batch being read, or starts one with it; returns the
    * run's target, or undefined when the frame is not part of it (it is then read the usual way).
    */
-  #joinRun(kind: number, bytes: Uint8Array, size: number): ThreadHost | undefined {
+  #joinRun(kind: number, bytes: Uint8Array, size: number): Mailbox | undefined {
     const run = this.#run;
-    let target: ThreadHost | undefined;
+    let target: Mailbox | undefined;
     if (kind === FRAME_ENVELOPE_SAME_HEAD && run !== undefined) {
       target = run.target; // the previous envelope's head: the same destination
     } else if (kind === FRAME_ENVELOPE) {
@@ -365,7 +371,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
         return undefined; // read the usual way, which reports it
       }
       const mailbox = this.#core.router.plainMailboxFor(message.onwardRoute.next(), this.address.key);
-      if (!(mailbox instanceof ThreadHost) || !mailbox.#takesRuns || (run !== undefined && mailbox !== run.target)) {
+      if (mailbox?.takeRun === undefined || !mailbox.takesRuns || (run !== undefined && mailbox !== run.target)) {
         if (run === undefined) this.#lookedAt = message;
         return undefined;
       }
@@ -387,7 +393,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
         this.#seq = seq;
         this.#routedBytes += size;
         // As #fed: reading stops after the frame that fills the target (unless this worker is stopping).
-        if (this.#readAll || !target.#bound.wouldFill(this.#run!.frames, this.#run!.bytes)) return true;
+        if (this.#readAll || !target.wouldFill!(this.#run!.frames, this.#run!.bytes)) return true;
         this.#heldBy = target;
         return false;
       }

@@ -34,6 +34,18 @@ export interface Mailbox {
    * "A bytes body is copied once").
    */
   readonly copiesOnDeliver?: boolean;
+  /**
+   * Present on a worker thread's and a pool worker's mailbox: takes envelopes as they are,
+   * in the batch another worker's thread wrote them in, frames [FIRST_FRAME, used) of
+   * `buffer` (`frames` envelopes, `bytes` of frames in all, from `senderKey`); `buffer` is
+   * the mailbox's from then on. Only while `takesRuns`. See docs/architecture.md, "A stream
+   * between threads is passed on, not copied".
+   */
+  takeRun?(senderKey: string, buffer: ArrayBuffer, used: number, frames: number, bytes: number): void;
+  /** With `takeRun`: whether it takes runs now (it is running). */
+  readonly takesRuns?: boolean;
+  /** With `takeRun`: whether `messages` more messages of `bytes` in all would make it full. */
+  wouldFill?(messages: number, bytes: number): boolean;
   /** True while the mailbox holds its high-water mark or more (absent: never full). */
   readonly isFull?: boolean;
   /**
