@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Node } from "@hopwire/runtime";
-import { Interleaver, OrderChecker, ReusingSender, UniformChecker } from "./fixtures/workers.js";
+import type { DroppedEvent, Node } from "@hopwire/runtime";
+import { Interleaver, LocalInfoChecker, LocalInfoStreamer, OrderChecker, ReusingSender, UniformChecker } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
 import { passedOn } from "../dist/placement/thread-placement.js";
 
@@ -88,6 +88,26 @@ describe("a thread's stream to another thread is passed on, not copied", () => {
       expect(sent).toEqual({ b: 1 + 40 + 5 + 200 + 200 + 50, c: 1 + 40 + 1 + 200, m: 1 + 10 });
       for (const checker of ["b", "c", "m"]) expect(await counted(n, checker, sent[checker]!)).toEqual({ count: sent[checker], outOfOrder: 0 });
       expect(passedOn.batches).toBeGreaterThan(before);
+    });
+  });
+
+  it("keeps bytes in local info when the rest of a passed-on batch is read later, under the run's head", async () => {
+    await withNode({}, async (n) => {
+      const drops: DroppedEvent[] = [];
+      n.on("dropped", (event) => drops.push(event));
+      // The run fills the mailbox at ~40 of 44: the run is passed on (its batch transferred) and
+      // the last frames, which repeat the run's head, are read once "b" has room.
+      await n.startWorker("b", LocalInfoChecker, { mailbox: { maxMessages: 40 } });
+      await n.startWorker("sender", LocalInfoStreamer);
+      const before = passedOn.frames;
+      await n.sendAndReceive("sender", { to: "b", count: 44 }, { timeout: 60_000 });
+      // Until every body arrived, or one was dropped (its local info could not be written for "b").
+      let report: { count: number; intact: number };
+      do report = await n.sendAndReceive("b", "report");
+      while (report.count < 44 && drops.length === 0);
+      expect(drops.map((d) => d.error.message)).toEqual([]);
+      expect(report).toEqual({ count: 44, intact: 44 });
+      expect(passedOn.frames - before).toBeGreaterThan(0);
     });
   });
 });

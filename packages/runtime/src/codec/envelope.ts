@@ -3,7 +3,7 @@ import { DecodeError, InvalidRouteError } from "../errors/errors.js";
 import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-message.js";
 import { addressesOf, adoptRoute, type Route } from "../route/route.js";
 import { unencodableError } from "./body.js";
-import { packr } from "./packr.js";
+import { copyingUnpackr, packr } from "./packr.js";
 import { RecentHeads, sameBytes, type KnownHead } from "./recent-heads.js";
 import { readU32BE } from "../util/bytes.js";
 
@@ -567,7 +567,8 @@ function readLocalInfo(): LocalInfo {
   skipValue("local info");
   let value: unknown;
   try {
-    value = packr.unpack(src, { start, end: pos });
+    // Its bytes values copied: local info outlives the batch it came in (see copyingUnpackr).
+    value = copyingUnpackr.unpack(src, { start, end: pos });
   } catch {
     // msgpackr's message can quote what it decoded: never carry it along.
     throw new DecodeError("The local info is not valid msgpack");

@@ -29,6 +29,20 @@ export const packr = new Packr({
   },
 });
 
+/**
+ * `packr`'s settings, but the bytes values it decodes are copies rather than views into the
+ * bytes decoded: for local info, which outlives the batch it was decoded from (a thread's
+ * reader reuses a repeated head's local info, and a batch passed on to another thread is
+ * transferred away: a view into it would be emptied). Local info is small; only its bytes
+ * values are copied.
+ */
+export const copyingUnpackr = new Packr({
+  useRecords: false,
+  moreTypes: false,
+  mapsAsObjects: true,
+  copyBuffers: true,
+});
+
 /** msgpack extension types under which an Address and a Route travel inside bodies and worker arguments. */
 export const ADDRESS_EXTENSION = 0x48;
 export const ROUTE_EXTENSION = 0x49;
