@@ -89,6 +89,9 @@ export class PoolPlacement implements OffThreadPlacement {
   }
 }
 
+/** How many bytes of frames a pool task takes at most (it takes at least one batch, whatever its size). */
+const TASK_BYTES = 1024 * 1024;
+
 /** The messages from one sender to one pool worker: at most one task in flight, so they stay in order. */
 interface Lane {
   readonly sender: string;
@@ -247,11 +250,7 @@ class PoolHost implements Mailbox, WorkerHandle {
   };
 
   #run(lane: Lane): void {
-    // Everything the lane holds goes as one task, its batches in order: a task costs the main
-    // thread ~30-60 µs of piscina's work, and a thread's runs (takeRun) come a batch each.
-    const batches = lane.cut.splice(0);
-    const pending = takeBatch(lane);
-    if (pending) batches.push(pending);
+    const batches = nextTaskBatches(lane);
     if (batches.length === 0) {
       this.#lanes.delete(lane.sender);
       return;
@@ -369,6 +368,28 @@ class PoolHost implements Mailbox, WorkerHandle {
       this.#log.warn(`the shutdown of ${this.address.toString()} failed`, error);
     }
   }
+}
+
+/**
+ * Up to a task's worth (TASK_BYTES) of what a lane holds, oldest first, as the batches of
+ * its next task (none if it holds nothing). Several batches go as one task: a task costs
+ * the main thread ~30-60 µs of piscina's work, and a thread's runs (takeRun) come a batch
+ * each. Not all of them: a task's messages count against the bound until it ends, and a
+ * long one would hold a slot while other lanes wait.
+ */
+function nextTaskBatches(lane: Lane): LaneBatch[] {
+  const batches: LaneBatch[] = [];
+  let bytes = 0;
+  while (lane.cut.length > 0 && (batches.length === 0 || bytes + lane.cut[0]!.bytes <= TASK_BYTES)) {
+    const next = lane.cut.shift()!;
+    batches.push(next);
+    bytes += next.bytes;
+  }
+  if (lane.cut.length === 0 && (batches.length === 0 || bytes + lane.frames.size <= TASK_BYTES)) {
+    const pending = takeBatch(lane);
+    if (pending) batches.push(pending);
+  }
+  return batches;
 }
 
 /** What a lane's writer holds, as a batch of its own (undefined if it holds nothing); the lane starts a new one. */
