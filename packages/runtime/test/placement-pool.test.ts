@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { threadId } from "node:worker_threads";
 import { InvalidOptionError, UnknownAddressError, WorkerHandlerError, WorkerLoadError, type Context, type Routed } from "@hopwire/runtime";
-import { BusyEchoer, Echoer, LateSender, Prober, Relay, ShutdownReporter, SlotKiller, ThrowingConstructor, Thrower, Ticker } from "./fixtures/workers.js";
+import { BusyEchoer, Echoer, ExitingRelay, LateSender, Prober, Relay, ShutdownReporter, SlotKiller, ThrowingConstructor, Thrower, Ticker } from "./fixtures/workers.js";
 import { WhereAmI } from "./fixtures/where-am-i.js";
 import { captureLogger, withNode } from "./helpers.js";
 
@@ -159,6 +159,31 @@ describe('placement "pool"', () => {
       expect(events[0]).toMatchObject({ worker: "killer", what: "handleMessage" });
       // The worker goes on in a new slot.
       expect(await n.sendAndReceive("killer", "still here", { timeout: 10_000 })).toBe("still here");
+    });
+  });
+
+  it("loses only the task a slot ends under, not the sender's whole backlog: a task takes at most ~1 MiB of a lane", async () => {
+    // A task took all a lane held (up to the mailbox bound, 4 MiB): a slot ending at the
+    // 1500th of 4000 lost 3980 of them, where one batch per task had lost 663.
+    await withNode({ pool: { minThreads: 1, maxThreads: 1 }, warnings: false }, async (n) => {
+      await n.startWorker("relay", ExitingRelay, { placement: "pool", args: ["app"] });
+      const slotEnded = new Promise<void>((resolve) => n.on("handler-error", () => resolve()));
+      const count = 4000;
+      const pad = new Uint8Array(1000);
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < count; i++) sends.push(n.send("relay", i === 1500 ? { i, exit: true } : { i, pad }));
+      await Promise.all(sends);
+      // The end, in the same lane after the slot ended: whatever came before it was handled or lost by then.
+      await slotEnded;
+      await n.send("relay", { i: count });
+      let received = 0;
+      for (;;) {
+        const { i } = (await n.receive<{ i: number }>({ timeout: 20_000 })).body;
+        if (i === count) break;
+        received++;
+      }
+      // 1 MiB of these frames is ~990 messages: one task's worth lost, not the backlog.
+      expect(count - received).toBeLessThan(1200);
     });
   });
 
