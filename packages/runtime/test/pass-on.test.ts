@@ -19,47 +19,33 @@ async function counted(n: Node, checker: string, count: number): Promise<{ count
 }
 
 describe("a thread's stream to another thread is passed on, not copied", () => {
-  it("passes whole batches on: every body arrives once, in order, intact (64 B, 5,000 B, 70,000 B)", async () => {
-    await withNode({}, async (n) => {
-      await n.startWorker("checker", UniformChecker);
-      await n.startWorker("sender", ReusingSender);
-      const before = passedOn.frames;
-      let expected = 0;
-      for (const size of [64, 5000, 70_000]) {
-        await n.sendAndReceive("sender", { to: "checker", count: 512, size }, { timeout: 60_000 });
-        expected += 512;
-        for (;;) {
-          const report = await n.sendAndReceive<{ count: number; bad: number }>("checker", "report");
-          if (report.count < expected) continue;
-          expect(report).toEqual({ count: expected, bad: 0 });
-          break;
-        }
-      }
-      // The first sends wait for their acks (the destination is not granted yet); the rest are passed on.
-      expect(passedOn.frames - before).toBeGreaterThan(512);
-    });
-  });
-
-  it("passes a thread's stream to a pool worker on as its lane's batches: every body arrives once, in order, intact", async () => {
+  // The first sends wait for their acks (the destination is not granted yet); the rest are passed on.
+  const placements = [
+    { name: "to another thread: whole batches", placement: "thread" as const },
     // One slot: the checker's count lives in that slot's instance.
-    await withNode({ pool: { minThreads: 1, maxThreads: 1 } }, async (n) => {
-      await n.startWorker("checker", UniformChecker, { placement: "pool" });
-      await n.startWorker("sender", ReusingSender);
-      const before = passedOn.frames;
-      let expected = 0;
-      for (const size of [64, 5000, 70_000]) {
-        await n.sendAndReceive("sender", { to: "checker", count: 512, size }, { timeout: 60_000 });
-        expected += 512;
-        for (;;) {
-          const report = await n.sendAndReceive<{ count: number; bad: number }>("checker", "report");
-          if (report.count < expected) continue;
-          expect(report).toEqual({ count: expected, bad: 0 });
-          break;
+    { name: "to a pool worker: as its lane's batches", placement: "pool" as const },
+  ];
+  for (const { name, placement } of placements) {
+    it(`passes a thread's stream on ${name}; every body arrives once, in order, intact (64 B, 5,000 B, 70,000 B)`, async () => {
+      await withNode({ pool: { minThreads: 1, maxThreads: 1 } }, async (n) => {
+        await n.startWorker("checker", UniformChecker, { placement });
+        await n.startWorker("sender", ReusingSender);
+        const before = passedOn.frames;
+        let expected = 0;
+        for (const size of [64, 5000, 70_000]) {
+          await n.sendAndReceive("sender", { to: "checker", count: 512, size }, { timeout: 60_000 });
+          expected += 512;
+          for (;;) {
+            const report = await n.sendAndReceive<{ count: number; bad: number }>("checker", "report");
+            if (report.count < expected) continue;
+            expect(report).toEqual({ count: expected, bad: 0 });
+            break;
+          }
         }
-      }
-      expect(passedOn.frames - before).toBeGreaterThan(512);
+        expect(passedOn.frames - before).toBeGreaterThan(512);
+      });
     });
-  });
+  }
 
   it("keeps each destination's order when a batch mixes destinations, requests and a main worker", async () => {
     await withNode({}, async (n) => {
