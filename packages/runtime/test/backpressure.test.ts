@@ -105,8 +105,9 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
         // (pass-on.test.ts) while the mailbox has room: it must stop at the bound all the same.
         await n.sendAndReceive("sender", { to: "slow", count: COUNT, size: 100 }, { timeout: 60_000 });
         // The answer came behind every send in the sender's stream: the main thread had routed
-        // them all, so "slow" held at most its bound (and a batch of reports was on its way).
-        expect(tally.handled).toBeGreaterThanOrEqual(COUNT - LIMIT - 24);
+        // them all, so "slow" held at most its bound (and some of its reports were on their way;
+        // without the bound it had handled ~70 of 300 by then).
+        expect(tally.handled).toBeGreaterThanOrEqual(COUNT - LIMIT - 64);
         await tally.allHandled(COUNT);
         expect(tally.outOfOrder).toBe(0);
       });
