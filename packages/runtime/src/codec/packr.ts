@@ -14,14 +14,12 @@ import { Route, addressesOf, adoptRoute } from "../route/route.js";
  */
 const { addExtension, Packr } = createRequire(import.meta.url)("msgpackr") as typeof Msgpackr;
 
-/**
- * One msgpackr instance for the whole runtime. Records are off so that every envelope is
- * plain msgpack that another implementation can read.
- */
+/** Records are off so that every envelope is plain msgpack that another implementation can read. */
+const PLAIN_MSGPACK = { useRecords: false, moreTypes: false, mapsAsObjects: true } as const;
+
+/** One msgpackr instance for the whole runtime. */
 export const packr = new Packr({
-  useRecords: false,
-  moreTypes: false,
-  mapsAsObjects: true,
+  ...PLAIN_MSGPACK,
   // msgpackr would write a function as nil (it would arrive as undefined): refuse it instead,
   // at no cost to values that hold none. The caller turns this into an EncodeError.
   writeFunction: () => {
@@ -36,12 +34,7 @@ export const packr = new Packr({
  * transferred away: a view into it would be emptied). Local info is small; only its bytes
  * values are copied.
  */
-export const copyingUnpackr = new Packr({
-  useRecords: false,
-  moreTypes: false,
-  mapsAsObjects: true,
-  copyBuffers: true,
-});
+export const copyingUnpackr = new Packr({ ...PLAIN_MSGPACK, copyBuffers: true });
 
 /** msgpack extension types under which an Address and a Route travel inside bodies and worker arguments. */
 export const ADDRESS_EXTENSION = 0x48;

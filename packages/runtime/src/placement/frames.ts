@@ -316,7 +316,7 @@ export interface Credit {
 const NO_CREDIT: Credit = Object.freeze({ messages: 0, bytes: 0 });
 
 /** Writes a batch's header at the start of `target`. */
-export function writeBatchHeader(target: Uint8Array, used: number, firstSeq: number, credit: Credit): void {
+export function writeBatchHeader(target: Uint8Array, used: number, firstSeq = 0, credit: Credit = NO_CREDIT): void {
   writeU32BE(target, 0, used);
   writeU32BE(target, 4, firstSeq >>> 0);
   writeU32BE(target, 8, credit.messages);
@@ -332,7 +332,7 @@ export function restOfBatch(batch: Batch, at: number, firstSeq: number): Batch {
   const length = batch.used - at;
   const bytes = new Uint8Array(BATCH_HEADER + length);
   bytes.set(new Uint8Array(batch.buffer, at, length), BATCH_HEADER);
-  writeBatchHeader(bytes, bytes.length, firstSeq, NO_CREDIT);
+  writeBatchHeader(bytes, bytes.length, firstSeq);
   return openBatch(bytes.buffer);
 }
 

@@ -213,7 +213,7 @@ class PoolHost implements Mailbox, WorkerHandle {
     const lane = this.#laneOf(senderKey);
     const pending = takeBatch(lane);
     if (pending) lane.cut.push(pending);
-    writeBatchHeader(new Uint8Array(buffer), used, 0, { messages: 0, bytes: 0 });
+    writeBatchHeader(new Uint8Array(buffer), used); // seq and credit: a pool task reads neither
     lane.cut.push({ batch: buffer, messages: frames, bytes });
     this.#bound.addMany(frames, bytes);
     this.#ready(lane);
@@ -250,23 +250,16 @@ class PoolHost implements Mailbox, WorkerHandle {
   };
 
   #run(lane: Lane): void {
-    const batches = nextTaskBatches(lane);
+    const { batches, messages, bytes } = nextTask(lane);
     if (batches.length === 0) {
       this.#lanes.delete(lane.sender);
       return;
     }
-    let messages = 0;
-    let bytes = 0;
-    for (const b of batches) {
-      messages += b.messages;
-      bytes += b.bytes;
-    }
-    const buffers = batches.map((b) => b.batch);
     lane.running = true;
     this.#inFlight++;
     let full: Mailbox | undefined;
     this.pool
-      .run({ t: "run", spec: this.spec, batches: buffers } satisfies PoolTask, { transferList: buffers })
+      .run({ t: "run", spec: this.spec, batches } satisfies PoolTask, { transferList: batches })
       .then(
         (out: ArrayBuffer | null) => (full = this.#handleOutput(out)),
         (error: unknown) => this.#taskFailed(lane.sender, error),
@@ -377,19 +370,19 @@ class PoolHost implements Mailbox, WorkerHandle {
  * each. Not all of them: a task's messages count against the bound until it ends, and a
  * long one would hold a slot while other lanes wait.
  */
-function nextTaskBatches(lane: Lane): LaneBatch[] {
-  const batches: LaneBatch[] = [];
-  let bytes = 0;
-  while (lane.cut.length > 0 && (batches.length === 0 || bytes + lane.cut[0]!.bytes <= TASK_BYTES)) {
-    const next = lane.cut.shift()!;
-    batches.push(next);
-    bytes += next.bytes;
-  }
-  if (lane.cut.length === 0 && (batches.length === 0 || bytes + lane.frames.size <= TASK_BYTES)) {
+function nextTask(lane: Lane): { batches: ArrayBuffer[]; messages: number; bytes: number } {
+  const task = { batches: [] as ArrayBuffer[], messages: 0, bytes: 0 };
+  const add = (b: LaneBatch): void => {
+    task.batches.push(b.batch);
+    task.messages += b.messages;
+    task.bytes += b.bytes;
+  };
+  while (lane.cut.length > 0 && (task.batches.length === 0 || task.bytes + lane.cut[0]!.bytes <= TASK_BYTES)) add(lane.cut.shift()!);
+  if (lane.cut.length === 0 && (task.batches.length === 0 || task.bytes + lane.frames.size <= TASK_BYTES)) {
     const pending = takeBatch(lane);
-    if (pending) batches.push(pending);
+    if (pending) add(pending);
   }
-  return batches;
+  return task;
 }
 
 /** What a lane's writer holds, as a batch of its own (undefined if it holds nothing); the lane starts a new one. */

@@ -127,8 +127,6 @@ class ThreadHost implements Mailbox, WorkerHandle {
   #mayRun = false;
   /** The run of the batch being read, if its first frames are one. */
   #run: Run | undefined;
-  /** The run ended before the frame just looked at: reading stopped to pass the run on. */
-  #runEnded = false;
   /** The first frame of a batch, decoded to see whether it starts a run: read on as is when it does not. */
   #lookedAt: LocalMessage | undefined;
   /** Seq of the last waiting frame that succeeded in the batch being read (-1: none). */
@@ -258,16 +256,18 @@ class ThreadHost implements Mailbox, WorkerHandle {
     while (unread.length > 0 && !this.#heldBy) {
       const next = unread[0]!;
       let at = -1;
+      let malformed = false;
       this.#mayRun = next.mayRun && next.at === FIRST_FRAME;
       try {
         at = readBatch(next.batch, this.#onFrame, next.at, next.seq);
       } catch (error) {
+        malformed = true;
         this.#log.error(`dropped the rest of a malformed batch from ${this.address.toString()}`, error);
       }
       this.#mayRun = false;
       const run = this.#run;
       if (run !== undefined) {
-        this.#endRun(run, next, at);
+        this.#endRun(run, next, malformed);
         continue;
       }
       if (at < 0) unread.shift();
@@ -311,16 +311,14 @@ class ThreadHost implements Mailbox, WorkerHandle {
   }
 
   /**
-   * After reading stopped in a run (at its end, before a frame that is not part of it, or
-   * after the frame that filled its target): passes it on, and leaves what follows it to read
-   * (see Run). `at` is where readBatch stopped (-1: the batch is done, or malformed after the run).
+   * After reading stopped in a run (at the batch's end, before a frame that is not part of
+   * it, or after the frame that filled its target): passes it on, and leaves what follows it
+   * to read (see Run), unless that is `malformed` (dropped, as any malformed rest).
    */
-  #endRun(run: Run, next: Unread, at: number): void {
+  #endRun(run: Run, next: Unread, malformed: boolean): void {
     this.#run = undefined;
     const batch = next.batch;
-    const ended = this.#runEnded;
-    this.#runEnded = false;
-    const rest = at < 0 && !ended ? 0 : batch.used - run.end;
+    const rest = malformed ? 0 : batch.used - run.end;
     if (rest * 4 > run.bytes) {
       // Read the batch again, the usual way: its run is too short to be worth copying the rest.
       this.#routedBytes -= run.bytes;
@@ -399,10 +397,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
       }
       this.#mayRun = false;
       // Not part of the run that came before: stop before it, pass the run on, then read it from the rest.
-      if (this.#run !== undefined) {
-        this.#runEnded = true;
-        return false;
-      }
+      if (this.#run !== undefined) return false;
     }
     this.#seq = seq;
     this.#routedBytes += size;
