@@ -1,22 +1,17 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { LocalMessage, route, waitFor, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
+import { runsTaken } from "../../runtime/dist/placement/thread-placement.js";
+import { PayloadChecker, payloadOf } from "./fixtures/payload-checker.js";
 import { startNode } from "./support.js";
 
-// A stream of small messages from TCP to a worker placed "main" reaches its mailbox a socket
-// read at a time (MessageRun, REPEATED_HEAD_PAYLOADS): each payload must still arrive whole,
-// once, in order, and the worker's bound must still stop the socket.
+// A stream of small messages from TCP to a worker placed "main", or on a thread of its own,
+// reaches its mailbox a socket read at a time (MessageRun, REPEATED_HEAD_PAYLOADS): each
+// payload must still arrive whole, once, in order, and the worker's bound must still stop
+// the socket.
 const nodes: Node[] = [];
 afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
 });
-
-/** Message i: 1 to 300 bytes, its number first, then bytes that depend on both. */
-function payloadOf(i: number): Buffer {
-  const b = Buffer.alloc(4 + ((i * 37) % 297));
-  b.writeUInt32BE(i);
-  for (let k = 4; k < b.length; k++) b[k] = (i + k) & 0xff;
-  return b;
-}
 
 /** Checks each message against payloadOf, in order; every `slowEvery` messages it waits a turn (its queue fills meanwhile). */
 class CheckingSink implements Worker {
@@ -59,5 +54,29 @@ describe("a stream from TCP to a worker placed main, a read at a time", () => {
     await sink.whenAllReceived(30_000);
     expect(sink.wrong).toBe(0);
     expect(sink.received).toBe(total);
+  });
+});
+
+describe("a stream from TCP to a worker on its own thread, a read at a time", () => {
+  it("writes each run into the thread's batch: every payload whole, once and in order, under a small mailbox", async () => {
+    const receiver = await startNode("receiver");
+    const sender = await startNode("sender");
+    nodes.push(receiver.node, sender.node);
+    const total = 40_000;
+    await receiver.node.startWorker("sink", PayloadChecker, { args: [500, total], mailbox: { maxMessages: 64, maxBytes: 64 * 1024 } });
+    const listener = await receiver.tcp.listen("127.0.0.1:0");
+    receiver.node.flowControls.addConsumer("sink", listener.flowControlId);
+    const connection = await sender.tcp.connect(listener.address);
+    const before = runsTaken.messages;
+    for (let i = 0; i < total; i++) {
+      await sender.node.forward(new LocalMessage(route(connection, "sink"), route(), payloadOf(i)));
+    }
+    // Answered once the sink has handled all of them.
+    const tally = await receiver.node.sendAndReceive<{ received: number; wrong: number }>("sink", null, { timeout: 60_000 });
+    expect(tally).toEqual({ received: total, wrong: 0 });
+    // Runs count against the thread's mailbox: over its bound, the connection stopped reading.
+    await receiver.log.waitFor(/paused reading/);
+    // Most messages came in runs (the first of a stream, and of each read, is routed alone).
+    expect(runsTaken.messages - before).toBeGreaterThan(total / 2);
   });
 });

@@ -1,7 +1,8 @@
 import { envelopeHeadBound, MAX_REMEMBERED_HEAD, PAYLOAD_HEADER, writeEnvelopeHead } from "../codec/envelope.js";
 import { DecodeError } from "../errors/errors.js";
-import type { LocalInfo, LocalMessage } from "../message/local-message.js";
+import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-message.js";
 import type { Route } from "../route/route.js";
+import { forEachRepeatedPayload } from "../codec/repeated-head.js";
 import { copyBytes, writeU32BE } from "../util/bytes.js";
 
 /**
@@ -212,16 +213,42 @@ export class BatchWriter implements FrameSink {
 
   /** Writes `message` as a FRAME_ENVELOPE_SAME_HEAD frame: its payload, nothing else. */
   #pushSameHead(message: LocalMessage, payloadLength: number): number {
+    const at = this.#openSameHead(payloadLength); // may grow the buffer: read #buffer after it
+    message.copyPayloadTo(this.#buffer, at);
+    return FRAME_HEADER + payloadLength;
+  }
+
+  /**
+   * True if an envelope with these routes and no local info would repeat the last envelope
+   * frame's head (so that `pushSameHeadPayload` may write it).
+   */
+  repeatsHead(onwardRoute: Route, returnRoute: Route): boolean {
+    return onwardRoute === this.#previousOnward && returnRoute === this.#previousReturn && this.#previousInfo === NO_LOCAL_INFO;
+  }
+
+  /**
+   * Writes `source[start, end)` as the payload of a FRAME_ENVELOPE_SAME_HEAD frame: an envelope
+   * under the last envelope frame's head, as `pushEnvelope` would write it for a message with
+   * those routes (the caller checked `repeatsHead`); returns the frame's size.
+   */
+  pushSameHeadPayload(source: Uint8Array, start: number, end: number): number {
+    const payloadLength = end - start;
+    const at = this.#openSameHead(payloadLength);
+    copyBytes(this.#buffer, at, source, start, end);
+    return FRAME_HEADER + payloadLength;
+  }
+
+  /** Starts a FRAME_ENVELOPE_SAME_HEAD frame of `payloadLength` bytes; returns where its payload goes. */
+  #openSameHead(payloadLength: number): number {
     this.#reserve(FRAME_HEADER + payloadLength);
     const buffer = this.#buffer;
     const at = this.#used;
     buffer[at] = FRAME_ENVELOPE_SAME_HEAD;
     writeU32BE(buffer, at + 1, payloadLength);
-    message.copyPayloadTo(buffer, at + FRAME_HEADER);
     this.#used = at + FRAME_HEADER + payloadLength;
     this.#count++;
     this.#seq++;
-    return FRAME_HEADER + payloadLength;
+    return at + FRAME_HEADER;
   }
 
   /**
@@ -469,6 +496,32 @@ export class PortWriter implements FrameSink {
     // its main thread regrowing ~1 MiB batches (session 26).
     if (this.#frames.outgrowsWith(message)) this.flush();
     const size = this.#frames.pushEnvelope(kind, message);
+    this.#written();
+    return size;
+  }
+
+  /**
+   * Writes the payloads of a REPEATED_HEAD_PAYLOADS run (`source[start, end)`, as a transport
+   * read them) as envelopes with these routes and no local info, each as `pushEnvelope` would
+   * write a message holding it, but with no message made: the first in a batch carries the
+   * head, the rest are FRAME_ENVELOPE_SAME_HEAD frames. Returns the frames' total size.
+   */
+  pushRepeatedPayloads(onwardRoute: Route, returnRoute: Route, source: Uint8Array, start: number, end: number): number {
+    let size = 0;
+    forEachRepeatedPayload(source, start, end, (payloadStart, payloadEnd) => {
+      size += this.#pushPayload(onwardRoute, returnRoute, source, payloadStart, payloadEnd);
+    });
+    return size;
+  }
+
+  #pushPayload(onwardRoute: Route, returnRoute: Route, source: Uint8Array, start: number, end: number): number {
+    const frames = this.#frames;
+    if (this.#closed) return 0;
+    if (!frames.repeatsHead(onwardRoute, returnRoute) || frames.outgrows(FRAME_HEADER + end - start)) {
+      // The head is written (a new batch starts with it): as any message.
+      return this.pushEnvelope(FRAME_ENVELOPE, LocalMessage.fromRange(onwardRoute, returnRoute, source, start, end));
+    }
+    const size = frames.pushSameHeadPayload(source, start, end);
     this.#written();
     return size;
   }

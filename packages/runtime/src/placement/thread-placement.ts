@@ -4,6 +4,8 @@ import { NodeStoppedError, WorkerLoadError } from "../errors/errors.js";
 import { errorFromData, errorToData } from "../errors/hopwire-error.js";
 import type { Logger } from "../logging/logger.js";
 import type { LocalMessage } from "../message/local-message.js";
+import type { MessageRun } from "../message/message-run.js";
+import { REPEATED_HEAD_PAYLOADS } from "../codec/repeated-head.js";
 import type { NodeCore } from "../node/node-core.js";
 import type { Mailbox } from "../router/mailbox.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
@@ -91,6 +93,9 @@ interface Run {
 
 /** Batches and frames passed on from a thread to another worker without a copy (tests and probes read it). */
 export const passedOn = { batches: 0, frames: 0 };
+
+/** Runs a transport handed a thread's mailbox, and the messages in them (tests and probes read it). */
+export const runsTaken = { runs: 0, messages: 0 };
 
 /**
  * The main thread's side of one worker's thread: its mailbox in the router (envelopes are
@@ -225,6 +230,20 @@ class ThreadHost implements Mailbox, WorkerHandle {
 
   deliver(message: LocalMessage): void {
     if (this.#writer && this.#alive) this.#bound.add(writeEnvelope(this.#writer, FRAME_ENVELOPE, message));
+  }
+
+  /**
+   * Takes a run of messages a transport read (the same routes, routed and checked for its
+   * first message): each payload is written into the thread's batch as `deliver` would write
+   * it, with no message object, route or check per message. False for a format it cannot
+   * read, or while the thread is not running (the transport then delivers one by one).
+   */
+  deliverRun(run: MessageRun): boolean {
+    if (run.format !== REPEATED_HEAD_PAYLOADS || !this.#writer || !this.#alive) return false;
+    this.#bound.addMany(run.count, this.#writer.pushRepeatedPayloads(run.onwardRoute, run.returnRoute, run.source, run.start, run.end));
+    runsTaken.runs++;
+    runsTaken.messages += run.count;
+    return true;
   }
 
   #post(op: MainToThreadOp): void {
