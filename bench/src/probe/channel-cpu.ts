@@ -6,15 +6,23 @@
 //
 //   node bench/dist/probe/channel-cpu.js [--size 1024] [--n 200000] [--warm 50000] [--plain]
 //                                        [--reps 3] [--crypto-threads 0] [--channels 1]
+//                                        [--baseline tls|tcp]
 //
 // --channels N opens N channels over the one connection and sends round-robin over them, as
 // scale/channels does: from N ≈ 64 (a turn's sends spread over more channels than it holds
 // messages) every message is a record of its own, so the figures are per record.
+//
+// --baseline tls|tcp measures the same stream without Hopwire, as the bench's baselines send it
+// (net/frames.ts: length-prefixed frames, ~64 KiB per turn, pausing on 'drain'): over node:tls
+// (TLS 1.3, AES-256-GCM, as baseline/tls) or plain TCP (baseline/tcp-framed). A channel's CPU
+// per message beside node:tls's, per side, is what the secure-channel throughput ratio is made of.
 import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { LocalMessage, node, route, type Address, type Context, type Node, type Route, type Routed, type Worker } from "@hopwire/runtime";
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
+import { connect, listen } from "../net/endpoints.js";
+import { FrameReader, FrameWriter } from "../net/frames.js";
 import { startProfileIfAsked, type RunningProfile } from "../proc/profile.js";
 import { parseFlags } from "./flags.js";
 
@@ -25,9 +33,11 @@ interface Args {
   plain: boolean;
   cryptoThreads: number;
   channels: number;
+  /** Not Hopwire: the bench's framed stream over node:tls or plain TCP. */
+  baseline?: "tls" | "tcp";
 }
 type Usage = { cpuUs: number; faults: number; switches: number; atMs: number };
-type Msg = { t: "port"; port: number } | { t: "mark"; i: number } | { t: "usage"; i: number; usage: Usage } | { t: "done" };
+type Msg = { t: "port"; port: number; certPem?: string } | { t: "mark"; i: number } | { t: "usage"; i: number; usage: Usage } | { t: "done" };
 
 const usage = (): Usage => {
   const u = process.resourceUsage();
@@ -74,6 +84,45 @@ async function responder(a: Args): Promise<void> {
   await n.startWorker("sink", new CountingSink([a.warm, a.warm + a.n]), { placement: "main" });
   n.flowControls.addConsumer("sink", reachableFrom);
   send({ t: "port", port: Number(listener.address.split(":").pop()) });
+}
+
+/** The baseline's sink: counts the frames of every connection, with the same marks as CountingSink. */
+async function baselineResponder(a: Args): Promise<void> {
+  const marks = [a.warm, a.warm + a.n];
+  let count = 0;
+  const listening = await listen(a.baseline === "tls", (socket) => {
+    const reader = new FrameReader(() => {
+      const i = marks.indexOf(++count);
+      if (i >= 0) {
+        send({ t: "usage", i, usage: usage() });
+        send({ t: "mark", i });
+        atMark(i);
+      }
+    });
+    socket.on("data", (chunk: Buffer) => reader.push(chunk));
+    socket.on("error", noop);
+  });
+  send({ t: "port", port: listening.port, ...(listening.certPem === undefined ? {} : { certPem: listening.certPem }) });
+}
+
+/** The baseline's sender: ~64 KiB of frames per turn, written corked, waiting for 'drain' when the socket asks. */
+async function baselineInitiator(a: Args, port: number, certPem: string | undefined): Promise<void> {
+  const socket = await connect(certPem === undefined ? { port } : { port, certPem });
+  socket.on("error", noop);
+  process.on("message", (m: Msg) => {
+    if (m.t === "mark") {
+      send({ t: "usage", i: m.i, usage: usage() });
+      atMark(m.i);
+    }
+  });
+  const writer = new FrameWriter(socket);
+  const payload = new Uint8Array(a.size).fill(0xab);
+  const perTurn = Math.max(1, Math.floor((64 * 1024) / a.size));
+  for (;;) {
+    for (let k = 0; k < perTurn; k++) writer.push(payload);
+    if (writer.flush()) await new Promise((r) => setImmediate(r));
+    else await once(socket, "drain");
+  }
 }
 
 async function initiator(a: Args, port: number): Promise<void> {
@@ -123,7 +172,18 @@ async function channelRoutes(n: Node, connection: Address, a: Args): Promise<Rou
 function parse(argv: string[]): Args & { reps: number } {
   const flags = parseFlags(argv);
   const get = (k: string, d: number): number => (flags[k] === undefined ? d : Number(flags[k]));
-  return { size: get("size", 1024), n: get("n", 200_000), warm: get("warm", 50_000), plain: flags.plain === "1", cryptoThreads: get("crypto-threads", 0), channels: get("channels", 1), reps: get("reps", 3) };
+  const baseline = flags.baseline;
+  if (baseline !== undefined && baseline !== "tls" && baseline !== "tcp") throw new Error(`--baseline is tls or tcp, got ${baseline}`);
+  return {
+    size: get("size", 1024),
+    n: get("n", 200_000),
+    warm: get("warm", 50_000),
+    plain: flags.plain === "1",
+    cryptoThreads: get("crypto-threads", 0),
+    channels: get("channels", 1),
+    reps: get("reps", 3),
+    ...(baseline === undefined ? {} : { baseline }),
+  };
 }
 
 async function rep(a: Args): Promise<Record<string, Record<string, number>>> {
@@ -135,7 +195,7 @@ async function rep(a: Args): Promise<Record<string, Record<string, number>>> {
     kids.push(r);
     const [portMsg] = (await once(r, "message")) as [Msg];
     if (portMsg.t !== "port") throw new Error("responder did not start");
-    const i = fork(self, ["initiator", JSON.stringify(a), String(portMsg.port)], { stdio: "inherit", env: { ...process.env, HOPWIRE_BENCH_ROLE: "initiator" } });
+    const i = fork(self, ["initiator", JSON.stringify(a), String(portMsg.port), portMsg.certPem ?? ""], { stdio: "inherit", env: { ...process.env, HOPWIRE_BENCH_ROLE: "initiator" } });
     kids.push(i);
     i.on("message", (m: Msg) => m.t === "usage" && (usages.initiator![m.i] = m.usage));
     const done = new Promise<void>((resolve, reject) => {
@@ -165,10 +225,14 @@ async function rep(a: Args): Promise<Record<string, Record<string, number>>> {
   return { msgPerS: { value: Math.round(a.n / seconds) }, responder: per(usages.responder!), initiator: per(usages.initiator!) };
 }
 
-const [role, argsJson, port] = process.argv.slice(2);
-if (role === "responder") await responder(JSON.parse(argsJson!) as Args);
-else if (role === "initiator") await initiator(JSON.parse(argsJson!) as Args, Number(port));
-else {
+const [role, argsJson, port, certPem] = process.argv.slice(2);
+if (role === "responder" || role === "initiator") {
+  const a = JSON.parse(argsJson!) as Args;
+  if (role === "responder") await (a.baseline ? baselineResponder(a) : responder(a));
+  else if (a.baseline) await baselineInitiator(a, Number(port), certPem || undefined);
+  else await initiator(a, Number(port));
+} else {
   const a = parse(process.argv.slice(2));
-  for (let k = 0; k < a.reps; k++) console.log(JSON.stringify({ size: a.size, plain: a.plain, channels: a.channels, ...(await rep(a)) }));
+  const what = a.baseline ? { baseline: a.baseline } : { plain: a.plain, channels: a.channels };
+  for (let k = 0; k < a.reps; k++) console.log(JSON.stringify({ size: a.size, ...what, ...(await rep(a)) }));
 }
