@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MessageChannel } from "node:worker_threads";
-import { DecodeError, LocalMessage, encodeEnvelope, route } from "@hopwire/runtime";
+import { DecodeError, LocalMessage, encodeEnvelope, repeatedHeadWord, route } from "@hopwire/runtime";
 // Internal: the batch format of the port protocol (compiled, like everything tests load).
 import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, FIRST_FRAME, openBatch, PortWriter, readFrames, restOfBatch } from "../dist/placement/frames.js";
 import { frameSizeOf, LocalEnvelopeDecoder } from "../dist/placement/envelopes.js";
@@ -199,6 +199,54 @@ describe("frames", () => {
       return out;
     });
     expect(bodies).toEqual(Array.from({ length: 300 }, (_, i) => i & 0xff));
+  });
+
+  it("writes a transport's run of repeated-head payloads as the envelopes deliver would: a head where the batch's last one differs, then payloads alone", () => {
+    const { a, b, info, message } = twoStreams();
+    const posted: ArrayBuffer[] = [];
+    const writer = new PortWriter({ postMessage: (batch: unknown) => void posted.push(batch as ArrayBuffer) });
+    /** REPEATED_HEAD_PAYLOADS bytes for `payloads` (length words with the repeated-head bit), behind 3 bytes of something else. */
+    const run = (payloads: string[]): Buffer =>
+      Buffer.concat([Buffer.from("xyz"), ...payloads.flatMap((p) => [Buffer.from(repeatedHeadWord(p.length).toString(16).padStart(8, "0"), "hex"), Buffer.from(p)])]);
+    const sent: [string, string, string, unknown][] = [];
+    const note = (routes: typeof a | typeof b, payloads: string[], localInfo: unknown = {}): void =>
+      void payloads.forEach((p) => sent.push([routes[0].toString(), routes[1].toString(), p, localInfo]));
+    const pushRun = (routes: typeof a | typeof b, payloads: string[]): number => {
+      const bytes = run(payloads);
+      note(routes, payloads);
+      return writer.pushRepeatedPayloads(routes[0], routes[1], bytes, 3, bytes.length);
+    };
+    const sizes: number[] = [];
+    writer.pushEnvelope(FRAME_ENVELOPE, message(b, "b0")); // another stream's message before the run
+    note(b, ["b0"]);
+    sizes.push(pushRun(a, ["a1", "a2", "a3"])); // its first payload needs a's head
+    writer.pushEnvelope(FRAME_ENVELOPE, message(a, "a4", info)); // the same routes, other local info
+    note(a, ["a4"], info);
+    sizes.push(pushRun(a, ["a5", "a6"])); // a head again (no local info)
+    sizes.push(pushRun(a, ["a7"])); // follows its own stream: payload alone
+    writer.flush();
+    sizes.push(pushRun(a, ["a8", "a9"])); // a new batch starts with its head
+    writer.flush();
+    writer.close();
+    const decoder = new LocalEnvelopeDecoder();
+    const kinds: number[] = [];
+    const read: [string, string, string, unknown][] = [];
+    const frameSizes: number[] = [];
+    for (const batch of posted) {
+      readFrames(batch, (kind, frame) => {
+        kinds.push(kind);
+        const m = decoder.decodeFrame(kind, frame);
+        read.push([m.onwardRoute.toString(), m.returnRoute.toString(), Buffer.from(m.payload).toString(), m.localInfo]);
+        frameSizes.push(frameSizeOf(m));
+      });
+    }
+    const E = FRAME_ENVELOPE;
+    const S = FRAME_ENVELOPE_SAME_HEAD;
+    expect(kinds).toEqual([E, E, S, S, E, E, S, S, E, S]);
+    expect(read).toEqual(sent);
+    // What the mailbox bound counts for a run is what the thread returns as credit for its frames.
+    const runFrames = [[1, 2, 3], [5, 6], [7], [8, 9]];
+    expect(sizes).toEqual(runFrames.map((frames) => frames.reduce((sum, i) => sum + frameSizes[i]!, 0)));
   });
 
   it("passes on another stream's frames as they are: after what is pending, numbered next, with the credit due, transferred", () => {

@@ -750,7 +750,7 @@ export class TcpConnection {
   /**
    * Takes a repeated-head frame into the run of frames read and not yet delivered, if it can
    * go on as it is: the last message went to a mailbox that takes runs (a relay, another
-   * connection's sender), the frame is short enough to be copied on (COPY_THRESHOLD), and
+   * connection's sender, a worker's), the frame is short enough to be copied on (COPY_THRESHOLD), and
    * its length word lies before it in the same read. False: it is delivered on its own.
    */
   #joinRun(bytes: Buffer, start: number, end: number): boolean {

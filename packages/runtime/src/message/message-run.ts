@@ -3,8 +3,9 @@ import type { Route } from "../route/route.js";
 /**
  * Consecutive messages with the same routes whose bytes lie back to back in one buffer, as
  * a transport read them: `source[start, end)`, in that transport's wire `format`. A
- * transport hands such a run to a mailbox that forwards (a relay, another transport's
- * sender) in one call instead of one message at a time; only a mailbox that knows the
+ * transport hands such a run to a mailbox that takes runs (a relay, another transport's
+ * sender, a worker's placed "main" or on a thread) in one call instead of one message at a
+ * time; only a mailbox that knows the
  * format writes the bytes as they are, and any mailbox may refuse a run (the transport then
  * delivers its messages one by one). The bytes must not change while the run is in use.
  */

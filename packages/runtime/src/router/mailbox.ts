@@ -23,7 +23,8 @@ export interface Mailbox {
   /**
    * Takes a run of messages that share their routes, in a transport's wire format, all or
    * none: false leaves them to the caller, who delivers them one by one with `deliver`. A
-   * mailbox that forwards (a relay, a transport's sender) passes a run on in one call.
+   * mailbox that forwards (a relay, a transport's sender) passes a run on in one call; a
+   * worker's (placed "main", or on a thread) takes its messages without a route per message.
    */
   deliverRun?(run: MessageRun): boolean;
   /**
