@@ -5,9 +5,9 @@ import type { Route } from "../route/route.js";
  * a transport read them: `source[start, end)`, in that transport's wire `format`. A
  * transport hands such a run to a mailbox that takes runs (a relay, another transport's
  * sender, a worker's placed "main" or on a thread) in one call instead of one message at a
- * time; only a mailbox that knows the
- * format writes the bytes as they are, and any mailbox may refuse a run (the transport then
- * delivers its messages one by one). The bytes must not change while the run is in use.
+ * time; only a mailbox that knows the format reads the bytes, and any mailbox may refuse a
+ * run (the transport then delivers its messages one by one). The bytes must not change
+ * while the run is in use.
  */
 export class MessageRun {
   constructor(
