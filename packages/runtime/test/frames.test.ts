@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MessageChannel } from "node:worker_threads";
-import { DecodeError, LocalMessage, encodeEnvelope, repeatedHeadWord, route } from "@hopwire/runtime";
+import { DecodeError, LocalMessage, NO_LOCAL_INFO, encodeBody, encodeEnvelope, repeatedHeadWord, route } from "@hopwire/runtime";
 // Internal: the batch format of the port protocol (compiled, like everything tests load).
 import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, FIRST_FRAME, openBatch, PortWriter, readFrames, restOfBatch } from "../dist/placement/frames.js";
 import { frameSizeOf, LocalEnvelopeDecoder } from "../dist/placement/envelopes.js";
@@ -247,6 +247,47 @@ describe("frames", () => {
     // What the mailbox bound counts for a run is what the thread returns as credit for its frames.
     const runFrames = [[1, 2, 3], [5, 6], [7], [8, 9]];
     expect(sizes).toEqual(runFrames.map((frames) => frames.reduce((sum, i) => sum + frameSizes[i]!, 0)));
+  });
+
+  it("writes a bytes body sent with no message made as deliver would write its message: a head where the last one differs, the body encoded as encodeBody does", () => {
+    const { a, b, info, message } = twoStreams();
+    const posted: ArrayBuffer[] = [];
+    const writer = new PortWriter({ postMessage: (batch: unknown) => void posted.push(batch as ArrayBuffer) });
+    // bin32, bin16 and bin8 bodies (headers of 5, 3 and 2 bytes), and an empty one.
+    const bodies = [70_000, 65_536, 65_535, 256, 255, 0].map((n, i) => Buffer.alloc(n, i + 1));
+    const sent: [string, string, string, unknown][] = [];
+    const sizes: number[] = [];
+    const send = (routes: typeof a | typeof b, body: Uint8Array, localInfo = NO_LOCAL_INFO): void => {
+      sent.push([routes[0].toString(), routes[1].toString(), Buffer.from(encodeBody(body)).toString("hex"), localInfo]);
+      sizes.push(writer.pushBytesBody(routes[0], routes[1], localInfo, body));
+    };
+    writer.pushEnvelope(FRAME_ENVELOPE, message(b, "b0"));
+    sent.push([b[0].toString(), b[1].toString(), Buffer.from("b0").toString("hex"), NO_LOCAL_INFO]);
+    // The first would take the batch past 64 KiB: posted, a new one (with room for 1 MiB) starts with its head.
+    for (const body of bodies) send(a, body); // then bodies alone
+    send(a, Buffer.from("x"), info); // other local info: a head again
+    writer.flush();
+    send(a, Buffer.from("y"), info); // a new batch starts with its head
+    writer.flush();
+    writer.close();
+    const decoder = new LocalEnvelopeDecoder();
+    const kinds: number[] = [];
+    const read: [string, string, string, unknown][] = [];
+    const frameSizes: number[] = [];
+    for (const batch of posted) {
+      readFrames(batch, (kind, frame) => {
+        kinds.push(kind);
+        const m = decoder.decodeFrame(kind, frame);
+        read.push([m.onwardRoute.toString(), m.returnRoute.toString(), Buffer.from(m.payload).toString("hex"), m.localInfo]);
+        frameSizes.push(frameSizeOf(m));
+      });
+    }
+    const E = FRAME_ENVELOPE;
+    const S = FRAME_ENVELOPE_SAME_HEAD;
+    expect(kinds).toEqual([E, E, S, S, S, S, S, E, E]);
+    expect(posted).toHaveLength(3);
+    expect(read).toEqual(sent);
+    expect(sizes).toEqual(frameSizes.slice(1)); // what the bound counts is what the thread returns as credit
   });
 
   it("passes on another stream's frames as they are: after what is pending, numbered next, with the credit due, transferred", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Node, NodeOptions, StartWorkerOptions } from "@hopwire/runtime";
+import { route, type Node, type NodeOptions, type StartWorkerOptions } from "@hopwire/runtime";
 import { ReusingSender, sendReusing, UniformChecker } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
 
@@ -21,16 +21,21 @@ async function checked(n: Node, count: number): Promise<{ count: number; bad: nu
   }
 }
 
-const cases: { name: string; node?: NodeOptions; checker: StartWorkerOptions; sender?: StartWorkerOptions }[] = [
+const cases: { name: string; node?: NodeOptions; checker: StartWorkerOptions; sender?: StartWorkerOptions; oneRoute?: boolean }[] = [
   { name: "main -> thread", checker: {} },
+  // The same Route object every time, as a stream's sender has: the bytes go straight into the batch (no message made).
+  { name: "main -> thread, one Route for every send", checker: {}, oneRoute: true },
   { name: "main -> thread whose mailbox fills (later sends wait)", checker: { mailbox: { maxMessages: 8 } } },
   { name: "main -> pool", node: { pool: { minThreads: 1, maxThreads: 1 } }, checker: { placement: "pool" } },
+  { name: "main -> pool, one Route for every send", node: { pool: { minThreads: 1, maxThreads: 1 } }, checker: { placement: "pool" }, oneRoute: true },
   { name: "main -> main worker (keeps the message)", checker: { placement: "main" } },
   { name: "thread -> thread", checker: {}, sender: {} },
   { name: "thread -> thread, the link's window full (later sends wait)", node: { linkWindowBytes: 1024 }, checker: {}, sender: {} },
   { name: "pool -> thread", checker: {}, sender: { placement: "pool" } },
   { name: "thread -> main worker", checker: { placement: "main" }, sender: {} },
 ];
+
+const oneRoute = route("checker");
 
 describe("a bytes body is the caller's to reuse as soon as send returns", () => {
   for (const c of cases) {
@@ -42,7 +47,7 @@ describe("a bytes body is the caller's to reuse as soon as send returns", () => 
         let expected = 0;
         for (const size of SIZES) {
           if (c.sender) await n.sendAndReceive("sender", { to: "checker", count: COUNT, size }, { timeout: 60_000 });
-          else await sendReusing(n, "checker", COUNT, size);
+          else await sendReusing(n, c.oneRoute ? oneRoute : "checker", COUNT, size);
           expected += COUNT;
           // The checker counts bodies across sizes: its i-th body of all is all (i & 0xff).
           expect(await checked(n, expected)).toEqual({ count: expected, bad: 0 });

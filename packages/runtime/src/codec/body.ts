@@ -1,6 +1,7 @@
 import { DecodeError, EncodeError } from "../errors/errors.js";
 import { LocalMessage, type LocalInfo } from "../message/local-message.js";
 import type { Route } from "../route/route.js";
+import { copyBytes } from "../util/bytes.js";
 import { allocBodyBytes } from "./body-slab.js";
 import { packr } from "./packr.js";
 import { findUnencodable } from "./unencodable.js";
@@ -63,11 +64,23 @@ function binHeaderLength(n: number): number {
   return n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
 }
 
-/** Writes msgpack's bin header for `n` bytes at the start of `target`, as msgpackr does. */
-function writeBinHeader(target: Uint8Array, n: number): void {
+/** Writes msgpack's bin header for `n` bytes at `at` in `target`, as msgpackr does. */
+function writeBinHeader(target: Uint8Array, n: number, at = 0): void {
   const head = binHeaderLength(n);
-  target[0] = head === 2 ? 0xc4 : head === 3 ? 0xc5 : 0xc6;
-  for (let i = 1; i < head; i++) target[i] = n >>> (8 * (head - 1 - i));
+  target[at] = head === 2 ? 0xc4 : head === 3 ? 0xc5 : 0xc6;
+  for (let i = 1; i < head; i++) target[at + i] = n >>> (8 * (head - 1 - i));
+}
+
+/** The length of `encodeBody(bytes)`: msgpack's bin header, then the bytes. */
+export function bytesBodyLength(bytes: Uint8Array): number {
+  return binHeaderLength(bytes.length) + bytes.length;
+}
+
+/** Writes `encodeBody(bytes)` into `target` at `at` (which has room for `bytesBodyLength(bytes)`). */
+export function writeBytesBody(target: Uint8Array, at: number, bytes: Uint8Array): void {
+  const n = bytes.length;
+  writeBinHeader(target, n, at);
+  copyBytes(target, at + binHeaderLength(n), bytes);
 }
 
 /**

@@ -14,6 +14,7 @@ import { SendQueue, SENT } from "./send-queue.js";
 import { checkSendOptions } from "./send-options.js";
 import { checkWaitOptions } from "../options/plain-options.js";
 import { RouteMemo } from "../router/route-memo.js";
+import type { Mailbox } from "../router/mailbox.js";
 
 /** A context on the node's main thread: it talks to the router directly. */
 export class MainContext implements Context {
@@ -81,9 +82,15 @@ export class MainContext implements Context {
       checkSendOptions(options, "send");
       this.#core.assertRunning();
       const onward = route(to);
-      const lend = body instanceof Uint8Array && this.#lendsTo(onward);
-      const message = bodyMessage(onward, this.#returnRoute, body, options?.localInfo ?? NO_LOCAL_INFO, lend);
-      if (!lend) return this.#sends.submit(message, options);
+      const localInfo = options?.localInfo ?? NO_LOCAL_INFO;
+      const lender = body instanceof Uint8Array ? this.#lenderFor(onward) : undefined;
+      if (lender?.deliverBytes !== undefined) {
+        // No message made at all: the bytes go straight into the thread's batch (copied once).
+        lender.deliverBytes(onward, this.#returnRoute, localInfo, body as Uint8Array, this.#memo.senderKey);
+        return SENT;
+      }
+      const message = bodyMessage(onward, this.#returnRoute, body, localInfo, lender !== undefined);
+      if (lender === undefined) return this.#sends.submit(message, options);
       this.#memo.route(message);
       return SENT;
     } catch (error) {
@@ -92,14 +99,14 @@ export class MainContext implements Context {
   }
 
   /**
-   * Whether a bytes body sent along `onward` now may be lent rather than copied: the send goes
-   * at once (nothing of this context's waits) to a mailbox that copies it before returning (a
-   * thread's, a pool's), so it is copied once, into the batch, not twice. Anything else (a
-   * main-thread worker, a connection, a channel keep the message) gets its own copy, as the
-   * caller may reuse its buffer as soon as `send` returns.
+   * The mailbox a bytes body sent along `onward` now may be lent to rather than copied for, if
+   * any: the send goes at once (nothing of this context's waits) to a mailbox that copies it
+   * before returning (a thread's, a pool's), so it is copied once, into the batch, not twice.
+   * Anything else (a main-thread worker, a connection, a channel keep the message) gets its
+   * own copy, as the caller may reuse its buffer as soon as `send` returns.
    */
-  #lendsTo(onward: Route): boolean {
-    return this.#sends.idle && this.#memo.copyingMailbox(onward.at(0)) !== undefined;
+  #lenderFor(onward: Route): Mailbox | undefined {
+    return this.#sends.idle ? this.#memo.copyingMailbox(onward.at(0)) : undefined;
   }
 
   forward(message: LocalMessage, options?: SendOptions): Promise<void> {

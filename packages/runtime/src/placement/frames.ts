@@ -2,6 +2,7 @@ import { envelopeHeadBound, MAX_REMEMBERED_HEAD, PAYLOAD_HEADER, writeEnvelopeHe
 import { DecodeError } from "../errors/errors.js";
 import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-message.js";
 import type { Route } from "../route/route.js";
+import { bytesBodyLength, lentBytesParts, writeBytesBody } from "../codec/body.js";
 import { forEachRepeatedPayload } from "../codec/repeated-head.js";
 import { copyBytes, writeU32BE } from "../util/bytes.js";
 
@@ -219,11 +220,11 @@ export class BatchWriter implements FrameSink {
   }
 
   /**
-   * True if an envelope with these routes and no local info would repeat the last envelope
-   * frame's head (so that `pushSameHeadPayload` may write it).
+   * True if an envelope with these routes and local info would repeat the last envelope
+   * frame's head (so that `pushSameHeadPayload` or `pushSameHeadBytesBody` may write it).
    */
-  repeatsHead(onwardRoute: Route, returnRoute: Route): boolean {
-    return onwardRoute === this.#previousOnward && returnRoute === this.#previousReturn && this.#previousInfo === NO_LOCAL_INFO;
+  repeatsHead(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo): boolean {
+    return onwardRoute === this.#previousOnward && returnRoute === this.#previousReturn && localInfo === this.#previousInfo;
   }
 
   /**
@@ -235,6 +236,17 @@ export class BatchWriter implements FrameSink {
     const payloadLength = end - start;
     const at = this.#openSameHead(payloadLength);
     copyBytes(this.#buffer, at, source, start, end);
+    return FRAME_HEADER + payloadLength;
+  }
+
+  /**
+   * Writes `encodeBody(bytes)` (a bytes body: msgpack's bin header, then the bytes) as the
+   * payload of a FRAME_ENVELOPE_SAME_HEAD frame, as `pushSameHeadPayload` does; returns the frame's size.
+   */
+  pushSameHeadBytesBody(bytes: Uint8Array): number {
+    const payloadLength = bytesBodyLength(bytes);
+    const at = this.#openSameHead(payloadLength);
+    writeBytesBody(this.#buffer, at, bytes);
     return FRAME_HEADER + payloadLength;
   }
 
@@ -517,11 +529,28 @@ export class PortWriter implements FrameSink {
   #pushPayload(onwardRoute: Route, returnRoute: Route, source: Uint8Array, start: number, end: number): number {
     const frames = this.#frames;
     if (this.#closed) return 0;
-    if (!frames.repeatsHead(onwardRoute, returnRoute) || frames.outgrows(FRAME_HEADER + end - start)) {
+    if (!frames.repeatsHead(onwardRoute, returnRoute, NO_LOCAL_INFO) || frames.outgrows(FRAME_HEADER + end - start)) {
       // The head is written (a new batch starts with it): as any message.
       return this.pushEnvelope(FRAME_ENVELOPE, LocalMessage.fromRange(onwardRoute, returnRoute, source, start, end));
     }
     const size = frames.pushSameHeadPayload(source, start, end);
+    this.#written();
+    return size;
+  }
+
+  /**
+   * Writes an envelope whose payload is the bytes body `bytes` (`encodeBody(bytes)`), as
+   * `pushEnvelope` would write a message holding it, but with no message made: a send of
+   * bytes that repeats the batch's last head (a stream) is its payload alone, copied once.
+   * Returns the frame's size.
+   */
+  pushBytesBody(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, bytes: Uint8Array): number {
+    const frames = this.#frames;
+    if (this.#closed) return 0;
+    if (!frames.repeatsHead(onwardRoute, returnRoute, localInfo) || frames.outgrows(FRAME_HEADER + bytesBodyLength(bytes))) {
+      return this.pushEnvelope(FRAME_ENVELOPE, LocalMessage.fromParts(onwardRoute, returnRoute, lentBytesParts(bytes), localInfo));
+    }
+    const size = frames.pushSameHeadBytesBody(bytes);
     this.#written();
     return size;
   }

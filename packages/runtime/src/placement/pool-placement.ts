@@ -6,12 +6,14 @@ import type { Address } from "../address/address.js";
 import { InvalidOptionError, NodeStoppedError, WorkerHandlerError, WorkerLoadError } from "../errors/errors.js";
 import { errorFromData } from "../errors/hopwire-error.js";
 import type { Logger } from "../logging/logger.js";
-import type { LocalMessage } from "../message/local-message.js";
+import { LocalMessage, type LocalInfo } from "../message/local-message.js";
+import type { Route } from "../route/route.js";
+import { bytesBodyLength, lentBytesParts } from "../codec/body.js";
 import type { NodeCore } from "../node/node-core.js";
 import type { Mailbox } from "../router/mailbox.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
-import { FRAME_ENVELOPE, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, readFrames, writeBatchHeader } from "./frames.js";
+import { FRAME_ENVELOPE, FRAME_ENVELOPE_SAME_HEAD, FRAME_HEADER, FRAME_OP, BatchWriter, readFrames, writeBatchHeader } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
 import { withThreadExecArgv } from "./exec-argv.js";
 import { addConsumerFromWorker, logWorkerError } from "./main-side.js";
@@ -189,6 +191,24 @@ class PoolHost implements Mailbox, WorkerHandle {
     const lane = this.#laneOf(senderKey ?? message.returnRoute.addresses[0]?.key ?? "");
     if (lane.frames.outgrowsWith(message)) lane.cut.push(takeBatch(lane)!);
     const size = writeEnvelope(lane.frames, FRAME_ENVELOPE, message);
+    lane.messages++;
+    lane.bytes += size;
+    this.#bound.add(size);
+    this.#ready(lane);
+  }
+
+  /**
+   * Mailbox.deliverBytes: the bytes body is written into its sender's lane batch as `deliver`
+   * would write it, with no message made when it repeats the lane's last head (a stream).
+   */
+  deliverBytes(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, bytes: Uint8Array, senderKey?: string): void {
+    if (this.#stopped) return;
+    const lane = this.#laneOf(senderKey ?? returnRoute.addresses[0]?.key ?? "");
+    const frames = lane.frames;
+    if (!frames.repeatsHead(onwardRoute, returnRoute, localInfo) || frames.outgrows(FRAME_HEADER + bytesBodyLength(bytes))) {
+      return this.deliver(LocalMessage.fromParts(onwardRoute, returnRoute, lentBytesParts(bytes), localInfo), senderKey);
+    }
+    const size = frames.pushSameHeadBytesBody(bytes);
     lane.messages++;
     lane.bytes += size;
     this.#bound.add(size);

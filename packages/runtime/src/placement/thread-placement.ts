@@ -3,7 +3,8 @@ import { Address, LOCAL } from "../address/address.js";
 import { NodeStoppedError, WorkerLoadError } from "../errors/errors.js";
 import { errorFromData, errorToData } from "../errors/hopwire-error.js";
 import type { Logger } from "../logging/logger.js";
-import type { LocalMessage } from "../message/local-message.js";
+import type { LocalInfo, LocalMessage } from "../message/local-message.js";
+import type { Route } from "../route/route.js";
 import type { MessageRun } from "../message/message-run.js";
 import { REPEATED_HEAD_PAYLOADS } from "../codec/repeated-head.js";
 import type { NodeCore } from "../node/node-core.js";
@@ -230,6 +231,11 @@ class ThreadHost implements Mailbox, WorkerHandle {
 
   deliver(message: LocalMessage): void {
     if (this.#writer && this.#alive) this.#bound.add(writeEnvelope(this.#writer, FRAME_ENVELOPE, message));
+  }
+
+  /** Mailbox.deliverBytes: the bytes body is written into the thread's batch as `deliver` would write it. */
+  deliverBytes(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, bytes: Uint8Array): void {
+    if (this.#writer && this.#alive) this.#bound.add(this.#writer.pushBytesBody(onwardRoute, returnRoute, localInfo, bytes));
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Address } from "../address/address.js";
-import type { LocalMessage } from "../message/local-message.js";
+import type { LocalInfo, LocalMessage } from "../message/local-message.js";
+import type { Route } from "../route/route.js";
 import type { MessageRun } from "../message/message-run.js";
 
 /**
@@ -35,6 +36,12 @@ export interface Mailbox {
    * "A bytes body is copied once").
    */
   readonly copiesOnDeliver?: boolean;
+  /**
+   * With `copiesOnDeliver`: takes a message whose body is the bytes `bytes` (its payload
+   * `encodeBody(bytes)`), as `deliver` would take it, but with no message made (a send of
+   * bytes to a thread's mailbox writes them straight into the batch; see Context.send).
+   */
+  deliverBytes?(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, bytes: Uint8Array, senderKey?: string): void;
   /**
    * Present on a worker thread's and a pool worker's mailbox: takes envelopes as they are,
    * in the batch another worker's thread wrote them in, frames [FIRST_FRAME, used) of
