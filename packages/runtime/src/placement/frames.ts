@@ -40,6 +40,9 @@ export const FRAME_OP = 3;
  */
 export const FRAME_ENVELOPE_SAME_HEAD = 4;
 
+/** Bytes bodies written into a batch with no message made (`pushSameHeadBytesBody`; tests and probes read it). */
+export const bytesBodiesWritten = { frames: 0 };
+
 /** Bytes a frame takes in a batch beyond its contents. */
 export const FRAME_HEADER = 5;
 const BATCH_HEADER = 16;
@@ -244,6 +247,7 @@ export class BatchWriter implements FrameSink {
    * payload of a FRAME_ENVELOPE_SAME_HEAD frame, as `pushSameHeadPayload` does; returns the frame's size.
    */
   pushSameHeadBytesBody(bytes: Uint8Array): number {
+    bytesBodiesWritten.frames++;
     const payloadLength = bytesBodyLength(bytes);
     const at = this.#openSameHead(payloadLength);
     writeBytesBody(this.#buffer, at, bytes);

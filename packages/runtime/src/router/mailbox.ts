@@ -38,8 +38,9 @@ export interface Mailbox {
   readonly copiesOnDeliver?: boolean;
   /**
    * With `copiesOnDeliver`: takes a message whose body is the bytes `bytes` (its payload
-   * `encodeBody(bytes)`), as `deliver` would take it, but with no message made (a send of
-   * bytes to a thread's mailbox writes them straight into the batch; see Context.send).
+   * `encodeBody(bytes)`), as `deliver` would take it, before it returns. A thread's or a pool
+   * worker's mailbox writes them straight into the batch, with no message made, when they
+   * repeat the batch's last head (a stream); else it makes the message (see Context.send).
    */
   deliverBytes?(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, bytes: Uint8Array, senderKey?: string): void;
   /**
