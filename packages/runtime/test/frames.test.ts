@@ -11,6 +11,27 @@ function frames(batch: ArrayBuffer): [number, string][] {
   return out;
 }
 
+/**
+ * Reads every envelope of the batches a PortWriter posted, in order, as one thread's reader
+ * does: each frame's kind, its message as [onward, return route, payload in `encoding`,
+ * local info], and the credit its reader would return for it.
+ */
+function readPosted(posted: ArrayBuffer[], encoding: BufferEncoding) {
+  const decoder = new LocalEnvelopeDecoder();
+  const kinds: number[] = [];
+  const read: [string, string, string, unknown][] = [];
+  const frameSizes: number[] = [];
+  for (const batch of posted) {
+    readFrames(batch, (kind, frame) => {
+      kinds.push(kind);
+      const m = decoder.decodeFrame(kind, frame);
+      read.push([m.onwardRoute.toString(), m.returnRoute.toString(), Buffer.from(m.payload).toString(encoding), m.localInfo]);
+      frameSizes.push(frameSizeOf(m));
+    });
+  }
+  return { kinds, read, frameSizes };
+}
+
 /** Two streams' routes (each pair the same objects for every message, as a stream's are), a local info, and a message maker. */
 function twoStreams() {
   const a = [route("sink", "next"), route("0123456789abcdef0123456789abcdef", "a")] as const;
@@ -228,18 +249,7 @@ describe("frames", () => {
     sizes.push(pushRun(a, ["a8", "a9"])); // a new batch starts with its head
     writer.flush();
     writer.close();
-    const decoder = new LocalEnvelopeDecoder();
-    const kinds: number[] = [];
-    const read: [string, string, string, unknown][] = [];
-    const frameSizes: number[] = [];
-    for (const batch of posted) {
-      readFrames(batch, (kind, frame) => {
-        kinds.push(kind);
-        const m = decoder.decodeFrame(kind, frame);
-        read.push([m.onwardRoute.toString(), m.returnRoute.toString(), Buffer.from(m.payload).toString(), m.localInfo]);
-        frameSizes.push(frameSizeOf(m));
-      });
-    }
+    const { kinds, read, frameSizes } = readPosted(posted, "utf8");
     const E = FRAME_ENVELOPE;
     const S = FRAME_ENVELOPE_SAME_HEAD;
     expect(kinds).toEqual([E, E, S, S, E, E, S, S, E, S]);
@@ -270,18 +280,7 @@ describe("frames", () => {
     send(a, Buffer.from("y"), info); // a new batch starts with its head
     writer.flush();
     writer.close();
-    const decoder = new LocalEnvelopeDecoder();
-    const kinds: number[] = [];
-    const read: [string, string, string, unknown][] = [];
-    const frameSizes: number[] = [];
-    for (const batch of posted) {
-      readFrames(batch, (kind, frame) => {
-        kinds.push(kind);
-        const m = decoder.decodeFrame(kind, frame);
-        read.push([m.onwardRoute.toString(), m.returnRoute.toString(), Buffer.from(m.payload).toString("hex"), m.localInfo]);
-        frameSizes.push(frameSizeOf(m));
-      });
-    }
+    const { kinds, read, frameSizes } = readPosted(posted, "hex");
     const E = FRAME_ENVELOPE;
     const S = FRAME_ENVELOPE_SAME_HEAD;
     expect(kinds).toEqual([E, E, S, S, S, S, S, E, E]);

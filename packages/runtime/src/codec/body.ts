@@ -51,11 +51,8 @@ export function decodeBody(payload: Uint8Array): unknown {
  * are copied here, at the send: the caller may reuse its buffer as soon as `send` returns.
  */
 function encodeBytes(bytes: Uint8Array): Uint8Array {
-  const n = bytes.length;
-  const head = binHeaderLength(n);
-  const out = allocBodyBytes(head + n);
-  writeBinHeader(out, n);
-  out.set(bytes, head);
+  const out = allocBodyBytes(bytesBodyLength(bytes));
+  writeBytesBody(out, 0, bytes);
   return out;
 }
 

@@ -223,17 +223,24 @@ export class BatchWriter implements FrameSink {
   }
 
   /**
-   * True if an envelope with these routes and local info would repeat the last envelope
-   * frame's head (so that `pushSameHeadPayload` or `pushSameHeadBytesBody` may write it).
+   * True if an envelope with these routes and local info and a payload of `payloadLength`
+   * bytes may be written as `pushSameHeadPayload` or `pushSameHeadBytesBody` write it: it
+   * repeats the last envelope frame's head, and fits without outgrowing the batch. Else the
+   * caller writes it as a message (with its head, after handing over the batch if need be).
    */
-  repeatsHead(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo): boolean {
-    return onwardRoute === this.#previousOnward && returnRoute === this.#previousReturn && localInfo === this.#previousInfo;
+  takesSameHead(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, payloadLength: number): boolean {
+    return (
+      onwardRoute === this.#previousOnward &&
+      returnRoute === this.#previousReturn &&
+      localInfo === this.#previousInfo &&
+      !this.outgrows(FRAME_HEADER + payloadLength)
+    );
   }
 
   /**
    * Writes `source[start, end)` as the payload of a FRAME_ENVELOPE_SAME_HEAD frame: an envelope
    * under the last envelope frame's head, as `pushEnvelope` would write it for a message with
-   * those routes (the caller checked `repeatsHead`); returns the frame's size.
+   * those routes (the caller checked `takesSameHead`); returns the frame's size.
    */
   pushSameHeadPayload(source: Uint8Array, start: number, end: number): number {
     const payloadLength = end - start;
@@ -531,13 +538,12 @@ export class PortWriter implements FrameSink {
   }
 
   #pushPayload(onwardRoute: Route, returnRoute: Route, source: Uint8Array, start: number, end: number): number {
-    const frames = this.#frames;
     if (this.#closed) return 0;
-    if (!frames.repeatsHead(onwardRoute, returnRoute, NO_LOCAL_INFO) || frames.outgrows(FRAME_HEADER + end - start)) {
+    if (!this.#frames.takesSameHead(onwardRoute, returnRoute, NO_LOCAL_INFO, end - start)) {
       // The head is written (a new batch starts with it): as any message.
       return this.pushEnvelope(FRAME_ENVELOPE, LocalMessage.fromRange(onwardRoute, returnRoute, source, start, end));
     }
-    const size = frames.pushSameHeadPayload(source, start, end);
+    const size = this.#frames.pushSameHeadPayload(source, start, end);
     this.#written();
     return size;
   }
@@ -549,12 +555,11 @@ export class PortWriter implements FrameSink {
    * Returns the frame's size.
    */
   pushBytesBody(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, bytes: Uint8Array): number {
-    const frames = this.#frames;
     if (this.#closed) return 0;
-    if (!frames.repeatsHead(onwardRoute, returnRoute, localInfo) || frames.outgrows(FRAME_HEADER + bytesBodyLength(bytes))) {
+    if (!this.#frames.takesSameHead(onwardRoute, returnRoute, localInfo, bytesBodyLength(bytes))) {
       return this.pushEnvelope(FRAME_ENVELOPE, LocalMessage.fromParts(onwardRoute, returnRoute, lentBytesParts(bytes), localInfo));
     }
-    const size = frames.pushSameHeadBytesBody(bytes);
+    const size = this.#frames.pushSameHeadBytesBody(bytes);
     this.#written();
     return size;
   }

@@ -13,7 +13,7 @@ import type { NodeCore } from "../node/node-core.js";
 import type { Mailbox } from "../router/mailbox.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
-import { FRAME_ENVELOPE, FRAME_ENVELOPE_SAME_HEAD, FRAME_HEADER, FRAME_OP, BatchWriter, readFrames, writeBatchHeader } from "./frames.js";
+import { FRAME_ENVELOPE, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, readFrames, writeBatchHeader } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
 import { withThreadExecArgv } from "./exec-argv.js";
 import { addConsumerFromWorker, logWorkerError } from "./main-side.js";
@@ -205,7 +205,7 @@ class PoolHost implements Mailbox, WorkerHandle {
     if (this.#stopped) return;
     const lane = this.#laneOf(senderKey ?? returnRoute.addresses[0]?.key ?? "");
     const frames = lane.frames;
-    if (!frames.repeatsHead(onwardRoute, returnRoute, localInfo) || frames.outgrows(FRAME_HEADER + bytesBodyLength(bytes))) {
+    if (!frames.takesSameHead(onwardRoute, returnRoute, localInfo, bytesBodyLength(bytes))) {
       return this.deliver(LocalMessage.fromParts(onwardRoute, returnRoute, lentBytesParts(bytes), localInfo), senderKey);
     }
     const size = frames.pushSameHeadBytesBody(bytes);
