@@ -6,7 +6,12 @@
 //
 //   node bench/dist/probe/channel-cpu.js [--size 1024] [--n 200000] [--warm 50000] [--plain]
 //                                        [--reps 3] [--crypto-threads 0] [--channels 1]
-//                                        [--baseline tls|tcp]
+//                                        [--baseline tls|tcp] [--pause hop|connection]
+//
+// The sender pauses while the next send's first hop needs drain (its channel's send queue, or
+// the connection), as the bench's does; --pause connection pauses on the connection only, so
+// that sends into a full channel each wait in the context's send queue (what a sender that
+// ignores SecureChannel.needsDrain pays).
 //
 // --channels N opens N channels over the one connection and sends round-robin over them, as
 // scale/channels does: from N ≈ 64 (a turn's sends spread over more channels than it holds
@@ -20,7 +25,8 @@ import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { LocalMessage, node, route, type Address, type Context, type Node, type Route, type Routed, type Worker } from "@hopwire/runtime";
-import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
+import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions, type TcpConnection } from "@hopwire/transport-tcp";
+import type { SecureChannel } from "@hopwire/secure-channel";
 import { connect, listen } from "../net/endpoints.js";
 import { FrameReader, FrameWriter } from "../net/frames.js";
 import { startProfileIfAsked, type RunningProfile } from "../proc/profile.js";
@@ -35,6 +41,8 @@ interface Args {
   channels: number;
   /** Not Hopwire: the bench's framed stream over node:tls or plain TCP. */
   baseline?: "tls" | "tcp";
+  /** What the sender pauses on: the next send's first hop (default), or the connection only. */
+  pause: "hop" | "connection";
 }
 type Usage = { cpuUs: number; faults: number; switches: number; atMs: number };
 type Msg = { t: "port"; port: number; certPem?: string } | { t: "mark"; i: number } | { t: "usage"; i: number; usage: Usage } | { t: "done" };
@@ -129,7 +137,8 @@ async function initiator(a: Args, port: number): Promise<void> {
   const n = await node({ name: "probe-initiator" });
   const tcp = await createTcpTransport(n);
   const connection = await tcp.connect(`127.0.0.1:${port}`, new TcpConnectionOptions());
-  const routes = a.plain ? [route(connection.address, "sink")] : await channelRoutes(n, connection.address, a);
+  const channels = a.plain ? [] : await openChannels(n, connection.address, a);
+  const routes = a.plain ? [route(connection.address, "sink")] : channels.map((channel) => route(channel.address, "sink"));
   let ctx!: Context;
   await n.startWorker("source", { initialize: (c: Context) => void (ctx = c), handleMessage() {} }, { placement: "main" });
   process.on("message", (m: Msg) => {
@@ -142,31 +151,36 @@ async function initiator(a: Args, port: number): Promise<void> {
   const messages = routes.map((to) => new LocalMessage(to, route(ctx.address), payload));
   const perTurn = Math.max(1, Math.floor((64 * 1024) / a.size));
   let next = 0;
-  // As the bench's sender: ~64 KiB per turn, the turn's last send awaited, paused while the connection needs drain.
+  // As the bench's sender: ~64 KiB per turn, the turn's last send awaited, paused while the
+  // next send's first hop needs drain (its channel's send queue, or the connection).
+  const full = (): SecureChannel | TcpConnection | undefined => {
+    const channel = a.pause === "hop" ? channels[next] : undefined;
+    return channel?.needsDrain ? channel : connection.needsDrain ? connection : undefined;
+  };
   for (;;) {
     let last: Promise<void> | undefined;
-    for (let k = 0; k < perTurn && !connection.needsDrain; k++) {
+    let waitOn: SecureChannel | TcpConnection | undefined;
+    for (let k = 0; k < perTurn && (waitOn = full()) === undefined; k++) {
       last = ctx.forward(messages[next]!);
       // Only the last is awaited: the others must not become unhandled rejections if the channel closes.
       if (k + 1 < perTurn) last.catch(noop);
       next = next + 1 === messages.length ? 0 : next + 1;
     }
     await last;
-    if (connection.needsDrain) await connection.waitForDrain();
+    if (waitOn !== undefined) await waitOn.waitForDrain();
     else await new Promise((r) => setImmediate(r));
   }
 }
 
-/** Opens `a.channels` channels over the connection, one after the other: a route to "sink" through each. */
-async function channelRoutes(n: Node, connection: Address, a: Args): Promise<Route[]> {
+/** Opens `a.channels` channels over the connection, one after the other. */
+async function openChannels(n: Node, connection: Address, a: Args): Promise<SecureChannel[]> {
   const sc = await import("@hopwire/secure-channel");
   const identity = await sc.createIdentity();
-  const routes: Route[] = [];
+  const channels: SecureChannel[] = [];
   for (let k = 0; k < a.channels; k++) {
-    const channel = await sc.createSecureChannel(n, identity, route(connection, "bob_listener"), new sc.SecureChannelOptions().withCryptoThreads(a.cryptoThreads));
-    routes.push(route(channel.address, "sink"));
+    channels.push(await sc.createSecureChannel(n, identity, route(connection, "bob_listener"), new sc.SecureChannelOptions().withCryptoThreads(a.cryptoThreads)));
   }
-  return routes;
+  return channels;
 }
 
 function parse(argv: string[]): Args & { reps: number } {
@@ -174,6 +188,8 @@ function parse(argv: string[]): Args & { reps: number } {
   const get = (k: string, d: number): number => (flags[k] === undefined ? d : Number(flags[k]));
   const baseline = flags.baseline;
   if (baseline !== undefined && baseline !== "tls" && baseline !== "tcp") throw new Error(`--baseline is tls or tcp, got ${baseline}`);
+  const pause = flags.pause ?? "hop";
+  if (pause !== "hop" && pause !== "connection") throw new Error(`--pause is hop or connection, got ${pause}`);
   return {
     size: get("size", 1024),
     n: get("n", 200_000),
@@ -182,6 +198,7 @@ function parse(argv: string[]): Args & { reps: number } {
     cryptoThreads: get("crypto-threads", 0),
     channels: get("channels", 1),
     reps: get("reps", 3),
+    pause,
     ...(baseline === undefined ? {} : { baseline }),
   };
 }

@@ -1,13 +1,14 @@
 // Probe: what one send and its delivery cost, with no socket: a worker counts the bytes bodies
 // the node's own context sends it, 64 KiB of them a turn (at most 1 024), awaiting the turn's
 // last send (so the mailbox's bound paces the loop). The worker is placed "main" (no crossing),
-// or with `--to thread` on a thread of its own (runtime/main->thread's path). Prints wall time,
-// process CPU time and the main thread's own CPU time per message, and the process's minor page
-// faults per 1 000 messages, for each round after the first (the first warms up). Run two
-// checkouts alternately to compare them in the same minutes:
+// or with `--to thread` on a thread of its own (runtime/main->thread's path), or with `--to pool`
+// in a pool of one slot (runtime/pool's path). Prints wall time, process CPU time, the main
+// thread's own CPU time and the other threads' (the sink's thread or slot, V8's helpers) per
+// message, and the process's minor page faults per 1 000 messages, for each round after the
+// first (the first warms up). Run two checkouts alternately to compare them in the same minutes:
 //
-//   node bench/dist/probe/send-cpu.js [--size 1024] [--n 1000000] [--rounds 3] [--to main|thread]
-import { readFileSync } from "node:fs";
+//   node bench/dist/probe/send-cpu.js [--size 1024] [--n 1000000] [--rounds 3] [--to main|thread|pool]
+import { readdirSync, readFileSync } from "node:fs";
 import { node, route, type Worker } from "@hopwire/runtime";
 import { CountSink } from "./count-sink.js";
 import { parseFlags } from "./flags.js";
@@ -17,8 +18,8 @@ const size = Number(flags.size ?? 1024);
 const n = Number(flags.n ?? 1_000_000);
 const rounds = Number(flags.rounds ?? 3);
 const to = flags.to ?? "main";
-if (to !== "main" && to !== "thread") {
-  console.error("--to is main or thread");
+if (to !== "main" && to !== "thread" && to !== "pool") {
+  console.error("--to is main, thread or pool");
   process.exit(2);
 }
 
@@ -28,6 +29,20 @@ function threadCpuUs(): number {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
+/** CPU time in µs of this process's threads other than the main one (schedstat: nanoseconds on a CPU). */
+function otherThreadsCpuUs(): number {
+  let ns = 0;
+  for (const tid of readdirSync("/proc/self/task")) {
+    if (Number(tid) === process.pid) continue;
+    try {
+      ns += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return ns / 1000;
+}
+
 class Counter implements Worker {
   count = 0;
   handleMessage(): void {
@@ -35,11 +50,12 @@ class Counter implements Worker {
   }
 }
 
-const hopwire = await node({ warnings: false });
+// One pool slot (as runtime/pool): the sink's count is that slot's instance's, which the count query reaches too.
+const hopwire = await node({ warnings: false, pool: { minThreads: 1, maxThreads: 1 } });
 const counter = new Counter();
 if (to === "main") await hopwire.startWorker("sink", counter, { placement: "main" });
-else await hopwire.startWorker("sink", CountSink);
-/** Messages the sink has counted (a thread's sink answers a short control message with its count). */
+else await hopwire.startWorker("sink", CountSink, { placement: to });
+/** Messages the sink has counted (a thread's or slot's sink answers a short control message with its count). */
 const counted = async (): Promise<number> => (to === "main" ? counter.count : await hopwire.sendAndReceive<number>("sink", 0));
 const body = new Uint8Array(size).fill(1);
 // One Route for every send, as the bench's Blaster does (a string would be parsed per send).
@@ -49,6 +65,7 @@ for (let round = 0; round < rounds; round++) {
   const t0 = process.hrtime.bigint();
   const c0 = process.cpuUsage();
   const m0 = threadCpuUs();
+  const o0 = otherThreadsCpuUs();
   const f0 = process.resourceUsage().minorPageFault;
   for (let i = 0; i < n; i++) {
     const sent = hopwire.send(sinkRoute, body);
@@ -62,11 +79,12 @@ for (let round = 0; round < rounds; round++) {
   while ((await counted()) < n * (round + 1)) await new Promise((resolve) => setImmediate(resolve));
   const cpu = process.cpuUsage(c0);
   const mainUs = threadCpuUs() - m0;
+  const othersUs = otherThreadsCpuUs() - o0;
   const faults = process.resourceUsage().minorPageFault - f0;
   if (round > 0) {
     const wallNs = Number(process.hrtime.bigint() - t0) / n;
     const perMsg = (us: number): number => Math.round((us * 1000) / n);
-    console.log(JSON.stringify({ size, n, to, wallNsPerMsg: Math.round(wallNs), cpuNsPerMsg: perMsg(cpu.user + cpu.system), mainThreadCpuNsPerMsg: perMsg(mainUs), faultsPerKMsg: Math.round((faults * 1000) / n) }));
+    console.log(JSON.stringify({ size, n, to, wallNsPerMsg: Math.round(wallNs), cpuNsPerMsg: perMsg(cpu.user + cpu.system), mainThreadCpuNsPerMsg: perMsg(mainUs), otherThreadsCpuNsPerMsg: perMsg(othersUs), faultsPerKMsg: Math.round((faults * 1000) / n) }));
   }
 }
 await hopwire.stop();

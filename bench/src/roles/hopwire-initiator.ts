@@ -99,15 +99,19 @@ async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, pat
   const over = (): boolean => stop.aborted || pathClosed(path) || failure !== undefined;
   const warmEnd = performance.now() + p.warmupMs;
   let busy0: BusyMark | undefined;
+  // The first hop a send goes to: the channel (its send queue), else the connection. A sender
+  // pauses while it needs drain, as the baselines' senders pause on their socket's 'drain'.
+  const hop = path.channel ?? connection;
   while (!over()) {
     let last: Promise<void> | undefined;
-    for (let k = 0; k < perTurn && !connection.needsDrain; k++) {
+    for (let k = 0; k < perTurn && !hop.needsDrain && !connection.needsDrain; k++) {
       last = ctx.forward(message).catch(fail);
       sent++;
     }
     await last;
     busy0 ??= performance.now() >= warmEnd ? busyMark() : undefined;
-    if (connection.needsDrain) await connection.waitForDrain().catch(() => {});
+    if (hop.needsDrain) await hop.waitForDrain().catch(() => {});
+    else if (connection.needsDrain) await connection.waitForDrain().catch(() => {});
     else await nextTurn();
   }
   const busy = busy0 ? busyBetween(busy0, busyMark()) : 0;

@@ -7,6 +7,8 @@ import {
   Address,
   encodeEnvelopeHead,
   FlowControls,
+  InvalidOptionError,
+  TimeoutError,
   LocalMessage,
   MailboxBound,
   node,
@@ -30,7 +32,7 @@ import {
 } from "@hopwire/secure-channel";
 import { ChannelEnd } from "../dist/secure-channel/channel-end.js";
 // From the sources, as ChannelEnd is: the class must be the one the end was built with.
-import { SecureChannelCreditExceededError } from "../dist/secure-channel/channel-errors.js";
+import { SecureChannelClosedError, SecureChannelCreditExceededError } from "../dist/secure-channel/channel-errors.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -153,10 +155,7 @@ function addSink(p: Pair, sink: BoundedSink): void {
   p.bob.flowControls.addConsumer(sink.address, p.listener.flowControlId);
 }
 
-/**
- * Sends as a well-behaved local sender does until Context.send waits by itself: while the
- * channel's encryptor says it is full, wait for its room. Counts the waits.
- */
+/** Sends as a streaming sender does: while the channel needs drain, it waits for it. Counts the waits. */
 class WaitingSender {
   waits = 0;
   sent = 0;
@@ -167,10 +166,9 @@ class WaitingSender {
   ) {}
 
   async send(bytes: Uint8Array): Promise<void> {
-    const encryptor = this.n.router.mailboxOf(this.channel.address)!;
-    if (encryptor.isFull) {
+    if (this.channel.needsDrain) {
       this.waits++;
-      await new Promise<void>((resolve) => encryptor.onRoom!(resolve));
+      await this.channel.waitForDrain();
     }
     await this.n.forward(new LocalMessage(route(this.channel, this.to), route("sender"), bytes));
     this.sent++;
@@ -253,6 +251,50 @@ describe("a slow consumer behind a channel", () => {
     expect(sink.outOfOrder).toBe(0);
     expect(p.listener.channels[0]!.droppedOverCredit).toBe(0);
   }, 120_000);
+});
+
+describe("a sender that honours needsDrain", () => {
+  /** A channel whose peer's credit is used up at once (a window of 8, a sink that consumes nothing yet), and a send queue of 16. */
+  async function heldChannel() {
+    const p = await pair(new SecureChannelListenerOptions().withReceiveWindow({ messages: 8 }));
+    const sink = new BoundedSink(0, { maxMessages: 1, maxBytes: MiB }, true);
+    addSink(p, sink);
+    const options = new SecureChannelOptions().withSendQueueLimits({ maxMessages: 16 });
+    const channel = await createSecureChannel(p.alice, await createIdentity(), route(p.connection, "bob_listener"), options);
+    // Not awaited: past the queue's 16 the sends wait in the node's send queue; all of them settle when the channel drains or closes.
+    const sends = Array.from({ length: 40 }, (_, i) => p.alice.forward(new LocalMessage(route(channel, sink.address), route("sender"), payload(i, 100))));
+    for (const send of sends) send.catch(() => {}); // handled here; a test that needs them all awaits them
+    // The credit's worth (8) reached the sink, and the queue is full again behind it.
+    await waitUntil(() => sink.bound.messages === 8 && channel.needsDrain);
+    return { p, sink, channel, sends };
+  }
+
+  it("sees it turn true when the channel's send queue is full, and waitForDrain resolve once the peer consumes", async () => {
+    const { sink, channel, sends } = await heldChannel();
+    let drained = false;
+    const draining = channel.waitForDrain().then(() => (drained = true));
+    for (let turn = 0; turn < 10; turn++) await new Promise((resolve) => setImmediate(resolve)); // nothing can drain: the sink consumes nothing
+    expect(drained).toBe(false);
+    expect(channel.needsDrain).toBe(true);
+    sink.resume();
+    await draining;
+    await Promise.all(sends);
+    await sink.until(40);
+    expect(sink.outOfOrder).toBe(0);
+    expect(channel.needsDrain).toBe(false);
+    await channel.waitForDrain(); // not full: at once
+  });
+
+  it("gets from waitForDrain a TimeoutError, an InvalidOptionError for a bad option, and the channel's reason when it closes", async () => {
+    const { channel } = await heldChannel(); // its sends fail when it closes
+    await expect(channel.waitForDrain({ timeout: 30 })).rejects.toBeInstanceOf(TimeoutError);
+    await expect(channel.waitForDrain({ tmeout: 30 } as never)).rejects.toBeInstanceOf(InvalidOptionError);
+    const waiting = channel.waitForDrain();
+    await channel.close({ timeoutMs: 1 }); // what waits for credit is dropped after 1 ms
+    await expect(waiting).rejects.toBeInstanceOf(SecureChannelClosedError);
+    expect(channel.needsDrain).toBe(false);
+    await expect(channel.waitForDrain()).rejects.toBe(channel.closedReason);
+  });
 });
 
 describe("closing a channel", () => {

@@ -16,6 +16,7 @@ import {
   type Mailbox,
   type MailboxBound,
   type Node,
+  type WaitOptions,
 } from "@hopwire/runtime";
 import type { DropReason } from "../channel/transport-cipher.js";
 import { InlineChannelCipher, type ChannelCipher, type ChannelCipherSink } from "../crypto-threads/channel-cipher.js";
@@ -231,6 +232,33 @@ export class ChannelEnd implements ChannelCipherSink {
   /** Envelopes the peer sent past its credit, dropped. */
   get droppedOverCredit(): number {
     return this.#receiveCredit.excessMessages;
+  }
+
+  /**
+   * True while local senders' messages wait in this end's queue up to its limit
+   * (sendQueueLimits): for the peer's credit, or for a first hop that is full. A send now
+   * would wait for room; `waitForDrain` resolves when there is room again.
+   */
+  get needsDrain(): boolean {
+    return this.#state === "open" && this.#queue.bound.isFull;
+  }
+
+  /**
+   * Resolves when the queue is back under half its limits (at once if it is not full);
+   * rejects with the channel's reason if it closes first, or with a TimeoutError or
+   * AbortError per `options`.
+   */
+  waitForDrain(options: WaitOptions = {}): Promise<void> {
+    if (this.#state === "closed") return Promise.reject(this.#closedReason!.get());
+    if (!this.needsDrain) return Promise.resolve();
+    let cancel: (() => void) | undefined;
+    return waitFor<void>(
+      (resolve, reject) => {
+        // close() resets the queue's bound, which wakes this wait: the reason goes with it.
+        cancel = this.#queue.bound.onRoom(() => (this.#state === "closed" ? reject(this.#closedReason!.get()) : resolve()));
+      },
+      { ...options, what: `waiting for secure channel ${this.encryptorAddress.toString()} to drain`, cleanup: () => cancel?.() },
+    );
   }
 
   /** Why this end closed, once it has. */

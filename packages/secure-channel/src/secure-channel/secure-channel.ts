@@ -1,4 +1,15 @@
-import { checkOptionKeys, checkTimeoutOption, InvalidOptionError, optionKeys, route, type Address, type FlowControlId, type Route } from "@hopwire/runtime";
+import {
+  checkOptionKeys,
+  checkTimeoutOption,
+  checkWaitOptions,
+  InvalidOptionError,
+  optionKeys,
+  route,
+  type Address,
+  type FlowControlId,
+  type Route,
+  type WaitOptions,
+} from "@hopwire/runtime";
 import type { Identifier } from "../identity/identifier.js";
 import type { ChannelEnd } from "./channel-end.js";
 import type { SecureChannelClosedError } from "./channel-errors.js";
@@ -36,6 +47,30 @@ export class SecureChannel {
 
   get isClosed(): boolean {
     return this.#end.state === "closed";
+  }
+
+  /**
+   * True while messages sent into the channel fill its send queue (sendQueueLimits, default
+   * 8,192 messages or 4 MiB): they wait for the peer's credit or for room in the connection
+   * beneath. A send now would wait; a streaming sender pauses and `await`s `waitForDrain()`,
+   * as it would on a TcpConnection.
+   */
+  get needsDrain(): boolean {
+    return this.#end.needsDrain;
+  }
+
+  /**
+   * Resolves when the send queue is back under half its limits (at once if it is not full).
+   * Rejects with the channel's SecureChannelClosedError if it closes first, or with a
+   * TimeoutError / AbortError per `{ timeout, signal }`.
+   */
+  waitForDrain(options: WaitOptions = {}): Promise<void> {
+    try {
+      checkWaitOptions(options, "waitForDrain options");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#end.waitForDrain(options);
   }
 
   /** Ciphertexts dropped so far: forged, tampered, replayed or too old. */
