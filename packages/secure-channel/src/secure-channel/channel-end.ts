@@ -257,7 +257,7 @@ export class ChannelEnd implements ChannelCipherSink {
         // close() resets the queue's bound, which wakes this wait: the reason goes with it.
         cancel = this.#queue.bound.onRoom(() => (this.#state === "closed" ? reject(this.#closedReason!.get()) : resolve()));
       },
-      { ...options, what: `waiting for secure channel ${this.encryptorAddress.toString()} to drain`, cleanup: () => cancel?.() },
+      { ...options, what: () => `waiting for secure channel ${this.encryptorAddress.toString()} to drain`, cleanup: () => cancel?.() },
     );
   }
 
