@@ -3,8 +3,8 @@
 // "bob_listener" over that route (the seed's createSecureChannel). Then:
 //   send        one-way: `size`-byte raw payloads to "sink" (Context.forward) as fast as allowed —
 //               ~64 KiB per event-loop turn, awaiting the turn's last send (once the runtime
-//               resolves only when the first hop has room), never while the first connection
-//               needsDrain (waitForDrain). No window of its own: the library's bounds (a
+//               resolves only when the first hop has room), never while the channel (when there
+//               is one) or the first connection needsDrain (waitForDrain). No window of its own: the library's bounds (a
 //               connection's send high-water mark, a relay that stops reading while its next
 //               hop is full, a channel's credit) are what hold every node's memory, as TCP's
 //               are the baselines'. (An end-to-end ack window used to sit on top; at 64 B it
@@ -110,8 +110,9 @@ async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, pat
     }
     await last;
     busy0 ??= performance.now() >= warmEnd ? busyMark() : undefined;
-    if (hop.needsDrain) await hop.waitForDrain().catch(() => {});
-    else if (connection.needsDrain) await connection.waitForDrain().catch(() => {});
+    // With the harness's stop signal: a hop that stays full (a stalled peer) must not hold the sender past the run.
+    if (hop.needsDrain) await hop.waitForDrain({ signal: stop }).catch(() => {});
+    else if (connection.needsDrain) await connection.waitForDrain({ signal: stop }).catch(() => {});
     else await nextTurn();
   }
   const busy = busy0 ? busyBetween(busy0, busyMark()) : 0;

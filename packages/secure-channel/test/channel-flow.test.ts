@@ -7,6 +7,7 @@ import {
   Address,
   encodeEnvelopeHead,
   FlowControls,
+  AbortError,
   InvalidOptionError,
   TimeoutError,
   LocalMessage,
@@ -294,6 +295,41 @@ describe("a sender that honours needsDrain", () => {
     await expect(waiting).rejects.toBeInstanceOf(SecureChannelClosedError);
     expect(channel.needsDrain).toBe(false);
     await expect(channel.waitForDrain()).rejects.toBe(channel.closedReason);
+  });
+
+  it("leaves no room waiter behind after an abort or a timeout, and rejects an already-aborted signal with AbortError", async () => {
+    // Counts the MailboxBound.onRoom waits still registered: neither called nor cancelled.
+    let live = 0;
+    const onRoom = MailboxBound.prototype.onRoom;
+    MailboxBound.prototype.onRoom = function (this: MailboxBound, callback: () => void) {
+      let counted = true;
+      live++;
+      const uncount = (): void => void (counted && ((counted = false), live--));
+      const cancel = onRoom.call(this, () => (uncount(), callback()));
+      return () => (uncount(), cancel());
+    };
+    try {
+      const { sink, channel } = await heldChannel();
+      const before = live; // the node's waiting sends
+      const aborted = new AbortController();
+      aborted.abort();
+      await expect(channel.waitForDrain({ signal: aborted.signal })).rejects.toBeInstanceOf(AbortError);
+      const abort = new AbortController();
+      const waits = [
+        ...Array.from({ length: 5 }, () => channel.waitForDrain({ signal: abort.signal })),
+        ...Array.from({ length: 5 }, () => channel.waitForDrain({ timeout: 20 })),
+      ];
+      expect(live).toBe(before + 10);
+      abort.abort();
+      const settled = await Promise.allSettled(waits);
+      expect(settled.map((s) => (s.status === "rejected" ? s.reason.constructor : s.status))).toEqual([...Array(5).fill(AbortError), ...Array(5).fill(TimeoutError)]);
+      expect(live).toBe(before);
+      sink.resume();
+      await sink.until(40);
+      await channel.waitForDrain({ signal: aborted.signal }); // not full: at once, as a TcpConnection's
+    } finally {
+      MailboxBound.prototype.onRoom = onRoom;
+    }
   });
 });
 
