@@ -4,7 +4,7 @@
 //   node bench/dist/probe/relay-cpu.js [--case hop|relay] [--size 64] [--warm-ms 1500]
 //                                      [--ms 1500] [--reps 3] [--count] [--prof sender|middle|sink]
 //                                      [--warm-msgs N] [--series <step ms>] [--trace-gc sender|middle|sink]
-//                                      [--window N] [--sink-thread]
+//                                      [--window N] [--sink-thread | --sink-pool]
 //   (RELAY_PROBE_NODE_FLAGS="..." adds node flags to every child, e.g. --perf-basic-prof)
 //
 // The sender, middle and sink run as in the bench roles (hopwire-initiator's send loop:
@@ -19,6 +19,7 @@
 // --prof <role> runs that process with --cpu-prof (profile in /tmp/relay-cpu-prof/).
 // --sink-thread places the sink on a thread of its own (count-sink.ts) instead of "main": a
 // stream from TCP to a worker thread, the sink process's CPU then counts both threads.
+// --sink-pool places it in the node's pool instead, one slot (runtime/pool's shape, fed from TCP).
 import { fork, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { once } from "node:events";
@@ -75,12 +76,14 @@ class Sink implements Worker {
   }
 }
 
-async function sink(ackEvery: number, onThread: boolean): Promise<void> {
-  const n = await node({ name: "sink" });
+async function sink(ackEvery: number, placement: "main" | "thread" | "pool"): Promise<void> {
+  const onThread = placement !== "main";
+  // One pool slot: the count is that slot's instance's, which the count query reaches too.
+  const n = await node({ name: "sink", ...(placement === "pool" ? { pool: { minThreads: 1, maxThreads: 1 } } : {}) });
   const tcp = await createTcpTransport(n);
   const listener = await tcp.listen(`${HOST}:0`, new TcpListenerOptions());
   const worker = new Sink(ackEvery);
-  if (onThread) await n.startWorker("sink", CountSink);
+  if (onThread) await n.startWorker("sink", CountSink, { placement });
   else await n.startWorker("sink", worker, { placement: "main" });
   n.flowControls.addConsumer("sink", listener.flowControlId);
   const countOf = async (): Promise<number> => (onThread ? n.sendAndReceive<number>(route("sink"), "?") : worker.count);
@@ -195,7 +198,7 @@ async function runOnce(a: Record<string, string>): Promise<Record<string, unknow
   // --window N: an end-to-end ack window on top (the bench's runs had one until session 9; at
   // 64 B a window of 65 536 messages paced the relay at ≈ 1.1 M msg/s against ≈ 2.0 M without).
   const window = relay ? Number(a.window ?? 0) : 0;
-  const common = ["--size", String(size), ...(a.count ? ["--count"] : []), ...(a["sink-thread"] ? ["--sink-thread"] : [])];
+  const common = ["--size", String(size), ...(a.count ? ["--count"] : []), ...(a["sink-thread"] ? ["--sink-thread"] : []), ...(a["sink-pool"] ? ["--sink-pool"] : [])];
   const children: Partial<Record<Role, ChildProcess>> = {};
   const start = (role: Role, extra: string[]): ChildProcess => {
     const execArgv = [
@@ -294,7 +297,7 @@ async function main(): Promise<void> {
     process.on("disconnect", () => process.exit(0));
     if (a.count) installCounters();
     const size = Number(a.size);
-    if (a.role === "sink") await sink(Number(a["ack-every"]), a["sink-thread"] !== undefined);
+    if (a.role === "sink") await sink(Number(a["ack-every"]), a["sink-pool"] !== undefined ? "pool" : a["sink-thread"] !== undefined ? "thread" : "main");
     else if (a.role === "middle") await middle(Number(a.target));
     else await sender(Number(a.port), a.hops && a.hops !== "1" ? a.hops.split(",") : [], size, Number(a.window));
     return;
