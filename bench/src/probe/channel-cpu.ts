@@ -30,6 +30,7 @@ import type { SecureChannel } from "@hopwire/secure-channel";
 import { connect, listen } from "../net/endpoints.js";
 import { FrameReader, FrameWriter } from "../net/frames.js";
 import { startProfileIfAsked, type RunningProfile } from "../proc/profile.js";
+import { hopNeedingDrain } from "../roles/hopwire-net.js";
 import { parseFlags } from "./flags.js";
 
 interface Args {
@@ -153,14 +154,10 @@ async function initiator(a: Args, port: number): Promise<void> {
   let next = 0;
   // As the bench's sender: ~64 KiB per turn, the turn's last send awaited, paused while the
   // next send's first hop needs drain (its channel's send queue, or the connection).
-  const full = (): SecureChannel | TcpConnection | undefined => {
-    const channel = a.pause === "hop" ? channels[next] : undefined;
-    return channel?.needsDrain ? channel : connection.needsDrain ? connection : undefined;
-  };
   for (;;) {
     let last: Promise<void> | undefined;
     let waitOn: SecureChannel | TcpConnection | undefined;
-    for (let k = 0; k < perTurn && (waitOn = full()) === undefined; k++) {
+    for (let k = 0; k < perTurn && (waitOn = hopNeedingDrain(connection, a.pause === "hop" ? channels[next] : undefined)) === undefined; k++) {
       last = ctx.forward(messages[next]!);
       // Only the last is awaited: the others must not become unhandled rejections if the channel closes.
       if (k + 1 < perTurn) last.catch(noop);

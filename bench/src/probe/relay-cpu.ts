@@ -21,7 +21,7 @@
 // stream from TCP to a worker thread, the sink process's CPU then counts both threads.
 // --sink-pool places it in the node's pool instead, one slot (runtime/pool's shape, fed from TCP).
 import { fork, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { once } from "node:events";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -31,6 +31,7 @@ import { WARM_COUNT_CAP_MS, warmMessagesFor } from "../warm-count.js";
 import { counts, installCounters, type Counts } from "./counters.js";
 import { nextMessage, parseFlags } from "./flags.js";
 import { CountSink } from "./count-sink.js";
+import { threadCpuNs } from "../proc/thread-cpu.js";
 
 type Role = "sender" | "middle" | "sink";
 const HOST = "127.0.0.1";
@@ -46,18 +47,7 @@ function cpuOf(pid: number): { main: number; others: number; faults: number; sys
   const faults = Number(stat[7]);
   const userTicks = Number(stat[11]);
   const systemTicks = Number(stat[12]);
-  let main = 0;
-  let others = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-      if (Number(tid) === pid) main += ns;
-      else others += ns;
-    } catch {
-      // a thread that ended meanwhile
-    }
-  }
-  return { main, others, faults, systemTicks, userTicks };
+  return { ...threadCpuNs(pid), faults, systemTicks, userTicks };
 }
 
 // ---- roles -----------------------------------------------------------------------------

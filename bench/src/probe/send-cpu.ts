@@ -8,10 +8,10 @@
 // first (the first warms up). Run two checkouts alternately to compare them in the same minutes:
 //
 //   node bench/dist/probe/send-cpu.js [--size 1024] [--n 1000000] [--rounds 3] [--to main|thread|pool]
-import { readdirSync, readFileSync } from "node:fs";
 import { node, route, type Worker } from "@hopwire/runtime";
 import { CountSink } from "./count-sink.js";
 import { parseFlags } from "./flags.js";
+import { threadCpuNs } from "../proc/thread-cpu.js";
 
 const flags = parseFlags(process.argv.slice(2));
 const size = Number(flags.size ?? 1024);
@@ -21,26 +21,6 @@ const to = flags.to ?? "main";
 if (to !== "main" && to !== "thread" && to !== "pool") {
   console.error("--to is main, thread or pool");
   process.exit(2);
-}
-
-/** This thread's CPU time in µs (utime + stime of /proc/thread-self/stat, in clock ticks of 10 ms). */
-function threadCpuUs(): number {
-  const fields = readFileSync("/proc/thread-self/stat", "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
-/** CPU time in µs of this process's threads other than the main one (schedstat: nanoseconds on a CPU). */
-function otherThreadsCpuUs(): number {
-  let ns = 0;
-  for (const tid of readdirSync("/proc/self/task")) {
-    if (Number(tid) === process.pid) continue;
-    try {
-      ns += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // a thread that ended meanwhile
-    }
-  }
-  return ns / 1000;
 }
 
 class Counter implements Worker {
@@ -64,8 +44,7 @@ const perTurn = Math.max(1, Math.min(1024, Math.floor(65536 / size)));
 for (let round = 0; round < rounds; round++) {
   const t0 = process.hrtime.bigint();
   const c0 = process.cpuUsage();
-  const m0 = threadCpuUs();
-  const o0 = otherThreadsCpuUs();
+  const threads0 = threadCpuNs();
   const f0 = process.resourceUsage().minorPageFault;
   for (let i = 0; i < n; i++) {
     const sent = hopwire.send(sinkRoute, body);
@@ -78,8 +57,9 @@ for (let round = 0; round < rounds; round++) {
   }
   while ((await counted()) < n * (round + 1)) await new Promise((resolve) => setImmediate(resolve));
   const cpu = process.cpuUsage(c0);
-  const mainUs = threadCpuUs() - m0;
-  const othersUs = otherThreadsCpuUs() - o0;
+  const threads = threadCpuNs();
+  const mainUs = (threads.main - threads0.main) / 1000;
+  const othersUs = (threads.others - threads0.others) / 1000;
   const faults = process.resourceUsage().minorPageFault - f0;
   if (round > 0) {
     const wallNs = Number(process.hrtime.bigint() - t0) / n;

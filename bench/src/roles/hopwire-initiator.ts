@@ -25,7 +25,7 @@ import { busyBetween, busyMark, type BusyMark } from "../busy.js";
 import { runBenchChild } from "../proc/child.js";
 import { LatencyRecorder } from "../histogram.js";
 import { stillWarming, summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
-import { channelOptions, HOST, loadSecureChannel, nextTurn, transportOptions, type SecureSpec } from "./hopwire-net.js";
+import { channelOptions, HOST, hopNeedingDrain, loadSecureChannel, nextTurn, transportOptions, type SecureSpec } from "./hopwire-net.js";
 import { awaitPublished } from "./hopwire-rendezvous.js";
 
 export interface InitiatorParams {
@@ -99,20 +99,17 @@ async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, pat
   const over = (): boolean => stop.aborted || pathClosed(path) || failure !== undefined;
   const warmEnd = performance.now() + p.warmupMs;
   let busy0: BusyMark | undefined;
-  // The first hop a send goes to: the channel (its send queue), else the connection. A sender
-  // pauses while it needs drain, as the baselines' senders pause on their socket's 'drain'.
-  const hop = path.channel ?? connection;
   while (!over()) {
     let last: Promise<void> | undefined;
-    for (let k = 0; k < perTurn && !hop.needsDrain && !connection.needsDrain; k++) {
+    let full: SecureChannel | TcpConnection | undefined;
+    for (let k = 0; k < perTurn && (full = hopNeedingDrain(connection, path.channel)) === undefined; k++) {
       last = ctx.forward(message).catch(fail);
       sent++;
     }
     await last;
     busy0 ??= performance.now() >= warmEnd ? busyMark() : undefined;
     // With the harness's stop signal: a hop that stays full (a stalled peer) must not hold the sender past the run.
-    if (hop.needsDrain) await hop.waitForDrain({ signal: stop }).catch(() => {});
-    else if (connection.needsDrain) await connection.waitForDrain({ signal: stop }).catch(() => {});
+    if (full !== undefined) await full.waitForDrain({ signal: stop }).catch(() => {});
     else await nextTurn();
   }
   const busy = busy0 ? busyBetween(busy0, busyMark()) : 0;

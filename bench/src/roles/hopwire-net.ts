@@ -2,8 +2,8 @@
 // that cross the process boundary, the secure-channel options they imply, and the hello
 // Relay of the examples.
 
-import type { SecureChannelListenerOptions, SecureChannelOptions } from "@hopwire/secure-channel";
-import { DEFAULT_SEND_HIGH_WATER_MARK, type TcpTransportOptions } from "@hopwire/transport-tcp";
+import type { SecureChannel, SecureChannelListenerOptions, SecureChannelOptions } from "@hopwire/secure-channel";
+import { DEFAULT_SEND_HIGH_WATER_MARK, type TcpConnection, type TcpTransportOptions } from "@hopwire/transport-tcp";
 import { DEFAULT_MAILBOX_LIMITS } from "@hopwire/runtime";
 import type { Provider } from "../scenario.js";
 
@@ -56,4 +56,13 @@ export function listenerOptions(sc: SecureChannelModule, s: SecureSpec, windowSc
 }
 
 /** Resolves on the next turn of the event loop, after I/O (and the runtime's per-turn flushes). */
+/**
+ * What a streaming sender waits on before its next send, if anything: the channel it sends
+ * through while that needs drain (its send queue is full: credit, or the connection beneath),
+ * else the connection while that does — as the baselines' senders wait for their socket's 'drain'.
+ */
+export function hopNeedingDrain(connection: TcpConnection, channel?: SecureChannel): SecureChannel | TcpConnection | undefined {
+  return channel?.needsDrain ? channel : connection.needsDrain ? connection : undefined;
+}
+
 export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -237,10 +237,11 @@ export class ChannelEnd implements ChannelCipherSink {
   /**
    * True while local senders' messages wait in this end's queue up to its limit
    * (sendQueueLimits): for the peer's credit, or for a first hop that is full. A send now
-   * would wait for room; `waitForDrain` resolves when there is room again.
+   * would wait for room; `waitForDrain` resolves when there is room again. (Before open the
+   * queue is empty, and close() empties it.)
    */
   get needsDrain(): boolean {
-    return this.#state === "open" && this.#queue.bound.isFull;
+    return this.#queue.bound.isFull;
   }
 
   /**
