@@ -6,12 +6,16 @@
 //
 //   node bench/dist/probe/channel-cpu.js [--size 1024] [--n 200000] [--warm 50000] [--plain]
 //                                        [--reps 3] [--crypto-threads 0] [--channels 1]
-//                                        [--baseline tls|tcp] [--pause hop|connection]
+//                                        [--baseline tls|tcp] [--pause hop|connection] [--body]
 //
 // The sender pauses while the next send's first hop needs drain (its channel's send queue, or
 // the connection), as the bench's does; --pause connection pauses on the connection only, so
 // that sends into a full channel each wait in the context's send queue (what a sender that
 // ignores SecureChannel.needsDrain pays).
+//
+// --body sends each payload as a bytes body, `ctx.send(route, payload)`, as the docs' streaming
+// loop does (a send whose first hop has room lends it the bytes: Mailbox.deliverBytes), instead
+// of forwarding one prebuilt LocalMessage with the raw payload, as the bench's sender does.
 //
 // --channels N opens N channels over the one connection and sends round-robin over them, as
 // scale/channels does: from N ≈ 64 (a turn's sends spread over more channels than it holds
@@ -44,6 +48,8 @@ interface Args {
   baseline?: "tls" | "tcp";
   /** What the sender pauses on: the next send's first hop (default), or the connection only. */
   pause: "hop" | "connection";
+  /** Send bytes bodies with ctx.send (as users do) instead of forwarding a prebuilt message. */
+  body: boolean;
 }
 type Usage = { cpuUs: number; faults: number; switches: number; atMs: number };
 type Msg = { t: "port"; port: number; certPem?: string } | { t: "mark"; i: number } | { t: "usage"; i: number; usage: Usage } | { t: "done" };
@@ -158,7 +164,7 @@ async function initiator(a: Args, port: number): Promise<void> {
     let last: Promise<void> | undefined;
     let waitOn: SecureChannel | TcpConnection | undefined;
     for (let k = 0; k < perTurn && (waitOn = hopNeedingDrain(connection, a.pause === "hop" ? channels[next] : undefined)) === undefined; k++) {
-      last = ctx.forward(messages[next]!);
+      last = a.body ? ctx.send(routes[next]!, payload) : ctx.forward(messages[next]!);
       // Only the last is awaited: the others must not become unhandled rejections if the channel closes.
       if (k + 1 < perTurn) last.catch(noop);
       next = next + 1 === messages.length ? 0 : next + 1;
@@ -196,6 +202,7 @@ function parse(argv: string[]): Args & { reps: number } {
     channels: get("channels", 1),
     reps: get("reps", 3),
     pause,
+    body: flags.body === "1",
     ...(baseline === undefined ? {} : { baseline }),
   };
 }

@@ -1,7 +1,8 @@
 // Role: the initiator node (Alice). Connects to the published port (the responder, or the middle node
 // when `hops` names its relay) and, with `secure`, creates a secure channel to
 // "bob_listener" over that route (the seed's createSecureChannel). Then:
-//   send        one-way: `size`-byte raw payloads to "sink" (Context.forward) as fast as allowed —
+//   send        one-way: `size`-byte raw payloads to "sink" (Context.forward; with `body`, bytes bodies
+//               with Context.send, as users stream) as fast as allowed —
 //               ~64 KiB per event-loop turn, awaiting the turn's last send (once the runtime
 //               resolves only when the first hop has room), never while the channel (when there
 //               is one) or the first connection needsDrain (waitForDrain). No window of its own: the library's bounds (a
@@ -44,6 +45,8 @@ export interface InitiatorParams {
   durationMs: number;
   /** send: multiplies the library's in-flight bounds (hopwire-net.ts transportOptions). */
   windowScale?: number;
+  /** send: each payload as a bytes body, `ctx.send(to, payload)` (the docs' streaming loop), not a forwarded raw payload. */
+  body?: boolean;
   /** handshakes: handshakes in flight. */
   inFlight?: number;
   /** handshakes: handshakes completed before the window, whatever warmupMs says (see WARM_HANDSHAKES). */
@@ -88,8 +91,11 @@ async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, pat
   const ctx = source.ctx;
   // The payload travels as raw bytes (Context.forward of a LocalMessage, no msgpack body
   // encoding), like the bytes the TCP and TLS baselines write. Messages are immutable, so
-  // one serves every send.
-  const message = new LocalMessage(to, route(ctx.address), new Uint8Array(p.size).fill(0xab));
+  // one serves every send. With `body`, as a user streams bytes: ctx.send of a bytes body
+  // (msgpack's bin header in front), one buffer for every send.
+  const payload = new Uint8Array(p.size).fill(0xab);
+  const message = new LocalMessage(to, route(ctx.address), payload);
+  const body = p.body === true;
   const perTurn = Math.max(1, Math.floor(TURN_BYTES / p.size));
   let sent = 0;
   let failure: unknown;
@@ -103,7 +109,7 @@ async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, pat
     let last: Promise<void> | undefined;
     let full: SecureChannel | TcpConnection | undefined;
     for (let k = 0; k < perTurn && (full = hopNeedingDrain(connection, path.channel)) === undefined; k++) {
-      last = ctx.forward(message).catch(fail);
+      last = (body ? ctx.send(to, payload) : ctx.forward(message)).catch(fail);
       sent++;
     }
     await last;

@@ -1,8 +1,9 @@
 // The encryptor's FIFO: what goes in comes out in order, however pushes and takes interleave,
 // including across the points where it empties (and writes over its old slots) or compacts.
 import { describe, expect, it } from "vitest";
-import { REPEATED_HEAD } from "@hopwire/runtime";
+import { REPEATED_HEAD, encodeBody } from "@hopwire/runtime";
 import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "../dist/secure-channel/encryptor-queue.js";
+import { release } from "../dist/secure-channel/staging.js";
 
 const limits = { maxMessages: 100_000, maxBytes: 1 << 30 };
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
@@ -112,5 +113,85 @@ describe("EncryptorQueue", () => {
     let left = 0;
     for (let i = 0; i < queue.length; i++) left += queue.size(i);
     expect(queue.bytes).toBe(left);
+  });
+
+  it("copies lent bytes into staging memory that is written over only once what it held is taken, across queues", () => {
+    // Two queues share the thread's staging memory, as two channels do. Bodies of 1,000-5,000 bytes span many chunks.
+    const queues = [new EncryptorQueue(limits), new EncryptorQueue(limits)];
+    const pushed = [0, 0];
+    const taken = [0, 0];
+    const head = Uint8Array.of(1, 2, 3);
+    const lent = new Uint8Array(5000);
+    const lengthOf = (n: number): number => 1000 + ((n * 977) % 4000);
+    const wrong: string[] = [];
+    for (let round = 0; round < 300; round++) {
+      for (const q of [0, 1]) {
+        const queue = queues[q]!;
+        const pushes = (round * 7 + q * 3) % 40;
+        for (let k = 0; k < pushes; k++) {
+          const n = pushed[q]!++;
+          const bytes = lent.subarray(0, lengthOf(n));
+          bytes.fill((n + q) & 0xff);
+          queue.pushLentBytes(head, bytes);
+          lent.fill(0xee); // the sender's buffer is its own again: the queue must not see this
+        }
+        // Every queued body is still what was lent: bin16 header, then the bytes.
+        for (let i = 0; i < queue.length; i++) {
+          const n = taken[q]! + i;
+          const payload = queue.payload(i);
+          const length = lengthOf(n);
+          if (payload.length !== 3 + length || payload[0] !== 0xc5 || payload.readUInt16BE(1) !== length || payload.subarray(3).some((b) => b !== ((n + q) & 0xff))) wrong.push(`queue ${q} body ${n}`);
+        }
+        const takes = round % 5 === q ? queue.length : Math.min(queue.length, (round * 11 + q) % 30);
+        if (takes === 1) {
+          // As a channel seals a lone message: taken first, released once sealed.
+          const chunk = queue.takeFirst(queue.size(0));
+          if (chunk !== undefined) release(chunk);
+        } else {
+          let bytes = 0;
+          for (let i = 0; i < takes; i++) bytes += queue.size(i);
+          queue.take(takes, bytes);
+        }
+        taken[q]! += takes;
+      }
+      expect(wrong, `round ${round}`).toEqual([]);
+    }
+    // Emptied, a queue's next body is written where the last ones were (the memory is reused, not fresh).
+    for (const queue of queues) {
+      let bytes = 0;
+      for (let i = 0; i < queue.length; i++) bytes += queue.size(i);
+      queue.take(queue.length, bytes);
+    }
+    queues[0]!.pushLentBytes(head, lent.subarray(0, 100));
+    const first = queues[0]!.payload(0);
+    queues[0]!.take(1, queues[0]!.size(0));
+    queues[0]!.pushLentBytes(head, lent.subarray(0, 100));
+    const second = queues[0]!.payload(0);
+    expect([second.buffer, second.byteOffset]).toEqual([first.buffer, first.byteOffset]);
+  });
+
+  it("takeRecord writes staged bodies (runs of them in one piece) exactly as the same envelopes queued with their own payloads", () => {
+    const staged = new EncryptorQueue(limits);
+    const reference = new EncryptorQueue(limits);
+    const heads = [Uint8Array.of(1, 2, 3), Uint8Array.of(4, 5)];
+    const lent = new Uint8Array(3000);
+    for (let round = 0; round < 50; round++) {
+      // Runs of one head, the head changing now and then; lent and owned payloads mixed; some bodies past a chunk's end.
+      const count = 1 + ((round * 17) % 60);
+      for (let k = 0; k < count; k++) {
+        const head = heads[(k >> 3) % 2]!;
+        const bytes = lent.subarray(0, (round * 31 + k * 97) % 3000).fill((round + k) & 0xff);
+        reference.push(head, encodeBody(bytes));
+        if ((k + round) % 5 === 0) staged.push(head, encodeBody(bytes));
+        else staged.pushLentBytes(head, bytes);
+        lent.fill(0xee);
+      }
+      let bytes = 0;
+      for (let i = 0; i < count; i++) bytes += reference.size(i);
+      expect(staged.length).toBe(count);
+      const want = Buffer.from(reference.takeRecord(count, bytes, Buffer.alloc(bytes + 4 * count)));
+      const got = Buffer.from(staged.takeRecord(count, bytes, Buffer.alloc(bytes + 4 * count)));
+      expect(got.equals(want), `round ${round}`).toBe(true);
+    }
   });
 });

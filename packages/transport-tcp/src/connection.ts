@@ -1,11 +1,13 @@
 import type { Socket } from "node:net";
 import {
   Address,
+  bytesBodyLength,
   checkWaitOptions,
   DecodeError,
   EnvelopeHeadDecoder,
   forEachRepeatedPayload,
   formatHostPort,
+  lentBytesParts,
   LocalMessage,
   MessageRun,
   REPEATED_HEAD_PAYLOADS,
@@ -15,6 +17,7 @@ import {
   waitFor,
   type FlowControlId,
   type FlowControls,
+  type LocalInfo,
   type Logger,
   type Mailbox,
   type Router,
@@ -32,7 +35,7 @@ import {
   TcpProtocolError,
 } from "./errors.js";
 import { FrameReader } from "./frame-reader.js";
-import { COPY_THRESHOLD, FrameWriter } from "./frame-writer.js";
+import { COPY_THRESHOLD, FrameWriter, MAX_HOLD_MS } from "./frame-writer.js";
 import { FRAME_HEADER_LENGTH } from "./protocol.js";
 import type { ResolvedTcpReconnect, ResolvedTcpTransportOptions, TcpLiveness } from "./options.js";
 
@@ -215,7 +218,7 @@ export class TcpConnection {
     this.#peer = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
     this.#local = formatHostPort(socket.localAddress ?? "?", socket.localPort ?? 0);
     this.#log = host.log;
-    this.#writer = new FrameWriter(socket, () => this.#checkDrained());
+    this.#writer = new FrameWriter(socket, () => this.#checkDrained(), MAX_HOLD_MS, this.#host.limits.sendHighWaterMark);
     this.#mailbox = this.#createMailbox();
     this.#final = new Promise((resolve) => (this.#resolveFinal = resolve));
     this.#socketClosed = Promise.resolve();
@@ -468,6 +471,12 @@ export class TcpConnection {
     deliver(message: LocalMessage): void {
       this.connection.#send(message);
     }
+    /** A bytes body lent by a send is copied into the write buffer before `deliverBytes` returns (Mailbox.copiesOnDeliver). */
+    readonly copiesOnDeliver = true;
+    /** Mailbox.deliverBytes: the frame of `encodeBody(bytes)`, the bytes copied once, into the write buffer. Local info never crosses a transport. */
+    deliverBytes(onwardRoute: Route, returnRoute: Route, _localInfo: LocalInfo, bytes: Uint8Array): void {
+      this.connection.#sendBytes(onwardRoute, returnRoute, bytes);
+    }
     deliverRun(run: MessageRun): boolean {
       return this.connection.#sendRun(run);
     }
@@ -488,9 +497,10 @@ export class TcpConnection {
   /**
    * Queues a message. Over the high-water mark the mailbox says it is full and feeders
    * that honour it wait; the hard bound (`maxSendBufferBytes`) is the protection against
-   * a feeder that ignores it: the message is refused with BackpressureError.
+   * a feeder that ignores it: the message is refused with BackpressureError. `lent`: its
+   * payload is the caller's until this returns, and is copied (FrameWriter.enqueue).
    */
-  #send(message: LocalMessage): void {
+  #send(message: LocalMessage, lent = false): void {
     if (this.#closedReason) throw this.#closedReason;
     const limits = this.#host.limits;
     const buffered = this.#writer.bufferedBytes;
@@ -500,8 +510,22 @@ export class TcpConnection {
         `The connection to ${this.peer} has ${buffered} bytes waiting to be sent (limit ${limits.maxSendBufferBytes}); wait for it to drain`,
       );
     }
-    this.#writer.enqueue(message);
+    this.#writer.enqueue(message, lent);
     this.#afterQueued(message.returnRoute);
+  }
+
+  /**
+   * Queues a message whose body is the lent `bytes`: written straight into the write buffer when
+   * it repeats the last frame's routes (a stream), else as a message whose parts are copied.
+   */
+  #sendBytes(onwardRoute: Route, returnRoute: Route, bytes: Uint8Array): void {
+    const buffered = this.#writer.bufferedBytes;
+    const overBound = buffered > 0 && buffered + bytesBodyLength(bytes) > this.#host.limits.maxSendBufferBytes;
+    if (this.#closedReason || overBound || !this.#writer.enqueueBytesBody(onwardRoute, returnRoute, bytes)) {
+      // #send throws what applies (closed, over the hard bound), or writes the frame with its head.
+      return this.#send(LocalMessage.fromParts(onwardRoute, returnRoute, lentBytesParts(bytes)), true);
+    }
+    this.#afterQueued(returnRoute);
   }
 
   /**
@@ -880,6 +904,8 @@ export class TcpConnection {
     if (sinceWrite >= l.keepaliveInterval) {
       // Bytes already waiting reach the peer as soon as it reads; a keepalive would only queue behind them.
       if (writer.bufferedBytes === 0) writer.writeKeepalive();
+      // Quiet for a keepalive interval: the arenas a busy spell kept for reuse go.
+      writer.releaseSpares();
       next = Math.min(next, l.keepaliveInterval);
     } else next = Math.min(next, l.keepaliveInterval - sinceWrite);
     this.#armLiveTimer(next);
@@ -1117,7 +1143,7 @@ export class TcpConnection {
     this.#headSeen = false;
     this.#checkedOnward = undefined;
     this.#lastFeederRoute = undefined;
-    this.#writer = new FrameWriter(socket, () => this.#checkDrained());
+    this.#writer = new FrameWriter(socket, () => this.#checkDrained(), MAX_HOLD_MS, this.#host.limits.sendHighWaterMark);
     this.#framesIn = 0;
     this.#partialSince = 0;
     this.#partialFrame = -1;

@@ -1,7 +1,7 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import net, { type Socket } from "node:net";
 import { once } from "node:events";
-import { Address, LocalMessage, MessageRun, REPEATED_HEAD_PAYLOADS, Route, decodeEnvelopeHead } from "@hopwire/runtime";
+import { Address, LocalMessage, MessageRun, REPEATED_HEAD_PAYLOADS, Route, decodeBody, decodeEnvelope, decodeEnvelopeHead, encodeBody } from "@hopwire/runtime";
 import { FrameTooLargeError, MAX_FRAME_LENGTH, PROTOCOL_VERSION, REPEATED_HEAD_FRAME } from "@hopwire/transport-tcp";
 import { COPY_THRESHOLD, FrameWriter, MAX_HOLD_MS } from "../dist/frame-writer.js";
 import { FrameReader } from "../dist/frame-reader.js";
@@ -55,6 +55,61 @@ function turn(): Promise<void> {
 }
 
 describe("FrameWriter", () => {
+  it("writes a lent bytes body that repeats the last head straight into the arena, as a repeated-head frame of encodeBody(bytes)", async () => {
+    const { socket, writes } = fakeSocket();
+    const writer = new FrameWriter(socket, () => {}, Infinity);
+    const bytes = new Uint8Array(300);
+    // No head written yet: the caller must make the message.
+    expect(writer.enqueueBytesBody(pool[0]!, returns[0]!, bytes)).toBe(false);
+    writer.enqueue(new LocalMessage(pool[0]!, returns[0]!, encodeBody(bytes.fill(1))));
+    const lent: boolean[] = [];
+    for (let i = 2; i < 5; i++) {
+      bytes.fill(i);
+      lent.push(writer.enqueueBytesBody(pool[0]!, returns[0]!, bytes));
+      bytes.fill(0xee); // the caller's buffer again
+    }
+    // Other routes: not this way.
+    expect(writer.enqueueBytesBody(pool[1]!, returns[0]!, bytes)).toBe(false);
+    expect(lent).toEqual([true, true, true]);
+    await turn();
+    const frames: { repeatsHead: boolean; body: unknown }[] = [];
+    new FrameReader().push(Buffer.concat([Buffer.of(PROTOCOL_VERSION), ...writes.flat()]), (b: Buffer, start: number, end: number, repeatsHead: boolean) => {
+      const payload = repeatsHead ? b.subarray(start, end) : decodeEnvelope(b.subarray(start, end), "network").payload;
+      frames.push({ repeatsHead, body: decodeBody(payload) });
+    });
+    expect(frames.map((f) => f.repeatsHead)).toEqual([false, true, true, true]);
+    expect(frames.map((f) => Buffer.from(f.body as Uint8Array).equals(Buffer.alloc(300, frames.indexOf(f) + 1)))).toEqual([true, true, true, true]);
+  });
+
+  it("keeps the arenas of a busy spell for reuse, as many as cover its high-water mark and 4 more, until releaseSpares", async () => {
+    // A socket that takes everything and calls each write's callback a turn later, as net.Socket does once the kernel has the bytes.
+    const socket = {
+      writableLength: 0,
+      cork() {},
+      uncork() {},
+      write(_chunk: Uint8Array, callback?: () => void) {
+        if (callback) setImmediate(callback);
+        return true;
+      },
+    } as unknown as Socket;
+    const burst = async (writer: FrameWriter, bytes: number): Promise<void> => {
+      const message = new LocalMessage(pool[0]!, returns[0]!, Buffer.alloc(1024, 1));
+      for (let sent = 0; sent < bytes; sent += 1024) writer.enqueue(message);
+      await turn(); // the batch goes
+      await turn(); // its write callback: the arenas are free
+    };
+    const small = new FrameWriter(socket, () => {}, Infinity, 256 * 1024);
+    await burst(small, 2 * 1024 * 1024); // 32 arenas' worth
+    expect(small.spareArenas).toBe(256 / 64 + 4);
+    small.releaseSpares();
+    expect(small.spareArenas).toBe(0);
+    const usual = new FrameWriter(socket, () => {}, Infinity); // the default mark, 1 MiB
+    await burst(usual, 2 * 1024 * 1024);
+    expect(usual.spareArenas).toBe(1024 / 64 + 4);
+    await burst(usual, 2 * 1024 * 1024); // a second spell writes into those and keeps no more
+    expect(usual.spareArenas).toBe(1024 / 64 + 4);
+  });
+
   it("writes the version byte, then one batch per turn that decodes to exactly what was queued", async () => {
     const { socket, writes } = fakeSocket();
     const writer = new FrameWriter(socket, () => {}, Infinity); // exact batching: no early flush (MAX_HOLD_MS), whatever the machine's load

@@ -123,6 +123,18 @@ registerScenario({
 });
 registerWindowCheck({ name: "secure-channel/one-hop-throughput", params: ["size", "cryptoThreads", "provider"], window: CHANNEL_WINDOW, runAt: oneHopAt });
 
+registerScenario({
+  name: "secure-channel/one-hop-send",
+  description:
+    "secure-channel/one-hop-throughput (node crypto, inline) with the sender written as docs/secure-channels.md's streaming " +
+    "loop: each payload a bytes body, ctx.send(route(channel, \"sink\"), payload), pausing while channel.needsDrain (msgpack's " +
+    "bin header in front: 2-5 bytes more per message than the baseline writes), not a forwarded prebuilt message. Two child " +
+    "processes." + oneWayWindowNote("30%"),
+  params: ["size"],
+  baseline: "baseline/tls",
+  run: (p, signal) => hopwireOneWay(windowed(p, 0.3, { steady: true }), signal, { secure: { provider: "node", cryptoThreads: 0 } }, { body: true }),
+});
+
 // (secure-channel/one-hop-vs-aead is gone: it divided channel messages per second by
 // seal+open calls per second, but a channel seals records that may carry several messages,
 // so at 64 B it compared records with messages (5.8× "faster than AES-GCM"). node:tls, a

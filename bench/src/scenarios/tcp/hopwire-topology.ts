@@ -137,6 +137,8 @@ function rss(entries: [string, ChildResult<unknown> | undefined][]): ProcessRss[
 export interface OneWayOptions {
   /** Multiplies the library's in-flight bounds on every node (hopwire-net.ts transportOptions): the window check runs 1 and 2. */
   windowScale?: number;
+  /** The sender sends bytes bodies with Context.send (the docs' streaming loop) instead of forwarding raw payloads. */
+  body?: boolean;
 }
 
 /** initiator → [middle →] responder's sink, one way; the sink measures. */
@@ -163,6 +165,7 @@ export function hopwireOneWay(p: RunParams, signal: AbortSignal, t: HopwireTopol
       warmupMs: p.warmupMs,
       durationMs: p.durationMs,
       windowScale,
+      ...(o.body ? { body: true } : {}),
     } satisfies InitiatorParams);
     // The responder ends the run: its node stops, so the middle sees its connection to it go,
     // and the initiator its own. They end by themselves; no stop() (a stop sent to a child

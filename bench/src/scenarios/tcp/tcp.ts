@@ -38,6 +38,17 @@ registerScenario({
 });
 registerWindowCheck({ name: "tcp/one-hop-throughput", params: ["size"], window: TCP_WINDOW, runAt: oneHopAt });
 
+registerScenario({
+  name: "tcp/one-hop-send",
+  description:
+    "tcp/one-hop-throughput with the sender written as docs/transport-tcp.md's streaming loop: each payload a bytes body, " +
+    "ctx.send(route(connection, \"sink\"), payload) from one buffer refilled by nobody (msgpack's bin header in front: 2-5 bytes " +
+    "more per message than the baseline writes), not a forwarded prebuilt message. Two child processes." + oneWayWindowNote(SHARE),
+  params: ["size"],
+  baseline: "baseline/tcp-framed",
+  run: (p, signal) => hopwireOneWay(windowed(p, SHARE, { steady: true }), signal, {}, { body: true }),
+});
+
 const toThreadAt = (p: RunParams, signal: AbortSignal, windowScale: number) =>
   hopwireOneWay(windowed(p, SHARE, { steady: true }), signal, { sinkOnThread: true }, { windowScale });
 

@@ -1,5 +1,6 @@
 import {
   Address,
+  bytesBodyLength,
   encodeEnvelopeHead,
   EnvelopeHeadDecoder,
   LocalMessage,
@@ -40,6 +41,7 @@ import { rememberClosedEncryptor } from "./channel-registry.js";
 import { decodeHeartbeat, encodeHeartbeat, keepaliveEvery } from "./liveness.js";
 import { decodeCredit, encodeCredit, ReceiveCredit, SendCredit } from "./credit.js";
 import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "./encryptor-queue.js";
+import { release } from "./staging.js";
 import { forEachControl, openingBody } from "./control-records.js";
 import { SECURE_CHANNEL_IDENTIFIER } from "./local-info.js";
 import { RecentlyUsed } from "../recently-used.js";
@@ -541,28 +543,50 @@ export class ChannelEnd implements ChannelCipherSink {
   encrypt(message: LocalMessage): void {
     if (this.#state !== "open") return;
     const payload = message.payload;
-    const head = this.#headOf(message);
-    const size = head.length + PAYLOAD_LENGTH_BYTES + payload.length;
+    const head = this.#headOf(message.onwardRoute, message.returnRoute);
+    this.#checkSize(head, payload.length);
+    this.#queue.push(head, payload);
+    this.#queued(payload.length);
+  }
+
+  /**
+   * @internal what the encryptor mailbox's deliverBytes does: queues a message whose body is
+   * `bytes`, lent by its sender (theirs again once this returns), copied into the queue's
+   * staging memory (EncryptorQueue.pushLentBytes) rather than into a fresh buffer at the send.
+   */
+  encryptLentBytes(onwardRoute: Route, returnRoute: Route, bytes: Uint8Array): void {
+    if (this.#state !== "open") return;
+    const head = this.#headOf(onwardRoute, returnRoute);
+    const payloadLength = bytesBodyLength(bytes);
+    this.#checkSize(head, payloadLength);
+    this.#queue.pushLentBytes(head, bytes);
+    this.#queued(payloadLength);
+  }
+
+  /** Refuses a message too large for one record to its sender, before sealing: nothing goes out and the channel stays open. */
+  #checkSize(head: Uint8Array, payloadLength: number): void {
+    const size = head.length + PAYLOAD_LENGTH_BYTES + payloadLength;
     if (size > MAX_CHANNEL_MESSAGE_LENGTH) {
-      // Refused to the sender, before sealing: nothing goes out and the channel stays open.
       throw new SecureChannelMessageTooLargeError(
         `A message of ${size} bytes (routes and payload) does not fit in one secure channel record (at most ${MAX_CHANNEL_MESSAGE_LENGTH}): send it in smaller messages, or as a byte stream through a portal`,
       );
     }
-    this.#queue.push(head, payload);
-    if (payload.length > COALESCE_MAX_PAYLOAD || this.#recordIsFull(this.#queue.length, this.#queue.bytes)) this.#pump();
+  }
+
+  /** A message was queued: seal now if it makes a record, else at the end of the turn. */
+  #queued(payloadLength: number): void {
+    if (payloadLength > COALESCE_MAX_PAYLOAD || this.#recordIsFull(this.#queue.length, this.#queue.bytes)) this.#pump();
     else this.#schedulePump();
   }
 
   /**
-   * The envelope head of `message` for the far side (onward route without us, return route,
-   * bin32 tag), without the payload's length. A stream repeats its routes (routes are
-   * immutable, so the same objects mean the same bytes): encoded once, not per message.
+   * The envelope head of a message along these routes for the far side (onward route without
+   * us, return route, bin32 tag), without the payload's length. A stream repeats its routes
+   * (routes are immutable, so the same objects mean the same bytes): encoded once, not per message.
    */
-  #headOf(message: LocalMessage): Uint8Array {
-    const { onwardRoute, returnRoute } = message;
+  #headOf(onwardRoute: Route, returnRoute: Route): Uint8Array {
     if (onwardRoute === this.#headOnward && returnRoute === this.#headReturn) return this.#head;
-    const head = encodeEnvelopeHead(message, "network", 1); // without our own hop
+    const head = encodeEnvelopeHead(new LocalMessage(onwardRoute, returnRoute, EMPTY), "network", 1); // without our own hop
     this.#head = head.subarray(0, head.length - PAYLOAD_LENGTH_BYTES);
     this.#headOnward = onwardRoute;
     this.#headReturn = returnRoute;
@@ -620,10 +644,10 @@ export class ChannelEnd implements ChannelCipherSink {
     const credit = this.#sendCredit;
     const first = queue.size(0);
     if (!credit.allows(first)) return undefined;
-    if (queue.payload(0).length > COALESCE_MAX_PAYLOAD) return { count: 1, bytes: first };
+    if (queue.payloadLength(0) > COALESCE_MAX_PAYLOAD) return { count: 1, bytes: first };
     let count = 1;
     let bytes = first;
-    while (count < queue.length && queue.payload(count).length <= COALESCE_MAX_PAYLOAD && !this.#recordIsFull(count, bytes)) {
+    while (count < queue.length && queue.payloadLength(count) <= COALESCE_MAX_PAYLOAD && !this.#recordIsFull(count, bytes)) {
       const size = queue.size(count);
       if (bytes + 4 * (count + 1) + size > RECORD_MAX_BYTES || !credit.allows(size, count, bytes)) break;
       count++;
@@ -654,8 +678,13 @@ export class ChannelEnd implements ChannelCipherSink {
     if (count === 1) {
       const head = queue.head(0);
       const payload = queue.payload(0);
-      queue.take(1, bytes);
-      this.#cipher?.seal(InnerKind.MESSAGE, withPayloadLength(head, payload.length), payload);
+      const staged = queue.takeFirst(bytes);
+      try {
+        this.#cipher?.seal(InnerKind.MESSAGE, withPayloadLength(head, payload.length), payload);
+      } finally {
+        // The seal has read the payload (inline, or into a crypto thread's batch): its staging memory is free.
+        if (staged !== undefined) release(staged);
+      }
     } else {
       const record = queue.takeRecord(count, bytes, this.#scratchFor(bytes + 4 * count));
       this.#cipher?.seal(InnerKind.MESSAGES, record, EMPTY);
@@ -1064,6 +1093,14 @@ class EncryptorMailbox implements Mailbox {
 
   deliver(message: LocalMessage): void {
     this.#end?.encrypt(message);
+  }
+
+  /** A bytes body lent by a send is copied into the encryptor's queue before `deliverBytes` returns (Mailbox.copiesOnDeliver). */
+  readonly copiesOnDeliver = true;
+
+  /** Mailbox.deliverBytes: the body `encodeBody(bytes)`, copied once, into the queue's staging memory. Local info never crosses a channel. */
+  deliverBytes(onwardRoute: Route, returnRoute: Route, _localInfo: LocalInfo, bytes: Uint8Array): void {
+    this.#end?.encryptLentBytes(onwardRoute, returnRoute, bytes);
   }
 
   /** The end closed: messages still routed here (the router no longer does) go nowhere. */

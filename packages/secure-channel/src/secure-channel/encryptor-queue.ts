@@ -1,4 +1,5 @@
-import { MailboxBound, copyBytes, repeatedHeadWord, writeU32BE, type ResolvedMailboxLimits } from "@hopwire/runtime";
+import { MailboxBound, bytesBodyLength, copyBytes, repeatedHeadWord, writeBytesBody, writeU32BE, type ResolvedMailboxLimits } from "@hopwire/runtime";
+import { release, stage, stagedAt, STAGING_CHUNK_BYTES, type StagingChunk } from "./staging.js";
 
 /** The u32 payload length that ends an envelope head (after the bin32 tag): queued heads leave it out. */
 export const PAYLOAD_LENGTH_BYTES = 4;
@@ -7,14 +8,23 @@ export const PAYLOAD_LENGTH_BYTES = 4;
  * The encryptor's queue: envelopes (head and payload, not yet sealed) waiting for the end of
  * the turn, for credit from the peer or for room in the first hop. Its MailboxBound is what
  * the encryptor mailbox reports as `isFull`, so local senders wait rather than grow it.
- * A FIFO over two arrays with a moving head and tail, so taking is O(1). Emptied (as it is
+ * A FIFO over parallel arrays with a moving head and tail, so taking is O(1). Emptied (as it is
  * every turn of a stream) it keeps its arrays and writes over them, instead of growing new
  * ones from nothing each turn; arrays grown past REUSE_MAX_SLOTS by a burst are dropped then.
  */
 export class EncryptorQueue {
   readonly bound: MailboxBound;
   #heads: Uint8Array[] = [];
+  /** A payload of its own; EMPTY for one in staging memory. */
   #payloads: Uint8Array[] = [];
+  /**
+   * For a payload in staging memory (pushLentBytes): its chunk (released when it is taken) and
+   * where it starts there, with no view made per message (a view is an object for the GC:
+   * a fifth more sender CPU at 1 KiB). Every payload's length.
+   */
+  #chunks: (StagingChunk | undefined)[] = [];
+  #starts: number[] = [];
+  #lengths: number[] = [];
   /** [#first, #end) of the arrays is queued; slots outside it hold EMPTY. */
   #first = 0;
   #end = 0;
@@ -31,30 +41,69 @@ export class EncryptorQueue {
     return this.bound.bytes;
   }
 
+  /**
+   * Queues an envelope whose payload is `encodeBody(bytes)`, for bytes a sender lent (they are
+   * its own again once this returns): the payload is written into staging memory (staging.ts),
+   * written over again once it is sealed, where a copy at the send took a fresh buffer whose
+   * pages fault in (docs/architecture.md, "A bytes body is copied once").
+   */
+  pushLentBytes(head: Uint8Array, bytes: Uint8Array): void {
+    const length = bytesBodyLength(bytes);
+    if (RECORD_WORD_BYTES + length > STAGING_CHUNK_BYTES) {
+      const own = Buffer.allocUnsafeSlow(length);
+      writeBytesBody(own, 0, bytes);
+      return this.push(head, own);
+    }
+    // Staged as a MESSAGES record holds a stream's envelope: its REPEATED_HEAD word, then the
+    // payload. Consecutive ones are then a record's bytes already, copied in one piece.
+    const chunk = stage(RECORD_WORD_BYTES + length);
+    const start = stagedAt + RECORD_WORD_BYTES;
+    writeU32BE(chunk.buffer, stagedAt, repeatedHeadWord(length));
+    writeBytesBody(chunk.buffer, start, bytes);
+    this.#put(head, EMPTY, chunk, start, length);
+  }
+
   /** Queues an envelope: its head without the payload's u32 length (often shared by a stream), and its payload. */
   push(head: Uint8Array, payload: Uint8Array): void {
+    this.#put(head, payload, undefined, 0, payload.length);
+  }
+
+  #put(head: Uint8Array, payload: Uint8Array, chunk: StagingChunk | undefined, start: number, length: number): void {
     const at = this.#end++;
     if (at < this.#heads.length) {
       this.#heads[at] = head;
       this.#payloads[at] = payload;
+      this.#chunks[at] = chunk;
+      this.#starts[at] = start;
+      this.#lengths[at] = length;
     } else {
       this.#heads.push(head);
       this.#payloads.push(payload);
+      this.#chunks.push(chunk);
+      this.#starts.push(start);
+      this.#lengths.push(length);
     }
-    this.bound.add(head.length + PAYLOAD_LENGTH_BYTES + payload.length);
+    this.bound.add(head.length + PAYLOAD_LENGTH_BYTES + length);
   }
 
-  /** The i-th queued envelope's head (without the payload length) / payload / envelope size (0 = the oldest). */
+  /** The i-th queued envelope's head (without the payload length) / payload / payload length / envelope size (0 = the oldest). */
   head(i: number): Uint8Array {
     return this.#heads[this.#first + i]!;
   }
 
+  /** A view, for one in staging memory: valid until it is taken (and, via takeFirst, released). */
   payload(i: number): Uint8Array {
-    return this.#payloads[this.#first + i]!;
+    const at = this.#first + i;
+    const chunk = this.#chunks[at];
+    return chunk === undefined ? this.#payloads[at]! : chunk.buffer.subarray(this.#starts[at]!, this.#starts[at]! + this.#lengths[at]!);
+  }
+
+  payloadLength(i: number): number {
+    return this.#lengths[this.#first + i]!;
   }
 
   size(i: number): number {
-    return this.head(i).length + PAYLOAD_LENGTH_BYTES + this.payload(i).length;
+    return this.head(i).length + PAYLOAD_LENGTH_BYTES + this.payloadLength(i);
   }
 
   /** Removes the `count` oldest envelopes (`bytes` in all); wakes waiting senders when there is room. */
@@ -64,6 +113,33 @@ export class EncryptorQueue {
       this.#payloads[this.#first + i] = EMPTY;
     }
     this.#advance(count, bytes);
+  }
+
+  /**
+   * Removes the oldest envelope (`bytes`, as `size` counts it) and returns its staging chunk,
+   * if it has one, unreleased: the caller seals the payload (a view from `payload(0)` taken
+   * before), then releases it (staging.ts).
+   */
+  takeFirst(bytes: number): StagingChunk | undefined {
+    const chunk = this.#chunks[this.#first];
+    this.#chunks[this.#first] = undefined;
+    this.take(1, bytes);
+    return chunk;
+  }
+
+  /**
+   * The staging memory of envelopes [#first, #first + count) is free: they are being sealed,
+   * and a seal reads its plaintext before it returns (inline, or into a crypto thread's batch).
+   */
+  #releaseStaged(count: number): void {
+    const chunks = this.#chunks;
+    for (let i = this.#first, end = this.#first + count; i < end; i++) {
+      const chunk = chunks[i];
+      if (chunk !== undefined) {
+        chunks[i] = undefined;
+        release(chunk);
+      }
+    }
   }
 
   /**
@@ -77,28 +153,59 @@ export class EncryptorQueue {
   takeRecord(count: number, bytes: number, into: Uint8Array): Uint8Array {
     const heads = this.#heads;
     const payloads = this.#payloads;
+    const chunks = this.#chunks;
+    const starts = this.#starts;
+    const lengths = this.#lengths;
     let at = 0;
     let previous: Uint8Array | undefined;
+    // Staged envelopes that repeat the head before them and follow each other in one chunk, word
+    // and payload, are these bytes of the record already: [runStart, runEnd) of runChunk, copied
+    // in one piece when the run ends (a copy per message made a view per message, for the GC).
+    let runChunk: StagingChunk | undefined;
+    let runStart = 0;
+    let runEnd = 0;
     for (let i = this.#first, end = this.#first + count; i < end; i++) {
       const head = heads[i]!;
-      const payload = payloads[i]!;
+      const length = lengths[i]!;
+      const chunk = chunks[i];
       heads[i] = EMPTY;
-      payloads[i] = EMPTY;
+      if (head === previous && chunk !== undefined) {
+        const wordAt = starts[i]! - RECORD_WORD_BYTES;
+        if (chunk !== runChunk || wordAt !== runEnd) {
+          if (runChunk !== undefined) at = copyBytes(into, at, runChunk.buffer, runStart, runEnd);
+          runChunk = chunk;
+          runStart = wordAt;
+        }
+        runEnd = starts[i]! + length;
+        continue;
+      }
+      if (runChunk !== undefined) {
+        at = copyBytes(into, at, runChunk.buffer, runStart, runEnd);
+        runChunk = undefined;
+      }
       if (head === previous) {
-        at = writeU32BE(into, at, repeatedHeadWord(payload.length));
+        at = writeU32BE(into, at, repeatedHeadWord(length));
       } else {
-        at = writeU32BE(into, at, head.length + PAYLOAD_LENGTH_BYTES + payload.length);
+        at = writeU32BE(into, at, head.length + PAYLOAD_LENGTH_BYTES + length);
         at = copyBytes(into, at, head);
-        at = writeU32BE(into, at, payload.length);
+        at = writeU32BE(into, at, length);
         previous = head;
       }
-      at = copyBytes(into, at, payload);
+      if (chunk === undefined) {
+        at = copyBytes(into, at, payloads[i]!);
+        payloads[i] = EMPTY;
+      } else {
+        const start = starts[i]!;
+        at = copyBytes(into, at, chunk.buffer, start, start + length);
+      }
     }
+    if (runChunk !== undefined) at = copyBytes(into, at, runChunk.buffer, runStart, runEnd);
     this.#advance(count, bytes);
     return into.subarray(0, at);
   }
 
   #advance(count: number, bytes: number): void {
+    this.#releaseStaged(count);
     this.#first += count;
     if (this.#first === this.#end) this.#rewind();
     else if (this.#first >= 1024 && this.#first * 2 >= this.#end) this.#compact();
@@ -108,30 +215,44 @@ export class EncryptorQueue {
   /** Forgets what is queued (the channel closed) and wakes every waiting sender. */
   dropAll(): number {
     const dropped = this.length;
+    this.#releaseStaged(dropped);
     this.#heads = [];
     this.#payloads = [];
+    this.#chunks = [];
+    this.#starts = [];
+    this.#lengths = [];
     this.#first = this.#end = 0;
     this.bound.reset();
     return dropped;
   }
 
-  /** Empty: write from the start again (every taken slot already holds EMPTY). */
+  /** Empty: write from the start again (every taken slot already holds EMPTY, and no chunk). */
   #rewind(): void {
     if (this.#heads.length > REUSE_MAX_SLOTS) {
       this.#heads = [];
       this.#payloads = [];
+      this.#chunks = [];
+      this.#starts = [];
+      this.#lengths = [];
     }
     this.#first = this.#end = 0;
   }
 
   #compact(): void {
-    this.#heads = this.#heads.slice(this.#first, this.#end);
-    this.#payloads = this.#payloads.slice(this.#first, this.#end);
-    this.#end -= this.#first;
+    const from = this.#first;
+    const to = this.#end;
+    this.#heads = this.#heads.slice(from, to);
+    this.#payloads = this.#payloads.slice(from, to);
+    this.#chunks = this.#chunks.slice(from, to);
+    this.#starts = this.#starts.slice(from, to);
+    this.#lengths = this.#lengths.slice(from, to);
+    this.#end -= from;
     this.#first = 0;
   }
 }
 
 const EMPTY = new Uint8Array(0);
+/** The u32 in front of each envelope of a MESSAGES record (its length, or REPEATED_HEAD | payload length). */
+const RECORD_WORD_BYTES = 4;
 /** Slots an emptied queue keeps for the next turn (a 64 KiB turn of 64 B messages is 1,024). */
 const REUSE_MAX_SLOTS = 2048;

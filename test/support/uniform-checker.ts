@@ -1,0 +1,84 @@
+import type { Context, Mailbox, Route, Routed } from "@hopwire/runtime";
+
+/**
+ * A worker (placed "main") for tests of bodies a sender reuses: counts bytes bodies, and the
+ * bad ones — a body whose bytes are not all `i & 0xff` for the i-th body, or a payload that
+ * does not decode as a bytes body — and says when a count is reached.
+ */
+export class UniformChecker {
+  count = 0;
+  bad = 0;
+  #waiting: { count: number; resolve: () => void } | undefined;
+
+  handleMessage(_ctx: Context, msg: Routed<Uint8Array>): void {
+    const want = this.count & 0xff;
+    this.count++;
+    let body: Uint8Array;
+    try {
+      body = msg.body;
+    } catch {
+      body = Uint8Array.of(~want & 0xff);
+    }
+    for (let j = 0; j < body.length; j++) {
+      if (body[j] !== want) {
+        this.bad++;
+        break;
+      }
+    }
+    if (this.#waiting !== undefined && this.count >= this.#waiting.count) this.#waiting.resolve();
+  }
+
+  /** Resolves once `count` bodies have arrived. */
+  reached(count: number): Promise<void> {
+    if (this.count >= count) return Promise.resolve();
+    return new Promise((resolve) => (this.#waiting = { count, resolve }));
+  }
+}
+
+/** What `sendReusingOneBuffer` saw: bodies checked, and how many sends were lent to the first hop. */
+export interface ReusedSends {
+  /** Per size: the checker's { count, bad } once every body of that size arrived. */
+  reports: { count: number; bad: number }[];
+  /** Sends made while the first hop had room (awaited sends only: nothing of the sender waited). */
+  lendable: number;
+  /** Sends that went through the first hop's `deliverBytes` (lent, copied there). */
+  lent: number;
+}
+
+/**
+ * Sends `count` bytes bodies of each size in `sizes` to `to` from ONE buffer per size, refilled
+ * with `i & 0xff` as soon as each send returns (and scribbled over once all were sent), each
+ * send awaited or not; counts the sends that `firstHop` (the mailbox of the route's first hop)
+ * took through its `deliverBytes`, and waits for `checker` to see each size's bodies.
+ */
+export async function sendReusingOneBuffer(
+  send: (to: Route, body: Uint8Array) => Promise<void>,
+  to: Route,
+  firstHop: Mailbox,
+  checker: UniformChecker,
+  o: { sizes: number[]; count: number; awaitEach: boolean },
+): Promise<ReusedSends> {
+  let lent = 0;
+  const deliverBytes = firstHop.deliverBytes!.bind(firstHop);
+  Object.defineProperty(firstHop, "deliverBytes", { value: (...args: Parameters<typeof deliverBytes>) => (lent++, deliverBytes(...args)) });
+  const reports: { count: number; bad: number }[] = [];
+  let expected = 0;
+  let lendable = 0;
+  for (const size of o.sizes) {
+    const buffer = new Uint8Array(size);
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < o.count; i++) {
+      buffer.fill((expected + i) & 0xff);
+      if (o.awaitEach && !firstHop.isFull) lendable++;
+      const sent = send(to, buffer);
+      if (o.awaitEach) await sent;
+      else sends.push(sent);
+    }
+    buffer.fill(0xee);
+    await Promise.all(sends);
+    expected += o.count;
+    await checker.reached(expected);
+    reports.push({ count: checker.count, bad: checker.bad });
+  }
+  return { reports, lendable, lent };
+}
