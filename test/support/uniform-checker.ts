@@ -2,12 +2,14 @@ import type { Context, Mailbox, Route, Routed } from "@hopwire/runtime";
 
 /**
  * A worker (placed "main") for tests of bodies a sender reuses: counts bytes bodies, and the
- * bad ones — a body whose bytes are not all `i & 0xff` for the i-th body, or a payload that
- * does not decode as a bytes body — and says when a count is reached.
+ * bad ones — a body whose bytes are not all `i & 0xff` for the i-th body, one not `size`
+ * bytes long, or a payload that does not decode as a bytes body — and says when a count is reached.
  */
 export class UniformChecker {
   count = 0;
   bad = 0;
+  /** The length every body must have (the sender sets it before each size). */
+  size = 0;
   #waiting: { count: number; resolve: () => void } | undefined;
 
   handleMessage(_ctx: Context, msg: Routed<Uint8Array>): void {
@@ -19,6 +21,7 @@ export class UniformChecker {
     } catch {
       body = Uint8Array.of(~want & 0xff);
     }
+    if (body.length !== this.size) body = Uint8Array.of(~want & 0xff);
     for (let j = 0; j < body.length; j++) {
       if (body[j] !== want) {
         this.bad++;
@@ -65,6 +68,7 @@ export async function sendReusingOneBuffer(
   let expected = 0;
   let lendable = 0;
   for (const size of o.sizes) {
+    checker.size = size;
     const buffer = new Uint8Array(size);
     const sends: Promise<void>[] = [];
     for (let i = 0; i < o.count; i++) {

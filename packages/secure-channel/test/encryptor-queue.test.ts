@@ -168,6 +168,7 @@ describe("EncryptorQueue", () => {
     queues[0]!.pushLentBytes(head, lent.subarray(0, 100));
     const second = queues[0]!.payload(0);
     expect([second.buffer, second.byteOffset]).toEqual([first.buffer, first.byteOffset]);
+    queues[0]!.take(1, queues[0]!.size(0)); // the thread's staging memory is shared: leave nothing in it
   });
 
   it("takeRecord writes staged bodies (runs of them in one piece) exactly as the same envelopes queued with their own payloads", () => {
@@ -193,5 +194,45 @@ describe("EncryptorQueue", () => {
       const got = Buffer.from(staged.takeRecord(count, bytes, Buffer.alloc(bytes + 4 * count)));
       expect(got.equals(want), `round ${round}`).toBe(true);
     }
+  });
+
+  it("hands every staging chunk back through compaction, takeFirst and dropAll: the next body is written at a chunk's start", () => {
+    const queue = new EncryptorQueue(limits);
+    const head = Uint8Array.of(9);
+    const lent = new Uint8Array(700);
+    let next = 0;
+    let taken = 0;
+    const wrong: number[] = [];
+    // Deep enough to compact (1,024 taken and half the queue) and to grow past the slots an emptied queue keeps.
+    for (let round = 0; round < 6; round++) {
+      for (let k = 0; k < 1500; k++) {
+        const n = next++;
+        queue.pushLentBytes(head, lent.subarray(0, 100 + (n % 600)).fill(n & 0xff));
+      }
+      for (let t = 0; t < 3; t++) {
+        const takes = Math.min(queue.length, 700);
+        let bytes = 0;
+        for (let i = 0; i < takes; i++) bytes += queue.size(i);
+        if (t === 1) {
+          const chunk = queue.takeFirst(queue.size(0));
+          if (chunk !== undefined) release(chunk);
+          taken++;
+        } else {
+          queue.take(takes, bytes);
+          taken += takes;
+        }
+        for (let i = 0; i < queue.length; i++) {
+          const n = taken + i;
+          const payload = queue.payload(i);
+          const length = 100 + (n % 600);
+          if (payload.length !== (length < 256 ? 2 : 3) + length || payload[payload.length - 1] !== (n & 0xff)) wrong.push(n);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(queue.dropAll()).toBe(next - taken);
+    // Every chunk came back: the one being filled is written from its start again (after its REPEATED_HEAD word).
+    queue.pushLentBytes(head, lent.subarray(0, 10));
+    expect(queue.payload(0).byteOffset).toBe(4);
   });
 });

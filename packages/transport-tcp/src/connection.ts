@@ -904,10 +904,10 @@ export class TcpConnection {
     if (sinceWrite >= l.keepaliveInterval) {
       // Bytes already waiting reach the peer as soon as it reads; a keepalive would only queue behind them.
       if (writer.bufferedBytes === 0) writer.writeKeepalive();
-      // Quiet for a keepalive interval: the arenas a busy spell kept for reuse go.
-      writer.releaseSpares();
       next = Math.min(next, l.keepaliveInterval);
     } else next = Math.min(next, l.keepaliveInterval - sinceWrite);
+    // The arenas a busy spell kept for reuse go once a tick passes without one taken.
+    writer.trimSpares();
     this.#armLiveTimer(next);
   };
 

@@ -69,10 +69,16 @@ const RUN_VIEW_MIN_SHARE = 0.5;
  * cover the connection's high-water mark: a sender that keeps its connection at the mark
  * fills that many arenas between two 'drain's, and every one not kept was a fresh one
  * whose pages fault in (at 16 KiB, 4 spares in all: 0.5-0.7 faults and 24-29 µs of sender
- * CPU per message; 20: 0.17-0.25 and 15-19 µs). Dropped when the connection goes quiet
- * (releaseSpares).
+ * CPU per message; 20: 0.17-0.25 and 15-19 µs). Dropped once a while passes in which none
+ * was taken (trimSpares).
  */
 const SPARE_ARENAS_OVER_MARK = 4;
+
+/**
+ * A lent payload (FrameWriter.enqueue) up to this long is copied into the arena; a longer one
+ * into a buffer of its own, so that an arena is never sized to one large payload.
+ */
+const LENT_IN_ARENA_MAX = 32 * 1024;
 
 /**
  * Payloads shorter than this are copied next to their head; longer ones are handed to the
@@ -145,8 +151,9 @@ export class FrameWriter {
   /** When the socket was last handed a message, not a keepalive (Date.now()): the connection's idle clock. */
   lastMessageWriteAt = Date.now();
 
-  /** How many arenas #recycle keeps for reuse. */
+  /** How many arenas #recycle keeps for reuse, and whether one was taken since the last trimSpares. */
   readonly #maxSpares: number;
+  #spareTaken = false;
 
   constructor(
     readonly socket: Socket,
@@ -160,14 +167,18 @@ export class FrameWriter {
     this.#maxSpares = Math.ceil(highWaterMark / ARENA_SIZE) + SPARE_ARENAS_OVER_MARK;
   }
 
-  /** Arenas kept for reuse now (a test's view of releaseSpares). */
+  /** Arenas kept for reuse now (a test's view of trimSpares). */
   get spareArenas(): number {
     return this.#spare.length;
   }
 
-  /** Drops the spare arenas (the connection went quiet): a busy spell's memory is not kept for good. */
-  releaseSpares(): void {
-    this.#spare.length = 0;
+  /**
+   * Drops the spare arenas if none was taken since the last call (the connection's liveness
+   * timer calls it every few seconds): a busy spell's memory is not kept once it is over.
+   */
+  trimSpares(): void {
+    if (!this.#spareTaken) this.#spare.length = 0;
+    this.#spareTaken = false;
   }
 
   /** Bytes queued here and in the socket's own buffer. */
@@ -207,7 +218,7 @@ export class FrameWriter {
    * connection), its return route, its payload. Throws FrameTooLargeError (nothing queued)
    * if the envelope would exceed the maximum frame length. `lent`: the payload's bytes are
    * the caller's only until this returns (a bytes body lent by a send), so all of them are
-   * copied into the write buffer, however long.
+   * copied, however long: into the arena, or past LENT_IN_ARENA_MAX into a buffer of its own.
    */
   enqueue(message: LocalMessage, lent = false): void {
     const onward = message.onwardRoute;
@@ -218,7 +229,7 @@ export class FrameWriter {
     // A payload in parts is written part by part (never joined): see #writeParts. A lent one
     // is copied whole, into an arena that is reused: cheaper than the fresh buffer a copy at
     // the send would take (its pages fault in; docs/architecture.md, "A bytes body is copied once").
-    const copy = lent || (parts === undefined && payloadLength < COPY_THRESHOLD);
+    const copy = (lent && payloadLength <= LENT_IN_ARENA_MAX) || (parts === undefined && payloadLength < COPY_THRESHOLD);
     let headEnd: number;
     const last = this.#lastOnward;
     const repeatsHead = last !== undefined && sameHops(onward, last, 1) && sameHops(returnRoute, this.#lastReturn, 0);
@@ -246,10 +257,17 @@ export class FrameWriter {
     }
     this.framesOut++;
     const arena = this.#arena;
-    if (lent) {
+    if (lent && copy) {
       // Room for the whole payload was reserved with the head.
       message.copyPayloadTo(arena, headEnd);
       this.#pos = headEnd + payloadLength;
+    } else if (lent) {
+      this.#pos = headEnd;
+      this.#cut();
+      const own = Buffer.allocUnsafe(payloadLength);
+      message.copyPayloadTo(own, 0);
+      this.#queue.push(own);
+      this.#queuedBytes += payloadLength;
     } else if (parts !== undefined) {
       this.#pos = headEnd;
       this.#writeParts(parts);
@@ -276,7 +294,7 @@ export class FrameWriter {
     const last = this.#lastOnward;
     if (last === undefined || !sameHops(onward, last, 1) || !sameHops(returnRoute, this.#lastReturn, 0)) return false;
     const length = bytesBodyLength(bytes);
-    if (length > MAX_FRAME_LENGTH) return false; // enqueue says why
+    if (length > LENT_IN_ARENA_MAX) return false; // enqueue gives it a buffer of its own, or says why it cannot
     this.#endRun();
     this.#reserve(FRAME_HEADER_LENGTH + length);
     const at = writeU32BE(this.#arena, this.#pos, repeatedHeadWord(length));
@@ -406,7 +424,9 @@ export class FrameWriter {
       this.#retired.push(full);
       this.#retiredAt.push(this.#flushes + 1);
     }
-    this.#arena = (bytes <= ARENA_SIZE ? this.#spare.pop() : undefined) ?? Buffer.allocUnsafe(Math.max(ARENA_SIZE, bytes));
+    const spare = bytes <= ARENA_SIZE ? this.#spare.pop() : undefined;
+    if (spare !== undefined) this.#spareTaken = true;
+    this.#arena = spare ?? Buffer.allocUnsafe(Math.max(ARENA_SIZE, bytes));
     this.#start = this.#pos = 0;
   }
 

@@ -81,7 +81,7 @@ describe("FrameWriter", () => {
     expect(frames.map((f) => Buffer.from(f.body as Uint8Array).equals(Buffer.alloc(300, frames.indexOf(f) + 1)))).toEqual([true, true, true, true]);
   });
 
-  it("keeps the arenas of a busy spell for reuse, as many as cover its high-water mark and 4 more, until releaseSpares", async () => {
+  it("keeps the arenas of a busy spell for reuse, as many as cover its high-water mark and 4 more, until a trimSpares finds none taken since the last", async () => {
     // A socket that takes everything and calls each write's callback a turn later, as net.Socket does once the kernel has the bytes.
     const socket = {
       writableLength: 0,
@@ -101,7 +101,10 @@ describe("FrameWriter", () => {
     const small = new FrameWriter(socket, () => {}, Infinity, 256 * 1024);
     await burst(small, 2 * 1024 * 1024); // 32 arenas' worth
     expect(small.spareArenas).toBe(256 / 64 + 4);
-    small.releaseSpares();
+    await burst(small, 2 * 1024 * 1024); // takes the spares, and keeps as many again
+    small.trimSpares(); // spares were taken since the last trim (none before): kept
+    expect(small.spareArenas).toBe(256 / 64 + 4);
+    small.trimSpares(); // none taken since: the spell is over
     expect(small.spareArenas).toBe(0);
     const usual = new FrameWriter(socket, () => {}, Infinity); // the default mark, 1 MiB
     await burst(usual, 2 * 1024 * 1024);

@@ -85,7 +85,7 @@ export class MainContext implements Context {
       const localInfo = options?.localInfo ?? NO_LOCAL_INFO;
       const lender = body instanceof Uint8Array ? this.#lenderFor(onward) : undefined;
       if (lender?.deliverBytes !== undefined) {
-        // No message made at all: the bytes go straight into the thread's batch (copied once).
+        // No message made at all: the mailbox copies the bytes into its own memory (a batch, a write buffer, staging).
         lender.deliverBytes(onward, this.#returnRoute, localInfo, body as Uint8Array, this.#memo.senderKey);
         return SENT;
       }
@@ -101,9 +101,9 @@ export class MainContext implements Context {
   /**
    * The mailbox a bytes body sent along `onward` now may be lent to rather than copied for, if
    * any: the send goes at once (nothing of this context's waits) to a mailbox that copies it
-   * before returning (a thread's, a pool's), so it is copied once, into the batch, not twice.
-   * Anything else (a main-thread worker, a connection, a channel keep the message) gets its
-   * own copy, as the caller may reuse its buffer as soon as `send` returns.
+   * before returning (a thread's or a pool's batch, a connection's write buffer, a channel's
+   * staging memory), so it is copied once, not twice. Anything else (a main-thread worker
+   * keeps the message) gets its own copy, as the caller may reuse its buffer as soon as `send` returns.
    */
   #lenderFor(onward: Route): Mailbox | undefined {
     return this.#sends.idle ? this.#memo.copyingMailbox(onward.at(0)) : undefined;

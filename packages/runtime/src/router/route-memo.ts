@@ -97,10 +97,11 @@ export class RouteMemo {
   }
 
   /**
-   * The mailbox a message to `next` would go to now, if this memo knows it, it copies what
-   * it is given before `deliver` returns (Mailbox.copiesOnDeliver) and it has room; else
-   * undefined. A sender may lend such a mailbox bytes it does not own: route a message
-   * holding them, or hand them to its `deliverBytes` (the same mailbox `route` would reach).
+   * The mailbox a message to `next` would go to now, if this memo knows it, it copies lent
+   * bytes before returning (Mailbox.copiesOnDeliver) and it has room; else undefined. A
+   * sender may lend such a mailbox bytes it does not own: hand them to its `deliverBytes`
+   * when it has one (a connection's and a channel's copy only there), else route a message
+   * holding them (the same mailbox `route` would reach: a thread's or a pool's `deliver` copies).
    */
   copyingMailbox(next: Address | undefined): Mailbox | undefined {
     // Checked: after a non-local hop #next is undefined while #epoch is still current.

@@ -50,8 +50,10 @@ export interface ChannelCipher {
   readonly dropped: number;
   /**
    * Encrypts the plaintext `[kind] || head || body` (given in parts so that a threaded
-   * cipher writes them straight into its batch). The parts may be read until the end of
-   * the turn: don't reuse them.
+   * cipher writes them straight into its batch). The parts are read before this returns
+   * (inline: sealed; threaded: copied into the thread's batch), so the caller may reuse
+   * them then: a channel end seals from a shared scratch buffer and from staging memory
+   * that is written over once the seal returns.
    */
   seal(kind: number, head: Uint8Array, body: Uint8Array): void;
   /** Decrypts a transport message (nonce || ciphertext || tag), with replay protection. */

@@ -691,9 +691,9 @@ export class ChannelEnd implements ChannelCipherSink {
     }
   }
 
-  /** A buffer for a record of `length` bytes: the shared join scratch when the cipher seals inline, else a fresh one (a crypto thread reads it later). */
+  /** A buffer for a record of `length` bytes: the shared join scratch (a seal reads its plaintext before it returns, ChannelCipher.seal). */
   #scratchFor(length: number): Buffer {
-    return this.#cipher?.threaded !== false ? Buffer.allocUnsafe(length) : joinScratch(length);
+    return joinScratch(length);
   }
 
   /** Control records (CONFIRM, CREDIT, CLOSE) need no credit and go at once. */
