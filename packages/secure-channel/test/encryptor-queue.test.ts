@@ -235,4 +235,22 @@ describe("EncryptorQueue", () => {
     queue.pushLentBytes(head, lent.subarray(0, 10));
     expect(queue.payload(0).byteOffset).toBe(4);
   });
+
+  it("keeps at most 64 chunks (4 MiB) of staging in use per thread: bodies past that get buffers of their own, and staging resumes once bodies are taken", () => {
+    // Bodies that wait long (a channel whose peer grants no credit) pin at most that much, however many channels.
+    const queue = new EncryptorQueue(limits);
+    const head = Uint8Array.of(7);
+    const lent = new Uint8Array(1000).fill(3);
+    const staged = (i: number): boolean => queue.payload(i).buffer.byteLength !== queue.payload(i).length;
+    for (let i = 0; i < 6000; i++) queue.pushLentBytes(head, lent); // 1,003-byte bodies + their words: 65 to a chunk
+    let inChunks = 0;
+    for (let i = 0; i < queue.length; i++) if (staged(i)) inChunks++;
+    expect(inChunks).toBe(64 * Math.floor(65536 / 1007));
+    expect(staged(queue.length - 1)).toBe(false);
+    expect(queue.payload(queue.length - 1)).toEqual(encodeBody(lent));
+    queue.dropAll();
+    queue.pushLentBytes(head, lent);
+    expect(staged(0)).toBe(true);
+    queue.take(1, queue.size(0));
+  });
 });

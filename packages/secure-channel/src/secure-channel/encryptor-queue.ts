@@ -45,18 +45,20 @@ export class EncryptorQueue {
    * Queues an envelope whose payload is `encodeBody(bytes)`, for bytes a sender lent (they are
    * its own again once this returns): the payload is written into staging memory (staging.ts),
    * written over again once it is sealed, where a copy at the send took a fresh buffer whose
-   * pages fault in (docs/architecture.md, "A bytes body is copied once").
+   * pages fault in (docs/architecture.md, "A bytes body is copied once"). A body larger than a
+   * chunk, or one that would put the thread's staging past its bound, gets a buffer of its own.
    */
   pushLentBytes(head: Uint8Array, bytes: Uint8Array): void {
     const length = bytesBodyLength(bytes);
-    if (RECORD_WORD_BYTES + length > STAGING_CHUNK_BYTES) {
+    // Staged as a MESSAGES record holds a stream's envelope: its REPEATED_HEAD word, then the
+    // payload. Consecutive ones are then a record's bytes already, copied in one piece.
+    const chunk = RECORD_WORD_BYTES + length > STAGING_CHUNK_BYTES ? undefined : stage(RECORD_WORD_BYTES + length);
+    if (chunk === undefined) {
+      // Past a chunk, or past the staging memory a thread keeps in use: a buffer of its own.
       const own = Buffer.allocUnsafeSlow(length);
       writeBytesBody(own, 0, bytes);
       return this.push(head, own);
     }
-    // Staged as a MESSAGES record holds a stream's envelope: its REPEATED_HEAD word, then the
-    // payload. Consecutive ones are then a record's bytes already, copied in one piece.
-    const chunk = stage(RECORD_WORD_BYTES + length);
     const start = stagedAt + RECORD_WORD_BYTES;
     writeU32BE(chunk.buffer, stagedAt, repeatedHeadWord(length));
     writeBytesBody(chunk.buffer, start, bytes);
