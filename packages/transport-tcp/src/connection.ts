@@ -7,7 +7,7 @@ import {
   EnvelopeHeadDecoder,
   forEachRepeatedPayload,
   formatHostPort,
-  lentBytesParts,
+  lentBytesMessage,
   LocalMessage,
   MessageRun,
   REPEATED_HEAD_PAYLOADS,
@@ -502,16 +502,20 @@ export class TcpConnection {
    */
   #send(message: LocalMessage, lent = false): void {
     if (this.#closedReason) throw this.#closedReason;
-    const limits = this.#host.limits;
-    const buffered = this.#writer.bufferedBytes;
-    if (buffered > 0 && buffered + message.payloadLength > limits.maxSendBufferBytes) {
+    if (this.#passesHardBound(message.payloadLength)) {
       this.#needsDrain = true;
       throw new BackpressureError(
-        `The connection to ${this.peer} has ${buffered} bytes waiting to be sent (limit ${limits.maxSendBufferBytes}); wait for it to drain`,
+        `The connection to ${this.peer} has ${this.#writer.bufferedBytes} bytes waiting to be sent (limit ${this.#host.limits.maxSendBufferBytes}); wait for it to drain`,
       );
     }
     this.#writer.enqueue(message, lent);
     this.#afterQueued(message.returnRoute);
+  }
+
+  /** Whether `bytes` more would take what is queued past `maxSendBufferBytes` (a first message always fits). */
+  #passesHardBound(bytes: number): boolean {
+    const buffered = this.#writer.bufferedBytes;
+    return buffered > 0 && buffered + bytes > this.#host.limits.maxSendBufferBytes;
   }
 
   /**
@@ -519,11 +523,9 @@ export class TcpConnection {
    * it repeats the last frame's routes (a stream), else as a message whose parts are copied.
    */
   #sendBytes(onwardRoute: Route, returnRoute: Route, bytes: Uint8Array): void {
-    const buffered = this.#writer.bufferedBytes;
-    const overBound = buffered > 0 && buffered + bytesBodyLength(bytes) > this.#host.limits.maxSendBufferBytes;
-    if (this.#closedReason || overBound || !this.#writer.enqueueBytesBody(onwardRoute, returnRoute, bytes)) {
+    if (this.#closedReason || this.#passesHardBound(bytesBodyLength(bytes)) || !this.#writer.enqueueBytesBody(onwardRoute, returnRoute, bytes)) {
       // #send throws what applies (closed, over the hard bound), or writes the frame with its head.
-      return this.#send(LocalMessage.fromParts(onwardRoute, returnRoute, lentBytesParts(bytes)), true);
+      return this.#send(lentBytesMessage(onwardRoute, returnRoute, bytes), true);
     }
     this.#afterQueued(returnRoute);
   }
@@ -535,8 +537,7 @@ export class TcpConnection {
    */
   #sendRun(run: MessageRun): boolean {
     if (this.#closedReason) return false;
-    const buffered = this.#writer.bufferedBytes;
-    if (buffered > 0 && buffered + (run.end - run.start) > this.#host.limits.maxSendBufferBytes) return false;
+    if (this.#passesHardBound(run.end - run.start)) return false;
     if (!this.#writer.enqueueRun(run)) return false;
     this.#afterQueued(run.returnRoute);
     return true;

@@ -257,28 +257,19 @@ export class FrameWriter {
     }
     this.framesOut++;
     const arena = this.#arena;
-    if (lent && copy) {
-      // Room for the whole payload was reserved with the head.
+    if (copy) {
+      // Room for it was reserved with the head. From wherever the message holds it (a received
+      // frame's range: no view made; a lent body's parts).
       message.copyPayloadTo(arena, headEnd);
       this.#pos = headEnd + payloadLength;
-    } else if (lent) {
-      this.#pos = headEnd;
-      this.#cut();
-      const own = Buffer.allocUnsafe(payloadLength);
-      message.copyPayloadTo(own, 0);
-      this.#queue.push(own);
-      this.#queuedBytes += payloadLength;
-    } else if (parts !== undefined) {
+    } else if (parts !== undefined && !lent) {
       this.#pos = headEnd;
       this.#writeParts(parts);
-    } else if (copy) {
-      // From wherever the message holds it (a received frame's range: no view made).
-      message.copyPayloadTo(arena, headEnd);
-      this.#pos = headEnd + payloadLength;
     } else {
+      // Handed to the socket as a piece of its own: the payload as it is, or a lent one's copy.
       this.#pos = headEnd;
       this.#cut();
-      this.#queue.push(message.payload);
+      this.#queue.push(lent ? copyOf(message) : message.payload);
       this.#queuedBytes += payloadLength;
     }
     this.#schedule();
@@ -545,6 +536,13 @@ function sameHops(a: Route, b: Route, from: number): boolean {
     if (x !== y && (x.type !== y.type || x.value !== y.value)) return false;
   }
   return true;
+}
+
+/** A copy of the message's payload in a buffer of its own. */
+function copyOf(message: LocalMessage): Buffer {
+  const own = Buffer.allocUnsafe(message.payloadLength);
+  message.copyPayloadTo(own, 0);
+  return own;
 }
 
 function tooLarge(length: number): FrameTooLargeError {

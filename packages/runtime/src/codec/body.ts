@@ -1,5 +1,5 @@
 import { DecodeError, EncodeError } from "../errors/errors.js";
-import { LocalMessage, type LocalInfo } from "../message/local-message.js";
+import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-message.js";
 import type { Route } from "../route/route.js";
 import { copyBytes } from "../util/bytes.js";
 import { allocBodyBytes } from "./body-slab.js";
@@ -85,9 +85,15 @@ export function writeBytesBody(target: Uint8Array, at: number, bytes: Uint8Array
  * says the message is copied before the send returns, any other body encoded (copied) now.
  */
 export function bodyMessage(onward: Route, returnRoute: Route, body: unknown, localInfo: LocalInfo, lend: boolean): LocalMessage {
-  return lend && body instanceof Uint8Array
-    ? LocalMessage.fromParts(onward, returnRoute, lentBytesParts(body), localInfo)
-    : new LocalMessage(onward, returnRoute, encodeBody(body), localInfo);
+  return lend && body instanceof Uint8Array ? lentBytesMessage(onward, returnRoute, body, localInfo) : new LocalMessage(onward, returnRoute, encodeBody(body), localInfo);
+}
+
+/**
+ * The message of a bytes body lent by a send (see lentBytesParts): what a mailbox with
+ * `deliverBytes` takes when it cannot write the bytes without one (a head it has not written).
+ */
+export function lentBytesMessage(onward: Route, returnRoute: Route, bytes: Uint8Array, localInfo: LocalInfo = NO_LOCAL_INFO): LocalMessage {
+  return LocalMessage.fromParts(onward, returnRoute, lentBytesParts(bytes), localInfo);
 }
 
 /**

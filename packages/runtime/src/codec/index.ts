@@ -1,4 +1,4 @@
-export { encodeBody, decodeBody, lentBytesParts, bytesBodyLength, writeBytesBody } from "./body.js";
+export { encodeBody, decodeBody, lentBytesMessage, bytesBodyLength, writeBytesBody } from "./body.js";
 export { forEachRepeatedPayload, REPEATED_HEAD, REPEATED_HEAD_PAYLOADS, repeatedHeadWord } from "./repeated-head.js";
 export {
   encodeEnvelope,

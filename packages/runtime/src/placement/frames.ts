@@ -2,7 +2,7 @@ import { envelopeHeadBound, MAX_REMEMBERED_HEAD, PAYLOAD_HEADER, writeEnvelopeHe
 import { DecodeError } from "../errors/errors.js";
 import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-message.js";
 import type { Route } from "../route/route.js";
-import { bytesBodyLength, lentBytesParts, writeBytesBody } from "../codec/body.js";
+import { bytesBodyLength, lentBytesMessage, writeBytesBody } from "../codec/body.js";
 import { forEachRepeatedPayload } from "../codec/repeated-head.js";
 import { copyBytes, writeU32BE } from "../util/bytes.js";
 
@@ -557,7 +557,7 @@ export class PortWriter implements FrameSink {
   pushBytesBody(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, bytes: Uint8Array): number {
     if (this.#closed) return 0;
     if (!this.#frames.takesSameHead(onwardRoute, returnRoute, localInfo, bytesBodyLength(bytes))) {
-      return this.pushEnvelope(FRAME_ENVELOPE, LocalMessage.fromParts(onwardRoute, returnRoute, lentBytesParts(bytes), localInfo));
+      return this.pushEnvelope(FRAME_ENVELOPE, lentBytesMessage(onwardRoute, returnRoute, bytes, localInfo));
     }
     const size = this.#frames.pushSameHeadBytesBody(bytes);
     this.#written();

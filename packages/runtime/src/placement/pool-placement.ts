@@ -8,7 +8,7 @@ import { errorFromData } from "../errors/hopwire-error.js";
 import type { Logger } from "../logging/logger.js";
 import { LocalMessage, type LocalInfo } from "../message/local-message.js";
 import type { Route } from "../route/route.js";
-import { bytesBodyLength, lentBytesParts } from "../codec/body.js";
+import { bytesBodyLength, lentBytesMessage } from "../codec/body.js";
 import type { NodeCore } from "../node/node-core.js";
 import type { Mailbox } from "../router/mailbox.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
@@ -206,7 +206,7 @@ class PoolHost implements Mailbox, WorkerHandle {
     const lane = this.#laneOf(senderKey ?? returnRoute.addresses[0]?.key ?? "");
     const frames = lane.frames;
     if (!frames.takesSameHead(onwardRoute, returnRoute, localInfo, bytesBodyLength(bytes))) {
-      return this.deliver(LocalMessage.fromParts(onwardRoute, returnRoute, lentBytesParts(bytes), localInfo), senderKey);
+      return this.deliver(lentBytesMessage(onwardRoute, returnRoute, bytes, localInfo), senderKey);
     }
     const size = frames.pushSameHeadBytesBody(bytes);
     lane.messages++;

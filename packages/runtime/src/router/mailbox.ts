@@ -31,7 +31,8 @@ export interface Mailbox {
   /**
    * True when the mailbox copies a lent bytes body before it returns and keeps no reference
    * to the caller's bytes: through `deliverBytes` when it has one (a connection's sender
-   * copies them into its write buffer), else `deliver` copies every message's payload (a
+   * copies them into its write buffer, a secure channel into its staging memory), else
+   * `deliver` copies every message's payload (a
    * thread's or a pool's mailbox writes it into the batch for that thread). A send to such a
    * mailbox may lend it the caller's bytes instead of copying them first: a bytes body is
    * then copied once, not twice (see docs/architecture.md, "A bytes body is copied once").
@@ -42,7 +43,7 @@ export interface Mailbox {
    * `encodeBody(bytes)`), as `deliver` would take it, and copies the bytes before it returns.
    * A thread's or a pool worker's mailbox writes them straight into the batch, with no message
    * made, when they repeat the batch's last head (a stream); a connection's sender writes the
-   * frame into its write buffer (see Context.send).
+   * frame into its write buffer; a channel stages the body (see Context.send).
    */
   deliverBytes?(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, bytes: Uint8Array, senderKey?: string): void;
   /**

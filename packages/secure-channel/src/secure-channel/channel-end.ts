@@ -686,14 +686,10 @@ export class ChannelEnd implements ChannelCipherSink {
         if (staged !== undefined) release(staged);
       }
     } else {
-      const record = queue.takeRecord(count, bytes, this.#scratchFor(bytes + 4 * count));
+      // Joined into the shared scratch: a seal reads its plaintext before it returns (ChannelCipher.seal).
+      const record = queue.takeRecord(count, bytes, joinScratch(bytes + 4 * count));
       this.#cipher?.seal(InnerKind.MESSAGES, record, EMPTY);
     }
-  }
-
-  /** A buffer for a record of `length` bytes: the shared join scratch (a seal reads its plaintext before it returns, ChannelCipher.seal). */
-  #scratchFor(length: number): Buffer {
-    return joinScratch(length);
   }
 
   /** Control records (CONFIRM, CREDIT, CLOSE) need no credit and go at once. */

@@ -19,8 +19,8 @@ export class EncryptorQueue {
   #payloads: Uint8Array[] = [];
   /**
    * For a payload in staging memory (pushLentBytes): its chunk (released when it is taken) and
-   * where it starts there, with no view made per message (a view is an object for the GC:
-   * a fifth more sender CPU at 1 KiB). Every payload's length.
+   * where it starts there, with no view made per message (takeRecord copies runs of them from
+   * the chunk). Every payload's length.
    */
   #chunks: (StagingChunk | undefined)[] = [];
   #starts: number[] = [];

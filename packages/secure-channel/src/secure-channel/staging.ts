@@ -78,8 +78,3 @@ function dropFreeIfQuiet(): void {
   if (quiet >= FREE_CHUNKS_KEPT_MS) free.length = 0;
   else dropTimer = setTimeout(dropFreeIfQuiet, FREE_CHUNKS_KEPT_MS - quiet).unref();
 }
-
-/** Chunks kept for reuse now (for tests). */
-export function freeStagingChunks(): number {
-  return free.length;
-}
