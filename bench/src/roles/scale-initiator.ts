@@ -4,13 +4,14 @@
 // responder's HALFWAY_ADDRESS worker straight over TCP and waits for its reply, so that the
 // responder reads its memory with no handshake in flight). Then it sends 1 KiB messages
 // to "sink", round-robin over the channels (or straight over TCP: the baseline), as fast as
-// the connection's backpressure allows: about TURN_BYTES per event-loop turn, and while the
-// connection is over its high-water mark (`needsDrain`) it waits for `waitForDrain()`.
+// backpressure allows: about TURN_BYTES per event-loop turn; while the connection is over its
+// high-water mark, or the channel next in turn has a full send queue (`needsDrain`), it waits
+// for that one's `waitForDrain()`, as a streaming user does.
 // It runs until the harness says stop.
 import { performance } from "node:perf_hooks";
 import { node, route, type Route } from "@hopwire/runtime";
 import { createTcpTransport, TcpConnectionOptions } from "@hopwire/transport-tcp";
-import { createIdentity, createSecureChannel } from "@hopwire/secure-channel";
+import { createIdentity, createSecureChannel, type SecureChannel } from "@hopwire/secure-channel";
 import { runBenchChild } from "../proc/child.js";
 import { HALFWAY_ADDRESS, halfOf } from "./scale-common.js";
 
@@ -38,6 +39,7 @@ runBenchChild<ScaleInitiatorParams, ScaleInitiatorReady, ScaleInitiatorResult>(a
   const connection = await tcp.connect(`127.0.0.1:${p.port}`, new TcpConnectionOptions());
   const t0 = performance.now();
   const routes: Route[] = [];
+  const hops: (SecureChannel | undefined)[] = [];
   if (p.channels) {
     const alice = await createIdentity();
     const to = route(connection, "listener");
@@ -48,12 +50,16 @@ runBenchChild<ScaleInitiatorParams, ScaleInitiatorReady, ScaleInitiatorResult>(a
       const channels = await Promise.all(
         Array.from({ length: wave }, () => createSecureChannel(n, alice, to)),
       );
-      for (const channel of channels) routes.push(route(channel, "sink"));
+      for (const channel of channels) {
+        routes.push(route(channel, "sink"));
+        hops.push(channel);
+      }
       opened += wave;
       if (opened === half) await n.sendAndReceive(route(connection, HALFWAY_ADDRESS), null);
     }
   } else {
     routes.push(route(connection, "sink"));
+    hops.push(undefined);
   }
   io.ready({ openMs: performance.now() - t0 });
 
@@ -71,13 +77,14 @@ runBenchChild<ScaleInitiatorParams, ScaleInitiatorReady, ScaleInitiatorResult>(a
   io.stop.addEventListener("abort", () => wake(), { once: true });
   const pump = (): void => {
     if (io.stop.aborted || failure) return;
-    for (let i = 0; i < perTurn && !connection.needsDrain; i++) {
+    for (let i = 0; i < perTurn; i++) {
+      const full = connection.needsDrain ? connection : hops[next]?.needsDrain ? hops[next] : undefined;
+      if (full !== undefined) return void full.waitForDrain().then(pump, fail);
       n.send(routes[next]!, payload).catch(fail);
       next = next + 1 === routes.length ? 0 : next + 1;
       sent++;
     }
-    if (connection.needsDrain) connection.waitForDrain().then(pump, fail);
-    else setImmediate(pump);
+    setImmediate(pump);
   };
   pump();
   await finished;

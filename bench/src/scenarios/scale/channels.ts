@@ -92,7 +92,8 @@ export const scaleChannels = registerScenario({
   name: "scale/channels",
   description:
     "n secure channels (node crypto, inline) from one initiator node to one responder node over ONE TCP connection; " +
-    "1 KiB messages round-robin over all channels under the connection's backpressure; the responder's main-thread " +
+    "1 KiB messages round-robin over all channels, the sender pausing while the connection or the channel next in turn " +
+    "needs drain (as a streaming user does); the responder's main-thread " +
     "sink counts. Two child processes. Memory per channel: the responder's RSS (after a full GC) with n channels open " +
     "and no traffic yet (idle), and its peak RSS over the run (peak), each minus its own zero-channel reading, / n; the live JS heap per idle channel (same full GCs); and how much " +
     "V8's young generation grew between the two readings (opening channels grows it, up to 32 MiB once whatever n: a " +
