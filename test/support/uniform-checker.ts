@@ -1,4 +1,4 @@
-import type { Context, Mailbox, Route, Routed } from "@hopwire/runtime";
+import type { Context, Mailbox, Node, Route, Routed } from "@hopwire/runtime";
 
 /**
  * A worker (placed "main") for tests of bodies a sender reuses: counts bytes bodies, and the
@@ -85,4 +85,28 @@ export async function sendReusingOneBuffer(
     reports.push({ count: checker.count, bad: checker.bad });
   }
   return { reports, lendable, lent };
+}
+
+/**
+ * Has `streamer` (a ThreadStreamer on its own thread) send `count` bodies of each size along
+ * `to` into `checker`, a size at a time, and returns the checker's { count, bad } per size.
+ */
+export async function streamFromThread(
+  n: Node,
+  streamer: string,
+  to: Route,
+  checker: UniformChecker,
+  o: { sizes: number[]; count: number; awaitEach: boolean },
+): Promise<{ count: number; bad: number }[]> {
+  const reports: { count: number; bad: number }[] = [];
+  let first = 0;
+  for (const size of o.sizes) {
+    checker.size = size;
+    const body = { to: to.addresses.map((a) => a.toString()), first, count: o.count, size, awaitEach: o.awaitEach };
+    await n.sendAndReceive(streamer, body, { timeout: 120_000 });
+    first += o.count;
+    await checker.reached(first);
+    reports.push({ count: checker.count, bad: checker.bad });
+  }
+  return reports;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { MessageChannel } from "node:worker_threads";
 import { DecodeError, LocalMessage, NO_LOCAL_INFO, encodeBody, encodeEnvelope, repeatedHeadWord, route } from "@hopwire/runtime";
 // Internal: the batch format of the port protocol (compiled, like everything tests load).
-import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, FIRST_FRAME, openBatch, PortWriter, readFrames, restOfBatch } from "../dist/placement/frames.js";
+import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, FIRST_FRAME, openBatch, PortWriter, readFrames, restOfBatch, SPARE_MIN_BYTES, batchesGivenBack, batchAndSpares } from "../dist/placement/frames.js";
 import { frameSizeOf, LocalEnvelopeDecoder } from "../dist/placement/envelopes.js";
 
 function frames(batch: ArrayBuffer): [number, string][] {
@@ -343,5 +343,75 @@ describe("frames", () => {
     port1.close();
     expect(batches.map((b) => frames(b).length)).toEqual([1024, 1024, 452]);
     expect(batches.flatMap((b) => frames(b).map(([, text]) => text))).toEqual(Array.from({ length: 2500 }, (_, i) => `m${i}`));
+  });
+});
+
+describe("batches given back (BatchWriter.addSpare, PortWriter.giveBack)", () => {
+  /** A batch of at least SPARE_MIN_BYTES: frames of 64 KiB until it is. */
+  const bigBatch = (w: BatchWriter): ArrayBuffer => {
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    for (let i = 0; i * chunk.length < SPARE_MIN_BYTES; i++) w.push(FRAME_ENVELOPE, chunk);
+    return w.take()!;
+  };
+
+  it("writes the next batch into a buffer given back, and reads it back intact", () => {
+    const w = new BatchWriter();
+    const first = bigBatch(w);
+    expect(first.byteLength).toBeGreaterThanOrEqual(SPARE_MIN_BYTES);
+    w.addSpare(first);
+    expect(w.spares).toBe(1);
+    w.push(FRAME_ENVELOPE, Buffer.from("again"));
+    const second = w.take()!;
+    expect(second).toBe(first);
+    expect(w.spares).toBe(0);
+    expect(frames(second)).toEqual([[FRAME_ENVELOPE, "again"]]);
+  });
+
+  it("keeps only large buffers, at most four, a larger one replacing the smallest", () => {
+    const w = new BatchWriter();
+    w.addSpare(new ArrayBuffer(SPARE_MIN_BYTES - 1));
+    expect(w.spares).toBe(0);
+    const sizes = [1, 2, 3, 4].map((k) => SPARE_MIN_BYTES * k);
+    for (const size of sizes) w.addSpare(new ArrayBuffer(size));
+    const larger = new ArrayBuffer(SPARE_MIN_BYTES * 5);
+    w.addSpare(larger);
+    w.addSpare(new ArrayBuffer(SPARE_MIN_BYTES)); // smaller than all it holds: dropped
+    expect(w.spares).toBe(4);
+    // The largest is taken for a batch that needs it (a frame too large for the others).
+    w.push(FRAME_ENVELOPE, Buffer.alloc(SPARE_MIN_BYTES * 4 + 1));
+    expect(w.take()).toBe(larger);
+  });
+
+  it("drops its spares once a trim finds none taken since the last", () => {
+    const w = new BatchWriter();
+    // Larger than the room a batch past 64 KiB is given (about 1.1 MiB), so that bigBatch takes one.
+    w.addSpare(new ArrayBuffer(2 * 1024 * 1024));
+    w.addSpare(new ArrayBuffer(2 * 1024 * 1024));
+    bigBatch(w); // written into one of them
+    expect(w.trimSpares()).toBe(1);
+    expect(w.trimSpares()).toBe(0);
+  });
+
+  it("gives buffers back with the next batch it posts, which the other side tells apart from a batch", () => {
+    const posted: { value: unknown; transfer: readonly ArrayBuffer[] }[] = [];
+    const writer = new PortWriter({ postMessage: (value, transfer = []) => posted.push({ value, transfer }) });
+    const back = new ArrayBuffer(SPARE_MIN_BYTES);
+    writer.giveBack(back);
+    writer.giveBack(new ArrayBuffer(1024)); // small: not worth giving back
+    const before = batchesGivenBack.batches;
+    expect(posted).toEqual([]); // it waits for a batch to ride on
+    writer.push(FRAME_OP, Buffer.from("op"));
+    writer.flush();
+    expect(posted).toHaveLength(1);
+    const { batch, spares } = batchAndSpares(posted[0]!.value);
+    expect(spares).toEqual([back]);
+    expect(posted[0]!.transfer).toEqual([batch, back]);
+    expect(frames(batch as ArrayBuffer)).toEqual([[FRAME_OP, "op"]]);
+    expect(batchesGivenBack.batches).toBe(before);
+    // Nothing more to give back: the next batch goes alone, as it always did.
+    writer.push(FRAME_OP, Buffer.from("op2"));
+    writer.flush();
+    expect(posted[1]!.value).toBeInstanceOf(ArrayBuffer);
+    writer.close();
   });
 });

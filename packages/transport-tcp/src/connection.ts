@@ -471,6 +471,10 @@ export class TcpConnection {
     deliver(message: LocalMessage): void {
       this.connection.#send(message);
     }
+    /** Mailbox.deliverLent: the payload is copied into the write buffer (past 32 KiB, into a buffer of its own) before this returns. */
+    deliverLent(message: LocalMessage): void {
+      this.connection.#send(message, true);
+    }
     /** A bytes body lent by a send is copied into the write buffer before `deliverBytes` returns (Mailbox.copiesOnDeliver). */
     readonly copiesOnDeliver = true;
     /** Mailbox.deliverBytes: the frame of `encodeBody(bytes)`, the bytes copied once, into the write buffer. Local info never crosses a transport. */

@@ -57,6 +57,15 @@ const HEAD_ROOM = FRAME_HEADER + MAX_REMEMBERED_HEAD;
 /** A batch past LARGE_BATCH is given room up to the eager flush (1 MiB) and one large frame. */
 const LARGE_BATCH_CAPACITY = 1024 * 1024 + 128 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** A writer drops its spares after this long without writing into one. */
+const SPARE_IDLE_MS = 5_000;
+/** A writer keeps at most this many buffers given back by the other side... */
+const MAX_SPARES = 4;
+/** ...and only those of at least this size: a smaller batch is cheap to allocate (or is copied out by `take`). */
+export const SPARE_MIN_BYTES = 256 * 1024;
+
+/** Batches read and given back to the thread that wrote them, for its next batches (tests and probes read it). */
+export const batchesGivenBack = { batches: 0, reused: 0 };
 
 /**
  * The last envelope head a writer encoded (up to its payload header) and what it encodes.
@@ -110,6 +119,10 @@ export class BatchWriter implements FrameSink {
   #previousOnward: Route | undefined;
   #previousReturn: Route | undefined;
   #previousInfo: LocalInfo | undefined;
+  /** Buffers of batches the reader is done with, given back (`addSpare`): the next batches are written into them. */
+  readonly #spares: ArrayBuffer[] = [];
+  /** A spare was written into since the last `trimSpares`. */
+  #spareTaken = false;
 
   constructor(initialCapacity = INITIAL_CAPACITY) {
     this.#capacity = Math.max(initialCapacity, 64);
@@ -351,9 +364,53 @@ export class BatchWriter implements FrameSink {
     // Past 64 KiB, jump to the size of a whole batch: doubling would copy the batch again and again.
     if (needed > LARGE_BATCH) capacity = Math.max(capacity, LARGE_BATCH_CAPACITY);
     while (capacity < needed) capacity *= 2;
-    const grown = Buffer.allocUnsafeSlow(capacity);
+    const grown = this.#spareOf(capacity) ?? Buffer.allocUnsafeSlow(capacity);
     this.#buffer.copy(grown, 0, 0, this.#used);
     this.#buffer = grown;
+  }
+
+  /**
+   * A batch the reader gave back, to write the next ones into: memory already paged in, where a
+   * fresh buffer's pages fault in as they are first written (≈ 12 µs a page on this project's
+   * hosts) and glibc returns freed batches to the system and takes them back again.
+   */
+  addSpare(buffer: ArrayBuffer): void {
+    if (buffer.byteLength < SPARE_MIN_BYTES) return;
+    const spares = this.#spares;
+    if (spares.length < MAX_SPARES) {
+      spares.push(buffer);
+      return;
+    }
+    // Full: a larger one replaces the smallest (a stream's first batches are smaller than the rest).
+    let smallest = 0;
+    for (let i = 1; i < spares.length; i++) if (spares[i]!.byteLength < spares[smallest]!.byteLength) smallest = i;
+    if (spares[smallest]!.byteLength < buffer.byteLength) spares[smallest] = buffer;
+  }
+
+  /** How many spares the writer holds. */
+  get spares(): number {
+    return this.#spares.length;
+  }
+
+  /** Drops the spares unless one was written into since the last call: an idle writer holds no memory. Returns how many are left. */
+  trimSpares(): number {
+    if (!this.#spareTaken) this.#spares.length = 0;
+    this.#spareTaken = false;
+    return this.#spares.length;
+  }
+
+  /** A spare of at least `capacity` bytes, taken from the list, as a Buffer over all of it. */
+  #spareOf(capacity: number): Buffer | undefined {
+    const spares = this.#spares;
+    for (let i = spares.length - 1; i >= 0; i--) {
+      const spare = spares[i]!;
+      if (spare.byteLength < capacity) continue;
+      spares.splice(i, 1);
+      this.#spareTaken = true;
+      batchesGivenBack.reused++;
+      return Buffer.from(spare);
+    }
+    return undefined;
   }
 }
 
@@ -471,6 +528,10 @@ export class PortWriter implements FrameSink {
   #closed = false;
   /** Credit to return with the next batch. */
   readonly #credit: Credit = { messages: 0, bytes: 0 };
+  /** Batches read off the other side's stream, to give back with the next post (`giveBack`). */
+  readonly #givingBack: ArrayBuffer[] = [];
+  /** Drops the spares of a writer that stopped using them (see `addSpare`). */
+  #spareTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(readonly port: BatchPort) {}
 
@@ -592,7 +653,7 @@ export class PortWriter implements FrameSink {
     writeBatchHeader(new Uint8Array(buffer, 0, BATCH_HEADER), used, this.#frames.claimSeqs(frames), this.#credit);
     this.#credit.messages = 0;
     this.#credit.bytes = 0;
-    this.port.postMessage(buffer, [buffer]);
+    this.#post(buffer);
   }
 
   /** Posts what is pending now. */
@@ -601,12 +662,65 @@ export class PortWriter implements FrameSink {
     const batch = this.#frames.take(this.#credit);
     this.#credit.messages = 0;
     this.#credit.bytes = 0;
-    if (batch) this.port.postMessage(batch, [batch]);
+    if (batch) this.#post(batch);
+  }
+
+  /**
+   * Gives `buffer`, a batch this side read off the other side's stream and holds no view
+   * into, back to the other side's writer for its next batches (BatchWriter.addSpare). It
+   * rides on the next batch posted (credit goes back at least every quarter of a window).
+   */
+  giveBack(buffer: ArrayBuffer): void {
+    if (this.#closed || this.#givingBack.length >= MAX_SPARES || buffer.byteLength < SPARE_MIN_BYTES) return;
+    this.#givingBack.push(buffer);
+    batchesGivenBack.batches++;
+  }
+
+  /** A batch the other side gave back (`giveBack`), for this writer's next batches; dropped once they stop taking them. */
+  addSpare(buffer: ArrayBuffer): void {
+    if (this.#closed) return;
+    this.#frames.addSpare(buffer);
+    if (this.#spareTimer === undefined && this.#frames.spares > 0) this.#armSpareTimer();
+  }
+
+  #armSpareTimer(): void {
+    this.#spareTimer = setTimeout(() => {
+      this.#spareTimer = undefined;
+      if (!this.#closed && this.#frames.trimSpares() > 0) this.#armSpareTimer();
+    }, SPARE_IDLE_MS);
+    this.#spareTimer.unref();
+  }
+
+  /** Posts `batch`, transferred, with the buffers given back since the last post (the receiver tells them apart: an array). */
+  #post(batch: ArrayBuffer): void {
+    const back = this.#givingBack;
+    if (back.length === 0) {
+      this.port.postMessage(batch, [batch]);
+      return;
+    }
+    const all = [batch, ...back];
+    back.length = 0;
+    this.port.postMessage(all, all);
   }
 
   /** Drops anything still pending; later pushes are ignored. */
   close(): void {
     this.#closed = true;
     this.#frames.take();
+    this.#givingBack.length = 0;
+    if (this.#spareTimer !== undefined) clearTimeout(this.#spareTimer);
+    this.#spareTimer = undefined;
   }
 }
+
+/**
+ * What a port delivers: a batch, or (PortWriter.giveBack) a batch followed by buffers given
+ * back to this side's writer. Anything else is returned as the batch, for openBatch to refuse.
+ */
+export function batchAndSpares(value: unknown): { batch: unknown; spares: ArrayBuffer[] } {
+  if (!Array.isArray(value)) return { batch: value, spares: NO_SPARES };
+  const spares = value.slice(1).filter((spare): spare is ArrayBuffer => spare instanceof ArrayBuffer);
+  return { batch: value[0], spares };
+}
+
+const NO_SPARES: ArrayBuffer[] = [];

@@ -197,6 +197,11 @@ class PoolHost implements Mailbox, WorkerHandle {
     this.#ready(lane);
   }
 
+  /** Mailbox.deliverLent: `deliver` copies the payload into the lane's batch before it returns. */
+  deliverLent(message: LocalMessage, senderKey?: string): void {
+    this.deliver(message, senderKey);
+  }
+
   /**
    * Mailbox.deliverBytes: the bytes body is written into its sender's lane batch as `deliver`
    * would write it, with no message made when it repeats the lane's last head (a stream).

@@ -7,7 +7,7 @@ import type { Logger } from "../logging/logger.js";
 import { LocalMessage } from "../message/local-message.js";
 import type { ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { frameSizeOf, LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
-import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, openBatch, PortWriter, readBatch } from "./frames.js";
+import { batchAndSpares, FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, openBatch, PortWriter, readBatch } from "./frames.js";
 import { decodeOp, encodeOp, type MainToThreadOp, type ThreadToMainOp } from "./protocol.js";
 
 interface Waiter {
@@ -63,7 +63,7 @@ export class ThreadLink {
       (item) => (isRequest(item) ? this.postAcked(item) : this.#write(item)),
       (item) => (isRequest(item) ? "sendAndReceive" : `send to ${item.onwardRoute.toString()}`),
     );
-    port.on("message", (batch: ArrayBuffer) => this.#receive(batch));
+    port.on("message", (value: unknown) => this.#receive(value));
   }
 
   readonly #awaitCredit = (wake: () => void): (() => void) => {
@@ -151,7 +151,10 @@ export class ThreadLink {
     this.port.close();
   }
 
-  #receive(batch: ArrayBuffer): void {
+  #receive(value: unknown): void {
+    const { batch, spares } = batchAndSpares(value);
+    // Our own batches, read by the main thread and given back: the next ones are written into them.
+    for (const spare of spares) this.#writer.addSpare(spare);
     try {
       const opened = openBatch(batch);
       // Credit first: it must flow even if a frame below is malformed.

@@ -9,6 +9,7 @@ import type { MessageRun } from "../message/message-run.js";
 import { REPEATED_HEAD_PAYLOADS } from "../codec/repeated-head.js";
 import type { NodeCore } from "../node/node-core.js";
 import type { Mailbox } from "../router/mailbox.js";
+import { deliveredLent } from "../router/router.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { decodeLocalEnvelope, LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
 import { FIRST_FRAME, FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, openBatch, PortWriter, readBatch, restOfBatch, type Batch } from "./frames.js";
@@ -70,6 +71,8 @@ interface Unread {
   seq: number;
   /** False once its first frames were read as a run and then again the usual way (see Run). */
   mayRun: boolean;
+  /** Something may keep a view into the batch (a frame routed other than lent, an operation): it is not given back. */
+  kept?: boolean;
 }
 
 /**
@@ -233,6 +236,11 @@ class ThreadHost implements Mailbox, WorkerHandle {
     if (this.#writer && this.#alive) this.#bound.add(writeEnvelope(this.#writer, FRAME_ENVELOPE, message));
   }
 
+  /** Mailbox.deliverLent: `deliver` copies the payload into the thread's batch before it returns. */
+  deliverLent(message: LocalMessage): void {
+    this.deliver(message);
+  }
+
   /** Mailbox.deliverBytes: the bytes body is written into the thread's batch as `deliver` would write it. */
   deliverBytes(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, bytes: Uint8Array): void {
     if (this.#writer && this.#alive) this.#bound.add(this.#writer.pushBytesBody(onwardRoute, returnRoute, localInfo, bytes));
@@ -295,8 +303,11 @@ class ThreadHost implements Mailbox, WorkerHandle {
         this.#endRun(run, next, malformed);
         continue;
       }
-      if (at < 0) unread.shift();
-      else {
+      if (at < 0) {
+        unread.shift();
+        // Read, and nothing keeps a view into it: the thread writes its next batches into it.
+        if (!next.kept && !malformed) this.#writer?.giveBack(next.batch.buffer);
+      } else {
         next.at = at;
         next.seq = this.#seq + 1;
       }
@@ -431,8 +442,9 @@ class ThreadHost implements Mailbox, WorkerHandle {
       try {
         message = this.#lookedAt ?? this.#envelopes.decodeFrame(kind, bytes);
         this.#lookedAt = undefined;
-        return this.#fed(this.#core.router.route(message, this.address.key));
+        return this.#fed(this.#routeLent(message));
       } catch (error) {
+        this.#unread[0]!.kept = true;
         this.#log.warn(`a message from ${this.address.toString()} could not be routed`, error);
         // Its send resolved already (a granted address): the node says what happened.
         if (message) this.#core.router.reportDropped(message.onwardRoute.next(), this.address.key, error);
@@ -442,8 +454,9 @@ class ThreadHost implements Mailbox, WorkerHandle {
       let mailbox: Mailbox | undefined;
       try {
         message = this.#envelopes.decode(bytes);
-        mailbox = this.#core.router.route(message, this.address.key);
+        mailbox = this.#routeLent(message);
       } catch (error) {
+        this.#unread[0]!.kept = true;
         this.#nack(seq, error);
         return true;
       }
@@ -451,6 +464,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
       this.#maybeGrant(message.onwardRoute.next());
       return this.#fed(mailbox);
     } else if (kind === FRAME_OP) {
+      // An operation may carry an envelope (a request) or bytes that outlive the batch.
+      this.#unread[0]!.kept = true;
       let op: ThreadToMainOp;
       try {
         op = decodeOp<ThreadToMainOp>(bytes);
@@ -464,6 +479,17 @@ class ThreadHost implements Mailbox, WorkerHandle {
     }
     return true;
   };
+
+  /**
+   * Routes a message read off the thread's batch with its payload lent (Router.route): a
+   * mailbox that copies it leaves the batch free to go back to the thread; any other may
+   * keep a view into it, and the batch is then not given back.
+   */
+  #routeLent(message: LocalMessage): Mailbox | undefined {
+    const mailbox = this.#core.router.route(message, this.address.key, true);
+    if (!deliveredLent(message, mailbox)) this.#unread[0]!.kept = true;
+    return mailbox;
+  }
 
   /**
    * Lets the thread send to `hop` without waiting from now on: only a local address that

@@ -47,6 +47,14 @@ export interface Mailbox {
    */
   deliverBytes?(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, bytes: Uint8Array, senderKey?: string): void;
   /**
+   * Takes `message` as `deliver` does, but its payload's bytes are lent: they are the caller's
+   * again once this returns, so whatever the mailbox keeps of them it copies first. The main
+   * thread routes a thread's messages this way (Router.route with `lent`), so that it can give
+   * the batch they came in back to that thread for its next batches: a connection's sender
+   * copies the payload into its write buffer, a thread's mailbox into the batch for its thread.
+   */
+  deliverLent?(message: LocalMessage, senderKey?: string): void;
+  /**
    * Present on a worker thread's and a pool worker's mailbox: takes envelopes as they are,
    * in the batch another worker's thread wrote them in, frames [FIRST_FRAME, used) of
    * `buffer` (`frames` envelopes, `bytes` of frames in all, from `senderKey`); `buffer` is

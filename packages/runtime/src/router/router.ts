@@ -256,8 +256,11 @@ export class Router {
    *
    * Returns the mailbox the message went to (when known), so that the caller can wait for
    * room when it is full (`mailbox.isFull`, `mailbox.onRoom`) before feeding it again.
+   *
+   * With `lent`, the payload's bytes are the caller's again once this returns: a local hop's
+   * mailbox that has `deliverLent` takes it that way (see `deliveredLent`).
    */
-  route(message: LocalMessage, senderKey: string | undefined): Mailbox | undefined {
+  route(message: LocalMessage, senderKey: string | undefined, lent = false): Mailbox | undefined {
     const next = message.onwardRoute.next();
     if (!next.isLocal) {
       const transport = this.#transports.get(next.type);
@@ -298,9 +301,11 @@ export class Router {
       const producer = flowControls.producerByKey(key);
       if (producer) flowControls.ensureConsumerKey(senderKey, producer.flowControlId);
     }
-    mailbox.deliver(message, senderKey);
+    if (lent && mailbox.deliverLent !== undefined) mailbox.deliverLent(message, senderKey);
+    else mailbox.deliver(message, senderKey);
     return mailbox;
   }
+
 
   /**
    * The mailbox `route` would deliver a message for the local address `next` from `senderKey`
@@ -320,4 +325,12 @@ export class Router {
   addresses(): string[] {
     return [...this.#table.keys()];
   }
+}
+
+/**
+ * After `route(message, senderKey, true)` returned `mailbox`: true if the message went through
+ * `mailbox.deliverLent` (nothing keeps a view of its payload), false if its bytes may be kept.
+ */
+export function deliveredLent(message: LocalMessage, mailbox: Mailbox | undefined): boolean {
+  return mailbox?.deliverLent !== undefined && message.onwardRoute.next().isLocal;
 }

@@ -563,6 +563,20 @@ export class ChannelEnd implements ChannelCipherSink {
     this.#queued(payloadLength);
   }
 
+  /**
+   * @internal what the encryptor mailbox's deliverLent does: `encrypt`, for a message whose
+   * payload is lent (a range of a thread's batch that goes back to that thread): the payload is
+   * copied into the queue's staging memory (EncryptorQueue.pushLentPayload) before this returns.
+   */
+  encryptLent(message: LocalMessage): void {
+    if (this.#state !== "open") return;
+    const payload = message.payload;
+    const head = this.#headOf(message.onwardRoute, message.returnRoute);
+    this.#checkSize(head, payload.length);
+    this.#queue.pushLentPayload(head, payload);
+    this.#queued(payload.length);
+  }
+
   /** Refuses a message too large for one record to its sender, before sealing: nothing goes out and the channel stays open. */
   #checkSize(head: Uint8Array, payloadLength: number): void {
     const size = head.length + PAYLOAD_LENGTH_BYTES + payloadLength;
@@ -1089,6 +1103,11 @@ class EncryptorMailbox implements Mailbox {
 
   deliver(message: LocalMessage): void {
     this.#end?.encrypt(message);
+  }
+
+  /** Mailbox.deliverLent: the payload is copied into the queue's staging memory before this returns. */
+  deliverLent(message: LocalMessage): void {
+    this.#end?.encryptLent(message);
   }
 
   /** A bytes body lent by a send is copied into the encryptor's queue before `deliverBytes` returns (Mailbox.copiesOnDeliver). */

@@ -49,19 +49,26 @@ export class EncryptorQueue {
    * chunk, or one that would put the thread's staging past its bound, gets a buffer of its own.
    */
   pushLentBytes(head: Uint8Array, bytes: Uint8Array): void {
-    const length = bytesBodyLength(bytes);
+    this.#pushLent(head, bytes, bytesBodyLength(bytes), true);
+  }
+
+  /** As pushLentBytes, for a lent payload as it is (an encoded body): copied into staging memory before this returns. */
+  pushLentPayload(head: Uint8Array, payload: Uint8Array): void {
+    this.#pushLent(head, payload, payload.length, false);
+  }
+
+  /** Copies `source` (a bytes body to encode, or a payload as it is) into staging, `length` payload bytes. */
+  #pushLent(head: Uint8Array, source: Uint8Array, length: number, bytesBody: boolean): void {
     // Staged as a MESSAGES record holds a stream's envelope: its REPEATED_HEAD word, then the
     // payload. Consecutive ones are then a record's bytes already, copied in one piece.
     const chunk = RECORD_WORD_BYTES + length > STAGING_CHUNK_BYTES ? undefined : stage(RECORD_WORD_BYTES + length);
-    if (chunk === undefined) {
-      // Past a chunk, or past the staging memory a thread keeps in use: a buffer of its own.
-      const own = Buffer.allocUnsafeSlow(length);
-      writeBytesBody(own, 0, bytes);
-      return this.push(head, own);
-    }
-    const start = stagedAt + RECORD_WORD_BYTES;
+    const target = chunk === undefined ? Buffer.allocUnsafeSlow(length) : chunk.buffer;
+    const start = chunk === undefined ? 0 : stagedAt + RECORD_WORD_BYTES;
+    if (bytesBody) writeBytesBody(target, start, source);
+    else target.set(source, start);
+    // Past a chunk, or past the staging memory a thread keeps in use: a buffer of its own.
+    if (chunk === undefined) return this.push(head, target);
     writeU32BE(chunk.buffer, stagedAt, repeatedHeadWord(length));
-    writeBytesBody(chunk.buffer, start, bytes);
     this.#put(head, EMPTY, chunk, start, length);
   }
 
