@@ -28,6 +28,7 @@ import { LatencyRecorder } from "../histogram.js";
 import { stillWarming, summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
 import { channelOptions, HOST, hopNeedingDrain, loadSecureChannel, nextTurn, transportOptions, type SecureSpec } from "./hopwire-net.js";
 import { awaitPublished } from "./hopwire-rendezvous.js";
+import { ThreadStreamSender, type StreamOrder } from "./hopwire-workers.js";
 
 export interface InitiatorParams {
   /** bulk: `totalBytes` of `size`-byte payloads to "sink", each send awaited before the next (the issue's plain loop). */
@@ -47,6 +48,8 @@ export interface InitiatorParams {
   windowScale?: number;
   /** send: each payload as a bytes body, `ctx.send(to, payload)` (the docs' streaming loop), not a forwarded raw payload. */
   body?: boolean;
+  /** send: that loop run by a worker on a thread of its own (ThreadStreamSender), as a multi-core node streams. */
+  senderOnThread?: boolean;
   /** handshakes: handshakes in flight. */
   inFlight?: number;
   /** handshakes: handshakes completed before the window, whatever warmupMs says (see WARM_HANDSHAKES). */
@@ -85,6 +88,7 @@ interface Path {
 const pathClosed = (path: Path): boolean => path.connection.isClosed || path.channel?.isClosed === true;
 
 async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, path: Path, to: Route, stop: AbortSignal): Promise<SendResult> {
+  if (p.senderOnThread) return sendFromThread(p, n, path, to, stop);
   const connection = path.connection;
   const source = new Source();
   await n.startWorker("source", source, { placement: "main" });
@@ -123,6 +127,16 @@ async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, pat
   // CLOSE may come before the connection goes) and the connection; anything else is an error.
   if (failure !== undefined && !pathClosed(path) && !stop.aborted) throw failure;
   return { sent, busy };
+}
+
+/** send with the loop on a thread of its own (ThreadStreamSender); a worker on the main thread tells it when the run is over. */
+async function sendFromThread(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, path: Path, to: Route, stop: AbortSignal): Promise<SendResult> {
+  const over = (): boolean => stop.aborted || pathClosed(path);
+  await n.startWorker("control", { handleMessage: (ctx, msg) => ctx.send(msg.returnRoute, !over()) }, { placement: "main" });
+  await n.startWorker("streamer", ThreadStreamSender, { placement: "thread" });
+  const order: StreamOrder = { to: to.addresses.map((a) => a.toString()), size: p.size, perTurn: Math.max(1, Math.floor(TURN_BYTES / p.size)), control: "control" };
+  const sent = await n.sendAndReceive<number>("streamer", order, { timeout: Infinity });
+  return { sent, busy: 0 };
 }
 
 /**

@@ -231,3 +231,47 @@ export class QuietEchoer implements Worker {
     await ctx.send(msg.returnRoute, msg.body);
   }
 }
+
+/** What the initiator asks a ThreadStreamSender to do (tcp/one-hop-send-from-thread). */
+export interface StreamOrder {
+  /** The sink's route, as address strings. */
+  to: string[];
+  size: number;
+  /** Sends per event-loop turn (~64 KiB of payload). */
+  perTurn: number;
+  /** A worker on the initiator's main thread that answers "go on?" with true until the run is over. */
+  control: string;
+}
+
+/** How often a ThreadStreamSender asks whether to go on. */
+const ASK_EVERY_MS = 50;
+
+/**
+ * The docs' streaming loop on a thread of its own: `await ctx.send(to, payload)` of a bytes
+ * body from one buffer, a turn at a time, nothing else (a send from a thread resolves once its
+ * batch has room: the link's credit, which the main thread returns as the connection drains).
+ * It asks its control every ASK_EVERY_MS whether to go on, and answers the order with the count.
+ */
+export class ThreadStreamSender implements Worker {
+  static readonly module = import.meta.url;
+
+  async handleMessage(ctx: Context, msg: Routed<StreamOrder>): Promise<void> {
+    const { to, size, perTurn, control } = msg.body;
+    const along = route(...to);
+    const payload = new Uint8Array(size).fill(0xab);
+    let sent = 0;
+    let askAt = performance.now() + ASK_EVERY_MS;
+    for (;;) {
+      try {
+        for (let k = 0; k < perTurn; k++, sent++) await ctx.send(along, payload);
+      } catch {
+        break; // the path closed: the run is over
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      if (performance.now() < askAt) continue;
+      if (!(await ctx.sendAndReceive<boolean>(control, "go on?"))) break;
+      askAt = performance.now() + ASK_EVERY_MS;
+    }
+    await ctx.send(msg.returnRoute, sent);
+  }
+}

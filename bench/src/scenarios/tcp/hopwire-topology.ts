@@ -139,6 +139,8 @@ export interface OneWayOptions {
   windowScale?: number;
   /** The sender sends bytes bodies with Context.send (the docs' streaming loop) instead of forwarding raw payloads. */
   body?: boolean;
+  /** With body: the loop runs in a worker on a thread of its own. */
+  senderOnThread?: boolean;
 }
 
 /** initiator → [middle →] responder's sink, one way; the sink measures. */
@@ -166,6 +168,7 @@ export function hopwireOneWay(p: RunParams, signal: AbortSignal, t: HopwireTopol
       durationMs: p.durationMs,
       windowScale,
       ...(o.body ? { body: true } : {}),
+      ...(o.senderOnThread ? { senderOnThread: true } : {}),
     } satisfies InitiatorParams);
     // The responder ends the run: its node stops, so the middle sees its connection to it go,
     // and the initiator its own. They end by themselves; no stop() (a stop sent to a child

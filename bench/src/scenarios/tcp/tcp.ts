@@ -49,6 +49,19 @@ registerScenario({
   run: (p, signal) => hopwireOneWay(windowed(p, SHARE, { steady: true }), signal, {}, { body: true }),
 });
 
+registerScenario({
+  name: "tcp/one-hop-send-from-thread",
+  description:
+    "tcp/one-hop-send with the loop in a worker on a thread of its own (startWorker's default placement), as a node that uses " +
+    "more than one core streams: `await ctx.send(route(connection, \"sink\"), payload)` of a bytes body, a turn of ~64 KiB at a " +
+    "time; a send resolves once the thread's link to the main thread has credit, which the main thread returns as it routes " +
+    "into the connection (and stops returning while the connection needs drain). Same sink, same baseline: the ratio is what " +
+    "sending from a thread costs on top of a plain framed TCP stream. Two child processes." + oneWayWindowNote(SHARE),
+  params: ["size"],
+  baseline: "baseline/tcp-framed",
+  run: (p, signal) => hopwireOneWay(windowed(p, SHARE, { steady: true }), signal, {}, { body: true, senderOnThread: true }),
+});
+
 const toThreadAt = (p: RunParams, signal: AbortSignal, windowScale: number) =>
   hopwireOneWay(windowed(p, SHARE, { steady: true }), signal, { sinkOnThread: true }, { windowScale });
 
