@@ -3,6 +3,7 @@ import { bodyMessage, encodeBody } from "../codec/body.js";
 import { encodeEnvelope } from "../codec/envelope.js";
 import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions } from "../context/context.js";
 import { Inbox } from "../context/inbox.js";
+import { SENT } from "../context/send-queue.js";
 import { InvalidOptionError, UnsupportedOperationError } from "../errors/errors.js";
 import type { FlowControlId } from "../flow-control/flow-controls.js";
 import { checkFlowControlId } from "../options/plain-options.js";
@@ -51,8 +52,12 @@ export class ThreadContext implements Context {
   send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void> {
     try {
       checkSendOptions(options, "send");
+      const onward = route(to);
+      const localInfo = options?.localInfo ?? NO_LOCAL_INFO;
+      // A bytes body the link writes at once is copied into the batch with no message made (a stream's: its payload alone).
+      if (body instanceof Uint8Array && this.#link.writeBytesAtOnce(onward, this.#self, localInfo, body)) return SENT;
       // A send the link writes at once copies its body into the batch: a bytes body is lent, not copied first.
-      const message = bodyMessage(route(to), this.#self, body, options?.localInfo ?? NO_LOCAL_INFO, this.#link.writesAtOnce);
+      const message = bodyMessage(onward, this.#self, body, localInfo, this.#link.writesAtOnce);
       return this.#link.sendEnvelope(message, options);
     } catch (error) {
       return Promise.reject(error);

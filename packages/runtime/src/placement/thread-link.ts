@@ -4,7 +4,8 @@ import type { Inbox } from "../context/inbox.js";
 import { SendQueue } from "../context/send-queue.js";
 import { errorFromData } from "../errors/hopwire-error.js";
 import type { Logger } from "../logging/logger.js";
-import { LocalMessage } from "../message/local-message.js";
+import { LocalMessage, type LocalInfo } from "../message/local-message.js";
+import type { Route } from "../route/route.js";
 import type { ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { frameSizeOf, LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
 import { batchAndSpares, FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, openBatch, PortWriter, readBatch } from "./frames.js";
@@ -79,6 +80,20 @@ export class ThreadLink {
    */
   get writesAtOnce(): boolean {
     return this.#sends.idle && this.#unrouted < this.window;
+  }
+
+  /**
+   * Writes a send of the bytes body `bytes` into the batch now, with no message made (a
+   * stream's: its payload alone, PortWriter.pushBytesBody), when `sendEnvelope` of it would be
+   * written at once without waiting for an ack (nothing waits, the window has room, the first
+   * hop is granted); returns false, writing nothing, otherwise.
+   */
+  writeBytesAtOnce(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, bytes: Uint8Array): boolean {
+    if (!this.writesAtOnce) return false;
+    const first = onwardRoute.next();
+    if (!first.isLocal || !this.#granted.has(first.key)) return false;
+    this.#unrouted += this.#writer.pushBytesBody(onwardRoute, returnRoute, localInfo, bytes);
+    return true;
   }
 
   /** Routes `message` through the main thread, from the worker's own address; waits while the link has no credit. */

@@ -10,6 +10,7 @@ import { REPEATED_HEAD_PAYLOADS } from "../codec/repeated-head.js";
 import type { NodeCore } from "../node/node-core.js";
 import type { Mailbox } from "../router/mailbox.js";
 import { deliveredLent } from "../router/router.js";
+import { RouteMemo } from "../router/route-memo.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { decodeLocalEnvelope, LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
 import { FIRST_FRAME, FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, openBatch, PortWriter, readBatch, restOfBatch, type Batch } from "./frames.js";
@@ -122,6 +123,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
   readonly #bound: MailboxBound;
   /** Batches from the thread not read yet (reading waits while a mailbox it fed is full). */
   readonly #unread: Unread[] = [];
+  /** Where the thread's messages went lately (Router.route, remembered while the router's epoch stays). */
+  #routes: RouteMemo | undefined;
   /** Envelopes from the thread: a repeated head reuses the last one's routes (and so the router's memo of them). */
   readonly #envelopes = new LocalEnvelopeDecoder();
   /** The full mailbox reading waits for, if any. */
@@ -486,7 +489,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
    * keep a view into it, and the batch is then not given back.
    */
   #routeLent(message: LocalMessage): Mailbox | undefined {
-    const mailbox = this.#core.router.route(message, this.address.key, true);
+    // A memo: a stream's frames repeat one head (the same Route objects), and its verdict.
+    const mailbox = (this.#routes ??= new RouteMemo(this.#core.router, this.address.key)).routeLent(message);
     if (!deliveredLent(message, mailbox)) this.#unread[0]!.kept = true;
     return mailbox;
   }

@@ -56,6 +56,22 @@ export class RouteMemo {
   }
 
   /**
+   * As `route`, for a message whose payload is lent (Router.route's `lent`): a mailbox that has
+   * `deliverLent` takes it that way (see Router's `deliveredLent`).
+   */
+  routeLent(message: LocalMessage): Mailbox | undefined {
+    const next = message.onwardRoute.at(0);
+    const epoch = this.router.epoch;
+    if (next === this.#next && epoch === this.#epoch) {
+      const mailbox = this.#mailbox!;
+      if (mailbox.deliverLent !== undefined) mailbox.deliverLent(message, this.senderKey);
+      else mailbox.deliver(message, this.senderKey);
+      return mailbox;
+    }
+    return this.#routeAgain(message, next, epoch, true);
+  }
+
+  /**
    * As `route`, unless the next hop's mailbox is full and can say when it has room (`onRoom`):
    * then nothing is delivered and false is returned, for the sender to wait. One look-up for
    * both questions: a sender that asked first and routed after paid for two.
@@ -78,10 +94,11 @@ export class RouteMemo {
   }
 
   /** A next hop other than the last one: from the recent ones, or through the router. */
-  #routeAgain(message: LocalMessage, next: Address | undefined, epoch: number): Mailbox | undefined {
+  #routeAgain(message: LocalMessage, next: Address | undefined, epoch: number, lent = false): Mailbox | undefined {
     const known = next !== undefined && epoch === this.#recentEpoch ? this.#recent?.get(next) : undefined;
     if (known !== undefined) {
-      known.deliver(message, this.senderKey);
+      if (lent && known.deliverLent !== undefined) known.deliverLent(message, this.senderKey);
+      else known.deliver(message, this.senderKey);
       this.#next = next;
       this.#mailbox = known;
       this.#epoch = epoch;
@@ -89,7 +106,7 @@ export class RouteMemo {
     }
     // The epoch as it was before routing: if routing changed something (a first send into a
     // producer makes the sender its consumer), the next message takes this path once more.
-    const mailbox = this.router.route(message, this.senderKey);
+    const mailbox = this.router.route(message, this.senderKey, lent);
     // Only local hops: a transport's own routing (a dial, a reconnect) is not the router's to keep.
     if (mailbox !== undefined && next!.isLocal) this.#remember(next!, mailbox, epoch);
     else this.#next = undefined;
