@@ -1,8 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { MessageChannel } from "node:worker_threads";
 import { DecodeError, LocalMessage, NO_LOCAL_INFO, encodeBody, encodeEnvelope, repeatedHeadWord, route } from "@hopwire/runtime";
 // Internal: the batch format of the port protocol (compiled, like everything tests load).
-import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, FIRST_FRAME, openBatch, PortWriter, readFrames, restOfBatch, SPARE_MIN_BYTES, batchesGivenBack, batchAndSpares } from "../dist/placement/frames.js";
+import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, FIRST_FRAME, openBatch, PortWriter, readFrames, restOfBatch, SPARE_MIN_BYTES, SPARE_MAX_BYTES, batchesGivenBack, batchAndSpares } from "../dist/placement/frames.js";
 import { frameSizeOf, LocalEnvelopeDecoder } from "../dist/placement/envelopes.js";
 
 function frames(batch: ArrayBuffer): [number, string][] {
@@ -347,71 +347,116 @@ describe("frames", () => {
 });
 
 describe("batches given back (BatchWriter.addSpare, PortWriter.giveBack)", () => {
-  /** A batch of at least SPARE_MIN_BYTES: frames of 64 KiB until it is. */
-  const bigBatch = (w: BatchWriter): ArrayBuffer => {
-    const chunk = Buffer.alloc(64 * 1024, 7);
-    for (let i = 0; i * chunk.length < SPARE_MIN_BYTES; i++) w.push(FRAME_ENVELOPE, chunk);
-    return w.take()!;
+  /** A batch given a large batch's room (a frame past 64 KiB), with `text` in its last frame. */
+  const bigBatch = (w: { push: BatchWriter["push"] }, text = "big"): void => {
+    w.push(FRAME_ENVELOPE, Buffer.alloc(SPARE_MIN_BYTES, 7));
+    w.push(FRAME_ENVELOPE, Buffer.from(text));
   };
+  /** The room a large batch is given (BatchWriter's LARGE_BATCH_CAPACITY): half the largest spare kept. */
+  const LARGE = SPARE_MAX_BYTES / 2;
 
-  it("writes the next batch into a buffer given back, and reads it back intact", () => {
+  it("writes its next large batch into a buffer given back, and reads it back intact", () => {
     const w = new BatchWriter();
-    const first = bigBatch(w);
-    expect(first.byteLength).toBeGreaterThanOrEqual(SPARE_MIN_BYTES);
+    bigBatch(w);
+    const first = w.take()!;
+    expect(first.byteLength).toBe(LARGE);
     w.addSpare(first);
     expect(w.spares).toBe(1);
-    w.push(FRAME_ENVELOPE, Buffer.from("again"));
+    bigBatch(w, "again");
     const second = w.take()!;
     expect(second).toBe(first);
     expect(w.spares).toBe(0);
-    expect(frames(second)).toEqual([[FRAME_ENVELOPE, "again"]]);
+    expect(frames(second).map(([, text]) => text).at(-1)).toBe("again");
   });
 
-  it("keeps only large buffers, at most four, a larger one replacing the smallest", () => {
+  it("never writes a small batch into a spare (a reply would pin a large buffer)", () => {
+    const w = new BatchWriter();
+    const spare = new ArrayBuffer(LARGE);
+    w.addSpare(spare);
+    w.push(FRAME_OP, Buffer.alloc(5000));
+    expect(w.take()).not.toBe(spare);
+    expect(w.spares).toBe(1);
+  });
+
+  it("keeps buffers between its bounds, at most four, a larger one replacing the smallest, and takes the smallest that fits", () => {
     const w = new BatchWriter();
     w.addSpare(new ArrayBuffer(SPARE_MIN_BYTES - 1));
+    w.addSpare(new ArrayBuffer(SPARE_MAX_BYTES + 1));
     expect(w.spares).toBe(0);
-    const sizes = [1, 2, 3, 4].map((k) => SPARE_MIN_BYTES * k);
-    for (const size of sizes) w.addSpare(new ArrayBuffer(size));
-    const larger = new ArrayBuffer(SPARE_MIN_BYTES * 5);
-    w.addSpare(larger);
+    const fits = new ArrayBuffer(LARGE);
+    w.addSpare(new ArrayBuffer(SPARE_MIN_BYTES));
+    w.addSpare(new ArrayBuffer(SPARE_MIN_BYTES * 2));
+    w.addSpare(new ArrayBuffer(SPARE_MAX_BYTES));
+    w.addSpare(new ArrayBuffer(SPARE_MIN_BYTES * 3));
+    w.addSpare(fits); // replaces the smallest
     w.addSpare(new ArrayBuffer(SPARE_MIN_BYTES)); // smaller than all it holds: dropped
     expect(w.spares).toBe(4);
-    // The largest is taken for a batch that needs it (a frame too large for the others).
-    w.push(FRAME_ENVELOPE, Buffer.alloc(SPARE_MIN_BYTES * 4 + 1));
-    expect(w.take()).toBe(larger);
+    bigBatch(w);
+    expect(w.take()).toBe(fits);
   });
 
   it("drops its spares once a trim finds none taken since the last", () => {
     const w = new BatchWriter();
-    // Larger than the room a batch past 64 KiB is given (about 1.1 MiB), so that bigBatch takes one.
-    w.addSpare(new ArrayBuffer(2 * 1024 * 1024));
-    w.addSpare(new ArrayBuffer(2 * 1024 * 1024));
+    w.addSpare(new ArrayBuffer(LARGE));
+    w.addSpare(new ArrayBuffer(LARGE));
     bigBatch(w); // written into one of them
     expect(w.trimSpares()).toBe(1);
     expect(w.trimSpares()).toBe(0);
   });
 
-  it("gives buffers back with the next batch it posts, which the other side tells apart from a batch", () => {
+  it("gives buffers back at the end of the turn, on the batch it posts then (a batch of no frame if need be), which the other side tells apart", async () => {
     const posted: { value: unknown; transfer: readonly ArrayBuffer[] }[] = [];
     const writer = new PortWriter({ postMessage: (value, transfer = []) => posted.push({ value, transfer }) });
     const back = new ArrayBuffer(SPARE_MIN_BYTES);
+    const before = batchesGivenBack.batches;
     writer.giveBack(back);
     writer.giveBack(new ArrayBuffer(1024)); // small: not worth giving back
-    const before = batchesGivenBack.batches;
-    expect(posted).toEqual([]); // it waits for a batch to ride on
-    writer.push(FRAME_OP, Buffer.from("op"));
-    writer.flush();
+    expect(batchesGivenBack.batches - before).toBe(1);
+    expect(posted).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
     expect(posted).toHaveLength(1);
     const { batch, spares } = batchAndSpares(posted[0]!.value);
     expect(spares).toEqual([back]);
     expect(posted[0]!.transfer).toEqual([batch, back]);
-    expect(frames(batch as ArrayBuffer)).toEqual([[FRAME_OP, "op"]]);
-    expect(batchesGivenBack.batches).toBe(before);
-    // Nothing more to give back: the next batch goes alone, as it always did.
+    expect(frames(batch as ArrayBuffer)).toEqual([]);
+    // With frames pending, it rides on their batch; with nothing more to give back, a batch goes alone, as it always did.
+    const again = new ArrayBuffer(SPARE_MIN_BYTES);
+    writer.giveBack(again);
+    writer.push(FRAME_OP, Buffer.from("op"));
+    writer.flush();
+    expect(batchAndSpares(posted[1]!.value).spares).toEqual([again]);
+    expect(frames(batchAndSpares(posted[1]!.value).batch as ArrayBuffer)).toEqual([[FRAME_OP, "op"]]);
     writer.push(FRAME_OP, Buffer.from("op2"));
     writer.flush();
-    expect(posted[1]!.value).toBeInstanceOf(ArrayBuffer);
+    expect(posted[2]!.value).toBeInstanceOf(ArrayBuffer);
     writer.close();
+  });
+
+  it("drops the spares it was given once they go unused for its idle time, and keeps no timer once closed", () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const posted: ArrayBuffer[] = [];
+      const writer = new PortWriter({ postMessage: (value) => posted.push(value as ArrayBuffer) });
+      const used = new ArrayBuffer(LARGE);
+      writer.addSpare(used);
+      bigBatch(writer);
+      writer.flush();
+      expect(posted.at(-1)).toBe(used);
+      const unused = new ArrayBuffer(LARGE);
+      writer.addSpare(unused);
+      vi.advanceTimersByTime(5_000); // a spare was taken since the timer was armed: kept
+      vi.advanceTimersByTime(5_000); // none since: dropped
+      bigBatch(writer);
+      writer.flush();
+      expect(posted.at(-1)).not.toBe(unused);
+      writer.addSpare(new ArrayBuffer(LARGE));
+      expect(vi.getTimerCount()).toBe(1);
+      writer.close();
+      expect(vi.getTimerCount()).toBe(0);
+      writer.addSpare(new ArrayBuffer(LARGE));
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

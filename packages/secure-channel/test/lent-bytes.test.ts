@@ -3,11 +3,18 @@
 // send copying them into a fresh buffer first. Either way the caller may reuse its buffer as
 // soon as `send` returns: these fill ONE buffer again after every send, over real TCP with
 // real crypto, inline and on a crypto thread.
+//
+// From a worker on a thread of its own, the main thread reads the thread's batches with their
+// payloads lent (Mailbox.deliverLent): the channel copies each into its staging memory before
+// it returns, so the batch goes back to the thread, which writes its next batches into it.
+// Every body must still arrive intact, once, in order.
 import { afterEach, describe, expect, it } from "vitest";
 import { node, route, type Node } from "@hopwire/runtime";
 import { createTcpTransport } from "@hopwire/transport-tcp";
-import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions, SecureChannelOptions } from "@hopwire/secure-channel";
-import { sendReusingOneBuffer, UniformChecker } from "../../../test/support/uniform-checker.js";
+import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions, SecureChannelOptions, type SecureChannel } from "@hopwire/secure-channel";
+import { batchesGivenBack } from "../../runtime/dist/placement/frames.js";
+import { sendReusingOneBuffer, streamFromThread, UniformChecker } from "../../../test/support/uniform-checker.js";
+import { ThreadStreamer } from "../../../test/support/thread-streamer.js";
 
 const nodes: Node[] = [];
 afterEach(async () => {
@@ -16,24 +23,30 @@ afterEach(async () => {
 
 /** Coalesced into records; sealed alone (over 17 KiB); larger than a staging chunk (a buffer of its own). */
 const SIZES = [64, 5000, 20_000, 70_000];
+/** A multiple of 256 (the checker expects body i to be filled with i & 0xff). */
 const COUNT = 256;
+
+/** Alice with a channel to bob, whose checker (placed "main") takes messages from the channel. */
+async function channelToChecker(cryptoThreads: number): Promise<{ alice: Node; checker: UniformChecker; channel: SecureChannel }> {
+  const [alice, bob] = [await node(), await node()];
+  nodes.push(alice, bob);
+  const tcpListener = await (await createTcpTransport(bob)).listen("127.0.0.1:0");
+  const listener = await createSecureChannelListener(bob, await createIdentity(), "bob_listener", new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
+  const checker = new UniformChecker();
+  await bob.startWorker("checker", checker, { placement: "main" });
+  bob.flowControls.addConsumer("checker", listener.flowControlId);
+  const connection = await (await createTcpTransport(alice)).connect(tcpListener.address);
+  // A small send queue: the not-awaited sends fill it, and those behind it (or the reading of a thread's batches) wait.
+  const options = new SecureChannelOptions().withCryptoThreads(cryptoThreads).withSendQueueLimits({ maxMessages: 64, maxBytes: 1024 * 1024 });
+  return { alice, checker, channel: await createSecureChannel(alice, await createIdentity(), route(connection, "bob_listener"), options) };
+}
 
 describe("a bytes body sent into a secure channel is the caller's to reuse as soon as send returns", () => {
   for (const cryptoThreads of [0, 1]) {
     for (const awaitEach of [true, false]) {
       const name = `${awaitEach ? "each send awaited" : "sends not awaited (some wait for room)"}, ${cryptoThreads === 0 ? "inline" : "on a crypto thread"}`;
       it(name, async () => {
-        const [alice, bob] = [await node(), await node()];
-        nodes.push(alice, bob);
-        const tcpListener = await (await createTcpTransport(bob)).listen("127.0.0.1:0");
-        const listener = await createSecureChannelListener(bob, await createIdentity(), "bob_listener", new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
-        const checker = new UniformChecker();
-        await bob.startWorker("checker", checker, { placement: "main" });
-        bob.flowControls.addConsumer("checker", listener.flowControlId);
-        const connection = await (await createTcpTransport(alice)).connect(tcpListener.address);
-        // A small send queue: the not-awaited sends fill it, and those behind it wait with their own copy.
-        const options = new SecureChannelOptions().withCryptoThreads(cryptoThreads).withSendQueueLimits({ maxMessages: 64, maxBytes: 1024 * 1024 });
-        const channel = await createSecureChannel(alice, await createIdentity(), route(connection, "bob_listener"), options);
+        const { alice, checker, channel } = await channelToChecker(cryptoThreads);
         const mailbox = alice.router.mailboxOf(channel.address)!;
         const sent = await sendReusingOneBuffer((to, body) => alice.send(to, body), route(channel, "checker"), mailbox, checker, { sizes: SIZES, count: COUNT, awaitEach });
         expect(sent.reports).toEqual(SIZES.map((_, k) => ({ count: (k + 1) * COUNT, bad: 0 })));
@@ -46,5 +59,21 @@ describe("a bytes body sent into a secure channel is the caller's to reuse as so
         }
       }, 60_000);
     }
+  }
+});
+
+describe("a thread's batches go back to it once the main thread has copied them into a secure channel", () => {
+  for (const awaitEach of [true, false]) {
+    it(`${awaitEach ? "each send awaited" : "sends not awaited"}: every body intact, in order, and batches given back`, async () => {
+      const { alice, checker, channel } = await channelToChecker(0);
+      await alice.startWorker("streamer", ThreadStreamer, { placement: "thread" });
+      const before = batchesGivenBack.batches;
+      // Twice the bodies: several 1 MiB batches at 5,000 B and up.
+      const reports = await streamFromThread(alice, "streamer", route(channel, "checker"), checker, { sizes: SIZES, count: 2 * COUNT, awaitEach });
+      expect(reports).toEqual(SIZES.map((_, k) => ({ count: (k + 1) * 2 * COUNT, bad: 0 })));
+      expect(batchesGivenBack.batches - before).toBeGreaterThan(0);
+      // ...and the thread wrote later batches into them.
+      expect(await alice.sendAndReceive("streamer", "reused")).toBeGreaterThan(0);
+    }, 120_000);
   }
 });

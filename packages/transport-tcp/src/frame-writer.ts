@@ -233,7 +233,8 @@ export class FrameWriter {
     let headEnd: number;
     const last = this.#lastOnward;
     const repeatsHead = last !== undefined && sameHops(onward, last, 1) && sameHops(returnRoute, this.#lastReturn, 0);
-    if (repeatsHead && copy && this.#continueRun(message, payloadLength)) {
+    // A run keeps its frames where they lie until it is written: never a lent payload's.
+    if (repeatsHead && copy && !lent && this.#continueRun(message, payloadLength)) {
       this.framesOut++;
       this.#schedule();
       return;

@@ -61,8 +61,15 @@ const EMPTY = Buffer.alloc(0);
 const SPARE_IDLE_MS = 5_000;
 /** A writer keeps at most this many buffers given back by the other side... */
 const MAX_SPARES = 4;
-/** ...and only those of at least this size: a smaller batch is cheap to allocate (or is copied out by `take`). */
+/** ...and only those of at least this size: a smaller batch is cheap to allocate (or is copied out by `take`)... */
 export const SPARE_MIN_BYTES = 256 * 1024;
+/** ...and at most this one (a batch's room, doubled): the buffer of one huge message is not kept. */
+export const SPARE_MAX_BYTES = 2 * LARGE_BATCH_CAPACITY;
+
+/** Whether a batch's buffer is worth giving back and keeping as a spare. */
+function isSpareSize(buffer: ArrayBuffer): boolean {
+  return buffer.byteLength >= SPARE_MIN_BYTES && buffer.byteLength <= SPARE_MAX_BYTES;
+}
 
 /** Batches read and given back to the thread that wrote them, for its next batches (tests and probes read it). */
 export const batchesGivenBack = { batches: 0, reused: 0 };
@@ -315,11 +322,11 @@ export class BatchWriter implements FrameSink {
 
   /**
    * The batch so far (to be transferred: the writer no longer touches it), or undefined if
-   * it has no frame and no credit to return.
+   * it has no frame and no credit to return (unless `evenEmpty`: buffers given back ride on it).
    */
-  take(credit: Credit = NO_CREDIT): ArrayBuffer | undefined {
+  take(credit: Credit = NO_CREDIT, evenEmpty = false): ArrayBuffer | undefined {
     if (this.#count === 0) {
-      if (credit.messages === 0 && credit.bytes === 0) return undefined;
+      if (!evenEmpty && credit.messages === 0 && credit.bytes === 0) return undefined;
       this.#reserve(0);
     }
     // A batch's first envelope always carries its head: a reader starts each batch afresh.
@@ -364,7 +371,8 @@ export class BatchWriter implements FrameSink {
     // Past 64 KiB, jump to the size of a whole batch: doubling would copy the batch again and again.
     if (needed > LARGE_BATCH) capacity = Math.max(capacity, LARGE_BATCH_CAPACITY);
     while (capacity < needed) capacity *= 2;
-    const grown = this.#spareOf(capacity) ?? Buffer.allocUnsafeSlow(capacity);
+    // A spare only for a batch given a large batch's room: never a small batch (a reply) in a large buffer.
+    const grown = (capacity >= LARGE_BATCH_CAPACITY ? this.#spareOf(capacity) : undefined) ?? Buffer.allocUnsafeSlow(capacity);
     this.#buffer.copy(grown, 0, 0, this.#used);
     this.#buffer = grown;
   }
@@ -375,7 +383,7 @@ export class BatchWriter implements FrameSink {
    * hosts) and glibc returns freed batches to the system and takes them back again.
    */
   addSpare(buffer: ArrayBuffer): void {
-    if (buffer.byteLength < SPARE_MIN_BYTES) return;
+    if (!isSpareSize(buffer)) return;
     const spares = this.#spares;
     if (spares.length < MAX_SPARES) {
       spares.push(buffer);
@@ -399,18 +407,19 @@ export class BatchWriter implements FrameSink {
     return this.#spares.length;
   }
 
-  /** A spare of at least `capacity` bytes, taken from the list, as a Buffer over all of it. */
+  /** The smallest spare of at least `capacity` bytes, taken from the list, as a Buffer over all of it. */
   #spareOf(capacity: number): Buffer | undefined {
     const spares = this.#spares;
-    for (let i = spares.length - 1; i >= 0; i--) {
-      const spare = spares[i]!;
-      if (spare.byteLength < capacity) continue;
-      spares.splice(i, 1);
-      this.#spareTaken = true;
-      batchesGivenBack.reused++;
-      return Buffer.from(spare);
+    let best = -1;
+    for (let i = 0; i < spares.length; i++) {
+      const size = spares[i]!.byteLength;
+      if (size >= capacity && (best < 0 || size < spares[best]!.byteLength)) best = i;
     }
-    return undefined;
+    if (best < 0) return undefined;
+    const [spare] = spares.splice(best, 1);
+    this.#spareTaken = true;
+    batchesGivenBack.reused++;
+    return Buffer.from(spare!);
   }
 }
 
@@ -656,10 +665,10 @@ export class PortWriter implements FrameSink {
     this.#post(buffer);
   }
 
-  /** Posts what is pending now. */
+  /** Posts what is pending now (a batch of no frame, if buffers given back wait for one). */
   flush(): void {
     if (this.#closed) return;
-    const batch = this.#frames.take(this.#credit);
+    const batch = this.#frames.take(this.#credit, this.#givingBack.length > 0);
     this.#credit.messages = 0;
     this.#credit.bytes = 0;
     if (batch) this.#post(batch);
@@ -668,12 +677,13 @@ export class PortWriter implements FrameSink {
   /**
    * Gives `buffer`, a batch this side read off the other side's stream and holds no view
    * into, back to the other side's writer for its next batches (BatchWriter.addSpare). It
-   * rides on the next batch posted (credit goes back at least every quarter of a window).
+   * rides on the next batch posted, at the latest at the end of this turn.
    */
   giveBack(buffer: ArrayBuffer): void {
-    if (this.#closed || this.#givingBack.length >= MAX_SPARES || buffer.byteLength < SPARE_MIN_BYTES) return;
+    if (this.#closed || this.#givingBack.length >= MAX_SPARES || !isSpareSize(buffer)) return;
     this.#givingBack.push(buffer);
     batchesGivenBack.batches++;
+    this.#schedule();
   }
 
   /** A batch the other side gave back (`giveBack`), for this writer's next batches; dropped once they stop taking them. */

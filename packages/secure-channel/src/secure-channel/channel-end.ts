@@ -541,12 +541,7 @@ export class ChannelEnd implements ChannelCipherSink {
    * @internal what the encryptor address's mailbox delivers.
    */
   encrypt(message: LocalMessage): void {
-    if (this.#state !== "open") return;
-    const payload = message.payload;
-    const head = this.#headOf(message.onwardRoute, message.returnRoute);
-    this.#checkSize(head, payload.length);
-    this.#queue.push(head, payload);
-    this.#queued(payload.length);
+    this.#enqueue(message, false);
   }
 
   /**
@@ -569,11 +564,17 @@ export class ChannelEnd implements ChannelCipherSink {
    * copied into the queue's staging memory (EncryptorQueue.pushLentPayload) before this returns.
    */
   encryptLent(message: LocalMessage): void {
+    this.#enqueue(message, true);
+  }
+
+  /** Queues `message` for sealing: its payload kept as it is, or (`lent`) copied into staging memory. */
+  #enqueue(message: LocalMessage, lent: boolean): void {
     if (this.#state !== "open") return;
     const payload = message.payload;
     const head = this.#headOf(message.onwardRoute, message.returnRoute);
     this.#checkSize(head, payload.length);
-    this.#queue.pushLentPayload(head, payload);
+    if (lent) this.#queue.pushLentPayload(head, payload);
+    else this.#queue.push(head, payload);
     this.#queued(payload.length);
   }
 
