@@ -231,8 +231,7 @@ export class FrameWriter {
     // the send would take (its pages fault in; docs/architecture.md, "A bytes body is copied once").
     const copy = (lent && payloadLength <= LENT_IN_ARENA_MAX) || (parts === undefined && payloadLength < COPY_THRESHOLD);
     let headEnd: number;
-    const last = this.#lastOnward;
-    const repeatsHead = last !== undefined && sameHops(onward, last, 1) && sameHops(returnRoute, this.#lastReturn, 0);
+    const repeatsHead = this.#repeatsHead(onward, returnRoute);
     // A run keeps its frames where they lie until it is written: never a lent payload's.
     if (repeatsHead && copy && !lent && this.#continueRun(message, payloadLength)) {
       this.framesOut++;
@@ -283,8 +282,7 @@ export class FrameWriter {
    * False (nothing queued): the caller makes the message and enqueues it, lent.
    */
   enqueueBytesBody(onward: Route, returnRoute: Route, bytes: Uint8Array): boolean {
-    const last = this.#lastOnward;
-    if (last === undefined || !sameHops(onward, last, 1) || !sameHops(returnRoute, this.#lastReturn, 0)) return false;
+    if (!this.#repeatsHead(onward, returnRoute)) return false;
     const length = bytesBodyLength(bytes);
     if (length > LENT_IN_ARENA_MAX) return false; // enqueue gives it a buffer of its own, or says why it cannot
     this.#endRun();
@@ -297,15 +295,19 @@ export class FrameWriter {
     return true;
   }
 
+  /** Whether a frame along these routes repeats the head this connection wrote last (its onward route without this hop). */
+  #repeatsHead(onward: Route, returnRoute: Route): boolean {
+    const last = this.#lastOnward;
+    return last !== undefined && sameHops(onward, last, 1) && sameHops(returnRoute, this.#lastReturn, 0);
+  }
+
   /**
    * Queues a run of repeated-head frames as another connection read them (the runtime's REPEATED_HEAD_PAYLOADS),
    * when their routes are the head this connection wrote last: they join the run of frames
    * passed on unchanged (see #runSource). False (nothing queued): they come one by one.
    */
   enqueueRun(run: MessageRun): boolean {
-    const last = this.#lastOnward;
-    if (run.format !== REPEATED_HEAD_PAYLOADS || last === undefined) return false;
-    if (!sameHops(run.onwardRoute, last, 1) || !sameHops(run.returnRoute, this.#lastReturn, 0)) return false;
+    if (run.format !== REPEATED_HEAD_PAYLOADS || !this.#repeatsHead(run.onwardRoute, run.returnRoute)) return false;
     this.#addToRun(run.source, run.start, run.end);
     this.framesOut += run.count;
     this.#schedule();

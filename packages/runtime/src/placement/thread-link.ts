@@ -89,11 +89,15 @@ export class ThreadLink {
    * hop is granted); returns false, writing nothing, otherwise.
    */
   writeBytesAtOnce(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, bytes: Uint8Array): boolean {
-    if (!this.writesAtOnce) return false;
-    const first = onwardRoute.next();
-    if (!first.isLocal || !this.#granted.has(first.key)) return false;
+    if (!this.writesAtOnce || !this.#isGranted(onwardRoute)) return false;
     this.#unrouted += this.#writer.pushBytesBody(onwardRoute, returnRoute, localInfo, bytes);
     return true;
+  }
+
+  /** Whether a send along `onwardRoute` may be written without waiting for an ack: its first hop is a local address the main thread granted. */
+  #isGranted(onwardRoute: Route): boolean {
+    const first = onwardRoute.next();
+    return first.isLocal && this.#granted.has(first.key);
   }
 
   /** Routes `message` through the main thread, from the worker's own address; waits while the link has no credit. */
@@ -107,9 +111,8 @@ export class ThreadLink {
   }
 
   #write(message: LocalMessage): Promise<void> | undefined {
-    const first = message.onwardRoute.next();
     const seq = this.#writer.nextSeq;
-    if (first.isLocal && this.#granted.has(first.key)) {
+    if (this.#isGranted(message.onwardRoute)) {
       this.#unrouted += writeEnvelope(this.#writer, FRAME_ENVELOPE, message);
       return undefined;
     }

@@ -447,7 +447,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
         this.#lookedAt = undefined;
         return this.#fed(this.#routeLent(message));
       } catch (error) {
-        this.#unread[0]!.kept = true;
+        this.#keepBatch();
         this.#log.warn(`a message from ${this.address.toString()} could not be routed`, error);
         // Its send resolved already (a granted address): the node says what happened.
         if (message) this.#core.router.reportDropped(message.onwardRoute.next(), this.address.key, error);
@@ -459,7 +459,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
         message = this.#envelopes.decode(bytes);
         mailbox = this.#routeLent(message);
       } catch (error) {
-        this.#unread[0]!.kept = true;
+        this.#keepBatch();
         this.#nack(seq, error);
         return true;
       }
@@ -468,7 +468,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
       return this.#fed(mailbox);
     } else if (kind === FRAME_OP) {
       // An operation may carry an envelope (a request) or bytes that outlive the batch.
-      this.#unread[0]!.kept = true;
+      this.#keepBatch();
       let op: ThreadToMainOp;
       try {
         op = decodeOp<ThreadToMainOp>(bytes);
@@ -483,6 +483,11 @@ class ThreadHost implements Mailbox, WorkerHandle {
     return true;
   };
 
+  /** Something may keep a view into the batch being read: it is not given back to the thread. */
+  #keepBatch(): void {
+    this.#unread[0]!.kept = true;
+  }
+
   /**
    * Routes a message read off the thread's batch with its payload lent (Router.route): a
    * mailbox that copies it leaves the batch free to go back to the thread; any other may
@@ -490,8 +495,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
    */
   #routeLent(message: LocalMessage): Mailbox | undefined {
     // A memo: a stream's frames repeat one head (the same Route objects), and its verdict.
-    const mailbox = (this.#routes ??= new RouteMemo(this.#core.router, this.address.key)).routeLent(message);
-    if (!deliveredLent(message, mailbox)) this.#unread[0]!.kept = true;
+    const mailbox = (this.#routes ??= new RouteMemo(this.#core.router, this.address.key)).route(message, true);
+    if (!deliveredLent(message, mailbox)) this.#keepBatch();
     return mailbox;
   }
 

@@ -85,3 +85,9 @@ export interface Mailbox {
    */
   failRequest?(key: string, error: Error): void;
 }
+
+/** Delivers `message` to `mailbox`: through `deliverLent` when its payload is `lent` and the mailbox has it, else `deliver`. */
+export function deliverTo(mailbox: Mailbox, message: LocalMessage, senderKey: string | undefined, lent: boolean): void {
+  if (lent && mailbox.deliverLent !== undefined) mailbox.deliverLent(message, senderKey);
+  else mailbox.deliver(message, senderKey);
+}

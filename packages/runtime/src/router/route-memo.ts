@@ -1,6 +1,6 @@
 import type { Address } from "../address/address.js";
 import type { LocalMessage } from "../message/local-message.js";
-import type { Mailbox } from "./mailbox.js";
+import { deliverTo, type Mailbox } from "./mailbox.js";
 import type { Router } from "./router.js";
 
 /**
@@ -42,33 +42,20 @@ export class RouteMemo {
     readonly senderKey: string | undefined,
   ) {}
 
-  /** As `router.route(message, senderKey)`: delivers, returns the mailbox, throws its errors. */
-  route(message: LocalMessage): Mailbox | undefined {
+  /**
+   * As `router.route(message, senderKey, lent)`: delivers, returns the mailbox, throws its
+   * errors. With `lent`, a mailbox that has `deliverLent` takes it that way (see Router's `deliveredLent`).
+   */
+  route(message: LocalMessage, lent = false): Mailbox | undefined {
     const next = message.onwardRoute.at(0);
     const epoch = this.router.epoch;
     // Kept this small so that it inlines into the hot paths that call it; the rest is #routeAgain.
     if (next === this.#next && epoch === this.#epoch) {
       const mailbox = this.#mailbox!;
-      mailbox.deliver(message, this.senderKey);
+      deliverTo(mailbox, message, this.senderKey, lent);
       return mailbox;
     }
-    return this.#routeAgain(message, next, epoch);
-  }
-
-  /**
-   * As `route`, for a message whose payload is lent (Router.route's `lent`): a mailbox that has
-   * `deliverLent` takes it that way (see Router's `deliveredLent`).
-   */
-  routeLent(message: LocalMessage): Mailbox | undefined {
-    const next = message.onwardRoute.at(0);
-    const epoch = this.router.epoch;
-    if (next === this.#next && epoch === this.#epoch) {
-      const mailbox = this.#mailbox!;
-      if (mailbox.deliverLent !== undefined) mailbox.deliverLent(message, this.senderKey);
-      else mailbox.deliver(message, this.senderKey);
-      return mailbox;
-    }
-    return this.#routeAgain(message, next, epoch, true);
+    return this.#routeAgain(message, next, epoch, lent);
   }
 
   /**
@@ -89,16 +76,15 @@ export class RouteMemo {
     const hop = message.onwardRoute.next();
     const known = this.#peekRecent(hop, epoch) ?? this.router.mailboxOf(hop);
     if (known?.isFull === true && known.onRoom !== undefined) return false;
-    this.#routeAgain(message, hop, epoch);
+    this.#routeAgain(message, hop, epoch, false);
     return true;
   }
 
   /** A next hop other than the last one: from the recent ones, or through the router. */
-  #routeAgain(message: LocalMessage, next: Address | undefined, epoch: number, lent = false): Mailbox | undefined {
+  #routeAgain(message: LocalMessage, next: Address | undefined, epoch: number, lent: boolean): Mailbox | undefined {
     const known = next !== undefined && epoch === this.#recentEpoch ? this.#recent?.get(next) : undefined;
     if (known !== undefined) {
-      if (lent && known.deliverLent !== undefined) known.deliverLent(message, this.senderKey);
-      else known.deliver(message, this.senderKey);
+      deliverTo(known, message, this.senderKey, lent);
       this.#next = next;
       this.#mailbox = known;
       this.#epoch = epoch;

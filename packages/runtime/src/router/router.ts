@@ -10,7 +10,7 @@ import {
 import type { FlowControls } from "../flow-control/flow-controls.js";
 import type { DropReason, RefusedEvent } from "../diagnostics/node-events.js";
 import type { LocalMessage } from "../message/local-message.js";
-import type { Mailbox } from "./mailbox.js";
+import { deliverTo, type Mailbox } from "./mailbox.js";
 
 /**
  * Routes a message whose next hop has a non-local transport type (e.g. "1#host:port").
@@ -301,11 +301,9 @@ export class Router {
       const producer = flowControls.producerByKey(key);
       if (producer) flowControls.ensureConsumerKey(senderKey, producer.flowControlId);
     }
-    if (lent && mailbox.deliverLent !== undefined) mailbox.deliverLent(message, senderKey);
-    else mailbox.deliver(message, senderKey);
+    deliverTo(mailbox, message, senderKey, lent);
     return mailbox;
   }
-
 
   /**
    * The mailbox `route` would deliver a message for the local address `next` from `senderKey`

@@ -550,10 +550,9 @@ export class ChannelEnd implements ChannelCipherSink {
    * staging memory (EncryptorQueue.pushLentBytes) rather than into a fresh buffer at the send.
    */
   encryptLentBytes(onwardRoute: Route, returnRoute: Route, bytes: Uint8Array): void {
-    if (this.#state !== "open") return;
-    const head = this.#headOf(onwardRoute, returnRoute);
     const payloadLength = bytesBodyLength(bytes);
-    this.#checkSize(head, payloadLength);
+    const head = this.#admittedHead(onwardRoute, returnRoute, payloadLength);
+    if (head === undefined) return;
     this.#queue.pushLentBytes(head, bytes);
     this.#queued(payloadLength);
   }
@@ -569,13 +568,23 @@ export class ChannelEnd implements ChannelCipherSink {
 
   /** Queues `message` for sealing: its payload kept as it is, or (`lent`) copied into staging memory. */
   #enqueue(message: LocalMessage, lent: boolean): void {
-    if (this.#state !== "open") return;
     const payload = message.payload;
-    const head = this.#headOf(message.onwardRoute, message.returnRoute);
-    this.#checkSize(head, payload.length);
+    const head = this.#admittedHead(message.onwardRoute, message.returnRoute, payload.length);
+    if (head === undefined) return;
     if (lent) this.#queue.pushLentPayload(head, payload);
     else this.#queue.push(head, payload);
     this.#queued(payload.length);
+  }
+
+  /**
+   * The head of a message to queue along these routes, or undefined while the end is not open
+   * (the message is dropped); throws for one too large for a record (#checkSize).
+   */
+  #admittedHead(onwardRoute: Route, returnRoute: Route, payloadLength: number): Uint8Array | undefined {
+    if (this.#state !== "open") return undefined;
+    const head = this.#headOf(onwardRoute, returnRoute);
+    this.#checkSize(head, payloadLength);
+    return head;
   }
 
   /** Refuses a message too large for one record to its sender, before sealing: nothing goes out and the channel stays open. */
