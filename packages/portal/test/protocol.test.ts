@@ -1,19 +1,34 @@
 // The portal protocol's messages (docs/portals.md, "Protocol"): each kind decodes from what its
 // encoder writes, and a payload of the wrong length for its kind is not a portal message.
 import { describe, expect, it } from "vitest";
-import { decodePortalMessage, encodeBlocked, encodeCredit, encodeData, encodeEnd, encodeOpen, encodeOpened, encodeReset, KIND } from "../dist/protocol/index.js";
+import { dataPieces, decodePortalMessage, encodeBlocked, encodeCredit, encodeDataParts, encodeEnd, encodeOpen, encodeOpened, encodeReset, KIND } from "../dist/protocol/index.js";
 
 describe("portal messages", () => {
   it("decode from what their encoders write", () => {
     expect(decodePortalMessage(encodeOpen(65_536, "db:5432"))).toEqual({ kind: KIND.OPEN, window: 65_536, target: "db:5432" });
     expect(decodePortalMessage(encodeOpened(1024))).toEqual({ kind: KIND.OPENED, window: 1024 });
-    const data = decodePortalMessage(encodeData(Uint8Array.of(1, 2, 3)));
+    const data = decodePortalMessage(Buffer.concat(encodeDataParts(Uint8Array.of(1, 2, 3))));
     expect(data?.kind).toBe(KIND.DATA);
     expect([...(data as { data: Uint8Array }).data]).toEqual([1, 2, 3]);
     expect(decodePortalMessage(encodeCredit(4096))).toEqual({ kind: KIND.CREDIT, bytes: 4096 });
     expect(decodePortalMessage(encodeEnd())).toEqual({ kind: KIND.END });
     expect(decodePortalMessage(encodeReset("PORTAL_RESET"))).toEqual({ kind: KIND.RESET, code: "PORTAL_RESET" });
     expect(decodePortalMessage(encodeBlocked())).toEqual({ kind: KIND.BLOCKED });
+  });
+
+  it("DATA in parts: written without a copy, read back as views of the parts", () => {
+    const bytes = Uint8Array.of(1, 2, 3);
+    const parts = encodeDataParts(bytes);
+    expect(parts.at(-1)).toBe(bytes); // the bytes where they lie, not a copy
+    expect(dataPieces(parts)?.map((piece) => [...piece])).toEqual([[1, 2, 3]]);
+    // As a record or frame that spanned socket reads brings it: cut anywhere, empty pieces and all.
+    const joined = Buffer.concat(parts);
+    const cut = [joined.subarray(0, 2), new Uint8Array(0), joined.subarray(2)];
+    const pieces = dataPieces(cut)!;
+    expect(pieces.map((piece) => [...piece])).toEqual([[1], [2, 3]]);
+    expect(pieces[1]!.buffer).toBe(joined.buffer); // views, not copies
+    expect(dataPieces([Uint8Array.of(KIND.DATA)])).toBeUndefined(); // no bytes: malformed, left to decodePortalMessage
+    expect(dataPieces([encodeCredit(1)])).toBeUndefined();
   });
 
   it("a RESET may carry a system error code as its detail, and nothing else", () => {

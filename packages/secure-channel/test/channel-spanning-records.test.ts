@@ -1,7 +1,9 @@
 // A channel's records (~64 KiB) nearly all span two socket reads: the receiving end opens
-// them from the reads' pieces, never joined, and reads the envelopes across the pieces.
+// them from the reads' pieces, never joined, and reads the envelopes across the pieces. A
+// message sealed alone (over 17 KiB) goes on in those pieces, as a payload in parts; and a
+// payload given in parts (a portal's DATA) is sealed from its parts, never joined.
 import { afterEach, describe, expect, it } from "vitest";
-import { node, route, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
+import { Address, LocalMessage, NO_LOCAL_INFO, node, route, type Context, type Node, type Route, type Routed, type Worker } from "@hopwire/runtime";
 import { createTcpTransport } from "@hopwire/transport-tcp";
 import { createIdentity, createSecureChannel, createSecureChannelListener } from "@hopwire/secure-channel";
 import { InlineChannelCipher } from "../dist/crypto-threads/channel-cipher.js";
@@ -62,3 +64,76 @@ describe("records that span socket reads", () => {
     expect(openedInParts).toBeGreaterThan(0);
   });
 });
+
+/** Bob with a raw mailbox "sink" (what the channel hands on, as it is) and alice with a channel to him. */
+async function channelToRawSink(): Promise<{ alice: Node; to: Route; received: LocalMessage[] }> {
+  const bob = await node({ name: "bob" });
+  const alice = await node({ name: "alice" });
+  nodes.push(bob, alice);
+  const tcpListener = await (await createTcpTransport(bob)).listen("127.0.0.1:0");
+  const listener = await createSecureChannelListener(bob, createIdentity(), "bob_listener", { consumerOf: tcpListener.flowControlId });
+  const received: LocalMessage[] = [];
+  const sink = Address.parse("sink");
+  bob.router.register([sink], { address: sink, deliver: (m: LocalMessage) => void received.push(m) });
+  bob.flowControls.addConsumer(sink, listener.flowControlId);
+  const connection = await (await createTcpTransport(alice)).connect(tcpListener.address);
+  const channel = await createSecureChannel(alice, createIdentity(), route(connection, "bob_listener"));
+  return { alice, to: route(channel, sink), received };
+}
+
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/** A message given in parts that counts the reads of its payload whole (which join the parts). */
+class CountedParts extends LocalMessage {
+  static joins = 0;
+  constructor(onward: Route, back: Route, parts: readonly Uint8Array[]) {
+    super(onward, back, new Uint8Array(0), NO_LOCAL_INFO, parts);
+  }
+  override get payload(): Uint8Array {
+    CountedParts.joins++;
+    return super.payload;
+  }
+}
+
+describe("a large message's payload in parts", () => {
+  it("a MESSAGE record that spans socket reads goes on in its pieces, intact and in order", async () => {
+    const { alice, to, received } = await channelToRawSink();
+    // Each over 64 KiB, a socket read's most: every record spans two reads or more.
+    const sizes = Array.from({ length: 40 }, (_, i) => 70_000 + i * 997);
+    for (let i = 0; i < sizes.length; i++) await alice.send(to, message(i).subarray(0, 1)) // a small one between: heads change
+      .then(() => alice.forward(new LocalMessage(to, route("alice_app"), filled(i, sizes[i]!))));
+    await until(() => received.length >= 2 * sizes.length);
+    expect(received.length).toBe(2 * sizes.length);
+    const large = received.filter((m) => m.payloadLength > 1000);
+    expect(large.map((m) => m.payloadLength)).toEqual(sizes);
+    expect(large.findIndex((m, i) => !Buffer.from(m.payload).equals(Buffer.from(filled(i, sizes[i]!))))).toBe(-1);
+    // A record's head may fall across two reads (then it is joined): most come in parts all the same.
+    const inParts = large.filter((m) => m.parts !== undefined && m.parts.length > 1).length;
+    expect(inParts).toBeGreaterThan(sizes.length / 2);
+  });
+
+  it("a payload given in parts is sealed from them, never read whole, and arrives as their concatenation", async () => {
+    const { alice, to, received } = await channelToRawSink();
+    CountedParts.joins = 0;
+    const sent: Uint8Array[] = [];
+    for (let i = 0; i < 20; i++) {
+      // A small prefix (a portal's kind byte), then the bytes; and once a few small parts before them.
+      const parts = i === 5 ? [Uint8Array.of(1), Uint8Array.of(2, 3), filled(i, 30_000)] : [Uint8Array.of(0xd0 + i), filled(i, 20_000 + i * 4_000)];
+      sent.push(Buffer.concat(parts));
+      await alice.forward(new CountedParts(to, route("alice_app"), parts));
+    }
+    await until(() => received.length >= sent.length);
+    expect(CountedParts.joins).toBe(0);
+    expect(received.map((m) => Buffer.from(m.payload).toString("hex"))).toEqual(sent.map((b) => Buffer.from(b).toString("hex")));
+  });
+});
+
+/** `size` bytes that depend on `i` and on their position. */
+function filled(i: number, size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let j = 0; j < size; j++) bytes[j] = (i * 7 + j * 13 + (j >> 8)) & 0xff;
+  return bytes;
+}

@@ -196,6 +196,22 @@ describe("EncryptorQueue", () => {
     }
   });
 
+  it("keeps a payload pushed in parts as its parts, and takeRecord writes it as the same payload joined", () => {
+    const inParts = new EncryptorQueue(limits);
+    const reference = new EncryptorQueue(limits);
+    const head = Uint8Array.of(7, 7);
+    const parts = [Uint8Array.of(3), new Uint8Array(40).fill(9), new Uint8Array(0), new Uint8Array(500).fill(4)];
+    const joined = Buffer.concat(parts);
+    for (const queue of [inParts, reference]) queue.push(head, Uint8Array.of(1, 2));
+    inParts.pushParts(head, parts, joined.length);
+    reference.push(head, joined);
+    expect(inParts.payload(1)).toBe(parts); // not joined
+    expect(inParts.size(1)).toBe(reference.size(1));
+    const bytes = reference.size(0) + reference.size(1);
+    const want = Buffer.from(reference.takeRecord(2, bytes, Buffer.alloc(bytes + 8)));
+    expect(Buffer.from(inParts.takeRecord(2, bytes, Buffer.alloc(bytes + 8))).equals(want)).toBe(true);
+  });
+
   it("hands every staging chunk back through compaction, takeFirst and dropAll: the next body is written at a chunk's start", () => {
     const queue = new EncryptorQueue(limits);
     const head = Uint8Array.of(9);

@@ -106,13 +106,31 @@ export function encodeOpened(window: number): Uint8Array {
   return withU32(KIND.OPENED, window);
 }
 
-/** One copy: the kind byte and the bytes in one payload. */
-export function encodeData(data: Uint8Array): Uint8Array {
-  const out = Buffer.allocUnsafe(1 + data.length);
-  out[0] = KIND.DATA;
-  // Buffer#copy, not set(): set() to an odd offset measured ~3x slower here.
-  Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(out, 1);
-  return out;
+const DATA_KIND = Uint8Array.of(KIND.DATA);
+
+/**
+ * A DATA message as a payload in parts (LocalMessage.fromParts): the kind byte, then `data`
+ * where it lies, never copied here. A secure channel seals the parts where they are and a TCP
+ * connection writes them as they are; whoever reads the payload whole gets them joined.
+ */
+export function encodeDataParts(data: Uint8Array): readonly Uint8Array[] {
+  return [DATA_KIND, data];
+}
+
+/**
+ * The bytes of a DATA message whose payload came in parts (a record or a frame that spanned
+ * socket reads, or encodeDataParts'), as views of those parts, empty ones left out; undefined
+ * for anything else (read it with decodePortalMessage from the joined payload).
+ */
+export function dataPieces(parts: readonly Uint8Array[]): Uint8Array[] | undefined {
+  let first = 0;
+  while (first < parts.length && parts[first]!.length === 0) first++;
+  if (first === parts.length || parts[first]![0] !== KIND.DATA) return undefined;
+  const pieces: Uint8Array[] = [];
+  const head = parts[first]!.subarray(1);
+  if (head.length > 0) pieces.push(head);
+  for (let i = first + 1; i < parts.length; i++) if (parts[i]!.length > 0) pieces.push(parts[i]!);
+  return pieces.length > 0 ? pieces : undefined; // DATA with no bytes is malformed: decodePortalMessage says so
 }
 
 export function encodeCredit(bytes: number): Uint8Array {

@@ -5,7 +5,8 @@ import {
   decodePortalMessage,
   encodeBlocked,
   encodeCredit,
-  encodeData,
+  encodeDataParts,
+  dataPieces,
   encodeEnd,
   encodeReset,
   KIND,
@@ -151,6 +152,9 @@ export class PortalStream implements Mailbox {
   }
 
   deliver(message: LocalMessage): void {
+    // DATA that came in parts (a record or frame that spanned socket reads) is written as it is, not joined.
+    const pieces = message.parts === undefined || this.#finished ? undefined : dataPieces(message.parts);
+    if (pieces !== undefined) return this.#onPeerData(pieces);
     const decoded = decodePortalMessage(message.payload);
     if (this.#finished) return this.#afterFinish(message, decoded);
     if (decoded === undefined) return this.finish(new PortalProtocolError("malformed portal message"), true);
@@ -244,16 +248,22 @@ export class PortalStream implements Mailbox {
     this.#flush();
   }
 
-  #onPeerData(data: Uint8Array): void {
+  /** DATA from the peer: its bytes, in one piece or several (written as they are, in one writev). */
+  #onPeerData(data: Uint8Array | readonly Uint8Array[]): void {
     if (this.#endReceived) return this.finish(new PortalProtocolError("DATA after END"), true);
-    const n = data.length;
+    const n = data instanceof Uint8Array ? data.length : totalLength(data);
     // Against what was granted, not what the socket holds: a socket that drains fast would let a peer send without end.
     if (n > this.#peerCredit) return this.finish(new PortalProtocolError(`the peer sent ${n - this.#peerCredit} bytes past its credit`), true);
     this.#peerCredit -= n;
     this.#unDrained += n;
     this.#bytesReceived += n;
     if (this.#socketClosed) return;
-    this.#socket.write(data, () => this.#drained(n));
+    const drained = (): void => this.#drained(n);
+    if (data instanceof Uint8Array) return void this.#socket.write(data, drained);
+    this.#socket.cork();
+    for (let i = 0; i < data.length - 1; i++) this.#socket.write(data[i]!);
+    this.#socket.write(data[data.length - 1]!, drained);
+    this.#socket.uncork();
   }
 
   /** The socket handed `n` bytes to the kernel: return credit in quarter-window batches. */
@@ -307,7 +317,7 @@ export class PortalStream implements Mailbox {
       }
       this.#sendCredit -= n;
       this.#bytesSent += n;
-      if (!this.#send(encodeData(part))) return;
+      if (!this.#send(encodeDataParts(part))) return;
     }
     if (pending.length > 0 || this.#waitingRoom) {
       this.#socket.pause();
@@ -328,12 +338,14 @@ export class PortalStream implements Mailbox {
     this.#socket.resume();
   }
 
-  #send(payload: Uint8Array): boolean {
+  /** Routes a message to the peer, its payload whole or in parts (DATA); false if it could not go (the stream then ends). */
+  #send(payload: Uint8Array | readonly Uint8Array[]): boolean {
     const peer = this.#peer;
     if (peer === undefined || this.#finished) return false;
     let mailbox: Mailbox | undefined;
     try {
-      mailbox = this.#owner.router.route(new LocalMessage(peer, this.#self, payload), this.#key);
+      const message = payload instanceof Uint8Array ? new LocalMessage(peer, this.#self, payload) : LocalMessage.fromParts(peer, this.#self, payload);
+      mailbox = this.#owner.router.route(message, this.#key);
     } catch (error) {
       this.finish(new PortalRouteClosedError(`cannot reach the far side: ${(error as Error).message}`, { cause: error }), false);
       return false;
@@ -388,4 +400,10 @@ export function resetSocket(socket: Socket): void {
   } catch {
     socket.destroy();
   }
+}
+
+function totalLength(pieces: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const piece of pieces) n += piece.length;
+  return n;
 }

@@ -4,7 +4,7 @@
 import { Address, LocalMessage, node, route, type Mailbox, type Node, type Route } from "@hopwire/runtime";
 import { createIdentity, createSecureChannel, SecureChannelOptions, type SecureChannel } from "@hopwire/secure-channel";
 import { createTcpTransport, TcpConnectionOptions } from "@hopwire/transport-tcp";
-import { decodePortalMessage, encodeData, encodeOpen, encodeReset, KIND } from "../../dist/protocol/index.js";
+import { decodePortalMessage, encodeDataParts, encodeOpen, encodeReset, KIND } from "../../dist/protocol/index.js";
 import type { PortalNodes } from "./nodes.js";
 import { until } from "./tcp.js";
 
@@ -64,7 +64,7 @@ export class RawStream implements Mailbox {
 
   /** Sends `bytes` as one DATA, whatever the credit. */
   data(bytes: Uint8Array): void {
-    this.#send(this.peer!, encodeData(bytes));
+    this.#send(this.peer!, Buffer.concat(encodeDataParts(bytes))); // joined, as a peer of another make may send it
   }
 
   reset(): void {

@@ -566,14 +566,20 @@ export class ChannelEnd implements ChannelCipherSink {
     this.#enqueue(message, true);
   }
 
-  /** Queues `message` for sealing: its payload kept as it is, or (`lent`) copied into staging memory. */
+  /**
+   * Queues `message` for sealing: its payload kept as it is, or (`lent`) copied into staging
+   * memory. A large payload given in parts (a portal's kind byte and socket read) stays in
+   * parts: it is sealed alone, from its parts (#sealRecord), never joined.
+   */
   #enqueue(message: LocalMessage, lent: boolean): void {
-    const payload = message.payload;
-    const head = this.#admittedHead(message.onwardRoute, message.returnRoute, payload.length);
+    const length = message.payloadLength;
+    const head = this.#admittedHead(message.onwardRoute, message.returnRoute, length);
     if (head === undefined) return;
-    if (lent) this.#queue.pushLentPayload(head, payload);
-    else this.#queue.push(head, payload);
-    this.#queued(payload.length);
+    const parts = message.parts;
+    if (parts !== undefined && !lent && length > COALESCE_MAX_PAYLOAD) this.#queue.pushParts(head, parts, length);
+    else if (lent) this.#queue.pushLentPayload(head, message.payload);
+    else this.#queue.push(head, message.payload);
+    this.#queued(length);
   }
 
   /**
@@ -701,10 +707,12 @@ export class ChannelEnd implements ChannelCipherSink {
     this.#lastSent = performance.now();
     if (count === 1) {
       const head = queue.head(0);
+      const length = queue.payloadLength(0);
       const payload = queue.payload(0);
       const staged = queue.takeFirst(bytes);
       try {
-        this.#cipher?.seal(InnerKind.MESSAGE, withPayloadLength(head, payload.length), payload);
+        if (payload instanceof Uint8Array) this.#cipher?.seal(InnerKind.MESSAGE, withPayloadLength(head, length), payload);
+        else this.#cipher?.seal(InnerKind.MESSAGE, withPayloadLength(head, length, payload), lastPart(payload));
       } finally {
         // The seal has read the payload (inline, or into a crypto thread's batch): its staging memory is free.
         if (staged !== undefined) release(staged);
@@ -861,13 +869,42 @@ export class ChannelEnd implements ChannelCipherSink {
 
   /**
    * An authenticated plaintext in pieces (a record that spanned socket reads): a MESSAGES
-   * record's envelopes are read across them (PlaintextPieces); anything else is joined.
+   * record's envelopes are read across them (PlaintextPieces), a MESSAGE record's payload goes
+   * on in its pieces (#deliverPieces); anything else is joined.
    */
   #onPlaintextPieces(pieces: readonly Uint8Array[]): void {
-    if (pieces.length === 0 || pieces[0]!.length === 0 || pieces[0]![0] !== InnerKind.MESSAGES) return this.#onPlaintext(concatBytes(...pieces));
+    const kind = pieces.length === 0 || pieces[0]!.length === 0 ? undefined : pieces[0]![0];
+    if (kind === InnerKind.MESSAGE) {
+      if (!this.#heardFromPeer()) return;
+      if (this.#deliverPieces(pieces)) return this.#envelopes?.release();
+    }
+    if (kind !== InnerKind.MESSAGES) return this.#onPlaintext(concatBytes(...pieces));
     if (!this.#heardFromPeer()) return;
     this.#deliverMessages(new PlaintextPieces(pieces, 1));
     this.#envelopes?.release();
+  }
+
+  /**
+   * A MESSAGE record in pieces whose envelope head lies in the first: its payload goes on in
+   * parts (LocalMessage.fromParts), the pieces as they are, joined only if a worker reads the
+   * payload (a connection writes parts, a thread's mailbox copies them, a portal writes them to
+   * its socket). False, with nothing delivered, for a head that does not fit the first piece.
+   */
+  #deliverPieces(pieces: readonly Uint8Array[]): boolean {
+    const first = pieces[0]!;
+    let size = -1; // the envelope's length: the record's, less its kind byte
+    for (const piece of pieces) size += piece.length;
+    const decoder = (this.#envelopes ??= new EnvelopeHeadDecoder({ returnPrefix: this.encryptorAddress }));
+    try {
+      decoder.decode(first, 1, first.length, 1 + size);
+    } catch {
+      return false; // the head straddles the pieces (or is malformed): read from the joined record
+    }
+    if (!this.#admit(size)) return true;
+    const parts = [first.subarray(decoder.payloadOffset), ...pieces.slice(1)];
+    const message = LocalMessage.fromParts(decoder.onwardRoute, decoder.returnRoute, parts, this.#deliveredInfo);
+    this.#consumed(size, this.#routeToWorkers(message));
+    return true;
   }
 
   /** An authenticated record came: the peer is alive (heartbeat or not). False if this end closed meanwhile (a threaded result after close()). */
@@ -1083,12 +1120,28 @@ function joinScratch(length: number): Buffer {
   return sharedJoinScratch;
 }
 
-/** A head from #headOf completed with the payload's length: the envelope head as the far side reads it. */
-function withPayloadLength(head: Uint8Array, payloadLength: number): Uint8Array {
-  const full = Buffer.allocUnsafe(head.length + PAYLOAD_LENGTH_BYTES);
+/**
+ * A head from #headOf completed with the payload's length: the envelope head as the far side
+ * reads it. For a payload in parts, every part but the last follows it (a portal's kind byte;
+ * a larger one is copied here, as a join would), and the last, sealed where it lies, is the rest.
+ */
+function withPayloadLength(head: Uint8Array, payloadLength: number, parts?: readonly Uint8Array[]): Uint8Array {
+  let length = head.length + PAYLOAD_LENGTH_BYTES;
+  const leading = parts === undefined ? 0 : parts.length - 1;
+  for (let i = 0; i < leading; i++) length += parts![i]!.length;
+  const full = Buffer.allocUnsafe(length);
   full.set(head, 0);
-  full.writeUInt32BE(payloadLength, head.length);
+  let at = full.writeUInt32BE(payloadLength, head.length);
+  for (let i = 0; i < leading; i++) {
+    full.set(parts![i]!, at);
+    at += parts![i]!.length;
+  }
   return full;
+}
+
+/** The last of a payload's parts (EMPTY for none). */
+function lastPart(parts: readonly Uint8Array[]): Uint8Array {
+  return parts.length === 0 ? EMPTY : parts[parts.length - 1]!;
 }
 
 /** A hop that refused a message for load (today TcpConnection's BackpressureError), as opposed to a failed route. */

@@ -15,8 +15,8 @@ export const PAYLOAD_LENGTH_BYTES = 4;
 export class EncryptorQueue {
   readonly bound: MailboxBound;
   #heads: Uint8Array[] = [];
-  /** A payload of its own; EMPTY for one in staging memory. */
-  #payloads: Uint8Array[] = [];
+  /** A payload of its own (or its parts, pushParts); EMPTY for one in staging memory. */
+  #payloads: (Uint8Array | readonly Uint8Array[])[] = [];
   /**
    * For a payload in staging memory (pushLentBytes): its chunk (released when it is taken) and
    * where it starts there, with no view made per message (takeRecord copies runs of them from
@@ -77,7 +77,15 @@ export class EncryptorQueue {
     this.#put(head, payload, undefined, 0, payload.length);
   }
 
-  #put(head: Uint8Array, payload: Uint8Array, chunk: StagingChunk | undefined, start: number, length: number): void {
+  /**
+   * As push, for a payload given in parts (LocalMessage.fromParts: a portal's kind byte and the
+   * bytes its socket read), `length` bytes in all: kept as they are, never joined here.
+   */
+  pushParts(head: Uint8Array, parts: readonly Uint8Array[], length: number): void {
+    this.#put(head, parts, undefined, 0, length);
+  }
+
+  #put(head: Uint8Array, payload: Uint8Array | readonly Uint8Array[], chunk: StagingChunk | undefined, start: number, length: number): void {
     const at = this.#end++;
     if (at < this.#heads.length) {
       this.#heads[at] = head;
@@ -100,8 +108,11 @@ export class EncryptorQueue {
     return this.#heads[this.#first + i]!;
   }
 
-  /** A view, for one in staging memory: valid until it is taken (and, via takeFirst, released). */
-  payload(i: number): Uint8Array {
+  /**
+   * The payload, or its parts if it was pushed in parts; a view for one in staging memory,
+   * valid until it is taken (and, via takeFirst, released).
+   */
+  payload(i: number): Uint8Array | readonly Uint8Array[] {
     const at = this.#first + i;
     const chunk = this.#chunks[at];
     return chunk === undefined ? this.#payloads[at]! : chunk.buffer.subarray(this.#starts[at]!, this.#starts[at]! + this.#lengths[at]!);
@@ -201,7 +212,7 @@ export class EncryptorQueue {
         previous = head;
       }
       if (chunk === undefined) {
-        at = copyBytes(into, at, payloads[i]!);
+        at = copyPayload(into, at, payloads[i]!);
         payloads[i] = EMPTY;
       } else {
         const start = starts[i]!;
@@ -258,6 +269,13 @@ export class EncryptorQueue {
     this.#end -= from;
     this.#first = 0;
   }
+}
+
+/** Writes a payload (or its parts, in order) into `into` at `at`; returns where it ends. */
+function copyPayload(into: Uint8Array, at: number, payload: Uint8Array | readonly Uint8Array[]): number {
+  if (payload instanceof Uint8Array) return copyBytes(into, at, payload);
+  for (const part of payload) at = copyBytes(into, at, part);
+  return at;
 }
 
 const EMPTY = new Uint8Array(0);
