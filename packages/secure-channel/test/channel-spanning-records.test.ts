@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Address, LocalMessage, NO_LOCAL_INFO, node, route, type Context, type Node, type Route, type Routed, type Worker } from "@hopwire/runtime";
 import { createTcpTransport } from "@hopwire/transport-tcp";
-import { createIdentity, createSecureChannel, createSecureChannelListener } from "@hopwire/secure-channel";
+import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelOptions } from "@hopwire/secure-channel";
 import { InlineChannelCipher } from "../dist/crypto-threads/channel-cipher.js";
 
 class Recorder implements Worker {
@@ -66,7 +66,7 @@ describe("records that span socket reads", () => {
 });
 
 /** Bob with a raw mailbox "sink" (what the channel hands on, as it is) and alice with a channel to him. */
-async function channelToRawSink(): Promise<{ alice: Node; to: Route; received: LocalMessage[] }> {
+async function channelToRawSink(cryptoThreads = 0): Promise<{ alice: Node; to: Route; received: LocalMessage[] }> {
   const bob = await node({ name: "bob" });
   const alice = await node({ name: "alice" });
   nodes.push(bob, alice);
@@ -77,7 +77,7 @@ async function channelToRawSink(): Promise<{ alice: Node; to: Route; received: L
   bob.router.register([sink], { address: sink, deliver: (m: LocalMessage) => void received.push(m) });
   bob.flowControls.addConsumer(sink, listener.flowControlId);
   const connection = await (await createTcpTransport(alice)).connect(tcpListener.address);
-  const channel = await createSecureChannel(alice, createIdentity(), route(connection, "bob_listener"));
+  const channel = await createSecureChannel(alice, createIdentity(), route(connection, "bob_listener"), new SecureChannelOptions().withCryptoThreads(cryptoThreads));
   return { alice, to: route(channel, sink), received };
 }
 
@@ -115,8 +115,8 @@ describe("a large message's payload in parts", () => {
     expect(inParts).toBeGreaterThan(sizes.length / 2);
   });
 
-  it("a payload given in parts is sealed from them, never read whole, and arrives as their concatenation", async () => {
-    const { alice, to, received } = await channelToRawSink();
+  it.each([0, 1])("a payload given in parts is sealed from them, never read whole, and arrives as their concatenation (%i crypto threads)", async (cryptoThreads) => {
+    const { alice, to, received } = await channelToRawSink(cryptoThreads);
     CountedParts.joins = 0;
     const sent: Uint8Array[] = [];
     for (let i = 0; i < 20; i++) {

@@ -336,7 +336,9 @@ class PoolHost implements Mailbox, WorkerHandle {
           const mailbox = core.router.route(message, this.address.key);
           if (mailbox?.isFull) full = mailbox;
         } catch (error) {
-          this.#log.warn(`a message from ${this.address.toString()} could not be routed`, error);
+          // As a thread's (thread-placement.ts): a decoded one is reported below, once per cause.
+          if (message) this.#log.debug(`a message from ${this.address.toString()} could not be routed`, error);
+          else this.#log.warn(`a message from ${this.address.toString()} could not be decoded`, error);
           // A pool task's sends resolve before they are routed: the node says what happened.
           if (message) core.router.reportDropped(message.onwardRoute.next(), this.address.key, error);
         }

@@ -448,7 +448,10 @@ class ThreadHost implements Mailbox, WorkerHandle {
         return this.#fed(this.#routeLent(message));
       } catch (error) {
         this.#keepBatch();
-        this.#log.warn(`a message from ${this.address.toString()} could not be routed`, error);
+        // Decoded, it is reported below (once per cause, rate-limited): a stream cut off by a closing connection
+        // must not log every frame it had in flight. Not decoded, it is a fault of the thread's own frames.
+        if (message) this.#log.debug(`a message from ${this.address.toString()} could not be routed`, error);
+        else this.#log.warn(`a message from ${this.address.toString()} could not be decoded`, error);
         // Its send resolved already (a granted address): the node says what happened.
         if (message) this.#core.router.reportDropped(message.onwardRoute.next(), this.address.key, error);
       }
