@@ -7,6 +7,7 @@ import { Address, LocalMessage, NO_LOCAL_INFO, node, route, type Context, type N
 import { createTcpTransport } from "@hopwire/transport-tcp";
 import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelOptions } from "@hopwire/secure-channel";
 import { InlineChannelCipher } from "../dist/crypto-threads/channel-cipher.js";
+import { ChannelEnd } from "../dist/secure-channel/channel-end.js";
 
 class Recorder implements Worker {
   readonly seen: Uint8Array[] = [];
@@ -17,8 +18,10 @@ class Recorder implements Worker {
 
 const nodes: Node[] = [];
 const openParts = InlineChannelCipher.prototype.openParts;
+const opened = ChannelEnd.prototype.opened;
 afterEach(async () => {
   InlineChannelCipher.prototype.openParts = openParts;
+  ChannelEnd.prototype.opened = opened;
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
 });
 
@@ -71,7 +74,8 @@ async function channelToRawSink(cryptoThreads = 0): Promise<{ alice: Node; to: R
   const alice = await node({ name: "alice" });
   nodes.push(bob, alice);
   const tcpListener = await (await createTcpTransport(bob)).listen("127.0.0.1:0");
-  const listener = await createSecureChannelListener(bob, createIdentity(), "bob_listener", { consumerOf: tcpListener.flowControlId });
+  // A small receive window, so that credit must come back many times over (each envelope counted right).
+  const listener = await createSecureChannelListener(bob, createIdentity(), "bob_listener", { consumerOf: tcpListener.flowControlId, receiveWindow: { bytes: 256 * 1024 } });
   const received: LocalMessage[] = [];
   const sink = Address.parse("sink");
   bob.router.register([sink], { address: sink, deliver: (m: LocalMessage) => void received.push(m) });
@@ -111,8 +115,32 @@ describe("a large message's payload in parts", () => {
     expect(large.map((m) => m.payloadLength)).toEqual(sizes);
     expect(large.findIndex((m, i) => !Buffer.from(m.payload).equals(Buffer.from(filled(i, sizes[i]!))))).toBe(-1);
     // A record's head may fall across two reads (then it is joined): most come in parts all the same.
-    const inParts = large.filter((m) => m.parts !== undefined && m.parts.length > 1).length;
+    const inParts = large.filter((m) => m.parts !== undefined).length;
     expect(inParts).toBeGreaterThan(sizes.length / 2);
+  });
+
+  it("a MESSAGE record cut inside its head is read joined; cut at its payload's first byte or one byte in, it goes on in parts; each intact", async () => {
+    const { alice, to, received } = await channelToRawSink();
+    // Over 17 KiB: each a MESSAGE record of its own; ~1 MB in all, four times the receive window.
+    const sizes = Array.from({ length: 30 }, (_, i) => 30_000 + i);
+    // Where the k-th record's plaintext is cut in two, given its length and its payload's: inside the
+    // head (5 bytes in: kind byte and the start of the onward route), at the payload's first byte, one byte in.
+    const cuts = [() => 5, (length: number, payload: number) => length - payload, (length: number, payload: number) => length - payload + 1];
+    let k = 0;
+    ChannelEnd.prototype.opened = function (this: ChannelEnd, plaintext: Uint8Array | readonly Uint8Array[]) {
+      const whole = plaintext instanceof Uint8Array ? plaintext : Buffer.concat(plaintext);
+      // 0: a MESSAGE record (InnerKind.MESSAGE); the large ones are ours, in the order sent.
+      if (whole[0] !== 0 || whole.length < 20_000) return opened.call(this, plaintext);
+      const at = cuts[k % cuts.length]!(whole.length, sizes[k]!);
+      k++;
+      return opened.call(this, [whole.subarray(0, at), whole.subarray(at)]);
+    };
+    for (let i = 0; i < sizes.length; i++) await alice.forward(new LocalMessage(to, route("alice_app"), filled(i, sizes[i]!)));
+    await until(() => received.length >= sizes.length);
+    expect(received.map((m) => m.payloadLength)).toEqual(sizes);
+    expect(received.findIndex((m, i) => !Buffer.from(m.payload).equals(Buffer.from(filled(i, sizes[i]!))))).toBe(-1);
+    // The ones cut in the head came joined (no parts), the others in parts (reading `payload` joins, but keeps `parts`).
+    expect(received.map((m) => (m.parts === undefined ? "joined" : "parts"))).toEqual(sizes.map((_, i) => (i % 3 === 0 ? "joined" : "parts")));
   });
 
   it.each([0, 1])("a payload given in parts is sealed from them, never read whole, and arrives as their concatenation (%i crypto threads)", async (cryptoThreads) => {

@@ -569,7 +569,10 @@ export class ChannelEnd implements ChannelCipherSink {
   /**
    * Queues `message` for sealing: its payload kept as it is, or (`lent`) copied into staging
    * memory. A large payload given in parts (a portal's kind byte and socket read) stays in
-   * parts: it is sealed alone, from its parts (#sealRecord), never joined.
+   * parts: it is sealed alone, from its parts (#sealRecord), never joined. Either way a payload
+   * that is not lent is kept, not copied, until it is sealed (which may wait for credit): its
+   * bytes must not change meanwhile, as for any message routed (lent bytes come through
+   * deliverBytes or deliverLent, which copy them).
    */
   #enqueue(message: LocalMessage, lent: boolean): void {
     const length = message.payloadLength;
@@ -888,7 +891,9 @@ export class ChannelEnd implements ChannelCipherSink {
    * A MESSAGE record in pieces whose envelope head lies in the first: its payload goes on in
    * parts (LocalMessage.fromParts), the pieces as they are, joined only if a worker reads the
    * payload (a connection writes parts, a thread's mailbox copies them, a portal writes them to
-   * its socket). False, with nothing delivered, for a head that does not fit the first piece.
+   * its socket). False, with nothing delivered or counted, when the head does not decode from
+   * the first piece (it straddles two, or it is malformed, or its length disagrees): the caller
+   * then reads the record joined, as any other.
    */
   #deliverPieces(pieces: readonly Uint8Array[]): boolean {
     const first = pieces[0]!;
@@ -901,7 +906,9 @@ export class ChannelEnd implements ChannelCipherSink {
       return false; // the head straddles the pieces (or is malformed): read from the joined record
     }
     if (!this.#admit(size)) return true;
-    const parts = [first.subarray(decoder.payloadOffset), ...pieces.slice(1)];
+    // The first piece's share of the payload may be empty (the head ended it): left out, as a connection does.
+    const rest = first.subarray(decoder.payloadOffset);
+    const parts = rest.length > 0 ? [rest, ...pieces.slice(1)] : pieces.slice(1);
     const message = LocalMessage.fromParts(decoder.onwardRoute, decoder.returnRoute, parts, this.#deliveredInfo);
     this.#consumed(size, this.#routeToWorkers(message));
     return true;
