@@ -1,4 +1,7 @@
 import type { Context, Mailbox, Node, Route, Routed } from "@hopwire/runtime";
+// The counter the main thread keeps (tests load the runtime's tsc output, as ThreadStreamer does).
+import { batchesGivenBack } from "../../packages/runtime/dist/placement/frames.js";
+import { ThreadStreamer } from "./thread-streamer.js";
 
 /**
  * A worker (placed "main") for tests of bodies a sender reuses: counts bytes bodies, and the
@@ -88,25 +91,29 @@ export async function sendReusingOneBuffer(
 }
 
 /**
- * Has `streamer` (a ThreadStreamer on its own thread) send `count` bodies of each size along
- * `to` into `checker`, a size at a time, and returns the checker's { count, bad } per size.
+ * Starts a ThreadStreamer at "streamer", on its own thread, and has it send `count` bodies of
+ * each size along `to` into `checker`, a size at a time. Returns the checker's { count, bad }
+ * per size, how many batches the main thread gave back to threads meanwhile (`givenBack`), and
+ * how many of its batches the streamer's thread wrote into buffers given back (`reused`).
  */
 export async function streamFromThread(
   n: Node,
-  streamer: string,
   to: Route,
   checker: UniformChecker,
   o: { sizes: number[]; count: number; awaitEach: boolean },
-): Promise<{ count: number; bad: number }[]> {
+): Promise<{ reports: { count: number; bad: number }[]; givenBack: number; reused: number }> {
+  await n.startWorker("streamer", ThreadStreamer, { placement: "thread" });
+  const before = batchesGivenBack.batches;
   const reports: { count: number; bad: number }[] = [];
   let first = 0;
   for (const size of o.sizes) {
     checker.size = size;
     const body = { to: to.addresses.map((a) => a.toString()), first, count: o.count, size, awaitEach: o.awaitEach };
-    await n.sendAndReceive(streamer, body, { timeout: 120_000 });
+    await n.sendAndReceive("streamer", body, { timeout: 120_000 });
     first += o.count;
     await checker.reached(first);
     reports.push({ count: checker.count, bad: checker.bad });
   }
-  return reports;
+  const givenBack = batchesGivenBack.batches - before;
+  return { reports, givenBack, reused: await n.sendAndReceive<number>("streamer", "reused") };
 }

@@ -154,7 +154,7 @@ export class PortalStream implements Mailbox {
   deliver(message: LocalMessage): void {
     // DATA that came in parts (a record or frame that spanned socket reads) is written as it is, not joined.
     const pieces = message.parts === undefined || this.#finished ? undefined : dataPieces(message.parts);
-    if (pieces !== undefined) return this.#onPeerData(pieces);
+    if (pieces !== undefined) return this.#onPeerData(pieces, message.payloadLength - 1); // less the kind byte
     const decoded = decodePortalMessage(message.payload);
     if (this.#finished) return this.#afterFinish(message, decoded);
     if (decoded === undefined) return this.finish(new PortalProtocolError("malformed portal message"), true);
@@ -165,7 +165,7 @@ export class PortalStream implements Mailbox {
   protected handle(decoded: PortalMessage, message: LocalMessage): void {
     switch (decoded.kind) {
       case KIND.DATA:
-        return this.#onPeerData(decoded.data);
+        return this.#onPeerData(decoded.data, decoded.data.length);
       case KIND.CREDIT:
         if (this.#sendCredit + decoded.bytes > 0xffff_ffff) return this.finish(new PortalProtocolError("credit overflow"), true);
         this.#sendCredit += decoded.bytes;
@@ -248,10 +248,9 @@ export class PortalStream implements Mailbox {
     this.#flush();
   }
 
-  /** DATA from the peer: its bytes, in one piece or several (written as they are, in one writev). */
-  #onPeerData(data: Uint8Array | readonly Uint8Array[]): void {
+  /** DATA from the peer: its `n` bytes, in one piece or several (written as they are, in one writev). */
+  #onPeerData(data: Uint8Array | readonly Uint8Array[], n: number): void {
     if (this.#endReceived) return this.finish(new PortalProtocolError("DATA after END"), true);
-    const n = data instanceof Uint8Array ? data.length : totalLength(data);
     // Against what was granted, not what the socket holds: a socket that drains fast would let a peer send without end.
     if (n > this.#peerCredit) return this.finish(new PortalProtocolError(`the peer sent ${n - this.#peerCredit} bytes past its credit`), true);
     this.#peerCredit -= n;
@@ -400,10 +399,4 @@ export function resetSocket(socket: Socket): void {
   } catch {
     socket.destroy();
   }
-}
-
-function totalLength(pieces: readonly Uint8Array[]): number {
-  let n = 0;
-  for (const piece of pieces) n += piece.length;
-  return n;
 }

@@ -1,6 +1,7 @@
 import { Address, toAddress } from "../address/address.js";
 import { errorFromData, type ErrorData } from "../errors/hopwire-error.js";
 import type { Logger } from "../logging/logger.js";
+import type { LocalMessage } from "../message/local-message.js";
 import type { NodeCore } from "../node/node-core.js";
 import type { WorkerClass } from "../worker/worker.js";
 import { loadWorkerClass } from "./load-class.js";
@@ -17,6 +18,19 @@ export function logWorkerError(core: NodeCore, log: Logger, worker: Address, wha
   if (what === "handleMessage") log.warn(`worker ${worker.toString()} failed to handle a message`, error, error.cause ?? error);
   else log.warn(`worker ${worker.toString()} failed in ${what}`, error);
   core.reportHandlerError(worker, what, error, replyTo);
+}
+
+/**
+ * A frame from a worker's thread or a pool task that the main thread could not route. Its send
+ * resolved already, so the node reports the drop (once per cause, rate-limited) and the log says
+ * it at debug level only: a stream cut off by a closing connection must not log every frame it
+ * had in flight. A frame that did not decode (`message` undefined) is a fault of the worker's
+ * own side, and warns.
+ */
+export function reportUnroutable(core: NodeCore, log: Logger, from: Address, message: LocalMessage | undefined, error: unknown): void {
+  if (message === undefined) return log.warn(`a message from ${from.toString()} could not be decoded`, error);
+  log.debug(`a message from ${from.toString()} could not be routed`, error);
+  core.router.reportDropped(message.onwardRoute.next(), from.key, error);
 }
 
 export function addConsumerFromWorker(core: NodeCore, log: Logger, address: string, flowControlId: string): void {

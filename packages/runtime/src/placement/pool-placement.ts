@@ -16,7 +16,7 @@ import { LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
 import { FRAME_ENVELOPE, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, readFrames, writeBatchHeader } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
 import { withThreadExecArgv } from "./exec-argv.js";
-import { addConsumerFromWorker, logWorkerError } from "./main-side.js";
+import { addConsumerFromWorker, logWorkerError, reportUnroutable } from "./main-side.js";
 import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placement.js";
 import type { PoolTask, PoolWorkerSpec } from "./pool-task.js";
 import { decodeOp, encodeArgs, type ThreadToMainOp } from "./protocol.js";
@@ -336,11 +336,8 @@ class PoolHost implements Mailbox, WorkerHandle {
           const mailbox = core.router.route(message, this.address.key);
           if (mailbox?.isFull) full = mailbox;
         } catch (error) {
-          // As a thread's (thread-placement.ts): a decoded one is reported below, once per cause.
-          if (message) this.#log.debug(`a message from ${this.address.toString()} could not be routed`, error);
-          else this.#log.warn(`a message from ${this.address.toString()} could not be decoded`, error);
           // A pool task's sends resolve before they are routed: the node says what happened.
-          if (message) core.router.reportDropped(message.onwardRoute.next(), this.address.key, error);
+          reportUnroutable(core, this.#log, this.address, message, error);
         }
         return;
       }

@@ -16,7 +16,7 @@ import { decodeLocalEnvelope, LocalEnvelopeDecoder, writeEnvelope } from "./enve
 import { FIRST_FRAME, FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, openBatch, PortWriter, readBatch, restOfBatch, type Batch } from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
 import { startThread } from "./exec-argv.js";
-import { addConsumerFromWorker, logWorkerError, startWorkerFor } from "./main-side.js";
+import { addConsumerFromWorker, logWorkerError, reportUnroutable, startWorkerFor } from "./main-side.js";
 import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placement.js";
 import { decodeOp, encodeArgs, encodeOp, type MainToThreadOp, type ThreadSettings, type ThreadToMainOp, type ThreadWorkerData } from "./protocol.js";
 import type { WorkerHandle } from "./worker-handle.js";
@@ -448,12 +448,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
         return this.#fed(this.#routeLent(message));
       } catch (error) {
         this.#keepBatch();
-        // Decoded, it is reported below (once per cause, rate-limited): a stream cut off by a closing connection
-        // must not log every frame it had in flight. Not decoded, it is a fault of the thread's own frames.
-        if (message) this.#log.debug(`a message from ${this.address.toString()} could not be routed`, error);
-        else this.#log.warn(`a message from ${this.address.toString()} could not be decoded`, error);
         // Its send resolved already (a granted address): the node says what happened.
-        if (message) this.#core.router.reportDropped(message.onwardRoute.next(), this.address.key, error);
+        reportUnroutable(this.#core, this.#log, this.address, message, error);
       }
     } else if (kind === FRAME_ENVELOPE_ACK) {
       let message: LocalMessage;

@@ -877,13 +877,10 @@ export class ChannelEnd implements ChannelCipherSink {
    */
   #onPlaintextPieces(pieces: readonly Uint8Array[]): void {
     const kind = pieces.length === 0 || pieces[0]!.length === 0 ? undefined : pieces[0]![0];
-    if (kind === InnerKind.MESSAGE) {
-      if (!this.#heardFromPeer()) return;
-      if (this.#deliverPieces(pieces)) return this.#envelopes?.release();
-    }
-    if (kind !== InnerKind.MESSAGES) return this.#onPlaintext(concatBytes(...pieces));
+    if (kind !== InnerKind.MESSAGE && kind !== InnerKind.MESSAGES) return this.#onPlaintext(concatBytes(...pieces));
     if (!this.#heardFromPeer()) return;
-    this.#deliverMessages(new PlaintextPieces(pieces, 1));
+    if (kind === InnerKind.MESSAGES) this.#deliverMessages(new PlaintextPieces(pieces, 1));
+    else if (!this.#deliverPieces(pieces)) this.#deliverRecord(concatBytes(...pieces));
     this.#envelopes?.release();
   }
 
