@@ -31,4 +31,4 @@ export {
   PortalTargetNotAllowedError,
   PortalTargetUnreachableError,
 } from "./errors.js";
-export { MAX_DATA_BYTES } from "./protocol/index.js";
+export { EARLY_DATA_BYTES, MAX_DATA_BYTES } from "./protocol/index.js";

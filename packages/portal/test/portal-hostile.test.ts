@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { InvalidOptionError, route, type LocalMessage } from "@hopwire/runtime";
 import { PortalStream } from "../dist/stream/portal-stream.js";
-import { createInlet, createOutlet, PortalProtocolError, type PortalError } from "@hopwire/portal";
+import { createInlet, createOutlet, EARLY_DATA_BYTES, PortalProtocolError, type PortalError } from "@hopwire/portal";
 import { startHostilePeer, type HostilePeer } from "./support/hostile.js";
 import { startPortalNodes, type PortalNodes } from "./support/nodes.js";
 import { recordingClient, startRawServer, until, type RawServer } from "./support/tcp.js";
@@ -149,5 +149,42 @@ describe("DATA past the credit", () => {
     await until(() => Buffer.concat(received[1]!).length === 2 * window, "both windows at the target");
     expect(honest.resetCode).toBeUndefined();
     expect(outlet.activeStreams).toBe(1);
+  });
+});
+
+describe("early data (OPEN_EARLY)", () => {
+  it("past 64 KiB it resets that stream (PORTAL_PROTOCOL); an OPEN_EARLY stream is granted at least 64 KiB; DATA for no stream is dropped unanswered", async () => {
+    const window = 16 * 1024;
+    const outlet = await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId, windowBytes: window, maxWindowBytes: window });
+    const reasons: (PortalError | undefined)[] = [];
+    outlet.onStreamClosed((reason) => reasons.push(reason));
+    const allReceived = (): string => received.map((chunks) => Buffer.concat(chunks).toString("latin1")).join("");
+
+    // A DATA to the outlet before any OPEN: no stream takes it and nothing answers it (the channel keeps order, so a
+    // RESET for it would have come before the OPENED of the OPEN right behind it).
+    const stray = hostile.open(1024 * 1024, { dataFirst: Buffer.alloc(100, 0x73) });
+    expect(await stray.answer()).toBe("OPENED");
+    expect(stray.resetCode).toBeUndefined();
+    expect(outlet.refusedStreams).toBe(0);
+    stray.data(Buffer.from("x"));
+    await until(() => allReceived() === "x", "the stream's own DATA at the target");
+
+    // OPEN_EARLY: the window granted covers the early data, however small windowBytes is.
+    const early = hostile.open(1024 * 1024, { early: true });
+    expect(await early.answer()).toBe("OPENED");
+    expect(early.granted).toBe(EARLY_DATA_BYTES);
+
+    // 80 KiB of early data: the first 40 KiB are within the allowance, the next 40 KiB are not.
+    const cheat = hostile.open(1024 * 1024, { early: true });
+    cheat.earlyData(Buffer.alloc(40 * 1024, 0x61));
+    cheat.earlyData(Buffer.alloc(40 * 1024, 0x62));
+    await until(() => cheat.resetCode !== undefined, "the RESET for early data past the allowance");
+    expect(cheat.resetCode).toBe("PORTAL_PROTOCOL");
+    await until(() => reasons.length === 1, "the outlet to report the stream's end");
+    expect(reasons[0]).toBeInstanceOf(PortalProtocolError);
+    expect(reasons[0]?.message).toBe(`the peer sent ${80 * 1024 - EARLY_DATA_BYTES} bytes of early data past ${EARLY_DATA_BYTES}`);
+    expect(allReceived()).not.toContain("b"); // none of the bytes past the allowance reached a target
+    expect(outlet.activeStreams).toBe(2);
+    await echoThroughAlicesChannel();
   });
 });

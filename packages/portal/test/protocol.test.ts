@@ -5,7 +5,11 @@ import { dataPieces, decodePortalMessage, encodeBlocked, encodeCredit, encodeDat
 
 describe("portal messages", () => {
   it("decode from what their encoders write", () => {
-    expect(decodePortalMessage(encodeOpen(65_536, "db:5432"))).toEqual({ kind: KIND.OPEN, window: 65_536, target: "db:5432" });
+    expect(decodePortalMessage(encodeOpen(65_536, "db:5432"))).toEqual({ kind: KIND.OPEN, window: 65_536, target: "db:5432", earlyData: false });
+    // OPEN_EARLY: OPEN's body under kind 8, read as an OPEN that DATA may follow before OPENED.
+    const early = encodeOpen(65_536, "", true);
+    expect(early[0]).toBe(KIND.OPEN_EARLY);
+    expect(decodePortalMessage(early)).toEqual({ kind: KIND.OPEN, window: 65_536, target: "", earlyData: true });
     expect(decodePortalMessage(encodeOpened(1024))).toEqual({ kind: KIND.OPENED, window: 1024 });
     const data = decodePortalMessage(Buffer.concat(encodeDataParts(Uint8Array.of(1, 2, 3))));
     expect(data?.kind).toBe(KIND.DATA);
@@ -44,7 +48,8 @@ describe("portal messages", () => {
     expect(decodePortalMessage(Uint8Array.of(KIND.END, 0))).toBeUndefined();
     expect(decodePortalMessage(Uint8Array.of(KIND.CREDIT, 0, 0))).toBeUndefined();
     expect(decodePortalMessage(Uint8Array.of(KIND.DATA))).toBeUndefined(); // DATA carries at least one byte
-    expect(decodePortalMessage(Uint8Array.of(8))).toBeUndefined();
+    expect(decodePortalMessage(Uint8Array.of(KIND.OPEN_EARLY, 0, 0))).toBeUndefined(); // its window is 4 bytes
+    expect(decodePortalMessage(Uint8Array.of(9))).toBeUndefined();
     expect(decodePortalMessage(new Uint8Array(0))).toBeUndefined();
   });
 });

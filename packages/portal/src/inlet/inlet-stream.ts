@@ -3,16 +3,22 @@ import type { PortalMessage } from "../protocol/index.js";
 import { KIND } from "../protocol/index.js";
 import { PortalStream } from "../stream/index.js";
 
+/** How an inlet stream asked for its outlet stream (docs/portals.md, "Early data"). */
+export type OpenKind = "open" | "early" | "probe";
+
 /**
- * An inlet's stream: it sent OPEN to the outlet and waits for OPENED, which comes from the
- * outlet's new stream and grants the first credit. If it ends before OPENED, it stays on
- * the router until `lingerMs` so that a late OPENED is answered with RESET (the outlet
- * then drops the target connection it made).
+ * An inlet's stream: it sent OPEN (or OPEN_EARLY) to the outlet and waits for OPENED, which
+ * comes from the outlet's new stream and grants the first credit. If it ends before OPENED,
+ * it stays on the router until `lingerMs` so that a late OPENED is answered with RESET (the
+ * outlet then drops the target connection it made).
  */
 export class InletStream extends PortalStream {
   #opened = false;
   #lingerMs = 0;
   #onOpened: (() => void) | undefined;
+  #openKind: OpenKind = "open";
+  /** While probing: the plain OPEN to send if the outlet refuses OPEN_EARLY as an older one does, and whom to tell. */
+  #fallback: { open: Uint8Array; onOlderOutlet: () => void } | undefined;
 
   /** Called once when OPENED arrives. */
   expectOpened(lingerMs: number, onOpened: () => void): void {
@@ -24,11 +30,48 @@ export class InletStream extends PortalStream {
     return this.#opened;
   }
 
+  /** OPEN; OPEN_EARLY with the client's first bytes behind it ("early"); or OPEN_EARLY alone, to learn whether the outlet takes it ("probe"). */
+  get openKind(): OpenKind {
+    return this.#openKind;
+  }
+
+  /** Sends OPEN. */
+  open(open: Uint8Array): void {
+    this.#openKind = "open";
+    this.sendControl(open);
+  }
+
+  /** Sends OPEN_EARLY and lets up to `earlyBytes` of the client's first bytes follow it before OPENED. */
+  openEarly(openEarly: Uint8Array, earlyBytes: number): void {
+    this.#openKind = "early";
+    if (this.sendControl(openEarly)) this.allowEarlyData(earlyBytes);
+  }
+
+  /**
+   * Sends OPEN_EARLY with nothing behind it. An outlet from before OPEN_EARLY answers it as it
+   * answers anything but OPEN, RESET PORTAL_PROTOCOL: then `onOlderOutlet` is told and `open`
+   * goes instead, and the stream waits for its OPENED as usual.
+   */
+  probeOpenEarly(openEarly: Uint8Array, open: Uint8Array, onOlderOutlet: () => void): void {
+    this.#openKind = "probe";
+    this.#fallback = { open, onOlderOutlet };
+    this.sendControl(openEarly);
+  }
+
   protected override handle(decoded: PortalMessage, message: LocalMessage): void {
     if (decoded.kind === KIND.OPENED && !this.#opened) {
       this.#opened = true;
+      this.#fallback = undefined;
       this.#onOpened?.();
       this.attach(message.returnRoute, decoded.window);
+      return;
+    }
+    const fallback = this.#fallback;
+    if (decoded.kind === KIND.RESET && decoded.code === "PORTAL_PROTOCOL" && fallback !== undefined && !this.#opened) {
+      this.#fallback = undefined;
+      this.#openKind = "open";
+      fallback.onOlderOutlet();
+      this.sendControl(fallback.open);
       return;
     }
     super.handle(decoded, message);
@@ -39,7 +82,7 @@ export class InletStream extends PortalStream {
     return this.#lingerMs + super.lingerMs();
   }
 
-  /** Before OPENED the peer is the outlet itself, which takes only OPEN: nothing to tell it. */
+  /** Before OPENED the peer is the outlet itself, which takes only OPEN (and early DATA): nothing to tell it. */
   protected override mayTellPeer(): boolean {
     return this.#opened;
   }

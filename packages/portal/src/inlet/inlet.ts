@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { assertNodeArgument, formatHostPort, LocalMessage, NodeStoppedError, type Logger, type Node, type Route, type Router } from "@hopwire/runtime";
 import { PortalListenError, PortalOpenTimeoutError, PortalRouteClosedError, PortalStreamLimitError , type PortalError } from "../errors.js";
 import { resolveInletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type InletOptions, type ResolvedInletOptions } from "../options.js";
-import { encodeOpen } from "../protocol/index.js";
+import { EARLY_DATA_BYTES, encodeOpen } from "../protocol/index.js";
 import { Lingering, resetSocket, StreamListeners, WindowGrowth, type PortalStream, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
 import { InletStream } from "./inlet-stream.js";
 
@@ -47,6 +47,8 @@ export class Inlet implements StreamOwner {
   readonly lingering: Lingering;
   #address = "";
   #stopped = false;
+  /** Whether the outlet takes OPEN_EARLY: undefined until a stream's OPEN_EARLY was answered. */
+  #outletTakesEarlyData: boolean | undefined;
 
   /** @internal use createInlet */
   constructor(node: Node, options: ResolvedInletOptions) {
@@ -87,6 +89,15 @@ export class Inlet implements StreamOwner {
     return this.#options.route;
   }
 
+  /**
+   * Whether the outlet takes early data (OPEN_EARLY, docs/portals.md "Early data"): undefined
+   * until the first stream's OPEN_EARLY was answered; false with `earlyData: false`, or when
+   * the outlet is one from before early data (streams then open with OPEN, as it expects).
+   */
+  get earlyData(): boolean | undefined {
+    return this.#options.earlyData ? this.#outletTakesEarlyData : false;
+  }
+
   /** Client connections carried now. */
   get activeStreams(): number {
     return this.#streams.size;
@@ -120,7 +131,10 @@ export class Inlet implements StreamOwner {
 
   /** @internal called by a stream when it ended */
   streamClosed(stream: PortalStream, reason: PortalError | undefined): void {
-    this.#streams.delete(stream as InletStream);
+    const inletStream = stream as InletStream;
+    this.#streams.delete(inletStream);
+    // Early data refused as an older outlet refuses it (the outlet was replaced?): the next stream asks again.
+    if (inletStream.openKind === "early" && !inletStream.opened && reason?.code === "PORTAL_PROTOCOL") this.#outletTakesEarlyData = undefined;
     this.#notify(reason);
   }
 
@@ -154,9 +168,29 @@ export class Inlet implements StreamOwner {
     this.#streams.add(stream);
     this.#node.router.register([stream.address], stream);
     const timer = setTimeout(() => stream.finish(new PortalOpenTimeoutError(), false), options.openTimeoutMs);
-    stream.expectOpened(options.openTimeoutMs, () => clearTimeout(timer));
+    stream.expectOpened(options.openTimeoutMs, () => {
+      clearTimeout(timer);
+      if (stream.openKind !== "open") this.#outletTakesEarlyData = true;
+    });
     void stream.closed.then(() => clearTimeout(timer));
     stream.setPeer(options.route);
-    stream.sendControl(encodeOpen(options.windowBytes, options.target));
+    this.#open(stream);
+  }
+
+  /**
+   * OPEN_EARLY with the client's first bytes right behind it, once this inlet's outlet is known
+   * to take it; OPEN_EARLY alone until then, falling back to OPEN if the outlet is one from
+   * before early data; OPEN with `earlyData: false`.
+   */
+  #open(stream: InletStream): void {
+    const { windowBytes, target, earlyData } = this.#options;
+    const open = encodeOpen(windowBytes, target);
+    if (!earlyData || this.#outletTakesEarlyData === false) return stream.open(open);
+    const openEarly = encodeOpen(windowBytes, target, true);
+    if (this.#outletTakesEarlyData === true) return stream.openEarly(openEarly, EARLY_DATA_BYTES);
+    stream.probeOpenEarly(openEarly, open, () => {
+      this.#outletTakesEarlyData = false;
+      this.#node.log.debug(`inlet ${this.#address}: the outlet does not take early data (OPEN_EARLY); its streams open with OPEN`);
+    });
   }
 }

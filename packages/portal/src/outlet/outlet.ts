@@ -12,12 +12,13 @@ import {
   type Logger,
   type Mailbox,
   type Node,
+  type Route,
   type Router,
 } from "@hopwire/runtime";
 import { PortalProtocolError, PortalStreamLimitError, PortalTargetNotAllowedError, PortalTargetUnreachableError , type PortalError } from "../errors.js";
 import { parseHostPort } from "../host-port.js";
 import { resolveOutletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type OutletOptions, type ResolvedOutletOptions } from "../options.js";
-import { decodePortalMessage, encodeOpened, encodeReset, KIND } from "../protocol/index.js";
+import { decodePortalMessage, EARLY_DATA_BYTES, encodeOpened, encodeReset, KIND } from "../protocol/index.js";
 import { Lingering, PortalStream, StreamListeners, WindowGrowth, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
 
 /**
@@ -55,6 +56,8 @@ export class Outlet implements Mailbox, StreamOwner {
   readonly #streams = new Map<PortalStream, string>();
   /** Open streams per channel, for maxStreamsPerChannel (a channel without streams has no entry). */
   readonly #perChannel = new KeyCounts();
+  /** Streams opened by OPEN_EARLY, by their inlet stream's return route, with the early bytes they took so far. */
+  readonly #early = new Map<string, EarlyStream>();
   readonly #listeners = new StreamListeners();
   /** @internal the window growth this outlet's streams share */
   readonly windowGrowth = new WindowGrowth(STREAM_WINDOW_GROWTH_BUDGET_BYTES);
@@ -107,9 +110,10 @@ export class Outlet implements Mailbox, StreamOwner {
     return this.#stopped;
   }
 
-  /** @internal the router hands it OPENs */
+  /** @internal the router hands it OPENs, and the early DATA behind an OPEN_EARLY */
   deliver(message: LocalMessage, senderKey?: string): void {
     if (this.#stopped) return;
+    if (isData(message)) return this.#earlyData(message);
     const open = decodePortalMessage(message.payload);
     if (open?.kind !== KIND.OPEN) return this.#refuse(message, new PortalProtocolError("an outlet takes only OPEN"));
     const limit = this.#streamLimit(message);
@@ -125,7 +129,7 @@ export class Outlet implements Mailbox, StreamOwner {
         return this.#refuse(message, new PortalTargetNotAllowedError(`target ${open.target} is not on the allow-list`));
       }
     }
-    this.#open(message, senderKey, target, open.window);
+    this.#open(message, senderKey, target, open.window, open.earlyData);
   }
 
   /** @internal called by a stream when it ended */
@@ -135,6 +139,7 @@ export class Outlet implements Mailbox, StreamOwner {
       this.#streams.delete(stream);
       this.#perChannel.remove(channel);
     }
+    if (stream.earlyKey !== undefined) this.#early.delete(stream.earlyKey);
     this.#listeners.notify(reason, this.#node.log);
   }
 
@@ -170,11 +175,19 @@ export class Outlet implements Mailbox, StreamOwner {
     return `Outlet(${this.address.toString()} -> ${this.to})`;
   }
 
-  #open(message: LocalMessage, senderKey: string | undefined, target: HostPort, credit: number): void {
+  #open(message: LocalMessage, senderKey: string | undefined, target: HostPort, credit: number, earlyData: boolean): void {
     const socket = connect({ host: target.host, port: target.port, allowHalfOpen: true });
     // Listens before the stream does, so a failed dial is reported as such, not as a reset.
     socket.once("error", (error) => failed(error));
-    const stream = new PortalStream(this, socket, this.#options.windowBytes, this.#options.maxWindowBytes);
+    // Early data comes out of the window OPENED grants, so that window holds all of it.
+    const window = earlyData ? Math.max(this.#options.windowBytes, EARLY_DATA_BYTES) : this.#options.windowBytes;
+    const stream = new PortalStream(this, socket, window, Math.max(window, this.#options.maxWindowBytes));
+    if (earlyData) {
+      stream.earlyKey = routeKey(message.returnRoute);
+      // A second OPEN_EARLY with the same return route (a peer's replay of its own) takes the first one's place.
+      this.#early.get(stream.earlyKey)?.stream.finish(new PortalProtocolError("a second OPEN_EARLY from the same stream"), true);
+      this.#early.set(stream.earlyKey, { stream, bytes: 0 });
+    }
     const channel = channelOf(message);
     this.#streams.set(stream, channel);
     this.#perChannel.add(channel);
@@ -201,9 +214,29 @@ export class Outlet implements Mailbox, StreamOwner {
       connected = true;
       clearTimeout(timer);
       this.#opened++;
-      if (stream.sendControl(encodeOpened(this.#options.windowBytes))) stream.attach(message.returnRoute, credit);
+      if (stream.sendControl(encodeOpened(window))) stream.attach(message.returnRoute, credit);
     });
     void stream.closed.then(() => clearTimeout(timer));
+  }
+
+  /**
+   * DATA sent to the outlet itself: the early data behind an OPEN_EARLY, handed to the stream
+   * that OPEN_EARLY opened (the one whose inlet stream it comes from, through the same channel:
+   * the return route's first hop is the channel's own). Past EARLY_DATA_BYTES the stream is
+   * reset. DATA for no such stream (its OPEN_EARLY was refused, or it ended) is dropped without
+   * an answer: the inlet stream has its answer already.
+   */
+  #earlyData(message: LocalMessage): void {
+    const early = this.#early.get(routeKey(message.returnRoute));
+    if (early === undefined) {
+      this.#node.log.debug(`outlet ${this.address.toString()} dropped DATA for no stream (early data behind a refused or ended OPEN_EARLY?)`);
+      return;
+    }
+    early.bytes += message.payloadLength - 1; // less the kind byte
+    if (early.bytes > EARLY_DATA_BYTES) {
+      return early.stream.finish(new PortalProtocolError(`the peer sent ${early.bytes - EARLY_DATA_BYTES} bytes of early data past ${EARLY_DATA_BYTES}`), true);
+    }
+    early.stream.deliver(message);
   }
 
   #refuse(message: LocalMessage, reason: Error & { code: string }): void {
@@ -225,4 +258,21 @@ export class Outlet implements Mailbox, StreamOwner {
  */
 function channelOf(message: LocalMessage): string {
   return message.returnRoute.at(0)?.key ?? "";
+}
+
+/** A stream opened by OPEN_EARLY, and the early data it took so far. */
+interface EarlyStream {
+  readonly stream: PortalStream;
+  bytes: number;
+}
+
+/** A return route as a map key: its addresses' keys. */
+function routeKey(r: Route): string {
+  return r.addresses.map((address) => address.key).join("\u0000");
+}
+
+/** Whether a message's payload is a DATA, whole or in parts, without reading it whole. */
+function isData(message: LocalMessage): boolean {
+  const first = message.parts === undefined ? message.payload : message.parts.find((part) => part.length > 0);
+  return first !== undefined && first.length > 0 && first[0] === KIND.DATA;
 }

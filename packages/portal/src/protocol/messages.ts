@@ -9,6 +9,7 @@
  *   5 END     (empty: the sender's socket half-closed; no DATA follows)   both ways
  *   6 RESET   UTF-8 error code [‖ " " ‖ detail]                            both ways
  *   7 BLOCKED (empty: the sender has bytes waiting and no credit left)     both ways
+ *   8 OPEN_EARLY  as OPEN; DATA may follow it to the outlet before OPENED   inlet → outlet
  *
  * BLOCKED is QUIC's STREAM_DATA_BLOCKED: the receiver cannot tell a sender that waits for
  * credit from one whose bytes are still on the way (both look like unused credit), so the
@@ -20,8 +21,20 @@
  *
  * OPEN goes to the outlet's address; OPENED comes back from the outlet's new stream
  * address, which is where the inlet stream sends from then on.
+ *
+ * OPEN_EARLY is early data, as TCP Fast Open's: the inlet stream may send the client's first
+ * EARLY_DATA_BYTES as DATA to the outlet's address right behind it, without waiting a round
+ * trip for OPENED; the outlet hands them to the stream it opened for that return route. An
+ * outlet from before it answers OPEN_EARLY with RESET PORTAL_PROTOCOL (anything but OPEN), so
+ * an inlet tries it once, with no DATA behind it, and falls back to OPEN if so (see Inlet).
  */
-export const KIND = { OPEN: 1, OPENED: 2, DATA: 3, CREDIT: 4, END: 5, RESET: 6, BLOCKED: 7 } as const;
+export const KIND = { OPEN: 1, OPENED: 2, DATA: 3, CREDIT: 4, END: 5, RESET: 6, BLOCKED: 7, OPEN_EARLY: 8 } as const;
+
+/**
+ * The early data an inlet stream may send behind OPEN_EARLY, before OPENED. An outlet grants
+ * such a stream a window of at least this much, so the early bytes are within its credit.
+ */
+export const EARLY_DATA_BYTES = 64 * 1024;
 
 /** The largest DATA message a stream sends (a socket read is split above it). */
 export const MAX_DATA_BYTES = 64 * 1024;
@@ -30,7 +43,7 @@ export const MAX_TEXT_BYTES = 512;
 
 /** A decoded portal message. DATA's bytes are a view of the received payload. */
 export type PortalMessage =
-  | { kind: typeof KIND.OPEN; window: number; target: string }
+  | { kind: typeof KIND.OPEN; window: number; target: string; earlyData: boolean }
   | { kind: typeof KIND.OPENED; window: number }
   | { kind: typeof KIND.DATA; data: Uint8Array }
   | { kind: typeof KIND.CREDIT; bytes: number }
@@ -54,10 +67,11 @@ export function decodePortalMessage(payload: Uint8Array): PortalMessage | undefi
   const kind = payload[0];
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   switch (kind) {
-    case KIND.OPEN: {
+    case KIND.OPEN:
+    case KIND.OPEN_EARLY: {
       if (payload.length < 5 || payload.length > 5 + MAX_TEXT_BYTES) return undefined;
       const target = text(payload.subarray(5));
-      return target === undefined ? undefined : { kind, window: view.getUint32(1), target };
+      return target === undefined ? undefined : { kind: KIND.OPEN, window: view.getUint32(1), target, earlyData: kind === KIND.OPEN_EARLY };
     }
     case KIND.OPENED:
       return payload.length === 5 ? { kind, window: view.getUint32(1) } : undefined;
@@ -98,8 +112,9 @@ function withU32(kind: number, value: number, tail?: Uint8Array): Uint8Array {
   return out;
 }
 
-export function encodeOpen(window: number, target: string): Uint8Array {
-  return withU32(KIND.OPEN, window, Buffer.from(target, "utf8"));
+/** OPEN, or OPEN_EARLY when DATA may follow it before OPENED. */
+export function encodeOpen(window: number, target: string, earlyData = false): Uint8Array {
+  return withU32(earlyData ? KIND.OPEN_EARLY : KIND.OPEN, window, Buffer.from(target, "utf8"));
 }
 
 export function encodeOpened(window: number): Uint8Array {

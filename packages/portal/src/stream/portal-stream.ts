@@ -86,6 +86,8 @@ export class PortalStream implements Mailbox {
   #finished = false;
   #bytesSent = 0;
   #bytesReceived = 0;
+  /** @internal set by an outlet for a stream that OPEN_EARLY opened: where it finds it for early DATA */
+  earlyKey: string | undefined;
   readonly #closed: Promise<PortalError | undefined>;
   #resolveClosed!: (reason: PortalError | undefined) => void;
 
@@ -136,13 +138,26 @@ export class PortalStream implements Mailbox {
     this.#watch(peer.at(0));
   }
 
-  /** Bytes may flow now: `credit` is what the peer granted. Resumes the socket. */
+  /**
+   * Before OPENED (an inlet's stream that sent OPEN_EARLY): up to `bytes` of the socket's first
+   * bytes may go as DATA to the peer route as it is (the outlet itself). Resumes the socket.
+   */
+  allowEarlyData(bytes: number): void {
+    if (this.#finished || this.#attached) return;
+    this.#sendCredit = bytes;
+    this.#flush();
+  }
+
+  /**
+   * Bytes may flow now: `credit` is what the peer granted, early data included (whatever went
+   * before OPENED, all of #bytesSent then, came out of it). Resumes the socket.
+   */
   attach(peer: Route, credit: number): void {
     if (this.#finished) return;
     if (this.#peer?.at(0)?.key !== peer.at(0)?.key) this.setPeer(peer);
     else this.#peer = peer;
     this.#attached = true;
-    this.#sendCredit = credit;
+    this.#sendCredit = Math.max(0, credit - this.#bytesSent);
     this.#flush();
   }
 
@@ -298,7 +313,8 @@ export class PortalStream implements Mailbox {
   /** Sends what credit and room allow; pauses the socket while anything waits. */
   #flush(): void {
     if (this.#finished) return;
-    if (!this.#attached || this.#waitingRoom) {
+    // Before OPENED only early data may go (allowEarlyData): without any, nothing is read.
+    if (this.#waitingRoom || (!this.#attached && this.#sendCredit === 0)) {
       this.#socket.pause();
       return;
     }
@@ -320,10 +336,15 @@ export class PortalStream implements Mailbox {
     }
     if (pending.length > 0 || this.#waitingRoom) {
       this.#socket.pause();
-      if (this.#sendCredit === 0 && !this.#blockedSent && pending.length > 0) {
+      if (this.#attached && this.#sendCredit === 0 && !this.#blockedSent && pending.length > 0) {
         this.#blockedSent = true;
         this.#send(encodeBlocked());
       }
+      return;
+    }
+    // Early data went; the outlet takes nothing else before OPENED (END waits for it too).
+    if (!this.#attached) {
+      if (!this.#readEnded) this.#socket.resume();
       return;
     }
     if (this.#readEnded) {

@@ -12,7 +12,7 @@ export interface HostilePeer {
   readonly node: Node;
   readonly channel: SecureChannel;
   /** A raw stream that sends OPEN (granting `window`) to bob's "outlet" through mallory's channel. */
-  open(window?: number): RawStream;
+  open(window?: number, how?: RawOpen): RawStream;
   stop(): Promise<void>;
 }
 
@@ -23,9 +23,15 @@ export async function startHostilePeer(nodes: PortalNodes): Promise<HostilePeer>
   return {
     node: mallory,
     channel,
-    open: (window = 1024 * 1024) => new RawStream(mallory, route(channel, "outlet"), window),
+    open: (window = 1024 * 1024, how = {}) => new RawStream(mallory, route(channel, "outlet"), window, how),
     stop: () => mallory.stop(),
   };
+}
+
+/** How a raw stream opens: OPEN_EARLY instead of OPEN (`early`), and DATA to the outlet before either (`dataFirst`). */
+export interface RawOpen {
+  early?: boolean;
+  dataFirst?: Uint8Array;
 }
 
 /** One stream's far end, by hand: it records what the outlet answers and sends whatever it is told to. */
@@ -40,11 +46,18 @@ export class RawStream implements Mailbox {
 
   constructor(
     private readonly mallory: Node,
-    outlet: Route,
+    private readonly outlet: Route,
     window: number,
+    how: RawOpen = {},
   ) {
     mallory.router.register([this.address], this);
-    this.#send(outlet, encodeOpen(window, ""));
+    if (how.dataFirst) this.earlyData(how.dataFirst);
+    this.#send(outlet, encodeOpen(window, "", how.early === true));
+  }
+
+  /** Sends `bytes` as one DATA to the outlet itself (early data, or a stray DATA), whatever was granted. */
+  earlyData(bytes: Uint8Array): void {
+    this.#send(this.outlet, Buffer.concat(encodeDataParts(bytes)));
   }
 
   deliver(message: LocalMessage): void {
