@@ -4,7 +4,7 @@
  * (usually through a secure channel) to an outlet, which connects to its target and
  * carries the bytes back. See docs/portals.md.
  */
-export { createInlet, Inlet, type InletStreamListener } from "./inlet/index.js";
+export { createInlet, EARLY_DATA_ASK_AGAIN_MS, Inlet, type InletStreamListener } from "./inlet/index.js";
 export { createOutlet, Outlet } from "./outlet/index.js";
 export type { StreamClosedListener } from "./stream/index.js";
 export {

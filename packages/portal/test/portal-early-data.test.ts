@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { Address, LocalMessage, route, type Mailbox, type Route } from "@hopwire/runtime";
 import { createInlet, createOutlet, EARLY_DATA_BYTES, type Inlet, type Outlet } from "@hopwire/portal";
 import { Outlet as OutletClass } from "../dist/outlet/outlet.js";
-import { encodeOpened, encodeReset, KIND } from "../dist/protocol/index.js";
+import { encodeCredit, encodeOpened, encodeReset, KIND } from "../dist/protocol/index.js";
 import { startPortalNodes, type PortalNodes } from "./support/nodes.js";
 import { recordingClient, startRawServer, until, within, type RawServer } from "./support/tcp.js";
 
@@ -61,36 +61,63 @@ function kindOf(message: LocalMessage): number | undefined {
 
 /**
  * Records the kind of every message the outlet itself is handed (OPEN, OPEN_EARLY, early DATA)
- * and the early DATA bytes. With `holdOpenEarly`, an OPEN_EARLY waits, unread, until the DATA
- * behind it has come (then both go on, in order): bob's node as slow as can be to answer, so
- * whatever DATA arrives was sent before any OPENED could have been.
+ * and the early DATA bytes. With `holdOpenEarly(kind)`, an OPEN_EARLY and whatever follows it
+ * wait, unread, until a message of `kind` has come behind it (then all go on, in order): bob's
+ * node as slow as can be to answer, so that message was sent before any OPENED could have been.
  */
-function watchOutlet(): { kinds: number[]; earlyBytes: () => number; holdOpenEarly: (hold: boolean) => void } {
+function watchOutlet(): { kinds: number[]; earlyBytes: () => number; holdOpenEarly: (until: number) => void } {
   const kinds: number[] = [];
   let earlyBytes = 0;
-  let hold = false;
-  let held: { message: LocalMessage; senderKey: string | undefined } | undefined;
+  let releaseOn: number | undefined;
+  let held: { message: LocalMessage; senderKey: string | undefined }[] | undefined;
   const deliver = OutletClass.prototype.deliver;
   OutletClass.prototype.deliver = function (this: OutletClass, message: LocalMessage, senderKey?: string) {
     const kind = kindOf(message)!;
     kinds.push(kind);
     if (kind === KIND.DATA) earlyBytes += message.payloadLength - 1;
-    if (hold && kind === KIND.OPEN_EARLY) {
-      held = { message, senderKey };
-      return;
-    }
-    if (held !== undefined && kind === KIND.DATA) {
-      const { message: open, senderKey: openKey } = held;
-      held = undefined;
-      deliver.call(this, open, openKey);
-    }
-    return deliver.call(this, message, senderKey);
+    if (releaseOn !== undefined && kind === KIND.OPEN_EARLY && held === undefined) held = [];
+    if (held === undefined) return deliver.call(this, message, senderKey);
+    held.push({ message, senderKey });
+    if (kind !== releaseOn) return;
+    const queue = held;
+    held = undefined;
+    releaseOn = undefined;
+    for (const h of queue) deliver.call(this, h.message, h.senderKey);
   };
   onTestFinished(() => void (OutletClass.prototype.deliver = deliver));
-  return { kinds, earlyBytes: () => earlyBytes, holdOpenEarly: (h) => void (hold = h) };
+  return { kinds, earlyBytes: () => earlyBytes, holdOpenEarly: (until) => void (releaseOn = until) };
 }
 
 describe("early data with an outlet that takes it", () => {
+  it("a client that resets before OPENED: the inlet stream tells the outlet (RESET behind OPEN_EARLY), which drops the early bytes it has not written", async () => {
+    const watch = watchOutlet();
+    const targetBytes: Buffer[] = [];
+    const target = await startRawServer((socket) => {
+      socket.on("data", (d: Buffer) => targetBytes.push(d));
+      socket.on("end", () => socket.end());
+    });
+    servers.push(target);
+    const { inlet, outlet } = await portal(target.address);
+    const outletReasons: (string | undefined)[] = [];
+    outlet.onStreamClosed((reason) => outletReasons.push(reason?.code));
+    const learn = await recordingClient(inlet.port);
+    await until(() => inlet.earlyData === true, "the first stream's OPENED");
+    learn.socket.destroy();
+    await until(() => outletReasons.length === 1, "the first stream to end at the outlet");
+
+    // The OPEN_EARLY waits at the outlet until the RESET behind it came: the client went away before any OPENED.
+    watch.holdOpenEarly(KIND.RESET);
+    const doomed = await recordingClient(inlet.port);
+    doomed.socket.write("doomed");
+    await until(() => watch.kinds.at(-1) === KIND.DATA, "the early DATA at bob's node");
+    doomed.socket.resetAndDestroy();
+    await until(() => outletReasons.length === 2, "the outlet's stream to end");
+    expect(outletReasons[1]).toBe("PORTAL_RESET");
+    expect(watch.kinds.slice(-3)).toEqual([KIND.OPEN_EARLY, KIND.DATA, KIND.RESET]);
+    expect(Buffer.concat(targetBytes).toString()).toBe(""); // its socket was closed before it connected
+    expect(outlet.activeStreams).toBe(0);
+  });
+
   it("the first stream asks with OPEN_EARLY alone; later ones send the client's first bytes (at most 64 KiB) before the outlet answered, intact and in order", async () => {
     const watch = watchOutlet();
     const target = await echoTarget();
@@ -104,7 +131,7 @@ describe("early data with an outlet that takes it", () => {
     expect(watch.kinds).toEqual([KIND.OPEN_EARLY]); // a probe: no DATA behind it
 
     // 200 KiB written at once: 64 KiB at most go early, the rest once OPENED came; the echo is byte-identical.
-    watch.holdOpenEarly(true);
+    watch.holdOpenEarly(KIND.DATA);
     const bytes = randomBytes(200 * 1024);
     const second = await recordingClient(inlet.port);
     second.socket.write(bytes);
@@ -134,12 +161,13 @@ describe("early data with an outlet that takes it", () => {
     // The client sends nothing until the server spoke: OPEN_EARLY with nothing behind it yet, the socket read on.
     const quiet = await recordingClient(inlet.port);
     await until(() => quiet.received().toString() === "banner:", "the server's banner before the client sent anything");
+    expect(watch.kinds).toEqual([KIND.OPEN_EARLY, KIND.OPEN_EARLY]);
     quiet.socket.end("b");
     await within(quiet.ended, "the answer to the quiet client");
     expect(quiet.received().toString()).toBe("banner:got:b");
 
     // Bytes and FIN at once: the bytes go early, the FIN (END) waits for OPENED.
-    watch.holdOpenEarly(true);
+    watch.holdOpenEarly(KIND.DATA);
     const hasty = await recordingClient(inlet.port);
     hasty.socket.end("c");
     await within(hasty.ended, "the answer to the hasty client");
@@ -151,6 +179,7 @@ describe("early data with an outlet that takes it", () => {
   });
 
   it("a target that went down: the early bytes are dropped with the stream, the client is reset, the outlet counts one refusal", async () => {
+    const watch = watchOutlet();
     const target = await echoTarget();
     const { inlet, outlet, reasons } = await portal(target.address);
     const learn = await recordingClient(inlet.port);
@@ -167,6 +196,7 @@ describe("early data with an outlet that takes it", () => {
     expect(error?.code).toBe("ECONNRESET");
     await until(() => reasons.length === 2, "the second stream to end");
     expect(reasons[1]).toBe("PORTAL_TARGET_UNREACHABLE");
+    expect(watch.kinds.filter((kind) => kind === KIND.DATA).length).toBeGreaterThan(0); // its bytes did go early
     expect(outlet.refusedStreams).toBe(1);
     expect(outlet.activeStreams).toBe(0);
     expect(inlet.earlyData).toBe(true); // a refusal for the target's sake says nothing about early data
@@ -176,40 +206,73 @@ describe("early data with an outlet that takes it", () => {
 /**
  * An outlet as it was before early data, in front of a real one: it refuses anything but OPEN
  * with RESET PORTAL_PROTOCOL from its own address, as that outlet's code did, and hands each
- * OPEN to the real outlet (with the sender's key, so flow controls hold as they would).
+ * OPEN to the real outlet (with the sender's key, so flow controls hold as they would). With
+ * `takesEarlyData` it hands everything on: the outlet as it is now (then "replaced" by the old).
  */
 class OlderOutlet implements Mailbox {
   readonly address = Address.parse("older_outlet");
   readonly kinds: number[] = [];
+  takesEarlyData = false;
   constructor(private readonly outlet: Outlet) {}
 
   deliver(message: LocalMessage, senderKey?: string): void {
     const kind = kindOf(message)!;
     this.kinds.push(kind);
-    if (kind === KIND.OPEN) return this.outlet.deliver(message, senderKey);
+    if (kind === KIND.OPEN || this.takesEarlyData) return this.outlet.deliver(message, senderKey);
     nodes.bob.router.route(new LocalMessage(message.returnRoute, route(this.address), encodeReset("PORTAL_PROTOCOL")), this.address.key);
   }
 }
 
+async function olderOutlet(target: RawServer): Promise<{ inlet: Inlet; outlet: Outlet; older: OlderOutlet; reasons: (string | undefined)[] }> {
+  const made = await portal(target.address, "older_outlet");
+  const older = new OlderOutlet(made.outlet);
+  nodes.bob.router.register([older.address], older);
+  nodes.bob.flowControls.addConsumer(older.address, nodes.listener.flowControlId);
+  return { ...made, older };
+}
+
+async function echoOf(inlet: Inlet, text: string): Promise<void> {
+  const client = await recordingClient(inlet.port);
+  client.socket.write(text);
+  await until(() => client.received().toString() === text, `the echo of "${text}"`);
+  client.socket.end();
+}
+
 describe("early data with an outlet from before it", () => {
   it("the first stream's OPEN_EARLY is refused, it asks again with OPEN and works; the inlet's later streams open with OPEN", async () => {
-    const target = await echoTarget();
-    const { inlet, outlet, reasons } = await portal(target.address, "older_outlet");
-    const older = new OlderOutlet(outlet);
-    nodes.bob.router.register([older.address], older);
-    nodes.bob.flowControls.addConsumer(older.address, nodes.listener.flowControlId);
-
-    for (const text of ["one", "two", "three"]) {
-      const client = await recordingClient(inlet.port);
-      client.socket.write(text);
-      await until(() => client.received().toString() === text, `the echo of "${text}"`);
-      client.socket.end();
-    }
+    const { inlet, outlet, older, reasons } = await olderOutlet(await echoTarget());
+    for (const text of ["one", "two", "three"]) await echoOf(inlet, text);
     expect(inlet.earlyData).toBe(false);
     expect(older.kinds).toEqual([KIND.OPEN_EARLY, KIND.OPEN, KIND.OPEN, KIND.OPEN]);
     await until(() => reasons.length === 3, "the three streams to end");
     expect(reasons).toEqual([undefined, undefined, undefined]);
     expect(outlet.openedStreams).toBe(3);
+  });
+
+  it("streams that probe at once each fall back on their own, and all work", async () => {
+    const { inlet, older } = await olderOutlet(await echoTarget());
+    await Promise.all(["one", "two", "three"].map((text) => echoOf(inlet, text)));
+    expect(inlet.earlyData).toBe(false);
+    expect(older.kinds.filter((kind) => kind === KIND.OPEN_EARLY).length).toBe(3);
+    expect(older.kinds.filter((kind) => kind === KIND.OPEN).length).toBe(3);
+  });
+
+  it("an outlet replaced by an older one: the stream whose early data it refused is reset, the next asks again and falls back", async () => {
+    const { inlet, older, reasons } = await olderOutlet(await echoTarget());
+    older.takesEarlyData = true;
+    await echoOf(inlet, "one");
+    expect(inlet.earlyData).toBe(true);
+    await until(() => reasons.length === 1, "the first stream to end");
+    older.takesEarlyData = false;
+    const lost = await recordingClient(inlet.port);
+    lost.socket.write("two");
+    expect((await within(lost.closed, "the client whose early data was refused to be reset"))?.code).toBe("ECONNRESET");
+    await until(() => reasons.length === 2, "the second stream to end");
+    expect(reasons[1]).toBe("PORTAL_PROTOCOL");
+    expect(inlet.earlyData).toBeUndefined();
+    await echoOf(inlet, "three");
+    expect(inlet.earlyData).toBe(false);
+    expect(older.kinds.slice(-2)).toEqual([KIND.OPEN_EARLY, KIND.OPEN]);
   });
 
   it("earlyData: false opens every stream with OPEN, even to an outlet that takes early data", async () => {
@@ -240,6 +303,8 @@ describe("early data with an outlet from before it", () => {
 class HandOutlet implements Mailbox {
   readonly address = Address.parse("raw_outlet");
   answerAfterData = false;
+  /** Sends a CREDIT before OPENED, as no outlet may. */
+  creditFirst = false;
   earlyBytes = 0;
   laterBytes = 0;
   blocked = 0;
@@ -260,6 +325,7 @@ class HandOutlet implements Mailbox {
   }
 
   #answer(inletStream: Route): void {
+    if (this.creditFirst) nodes.bob.router.route(new LocalMessage(inletStream, route(this.address), encodeCredit(this.window)), this.address.key);
     const stream: Mailbox & { address: Address } = {
       address: Address.random(),
       deliver: (message: LocalMessage) => {
@@ -295,5 +361,22 @@ describe("early data and credit", () => {
     expect(outlet.laterBytes).toBeGreaterThan(0);
     expect(outlet.earlyBytes + outlet.laterBytes).toBe(window);
     client.socket.destroy();
+  });
+});
+
+describe("before OPENED", () => {
+  it("a CREDIT before OPENED resets the inlet stream (PORTAL_PROTOCOL) and sends nothing early on it", async () => {
+    const outlet = new HandOutlet(100 * 1024);
+    outlet.creditFirst = true;
+    nodes.bob.router.register([outlet.address], outlet);
+    nodes.bob.flowControls.addConsumer(outlet.address, nodes.listener.flowControlId);
+    const inlet = await createInlet(nodes.alice, { listen: "127.0.0.1:0", route: route(nodes.channel, "raw_outlet") });
+    const reasons: (string | undefined)[] = [];
+    inlet.onStreamClosed((reason) => reasons.push(reason?.code));
+    const client = await recordingClient(inlet.port);
+    client.socket.write(randomBytes(1024));
+    expect((await within(client.closed, "the client's reset"))?.code).toBe("ECONNRESET");
+    expect(reasons).toEqual(["PORTAL_PROTOCOL"]);
+    expect(outlet.earlyBytes + outlet.laterBytes).toBe(0);
   });
 });

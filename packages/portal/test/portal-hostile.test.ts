@@ -174,17 +174,37 @@ describe("early data (OPEN_EARLY)", () => {
     expect(await early.answer()).toBe("OPENED");
     expect(early.granted).toBe(EARLY_DATA_BYTES);
 
-    // 80 KiB of early data: the first 40 KiB are within the allowance, the next 40 KiB are not.
+    // 80 KiB of early data: the first 40 KiB are within the allowance (and reach the target), the next 40 KiB are not.
     const cheat = hostile.open(1024 * 1024, { early: true });
     cheat.earlyData(Buffer.alloc(40 * 1024, 0x61));
+    await until(() => allReceived().length === 1 + 40 * 1024, "the 40 KiB of early data within the allowance at the target");
     cheat.earlyData(Buffer.alloc(40 * 1024, 0x62));
     await until(() => cheat.resetCode !== undefined, "the RESET for early data past the allowance");
     expect(cheat.resetCode).toBe("PORTAL_PROTOCOL");
     await until(() => reasons.length === 1, "the outlet to report the stream's end");
     expect(reasons[0]).toBeInstanceOf(PortalProtocolError);
     expect(reasons[0]?.message).toBe(`the peer sent ${80 * 1024 - EARLY_DATA_BYTES} bytes of early data past ${EARLY_DATA_BYTES}`);
-    expect(allReceived()).not.toContain("b"); // none of the bytes past the allowance reached a target
+    const cheats = received.findIndex((chunks) => chunks[0]?.[0] === 0x61);
+    await until(() => closed[cheats] === true, "the cheating stream's target connection to close");
+    expect(allReceived()).not.toContain("b"); // none of the bytes past the allowance reached it
     expect(outlet.activeStreams).toBe(2);
     await echoThroughAlicesChannel();
+  });
+
+  it("once a stream heard from its inlet stream directly, DATA to the outlet is no longer its; a second OPEN_EARLY from one return route is dropped", async () => {
+    const outlet = await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId });
+    const allReceived = (): string => received.map((chunks) => Buffer.concat(chunks).toString("latin1")).join("");
+    const s = hostile.open(1024 * 1024, { early: true });
+    s.earlyData(Buffer.from("a"));
+    s.openEarlyAgain(); // still taking early data: not a second stream, and no answer (it would reach this same stream)
+    expect(await s.answer()).toBe("OPENED");
+    s.data(Buffer.from("b")); // to the stream itself: early data is over
+    s.earlyData(Buffer.from("z"));
+    s.data(Buffer.from("c"));
+    await until(() => allReceived() === "abc", "the early byte and the stream's own DATA at the target");
+    expect(s.resetCode).toBeUndefined();
+    expect(outlet.openedStreams).toBe(1);
+    expect(outlet.refusedStreams).toBe(1);
+    expect(outlet.activeStreams).toBe(1);
   });
 });

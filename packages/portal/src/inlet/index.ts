@@ -1,1 +1,1 @@
-export { createInlet, Inlet, type InletStreamListener } from "./inlet.js";
+export { createInlet, EARLY_DATA_ASK_AGAIN_MS, Inlet, type InletStreamListener } from "./inlet.js";

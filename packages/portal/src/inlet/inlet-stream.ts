@@ -1,4 +1,5 @@
-import type { LocalMessage } from "@hopwire/runtime";
+import type { Address, LocalMessage } from "@hopwire/runtime";
+import { PortalProtocolError } from "../errors.js";
 import type { PortalMessage } from "../protocol/index.js";
 import { KIND } from "../protocol/index.js";
 import { PortalStream } from "../stream/index.js";
@@ -17,8 +18,8 @@ export class InletStream extends PortalStream {
   #lingerMs = 0;
   #onOpened: (() => void) | undefined;
   #openKind: OpenKind = "open";
-  /** While probing: the plain OPEN to send if the outlet refuses OPEN_EARLY as an older one does, and whom to tell. */
-  #fallback: { open: Uint8Array; onOlderOutlet: () => void } | undefined;
+  /** While probing: the plain OPEN to send if the outlet refuses OPEN_EARLY as an older one does, whom to tell, and the outlet's address. */
+  #fallback: { open: Uint8Array; onOlderOutlet: () => void; outlet: Address | undefined } | undefined;
 
   /** Called once when OPENED arrives. */
   expectOpened(lingerMs: number, onOpened: () => void): void {
@@ -52,22 +53,25 @@ export class InletStream extends PortalStream {
    * answers anything but OPEN, RESET PORTAL_PROTOCOL: then `onOlderOutlet` is told and `open`
    * goes instead, and the stream waits for its OPENED as usual.
    */
-  probeOpenEarly(openEarly: Uint8Array, open: Uint8Array, onOlderOutlet: () => void): void {
+  probeOpenEarly(openEarly: Uint8Array, open: Uint8Array, outlet: Address | undefined, onOlderOutlet: () => void): void {
     this.#openKind = "probe";
-    this.#fallback = { open, onOlderOutlet };
+    this.#fallback = { open, onOlderOutlet, outlet };
     this.sendControl(openEarly);
   }
 
   protected override handle(decoded: PortalMessage, message: LocalMessage): void {
-    if (decoded.kind === KIND.OPENED && !this.#opened) {
+    if (this.#opened) return super.handle(decoded, message);
+    if (decoded.kind === KIND.OPENED) {
       this.#opened = true;
       this.#fallback = undefined;
       this.#onOpened?.();
       this.attach(message.returnRoute, decoded.window);
       return;
     }
+    // Before OPENED only a refusal may come, from the outlet itself (a CREDIT would let early data past its bound).
+    if (decoded.kind !== KIND.RESET) return this.finish(new PortalProtocolError(`portal message kind ${decoded.kind} before OPENED`), false);
     const fallback = this.#fallback;
-    if (decoded.kind === KIND.RESET && decoded.code === "PORTAL_PROTOCOL" && fallback !== undefined && !this.#opened) {
+    if (decoded.code === "PORTAL_PROTOCOL" && fallback !== undefined && message.returnRoute.recipient()?.key === fallback.outlet?.key) {
       this.#fallback = undefined;
       this.#openKind = "open";
       fallback.onOlderOutlet();
@@ -82,8 +86,11 @@ export class InletStream extends PortalStream {
     return this.#lingerMs + super.lingerMs();
   }
 
-  /** Before OPENED the peer is the outlet itself, which takes only OPEN (and early DATA): nothing to tell it. */
+  /**
+   * Before OPENED the peer is the outlet itself, which takes only OPEN; but behind OPEN_EARLY it
+   * takes a RESET for the stream it opened too, which then drops early bytes it has not written.
+   */
   protected override mayTellPeer(): boolean {
-    return this.#opened;
+    return this.#opened || this.#openKind === "early";
   }
 }

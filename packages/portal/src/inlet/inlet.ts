@@ -3,6 +3,9 @@ import { assertNodeArgument, formatHostPort, LocalMessage, NodeStoppedError, typ
 import { PortalListenError, PortalOpenTimeoutError, PortalRouteClosedError, PortalStreamLimitError , type PortalError } from "../errors.js";
 import { resolveInletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type InletOptions, type ResolvedInletOptions } from "../options.js";
 import { EARLY_DATA_BYTES, encodeOpen } from "../protocol/index.js";
+
+/** How long an inlet that found its outlet older than early data opens streams with OPEN before it asks again (ms). */
+export const EARLY_DATA_ASK_AGAIN_MS = 10 * 60_000;
 import { Lingering, resetSocket, StreamListeners, WindowGrowth, type PortalStream, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
 import { InletStream } from "./inlet-stream.js";
 
@@ -49,6 +52,8 @@ export class Inlet implements StreamOwner {
   #stopped = false;
   /** Whether the outlet takes OPEN_EARLY: undefined until a stream's OPEN_EARLY was answered. */
   #outletTakesEarlyData: boolean | undefined;
+  /** When "no" (an older outlet) is asked again: outlets get upgraded. */
+  #askAgainAt = 0;
 
   /** @internal use createInlet */
   constructor(node: Node, options: ResolvedInletOptions) {
@@ -91,8 +96,9 @@ export class Inlet implements StreamOwner {
 
   /**
    * Whether the outlet takes early data (OPEN_EARLY, docs/portals.md "Early data"): undefined
-   * until the first stream's OPEN_EARLY was answered; false with `earlyData: false`, or when
-   * the outlet is one from before early data (streams then open with OPEN, as it expects).
+   * until a stream's OPEN_EARLY was answered; false with `earlyData: false`, or for
+   * EARLY_DATA_ASK_AGAIN_MS after an outlet from before early data refused it (streams then
+   * open with OPEN, as it expects).
    */
   get earlyData(): boolean | undefined {
     return this.#options.earlyData ? this.#outletTakesEarlyData : false;
@@ -134,7 +140,9 @@ export class Inlet implements StreamOwner {
     const inletStream = stream as InletStream;
     this.#streams.delete(inletStream);
     // Early data refused as an older outlet refuses it (the outlet was replaced?): the next stream asks again.
-    if (inletStream.openKind === "early" && !inletStream.opened && reason?.code === "PORTAL_PROTOCOL") this.#outletTakesEarlyData = undefined;
+    if (inletStream.openKind === "early" && !inletStream.opened && reason?.code === "PORTAL_PROTOCOL" && this.#outletTakesEarlyData === true) {
+      this.#outletTakesEarlyData = undefined;
+    }
     this.#notify(reason);
   }
 
@@ -183,13 +191,15 @@ export class Inlet implements StreamOwner {
    * before early data; OPEN with `earlyData: false`.
    */
   #open(stream: InletStream): void {
-    const { windowBytes, target, earlyData } = this.#options;
+    const { windowBytes, target, earlyData, route } = this.#options;
     const open = encodeOpen(windowBytes, target);
+    if (this.#outletTakesEarlyData === false && Date.now() >= this.#askAgainAt) this.#outletTakesEarlyData = undefined;
     if (!earlyData || this.#outletTakesEarlyData === false) return stream.open(open);
     const openEarly = encodeOpen(windowBytes, target, true);
     if (this.#outletTakesEarlyData === true) return stream.openEarly(openEarly, EARLY_DATA_BYTES);
-    stream.probeOpenEarly(openEarly, open, () => {
-      this.#outletTakesEarlyData = false;
+    stream.probeOpenEarly(openEarly, open, route.recipient(), () => {
+      if (this.#outletTakesEarlyData !== true) this.#outletTakesEarlyData = false;
+      this.#askAgainAt = Date.now() + EARLY_DATA_ASK_AGAIN_MS;
       this.#node.log.debug(`inlet ${this.#address}: the outlet does not take early data (OPEN_EARLY); its streams open with OPEN`);
     });
   }

@@ -56,8 +56,12 @@ export class Outlet implements Mailbox, StreamOwner {
   readonly #streams = new Map<PortalStream, string>();
   /** Open streams per channel, for maxStreamsPerChannel (a channel without streams has no entry). */
   readonly #perChannel = new KeyCounts();
-  /** Streams opened by OPEN_EARLY, by their inlet stream's return route, with the early bytes they took so far. */
+  /**
+   * Streams opened by OPEN_EARLY whose inlet stream has not yet sent to them directly (it may
+   * still send early data to the outlet), by that inlet stream's return route; and each one's key.
+   */
   readonly #early = new Map<string, EarlyStream>();
+  readonly #earlyKeys = new Map<PortalStream, string>();
   readonly #listeners = new StreamListeners();
   /** @internal the window growth this outlet's streams share */
   readonly windowGrowth = new WindowGrowth(STREAM_WINDOW_GROWTH_BUDGET_BYTES);
@@ -110,12 +114,18 @@ export class Outlet implements Mailbox, StreamOwner {
     return this.#stopped;
   }
 
-  /** @internal the router hands it OPENs, and the early DATA behind an OPEN_EARLY */
+  /** @internal the router hands it OPENs, and the early DATA (or RESET) behind an OPEN_EARLY */
   deliver(message: LocalMessage, senderKey?: string): void {
     if (this.#stopped) return;
-    if (isData(message)) return this.#earlyData(message);
+    const kind = kindOf(message);
+    if (kind === KIND.DATA || kind === KIND.RESET) return this.#behindOpenEarly(message);
     const open = decodePortalMessage(message.payload);
     if (open?.kind !== KIND.OPEN) return this.#refuse(message, new PortalProtocolError("an outlet takes only OPEN"));
+    if (open.earlyData && this.#early.has(routeKey(message.returnRoute))) {
+      // Not answered: a RESET would reach the inlet stream of the first one, which an honest inlet never repeats.
+      this.#refused++;
+      return this.#node.log.debug(`outlet ${this.address.toString()} dropped a second OPEN_EARLY from one return route`);
+    }
     const limit = this.#streamLimit(message);
     if (limit) return this.#refuse(message, limit);
     let target: HostPort = this.#options.to;
@@ -139,7 +149,7 @@ export class Outlet implements Mailbox, StreamOwner {
       this.#streams.delete(stream);
       this.#perChannel.remove(channel);
     }
-    if (stream.earlyKey !== undefined) this.#early.delete(stream.earlyKey);
+    this.#forgetEarly(stream);
     this.#listeners.notify(reason, this.#node.log);
   }
 
@@ -183,10 +193,11 @@ export class Outlet implements Mailbox, StreamOwner {
     const window = earlyData ? Math.max(this.#options.windowBytes, EARLY_DATA_BYTES) : this.#options.windowBytes;
     const stream = new PortalStream(this, socket, window, Math.max(window, this.#options.maxWindowBytes));
     if (earlyData) {
-      stream.earlyKey = routeKey(message.returnRoute);
-      // A second OPEN_EARLY with the same return route (a peer's replay of its own) takes the first one's place.
-      this.#early.get(stream.earlyKey)?.stream.finish(new PortalProtocolError("a second OPEN_EARLY from the same stream"), true);
-      this.#early.set(stream.earlyKey, { stream, bytes: 0 });
+      const key = routeKey(message.returnRoute);
+      this.#early.set(key, { stream, bytes: 0 });
+      this.#earlyKeys.set(stream, key);
+      // The inlet stream sends to the stream itself once it has OPENED: early data is over then.
+      stream.onFirstDirectMessage = () => this.#forgetEarly(stream);
     }
     const channel = channelOf(message);
     this.#streams.set(stream, channel);
@@ -220,23 +231,32 @@ export class Outlet implements Mailbox, StreamOwner {
   }
 
   /**
-   * DATA sent to the outlet itself: the early data behind an OPEN_EARLY, handed to the stream
-   * that OPEN_EARLY opened (the one whose inlet stream it comes from, through the same channel:
-   * the return route's first hop is the channel's own). Past EARLY_DATA_BYTES the stream is
-   * reset. DATA for no such stream (its OPEN_EARLY was refused, or it ended) is dropped without
-   * an answer: the inlet stream has its answer already.
+   * DATA or RESET sent to the outlet itself: what an inlet stream sends behind its OPEN_EARLY
+   * until it has OPENED (its early data; a RESET when its client went away meanwhile), handed to
+   * the stream that OPEN_EARLY opened for the same return route — whose first hop the channel
+   * set itself, so it came through the same channel. Early data past EARLY_DATA_BYTES resets the
+   * stream. Anything for no such stream (its OPEN_EARLY was refused, the stream ended or has
+   * heard from its inlet stream directly) is dropped without an answer: the inlet stream has its
+   * answer already.
    */
-  #earlyData(message: LocalMessage): void {
+  #behindOpenEarly(message: LocalMessage): void {
     const early = this.#early.get(routeKey(message.returnRoute));
-    if (early === undefined) {
-      this.#node.log.debug(`outlet ${this.address.toString()} dropped DATA for no stream (early data behind a refused or ended OPEN_EARLY?)`);
-      return;
+    if (early === undefined) return;
+    if (kindOf(message) === KIND.DATA) {
+      early.bytes += message.payloadLength - 1; // less the kind byte
+      if (early.bytes > EARLY_DATA_BYTES) {
+        return early.stream.finish(new PortalProtocolError(`the peer sent ${early.bytes - EARLY_DATA_BYTES} bytes of early data past ${EARLY_DATA_BYTES}`), true);
+      }
     }
-    early.bytes += message.payloadLength - 1; // less the kind byte
-    if (early.bytes > EARLY_DATA_BYTES) {
-      return early.stream.finish(new PortalProtocolError(`the peer sent ${early.bytes - EARLY_DATA_BYTES} bytes of early data past ${EARLY_DATA_BYTES}`), true);
-    }
-    early.stream.deliver(message);
+    early.stream.deliverEarly(message);
+  }
+
+  #forgetEarly(stream: PortalStream): void {
+    const key = this.#earlyKeys.get(stream);
+    if (key === undefined) return;
+    this.#earlyKeys.delete(stream);
+    this.#early.delete(key);
+    stream.onFirstDirectMessage = undefined;
   }
 
   #refuse(message: LocalMessage, reason: Error & { code: string }): void {
@@ -271,8 +291,8 @@ function routeKey(r: Route): string {
   return r.addresses.map((address) => address.key).join("\u0000");
 }
 
-/** Whether a message's payload is a DATA, whole or in parts, without reading it whole. */
-function isData(message: LocalMessage): boolean {
+/** A message's kind byte, whole or in parts, without reading it whole (undefined: empty). */
+function kindOf(message: LocalMessage): number | undefined {
   const first = message.parts === undefined ? message.payload : message.parts.find((part) => part.length > 0);
-  return first !== undefined && first.length > 0 && first[0] === KIND.DATA;
+  return first?.[0];
 }

@@ -86,8 +86,8 @@ export class PortalStream implements Mailbox {
   #finished = false;
   #bytesSent = 0;
   #bytesReceived = 0;
-  /** @internal set by an outlet for a stream that OPEN_EARLY opened: where it finds it for early DATA */
-  earlyKey: string | undefined;
+  /** @internal an outlet's, for a stream OPEN_EARLY opened: called at the first message that reaches it at its own address */
+  onFirstDirectMessage: (() => void) | undefined;
   readonly #closed: Promise<PortalError | undefined>;
   #resolveClosed!: (reason: PortalError | undefined) => void;
 
@@ -167,6 +167,16 @@ export class PortalStream implements Mailbox {
   }
 
   deliver(message: LocalMessage): void {
+    this.onFirstDirectMessage?.();
+    this.#take(message);
+  }
+
+  /** @internal a message from the peer that came to the outlet, behind OPEN_EARLY (Outlet hands it on) */
+  deliverEarly(message: LocalMessage): void {
+    this.#take(message);
+  }
+
+  #take(message: LocalMessage): void {
     // DATA that came in parts (a record or frame that spanned socket reads) is written as it is, not joined.
     const pieces = message.parts === undefined || this.#finished ? undefined : dataPieces(message.parts);
     if (pieces !== undefined) return this.#onPeerData(pieces, message.payloadLength - 1); // less the kind byte

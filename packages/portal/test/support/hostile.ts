@@ -55,6 +55,11 @@ export class RawStream implements Mailbox {
     this.#send(outlet, encodeOpen(window, "", how.early === true));
   }
 
+  /** Sends OPEN_EARLY again from this stream's address (as no inlet stream does). */
+  openEarlyAgain(window = 1024 * 1024): void {
+    this.#send(this.outlet, encodeOpen(window, "", true));
+  }
+
   /** Sends `bytes` as one DATA to the outlet itself (early data, or a stray DATA), whatever was granted. */
   earlyData(bytes: Uint8Array): void {
     this.#send(this.outlet, Buffer.concat(encodeDataParts(bytes)));
