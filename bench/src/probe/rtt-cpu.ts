@@ -13,7 +13,8 @@
 //
 // CPU comes from /proc/<pid>/task/*/schedstat (nanoseconds on a CPU, every thread), read by
 // the parent while the initiator waits, so it is the same for every case and robust under
-// load (wall time is not). --count installs counters (timers, immediates, microtask-queued
+// load (wall time is not); mainKernel is the main thread's share of it in the kernel (its stime:
+// syscalls, and on this machine's PVM guest, the wake-ups behind them). --count installs counters (timers, immediates, microtask-queued
 // callbacks, promises created, MessagePort posts) in both processes: they cost CPU, so CPU
 // figures of a --count run are not comparable. --strace attaches `strace -c -f` to both
 // processes for the measured window only (syscalls per round trip; epoll_wait ≈ loop turns);
@@ -38,12 +39,23 @@ type Case = "raw" | "hw-main" | "hw-thread" | "mp" | "proxy" | "seed" | "seed-ma
 
 interface ThreadCpu {
   main: number;
+  /** The main thread's kernel time so far, ns (its stat's stime, in 10 ms ticks: read it over thousands of round trips). */
+  mainKernel: number;
   others: Record<string, number>;
+}
+
+const NS_PER_TICK = 1e9 / 100; // USER_HZ
+
+/** The main thread's stime from /proc/<pid>/task/<pid>/stat, in ns. */
+function kernelNsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[12]) * NS_PER_TICK; // field 15 of stat(5), counted from the state (field 3)
 }
 
 /** Nanoseconds on a CPU so far, for the main thread and per other thread name. */
 function cpuOf(pid: number): ThreadCpu {
-  const out: ThreadCpu = { main: 0, others: {} };
+  const out: ThreadCpu = { main: 0, mainKernel: kernelNsOf(pid), others: {} };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
@@ -61,7 +73,7 @@ function cpuOf(pid: number): ThreadCpu {
 
 function cpuDelta(a: ThreadCpu, b: ThreadCpu, n: number): Record<string, number> {
   const perRt = (ns: number): number => Math.round((ns / n / 1e3) * 10) / 10;
-  const out: Record<string, number> = { main: perRt(b.main - a.main) };
+  const out: Record<string, number> = { main: perRt(b.main - a.main), mainKernel: perRt(b.mainKernel - a.mainKernel) };
   let total = b.main - a.main;
   // Threads over 5 µs per round trip by name and id (a worker thread, a busy compiler), the rest summed.
   let rest = 0;
@@ -81,7 +93,7 @@ function cpuDelta(a: ThreadCpu, b: ThreadCpu, n: number): Record<string, number>
 const HOST = "127.0.0.1";
 const self = fileURLToPath(import.meta.url);
 
-type ToChild = { t: "mark" } | { t: "report" } | { t: "go" };
+type ToChild = { t: "mark" } | { t: "report" } | { t: "go" } | { t: "close" };
 type FromChild =
   | { t: "ready"; port?: number }
   | { t: "warm" }
@@ -237,6 +249,8 @@ async function initiator(a: InitiatorArgs): Promise<void> {
   const snapshot = { ...counts };
   await profile?.stop();
   send({ t: "done", latenciesUs, counts: snapshot });
+  // Not before the parent has read this process's threads: mp's echo thread ends with close().
+  await nextMessage(process, "close");
   await close();
 }
 
@@ -396,6 +410,7 @@ async function runOnce(o: Options): Promise<Record<string, unknown>> {
     const i1 = cpuOf(init.pid!);
     const r1 = responder ? cpuOf(responder.pid!) : undefined;
     const m1 = middle ? cpuOf(middle.pid!) : undefined;
+    init.send({ t: "close" });
     let responderCounts: Counts = {};
     if (responder) {
       responder.send({ t: "report" });
