@@ -222,6 +222,30 @@ describe("frames", () => {
     expect(bodies).toEqual(Array.from({ length: 300 }, (_, i) => i & 0xff));
   });
 
+  // A thread streaming one 64 KiB message a turn into a connection posted each in a 1.1 MiB buffer, which both
+  // threads' collectors counted, and ran at a third of the speed of 65,000-byte messages.
+  it("gives a frame past 64 KiB that comes alone a buffer of its own size, not a large batch's room; a turn of them shares one after the first", () => {
+    const w = new BatchWriter();
+    for (let i = 0; i < 10; i++) {
+      w.push(FRAME_ENVELOPE, Buffer.alloc(64 * 1024, i));
+      const lone = w.take()!;
+      expect(lone.byteLength).toBeGreaterThan(64 * 1024);
+      expect(lone.byteLength).toBeLessThan(2 * 64 * 1024);
+      expect(frames(lone).map(([kind, text]) => [kind, text.length])).toEqual([[FRAME_ENVELOPE, 64 * 1024]]);
+    }
+    const posted: ArrayBuffer[] = [];
+    const writer = new PortWriter({ postMessage: (batch: unknown) => void posted.push(batch as ArrayBuffer) });
+    for (let i = 0; i < 10; i++) writer.push(FRAME_ENVELOPE, Buffer.alloc(64 * 1024, i));
+    writer.flush();
+    writer.close();
+    const firstBytes = posted.map((batch) => {
+      const out: number[] = [];
+      readFrames(batch, (_kind, bytes) => void out.push(bytes.length === 64 * 1024 ? bytes[0]! : -1));
+      return out;
+    });
+    expect(firstBytes).toEqual([[0], [1, 2, 3, 4, 5, 6, 7, 8, 9]]);
+  });
+
   it("writes a transport's run of repeated-head payloads as the envelopes deliver would: a head where the batch's last one differs, then payloads alone", () => {
     const { a, b, info, message } = twoStreams();
     const posted: ArrayBuffer[] = [];

@@ -130,6 +130,8 @@ export class BatchWriter implements FrameSink {
   readonly #spares: ArrayBuffer[] = [];
   /** A spare was written into since the last `trimSpares`. */
   #spareTaken = false;
+  /** `outgrows` said yes since the last `take`: frames too many for this batch's room are coming (see take). */
+  #outgrown = false;
 
   constructor(initialCapacity = INITIAL_CAPACITY) {
     this.#capacity = Math.max(initialCapacity, 64);
@@ -152,7 +154,9 @@ export class BatchWriter implements FrameSink {
    */
   outgrows(bytes: number): boolean {
     const needed = this.#used + bytes;
-    return this.#count > 0 && needed > this.#buffer.length && needed > LARGE_BATCH;
+    if (!(this.#count > 0 && needed > this.#buffer.length && needed > LARGE_BATCH)) return false;
+    this.#outgrown = true;
+    return true;
   }
 
   /** As `outgrows`, for the frame `pushEnvelope` would write for `message` (its head counted as up to 1 KiB). */
@@ -334,7 +338,12 @@ export class BatchWriter implements FrameSink {
     const header = this.#buffer;
     const used = this.#used;
     writeBatchHeader(header, used, this.#seq - this.#count, credit);
+    // A batch handed over because the next frame outgrew it (a turn of large frames) gives the
+    // next one a whole batch's room, so that the rest of the turn shares it.
+    const recent = this.#outgrown ? LARGE_BATCH_CAPACITY : this.#capacity;
+    this.#outgrown = false;
     if (used <= COPY_OUT_MAX && header.length <= KEEP_MAX) {
+      if (recent > this.#capacity) this.#capacity = recent - (recent >> 3);
       // A small batch leaves as an exact-size copy and the writer keeps its buffer: a round
       // trip posts one small batch each way, and a fresh 16 KiB buffer per post cost more
       // than the copy (fresh pages fault on this host; docs/architecture.md).
@@ -356,7 +365,7 @@ export class BatchWriter implements FrameSink {
     // twice the page faults (TCP into a worker thread at 16 KiB, session 26). Never more than
     // that room, whatever the last batch held: after one 32 MiB message, the next batch (a
     // 64 B message, an ack) was a 32 MiB buffer, kept alive by any body still viewing it.
-    this.#capacity = Math.min(Math.max(INITIAL_CAPACITY, used + (used >> 1), this.#capacity - (this.#capacity >> 3)), LARGE_BATCH_CAPACITY);
+    this.#capacity = Math.min(Math.max(INITIAL_CAPACITY, used + (used >> 1), recent - (recent >> 3)), LARGE_BATCH_CAPACITY);
     this.#buffer = EMPTY;
     this.#used = BATCH_HEADER;
     this.#count = 0;
@@ -368,11 +377,21 @@ export class BatchWriter implements FrameSink {
     const needed = this.#used + extra;
     if (needed <= this.#buffer.length && this.#buffer !== EMPTY) return;
     let capacity = Math.max(this.#buffer.length * 2, this.#capacity);
-    // Past 64 KiB, jump to the size of a whole batch: doubling would copy the batch again and again.
-    if (needed > LARGE_BATCH) capacity = Math.max(capacity, LARGE_BATCH_CAPACITY);
+    if (needed > LARGE_BATCH) {
+      // Past 64 KiB, jump to the size of a whole batch: doubling would copy the batch again and
+      // again. But a frame that alone takes more than 64 KiB and less than a spare gets the room
+      // recent batches took, or its own: a 64 KiB message a turn, each in a batch of 1.1 MiB, had
+      // both threads' collectors counting 1.1 MiB a message (the batch, then the spare given
+      // back), and a thread streaming them into a connection ran at a third of the speed of
+      // 65,000-byte ones. (A turn of several such frames gets a whole batch's room after the
+      // first: see #outgrown.)
+      const lone = this.#count === 0 && needed < SPARE_MIN_BYTES;
+      capacity = Math.max(capacity, lone ? needed : LARGE_BATCH_CAPACITY);
+    }
     while (capacity < needed) capacity *= 2;
-    // A spare only for a batch given a large batch's room: never a small batch (a reply) in a large buffer.
-    const grown = (capacity >= LARGE_BATCH_CAPACITY ? this.#spareOf(capacity) : undefined) ?? Buffer.allocUnsafeSlow(capacity);
+    // A spare only for a batch of a spare's size: never a small batch (a reply) in a large buffer. A batch of one
+    // 256 KiB frame, given its own room, took fresh memory each time, whose pages fault in, until it took spares too.
+    const grown = (capacity >= SPARE_MIN_BYTES ? this.#spareOf(capacity) : undefined) ?? Buffer.allocUnsafeSlow(capacity);
     this.#buffer.copy(grown, 0, 0, this.#used);
     this.#buffer = grown;
   }
