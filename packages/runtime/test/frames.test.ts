@@ -393,6 +393,18 @@ describe("batches given back (BatchWriter.addSpare, PortWriter.giveBack)", () =>
     expect(frames(second).map(([, text]) => text).at(-1)).toBe("again");
   });
 
+  it("writes a lone large frame's batch, given room below a large batch's, into a spare when one fits", () => {
+    const w = new BatchWriter();
+    w.push(FRAME_ENVELOPE, Buffer.alloc(200 * 1024, 1)); // its own room; the next batch gets half as much again (300 KiB)
+    expect(w.take()!.byteLength).toBeLessThan(SPARE_MIN_BYTES);
+    const spare = new ArrayBuffer(2 * SPARE_MIN_BYTES);
+    w.addSpare(spare);
+    w.push(FRAME_ENVELOPE, Buffer.alloc(200 * 1024, 2));
+    const second = w.take()!;
+    expect(second === spare).toBe(true); // (not toBe: a failure would print both buffers, byte by byte)
+    expect(frames(second).map(([, text]) => text.length)).toEqual([200 * 1024]);
+  });
+
   it("never writes a small batch into a spare (a reply would pin a large buffer)", () => {
     const w = new BatchWriter();
     const spare = new ArrayBuffer(LARGE);

@@ -130,7 +130,7 @@ export class BatchWriter implements FrameSink {
   readonly #spares: ArrayBuffer[] = [];
   /** A spare was written into since the last `trimSpares`. */
   #spareTaken = false;
-  /** `outgrows` said yes since the last `take`: frames too many for this batch's room are coming (see take). */
+  /** `outgrows` said yes to a frame past 64 KiB since the last `take`: more such frames may be coming (see take). */
   #outgrown = false;
 
   constructor(initialCapacity = INITIAL_CAPACITY) {
@@ -155,7 +155,8 @@ export class BatchWriter implements FrameSink {
   outgrows(bytes: number): boolean {
     const needed = this.#used + bytes;
     if (!(this.#count > 0 && needed > this.#buffer.length && needed > LARGE_BATCH)) return false;
-    this.#outgrown = true;
+    // A frame past 64 KiB of its own: more may follow in this turn (see take). Small frames keep batches under 64 KiB.
+    if (bytes > LARGE_BATCH) this.#outgrown = true;
     return true;
   }
 
@@ -339,11 +340,12 @@ export class BatchWriter implements FrameSink {
     const used = this.#used;
     writeBatchHeader(header, used, this.#seq - this.#count, credit);
     // A batch handed over because the next frame outgrew it (a turn of large frames) gives the
-    // next one a whole batch's room, so that the rest of the turn shares it.
-    const recent = this.#outgrown ? LARGE_BATCH_CAPACITY : this.#capacity;
+    // next one a whole batch's room, exactly (a spare of that size serves it), so that the rest
+    // of the turn shares it.
+    const outgrown = this.#outgrown;
     this.#outgrown = false;
     if (used <= COPY_OUT_MAX && header.length <= KEEP_MAX) {
-      if (recent > this.#capacity) this.#capacity = recent - (recent >> 3);
+      if (outgrown) this.#capacity = LARGE_BATCH_CAPACITY;
       // A small batch leaves as an exact-size copy and the writer keeps its buffer: a round
       // trip posts one small batch each way, and a fresh 16 KiB buffer per post cost more
       // than the copy (fresh pages fault on this host; docs/architecture.md).
@@ -365,7 +367,8 @@ export class BatchWriter implements FrameSink {
     // twice the page faults (TCP into a worker thread at 16 KiB, session 26). Never more than
     // that room, whatever the last batch held: after one 32 MiB message, the next batch (a
     // 64 B message, an ack) was a 32 MiB buffer, kept alive by any body still viewing it.
-    this.#capacity = Math.min(Math.max(INITIAL_CAPACITY, used + (used >> 1), recent - (recent >> 3)), LARGE_BATCH_CAPACITY);
+    const recent = this.#capacity;
+    this.#capacity = outgrown ? LARGE_BATCH_CAPACITY : Math.min(Math.max(INITIAL_CAPACITY, used + (used >> 1), recent - (recent >> 3)), LARGE_BATCH_CAPACITY);
     this.#buffer = EMPTY;
     this.#used = BATCH_HEADER;
     this.#count = 0;
@@ -389,8 +392,9 @@ export class BatchWriter implements FrameSink {
       capacity = Math.max(capacity, lone ? needed : LARGE_BATCH_CAPACITY);
     }
     while (capacity < needed) capacity *= 2;
-    // A spare only for a batch of a spare's size: never a small batch (a reply) in a large buffer. A batch of one
-    // 256 KiB frame, given its own room, took fresh memory each time, whose pages fault in, until it took spares too.
+    // A spare only for a batch given a spare's size (a small batch only while the room of large
+    // recent ones lasts). A batch of one 256 KiB frame, given its own room, took fresh memory
+    // each time, whose pages fault in, until it took spares too.
     const grown = (capacity >= SPARE_MIN_BYTES ? this.#spareOf(capacity) : undefined) ?? Buffer.allocUnsafeSlow(capacity);
     this.#buffer.copy(grown, 0, 0, this.#used);
     this.#buffer = grown;
