@@ -2,26 +2,18 @@
 // right behind OPEN_EARLY, before the outlet answered, once it knows the outlet takes them;
 // it learns that from its first stream's OPEN_EARLY, and falls back to OPEN with an outlet
 // from before early data. Real nodes, a real secure channel over real TCP, real sockets.
-import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { randomBytes } from "node:crypto";
 import { Address, LocalMessage, route, type Mailbox, type Route } from "@hopwire/runtime";
 import { createInlet, createOutlet, EARLY_DATA_BYTES, type Inlet, type Outlet } from "@hopwire/portal";
 import { Outlet as OutletClass } from "../dist/outlet/outlet.js";
 import { encodeCredit, encodeOpened, encodeReset, KIND } from "../dist/protocol/index.js";
-import { startPortalNodes, type PortalNodes } from "./support/nodes.js";
+import { portalNodesForEachTest, type PortalNodes } from "./support/nodes.js";
 import { recordingClient, startRawServer, until, within, type RawServer } from "./support/tcp.js";
 
 let nodes: PortalNodes;
 const servers: RawServer[] = [];
-
-beforeEach(async () => {
-  nodes = await startPortalNodes();
-});
-
-afterEach(async () => {
-  await nodes.stop();
-  for (const s of servers.splice(0)) await s.close();
-});
+portalNodesForEachTest((n) => (nodes = n), servers);
 
 /** A target that answers every connection with "banner:", then "got:" and all it read once the client half-closed. */
 async function bannerTarget(): Promise<RawServer> {

@@ -1,23 +1,15 @@
 // Stream semantics of a portal over a secure channel over real TCP: half-close both ways,
 // resets, a target that is down, the outlet's allow-list and flow controls, teardown.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { connect } from "node:net";
 import { Address, InvalidOptionError, route, type LocalMessage, type Mailbox, type Router } from "@hopwire/runtime";
 import { createInlet, createOutlet, type Inlet } from "@hopwire/portal";
-import { startPortalNodes, type PortalNodes } from "./support/nodes.js";
+import { portalNodesForEachTest, type PortalNodes } from "./support/nodes.js";
 import { freePort, recordingClient, startRawServer, until, within, type RawServer } from "./support/tcp.js";
 
 let nodes: PortalNodes;
 const servers: RawServer[] = [];
-
-beforeEach(async () => {
-  nodes = await startPortalNodes();
-});
-
-afterEach(async () => {
-  await nodes.stop();
-  for (const s of servers.splice(0)) await s.close();
-});
+portalNodesForEachTest((n) => (nodes = n), servers);
 
 async function server(onSocket: Parameters<typeof startRawServer>[0]): Promise<RawServer> {
   const s = await startRawServer(onSocket);

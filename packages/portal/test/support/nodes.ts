@@ -1,9 +1,11 @@
 // Two real nodes in this process, as the portal scenario has them: bob next to the service
 // (TCP listener, secure channel listener, outlet) and alice next to the client (a TCP
 // connection to bob, a secure channel over it, inlets). Real sockets and real crypto.
+import { afterEach, beforeEach } from "vitest";
 import { node, type Node } from "@hopwire/runtime";
 import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions, SecureChannelOptions, type SecureChannel, type SecureChannelListener } from "@hopwire/secure-channel";
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
+import type { RawServer } from "./tcp.js";
 
 export interface PortalNodes {
   alice: Node;
@@ -35,4 +37,17 @@ export async function startPortalNodes(): Promise<PortalNodes> {
       await bob.stop();
     },
   };
+}
+
+/** Fresh nodes for each test of the file (handed to `use`), stopped after it, and the raw servers pushed on `servers` closed. */
+export function portalNodesForEachTest(use: (nodes: PortalNodes) => void, servers: RawServer[]): void {
+  let nodes: PortalNodes | undefined;
+  beforeEach(async () => {
+    nodes = await startPortalNodes();
+    use(nodes);
+  });
+  afterEach(async () => {
+    await nodes?.stop();
+    for (const s of servers.splice(0)) await s.close();
+  });
 }
