@@ -81,6 +81,21 @@ const SPARE_ARENAS_OVER_MARK = 4;
 const LENT_IN_ARENA_MAX = 32 * 1024;
 
 /**
+ * A longer lent payload, up to this long, is copied into a buffer of a power-of-two size (64 KiB
+ * and up) that is reused once the socket is done with it, as arenas are (see #recycle): a fresh
+ * buffer per 64 KiB message faulted its pages in, and that copy was 48 % of a 64 KiB sender's
+ * profile (tcp/one-hop-send, session 33). Longer ones get a buffer of their own.
+ */
+const LENT_REUSED_MAX = 256 * 1024;
+
+/** The size of the reused buffer a lent payload of `n` bytes is copied into. */
+function lentBufferSize(n: number): number {
+  let size = ARENA_SIZE;
+  while (size < n) size *= 2;
+  return size;
+}
+
+/**
  * Payloads shorter than this are copied next to their head; longer ones are handed to the
  * socket as they are (a view, no copy). A copy costs less than a separate write: each
  * costs the stream's bookkeeping (a Buffer made of a Uint8Array, an entry in the corked
@@ -115,6 +130,11 @@ export class FrameWriter {
   readonly #retired: Buffer[] = [];
   readonly #retiredAt: number[] = [];
   readonly #spare: Buffer[] = [];
+  /** The same for the buffers long lent payloads are copied into (LENT_REUSED_MAX), the spares' bytes bounded by the high-water mark. */
+  readonly #lentRetired: Buffer[] = [];
+  readonly #lentRetiredAt: number[] = [];
+  readonly #lentSpare: Buffer[] = [];
+  #lentSpareBytes = 0;
   /** Flushes that handed bytes to the socket, and how many of their write callbacks came (in order). */
   #flushes = 0;
   #flushesDone = 0;
@@ -153,6 +173,7 @@ export class FrameWriter {
 
   /** How many arenas #recycle keeps for reuse, and whether one was taken since the last trimSpares. */
   readonly #maxSpares: number;
+  readonly #maxLentSpareBytes: number;
   #spareTaken = false;
 
   constructor(
@@ -165,6 +186,7 @@ export class FrameWriter {
     highWaterMark = 1024 * 1024,
   ) {
     this.#maxSpares = Math.ceil(highWaterMark / ARENA_SIZE) + SPARE_ARENAS_OVER_MARK;
+    this.#maxLentSpareBytes = highWaterMark;
   }
 
   /** Arenas kept for reuse now (a test's view of trimSpares). */
@@ -172,12 +194,21 @@ export class FrameWriter {
     return this.#spare.length;
   }
 
+  /** Buffers for long lent payloads kept for reuse now (a test's view of #lentCopy). */
+  get spareLentBuffers(): number {
+    return this.#lentSpare.length;
+  }
+
   /**
    * Drops the spare arenas if none was taken since the last call (the connection's liveness
    * timer calls it every few seconds): a busy spell's memory is not kept once it is over.
    */
   trimSpares(): void {
-    if (!this.#spareTaken) this.#spare.length = 0;
+    if (!this.#spareTaken) {
+      this.#spare.length = 0;
+      this.#lentSpare.length = 0;
+      this.#lentSpareBytes = 0;
+    }
     this.#spareTaken = false;
   }
 
@@ -269,7 +300,7 @@ export class FrameWriter {
       // Handed to the socket as a piece of its own: the payload as it is, or a lent one's copy.
       this.#pos = headEnd;
       this.#cut();
-      this.#queue.push(lent ? copyOf(message) : message.payload);
+      this.#queue.push(lent ? this.#lentCopy(message) : message.payload);
       this.#queuedBytes += payloadLength;
     }
     this.#schedule();
@@ -407,6 +438,29 @@ export class FrameWriter {
     this.#retired.length = 0;
     this.#retiredAt.length = 0;
     this.#spare.length = 0;
+    this.#lentRetired.length = 0;
+    this.#lentRetiredAt.length = 0;
+    this.#lentSpare.length = 0;
+    this.#lentSpareBytes = 0;
+  }
+
+  /** A copy of a long lent payload: in a reused buffer up to LENT_REUSED_MAX (retired until the flush that writes it is done), else in one of its own. */
+  #lentCopy(message: LocalMessage): Buffer {
+    const n = message.payloadLength;
+    if (!this.#reuse || n > LENT_REUSED_MAX) return copyOf(message);
+    const size = lentBufferSize(n);
+    const i = this.#lentSpare.findIndex((buffer) => buffer.length === size);
+    let buffer: Buffer;
+    if (i >= 0) {
+      buffer = this.#lentSpare.splice(i, 1)[0]!;
+      this.#lentSpareBytes -= size;
+      this.#spareTaken = true;
+    } else buffer = Buffer.allocUnsafeSlow(size);
+    message.copyPayloadTo(buffer, 0);
+    // Queued now: the next flush hands it to the socket.
+    this.#lentRetired.push(buffer);
+    this.#lentRetiredAt.push(this.#flushes + 1);
+    return buffer.subarray(0, n);
   }
 
   #reserve(bytes: number): void {
@@ -435,6 +489,14 @@ export class FrameWriter {
       const arena = retired.shift()!;
       this.#retiredAt.shift();
       if (this.#spare.length < this.#maxSpares) this.#spare.push(arena);
+    }
+    const lent = this.#lentRetired;
+    while (lent.length > 0 && this.#lentRetiredAt[0]! <= this.#flushesDone) {
+      const buffer = lent.shift()!;
+      this.#lentRetiredAt.shift();
+      if (this.#lentSpareBytes + buffer.length > this.#maxLentSpareBytes) continue;
+      this.#lentSpare.push(buffer);
+      this.#lentSpareBytes += buffer.length;
     }
   }
 

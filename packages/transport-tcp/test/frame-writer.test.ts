@@ -113,6 +113,46 @@ describe("FrameWriter", () => {
     expect(usual.spareArenas).toBe(1024 / 64 + 4);
   });
 
+  it("copies a long lent payload into a buffer it reuses only once the socket is done with it, keeping up to its high-water mark of them", async () => {
+    // A socket that keeps every chunk it is given and calls the write callbacks only when the test says.
+    const chunks: Uint8Array[] = [];
+    const callbacks: (() => void)[] = [];
+    const socket = {
+      writableLength: 0,
+      cork() {},
+      uncork() {},
+      write(chunk: Uint8Array, callback?: () => void) {
+        chunks.push(chunk);
+        if (callback) callbacks.push(callback);
+        return true;
+      },
+    } as unknown as Socket;
+    const writer = new FrameWriter(socket, () => {}, Infinity, 256 * 1024);
+    const lent = (fill: number): LocalMessage => new LocalMessage(pool[0]!, returns[0]!, Buffer.alloc(64 * 1024 + 5, fill));
+    const payloadOf = (fill: number): Uint8Array | undefined => chunks.find((chunk) => chunk.length === 64 * 1024 + 5 && chunk[0] === fill);
+    writer.enqueue(lent(1), true);
+    await turn();
+    const first = payloadOf(1)!;
+    expect(first.every((b) => b === 1)).toBe(true);
+    writer.enqueue(lent(2), true); // the first is still the socket's: not written over
+    await turn();
+    expect(first.every((b) => b === 1)).toBe(true);
+    expect(writer.spareLentBuffers).toBe(0);
+    for (const done of callbacks.splice(0)) done();
+    expect(writer.spareLentBuffers).toBe(2);
+    writer.enqueue(lent(3), true); // into one of those two
+    expect(writer.spareLentBuffers).toBe(1);
+    expect(first[0] === 3 || payloadOf(2)![0] === 3).toBe(true);
+    // A spell of many: as many kept as fit in the high-water mark (256 KiB: two of 128 KiB).
+    for (let i = 0; i < 8; i++) writer.enqueue(lent(4), true);
+    await turn();
+    for (const done of callbacks.splice(0)) done();
+    expect(writer.spareLentBuffers).toBe(2);
+    writer.trimSpares(); // taken since the last trim: kept
+    writer.trimSpares();
+    expect(writer.spareLentBuffers).toBe(0);
+  });
+
   it("writes the version byte, then one batch per turn that decodes to exactly what was queued", async () => {
     const { socket, writes } = fakeSocket();
     const writer = new FrameWriter(socket, () => {}, Infinity); // exact batching: no early flush (MAX_HOLD_MS), whatever the machine's load
