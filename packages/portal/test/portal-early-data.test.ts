@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { Address, LocalMessage, route, type Mailbox, type Route } from "@hopwire/runtime";
 import { createInlet, createOutlet, EARLY_DATA_BYTES, type Inlet, type Outlet } from "@hopwire/portal";
 import { Outlet as OutletClass } from "../dist/outlet/outlet.js";
-import { encodeCredit, encodeOpened, encodeReset, KIND } from "../dist/protocol/index.js";
+import { encodeCredit, encodeOpened, encodeReset, KIND, kindOf } from "../dist/protocol/index.js";
 import { portalNodesForEachTest, type PortalNodes } from "./support/nodes.js";
 import { recordingClient, startRawServer, until, within, type RawServer } from "./support/tcp.js";
 
@@ -43,12 +43,6 @@ async function portal(to: string, inletAddress = "outlet", earlyData?: boolean):
   const reasons: (string | undefined)[] = [];
   inlet.onStreamClosed((reason) => reasons.push(reason?.code));
   return { inlet, outlet, reasons };
-}
-
-/** The kind byte of a message's payload, whole or in parts. */
-function kindOf(message: LocalMessage): number | undefined {
-  const first = message.parts === undefined ? message.payload : message.parts.find((part) => part.length > 0);
-  return first?.[0];
 }
 
 /**

@@ -130,9 +130,10 @@ export class FrameWriter {
   readonly #retired: Buffer[] = [];
   readonly #retiredAt: number[] = [];
   readonly #spare: Buffer[] = [];
-  /** The same for the buffers long lent payloads are copied into (LENT_REUSED_MAX), the spares' bytes bounded by the high-water mark. */
-  readonly #lentRetired: Buffer[] = [];
-  readonly #lentRetiredAt: number[] = [];
+  /**
+   * Spare buffers larger than an arena, for long lent payloads (LENT_REUSED_MAX; a 64 KiB one
+   * takes an arena), retired as arenas are; their bytes bounded by the high-water mark.
+   */
   readonly #lentSpare: Buffer[] = [];
   #lentSpareBytes = 0;
   /** Flushes that handed bytes to the socket, and how many of their write callbacks came (in order). */
@@ -438,8 +439,6 @@ export class FrameWriter {
     this.#retired.length = 0;
     this.#retiredAt.length = 0;
     this.#spare.length = 0;
-    this.#lentRetired.length = 0;
-    this.#lentRetiredAt.length = 0;
     this.#lentSpare.length = 0;
     this.#lentSpareBytes = 0;
   }
@@ -449,32 +448,40 @@ export class FrameWriter {
     const n = message.payloadLength;
     if (!this.#reuse || n > LENT_REUSED_MAX) return copyOf(message);
     const size = lentBufferSize(n);
-    const i = this.#lentSpare.findIndex((buffer) => buffer.length === size);
-    let buffer: Buffer;
-    if (i >= 0) {
-      buffer = this.#lentSpare.splice(i, 1)[0]!;
-      this.#lentSpareBytes -= size;
-      this.#spareTaken = true;
-    } else buffer = Buffer.allocUnsafeSlow(size);
+    const buffer = this.#takeSpare(size) ?? Buffer.allocUnsafeSlow(size);
     message.copyPayloadTo(buffer, 0);
-    // Queued now: the next flush hands it to the socket.
-    this.#lentRetired.push(buffer);
-    this.#lentRetiredAt.push(this.#flushes + 1);
+    this.#retire(buffer); // queued now: the next flush hands it to the socket
     return buffer.subarray(0, n);
+  }
+
+  /** A spare of `size` bytes (an arena, or a larger buffer for lent payloads), if one is kept. */
+  #takeSpare(size: number): Buffer | undefined {
+    let spare: Buffer | undefined;
+    if (size === ARENA_SIZE) spare = this.#spare.pop();
+    else {
+      const i = this.#lentSpare.findIndex((buffer) => buffer.length === size);
+      if (i >= 0) {
+        spare = this.#lentSpare.splice(i, 1)[0]!;
+        this.#lentSpareBytes -= size;
+      }
+    }
+    if (spare !== undefined) this.#spareTaken = true;
+    return spare;
+  }
+
+  /** `buffer` is the socket's until the next flush's write callback has come (see #recycle). */
+  #retire(buffer: Buffer): void {
+    this.#retired.push(buffer);
+    this.#retiredAt.push(this.#flushes + 1);
   }
 
   #reserve(bytes: number): void {
     if (this.#arena.length - this.#pos >= bytes) return;
     this.#cut();
     const full = this.#arena;
-    if (this.#reuse && full.length === ARENA_SIZE) {
-      // Its last bytes (just cut, or already flushed) leave with the next flush at the latest.
-      this.#retired.push(full);
-      this.#retiredAt.push(this.#flushes + 1);
-    }
-    const spare = bytes <= ARENA_SIZE ? this.#spare.pop() : undefined;
-    if (spare !== undefined) this.#spareTaken = true;
-    this.#arena = spare ?? Buffer.allocUnsafe(Math.max(ARENA_SIZE, bytes));
+    // Its last bytes (just cut, or already flushed) leave with the next flush at the latest.
+    if (this.#reuse && full.length === ARENA_SIZE) this.#retire(full);
+    this.#arena = (bytes <= ARENA_SIZE ? this.#takeSpare(ARENA_SIZE) : undefined) ?? Buffer.allocUnsafe(Math.max(ARENA_SIZE, bytes));
     this.#start = this.#pos = 0;
   }
 
@@ -486,17 +493,14 @@ export class FrameWriter {
   #recycle(): void {
     const retired = this.#retired;
     while (retired.length > 0 && this.#retiredAt[0]! <= this.#flushesDone) {
-      const arena = retired.shift()!;
+      const buffer = retired.shift()!;
       this.#retiredAt.shift();
-      if (this.#spare.length < this.#maxSpares) this.#spare.push(arena);
-    }
-    const lent = this.#lentRetired;
-    while (lent.length > 0 && this.#lentRetiredAt[0]! <= this.#flushesDone) {
-      const buffer = lent.shift()!;
-      this.#lentRetiredAt.shift();
-      if (this.#lentSpareBytes + buffer.length > this.#maxLentSpareBytes) continue;
-      this.#lentSpare.push(buffer);
-      this.#lentSpareBytes += buffer.length;
+      if (buffer.length === ARENA_SIZE) {
+        if (this.#spare.length < this.#maxSpares) this.#spare.push(buffer);
+      } else if (this.#lentSpareBytes + buffer.length <= this.#maxLentSpareBytes) {
+        this.#lentSpare.push(buffer);
+        this.#lentSpareBytes += buffer.length;
+      }
     }
   }
 

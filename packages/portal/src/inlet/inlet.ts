@@ -3,11 +3,11 @@ import { assertNodeArgument, formatHostPort, LocalMessage, NodeStoppedError, typ
 import { PortalListenError, PortalOpenTimeoutError, PortalRouteClosedError, PortalStreamLimitError , type PortalError } from "../errors.js";
 import { resolveInletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type InletOptions, type ResolvedInletOptions } from "../options.js";
 import { EARLY_DATA_BYTES, encodeOpen } from "../protocol/index.js";
+import { Lingering, resetSocket, StreamListeners, WindowGrowth, type PortalStream, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
+import { InletStream } from "./inlet-stream.js";
 
 /** How long an inlet that found its outlet older than early data opens streams with OPEN before it asks again (ms). */
 export const EARLY_DATA_ASK_AGAIN_MS = 10 * 60_000;
-import { Lingering, resetSocket, StreamListeners, WindowGrowth, type PortalStream, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
-import { InletStream } from "./inlet-stream.js";
 
 /**
  * Starts an inlet (Ockam's tcp-inlet): it listens on `options.listen` and, for each client
@@ -192,12 +192,11 @@ export class Inlet implements StreamOwner {
    */
   #open(stream: InletStream): void {
     const { windowBytes, target, earlyData, route } = this.#options;
-    const open = encodeOpen(windowBytes, target);
     if (this.#outletTakesEarlyData === false && Date.now() >= this.#askAgainAt) this.#outletTakesEarlyData = undefined;
-    if (!earlyData || this.#outletTakesEarlyData === false) return stream.open(open);
+    if (!earlyData || this.#outletTakesEarlyData === false) return stream.open(encodeOpen(windowBytes, target));
     const openEarly = encodeOpen(windowBytes, target, true);
     if (this.#outletTakesEarlyData === true) return stream.openEarly(openEarly, EARLY_DATA_BYTES);
-    stream.probeOpenEarly(openEarly, open, route.recipient(), () => {
+    stream.probeOpenEarly(openEarly, encodeOpen(windowBytes, target), route.recipient(), () => {
       if (this.#outletTakesEarlyData !== true) this.#outletTakesEarlyData = false;
       this.#askAgainAt = Date.now() + EARLY_DATA_ASK_AGAIN_MS;
       this.#node.log.debug(`inlet ${this.#address}: the outlet does not take early data (OPEN_EARLY); its streams open with OPEN`);

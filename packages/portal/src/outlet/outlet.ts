@@ -18,7 +18,7 @@ import {
 import { PortalProtocolError, PortalStreamLimitError, PortalTargetNotAllowedError, PortalTargetUnreachableError , type PortalError } from "../errors.js";
 import { parseHostPort } from "../host-port.js";
 import { resolveOutletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type OutletOptions, type ResolvedOutletOptions } from "../options.js";
-import { decodePortalMessage, EARLY_DATA_BYTES, encodeOpened, encodeReset, KIND } from "../protocol/index.js";
+import { decodePortalMessage, EARLY_DATA_BYTES, encodeOpened, encodeReset, KIND, kindOf } from "../protocol/index.js";
 import { Lingering, PortalStream, StreamListeners, WindowGrowth, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
 
 /**
@@ -58,10 +58,9 @@ export class Outlet implements Mailbox, StreamOwner {
   readonly #perChannel = new KeyCounts();
   /**
    * Streams opened by OPEN_EARLY whose inlet stream has not yet sent to them directly (it may
-   * still send early data to the outlet), by that inlet stream's return route; and each one's key.
+   * still send early data to the outlet), by that inlet stream's return route.
    */
   readonly #early = new Map<string, EarlyStream>();
-  readonly #earlyKeys = new Map<PortalStream, string>();
   readonly #listeners = new StreamListeners();
   /** @internal the window growth this outlet's streams share */
   readonly windowGrowth = new WindowGrowth(STREAM_WINDOW_GROWTH_BUDGET_BYTES);
@@ -149,7 +148,7 @@ export class Outlet implements Mailbox, StreamOwner {
       this.#streams.delete(stream);
       this.#perChannel.remove(channel);
     }
-    this.#forgetEarly(stream);
+    stream.endEarlyData?.();
     this.#listeners.notify(reason, this.#node.log);
   }
 
@@ -195,9 +194,11 @@ export class Outlet implements Mailbox, StreamOwner {
     if (earlyData) {
       const key = routeKey(message.returnRoute);
       this.#early.set(key, { stream, bytes: 0 });
-      this.#earlyKeys.set(stream, key);
-      // The inlet stream sends to the stream itself once it has OPENED: early data is over then.
-      stream.onFirstDirectMessage = () => this.#forgetEarly(stream);
+      // Over once the inlet stream sends to the stream itself (it has OPENED), or the stream ends.
+      stream.endEarlyData = () => {
+        this.#early.delete(key);
+        stream.endEarlyData = undefined;
+      };
     }
     const channel = channelOf(message);
     this.#streams.set(stream, channel);
@@ -251,14 +252,6 @@ export class Outlet implements Mailbox, StreamOwner {
     early.stream.deliverEarly(message);
   }
 
-  #forgetEarly(stream: PortalStream): void {
-    const key = this.#earlyKeys.get(stream);
-    if (key === undefined) return;
-    this.#earlyKeys.delete(stream);
-    this.#early.delete(key);
-    stream.onFirstDirectMessage = undefined;
-  }
-
   #refuse(message: LocalMessage, reason: Error & { code: string }): void {
     this.#refused++;
     this.#node.log.debug(`outlet ${this.address.toString()} refused a stream: ${reason.message}`);
@@ -289,10 +282,4 @@ interface EarlyStream {
 /** A return route as a map key: its addresses' keys. */
 function routeKey(r: Route): string {
   return r.addresses.map((address) => address.key).join("\u0000");
-}
-
-/** A message's kind byte, whole or in parts, without reading it whole (undefined: empty). */
-function kindOf(message: LocalMessage): number | undefined {
-  const first = message.parts === undefined ? message.payload : message.parts.find((part) => part.length > 0);
-  return first?.[0];
 }

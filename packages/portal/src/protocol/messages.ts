@@ -132,6 +132,12 @@ export function encodeDataParts(data: Uint8Array): readonly Uint8Array[] {
   return [DATA_KIND, data];
 }
 
+/** A message's kind byte, from its payload whole or in parts, without joining them (undefined: empty). */
+export function kindOf(message: { readonly parts: readonly Uint8Array[] | undefined; readonly payload: Uint8Array }): number | undefined {
+  const first = message.parts === undefined ? message.payload : message.parts.find((part) => part.length > 0);
+  return first?.[0];
+}
+
 /**
  * The bytes of a DATA message whose payload came in parts (a record or a frame that spanned
  * socket reads, or encodeDataParts'), as views of those parts, empty ones left out; undefined

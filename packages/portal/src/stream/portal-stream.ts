@@ -86,8 +86,8 @@ export class PortalStream implements Mailbox {
   #finished = false;
   #bytesSent = 0;
   #bytesReceived = 0;
-  /** @internal an outlet's, for a stream OPEN_EARLY opened: called at the first message that reaches it at its own address */
-  onFirstDirectMessage: (() => void) | undefined;
+  /** @internal an outlet's, for a stream OPEN_EARLY opened: ends its early data, called at the first message that reaches it at its own address (and by the outlet as it ends) */
+  endEarlyData: (() => void) | undefined;
   readonly #closed: Promise<PortalError | undefined>;
   #resolveClosed!: (reason: PortalError | undefined) => void;
 
@@ -167,7 +167,7 @@ export class PortalStream implements Mailbox {
   }
 
   deliver(message: LocalMessage): void {
-    this.onFirstDirectMessage?.();
+    this.endEarlyData?.();
     this.#take(message);
   }
 

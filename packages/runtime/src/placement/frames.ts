@@ -367,8 +367,9 @@ export class BatchWriter implements FrameSink {
     // twice the page faults (TCP into a worker thread at 16 KiB, session 26). Never more than
     // that room, whatever the last batch held: after one 32 MiB message, the next batch (a
     // 64 B message, an ack) was a 32 MiB buffer, kept alive by any body still viewing it.
-    const recent = this.#capacity;
-    this.#capacity = outgrown ? LARGE_BATCH_CAPACITY : Math.min(Math.max(INITIAL_CAPACITY, used + (used >> 1), recent - (recent >> 3)), LARGE_BATCH_CAPACITY);
+    this.#capacity = outgrown
+      ? LARGE_BATCH_CAPACITY
+      : Math.min(Math.max(INITIAL_CAPACITY, used + (used >> 1), this.#capacity - (this.#capacity >> 3)), LARGE_BATCH_CAPACITY);
     this.#buffer = EMPTY;
     this.#used = BATCH_HEADER;
     this.#count = 0;
