@@ -124,6 +124,13 @@ describe.each(published.map((dir) => [manifestOf(dir).name, dir] as const))("%s,
     expect(missing).toEqual([]);
   });
 
+  it("ships bundles whose source text is ASCII (V8 keeps it one byte per character in every isolate)", async () => {
+    const bundles = (await filesOf(manifest.name)).filter((f) => f.startsWith("dist/bundle/") && f.endsWith(".js"));
+    expect(bundles.length).toBeGreaterThan(0);
+    const nonAscii = bundles.filter((f) => /[^\x00-\x7f]/.test(readFileSync(join(dir, f), "utf8")));
+    expect(nonAscii).toEqual([]);
+  });
+
   it("imports only Node built-ins, itself and the packages it declares", async () => {
     const files = await filesOf(manifest.name);
     const declared = new Set([manifest.name, ...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]);
