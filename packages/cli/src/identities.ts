@@ -1,7 +1,8 @@
-import { access, mkdir, readdir, stat } from "node:fs/promises";
+import { access, readdir, stat } from "node:fs/promises";
 import { createIdentity, IdentityFileError, loadIdentity, saveIdentity, type Identity } from "@hopwire/secure-channel";
 import { IdentityStoreError } from "./errors.js";
 import { identitiesDir, identityFile } from "./home.js";
+import { makeDirectories } from "./make-directories.js";
 import { nameProblem } from "./names.js";
 
 /**
@@ -16,7 +17,10 @@ function checkIdentityName(name: string): void {
 /** Creates and stores a new identity called `name`; refuses to overwrite one. */
 export async function createNamedIdentity(home: string, name: string): Promise<Identity> {
   checkIdentityName(name);
-  await mkdir(identitiesDir(home), { recursive: true, mode: 0o700 });
+  const dir = identitiesDir(home);
+  await makeDirectories(dir, 0o700).catch((error: unknown) => {
+    throw new IdentityStoreError(`Cannot create the identities directory ${dir}: ${(error as Error).message} (choose another home with --home or HOPWIRE_HOME)`, { cause: error });
+  });
   const file = identityFile(home, name);
   const exists = await access(file).then(() => true, () => false);
   if (exists) throw new IdentityStoreError(`An identity called "${name}" exists already (${file})`);
@@ -72,11 +76,12 @@ async function warnIfExposed(file: string, warn: IdentityLoadOptions["warn"]): P
 
 /** The names of the stored identities, sorted. */
 export async function listIdentityNames(home: string): Promise<string[]> {
+  const dir = identitiesDir(home);
   try {
-    const files = await readdir(identitiesDir(home));
+    const files = await readdir(dir);
     return files.filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -".json".length)).sort();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw error;
+    throw new IdentityStoreError(`Cannot read the identities directory ${dir}: ${(error as Error).message} (choose another home with --home or HOPWIRE_HOME)`, { cause: error });
   }
 }

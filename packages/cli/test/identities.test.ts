@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { hopwire, hopwireHere, hopwireNodeWithFile, newHome, outputClosed, removeHomes, terminate } from "./processes.js";
@@ -137,5 +137,49 @@ describe("where identities are kept", () => {
       if (saved === undefined) delete process.env[HOPWIRE_HOME_ENV];
       else process.env[HOPWIRE_HOME_ENV] = saved;
     }
+  });
+});
+
+describe("a home where the identities directory cannot be made", { timeout: 60_000 }, () => {
+  // Under /proc, Node's recursive mkdir never settled: `identity create` spun a CPU for ever.
+  it.runIf(existsSync("/proc/self"))("under /proc: exits 2 and says which directory and why", async () => {
+    const home = "/proc/hopwire-no-such-home";
+    expect(await hopwireHere("--home", home, "identity", "create", "x")).toEqual({
+      code: 2,
+      out: [],
+      err: [`hopwire: Cannot create the identities directory ${home}/identities: ENOENT: no such file or directory, mkdir '${home}' (choose another home with --home or HOPWIRE_HOME)`],
+    });
+  });
+
+  it("a home that is a file: exits 2 with ENOTDIR, and the file is left as it was", async () => {
+    const file = join(newHome(), "a-file");
+    writeFileSync(file, "not a directory\n");
+    const { code, out, err } = await hopwireHere("--home", file, "identity", "create", "x");
+    expect({ code, out }).toEqual({ code: 2, out: [] });
+    expect(err).toEqual([expect.stringMatching(new RegExp(`^hopwire: Cannot create the identities directory ${escapeRegExp(join(file, "identities"))}: ENOTDIR`))]);
+    expect(readFileSync(file, "utf8")).toBe("not a directory\n");
+  });
+
+  it("makes every missing directory of a nested home, owner-only", async () => {
+    const home = join(newHome(), "a", "b");
+    await create(home, "x");
+    for (const dir of [join(home, ".."), home, join(home, "identities")]) {
+      expect(statSync(dir).mode & 0o777, dir).toBe(0o700);
+    }
+    expect(statSync(join(home, "identities", "x.json")).isFile()).toBe(true);
+  });
+});
+
+describe("a home that is a file", { timeout: 60_000 }, () => {
+  // `identity list` exited 1 with the bare "ENOTDIR: not a directory, scandir ...".
+  it("identity list exits 2 and says which directory it could not read", async () => {
+    const file = join(newHome(), "a-file");
+    writeFileSync(file, "");
+    const dir = join(file, "identities");
+    expect(await hopwireHere("--home", file, "identity", "list")).toEqual({
+      code: 2,
+      out: [],
+      err: [`hopwire: Cannot read the identities directory ${dir}: ENOTDIR: not a directory, scandir '${dir}' (choose another home with --home or HOPWIRE_HOME)`],
+    });
   });
 });
