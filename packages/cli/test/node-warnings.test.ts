@@ -107,7 +107,7 @@ describe("a configured node's warnings", () => {
     expect(lines).toEqual([
       `warning: dropped a message from to_generated for "${generated.key}": no worker has the address "${generated.key}" on this node ` +
         "(a generated address: likely a reply that came after its request timed out or was aborted). The sender is not told; it sees a timeout.",
-      'warning: worker "thrower" threw in handleMessage: Error: boom. The message was dropped and its sender gets no reply; the worker keeps running.',
+      'warning: worker "thrower" threw in handleMessage: Error: boom. The message was dropped: a sendAndReceive on this node that sent it fails with WorkerHandlerError, any other sender gets no reply; the worker keeps running.',
     ]);
   });
 });

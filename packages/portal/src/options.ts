@@ -1,4 +1,5 @@
 import {
+  describeValue,
   checkFlowControlIds,
   checkOptionKeys,
   formatHostPort,
@@ -140,14 +141,14 @@ function object(value: unknown, what: string): Record<string, unknown> {
 function integer(value: unknown, name: string, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`, { option: name });
+    throw new InvalidOptionError(`${name} must be an integer from ${min} to ${max}, got ${describeValue(value)}`, { option: name });
   }
   return value;
 }
 
 function boolean(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== "boolean") throw new InvalidOptionError(`${name} must be true or false, got ${String(value)}`, { option: name });
+  if (typeof value !== "boolean") throw new InvalidOptionError(`${name} must be true or false, got ${describeValue(value)}`, { option: name });
   return value;
 }
 

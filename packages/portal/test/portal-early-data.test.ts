@@ -275,7 +275,7 @@ describe("early data with an outlet from before it", () => {
     expect(watch.kinds).toEqual([KIND.OPEN, KIND.OPEN]);
     await expect(createInlet(nodes.alice, { listen: "127.0.0.1:0", route: "outlet", earlyData: "yes" as unknown as boolean })).rejects.toMatchObject({
       option: "earlyData",
-      message: "earlyData must be true or false, got yes",
+      message: 'earlyData must be true or false, got "yes"',
     });
   });
 });

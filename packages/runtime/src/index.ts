@@ -20,7 +20,7 @@ export { copyBytes, readU32BE, viewOf, writeU32BE } from "./util/bytes.js";
 export type { Worker, Processor, WorkerClass, Placement, StartWorkerOptions } from "./worker/worker.js";
 export { Node, node } from "./node/node.js";
 export { assertNodeArgument, looksLikeNode, type NodeArgumentName } from "./node/node-argument.js";
-export { describeType } from "./util/describe-type.js";
+export { describeType, describeValue } from "./util/describe-type.js";
 export { readSmallFile, type SmallFileRefusal } from "./util/read-small-file.js";
 export { KeyCounts } from "./util/key-counts.js";
 export { deferred, type Deferred } from "./util/deferred.js";

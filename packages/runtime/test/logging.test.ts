@@ -70,7 +70,7 @@ describe("logging", () => {
     const misspelt = refused(() => createLogger("hopwire", { sinc: () => {} } as never));
     expect(misspelt.message).toBe('logger options: unknown option "sinc"; did you mean "sink"? known options: debug, prefix, sink');
     expect(refused(() => createLogger("hopwire", { sink: "stderr" } as never)).option).toBe("sink");
-    expect(refused(() => createLogger("hopwire", { debug: true } as never)).message).toBe("logger options: debug must be a string, got boolean");
+    expect(refused(() => createLogger("hopwire", { debug: true } as never)).message).toBe("logger options: debug must be a string, got true");
     expect(refused(() => createLogger("")).option).toBe("namespace");
     expect(refused(() => createLogger("hopwire", null as never)).message).toBe("createLogger: options must be a plain object, got null");
   });

@@ -68,7 +68,7 @@ describe("node events and warnings", () => {
       });
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/^hopwire \[n1\] warning: worker "thrower" threw in handleMessage: Error: boom from a handler\. /);
-      expect(lines[0]).toContain("its sender gets no reply");
+      expect(lines[0]).toContain("a sendAndReceive on this node that sent it fails with WorkerHandlerError, any other sender gets no reply");
       // In fields: the event's, the line's parts, nothing held back yet (the second throw is).
       const { parts, ...fields } = warnings[0]!;
       expect(fields).toEqual({ kind: "handler-error", ...firstEvent, suppressed: 0, sharedLimit: false });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Address, LocalMessage, route, startRelay } from "@hopwire/runtime";
+import { Address, describeValue, LocalMessage, route, startRelay } from "@hopwire/runtime";
 import { Echoer, OptionProber } from "./fixtures/workers.js";
 import { invalidOption, nodeError, withNode } from "./helpers.js";
 
@@ -83,5 +83,20 @@ describe("startRelay options", () => {
       n.router.route(new LocalMessage(route("r"), route("c"), new Uint8Array(1)));
       expect(seen).toEqual([back.toString(), route("c").toString()]);
     });
+  });
+});
+
+describe("what an option check says it got", () => {
+  // "got 10" for the string "10" (an environment variable passed as it is) read as if 10 were
+  // wrong; "got false" for the string "false" as if the boolean were.
+  it("quotes a string, shows numbers, booleans, null and undefined as they are, other values by type", () => {
+    expect(["10", "false", 10, false, null, undefined, 5n, [1], { a: 1 }, new Map(), () => 1].map(describeValue)).toEqual([
+      '"10"', '"false"', "10", "false", "null", "undefined", "5n", "an array", "an object", "a Map", "a function",
+    ]);
+    expect(describeValue("x".repeat(100))).toBe(`"${"x".repeat(60)}…"`);
+  });
+
+  it("a number option given as a string says so", async () => {
+    expect(await nodeError({ linkWindowBytes: "65536" })).toEqual(invalidOption("linkWindowBytes", /^linkWindowBytes must be an integer of at least 1024, got "65536"$/));
   });
 });

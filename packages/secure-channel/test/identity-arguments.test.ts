@@ -20,6 +20,7 @@ import {
   identifierFromPublicKey,
   InitiatorHandshake,
   ResponderHandshake,
+  loadIdentity,
   saveIdentity,
   SecureChannelHandshakeError,
   trustEveryone,
@@ -184,6 +185,13 @@ describe("the other functions that take an identity or a node", () => {
     try {
       const swapped = await refusal(saveIdentity(join(dir, "id.json") as never, bob as never));
       expect(swapped.message).toBe(`saveIdentity: identity must be an Identity (${MAKE_ONE}), got a string; the arguments are saveIdentity(identity, path, options?)`);
+      expect(await readdir(dir)).toEqual([]);
+      // A path that is no string: it was an IdentityFileError "cannot read the identity file undefined".
+      for (const [path, got] of [[undefined, "undefined"], [5, "5"], [Buffer.from("x"), "a Buffer"], ["", '""']] as const) {
+        const load = await refusal(loadIdentity(path as never));
+        expect([load.message, load.option]).toEqual([`loadIdentity: path must be a file path string, got ${got}`, "path"]);
+        expect((await refusal(saveIdentity(bob, path as never))).message).toBe(`saveIdentity: path must be a file path string, got ${got}`);
+      }
       expect(await readdir(dir)).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 import {
+  describeValue,
   checkFlowControlId,
   checkOptionKeys,
   checkTimeoutOption,
@@ -34,7 +35,7 @@ export function claimOptions(options: TcpConnectionOptions | TcpListenerOptions)
 function checkMs(value: unknown, option: string, where?: string, allowZero = false): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > MAX_TIMEOUT_MS) {
     throw new InvalidOptionError(
-      `${where === undefined ? "" : `${where}: `}${option} must be a whole number of milliseconds${allowZero ? " (0: off)" : ""} up to ${MAX_TIMEOUT_MS}, got ${String(value)}`,
+      `${where === undefined ? "" : `${where}: `}${option} must be a whole number of milliseconds${allowZero ? " (0: off)" : ""} up to ${MAX_TIMEOUT_MS}, got ${describeValue(value)}`,
       { option },
     );
   }
@@ -171,7 +172,10 @@ export class TcpConnectionOptions {
    */
   withReconnect(options: TcpReconnectOptions = {}): this {
     if (options === null || typeof options !== "object") {
-      throw new InvalidOptionError("TcpConnectionOptions.withReconnect: options must be an object", { option: "reconnect" });
+      throw new InvalidOptionError(
+        `TcpConnectionOptions.withReconnect: reconnect must be an object ({} for the defaults, or { initialDelay, maxDelay, maxAttempts }), got ${describeValue(options)}`,
+        { option: "reconnect" },
+      );
     }
     checkOptionKeys(options, RECONNECT_OPTIONS, "TcpConnectionOptions.withReconnect", "reconnect");
     const initialDelay = options.initialDelay === undefined ? 250 : checkMs(options.initialDelay, "reconnect.initialDelay", "TcpConnectionOptions.withReconnect");
@@ -184,7 +188,7 @@ export class TcpConnectionOptions {
     let maxAttempts = Number.POSITIVE_INFINITY;
     if (options.maxAttempts !== undefined) {
       if (typeof options.maxAttempts !== "number" || !(options.maxAttempts >= 1) || !(Number.isInteger(options.maxAttempts) || options.maxAttempts === Infinity)) {
-        throw new InvalidOptionError(`TcpConnectionOptions.withReconnect: maxAttempts must be a positive integer or Infinity, got ${String(options.maxAttempts)}`, {
+        throw new InvalidOptionError(`TcpConnectionOptions.withReconnect: maxAttempts must be a positive integer or Infinity, got ${describeValue(options.maxAttempts)}`, {
           option: "reconnect.maxAttempts",
         });
       }
@@ -371,7 +375,7 @@ export interface ResolvedTcpTransportOptions {
 /** `n` if it is a positive (safe) integer, else an InvalidOptionError naming the option (and the setter, `where`). */
 function checkCount(n: unknown, option: string, where?: string): number {
   if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1) {
-    throw new InvalidOptionError(`${where === undefined ? "" : `${where}: `}${option} must be a positive integer, got ${String(n)}`, { option });
+    throw new InvalidOptionError(`${where === undefined ? "" : `${where}: `}${option} must be a positive integer, got ${describeValue(n)}`, { option });
   }
   return n;
 }

@@ -45,6 +45,13 @@ describe("TCP options as plain objects", () => {
     await expect(tcp.connect("127.0.0.1:1", { timeout: 1 }, { timeout: 2 })).rejects.toThrow(/not also as a third argument/);
     await expect(tcp.connect("127.0.0.1:1", { timeout: 1 }, { timeout: 2 })).rejects.toMatchObject({ option: "timeout" });
     await expect(tcp.connect("127.0.0.1:1", { signal: "no" } as never)).rejects.toBeInstanceOf(InvalidOptionError);
+    // `reconnect: true` named a builder method the caller never called, and not what to give.
+    await expect(tcp.connect("127.0.0.1:1", { reconnect: true } as never)).rejects.toMatchObject({
+      option: "reconnect",
+      message: "TcpConnectionOptions.withReconnect: reconnect must be an object ({} for the defaults, or { initialDelay, maxDelay, maxAttempts }), got true",
+    });
+    // A number given as a string is shown as the string it is.
+    await expect(tcp.listen("127.0.0.1:0", { idleTimeout: "5000" } as never)).rejects.toThrow(/got "5000"/);
     // The builder keeps working, with its wait as the third argument.
     await expect(tcp.connect("127.0.0.1:1", new TcpConnectionOptions(), { timeout: -1 })).rejects.toThrow(/timeout/);
   });

@@ -1,4 +1,5 @@
 import {
+  describeValue,
   assertNodeArgument,
   checkFlowControlIds,
   checkOptionKeys,
@@ -99,7 +100,7 @@ export async function startRelayService(node: Node, options: RelayServiceOptions
   for (const option of ["maxNamesPerChannel", "maxNamesPerIdentity", "maxNames"] as const) {
     const max = options[option];
     if (max !== undefined && (!Number.isSafeInteger(max) || max < 1)) {
-      throw new InvalidOptionError(`options.${option} must be a positive integer, got ${String(max)}`, { option });
+      throw new InvalidOptionError(`options.${option} must be a positive integer, got ${describeValue(max)}`, { option });
     }
   }
   if (options.onEvent !== undefined && typeof options.onEvent !== "function") {

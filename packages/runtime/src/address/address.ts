@@ -1,5 +1,6 @@
 import { InvalidAddressError } from "../errors/errors.js";
 import { randomHex32 } from "../util/random-hex.js";
+import { describeValue } from "../util/describe-type.js";
 
 /** Transport type of addresses that live on this node. */
 export const LOCAL = 0;
@@ -14,7 +15,7 @@ export class Address {
 
   constructor(type: number, value: string) {
     if (!Number.isInteger(type) || type < 0 || type > 255) {
-      throw new InvalidAddressError(`Address type must be an integer 0-255, got ${String(type)}`);
+      throw new InvalidAddressError(`Address type must be an integer 0-255, got ${describeValue(type)}`);
     }
     if (typeof value !== "string" || value.length === 0) {
       throw new InvalidAddressError("Address value must be a non-empty string");

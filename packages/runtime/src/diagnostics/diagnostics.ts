@@ -119,7 +119,7 @@ export class Diagnostics {
     this.#warnings?.warn(`handler\u0000${worker.key}\u0000${what}`, () => {
       const inner = error.cause instanceof Error && error.name === "WorkerHandlerError" ? error.cause : error;
       const code = (inner as { code?: unknown }).code; // "ERROR": a plain Error rebuilt from another thread
-      const consequence = what === "handleMessage" ? " The message was dropped and its sender gets no reply; the worker keeps running." : "";
+      const consequence = what === "handleMessage" ? " The message was dropped: a sendAndReceive on this node that sent it fails with WorkerHandlerError, any other sender gets no reply; the worker keeps running." : "";
       const body = `worker "${address}" threw in ${what}: ${inner.name}${typeof code === "string" && code !== "ERROR" ? `[${code}]` : ""}: ${inner.message}.${consequence}`;
       return { kind: "handler-error", ...event, body };
     });

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from "../errors/errors.js";
 import { checkOptionKeys, isPlainObject, optionKeys } from "../options/plain-options.js";
+import { describeValue } from "../util/describe-type.js";
 import { escapeControl } from "../util/log-text.js";
 
 /**
@@ -89,10 +90,6 @@ function checkLoggerArguments(namespace: unknown, options: unknown): void {
   if (options.sink !== undefined && typeof options.sink !== "function") {
     throw new InvalidOptionError(`logger options: sink must be a function that takes one line, got ${describeValue(options.sink)}`, { option: "sink" });
   }
-}
-
-function describeValue(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : value === null ? "null" : typeof value;
 }
 
 function make(namespace: string, patterns: Patterns, prefix: string | undefined, sink: LogSink): Logger {

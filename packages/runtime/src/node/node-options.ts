@@ -3,7 +3,7 @@ import { checkOptionKeys, checkPositiveInteger, checkTimeoutOption, optionKeys }
 import type { WarningSink } from "../diagnostics/warnings.js";
 import type { Logger } from "../logging/logger.js";
 import { resolveMailboxLimits, type MailboxLimits, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
-import { describeType } from "../util/describe-type.js";
+import { describeType, describeValue } from "../util/describe-type.js";
 
 /** Options of node(); every field is optional and says its default. */
 export interface NodeOptions {
@@ -97,7 +97,7 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
   const mailbox = resolveMailboxLimits(options.mailbox, undefined, "mailbox");
   const linkWindowBytes = options.linkWindowBytes ?? 4 * 1024 * 1024;
   if (!Number.isInteger(linkWindowBytes) || linkWindowBytes < 1024) {
-    throw new InvalidOptionError(`linkWindowBytes must be an integer of at least 1024, got ${String(linkWindowBytes)}`, { option: "linkWindowBytes" });
+    throw new InvalidOptionError(`linkWindowBytes must be an integer of at least 1024, got ${describeValue(linkWindowBytes)}`, { option: "linkWindowBytes" });
   }
   const warnings = options.warnings ?? warningsFromEnvironment();
   if (typeof warnings !== "boolean" && typeof warnings !== "function") {

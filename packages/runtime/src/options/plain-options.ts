@@ -1,5 +1,5 @@
 import { InvalidOptionError } from "../errors/errors.js";
-import { describeType } from "../util/describe-type.js";
+import { describeType, describeValue } from "../util/describe-type.js";
 import type { FlowControlId } from "../flow-control/flow-controls.js";
 import type { WaitOptions } from "../util/wait.js";
 
@@ -149,7 +149,7 @@ export function checkTimeoutOption(value: unknown, option: string, what?: string
     throw new InvalidOptionError(
       `${what === undefined ? "" : `${what}: `}${option} must be a positive number of milliseconds up to ${MAX_TIMEOUT_MS}${
         infinity ? ", or Infinity for none" : ""
-      }; got ${shown(value)}`,
+      }; got ${describeValue(value)}`,
       { option },
     );
   }
@@ -215,7 +215,7 @@ export function checkFlowControlId(value: unknown, option: string, what?: string
 function flowControlId(value: unknown, named: string, option: string, what: string | undefined): FlowControlId {
   if (typeof value !== "string" || value.length === 0 || looksLikeAddress(value)) {
     const hint = typeof value === "string" && looksLikeAddress(value) ? ", which is an address: pass the listener's or connection's flowControlId" : "";
-    throw new InvalidOptionError(`${what === undefined ? "" : `${what}: `}${named} must be a flow control id (e.g. listener.flowControlId), got ${shown(value)}${hint}`, { option });
+    throw new InvalidOptionError(`${what === undefined ? "" : `${what}: `}${named} must be a flow control id (e.g. listener.flowControlId), got ${describeValue(value)}${hint}`, { option });
   }
   return value;
 }
@@ -232,7 +232,7 @@ export function checkFlowControlIds(value: unknown, option: string, what?: strin
   if (value === undefined) return [];
   if (typeof value === "string") return [checkFlowControlId(value, option, what)];
   if (!Array.isArray(value)) {
-    throw new InvalidOptionError(`${what === undefined ? "" : `${what}: `}${option} must be a flow control id or an array of them, got ${shown(value)}`, { option });
+    throw new InvalidOptionError(`${what === undefined ? "" : `${what}: `}${option} must be a flow control id or an array of them, got ${describeValue(value)}`, { option });
   }
   return value.map((id: unknown, i) => flowControlId(id, `${option}[${i}]`, option, what));
 }
@@ -245,9 +245,3 @@ function looksLikeAddress(value: string): boolean {
   return value.includes(":") || value.includes("#");
 }
 
-/** A value as an error message shows it: strings quoted, objects by their type. */
-function shown(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (value !== null && typeof value === "object") return Array.isArray(value) ? "an array" : "an object";
-  return String(value);
-}

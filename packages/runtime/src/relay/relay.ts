@@ -1,6 +1,7 @@
 import { toAddress, type Address, type AddressLike } from "../address/address.js";
 import { InvalidOptionError, InvalidRouteError, NodeStoppedError } from "../errors/errors.js";
 import { checkOptionKeys, optionKeys } from "../options/plain-options.js";
+import { describeValue } from "../util/describe-type.js";
 import type { FlowControls } from "../flow-control/flow-controls.js";
 import type { LocalMessage } from "../message/local-message.js";
 import type { MessageRun } from "../message/message-run.js";
@@ -43,7 +44,7 @@ export async function startRelay(node: Node, address: AddressLike, to: RouteLike
   if (to === undefined) throw new InvalidRouteError("startRelay(node, address, to) needs `to`, the route the relay forwards to");
   checkOptionKeys(options, RELAY_OPTIONS, "startRelay options");
   if (options.openFlowControls !== undefined && typeof options.openFlowControls !== "boolean") {
-    throw new InvalidOptionError(`openFlowControls must be a boolean, got ${String(options.openFlowControls)}`, { option: "openFlowControls" });
+    throw new InvalidOptionError(`openFlowControls must be a boolean, got ${describeValue(options.openFlowControls)}`, { option: "openFlowControls" });
   }
   if (options.onForward !== undefined && typeof options.onForward !== "function") {
     throw new InvalidOptionError(`onForward must be a function, got ${typeof options.onForward}`, { option: "onForward" });

@@ -12,3 +12,18 @@ export function describeType(value: unknown): string {
   }
   return `${/^[aeiou]/.test(typeof value) ? "an" : "a"} ${typeof value}`;
 }
+
+/** Longest string an error message quotes whole; a longer one is cut, with an ellipsis. */
+const SHOWN_STRING_MAX = 60;
+
+/**
+ * `value` as an option check's "got ..." shows it: a string quoted (so "10" never reads as
+ * the number 10, nor "false" as the boolean), a number, boolean, bigint, null or undefined as
+ * itself, anything else by its type (describeType). For option values, never for secrets.
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > SHOWN_STRING_MAX ? `${value.slice(0, SHOWN_STRING_MAX)}…` : value);
+  if (typeof value === "number" || typeof value === "boolean" || value === undefined || value === null) return String(value);
+  if (typeof value === "bigint") return `${value}n`;
+  return describeType(value);
+}

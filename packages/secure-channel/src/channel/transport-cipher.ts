@@ -378,7 +378,7 @@ function validateRekeyInterval(value: number | undefined): number {
 
 function validatePositiveInteger(value: number, option: string): number {
   if (!Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidOptionError(`${option} must be a positive integer; got ${String(value)}`, { option });
+    throw new InvalidOptionError(`${option} must be a positive integer; got ${typeof value === "string" ? JSON.stringify(value) : String(value)}`, { option });
   }
   return value;
 }

@@ -1,5 +1,5 @@
 import type { Worker } from "node:worker_threads";
-import { deferred, errorFromData, HopwireError, startThread, waitFor, type ErrorData, type Logger, type Node } from "@hopwire/runtime";
+import { deferred, describeValue, errorFromData, HopwireError, startThread, waitFor, type ErrorData, type Logger, type Node } from "@hopwire/runtime";
 import { DROP_REASONS, type DropReason } from "../channel/transport-cipher.js";
 import { KEY_LENGTH, type CryptoProvider } from "../crypto/provider.js";
 import { InvalidKeyError } from "../errors.js";
@@ -484,7 +484,7 @@ export class CryptoThreads {
 
   /** Starts threads until the pool has `size` (never shrinks). */
   grow(size: number): void {
-    if (!Number.isSafeInteger(size) || size < 1) throw new CryptoThreadError(`A crypto thread pool needs at least one thread; got ${String(size)}`);
+    if (!Number.isSafeInteger(size) || size < 1) throw new CryptoThreadError(`A crypto thread pool needs at least one thread; got ${describeValue(size)}`);
     if (size > this.#size) this.#size = size;
   }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { AbortError, checkWaitOptions, optionKeys, readSmallFile } from "@hopwire/runtime";
+import { AbortError, checkWaitOptions, describeValue, InvalidOptionError, optionKeys, readSmallFile } from "@hopwire/runtime";
 import { chmod, rename, unlink, writeFile } from "node:fs/promises";
 import { resolveCryptoProvider } from "../crypto/index.js";
 import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
@@ -27,6 +27,7 @@ export const MAX_IDENTITY_FILE_BYTES = 64 * 1024;
  */
 export async function saveIdentity(identity: Identity, path: string, options: IdentityFileOptions = {}): Promise<void> {
   assertOwnIdentity(identity, { what: "saveIdentity", usage: "saveIdentity(identity, path, options?)" });
+  checkPath(path, "saveIdentity");
   checkWaitOptions(options, "saveIdentity options", FILE_OPTIONS);
   const text = `${JSON.stringify(exportIdentity(identity), null, 2)}\n`;
   const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
@@ -47,6 +48,7 @@ export async function saveIdentity(identity: Identity, path: string, options: Id
  * is one too, without reading it (reason NOT_REGULAR_FILE, FILE_TOO_LARGE).
  */
 export async function loadIdentity(path: string, providerOrName?: CryptoProvider | CryptoProviderName, options: IdentityFileOptions = {}): Promise<Identity> {
+  checkPath(path, "loadIdentity");
   checkWaitOptions(options, "loadIdentity options", FILE_OPTIONS);
   const provider = resolveCryptoProvider(providerOrName, "loadIdentity"); // before the file is read
   let text: string;
@@ -81,6 +83,13 @@ async function readIdentityFile(path: string, signal: AbortSignal | undefined): 
   const text = bytes.toString("utf8");
   bytes.fill(0); // the secret key
   return text;
+}
+
+/** Refuses a path that is no file path string at the call (it read "cannot read the identity file undefined"). */
+function checkPath(path: unknown, what: string): void {
+  if (typeof path !== "string" || path === "") {
+    throw new InvalidOptionError(`${what}: path must be a file path string, got ${describeValue(path)}`, { option: "path" });
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { checkOptionKeys, InvalidOptionError } from "@hopwire/runtime";
+import { checkOptionKeys, describeValue, InvalidOptionError } from "@hopwire/runtime";
 
 /**
  * Bounds on the handshakes a listener has not finished. A started handshake holds a responder
@@ -34,7 +34,7 @@ export function validateHandshakeLimits(limits: Partial<HandshakeLimits>): Hands
     const v = resolved[key];
     const min = key === "refusalsPerSecondPerConnection" ? 0 : 1;
     if (!Number.isSafeInteger(v) || v < min) {
-      throw new InvalidOptionError(`handshakeLimits.${key} must be an integer of at least ${min}; got ${String(v)}`, { option: `handshakeLimits.${key}` });
+      throw new InvalidOptionError(`handshakeLimits.${key} must be an integer of at least ${min}; got ${describeValue(v)}`, { option: `handshakeLimits.${key}` });
     }
   }
   if (resolved.maxPendingPerConnection > resolved.maxPending) {

@@ -16,7 +16,7 @@
  * nearly empty; the receiver announces at the latest when a quarter is consumed, so that state
  * is always reached and the sender never waits for credit that will not come.
  */
-import { checkOptionKeys, InvalidOptionError, optionKeys } from "@hopwire/runtime";
+import { checkOptionKeys, describeValue, InvalidOptionError, optionKeys } from "@hopwire/runtime";
 
 /** A credit window: how many messages and bytes may be in flight. */
 export interface CreditWindow {
@@ -47,7 +47,7 @@ export function validateWindow(window: Partial<CreditWindow>, fallback: CreditWi
   for (const key of ["messages", "bytes"] as const) {
     const v = resolved[key];
     if (!Number.isSafeInteger(v) || v < 1 || v > MAX_WINDOW) {
-      throw new InvalidOptionError(`receiveWindow.${key} must be an integer from 1 to ${MAX_WINDOW}, got ${String(v)}`, { option: `receiveWindow.${key}` });
+      throw new InvalidOptionError(`receiveWindow.${key} must be an integer from 1 to ${MAX_WINDOW}, got ${describeValue(v)}`, { option: `receiveWindow.${key}` });
     }
   }
   return Object.freeze(resolved);

@@ -1,4 +1,5 @@
 import {
+  describeValue,
   checkFlowControlId,
   checkTimeoutOption,
   DEFAULT_MAILBOX_LIMITS,
@@ -41,7 +42,7 @@ abstract class ChannelOptionsBase {
    */
   withPeerTimeout(ms: number): this {
     if (typeof ms !== "number" || !Number.isFinite(ms) || ms < MIN_PEER_TIMEOUT) {
-      throw new InvalidOptionError(`peerTimeout must be a number of ms, at least ${MIN_PEER_TIMEOUT}; got ${String(ms)}`, { option: "peerTimeout" });
+      throw new InvalidOptionError(`peerTimeout must be a number of ms, at least ${MIN_PEER_TIMEOUT}; got ${describeValue(ms)}`, { option: "peerTimeout" });
     }
     this.peerTimeout = ms;
     return this;
@@ -53,7 +54,7 @@ abstract class ChannelOptionsBase {
    */
   withKeepaliveInterval(ms: number): this {
     if (typeof ms !== "number" || !Number.isFinite(ms) || ms < MIN_KEEPALIVE_INTERVAL) {
-      throw new InvalidOptionError(`keepaliveInterval must be a number of ms, at least ${MIN_KEEPALIVE_INTERVAL}; got ${String(ms)}`, { option: "keepaliveInterval" });
+      throw new InvalidOptionError(`keepaliveInterval must be a number of ms, at least ${MIN_KEEPALIVE_INTERVAL}; got ${describeValue(ms)}`, { option: "keepaliveInterval" });
     }
     this.keepaliveInterval = ms;
     return this;
