@@ -63,7 +63,12 @@ describe("node configuration", () => {
       // Names of dots only were names: an identity ".." was the hidden file "...json".
       [{ identity: ".." }, 'test: identity: expected a name that is not only dots ("." and ".." name directories)'],
       [{ secureChannelListeners: [{ address: "." }] }, 'test: secureChannelListeners[0].address: expected a name that is not only dots ("." and ".." name directories)'],
-      [{ identity: "../bob" }, 'test: identity: expected 1 to 64 letters, digits, "_", "-" or "."'],
+      [{ identity: "../bob" }, 'test: identity: expected 1 to 64 letters, digits, "_", "-" or "."; an identity file is written identity: { file: "../bob" }'],
+      // A misspelt key of { file } said only "expected an identity name or { file }"; an empty path read the config's directory.
+      [{ identity: { fle: "bob.json" } }, "test: identity.fle: unknown key, expected one of: file"],
+      [{ identity: {} }, "test: identity.file: missing key, expected a file path string"],
+      [{ identity: { file: "" } }, "test: identity.file: expected a file path, not an empty string"],
+      [{ identity: 5 }, 'test: identity: expected an identity name or { file: "<path>" }'],
       [{ tcpListeners: [{ address: "127.0.0.1:99999" }] }, 'test: tcpListeners[0].address: "127.0.0.1:99999" has an invalid port 99999: expected a port from 0 to 65535'],
       [{ tcpListeners: [{ address: "127.0.0.1:0", maxConnectionsPerHost: 0 }] }, "test: tcpListeners[0].maxConnectionsPerHost: expected a positive whole number"],
       [{ tcpListeners: [{ address: "127.0.0.1:0", maxConnections: "lots" }] }, "test: tcpListeners[0].maxConnections: expected a positive whole number, got string"],

@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { hopwire, hopwireHere, hopwireNodeWithFile, newHome, outputClosed, removeHomes, terminate } from "./processes.js";
@@ -72,6 +73,27 @@ describe("a configuration's relative identity file", { timeout: 60_000 }, () => 
     const home = newHome();
     const { path, ...missing } = await hopwireNodeWithFile(home, "node.yaml", "identity:\n  file: nope.json\n");
     expect(missing).toEqual({ code: 2, out: [], err: [`hopwire: ${path}: identity.file: cannot read the identity file ${JSON.stringify(join(home, "nope.json"))} (ENOENT)`] });
+  });
+
+  // `file: ~/keys/bob.json` was read as "<config dir>/~/keys/bob.json".
+  it("starting with ~/ is under the user's home directory", async () => {
+    const home = newHome();
+    const { path, ...missing } = await hopwireNodeWithFile(home, "node.yaml", "identity:\n  file: ~/hopwire-no-such-dir/bob.json\n");
+    const expected = join(homedir(), "hopwire-no-such-dir", "bob.json");
+    expect(missing).toEqual({ code: 2, out: [], err: [`hopwire: ${path}: identity.file: cannot read the identity file ${JSON.stringify(expected)} (ENOENT)`] });
+  });
+
+  // `identity: bob.json` is a valid name; that it was meant as a file went unsaid.
+  it("a name that looks like a file says how to give a file", async () => {
+    const home = newHome();
+    const { path, ...missing } = await hopwireNodeWithFile(home, "node.yaml", "identity: bob.json\n");
+    expect(missing).toEqual({
+      code: 2,
+      out: [],
+      err: [
+        `hopwire: ${path}: identity: No identity called "bob.json" in ${join(home, "identities")} (create it with: hopwire identity create bob.json); an identity file is written identity: { file: "bob.json" }`,
+      ],
+    });
   });
 
   it("a node started from another directory runs with it (as a process)", async () => {

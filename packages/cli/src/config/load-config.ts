@@ -1,4 +1,5 @@
-import { dirname, extname, isAbsolute, resolve } from "node:path";
+import { homedir } from "node:os";
+import { dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { DEFAULT_MAX_STREAMS } from "@hopwire/portal";
 import { FORWARDER_PREFIX } from "@hopwire/relay";
 import { hostPortProblem, readSmallFile } from "@hopwire/runtime";
@@ -46,8 +47,14 @@ export async function loadConfigFile(file: string): Promise<NodeConfig> {
  */
 function identityFileBesideConfig(config: NodeConfig, file: string): NodeConfig {
   const ref = config.identity;
-  if (ref === undefined || typeof ref === "string" || isAbsolute(ref.file)) return config;
-  return { ...config, identity: { file: resolve(dirname(file), ref.file) } };
+  if (ref === undefined || typeof ref === "string") return config;
+  const path = withHome(ref.file);
+  return isAbsolute(path) ? (path === ref.file ? config : { ...config, identity: { file: path } }) : { ...config, identity: { file: resolve(dirname(file), path) } };
+}
+
+/** "~" or "~/..." as the shell reads it (it became "<configdir>/~/..."); "~user" is left alone. */
+function withHome(path: string): string {
+  return path === "~" || path.startsWith("~/") ? join(homedir(), path.slice(1)) : path;
 }
 
 /** The most a configuration file may hold: more is no configuration (a log, a disk image). */
@@ -177,6 +184,11 @@ function expectation(issue: Extract<ZodIssue, { code: "invalid_type" }>): string
   return custom ?? (issue.expected === "array" ? "a list" : issue.expected === "object" ? "a map of keys" : issue.expected);
 }
 
+/** `schema` without the refinements and transforms around it. */
+function withoutEffects(schema: ZodTypeAny): ZodTypeAny {
+  return schema instanceof ZodEffects ? withoutEffects(schema.innerType() as ZodTypeAny) : schema;
+}
+
 /** The keys the schema allows for the object at `path` (for "unknown key" errors). */
 function keysAt(schema: ZodTypeAny, path: readonly (string | number)[]): string[] {
   let current: ZodTypeAny | undefined = schema;
@@ -185,7 +197,7 @@ function keysAt(schema: ZodTypeAny, path: readonly (string | number)[]): string[
     for (;;) {
       if (current instanceof ZodOptional || current instanceof ZodDefault) current = current._def.innerType as ZodTypeAny;
       else if (current instanceof ZodEffects) current = current.innerType() as ZodTypeAny;
-      else if (current instanceof ZodUnion) current = (current.options as ZodTypeAny[]).find((o) => o instanceof ZodObject || o instanceof ZodRecord);
+      else if (current instanceof ZodUnion) current = (current.options as ZodTypeAny[]).find((o) => withoutEffects(o) instanceof ZodObject || withoutEffects(o) instanceof ZodRecord);
       else break;
     }
     if (part === undefined) break;

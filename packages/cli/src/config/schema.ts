@@ -71,8 +71,31 @@ export const trust = z.union([z.literal("everyone"), z.array(identifier).min(1, 
   errorMap: () => ({ message: 'expected "everyone" or a list of identifiers' }),
 });
 
+/** A name that looks like a path (a "/", or ".json" at its end) was meant as a file: say how to write one. */
+const identityName = z.string().superRefine((s, ctx) => {
+  const problem = nameProblem(s);
+  if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${problem}${fileHint(s)}` });
+});
+
+/** The hint for a name that looks like a file path; empty for any other. */
+export function fileHint(value: string): string {
+  return value.includes("/") || value.endsWith(".json") ? `; an identity file is written identity: { file: ${JSON.stringify(value)} }` : "";
+}
+
+/**
+ * `{ file }`, its key optional to the parser and required by the refinement: a misspelt key
+ * (`{ fle: ... }`) then leaves this branch "dirty" rather than failed, and the union reports
+ * its unknown key by name instead of a bare "expected an identity name or { file }".
+ */
+const identityFile = z
+  .object({ file: z.string({ invalid_type_error: "expected a file path string" }).min(1, "expected a file path, not an empty string").optional() })
+  .strict()
+  .superRefine((ref, ctx) => {
+    if (ref.file === undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["file"], message: "missing key, expected a file path string" });
+  }) as unknown as z.ZodType<{ file: string }>; // the refinement makes `file` present (a transform would turn "dirty" into failed)
+
 /** An identity: a name in the hopwire home's identities, or a file written by `hopwire identity create`. */
-export const identityRef = z.union([name, z.object({ file: z.string({ invalid_type_error: "expected a file path string" }) }).strict()], {
+export const identityRef = z.union([identityName, identityFile], {
   errorMap: (issue, ctx) =>
     issue.code === "invalid_union" ? { message: 'expected an identity name or { file: "<path>" }' } : { message: ctx.defaultError },
 });

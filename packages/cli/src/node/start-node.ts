@@ -26,7 +26,7 @@ import { createTcpTransport, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { createOutlet, type Outlet } from "@hopwire/portal";
 import { allowAnyIdentity, allowRegistrations, createRemoteRelay, forwarderAddress, startRelayService, tcpRelayConnector } from "@hopwire/relay";
 import { resolvePeer } from "../config/load-config.js";
-import type { NodeConfig, TrustConfig } from "../config/schema.js";
+import { fileHint, type NodeConfig, type TrustConfig } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
 import { loadIdentityFile, loadNamedIdentity } from "../identities.js";
 import { OPEN_FAILURE_LOG_INTERVAL_MS, startSupervisedInlet } from "./supervised-inlet.js";
@@ -69,7 +69,7 @@ export async function resolveIdentity(config: NodeConfig, options: StartNodeOpti
     const warn = options.warn;
     return typeof ref === "string" ? await loadNamedIdentity(options.home, ref, { warn }) : await loadIdentityFile(ref.file, { warn });
   } catch (error) {
-    if (typeof ref === "string") throw ConfigError.at(options.source, ["identity"], (error as Error).message);
+    if (typeof ref === "string") throw ConfigError.at(options.source, ["identity"], `${(error as Error).message}${fileHint(ref)}`);
     throw ConfigError.at(options.source, ["identity", "file"], identityFileProblem(ref.file, error));
   }
 }
