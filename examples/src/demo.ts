@@ -20,7 +20,10 @@ function start(role: Role, ...args: string[]): Started {
     console.log(`${tag} ${line}`);
     if (line.startsWith("Listening on ")) onReady(line.slice("Listening on ".length));
   });
-  createInterface({ input: child.stderr! }).on("line", (line) => console.error(`${tag} ${line}`));
+  // An example that fails prints its error's stack: the first line says what went wrong, the frames are noise here.
+  createInterface({ input: child.stderr! }).on("line", (line) => {
+    if (!/^\s+at /.test(line)) console.error(`${tag} ${line}`);
+  });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   return { child, exited, ready };
 }
@@ -42,11 +45,12 @@ async function ready(role: Role, node: Started): Promise<string> {
     new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`was not listening after ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS))),
   ]);
   clearTimeout(timer);
-  if (outcome !== "ready") throw new Error(`the ${role} node ${outcome} (is its port in use?)`);
+  if (outcome !== "ready") throw new Error(`the ${role} node ${outcome} (is its port in use? \`npm run demo -- ${FREE_PORTS}\` picks free ports)`);
   return address;
 }
 
-// The guide's addresses by default; `--responder 127.0.0.1:0 --middle 127.0.0.1:0` picks free ports.
+// The guide's addresses by default; FREE_PORTS picks free ones.
+const FREE_PORTS = "--responder 127.0.0.1:0 --middle 127.0.0.1:0";
 const responderListen = option("--responder") ?? "127.0.0.1:4000";
 const middleListen = option("--middle") ?? "127.0.0.1:3000";
 

@@ -18,5 +18,12 @@ if (name === "--list" || name === "-l") {
   // The example sees the arguments after its name where it would when run directly
   // (`node examples/dist/<name>.js [args...]`): process.argv[2] onwards.
   process.argv.splice(2, 1);
-  await import(new URL(`./${name}.js`, here).href);
+  // A failure at start-up (a port in use) as one line with its code, not Node's dump of the
+  // error; and the process ends, as it did on the uncaught error (what the example started
+  // before it failed, a node, would keep it running).
+  await import(new URL(`./${name}.js`, here).href).catch((error: unknown) => {
+    const code = (error as { code?: unknown } | null)?.code;
+    console.error(`${name}: ${error instanceof Error ? `${error.name}${typeof code === "string" ? ` [${code}]` : ""}: ${error.message}` : String(error)}`);
+    process.exit(1);
+  });
 }

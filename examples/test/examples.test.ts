@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { createServer, type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { killAll, startChild } from "../../test/support/children.js";
 
@@ -81,5 +82,25 @@ describe("examples", () => {
     // The relay saw the handshake's first message (the channel's bytes, not its content).
     expect(lines.some((l) => /^\[middle\] Address: 0#forward_to_bob, Received: \d+ bytes$/.test(l))).toBe(true);
     expect(lines[lines.length - 1]).toMatch(/^Done: /);
+  });
+
+  // A port in use (3000 often is) printed Node's 20-line dump of the ListenError, and the way
+  // out (free ports) was nowhere.
+  it("the demo with a port in use says which, in one line, and how to pick free ports", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    try {
+      const taken = `127.0.0.1:${(blocker.address() as AddressInfo).port}`;
+      const { code, lines, stderr } = await run("demo.js", "--responder", "127.0.0.1:0", "--middle", taken);
+      expect(code).toBe(1);
+      const errors = stderr.split("\n").filter((l) => l.length > 0);
+      expect(errors).toEqual([
+        `[middle] 05-secure-channel-over-two-transport-hops-middle: ListenError [TCP_LISTEN_FAILED]: Could not listen on ${taken}: listen EADDRINUSE: address already in use ${taken}`,
+        "Demo failed: the middle node exited with code 1 (is its port in use? `npm run demo -- --responder 127.0.0.1:0 --middle 127.0.0.1:0` picks free ports)",
+      ]);
+      expect(lines.some((l) => l.startsWith("[initiator]"))).toBe(false);
+    } finally {
+      blocker.close();
+    }
   });
 });
