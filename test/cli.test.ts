@@ -427,7 +427,7 @@ describe("hopwire node: configuration errors", { timeout: 60_000 }, () => {
       expect(first.destroyed).toBe(false);
       const deadline = Date.now() + 20_000;
       while (!/maxConnectionsPerHost/.test(child.stderr()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(child.stderr()).toMatch(/refused a TCP connection .*: it holds its maximum of 1 connections from that host \(maxConnectionsPerHost\)/);
+      expect(child.stderr()).toMatch(/refused a TCP connection .*: it holds its maximum of 1 connection from that host \(maxConnectionsPerHost\)/);
     } finally {
       for (const socket of sockets) socket.destroy();
     }

@@ -18,6 +18,7 @@ interface Manifest {
   version: string;
   private?: boolean;
   license?: string;
+  engines?: { node?: string };
   main?: string;
   types?: string;
   bin?: Record<string, string>;
@@ -122,6 +123,13 @@ describe.each(published.map((dir) => [manifestOf(dir).name, dir] as const))("%s,
       }
     }
     expect(missing).toEqual([]);
+  });
+
+  // npm warned no one on an older Node: the requirement was the workspace's alone.
+  it("declares the Node versions it runs on, as the workspace does", () => {
+    const root = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { engines?: { node?: string } };
+    expect(root.engines?.node).toBeDefined();
+    expect(manifest.engines?.node).toBe(root.engines!.node);
   });
 
   it("ships bundles whose source text is ASCII (V8 keeps it one byte per character in every isolate)", async () => {

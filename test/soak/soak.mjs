@@ -10,7 +10,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-const USAGE = "usage: npm run soak -- [--minutes 2] [--rate 200] [--kill-every 5] [--stall 3000] [--seed N] [--json]";
+const USAGE = "usage: npm run soak -- [--minutes 2] [--rate 200] [--kill-every 5] [--stall 3000] [--seed N] [--json] [--help]";
 let values;
 try {
   ({ values } = parseArgs({
@@ -21,12 +21,17 @@ try {
       stall: { type: "string", default: "3000" },
       seed: { type: "string", default: String(Date.now() % 100000) },
       json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
     },
   }));
 } catch (error) {
   // An unknown or malformed flag: one line and the usage, not parseArgs' stack trace.
   console.error(`soak: ${error.message}\n${USAGE}`);
   process.exit(2);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
 }
 const minutes = Number(values.minutes);
 const killEverySeconds = Number(values["kill-every"]);

@@ -103,17 +103,17 @@ export class TcpListener {
     if (this.#connections.size >= this.maxConnections) {
       const max = this.maxConnections;
       return {
-        error: new ConnectionLimitError(`The listener ${this.address} holds its maximum of ${max} connections`),
+        error: new ConnectionLimitError(`The listener ${this.address} holds its maximum of ${connections(max)}`),
         advice: () =>
-          `it holds its maximum of ${max} connections (maxConnections); the client's socket is closed at once. Raise maxConnections if the load is real, or find who holds them (an idle peer: idleTimeout closes it)`,
+          `it holds its maximum of ${connections(max)} (maxConnections); the client's socket is closed at once. Raise maxConnections if the load is real, or find who holds them (an idle peer: idleTimeout closes it)`,
       };
     }
     if (this.#perHost.get(host) >= this.maxConnectionsPerHost) {
       const max = this.maxConnectionsPerHost;
       return {
-        error: new HostConnectionLimitError(`The listener ${this.address} holds its maximum of ${max} connections from ${host}`),
+        error: new HostConnectionLimitError(`The listener ${this.address} holds its maximum of ${connections(max)} from ${host}`),
         advice: () =>
-          `it holds its maximum of ${max} connections from that host (maxConnectionsPerHost); the client's socket is closed at once. Raise maxConnectionsPerHost if many nodes share the address (NAT), or find what on that host holds them`,
+          `it holds its maximum of ${connections(max)} from that host (maxConnectionsPerHost); the client's socket is closed at once. Raise maxConnectionsPerHost if many nodes share the address (NAT), or find what on that host holds them`,
       };
     }
     return undefined;
@@ -160,4 +160,9 @@ export function hostKeyOf(ip: string): string {
   const groups = tail === undefined ? first : [...first, ...Array<string>(Math.max(0, 8 - first.length - lastCount)).fill("0"), ...last];
   const prefix = groups.slice(0, 4).map((g) => (/^[0-9a-f]{1,4}$/.test(g) ? parseInt(g, 16).toString(16) : g));
   return `${prefix.join(":")}::/64`;
+}
+
+/** "1 connection", "5 connections". */
+function connections(n: number): string {
+  return `${n} connection${n === 1 ? "" : "s"}`;
 }

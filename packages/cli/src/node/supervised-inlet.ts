@@ -64,6 +64,7 @@ export function reopenHandshakeTimeout(timedOut: number): number {
 export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity: Identity, plan: InletPlan, log: LineLog): Promise<SupervisedInlet> {
   const stopping = new AbortController();
   const describe = [plan.via, ...plan.hops, plan.outlet].join(" -> ");
+  const target = plan.target === undefined ? "" : ` (target ${plan.target})`; // as the first opening's line has it
   const openFailures = new RateLimitedLog(log, OPEN_FAILURE_LOG_INTERVAL_MS);
   let address = plan.listen; // the bound one once listening: the same port again on every reopening
   let current = await open(plan.listen).catch((error: unknown) => {
@@ -132,7 +133,7 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
       try {
         await sleepFor(delayMs, stopping.signal);
         current = await open(address, handshakeTimeout);
-        log(`inlet ${address} -> ${describe} (secure channel to ${current.channel.peerIdentifier}, opened again)`);
+        log(`inlet ${address} -> ${describe}${target} (secure channel to ${current.channel.peerIdentifier}, opened again)`);
         return;
       } catch (error) {
         if (stopping.signal.aborted) return;
