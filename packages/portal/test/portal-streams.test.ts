@@ -188,11 +188,13 @@ describe("what an outlet may reach, and who may reach it", () => {
 
   it("an outlet that is not a consumer of the channel listener's flow control is unreachable through the channel", async () => {
     const target = await server((socket) => socket.pipe(socket));
-    const { inlet, reasons } = await portal(target.address, { asConsumer: false, openTimeoutMs: 500 });
+    const { inlet, reasons, errors } = await portal(target.address, { asConsumer: false, openTimeoutMs: 500 });
     const client = await recordingClient(inlet.port);
     client.socket.write("ping");
     await within(client.closed, "the client to be closed");
     expect(reasons).toEqual(["PORTAL_OPEN_TIMEOUT"]);
+    // Where the answer should have come from, and which option waited (it said only "in time").
+    expect(errors[0]?.message).toBe(`The outlet at ${inlet.route.toString()} did not answer within 500 ms (openTimeoutMs)`);
     expect(target.connections()).toBe(0);
   });
 });

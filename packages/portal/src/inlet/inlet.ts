@@ -104,6 +104,12 @@ export class Inlet implements StreamOwner {
     return this.#options.earlyData ? this.#outletTakesEarlyData : false;
   }
 
+  /** Says where the answer should have come from and which option waited (it was only "did not answer in time"). */
+  #openTimeoutError(): PortalOpenTimeoutError {
+    const { route, openTimeoutMs } = this.#options;
+    return new PortalOpenTimeoutError(`The outlet at ${route.toString()} did not answer within ${openTimeoutMs} ms (openTimeoutMs)`);
+  }
+
   /** Client connections carried now. */
   get activeStreams(): number {
     return this.#streams.size;
@@ -175,7 +181,7 @@ export class Inlet implements StreamOwner {
     const stream = new InletStream(this, socket, options.windowBytes, options.maxWindowBytes);
     this.#streams.add(stream);
     this.#node.router.register([stream.address], stream);
-    const timer = setTimeout(() => stream.finish(new PortalOpenTimeoutError(), false), options.openTimeoutMs);
+    const timer = setTimeout(() => stream.finish(this.#openTimeoutError(), false), options.openTimeoutMs);
     stream.expectOpened(options.openTimeoutMs, () => {
       clearTimeout(timer);
       if (stream.openKind !== "open") this.#outletTakesEarlyData = true;
