@@ -46,6 +46,14 @@ describe("FlowControls", () => {
         `flowControls.addConsumer: flowControlId must be a flow control id (e.g. listener.flowControlId), got ${JSON.stringify(address)}, which is an address: pass the listener's or connection's flowControlId`,
       );
     }
+    // A listener's or producer's local address (the secure channel listener "bob_listener"): taken silently before.
+    fc.addSpawner("bob_listener", fc.generateId());
+    for (const address of ["bob_listener", "receiver"]) {
+      expect(() => fc.addConsumer("echoer", address)).toThrow(
+        `flowControls.addConsumer: "${address}" is the address of a listener or producer, not a flow control id: pass its flowControlId (e.g. listener.flowControlId)`,
+      );
+    }
+    expect(fc.isConsumer("echoer", "bob_listener")).toBe(false);
     // Before, an object got into the maps and every later call on that address threw a TypeError.
     fc.addConsumer("echoer", id);
     expect(fc.isAllowed("receiver", "echoer")).toBe(true);

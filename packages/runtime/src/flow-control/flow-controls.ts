@@ -1,4 +1,5 @@
 import { toAddress, type AddressLike } from "../address/address.js";
+import { InvalidOptionError } from "../errors/errors.js";
 import { checkFlowControlId } from "../options/plain-options.js";
 import { randomHex32 } from "../util/random-hex.js";
 
@@ -80,7 +81,21 @@ export class FlowControls {
   addConsumer(address: AddressLike, flowControlId: FlowControlId): void {
     // A typo (listener.flowcontrolId: undefined) or an object must not get into the maps: it broke every later call.
     checkFlowControlId(flowControlId, "flowControlId", "flowControls.addConsumer");
+    this.#refuseWorkerAddress(flowControlId);
     this.ensureConsumerKey(toAddress(address).key, flowControlId);
+  }
+
+  /**
+   * A producer's or spawner's local address where its flow control id belongs
+   * (`addConsumer("echoer", "bob_listener")`) was taken silently, and nothing was ever allowed.
+   * No generated id ("fc" and hex) is such an address, so only that slip is refused.
+   */
+  #refuseWorkerAddress(flowControlId: FlowControlId): void {
+    if (!this.#producers.has(flowControlId) && !this.#spawners.has(flowControlId)) return;
+    throw new InvalidOptionError(
+      `flowControls.addConsumer: ${JSON.stringify(flowControlId)} is the address of a listener or producer, not a flow control id: pass its flowControlId (e.g. listener.flowControlId)`,
+      { option: "flowControlId" },
+    );
   }
 
   /** Withdraws what addConsumer allowed. */
