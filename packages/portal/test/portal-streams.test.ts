@@ -171,7 +171,11 @@ describe("what an outlet may reach, and who may reach it", () => {
     const good = await createInlet(nodes.alice, { listen: "127.0.0.1:0", route: route(nodes.channel, "outlet"), target: allowed.address });
     const bad = await createInlet(nodes.alice, { listen: "127.0.0.1:0", route: route(nodes.channel, "outlet"), target: forbidden.address });
     const badReasons: (string | undefined)[] = [];
-    bad.onStreamClosed((r) => badReasons.push((r as { code?: string } | undefined)?.code));
+    const badMessages: (string | undefined)[] = [];
+    bad.onStreamClosed((r) => {
+      badReasons.push((r as { code?: string } | undefined)?.code);
+      badMessages.push(r?.message);
+    });
 
     const ok = await recordingClient(good.port);
     ok.socket.write("ping");
@@ -182,6 +186,8 @@ describe("what an outlet may reach, and who may reach it", () => {
     refused.socket.write("ping");
     expect((await within(refused.closed, "the refused client to close"))?.code).toBe("ECONNRESET");
     expect(badReasons).toEqual(["PORTAL_TARGET_NOT_ALLOWED"]);
+    // The RESET carries its code only; the inlet names the target it asked for (it said "this target").
+    expect(badMessages).toEqual([`The outlet does not allow the target ${forbidden.address} (not on its allow option)`]);
     expect(forbidden.connections()).toBe(0);
     ok.socket.destroy();
   });

@@ -1,5 +1,5 @@
 import type { Address, LocalMessage } from "@hopwire/runtime";
-import { PortalProtocolError } from "../errors.js";
+import { PortalProtocolError, PortalTargetNotAllowedError } from "../errors.js";
 import type { PortalMessage } from "../protocol/index.js";
 import { KIND } from "../protocol/index.js";
 import { PortalStream } from "../stream/index.js";
@@ -20,6 +20,9 @@ export class InletStream extends PortalStream {
   #openKind: OpenKind = "open";
   /** While probing: the plain OPEN to send if the outlet refuses OPEN_EARLY as an older one does, whom to tell, and the outlet's address. */
   #fallback: { open: Uint8Array; onOlderOutlet: () => void; outlet: Address | undefined } | undefined;
+
+  /** The target this stream asks the outlet for ("" for the outlet's own): named if the outlet refuses it. */
+  askedTarget = "";
 
   /** Called once when OPENED arrives. */
   expectOpened(lingerMs: number, onOpened: () => void): void {
@@ -77,6 +80,10 @@ export class InletStream extends PortalStream {
       fallback.onOlderOutlet();
       this.sendControl(fallback.open);
       return;
+    }
+    // A RESET carries a code only; the stream knows which target was refused.
+    if (decoded.code === "PORTAL_TARGET_NOT_ALLOWED" && this.askedTarget !== "") {
+      return this.finish(new PortalTargetNotAllowedError(`The outlet does not allow the target ${this.askedTarget} (not on its allow option)`), false);
     }
     super.handle(decoded, message);
   }

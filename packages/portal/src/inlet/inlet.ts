@@ -198,6 +198,7 @@ export class Inlet implements StreamOwner {
    */
   #open(stream: InletStream): void {
     const { windowBytes, target, earlyData, route } = this.#options;
+    stream.askedTarget = target;
     if (this.#outletTakesEarlyData === false && Date.now() >= this.#askAgainAt) this.#outletTakesEarlyData = undefined;
     if (!earlyData || this.#outletTakesEarlyData === false) return stream.open(encodeOpen(windowBytes, target));
     const openEarly = encodeOpen(windowBytes, target, true);
