@@ -62,8 +62,7 @@ await Promise.all(
       chunkNames: "chunk-[hash]",
       logLevel: "warning",
     });
-    await cheapenKeepNames(outdir);
-    await asciiComments(outdir);
+    await rewriteBundles(outdir);
   }),
 );
 
@@ -76,18 +75,13 @@ await Promise.all(
  * so the helper leaves alone a function that already has its name, and arrow functions
  * (no `prototype`), whose names only stack traces show (they keep their file and line).
  */
-async function cheapenKeepNames(outdir) {
+function cheapenKeepNames(path, text) {
   const helper = 'var __name = (target, value) => __defProp(target, "name", { value, configurable: true });';
   const cheap =
     'var __name = (target, value) => target.prototype === void 0 || target.name === value ? target : __defProp(target, "name", { value, configurable: true });';
-  for (const file of await readdir(outdir)) {
-    if (!file.endsWith(".js")) continue;
-    const path = `${outdir}/${file}`;
-    const text = await readFile(path, "utf8");
-    if (!text.includes("var __name = ")) continue;
-    if (!text.includes(helper)) throw new Error(`${path}: esbuild's __name helper changed; update scripts/bundle.mjs`);
-    await writeFile(path, text.replace(helper, cheap));
-  }
+  if (!text.includes("var __name = ")) return text;
+  if (!text.includes(helper)) throw new Error(`${path}: esbuild's __name helper changed; update scripts/bundle.mjs`);
+  return text.replace(helper, cheap);
 }
 
 /**
@@ -99,17 +93,23 @@ async function cheapenKeepNames(outdir) {
  * non-ASCII character outside a comment line fails the build rather than being rewritten
  * where an escape could change its meaning.
  */
-async function asciiComments(outdir) {
+function asciiComments(path, text) {
+  if (!/[^\x00-\x7f]/.test(text)) return text;
+  const lines = text.split("\n").map((line, i) => {
+    if (!/[^\x00-\x7f]/.test(line)) return line;
+    if (!/^\s*(\/\/|\/\*|\*)/.test(line)) throw new Error(`${path}:${i + 1}: a non-ASCII character outside a comment; escape it in the source`);
+    return line.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+  });
+  return lines.join("\n");
+}
+
+/** Every bundle file read once, through both rewrites above, and written back if they changed it. */
+async function rewriteBundles(outdir) {
   for (const file of await readdir(outdir)) {
     if (!file.endsWith(".js")) continue;
     const path = `${outdir}/${file}`;
     const text = await readFile(path, "utf8");
-    if (!/[^\x00-\x7f]/.test(text)) continue;
-    const lines = text.split("\n").map((line, i) => {
-      if (!/[^\x00-\x7f]/.test(line)) return line;
-      if (!/^\s*(\/\/|\/\*|\*)/.test(line)) throw new Error(`${path}:${i + 1}: a non-ASCII character outside a comment; escape it in the source`);
-      return line.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
-    });
-    await writeFile(path, lines.join("\n"));
+    const rewritten = asciiComments(path, cheapenKeepNames(path, text));
+    if (rewritten !== text) await writeFile(path, rewritten);
   }
 }

@@ -12,29 +12,27 @@ import { dirname, resolve } from "node:path";
 export async function makeDirectories(dir: string, mode: number): Promise<void> {
   const missing: string[] = [];
   let at = resolve(dir);
-  while ((await makeOne(at, mode)) === "no parent") {
-    const parent = dirname(at);
-    if (parent === at) break; // a root that does not exist: the next mkdir says so
+  // Up while a level has no parent (a root that does not exist: the walk down says so).
+  while (!(await makeOne(at, mode, false)) && dirname(at) !== at) {
     missing.push(at);
-    at = parent;
+    at = dirname(at);
   }
-  for (const child of missing.reverse()) {
-    if ((await makeOne(child, mode)) === "no parent") await mkdir(child, { mode }); // throws its ENOENT
-  }
+  for (const child of missing.reverse()) await makeOne(child, mode, true);
 }
 
-/** Makes `at`, or finds it a directory already; "no parent" on ENOENT; throws anything else. */
-async function makeOne(at: string, mode: number): Promise<"made" | "no parent"> {
+/**
+ * Makes `at`, or finds it a directory already: true. False on ENOENT (no parent) unless
+ * `parentMade`, where that ENOENT is thrown; anything else is thrown.
+ */
+async function makeOne(at: string, mode: number, parentMade: boolean): Promise<boolean> {
   try {
     await mkdir(at, { mode });
-    return "made";
+    return true;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return "no parent";
+    if (code === "ENOENT" && !parentMade) return false;
     if (code !== "EEXIST") throw error;
-    if (!(await stat(at)).isDirectory()) {
-      throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${at}'`), { code: "ENOTDIR", errno: -20, syscall: "mkdir", path: at });
-    }
-    return "made";
+    if (!(await stat(at)).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${at}'`), { code: "ENOTDIR", path: at });
+    return true;
   }
 }

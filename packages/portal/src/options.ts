@@ -1,7 +1,7 @@
 import {
-  describeValue,
   checkFlowControlIds,
   checkOptionKeys,
+  describeValue,
   formatHostPort,
   InvalidOptionError,
   optionKeys,

@@ -1,8 +1,8 @@
 import {
-  describeValue,
   checkFlowControlId,
   checkOptionKeys,
   checkTimeoutOption,
+  describeValue,
   FlowControls,
   formatHostPort,
   InvalidOptionError,

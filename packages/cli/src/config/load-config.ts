@@ -49,7 +49,8 @@ function identityFileBesideConfig(config: NodeConfig, file: string): NodeConfig 
   const ref = config.identity;
   if (ref === undefined || typeof ref === "string") return config;
   const path = withHome(ref.file);
-  return isAbsolute(path) ? (path === ref.file ? config : { ...config, identity: { file: path } }) : { ...config, identity: { file: resolve(dirname(file), path) } };
+  const absolute = isAbsolute(path) ? path : resolve(dirname(file), path);
+  return absolute === ref.file ? config : { ...config, identity: { file: absolute } };
 }
 
 /** "~" or "~/..." as the shell reads it (it became "<configdir>/~/..."); "~user" is left alone. */
@@ -184,6 +185,11 @@ function expectation(issue: Extract<ZodIssue, { code: "invalid_type" }>): string
   return custom ?? (issue.expected === "array" ? "a list" : issue.expected === "object" ? "a map of keys" : issue.expected);
 }
 
+/** An object or a record: what has keys. */
+function isMap(schema: ZodTypeAny): boolean {
+  return schema instanceof ZodObject || schema instanceof ZodRecord;
+}
+
 /** `schema` without the refinements and transforms around it. */
 function withoutEffects(schema: ZodTypeAny): ZodTypeAny {
   return schema instanceof ZodEffects ? withoutEffects(schema.innerType() as ZodTypeAny) : schema;
@@ -197,7 +203,7 @@ function keysAt(schema: ZodTypeAny, path: readonly (string | number)[]): string[
     for (;;) {
       if (current instanceof ZodOptional || current instanceof ZodDefault) current = current._def.innerType as ZodTypeAny;
       else if (current instanceof ZodEffects) current = current.innerType() as ZodTypeAny;
-      else if (current instanceof ZodUnion) current = (current.options as ZodTypeAny[]).find((o) => withoutEffects(o) instanceof ZodObject || withoutEffects(o) instanceof ZodRecord);
+      else if (current instanceof ZodUnion) current = (current.options as ZodTypeAny[]).find((o) => isMap(withoutEffects(o)));
       else break;
     }
     if (part === undefined) break;

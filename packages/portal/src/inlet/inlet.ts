@@ -104,12 +104,6 @@ export class Inlet implements StreamOwner {
     return this.#options.earlyData ? this.#outletTakesEarlyData : false;
   }
 
-  /** Says where the answer should have come from and which option waited (it was only "did not answer in time"). */
-  #openTimeoutError(): PortalOpenTimeoutError {
-    const { route, openTimeoutMs } = this.#options;
-    return new PortalOpenTimeoutError(`The outlet at ${route.toString()} did not answer within ${openTimeoutMs} ms (openTimeoutMs)`);
-  }
-
   /** Client connections carried now. */
   get activeStreams(): number {
     return this.#streams.size;
@@ -208,5 +202,11 @@ export class Inlet implements StreamOwner {
       this.#askAgainAt = Date.now() + EARLY_DATA_ASK_AGAIN_MS;
       this.#node.log.debug(`inlet ${this.#address}: the outlet does not take early data (OPEN_EARLY); its streams open with OPEN`);
     });
+  }
+
+  /** Says where the answer should have come from and which option waited (it was only "did not answer in time"). */
+  #openTimeoutError(): PortalOpenTimeoutError {
+    const { route, openTimeoutMs } = this.#options;
+    return new PortalOpenTimeoutError(`The outlet at ${route.toString()} did not answer within ${openTimeoutMs} ms (openTimeoutMs)`);
   }
 }

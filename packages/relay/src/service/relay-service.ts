@@ -1,8 +1,8 @@
 import {
-  describeValue,
   assertNodeArgument,
   checkFlowControlIds,
   checkOptionKeys,
+  describeValue,
   InvalidOptionError,
   KeyCounts,
   NodeStoppedError,

@@ -1,4 +1,4 @@
-import { describeType as describeValue, looksLikeNode } from "@hopwire/runtime";
+import { describeType, looksLikeNode } from "@hopwire/runtime";
 import { InvalidOptionError } from "../errors.js";
 import { isIdentifier } from "./identifier.js";
 import { IDENTITY_EXPORT_FORMAT } from "./identity-export.js";
@@ -67,7 +67,7 @@ function identityError(value: unknown, n: ArgumentName): InvalidOptionError {
     return fail(`${argument} is an identifier, which names an identity but cannot act as one; pass the Identity itself (${MAKE_ONE})`);
   }
   if (value instanceof Uint8Array) return fail(`${argument} is bytes; a secret key becomes an Identity with identityFromSecretKey(secretKey)`);
-  return fail(`${argument} must be an Identity (${MAKE_ONE}), got ${describeValue(value)}${n.usage ? `; the arguments are ${n.usage}` : ""}`);
+  return fail(`${argument} must be an Identity (${MAKE_ONE}), got ${describeType(value)}${n.usage ? `; the arguments are ${n.usage}` : ""}`);
 }
 
 /** The error's `option`: "identity" for "options.identity", as other option errors name it. */

@@ -1,8 +1,8 @@
 import {
-  describeValue,
   checkFlowControlId,
   checkTimeoutOption,
   DEFAULT_MAILBOX_LIMITS,
+  describeValue,
   InvalidOptionError,
   resolveMailboxLimits,
   type FlowControlId,
