@@ -6,6 +6,7 @@
 // Cases: raw       a raw framed TCP client against a raw echo server (baseline/tcp-framed-rtt)
 //        hw-main   node.sendAndReceive over one TCP connection to an echoer placed "main" (tcp/one-hop-rtt)
 //        hw-thread the same to the seed's Echoer on its own thread (tcp/one-hop-rtt-thread-echo)
+//        raw-thread raw, with each frame echoed by a thread over a bare MessagePort (the floor of hw-thread)
 //        mp        a bare MessagePort ping-pong, main thread ↔ worker thread (baseline/messageport-rtt)
 //        proxy     raw, through a plain TCP proxy process in the middle (baseline/tcp-proxy-rtt)
 //        seed      the seed: a secure channel through the middle node's relay to the Echoer on its
@@ -33,7 +34,7 @@ import { counts, installCounters, type Counts } from "./counters.js";
 import { startProfileIfAsked, type RunningProfile } from "../proc/profile.js";
 import { nextMessage, parseFlags } from "./flags.js";
 
-type Case = "raw" | "hw-main" | "hw-thread" | "mp" | "proxy" | "seed" | "seed-main";
+type Case = "raw" | "raw-thread" | "hw-main" | "hw-thread" | "mp" | "proxy" | "seed" | "seed-main";
 
 // ---- CPU from /proc --------------------------------------------------------------------
 
@@ -123,6 +124,20 @@ function frameReader(onFrame: (frame: Buffer) => void): (chunk: Buffer) => void 
 async function rawEcho(): Promise<void> {
   const server = net.createServer({ noDelay: true }, (socket) => {
     socket.on("data", frameReader((frame) => socket.write(frame)));
+    socket.on("error", () => {});
+  });
+  server.listen(0, HOST);
+  await once(server, "listening");
+  send({ t: "ready", port: (server.address() as net.AddressInfo).port });
+}
+
+/** rawEcho, but each frame goes to a thread and back over a bare MessagePort before it is written. */
+async function rawThreadEcho(): Promise<void> {
+  const thread = new ThreadWorker(self, { argv: ["--role", "mp-echo"] });
+  await once(thread, "online");
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    thread.on("message", (frame: Uint8Array) => socket.write(frame));
+    socket.on("data", frameReader((frame) => thread.postMessage(frame)));
     socket.on("error", () => {});
   });
   server.listen(0, HOST);
@@ -356,6 +371,7 @@ function perRt(c: Counts, n: number): Record<string, number> {
 
 const RESPONDER_ROLE: Record<Exclude<Case, "mp">, string> = {
   raw: "raw-echo",
+  "raw-thread": "raw-thread-echo",
   proxy: "raw-echo",
   "hw-main": "hw-echo-main",
   "hw-thread": "hw-echo-thread",
@@ -381,7 +397,7 @@ async function runOnce(o: Options): Promise<Record<string, unknown>> {
       children.push(middle);
       port = (await nextMessage<{ port: number }>(middle, "ready")).port;
     }
-    const kind = o.case === "raw" || o.case === "proxy" ? "raw" : o.case === "mp" ? "mp" : o.case.startsWith("seed") ? "seed" : "hw";
+    const kind = o.case === "raw" || o.case === "raw-thread" || o.case === "proxy" ? "raw" : o.case === "mp" ? "mp" : o.case.startsWith("seed") ? "seed" : "hw";
     const init = forkRole(
       ["--role", "initiator", "--kind", kind, "--port", String(port), "--n", String(o.n), "--warm", String(o.warm), "--size", String(o.size), ...countArg],
     );
@@ -477,6 +493,7 @@ async function main(): Promise<void> {
     if (o.role === "hw-middle") return hopwireMiddle(Number(o.rest.target));
     serveCounts();
     if (o.role === "raw-echo") await rawEcho();
+    else if (o.role === "raw-thread-echo") await rawThreadEcho();
     else await hopwireEcho(o.role.endsWith("main") ? "main" : "thread", o.role.startsWith("seed"));
     return;
   }

@@ -96,7 +96,7 @@ export const scaleChannels = registerScenario({
     "needs drain (as a streaming user does); the responder's main-thread " +
     "sink counts. Two child processes. Memory per channel: the responder's RSS (after a full GC) with n channels open " +
     "and no traffic yet (idle), and its peak RSS over the run (peak), each minus its own zero-channel reading, / n; the live JS heap per idle channel (same full GCs); and how much " +
-    "V8's young generation grew between the two readings (opening channels grows it, up to 32 MiB once whatever n: a " +
+    "V8's young generation grew between the two readings, in resident pages (opening channels grows it, up to 32 MiB once whatever n: a " +
     "fixed cost of a busy process that the idle RSS figure spreads over the channels). The marginal figures leave such " +
     "fixed costs out: the initiator stops opening at n/2 channels and waits while the responder reads its RSS and JS heap " +
     "(full GC, no handshake in flight); (idle reading − that one) / the channels opened in between, the RSS less any " +
