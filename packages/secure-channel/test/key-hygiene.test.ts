@@ -1,5 +1,7 @@
 // Key hygiene (issue 9): a handshake's private keys (ephemerals and its copy of the static
 // key) are held once and wiped after use, and the node provider keeps no copy of them.
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { wipePrivateKey } from "../dist/crypto/key-checks.js";
 import { nobleCryptoProvider } from "../dist/crypto/noble-provider.js";
@@ -55,6 +57,41 @@ describe("the node provider's AEAD keys", () => {
     aead.dispose();
     expect(isZero(held)).toBe(true);
     expect(heldAeadKey(aead)).toBeNull();
+  });
+
+  it("share off-heap buffers: a disposed AEAD's slot, zeroed, holds the next AEAD's key", () => {
+    const first = nodeCryptoProvider.createAead("AESGCM", new Uint8Array(32).fill(1));
+    const slot = heldAeadKey(first)!;
+    // A slot of a shared buffer, not an ArrayBuffer per key (≈ 330 B of resident memory each).
+    expect(slot.buffer.byteLength).toBeGreaterThan(32);
+    first.dispose();
+    expect(isZero(slot)).toBe(true);
+    const next = nodeCryptoProvider.createAead("AESGCM", new Uint8Array(32).fill(2));
+    expect(heldAeadKey(next)).toBe(slot);
+    expect(slot).toEqual(new Uint8Array(32).fill(2));
+    next.dispose();
+  });
+
+  it("an AEAD collected without dispose() has its slot zeroed and reused", () => {
+    // Collection shows only in a child process with --expose-gc.
+    const script = `
+      import { heldAeadKey, nodeCryptoProvider } from "../dist/crypto/node-provider.js";
+      let aead = nodeCryptoProvider.createAead("AESGCM", new Uint8Array(32).fill(7));
+      const slot = heldAeadKey(aead);
+      aead = undefined;
+      for (let i = 0; i < 20 && slot[0] !== 0; i++) {
+        globalThis.gc();
+        await new Promise((resolve) => setTimeout(resolve, 10)); // finalizers run as tasks
+      }
+      const zeroed = slot.every((b) => b === 0);
+      const next = nodeCryptoProvider.createAead("AESGCM", new Uint8Array(32).fill(9));
+      console.log(JSON.stringify({ zeroed, reused: heldAeadKey(next) === slot }));`;
+    const out = execFileSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+      cwd: fileURLToPath(new URL(".", import.meta.url)),
+      timeout: 30_000,
+    });
+    expect(JSON.parse(out.trim().split("\n").pop()!)).toEqual({ zeroed: true, reused: true });
   });
 });
 

@@ -36,6 +36,7 @@ import { DisposedError, WeakPublicKeyError } from "../errors.js";
 import { assertCipher, assertKey32 } from "./key-checks.js";
 import { writeNoiseNonce } from "./nonce.js";
 import type { Aead, AeadCipher, CryptoProvider, Ed25519, KeyPair, X25519 } from "./provider.js";
+import { releaseKeySlot, takeKeySlot } from "./key-slots.js";
 import { KEY_LENGTH, SIGNATURE_LENGTH, TAG_LENGTH } from "./provider.js";
 
 type Curve = "X25519" | "Ed25519";
@@ -253,8 +254,9 @@ const sharedIv = Buffer.alloc(12);
  * createCipheriv on every record, not a KeyObject: a record costs the same either way (node
  * copies the bytes into the cipher context per call in both cases, measured equal), and a
  * KeyObject's bytes stay in OpenSSL memory until the garbage collector frees it, whereas
- * dispose() zeroes ours. The copy is off the V8 heap (an ArrayBuffer of its own), so no
- * garbage collection moves it and leaves an old copy behind. The IV buffer is shared (sharedIv).
+ * dispose() zeroes ours. The copy is off the V8 heap, in a slot of a shared buffer
+ * (key-slots.ts: an ArrayBuffer per key cost ≈ 330 B more per key), so no garbage collection
+ * moves it and leaves an old copy behind. The IV buffer is shared (sharedIv).
  */
 class NodeAead implements Aead {
   readonly cipher: AeadCipher;
@@ -266,7 +268,7 @@ class NodeAead implements Aead {
     assertKey32(key, "AEAD key");
     this.cipher = cipher;
     this.#aes = cipher === "AESGCM";
-    this.#key = new Uint8Array(new ArrayBuffer(KEY_LENGTH));
+    this.#key = takeKeySlot(this);
     this.#key.set(key);
   }
 
@@ -374,7 +376,7 @@ class NodeAead implements Aead {
   }
 
   dispose(): void {
-    this.#key?.fill(0);
+    if (this.#key !== null) releaseKeySlot(this, this.#key);
     this.#key = null;
   }
 
