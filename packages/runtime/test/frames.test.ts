@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { MessageChannel } from "node:worker_threads";
 import { DecodeError, LocalMessage, NO_LOCAL_INFO, encodeBody, encodeEnvelope, repeatedHeadWord, route } from "@hopwire/runtime";
 // Internal: the batch format of the port protocol (compiled, like everything tests load).
-import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, FIRST_FRAME, openBatch, PortWriter, readFrames, restOfBatch, SPARE_MIN_BYTES, SPARE_MAX_BYTES, batchesGivenBack, batchAndSpares } from "../dist/placement/frames.js";
+import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, FIRST_FRAME, openBatch, PortWriter, readFrames, restOfBatch, SPARE_MIN_BYTES, SPARE_MAX_BYTES, batchesGivenBack, batchAndSpares, POST_COPY_MAX } from "../dist/placement/frames.js";
 import { frameSizeOf, LocalEnvelopeDecoder } from "../dist/placement/envelopes.js";
 
 function frames(batch: ArrayBuffer): [number, string][] {
@@ -335,10 +335,11 @@ describe("frames", () => {
     writer.passOn(batch.buffer, runEnd, 3);
     writer.push(FRAME_OP, Buffer.from("after"));
     writer.flush();
-    // The pending frame went first (its own batch, with the credit), then the run (the other thread's buffer, transferred), then the next batch.
+    // The pending frame went first (its own batch, with the credit), then the run (the other thread's buffer), then the next batch:
+    // small batches, posted as copies (POST_COPY_MAX; a large one is transferred, next test).
     expect(posted).toHaveLength(3);
     expect(posted[1]).toBe(batch.buffer);
-    expect(transferred).toEqual([true, true, true]);
+    expect(transferred).toEqual([false, false, false]);
     const [first, run, next] = posted.map((b) => openBatch(b));
     expect([first!.firstSeq, run!.firstSeq, next!.firstSeq]).toEqual([0, 1, 4]);
     expect([first!.credit.bytes, run!.credit.bytes, next!.credit.bytes]).toEqual([123, 0, 0]);
@@ -349,6 +350,33 @@ describe("frames", () => {
     readFrames(rest.buffer, (kind, bytes, seq) => void restFrames.push([kind, Buffer.from(bytes).toString(), seq]));
     expect(rest.firstSeq).toBe(3);
     expect(restFrames.map(([kind, text]) => [kind, text])).toEqual([[FRAME_OP, "rest"]]);
+  });
+
+  it("transfers a batch above POST_COPY_MAX and posts a smaller one as a copy, the same frames either way", async () => {
+    const { port1, port2 } = new MessageChannel();
+    try {
+      const posted: { buffer: ArrayBuffer; transferred: boolean }[] = [];
+      const writer = new PortWriter({
+        postMessage: (batch: unknown, transfer?: readonly ArrayBuffer[]) => {
+          posted.push({ buffer: batch as ArrayBuffer, transferred: transfer !== undefined });
+          port1.postMessage(batch, transfer as ArrayBuffer[]);
+        },
+      });
+      const received: ArrayBuffer[] = [];
+      port2.on("message", (batch: ArrayBuffer) => received.push(batch));
+      writer.push(FRAME_OP, Buffer.alloc(100, 1));
+      writer.flush();
+      writer.push(FRAME_OP, Buffer.alloc(POST_COPY_MAX, 2));
+      writer.flush();
+      await vi.waitFor(() => expect(received).toHaveLength(2));
+      expect(posted.map((p) => p.transferred)).toEqual([false, true]);
+      // A copy leaves the writer's buffer whole; a transfer detaches it.
+      expect(posted[0]!.buffer.byteLength).toBeGreaterThan(0);
+      expect(posted[1]!.buffer.byteLength).toBe(0);
+      expect(received.map((b) => frames(b).map(([kind, text]) => [kind, text.length]))).toEqual([[[FRAME_OP, 100]], [[FRAME_OP, POST_COPY_MAX]]]);
+    } finally {
+      port1.close();
+    }
   });
 
   it("posts a turn's batch early every 1024 frames, so that the other thread starts on them (in order, each frame once)", async () => {
