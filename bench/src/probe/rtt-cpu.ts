@@ -145,16 +145,11 @@ async function rawThreadEcho(): Promise<void> {
   send({ t: "ready", port: (server.address() as net.AddressInfo).port });
 }
 
-/** What a responder runs when the parent lets go of it, before the process exits. */
-let stopBeforeExit: (() => Promise<void>) | undefined;
-
 async function hopwireEcho(echoer: "main" | "thread", secure: boolean): Promise<void> {
   const { LocalMessage, node, route } = await import("@hopwire/runtime");
   const { createTcpTransport, TcpListenerOptions } = await import("@hopwire/transport-tcp");
   const { QuietEchoer } = await import("../roles/hopwire-workers.js");
   const n = await node({ name: "responder" });
-  // Stopped before the process exits, so that the echo thread ends and --cpu-prof writes its profile too.
-  stopBeforeExit = () => n.stop();
   const tcp = await createTcpTransport(n);
   const listener = await tcp.listen(`${HOST}:0`, new TcpListenerOptions());
   let reachableFrom = listener.flowControlId;
@@ -488,7 +483,7 @@ async function main(): Promise<void> {
   }
   if (o.role !== undefined) {
     process.env.HOPWIRE_BENCH_ROLE ??= o.role; // names a profile (HOPWIRE_BENCH_PROFILE=initiator,hw-echo-thread or all)
-    process.on("disconnect", () => void Promise.resolve(stopBeforeExit?.()).finally(() => process.exit(0)));
+    process.on("disconnect", () => process.exit(0));
     if (o.count) installCounters();
     if (o.role === "initiator") {
       await initiator({ kind: o.rest.kind as InitiatorArgs["kind"], port: Number(o.rest.port), n: o.n, warm: o.warm, size: o.size });
