@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { route, type Node } from "@hopwire/runtime";
 import type { TcpConnection } from "@hopwire/transport-tcp";
-import { startNode } from "./support.js";
+import { startNode, startResponder } from "./support.js";
 import { sendReusingOneBuffer, streamFromThread, UniformChecker } from "../../../test/support/uniform-checker.js";
 
 // A send whose first hop is a connection lends it the caller's bytes: the connection copies
@@ -56,6 +56,38 @@ describe("a bytes body sent into a connection is the caller's to reuse as soon a
       }
     }, 60_000);
   }
+});
+
+describe("a bytes body given to sendAndReceive into a connection is the caller's to reuse as soon as the call returns", () => {
+  it("is lent (no copy of its own) while the connection has room, and every reply comes back intact", async () => {
+    const b = await startResponder("b");
+    nodes.push(b.node);
+    const a = await startNode("a");
+    nodes.push(a.node);
+    const connection = await a.tcp.connect(b.listener.address);
+    // What each request was routed as: its body's bytes as parts (the caller's, lent) or a payload of its own.
+    const lent: boolean[] = [];
+    const router = a.node.router;
+    const routeMessage = router.route.bind(router);
+    router.route = (message, senderKey, lentFlag) => {
+      // The requests (into the connection), not the replies (from it).
+      if (message.onwardRoute.next().key === connection.address.key) lent.push(message.parts !== undefined && lentFlag === true);
+      return routeMessage(message, senderKey, lentFlag);
+    };
+    const buffer = new Uint8Array(70_000);
+    let requests = 0;
+    for (const size of SIZES) {
+      for (let i = 0; i < 16; i++, requests++) {
+        const body = buffer.subarray(0, size).fill(i);
+        const reply = a.node.sendAndReceive<Uint8Array>(route(connection, "echoer"), body);
+        body.fill(0xee); // the caller's again
+        const echoed = await reply;
+        expect(echoed.length).toBe(size);
+        expect(echoed.every((byte) => byte === i)).toBe(true);
+      }
+    }
+    expect(lent).toEqual(new Array<boolean>(requests).fill(true));
+  }, 60_000);
 });
 
 describe("a thread's batches go back to it once the main thread has copied them into a connection", () => {

@@ -1,5 +1,5 @@
 import { Address, toAddress, type AddressLike } from "../address/address.js";
-import { bodyMessage, encodeBody } from "../codec/body.js";
+import { bodyMessage } from "../codec/body.js";
 import { UnsupportedOperationError } from "../errors/errors.js";
 import { LocalMessage, NO_LOCAL_INFO } from "../message/local-message.js";
 import type { Routed } from "../message/routed.js";
@@ -41,7 +41,7 @@ export class MainContext implements Context {
     };
     const write = (item: Outgoing) => {
       core.assertRunning();
-      if (isRequest(item)) router.route(item.message, item.senderKey);
+      if (isRequest(item)) router.route(item.message, item.senderKey, item.lent);
       else memo.route(item);
     };
     this.#sends = new SendQueue<Outgoing>(
@@ -99,6 +99,18 @@ export class MainContext implements Context {
   }
 
   /**
+   * Whether a request to `firstHop` submitted now is written before `submit` returns (nothing of
+   * this context's waits, the hop has room) into a local mailbox that takes lent messages
+   * (`deliverLent`: it copies their payload before it returns). Then sendAndReceive lends it
+   * its bytes body, routed with `lent`, instead of copying the body into a buffer of its own.
+   */
+  #writesAtOnceToCopying(firstHop: Address): boolean {
+    if (!this.#sends.idle || !firstHop.isLocal) return false;
+    const mailbox = this.#core.router.mailboxOf(firstHop);
+    return mailbox !== undefined && mailbox.deliverLent !== undefined && mailbox.isFull !== true;
+  }
+
+  /**
    * The mailbox a bytes body sent along `onward` now may be lent to rather than copied for, if
    * any: the send goes at once (nothing of this context's waits) to a mailbox that copies it
    * before returning (a thread's or a pool's batch, a connection's write buffer, a channel's
@@ -141,6 +153,7 @@ export class MainContext implements Context {
     const core = this.#core;
     let reply: PendingReply<T>;
     let message: LocalMessage;
+    let lend = false;
     try {
       checkSendOptions(options, "sendAndReceive");
       core.assertRunning();
@@ -151,7 +164,9 @@ export class MainContext implements Context {
       reply.open(firstHop, options.signal);
       if (!reply.pending) return reply.promise;
       try {
-        message = new LocalMessage(onward, adoptRoute([ephemeral]), encodeBody(body), options.localInfo ?? NO_LOCAL_INFO);
+        // A bytes body to a first hop that copies it before the request's write returns is lent, as send's is.
+        lend = body instanceof Uint8Array && this.#writesAtOnceToCopying(firstHop);
+        message = bodyMessage(onward, adoptRoute([ephemeral]), body, options.localInfo ?? NO_LOCAL_INFO, lend);
       } catch (error) {
         reply.fail(error);
         return reply.promise;
@@ -163,7 +178,7 @@ export class MainContext implements Context {
     // In order with this context's sends, and waiting for room as they do (the time counts against the timeout).
     let sent: Promise<void>;
     try {
-      sent = this.#sends.submit({ message, senderKey: reply.address.key }, { timeout, signal: options.signal });
+      sent = this.#sends.submit({ message, senderKey: reply.address.key, lent: lend }, { timeout, signal: options.signal });
     } catch (error) {
       reply.fail(error);
       return reply.promise;
@@ -228,6 +243,8 @@ function viaOf(core: NodeCore, firstHop: Address): string | undefined {
 interface Request {
   readonly message: LocalMessage;
   readonly senderKey: string;
+  /** Its body's bytes are the caller's (lent): the first hop copies them through deliverLent before routing returns. */
+  readonly lent: boolean;
 }
 
 /** What waits in a context's send queue: a message it sends, or a sendAndReceive request. */
