@@ -9,7 +9,7 @@
 // it returns, so the batch goes back to the thread, which writes its next batches into it.
 // Every body must still arrive intact, once, in order.
 import { afterEach, describe, expect, it } from "vitest";
-import { node, route, type Node } from "@hopwire/runtime";
+import { Echoer, node, route, type Node } from "@hopwire/runtime";
 import { createTcpTransport } from "@hopwire/transport-tcp";
 import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions, SecureChannelOptions, type SecureChannel } from "@hopwire/secure-channel";
 import { sendReusingOneBuffer, streamFromThread, UniformChecker } from "../../../test/support/uniform-checker.js";
@@ -71,5 +71,31 @@ describe("a thread's batches go back to it once the main thread has copied them 
       // ...and the thread wrote later batches into them.
       expect(reused).toBeGreaterThan(0);
     }, 120_000);
+  }
+});
+
+describe("a bytes body given to sendAndReceive through a secure channel is the caller's to reuse as soon as the call returns", () => {
+  for (const cryptoThreads of [0, 1]) {
+    it(cryptoThreads === 0 ? "inline" : "on a crypto thread", async () => {
+      const [alice, bob] = [await node(), await node()];
+      nodes.push(alice, bob);
+      const tcpListener = await (await createTcpTransport(bob)).listen("127.0.0.1:0");
+      const listener = await createSecureChannelListener(bob, await createIdentity(), "bob_listener", new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
+      await bob.startWorker("echoer", new Echoer(), { placement: "main" });
+      bob.flowControls.addConsumer("echoer", listener.flowControlId);
+      const connection = await (await createTcpTransport(alice)).connect(tcpListener.address);
+      const channel = await createSecureChannel(alice, await createIdentity(), route(connection, "bob_listener"), new SecureChannelOptions().withCryptoThreads(cryptoThreads));
+      const buffer = new Uint8Array(70_000);
+      for (const size of SIZES) {
+        for (let i = 0; i < 8; i++) {
+          const body = buffer.subarray(0, size).fill(i);
+          const reply = alice.sendAndReceive<Uint8Array>(route(channel, "echoer"), body);
+          body.fill(0xee); // the caller's again
+          const echoed = await reply;
+          expect(echoed.length).toBe(size);
+          expect(echoed.every((byte) => byte === i)).toBe(true);
+        }
+      }
+    }, 60_000);
   }
 });
