@@ -22,7 +22,8 @@
 // --perf attaches `perf stat` the same way (task-clock, page faults, context switches).
 // HOPWIRE_BENCH_PROFILE=initiator,hw-echo-thread (a role, or all) profiles each named process's
 // main thread over the measured window (proc/profile.ts: CPU, or allocations with
-// HOPWIRE_BENCH_PROFILE_KIND).
+// HOPWIRE_BENCH_PROFILE_KIND); "echo-thread" profiles the Echoer's own thread (hw-thread, seed)
+// over the measured round trips (Hopwire's threads never get --cpu-prof: exec-argv.ts).
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { once } from "node:events";
@@ -319,8 +320,8 @@ function parse(argv: string[]): Options & { role?: string; rest: Record<string, 
 /** Extra node flags for the children (e.g. --cpu-prof), from RTT_PROBE_NODE_FLAGS. */
 const childFlags = (process.env.RTT_PROBE_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
 
-function forkRole(args: string[]): ChildProcess {
-  return fork(self, args, { execArgv: childFlags, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+function forkRole(args: string[], env: Record<string, string> = {}): ChildProcess {
+  return fork(self, args, { execArgv: childFlags, stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, ...env } });
 }
 
 function attachStrace(pid: number, file: string): ChildProcess {
@@ -388,7 +389,8 @@ async function runOnce(o: Options): Promise<Record<string, unknown>> {
     let middle: ChildProcess | undefined;
     let port = 0;
     if (o.case !== "mp") {
-      responder = forkRole(["--role", RESPONDER_ROLE[o.case], ...countArg]);
+      // The echo thread sees the warm-up's round trips, then the measured ones: HOPWIRE_BENCH_PROFILE=echo-thread profiles those.
+      responder = forkRole(["--role", RESPONDER_ROLE[o.case], ...countArg], { HOPWIRE_BENCH_ECHO_WINDOW: `${o.warm + 1},${o.warm + o.n}` });
       children.push(responder);
       port = (await nextMessage<{ port: number }>(responder, "ready")).port;
     }

@@ -19,9 +19,9 @@ export interface RunningProfile {
   stop(): Promise<void>;
 }
 
-export function startProfileIfAsked(): RunningProfile | undefined {
+/** `role`: what HOPWIRE_BENCH_PROFILE names (default the process's HOPWIRE_BENCH_ROLE; a worker thread passes its own, e.g. "echo-thread"). */
+export function startProfileIfAsked(role = process.env.HOPWIRE_BENCH_ROLE ?? "child"): RunningProfile | undefined {
   const wanted = process.env.HOPWIRE_BENCH_PROFILE?.split(",") ?? [];
-  const role = process.env.HOPWIRE_BENCH_ROLE ?? "child";
   if (!wanted.includes(role) && !wanted.includes("all")) return undefined;
   const dir = process.env.HOPWIRE_BENCH_PROFILE_DIR ?? "bench/results/profiles";
   const before = processCounts();

@@ -17,6 +17,7 @@ import { route, type Context, type Route, type Routed, type Worker } from "@hopw
 import { WARM_TICKS } from "./blast-shape.js";
 import { SLOW_MS } from "./slow-consumer-shape.js";
 import { busyBetween, busyMark, type BusyMark } from "../busy.js";
+import { startProfileIfAsked, type RunningProfile } from "../proc/profile.js";
 
 /** Payloads this short are control messages (a msgpack number or a small map), never data. */
 export const CONTROL_MAX = 48;
@@ -226,10 +227,25 @@ export class SlowWorker implements Worker {
 /** The seed's Echoer (examples/src/hello/echoer.ts) without its line per message. */
 export class QuietEchoer implements Worker {
   static readonly module = import.meta.url;
+  /** HOPWIRE_BENCH_ECHO_WINDOW="from,to": the messages (counted from 1) over which the echo's thread is profiled, if HOPWIRE_BENCH_PROFILE names "echo-thread". */
+  readonly #window = profileWindow();
+  #handled = 0;
+  #profile: RunningProfile | undefined;
 
   async handleMessage(ctx: Context, msg: Routed): Promise<void> {
+    if (this.#window !== undefined) this.#profileAt(++this.#handled, this.#window);
     await ctx.send(msg.returnRoute, msg.body);
   }
+
+  #profileAt(handled: number, [from, to]: readonly [number, number]): void {
+    if (handled === from) this.#profile = startProfileIfAsked("echo-thread");
+    else if (handled === to) void this.#profile?.stop();
+  }
+}
+
+function profileWindow(): readonly [number, number] | undefined {
+  const window = process.env.HOPWIRE_BENCH_ECHO_WINDOW?.split(",").map(Number);
+  return window?.length === 2 ? [window[0]!, window[1]!] : undefined;
 }
 
 /** What the initiator asks a ThreadStreamSender to do (tcp/one-hop-send-from-thread). */

@@ -733,9 +733,9 @@ export class PortWriter implements FrameSink {
    * Posts `batch` with the buffers given back since the last post (the receiver tells them
    * apart: an array). A batch is transferred, unless it is small (POST_COPY_MAX) and goes
    * alone: then it is copied. Transferring detaches the buffer, and V8's detach first waits
-   * for any concurrent sweep of array buffers, which a scavenge starts: the echo thread of a
-   * one-hop round trip spent 17 µs per post, and the round trip's p50 fell 3-12 µs (4 of 4
-   * alternating pairs, `rtt-cpu.js --case hw-thread`) with small batches copied.
+   * for any concurrent sweep of array buffers, which a scavenge starts. A one-hop round trip to
+   * a thread-placed echo, nine alternating pairs (`rtt-cpu.js --case hw-thread`): the
+   * responder's CPU per round trip lower in 8 with small batches copied (docs/architecture.md).
    */
   #post(batch: ArrayBuffer): void {
     const back = this.#givingBack;
