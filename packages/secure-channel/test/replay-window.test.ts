@@ -62,7 +62,8 @@ describe("ReplayWindow", () => {
   it("agrees with the reference model on random traffic", () => {
     // Compared by hand, the first disagreement asserted: 60,000 steps through expect() took ~3 s of CPU.
     const disagreements: string[] = [];
-    for (const size of [32, 64, 1024]) {
+    for (const size of [32, 64, 1024, 4096]) {
+      // Up to 1024 the bitmap is an array of small integers, above it a Uint32Array: both kinds.
       const window = new ReplayWindow(size);
       const reference = new ReferenceWindow(size);
       let next = 0;

@@ -27,11 +27,12 @@ export const DEFAULT_REPLAY_WINDOW_SIZE = 1024;
 export class ReplayWindow {
   readonly size: number;
   /**
-   * The bitmap, 32 bits per element, as an array of small integers: a Uint32Array of its own
-   * cost ≈ 300 B more resident memory per channel (its ArrayBuffer's records and malloc
-   * blocks), and the window is touched once per record, not per message.
+   * The bitmap, 32 bits per element. Up to the default size, an array of small integers: a
+   * Uint32Array of its own cost ≈ 300 B more resident memory per channel (its ArrayBuffer's
+   * records and malloc blocks). A larger window keeps the Uint32Array, half the size of an
+   * array of its length. The window is touched once per record, not per message.
    */
-  readonly #bits: number[];
+  readonly #bits: number[] | Uint32Array;
   #highest = -1;
 
   constructor(size: number = DEFAULT_REPLAY_WINDOW_SIZE) {
@@ -39,7 +40,7 @@ export class ReplayWindow {
       throw new InvalidOptionError(`replay window size must be a multiple of 32 in [32, 2^20]; got ${size}`, { option: "windowSize" });
     }
     this.size = size;
-    this.#bits = Array.from({ length: size / 32 }, () => 0);
+    this.#bits = size <= DEFAULT_REPLAY_WINDOW_SIZE ? Array.from({ length: size / 32 }, () => 0) : new Uint32Array(size / 32);
   }
 
   /** The highest counter accepted so far, or -1 before the first. */
