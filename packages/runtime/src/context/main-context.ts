@@ -104,7 +104,7 @@ export class MainContext implements Context {
    * (`deliverLent`: it copies their payload before it returns). Then sendAndReceive lends it
    * its bytes body, routed with `lent`, instead of copying the body into a buffer of its own.
    */
-  #writesAtOnceToCopying(firstHop: Address): boolean {
+  #mayLendTo(firstHop: Address): boolean {
     if (!this.#sends.idle || !firstHop.isLocal) return false;
     const mailbox = this.#core.router.mailboxOf(firstHop);
     return mailbox !== undefined && mailbox.deliverLent !== undefined && mailbox.isFull !== true;
@@ -164,8 +164,7 @@ export class MainContext implements Context {
       reply.open(firstHop, options.signal);
       if (!reply.pending) return reply.promise;
       try {
-        // A bytes body to a first hop that copies it before the request's write returns is lent, as send's is.
-        lend = body instanceof Uint8Array && this.#writesAtOnceToCopying(firstHop);
+        lend = body instanceof Uint8Array && this.#mayLendTo(firstHop);
         message = bodyMessage(onward, adoptRoute([ephemeral]), body, options.localInfo ?? NO_LOCAL_INFO, lend);
       } catch (error) {
         reply.fail(error);
