@@ -15,7 +15,7 @@
 // JS heap is read with each too.
 import { node } from "@hopwire/runtime";
 import { createTcpTransport, TcpListenerOptions } from "@hopwire/transport-tcp";
-import { createIdentity, createSecureChannelListener, SecureChannelListenerOptions } from "@hopwire/secure-channel";
+import { createIdentity, createSecureChannelListener, DEFAULT_MAX_CHANNELS_PER_CONNECTION, SecureChannelListenerOptions } from "@hopwire/secure-channel";
 import { runBenchChild } from "../proc/child.js";
 import type { Context, Routed } from "@hopwire/runtime";
 import { CountingSink, HALFWAY_ADDRESS, peakRss, settledRss, youngGenerationBytes, type WindowCount } from "./scale-common.js";
@@ -69,7 +69,9 @@ runBenchChild<ScaleResponderParams, ScaleResponderReady, ScaleResponderResult>(a
   let halfway: ScaleResponderResult["halfway"];
   if (p.channels) {
     const bob = await createIdentity();
-    const scl = await createSecureChannelListener(n, bob, "listener", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
+    // All of them come over the initiator's one connection: past the default 1,024 a connection, it is raised to fit.
+    const options = new SecureChannelListenerOptions().asConsumer(listener.flowControlId).withMaxChannelsPerConnection(Math.max(p.count, DEFAULT_MAX_CHANNELS_PER_CONNECTION));
+    const scl = await createSecureChannelListener(n, bob, "listener", options);
     if (sink) n.flowControls.addConsumer("sink", scl.flowControlId);
     const reader = {
       handleMessage(ctx: Context, msg: Routed): Promise<void> {

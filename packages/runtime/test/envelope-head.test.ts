@@ -319,29 +319,32 @@ describe("EnvelopeHeadDecoder (per-stream head cache)", () => {
     third.forEach((onward, i) => expect(onward).toBe(second[i]));
   });
 
-  it("copies a head into a buffer of its own only when it keeps it (second sighting): a one-off head reuses the decoder's copy", () => {
+  it("keeps a head from its second sighting, in a copy of its own: past its first arena and past 1,024 kept heads, with frames in one reused buffer", () => {
     const decoder = new EnvelopeHeadDecoder();
-    const frame = (i: number) => Buffer.from(encodeEnvelope(new LocalMessage(new Route([new Address(0, `handshake-${i}`)]), new Route([new Address(0, "app")]), Buffer.from("x")), "network"));
-    const frames = Array.from({ length: 40 }, (_, i) => frame(i));
-    const slice = vi.spyOn(Uint8Array.prototype, "slice");
-    try {
-      for (const f of frames) decoder.decode(f, 0, f.length); // first sightings, one after the other
-      expect(slice).not.toHaveBeenCalled();
-      // Each still checked against the last head, byte for byte: the decoder's copy is overwritten, not shared wrongly.
-      for (const f of frames) {
-        decoder.decode(f, 0, f.length); // second sighting: kept, in a copy of its own
-        const kept = decoder.onwardRoute;
-        decoder.decode(f, 0, f.length); // the last head: same routes
-        expect(decoder.onwardRoute).toBe(kept);
-      }
-      expect(slice).toHaveBeenCalledTimes(frames.length);
-    } finally {
-      slice.mockRestore();
-    }
-    for (const [i, f] of frames.entries()) {
-      decoder.decode(f, 0, f.length);
+    const buffer = Buffer.alloc(256); // every frame is written here, over the one before
+    const decodeHead = (i: number): Route => {
+      const frame = encodeEnvelope(new LocalMessage(new Route([new Address(0, `handshake-${i}`)]), new Route([new Address(0, "app")]), Buffer.from("x")), "network");
+      buffer.set(frame);
+      decoder.decode(buffer, 0, frame.length);
       expect(decoder.onwardRoute.toString()).toBe(`0#handshake-${i}`);
+      expect(decoder.payloadLength).toBe(1);
+      return decoder.onwardRoute;
+    };
+    // Waves of 128 heads: 8 of them keep 1,024 heads (the arena grows from 4 KiB to hold them),
+    // and the 9th starts over with a fresh arena.
+    const firstWave: Route[] = [];
+    for (let wave = 0; wave < 10; wave++) {
+      const ids = Array.from({ length: 128 }, (_, k) => wave * 128 + k);
+      const first = ids.map(decodeHead); // seen once: not kept
+      const second = ids.map(decodeHead); // seen twice: decoded again, and kept
+      second.forEach((routes, k) => expect(routes).not.toBe(first[k]));
+      const third = [...ids].reverse().map(decodeHead).reverse(); // kept: the same routes
+      third.forEach((routes, k) => expect(routes).toBe(second[k]));
+      if (wave === 0) firstWave.push(...second);
     }
+    // The first wave went with the start over: decoded again (same addresses, new routes).
+    const again = decodeHead(0);
+    expect(again).not.toBe(firstWave[0]);
   });
 
   it("never reuses a kept head's routes for a head that differs from it in any one byte", () => {

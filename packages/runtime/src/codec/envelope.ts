@@ -275,16 +275,18 @@ export class EnvelopeHeadDecoder {
   payloadLength = 0;
   /**
    * The previous head up to (not including) its payload length field: its length (0: none),
-   * a view of its bytes (a kept head's, or #own's), and the length field's size.
+   * a view of its bytes (a kept head's arena, or #own's) and where in it they start, and the
+   * length field's size.
    */
   #headLength = 0;
   #headView: DataView = NO_VIEW;
+  #headAt = 0;
   #lengthSize: 1 | 2 | 4 = 4;
   /**
    * This decoder's copy of the last head it decoded in full, overwritten by the next one: a
    * frame's bytes may be reused once `decode` returns, and a fresh copy per head (an
    * ArrayBuffer, its backing store and a DataView) cost every one-off head (each handshake
-   * message's) an allocation and GC work. Heads that RecentHeads keeps get copies of their own.
+   * message's) an allocation and GC work. Heads that RecentHeads keeps are copied into its arena.
    */
   #own: Uint8Array = NO_BYTES;
   #ownView: DataView = NO_VIEW;
@@ -322,9 +324,9 @@ export class EnvelopeHeadDecoder {
   decode(bytes: Uint8Array, start: number, end: number, envelopeEnd = end): void {
     const view = this.#viewOf(bytes);
     const h = this.#headLength;
-    if (h > 0 && end - start >= h + this.#lengthSize && sameBytes(view, start, this.#headView, h)) return this.#readLength(bytes, start, envelopeEnd);
+    if (h > 0 && end - start >= h + this.#lengthSize && sameBytes(view, start, this.#headView, this.#headAt, h)) return this.#readLength(bytes, start, envelopeEnd);
     const known = this.#recent.find(bytes, start, end, view);
-    if (known !== undefined && end - start >= known.bytes.length + known.lengthSize) {
+    if (known !== undefined && end - start >= known.length + known.lengthSize) {
       this.#use(known);
       return this.#readLength(bytes, start, envelopeEnd);
     }
@@ -344,11 +346,8 @@ export class EnvelopeHeadDecoder {
     const headLength = lengthAt - start;
     if (headLength > MAX_CACHED_HEAD) return;
     if (this.#recent.sighted(start, headLength)) {
-      // Seen before: kept, in a copy of its own (the frame's bytes may be reused once this returns).
-      const copy = Uint8Array.prototype.slice.call(bytes, start, lengthAt);
-      const known = { bytes: copy, view: new DataView(copy.buffer, copy.byteOffset, copy.byteLength), lengthSize: this.#lengthSize, onwardRoute: this.onwardRoute, returnRoute: this.returnRoute };
-      this.#recent.keep(known);
-      this.#use(known);
+      // Seen before: kept, in a copy (the frame's bytes may be reused once this returns).
+      this.#use(this.#recent.keep(bytes, start, headLength, this.#lengthSize, this.onwardRoute, this.returnRoute));
     } else {
       this.#ownCopy(bytes, start, headLength);
     }
@@ -365,12 +364,14 @@ export class EnvelopeHeadDecoder {
     for (let i = 0; i < headLength; i++) own[i] = bytes[start + i]!; // a head is ~40-90 bytes: no view object for set()
     this.#headLength = headLength;
     this.#headView = this.#ownView;
+    this.#headAt = 0;
   }
 
   /** Takes `known` as the head of the envelope being decoded (and as the last head). */
   #use(known: KnownHead): void {
-    this.#headLength = known.bytes.length;
+    this.#headLength = known.length;
     this.#headView = known.view;
+    this.#headAt = known.at;
     this.#lengthSize = known.lengthSize;
     this.onwardRoute = known.onwardRoute;
     this.returnRoute = known.returnRoute;
@@ -466,16 +467,26 @@ function readRoute(what: "onward route" | "return route", prefix: Address | unde
   const n = arrayLength(what);
   // Each address takes at least 3 bytes: refuse absurd counts before allocating.
   if (n * 3 > limit - pos) throw new DecodeError(`The ${what} announces more addresses than the envelope holds`);
-  const addresses: Address[] = prefix ? [prefix] : [];
+  let count = 0;
+  if (prefix) routeScratch[count++] = prefix;
   for (let i = 0; i < n; i++) {
     pairHeader(what);
     const type = addressType(what);
     const value = string(what);
     if (value.length === 0) throw new DecodeError(`An address of the ${what} has an empty value`);
-    addresses.push(new Address(type, value));
+    routeScratch[count++] = new Address(type, value);
   }
+  // A copy of exactly its length: an array grown by push has room for 17, ≈ 0.13 KiB more
+  // per route, and the routes of heads a connection keeps (one per channel) live long.
+  const addresses = routeScratch.slice(0, count);
+  routeScratch.fill(NO_ADDRESS, 0, count);
   return addresses;
 }
+
+/** Where readRoute collects a route's addresses (one decode at a time, as the reader's state above). */
+const routeScratch: Address[] = [];
+/** What routeScratch holds where it held addresses, so that it keeps none alive. */
+const NO_ADDRESS = new Address(0, "-");
 
 /** The header of an address: a msgpack array of 2 elements. */
 function pairHeader(what: string): void {

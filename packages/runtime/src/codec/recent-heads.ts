@@ -2,19 +2,25 @@ import type { Route } from "../route/route.js";
 
 /** A head an EnvelopeHeadDecoder decoded in full, kept to hand its routes back for the same bytes. */
 export interface KnownHead {
-  /** The head's bytes, up to and including the payload's bin tag (a copy). */
-  readonly bytes: Uint8Array;
+  /**
+   * The head's bytes, up to and including the payload's bin tag: `length` bytes from `at` in
+   * `view` (the arena of the RecentHeads that kept it, whose bytes there never change).
+   */
   readonly view: DataView;
-  /** The size of the payload length field after `bytes` (1, 2 or 4). */
+  readonly at: number;
+  readonly length: number;
+  /** The size of the payload length field after the head (1, 2 or 4). */
   readonly lengthSize: 1 | 2 | 4;
   readonly onwardRoute: Route;
   readonly returnRoute: Route;
 }
 
-/** Heads kept per decoder; past this many it starts over (a peer's variety cannot grow it). */
+/** Heads kept per decoder; past this many it starts over (a peer's variety, or heads crafted to share a hash, cannot grow it). */
 const MAX_KEPT = 1024;
 /** Hashes of heads seen once, kept to recognise a second sighting; bounded the same way. */
 const MAX_SEEN = 4096;
+/** The first arena's size: room for ~50 heads of a few hops (it doubles as heads are kept). */
+const FIRST_ARENA_BYTES = 4096;
 
 /**
  * The heads a stream of envelopes repeats, by their bytes, for a decoder whose envelopes
@@ -27,10 +33,21 @@ const MAX_SEEN = 4096;
  * The skim reads only the writer's own spelling (writeEnvelopeHead); any other spelling is
  * decoded in full every time. A match is always exact: the bytes up to the payload length
  * equal a head that was decoded in full, so they decode to the same routes.
+ *
+ * Kept heads' bytes sit side by side in one arena, not in a buffer each: a buffer of its own
+ * (its ArrayBuffer, backing store and DataView) cost ≈ 0.4 KiB per head, and a connection
+ * carrying many channels keeps a head per channel. Bytes once written to an arena never
+ * change: a full arena is replaced by a larger copy, and starting over takes a fresh one, so
+ * a KnownHead (and a decoder's view of its last head) stays valid for as long as it is held.
  */
 export class RecentHeads {
   readonly #kept = new Map<number, KnownHead>();
   readonly #seen = new Set<number>();
+  #arena = new Uint8Array(FIRST_ARENA_BYTES);
+  #arenaView = new DataView(this.#arena.buffer);
+  #used = 0;
+  /** Heads kept into this arena, counting those kept again under a hash already in #kept (their bytes stay in it too). */
+  #keeps = 0;
   /** The last `find`'s hash and head end (-1: not the writer's spelling). */
   #hash = 0;
   #end = -1;
@@ -43,7 +60,7 @@ export class RecentHeads {
     const hash = hashRange(bytes, start, headEnd);
     this.#hash = hash;
     const known = this.#kept.get(hash);
-    if (known === undefined || known.bytes.length !== headEnd - start || !sameBytes(view, start, known.view, headEnd - start)) return undefined;
+    if (known === undefined || known.length !== headEnd - start || !sameBytes(view, start, known.view, known.at, known.length)) return undefined;
     return known;
   }
 
@@ -62,10 +79,39 @@ export class RecentHeads {
     return false;
   }
 
-  /** Keeps `head`, the copy of a head `sighted` just said to keep. */
-  keep(head: KnownHead): void {
-    if (this.#kept.size >= MAX_KEPT) this.#kept.clear();
+  /**
+   * Keeps the head `bytes[start, start + length)` that `sighted` just said to keep (its
+   * routes decoded from those bytes), and returns it.
+   */
+  keep(bytes: Uint8Array, start: number, length: number, lengthSize: 1 | 2 | 4, onwardRoute: Route, returnRoute: Route): KnownHead {
+    if (++this.#keeps > MAX_KEPT) this.#startOver();
+    if (this.#used + length > this.#arena.length) this.#grow(length);
+    const at = this.#used;
+    const arena = this.#arena;
+    for (let i = 0; i < length; i++) arena[at + i] = bytes[start + i]!; // ~40-90 bytes: no view object for set()
+    this.#used = at + length;
+    const head: KnownHead = { view: this.#arenaView, at, length, lengthSize, onwardRoute, returnRoute };
     this.#kept.set(this.#hash, head);
+    return head;
+  }
+
+  /** Forgets every kept head, into a fresh arena (the old one's bytes stay as they are for whoever holds them). */
+  #startOver(): void {
+    this.#kept.clear();
+    this.#keeps = 1;
+    this.#arena = new Uint8Array(FIRST_ARENA_BYTES);
+    this.#arenaView = new DataView(this.#arena.buffer);
+    this.#used = 0;
+  }
+
+  /** Moves the kept bytes to an arena twice as large (or large enough for `length` more). */
+  #grow(length: number): void {
+    const arena = new Uint8Array(Math.max(this.#arena.length * 2, this.#used + length));
+    arena.set(this.#arena.subarray(0, this.#used));
+    this.#arena = arena;
+    this.#arenaView = new DataView(arena.buffer);
+    // Kept heads moved with their bytes, at the same offsets.
+    for (const [hash, head] of this.#kept) this.#kept.set(hash, { ...head, view: this.#arenaView });
   }
 }
 
@@ -108,12 +154,12 @@ function hashRange(b: Uint8Array, start: number, end: number): number {
 }
 
 /**
- * Whether `a` from `start` holds the `n` bytes of `b`: four at a time (a head is ~40-90
- * bytes; 2-3 times quicker than byte by byte, and quicker than a native compare's call).
+ * Whether `a` from `start` holds the `n` bytes of `b` from `bAt`: four at a time (a head is
+ * ~40-90 bytes; 2-3 times quicker than byte by byte, and quicker than a native compare's call).
  */
-export function sameBytes(a: DataView, start: number, b: DataView, n: number): boolean {
+export function sameBytes(a: DataView, start: number, b: DataView, bAt: number, n: number): boolean {
   let i = 0;
-  for (; i + 4 <= n; i += 4) if (a.getUint32(start + i) !== b.getUint32(i)) return false;
-  for (; i < n; i++) if (a.getUint8(start + i) !== b.getUint8(i)) return false;
+  for (; i + 4 <= n; i += 4) if (a.getUint32(start + i) !== b.getUint32(bAt + i)) return false;
+  for (; i < n; i++) if (a.getUint8(start + i) !== b.getUint8(bAt + i)) return false;
   return true;
 }

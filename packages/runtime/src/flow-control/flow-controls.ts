@@ -3,6 +3,9 @@ import { InvalidOptionError } from "../errors/errors.js";
 import { checkFlowControlId } from "../options/plain-options.js";
 import { randomHex32 } from "../util/random-hex.js";
 
+/** Flows an address consumes that are kept in an array (looked through) before a Set takes them. */
+const MAX_LISTED_FLOWS = 8;
+
 /** Identifies one flow: the messages produced by one producer (or by every producer of a spawner). */
 export type FlowControlId = string;
 
@@ -29,9 +32,11 @@ export class FlowControls {
   /**
    * The reverse of #consumers: address key → the flows it consumes, so that forgetting an
    * address (every sendAndReceive unregisters its ephemeral address) costs what the
-   * address holds, not a scan of every flow.
+   * address holds, not a scan of every flow. Most addresses consume one flow (a string);
+   * a few flows go in an array (a Set's table costs ≈ 0.25 KiB, and every responder channel
+   * end's remote address consumes two flows), more in a Set.
    */
-  readonly #consumes = new Map<string, FlowControlId | Set<FlowControlId>>();
+  readonly #consumes = new Map<string, FlowControlId | FlowControlId[] | Set<FlowControlId>>();
   #version = 0;
 
   /**
@@ -110,7 +115,11 @@ export class FlowControls {
   #forgetConsumes(key: string, flowControlId: FlowControlId): void {
     const flows = this.#consumes.get(key);
     if (flows === flowControlId) this.#consumes.delete(key);
-    else if (typeof flows === "object" && flows.delete(flowControlId) && flows.size === 0) this.#consumes.delete(key);
+    else if (Array.isArray(flows)) {
+      const at = flows.indexOf(flowControlId);
+      if (at >= 0) flows.splice(at, 1);
+      if (flows.length === 0) this.#consumes.delete(key);
+    } else if (typeof flows === "object" && flows.delete(flowControlId) && flows.size === 0) this.#consumes.delete(key);
   }
 
   /** True when messages that arrived under `flowControlId` may reach `address`. */
@@ -152,12 +161,15 @@ export class FlowControls {
     else if (consumers.has(key)) return;
     consumers.add(key);
     this.#version++;
-    // Most addresses consume one flow (every sendAndReceive's reply address does): a string, not a set.
+    // Most addresses consume one flow (every sendAndReceive's reply address does): a string, not an array.
     const flows = this.#consumes.get(key);
     if (flows === undefined) this.#consumes.set(key, flowControlId);
     else if (typeof flows === "string") {
-      if (flows !== flowControlId) this.#consumes.set(key, new Set([flows, flowControlId]));
-    } else flows.add(flowControlId);
+      if (flows !== flowControlId) this.#consumes.set(key, [flows, flowControlId]);
+    } else if (!Array.isArray(flows)) flows.add(flowControlId);
+    else if (flows.length < MAX_LISTED_FLOWS) {
+      if (!flows.includes(flowControlId)) flows.push(flowControlId);
+    } else if (!flows.includes(flowControlId)) this.#consumes.set(key, new Set([...flows, flowControlId]));
   }
 
   /** Whether a message sent by `sender` may be delivered to `destination` (both address keys). */

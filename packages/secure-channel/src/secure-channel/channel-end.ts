@@ -117,7 +117,8 @@ export class ChannelEnd implements ChannelCipherSink {
   readonly producerAddress = Address.random();
   readonly #node: Node;
   readonly #log: Logger;
-  readonly #handshakeQueue: LocalMessage[] = [];
+  /** Handshake-phase messages that came before anyone waited for them (made on first use, as the lists below: an empty array per end is 32 bytes). */
+  #handshakeQueue: LocalMessage[] | undefined;
   #handshakeWaiter: ((message: LocalMessage) => void) | undefined;
   /** Fails the pending handshake wait (nextHandshakeMessage / waitForConfirm) when this end closes. */
   #handshakeFail: ((error: unknown) => void) | undefined;
@@ -147,17 +148,19 @@ export class ChannelEnd implements ChannelCipherSink {
   /** Cancels the wait for room in the first hop. */
   #hopWait: (() => void) | undefined;
   /** Sealed records the first hop refused for load, in order, to route before anything else. */
-  readonly #refused: SealedRecord[] = [];
+  /** Sealed records a hop refused for load, in order; undefined when there are none. */
+  #refused: SealedRecord[] | undefined;
   #refusedTimer: NodeJS.Timeout | undefined;
   /** Full destination mailboxes whose room releases held credit, with the cancel of each wait (made at the first). */
   #fullDestinations: Map<Mailbox, () => void> | undefined;
   /** Called when the queue and the refused records are empty, or the end closed (see whenSent). */
-  #sentWaiters: (() => void)[] = [];
+  #sentWaiters: (() => void)[] | undefined;
   #closing = false;
   #closedReason: CloseReason | undefined;
   /** The first hop to the peer, watched while open (see #onHopGone). */
   #watchedHop: Address | undefined;
-  readonly #onClosed: ((end: ChannelEnd) => void)[] = [];
+  /** One callback, or several in order (an end's listener and its registry add one each: two, where an array of them cost ≈ 0.2 KiB). */
+  #onClosed: ((end: ChannelEnd) => void) | ((end: ChannelEnd) => void)[] | undefined;
   /** `closed`, made on first use (most ends are never asked), and what resolves it. */
   #closed: Promise<Error> | undefined;
   #resolveClosed: ((reason: Error) => void) | undefined;
@@ -270,7 +273,10 @@ export class ChannelEnd implements ChannelCipherSink {
   }
 
   onClosed(callback: (end: ChannelEnd) => void): void {
-    this.#onClosed.push(callback);
+    const onClosed = this.#onClosed;
+    if (onClosed === undefined) this.#onClosed = callback;
+    else if (typeof onClosed === "function") this.#onClosed = [onClosed, callback];
+    else onClosed.push(callback);
   }
 
   /** Sends a handshake (or refusal) message to the peer, from the remote address. */
@@ -319,7 +325,7 @@ export class ChannelEnd implements ChannelCipherSink {
 
   /** One wait, under the handshake timeout, for a handshake-phase message (or a CONFIRM). */
   #waitForPeer(signal: AbortSignal | undefined, orConfirm: boolean): Promise<LocalMessage | "confirmed"> {
-    const queued = this.#handshakeQueue.shift();
+    const queued = this.#handshakeQueue?.shift();
     if (queued) return Promise.resolve(queued);
     let unwatch: (() => void) | undefined;
     return waitFor<LocalMessage | "confirmed">(
@@ -456,17 +462,19 @@ export class ChannelEnd implements ChannelCipherSink {
         clearTimeout(timer);
         resolve();
       }
-      this.#sentWaiters.push(done);
+      (this.#sentWaiters ??= []).push(done);
     });
   }
 
   #allSent(): boolean {
-    return this.#queue.length === 0 && this.#refused.length === 0;
+    return this.#queue.length === 0 && this.#refused === undefined;
   }
 
   #notifySent(): void {
-    if (this.#sentWaiters.length === 0 || !(this.#allSent() || this.#state === "closed")) return;
-    for (const waiter of this.#sentWaiters.splice(0)) waiter();
+    const waiters = this.#sentWaiters;
+    if (waiters === undefined || !(this.#allSent() || this.#state === "closed")) return;
+    this.#sentWaiters = undefined;
+    for (const waiter of waiters) waiter();
   }
 
   /**
@@ -527,7 +535,10 @@ export class ChannelEnd implements ChannelCipherSink {
     this.#handshakeFail = undefined;
     fail?.(reason.get());
     this.#notifySent();
-    for (const callback of this.#onClosed.splice(0)) callback(this);
+    const onClosed = this.#onClosed;
+    this.#onClosed = undefined;
+    if (typeof onClosed === "function") onClosed(this);
+    else if (onClosed !== undefined) for (const callback of onClosed) callback(this);
     this.#resolveClosed?.(reason.get());
     this.#resolveClosed = undefined;
     if (this.#log.enabled) this.#log.debug(`channel ${this.encryptorAddress.toString()} closed: ${reason.get().message}`);
@@ -643,7 +654,7 @@ export class ChannelEnd implements ChannelCipherSink {
    */
   #pump(): void {
     const queue = this.#queue;
-    while (queue.length > 0 && this.#state === "open" && this.#hopWait === undefined && this.#refused.length === 0) {
+    while (queue.length > 0 && this.#state === "open" && this.#hopWait === undefined && this.#refused === undefined) {
       if (this.#waitIfHopFull()) return;
       const next = this.#nextRecord();
       if (next === undefined) return; // no credit: the peer's next CREDIT record pumps again
@@ -735,12 +746,12 @@ export class ChannelEnd implements ChannelCipherSink {
 
   /** Routes a sealed record to the peer; a hop that refuses it for load gets it again later, in order. */
   #routeSealed(transportPayload: SealedRecord): void {
-    if (this.#refused.length > 0) {
+    if (this.#refused !== undefined) {
       this.#refused.push(transportPayload);
       return;
     }
     if (!this.#tryRoute(transportPayload)) {
-      this.#refused.push(transportPayload);
+      this.#refused = [transportPayload];
       this.#retryRefused();
     }
   }
@@ -777,10 +788,12 @@ export class ChannelEnd implements ChannelCipherSink {
 
   #flushRefused(): void {
     const refused = this.#refused;
-    while (refused.length > 0) {
+    // A failed route closes the end, which empties the list (#stopWaiting): the loop ends.
+    while (refused !== undefined && refused.length > 0) {
       if (!this.#tryRoute(refused[0]!)) return this.#retryRefused();
       refused.shift();
     }
+    if (this.#refused === refused) this.#refused = undefined;
     this.#pump();
   }
 
@@ -790,7 +803,8 @@ export class ChannelEnd implements ChannelCipherSink {
     this.#hopWait = undefined;
     if (this.#refusedTimer !== undefined) clearTimeout(this.#refusedTimer);
     this.#refusedTimer = undefined;
-    this.#refused.length = 0;
+    if (this.#refused !== undefined) this.#refused.length = 0;
+    this.#refused = undefined;
     const full = this.#fullDestinations;
     this.#fullDestinations = undefined;
     if (full !== undefined) for (const cancel of full.values()) cancel();
@@ -847,7 +861,7 @@ export class ChannelEnd implements ChannelCipherSink {
       if (waiter) {
         this.#handshakeWaiter = undefined;
         waiter(message);
-      } else if (this.#handshakeQueue.length < 4) this.#handshakeQueue.push(message);
+      } else if ((this.#handshakeQueue ??= []).length < 4) this.#handshakeQueue.push(message);
       return;
     }
     this.#log.debug(`channel ${this.encryptorAddress.toString()} dropped an unexpected message (kind ${String(kind)})`);

@@ -43,7 +43,8 @@ async function responder() {
 
   const bob = await node({ name: "responder" });
   const tl = await (await createTcpTransport(bob)).listen("127.0.0.1:0", new TcpListenerOptions());
-  const scl = await sc.createSecureChannelListener(bob, await sc.createIdentity(), "listener", new sc.SecureChannelListenerOptions().asConsumer(tl.flowControlId));
+  const scl = await sc.createSecureChannelListener(bob, await sc.createIdentity(), "listener", new sc.SecureChannelListenerOptions().asConsumer(tl.flowControlId).withMaxChannelsPerConnection(sc.DEFAULT_MAX_CHANNELS));
+  // Every channel comes over the initiator's one connection: the listener's whole limit (16 384) is that connection's here.
   await bob.startWorker("sink", { handleMessage() {} }, { placement: "main" });
   bob.flowControls.addConsumer("sink", scl.flowControlId);
 
