@@ -35,19 +35,26 @@ function referenceHead(m: LocalMessage, scope: "network" | "local"): Uint8Array 
 const message = new LocalMessage(route("a => 1#h:4000"), route("app"), encodeBody("hello"), { peer: "P1" });
 
 describe("the msgpack library the runtime loads", () => {
-  // Every thread and process that loads the runtime loads it: msgpackr's one-file CommonJS
-  // build costs less than its ES module entry. The body and envelope tests below compare the
-  // bytes with what msgpackr's ES module entry writes (`reference`).
-  it("is msgpackr's one-file CommonJS build, with its native string decoding", () => {
+  // Loaded on first use (a process that only moves bytes never needs it), as msgpackr's one-file
+  // CommonJS build, which costs less than its ES module entry. The body and envelope tests
+  // below compare the bytes with what msgpackr's ES module entry writes (`reference`).
+  it("is none at import; on the first body that needs it, msgpackr's one-file CommonJS build, with its native string decoding", () => {
     const script = `
-      await import("@hopwire/runtime");
+      const { encodeBody, decodeBody } = await import("@hopwire/runtime");
       const { createRequire } = await import("node:module");
-      const loaded = Object.keys(createRequire(import.meta.url).cache).filter((path) => path.includes("msgpackr"));
-      console.log(JSON.stringify(loaded.map((path) => path.slice(path.lastIndexOf("node_modules/") + 13))));`;
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).filter((path) => path.includes("msgpackr")).map((path) => path.slice(path.lastIndexOf("node_modules/") + 13));
+      const atImport = loaded();
+      decodeBody(encodeBody(new Uint8Array(3))); // bytes: written and read by hand
+      const afterBytes = loaded();
+      const hello = decodeBody(encodeBody("hello"));
+      console.log(JSON.stringify({ atImport, afterBytes, hello, afterString: loaded() }));`;
     const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", cwd: fileURLToPath(new URL(".", import.meta.url)) });
-    const loaded = JSON.parse(out) as string[];
-    expect(loaded).toContain("msgpackr/dist/node.cjs");
-    expect(loaded.some((path) => path.startsWith("msgpackr-extract/"))).toBe(true);
+    const { atImport, afterBytes, hello, afterString } = JSON.parse(out) as { atImport: string[]; afterBytes: string[]; hello: string; afterString: string[] };
+    expect(atImport).toEqual([]);
+    expect(afterBytes).toEqual([]);
+    expect(hello).toBe("hello");
+    expect(afterString).toContain("msgpackr/dist/node.cjs");
+    expect(afterString.some((path) => path.startsWith("msgpackr-extract/"))).toBe(true);
   });
 });
 

@@ -14,7 +14,7 @@ import { findUnencodable } from "./unencodable.js";
 export function encodeBody(body: unknown): Uint8Array {
   if (body instanceof Uint8Array) return encodeBytes(body);
   try {
-    return packr.pack(body);
+    return packr().pack(body);
   } catch (cause) {
     throw unencodableError("The message body cannot be encoded", "body", body, cause);
   }
@@ -36,7 +36,7 @@ export function decodeBody(payload: Uint8Array): unknown {
   const bytes = decodeBytes(payload);
   if (bytes !== undefined) return bytes;
   try {
-    return packr.unpack(payload);
+    return packr().unpack(payload);
   } catch (error) {
     // msgpackr's message can quote the decoded value (plaintext): never carry it along.
     if (error instanceof Error && error.message.startsWith("Invalid property type")) throw new DecodeError(NON_STRING_KEY);

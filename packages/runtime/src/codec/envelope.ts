@@ -122,7 +122,7 @@ function localInfoBytes(info: LocalInfo): Uint8Array | undefined {
   if (info === lastLocalInfo) return lastLocalInfoBytes;
   let bytes: Uint8Array | undefined;
   try {
-    bytes = hasKeys(info) ? Uint8Array.from(packr.pack(info)) : undefined;
+    bytes = hasKeys(info) ? Uint8Array.from(packr().pack(info)) : undefined;
   } catch (cause) {
     // As a body's: an EncodeError naming the bad value's path, not msgpackr's bare TypeError.
     throw unencodableError("The message's local info cannot be encoded to cross to another thread", "localInfo", info, cause);
@@ -579,7 +579,7 @@ function readLocalInfo(): LocalInfo {
   let value: unknown;
   try {
     // Its bytes values copied: local info outlives the batch it came in (see copyingUnpackr).
-    value = copyingUnpackr.unpack(src, { start, end: pos });
+    value = copyingUnpackr().unpack(src, { start, end: pos });
   } catch {
     // msgpackr's message can quote what it decoded: never carry it along.
     throw new DecodeError("The local info is not valid msgpack");

@@ -100,7 +100,7 @@ export interface ThreadWorkerData extends ThreadSettings {
 
 export function encodeOp(op: ThreadToMainOp | MainToThreadOp): Uint8Array {
   try {
-    return packr.pack(op);
+    return packr().pack(op);
   } catch (cause) {
     throw new EncodeError(`Could not encode a "${op.t}" operation`, { cause });
   }
@@ -109,7 +109,7 @@ export function encodeOp(op: ThreadToMainOp | MainToThreadOp): Uint8Array {
 export function decodeOp<T extends { t: string }>(bytes: Uint8Array): T {
   let op: unknown;
   try {
-    op = packr.unpack(bytes);
+    op = packr().unpack(bytes);
   } catch (cause) {
     throw new DecodeError("A control operation is not valid msgpack", { cause });
   }
@@ -123,7 +123,7 @@ export function decodeOp<T extends { t: string }>(bytes: Uint8Array): T {
 export function encodeArgs(args: readonly unknown[]): Uint8Array {
   try {
     // Copy: pack() returns a view into msgpackr's shared buffer.
-    return Uint8Array.from(packr.pack(args));
+    return Uint8Array.from(packr().pack(args));
   } catch (cause) {
     throw unencodableError("A worker's constructor arguments (options.args) cannot be encoded to cross to its thread", "args", args, cause);
   }
@@ -132,7 +132,7 @@ export function encodeArgs(args: readonly unknown[]): Uint8Array {
 export function decodeArgs(bytes: Uint8Array): unknown[] {
   let args: unknown;
   try {
-    args = packr.unpack(bytes);
+    args = packr().unpack(bytes);
   } catch (cause) {
     throw new DecodeError("A worker's constructor arguments are not valid msgpack", { cause });
   }
