@@ -109,6 +109,22 @@ describe("envelope head", () => {
     expect(() => decodeEnvelopeHead(chunk, "network", 4, chunk.length + 1)).toThrow(RangeError);
   });
 
+  it("decodes routes of any length one after another, each whole (with a return prefix too)", () => {
+    const prefix = new Address(0, "conn-sender");
+    const decoder = new EnvelopeHeadDecoder({ returnPrefix: prefix });
+    // Lengths around the 16 addresses that are collected in a scratch array, and far past them.
+    for (const n of [1, 2, 15, 16, 17, 40, 3, 200, 1]) {
+      const onward = new Route(Array.from({ length: n }, (_, i) => new Address(i % 3, `hop-${n}-${i}`)));
+      const back = new Route(Array.from({ length: Math.max(1, n - 1) }, (_, i) => new Address(0, `back-${n}-${i}`)));
+      const frame = Buffer.from(encodeEnvelope(new LocalMessage(onward, back, Buffer.from("x")), "network"));
+      decoder.decode(frame, 0, frame.length);
+      expect(decoder.onwardRoute.equals(onward)).toBe(true);
+      expect(decoder.returnRoute.equals(new Route([prefix, ...back.addresses]))).toBe(true);
+      const head = decodeEnvelopeHead(frame, "network");
+      expect(head.onwardRoute.equals(onward)).toBe(true);
+    }
+  });
+
   it("accepts the other valid msgpack spellings (array16, uint8 type, str8, bin8)", () => {
     const frame = Buffer.from([
       0xdc, 0x00, 0x03, // envelope as array16
@@ -330,7 +346,7 @@ describe("EnvelopeHeadDecoder (per-stream head cache)", () => {
       expect(decoder.payloadLength).toBe(1);
       return decoder.onwardRoute;
     };
-    // Waves of 128 heads: 8 of them keep 1,024 heads (the arena grows from 4 KiB to hold them),
+    // Waves of 128 heads: 8 of them keep 1,024 heads (the arena grows from 1 KiB to hold them),
     // and the 9th starts over with a fresh arena.
     const firstWave: Route[] = [];
     for (let wave = 0; wave < 10; wave++) {

@@ -40,7 +40,7 @@ describe("RecentHeads", () => {
       return known;
     };
     const name = (i: number): string => `head${String(i).padStart(5, "0")}`; // one length for all
-    // 1,023 heads, then `last`: the 1,024th, in the arena as it has grown by then (from 4 KiB).
+    // 1,023 heads, then `last`: the 1,024th, in the arena as it has grown by then (from none, then 1 KiB).
     for (let i = 0; i < 1023; i++) keepNew(name(i));
     const last = keepNew(name(99_999));
     const lastBytes = bytesOf(last);

@@ -467,24 +467,29 @@ function readRoute(what: "onward route" | "return route", prefix: Address | unde
   const n = arrayLength(what);
   // Each address takes at least 3 bytes: refuse absurd counts before allocating.
   if (n * 3 > limit - pos) throw new DecodeError(`The ${what} announces more addresses than the envelope holds`);
+  // A route of a few addresses is collected in the scratch array and copied out at exactly its
+  // length: an array grown by push has room for 17, ≈ 0.13 KiB more per route, and the routes
+  // of heads a connection keeps (one per channel) live long. A longer route (rare, and a peer
+  // may send one of thousands) gets an array of its own, so that the scratch stays small.
+  const into = n + (prefix ? 1 : 0) <= ROUTE_SCRATCH_ADDRESSES ? routeScratch : [];
   let count = 0;
-  if (prefix) routeScratch[count++] = prefix;
+  if (prefix) into[count++] = prefix;
   for (let i = 0; i < n; i++) {
     pairHeader(what);
     const type = addressType(what);
     const value = string(what);
     if (value.length === 0) throw new DecodeError(`An address of the ${what} has an empty value`);
-    routeScratch[count++] = new Address(type, value);
+    into[count++] = new Address(type, value);
   }
-  // A copy of exactly its length: an array grown by push has room for 17, ≈ 0.13 KiB more
-  // per route, and the routes of heads a connection keeps (one per channel) live long.
+  if (into !== routeScratch) return into;
   const addresses = routeScratch.slice(0, count);
   routeScratch.fill(NO_ADDRESS, 0, count);
   return addresses;
 }
 
-/** Where readRoute collects a route's addresses (one decode at a time, as the reader's state above). */
+/** Where readRoute collects a route of at most ROUTE_SCRATCH_ADDRESSES (one decode at a time, as the reader's state above). */
 const routeScratch: Address[] = [];
+const ROUTE_SCRATCH_ADDRESSES = 16;
 /** What routeScratch holds where it held addresses, so that it keeps none alive. */
 const NO_ADDRESS = new Address(0, "-");
 

@@ -19,8 +19,11 @@ export interface KnownHead {
 const MAX_KEPT = 1024;
 /** Hashes of heads seen once, kept to recognise a second sighting; bounded the same way. */
 const MAX_SEEN = 4096;
-/** The first arena's size: room for ~50 heads of a few hops (it doubles as heads are kept). */
-const FIRST_ARENA_BYTES = 4096;
+/** The first arena's size, made with the first head kept: room for ~12 heads of a few hops (it doubles as heads are kept). */
+const FIRST_ARENA_BYTES = 1024;
+/** The arena of a RecentHeads that keeps nothing yet (every connection's and thread's decoder has one): none. */
+const NO_ARENA = new Uint8Array(0);
+const NO_ARENA_VIEW = new DataView(NO_ARENA.buffer);
 
 /**
  * The heads a stream of envelopes repeats, by their bytes, for a decoder whose envelopes
@@ -43,8 +46,8 @@ const FIRST_ARENA_BYTES = 4096;
 export class RecentHeads {
   readonly #kept = new Map<number, KnownHead>();
   readonly #seen = new Set<number>();
-  #arena = new Uint8Array(FIRST_ARENA_BYTES);
-  #arenaView = new DataView(this.#arena.buffer);
+  #arena = NO_ARENA;
+  #arenaView = NO_ARENA_VIEW;
   #used = 0;
   /** Heads kept into this arena, counting those kept again under a hash already in #kept (their bytes stay in it too). */
   #keeps = 0;
@@ -95,18 +98,18 @@ export class RecentHeads {
     return head;
   }
 
-  /** Forgets every kept head, into a fresh arena (the old one's bytes stay as they are for whoever holds them). */
+  /** Forgets every kept head; the next goes into a fresh arena (the old one's bytes stay as they are for whoever holds them). */
   #startOver(): void {
     this.#kept.clear();
     this.#keeps = 1;
-    this.#arena = new Uint8Array(FIRST_ARENA_BYTES);
-    this.#arenaView = new DataView(this.#arena.buffer);
+    this.#arena = NO_ARENA;
+    this.#arenaView = NO_ARENA_VIEW;
     this.#used = 0;
   }
 
-  /** Moves the kept bytes to an arena twice as large (or large enough for `length` more). */
+  /** Moves the kept bytes to an arena twice as large (or large enough for `length` more), the first one made here. */
   #grow(length: number): void {
-    const arena = new Uint8Array(Math.max(this.#arena.length * 2, this.#used + length));
+    const arena = new Uint8Array(Math.max(FIRST_ARENA_BYTES, this.#arena.length * 2, this.#used + length));
     arena.set(this.#arena.subarray(0, this.#used));
     this.#arena = arena;
     this.#arenaView = new DataView(arena.buffer);

@@ -147,8 +147,7 @@ export class ChannelEnd implements ChannelCipherSink {
   #pumpScheduled = false;
   /** Cancels the wait for room in the first hop. */
   #hopWait: (() => void) | undefined;
-  /** Sealed records the first hop refused for load, in order, to route before anything else. */
-  /** Sealed records a hop refused for load, in order; undefined when there are none. */
+  /** Sealed records the first hop refused for load, in order, to route before anything else; undefined when there are none. */
   #refused: SealedRecord[] | undefined;
   #refusedTimer: NodeJS.Timeout | undefined;
   /** Full destination mailboxes whose room releases held credit, with the cancel of each wait (made at the first). */
