@@ -55,6 +55,27 @@ describe("RecentHeads", () => {
     expect(lastBytes).toEqual(Array.from(frame(name(99_999)).bytes.subarray(0, last.length)));
   });
 
+  it("tracks at most four times its bound of heads seen once: a channel end's few, where each request's reply address is a new head", () => {
+    const heads = new RecentHeads(16);
+    const others = (from: number, n: number): void => {
+      for (let i = 0; i < n; i++) sight(heads, frame(`one-off-${from + i}`));
+    };
+    const a = frame("stable-a");
+    expect(sight(heads, a)).toBeUndefined(); // seen once
+    others(0, 40);
+    expect(sight(heads, a)).toBeDefined(); // second sighting within 64: kept
+    const b = frame("stable-b");
+    expect(sight(heads, b)).toBeUndefined();
+    others(100, 70); // past 64 heads seen once, the list starts over
+    expect(sight(heads, b)).toBeUndefined(); // forgotten: a first sighting again
+    expect(sight(heads, b)).toBeDefined();
+    // The default (a connection's decoder) tracks 4,096: b's second sighting after 70 others is one.
+    const wide = new RecentHeads();
+    sight(wide, b);
+    for (let i = 0; i < 70; i++) sight(wide, frame(`one-off-${200 + i}`));
+    expect(sight(wide, b)).toBeDefined();
+  });
+
   it("keeps its arena bounded against heads crafted to share a hash (each keeps the other out, again and again)", () => {
     // Two heads of one length with the same FNV-1a hash, by a birthday search.
     const byHash = new Map<number, string>();

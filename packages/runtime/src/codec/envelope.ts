@@ -294,15 +294,18 @@ export class EnvelopeHeadDecoder {
   #bytes: Uint8Array = NO_BYTES;
   #bytesView: DataView = NO_VIEW;
   readonly #returnPrefix: Address | undefined;
-  /** Heads before the last one, for a stream whose envelopes alternate between several. */
-  readonly #recent = new RecentHeads();
+  /** Heads before the last one, for a stream whose envelopes alternate between several (at most `recentHeads`, 1,024 by default). */
+  readonly #recent: RecentHeads;
 
   /**
    * `returnPrefix`, if given, is put in front of every decoded return route (a transport's
    * receiver does this with its sender's address, so that replies go back the way they came).
+   * `recentHeads` bounds the heads it keeps besides the last (1,024 by default: a connection
+   * carries a head per channel; a channel end's decoder needs a few).
    */
-  constructor(options: { returnPrefix?: Address } = {}) {
+  constructor(options: { returnPrefix?: Address; recentHeads?: number } = {}) {
     this.#returnPrefix = options.returnPrefix;
+    this.#recent = new RecentHeads(options.recentHeads);
   }
 
   /**

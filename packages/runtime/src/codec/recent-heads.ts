@@ -15,10 +15,8 @@ export interface KnownHead {
   readonly returnRoute: Route;
 }
 
-/** Heads kept per decoder; past this many it starts over (a peer's variety, or heads crafted to share a hash, cannot grow it). */
+/** Heads kept per decoder by default; past this many it starts over (a peer's variety, or heads crafted to share a hash, cannot grow it). */
 const MAX_KEPT = 1024;
-/** Hashes of heads seen once, kept to recognise a second sighting; bounded the same way. */
-const MAX_SEEN = 4096;
 /** The first arena's size, made with the first head kept: room for ~12 heads of a few hops (it doubles as heads are kept). */
 const FIRST_ARENA_BYTES = 1024;
 /** The arena of a RecentHeads that keeps nothing yet (every connection's and thread's decoder has one): none. */
@@ -46,6 +44,8 @@ const NO_ARENA_VIEW = new DataView(NO_ARENA.buffer);
 export class RecentHeads {
   readonly #kept = new Map<number, KnownHead>();
   readonly #seen = new Set<number>();
+  readonly #maxKept: number;
+  readonly #maxSeen: number;
   #arena = NO_ARENA;
   #arenaView = NO_ARENA_VIEW;
   #used = 0;
@@ -54,6 +54,17 @@ export class RecentHeads {
   /** The last `find`'s hash and head end (-1: not the writer's spelling). */
   #hash = 0;
   #end = -1;
+
+  /**
+   * `heads` bounds what it tracks: heads kept, and hashes of heads seen once (four times as
+   * many). A connection's decoder keeps up to 1,024 (a head per channel it carries); a channel
+   * end's, a few (its messages go to a few workers), since a request's reply address makes a
+   * new head each time and a long list of hashes seen once would stay with an idle channel.
+   */
+  constructor(heads = MAX_KEPT) {
+    this.#maxKept = heads;
+    this.#maxSeen = heads * 4;
+  }
 
   /** The kept head that `bytes[start, end)` starts with, if any. */
   find(bytes: Uint8Array, start: number, end: number, view: DataView): KnownHead | undefined {
@@ -77,7 +88,7 @@ export class RecentHeads {
     if (this.#end < 0 || this.#end - start !== headLength) return false;
     const hash = this.#hash;
     if (this.#seen.has(hash)) return true;
-    if (this.#seen.size >= MAX_SEEN) this.#seen.clear();
+    if (this.#seen.size >= this.#maxSeen) this.#seen.clear();
     this.#seen.add(hash);
     return false;
   }
@@ -87,7 +98,7 @@ export class RecentHeads {
    * routes decoded from those bytes), and returns it.
    */
   keep(bytes: Uint8Array, start: number, length: number, lengthSize: 1 | 2 | 4, onwardRoute: Route, returnRoute: Route): KnownHead {
-    if (++this.#keeps > MAX_KEPT) this.#startOver();
+    if (++this.#keeps > this.#maxKept) this.#startOver();
     if (this.#used + length > this.#arena.length) this.#grow(length);
     const at = this.#used;
     const arena = this.#arena;
