@@ -20,7 +20,8 @@ function sight(heads: RecentHeads, f: { bytes: Uint8Array; headLength: number })
   return heads.keep(f.bytes, 0, f.headLength, 4, Route.EMPTY, Route.EMPTY);
 }
 
-const bytesOf = (head: KnownHead): number[] => Array.from({ length: head.length }, (_, i) => head.view.getUint8(head.at + i));
+/** A kept head's bytes in `view`, the arena it was kept in (as a decoder takes it for its last head). */
+const bytesOf = (view: DataView, head: KnownHead): number[] => Array.from({ length: head.length }, (_, i) => view.getUint8(head.at + i));
 
 /** FNV-1a, as RecentHeads hashes a head. */
 function fnv1a(bytes: Uint8Array, end: number): number {
@@ -43,7 +44,8 @@ describe("RecentHeads", () => {
     // 1,023 heads, then `last`: the 1,024th, in the arena as it has grown by then (from none, then 1 KiB).
     for (let i = 0; i < 1023; i++) keepNew(name(i));
     const last = keepNew(name(99_999));
-    const lastBytes = bytesOf(last);
+    const lastView = heads.view;
+    const lastBytes = bytesOf(lastView, last);
     expect(last.at).toBe(1023 * last.length);
     // 1,024 more: the first starts over, and the last is written where `last` was, had the
     // arena been written over rather than replaced.
@@ -51,7 +53,7 @@ describe("RecentHeads", () => {
       const known = keepNew(name(2000 + i));
       expect(known.at).toBe(i * known.length);
     }
-    expect(bytesOf(last)).toEqual(lastBytes);
+    expect(bytesOf(lastView, last)).toEqual(lastBytes);
     expect(lastBytes).toEqual(Array.from(frame(name(99_999)).bytes.subarray(0, last.length)));
   });
 

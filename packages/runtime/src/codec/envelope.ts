@@ -373,7 +373,7 @@ export class EnvelopeHeadDecoder {
   /** Takes `known` as the head of the envelope being decoded (and as the last head). */
   #use(known: KnownHead): void {
     this.#headLength = known.length;
-    this.#headView = known.view;
+    this.#headView = this.#recent.view;
     this.#headAt = known.at;
     this.#lengthSize = known.lengthSize;
     this.onwardRoute = known.onwardRoute;

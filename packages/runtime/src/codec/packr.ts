@@ -43,11 +43,6 @@ export function copyingUnpackr(): Msgpackr.Packr {
   return (codecs ??= loadCodecs()).copyingUnpackr;
 }
 
-/** @internal for tests: whether msgpackr has been loaded in this thread. */
-export function msgpackrLoaded(): boolean {
-  return codecs !== undefined;
-}
-
 /**
  * msgpackr's one-file CommonJS build: it costs less CPU than the package's ES module entry
  * (a dozen modules): the runtime's import took 91-96 ms instead of 101-104, a thread start

@@ -4,9 +4,8 @@ import type { Route } from "../route/route.js";
 export interface KnownHead {
   /**
    * The head's bytes, up to and including the payload's bin tag: `length` bytes from `at` in
-   * `view` (the arena of the RecentHeads that kept it, whose bytes there never change).
+   * the arena of the RecentHeads that kept it (its `view` while the head is kept).
    */
-  readonly view: DataView;
   readonly at: number;
   readonly length: number;
   /** The size of the payload length field after the head (1, 2 or 4). */
@@ -38,8 +37,9 @@ const NO_ARENA_VIEW = new DataView(NO_ARENA.buffer);
  * Kept heads' bytes sit side by side in one arena, not in a buffer each: a buffer of its own
  * (its ArrayBuffer, backing store and DataView) cost ≈ 0.4 KiB per head, and a connection
  * carrying many channels keeps a head per channel. Bytes once written to an arena never
- * change: a full arena is replaced by a larger copy, and starting over takes a fresh one, so
- * a KnownHead (and a decoder's view of its last head) stays valid for as long as it is held.
+ * change: a full arena is replaced by a larger copy (kept heads keep their offsets), and
+ * starting over takes a fresh one, so a view of the arena a decoder took for its last head
+ * stays valid for as long as it holds it.
  */
 export class RecentHeads {
   readonly #kept = new Map<number, KnownHead>();
@@ -66,6 +66,11 @@ export class RecentHeads {
     this.#maxSeen = heads * 4;
   }
 
+  /** The arena the kept heads' bytes are in (replaced as it grows: take it with the head, at `find` or `keep`). */
+  get view(): DataView {
+    return this.#arenaView;
+  }
+
   /** The kept head that `bytes[start, end)` starts with, if any. */
   find(bytes: Uint8Array, start: number, end: number, view: DataView): KnownHead | undefined {
     const headEnd = skimHeadEnd(bytes, start, end);
@@ -74,7 +79,7 @@ export class RecentHeads {
     const hash = hashRange(bytes, start, headEnd);
     this.#hash = hash;
     const known = this.#kept.get(hash);
-    if (known === undefined || known.length !== headEnd - start || !sameBytes(view, start, known.view, known.at, known.length)) return undefined;
+    if (known === undefined || known.length !== headEnd - start || !sameBytes(view, start, this.#arenaView, known.at, known.length)) return undefined;
     return known;
   }
 
@@ -104,7 +109,7 @@ export class RecentHeads {
     const arena = this.#arena;
     for (let i = 0; i < length; i++) arena[at + i] = bytes[start + i]!; // ~40-90 bytes: no view object for set()
     this.#used = at + length;
-    const head: KnownHead = { view: this.#arenaView, at, length, lengthSize, onwardRoute, returnRoute };
+    const head: KnownHead = { at, length, lengthSize, onwardRoute, returnRoute };
     this.#kept.set(this.#hash, head);
     return head;
   }
@@ -124,8 +129,6 @@ export class RecentHeads {
     arena.set(this.#arena.subarray(0, this.#used));
     this.#arena = arena;
     this.#arenaView = new DataView(arena.buffer);
-    // Kept heads moved with their bytes, at the same offsets.
-    for (const [hash, head] of this.#kept) this.#kept.set(hash, { ...head, view: this.#arenaView });
   }
 }
 

@@ -162,14 +162,13 @@ export class FlowControls {
     consumers.add(key);
     this.#version++;
     // Most addresses consume one flow (every sendAndReceive's reply address does): a string, not an array.
+    // #consumes mirrors #consumers, so this flow is not among `key`'s yet.
     const flows = this.#consumes.get(key);
     if (flows === undefined) this.#consumes.set(key, flowControlId);
-    else if (typeof flows === "string") {
-      if (flows !== flowControlId) this.#consumes.set(key, [flows, flowControlId]);
-    } else if (!Array.isArray(flows)) flows.add(flowControlId);
-    else if (flows.length < MAX_LISTED_FLOWS) {
-      if (!flows.includes(flowControlId)) flows.push(flowControlId);
-    } else if (!flows.includes(flowControlId)) this.#consumes.set(key, new Set([...flows, flowControlId]));
+    else if (typeof flows === "string") this.#consumes.set(key, [flows, flowControlId]);
+    else if (!Array.isArray(flows)) flows.add(flowControlId);
+    else if (flows.length < MAX_LISTED_FLOWS) flows.push(flowControlId);
+    else this.#consumes.set(key, new Set([...flows, flowControlId]));
   }
 
   /** Whether a message sent by `sender` may be delivered to `destination` (both address keys). */

@@ -79,11 +79,11 @@ type SealedRecord = Uint8Array | readonly Uint8Array[];
  * than 4 to a record of 64 KiB. Channel probe, 4-6 interleaved runs per variant, session 13;
  * before it records held at most 32 KiB of messages up to 2 KiB.
  */
-/** Heads a channel end's envelope decoder keeps besides the last (see #newEnvelopeDecoder). */
-const CHANNEL_RECENT_HEADS = 16;
 const RECORD_TARGET_BYTES = 64 * 1024;
 const RECORD_MIN_MESSAGES = 8;
 const RECORD_MAX_BYTES = 128 * 1024;
+/** Heads a channel end's envelope decoder keeps besides the last (see #envelopeDecoder). */
+const CHANNEL_RECENT_HEADS = 16;
 /**
  * A first hop that refuses a record for load (today's TcpConnection throws TCP_BACKPRESSURE
  * and does not say when it drains) is asked again after this long. Hops that expose
@@ -911,7 +911,7 @@ export class ChannelEnd implements ChannelCipherSink {
     const first = pieces[0]!;
     let size = -1; // the envelope's length: the record's, less its kind byte
     for (const piece of pieces) size += piece.length;
-    const decoder = (this.#envelopes ??= this.#newEnvelopeDecoder());
+    const decoder = this.#envelopeDecoder();
     try {
       decoder.decode(first, 1, first.length, 1 + size);
     } catch {
@@ -952,17 +952,17 @@ export class ChannelEnd implements ChannelCipherSink {
     }
   }
 
-  /** A CONTROLS record's records, in order, while this end is not closed (a CLOSE in it ends it). */
   /**
-   * The decoder of the envelopes in this end's records: it keeps a few heads besides the last
-   * (its messages go to a few workers), not a connection's 1,024: each request's reply address
-   * is a new head, and the hashes of heads seen once would otherwise stay with an idle channel
-   * (≈ 80 KiB at the default's 4,096).
+   * The decoder of the envelopes in this end's records, made at the first: it keeps a few heads
+   * besides the last (its messages go to a few workers), not a connection's 1,024: each
+   * request's reply address is a new head, and the hashes of heads seen once would otherwise
+   * stay with an idle channel (≈ 80 KiB at the default's 4,096).
    */
-  #newEnvelopeDecoder(): EnvelopeHeadDecoder {
-    return new EnvelopeHeadDecoder({ returnPrefix: this.encryptorAddress, recentHeads: CHANNEL_RECENT_HEADS });
+  #envelopeDecoder(): EnvelopeHeadDecoder {
+    return (this.#envelopes ??= new EnvelopeHeadDecoder({ returnPrefix: this.encryptorAddress, recentHeads: CHANNEL_RECENT_HEADS }));
   }
 
+  /** A CONTROLS record's records, in order, while this end is not closed (a CLOSE in it ends it). */
   readonly #onControlInBundle = (kind: InnerKind, body: Uint8Array): boolean => {
     this.#onControl(kind, body);
     return this.#state !== "closed";
@@ -1066,7 +1066,7 @@ export class ChannelEnd implements ChannelCipherSink {
     if (!this.#admit(size)) return -1;
     // A stream repeats its head: the decoder then reuses the routes (return route with us in front) it made for the last one.
     // It reads the record in place, and the payload stays a range of it until a worker reads it: no view per envelope.
-    const decoder = (this.#envelopes ??= this.#newEnvelopeDecoder());
+    const decoder = this.#envelopeDecoder();
     let message: LocalMessage | undefined;
     try {
       decoder.decode(plaintext, start, end);
