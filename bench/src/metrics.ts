@@ -1,5 +1,6 @@
 // Builders for the figures scenarios report, so that every scenario names and scales
 // them the same way (the names are the keys that pair a figure with its baseline).
+import { busyMetric } from "./busy.js";
 import type { LatencyRecorder } from "./histogram.js";
 import type { Metric } from "./scenario.js";
 
@@ -18,6 +19,8 @@ export interface RoundTripSummary {
   seconds: number;
   p50Us: number;
   p99Us: number;
+  /** The initiator's main thread over the window, 0…1 (busy.ts): what busy polling costs shows here. */
+  busy?: number;
 }
 
 /**
@@ -43,6 +46,7 @@ export function roundTripMetrics(s: RoundTripSummary): Metric[] {
     { name: "rt/s", unit: "rt/s", value: s.roundTrips / s.seconds, higherIsBetter: true },
     { name: "p50", unit: "µs", value: s.p50Us, higherIsBetter: false },
     { name: "p99", unit: "µs", value: s.p99Us, higherIsBetter: false },
+    ...(s.busy === undefined ? [] : [busyMetric("initiator", s.busy)]),
   ];
 }
 

@@ -20,6 +20,8 @@
 // figures of a --count run are not comparable. --strace attaches `strace -c -f` to both
 // processes for the measured window only (syscalls per round trip; epoll_wait ≈ loop turns);
 // --perf attaches `perf stat` the same way (task-clock, page faults, context switches).
+// RTT_PROBE_BUSY_POLL=150 gives every Hopwire process NodeOptions.busyPollMicros 150 (only those
+// named in RTT_PROBE_BUSY_POLL_ROLES=initiator,middle,responder when set).
 // HOPWIRE_BENCH_PROFILE=initiator,hw-echo-thread (a role, or all) profiles each named process's
 // main thread over the measured window (proc/profile.ts: CPU, or allocations with
 // HOPWIRE_BENCH_PROFILE_KIND); "echo-thread" profiles the Echoer's own thread (hw-thread, seed)
@@ -150,7 +152,7 @@ async function hopwireEcho(echoer: "main" | "thread", secure: boolean): Promise<
   const { LocalMessage, node, route } = await import("@hopwire/runtime");
   const { createTcpTransport, TcpListenerOptions } = await import("@hopwire/transport-tcp");
   const { QuietEchoer } = await import("../roles/hopwire-workers.js");
-  const n = await node({ name: "responder" });
+  const n = await node({ name: "responder", busyPollMicros: busyPollOf("responder") });
   const tcp = await createTcpTransport(n);
   const listener = await tcp.listen(`${HOST}:0`, new TcpListenerOptions());
   let reachableFrom = listener.flowControlId;
@@ -177,7 +179,7 @@ async function hopwireEcho(echoer: "main" | "thread", secure: boolean): Promise<
 async function hopwireMiddle(targetPort: number): Promise<void> {
   const { node, route, startRelay } = await import("@hopwire/runtime");
   const { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } = await import("@hopwire/transport-tcp");
-  const n = await node({ name: "middle" });
+  const n = await node({ name: "middle", busyPollMicros: busyPollOf("middle") });
   const tcp = await createTcpTransport(n);
   const toBob = await tcp.connect(`${HOST}:${targetPort}`, new TcpConnectionOptions());
   await startRelay(n, "forward_to_bob", route(toBob));
@@ -237,7 +239,7 @@ async function initiator(a: InitiatorArgs): Promise<void> {
   } else {
     const { node, route } = await import("@hopwire/runtime");
     const { createTcpTransport, TcpConnectionOptions } = await import("@hopwire/transport-tcp");
-    const n = await node({ name: "initiator", sendAndReceiveTimeout: 30_000 });
+    const n = await node({ name: "initiator", sendAndReceiveTimeout: 30_000, busyPollMicros: busyPollOf("initiator") });
     const tcp = await createTcpTransport(n);
     const connection = await tcp.connect(`${HOST}:${a.port}`, new TcpConnectionOptions());
     let to = route(connection, "echoer");
@@ -316,6 +318,10 @@ function parse(argv: string[]): Options & { role?: string; rest: Record<string, 
     rest,
   };
 }
+
+/** NodeOptions.busyPollMicros of a Hopwire process (RTT_PROBE_BUSY_POLL, for the roles in RTT_PROBE_BUSY_POLL_ROLES; default 0, off). */
+const busyPollOf = (role: string): number =>
+  (process.env.RTT_PROBE_BUSY_POLL_ROLES ?? "initiator,middle,responder").split(",").includes(role) ? Number(process.env.RTT_PROBE_BUSY_POLL ?? 0) : 0;
 
 /** Extra node flags for the children (e.g. --cpu-prof), from RTT_PROBE_NODE_FLAGS. */
 const childFlags = (process.env.RTT_PROBE_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");

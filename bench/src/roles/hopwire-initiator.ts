@@ -54,6 +54,8 @@ export interface InitiatorParams {
   inFlight?: number;
   /** handshakes: handshakes completed before the window, whatever warmupMs says (see WARM_HANDSHAKES). */
   warmHandshakes?: number;
+  /** NodeOptions.busyPollMicros (default 0, off). */
+  busyPollMicros?: number;
 }
 export interface SendResult {
   sent: number;
@@ -162,6 +164,7 @@ async function roundTrips(p: InitiatorParams, n: Awaited<ReturnType<typeof node>
   const warmupEnd = performance.now() + p.warmupMs;
   for (let k = 0; stillWarming(k, p.warmRoundTrips ?? 0, performance.now(), warmupEnd); k++) await n.sendAndReceive(to, payload);
   const start = performance.now();
+  const busyAtStart = busyMark();
   const end = start + p.durationMs;
   let now = start;
   while (now < end) {
@@ -170,7 +173,7 @@ async function roundTrips(p: InitiatorParams, n: Awaited<ReturnType<typeof node>
     latency.recordNs(process.hrtime.bigint() - t);
     now = performance.now();
   }
-  return summarizeRoundTrips(latency, (now - start) / 1e3);
+  return { ...summarizeRoundTrips(latency, (now - start) / 1e3), busy: busyBetween(busyAtStart, busyMark()) };
 }
 
 async function handshakes(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, connection: TcpConnection): Promise<HandshakeResult> {
@@ -187,7 +190,7 @@ async function handshakes(p: InitiatorParams, n: Awaited<ReturnType<typeof node>
 
 runBenchChild<InitiatorParams, null, InitiatorResult>(async (p, io) => {
   if (p.secure) void loadSecureChannel(); // loads while the other nodes start
-  const n = await node({ name: "initiator", sendAndReceiveTimeout: 30_000 });
+  const n = await node({ name: "initiator", sendAndReceiveTimeout: 30_000, busyPollMicros: p.busyPollMicros ?? 0 });
   try {
     const tcp = await createTcpTransport(n, transportOptions(p.windowScale));
     const port = await awaitPublished<number>(p.portFile, io.stop);

@@ -15,13 +15,15 @@ export interface MiddleParams {
   targetPortFile: string;
   /** Multiplies the library's in-flight bounds (hopwire-net.ts transportOptions). */
   windowScale?: number;
+  /** NodeOptions.busyPollMicros (default 0, off). */
+  busyPollMicros?: number;
 }
 export interface MiddleReady {
   port: number;
 }
 
 runBenchChild<MiddleParams, MiddleReady, null>(async (p, io) => {
-  const n = await node({ name: "middle" });
+  const n = await node({ name: "middle", busyPollMicros: p.busyPollMicros ?? 0 });
   try {
     const tcp = await createTcpTransport(n, transportOptions(p.windowScale));
     const targetPort = await awaitPublished<number>(p.targetPortFile, io.stop);

@@ -30,6 +30,8 @@ export interface ResponderParams {
   sinkOnThread?: boolean;
   /** Multiplies the library's in-flight bounds (hopwire-net.ts transportOptions). */
   windowScale?: number;
+  /** NodeOptions.busyPollMicros (default 0, off). */
+  busyPollMicros?: number;
   warmupMs: number;
   /** sink mode: messages that must have arrived before the window opens (warm-count.ts). */
   warmMessages?: number;
@@ -96,7 +98,7 @@ async function reportedWindow(n: Node, address: string, size: number): Promise<{
 }
 
 runBenchChild<ResponderParams, ResponderReady, ResponderResult | null>(async (p, io) => {
-  const n = await node({ name: "responder" });
+  const n = await node({ name: "responder", busyPollMicros: p.busyPollMicros ?? 0 });
   try {
     const tcp = await createTcpTransport(n, transportOptions(p.windowScale));
     const listener = await tcp.listen(`${HOST}:0`, new TcpListenerOptions());

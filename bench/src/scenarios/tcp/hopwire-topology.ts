@@ -104,6 +104,13 @@ export interface HopwireTopology {
   viaRelay?: boolean;
   /** One-way runs: the responder's sink on a thread of its own instead of placed "main". */
   sinkOnThread?: boolean;
+  /** NodeOptions.busyPollMicros of the nodes named (default: none busy-polls). */
+  busyPoll?: { micros: number; nodes: readonly ("initiator" | "middle" | "responder")[] };
+}
+
+/** `{ busyPollMicros }` for the role's params if the topology busy-polls that node, else nothing. */
+function busyPollFor(t: HopwireTopology, nodeName: "initiator" | "middle" | "responder"): { busyPollMicros?: number } {
+  return t.busyPoll?.nodes.includes(nodeName) ? { busyPollMicros: t.busyPoll.micros } : {};
 }
 
 type Spawn = <R = unknown, S = unknown>(role: string, script: URL, params: unknown) => BenchChild<R, S>;
@@ -118,7 +125,11 @@ function servers(spawn: Spawn, rv: Rendezvous, t: HopwireTopology, responderPara
   const responder = spawn<ResponderReady, ResponderResult | null>("responder", role("hopwire-responder"), responderParams);
   void responder.ready.then((r) => rv.publish("responder", r.port), () => {});
   const middle = t.viaRelay
-    ? spawn<MiddleReady, null>("middle", role("hopwire-middle"), { targetPortFile: rv.path("responder"), windowScale } satisfies MiddleParams)
+    ? spawn<MiddleReady, null>("middle", role("hopwire-middle"), {
+        targetPortFile: rv.path("responder"),
+        windowScale,
+        ...busyPollFor(t, "middle"),
+      } satisfies MiddleParams)
     : undefined;
   void middle?.ready.then((m) => rv.publish("middle", m.port), () => {});
   return { responder, middle, portFile: rv.path(middle ? "middle" : "responder"), hops: middle ? ["forward_to_bob"] : [] };
@@ -227,6 +238,7 @@ export function hopwireRoundTrip(
       mode: "echo",
       echoer: t.echoer,
       ...(t.secure ? { secure: t.secure } : {}),
+      ...busyPollFor(t, "responder"),
       warmupMs: p.warmupMs,
       durationMs: p.durationMs,
     });
@@ -235,6 +247,7 @@ export function hopwireRoundTrip(
       portFile: s.portFile,
       hops: s.hops,
       ...(t.secure ? { secure: t.secure } : {}),
+      ...busyPollFor(t, "initiator"),
       size: p.size!,
       warmupMs: p.warmupMs,
       warmRoundTrips: t.warmRoundTrips ?? 0,

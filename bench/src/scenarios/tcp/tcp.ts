@@ -92,6 +92,30 @@ registerScenario({
   run: (p, signal) => hopwireRoundTrip(windowed(p, SHARE, { steady: true }), signal, { echoer: "seed", warmRoundTrips: warmRoundTripsFor(p) }),
 });
 
+// The same two round trips with busy polling on both nodes (NodeOptions.busyPollMicros), the
+// opt-in latency mode: read their p50 against the rows above, and their busy:initiator too,
+// which is what the mode costs (docs/architecture.md, "Busy polling").
+const BUSY_POLL_MICROS = 150;
+const BUSY_POLL = { micros: BUSY_POLL_MICROS, nodes: ["initiator", "responder"] } as const;
+const busyPollNote =
+  ` Both nodes with NodeOptions.busyPollMicros ${BUSY_POLL_MICROS}: after each socket write (and each batch posted to the echo thread) ` +
+  "a node's event loop polls instead of sleeping for that long, trading CPU (busy:initiator) for the wake-ups a round trip " +
+  "otherwise waits for. Two processes and one echo thread on the host's cores: a host with fewer free cores than busy-polling " +
+  "threads loses more than it gains.";
+
+for (const [name, echoer, of] of [
+  ["tcp/one-hop-rtt-busy-poll", "main", 'tcp/one-hop-rtt (echoer placed "main").'],
+  ["tcp/one-hop-rtt-thread-echo-busy-poll", "seed", "tcp/one-hop-rtt-thread-echo (the seed's Echoer on its own thread)."],
+] as const) {
+  registerScenario({
+    name,
+    description: of + busyPollNote + windowNote(SHARE, true) + warmNote,
+    params: ["size"],
+    baseline: "baseline/tcp-framed-rtt",
+    run: (p, signal) => hopwireRoundTrip(windowed(p, SHARE, { steady: true }), signal, { echoer, warmRoundTrips: warmRoundTripsFor(p), busyPoll: BUSY_POLL }),
+  });
+}
+
 const relayAt = (p: RunParams, signal: AbortSignal, windowScale: number) =>
   hopwireOneWay(windowed(p, SHARE, { steady: true }), signal, { viaRelay: true }, { windowScale });
 

@@ -16,6 +16,7 @@ import { Router } from "../router/router.js";
 import { Deadlines } from "../util/deadlines.js";
 import { isWorkerClass, type Placement, type Processor, type StartWorkerOptions, type Worker, type WorkerClass } from "../worker/worker.js";
 import type { ResolvedNodeOptions } from "./node-options.js";
+import { BusyPoll } from "./busy-poll.js";
 import { describeType } from "../util/describe-type.js";
 
 type PlacementFactory = (core: NodeCore) => OffThreadPlacement;
@@ -38,6 +39,8 @@ export class NodeCore {
   readonly deadlines = new Deadlines();
   /** Node events and warnings about what the node dropped (failure paths only). */
   readonly diagnostics: Diagnostics;
+  /** NodeOptions.busyPollMicros: what hands work on (thread and pool placements, transports) calls. */
+  readonly busyPoll: BusyPoll;
   readonly #handles = new Map<string, WorkerHandle>();
   /** Stops in progress by `stopWorker`, under each address of the worker. */
   readonly #workerStops = new Map<string, Promise<void>>();
@@ -53,6 +56,7 @@ export class NodeCore {
     this.log = options.logger ?? createLogger("hopwire", options.name ? { prefix: options.name } : {});
     this.diagnostics = new Diagnostics(this.flowControls, options.warnings, options.name);
     this.router.setReporter(this.diagnostics);
+    this.busyPoll = new BusyPoll(options.busyPollMicros);
   }
 
   /**

@@ -4,6 +4,7 @@ import type { WarningSink } from "../diagnostics/warnings.js";
 import type { Logger } from "../logging/logger.js";
 import { resolveMailboxLimits, type MailboxLimits, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { describeType, describeValue } from "../util/describe-type.js";
+import { MAX_BUSY_POLL_MICROS } from "./busy-poll.js";
 
 /** Options of node(); every field is optional and says its default. */
 export interface NodeOptions {
@@ -52,6 +53,16 @@ export interface NodeOptions {
    * environment turns the lines off, e.g. for a test suite that provokes them on purpose.
    */
   warnings?: boolean | WarningSink;
+  /**
+   * Busy polling, in microseconds (0, off): after the node hands work on (a transport writes
+   * to its socket, a batch goes to a worker thread or pool slot), its event loop keeps
+   * polling for I/O instead of sleeping for this long, so that an answer arriving meanwhile
+   * is handled at once rather than after a wake-up. Trades CPU for latency: the main thread
+   * runs for up to this long after every hand-off. Pays where a core is free for it; on a
+   * host with fewer cores than busy processes, the spinning slows the others (see
+   * docs/architecture.md, "Busy polling"). An integer from 0 to 10 000.
+   */
+  busyPollMicros?: number;
 }
 
 export interface ResolvedNodeOptions {
@@ -63,6 +74,7 @@ export interface ResolvedNodeOptions {
   mailbox: ResolvedMailboxLimits;
   linkWindowBytes: number;
   warnings: boolean | WarningSink;
+  busyPollMicros: number;
 }
 
 const NODE_OPTIONS = optionKeys<NodeOptions>({
@@ -74,6 +86,7 @@ const NODE_OPTIONS = optionKeys<NodeOptions>({
   mailbox: true,
   linkWindowBytes: true,
   warnings: true,
+  busyPollMicros: true,
 });
 const POOL_OPTIONS = optionKeys<NonNullable<NodeOptions["pool"]>>({ minThreads: true, maxThreads: true });
 
@@ -103,7 +116,13 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
   if (typeof warnings !== "boolean" && typeof warnings !== "function") {
     throw new InvalidOptionError(`warnings must be a boolean or a function that takes a line, got ${typeof warnings}`, { option: "warnings" });
   }
-  return { name: options.name, logger: options.logger, sendAndReceiveTimeout: timeout, pool, shutdownTimeout, mailbox, linkWindowBytes, warnings };
+  const busyPollMicros = options.busyPollMicros ?? 0;
+  if (!Number.isInteger(busyPollMicros) || busyPollMicros < 0 || busyPollMicros > MAX_BUSY_POLL_MICROS) {
+    throw new InvalidOptionError(`busyPollMicros must be an integer from 0 to ${MAX_BUSY_POLL_MICROS}, got ${describeValue(busyPollMicros)}`, {
+      option: "busyPollMicros",
+    });
+  }
+  return { name: options.name, logger: options.logger, sendAndReceiveTimeout: timeout, pool, shutdownTimeout, mailbox, linkWindowBytes, warnings, busyPollMicros };
 }
 
 const LOGGER_METHODS = ["debug", "info", "warn", "error", "child"] as const;

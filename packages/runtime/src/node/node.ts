@@ -11,6 +11,7 @@ import { PoolPlacement } from "../placement/pool-placement.js";
 import { ThreadPlacement } from "../placement/thread-placement.js";
 import { NodeCore, registerPlacement } from "./node-core.js";
 import { resolveNodeOptions, type NodeOptions } from "./node-options.js";
+import { isBusyPolling } from "./busy-poll.js";
 
 /**
  * A Hopwire node: the router and transports on this (main) thread, workers on their own
@@ -43,6 +44,21 @@ export class Node extends MainContext {
 
   get stopped(): boolean {
     return this.#core.stopped;
+  }
+
+  /**
+   * For transports: called after handing bytes to the OS (a socket write), it keeps this
+   * thread's event loop polling instead of sleeping for NodeOptions.busyPollMicros, so that
+   * the answer is handled without a wake-up. Undefined when busy polling is off (the default),
+   * so a transport can skip the call altogether.
+   */
+  get onHandOff(): (() => void) | undefined {
+    return this.#core.busyPoll.onHandOff;
+  }
+
+  /** Whether this thread's event loop is being kept polling right now (NodeOptions.busyPollMicros; any node of the thread). */
+  get busyPolling(): boolean {
+    return isBusyPolling();
   }
 
   /**

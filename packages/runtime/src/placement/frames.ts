@@ -569,7 +569,11 @@ export class PortWriter implements FrameSink {
   /** Drops the spares of a writer that stopped using them (see `addSpare`). */
   #spareTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(readonly port: BatchPort) {}
+  constructor(
+    readonly port: BatchPort,
+    /** Called after each post (NodeOptions.busyPollMicros: the main thread keeps polling for the answer). */
+    readonly onPosted?: () => void,
+  ) {}
 
   /** Seq of the next frame pushed. */
   get nextSeq(): number {
@@ -742,11 +746,12 @@ export class PortWriter implements FrameSink {
     if (back.length === 0) {
       if (batch.byteLength <= POST_COPY_MAX) this.port.postMessage(batch);
       else this.port.postMessage(batch, [batch]);
-      return;
+    } else {
+      const all = [batch, ...back];
+      back.length = 0;
+      this.port.postMessage(all, all);
     }
-    const all = [batch, ...back];
-    back.length = 0;
-    this.port.postMessage(all, all);
+    this.onPosted?.();
   }
 
   /** Drops anything still pending; later pushes are ignored. */

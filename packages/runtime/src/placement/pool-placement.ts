@@ -306,6 +306,8 @@ class PoolHost implements Mailbox, WorkerHandle {
           this.#run(lane);
         }
       });
+    // piscina posted the task to a slot (or queued it): keep polling for its result (NodeOptions.busyPollMicros).
+    this.#core.busyPoll.onHandOff?.();
   }
 
   /**
