@@ -79,6 +79,11 @@ export class Inlet implements StreamOwner {
     return this.#node.log;
   }
 
+  /** @internal the node's hand-off hook (busy polling after the streams' socket writes; NodeOptions.busyPollMicros) */
+  get onHandOff(): (() => void) | undefined {
+    return this.#node.onHandOff;
+  }
+
   /** The bound "host:port" (the real port when asked for port 0). */
   get address(): string {
     return this.#address;

@@ -88,6 +88,11 @@ export class Outlet implements Mailbox, StreamOwner {
     return this.#node.log;
   }
 
+  /** @internal the node's hand-off hook (busy polling after the streams' socket writes; NodeOptions.busyPollMicros) */
+  get onHandOff(): (() => void) | undefined {
+    return this.#node.onHandOff;
+  }
+
   /** The default target, "host:port". */
   get to(): string {
     return formatHostPort(this.#options.to.host, this.#options.to.port);

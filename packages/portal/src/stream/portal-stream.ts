@@ -27,6 +27,8 @@ export interface StreamOwner {
   readonly windowGrowth: WindowGrowth;
   /** The owner's finished streams that still hold their address (see unregister), bounded. */
   readonly lingering: Lingering;
+  /** The node's Node.onHandOff (busy polling after a write to the application's socket), if it busy-polls. */
+  readonly onHandOff: (() => void) | undefined;
   /** Called once, when the stream has ended (reason undefined: both sides closed cleanly). */
   streamClosed(stream: PortalStream, reason: PortalError | undefined): void;
 }
@@ -283,11 +285,14 @@ export class PortalStream implements Mailbox {
     this.#bytesReceived += n;
     if (this.#socketClosed) return;
     const drained = (): void => this.#drained(n);
-    if (data instanceof Uint8Array) return void this.#socket.write(data, drained);
-    this.#socket.cork();
-    for (let i = 0; i < data.length - 1; i++) this.#socket.write(data[i]!);
-    this.#socket.write(data[data.length - 1]!, drained);
-    this.#socket.uncork();
+    if (data instanceof Uint8Array) this.#socket.write(data, drained);
+    else {
+      this.#socket.cork();
+      for (let i = 0; i < data.length - 1; i++) this.#socket.write(data[i]!);
+      this.#socket.write(data[data.length - 1]!, drained);
+      this.#socket.uncork();
+    }
+    this.#owner.onHandOff?.();
   }
 
   /** The socket handed `n` bytes to the kernel: return credit in quarter-window batches. */

@@ -55,7 +55,8 @@ export interface NodeOptions {
   warnings?: boolean | WarningSink;
   /**
    * Busy polling, in microseconds (0, off): after the node hands work on (a transport writes
-   * to its socket, a batch goes to a worker thread or pool slot), its event loop keeps
+   * to its socket, a batch goes to a worker thread or pool slot, a portal writes to its
+   * application's socket), its event loop keeps
    * polling for I/O instead of sleeping for this long, so that an answer arriving meanwhile
    * is handled at once rather than after a wake-up. Trades CPU for latency: the main thread
    * runs for up to this long after every hand-off. Pays where a core is free for it; on a
