@@ -114,6 +114,13 @@ const offOrMs = z
   .min(0, "expected milliseconds (a whole number, 0 for off)")
   .max(2 ** 31 - 1, "expected at most 2147483647 ms");
 
+/** NodeOptions.busyPollMicros: 0 (off) to 10 000 microseconds. */
+const busyPollMicros = z
+  .number({ invalid_type_error: "expected microseconds (a whole number from 0 to 10000, 0 for off)" })
+  .int("expected microseconds (a whole number from 0 to 10000, 0 for off)")
+  .min(0, "expected microseconds (a whole number from 0 to 10000, 0 for off)")
+  .max(10_000, "expected at most 10000 microseconds");
+
 /** A TCP listener and the limits on what it accepts (the transport's defaults when left out). */
 const tcpListener = z
   .object({
@@ -219,6 +226,8 @@ export const nodeConfigSchema = z
           .strict(),
       )
       .optional(),
+    /** NodeOptions.busyPollMicros: poll instead of sleeping this long after each write (default 0: off). */
+    busyPollMicros: busyPollMicros.optional(),
   })
   .strict();
 
