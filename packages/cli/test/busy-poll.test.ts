@@ -19,7 +19,8 @@ describe("busyPollMicros in a node's configuration", () => {
   it("turns the node's busy polling on; left out, it stays off", async () => {
     const polling = await start({ busyPollMicros: 150, tcpListeners: [{ address: "127.0.0.1:0" }] });
     const quiet = await start({ tcpListeners: [{ address: "127.0.0.1:0" }] });
-    expect(typeof polling.node.onHandOff).toBe("function");
-    expect(quiet.node.onHandOff).toBeUndefined();
+    expect([polling.node.busyPollMicros, quiet.node.busyPollMicros]).toEqual([150, 0]);
+    expect(typeof polling.node.afterHandOff).toBe("function");
+    expect(quiet.node.afterHandOff).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 // A portal stream's writes to the application's socket are hand-offs too (NodeOptions.busyPollMicros):
-// the stream calls its owner's onHandOff after each DATA it writes there, and an inlet or outlet
+// the stream calls its owner's afterHandOff after each DATA it writes there, and an inlet or outlet
 // hands on its node's.
 import { once } from "node:events";
 import { createServer, connect, type Socket } from "node:net";
@@ -34,7 +34,7 @@ async function socketPair(): Promise<[Socket, Socket]> {
 }
 
 describe("a portal stream and busy polling", () => {
-  it("calls its owner's onHandOff after writing the peer's DATA to its socket", async () => {
+  it("calls its owner's afterHandOff after writing the peer's DATA to its socket", async () => {
     const n = await node({ warnings: false });
     nodes.push(n);
     let handOffs = 0;
@@ -43,7 +43,7 @@ describe("a portal stream and busy polling", () => {
       log: n.log,
       windowGrowth: new WindowGrowth(1024 * 1024),
       lingering: new Lingering(n.router, 8),
-      onHandOff: () => handOffs++,
+      afterHandOff: () => handOffs++,
       streamClosed: () => {},
     };
     const [ours, application] = await socketPair();
@@ -55,19 +55,19 @@ describe("a portal stream and busy polling", () => {
     await eventually(() => Buffer.concat(received).toString() === "hello");
   });
 
-  it("an inlet and an outlet hand their streams their node's onHandOff: there with the option, absent without", async () => {
+  it("an inlet and an outlet hand their streams their node's afterHandOff: there with the option, absent without", async () => {
     const polling = await node({ warnings: false, busyPollMicros: 150 });
     const quiet = await node({ warnings: false });
     nodes.push(polling, quiet);
     const withPolling = await createOutlet(polling, { to: "127.0.0.1:9", address: "outlet" });
     const without = await createOutlet(quiet, { to: "127.0.0.1:9", address: "outlet" });
-    expect(withPolling.onHandOff).toBe(polling.onHandOff);
-    expect(typeof withPolling.onHandOff).toBe("function");
-    expect(without.onHandOff).toBeUndefined();
+    expect(withPolling.afterHandOff).toBe(polling.afterHandOff);
+    expect(typeof withPolling.afterHandOff).toBe("function");
+    expect(without.afterHandOff).toBeUndefined();
     const inlet = await createInlet(polling, { listen: "127.0.0.1:0", route: route("outlet") });
     const quietInlet = await createInlet(quiet, { listen: "127.0.0.1:0", route: route("outlet") });
-    expect(inlet.onHandOff).toBe(polling.onHandOff);
-    expect(quietInlet.onHandOff).toBeUndefined();
+    expect(inlet.afterHandOff).toBe(polling.afterHandOff);
+    expect(quietInlet.afterHandOff).toBeUndefined();
     await inlet.stop();
     await quietInlet.stop();
   });

@@ -27,3 +27,4 @@ export { deferred, type Deferred } from "./util/deferred.js";
 export { clipForLog, escapeControl } from "./util/log-text.js";
 export type { NodeOptions } from "./node/node-options.js";
 export { warningsFromEnvironment } from "./node/node-options.js";
+export { MAX_BUSY_POLL_MICROS } from "./node/busy-poll.js";

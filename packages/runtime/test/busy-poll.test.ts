@@ -22,22 +22,38 @@ describe("busy polling: the loop keeps turning for a while after a hand-off", ()
     expect(isBusyPolling()).toBe(false);
   });
 
-  it("a later hand-off extends the deadline rather than starting a second poll", async () => {
+  it("a hand-off extends the thread's one deadline, whichever order: one poll, ended by the later deadline", async () => {
+    const immediates = (): number => process.getActiveResourcesInfo().filter((r) => r === "Immediate").length;
+    for (const [first, second] of [
+      [1_000, MAX_BUSY_POLL_MICROS],
+      [MAX_BUSY_POLL_MICROS, 1_000],
+    ]) {
+      await eventually(() => !isBusyPolling());
+      const before = immediates();
+      const startedAt = performance.now();
+      keepPolling(first!);
+      keepPolling(second!);
+      expect(immediates() - before).toBe(1); // one chain of immediates, not two
+      await eventually(() => !isBusyPolling());
+      // Ended by the 10 ms deadline, not the 1 ms one.
+      expect(performance.now() - startedAt).toBeGreaterThanOrEqual(MAX_BUSY_POLL_MICROS / 1000);
+    }
+  });
+
+  it("a stopped node's hook does nothing", async () => {
+    const poll = new BusyPoll(MAX_BUSY_POLL_MICROS);
+    poll.stop();
     await eventually(() => !isBusyPolling());
-    keepPolling(1_000);
-    const extendedAt = performance.now();
-    keepPolling(20_000 > MAX_BUSY_POLL_MICROS ? MAX_BUSY_POLL_MICROS : 20_000);
-    await eventually(() => !isBusyPolling());
-    // Ended by the later, longer deadline (10 ms), not the first (1 ms).
-    expect(performance.now() - extendedAt).toBeGreaterThanOrEqual(MAX_BUSY_POLL_MICROS / 1000);
+    poll.afterHandOff!();
+    expect(isBusyPolling()).toBe(false);
   });
 
   it("is off by default: no hand-off callback at all", () => {
-    expect(new BusyPoll(0).onHandOff).toBeUndefined();
-    expect(typeof new BusyPoll(150).onHandOff).toBe("function");
+    expect(new BusyPoll(0).afterHandOff).toBeUndefined();
+    expect(typeof new BusyPoll(150).afterHandOff).toBe("function");
   });
 
-  it("PortWriter calls its onPosted after each post, once per batch", async () => {
+  it("PortWriter calls its onPosted once per batch with frames, not for one that only returns credit", async () => {
     const { port1, port2 } = new MessageChannel();
     let posted = 0;
     const writer = new PortWriter(port1, () => posted++);
@@ -50,7 +66,9 @@ describe("busy polling: the loop keeps turning for a while after a hand-off", ()
     writer.push(3, new Uint8Array([5]));
     writer.flush();
     expect(posted).toBe(2);
-    await eventually(() => got.length === 2);
+    writer.addCredit(10, 1000, "now"); // a batch of credit alone: no answer to wait for
+    expect(posted).toBe(2);
+    await eventually(() => got.length === 3);
     port1.close();
   });
 });
@@ -69,19 +87,21 @@ describe("NodeOptions.busyPollMicros", () => {
     expect(await nodeError({ busyPollMicros: 10_000 })).toBe("accepted");
   });
 
-  it("gives transports a hand-off callback only when it is on", async () => {
+  it("gives transports a hand-off callback only when it is on, and says what it resolved", async () => {
     const off = await node({ warnings: false });
     const on = await node({ warnings: false, busyPollMicros: 150 });
     nodes.push(off, on);
-    expect(off.onHandOff).toBeUndefined();
-    expect(typeof on.onHandOff).toBe("function");
+    expect(off.afterHandOff).toBeUndefined();
+    expect(typeof on.afterHandOff).toBe("function");
+    expect([off.busyPollMicros, on.busyPollMicros]).toEqual([0, 150]);
   });
 
   /**
    * Whether `n`'s loop was polling once a send to `to` was handed to its worker's thread or
    * slot (the port writer posts in the check phase of the send's turn: two turns later it
-   * has), retried until the check comes within the poll's 10 ms of the send (a stalled,
-   * loaded host may take longer, and then the check tells nothing); undefined if none did.
+   * has). With busy polling on, retried until the check comes within the poll's 10 ms of the
+   * send (a stalled, loaded host may take longer, and then the check tells nothing); undefined
+   * if none did. With it off, the first check counts.
    */
   async function pollingAfterSend(n: Node, to: string): Promise<boolean | undefined> {
     for (let attempt = 0; attempt < 50; attempt++) {
@@ -90,7 +110,8 @@ describe("NodeOptions.busyPollMicros", () => {
       await n.send(to, new Uint8Array(8));
       await nextTurn();
       await nextTurn();
-      if (performance.now() - sentAt < MAX_BUSY_POLL_MICROS / 1000) return n.busyPolling;
+      // A node that does not busy-poll must not poll however late the check comes.
+      if (n.busyPollMicros === 0 || performance.now() - sentAt < MAX_BUSY_POLL_MICROS / 1000) return n.busyPolling;
     }
     return undefined;
   }

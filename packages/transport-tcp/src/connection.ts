@@ -60,8 +60,8 @@ export interface ConnectionHost {
   isStopping(): boolean;
   /** Bytes of incomplete frames held by all the transport's connections (see maxPartialFrameBytes). */
   readonly partialFrames: { held: number };
-  /** The node's Node.onHandOff (busy polling after a write), if it busy-polls. */
-  readonly onHandOff?: () => void;
+  /** The node's Node.afterHandOff (busy polling after a write), if it busy-polls. */
+  readonly afterHandOff?: () => void;
 }
 
 /** How far back a return route is searched for the connection that fed a message. */
@@ -220,7 +220,7 @@ export class TcpConnection {
     this.#peer = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
     this.#local = formatHostPort(socket.localAddress ?? "?", socket.localPort ?? 0);
     this.#log = host.log;
-    this.#writer = new FrameWriter(socket, () => this.#checkDrained(), MAX_HOLD_MS, this.#host.limits.sendHighWaterMark, this.#host.onHandOff);
+    this.#writer = new FrameWriter(socket, () => this.#checkDrained(), MAX_HOLD_MS, this.#host.limits.sendHighWaterMark, this.#host.afterHandOff);
     this.#mailbox = this.#createMailbox();
     this.#final = new Promise((resolve) => (this.#resolveFinal = resolve));
     this.#socketClosed = Promise.resolve();
@@ -1150,7 +1150,7 @@ export class TcpConnection {
     this.#headSeen = false;
     this.#checkedOnward = undefined;
     this.#lastFeederRoute = undefined;
-    this.#writer = new FrameWriter(socket, () => this.#checkDrained(), MAX_HOLD_MS, this.#host.limits.sendHighWaterMark, this.#host.onHandOff);
+    this.#writer = new FrameWriter(socket, () => this.#checkDrained(), MAX_HOLD_MS, this.#host.limits.sendHighWaterMark, this.#host.afterHandOff);
     this.#framesIn = 0;
     this.#partialSince = 0;
     this.#partialFrame = -1;

@@ -185,7 +185,7 @@ export class FrameWriter {
     readonly maxHoldMs: number = MAX_HOLD_MS,
     /** The connection's sendHighWaterMark: what a busy sender keeps queued, which the spare arenas cover. */
     highWaterMark = 1024 * 1024,
-    /** Called after each flush that handed the socket bytes (Node.onHandOff: busy polling for the answer). */
+    /** Called after each flush that handed the socket bytes (Node.afterHandOff: busy polling for the answer). */
     readonly onWritten?: () => void,
   ) {
     this.#maxSpares = Math.ceil(highWaterMark / ARENA_SIZE) + SPARE_ARENAS_OVER_MARK;

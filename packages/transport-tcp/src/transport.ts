@@ -151,7 +151,7 @@ export class TcpTransport {
       // connections read this host's fields for every message (limits, router).
       isStopping: () => transport.#stopping !== undefined,
       partialFrames: { held: 0 },
-      onHandOff: node.onHandOff,
+      afterHandOff: node.afterHandOff,
     };
     this.#router.registerTransport(
       TCP,

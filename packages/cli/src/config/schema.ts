@@ -1,4 +1,4 @@
-import { hostPortProblem } from "@hopwire/runtime";
+import { MAX_BUSY_POLL_MICROS, hostPortProblem } from "@hopwire/runtime";
 import { z } from "zod";
 import { nameProblem } from "../names.js";
 
@@ -114,12 +114,13 @@ const offOrMs = z
   .min(0, "expected milliseconds (a whole number, 0 for off)")
   .max(2 ** 31 - 1, "expected at most 2147483647 ms");
 
-/** NodeOptions.busyPollMicros: 0 (off) to 10 000 microseconds. */
+/** NodeOptions.busyPollMicros: 0 (off) to MAX_BUSY_POLL_MICROS (10 000) microseconds. */
+const BUSY_POLL_EXPECTED = `expected microseconds (a whole number from 0 to ${MAX_BUSY_POLL_MICROS}, 0 for off)`;
 const busyPollMicros = z
-  .number({ invalid_type_error: "expected microseconds (a whole number from 0 to 10000, 0 for off)" })
-  .int("expected microseconds (a whole number from 0 to 10000, 0 for off)")
-  .min(0, "expected microseconds (a whole number from 0 to 10000, 0 for off)")
-  .max(10_000, "expected at most 10000 microseconds");
+  .number({ invalid_type_error: BUSY_POLL_EXPECTED })
+  .int(BUSY_POLL_EXPECTED)
+  .min(0, BUSY_POLL_EXPECTED)
+  .max(MAX_BUSY_POLL_MICROS, `expected at most ${MAX_BUSY_POLL_MICROS} microseconds`);
 
 /** A TCP listener and the limits on what it accepts (the transport's defaults when left out). */
 const tcpListener = z

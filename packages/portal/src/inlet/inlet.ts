@@ -80,8 +80,8 @@ export class Inlet implements StreamOwner {
   }
 
   /** @internal the node's hand-off hook (busy polling after the streams' socket writes; NodeOptions.busyPollMicros) */
-  get onHandOff(): (() => void) | undefined {
-    return this.#node.onHandOff;
+  get afterHandOff(): (() => void) | undefined {
+    return this.#node.afterHandOff;
   }
 
   /** The bound "host:port" (the real port when asked for port 0). */

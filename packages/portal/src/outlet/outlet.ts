@@ -89,8 +89,8 @@ export class Outlet implements Mailbox, StreamOwner {
   }
 
   /** @internal the node's hand-off hook (busy polling after the streams' socket writes; NodeOptions.busyPollMicros) */
-  get onHandOff(): (() => void) | undefined {
-    return this.#node.onHandOff;
+  get afterHandOff(): (() => void) | undefined {
+    return this.#node.afterHandOff;
   }
 
   /** The default target, "host:port". */

@@ -27,8 +27,8 @@ export interface StreamOwner {
   readonly windowGrowth: WindowGrowth;
   /** The owner's finished streams that still hold their address (see unregister), bounded. */
   readonly lingering: Lingering;
-  /** The node's Node.onHandOff (busy polling after a write to the application's socket), if it busy-polls. */
-  readonly onHandOff: (() => void) | undefined;
+  /** The node's Node.afterHandOff (busy polling after a write to the application's socket), if it busy-polls; read once per stream. */
+  readonly afterHandOff: (() => void) | undefined;
   /** Called once, when the stream has ended (reason undefined: both sides closed cleanly). */
   streamClosed(stream: PortalStream, reason: PortalError | undefined): void;
 }
@@ -49,6 +49,8 @@ export class PortalStream implements Mailbox {
   readonly #key = this.address.key;
   readonly #self: Route = route(this.address);
   readonly #owner: StreamOwner;
+  /** The owner's afterHandOff, read once (undefined unless its node busy-polls: no call per DATA then). */
+  readonly #afterHandOff: (() => void) | undefined;
   readonly #socket: Socket;
   /** The credit this side grants: #baseWindow at first, grown (up to #maxWindow) while the peer waits on it. */
   #window: number;
@@ -95,6 +97,7 @@ export class PortalStream implements Mailbox {
 
   constructor(owner: StreamOwner, socket: Socket, windowBytes: number, maxWindowBytes: number) {
     this.#owner = owner;
+    this.#afterHandOff = owner.afterHandOff;
     this.#socket = socket;
     this.#window = windowBytes;
     this.#baseWindow = windowBytes;
@@ -292,7 +295,7 @@ export class PortalStream implements Mailbox {
       this.#socket.write(data[data.length - 1]!, drained);
       this.#socket.uncork();
     }
-    this.#owner.onHandOff?.();
+    this.#afterHandOff?.();
   }
 
   /** The socket handed `n` bytes to the kernel: return credit in quarter-window batches. */

@@ -18,15 +18,22 @@ let polling = false;
  * and on this project's VMs a wake-up costs 10-30 µs of latency (docs/architecture.md,
  * "Busy polling"). So for `micros` after each hand-off the loop keeps turning: a pending
  * immediate makes libuv poll for I/O with a zero timeout instead of blocking. What arrives
- * is handled in the very next turn. The cost is CPU: the thread runs for that long after
- * every hand-off, whether or not an answer comes.
+ * is handled in the very next turn. The cost is CPU: the thread runs until that long after
+ * the last hand-off, whether or not an answer came sooner.
  */
 export class BusyPoll {
-  /** `onHandOff` is undefined when busy polling is off, so callers skip even the call. */
-  readonly onHandOff: (() => void) | undefined;
+  /** `afterHandOff` is undefined when busy polling is off, so callers skip even the call. */
+  readonly afterHandOff: (() => void) | undefined;
+  #stopped = false;
 
   constructor(readonly micros: number) {
-    this.onHandOff = micros > 0 ? () => keepPolling(micros) : undefined;
+    // A transport or portal the application left running after node.stop() keeps the hook: it then does nothing.
+    this.afterHandOff = micros > 0 ? () => void (this.#stopped || keepPolling(micros)) : undefined;
+  }
+
+  /** The node stopped: hand-offs no longer keep the loop polling. */
+  stop(): void {
+    this.#stopped = true;
   }
 }
 

@@ -226,6 +226,7 @@ export class NodeCore {
       }
     }
     this.#placements.clear();
+    this.busyPoll.stop();
     this.log.debug("node stopped");
   }
 }

@@ -56,12 +56,13 @@ export interface NodeOptions {
   /**
    * Busy polling, in microseconds (0, off): after the node hands work on (a transport writes
    * to its socket, a batch goes to a worker thread or pool slot, a portal writes to its
-   * application's socket), its event loop keeps
-   * polling for I/O instead of sleeping for this long, so that an answer arriving meanwhile
-   * is handled at once rather than after a wake-up. Trades CPU for latency: the main thread
-   * runs for up to this long after every hand-off. Pays where a core is free for it; on a
-   * host with fewer cores than busy processes, the spinning slows the others (see
-   * docs/architecture.md, "Busy polling"). An integer from 0 to 10 000.
+   * application's socket), the event loop of the thread the node runs on keeps polling for
+   * I/O instead of sleeping until this long after the last hand-off, so that an answer
+   * arriving meanwhile is handled at once rather than after a wake-up. Trades CPU for
+   * latency: the thread runs the whole time, whether or not the answer came sooner. Pays
+   * where a core is free for it; on a host with fewer cores than busy processes, the spinning
+   * slows the others (see docs/architecture.md, "Busy polling"). An integer from 0 to
+   * MAX_BUSY_POLL_MICROS (10 000).
    */
   busyPollMicros?: number;
 }

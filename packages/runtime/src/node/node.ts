@@ -47,16 +47,27 @@ export class Node extends MainContext {
   }
 
   /**
-   * For transports: called after handing bytes to the OS (a socket write), it keeps this
-   * thread's event loop polling instead of sleeping for NodeOptions.busyPollMicros, so that
-   * the answer is handled without a wake-up. Undefined when busy polling is off (the default),
-   * so a transport can skip the call altogether.
+   * A function to call (not a listener to register) after handing work on: the node's own
+   * TCP connections call it after each socket write, its thread and pool placements after
+   * each batch, its portals after writing to an application's socket; a transport of your own
+   * calls it after a write. It keeps this thread's event loop polling instead of sleeping for
+   * NodeOptions.busyPollMicros, so that the answer is handled without a wake-up. Undefined
+   * when busy polling is off (the default), so callers skip the call altogether; a no-op once
+   * the node has stopped.
    */
-  get onHandOff(): (() => void) | undefined {
-    return this.#core.busyPoll.onHandOff;
+  get afterHandOff(): (() => void) | undefined {
+    return this.#core.busyPoll.afterHandOff;
   }
 
-  /** Whether this thread's event loop is being kept polling right now (NodeOptions.busyPollMicros; any node of the thread). */
+  /** NodeOptions.busyPollMicros as this node resolved it (0: off). */
+  get busyPollMicros(): number {
+    return this.#core.busyPoll.micros;
+  }
+
+  /**
+   * Whether the event loop of the thread this node runs on is being kept polling right now:
+   * by this node, or by another node of the same thread (the loop is the thread's).
+   */
   get busyPolling(): boolean {
     return isBusyPolling();
   }

@@ -571,7 +571,7 @@ export class PortWriter implements FrameSink {
 
   constructor(
     readonly port: BatchPort,
-    /** Called after each post (NodeOptions.busyPollMicros: the main thread keeps polling for the answer). */
+    /** Called after each post of a batch with frames in it (NodeOptions.busyPollMicros: the thread keeps polling for the answer). */
     readonly onPosted?: () => void,
   ) {}
 
@@ -695,15 +695,20 @@ export class PortWriter implements FrameSink {
     this.#credit.messages = 0;
     this.#credit.bytes = 0;
     this.#post(buffer);
+    this.onPosted?.();
   }
 
   /** Posts what is pending now (a batch of no frame, if buffers given back wait for one). */
   flush(): void {
     if (this.#closed) return;
+    const frames = this.#frames.count;
     const batch = this.#frames.take(this.#credit, this.#givingBack.length > 0);
     this.#credit.messages = 0;
     this.#credit.bytes = 0;
-    if (batch) this.#post(batch);
+    if (!batch) return;
+    this.#post(batch);
+    // A batch of frames may bring an answer; one that only returns credit or buffers does not.
+    if (frames > 0) this.onPosted?.();
   }
 
   /**
@@ -751,7 +756,6 @@ export class PortWriter implements FrameSink {
       back.length = 0;
       this.port.postMessage(all, all);
     }
-    this.onPosted?.();
   }
 
   /** Drops anything still pending; later pushes are ignored. */

@@ -307,7 +307,7 @@ class PoolHost implements Mailbox, WorkerHandle {
         }
       });
     // piscina posted the task to a slot (or queued it): keep polling for its result (NodeOptions.busyPollMicros).
-    this.#core.busyPoll.onHandOff?.();
+    this.#core.busyPoll.afterHandOff?.();
   }
 
   /**

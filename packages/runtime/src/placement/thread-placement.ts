@@ -216,7 +216,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#alive = true;
     this.#thread = thread;
     this.#port = port1;
-    this.#writer = new PortWriter(port1, core.busyPoll.onHandOff);
+    this.#writer = new PortWriter(port1, core.busyPoll.afterHandOff);
     port1.on("message", (batch: ArrayBuffer) => this.#receive(batch));
     thread.on("error", (error) => this.#onThreadGone(error));
     thread.on("exit", (code) => this.#onThreadGone(code === 0 ? undefined : new Error(`The thread exited with code ${code}`)));
