@@ -3,6 +3,7 @@
 // same JavaScript. Build first: npx tsc -b packages/secure-channel
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
+import { eventually } from "../../../test/support/eventually.js";
 import { encodeBody, FlowControls, InvalidOptionError, LocalMessage, node, route, type Address, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
 import {
   createIdentity,
@@ -151,14 +152,6 @@ async function roundTrip(s: Setup, channel: SecureChannel, count: number): Promi
 async function startedBy(n: Node, threads: number): Promise<void> {
   const options = new SecureChannelOptions().withCryptoThreads(threads).withHandshakeTimeout(200);
   await expect(createSecureChannel(n, createIdentity(), route("nobody_listens"), options)).rejects.toThrow();
-}
-
-async function eventually(condition: () => boolean, timeout = 5_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 describe("a secure channel on crypto threads", () => {

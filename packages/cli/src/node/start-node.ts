@@ -227,7 +227,7 @@ function listenerOptions(l: NonNullable<NodeConfig["tcpListeners"]>[number]): Tc
 export async function startNodeFromConfig(config: NodeConfig, options: StartNodeOptions): Promise<RunningNode> {
   const { log } = options;
   const identity = await resolveIdentity(config, options);
-  const n = await createNode({ ...warningOptions(config, options), ...(config.busyPollMicros ? { busyPollMicros: config.busyPollMicros } : {}) });
+  const n = await createNode({ ...warningOptions(config, options), busyPollMicros: config.busyPollMicros ?? 0 });
   try {
     log(`identity ${identity.identifier}`);
     const tcp = await createTcpTransport(n);

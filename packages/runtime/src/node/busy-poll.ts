@@ -52,7 +52,7 @@ function pollTurn(): void {
   else polling = false;
 }
 
-/** Whether this thread's loop is being kept awake now (tests read it). */
+/** Whether this thread's loop is being kept awake now (Node.busyPolling). */
 export function isBusyPolling(): boolean {
   return polling;
 }

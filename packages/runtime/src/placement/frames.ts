@@ -751,11 +751,11 @@ export class PortWriter implements FrameSink {
     if (back.length === 0) {
       if (batch.byteLength <= POST_COPY_MAX) this.port.postMessage(batch);
       else this.port.postMessage(batch, [batch]);
-    } else {
-      const all = [batch, ...back];
-      back.length = 0;
-      this.port.postMessage(all, all);
+      return;
     }
+    const all = [batch, ...back];
+    back.length = 0;
+    this.port.postMessage(all, all);
   }
 
   /** Drops anything still pending; later pushes are ignored. */
