@@ -1,7 +1,7 @@
 // Probe: CPU per round trip, per process and per thread, for one-hop round trips.
 //
 //   node bench/dist/probe/rtt-cpu.js [--case raw|hw-main|hw-thread|mp] [--n 20000] [--warm 3000]
-//                                    [--count] [--strace] [--reps 3] [--size 64]
+//                                    [--count] [--strace] [--reps 3] [--size 64] [--tail 1]
 //
 // Cases: raw       a raw framed TCP client against a raw echo server (baseline/tcp-framed-rtt)
 //        hw-main   node.sendAndReceive over one TCP connection to an echoer placed "main" (tcp/one-hop-rtt)
@@ -300,6 +300,8 @@ interface Options {
   /** With --perf: `perf record -g` instead of `perf stat` (run children with --perf-basic-prof). */
   record: boolean;
   reps: number;
+  /** --tail 1: the tail's percentiles, and how far apart the slow round trips come (see tailOf). */
+  tail: boolean;
 }
 
 function parse(argv: string[]): Options & { role?: string; rest: Record<string, string> } {
@@ -315,7 +317,34 @@ function parse(argv: string[]): Options & { role?: string; rest: Record<string, 
     perf: rest.perf === "1" || rest.record === "1",
     record: rest.record === "1",
     reps: Number(rest.reps ?? 1),
+    tail: rest.tail === "1",
     rest,
+  };
+}
+
+/**
+ * The tail of a run's latencies (in the order they were measured, and sorted): percentiles
+ * from p90 up, and the round trips slower than 3× the median: how many, and the median gap
+ * between two of them in round trips (a steady gap points at something periodic, such as
+ * a collector that runs every so many allocations; a spread one at outside load).
+ */
+function tailOf(inOrder: readonly number[], sorted: readonly number[]): Record<string, number> {
+  const at = (q: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!);
+  const slow = 3 * sorted[Math.floor(sorted.length / 2)]!;
+  const slowAt: number[] = [];
+  inOrder.forEach((us, i) => {
+    if (us > slow) slowAt.push(i);
+  });
+  const gaps = slowAt.slice(1).map((i, k) => i - slowAt[k]!).sort((x, y) => x - y);
+  return {
+    p90us: at(0.9),
+    p95us: at(0.95),
+    p98us: at(0.98),
+    p99us: at(0.99),
+    p999us: at(0.999),
+    maxUs: Math.round(sorted[sorted.length - 1]!),
+    slowOver3xP50: slowAt.length,
+    slowGapMedian: gaps.length > 0 ? gaps[gaps.length >> 1]! : 0,
   };
 }
 
@@ -446,6 +475,7 @@ async function runOnce(o: Options): Promise<Record<string, unknown>> {
       n: o.n,
       p50us: Math.round(sorted[Math.floor(sorted.length / 2)]!),
       p99us: Math.round(sorted[Math.floor(sorted.length * 0.99)]!),
+      ...(o.tail ? { tail: tailOf(done.latenciesUs, sorted) } : {}),
       cpuUsPerRt: {
         initiator: cpuDelta(i0, i1, o.n),
         ...(m0 && m1 ? { middle: cpuDelta(m0, m1, o.n) } : {}),

@@ -23,3 +23,17 @@ export const tcpFramedRtt = registerScenario({
   // The same steady warm-up as the round trips read against it (tcp/one-hop-rtt*).
   run: (p, signal) => roundTrip(windowed(p, 1, { steady: true }), signal, { warmRoundTrips: warmRoundTripsFor(p) }),
 });
+
+// The raw floor of tcp/one-hop-rtt-thread-echo: the same round trip with one thread crossing
+// each way in the echo process. The sum of baseline/tcp-framed-rtt and baseline/messageport-rtt
+// (issue 8's target) measures those two apart; this measures them together, as the Hopwire
+// row pays them: one process's wake-ups and cores shared by both.
+export const tcpFramedRttThreadEcho = registerScenario({
+  name: "baseline/tcp-framed-rtt-thread-echo",
+  description:
+    "baseline/tcp-framed-rtt with the echo server handing every frame to a worker_thread and back over the Worker's own port " +
+    "(structured clone each way, as baseline/messageport-rtt) before writing it: the raw floor of a round trip to an echo on " +
+    "its own thread. Two child processes." + windowNote(1, true) + warmNote,
+  params: ["size"],
+  run: (p, signal) => roundTrip(windowed(p, 1, { steady: true }), signal, { warmRoundTrips: warmRoundTripsFor(p), threadEcho: true }),
+});

@@ -5,7 +5,7 @@ import { withChildren } from "../../proc/spawn.js";
 import { roundTripMetrics, throughputMetrics } from "../../metrics.js";
 import type { Measurement, RunParams } from "../../scenario.js";
 import type { SinkReady, SinkResult } from "../../roles/sink.js";
-import type { EchoReady } from "../../roles/echo.js";
+import type { EchoReady, EchoResult } from "../../roles/echo.js";
 import type { ProxyReady } from "../../roles/proxy.js";
 import type { RttClientResult } from "../../roles/rtt-client.js";
 
@@ -29,6 +29,8 @@ export interface TopologyOptions {
   totalBytes?: number;
   /** Round trips: made before the window on top of its warm-up time (see WARM_ROUND_TRIPS). */
   warmRoundTrips?: number;
+  /** Round trips: the echo server hands every frame to a worker_thread and back before writing it (roles/echo.ts). */
+  threadEcho?: boolean;
 }
 
 /** A bulk run may be slow on a loaded host: allow 20 MB/s at worst. */
@@ -63,7 +65,7 @@ export function oneWay(p: RunParams, signal: AbortSignal, o: TopologyOptions = {
 /** client → [proxy →] echo → back, one frame outstanding; the client measures. */
 export function roundTrip(p: RunParams, signal: AbortSignal, o: TopologyOptions = {}): Promise<Measurement> {
   return withChildren(signal, timeoutFor(p), async (spawn) => {
-    const echo = spawn<EchoReady>("echo", role("echo"), { tls: o.tls ?? false });
+    const echo = spawn<EchoReady, EchoResult>("echo", role("echo"), { tls: o.tls ?? false, threadEcho: o.threadEcho ?? false });
     const target = await echo.ready;
     const proxy = o.viaProxy ? spawn<ProxyReady>("proxy", role("proxy"), { targetPort: target.port }) : undefined;
     const port = proxy ? (await proxy.ready).port : target.port;
@@ -76,6 +78,8 @@ export function roundTrip(p: RunParams, signal: AbortSignal, o: TopologyOptions 
       durationMs: p.durationMs,
     });
     const [c, e, x] = await Promise.all([client.result, echo.result, proxy?.result]);
+    // A thread echo that never crossed would measure plain TCP under the wrong name.
+    if (o.threadEcho && e.data.threadEchoed === 0) throw new Error("the echo server's thread echoed no frame");
     return {
       metrics: roundTripMetrics(c.data),
       processes: [
