@@ -6,6 +6,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { node, route, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
 import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions } from "@hopwire/secure-channel";
 import { createTcpTransport, DialDeniedError, TcpListenerOptions } from "@hopwire/transport-tcp";
+import { eventually } from "./support/eventually.js";
 
 const nodes: Node[] = [];
 const servers: Server[] = [];
@@ -32,14 +33,6 @@ class ForwardingHop implements Worker {
 class Echoer implements Worker {
   async handleMessage(ctx: Context, msg: Routed): Promise<void> {
     await ctx.send(msg.returnRoute, msg.body);
-  }
-}
-
-async function until(condition: () => boolean, ms = 20_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -70,7 +63,7 @@ describe("dial policy through a secure channel", () => {
     const connection = await (await createTcpTransport(aliceNode)).connect(tcpListener.address);
     const channel = await createSecureChannel(aliceNode, await createIdentity(), route(connection, "bob_listener"));
     await aliceNode.send(route(channel, "hop", `1#${victimAddress}`, "anything"), "knock knock");
-    await until(() => bobTcp.deniedDials === 1, 20_000, "the denial");
+    await eventually(() => bobTcp.deniedDials === 1, 20_000, "the denial");
     expect(hop.errors[0]).toBeInstanceOf(DialDeniedError);
     // The channel still works, and nothing reached the private port.
     expect(await aliceNode.sendAndReceive(route(channel, "echoer"), "after")).toBe("after");

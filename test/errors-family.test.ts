@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { errorFromData, errorToData, HopwireError, node, TimeoutError, WorkerLoadError, type Logger } from "@hopwire/runtime";
 import { buildError, DETAILS, ErrorMirror, ErrorThrower, FailingInitialize } from "./fixtures/errors/workers.mjs";
+import { eventually } from "./support/eventually.js";
 
 type ErrorClass = (new (message?: string, options?: Record<string, unknown>) => HopwireError) & { name: string };
 interface Found {
@@ -68,14 +69,6 @@ function errorCapturingLogger(): { logger: Logger; errors: Error[] } {
     child: (name) => make(`${namespace}:${name}`),
   });
   return { logger: make("hopwire"), errors };
-}
-
-async function eventually(check: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const classes = await exportedErrorClasses();
@@ -174,7 +167,7 @@ describe("error classes across a real thread", () => {
       for (const { pkg, name, Class } of classes) {
         const before = errors.length;
         await n.send("thrower", { pkg, name });
-        await eventually(() => errors.slice(before).some((e) => e.cause instanceof Class), `${pkg} ${name} from the thread`);
+        await eventually(() => errors.slice(before).some((e) => e.cause instanceof Class), 60_000, `${pkg} ${name} from the thread`);
         const reported = errors.slice(before).find((e) => e.cause instanceof Class)!.cause as HopwireError;
         expect(reported.code, `${pkg} ${name}`).toBe(new Class().code);
         expect(reported.cause).toBeInstanceOf(TimeoutError);

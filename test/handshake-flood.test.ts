@@ -16,6 +16,7 @@ import {
   type SecureChannelListener,
 } from "@hopwire/secure-channel";
 import { killAll, startChild, type Child } from "./support/children.js";
+import { eventually } from "./support/eventually.js";
 
 const flooderScript = fileURLToPath(new URL("./fixtures/channel/flooder.mjs", import.meta.url));
 
@@ -99,10 +100,10 @@ describe("handshake flood", () => {
     const listener = await listen(new SecureChannelListenerOptions());
     const flooder = flood(1);
     await flooder.line(/^FLOODING/);
-    await waitUntil(() => listener.droppedHandshakes > 5_000, 30_000); // well past the 4 096 slots that one connection used to fill
+    await eventually(() => listener.droppedHandshakes > 5_000, 30_000); // well past the 4 096 slots that one connection used to fill
     expect(listener.pendingHandshakes).toBeLessThanOrEqual(1024);
     // The refused connection is not read for a while: its flood waits in its own socket.
-    await waitUntil(() => tcpListener.connections.some((c) => c.readingPaused), 30_000);
+    await eventually(() => tcpListener.connections.some((c) => c.readingPaused), 30_000);
     await legitimateChannel();
     expect(listener.pendingHandshakes).toBeLessThanOrEqual(1024);
   }, 120_000); // the flood may take 30 s to fill the listener, the legitimate handshake 30 s more
@@ -112,7 +113,7 @@ describe("handshake flood", () => {
     const listener = await listen(new SecureChannelListenerOptions().withHandshakeLimits({ maxPending: 256, maxPendingPerConnection: 32 }));
     const flooder = flood(16);
     await flooder.line(/^FLOODING/);
-    await waitUntil(() => listener.pendingHandshakes === 256 && listener.droppedHandshakes > 5_000, 30_000);
+    await eventually(() => listener.pendingHandshakes === 256 && listener.droppedHandshakes > 5_000, 30_000);
     await legitimateChannel();
     expect(listener.pendingHandshakes).toBeLessThanOrEqual(256);
   }, 120_000);
@@ -125,20 +126,12 @@ describe("handshake flood", () => {
     const listener = await listen(new SecureChannelListenerOptions().withHandshakeLimits({ maxPending: 256, maxPendingPerConnection: 64 }));
     const flooder = flood(1);
     await flooder.line(/^FLOODING/);
-    await waitUntil(() => listener.pendingHandshakes === 64 && listener.queuedHandshakes > 0, 30_000);
+    await eventually(() => listener.pendingHandshakes === 64 && listener.queuedHandshakes > 0, 30_000);
     flooder.process.kill("SIGKILL"); // the kernel closes its socket
     // Half the 60 s handshake timeout: only the connection's close can free them in time.
-    await waitUntil(() => listener.pendingHandshakes === 0 && listener.queuedHandshakes === 0, 30_000);
+    await eventually(() => listener.pendingHandshakes === 0 && listener.queuedHandshakes === 0, 30_000);
     expect(listener.channelCount).toBe(0);
     await legitimateChannel();
   });
 });
 
-/** Polls a condition on this thread's event loop. */
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -2,11 +2,14 @@
 // test that would otherwise hang (generous, as CI shares its machine).
 import { performance } from "node:perf_hooks";
 
-/** Resolves once `condition()` holds, checking every millisecond or so; rejects after `ms`. */
-export async function eventually(condition: () => boolean, ms = 5_000): Promise<void> {
+/**
+ * Resolves once `condition()` holds, checking every millisecond or so; rejects after `ms`
+ * with an error that names `what` was waited for.
+ */
+export async function eventually(condition: () => boolean, ms = 5_000, what = "condition"): Promise<void> {
   const deadline = performance.now() + ms;
   while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    if (performance.now() > deadline) throw new Error(`${what} not met within ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }

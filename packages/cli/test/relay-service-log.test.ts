@@ -1,17 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { relayServiceLog } from "../dist/node/relay-service-log.js";
+import { eventually } from "../../../test/support/eventually.js";
 
 const mallory = "I" + "cd".repeat(32);
 const bob = "I" + "ab".repeat(32);
-
-/** Resolves once `condition()` holds, polling; rejects after 20 s. */
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for a condition");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe("a relay node's relay service lines", () => {
   it("a flood of refused registrations is one line and then a count per interval, not a line each", async () => {
@@ -20,7 +12,7 @@ describe("a relay node's relay service lines", () => {
     try {
       for (let i = 0; i < 10_000; i++) events.onEvent({ kind: "refused", name: `bob${i % 7}`, code: "RELAY_REGISTRATION_REFUSED", identifier: mallory });
       expect(lines).toEqual([`relay service: refused bob0 for ${mallory} (RELAY_REGISTRATION_REFUSED)`]);
-      await until(() => lines.length === 2);
+      await eventually(() => lines.length === 2, 20_000);
       expect(lines[1]).toBe(`relay service: refused 9999 more registrations (RELAY_REGISTRATION_REFUSED) in 0.2 s, the last bob3 for ${mallory}`);
     } finally {
       events.stop();

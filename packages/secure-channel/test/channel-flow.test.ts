@@ -34,6 +34,7 @@ import {
 import { ChannelEnd } from "../dist/secure-channel/channel-end.js";
 // From the sources, as ChannelEnd is: the class must be the one the end was built with.
 import { SecureChannelClosedError, SecureChannelCreditExceededError } from "../dist/secure-channel/channel-errors.js";
+import { eventually } from "../../../test/support/eventually.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -236,7 +237,7 @@ describe("a slow consumer behind a channel", () => {
       while (!stop) await sender.send(payload(sender.sent, 16 * KiB));
     })();
     // Warm-up: until the consumer's mailbox has been full, so every queue on the path is at its bound.
-    await waitUntil(() => sink.wasFull && sender.waits > 0);
+    await eventually(() => sink.wasFull && sender.waits > 0, 30_000);
     await sink.until(sink.received + 200);
     const base = process.memoryUsage().rss;
     let peak = base;
@@ -266,7 +267,7 @@ describe("a sender that honours needsDrain", () => {
     const sends = Array.from({ length: 40 }, (_, i) => p.alice.forward(new LocalMessage(route(channel, sink.address), route("sender"), payload(i, 100))));
     for (const send of sends) send.catch(() => {}); // handled here; a test that needs them all awaits them
     // The credit's worth (8) reached the sink, and the queue is full again behind it.
-    await waitUntil(() => sink.bound.messages === 8 && channel.needsDrain);
+    await eventually(() => sink.bound.messages === 8 && channel.needsDrain, 30_000);
     return { p, sink, channel, sends };
   }
 
@@ -340,7 +341,7 @@ describe("closing a channel", () => {
     addSink(p, sink);
     const channel = await createSecureChannel(p.alice, await createIdentity(), route(p.connection, "bob_listener"));
     for (let i = 0; i < 40; i++) await p.alice.forward(new LocalMessage(route(channel, sink.address), route("sender"), payload(i, 100)));
-    await waitUntil(() => sink.bound.messages >= 8); // the window's worth arrived; 32 wait for credit
+    await eventually(() => sink.bound.messages >= 8, 30_000); // the window's worth arrived; 32 wait for credit
     expect(sink.bound.messages).toBe(8);
     const closing = channel.close();
     expect(channel.isClosed).toBe(false);
@@ -370,7 +371,7 @@ describe("a peer that ignores credit", () => {
       if (p.connection.needsDrain) await p.connection.waitForDrain();
       else if (sent % 64 === 0) await new Promise((r) => setImmediate(r));
     }
-    await waitUntil(() => victim.state === "closed");
+    await eventually(() => victim.state === "closed", 30_000);
     expect(victim.closedReason).toBeInstanceOf(SecureChannelCreditExceededError);
     expect((victim.closedReason as SecureChannelCreditExceededError).code).toBe("SECURE_CHANNEL_CREDIT_EXCEEDED");
     expect(victim.droppedOverCredit).toBeGreaterThan(0);
@@ -451,7 +452,7 @@ describe("two channels over one connection", () => {
     const flood = (async () => {
       while (!stop) await sender.send(payload(sender.sent, 16 * KiB));
     })();
-    await waitUntil(() => sink.wasFull && sender.waits > 0); // the flooded path is at its bounds
+    await eventually(() => sink.wasFull && sender.waits > 0, 30_000); // the flooded path is at its bounds
     const loaded = await roundTrips(300);
     stop = true;
     await flood;
@@ -471,11 +472,3 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** Polls a condition on each turn of the event loop (no fixed sleep decides anything). */
-async function waitUntil(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not reached in time");
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}

@@ -33,6 +33,7 @@ import {
   type SecureChannel,
   type SecureChannelListener,
 } from "@hopwire/secure-channel";
+import { eventually } from "../../../test/support/eventually.js";
 
 const HANDSHAKE = 1;
 const TRANSPORT = 2;
@@ -186,7 +187,7 @@ describe("the closed promise and SecureChannelClosedError", () => {
     expect(reason.cause).toBeInstanceOf(ConnectionClosedError);
     expect(await pending).toBe(reason);
     // The responder's end loses its connection too (the accepted side closes on FIN).
-    await waitUntil(() => listener.channelCount === 0);
+    await eventually(() => listener.channelCount === 0);
   });
 });
 
@@ -234,7 +235,7 @@ describe("heartbeats", () => {
     const channel = await createSecureChannel(n, alice, route("bob_listener"), new SecureChannelOptions().withPeerTimeout(peerTimeout));
     const responderEnd = listener.channels[0]!;
     const idleUntil = Date.now() + 3 * peerTimeout;
-    await until(() => Date.now() >= idleUntil);
+    await eventually(() => Date.now() >= idleUntil, 60_000, "the idle time");
     expect(channel.isClosed).toBe(false);
     expect(responderEnd.isClosed).toBe(false);
     expect(await n.sendAndReceive(route(channel, "echo"), "still here")).toBe("still here");
@@ -322,7 +323,7 @@ describe("heartbeats", () => {
     const channel = await createSecureChannel(n, alice, route("bob_listener")); // defaults: 10 s keepalive
     const responderEnd = listener.channels[0]!;
     const idleUntil = Date.now() + 4_500;
-    await until(() => Date.now() >= idleUntil);
+    await eventually(() => Date.now() >= idleUntil, 60_000, "the idle time");
     expect(responderEnd.isClosed).toBe(false);
     expect(channel.isClosed).toBe(false);
   });
@@ -379,7 +380,7 @@ describe("a lost CONFIRM", () => {
     );
     expect((error as { code?: string }).code).toBe("TIMEOUT");
     expect(droppedConfirm).toBe(true);
-    await waitUntil(() => listener.channelCount === 0, 10_000);
+    await eventually(() => listener.channelCount === 0, 10_000);
   });
 
   it("with the REFUSED lost as well, the responder drops its unconfirmed end after its handshake timeout", async () => {
@@ -396,7 +397,7 @@ describe("a lost CONFIRM", () => {
     const attempt = createSecureChannel(n, alice, route("tap", "bob_listener"), new SecureChannelOptions().withHandshakeTimeout(30_000)).catch(
       (e: unknown) => e,
     );
-    await waitUntil(() => listener.channels.length === 1);
+    await eventually(() => listener.channels.length === 1);
     const openedAt = Date.now();
     responderClosed = listener.channels[0]!.closed;
     const reason = await responderClosed;
@@ -432,16 +433,3 @@ describe("oversized messages", () => {
   });
 });
 
-/** Polls a condition on the event loop (what is waited for happens on this thread). */
-async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/** Lets the event loop run (timers, heartbeats) until `condition`; used to idle for a while without a bare sleep as a check. */
-async function until(condition: () => boolean): Promise<void> {
-  await waitUntil(condition, 60_000);
-}

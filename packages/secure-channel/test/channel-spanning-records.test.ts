@@ -8,6 +8,7 @@ import { createTcpTransport } from "@hopwire/transport-tcp";
 import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelOptions } from "@hopwire/secure-channel";
 import { InlineChannelCipher } from "../dist/crypto-threads/channel-cipher.js";
 import { ChannelEnd } from "../dist/secure-channel/channel-end.js";
+import { eventually } from "../../../test/support/eventually.js";
 
 class Recorder implements Worker {
   readonly seen: Uint8Array[] = [];
@@ -85,11 +86,6 @@ async function channelToRawSink(cryptoThreads = 0): Promise<{ alice: Node; to: R
   return { alice, to: route(channel, sink), received };
 }
 
-async function until(done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-}
-
 /** A message given in parts that counts the reads of its payload whole (which join the parts). */
 class CountedParts extends LocalMessage {
   static joins = 0;
@@ -109,7 +105,7 @@ describe("a large message's payload in parts", () => {
     const sizes = Array.from({ length: 40 }, (_, i) => 70_000 + i * 997);
     for (let i = 0; i < sizes.length; i++) await alice.send(to, message(i).subarray(0, 1)) // a small one between: heads change
       .then(() => alice.forward(new LocalMessage(to, route("alice_app"), filled(i, sizes[i]!))));
-    await until(() => received.length >= 2 * sizes.length);
+    await eventually(() => received.length >= 2 * sizes.length, 30_000);
     expect(received.length).toBe(2 * sizes.length);
     const large = received.filter((m) => m.payloadLength > 1000);
     expect(large.map((m) => m.payloadLength)).toEqual(sizes);
@@ -136,7 +132,7 @@ describe("a large message's payload in parts", () => {
       return opened.call(this, [whole.subarray(0, at), whole.subarray(at)]);
     };
     for (let i = 0; i < sizes.length; i++) await alice.forward(new LocalMessage(to, route("alice_app"), filled(i, sizes[i]!)));
-    await until(() => received.length >= sizes.length);
+    await eventually(() => received.length >= sizes.length, 30_000);
     expect(received.map((m) => m.payloadLength)).toEqual(sizes);
     expect(received.findIndex((m, i) => !Buffer.from(m.payload).equals(Buffer.from(filled(i, sizes[i]!))))).toBe(-1);
     // The ones cut in the head came joined (no parts), the others in parts (reading `payload` joins, but keeps `parts`).
@@ -153,7 +149,7 @@ describe("a large message's payload in parts", () => {
       sent.push(Buffer.concat(parts));
       await alice.forward(new CountedParts(to, route("alice_app"), parts));
     }
-    await until(() => received.length >= sent.length);
+    await eventually(() => received.length >= sent.length, 30_000);
     expect(CountedParts.joins).toBe(0);
     expect(received.map((m) => Buffer.from(m.payload).toString("hex"))).toEqual(sent.map((b) => Buffer.from(b).toString("hex")));
   });

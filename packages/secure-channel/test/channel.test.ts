@@ -23,6 +23,7 @@ import {
   type Identity,
   type SecureChannelListener,
 } from "@hopwire/secure-channel";
+import { eventually } from "../../../test/support/eventually.js";
 
 /** Replies with the body and who sent it, as the channel authenticated them. */
 class WhoAmI implements Worker {
@@ -80,7 +81,7 @@ describe("secure channel on one node", () => {
     await n.startWorker("caller", new Caller(), { placement: "main" });
     n.flowControls.addConsumer("caller", listener.flowControlId);
     await n.send(route(channel, "caller"), "call me back");
-    await waitUntil(() => recorder.seen.length === 1);
+    await eventually(() => recorder.seen.length === 1);
     expect(recorder.seen[0]!.body).toBe("from bob's side");
     expect(peerIdentifierOf(recorder.seen[0]!)).toBe(bob.identifier);
   });
@@ -96,7 +97,7 @@ describe("secure channel on one node", () => {
       const bytes = new Uint8Array(sizes[i % sizes.length]!).fill(i % 251);
       await n.send(route(channel, "sink"), { i, bytes });
     }
-    await waitUntil(() => recorder.seen.length === count);
+    await eventually(() => recorder.seen.length === count);
     recorder.seen.forEach((m, i) => {
       const body = m.body as { i: number; bytes: Uint8Array };
       expect(body.i).toBe(i);
@@ -129,7 +130,7 @@ describe("secure channel on one node", () => {
         expect((await n.sendAndReceive<{ body: number }>(route(channel, "whoami"), i)).body).toBe(i);
       }
     }
-    await waitUntil(() => a.seen.length === expected.a.length && b.seen.length === expected.b.length);
+    await eventually(() => a.seen.length === expected.a.length && b.seen.length === expected.b.length);
     for (const [recorder, indices] of [[a, expected.a], [b, expected.b]] as const) {
       recorder.seen.forEach((m, k) => {
         const i = indices[k]!;
@@ -180,7 +181,7 @@ describe("closing", () => {
     await channel.close();
     expect(await pending).toBeInstanceOf(RouteUnavailableError);
     expect(channel.isClosed).toBe(true);
-    await waitUntil(() => listener.channelCount === 0);
+    await eventually(() => listener.channelCount === 0);
     await expect(n.send(route(channel, "whoami"), "after close")).rejects.toMatchObject({ code: "SECURE_CHANNEL_CLOSED" });
   });
 
@@ -200,7 +201,7 @@ describe("trust policies", () => {
     expect(error).toBeInstanceOf(SecureChannelHandshakeError);
     expect((error as Error & { cause: { code: string } }).cause.code).toBe("HANDSHAKE_UNTRUSTED_IDENTITY");
     // the responder drops its half-open end when told, instead of waiting for its timeout
-    await waitUntil(() => listener.channelCount === 0);
+    await eventually(() => listener.channelCount === 0);
   });
 
   it("createSecureChannel fails with a typed error when the responder refuses the initiator", async () => {
@@ -251,7 +252,7 @@ describe("flow controls through a channel", () => {
     expect(recorder.seen).toHaveLength(0);
     n.flowControls.addConsumer("private", listener.flowControlId);
     await n.send(route(channel, "private"), "now it may");
-    await waitUntil(() => recorder.seen.length === 1);
+    await eventually(() => recorder.seen.length === 1);
     expect(recorder.seen[0]!.body).toBe("now it may");
   });
 
@@ -262,7 +263,7 @@ describe("flow controls through a channel", () => {
     n.flowControls.addConsumer("stream-sink", listener.flowControlId);
     const channel = await createSecureChannel(n, alice, route("bob_listener"));
     for (let i = 0; i < 20; i++) void n.send(route(channel, "stream-sink"), i);
-    await waitUntil(() => recorder.seen.length === 20); // nothing else in between: the last delivery went to stream-sink
+    await eventually(() => recorder.seen.length === 20); // nothing else in between: the last delivery went to stream-sink
     n.flowControls.removeConsumer("stream-sink", listener.flowControlId);
     for (let i = 20; i < 40; i++) void n.send(route(channel, "stream-sink"), i);
     await n.sendAndReceive(route(channel, "whoami"), "flush"); // ordered behind the stream
@@ -297,7 +298,7 @@ describe("forged, tampered and replayed messages", () => {
     const { tap, recorder, channel } = await tappedChannel();
     const before = tap.seen.filter((m) => m.payload[0] === 2).length;
     for (let i = 0; i < 50; i++) void n.send(route(channel, "sink"), i); // one turn
-    await waitUntil(() => recorder.seen.length === 50);
+    await eventually(() => recorder.seen.length === 50);
     expect(recorder.seen.map((m) => m.body)).toEqual(Array.from({ length: 50 }, (_, i) => i));
     const records = tap.seen.filter((m) => m.payload[0] === 2).length - before;
     expect(records).toBe(1);
@@ -309,7 +310,7 @@ describe("forged, tampered and replayed messages", () => {
 
     let from = tap.seen.length;
     for (let k = 0; k < 14; k++) void n.send(route(channel, "sink"), new Uint8Array(16 * 1024).fill(k)); // one turn
-    await waitUntil(() => recorder.seen.length === 14);
+    await eventually(() => recorder.seen.length === 14);
     expect(recorder.seen.map((m) => (m.body as Uint8Array)[0])).toEqual(Array.from({ length: 14 }, (_, k) => k));
     const coalesced = transportSince(from);
     // 14 × ≈ 16.5 KiB: at least two records (one holds at most 128 KiB), and far fewer than 14.
@@ -319,13 +320,13 @@ describe("forged, tampered and replayed messages", () => {
 
     from = tap.seen.length;
     for (let k = 0; k < 3; k++) void n.send(route(channel, "sink"), new Uint8Array(20 * 1024).fill(k)); // one turn
-    await waitUntil(() => recorder.seen.length === 17);
+    await eventually(() => recorder.seen.length === 17);
     expect(transportSince(from).length).toBe(3);
 
     // 200 × ≈ 1 KiB: sealed at 64 KiB (they are far more than 8 to a record), so 3 or 4 records, not 2.
     from = tap.seen.length;
     for (let k = 0; k < 200; k++) void n.send(route(channel, "sink"), new Uint8Array(1024).fill(k)); // one turn
-    await waitUntil(() => recorder.seen.length === 217);
+    await eventually(() => recorder.seen.length === 217);
     expect(recorder.seen.slice(17).map((m) => (m.body as Uint8Array)[0])).toEqual(Array.from({ length: 200 }, (_, k) => k & 0xff));
     const small = transportSince(from);
     expect(small.length).toBeGreaterThanOrEqual(3);
@@ -347,7 +348,7 @@ describe("forged, tampered and replayed messages", () => {
       for (let k = 0; k < 40; k++) {
         for (let c = 0; c < 2; c++) void n.send(route(channels[c]!, `sink-${c}`), payload(c, round * 40 + k));
       }
-      await waitUntil(() => recorders.every((r) => r.seen.length === (round + 1) * 40));
+      await eventually(() => recorders.every((r) => r.seen.length === (round + 1) * 40));
     }
     for (const [c, recorder] of recorders.entries()) {
       expect(recorder.seen.map((m) => Buffer.from(m.body as Uint8Array).toString("hex"))).toEqual(
@@ -382,18 +383,10 @@ describe("forged, tampered and replayed messages", () => {
     await inject(farFuture);
     await inject(Uint8Array.of(2, 1, 2, 3)); // too short
 
-    await waitUntil(() => responderEnd.droppedMessages === 5);
+    await eventually(() => responderEnd.droppedMessages === 5);
     const reply = await n.sendAndReceive<{ body: string }>(route(channel, "whoami"), "still works");
     expect(reply.body).toBe("still works");
     expect(responderEnd.droppedMessages).toBe(5);
   });
 });
 
-/** Polls a condition on the event loop (the thing waited for happens on this thread). */
-async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}

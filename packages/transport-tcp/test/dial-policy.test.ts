@@ -4,6 +4,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { route, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
 import { DialDeniedError } from "@hopwire/transport-tcp";
 import { startNode, startResponder } from "./support.js";
+import { eventually } from "../../../test/support/eventually.js";
 
 const nodes: Node[] = [];
 const servers: Server[] = [];
@@ -41,14 +42,6 @@ async function privateService(): Promise<{ address: string; connections: () => n
   return { address: `127.0.0.1:${port}`, connections: () => count };
 }
 
-async function until(condition: () => boolean, ms = 20_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe("dial policy: the network cannot make a node dial", () => {
   async function setUp(dialAllowList?: string[]) {
     const middle = await startResponder("middle", dialAllowList ? { dialAllowList } : undefined);
@@ -65,7 +58,7 @@ describe("dial policy: the network cannot make a node dial", () => {
     const victim = await privateService();
     const { middle, hop, attacker, connection } = await setUp();
     await attacker.node.send(route(connection, "hop", `1#${victim.address}`, "anything"), "knock knock");
-    await until(() => middle.tcp.deniedDials === 1, 20_000, "the denial");
+    await eventually(() => middle.tcp.deniedDials === 1, 20_000, "the denial");
     expect(hop.errors).toHaveLength(1);
     expect(hop.errors[0]).toBeInstanceOf(DialDeniedError);
     expect((hop.errors[0] as DialDeniedError).code).toBe("TCP_DIAL_DENIED");
@@ -80,14 +73,14 @@ describe("dial policy: the network cannot make a node dial", () => {
     nodes.push(other.node);
     await middle.tcp.connect(other.listener.address);
     await attacker.node.send(route(connection, "hop", `1#${other.listener.address}`, "echoer"), "via existing");
-    await until(() => middle.tcp.deniedDials === 2, 20_000, "the second denial");
+    await eventually(() => middle.tcp.deniedDials === 2, 20_000, "the second denial");
   });
 
   it("the same message is dialled when dialAllowList names the address (the control: the test can see a dial)", async () => {
     const victim = await privateService();
     const { middle, attacker, connection } = await setUp([victim.address]);
     await attacker.node.send(route(connection, "hop", `1#${victim.address}`, "anything"), "allowed");
-    await until(() => victim.connections() === 1, 20_000, "the allowed dial");
+    await eventually(() => victim.connections() === 1, 20_000, "the allowed dial");
     expect(middle.tcp.deniedDials).toBe(0);
   });
 
@@ -97,7 +90,7 @@ describe("dial policy: the network cannot make a node dial", () => {
     const { middle, hop, attacker, connection } = await setUp([`LocalHost:${port}`]);
     await attacker.node.send(route(connection, "hop", `1#LOCALHOST:${port}`, "anything"), "allowed in any case");
     // localhost may resolve to ::1 first: Node 20's connect tries each address, and the service listens on 127.0.0.1.
-    await until(() => victim.connections() === 1 || middle.tcp.deniedDials > 0, 20_000, "the dial or its refusal");
+    await eventually(() => victim.connections() === 1 || middle.tcp.deniedDials > 0, 20_000, "the dial or its refusal");
     expect(middle.tcp.deniedDials).toBe(0);
     expect(victim.connections()).toBe(1);
     expect(hop.errors.filter((e) => e instanceof DialDeniedError)).toEqual([]);

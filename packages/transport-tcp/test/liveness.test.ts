@@ -18,6 +18,7 @@ import {
 import { FrameReader } from "../dist/frame-reader.js";
 import { hostKeyOf } from "../dist/listener.js";
 import { closed, helloBytes, rawClient, startNode, startResponder } from "./support.js";
+import { eventually } from "../../../test/support/eventually.js";
 
 // Short liveness settings in the code under test, generous waits in the tests: the machine
 // is loaded while the suite runs.
@@ -27,15 +28,6 @@ afterEach(async () => {
   for (const s of sockets.splice(0)) s.destroy();
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
 });
-
-/** Resolves once `condition()` holds, polling; rejects after `ms`. */
-async function until(condition: () => boolean, ms = 20_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** A node with a TCP transport whose warning lines and "refused" events the test reads. */
 async function listeningNode(): Promise<{ tcp: TcpTransport; lines: string[]; refused: RefusedEvent[] }> {
@@ -76,11 +68,11 @@ describe("keepalives and dead peers", () => {
     // A raw observer sees the version byte and then keepalives at the interval.
     const observer = await keepaliveCounter(responder.listener.address);
     observer.socket.write(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0)); // version byte and one keepalive
-    await until(() => observer.keepalives() >= 3, 20_000, "three keepalives");
+    await eventually(() => observer.keepalives() >= 3, 20_000, "three keepalives");
     // Idle in both directions for several peer timeouts (measured by the observer's own
     // keepalives: 30 of them span at least 30 × 50 ms = 1.5 s): keepalives keep it up.
     const seen = observer.keepalives();
-    await until(() => observer.keepalives() >= seen + 30 || connection.state !== "open", 20_000, "30 more keepalives");
+    await eventually(() => observer.keepalives() >= seen + 30 || connection.state !== "open", 20_000, "30 more keepalives");
     expect(connection.state).toBe("open");
     expect(responder.listener.connections.find((c) => c.peer === connection.local)?.isClosed).toBe(false);
     expect(await initiator.node.sendAndReceive(route(connection, "echoer"), "still here")).toBe("still here");
@@ -91,7 +83,7 @@ describe("keepalives and dead peers", () => {
     const initiator = await startNode("initiator", { keepaliveInterval: 50, peerTimeout: 400 });
     nodes.push(responder.node, initiator.node);
     const connection = await initiator.tcp.connect(responder.listener.address);
-    await until(() => responder.listener.connections.length === 1, 20_000, "the accept");
+    await eventually(() => responder.listener.connections.length === 1, 20_000, "the accept");
     const accepted = responder.listener.connections[0]!;
     // Block this process for three peer timeouts (a long GC or a blocking call does this).
     // Afterwards the liveness timers run before the poll phase reads the sockets, and neither
@@ -113,7 +105,7 @@ describe("keepalives and dead peers", () => {
     const raw = await rawClient(responder.listener.address);
     sockets.push(raw);
     raw.write(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0)); // a first frame, then silence (as a frozen or vanished host)
-    await until(() => responder.listener.connections.length === 1, 20_000, "the accept");
+    await eventually(() => responder.listener.connections.length === 1, 20_000, "the accept");
     const accepted = responder.listener.connections[0]!;
     const start = Date.now();
     const reason = await accepted.whenClosed();
@@ -163,7 +155,7 @@ describe("per-connection and per-listener overrides", () => {
     const raw = await rawClient(listener.address);
     sockets.push(raw);
     raw.write(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0));
-    await until(() => listener.connections.length === 1, 20_000, "the accept");
+    await eventually(() => listener.connections.length === 1, 20_000, "the accept");
     const reason = await listener.connections[0]!.whenClosed();
     expect(reason.cause).toBeInstanceOf(PeerTimeoutError);
     await closed(raw);
@@ -180,7 +172,7 @@ describe("first-frame and idle timeouts, connection cap", () => {
     sockets.push(silent, versionOnly, halfFrame);
     versionOnly.write(Buffer.of(PROTOCOL_VERSION));
     halfFrame.write(Buffer.of(PROTOCOL_VERSION, 0, 0));
-    await until(() => responder.listener.connections.length === 3, 20_000, "three accepts");
+    await eventually(() => responder.listener.connections.length === 3, 20_000, "three accepts");
     const accepted = responder.listener.connections;
     const reasons = await Promise.all(accepted.map((c) => c.whenClosed()));
     for (const reason of reasons) {
@@ -201,9 +193,9 @@ describe("first-frame and idle timeouts, connection cap", () => {
     nodes.push(responder.node);
     const raws = await Promise.all(Array.from({ length: 300 }, () => rawClient(responder.listener.address)));
     sockets.push(...raws);
-    await until(() => responder.listener.connectionCount > 0, 20_000, "accepts");
+    await eventually(() => responder.listener.connectionCount > 0, 20_000, "accepts");
     await Promise.all(raws.map((r) => closed(r)));
-    await until(() => responder.listener.connectionCount === 0, 20_000, "every idle connection reaped");
+    await eventually(() => responder.listener.connectionCount === 0, 20_000, "every idle connection reaped");
     expect(responder.tcp.connections).toHaveLength(0);
   });
 
@@ -213,7 +205,7 @@ describe("first-frame and idle timeouts, connection cap", () => {
     nodes.push(responder.node, initiator.node);
     const listener = await responder.tcp.listen("127.0.0.1:0", new TcpListenerOptions().withIdleTimeout(400));
     const connection = await initiator.tcp.connect(listener.address);
-    await until(() => listener.connections.length === 1);
+    await eventually(() => listener.connections.length === 1, 20_000);
     const accepted = listener.connections[0]!;
     const reason = await accepted.whenClosed();
     expect(reason.cause).toBeInstanceOf(IdleTimeoutError);
@@ -228,7 +220,7 @@ describe("first-frame and idle timeouts, connection cap", () => {
     nodes.push(responder.node, initiator.node);
     const started = Date.now();
     await initiator.tcp.connect(responder.listener.address);
-    await until(() => responder.listener.connections.length === 1);
+    await eventually(() => responder.listener.connections.length === 1, 20_000);
     const reason = await responder.listener.connections[0]!.whenClosed();
     const elapsed = Date.now() - started;
     expect(reason.cause).toBeInstanceOf(IdleTimeoutError);
@@ -242,7 +234,7 @@ describe("first-frame and idle timeouts, connection cap", () => {
     const initiator = await startNode("initiator");
     nodes.push(responder.node, initiator.node);
     const connection = await initiator.tcp.connect(responder.listener.address);
-    await until(() => responder.listener.connections.length === 1);
+    await eventually(() => responder.listener.connections.length === 1, 20_000);
     const accepted = responder.listener.connections[0]!;
     let reason: ConnectionClosedError | undefined;
     void accepted.whenClosed().then((r) => (reason = r));
@@ -270,12 +262,12 @@ describe("first-frame and idle timeouts, connection cap", () => {
     const raws = await Promise.all(Array.from({ length: 40 }, () => rawClient(listener.address)));
     sockets.push(...raws);
     for (const r of raws) r.write(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0));
-    await until(() => listener.connectionCount + listener.refusedConnections === 40, 20_000, "every connection accepted or refused");
+    await eventually(() => listener.connectionCount + listener.refusedConnections === 40, 20_000, "every connection accepted or refused");
     expect(listener.connectionCount).toBe(5);
     expect(listener.refusedConnections).toBe(35);
     // The refused sockets were closed by the listener.
     let closedCount = 0;
-    await until(() => (closedCount = raws.filter((r) => r.closed || r.destroyed || r.readableEnded).length) === 35, 20_000, "35 closed");
+    await eventually(() => (closedCount = raws.filter((r) => r.closed || r.destroyed || r.readableEnded).length) === 35, 20_000, "35 closed");
     expect(closedCount).toBe(35);
     // Every refusal is an event; one warning line (on by default: before, only DEBUG showed it) a minute per listener.
     expect(refused).toHaveLength(35);
@@ -284,11 +276,11 @@ describe("first-frame and idle timeouts, connection cap", () => {
     expect(lines[0]).toMatch(new RegExp(`^hopwire \\[responder\\] warning: "${listener.address.replace(/\./g, "\\.")}" refused a TCP connection from an unauthenticated peer \\(via 127\\.0\\.0\\.1:\\d+\\): it holds its maximum of 5 connections \\(maxConnections\\)`));
     // Room again once one closes.
     raws.find((r) => !r.destroyed && !r.readableEnded)!.destroy();
-    await until(() => listener.connectionCount === 4, 20_000, "one closed");
+    await eventually(() => listener.connectionCount === 4, 20_000, "one closed");
     const initiator = await startNode("initiator");
     nodes.push(initiator.node);
     await initiator.tcp.connect(listener.address);
-    await until(() => listener.connectionCount === 5, 20_000, "accepted again");
+    await eventually(() => listener.connectionCount === 5, 20_000, "accepted again");
   });
 
   it("a client turned away by a full listener gets ConnectError from connect(), not a connection that is already gone", async () => {
@@ -327,7 +319,7 @@ describe("first-frame and idle timeouts, connection cap", () => {
     const fromOne = await Promise.all(Array.from({ length: 5 }, () => rawClient(listener.address)));
     sockets.push(...fromOne);
     for (const r of fromOne) r.write(helloBytes());
-    await until(() => listener.connectionCount + listener.refusedConnections === 5, 20_000, "every connection accepted or refused");
+    await eventually(() => listener.connectionCount + listener.refusedConnections === 5, 20_000, "every connection accepted or refused");
     expect(listener.connectionsFrom("127.0.0.1")).toBe(3);
     expect(listener.refusedConnections).toBe(2);
     expect(refused[0]).toMatchObject({ listener: listener.address, what: "a TCP connection", reason: "TCP_HOST_CONNECTION_LIMIT" });
@@ -338,14 +330,14 @@ describe("first-frame and idle timeouts, connection cap", () => {
     const other = await rawClient(listener.address, false, "127.0.0.2");
     sockets.push(other);
     other.write(helloBytes());
-    await until(() => listener.connectionsFrom("127.0.0.2") === 1, 20_000, "the other host accepted");
+    await eventually(() => listener.connectionsFrom("127.0.0.2") === 1, 20_000, "the other host accepted");
     // A Hopwire client from the full host is told at connect().
     const initiator = await startNode("initiator");
     nodes.push(initiator.node);
     await expect(initiator.tcp.connect(listener.address)).rejects.toThrow(/maxConnectionsPerHost for this host/);
     // Room again for that host once one of its connections closes.
     fromOne.find((r) => !r.destroyed && !r.readableEnded)!.destroy();
-    await until(() => listener.connectionsFrom("127.0.0.1") === 2, 20_000, "one closed");
+    await eventually(() => listener.connectionsFrom("127.0.0.1") === 2, 20_000, "one closed");
     await initiator.tcp.connect(listener.address);
     expect(listener.connectionsFrom("127.0.0.1")).toBe(3);
   });

@@ -17,6 +17,7 @@ import {
   type Node,
 } from "@hopwire/runtime";
 import { pausedPeer, startNode, startResponder } from "./support.js";
+import { eventually } from "../../../test/support/eventually.js";
 
 const nodes: Node[] = [];
 const servers: Server[] = [];
@@ -24,15 +25,6 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
   for (const s of servers.splice(0)) s.close();
 });
-
-/** Resolves once `condition()` holds, polling; rejects after 20 s. */
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for a condition");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** A mailbox that keeps what it gets and is full when the test says so. */
 class Capture implements Mailbox {
@@ -69,10 +61,10 @@ describe("the built-in relay", () => {
     for (let i = 0; i < 5; i++) {
       const connection = await client.tcp.connect(middle.listener.address);
       await client.node.send(route(connection, "forward"), `hello ${i}`);
-      await until(() => capture.messages.length === i + 1);
+      await eventually(() => capture.messages.length === i + 1, 20_000);
       expect(relay.openedHops).toBeGreaterThan(0);
       await connection.stop();
-      await until(() => middle.listener.connections.length === 0);
+      await eventually(() => middle.listener.connections.length === 0, 20_000);
       expect(relay.openedHops).toBe(0);
     }
   });
@@ -179,7 +171,6 @@ describe("the built-in relay", () => {
     expect(Buffer.compare((await a.node.sendAndReceive(route(toMiddle, "forward_to_bob", "echoer"), big)) as Uint8Array, big)).toBe(0);
   });
 });
-
 
 /** A Capture that also takes runs of frames (refusing every other one) and keeps every payload in the order it came. */
 class RunCapture extends Capture {
