@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { AbortError, TimeoutError, type Context, type Node, type Routed } from "@hopwire/runtime";
+import { AbortError, Address, LocalMessage, Route, TimeoutError, encodeBody, route, type Context, type Node, type Routed } from "@hopwire/runtime";
 import { AwaitingSender, Relay, SlowCounter, StreamingSender } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
+import { eventually } from "../../../test/support/eventually.js";
 
 /**
  * Counts, on the main thread, what a sender sent and what a slow consumer handled (both
@@ -65,6 +66,29 @@ async function startTally(n: Node): Promise<Tally> {
 }
 
 describe("backpressure: a full mailbox makes its feeders wait", () => {
+  it("a main worker's maxBytes counts each queued message's routes with its payload (one payload byte under 40 KB of routes is not one byte)", async () => {
+    await withNode({}, async (n) => {
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const got: number[] = [];
+      await n.startWorker("gated", { handleMessage: async (_ctx: Context, msg: Routed<number>) => (await gate, void got.push(msg.body)) }, {
+        placement: "main",
+        mailbox: { maxMessages: 1000, maxBytes: 64 * 1024 },
+      });
+      // 40 addresses of ~1 KB: what a peer's message can hold beside a one-byte payload.
+      const back = new Route(Array.from({ length: 40 }, (_, i) => new Address(0, String(i).padEnd(1000, "x"))));
+      const mailbox = n.router.localMailbox("gated")!;
+      const sends = [0, 1, 2, 3, 4, 5].map((i) => n.forward(new LocalMessage(route("gated"), back, encodeBody(i))));
+      // The first is being handled (it waits at the gate), the next two fill 64 KiB; counted by payload, 1,000 would fit.
+      expect(mailbox.isFull).toBe(true);
+      open();
+      await Promise.all(sends);
+      await eventually(() => got.length === 6);
+      expect(got).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(mailbox.isFull).toBe(false);
+    });
+  });
+
   it("main -> slow thread worker: awaited sends wait for room, the backlog stays at the bound, order is kept", async () => {
     await withNode({}, async (n) => {
       const tally = await startTally(n);

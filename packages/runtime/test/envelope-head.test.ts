@@ -7,7 +7,10 @@ import {
   DecodeError,
   EnvelopeHeadDecoder,
   InvalidRouteError,
+  InvalidAddressError,
   LocalMessage,
+  MAX_ADDRESS_VALUE_BYTES,
+  MAX_ROUTE_LENGTH,
   Route,
   decodeEnvelope,
   decodeEnvelopeHead,
@@ -30,7 +33,7 @@ const values = [
   "y".repeat(32),
   "z".repeat(255),
   "w".repeat(256),
-  "v".repeat(70_000),
+  "v".repeat(1024), // MAX_ADDRESS_VALUE_BYTES
   "héllo",
   "雪".repeat(40),
   "🦀 relay",
@@ -123,6 +126,39 @@ describe("envelope head", () => {
       const head = decodeEnvelopeHead(frame, "network");
       expect(head.onwardRoute.equals(onward)).toBe(true);
     }
+  });
+
+  it("refuses a route of more than MAX_ROUTE_LENGTH addresses or an address value past MAX_ADDRESS_VALUE_BYTES, read or written", () => {
+    const hops = (n: number) => new Route(Array.from({ length: n }, (_, i) => new Address(0, `h${i}`)));
+    const envelopeOf = (onward: Route, back: Route) => Buffer.from(encodeEnvelope(new LocalMessage(onward, back, Buffer.from("x")), "network"));
+    // At the limit, both routes read back; one more is a DecodeError, the return prefix counted as an address.
+    const atLimit = envelopeOf(hops(MAX_ROUTE_LENGTH), hops(MAX_ROUTE_LENGTH - 1));
+    expect(decodeEnvelopeHead(atLimit, "network").onwardRoute.length).toBe(MAX_ROUTE_LENGTH);
+    const decoder = new EnvelopeHeadDecoder({ returnPrefix: new Address(0, "conn") });
+    decoder.decode(atLimit, 0, atLimit.length);
+    expect(decoder.returnRoute.length).toBe(MAX_ROUTE_LENGTH);
+    const overPrefix = envelopeOf(hops(1), hops(MAX_ROUTE_LENGTH));
+    expect(() => decoder.decode(overPrefix, 0, overPrefix.length)).toThrow(DecodeError);
+    // A route one past the limit, spelt by hand (the writer refuses to write it): array16 of [0, "a"] pairs.
+    const pairs = Array.from({ length: MAX_ROUTE_LENGTH + 1 }, () => [0x92, 0x00, 0xa1, 0x61]).flat();
+    const tooLong = Buffer.from([0x93, 0xdc, (MAX_ROUTE_LENGTH + 1) >> 8, (MAX_ROUTE_LENGTH + 1) & 0xff, ...pairs, 0x90, 0xc4, 0x00]);
+    expect(() => decodeEnvelopeHead(tooLong, "network")).toThrow(/more than 255 addresses/);
+    // An address value one byte past the limit (str16), spelt by hand, is refused before it is read.
+    const value = Buffer.alloc(MAX_ADDRESS_VALUE_BYTES + 1, 0x61);
+    const longValue = Buffer.from([0x93, 0x91, 0x92, 0x00, 0xda, value.length >> 8, value.length & 0xff, ...value, 0x90, 0xc4, 0x00]);
+    expect(() => decodeEnvelopeHead(longValue, "network")).toThrow(/longer than 1024 bytes/);
+    // The writers refuse such routes with InvalidRouteError (the sender learns it, not the peer).
+    const long = new LocalMessage(hops(MAX_ROUTE_LENGTH + 1), hops(1), Buffer.from("x"));
+    expect(() => envelopeHeadBound(long, "network")).toThrow(InvalidRouteError);
+    expect(() => encodeEnvelopeHead(long, "local")).toThrow(InvalidRouteError);
+    expect(() => envelopeHeadBound(new LocalMessage(hops(2), hops(MAX_ROUTE_LENGTH + 1), Buffer.from("x")), "network")).toThrow(InvalidRouteError);
+    // A transport's sender skips its own hop: MAX_ROUTE_LENGTH + 1 with one skipped is written.
+    expect(envelopeHeadBound(long, "network", 1)).toBeGreaterThan(0);
+    // Address values are counted in UTF-8 bytes.
+    expect(new Address(0, "a".repeat(MAX_ADDRESS_VALUE_BYTES)).value.length).toBe(MAX_ADDRESS_VALUE_BYTES);
+    expect(() => new Address(0, "a".repeat(MAX_ADDRESS_VALUE_BYTES + 1))).toThrow(InvalidAddressError);
+    expect(new Address(0, "é".repeat(MAX_ADDRESS_VALUE_BYTES / 2)).value.length).toBe(MAX_ADDRESS_VALUE_BYTES / 2);
+    expect(() => new Address(0, "é".repeat(MAX_ADDRESS_VALUE_BYTES / 2 + 1))).toThrow(InvalidAddressError);
   });
 
   it("accepts the other valid msgpack spellings (array16, uint8 type, str8, bin8)", () => {

@@ -153,6 +153,17 @@ describe("bad input from the network", () => {
     expect(responder.log.lines.join("\n")).not.toContain("SECRET-PLAINTEXT");
   });
 
+  it("a route past MAX_ROUTE_LENGTH addresses or an address value past MAX_ADDRESS_VALUE_BYTES closes that connection with TCP_FRAME_MALFORMED", async () => {
+    // 1,000 hops of [0, "a"] (4 KB): decoded, such routes cost ~12× their bytes, and a 16 MiB frame holds millions.
+    const hops = Array.from({ length: 1000 }, () => [0x92, 0x00, 0xa1, 0x61]).flat();
+    const manyHops = Buffer.from([0x93, 0xdc, 1000 >> 8, 1000 & 0xff, ...hops, 0x90, 0xc4, 0x00]);
+    await expectClosedWith(Buffer.concat([Buffer.of(PROTOCOL_VERSION), frame(manyHops)]), /TCP_FRAME_MALFORMED/);
+    // One return-route address of 2,000 bytes (str16).
+    const long = Buffer.alloc(2000, 0x61);
+    const longValue = Buffer.from([0x93, 0x91, 0x92, 0x00, 0xa6, ...Buffer.from("echoer"), 0x91, 0x92, 0x00, 0xda, long.length >> 8, long.length & 0xff, ...long, 0xc4, 0x00]);
+    await expectClosedWith(Buffer.concat([Buffer.of(PROTOCOL_VERSION), frame(longValue)]), /TCP_FRAME_MALFORMED/);
+  });
+
   it("a frame that spans socket reads (handed on in pieces) is checked as any: a bad head, a lying length, a repeat before any head close that connection only", async () => {
     // Over 64 KiB: no socket read holds all of it.
     const big = Buffer.alloc(100 * 1024, 0x5a);

@@ -9,6 +9,14 @@ export const LOCAL = 0;
  * An address: a transport type and a value, written "1#127.0.0.1:4000".
  * Type 0 (local) is written without its prefix when parsed from a string.
  */
+/**
+ * The longest address value, in UTF-8 bytes: a host name and port, a worker's name or a
+ * random hex address are far shorter. Decoders refuse longer ones from the network before
+ * they allocate anything for them (a peer's 16 MiB address would otherwise be held as a
+ * string for as long as its route lives).
+ */
+export const MAX_ADDRESS_VALUE_BYTES = 1024;
+
 export class Address {
   readonly type: number;
   readonly value: string;
@@ -19,6 +27,10 @@ export class Address {
     }
     if (typeof value !== "string" || value.length === 0) {
       throw new InvalidAddressError("Address value must be a non-empty string");
+    }
+    // At most 3 UTF-8 bytes per UTF-16 unit: only a longer value needs counting.
+    if (value.length > MAX_ADDRESS_VALUE_BYTES / 3 && Buffer.byteLength(value) > MAX_ADDRESS_VALUE_BYTES) {
+      throw new InvalidAddressError(`Address value must be at most ${MAX_ADDRESS_VALUE_BYTES} bytes in UTF-8, got ${Buffer.byteLength(value)}`);
     }
     this.type = type;
     this.value = value;

@@ -1,7 +1,7 @@
-import { Address } from "../address/address.js";
+import { Address, MAX_ADDRESS_VALUE_BYTES } from "../address/address.js";
 import { DecodeError, InvalidRouteError } from "../errors/errors.js";
 import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-message.js";
-import { addressesOf, adoptRoute, type Route } from "../route/route.js";
+import { addressesOf, adoptRoute, MAX_ROUTE_LENGTH, type Route } from "../route/route.js";
 import { unencodableError } from "./body.js";
 import { copyingUnpackr, packr } from "./packr.js";
 import { RecentHeads, sameBytes, type KnownHead } from "./recent-heads.js";
@@ -61,13 +61,17 @@ export function encodeEnvelopeHead(message: LocalMessage, scope: EnvelopeScope, 
 /** Where `encodeEnvelopeHead` writes before copying out. */
 let scratch = Buffer.allocUnsafeSlow(4096);
 
-/** At least the number of bytes `writeEnvelopeHead(…, scope, skip)` writes for `message`. */
+/**
+ * At least the number of bytes `writeEnvelopeHead(…, scope, skip)` writes for `message`.
+ * Throws InvalidRouteError for a route longer than MAX_ROUTE_LENGTH, which no reader takes:
+ * every writer sizes its head here first, so the sender learns it, not the peer.
+ */
 export function envelopeHeadBound(message: LocalMessage, scope: EnvelopeScope, skip = 0): number {
   const info = scope === "local" ? localInfoBytes(message.localInfo) : undefined;
   return (
     1 +
-    routeBound(addressesOf(message.onwardRoute), skip) +
-    routeBound(addressesOf(message.returnRoute), 0) +
+    routeBound(addressesOf(message.onwardRoute), skip, "onward") +
+    routeBound(addressesOf(message.returnRoute), 0, "return") +
     (scope === "local" ? (info ? info.length : EMPTY_MAP.length) : 0) +
     5
   );
@@ -138,7 +142,10 @@ function hasKeys(object: object): boolean {
 }
 
 /** An upper bound of a route's encoded size (from hop `skip`): headers + 3 bytes per UTF-16 unit of each value. */
-function routeBound(addresses: readonly Address[], skip: number): number {
+function routeBound(addresses: readonly Address[], skip: number, which: "onward" | "return"): number {
+  if (addresses.length - skip > MAX_ROUTE_LENGTH) {
+    throw new InvalidRouteError(`The ${which} route has ${addresses.length - skip} addresses; an envelope carries at most ${MAX_ROUTE_LENGTH}`);
+  }
   let size = 5;
   for (let i = skip; i < addresses.length; i++) size += 1 + 2 + 5 + 3 * addresses[i]!.value.length;
   return size;
@@ -468,6 +475,7 @@ function readEnvelopeStart(scope: EnvelopeScope): void {
 /** A route's addresses, after `prefix` if there is one: a fresh array for adoptRoute. */
 function readRoute(what: "onward route" | "return route", prefix: Address | undefined): Address[] {
   const n = arrayLength(what);
+  if (n + (prefix ? 1 : 0) > MAX_ROUTE_LENGTH) throw new DecodeError(`The ${what} has more than ${MAX_ROUTE_LENGTH} addresses`);
   // Each address takes at least 3 bytes: refuse absurd counts before allocating.
   if (n * 3 > limit - pos) throw new DecodeError(`The ${what} announces more addresses than the envelope holds`);
   // A route of a few addresses is collected in the scratch array and copied out at exactly its
@@ -557,6 +565,7 @@ function string(what: string): string {
   else if (tag === 0xda) length = uint(2, what);
   else if (tag === 0xdb) length = uint(4, what);
   else throw new DecodeError(`An address value in the ${what} must be a msgpack string`);
+  if (length > MAX_ADDRESS_VALUE_BYTES) throw new DecodeError(`An address value in the ${what} is longer than ${MAX_ADDRESS_VALUE_BYTES} bytes`);
   need(length, what);
   const start = pos;
   pos += length;

@@ -7,6 +7,7 @@ import type { MessageRun } from "../message/message-run.js";
 import { forEachRepeatedPayload, REPEATED_HEAD_PAYLOADS } from "../codec/repeated-head.js";
 import type { Mailbox } from "../router/mailbox.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
+import { routeBytes } from "../route/route.js";
 import { settlesWithin } from "../util/wait.js";
 import type { Worker } from "../worker/worker.js";
 import { WorkerRunner } from "./runners.js";
@@ -43,7 +44,7 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
       } else this.log.warn(`worker ${address} failed in ${what}`, error);
       onError(what, error, message);
     };
-    this.#runner = new WorkerRunner(worker, context, addresses[0]!, report, (message) => this.#bound.release(1, message.payloadLength));
+    this.#runner = new WorkerRunner(worker, context, addresses[0]!, report, (message) => this.#bound.release(1, queuedBytesOf(message)));
   }
 
   get isFull(): boolean {
@@ -64,7 +65,7 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
 
   deliver(message: LocalMessage): void {
     if (this.#stopped) return;
-    this.#bound.add(message.payloadLength);
+    this.#bound.add(queuedBytesOf(message));
     this.#runner.deliver(message);
   }
 
@@ -77,8 +78,9 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
   deliverRun(run: MessageRun): boolean {
     if (this.#stopped || run.format !== REPEATED_HEAD_PAYLOADS) return false;
     const { source, onwardRoute, returnRoute } = run;
+    const routes = routeBytes(onwardRoute) + routeBytes(returnRoute);
     forEachRepeatedPayload(source, run.start, run.end, (start, end) => {
-      this.#bound.add(end - start);
+      this.#bound.add(routes + end - start);
       this.#runner.deliver(LocalMessage.fromRange(onwardRoute, returnRoute, source, start, end));
     });
     return true;
@@ -93,6 +95,14 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
     }
     await stopWithin(this.#runner.stop(), this.shutdownTimeout, this.log, `worker ${this.address.toString()}`);
   }
+}
+
+/**
+ * What a queued message counts against the mailbox's `maxBytes`: its payload and its routes,
+ * which it keeps alive too (as a thread's mailbox counts a message's whole frame).
+ */
+function queuedBytesOf(message: LocalMessage): number {
+  return message.payloadLength + routeBytes(message.onwardRoute) + routeBytes(message.returnRoute);
 }
 
 /**

@@ -1,1 +1,1 @@
-export { Route, route, type RouteLike } from "./route.js";
+export { MAX_ROUTE_LENGTH, Route, route, type RouteLike } from "./route.js";

@@ -7,10 +7,20 @@ import { InvalidRouteError } from "../errors/errors.js";
  */
 export type RouteLike = string | Address | Route | { readonly route: Route } | readonly RouteLike[];
 
+/**
+ * The most addresses a route may have in an envelope: routes through several relays and
+ * channels have a handful. The codec refuses longer ones, written (InvalidRouteError, to the
+ * sender) or read (DecodeError: a peer's route of millions of hops took seconds to decode
+ * and ~12× its bytes of memory).
+ */
+export const MAX_ROUTE_LENGTH = 255;
+
 /** Set by `adoptRoute` for the one constructor call that follows it. */
 let adopting = false;
 /** Reads a route's array without freezing it (see `addressesOf`). */
 let internalAddresses: (r: Route) => readonly Address[];
+/** A route's size in bytes, measured once (see `routeBytes`). */
+let internalBytes: (r: Route) => number;
 
 /**
  * An immutable list of addresses; every operation returns a new route.
@@ -26,9 +36,12 @@ export class Route {
   static readonly EMPTY: Route;
   readonly #addresses: readonly Address[];
   #frozen = false;
+  /** What `routeBytes` measured, or -1. */
+  #bytes = -1;
 
   static {
     internalAddresses = (r) => r.#addresses;
+    internalBytes = (r) => (r.#bytes >= 0 ? r.#bytes : (r.#bytes = measureBytes(r.#addresses)));
   }
 
   /** A route over a copy of `addresses` (the array stays the caller's). */
@@ -152,6 +165,22 @@ export function adoptRoute(addresses: Address[]): Route {
  */
 export function addressesOf(r: Route): readonly Address[] {
   return internalAddresses(r);
+}
+
+/**
+ * About the bytes `r` takes in an envelope, and in memory while a message holds it: each
+ * value's length and a few bytes of framing per address. Measured once per route (a stream's
+ * messages share theirs), so that a mailbox can count a queued message's routes with its
+ * payload: a peer's message of one payload byte and 500 KiB of routes is not one byte.
+ */
+export function routeBytes(r: Route): number {
+  return internalBytes(r);
+}
+
+function measureBytes(addresses: readonly Address[]): number {
+  let bytes = 3;
+  for (const address of addresses) bytes += 4 + address.value.length;
+  return bytes;
 }
 
 /**

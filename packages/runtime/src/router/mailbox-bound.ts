@@ -7,7 +7,10 @@ import { RoomWaiters } from "./room-waiters.js";
 export interface MailboxLimits {
   /** Messages queued and not yet handled (default 8192). */
   maxMessages?: number;
-  /** Payload bytes queued and not yet handled (default 4 MiB). */
+  /**
+   * Bytes queued and not yet handled (default 4 MiB): each message's payload and its routes
+   * (a thread's or pool's mailbox counts a message as its whole envelope).
+   */
   maxBytes?: number;
 }
 
