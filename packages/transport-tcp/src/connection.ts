@@ -60,6 +60,8 @@ export interface ConnectionHost {
   isStopping(): boolean;
   /** Bytes of incomplete frames held by all the transport's connections (see maxPartialFrameBytes). */
   readonly partialFrames: { held: number };
+  /** The transport's connections (not a copy: only read, when the partial-frame budget is exceeded, to find the largest holder). */
+  connections(): ReadonlySet<TcpConnection>;
   /** The node's Node.afterHandOff (busy polling after a write), if it busy-polls. */
   readonly afterHandOff?: () => void;
 }
@@ -654,8 +656,10 @@ export class TcpConnection {
   };
 
   /**
-   * Counts this connection's incomplete frame against the transport's budget; one that grows
-   * the total past it is closed (it is the one asking for more memory).
+   * Counts this connection's incomplete frame against the transport's budget. Growing the
+   * total past it closes the connection that holds the largest incomplete frame, not simply
+   * this one: else a peer holding most of the budget would get the connections of others
+   * closed, whose ordinary frames merely span two reads.
    */
   #holdPartial(held: number): void {
     const delta = held - this.#heldPartial;
@@ -663,14 +667,30 @@ export class TcpConnection {
     const budget = this.#host.partialFrames;
     budget.held += delta;
     this.#heldPartial = held;
+    if (delta > 0 && budget.held > this.#host.limits.maxPartialFrameBytes) this.#closeLargestPartial();
+  }
+
+  /**
+   * This connection's incomplete frame took the transport past maxPartialFrameBytes: the
+   * connection holding the largest one is closed (this one on a tie: it asked for more). One
+   * close brings the total back within the budget: it was within it before this growth, and
+   * the largest holds at least this connection's whole frame so far, so at least the growth.
+   * A look at every connection, but only on this path; each read costs only the comparison above.
+   */
+  #closeLargestPartial(): void {
+    let largest: TcpConnection = this;
+    for (const c of this.#host.connections()) if (c.#heldPartial > largest.#heldPartial) largest = c;
+    const total = this.#host.partialFrames.held;
     const max = this.#host.limits.maxPartialFrameBytes;
-    if (delta > 0 && budget.held > max) {
-      this.#protocolError(
-        new PartialFramesBudgetError(
-          `The peer ${this.peer} sent ${held} bytes of an incomplete frame while the transport held ${budget.held - held} more of others: past maxPartialFrameBytes (${max})`,
-        ),
-      );
-    }
+    // Closing another connection from inside this one's data handler is safe: its close
+    // releases its bytes from the total at once (#holdPartial(0)) and takes its socket's
+    // handlers off, so nothing of it runs later; if the close takes this connection with it
+    // (the next-hop rule), #onData has nothing left to do after this call.
+    largest.#protocolError(
+      new PartialFramesBudgetError(
+        `The peer ${largest.peer} held ${largest.#heldPartial} bytes of an incomplete frame, the most of any connection, when the transport's incomplete frames came to ${total} bytes: past maxPartialFrameBytes (${max})`,
+      ),
+    );
   }
 
   readonly #onFrame = (bytes: Buffer, start: number, end: number, repeatsHead: boolean): boolean => {

@@ -40,9 +40,9 @@ export class TruncatedFrameError extends TcpProtocolError {
 }
 
 /**
- * Logged when a connection's incomplete frame would take the transport past
- * `maxPartialFrameBytes` (the bytes of incomplete frames it holds across its connections); the
- * connection closes.
+ * Logged when a connection's incomplete frame takes the transport past `maxPartialFrameBytes`
+ * (the bytes of incomplete frames it holds across its connections); the connection holding
+ * the largest incomplete frame closes (the growing one on a tie).
  */
 export class PartialFramesBudgetError extends TcpProtocolError {
   override readonly code: string = "TCP_PARTIAL_FRAMES_BUDGET";

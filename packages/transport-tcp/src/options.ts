@@ -313,8 +313,10 @@ export interface TcpTransportOptions {
    * Bytes of incomplete frames the transport holds across all its connections (default
    * 256 MiB, DEFAULT_MAX_PARTIAL_FRAME_BYTES). A frame may be 16 MiB and a listener may hold
    * 1024 connections: without a budget, peers that each start a large frame and stall could
-   * make the node hold 16 GiB before anyone authenticated. A connection whose incomplete frame
-   * grows the total past it is closed with a PartialFramesBudgetError.
+   * make the node hold 16 GiB before anyone authenticated. When an incomplete frame grows the
+   * total past it, the connection holding the largest incomplete frame (the growing one on a
+   * tie) is closed with a PartialFramesBudgetError: peers holding much of the budget lose
+   * their connections, not those whose ordinary frames merely span reads.
    */
   maxPartialFrameBytes?: number;
   /**

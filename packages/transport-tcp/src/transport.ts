@@ -151,6 +151,7 @@ export class TcpTransport {
       // connections read this host's fields for every message (limits, router).
       isStopping: () => transport.#stopping !== undefined,
       partialFrames: { held: 0 },
+      connections: () => this.#connections,
       afterHandOff: node.afterHandOff,
     };
     this.#router.registerTransport(

@@ -11,8 +11,9 @@ import {
   type Mailbox,
   type Node,
 } from "@hopwire/runtime";
-import { BackpressureError, PROTOCOL_VERSION } from "@hopwire/transport-tcp";
-import { closed, frame, pausedPeer, rawClient, startNode, startResponder } from "./support.js";
+import { BackpressureError, PartialFramesBudgetError, PROTOCOL_VERSION } from "@hopwire/transport-tcp";
+import { eventually } from "../../../test/support/eventually.js";
+import { closed, frame, pausedPeer, rawClient, Sink, startNode, startResponder } from "./support.js";
 
 const nodes: Node[] = [];
 const servers: Server[] = [];
@@ -329,7 +330,7 @@ describe("a partial frame times out", () => {
 // Each connection's partial frame was bounded (16 MiB, partialFrameTimeout) but their sum was
 // not: 1024 peers that each started a 16 MiB frame could make a node hold 16 GiB.
 describe("incomplete frames share one budget", () => {
-  it("the connection whose incomplete frame takes the transport past maxPartialFrameBytes is closed; the others keep theirs", async () => {
+  it("the connection holding the largest incomplete frame when the transport goes past maxPartialFrameBytes is closed; the others keep theirs", async () => {
     const responder = await startResponder("responder", { maxPartialFrameBytes: 256 * 1024 });
     const a = await startNode("a");
     nodes.push(responder.node, a.node);
@@ -338,21 +339,66 @@ describe("incomplete frames share one budget", () => {
     const first = await rawClient(responder.listener.address);
     const second = await rawClient(responder.listener.address);
     sockets.push(first, second);
-    // 150 KiB of the first's 200 KiB frame: within the budget.
-    first.write(Buffer.concat([Buffer.of(PROTOCOL_VERSION), whole.subarray(0, 150 * 1024)]));
-    while (responder.tcp.partialFrameBytes < 150 * 1024 - 64) await new Promise((resolve) => setTimeout(resolve, 10));
-    // 150 KiB of the second's: past 256 KiB in all, so the second goes.
+    // 100 KiB of the first's 200 KiB frame: within the budget.
+    first.write(Buffer.concat([Buffer.of(PROTOCOL_VERSION), whole.subarray(0, 100 * 1024)]));
+    await eventually(() => responder.tcp.partialFrameBytes === 100 * 1024 - 4);
+    // 180 KiB of the second's: past 256 KiB in all once the second holds more than the first, so the second goes.
     const port = second.localPort;
-    second.write(Buffer.concat([Buffer.of(PROTOCOL_VERSION), whole.subarray(0, 150 * 1024)]));
+    second.write(Buffer.concat([Buffer.of(PROTOCOL_VERSION), whole.subarray(0, 180 * 1024)]));
     await closed(second);
     const line = await responder.log.waitFor(new RegExp(`closing the connection to 127\\.0\\.0\\.1:${port} .*TCP_PARTIAL_FRAMES_BUDGET.*past maxPartialFrameBytes \\(262144\\)`));
     expect(line).toMatch(/warn/);
-    // The first completes its frame: it was never over the budget, and its bytes leave it as the frame does.
-    first.write(whole.subarray(150 * 1024));
-    while (responder.tcp.partialFrameBytes > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    // The first completes its frame: it was never the largest, and its bytes leave it as the frame does.
+    first.write(whole.subarray(100 * 1024));
+    await eventually(() => responder.tcp.partialFrameBytes === 0);
     const good = await a.tcp.connect(responder.listener.address);
     expect(await a.node.sendAndReceive(route(good, "echoer"), "still here")).toBe("still here");
     expect(responder.log.matching(/closing the connection/).length, responder.log.matching(/closing/).join("\n")).toBe(1);
     expect(first.destroyed).toBe(false);
+  }, 20_000);
+
+  // Before, the connection that took the total past the budget was closed: one host holding
+  // most of it with stalled frames got every other peer's connection closed whose ordinary
+  // frame arrived in two reads, and kept its own.
+  it("a host holding most of the budget loses its own largest connection, not another peer's whose frame spans two reads", async () => {
+    const responder = await startResponder("responder", { maxPartialFrameBytes: 256 * 1024 });
+    nodes.push(responder.node);
+    const sink = new Sink();
+    await responder.node.startWorker("sink", sink, { placement: "main" });
+    responder.node.flowControls.addConsumer("sink", responder.listener.flowControlId);
+    const connectionOf = (socket: Socket) => responder.tcp.connections.find((c) => c.peer === `127.0.0.1:${socket.localPort}`);
+    // The attacker: 240 KiB of incomplete 200 KiB frames, the largest 90 KiB.
+    const held = [40 * 1024, 50 * 1024, 60 * 1024, 90 * 1024];
+    const attackers: Socket[] = [];
+    for (const bytes of held) {
+      const attacker = await rawClient(responder.listener.address);
+      sockets.push(attacker);
+      attackers.push(attacker);
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(200 * 1024);
+      attacker.write(Buffer.concat([Buffer.of(PROTOCOL_VERSION), header, Buffer.alloc(bytes)]));
+    }
+    await eventually(() => responder.tcp.partialFrameBytes === 240 * 1024);
+    const attackerConnections = attackers.map((socket) => connectionOf(socket)!);
+    // The victim: one ordinary 64 KiB message whose frame comes in two writes; the first half takes the total past 256 KiB.
+    const victim = await rawClient(responder.listener.address);
+    sockets.push(victim);
+    await eventually(() => connectionOf(victim) !== undefined);
+    const victimConnection = connectionOf(victim)!;
+    const whole = frame(encodeEnvelope(new LocalMessage(route("sink"), Route.EMPTY, new Uint8Array(64 * 1024)), "network"));
+    victim.write(Buffer.concat([Buffer.of(PROTOCOL_VERSION), whole.subarray(0, 32 * 1024)]));
+    await eventually(() => responder.log.matching(/TCP_PARTIAL_FRAMES_BUDGET/).length > 0);
+    expect(victimConnection.closedReason?.message).toBeUndefined();
+    victim.write(whole.subarray(32 * 1024));
+    await sink.waitFor(1); // the test's own timeout is the generous bound
+    expect(sink.received[0]!.payload.length).toBe(64 * 1024);
+    // The largest holder went, with the budget's error; the rest of the attacker's frames are still held.
+    await closed(attackers[3]!);
+    expect(attackerConnections[3]!.closedReason?.cause).toBeInstanceOf(PartialFramesBudgetError);
+    expect(attackerConnections[3]!.closedReason?.cause).toMatchObject({ code: "TCP_PARTIAL_FRAMES_BUDGET" });
+    await eventually(() => responder.tcp.partialFrameBytes === 150 * 1024);
+    expect(attackerConnections.slice(0, 3).map((c) => c.isClosed)).toEqual([false, false, false]);
+    expect(victimConnection.isClosed).toBe(false);
+    expect(responder.log.matching(/closing the connection/).length, responder.log.matching(/closing/).join("\n")).toBe(1);
   }, 20_000);
 });
