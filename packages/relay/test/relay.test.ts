@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { InvalidOptionError, node, route, waitFor, type Context, type Node, type Routed } from "@hopwire/runtime";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createLogger, InvalidOptionError, node, route, waitFor, type Context, type Node, type Routed } from "@hopwire/runtime";
 import {
   createIdentity,
   createSecureChannel,
@@ -22,6 +22,7 @@ import {
   RelayUnreachableError,
   type RemoteRelayEvent,
 } from "../dist/index.js";
+import { eventually } from "../../../test/support/eventually.js";
 
 // Three nodes in one process, joined by real TCP on 127.0.0.1 and real secure channels:
 // the relay node, bob (behind "NAT": it only connects out) and alice.
@@ -355,6 +356,132 @@ describe("relay service and RemoteRelay", () => {
     await b.relay.stop();
     await until(() => !relay.service.registrations.has("bob"), "forwarder removal");
     expect(relay.events.at(-1)).toMatchObject({ kind: "removed", name: "bob" });
+  });
+});
+
+describe("onEvent callbacks that throw", () => {
+  // A throwing onEvent made the keep-alive loop's promise reject, with nothing to catch it
+  // until stop(): an unhandled rejection, which ends a Node 20 process.
+  let unhandled: unknown[] = [];
+  const record = (reason: unknown): void => void unhandled.push(reason);
+  beforeEach(() => {
+    unhandled = [];
+    process.on("unhandledRejection", record);
+  });
+  afterEach(() => {
+    process.off("unhandledRejection", record);
+  });
+
+  /** Bob as bobNode (tag "bob"), but with `onEvent` and a node whose logger keeps the relay's lines. */
+  async function throwingBob(identity: Identity, relayAddress: string, onEvent: (e: RemoteRelayEvent) => void) {
+    const lines: string[] = [];
+    const n = await node({ logger: createLogger("hopwire", { debug: "hopwire:relay", sink: (line) => lines.push(line) }) });
+    nodes.push(n);
+    const tcp = await createTcpTransport(n);
+    const connections: TcpConnection[] = [];
+    const relay = await createRemoteRelay(n, {
+      name: "bob",
+      identity,
+      connect: async (signal) => {
+        const c = await tcp.connect(relayAddress, new TcpConnectionOptions(), { signal });
+        connections.push(c);
+        return { route: c, closed: c.whenClosed(), close: () => c.stop() };
+      },
+      heartbeatIntervalMs: 200,
+      replyTimeoutMs: 3_000,
+      backoff: { initialMs: 20, maxMs: 200 },
+      onEvent,
+    });
+    await n.startWorker("echoer", { async handleMessage(ctx: Context, msg: Routed<string>) { await ctx.send(msg.returnRoute, `bob:${msg.body}`); } }, { placement: "main" });
+    const scl = await createSecureChannelListener(n, identity, "bob_listener", new SecureChannelListenerOptions().asConsumer(relay.flowControlId));
+    n.flowControls.addConsumer("echoer", scl.flowControlId);
+    return { n, relay, connections, lines };
+  }
+
+  it("a RemoteRelay whose onEvent throws on every event registers, and after its connection drops reports it, reconnects and registers again", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    const kinds: string[] = [];
+    // Before: the first "registered" threw out of the registration, and createRemoteRelay rejected with it.
+    const b = await throwingBob(bob, relay.address, (e) => {
+      kinds.push(e.kind);
+      throw new Error(`onEvent failed on ${e.kind}`);
+    });
+    expect(b.relay.registrations).toBe(1);
+    expect(await echoThroughRelay(relay.address, "first")).toBe("bob:first");
+    await b.connections[0]!.stop(); // the NAT drops bob's connection
+    await eventually(() => kinds.includes("disconnected"), 20_000);
+    await eventually(() => b.relay.registrations >= 2 || unhandled.length > 0, 20_000);
+    expect(unhandled).toEqual([]);
+    expect(b.relay.registrations).toBeGreaterThanOrEqual(2);
+    expect(b.relay.stopped).toBe(false);
+    expect(kinds.filter((k) => k === "registered").length).toBeGreaterThanOrEqual(2);
+    expect(await echoThroughRelay(relay.address, "again")).toBe("bob:again");
+    // Each throw is logged at warn, naming the event's kind only (not its address or identifier).
+    expect(b.lines.some((l) => l.includes('hopwire:relay warn remote relay "bob": the onEvent callback threw on a "disconnected" event (ignored) Error: onEvent failed on disconnected'))).toBe(true);
+    expect(b.lines.some((l) => l.includes(relay.identity.identifier) || l.includes("forward_to_bob"))).toBe(false);
+  });
+
+  it("an onEvent that throws once registered leaves the keep-alive loop running: no unhandled rejection when the connection drops", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    const kinds: string[] = [];
+    // Throws from the first event after the first registration: a "disconnected" in the keep-alive loop.
+    const b = await throwingBob(bob, relay.address, (e) => {
+      kinds.push(e.kind);
+      if (kinds.length > 1) throw new Error(`onEvent failed on ${e.kind}`);
+    });
+    await b.connections[0]!.stop();
+    await eventually(() => kinds.includes("disconnected"), 20_000);
+    // Before: the loop's promise rejected unhandled here, and bob never registered again.
+    await eventually(() => b.relay.registrations >= 2 || unhandled.length > 0, 20_000);
+    expect(unhandled).toEqual([]);
+    expect(b.relay.registrations).toBeGreaterThanOrEqual(2);
+    expect(kinds.at(-1)).toBe("registered");
+  });
+
+  it("an async onEvent whose promise rejects is logged, not an unhandled rejection", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    const kinds: string[] = [];
+    const b = await throwingBob(bob, relay.address, async (e) => {
+      kinds.push(e.kind);
+      throw new Error(`async onEvent failed on ${e.kind}`);
+    });
+    await b.connections[0]!.stop();
+    await eventually(() => b.relay.registrations >= 2 || unhandled.length > 0, 20_000);
+    await eventually(() => b.lines.filter((l) => l.includes("async onEvent failed on registered")).length >= 2 || unhandled.length > 0, 20_000);
+    expect(unhandled).toEqual([]);
+    expect(kinds).toContain("disconnected");
+  });
+
+  it("a relay service whose onEvent throws on every event still answers registrations and removes forwarders", async () => {
+    const bob = await createIdentity();
+    const mallory = await createIdentity();
+    const { n, tcp } = await startNode();
+    const listener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
+    const scl = await createSecureChannelListener(n, await createIdentity(), "api", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
+    const kinds: string[] = [];
+    const service = await startRelayService(n, {
+      policy: allowRegistrations({ bob: [bob.identifier] }),
+      serviceConsumerOf: scl.flowControlId,
+      forwarderConsumerOf: listener.flowControlId,
+      onEvent: (e) => {
+        kinds.push(e.kind);
+        throw new Error(`service onEvent failed on ${e.kind}`);
+      },
+    });
+    const address = listener.address.toString();
+    // A refusal is still answered as one (before: the registrant waited out its reply timeout).
+    await expect(bobNode(mallory, address, "mallory")).rejects.toBeInstanceOf(RelayRegistrationRefusedError);
+    // Before: the throw came after the forwarder started and before the reply: bob timed out, unanswered.
+    const b = await bobNode(bob, address, "bob");
+    expect(service.registrations.has("bob")).toBe(true);
+    expect(await echoThroughRelay(address, "through")).toBe("bob:through");
+    await b.relay.stop();
+    await eventually(() => !service.registrations.has("bob"), 20_000);
+    expect(kinds).toEqual(["refused", "registered", "removed"]);
+    expect(unhandled).toEqual([]);
   });
 });
 

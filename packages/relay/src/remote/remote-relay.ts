@@ -17,6 +17,7 @@ import {
   waitFor,
   type AddressLike,
   type FlowControlId,
+  type Logger,
   type Mailbox,
   type Node,
 } from "@hopwire/runtime";
@@ -31,6 +32,7 @@ import {
   UntrustedIdentityError,
 } from "@hopwire/secure-channel";
 import { TcpProtocolVersionError } from "@hopwire/transport-tcp";
+import { reportEvent } from "../events.js";
 import { REFUSAL_ERRORS, RelayNameInvalidError, RelayReplacedError, RelayStoppedError, RelayUnreachableError } from "../errors.js";
 import { DEFAULT_RELAY_SERVICE_ADDRESS, isRelayName, parseReply, type RelayReply, type RelayRequest } from "../protocol.js";
 import { backoffDelay, checkBackoff, type BackoffOptions } from "./backoff.js";
@@ -71,7 +73,11 @@ export interface RemoteRelayOptions {
    * `stop()` on the node rejects with RelayStoppedError.
    */
   retryUntilRegistered?: boolean;
-  /** Called with what happens, for logs (default: nothing). */
+  /**
+   * Called with what happens, for logs (default: nothing). An exception it throws (or a
+   * promise it returns that rejects) is logged at warn on the node's logger and ignored:
+   * the RemoteRelay goes on as if the callback had returned.
+   */
   onEvent?: (event: RemoteRelayEvent) => void;
 }
 
@@ -122,6 +128,7 @@ export class RemoteRelay implements Mailbox {
   readonly name: string;
   readonly #node: Node;
   readonly #options: RemoteRelayOptions;
+  readonly #log: Logger;
   readonly #key: string;
   readonly #service: Address;
   readonly #listener: Address;
@@ -139,6 +146,7 @@ export class RemoteRelay implements Mailbox {
   constructor(node: Node, options: RemoteRelayOptions) {
     this.#node = node;
     this.#options = options;
+    this.#log = node.log.child("relay");
     this.name = options.name;
     this.address = Address.random();
     this.#key = this.address.key;
@@ -180,11 +188,16 @@ export class RemoteRelay implements Mailbox {
         if (this.#options.retryUntilRegistered !== true || this.#stopped || isRefusal(error)) throw error;
         await this.#disconnect();
         const delayMs = backoffDelay(failures, this.#options.backoff);
-        this.#options.onEvent?.({ kind: "retrying", name: this.name, delayMs, reason: asError(error) });
+        this.#report({ kind: "retrying", name: this.name, delayMs, reason: asError(error) });
         await sleep(delayMs, this.#abort.signal);
       }
     }
-    this.#running = this.#keepAlive();
+    // Nothing in the loop should throw; should it still, it must not end the process as an
+    // unhandled rejection (stop() awaits this promise only later, if ever).
+    this.#running = this.#keepAlive().catch((error: unknown) => {
+      this.#log.warn(`${this.toString()}: keeping the registration failed; the remote relay stops`, asError(error));
+      void this.stop().catch(() => {});
+    });
   }
 
   // ---- the mailbox: what the relay forwards, and the service's replies ----
@@ -254,13 +267,18 @@ export class RemoteRelay implements Mailbox {
     if (reply.t !== "registered") throw new RelayUnreachableError(`The relay service answered a registration with "${reply.t}"`);
     this.#forwarderAddress = reply.address;
     this.#registrations++;
-    this.#options.onEvent?.({
+    this.#report({
       kind: "registered",
       name: this.name,
       address: reply.address,
       relayIdentifier: channel.peerIdentifier,
       registrations: this.#registrations,
     });
+  }
+
+  /** Calls options.onEvent; what it throws is logged and ignored (see reportEvent). */
+  #report(event: RemoteRelayEvent): void {
+    reportEvent(this.#options.onEvent, event, this.#log, `remote relay "${this.name}"`);
   }
 
   /** Heartbeats on the current channel; on a loss, reconnects with backoff; forever, until stop() or a refusal. */
@@ -274,13 +292,13 @@ export class RemoteRelay implements Mailbox {
           reason = await this.#watch(this.#channel);
         } catch (error) {
           // Final: another registrant took the name, or the service refused it again (its policy changed).
-          if (error instanceof RelayReplacedError) this.#options.onEvent?.({ kind: "replaced", name: this.name });
-          else this.#options.onEvent?.({ kind: "refused", name: this.name, error: asError(error) });
+          if (error instanceof RelayReplacedError) this.#report({ kind: "replaced", name: this.name });
+          else this.#report({ kind: "refused", name: this.name, error: asError(error) });
           void this.stop();
           return;
         }
         if (this.#stopped) return;
-        this.#options.onEvent?.({ kind: "disconnected", name: this.name, reason });
+        this.#report({ kind: "disconnected", name: this.name, reason });
         await this.#disconnect();
       }
       try {
@@ -292,12 +310,12 @@ export class RemoteRelay implements Mailbox {
         if (this.#stopped) return;
         await this.#disconnect();
         if (isRefusal(error)) {
-          this.#options.onEvent?.({ kind: "refused", name: this.name, error: asError(error) });
+          this.#report({ kind: "refused", name: this.name, error: asError(error) });
           void this.stop();
           return;
         }
         delayMs = backoffDelay(++failures, this.#options.backoff);
-        this.#options.onEvent?.({ kind: "retrying", name: this.name, delayMs, reason: asError(error) });
+        this.#report({ kind: "retrying", name: this.name, delayMs, reason: asError(error) });
       }
     }
   }

@@ -13,6 +13,7 @@ import {
   type AddressLike,
   type Context,
   type FlowControlId,
+  type Logger,
   type Node,
   type RelayMailbox,
   type RelayOptions,
@@ -22,6 +23,7 @@ import {
 import { peerIdentifierOf, secureChannelFirstHop, type Identifier } from "@hopwire/secure-channel";
 import { tcpTransportOf, type TcpConnection } from "@hopwire/transport-tcp";
 import type { RefusalCode } from "../errors.js";
+import { reportEvent } from "../events.js";
 import { DEFAULT_RELAY_SERVICE_ADDRESS, forwarderAddress, isRelayName, parseRequest, type RelayReply } from "../protocol.js";
 import type { RelayPolicy } from "./relay-policy.js";
 
@@ -42,7 +44,11 @@ export interface RelayServiceOptions {
    * nodes reaching registrants connect to (`tcpListener.flowControlId`). One id or several.
    */
   forwarderConsumerOf?: FlowControlId | readonly FlowControlId[];
-  /** Called with one readable line per registration, refusal and removal (default: none). */
+  /**
+   * Called with one readable line per registration, refusal and removal (default: none). An
+   * exception it throws (or a promise it returns that rejects) is logged at warn on the node's
+   * logger and ignored: the registrant is still answered, the forwarder still removed.
+   */
   onEvent?: (event: RelayServiceEvent) => void;
   /**
    * Names one registrant's secure channel may hold at once (default 64,
@@ -131,6 +137,7 @@ export class RelayService implements Worker {
   readonly address: Address;
   readonly #node: Node;
   readonly #options: RelayServiceOptions;
+  readonly #log: Logger;
   readonly #forwarderConsumerOf: readonly FlowControlId[];
   readonly #registrations = new Map<string, Registration & { unwatch: () => void; channel: string }>();
   /** Names held per registrant channel (the key of its first hop), and per registrant identity. */
@@ -141,6 +148,7 @@ export class RelayService implements Worker {
   constructor(node: Node, options: RelayServiceOptions) {
     this.#node = node;
     this.#options = options;
+    this.#log = node.log.child("relay");
     this.#forwarderConsumerOf = checkFlowControlIds(options.forwarderConsumerOf, "forwarderConsumerOf", "relay service options");
     this.address = toAddress(options.address ?? DEFAULT_RELAY_SERVICE_ADDRESS);
   }
@@ -176,7 +184,7 @@ export class RelayService implements Worker {
     if (refusal !== undefined) {
       // An invalid name from the network is reported quoted and escaped: it goes into logs.
       const name = isRelayName(request.name) ? request.name : JSON.stringify(String(request.name).slice(0, 64));
-      this.#options.onEvent?.({ kind: "refused", name, code: refusal.code, ...(identifier ? { identifier } : {}) });
+      this.#report({ kind: "refused", name, code: refusal.code, ...(identifier ? { identifier } : {}) });
       await this.#reply(ctx, message, { t: "refused", id: request.id, ...refusal });
       return;
     }
@@ -186,7 +194,7 @@ export class RelayService implements Worker {
     } catch (error) {
       // e.g. forward_to_<name> is another worker's address on this node: refuse rather than leave the registrant waiting.
       ctx.log.debug(`relay service: could not start the forwarder for "${request.name}"`, error);
-      this.#options.onEvent?.({ kind: "refused", name: request.name, code: "RELAY_REGISTRATION_REFUSED", identifier: identifier! });
+      this.#report({ kind: "refused", name: request.name, code: "RELAY_REGISTRATION_REFUSED", identifier: identifier! });
       const why = `The relay node cannot forward "${request.name}" (${(error as { code?: string }).code ?? "error"})`;
       await this.#reply(ctx, message, { t: "refused", id: request.id, code: "RELAY_REGISTRATION_REFUSED", message: why });
       return;
@@ -258,7 +266,7 @@ export class RelayService implements Worker {
     this.#registrations.set(name, { name, identifier, forwarder, unwatch, channel });
     this.#namesPerChannel.add(channel);
     this.#namesPerIdentity.add(identifier);
-    this.#options.onEvent?.({ kind: "registered", name, address, identifier, replaced });
+    this.#report({ kind: "registered", name, address, identifier, replaced });
     return address;
   }
 
@@ -286,7 +294,12 @@ export class RelayService implements Worker {
     this.#namesPerIdentity.remove(held.identifier);
     held.unwatch();
     held.forwarder.stop();
-    if (report) this.#options.onEvent?.({ kind: "removed", name, address: held.forwarder.address.toString(), reason });
+    if (report) this.#report({ kind: "removed", name, address: held.forwarder.address.toString(), reason });
+  }
+
+  /** Calls options.onEvent; what it throws is logged and ignored (see reportEvent). */
+  #report(event: RelayServiceEvent): void {
+    reportEvent(this.#options.onEvent, event, this.#log, `relay service ${this.address.toString()}`);
   }
 
   async #reply(ctx: Context, message: Routed, reply: RelayReply): Promise<void> {
