@@ -6,10 +6,6 @@ import { describeValue } from "../util/describe-type.js";
 export const LOCAL = 0;
 
 /**
- * An address: a transport type and a value, written "1#127.0.0.1:4000".
- * Type 0 (local) is written without its prefix when parsed from a string.
- */
-/**
  * The longest address value, in UTF-8 bytes: a host name and port, a worker's name or a
  * random hex address are far shorter. Decoders refuse longer ones from the network before
  * they allocate anything for them (a peer's 16 MiB address would otherwise be held as a
@@ -17,6 +13,10 @@ export const LOCAL = 0;
  */
 export const MAX_ADDRESS_VALUE_BYTES = 1024;
 
+/**
+ * An address: a transport type and a value, written "1#127.0.0.1:4000".
+ * Type 0 (local) is written without its prefix when parsed from a string.
+ */
 export class Address {
   readonly type: number;
   readonly value: string;
