@@ -409,6 +409,59 @@ describe("a lost CONFIRM", () => {
   });
 });
 
+/**
+ * A long-lived worker that sends through channels: sent `{ through }` (a channel's address), it
+ * sends "ping" to the echo behind it from its own address, so it becomes a consumer of that
+ * channel's flow (the router lets replies back to whoever sent into a producer), and counts the replies.
+ */
+class Client implements Worker {
+  replies = 0;
+  async handleMessage(ctx: Context, msg: Routed) {
+    const body = msg.body as { through: string } | string;
+    if (typeof body === "string") this.replies++;
+    else await ctx.send(route(body.through, "echo"), "ping");
+  }
+}
+
+describe("what a closed channel frees", () => {
+  it("closed channels, initiator and responder ends, take their flows with them: the workers that used them are no consumers of any", async () => {
+    // Every worker that sends into a channel becomes a consumer of its flow. A long-lived one
+    // (the echo behind a listener, a client on the initiator's node) kept an entry for every
+    // channel it ever used, and each flow kept its set: a peer that opened and closed channels
+    // in a loop grew the responder's memory (≈ 0.35 KiB per channel), unlike a TcpConnection's flow.
+    const client = new Client();
+    await n.startWorker("client", client, { placement: "main" });
+    const tcp = await createTcpTransport(n);
+    const tcpListener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
+    await listen(new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
+    const connection = await tcp.connect(tcpListener.address, new TcpConnectionOptions());
+    const roundTrip = async (): Promise<{ initiator: string; responder: string }> => {
+      const channel = await createSecureChannel(n, alice, route(connection, "bob_listener"));
+      const before = client.replies;
+      await n.send("client", { through: channel.address.toString() });
+      await eventually(() => client.replies === before + 1);
+      expect(await n.sendAndReceive(route(channel, "echo"), "hello")).toBe("hello");
+      const responder = listener.channels.find((c) => n.flowControls.isConsumer("echo", c.flowControlId))!;
+      expect(n.flowControls.isConsumer("client", channel.flowControlId)).toBe(true); // what the fix must undo
+      const flows = { initiator: channel.flowControlId, responder: responder.flowControlId };
+      await channel.close();
+      await eventually(() => listener.channelCount === 0);
+      return flows;
+    };
+    await roundTrip(); // the connection's own flow gains its consumers once, with the first channel
+    const baseline = n.flowControls.flowCount;
+    const flows = [];
+    for (let i = 0; i < 50; i++) flows.push(await roundTrip());
+    expect(flows.filter((f) => n.flowControls.isConsumer("client", f.initiator))).toEqual([]);
+    expect(flows.filter((f) => n.flowControls.isConsumer("echo", f.responder))).toEqual([]);
+    // Nor is an emptied set left per flow (a request's reply address made one, and let go of it).
+    expect(n.flowControls.flowCount).toBe(baseline);
+    // The listener's own flow, which its channels' ids are spawned from, stays: a new channel still reaches echo.
+    const channel = await createSecureChannel(n, alice, route(connection, "bob_listener"));
+    expect(await n.sendAndReceive(route(channel, "echo"), "still reachable")).toBe("still reachable");
+  });
+});
+
 describe("oversized messages", () => {
   it("a message that fits a TCP frame but not a channel record is refused by send, typed, and the channel stays usable on both ends", async () => {
     const { channel } = await channelOverTcp();

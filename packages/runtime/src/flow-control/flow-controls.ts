@@ -47,6 +47,14 @@ export class FlowControls {
     return this.#version;
   }
 
+  /**
+   * @internal How many flows have a consumer set: what owners that went away leave behind
+   * shows here (tests check that a closed channel or connection removed its flow).
+   */
+  get flowCount(): number {
+    return this.#consumers.size;
+  }
+
   /** A fresh, unguessable flow control id. */
   static generateId(): FlowControlId {
     return "fc" + randomHex32();

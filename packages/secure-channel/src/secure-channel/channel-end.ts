@@ -519,6 +519,11 @@ export class ChannelEnd implements ChannelCipherSink {
     // Records the peer sent before it learnt of the close still arrive: refused quietly.
     this.#node.router.retire([this.remoteAddress], reason.get);
     this.#node.flowControls.cleanup(this.producerAddress);
+    // The flow's consumers go too: every worker that sent into the channel became one (the
+    // router lets its replies back), and a long-lived worker would otherwise keep an entry per
+    // channel it ever used, as would the flow's emptied set (a TcpConnection does the same).
+    // The id is this end's own (the responder's spawner id, the listener's, stays).
+    this.#node.flowControls.removeFlow(this.flowControlId);
     // Later sends into the channel get its reason, not UnknownAddressError on a random address.
     if (wasOpen) rememberClosedEncryptor(this.#node, this.encryptorAddress, reason.get);
     // Whoever still holds our mailboxes (a connection's or a sender's RouteMemo remembers its
