@@ -40,4 +40,33 @@ describe("PlaintextPieces", () => {
     expect(record.bytes).toBe(pieces[1]);
     expect(record.atEnd).toBe(true);
   });
+
+  it("a length past what the pieces hold is refused before anything is allocated, and nothing is read", () => {
+    // A MESSAGES record's length word is the peer's: up to 2 GiB. The copy of a straddling
+    // envelope was allocated at that length before the pieces were found short.
+    const pieces = piecesOf(bytes, [6, 20]);
+    const record = new PlaintextPieces(pieces, 0);
+    expect(record.take(4)).toBe(true);
+    record.skipTo(5); // the reader stands in the first piece, 35 bytes left over three pieces
+    for (const length of [36, 0x7fffffff, 2 ** 33]) {
+      // 2^33 bytes is past any typed array's length in Node: allocating it throws RangeError, so the refusal came first.
+      expect(record.take(length), `length ${length}`).toBe(false);
+      expect(record.piece).toBe(pieces[0]);
+      expect(record.offset).toBe(5);
+    }
+    // Exactly what is left is still taken, copied across the cuts.
+    expect(record.take(35)).toBe(true);
+    expect([...record.bytes.subarray(record.start, record.start + 35)]).toEqual(Array.from({ length: 35 }, (_, i) => 5 + i));
+    expect(record.atEnd).toBe(true);
+  });
+
+  it("counts what is left from where the reader stands, after pieces it moved past", () => {
+    const pieces = piecesOf(bytes, [10, 20, 30]);
+    const record = new PlaintextPieces(pieces, 0);
+    expect(record.take(25)).toBe(true); // into the third piece
+    expect(record.take(16)).toBe(false); // 15 left
+    expect(record.offset).toBe(5);
+    expect(record.take(15)).toBe(true);
+    expect([...record.bytes.subarray(record.start, record.start + 15)]).toEqual(Array.from({ length: 15 }, (_, i) => 25 + i));
+  });
 });

@@ -10,6 +10,9 @@ export class PlaintextPieces {
   #index = 0;
   #piece: Uint8Array;
   #offset: number;
+  /** The bytes of the pieces before the current one, and of all of them: what is left, before a copy is made. */
+  #passed = 0;
+  readonly #total: number;
   /** The last take(): `bytes[start, start + length)`. */
   bytes: Uint8Array;
   start = 0;
@@ -23,6 +26,9 @@ export class PlaintextPieces {
     this.#piece = pieces[0]!;
     this.#offset = offset;
     this.bytes = this.#piece;
+    let total = 0;
+    for (const piece of pieces) total += piece.length;
+    this.#total = total;
   }
 
   /** The piece being read, and where in it (after atEnd, which moves on to the next piece). */
@@ -58,7 +64,7 @@ export class PlaintextPieces {
     return readU32BE(this.bytes, this.start);
   }
 
-  /** The next `length` bytes, in `bytes[start, start + length)`; false if fewer are left. */
+  /** The next `length` bytes, in `bytes[start, start + length)`; false, with nothing read, if fewer are left. */
   take(length: number): boolean {
     this.#settle();
     const piece = this.#piece;
@@ -68,12 +74,15 @@ export class PlaintextPieces {
       this.#offset += length;
       return true;
     }
+    // `length` is the peer's (up to 2 GiB in a MESSAGES length word): checked against what the
+    // record holds before the copy is allocated, or a short record would cost that much memory.
+    if (length > this.#total - this.#passed - this.#offset) return false;
     const copy = new Uint8Array(length);
     let filled = 0;
     while (filled < length) {
       this.#settle();
       const from = this.#piece;
-      if (this.#offset >= from.length) return false; // the pieces ran out
+      if (this.#offset >= from.length) return false; // (not with the check above: a guard against looping for ever)
       const n = Math.min(length - filled, from.length - this.#offset);
       filled = copyBytes(copy, filled, from, this.#offset, this.#offset + n);
       this.#offset += n;
@@ -87,6 +96,7 @@ export class PlaintextPieces {
   #settle(): void {
     while (this.#offset >= this.#piece.length && this.#index + 1 < this.pieces.length) {
       this.#offset -= this.#piece.length;
+      this.#passed += this.#piece.length;
       this.#piece = this.pieces[++this.#index]!;
     }
   }
