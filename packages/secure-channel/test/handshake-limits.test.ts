@@ -3,8 +3,15 @@
 // freed when a connection goes away. Pure state: test/handshake-flood.test.ts runs the real
 // thing over TCP.
 import { describe, expect, it } from "vitest";
-import { InvalidOptionError } from "@hopwire/runtime";
-import { DEFAULT_HANDSHAKE_LIMITS, HandshakeSlots, validateHandshakeLimits } from "../dist/listener/handshake-limits.js";
+import { InvalidOptionError, route } from "@hopwire/runtime";
+import {
+  DEFAULT_HANDSHAKE_LIMITS,
+  HandshakeSlots,
+  QUEUED_ADDRESS_OVERHEAD,
+  QUEUED_FIRST_MESSAGE_OVERHEAD,
+  queuedFirstMessageBytes,
+  validateHandshakeLimits,
+} from "../dist/listener/handshake-limits.js";
 
 function slots(limits: Partial<typeof DEFAULT_HANDSHAKE_LIMITS>) {
   const watched: string[] = [];
@@ -36,7 +43,13 @@ function slots(limits: Partial<typeof DEFAULT_HANDSHAKE_LIMITS>) {
 
 describe("handshake limits", () => {
   it("defaults are the documented ones", () => {
-    expect(DEFAULT_HANDSHAKE_LIMITS).toEqual({ maxPending: 4096, maxPendingPerConnection: 1024, maxQueuedPerConnection: 1024, refusalsPerSecondPerConnection: 10 });
+    expect(DEFAULT_HANDSHAKE_LIMITS).toEqual({
+      maxPending: 4096,
+      maxPendingPerConnection: 1024,
+      maxQueuedPerConnection: 1024,
+      maxQueuedBytesPerConnection: 1024 * 1024,
+      refusalsPerSecondPerConnection: 10,
+    });
   });
 
   it("first messages start round-robin: a connection that queued many does not delay one that queued one", () => {
@@ -66,6 +79,37 @@ describe("handshake limits", () => {
     expect(offer("flood")).toBeUndefined();
     expect(offer("honest")).toBeDefined();
     expect(s.queued).toBe(4);
+  });
+
+  it("past maxQueuedBytesPerConnection a connection's first messages are dropped, as they are charged; started or dropped, they free their bytes", () => {
+    const s = new HandshakeSlots<string, string>(validateHandshakeLimits({ maxQueuedBytesPerConnection: 100 }), (m) => m.length);
+    const watch = () => () => {};
+    expect(s.offer("big", "a".repeat(60), 0, watch)).toBe(true);
+    expect(s.offer("big", "b".repeat(41), 0, watch)).toBe(false); // 101 bytes
+    expect(s.offer("big", "c".repeat(40), 0, watch)).toBe(true); // exactly the bound
+    expect(s.offer("big", "d", 0, watch)).toBe(false);
+    expect(s.offer("other", "e".repeat(100), 0, watch)).toBe(true); // per connection
+    expect(s.offer("huge", "f".repeat(101), 0, watch)).toBe(false); // more than a whole queue: never queued
+    expect([s.queued, s.queuedBytes, s.queuedBytesOf("big"), s.queuedBytesOf("huge")]).toEqual([3, 200, 100, 0]);
+    expect(s.next()!.message).toBe("a".repeat(60)); // started: its bytes are free
+    expect(s.queuedBytesOf("big")).toBe(40);
+    expect(s.offer("big", "g".repeat(60), 0, watch)).toBe(true);
+    expect(s.dropConnection("big")).toEqual([]);
+    expect([s.queued, s.queuedBytes, s.queuedBytesOf("big")]).toEqual([1, 100, 0]);
+    s.clear();
+    expect([s.queued, s.queuedBytes]).toEqual([0, 0]);
+  });
+
+  it("a queued first message is charged its payload and its return route, two bytes a character, however the peer made the route", () => {
+    const base = queuedFirstMessageBytes(route(), 33);
+    expect(base).toBe(QUEUED_FIRST_MESSAGE_OVERHEAD + 33);
+    expect(queuedFirstMessageBytes(route("a".repeat(32), "b".repeat(32)), 33)).toBe(base + 2 * (QUEUED_ADDRESS_OVERHEAD + 64));
+    // Many hops, long ones, wide characters: each at least what V8 keeps of it.
+    const hops = Array.from({ length: 255 }, (_, i) => `${i}`.padEnd(1024, "€"));
+    expect(queuedFirstMessageBytes(route(...hops), 33)).toBe(base + 255 * (QUEUED_ADDRESS_OVERHEAD + 2 * 1024));
+    // The default bound holds 1 024 first messages over a direct connection, and over a few hops more.
+    const typical = queuedFirstMessageBytes(route(...Array.from({ length: 5 }, () => "c".repeat(32))), 33);
+    expect(1024 * typical).toBeLessThanOrEqual(DEFAULT_HANDSHAKE_LIMITS.maxQueuedBytesPerConnection);
   });
 
   it("when the listener is full, a connection with fewer started handshakes takes the oldest slot of the greediest, never the reverse", () => {
@@ -149,5 +193,7 @@ describe("handshake limits", () => {
     expect(() => validateHandshakeLimits({ maxPending: 10, maxPendingPerConnection: 11 })).toThrow(InvalidOptionError);
     expect(() => validateHandshakeLimits({ startsPerSecond: 5 } as never)).toThrow(InvalidOptionError);
     expect(validateHandshakeLimits({ refusalsPerSecondPerConnection: 0 }).refusalsPerSecondPerConnection).toBe(0);
+    expect(() => validateHandshakeLimits({ maxQueuedBytesPerConnection: 0 })).toThrow(InvalidOptionError);
+    expect(() => validateHandshakeLimits({ maxQueuedBytesPerConnection: Number.POSITIVE_INFINITY })).toThrow(InvalidOptionError);
   });
 });

@@ -1,4 +1,4 @@
-import { checkOptionKeys, describeValue, InvalidOptionError } from "@hopwire/runtime";
+import { checkOptionKeys, describeValue, InvalidOptionError, type Route } from "@hopwire/runtime";
 
 /**
  * Bounds on the handshakes a listener has not finished. A started handshake holds a responder
@@ -14,6 +14,14 @@ export interface HandshakeLimits {
   readonly maxPendingPerConnection: number;
   /** First messages of one connection waiting for their turn to start (default 1024); past it they are dropped. */
   readonly maxQueuedPerConnection: number;
+  /**
+   * What those waiting first messages of one connection may hold, in bytes (default 1 MiB: room
+   * for 1024 with return routes of up to five hops); past it they are dropped. Each is charged
+   * 289 bytes, and 64 bytes plus two a character for each address of its return route
+   * (docs/secure-channels.md, "Handshake limits"): its payload is 33 bytes, but its return route
+   * is the peer's to make (as long as a frame allows), and it is kept until the handshake starts.
+   */
+  readonly maxQueuedBytesPerConnection: number;
   /** REFUSED notices sent back over one connection per second; past it refusals are silent (default 10). */
   readonly refusalsPerSecondPerConnection: number;
 }
@@ -23,8 +31,27 @@ export const DEFAULT_HANDSHAKE_LIMITS: HandshakeLimits = Object.freeze({
   maxPending: 4096,
   maxPendingPerConnection: 1024,
   maxQueuedPerConnection: 1024,
+  maxQueuedBytesPerConnection: 1024 * 1024,
   refusalsPerSecondPerConnection: 10,
 });
+
+/** A queued first message's own cost, besides its payload and route: its record, the payload's buffer objects, the route's. */
+export const QUEUED_FIRST_MESSAGE_OVERHEAD = 256;
+/** An address's own cost in a queued return route, besides its value's characters: the Address, its string's header, the route's slot. */
+export const QUEUED_ADDRESS_OVERHEAD = 64;
+
+/**
+ * What a first message waiting in its connection's queue is charged against
+ * `maxQueuedBytesPerConnection`: an estimate of the memory it holds (its payload, and its return
+ * route, which is all the handshake needs of it later), from the route's length and its
+ * addresses' values, at two bytes a character (V8's wider string form), so that a route the
+ * peer made long or wide is charged at least what it holds. O(hops), no scan of the values.
+ */
+export function queuedFirstMessageBytes(returnRoute: Route, payloadLength: number): number {
+  let bytes = QUEUED_FIRST_MESSAGE_OVERHEAD + payloadLength;
+  for (let i = 0; i < returnRoute.length; i++) bytes += QUEUED_ADDRESS_OVERHEAD + 2 * returnRoute.at(i)!.value.length;
+  return bytes;
+}
 
 export function validateHandshakeLimits(limits: Partial<HandshakeLimits>): HandshakeLimits {
   // First: a misspelt key would otherwise leave its limit at the default without a word.
@@ -76,11 +103,12 @@ class TokenBucket {
   }
 }
 
-/** One connection's share: its started handshakes (oldest first), its waiting first messages, its refusal budget. */
+/** One connection's share: its started handshakes (oldest first), its waiting first messages (and their bytes), its refusal budget. */
 interface ConnectionShare<T, M> {
   readonly key: string;
   readonly pending: Set<T>;
   readonly queue: M[];
+  queuedBytes: number;
   readonly refusals: TokenBucket;
   unwatch: () => void;
 }
@@ -113,8 +141,13 @@ export class HandshakeSlots<T, M> {
   readonly #ready = new Set<ConnectionShare<T, M>>();
   #pending = 0;
   #queued = 0;
+  #queuedBytes = 0;
 
-  constructor(readonly limits: HandshakeLimits) {}
+  /** `sizeOf` is what a queued message is charged against `maxQueuedBytesPerConnection` (the listener's: queuedFirstMessageBytes). */
+  constructor(
+    readonly limits: HandshakeLimits,
+    private readonly sizeOf: (message: M) => number = () => 0,
+  ) {}
 
   /** Started, unfinished handshakes. */
   get pending(): number {
@@ -126,15 +159,28 @@ export class HandshakeSlots<T, M> {
     return this.#queued;
   }
 
+  /** What the first messages waiting for their turn are charged, in bytes (see `sizeOf`). */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** What the first messages of connection `key` waiting for their turn are charged, in bytes. */
+  queuedBytesOf(key: string): number {
+    return this.#shares.get(key)?.queuedBytes ?? 0;
+  }
+
   get connections(): number {
     return this.#shares.size;
   }
 
-  /** Queues a first message from connection `key`; false if its queue is full (the message is dropped). */
+  /** Queues a first message from connection `key`; false if its queue is full, in messages or in bytes (the message is dropped). */
   offer(key: string, message: M, now: number, watch: () => () => void): boolean {
     const share = this.#shares.get(key) ?? this.#newShare(key, now, watch);
-    if (share.queue.length >= this.limits.maxQueuedPerConnection) return false;
+    const bytes = this.sizeOf(message);
+    if (share.queue.length >= this.limits.maxQueuedPerConnection || share.queuedBytes + bytes > this.limits.maxQueuedBytesPerConnection) return false;
     share.queue.push(message);
+    share.queuedBytes += bytes;
+    this.#queuedBytes += bytes;
     this.#queued++;
     this.#ready.add(share);
     return true;
@@ -166,6 +212,9 @@ export class HandshakeSlots<T, M> {
   /** Takes a ready share's first queued message; the share goes to the back of the round. */
   #take(share: ConnectionShare<T, M>): M {
     const message = share.queue.shift()!;
+    const bytes = this.sizeOf(message);
+    share.queuedBytes -= bytes;
+    this.#queuedBytes -= bytes;
     this.#queued--;
     this.#ready.delete(share);
     if (share.queue.length > 0) this.#ready.add(share); // to the back of the round
@@ -208,7 +257,9 @@ export class HandshakeSlots<T, M> {
     this.#ready.delete(share);
     share.unwatch();
     this.#queued -= share.queue.length;
+    this.#queuedBytes -= share.queuedBytes;
     share.queue.length = 0;
+    share.queuedBytes = 0;
     const items = [...share.pending];
     this.#pending -= items.length;
     return items;
@@ -230,6 +281,7 @@ export class HandshakeSlots<T, M> {
     this.#ready.clear();
     this.#pending = 0;
     this.#queued = 0;
+    this.#queuedBytes = 0;
   }
 
   #newShare(key: string, now: number, watch: () => () => void): ConnectionShare<T, M> {
@@ -237,6 +289,7 @@ export class HandshakeSlots<T, M> {
       key,
       pending: new Set(),
       queue: [],
+      queuedBytes: 0,
       refusals: new TokenBucket(this.limits.refusalsPerSecondPerConnection, now),
       unwatch: () => {},
     };

@@ -11,6 +11,7 @@ import {
   type Logger,
   type Mailbox,
   type Node,
+  type Route,
 } from "@hopwire/runtime";
 import { ResponderHandshake } from "../handshake/responder-handshake.js";
 import type { HandshakeAction } from "../handshake/types.js";
@@ -27,7 +28,7 @@ import { toSecureChannelListenerOptions, type SecureChannelListenerOptionsInit }
 import { SecureChannelHandshakeError, SecureChannelTransportError, stacklessReason } from "../secure-channel/channel-errors.js";
 import { ChannelLimitError, ConnectionChannelLimitError, type SecureChannelError } from "../errors.js";
 import { trustExpectation } from "../trust/trust-policy.js";
-import { DEFAULT_HANDSHAKE_LIMITS, HandshakeSlots } from "./handshake-limits.js";
+import { DEFAULT_HANDSHAKE_LIMITS, HandshakeSlots, queuedFirstMessageBytes } from "./handshake-limits.js";
 import { startCryptoThreadsFor } from "../crypto-threads/crypto-threads.js";
 
 /** Handshakes a listener runs at once by default (`withHandshakeLimits({ maxPending })`). */
@@ -56,6 +57,20 @@ export const HANDSHAKE_STARTS_PER_TURN = 32;
 const MESSAGE1_LENGTH = 1 + 32;
 
 /**
+ * A first message waiting for its turn: only what the handshake needs of it later (its payload,
+ * and its return route, the way back to the initiator), not the message. Its onward route is
+ * the peer's to make, as long as a frame allows, and nothing reads it once the message is here.
+ */
+interface FirstMessage {
+  readonly returnRoute: Route;
+  readonly payload: Uint8Array;
+  /** What it is charged against `maxQueuedBytesPerConnection` (queuedFirstMessageBytes). */
+  readonly bytes: number;
+}
+
+const firstMessageBytes = (message: FirstMessage): number => message.bytes;
+
+/**
  * Waits for handshakes at its address and spawns one responder channel end per initiator.
  * It is a flow-control spawner: messages decrypted by its channels are produced under
  * ids spawned from `flowControlId`, so `flowControls.addConsumer(worker, listener.flowControlId)`
@@ -81,7 +96,7 @@ export class SecureChannelListener implements Mailbox {
   readonly #openVia = new KeyCounts();
   #refusedChannels = 0;
   #stopped = false;
-  readonly #slots: HandshakeSlots<ChannelEnd, LocalMessage>;
+  readonly #slots: HandshakeSlots<ChannelEnd, FirstMessage>;
   #startScheduled = false;
   #droppedHandshakes = 0;
   /** Drops not yet logged, and when the last log line went out: one line per second at most. */
@@ -105,7 +120,7 @@ export class SecureChannelListener implements Mailbox {
     this.address = address;
     this.#options = options;
     this.#log = node.log.child("secure-channel");
-    this.#slots = new HandshakeSlots(options.handshakeLimits);
+    this.#slots = new HandshakeSlots(options.handshakeLimits, firstMessageBytes);
   }
 
   /** Forgets a closed end, and frees its channel slot: one function for all of them (a closure per end costs ≈ 0.1 KiB while it is open). */
@@ -127,7 +142,15 @@ export class SecureChannelListener implements Mailbox {
     return this.#slots.queued;
   }
 
-  /** First handshake messages dropped (malformed, over their connection's queue, or evicted) so far. */
+  /**
+   * @internal What the first messages waiting for their turn are charged, in bytes (each
+   * connection's share is bounded by `handshakeLimits.maxQueuedBytesPerConnection`).
+   */
+  get queuedHandshakeBytes(): number {
+    return this.#slots.queuedBytes;
+  }
+
+  /** First handshake messages dropped (malformed, over their connection's queue in messages or bytes, or evicted) so far. */
   get droppedHandshakes(): number {
     return this.#droppedHandshakes;
   }
@@ -203,8 +226,9 @@ export class SecureChannelListener implements Mailbox {
     // came in) and start in turn, a connection at a time (see HandshakeSlots).
     const hop = message.returnRoute.next();
     const now = performance.now();
-    // Copied: a view would keep the whole socket read it came in alive while it waits.
-    const queued = new LocalMessage(message.onwardRoute, message.returnRoute, message.payload.slice());
+    // The payload copied: a view would keep the whole socket read it came in alive while it waits.
+    const returnRoute = message.returnRoute;
+    const queued: FirstMessage = { returnRoute, payload: message.payload.slice(), bytes: queuedFirstMessageBytes(returnRoute, MESSAGE1_LENGTH) };
     const watch = () => this.#node.router.watchHop(hop, () => this.#connectionGone(hop.key));
     this.#scheduleHousekeeping();
     // Open channels alone fill the listener's or the connection's allowance: refused now, without
@@ -217,7 +241,7 @@ export class SecureChannelListener implements Mailbox {
       return;
     }
     if (!this.#slots.offer(hop.key, queued, now, watch)) {
-      this.#dropped("its connection's queue is full");
+      this.#dropped("its connection's queue is full, in messages or bytes");
       if (this.#slots.mayRefuse(hop.key, now)) this.#refuse(message, BUSY);
       this.#pauseFeeder(REFUSED_CONNECTION_PAUSE_MS);
       return;
@@ -271,7 +295,7 @@ export class SecureChannelListener implements Mailbox {
    * with the limit's code within the connection's refusal budget, and the node's "refused"
    * event and rate-limited warning naming the setting.
    */
-  #refuseForLimit(message: LocalMessage, connection: string, limit: ChannelLimit, now: number, watch?: () => () => void): void {
+  #refuseForLimit(message: { readonly returnRoute: Route }, connection: string, limit: ChannelLimit, now: number, watch?: () => () => void): void {
     this.#refusedChannels++;
     const listener = this.address.toString();
     // Without a stack trace: a flood of refused first messages makes one each.
@@ -333,7 +357,7 @@ export class SecureChannelListener implements Mailbox {
   }
 
   /** Sends a plaintext REFUSED notice back along the message's return route. */
-  #refuse(message: LocalMessage, code: Uint8Array): void {
+  #refuse(message: { readonly returnRoute: Route }, code: Uint8Array): void {
     try {
       const body = new Uint8Array(code.length + 1);
       body[0] = OuterKind.REFUSED;
@@ -355,7 +379,7 @@ export class SecureChannelListener implements Mailbox {
     this.#housekeeping.unref();
   }
 
-  async #respond(message1: LocalMessage, connection: string): Promise<void> {
+  async #respond(message1: FirstMessage, connection: string): Promise<void> {
     const node = this.#node;
     const options = this.#options;
     const end = new ChannelEnd(node, "responder", options, FlowControls.generateId(), message1.returnRoute);

@@ -172,7 +172,8 @@ export class SecureChannelListenerOptions extends ChannelOptionsBase {
   /**
    * Bounds on handshakes the listener has not finished (see docs/secure-channels.md, "Handshake
    * limits"): `maxPending` for the listener (default 4096), `maxPendingPerConnection` (1024),
-   * `maxQueuedPerConnection` first messages waiting for their turn (1024) and
+   * `maxQueuedPerConnection` first messages waiting for their turn (1024), the bytes they may
+   * hold `maxQueuedBytesPerConnection` (1 MiB, mostly their return routes) and
    * `refusalsPerSecondPerConnection` (10). A "connection" is the first hop of the handshake's
    * return route: the TCP connection it came in on.
    */
