@@ -3,7 +3,7 @@
 // freed when a connection goes away. Pure state: test/handshake-flood.test.ts runs the real
 // thing over TCP.
 import { describe, expect, it } from "vitest";
-import { InvalidOptionError, route } from "@hopwire/runtime";
+import { InvalidOptionError, MAX_ROUTE_LENGTH, route } from "@hopwire/runtime";
 import {
   DEFAULT_HANDSHAKE_LIMITS,
   HandshakeSlots,
@@ -104,9 +104,10 @@ describe("handshake limits", () => {
     const base = queuedFirstMessageBytes(route(), 33);
     expect(base).toBe(QUEUED_FIRST_MESSAGE_OVERHEAD + 33);
     expect(queuedFirstMessageBytes(route("a".repeat(32), "b".repeat(32)), 33)).toBe(base + 2 * (QUEUED_ADDRESS_OVERHEAD + 64));
-    // Many hops, long ones, wide characters: each at least what V8 keeps of it.
-    const hops = Array.from({ length: 255 }, (_, i) => `${i}`.padEnd(1024, "€"));
-    expect(queuedFirstMessageBytes(route(...hops), 33)).toBe(base + 255 * (QUEUED_ADDRESS_OVERHEAD + 2 * 1024));
+    // As many hops as a route may have, each as long as an address may be in wide characters (341 × 3 bytes of
+    // UTF-8, within MAX_ADDRESS_VALUE_BYTES): each charged at least what V8 keeps of it.
+    const hops = Array.from({ length: MAX_ROUTE_LENGTH }, (_, i) => `${i}`.padEnd(341, "€"));
+    expect(queuedFirstMessageBytes(route(...hops), 33)).toBe(base + MAX_ROUTE_LENGTH * (QUEUED_ADDRESS_OVERHEAD + 2 * 341));
     // The default bound holds 1 024 first messages over a direct connection, and over a few hops more.
     const typical = queuedFirstMessageBytes(route(...Array.from({ length: 5 }, () => "c".repeat(32))), 33);
     expect(1024 * typical).toBeLessThanOrEqual(DEFAULT_HANDSHAKE_LIMITS.maxQueuedBytesPerConnection);
