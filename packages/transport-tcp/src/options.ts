@@ -428,6 +428,21 @@ export function resolveTransportOptions(options: TcpTransportOptions = {}): Reso
   };
 }
 
+/**
+ * Whether two resolved option sets are the same settings (a second `createTcpTransport` call
+ * returns the node's transport only if it asks for what that transport was made with).
+ */
+export function sameTransportOptions(a: ResolvedTcpTransportOptions, b: ResolvedTcpTransportOptions): boolean {
+  const scalars = ["sendHighWaterMark", "maxSendBufferBytes", "maxPendingDialMessages", "dialTimeout", "partialFrameTimeout", "maxPartialFrameBytes", "maxConnections", "maxConnectionsPerHost"] as const;
+  const liveness = ["keepaliveInterval", "peerTimeout", "firstFrameTimeout", "idleTimeout"] as const;
+  return (
+    scalars.every((key) => a[key] === b[key]) &&
+    liveness.every((key) => a.liveness[key] === b.liveness[key]) &&
+    a.dialAllowList.size === b.dialAllowList.size &&
+    [...a.dialAllowList].every((entry) => b.dialAllowList.has(entry))
+  );
+}
+
 /** See TcpTransportOptions.maxConnectionsPerHost: a quarter of the default maxConnections. */
 export const DEFAULT_MAX_CONNECTIONS_PER_HOST = 256;
 

@@ -36,6 +36,7 @@ import { TcpListener, type ListenerRefusal } from "./listener.js";
 import {
   claimOptions,
   resolveTransportOptions,
+  sameTransportOptions,
   TcpConnectionOptions,
   TcpListenerOptions,
   type ResolvedTcpTransportOptions,
@@ -86,13 +87,24 @@ const transports = new WeakMap<Node, TcpTransport>();
 /**
  * Creates the node's TCP transport (or returns the one it already has) and registers it
  * for TCP addresses ("1#host:port") in routes. The node's stop closes every socket.
+ * Options are checked on every call; a node has one transport, so a later call with options
+ * other than those it was made with is an InvalidOptionError rather than options ignored.
  */
 export async function createTcpTransport(node: Node, options?: TcpTransportOptions): Promise<TcpTransport> {
   assertNodeArgument(node, { what: "createTcpTransport", runs: "transports" });
+  const resolved = resolveTransportOptions(options);
   const existing = transports.get(node);
-  if (existing && !existing.isStopped) return existing;
+  if (existing && !existing.isStopped) {
+    if (options !== undefined && !sameTransportOptions(existing.resolvedOptions, resolved)) {
+      throw new InvalidOptionError(
+        "This node already has a TCP transport, made with other options: call createTcpTransport(node) to get it, or stop it first to make another",
+        { option: "options" },
+      );
+    }
+    return existing;
+  }
   if (node.stopped) throw new NodeStoppedError("Cannot create a TCP transport on a stopped node");
-  const transport = new TcpTransport(node, resolveTransportOptions(options));
+  const transport = new TcpTransport(node, resolved);
   transports.set(node, transport);
   return transport;
 }
@@ -116,6 +128,11 @@ export class TcpTransport {
   readonly #flowControls: FlowControls;
   readonly #log: Logger;
   readonly #limits: ResolvedTcpTransportOptions;
+
+  /** The options this transport was made with, resolved (defaults filled in). @internal */
+  get resolvedOptions(): ResolvedTcpTransportOptions {
+    return this.#limits;
+  }
   readonly #connections = new Set<TcpConnection>();
   readonly #bySender = new Map<string, TcpConnection>();
   /** Outgoing connections by the "host:port" they were made to and by the peer's "ip:port" (for "1#" routes). */

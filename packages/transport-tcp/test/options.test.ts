@@ -63,6 +63,20 @@ describe("options", () => {
     await expect(createTcpTransport(n, { partialFrameTimeout: 1.5 })).rejects.toThrow(/partialFrameTimeout/);
     await expect(createTcpTransport(n, { maxPendingDialMessages: 0 })).rejects.toBeInstanceOf(InvalidOptionError);
   });
+
+  it("a node has one transport: a later call checks its options, returns it for the same ones (or none), and refuses others instead of ignoring them", async () => {
+    const n = await node();
+    nodes.push(n);
+    const tcp = await createTcpTransport(n, { maxConnections: 1, dialAllowList: ["127.0.0.1:1"] });
+    expect(await createTcpTransport(n)).toBe(tcp);
+    expect(await createTcpTransport(n, { maxConnections: 1, dialAllowList: ["127.0.0.1:1"] })).toBe(tcp);
+    // Ignored before: a second listener connection was accepted past maxConnections 1 asked for here.
+    await expect(createTcpTransport(n, { maxConnections: 2 })).rejects.toMatchObject({ code: "OPTION_INVALID", option: "options" });
+    await expect(createTcpTransport(n, { maxConnections: 1 })).rejects.toThrow(/already has a TCP transport/);
+    // Bad options are bad whether or not the node has a transport.
+    await expect(createTcpTransport(n, { bogus: 1 } as never)).rejects.toThrow(/bogus/);
+    await expect(createTcpTransport(n, { maxConnections: -5 })).rejects.toThrow(/maxConnections/);
+  });
 });
 
 describe("plain-object listen and connect options", () => {
