@@ -53,6 +53,36 @@ describe("node configuration", () => {
     }
   });
 
+  it("refuses two listeners on one port, one name registered twice at one relay node, and YAML-tagged values, naming the key", () => {
+    const problems: [unknown, string][] = [
+      // Both were accepted; the node then failed with EADDRINUSE (exit 1), naming no key.
+      [{ tcpListeners: [{ address: "127.0.0.1:4000" }, { address: "127.0.0.1:4000" }] }, "test: tcpListeners[1].address: port 4000 is already taken by tcpListeners[0].address (127.0.0.1:4000): two listeners cannot share a port"],
+      [{ tcpListeners: [{ address: "0.0.0.0:4000" }, { address: "127.0.0.1:4000" }] }, "test: tcpListeners[1].address: port 4000 is already taken by tcpListeners[0].address (0.0.0.0:4000): two listeners cannot share a port"],
+      // Registered twice, the second replacing the first, both logged "registered".
+      [
+        { connections: { relay: "127.0.0.1:4000" }, relays: [{ name: "bob", at: "relay" }, { name: "bob", at: "127.0.0.1:4000" }] },
+        'test: relays[1].name: "bob" is already registered at 127.0.0.1:4000 by relays[0].name: a name is registered once per relay node',
+      ],
+      // !!binary made a Buffer, which the schema described as "unknown key (and 1, 2, 3, …, readBigUInt64LE, …)".
+      [{ identity: Buffer.from("bob") }, "test: identity: expected text, a number, true/false, a list or a map, got binary data (a YAML !!binary value)"],
+      [{ tcpListeners: [{ address: "127.0.0.1:0", idleTimeout: new Date(0) }] }, "test: tcpListeners[0].idleTimeout: expected text, a number, true/false, a list or a map, got a timestamp (a YAML !!timestamp value)"],
+      [{ connections: new Map([["relay", "127.0.0.1:4000"]]) }, "test: connections: expected text, a number, true/false, a list or a map, got an ordered map (a YAML !!omap or !!pairs value)"],
+    ];
+    for (const [raw, message] of problems) {
+      let thrown: unknown;
+      try {
+        parseConfig(raw, "test");
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, message).toBeInstanceOf(ConfigError);
+      expect((thrown as Error).message).toBe(message);
+    }
+    // Port 0 repeats (a free port each time); the same name at two relay nodes is redundancy.
+    expect(() => parseConfig({ tcpListeners: [{ address: "127.0.0.1:0" }, { address: "127.0.0.1:0" }, { address: "127.0.0.2:4000" }, { address: "127.0.0.1:4000" }] }, "test")).not.toThrow();
+    expect(() => parseConfig({ relays: [{ name: "bob", at: "127.0.0.1:4000" }, { name: "bob", at: "127.0.0.1:4001" }] }, "test")).not.toThrow();
+  });
+
   it("names the source, the key path and what was expected, in one line", () => {
     const problems: [unknown, string][] = [
       [{ relays: [{ name: "bob" }] }, 'test: relays[0].at: missing key, expected a connection name or "host:port"'],

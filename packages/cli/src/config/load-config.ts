@@ -2,7 +2,7 @@ import { homedir } from "node:os";
 import { dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { DEFAULT_MAX_STREAMS } from "@hopwire/portal";
 import { FORWARDER_PREFIX } from "@hopwire/relay";
-import { hostPortProblem, readSmallFile } from "@hopwire/runtime";
+import { hostPortProblem, parseHostPort, readSmallFile } from "@hopwire/runtime";
 import { ZodArray, ZodDefault, ZodEffects, ZodObject, ZodOptional, ZodRecord, ZodUnion, type ZodIssue, type ZodTypeAny } from "zod";
 import { ConfigError, formatPath } from "../errors.js";
 import { nodeConfigSchema, type NodeConfig } from "./schema.js";
@@ -77,6 +77,7 @@ async function readConfigText(file: string): Promise<string> {
 
 /** Validates an already parsed configuration; `source` names it in errors (a file, or "command line"). */
 export function parseConfig(raw: unknown, source: string): NodeConfig {
+  checkPlainData(raw, source, []);
   const result = nodeConfigSchema.safeParse(raw);
   if (!result.success) {
     // One line: an unknown key first, wherever zod listed it. A misspelt key is usually also
@@ -100,6 +101,8 @@ function checkReferences(config: NodeConfig, source: string): void {
   config.relays?.forEach((r, i) => peer(r.at, ["relays", i, "at"]));
   config.inlets?.forEach((inlet, i) => peer(inlet.via, ["inlets", i, "via"]));
   checkAddressesUnique(config, source);
+  checkListenersUnique(config, source);
+  checkRelaysUnique(config, source);
   config.outlets?.forEach((o, i) => {
     // The outlet would refuse it at start (exit 1, no key named): a share larger than the whole.
     const total = o.maxStreams ?? DEFAULT_MAX_STREAMS;
@@ -154,6 +157,73 @@ function checkAddressesUnique(config: NodeConfig, source: string): void {
   config.secureChannelListeners?.forEach((l, i) => claim(l.address, ["secureChannelListeners", i, "address"]));
   if (config.relayService) claim(config.relayService.address, ["relayService", "address"]);
   config.outlets?.forEach((o, i) => claim(o.address, ["outlets", i, "address"]));
+}
+
+/** Hosts a listener on which takes the port on every interface. */
+const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]"]);
+
+/**
+ * Two TCP listeners on one port (the same host, or either on every interface) cannot both
+ * listen: the node started, then failed with EADDRINUSE (exit 1) naming neither the file nor
+ * the key. Port 0 asks for a free port each time, so it may repeat.
+ */
+function checkListenersUnique(config: NodeConfig, source: string): void {
+  const seen: { host: string; port: number; path: string }[] = [];
+  config.tcpListeners?.forEach((l, i) => {
+    const path = ["tcpListeners", i, "address"];
+    const { host, port } = parseHostPort(l.address, "address", { allowPortZero: true, fail: (message) => ConfigError.at(source, path, message) });
+    if (port === 0) return;
+    const clash = seen.find((other) => other.port === port && (other.host === host || WILDCARD_HOSTS.has(other.host) || WILDCARD_HOSTS.has(host)));
+    if (clash) throw ConfigError.at(source, path, `port ${port} is already taken by ${clash.path} (${clash.host}:${port}): two listeners cannot share a port`);
+    seen.push({ host, port, path: formatPath(path) });
+  });
+}
+
+/**
+ * The same name registered twice at the same relay node's service (through a connection name
+ * or its "host:port", alike): both registrations ran, the second replacing the first, and both
+ * logged "registered". The same name at two relay nodes is redundancy, and allowed.
+ */
+function checkRelaysUnique(config: NodeConfig, source: string): void {
+  const seen = new Map<string, string>();
+  config.relays?.forEach((r, i) => {
+    const key = JSON.stringify([r.name, resolvePeer(config, r.at), r.service]);
+    const path = ["relays", i, "name"];
+    const earlier = seen.get(key);
+    if (earlier !== undefined) throw ConfigError.at(source, path, `"${r.name}" is already registered at ${r.at} by ${earlier}: a name is registered once per relay node`);
+    seen.set(key, formatPath(path));
+  });
+}
+
+/** How deep a configuration may nest: more is no configuration (and would recurse without end). */
+const MAX_CONFIG_DEPTH = 64;
+
+/**
+ * A configuration holds text, numbers, true/false, lists and maps. YAML's tags make other
+ * values (!!binary a Buffer, !!timestamp a Date, !!set a Set, !!omap a Map), which the schema
+ * then described by their insides: an identity given as !!binary was "unknown key (and 1, 2,
+ * 3, …, readBigUInt64LE, …)". Here they are named for what they are, at their key.
+ */
+function checkPlainData(value: unknown, source: string, path: (string | number)[]): void {
+  if (value === null || typeof value !== "object") return;
+  if (path.length > MAX_CONFIG_DEPTH) throw ConfigError.at(source, path, `nested more than ${MAX_CONFIG_DEPTH} levels deep`);
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => checkPlainData(item, source, [...path, i]));
+    return;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) {
+    throw ConfigError.at(source, path, `expected text, a number, true/false, a list or a map, got ${taggedValueName(value)}`);
+  }
+  for (const [key, item] of Object.entries(value)) checkPlainData(item, source, [...path, key]);
+}
+
+function taggedValueName(value: object): string {
+  if (value instanceof Uint8Array) return "binary data (a YAML !!binary value)";
+  if (value instanceof Date) return "a timestamp (a YAML !!timestamp value)";
+  if (value instanceof Set) return "a set (a YAML !!set value)";
+  if (value instanceof Map) return "an ordered map (a YAML !!omap or !!pairs value)";
+  return `a ${value.constructor?.name ?? "value"} object`;
 }
 
 /** A peer ("host:port" or a connection name) as "host:port". */
