@@ -26,5 +26,5 @@ export { KeyCounts } from "./util/key-counts.js";
 export { deferred, type Deferred } from "./util/deferred.js";
 export { clipForLog, escapeControl } from "./util/log-text.js";
 export type { NodeOptions } from "./node/node-options.js";
-export { warningsFromEnvironment } from "./node/node-options.js";
+export { MAX_LINK_WINDOW_BYTES, MAX_POOL_THREADS, warningsFromEnvironment } from "./node/node-options.js";
 export { MAX_BUSY_POLL_MICROS } from "./node/busy-poll.js";

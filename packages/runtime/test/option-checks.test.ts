@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Address, describeValue, LocalMessage, route, startRelay } from "@hopwire/runtime";
+import { Address, describeValue, LocalMessage, MAX_LINK_WINDOW_BYTES, MAX_POOL_THREADS, node, route, startRelay } from "@hopwire/runtime";
 import { Echoer, OptionProber } from "./fixtures/workers.js";
 import { invalidOption, nodeError, withNode } from "./helpers.js";
 
@@ -97,6 +97,14 @@ describe("what an option check says it got", () => {
   });
 
   it("a number option given as a string says so", async () => {
-    expect(await nodeError({ linkWindowBytes: "65536" })).toEqual(invalidOption("linkWindowBytes", /^linkWindowBytes must be an integer of at least 1024, got "65536"$/));
+    expect(await nodeError({ linkWindowBytes: "65536" })).toEqual(invalidOption("linkWindowBytes", /^linkWindowBytes must be an integer from 1024 to 1073741824 \(1 GiB\), got "65536"$/));
+  });
+
+  it("sizes have upper bounds: a pool of a million threads and a link window of 2^60 bytes were accepted", async () => {
+    expect(await nodeError({ pool: { minThreads: 1e6 } })).toEqual(invalidOption("pool.minThreads", /^pool\.minThreads must be at most 1024, got 1000000$/));
+    expect(await nodeError({ pool: { maxThreads: MAX_POOL_THREADS + 1 } })).toEqual(invalidOption("pool.maxThreads", /at most 1024/));
+    for (const big of [2 ** 60, 1e300, MAX_LINK_WINDOW_BYTES + 1]) expect(await nodeError({ linkWindowBytes: big })).toEqual(invalidOption("linkWindowBytes", /from 1024 to 1073741824/));
+    const n = await node({ pool: { minThreads: 1, maxThreads: MAX_POOL_THREADS }, linkWindowBytes: MAX_LINK_WINDOW_BYTES });
+    await n.stop();
   });
 });

@@ -20,7 +20,7 @@ export interface NodeOptions {
    * Infinity for no deadline, as a call's own `timeout`.
    */
   sendAndReceiveTimeout?: number;
-  /** Size of the shared pool that runs workers placed "pool" (defaults: piscina's, by core count). */
+  /** Size of the shared pool that runs workers placed "pool" (defaults: piscina's, by core count; each at most MAX_POOL_THREADS). */
   pool?: { minThreads?: number; maxThreads?: number };
   /**
    * How long (ms, at most 2^31 - 1) `node.stop()` waits for each worker's handler in progress
@@ -37,7 +37,7 @@ export interface NodeOptions {
   mailbox?: MailboxLimits;
   /**
    * Bytes a worker's thread may have sent to the main thread that the main thread has not
-   * routed yet (4 MiB). Past it, the thread's sends wait.
+   * routed yet (4 MiB; from 1 KiB to MAX_LINK_WINDOW_BYTES). Past it, the thread's sends wait.
    */
   linkWindowBytes?: number;
   /**
@@ -92,6 +92,16 @@ const NODE_OPTIONS = optionKeys<NodeOptions>({
 });
 const POOL_OPTIONS = optionKeys<NonNullable<NodeOptions["pool"]>>({ minThreads: true, maxThreads: true });
 
+/**
+ * The most threads `pool.minThreads` and `pool.maxThreads` may ask for: more than a large
+ * machine's cores several times over, where `minThreads: 1e6` was accepted and would have
+ * started threads until the process ran out of memory.
+ */
+export const MAX_POOL_THREADS = 1024;
+
+/** The largest `linkWindowBytes`: a thread's unrouted sends beyond 1 GiB are no window (2^60 was accepted). */
+export const MAX_LINK_WINDOW_BYTES = 1024 * 1024 * 1024;
+
 /** Checks node options (any other key is an InvalidOptionError naming it) and fills in the defaults. */
 export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
   if (options === null || typeof options !== "object") throw new InvalidOptionError("node options must be an object");
@@ -103,7 +113,11 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
   const pool = options.pool ?? {};
   if (pool === null || typeof pool !== "object") throw new InvalidOptionError("pool must be an object", { option: "pool" });
   checkOptionKeys(pool, POOL_OPTIONS, "pool", "pool");
-  for (const key of ["minThreads", "maxThreads"] as const) if (pool[key] !== undefined) checkPositiveInteger(pool[key], `pool.${key}`);
+  for (const key of ["minThreads", "maxThreads"] as const) {
+    if (pool[key] === undefined) continue;
+    checkPositiveInteger(pool[key], `pool.${key}`);
+    if (pool[key] > MAX_POOL_THREADS) throw new InvalidOptionError(`pool.${key} must be at most ${MAX_POOL_THREADS}, got ${pool[key]}`, { option: `pool.${key}` });
+  }
   // A timer, which fires at once for Infinity or past MAX_TIMEOUT_MS: the thread would be terminated without its shutdown.
   const shutdownTimeout = checkTimeoutOption(options.shutdownTimeout ?? 10_000, "shutdownTimeout", "node options", { infinity: false });
   if (pool.minThreads !== undefined && pool.maxThreads !== undefined && pool.minThreads > pool.maxThreads) {
@@ -111,8 +125,10 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
   }
   const mailbox = resolveMailboxLimits(options.mailbox, undefined, "mailbox");
   const linkWindowBytes = options.linkWindowBytes ?? 4 * 1024 * 1024;
-  if (!Number.isInteger(linkWindowBytes) || linkWindowBytes < 1024) {
-    throw new InvalidOptionError(`linkWindowBytes must be an integer of at least 1024, got ${describeValue(linkWindowBytes)}`, { option: "linkWindowBytes" });
+  if (!Number.isInteger(linkWindowBytes) || linkWindowBytes < 1024 || linkWindowBytes > MAX_LINK_WINDOW_BYTES) {
+    throw new InvalidOptionError(`linkWindowBytes must be an integer from 1024 to ${MAX_LINK_WINDOW_BYTES} (1 GiB), got ${describeValue(linkWindowBytes)}`, {
+      option: "linkWindowBytes",
+    });
   }
   const warnings = options.warnings ?? warningsFromEnvironment();
   if (typeof warnings !== "boolean" && typeof warnings !== "function") {
