@@ -167,6 +167,20 @@ describe("node events and warnings", () => {
     expect(envOff.stderr).not.toContain("hopwire warning");
   }, 90_000);
 
+  it("on, once and off take only the events a node raises and a function: a misspelt name was accepted and never fired", async () => {
+    await withNode({}, async (n) => {
+      for (const how of ["on", "once", "off"] as const) {
+        for (const event of ["denid", 5, undefined]) {
+          expect(() => n[how](event as never, () => {}), `${how} ${String(event)}`).toThrow(expect.objectContaining({ code: "OPTION_INVALID", option: "event" }));
+        }
+        expect(() => n[how]("denied", 5 as never)).toThrow(expect.objectContaining({ code: "OPTION_INVALID", option: "listener", message: expect.stringMatching(/must be a function, got 5/) }));
+      }
+      expect(() => n.on("denid" as never, () => {})).toThrow(/one of "denied", "dropped", "handler-error", "worker-failed", "refused", got "denid"/);
+      // Every name a node raises is taken.
+      for (const event of ["denied", "dropped", "handler-error", "worker-failed", "refused"] as const) n.on(event, () => {}).off(event, () => {});
+    });
+  });
+
   it('raises "dropped" when a relay\'s next hop does not exist, and the sender still gets its error', async () => {
     const { lines, warnings, warn } = sink();
     await withNode({ warnings: warn }, async (n) => {

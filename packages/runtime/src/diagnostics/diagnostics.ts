@@ -4,6 +4,8 @@ import type { FlowControls } from "../flow-control/flow-controls.js";
 import type { DeniedEvent, DroppedEvent, DropReason, HandlerErrorEvent, NodeEvents, RefusedEvent, WorkerFailedEvent } from "./node-events.js";
 import { RateLimitedWarnings, type WarningSink } from "./warnings.js";
 import { clipForLog } from "../util/log-text.js";
+import { InvalidOptionError } from "../errors/errors.js";
+import { describeValue } from "../util/describe-type.js";
 
 /** Addresses the runtime makes (Address.random): 32 hex characters. */
 const GENERATED = /^[0-9a-f]{32}$/;
@@ -19,6 +21,10 @@ const GENERATED = /^[0-9a-f]{32}$/;
  * Never put a payload or a key in an event or a warning: addresses, flow control ids and
  * error messages only.
  */
+/** Every event a node raises: a record, so that the compiler fails here when NodeEvents gains one. */
+const NODE_EVENTS: Record<keyof NodeEvents, true> = { denied: true, dropped: true, "handler-error": true, "worker-failed": true, refused: true };
+const NODE_EVENT_NAMES = Object.keys(NODE_EVENTS) as (keyof NodeEvents)[];
+
 export class Diagnostics {
   readonly events = new EventEmitter<NodeEvents>();
   readonly #warnings: RateLimitedWarnings | undefined;
@@ -32,6 +38,21 @@ export class Diagnostics {
     this.#warnings = warnings === false ? undefined : new RateLimitedWarnings(typeof warnings === "function" ? warnings : undefined, name);
     // Any number of listeners is legitimate here (one per test, per component): no leak warning.
     this.events.setMaxListeners(0);
+  }
+
+  /**
+   * `node.on` / `once` / `off`: a name the node raises and a function, else an
+   * InvalidOptionError (`on("denid", …)` was accepted and never fired; a listener that is not
+   * a function failed in Node's emitter with its own TypeError).
+   */
+  listen(how: "on" | "once" | "off", event: unknown, listener: unknown): void {
+    if (typeof event !== "string" || !NODE_EVENT_NAMES.includes(event as keyof NodeEvents)) {
+      throw new InvalidOptionError(`node.${how}: the event must be one of ${NODE_EVENT_NAMES.map((n) => `"${n}"`).join(", ")}, got ${describeValue(event)}`, { option: "event" });
+    }
+    if (typeof listener !== "function") {
+      throw new InvalidOptionError(`node.${how}("${event}", listener): the listener must be a function, got ${describeValue(listener)}`, { option: "listener" });
+    }
+    this.events[how](event as keyof NodeEvents, listener as never); // the generic emitter cannot see which key
   }
 
   /** A message from producer `senderKey` to `destination` was denied by flow controls. */

@@ -85,19 +85,19 @@ export class Node extends MainContext {
    * A listener that throws is ignored. See also `NodeOptions.warnings`.
    */
   on<K extends keyof NodeEvents>(event: K, listener: (...args: NodeEvents[K]) => void): this {
-    this.#core.diagnostics.events.on(event, listener as never); // the generic emitter cannot see K is one key
+    this.#core.diagnostics.listen("on", event, listener);
     return this;
   }
 
   /** Like `on`, for the next occurrence only. */
   once<K extends keyof NodeEvents>(event: K, listener: (...args: NodeEvents[K]) => void): this {
-    this.#core.diagnostics.events.once(event, listener as never); // the generic emitter cannot see K is one key
+    this.#core.diagnostics.listen("once", event, listener);
     return this;
   }
 
   /** Removes a listener added with `on` or `once`. */
   off<K extends keyof NodeEvents>(event: K, listener: (...args: NodeEvents[K]) => void): this {
-    this.#core.diagnostics.events.off(event, listener as never); // the generic emitter cannot see K is one key
+    this.#core.diagnostics.listen("off", event, listener);
     return this;
   }
 
