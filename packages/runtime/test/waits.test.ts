@@ -1,9 +1,11 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { getEventListeners } from "node:events";
 import { fileURLToPath } from "node:url";
-import { AbortError, Address, RouteUnavailableError, TimeoutError, type Context, type Routed } from "@hopwire/runtime";
+import { AbortError, Address, InvalidOptionError, RouteUnavailableError, TimeoutError, waitFor, type Context, type Routed } from "@hopwire/runtime";
 import { Prober, Silent, Sink } from "./fixtures/workers.js";
-import { withNode } from "./helpers.js";
+import { invalidOption, withNode } from "./helpers.js";
 import { runToExit, type Finished } from "../../../test/support/children.js";
+import { eventually } from "../../../test/support/eventually.js";
 
 describe("receive and sendAndReceive: timeouts and AbortSignal", () => {
   it("receive times out with TimeoutError", async () => {
@@ -130,6 +132,88 @@ describe("receive and sendAndReceive: timeouts and AbortSignal", () => {
       expect(error).toBeInstanceOf(RouteUnavailableError);
       expect((error as Error).cause).toBe(other);
     });
+  });
+});
+
+describe("waitFor: what it is given, and what it leaves behind", () => {
+  // A string as `signal` threw in addEventListener after the timer was armed: the call
+  // rejected, then the timer's cleanup threw uncaught (removeEventListener is not a
+  // function) and the process died, even with every node stopped.
+  let uncaught: unknown[] = [];
+  const onUncaught = (error: unknown): void => void uncaught.push(error);
+  beforeEach(() => {
+    uncaught = [];
+    process.on("uncaughtException", onUncaught);
+  });
+  afterEach(() => void process.off("uncaughtException", onUncaught));
+
+  /** Resolves once a wait of `ms` armed now has timed out: every timer of `ms` armed before it has fired. */
+  async function pastTimersOf(ms: number): Promise<void> {
+    let timedOut = false;
+    void waitFor<void>(() => {}, { what: "control", timeout: ms }).catch((error: unknown) => (timedOut = error instanceof TimeoutError));
+    await eventually(() => timedOut, 5_000, `a control wait of ${ms} ms timing out`);
+  }
+
+  it("a signal that is not an AbortSignal, or a timeout that is not a number, rejects with InvalidOptionError, and nothing fires later", async () => {
+    const bad: [string, Record<string, unknown>][] = [
+      ["signal", { signal: "x", timeout: 20 }],
+      ["signal", { signal: {}, timeout: 20 }],
+      ["signal", { signal: { aborted: false }, timeout: 20 }],
+      ["signal", { signal: null }],
+      ["timeout", { timeout: "20" }],
+    ];
+    for (const [option, options] of bad) {
+      let started = 0;
+      let cleanedUp = 0;
+      const error = await waitFor<void>(() => void started++, { what: "probe", cleanup: () => void cleanedUp++, ...(options as object) }).catch((e: unknown) => e);
+      expect(error, JSON.stringify(options)).toBeInstanceOf(InvalidOptionError);
+      expect(error, JSON.stringify(options)).toEqual(invalidOption(option, new RegExp(`^waitFor options: ${option} must be`)));
+      expect([started, cleanedUp], "start never runs; cleanup runs once").toEqual([0, 1]);
+    }
+    await pastTimersOf(20);
+    expect(uncaught).toEqual([]);
+  });
+
+  it("whichever way it settles, no abort listener is left on the signal (and a cleanup that throws rejects the wait)", async () => {
+    const { signal } = new AbortController();
+    const listeners = (): number => getEventListeners(signal, "abort").length;
+    await expect(waitFor<number>((resolve) => resolve(1), { what: "resolved", signal, timeout: 1_000 })).resolves.toBe(1);
+    expect(listeners()).toBe(0);
+    await expect(waitFor<void>(() => {}, { what: "slow", signal, timeout: 10 })).rejects.toBeInstanceOf(TimeoutError);
+    expect(listeners()).toBe(0);
+    await expect(
+      waitFor<void>(
+        () => {
+          throw new Error("start failed");
+        },
+        { what: "throwing", signal, timeout: 1_000 },
+      ),
+    ).rejects.toThrow("start failed");
+    expect(listeners()).toBe(0);
+    // Called from the timer, a throwing cleanup was uncaught: now it is the wait's rejection.
+    await expect(
+      waitFor<void>(() => {}, {
+        what: "cleanup",
+        signal,
+        timeout: 10,
+        cleanup: () => {
+          throw new Error("cleanup failed");
+        },
+      }),
+    ).rejects.toThrow("cleanup failed");
+    expect(listeners()).toBe(0);
+    expect(uncaught).toEqual([]);
+  });
+
+  it("the node's calls that take a signal reject a non-AbortSignal before they wait, and nothing fires later", async () => {
+    await withNode({}, async (n) => {
+      await n.startWorker("silent", Silent);
+      await expect(n.sendAndReceive("silent", "x", { signal: "x" as never, timeout: 20 })).rejects.toEqual(invalidOption("signal"));
+      await expect(n.receive({ signal: "x" as never, timeout: 20 })).rejects.toEqual(invalidOption("signal"));
+      await expect(n.send("silent", "x", { signal: "x" as never, timeout: 20 })).rejects.toEqual(invalidOption("signal"));
+      await pastTimersOf(20);
+    });
+    expect(uncaught).toEqual([]);
   });
 });
 

@@ -1,4 +1,5 @@
-import { AbortError, TimeoutError } from "../errors/errors.js";
+import { AbortError, InvalidOptionError, TimeoutError } from "../errors/errors.js";
+import { describeValue } from "./describe-type.js";
 
 /** How long a wait lasts: a timeout in ms and/or an AbortSignal. */
 export interface WaitOptions {
@@ -10,7 +11,9 @@ export interface WaitOptions {
 /**
  * Runs `start` with resolve/reject callbacks and settles on the first of: the operation,
  * the timeout, the abort signal. `cleanup` runs exactly once, whatever happened, and every
- * listener and timer is removed in one place.
+ * listener and timer is removed in one place. A `signal` that is not an AbortSignal, or a
+ * `timeout` that is not a number, rejects with an InvalidOptionError naming it before `start`
+ * runs (and leaves nothing armed).
  */
 export function waitFor<T>(
   start: (resolve: (value: T) => void, reject: (error: unknown) => void) => void,
@@ -19,27 +22,41 @@ export function waitFor<T>(
 ): Promise<T> {
   const { signal, timeout } = options;
   const what = (): string => (typeof options.what === "function" ? options.what() : options.what);
-  if (signal?.aborted) {
+  // Checked before anything is armed: a string as `signal` once threw in addEventListener
+  // after the timer was set, and that timer's cleanup then threw uncaught (the process died).
+  const invalid = invalidWaitOption(signal, timeout);
+  if (invalid !== undefined || signal?.aborted) {
     options.cleanup?.();
-    return Promise.reject(new AbortError(`${what()} was aborted`, { cause: signal.reason }));
+    return Promise.reject(invalid ?? new AbortError(`${what()} was aborted`, { cause: signal?.reason }));
   }
   return new Promise<T>((resolve, reject) => {
     let done = false;
     let timer: NodeJS.Timeout | undefined;
+    let listening = false;
     const onAbort = (): void => finish(() => reject(new AbortError(`${what()} was aborted`, { cause: signal?.reason })));
     const finish = (settle: () => void): void => {
       if (done) return;
       done = true;
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      options.cleanup?.();
+      if (timer !== undefined) clearTimeout(timer);
+      if (listening) signal?.removeEventListener("abort", onAbort);
+      try {
+        options.cleanup?.();
+      } catch (error) {
+        // Thrown in a timer or an abort listener it would be uncaught: it settles the wait instead.
+        reject(error);
+        return;
+      }
       settle();
     };
-    if (timeout !== undefined && Number.isFinite(timeout)) {
-      timer = setTimeout(() => finish(() => reject(new TimeoutError(`${what()} timed out after ${timeout} ms`))), timeout);
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
     try {
+      // The listener first, then the timer: whatever throws here, finish removes what was set.
+      if (signal !== undefined) {
+        signal.addEventListener("abort", onAbort, { once: true });
+        listening = true;
+      }
+      if (timeout !== undefined && Number.isFinite(timeout)) {
+        timer = setTimeout(() => finish(() => reject(new TimeoutError(`${what()} timed out after ${timeout} ms`))), timeout);
+      }
       start(
         (value) => finish(() => resolve(value)),
         (error) => finish(() => reject(error)),
@@ -48,6 +65,20 @@ export function waitFor<T>(
       finish(() => reject(error));
     }
   });
+}
+
+/**
+ * The InvalidOptionError for a `signal` that is not an AbortSignal or a `timeout` that is not
+ * a number (either may be undefined), as the option checks phrase it; undefined if both are fine.
+ */
+function invalidWaitOption(signal: unknown, timeout: unknown): InvalidOptionError | undefined {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    return new InvalidOptionError(`waitFor options: signal must be an AbortSignal, got ${describeValue(signal)}`, { option: "signal" });
+  }
+  if (timeout !== undefined && typeof timeout !== "number") {
+    return new InvalidOptionError(`waitFor options: timeout must be a number of milliseconds, or Infinity for none; got ${describeValue(timeout)}`, { option: "timeout" });
+  }
+  return undefined;
 }
 
 /**
