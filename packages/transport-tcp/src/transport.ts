@@ -142,6 +142,8 @@ export class TcpTransport {
   readonly #dials = new Map<string, Dial>();
   readonly #host: ConnectionHost;
   #stopping: Promise<void> | undefined;
+  /** Removes the node's stop hook that stops this transport: its own stop calls it (a node may get a new transport after one stopped). */
+  #removeStopHook: (() => void) | undefined;
   #deniedDials = 0;
   readonly #dialWarning: RateLimitedWarning;
   /** The last return route found local in origin (routes decoded from repeated heads are the same object). */
@@ -176,7 +178,7 @@ export class TcpTransport {
       (message, senderKey) => this.#routeRemote(message, senderKey),
       (hop) => this.#mailboxFor(hop.value),
     );
-    node.onStop(() => this.stop());
+    this.#removeStopHook = node.onStop(() => this.stop());
   }
 
   get isStopped(): boolean {
@@ -327,6 +329,8 @@ export class TcpTransport {
   }
 
   async #stop(): Promise<void> {
+    this.#removeStopHook?.();
+    this.#removeStopHook = undefined;
     this.#router.unregisterTransport(TCP);
     const stopped = new TransportStoppedError();
     for (const [name, dial] of this.#dials) {

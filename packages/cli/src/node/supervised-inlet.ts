@@ -156,11 +156,12 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
     async stop() {
       if (stopping.signal.aborted) return;
       stopping.abort();
+      removeStopHook();
       await close();
       openFailures.stop();
     },
   };
-  n.onStop(() => supervised.stop());
+  const removeStopHook = n.onStop(() => supervised.stop());
   return supervised;
 }
 

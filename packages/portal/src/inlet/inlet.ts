@@ -26,7 +26,7 @@ export async function createInlet(node: Node, options: InletOptions): Promise<In
   const resolved = resolveInletOptions(options);
   const inlet = new Inlet(node, resolved);
   await inlet.listen();
-  node.onStop(() => inlet.stop());
+  inlet.stopWithNode();
   node.log.debug(`inlet ${inlet.address} -> ${resolved.route.toString()} started`);
   return inlet;
 }
@@ -50,6 +50,8 @@ export class Inlet implements StreamOwner {
   readonly lingering: Lingering;
   #address = "";
   #stopped = false;
+  /** Removes the node's stop hook that stops this inlet: its own stop calls it, or the node would hold the inlet until it stops. */
+  #removeStopHook: (() => void) | undefined;
   /** Whether the outlet takes OPEN_EARLY: undefined until a stream's OPEN_EARLY was answered. */
   #outletTakesEarlyData: boolean | undefined;
   /** When "no" (an older outlet) is asked again: outlets get upgraded. */
@@ -155,10 +157,17 @@ export class Inlet implements StreamOwner {
     this.#listeners.notify(reason, this.#node.log);
   }
 
+  /** @internal createInlet: the node's stop stops this inlet, and the inlet's own stop removes that hook. */
+  stopWithNode(): void {
+    this.#removeStopHook = this.#node.onStop(() => this.stop());
+  }
+
   /** Stops listening and resets every client connection (and its stream at the outlet). */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#removeStopHook?.();
+    this.#removeStopHook = undefined;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     // A stream still waiting for OPENED lingers to answer it with RESET (InletStream).
     for (const stream of [...this.#streams]) stream.finish(new PortalRouteClosedError("the inlet stopped"), true);

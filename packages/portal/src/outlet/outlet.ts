@@ -39,7 +39,7 @@ export async function createOutlet(node: Node, options: OutletOptions): Promise<
   const outlet = new Outlet(node, resolved);
   node.router.register([outlet.address], outlet);
   for (const id of resolved.asConsumer) node.flowControls.addConsumer(outlet.address, id);
-  node.onStop(() => outlet.stop());
+  outlet.stopWithNode();
   node.log.debug(`outlet ${outlet.address.toString()} -> ${outlet.to} started`);
   return outlet;
 }
@@ -69,6 +69,8 @@ export class Outlet implements Mailbox, StreamOwner {
   #refused = 0;
   #opened = 0;
   #stopped = false;
+  /** Removes the node's stop hook that stops this outlet: its own stop calls it, or the node would hold the outlet until it stops. */
+  #removeStopHook: (() => void) | undefined;
 
   /** @internal use createOutlet */
   constructor(node: Node, options: ResolvedOutletOptions) {
@@ -176,10 +178,17 @@ export class Outlet implements Mailbox, StreamOwner {
     return this.#listeners.add(listener);
   }
 
+  /** @internal createOutlet: the node's stop stops this outlet, and the outlet's own stop removes that hook. */
+  stopWithNode(): void {
+    this.#removeStopHook = this.#node.onStop(() => this.stop());
+  }
+
   /** Stops taking OPENs and resets every stream. */
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#removeStopHook?.();
+    this.#removeStopHook = undefined;
     this.#node.router.unregister([this.address]);
     for (const stream of [...this.#streams.keys()]) stream.finish(new PortalTargetUnreachableError("the outlet stopped"), true);
   }

@@ -141,6 +141,8 @@ export class RemoteRelay implements Mailbox {
   #registrations = 0;
   #running: Promise<void> | undefined;
   #stopped = false;
+  /** Removes the node's stop hook that stops this remote relay: its own stop calls it, or the node would hold the remote relay until it stops. */
+  #removeStopHook: (() => void) | undefined;
 
   /** @internal use createRemoteRelay */
   constructor(node: Node, options: RemoteRelayOptions) {
@@ -178,7 +180,7 @@ export class RemoteRelay implements Mailbox {
   async start(): Promise<void> {
     this.#node.flowControls.addProducer(this.address, this.flowControlId);
     this.#node.router.register([this.address], this);
-    this.#node.onStop(() => this.stop());
+    this.#removeStopHook = this.#node.onStop(() => this.stop());
     for (let failures = 0; ; failures++) {
       try {
         await this.#attempt();
@@ -231,6 +233,8 @@ export class RemoteRelay implements Mailbox {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#removeStopHook?.();
+    this.#removeStopHook = undefined;
     this.#abort.abort(new RelayStoppedError());
     await this.#disconnect();
     this.#node.router.unregister([this.address]);

@@ -46,7 +46,8 @@ export class NodeCore {
   readonly #workerStops = new Map<string, Promise<void>>();
   readonly #order: WorkerHandle[] = [];
   readonly #placements = new Map<"thread" | "pool", OffThreadPlacement>();
-  readonly #stopHooks: (() => Promise<void> | void)[] = [];
+  /** A Set, so that a hook's own removal (its object stopped first) costs no scan: one entry per registration. */
+  readonly #stopHooks = new Set<{ readonly hook: () => Promise<void> | void }>();
   #stopping: Promise<void> | undefined;
 
   constructor(
@@ -80,9 +81,21 @@ export class NodeCore {
     if (this.#stopping) throw new NodeStoppedError();
   }
 
-  /** Runs `hook` when the node stops, before its workers stop (transports close sockets here). */
-  onStop(hook: () => Promise<void> | void): void {
-    this.#stopHooks.push(hook);
+  /**
+   * Runs `hook` when the node stops, before its workers stop (transports close sockets here).
+   * Returns a function that removes it: what registers a hook and may stop before the node
+   * (a listener, an outlet, a relay) calls it from its own stop, or the node would hold it, and
+   * all it references, until the node stops.
+   */
+  onStop(hook: () => Promise<void> | void): () => void {
+    const entry = { hook };
+    this.#stopHooks.add(entry);
+    return () => void this.#stopHooks.delete(entry);
+  }
+
+  /** @internal How many stop hooks the node holds now (tests: a stopped object left none behind). */
+  get stopHookCount(): number {
+    return this.#stopHooks.size;
   }
 
   async startWorker(
@@ -203,7 +216,9 @@ export class NodeCore {
   async #stopAll(): Promise<void> {
     const reason = new NodeStoppedError();
     this.diagnostics.nodeStopping();
-    for (const hook of this.#stopHooks.splice(0).reverse()) {
+    const hooks = [...this.#stopHooks].reverse();
+    this.#stopHooks.clear();
+    for (const { hook } of hooks) {
       try {
         await hook();
       } catch (error) {

@@ -101,9 +101,18 @@ export class Node extends MainContext {
     return this;
   }
 
-  /** Runs `hook` when the node stops, before its workers stop. */
-  onStop(hook: () => Promise<void> | void): void {
-    this.#core.onStop(hook);
+  /**
+   * Runs `hook` when the node stops, before its workers stop (the last registered first).
+   * Returns a function that removes the hook: call it when what the hook stops is stopped
+   * first (the node otherwise holds the hook, and all it references, until it stops).
+   */
+  onStop(hook: () => Promise<void> | void): () => void {
+    return this.#core.onStop(hook);
+  }
+
+  /** @internal How many stop hooks the node holds now (tests: a stopped object left none behind). */
+  get stopHookCount(): number {
+    return this.#core.stopHookCount;
   }
 
   override async stop(): Promise<void> {

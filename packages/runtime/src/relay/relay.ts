@@ -51,7 +51,7 @@ export async function startRelay(node: Node, address: AddressLike, to: RouteLike
   }
   const relay = new RelayMailbox(node.router, node.flowControls, toAddress(address), route(to), options.openFlowControls ?? true, options.onForward);
   node.router.register([relay.address], relay);
-  node.onStop(() => relay.stop());
+  relay.stopWithNode(node);
   return relay;
 }
 
@@ -88,6 +88,9 @@ export class RelayMailbox implements Mailbox {
   #stopped = false;
 
   /** @internal use startRelay */
+  /** Removes the node's stop hook that stops this relay: its own stop calls it, or the node would hold the relay until it stops. */
+  #removeStopHook: (() => void) | undefined;
+
   constructor(
     router: Router,
     flowControls: FlowControls,
@@ -183,10 +186,17 @@ export class RelayMailbox implements Mailbox {
     return next.onRoom(callback);
   }
 
+  /** @internal startRelay: the node's stop stops this relay, and the relay's own stop removes that hook. */
+  stopWithNode(node: Node): void {
+    this.#removeStopHook = node.onStop(() => this.stop());
+  }
+
   /** Leaves the router; messages to its address then get UnknownAddressError. */
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#removeStopHook?.();
+    this.#removeStopHook = undefined;
     this.#router.unregister([this.address]);
     this.#next = undefined;
     for (const unwatch of this.#opened.values()) unwatch();

@@ -96,6 +96,8 @@ export class SecureChannelListener implements Mailbox {
   readonly #openVia = new KeyCounts();
   #refusedChannels = 0;
   #stopped = false;
+  /** Removes the node's stop hook that stops this listener: its own stop calls it, or the node would hold the listener until it stops. */
+  #removeStopHook: (() => void) | undefined;
   readonly #slots: HandshakeSlots<ChannelEnd, FirstMessage>;
   #startScheduled = false;
   #droppedHandshakes = 0;
@@ -488,10 +490,17 @@ export class SecureChannelListener implements Mailbox {
     }
   }
 
+  /** @internal createSecureChannelListener: the node's stop stops this listener, and the listener's own stop removes that hook. */
+  stopWithNode(): void {
+    this.#removeStopHook = this.#node.onStop(() => this.stop());
+  }
+
   /** Stops accepting handshakes and closes every channel this listener accepted. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#removeStopHook?.();
+    this.#removeStopHook = undefined;
     if (this.#housekeeping !== undefined) clearTimeout(this.#housekeeping);
     for (const [timer, callback] of this.#pauseTimers) {
       clearTimeout(timer);
@@ -540,6 +549,6 @@ export async function createSecureChannelListener(
   node.router.register([listener.address], listener);
   node.flowControls.addSpawner(listener.address, listener.flowControlId);
   for (const id of options.consumerOf) node.flowControls.addConsumer(listener.address, id);
-  node.onStop(() => listener.stop());
+  listener.stopWithNode();
   return listener;
 }
