@@ -9,7 +9,7 @@ import {
   type Context,
   type Routed,
 } from "@hopwire/runtime";
-import { OptionProber } from "./fixtures/workers.js";
+import { InfoEcho, OptionProber } from "./fixtures/workers.js";
 import { invalidOption, nodeError, withNode } from "./helpers.js";
 
 // README: "an unknown key is an InvalidOptionError that names it". These calls took options
@@ -95,6 +95,66 @@ describe("send and sendAndReceive options on the main thread", () => {
     await withNode({}, async (n) => {
       await expect(n.receive({ timeout: -1 })).rejects.toEqual(invalidOption("timeout", /^receive options: /));
       await expect(n.receive({ timeot: 5 } as never)).rejects.toEqual(invalidOption("timeot"));
+    });
+  });
+});
+
+describe("localInfo must be a plain object", () => {
+  // Only the keys were checked: a string, an array or bytes as localInfo went out. To a thread
+  // worker the envelope was dropped ("Local info must be a map") while the send resolved, and
+  // a sendAndReceive waited out its timeout; to a main worker it arrived as that value.
+  const bad: [string, unknown][] = [
+    ["a string", "s"],
+    ["an array", [1]],
+    ["bytes", Uint8Array.of(1, 2)],
+    ["null", null],
+    ["a number", 5],
+    ["a Map", new Map([["tenant", "a"]])],
+  ];
+
+  for (const placement of ["main", "thread"] as const) {
+    it(`send, sendAndReceive and forward to a ${placement}-placed worker reject it with InvalidOptionError, and send nothing`, async () => {
+      await withNode({ sendAndReceiveTimeout: 3_000 }, async (n) => {
+        await n.startWorker("info", InfoEcho, { placement });
+        const registered = n.router.addresses().length;
+        for (const [what, localInfo] of bad) {
+          const options = { localInfo: localInfo as never };
+          const forwarded = new LocalMessage(route("info"), route("app"), encodeBody("forwarded"));
+          for (const [call, promise] of [
+            ["send", n.send("info", "bad", options)],
+            ["sendAndReceive", n.sendAndReceive("info", "bad", options)],
+            ["forward", n.forward(forwarded, options)],
+          ] as const) {
+            const got = await outcome(promise, 5_000);
+            expect(got, `${call} with ${what}`).toBeInstanceOf(InvalidOptionError);
+            expect(got, `${call} with ${what}`).toEqual(invalidOption("localInfo", new RegExp(`^${call} options: localInfo must be a plain object`)));
+            expect((got as InvalidOptionError).code).toBe("OPTION_INVALID");
+          }
+        }
+        // No reply address was left behind, and nothing went: the good send is the first to arrive.
+        expect(n.router.addresses().length).toBe(registered);
+        await n.send("info", "good", { localInfo: { tenant: "a" } });
+        expect((await n.receive({ timeout: 5_000 })).body).toEqual({ body: "good", localInfo: { tenant: "a" } });
+        expect(await n.sendAndReceive("info", "asked", { localInfo: Object.freeze({ tenant: "b" }) })).toEqual({ body: "asked", localInfo: { tenant: "b" } });
+        expect(await n.sendAndReceive("info", "none", { localInfo: undefined })).toEqual({ body: "none", localInfo: {} });
+        await expect(n.receive({ timeout: 50 })).rejects.toBeInstanceOf(TimeoutError);
+      });
+    });
+  }
+
+  it("from a worker's thread, send and sendAndReceive reject it there with InvalidOptionError (it was a DecodeError)", async () => {
+    await withNode({ sendAndReceiveTimeout: 3_000 }, async (n) => {
+      await n.startWorker("info", InfoEcho);
+      await n.startWorker("prober", OptionProber);
+      const ask = (body: unknown) => n.sendAndReceive<Record<string, unknown>>("prober", body, { timeout: 20_000 });
+      for (const localInfo of ["s", [1], Uint8Array.of(1, 2), null]) {
+        for (const op of ["send", "sendAndReceive"]) {
+          expect(await ask({ op, target: "info", options: { localInfo } }), `${op} with ${String(localInfo)}`).toEqual(
+            invalidOption("localInfo", new RegExp(`^${op} options: localInfo must be a plain object`)),
+          );
+        }
+      }
+      expect(await ask({ op: "sendAndReceive", target: "info", options: { localInfo: { tenant: "a" } } })).toEqual({ ok: true });
     });
   });
 });

@@ -12,6 +12,11 @@ import type { Processor, StartWorkerOptions, Worker, WorkerClass } from "../work
  * docs/architecture.md, "Flow"); a send that gave up was not sent.
  */
 export interface SendOptions extends WaitOptions {
+  /**
+   * Node-local metadata the message carries (never sent over a transport): a plain object
+   * such as `{ tenant: "a" }`, or an InvalidOptionError naming `localInfo`. `forward` keeps
+   * the message's own (`message.withLocalInfo(...)` replaces it).
+   */
   localInfo?: LocalInfo;
 }
 

@@ -1,4 +1,6 @@
-import { checkWaitOptions, optionKeys } from "../options/plain-options.js";
+import { InvalidOptionError } from "../errors/errors.js";
+import { checkWaitOptions, isPlainObject, optionKeys } from "../options/plain-options.js";
+import { describeValue } from "../util/describe-type.js";
 import type { SendAndReceiveOptions, SendOptions } from "./context.js";
 
 /** The keys of SendOptions and SendAndReceiveOptions. */
@@ -8,10 +10,19 @@ const SEND_OPTIONS = optionKeys<SendOptions & SendAndReceiveOptions>({ timeout: 
  * Checks the options of `send`, `forward` or `sendAndReceive` where the caller calls, on
  * every kind of context (a thread's are checked on its thread, not on the main thread it
  * forwards to): known keys only, a `timeout` that is a positive number of ms or Infinity, a
- * `signal` that is an AbortSignal. Throws InvalidOptionError naming the option.
+ * `signal` that is an AbortSignal, a `localInfo` that is a plain object. Throws
+ * InvalidOptionError naming the option.
  */
 export function checkSendOptions(options: unknown, call: "send" | "forward" | "sendAndReceive"): void {
-  if (options !== undefined) checkWaitOptions(options, WHAT[call], SEND_OPTIONS);
+  if (options === undefined) return;
+  checkWaitOptions(options, WHAT[call], SEND_OPTIONS);
+  const localInfo = (options as { localInfo?: unknown }).localInfo;
+  // Anything else went out and was lost: a string, an array or bytes as local info made a
+  // thread's reader drop the envelope ("Local info must be a map"), so the send resolved, the
+  // message never arrived, and a sendAndReceive waited out its timeout.
+  if (localInfo !== undefined && !isPlainObject(localInfo)) {
+    throw new InvalidOptionError(`${WHAT[call]}: localInfo must be a plain object such as { tenant: "a" }, got ${describeValue(localInfo)}`, { option: "localInfo" });
+  }
 }
 
 /** What the errors call the options: made once, not per send. */
