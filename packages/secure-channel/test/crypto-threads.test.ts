@@ -3,8 +3,8 @@
 // same JavaScript. Build first: npx tsc -b packages/secure-channel
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { eventually } from "../../../test/support/eventually.js";
-import { encodeBody, FlowControls, InvalidOptionError, LocalMessage, node, route, type Address, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
+import { eventually, nextTurn } from "../../../test/support/eventually.js";
+import { AbortError, encodeBody, FlowControls, InvalidOptionError, LocalMessage, node, route, type Address, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
 import {
   createIdentity,
   createSecureChannel,
@@ -373,6 +373,27 @@ describe("a secure channel on crypto threads", () => {
     expect(pool.threadCount).toBe(0);
     expect(channel.isClosed).toBe(true);
     expect(s.listener.channelCount).toBe(0);
+  });
+
+  it("an initiator aborted before its thread started leaves nothing unhandled when the node stops", async () => {
+    // The wait for the thread rejected at once on the aborted signal and nothing handled the
+    // thread's start, which node.stop() then failed: an unhandled rejection ended the process.
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown): void => void unhandled.push(reason);
+    process.on("unhandledRejection", record);
+    try {
+      const n = await node();
+      nodes.push(n);
+      const options = { cryptoThreads: 1, signal: AbortSignal.abort() };
+      await expect(createSecureChannel(n, createIdentity(), route("nobody_listens"), options)).rejects.toThrow(AbortError);
+      nodes.splice(nodes.indexOf(n), 1);
+      await n.stop();
+      // An unhandled rejection is reported after the microtasks of the turn it happened in.
+      for (let i = 0; i < 5; i++) await nextTurn();
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", record);
+    }
   });
 
   it("validates withCryptoThreads and defaults to the measured setting", () => {

@@ -588,6 +588,9 @@ export async function startCryptoThreadsFor(
   if (threads === 0) return;
   const starting = CryptoThreads.forNode(node, threads).start(threads);
   if (settings.signal === undefined) return starting;
+  // The wait may settle first (an abort, even before it looks at `starting`) and leave the
+  // start unwatched; its failure (the node stopped meanwhile) concerns no channel then.
+  starting.catch(() => undefined);
   await waitFor<void>((resolve, reject) => void starting.then(resolve, reject), { what: "starting the crypto threads", signal: settings.signal });
 }
 
