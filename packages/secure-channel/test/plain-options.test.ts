@@ -4,6 +4,7 @@ import {
   createIdentity,
   createSecureChannel,
   createSecureChannelListener,
+  SecureChannelOptions,
   SecureChannelRefusedError,
   trustIdentifier,
 } from "@hopwire/secure-channel";
@@ -52,6 +53,22 @@ describe("secure channel options as plain objects", () => {
     const controller = new AbortController();
     controller.abort();
     await expect(createSecureChannel(n, await createIdentity(), route("l"), { signal: controller.signal })).rejects.toBeInstanceOf(AbortError);
+  });
+
+  it("signal must be an AbortSignal, in the builder and in the plain object", async () => {
+    // Anything else was taken, and the handshake's wait later threw from a timer: the process ended.
+    const n = await start();
+    await createSecureChannelListener(n, await createIdentity(), "l", {});
+    for (const bad of ["not a signal", 5, null, {}, { aborted: false }, new AbortController(), Symbol("s"), 1n]) {
+      expect(() => new SecureChannelOptions().withSignal(bad as never)).toThrow(InvalidOptionError);
+      expect(() => new SecureChannelOptions().withSignal(bad as never)).toThrow(/signal must be an AbortSignal/);
+      await expect(createSecureChannel(n, await createIdentity(), route("l"), { signal: bad as never, timeout: 200 })).rejects.toMatchObject({
+        name: "InvalidOptionError",
+        option: "signal",
+      });
+    }
+    expect(() => new SecureChannelOptions().withSignal(undefined as never)).toThrow(/signal must be an AbortSignal .*; got undefined$/);
+    expect(new SecureChannelOptions().withSignal(AbortSignal.timeout(1000)).signal).toBeInstanceOf(AbortSignal);
   });
 
   it("consumerOf on the listener is asConsumer", async () => {

@@ -128,8 +128,12 @@ abstract class ChannelOptionsBase {
 export class SecureChannelOptions extends ChannelOptionsBase {
   signal: AbortSignal | undefined;
 
-  /** Cancels the handshake. */
+  /** Cancels the handshake (and the wait for the crypto threads before it). An AbortSignal only. */
   withSignal(signal: AbortSignal): this {
+    // Checked here: anything else failed only later, inside the handshake's wait.
+    if (!(signal instanceof AbortSignal)) {
+      throw new InvalidOptionError(`signal must be an AbortSignal (e.g. controller.signal, AbortSignal.timeout(ms)); got ${describeValue(signal)}`, { option: "signal" });
+    }
     this.signal = signal;
     return this;
   }
