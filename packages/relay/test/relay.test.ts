@@ -540,6 +540,25 @@ describe("relay options", () => {
     expect(dials).toBe(0);
   });
 
+  it("a name or a rule entry that is no string is a typed error that says what it was (building the message threw a TypeError)", async () => {
+    const { n } = await startNode();
+    const identity = await createIdentity();
+    let dials = 0;
+    const connect = () => (dials++, Promise.reject(new Error("never called")));
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    for (const [bad, shown] of [[1n, "1n"], [circular, "an object"], [Object.create(null), "an object"], [Symbol("s"), "a symbol"], [() => "bob", "a function"]] as const) {
+      await expect(createRemoteRelay(n, { name: bad as never, identity, connect })).rejects.toMatchObject({
+        name: "RelayNameInvalidError",
+        message: `Invalid relay name: got ${shown}, not a string of 1 to 64 letters, digits, '_', '-' or '.'`,
+      });
+      expect(() => allowRegistrations({ bob: [bad as never] })).toThrow(expect.objectContaining({ name: "InvalidOptionError", message: `the rule for "bob" has an invalid identifier: ${shown}` }));
+    }
+    await expect(createRemoteRelay(n, { name: "b o b", identity, connect })).rejects.toThrow(`Invalid relay name "b o b": 1 to 64 letters`);
+    expect(() => allowRegistrations({ bob: [[Object.create(null)] as never] })).toThrow(/the rule for "bob" has an invalid identifier: an array$/);
+    expect(dials).toBe(0);
+  });
+
   it("serviceConsumerOf takes one id (it made a consumer of each of its characters) or several", async () => {
     const { n } = await startNode();
     const service = await startRelayService(n, { policy: () => true, serviceConsumerOf: "fc_one" });

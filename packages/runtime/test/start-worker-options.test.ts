@@ -14,6 +14,17 @@ describe("startWorker options", () => {
       await expect(n.startWorker("c", Echoer, { aliases: "d" } as never)).rejects.toThrow(/aliases must be an array/);
       await expect(n.startWorker("e", Echoer, new (class Opts {})() as never)).rejects.toBeInstanceOf(InvalidOptionError);
       await expect(n.startWorker("f", Echoer, { placement: "pol" } as never)).rejects.toThrow('placement must be "thread", "pool" or "main", got "pol"');
+      // Building the message threw a TypeError for these (JSON.stringify of a BigInt, a circular
+      // object), and said "got undefined" for a Symbol or a function.
+      const circular: Record<string, unknown> = {};
+      circular.self = circular;
+      for (const [bad, shown] of [[1n, "1n"], [circular, "an object"], [Object.create(null), "an object"], [Symbol("s"), "a symbol"], [() => "main", "a function"]] as const) {
+        await expect(n.startWorker("g", Echoer, { placement: bad } as never)).rejects.toMatchObject({
+          name: "InvalidOptionError",
+          option: "placement",
+          message: `placement must be "thread", "pool" or "main", got ${shown}`,
+        });
+      }
       // None of them started anything.
       expect(n.router.has(Address.parse("a"))).toBe(false);
     });

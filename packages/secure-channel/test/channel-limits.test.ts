@@ -197,7 +197,8 @@ describe("channel limit options", () => {
     const built = new SecureChannelListenerOptions().withMaxChannels(5).withMaxChannelsPerConnection(2);
     expect([built.maxChannels, built.maxChannelsPerConnection]).toEqual([5, 2]);
 
-    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "3", null]) {
+    // String() of an object without a prototype threw a TypeError while the message was built.
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "3", null, 3n, Object.create(null), [Object.create(null)], Symbol("s")]) {
       expect(() => new SecureChannelListenerOptions().withMaxChannels(bad as number)).toThrow(InvalidOptionError);
       expect(() => new SecureChannelListenerOptions().withMaxChannels(bad as number)).toThrow(expect.objectContaining({ option: "maxChannels" }));
       expect(() => new SecureChannelListenerOptions().withMaxChannelsPerConnection(bad as number)).toThrow(expect.objectContaining({ option: "maxChannelsPerConnection" }));

@@ -33,6 +33,10 @@ describe("getCryptoProvider", () => {
     expect(getCryptoProvider("node")).toBe(nodeCryptoProvider);
     expect(getCryptoProvider("noble")).toBe(nobleCryptoProvider);
     expect(() => getCryptoProvider("wasm" as "node")).toThrow(UnknownCryptoProviderError);
+    // JSON.stringify threw a TypeError on these while the message was built.
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    for (const bad of [1n, circular]) expect(() => getCryptoProvider(bad as never)).toThrow(UnknownCryptoProviderError);
   });
 });
 

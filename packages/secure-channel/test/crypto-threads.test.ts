@@ -404,6 +404,13 @@ describe("a secure channel on crypto threads", () => {
         expect(() => options.withCryptoThreads(bad as never)).toThrow(InvalidOptionError);
         expect(() => options.withCryptoThreads(bad as never)).toThrow(/cryptoThreads/);
       }
+      // Their message was built with JSON.stringify: a TypeError for these, "got undefined" for a Symbol.
+      const circular: Record<string, unknown> = {};
+      circular.self = circular;
+      for (const [bad, shown] of [[1n, "1n"], [circular, "an object"], [Object.create(null), "an object"], [Symbol("s"), "a symbol"]] as const) {
+        expect(() => options.withCryptoThreads(bad as never)).toThrow(expect.objectContaining({ name: "InvalidOptionError", option: "cryptoThreads" }));
+        expect(() => options.withCryptoThreads(bad as never)).toThrow(new RegExp(`; got ${shown}$`));
+      }
       expect(options.withCryptoThreads(0).cryptoThreads).toBe(0);
       expect(options.withCryptoThreads(4).cryptoThreads).toBe(4);
       expect(options.withCryptoThreads("auto").cryptoThreads).toBe("auto");

@@ -150,6 +150,10 @@ describe("importIdentity validation", () => {
 
   it("refuses unknown versions", () => {
     expect(() => importIdentity({ ...valid(), version: 2 })).toThrow(UnsupportedIdentityVersionError);
+    // String() of these threw a TypeError while the message was built.
+    expect(() => importIdentity({ ...valid(), version: Object.create(null) })).toThrow(/^identity export version an object is not supported/);
+    expect(() => importIdentity({ ...valid(), version: [Object.create(null)] })).toThrow(UnsupportedIdentityVersionError);
+    expect(() => importIdentity({ ...valid(), version: "1" })).toThrow('identity export version "1" is not supported (expected 1)');
   });
 
   it("recomputes the public key and identifier and refuses mismatches", () => {

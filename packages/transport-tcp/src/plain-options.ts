@@ -1,4 +1,4 @@
-import { applyPlainOptions, checkOptionKeys, checkFlowControlIds, InvalidOptionError, isPlainObject, type FlowControlId, type WaitOptions } from "@hopwire/runtime";
+import { applyPlainOptions, checkOptionKeys, checkFlowControlIds, describeType, InvalidOptionError, isPlainObject, type FlowControlId, type WaitOptions } from "@hopwire/runtime";
 import { TcpConnectionOptions, TcpListenerOptions, type TcpReconnectOptions } from "./options.js";
 
 /** `keepalive` of a plain options object: the two values of `withKeepalive`, named. */
@@ -66,7 +66,7 @@ export function resolveConnect(
 function keepaliveKey(what: string): (builder: TcpListenerOptions | TcpConnectionOptions, value: unknown) => void {
   return (builder, value) => {
     if (!isPlainObject(value)) {
-      throw new InvalidOptionError(`${what}: keepalive must be { interval, peerTimeout } (milliseconds each), got ${typeof value === "object" ? String(value) : typeof value}`, { option: "keepalive" });
+      throw new InvalidOptionError(`${what}: keepalive must be { interval, peerTimeout } (milliseconds each), got ${describeType(value)}`, { option: "keepalive" });
     }
     checkOptionKeys(value, KEEPALIVE_KEYS, `${what}: keepalive`, "keepalive");
     const { interval, peerTimeout } = value as Partial<TcpKeepaliveOptions>;

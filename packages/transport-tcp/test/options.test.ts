@@ -94,7 +94,12 @@ describe("plain-object listen and connect options", () => {
 
     const bare = await initiator.tcp.connect(listener.address, { keepalive: 1_000 } as never).catch((e: unknown) => e);
     expect(bare).toBeInstanceOf(InvalidOptionError);
-    expect(bare).toMatchObject({ option: "keepalive", message: "connect options: keepalive must be { interval, peerTimeout } (milliseconds each), got number" });
+    expect(bare).toMatchObject({ option: "keepalive", message: "connect options: keepalive must be { interval, peerTimeout } (milliseconds each), got a number" });
+    // String() of an array holding an object without a prototype threw a TypeError while the message was built.
+    await expect(initiator.tcp.connect(listener.address, { keepalive: [Object.create(null)] } as never)).rejects.toMatchObject({
+      option: "keepalive",
+      message: "connect options: keepalive must be { interval, peerTimeout } (milliseconds each), got an array",
+    });
     await expect(initiator.tcp.connect(listener.address, { keepalive: { interval: 1_000 } } as never)).rejects.toMatchObject({ option: "keepalive.peerTimeout" });
     await expect(responder.tcp.listen("127.0.0.1:0", { keepalive: { interval: 1_000, peerTimout: 5_000 } } as never)).rejects.toMatchObject({
       option: "keepalive.peerTimout",

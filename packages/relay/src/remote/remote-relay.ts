@@ -5,6 +5,7 @@ import {
   checkOptionKeys,
   checkTimeoutOption,
   decodeBody,
+  describeValue,
   encodeBody,
   FlowControls,
   InvalidOptionError,
@@ -457,7 +458,14 @@ function checkOptions(options: RemoteRelayOptions): void {
   if (options === null || typeof options !== "object") throw new InvalidOptionError("remote relay options must be an object");
   // Before anything else: a misspelt key (handshakeTimeout for handshakeTimeoutMs) was ignored.
   checkOptionKeys(options, REMOTE_RELAY_OPTIONS, "remote relay options");
-  if (!isRelayName(options.name)) throw new RelayNameInvalidError(`Invalid relay name ${JSON.stringify(options.name)}: 1 to 64 letters, digits, '_', '-' or '.'`);
+  if (!isRelayName(options.name)) {
+    const name = options.name as unknown;
+    throw new RelayNameInvalidError(
+      typeof name === "string"
+        ? `Invalid relay name ${describeValue(name)}: 1 to 64 letters, digits, '_', '-' or '.'`
+        : `Invalid relay name: got ${describeValue(name)}, not a string of 1 to 64 letters, digits, '_', '-' or '.'`,
+    );
+  }
   if (typeof options.connect !== "function") throw new InvalidOptionError("options.connect must be a function that opens a RelayConnection", { option: "connect" });
   // Now, not at the first handshake (which retryUntilRegistered would retry).
   assertIdentity(options.identity, { what: "createRemoteRelay", argument: "options.identity" });

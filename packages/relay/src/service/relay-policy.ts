@@ -1,5 +1,5 @@
 import { isIdentifier, type Identifier } from "@hopwire/secure-channel";
-import { InvalidOptionError } from "@hopwire/runtime";
+import { describeValue, InvalidOptionError } from "@hopwire/runtime";
 
 /**
  * Decides whether the authenticated identity `identifier` may register the relay `name`.
@@ -21,7 +21,7 @@ export function allowRegistrations(rules: Readonly<Record<string, readonly (Iden
   for (const [name, identifiers] of Object.entries(rules)) {
     if (!Array.isArray(identifiers)) throw new InvalidOptionError(`the rule for "${name}" must be a list of identifiers`);
     for (const id of identifiers) {
-      if (!isIdentifier(id)) throw new InvalidOptionError(`the rule for "${name}" has an invalid identifier: ${String(id)}`);
+      if (!isIdentifier(id)) throw new InvalidOptionError(`the rule for "${name}" has an invalid identifier: ${describeValue(id)}`);
     }
     table.set(name, new Set(identifiers));
   }

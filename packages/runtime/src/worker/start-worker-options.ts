@@ -1,4 +1,5 @@
 import { InvalidOptionError } from "../errors/errors.js";
+import { describeValue } from "../util/describe-type.js";
 import { checkOptionKeys, isPlainObject, optionKeys } from "../options/plain-options.js";
 import type { StartWorkerOptions } from "./worker.js";
 
@@ -24,6 +25,6 @@ export function checkStartWorkerOptions(options: unknown): void {
   }
   const placement = options.placement;
   if (placement !== undefined && placement !== "main" && placement !== "thread" && placement !== "pool") {
-    throw new InvalidOptionError(`placement must be "thread", "pool" or "main", got ${JSON.stringify(placement)}`, { option: "placement" });
+    throw new InvalidOptionError(`placement must be "thread", "pool" or "main", got ${describeValue(placement)}`, { option: "placement" });
   }
 }

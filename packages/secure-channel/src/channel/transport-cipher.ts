@@ -376,9 +376,15 @@ function validateRekeyInterval(value: number | undefined): number {
   return validatePositiveInteger(value ?? DEFAULT_REKEY_INTERVAL, "rekeyInterval");
 }
 
+/** `value` for an error message, which String() and JSON.stringify() fail to give for some (1n, Object.create(null)). */
+function shown(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  return typeof value === "number" ? String(value) : `a value of type ${value === null ? "null" : typeof value}`;
+}
+
 function validatePositiveInteger(value: number, option: string): number {
   if (!Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidOptionError(`${option} must be a positive integer; got ${typeof value === "string" ? JSON.stringify(value) : String(value)}`, { option });
+    throw new InvalidOptionError(`${option} must be a positive integer; got ${shown(value)}`, { option });
   }
   return value;
 }

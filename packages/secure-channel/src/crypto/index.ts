@@ -19,7 +19,7 @@ export function getCryptoProvider(name: CryptoProviderName): CryptoProvider {
     case "noble":
       return nobleCryptoProvider;
     default:
-      throw new UnknownCryptoProviderError(`unknown crypto provider ${JSON.stringify(name)} (expected "node" or "noble")`);
+      throw new UnknownCryptoProviderError(`unknown crypto provider ${typeof name === "string" ? JSON.stringify(name) : `(a value of type ${typeof name})`} (expected "node" or "noble")`);
   }
 }
 

@@ -12,7 +12,7 @@ export function assertKey32(key: Uint8Array, what: string): void {
 /** Rejects cipher names Noise does not define (plain JS callers can pass anything). */
 export function assertCipher(cipher: AeadCipher): void {
   if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") {
-    throw new UnsupportedCipherError(`unsupported AEAD cipher ${JSON.stringify(cipher)} (expected "AESGCM" or "ChaChaPoly")`);
+    throw new UnsupportedCipherError(`unsupported AEAD cipher ${typeof cipher === "string" ? JSON.stringify(cipher) : `(a value of type ${typeof cipher})`} (expected "AESGCM" or "ChaChaPoly")`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { describeValue } from "@hopwire/runtime";
 import { equalBytes, fromHex, toHex } from "../bytes.js";
 import { resolveCryptoProvider } from "../crypto/index.js";
 import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
@@ -55,7 +56,7 @@ export function importIdentity(data: unknown, providerOrName?: CryptoProvider | 
     throw new InvalidIdentityExportError(`identity export must have format "${IDENTITY_EXPORT_FORMAT}"`);
   }
   if (record.version !== IDENTITY_EXPORT_VERSION) {
-    throw new UnsupportedIdentityVersionError(`identity export version ${String(record.version)} is not supported (expected ${IDENTITY_EXPORT_VERSION})`);
+    throw new UnsupportedIdentityVersionError(`identity export version ${describeValue(record.version)} is not supported (expected ${IDENTITY_EXPORT_VERSION})`);
   }
   const secretKey = hexField(record, "secretKey");
   const publicKey = hexField(record, "publicKey");

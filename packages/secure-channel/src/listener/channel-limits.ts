@@ -1,4 +1,4 @@
-import { InvalidOptionError } from "@hopwire/runtime";
+import { describeValue, InvalidOptionError } from "@hopwire/runtime";
 
 /**
  * Channels (open or handshaking) a listener holds at once by default (`withMaxChannels`).
@@ -20,7 +20,7 @@ export const DEFAULT_MAX_CHANNELS_PER_CONNECTION = 1_024;
 /** A channel limit: an integer of at least 1 (InvalidOptionError naming `option` otherwise). */
 export function checkChannelLimit(n: unknown, option: "maxChannels" | "maxChannelsPerConnection"): number {
   if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1) {
-    throw new InvalidOptionError(`${option} must be an integer of at least 1; got ${typeof n === "string" ? JSON.stringify(n) : String(n)}`, { option });
+    throw new InvalidOptionError(`${option} must be an integer of at least 1; got ${describeValue(n)}`, { option });
   }
   return n;
 }

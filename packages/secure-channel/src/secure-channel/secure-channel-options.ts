@@ -109,7 +109,7 @@ abstract class ChannelOptionsBase {
    */
   withCryptoThreads(threads: number | "auto"): this {
     if (threads !== "auto" && (!Number.isSafeInteger(threads) || threads < 0 || threads > MAX_CRYPTO_THREADS)) {
-      throw new InvalidOptionError(`cryptoThreads must be "auto" or an integer from 0 to ${MAX_CRYPTO_THREADS}; got ${JSON.stringify(threads)}`, {
+      throw new InvalidOptionError(`cryptoThreads must be "auto" or an integer from 0 to ${MAX_CRYPTO_THREADS}; got ${describeValue(threads)}`, {
         option: "cryptoThreads",
       });
     }
