@@ -94,6 +94,43 @@ describe("trust policies", () => {
     }
   });
 
+  it("trustIdentifiers takes one identifier or Identity as a list of one; anything else that is no list is an InvalidOptionError naming it", async () => {
+    // A string was iterated: each character refused as an identifier ("I"), naming no function.
+    const one = trustIdentifiers(alice.identifier);
+    expect(await one(peer(alice))).toBe(true);
+    expect(await one(peer(bob))).toBe(false);
+    expect(await trustIdentifiers(bob)(peer(bob))).toBe(true);
+    expect(await trustIdentifiers(exportIdentity(bob))(peer(bob))).toBe(true);
+    expect(() => trustIdentifiers("Inope")).toThrow(
+      new InvalidIdentifierError('trustIdentifiers: invalid identifier "Inope" (expected "I" followed by 64 lowercase hex digits)'),
+    );
+    expect(() => trustIdentifier("Inope")).toThrow(/^trustIdentifier: invalid identifier "Inope"/);
+    // These threw "TypeError: identifiers is not iterable".
+    for (const [bad, shown] of [[5, "a number"], [null, "null"], [undefined, "undefined"], [{}, "an object"], [() => alice.identifier, "a function"]] as const) {
+      const error = (() => {
+        try {
+          trustIdentifiers(bad as never);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect(error).toMatchObject({
+        option: "identifiers",
+        message: `trustIdentifiers: expected a list (an array, a Set…) of identifiers or Identities, or a single one; got ${shown}`,
+      });
+    }
+  });
+
+  it("trustCustom takes a function only, at the call (otherwise every peer was refused later)", () => {
+    for (const [bad, shown] of [[undefined, "undefined"], [true, "a boolean"], ["yes", "a string"], [{}, "an object"]] as const) {
+      expect(() => trustCustom(bad as never)).toThrow(InvalidOptionError);
+      expect(() => trustCustom(bad as never)).toThrow(
+        expect.objectContaining({ option: "decide", message: `trustCustom: expected a function (peer) => boolean | Promise<boolean>, got ${shown}` }),
+      );
+    }
+  });
+
   it("trustCustom trusts only an exact true, sync or async", async () => {
     expect(await trustCustom(() => true)(peer(alice))).toBe(true);
     expect(await trustCustom(async (p) => p.identifier === bob.identifier)(peer(bob))).toBe(true);

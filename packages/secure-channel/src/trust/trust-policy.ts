@@ -1,6 +1,6 @@
 import { describeType } from "@hopwire/runtime";
 import { InvalidIdentifierError, InvalidOptionError } from "../errors.js";
-import { isIdentifier, parseIdentifier, type Identifier } from "../identity/identifier.js";
+import { isIdentifier, type Identifier } from "../identity/identifier.js";
 
 /** What a trust policy learns about the peer, after its identity signature verified. */
 export interface TrustContext {
@@ -53,12 +53,14 @@ export function trustIdentifier(identifier: IdentifierLike): TrustPolicy {
 
 /**
  * Trusts a fixed set of identifiers (or Identities), copied now: later changes to
- * `identifiers` do not apply. An empty list is an InvalidOptionError: it would trust no one
- * (to refuse everyone on purpose, use `trustCustom(() => false)`).
+ * `identifiers` do not apply. Takes a list (an array, a Set, any iterable) or a single
+ * identifier or Identity, as a list of one. An empty list is an InvalidOptionError: it would
+ * trust no one (to refuse everyone on purpose, use `trustCustom(() => false)`), and so is
+ * anything that is neither a list nor an identifier (`option: "identifiers"`).
  */
-export function trustIdentifiers(identifiers: Iterable<IdentifierLike>): TrustPolicy {
+export function trustIdentifiers(identifiers: Iterable<IdentifierLike> | IdentifierLike): TrustPolicy {
   const trusted = new Set<string>();
-  for (const identifier of identifiers) trusted.add(identifierArgument(identifier, "trustIdentifiers"));
+  for (const identifier of listOfIdentifiers(identifiers)) trusted.add(identifierArgument(identifier, "trustIdentifiers"));
   if (trusted.size === 0) {
     throw new InvalidOptionError(
       "trustIdentifiers: the list of identifiers is empty, and an empty list trusts no one (every peer would be refused); " +
@@ -81,9 +83,30 @@ function expectationOf(trusted: readonly string[]): string {
 /**
  * Wraps an application decision. The wrapper turns any answer other than exactly `true`
  * into a refusal, so a truthy value returned by mistake ("yes", 1, an object) never trusts.
+ * `decide` that is no function is an InvalidOptionError (`option: "decide"`) at the call.
  */
 export function trustCustom(decide: (peer: TrustContext) => boolean | Promise<boolean>): TrustPolicy {
+  // Checked now: otherwise every handshake threw inside the policy, and every peer was refused.
+  if (typeof decide !== "function") {
+    throw new InvalidOptionError(`trustCustom: expected a function (peer) => boolean | Promise<boolean>, got ${describeType(decide)}`, { option: "decide" });
+  }
   return async (peer) => (await decide(peer)) === true;
+}
+
+/**
+ * trustIdentifiers' argument as a list. One identifier (a string, whose characters were
+ * iterated, each refused as an identifier "I") or one Identity is a list of one.
+ */
+function listOfIdentifiers(value: unknown): Iterable<unknown> {
+  if (typeof value === "string") return [value];
+  if (typeof value === "object" && value !== null) {
+    if (typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function") return value as Iterable<unknown>;
+    if ("identifier" in value) return [value];
+  }
+  throw new InvalidOptionError(
+    `trustIdentifiers: expected a list (an array, a Set…) of identifiers or Identities, or a single one; got ${describeType(value)}`,
+    { option: "identifiers" },
+  );
 }
 
 /**
@@ -93,7 +116,11 @@ export function trustCustom(decide: (peer: TrustContext) => boolean | Promise<bo
  * holds a secret key).
  */
 function identifierArgument(value: unknown, what: string): Identifier {
-  if (typeof value === "string") return parseIdentifier(value);
+  if (typeof value === "string") {
+    if (isIdentifier(value)) return value;
+    // parseIdentifier's message, naming the call.
+    throw new InvalidIdentifierError(`${what}: invalid identifier ${JSON.stringify(value).slice(0, 80)} (expected "I" followed by 64 lowercase hex digits)`);
+  }
   const named = typeof value === "object" && value !== null ? (value as { identifier?: unknown }).identifier : undefined;
   if (isIdentifier(named)) return named;
   const got =
