@@ -559,6 +559,62 @@ describe("relay options", () => {
     expect(dials).toBe(0);
   });
 
+  it("a trust that is no policy is refused at the call, before any dial (it failed in each attempt, retried for ever)", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    const { n, tcp } = await startNode();
+    let dials = 0;
+    const connect = async (signal: AbortSignal) => {
+      dials++;
+      const c = await tcp.connect(relay.address, new TcpConnectionOptions(), { signal });
+      return { route: c, closed: c.whenClosed(), close: () => c.stop() };
+    };
+    for (const [bad, shown] of [[5, "5"], [{}, "an object"], [relay.identity.identifier, JSON.stringify(`${relay.identity.identifier.slice(0, 60)}…`)]] as const) {
+      const events: RemoteRelayEvent[] = [];
+      const creating = createRemoteRelay(n, {
+        name: "bob",
+        identity: bob,
+        connect,
+        trust: bad as never,
+        retryUntilRegistered: true,
+        backoff: { initialMs: 20, maxMs: 100 },
+        onEvent: (e) => events.push(e),
+      });
+      // Bounded: before the check, this promise never settled.
+      const error = await waitFor<unknown>((resolve) => void creating.then(resolve, resolve), { what: "createRemoteRelay to settle", timeout: 10_000 });
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect(error).toMatchObject({
+        option: "trust",
+        message: expect.stringContaining(`remote relay options: trust must be a trust policy, a function such as trustIdentifier("I…") or trustEveryone(); got ${shown}`),
+      });
+      expect(events).toEqual([]);
+    }
+    expect(dials).toBe(0);
+    expect(tcp.connections).toHaveLength(0);
+    expect(relay.tcp.connections).toHaveLength(0);
+    expect(relay.service.registrations.size).toBe(0);
+  });
+
+  it("an InvalidOptionError in an attempt is final, never retried (with retryUntilRegistered it was, a connection each time)", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    const { n, tcp } = await startNode();
+    let dials = 0;
+    // A connector with a bad option: the transport refuses it, the same way on every attempt.
+    const connect = async (signal: AbortSignal) => {
+      dials++;
+      const c = await tcp.connect(relay.address, { bogus: 1, signal } as never);
+      return { route: c, closed: c.whenClosed(), close: () => c.stop() };
+    };
+    const events: RemoteRelayEvent[] = [];
+    const creating = createRemoteRelay(n, { name: "bob", identity: bob, connect, retryUntilRegistered: true, backoff: { initialMs: 20, maxMs: 100 }, onEvent: (e) => events.push(e) });
+    const error = await waitFor<unknown>((resolve) => void creating.then(resolve, resolve), { what: "createRemoteRelay to settle", timeout: 10_000 });
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect(error).toMatchObject({ option: "bogus" });
+    expect(events.filter((e) => e.kind === "retrying")).toEqual([]);
+    expect(dials).toBe(1);
+  });
+
   it("serviceConsumerOf takes one id (it made a consumer of each of its characters) or several", async () => {
     const { n } = await startNode();
     const service = await startRelayService(n, { policy: () => true, serviceConsumerOf: "fc_one" });

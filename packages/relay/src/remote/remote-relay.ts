@@ -25,6 +25,7 @@ import {
 import {
   assertIdentity,
   createSecureChannel,
+  isIdentifier,
   SecureChannelOptions,
   trustEveryone,
   type Identity,
@@ -415,15 +416,16 @@ export class RemoteRelay implements Mailbox {
 /**
  * Failures that trying again cannot mend: the relay service refused the registration, our own
  * trust policy refused the relay node's identity (a pinned identifier that does not match is a
- * configuration to fix, not a node still starting), or what listens there is no Hopwire node
- * (its first byte is no protocol version we speak). The last two are causes of the
- * handshake's error, a few levels down.
+ * configuration to fix, not a node still starting), what listens there is no Hopwire node
+ * (its first byte is no protocol version we speak), or an option was refused (by the
+ * connector, say: it would be refused again, a connection each time, for ever with
+ * retryUntilRegistered). All but the first may be causes of the error, a few levels down.
  */
 function isRefusal(error: unknown): boolean {
   if (Object.values(REFUSAL_ERRORS).some((cls) => error instanceof cls)) return true;
   let e: unknown = error;
   for (let depth = 0; depth < 6 && e instanceof Error; depth++) {
-    if (e instanceof UntrustedIdentityError || e instanceof TcpProtocolVersionError) return true;
+    if (e instanceof UntrustedIdentityError || e instanceof TcpProtocolVersionError || e instanceof InvalidOptionError) return true;
     e = e.cause;
   }
   return false;
@@ -469,6 +471,14 @@ function checkOptions(options: RemoteRelayOptions): void {
   if (typeof options.connect !== "function") throw new InvalidOptionError("options.connect must be a function that opens a RelayConnection", { option: "connect" });
   // Now, not at the first handshake (which retryUntilRegistered would retry).
   assertIdentity(options.identity, { what: "createRemoteRelay", argument: "options.identity" });
+  // Now as well: it failed inside each attempt, after the connection was opened.
+  if (options.trust !== undefined && typeof options.trust !== "function") {
+    const hint = isIdentifier(options.trust) ? `; pass trustIdentifier(${JSON.stringify(options.trust)})` : "";
+    throw new InvalidOptionError(
+      `remote relay options: trust must be a trust policy, a function such as trustIdentifier("I…") or trustEveryone(); got ${describeValue(options.trust)}${hint}`,
+      { option: "trust" },
+    );
+  }
   for (const key of ["heartbeatIntervalMs", "replyTimeoutMs", "handshakeTimeoutMs"] as const) {
     // Timers' delays: Infinity (or past MAX_TIMEOUT_MS) would fire at once.
     if (options[key] !== undefined) checkTimeoutOption(options[key], key, "remote relay options", { infinity: false });
