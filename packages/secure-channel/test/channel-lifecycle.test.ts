@@ -34,6 +34,8 @@ import {
   type SecureChannelListener,
 } from "@hopwire/secure-channel";
 import { eventually } from "../../../test/support/eventually.js";
+// The liveness arithmetic is internal: reached through the compiled file, as the package does.
+import { decodeHeartbeat, encodeHeartbeat, keepaliveEvery } from "../dist/secure-channel/liveness.js";
 
 const HANDSHAKE = 1;
 const TRANSPORT = 2;
@@ -298,16 +300,17 @@ describe("heartbeats", () => {
     });
   }
 
-  it("a peer timeout and keepalive interval longer than a Node timer can wait (weeks) arm no timer that overflows", async () => {
+  it("a peer timeout and keepalive interval of Infinity (none) or 2^31 - 1 ms arm no timer that overflows", async () => {
     // Node runs a timer of more than 2^31 - 1 ms after 1 ms, with a TimeoutOverflowWarning:
-    // unclamped, each end's liveness timer would fire and re-arm every millisecond.
+    // unclamped, each end's liveness timer would fire and re-arm every millisecond. (Past
+    // 2^31 - 1 ms, short of Infinity, the options refuse a delay, as every timeout's.)
     const overflows: Error[] = [];
     const onWarning = (warning: Error): void => void (warning.name === "TimeoutOverflowWarning" && overflows.push(warning));
     process.on("warning", onWarning);
     try {
-      const weeks = 30 * 24 * 3600 * 1000;
-      await listen(new SecureChannelListenerOptions().withPeerTimeout(weeks).withKeepaliveInterval(weeks));
-      const channel = await createSecureChannel(n, alice, route("bob_listener"), new SecureChannelOptions().withPeerTimeout(weeks).withKeepaliveInterval(weeks));
+      const longest = 2 ** 31 - 1;
+      await listen(new SecureChannelListenerOptions().withPeerTimeout(Infinity).withKeepaliveInterval(Infinity));
+      const channel = await createSecureChannel(n, alice, route("bob_listener"), new SecureChannelOptions().withPeerTimeout(longest).withKeepaliveInterval(longest));
       expect(await n.sendAndReceive(route(channel, "echo"), "long")).toBe("long");
       // Warnings are emitted on the next tick: give them one before looking.
       await new Promise((resolve) => setImmediate(resolve));
@@ -316,6 +319,23 @@ describe("heartbeats", () => {
     } finally {
       process.off("warning", onWarning);
     }
+  });
+
+  it("a keepalive interval of Infinity sends no heartbeat of its own, yet follows the peer's timeout", async () => {
+    // Infinity was refused (and 1e300 taken): as every timeout, Infinity is "none".
+    expect(keepaliveEvery(Infinity, undefined)).toBe(Infinity);
+    expect(keepaliveEvery(Infinity, 1_500)).toBe(500);
+    // A peer timeout of Infinity announces the longest the record holds: the peer's own keepalive applies.
+    expect(decodeHeartbeat(encodeHeartbeat(Infinity))).toBe(0xffff_ffff);
+    expect(keepaliveEvery(10_000, decodeHeartbeat(encodeHeartbeat(Infinity)))).toBe(10_000);
+    await listen(new SecureChannelListenerOptions().withPeerTimeout(1_500));
+    const channel = await createSecureChannel(n, alice, route("bob_listener"), { keepaliveInterval: Infinity, peerTimeout: Infinity });
+    const responderEnd = listener.channels[0]!;
+    const idleUntil = Date.now() + 4_500;
+    await eventually(() => Date.now() >= idleUntil, 60_000, "the idle time");
+    expect(responderEnd.isClosed).toBe(false);
+    expect(channel.isClosed).toBe(false);
+    expect(await n.sendAndReceive(route(channel, "echo"), "still here")).toBe("still here");
   });
 
   it("one end with a short timeout needs no setting on the other: heartbeats follow the announced timeout", async () => {

@@ -4,6 +4,7 @@ import {
   createIdentity,
   createSecureChannel,
   createSecureChannelListener,
+  SecureChannelListenerOptions,
   SecureChannelOptions,
   SecureChannelRefusedError,
   trustIdentifier,
@@ -123,6 +124,25 @@ describe("unknown keys in nested options, close options, and the option detail",
       option: "handshakeTimeoutMs",
       message: expect.stringMatching(/unknown option "handshakeTimeoutMs"; did you mean "handshakeTimeout"\?/),
     });
+  });
+
+  it("peerTimeout and keepaliveInterval follow the rule of every timeout: up to 2^31 - 1 ms, or Infinity for none", async () => {
+    // 1e300 and 2^53 were taken and Infinity refused.
+    const n = await start();
+    const id = await createIdentity();
+    for (const [option, min] of [["peerTimeout", 150], ["keepaliveInterval", 50]] as const) {
+      const setter = option === "peerTimeout" ? "withPeerTimeout" : "withKeepaliveInterval";
+      for (const Options of [SecureChannelOptions, SecureChannelListenerOptions]) {
+        for (const good of [min, 2 ** 31 - 1, Infinity]) expect(new Options()[setter](good)[option]).toBe(good);
+        for (const bad of [min - 1, 2 ** 31, 2 ** 53, 1e300, -Infinity, Number.NaN, "1000", null, 1000n]) {
+          expect(() => new Options()[setter](bad as number)).toThrow(expect.objectContaining({ name: "InvalidOptionError", option }));
+          expect(() => new Options()[setter](bad as number)).toThrow(new RegExp(`^${option} must be a number of ms from ${min} to 2147483647, or Infinity `));
+        }
+      }
+      await expect(createSecureChannel(n, id, route("a"), { [option]: 1e300 })).rejects.toMatchObject({ option });
+      await expect(createSecureChannelListener(n, id, "a", { [option]: 2 ** 53 })).rejects.toMatchObject({ option });
+    }
+    expect(n.router.has(route("a").next())).toBe(false);
   });
 
   it("close takes { timeoutMs } only: { timeout } was ignored, a bad timeoutMs closed at once", async () => {

@@ -23,7 +23,7 @@ export const MIN_PEER_TIMEOUT = 150;
 export const HEARTBEAT_BODY_LENGTH = 4;
 const MAX_U32 = 0xffff_ffff;
 
-/** The HEARTBEAT body announcing this end's peer timeout. */
+/** The HEARTBEAT body announcing this end's peer timeout (Infinity, none, as 0xffffffff ms: about 50 days). */
 export function encodeHeartbeat(peerTimeout: number): Uint8Array {
   const body = new Uint8Array(HEARTBEAT_BODY_LENGTH);
   new DataView(body.buffer).setUint32(0, Math.min(MAX_U32, Math.round(peerTimeout)));

@@ -4,6 +4,7 @@ import {
   DEFAULT_MAILBOX_LIMITS,
   describeValue,
   InvalidOptionError,
+  MAX_TIMEOUT_MS,
   resolveMailboxLimits,
   type FlowControlId,
   type MailboxLimits,
@@ -22,6 +23,18 @@ import { checkChannelLimit, DEFAULT_MAX_CHANNELS, DEFAULT_MAX_CHANNELS_PER_CONNE
 /** Milliseconds a handshake may take before it fails, by default. */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 
+/**
+ * A liveness delay, as every timeout of the project: ms up to MAX_TIMEOUT_MS, or Infinity for
+ * none (1e300 or 2^53 were taken before, Infinity refused). At least `min`: shorter ones
+ * would flood the channel with heartbeats or close it on a scheduling hiccup.
+ */
+function checkLivenessDelay(ms: unknown, option: "peerTimeout" | "keepaliveInterval", min: number, infinity: string): number {
+  if (typeof ms !== "number" || !(ms >= min) || (ms > MAX_TIMEOUT_MS && ms !== Number.POSITIVE_INFINITY)) {
+    throw new InvalidOptionError(`${option} must be a number of ms from ${min} to ${MAX_TIMEOUT_MS}, or Infinity ${infinity}; got ${describeValue(ms)}`, { option });
+  }
+  return ms;
+}
+
 /** Options both ends share. Setters validate at once and return `this` for chaining. */
 abstract class ChannelOptionsBase {
   trustPolicy: TrustPolicy = trustEveryone();
@@ -36,27 +49,22 @@ abstract class ChannelOptionsBase {
 
   /**
    * How long this end waits for any authenticated record (a message, a heartbeat…) from its
-   * peer before it closes the channel with SecureChannelPeerGoneError (default 30 000 ms,
-   * at least 150). The peer learns it at open and sends heartbeats at least a third of it
-   * apart, so setting it on one end is enough.
+   * peer before it closes the channel with SecureChannelPeerGoneError (default 30 000 ms): ms
+   * from 150 to 2^31 - 1, or Infinity never to close a silent channel. The peer learns it at
+   * open and sends heartbeats at least a third of it apart, so setting it on one end is enough.
    */
   withPeerTimeout(ms: number): this {
-    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < MIN_PEER_TIMEOUT) {
-      throw new InvalidOptionError(`peerTimeout must be a number of ms, at least ${MIN_PEER_TIMEOUT}; got ${describeValue(ms)}`, { option: "peerTimeout" });
-    }
-    this.peerTimeout = ms;
+    this.peerTimeout = checkLivenessDelay(ms, "peerTimeout", MIN_PEER_TIMEOUT, "never to close a silent channel");
     return this;
   }
 
   /**
-   * How long this end may send nothing before it sends a HEARTBEAT (default 10 000 ms, at
-   * least 50); shorter if the peer's timeout asks for it (a third of it).
+   * How long this end may send nothing before it sends a HEARTBEAT (default 10 000 ms): ms
+   * from 50 to 2^31 - 1, or Infinity for none of its own. Shorter if the peer's timeout asks
+   * for it (a third of it), Infinity included: the peer's timeout is still honoured.
    */
   withKeepaliveInterval(ms: number): this {
-    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < MIN_KEEPALIVE_INTERVAL) {
-      throw new InvalidOptionError(`keepaliveInterval must be a number of ms, at least ${MIN_KEEPALIVE_INTERVAL}; got ${describeValue(ms)}`, { option: "keepaliveInterval" });
-    }
-    this.keepaliveInterval = ms;
+    this.keepaliveInterval = checkLivenessDelay(ms, "keepaliveInterval", MIN_KEEPALIVE_INTERVAL, "for heartbeats only as often as the peer's timeout asks");
     return this;
   }
 
