@@ -29,5 +29,24 @@ afterAll(async () => {
   const deadline = Date.now() + GRACE_MS;
   while (leaked().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   const left = leaked();
-  if (left.length > 0) throw new Error(`this file left open: ${left.join(", ")} (close them in an afterEach/afterAll)`);
+  if (left.length > 0) throw new Error(`this file left open: ${left.join(", ")} (close them in an afterEach/afterAll); open sockets now: ${openSockets()}`);
 });
+
+/**
+ * The process's open TCP sockets and servers, by their ends, so that a leak names the
+ * connection (a rare one under load cannot be found from "1 TCPSocketWrap"). Node 20 has no
+ * public list of handles; `_getActiveHandles` is its internal one, read only for this message.
+ */
+function openSockets(): string {
+  const handles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.() ?? [];
+  const described = handles.flatMap((h) => {
+    const s = h as { constructor?: { name?: string }; localPort?: number; remotePort?: number; remoteAddress?: string; connecting?: boolean; address?: () => unknown; readyState?: string };
+    const kind = s.constructor?.name;
+    if (kind === "Socket" && (s.localPort !== undefined || s.connecting)) {
+      return [`socket ${s.localPort ?? "?"} -> ${s.remoteAddress ?? "?"}:${s.remotePort ?? "?"}${s.connecting ? " (connecting)" : ""} ${s.readyState ?? ""}`.trim()];
+    }
+    if (kind === "Server") return [`server ${JSON.stringify(s.address?.())}`];
+    return [];
+  });
+  return described.length > 0 ? described.join("; ") : "none found";
+}
