@@ -100,6 +100,11 @@ describe("what an option check says it got", () => {
     expect(await nodeError({ linkWindowBytes: "65536" })).toEqual(invalidOption("linkWindowBytes", /^linkWindowBytes must be an integer from 1024 to 1073741824 \(1 GiB\), got "65536"$/));
   });
 
+  it("node options and pool are plain objects: an array or a Map was accepted as no options", async () => {
+    for (const bad of [[], new Map(), null, 5, "bob"]) expect(await nodeError(bad as never)).toEqual(invalidOption(undefined as never, /^node options must be an object such as \{ name: "bob" \}, got /));
+    for (const bad of [[2], new Map(), 5]) expect(await nodeError({ pool: bad as never })).toEqual(invalidOption("pool", /^pool must be an object such as \{ maxThreads: 2 \}, got /));
+  });
+
   it("sizes have upper bounds: a pool of a million threads and a link window of 2^60 bytes were accepted", async () => {
     expect(await nodeError({ pool: { minThreads: 1e6 } })).toEqual(invalidOption("pool.minThreads", /^pool\.minThreads must be at most 1024, got 1000000$/));
     expect(await nodeError({ pool: { maxThreads: MAX_POOL_THREADS + 1 } })).toEqual(invalidOption("pool.maxThreads", /at most 1024/));

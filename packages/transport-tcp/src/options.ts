@@ -6,6 +6,7 @@ import {
   FlowControls,
   formatHostPort,
   InvalidOptionError,
+  isPlainObject,
   MAX_TIMEOUT_MS,
   optionKeys,
   type FlowControlId,
@@ -405,7 +406,7 @@ const TRANSPORT_OPTIONS = optionKeys<TcpTransportOptions>({
 });
 
 export function resolveTransportOptions(options: TcpTransportOptions = {}): ResolvedTcpTransportOptions {
-  if (options === null || typeof options !== "object") throw new InvalidOptionError("TCP transport options must be an object");
+  if (!isPlainObject(options as unknown)) throw new InvalidOptionError(`TCP transport options must be an object such as { maxConnections: 64 }, got ${describeValue(options)}`);
   checkOptionKeys(options, TRANSPORT_OPTIONS, "TCP transport options");
   const sendHighWaterMark = positiveInteger(options.sendHighWaterMark, "sendHighWaterMark", DEFAULT_SEND_HIGH_WATER_MARK);
   const maxSendBufferBytes = positiveInteger(options.maxSendBufferBytes, "maxSendBufferBytes", 32 * 1024 * 1024);

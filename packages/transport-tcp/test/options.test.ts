@@ -62,6 +62,8 @@ describe("options", () => {
     await expect(createTcpTransport(n, { partialFrameTimeout: 0 })).rejects.toThrow(/partialFrameTimeout/);
     await expect(createTcpTransport(n, { partialFrameTimeout: 1.5 })).rejects.toThrow(/partialFrameTimeout/);
     await expect(createTcpTransport(n, { maxPendingDialMessages: 0 })).rejects.toBeInstanceOf(InvalidOptionError);
+    // An array or a Map was taken as no options at all.
+    for (const bad of [[], new Map(), null]) await expect(createTcpTransport(n, bad as never)).rejects.toThrow(/^TCP transport options must be an object such as \{ maxConnections: 64 \}, got /);
   });
 
   it("a node has one transport: a later call checks its options, returns it for the same ones (or none), and refuses others instead of ignoring them", async () => {

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from "../errors/errors.js";
-import { checkOptionKeys, checkPositiveInteger, checkTimeoutOption, optionKeys } from "../options/plain-options.js";
+import { checkOptionKeys, checkPositiveInteger, checkTimeoutOption, isPlainObject, optionKeys } from "../options/plain-options.js";
 import type { WarningSink } from "../diagnostics/warnings.js";
 import type { Logger } from "../logging/logger.js";
 import { resolveMailboxLimits, type MailboxLimits, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
@@ -104,14 +104,15 @@ export const MAX_LINK_WINDOW_BYTES = 1024 * 1024 * 1024;
 
 /** Checks node options (any other key is an InvalidOptionError naming it) and fills in the defaults. */
 export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
-  if (options === null || typeof options !== "object") throw new InvalidOptionError("node options must be an object");
+  // Through `unknown`, so that the guard does not narrow `options` for what follows.
+  if (!isPlainObject(options as unknown)) throw new InvalidOptionError(`node options must be an object such as { name: "bob" }, got ${describeValue(options)}`);
   checkOptionKeys(options, NODE_OPTIONS, "node options");
   // The default of every sendAndReceive: the same values as its `timeout` (Infinity: no deadline).
   const timeout = options.sendAndReceiveTimeout === undefined ? 30_000 : checkTimeoutOption(options.sendAndReceiveTimeout, "sendAndReceiveTimeout", "node options");
   if (options.name !== undefined && typeof options.name !== "string") throw new InvalidOptionError(`name must be a string, got ${describeType(options.name)}`, { option: "name" });
   if (options.logger !== undefined) checkLogger(options.logger);
   const pool = options.pool ?? {};
-  if (pool === null || typeof pool !== "object") throw new InvalidOptionError("pool must be an object", { option: "pool" });
+  if (!isPlainObject(pool as unknown)) throw new InvalidOptionError(`pool must be an object such as { maxThreads: 2 }, got ${describeValue(pool)}`, { option: "pool" });
   checkOptionKeys(pool, POOL_OPTIONS, "pool", "pool");
   for (const key of ["minThreads", "maxThreads"] as const) {
     if (pool[key] === undefined) continue;
