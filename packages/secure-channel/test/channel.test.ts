@@ -240,6 +240,19 @@ describe("trust policies", () => {
       "secure channel handshake (no answer from 0#black_hole: is a secure channel listener at the end of that route, and a consumer of the flow the handshake arrives on? Its node warns when flow controls drop a message) timed out after 200 ms",
     );
   });
+
+  it("a handshake the caller aborts says so, without the timeout's guess about the route", async () => {
+    class Sink implements Worker {
+      handleMessage() {}
+    }
+    await n.startWorker("slow_hole", new Sink(), { placement: "main" });
+    const abort = new AbortController();
+    const pending = createSecureChannel(n, alice, route("slow_hole"), new SecureChannelOptions().withSignal(abort.signal)).catch((e: unknown) => e);
+    abort.abort();
+    const error = (await pending) as Error & { code: string };
+    expect(error.code).toBe("ABORTED");
+    expect(error.message).toBe("secure channel handshake was aborted");
+  });
 });
 
 describe("flow controls through a channel", () => {

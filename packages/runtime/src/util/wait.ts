@@ -17,11 +17,16 @@ export interface WaitOptions {
  */
 export function waitFor<T>(
   start: (resolve: (value: T) => void, reject: (error: unknown) => void) => void,
-  /** `what` names the wait in its TimeoutError or AbortError; a function is called only then. */
-  options: WaitOptions & { what: string | (() => string); cleanup?: () => void },
+  /**
+   * `what` names the wait in its TimeoutError or AbortError; a function is called only then.
+   * `timeoutHint` follows it in a TimeoutError only: the likely cause of a wait that ran out,
+   * which an abort (the caller's own doing) says nothing about.
+   */
+  options: WaitOptions & { what: string | (() => string); timeoutHint?: () => string; cleanup?: () => void },
 ): Promise<T> {
   const { signal, timeout } = options;
   const what = (): string => (typeof options.what === "function" ? options.what() : options.what);
+  const timedOutWhat = (): string => what() + (options.timeoutHint?.() ?? "");
   // Checked before anything is armed: a string as `signal` once threw in addEventListener
   // after the timer was set, and that timer's cleanup then threw uncaught (the process died).
   const invalid = invalidWaitOption(signal, timeout);
@@ -55,7 +60,7 @@ export function waitFor<T>(
         listening = true;
       }
       if (timeout !== undefined && Number.isFinite(timeout)) {
-        timer = setTimeout(() => finish(() => reject(new TimeoutError(`${what()} timed out after ${timeout} ms`))), timeout);
+        timer = setTimeout(() => finish(() => reject(new TimeoutError(`${timedOutWhat()} timed out after ${timeout} ms`))), timeout);
       }
       start(
         (value) => finish(() => resolve(value)),

@@ -350,7 +350,8 @@ export class ChannelEnd implements ChannelCipherSink {
       {
         timeout: this.options.handshakeTimeout,
         signal,
-        what: () => this.#handshakeWaitWhat(orConfirm),
+        what: "secure channel handshake",
+        timeoutHint: () => this.#handshakeTimeoutHint(orConfirm),
         cleanup: () => {
           unwatch?.();
           this.#handshakeWaiter = undefined;
@@ -361,12 +362,15 @@ export class ChannelEnd implements ChannelCipherSink {
     );
   }
 
-  /** What a handshake wait that timed out was waiting for, and the likely cause, for its TimeoutError. */
-  #handshakeWaitWhat(orConfirm: boolean): string {
-    if (this.role === "responder") return "secure channel handshake (the initiator sent no third message)";
-    if (orConfirm) return "secure channel handshake (the responder answered, then sent no CONFIRM)";
+  /**
+   * What a handshake wait that timed out was waiting for, and the likely cause, for its
+   * TimeoutError (not an AbortError: an abort is the caller's, and says nothing of the route).
+   */
+  #handshakeTimeoutHint(orConfirm: boolean): string {
+    if (this.role === "responder") return " (the initiator sent no third message)";
+    if (orConfirm) return " (the responder answered, then sent no CONFIRM)";
     const to = this.remoteRoute.toString();
-    return `secure channel handshake (no answer from ${to}: is a secure channel listener at the end of that route, and a consumer of the flow the handshake arrives on? Its node warns when flow controls drop a message)`;
+    return ` (no answer from ${to}: is a secure channel listener at the end of that route, and a consumer of the flow the handshake arrives on? Its node warns when flow controls drop a message)`;
   }
 
   /** The channel is open: local workers may route through the encryptor address. */
