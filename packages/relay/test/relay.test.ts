@@ -615,6 +615,19 @@ describe("relay options", () => {
     expect(dials).toBe(1);
   });
 
+  it("a connector that resolves to no RelayConnection is an InvalidOptionError naming connect, once (it was a TypeError reading 'route')", async () => {
+    const bob = await createIdentity();
+    const { n } = await startNode();
+    for (const resolved of [undefined, null, 5, {}]) {
+      let calls = 0;
+      const connect = async () => (calls++, resolved as never);
+      const error = await createRemoteRelay(n, { name: "bob", identity: bob, connect, retryUntilRegistered: true, backoff: { initialMs: 20, maxMs: 100 } }).catch((e: unknown) => e);
+      expect(error, String(resolved)).toBeInstanceOf(InvalidOptionError);
+      expect(error).toMatchObject({ option: "connect", message: expect.stringMatching(/^options\.connect resolved to .*, expected a RelayConnection such as \{ route: connection \}$/) });
+      expect(calls).toBe(1);
+    }
+  });
+
   it("serviceConsumerOf takes one id (it made a consumer of each of its characters) or several", async () => {
     const { n } = await startNode();
     const service = await startRelayService(n, { policy: () => true, serviceConsumerOf: "fc_one" });

@@ -252,7 +252,7 @@ export class RemoteRelay implements Mailbox {
   /** One connection: connect, open the channel, register. Throws what went wrong. */
   async #attempt(): Promise<void> {
     const options = this.#options;
-    this.#connection = await options.connect(this.#abort.signal);
+    this.#connection = checkedConnection(await options.connect(this.#abort.signal));
     const channelOptions = new SecureChannelOptions()
       .withTrustPolicy(options.trust ?? trustEveryone())
       .withHandshakeTimeout(options.handshakeTimeoutMs ?? 10_000)
@@ -490,4 +490,14 @@ function checkOptions(options: RemoteRelayOptions): void {
     throw new InvalidOptionError(`options.onEvent must be a function, got ${typeof options.onEvent}`, { option: "onEvent" });
   }
   checkBackoff(options.backoff);
+}
+
+/**
+ * What a connector resolved to, if it is a RelayConnection (an object with a `route`): one that
+ * resolved to nothing failed later with "Cannot read properties of undefined (reading 'route')".
+ * An InvalidOptionError, so the attempt is not retried: the connector would do the same again.
+ */
+function checkedConnection(connection: unknown): RelayConnection {
+  if (typeof connection === "object" && connection !== null && (connection as Partial<RelayConnection>).route !== undefined) return connection as RelayConnection;
+  throw new InvalidOptionError(`options.connect resolved to ${describeValue(connection)}, expected a RelayConnection such as { route: connection }`, { option: "connect" });
 }
