@@ -192,6 +192,9 @@ describe("the other functions that take an identity or a node", () => {
         expect([load.message, load.option]).toEqual([`loadIdentity: path must be a file path string, got ${got}`, "path"]);
         expect((await refusal(saveIdentity(bob, path as never))).message).toBe(`saveIdentity: path must be a file path string, got ${got}`);
       }
+      // Its options' example is one of its own keys (it said "such as { timeout: 5000 }", which it refuses).
+      expect((await refusal(saveIdentity(bob, join(dir, "id.json"), 5 as never))).message).toBe("saveIdentity options must be an object such as { signal }, got 5");
+      expect((await refusal(saveIdentity(bob, join(dir, "id.json"), { signal: "x" } as never))).message).toBe('saveIdentity options: signal must be an AbortSignal, got "x"');
       expect(await readdir(dir)).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -191,13 +191,15 @@ export const WAIT_OPTIONS: readonly string[] = optionKeys<WaitOptions>({ timeout
 export function checkWaitOptions(options: unknown, what: string, known: readonly string[] = WAIT_OPTIONS): void {
   if (options === undefined) return;
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    throw new InvalidOptionError(`${what} must be an object such as { timeout: 5000 }, got ${options === null ? "null" : typeof options}`);
+    // The example is one of this call's own keys: saveIdentity takes no timeout.
+    const example = known.includes("timeout") ? "{ timeout: 5000 }" : `{ ${known.join(", ")} }`;
+    throw new InvalidOptionError(`${what} must be an object such as ${example}, got ${describeValue(options)}`);
   }
   checkOptionKeys(options, known, what);
   const values = options as { timeout?: unknown; signal?: unknown };
   if (values.timeout !== undefined) checkTimeoutOption(values.timeout, "timeout", what);
   if (values.signal !== undefined && !(values.signal instanceof AbortSignal)) {
-    throw new InvalidOptionError(`${what}: signal must be an AbortSignal, got ${typeof values.signal}`, { option: "signal" });
+    throw new InvalidOptionError(`${what}: signal must be an AbortSignal, got ${describeValue(values.signal)}`, { option: "signal" });
   }
 }
 
