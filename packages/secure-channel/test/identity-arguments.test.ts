@@ -227,6 +227,18 @@ describe("the other functions that take an identity or a node", () => {
 });
 
 describe("a node that has stopped", () => {
+  it("a handshake in progress when its node stops rejects with NodeStoppedError (it was a SecureChannelHandshakeError: the secure channel is closed)", async () => {
+    const n = await node();
+    try {
+      await n.startWorker("black_hole", { handleMessage() {} }, { placement: "main" });
+      const pending = createSecureChannel(n, await createIdentity(), route("black_hole")).catch((e: unknown) => e);
+      await n.stop();
+      expect(await pending).toMatchObject({ code: "NODE_STOPPED", message: "The node stopped during the secure channel handshake" });
+    } finally {
+      await n.stop();
+    }
+  });
+
   it("createSecureChannel and createSecureChannelListener reject with NodeStoppedError, as the node's own calls do", async () => {
     const stopped = await node();
     const identity = await createIdentity();

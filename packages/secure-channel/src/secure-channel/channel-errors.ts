@@ -207,3 +207,6 @@ export function stacklessReason<E extends Error>(make: () => E): E {
     Error.stackTraceLimit = limit;
   }
 }
+
+/** What a handshake in progress fails with (a NodeStoppedError) when its node stops. */
+export const HANDSHAKE_NODE_STOPPED = "The node stopped during the secure channel handshake";

@@ -1,11 +1,11 @@
-import { AbortError, FlowControls, route, TimeoutError, type Node, type RouteLike } from "@hopwire/runtime";
+import { AbortError, FlowControls, NodeStoppedError, route, TimeoutError, type Node, type RouteLike } from "@hopwire/runtime";
 import { InitiatorHandshake } from "../handshake/initiator-handshake.js";
 import type { HandshakeAction, HandshakeResult } from "../handshake/types.js";
 import { assertIdentity } from "../identity/identity-argument.js";
 import type { Identity } from "../identity/identity.js";
 import { OuterKind } from "./channel-message.js";
 import { ChannelEnd } from "./channel-end.js";
-import { refusalReasonOf, SecureChannelHandshakeError, SecureChannelRefusedError } from "./channel-errors.js";
+import { HANDSHAKE_NODE_STOPPED, refusalReasonOf, SecureChannelHandshakeError, SecureChannelRefusedError } from "./channel-errors.js";
 import { trackChannelEnd } from "./channel-registry.js";
 import { assertRunningNode } from "./node-argument.js";
 import { noiseStaticKeyFor } from "./noise-static-key.js";
@@ -59,6 +59,8 @@ export async function createSecureChannel(
     handshake?.dispose(); // its key copies are wiped now, whatever stopped it
     if (!(error instanceof SecureChannelRefusedError)) tellResponder(end, error);
     end.close(error instanceof Error ? error : undefined, false);
+    // Whatever failed first (the first hop gone with the node's workers), the node stopping is the reason.
+    if (node.stopped && !(error instanceof NodeStoppedError)) throw new NodeStoppedError(HANDSHAKE_NODE_STOPPED, { cause: error });
     throw asChannelError(error);
   }
 }
@@ -73,9 +75,9 @@ function tellResponder(end: ChannelEnd, error: unknown): void {
   }
 }
 
-/** Timeouts, aborts and refusals keep their class; anything else says the handshake failed. */
+/** Timeouts, aborts, refusals and the node's stop keep their class; anything else says the handshake failed. */
 function asChannelError(error: unknown): unknown {
-  if (error instanceof SecureChannelRefusedError || error instanceof TimeoutError || error instanceof AbortError) return error;
+  if (error instanceof SecureChannelRefusedError || error instanceof TimeoutError || error instanceof AbortError || error instanceof NodeStoppedError) return error;
   return new SecureChannelHandshakeError(`Could not establish a secure channel: ${(error as Error).message}`, { cause: error });
 }
 
