@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import net from "node:net";
-import { Address, LocalMessage, Route, decodeBody, decodeEnvelope, decodeEnvelopeHead, encodeBody, encodeEnvelope, route } from "@hopwire/runtime";
+import { Address, LocalMessage, MAX_ROUTE_LENGTH, Route, decodeBody, decodeEnvelope, decodeEnvelopeHead, encodeBody, encodeEnvelope, route } from "@hopwire/runtime";
 import { ConnectError, MAX_FRAME_LENGTH, PROTOCOL_VERSION, REPEATED_HEAD_FRAME, TcpProtocolVersionError, type TcpConnection } from "@hopwire/transport-tcp";
 import { FrameReader } from "../dist/frame-reader.js";
 import { closed, frame, rawClient, startNode, startResponder, type Responder } from "./support.js";
@@ -162,6 +162,13 @@ describe("bad input from the network", () => {
     const long = Buffer.alloc(2000, 0x61);
     const longValue = Buffer.from([0x93, 0x91, 0x92, 0x00, 0xa6, ...Buffer.from("echoer"), 0x91, 0x92, 0x00, 0xda, long.length >> 8, long.length & 0xff, ...long, 0xc4, 0x00]);
     await expectClosedWith(Buffer.concat([Buffer.of(PROTOCOL_VERSION), frame(longValue)]), /TCP_FRAME_MALFORMED/);
+  });
+
+  it("a return route at MAX_ROUTE_LENGTH, which the receiver prefixes with its connection, is taken: the connection stays (it was closed as malformed)", async () => {
+    const back = new Route(Array.from({ length: MAX_ROUTE_LENGTH }, (_, i) => new Address(0, `back${i}`)));
+    await initiator.node.forward(new LocalMessage(route(good, "echoer"), back, encodeBody("long way back")));
+    // Behind it on the same connection: answered only if the connection took the long route.
+    await stillGood();
   });
 
   it("a frame that spans socket reads (handed on in pieces) is checked as any: a bad head, a lying length, a repeat before any head close that connection only", async () => {

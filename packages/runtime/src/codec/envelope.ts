@@ -475,7 +475,9 @@ function readEnvelopeStart(scope: EnvelopeScope): void {
 /** A route's addresses, after `prefix` if there is one: a fresh array for adoptRoute. */
 function readRoute(what: "onward route" | "return route", prefix: Address | undefined): Address[] {
   const n = arrayLength(what);
-  if (n + (prefix ? 1 : 0) > MAX_ROUTE_LENGTH) throw new DecodeError(`The ${what} has more than ${MAX_ROUTE_LENGTH} addresses`);
+  // The count a writer may write, whatever this reader prefixes: a route a conforming peer sent
+  // is never malformed here (a prefixed one past the limit is refused if it is written on).
+  if (n > MAX_ROUTE_LENGTH) throw new DecodeError(`The ${what} has more than ${MAX_ROUTE_LENGTH} addresses`);
   // Each address takes at least 3 bytes: refuse absurd counts before allocating.
   if (n * 3 > limit - pos) throw new DecodeError(`The ${what} announces more addresses than the envelope holds`);
   // A route of a few addresses is collected in the scratch array and copied out at exactly its
