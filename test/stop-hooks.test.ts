@@ -79,6 +79,17 @@ describe("objects stopped before their node leave no stop hook on it", () => {
     });
   });
 
+  it("a transport stop in progress is still waited for by node.stop() (its hook goes only once it is done)", async () => {
+    const a = await startNode();
+    const b = await startNode();
+    const listener = await (await createTcpTransport(a)).listen("127.0.0.1:0", new TcpListenerOptions());
+    await (await createTcpTransport(b)).connect(listener.address, new TcpConnectionOptions());
+    let transportStopped = false;
+    void (await createTcpTransport(a)).stop().then(() => (transportStopped = true));
+    await a.stop();
+    expect(transportStopped, "the transport's stop had finished when node.stop() resolved").toBe(true);
+  });
+
   it("remote relays: registered then stopped, and those whose first registration failed", async () => {
     const relayNode = await startNode();
     const relayTcp = await createTcpTransport(relayNode);

@@ -329,8 +329,16 @@ export class TcpTransport {
   }
 
   async #stop(): Promise<void> {
-    this.#removeStopHook?.();
-    this.#removeStopHook = undefined;
+    try {
+      await this.#closeEverything();
+    } finally {
+      // Only now: until then a node.stop() runs the hook, which waits for this very stop.
+      this.#removeStopHook?.();
+      this.#removeStopHook = undefined;
+    }
+  }
+
+  async #closeEverything(): Promise<void> {
     this.#router.unregisterTransport(TCP);
     const stopped = new TransportStoppedError();
     for (const [name, dial] of this.#dials) {
