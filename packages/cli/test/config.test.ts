@@ -80,6 +80,9 @@ describe("node configuration", () => {
     }
     // Port 0 repeats (a free port each time); the same name at two relay nodes is redundancy.
     expect(() => parseConfig({ tcpListeners: [{ address: "127.0.0.1:0" }, { address: "127.0.0.1:0" }, { address: "127.0.0.2:4000" }, { address: "127.0.0.1:4000" }] }, "test")).not.toThrow();
+    // IPv4's every-interface and an IPv6 address bind side by side; IPv6's every-interface takes IPv4 too.
+    expect(() => parseConfig({ tcpListeners: [{ address: "0.0.0.0:4000" }, { address: "[::1]:4000" }] }, "test")).not.toThrow();
+    expect(() => parseConfig({ tcpListeners: [{ address: "[::]:4000" }, { address: "127.0.0.1:4000" }] }, "test")).toThrow(/port 4000 is already taken by tcpListeners\[0\]\.address/);
     expect(() => parseConfig({ relays: [{ name: "bob", at: "127.0.0.1:4000" }, { name: "bob", at: "127.0.0.1:4001" }] }, "test")).not.toThrow();
   });
 

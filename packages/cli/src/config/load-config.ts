@@ -159,13 +159,23 @@ function checkAddressesUnique(config: NodeConfig, source: string): void {
   config.outlets?.forEach((o, i) => claim(o.address, ["outlets", i, "address"]));
 }
 
-/** Hosts a listener on which takes the port on every interface. */
-const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]"]);
+/**
+ * Whether listeners on hosts `a` and `b` (one port) take the same address: the same host; "::"
+ * (every interface, IPv6 and IPv4 alike: Linux binds it dual-stack) with any host; "0.0.0.0"
+ * with any IPv4 address. "0.0.0.0" and an IPv6 address ("::1") bind side by side; a name
+ * ("localhost") is left to the system.
+ */
+function sameAddress(a: string, b: string): boolean {
+  const ipv4 = (host: string): boolean => /^\d+\.\d+\.\d+\.\d+$/.test(host);
+  const anyV6 = (host: string): boolean => host === "::" || host === "[::]";
+  if (a === b || anyV6(a) || anyV6(b)) return true;
+  return (a === "0.0.0.0" && ipv4(b)) || (b === "0.0.0.0" && ipv4(a));
+}
 
 /**
- * Two TCP listeners on one port (the same host, or either on every interface) cannot both
- * listen: the node started, then failed with EADDRINUSE (exit 1) naming neither the file nor
- * the key. Port 0 asks for a free port each time, so it may repeat.
+ * Two TCP listeners on one address (see sameAddress) cannot both listen: the node started,
+ * then failed with EADDRINUSE (exit 1) naming neither the file nor the key. Port 0 asks for a
+ * free port each time, so it may repeat.
  */
 function checkListenersUnique(config: NodeConfig, source: string): void {
   const seen: { host: string; port: number; path: string }[] = [];
@@ -173,7 +183,7 @@ function checkListenersUnique(config: NodeConfig, source: string): void {
     const path = ["tcpListeners", i, "address"];
     const { host, port } = parseHostPort(l.address, "address", { allowPortZero: true, fail: (message) => ConfigError.at(source, path, message) });
     if (port === 0) return;
-    const clash = seen.find((other) => other.port === port && (other.host === host || WILDCARD_HOSTS.has(other.host) || WILDCARD_HOSTS.has(host)));
+    const clash = seen.find((other) => other.port === port && sameAddress(other.host, host));
     if (clash) throw ConfigError.at(source, path, `port ${port} is already taken by ${clash.path} (${clash.host}:${port}): two listeners cannot share a port`);
     seen.push({ host, port, path: formatPath(path) });
   });
