@@ -89,7 +89,10 @@ describe("handshake limits", () => {
     expect(s.offer("big", "c".repeat(40), 0, watch)).toBe(true); // exactly the bound
     expect(s.offer("big", "d", 0, watch)).toBe(false);
     expect(s.offer("other", "e".repeat(100), 0, watch)).toBe(true); // per connection
-    expect(s.offer("huge", "f".repeat(101), 0, watch)).toBe(false); // more than a whole queue: never queued
+    // More than a whole queue: taken alone in an empty queue (a bound below one message's charge refused every handshake), nothing after it.
+    expect(s.offer("huge", "f".repeat(101), 0, watch)).toBe(true);
+    expect(s.offer("huge", "f", 0, watch)).toBe(false);
+    expect(s.dropConnection("huge")).toEqual([]);
     expect([s.queued, s.queuedBytes, s.queuedBytesOf("big"), s.queuedBytesOf("huge")]).toEqual([3, 200, 100, 0]);
     expect(s.next()!.message).toBe("a".repeat(60)); // started: its bytes are free
     expect(s.queuedBytesOf("big")).toBe(40);

@@ -10,6 +10,10 @@ import { describeValue } from "../util/describe-type.js";
 /** Addresses the runtime makes (Address.random): 32 hex characters. */
 const GENERATED = /^[0-9a-f]{32}$/;
 
+/** Every event a node raises: a record, so that the compiler fails here when NodeEvents gains one. */
+const NODE_EVENTS: Record<keyof NodeEvents, true> = { denied: true, dropped: true, "handler-error": true, "worker-failed": true, refused: true };
+const NODE_EVENT_NAMES = Object.keys(NODE_EVENTS) as (keyof NodeEvents)[];
+
 /**
  * What a node tells its user about messages it had to drop, handlers that threw and peers its
  * listeners refused: node
@@ -21,10 +25,6 @@ const GENERATED = /^[0-9a-f]{32}$/;
  * Never put a payload or a key in an event or a warning: addresses, flow control ids and
  * error messages only.
  */
-/** Every event a node raises: a record, so that the compiler fails here when NodeEvents gains one. */
-const NODE_EVENTS: Record<keyof NodeEvents, true> = { denied: true, dropped: true, "handler-error": true, "worker-failed": true, refused: true };
-const NODE_EVENT_NAMES = Object.keys(NODE_EVENTS) as (keyof NodeEvents)[];
-
 export class Diagnostics {
   readonly events = new EventEmitter<NodeEvents>();
   readonly #warnings: RateLimitedWarnings | undefined;

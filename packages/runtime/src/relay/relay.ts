@@ -87,10 +87,10 @@ export class RelayMailbox implements Mailbox {
   #relayed = 0;
   #stopped = false;
 
-  /** @internal use startRelay */
   /** Removes the node's stop hook that stops this relay: its own stop calls it, or the node would hold the relay until it stops. */
   #removeStopHook: (() => void) | undefined;
 
+  /** @internal use startRelay */
   constructor(
     router: Router,
     flowControls: FlowControls,

@@ -177,7 +177,10 @@ export class HandshakeSlots<T, M> {
   offer(key: string, message: M, now: number, watch: () => () => void): boolean {
     const share = this.#shares.get(key) ?? this.#newShare(key, now, watch);
     const bytes = this.sizeOf(message);
-    if (share.queue.length >= this.limits.maxQueuedPerConnection || share.queuedBytes + bytes > this.limits.maxQueuedBytesPerConnection) return false;
+    // The first in an empty queue is taken whatever it is charged: else a bound set below one
+    // message's charge (validation allows 1) refused every handshake as busy.
+    const overBytes = share.queue.length > 0 && share.queuedBytes + bytes > this.limits.maxQueuedBytesPerConnection;
+    if (share.queue.length >= this.limits.maxQueuedPerConnection || overBytes) return false;
     share.queue.push(message);
     share.queuedBytes += bytes;
     this.#queuedBytes += bytes;
