@@ -10,6 +10,7 @@ import {
   InvalidAddressError,
   LocalMessage,
   MAX_ADDRESS_VALUE_BYTES,
+  MAX_NETWORK_HEAD_BYTES,
   MAX_ROUTE_LENGTH,
   Route,
   decodeEnvelope,
@@ -155,6 +156,16 @@ describe("envelope head", () => {
     expect(() => envelopeHeadBound(new LocalMessage(hops(2), hops(MAX_ROUTE_LENGTH + 1), Buffer.from("x")), "network")).toThrow(InvalidRouteError);
     // A transport's sender skips its own hop: MAX_ROUTE_LENGTH + 1 with one skipped is written.
     expect(envelopeHeadBound(long, "network", 1)).toBeGreaterThan(0);
+    // A network envelope's routes take at most MAX_NETWORK_HEAD_BYTES: 70 addresses of 1,000 bytes are refused, read
+    // or written (a connection keeps its last decoded head: 255 such addresses each way held ≈ 0.6 MB per connection).
+    const wide = new Route(Array.from({ length: 70 }, (_, i) => new Address(0, `${i}`.padEnd(1000, "w"))));
+    const wideMessage = new LocalMessage(hops(1), wide, Buffer.from("x"));
+    expect(() => encodeEnvelopeHead(wideMessage, "network")).toThrow(InvalidRouteError);
+    const wideLocal = Buffer.from(encodeEnvelope(wideMessage, "local")); // between threads of one node: no such bound
+    expect(decodeEnvelopeHead(wideLocal, "local").returnRoute.length).toBe(70);
+    const widePairs = wide.addresses.flatMap((a) => [0x92, 0x00, 0xda, 0x03, 0xe8, ...Buffer.from(a.value)]);
+    const wideNetwork = Buffer.from([0x93, 0x91, 0x92, 0x00, 0xa1, 0x61, 0xdc, 0x00, 70, ...widePairs, 0xc4, 0x00]);
+    expect(() => decodeEnvelopeHead(wideNetwork, "network")).toThrow(new RegExp(`take more than ${MAX_NETWORK_HEAD_BYTES} bytes`));
     // Address values are counted in UTF-8 bytes.
     expect(new Address(0, "a".repeat(MAX_ADDRESS_VALUE_BYTES)).value.length).toBe(MAX_ADDRESS_VALUE_BYTES);
     expect(() => new Address(0, "a".repeat(MAX_ADDRESS_VALUE_BYTES + 1))).toThrow(InvalidAddressError);

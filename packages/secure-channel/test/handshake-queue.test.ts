@@ -39,17 +39,18 @@ describe("the listener's queue of first messages", () => {
     await eventually(() => listener.pendingHandshakes === 4, 20_000);
     expect([listener.queuedHandshakes, listener.droppedHandshakes]).toEqual([0, 0]);
 
-    // Return routes a peer made long: 100 hops of 1 000 characters (within any cap on a route's
-    // addresses), ≈ 0.2 MB charged each. Counted only, ten of them queued 2 MB of routes (and
-    // with no byte bound, 1 024 of routes as long as a frame allows queued gigabytes).
-    const longRoute = route("quiet", ...Array.from({ length: 99 }, (_, i) => `hop${i}`.padEnd(1_000, "x")));
+    // Return routes a peer made long: 60 hops of 1 000 characters (within the codec's caps: 255
+    // addresses, 1 KiB each, 64 KiB of routes), ≈ 0.12 MB charged each. Counted only, ten of them
+    // queued 1.2 MB of routes (and before the caps, 1 024 of routes as long as a frame allows
+    // queued gigabytes).
+    const longRoute = route("quiet", ...Array.from({ length: 59 }, (_, i) => `hop${i}`.padEnd(1_000, "x")));
     for (let i = 0; i < 10; i++) sendFirst(longRoute);
     await eventually(() => listener.queuedHandshakes + listener.droppedHandshakes === 10, 20_000);
     const queued = listener.queuedHandshakes;
     expect(queued).toBeGreaterThan(0);
     expect(queued).toBeLessThan(10);
     expect(listener.droppedHandshakes).toBe(10 - queued);
-    expect(listener.queuedHandshakeBytes).toBeGreaterThan(queued * 99 * 2_000); // charged at least their routes' characters
+    expect(listener.queuedHandshakeBytes).toBeGreaterThan(queued * 59 * 2_000); // charged at least their routes' characters
     expect(listener.queuedHandshakeBytes).toBeLessThanOrEqual(DEFAULT_HANDSHAKE_LIMITS.maxQueuedBytesPerConnection);
     expect(listener.pendingHandshakes).toBe(4);
 

@@ -36,6 +36,14 @@ const BIN32 = 0xc6;
  */
 export const PAYLOAD_HEADER = { tag: BIN32, length: 5 } as const;
 /**
+ * The most bytes a network envelope's head (its routes) may take: routes through relays and
+ * channels take a few hundred. A connection keeps its last decoded head, so this bounds what
+ * a peer makes it hold (255 addresses of 1 KiB each way decoded to ≈ 0.6 MB a connection).
+ * MAX_CHANNEL_MESSAGE_LENGTH leaves this much room for the outer routes.
+ */
+export const MAX_NETWORK_HEAD_BYTES = 64 * 1024;
+
+/**
  * Heads longer than this are not remembered for the messages that repeat them (a head is
  * routes and local info: ~40-200 bytes), by the thread batches' writer and reader alike.
  */
@@ -94,6 +102,10 @@ export function writeEnvelopeHead(target: Buffer, offset: number, message: Local
   target[offset] = scope === "network" ? 0x93 : 0x94;
   let at = writeRoute(target, offset + 1, onward, skip);
   at = writeRoute(target, at, addressesOf(message.returnRoute), 0);
+  // What no reader takes (the caller has not committed these bytes yet: the sender learns it).
+  if (scope === "network" && at - offset > MAX_NETWORK_HEAD_BYTES) {
+    throw new InvalidRouteError(`The routes take ${at - offset} bytes in an envelope; a network envelope's take at most ${MAX_NETWORK_HEAD_BYTES}`);
+  }
   if (scope === "local") {
     const bytes = localInfoBytes(message.localInfo) ?? EMPTY_MAP;
     target.set(bytes, at);
@@ -421,6 +433,8 @@ const EMPTY_ROUTE = adoptRoute([]);
 let src: Uint8Array = NO_BYTES;
 let pos = 0;
 let limit = 0;
+/** Where the routes of the head being read must end (readEnvelopeStart). */
+let headLimit = Infinity;
 
 /** Where the envelope ends: `limit`, unless the bytes at hand are only its first piece (EnvelopeHeadDecoder.decode). */
 let envelopeLimit = 0;
@@ -463,6 +477,8 @@ function arrayLength(what: string): number {
 }
 
 function readEnvelopeStart(scope: EnvelopeScope): void {
+  // From the network, a head's routes end within MAX_NETWORK_HEAD_BYTES of its start.
+  headLimit = scope === "network" ? pos + MAX_NETWORK_HEAD_BYTES : Infinity;
   const elements = arrayLength("envelope");
   const expected = scope === "network" ? 3 : 4;
   if (elements === expected) return;
@@ -568,6 +584,7 @@ function string(what: string): string {
   else if (tag === 0xdb) length = uint(4, what);
   else throw new DecodeError(`An address value in the ${what} must be a msgpack string`);
   if (length > MAX_ADDRESS_VALUE_BYTES) throw new DecodeError(`An address value in the ${what} is longer than ${MAX_ADDRESS_VALUE_BYTES} bytes`);
+  if (pos + length > headLimit) throw new DecodeError(`The routes of a network envelope take more than ${MAX_NETWORK_HEAD_BYTES} bytes`);
   need(length, what);
   const start = pos;
   pos += length;

@@ -5,6 +5,7 @@ export {
   encodeEnvelopeHead,
   envelopeHeadBound,
   writeEnvelopeHead,
+  MAX_NETWORK_HEAD_BYTES,
   decodeEnvelope,
   decodeEnvelopeHead,
   EnvelopeHeadDecoder,
