@@ -33,20 +33,20 @@ afterAll(async () => {
 });
 
 /**
- * The process's open TCP sockets and servers, by their ends, so that a leak names the
- * connection (a rare one under load cannot be found from "1 TCPSocketWrap"). Node 20 has no
- * public list of handles; `_getActiveHandles` is its internal one, read only for this message.
+ * The process's ref'd handles, each by its kind and, for a socket or server, its ends and
+ * state, so that a leak names the connection (a rare one under load cannot be found from
+ * "1 TCPSocketWrap"). Node 20 has no public list of handles; `_getActiveHandles` is its
+ * internal one, read only for this message.
  */
 function openSockets(): string {
   const handles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.() ?? [];
-  const described = handles.flatMap((h) => {
-    const s = h as { constructor?: { name?: string }; localPort?: number; remotePort?: number; remoteAddress?: string; connecting?: boolean; address?: () => unknown; readyState?: string };
-    const kind = s.constructor?.name;
-    if (kind === "Socket" && (s.localPort !== undefined || s.connecting)) {
-      return [`socket ${s.localPort ?? "?"} -> ${s.remoteAddress ?? "?"}:${s.remotePort ?? "?"}${s.connecting ? " (connecting)" : ""} ${s.readyState ?? ""}`.trim()];
-    }
-    if (kind === "Server") return [`server ${JSON.stringify(s.address?.())}`];
-    return [];
+  const described = handles.map((h) => {
+    const s = h as { constructor?: { name?: string }; localPort?: number; remotePort?: number; remoteAddress?: string; connecting?: boolean; destroyed?: boolean; readyState?: string; address?: () => unknown };
+    const kind = s.constructor?.name ?? typeof h;
+    if (kind === "Server") return `server ${JSON.stringify(s.address?.())}`;
+    if (kind !== "Socket") return kind;
+    const state = [s.connecting ? "connecting" : "", s.destroyed ? "destroyed" : "", s.readyState ?? ""].filter((x) => x !== "").join(" ");
+    return `socket ${s.localPort ?? "?"} -> ${s.remoteAddress ?? "?"}:${s.remotePort ?? "?"} ${state}`.trim();
   });
-  return described.length > 0 ? described.join("; ") : "none found";
+  return described.length > 0 ? described.join("; ") : "none (the leaked ones are unref'd or closing)";
 }
