@@ -4,6 +4,16 @@ import { ConfigError, parseConfig, resolvePeer } from "../dist/index.js";
 
 const bob = "I" + "ab".repeat(32);
 
+/** What parseConfig throws for `raw` (undefined if it takes it). */
+function thrownBy(raw: unknown): unknown {
+  try {
+    parseConfig(raw, "test");
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
 describe("node configuration", () => {
   it("fills in the documented defaults", () => {
     const config = parseConfig(
@@ -69,12 +79,7 @@ describe("node configuration", () => {
       [{ connections: new Map([["relay", "127.0.0.1:4000"]]) }, "test: connections: expected text, a number, true/false, a list or a map, got an ordered map (a YAML !!omap or !!pairs value)"],
     ];
     for (const [raw, message] of problems) {
-      let thrown: unknown;
-      try {
-        parseConfig(raw, "test");
-      } catch (error) {
-        thrown = error;
-      }
+      const thrown = thrownBy(raw);
       expect(thrown, message).toBeInstanceOf(ConfigError);
       expect((thrown as Error).message).toBe(message);
     }
@@ -144,12 +149,7 @@ describe("node configuration", () => {
       ],
     ];
     for (const [raw, message] of problems) {
-      let error: unknown;
-      try {
-        parseConfig(raw, "test");
-      } catch (e) {
-        error = e;
-      }
+      const error = thrownBy(raw);
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).code).toBe("CLI_CONFIG_INVALID");
       expect((error as ConfigError).message).toBe(message);

@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createLogger, InvalidOptionError, node, route, waitFor, type Context, type Node, type Routed } from "@hopwire/runtime";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createLogger, InvalidOptionError, node, route, waitFor, type Context, type Logger, type Node, type NodeOptions, type Routed } from "@hopwire/runtime";
 import {
   createIdentity,
   createSecureChannel,
@@ -23,6 +23,7 @@ import {
   type RemoteRelayEvent,
 } from "../dist/index.js";
 import { eventually } from "../../../test/support/eventually.js";
+import { recordProcessEvents } from "../../../test/support/process-events.js";
 
 // Three nodes in one process, joined by real TCP on 127.0.0.1 and real secure channels:
 // the relay node, bob (behind "NAT": it only connects out) and alice.
@@ -31,8 +32,8 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
 });
 
-async function startNode(): Promise<{ n: Node; tcp: TcpTransport }> {
-  const n = await node();
+async function startNode(options?: NodeOptions): Promise<{ n: Node; tcp: TcpTransport }> {
+  const n = await node(options);
   nodes.push(n);
   return { n, tcp: await createTcpTransport(n) };
 }
@@ -54,9 +55,17 @@ async function relayNode(bobs: Identity[]) {
   return { n, tcp, address: listener.address.toString(), service, events, identity };
 }
 
-/** Bob: an echoer that tags its replies, reachable through the relay over a secure channel only. */
-async function bobNode(identity: Identity, relayAddress: string, tag: string, timing: { heartbeatIntervalMs?: number; replyTimeoutMs?: number } = {}) {
-  const { n, tcp } = await startNode();
+/**
+ * Bob: an echoer that tags its replies, reachable through the relay over a secure channel only.
+ * Its RemoteRelay's events are kept in `events`, unless `onEvent` is given.
+ */
+async function bobNode(
+  identity: Identity,
+  relayAddress: string,
+  tag: string,
+  options: { heartbeatIntervalMs?: number; replyTimeoutMs?: number; onEvent?: (e: RemoteRelayEvent) => void; logger?: Logger } = {},
+) {
+  const { n, tcp } = await startNode(options.logger ? { logger: options.logger } : undefined);
   await n.startWorker("echoer", { async handleMessage(ctx: Context, msg: Routed<string>) { await ctx.send(msg.returnRoute, `${tag}:${msg.body}`); } }, { placement: "main" });
   const connections: TcpConnection[] = [];
   const events: RemoteRelayEvent[] = [];
@@ -68,10 +77,10 @@ async function bobNode(identity: Identity, relayAddress: string, tag: string, ti
       connections.push(c);
       return { route: c, closed: c.whenClosed(), close: () => c.stop() };
     },
-    heartbeatIntervalMs: timing.heartbeatIntervalMs ?? 200,
-    replyTimeoutMs: timing.replyTimeoutMs ?? 3_000,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 200,
+    replyTimeoutMs: options.replyTimeoutMs ?? 3_000,
     backoff: { initialMs: 20, maxMs: 200 },
-    onEvent: (e) => events.push(e),
+    onEvent: options.onEvent ?? ((e) => events.push(e)),
   });
   const scl = await createSecureChannelListener(n, identity, "bob_listener", new SecureChannelListenerOptions().asConsumer(relay.flowControlId));
   n.flowControls.addConsumer("echoer", scl.flowControlId);
@@ -362,40 +371,13 @@ describe("relay service and RemoteRelay", () => {
 describe("onEvent callbacks that throw", () => {
   // A throwing onEvent made the keep-alive loop's promise reject, with nothing to catch it
   // until stop(): an unhandled rejection, which ends a Node 20 process.
-  let unhandled: unknown[] = [];
-  const record = (reason: unknown): void => void unhandled.push(reason);
-  beforeEach(() => {
-    unhandled = [];
-    process.on("unhandledRejection", record);
-  });
-  afterEach(() => {
-    process.off("unhandledRejection", record);
-  });
+  const unhandled = recordProcessEvents("unhandledRejection");
 
   /** Bob as bobNode (tag "bob"), but with `onEvent` and a node whose logger keeps the relay's lines. */
   async function throwingBob(identity: Identity, relayAddress: string, onEvent: (e: RemoteRelayEvent) => void) {
     const lines: string[] = [];
-    const n = await node({ logger: createLogger("hopwire", { debug: "hopwire:relay", sink: (line) => lines.push(line) }) });
-    nodes.push(n);
-    const tcp = await createTcpTransport(n);
-    const connections: TcpConnection[] = [];
-    const relay = await createRemoteRelay(n, {
-      name: "bob",
-      identity,
-      connect: async (signal) => {
-        const c = await tcp.connect(relayAddress, new TcpConnectionOptions(), { signal });
-        connections.push(c);
-        return { route: c, closed: c.whenClosed(), close: () => c.stop() };
-      },
-      heartbeatIntervalMs: 200,
-      replyTimeoutMs: 3_000,
-      backoff: { initialMs: 20, maxMs: 200 },
-      onEvent,
-    });
-    await n.startWorker("echoer", { async handleMessage(ctx: Context, msg: Routed<string>) { await ctx.send(msg.returnRoute, `bob:${msg.body}`); } }, { placement: "main" });
-    const scl = await createSecureChannelListener(n, identity, "bob_listener", new SecureChannelListenerOptions().asConsumer(relay.flowControlId));
-    n.flowControls.addConsumer("echoer", scl.flowControlId);
-    return { n, relay, connections, lines };
+    const logger = createLogger("hopwire", { debug: "hopwire:relay", sink: (line) => lines.push(line) });
+    return { ...(await bobNode(identity, relayAddress, "bob", { onEvent, logger })), lines };
   }
 
   it("a RemoteRelay whose onEvent throws on every event registers, and after its connection drops reports it, reconnects and registers again", async () => {

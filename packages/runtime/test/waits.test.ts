@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { getEventListeners } from "node:events";
 import { fileURLToPath } from "node:url";
 import { AbortError, Address, InvalidOptionError, RouteUnavailableError, TimeoutError, waitFor, type Context, type Routed } from "@hopwire/runtime";
@@ -6,6 +6,7 @@ import { Prober, Silent, Sink } from "./fixtures/workers.js";
 import { invalidOption, withNode } from "./helpers.js";
 import { runToExit, type Finished } from "../../../test/support/children.js";
 import { eventually } from "../../../test/support/eventually.js";
+import { recordProcessEvents } from "../../../test/support/process-events.js";
 
 describe("receive and sendAndReceive: timeouts and AbortSignal", () => {
   it("receive times out with TimeoutError", async () => {
@@ -139,13 +140,7 @@ describe("waitFor: what it is given, and what it leaves behind", () => {
   // A string as `signal` threw in addEventListener after the timer was armed: the call
   // rejected, then the timer's cleanup threw uncaught (removeEventListener is not a
   // function) and the process died, even with every node stopped.
-  let uncaught: unknown[] = [];
-  const onUncaught = (error: unknown): void => void uncaught.push(error);
-  beforeEach(() => {
-    uncaught = [];
-    process.on("uncaughtException", onUncaught);
-  });
-  afterEach(() => void process.off("uncaughtException", onUncaught));
+  const uncaught = recordProcessEvents("uncaughtException");
 
   /** Resolves once a wait of `ms` armed now has timed out: every timer of `ms` armed before it has fired. */
   async function pastTimersOf(ms: number): Promise<void> {

@@ -434,14 +434,14 @@ export function resolveTransportOptions(options: TcpTransportOptions = {}): Reso
  * returns the node's transport only if it asks for what that transport was made with).
  */
 export function sameTransportOptions(a: ResolvedTcpTransportOptions, b: ResolvedTcpTransportOptions): boolean {
-  const scalars = ["sendHighWaterMark", "maxSendBufferBytes", "maxPendingDialMessages", "dialTimeout", "partialFrameTimeout", "maxPartialFrameBytes", "maxConnections", "maxConnectionsPerHost"] as const;
-  const liveness = ["keepaliveInterval", "peerTimeout", "firstFrameTimeout", "idleTimeout"] as const;
-  return (
-    scalars.every((key) => a[key] === b[key]) &&
-    liveness.every((key) => a.liveness[key] === b.liveness[key]) &&
-    a.dialAllowList.size === b.dialAllowList.size &&
-    [...a.dialAllowList].every((entry) => b.dialAllowList.has(entry))
-  );
+  // Key by key, so that an option added later is compared too: numbers, the liveness settings, the allow list.
+  return (Object.keys(a) as (keyof ResolvedTcpTransportOptions)[]).every((key) => sameSetting(a[key], b[key]));
+}
+
+function sameSetting(a: unknown, b: unknown): boolean {
+  if (a instanceof Set && b instanceof Set) return a.size === b.size && [...a].every((entry) => b.has(entry));
+  if (isPlainObject(a) && isPlainObject(b)) return Object.keys(a).every((key) => a[key] === b[key]);
+  return a === b;
 }
 
 /** See TcpTransportOptions.maxConnectionsPerHost: a quarter of the default maxConnections. */

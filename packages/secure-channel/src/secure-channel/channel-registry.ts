@@ -1,6 +1,5 @@
-import { NodeStoppedError, toAddress, type Address, type AddressLike, type Mailbox, type Node } from "@hopwire/runtime";
+import { toAddress, type Address, type AddressLike, type Mailbox, type Node } from "@hopwire/runtime";
 import type { ChannelEnd } from "./channel-end.js";
-import { HANDSHAKE_NODE_STOPPED } from "./channel-errors.js";
 
 /** A node's channel ends by encryptor address key, and the one callback that forgets each as it closes (not a closure per end). */
 interface Registry {
@@ -17,9 +16,7 @@ export function trackChannelEnd(node: Node, end: ChannelEnd): void {
     const ends = new Map<string, ChannelEnd>();
     registries.set(node, (registry = { ends, forget: (e) => ends.delete(e.encryptorAddress.key) }));
     node.onStop(() => {
-      // A handshake in progress fails with the node's NodeStoppedError, as the node's own calls
-      // do (it was "Could not establish a secure channel: The secure channel is closed").
-      for (const e of [...ends.values()]) e.close(e.state === "handshaking" ? new NodeStoppedError(HANDSHAKE_NODE_STOPPED) : undefined);
+      for (const e of [...ends.values()]) e.close();
     });
   }
   registry.ends.set(end.encryptorAddress.key, end);

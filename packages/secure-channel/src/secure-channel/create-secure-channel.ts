@@ -59,8 +59,9 @@ export async function createSecureChannel(
     handshake?.dispose(); // its key copies are wiped now, whatever stopped it
     if (!(error instanceof SecureChannelRefusedError)) tellResponder(end, error);
     end.close(error instanceof Error ? error : undefined, false);
-    // Whatever failed first (the first hop gone with the node's workers), the node stopping is the reason.
-    if (node.stopped && !(error instanceof NodeStoppedError)) throw new NodeStoppedError(HANDSHAKE_NODE_STOPPED, { cause: error });
+    // Whatever failed first (its end closed by the node's stop, the first hop gone with the
+    // node's workers), the node stopping is the reason, as the node's own calls report it.
+    if (node.stopped) throw error instanceof NodeStoppedError ? error : new NodeStoppedError(HANDSHAKE_NODE_STOPPED, { cause: error });
     throw asChannelError(error);
   }
 }
@@ -75,9 +76,9 @@ function tellResponder(end: ChannelEnd, error: unknown): void {
   }
 }
 
-/** Timeouts, aborts, refusals and the node's stop keep their class; anything else says the handshake failed. */
+/** Timeouts, aborts and refusals keep their class; anything else says the handshake failed. */
 function asChannelError(error: unknown): unknown {
-  if (error instanceof SecureChannelRefusedError || error instanceof TimeoutError || error instanceof AbortError || error instanceof NodeStoppedError) return error;
+  if (error instanceof SecureChannelRefusedError || error instanceof TimeoutError || error instanceof AbortError) return error;
   return new SecureChannelHandshakeError(`Could not establish a secure channel: ${(error as Error).message}`, { cause: error });
 }
 
