@@ -26,13 +26,11 @@ export interface WindowCount {
 }
 
 /**
- * The sink of scale/channels, on the responder's main thread (placement "main"): it
- * counts, and times itself as sink.ts does: the window opens warmupMs after the first
- * message and lasts durationMs. Running beside the router and the channels, it adds no
- * thread hop, and a busy main thread stops reading the socket, so TCP flow control is the
- * backpressure all the way back to the initiator (the runtime's mailboxes have none).
+ * Counts messages over a window, as sink.ts times itself: it opens warmupMs after the first
+ * message and lasts durationMs, read per message (performance.now() each, on both sides of a
+ * comparison). `done` resolves with the window's figures; later messages are not counted.
  */
-export class CountingSink implements Worker {
+export class MessageWindow {
   readonly done: Promise<WindowCount>;
   /** Called once, before the first message is counted (the responder reads memory there). */
   onFirst: (() => void) | undefined;
@@ -51,7 +49,7 @@ export class CountingSink implements Worker {
     this.done = new Promise((resolve) => (this.#resolve = resolve));
   }
 
-  handleMessage(_ctx: Context, _msg: Routed): void {
+  count(): void {
     if (this.#finished) return;
     const now = performance.now();
     if (this.#first < 0) {
@@ -69,6 +67,18 @@ export class CountingSink implements Worker {
       return;
     }
     this.#messages++;
+  }
+}
+
+/**
+ * The sink of scale/channels, on the responder's main thread (placement "main"): a
+ * MessageWindow over the messages it is handed. Running beside the router and the channels,
+ * it adds no thread hop, and a busy main thread stops reading the socket, so TCP flow
+ * control is the backpressure all the way back to the initiator.
+ */
+export class CountingSink extends MessageWindow implements Worker {
+  handleMessage(_ctx: Context, _msg: Routed): void {
+    this.count();
   }
 }
 

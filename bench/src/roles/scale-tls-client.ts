@@ -6,53 +6,39 @@
 // baseline/tls-handshakes: Hopwire loads its identity once, not per channel, and
 // tls.connect given ca/cert/key builds a context per call (~1.2 ms of CPU each, most of a
 // handshake's client-side cost again).
-import tls from "node:tls";
+import type tls from "node:tls";
 import { performance } from "node:perf_hooks";
 import { runBenchChild } from "../proc/child.js";
-import { HOST, TLS_SUITE } from "../net/endpoints.js";
+import { connectMutualTls, mutualTlsClientContext, type MutualTlsTarget } from "../net/mutual-tls.js";
 import { percentile, type BurstResult } from "./scale-common.js";
-import type { TlsBurstServerReady } from "./scale-tls-server.js";
 
-export interface TlsBurstClientParams extends TlsBurstServerReady {
+export interface TlsBurstClientParams extends MutualTlsTarget {
   count: number;
   warmupHandshakes: number;
 }
 
 const ONE_BYTE = Buffer.from([0x2a]);
 
-/** The client's identity and its one trust anchor (the server's certificate), loaded once. */
-function clientContext(p: TlsBurstClientParams): tls.SecureContext {
-  return tls.createSecureContext({
-    ca: p.serverCertPem,
-    cert: p.clientCertPem,
-    key: p.clientKeyPem,
-    minVersion: "TLSv1.3",
-    maxVersion: "TLSv1.3",
-    ciphers: TLS_SUITE,
-  });
-}
-
-/** Connect, handshake, one round trip; resolves with the open socket. */
-function handshake(p: TlsBurstClientParams, context: tls.SecureContext): Promise<tls.TLSSocket> {
+/** One 1-byte round trip on an open connection: the server has verified the client once it answers. */
+function roundTrip(socket: tls.TLSSocket): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ port: p.port, host: HOST, servername: "localhost", secureContext: context });
     const fail = (e: Error): void => {
       socket.destroy();
       reject(e);
     };
     socket.once("error", fail);
     socket.once("close", () => fail(new Error("closed before the round trip")));
-    socket.once("secureConnect", () => {
-      socket.setNoDelay(true);
-      socket.write(ONE_BYTE);
-    });
     socket.once("data", () => resolve(socket));
+    socket.write(ONE_BYTE);
   });
 }
 
+/** Connect, handshake, one round trip; resolves with the open socket. */
+const handshake = (p: TlsBurstClientParams, context: tls.SecureContext): Promise<tls.TLSSocket> => connectMutualTls(p, context).then(roundTrip);
+
 // (No abort handling: on abort the harness kills the process.)
 runBenchChild<TlsBurstClientParams, null, BurstResult>(async (p, io) => {
-  const context = clientContext(p);
+  const context = mutualTlsClientContext(p);
   for (let i = 0; i < p.warmupHandshakes; i++) (await handshake(p, context)).destroy();
   io.ready(null);
   const took: number[] = [];

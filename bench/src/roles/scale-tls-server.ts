@@ -5,19 +5,11 @@
 // self-signed Ed25519, made here and handed to the client through the harness). Echoes what
 // each connection sends: the client's one round trip proves that the server accepted it, as
 // Hopwire's CONFIRM does.
-import tls from "node:tls";
-import { once } from "node:events";
-import type { AddressInfo } from "node:net";
+import type tls from "node:tls";
 import { runBenchChild } from "../proc/child.js";
-import { HOST, TLS_SUITE } from "../net/endpoints.js";
-import { makeSelfSignedCert } from "../net/self-signed.js";
+import { listenMutualTls, type MutualTlsTarget } from "../net/mutual-tls.js";
 
-export interface TlsBurstServerReady {
-  port: number;
-  serverCertPem: string;
-  clientCertPem: string;
-  clientKeyPem: string;
-}
+export type TlsBurstServerReady = MutualTlsTarget;
 export interface TlsBurstServerResult {
   accepted: number;
   /** Handshakes the server refused or that failed on its side. */
@@ -25,42 +17,17 @@ export interface TlsBurstServerResult {
 }
 
 runBenchChild<Record<string, never>, TlsBurstServerReady, TlsBurstServerResult>(async (_p, io) => {
-  const server = makeSelfSignedCert("localhost", "ed25519");
-  const client = makeSelfSignedCert("client", "ed25519");
   let accepted = 0;
-  let tlsErrors = 0;
   const sockets = new Set<tls.TLSSocket>();
-  const listener = tls.createServer(
-    {
-      key: server.keyPem,
-      cert: server.certPem,
-      ca: client.certPem,
-      requestCert: true,
-      rejectUnauthorized: true,
-      minVersion: "TLSv1.3",
-      maxVersion: "TLSv1.3",
-      ciphers: TLS_SUITE,
-    },
-    (socket) => {
-      accepted++;
-      sockets.add(socket);
-      socket.setNoDelay(true);
-      socket.on("data", (chunk: Buffer) => socket.write(chunk));
-      socket.on("error", () => {});
-      socket.on("close", () => sockets.delete(socket));
-    },
-  );
-  listener.on("tlsClientError", () => tlsErrors++);
-  listener.listen({ port: 0, host: HOST, backlog: 4096 });
-  await once(listener, "listening");
-  io.ready({
-    port: (listener.address() as AddressInfo).port,
-    serverCertPem: server.certPem,
-    clientCertPem: client.certPem,
-    clientKeyPem: client.keyPem,
+  const listening = await listenMutualTls((socket) => {
+    accepted++;
+    sockets.add(socket);
+    socket.on("data", (chunk: Buffer) => socket.write(chunk));
+    socket.on("close", () => sockets.delete(socket));
   });
+  io.ready(listening.target);
   await new Promise<void>((resolve) => io.stop.addEventListener("abort", () => resolve(), { once: true }));
-  listener.close();
+  listening.server.close();
   for (const socket of sockets) socket.destroy();
-  return { accepted, tlsErrors };
+  return { accepted, tlsErrors: listening.tlsErrors() };
 });

@@ -6,6 +6,8 @@ import { throughputMetrics } from "../../metrics.js";
 import type { ScaleResponderReady, ScaleResponderResult } from "../../roles/scale-responder.js";
 import type { ScaleInitiatorReady, ScaleInitiatorResult } from "../../roles/scale-initiator.js";
 import { SCALE_SIZE } from "../../roles/scale-common.js";
+import type { ScaleTlsSinkReady, ScaleTlsSinkResult } from "../../roles/scale-tls-sink.js";
+import type { ScaleTlsSenderReady, ScaleTlsSenderResult } from "../../roles/scale-tls-sender.js";
 
 const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.meta.url);
 
@@ -43,6 +45,9 @@ function marginalPerChannel(r: ScaleResponderResult, count: number): Metric[] {
     { name: "rss:responder/ch idle, JS heap, marginal", unit: "KiB", value: kib(r.heapIdleBytes - half.heapBytes), higherIsBetter: false },
   ];
 }
+
+/** Counts of scale/channels and scale/tls-streams; n = 4,000 only for the channels' marginal memory (see its description). */
+const COUNTS = { full: [1, 10, 100, 1000], quick: [10] };
 
 function oneWay(p: RunParams, channels: boolean, signal: AbortSignal): Promise<Measurement> {
   const count = channels ? p.count! : 1;
@@ -106,7 +111,44 @@ export const scaleChannels = registerScenario({
     "what stops growing before 2,000 channels (the malloc heap that the handshakes' garbage raised, the connection's cache " +
     "of 1,024 envelope heads), which the n = 1,000 figures spread over 500 channels.",
   params: ["count"],
-  counts: { full: [1, 10, 100, 1000, 4000], quick: [10] },
+  counts: { full: [...COUNTS.full, 4000], quick: COUNTS.quick },
   baseline: "scale/plain-tcp",
   run: (p, signal) => oneWay(p, true, signal),
+});
+
+/** n TLS connections in place of n channels: the sender and sink of net/mutual-tls.ts, the same traffic as scale/channels. */
+function tlsStreams(p: RunParams, signal: AbortSignal): Promise<Measurement> {
+  const count = p.count!;
+  const timeoutMs = p.warmupMs + p.durationMs + 15_000 + count * 10;
+  return withChildren(signal, timeoutMs, async (spawn) => {
+    const sink = spawn<ScaleTlsSinkReady, ScaleTlsSinkResult>("sink", role("scale-tls-sink"), { size: SCALE_SIZE, warmupMs: p.warmupMs, durationMs: p.durationMs });
+    const target = await sink.ready;
+    const sender = spawn<ScaleTlsSenderReady, ScaleTlsSenderResult>("sender", role("scale-tls-sender"), { ...target, count, size: SCALE_SIZE, concurrency: OPEN_CONCURRENCY });
+    const r = await sink.result;
+    sender.stop();
+    const s = await sender.result;
+    const w = r.data.window;
+    return {
+      metrics: throughputMetrics(w.messages, w.payloadBytes, w.seconds),
+      processes: [
+        { role: "sender", maxRssBytes: s.maxRssBytes },
+        { role: "sink", maxRssBytes: r.maxRssBytes },
+      ],
+    };
+  });
+}
+
+export const tlsStreamsScenario = registerScenario({
+  name: "scale/tls-streams",
+  description:
+    "What scale/channels would be with a TLS connection per stream instead of a secure channel per stream over one " +
+    "connection: n node:tls 1.3 connections (TLS_AES_256_GCM_SHA384, mutual auth with self-signed Ed25519 certificates, one " +
+    "SecureContext per side), 1 KiB u32-length frames round-robin over them, ~64 KiB per turn, each connection corked for " +
+    "the turn and paused on while it needs drain; the sink counts the frames of all connections in one window. Two child " +
+    "processes. Beside scale/channels at the same n (both read against scale/plain-tcp): from about 64 streams up, each " +
+    "message is a record of its own in both stacks.",
+  params: ["count"],
+  counts: COUNTS,
+  baseline: "scale/plain-tcp",
+  run: tlsStreams,
 });
