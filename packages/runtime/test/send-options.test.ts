@@ -9,7 +9,7 @@ import {
   type Context,
   type Routed,
 } from "@hopwire/runtime";
-import { InfoEcho, OptionProber } from "./fixtures/workers.js";
+import { InfoEcho, InfoForwarder, OptionProber } from "./fixtures/workers.js";
 import { invalidOption, nodeError, withNode } from "./helpers.js";
 
 // README: "an unknown key is an InvalidOptionError that names it". These calls took options
@@ -157,6 +157,41 @@ describe("localInfo must be a plain object", () => {
       expect(await ask({ op: "sendAndReceive", target: "info", options: { localInfo: { tenant: "a" } } })).toEqual({ ok: true });
     });
   });
+});
+
+describe("forward and local info", () => {
+  // forward checked its localInfo option and then dropped it: the message went on with its
+  // own local info, whatever the caller passed.
+  it("the node's forward keeps the message's own local info, and its localInfo option replaces it", async () => {
+    await withNode({}, async (n) => {
+      for (const placement of ["main", "thread"] as const) {
+        await n.startWorker(`info-${placement}`, InfoEcho, { placement });
+        const message = new LocalMessage(route(`info-${placement}`), route(n.address), encodeBody("forwarded"), { tenant: "own" });
+        await n.forward(message);
+        expect((await n.receive({ timeout: 5_000 })).body, `to ${placement}, kept`).toEqual({ body: "forwarded", localInfo: { tenant: "own" } });
+        await n.forward(message, { localInfo: { tenant: "given" } });
+        expect((await n.receive({ timeout: 5_000 })).body, `to ${placement}, replaced`).toEqual({ body: "forwarded", localInfo: { tenant: "given" } });
+        // The message given to forward is not changed.
+        expect(message.localInfo).toEqual({ tenant: "own" });
+      }
+    });
+  });
+
+  for (const placement of ["main", "thread", "pool"] as const) {
+    it(`a ${placement}-placed worker's forward keeps the message's own local info, and its localInfo option replaces it`, async () => {
+      await withNode({ sendAndReceiveTimeout: 10_000 }, async (n) => {
+        await n.startWorker("fwd", InfoForwarder, { placement });
+        await n.startWorker("info-main", InfoEcho, { placement: "main" });
+        await n.startWorker("info-thread", InfoEcho, { placement: "thread" });
+        for (const to of ["info-main", "info-thread"]) {
+          const kept = await n.sendAndReceive("fwd", { to }, { localInfo: { tenant: "own" } });
+          expect(kept, `to ${to}, kept`).toEqual({ body: { to }, localInfo: { tenant: "own" } });
+          const replaced = await n.sendAndReceive("fwd", { to, localInfo: { tenant: "given" } }, { localInfo: { tenant: "own" } });
+          expect(replaced, `to ${to}, replaced`).toEqual({ body: { to, localInfo: { tenant: "given" } }, localInfo: { tenant: "given" } });
+        }
+      });
+    });
+  }
 });
 
 describe("send and sendAndReceive options from a worker's thread or pool slot are checked there", () => {

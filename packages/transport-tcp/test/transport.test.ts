@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { AbortError, InvalidAddressError, RouteUnavailableError, UnknownTransportError, route, type Node } from "@hopwire/runtime";
+import { AbortError, InvalidAddressError, LocalMessage, RouteUnavailableError, UnknownTransportError, encodeBody, route, type Node } from "@hopwire/runtime";
 import { ConnectError, FrameTooLargeError, ListenError, MAX_FRAME_LENGTH, TcpConnection, createTcpTransport } from "@hopwire/transport-tcp";
 import { Sink, portOf, startNode, startResponder } from "./support.js";
 
@@ -59,6 +59,23 @@ describe("TcpTransport: listen and connect", () => {
     // The return route starts with the responder's side of the connection.
     const accepted = responder.listener.connections[0]!;
     expect(sink.received[0]!.returnRoute.addresses[0]!.equals(accepted.address)).toBe(true);
+  });
+
+  it("carries no local info: a message forwarded with local info arrives on the next node with none", async () => {
+    const { responder, initiator } = await pair();
+    const sink = new Sink();
+    await responder.node.startWorker("sink", sink, { placement: "main" });
+    responder.node.flowControls.addConsumer("sink", responder.listener.flowControlId);
+    const connection = await initiator.tcp.connect(responder.listener.address);
+    const message = new LocalMessage(route(connection, "sink"), route(initiator.node.address), encodeBody("forwarded"), { tenant: "own" });
+    await initiator.node.forward(message);
+    await initiator.node.forward(message, { localInfo: { tenant: "given" } });
+    await sink.waitFor(2);
+    // Local info never leaves its node: network envelopes have no room for it.
+    expect(sink.received.map((m) => [m.body, m.localInfo])).toEqual([
+      ["forwarded", {}],
+      ["forwarded", {}],
+    ]);
   });
 
   it("refuses a message over 16 MiB with FrameTooLargeError to its sender; the connection stays usable", async () => {

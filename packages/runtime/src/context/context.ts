@@ -14,8 +14,9 @@ import type { Processor, StartWorkerOptions, Worker, WorkerClass } from "../work
 export interface SendOptions extends WaitOptions {
   /**
    * Node-local metadata the message carries (never sent over a transport): a plain object
-   * such as `{ tenant: "a" }`, or an InvalidOptionError naming `localInfo`. `forward` keeps
-   * the message's own (`message.withLocalInfo(...)` replaces it).
+   * such as `{ tenant: "a" }`, or an InvalidOptionError naming `localInfo`. On `forward` it
+   * replaces the message's own local info (as `message.withLocalInfo(...)` does); left out,
+   * `forward` keeps the message's own.
    */
   localInfo?: LocalInfo;
 }
@@ -48,7 +49,13 @@ export interface Context {
    * this context's other sends. A send that times out or is aborted was not sent.
    */
   send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void>;
-  /** Routes a message as it is: its return route is kept. Waits for room as `send` does. */
+  /**
+   * Routes a message as it is: its return route and its local info are kept, unless
+   * `options.localInfo` is given, which replaces the local info. Local info stays on this
+   * node: a transport writes the routes and payload only, so the next node's worker sees
+   * what its own receiving side sets (e.g. a secure channel's identifier), never what was
+   * forwarded to it. Waits for room as `send` does.
+   */
   forward(message: LocalMessage, options?: SendOptions): Promise<void>;
   /** Waits for the next message addressed to this context (node and detached contexts only). */
   receive<T = unknown>(options?: WaitOptions): Promise<Routed<T>>;

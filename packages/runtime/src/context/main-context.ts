@@ -11,7 +11,7 @@ import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions } 
 import type { Inbox } from "./inbox.js";
 import { PendingReply } from "./pending-reply.js";
 import { SendQueue, SENT } from "./send-queue.js";
-import { checkSendOptions } from "./send-options.js";
+import { checkSendOptions, toForward } from "./send-options.js";
 import { checkWaitOptions } from "../options/plain-options.js";
 import { RouteMemo } from "../router/route-memo.js";
 import type { Mailbox } from "../router/mailbox.js";
@@ -125,7 +125,7 @@ export class MainContext implements Context {
     try {
       checkSendOptions(options, "forward");
       this.#core.assertRunning();
-      return this.#sends.submit(message, options);
+      return this.#sends.submit(toForward(message, options), options);
     } catch (error) {
       return Promise.reject(error);
     }

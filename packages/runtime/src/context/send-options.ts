@@ -1,4 +1,5 @@
 import { InvalidOptionError } from "../errors/errors.js";
+import type { LocalMessage } from "../message/local-message.js";
 import { checkWaitOptions, isPlainObject, optionKeys } from "../options/plain-options.js";
 import { describeValue } from "../util/describe-type.js";
 import type { SendAndReceiveOptions, SendOptions } from "./context.js";
@@ -27,3 +28,13 @@ export function checkSendOptions(options: unknown, call: "send" | "forward" | "s
 
 /** What the errors call the options: made once, not per send. */
 const WHAT = Object.freeze({ send: "send options", forward: "forward options", sendAndReceive: "sendAndReceive options" });
+
+/**
+ * What `forward` routes: `message` as it is, or, when the options give `localInfo`, a copy
+ * under that local info (as `message.withLocalInfo` makes). A checked option is never dropped:
+ * it was, and `forward(m, { localInfo })` delivered `m`'s own local info without a word.
+ */
+export function toForward(message: LocalMessage, options: SendOptions | undefined): LocalMessage {
+  const localInfo = options?.localInfo;
+  return localInfo === undefined ? message : message.withLocalInfo(localInfo);
+}
