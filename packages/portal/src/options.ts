@@ -5,6 +5,7 @@ import {
   formatHostPort,
   InvalidOptionError,
   optionKeys,
+  orDefault,
   route,
   type AddressLike,
   type FlowControlId,
@@ -187,9 +188,9 @@ const INLET_KEYS = optionKeys<InletOptions>({
 export function resolveOutletOptions(input: OutletOptions): ResolvedOutletOptions {
   const options = object(input, "outlet options");
   checkOptionKeys(options, OUTLET_KEYS, "outlet options");
-  const address = options.address ?? DEFAULT_OUTLET_ADDRESS;
+  const address = orDefault(options.address, DEFAULT_OUTLET_ADDRESS);
   if (typeof address !== "string" && (typeof address !== "object" || address === null)) {
-    throw new InvalidOptionError(`address must be an address string, got ${typeof address}`, { option: "address" });
+    throw new InvalidOptionError(`address must be an address string, got ${describeValue(address)}`, { option: "address" });
   }
   const to = parseHostPort(options.to, "to", false);
   const allowed = new Set<string>([formatHostPort(to.host, to.port)]);

@@ -14,7 +14,6 @@ import {
   optionKeys,
   route,
   TimeoutError,
-  toAddress,
   waitFor,
   type AddressLike,
   type FlowControlId,
@@ -34,6 +33,7 @@ import {
   UntrustedIdentityError,
 } from "@hopwire/secure-channel";
 import { TcpProtocolVersionError } from "@hopwire/transport-tcp";
+import { addressOption } from "../address-option.js";
 import { reportEvent } from "../events.js";
 import { REFUSAL_ERRORS, RelayNameInvalidError, RelayReplacedError, RelayStoppedError, RelayUnreachableError } from "../errors.js";
 import { DEFAULT_RELAY_SERVICE_ADDRESS, isRelayName, parseReply, type RelayReply, type RelayRequest } from "../protocol.js";
@@ -155,8 +155,8 @@ export class RemoteRelay implements Mailbox {
     this.address = Address.random();
     this.#key = this.address.key;
     this.flowControlId = FlowControls.generateId();
-    this.#service = toAddress(options.service ?? DEFAULT_RELAY_SERVICE_ADDRESS);
-    this.#listener = toAddress(options.listener ?? DEFAULT_RELAY_LISTENER_ADDRESS);
+    this.#service = addressOption(options.service, "service", DEFAULT_RELAY_SERVICE_ADDRESS, "remote relay options");
+    this.#listener = addressOption(options.listener, "listener", DEFAULT_RELAY_LISTENER_ADDRESS, "remote relay options");
   }
 
   /** The forwarder's address on the relay node (`forward_to_<name>`), once registered. */

@@ -8,7 +8,6 @@ import {
   NodeStoppedError,
   optionKeys,
   startRelay,
-  toAddress,
   type Address,
   type AddressLike,
   type Context,
@@ -22,6 +21,7 @@ import {
 } from "@hopwire/runtime";
 import { peerIdentifierOf, secureChannelFirstHop, type Identifier } from "@hopwire/secure-channel";
 import { tcpTransportOf, type TcpConnection } from "@hopwire/transport-tcp";
+import { addressOption } from "../address-option.js";
 import type { RefusalCode } from "../errors.js";
 import { reportEvent } from "../events.js";
 import { DEFAULT_RELAY_SERVICE_ADDRESS, forwarderAddress, isRelayName, parseRequest, type RelayReply } from "../protocol.js";
@@ -150,7 +150,7 @@ export class RelayService implements Worker {
     this.#options = options;
     this.#log = node.log.child("relay");
     this.#forwarderConsumerOf = checkFlowControlIds(options.forwarderConsumerOf, "forwarderConsumerOf", "relay service options");
-    this.address = toAddress(options.address ?? DEFAULT_RELAY_SERVICE_ADDRESS);
+    this.address = addressOption(options.address, "address", DEFAULT_RELAY_SERVICE_ADDRESS, "relay service options");
   }
 
   /** The names registered now. */

@@ -1,12 +1,15 @@
 import { InvalidOptionError } from "../errors/errors.js";
-import { checkOptionKeys, checkPositiveInteger, checkTimeoutOption, isPlainObject, optionKeys } from "../options/plain-options.js";
+import { checkOptionKeys, checkPositiveInteger, checkTimeoutOption, isPlainObject, optionKeys, orDefault } from "../options/plain-options.js";
 import type { WarningSink } from "../diagnostics/warnings.js";
 import type { Logger } from "../logging/logger.js";
 import { resolveMailboxLimits, type MailboxLimits, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { describeType, describeValue } from "../util/describe-type.js";
 import { MAX_BUSY_POLL_MICROS } from "./busy-poll.js";
 
-/** Options of node(); every field is optional and says its default. */
+/**
+ * Options of node(); every field is optional and says its default. Leave a field out (or
+ * undefined) for its default: `null` is an InvalidOptionError naming it, as in every package.
+ */
 export interface NodeOptions {
   /** A name that prefixes this node's log lines (several nodes in one process stay apart). */
   name?: string;
@@ -111,7 +114,7 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
   const timeout = options.sendAndReceiveTimeout === undefined ? 30_000 : checkTimeoutOption(options.sendAndReceiveTimeout, "sendAndReceiveTimeout", "node options");
   if (options.name !== undefined && typeof options.name !== "string") throw new InvalidOptionError(`name must be a string, got ${describeType(options.name)}`, { option: "name" });
   if (options.logger !== undefined) checkLogger(options.logger);
-  const pool = options.pool ?? {};
+  const pool = orDefault(options.pool, {});
   if (!isPlainObject(pool as unknown)) throw new InvalidOptionError(`pool must be an object such as { maxThreads: 2 }, got ${describeValue(pool)}`, { option: "pool" });
   checkOptionKeys(pool, POOL_OPTIONS, "pool", "pool");
   for (const key of ["minThreads", "maxThreads"] as const) {
@@ -120,22 +123,22 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
     if (pool[key] > MAX_POOL_THREADS) throw new InvalidOptionError(`pool.${key} must be at most ${MAX_POOL_THREADS}, got ${pool[key]}`, { option: `pool.${key}` });
   }
   // A timer, which fires at once for Infinity or past MAX_TIMEOUT_MS: the thread would be terminated without its shutdown.
-  const shutdownTimeout = checkTimeoutOption(options.shutdownTimeout ?? 10_000, "shutdownTimeout", "node options", { infinity: false });
+  const shutdownTimeout = checkTimeoutOption(orDefault(options.shutdownTimeout, 10_000), "shutdownTimeout", "node options", { infinity: false });
   if (pool.minThreads !== undefined && pool.maxThreads !== undefined && pool.minThreads > pool.maxThreads) {
     throw new InvalidOptionError("pool.minThreads must not be greater than pool.maxThreads", { option: "pool.minThreads" });
   }
   const mailbox = resolveMailboxLimits(options.mailbox, undefined, "mailbox");
-  const linkWindowBytes = options.linkWindowBytes ?? 4 * 1024 * 1024;
+  const linkWindowBytes = orDefault(options.linkWindowBytes, 4 * 1024 * 1024);
   if (!Number.isInteger(linkWindowBytes) || linkWindowBytes < 1024 || linkWindowBytes > MAX_LINK_WINDOW_BYTES) {
     throw new InvalidOptionError(`linkWindowBytes must be an integer from 1024 to ${MAX_LINK_WINDOW_BYTES} (1 GiB), got ${describeValue(linkWindowBytes)}`, {
       option: "linkWindowBytes",
     });
   }
-  const warnings = options.warnings ?? warningsFromEnvironment();
+  const warnings = orDefault(options.warnings, warningsFromEnvironment());
   if (typeof warnings !== "boolean" && typeof warnings !== "function") {
-    throw new InvalidOptionError(`warnings must be a boolean or a function that takes a line, got ${typeof warnings}`, { option: "warnings" });
+    throw new InvalidOptionError(`warnings must be a boolean or a function that takes a line, got ${describeValue(warnings)}`, { option: "warnings" });
   }
-  const busyPollMicros = options.busyPollMicros ?? 0;
+  const busyPollMicros = orDefault(options.busyPollMicros, 0);
   if (!Number.isInteger(busyPollMicros) || busyPollMicros < 0 || busyPollMicros > MAX_BUSY_POLL_MICROS) {
     throw new InvalidOptionError(`busyPollMicros must be an integer from 0 to ${MAX_BUSY_POLL_MICROS}, got ${describeValue(busyPollMicros)}`, {
       option: "busyPollMicros",

@@ -9,6 +9,7 @@ export {
   MAX_TIMEOUT_MS,
   nearestOption,
   optionKeys,
+  orDefault,
   unknownOptionError,
   WAIT_OPTIONS,
   type PlainOptionHandlers,

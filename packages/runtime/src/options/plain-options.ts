@@ -14,6 +14,16 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /**
+ * An optional option's value, or `fallback` when it was left out. Only `undefined` means "the
+ * default" (one rule in every package, docs/errors.md): `null` is returned as given, for the
+ * option's own check to refuse with an InvalidOptionError naming it. `??` took null as the
+ * default for some options while others refused it.
+ */
+export function orDefault<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
+}
+
+/**
  * Applies a plain options object to an options builder, so that `{ rekeyInterval: 10 }`
  * means `.withRekeyInterval(10)`: each key calls the builder's `with<Key>` setter (which
  * validates it), or a handler given for it; `undefined` values are skipped. A key with

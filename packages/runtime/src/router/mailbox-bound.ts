@@ -1,6 +1,6 @@
 import { describeType } from "../util/describe-type.js";
 import { InvalidOptionError } from "../errors/errors.js";
-import { checkOptionKeys, checkPositiveInteger, optionKeys } from "../options/plain-options.js";
+import { checkOptionKeys, checkPositiveInteger, optionKeys, orDefault } from "../options/plain-options.js";
 import { RoomWaiters } from "./room-waiters.js";
 
 /** How much a bounded mailbox may hold before its feeders wait. */
@@ -40,8 +40,8 @@ export function resolveMailboxLimits(
   }
   checkOptionKeys(limits, MAILBOX_LIMITS, what, what);
   return {
-    maxMessages: checkPositiveInteger(limits.maxMessages ?? fallback.maxMessages, `${what}.maxMessages`),
-    maxBytes: checkPositiveInteger(limits.maxBytes ?? fallback.maxBytes, `${what}.maxBytes`),
+    maxMessages: checkPositiveInteger(orDefault(limits.maxMessages, fallback.maxMessages), `${what}.maxMessages`),
+    maxBytes: checkPositiveInteger(orDefault(limits.maxBytes, fallback.maxBytes), `${what}.maxBytes`),
   };
 }
 

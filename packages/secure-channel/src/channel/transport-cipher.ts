@@ -15,6 +15,7 @@ import { assertKey32 } from "../crypto/key-checks.js";
 import type { Aead, AeadCipher, CryptoProvider } from "../crypto/provider.js";
 import { TAG_LENGTH } from "../crypto/provider.js";
 import { DisposedError, InvalidOptionError, NonceExhaustedError, TransportMessageDroppedError } from "../errors.js";
+import { checkNoNullOptions } from "../null-options.js";
 import { nextEpochAead, ReceiveEpochKeys } from "./epoch-keys.js";
 import { DEFAULT_REPLAY_WINDOW_SIZE, ReplayWindow } from "./replay-window.js";
 
@@ -105,6 +106,7 @@ export class TransportEncryptor {
 
   constructor(key: Uint8Array, options: TransportCipherOptions = {}) {
     assertKey32(key, "transport key");
+    checkNoNullOptions(options, "TransportEncryptor options");
     this.#provider = options.provider ?? defaultCryptoProvider;
     this.#cipher = options.cipher ?? "AESGCM";
     this.rekeyInterval = validateRekeyInterval(options.rekeyInterval);
@@ -209,6 +211,7 @@ export class TransportDecryptor {
 
   constructor(key: Uint8Array, options: TransportDecryptorOptions = {}) {
     assertKey32(key, "transport key");
+    checkNoNullOptions(options, "TransportDecryptor options");
     this.rekeyInterval = validateRekeyInterval(options.rekeyInterval);
     this.maxEpochSkip = validatePositiveInteger(options.maxEpochSkip ?? DEFAULT_MAX_EPOCH_SKIP, "maxEpochSkip");
     this.#window = new ReplayWindow(options.windowSize ?? DEFAULT_REPLAY_WINDOW_SIZE);

@@ -1,6 +1,7 @@
 import type { DropReason } from "../channel/transport-cipher.js";
 import { TRANSPORT_NONCE_LENGTH, TRANSPORT_OVERHEAD, TransportDecryptor, TransportEncryptor } from "../channel/transport-cipher.js";
 import type { AeadCipher, CryptoProvider } from "../crypto/provider.js";
+import { checkNoNullOptions } from "../null-options.js";
 import { OuterKind } from "../secure-channel/channel-message.js";
 
 /** What a channel end hands its cipher once, after the handshake. */
@@ -121,6 +122,7 @@ export class InlineChannelCipher implements ChannelCipher {
   #dropped = 0;
 
   constructor(keys: ChannelKeys, options: ChannelCipherOptions, sink: ChannelCipherSink) {
+    checkNoNullOptions(options, "InlineChannelCipher options");
     const cipherOptions = { provider: options.provider, rekeyInterval: options.rekeyInterval, cipher: options.cipher ?? "AESGCM" };
     this.#encryptor = new TransportEncryptor(keys.sendKey, cipherOptions);
     this.#decryptor = new TransportDecryptor(keys.receiveKey, cipherOptions);

@@ -3,6 +3,7 @@ import { deferred, describeValue, errorFromData, HopwireError, startThread, wait
 import { DROP_REASONS, type DropReason } from "../channel/transport-cipher.js";
 import { KEY_LENGTH, type CryptoProvider } from "../crypto/provider.js";
 import { InvalidKeyError } from "../errors.js";
+import { checkNoNullOptions } from "../null-options.js";
 import { assertNode } from "../secure-channel/node-argument.js";
 import { BATCH_HEADER, CIPHER_CODES, KEYS_BODY_LENGTH, Op, OP_HEADER, PROVIDER_CODES, RESULT_HEADER, Status, THREAD_READY, VIEW_THRESHOLD } from "./batch-protocol.js";
 import type { ChannelCipher, ChannelCipherOptions, ChannelCipherSink, ChannelKeys } from "./channel-cipher.js";
@@ -409,6 +410,7 @@ export class CryptoThreads {
   #closed = false;
 
   constructor(size: number, options: CryptoThreadsOptions = {}) {
+    checkNoNullOptions(options, "CryptoThreads options");
     this.log = options.log;
     this.#maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
     this.grow(size);

@@ -5,6 +5,7 @@ import { HandshakeStateError, InvalidOptionError } from "../errors.js";
 import { assertIdentity } from "../identity/identity-argument.js";
 import type { Identity } from "../identity/identity.js";
 import { XXHandshakeState } from "../noise/handshake-state.js";
+import { checkNoNullOptions } from "../null-options.js";
 import type { TrustPolicy } from "../trust/trust-policy.js";
 import type { AuthenticatedPeer } from "./authenticate-peer.js";
 import { HANDSHAKE_PROLOGUE, HANDSHAKE_PROTOCOL_NAME } from "./constants.js";
@@ -30,6 +31,7 @@ export abstract class HandshakeMachine<Status extends string> {
     if (typeof options !== "object" || options === null) {
       throw new InvalidOptionError(`${what}: options must be an object ({ identity, trustPolicy, ... })`, { option: "options" });
     }
+    checkNoNullOptions(options, `${what} options`);
     assertIdentity(options.identity, { what, argument: "options.identity" });
     this.identity = options.identity;
     this.trustPolicy = options.trustPolicy;

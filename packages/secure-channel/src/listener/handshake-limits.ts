@@ -1,4 +1,4 @@
-import { checkOptionKeys, describeValue, InvalidOptionError, type Route } from "@hopwire/runtime";
+import { checkOptionKeys, describeValue, InvalidOptionError, orDefault, type Route } from "@hopwire/runtime";
 
 /**
  * Bounds on the handshakes a listener has not finished. A started handshake holds a responder
@@ -56,13 +56,15 @@ export function queuedFirstMessageBytes(returnRoute: Route, payloadLength: numbe
 export function validateHandshakeLimits(limits: Partial<HandshakeLimits>): HandshakeLimits {
   // First: a misspelt key would otherwise leave its limit at the default without a word.
   checkOptionKeys(limits, Object.keys(DEFAULT_HANDSHAKE_LIMITS), "handshakeLimits", "handshakeLimits");
-  const resolved = { ...DEFAULT_HANDSHAKE_LIMITS, ...limits };
+  // Key by key, not a spread: a key given as undefined overwrote its default and was refused.
+  const resolved = { ...DEFAULT_HANDSHAKE_LIMITS };
   for (const key of Object.keys(DEFAULT_HANDSHAKE_LIMITS) as (keyof HandshakeLimits)[]) {
-    const v = resolved[key];
+    const v = orDefault(limits[key], DEFAULT_HANDSHAKE_LIMITS[key]);
     const min = key === "refusalsPerSecondPerConnection" ? 0 : 1;
     if (!Number.isSafeInteger(v) || v < min) {
       throw new InvalidOptionError(`handshakeLimits.${key} must be an integer of at least ${min}; got ${describeValue(v)}`, { option: `handshakeLimits.${key}` });
     }
+    resolved[key] = v;
   }
   if (resolved.maxPendingPerConnection > resolved.maxPending) {
     throw new InvalidOptionError("handshakeLimits.maxPendingPerConnection must not exceed handshakeLimits.maxPending", {

@@ -5,6 +5,7 @@ import type { CryptoProvider, KeyPair } from "../crypto/provider.js";
 import { KEY_LENGTH, TAG_LENGTH } from "../crypto/provider.js";
 import { NoiseMessageLengthError, NoiseStateError } from "../errors.js";
 import type { CipherState } from "./cipher-state.js";
+import { checkNoNullOptions } from "../null-options.js";
 import { parseProtocolName, type NoiseProtocol } from "./protocol-name.js";
 import { SymmetricState } from "./symmetric-state.js";
 
@@ -57,6 +58,7 @@ export class XXHandshakeState {
 
   /** Initialize(handshake_pattern, initiator, prologue, s, e, rs, re); XX has no pre-messages. */
   constructor(options: HandshakeStateOptions) {
+    checkNoNullOptions(options, "XXHandshakeState options");
     this.protocol = parseProtocolName(options.protocolName);
     this.initiator = options.initiator;
     this.#provider = options.provider ?? defaultCryptoProvider;

@@ -16,7 +16,7 @@
  * nearly empty; the receiver announces at the latest when a quarter is consumed, so that state
  * is always reached and the sender never waits for credit that will not come.
  */
-import { checkOptionKeys, describeValue, InvalidOptionError, optionKeys } from "@hopwire/runtime";
+import { checkOptionKeys, describeValue, InvalidOptionError, optionKeys, orDefault } from "@hopwire/runtime";
 
 /** A credit window: how many messages and bytes may be in flight. */
 export interface CreditWindow {
@@ -43,7 +43,7 @@ const WINDOW_OPTIONS = optionKeys<CreditWindow>({ messages: true, bytes: true })
 
 export function validateWindow(window: Partial<CreditWindow>, fallback: CreditWindow = DEFAULT_RECEIVE_WINDOW): CreditWindow {
   checkOptionKeys(window, WINDOW_OPTIONS, "receiveWindow", "receiveWindow");
-  const resolved = { messages: window.messages ?? fallback.messages, bytes: window.bytes ?? fallback.bytes };
+  const resolved = { messages: orDefault(window.messages, fallback.messages), bytes: orDefault(window.bytes, fallback.bytes) };
   for (const key of ["messages", "bytes"] as const) {
     const v = resolved[key];
     if (!Number.isSafeInteger(v) || v < 1 || v > MAX_WINDOW) {
