@@ -3,6 +3,7 @@ import { Address, KeyCounts, type FlowControlId } from "@hopwire/runtime";
 import type { TcpConnection } from "./connection.js";
 import { ConnectionLimitError, HostConnectionLimitError } from "./errors.js";
 import type { TcpLiveness } from "./options.js";
+import { afterClosingHandles } from "./server-close.js";
 
 /** @internal Why a listener turned a socket away, and what an operator can do (the warning's advice). */
 export interface ListenerRefusal {
@@ -27,6 +28,8 @@ export class TcpListener {
   #refused = 0;
   readonly #server: Server;
   readonly #connections = new Set<TcpConnection>();
+  /** Every socket the server handed over that is not closed yet (accepted, refused or turned away while stopping). */
+  readonly #sockets = new Set<Socket>();
   /** Open accepted connections per host (hostKeyOf). */
   readonly #perHost = new KeyCounts();
   readonly #onStop: (listener: TcpListener) => void;
@@ -52,6 +55,8 @@ export class TcpListener {
     this.#onStop = onStop;
     this.#serverClosed = new Promise((resolve) => server.once("close", () => resolve()));
     server.on("connection", (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once("close", () => this.#sockets.delete(socket));
       if (this.#stopping) {
         socket.destroy();
         return;
@@ -123,17 +128,30 @@ export class TcpListener {
     return this.#stopping !== undefined;
   }
 
-  /** Stops accepting, closes every connection this listener accepted, and forgets its flow. */
+  /**
+   * Stops accepting, closes every connection this listener accepted, and forgets its flow.
+   * Resolves once the server's handle and those sockets are released (no longer listed by
+   * `process.getActiveResourcesInfo()`), not merely closing.
+   */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
     return this.#stopping;
   }
 
+  /**
+   * Resolves once the server's handle and every socket it accepted are released, not merely
+   * closing. It cannot hang: each connection's stop is bounded by its close grace, and then
+   * whatever socket is left is destroyed, so the server's "close" (which waits for every
+   * socket it handed over) comes.
+   */
   async #stop(): Promise<void> {
     this.#server.close();
     this.#onStop(this);
     await Promise.all([...this.#connections].map((c) => c.stop()));
+    for (const socket of this.#sockets) socket.destroy();
     await this.#serverClosed;
+    // "close" came a tick after the last socket went, with the server's handle still closing.
+    await afterClosingHandles();
   }
 
   /** "TcpListener(address)", for logs. */

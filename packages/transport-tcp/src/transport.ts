@@ -20,6 +20,7 @@ import {
   type WaitOptions,
 } from "@hopwire/runtime";
 import { TcpConnection, type ConnectionHost } from "./connection.js";
+import { closeServer } from "./server-close.js";
 import {
   BackpressureError,
   ConnectError,
@@ -243,13 +244,13 @@ export class TcpTransport {
         { ...wait, what: `listen on ${address}`, cleanup: () => server.removeAllListeners("listening").removeAllListeners("error") },
       );
     } catch (error) {
-      server.close();
+      await closeServer(server);
       throw error instanceof AbortError || error instanceof TimeoutError
         ? error
         : new ListenError(`Could not listen on ${address}: ${(error as Error).message}`, { cause: error });
     }
     if (this.#stopping) {
-      server.close();
+      await closeServer(server);
       throw new TransportStoppedError();
     }
     server.on("error", (error) => this.#log.warn(`listener ${address} failed`, error));
@@ -322,7 +323,10 @@ export class TcpTransport {
     return connection;
   }
 
-  /** Stops every listener and connection and unregisters the transport from the router. */
+  /**
+   * Stops every listener and connection and unregisters the transport from the router; resolves
+   * once their servers and sockets are released, not merely closing.
+   */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
     return this.#stopping;
