@@ -2,8 +2,10 @@
 // resets, a target that is down, the outlet's allow-list and flow controls, teardown.
 import { describe, expect, it } from "vitest";
 import { connect } from "node:net";
-import { Address, InvalidOptionError, route, type LocalMessage, type Mailbox, type Router } from "@hopwire/runtime";
+import { Address, InvalidOptionError, LocalMessage, route, type Mailbox, type Route, type Router } from "@hopwire/runtime";
 import { createInlet, createOutlet, type Inlet } from "@hopwire/portal";
+import { encodeEnd, encodeOpen, encodeReset, KIND, kindOf } from "../dist/protocol/index.js";
+import { eventually } from "../../../test/support/eventually.js";
 import { portalNodesForEachTest, type PortalNodes } from "./support/nodes.js";
 import { freePort, recordingClient, startRawServer, until, within, type RawServer } from "./support/tcp.js";
 
@@ -159,7 +161,49 @@ describe("resets", () => {
     expect(outlet.refusedStreams).toBe(1);
     expect(nodes.channel.isClosed).toBe(false);
   });
+
+  // END then RESET in one batch (a client's FIN, then its node stopping): the outlet's socket had its
+  // FIN queued when the reset came, which libuv refuses (EINVAL) and Node 20 then dropped the handle
+  // unclosed: the connection to the target stayed open for the life of the process. The target, having
+  // read the FIN, does not notice the RST after it (nothing reads on): the process's open sockets tell.
+  it("a RESET right behind END, in one turn: the outlet's target connection is still closed, not left open", async () => {
+    const openSockets = (): number => process.getActiveResourcesInfo().filter((kind) => kind === "TCPSocketWrap").length;
+    const before = openSockets();
+    let targetEnded = false;
+    const target = await server((socket) => socket.on("end", () => (targetEnded = true)));
+    const outlet = await createOutlet(nodes.bob, { to: target.address });
+    const outletReasons: (string | undefined)[] = [];
+    outlet.onStreamClosed((reason) => outletReasons.push(reason?.code));
+    const inletStream = new HandInletStream(nodes.bob.router);
+    inletStream.send(route(outlet.address), encodeOpen(64 * 1024, ""));
+    await until(() => inletStream.peer !== undefined, "the outlet's OPENED");
+
+    inletStream.send(inletStream.peer!, encodeEnd());
+    inletStream.send(inletStream.peer!, encodeReset("PORTAL_RESET"));
+    expect(outletReasons).toEqual(["PORTAL_RESET"]);
+    await until(() => targetEnded, "the target to see the outlet's FIN");
+    await target.close();
+    await eventually(() => openSockets() === before, 5_000, "the outlet's socket to the target to close");
+  });
 });
+
+/** An inlet's stream by hand, on bob's own node: it sends what it is told to, and keeps the route OPENED came from. */
+class HandInletStream implements Mailbox {
+  readonly address = Address.random();
+  peer: Route | undefined;
+
+  constructor(private readonly router: Router) {
+    router.register([this.address], this);
+  }
+
+  deliver(message: LocalMessage): void {
+    if (kindOf(message) === KIND.OPENED) this.peer = message.returnRoute;
+  }
+
+  send(to: Route, payload: Uint8Array): void {
+    this.router.route(new LocalMessage(to, route(this.address), payload), this.address.key);
+  }
+}
 
 describe("what an outlet may reach, and who may reach it", () => {
   it("an inlet may ask for a target on the outlet's allow-list, and is refused one that is not (never dialled)", async () => {

@@ -429,13 +429,31 @@ export class PortalStream implements Mailbox {
   }
 }
 
-/** Closes a socket with a TCP RST where it can, so the client sees a reset, not a clean end. */
+/**
+ * Closes a socket with a TCP RST where it can, so the client sees a reset, not a clean end.
+ * A socket whose FIN is queued (END came: `end()`, its shutdown not done yet) is reset once
+ * the FIN went: libuv refuses to reset it before (EINVAL), and Node 20 then drops the handle
+ * without closing it, so the connection would stay open, owned by nothing, until the process exits.
+ */
 export function resetSocket(socket: Socket): void {
   if (socket.destroyed) return;
+  if (!socket.connecting && finQueued(socket)) {
+    socket.once("finish", () => resetSocket(socket));
+    return;
+  }
   try {
     if (!socket.connecting && (socket as unknown as { _handle?: unknown })._handle) socket.resetAndDestroy();
     else socket.destroy();
   } catch {
     socket.destroy();
   }
+}
+
+/**
+ * `end()` was called and nothing is left to write, but the write side has not finished: the
+ * shutdown is with libuv, and 'finish' follows it within a turn of the event loop (or the
+ * socket is destroyed, by an error, first). With bytes still to write, no shutdown was asked for yet.
+ */
+function finQueued(socket: Socket): boolean {
+  return socket.writableEnded && !socket.writableFinished && socket.writableLength === 0;
 }
