@@ -7,7 +7,6 @@
 // harness says stop; the sink ending its window closes the connections first, which is the
 // normal end.
 import type tls from "node:tls";
-import { once } from "node:events";
 import { performance } from "node:perf_hooks";
 import { runBenchChild } from "../proc/child.js";
 import { connectMutualTls, mutualTlsClientContext, type MutualTlsTarget } from "../net/mutual-tls.js";
@@ -37,6 +36,19 @@ async function openAll(p: ScaleTlsSenderParams): Promise<tls.TLSSocket[]> {
     sockets.push(...(await Promise.all(Array.from({ length: wave }, () => connectMutualTls(p, context)))));
   }
   return sockets;
+}
+
+/** Resolves on the socket's 'drain', or its 'close' (the sink's end resets it: the normal end, not an error). */
+function drainedOrClosed(socket: tls.TLSSocket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off("drain", done);
+      socket.off("close", done);
+      resolve();
+    };
+    socket.on("drain", done);
+    socket.on("close", done);
+  });
 }
 
 runBenchChild<ScaleTlsSenderParams, ScaleTlsSenderReady, ScaleTlsSenderResult>(async (p, io) => {
@@ -76,7 +88,7 @@ runBenchChild<ScaleTlsSenderParams, ScaleTlsSenderReady, ScaleTlsSenderResult>(a
       sent++;
     }
     uncorkAll();
-    if (full !== undefined) await Promise.race([once(full, "drain"), once(full, "close")]);
+    if (full !== undefined) await drainedOrClosed(full);
     else await new Promise((resolve) => setImmediate(resolve));
   }
   // The sink's window is over (it ended, closing the connections) or the harness stopped us.
