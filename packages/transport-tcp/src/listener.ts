@@ -1,5 +1,5 @@
 import type { Server, Socket } from "node:net";
-import { Address, KeyCounts, type FlowControlId } from "@hopwire/runtime";
+import { Address, deferred, KeyCounts, type FlowControlId } from "@hopwire/runtime";
 import type { TcpConnection } from "./connection.js";
 import { ConnectionLimitError, HostConnectionLimitError } from "./errors.js";
 import type { TcpLiveness } from "./options.js";
@@ -32,7 +32,7 @@ export class TcpListener {
   readonly #sockets = new Set<Socket>();
   /** Open accepted connections per host (hostKeyOf). */
   readonly #perHost = new KeyCounts();
-  readonly #onStop: (listener: TcpListener) => void;
+  readonly #onStop: (listener: TcpListener, released: Promise<void>) => void;
   readonly #serverClosed: Promise<void>;
   #stopping: Promise<void> | undefined;
 
@@ -44,7 +44,8 @@ export class TcpListener {
     limits: { maxConnections: number; maxConnectionsPerHost: number; liveness: TcpLiveness },
     accept: (socket: Socket, listener: TcpListener) => TcpConnection | undefined,
     refuse: (socket: Socket, listener: TcpListener, refusal: ListenerRefusal) => void,
-    onStop: (listener: TcpListener) => void,
+    /** Told when a stop begins, with what settles once the stop has released everything (it never rejects). */
+    onStop: (listener: TcpListener, released: Promise<void>) => void,
   ) {
     this.#server = server;
     this.address = address;
@@ -146,12 +147,18 @@ export class TcpListener {
    */
   async #stop(): Promise<void> {
     this.#server.close();
-    this.#onStop(this);
-    await Promise.all([...this.#connections].map((c) => c.stop()));
-    for (const socket of this.#sockets) socket.destroy();
-    await this.#serverClosed;
-    // "close" came a tick after the last socket went, with the server's handle still closing.
-    await afterClosingHandles();
+    // The transport's stop waits for this one: begun here (listener.stop()), it is no longer among the transport's listeners.
+    const released = deferred<void>();
+    this.#onStop(this, released.promise);
+    try {
+      await Promise.all([...this.#connections].map((c) => c.stop()));
+      for (const socket of this.#sockets) socket.destroy();
+      await this.#serverClosed;
+      // "close" came a tick after the last socket went, with the server's handle still closing.
+      await afterClosingHandles();
+    } finally {
+      released.resolve();
+    }
   }
 
   /** "TcpListener(address)", for logs. */

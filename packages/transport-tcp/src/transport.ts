@@ -140,6 +140,8 @@ export class TcpTransport {
   readonly #byRemote = new Map<string, TcpConnection>();
   readonly #remoteNames = new Map<TcpConnection, string[]>();
   readonly #listeners = new Set<TcpListener>();
+  /** The stops of listeners that are not yet released (each leaves `#listeners` as it begins). */
+  readonly #listenerStops = new Set<Promise<void>>();
   readonly #dials = new Map<string, Dial>();
   readonly #host: ConnectionHost;
   #stopping: Promise<void> | undefined;
@@ -267,7 +269,7 @@ export class TcpTransport {
       },
       (socket, l) => this.#accept(socket, l),
       (socket, l, refusal) => this.#refuse(socket, l, refusal),
-      (l) => this.#listenerStopped(l),
+      (l, released) => this.#listenerStopped(l, released),
     );
     this.#flowControls.addSpawner(listener.processorAddress, listener.flowControlId);
     this.#listeners.add(listener);
@@ -351,7 +353,9 @@ export class TcpTransport {
       this.#router.unregister([new Address(TCP, name)], stopped);
     }
     this.#dials.clear();
-    await Promise.all([...this.#listeners].map((l) => l.stop()));
+    const stopping = [...this.#listeners].map((l) => l.stop());
+    // With the stops that were under way before (a listener.stop() not awaited): their servers too are released before this resolves.
+    await Promise.all([...stopping, ...this.#listenerStops]);
     await Promise.all([...this.#connections].map((c) => c.stop()));
     this.#log.debug("transport stopped");
   }
@@ -480,7 +484,9 @@ export class TcpTransport {
     }
   }
 
-  #listenerStopped(listener: TcpListener): void {
+  #listenerStopped(listener: TcpListener, released: Promise<void>): void {
+    this.#listenerStops.add(released);
+    void released.then(() => this.#listenerStops.delete(released));
     this.#listeners.delete(listener);
     this.#flowControls.cleanup(listener.processorAddress);
     this.#flowControls.removeFlow(listener.flowControlId);

@@ -34,24 +34,47 @@ afterEach(async () => {
   await eventually(() => JSON.stringify(tcpHandles()) === JSON.stringify(baseline), 5_000, "the test's TCP handles released");
 });
 
+/** A responder node whose listener has accepted `accepted` connections (0 or 1) from a raw client of this test. */
+async function responderWith(accepted: number): Promise<Awaited<ReturnType<typeof startResponder>>> {
+  const responder = await startResponder();
+  nodes.push(responder.node);
+  if (accepted === 1) {
+    const client = await rawClient(responder.listener.address);
+    clients.push(client);
+    // The test's own end is not the node's: unref'd, it is not listed.
+    client.unref();
+    await eventually(() => responder.listener.connections.length === 1, 5_000, "the listener's accepted connection");
+  }
+  return responder;
+}
+
 describe("stopping releases the node's TCP handles before it resolves", () => {
   for (const [stop, run] of Object.entries(stops)) {
     for (const accepted of [0, 1]) {
       it(`${stop} with ${accepted} accepted connection${accepted === 1 ? "" : "s"}: no TCPServerWrap or TCPSocketWrap of the node is left`, async () => {
         const before = tcpHandles();
-        const responder = await startResponder();
-        nodes.push(responder.node);
-        if (accepted === 1) {
-          const client = await rawClient(responder.listener.address);
-          clients.push(client);
-          // The test's own end is not the node's: unref'd, it is not listed.
-          client.unref();
-          await eventually(() => responder.listener.connections.length === 1, 5_000, "the listener's accepted connection");
-        }
+        const responder = await responderWith(accepted);
         expect(tcpHandles()).not.toEqual(before);
         await run(responder);
         // At once: not a turn later.
         expect(tcpHandles()).toEqual(before);
+      });
+    }
+  }
+});
+
+describe("a transport's stop waits for the listeners it did not stop itself", () => {
+  // A listener whose own stop was under way was no longer the transport's: tcp.stop() and
+  // node.stop() resolved with its server (and its accepted socket) still closing.
+  for (const stop of ["node.stop()", "tcp.stop()"] as const) {
+    for (const accepted of [0, 1]) {
+      it(`${stop} after listener.stop() began, with ${accepted} accepted connection${accepted === 1 ? "" : "s"}`, async () => {
+        const before = tcpHandles();
+        const responder = await responderWith(accepted);
+        const listenerStopped = responder.listener.stop();
+        await stops[stop]!(responder);
+        expect(tcpHandles()).toEqual(before);
+        await listenerStopped;
       });
     }
   }
