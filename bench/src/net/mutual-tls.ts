@@ -17,6 +17,7 @@ export interface MutualTlsTarget {
   clientKeyPem: string;
 }
 
+/** A listening mutual-TLS server, what its clients need to reach it, and how many handshakes failed on its side. */
 export interface MutualTlsServer {
   server: tls.Server;
   target: MutualTlsTarget;
