@@ -1,9 +1,8 @@
 import type { Server, Socket } from "node:net";
-import { Address, deferred, KeyCounts, type FlowControlId } from "@hopwire/runtime";
+import { Address, afterClosingHandles, deferred, KeyCounts, type FlowControlId } from "@hopwire/runtime";
 import type { TcpConnection } from "./connection.js";
 import { ConnectionLimitError, HostConnectionLimitError } from "./errors.js";
 import type { TcpLiveness } from "./options.js";
-import { afterClosingHandles } from "./server-close.js";
 
 /** @internal Why a listener turned a socket away, and what an operator can do (the warning's advice). */
 export interface ListenerRefusal {

@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from "node:net";
-import { assertNodeArgument, formatHostPort, LocalMessage, NodeStoppedError, type Logger, type Node, type Route, type Router } from "@hopwire/runtime";
+import { afterClosingHandles, assertNodeArgument, formatHostPort, LocalMessage, NodeStoppedError, type Logger, type Node, type Route, type Router } from "@hopwire/runtime";
 import { PortalListenError, PortalOpenTimeoutError, PortalRouteClosedError, PortalStreamLimitError , type PortalError } from "../errors.js";
 import { resolveInletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type InletOptions, type ResolvedInletOptions } from "../options.js";
 import { EARLY_DATA_BYTES, encodeOpen } from "../protocol/index.js";
@@ -50,6 +50,7 @@ export class Inlet implements StreamOwner {
   readonly lingering: Lingering;
   #address = "";
   #stopped = false;
+  #stopping: Promise<void> | undefined;
   /** Removes the node's stop hook that stops this inlet: its own stop calls it, or the node would hold the inlet until it stops. */
   #removeStopHook: (() => void) | undefined;
   /** Whether the outlet takes OPEN_EARLY: undefined until a stream's OPEN_EARLY was answered. */
@@ -162,16 +163,35 @@ export class Inlet implements StreamOwner {
     this.#removeStopHook = this.#node.onStop(() => this.stop());
   }
 
-  /** Stops listening and resets every client connection (and its stream at the outlet). */
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    this.#removeStopHook?.();
-    this.#removeStopHook = undefined;
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    // A stream still waiting for OPENED lingers to answer it with RESET (InletStream).
-    for (const stream of [...this.#streams]) stream.finish(new PortalRouteClosedError("the inlet stopped"), true);
-    await closed;
+  /**
+   * Stops listening and resets every client connection (and its stream at the outlet).
+   * Resolves once the server's handle and those of the client sockets are released (no longer
+   * listed by `process.getActiveResourcesInfo()`), not merely closing; every call returns that
+   * same promise.
+   */
+  stop(): Promise<void> {
+    if (this.#stopping === undefined) {
+      // Set first: the streams #stop ends call back (streamClosed, onStreamClosed listeners) and must see it stopped.
+      this.#stopped = true;
+      this.#stopping = this.#stop();
+    }
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    try {
+      // The server's "close" waits for every client socket it handed over to be destroyed.
+      const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      // A stream still waiting for OPENED lingers to answer it with RESET (InletStream).
+      for (const stream of [...this.#streams]) stream.finish(new PortalRouteClosedError("the inlet stopped"), true);
+      await closed;
+      // "close" came a tick after the last client socket went, with its handle and the server's still closing.
+      await afterClosingHandles();
+    } finally {
+      // Only now: until then a node.stop() runs the hook, which waits for this very stop.
+      this.#removeStopHook?.();
+      this.#removeStopHook = undefined;
+    }
   }
 
   /** For logs: the address and where it leads. */
