@@ -55,7 +55,7 @@ describe("objects stopped before their node leave no stop hook on it", () => {
     const n = await startNode();
     await expectNoHookLeft(n, async (i) => {
       const outlet = await createOutlet(n, { address: `outlet-${i}`, to: "127.0.0.1:9" });
-      outlet.stop();
+      await outlet.stop();
     });
     await expectNoHookLeft(n, async () => {
       const inlet = await createInlet(n, { listen: "127.0.0.1:0", route: route("outlet") });

@@ -1,10 +1,11 @@
 // A portal's stop that resolves has released its TCP handles: none is left closing behind it.
 // process.getActiveResourcesInfo() lists a handle until libuv has closed it; the inlet's server
-// "close" event comes a turn before that.
-import { connect, type Socket } from "node:net";
+// "close" event, and a reset socket's release, come a turn before that.
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { node, route, toAddress, type Address, type Mailbox, type Node } from "@hopwire/runtime";
-import { createInlet, type Inlet } from "@hopwire/portal";
+import { Address, LocalMessage, node, route, toAddress, type Mailbox, type Node } from "@hopwire/runtime";
+import { createInlet, createOutlet, type Inlet, type Outlet } from "@hopwire/portal";
+import { decodePortalMessage, encodeOpen, KIND } from "../dist/protocol/index.js";
 import { eventually } from "../../../test/support/eventually.js";
 
 /** The TCP handles that keep this process alive now, by kind. */
@@ -20,8 +21,24 @@ class Silent implements Mailbox {
   deliver(): void {}
 }
 
+/** An inlet's stream by hand, on the outlet's node: sends OPEN to "outlet" and notes its OPENED. */
+class Opener implements Mailbox {
+  readonly address = Address.random();
+  opened = false;
+
+  constructor(n: Node) {
+    n.router.register([this.address], this);
+    n.router.route(new LocalMessage(route("outlet"), route(this.address), encodeOpen(64 * 1024, "")), this.address.key);
+  }
+
+  deliver(message: LocalMessage): void {
+    if (decodePortalMessage(message.payload)?.kind === KIND.OPENED) this.opened = true;
+  }
+}
+
 const nodes: Node[] = [];
 const clients: Socket[] = [];
+const servers: Server[] = [];
 let baseline: Record<string, number>;
 beforeAll(() => {
   baseline = tcpHandles();
@@ -29,6 +46,7 @@ beforeAll(() => {
 afterEach(async () => {
   for (const client of clients.splice(0)) client.destroy();
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
   // A test that failed left its handles closing: the next one starts from none of them.
   await eventually(() => JSON.stringify(tcpHandles()) === JSON.stringify(baseline), 5_000, "the test's TCP handles released");
 });
@@ -47,6 +65,18 @@ async function client(port: number): Promise<Socket> {
   await new Promise((resolve) => socket.once("connect", resolve));
   socket.unref();
   return socket;
+}
+
+/** A target for an outlet, not listed (unref'd, as is every socket it accepts): only the outlet's socket to it is. */
+async function unlistedTarget(): Promise<string> {
+  const server = createServer((socket) => {
+    socket.unref();
+    socket.on("error", () => {});
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  server.unref();
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 const inletStops: Record<string, (r: { node: Node; inlet: Inlet }) => Promise<void>> = {
@@ -79,4 +109,45 @@ describe("an inlet's stop releases its server and its clients' sockets before it
       });
     }
   }
+});
+
+const outletStops: Record<string, (r: { node: Node; outlet: Outlet }) => Promise<void>> = {
+  "outlet.stop()": (r) => r.outlet.stop(),
+  "node.stop()": (r) => r.node.stop(),
+  "outlet.stop() not awaited, then node.stop()": (r) => {
+    void r.outlet.stop();
+    return r.node.stop();
+  },
+};
+
+describe("an outlet's stop releases its sockets to the target before it resolves", () => {
+  for (const [stop, run] of Object.entries(outletStops)) {
+    for (const streams of [0, 1]) {
+      it(`${stop} with ${streams} open stream${streams === 1 ? "" : "s"}: no TCPSocketWrap of the outlet is left`, async () => {
+        const before = tcpHandles();
+        const n = await startNode();
+        const outlet = await createOutlet(n, { to: await unlistedTarget() });
+        if (streams === 1) {
+          const opener = new Opener(n);
+          await eventually(() => opener.opened, 5_000, "the outlet's OPENED");
+          expect(tcpHandles()).not.toEqual(before);
+        }
+        await run({ node: n, outlet });
+        expect(tcpHandles()).toEqual(before);
+      });
+    }
+  }
+});
+
+describe("a node that carries a connection (inlet, outlet and target in one process)", () => {
+  it("node.stop() leaves no TCP handle of the portal", async () => {
+    const before = tcpHandles();
+    const n = await startNode();
+    const outlet = await createOutlet(n, { to: await unlistedTarget() });
+    const inlet = await createInlet(n, { listen: "127.0.0.1:0", route: route("outlet") });
+    await client(inlet.port);
+    await eventually(() => outlet.openedStreams === 1 && inlet.activeStreams === 1, 5_000, "the carried connection");
+    await n.stop();
+    expect(tcpHandles()).toEqual(before);
+  });
 });

@@ -19,7 +19,7 @@ import { PortalProtocolError, PortalStreamLimitError, PortalTargetNotAllowedErro
 import { parseHostPort } from "../host-port.js";
 import { resolveOutletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type OutletOptions, type ResolvedOutletOptions } from "../options.js";
 import { decodePortalMessage, EARLY_DATA_BYTES, encodeOpened, encodeReset, KIND, kindOf } from "../protocol/index.js";
-import { Lingering, PortalStream, StreamListeners, WindowGrowth, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
+import { Lingering, OpenSockets, PortalStream, StreamListeners, WindowGrowth, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
 
 /**
  * Starts an outlet (Ockam's tcp-outlet) at `options.address` (default "outlet"): for each
@@ -62,6 +62,8 @@ export class Outlet implements Mailbox, StreamOwner {
    */
   readonly #early = new Map<string, EarlyStream>();
   readonly #listeners = new StreamListeners();
+  /** Its sockets to targets until they close: its stop waits for them, those of streams that ended before it included. */
+  readonly #sockets = new OpenSockets();
   /** @internal the window growth this outlet's streams share */
   readonly windowGrowth = new WindowGrowth(STREAM_WINDOW_GROWTH_BUDGET_BYTES);
   /** @internal this outlet's finished streams that still hold their address: at most maxStreams */
@@ -69,6 +71,7 @@ export class Outlet implements Mailbox, StreamOwner {
   #refused = 0;
   #opened = 0;
   #stopped = false;
+  #stopping: Promise<void> | undefined;
   /** Removes the node's stop hook that stops this outlet: its own stop calls it, or the node would hold the outlet until it stops. */
   #removeStopHook: (() => void) | undefined;
 
@@ -183,14 +186,30 @@ export class Outlet implements Mailbox, StreamOwner {
     this.#removeStopHook = this.#node.onStop(() => this.stop());
   }
 
-  /** Stops taking OPENs and resets every stream. */
-  stop(): void {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    this.#removeStopHook?.();
-    this.#removeStopHook = undefined;
-    this.#node.router.unregister([this.address]);
-    for (const stream of [...this.#streams.keys()]) stream.finish(new PortalTargetUnreachableError("the outlet stopped"), true);
+  /**
+   * Stops taking OPENs and resets every stream. Resolves once its sockets to targets are
+   * released (no longer listed by `process.getActiveResourcesInfo()`), not merely closing;
+   * every call returns that same promise.
+   */
+  stop(): Promise<void> {
+    if (this.#stopping === undefined) {
+      // Set first: the streams #stop ends call back (streamClosed, onStreamClosed listeners) and must see it stopped.
+      this.#stopped = true;
+      this.#stopping = this.#stop();
+    }
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    try {
+      this.#node.router.unregister([this.address]);
+      for (const stream of [...this.#streams.keys()]) stream.finish(new PortalTargetUnreachableError("the outlet stopped"), true);
+      await this.#sockets.allClosed();
+    } finally {
+      // Only now: until then a node.stop() runs the hook, which waits for this very stop.
+      this.#removeStopHook?.();
+      this.#removeStopHook = undefined;
+    }
   }
 
   /** For logs: the address and where it leads. */
@@ -200,6 +219,7 @@ export class Outlet implements Mailbox, StreamOwner {
 
   #open(message: LocalMessage, senderKey: string | undefined, target: HostPort, credit: number, earlyData: boolean): void {
     const socket = connect({ host: target.host, port: target.port, allowHalfOpen: true });
+    this.#sockets.add(socket);
     // Listens before the stream does, so a failed dial is reported as such, not as a reset.
     socket.once("error", (error) => failed(error));
     // Early data comes out of the window OPENED grants, so that window holds all of it.
