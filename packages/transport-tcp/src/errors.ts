@@ -108,7 +108,7 @@ export class BackpressureError extends HopwireError {
   }
 }
 
-/** Thrown when a stopped transport is asked to listen or connect. */
+/** Thrown when a stopped transport is asked to listen or connect, or stops while a listen or connect is in progress. */
 export class TransportStoppedError extends HopwireError {
   override readonly code: string = "TCP_TRANSPORT_STOPPED";
   constructor(message = "The TCP transport has stopped", options?: { cause?: unknown }) {

@@ -1,5 +1,6 @@
 import { createServer, connect as netConnect, type Socket } from "node:net";
 import {
+  afterClosingHandles,
   assertNodeArgument,
   AbortError,
   Address,
@@ -143,6 +144,10 @@ export class TcpTransport {
   /** The stops of listeners that are not yet released (each leaves `#listeners` as it begins). */
   readonly #listenerStops = new Set<Promise<void>>();
   readonly #dials = new Map<string, Dial>();
+  /** listen(), connect() and reconnect dials in progress: the stop waits for them, so no server or socket of theirs outlives it. */
+  readonly #inProgress = new Set<Promise<unknown>>();
+  /** Aborted as the transport stops: a dial in progress ends then (its socket destroyed) rather than at its connect or timeout. */
+  readonly #stopDials = new AbortController();
   readonly #host: ConnectionHost;
   #stopping: Promise<void> | undefined;
   /** Removes the node's stop hook that stops this transport: its own stop calls it (a node may get a new transport after one stopped). */
@@ -227,8 +232,14 @@ export class TcpTransport {
    * Binds "host:port" ("127.0.0.1:0" lets the system choose the port; `listener.address`
    * tells which). The listener is a spawner (see TcpListenerOptions). Options are a
    * TcpListenerOptions (then `wait` bounds the bind) or a plain object `{ signal, timeout }`.
+   * A transport that stops meanwhile waits for the bind, releases the server and rejects it
+   * with TransportStoppedError.
    */
-  async listen(address: string, given?: TcpListenerOptions | TcpListenOptions, givenWait: WaitOptions = {}): Promise<TcpListener> {
+  listen(address: string, given?: TcpListenerOptions | TcpListenOptions, givenWait: WaitOptions = {}): Promise<TcpListener> {
+    return this.#track(this.#listen(address, given, givenWait));
+  }
+
+  async #listen(address: string, given: TcpListenerOptions | TcpListenOptions | undefined, givenWait: WaitOptions): Promise<TcpListener> {
     this.#assertRunning();
     const { host, port } = parseHostPort(address, "listen address", true);
     const [options, wait] = resolveListen(given, givenWait);
@@ -283,9 +294,15 @@ export class TcpTransport {
    * another protocol fails it with ConnectError. The connection's receiver is a producer
    * with the options' own flow control id (see TcpConnectionOptions). Options are a
    * TcpConnectionOptions (then `wait` bounds the dial and that wait) or a plain object
-   * `{ consumerOf, signal, timeout }` (TcpConnectOptions).
+   * `{ consumerOf, signal, timeout }` (TcpConnectOptions). A transport that stops meanwhile
+   * ends the dial (or the connection) and rejects it with TransportStoppedError once its socket
+   * is released.
    */
-  async connect(address: string, given?: TcpConnectionOptions | TcpConnectOptions, givenWait: WaitOptions = {}): Promise<TcpConnection> {
+  connect(address: string, given?: TcpConnectionOptions | TcpConnectOptions, givenWait: WaitOptions = {}): Promise<TcpConnection> {
+    return this.#track(this.#connect(address, given, givenWait));
+  }
+
+  async #connect(address: string, given: TcpConnectionOptions | TcpConnectOptions | undefined, givenWait: WaitOptions): Promise<TcpConnection> {
     this.#assertRunning();
     const { host, port } = parseHostPort(address, "connect address", false);
     const [options, wait] = resolveConnect(given, givenWait);
@@ -293,11 +310,7 @@ export class TcpTransport {
     const liveness = options.resolveLiveness(this.#limits.liveness);
     const timeout = wait.timeout ?? options.timeout;
     const startedAt = performance.now();
-    const socket = await dial(host, port, { signal: wait.signal, timeout });
-    if (this.#stopping) {
-      socket.destroy();
-      throw new TransportStoppedError();
-    }
+    const socket = await this.#dial(host, port, { signal: wait.signal, timeout });
     try {
       claimOptions(options);
     } catch (error) {
@@ -327,7 +340,8 @@ export class TcpTransport {
 
   /**
    * Stops every listener and connection and unregisters the transport from the router; resolves
-   * once their servers and sockets are released, not merely closing.
+   * once their servers and sockets are released, not merely closing. A listen() or connect() in
+   * progress rejects with TransportStoppedError, and is waited for: nothing it opened outlives the stop.
    */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
@@ -353,11 +367,39 @@ export class TcpTransport {
       this.#router.unregister([new Address(TCP, name)], stopped);
     }
     this.#dials.clear();
+    this.#stopDials.abort();
     const stopping = [...this.#listeners].map((l) => l.stop());
     // With the stops that were under way before (a listener.stop() not awaited): their servers too are released before this resolves.
     await Promise.all([...stopping, ...this.#listenerStops]);
     await Promise.all([...this.#connections].map((c) => c.stop()));
+    // A listen binds, sees the transport stopping and releases its server; a dial's socket is
+    // destroyed; a connect waiting for the first frame had its connection stopped above.
+    await Promise.allSettled([...this.#inProgress]);
+    // Anything closed along the way but not waited for (a reconnecting connection drops the
+    // socket its redial brought as the stop began) is released too.
+    await afterClosingHandles();
     this.#log.debug("transport stopped");
+  }
+
+  /** Holds `operation` until it settles: the transport's stop waits for it. */
+  #track<T>(operation: Promise<T>): Promise<T> {
+    this.#inProgress.add(operation);
+    const forget = (): void => void this.#inProgress.delete(operation);
+    operation.then(forget, forget);
+    return operation;
+  }
+
+  /**
+   * Opens a socket for this transport: its stop ends the dial (TransportStoppedError), and a
+   * dial that completes as the stop begins has its socket released before it rejects.
+   */
+  async #dial(host: string, port: number, wait: WaitOptions): Promise<Socket> {
+    const socket = await dial(host, port, wait, this.#stopDials.signal);
+    if (this.#stopping) {
+      await released(socket);
+      throw new TransportStoppedError();
+    }
+    return socket;
   }
 
   #assertRunning(): void {
@@ -445,7 +487,7 @@ export class TcpTransport {
   #redial(connection: TcpConnection): Promise<Socket> {
     if (this.#stopping) return Promise.reject(new TransportStoppedError());
     const { host, port } = parseHostPort(connection.target!, "reconnect address", false);
-    return dial(host, port, { timeout: this.#limits.dialTimeout });
+    return this.#track(this.#dial(host, port, { timeout: this.#limits.dialTimeout }));
   }
 
   #reconnected(connection: TcpConnection): void {
@@ -600,20 +642,28 @@ async function firstFrameOf(connection: TcpConnection, target: string, wait: Wai
   }
 }
 
-/** Opens a socket; every listener is removed in one place, and a failed or abandoned socket is destroyed. */
-async function dial(host: string, port: number, wait: WaitOptions): Promise<Socket> {
+/**
+ * Opens a socket; every listener is removed in one place, and a failed or abandoned socket is
+ * destroyed and released before the dial rejects. `stopped` aborted (the transport stops) ends
+ * the dial with TransportStoppedError.
+ */
+async function dial(host: string, port: number, wait: WaitOptions, stopped: AbortSignal): Promise<Socket> {
   let socket: Socket | undefined;
   let onConnect: (() => void) | undefined;
   let onError: ((error: Error) => void) | undefined;
+  let onStop: (() => void) | undefined;
   try {
     return await waitFor<Socket>(
       (resolve, reject) => {
+        if (stopped.aborted) return reject(new TransportStoppedError());
         const s = netConnect({ host, port, noDelay: true });
         socket = s;
         onConnect = () => resolve(s);
         onError = reject;
+        onStop = () => reject(new TransportStoppedError());
         s.once("connect", onConnect);
         s.once("error", onError);
+        stopped.addEventListener("abort", onStop, { once: true });
       },
       {
         ...wait,
@@ -621,13 +671,22 @@ async function dial(host: string, port: number, wait: WaitOptions): Promise<Sock
         cleanup: () => {
           if (onConnect) socket?.off("connect", onConnect);
           if (onError) socket?.off("error", onError);
+          if (onStop) stopped.removeEventListener("abort", onStop);
         },
       },
     );
   } catch (error) {
-    socket?.destroy();
-    if (error instanceof AbortError || error instanceof TimeoutError) throw error;
+    if (socket) await released(socket);
+    if (error instanceof AbortError || error instanceof TimeoutError || error instanceof TransportStoppedError) throw error;
     throw new ConnectError(`Could not connect to ${formatHostPort(host, port)}: ${(error as Error).message}`, { cause: error });
   }
 }
 
+/** Destroys `socket` and resolves once its handle is released: its "close" is emitted from the handle's close callback. */
+function released(socket: Socket): Promise<void> {
+  if (socket.closed) return Promise.resolve();
+  return new Promise((resolve) => {
+    socket.once("close", () => resolve());
+    socket.destroy();
+  });
+}

@@ -1,12 +1,13 @@
-// A stop that resolves has released the node's TCP handles: none is left closing behind it.
+// A stop that resolves has released the node's TCP handles: none is left closing behind it,
+// nor opened after it by a listen() or connect() that was in progress.
 // process.getActiveResourcesInfo() lists a handle until libuv has closed it, and the server's
 // "close" event came a turn before that, so the TCPServerWrap outlived `await node.stop()`.
-import type { Socket } from "node:net";
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Node } from "@hopwire/runtime";
-import type { TcpListener, TcpTransport } from "@hopwire/transport-tcp";
+import { TransportStoppedError, type TcpListener, type TcpTransport } from "@hopwire/transport-tcp";
 import { eventually } from "../../../test/support/eventually.js";
-import { rawClient, startResponder } from "./support.js";
+import { rawClient, startNode, startResponder } from "./support.js";
 
 /** The TCP handles that keep this process alive now, by kind. */
 function tcpHandles(): Record<string, number> {
@@ -23,6 +24,8 @@ const stops: Record<string, (r: { node: Node; tcp: TcpTransport; listener: TcpLi
 
 const nodes: Node[] = [];
 const clients: Socket[] = [];
+/** Raw servers of the test, with the sockets they accepted (a silent one never reads its peer's FIN, so it is destroyed). */
+const servers: { server: Server; sockets: Set<Socket> }[] = [];
 let baseline: Record<string, number>;
 beforeAll(() => {
   baseline = tcpHandles();
@@ -30,6 +33,10 @@ beforeAll(() => {
 afterEach(async () => {
   for (const client of clients.splice(0)) client.destroy();
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  for (const { server, sockets } of servers.splice(0)) {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
   // A test that failed left its handles closing: the next one starts from none of them.
   await eventually(() => JSON.stringify(tcpHandles()) === JSON.stringify(baseline), 5_000, "the test's TCP handles released");
 });
@@ -77,5 +84,90 @@ describe("a transport's stop waits for the listeners it did not stop itself", ()
         await listenerStopped;
       });
     }
+  }
+});
+
+/**
+ * A server on 127.0.0.1:0 that accepts and never speaks, not counted (unref'd, as is every
+ * socket it accepts): only the node's socket to it is. `accepted()`: how many it accepted.
+ */
+async function silentServer(): Promise<{ address: string; accepted: () => number }> {
+  let accepted = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    accepted++;
+    sockets.add(socket);
+    socket.unref();
+    socket.on("error", () => {});
+  });
+  servers.push({ server, sockets });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  server.unref();
+  return { address: `127.0.0.1:${(server.address() as AddressInfo).port}`, accepted: () => accepted };
+}
+
+const transportStops: Record<string, (r: { node: Node; tcp: TcpTransport }) => Promise<void>> = {
+  "tcp.stop()": (r) => r.tcp.stop(),
+  "node.stop()": (r) => r.node.stop(),
+};
+
+/** Expects `operation` to reject with the transport's TransportStoppedError. */
+async function expectStopped(operation: Promise<unknown>): Promise<void> {
+  const error = await operation.then(
+    () => new Error("it resolved"),
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TransportStoppedError);
+  expect((error as TransportStoppedError).code).toBe("TCP_TRANSPORT_STOPPED");
+}
+
+describe("a listen() or connect() in progress when the transport stops: the stop waits for it, and it rejects", () => {
+  for (const [stop, run] of Object.entries(transportStops)) {
+    it(`${stop} during listen("127.0.0.1:0"): no TCPServerWrap is left, and the listen rejects with TransportStoppedError`, async () => {
+      const before = tcpHandles();
+      const r = await startNode("racer");
+      nodes.push(r.node);
+      const listening = r.tcp.listen("127.0.0.1:0");
+      // Judged below, once the stop resolved. A host makes listen() look it up first (even an
+      // IP, for a tick): the server binds after that, so the stop must wait for the listen
+      // itself, not merely find no handle yet.
+      let settled = false;
+      void listening.catch(() => {}).finally(() => (settled = true));
+      await run(r);
+      expect(settled, "the listen had settled").toBe(true);
+      expect(tcpHandles()).toEqual(before);
+      await expectStopped(listening);
+      expect(r.tcp.listeners).toEqual([]);
+    });
+
+    it(`${stop} during connect()'s dial: no TCPSocketWrap is left, and the connect rejects with TransportStoppedError`, async () => {
+      const before = tcpHandles();
+      const server = await silentServer();
+      const r = await startNode("racer");
+      nodes.push(r.node);
+      const connecting = r.tcp.connect(server.address);
+      let settled = false;
+      void connecting.catch(() => {}).finally(() => (settled = true));
+      await run(r);
+      expect(settled, "the connect had settled").toBe(true);
+      expect(tcpHandles()).toEqual(before);
+      await expectStopped(connecting);
+      expect(r.tcp.connections).toEqual([]);
+    });
+
+    it(`${stop} while connect() waits for the peer's first frame: no TCPSocketWrap is left, and the connect rejects with TransportStoppedError`, async () => {
+      const before = tcpHandles();
+      const server = await silentServer();
+      const r = await startNode("racer");
+      nodes.push(r.node);
+      const connecting = r.tcp.connect(server.address);
+      let settled = false;
+      void connecting.catch(() => {}).finally(() => (settled = true));
+      await eventually(() => server.accepted() === 1 && r.tcp.connections.length === 1, 5_000, "the dial done, the peer silent");
+      await run(r);
+      expect(settled, "the connect had settled").toBe(true);
+      expect(tcpHandles()).toEqual(before);
+      await expectStopped(connecting);
+    });
   }
 });
