@@ -3,8 +3,8 @@
 // "close" event, and a reset socket's release, come a turn before that.
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Address, LocalMessage, node, route, toAddress, type Mailbox, type Node } from "@hopwire/runtime";
-import { createInlet, createOutlet, type Inlet, type Outlet } from "@hopwire/portal";
+import { Address, LocalMessage, node, NodeStoppedError, route, toAddress, type Mailbox, type Node } from "@hopwire/runtime";
+import { createInlet, createOutlet, Inlet, type Outlet } from "@hopwire/portal";
 import { decodePortalMessage, encodeOpen, KIND } from "../dist/protocol/index.js";
 import { eventually } from "../../../test/support/eventually.js";
 
@@ -109,6 +109,26 @@ describe("an inlet's stop releases its server and its clients' sockets before it
       });
     }
   }
+});
+
+describe("createInlet() in progress when the node stops", () => {
+  it("node.stop() waits for it: no TCPServerWrap is left the moment it resolves, and createInlet rejects with NodeStoppedError", async () => {
+    const before = tcpHandles();
+    const n = await startNode();
+    // Its listen looks the host up first (a tick, even for an IP): the server binds after that.
+    const creating = createInlet(n, { listen: "127.0.0.1:0", route: route("outlet") });
+    creating.catch(() => {});
+    await n.stop();
+    expect(tcpHandles()).toEqual(before);
+    const outcome = await creating.catch((e: unknown) => e);
+    // Nor did it bind after.
+    const after = tcpHandles();
+    // An inlet listening on a stopped node is the test's to stop.
+    if (outcome instanceof Inlet) await outcome.stop();
+    expect(after).toEqual(before);
+    expect(outcome).toBeInstanceOf(NodeStoppedError);
+    expect(n.stopHookCount).toBe(0);
+  });
 });
 
 const outletStops: Record<string, (r: { node: Node; outlet: Outlet }) => Promise<void>> = {

@@ -18,15 +18,26 @@ export const EARLY_DATA_ASK_AGAIN_MS = 10 * 60_000;
  * const inlet = await createInlet(node, { listen: "127.0.0.1:0", route: route(channel, "outlet") });
  * ```
  *
- * Throws InvalidOptionError for bad options, PortalListenError if it cannot listen.
+ * Throws InvalidOptionError for bad options, PortalListenError if it cannot listen,
+ * NodeStoppedError if the node stops first (the inlet's server is then released).
  */
 export async function createInlet(node: Node, options: InletOptions): Promise<Inlet> {
   assertNodeArgument(node, { what: "createInlet", runs: "portals" });
   if (node.stopped) throw new NodeStoppedError("Cannot start an inlet on a stopped node");
   const resolved = resolveInletOptions(options);
   const inlet = new Inlet(node, resolved);
-  await inlet.listen();
+  // Hooked before it listens: a node.stop() meanwhile stops the inlet once bound, and waits for that.
   inlet.stopWithNode();
+  try {
+    await inlet.listen();
+  } catch (error) {
+    await inlet.stop();
+    throw error;
+  }
+  if (inlet.stopped) {
+    await inlet.stop();
+    throw new NodeStoppedError("The node stopped while the inlet was starting");
+  }
   node.log.debug(`inlet ${inlet.address} -> ${resolved.route.toString()} started`);
   return inlet;
 }
@@ -49,6 +60,8 @@ export class Inlet implements StreamOwner {
   /** @internal this inlet's finished streams that still hold their address: at most maxStreams */
   readonly lingering: Lingering;
   #address = "";
+  /** The listen in progress, until it settles. */
+  #binding: Promise<void> | undefined;
   #stopped = false;
   #stopping: Promise<void> | undefined;
   /** Removes the node's stop hook that stops this inlet: its own stop calls it, or the node would hold the inlet until it stops. */
@@ -129,6 +142,15 @@ export class Inlet implements StreamOwner {
 
   /** @internal */
   async listen(): Promise<void> {
+    this.#binding = this.#bind();
+    try {
+      await this.#binding;
+    } finally {
+      this.#binding = undefined;
+    }
+  }
+
+  async #bind(): Promise<void> {
     const { host, port } = this.#options.listen;
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => reject(new PortalListenError(`cannot listen on ${formatHostPort(host, port)}: ${error.message}`, { cause: error }));
@@ -180,6 +202,8 @@ export class Inlet implements StreamOwner {
 
   async #stop(): Promise<void> {
     try {
+      // A server closed while its listen looks the host up would bind afterwards all the same.
+      if (this.#binding) await this.#binding.catch(() => {});
       // The server's "close" waits for every client socket it handed over to be destroyed.
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
       // A stream still waiting for OPENED lingers to answer it with RESET (InletStream).
