@@ -37,6 +37,7 @@ import {
 import { FrameReader } from "./frame-reader.js";
 import { COPY_THRESHOLD, FrameWriter, MAX_HOLD_MS } from "./frame-writer.js";
 import { FRAME_HEADER_LENGTH } from "./protocol.js";
+import { hostKeyOf } from "./host-key.js";
 import type { ResolvedTcpReconnect, ResolvedTcpTransportOptions, TcpLiveness } from "./options.js";
 
 /** What a connection needs from its transport. @internal */
@@ -110,6 +111,8 @@ export class TcpConnection {
   /** The liveness settings in force (keepalive, peer, first-frame and idle timeouts). */
   readonly liveness: Readonly<TcpLiveness>;
   #peer: string;
+  /** The peer's host (hostKeyOf: an IPv4 address or an IPv6 /64), whose connections share a part of maxPartialFrameBytes. */
+  #hostKey: string;
   #local: string;
 
   #socket: Socket;
@@ -220,6 +223,7 @@ export class TcpConnection {
     this.route = new Route([this.address]);
     this.#decoder = new EnvelopeHeadDecoder({ returnPrefix: this.address });
     this.#peer = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
+    this.#hostKey = hostKeyOf(socket.remoteAddress ?? "?");
     this.#local = formatHostPort(socket.localAddress ?? "?", socket.localPort ?? 0);
     this.#log = host.log;
     this.#writer = new FrameWriter(socket, () => this.#checkDrained(), MAX_HOLD_MS, this.#host.limits.sendHighWaterMark, this.#host.afterHandOff);
@@ -657,9 +661,9 @@ export class TcpConnection {
 
   /**
    * Counts this connection's incomplete frame against the transport's budget. Growing the
-   * total past it closes the connection that holds the largest incomplete frame, not simply
-   * this one: else a peer holding most of the budget would get the connections of others
-   * closed, whose ordinary frames merely span two reads.
+   * total past it closes connections of the host holding the most, its largest incomplete
+   * frame first, not simply this one: else a peer holding most of the budget would get the
+   * connections of others closed, whose ordinary frames merely span two reads.
    */
   #holdPartial(held: number): void {
     const delta = held - this.#heldPartial;
@@ -667,30 +671,51 @@ export class TcpConnection {
     const budget = this.#host.partialFrames;
     budget.held += delta;
     this.#heldPartial = held;
-    if (delta > 0 && budget.held > this.#host.limits.maxPartialFrameBytes) this.#closeLargestPartial();
+    if (delta > 0 && budget.held > this.#host.limits.maxPartialFrameBytes) this.#closeOverBudget();
   }
 
   /**
    * This connection's incomplete frame took the transport past maxPartialFrameBytes: the
-   * connection holding the largest one is closed (this one on a tie: it asked for more). One
-   * close brings the total back within the budget: it was within it before this growth, and
-   * the largest holds at least this connection's whole frame so far, so at least the growth.
-   * A look at every connection, but only on this path; each read costs only the comparison above.
+   * connection holding the largest incomplete frame of the host that holds the most (this
+   * connection's host, and this connection, on a tie: it asked for more) is closed, and again
+   * until the total is within the budget. By host first, so that a host splitting its frames
+   * over many connections, each smaller than another peer's one large frame in progress, loses
+   * its own. A close releases its bytes from the total at once (#holdPartial(0)). A look at
+   * every connection, but only on this path; each read costs only the comparison above.
    */
-  #closeLargestPartial(): void {
-    let largest: TcpConnection = this;
-    for (const c of this.#host.connections()) if (c.#heldPartial > largest.#heldPartial) largest = c;
-    const total = this.#host.partialFrames.held;
+  #closeOverBudget(): void {
     const max = this.#host.limits.maxPartialFrameBytes;
-    // Closing another connection from inside this one's data handler is safe: its close
-    // releases its bytes from the total at once (#holdPartial(0)) and takes its socket's
-    // handlers off, so nothing of it runs later; if the close takes this connection with it
-    // (the next-hop rule), #onData has nothing left to do after this call.
-    largest.#protocolError(
-      new PartialFramesBudgetError(
-        `The peer ${largest.peer} held ${largest.#heldPartial} bytes of an incomplete frame, the most of any connection, when the transport's incomplete frames came to ${total} bytes: past maxPartialFrameBytes (${max})`,
-      ),
-    );
+    while (this.#host.partialFrames.held > max) {
+      const total = this.#host.partialFrames.held;
+      const { connection, hostHeld } = this.#largestOfBusiestHost();
+      if (connection.#heldPartial === 0) return; // cannot happen: a total past the budget is held by someone
+      // Closing another connection from inside this one's data handler is safe: its close
+      // takes its socket's handlers off, so nothing of it runs later; if the close takes this
+      // connection with it (the next-hop rule), #onData has nothing left to do after this call.
+      connection.#protocolError(
+        new PartialFramesBudgetError(
+          `The peer ${connection.peer} held ${connection.#heldPartial} bytes of an incomplete frame, the most of its host's connections, whose incomplete frames came to ${hostHeld} bytes, the most of any host, when the transport's came to ${total} bytes: past maxPartialFrameBytes (${max})`,
+        ),
+      );
+    }
+  }
+
+  /** The host holding the most incomplete-frame bytes (ties: this connection's), its total, and its connection holding the largest (ties: this one). */
+  #largestOfBusiestHost(): { connection: TcpConnection; hostHeld: number } {
+    const hosts = new Map<string, { held: number; largest: TcpConnection }>();
+    const count = (c: TcpConnection): void => {
+      const host = hosts.get(c.#hostKey);
+      if (host === undefined) hosts.set(c.#hostKey, { held: c.#heldPartial, largest: c });
+      else {
+        host.held += c.#heldPartial;
+        if (c.#heldPartial > host.largest.#heldPartial) host.largest = c;
+      }
+    };
+    count(this); // first: it keeps its place on a tie
+    for (const c of this.#host.connections()) if (c !== this && c.#heldPartial > 0) count(c);
+    let busiest = hosts.get(this.#hostKey)!;
+    for (const host of hosts.values()) if (host.held > busiest.held) busiest = host;
+    return { connection: busiest.largest, hostHeld: busiest.held };
   }
 
   readonly #onFrame = (bytes: Buffer, start: number, end: number, repeatsHead: boolean): boolean => {
@@ -1175,6 +1200,7 @@ export class TcpConnection {
     this.#partialSince = 0;
     this.#partialFrame = -1;
     this.#peer = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
+    this.#hostKey = hostKeyOf(socket.remoteAddress ?? "?");
     this.#local = formatHostPort(socket.localAddress ?? "?", socket.localPort ?? 0);
     this.#attach(socket);
     this.#socketAttempt = attempt;

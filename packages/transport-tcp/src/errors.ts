@@ -41,8 +41,9 @@ export class TruncatedFrameError extends TcpProtocolError {
 
 /**
  * Logged when a connection's incomplete frame takes the transport past `maxPartialFrameBytes`
- * (the bytes of incomplete frames it holds across its connections); the connection holding
- * the largest incomplete frame closes (the growing one on a tie).
+ * (the bytes of incomplete frames it holds across its connections): the connection holding
+ * the largest incomplete frame of the host holding the most closes (the growing one's host and
+ * connection on a tie), and again until the total is within the budget.
  */
 export class PartialFramesBudgetError extends TcpProtocolError {
   override readonly code: string = "TCP_PARTIAL_FRAMES_BUDGET";

@@ -315,9 +315,10 @@ export interface TcpTransportOptions {
    * 256 MiB, DEFAULT_MAX_PARTIAL_FRAME_BYTES). A frame may be 16 MiB and a listener may hold
    * 1024 connections: without a budget, peers that each start a large frame and stall could
    * make the node hold 16 GiB before anyone authenticated. When an incomplete frame grows the
-   * total past it, the connection holding the largest incomplete frame (the growing one on a
-   * tie) is closed with a PartialFramesBudgetError: peers holding much of the budget lose
-   * their connections, not those whose ordinary frames merely span reads.
+   * total past it, connections of the host holding the most (an IPv4 address or an IPv6 /64)
+   * are closed, its largest incomplete frame first (the growing one's host and connection on a
+   * tie), until the total is within it, each with a PartialFramesBudgetError: peers holding much
+   * of the budget lose their connections, not those whose ordinary frames merely span reads.
    */
   maxPartialFrameBytes?: number;
   /**

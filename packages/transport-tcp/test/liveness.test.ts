@@ -16,7 +16,7 @@ import {
   type TcpTransport,
 } from "@hopwire/transport-tcp";
 import { FrameReader } from "../dist/frame-reader.js";
-import { hostKeyOf } from "../dist/listener.js";
+import { hostKeyOf } from "../dist/host-key.js";
 import { closed, helloBytes, rawClient, startNode, startResponder } from "./support.js";
 import { eventually } from "../../../test/support/eventually.js";
 

@@ -401,4 +401,38 @@ describe("incomplete frames share one budget", () => {
     expect(victimConnection.isClosed).toBe(false);
     expect(responder.log.matching(/closing the connection/).length, responder.log.matching(/closing/).join("\n")).toBe(1);
   }, 20_000);
+
+  // By the largest frame alone, a host could split its share over connections each smaller than
+  // another peer's one large frame in progress, and get that peer's connection closed instead.
+  it("the host holding the most loses its largest, even when another host holds the largest single frame", async () => {
+    const responder = await startResponder("responder", { maxPartialFrameBytes: 64 * 1024 });
+    nodes.push(responder.node);
+    const connectionOf = (socket: Socket) => responder.tcp.connections.find((c) => c.peer === `${socket.localAddress}:${socket.localPort}`);
+    /** Starts a 200 KiB frame and sends `bytes` of it, from `localAddress`. */
+    const startFrame = async (bytes: number, localAddress: string): Promise<Socket> => {
+      const socket = await rawClient(responder.listener.address, false, localAddress);
+      sockets.push(socket);
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(200 * 1024);
+      socket.write(Buffer.concat([Buffer.of(PROTOCOL_VERSION), header, Buffer.alloc(bytes)]));
+      return socket;
+    };
+    // Another host's one large frame in progress: 30 KiB of it so far, the largest single frame.
+    const peer = await startFrame(30 * 1024, "127.0.0.2");
+    await eventually(() => responder.tcp.partialFrameBytes === 30 * 1024);
+    const peerConnection = connectionOf(peer)!;
+    // One host's 3 x 12 KiB: 36 KiB in all, each smaller than the peer's; the third takes the total to 66 KiB.
+    const attackers: Socket[] = [];
+    for (let i = 0; i < 3; i++) {
+      attackers.push(await startFrame(12 * 1024, "127.0.0.1"));
+      if (i < 2) await eventually(() => responder.tcp.partialFrameBytes === 30 * 1024 + (i + 1) * 12 * 1024);
+    }
+    await eventually(() => responder.log.matching(/TCP_PARTIAL_FRAMES_BUDGET/).length > 0);
+    // One of the attacker's went (the budget is met again at 54 KiB); the peer keeps its frame.
+    await eventually(() => responder.tcp.partialFrameBytes === 54 * 1024);
+    expect(peerConnection.isClosed).toBe(false);
+    expect(attackers.map((socket) => connectionOf(socket)?.isClosed ?? true).filter((isClosed) => isClosed)).toHaveLength(1);
+    expect(responder.log.matching(/closing the connection/).length, responder.log.matching(/closing/).join("\n")).toBe(1);
+    expect(responder.log.matching(/TCP_PARTIAL_FRAMES_BUDGET/)[0]).toMatch(/127\.0\.0\.1:\d+ held 12288 bytes .*came to 36864 bytes, the most of any host/);
+  }, 20_000);
 });
