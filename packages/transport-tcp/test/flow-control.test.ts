@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { FlowControls, TimeoutError, route, type Node } from "@hopwire/runtime";
+import { FlowControls, TimeoutError, route, type Context, type Node, type Routed } from "@hopwire/runtime";
 import { TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
+import { nextTurn } from "../../../test/support/eventually.js";
+import { LateReplyAsker } from "./fixtures/late-reply-asker.js";
 import { Echoer, Sink, startNode, startResponder } from "./support.js";
 
 const nodes: Node[] = [];
@@ -114,5 +116,42 @@ describe("flow controls", () => {
     await responder.log.waitFor(/next hop is 1#/);
     expect(responder.tcp.connections).toHaveLength(1);
     expect(victim.listener.connections).toHaveLength(0);
+  });
+
+  it("a thread worker's sendAndReceive reply address hands the worker nothing once its call ended, whatever the peer sends to it", async () => {
+    const { responder, initiator, connection } = await pair();
+    // The peer answers the request, then goes on sending to the reply address it was given.
+    await responder.node.startWorker(
+      "evil",
+      {
+        async handleMessage(ctx: Context, msg: Routed) {
+          if (msg.body !== "request") return ctx.send(msg.returnRoute, "flushed"); // after every late one: one message at a time
+          await ctx.send(msg.returnRoute, "reply");
+          for (let i = 0; i < 50; i++) {
+            await nextTurn();
+            await ctx.send(msg.returnRoute, `late ${i}`);
+          }
+        },
+      },
+      { placement: "main" },
+    );
+    responder.node.flowControls.addConsumer("evil", responder.listener.flowControlId);
+    const recorder = new Sink();
+    await initiator.node.startWorker("recorder", recorder, { placement: "main" });
+    // On a thread, and a consumer of no flow: nothing from the connection may reach it.
+    await initiator.node.startWorker("asker", LateReplyAsker);
+    // After the reply it computes for a while: its thread tells the main thread that the call
+    // ended (and its reply address went) only then, while the late messages arrive.
+    await initiator.node.send("asker", { t: "ask", to: route(connection, "evil"), busyMs: 300 });
+    await recorder.waitFor(1);
+    // Whatever the asker was handed meanwhile, it handles before this.
+    await initiator.node.send("asker", "end");
+    await recorder.waitFor(2);
+    expect(recorder.received.map((m) => m.body)).toEqual(["asked", { first: "0#asker", body: "end" }]);
+    // The control: the peer cannot reach the asker at its own address either.
+    const accepted = responder.listener.connections[0]!;
+    await responder.node.send(route(accepted, "asker"), "direct");
+    await initiator.log.waitFor(/to 0#asker .*FLOW_CONTROL_DENIED/);
+    expect(recorder.received).toHaveLength(2);
   });
 });

@@ -22,6 +22,8 @@ const addresses = data.addresses.map((a) => Address.parse(a));
 const address = addresses[0]!;
 const log = createLogger("hopwire:worker", { debug: data.debug, ...(data.prefix ? { prefix: data.prefix } : {}) }).child(address.value);
 const link = new ThreadLink(data.port, log, data.linkWindowBytes, data.mailbox);
+// Only a worker's addresses are routed to this thread besides its calls' reply addresses (a processor's are not).
+if (data.kind === "worker") link.ownKeys = new Set(addresses.map((a) => a.key));
 const context = new ThreadContext(address, log, link, data.sendAndReceiveTimeout);
 
 const report = (what: string, error: unknown, message?: LocalMessage): void => {

@@ -41,6 +41,11 @@ export class ThreadLink {
   readonly requests = new Map<string, Inbox>();
   /** Where envelopes for the worker itself go. */
   onEnvelope: (message: LocalMessage) => void = () => {};
+  /**
+   * The keys of the worker's own addresses (none for a processor, which the main thread
+   * routes nothing to): an envelope for any other address is not the worker's (see #onEnvelope).
+   */
+  ownKeys: ReadonlySet<string> = new Set();
   /** Called when the main thread asks the worker to stop. */
   onStop: () => void = () => {};
   /** Bytes of frames written that the main thread has not returned as credit. */
@@ -204,12 +209,22 @@ export class ThreadLink {
       this.#consumedFrame(size, true);
       return;
     }
-    const inbox = this.requests.get(message.onwardRoute.next().key);
+    const key = message.onwardRoute.next().key;
+    const inbox = this.requests.get(key);
     if (inbox) {
       // A reply is consumed by its waiting call, not by the worker's queue.
       inbox.deliver(message);
       this.#consumedFrame(size, false);
-    } else this.onEnvelope(message);
+    } else if (this.ownKeys.has(key)) this.onEnvelope(message);
+    else {
+      // The reply address of a sendAndReceive whose call has ended (its reply came, it timed
+      // out): the main thread routes to it until this thread's `unregister` reaches it, and the
+      // address is a consumer of the flow the request went into. What comes meanwhile (a second
+      // reply, anything a peer that saw the address sends) is dropped as a late reply is on the
+      // main thread, never handed to the worker, which flow controls may not let it reach.
+      this.log.debug(`dropped a message for ${message.onwardRoute.next().toString()}: no call waits there any more`);
+      this.#consumedFrame(size, true);
+    }
   }
 
   #onOp(op: MainToThreadOp): void {
