@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FlowControlDeniedError, FlowControls, InvalidOptionError, LocalMessage, Router, UnknownAddressError, encodeBody, route, type Mailbox } from "@hopwire/runtime";
 import { Address } from "@hopwire/runtime";
+import { MAX_GONE_PRODUCERS } from "../dist/flow-control/flow-controls.js";
 
 function mailbox(address: string): Mailbox & { got: LocalMessage[] } {
   const got: LocalMessage[] = [];
@@ -88,6 +89,27 @@ describe("FlowControls", () => {
     fc.cleanup("p");
     expect(fc.findFlowControlWithProducerAddress("p")).toBeUndefined();
     expect(fc.isAllowed("p", "anything")).toBe(true);
+  });
+
+  it("still knows a producer's addresses as the network's after they went away: the last MAX_GONE_PRODUCERS of them", () => {
+    const fc = new FlowControls();
+    const id = fc.generateId();
+    fc.addProducer("receiver", id, undefined, ["sender"]);
+    fc.addConsumer("c", id);
+    expect(fc.isNetworkKey("receiver") && fc.isNetworkKey("sender")).toBe(true);
+    expect(fc.isNetworkKey("c")).toBe(false);
+    fc.cleanup("receiver");
+    fc.cleanup("sender");
+    fc.cleanup("c");
+    expect(fc.findFlowControlWithProducerAddress("sender")).toBeUndefined();
+    expect(fc.isNetworkKey("receiver") && fc.isNetworkKey("sender")).toBe(true);
+    expect(fc.isNetworkKey("c")).toBe(false);
+    for (let i = 0; i < MAX_GONE_PRODUCERS - 1; i++) {
+      fc.addProducer(`p${i}`, id);
+      fc.cleanup(`p${i}`);
+    }
+    expect(fc.isNetworkKey("receiver")).toBe(false);
+    expect(fc.isNetworkKey("sender")).toBe(true);
   });
 
   // A few flows an address consumes are listed in an array, more go in a Set: both ways.

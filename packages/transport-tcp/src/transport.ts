@@ -498,17 +498,20 @@ export class TcpTransport {
 
   /**
    * Whether a message's origin is this node: neither its sender nor any hop on its return
-   * route is a producer (a connection's receiver or sender, a secure channel). A message
-   * that arrived from the network keeps the hop it arrived through on its return route
-   * whatever local workers forwarded it (a relay, a Hop), so it is recognised behind them.
+   * route is a producer (a connection's receiver or sender, a secure channel), or was one
+   * until lately (`FlowControls.isNetworkKey`). A message that arrived from the network keeps
+   * the hop it arrived through on its return route whatever local workers forwarded it (a
+   * relay, a Hop), so it is recognised behind them — also when that connection closed while
+   * the message waited in a worker's queue (the peer sends and closes at once): before, the
+   * hop was no producer any more then, and a Hop on a thread or in the pool dialled.
    */
   #isLocalOrigin(message: LocalMessage, senderKey: string | undefined): boolean {
     const flowControls = this.#flowControls;
-    if (senderKey !== undefined && flowControls.producerByKey(senderKey) !== undefined) return false;
+    if (senderKey !== undefined && flowControls.isNetworkKey(senderKey)) return false;
     const returnRoute = message.returnRoute;
     if (returnRoute === this.#lastLocalOrigin) return true;
     for (let i = 0; i < returnRoute.length; i++) {
-      if (flowControls.producerByKey(returnRoute.at(i)!.key) !== undefined) return false;
+      if (flowControls.isNetworkKey(returnRoute.at(i)!.key)) return false;
     }
     this.#lastLocalOrigin = returnRoute;
     return true;

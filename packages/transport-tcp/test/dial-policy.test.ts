@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { once } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
-import { route, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
-import { DialDeniedError } from "@hopwire/transport-tcp";
-import { startNode, startResponder } from "./support.js";
+import { encodeBody, encodeEnvelope, Hop, LocalMessage, route, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
+import { DialDeniedError, PROTOCOL_VERSION } from "@hopwire/transport-tcp";
+import { closed, frame, rawClient, startNode, startResponder } from "./support.js";
 import { eventually } from "../../../test/support/eventually.js";
 
 const nodes: Node[] = [];
@@ -94,6 +94,29 @@ describe("dial policy: the network cannot make a node dial", () => {
     expect(middle.tcp.deniedDials).toBe(0);
     expect(victim.connections()).toBe(1);
     expect(hop.errors.filter((e) => e instanceof DialDeniedError)).toEqual([]);
+  });
+
+  it("a Hop on a thread or in the pool forwards a message whose connection closed meanwhile: still no connection", async () => {
+    const victim = await privateService();
+    const middle = await startResponder("middle");
+    nodes.push(middle.node);
+    for (const placement of ["thread", "pool"] as const) {
+      await middle.node.startWorker(`hop-${placement}`, Hop, { placement });
+      middle.node.flowControls.addConsumer(`hop-${placement}`, middle.listener.flowControlId);
+    }
+    let denied = 0;
+    for (const placement of ["thread", "pool"] as const) {
+      // The peer sends its one message and closes at once: the connection is gone (and with it
+      // its flow) before the Hop, on another thread, forwards the message.
+      const envelope = encodeEnvelope(new LocalMessage(route(`hop-${placement}`, `1#${victim.address}`, "anything"), route("back"), encodeBody("knock")), "network");
+      const socket = await rawClient(middle.listener.address);
+      socket.end(Buffer.concat([Buffer.of(PROTOCOL_VERSION), frame(envelope)]));
+      await closed(socket);
+      await eventually(() => middle.tcp.deniedDials + victim.connections() > denied, 20_000, `what became of the ${placement} Hop's message`);
+      expect(victim.connections()).toBe(0);
+      expect(middle.tcp.deniedDials).toBe(++denied);
+    }
+    expect(middle.tcp.connections.filter((c) => c.mode === "outgoing")).toHaveLength(0);
   });
 
   it("a local sender may still dial on demand", async () => {

@@ -6,6 +6,12 @@ import { randomHex32 } from "../util/random-hex.js";
 /** Flows an address consumes that are kept in an array (looked through) before a Set takes them. */
 const MAX_LISTED_FLOWS = 8;
 
+/**
+ * Producer addresses (and aliases) that went away, remembered (see `isNetworkKey`): a key and
+ * a Set entry each (≈ 110 bytes: ≈ 0.9 MB at most), the last this many; two per closed connection or channel.
+ */
+export const MAX_GONE_PRODUCERS = 8192;
+
 /** Identifies one flow: the messages produced by one producer (or by every producer of a spawner). */
 export type FlowControlId = string;
 
@@ -37,6 +43,8 @@ export class FlowControls {
    * end's remote address consumes two flows), more in a Set.
    */
   readonly #consumes = new Map<string, FlowControlId | FlowControlId[] | Set<FlowControlId>>();
+  /** Keys of producers and aliases that went away, oldest first (at most MAX_GONE_PRODUCERS; see isNetworkKey). */
+  readonly #goneProducers = new Set<string>();
   #version = 0;
 
   /**
@@ -157,6 +165,18 @@ export class FlowControls {
     return this.#producers.has(key);
   }
 
+  /**
+   * Whether `key` is, or was until lately, the address of a producer or of one of its aliases
+   * (a connection's receiver or sender, a secure channel's addresses): a hop that messages from
+   * the network came through. A message keeps such a hop on its return route while it waits in
+   * a worker's queue, on another thread or in the pool, and the connection may close meanwhile:
+   * the hop is still the network's then. The last MAX_GONE_PRODUCERS such keys that went away
+   * are remembered. Failure and dial paths only.
+   */
+  isNetworkKey(key: string): boolean {
+    return this.#producers.has(key) || this.#producerAliases.has(key) || this.#goneProducers.has(key);
+  }
+
   /** Producer lookup by address key (producer or alias), for the router's hot path. */
   producerByKey(key: string): ProducerInfo | undefined {
     return this.#producers.get(key) ?? this.#producerAliases.get(key);
@@ -200,12 +220,20 @@ export class FlowControls {
     const alias = this.#producerAliases.delete(key);
     const spawner = this.#spawners.delete(key);
     if (producer || alias || spawner) this.#version++;
+    if (producer || alias) this.#rememberGone(key);
     const flows = this.#consumes.get(key);
     if (flows === undefined) return;
     this.#version++;
     this.#consumes.delete(key);
     if (typeof flows === "string") this.#consumers.get(flows)?.delete(key);
     else for (const id of flows) this.#consumers.get(id)?.delete(key);
+  }
+
+  #rememberGone(key: string): void {
+    const gone = this.#goneProducers;
+    gone.delete(key); // re-inserted last: the oldest go first
+    gone.add(key);
+    if (gone.size > MAX_GONE_PRODUCERS) gone.delete(gone.values().next().value!);
   }
 
   /** Forgets a whole flow (its consumer set). */
