@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
 import { node, route, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
 import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions } from "@hopwire/secure-channel";
-import { createTcpTransport, DialDeniedError, TcpListenerOptions } from "@hopwire/transport-tcp";
+import { createTcpTransport, DialDeniedError, PROTOCOL_VERSION, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { eventually } from "./support/eventually.js";
 
 const nodes: Node[] = [];
@@ -68,5 +68,44 @@ describe("dial policy through a secure channel", () => {
     // The channel still works, and nothing reached the private port.
     expect(await aliceNode.sendAndReceive(route(channel, "echoer"), "after")).toBe("after");
     expect(victimConnections).toBe(0);
+  });
+
+  it("with dialAllowList, a channel's message that waited for the dial is dropped if the channel closed meanwhile, as it is while it is open", async () => {
+    // A service the allow-list names, which answers the dial (its first frame) only when told.
+    const received: Buffer[] = [];
+    let answer: () => void = () => {};
+    let dialled = false;
+    const allowed = createServer((socket) => {
+      dialled = true;
+      sockets.push(socket);
+      socket.on("data", (data) => received.push(data));
+      answer = () => socket.write(Buffer.of(PROTOCOL_VERSION, 0, 0, 0, 0));
+    });
+    servers.push(allowed);
+    allowed.listen(0, "127.0.0.1");
+    await once(allowed, "listening");
+    const allowedAddress = `127.0.0.1:${(allowed.address() as { port: number }).port}`;
+
+    const bobNode = await node({ name: "bob" });
+    const aliceNode = await node({ name: "alice" });
+    nodes.push(bobNode, aliceNode);
+    const dropped: string[] = [];
+    bobNode.on("dropped", (event) => dropped.push(event.address.toString()));
+    const bobTcp = await createTcpTransport(bobNode, { dialAllowList: [allowedAddress] });
+    const tcpListener = await bobTcp.listen("127.0.0.1:0", new TcpListenerOptions());
+    await createSecureChannelListener(bobNode, await createIdentity(), "bob_listener", new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
+    const connection = await (await createTcpTransport(aliceNode)).connect(tcpListener.address);
+    const channel = await createSecureChannel(aliceNode, await createIdentity(), route(connection, "bob_listener"));
+    // The on-demand connection is no consumer of the channel's flow: while the channel is
+    // open, its message would be denied there. The peer closes its connection (and so the
+    // channel) while bob still dials.
+    await aliceNode.send(route(channel, `1#${allowedAddress}`, "anything"), "knock knock");
+    await eventually(() => dialled, 20_000, "bob's dial");
+    await connection.stop();
+    await eventually(() => bobTcp.connections.every((c) => c.mode === "outgoing"), 20_000, "the channel's connection to close on bob");
+    answer();
+    await eventually(() => dropped.length > 0 || Buffer.concat(received).includes("knock knock"), 20_000, "what became of the message");
+    expect(Buffer.concat(received).includes("knock knock")).toBe(false);
+    expect(dropped).toEqual([`1#${allowedAddress}`]);
   });
 });

@@ -5,6 +5,7 @@ import {
   AbortError,
   Address,
   checkWaitOptions,
+  FlowControlDeniedError,
   formatHostPort,
   InvalidOptionError,
   NodeStoppedError,
@@ -54,7 +55,8 @@ import { RateLimitedWarning } from "./rate-limited-log.js";
  * `maxPendingDialMessages`, room again once the connection is up (or failed).
  */
 class Dial {
-  readonly queue: { message: LocalMessage; senderKey: string | undefined }[] = [];
+  /** `fromProducer`: the sender was a producer (a secure channel) when the message was queued. */
+  readonly queue: { message: LocalMessage; senderKey: string | undefined; fromProducer: boolean }[] = [];
   readonly #waiters = new RoomWaiters();
 
   constructor(
@@ -67,11 +69,11 @@ class Dial {
   }
 
   /** Queues a message; beyond the bound (a feeder that ignored isFull) it is refused. */
-  deliver(message: LocalMessage, senderKey?: string): void {
+  deliver(message: LocalMessage, senderKey?: string, fromProducer = false): void {
     if (this.queue.length >= this.max) {
       throw new BackpressureError(`${this.queue.length} messages already wait for the connection to ${this.address.value}`);
     }
-    this.queue.push({ message, senderKey });
+    this.queue.push({ message, senderKey, fromProducer });
   }
 
   onRoom(callback: () => void): () => void {
@@ -578,7 +580,7 @@ export class TcpTransport {
       this.#dials.set(name, dial);
       void this.#dialOnDemand(name, dial);
     }
-    dial.deliver(message, senderKey);
+    dial.deliver(message, senderKey, senderKey !== undefined && this.#flowControls.isProducerKey(senderKey));
     return dial;
   }
 
@@ -600,8 +602,14 @@ export class TcpTransport {
     if (this.#dials.get(name) !== dial) return;
     this.#dials.delete(name);
     this.#nameRemote(connection, name);
-    for (const { message, senderKey } of dial.queue.splice(0)) {
+    for (const { message, senderKey, fromProducer } of dial.queue.splice(0)) {
       try {
+        // A producer (a secure channel) that went away while the dial was under way took its flow
+        // with it: routed as it is, its message would come from no producer any more, and flow
+        // controls would let it through where they denied it while the producer was there.
+        if (fromProducer && !this.#flowControls.isProducerKey(senderKey!)) {
+          throw new FlowControlDeniedError(`Flow controls do not allow delivery to ${connection.address.toString()}: the message's producer went away while the dial was in progress`);
+        }
         this.#router.route(message.withOnwardRoute(message.onwardRoute.replaceFront(connection.address)), senderKey);
       } catch (error) {
         this.#log.debug(`dropped a message for ${name}`, error);
