@@ -23,7 +23,7 @@ const address = addresses[0]!;
 const log = createLogger("hopwire:worker", { debug: data.debug, ...(data.prefix ? { prefix: data.prefix } : {}) }).child(address.value);
 const link = new ThreadLink(data.port, log, data.linkWindowBytes, data.mailbox);
 // Only a worker's addresses are routed to this thread besides its calls' reply addresses (a processor's are not).
-if (data.kind === "worker") link.ownKeys = new Set(addresses.map((a) => a.key));
+if (data.kind === "worker") link.ownKeys = new Set(data.addresses.map(keyOf));
 const context = new ThreadContext(address, log, link, data.sendAndReceiveTimeout);
 
 const report = (what: string, error: unknown, message?: LocalMessage): void => {
@@ -98,4 +98,13 @@ async function stop(): Promise<void> {
   await (workerRunner ?? processorRunner)?.stop();
   link.post({ t: "stopped" });
   link.close();
+}
+
+/**
+ * The key the main thread's router has for an address given as "type#value" (Address.key),
+ * read as written: Address.parse trims, so a value with spaces around it would not match.
+ */
+function keyOf(text: string): string {
+  const hash = text.indexOf("#");
+  return text.slice(0, hash) === "0" ? text.slice(hash + 1) : text;
 }
