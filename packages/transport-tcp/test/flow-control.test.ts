@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { FlowControls, TimeoutError, route, type Context, type Node, type Routed } from "@hopwire/runtime";
+import { FlowControls, TimeoutError, route, type Context, type DroppedEvent, type Node, type Routed } from "@hopwire/runtime";
 import { TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { nextTurn } from "../../../test/support/eventually.js";
 import { LateReplyAsker } from "./fixtures/late-reply-asker.js";
@@ -138,6 +138,10 @@ describe("flow controls", () => {
     responder.node.flowControls.addConsumer("evil", responder.listener.flowControlId);
     const recorder = new Sink();
     await initiator.node.startWorker("recorder", recorder, { placement: "main" });
+    // Every late message is a "dropped" event, as a late reply to a call on the main thread is:
+    // whether the thread dropped it (before its unregister reached the main thread) or the router.
+    const drops: DroppedEvent[] = [];
+    initiator.node.on("dropped", (event) => drops.push(event));
     // On a thread, and a consumer of no flow: nothing from the connection may reach it.
     await initiator.node.startWorker("asker", LateReplyAsker);
     // After the reply it computes for a while: its thread tells the main thread that the call
@@ -148,6 +152,11 @@ describe("flow controls", () => {
     await initiator.node.send("asker", "end");
     await recorder.waitFor(2);
     expect(recorder.received.map((m) => m.body)).toEqual(["asked", { first: "0#asker", body: "end" }]);
+    expect(drops.length).toBeGreaterThan(0);
+    expect(drops.every((d) => d.reason === "unknown-address")).toBe(true);
+    // Those the thread dropped, reported by it (a late one may also meet the call's own inbox, or the router after the unregister).
+    expect(drops.some((d) => /the sendAndReceive it was made for had ended/.test(d.error.message))).toBe(true);
+    expect(new Set(drops.map((d) => d.from))).toEqual(new Set([connection.address.key]));
     // The control: the peer cannot reach the asker at its own address either.
     const accepted = responder.listener.connections[0]!;
     await responder.node.send(route(accepted, "asker"), "direct");

@@ -27,6 +27,12 @@ export type ThreadToMainOp =
   | { t: "request"; key: string; envelope: Uint8Array }
   /** The reply to a request arrived or the request gave up. */
   | { t: "unregister"; key: string }
+  /**
+   * A message for `key`, the reply address of a request that had ended, came before the main
+   * thread applied its `unregister` and was dropped by the thread: raised as the "dropped"
+   * event a late reply raises on the main thread. `from`: the key of its return route's first hop.
+   */
+  | { t: "dropped"; key: string; from: string }
   | { t: "addConsumer"; address: string; flowControlId: string }
   /** Answered by `result` (the producer info, or undefined). */
   | { t: "findProducer"; address: string }

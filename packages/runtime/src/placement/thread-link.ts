@@ -223,6 +223,7 @@ export class ThreadLink {
       // reply, anything a peer that saw the address sends) is dropped as a late reply is on the
       // main thread, never handed to the worker, which flow controls may not let it reach.
       this.log.debug(`dropped a message for ${message.onwardRoute.next().toString()}: no call waits there any more`);
+      this.post({ t: "dropped", key, from: message.returnRoute.isEmpty ? "" : message.returnRoute.next().key });
       this.#consumedFrame(size, true);
     }
   }

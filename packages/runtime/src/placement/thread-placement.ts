@@ -1,6 +1,6 @@
 import { MessageChannel, receiveMessageOnPort, Worker as NodeWorker, type MessagePort } from "node:worker_threads";
 import { Address, LOCAL } from "../address/address.js";
-import { NodeStoppedError, WorkerLoadError } from "../errors/errors.js";
+import { NodeStoppedError, UnknownAddressError, WorkerLoadError } from "../errors/errors.js";
 import { errorFromData, errorToData } from "../errors/hopwire-error.js";
 import type { Logger } from "../logging/logger.js";
 import type { LocalInfo, LocalMessage } from "../message/local-message.js";
@@ -541,6 +541,12 @@ class ThreadHost implements Mailbox, WorkerHandle {
         core.router.unregister([new Address(LOCAL, op.key)]);
         break;
       }
+      case "dropped":
+        if (typeof op.key === "string" && typeof op.from === "string") {
+          const address = new Address(LOCAL, op.key);
+          core.diagnostics.dropped(address, op.from, "unknown-address", new UnknownAddressError(`No worker has the address ${address.toString()}: the sendAndReceive it was made for had ended`));
+        }
+        break;
       case "addConsumer":
         addConsumerFromWorker(core, this.#log, op.address, op.flowControlId);
         break;
