@@ -24,6 +24,7 @@ export { describeType, describeValue } from "./util/describe-type.js";
 export { readSmallFile, type SmallFileRefusal } from "./util/read-small-file.js";
 export { KeyCounts } from "./util/key-counts.js";
 export { deferred, type Deferred } from "./util/deferred.js";
+export { StopOnce, type StopHookHost } from "./node/stop-once.js";
 export { afterClosingHandles } from "./util/closing-handles.js";
 export { clipForLog, escapeControl } from "./util/log-text.js";
 export type { NodeOptions } from "./node/node-options.js";

@@ -1,5 +1,5 @@
 import type { Server, Socket } from "node:net";
-import { Address, afterClosingHandles, deferred, KeyCounts, type FlowControlId } from "@hopwire/runtime";
+import { Address, afterClosingHandles, deferred, KeyCounts, StopOnce, type FlowControlId } from "@hopwire/runtime";
 import type { TcpConnection } from "./connection.js";
 import { ConnectionLimitError, HostConnectionLimitError } from "./errors.js";
 import { hostKeyOf } from "./host-key.js";
@@ -34,7 +34,7 @@ export class TcpListener {
   readonly #perHost = new KeyCounts();
   readonly #onStop: (listener: TcpListener, released: Promise<void>) => void;
   readonly #serverClosed: Promise<void>;
-  #stopping: Promise<void> | undefined;
+  readonly #stopOnce = new StopOnce(() => this.#stop());
 
   /** @internal listeners are made by TcpTransport.listen */
   constructor(
@@ -58,7 +58,7 @@ export class TcpListener {
     server.on("connection", (socket: Socket) => {
       this.#sockets.add(socket);
       socket.once("close", () => this.#sockets.delete(socket));
-      if (this.#stopping) {
+      if (this.#stopOnce.started) {
         socket.destroy();
         return;
       }
@@ -126,7 +126,7 @@ export class TcpListener {
   }
 
   get isStopped(): boolean {
-    return this.#stopping !== undefined;
+    return this.#stopOnce.started;
   }
 
   /**
@@ -135,8 +135,7 @@ export class TcpListener {
    * `process.getActiveResourcesInfo()`), not merely closing.
    */
   stop(): Promise<void> {
-    this.#stopping ??= this.#stop();
-    return this.#stopping;
+    return this.#stopOnce.stop();
   }
 
   /**

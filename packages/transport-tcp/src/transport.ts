@@ -10,6 +10,7 @@ import {
   InvalidOptionError,
   NodeStoppedError,
   RoomWaiters,
+  StopOnce,
   TimeoutError,
   waitFor,
   type FlowControls,
@@ -151,9 +152,8 @@ export class TcpTransport {
   /** Aborted as the transport stops: a dial in progress ends then (its socket destroyed) rather than at its connect or timeout. */
   readonly #stopDials = new AbortController();
   readonly #host: ConnectionHost;
-  #stopping: Promise<void> | undefined;
-  /** Removes the node's stop hook that stops this transport: its own stop calls it (a node may get a new transport after one stopped). */
-  #removeStopHook: (() => void) | undefined;
+  /** The node's stop runs it; it removes that hook as it ends (a node may get a new transport after one stopped). */
+  readonly #stopOnce = new StopOnce(() => this.#closeEverything());
   #deniedDials = 0;
   readonly #dialWarning: RateLimitedWarning;
   /** The last return route found local in origin (routes decoded from repeated heads are the same object). */
@@ -178,7 +178,7 @@ export class TcpTransport {
       onReconnected: (connection) => this.#reconnected(connection),
       // A method, not a getter: V8 keeps an object literal with a getter in dictionary mode, and
       // connections read this host's fields for every message (limits, router).
-      isStopping: () => transport.#stopping !== undefined,
+      isStopping: () => transport.#stopOnce.started,
       partialFrames: { held: 0 },
       connections: () => this.#connections,
       afterHandOff: node.afterHandOff,
@@ -188,11 +188,11 @@ export class TcpTransport {
       (message, senderKey) => this.#routeRemote(message, senderKey),
       (hop) => this.#mailboxFor(hop.value),
     );
-    this.#removeStopHook = node.onStop(() => this.stop());
+    this.#stopOnce.hookTo(node);
   }
 
   get isStopped(): boolean {
-    return this.#stopping !== undefined;
+    return this.#stopOnce.started;
   }
 
   /** Bytes of incomplete frames its connections hold now (bounded by maxPartialFrameBytes). */
@@ -264,7 +264,7 @@ export class TcpTransport {
         ? error
         : new ListenError(`Could not listen on ${address}: ${(error as Error).message}`, { cause: error });
     }
-    if (this.#stopping) {
+    if (this.#stopOnce.started) {
       await closeServer(server);
       throw new TransportStoppedError();
     }
@@ -334,7 +334,7 @@ export class TcpTransport {
       await firstFrameOf(connection, target, { signal: wait.signal, timeout: left }, timeout);
     } catch (error) {
       // The transport stopped the connection while it waited: say so, not "the peer closed it".
-      if (this.#stopping) throw new TransportStoppedError();
+      if (this.#stopOnce.started) throw new TransportStoppedError();
       throw error;
     }
     return connection;
@@ -346,18 +346,7 @@ export class TcpTransport {
    * progress rejects with TransportStoppedError, and is waited for: nothing it opened outlives the stop.
    */
   stop(): Promise<void> {
-    this.#stopping ??= this.#stop();
-    return this.#stopping;
-  }
-
-  async #stop(): Promise<void> {
-    try {
-      await this.#closeEverything();
-    } finally {
-      // Only now: until then a node.stop() runs the hook, which waits for this very stop.
-      this.#removeStopHook?.();
-      this.#removeStopHook = undefined;
-    }
+    return this.#stopOnce.stop();
   }
 
   async #closeEverything(): Promise<void> {
@@ -397,7 +386,7 @@ export class TcpTransport {
    */
   async #dial(host: string, port: number, wait: WaitOptions): Promise<Socket> {
     const socket = await dial(host, port, wait, this.#stopDials.signal);
-    if (this.#stopping) {
+    if (this.#stopOnce.started) {
       await released(socket);
       throw new TransportStoppedError();
     }
@@ -405,7 +394,7 @@ export class TcpTransport {
   }
 
   #assertRunning(): void {
-    if (this.#stopping) throw new TransportStoppedError();
+    if (this.#stopOnce.started) throw new TransportStoppedError();
   }
 
   /** A socket the listener turned away (it is full, or full for the socket's host): closed before anything is allocated for it. */
@@ -420,7 +409,7 @@ export class TcpTransport {
   }
 
   #accept(socket: Socket, listener: TcpListener): TcpConnection | undefined {
-    if (this.#stopping) {
+    if (this.#stopOnce.started) {
       socket.destroy();
       return undefined;
     }
@@ -457,7 +446,7 @@ export class TcpTransport {
     }
     // Requests whose first hop was "1#<name>" went through this connection: fail them now.
     if (names.length > 0) this.#router.unregister(names.map((name) => new Address(TCP, name)), reason);
-    if (connection.isNextHop && !this.#stopping) this.#closeFeeders(connection, reason);
+    if (connection.isNextHop && !this.#stopOnce.started) this.#closeFeeders(connection, reason);
   }
 
   /**
@@ -487,7 +476,7 @@ export class TcpTransport {
 
   /** Dials an outgoing connection's target again (its reconnect). */
   #redial(connection: TcpConnection): Promise<Socket> {
-    if (this.#stopping) return Promise.reject(new TransportStoppedError());
+    if (this.#stopOnce.started) return Promise.reject(new TransportStoppedError());
     const { host, port } = parseHostPort(connection.target!, "reconnect address", false);
     return this.#track(this.#dial(host, port, { timeout: this.#limits.dialTimeout }));
   }
@@ -573,7 +562,7 @@ export class TcpTransport {
     let dial = this.#dials.get(name);
     const existing = dial ? undefined : this.#byRemote.get(name);
     if (existing) return this.#router.route(message.withOnwardRoute(message.onwardRoute.replaceFront(existing.address)), senderKey);
-    if (this.#stopping) throw new TransportStoppedError();
+    if (this.#stopOnce.started) throw new TransportStoppedError();
     if (!dial) {
       parseHostPort(name, "TCP address", false);
       dial = new Dial(hop, this.#limits.maxPendingDialMessages);

@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from "node:net";
-import { afterClosingHandles, assertNodeArgument, formatHostPort, LocalMessage, NodeStoppedError, type Logger, type Node, type Route, type Router } from "@hopwire/runtime";
+import { afterClosingHandles, assertNodeArgument, formatHostPort, LocalMessage, NodeStoppedError, StopOnce, type Logger, type Node, type Route, type Router } from "@hopwire/runtime";
 import { PortalListenError, PortalOpenTimeoutError, PortalRouteClosedError, PortalStreamLimitError , type PortalError } from "../errors.js";
 import { resolveInletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type InletOptions, type ResolvedInletOptions } from "../options.js";
 import { EARLY_DATA_BYTES, encodeOpen } from "../protocol/index.js";
@@ -62,10 +62,7 @@ export class Inlet implements StreamOwner {
   #address = "";
   /** The listen in progress, until it settles. */
   #binding: Promise<void> | undefined;
-  #stopped = false;
-  #stopping: Promise<void> | undefined;
-  /** Removes the node's stop hook that stops this inlet: its own stop calls it, or the node would hold the inlet until it stops. */
-  #removeStopHook: (() => void) | undefined;
+  readonly #stopOnce = new StopOnce(() => this.#stop());
   /** Whether the outlet takes OPEN_EARLY: undefined until a stream's OPEN_EARLY was answered. */
   #outletTakesEarlyData: boolean | undefined;
   /** When "no" (an older outlet) is asked again: outlets get upgraded. */
@@ -132,7 +129,7 @@ export class Inlet implements StreamOwner {
 
   /** True after `stop()` (or the node stopped). */
   get stopped(): boolean {
-    return this.#stopped;
+    return this.#stopOnce.started;
   }
 
   /** Calls `listener` as each client connection's stream ends; returns a function that removes it. */
@@ -182,7 +179,7 @@ export class Inlet implements StreamOwner {
 
   /** @internal createInlet: the node's stop stops this inlet, and the inlet's own stop removes that hook. */
   stopWithNode(): void {
-    this.#removeStopHook = this.#node.onStop(() => this.stop());
+    this.#stopOnce.hookTo(this.#node);
   }
 
   /**
@@ -192,30 +189,20 @@ export class Inlet implements StreamOwner {
    * same promise.
    */
   stop(): Promise<void> {
-    if (this.#stopping === undefined) {
-      // Set first: the streams #stop ends call back (streamClosed, onStreamClosed listeners) and must see it stopped.
-      this.#stopped = true;
-      this.#stopping = this.#stop();
-    }
-    return this.#stopping;
+    // Stopped from the first call on: the streams #stop ends call back (streamClosed, onStreamClosed listeners) and must see it.
+    return this.#stopOnce.stop();
   }
 
   async #stop(): Promise<void> {
-    try {
-      // A server closed while its listen looks the host up would bind afterwards all the same.
-      if (this.#binding) await this.#binding.catch(() => {});
-      // The server's "close" waits for every client socket it handed over to be destroyed.
-      const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-      // A stream still waiting for OPENED lingers to answer it with RESET (InletStream).
-      for (const stream of [...this.#streams]) stream.finish(new PortalRouteClosedError("the inlet stopped"), true);
-      await closed;
-      // "close" came a tick after the last client socket went, with its handle and the server's still closing.
-      await afterClosingHandles();
-    } finally {
-      // Only now: until then a node.stop() runs the hook, which waits for this very stop.
-      this.#removeStopHook?.();
-      this.#removeStopHook = undefined;
-    }
+    // A server closed while its listen looks the host up would bind afterwards all the same.
+    if (this.#binding) await this.#binding.catch(() => {});
+    // The server's "close" waits for every client socket it handed over to be destroyed.
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    // A stream still waiting for OPENED lingers to answer it with RESET (InletStream).
+    for (const stream of [...this.#streams]) stream.finish(new PortalRouteClosedError("the inlet stopped"), true);
+    await closed;
+    // "close" came a tick after the last client socket went, with its handle and the server's still closing.
+    await afterClosingHandles();
   }
 
   /** For logs: the address and where it leads. */
@@ -224,7 +211,7 @@ export class Inlet implements StreamOwner {
   }
 
   #accept(socket: Socket): void {
-    if (this.#stopped) return resetSocket(socket);
+    if (this.#stopOnce.started) return resetSocket(socket);
     const options = this.#options;
     if (this.#streams.size >= options.maxStreams) {
       resetSocket(socket);

@@ -1,6 +1,7 @@
 import { connect } from "node:net";
 import {
   assertNodeArgument,
+  StopOnce,
   formatHostPort,
   KeyCounts,
   LocalMessage,
@@ -70,10 +71,7 @@ export class Outlet implements Mailbox, StreamOwner {
   readonly lingering: Lingering;
   #refused = 0;
   #opened = 0;
-  #stopped = false;
-  #stopping: Promise<void> | undefined;
-  /** Removes the node's stop hook that stops this outlet: its own stop calls it, or the node would hold the outlet until it stops. */
-  #removeStopHook: (() => void) | undefined;
+  readonly #stopOnce = new StopOnce(() => this.#stop());
 
   /** @internal use createOutlet */
   constructor(node: Node, options: ResolvedOutletOptions) {
@@ -120,12 +118,12 @@ export class Outlet implements Mailbox, StreamOwner {
 
   /** True after `stop()` (or the node stopped). */
   get stopped(): boolean {
-    return this.#stopped;
+    return this.#stopOnce.started;
   }
 
   /** @internal the router hands it OPENs, and the early DATA (or RESET) behind an OPEN_EARLY */
   deliver(message: LocalMessage, senderKey?: string): void {
-    if (this.#stopped) return;
+    if (this.#stopOnce.started) return;
     const kind = kindOf(message);
     if (kind === KIND.DATA || kind === KIND.RESET) return this.#behindOpenEarly(message);
     const open = decodePortalMessage(message.payload);
@@ -183,7 +181,7 @@ export class Outlet implements Mailbox, StreamOwner {
 
   /** @internal createOutlet: the node's stop stops this outlet, and the outlet's own stop removes that hook. */
   stopWithNode(): void {
-    this.#removeStopHook = this.#node.onStop(() => this.stop());
+    this.#stopOnce.hookTo(this.#node);
   }
 
   /**
@@ -192,24 +190,14 @@ export class Outlet implements Mailbox, StreamOwner {
    * every call returns that same promise.
    */
   stop(): Promise<void> {
-    if (this.#stopping === undefined) {
-      // Set first: the streams #stop ends call back (streamClosed, onStreamClosed listeners) and must see it stopped.
-      this.#stopped = true;
-      this.#stopping = this.#stop();
-    }
-    return this.#stopping;
+    // Stopped from the first call on: the streams #stop ends call back (streamClosed, onStreamClosed listeners) and must see it.
+    return this.#stopOnce.stop();
   }
 
   async #stop(): Promise<void> {
-    try {
-      this.#node.router.unregister([this.address]);
-      for (const stream of [...this.#streams.keys()]) stream.finish(new PortalTargetUnreachableError("the outlet stopped"), true);
-      await this.#sockets.allClosed();
-    } finally {
-      // Only now: until then a node.stop() runs the hook, which waits for this very stop.
-      this.#removeStopHook?.();
-      this.#removeStopHook = undefined;
-    }
+    this.#node.router.unregister([this.address]);
+    for (const stream of [...this.#streams.keys()]) stream.finish(new PortalTargetUnreachableError("the outlet stopped"), true);
+    await this.#sockets.allClosed();
   }
 
   /** For logs: the address and where it leads. */
