@@ -4,16 +4,10 @@
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Address, LocalMessage, node, NodeStoppedError, route, toAddress, type Mailbox, type Node } from "@hopwire/runtime";
-import { createInlet, createOutlet, Inlet, type Outlet } from "@hopwire/portal";
+import { createInlet, createOutlet, Inlet } from "@hopwire/portal";
 import { decodePortalMessage, encodeOpen, KIND } from "../dist/protocol/index.js";
 import { eventually } from "../../../test/support/eventually.js";
-
-/** The TCP handles that keep this process alive now, by kind. */
-function tcpHandles(): Record<string, number> {
-  const counts: Record<string, number> = { TCPServerWrap: 0, TCPSocketWrap: 0 };
-  for (const kind of process.getActiveResourcesInfo()) if (kind in counts) counts[kind]!++;
-  return counts;
-}
+import { tcpHandles, tcpHandlesBackTo } from "../../../test/support/tcp-handles.js";
 
 /** Swallows whatever reaches it: an "outlet" that never answers, so an inlet's stream waits for OPENED. */
 class Silent implements Mailbox {
@@ -47,8 +41,7 @@ afterEach(async () => {
   for (const client of clients.splice(0)) client.destroy();
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
   for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
-  // A test that failed left its handles closing: the next one starts from none of them.
-  await eventually(() => JSON.stringify(tcpHandles()) === JSON.stringify(baseline), 5_000, "the test's TCP handles released");
+  await tcpHandlesBackTo(baseline);
 });
 
 async function startNode(): Promise<Node> {
@@ -79,18 +72,23 @@ async function unlistedTarget(): Promise<string> {
   return `127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-const inletStops: Record<string, (r: { node: Node; inlet: Inlet }) => Promise<void>> = {
-  "inlet.stop()": (r) => r.inlet.stop(),
-  "node.stop()": (r) => r.node.stop(),
-  // The inlet's stop hook goes only once its stop is done: node.stop() waits for it meanwhile.
-  "inlet.stop() not awaited, then node.stop()": (r) => {
-    void r.inlet.stop();
-    return r.node.stop();
-  },
-};
+/**
+ * The ways a portal end (`what`: "inlet", "outlet") stops: its own stop, the node's, and its own
+ * not awaited, then the node's (its stop hook goes only once its stop is done: node.stop() waits for it meanwhile).
+ */
+function stopsOf(what: string): Record<string, (n: Node, end: { stop(): Promise<void> }) => Promise<void>> {
+  return {
+    [`${what}.stop()`]: (_n, end) => end.stop(),
+    "node.stop()": (n) => n.stop(),
+    [`${what}.stop() not awaited, then node.stop()`]: (n, end) => {
+      void end.stop();
+      return n.stop();
+    },
+  };
+}
 
 describe("an inlet's stop releases its server and its clients' sockets before it resolves", () => {
-  for (const [stop, run] of Object.entries(inletStops)) {
+  for (const [stop, run] of Object.entries(stopsOf("inlet"))) {
     for (const accepted of [0, 1]) {
       it(`${stop} with ${accepted} accepted client${accepted === 1 ? "" : "s"}: no TCPServerWrap or TCPSocketWrap of the inlet is left`, async () => {
         const before = tcpHandles();
@@ -103,7 +101,7 @@ describe("an inlet's stop releases its server and its clients' sockets before it
           await eventually(() => inlet.activeStreams === 1, 5_000, "the inlet's stream for the client");
         }
         expect(tcpHandles()).not.toEqual(before);
-        await run({ node: n, inlet });
+        await run(n, inlet);
         // At once: not a turn later.
         expect(tcpHandles()).toEqual(before);
       });
@@ -131,17 +129,8 @@ describe("createInlet() in progress when the node stops", () => {
   });
 });
 
-const outletStops: Record<string, (r: { node: Node; outlet: Outlet }) => Promise<void>> = {
-  "outlet.stop()": (r) => r.outlet.stop(),
-  "node.stop()": (r) => r.node.stop(),
-  "outlet.stop() not awaited, then node.stop()": (r) => {
-    void r.outlet.stop();
-    return r.node.stop();
-  },
-};
-
 describe("an outlet's stop releases its sockets to the target before it resolves", () => {
-  for (const [stop, run] of Object.entries(outletStops)) {
+  for (const [stop, run] of Object.entries(stopsOf("outlet"))) {
     for (const streams of [0, 1]) {
       it(`${stop} with ${streams} open stream${streams === 1 ? "" : "s"}: no TCPSocketWrap of the outlet is left`, async () => {
         const before = tcpHandles();
@@ -152,7 +141,7 @@ describe("an outlet's stop releases its sockets to the target before it resolves
           await eventually(() => opener.opened, 5_000, "the outlet's OPENED");
           expect(tcpHandles()).not.toEqual(before);
         }
-        await run({ node: n, outlet });
+        await run(n, outlet);
         expect(tcpHandles()).toEqual(before);
       });
     }

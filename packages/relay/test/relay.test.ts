@@ -18,7 +18,6 @@ import {
   RelayRegistrationRefusedError,
   startRelayService,
   type RelayServiceEvent,
-  type RemoteRelay,
   RelayUnreachableError,
   type RemoteRelayEvent,
 } from "../dist/index.js";
@@ -380,13 +379,21 @@ describe("onEvent callbacks that throw", () => {
     return { ...(await bobNode(identity, relayAddress, "bob", { onEvent, logger })), lines };
   }
 
-  it("a RemoteRelay whose onEvent throws on every event registers, and after its connection drops reports it, reconnects and registers again", async () => {
+  /** A relay node and throwingBob registered at it, whose onEvent records each event's kind, then runs `then` (which throws, or rejects). */
+  async function bobWhoseOnEvent(then: (e: RemoteRelayEvent, kinds: string[]) => unknown) {
     const bob = await createIdentity();
     const relay = await relayNode([bob]);
     const kinds: string[] = [];
-    // Before: the first "registered" threw out of the registration, and createRemoteRelay rejected with it.
     const b = await throwingBob(bob, relay.address, (e) => {
       kinds.push(e.kind);
+      return then(e, kinds);
+    });
+    return { relay, kinds, b };
+  }
+
+  it("a RemoteRelay whose onEvent throws on every event registers, and after its connection drops reports it, reconnects and registers again", async () => {
+    // Before: the first "registered" threw out of the registration, and createRemoteRelay rejected with it.
+    const { relay, kinds, b } = await bobWhoseOnEvent((e) => {
       throw new Error(`onEvent failed on ${e.kind}`);
     });
     expect(b.relay.registrations).toBe(1);
@@ -405,13 +412,9 @@ describe("onEvent callbacks that throw", () => {
   });
 
   it("an onEvent that throws once registered leaves the keep-alive loop running: no unhandled rejection when the connection drops", async () => {
-    const bob = await createIdentity();
-    const relay = await relayNode([bob]);
-    const kinds: string[] = [];
     // Throws from the first event after the first registration: a "disconnected" in the keep-alive loop.
-    const b = await throwingBob(bob, relay.address, (e) => {
-      kinds.push(e.kind);
-      if (kinds.length > 1) throw new Error(`onEvent failed on ${e.kind}`);
+    const { kinds, b } = await bobWhoseOnEvent((e, seen) => {
+      if (seen.length > 1) throw new Error(`onEvent failed on ${e.kind}`);
     });
     await b.connections[0]!.stop();
     await eventually(() => kinds.includes("disconnected"), 20_000);
@@ -423,11 +426,7 @@ describe("onEvent callbacks that throw", () => {
   });
 
   it("an async onEvent whose promise rejects is logged, not an unhandled rejection", async () => {
-    const bob = await createIdentity();
-    const relay = await relayNode([bob]);
-    const kinds: string[] = [];
-    const b = await throwingBob(bob, relay.address, async (e) => {
-      kinds.push(e.kind);
+    const { kinds, b } = await bobWhoseOnEvent(async (e) => {
       throw new Error(`async onEvent failed on ${e.kind}`);
     });
     await b.connections[0]!.stop();

@@ -7,14 +7,8 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Node } from "@hopwire/runtime";
 import { TransportStoppedError, type TcpListener, type TcpTransport } from "@hopwire/transport-tcp";
 import { eventually } from "../../../test/support/eventually.js";
+import { tcpHandles, tcpHandlesBackTo } from "../../../test/support/tcp-handles.js";
 import { rawClient, startNode, startResponder } from "./support.js";
-
-/** The TCP handles that keep this process alive now, by kind. */
-function tcpHandles(): Record<string, number> {
-  const counts: Record<string, number> = { TCPServerWrap: 0, TCPSocketWrap: 0 };
-  for (const kind of process.getActiveResourcesInfo()) if (kind in counts) counts[kind]!++;
-  return counts;
-}
 
 const stops: Record<string, (r: { node: Node; tcp: TcpTransport; listener: TcpListener }) => Promise<void>> = {
   "node.stop()": (r) => r.node.stop(),
@@ -37,8 +31,7 @@ afterEach(async () => {
     for (const socket of sockets) socket.destroy();
     await new Promise((resolve) => server.close(resolve));
   }
-  // A test that failed left its handles closing: the next one starts from none of them.
-  await eventually(() => JSON.stringify(tcpHandles()) === JSON.stringify(baseline), 5_000, "the test's TCP handles released");
+  await tcpHandlesBackTo(baseline);
 });
 
 /** A responder node whose listener has accepted `accepted` connections (0 or 1) from a raw client of this test. */
@@ -121,6 +114,19 @@ async function expectStopped(operation: Promise<unknown>): Promise<void> {
   expect((error as TransportStoppedError).code).toBe("TCP_TRANSPORT_STOPPED");
 }
 
+/**
+ * Runs `stop` while `operation` is in progress: the moment the stop resolves, the operation has
+ * settled and the TCP handles are back to `before`; it rejected with TransportStoppedError.
+ */
+async function stopDuring(operation: Promise<unknown>, stop: () => Promise<void>, before: Record<string, number>): Promise<void> {
+  let settled = false;
+  void operation.catch(() => {}).finally(() => (settled = true));
+  await stop();
+  expect(settled, "the operation had settled").toBe(true);
+  expect(tcpHandles()).toEqual(before);
+  await expectStopped(operation);
+}
+
 describe("a listen() or connect() in progress when the transport stops: the stop waits for it, and it rejects", () => {
   for (const [stop, run] of Object.entries(transportStops)) {
     it(`${stop} during listen("127.0.0.1:0"): no TCPServerWrap is left, and the listen rejects with TransportStoppedError`, async () => {
@@ -131,12 +137,7 @@ describe("a listen() or connect() in progress when the transport stops: the stop
       // Judged below, once the stop resolved. A host makes listen() look it up first (even an
       // IP, for a tick): the server binds after that, so the stop must wait for the listen
       // itself, not merely find no handle yet.
-      let settled = false;
-      void listening.catch(() => {}).finally(() => (settled = true));
-      await run(r);
-      expect(settled, "the listen had settled").toBe(true);
-      expect(tcpHandles()).toEqual(before);
-      await expectStopped(listening);
+      await stopDuring(listening, () => run(r), before);
       expect(r.tcp.listeners).toEqual([]);
     });
 
@@ -146,12 +147,7 @@ describe("a listen() or connect() in progress when the transport stops: the stop
       const r = await startNode("racer");
       nodes.push(r.node);
       const connecting = r.tcp.connect(server.address);
-      let settled = false;
-      void connecting.catch(() => {}).finally(() => (settled = true));
-      await run(r);
-      expect(settled, "the connect had settled").toBe(true);
-      expect(tcpHandles()).toEqual(before);
-      await expectStopped(connecting);
+      await stopDuring(connecting, () => run(r), before);
       expect(r.tcp.connections).toEqual([]);
     });
 
@@ -161,13 +157,8 @@ describe("a listen() or connect() in progress when the transport stops: the stop
       const r = await startNode("racer");
       nodes.push(r.node);
       const connecting = r.tcp.connect(server.address);
-      let settled = false;
-      void connecting.catch(() => {}).finally(() => (settled = true));
       await eventually(() => server.accepted() === 1 && r.tcp.connections.length === 1, 5_000, "the dial done, the peer silent");
-      await run(r);
-      expect(settled, "the connect had settled").toBe(true);
-      expect(tcpHandles()).toEqual(before);
-      await expectStopped(connecting);
+      await stopDuring(connecting, () => run(r), before);
     });
   }
 });

@@ -15,6 +15,16 @@ async function pair() {
   return { responder, initiator };
 }
 
+/** A pair whose responder has a main-placed Sink at "sink", reachable over the listener, and the initiator's connection to it. */
+async function pairWithSink() {
+  const { responder, initiator } = await pair();
+  const sink = new Sink();
+  await responder.node.startWorker("sink", sink, { placement: "main" });
+  responder.node.flowControls.addConsumer("sink", responder.listener.flowControlId);
+  const connection = await initiator.tcp.connect(responder.listener.address);
+  return { responder, initiator, sink, connection };
+}
+
 describe("TcpTransport: listen and connect", () => {
   it("binds port 0 to a real port and round-trips through route(connection, 'echoer')", async () => {
     const { responder, initiator } = await pair();
@@ -43,11 +53,7 @@ describe("TcpTransport: listen and connect", () => {
   });
 
   it("keeps order and carries payloads up to the 16 MiB frame limit", async () => {
-    const { responder, initiator } = await pair();
-    const sink = new Sink();
-    await responder.node.startWorker("sink", sink, { placement: "main" });
-    responder.node.flowControls.addConsumer("sink", responder.listener.flowControlId);
-    const connection = await initiator.tcp.connect(responder.listener.address);
+    const { responder, initiator, sink, connection } = await pairWithSink();
     for (let i = 0; i < 2000; i++) await initiator.node.send(route(connection, "sink"), i);
     await sink.waitFor(2000);
     expect(sink.received.map((m) => m.body)).toEqual([...Array(2000).keys()]);
@@ -62,11 +68,7 @@ describe("TcpTransport: listen and connect", () => {
   });
 
   it("carries no local info: a message forwarded with local info arrives on the next node with none", async () => {
-    const { responder, initiator } = await pair();
-    const sink = new Sink();
-    await responder.node.startWorker("sink", sink, { placement: "main" });
-    responder.node.flowControls.addConsumer("sink", responder.listener.flowControlId);
-    const connection = await initiator.tcp.connect(responder.listener.address);
+    const { initiator, sink, connection } = await pairWithSink();
     const message = new LocalMessage(route(connection, "sink"), route(initiator.node.address), encodeBody("forwarded"), { tenant: "own" });
     await initiator.node.forward(message);
     await initiator.node.forward(message, { localInfo: { tenant: "given" } });
