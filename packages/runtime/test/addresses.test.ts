@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Address, DuplicateAddressError, InvalidAddressError, InvalidOptionError, InvalidRouteError, UnknownAddressError, UnknownTransportError, type Worker } from "@hopwire/runtime";
-import { Echoer, Prober } from "./fixtures/workers.js";
+import { AddressTeller, Echoer, Prober } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
 
 const echo: Worker = {
@@ -88,3 +88,18 @@ describe("unknown and duplicate addresses", () => {
     });
   });
 });
+
+// A thread or a pool slot is told its worker's addresses as strings: read back with Address.parse,
+// which trims what users type, a value with spaces at its ends came back as another address.
+describe("a worker off the main thread keeps its address exactly", () => {
+  for (const placement of ["thread", "pool"] as const) {
+    it(`on a ${placement}: an address whose value has spaces at its ends is its context's address`, async () => {
+      await withNode({}, async (n) => {
+        const odd = new Address(0, " odd ");
+        await n.startWorker(odd, AddressTeller, { placement });
+        expect(await n.sendAndReceive(odd, "who?")).toBe("0# odd ");
+      });
+    });
+  }
+});
+

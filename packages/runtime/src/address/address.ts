@@ -82,6 +82,16 @@ function parseAddress(text: string): Address {
   return new Address(Number(typeText), trimmed.slice(hash + 1));
 }
 
+/**
+ * The Address whose `toString()` is `text`, read exactly: what the main thread hands a worker's
+ * thread or pool slot. Not Address.parse, which trims (it reads what users type), so that an
+ * address whose value has spaces at its ends would come back as another address.
+ */
+export function addressFromString(text: string): Address {
+  const hash = text.indexOf("#");
+  return new Address(Number(text.slice(0, hash)), text.slice(hash + 1));
+}
+
 function randomAddress(): Address {
   return new Address(LOCAL, randomHex32());
 }

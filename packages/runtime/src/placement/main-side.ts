@@ -1,4 +1,4 @@
-import { Address, toAddress } from "../address/address.js";
+import { addressFromString, Address, toAddress } from "../address/address.js";
 import { errorFromData, type ErrorData } from "../errors/hopwire-error.js";
 import type { Logger } from "../logging/logger.js";
 import type { LocalMessage } from "../message/local-message.js";
@@ -47,7 +47,7 @@ export async function startWorkerFor(core: NodeCore, request: StartRequest): Pro
   // Off the main thread only the module and the name matter; on it, the real class is needed.
   const workerClass = placement === "main" ? await loadWorkerClass(request.module, request.name) : classStub(request.module, request.name);
   await core.startWorker(
-    request.addresses.map((a) => Address.parse(a)),
+    request.addresses.map(addressFromString),
     workerClass,
     { placement, args: decodeArgs(request.args), ...(request.mailbox ? { mailbox: request.mailbox } : {}) },
     request.kind,

@@ -5,7 +5,7 @@
  * Instances are made per slot (constructor + initialize) the first time a slot sees a worker.
  */
 import { move } from "piscina";
-import { Address } from "../address/address.js";
+import { addressFromString } from "../address/address.js";
 import { WorkerHandlerError, WorkerLoadError } from "../errors/errors.js";
 import { errorToData } from "../errors/hopwire-error.js";
 import { createLogger, type Logger } from "../logging/logger.js";
@@ -27,7 +27,7 @@ const MAX_INSTANCES = 256;
 export default async function runPoolTask(task: PoolTask): Promise<unknown> {
   const { spec } = task;
   const out = new BatchWriter(task.t === "run" ? undefined : 256);
-  const address = Address.parse(spec.address);
+  const address = addressFromString(spec.address);
   const context = new PoolContext(address, loggerFor(spec), out);
   const post = (op: ThreadToMainOp): void => {
     out.push(FRAME_OP, encodeOp(op));
@@ -77,7 +77,7 @@ function loggerFor(spec: PoolTask["spec"]): Logger {
   let log = loggers.get(spec.id);
   if (!log) {
     const { debug, prefix } = spec.settings;
-    log = createLogger("hopwire:worker", { debug, ...(prefix ? { prefix } : {}) }).child(Address.parse(spec.address).value);
+    log = createLogger("hopwire:worker", { debug, ...(prefix ? { prefix } : {}) }).child(addressFromString(spec.address).value);
     if (loggers.size >= MAX_INSTANCES) loggers.clear();
     loggers.set(spec.id, log);
   }

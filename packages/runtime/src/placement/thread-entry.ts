@@ -5,7 +5,7 @@
  * which the thread exits. Then it handles messages until the main thread says `stop`.
  */
 import { workerData } from "node:worker_threads";
-import { Address } from "../address/address.js";
+import { addressFromString } from "../address/address.js";
 import { NodeStoppedError, WorkerHandlerError, WorkerLoadError } from "../errors/errors.js";
 import { errorToData } from "../errors/hopwire-error.js";
 import { createLogger } from "../logging/logger.js";
@@ -18,12 +18,12 @@ import { ThreadContext } from "./thread-context.js";
 import { ThreadLink } from "./thread-link.js";
 
 const data = workerData as ThreadWorkerData;
-const addresses = data.addresses.map((a) => Address.parse(a));
+const addresses = data.addresses.map(addressFromString);
 const address = addresses[0]!;
 const log = createLogger("hopwire:worker", { debug: data.debug, ...(data.prefix ? { prefix: data.prefix } : {}) }).child(address.value);
 const link = new ThreadLink(data.port, log, data.linkWindowBytes, data.mailbox);
 // Only a worker's addresses are routed to this thread besides its calls' reply addresses (a processor's are not).
-if (data.kind === "worker") link.ownKeys = new Set(data.addresses.map(keyOf));
+if (data.kind === "worker") link.ownKeys = new Set(addresses.map((a) => a.key));
 const context = new ThreadContext(address, log, link, data.sendAndReceiveTimeout);
 
 const report = (what: string, error: unknown, message?: LocalMessage): void => {
@@ -100,11 +100,3 @@ async function stop(): Promise<void> {
   link.close();
 }
 
-/**
- * The key the main thread's router has for an address given as "type#value" (Address.key),
- * read as written: Address.parse trims, so a value with spaces around it would not match.
- */
-function keyOf(text: string): string {
-  const hash = text.indexOf("#");
-  return text.slice(0, hash) === "0" ? text.slice(hash + 1) : text;
-}
