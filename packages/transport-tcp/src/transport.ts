@@ -144,10 +144,11 @@ export class TcpTransport {
   readonly #byRemote = new Map<string, TcpConnection>();
   readonly #remoteNames = new Map<TcpConnection, string[]>();
   readonly #listeners = new Set<TcpListener>();
-  /** The stops of listeners that are not yet released (each leaves `#listeners` as it begins). */
-  readonly #listenerStops = new Set<Promise<void>>();
   readonly #dials = new Map<string, Dial>();
-  /** listen(), connect() and reconnect dials in progress: the stop waits for them, so no server or socket of theirs outlives it. */
+  /**
+   * listen(), connect(), reconnect dials and listeners' stops in progress (a listener leaves
+   * `#listeners` as its stop begins): the stop waits for them, so no server or socket of theirs outlives it.
+   */
   readonly #inProgress = new Set<Promise<unknown>>();
   /** Aborted as the transport stops: a dial in progress ends then (its socket destroyed) rather than at its connect or timeout. */
   readonly #stopDials = new AbortController();
@@ -359,12 +360,11 @@ export class TcpTransport {
     }
     this.#dials.clear();
     this.#stopDials.abort();
-    const stopping = [...this.#listeners].map((l) => l.stop());
-    // With the stops that were under way before (a listener.stop() not awaited): their servers too are released before this resolves.
-    await Promise.all([...stopping, ...this.#listenerStops]);
+    await Promise.all([...this.#listeners].map((l) => l.stop()));
     await Promise.all([...this.#connections].map((c) => c.stop()));
     // A listen binds, sees the transport stopping and releases its server; a dial's socket is
-    // destroyed; a connect waiting for the first frame had its connection stopped above.
+    // destroyed; a connect waiting for the first frame had its connection stopped above; a
+    // listener.stop() not awaited before this one releases its server and sockets.
     await Promise.allSettled([...this.#inProgress]);
     // Anything closed along the way but not waited for (a reconnecting connection drops the
     // socket its redial brought as the stop began) is released too.
@@ -521,8 +521,7 @@ export class TcpTransport {
   }
 
   #listenerStopped(listener: TcpListener, released: Promise<void>): void {
-    this.#listenerStops.add(released);
-    void released.then(() => this.#listenerStops.delete(released));
+    void this.#track(released);
     this.#listeners.delete(listener);
     this.#flowControls.cleanup(listener.processorAddress);
     this.#flowControls.removeFlow(listener.flowControlId);
