@@ -47,7 +47,9 @@ describe("objects stopped before their node leave no stop hook on it", () => {
     const identity = await createIdentity();
     await expectNoHookLeft(n, async (i) => {
       const listener = await createSecureChannelListener(n, identity, `listener-${i}`, new SecureChannelListenerOptions());
-      await listener.stop();
+      const stopping = listener.stop();
+      expect(listener.stop(), "a second stop() gets the first one's promise").toBe(stopping);
+      await stopping;
     });
   });
 

@@ -5,6 +5,7 @@ import {
   KeyCounts,
   LocalMessage,
   route,
+  StopOnce,
   toAddress,
   type AddressLike,
   type FlowControlId,
@@ -95,9 +96,7 @@ export class SecureChannelListener implements Mailbox {
   /** Open channels per connection (what `maxChannelsPerConnection` bounds, with the connection's started handshakes). */
   readonly #openVia = new KeyCounts();
   #refusedChannels = 0;
-  #stopped = false;
-  /** Removes the node's stop hook that stops this listener: its own stop calls it, or the node would hold the listener until it stops. */
-  #removeStopHook: (() => void) | undefined;
+  readonly #stopOnce = new StopOnce(async () => this.#stop());
   readonly #slots: HandshakeSlots<ChannelEnd, FirstMessage>;
   #startScheduled = false;
   #droppedHandshakes = 0;
@@ -213,7 +212,7 @@ export class SecureChannelListener implements Mailbox {
 
   deliver(message: LocalMessage): void {
     this.#pauseMs = undefined;
-    if (this.#stopped) return;
+    if (this.#stopOnce.started) return;
     if (message.payload[0] !== OuterKind.HANDSHAKE || message.returnRoute.length === 0) {
       this.#log.debug("listener dropped a message that is not a handshake");
       return;
@@ -252,7 +251,7 @@ export class SecureChannelListener implements Mailbox {
   }
 
   #scheduleStarts(): void {
-    if (this.#startScheduled || this.#stopped) return;
+    if (this.#startScheduled || this.#stopOnce.started) return;
     this.#startScheduled = true;
     setImmediate(this.#startHandshakes);
   }
@@ -260,7 +259,7 @@ export class SecureChannelListener implements Mailbox {
   /** Starts queued handshakes in round-robin order, at most HANDSHAKE_STARTS_PER_TURN per turn. */
   readonly #startHandshakes = (): void => {
     this.#startScheduled = false;
-    if (this.#stopped) return;
+    if (this.#stopOnce.started) return;
     for (let i = 0; i < HANDSHAKE_STARTS_PER_TURN; i++) {
       const start = this.#slots.next(this.#atChannelLimit);
       if (start === undefined) return; // nothing may start until a slot frees (release schedules again)
@@ -372,7 +371,7 @@ export class SecureChannelListener implements Mailbox {
 
   /** Forgets idle per-connection state once a second while there is any. */
   #scheduleHousekeeping(): void {
-    if (this.#housekeeping !== undefined || this.#stopped) return;
+    if (this.#housekeeping !== undefined || this.#stopOnce.started) return;
     this.#housekeeping = setTimeout(() => {
       this.#housekeeping = undefined;
       this.#slots.prune(performance.now());
@@ -492,15 +491,17 @@ export class SecureChannelListener implements Mailbox {
 
   /** @internal createSecureChannelListener: the node's stop stops this listener, and the listener's own stop removes that hook. */
   stopWithNode(): void {
-    this.#removeStopHook = this.#node.onStop(() => this.stop());
+    this.#stopOnce.hookTo(this.#node);
   }
 
-  /** Stops accepting handshakes and closes every channel this listener accepted. */
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    this.#removeStopHook?.();
-    this.#removeStopHook = undefined;
+  /** Stops accepting handshakes and closes every channel this listener accepted; every call gets the first one's promise. */
+  stop(): Promise<void> {
+    // Stopped from the first call on: what #stop wakes (paused connections delivering, ended handshakes scheduling starts) must see it.
+    return this.#stopOnce.stop();
+  }
+
+  /** Lets paused connections read again, drops queued handshakes, leaves the router, closes every end. */
+  #stop(): void {
     if (this.#housekeeping !== undefined) clearTimeout(this.#housekeeping);
     for (const [timer, callback] of this.#pauseTimers) {
       clearTimeout(timer);
