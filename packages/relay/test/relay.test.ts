@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createLogger, InvalidOptionError, node, route, waitFor, type Context, type Logger, type Node, type NodeOptions, type Routed } from "@hopwire/runtime";
+import { createLogger, deferred, InvalidOptionError, node, route, waitFor, type Context, type Logger, type Node, type NodeOptions, type Routed } from "@hopwire/runtime";
 import {
   createIdentity,
   createSecureChannel,
@@ -364,6 +364,52 @@ describe("relay service and RemoteRelay", () => {
     await b.relay.stop();
     await until(() => !relay.service.registrations.has("bob"), "forwarder removal");
     expect(relay.events.at(-1)).toMatchObject({ kind: "removed", name: "bob" });
+  });
+});
+
+describe("stopping a RemoteRelay", () => {
+  /** Bob's node and a RemoteRelay whose connection closes only after `release()`: until then its stop is in progress. */
+  async function bobWithHeldClose(relayAddress: string, identity: Identity) {
+    const { n, tcp } = await startNode();
+    const held = deferred<void>();
+    const state = { closed: false };
+    const relay = await createRemoteRelay(n, {
+      name: "bob",
+      identity,
+      connect: async (signal) => {
+        const c = await tcp.connect(relayAddress, new TcpConnectionOptions(), { signal });
+        const close = async () => {
+          await held.promise;
+          await c.stop();
+          state.closed = true;
+        };
+        return { route: c, closed: c.whenClosed(), close };
+      },
+    });
+    return { n, relay, state, release: () => held.resolve() };
+  }
+
+  // The second call resolved at once, its connection still open (a stop the relay began itself after a refusal, then the user's).
+  it("a second stop() gets the first one's promise: it resolves once the connection is closed", async () => {
+    const bob = await createIdentity();
+    const b = await bobWithHeldClose((await relayNode([bob])).address, bob);
+    const first = b.relay.stop();
+    const second = b.relay.stop();
+    expect(second).toBe(first);
+    b.release();
+    await second;
+    expect(b.state.closed).toBe(true);
+  });
+
+  // Its hook went as its stop began: node.stop() resolved with the remote relay still closing its connection.
+  it("node.stop() during a stop in progress waits for it (the hook goes only once the stop is done)", async () => {
+    const bob = await createIdentity();
+    const b = await bobWithHeldClose((await relayNode([bob])).address, bob);
+    void b.relay.stop();
+    const timer = setTimeout(b.release, 500);
+    await b.n.stop();
+    clearTimeout(timer);
+    expect(b.state.closed, "the remote relay's connection was closed when node.stop() resolved").toBe(true);
   });
 });
 

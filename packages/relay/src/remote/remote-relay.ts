@@ -13,6 +13,7 @@ import {
   NodeStoppedError,
   optionKeys,
   route,
+  StopOnce,
   TimeoutError,
   waitFor,
   type AddressLike,
@@ -142,9 +143,7 @@ export class RemoteRelay implements Mailbox {
   #forwarderAddress: string | undefined;
   #registrations = 0;
   #running: Promise<void> | undefined;
-  #stopped = false;
-  /** Removes the node's stop hook that stops this remote relay: its own stop calls it, or the node would hold the remote relay until it stops. */
-  #removeStopHook: (() => void) | undefined;
+  readonly #stopOnce = new StopOnce(() => this.#stop());
 
   /** @internal use createRemoteRelay */
   constructor(node: Node, options: RemoteRelayOptions) {
@@ -175,21 +174,21 @@ export class RemoteRelay implements Mailbox {
   }
 
   get stopped(): boolean {
-    return this.#stopped;
+    return this.#stopOnce.started;
   }
 
   /** @internal registers the mailbox and the first registration; called by createRemoteRelay. */
   async start(): Promise<void> {
     this.#node.flowControls.addProducer(this.address, this.flowControlId);
     this.#node.router.register([this.address], this);
-    this.#removeStopHook = this.#node.onStop(() => this.stop());
+    this.#stopOnce.hookTo(this.#node);
     for (let failures = 0; ; failures++) {
       try {
         await this.#attempt();
         break;
       } catch (error) {
         // The first attempt's failure is the caller's, unless asked to wait for the relay node.
-        if (this.#options.retryUntilRegistered !== true || this.#stopped || isRefusal(error)) throw error;
+        if (this.#options.retryUntilRegistered !== true || this.#stopOnce.started || isRefusal(error)) throw error;
         await this.#disconnect();
         const delayMs = backoffDelay(failures, this.#options.backoff);
         this.#report({ kind: "retrying", name: this.name, delayMs, reason: asError(error) });
@@ -231,12 +230,16 @@ export class RemoteRelay implements Mailbox {
     return next.onRoom(callback);
   }
 
-  /** Stops keeping the name registered, closes the channel and the connection, leaves the router. */
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    this.#removeStopHook?.();
-    this.#removeStopHook = undefined;
+  /**
+   * Stops keeping the name registered, closes the channel and the connection, leaves the router.
+   * Every call gets the first one's promise (the remote relay may have begun it itself, after a
+   * refusal): each resolves once the connection is closed.
+   */
+  stop(): Promise<void> {
+    return this.#stopOnce.stop();
+  }
+
+  async #stop(): Promise<void> {
     this.#abort.abort(new RelayStoppedError());
     await this.#disconnect();
     this.#node.router.unregister([this.address]);
@@ -291,7 +294,7 @@ export class RemoteRelay implements Mailbox {
   async #keepAlive(): Promise<void> {
     let delayMs = backoffDelay(0, this.#options.backoff);
     let failures = 0;
-    while (!this.#stopped) {
+    while (!this.#stopOnce.started) {
       if (this.#channel !== undefined) {
         let reason: Error;
         try {
@@ -303,7 +306,7 @@ export class RemoteRelay implements Mailbox {
           void this.stop();
           return;
         }
-        if (this.#stopped) return;
+        if (this.#stopOnce.started) return;
         this.#report({ kind: "disconnected", name: this.name, reason });
         await this.#disconnect();
       }
@@ -313,7 +316,7 @@ export class RemoteRelay implements Mailbox {
         failures = 0;
         delayMs = backoffDelay(0, this.#options.backoff);
       } catch (error) {
-        if (this.#stopped) return;
+        if (this.#stopOnce.started) return;
         await this.#disconnect();
         if (isRefusal(error)) {
           this.#report({ kind: "refused", name: this.name, error: asError(error) });
@@ -338,7 +341,7 @@ export class RemoteRelay implements Mailbox {
     const unwatch = this.#node.router.watchHop(channel.address, (error) => fail(error));
     void this.#connection?.closed?.then(() => fail(new RelayUnreachableError("The connection to the relay node closed")));
     try {
-      while (why === undefined && !this.#stopped) {
+      while (why === undefined && !this.#stopOnce.started) {
         try {
           const watching = AbortSignal.any([this.#abort.signal, lost.signal]);
           await sleep(interval, watching);
