@@ -85,6 +85,7 @@ export class RelayMailbox implements Mailbox {
   #lastOut: Route | undefined;
   #lastBack: Route | undefined;
   #relayed = 0;
+  /** A flag, not a StopOnce: this stop is synchronous and returns nothing, so there is no promise to share, and its hook can go at once. */
   #stopped = false;
 
   /** Removes the node's stop hook that stops this relay: its own stop calls it, or the node would hold the relay until it stops. */
