@@ -4,6 +4,7 @@
 // so it covers everything the process did.
 import type { ChildMessage, ParentMessage } from "./protocol.js";
 import { startProfileIfAsked } from "./profile.js";
+import { InjectedFailure, injectedFailureFor } from "./injected-failure.js";
 
 export interface ChildIo<Ready> {
   /** Tells the parent this process is set up; `data` (e.g. a port) is handed to peers. */
@@ -27,7 +28,7 @@ export function runBenchChild<P, Ready, Result>(main: (params: P, io: ChildIo<Re
 
   const params = JSON.parse(process.argv[2] ?? "{}") as P;
   const profile = startProfileIfAsked();
-  main(params, { ready: (data) => void send({ type: "ready", data }), stop: stopper.signal })
+  run(main, params, { ready: (data) => void send({ type: "ready", data }), stop: stopper.signal })
     .then(async (data) => {
       // Written before the result: the harness may kill the child as soon as it has it.
       await profile?.stop();
@@ -44,4 +45,24 @@ export function runBenchChild<P, Ready, Result>(main: (params: P, io: ChildIo<Re
       process.disconnect();
       setImmediate(() => process.exit());
     });
+}
+
+/** `main`, or the failure HOPWIRE_BENCH_FAIL asks of this role (a test hook, injected-failure.ts). */
+async function run<P, Ready, Result>(main: (params: P, io: ChildIo<Ready>) => Promise<Result>, params: P, io: ChildIo<Ready>): Promise<Result> {
+  const role = process.env.HOPWIRE_BENCH_ROLE ?? "child";
+  const when = injectedFailureFor(role);
+  if (when === undefined) return main(params, io);
+  if (when === "exit") {
+    process.stderr.write(`${role}: injected crash (HOPWIRE_BENCH_FAIL)\n`); // synchronous on a pipe
+    process.exit(3);
+  }
+  if (when === "start") throw new InjectedFailure(role, when);
+  // "ready": main runs until it has told the parent it is ready (a role that never does just runs).
+  return new Promise<Result>((resolve, reject) => {
+    const failOnReady = (data: Ready): void => {
+      io.ready(data);
+      reject(new InjectedFailure(role, when));
+    };
+    main(params, { ...io, ready: failOnReady }).then(resolve, reject);
+  });
 }
