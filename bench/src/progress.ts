@@ -6,6 +6,16 @@ import type { Case } from "./selection.js";
 
 const label = (c: Case): string => `${c.scenario.name} (${formatParams(c.params)})`;
 
+/** Lines of a failure's error shown under its line (the results file has all of it): a role's error or stderr tail. */
+const ERROR_LINES = 12;
+
+/** An error's lines after its first, stack frames left out, indented, at most ERROR_LINES. */
+function errorDetail(rest: string[]): string[] {
+  const lines = rest.filter((l) => !/^\s+at /.test(l) && l.trim() !== "");
+  const shown = lines.slice(0, ERROR_LINES).map((l) => `    ${l}`);
+  return lines.length > shown.length ? [...shown, `    … ${lines.length - shown.length} more lines in the results file`] : shown;
+}
+
 export class Progress {
   private readonly tty: boolean;
   private finished = 0;
@@ -39,7 +49,8 @@ export class Progress {
   }
 
   fail(c: Case, error: string): void {
-    this.line(`✗ [${++this.finished}/${this.total}] ${label(c)}  failed: ${error.split("\n")[0]}`);
+    const [first, ...rest] = error.trimEnd().split("\n");
+    this.line([`✗ [${++this.finished}/${this.total}] ${label(c)}  failed: ${first}`, ...errorDetail(rest)].join("\n"));
   }
 
   private line(text: string): void {

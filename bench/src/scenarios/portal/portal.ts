@@ -4,7 +4,7 @@
 // portal → TLS tunnel → direct TCP). iperf3 is not used: the bulk client is a Node
 // process writing 64 KiB buffers (roles/portal-byte-sender.ts).
 import { registerScenario, type Measurement, type Metric, type RunParams } from "../../scenario.js";
-import { withChildren, type BenchChild } from "../../proc/spawn.js";
+import { withChildren, type BenchChild, type SpawnChild as Spawn } from "../../proc/spawn.js";
 import type { RoundTripSummary } from "../../metrics.js";
 import type { ByteSinkResult } from "../../roles/portal-byte-sink.js";
 import { WARM_BYTES, WARM_COUNT_CAP_MS } from "../../warm-count.js";
@@ -27,8 +27,6 @@ function bulkWarmup(p: RunParams): { warmupMs: number; warmBytes: number } {
 
 /** How the client's connection reaches the target. */
 type Path = "direct" | "tls-tunnel" | "portal";
-
-type Spawn = <R = unknown, S = unknown>(role: string, script: URL, params: unknown) => BenchChild<R, S>;
 
 /**
  * Starts the path's middle processes in front of `targetPort`; resolves to the port a

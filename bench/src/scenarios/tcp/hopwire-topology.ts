@@ -2,7 +2,7 @@
 // responder [← middle] ← initiator, each node its own child process, as in the seed. The
 // shapes mirror baselines/tcp-topology.ts so that a figure and its baseline differ in the
 // stack only.
-import { withChildren, type BenchChild, type ChildResult } from "../../proc/spawn.js";
+import { withChildren, type ChildResult, type SpawnChild as Spawn } from "../../proc/spawn.js";
 import { Rendezvous } from "../../roles/hopwire-rendezvous.js";
 import { roundTripMetrics, throughputMetrics } from "../../metrics.js";
 import type { Measurement, ProcessRss, RunParams } from "../../scenario.js";
@@ -113,8 +113,6 @@ function busyPollFor(t: HopwireTopology, nodeName: "initiator" | "middle" | "res
   return t.busyPoll?.nodes.includes(nodeName) ? { busyPollMicros: t.busyPoll.micros } : {};
 }
 
-type Spawn = <R = unknown, S = unknown>(role: string, script: URL, params: unknown) => BenchChild<R, S>;
-
 /**
  * Starts the responder and (if asked) the middle at once; each publishes its port when
  * ready (see hopwire-rendezvous.ts), so the initiator, spawned right after, can start too.
@@ -136,9 +134,9 @@ function servers(spawn: Spawn, rv: Rendezvous, t: HopwireTopology, responderPara
 }
 
 /** withChildren with a rendezvous directory that lives as long as the repetition. */
-function withTopology<T>(p: RunParams, signal: AbortSignal, body: (spawn: Spawn, rv: Rendezvous) => Promise<T>): Promise<T> {
+function withTopology<T>(timeoutMs: number, signal: AbortSignal, body: (spawn: Spawn, rv: Rendezvous) => Promise<T>): Promise<T> {
   const rv = new Rendezvous();
-  return withChildren(signal, timeoutFor(p), (spawn) => body(spawn, rv)).finally(() => rv.dispose());
+  return withChildren(signal, timeoutMs, (spawn) => body(spawn, rv)).finally(() => rv.dispose());
 }
 
 function rss(entries: [string, ChildResult<unknown> | undefined][]): ProcessRss[] {
@@ -158,7 +156,7 @@ export interface OneWayOptions {
 export function hopwireOneWay(p: RunParams, signal: AbortSignal, t: HopwireTopology, o: OneWayOptions = {}): Promise<Measurement> {
   const size = p.size!;
   const windowScale = o.windowScale ?? 1;
-  return withTopology(p, signal, async (spawn, rv) => {
+  return withTopology(timeoutFor(p), signal, async (spawn, rv) => {
     const s = servers(spawn, rv, t, {
       mode: "sink",
       ...(t.secure ? { secure: t.secure } : {}),
@@ -205,8 +203,7 @@ export function hopwireOneWay(p: RunParams, signal: AbortSignal, t: HopwireTopol
  * bulk mode); the sink times first to last message. The timeout allows 20 MB/s at worst.
  */
 export function hopwireBulk(p: RunParams, signal: AbortSignal, t: HopwireTopology, totalBytes: number): Promise<Measurement> {
-  const rv = new Rendezvous();
-  return withChildren(signal, 30_000 + totalBytes / 20e3, async (spawn) => {
+  return withTopology(30_000 + totalBytes / 20e3, signal, async (spawn, rv) => {
     const s = servers(spawn, rv, t, { mode: "bulk", ...(t.secure ? { secure: t.secure } : {}), size: p.size!, totalBytes, warmupMs: 0, durationMs: 0 });
     const initiator = spawn<null, InitiatorResult>("initiator", role("hopwire-initiator"), {
       mode: "bulk",
@@ -218,13 +215,11 @@ export function hopwireBulk(p: RunParams, signal: AbortSignal, t: HopwireTopolog
       warmupMs: 0,
       durationMs: 0,
     } satisfies InitiatorParams);
-    // The initiator fails first if its loop saw an error (a closed channel): report that, not the sink's wait.
-    const i = await initiator.result;
-    const r = await s.responder.result;
-    const m = await s.middle?.result;
+    // A role that fails (the initiator's loop saw a closed channel) ends the repetition with its error (withChildren).
+    const [i, r, m] = await Promise.all([initiator.result, s.responder.result, s.middle?.result]);
     const data = r.data!;
     return { metrics: throughputMetrics(data.messages, data.payloadBytes, data.seconds), processes: rss([["initiator", i], ["middle", m], ["responder", r]]) };
-  }).finally(() => rv.dispose());
+  });
 }
 
 /** initiator → [middle →] responder's echoer and back, one outstanding; the initiator measures. */
@@ -233,7 +228,7 @@ export function hopwireRoundTrip(
   signal: AbortSignal,
   t: HopwireTopology & { echoer: "main" | "seed"; warmRoundTrips?: number },
 ): Promise<Measurement> {
-  return withTopology(p, signal, async (spawn, rv) => {
+  return withTopology(timeoutFor(p), signal, async (spawn, rv) => {
     const s = servers(spawn, rv, t, {
       mode: "echo",
       echoer: t.echoer,
@@ -262,7 +257,7 @@ export function hopwireRoundTrip(
 
 /** Handshakes per second over one TCP hop, `inFlight` at a time, after `warmHandshakes` (see WARM_HANDSHAKES). */
 export function hopwireHandshakes(p: RunParams, signal: AbortSignal, secure: SecureSpec, inFlight: number, warmHandshakes: number): Promise<Measurement> {
-  return withTopology(p, signal, async (spawn, rv) => {
+  return withTopology(timeoutFor(p), signal, async (spawn, rv) => {
     const s = servers(spawn, rv, { secure }, { mode: "listen", secure, warmupMs: p.warmupMs, durationMs: p.durationMs });
     const initiator = spawn<null, HandshakeResult>("initiator", role("hopwire-initiator"), {
       mode: "handshakes",
