@@ -924,8 +924,9 @@ export class TcpConnection {
     if (!this.#firstFrameSeen) {
       const left = this.#attachedAt + l.firstFrameTimeout - now;
       if (left <= 0) {
-        // A Hopwire peer sends one at once: a server that waits for its client to speak first (HTTP does) looks like this from the dialling side.
-        const hint = this.mode === "outgoing" ? " (a Hopwire node sends one at once: is the peer one, or a server that waits for its client to speak first, as HTTP does?)" : "";
+        // A Hopwire peer sends one at once: a server that answers nothing to our version byte and keepalive looks like this from the dialling side
+        // (an HTTP server is not one: it answers them with a 400 response, whose first byte fails the version check at once).
+        const hint = this.mode === "outgoing" ? " (a Hopwire node sends one at once: is the peer one, or a server that answers nothing to what this node sent?)" : "";
         this.#closeForLiveness(new FirstFrameTimeoutError(`The peer ${this.peer} sent no complete first frame within ${l.firstFrameTimeout} ms${hint}`));
         return;
       }

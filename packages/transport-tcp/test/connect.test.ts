@@ -101,7 +101,7 @@ describe("connect() waits for the peer's first frame", () => {
     expect(await connecting).toBeInstanceOf(TransportStoppedError);
   });
 
-  it("a server that waits for its client to speak (as HTTP does): ConnectError at firstFrameTimeout, saying what a Hopwire peer would have done", async () => {
+  it("a server that answers nothing to what the client sent: ConnectError at firstFrameTimeout, saying what a Hopwire peer would have done", async () => {
     const address = await listening(createServer((socket) => void sockets.push(socket.on("error", () => {}))));
     const initiator = await startNode("initiator");
     nodes.push(initiator.node);
@@ -109,7 +109,7 @@ describe("connect() waits for the peer's first frame", () => {
     expect(error).toBeInstanceOf(ConnectError);
     expect((error as Error).message).toBe(
       `Could not connect to ${address}: The peer ${address} sent no complete first frame within 300 ms ` +
-        "(a Hopwire node sends one at once: is the peer one, or a server that waits for its client to speak first, as HTTP does?)",
+        "(a Hopwire node sends one at once: is the peer one, or a server that answers nothing to what this node sent?)",
     );
     expect(initiator.tcp.connections).toHaveLength(0);
   });
