@@ -91,6 +91,18 @@ describe("node configuration", () => {
     expect(() => parseConfig({ relays: [{ name: "bob", at: "127.0.0.1:4000" }, { name: "bob", at: "127.0.0.1:4001" }] }, "test")).not.toThrow();
   });
 
+  it("compares hosts without regard to case: one relay node or one listening address however it is written", () => {
+    // Both were accepted: the two registrations replaced each other at the one relay node, and the
+    // second listener failed with EADDRINUSE (exit 1), naming no key.
+    expect((thrownBy({ relays: [{ name: "bob", at: "localhost:4000" }, { name: "bob", at: "LocalHost:4000" }] }) as Error | undefined)?.message).toBe(
+      'test: relays[1].name: "bob" is already registered at LocalHost:4000 by relays[0].name: a name is registered once per relay node',
+    );
+    expect(thrownBy({ relays: [{ name: "bob", at: "[::ABCD]:4000" }, { name: "bob", at: "[::abcd]:4000" }] })).toBeInstanceOf(ConfigError);
+    expect((thrownBy({ tcpListeners: [{ address: "localhost:4000" }, { address: "LOCALHOST:4000" }] }) as Error | undefined)?.message).toBe(
+      "test: tcpListeners[1].address: port 4000 is already taken by tcpListeners[0].address (localhost:4000): two listeners cannot share a port",
+    );
+  });
+
   it("names the source, the key path and what was expected, in one line", () => {
     const problems: [unknown, string][] = [
       [{ relays: [{ name: "bob" }] }, 'test: relays[0].at: missing key, expected a connection name or "host:port"'],

@@ -2,7 +2,7 @@ import { homedir } from "node:os";
 import { dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { DEFAULT_MAX_STREAMS } from "@hopwire/portal";
 import { FORWARDER_PREFIX } from "@hopwire/relay";
-import { hostPortProblem, parseHostPort, readSmallFile } from "@hopwire/runtime";
+import { formatHostPort, hostPortProblem, parseHostPort, readSmallFile } from "@hopwire/runtime";
 import { ZodArray, ZodDefault, ZodEffects, ZodObject, ZodOptional, ZodRecord, ZodUnion, type ZodIssue, type ZodTypeAny } from "zod";
 import { ConfigError, formatPath } from "../errors.js";
 import { nodeConfigSchema, type NodeConfig } from "./schema.js";
@@ -168,6 +168,9 @@ function checkAddressesUnique(config: NodeConfig, source: string): void {
 function sameAddress(a: string, b: string): boolean {
   const ipv4 = (host: string): boolean => /^\d+\.\d+\.\d+\.\d+$/.test(host);
   const anyV6 = (host: string): boolean => host === "::" || host === "[::]";
+  // Host names and IPv6 hex digits are case-insensitive: "LOCALHOST" is "localhost".
+  a = a.toLowerCase();
+  b = b.toLowerCase();
   if (a === b || anyV6(a) || anyV6(b)) return true;
   return (a === "0.0.0.0" && ipv4(b)) || (b === "0.0.0.0" && ipv4(a));
 }
@@ -197,12 +200,24 @@ function checkListenersUnique(config: NodeConfig, source: string): void {
 function checkRelaysUnique(config: NodeConfig, source: string): void {
   const seen = new Map<string, string>();
   config.relays?.forEach((r, i) => {
-    const key = JSON.stringify([r.name, resolvePeer(config, r.at), r.service]);
+    const key = JSON.stringify([r.name, relayNodeKey(resolvePeer(config, r.at)), r.service]);
     const path = ["relays", i, "name"];
     const earlier = seen.get(key);
     if (earlier !== undefined) throw ConfigError.at(source, path, `"${r.name}" is already registered at ${r.at} by ${earlier}: a name is registered once per relay node`);
     seen.set(key, formatPath(path));
   });
+}
+
+/**
+ * One relay node's "host:port" however it is written: the host in lower case (names and IPv6
+ * hex digits are case-insensitive), IPv6 in brackets, no spaces around it. "LOCALHOST:4000" and
+ * "localhost:4000" were two relay nodes, so one name registered at both passed the check and
+ * the two registrations replaced each other.
+ */
+function relayNodeKey(peer: string): string {
+  if (hostPortProblem(peer, { allowPortZero: false }) !== undefined) return peer;
+  const { host, port } = parseHostPort(peer, "at", { allowPortZero: false, fail: (message) => new Error(message) });
+  return formatHostPort(host.toLowerCase(), port);
 }
 
 /** How deep a configuration may nest: more is no configuration (and would recurse without end). */
