@@ -480,6 +480,22 @@ describe("what a closed channel frees", () => {
     const channel = await createSecureChannel(n, alice, route(connection, "bob_listener"));
     expect(await n.sendAndReceive(route(channel, "echo"), "still reachable")).toBe("still reachable");
   });
+
+  it("a stopped listener takes its own flow with it: the workers a program made its consumers keep no entry for it", async () => {
+    // A program that starts and stops listeners (one per tenant, per session) makes its
+    // workers consumers of each: every stopped listener left its flow's set, and an entry
+    // under each such worker's address (≈ 0.3 KiB per listener), for as long as the node ran.
+    const baseline = n.flowControls.flowCount;
+    const stopped = [];
+    for (let i = 0; i < 20; i++) {
+      const l = await listen();
+      expect(n.flowControls.isConsumer("echo", l.flowControlId)).toBe(true);
+      await l.stop();
+      stopped.push(l.flowControlId);
+    }
+    expect(stopped.filter((id) => n.flowControls.isConsumer("echo", id) || n.flowControls.isConsumer("silent", id))).toEqual([]);
+    expect(n.flowControls.flowCount).toBe(baseline);
+  });
 });
 
 describe("oversized messages", () => {

@@ -514,6 +514,10 @@ export class SecureChannelListener implements Mailbox {
     this.#open.clear();
     this.#openVia.clear();
     for (const end of [...this.#ends]) end.close();
+    // The flow its channels were spawned under ends with it: its consumers (every worker a
+    // program let its channels reach) would otherwise keep an entry each, and the node the
+    // flow's set, for every listener that ever stopped (each closed channel removes only its own flow).
+    this.#node.flowControls.removeFlow(this.flowControlId);
   }
 }
 
