@@ -20,6 +20,7 @@ import {
   type RelayServiceEvent,
   RelayUnreachableError,
   type RemoteRelayEvent,
+  tcpRelayConnector,
 } from "../dist/index.js";
 import { eventually } from "../../../test/support/eventually.js";
 import { recordProcessEvents } from "../../../test/support/process-events.js";
@@ -364,6 +365,26 @@ describe("relay service and RemoteRelay", () => {
     await b.relay.stop();
     await until(() => !relay.service.registrations.has("bob"), "forwarder removal");
     expect(relay.events.at(-1)).toMatchObject({ kind: "removed", name: "bob" });
+  });
+
+  it("a stopped RemoteRelay takes its flow with it: the consumers a program gave it keep no entry for it", async () => {
+    // A node that registers and stops relays again and again (a name per session) makes its
+    // workers consumers of each: every stopped RemoteRelay left its flow's set, and an entry
+    // under each consumer's address, for as long as the node ran.
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    const { n, tcp } = await startNode();
+    await n.startWorker("echoer", { async handleMessage(ctx: Context, msg: Routed<string>) { await ctx.send(msg.returnRoute, msg.body); } }, { placement: "main" });
+    const baseline = n.flowControls.flowCount;
+    const stopped = [];
+    for (let i = 0; i < 5; i++) {
+      const remote = await createRemoteRelay(n, { name: "bob", identity: bob, connect: tcpRelayConnector(tcp, relay.address) });
+      n.flowControls.addConsumer("echoer", remote.flowControlId);
+      await remote.stop();
+      stopped.push(remote.flowControlId);
+    }
+    expect(stopped.filter((id) => n.flowControls.isConsumer("echoer", id))).toEqual([]);
+    expect(n.flowControls.flowCount).toBe(baseline);
   });
 });
 

@@ -243,6 +243,10 @@ export class RemoteRelay implements Mailbox {
     this.#abort.abort(new RelayStoppedError());
     await this.#disconnect();
     this.#node.router.unregister([this.address]);
+    // Its flow ends with it: the consumers a program added (a secure channel listener
+    // asConsumer of it) would otherwise keep an entry each, and the node the flow's set, for
+    // every remote relay that ever stopped.
+    this.#node.flowControls.removeFlow(this.flowControlId);
     await this.#running?.catch(() => {});
   }
 
