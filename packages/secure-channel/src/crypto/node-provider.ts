@@ -123,8 +123,12 @@ export function privateKeyImports(): number {
 
 /** @internal for tests: the key bytes a node AEAD holds (null once disposed); undefined for another provider's. */
 export function heldAeadKey(aead: Aead): Uint8Array | null | undefined {
-  return aead instanceof NodeAead ? aead.heldKey : undefined;
+  return aead instanceof NodeAead ? readHeldKey(aead) : undefined;
 }
+
+// Reads a NodeAead's key for heldAeadKey without a property on the class: a getter was part of
+// every AEAD object, shown by util.inspect({ getters: true }) and readable as `aead.heldKey`.
+let readHeldKey: (aead: NodeAead) => Uint8Array | null;
 
 /** @internal for tests: whether this public key's KeyObject is in the cache. */
 export function hasCachedPublicKey(crv: Curve, publicKey: Uint8Array): boolean {
@@ -380,9 +384,8 @@ class NodeAead implements Aead {
     this.#key = null;
   }
 
-  /** @internal for tests: the key bytes this AEAD holds (null once disposed). */
-  get heldKey(): Uint8Array | null {
-    return this.#key;
+  static {
+    readHeldKey = (aead) => aead.#key;
   }
 
   #liveKey(): Uint8Array {
