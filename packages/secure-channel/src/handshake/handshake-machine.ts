@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import { defaultCryptoProvider } from "../crypto/index.js";
 import { wipePrivateKey } from "../crypto/key-checks.js";
 import type { CryptoProvider } from "../crypto/provider.js";
@@ -103,14 +104,16 @@ export abstract class HandshakeMachine<Status extends string> {
     const handshakeHash = this.noise.getHandshakeHash();
     const [initiatorToResponder, responderToInitiator] = this.noise.splitKeys();
     const initiator = this.noise.initiator;
-    this.#result = Object.freeze({
-      peerIdentifier: peer.identifier,
-      peerPublicKey: peer.publicKey,
-      peerNoiseStaticKey,
-      handshakeHash,
-      sendKey: initiator ? initiatorToResponder : responderToInitiator,
-      receiveKey: initiator ? responderToInitiator : initiatorToResponder,
-    });
+    this.#result = Object.freeze(
+      withRedactedKeys({
+        peerIdentifier: peer.identifier,
+        peerPublicKey: peer.publicKey,
+        peerNoiseStaticKey,
+        handshakeHash,
+        sendKey: initiator ? initiatorToResponder : responderToInitiator,
+        receiveKey: initiator ? responderToInitiator : initiatorToResponder,
+      }),
+    );
     this.#status = "complete";
     return this.#result;
   }
@@ -119,4 +122,23 @@ export abstract class HandshakeMachine<Status extends string> {
     this.#status = "failed";
     this.noise.dispose();
   }
+}
+
+/** What a HandshakeResult shows of its transport keys in util.inspect and JSON. */
+const REDACTED = "[redacted]";
+
+/**
+ * `result`, with a non-enumerable `[util.inspect.custom]` and `toJSON` that show its two
+ * transport keys as "[redacted]": console.log(actions) or JSON.stringify(result) printed
+ * the channel's send and receive keys. The keys are still the result's own properties.
+ */
+function withRedactedKeys(result: HandshakeResult): HandshakeResult {
+  const shown = (): Record<string, unknown> => ({ ...result, sendKey: REDACTED, receiveKey: REDACTED });
+  return Object.defineProperties(result, {
+    [inspect.custom]: {
+      value: (depth: number, options: { depth?: number | null }, inspectValue: typeof inspect): string =>
+        depth < 0 ? "[HandshakeResult]" : `HandshakeResult ${inspectValue(shown(), { ...options, depth: options.depth == null ? options.depth : options.depth - 1 })}`,
+    },
+    toJSON: { value: shown },
+  });
 }

@@ -17,7 +17,11 @@ export type HandshakeAction =
   /** The channel is established. */
   | { readonly type: "complete"; readonly result: HandshakeResult };
 
-/** A completed handshake: the authenticated peer, the handshake hash and the keys of each direction. */
+/**
+ * A completed handshake: the authenticated peer, the handshake hash and the keys of each direction.
+ * util.inspect (console.log) and JSON.stringify show `sendKey` and `receiveKey` as "[redacted]";
+ * the properties themselves hold the keys.
+ */
 export interface HandshakeResult {
   readonly peerIdentifier: Identifier;
   /** The peer's Ed25519 identity public key. */
