@@ -10,6 +10,11 @@ describe("a configuration file that does not parse", { timeout: 60_000 }, () => 
     ["flow.yaml", "tcpListeners:\n  - address: [\n", "not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 3, column 1"],
     ["twice.yaml", "identity: bob\nidentity: alice\n", "not valid YAML: Map keys must be unique at line 2, column 1"],
     ["tab.yaml", "tcpListeners:\n\t- address: 127.0.0.1:0\n", "not valid YAML: Tabs are not allowed as indentation at line 2, column 1"],
+    // V8 quotes the text around a JSON mistake: here, a secret key pasted without quotes.
+    ["key.json", `{"identity": {"secretKey": ${"deadbeef".repeat(8)}}}`, "not valid JSON: Unexpected token 'd'"],
+    ["short.json", "abc", "not valid JSON: Unexpected token 'a'"],
+    ["undefined.json", "undefined", "not valid JSON: the text is no JSON value"],
+    ["position.json", '{"a": 1,}', "not valid JSON: Expected double-quoted property name in JSON at position 8"],
   ];
   for (const [file, text, message] of files) {
     it(`${file}: one line naming the file and where, ending with the position`, async () => {

@@ -32,9 +32,10 @@ export async function loadConfigFile(file: string): Promise<NodeConfig> {
   try {
     raw = extname(file).toLowerCase() === ".json" ? JSON.parse(text) : (await parseYaml())(text, { uniqueKeys: true });
   } catch (error) {
-    const what = extname(file).toLowerCase() === ".json" ? "JSON" : "YAML";
+    const json = extname(file).toLowerCase() === ".json";
     // The YAML parser's first line ends "at line 2, column 3:", its excerpt of the file following.
-    throw new ConfigError(`${file}: not valid ${what}: ${firstLine((error as Error).message).replace(/:$/, "")}`);
+    const problem = firstLine((error as Error).message).replace(/:$/, "");
+    throw new ConfigError(`${file}: not valid ${json ? "JSON" : "YAML"}: ${json ? withoutJsonExcerpt(problem) : problem}`);
   }
   return identityFileBesideConfig(parseConfig(raw ?? {}, file), file);
 }
@@ -308,6 +309,17 @@ function keysAt(schema: ZodTypeAny, path: readonly (string | number)[]): string[
     else return [];
   }
   return current instanceof ZodObject ? Object.keys(current.shape as object) : [];
+}
+
+/**
+ * JSON.parse's message without the excerpt of the text that V8 quotes in it
+ * (`Unexpected token 'd', ..."cretKey": deadbeef00"... is not valid JSON`): the excerpt is
+ * whatever stands around the mistake, a secret pasted into the file as well as anything.
+ */
+function withoutJsonExcerpt(message: string): string {
+  const quoted = /^(?:(.*?), )?(?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s.exec(message);
+  if (quoted === null) return message;
+  return quoted[1] ?? "the text is no JSON value";
 }
 
 function firstLine(text: string): string {
