@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { once } from "node:events";
 import { createServer, type AddressInfo, type Socket } from "node:net";
-import { errorFromData, LocalMessage, node, route, RouteUnavailableError, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
+import { deferred, errorFromData, LocalMessage, node, route, RouteUnavailableError, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
 import {
   ConnectionClosedError,
   createTcpTransport,
@@ -495,6 +495,32 @@ describe("what a closed channel frees", () => {
     }
     expect(stopped.filter((id) => n.flowControls.isConsumer("echo", id) || n.flowControls.isConsumer("silent", id))).toEqual([]);
     expect(n.flowControls.flowCount).toBe(baseline);
+  });
+
+  it("a listener stopped while a handshake awaits its trust policy leaves no channel behind", async () => {
+    // The stop closed the handshaking end; the handshake then completed and the end was
+    // established and opened anyway: an encryptor registered on the router and a producer
+    // under the listener's removed flow, for as long as the node ran (a second close() was a
+    // no-op, the end being marked as closing), and its transport keys held in its cipher.
+    const held = deferred<void>();
+    const asked = deferred<void>();
+    await listen(
+      new SecureChannelListenerOptions().withTrustPolicy(async () => {
+        asked.resolve();
+        await held.promise;
+        return true;
+      }),
+    );
+    const before = n.router.addresses().sort();
+    const creating = createSecureChannel(n, alice, route("bob_listener")).catch((e: unknown) => e);
+    await asked.promise;
+    await listener.stop();
+    held.resolve();
+    expect(await creating).toBeInstanceOf(Error);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const left = n.router.addresses().filter((a) => !before.includes(a));
+    expect(left.map((a) => `${a} ${n.router.localMailbox(a)?.constructor.name}`)).toEqual([]);
+    expect(left.filter((a) => n.flowControls.findFlowControlWithProducerAddress(a) !== undefined)).toEqual([]);
   });
 });
 

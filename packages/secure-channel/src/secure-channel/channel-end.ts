@@ -298,6 +298,15 @@ export class ChannelEnd implements ChannelCipherSink {
    * local senders on `open()`.
    */
   establish(result: HandshakeResult): void {
+    if (this.#state !== "handshaking" || this.#closing) {
+      // Closed while the handshake ran (its listener stopped, its connection went, the node
+      // stopped) during an await of it: a trust policy's, say. Established and opened anyway,
+      // it was an open end that close() had already run for and would not run again: its
+      // encryptor on the router, a producer under a flow that was gone, the keys in its cipher.
+      result.sendKey.fill(0);
+      result.receiveKey.fill(0);
+      throw this.#closedReason?.get() ?? new SecureChannelClosedError();
+    }
     const cipherOptions = { provider: this.options.provider, rekeyInterval: this.options.rekeyInterval };
     const threads = cryptoThreadsOn(this.#node, this.options);
     if (threads > 0) {
