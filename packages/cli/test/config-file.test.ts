@@ -15,6 +15,9 @@ describe("a configuration file that does not parse", { timeout: 60_000 }, () => 
     ["short.json", "abc", "not valid JSON: Unexpected token 'a'"],
     ["undefined.json", "undefined", "not valid JSON: the text is no JSON value"],
     ["position.json", '{"a": 1,}', "not valid JSON: Expected double-quoted property name in JSON at position 8"],
+    // An excerpt that spans a line break: its first line (a part of the secret) went through.
+    ["wrapped.json", `{"identity": {"secretKey": deadbeef\n${"deadbeef".repeat(7)}}}`, "not valid JSON: Unexpected token 'd'"],
+    ["trailing.json", `{"trust": [\n  "${"deadbeef".repeat(8)}",\n  ]}`, "not valid JSON: Unexpected token ']'"],
   ];
   for (const [file, text, message] of files) {
     it(`${file}: one line naming the file and where, ending with the position`, async () => {

@@ -33,9 +33,12 @@ export async function loadConfigFile(file: string): Promise<NodeConfig> {
     raw = extname(file).toLowerCase() === ".json" ? JSON.parse(text) : (await parseYaml())(text, { uniqueKeys: true });
   } catch (error) {
     const json = extname(file).toLowerCase() === ".json";
+    const message = (error as Error).message;
     // The YAML parser's first line ends "at line 2, column 3:", its excerpt of the file following.
-    const problem = firstLine((error as Error).message).replace(/:$/, "");
-    throw new ConfigError(`${file}: not valid ${json ? "JSON" : "YAML"}: ${json ? withoutJsonExcerpt(problem) : problem}`);
+    // JSON's excerpt goes before the first line is taken: it may span a line break, and its
+    // first line alone (`..."cretKey": deadbeef`) no longer reads as an excerpt.
+    const problem = json ? firstLine(withoutJsonExcerpt(message)) : firstLine(message).replace(/:$/, "");
+    throw new ConfigError(`${file}: not valid ${json ? "JSON" : "YAML"}: ${problem}`);
   }
   return identityFileBesideConfig(parseConfig(raw ?? {}, file), file);
 }
