@@ -422,6 +422,38 @@ describe("stopping a RemoteRelay", () => {
     expect(b.state.closed).toBe(true);
   });
 
+  // The reconnection's connector returned its connection after stop() had begun (it had dialled
+  // already): the attempt then failed on the aborted channel, and the loop returned, seeing the
+  // stop, without closing what it had just been given; stop() resolved with it still open.
+  it("a connection the connector hands over once the stop has begun is closed too, before stop() resolves", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    const { n, tcp } = await startNode();
+    const connections: TcpConnection[] = [];
+    const dialled = deferred<void>();
+    const handOver = deferred<void>();
+    const remote = await createRemoteRelay(n, {
+      name: "bob",
+      identity: bob,
+      backoff: { initialMs: 10, maxMs: 10 },
+      connect: async () => {
+        const c = await tcp.connect(relay.address, new TcpConnectionOptions());
+        connections.push(c);
+        if (connections.length > 1) {
+          dialled.resolve();
+          await handOver.promise;
+        }
+        return { route: c, closed: c.whenClosed(), close: () => c.stop() };
+      },
+    });
+    await connections[0]!.stop(); // the remote relay reconnects
+    await dialled.promise;
+    const stopping = remote.stop();
+    handOver.resolve();
+    await stopping;
+    expect(connections.map((c) => c.isClosed)).toEqual([true, true]);
+  });
+
   // Its hook went as its stop began: node.stop() resolved with the remote relay still closing its connection.
   it("node.stop() during a stop in progress waits for it (the hook goes only once the stop is done)", async () => {
     const bob = await createIdentity();

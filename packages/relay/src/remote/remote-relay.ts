@@ -260,11 +260,15 @@ export class RemoteRelay implements Mailbox {
   async #attempt(): Promise<void> {
     const options = this.#options;
     this.#connection = checkedConnection(await options.connect(this.#abort.signal));
+    // A connector may hand its connection over after the stop began (it had dialled already):
+    // the stop's #disconnect found none to close, and nothing after this would close it.
+    await this.#closeIfStopped();
     const channelOptions = new SecureChannelOptions()
       .withTrustPolicy(options.trust ?? trustEveryone())
       .withHandshakeTimeout(options.handshakeTimeoutMs ?? 10_000)
       .withSignal(this.#abort.signal);
     this.#channel = await createSecureChannel(this.#node, options.identity, route(this.#connection.route, this.#listener), channelOptions);
+    await this.#closeIfStopped();
     // The service's replies come back through the channel to this address.
     this.#node.flowControls.addConsumer(this.address, this.#channel.flowControlId);
     await this.#register(this.#channel);
@@ -407,6 +411,13 @@ export class RemoteRelay implements Mailbox {
       return; // not a reply: dropped
     }
     if (reply) this.#pending.get(reply.id)?.(reply);
+  }
+
+  /** Throws the stop's reason, once what this attempt holds is closed, if the remote relay began to stop meanwhile. */
+  async #closeIfStopped(): Promise<void> {
+    if (!this.#abort.signal.aborted) return;
+    await this.#disconnect();
+    throw this.#abort.signal.reason;
   }
 
   async #disconnect(): Promise<void> {
