@@ -98,6 +98,10 @@ describe("node configuration", () => {
       'test: relays[1].name: "bob" is already registered at LocalHost:4000 by relays[0].name: a name is registered once per relay node',
     );
     expect(thrownBy({ relays: [{ name: "bob", at: "[::ABCD]:4000" }, { name: "bob", at: "[::abcd]:4000" }] })).toBeInstanceOf(ConfigError);
+    // An IPv6 zone names an interface, and interface names are case-sensitive: two zones, two addresses.
+    expect(thrownBy({ tcpListeners: [{ address: "[fe80::1%eth0]:4000" }, { address: "[fe80::1%ETH0]:4000" }] })).toBeUndefined();
+    expect(thrownBy({ relays: [{ name: "bob", at: "[FE80::1%eth0]:4000" }, { name: "bob", at: "[fe80::1%ETH0]:4000" }] })).toBeUndefined();
+    expect(thrownBy({ relays: [{ name: "bob", at: "[FE80::1%eth0]:4000" }, { name: "bob", at: "[fe80::1%eth0]:4000" }] })).toBeInstanceOf(ConfigError);
     expect((thrownBy({ tcpListeners: [{ address: "localhost:4000" }, { address: "LOCALHOST:4000" }] }) as Error | undefined)?.message).toBe(
       "test: tcpListeners[1].address: port 4000 is already taken by tcpListeners[0].address (localhost:4000): two listeners cannot share a port",
     );

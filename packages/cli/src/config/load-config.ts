@@ -172,9 +172,8 @@ function checkAddressesUnique(config: NodeConfig, source: string): void {
 function sameAddress(a: string, b: string): boolean {
   const ipv4 = (host: string): boolean => /^\d+\.\d+\.\d+\.\d+$/.test(host);
   const anyV6 = (host: string): boolean => host === "::" || host === "[::]";
-  // Host names and IPv6 hex digits are case-insensitive: "LOCALHOST" is "localhost".
-  a = a.toLowerCase();
-  b = b.toLowerCase();
+  a = hostKey(a);
+  b = hostKey(b);
   if (a === b || anyV6(a) || anyV6(b)) return true;
   return (a === "0.0.0.0" && ipv4(b)) || (b === "0.0.0.0" && ipv4(a));
 }
@@ -221,7 +220,17 @@ function checkRelaysUnique(config: NodeConfig, source: string): void {
 function relayNodeKey(peer: string): string {
   if (hostPortProblem(peer, { allowPortZero: false }) !== undefined) return peer;
   const { host, port } = parseHostPort(peer, "at", { allowPortZero: false, fail: (message) => new Error(message) });
-  return formatHostPort(host.toLowerCase(), port);
+  return formatHostPort(hostKey(host), port);
+}
+
+/**
+ * A host as two are compared: names and IPv6 hex digits in lower case ("LOCALHOST" is
+ * "localhost"), an IPv6 zone as written ("%eth0" names an interface, and Linux's interface
+ * names are case-sensitive: "%ETH0" is another one).
+ */
+function hostKey(host: string): string {
+  const zone = host.indexOf("%");
+  return zone < 0 ? host.toLowerCase() : host.slice(0, zone).toLowerCase() + host.slice(zone);
 }
 
 /** How deep a configuration may nest: more is no configuration (and would recurse without end). */
