@@ -186,8 +186,20 @@ describe("the closed promise and SecureChannelClosedError", () => {
     const reason = await channel.closed;
     expect(reason).toBeInstanceOf(SecureChannelTransportError);
     expect(reason.closeReason).toBe("transport-error");
+    expect(reason.code).toBe("SECURE_CHANNEL_TRANSPORT_FAILED");
+    expect(reason.message).toBe("The first hop to the peer went away");
     expect(reason.cause).toBeInstanceOf(ConnectionClosedError);
     expect(await pending).toBe(reason);
+    // Made without a stack trace of its own, as every close reason: its frames were the router's
+    // and the connection's close path, which the cause's stack shows; and the closed channel's
+    // tombstone keeps the reason (one of 1,024 a node). The cause keeps its class, code, message
+    // and stack (here: who stopped the connection).
+    expect(reason.stack).not.toMatch(/\n\s+at /);
+    const cause = reason.cause as ConnectionClosedError;
+    expect(cause.code).toBe("TCP_CONNECTION_CLOSED");
+    expect(cause.message).toMatch(/^The connection to .* was stopped$/);
+    expect(cause.stack).toMatch(/\n\s+at /);
+    await expect(n.send(route(channel, "echo"), "after close")).rejects.toBe(reason);
     // The responder's end loses its connection too (the accepted side closes on FIN).
     await eventually(() => listener.channelCount === 0);
   });
