@@ -101,3 +101,16 @@ describe("a role that fails", () => {
     expect(runningRoles()).toEqual([]);
   });
 });
+
+describe("a role's error", () => {
+  it("carries what the role wrote to stderr until the moment it is read, not only until it failed", async () => {
+    const { RoleFailedError, RolesFailedError } = (await import(dist("proc/spawn"))) as typeof import("../src/proc/spawn.js");
+    let stderr = "sink: first line\n";
+    const error = new RoleFailedError("sink", "reported an error", () => stderr);
+    expect(error.message).toBe("sink process: reported an error\nsink: first line");
+    // The process goes on writing until it exits; withChildren reports after that.
+    stderr += "sink: written while exiting\n";
+    expect(error.stderrTail).toBe("sink: first line\nsink: written while exiting");
+    expect(new RolesFailedError([error]).message).toBe("sink process: reported an error\nsink: first line\nsink: written while exiting");
+  });
+});

@@ -28,16 +28,26 @@ const STDERR_TAIL = 4096;
 /** A role's process ended without a result: it reported an error, exited or was killed, timed out, or the run was aborted. */
 export class RoleFailedError extends Error {
   override readonly name = "RoleFailedError";
+  readonly #stderr: () => string;
 
   constructor(
     readonly role: string,
     readonly reason: string,
-    /** The end of what the process wrote to stderr (its own diagnostics, Node's report of an uncaught error). */
-    readonly stderrTail: string,
+    /** The end of what the process has written to stderr so far: read again each time, so that once the process is gone it is the whole tail. */
+    stderr: () => string,
     /** The harness killed it (another role failed, or the repetition was over): a consequence, not a cause. */
     readonly killedByHarness = false,
   ) {
-    super(`${role} process: ${reason}${stderrTail ? `\n${stderrTail}` : ""}`);
+    super();
+    this.#stderr = stderr;
+    // A getter, not the message made now: a role that reports an error goes on writing to stderr
+    // until it exits, and withChildren waits for that before it reports.
+    Object.defineProperty(this, "message", { get: () => `${role} process: ${reason}${this.stderrTail ? `\n${this.stderrTail}` : ""}`, configurable: true });
+  }
+
+  /** The end of what the process wrote to stderr (its own diagnostics, Node's report of an uncaught error). */
+  get stderrTail(): string {
+    return this.#stderr().trim();
   }
 }
 
@@ -93,7 +103,7 @@ export class BenchChild<Ready = unknown, Result = unknown> {
       const fail = (why: string, killedByHarness = false): void => {
         if (settled) return;
         settled = true;
-        const err = new RoleFailedError(this.role, why, this.stderrTail.trim(), killedByHarness);
+        const err = new RoleFailedError(this.role, why, () => this.stderrTail, killedByHarness);
         cleanup();
         this.kill();
         rejectReady(err);
