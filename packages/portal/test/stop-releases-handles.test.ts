@@ -1,13 +1,13 @@
 // A portal's stop that resolves has released its TCP handles: none is left closing behind it.
 // process.getActiveResourcesInfo() lists a handle until libuv has closed it; the inlet's server
 // "close" event, and a reset socket's release, come a turn before that.
-import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
+import { describe, expect, it } from "vitest";
 import { Address, LocalMessage, node, NodeStoppedError, route, toAddress, type Mailbox, type Node } from "@hopwire/runtime";
 import { createInlet, createOutlet, Inlet } from "@hopwire/portal";
 import { decodePortalMessage, encodeOpen, KIND } from "../dist/protocol/index.js";
 import { eventually } from "../../../test/support/eventually.js";
-import { tcpHandles, tcpHandlesBackTo } from "../../../test/support/tcp-handles.js";
+import { endEachTestsHandles, tcpHandles } from "../../../test/support/tcp-handles.js";
 
 /** Swallows whatever reaches it: an "outlet" that never answers, so an inlet's stream waits for OPENED. */
 class Silent implements Mailbox {
@@ -30,19 +30,7 @@ class Opener implements Mailbox {
   }
 }
 
-const nodes: Node[] = [];
-const clients: Socket[] = [];
-const servers: Server[] = [];
-let baseline: Record<string, number>;
-beforeAll(() => {
-  baseline = tcpHandles();
-});
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.destroy();
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
-  for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
-  await tcpHandlesBackTo(baseline);
-});
+const { nodes, clients, servers } = endEachTestsHandles();
 
 async function startNode(): Promise<Node> {
   const n = await node({ name: "portal" });
@@ -66,7 +54,7 @@ async function unlistedTarget(): Promise<string> {
     socket.unref();
     socket.on("error", () => {});
   });
-  servers.push(server);
+  servers.push({ server });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   server.unref();
   return `127.0.0.1:${(server.address() as AddressInfo).port}`;

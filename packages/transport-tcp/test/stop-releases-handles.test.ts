@@ -2,12 +2,12 @@
 // nor opened after it by a listen() or connect() that was in progress.
 // process.getActiveResourcesInfo() lists a handle until libuv has closed it, and the server's
 // "close" event came a turn before that, so the TCPServerWrap outlived `await node.stop()`.
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createServer, type AddressInfo, type Socket } from "node:net";
+import { describe, expect, it } from "vitest";
 import type { Node } from "@hopwire/runtime";
 import { TransportStoppedError, type TcpListener, type TcpTransport } from "@hopwire/transport-tcp";
 import { eventually } from "../../../test/support/eventually.js";
-import { tcpHandles, tcpHandlesBackTo } from "../../../test/support/tcp-handles.js";
+import { endEachTestsHandles, tcpHandles } from "../../../test/support/tcp-handles.js";
 import { rawClient, startNode, startResponder } from "./support.js";
 
 const stops: Record<string, (r: { node: Node; tcp: TcpTransport; listener: TcpListener }) => Promise<void>> = {
@@ -16,23 +16,7 @@ const stops: Record<string, (r: { node: Node; tcp: TcpTransport; listener: TcpLi
   "listener.stop()": (r) => r.listener.stop(),
 };
 
-const nodes: Node[] = [];
-const clients: Socket[] = [];
-/** Raw servers of the test, with the sockets they accepted (a silent one never reads its peer's FIN, so it is destroyed). */
-const servers: { server: Server; sockets: Set<Socket> }[] = [];
-let baseline: Record<string, number>;
-beforeAll(() => {
-  baseline = tcpHandles();
-});
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.destroy();
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
-  for (const { server, sockets } of servers.splice(0)) {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => server.close(resolve));
-  }
-  await tcpHandlesBackTo(baseline);
-});
+const { nodes, clients, servers } = endEachTestsHandles();
 
 /** A responder node whose listener has accepted `accepted` connections (0 or 1) from a raw client of this test. */
 async function responderWith(accepted: number): Promise<Awaited<ReturnType<typeof startResponder>>> {

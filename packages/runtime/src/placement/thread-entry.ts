@@ -99,4 +99,3 @@ async function stop(): Promise<void> {
   link.post({ t: "stopped" });
   link.close();
 }
-
