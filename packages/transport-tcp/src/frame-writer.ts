@@ -2,6 +2,7 @@ import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import {
   Route,
+  atTurnEnd,
   bytesBodyLength,
   copyBytes,
   envelopeHeadBound,
@@ -530,7 +531,7 @@ export class FrameWriter {
     }
     if (this.#scheduled || this.#blocked || this.#closed) return;
     this.#scheduled = true;
-    setImmediate(this.#onTurn);
+    atTurnEnd(this.#onTurn);
     if (this.socket.writableLength === 0) queueMicrotask(this.#onIdleFlush);
   }
 

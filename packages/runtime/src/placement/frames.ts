@@ -5,6 +5,7 @@ import type { Route } from "../route/route.js";
 import { bytesBodyLength, lentBytesMessage, writeBytesBody } from "../codec/body.js";
 import { forEachRepeatedPayload } from "../codec/repeated-head.js";
 import { copyBytes, writeU32BE } from "../util/bytes.js";
+import { atTurnEnd } from "../util/turn-end.js";
 
 /**
  * The byte stream between the main thread and a worker's thread (or a pool task).
@@ -555,8 +556,8 @@ const EAGER_FLUSH_FRAMES = 1024;
 
 /**
  * Frames bound for one port, posted as one transferred buffer per event-loop turn. The
- * flush runs in setImmediate (the check phase) rather than a microtask, so that several
- * I/O callbacks of one poll phase share a batch.
+ * flush runs at the end of the turn (atTurnEnd: the check phase) rather than in a
+ * microtask, so that several I/O callbacks of one poll phase share a batch.
  */
 export class PortWriter implements FrameSink {
   readonly #frames = new BatchWriter();
@@ -673,10 +674,10 @@ export class PortWriter implements FrameSink {
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    setImmediate(this.#onImmediate);
+    atTurnEnd(this.#onTurnEnd);
   }
 
-  readonly #onImmediate = (): void => {
+  readonly #onTurnEnd = (): void => {
     this.#scheduled = false;
     this.flush();
   };

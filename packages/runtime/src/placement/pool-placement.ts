@@ -23,6 +23,7 @@ import { decodeOp, encodeArgs, type ThreadToMainOp } from "./protocol.js";
 import { threadSettings } from "./thread-placement.js";
 import type { WorkerHandle } from "./worker-handle.js";
 import { settlesWithin } from "../util/wait.js";
+import { atTurnEnd } from "../util/turn-end.js";
 
 const POOL_ENTRY = fileURLToPath(new URL("./pool-entry.js", import.meta.url));
 /** Idle slots above minThreads live this long, so that bursts do not respawn threads. */
@@ -260,7 +261,7 @@ class PoolHost implements Mailbox, WorkerHandle {
     this.#readyLanes.push(lane);
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(this.#flush);
+      atTurnEnd(this.#flush);
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Worker } from "node:worker_threads";
-import { deferred, describeValue, errorFromData, HopwireError, startThread, waitFor, type ErrorData, type Logger, type Node } from "@hopwire/runtime";
+import { atTurnEnd, deferred, describeValue, errorFromData, HopwireError, startThread, waitFor, type ErrorData, type Logger, type Node } from "@hopwire/runtime";
 import { DROP_REASONS, type DropReason } from "../channel/transport-cipher.js";
 import { KEY_LENGTH, type CryptoProvider } from "../crypto/provider.js";
 import { InvalidKeyError } from "../errors.js";
@@ -251,7 +251,7 @@ class CryptoThread {
     if (this.#w >= this.#maxBatchBytes) this.flush();
     else if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(this.#flushSoon);
+      atTurnEnd(this.#flushSoon);
     }
   }
 

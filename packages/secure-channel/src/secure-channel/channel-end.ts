@@ -1,5 +1,6 @@
 import {
   Address,
+  atTurnEnd,
   bytesBodyLength,
   encodeEnvelopeHead,
   EnvelopeHeadDecoder,
@@ -663,7 +664,7 @@ export class ChannelEnd implements ChannelCipherSink {
   #schedulePump(): void {
     if (this.#pumpScheduled) return;
     this.#pumpScheduled = true;
-    setImmediate(this.#pumpOnTurn);
+    atTurnEnd(this.#pumpOnTurn);
   }
 
   readonly #pumpOnTurn = (): void => {

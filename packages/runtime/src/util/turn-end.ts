@@ -1,0 +1,44 @@
+/**
+ * One end-of-turn pass per thread, for everything that holds the work of a turn to do it
+ * once at its end: a secure channel sealing its queued messages into one record, a
+ * connection writing its frames with one system call, a thread link posting one batch.
+ *
+ * Each used to queue a setImmediate of its own. An immediate queued while immediates run
+ * waits for the next turn of the event loop, so a channel sealing at the end of a turn
+ * handed its record to a connection whose write then waited a whole turn: one more
+ * `epoll_wait` and loop pass per message on each side of a round trip (strace, the seed's
+ * echo). Here a callback queued during the pass runs in the same pass, after the ones
+ * queued before it, so the connection writes what the channels sealed in that same turn.
+ *
+ * Microtasks queued by a callback run after the pass, not between its callbacks.
+ */
+
+/** Past this many callbacks in one pass, the rest wait for the next turn (a callback that keeps queueing more must not starve I/O). */
+const MAX_CALLBACKS_PER_PASS = 10_000;
+
+const queue: (() => void)[] = [];
+let scheduled = false;
+
+/** Runs `callback` at the end of this turn of the event loop (in the check phase), once per call. */
+export function atTurnEnd(callback: () => void): void {
+  queue.push(callback);
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(runPass);
+}
+
+function runPass(): void {
+  let ran = 0;
+  try {
+    while (ran < queue.length && ran < MAX_CALLBACKS_PER_PASS) {
+      const callback = queue[ran]!;
+      ran++;
+      callback();
+    }
+  } finally {
+    // After a throw too: what is left runs next turn, and the error goes on as an immediate's would.
+    queue.splice(0, ran);
+    scheduled = queue.length > 0;
+    if (scheduled) setImmediate(runPass);
+  }
+}

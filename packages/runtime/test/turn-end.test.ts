@@ -1,0 +1,44 @@
+// The end-of-turn pass that channels, connections and thread links share (util/turn-end.ts):
+// what a callback queues during the pass runs in that same pass, not a turn later.
+import { describe, expect, it } from "vitest";
+import { atTurnEnd } from "../dist/util/turn-end.js";
+
+const nextImmediate = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe("atTurnEnd", () => {
+  it("runs a callback queued during the pass in the same pass, before the microtasks and ticks queued by the one before", async () => {
+    const order: string[] = [];
+    atTurnEnd(() => {
+      order.push("sealed");
+      // As a channel's pump hands its record to a connection, which queues its write.
+      atTurnEnd(() => order.push("written"));
+      process.nextTick(() => order.push("tick"));
+      queueMicrotask(() => order.push("microtask"));
+    });
+    await nextImmediate();
+    // One setImmediate each would run "written" a turn later, after the tick and the microtask.
+    expect(order).toEqual(["sealed", "written", "tick", "microtask"]);
+  });
+
+  it("runs callbacks in the order they were queued, each once", async () => {
+    const order: number[] = [];
+    for (let i = 0; i < 5; i++) atTurnEnd(() => order.push(i));
+    await nextImmediate();
+    await nextImmediate();
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("leaves the rest for the next turn past 10,000 callbacks in one pass, so a callback that keeps queueing cannot starve the loop", async () => {
+    let ran = 0;
+    const again = (): void => {
+      ran++;
+      if (ran < 25_000) atTurnEnd(again);
+    };
+    atTurnEnd(again);
+    // Queued after the pass's own immediate: runs once the first pass has ended.
+    await nextImmediate();
+    expect(ran).toBe(10_000);
+    while (ran < 25_000) await nextImmediate();
+    expect(ran).toBe(25_000);
+  });
+});

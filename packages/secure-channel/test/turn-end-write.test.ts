@@ -1,0 +1,56 @@
+// A secure channel seals the messages of a turn at its end and hands the record to its
+// connection, which writes it in that same end-of-turn pass (runtime's util/turn-end.ts). With
+// an immediate each, the connection's came from inside the channel's and waited for the next
+// turn of the event loop: one more epoll_wait per message on each side of a round trip.
+import { createHook } from "node:async_hooks";
+import { afterEach, expect, it } from "vitest";
+import { node, route, type Node, type Worker } from "@hopwire/runtime";
+import { createTcpTransport } from "@hopwire/transport-tcp";
+import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions } from "@hopwire/secure-channel";
+import { eventually, nextTurn } from "../../../test/support/eventually.js";
+
+const nodes: Node[] = [];
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await n.stop();
+});
+
+class Counter implements Worker {
+  count = 0;
+  handleMessage(): void {
+    this.count++;
+  }
+}
+
+it("a message sent into a channel is sealed and written in one end-of-turn pass, leaving nothing for the next turn", async () => {
+  const [alice, bob] = [await node(), await node()];
+  nodes.push(alice, bob);
+  const tcpListener = await (await createTcpTransport(bob)).listen("127.0.0.1:0");
+  const listener = await createSecureChannelListener(bob, await createIdentity(), "listener", new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
+  const sink = new Counter();
+  await bob.startWorker("sink", sink, { placement: "main" });
+  bob.flowControls.addConsumer("sink", listener.flowControlId);
+  const connection = await (await createTcpTransport(alice)).connect(tcpListener.address);
+  const channel = await createSecureChannel(alice, await createIdentity(), route(connection, "listener"));
+  const toSink = route(channel, "sink");
+  const body = new Uint8Array(64).fill(7);
+  // The first send learns the route's mailbox; the second goes as every later one does.
+  await alice.send(toSink, body);
+  await eventually(() => sink.count === 1, 10_000, "the first message");
+
+  let immediates = 0;
+  const hook = createHook({
+    init(_id, type) {
+      if (type === "Immediate") immediates++;
+    },
+  });
+  hook.enable();
+  try {
+    void alice.send(toSink, body);
+    await nextTurn(); // queued after the pass: runs once the channel has sealed and the connection written
+  } finally {
+    hook.disable();
+  }
+  // The pass's and nextTurn's: no third for a write left to the next turn.
+  expect(immediates).toBe(2);
+  await eventually(() => sink.count === 2, 10_000, "the second message");
+});
