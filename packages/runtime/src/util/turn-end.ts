@@ -16,12 +16,14 @@
 /** Past this many callbacks in one pass, the rest wait for the next turn (a callback that keeps queueing more must not starve I/O). */
 const MAX_CALLBACKS_PER_PASS = 10_000;
 
-const queue: (() => void)[] = [];
+/** Callbacks queued for the pass, in [0, queued); run ones are cleared, and the array keeps its room (no allocation per turn). */
+const queue: ((() => void) | undefined)[] = [];
+let queued = 0;
 let scheduled = false;
 
 /** Runs `callback` at the end of this turn of the event loop (in the check phase), once per call. */
 export function atTurnEnd(callback: () => void): void {
-  queue.push(callback);
+  queue[queued++] = callback;
   if (scheduled) return;
   scheduled = true;
   setImmediate(runPass);
@@ -30,15 +32,21 @@ export function atTurnEnd(callback: () => void): void {
 function runPass(): void {
   let ran = 0;
   try {
-    while (ran < queue.length && ran < MAX_CALLBACKS_PER_PASS) {
+    while (ran < queued && ran < MAX_CALLBACKS_PER_PASS) {
       const callback = queue[ran]!;
+      queue[ran] = undefined;
       ran++;
       callback();
     }
   } finally {
     // After a throw too: what is left runs next turn, and the error goes on as an immediate's would.
-    queue.splice(0, ran);
-    scheduled = queue.length > 0;
+    const left = queued - ran;
+    for (let i = 0; i < left; i++) {
+      queue[i] = queue[ran + i];
+      queue[ran + i] = undefined;
+    }
+    queued = left;
+    scheduled = left > 0;
     if (scheduled) setImmediate(runPass);
   }
 }
