@@ -3,6 +3,7 @@
 // "refused" node event and written as one rate-limited warning naming the setting; a channel
 // that closes frees its slot. Real nodes over real TCP on 127.0.0.1.
 import { afterEach, describe, expect, it } from "vitest";
+import { eventually } from "../../../test/support/eventually.js";
 import { Echoer, errorFromData, errorToData, InvalidOptionError, node, route, type Node, type NodeWarning, type RefusedEvent } from "@hopwire/runtime";
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions, type TcpConnection } from "@hopwire/transport-tcp";
 import {
@@ -110,7 +111,7 @@ describe("maxChannelsPerConnection", () => {
     expect(s.listener.refusedChannels).toBe(4);
 
     // The responder's side: an event per refusal, typed, and one warning line naming the setting.
-    await expect.poll(() => s.events.length).toBe(4);
+    await eventually(() => s.events.length === 4, 10_000, "4 refused-handshake events");
     for (const event of s.events) {
       expect(event).toMatchObject({ listener: "api", what: "a secure channel", peer: undefined, reason: "HANDSHAKE_CONNECTION_CHANNEL_LIMIT" });
       expect(event.error).toBeInstanceOf(ConnectionChannelLimitError);
@@ -139,7 +140,7 @@ describe("maxChannels", () => {
     expect(s.listener.channelCount).toBe(4);
     for (const channel of held) await roundTrip(s, channel, "held");
 
-    await expect.poll(() => s.events.length).toBe(3);
+    await eventually(() => s.events.length === 3, 10_000, "3 refused-handshake events");
     for (const event of s.events) {
       expect(event).toMatchObject({ listener: "api", peer: undefined, reason: "HANDSHAKE_CHANNEL_LIMIT" });
       expect(event.error).toBeInstanceOf(ChannelLimitError);
@@ -160,7 +161,7 @@ describe("a channel that closes frees its slot", () => {
 
     // Closed by the initiator: the responder's end closes on its CLOSE, and the slot is free.
     await first.close();
-    await expect.poll(() => s.listener.channelCount).toBe(1);
+    await eventually(() => s.listener.channelCount === 1, 10_000, "the listener down to 1 channel");
     await roundTrip(s, await open(s, a), "after the initiator closed one");
     expect(s.listener.channelCount).toBe(2);
 
@@ -172,13 +173,13 @@ describe("a channel that closes frees its slot", () => {
     const carols = s.listener.channels.filter((c) => c.peerIdentifier === carol.identifier);
     expect(carols).toHaveLength(1);
     await carols[0]!.close();
-    await expect.poll(() => s.listener.channelCount).toBe(2);
+    await eventually(() => s.listener.channelCount === 2, 10_000, "the listener down to 2 channels");
     await roundTrip(s, await open(s, b), "after the responder closed one");
 
     // With its connection: both channels that came over a go, and another connection may have them.
     expect((await refusal(open(s, b))).reason).toBe("HANDSHAKE_CHANNEL_LIMIT");
     await a.stop();
-    await expect.poll(() => s.listener.channelCount).toBe(1);
+    await eventually(() => s.listener.channelCount === 1, 10_000, "the listener down to 1 channel");
     const c = await s.connect();
     await roundTrip(s, await open(s, c), "after the connection closed");
     await roundTrip(s, await open(s, c), "after the connection closed, twice");

@@ -2,6 +2,7 @@
 // carries the responder's code as a typed `reason`; the responder's node raises a "refused"
 // event and writes one rate-limited warning per cause, without DEBUG.
 import { afterEach, describe, expect, it } from "vitest";
+import { eventually } from "../../../test/support/eventually.js";
 import { errorFromData, errorToData, LocalMessage, node, route, type Mailbox, type Node, type NodeWarning, type RefusedEvent } from "@hopwire/runtime";
 import {
   createIdentity,
@@ -83,7 +84,7 @@ describe("the responder: a refused handshake is visible by default", () => {
     const [alice, bob, carol] = [createIdentity(), createIdentity(), createIdentity()];
     await createSecureChannelListener(n, bob, "bob_listener", { trustPolicy: trustIdentifier(carol) });
     await refusal(createSecureChannel(n, alice, route("bob_listener")));
-    await expect.poll(() => events.length).toBe(1);
+    await eventually(() => events.length === 1, 10_000, "the refused-handshake event");
     expect(events[0]).toMatchObject({ listener: "bob_listener", what: "a secure channel", peer: alice.identifier, reason: "HANDSHAKE_UNTRUSTED_IDENTITY" });
     expect(events[0]!.error).toBeInstanceOf(UntrustedIdentityError);
     expect(lines).toEqual([
@@ -112,7 +113,7 @@ describe("the responder: a refused handshake is visible by default", () => {
     const strangers = Array.from({ length: 12 }, () => createIdentity());
     await Promise.all(strangers.map((s) => refusal(createSecureChannel(n, s, route("bob_listener")))));
     await refusal(createSecureChannel(n, createIdentity(), route("throwing")));
-    await expect.poll(() => events.length).toBe(13);
+    await eventually(() => events.length === 13, 10_000, "13 refused-handshake events");
     expect(new Set(events.map((e) => e.peer)).size).toBe(13);
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^hopwire warning: "bob_listener" refused a secure channel from I[0-9a-f]{64}: its identity is not trusted/);
@@ -129,7 +130,7 @@ describe("the responder: a refused handshake is visible by default", () => {
     const bob = createIdentity();
     await createSecureChannelListener(n, bob, "bob_listener", { trustPolicy: trustIdentifier(bob) });
     await refusal(createSecureChannel(n, createIdentity(), route("bob_listener")));
-    await expect.poll(() => seen.length).toBe(1);
+    await eventually(() => seen.length === 1, 10_000, "the one refusal seen");
   });
 
   it("an accepted channel, or an initiator that refuses the responder, is no refusal of the listener's", async () => {
