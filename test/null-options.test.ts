@@ -68,7 +68,7 @@ async function release(made: unknown): Promise<void> {
 }
 
 /**
- * Null as the options object, and at each option, is an InvalidOptionError naming it; undefined
+ * Null as the options object ("options"), and at each option, is an InvalidOptionError naming it; undefined
  * there is the default. `surface` is made in the test, once the fixtures exist.
  */
 function checkSurface(name: string, surface: () => Surface): void {
@@ -76,6 +76,7 @@ function checkSurface(name: string, surface: () => Surface): void {
     const { call, base = {}, options } = surface();
     const whole = await settle(() => call(null));
     expect(whole.error, `${name}(null)`).toBeInstanceOf(InvalidOptionError);
+    expect((whole.error as InvalidOptionError).option, `${name}(null)`).toBe("options");
     for (const option of options) {
       const { path, named = path, nullOnly } = typeof option === "string" ? { path: option } : option;
       const rejected = await settle(() => call(withPath(base, path, null)));

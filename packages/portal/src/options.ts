@@ -135,7 +135,7 @@ export interface ResolvedInletOptions {
 }
 
 function object(value: unknown, what: string): Record<string, unknown> {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new InvalidOptionError(`${what} must be an object`);
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new InvalidOptionError(`${what} must be an object, got ${describeValue(value)}`, { option: "options" });
   return value as Record<string, unknown>;
 }
 

@@ -101,7 +101,7 @@ describe("what an option check says it got", () => {
   });
 
   it("node options and pool are plain objects: an array or a Map was accepted as no options", async () => {
-    for (const bad of [[], new Map(), null, 5, "bob"]) expect(await nodeError(bad as never)).toEqual(invalidOption(undefined as never, /^node options must be an object such as \{ name: "bob" \}, got /));
+    for (const bad of [[], new Map(), null, 5, "bob"]) expect(await nodeError(bad as never)).toEqual(invalidOption("options", /^node options must be an object such as \{ name: "bob" \}, got /));
     for (const bad of [[2], new Map(), 5]) expect(await nodeError({ pool: bad as never })).toEqual(invalidOption("pool", /^pool must be an object such as \{ maxThreads: 2 \}, got /));
   });
 

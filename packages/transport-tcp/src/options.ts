@@ -407,7 +407,7 @@ const TRANSPORT_OPTIONS = optionKeys<TcpTransportOptions>({
 });
 
 export function resolveTransportOptions(options: TcpTransportOptions = {}): ResolvedTcpTransportOptions {
-  if (!isPlainObject(options as unknown)) throw new InvalidOptionError(`TCP transport options must be an object such as { maxConnections: 64 }, got ${describeValue(options)}`);
+  if (!isPlainObject(options as unknown)) throw new InvalidOptionError(`TCP transport options must be an object such as { maxConnections: 64 }, got ${describeValue(options)}`, { option: "options" });
   checkOptionKeys(options, TRANSPORT_OPTIONS, "TCP transport options");
   const sendHighWaterMark = positiveInteger(options.sendHighWaterMark, "sendHighWaterMark", DEFAULT_SEND_HIGH_WATER_MARK);
   const maxSendBufferBytes = positiveInteger(options.maxSendBufferBytes, "maxSendBufferBytes", 32 * 1024 * 1024);

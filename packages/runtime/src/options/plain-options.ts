@@ -203,7 +203,7 @@ export function checkWaitOptions(options: unknown, what: string, known: readonly
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     // The example is one of this call's own keys: saveIdentity takes no timeout.
     const example = known.includes("timeout") ? "{ timeout: 5000 }" : `{ ${known.join(", ")} }`;
-    throw new InvalidOptionError(`${what} must be an object such as ${example}, got ${describeValue(options)}`);
+    throw new InvalidOptionError(`${what} must be an object such as ${example}, got ${describeValue(options)}`, { option: "options" });
   }
   checkOptionKeys(options, known, what);
   const values = options as { timeout?: unknown; signal?: unknown };
