@@ -127,7 +127,7 @@ const CLOSE_OPTIONS = optionKeys<CloseOptions>({ timeoutMs: true });
 
 /** `close({ timeoutMs })`: that key only, a positive number of ms or Infinity (wait for everything queued). */
 function checkCloseOptions(options: unknown): void {
-  if (options === null || typeof options !== "object") throw new InvalidOptionError(`close options must be an object such as { timeoutMs: 1000 }, got ${describeValue(options)}`, { option: "options" });
+  if (options === null || typeof options !== "object" || Array.isArray(options)) throw new InvalidOptionError(`close options must be an object such as { timeoutMs: 1000 }, got ${describeValue(options)}`, { option: "options" });
   checkOptionKeys(options, CLOSE_OPTIONS, "close options");
   const { timeoutMs } = options as { timeoutMs?: unknown };
   if (timeoutMs !== undefined) checkTimeoutOption(timeoutMs, "timeoutMs", "close options");
