@@ -1,5 +1,7 @@
 // The end-of-turn pass that channels, connections and thread links share (util/turn-end.ts):
 // what a callback queues during the pass runs in that same pass, not a turn later.
+import { once } from "node:events";
+import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { atTurnEnd } from "../dist/util/turn-end.js";
 
@@ -40,5 +42,33 @@ describe("atTurnEnd", () => {
     expect(ran).toBe(10_000);
     while (ran < 25_000) await nextImmediate();
     expect(ran).toBe(25_000);
+  });
+
+  it("after a callback throws, the error goes on as an immediate's would; the rest run next turn, each once, and later passes still run", async () => {
+    // In a thread of its own: the throw is an uncaught exception there, not in this test's process.
+    const code = `
+      const { parentPort } = require("node:worker_threads");
+      import(${JSON.stringify(new URL("../dist/util/turn-end.js", import.meta.url).href)}).then(({ atTurnEnd }) => {
+        const log = [];
+        process.on("uncaughtException", (error) => log.push("uncaught " + error.message));
+        atTurnEnd(() => log.push("a"));
+        atTurnEnd(() => {
+          log.push("b");
+          atTurnEnd(() => log.push("d"));
+          throw new Error("boom");
+        });
+        atTurnEnd(() => log.push("c"));
+        setTimeout(() => {
+          atTurnEnd(() => log.push("e"));
+          setTimeout(() => parentPort.postMessage(log), 20);
+        }, 20);
+      });`;
+    const thread = new Worker(code, { eval: true });
+    try {
+      const [log] = (await once(thread, "message")) as [string[]];
+      expect(log).toEqual(["a", "b", "uncaught boom", "c", "d", "e"]);
+    } finally {
+      await thread.terminate();
+    }
   });
 });
