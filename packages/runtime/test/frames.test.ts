@@ -4,6 +4,7 @@ import { DecodeError, LocalMessage, NO_LOCAL_INFO, encodeBody, encodeEnvelope, r
 // Internal: the batch format of the port protocol (compiled, like everything tests load).
 import { FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, FIRST_FRAME, openBatch, PortWriter, readFrames, restOfBatch, SPARE_MIN_BYTES, SPARE_MAX_BYTES, batchesGivenBack, batchAndSpares, POST_COPY_MAX } from "../dist/placement/frames.js";
 import { frameSizeOf, LocalEnvelopeDecoder } from "../dist/placement/envelopes.js";
+import { atTurnEnd } from "../dist/util/turn-end.js";
 
 function frames(batch: ArrayBuffer): [number, string][] {
   const out: [number, string][] = [];
@@ -203,6 +204,22 @@ describe("frames", () => {
     const read = frames(batches[0]!);
     expect(read).toHaveLength(501);
     expect(read[500]).toEqual([FRAME_OP, "after a microtask"]);
+  });
+
+  it("posts what is pushed during the end-of-turn pass in that pass, not a turn later (util/turn-end.ts)", async () => {
+    const posted: ArrayBuffer[] = [];
+    const writer = new PortWriter({ postMessage: (batch: unknown) => void posted.push(batch as ArrayBuffer) });
+    let postedBeforeTick: number | undefined;
+    // As a secure channel that opens a record in the pass and hands its message to a thread-placed worker.
+    atTurnEnd(() => {
+      writer.push(FRAME_ENVELOPE, Buffer.from("from the pass"));
+      process.nextTick(() => (postedBeforeTick = posted.length));
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    writer.close();
+    // With an immediate of its own, queued while immediates ran, the post came a turn later, after the tick.
+    expect(postedBeforeTick).toBe(1);
+    expect(frames(posted[0]!)).toEqual([[FRAME_ENVELOPE, "from the pass"]]);
   });
 
   it("posts a batch whose buffer is full rather than growing it past 64 KiB (a copy of all of it), in order", () => {

@@ -1,12 +1,13 @@
 // A secure channel seals the messages of a turn at its end and hands the record to its
 // connection, which writes it in that same end-of-turn pass (runtime's util/turn-end.ts). With
 // an immediate each, the connection's came from inside the channel's and waited for the next
-// turn of the event loop: one more epoll_wait per message on each side of a round trip.
+// turn of the event loop: one more epoll_wait per message on each side of a round trip. With a
+// crypto thread, the seal's batch is posted to that thread in the same pass.
 import { createHook, executionAsyncId } from "node:async_hooks";
 import { afterEach, expect, it } from "vitest";
 import { node, route, type Node, type Worker } from "@hopwire/runtime";
 import { createTcpTransport } from "@hopwire/transport-tcp";
-import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions } from "@hopwire/secure-channel";
+import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions, SecureChannelOptions } from "@hopwire/secure-channel";
 import { eventually, nextTurn } from "../../../test/support/eventually.js";
 
 const nodes: Node[] = [];
@@ -21,40 +22,42 @@ class Counter implements Worker {
   }
 }
 
-it("a message sent into a channel is sealed and written in one end-of-turn pass, leaving nothing for the next turn", async () => {
-  const [alice, bob] = [await node(), await node()];
-  nodes.push(alice, bob);
-  const tcpListener = await (await createTcpTransport(bob)).listen("127.0.0.1:0");
-  const listener = await createSecureChannelListener(bob, await createIdentity(), "listener", new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
-  const sink = new Counter();
-  await bob.startWorker("sink", sink, { placement: "main" });
-  bob.flowControls.addConsumer("sink", listener.flowControlId);
-  const connection = await (await createTcpTransport(alice)).connect(tcpListener.address);
-  const channel = await createSecureChannel(alice, await createIdentity(), route(connection, "listener"));
-  const toSink = route(channel, "sink");
-  const body = new Uint8Array(64).fill(7);
-  // The first send learns the route's mailbox; the second goes as every later one does.
-  await alice.send(toSink, body);
-  await eventually(() => sink.count === 1, 10_000, "the first message");
+for (const cryptoThreads of [0, 1]) {
+  it(`a message sent into a channel is sealed and written${cryptoThreads === 0 ? "" : " (or posted to its crypto thread)"} in one end-of-turn pass, leaving nothing for the next turn`, async () => {
+    const [alice, bob] = [await node(), await node()];
+    nodes.push(alice, bob);
+    const tcpListener = await (await createTcpTransport(bob)).listen("127.0.0.1:0");
+    const listener = await createSecureChannelListener(bob, await createIdentity(), "listener", new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
+    const sink = new Counter();
+    await bob.startWorker("sink", sink, { placement: "main" });
+    bob.flowControls.addConsumer("sink", listener.flowControlId);
+    const connection = await (await createTcpTransport(alice)).connect(tcpListener.address);
+    const channel = await createSecureChannel(alice, await createIdentity(), route(connection, "listener"), new SecureChannelOptions().withCryptoThreads(cryptoThreads));
+    const toSink = route(channel, "sink");
+    const body = new Uint8Array(64).fill(7);
+    // The first send learns the route's mailbox; the second goes as every later one does.
+    await alice.send(toSink, body);
+    await eventually(() => sink.count === 1, 10_000, "the first message");
 
-  // Counted: the Immediates this send makes, directly or from what it made (not another part of the process's).
-  const ours = new Set([executionAsyncId()]);
-  let immediates = 0;
-  const hook = createHook({
-    init(id, type, triggerId) {
-      if (!ours.has(triggerId)) return;
-      ours.add(id);
-      if (type === "Immediate") immediates++;
-    },
+    // Counted: the Immediates this send makes, directly or from what it made (not another part of the process's).
+    const ours = new Set([executionAsyncId()]);
+    let immediates = 0;
+    const hook = createHook({
+      init(id, type, triggerId) {
+        if (!ours.has(triggerId)) return;
+        ours.add(id);
+        if (type === "Immediate") immediates++;
+      },
+    });
+    hook.enable();
+    try {
+      void alice.send(toSink, body);
+      await nextTurn(); // queued after the pass: runs once the channel has sealed and the connection written
+    } finally {
+      hook.disable();
+    }
+    // The pass's and nextTurn's: no third for a write left to the next turn.
+    expect(immediates).toBe(2);
+    await eventually(() => sink.count === 2, 10_000, "the second message");
   });
-  hook.enable();
-  try {
-    void alice.send(toSink, body);
-    await nextTurn(); // queued after the pass: runs once the channel has sealed and the connection written
-  } finally {
-    hook.disable();
-  }
-  // The pass's and nextTurn's: no third for a write left to the next turn.
-  expect(immediates).toBe(2);
-  await eventually(() => sink.count === 2, 10_000, "the second message");
-});
+}
