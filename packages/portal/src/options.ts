@@ -4,6 +4,8 @@ import {
   describeValue,
   formatHostPort,
   InvalidOptionError,
+  isOptionsObject,
+  notAnOptionsObjectError,
   optionKeys,
   orDefault,
   route,
@@ -135,7 +137,7 @@ export interface ResolvedInletOptions {
 }
 
 function object(value: unknown, what: string): Record<string, unknown> {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new InvalidOptionError(`${what} must be an object, got ${describeValue(value)}`, { option: "options" });
+  if (!isOptionsObject(value)) throw notAnOptionsObjectError(`${what} must be an object`, value);
   return value as Record<string, unknown>;
 }
 

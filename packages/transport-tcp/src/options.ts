@@ -8,6 +8,7 @@ import {
   InvalidOptionError,
   isPlainObject,
   MAX_TIMEOUT_MS,
+  notAnOptionsObjectError,
   optionKeys,
   type FlowControlId,
 } from "@hopwire/runtime";
@@ -407,7 +408,7 @@ const TRANSPORT_OPTIONS = optionKeys<TcpTransportOptions>({
 });
 
 export function resolveTransportOptions(options: TcpTransportOptions = {}): ResolvedTcpTransportOptions {
-  if (!isPlainObject(options as unknown)) throw new InvalidOptionError(`TCP transport options must be an object such as { maxConnections: 64 }, got ${describeValue(options)}`, { option: "options" });
+  if (!isPlainObject(options as unknown)) throw notAnOptionsObjectError("TCP transport options must be an object such as { maxConnections: 64 }", options);
   checkOptionKeys(options, TRANSPORT_OPTIONS, "TCP transport options");
   const sendHighWaterMark = positiveInteger(options.sendHighWaterMark, "sendHighWaterMark", DEFAULT_SEND_HIGH_WATER_MARK);
   const maxSendBufferBytes = positiveInteger(options.maxSendBufferBytes, "maxSendBufferBytes", 32 * 1024 * 1024);

@@ -1,4 +1,4 @@
-import { applyPlainOptions, checkOptionKeys, checkFlowControlIds, describeType, describeValue, InvalidOptionError, isPlainObject, type FlowControlId, type WaitOptions } from "@hopwire/runtime";
+import { applyPlainOptions, checkOptionKeys, checkFlowControlIds, describeType, InvalidOptionError, isPlainObject, notAnOptionsObjectError, type FlowControlId, type WaitOptions } from "@hopwire/runtime";
 import { TcpConnectionOptions, TcpListenerOptions, type TcpReconnectOptions } from "./options.js";
 
 /** `keepalive` of a plain options object: the two values of `withKeepalive`, named. */
@@ -85,7 +85,7 @@ const waitKeys = { signal: () => {}, timeout: () => {} };
 /** One way to pass `signal`/`timeout`: in the plain options object, or after a builder, not both. */
 function plainWait(options: unknown, wait: WaitOptions, call: string): WaitOptions {
   if (!isPlainObject(options)) {
-    throw new InvalidOptionError(`${call} options must be a Tcp${call === "listen" ? "Listener" : "Connection"}Options or a plain object, got ${describeValue(options)}`, { option: "options" });
+    throw notAnOptionsObjectError(`${call} options must be a Tcp${call === "listen" ? "Listener" : "Connection"}Options or a plain object`, options);
   }
   if (wait !== undefined && wait !== null && typeof wait === "object" && (wait.signal !== undefined || wait.timeout !== undefined)) {
     throw new InvalidOptionError(`${call}: pass signal and timeout in the options object, not also as a third argument`, {

@@ -9,8 +9,10 @@ import {
   encodeBody,
   FlowControls,
   InvalidOptionError,
+  isOptionsObject,
   LocalMessage,
   NodeStoppedError,
+  notAnOptionsObjectError,
   optionKeys,
   route,
   StopOnce,
@@ -475,7 +477,7 @@ const REMOTE_RELAY_OPTIONS = optionKeys<RemoteRelayOptions>({
 });
 
 function checkOptions(options: RemoteRelayOptions): void {
-  if (options === null || typeof options !== "object" || Array.isArray(options)) throw new InvalidOptionError(`remote relay options must be an object, got ${describeValue(options)}`, { option: "options" });
+  if (!isOptionsObject(options)) throw notAnOptionsObjectError("remote relay options must be an object", options);
   // Before anything else: a misspelt key (handshakeTimeout for handshakeTimeoutMs) was ignored.
   checkOptionKeys(options, REMOTE_RELAY_OPTIONS, "remote relay options");
   if (!isRelayName(options.name)) {

@@ -4,8 +4,10 @@ import {
   checkOptionKeys,
   describeValue,
   InvalidOptionError,
+  isOptionsObject,
   KeyCounts,
   NodeStoppedError,
+  notAnOptionsObjectError,
   optionKeys,
   startRelay,
   type Address,
@@ -100,7 +102,7 @@ export interface Registration {
  */
 export async function startRelayService(node: Node, options: RelayServiceOptions): Promise<RelayService> {
   assertNodeArgument(node, { what: "startRelayService", runs: "relays" });
-  if (options === null || typeof options !== "object" || Array.isArray(options)) throw new InvalidOptionError(`relay service options must be an object, got ${describeValue(options)}`, { option: "options" });
+  if (!isOptionsObject(options)) throw notAnOptionsObjectError("relay service options must be an object", options);
   checkOptionKeys(options, RELAY_SERVICE_OPTIONS, "relay service options");
   if (typeof options.policy !== "function") throw new InvalidOptionError("options.policy must be a RelayPolicy function", { option: "policy" });
   for (const option of ["maxNamesPerChannel", "maxNamesPerIdentity", "maxNames"] as const) {

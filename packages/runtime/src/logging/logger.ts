@@ -1,5 +1,5 @@
 import { InvalidOptionError } from "../errors/errors.js";
-import { checkOptionKeys, isPlainObject, optionKeys } from "../options/plain-options.js";
+import { checkOptionKeys, isPlainObject, notAnOptionsObjectError, optionKeys } from "../options/plain-options.js";
 import { describeValue } from "../util/describe-type.js";
 import { escapeControl } from "../util/log-text.js";
 
@@ -79,7 +79,7 @@ function checkLoggerArguments(namespace: unknown, options: unknown): void {
   if (typeof namespace !== "string" || namespace.length === 0) {
     throw new InvalidOptionError(`createLogger: the namespace must be a non-empty string, got ${describeValue(namespace)}`, { option: "namespace" });
   }
-  if (!isPlainObject(options)) throw new InvalidOptionError(`createLogger: options must be a plain object, got ${describeValue(options)}`, { option: "options" });
+  if (!isPlainObject(options)) throw notAnOptionsObjectError("createLogger: options must be a plain object", options);
   checkOptionKeys(options, LOGGER_OPTIONS, "logger options");
   for (const key of ["debug", "prefix"] as const) {
     const value = options[key];

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from "../errors/errors.js";
-import { checkOptionKeys, checkPositiveInteger, checkTimeoutOption, isPlainObject, optionKeys, orDefault } from "../options/plain-options.js";
+import { checkOptionKeys, checkPositiveInteger, checkTimeoutOption, isPlainObject, notAnOptionsObjectError, optionKeys, orDefault } from "../options/plain-options.js";
 import type { WarningSink } from "../diagnostics/warnings.js";
 import type { Logger } from "../logging/logger.js";
 import { resolveMailboxLimits, type MailboxLimits, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
@@ -108,7 +108,7 @@ export const MAX_LINK_WINDOW_BYTES = 1024 * 1024 * 1024;
 /** Checks node options (any other key is an InvalidOptionError naming it) and fills in the defaults. */
 export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
   // Through `unknown`, so that the guard does not narrow `options` for what follows.
-  if (!isPlainObject(options as unknown)) throw new InvalidOptionError(`node options must be an object such as { name: "bob" }, got ${describeValue(options)}`, { option: "options" });
+  if (!isPlainObject(options as unknown)) throw notAnOptionsObjectError('node options must be an object such as { name: "bob" }', options);
   checkOptionKeys(options, NODE_OPTIONS, "node options");
   // The default of every sendAndReceive: the same values as its `timeout` (Infinity: no deadline).
   const timeout = options.sendAndReceiveTimeout === undefined ? 30_000 : checkTimeoutOption(options.sendAndReceiveTimeout, "sendAndReceiveTimeout", "node options");

@@ -13,6 +13,21 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
+/** True for any object but an array (class instances included): what an options argument must at least be. */
+export function isOptionsObject(value: unknown): value is object {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/**
+ * The InvalidOptionError for an options argument that is not an object (null, a number, an
+ * array...), one shape for every package: its `option` is "options" and its message says what
+ * was given after `message` (whose options they are and what they must be), e.g.
+ * `relay options must be an object, got null`.
+ */
+export function notAnOptionsObjectError(message: string, value: unknown): InvalidOptionError {
+  return new InvalidOptionError(`${message}, got ${describeValue(value)}`, { option: "options" });
+}
+
 /**
  * An optional option's value, or `fallback` when it was left out. Only `undefined` means "the
  * default" (one rule in every package, docs/errors.md): `null` is returned as given, for the
@@ -203,7 +218,7 @@ export function checkWaitOptions(options: unknown, what: string, known: readonly
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     // The example is one of this call's own keys: saveIdentity takes no timeout.
     const example = known.includes("timeout") ? "{ timeout: 5000 }" : `{ ${known.join(", ")} }`;
-    throw new InvalidOptionError(`${what} must be an object such as ${example}, got ${describeValue(options)}`, { option: "options" });
+    throw notAnOptionsObjectError(`${what} must be an object such as ${example}`, options);
   }
   checkOptionKeys(options, known, what);
   const values = options as { timeout?: unknown; signal?: unknown };

@@ -1,6 +1,6 @@
 import { toAddress, type Address, type AddressLike } from "../address/address.js";
 import { InvalidOptionError, InvalidRouteError, NodeStoppedError } from "../errors/errors.js";
-import { checkOptionKeys, optionKeys } from "../options/plain-options.js";
+import { checkOptionKeys, isOptionsObject, notAnOptionsObjectError, optionKeys } from "../options/plain-options.js";
 import { describeValue } from "../util/describe-type.js";
 import type { FlowControls } from "../flow-control/flow-controls.js";
 import type { LocalMessage } from "../message/local-message.js";
@@ -40,7 +40,7 @@ const RELAY_OPTIONS = optionKeys<RelayOptions>({ openFlowControls: true, onForwa
 export async function startRelay(node: Node, address: AddressLike, to: RouteLike, options: RelayOptions = {}): Promise<RelayMailbox> {
   assertNodeArgument(node, { what: "startRelay", runs: "relays" });
   if (node.stopped) throw new NodeStoppedError("Cannot start a relay on a stopped node");
-  if (options === null || typeof options !== "object" || Array.isArray(options)) throw new InvalidOptionError(`relay options must be an object, got ${describeValue(options)}`, { option: "options" });
+  if (!isOptionsObject(options)) throw notAnOptionsObjectError("relay options must be an object", options);
   if (to === undefined) throw new InvalidRouteError("startRelay(node, address, to) needs `to`, the route the relay forwards to");
   checkOptionKeys(options, RELAY_OPTIONS, "startRelay options");
   if (options.openFlowControls !== undefined && typeof options.openFlowControls !== "boolean") {

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from "../errors/errors.js";
 import { describeValue } from "../util/describe-type.js";
-import { checkOptionKeys, isPlainObject, optionKeys } from "../options/plain-options.js";
+import { checkOptionKeys, isPlainObject, notAnOptionsObjectError, optionKeys } from "../options/plain-options.js";
 import type { StartWorkerOptions } from "./worker.js";
 
 const START_WORKER_OPTIONS = optionKeys<StartWorkerOptions>({ placement: true, args: true, aliases: true, mailbox: true });
@@ -15,7 +15,7 @@ const START_WORKER_OPTIONS = optionKeys<StartWorkerOptions>({ placement: true, a
  */
 export function checkStartWorkerOptions(options: unknown): void {
   if (options === undefined) return;
-  if (!isPlainObject(options)) throw new InvalidOptionError(`startWorker options must be a plain object, e.g. { placement: "pool" }, got ${describeValue(options)}`, { option: "options" });
+  if (!isPlainObject(options)) throw notAnOptionsObjectError('startWorker options must be a plain object, e.g. { placement: "pool" }', options);
   checkOptionKeys(options, START_WORKER_OPTIONS, "startWorker options");
   if (options.args !== undefined && !Array.isArray(options.args)) {
     throw new InvalidOptionError("startWorker options: args must be an array of constructor arguments", { option: "args" });

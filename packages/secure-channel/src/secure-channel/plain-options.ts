@@ -1,4 +1,4 @@
-import { applyPlainOptions, checkFlowControlIds, describeValue, InvalidOptionError, isPlainObject, type FlowControlId, type MailboxLimits } from "@hopwire/runtime";
+import { applyPlainOptions, checkFlowControlIds, InvalidOptionError, isPlainObject, notAnOptionsObjectError, type FlowControlId, type MailboxLimits } from "@hopwire/runtime";
 import type { CryptoProvider, CryptoProviderName } from "../crypto/provider.js";
 import type { TrustPolicy } from "../trust/trust-policy.js";
 import type { CreditWindow } from "./credit.js";
@@ -56,7 +56,7 @@ export interface SecureChannelListenerOptionsInit extends ChannelOptionsInit {
 /** The initiator's options builder, from either form. */
 export function toSecureChannelOptions(options: SecureChannelOptions | SecureChannelOptionsInit | undefined): SecureChannelOptions {
   if (options === undefined || options instanceof SecureChannelOptions) return options ?? new SecureChannelOptions();
-  if (!isPlainObject(options)) throw new InvalidOptionError(`createSecureChannel options must be a SecureChannelOptions or a plain object, got ${describeValue(options)}`, { option: "options" });
+  if (!isPlainObject(options)) throw notAnOptionsObjectError("createSecureChannel options must be a SecureChannelOptions or a plain object", options);
   if (options.timeout !== undefined && options.handshakeTimeout !== undefined) {
     throw new InvalidOptionError("createSecureChannel options: give timeout or handshakeTimeout, not both", { option: "timeout" });
   }
@@ -71,7 +71,7 @@ export function toSecureChannelListenerOptions(
 ): SecureChannelListenerOptions {
   if (options === undefined || options instanceof SecureChannelListenerOptions) return options ?? new SecureChannelListenerOptions();
   if (!isPlainObject(options)) {
-    throw new InvalidOptionError(`createSecureChannelListener options must be a SecureChannelListenerOptions or a plain object, got ${describeValue(options)}`, { option: "options" });
+    throw notAnOptionsObjectError("createSecureChannelListener options must be a SecureChannelListenerOptions or a plain object", options);
   }
   return applyPlainOptions(new SecureChannelListenerOptions(), options as Record<string, unknown>, "createSecureChannelListener options", {
     consumerOf: (b, value) => {

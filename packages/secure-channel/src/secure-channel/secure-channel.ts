@@ -2,8 +2,8 @@ import {
   checkOptionKeys,
   checkTimeoutOption,
   checkWaitOptions,
-  describeValue,
-  InvalidOptionError,
+  isOptionsObject,
+  notAnOptionsObjectError,
   optionKeys,
   route,
   type Address,
@@ -127,7 +127,7 @@ const CLOSE_OPTIONS = optionKeys<CloseOptions>({ timeoutMs: true });
 
 /** `close({ timeoutMs })`: that key only, a positive number of ms or Infinity (wait for everything queued). */
 function checkCloseOptions(options: unknown): void {
-  if (options === null || typeof options !== "object" || Array.isArray(options)) throw new InvalidOptionError(`close options must be an object such as { timeoutMs: 1000 }, got ${describeValue(options)}`, { option: "options" });
+  if (!isOptionsObject(options)) throw notAnOptionsObjectError("close options must be an object such as { timeoutMs: 1000 }", options);
   checkOptionKeys(options, CLOSE_OPTIONS, "close options");
   const { timeoutMs } = options as { timeoutMs?: unknown };
   if (timeoutMs !== undefined) checkTimeoutOption(timeoutMs, "timeoutMs", "close options");
