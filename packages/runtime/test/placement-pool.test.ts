@@ -1,41 +1,33 @@
 import { describe, expect, it } from "vitest";
-import { createHook, executionAsyncId } from "node:async_hooks";
 import { threadId } from "node:worker_threads";
 import { InvalidOptionError, UnknownAddressError, WorkerHandlerError, WorkerLoadError, type Context, type Routed } from "@hopwire/runtime";
 import { BusyEchoer, Echoer, ExitingRelay, LateSender, Prober, Relay, ShutdownReporter, SlotKiller, ThrowingConstructor, Thrower, Ticker } from "./fixtures/workers.js";
 import { WhereAmI } from "./fixtures/where-am-i.js";
 import { captureLogger, withNode } from "./helpers.js";
 import { atTurnEnd } from "../dist/util/turn-end.js";
+import { ImmediatesMadeBy } from "../../../test/support/immediates.js";
 
 describe('placement "pool"', () => {
   it("hands what is sent during the end-of-turn pass to the pool in that pass, not a turn later (util/turn-end.ts)", async () => {
     await withNode({ pool: { minThreads: 1, maxThreads: 1 } }, async (n) => {
       await n.startWorker("echoer", Echoer, { placement: "pool" });
       expect(await n.sendAndReceive("echoer", "warm")).toBe("warm");
-      let immediates = 0;
-      let ours: Set<number> | undefined;
-      const hook = createHook({
-        init(id, type, triggerId) {
-          if (ours === undefined || !ours.has(triggerId)) return;
-          ours.add(id);
-          if (type === "Immediate") immediates++;
-        },
-      });
-      hook.enable();
+      const immediates = new ImmediatesMadeBy();
+      immediates.enable();
       let reply: Promise<unknown> | undefined;
       try {
         // As a channel that opens a record in the pass and hands its message to a pool worker.
         atTurnEnd(() => {
-          ours = new Set([executionAsyncId()]);
+          immediates.followCurrent();
           reply = n.sendAndReceive("echoer", "from the pass");
-          ours.delete(executionAsyncId()); // the pass's own immediate is not this send's
+          immediates.forgetCurrent(); // the pass's own immediate is not this send's
         });
         await new Promise((resolve) => setImmediate(resolve));
       } finally {
-        hook.disable();
+        immediates.disable();
       }
       // The lane's flush ran in the pass: no immediate of its own for the next turn.
-      expect(immediates).toBe(0);
+      expect(immediates.count).toBe(0);
       expect(await reply).toBe("from the pass");
     });
   });

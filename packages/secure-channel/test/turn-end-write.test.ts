@@ -3,12 +3,12 @@
 // an immediate each, the connection's came from inside the channel's and waited for the next
 // turn of the event loop: one more epoll_wait per message on each side of a round trip. With a
 // crypto thread, the seal's batch is posted to that thread in the same pass.
-import { createHook, executionAsyncId } from "node:async_hooks";
 import { afterEach, expect, it } from "vitest";
 import { node, route, type Node, type Worker } from "@hopwire/runtime";
 import { createTcpTransport } from "@hopwire/transport-tcp";
 import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions, SecureChannelOptions } from "@hopwire/secure-channel";
 import { eventually, nextTurn } from "../../../test/support/eventually.js";
+import { ImmediatesMadeBy } from "../../../test/support/immediates.js";
 
 const nodes: Node[] = [];
 afterEach(async () => {
@@ -39,25 +39,18 @@ for (const cryptoThreads of [0, 1]) {
     await alice.send(toSink, body);
     await eventually(() => sink.count === 1, 10_000, "the first message");
 
-    // Counted: the Immediates this send makes, directly or from what it made (not another part of the process's).
-    const ours = new Set([executionAsyncId()]);
-    let immediates = 0;
-    const hook = createHook({
-      init(id, type, triggerId) {
-        if (!ours.has(triggerId)) return;
-        ours.add(id);
-        if (type === "Immediate") immediates++;
-      },
-    });
-    hook.enable();
+    // Counted: the Immediates this send makes, directly or from what it made.
+    const immediates = new ImmediatesMadeBy();
+    immediates.followCurrent();
+    immediates.enable();
     try {
       void alice.send(toSink, body);
       await nextTurn(); // queued after the pass: runs once the channel has sealed and the connection written
     } finally {
-      hook.disable();
+      immediates.disable();
     }
     // The pass's and nextTurn's: no third for a write left to the next turn.
-    expect(immediates).toBe(2);
+    expect(immediates.count).toBe(2);
     await eventually(() => sink.count === 2, 10_000, "the second message");
   });
 }
