@@ -1,7 +1,7 @@
 // Probe: CPU per round trip, per process and per thread, for one-hop round trips.
 //
 //   node bench/dist/probe/rtt-cpu.js [--case raw|hw-main|hw-thread|mp] [--n 20000] [--warm 3000]
-//                                    [--count] [--strace] [--reps 3] [--size 64] [--tail 1]
+//                                    [--count] [--strace] [--reps 3] [--size 64] [--tail 1] [--trace 1]
 //
 // Cases: raw       a raw framed TCP client against a raw echo server (baseline/tcp-framed-rtt)
 //        hw-main   node.sendAndReceive over one TCP connection to an echoer placed "main" (tcp/one-hop-rtt)
@@ -20,6 +20,10 @@
 // figures of a --count run are not comparable. --strace attaches `strace -c -f` to both
 // processes for the measured window only (syscalls per round trip; epoll_wait ≈ loop turns);
 // --perf attaches `perf stat` the same way (task-clock, page faults, context switches).
+// --trace 1 stamps each socket read and write and each thread post and receipt in every
+// process and thread (rtt-trace.ts, a preload) and prints, for the orders of events most round
+// trips follow, the median wall time between each two: where a round trip's time goes, step by
+// step, wake-ups included (rtt-trace-report.ts).
 // RTT_PROBE_BUSY_POLL=150 gives every Hopwire process NodeOptions.busyPollMicros 150 (only those
 // named in RTT_PROBE_BUSY_POLL_ROLES=initiator,middle,responder when set).
 // HOPWIRE_BENCH_PROFILE=initiator,hw-echo-thread (a role, or all) profiles each named process's
@@ -27,7 +31,9 @@
 // HOPWIRE_BENCH_PROFILE_KIND); "echo-thread" profiles the Echoer's own thread (hw-thread, seed)
 // over the measured round trips (Hopwire's threads never get --cpu-prof: exec-argv.ts).
 import { fork, spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { once } from "node:events";
 import net from "node:net";
 import { performance } from "node:perf_hooks";
@@ -36,6 +42,8 @@ import { Worker as ThreadWorker, MessagePort, isMainThread, parentPort } from "n
 import { counts, installCounters, type Counts } from "./counters.js";
 import { startProfileIfAsked, type RunningProfile } from "../proc/profile.js";
 import { nextMessage, parseFlags } from "./flags.js";
+import { formatTraceReport, traceReport, type TraceReport } from "./rtt-trace-report.js";
+import { TRACE_DUMP_MS } from "./rtt-trace.js";
 
 type Case = "raw" | "raw-thread" | "hw-main" | "hw-thread" | "mp" | "proxy" | "seed" | "seed-main";
 
@@ -302,6 +310,8 @@ interface Options {
   reps: number;
   /** --tail 1: the tail's percentiles, and how far apart the slow round trips come (see tailOf). */
   tail: boolean;
+  /** --trace 1: where the wall time of a round trip goes, from stamps in every process (rtt-trace.ts). */
+  trace: boolean;
 }
 
 function parse(argv: string[]): Options & { role?: string; rest: Record<string, string> } {
@@ -318,6 +328,7 @@ function parse(argv: string[]): Options & { role?: string; rest: Record<string, 
     record: rest.record === "1",
     reps: Number(rest.reps ?? 1),
     tail: rest.tail === "1",
+    trace: rest.trace === "1",
     rest,
   };
 }
@@ -355,9 +366,18 @@ const busyPollOf = (role: string): number =>
 /** Extra node flags for the children (e.g. --cpu-prof), from RTT_PROBE_NODE_FLAGS. */
 const childFlags = (process.env.RTT_PROBE_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
 
-function forkRole(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return fork(self, args, { execArgv: childFlags, stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, ...env } });
+/** The preload that stamps a traced child's I/O; its threads load it too, through the execArgv they inherit. */
+const TRACE_PRELOAD = new URL("./rtt-trace.js", import.meta.url).href;
+
+/** Forks a role; with `traceDir`, the child (and its threads) write their stamps there. */
+function forkRole(args: string[], env: Record<string, string> = {}, traceDir?: string): ChildProcess {
+  const execArgv = traceDir === undefined ? childFlags : [...childFlags, "--import", TRACE_PRELOAD];
+  const traceEnv = traceDir === undefined ? {} : { RTT_TRACE_DIR: traceDir };
+  return fork(self, args, { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, ...env, ...traceEnv } });
 }
+
+/** Round trips of the warm-up and the connection's set-up that the trace's report leaves out. */
+const TRACE_SKIP_BEYOND_WARM = 100;
 
 function attachStrace(pid: number, file: string): ChildProcess {
   return spawn("strace", ["-c", "-f", "-p", String(pid), "-o", file], { stdio: ["ignore", "ignore", "pipe"] });
@@ -415,7 +435,20 @@ const RESPONDER_ROLE: Record<Exclude<Case, "mp">, string> = {
   "seed-main": "seed-echo-main",
 };
 
+/** One run; with --trace, its report beside the figures (the stamps are read once every child has exited). */
 async function runOnce(o: Options): Promise<Record<string, unknown>> {
+  if (!o.trace) return runTopology(o, undefined);
+  const traceDir = mkdtempSync(join(tmpdir(), "rtt-trace-"));
+  try {
+    const result = await runTopology(o, traceDir);
+    result.trace = traceReport(traceDir, o.warm + TRACE_SKIP_BEYOND_WARM);
+    return result;
+  } finally {
+    rmSync(traceDir, { recursive: true, force: true });
+  }
+}
+
+async function runTopology(o: Options, traceDir: string | undefined): Promise<Record<string, unknown>> {
   const children: ChildProcess[] = [];
   const straces: ChildProcess[] = [];
   const countArg = o.count ? ["--count"] : [];
@@ -425,18 +458,20 @@ async function runOnce(o: Options): Promise<Record<string, unknown>> {
     let port = 0;
     if (o.case !== "mp") {
       // The echo thread sees the warm-up's round trips, then the measured ones: HOPWIRE_BENCH_PROFILE=echo-thread profiles those.
-      responder = forkRole(["--role", RESPONDER_ROLE[o.case], ...countArg], { HOPWIRE_BENCH_ECHO_WINDOW: `${o.warm + 1},${o.warm + o.n}` });
+      responder = forkRole(["--role", RESPONDER_ROLE[o.case], ...countArg], { HOPWIRE_BENCH_ECHO_WINDOW: `${o.warm + 1},${o.warm + o.n}` }, traceDir);
       children.push(responder);
       port = (await nextMessage<{ port: number }>(responder, "ready")).port;
     }
     if (o.case === "proxy" || o.case === "seed" || o.case === "seed-main") {
-      middle = forkRole(["--role", o.case === "proxy" ? "raw-proxy" : "hw-middle", "--target", String(port)]);
+      middle = forkRole(["--role", o.case === "proxy" ? "raw-proxy" : "hw-middle", "--target", String(port)], {}, traceDir);
       children.push(middle);
       port = (await nextMessage<{ port: number }>(middle, "ready")).port;
     }
     const kind = o.case === "raw" || o.case === "raw-thread" || o.case === "proxy" ? "raw" : o.case === "mp" ? "mp" : o.case.startsWith("seed") ? "seed" : "hw";
     const init = forkRole(
       ["--role", "initiator", "--kind", kind, "--port", String(port), "--n", String(o.n), "--warm", String(o.warm), "--size", String(o.size), ...countArg],
+      {},
+      traceDir,
     );
     children.push(init);
     await nextMessage(init, "warm");
@@ -463,6 +498,8 @@ async function runOnce(o: Options): Promise<Record<string, unknown>> {
     const i1 = cpuOf(init.pid!);
     const r1 = responder ? cpuOf(responder.pid!) : undefined;
     const m1 = middle ? cpuOf(middle.pid!) : undefined;
+    // Threads write their stamps every TRACE_DUMP_MS (they get no exit event of their own): let them write the last ones.
+    if (traceDir !== undefined) await new Promise((resolve) => setTimeout(resolve, TRACE_DUMP_MS + 200));
     init.send({ t: "close" });
     let responderCounts: Counts = {};
     if (responder) {
@@ -535,7 +572,11 @@ async function main(): Promise<void> {
     else await hopwireEcho(o.role.endsWith("main") ? "main" : "thread", o.role.startsWith("seed"));
     return;
   }
-  for (let r = 0; r < o.reps; r++) console.log(JSON.stringify(await runOnce(o)));
+  for (let r = 0; r < o.reps; r++) {
+    const { trace, ...result } = await runOnce(o);
+    console.log(JSON.stringify(result));
+    if (trace !== undefined) console.log(formatTraceReport(trace as TraceReport));
+  }
 }
 
 await main();
