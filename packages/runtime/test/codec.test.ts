@@ -191,6 +191,33 @@ describe("envelope codec", () => {
     expect(decodeBody(decoded.payload)).toBe("hello");
   });
 
+  it("local info that repeats under other routes decodes to the same frozen object (a channel's requests to a thread)", () => {
+    // Each request has a reply address of its own, so the whole head never repeats; its local info (the peer) does.
+    const info = { "hopwire.secureChannel.identifier": "I" + "ab".repeat(32), n: 7, ok: true, none: null };
+    const envelope = (replyTo: string) => encodeEnvelope(new LocalMessage(route("echoer"), route("conn", replyTo), encodeBody("x"), info), "local");
+    const first = decodeEnvelope(envelope("0#reply-1"), "local");
+    const second = decodeEnvelope(envelope("0#reply-2"), "local");
+    expect(second.returnRoute.toString()).toContain("reply-2");
+    expect(second.localInfo).toBe(first.localInfo);
+    expect(Object.isFrozen(second.localInfo)).toBe(true);
+    expect(second.localInfo).toEqual(info);
+    // Other local info in between, then the first again: each decodes to its own value.
+    const other = decodeEnvelope(encodeEnvelope(new LocalMessage(route("echoer"), route("conn"), encodeBody("y"), { peer: "Q" }), "local"), "local");
+    expect(other.localInfo).toEqual({ peer: "Q" });
+    expect(decodeEnvelope(envelope("0#reply-3"), "local").localInfo).toEqual(info);
+  });
+
+  it("local info holding an object or bytes is decoded afresh for every envelope, so no handler shares it", () => {
+    const info = { nested: { count: 1 }, bytes: Uint8Array.of(1, 2, 3) };
+    const envelope = encodeEnvelope(new LocalMessage(route("a"), route("b"), encodeBody("x"), info), "local");
+    const first = decodeEnvelope(envelope, "local");
+    const second = decodeEnvelope(envelope, "local");
+    expect(second.localInfo).not.toBe(first.localInfo);
+    (first.localInfo.nested as { count: number }).count = 2;
+    (first.localInfo.bytes as Uint8Array)[0] = 9;
+    expect(second.localInfo).toEqual({ nested: { count: 1 }, bytes: Uint8Array.of(1, 2, 3) });
+  });
+
   it("never writes local info into a network envelope", () => {
     const bytes = encodeEnvelope(message, "network");
     expect(Buffer.from(bytes).includes(Buffer.from("P1"))).toBe(false);
