@@ -2,6 +2,7 @@
 //
 //   node bench/dist/probe/rtt-cpu.js [--case raw|hw-main|hw-thread|mp] [--n 20000] [--warm 3000]
 //                                    [--count] [--strace] [--reps 3] [--size 64] [--tail 1] [--trace 1]
+//                                    [--trace-dir DIR]
 //
 // Cases: raw       a raw framed TCP client against a raw echo server (baseline/tcp-framed-rtt)
 //        hw-main   node.sendAndReceive over one TCP connection to an echoer placed "main" (tcp/one-hop-rtt)
@@ -23,7 +24,8 @@
 // --trace 1 stamps each socket read and write and each thread post and receipt in every
 // process and thread (rtt-trace.ts, a preload) and prints, for the orders of events most round
 // trips follow, the median wall time between each two: where a round trip's time goes, step by
-// step, wake-ups included (rtt-trace-report.ts).
+// step, wake-ups included (rtt-trace-report.ts). --trace-dir DIR keeps the stamps there, one
+// file per process and thread, for trace-window-profile.js (one step's CPU profile).
 // RTT_PROBE_BUSY_POLL=150 gives every Hopwire process NodeOptions.busyPollMicros 150 (only those
 // named in RTT_PROBE_BUSY_POLL_ROLES=initiator,middle,responder when set).
 // HOPWIRE_BENCH_PROFILE=initiator,hw-echo-thread (a role, or all) profiles each named process's
@@ -31,7 +33,7 @@
 // HOPWIRE_BENCH_PROFILE_KIND); "echo-thread" profiles the Echoer's own thread (hw-thread, seed)
 // over the measured round trips (Hopwire's threads never get --cpu-prof: exec-argv.ts).
 import { fork, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { once } from "node:events";
@@ -312,6 +314,8 @@ interface Options {
   tail: boolean;
   /** --trace 1: where the wall time of a round trip goes, from stamps in every process (rtt-trace.ts). */
   trace: boolean;
+  /** --trace-dir DIR: where the stamps are written and left (else a temporary directory, removed). */
+  traceDir: string | undefined;
 }
 
 function parse(argv: string[]): Options & { role?: string; rest: Record<string, string> } {
@@ -328,7 +332,8 @@ function parse(argv: string[]): Options & { role?: string; rest: Record<string, 
     record: rest.record === "1",
     reps: Number(rest.reps ?? 1),
     tail: rest.tail === "1",
-    trace: rest.trace === "1",
+    trace: rest.trace === "1" || rest["trace-dir"] !== undefined,
+    traceDir: rest["trace-dir"],
     rest,
   };
 }
@@ -438,13 +443,18 @@ const RESPONDER_ROLE: Record<Exclude<Case, "mp">, string> = {
 /** One run; with --trace, its report beside the figures (the stamps are read once every child has exited). */
 async function runOnce(o: Options): Promise<Record<string, unknown>> {
   if (!o.trace) return runTopology(o, undefined);
-  const traceDir = mkdtempSync(join(tmpdir(), "rtt-trace-"));
+  const traceDir = o.traceDir === undefined ? mkdtempSync(join(tmpdir(), "rtt-trace-")) : o.traceDir;
+  if (o.traceDir !== undefined) {
+    // Only this run's stamps: a file left by an earlier run would be merged into the report.
+    rmSync(traceDir, { recursive: true, force: true });
+    mkdirSync(traceDir, { recursive: true });
+  }
   try {
     const result = await runTopology(o, traceDir);
     result.trace = traceReport(traceDir, o.warm + TRACE_SKIP_BEYOND_WARM);
     return result;
   } finally {
-    rmSync(traceDir, { recursive: true, force: true });
+    if (o.traceDir === undefined) rmSync(traceDir, { recursive: true, force: true });
   }
 }
 
