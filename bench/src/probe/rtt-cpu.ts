@@ -508,7 +508,7 @@ async function runTopology(o: Options, traceDir: string | undefined): Promise<Re
     const i1 = cpuOf(init.pid!);
     const r1 = responder ? cpuOf(responder.pid!) : undefined;
     const m1 = middle ? cpuOf(middle.pid!) : undefined;
-    // Threads write their stamps every TRACE_DUMP_MS (they get no exit event of their own): let them write the last ones.
+    // Threads write their stamps once quiet (they get no exit event of their own): give them the time.
     if (traceDir !== undefined) await new Promise((resolve) => setTimeout(resolve, TRACE_DUMP_MS + 200));
     init.send({ t: "close" });
     let responderCounts: Counts = {};

@@ -29,7 +29,9 @@ export interface TraceFile {
 }
 
 const MAX_STAMPS = 1 << 20;
-/** How often a traced process or thread writes its stamps so far. */
+/** How often a traced process or thread looks whether it has gone quiet (see install's `dump`). */
+const QUIET_CHECK_MS = 100;
+/** How soon a traced process or thread has written its stamps once it has gone quiet. */
 export const TRACE_DUMP_MS = 500;
 
 const dir = process.env.RTT_TRACE_DIR;
@@ -95,13 +97,21 @@ function install(outDir: string): void {
 
   const role = roleOf(process.argv);
   const file = join(outDir, `${role}-${process.pid}-${threadId}.json`);
+  let written = 0;
   const dump = (): void => {
-    if (count === 0) return;
+    if (count === written) return;
     const out: TraceFile = { role, thread: threadId, events: Array.from(events.subarray(0, count)), times: Array.from(times.subarray(0, count)) };
     writeFileSync(file, JSON.stringify(out));
+    written = count;
   };
-  // A thread ends with its process, without an exit event of its own: it writes as it goes.
-  setInterval(dump, TRACE_DUMP_MS).unref();
+  // A thread ends with its process, without an exit event of its own, so each writes its stamps
+  // once it has gone quiet (no stamp for QUIET_CHECK_MS): after the round trips, never among them
+  // (writing a few MB of JSON takes tens of ms and feeds the collector).
+  let seen = 0;
+  setInterval(() => {
+    if (count !== seen) seen = count;
+    else dump();
+  }, QUIET_CHECK_MS).unref();
   process.on("exit", dump);
 }
 
