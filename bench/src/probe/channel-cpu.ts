@@ -28,7 +28,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { LocalMessage, node, route, type Address, type Context, type Node, type Route, type Routed, type Worker } from "@hopwire/runtime";
+import { LocalMessage, node, route, type Address, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions, type TcpConnection } from "@hopwire/transport-tcp";
 import type { SecureChannel } from "@hopwire/secure-channel";
 import { connect, listen } from "../net/endpoints.js";

@@ -40,7 +40,7 @@ import { once } from "node:events";
 import net from "node:net";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { Worker as ThreadWorker, MessagePort, isMainThread, parentPort } from "node:worker_threads";
+import { Worker as ThreadWorker, isMainThread, parentPort } from "node:worker_threads";
 import { counts, installCounters, type Counts } from "./counters.js";
 import { startProfileIfAsked, type RunningProfile } from "../proc/profile.js";
 import { nextMessage, parseFlags } from "./flags.js";

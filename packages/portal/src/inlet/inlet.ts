@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from "node:net";
-import { afterClosingHandles, assertNodeArgument, formatHostPort, LocalMessage, NodeStoppedError, StopOnce, type Logger, type Node, type Route, type Router } from "@hopwire/runtime";
+import { afterClosingHandles, assertNodeArgument, formatHostPort, NodeStoppedError, StopOnce, type Logger, type Node, type Route, type Router } from "@hopwire/runtime";
 import { PortalListenError, PortalOpenTimeoutError, PortalRouteClosedError, PortalStreamLimitError , type PortalError } from "../errors.js";
 import { resolveInletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type InletOptions, type ResolvedInletOptions } from "../options.js";
 import { EARLY_DATA_BYTES, encodeOpen } from "../protocol/index.js";

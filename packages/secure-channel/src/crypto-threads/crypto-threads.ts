@@ -407,7 +407,6 @@ export class CryptoThreads {
   #nextId = 1;
   #turn = 0;
   #closing: Promise<void> | undefined;
-  #closed = false;
 
   constructor(size: number, options: CryptoThreadsOptions = {}) {
     checkNoNullOptions(options, "CryptoThreads options");
@@ -571,7 +570,6 @@ export class CryptoThreads {
       }),
     ]);
     clearTimeout(timer);
-    this.#closed = true;
     await Promise.all(threads.map((t) => t.terminate()));
     this.#slots.length = 0;
   }
