@@ -87,6 +87,21 @@ describe("unknown and duplicate addresses", () => {
       await expect(n.startWorker("x", 42 as never)).rejects.toThrow(/^worker must be a worker class or instance, got a number$/);
     });
   });
+
+  it("names what is wrong with a worker: the worker itself, or its placement", async () => {
+    await withNode({}, async (n) => {
+      const optionOf = (p: Promise<void>): Promise<unknown> => p.then(() => "started", (error: unknown) => (error as InvalidOptionError).option);
+      for (const notAWorker of [42, "Echoer", null, undefined]) expect(await optionOf(n.startWorker("x", notAWorker as never))).toBe("worker");
+      expect(await optionOf(n.startProcessor("x", "Echoer" as never))).toBe("processor");
+      expect(await optionOf(n.startWorker("x", echo))).toBe("placement");
+      expect(await optionOf(n.startWorker("x", echo, { placement: "thread" }))).toBe("placement");
+      // An object without handleMessage is no worker: said first, not the advice about where an instance runs.
+      for (const options of [{}, { placement: "main" as const }, { placement: "thread" as const }]) {
+        await expect(n.startWorker("x", {} as never, options)).rejects.toThrow(/^Worker for 0#x has no handleMessage method$/);
+      }
+      await expect(n.send("x", "anyone?")).rejects.toBeInstanceOf(UnknownAddressError);
+    });
+  });
 });
 
 // A thread or a pool slot is told its worker's addresses as strings: read back with Address.parse,

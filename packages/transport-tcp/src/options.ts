@@ -24,6 +24,7 @@ export function claimOptions(options: TcpConnectionOptions | TcpListenerOptions)
       `options: this ${options.constructor.name} was already used; create a new one for each ${
         options instanceof TcpListenerOptions ? "listener" : "connection"
       } (its flow control id identifies exactly one)`,
+      { option: "options" },
     );
   }
   used.add(options);

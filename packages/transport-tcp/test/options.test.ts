@@ -37,10 +37,12 @@ describe("options", () => {
     nodes.push(responder.node, initiator.node);
     const options = new TcpConnectionOptions();
     await initiator.tcp.connect(responder.listener.address, options);
-    await expect(initiator.tcp.connect(responder.listener.address, options)).rejects.toThrow(/already used/);
+    await expect(initiator.tcp.connect(responder.listener.address, options)).rejects.toMatchObject({ message: expect.stringMatching(/already used/), option: "options" });
     const listenerOptions = new TcpListenerOptions();
     await responder.tcp.listen("127.0.0.1:0", listenerOptions);
-    await expect(responder.tcp.listen("127.0.0.1:0", listenerOptions)).rejects.toBeInstanceOf(InvalidOptionError);
+    const reused = await responder.tcp.listen("127.0.0.1:0", listenerOptions).catch((error: unknown) => error);
+    expect(reused).toBeInstanceOf(InvalidOptionError);
+    expect((reused as InvalidOptionError).option).toBe("options");
   });
 
   it("rejects wrong option objects and wait options, naming them", async () => {

@@ -107,7 +107,7 @@ export class NodeCore {
     this.assertRunning();
     checkStartWorkerOptions(options);
     const addresses = toAddresses(addressOrAddresses, options.aliases);
-    const placement = resolvePlacement(worker, options.placement);
+    const placement = resolvePlacement(worker, options.placement, kind, addresses[0]!);
     // The mailbox limits are checked here, once, where they are resolved (a thread's request carries them here whole).
     const mailbox = resolveMailboxLimits(options.mailbox, this.options.mailbox, "mailbox");
     for (const a of addresses) {
@@ -263,15 +263,24 @@ function toAddresses(addressOrAddresses: AddressLike | AddressLike[], aliases: A
   return addresses;
 }
 
-/** Which placement `worker` gets (the value itself was checked with the other options, checkStartWorkerOptions). */
-function resolvePlacement(worker: unknown, placement: Placement | undefined): Placement {
+/**
+ * Which placement `worker` gets (the value itself was checked with the other options,
+ * checkStartWorkerOptions). An instance that is no worker at all is refused for that first,
+ * before any advice about where an instance may run.
+ */
+function resolvePlacement(worker: unknown, placement: Placement | undefined, kind: "worker" | "processor", address: Address): Placement {
   if (!isWorkerClass(worker)) {
-    if (worker === null || typeof worker !== "object") throw new InvalidOptionError(`worker must be a worker class or instance, got ${describeType(worker)}`);
+    if (worker === null || typeof worker !== "object") {
+      throw new InvalidOptionError(`${kind} must be a ${kind} class or instance, got ${describeType(worker)}`, { option: kind });
+    }
+    if (kind === "worker" && typeof (worker as Partial<Worker>).handleMessage !== "function") {
+      throw new WorkerLoadError(`Worker for ${address.toString()} has no handleMessage method`);
+    }
     if (placement !== undefined && placement !== "main") {
-      throw new InvalidOptionError(`A worker instance can only run on the main thread; pass its class for placement "${placement}"`);
+      throw new InvalidOptionError(`A ${kind} instance can only run on the main thread; pass its class for placement "${placement}"`, { option: "placement" });
     }
     if (placement === undefined) {
-      throw new InvalidOptionError('A worker instance runs on the main thread only when asked: pass { placement: "main" }, or pass its class');
+      throw new InvalidOptionError(`A ${kind} instance runs on the main thread only when asked: pass { placement: "main" }, or pass its class`, { option: "placement" });
     }
     return "main";
   }
