@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 
 const runExample = fileURLToPath(new URL("./run-example.js", import.meta.url));
 const EXAMPLE = "05-secure-channel-over-two-transport-hops";
@@ -15,17 +16,22 @@ function start(role: Role, ...args: string[]): Started {
   const child = spawn(process.execPath, [runExample, `${EXAMPLE}-${role}`, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   const tag = process.stdout.isTTY ? `\x1b[${colours[role]}m[${role}]\x1b[0m` : `[${role}]`;
   let onReady: (address: string) => void = () => {};
-  const ready = new Promise<string>((resolve) => (onReady = resolve));
+  const started: Started = {
+    child,
+    exited: new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code))),
+    ready: new Promise<string>((resolve) => (onReady = resolve)),
+    portInUse: false,
+  };
   createInterface({ input: child.stdout! }).on("line", (line) => {
     console.log(`${tag} ${line}`);
     if (line.startsWith("Listening on ")) onReady(line.slice("Listening on ".length));
   });
   // An example that fails prints its error's stack: the first line says what went wrong, the frames are noise here.
   createInterface({ input: child.stderr! }).on("line", (line) => {
+    if (/EADDRINUSE/.test(line)) started.portInUse = true;
     if (!/^\s+at /.test(line)) console.error(`${tag} ${line}`);
   });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, exited, ready };
+  return started;
 }
 
 interface Started {
@@ -33,6 +39,8 @@ interface Started {
   exited: Promise<number | null>;
   /** The address the node listens on, once it says so. */
   ready: Promise<string>;
+  /** The node said its port was taken (EADDRINUSE). */
+  portInUse: boolean;
 }
 
 /** Waits until the node listens and returns its address, or fails if it exits or takes too long. */
@@ -45,19 +53,37 @@ async function ready(role: Role, node: Started): Promise<string> {
     new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`was not listening after ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS))),
   ]);
   clearTimeout(timer);
-  if (outcome !== "ready") throw new Error(`the ${role} node ${outcome} (is its port in use? \`npm run demo -- ${FREE_PORTS}\` picks free ports)`);
-  return address;
+  if (outcome === "ready") return address;
+  // A port in use is the usual cause (3000 often is); any other error the node printed above says what it was.
+  const hint = node.portInUse ? ` (its port is in use: \`npm run demo -- ${FREE_PORTS}\` picks free ports)` : outcome.startsWith("exited") ? ": its error is above" : "";
+  throw new Error(`the ${role} node ${outcome}${hint}`);
 }
 
 // The guide's addresses by default; FREE_PORTS picks free ones.
 const FREE_PORTS = "--responder 127.0.0.1:0 --middle 127.0.0.1:0";
-const responderListen = option("--responder") ?? "127.0.0.1:4000";
-const middleListen = option("--middle") ?? "127.0.0.1:3000";
+const USAGE = `usage: npm run demo -- [--responder HOST:PORT] [--middle HOST:PORT] [--help]
+  Runs the guide's three nodes as processes. The responder listens on --responder (default 127.0.0.1:4000), the
+  middle node on --middle (default 127.0.0.1:3000); \`npm run demo -- ${FREE_PORTS}\` picks free ports.`;
 
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+/** The listen addresses from the command line; a flag it does not know, or one without its value, exits 2 with the usage. */
+function listenAddresses(): { responder: string; middle: string } {
+  let values: { responder?: string; middle?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: { responder: { type: "string" }, middle: { type: "string" }, help: { type: "boolean", short: "h" } },
+    }));
+  } catch (error) {
+    console.error(`demo: ${(error as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  return { responder: values.responder ?? "127.0.0.1:4000", middle: values.middle ?? "127.0.0.1:3000" };
 }
+
+const { responder: responderListen, middle: middleListen } = listenAddresses();
 
 const running: Started[] = [];
 let failed = false;

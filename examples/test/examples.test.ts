@@ -96,11 +96,30 @@ describe("examples", () => {
       const errors = stderr.split("\n").filter((l) => l.length > 0);
       expect(errors).toEqual([
         `[middle] 05-secure-channel-over-two-transport-hops-middle: ListenError [TCP_LISTEN_FAILED]: Could not listen on ${taken}: listen EADDRINUSE: address already in use ${taken}`,
-        "Demo failed: the middle node exited with code 1 (is its port in use? `npm run demo -- --responder 127.0.0.1:0 --middle 127.0.0.1:0` picks free ports)",
+        "Demo failed: the middle node exited with code 1 (its port is in use: `npm run demo -- --responder 127.0.0.1:0 --middle 127.0.0.1:0` picks free ports)",
       ]);
       expect(lines.some((l) => l.startsWith("[initiator]"))).toBe(false);
     } finally {
       blocker.close();
     }
+  });
+
+  it("the demo with a bad address points at the node's own error, not at ports", async () => {
+    const { code, stderr } = await run("demo.js", "--responder", "4000", "--middle", "127.0.0.1:0");
+    expect(code).toBe(1);
+    expect(stderr.split("\n").filter((l) => l.length > 0)).toEqual([
+      '[responder] 05-secure-channel-over-two-transport-hops-responder: InvalidAddressError [ADDRESS_INVALID]: listen address "4000" has no host: write "host:port", e.g. "127.0.0.1:4000"',
+      "Demo failed: the responder node exited with code 1: its error is above",
+    ]);
+  });
+
+  it("the demo refuses a flag it does not know, with its usage, and starts nothing", async () => {
+    const { code, lines, stderr } = await run("demo.js", "--bogus");
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^demo: Unknown option '--bogus'\nusage: npm run demo -- \[--responder HOST:PORT\] \[--middle HOST:PORT\] \[--help\]/);
+    expect(lines).toEqual([]);
+    const help = await run("demo.js", "--help");
+    expect(help.code).toBe(0);
+    expect(help.lines[0]).toMatch(/^usage: npm run demo -- /);
   });
 });
