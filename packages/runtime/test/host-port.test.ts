@@ -33,6 +33,8 @@ describe("parseHostPort and hostPortProblem", () => {
     expect(failure(4000)).toBe('to must be a "host:port" string, got number');
     expect(failure("5432")).toBe('to "5432" has no host: write "host:port", e.g. "127.0.0.1:5432"');
     expect(failure("nowhere")).toBe('to "nowhere" has no port: write "host:port", e.g. "nowhere:4000"');
+    // Not a name either: the example is a whole address, not the input with a port glued on.
+    expect(failure("not an address")).toBe('to "not an address" is not "host:port": write e.g. "127.0.0.1:4000"');
     expect(failure(":80")).toBe('to ":80" has no host: write "host:port", e.g. "127.0.0.1:80"');
     expect(failure("host:")).toBe('to "host:" has no port: write "host:port", e.g. "host:4000"');
     expect(failure("[::1]:")).toBe('to "[::1]:" has no port: write "host:port", e.g. "[::1]:4000"');

@@ -78,9 +78,9 @@ function readHostPort(text: unknown, rules: HostPortRules): HostPort | string {
   } else {
     const colon = value.lastIndexOf(":");
     if (colon < 0) {
-      return /^\d+$/.test(value)
-        ? `${quoted} has no host: write "host:port", e.g. "127.0.0.1:${value}"`
-        : `${quoted} has no port: write "host:port", e.g. "${value}:4000"`;
+      if (/^\d+$/.test(value)) return `${quoted} has no host: write "host:port", e.g. "127.0.0.1:${value}"`;
+      // A lone name lacks its port; anything else is no host at all, and the example must not repeat it.
+      return NAME.test(value) ? `${quoted} has no port: write "host:port", e.g. "${value}:4000"` : `${quoted} is not "host:port": write e.g. "127.0.0.1:4000"`;
     }
     host = value.slice(0, colon);
     portText = value.slice(colon + 1);
