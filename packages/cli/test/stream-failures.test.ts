@@ -77,6 +77,25 @@ describe("client connections an inlet could not carry", { timeout: 60_000 }, () 
     );
     await Promise.all([terminate(wrong), terminate(right), terminate(outlet)]);
   });
+
+  // It said only that the outlet did not allow the target, where the CLI's other lines name the flag that fixes them.
+  it("an inlet asking for a target the outlet does not list names the outlet's --allow-target (as processes)", async () => {
+    const home = newHome();
+    const outlet = hopwire(["--home", home, "outlet", "--to", `127.0.0.1:${await closedPort()}`, "--listen", "127.0.0.1:0"]);
+    const via = `127.0.0.1:${await portOf(outlet, "tcp listener")}`;
+    const asking = hopwire(["--home", home, "inlet", "--from", "127.0.0.1:0", "--via", via, "--target", "127.0.0.1:1"]);
+    const askingPort = await portOf(asking, "inlet");
+    await asking.line(/ ready$/);
+    await clientEnds(askingPort);
+    await asking.line(
+      new RegExp(
+        `^\\S+ inlet 127\\.0\\.0\\.1:${askingPort}: a connection could not be opened through outlet "outlet" \\(${via} -> api -> outlet\\): ` +
+          `the outlet does not allow the target asked for \\(PORTAL_TARGET_NOT_ALLOWED\\): an outlet connects to its --to target, ` +
+          `and to a target an inlet asks for \\(--target, inlets\\[\\]\\.target\\) only if the outlet lists it \\(--allow-target, outlets\\[\\]\\.allow\\)$`,
+      ),
+    );
+    await Promise.all([terminate(asking), terminate(outlet)]);
+  });
 });
 
 describe("RateLimitedLog (the inlet's failure lines)", () => {

@@ -228,7 +228,10 @@ function openFailure(code: string, outlet: string, throughRelay: boolean, detail
         ? "the outlet could not connect to its target (PORTAL_TARGET_UNREACHABLE; the outlet's node logs why)"
         : `the outlet could not connect to its target: ${detail} (PORTAL_TARGET_UNREACHABLE; the outlet's node logs the target)`;
     case "PORTAL_TARGET_NOT_ALLOWED":
-      return "the outlet does not allow the target asked for (PORTAL_TARGET_NOT_ALLOWED)";
+      return (
+        "the outlet does not allow the target asked for (PORTAL_TARGET_NOT_ALLOWED): an outlet connects to its --to target, " +
+        "and to a target an inlet asks for (--target, inlets[].target) only if the outlet lists it (--allow-target, outlets[].allow)"
+      );
     case "PORTAL_STREAM_LIMIT":
       return `too many connections at once: an inlet and an outlet each carry at most ${DEFAULT_MAX_STREAMS} (PORTAL_STREAM_LIMIT)`;
     default:
