@@ -18,7 +18,8 @@ function start(role: Role, ...args: string[]): Started {
   let onReady: (address: string) => void = () => {};
   const started: Started = {
     child,
-    exited: new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code))),
+    // 'close', not 'exit': it comes once stdout and stderr have ended, so every line the node printed (and portInUse) is in.
+    exited: new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code))),
     ready: new Promise<string>((resolve) => (onReady = resolve)),
     portInUse: false,
   };

@@ -45,7 +45,7 @@ import { counts, installCounters, type Counts } from "./counters.js";
 import { startProfileIfAsked, type RunningProfile } from "../proc/profile.js";
 import { nextMessage, parseFlags } from "./flags.js";
 import { formatTraceReport, traceReport, type TraceReport } from "./rtt-trace-report.js";
-import { TRACE_DUMP_MS } from "./rtt-trace.js";
+import { TRACE_DUMP_MS, TRACE_FILE } from "./rtt-trace.js";
 
 type Case = "raw" | "raw-thread" | "hw-main" | "hw-thread" | "mp" | "proxy" | "seed" | "seed-main";
 
@@ -332,7 +332,7 @@ function parse(argv: string[]): Options & { role?: string; rest: Record<string, 
     record: rest.record === "1",
     reps: Number(rest.reps ?? 1),
     tail: rest.tail === "1",
-    trace: rest.trace === "1" || rest["trace-dir"] !== undefined,
+    trace: rest.trace === "1" || (rest["trace-dir"] !== undefined && rest.trace !== "0"),
     traceDir: rest["trace-dir"],
     rest,
   };
@@ -443,19 +443,27 @@ const RESPONDER_ROLE: Record<Exclude<Case, "mp">, string> = {
 /** One run; with --trace, its report beside the figures (the stamps are read once every child has exited). */
 async function runOnce(o: Options): Promise<Record<string, unknown>> {
   if (!o.trace) return runTopology(o, undefined);
-  const traceDir = o.traceDir === undefined ? mkdtempSync(join(tmpdir(), "rtt-trace-")) : o.traceDir;
-  if (o.traceDir !== undefined) {
-    // Only this run's stamps: a file left by an earlier run would be merged into the report.
-    rmSync(traceDir, { recursive: true, force: true });
-    mkdirSync(traceDir, { recursive: true });
-  }
+  const traceDir = o.traceDir === undefined ? mkdtempSync(join(tmpdir(), "rtt-trace-")) : keptTraceDir(o.traceDir);
   try {
     const result = await runTopology(o, traceDir);
-    result.trace = traceReport(traceDir, o.warm + TRACE_SKIP_BEYOND_WARM);
+    result.trace = traceReport(traceDir, o.warm + TRACE_SKIP_BEYOND_WARM, o.case === "mp" ? "post" : "write");
     return result;
   } finally {
     if (o.traceDir === undefined) rmSync(traceDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * --trace-dir's directory, made if need be and cleared of an earlier run's stamp files (they
+ * would be merged into this report); one that holds anything else is refused, not cleared.
+ */
+function keptTraceDir(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const names = readdirSync(dir);
+  const other = names.find((name) => !TRACE_FILE.test(name));
+  if (other !== undefined) throw new Error(`--trace-dir ${dir} holds ${JSON.stringify(other)}: give an empty directory, or one that only an earlier --trace-dir run wrote`);
+  for (const name of names) rmSync(join(dir, name));
+  return dir;
 }
 
 async function runTopology(o: Options, traceDir: string | undefined): Promise<Record<string, unknown>> {

@@ -22,11 +22,12 @@ function placeOf(role: string): string {
   return role.endsWith(".thread") ? "resp.thread" : "resp";
 }
 
-function read(dir: string): Stamp[] {
+function read(dir: string, truncated: string[]): Stamp[] {
   const stamps: Stamp[] = [];
   for (const name of readdirSync(dir)) {
     if (!name.endsWith(".json")) continue;
     const file = JSON.parse(readFileSync(join(dir, name), "utf8")) as TraceFile;
+    if (file.truncated) truncated.push(file.role);
     const place = placeOf(file.role);
     const isInitiator = place === "init";
     for (let i = 0; i < file.events.length; i++) {
@@ -49,22 +50,26 @@ export interface TraceSequence {
 export interface TraceReport {
   roundTrips: number;
   sequences: TraceSequence[];
+  /** Processes or threads whose stamping stopped at its limit (their later round trips are missing). */
+  truncated: string[];
 }
 
 const median = (values: number[]): number => {
   const sorted = values.slice().sort((x, y) => x - y);
-  return sorted[sorted.length >> 1]!;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 const tenth = (us: number): number => Math.round(us * 10) / 10;
 
 /**
  * The `top` most followed orders of events over the round trips after the first `skip` (the
- * warm-up's). A round trip runs from the initiator's request (its write, or its post to a
- * thread in the MessagePort case) to its next one.
+ * warm-up's). A round trip runs from the initiator's request to its next one: its socket
+ * write, or (`request` "post") its post to a thread, in the MessagePort case.
  */
-export function traceReport(dir: string, skip: number, top = 2): TraceReport {
-  const stamps = read(dir);
-  const cutAt = stamps.some((s) => s.initiatorEvent === TraceEvent.WriteStart) ? TraceEvent.WriteStart : TraceEvent.PostStart;
+export function traceReport(dir: string, skip: number, request: "write" | "post", top = 2): TraceReport {
+  const truncated: string[] = [];
+  const stamps = read(dir, truncated);
+  const cutAt = request === "write" ? TraceEvent.WriteStart : TraceEvent.PostStart;
   const starts: number[] = [];
   stamps.forEach((s, i) => {
     if (s.initiatorEvent === cutAt) starts.push(i);
@@ -92,12 +97,15 @@ export function traceReport(dir: string, skip: number, top = 2): TraceReport {
       }));
       return { roundTrips: runs.length, steps, medianUs: tenth(median(runs.map((t) => t[t.length - 1]! - t[0]!))) };
     });
-  return { roundTrips, sequences };
+  return { roundTrips, sequences, truncated };
 }
 
 /** The report as lines of text, one step a line. */
 export function formatTraceReport(report: TraceReport): string {
+  // No stamps from the initiator past the warm-up: the preload did not load, or the run was shorter than --warm.
+  if (report.roundTrips === 0) return "no round trips were traced (the initiator stamped none after the warm-up)";
   const lines: string[] = [];
+  if (report.truncated.length > 0) lines.push(`stamping stopped at its limit in ${report.truncated.join(", ")}: the last round trips are missing`);
   for (const s of report.sequences) {
     lines.push(`${s.roundTrips} of ${report.roundTrips} round trips in this order (median ${s.medianUs} µs):`);
     for (const step of s.steps) {

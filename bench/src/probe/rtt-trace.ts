@@ -8,7 +8,7 @@
 // call on a MessagePort (a Worker's messages come through one). The clock is CLOCK_MONOTONIC
 // (process.hrtime), which every process of the host shares. A stamp costs ≈ 0.1 µs warm.
 import net from "node:net";
-import { writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MessagePort, threadId } from "node:worker_threads";
 
@@ -24,9 +24,14 @@ export interface TraceFile {
   role: string;
   thread: number;
   events: number[];
-  /** µs of CLOCK_MONOTONIC modulo 10⁹ (≈ 16 min): exact as doubles, and the same across processes. */
+  /** µs of CLOCK_MONOTONIC, the clock every process of the host (and V8's profiler) reads. */
   times: number[];
+  /** Stamping stopped at MAX_STAMPS: later round trips are missing. */
+  truncated: boolean;
 }
+
+/** The name of a stamp file: `${role}-${pid}-${threadId}.json` (what --trace-dir may hold and clear). */
+export const TRACE_FILE = /^[\w.-]+-\d+-\d+\.json(\.tmp)?$/;
 
 const MAX_STAMPS = 1 << 20;
 /** How often a traced process or thread looks whether it has gone quiet (see install's `dump`). */
@@ -44,7 +49,7 @@ function install(outDir: string): void {
   const stamp = (event: TraceEvent): void => {
     if (count === MAX_STAMPS) return;
     events[count] = event;
-    times[count++] = Number(process.hrtime.bigint() % 1_000_000_000_000n) / 1e3;
+    times[count++] = Number(process.hrtime.bigint()) / 1e3;
   };
 
   const socket = net.Socket.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
@@ -56,6 +61,10 @@ function install(outDir: string): void {
   // Node's write and writev both end in _writeGeneric, which makes the system call before it returns.
   const writeGeneric = socket._writeGeneric!;
   socket._writeGeneric = function (this: unknown, ...args: unknown[]) {
+    // A line on stdout or stderr (a pipe is a net.Socket too) is no step of a round trip. Told by its
+    // descriptor: reading process.stdout here would create the stream in a process that never used it.
+    const fd = (this as { _handle?: { fd?: number } })._handle?.fd;
+    if (fd === 1 || fd === 2) return writeGeneric.apply(this, args);
     stamp(TraceEvent.WriteStart);
     try {
       return writeGeneric.apply(this, args);
@@ -100,8 +109,16 @@ function install(outDir: string): void {
   let written = 0;
   const dump = (): void => {
     if (count === written) return;
-    const out: TraceFile = { role, thread: threadId, events: Array.from(events.subarray(0, count)), times: Array.from(times.subarray(0, count)) };
-    writeFileSync(file, JSON.stringify(out));
+    const out: TraceFile = {
+      role,
+      thread: threadId,
+      events: Array.from(events.subarray(0, count)),
+      times: Array.from(times.subarray(0, count)),
+      truncated: count === MAX_STAMPS,
+    };
+    // Written whole, then renamed: a process that exits meanwhile leaves the last whole file, never half of one.
+    writeFileSync(`${file}.tmp`, JSON.stringify(out));
+    renameSync(`${file}.tmp`, file);
     written = count;
   };
   // A thread ends with its process, without an exit event of its own, so each writes its stamps

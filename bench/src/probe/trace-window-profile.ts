@@ -48,6 +48,20 @@ function windowsOf(trace: TraceFile, from: number, to: number): [number, number]
   return windows;
 }
 
+/** Whether `t` falls in one of `windows` (in order, not overlapping): a binary search. */
+function insideAny(windows: readonly [number, number][], t: number): boolean {
+  let lo = 0;
+  let hi = windows.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const [start, end] = windows[mid]!;
+    if (t < start) hi = mid - 1;
+    else if (t > end) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
+
 const frameName = (node: ProfileNode): string =>
   `${node.callFrame.functionName || "(anonymous)"} ${node.callFrame.url.split("/").slice(-2).join("/")}:${node.callFrame.lineNumber + 1}`;
 
@@ -66,17 +80,15 @@ function main(): void {
 
   const self = new Map<string, number>();
   const inclusive = new Map<string, number>();
-  let t = profile.startTime % 1e9; // the stamps' clock: µs modulo 10⁹
-  let w = 0;
+  let t = profile.startTime; // µs, the stamps' clock
   let busy = 0;
   let inside = 0;
   for (let i = 0; i < profile.samples.length; i++) {
-    t += profile.timeDeltas[i]!;
+    t += profile.timeDeltas[i]!; // not always increasing: V8 may record a sample a little out of order
     const node = byId.get(profile.samples[i]!)!;
     if (node.callFrame.functionName === "(idle)") continue;
     busy++;
-    while (w < windows.length && windows[w]![1] < t) w++;
-    if (w === windows.length || t < windows[w]![0]) continue;
+    if (!insideAny(windows, t)) continue;
     inside++;
     self.set(frameName(node), (self.get(frameName(node)) ?? 0) + 1);
     const seen = new Set<string>();

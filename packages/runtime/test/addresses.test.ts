@@ -100,6 +100,10 @@ describe("unknown and duplicate addresses", () => {
         await expect(n.startWorker("x", {} as never, options)).rejects.toThrow(/^Worker for 0#x has no handleMessage method$/);
       }
       await expect(n.send("x", "anyone?")).rejects.toBeInstanceOf(UnknownAddressError);
+      // From a thread worker's context, an instance cannot cross: that is the worker argument's fault too.
+      await n.startWorker("prober", Prober);
+      const outcome = await n.sendAndReceive<{ ok: boolean; error: Record<string, unknown> }>("prober", { op: "startWorkerInstance", address: "y" });
+      expect(outcome.error).toMatchObject({ name: "InvalidOptionError", option: "worker", message: expect.stringMatching(/^A worker started from another thread must be given as a class/) });
     });
   });
 });

@@ -207,6 +207,21 @@ describe("envelope codec", () => {
     expect(decodeEnvelope(envelope("0#reply-3"), "local").localInfo).toEqual(info);
   });
 
+  it("local info of the same length but other bytes is its own, and so is local info written in place over a reused Buffer", () => {
+    const peer = (id: string) => ({ "hopwire.secureChannel.identifier": id });
+    const envelope = (id: string) => encodeEnvelope(new LocalMessage(route("echoer"), route("conn", "0#r"), encodeBody("x"), peer(id)), "local");
+    const a = "I" + "ab".repeat(32);
+    const c = "I" + "cd".repeat(32);
+    expect([a, c, a].map((id) => decodeEnvelope(envelope(id), "local").localInfo)).toEqual([peer(a), peer(c), peer(a)]);
+    // One Buffer, reused by its owner for each envelope: whatever is kept of it must be a copy, not a view of it.
+    const reused = Buffer.alloc(envelope(a).length);
+    const decodeIn = (id: string) => {
+      reused.set(envelope(id));
+      return decodeEnvelope(reused, "local").localInfo;
+    };
+    expect([decodeIn(a), decodeIn(c), decodeIn(a), decodeIn(c)]).toEqual([peer(a), peer(c), peer(a), peer(c)]);
+  });
+
   it("local info holding an object or bytes is decoded afresh for every envelope, so no handler shares it", () => {
     const info = { nested: { count: 1 }, bytes: Uint8Array.of(1, 2, 3) };
     const envelope = encodeEnvelope(new LocalMessage(route("a"), route("b"), encodeBody("x"), info), "local");

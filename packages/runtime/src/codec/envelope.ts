@@ -638,7 +638,8 @@ function readLocalInfo(): LocalInfo {
   if (value === null || typeof value !== "object" || Array.isArray(value)) throw new DecodeError("Local info must be a map");
   if (pos - start <= MAX_KEPT_LOCAL_INFO_BYTES && hasOnlyPrimitiveValues(value)) {
     const info = Object.freeze(value) as LocalInfo;
-    lastReadLocalInfo = { bytes: src.slice(start, pos), info };
+    // A copy whatever `src` is: Buffer's slice is a view, which the caller may overwrite.
+    lastReadLocalInfo = { bytes: Uint8Array.prototype.slice.call(src, start, pos), info };
     return info;
   }
   return value as LocalInfo;

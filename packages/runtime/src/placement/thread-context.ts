@@ -119,7 +119,7 @@ export class ThreadContext implements Context {
     // Checked here: the request below carries only the keys it knows, so the main thread would not see a misspelt one.
     checkStartWorkerOptions(options);
     if (!isWorkerClass(worker)) {
-      throw new InvalidOptionError("A worker started from another thread must be given as a class (with `static module`), not an instance");
+      throw new InvalidOptionError(`A ${kind} started from another thread must be given as a class (with \`static module\`), not an instance`, { option: kind });
     }
     const list = [...(Array.isArray(address) ? address : [address]), ...(options.aliases ?? [])];
     const request: StartRequest = {
