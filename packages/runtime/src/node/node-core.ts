@@ -113,10 +113,20 @@ export class NodeCore {
     for (const a of addresses) {
       if (this.router.has(a)) throw new DuplicateAddressError(`Address ${a.toString()} is already in use`);
     }
-    const handle =
-      placement === "main"
-        ? await this.#startOnMain(addresses, worker, options.args ?? [], kind, mailbox)
-        : await this.#placement(placement).start({ addresses, workerClass: worker as WorkerClass, args: options.args ?? [], kind, mailbox });
+    let handle: WorkerHandle;
+    try {
+      handle =
+        placement === "main"
+          ? await this.#startOnMain(addresses, worker, options.args ?? [], kind, mailbox)
+          : await this.#placement(placement).start({ addresses, workerClass: worker as WorkerClass, args: options.args ?? [], kind, mailbox });
+    } catch (error) {
+      // A stop that began meanwhile may have failed the start itself (piscina's "Terminating worker
+      // thread" when the pool is destroyed): the caller learns the node stopped, as when it wins the race.
+      if (this.#stopping && !(error instanceof NodeStoppedError)) {
+        throw new NodeStoppedError(`The node began to stop while ${addresses[0]!.toString()} was starting`, { cause: error });
+      }
+      throw error;
+    }
     if (this.#stopping) {
       // The node began to stop while this worker started: its stop has passed the workers
       // it knew of, so this one is stopped here, and the caller told it did not start.
