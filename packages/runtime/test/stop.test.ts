@@ -62,6 +62,34 @@ describe("node.stop()", () => {
     });
   }
 
+  // It failed with UnknownAddressError, and the worker then started and kept running: the stop did nothing.
+  for (const placement of ["thread", "pool", "main"] as const) {
+    it(`stopWorker on a worker still starting (placed "${placement}") waits for its start, then stops it`, async () => {
+      await withNode({}, async (n) => {
+        let shutdowns = 0;
+        const worker = placement === "main" ? { handleMessage() {}, async initialize() {}, shutdown: () => void shutdowns++ } : Echoer;
+        const started = n.startWorker("early", worker as typeof Echoer, { placement });
+        const stopped = n.stopWorker("early");
+        await started;
+        await stopped;
+        await expect(n.send("early", "anyone?")).rejects.toMatchObject({ code: "ADDRESS_UNKNOWN" });
+        if (placement === "main") expect(shutdowns).toBe(1);
+        // The address is free again.
+        await n.startWorker("early", Echoer, { placement: placement === "main" ? "thread" : placement });
+        expect(await n.sendAndReceive("early", "back")).toBe("back");
+      });
+    });
+  }
+
+  it("stopWorker on a worker whose start fails says there is no such worker", async () => {
+    await withNode({}, async (n) => {
+      const failing = { handleMessage() {}, initialize: () => Promise.reject(new Error("no")) };
+      const started = n.startWorker("doomed", failing, { placement: "main" }).catch((error: unknown) => error);
+      await expect(n.stopWorker("doomed")).rejects.toMatchObject({ code: "ADDRESS_UNKNOWN" });
+      expect(await started).toBeInstanceOf(Error);
+    });
+  });
+
   // A thread is terminated; a pool slot is given up on and the pool destroyed; code on the main
   // thread cannot be stopped, so the node gives up on it. Before, pool and main waited for ever.
   for (const placement of ["thread", "pool", "main"] as const) {

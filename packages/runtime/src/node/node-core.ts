@@ -44,6 +44,8 @@ export class NodeCore {
   readonly #handles = new Map<string, WorkerHandle>();
   /** Stops in progress by `stopWorker`, under each address of the worker. */
   readonly #workerStops = new Map<string, Promise<void>>();
+  /** Starts in progress, under each address of the worker: settled (never rejected) once the start is over. */
+  readonly #starts = new Map<string, Promise<void>>();
   readonly #order: WorkerHandle[] = [];
   readonly #placements = new Map<"thread" | "pool", OffThreadPlacement>();
   /** A Set, so that a hook's own removal (its object stopped first) costs no scan: one entry per registration. */
@@ -113,12 +115,35 @@ export class NodeCore {
     for (const a of addresses) {
       if (this.router.has(a)) throw new DuplicateAddressError(`Address ${a.toString()} is already in use`);
     }
+    const started = this.#launch(addresses, worker, placement, options.args ?? [], kind, mailbox);
+    // Known as starting meanwhile, so that a stopWorker waits for it rather than miss it.
+    const over = started.then(
+      () => {},
+      () => {},
+    );
+    for (const a of addresses) this.#starts.set(a.key, over);
+    try {
+      await started;
+    } finally {
+      for (const a of addresses) if (this.#starts.get(a.key) === over) this.#starts.delete(a.key);
+    }
+  }
+
+  /** Starts the worker (its placement, then its handle kept under its addresses); startWorker's second half. */
+  async #launch(
+    addresses: readonly Address[],
+    worker: WorkerClass | Worker | Processor,
+    placement: Placement,
+    args: readonly unknown[],
+    kind: "worker" | "processor",
+    mailbox: ResolvedMailboxLimits,
+  ): Promise<void> {
     let handle: WorkerHandle;
     try {
       handle =
         placement === "main"
-          ? await this.#startOnMain(addresses, worker, options.args ?? [], kind, mailbox)
-          : await this.#placement(placement).start({ addresses, workerClass: worker as WorkerClass, args: options.args ?? [], kind, mailbox });
+          ? await this.#startOnMain(addresses, worker, args, kind, mailbox)
+          : await this.#placement(placement).start({ addresses, workerClass: worker as WorkerClass, args, kind, mailbox });
     } catch (error) {
       // A stop that began meanwhile may have failed the start itself (piscina's "Terminating worker
       // thread" when the pool is destroyed): the caller learns the node stopped, as when it wins the race.
@@ -210,7 +235,12 @@ export class NodeCore {
     const inProgress = this.#workerStops.get(key);
     if (inProgress) return inProgress;
     const handle = this.#handles.get(key);
-    if (!handle) throw new UnknownAddressError(`No worker has the address ${toAddress(address).toString()}`);
+    if (!handle) {
+      // Still starting (a thread worker's addresses take messages meanwhile): stopped once started.
+      const starting = this.#starts.get(key);
+      if (starting) return starting.then(() => this.stopWorker(address, reason));
+      throw new UnknownAddressError(`No worker has the address ${toAddress(address).toString()}`);
+    }
     const stopping = handle.stop(reason).finally(() => {
       for (const a of handle.addresses) if (this.#workerStops.get(a.key) === stopping) this.#workerStops.delete(a.key);
     });
