@@ -9,9 +9,9 @@
 // it returns, so the batch goes back to the thread, which writes its next batches into it.
 // Every body must still arrive intact, once, in order.
 import { afterEach, describe, expect, it } from "vitest";
-import { Echoer, node, route, type Node } from "@hopwire/runtime";
-import { createTcpTransport } from "@hopwire/transport-tcp";
-import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions, SecureChannelOptions, type SecureChannel } from "@hopwire/secure-channel";
+import { Echoer, route, type Node } from "@hopwire/runtime";
+import { SecureChannelOptions, type SecureChannel } from "@hopwire/secure-channel";
+import { channelToWorker } from "./channel-to-worker.js";
 import { sendReusingOneBuffer, streamFromThread, UniformChecker } from "../../../test/support/uniform-checker.js";
 
 const nodes: Node[] = [];
@@ -26,17 +26,10 @@ const COUNT = 256;
 
 /** Alice with a channel to bob, whose checker (placed "main") takes messages from the channel. */
 async function channelToChecker(cryptoThreads: number): Promise<{ alice: Node; checker: UniformChecker; channel: SecureChannel }> {
-  const [alice, bob] = [await node(), await node()];
-  nodes.push(alice, bob);
-  const tcpListener = await (await createTcpTransport(bob)).listen("127.0.0.1:0");
-  const listener = await createSecureChannelListener(bob, await createIdentity(), "bob_listener", new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
   const checker = new UniformChecker();
-  await bob.startWorker("checker", checker, { placement: "main" });
-  bob.flowControls.addConsumer("checker", listener.flowControlId);
-  const connection = await (await createTcpTransport(alice)).connect(tcpListener.address);
   // A small send queue: the not-awaited sends fill it, and those behind it (or the reading of a thread's batches) wait.
   const options = new SecureChannelOptions().withCryptoThreads(cryptoThreads).withSendQueueLimits({ maxMessages: 64, maxBytes: 1024 * 1024 });
-  return { alice, checker, channel: await createSecureChannel(alice, await createIdentity(), route(connection, "bob_listener"), options) };
+  return { checker, ...(await channelToWorker(nodes, "checker", checker, options)) };
 }
 
 describe("a bytes body sent into a secure channel is the caller's to reuse as soon as send returns", () => {
@@ -77,14 +70,7 @@ describe("a thread's batches go back to it once the main thread has copied them 
 describe("a bytes body given to sendAndReceive through a secure channel is the caller's to reuse as soon as the call returns", () => {
   for (const cryptoThreads of [0, 1]) {
     it(cryptoThreads === 0 ? "inline" : "on a crypto thread", async () => {
-      const [alice, bob] = [await node(), await node()];
-      nodes.push(alice, bob);
-      const tcpListener = await (await createTcpTransport(bob)).listen("127.0.0.1:0");
-      const listener = await createSecureChannelListener(bob, await createIdentity(), "bob_listener", new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
-      await bob.startWorker("echoer", new Echoer(), { placement: "main" });
-      bob.flowControls.addConsumer("echoer", listener.flowControlId);
-      const connection = await (await createTcpTransport(alice)).connect(tcpListener.address);
-      const channel = await createSecureChannel(alice, await createIdentity(), route(connection, "bob_listener"), new SecureChannelOptions().withCryptoThreads(cryptoThreads));
+      const { alice, channel } = await channelToWorker(nodes, "echoer", new Echoer(), new SecureChannelOptions().withCryptoThreads(cryptoThreads));
       const buffer = new Uint8Array(70_000);
       for (const size of SIZES) {
         for (let i = 0; i < 8; i++) {

@@ -4,9 +4,9 @@
 // turn of the event loop: one more epoll_wait per message on each side of a round trip. With a
 // crypto thread, the seal's batch is posted to that thread in the same pass.
 import { afterEach, expect, it } from "vitest";
-import { node, route, type Node, type Worker } from "@hopwire/runtime";
-import { createTcpTransport } from "@hopwire/transport-tcp";
-import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions, SecureChannelOptions } from "@hopwire/secure-channel";
+import { route, type Node, type Worker } from "@hopwire/runtime";
+import { SecureChannelOptions } from "@hopwire/secure-channel";
+import { channelToWorker } from "./channel-to-worker.js";
 import { eventually, nextTurn } from "../../../test/support/eventually.js";
 import { ImmediatesMadeBy } from "../../../test/support/immediates.js";
 
@@ -24,15 +24,8 @@ class Counter implements Worker {
 
 for (const cryptoThreads of [0, 1]) {
   it(`a message sent into a channel is sealed and written${cryptoThreads === 0 ? "" : " (or posted to its crypto thread)"} in one end-of-turn pass, leaving nothing for the next turn`, async () => {
-    const [alice, bob] = [await node(), await node()];
-    nodes.push(alice, bob);
-    const tcpListener = await (await createTcpTransport(bob)).listen("127.0.0.1:0");
-    const listener = await createSecureChannelListener(bob, await createIdentity(), "listener", new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
     const sink = new Counter();
-    await bob.startWorker("sink", sink, { placement: "main" });
-    bob.flowControls.addConsumer("sink", listener.flowControlId);
-    const connection = await (await createTcpTransport(alice)).connect(tcpListener.address);
-    const channel = await createSecureChannel(alice, await createIdentity(), route(connection, "listener"), new SecureChannelOptions().withCryptoThreads(cryptoThreads));
+    const { alice, channel } = await channelToWorker(nodes, "sink", sink, new SecureChannelOptions().withCryptoThreads(cryptoThreads));
     const toSink = route(channel, "sink");
     const body = new Uint8Array(64).fill(7);
     // The first send learns the route's mailbox; the second goes as every later one does.

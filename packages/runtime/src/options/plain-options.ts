@@ -215,7 +215,7 @@ export const WAIT_OPTIONS: readonly string[] = optionKeys<WaitOptions>({ timeout
  */
 export function checkWaitOptions(options: unknown, what: string, known: readonly string[] = WAIT_OPTIONS): void {
   if (options === undefined) return;
-  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+  if (!isOptionsObject(options)) {
     // The example is one of this call's own keys: saveIdentity takes no timeout.
     const example = known.includes("timeout") ? "{ timeout: 5000 }" : `{ ${known.join(", ")} }`;
     throw notAnOptionsObjectError(`${what} must be an object such as ${example}`, options);
