@@ -4,6 +4,7 @@ import { InvalidRouteError, node } from "@hopwire/runtime";
 import { withNode } from "./helpers.js";
 import { Echoer, ShutdownReporter } from "./fixtures/workers.js";
 import { runToExit, type Finished } from "../../../test/support/children.js";
+import { eventually } from "../../../test/support/eventually.js";
 
 /** Runs a fixture script in a child process; resolves with its exit code and output, or a timeout. */
 function runChild(script: string, limitMs: number): Promise<Finished> {
@@ -88,6 +89,29 @@ describe("node.stop()", () => {
       await expect(n.stopWorker("doomed")).rejects.toMatchObject({ code: "ADDRESS_UNKNOWN" });
       expect(await started).toBeInstanceOf(Error);
     });
+  });
+
+  it("runs a stop hook registered while the stop runs its hooks, during the workers' stops, or after the stop", async () => {
+    const ran: string[] = [];
+    let n!: Awaited<ReturnType<typeof node>>;
+    await withNode({}, async (started) => {
+      n = started;
+      n.onStop(() => {
+        // Registered by a hook, as an object that a hook stops may register one as it closes.
+        n.onStop(() => void ran.push("registered by a hook"));
+      });
+      const shutdownRegisters = {
+        handleMessage() {},
+        shutdown: () => void n.onStop(() => void ran.push("registered by a shutdown")),
+      };
+      await n.startWorker("registers-on-shutdown", shutdownRegisters, { placement: "main" });
+    });
+    // withNode's stop has settled: each hook registered before its end has run.
+    expect(ran).toEqual(["registered by a hook", "registered by a shutdown"]);
+    let late = false;
+    n.onStop(() => void (late = true));
+    expect(late, "runs on a later microtask, not inside onStop").toBe(false);
+    await eventually(() => late, 5_000, "the late hook to run");
   });
 
   // A thread is terminated; a pool slot is given up on and the pool destroyed; code on the main

@@ -50,6 +50,12 @@ export class NodeCore {
   readonly #placements = new Map<"thread" | "pool", OffThreadPlacement>();
   /** A Set, so that a hook's own removal (its object stopped first) costs no scan: one entry per registration. */
   readonly #stopHooks = new Set<{ readonly hook: () => Promise<void> | void }>();
+  /** Set once the stop has run its hooks: a hook registered from then on runs at once. */
+  #hooksDone = false;
+  /** Hooks that ran late while the stop was still in progress: the stop waits for them too. */
+  readonly #lateHooks: Promise<void>[] = [];
+  /** Set once the stop finished. */
+  #stopped = false;
   #stopping: Promise<void> | undefined;
 
   constructor(
@@ -84,12 +90,19 @@ export class NodeCore {
   }
 
   /**
-   * Runs `hook` when the node stops, before its workers stop (transports close sockets here).
-   * Returns a function that removes it: what registers a hook and may stop before the node
+   * Runs `hook` when the node stops, before its workers stop (transports close sockets here);
+   * registered during or after the stop, it runs at once (on a later microtask). Returns a function that removes it: what registers a hook and may stop before the node
    * (a listener, an outlet, a relay) calls it from its own stop, or the node would hold it, and
    * all it references, until the node stops.
    */
   onStop(hook: () => Promise<void> | void): () => void {
+    // Too late to run in order: what it stops must still stop, or it would run past the node.
+    // Run on a later microtask, so that whoever registers it (often from a constructor) has finished first.
+    if (this.#hooksDone) {
+      const late = Promise.resolve().then(() => this.#runHook(hook));
+      if (!this.#stopped) this.#lateHooks.push(late);
+      return () => {};
+    }
     const entry = { hook };
     this.#stopHooks.add(entry);
     return () => void this.#stopHooks.delete(entry);
@@ -256,15 +269,13 @@ export class NodeCore {
   async #stopAll(): Promise<void> {
     const reason = new NodeStoppedError();
     this.diagnostics.nodeStopping();
-    const hooks = [...this.#stopHooks].reverse();
-    this.#stopHooks.clear();
-    for (const { hook } of hooks) {
-      try {
-        await hook();
-      } catch (error) {
-        this.log.warn("a stop hook failed", error);
-      }
+    // A hook may register another (an object it stops registers one as it closes): that one runs in the next round.
+    while (this.#stopHooks.size > 0) {
+      const hooks = [...this.#stopHooks].reverse();
+      this.#stopHooks.clear();
+      for (const { hook } of hooks) await this.#runHook(hook);
     }
+    this.#hooksDone = true;
     // One that fails does not keep the others (or the pool and threads) running.
     for (const handle of this.#order.slice().reverse()) {
       try {
@@ -282,7 +293,18 @@ export class NodeCore {
     }
     this.#placements.clear();
     this.busyPoll.stop();
+    await Promise.all(this.#lateHooks);
+    this.#lateHooks.length = 0;
+    this.#stopped = true;
     this.log.debug("node stopped");
+  }
+
+  async #runHook(hook: () => Promise<void> | void): Promise<void> {
+    try {
+      await hook();
+    } catch (error) {
+      this.log.warn("a stop hook failed", error);
+    }
   }
 }
 

@@ -102,8 +102,9 @@ export class Node extends MainContext {
   }
 
   /**
-   * Runs `hook` when the node stops, before its workers stop (the last registered first).
-   * Returns a function that removes the hook: call it when what the hook stops is stopped
+   * Runs `hook` when the node stops, before its workers stop (the last registered first). A
+   * hook registered while the node stops, or after, runs at once (on a later microtask), and a
+   * stop still in progress waits for it. Returns a function that removes the hook: call it when what the hook stops is stopped
    * first (the node otherwise holds the hook, and all it references, until it stops).
    */
   onStop(hook: () => Promise<void> | void): () => void {
