@@ -99,6 +99,12 @@ describe("unknown and duplicate addresses", () => {
       for (const options of [{}, { placement: "main" as const }, { placement: "thread" as const }]) {
         await expect(n.startWorker("x", {} as never, options)).rejects.toThrow(/^Worker for 0#x has no handleMessage method$/);
       }
+      // The same for a processor without process (it started, and warned on every step).
+      for (const options of [{}, { placement: "main" as const }]) {
+        await expect(n.startProcessor("x", { initialize() {} } as never, options)).rejects.toThrow(/^Processor for 0#x has no process method$/);
+      }
+      await expect(n.startProcessor("x", Echoer as never, { placement: "main" })).rejects.toThrow(/^Processor for 0#x has no process method$/);
+      await expect(n.startProcessor("x", Echoer as never, { placement: "thread" })).rejects.toMatchObject({ code: "WORKER_LOAD_FAILED" });
       await expect(n.send("x", "anyone?")).rejects.toBeInstanceOf(UnknownAddressError);
       // From a thread worker's context, an instance cannot cross: that is the worker argument's fault too.
       await n.startWorker("prober", Prober);

@@ -186,6 +186,9 @@ export class NodeCore {
     const instance = isWorkerClass(worker) ? new worker(...args) : worker;
     const context = this.contextFor(this, addresses[0]!);
     if (kind === "processor") {
+      if (typeof (instance as Processor).process !== "function") {
+        throw new WorkerLoadError(`Processor for ${addresses[0]!.toString()} has no process method`);
+      }
       const onError = (what: string, error: unknown): void => this.reportHandlerError(addresses[0]!, what, asError(error));
       const host = new MainProcessorHost(addresses, instance as Processor, context, this.log, (h) => this.#forget(h), this.options.shutdownTimeout, onError);
       await host.start();
@@ -337,6 +340,9 @@ function resolvePlacement(worker: unknown, placement: Placement | undefined, kin
     }
     if (kind === "worker" && typeof (worker as Partial<Worker>).handleMessage !== "function") {
       throw new WorkerLoadError(`Worker for ${address.toString()} has no handleMessage method`);
+    }
+    if (kind === "processor" && typeof (worker as Partial<Processor>).process !== "function") {
+      throw new WorkerLoadError(`Processor for ${address.toString()} has no process method`);
     }
     if (placement !== undefined && placement !== "main") {
       throw new InvalidOptionError(`A ${kind} instance can only run on the main thread; pass its class for placement "${placement}"`, { option: "placement" });
