@@ -16,6 +16,7 @@ import { machineRecord } from "./machine.js";
 import { readResults, type BenchRecord } from "./results.js";
 import { renderConsoleTable } from "./report/table.js";
 import { renderComparison } from "./report/compare.js";
+import { renderTargetsText } from "./report/targets.js";
 import { writeDocs, type ScenarioInfo } from "./report/markdown.js";
 import { formatSize } from "./format.js";
 
@@ -41,6 +42,7 @@ interface Opts {
   compare?: string[];
   writeDocs?: boolean;
   docsFrom?: string;
+  targets?: string;
   windowCheck?: boolean;
 }
 
@@ -63,6 +65,7 @@ const program = new Command("hopwire-bench")
   .addOption(new Option("--write-docs", "regenerate docs/BENCHMARKS.md and docs/bench-throughput.svg (default: on for a full, unfiltered run)"))
   .addOption(new Option("--no-write-docs", "do not regenerate the docs"))
   .option("--docs-from <file>", "regenerate the docs from an existing results file, then exit")
+  .option("--targets <file>", "check the data plane's targets against a results file (met or missed, size by size), then exit")
   .showHelpAfterError("(run with --help for usage)")
   // Usage errors exit 2, as the hopwire CLI's and the soak's do: exit 1 means a case failed,
   // and a script running the bench must tell "nothing ran" from "a case failed". --help exits 0.
@@ -163,8 +166,8 @@ async function run(o: Opts): Promise<number> {
 async function main(): Promise<number> {
   program.parse();
   const o = program.opts<Opts>();
-  const modes = [o.list, o.compare, o.docsFrom].filter((x) => x !== undefined).length;
-  if (modes > 1) program.error("error: options '--list', '--compare' and '--docs-from' exclude each other");
+  const modes = [o.list, o.compare, o.docsFrom, o.targets].filter((x) => x !== undefined).length;
+  if (modes > 1) program.error("error: options '--list', '--compare', '--docs-from' and '--targets' exclude each other");
   if (o.list) {
     process.stdout.write(listScenarios() + "\n");
     return 0;
@@ -173,6 +176,10 @@ async function main(): Promise<number> {
     if (o.compare.length !== 2) program.error(`error: option '--compare' takes exactly two files (a.json b.json); got ${o.compare.length}`);
     const [a, b] = o.compare as [string, string];
     process.stdout.write(renderComparison(readInput(a), readInput(b), [a, b]) + "\n");
+    return 0;
+  }
+  if (o.targets) {
+    process.stdout.write(renderTargetsText(readInput(o.targets)) + "\n");
     return 0;
   }
   if (o.docsFrom) {

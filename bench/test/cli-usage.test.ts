@@ -26,6 +26,7 @@ describe("bench CLI usage errors", () => {
     [["--compare", "a.json"], /^error: option '--compare' takes exactly two files/],
     [["--compare", "/nonexistent/a.json", "/nonexistent/b.json"], /^error: \/nonexistent\/a\.json: cannot read results JSON/],
     [["--docs-from", "/nonexistent/r.json"], /^error: \/nonexistent\/r\.json: cannot read results JSON/],
+    [["--targets", "/nonexistent/r.json"], /^error: \/nonexistent\/r\.json: cannot read results JSON/],
   ])("%j exits 2 with one error line and runs nothing", async (args, message) => {
     const { code, stdout, stderr } = await runCli(args);
     const lines = stderr.trim().split("\n");

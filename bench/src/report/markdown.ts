@@ -7,6 +7,7 @@ import { machineOf, type BenchRecord } from "../results.js";
 import { HEADERS, NOISY_SPREAD, notesFor, rowsFor } from "./rows.js";
 import { renderThroughputSvg } from "./svg.js";
 import { verdictText, windowVerdicts } from "./window-verdicts.js";
+import { checksText, targetRows, verdictOf } from "./targets.js";
 import { chartsByUnit, renderSeriesSvg } from "./series-svg.js";
 import { formatParams } from "../format.js";
 import { isResult, type ResultRecord } from "../results.js";
@@ -108,6 +109,7 @@ export function renderMarkdown(records: readonly BenchRecord[], scenarios: reado
     "npm run bench -- --scenario 'baseline/tcp*' --size 64,1024,16384 --reps 7",
     "npm run bench -- --list                         # scenarios, their parameters and baselines",
     "npm run bench -- --compare before.json after.json",
+    "npm run bench -- --targets bench/results/latest.json    # the data plane's targets, met or missed",
     "npm run bench -- --docs-from bench/results/latest.json   # regenerate this page only",
     "```",
     "",
@@ -129,6 +131,14 @@ export function renderMarkdown(records: readonly BenchRecord[], scenarios: reado
   }
   const notes = notesFor(records);
   if (notes.length) out.push(...notes.map((n) => `- ${n}`), "");
+  out.push(
+    "## Targets",
+    "",
+    "The data plane's targets (issue 8), checked against this run: ratios against the baselines of the same run.",
+    "",
+    mdTable(["target", "figures", "verdict", "from"], targetRows(records).map((t) => [t.target, checksText(t), verdictOf(t), t.source])),
+    "",
+  );
   const verdicts = windowVerdicts(records);
   if (verdicts.length) {
     out.push("## Window checks", "", "Each throughput scenario with an in-flight window, run at W and 2W in every repetition (`check/window-*`): a figure that rises with the window measured a round trip, not throughput.", "");

@@ -1,0 +1,178 @@
+// The data plane's targets (issue 8), checked against one results file: each row says what the
+// run measured, size by size, and whether it met the target. Ratios are the run's own (same
+// run, same machine), so a row reads the same on a fast or a slow host; a figure the run did
+// not measure is "not measured", never met.
+import { formatNumber, formatSize } from "../format.js";
+import { renderTextTable } from "./text-table.js";
+import { isResult, type BenchRecord, type ResultRecord } from "../results.js";
+import type { Params } from "../scenario.js";
+
+/** One figure of a target: where it was measured, what it read, and whether it met its bound. */
+export interface TargetCheck {
+  /** "64 B", "n = 1,000", or "" for a target with one figure. */
+  readonly label: string;
+  /** How the figure reads, e.g. "0.83×", "1.37× slower", "161 µs vs 79 µs (2.03×)". */
+  readonly shown: string;
+  /** undefined: the run did not measure it. */
+  readonly met: boolean | undefined;
+}
+
+export interface TargetRow {
+  /** The target as the issue states it. */
+  readonly target: string;
+  /** Where its figures come from (scenario and metric). */
+  readonly source: string;
+  readonly checks: readonly TargetCheck[];
+}
+
+const SIZES = [64, 1024, 16384] as const;
+
+type Find = (scenario: string, metric: string, params?: Params) => ResultRecord | undefined;
+
+function finder(records: readonly BenchRecord[]): Find {
+  const results = records.filter(isResult);
+  return (scenario, metric, params = {}) =>
+    results.find(
+      (r) =>
+        r.scenario === scenario &&
+        r.metric === metric &&
+        Object.entries(params).every(([k, v]) => (r.params as Record<string, unknown>)[k] === v),
+    );
+}
+
+const NOT_MEASURED = "not measured";
+
+/** A ratio (higher is better) against a bound per size. */
+function ratioAtSizes(find: Find, scenario: string, metric: string, mins: readonly number[], params: Params = {}): TargetCheck[] {
+  return SIZES.map((size, i) => {
+    const ratio = find(scenario, metric, { ...params, size })?.ratio ?? undefined;
+    const label = formatSize(size);
+    if (ratio === undefined) return { label, shown: NOT_MEASURED, met: undefined };
+    return { label, shown: `${ratio.toFixed(2)}×`, met: ratio >= mins[i]! };
+  });
+}
+
+/** A latency ratio (baseline / median) shown as "n× slower", against a largest slowdown. */
+function slowdownAtSizes(find: Find, scenario: string, maxSlowdown: number): TargetCheck[] {
+  return SIZES.map((size) => {
+    const ratio = find(scenario, "p50", { size })?.ratio ?? undefined;
+    const label = formatSize(size);
+    if (ratio === undefined || ratio <= 0) return { label, shown: NOT_MEASURED, met: undefined };
+    const slowdown = 1 / ratio;
+    return { label, shown: `${slowdown.toFixed(2)}× slower`, met: slowdown <= maxSlowdown };
+  });
+}
+
+/** The thread-placed echo's p50 against framed TCP's p50 plus one MessagePort ping-pong's, same run. */
+function threadEchoChecks(find: Find): TargetCheck[] {
+  return SIZES.map((size) => {
+    const label = formatSize(size);
+    const echo = find("tcp/one-hop-rtt-thread-echo", "p50", { size })?.median;
+    const tcp = find("baseline/tcp-framed-rtt", "p50", { size })?.median;
+    const port = find("baseline/messageport-rtt", "p50", { size })?.median;
+    if (echo === undefined || tcp === undefined || port === undefined) return { label, shown: NOT_MEASURED, met: undefined };
+    const sum = tcp + port;
+    // Raw framed TCP with its echo on a thread: what the same path costs without Hopwire.
+    const raw = find("baseline/tcp-framed-rtt-thread-echo", "p50", { size })?.median;
+    const floor = raw === undefined ? "" : `; raw floor ${formatNumber(raw)} µs`;
+    return { label, shown: `${formatNumber(echo)} µs vs ${formatNumber(sum)} µs (${(echo / sum).toFixed(2)}×${floor})`, met: echo <= sum };
+  });
+}
+
+function handshakeChecks(find: Find): TargetCheck[] {
+  const r = find("secure-channel/handshakes", "hs/s", { provider: "node" });
+  if (r === undefined || r.ratio === null) return [{ label: "", shown: NOT_MEASURED, met: undefined }];
+  return [{ label: "", shown: `${formatNumber(r.median)}/s, ${r.ratio.toFixed(2)}×`, met: r.median >= 1000 && r.ratio >= 1 }];
+}
+
+function cryptoThreadChecks(find: Find): TargetCheck[] {
+  const params = { size: 16384, provider: "node" as const };
+  const inline = find("secure-channel/one-hop-throughput", "msg/s", { ...params, cryptoThreads: 0 })?.median;
+  const threaded = find("secure-channel/one-hop-throughput", "msg/s", { ...params, cryptoThreads: 1 })?.median;
+  if (inline === undefined || threaded === undefined || inline <= 0) return [{ label: "16 KiB", shown: NOT_MEASURED, met: undefined }];
+  const ratio = threaded / inline;
+  return [{ label: "16 KiB", shown: `${ratio.toFixed(2)}×`, met: ratio >= 1.3 }];
+}
+
+function manyChannelsChecks(find: Find): TargetCheck[] {
+  const rate = find("scale/channels", "msg/s", { count: 1000 })?.ratio ?? undefined;
+  const checks: TargetCheck[] = [
+    rate === undefined
+      ? { label: "rate, n = 1,000", shown: NOT_MEASURED, met: undefined }
+      : { label: "rate, n = 1,000", shown: `${rate.toFixed(2)}×`, met: rate >= 0.5 },
+  ];
+  for (const count of [1000, 4000]) {
+    const label = `idle RSS, n = ${count.toLocaleString("en-US")}`;
+    const kib = find("scale/channels", "rss:responder/ch idle, marginal", { count })?.median;
+    checks.push(kib === undefined ? { label, shown: NOT_MEASURED, met: undefined } : { label, shown: `${kib.toFixed(1)} KiB`, met: kib <= 8 });
+  }
+  return checks;
+}
+
+function poolChecks(find: Find): TargetCheck[] {
+  const ratio = find("runtime/pool-cpu-2-threads", "msg/s")?.ratio ?? undefined;
+  if (ratio === undefined) return [{ label: "", shown: NOT_MEASURED, met: undefined }];
+  return [{ label: "", shown: `${ratio.toFixed(2)}×`, met: ratio >= 1.7 }];
+}
+
+/** The slow consumer's growth (MiB) after its warm-up, for each process: bounded means within 64 MiB. */
+function slowConsumerChecks(find: Find): TargetCheck[] {
+  return (["receiver", "sender"] as const).map((role) => {
+    const growth = find("backpressure/slow-consumer", `rss growth:${role}`)?.median;
+    if (growth === undefined) return { label: role, shown: NOT_MEASURED, met: undefined };
+    return { label: role, shown: `+${growth.toFixed(2)} MiB`, met: growth <= 64 };
+  });
+}
+
+/** Every target of the data plane, checked against `records` (one run). */
+export function targetRows(records: readonly BenchRecord[]): TargetRow[] {
+  const find = finder(records);
+  return [
+    { target: "main→thread ≥ 0.5× the batched MessagePort", source: "runtime/main->thread, msg/s", checks: ratioAtSizes(find, "runtime/main->thread", "msg/s", [0.5, 0.5, 0.5]) },
+    { target: "one TCP hop ≥ 0.8× framed TCP", source: "tcp/one-hop-throughput, msg/s", checks: ratioAtSizes(find, "tcp/one-hop-throughput", "msg/s", [0.8, 0.8, 0.8]) },
+    { target: "relay ≥ 0.3× / 0.8× / 0.8× the framed proxy", source: "tcp/relay-throughput, msg/s", checks: ratioAtSizes(find, "tcp/relay-throughput", "msg/s", [0.3, 0.8, 0.8]) },
+    {
+      target: "secure channel ≥ 0.5× / 1.0× / 1.0× node:tls",
+      source: "secure-channel/one-hop-throughput (inline, node), msg/s",
+      checks: ratioAtSizes(find, "secure-channel/one-hop-throughput", "msg/s", [0.5, 1, 1], { cryptoThreads: 0, provider: "node" }),
+    },
+    { target: "round trip, echo on the main thread, ≤ 1.5× framed TCP", source: "tcp/one-hop-rtt, p50", checks: slowdownAtSizes(find, "tcp/one-hop-rtt", 1.5) },
+    {
+      target: "round trip, echo on a thread, ≤ framed TCP + one MessagePort ping-pong",
+      source: "tcp/one-hop-rtt-thread-echo against baseline/tcp-framed-rtt + baseline/messageport-rtt, p50",
+      checks: threadEchoChecks(find),
+    },
+    { target: "seed echo ≤ 2× the two-hop proxy", source: "secure-channel/seed-echo-rtt, p50", checks: slowdownAtSizes(find, "secure-channel/seed-echo-rtt", 2) },
+    { target: "handshakes ≥ 1,000/s and ≥ 1.0× mutual TLS", source: "secure-channel/handshakes (node), hs/s", checks: handshakeChecks(find) },
+    { target: "1 crypto thread ≥ 1.3× inline", source: "secure-channel/one-hop-throughput, 1 crypto thread / inline, msg/s", checks: cryptoThreadChecks(find) },
+    {
+      target: "1,000 channels ≥ 0.5× plain TCP, ≤ 8 KiB RSS per idle channel",
+      source: "scale/channels: msg/s; rss:responder/ch idle, marginal",
+      checks: manyChannelsChecks(find),
+    },
+    { target: "pool, 2 threads ≥ 1.7× one", source: "runtime/pool-cpu-2-threads, msg/s", checks: poolChecks(find) },
+    { target: "slow consumer: RSS within 64 MiB of its post-warm-up level", source: "backpressure/slow-consumer, rss growth", checks: slowConsumerChecks(find) },
+  ];
+}
+
+/** One row's verdict: met, missed, partly met (and where), or not measured. */
+export function verdictOf(row: TargetRow): string {
+  const measured = row.checks.filter((c) => c.met !== undefined);
+  if (measured.length === 0) return NOT_MEASURED;
+  const met = measured.filter((c) => c.met);
+  const suffix = measured.length < row.checks.length ? " (part not measured)" : "";
+  if (met.length === measured.length) return `met${suffix}`;
+  if (met.length === 0) return `missed${suffix}`;
+  return `met at ${met.map((c) => c.label).join(", ")}${suffix}`;
+}
+
+/** "64 B 0.83×, 1 KiB 0.41× (missed)": each check, a missed one marked. */
+export function checksText(row: TargetRow): string {
+  return row.checks.map((c) => `${c.label ? `${c.label} ` : ""}${c.shown}${c.met === false ? " (missed)" : ""}`).join("; ");
+}
+
+/** The targets as a terminal table (`npm run bench -- --targets FILE`). */
+export function renderTargetsText(records: readonly BenchRecord[]): string {
+  const rows = targetRows(records).map((t) => [t.target, verdictOf(t), checksText(t)]);
+  return renderTextTable(["target", "verdict", "figures"], rows, new Set());
+}
