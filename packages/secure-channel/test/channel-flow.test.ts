@@ -255,21 +255,22 @@ describe("a slow consumer behind a channel", () => {
   }, 120_000);
 });
 
+/** A channel whose peer's credit is used up at once (a window of 8, a sink that consumes nothing yet), and a send queue of 16. */
+async function heldChannel() {
+  const p = await pair(new SecureChannelListenerOptions().withReceiveWindow({ messages: 8 }));
+  const sink = new BoundedSink(0, { maxMessages: 1, maxBytes: MiB }, true);
+  addSink(p, sink);
+  const options = new SecureChannelOptions().withSendQueueLimits({ maxMessages: 16 });
+  const channel = await createSecureChannel(p.alice, await createIdentity(), route(p.connection, "bob_listener"), options);
+  // Not awaited: past the queue's 16 the sends wait in the node's send queue; all of them settle when the channel drains or closes.
+  const sends = Array.from({ length: 40 }, (_, i) => p.alice.forward(new LocalMessage(route(channel, sink.address), route("sender"), payload(i, 100))));
+  for (const send of sends) send.catch(() => {}); // handled here; a test that needs them all awaits them
+  // The credit's worth (8) reached the sink, and the queue is full again behind it.
+  await eventually(() => sink.bound.messages === 8 && channel.needsDrain, 30_000);
+  return { p, sink, channel, sends };
+}
+
 describe("a sender that honours needsDrain", () => {
-  /** A channel whose peer's credit is used up at once (a window of 8, a sink that consumes nothing yet), and a send queue of 16. */
-  async function heldChannel() {
-    const p = await pair(new SecureChannelListenerOptions().withReceiveWindow({ messages: 8 }));
-    const sink = new BoundedSink(0, { maxMessages: 1, maxBytes: MiB }, true);
-    addSink(p, sink);
-    const options = new SecureChannelOptions().withSendQueueLimits({ maxMessages: 16 });
-    const channel = await createSecureChannel(p.alice, await createIdentity(), route(p.connection, "bob_listener"), options);
-    // Not awaited: past the queue's 16 the sends wait in the node's send queue; all of them settle when the channel drains or closes.
-    const sends = Array.from({ length: 40 }, (_, i) => p.alice.forward(new LocalMessage(route(channel, sink.address), route("sender"), payload(i, 100))));
-    for (const send of sends) send.catch(() => {}); // handled here; a test that needs them all awaits them
-    // The credit's worth (8) reached the sink, and the queue is full again behind it.
-    await eventually(() => sink.bound.messages === 8 && channel.needsDrain, 30_000);
-    return { p, sink, channel, sends };
-  }
 
   it("sees it turn true when the channel's send queue is full, and waitForDrain resolve once the peer consumes", async () => {
     const { sink, channel, sends } = await heldChannel();
@@ -291,9 +292,9 @@ describe("a sender that honours needsDrain", () => {
     const { channel } = await heldChannel(); // its sends fail when it closes
     await expect(channel.waitForDrain({ timeout: 30 })).rejects.toBeInstanceOf(TimeoutError);
     await expect(channel.waitForDrain({ tmeout: 30 } as never)).rejects.toBeInstanceOf(InvalidOptionError);
-    const waiting = channel.waitForDrain();
+    const waiting = channel.waitForDrain().catch((error: unknown) => error); // rejects as close() begins
     await channel.close({ timeoutMs: 1 }); // what waits for credit is dropped after 1 ms
-    await expect(waiting).rejects.toBeInstanceOf(SecureChannelClosedError);
+    expect(await waiting).toBeInstanceOf(SecureChannelClosedError);
     expect(channel.needsDrain).toBe(false);
     await expect(channel.waitForDrain()).rejects.toBe(channel.closedReason);
   });
@@ -350,6 +351,26 @@ describe("closing a channel", () => {
     expect(channel.isClosed).toBe(true);
     await sink.until(40);
     expect(sink.outOfOrder).toBe(0);
+  });
+
+  it("takes no new message once close() was called, those that waited for room included; every send that resolved arrives", async () => {
+    const { sink, channel, sends, p } = await heldChannel(); // 8 delivered, 16 queued, 16 waiting for room
+    const outcomes = sends.map((send) => send.then(() => "sent", (error: unknown) => error));
+    const closing = channel.close();
+    const late = p.alice.forward(new LocalMessage(route(channel, sink.address), route("sender"), payload(40, 100)));
+    await expect(late).rejects.toThrow(/closing/);
+    await expect(late).rejects.toBeInstanceOf(SecureChannelClosedError);
+    sink.resume(); // credit flows: the queued 16 go, and the room they leave admits no one
+    await closing;
+    const settled = await Promise.all(outcomes);
+    const sent = settled.filter((o) => o === "sent").length;
+    expect(sent).toBe(24);
+    expect(settled.slice(sent).every((o) => o instanceof SecureChannelClosedError)).toBe(true);
+    await sink.until(24);
+    expect(sink.outOfOrder).toBe(0);
+    // Nothing past what resolved: give anything else a chance to arrive first.
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(sink.received).toBe(24);
   });
 });
 

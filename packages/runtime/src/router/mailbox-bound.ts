@@ -101,6 +101,14 @@ export class MailboxBound {
     this.#wake();
   }
 
+  /**
+   * Calls every waiter now, and reads not full from then on, whatever the count: the mailbox
+   * stopped taking messages (a closing secure channel), and each feeder learns why as it delivers.
+   */
+  wakeAll(): void {
+    this.#wake();
+  }
+
   /** Calls `callback` once when the mailbox has room again; returns a function that cancels it. */
   onRoom(callback: () => void): () => void {
     return this.#waiters.add(callback, this.#full);

@@ -56,6 +56,9 @@ const EMPTY = new Uint8Array(0);
 
 /** The reasons of ordinary closes, made only if someone asks (see CloseReason). */
 const CLOSED_LOCALLY = (): Error => new SecureChannelClosedError();
+/** What a send into a channel whose graceful close began gets (ChannelEnd.stopAdmitting). */
+const closingError = (): SecureChannelClosedError =>
+  new SecureChannelClosedError("The secure channel is closing: close() was called, and it takes no new messages");
 const CLOSED_BY_PEER = (): Error => new SecureChannelClosedByPeerError();
 
 /**
@@ -157,6 +160,8 @@ export class ChannelEnd implements ChannelCipherSink {
   #fullDestinations: Map<Mailbox, () => void> | undefined;
   /** Called when the queue and the refused records are empty, or the end closed (see whenSent). */
   #sentWaiters: (() => void)[] | undefined;
+  /** Set by a graceful close (SecureChannel.close): local senders' messages are refused from then on (see stopAdmitting). */
+  #admitting = true;
   #closing = false;
   #closedReason: CloseReason | undefined;
   /** The first hop to the peer, watched while open (see #onHopGone). */
@@ -258,12 +263,18 @@ export class ChannelEnd implements ChannelCipherSink {
    */
   waitForDrain(options: WaitOptions = {}): Promise<void> {
     if (this.#state === "closed") return Promise.reject(this.#closedReason!.get());
+    if (!this.#admitting) return Promise.reject(closingError());
     if (!this.needsDrain) return Promise.resolve();
     let cancel: (() => void) | undefined;
     return waitFor<void>(
       (resolve, reject) => {
         // close() resets the queue's bound, which wakes this wait: the reason goes with it.
-        cancel = this.#queue.bound.onRoom(() => (this.#state === "closed" ? reject(this.#closedReason!.get()) : resolve()));
+        // A graceful close wakes it too (stopAdmitting): room that will take nothing.
+        cancel = this.#queue.bound.onRoom(() => {
+          if (this.#state === "closed") reject(this.#closedReason!.get());
+          else if (!this.#admitting) reject(closingError());
+          else resolve();
+        });
       },
       { ...options, what: () => `waiting for secure channel ${this.encryptorAddress.toString()} to drain`, cleanup: () => cancel?.() },
     );
@@ -485,6 +496,17 @@ export class ChannelEnd implements ChannelCipherSink {
     });
   }
 
+  /**
+   * A graceful close began: what is queued goes out, and nothing more gets in. Senders that
+   * waited for room, and new ones, get a SecureChannelClosedError at once; until session 43
+   * they were admitted as the queue drained, so the close could not drain before its timeout,
+   * which then dropped messages whose sends had resolved.
+   */
+  stopAdmitting(): void {
+    this.#admitting = false;
+    this.#queue.bound.wakeAll();
+  }
+
   #allSent(): boolean {
     return this.#queue.length === 0 && this.#refused === undefined;
   }
@@ -622,10 +644,12 @@ export class ChannelEnd implements ChannelCipherSink {
 
   /**
    * The head of a message to queue along these routes, or undefined while the end is not open
-   * (the message is dropped); throws for one too large for a record (#checkSize).
+   * (the message is dropped); throws for one too large for a record (#checkSize), and once a
+   * graceful close began (stopAdmitting).
    */
   #admittedHead(onwardRoute: Route, returnRoute: Route, payloadLength: number): Uint8Array | undefined {
     if (this.#state !== "open") return undefined;
+    if (!this.#admitting) throw closingError();
     const head = this.#headOf(onwardRoute, returnRoute);
     this.#checkSize(head, payloadLength);
     return head;

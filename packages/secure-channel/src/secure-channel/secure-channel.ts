@@ -103,11 +103,13 @@ export class SecureChannel {
   /**
    * Closes both ends: what local senders queued goes first (it may wait for the peer's credit,
    * at most `timeoutMs`, default the handshake timeout; what is left then is dropped), then
-   * the peer is told, keys are dropped, the addresses go away.
+   * the peer is told, keys are dropped, the addresses go away. From the call on, sends into
+   * the channel (those that waited for room included) reject with SecureChannelClosedError.
    */
   async close(options: CloseOptions = {}): Promise<void> {
     // Checked before anything closes: `{ timeout }` (the name elsewhere) was ignored, and a bad timeoutMs closed at once.
     checkCloseOptions(options);
+    this.#end.stopAdmitting();
     await this.#end.whenSent(options.timeoutMs ?? this.#end.options.handshakeTimeout);
     this.#end.close();
   }
