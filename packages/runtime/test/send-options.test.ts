@@ -11,6 +11,7 @@ import {
 } from "@hopwire/runtime";
 import { InfoEcho, InfoForwarder, OptionProber } from "./fixtures/workers.js";
 import { invalidOption, nodeError, withNode } from "./helpers.js";
+import { eventually } from "../../../test/support/eventually.js";
 
 // README: "an unknown key is an InvalidOptionError that names it". These calls took options
 // they never checked: a timeout of "1s" or NaN waited for ever, -5 and 0 timed out at once,
@@ -88,6 +89,31 @@ describe("send and sendAndReceive options on the main thread", () => {
       for (let i = 0; i < 3; i++) got.push((await n.receive({ timeout: 5_000 })).body);
       expect(got).toEqual(["sent", "sent too", "forwarded"]);
       await expect(n.receive({ timeout: 50 })).rejects.toBeInstanceOf(TimeoutError);
+    });
+  });
+
+  it("a signal already aborted cancels send, forward and sendAndReceive before anything is sent, on every placement", async () => {
+    await withNode({}, async (n) => {
+      const got: unknown[] = [];
+      await n.startWorker("sink", { handleMessage: (_ctx: Context, m: Routed) => void got.push(m.body) }, { placement: "main" });
+      const signal = AbortSignal.abort(new Error("cancelled"));
+      const aborted = (error: unknown): boolean => error instanceof AbortError && (error.cause as Error).message === "cancelled";
+      expect(aborted(await outcome(n.send("sink", "never", { signal })))).toBe(true);
+      expect(aborted(await outcome(n.send("sink", Uint8Array.of(1), { signal })))).toBe(true); // a bytes body takes a shortcut
+      expect(aborted(await outcome(n.forward(new LocalMessage(route("sink"), route("app"), encodeBody("never")), { signal })))).toBe(true);
+      expect(aborted(await outcome(n.sendAndReceive("sink", "never", { signal })))).toBe(true);
+      for (const placement of ["thread", "pool"] as const) {
+        await n.startWorker(`prober-${placement}`, OptionProber, { placement });
+        const ops = placement === "pool" ? ["send", "forward"] : ["send", "forward", "sendAndReceive"];
+        for (const op of ops) {
+          const answer = await n.sendAndReceive<Record<string, unknown>>(`prober-${placement}`, { op, target: "sink", aborted: true }, { timeout: 20_000 });
+          expect(answer, `${op} from a worker placed "${placement}"`).toMatchObject({ name: "AbortError", code: "ABORTED", message: `${op} was aborted before it started: nothing was sent` });
+        }
+      }
+      // Each prober's reply came after its sends were routed: a marker sent now arrives after anything they sent.
+      await n.send("sink", "marker");
+      await eventually(() => got.length > 0);
+      expect(got).toEqual(["marker"]);
     });
   });
 

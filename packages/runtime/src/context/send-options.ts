@@ -1,4 +1,4 @@
-import { InvalidOptionError } from "../errors/errors.js";
+import { AbortError, InvalidOptionError } from "../errors/errors.js";
 import type { LocalMessage } from "../message/local-message.js";
 import { checkWaitOptions, isPlainObject, optionKeys } from "../options/plain-options.js";
 import { describeValue } from "../util/describe-type.js";
@@ -12,7 +12,8 @@ const SEND_OPTIONS = optionKeys<SendOptions & SendAndReceiveOptions>({ timeout: 
  * every kind of context (a thread's are checked on its thread, not on the main thread it
  * forwards to): known keys only, a `timeout` that is a positive number of ms or Infinity, a
  * `signal` that is an AbortSignal, a `localInfo` that is a plain object. Throws
- * InvalidOptionError naming the option.
+ * InvalidOptionError naming the option, and AbortError for a signal already aborted: the call
+ * is cancelled before it starts, nothing is sent (as `fetch` and `events.once` do).
  */
 export function checkSendOptions(options: unknown, call: "send" | "forward" | "sendAndReceive"): void {
   if (options === undefined) return;
@@ -24,6 +25,9 @@ export function checkSendOptions(options: unknown, call: "send" | "forward" | "s
   if (localInfo !== undefined && !isPlainObject(localInfo)) {
     throw new InvalidOptionError(`${WHAT[call]}: localInfo must be a plain object such as { tenant: "a" }, got ${describeValue(localInfo)}`, { option: "localInfo" });
   }
+  // It went out: only a send that had to wait for room looked at its signal.
+  const signal = (options as SendOptions).signal;
+  if (signal?.aborted) throw new AbortError(`${call} was aborted before it started: nothing was sent`, { cause: signal.reason });
 }
 
 /** What the errors call the options: made once, not per send. */
