@@ -183,6 +183,27 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
     });
   });
 
+  it("a sendAndReceive that waited for room, went out and got no reply names the whole timeout it was given", async () => {
+    await withNode({}, async (n) => {
+      const { open } = await startGated(n, 2);
+      try {
+        for (let i = 0; i < 2; i++) await n.send("gated", i); // 0 blocks the handler; 1 fills the mailbox
+        const started = performance.now();
+        const request = n.sendAndReceive("gated", 2, { timeout: 2_000 }).catch((error: unknown) => error);
+        // Room comes once the handler runs again (the stimulus, not a check): the request then goes out, and Gated never replies.
+        setTimeout(open, 60);
+        const error = (await request) as Error;
+        expect(error).toBeInstanceOf(TimeoutError);
+        expect(performance.now() - started).toBeGreaterThanOrEqual(1_990);
+        // It said "timed out after 1940 ms": what was left once it had waited for room.
+        const [, waited] = /^sendAndReceive to 0#gated timed out after 2000 ms \((\d+) ms of it waiting for room on the first hop\)$/.exec(error.message) ?? [];
+        expect(Number(waited), error.message).toBeGreaterThanOrEqual(50);
+      } finally {
+        open();
+      }
+    });
+  });
+
   it("sends aborted behind others in a waiting queue are skipped, not sent; the rest go in order", async () => {
     await withNode({}, async (n) => {
       const { got, open } = await startGated(n, 2);

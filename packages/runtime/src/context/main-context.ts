@@ -186,7 +186,7 @@ export class MainContext implements Context {
     else {
       const started = Date.now();
       sent.then(
-        () => reply.startClock(timeout - (Date.now() - started)),
+        () => reply.startClock(timeout, Math.min(timeout, Date.now() - started)),
         (error: unknown) => reply.fail(error),
       );
     }

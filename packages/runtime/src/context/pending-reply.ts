@@ -30,6 +30,8 @@ export class PendingReply<T> implements Mailbox, Expiring {
   #signal: AbortSignal | undefined;
   #onAbort: (() => void) | undefined;
   #timeout = 0;
+  /** How much of the caller's timeout the request spent waiting for room before it went out. */
+  #waitedForRoom = 0;
 
   constructor(
     readonly address: Address,
@@ -68,13 +70,15 @@ export class PendingReply<T> implements Mailbox, Expiring {
   }
 
   /**
-   * Starts the wait for the reply: it fails with a TimeoutError after `timeout` ms (Infinity:
-   * never). The caller checked the option (checkSendOptions): any other non-finite value
+   * Starts the wait for the reply: it fails with a TimeoutError once `timeout` ms (Infinity:
+   * never) have passed since the call, of which the request spent `waitedForRoom` waiting to go
+   * out. The caller checked the option (checkSendOptions): any other non-finite value
    * would silently mean "no deadline" here.
    */
-  startClock(timeout: number): void {
+  startClock(timeout: number, waitedForRoom = 0): void {
     if (!this.pending || timeout === Number.POSITIVE_INFINITY) return;
-    this.#timeout = Math.max(0, timeout);
+    this.#timeout = Math.max(0, timeout - waitedForRoom);
+    this.#waitedForRoom = waitedForRoom;
     this.deadline = Date.now() + this.#timeout;
     this.deadlines.add(this);
   }
@@ -108,7 +112,10 @@ export class PendingReply<T> implements Mailbox, Expiring {
   }
 
   expire(): void {
-    this.fail(new TimeoutError(`${this.describe()} timed out after ${this.#timeout} ms`));
+    // The whole timeout, as the caller gave it: the message once said only what was left after the wait for room.
+    const waited = this.#waitedForRoom;
+    const spent = waited > 0 ? ` (${waited} ms of it waiting for room on the first hop)` : "";
+    this.fail(new TimeoutError(`${this.describe()} timed out after ${this.#timeout + waited} ms${spent}`));
   }
 
   /** Mailbox.failRequest: this is the call waiting at its own address. */
