@@ -204,6 +204,34 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
     });
   });
 
+  it("one AbortSignal shared by many waiting sends and requests aborts them all, without Node's listener-leak warning", async () => {
+    await withNode({}, async (n) => {
+      const { got, open } = await startGated(n, 2);
+      const warnings: string[] = [];
+      const onWarning = (warning: Error): void => void warnings.push(`${warning.name}: ${warning.message}`);
+      process.on("warning", onWarning);
+      try {
+        for (let i = 0; i < 2; i++) await n.send("gated", i); // 0 blocks the handler; 1 fills the mailbox
+        const controller = new AbortController();
+        const { signal } = controller;
+        const waits = [
+          ...Array.from({ length: 30 }, (_, k) => n.send("gated", 10 + k, { signal })),
+          ...Array.from({ length: 15 }, (_, k) => n.sendAndReceive("gated", 100 + k, { signal })),
+        ].map((wait) => wait.then(() => "settled", (error: unknown) => (error as Error).name));
+        for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve)); // a warning is emitted on a later tick
+        controller.abort();
+        expect(await Promise.all(waits)).toEqual(Array(45).fill("AbortError"));
+        for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+        expect(warnings).toEqual([]);
+      } finally {
+        process.off("warning", onWarning);
+        open();
+      }
+      await eventually(() => got.length === 2);
+      expect(got).toEqual([0, 1]);
+    });
+  });
+
   it("sends aborted behind others in a waiting queue are skipped, not sent; the rest go in order", async () => {
     await withNode({}, async (n) => {
       const { got, open } = await startGated(n, 2);

@@ -6,6 +6,7 @@ import type { Route } from "../route/route.js";
 import type { Router } from "../router/router.js";
 import type { Mailbox } from "../router/mailbox.js";
 import type { Deadlines, Expiring } from "../util/deadlines.js";
+import { onAbort } from "../util/abort-listeners.js";
 
 /**
  * The reply address of one sendAndReceive on the main thread: a mailbox that settles the
@@ -27,8 +28,8 @@ export class PendingReply<T> implements Mailbox, Expiring {
   #reject!: (error: unknown) => void;
   #hop: Address | undefined;
   #onHopGone: ((error: Error) => void) | undefined;
-  #signal: AbortSignal | undefined;
-  #onAbort: (() => void) | undefined;
+  /** Stops waiting for the call's signal (util/abort-listeners.ts). */
+  #stopListening: (() => void) | undefined;
   #timeout = 0;
   /** How much of the caller's timeout the request spent waiting for room before it went out. */
   #waitedForRoom = 0;
@@ -62,11 +63,7 @@ export class PendingReply<T> implements Mailbox, Expiring {
     this.#hop = firstHop;
     this.#onHopGone = (error) => this.fail(error);
     this.router.watchHop(firstHop, this.#onHopGone);
-    if (signal) {
-      this.#signal = signal;
-      this.#onAbort = () => this.fail(new AbortError(`${this.describe()} was aborted`, { cause: signal.reason }));
-      signal.addEventListener("abort", this.#onAbort, { once: true });
-    }
+    if (signal) this.#stopListening = onAbort(signal, () => this.fail(new AbortError(`${this.describe()} was aborted`, { cause: signal.reason })));
   }
 
   /**
@@ -134,7 +131,7 @@ export class PendingReply<T> implements Mailbox, Expiring {
     this.pending = false;
     if (this.deadline !== Number.POSITIVE_INFINITY) this.deadlines.settled();
     if (this.#hop) this.router.unwatchHop(this.#hop, this.#onHopGone!);
-    if (this.#signal) this.#signal.removeEventListener("abort", this.#onAbort!);
+    this.#stopListening?.();
     this.router.unregister1(this.address);
   }
 }

@@ -1,5 +1,6 @@
 import { AbortError, InvalidOptionError, TimeoutError } from "../errors/errors.js";
 import { describeValue } from "./describe-type.js";
+import { onAbort } from "./abort-listeners.js";
 
 /** How long a wait lasts: a timeout in ms and/or an AbortSignal. */
 export interface WaitOptions {
@@ -37,13 +38,13 @@ export function waitFor<T>(
   return new Promise<T>((resolve, reject) => {
     let done = false;
     let timer: NodeJS.Timeout | undefined;
-    let listening = false;
-    const onAbort = (): void => finish(() => reject(new AbortError(`${what()} was aborted`, { cause: signal?.reason })));
+    let stopListening: (() => void) | undefined;
+    const aborted = (): void => finish(() => reject(new AbortError(`${what()} was aborted`, { cause: signal?.reason })));
     const finish = (settle: () => void): void => {
       if (done) return;
       done = true;
       if (timer !== undefined) clearTimeout(timer);
-      if (listening) signal?.removeEventListener("abort", onAbort);
+      stopListening?.();
       try {
         options.cleanup?.();
       } catch (error) {
@@ -55,10 +56,7 @@ export function waitFor<T>(
     };
     try {
       // The listener first, then the timer: whatever throws here, finish removes what was set.
-      if (signal !== undefined) {
-        signal.addEventListener("abort", onAbort, { once: true });
-        listening = true;
-      }
+      if (signal !== undefined) stopListening = onAbort(signal, aborted);
       if (timeout !== undefined && Number.isFinite(timeout)) {
         timer = setTimeout(() => finish(() => reject(new TimeoutError(`${timedOutWhat()} timed out after ${timeout} ms`))), timeout);
       }
