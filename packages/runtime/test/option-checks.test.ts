@@ -17,6 +17,10 @@ describe("node options", () => {
     expect(await nodeError({ mailbox: [] })).toEqual(invalidOption("mailbox", /^mailbox must be an object such as \{ maxMessages: 1024 \}, got an array$/));
     expect(await nodeError({ mailbox: { maxMessages: "10" } })).toEqual(invalidOption("mailbox.maxMessages", /^mailbox\.maxMessages must be a positive integer, got a string$/));
     expect(await nodeError({ mailbox: { maxBytes: 0 } })).toEqual(invalidOption("mailbox.maxBytes", /got 0$/));
+    // A positive integer all the same: the error names the bound it broke.
+    expect(await nodeError({ mailbox: { maxMessages: 2 ** 60 } })).toEqual(
+      invalidOption("mailbox.maxMessages", /^mailbox\.maxMessages must be a positive integer up to Number\.MAX_SAFE_INTEGER \(2\^53 - 1\), got 1152921504606847000$/),
+    );
   });
 
   it("a logger the node cannot use is an InvalidOptionError naming `logger` and what it lacks, not a TypeError from inside node()", async () => {

@@ -10,6 +10,7 @@ import {
   MAX_TIMEOUT_MS,
   notAnOptionsObjectError,
   optionKeys,
+  positiveIntegerRule,
   type FlowControlId,
 } from "@hopwire/runtime";
 import { parseHostPort } from "./host-port.js";
@@ -381,7 +382,7 @@ export interface ResolvedTcpTransportOptions {
 /** `n` if it is a positive (safe) integer, else an InvalidOptionError naming the option (and the setter, `where`). */
 function checkCount(n: unknown, option: string, where?: string): number {
   if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1) {
-    throw new InvalidOptionError(`${where === undefined ? "" : `${where}: `}${option} must be a positive integer, got ${describeValue(n)}`, { option });
+    throw new InvalidOptionError(`${where === undefined ? "" : `${where}: `}${option} ${positiveIntegerRule(n)}, got ${describeValue(n)}`, { option });
   }
   return n;
 }

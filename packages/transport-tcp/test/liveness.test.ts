@@ -358,6 +358,7 @@ describe("option validation", () => {
       [{ idleTimeout: -5 }, /idleTimeout/],
       [{ maxConnections: 0 }, /maxConnections/],
       [{ maxConnectionsPerHost: 1.5 }, /maxConnectionsPerHost/],
+      [{ sendHighWaterMark: 2 ** 60 }, /sendHighWaterMark must be a positive integer up to Number\.MAX_SAFE_INTEGER/],
       [{ dialAllowList: "127.0.0.1:1" }, /dialAllowList/],
       [{ dialAllowList: ["nohost"] }, /dialAllowList/],
     ] as const) {

@@ -12,6 +12,7 @@ export {
   nearestOption,
   optionKeys,
   orDefault,
+  positiveIntegerRule,
   unknownOptionError,
   WAIT_OPTIONS,
   type PlainOptionHandlers,

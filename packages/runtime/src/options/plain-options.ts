@@ -187,9 +187,18 @@ export function checkTimeoutOption(value: unknown, option: string, what?: string
  */
 export function checkPositiveInteger(value: unknown, option: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidOptionError(`${option} must be a positive integer, got ${typeof value === "number" ? String(value) : describeType(value)}`, { option });
+    throw new InvalidOptionError(`${option} ${positiveIntegerRule(value)}, got ${typeof value === "number" ? String(value) : describeType(value)}`, { option });
   }
   return value;
+}
+
+/**
+ * What a count option must be, as its error says it: "must be a positive integer", and for an
+ * integer past Number.MAX_SAFE_INTEGER (a positive integer all the same) the bound it broke.
+ */
+export function positiveIntegerRule(value: unknown): string {
+  const tooLarge = typeof value === "number" && Number.isInteger(value) && value > Number.MAX_SAFE_INTEGER;
+  return tooLarge ? "must be a positive integer up to Number.MAX_SAFE_INTEGER (2^53 - 1)" : "must be a positive integer";
 }
 
 /**
