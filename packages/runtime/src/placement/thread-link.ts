@@ -35,6 +35,8 @@ export class ThreadLink {
   readonly #acks = new Map<number, Waiter>();
   readonly #results = new Map<number, Waiter>();
   readonly #granted = new Set<string>();
+  /** By first hop: sends written that wait for the main thread's verdict (ENVELOPE_ACK), and the bounded sends waiting for them. */
+  readonly #unacked = new Map<string, { count: number; readonly wakes: Set<() => void> }>();
   /** Envelopes from the main thread: a repeated head reuses the last one's routes. */
   readonly #envelopes = new LocalEnvelopeDecoder();
   /** Inboxes of this thread's pending sendAndReceive calls, by address key. */
@@ -65,11 +67,26 @@ export class ThreadLink {
   ) {
     this.#writer = new PortWriter(port);
     this.#sends = new SendQueue<Outgoing>(
-      () => (this.#unrouted < this.window ? undefined : this.#awaitCredit),
+      (item, bounded) => (this.#unrouted >= this.window ? this.#awaitCredit : bounded ? this.#awaitVerdict(item) : undefined),
       (item) => (isRequest(item) ? this.postAcked(item) : this.#write(item)),
       (item) => (isRequest(item) ? "sendAndReceive" : `send to ${item.onwardRoute.toString()}`),
     );
     port.on("message", (value: unknown) => this.#receive(value));
+  }
+
+  /**
+   * A send with a timeout or a signal to a hop whose earlier send still waits for the main
+   * thread's verdict waits here, where its bound applies: written, it would wait on the main
+   * thread (which stops reading while that hop is full) with its bound no longer running.
+   */
+  #awaitVerdict(item: Outgoing): ((wake: () => void) => () => void) | undefined {
+    if (isRequest(item)) return undefined;
+    const waiting = this.#unacked.get(item.onwardRoute.next().key);
+    if (waiting === undefined) return undefined;
+    return (wake) => {
+      waiting.wakes.add(wake);
+      return () => void waiting.wakes.delete(wake);
+    };
   }
 
   readonly #awaitCredit = (wake: () => void): (() => void) => {
@@ -122,7 +139,21 @@ export class ThreadLink {
       return undefined;
     }
     this.#unrouted += writeEnvelope(this.#writer, FRAME_ENVELOPE_ACK, message);
-    return new Promise<void>((resolve, reject) => this.#acks.set(seq, { resolve: resolve as () => void, reject }));
+    const key = message.onwardRoute.next().key;
+    let waiting = this.#unacked.get(key);
+    if (waiting === undefined) this.#unacked.set(key, (waiting = { count: 0, wakes: new Set() }));
+    waiting.count++;
+    const settled = (): void => {
+      if (--waiting.count > 0) return;
+      this.#unacked.delete(key);
+      for (const wake of waiting.wakes) wake();
+    };
+    return new Promise<void>((resolve, reject) =>
+      this.#acks.set(seq, {
+        resolve: () => (settled(), resolve()),
+        reject: (error) => (settled(), reject(error)),
+      }),
+    );
   }
 
   /**
@@ -231,12 +262,13 @@ export class ThreadLink {
   #onOp(op: MainToThreadOp): void {
     switch (op.t) {
       case "ack":
+        // Grants first: a send that the verdict wakes (#awaitVerdict) is then written as granted.
+        if (op.grant) for (const key of op.grant) this.#granted.add(key);
         for (const [seq, waiter] of this.#acks) {
           if (seq > op.seq) break;
           this.#acks.delete(seq);
           waiter.resolve(undefined);
         }
-        if (op.grant) for (const key of op.grant) this.#granted.add(key);
         break;
       case "nack": {
         const waiter = this.#acks.get(op.seq) ?? this.#results.get(op.seq);
