@@ -32,6 +32,7 @@ import { loadIdentityFile, loadNamedIdentity } from "../identities.js";
 import { OPEN_FAILURE_LOG_INTERVAL_MS, startSupervisedInlet } from "./supervised-inlet.js";
 import { RateLimitedLog } from "./rate-limited-log.js";
 import { relayServiceLog } from "./relay-service-log.js";
+import { whatIsNamed } from "./unknown-address.js";
 
 /** Where a node's lifecycle lines go (one readable line each). */
 export type LineLog = (line: string) => void;
@@ -177,19 +178,6 @@ function denied({ address: raw, from }: DeniedWarning): string {
 function unknownAddress({ from, address }: DroppedWarning, config: NodeConfig): string {
   const shown = clipForLog(address); // from the network: cut short (and escaped where the line is written)
   return `dropped a message from ${from} for "${shown}": ${whatIsNamed(shown, config)}. The sender is not told; it sees a timeout.`;
-}
-
-function whatIsNamed(address: string, config: NodeConfig): string {
-  if (config.relayService && address.startsWith("forward_to_")) {
-    const name = address.slice("forward_to_".length);
-    return `no relay is registered as "${name}" on this node: the node that should register it is not connected, or the sender (--via ${name}@…, inlets[].relay) names the wrong relay`;
-  }
-  const names = [
-    `outlets: ${config.outlets?.map((o) => o.address).join(", ") || "none"}`,
-    `secure channel listeners: ${config.secureChannelListeners?.map((l) => l.address).join(", ") || "none"}`,
-    ...(config.relayService ? [`relay service: ${config.relayService.address}`] : []),
-  ];
-  return `nothing on this node is called "${address}" (${names.join("; ")}): the sender names the wrong outlet (--outlet, inlets[].outlet) or listener (inlets[].listener)`;
 }
 
 /**
