@@ -36,7 +36,11 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       writeOut: (s) => io.out(s.trimEnd()),
       writeErr: (s) => io.err(s.trimEnd()),
       // A usage error is one line like every other error: "hopwire: unknown option '--listn' (Did you mean --listen?)".
-      outputError: (s, write) => write(`hopwire: ${s.trim().replace(/^error: /, "").replace(/\s*\n\s*/g, " ")}`),
+      outputError: (s, write) => {
+        // Said in the catch below, naming the arguments (commander gives only their count).
+        if (/^error: too many arguments/.test(s)) return;
+        write(`hopwire: ${s.trim().replace(/^error: /, "").replace(/\s*\n\s*/g, " ")}`);
+      },
     });
   // A running node's lines name what peers sent (addresses, relay names, errors): escaped, one line each.
   // Its warnings are stamped as its log lines are: under a supervisor the two streams are often one.
@@ -48,7 +52,10 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     await program.parseAsync(argv as string[]);
     return 0;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_CONFIG; // commander printed it
+    if (error instanceof CommanderError) {
+      if (error.code === "commander.excessArguments") io.err(`hopwire: ${excessArguments(program)}`);
+      return error.exitCode === 0 ? 0 : EXIT_CONFIG; // commander printed the others
+    }
     if (error instanceof ReportedFailure) return error.exitCode;
     if (error instanceof ConfigError || error instanceof IdentityStoreError) {
       io.err(`hopwire: ${error.message}`);
@@ -57,6 +64,31 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     io.err(`hopwire: ${(error as Error)?.message ?? String(error)}${(error as { code?: string })?.code ? ` (${(error as { code: string }).code})` : ""}`);
     return EXIT_FAILURE;
   }
+}
+
+/**
+ * "unexpected argument "extra" for 'relay' …": which arguments were too many, as a shell
+ * variable that expanded to nothing (`--trust $ALICE`) leaves a value where a flag was meant.
+ */
+function excessArguments(program: Command): string {
+  const command = withExcess(program);
+  if (command === undefined) return "too many arguments";
+  const extra = command.args.slice(command.registeredArguments.length);
+  const takes = command.registeredArguments.length === 0 ? "it takes none" : `it takes ${command.registeredArguments.length}`;
+  const s = extra.length === 1 ? "" : "s";
+  return (
+    `unexpected argument${s} ${extra.map((a) => JSON.stringify(a)).join(" ")} for '${command.name()}' (${takes}): ` +
+    `is the flag before it missing, or a shell variable before it empty?`
+  );
+}
+
+/** The parsed command with more arguments than it declares, if any. */
+function withExcess(command: Command): Command | undefined {
+  for (const sub of command.commands) {
+    const found = withExcess(sub);
+    if (found !== undefined) return found;
+  }
+  return command.args.length > command.registeredArguments.length && command.parent !== null ? command : undefined;
 }
 
 /**

@@ -25,7 +25,9 @@ describe("the command line", { timeout: 60_000 }, () => {
     [["inlet", "--frm", "127.0.0.1:0"], "hopwire: unknown option '--frm' (Did you mean --from?)"],
     [["relay"], "hopwire: required option '--listen <host:port>' not specified"],
     [["inlet", "--from", "127.0.0.1:0"], "hopwire: required option '--via <[name@]host:port>' not specified"],
-    [["relay", "--listen", "127.0.0.1:0", "extra"], "hopwire: too many arguments for 'relay'. Expected 0 arguments but got 1."],
+    // Commander said "too many arguments for 'relay'. Expected 0 arguments but got 1.", not which (a user's was an empty $ALICE).
+    [["relay", "--listen", "127.0.0.1:0", "extra"], `hopwire: unexpected argument "extra" for 'relay' (it takes none): is the flag before it missing, or a shell variable before it empty?`],
+    [["identity", "create", "a", "b", "c"], `hopwire: unexpected arguments "b" "c" for 'create' (it takes 1): is the flag before it missing, or a shell variable before it empty?`],
     // An allow-list silently thrown away, or a relay no outlet may use.
     [
       ["relay", "--listen", "127.0.0.1:0", "--allow", "bob=Iabc", "--allow-anyone"],
