@@ -33,6 +33,17 @@ describe("the command line", { timeout: 60_000 }, () => {
       ["relay", "--listen", "127.0.0.1:0", "--allow", "bob=Iabc", "--allow-anyone"],
       "hopwire: command line: relay: --allow-anyone lets any identity register any name, so the --allow rules would be ignored: give one or the other",
     ],
+    // The flag and the value, not the configuration key the flag sets ("secureChannelListeners[0].trust[0]: expected an identifier…").
+    [
+      ["outlet", "--to", "127.0.0.1:1", "--listen", "127.0.0.1:0", "--trust", "bob"],
+      `hopwire: command line: --trust: expected an identifier: "I" followed by 64 lowercase hex digits, got "bob" (if that is an identity's name: hopwire identity show bob prints its identifier)`,
+    ],
+    [["relay", "--listen", "127.0.0.1:0", "--allow", "bob=Ixyz"], `hopwire: command line: --allow: expected an identifier: "I" followed by 64 lowercase hex digits, got "Ixyz"`],
+    [
+      ["relay", "--listen", "127.0.0.1:0", "--allow-anyone", "--identity", "../etc"],
+      `hopwire: command line: --identity: expected 1 to 64 letters, digits, "_", "-" or ".", got "../etc" (--identity takes the name of an identity in the store: hopwire identity list)`,
+    ],
+    [["outlet", "--to", "127.0.0.1:1", "--relay", "bob@127.0.0.1"], `hopwire: command line: --relay: expected host:port, got "127.0.0.1"`],
     // Without "=", the name was checked as an identifier: "relayService.allow.bob[0]: expected an identifier".
     [["relay", "--listen", "127.0.0.1:0", "--allow", "bob"], 'hopwire: command line: --allow: expected <name>=<identifier>, got "bob"'],
     [["relay", "--listen", "127.0.0.1:0", "--allow", `=I${"ab".repeat(32)}`], `hopwire: command line: --allow: expected <name>=<identifier>, got "=I${"ab".repeat(32)}"`],

@@ -31,7 +31,10 @@ const producers: Record<string, { yaml: string } | { args: string[] }> = {
   "hopwire: unknown option '--listn' (Did you mean --listen?)": { args: ["relay", "--listn", "0.0.0.0:4000"] },
   'hopwire: command line: --relay: expected <name>@<host:port>, got "bob"': { args: ["outlet", "--to", "127.0.0.1:5432", "--relay", "bob"] },
   'hopwire: command line: --allow: expected <name>=<identifier>, got "bob"': { args: ["relay", "--listen", "127.0.0.1:0", "--allow", "bob"] },
-  'hopwire: command line: outlets[0].to: "18080" has no host: write "host:port", e.g. "127.0.0.1:18080"': { args: ["outlet", "--to", "18080", "--listen", "127.0.0.1:0"] },
+  'hopwire: command line: --to: "18080" has no host: write "host:port", e.g. "127.0.0.1:18080"': { args: ["outlet", "--to", "18080", "--listen", "127.0.0.1:0"] },
+  "hopwire: command line: --trust: expected an identifier: \"I\" followed by 64 lowercase hex digits, got \"bob\" (if that is an identity's name: hopwire identity show bob prints its identifier)": {
+    args: ["outlet", "--to", "127.0.0.1:5432", "--listen", "127.0.0.1:0", "--trust", "bob"],
+  },
   "hopwire: command line: outlet: nothing could reach it: add --listen <host:port> (inlets connect to this node) or --relay <name>@<host:port> (this node registers <name> at a relay node), or both": {
     args: ["outlet", "--to", "127.0.0.1:5432"],
   },
@@ -69,8 +72,8 @@ describe("docs/cli.md's example errors", { timeout: 60_000 }, () => {
     }
   });
 
-  it("the one-liners' example (relays[0].trust[0]) too", async () => {
-    const example = /`(command line: relays\[0\]\.trust\[0\]: expected an identifier) …`/.exec(docs)![1]!;
+  it("the one-liners' example (--relay-trust) too", async () => {
+    const example = /`(command line: --relay-trust: expected an identifier) …`/.exec(docs)![1]!;
     const { code, err } = await hopwireHere("outlet", "--to", "127.0.0.1:5432", "--relay", "bob@127.0.0.1:4000", "--relay-trust", "Inope");
     expect(code).toBe(2);
     expect(err).toHaveLength(1);

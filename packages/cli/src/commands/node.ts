@@ -1,8 +1,9 @@
 import { Option, type Command } from "commander";
 import { ConfigError } from "../errors.js";
+import { inFlagTerms, type FlagsByPath } from "./flag-terms.js";
 import { hopwireHome } from "../home.js";
 import type { LineLog } from "../node/start-node.js";
-import type { NodeConfigInput } from "../config/schema.js";
+import type { NodeConfig, NodeConfigInput } from "../config/schema.js";
 
 type ConfigModule = typeof import("../config/load-config.js");
 type RunNodeModule = typeof import("../node/run-node.js");
@@ -17,6 +18,37 @@ const parseConfig = async (...args: Parameters<ConfigModule["parseConfig"]>) => 
 const runNode = async (...args: Parameters<RunNodeModule["runNode"]>) => (await import("../node/run-node.js")).runNode(...args);
 
 const COMMAND_LINE = "command line";
+
+/** A one-liner's configuration, checked: an error names the flag that gave the value, not the configuration's key. */
+async function parseCommandLine(raw: NodeConfigInput, flags: FlagsByPath): Promise<NodeConfig> {
+  try {
+    return await parseConfig(raw, COMMAND_LINE);
+  } catch (error) {
+    throw error instanceof ConfigError ? inFlagTerms(error, raw, flags) : error;
+  }
+}
+
+const RELAY_FLAGS: FlagsByPath = { identity: "--identity", "tcpListeners[0].address": "--listen", "relayService.allow": "--allow" };
+const OUTLET_FLAGS: FlagsByPath = {
+  identity: "--identity",
+  "tcpListeners[0].address": "--listen",
+  "relays[0].name": "--relay",
+  "relays[0].at": "--relay",
+  "relays[0].trust": "--relay-trust",
+  "secureChannelListeners[0].trust": "--trust",
+  "outlets[0].address": "--address",
+  "outlets[0].to": "--to",
+  "outlets[0].allow": "--allow-target",
+};
+const INLET_FLAGS: FlagsByPath = {
+  identity: "--identity",
+  "inlets[0].listen": "--from",
+  "inlets[0].via": "--via",
+  "inlets[0].relay": "--via",
+  "inlets[0].trust": "--trust",
+  "inlets[0].outlet": "--outlet",
+  "inlets[0].target": "--target",
+};
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -95,7 +127,7 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
         secureChannelListeners: [{ address: "api" }],
         relayService: { allow: o.allowAnyone ? "everyone" : allowRules(o.allow ?? []) },
       };
-      await runNode(await parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log, warn });
+      await runNode(await parseCommandLine(raw, RELAY_FLAGS), { home: home(), source: COMMAND_LINE, log, warn });
     });
 
   const outlet = program.command("outlet").description("run a node with a TCP outlet, reachable through its secure channel listener \"api\"");
@@ -128,7 +160,7 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
         secureChannelListeners: [{ address: "api", ...(o.trust ? { trust: o.trust } : {}) }],
         outlets: [{ address: o.address, to: o.to, ...(o.allowTarget ? { allow: o.allowTarget } : {}) }],
       };
-      await runNode(await parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log, warn });
+      await runNode(await parseCommandLine(raw, OUTLET_FLAGS), { home: home(), source: COMMAND_LINE, log, warn });
     });
 
   const inlet = program.command("inlet").description("run a node with a TCP inlet that reaches an outlet through a secure channel");
@@ -153,7 +185,7 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
           },
         ],
       };
-      await runNode(await parseConfig(raw, COMMAND_LINE), { home: home(), source: COMMAND_LINE, log, warn });
+      await runNode(await parseCommandLine(raw, INLET_FLAGS), { home: home(), source: COMMAND_LINE, log, warn });
     });
 }
 
