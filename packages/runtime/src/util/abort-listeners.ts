@@ -1,25 +1,32 @@
 // One "abort" listener per AbortSignal for all of Hopwire's waits on it. Node warns
 // (MaxListenersExceededWarning, "possible EventTarget memory leak") past 10 listeners on one
 // signal, and one signal for a batch of sends is the natural way to cancel them together.
+// The listener goes with the last wait, so a long-lived signal keeps none of ours.
 
-const waitersBySignal = new WeakMap<AbortSignal, Set<() => void>>();
+interface Waiters {
+  readonly callbacks: Set<() => void>;
+  readonly dispatch: () => void;
+}
+
+const waitersBySignal = new WeakMap<AbortSignal, Waiters>();
 
 /** Calls `callback` once when `signal` aborts; returns a function that stops waiting. */
 export function onAbort(signal: AbortSignal, callback: () => void): () => void {
   let waiters = waitersBySignal.get(signal);
   if (waiters === undefined) {
-    const fresh = new Set<() => void>();
-    waitersBySignal.set(signal, (waiters = fresh));
-    signal.addEventListener(
-      "abort",
-      () => {
-        waitersBySignal.delete(signal);
-        for (const waiter of fresh) waiter();
-      },
-      { once: true },
-    );
+    const callbacks = new Set<() => void>();
+    const dispatch = (): void => {
+      waitersBySignal.delete(signal);
+      for (const waiting of callbacks) waiting();
+    };
+    waitersBySignal.set(signal, (waiters = { callbacks, dispatch }));
+    signal.addEventListener("abort", dispatch, { once: true });
   }
   const mine = waiters;
-  mine.add(callback);
-  return () => void mine.delete(callback);
+  mine.callbacks.add(callback);
+  return () => {
+    if (!mine.callbacks.delete(callback) || mine.callbacks.size > 0) return;
+    if (waitersBySignal.get(signal) === mine) waitersBySignal.delete(signal);
+    signal.removeEventListener("abort", mine.dispatch);
+  };
 }
