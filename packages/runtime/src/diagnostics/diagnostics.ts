@@ -122,7 +122,8 @@ export class Diagnostics {
       const told =
         reason === "undeliverable"
           ? "A send that had resolved is not told of it; a request (sendAndReceive) fails at its timeout, or at once if its own first hop went away (a dial that failed)."
-          : "The sender is not told; it sees a timeout.";
+          : // The sender may be local (a thread worker's send to a granted address had resolved): "it sees a timeout" was wrong for it.
+            "The sender is not told: a send had resolved already, and a request (sendAndReceive) fails at its timeout.";
       const body = `dropped a message from ${from} for "${shown}": ${why}. ${told}`;
       return { kind: "dropped", ...event, generated, body };
     });
