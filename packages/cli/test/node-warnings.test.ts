@@ -106,7 +106,8 @@ describe("a configured node's warnings", () => {
     await vi.waitFor(() => expect(lines).toHaveLength(2));
     expect(lines).toEqual([
       `warning: dropped a message from to_generated for "${generated.key}": no worker has the address "${generated.key}" on this node ` +
-        "(a generated address: likely a reply that came after its request timed out or was aborted). The sender is not told; it sees a timeout.",
+        "(a generated address: likely a reply that came after its request timed out or was aborted). " +
+        "The sender is not told: a send had resolved already, and a request (sendAndReceive) fails at its timeout.",
       'warning: worker "thrower" threw in handleMessage: Error: boom. The message was dropped: a sendAndReceive on this node that sent it fails with WorkerHandlerError, any other sender gets no reply; the worker keeps running.',
     ]);
   });
