@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AbortError, Address, LocalMessage, Route, TimeoutError, encodeBody, route, type Context, type Node, type Routed } from "@hopwire/runtime";
+import { AbortError, Address, LocalMessage, NodeStoppedError, Route, RouteUnavailableError, TimeoutError, encodeBody, route, type Context, type Node, type Routed } from "@hopwire/runtime";
 import { AwaitingSender, BoundedSender, Relay, SlowCounter, StreamingSender } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
 import { eventually } from "../../../test/support/eventually.js";
@@ -278,6 +278,40 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
         expect(got).toEqual([0, 1, "first"]);
       });
     });
+  });
+
+  it("a sendAndReceive still waiting for room when its hop stops says it never went out; the node's stop is NodeStoppedError", async () => {
+    let stopped: Node | undefined;
+    const outcome = (p: Promise<unknown>): Promise<unknown> => p.then(() => "settled", (error: unknown) => error);
+    await withNode({}, async (n) => {
+      const { open } = await startGated(n, 2);
+      try {
+        for (let i = 0; i < 2; i++) await n.send("gated", i); // 0 blocks the handler; 1 fills the mailbox
+        const request = outcome(n.sendAndReceive("gated", 2));
+        const stopping = n.stopWorker("gated");
+        const error = (await request) as Error;
+        expect(error).toBeInstanceOf(RouteUnavailableError);
+        expect(error.message).toBe("0#gated went away before the request went out (it waited for room there)");
+        open();
+        await stopping;
+      } finally {
+        open();
+      }
+    });
+    await withNode({}, async (n) => {
+      stopped = n;
+      const { open } = await startGated(n, 2);
+      for (let i = 0; i < 2; i++) await n.send("gated", i);
+      const request = outcome(n.sendAndReceive("gated", 2));
+      const send = outcome(n.send("gated", 3));
+      const stopping = n.stop();
+      open();
+      await stopping;
+      // As the plain send waiting beside it.
+      expect(await request).toBeInstanceOf(NodeStoppedError);
+      expect(await send).toBeInstanceOf(NodeStoppedError);
+    });
+    expect(stopped?.stopped).toBe(true);
   });
 
   it("sends aborted behind others in a waiting queue are skipped, not sent; the rest go in order", async () => {

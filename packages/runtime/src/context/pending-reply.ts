@@ -1,6 +1,6 @@
 import type { Address } from "../address/address.js";
 import { decodeBody } from "../codec/body.js";
-import { AbortError, TimeoutError } from "../errors/errors.js";
+import { AbortError, NodeStoppedError, RouteUnavailableError, TimeoutError } from "../errors/errors.js";
 import type { LocalMessage } from "../message/local-message.js";
 import type { Route } from "../route/route.js";
 import type { Router } from "../router/router.js";
@@ -33,6 +33,8 @@ export class PendingReply<T> implements Mailbox, Expiring {
   #timeout = 0;
   /** How much of the caller's timeout the request spent waiting for room before it went out. */
   #waitedForRoom = 0;
+  /** The request went out (startClock): until then it waits for room in its first hop. */
+  #sent = false;
 
   constructor(
     readonly address: Address,
@@ -61,7 +63,7 @@ export class PendingReply<T> implements Mailbox, Expiring {
     }
     this.router.register1(this.address, this);
     this.#hop = firstHop;
-    this.#onHopGone = (error) => this.fail(error);
+    this.#onHopGone = (error) => this.fail(this.#sent ? error : goneBeforeSent(firstHop, error));
     this.router.watchHop(firstHop, this.#onHopGone);
     if (signal) this.#stopListening = onAbort(signal, () => this.fail(new AbortError(`${this.describe()} was aborted`, { cause: signal.reason })));
   }
@@ -73,6 +75,7 @@ export class PendingReply<T> implements Mailbox, Expiring {
    * would silently mean "no deadline" here.
    */
   startClock(timeout: number, waitedForRoom = 0): void {
+    this.#sent = true;
     if (!this.pending || timeout === Number.POSITIVE_INFINITY) return;
     this.#timeout = Math.max(0, timeout - waitedForRoom);
     this.#waitedForRoom = waitedForRoom;
@@ -134,4 +137,14 @@ export class PendingReply<T> implements Mailbox, Expiring {
     this.#stopListening?.();
     this.router.unregister1(this.address);
   }
+}
+
+/**
+ * Why a request that was still waiting for room failed when its first hop went away: as a
+ * plain send waiting there fails, rather than "stopped before a reply arrived", which reads
+ * as if it had gone out. The node's stop is the node's NodeStoppedError.
+ */
+function goneBeforeSent(hop: Address, error: Error): Error {
+  if (error.cause instanceof NodeStoppedError) return error.cause;
+  return new RouteUnavailableError(`${hop.toString()} went away before the request went out (it waited for room there)`, { cause: error.cause ?? error });
 }
