@@ -81,8 +81,11 @@ describe("client connections an inlet could not carry", { timeout: 60_000 }, () 
   // It said only that the outlet did not allow the target, where the CLI's other lines name the flag that fixes them.
   it("an inlet asking for a target the outlet does not list names the outlet's --allow-target (as processes)", async () => {
     const home = newHome();
-    const outlet = hopwire(["--home", home, "outlet", "--to", `127.0.0.1:${await closedPort()}`, "--listen", "127.0.0.1:0"]);
+    const to = `127.0.0.1:${await closedPort()}`;
+    const outlet = hopwire(["--home", home, "outlet", "--to", to, "--listen", "127.0.0.1:0", "--allow-target", "127.0.0.1:2"]);
     const via = `127.0.0.1:${await portOf(outlet, "tcp listener")}`;
+    // Its start-up line says which other targets it allows.
+    await outlet.line(new RegExp(`^\\S+ outlet outlet -> ${to.replace(/\./g, "\\.")} \\(inlets may also ask for: 127\\.0\\.0\\.1:2\\)$`));
     const asking = hopwire(["--home", home, "inlet", "--from", "127.0.0.1:0", "--via", via, "--target", "127.0.0.1:1"]);
     const askingPort = await portOf(asking, "inlet");
     await asking.line(/ ready$/);
@@ -93,6 +96,10 @@ describe("client connections an inlet could not carry", { timeout: 60_000 }, () 
           `the outlet does not allow the target asked for \\(PORTAL_TARGET_NOT_ALLOWED\\): an outlet connects to its --to target, ` +
           `and to a target an inlet asks for \\(--target, inlets\\[\\]\\.target\\) only if the outlet lists it \\(--allow-target, outlets\\[\\]\\.allow\\)$`,
       ),
+    );
+    // The outlet's operator sees the attempt too (it logged nothing).
+    await outlet.line(
+      new RegExp(`^\\S+ outlet outlet -> ${to.replace(/\./g, "\\.")}: refused a connection: target 127\\.0\\.0\\.1:1 is not on the allow-list \\(--allow-target, outlets\\[\\]\\.allow\\) \\(PORTAL_TARGET_NOT_ALLOWED\\)$`),
     );
     await Promise.all([terminate(asking), terminate(outlet)]);
   });

@@ -211,7 +211,12 @@ describe("what an outlet may reach, and who may reach it", () => {
     const main = await server(echo);
     const allowed = await server(echo);
     const forbidden = await server(echo);
-    await createOutlet(nodes.bob, { to: main.address, allow: [allowed.address], asConsumer: nodes.listener.flowControlId });
+    const outlet = await createOutlet(nodes.bob, { to: main.address, allow: [allowed.address], asConsumer: nodes.listener.flowControlId });
+    // The outlet's side of a refusal, for its operator (a refused OPEN is no stream: onStreamClosed never hears of it).
+    const outletRefused: string[] = [];
+    outlet.onRefused((reason) => outletRefused.push(`${reason.code}: ${reason.message}`));
+    const outletClosed: unknown[] = [];
+    outlet.onStreamClosed((reason) => outletClosed.push(reason));
     const good = await createInlet(nodes.alice, { listen: "127.0.0.1:0", route: route(nodes.channel, "outlet"), target: allowed.address });
     const bad = await createInlet(nodes.alice, { listen: "127.0.0.1:0", route: route(nodes.channel, "outlet"), target: forbidden.address });
     const badReasons: (string | undefined)[] = [];
@@ -233,6 +238,9 @@ describe("what an outlet may reach, and who may reach it", () => {
     // The RESET carries its code only; the inlet names the target it asked for (it said "this target").
     expect(badMessages).toEqual([`The outlet does not allow the target ${forbidden.address} (not on its allow option)`]);
     expect(forbidden.connections()).toBe(0);
+    expect(outletRefused).toEqual([`PORTAL_TARGET_NOT_ALLOWED: target ${forbidden.address} is not on the allow-list`]);
+    expect(outletClosed).toEqual([]);
+    expect(outlet.refusedStreams).toBe(1);
     ok.socket.destroy();
   });
 

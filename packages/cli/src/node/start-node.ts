@@ -198,6 +198,25 @@ function reportUnreachableTarget(n: Node, outlet: Outlet, what: string, log: Lin
   n.onStop(() => failures.stop());
 }
 
+/**
+ * OPENs the outlet refused (a target not on --allow-target, no room for another stream): the
+ * inlet's side logs its reason, and the outlet's operator should see the attempt too, once per
+ * OPEN_FAILURE_LOG_INTERVAL_MS per kind and then a count.
+ */
+function reportRefusedStreams(n: Node, outlet: Outlet, what: string, log: LineLog): void {
+  const refusals = new RateLimitedLog(log, OPEN_FAILURE_LOG_INTERVAL_MS);
+  outlet.onRefused((reason) => {
+    if (outlet.stopped) return;
+    const hint = reason.code === "PORTAL_TARGET_NOT_ALLOWED" ? " (--allow-target, outlets[].allow)" : "";
+    refusals.report(
+      reason.code,
+      () => `${what}: refused a connection: ${reason.message}${hint} (${reason.code})`,
+      (count) => `${what}: refused ${count} more connection${count === 1 ? "" : "s"} for the same reason (${reason.code}) in ${OPEN_FAILURE_LOG_INTERVAL_MS / 1000} s`,
+    );
+  });
+  n.onStop(() => refusals.stop());
+}
+
 /** A configured listener's limits; the transport's defaults for those left out. */
 function listenerOptions(l: NonNullable<NodeConfig["tcpListeners"]>[number]): TcpListenerOptions {
   const options = new TcpListenerOptions();
@@ -295,7 +314,8 @@ export async function startNodeFromConfig(config: NodeConfig, options: StartNode
           asConsumer: channelFlows,
         });
         reportUnreachableTarget(n, outlet, `outlet ${o.address} -> ${o.to}`, log);
-        log(`outlet ${o.address} -> ${o.to}`);
+        reportRefusedStreams(n, outlet, `outlet ${o.address} -> ${o.to}`, log);
+        log(`outlet ${o.address} -> ${o.to}${o.allow?.length ? ` (inlets may also ask for: ${o.allow.join(", ")})` : ""}`);
       }
       for (const i of config.inlets ?? []) {
         const via = resolvePeer(config, i.via);

@@ -63,6 +63,7 @@ export class Outlet implements Mailbox, StreamOwner {
    */
   readonly #early = new Map<string, EarlyStream>();
   readonly #listeners = new StreamListeners();
+  readonly #refusedListeners = new StreamListeners("onRefused");
   /** Its sockets to targets until they close: its stop waits for them, those of streams that ended before it included. */
   readonly #sockets = new OpenSockets();
   /** @internal the window growth this outlet's streams share */
@@ -173,10 +174,20 @@ export class Outlet implements Mailbox, StreamOwner {
   /**
    * Calls `listener` as each stream ends (undefined: both sides closed cleanly; else the
    * reason, e.g. PortalTargetUnreachableError when the dial failed). Refused OPENs, which
-   * never became streams, are counted in `refusedStreams` only. Returns a remover.
+   * never became streams, go to `onRefused` instead (and count in `refusedStreams`). Returns a remover.
    */
   onStreamClosed(listener: StreamClosedListener): () => void {
     return this.#listeners.add(listener);
+  }
+
+  /**
+   * Calls `listener` for each OPEN this outlet refused before any stream began, with why: a
+   * target not on its allow-list (PortalTargetNotAllowedError), no room for another stream
+   * (PortalStreamLimitError), or a malformed request (PortalProtocolError). The inlet learns it
+   * from the RESET; this is the outlet's side, for its operator. Returns a remover.
+   */
+  onRefused(listener: (reason: PortalError) => void): () => void {
+    return this.#refusedListeners.add(listener as StreamClosedListener);
   }
 
   /** @internal createOutlet: the node's stop stops this outlet, and the outlet's own stop removes that hook. */
@@ -274,9 +285,10 @@ export class Outlet implements Mailbox, StreamOwner {
     early.stream.deliverEarly(message);
   }
 
-  #refuse(message: LocalMessage, reason: Error & { code: string }): void {
+  #refuse(message: LocalMessage, reason: PortalError): void {
     this.#refused++;
     this.#node.log.debug(`outlet ${this.address.toString()} refused a stream: ${reason.message}`);
+    this.#refusedListeners.notify(reason, this.#node.log);
     try {
       this.#node.router.route(new LocalMessage(message.returnRoute, route(this.address), encodeReset(reason.code)), this.address.key);
     } catch {

@@ -8,9 +8,11 @@ import type { PortalError } from "../errors.js";
  */
 export type StreamClosedListener = (reason: PortalError | undefined) => void;
 
-/** The listeners of `onStreamClosed`; one that throws is logged and the others still run. */
+/** The listeners of `onStreamClosed` (or of another event, `what`); one that throws is logged and the others still run. */
 export class StreamListeners {
   readonly #listeners = new Set<StreamClosedListener>();
+
+  constructor(readonly what = "onStreamClosed") {}
 
   add(listener: StreamClosedListener): () => void {
     this.#listeners.add(listener);
@@ -22,7 +24,7 @@ export class StreamListeners {
       try {
         listener(reason);
       } catch (error) {
-        log.warn("an onStreamClosed listener threw", error);
+        log.warn(`an ${this.what} listener threw`, error);
       }
     }
   }
