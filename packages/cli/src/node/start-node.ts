@@ -33,6 +33,7 @@ import { OPEN_FAILURE_LOG_INTERVAL_MS, startSupervisedInlet } from "./supervised
 import { RateLimitedLog } from "./rate-limited-log.js";
 import { relayServiceLog } from "./relay-service-log.js";
 import { whatIsNamed } from "./unknown-address.js";
+import { inRelayTerms } from "./relay-failures.js";
 
 /** Where a node's lifecycle lines go (one readable line each). */
 export type LineLog = (line: string) => void;
@@ -271,6 +272,8 @@ export async function startNodeFromConfig(config: NodeConfig, options: StartNode
             log(`relay ${r.name} taken over at ${at} by another registrant: no longer registered (two nodes register "${r.name}"; restart this one to take the name back)`);
           }
         },
+      }).catch((error: unknown) => {
+        throw inRelayTerms(error, { name: r.name, at, identity });
       });
       registered = true;
       relayFlows.push(remote.flowControlId);
