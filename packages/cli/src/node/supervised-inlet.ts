@@ -14,6 +14,7 @@ import { TcpConnectionOptions, type TcpConnection, type TcpTransport } from "@ho
 import { createInlet, DEFAULT_MAX_STREAMS, DEFAULT_OPEN_TIMEOUT_MS, type Inlet } from "@hopwire/portal";
 import { backoffDelay } from "@hopwire/relay";
 import { RateLimitedLog } from "./rate-limited-log.js";
+import { checkCanListen } from "./listen-check.js";
 import type { LineLog } from "./start-node.js";
 
 /** How often an inlet logs again about client connections that fail to open for one reason (ms). */
@@ -67,6 +68,7 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
   const target = plan.target === undefined ? "" : ` (target ${plan.target})`; // as the first opening's line has it
   const openFailures = new RateLimitedLog(log, OPEN_FAILURE_LOG_INTERVAL_MS);
   let address = plan.listen; // the bound one once listening: the same port again on every reopening
+  await checkCanListen(plan.listen);
   let current = await open(plan.listen).catch((error: unknown) => {
     if (error instanceof TimeoutError) throw noAnswer(plan, error);
     if (error instanceof SecureChannelRefusedError && error.reason === "HANDSHAKE_UNTRUSTED_IDENTITY") throw untrusted(identity, error);

@@ -150,7 +150,7 @@ export class Inlet implements StreamOwner {
   async #bind(): Promise<void> {
     const { host, port } = this.#options.listen;
     await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => reject(new PortalListenError(`cannot listen on ${formatHostPort(host, port)}: ${error.message}`, { cause: error }));
+      const onError = (error: Error): void => reject(new PortalListenError(`Could not listen on ${formatHostPort(host, port)}: ${error.message}`, { cause: error }));
       this.#server.once("error", onError);
       this.#server.listen(port, host, () => {
         this.#server.off("error", onError);
