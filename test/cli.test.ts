@@ -193,7 +193,7 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     const relayPort = await portOf(relay, "tcp listener");
     const outlet = hopwire(home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob", "--relay-trust", other);
     expect(await outlet.exited).toBe(1);
-    expect(outlet.stderr()).toMatch(new RegExp(`is not trusted by the trust policy: expected ${other}`));
+    expect(outlet.stderr()).toMatch(new RegExp(`an identity this node does not trust \\(--relay-trust, relays\\[\\]\\.trust, which expects ${other}\\)`));
     expect(outlet.lines.some((l) => /reconnecting/.test(l))).toBe(false);
   });
 

@@ -29,7 +29,7 @@ describe("an outlet's relay registration that fails at start", { timeout: 60_000
       const untrusted = await hopwireHere("--home", home, "outlet", "--to", "127.0.0.1:1", "--relay", `carol@${at}`, "--identity", "bob", "--relay-trust", stranger);
       expect(untrusted.code).toBe(1);
       expect(untrusted.err).toEqual([
-        `hopwire: The relay node at ${at} answered as ${relayIdentity}, an identity this node does not trust (--relay-trust, relays[].trust) (SECURE_CHANNEL_HANDSHAKE_FAILED)`,
+        `hopwire: The relay node at ${at} answered as ${relayIdentity}, an identity this node does not trust (--relay-trust, relays[].trust, which expects ${stranger}) (SECURE_CHANNEL_HANDSHAKE_FAILED)`,
       ]);
     } finally {
       await terminate(relay);

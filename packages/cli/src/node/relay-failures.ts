@@ -14,8 +14,11 @@ export interface Registration {
 export function inRelayTerms(error: unknown, r: Registration): unknown {
   if (error instanceof SecureChannelHandshakeError && error.cause instanceof UntrustedIdentityError) {
     const peer = error.cause.identifier ?? "an identity";
+    // The policy's own words say which identities it expected: worth keeping.
+    const expected = /expected (.+)$/.exec(error.cause.message)?.[1];
+    const pins = expected === undefined ? "" : `, which expects ${expected}`;
     return new SecureChannelHandshakeError(
-      `The relay node at ${r.at} answered as ${peer}, an identity this node does not trust (--relay-trust, relays[].trust)`,
+      `The relay node at ${r.at} answered as ${peer}, an identity this node does not trust (--relay-trust, relays[].trust${pins})`,
       { cause: error },
     );
   }
