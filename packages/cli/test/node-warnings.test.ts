@@ -56,6 +56,21 @@ describe("a configured node's warnings", () => {
     ]);
   });
 
+  it("a message for a connection that closed on its way: the reason and that it is expected, not two generated addresses", async () => {
+    const lines: string[] = [];
+    const n = await startNode(lines);
+    // A connection's address (generated) that went away with its reason, as a closed peer's does.
+    const gone = Address.random();
+    n.router.register([gone], { address: gone, deliver: () => {} });
+    n.router.unregister([gone], new Error("The peer 127.0.0.1:50326 closed the connection"));
+    await relayTo(n, "to_gone", gone);
+    await drop(n, "to_gone");
+    expect(lines).toEqual([
+      "warning: dropped a message for a connection or secure channel that had just closed (The peer 127.0.0.1:50326 closed the connection): " +
+        "it was on its way when that happened, as when a client disconnects mid-transfer; nothing to fix unless it keeps happening.",
+    ]);
+  });
+
   it("keeps the runtime's count of what it held back after the configuration's advice", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     const lines: string[] = [];

@@ -135,7 +135,10 @@ function ownBody(warning: NodeWarning, config: NodeConfig): string | undefined {
     case "dropped":
       // A generated address (a request's reply address) is nothing a configuration names: the
       // runtime's words (a late reply) fit it.
-      return warning.reason === "unknown-address" && !warning.generated ? unknownAddress(warning, config) : undefined;
+      if (warning.reason !== "unknown-address") return undefined;
+      if (!warning.generated) return unknownAddress(warning, config);
+      // A connection's or channel's own address (hex, meaningless to an operator) that went away with a reason.
+      return warning.gone === undefined ? undefined : goneMidway(warning.gone);
     case "denied":
       return denied(warning);
     case "refused":
@@ -168,6 +171,15 @@ function denied({ address: raw, from }: DeniedWarning): string {
     `A peer gets this when it sends there without the secure channel the configuration puts in front of it, or over a channel or connection ` +
     `that outlived a restart at its other end. The sender is not told; it sees a timeout.`
   );
+}
+
+/**
+ * A message for a connection or channel that closed while it was on its way: what a relay
+ * node sees each time a client disconnects mid-transfer. The runtime names both ends by their
+ * generated addresses; an operator needs the reason and that it is expected.
+ */
+function goneMidway(gone: string): string {
+  return `dropped a message for a connection or secure channel that had just closed (${clipForLog(gone)}): it was on its way when that happened, as when a client disconnects mid-transfer; nothing to fix unless it keeps happening.`;
 }
 
 /**
