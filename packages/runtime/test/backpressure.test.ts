@@ -232,51 +232,28 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
     });
   });
 
-  describe("a thread worker's sends with a timeout to a hop whose first send waits for the main thread's verdict", () => {
+  it("a thread worker's sends written before the main thread granted their hop resolve with the grant, not each at its own verdict", async () => {
     type Settled = { outcome: string; at: number }[];
-
-    it("go once the verdict grants the hop, rather than each wait for its own (they waited until the hop had room)", async () => {
-      await withNode({}, async (n) => {
-        const { got, open } = await startGated(n, 2);
-        await n.startWorker("sender", BoundedSender, { placement: "thread" });
-        let openedAt = Number.POSITIVE_INFINITY;
-        try {
-          for (let i = 0; i < 2; i++) await n.send("gated", i); // 0 blocks the handler; 1 fills the mailbox
-          const asked = n.sendAndReceive<Settled>("sender", { to: "gated", count: 20, timeout: 60_000 }, { timeout: 30_000 });
-          // Room after a while (a stimulus, not a check): the answer itself waits for it, behind the sends.
-          setTimeout(() => ((openedAt = Date.now()), open()), 1_000);
-          const settled = await asked;
-          expect(settled.map((s) => s.outcome)).toEqual(Array(20).fill("sent"));
-          expect(settled.filter((s) => s.at >= openedAt)).toEqual([]);
-        } finally {
-          open();
-        }
-        await eventually(() => got.length >= 22);
-        expect(got).toEqual([0, 1, ...Array.from({ length: 20 }, (_, i) => 100 + i)]);
-      });
-    });
-
-    it("behind a frame that holds up the main thread, time out on the thread and are not sent", async () => {
-      await withNode({}, async (n) => {
-        const { got, open } = await startGated(n, 2);
-        const sink: number[] = [];
-        await n.startWorker("sink", { handleMessage: (_ctx: Context, m: Routed<number>) => void sink.push(m.body) }, { placement: "main" });
-        await n.startWorker("sender", BoundedSender, { placement: "thread" });
-        try {
-          for (let i = 0; i < 2; i++) await n.send("gated", i);
-          // "first" fills "gated" further: the main thread stops reading the thread's frames after it, the first send to "sink" included.
-          const asked = n.sendAndReceive<Settled>("sender", { first: "gated", to: "sink", count: 20, timeout: 100 }, { timeout: 30_000 });
-          // Room after 10 timeouts' worth (a stimulus): an outcome that waited for it is "sent".
-          setTimeout(open, 1_000);
-          expect((await asked).map((s) => s.outcome)).toEqual(["sent", ...Array(19).fill("TIMEOUT")]);
-        } finally {
-          open();
-        }
-        await eventually(() => sink.length >= 1);
-        for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
-        expect(sink).toEqual([100]);
-        expect(got).toEqual([0, 1, "first"]);
-      });
+    await withNode({}, async (n) => {
+      const { got, open } = await startGated(n, 2);
+      await n.startWorker("sender", BoundedSender, { placement: "thread" });
+      let openedAt = Number.POSITIVE_INFINITY;
+      try {
+        for (let i = 0; i < 2; i++) await n.send("gated", i); // 0 blocks the handler; 1 fills the mailbox
+        // All 20 are written before the first one's verdict (with the grant) comes back; the main thread then holds the rest.
+        const asked = n.sendAndReceive<Settled>("sender", { to: "gated", count: 20, timeout: 60_000 }, { timeout: 30_000 });
+        // The answer itself waits behind the held sends, so room must come first: after 3 s, a stimulus (the check is
+        // causal: each send says when it resolved, and none may have waited for the room).
+        setTimeout(() => ((openedAt = Date.now()), open()), 3_000);
+        const settled = await asked;
+        expect(settled.map((s) => s.outcome)).toEqual(Array(20).fill("sent"));
+        // Before: each waited for its own verdict, which came as "gated" made room.
+        expect(settled.filter((s) => s.at >= openedAt)).toEqual([]);
+      } finally {
+        open();
+      }
+      await eventually(() => got.length >= 22);
+      expect(got).toEqual([0, 1, ...Array.from({ length: 20 }, (_, i) => 100 + i)]);
     });
   });
 

@@ -4,15 +4,11 @@ import { waitFor, type WaitOptions } from "../util/wait.js";
 /**
  * Tells whether an item may go now. `undefined`: go. Otherwise a function that arms a
  * wake-up for when it may (called once, never synchronously) and returns a canceller.
- * `bounded`: the send has a timeout or a signal (a gate may hold such a send back where the
- * bound still applies, rather than let it go into a wait that no longer honours it).
  */
-export type Gate<T> = (item: T, bounded: boolean) => ((wake: () => void) => () => void) | undefined;
+export type Gate<T> = (item: T) => ((wake: () => void) => () => void) | undefined;
 
 interface Pending<T> {
   item: T;
-  /** The send has a timeout or a signal (see Gate). */
-  bounded: boolean;
   /**
    * Written, failed, or given up (timed out, aborted): done with. One given up behind the
    * head stays in its lane, skipped when it comes to the head (no scan, no splice: a lane
@@ -73,17 +69,16 @@ export class SendQueue<T> {
   submit(item: T, options?: WaitOptions): Promise<void> {
     // The common case, nothing waiting anywhere, needs no lane key.
     const known = this.#lanes.size === 0 ? undefined : this.laneOf(item);
-    const bounded = isBounded(options);
     if (known === undefined || !this.#lanes.has(known)) {
       if (this.writeIfOpen !== undefined) {
         if (this.writeIfOpen(item)) return RESOLVED;
-      } else if (this.gate(item, bounded) === undefined) return this.write(item) ?? RESOLVED;
+      } else if (this.gate(item) === undefined) return this.write(item) ?? RESOLVED;
     }
     const key = known ?? this.laneOf(item);
     let entry: Pending<T> | undefined;
     return waitFor<void>(
       (resolve, reject) => {
-        entry = { item, bounded, resolve, reject };
+        entry = { item, resolve, reject };
         let lane = this.#lanes.get(key);
         if (lane === undefined) this.#lanes.set(key, (lane = { key, queue: new Fifo(), cancelWake: undefined }));
         lane.queue.push(entry);
@@ -119,7 +114,7 @@ export class SendQueue<T> {
         queue.shift();
         continue;
       }
-      const arm = this.gate(head.item, head.bounded);
+      const arm = this.gate(head.item);
       if (arm) {
         lane.cancelWake = arm(() => this.#pump(lane));
         return;
@@ -135,11 +130,4 @@ export class SendQueue<T> {
     // An empty lane is forgotten, so that a later send to that hop goes at once again.
     if (this.#lanes.get(lane.key) === lane) this.#lanes.delete(lane.key);
   }
-}
-
-/** Whether a send's options bound its wait (a finite timeout, or a signal). */
-function isBounded(options: WaitOptions | undefined): boolean {
-  if (options === undefined) return false;
-  const { timeout, signal } = options;
-  return signal !== undefined || (timeout !== undefined && timeout !== Number.POSITIVE_INFINITY);
 }
