@@ -23,7 +23,7 @@ async function checked(n: Node, count: number): Promise<{ count: number; bad: nu
   }
 }
 
-const cases: { name: string; node?: NodeOptions; checker: StartWorkerOptions; sender?: StartWorkerOptions; oneRoute?: boolean }[] = [
+const cases: { name: string; node?: NodeOptions; checker: StartWorkerOptions; sender?: StartWorkerOptions; oneRoute?: boolean; options?: { timeout: number } }[] = [
   { name: "main -> thread", checker: {} },
   // The same Route object every time, as a stream's sender has: the bytes go straight into the batch (no message made).
   { name: "main -> thread, one Route for every send", checker: {}, oneRoute: true },
@@ -35,6 +35,9 @@ const cases: { name: string; node?: NodeOptions; checker: StartWorkerOptions; se
   { name: "thread -> thread, the link's window full (later sends wait)", node: { linkWindowBytes: 1024 }, checker: {}, sender: {} },
   { name: "pool -> thread", checker: {}, sender: { placement: "pool" } },
   { name: "thread -> main worker", checker: { placement: "main" }, sender: {} },
+  // A bound on each send: a version of session 43 held such sends back and kept the lent buffer meanwhile (a review's catch).
+  { name: "thread -> thread, each send with a timeout", checker: {}, sender: {}, options: { timeout: 60_000 } },
+  { name: "main -> thread whose mailbox fills, each send with a timeout", checker: { mailbox: { maxMessages: 8 } }, options: { timeout: 60_000 } },
 ];
 
 const oneRoute = route("checker");
@@ -49,8 +52,8 @@ describe("a bytes body is the caller's to reuse as soon as send returns", () => 
         let expected = 0;
         const direct = bytesBodiesWritten.frames;
         for (const size of SIZES) {
-          if (c.sender) await n.sendAndReceive("sender", { to: "checker", count: COUNT, size }, { timeout: 60_000 });
-          else await sendReusing(n, c.oneRoute ? oneRoute : "checker", COUNT, size);
+          if (c.sender) await n.sendAndReceive("sender", { to: "checker", count: COUNT, size, options: c.options }, { timeout: 60_000 });
+          else await sendReusing(n, c.oneRoute ? oneRoute : "checker", COUNT, size, c.options);
           expected += COUNT;
           // The checker counts bodies across sizes: its i-th body of all is all (i & 0xff).
           expect(await checked(n, expected)).toEqual({ count: expected, bad: 0 });
