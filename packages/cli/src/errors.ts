@@ -13,13 +13,21 @@ export const EXIT_BROKEN_PIPE = 141;
  */
 export class ConfigError extends HopwireError {
   override readonly code = "CLI_CONFIG_INVALID";
-  constructor(message = "Invalid configuration", options?: { cause?: unknown }) {
+  /** Where (`at`): the key path, as a list of keys and indexes (a key may hold a "."). */
+  readonly path?: readonly (string | number)[];
+  /** What is wrong there (`at`), without the file and the path. */
+  readonly problem?: string;
+
+  constructor(message = "Invalid configuration", options?: { cause?: unknown; path?: readonly (string | number)[]; problem?: string }) {
     super(message, options);
+    if (options?.path !== undefined) this.path = options.path;
+    if (options?.problem !== undefined) this.problem = options.problem;
   }
 
   /** A ConfigError for `file` at key `path` (a list of keys and indexes). */
   static at(file: string, path: readonly (string | number)[], problem: string): ConfigError {
-    return new ConfigError(`${file}: ${formatPath(path)}: ${oneLine(problem)}`);
+    const said = oneLine(problem);
+    return new ConfigError(`${file}: ${formatPath(path)}: ${said}`, { path, problem: said });
   }
 }
 

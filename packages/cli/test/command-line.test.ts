@@ -44,6 +44,12 @@ describe("the command line", { timeout: 60_000 }, () => {
       `hopwire: command line: --identity: expected 1 to 64 letters, digits, "_", "-" or ".", got "../etc" (--identity takes the name of an identity in the store: hopwire identity list)`,
     ],
     [["outlet", "--to", "127.0.0.1:1", "--relay", "bob@127.0.0.1"], `hopwire: command line: --relay: expected host:port, got "127.0.0.1"`],
+    // Another key the problem names is said in the command's terms too, and a name with a "." keeps its value.
+    [
+      ["outlet", "--to", "127.0.0.1:1", "--listen", "127.0.0.1:0", "--address", "api"],
+      `hopwire: command line: --address: the address "api" is already taken by the command's own secure channel listener "api": every worker of a node needs an address of its own`,
+    ],
+    [["relay", "--listen", "127.0.0.1:0", "--allow", "a.b=Iabc"], `hopwire: command line: --allow: expected an identifier: "I" followed by 64 lowercase hex digits, got "Iabc"`],
     // Without "=", the name was checked as an identifier: "relayService.allow.bob[0]: expected an identifier".
     [["relay", "--listen", "127.0.0.1:0", "--allow", "bob"], 'hopwire: command line: --allow: expected <name>=<identifier>, got "bob"'],
     [["relay", "--listen", "127.0.0.1:0", "--allow", `=I${"ab".repeat(32)}`], `hopwire: command line: --allow: expected <name>=<identifier>, got "=I${"ab".repeat(32)}"`],

@@ -41,7 +41,10 @@ export class MainContext implements Context {
     };
     const write = (item: Outgoing) => {
       core.assertRunning();
-      if (isRequest(item)) router.route(item.message, item.senderKey, item.lent);
+      if (isRequest(item)) {
+        router.route(item.message, item.senderKey, item.lent);
+        item.reply.markSent();
+      }
       else memo.route(item);
     };
     this.#sends = new SendQueue<Outgoing>(
@@ -177,7 +180,7 @@ export class MainContext implements Context {
     // In order with this context's sends, and waiting for room as they do (the time counts against the timeout).
     let sent: Promise<void>;
     try {
-      sent = this.#sends.submit({ message, senderKey: reply.address.key, lent: lend }, { timeout, signal: options.signal });
+      sent = this.#sends.submit({ message, senderKey: reply.address.key, lent: lend, reply }, { timeout, signal: options.signal });
     } catch (error) {
       reply.fail(error);
       return reply.promise;
@@ -244,6 +247,8 @@ interface Request {
   readonly senderKey: string;
   /** Its body's bytes are the caller's (lent): the first hop copies them through deliverLent before routing returns. */
   readonly lent: boolean;
+  /** The call waiting for its reply: told when the request went out. */
+  readonly reply: { markSent(): void };
 }
 
 /** What waits in a context's send queue: a message it sends, or a sendAndReceive request. */

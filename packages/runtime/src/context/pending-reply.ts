@@ -33,7 +33,7 @@ export class PendingReply<T> implements Mailbox, Expiring {
   #timeout = 0;
   /** How much of the caller's timeout the request spent waiting for room before it went out. */
   #waitedForRoom = 0;
-  /** The request went out (startClock): until then it waits for room in its first hop. */
+  /** The request went out (markSent): until then it waits for room in its first hop. */
   #sent = false;
 
   constructor(
@@ -75,7 +75,6 @@ export class PendingReply<T> implements Mailbox, Expiring {
    * would silently mean "no deadline" here.
    */
   startClock(timeout: number, waitedForRoom = 0): void {
-    this.#sent = true;
     if (!this.pending || timeout === Number.POSITIVE_INFINITY) return;
     this.#timeout = Math.max(0, timeout - waitedForRoom);
     this.#waitedForRoom = waitedForRoom;
@@ -95,6 +94,11 @@ export class PendingReply<T> implements Mailbox, Expiring {
       `${what} (through the ${this.via} ${this.onward.next().toString()}: a node along the route that drops the message does ` +
       `not reply — its "denied", "dropped" or "handler-error" warnings say why)`
     );
+  }
+
+  /** The request was routed (in the same turn: a hop that goes away later went away after it went out). */
+  markSent(): void {
+    this.#sent = true;
   }
 
   /** The router delivers the reply: the call resolves with its decoded body. */

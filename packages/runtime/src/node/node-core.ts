@@ -265,7 +265,8 @@ export class NodeCore {
   }
 
   stop(): Promise<void> {
-    this.#stopping ??= this.#stopAll();
+    // Stopped once it ends, whichever way: a hook registered then runs at once and is waited for by nobody.
+    this.#stopping ??= this.#stopAll().finally(() => (this.#stopped = true));
     return this.#stopping;
   }
 
@@ -296,9 +297,8 @@ export class NodeCore {
     }
     this.#placements.clear();
     this.busyPoll.stop();
-    await Promise.all(this.#lateHooks);
-    this.#lateHooks.length = 0;
-    this.#stopped = true;
+    // A late hook may register another: wait until none is left.
+    while (this.#lateHooks.length > 0) await Promise.all(this.#lateHooks.splice(0));
     this.log.debug("node stopped");
   }
 

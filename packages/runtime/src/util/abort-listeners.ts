@@ -17,7 +17,17 @@ export function onAbort(signal: AbortSignal, callback: () => void): () => void {
     const callbacks = new Set<() => void>();
     const dispatch = (): void => {
       waitersBySignal.delete(signal);
-      for (const waiting of callbacks) waiting();
+      // One that throws must not leave the others waiting: each had a listener of its own before.
+      let failure: unknown;
+      let failed = false;
+      for (const waiting of callbacks) {
+        try {
+          waiting();
+        } catch (error) {
+          if (!failed) (failed = true), (failure = error);
+        }
+      }
+      if (failed) throw failure;
     };
     waitersBySignal.set(signal, (waiters = { callbacks, dispatch }));
     signal.addEventListener("abort", dispatch, { once: true });
