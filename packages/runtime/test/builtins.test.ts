@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Echoer, Hop, Relay, route } from "@hopwire/runtime";
+import { Echoer, Hop, LocalMessage, Relay, encodeBody, route } from "@hopwire/runtime";
 import { withNode } from "./helpers.js";
 
 // Issue 11, item 7: the guide's workers are public built-ins of the runtime.
@@ -13,6 +13,21 @@ describe("built-in workers", () => {
       expect(await n.sendAndReceive("echoer", "thread", { timeout: 20_000 })).toBe("thread");
       expect(await n.sendAndReceive("pooled", { a: [1, 2] }, { timeout: 20_000 })).toEqual({ a: [1, 2] });
       expect(await n.sendAndReceive("beside", "main", { timeout: 20_000 })).toBe("main");
+    });
+  });
+
+  it("Echoer answers nobody, without a handler error, when the asker went away (its return route's first hop is gone)", async () => {
+    await withNode({ warnings: false }, async (n) => {
+      const handlerErrors: unknown[] = [];
+      n.on("handler-error", (event) => void handlerErrors.push(event));
+      for (const placement of ["main", "thread", "pool"] as const) {
+        const address = `echoer-${placement}`;
+        await n.startWorker(address, placement === "main" ? new Echoer() : Echoer, { placement });
+        await n.forward(new LocalMessage(route(address), route("gone-away"), encodeBody("late")));
+        // Its next answer comes after it handled the one above.
+        expect(await n.sendAndReceive(address, "next", { timeout: 20_000 })).toBe("next");
+      }
+      expect(handlerErrors).toEqual([]);
     });
   });
 

@@ -1,4 +1,5 @@
 import type { Context } from "../context/context.js";
+import { RouteUnavailableError, UnknownAddressError } from "../errors/errors.js";
 import type { Routed } from "../message/routed.js";
 import type { Worker } from "../worker/worker.js";
 import { BUILTINS_MODULE } from "./public-module.js";
@@ -13,6 +14,13 @@ export class Echoer implements Worker {
   static readonly module = BUILTINS_MODULE;
 
   async handleMessage(ctx: Context, msg: Routed): Promise<void> {
-    await ctx.send(msg.returnRoute, msg.body);
+    try {
+      await ctx.send(msg.returnRoute, msg.body);
+    } catch (error) {
+      // The asker went away before its answer (a closed channel or connection, a request that ended): nothing to answer,
+      // and no fault of this worker's. It was a handler error, with a warning, each time a client left mid-request.
+      if (error instanceof RouteUnavailableError || error instanceof UnknownAddressError) return;
+      throw error;
+    }
   }
 }
