@@ -23,6 +23,13 @@ import { formatSize } from "./format.js";
 const RESULTS_DIR = fileURLToPath(new URL("../results/", import.meta.url));
 const DOCS_DIR = fileURLToPath(new URL("../../docs/", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/**
+ * Where the user ran the command: `npm run` starts it in the repository's root, so a relative
+ * path the user typed (`--json mine.json` from docs/) is resolved against npm's INIT_CWD, as
+ * the user meant it, not against the root (where it wrote files nobody asked for).
+ */
+const USER_DIR = process.env.INIT_CWD ?? process.cwd();
+const fromUser = (file: string): string => resolve(USER_DIR, file);
 /** Exit code of a bad option, value or input file: nothing was run. */
 const USAGE_EXIT = 2;
 
@@ -42,6 +49,7 @@ interface Opts {
   compare?: string[];
   writeDocs?: boolean;
   docsFrom?: string;
+  docsDir?: string;
   targets?: string;
   windowCheck?: boolean;
 }
@@ -65,6 +73,7 @@ const program = new Command("hopwire-bench")
   .addOption(new Option("--write-docs", "regenerate docs/BENCHMARKS.md and docs/bench-throughput.svg (default: on for a full, unfiltered run)"))
   .addOption(new Option("--no-write-docs", "do not regenerate the docs"))
   .option("--docs-from <file>", "regenerate the docs from an existing results file, then exit")
+  .option("--docs-dir <dir>", "where --docs-from and --write-docs write BENCHMARKS.md and its charts (default: the repository's docs/)")
   .option("--targets <file>", "check the data plane's targets against a results file (met or missed, size by size), then exit")
   .showHelpAfterError("(run with --help for usage)")
   // Usage errors exit 2, as the hopwire CLI's and the soak's do: exit 1 means a case failed,
@@ -93,10 +102,13 @@ const shown = (f: string): string => {
   return r && !r.startsWith("..") ? r : f;
 };
 
+/** Where the docs go: --docs-dir (from where the user typed it), else the repository's docs/. */
+const docsDir = (o: Opts): string => (o.docsDir === undefined ? DOCS_DIR : fromUser(o.docsDir));
+
 /** A results file named on the command line: one that cannot be read is a usage error, not a failed run. */
 function readInput(file: string): BenchRecord[] {
   try {
-    return readResults(file);
+    return readResults(fromUser(file));
   } catch (e) {
     return program.error(`error: ${(e as Error).message}`);
   }
@@ -152,12 +164,13 @@ async function run(o: Opts): Promise<number> {
 
   process.stdout.write(`\n${renderConsoleTable(records)}\n\n`);
   const latest = `${RESULTS_DIR}${smoke ? "latest-smoke.json" : quick ? "latest-quick.json" : "latest.json"}`;
-  const written = [latest, ...(o.json ? [o.json] : [])];
+  const json = o.json === undefined ? undefined : fromUser(o.json);
+  const written = [latest, ...(json ? [json] : [])];
   for (const file of written) writeJson(file, records);
   const docsDefault = !quick && (o.scenario ?? []).length === 0;
   if (o.writeDocs ?? docsDefault) {
     // Name the copy that can be committed (--json) rather than bench/results/, which is not.
-    written.push(...writeDocs(records, allScenarios().map(scenarioInfo), DOCS_DIR, relative(ROOT, o.json ? resolve(o.json) : latest)));
+    written.push(...writeDocs(records, allScenarios().map(scenarioInfo), docsDir(o), relative(ROOT, json ?? latest)));
   }
   process.stderr.write(`wrote ${written.map(shown).join(", ")}\n`);
   return records.some((r) => r.type === "failed") ? 1 : 0;
@@ -183,7 +196,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (o.docsFrom) {
-    const files = writeDocs(readInput(o.docsFrom), allScenarios().map(scenarioInfo), DOCS_DIR, o.docsFrom);
+    const files = writeDocs(readInput(o.docsFrom), allScenarios().map(scenarioInfo), docsDir(o), relative(ROOT, fromUser(o.docsFrom)));
     process.stderr.write(`wrote ${files.map(shown).join(", ")}\n`);
     return 0;
   }

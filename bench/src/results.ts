@@ -91,3 +91,11 @@ export function readResults(file: string): BenchRecord[] {
 export function machineOf(records: readonly BenchRecord[]): MachineRecord {
   return records.find(isMachine)!;
 }
+
+/** One line on where and how a run was made, for the reports that read a file (--compare, --targets). */
+export function describeRun(m: MachineRecord): string {
+  const load = (m.loadAverage ?? []).map((x) => x.toFixed(2)).join(" ");
+  const how = `${m.settings.reps} × ${m.settings.durationS} s`;
+  const quick = m.settings.quick ? " · a quick or smoke run: short repetitions, figures not to be quoted" : "";
+  return `${m.date} · ${m.node} · ${m.cpu} · ${m.cores} cores · load ${load} at start · ${how}${quick}`;
+}

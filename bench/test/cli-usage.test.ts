@@ -42,3 +42,36 @@ describe("bench CLI usage errors", () => {
     expect(code).toBe(0);
   });
 });
+
+describe("bench CLI paths", () => {
+  /** runCli with INIT_CWD set as `npm run` sets it: the directory the user typed the command in. */
+  async function runFrom(dir: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const saved = process.env.INIT_CWD;
+    process.env.INIT_CWD = dir;
+    try {
+      return await runCli(args);
+    } finally {
+      if (saved === undefined) delete process.env.INIT_CWD;
+      else process.env.INIT_CWD = saved;
+    }
+  }
+
+  // npm runs the bench in the repository's root: a relative path was read there, and --json wrote there.
+  it("reads a relative file from where the user ran npm, and writes the docs where --docs-dir says", async () => {
+    const { mkdtempSync, copyFileSync, existsSync, rmSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "hopwire-bench-paths-"));
+    try {
+      copyFileSync(fileURLToPath(new URL("../../docs/bench-runs/2026-12-06-session42.json", import.meta.url)), join(dir, "run.json"));
+      const targets = await runFrom(dir, ["--targets", "run.json"]);
+      expect(targets.code, targets.stderr).toBe(0);
+      expect(targets.stdout).toMatch(/^run: 2026-12-06T/);
+      const docs = await runFrom(dir, ["--docs-from", "run.json", "--docs-dir", "out"]);
+      expect(docs.code, docs.stderr).toBe(0);
+      expect(existsSync(join(dir, "out", "BENCHMARKS.md"))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -9,7 +9,7 @@ import type { BenchRecord, ResultRecord } from "../src/results.js";
 import type { Params } from "../src/scenario.js";
 
 const dist = (m: string): string => new URL(`../dist/${m}.js`, import.meta.url).href;
-const { targetRows, verdictOf, checksText } = (await import(dist("report/targets"))) as typeof TargetsMod;
+const { targetRows, verdictOf, checksText, renderTargetsText } = (await import(dist("report/targets"))) as typeof TargetsMod;
 const { renderMarkdown } = (await import(dist("report/markdown"))) as typeof MarkdownMod;
 const { machineRecord } = (await import(dist("machine"))) as typeof MachineMod;
 
@@ -49,8 +49,15 @@ describe("the targets report", () => {
     );
     const relay = row(records, "relay");
     expect(relay.checks.map((c) => c.met)).toEqual([true, false, true]);
-    expect(verdictOf(relay)).toBe("met at 64 B, 16 KiB");
+    expect(verdictOf(relay)).toBe("missed: 1 KiB; met: 64 B, 16 KiB");
     expect(checksText(relay)).toBe("64 B 0.30×; 1 KiB 0.79× (missed); 16 KiB 1.20×");
+  });
+
+  it("on the terminal, says what kind of run the file holds: a quick one is not to be quoted", () => {
+    const quick: BenchRecord[] = [machineRecord({ reps: 2, durationS: 0.15, warmupS: 0.05, quick: true })];
+    const [first] = renderTargetsText(quick).split("\n");
+    expect(first).toMatch(/^run: .* · 2 × 0\.15 s · a quick or smoke run: short repetitions, figures not to be quoted$/);
+    expect(renderTargetsText(file()).split("\n")[0]).not.toMatch(/quick/);
   });
 
   it("says 'not measured' for what the run lacks, and never calls it met", () => {

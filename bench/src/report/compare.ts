@@ -5,7 +5,7 @@
 // overlap: on a shared machine two runs' medians differ by 15-50 % with every repetition of
 // one inside the other's min–max, and a label there would report noise as a change.
 import { caseKey, formatNumber, formatParams, formatRatio } from "../format.js";
-import { isResult, machineOf, type BenchRecord, type ResultRecord } from "../results.js";
+import { describeRun, isResult, machineOf, type BenchRecord, type ResultRecord } from "../results.js";
 import { renderTextTable } from "./text-table.js";
 
 /** Smallest relative change of a median that may be called better or worse. */
@@ -51,9 +51,10 @@ export function renderComparison(a: readonly BenchRecord[], b: readonly BenchRec
   }
   const [ma, mb] = [machineOf(a), machineOf(b)];
   const header = [
-    `A: ${names[0]} — ${ma.date} · ${ma.node} · ${ma.cpu} · ${ma.cores} cores${ma.settings.quick ? " · quick" : ""}`,
-    `B: ${names[1]} — ${mb.date} · ${mb.node} · ${mb.cpu} · ${mb.cores} cores${mb.settings.quick ? " · quick" : ""}`,
+    `A: ${names[0]} — ${describeRun(ma)}`,
+    `B: ${names[1]} — ${describeRun(mb)}`,
   ];
+  if (ma.settings.quick !== mb.settings.quick) header.push("note: one run is quick and the other full: their figures differ by how they were measured, not only by the code");
   if (ma.cpu !== mb.cpu || ma.cores !== mb.cores) header.push("note: different machines; compare the ratio columns, not the medians");
   const table = renderTextTable(
     ["scenario", "params", "metric", "median A", "median B", "change", "B/A", "", "ratio A", "ratio B"],

@@ -110,7 +110,7 @@ export function renderMarkdown(records: readonly BenchRecord[], scenarios: reado
     "npm run bench -- --list                         # scenarios, their parameters and baselines",
     "npm run bench -- --compare before.json after.json",
     "npm run bench -- --targets bench/results/latest.json    # the data plane's targets, met or missed",
-    "npm run bench -- --docs-from bench/results/latest.json   # regenerate this page only",
+    "npm run bench -- --docs-from bench/results/latest.json   # regenerate this page and its charts (--docs-dir DIR: elsewhere)",
     "```",
     "",
     "## Reading the figures",
