@@ -35,7 +35,7 @@ import { connect, listen } from "../net/endpoints.js";
 import { FrameReader, FrameWriter } from "../net/frames.js";
 import { startProfileIfAsked, type RunningProfile } from "../proc/profile.js";
 import { hopNeedingDrain } from "../roles/hopwire-net.js";
-import { parseFlags } from "./flags.js";
+import { checkedFlags, type FlagKind } from "./flags.js";
 
 interface Args {
   size: number;
@@ -186,8 +186,23 @@ async function openChannels(n: Node, connection: Address, a: Args): Promise<Secu
   return channels;
 }
 
+const FLAGS: Readonly<Record<string, FlagKind>> = {
+  size: "number",
+  n: "number",
+  warm: "number",
+  reps: "number",
+  "crypto-threads": "number",
+  channels: "number",
+  plain: "switch",
+  body: "switch",
+  baseline: ["tls", "tcp"],
+  pause: ["hop", "connection"],
+};
+const USAGE =
+  "usage: channel-cpu.js [--size 1024] [--n 200000] [--warm 50000] [--reps 3] [--channels 1] [--crypto-threads 0] [--plain 1] [--body 1] [--baseline tls|tcp] [--pause hop|connection]";
+
 function parse(argv: string[]): Args & { reps: number } {
-  const flags = parseFlags(argv);
+  const flags = checkedFlags(argv, FLAGS, USAGE);
   const get = (k: string, d: number): number => (flags[k] === undefined ? d : Number(flags[k]));
   const baseline = flags.baseline;
   if (baseline !== undefined && baseline !== "tls" && baseline !== "tcp") throw new Error(`--baseline is tls or tcp, got ${baseline}`);

@@ -15,6 +15,30 @@ export function parseFlags(argv: string[]): Record<string, string> {
   return out;
 }
 
+/** What a probe's flag takes: a number (finite, 0 or more), nothing (a switch), any text, or one of a list. */
+export type FlagKind = "number" | "switch" | "text" | readonly string[];
+
+/**
+ * `parseFlags`, checked against what the probe takes: an unknown flag (a misspelt `--reps`
+ * for `--rounds` ran with the default), a number that is none (`--n abc` hung for ever), or
+ * a value not on a flag's list (`--case bogus` ran some case and exited 0) is one line on
+ * stderr, with `usage`, and exit code 2.
+ */
+export function checkedFlags(argv: string[], spec: Readonly<Record<string, FlagKind>>, usage: string): Record<string, string> {
+  const flags = parseFlags(argv);
+  const fail = (problem: string): never => {
+    process.stderr.write(`error: ${problem}\n${usage}\n`);
+    process.exit(2);
+  };
+  for (const [name, value] of Object.entries(flags)) {
+    const kind = spec[name];
+    if (kind === undefined) fail(`unknown flag --${name}; this probe takes ${Object.keys(spec).map((k) => `--${k}`).join(", ")}`);
+    else if (kind === "number" && !(Number.isFinite(Number(value)) && Number(value) >= 0)) fail(`--${name} takes a number, got ${JSON.stringify(value)}`);
+    else if (Array.isArray(kind) && !kind.includes(value)) fail(`--${name} is one of ${kind.join(", ")}, got ${JSON.stringify(value)}`);
+  }
+  return flags;
+}
+
 /** Resolves with the next IPC message of type `t` from `child` (or, in a child, from the parent). */
 export function nextMessage<T>(child: { on(e: "message", f: (m: { t: string }) => void): unknown; off(e: "message", f: (m: { t: string }) => void): unknown }, t: string): Promise<T> {
   return new Promise((resolve) => {

@@ -1,6 +1,6 @@
 // Probe: CPU per round trip, per process and per thread, for one-hop round trips.
 //
-//   node bench/dist/probe/rtt-cpu.js [--case raw|hw-main|hw-thread|mp] [--n 20000] [--warm 3000]
+//   node bench/dist/probe/rtt-cpu.js [--case raw|raw-thread|hw-main|hw-thread|mp|proxy|seed|seed-main] [--n 20000] [--warm 3000]
 //                                    [--count] [--strace] [--reps 3] [--size 64] [--tail 1] [--trace 1]
 //                                    [--trace-dir DIR]
 //
@@ -43,7 +43,7 @@ import { fileURLToPath } from "node:url";
 import { Worker as ThreadWorker, isMainThread, parentPort } from "node:worker_threads";
 import { counts, installCounters, type Counts } from "./counters.js";
 import { startProfileIfAsked, type RunningProfile } from "../proc/profile.js";
-import { nextMessage, parseFlags } from "./flags.js";
+import { checkedFlags, nextMessage, type FlagKind } from "./flags.js";
 import { formatTraceReport, traceReport, type TraceReport } from "./rtt-trace-report.js";
 import { TRACE_DUMP_MS, TRACE_FILE } from "./rtt-trace.js";
 
@@ -318,8 +318,30 @@ interface Options {
   traceDir: string | undefined;
 }
 
+const CASES: readonly Case[] = ["raw", "raw-thread", "hw-main", "hw-thread", "mp", "proxy", "seed", "seed-main"];
+/** The flags a user gives, and those the probe gives its own children (role, kind, port, target). */
+const FLAGS: Readonly<Record<string, FlagKind>> = {
+  case: CASES,
+  n: "number",
+  warm: "number",
+  size: "number",
+  reps: "number",
+  count: "switch",
+  strace: "switch",
+  perf: "switch",
+  record: "switch",
+  tail: "switch",
+  trace: "switch",
+  "trace-dir": "text",
+  role: "text",
+  kind: "text",
+  port: "number",
+  target: "number",
+};
+const USAGE = `usage: rtt-cpu.js [--case ${CASES.join("|")}] [--n 20000] [--warm 3000] [--size 64] [--reps 1] [--count] [--strace] [--perf] [--tail 1] [--trace 1] [--trace-dir DIR]`;
+
 function parse(argv: string[]): Options & { role?: string; rest: Record<string, string> } {
-  const rest = parseFlags(argv);
+  const rest = checkedFlags(argv, FLAGS, USAGE);
   return {
     role: rest.role,
     case: (rest.case ?? "hw-main") as Case,
@@ -443,13 +465,24 @@ const RESPONDER_ROLE: Record<Exclude<Case, "mp">, string> = {
 /** One run; with --trace, its report beside the figures (the stamps are read once every child has exited). */
 async function runOnce(o: Options): Promise<Record<string, unknown>> {
   if (!o.trace) return runTopology(o, undefined);
-  const traceDir = o.traceDir === undefined ? mkdtempSync(join(tmpdir(), "rtt-trace-")) : keptTraceDir(o.traceDir);
+  const temporary = o.traceDir === undefined;
+  const traceDir = temporary ? mkdtempSync(join(tmpdir(), "rtt-trace-")) : keptTraceDir(o.traceDir!);
+  const remove = (): void => rmSync(traceDir, { recursive: true, force: true });
+  // Ctrl-C ends the process before the finally below: the temporary stamps go with it too.
+  const interrupted = (): void => {
+    remove();
+    process.exit(130);
+  };
+  if (temporary) process.once("SIGINT", interrupted).once("SIGTERM", interrupted);
   try {
     const result = await runTopology(o, traceDir);
     result.trace = traceReport(traceDir, o.warm + TRACE_SKIP_BEYOND_WARM, o.case === "mp" ? "post" : "write");
     return result;
   } finally {
-    if (o.traceDir === undefined) rmSync(traceDir, { recursive: true, force: true });
+    if (temporary) {
+      process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
+      remove();
+    }
   }
 }
 

@@ -10,10 +10,14 @@
 //   node bench/dist/probe/send-cpu.js [--size 1024] [--n 1000000] [--rounds 3] [--to main|thread|pool]
 import { node, route, type Worker } from "@hopwire/runtime";
 import { CountSink } from "./count-sink.js";
-import { parseFlags } from "./flags.js";
+import { checkedFlags } from "./flags.js";
 import { threadCpuNs } from "../proc/thread-cpu.js";
 
-const flags = parseFlags(process.argv.slice(2));
+const flags = checkedFlags(
+  process.argv.slice(2),
+  { size: "number", n: "number", rounds: "number", to: ["main", "thread", "pool"] },
+  "usage: send-cpu.js [--size 1024] [--n 1000000] [--rounds 3] [--to main|thread|pool]",
+);
 const size = Number(flags.size ?? 1024);
 const n = Number(flags.n ?? 1_000_000);
 const rounds = Number(flags.rounds ?? 3);

@@ -7,9 +7,13 @@
 //
 // Prints process CPU (user + system) per send for each repetition, and the median.
 import { node, route, type Worker } from "@hopwire/runtime";
-import { parseFlags } from "./flags.js";
+import { checkedFlags } from "./flags.js";
 
-const flags = parseFlags(process.argv.slice(2));
+const flags = checkedFlags(
+  process.argv.slice(2),
+  { n: "number", reps: "number", mailbox: "number", batch: "number" },
+  "usage: waiting-sends.js [--n 200000] [--reps 5] [--mailbox 64] [--batch 4096]",
+);
 const n = Number(flags.n ?? 200_000);
 const reps = Number(flags.reps ?? 5);
 const mailbox = Number(flags.mailbox ?? 64);
