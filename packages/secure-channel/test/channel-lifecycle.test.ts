@@ -108,6 +108,30 @@ async function channelOverTcp(
   return { connection, channel: await createSecureChannel(n, alice, route(connection, "bob_listener"), channelOptions) };
 }
 
+describe("the responder's side of the channels a listener accepts", () => {
+  // There was no event: a program polled `channels`, whose objects were new at every read.
+  it("onChannel hears of each as it opens, and `channels` gives the same object for it each time", async () => {
+    await listen();
+    const heard: SecureChannel[] = [];
+    const stopHearing = listener.onChannel((channel) => heard.push(channel));
+    listener.onChannel(() => {
+      throw new Error("a listener that throws is logged, and the others still hear");
+    });
+    const first = await createSecureChannel(n, alice, route("bob_listener"));
+    const second = await createSecureChannel(n, alice, route("bob_listener"));
+    await eventually(() => heard.length === 2);
+    expect(heard.map((c) => c.peerIdentifier)).toEqual([alice.identifier, alice.identifier]);
+    expect(listener.channels).toEqual(heard);
+    expect(listener.channels[0]).toBe(listener.channels[0]);
+    expect(listener.channels[0]).toBe(heard[0]);
+    stopHearing();
+    const third = await createSecureChannel(n, alice, route("bob_listener"));
+    await eventually(() => listener.channels.length === 3);
+    expect(heard).toHaveLength(2);
+    for (const channel of [first, second, third]) await channel.close();
+  });
+});
+
 describe("the closed promise and SecureChannelClosedError", () => {
   it("a local close resolves both ends' `closed`, fails a pending request at once, and later sends throw the same reason", async () => {
     await listen();

@@ -91,6 +91,10 @@ export class SecureChannelListener implements Mailbox {
   readonly #options: SecureChannelListenerOptions;
   readonly #log: Logger;
   readonly #ends = new Set<ChannelEnd>();
+  /** One SecureChannel per end, so that `channels` gives the same object for the same channel each time. */
+  readonly #channelOf = new WeakMap<ChannelEnd, SecureChannel>();
+  /** `onChannel` listeners. */
+  readonly #onChannel = new Set<(channel: SecureChannel) => void>();
   /** The open channels (ends past their handshake), each with the connection it came in over. */
   readonly #open = new Map<ChannelEnd, string>();
   /** Open channels per connection (what `maxChannelsPerConnection` bounds, with the connection's started handshakes). */
@@ -186,9 +190,36 @@ export class SecureChannelListener implements Mailbox {
     return this.#refusedChannels;
   }
 
-  /** The open channels this listener accepted, as seen from this (the responder's) end. */
+  /** The open channels this listener accepted, as seen from this (the responder's) end: the same object for a channel each time. */
   get channels(): SecureChannel[] {
-    return [...this.#ends].filter((e) => e.state === "open").map((e) => new SecureChannel(e));
+    return [...this.#ends].filter((e) => e.state === "open").map((e) => this.#channelFor(e));
+  }
+
+  /**
+   * Calls `listener` with each channel this listener accepts, as it opens (the responder's end:
+   * `peerIdentifier`, `closed`, `close()`). One that throws is logged. Returns a remover.
+   */
+  onChannel(listener: (channel: SecureChannel) => void): () => void {
+    this.#onChannel.add(listener);
+    return () => void this.#onChannel.delete(listener);
+  }
+
+  #channelFor(end: ChannelEnd): SecureChannel {
+    let channel = this.#channelOf.get(end);
+    if (channel === undefined) this.#channelOf.set(end, (channel = new SecureChannel(end)));
+    return channel;
+  }
+
+  #accepted(end: ChannelEnd): void {
+    if (this.#onChannel.size === 0) return;
+    const channel = this.#channelFor(end);
+    for (const listener of this.#onChannel) {
+      try {
+        listener(channel);
+      } catch (error) {
+        this.#log.warn("an onChannel listener threw", error);
+      }
+    }
   }
 
   /** Takes a handshake message for this listener (called by the router). */
@@ -419,6 +450,7 @@ export class SecureChannelListener implements Mailbox {
         // Its channel slot, held from the handshake's start (as a pending handshake), is an open channel's now, until it closes.
         this.#open.set(end, connection);
         this.#openVia.add(connection);
+        this.#accepted(end);
       }
       if (this.#log.enabled) this.#log.debug(`accepted a secure channel from ${done.result.peerIdentifier}`); // no string per handshake when silent
     } catch (thrown) {
