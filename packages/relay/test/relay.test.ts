@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createLogger, deferred, InvalidOptionError, node, route, waitFor, type Context, type Logger, type Node, type NodeOptions, type Routed } from "@hopwire/runtime";
+import { createLogger, deferred, InvalidOptionError, node, route, startRelay, waitFor, type Context, type Logger, type Node, type NodeOptions, type Routed } from "@hopwire/runtime";
 import {
   createIdentity,
   createSecureChannel,
@@ -144,6 +144,21 @@ describe("relay service and RemoteRelay", () => {
     const relay = await relayNode([bob]);
     await relay.n.startWorker("forward_to_bob", { handleMessage() {} }, { placement: "main" });
     await expect(bobNode(bob, relay.address, "bob")).rejects.toMatchObject({ code: "RELAY_REGISTRATION_REFUSED" });
+  });
+
+  // The runtime's words were "start it (node.startWorker("forward_to_bob", ...))": wrong for a forwarder (a user trial).
+  it("says in a relay's terms that nobody holds a name a message came for, and not after the service stopped", async () => {
+    const lines: string[] = [];
+    const { n } = await startNode({ warnings: (line) => void lines.push(line) });
+    await startRelayService(n, { policy: () => true, address: "relays" });
+    await startRelay(n, "to_bob", route("forward_to_bob"));
+    await expect(n.send("to_bob", "for bob")).rejects.toMatchObject({ code: "ADDRESS_UNKNOWN" });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/dropped a message from to_bob for "forward_to_bob": no relay is registered as "bob" on this node now: the node that registers it \(createRemoteRelay\) is not connected, or the sender names the wrong relay\./);
+    await n.stopWorker("relays");
+    await startRelay(n, "to_carol", route("forward_to_carol"));
+    await expect(n.send("to_carol", "for carol")).rejects.toMatchObject({ code: "ADDRESS_UNKNOWN" });
+    expect(lines[1]).toMatch(/no worker has the address "forward_to_carol" on this node: start it/);
   });
 
   it("refuses a registration that did not come over a secure channel", async () => {

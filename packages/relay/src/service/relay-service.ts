@@ -26,7 +26,7 @@ import { tcpTransportOf, type TcpConnection } from "@hopwire/transport-tcp";
 import { addressOption } from "../address-option.js";
 import type { RefusalCode } from "../errors.js";
 import { reportEvent } from "../events.js";
-import { DEFAULT_RELAY_SERVICE_ADDRESS, forwarderAddress, isRelayName, parseRequest, type RelayReply } from "../protocol.js";
+import { DEFAULT_RELAY_SERVICE_ADDRESS, FORWARDER_PREFIX, forwarderAddress, isRelayName, parseRequest, type RelayReply } from "../protocol.js";
 import type { RelayPolicy } from "./relay-policy.js";
 
 /** Options of {@link startRelayService}. */
@@ -147,6 +147,9 @@ export class RelayService implements Worker {
   readonly #namesPerIdentity = new KeyCounts();
 
   /** @internal use startRelayService */
+  /** Removes the explanation of missing forwarders (initialize). */
+  #unexplain: (() => void) | undefined;
+
   constructor(node: Node, options: RelayServiceOptions) {
     this.#node = node;
     this.#options = options;
@@ -204,8 +207,23 @@ export class RelayService implements Worker {
     await this.#reply(ctx, message, { t: "registered", id: request.id, name: request.name, address });
   }
 
+  /**
+   * A message for `forward_to_<name>` that nobody holds is said in the relay's terms: the
+   * runtime's own advice, to start a worker under that address, is wrong for a forwarder.
+   */
+  initialize(): void {
+    this.#unexplain = this.#node.explainMissing(FORWARDER_PREFIX, (address) => {
+      const name = address.slice(FORWARDER_PREFIX.length);
+      return (
+        `no relay is registered as "${name}" on this node now: the node that registers it (createRemoteRelay) is not connected, ` +
+        `or the sender names the wrong relay`
+      );
+    });
+  }
+
   /** Removes every registration (and its forwarder) when the service stops. */
   async shutdown(): Promise<void> {
+    this.#unexplain?.();
     for (const name of [...this.#registrations.keys()]) this.#remove(name, "the relay service stopped");
   }
 

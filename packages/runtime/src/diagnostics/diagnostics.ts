@@ -28,6 +28,8 @@ const NODE_EVENT_NAMES = Object.keys(NODE_EVENTS) as (keyof NodeEvents)[];
 export class Diagnostics {
   readonly events = new EventEmitter<NodeEvents>();
   readonly #warnings: RateLimitedWarnings | undefined;
+  /** Why an address under a prefix is missing, in the words of the service that makes such addresses (explainMissing). */
+  readonly #explainers = new Map<string, (address: string) => string>();
   #nodeStopping = false;
 
   constructor(
@@ -88,6 +90,20 @@ export class Diagnostics {
     return "the id of the listener that accepted it, e.g. listener.flowControlId";
   }
 
+  /**
+   * Lets a service that makes the addresses under `prefix` say why one is missing, in place of
+   * "start it (node.startWorker(...))" (a relay service: nobody holds the name). Returns a remover.
+   */
+  explainMissing(prefix: string, explain: (address: string) => string): () => void {
+    this.#explainers.set(prefix, explain);
+    return () => void (this.#explainers.get(prefix) === explain && this.#explainers.delete(prefix));
+  }
+
+  #explained(address: string): string | undefined {
+    for (const [prefix, explain] of this.#explainers) if (address.startsWith(prefix)) return explain(address);
+    return undefined;
+  }
+
   /** The node began to stop: drops are still raised as events, but warn no more. */
   nodeStopping(): void {
     this.#nodeStopping = true;
@@ -114,7 +130,7 @@ export class Diagnostics {
               `"${shown}" went away (${gone}) and nothing has its address now`
             : generated
             ? `no worker has the address "${shown}" on this node (a generated address: likely a reply that came after its request timed out or was aborted)`
-            : `no worker has the address "${shown}" on this node: start it (node.startWorker("${shown}", ...)) or fix the route the sender used`
+            : (this.#explained(shown) ?? `no worker has the address "${shown}" on this node: start it (node.startWorker("${shown}", ...)) or fix the route the sender used`)
           : reason === "unknown-transport"
             ? `no transport handles "${shown}": create it (e.g. createTcpTransport(node)) or fix the route`
             : `${error.name}: ${error.message}`;

@@ -111,6 +111,15 @@ export class Node extends MainContext {
     return this.#core.onStop(hook);
   }
 
+  /**
+   * Lets a service that makes the addresses under `prefix` (a relay service's `forward_to_`)
+   * say why one is missing, in the warning for a message dropped there, in place of the
+   * advice to start a worker under it. Returns a remover (call it when the service stops).
+   */
+  explainMissing(prefix: string, explain: (address: string) => string): () => void {
+    return this.#core.diagnostics.explainMissing(prefix, explain);
+  }
+
   /** @internal How many stop hooks the node holds now (tests: a stopped object left none behind). */
   get stopHookCount(): number {
     return this.#core.stopHookCount;
