@@ -36,6 +36,31 @@ describe("an outlet's node the inlet does not trust", { timeout: 60_000 }, () =>
   });
 });
 
+describe("an outlet's node behind a relay that the inlet does not trust", { timeout: 60_000 }, () => {
+  // It said "The node at <the relay node's address> answered as …": the node that answered is the outlet's.
+  it("the inlet names the outlet's node behind the relay as the one that answered", async () => {
+    const home = newHome();
+    const bob = await identity(home, "bob");
+    await identity(home, "alice");
+    const carol = await identity(home, "carol");
+    const relay = hopwire(["--home", home, "relay", "--listen", "127.0.0.1:0", "--allow", `bob=${bob}`]);
+    let outlet: ReturnType<typeof hopwire> | undefined;
+    try {
+      const at = `127.0.0.1:${(await relay.line(/ tcp listener 127\.0\.0\.1:(\d+)/))[1]}`;
+      outlet = hopwire(["--home", home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@${at}`, "--identity", "bob"]);
+      await outlet.line(/ relay bob registered at /);
+      const { code, err } = await hopwireHere("--home", home, "inlet", "--from", "127.0.0.1:0", "--via", `bob@${at}`, "--identity", "alice", "--trust", carol);
+      expect(code).toBe(1);
+      expect(err).toEqual([
+        `hopwire: The outlet's node, reached through "bob" at the relay node ${at}, answered as ${bob}, an identity this inlet does not trust (--trust, inlets[].trust). (SECURE_CHANNEL_HANDSHAKE_FAILED)`,
+      ]);
+    } finally {
+      if (outlet) await terminate(outlet);
+      await terminate(relay);
+    }
+  });
+});
+
 describe("an identity the outlet does not trust", { timeout: 60_000 }, () => {
   it("the inlet exits 1 naming its identifier and the outlet's --trust; the outlet's warning says --trust too", async () => {
     const home = newHome();

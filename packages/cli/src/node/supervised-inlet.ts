@@ -199,8 +199,10 @@ function untrusted(identity: Identity, error: SecureChannelRefusedError): Secure
  */
 function notTrusted(plan: InletPlan, error: SecureChannelHandshakeError, cause: UntrustedIdentityError): SecureChannelHandshakeError {
   const peer = cause.identifier ?? "an identity";
+  // Through a relay, the node that answered is the outlet's, behind the relay node at --via.
+  const who = plan.relay === undefined ? `The node at ${plan.via}` : `The outlet's node, reached through "${plan.relay}" at the relay node ${plan.via},`;
   return new SecureChannelHandshakeError(
-    `The node at ${plan.via} answered as ${peer}, an identity this inlet does not trust (--trust, inlets[].trust).` +
+    `${who} answered as ${peer}, an identity this inlet does not trust (--trust, inlets[].trust).` +
       (plan.relay === undefined ? " If that node is a relay node, name the relay the outlet registered: --via <name>@host:port (inlets[].relay)." : ""),
     { cause: error },
   );
