@@ -107,6 +107,26 @@ describe("a message the network cannot deliver is reported where it died", () =>
     expect(lines[0]).toContain(`flowControls.addConsumer("echoer", ${scl.flowControlId}) — the flowControlId of the listener "listener" that accepted it.`);
   });
 
+  // Its advice was addConsumer(echoer, the TCP listener's flow): following it opened echoer to plaintext TCP, around the channel.
+  it("straight over TCP to a worker only a secure channel listener reaches: the warning says it went around the listener, not how to let it in", async () => {
+    const lines: string[] = [];
+    const responder = await startNode(lines);
+    const listener = await (await createTcpTransport(responder)).listen("127.0.0.1:0");
+    const scl = await createSecureChannelListener(responder, await createIdentity(), "listener", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
+    await responder.startWorker("echoer", Echoer);
+    responder.flowControls.addConsumer("echoer", scl.flowControlId);
+    const initiator = await startNode();
+    const connection = await (await createTcpTransport(initiator)).connect(listener.address);
+
+    const denied = next(responder, "denied");
+    await expect(initiator.sendAndReceive(route(connection, "echoer"), "hello", { timeout: 500 })).rejects.toBeInstanceOf(TimeoutError);
+    expect((await denied).flowControlId).toBe(listener.flowControlId);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`"echoer" is reachable only through "listener": the sender went around it (e.g. straight over TCP, without the secure channel).`);
+    expect(lines[0]).toContain(`Adding a consumer for flow ${listener.flowControlId} would let such senders in; do it only if "echoer" should take messages that way.`);
+    expect(lines[0]).not.toContain("call flowControls.addConsumer");
+  });
+
   it("a message for an address nobody has is reported as dropped, not as a missing addConsumer", async () => {
     const lines: string[] = [];
     const warnings: NodeWarning[] = [];

@@ -69,13 +69,26 @@ export class Diagnostics {
     // The address came from the network: cut short in the cause's key and in the line (escaped there).
     const shown = clipForLog(address);
     this.#warnings?.warn(`denied\u0000${shown}\u0000${flowControlId}`, () => {
-      const body =
-        `dropped a message from the network for "${shown}": flow controls do not let flow ${flowControlId} reach it ` +
-        `(it came from ${from}). If "${shown}" should be reachable from there, call ` +
-        `flowControls.addConsumer("${shown}", ${flowControlId}) — ${this.#whoseFlow(producer.spawnerFlowControlId)}. ` +
-        `The sender is not told; it sees a timeout.`;
+      const through = this.#listenersOf(destination.key);
+      const fix =
+        through.length === 0
+          ? `If "${shown}" should be reachable from there, call flowControls.addConsumer("${shown}", ${flowControlId}) — ${this.#whoseFlow(producer.spawnerFlowControlId)}.`
+          : // Adding the consumer would open a path around what the program put in front of it (a secure channel listener's trust and encryption).
+            `"${shown}" is reachable only through ${through.map((l) => `"${l}"`).join(", ")}: the sender went around ${through.length === 1 ? "it" : "them"} ` +
+            `(e.g. straight over TCP, without the secure channel). Adding a consumer for flow ${flowControlId} would let such senders in; do it only if "${shown}" should take messages that way.`;
+      const body = `dropped a message from the network for "${shown}": flow controls do not let flow ${flowControlId} reach it (it came from ${from}). ${fix} The sender is not told; it sees a timeout.`;
       return { kind: "denied", ...event, body };
     });
+  }
+
+  /** The listeners (by address, when a program chose it) whose flows `key` consumes: what already leads to it. */
+  #listenersOf(key: string): string[] {
+    const named: string[] = [];
+    for (const flow of this.flowControls.consumedFlowsOf(key)) {
+      const spawner = this.flowControls.spawnerKeyOf(flow);
+      if (spawner !== undefined && !GENERATED.test(spawner)) named.push(spawner);
+    }
+    return named;
   }
 
   /**

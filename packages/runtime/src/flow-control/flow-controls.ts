@@ -177,6 +177,13 @@ export class FlowControls {
     return this.#producers.has(key) || this.#producerAliases.has(key) || this.#goneProducers.has(key);
   }
 
+  /** The flows `key` consumes (the flows whose messages may reach it), in no order. */
+  consumedFlowsOf(key: string): FlowControlId[] {
+    const flows = this.#consumes.get(key);
+    if (flows === undefined) return [];
+    return typeof flows === "string" ? [flows] : [...flows];
+  }
+
   /** Producer lookup by address key (producer or alias), for the router's hot path. */
   producerByKey(key: string): ProducerInfo | undefined {
     return this.#producers.get(key) ?? this.#producerAliases.get(key);
