@@ -14,9 +14,9 @@ export const EXIT_BROKEN_PIPE = 141;
 export class ConfigError extends HopwireError {
   override readonly code = "CLI_CONFIG_INVALID";
   /** Where (`at`): the key path, as a list of keys and indexes (a key may hold a "."). */
-  readonly path?: readonly (string | number)[];
+  declare readonly path?: readonly (string | number)[];
   /** What is wrong there (`at`), without the file and the path. */
-  readonly problem?: string;
+  declare readonly problem?: string;
 
   constructor(message = "Invalid configuration", options?: { cause?: unknown; path?: readonly (string | number)[]; problem?: string }) {
     super(message, options);

@@ -36,9 +36,9 @@ export interface SecureChannelErrorOptions extends ErrorDetails, HopwireErrorOpt
  */
 export class SecureChannelError extends HopwireError {
   override readonly code: string = "SECURE_CHANNEL_ERROR";
-  readonly identifier?: string;
-  readonly reason?: string;
-  readonly option?: string;
+  declare readonly identifier?: string;
+  declare readonly reason?: string;
+  declare readonly option?: string;
 
   constructor(message = "secure channel error", options?: SecureChannelErrorOptions) {
     super(message, options);

@@ -24,6 +24,13 @@ describe("errors", () => {
     expect(codes.size).toBe(classes.length);
   });
 
+  // A printed error listed `identifier: undefined, option: undefined` (class fields made them own properties).
+  it("have only the details they were given as own properties", () => {
+    expect(Object.keys(new UntrustedIdentityError("untrusted"))).toEqual(["code", "name"]);
+    expect(Object.keys(new UntrustedIdentityError("untrusted", { identifier: "I1" }))).toEqual(["code", "name", "identifier"]);
+    expect(Object.keys(new RuntimeInvalidOptionError("bad"))).not.toContain("option");
+  });
+
   it("carry a cause", () => {
     const cause = new Error("inner");
     expect(new NoiseDecryptError(undefined, { cause }).cause).toBe(cause);

@@ -81,7 +81,7 @@ export class FlowControlDeniedError extends HopwireError {
 export class InvalidOptionError extends HopwireError {
   override readonly code = "OPTION_INVALID";
   /** The name of the rejected option, when the thrower gives it. */
-  readonly option?: string;
+  declare readonly option?: string;
   constructor(message = "Invalid option", options?: { cause?: unknown; option?: string }) {
     super(message, options);
     if (options?.option !== undefined) this.option = options.option;
@@ -104,7 +104,7 @@ export class DecodeError extends HopwireError {
 export class EncodeError extends HopwireError {
   override readonly code = "ENCODE_FAILED";
   /** Where the unencodable value is, from `body` or `args` (e.g. `body.items[3]`). */
-  readonly path?: string;
+  declare readonly path?: string;
   constructor(message = "Could not encode", options?: { cause?: unknown; path?: string }) {
     super(message, options);
     if (options?.path !== undefined) this.path = options.path;
