@@ -20,6 +20,35 @@ const exitCode = (node: Child): Promise<number | null> => node.exited;
 afterEach(() => killAll());
 
 describe("examples over TCP, one process per node", () => {
+  it("08-trusted-channel: saved identities, trust both ways: the client gets its echo, a stranger is refused", async () => {
+    const { mkdtempSync, copyFileSync, rmSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "hopwire-08-"));
+    const strangerDir = mkdtempSync(join(tmpdir(), "hopwire-08-stranger-"));
+    try {
+      expect(await exitCode(run("08-trusted-channel-identities", dir))).toBe(0);
+      const server = run("08-trusted-channel-server", dir, "127.0.0.1:0");
+      const [, address] = await server.line(/^Listening on (\S+) as I[0-9a-f]{64}$/);
+      const client = run("08-trusted-channel-client", dir, address!);
+      expect(await exitCode(client)).toBe(0);
+      expect(client.lines).toContain("App Received: Hello, trusted server!");
+      await server.line(/^Channel from I[0-9a-f]{64}$/);
+      // A client whose identity the server was not given: it trusts the server, the server does not trust it.
+      expect(await exitCode(run("08-trusted-channel-identities", strangerDir))).toBe(0);
+      copyFileSync(join(dir, "server.id"), join(strangerDir, "server.id"));
+      const stranger = run("08-trusted-channel-client", strangerDir, address!);
+      let stderr = "";
+      stranger.process.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      expect(await exitCode(stranger)).toBe(1);
+      expect(stderr).toMatch(/SecureChannelRefusedError \[SECURE_CHANNEL_REFUSED\]/);
+      expect(stranger.lines).not.toContain("App Received: Hello, trusted server!");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(strangerDir, { recursive: true, force: true });
+    }
+  });
+
   // The responder run directly and the initiator through run-example: one pair of processes
   // covers both ways of running an example.
   it("04-routing-over-transport: initiator → responder's echoer; an example run directly (node dist/<name>.js) honours the address it is given", async () => {
