@@ -1,7 +1,7 @@
 // The transport codec: wire format, loss, reordering, replay, tampering, forgery, rekey.
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { TransportDecryptor, TransportEncryptor, type DecryptResult } from "../dist/channel/transport-cipher.js";
+import { DEFAULT_MAX_EPOCH_SKIP, TransportDecryptor, TransportEncryptor, type DecryptResult } from "../dist/channel/transport-cipher.js";
 import type { Aead, CryptoProvider } from "../dist/crypto/provider.js";
 import { nodeCryptoProvider } from "../dist/crypto/node-provider.js";
 import { DisposedError, InvalidOptionError, TransportMessageDroppedError } from "../dist/errors.js";
@@ -143,7 +143,7 @@ for (const provider of providers) {
     });
 
     it("does not move the window or confirm keys for a forged far-future nonce", () => {
-      const { encryptor, decryptor } = pair({ provider, rekeyInterval: 16, windowSize: 64 });
+      const { encryptor, decryptor } = pair({ provider, rekeyInterval: 16, windowSize: 64, maxEpochSkip: 1024 });
       const messages = encryptMany(encryptor, 40);
       for (let i = 0; i < 30; i++) if (i !== 20) expectDelivered(decryptor.decrypt(messages[i]), i);
       const keysBefore = decryptor.heldEpochKeys;
@@ -177,7 +177,7 @@ for (const provider of providers) {
     });
 
     it("follows a jump across many epochs (within maxEpochSkip) and confirms the keys on the way", () => {
-      const { encryptor, decryptor } = pair({ provider, rekeyInterval: 7, windowSize: 64 });
+      const { encryptor, decryptor } = pair({ provider, rekeyInterval: 7, windowSize: 64, maxEpochSkip: 1024 });
       const messages = encryptMany(encryptor, 2100);
       expectDelivered(decryptor.decrypt(messages[3]), 3);
       expectDelivered(decryptor.decrypt(messages[2050]), 2050); // 292 epochs ahead
@@ -185,6 +185,23 @@ for (const provider of providers) {
       expect(decryptor.heldEpochKeys).toBe(Math.floor(2050 / 7) - Math.floor((2050 - 63) / 7) + 1);
       expect(decryptor.pendingEpochKeys).toBe(0);
       for (let i = 2051; i < 2100; i++) expectDelivered(decryptor.decrypt(messages[i]), i);
+    });
+
+    // A forged record 1 024 epochs ahead (the old default) made each channel derive and keep 1 024 keys, ≈ 270 KB,
+    // before anything authenticated: a user trial's 200 channels took 70-87 MB (session 43).
+    it("by default follows at most DEFAULT_MAX_EPOCH_SKIP (8) epochs ahead: a forged record further on derives nothing", () => {
+      expect(DEFAULT_MAX_EPOCH_SKIP).toBe(8);
+      const { encryptor, decryptor } = pair({ provider, rekeyInterval: 4 });
+      const messages = encryptMany(encryptor, 60);
+      expectDelivered(decryptor.decrypt(messages[0]), 0);
+      const forged = crypto.getRandomValues(new Uint8Array(8 + 32));
+      Buffer.from(forged.buffer).writeBigUInt64BE(BigInt(4 * 1024), 0);
+      expectDropped(decryptor.decrypt(forged), "TOO_FAR");
+      expect(decryptor.pendingEpochKeys).toBe(0);
+      Buffer.from(forged.buffer).writeBigUInt64BE(BigInt(4 * 8), 0); // epoch 8: followed, as a forgery
+      expectDropped(decryptor.decrypt(forged), "AUTH_FAILED");
+      expect(decryptor.pendingEpochKeys).toBeLessThanOrEqual(8);
+      expectDelivered(decryptor.decrypt(messages[33]), 33); // a genuine jump of 8 epochs still opens
     });
 
     it("drops messages shorter than nonce + tag", () => {
@@ -272,7 +289,7 @@ describe("transport cipher key hygiene and options", () => {
 
   it("derives each future epoch key once, however many forgeries point at it", () => {
     const { provider, made } = recordingProvider();
-    const decryptor = new TransportDecryptor(KEY, { provider, rekeyInterval: 1 });
+    const decryptor = new TransportDecryptor(KEY, { provider, rekeyInterval: 1, maxEpochSkip: 1024 });
     const forged = new Uint8Array(40);
     Buffer.from(forged.buffer).writeBigUInt64BE(500n, 0);
     expectDropped(decryptor.decrypt(forged), "AUTH_FAILED");
