@@ -321,6 +321,21 @@ describe("relay service and RemoteRelay", () => {
     expect(await echoThroughRelay(relay.address, "z")).toBe("new:z");
   });
 
+  // It answered anyone "replaced": true for a held name, which told who asked which names are registered.
+  it("tells that another holds a name only to an identity that may hold it", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    await bobNode(bob, relay.address, "bob");
+    const ping = async (identity: Identity): Promise<unknown> => {
+      const { n, tcp } = await startNode();
+      const connection = await tcp.connect(relay.address, new TcpConnectionOptions());
+      const channel = await createSecureChannel(n, identity, route(connection, "api"));
+      return n.sendAndReceive(route(channel, "forwarding_service"), { t: "ping", id: "1", name: "bob" }, { timeout: 10_000 });
+    };
+    expect(await ping(await createIdentity())).toMatchObject({ t: "pong", registered: false, replaced: false });
+    expect(await ping(bob)).toMatchObject({ t: "pong", registered: false, replaced: true }); // another channel of bob's holds it
+  });
+
   it("rejects when the relay node cannot be reached at first, unless asked to retry until registered", async () => {
     const bob = await createIdentity();
     const { n, tcp } = await startNode();

@@ -182,7 +182,10 @@ export class RelayService implements Worker {
       // Only the registrant's own channel can tell that its registration still holds.
       const held = this.#registrations.get(request.name);
       const registered = held !== undefined && held.forwarder.to.equals(message.returnRoute) && !held.forwarder.stopped;
-      await this.#reply(ctx, message, { t: "pong", id: request.id, registered, replaced: held !== undefined && !registered });
+      // That another holds the name is told only to an identity that may hold it (a registrant taken over): anyone
+      // else learnt from it which names are registered (an adversarial trial, session 43).
+      const mayHold = held !== undefined && !registered && (held.identifier === identifier || (await this.#check(request.name, identifier)) === undefined);
+      await this.#reply(ctx, message, { t: "pong", id: request.id, registered, replaced: mayHold });
       return;
     }
     const refusal = (await this.#check(request.name, identifier)) ?? this.#checkCounts(request.name, identifier!, message);
