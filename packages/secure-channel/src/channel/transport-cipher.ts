@@ -26,13 +26,26 @@ export const TRANSPORT_OVERHEAD = TRANSPORT_NONCE_LENGTH + TAG_LENGTH;
 /** Messages encrypted under one key before the next key epoch, by default. */
 export const DEFAULT_REKEY_INTERVAL = 32768;
 /**
- * Key epochs a decryptor may skip ahead in one message by default: 262 144 messages at the
- * default interval, far more than a channel over reliable hops ever loses while it stays open.
- * Each epoch skipped costs a derivation (≈ 9 µs) and a cached key (≈ 0.3 KB) before the
- * message authenticates: 1 024 (until session 43) let one forged record per channel take
- * ≈ 270 KB and 9 ms.
+ * Key epochs a decryptor may skip ahead in one message by default, at the default interval:
+ * 262 144 messages. Each epoch skipped costs a derivation (≈ 9 µs) and a cached key (≈ 0.3 KB)
+ * before the message authenticates: 1 024 (until session 43) let one forged record per
+ * channel take ≈ 270 KB and 9 ms. See `defaultMaxEpochSkip` for other intervals.
  */
 export const DEFAULT_MAX_EPOCH_SKIP = 8;
+/** Messages in a row a channel may lose by default, whatever its interval (8 epochs at the default one). */
+export const DEFAULT_MAX_MESSAGES_SKIPPED = DEFAULT_MAX_EPOCH_SKIP * DEFAULT_REKEY_INTERVAL;
+/** The most epochs a decryptor ever follows by default (a small interval's bound). */
+const MAX_DEFAULT_EPOCH_SKIP = 1024;
+
+/**
+ * The default bound for a rekey interval: as many epochs as hold DEFAULT_MAX_MESSAGES_SKIPPED
+ * messages, at least 8 and at most 1 024. A bound in epochs alone (8) wedged a channel with a
+ * small interval after a loss of 8 × interval messages (a review's catch): the loss a channel
+ * tolerates should not shrink with its interval.
+ */
+export function defaultMaxEpochSkip(rekeyInterval: number): number {
+  return Math.min(MAX_DEFAULT_EPOCH_SKIP, Math.max(DEFAULT_MAX_EPOCH_SKIP, Math.ceil(DEFAULT_MAX_MESSAGES_SKIPPED / rekeyInterval)));
+}
 /**
  * Nonces stop at 2^53-1 so they stay exact JavaScript numbers on the hot path (no
  * BigInt); at a million messages a second that lasts 285 years.
@@ -60,7 +73,8 @@ export interface TransportDecryptorOptions extends TransportCipherOptions {
    * Most epochs a message may lie ahead of the newest confirmed one. Reaching an epoch
    * costs one REKEY per epoch before the tag can be checked (derived keys are cached), so
    * this bounds both the work and the memory forged far-future nonces can cause.
-   * Default 1024 (at the default interval: 33 million lost messages in a row).
+   * Default `defaultMaxEpochSkip(rekeyInterval)`: 8 at the default interval (262 144 lost
+   * messages in a row), more for a smaller interval, at most 1 024.
    */
   readonly maxEpochSkip?: number;
 }
@@ -219,7 +233,7 @@ export class TransportDecryptor {
     assertKey32(key, "transport key");
     checkNoNullOptions(options, "TransportDecryptor options");
     this.rekeyInterval = validateRekeyInterval(options.rekeyInterval);
-    this.maxEpochSkip = validatePositiveInteger(options.maxEpochSkip ?? DEFAULT_MAX_EPOCH_SKIP, "maxEpochSkip");
+    this.maxEpochSkip = validatePositiveInteger(options.maxEpochSkip ?? defaultMaxEpochSkip(this.rekeyInterval), "maxEpochSkip");
     this.#window = new ReplayWindow(options.windowSize ?? DEFAULT_REPLAY_WINDOW_SIZE);
     this.#keys = new ReceiveEpochKeys(options.provider ?? defaultCryptoProvider, options.cipher ?? "AESGCM", key);
   }
