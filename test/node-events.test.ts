@@ -127,6 +127,27 @@ describe("a message the network cannot deliver is reported where it died", () =>
     expect(lines[0]).not.toContain("call flowControls.addConsumer");
   });
 
+  // The "went around" words fired for any listener that led to the worker (a review's catch).
+  it("through another secure channel listener than the one that leads to the worker: the plain advice, naming the listener that accepted it", async () => {
+    const lines: string[] = [];
+    const responder = await startNode(lines);
+    const listener = await (await createTcpTransport(responder)).listen("127.0.0.1:0");
+    const options = (): SecureChannelListenerOptions => new SecureChannelListenerOptions().asConsumer(listener.flowControlId);
+    const api = await createSecureChannelListener(responder, await createIdentity(), "api", options());
+    const admin = await createSecureChannelListener(responder, await createIdentity(), "admin", options());
+    await responder.startWorker("echoer", Echoer);
+    responder.flowControls.addConsumer("echoer", api.flowControlId);
+    const initiator = await startNode();
+    const connection = await (await createTcpTransport(initiator)).connect(listener.address);
+    const channel = await createSecureChannel(initiator, await createIdentity(), route(connection, "admin"), new SecureChannelOptions());
+
+    const denied = next(responder, "denied");
+    await expect(initiator.sendAndReceive(route(channel, "echoer"), "hello", { timeout: 500 })).rejects.toBeInstanceOf(TimeoutError);
+    expect((await denied).flowControlId).toBe(admin.flowControlId);
+    expect(lines[0]).toContain(`flowControls.addConsumer("echoer", ${admin.flowControlId}) — the flowControlId of the listener "admin" that accepted it.`);
+    expect(lines[0]).not.toContain("went around");
+  });
+
   it("a message for an address nobody has is reported as dropped, not as a missing addConsumer", async () => {
     const lines: string[] = [];
     const warnings: NodeWarning[] = [];

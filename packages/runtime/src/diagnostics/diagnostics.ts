@@ -69,7 +69,7 @@ export class Diagnostics {
     // The address came from the network: cut short in the cause's key and in the line (escaped there).
     const shown = clipForLog(address);
     this.#warnings?.warn(`denied\u0000${shown}\u0000${flowControlId}`, () => {
-      const through = this.#listenersOf(destination.key);
+      const through = this.#listenersAround(destination.key, flowControlId);
       const fix =
         through.length === 0
           ? `If "${shown}" should be reachable from there, call flowControls.addConsumer("${shown}", ${flowControlId}) — ${this.#whoseFlow(producer.spawnerFlowControlId)}.`
@@ -81,12 +81,19 @@ export class Diagnostics {
     });
   }
 
-  /** The listeners (by address, when a program chose it) whose flows `key` consumes: what already leads to it. */
-  #listenersOf(key: string): string[] {
+  /**
+   * The listeners (by address, when a program chose it) that lead to `key` and that themselves
+   * take `flow`, the flow the denied message came by: the sender went around them (to `key`
+   * straight over the TCP connection a secure channel listener would have taken). A sender that
+   * came through another listener of its own (another secure channel listener) went around
+   * nothing: the plain advice, to make `key` a consumer of that listener's flow, holds.
+   */
+  #listenersAround(key: string, flow: string): string[] {
     const named: string[] = [];
-    for (const flow of this.flowControls.consumedFlowsOf(key)) {
-      const spawner = this.flowControls.spawnerKeyOf(flow);
-      if (spawner !== undefined && !GENERATED.test(spawner)) named.push(spawner);
+    for (const consumed of this.flowControls.consumedFlowsOf(key)) {
+      const spawner = this.flowControls.spawnerKeyOf(consumed);
+      if (spawner === undefined || GENERATED.test(spawner)) continue;
+      if (this.flowControls.consumedFlowsOf(spawner).includes(flow)) named.push(spawner);
     }
     return named;
   }
