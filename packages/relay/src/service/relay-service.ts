@@ -18,6 +18,7 @@ import {
   type Node,
   type RelayMailbox,
   type RelayOptions,
+  type Route,
   type Routed,
   type Worker,
 } from "@hopwire/runtime";
@@ -147,6 +148,8 @@ export class RelayService implements Worker {
   readonly #namesPerIdentity = new KeyCounts();
 
   /** @internal use startRelayService */
+  /** By name: the return route of the registration the current one replaced (what a ping from it is told). */
+  readonly #superseded = new Map<string, Route>();
   /** Removes the explanation of missing forwarders (initialize). */
   #unexplain: (() => void) | undefined;
 
@@ -182,10 +185,10 @@ export class RelayService implements Worker {
       // Only the registrant's own channel can tell that its registration still holds.
       const held = this.#registrations.get(request.name);
       const registered = held !== undefined && held.forwarder.to.equals(message.returnRoute) && !held.forwarder.stopped;
-      // That another holds the name is told only to an identity that may hold it (a registrant taken over): anyone
-      // else learnt from it which names are registered (an adversarial trial, session 43).
-      const mayHold = held !== undefined && !registered && (held.identifier === identifier || (await this.#check(request.name, identifier)) === undefined);
-      await this.#reply(ctx, message, { t: "pong", id: request.id, registered, replaced: mayHold });
+      // That another holds the name is told only to the registrant it replaced (from its own channel): anyone else
+      // learnt from it which names are registered (an adversarial trial, session 43). No policy call: its latency told too.
+      const replaced = held !== undefined && !registered && this.#superseded.get(request.name)?.equals(message.returnRoute) === true;
+      await this.#reply(ctx, message, { t: "pong", id: request.id, registered, replaced });
       return;
     }
     const refusal = (await this.#check(request.name, identifier)) ?? this.#checkCounts(request.name, identifier!, message);
@@ -271,7 +274,10 @@ export class RelayService implements Worker {
   }
 
   async #register(name: string, identifier: Identifier, message: Routed): Promise<string> {
-    const replaced = this.#registrations.has(name);
+    const previous = this.#registrations.get(name);
+    const replaced = previous !== undefined;
+    // Its registrant learns at its next heartbeat that another holds the name now (and only it: see the ping).
+    if (previous !== undefined) this.#superseded.set(name, previous.forwarder.to);
     this.#remove(name, "registered again", false);
     const address = forwarderAddress(name);
     const registrant = this.#registrantConnection(message);
@@ -317,6 +323,8 @@ export class RelayService implements Worker {
     this.#namesPerIdentity.remove(held.identifier);
     held.unwatch();
     held.forwarder.stop();
+    // Removed for good (not replaced): the name is free, and its superseded registrant may take it again.
+    if (report) this.#superseded.delete(name);
     if (report) this.#report({ kind: "removed", name, address: held.forwarder.address.toString(), reason });
   }
 
