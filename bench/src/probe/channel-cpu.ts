@@ -188,11 +188,11 @@ async function openChannels(n: Node, connection: Address, a: Args): Promise<Secu
 
 const FLAGS: Readonly<Record<string, FlagKind>> = {
   size: "number",
-  n: "number",
+  n: "count",
   warm: "number",
-  reps: "number",
+  reps: "count",
   "crypto-threads": "number",
-  channels: "number",
+  channels: "count",
   plain: "switch",
   body: "switch",
   baseline: ["tls", "tcp"],

@@ -15,8 +15,8 @@ export function parseFlags(argv: string[]): Record<string, string> {
   return out;
 }
 
-/** What a probe's flag takes: a number (finite, 0 or more), nothing (a switch), any text, or one of a list. */
-export type FlagKind = "number" | "switch" | "text" | readonly string[];
+/** What a probe's flag takes: a count (a whole number, 1 or more), a number (finite, 0 or more), nothing (a switch), any text, or one of a list. */
+export type FlagKind = "count" | "number" | "switch" | "text" | readonly string[];
 
 /**
  * `parseFlags`, checked against what the probe takes: an unknown flag (a misspelt `--reps`
@@ -34,6 +34,8 @@ export function checkedFlags(argv: string[], spec: Readonly<Record<string, FlagK
     const kind = spec[name];
     if (kind === undefined) fail(`unknown flag --${name}; this probe takes ${Object.keys(spec).map((k) => `--${k}`).join(", ")}`);
     else if (kind === "number" && !(Number.isFinite(Number(value)) && Number(value) >= 0)) fail(`--${name} takes a number, got ${JSON.stringify(value)}`);
+    // A count of 0 or 0.5 left a probe waiting for ever for a mark it never reached.
+    else if (kind === "count" && !(Number.isSafeInteger(Number(value)) && Number(value) >= 1)) fail(`--${name} takes a whole number of at least 1, got ${JSON.stringify(value)}`);
     else if (Array.isArray(kind) && !kind.includes(value)) fail(`--${name} is one of ${kind.join(", ")}, got ${JSON.stringify(value)}`);
   }
   return flags;

@@ -1,7 +1,7 @@
 // Probe: CPU per round trip, per process and per thread, for one-hop round trips.
 //
 //   node bench/dist/probe/rtt-cpu.js [--case raw|raw-thread|hw-main|hw-thread|mp|proxy|seed|seed-main] [--n 20000] [--warm 3000]
-//                                    [--count] [--strace] [--reps 3] [--size 64] [--tail 1] [--trace 1]
+//                                    [--count] [--strace] [--reps 1] [--size 64] [--tail 1] [--trace 1]
 //                                    [--trace-dir DIR]
 //
 // Cases: raw       a raw framed TCP client against a raw echo server (baseline/tcp-framed-rtt)
@@ -322,10 +322,10 @@ const CASES: readonly Case[] = ["raw", "raw-thread", "hw-main", "hw-thread", "mp
 /** The flags a user gives, and those the probe gives its own children (role, kind, port, target). */
 const FLAGS: Readonly<Record<string, FlagKind>> = {
   case: CASES,
-  n: "number",
+  n: "count",
   warm: "number",
   size: "number",
-  reps: "number",
+  reps: "count",
   count: "switch",
   strace: "switch",
   perf: "switch",

@@ -15,7 +15,7 @@ import { threadCpuNs } from "../proc/thread-cpu.js";
 
 const flags = checkedFlags(
   process.argv.slice(2),
-  { size: "number", n: "number", rounds: "number", to: ["main", "thread", "pool"] },
+  { size: "number", n: "count", rounds: "count", to: ["main", "thread", "pool"] },
   "usage: send-cpu.js [--size 1024] [--n 1000000] [--rounds 3] [--to main|thread|pool]",
 );
 const size = Number(flags.size ?? 1024);

@@ -11,7 +11,7 @@ import { checkedFlags } from "./flags.js";
 
 const flags = checkedFlags(
   process.argv.slice(2),
-  { n: "number", reps: "number", mailbox: "number", batch: "number" },
+  { n: "count", reps: "count", mailbox: "count", batch: "count" },
   "usage: waiting-sends.js [--n 200000] [--reps 5] [--mailbox 64] [--batch 4096]",
 );
 const n = Number(flags.n ?? 200_000);
