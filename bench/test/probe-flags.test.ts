@@ -18,8 +18,9 @@ async function probe(name: string, args: string[]): Promise<{ code: number | nul
 describe("the probes' flags", () => {
   it.each([
     ["rtt-cpu", ["--case", "bogus"], /^error: --case is one of raw, raw-thread, hw-main, hw-thread, mp, proxy, seed, seed-main, got "bogus"\nusage: rtt-cpu\.js /],
-    ["rtt-cpu", ["--n", "abc"], /^error: --n takes a number, got "abc"\n/],
-    ["channel-cpu", ["--n", "abc", "--reps", "1"], /^error: --n takes a number, got "abc"\nusage: channel-cpu\.js /],
+    ["rtt-cpu", ["--n", "abc"], /^error: --n takes a whole number of at least 1, got "abc"\n/],
+    ["channel-cpu", ["--n", "abc", "--reps", "1"], /^error: --n takes a whole number of at least 1, got "abc"\nusage: channel-cpu\.js /],
+    ["rtt-cpu", ["--warm", "-1"], /^error: --warm takes a number, got "-1"\n/],
     ["channel-cpu", ["--baseline", "quic"], /^error: --baseline is one of tls, tcp, got "quic"\n/],
     // A count of 0.5 hung: the sink's second mark was never reached (a review's catch).
     ["channel-cpu", ["--n", "0.5", "--reps", "1"], /^error: --n takes a whole number of at least 1, got "0\.5"\n/],
