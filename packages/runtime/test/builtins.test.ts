@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Echoer, Hop, LocalMessage, Relay, encodeBody, route } from "@hopwire/runtime";
+import { Address, Echoer, Hop, LocalMessage, Relay, encodeBody, route } from "@hopwire/runtime";
+import { eventually } from "../../../test/support/eventually.js";
 import { withNode } from "./helpers.js";
 
 // Issue 11, item 7: the guide's workers are public built-ins of the runtime.
@@ -23,11 +24,15 @@ describe("built-in workers", () => {
       for (const placement of ["main", "thread", "pool"] as const) {
         const address = `echoer-${placement}`;
         await n.startWorker(address, placement === "main" ? new Echoer() : Echoer, { placement });
-        await n.forward(new LocalMessage(route(address), route("gone-away"), encodeBody("late")));
+        // A reply address, a connection's or a channel's: generated, and gone.
+        await n.forward(new LocalMessage(route(address), route(Address.random()), encodeBody("late")));
         // Its next answer comes after it handled the one above.
         expect(await n.sendAndReceive(address, "next", { timeout: 20_000 })).toBe("next");
       }
       expect(handlerErrors).toEqual([]);
+      // A return route to an address nobody ever had is a wrong route: still the handler's error, to be seen.
+      await n.forward(new LocalMessage(route("echoer-main"), route("mistyped"), encodeBody("lost")));
+      await eventually(() => handlerErrors.length === 1);
     });
   });
 

@@ -4,6 +4,9 @@ import type { Routed } from "../message/routed.js";
 import type { Worker } from "../worker/worker.js";
 import { BUILTINS_MODULE } from "./public-module.js";
 
+/** The value of an address the runtime made (a reply address, a connection's, a channel end's): 32 hex digits. */
+const GENERATED_ADDRESS = /^[0-9a-f]{32}$/;
+
 /**
  * A built-in worker that replies to every message with its body, along the message's
  * return route: the guide's Echoer, without its console output. Start it anywhere:
@@ -19,7 +22,9 @@ export class Echoer implements Worker {
     } catch (error) {
       // The asker went away before its answer (a closed channel or connection, a request that ended): nothing to answer,
       // and no fault of this worker's. It was a handler error, with a warning, each time a client left mid-request.
-      if (error instanceof RouteUnavailableError || error instanceof UnknownAddressError) return;
+      // An unknown address that the runtime did not generate is a wrong route, still reported as the handler's error.
+      if (error instanceof RouteUnavailableError) return;
+      if (error instanceof UnknownAddressError && !msg.returnRoute.isEmpty && GENERATED_ADDRESS.test(msg.returnRoute.next().value)) return;
       throw error;
     }
   }
