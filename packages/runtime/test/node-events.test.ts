@@ -198,6 +198,34 @@ describe("node events and warnings", () => {
     expect(warnings[0]).toMatchObject({ kind: "dropped", address: "nobody", from: "forward", reason: "unknown-address", generated: false, suppressed: 0 });
   });
 
+  it("explainMissing: the latest service's words for its prefix, the earlier one's again once it is removed, the runtime's if one throws", async () => {
+    const { lines, warn } = sink();
+    await withNode({ warnings: warn }, async (n) => {
+      const first = n.explainMissing("forward_to_", () => "first's words");
+      const second = n.explainMissing("forward_to_", () => "second's words");
+      const thrower = n.explainMissing("thrown_", () => {
+        throw new Error("an explainer that throws");
+      });
+      const dropAt = async (relay: string, to: string): Promise<void> => {
+        await startRelay(n, relay, route(to));
+        await expect(n.send(relay, "x")).rejects.toBeInstanceOf(UnknownAddressError);
+      };
+      await dropAt("r1", "forward_to_a");
+      second();
+      await dropAt("r2", "forward_to_b");
+      await dropAt("r3", "thrown_c");
+      first();
+      thrower();
+      await dropAt("r4", "forward_to_d");
+      expect(lines.map((l) => /for "[^"]+": ([^.]+)/.exec(l)?.[1])).toEqual([
+        "second's words",
+        "first's words",
+        'no worker has the address "thrown_c" on this node: start it (node',
+        'no worker has the address "forward_to_d" on this node: start it (node',
+      ]);
+    });
+  });
+
   it('says whether the address of a "dropped" warning is a generated one (a late reply), in fields and in words', async () => {
     const { lines, warnings, warn } = sink();
     const generated = Address.random();

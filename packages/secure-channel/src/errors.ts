@@ -174,7 +174,7 @@ export class IdentityKeyMismatchError extends SecureChannelError {
 export class IdentityFileError extends SecureChannelError {
   override readonly code = "IDENTITY_FILE_FAILED";
   /** The identity file's path, as it was given. */
-  readonly path?: string;
+  declare readonly path?: string;
   constructor(message = "the identity file could not be read or written", options?: SecureChannelErrorOptions & { readonly path?: string }) {
     super(message, options);
     if (options?.path !== undefined) this.path = options.path;

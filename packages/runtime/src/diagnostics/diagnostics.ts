@@ -28,8 +28,12 @@ const NODE_EVENT_NAMES = Object.keys(NODE_EVENTS) as (keyof NodeEvents)[];
 export class Diagnostics {
   readonly events = new EventEmitter<NodeEvents>();
   readonly #warnings: RateLimitedWarnings | undefined;
-  /** Why an address under a prefix is missing, in the words of the service that makes such addresses (explainMissing). */
-  readonly #explainers = new Map<string, (address: string) => string>();
+  /**
+   * Why an address under a prefix is missing, in the words of the services that make such
+   * addresses (explainMissing): the latest registered first, so that two relay services on one
+   * node, stopped in any order, leave the right one.
+   */
+  readonly #explainers: { readonly prefix: string; readonly explain: (address: string) => string }[] = [];
   #nodeStopping = false;
 
   constructor(
@@ -115,12 +119,24 @@ export class Diagnostics {
    * "start it (node.startWorker(...))" (a relay service: nobody holds the name). Returns a remover.
    */
   explainMissing(prefix: string, explain: (address: string) => string): () => void {
-    this.#explainers.set(prefix, explain);
-    return () => void (this.#explainers.get(prefix) === explain && this.#explainers.delete(prefix));
+    const entry = { prefix, explain };
+    this.#explainers.push(entry);
+    return () => {
+      const i = this.#explainers.indexOf(entry);
+      if (i >= 0) this.#explainers.splice(i, 1);
+    };
   }
 
   #explained(address: string): string | undefined {
-    for (const [prefix, explain] of this.#explainers) if (address.startsWith(prefix)) return explain(address);
+    for (let i = this.#explainers.length - 1; i >= 0; i--) {
+      const { prefix, explain } = this.#explainers[i]!;
+      if (!address.startsWith(prefix)) continue;
+      try {
+        return explain(address);
+      } catch {
+        return undefined; // the runtime's own words then: a warning must not throw into the drop path
+      }
+    }
     return undefined;
   }
 
