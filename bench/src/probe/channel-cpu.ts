@@ -189,7 +189,7 @@ async function openChannels(n: Node, connection: Address, a: Args): Promise<Secu
 const FLAGS: Readonly<Record<string, FlagKind>> = {
   size: "number",
   n: "count",
-  warm: "number",
+  warm: "count", // the sink's marks are exact counts from 1: 0 or 0.5 was never reached
   reps: "count",
   "crypto-threads": "number",
   channels: "count",

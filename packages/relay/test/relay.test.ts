@@ -337,6 +337,20 @@ describe("relay service and RemoteRelay", () => {
     expect(await ping(bob)).toMatchObject({ t: "pong", registered: false, replaced: false });
   });
 
+  // Only the last replaced was remembered: the first, replaced twice before its heartbeat, was told nothing, registered
+  // again and took the name back from the newest (a review's catch).
+  it("a registrant replaced twice before its heartbeat learns it too, and the newest keeps the name", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    const first = await bobNode(bob, relay.address, "first", { heartbeatIntervalMs: 1_500 });
+    const second = await bobNode(bob, relay.address, "second");
+    await bobNode(bob, relay.address, "third");
+    await until(() => first.relay.stopped && second.relay.stopped, "the two replaced registrants to stop");
+    expect(first.events.at(-1)).toEqual({ kind: "replaced", name: "bob" });
+    expect(relay.events.filter((e) => e.kind === "registered")).toHaveLength(3);
+    expect(await echoThroughRelay(relay.address, "z")).toBe("third:z");
+  });
+
   it("rejects when the relay node cannot be reached at first, unless asked to retry until registered", async () => {
     const bob = await createIdentity();
     const { n, tcp } = await startNode();

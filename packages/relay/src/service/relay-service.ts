@@ -93,6 +93,9 @@ export interface Registration {
   readonly forwarder: RelayMailbox;
 }
 
+/** Registrations replaced that a name remembers (each is told so at its next heartbeat, then stops). */
+const MAX_SUPERSEDED_PER_NAME = 16;
+
 /**
  * Starts a relay service (Ockam's forwarding service) on `node`. A registrant sends it a
  * registration over a secure channel; if the policy allows the registrant's identity for
@@ -148,8 +151,8 @@ export class RelayService implements Worker {
   readonly #namesPerIdentity = new KeyCounts();
 
   /** @internal use startRelayService */
-  /** By name: the return route of the registration the current one replaced (what a ping from it is told). */
-  readonly #superseded = new Map<string, Route>();
+  /** By name: the return routes of the registrations replaced since the name was last free (what a ping from one is told). */
+  readonly #superseded = new Map<string, Route[]>();
   /** Removes the explanation of missing forwarders (initialize). */
   #unexplain: (() => void) | undefined;
 
@@ -187,7 +190,7 @@ export class RelayService implements Worker {
       const registered = held !== undefined && held.forwarder.to.equals(message.returnRoute) && !held.forwarder.stopped;
       // That another holds the name is told only to the registrant it replaced (from its own channel): anyone else
       // learnt from it which names are registered (an adversarial trial, session 43). No policy call: its latency told too.
-      const replaced = held !== undefined && !registered && this.#superseded.get(request.name)?.equals(message.returnRoute) === true;
+      const replaced = held !== undefined && !registered && (this.#superseded.get(request.name)?.some((r) => r.equals(message.returnRoute)) ?? false);
       await this.#reply(ctx, message, { t: "pong", id: request.id, registered, replaced });
       return;
     }
@@ -276,8 +279,15 @@ export class RelayService implements Worker {
   async #register(name: string, identifier: Identifier, message: Routed): Promise<string> {
     const previous = this.#registrations.get(name);
     const replaced = previous !== undefined;
-    // Its registrant learns at its next heartbeat that another holds the name now (and only it: see the ping).
-    if (previous !== undefined) this.#superseded.set(name, previous.forwarder.to);
+    // Its registrant learns at its next heartbeat that another holds the name now (and only it: see the ping). Every
+    // one replaced since the name was free is kept (the last few): with only the last, a registrant replaced twice
+    // before its heartbeat was told nothing, registered again and took the name back from the newest (a review's catch).
+    if (previous !== undefined) {
+      const routes = this.#superseded.get(name) ?? [];
+      routes.push(previous.forwarder.to);
+      if (routes.length > MAX_SUPERSEDED_PER_NAME) routes.shift();
+      this.#superseded.set(name, routes);
+    }
     this.#remove(name, "registered again", false);
     const address = forwarderAddress(name);
     const registrant = this.#registrantConnection(message);
