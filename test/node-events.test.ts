@@ -127,6 +127,23 @@ describe("a message the network cannot deliver is reported where it died", () =>
     expect(lines[0]).not.toContain("call flowControls.addConsumer");
   });
 
+  // Only one level was followed: behind a listener nested in another, the TCP sender got the advice to open the worker to TCP.
+  it("straight over TCP to a worker behind nested secure channel listeners: it went around the inner one", async () => {
+    const lines: string[] = [];
+    const responder = await startNode(lines);
+    const listener = await (await createTcpTransport(responder)).listen("127.0.0.1:0");
+    const outer = await createSecureChannelListener(responder, await createIdentity(), "outer", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
+    const inner = await createSecureChannelListener(responder, await createIdentity(), "inner", new SecureChannelListenerOptions().asConsumer(outer.flowControlId));
+    await responder.startWorker("echoer", Echoer);
+    responder.flowControls.addConsumer("echoer", inner.flowControlId);
+    const initiator = await startNode();
+    const connection = await (await createTcpTransport(initiator)).connect(listener.address);
+    const denied = next(responder, "denied");
+    await expect(initiator.sendAndReceive(route(connection, "echoer"), "hello", { timeout: 500 })).rejects.toBeInstanceOf(TimeoutError);
+    await denied;
+    expect(lines[0]).toContain(`"echoer" is reachable only through "inner": the sender went around it`);
+  });
+
   // The "went around" words fired for any listener that led to the worker (a review's catch).
   it("through another secure channel listener than the one that leads to the worker: the plain advice, naming the listener that accepted it", async () => {
     const lines: string[] = [];

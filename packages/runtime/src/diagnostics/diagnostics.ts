@@ -73,7 +73,8 @@ export class Diagnostics {
     // The address came from the network: cut short in the cause's key and in the line (escaped there).
     const shown = clipForLog(address);
     this.#warnings?.warn(`denied\u0000${shown}\u0000${flowControlId}`, () => {
-      const through = this.#listenersAround(destination.key, flowControlId);
+      const came = new Set([producer.flowControlId, ...(producer.spawnerFlowControlId === undefined ? [] : [producer.spawnerFlowControlId])]);
+      const through = this.#listenersAround(destination.key, came);
       const fix =
         through.length === 0
           ? `If "${shown}" should be reachable from there, call flowControls.addConsumer("${shown}", ${flowControlId}) — ${this.#whoseFlow(producer.spawnerFlowControlId)}.`
@@ -87,19 +88,32 @@ export class Diagnostics {
 
   /**
    * The listeners (by address, when a program chose it) that lead to `key` and that themselves
-   * take `flow`, the flow the denied message came by: the sender went around them (to `key`
+   * take a flow of `came` (the denied message's producer's, or its spawner's), directly or
+   * through listeners in front of them: the sender went around them (to `key`
    * straight over the TCP connection a secure channel listener would have taken). A sender that
    * came through another listener of its own (another secure channel listener) went around
    * nothing: the plain advice, to make `key` a consumer of that listener's flow, holds.
    */
-  #listenersAround(key: string, flow: string): string[] {
+  #listenersAround(key: string, came: ReadonlySet<string>): string[] {
     const named: string[] = [];
     for (const consumed of this.flowControls.consumedFlowsOf(key)) {
       const spawner = this.flowControls.spawnerKeyOf(consumed);
       if (spawner === undefined || GENERATED.test(spawner)) continue;
-      if (this.flowControls.consumedFlowsOf(spawner).includes(flow)) named.push(spawner);
+      if (this.#takes(spawner, came, new Set())) named.push(spawner);
     }
     return named;
+  }
+
+  /** Whether the listener at `key` takes one of the flows `came`, itself or through listeners in front of it (nested). */
+  #takes(key: string, came: ReadonlySet<string>, seen: Set<string>): boolean {
+    if (seen.has(key)) return false;
+    seen.add(key);
+    for (const consumed of this.flowControls.consumedFlowsOf(key)) {
+      if (came.has(consumed)) return true;
+      const spawner = this.flowControls.spawnerKeyOf(consumed);
+      if (spawner !== undefined && this.#takes(spawner, came, seen)) return true;
+    }
+    return false;
   }
 
   /**
