@@ -294,7 +294,13 @@ export class RelayService implements Worker {
     // The forwarder's traffic reaches that connection inside the registrant's channel, which
     // hides who fed it from the transport: the forwarder says so.
     const relayOptions: RelayOptions = registrant ? { onForward: (returnRoute) => registrant.noteFedBy(returnRoute) } : {};
-    const forwarder = await startRelay(this.#node, address, message.returnRoute, relayOptions);
+    let forwarder: RelayMailbox;
+    try {
+      forwarder = await startRelay(this.#node, address, message.returnRoute, relayOptions);
+    } catch (error) {
+      this.#superseded.delete(name); // the name is free now: nobody was replaced by this registration
+      throw error;
+    }
     for (const id of this.#forwarderConsumerOf) this.#node.flowControls.addConsumer(address, id);
     // The forwarder's first hop is the registrant's channel: when it closes, so does the name.
     const firstHop = message.returnRoute.next();
