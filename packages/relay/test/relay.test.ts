@@ -16,6 +16,7 @@ import {
   allowRegistrations,
   createRemoteRelay,
   RelayRegistrationRefusedError,
+  RelayReplacedError,
   startRelayService,
   type RelayServiceEvent,
   RelayUnreachableError,
@@ -317,6 +318,8 @@ describe("relay service and RemoteRelay", () => {
     // The old registrant learns it at its next heartbeat and lets the name go (no flapping back).
     await until(() => old.relay.stopped, "the old registrant to stop");
     expect(old.events.at(-1)).toEqual({ kind: "replaced", name: "bob" });
+    // What a supervised program awaits: why it gave up.
+    expect(await old.relay.closed).toBeInstanceOf(RelayReplacedError);
     expect(relay.events.filter((e) => e.kind === "registered")).toHaveLength(2);
     expect(await echoThroughRelay(relay.address, "z")).toBe("new:z");
   });
@@ -465,6 +468,7 @@ describe("stopping a RemoteRelay", () => {
     b.release();
     await second;
     expect(b.state.closed).toBe(true);
+    expect(await b.relay.closed).toBeUndefined(); // stopped when asked: no reason to give
   });
 
   // The reconnection's connector returned its connection after stop() had begun (it had dialled

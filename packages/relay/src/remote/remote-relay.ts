@@ -5,6 +5,7 @@ import {
   checkOptionKeys,
   checkTimeoutOption,
   decodeBody,
+  deferred,
   describeValue,
   encodeBody,
   FlowControls,
@@ -146,6 +147,9 @@ export class RemoteRelay implements Mailbox {
   #registrations = 0;
   #running: Promise<void> | undefined;
   readonly #stopOnce = new StopOnce(() => this.#stop());
+  /** Why it gave up on its own (a refusal, a takeover), set before it stops; undefined for a stop() asked of it. */
+  #why: Error | undefined;
+  readonly #closed = deferred<Error | undefined>();
 
   /** @internal use createRemoteRelay */
   constructor(node: Node, options: RemoteRelayOptions) {
@@ -179,6 +183,17 @@ export class RemoteRelay implements Mailbox {
     return this.#stopOnce.started;
   }
 
+  /**
+   * Resolves (never rejects) once this remote relay has stopped: with `undefined` when
+   * `stop()` stopped it (its own, or its node's), else with why it gave up on its own: the
+   * relay node refused the name again (`RelayRegistrationRefusedError`) or another
+   * registrant took it (`RelayReplacedError`). A program under a supervisor awaits it to exit
+   * and be restarted; until session 43 there was only `stopped` to poll, and `onEvent`.
+   */
+  get closed(): Promise<Error | undefined> {
+    return this.#closed.promise;
+  }
+
   /** @internal registers the mailbox and the first registration; called by createRemoteRelay. */
   async start(): Promise<void> {
     this.#node.flowControls.addProducer(this.address, this.flowControlId);
@@ -201,6 +216,7 @@ export class RemoteRelay implements Mailbox {
     // unhandled rejection (stop() awaits this promise only later, if ever).
     this.#running = this.#keepAlive().catch((error: unknown) => {
       this.#log.warn(`${this.toString()}: keeping the registration failed; the remote relay stops`, asError(error));
+      this.#why = asError(error);
       void this.stop().catch(() => {});
     });
   }
@@ -242,14 +258,18 @@ export class RemoteRelay implements Mailbox {
   }
 
   async #stop(): Promise<void> {
-    this.#abort.abort(new RelayStoppedError());
-    await this.#disconnect();
-    this.#node.router.unregister([this.address]);
-    // Its flow ends with it: the consumers a program added (a secure channel listener
-    // asConsumer of it) would otherwise keep an entry each, and the node the flow's set, for
-    // every remote relay that ever stopped.
-    this.#node.flowControls.removeFlow(this.flowControlId);
-    await this.#running?.catch(() => {});
+    try {
+      this.#abort.abort(new RelayStoppedError());
+      await this.#disconnect();
+      this.#node.router.unregister([this.address]);
+      // Its flow ends with it: the consumers a program added (a secure channel listener
+      // asConsumer of it) would otherwise keep an entry each, and the node the flow's set, for
+      // every remote relay that ever stopped.
+      this.#node.flowControls.removeFlow(this.flowControlId);
+      await this.#running?.catch(() => {});
+    } finally {
+      this.#closed.resolve(this.#why);
+    }
   }
 
   toString(): string {
@@ -313,6 +333,7 @@ export class RemoteRelay implements Mailbox {
           // Final: another registrant took the name, or the service refused it again (its policy changed).
           if (error instanceof RelayReplacedError) this.#report({ kind: "replaced", name: this.name });
           else this.#report({ kind: "refused", name: this.name, error: asError(error) });
+          this.#why = asError(error);
           void this.stop();
           return;
         }
@@ -330,6 +351,7 @@ export class RemoteRelay implements Mailbox {
         await this.#disconnect();
         if (isRefusal(error)) {
           this.#report({ kind: "refused", name: this.name, error: asError(error) });
+          this.#why = asError(error);
           void this.stop();
           return;
         }
