@@ -34,6 +34,21 @@ function next<K extends "denied" | "dropped">(n: Node, name: K): Promise<K exten
   return new Promise((resolve) => n.once(name, resolve as never));
 }
 
+/** A responder (its warnings in `lines`) with a TCP listener and an echoer reachable from nothing yet, and an initiator connected to it. */
+async function echoerBehindTcp(lines: string[]) {
+  const responder = await startNode(lines);
+  const listener = await (await createTcpTransport(responder)).listen("127.0.0.1:0");
+  await responder.startWorker("echoer", Echoer);
+  const initiator = await startNode();
+  const connection = await (await createTcpTransport(initiator)).connect(listener.address);
+  return { responder, listener, initiator, connection };
+}
+
+/** A secure channel listener `name` on `n` that takes the flow `from`. */
+async function channelListener(n: Node, name: string, from: string) {
+  return createSecureChannelListener(n, await createIdentity(), name, new SecureChannelListenerOptions().asConsumer(from));
+}
+
 describe("a message the network cannot deliver is reported where it died", () => {
   it('forgetting addConsumer: "denied" names the worker and the listener\'s flow control id, and warns with the fix', async () => {
     const lines: string[] = [];
@@ -110,13 +125,9 @@ describe("a message the network cannot deliver is reported where it died", () =>
   // Its advice was addConsumer(echoer, the TCP listener's flow): following it opened echoer to plaintext TCP, around the channel.
   it("straight over TCP to a worker only a secure channel listener reaches: the warning says it went around the listener, not how to let it in", async () => {
     const lines: string[] = [];
-    const responder = await startNode(lines);
-    const listener = await (await createTcpTransport(responder)).listen("127.0.0.1:0");
-    const scl = await createSecureChannelListener(responder, await createIdentity(), "listener", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
-    await responder.startWorker("echoer", Echoer);
+    const { responder, listener, initiator, connection } = await echoerBehindTcp(lines);
+    const scl = await channelListener(responder, "listener", listener.flowControlId);
     responder.flowControls.addConsumer("echoer", scl.flowControlId);
-    const initiator = await startNode();
-    const connection = await (await createTcpTransport(initiator)).connect(listener.address);
 
     const denied = next(responder, "denied");
     await expect(initiator.sendAndReceive(route(connection, "echoer"), "hello", { timeout: 500 })).rejects.toBeInstanceOf(TimeoutError);
@@ -130,14 +141,10 @@ describe("a message the network cannot deliver is reported where it died", () =>
   // Only one level was followed: behind a listener nested in another, the TCP sender got the advice to open the worker to TCP.
   it("straight over TCP to a worker behind nested secure channel listeners: it went around the inner one", async () => {
     const lines: string[] = [];
-    const responder = await startNode(lines);
-    const listener = await (await createTcpTransport(responder)).listen("127.0.0.1:0");
-    const outer = await createSecureChannelListener(responder, await createIdentity(), "outer", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
-    const inner = await createSecureChannelListener(responder, await createIdentity(), "inner", new SecureChannelListenerOptions().asConsumer(outer.flowControlId));
-    await responder.startWorker("echoer", Echoer);
+    const { responder, listener, initiator, connection } = await echoerBehindTcp(lines);
+    const outer = await channelListener(responder, "outer", listener.flowControlId);
+    const inner = await channelListener(responder, "inner", outer.flowControlId);
     responder.flowControls.addConsumer("echoer", inner.flowControlId);
-    const initiator = await startNode();
-    const connection = await (await createTcpTransport(initiator)).connect(listener.address);
     const denied = next(responder, "denied");
     await expect(initiator.sendAndReceive(route(connection, "echoer"), "hello", { timeout: 500 })).rejects.toBeInstanceOf(TimeoutError);
     await denied;
@@ -147,15 +154,10 @@ describe("a message the network cannot deliver is reported where it died", () =>
   // The "went around" words fired for any listener that led to the worker (a review's catch).
   it("through another secure channel listener than the one that leads to the worker: the plain advice, naming the listener that accepted it", async () => {
     const lines: string[] = [];
-    const responder = await startNode(lines);
-    const listener = await (await createTcpTransport(responder)).listen("127.0.0.1:0");
-    const options = (): SecureChannelListenerOptions => new SecureChannelListenerOptions().asConsumer(listener.flowControlId);
-    const api = await createSecureChannelListener(responder, await createIdentity(), "api", options());
-    const admin = await createSecureChannelListener(responder, await createIdentity(), "admin", options());
-    await responder.startWorker("echoer", Echoer);
+    const { responder, listener, initiator, connection } = await echoerBehindTcp(lines);
+    const api = await channelListener(responder, "api", listener.flowControlId);
+    const admin = await channelListener(responder, "admin", listener.flowControlId);
     responder.flowControls.addConsumer("echoer", api.flowControlId);
-    const initiator = await startNode();
-    const connection = await (await createTcpTransport(initiator)).connect(listener.address);
     const channel = await createSecureChannel(initiator, await createIdentity(), route(connection, "admin"), new SecureChannelOptions());
 
     const denied = next(responder, "denied");

@@ -1,25 +1,14 @@
 // Summarises a .cpuprofile: self time per function (top N) and the share of idle, GC and
 // native work. `node bench/dist/probe/cpuprofile-top.js FILE [N]`.
 import { readFileSync } from "node:fs";
-import { frameName, type CallFrame } from "./frame-name.js";
-
-interface ProfileNode {
-  id: number;
-  callFrame: CallFrame;
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
+import { frameName, type CpuProfile } from "./frame-name.js";
 
 const [file, topArg] = process.argv.slice(2);
 if (!file) {
   console.error("usage: cpuprofile-top FILE [N]");
   process.exit(2);
 }
-const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
+const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const selfUs = new Map<string, number>();
 let total = 0;

@@ -10,3 +10,18 @@ export function frameName(frame: CallFrame): string {
   const where = frame.url ? `${frame.url.replace(/^.*\/(packages|bench|node_modules)\//, "$1/")}:${frame.lineNumber + 1}` : "";
   return `${frame.functionName || "(anonymous)"} ${where}`.trim();
 }
+
+/** A .cpuprofile's node, as V8 writes it (the fields the probes read). */
+export interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+}
+
+/** A .cpuprofile, as V8 writes it (the fields the probes read): `startTime` and each sample's delta in µs. */
+export interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}

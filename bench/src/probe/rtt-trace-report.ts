@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TRACE_EVENT_NAMES, TraceEvent, type TraceFile } from "./rtt-trace.js";
+import { median } from "../stats.js";
 
 interface Stamp {
   us: number;
@@ -54,11 +55,6 @@ export interface TraceReport {
   truncated: string[];
 }
 
-const median = (values: number[]): number => {
-  const sorted = values.slice().sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const tenth = (us: number): number => Math.round(us * 10) / 10;
 
 /**

@@ -13,18 +13,8 @@
 import { readFileSync } from "node:fs";
 import { parseFlags } from "./flags.js";
 import { TRACE_EVENT_NAMES, type TraceFile } from "./rtt-trace.js";
+import { frameName, type CpuProfile, type ProfileNode } from "./frame-name.js";
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface CpuProfile {
-  nodes: ProfileNode[];
-  startTime: number;
-  samples: number[];
-  timeDeltas: number[];
-}
 
 const TOP = 30;
 
@@ -62,8 +52,6 @@ function insideAny(windows: readonly [number, number][], t: number): boolean {
   return false;
 }
 
-const frameName = (node: ProfileNode): string =>
-  `${node.callFrame.functionName || "(anonymous)"} ${node.callFrame.url.split("/").slice(-2).join("/")}:${node.callFrame.lineNumber + 1}`;
 
 function main(): void {
   const flags = parseFlags(process.argv.slice(2));
@@ -90,10 +78,10 @@ function main(): void {
     busy++;
     if (!insideAny(windows, t)) continue;
     inside++;
-    self.set(frameName(node), (self.get(frameName(node)) ?? 0) + 1);
+    self.set(frameName(node.callFrame), (self.get(frameName(node.callFrame)) ?? 0) + 1);
     const seen = new Set<string>();
     for (let id: number | undefined = node.id; id !== undefined; id = parentOf.get(id)) {
-      const name = frameName(byId.get(id)!);
+      const name = frameName(byId.get(id)!.callFrame);
       if (seen.has(name)) continue; // a recursive frame counts once per sample
       seen.add(name);
       inclusive.set(name, (inclusive.get(name) ?? 0) + 1);

@@ -42,24 +42,26 @@ function finder(records: readonly BenchRecord[]): Find {
 
 const NOT_MEASURED = "not measured";
 
+const notMeasured = (label: string): TargetCheck => ({ label, shown: NOT_MEASURED, met: undefined });
+
+/** One figure's check: "not measured" without a value, else the value as `show` says it, met when `meets` it. */
+function check(label: string, value: number | undefined, show: (v: number) => string, meets: (v: number) => boolean): TargetCheck {
+  return value === undefined ? notMeasured(label) : { label, shown: show(value), met: meets(value) };
+}
+
+const times = (v: number): string => `${v.toFixed(2)}×`;
+
 /** A ratio (higher is better) against a bound per size. */
 function ratioAtSizes(find: Find, scenario: string, metric: string, mins: readonly number[], params: Params = {}): TargetCheck[] {
-  return SIZES.map((size, i) => {
-    const ratio = find(scenario, metric, { ...params, size })?.ratio ?? undefined;
-    const label = formatSize(size);
-    if (ratio === undefined) return { label, shown: NOT_MEASURED, met: undefined };
-    return { label, shown: `${ratio.toFixed(2)}×`, met: ratio >= mins[i]! };
-  });
+  return SIZES.map((size, i) => check(formatSize(size), find(scenario, metric, { ...params, size })?.ratio ?? undefined, times, (r) => r >= mins[i]!));
 }
 
 /** A latency ratio (baseline / median) shown as "n× slower", against a largest slowdown. */
 function slowdownAtSizes(find: Find, scenario: string, maxSlowdown: number): TargetCheck[] {
   return SIZES.map((size) => {
     const ratio = find(scenario, "p50", { size })?.ratio ?? undefined;
-    const label = formatSize(size);
-    if (ratio === undefined || ratio <= 0) return { label, shown: NOT_MEASURED, met: undefined };
-    const slowdown = 1 / ratio;
-    return { label, shown: `${slowdown.toFixed(2)}× slower`, met: slowdown <= maxSlowdown };
+    const slowdown = ratio === undefined || ratio <= 0 ? undefined : 1 / ratio;
+    return check(formatSize(size), slowdown, (v) => `${v.toFixed(2)}× slower`, (v) => v <= maxSlowdown);
   });
 }
 
@@ -70,7 +72,7 @@ function threadEchoChecks(find: Find): TargetCheck[] {
     const echo = find("tcp/one-hop-rtt-thread-echo", "p50", { size })?.median;
     const tcp = find("baseline/tcp-framed-rtt", "p50", { size })?.median;
     const port = find("baseline/messageport-rtt", "p50", { size })?.median;
-    if (echo === undefined || tcp === undefined || port === undefined) return { label, shown: NOT_MEASURED, met: undefined };
+    if (echo === undefined || tcp === undefined || port === undefined) return notMeasured(label);
     const sum = tcp + port;
     // Raw framed TCP with its echo on a thread: what the same path costs without Hopwire.
     const raw = find("baseline/tcp-framed-rtt-thread-echo", "p50", { size })?.median;
@@ -81,7 +83,7 @@ function threadEchoChecks(find: Find): TargetCheck[] {
 
 function handshakeChecks(find: Find): TargetCheck[] {
   const r = find("secure-channel/handshakes", "hs/s", { provider: "node" });
-  if (r === undefined || r.ratio === null) return [{ label: "", shown: NOT_MEASURED, met: undefined }];
+  if (r === undefined || r.ratio === null) return [notMeasured("")];
   return [{ label: "", shown: `${formatNumber(r.median)}/s, ${r.ratio.toFixed(2)}×`, met: r.median >= 1000 && r.ratio >= 1 }];
 }
 
@@ -89,39 +91,28 @@ function cryptoThreadChecks(find: Find): TargetCheck[] {
   const params = { size: 16384, provider: "node" as const };
   const inline = find("secure-channel/one-hop-throughput", "msg/s", { ...params, cryptoThreads: 0 })?.median;
   const threaded = find("secure-channel/one-hop-throughput", "msg/s", { ...params, cryptoThreads: 1 })?.median;
-  if (inline === undefined || threaded === undefined || inline <= 0) return [{ label: "16 KiB", shown: NOT_MEASURED, met: undefined }];
-  const ratio = threaded / inline;
-  return [{ label: "16 KiB", shown: `${ratio.toFixed(2)}×`, met: ratio >= 1.3 }];
+  const ratio = inline === undefined || threaded === undefined || inline <= 0 ? undefined : threaded / inline;
+  return [check("16 KiB", ratio, times, (r) => r >= 1.3)];
 }
 
 function manyChannelsChecks(find: Find): TargetCheck[] {
-  const rate = find("scale/channels", "msg/s", { count: 1000 })?.ratio ?? undefined;
-  const checks: TargetCheck[] = [
-    rate === undefined
-      ? { label: "rate at n = 1000", shown: NOT_MEASURED, met: undefined }
-      : { label: "rate at n = 1000", shown: `${rate.toFixed(2)}×`, met: rate >= 0.5 },
+  return [
+    check("rate at n = 1000", find("scale/channels", "msg/s", { count: 1000 })?.ratio ?? undefined, times, (r) => r >= 0.5),
+    ...[1000, 4000].map((count) =>
+      check(`idle RSS at the margin at n = ${count}`, find("scale/channels", "rss:responder/ch idle, marginal", { count })?.median, (k) => `${k.toFixed(1)} KiB`, (k) => k <= 8),
+    ),
   ];
-  for (const count of [1000, 4000]) {
-    const label = `idle RSS at the margin at n = ${count}`;
-    const kib = find("scale/channels", "rss:responder/ch idle, marginal", { count })?.median;
-    checks.push(kib === undefined ? { label, shown: NOT_MEASURED, met: undefined } : { label, shown: `${kib.toFixed(1)} KiB`, met: kib <= 8 });
-  }
-  return checks;
 }
 
 function poolChecks(find: Find): TargetCheck[] {
-  const ratio = find("runtime/pool-cpu-2-threads", "msg/s")?.ratio ?? undefined;
-  if (ratio === undefined) return [{ label: "", shown: NOT_MEASURED, met: undefined }];
-  return [{ label: "", shown: `${ratio.toFixed(2)}×`, met: ratio >= 1.7 }];
+  return [check("", find("runtime/pool-cpu-2-threads", "msg/s")?.ratio ?? undefined, times, (r) => r >= 1.7)];
 }
 
 /** The slow consumer's growth (MiB) after its warm-up, for each process: bounded means within 64 MiB. */
 function slowConsumerChecks(find: Find): TargetCheck[] {
-  return (["receiver", "sender"] as const).map((role) => {
-    const growth = find("backpressure/slow-consumer", `rss growth:${role}`)?.median;
-    if (growth === undefined) return { label: role, shown: NOT_MEASURED, met: undefined };
-    return { label: role, shown: `+${growth.toFixed(2)} MiB`, met: growth <= 64 };
-  });
+  return (["receiver", "sender"] as const).map((role) =>
+    check(role, find("backpressure/slow-consumer", `rss growth:${role}`)?.median, (g) => `+${g.toFixed(2)} MiB`, (g) => g <= 64),
+  );
 }
 
 /** Every target of the data plane, checked against `records` (one run). */

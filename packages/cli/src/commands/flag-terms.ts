@@ -6,7 +6,8 @@ import { ConfigError, formatPath } from "../errors.js";
 /** Which flag gave the value at each configuration path (a path and everything under it). */
 export type FlagsByPath = Readonly<Record<string, string>>;
 
-const SOURCE = "command line";
+/** The source a one-liner's configuration errors name, where a file's name its path. */
+export const COMMAND_LINE = "command line";
 
 /**
  * What a one-liner sets itself, not from a flag, as its errors may name it (another key's
@@ -26,7 +27,7 @@ export function inFlagTerms(error: ConfigError, raw: unknown, flags: FlagsByPath
   if (key === undefined) return error;
   const flag = flags[key]!;
   const value = valueAt(raw, error.path);
-  return new ConfigError(`${SOURCE}: ${flag}: ${reworded(otherKeysNamed(error.problem, flags), flag, value)}`, { cause: error });
+  return new ConfigError(`${COMMAND_LINE}: ${flag}: ${reworded(otherKeysNamed(error.problem, flags), flag, value)}`, { cause: error });
 }
 
 /** The other keys a problem names (as formatted paths), in the command's terms. */

@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import { ConfigError } from "../errors.js";
-import { inFlagTerms, type FlagsByPath } from "./flag-terms.js";
+import { COMMAND_LINE, inFlagTerms, type FlagsByPath } from "./flag-terms.js";
 import { hopwireHome } from "../home.js";
 import type { LineLog } from "../node/start-node.js";
 import type { NodeConfig, NodeConfigInput } from "../config/schema.js";
@@ -17,7 +17,6 @@ const loadConfigFile = async (...args: Parameters<ConfigModule["loadConfigFile"]
 const parseConfig = async (...args: Parameters<ConfigModule["parseConfig"]>) => (await import("../config/load-config.js")).parseConfig(...args);
 const runNode = async (...args: Parameters<RunNodeModule["runNode"]>) => (await import("../node/run-node.js")).runNode(...args);
 
-const COMMAND_LINE = "command line";
 
 /** A one-liner's configuration, checked: an error names the flag that gave the value, not the configuration's key. */
 async function parseCommandLine(raw: NodeConfigInput, flags: FlagsByPath): Promise<NodeConfig> {

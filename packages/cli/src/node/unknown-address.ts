@@ -1,12 +1,13 @@
 // What a configured node says about a message from the network for an address it does not
 // have, in the configuration's terms: what it has under which names, which setting of the
 // sender names the address, and when the message can only be this node's own, sent back.
+import { FORWARDER_PREFIX } from "@hopwire/relay";
 import type { NodeConfig } from "../config/schema.js";
 
 /** Why nothing took a message for `address` on the node `config` describes (`address` as shown, cut short). */
 export function whatIsNamed(address: string, config: NodeConfig): string {
-  if (address.startsWith("forward_to_")) {
-    const name = address.slice("forward_to_".length);
+  if (address.startsWith(FORWARDER_PREFIX)) {
+    const name = address.slice(FORWARDER_PREFIX.length);
     if (config.relayService) {
       return `no relay is registered as "${name}" on this node: the node that should register it is not connected, or the sender (--via ${name}@…, inlets[].relay) names the wrong relay`;
     }
@@ -18,9 +19,12 @@ export function whatIsNamed(address: string, config: NodeConfig): string {
   const own = ownName(address, config);
   if (own !== undefined) {
     // Configured, and yet not there: not started yet, or stopped.
-    const when = config.relays?.length ? "it starts once the node's relay registrations are done (--relay, relays[])" : "it had not started, or had stopped";
-    const echo = config.relays?.length ? ` Before it starts, only this node's own messages can name it, come back: ${echoHint("--relay, relays[].at")}` : "";
-    return `"${address}" is this node's ${own}, which was not running when the message came: ${when}.${echo}`;
+    const prefix = `"${address}" is this node's ${own}, which was not running when the message came:`;
+    if (!config.relays?.length) return `${prefix} it had not started, or had stopped.`;
+    return (
+      `${prefix} it starts once the node's relay registrations are done (--relay, relays[]). ` +
+      `Before it starts, only this node's own messages can name it, come back: ${echoHint("--relay, relays[].at")}`
+    );
   }
   const names = [
     `outlets: ${config.outlets?.map((o) => o.address).join(", ") || "none"}`,

@@ -150,12 +150,12 @@ export class RelayService implements Worker {
   readonly #namesPerChannel = new KeyCounts();
   readonly #namesPerIdentity = new KeyCounts();
 
-  /** @internal use startRelayService */
   /** By name: the return routes of the registrations replaced since the name was last free (what a ping from one is told). */
   readonly #superseded = new Map<string, Route[]>();
   /** Removes the explanation of missing forwarders (initialize). */
   #unexplain: (() => void) | undefined;
 
+  /** @internal use startRelayService */
   constructor(node: Node, options: RelayServiceOptions) {
     this.#node = node;
     this.#options = options;
@@ -339,9 +339,10 @@ export class RelayService implements Worker {
     this.#namesPerIdentity.remove(held.identifier);
     held.unwatch();
     held.forwarder.stop();
-    // Removed for good (not replaced): the name is free, and its superseded registrant may take it again.
-    if (report) this.#superseded.delete(name);
-    if (report) this.#report({ kind: "removed", name, address: held.forwarder.address.toString(), reason });
+    if (!report) return; // replaced: #register goes on
+    // Removed for good: the name is free, and its superseded registrants may take it again.
+    this.#superseded.delete(name);
+    this.#report({ kind: "removed", name, address: held.forwarder.address.toString(), reason });
   }
 
   /** Calls options.onEvent; what it throws is logged and ignored (see reportEvent). */

@@ -2,10 +2,8 @@ import type { Context } from "../context/context.js";
 import { RouteUnavailableError, UnknownAddressError } from "../errors/errors.js";
 import type { Routed } from "../message/routed.js";
 import type { Worker } from "../worker/worker.js";
+import { isRandomHex32 } from "../util/random-hex.js";
 import { BUILTINS_MODULE } from "./public-module.js";
-
-/** The value of an address the runtime made (a reply address, a connection's, a channel end's): 32 hex digits. */
-const GENERATED_ADDRESS = /^[0-9a-f]{32}$/;
 
 /**
  * A built-in worker that replies to every message with its body, along the message's
@@ -24,7 +22,7 @@ export class Echoer implements Worker {
       // and no fault of this worker's. It was a handler error, with a warning, each time a client left mid-request.
       // An unknown address that the runtime did not generate is a wrong route, still reported as the handler's error.
       if (error instanceof RouteUnavailableError) return;
-      if (error instanceof UnknownAddressError && !msg.returnRoute.isEmpty && GENERATED_ADDRESS.test(msg.returnRoute.next().value)) return;
+      if (error instanceof UnknownAddressError && !msg.returnRoute.isEmpty && isRandomHex32(msg.returnRoute.next().value)) return;
       throw error;
     }
   }

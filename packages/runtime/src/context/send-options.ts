@@ -25,7 +25,7 @@ export function checkSendOptions(options: unknown, call: "send" | "forward" | "s
   if (localInfo !== undefined && !isPlainObject(localInfo)) {
     throw new InvalidOptionError(`${WHAT[call]}: localInfo must be a plain object such as { tenant: "a" }, got ${describeValue(localInfo)}`, { option: "localInfo" });
   }
-  // It went out: only a send that had to wait for room looked at its signal.
+  // Checked here, for every send: the send queue looked at a signal only while a send waited for room, so one already aborted went out.
   const signal = (options as SendOptions).signal;
   if (signal?.aborted) throw new AbortError(`${call} was aborted before it started: nothing was sent`, { cause: signal.reason });
 }

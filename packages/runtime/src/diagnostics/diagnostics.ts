@@ -6,9 +6,8 @@ import { RateLimitedWarnings, type WarningSink } from "./warnings.js";
 import { clipForLog } from "../util/log-text.js";
 import { InvalidOptionError } from "../errors/errors.js";
 import { describeValue } from "../util/describe-type.js";
+import { isRandomHex32 } from "../util/random-hex.js";
 
-/** Addresses the runtime makes (Address.random): 32 hex characters. */
-const GENERATED = /^[0-9a-f]{32}$/;
 
 /** Every event a node raises: a record, so that the compiler fails here when NodeEvents gains one. */
 const NODE_EVENTS: Record<keyof NodeEvents, true> = { denied: true, dropped: true, "handler-error": true, "worker-failed": true, refused: true };
@@ -98,7 +97,7 @@ export class Diagnostics {
     const named: string[] = [];
     for (const consumed of this.flowControls.consumedFlowsOf(key)) {
       const spawner = this.flowControls.spawnerKeyOf(consumed);
-      if (spawner === undefined || GENERATED.test(spawner)) continue;
+      if (spawner === undefined || isRandomHex32(spawner)) continue;
       if (this.#takes(spawner, came, new Set())) named.push(spawner);
     }
     return named;
@@ -124,7 +123,7 @@ export class Diagnostics {
   #whoseFlow(spawnerFlowControlId: string | undefined): string {
     if (spawnerFlowControlId === undefined) return "the id of the connection or channel it came through (its flowControlId)";
     const spawner = this.flowControls.spawnerKeyOf(spawnerFlowControlId);
-    if (spawner !== undefined && !GENERATED.test(spawner)) return `the flowControlId of the listener "${spawner}" that accepted it`;
+    if (spawner !== undefined && !isRandomHex32(spawner)) return `the flowControlId of the listener "${spawner}" that accepted it`;
     return "the id of the listener that accepted it, e.g. listener.flowControlId";
   }
 
@@ -170,7 +169,7 @@ export class Diagnostics {
     if (this.#nodeStopping) return;
     // Generated addresses (replies, streams, channel ends) share one cause per reason: each is
     // new, so keyed by address they would warn once apiece and the once-a-minute limit would not hold.
-    const generated = GENERATED.test(address);
+    const generated = isRandomHex32(address);
     const shown = clipForLog(address); // as in denied()
     this.#warnings?.warn(`dropped\u0000${generated ? "(generated)" : shown}\u0000${reason}`, () => {
       const why =

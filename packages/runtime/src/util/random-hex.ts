@@ -19,3 +19,10 @@ export function randomHex32(): string {
   hexOffset += 32;
   return hex;
 }
+
+/** What `randomHex32` makes: the value of an address the runtime generated (a reply address, a connection's, a channel end's). */
+export function isRandomHex32(value: string): boolean {
+  return RANDOM_HEX_32.test(value);
+}
+
+const RANDOM_HEX_32 = /^[0-9a-f]{32}$/;

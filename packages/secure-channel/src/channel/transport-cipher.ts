@@ -33,7 +33,7 @@ export const DEFAULT_REKEY_INTERVAL = 32768;
  */
 export const DEFAULT_MAX_EPOCH_SKIP = 8;
 /** Messages in a row a channel may lose by default, whatever its interval (8 epochs at the default one). */
-export const DEFAULT_MAX_MESSAGES_SKIPPED = DEFAULT_MAX_EPOCH_SKIP * DEFAULT_REKEY_INTERVAL;
+const DEFAULT_MAX_MESSAGES_SKIPPED = DEFAULT_MAX_EPOCH_SKIP * DEFAULT_REKEY_INTERVAL;
 /** The most epochs a decryptor ever follows by default (a small interval's bound). */
 const MAX_DEFAULT_EPOCH_SKIP = 1024;
 
