@@ -183,6 +183,23 @@ describe("localInfo must be a plain object", () => {
       expect(await ask({ op: "sendAndReceive", target: "info", options: { localInfo: { tenant: "a" } } })).toEqual({ ok: true });
     });
   });
+
+  it('ifFull is "wait" or "drop", on send and forward only, checked where the caller is', async () => {
+    await withNode({ sendAndReceiveTimeout: 3_000 }, async (n) => {
+      await n.startWorker("sink", silent, { placement: "main" });
+      const message = new LocalMessage(route("sink"), route(n.address), encodeBody("x"));
+      for (const ifFull of ["later", true, null]) {
+        await expect(n.send("sink", "x", { ifFull: ifFull as never })).rejects.toEqual(invalidOption("ifFull", /^send options: ifFull must be "wait" or "drop", got /));
+        await expect(n.forward(message, { ifFull: ifFull as never })).rejects.toEqual(invalidOption("ifFull", /^forward options: ifFull must be "wait" or "drop"/));
+      }
+      await expect(n.sendAndReceive("sink", "x", { ifFull: "drop" } as never)).rejects.toEqual(invalidOption("ifFull", /^sendAndReceive options: ifFull is for send and forward/));
+      await n.startWorker("prober", OptionProber);
+      const ask = (body: unknown) => n.sendAndReceive<Record<string, unknown>>("prober", body, { timeout: 20_000 });
+      expect(await ask({ op: "send", target: "sink", options: { ifFull: "later" } })).toEqual(invalidOption("ifFull", /^send options: ifFull must be/));
+      expect(await ask({ op: "sendAndReceive", target: "sink", options: { ifFull: "wait" } })).toEqual(invalidOption("ifFull", /^sendAndReceive options: ifFull is for/));
+      for (const ifFull of ["wait", "drop"]) expect(await ask({ op: "send", target: "sink", options: { ifFull } })).toEqual({ ok: true });
+    });
+  });
 });
 
 describe("forward and local info", () => {

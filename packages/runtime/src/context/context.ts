@@ -19,9 +19,22 @@ export interface SendOptions extends WaitOptions {
    * `forward` keeps the message's own.
    */
   localInfo?: LocalInfo;
+  /**
+   * What to do when the first hop is full (a worker's mailbox at its bound, a connection or a
+   * secure channel without room). `"wait"` (the default): the send waits for room, in order
+   * with this context's other sends. `"drop"`: the message is dropped instead, and the node
+   * raises a `"dropped"` event (reason `"full"`, a MailboxFullError); the send resolves
+   * either way, as a send does once it is on its way. For a service that answers untrusted
+   * peers: one peer that reads nothing, or withholds a channel's credit, then cannot make it
+   * wait, and so cannot stall the other peers it serves (docs/architecture.md, "Flow").
+   * Fullness is judged where it is known: on the main thread, when the message reaches the
+   * hop (a thread's or a pool task's send resolved before that).
+   */
+  ifFull?: "wait" | "drop";
 }
 
-export interface SendAndReceiveOptions extends SendOptions {}
+/** The options of `sendAndReceive`: those of `send` but `ifFull` (a request dropped would only time out). */
+export interface SendAndReceiveOptions extends Omit<SendOptions, "ifFull"> {}
 
 /**
  * What a worker may do with flow controls from wherever it runs. Mutations are applied in

@@ -14,6 +14,7 @@ import { SendQueue, SENT } from "./send-queue.js";
 import { checkSendOptions, toForward } from "./send-options.js";
 import { checkWaitOptions } from "../options/plain-options.js";
 import { RouteMemo } from "../router/route-memo.js";
+import { droppedForFull } from "../router/drop-if-full.js";
 import type { Mailbox } from "../router/mailbox.js";
 
 /** A context on the node's main thread: it talks to the router directly. */
@@ -85,6 +86,7 @@ export class MainContext implements Context {
       checkSendOptions(options, "send");
       this.#core.assertRunning();
       const onward = route(to);
+      if (options?.ifFull === "drop" && this.#droppedForFull(onward)) return SENT;
       const localInfo = options?.localInfo ?? NO_LOCAL_INFO;
       const lender = body instanceof Uint8Array ? this.#lenderFor(onward) : undefined;
       if (lender?.deliverBytes !== undefined) {
@@ -99,6 +101,15 @@ export class MainContext implements Context {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * For a send with `{ ifFull: "drop" }`: drops it (the node's "dropped" event) when its first
+   * hop is full, or this context's earlier sends to that hop still wait for room.
+   */
+  #droppedForFull(onward: Route): boolean {
+    const next = onward.next();
+    return droppedForFull(this.#core.router, next, this.address.key, this.#sends.waitsIn(next.key));
   }
 
   /**
@@ -128,6 +139,7 @@ export class MainContext implements Context {
     try {
       checkSendOptions(options, "forward");
       this.#core.assertRunning();
+      if (options?.ifFull === "drop" && this.#droppedForFull(message.onwardRoute)) return SENT;
       return this.#sends.submit(toForward(message, options), options);
     } catch (error) {
       return Promise.reject(error);

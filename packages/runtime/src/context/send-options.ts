@@ -4,20 +4,29 @@ import { checkWaitOptions, isPlainObject, optionKeys } from "../options/plain-op
 import { describeValue } from "../util/describe-type.js";
 import type { SendAndReceiveOptions, SendOptions } from "./context.js";
 
-/** The keys of SendOptions and SendAndReceiveOptions. */
-const SEND_OPTIONS = optionKeys<SendOptions & SendAndReceiveOptions>({ timeout: true, signal: true, localInfo: true });
+/** The keys of SendOptions and of SendAndReceiveOptions. */
+const SEND_OPTIONS = optionKeys<SendOptions>({ timeout: true, signal: true, localInfo: true, ifFull: true });
+const SEND_AND_RECEIVE_OPTIONS = optionKeys<SendAndReceiveOptions>({ timeout: true, signal: true, localInfo: true });
 
 /**
  * Checks the options of `send`, `forward` or `sendAndReceive` where the caller calls, on
  * every kind of context (a thread's are checked on its thread, not on the main thread it
  * forwards to): known keys only, a `timeout` that is a positive number of ms or Infinity, a
- * `signal` that is an AbortSignal, a `localInfo` that is a plain object. Throws
- * InvalidOptionError naming the option, and AbortError for a signal already aborted: the call
- * is cancelled before it starts, nothing is sent (as `fetch` and `events.once` do).
+ * `signal` that is an AbortSignal, a `localInfo` that is a plain object, an `ifFull` of
+ * "wait" or "drop" (not on sendAndReceive). Throws InvalidOptionError naming the option, and
+ * AbortError for a signal already aborted: the call is cancelled before it starts, nothing is
+ * sent (as `fetch` and `events.once` do).
  */
 export function checkSendOptions(options: unknown, call: "send" | "forward" | "sendAndReceive"): void {
   if (options === undefined) return;
-  checkWaitOptions(options, WHAT[call], SEND_OPTIONS);
+  if (call === "sendAndReceive" && isPlainObject(options) && options.ifFull !== undefined) {
+    throw new InvalidOptionError(`${WHAT[call]}: ifFull is for send and forward (a request dropped would only wait out its timeout)`, { option: "ifFull" });
+  }
+  checkWaitOptions(options, WHAT[call], call === "sendAndReceive" ? SEND_AND_RECEIVE_OPTIONS : SEND_OPTIONS);
+  const ifFull = (options as SendOptions).ifFull;
+  if (ifFull !== undefined && ifFull !== "wait" && ifFull !== "drop") {
+    throw new InvalidOptionError(`${WHAT[call]}: ifFull must be "wait" or "drop", got ${describeValue(ifFull)}`, { option: "ifFull" });
+  }
   const localInfo = (options as { localInfo?: unknown }).localInfo;
   // Anything else went out and was lost: a string, an array or bytes as local info made a
   // thread's reader drop the envelope ("Local info must be a map"), so the send resolved, the

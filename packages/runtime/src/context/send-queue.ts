@@ -65,6 +65,11 @@ export class SendQueue<T> {
     return this.#lanes.size === 0;
   }
 
+  /** True while a send of lane `key` waits (for room in its first hop). */
+  waitsIn(key: string): boolean {
+    return this.#lanes.has(key);
+  }
+
   /** Writes `item` now, or queues it; returns SENT when it was written at once (and its write returned nothing). */
   submit(item: T, options?: WaitOptions): Promise<void> {
     // The common case, nothing waiting anywhere, needs no lane key.

@@ -182,10 +182,14 @@ export class Diagnostics {
             : (this.#explained(shown) ?? `no worker has the address "${shown}" on this node: start it (node.startWorker("${shown}", ...)) or fix the route the sender used`)
           : reason === "unknown-transport"
             ? `no transport handles "${shown}": create it (e.g. createTcpTransport(node)) or fix the route`
-            : `${error.name}: ${error.message}`;
+            : reason === "full"
+              ? `"${shown}" was full and the send asked to drop rather than wait ({ ifFull: "drop" }): its reader is slower than its senders, or withholds credit`
+              : `${error.name}: ${error.message}`;
       // An undeliverable message may be a local one whose send resolved (a relay's, a queued dial's): its request, if any, may fail at once.
       const told =
-        reason === "undeliverable"
+        reason === "full"
+          ? "The send had resolved, as such a send does: it was the sender's choice."
+          : reason === "undeliverable"
           ? "A send that had resolved is not told of it; a request (sendAndReceive) fails at its timeout, or at once if its own first hop went away (a dial that failed)."
           : // The sender may be local (a thread worker's send to a granted address had resolved): "it sees a timeout" was wrong for it.
             "The sender is not told: a send had resolved already, and a request (sendAndReceive) fails at its timeout.";

@@ -20,7 +20,7 @@ export interface DeniedEvent {
 }
 
 /** Why a message was dropped (see DroppedEvent). */
-export type DropReason = "unknown-address" | "unknown-transport" | "undeliverable";
+export type DropReason = "unknown-address" | "unknown-transport" | "full" | "undeliverable";
 
 /**
  * A message whose sender cannot be told was dropped: it came from the network, or from a
@@ -33,7 +33,8 @@ export interface DroppedEvent {
   readonly from: string;
   /**
    * Why: no worker has the address (`"unknown-address"`), no transport handles its type
-   * (`"unknown-transport"`), or any other error stopped it (`"undeliverable"`: a connection
+   * (`"unknown-transport"`), its sender asked not to wait for a first hop that was full
+   * (`"full"`: a send with `{ ifFull: "drop" }`, a MailboxFullError), or any other error stopped it (`"undeliverable"`: a connection
    * that closed, a frame too large, a TCP dial that failed after the message was queued for it).
    */
   readonly reason: DropReason;

@@ -135,6 +135,18 @@ export class NodeStoppedError extends HopwireError {
   }
 }
 
+/**
+ * Why a send with `{ ifFull: "drop" }` was dropped: its first hop (a worker's mailbox, a
+ * connection, a secure channel) was full when the message reached it. Raised in the node's
+ * `"dropped"` event (reason `"full"`), never thrown to the sender, whose send resolves.
+ */
+export class MailboxFullError extends HopwireError {
+  override readonly code = "MAILBOX_FULL";
+  constructor(message = "The first hop was full and the sender asked to drop rather than wait", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** Wraps an error thrown by a worker's own code (handleMessage, initialize, process). */
 export class WorkerHandlerError extends HopwireError {
   override readonly code = "WORKER_HANDLER_FAILED";
@@ -166,5 +178,6 @@ registerErrorClasses(
   WorkerLoadError,
   UnsupportedOperationError,
   NodeStoppedError,
+  MailboxFullError,
   WorkerHandlerError,
 );

@@ -40,6 +40,12 @@ export const FRAME_OP = 3;
  * frame before it in the same batch; the frame's bytes are the payload alone.
  */
 export const FRAME_ENVELOPE_SAME_HEAD = 4;
+/**
+ * FRAME_ENVELOPE and FRAME_ENVELOPE_ACK of a send with `{ ifFull: "drop" }`: the main thread
+ * drops the envelope if its first hop is full, and never stops reading for that hop.
+ */
+export const FRAME_ENVELOPE_DROP_IF_FULL = 5;
+export const FRAME_ENVELOPE_ACK_DROP_IF_FULL = 6;
 
 /** Bytes bodies written into a batch with no message made (`pushSameHeadBytesBody`; tests and probes read it). */
 export const bytesBodiesWritten = { frames: 0 };

@@ -9,12 +9,17 @@ import { LocalMessage, NO_LOCAL_INFO } from "../message/local-message.js";
 import type { Routed } from "../message/routed.js";
 import { route, type Route, type RouteLike } from "../route/route.js";
 import { writeEnvelope } from "./envelopes.js";
-import { FRAME_ENVELOPE, FRAME_OP, type BatchWriter } from "./frames.js";
+import { FRAME_ENVELOPE, FRAME_ENVELOPE_DROP_IF_FULL, FRAME_OP, type BatchWriter } from "./frames.js";
 import { encodeOp } from "./protocol.js";
 import { checkSendOptions, toForward } from "../context/send-options.js";
 
 function unsupported(what: string): Promise<never> {
   return Promise.reject(new UnsupportedOperationError(`${what} is not available in a pool worker (it must not wait on other workers); use placement "thread"`));
+}
+
+/** The frame of a send: one with `{ ifFull: "drop" }` is dropped on the main thread if its first hop is full. */
+function frameKind(options: SendOptions | undefined): number {
+  return options?.ifFull === "drop" ? FRAME_ENVELOPE_DROP_IF_FULL : FRAME_ENVELOPE;
 }
 
 /**
@@ -70,14 +75,14 @@ export class PoolContext implements Context {
     // Written into the task's batch before this returns: a bytes body is lent, not copied first.
     const message = bodyMessage(route(to), this.#self, body, options?.localInfo ?? NO_LOCAL_INFO, true);
     message.onwardRoute.next();
-    writeEnvelope(this.#out, FRAME_ENVELOPE, message);
+    writeEnvelope(this.#out, frameKind(options), message);
   }
 
   async forward(message: LocalMessage, options?: SendOptions): Promise<void> {
     checkSendOptions(options, "forward");
     if (this.#closed) throw this.#lateError("forward");
     message.onwardRoute.next();
-    writeEnvelope(this.#out, FRAME_ENVELOPE, toForward(message, options));
+    writeEnvelope(this.#out, frameKind(options), toForward(message, options));
   }
 
   receive<T = unknown>(): Promise<Routed<T>> {

@@ -13,7 +13,8 @@ import type { NodeCore } from "../node/node-core.js";
 import type { Mailbox } from "../router/mailbox.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
-import { FRAME_ENVELOPE, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, readFrames, writeBatchHeader } from "./frames.js";
+import { FRAME_ENVELOPE, FRAME_ENVELOPE_DROP_IF_FULL, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, BatchWriter, readFrames, writeBatchHeader } from "./frames.js";
+import { droppedForFull } from "../router/drop-if-full.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
 import { withThreadExecArgv } from "./exec-argv.js";
 import { addConsumerFromWorker, logWorkerError, reportUnroutable } from "./main-side.js";
@@ -332,10 +333,15 @@ class PoolHost implements Mailbox, WorkerHandle {
     const core = this.#core;
     let full: Mailbox | undefined;
     readFrames(out, (kind, bytes) => {
-      if (kind === FRAME_ENVELOPE || kind === FRAME_ENVELOPE_SAME_HEAD) {
+      if (kind === FRAME_ENVELOPE || kind === FRAME_ENVELOPE_SAME_HEAD || kind === FRAME_ENVELOPE_DROP_IF_FULL) {
         let message: LocalMessage | undefined;
         try {
           message = this.#envelopes.decodeFrame(kind, bytes);
+          if (kind === FRAME_ENVELOPE_DROP_IF_FULL) {
+            // Dropped rather than waited for: the lane's next task does not wait for room there.
+            if (!droppedForFull(core.router, message.onwardRoute.next(), this.address.key)) core.router.route(message, this.address.key);
+            return;
+          }
           const mailbox = core.router.route(message, this.address.key);
           if (mailbox?.isFull) full = mailbox;
         } catch (error) {

@@ -55,7 +55,7 @@ export class ThreadContext implements Context {
       const onward = route(to);
       const localInfo = options?.localInfo ?? NO_LOCAL_INFO;
       // A bytes body the link writes at once is copied into the batch with no message made (a stream's: its payload alone).
-      if (body instanceof Uint8Array && this.#link.writeBytesAtOnce(onward, this.#self, localInfo, body)) return SENT;
+      if (body instanceof Uint8Array && options?.ifFull !== "drop" && this.#link.writeBytesAtOnce(onward, this.#self, localInfo, body)) return SENT;
       // A send the link writes at once copies its body into the batch: a bytes body is lent, not copied first.
       const message = bodyMessage(onward, this.#self, body, localInfo, this.#link.writesAtOnce);
       return this.#link.sendEnvelope(message, options);

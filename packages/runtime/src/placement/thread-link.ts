@@ -8,7 +8,18 @@ import { LocalMessage, type LocalInfo } from "../message/local-message.js";
 import type { Route } from "../route/route.js";
 import type { ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { frameSizeOf, LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
-import { batchAndSpares, FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, openBatch, PortWriter, readBatch } from "./frames.js";
+import {
+  batchAndSpares,
+  FRAME_ENVELOPE,
+  FRAME_ENVELOPE_ACK,
+  FRAME_ENVELOPE_ACK_DROP_IF_FULL,
+  FRAME_ENVELOPE_DROP_IF_FULL,
+  FRAME_ENVELOPE_SAME_HEAD,
+  FRAME_OP,
+  openBatch,
+  PortWriter,
+  readBatch,
+} from "./frames.js";
 import { decodeOp, encodeOp, type MainToThreadOp, type ThreadToMainOp } from "./protocol.js";
 
 interface Waiter {
@@ -68,8 +79,8 @@ export class ThreadLink {
     this.#writer = new PortWriter(port);
     this.#sends = new SendQueue<Outgoing>(
       () => (this.#unrouted < this.window ? undefined : this.#awaitCredit),
-      (item) => (isRequest(item) ? this.postAcked(item) : this.#write(item)),
-      (item) => (isRequest(item) ? "sendAndReceive" : `send to ${item.onwardRoute.toString()}`),
+      (item) => (isRequest(item) ? this.postAcked(item) : isDropIfFull(item) ? this.#write(item.message, true) : this.#write(item, false)),
+      (item) => (isRequest(item) ? "sendAndReceive" : `send to ${(isDropIfFull(item) ? item.message : item).onwardRoute.toString()}`),
     );
     port.on("message", (value: unknown) => this.#receive(value));
   }
@@ -107,9 +118,13 @@ export class ThreadLink {
     return first.isLocal && this.#granted.has(first.key);
   }
 
-  /** Routes `message` through the main thread, from the worker's own address; waits while the link has no credit. */
+  /**
+   * Routes `message` through the main thread, from the worker's own address; waits while the
+   * link has no credit. With `{ ifFull: "drop" }`, the main thread drops it if its first hop
+   * is full when it gets there, and does not stop reading this thread's frames for that hop.
+   */
   sendEnvelope(message: LocalMessage, options?: SendOptions): Promise<void> {
-    return this.#sends.submit(message, options);
+    return this.#sends.submit(options?.ifFull === "drop" ? { t: "dropIfFull", message } : message, options);
   }
 
   /** Posts a sendAndReceive request in order with the sends, waiting for credit as they do; resolves on its ack. */
@@ -117,13 +132,13 @@ export class ThreadLink {
     return this.#sends.submit(op, options);
   }
 
-  #write(message: LocalMessage): Promise<void> | undefined {
+  #write(message: LocalMessage, dropIfFull: boolean): Promise<void> | undefined {
     const seq = this.#writer.nextSeq;
     if (this.#isGranted(message.onwardRoute)) {
-      this.#unrouted += writeEnvelope(this.#writer, FRAME_ENVELOPE, message);
+      this.#unrouted += writeEnvelope(this.#writer, dropIfFull ? FRAME_ENVELOPE_DROP_IF_FULL : FRAME_ENVELOPE, message);
       return undefined;
     }
-    this.#unrouted += writeEnvelope(this.#writer, FRAME_ENVELOPE_ACK, message);
+    this.#unrouted += writeEnvelope(this.#writer, dropIfFull ? FRAME_ENVELOPE_ACK_DROP_IF_FULL : FRAME_ENVELOPE_ACK, message);
     const hop = message.onwardRoute.next().key;
     return new Promise<void>((resolve, reject) => this.#acks.set(seq, { resolve: resolve as () => void, reject, hop }));
   }
@@ -288,9 +303,17 @@ export class ThreadLink {
   }
 }
 
-/** What waits in a thread's send queue: an envelope, or a sendAndReceive request. */
+/** What waits in a thread's send queue: an envelope, one sent with `{ ifFull: "drop" }`, or a sendAndReceive request. */
 type Request = Extract<ThreadToMainOp, { t: "request" }>;
-type Outgoing = LocalMessage | Request;
+interface DropIfFull {
+  readonly t: "dropIfFull";
+  readonly message: LocalMessage;
+}
+type Outgoing = LocalMessage | DropIfFull | Request;
+
+function isDropIfFull(item: Outgoing): item is DropIfFull {
+  return (item as Partial<DropIfFull>).t === "dropIfFull";
+}
 
 /** Not `instanceof LocalMessage`, which costs a generic lookup per send here (see main-context.ts's isRequest). */
 function isRequest(item: Outgoing): item is Request {

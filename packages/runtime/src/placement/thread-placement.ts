@@ -11,9 +11,23 @@ import type { NodeCore } from "../node/node-core.js";
 import type { Mailbox } from "../router/mailbox.js";
 import { deliveredLent } from "../router/router.js";
 import { RouteMemo } from "../router/route-memo.js";
+import { droppedForFull } from "../router/drop-if-full.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { decodeLocalEnvelope, LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
-import { FIRST_FRAME, FRAME_ENVELOPE, FRAME_ENVELOPE_ACK, FRAME_ENVELOPE_SAME_HEAD, FRAME_OP, openBatch, PortWriter, readBatch, restOfBatch, type Batch } from "./frames.js";
+import {
+  FIRST_FRAME,
+  FRAME_ENVELOPE,
+  FRAME_ENVELOPE_ACK,
+  FRAME_ENVELOPE_ACK_DROP_IF_FULL,
+  FRAME_ENVELOPE_DROP_IF_FULL,
+  FRAME_ENVELOPE_SAME_HEAD,
+  FRAME_OP,
+  openBatch,
+  PortWriter,
+  readBatch,
+  restOfBatch,
+  type Batch,
+} from "./frames.js";
 import { exportNameOf, moduleOf } from "./load-class.js";
 import { startThread } from "./exec-argv.js";
 import { addConsumerFromWorker, logWorkerError, reportUnroutable, startWorkerFor } from "./main-side.js";
@@ -440,23 +454,27 @@ class ThreadHost implements Mailbox, WorkerHandle {
     }
     this.#seq = seq;
     this.#routedBytes += size;
-    if (kind === FRAME_ENVELOPE || kind === FRAME_ENVELOPE_SAME_HEAD) {
+    if (kind === FRAME_ENVELOPE || kind === FRAME_ENVELOPE_SAME_HEAD || kind === FRAME_ENVELOPE_DROP_IF_FULL) {
       let message: LocalMessage | undefined;
       try {
         message = this.#lookedAt ?? this.#envelopes.decodeFrame(kind, bytes);
         this.#lookedAt = undefined;
-        return this.#fed(this.#routeLent(message));
+        if (kind !== FRAME_ENVELOPE_DROP_IF_FULL) return this.#fed(this.#routeLent(message));
+        // Dropped rather than waited for: one full hop (a peer that withholds credit) must not hold this thread's other sends.
+        if (!droppedForFull(this.#core.router, message.onwardRoute.next(), this.address.key)) this.#routeLent(message);
+        return true;
       } catch (error) {
         this.#keepBatch();
         // Its send resolved already (a granted address): the node says what happened.
         reportUnroutable(this.#core, this.#log, this.address, message, error);
       }
-    } else if (kind === FRAME_ENVELOPE_ACK) {
+    } else if (kind === FRAME_ENVELOPE_ACK || kind === FRAME_ENVELOPE_ACK_DROP_IF_FULL) {
       let message: LocalMessage;
       let mailbox: Mailbox | undefined;
+      const dropIfFull = kind === FRAME_ENVELOPE_ACK_DROP_IF_FULL;
       try {
         message = this.#envelopes.decode(bytes);
-        mailbox = this.#routeLent(message);
+        if (!dropIfFull || !droppedForFull(this.#core.router, message.onwardRoute.next(), this.address.key)) mailbox = this.#routeLent(message);
       } catch (error) {
         this.#keepBatch();
         this.#nack(seq, error);
@@ -464,7 +482,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
       }
       this.#ackUpTo = seq;
       this.#maybeGrant(message.onwardRoute.next());
-      return this.#fed(mailbox);
+      return dropIfFull || this.#fed(mailbox);
     } else if (kind === FRAME_OP) {
       // An operation may carry an envelope (a request) or bytes that outlive the batch.
       this.#keepBatch();

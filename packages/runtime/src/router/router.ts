@@ -6,6 +6,7 @@ import {
   RouteUnavailableError,
   UnknownAddressError,
   UnknownTransportError,
+  MailboxFullError,
 } from "../errors/errors.js";
 import type { FlowControls } from "../flow-control/flow-controls.js";
 import type { DropReason, RefusedEvent } from "../diagnostics/node-events.js";
@@ -96,7 +97,13 @@ export class Router {
    */
   reportDropped(next: Address, fromKey: string, error: unknown): void {
     const reason: DropReason =
-      error instanceof UnknownAddressError ? "unknown-address" : error instanceof UnknownTransportError ? "unknown-transport" : "undeliverable";
+      error instanceof UnknownAddressError
+        ? "unknown-address"
+        : error instanceof UnknownTransportError
+          ? "unknown-transport"
+          : error instanceof MailboxFullError
+            ? "full"
+            : "undeliverable";
     const thrown = error instanceof Error ? error : new Error(String(error));
     // `route` reports what it refuses for a producer and throws it: a relay it threw to does not report it again.
     // (Not remembered here: one error may stand for several messages, e.g. a dial's queue.)

@@ -1,0 +1,15 @@
+import type { Address } from "../address/address.js";
+import { MailboxFullError } from "../errors/errors.js";
+import type { Router } from "./router.js";
+
+/**
+ * For a send with `{ ifFull: "drop" }`: when the mailbox of its first hop `next` is full now
+ * (or `waiting`: its sender's earlier sends to that hop still wait for room), drops it, raising
+ * the node's `"dropped"` event (reason `"full"`), and returns true; returns false when it
+ * should be routed. A hop with no mailbox is routed, and fails as any send to it does.
+ */
+export function droppedForFull(router: Router, next: Address, fromKey: string, waiting = false): boolean {
+  if (!waiting && router.mailboxOf(next)?.isFull !== true) return false;
+  router.reportDropped(next, fromKey, new MailboxFullError(`${next.toString()} was full, and the send asked to drop rather than wait`));
+  return true;
+}
