@@ -49,28 +49,31 @@ function expectAccounted(got: number[], dropped: DroppedEvent[]): void {
 }
 
 describe('send with { ifFull: "drop" }', () => {
-  for (const placement of ["main", "thread", "pool"] as const) {
-    for (const together of placement === "thread" ? [false, true] : [false]) {
-      it(`${placement} sender${together ? " (un-awaited sends to a hop not granted yet)" : ""}: a full first hop drops, the sender's later sends go on`, async () => {
-        await withNode({}, async (n) => {
-          const gated = await startGated(n);
-          const after = await startRecorder(n, "after");
-          const dropped = droppedFull(n);
-          await n.startWorker("sender", DropIfFullSender, { placement });
-          await n.send("sender", { to: "gated", count: COUNT, then: "after", together });
-          // With the sender held by the full mailbox, "done" would come only once "gated" is opened.
-          // It is routed after every send before it (one ordered stream), each delivered or dropped by then.
-          await eventually(() => after.length === 1, 20_000, '"done" past the full mailbox');
-          expect(after).toEqual(["done"]);
-          gated.open();
-          await eventually(() => gated.got.length + dropped.length === COUNT, 20_000, "the delivered ones handled");
-          expectAccounted(gated.got, dropped);
-          expect(dropped[0]).toMatchObject({ address: "gated", from: "sender", reason: "full" });
-          expect(dropped[0]!.error).toBeInstanceOf(MailboxFullError);
-          expect(dropped[0]!.error).toMatchObject({ code: "MAILBOX_FULL" });
-        });
-      }, 60_000);
-    }
+  const cases = [
+    ...(["main", "thread", "pool"] as const).map((placement) => ({ placement, together: false, forward: false, how: "" })),
+    { placement: "thread" as const, together: true, forward: false, how: " (un-awaited sends to a hop not granted yet)" },
+    ...(["main", "thread", "pool"] as const).map((placement) => ({ placement, together: false, forward: true, how: " (forward)" })),
+  ];
+  for (const { placement, together, forward, how } of cases) {
+    it(`${placement} sender${how}: a full first hop drops, the sender's later sends go on`, async () => {
+      await withNode({}, async (n) => {
+        const gated = await startGated(n);
+        const after = await startRecorder(n, "after");
+        const dropped = droppedFull(n);
+        await n.startWorker("sender", DropIfFullSender, { placement });
+        await n.send("sender", { to: "gated", count: COUNT, then: "after", together, forward });
+        // With the sender held by the full mailbox, "done" would come only once "gated" is opened.
+        // It is routed after every send before it (one ordered stream), each delivered or dropped by then.
+        await eventually(() => after.length === 1, 20_000, '"done" past the full mailbox');
+        expect(after).toEqual(["done"]);
+        gated.open();
+        await eventually(() => gated.got.length + dropped.length === COUNT, 20_000, "the delivered ones handled");
+        expectAccounted(gated.got, dropped);
+        expect(dropped[0]).toMatchObject({ address: "gated", from: "sender", reason: "full" });
+        expect(dropped[0]!.error).toBeInstanceOf(MailboxFullError);
+        expect(dropped[0]!.error).toMatchObject({ code: "MAILBOX_FULL" });
+      });
+    }, 60_000);
   }
 
   it("a hop with room is not dropped: every send is delivered, in order", async () => {

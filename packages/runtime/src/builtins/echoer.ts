@@ -13,6 +13,8 @@ import { BUILTINS_MODULE } from "./public-module.js";
  * It answers whoever asks, so it never waits on one asker: an answer whose first hop is full
  * (a peer that reads nothing, or withholds its channel's credit) is dropped (`ifFull: "drop"`,
  * the node's `"dropped"` event) rather than holding up every other asker's answers behind it.
+ * A client that pipelines more questions than its channel's send queue holds (4 MiB by
+ * default) loses the answers past it, where it used to be slowed down.
  */
 const DROP_IF_FULL = Object.freeze({ ifFull: "drop" as const });
 

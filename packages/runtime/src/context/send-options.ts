@@ -19,7 +19,7 @@ const SEND_AND_RECEIVE_OPTIONS = optionKeys<SendAndReceiveOptions>({ timeout: tr
  */
 export function checkSendOptions(options: unknown, call: "send" | "forward" | "sendAndReceive"): void {
   if (options === undefined) return;
-  if (call === "sendAndReceive" && isPlainObject(options) && options.ifFull !== undefined) {
+  if (call === "sendAndReceive" && isPlainObject(options) && "ifFull" in options) {
     throw new InvalidOptionError(`${WHAT[call]}: ifFull is for send and forward (a request dropped would only wait out its timeout)`, { option: "ifFull" });
   }
   checkWaitOptions(options, WHAT[call], call === "sendAndReceive" ? SEND_AND_RECEIVE_OPTIONS : SEND_OPTIONS);

@@ -62,7 +62,7 @@ export class LocalEnvelopeDecoder {
   /** The head of the envelope decoded last: a FRAME_ENVELOPE_SAME_HEAD frame's. */
   #previous: Head | undefined;
 
-  /** Decodes a frame of kind FRAME_ENVELOPE, FRAME_ENVELOPE_ACK or FRAME_ENVELOPE_SAME_HEAD; throws DecodeError. */
+  /** Decodes an envelope frame of any kind (FRAME_ENVELOPE, _ACK, _SAME_HEAD, _DROP_IF_FULL, _ACK_DROP_IF_FULL); throws DecodeError. */
   decodeFrame(kind: number, bytes: Uint8Array): LocalMessage {
     return kind === FRAME_ENVELOPE_SAME_HEAD ? this.decodeSameHead(bytes) : this.decode(bytes);
   }

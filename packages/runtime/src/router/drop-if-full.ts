@@ -6,9 +6,11 @@ import type { Router } from "./router.js";
  * For a send with `{ ifFull: "drop" }`: when the mailbox of its first hop `next` is full now
  * (or `waiting`: its sender's earlier sends to that hop still wait for room), drops it, raising
  * the node's `"dropped"` event (reason `"full"`), and returns true; returns false when it
- * should be routed. A hop with no mailbox is routed, and fails as any send to it does.
+ * should be routed. A hop with no mailbox is routed, and fails as any send to it does; so is
+ * one that flow controls deny the sender, so that the denial is what the node reports.
  */
 export function droppedForFull(router: Router, next: Address, fromKey: string, waiting = false): boolean {
+  if (next.isLocal && !router.flowControls.isAllowed(fromKey, next.key)) return false;
   if (!waiting && router.mailboxOf(next)?.isFull !== true) return false;
   router.reportDropped(next, fromKey, new MailboxFullError(`${next.toString()} was full, and the send asked to drop rather than wait`));
   return true;
