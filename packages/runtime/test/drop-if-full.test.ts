@@ -4,7 +4,7 @@
 // later sends elsewhere get through meanwhile, that what did not fit was dropped with the
 // node's "dropped" event (reason "full"), and that what was delivered kept its order.
 import { describe, expect, it } from "vitest";
-import { Echoer, encodeBody, LocalMessage, MailboxFullError, route, type Context, type DroppedEvent, type Node, type Routed } from "@hopwire/runtime";
+import { Echoer, encodeBody, LocalMessage, MailboxFullError, route, type Context, type DroppedEvent, type Node, type NodeWarning, type Routed } from "@hopwire/runtime";
 import { DropIfFullSender } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
 import { eventually } from "../../../test/support/eventually.js";
@@ -75,6 +75,20 @@ describe('send with { ifFull: "drop" }', () => {
       });
     }, 60_000);
   }
+
+  it("the warning says what was full and that the sender chose to drop", async () => {
+    const lines: NodeWarning[] = [];
+    await withNode({ warnings: (_line, warning) => void lines.push(warning) }, async (n) => {
+      await startGated(n);
+      const after = await startRecorder(n, "after");
+      await n.startWorker("sender", DropIfFullSender, { placement: "main" });
+      await n.send("sender", { to: "gated", count: COUNT, then: "after" });
+      await eventually(() => after.length === 1, 20_000, '"done"');
+      const full = lines.filter((w) => w.kind === "dropped" && w.reason === "full");
+      expect(full).toHaveLength(1); // once a minute per cause
+      expect(full[0]!.parts.body).toMatch(/^dropped a message from sender for "gated": 0#gated was full, and the send asked to drop rather than wait \(\{ ifFull: "drop" \}\)/);
+    });
+  }, 60_000);
 
   it("a hop with room is not dropped: every send is delivered, in order", async () => {
     await withNode({}, async (n) => {

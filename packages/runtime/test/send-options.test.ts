@@ -202,6 +202,21 @@ describe("localInfo must be a plain object", () => {
   });
 });
 
+describe("forward's message", () => {
+  it("forward given a body rather than a LocalMessage is an InvalidOptionError naming `message` that points at send, on every placement", async () => {
+    await withNode({}, async (n) => {
+      await n.startWorker("sink", silent, { placement: "main" });
+      const expected = invalidOption("message", /^forward: message must be a LocalMessage .*got "sink"; .*use send\(to, body\)$/);
+      await expect(n.forward("sink" as never)).rejects.toEqual(expected);
+      await expect(n.forward(undefined as never, { ifFull: "drop" })).rejects.toEqual(invalidOption("message"));
+      for (const placement of ["thread", "pool"] as const) {
+        await n.startWorker(`prober-${placement}`, OptionProber, { placement });
+        expect(await n.sendAndReceive(`prober-${placement}`, { op: "forwardBody", target: "sink" }, { timeout: 20_000 }), placement).toEqual(expected);
+      }
+    });
+  });
+});
+
 describe("forward and local info", () => {
   // forward checked its localInfo option and then dropped it: the message went on with its
   // own local info, whatever the caller passed.

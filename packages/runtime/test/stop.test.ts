@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { InvalidRouteError, node } from "@hopwire/runtime";
+import { InvalidRouteError, node, type Context, type Routed } from "@hopwire/runtime";
 import { withNode } from "./helpers.js";
 import { Echoer, ShutdownReporter } from "./fixtures/workers.js";
 import { runToExit, type Finished } from "../../../test/support/children.js";
@@ -127,6 +127,51 @@ describe("node.stop()", () => {
       });
     }
   }
+});
+
+describe("node.stop() and handler errors", () => {
+  // A user trial (session 44): a main-placed dispatcher with messages queued for a worker that
+  // stops before it raised one "handler-error" per message in a clean stop (293 here), each an
+  // alert for a program that watches the event. Its sends were refused because the node stopped.
+  it("a handler whose send is refused because the node is stopping raises no handler-error", async () => {
+    const n = await node();
+    const errors: string[] = [];
+    n.on("handler-error", (event) => errors.push(`${event.worker}: ${event.error.message}`));
+    await n.startWorker("front", { async handleMessage(ctx: Context, msg: Routed) { await ctx.send("echoer", msg.body); } }, { placement: "main" });
+    await n.startWorker("echoer", Echoer, { mailbox: { maxMessages: 8 } });
+    for (let i = 0; i < 300; i++) n.send("front", i).catch(() => {});
+    // The dispatcher waits on the echoer: the rest of its 300 messages are queued when the node stops.
+    await eventually(() => n.router.localMailbox("echoer")!.isFull, 20_000, "the echoer's mailbox full");
+    await n.stop();
+    expect(errors).toEqual([]);
+  });
+
+  it("a handler that throws its own error while the node stops still raises handler-error", async () => {
+    const n = await node();
+    const errors: string[] = [];
+    n.on("handler-error", (event) => errors.push(`${event.worker}: ${(event.error.cause as Error).message}`));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    await n.startWorker(
+      "faulty",
+      {
+        async handleMessage() {
+          started();
+          await held;
+          throw new Error("a fault of its own");
+        },
+      },
+      { placement: "main" },
+    );
+    await n.send("faulty", "go");
+    await running;
+    const stopping = n.stop();
+    release();
+    await stopping;
+    expect(errors).toEqual(["faulty: a fault of its own"]);
+  });
 });
 
 describe("first-hour traps", () => {

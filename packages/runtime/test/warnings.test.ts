@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { MAX_WARNING_CAUSES, WARNING_INTERVAL_MS, type NodeWarning } from "@hopwire/runtime";
+import { MAX_WARNING_CAUSES, node, WARNING_INTERVAL_MS, type Context, type NodeWarning, type Routed } from "@hopwire/runtime";
+import { eventually } from "../../../test/support/eventually.js";
 import { RateLimitedWarnings, type WarningCause } from "../dist/diagnostics/warnings.js";
 
 // One warning per cause per interval, and a bounded table of causes. Each line reaches the
@@ -109,4 +110,28 @@ describe("rate-limited warnings", () => {
     }, undefined);
     expect(() => warnings.warn("a", () => thrown("x"))).not.toThrow();
   });
+});
+
+describe("the node's own inbox", () => {
+  // A user trial (session 44): replies to a program's own sends that it never received grew
+  // the node by ≈ 2.6 KB of RSS a reply, 601 MiB after 200,000, without a word.
+  it("warns once its unreceived messages reach 8,192 (inbox-backlog), and never below that", async () => {
+    const { warnings, sink } = capture();
+    const n = await node({ warnings: sink });
+    try {
+      await n.startWorker("echo", { handleMessage: (ctx: Context, msg: Routed) => ctx.send(msg.returnRoute, msg.body) }, { placement: "main" });
+      const backlog = () => warnings.filter((w) => w.kind === "inbox-backlog");
+      for (let i = 0; i < 8191; i++) await n.send("echo", i);
+      // The 8,192nd reply reaches the mark.
+      await n.send("echo", "marker");
+      await eventually(() => backlog().length > 0, 20_000, "the inbox-backlog warning");
+      expect(backlog()).toEqual([expect.objectContaining({ kind: "inbox-backlog", address: "app", messages: 8192 })]);
+      expect(backlog()[0]!.parts.body).toMatch(/holds 8192 messages that no receive\(\) took/);
+      // Received, they are all there, in order.
+      for (let i = 0; i < 8191; i++) expect((await n.receive({ timeout: 5_000 })).body).toBe(i);
+      expect((await n.receive({ timeout: 5_000 })).body).toBe("marker");
+    } finally {
+      await n.stop();
+    }
+  }, 60_000);
 });

@@ -11,7 +11,7 @@ import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions } 
 import type { Inbox } from "./inbox.js";
 import { PendingReply } from "./pending-reply.js";
 import { SendQueue, SENT } from "./send-queue.js";
-import { checkSendOptions, toForward } from "./send-options.js";
+import { checkForwardMessage, checkSendOptions, toForward } from "./send-options.js";
 import { checkWaitOptions } from "../options/plain-options.js";
 import { RouteMemo } from "../router/route-memo.js";
 import { droppedForFull } from "../router/drop-if-full.js";
@@ -137,6 +137,7 @@ export class MainContext implements Context {
 
   forward(message: LocalMessage, options?: SendOptions): Promise<void> {
     try {
+      checkForwardMessage(message);
       checkSendOptions(options, "forward");
       this.#core.assertRunning();
       if (options?.ifFull === "drop" && this.#droppedForFull(message.onwardRoute)) return SENT;

@@ -1,5 +1,5 @@
 import { AbortError, InvalidOptionError } from "../errors/errors.js";
-import type { LocalMessage } from "../message/local-message.js";
+import { LocalMessage } from "../message/local-message.js";
 import { checkWaitOptions, isPlainObject, optionKeys } from "../options/plain-options.js";
 import { describeValue } from "../util/describe-type.js";
 import type { SendAndReceiveOptions, SendOptions } from "./context.js";
@@ -50,4 +50,16 @@ const WHAT = Object.freeze({ send: "send options", forward: "forward options", s
 export function toForward(message: LocalMessage, options: SendOptions | undefined): LocalMessage {
   const localInfo = options?.localInfo;
   return localInfo === undefined ? message : message.withLocalInfo(localInfo);
+}
+
+/**
+ * Checks what `forward` was given: a LocalMessage. A string or a body got a TypeError from
+ * deep inside ("Cannot read properties of undefined (reading 'next')"); `send` is the call for a body.
+ */
+export function checkForwardMessage(message: unknown): void {
+  if (message instanceof LocalMessage) return;
+  throw new InvalidOptionError(
+    `forward: message must be a LocalMessage (as a handler gets in msg.message, or new LocalMessage(onwardRoute, returnRoute, encodeBody(body))), got ${describeValue(message)}; to send a body along a route, use send(to, body)`,
+    { option: "message" },
+  );
 }

@@ -78,11 +78,23 @@ export interface RefusedWarning extends RefusedEvent, WarningLine {
 }
 
 /**
+ * An `"inbox-backlog"` warning (no event of its own): the node's own inbox holds `messages`
+ * that no `receive()` took (replies to the node's own sends stay there until it does).
+ */
+export interface InboxBacklogWarning extends WarningLine {
+  readonly kind: "inbox-backlog";
+  /** The inbox's address: the node's ("app"). */
+  readonly address: string;
+  /** How many messages it held when the line was written. */
+  readonly messages: number;
+}
+
+/**
  * What a warning line says, in fields: the second argument of a WarningSink. `kind` tells
  * which; the other fields are those of the node event of that name, so, like events, a
  * warning carries addresses, flow control ids and errors, never a payload or a key.
  */
-export type NodeWarning = DeniedWarning | DroppedWarning | HandlerErrorWarning | WorkerFailedWarning | RefusedWarning;
+export type NodeWarning = DeniedWarning | DroppedWarning | HandlerErrorWarning | WorkerFailedWarning | RefusedWarning | InboxBacklogWarning;
 
 /** A warning's cause as the node describes it (internal): a NodeWarning before the rate limit adds its part. */
 export type WarningCause = Described<NodeWarning>;

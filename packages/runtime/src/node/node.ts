@@ -147,7 +147,8 @@ export async function node(options?: NodeOptions): Promise<Node> {
   }
   const resolved = resolveNodeOptions(options);
   const core = new NodeCore(resolved, (c, address) => new MainContext(c, address));
-  const inbox = new Inbox(new Address(0, "app"));
+  const address = new Address(0, "app");
+  const inbox = new Inbox(address, false, (messages) => core.diagnostics.inboxBacklog(address, messages));
   core.router.register([inbox.address], inbox);
   return new Node(core, inbox);
 }

@@ -11,7 +11,7 @@ import { route, type Route, type RouteLike } from "../route/route.js";
 import { writeEnvelope } from "./envelopes.js";
 import { FRAME_ENVELOPE, FRAME_ENVELOPE_DROP_IF_FULL, FRAME_OP, type BatchWriter } from "./frames.js";
 import { encodeOp } from "./protocol.js";
-import { checkSendOptions, toForward } from "../context/send-options.js";
+import { checkForwardMessage, checkSendOptions, toForward } from "../context/send-options.js";
 
 function unsupported(what: string): Promise<never> {
   return Promise.reject(new UnsupportedOperationError(`${what} is not available in a pool worker (it must not wait on other workers); use placement "thread"`));
@@ -79,6 +79,7 @@ export class PoolContext implements Context {
   }
 
   async forward(message: LocalMessage, options?: SendOptions): Promise<void> {
+    checkForwardMessage(message);
     checkSendOptions(options, "forward");
     if (this.#closed) throw this.#lateError("forward");
     message.onwardRoute.next();

@@ -15,7 +15,7 @@ import { isWorkerClass, type Processor, type StartWorkerOptions, type Worker, ty
 import { exportNameOf, moduleOf } from "./load-class.js";
 import { encodeArgs, type FoundProducer, type StartRequest } from "./protocol.js";
 import type { ThreadLink } from "./thread-link.js";
-import { checkSendOptions, toForward } from "../context/send-options.js";
+import { checkForwardMessage, checkSendOptions, toForward } from "../context/send-options.js";
 import { checkStartWorkerOptions } from "../worker/start-worker-options.js";
 
 /**
@@ -66,6 +66,7 @@ export class ThreadContext implements Context {
 
   forward(message: LocalMessage, options?: SendOptions): Promise<void> {
     try {
+      checkForwardMessage(message);
       checkSendOptions(options, "forward");
       return this.#link.sendEnvelope(toForward(message, options), options);
     } catch (error) {

@@ -11,7 +11,10 @@ import type { Router } from "./router.js";
  */
 export function droppedForFull(router: Router, next: Address, fromKey: string, waiting = false): boolean {
   if (next.isLocal && !router.flowControls.isAllowed(fromKey, next.key)) return false;
-  if (!waiting && router.mailboxOf(next)?.isFull !== true) return false;
-  router.reportDropped(next, fromKey, new MailboxFullError(`${next.toString()} was full, and the send asked to drop rather than wait`));
+  const mailbox = router.mailboxOf(next);
+  if (!waiting && mailbox?.isFull !== true) return false;
+  // Named by what it is (a secure channel, a connection): its address alone is a generated hex string.
+  const what = mailbox?.kind === undefined ? next.toString() : `the ${mailbox.kind} ${next.toString()}`;
+  router.reportDropped(next, fromKey, new MailboxFullError(`${what} was full, and the send asked to drop rather than wait`));
   return true;
 }
