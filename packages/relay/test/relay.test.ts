@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createLogger, deferred, InvalidOptionError, node, route, startRelay, waitFor, type Context, type Logger, type Node, type NodeOptions, type Routed } from "@hopwire/runtime";
+import { createLogger, deferred, encodeBody, InvalidOptionError, LocalMessage, node, route, startRelay, waitFor, type Context, type Logger, type Node, type NodeOptions, type Routed } from "@hopwire/runtime";
 import {
   createIdentity,
   createSecureChannel,
@@ -160,6 +160,26 @@ describe("relay service and RemoteRelay", () => {
     await startRelay(n, "to_carol", route("forward_to_carol"));
     await expect(n.send("to_carol", "for carol")).rejects.toMatchObject({ code: "ADDRESS_UNKNOWN" });
     expect(lines[1]).toMatch(/no worker has the address "forward_to_carol" on this node: start it/);
+  });
+
+  // An adversarial trial (session 44): a peer that withheld its channel's credit and pinged held
+  // the service 5 s per ping (its replies waited with a timeout), and every registrant's heartbeat
+  // and registration timed out behind it.
+  it("answers every asker at once while one asker takes no answers (its answers are dropped)", async () => {
+    const { n } = await startNode({ warnings: false });
+    await startRelayService(n, { policy: () => true });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    await n.startWorker("deaf", { handleMessage: () => gate }, { placement: "main", mailbox: { maxMessages: 1 } });
+    const dropped: string[] = [];
+    n.on("dropped", (event) => void (event.reason === "full" && dropped.push(event.address)));
+    // Twenty pings whose answers go to "deaf", which takes one and then holds its mailbox full.
+    for (let i = 0; i < 20; i++) await n.forward(new LocalMessage(route("forwarding_service"), route("deaf"), encodeBody({ t: "ping", id: `p${i}`, name: "bob" })));
+    await eventually(() => dropped.length > 0, 20_000, "an answer to the deaf asker dropped");
+    const pong = await n.sendAndReceive<{ t: string; id: string }>("forwarding_service", { t: "ping", id: "honest", name: "bob" }, { timeout: 2_000 });
+    expect(pong).toMatchObject({ t: "pong", id: "honest" });
+    expect(dropped.every((address) => address === "deaf")).toBe(true);
+    open();
   });
 
   it("refuses a registration that did not come over a secure channel", async () => {

@@ -45,6 +45,26 @@ describe("built-in workers", () => {
     });
   });
 
+  it("Hop drops what is for a full next hop and goes on carrying everyone else's (on a thread and on the main thread)", async () => {
+    for (const placement of ["thread", "main"] as const) {
+      await withNode({ warnings: false }, async (n) => {
+        await n.startWorker("h", Hop, { placement });
+        await n.startWorker("echoer", Echoer, { placement: "main" });
+        let open!: () => void;
+        const gate = new Promise<void>((resolve) => (open = resolve));
+        await n.startWorker("deaf", { handleMessage: () => gate }, { placement: "main", mailbox: { maxMessages: 1 } });
+        const dropped: string[] = [];
+        n.on("dropped", (event) => void (event.reason === "full" && dropped.push(`${event.from} -> ${event.address}`)));
+        // Questions whose answers come back through the Hop to "deaf", which takes one and then none.
+        for (let i = 0; i < 50; i++) await n.forward(new LocalMessage(route("h", "echoer"), route("deaf"), encodeBody(i)));
+        await eventually(() => dropped.length > 0, 20_000, `${placement}: an answer for deaf dropped`);
+        expect(await n.sendAndReceive(route("h", "echoer"), "through", { timeout: 5_000 }), placement).toBe("through");
+        expect(new Set(dropped)).toEqual(new Set(["h -> deaf"]));
+        open();
+      });
+    }
+  });
+
   it("Relay forwards to its fixed route, keeping the return route", async () => {
     await withNode({ warnings: false }, async (n) => {
       await n.startWorker("echoer", Echoer, { placement: "pool" });
