@@ -447,6 +447,50 @@ async function hostileChannel(p: Pair): Promise<{ victim: ChannelEnd; hostileSen
   return { victim, hostileSend };
 }
 
+describe("a peer that withholds credit from a service that answers with ifFull: \"drop\"", () => {
+  // An adversarial trial (session 44): a channel's queue takes one message of any size when it is
+  // empty, so a peer that granted one message and returned no credit pinned one 15.5 MiB answer
+  // per channel in the Echoer's queues (1 GiB with 64 channels on one connection).
+  it("gets a large answer it has no credit for dropped, not queued; a peer that reads gets its large answer", async () => {
+    const p = await pair();
+    await p.bob.startWorker("echoer", DroppingEcho, { placement: "main" });
+    p.bob.flowControls.addConsumer("echoer", p.listener.flowControlId);
+    const dropped: string[] = [];
+    p.bob.on("dropped", (event) => void (event.reason === "full" && dropped.push(event.error.message)));
+    const big = new Uint8Array(6 * MiB).fill(7);
+
+    // A peer that reads: its 6 MiB answer comes back (the queue may take it: credit lets it go at once).
+    const reader = await createSecureChannel(p.alice, await createIdentity(), route(p.connection, "bob_listener"));
+    expect(((await p.alice.sendAndReceive(route(reader, "echoer"), big, { timeout: 20_000 })) as Uint8Array).length).toBe(big.length);
+    expect(dropped).toEqual([]);
+
+    // The withholding peer: a window of one message, and an asker that holds the first answer for ever.
+    const withholding = await createSecureChannel(p.alice, await createIdentity(), route(p.connection, "bob_listener"), new SecureChannelOptions().withReceiveWindow({ messages: 1 }));
+    let asked = 0;
+    await p.alice.startWorker(
+      "deaf",
+      {
+        async handleMessage(ctx: Context, msg: Routed) {
+          if (msg.body !== "start") return new Promise<void>(() => {});
+          for (let i = 0; i < 2; i++) (await ctx.send(route(withholding, "echoer"), big), asked++);
+        },
+      },
+      { placement: "main", mailbox: { maxMessages: 1 } },
+    );
+    await p.alice.send("deaf", "start");
+    await eventually(() => dropped.length > 0, 20_000, "the second answer dropped");
+    expect(asked).toBe(2);
+    expect(dropped).toEqual([expect.stringMatching(/^the secure channel .* was full, and the send asked to drop rather than wait$/)]);
+  }, 60_000);
+});
+
+/** The built-in Echoer's way of answering: `ifFull: "drop"`. */
+class DroppingEcho implements Worker {
+  async handleMessage(ctx: Context, msg: Routed) {
+    await ctx.send(msg.returnRoute, msg.body, { ifFull: "drop" });
+  }
+}
+
 describe("two channels over one connection", () => {
   it("keeps the echo channel answering while the other floods a slow worker (p50 within 3x of unloaded)", async () => {
     const p = await pair();

@@ -86,8 +86,12 @@ export class MainContext implements Context {
       checkSendOptions(options, "send");
       this.#core.assertRunning();
       const onward = route(to);
-      if (options?.ifFull === "drop" && this.#droppedForFull(onward)) return SENT;
       const localInfo = options?.localInfo ?? NO_LOCAL_INFO;
+      if (options?.ifFull === "drop") {
+        // Its size counts (Mailbox.wouldOverflow): made first, and never lent.
+        const message = bodyMessage(onward, this.#returnRoute, body, localInfo, false);
+        return this.#droppedForFull(message) ? SENT : this.#sends.submit(message, options);
+      }
       const lender = body instanceof Uint8Array ? this.#lenderFor(onward) : undefined;
       if (lender?.deliverBytes !== undefined) {
         // No message made at all: the mailbox copies the bytes into its own memory (a batch, a write buffer, staging).
@@ -107,9 +111,9 @@ export class MainContext implements Context {
    * For a send with `{ ifFull: "drop" }`: drops it (the node's "dropped" event) when its first
    * hop is full, or this context's earlier sends to that hop still wait for room.
    */
-  #droppedForFull(onward: Route): boolean {
-    const next = onward.next();
-    return droppedForFull(this.#core.router, next, this.address.key, this.#sends.waitsIn(next.key));
+  #droppedForFull(message: LocalMessage): boolean {
+    const next = message.onwardRoute.next();
+    return droppedForFull(this.#core.router, next, this.address.key, message.payloadLength, this.#sends.waitsIn(next.key));
   }
 
   /**
@@ -140,7 +144,7 @@ export class MainContext implements Context {
       checkForwardMessage(message);
       checkSendOptions(options, "forward");
       this.#core.assertRunning();
-      if (options?.ifFull === "drop" && this.#droppedForFull(message.onwardRoute)) return SENT;
+      if (options?.ifFull === "drop" && this.#droppedForFull(message)) return SENT;
       return this.#sends.submit(toForward(message, options), options);
     } catch (error) {
       return Promise.reject(error);

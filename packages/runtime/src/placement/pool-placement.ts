@@ -339,7 +339,7 @@ class PoolHost implements Mailbox, WorkerHandle {
           message = this.#envelopes.decodeFrame(kind, bytes);
           if (kind === FRAME_ENVELOPE_DROP_IF_FULL) {
             // Dropped rather than waited for: the lane's next task does not wait for room there.
-            if (!droppedForFull(core.router, message.onwardRoute.next(), this.address.key)) core.router.route(message, this.address.key);
+            if (!droppedForFull(core.router, message.onwardRoute.next(), this.address.key, message.payloadLength)) core.router.route(message, this.address.key);
             return;
           }
           const mailbox = core.router.route(message, this.address.key);

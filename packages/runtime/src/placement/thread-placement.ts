@@ -461,7 +461,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
         this.#lookedAt = undefined;
         if (kind !== FRAME_ENVELOPE_DROP_IF_FULL) return this.#fed(this.#routeLent(message));
         // Dropped rather than waited for: one full hop (a peer that withholds credit) must not hold this thread's other sends.
-        if (!droppedForFull(this.#core.router, message.onwardRoute.next(), this.address.key)) this.#routeLent(message);
+        if (!droppedForFull(this.#core.router, message.onwardRoute.next(), this.address.key, message.payloadLength)) this.#routeLent(message);
         return true;
       } catch (error) {
         this.#keepBatch();
@@ -474,7 +474,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
       const dropIfFull = kind === FRAME_ENVELOPE_ACK_DROP_IF_FULL;
       try {
         message = this.#envelopes.decode(bytes);
-        if (!dropIfFull || !droppedForFull(this.#core.router, message.onwardRoute.next(), this.address.key)) mailbox = this.#routeLent(message);
+        if (!dropIfFull || !droppedForFull(this.#core.router, message.onwardRoute.next(), this.address.key, message.payloadLength)) mailbox = this.#routeLent(message);
       } catch (error) {
         this.#keepBatch();
         this.#nack(seq, error);

@@ -3,16 +3,17 @@ import { MailboxFullError } from "../errors/errors.js";
 import type { Router } from "./router.js";
 
 /**
- * For a send with `{ ifFull: "drop" }`: when the mailbox of its first hop `next` is full now
- * (or `waiting`: its sender's earlier sends to that hop still wait for room), drops it, raising
+ * For a send with `{ ifFull: "drop" }` of a message of `bytes` (its payload): when the mailbox
+ * of its first hop `next` is full now, or would hold it past its bound (Mailbox.wouldOverflow),
+ * or `waiting` (its sender's earlier sends to that hop still wait for room), drops it, raising
  * the node's `"dropped"` event (reason `"full"`), and returns true; returns false when it
  * should be routed. A hop with no mailbox is routed, and fails as any send to it does; so is
  * one that flow controls deny the sender, so that the denial is what the node reports.
  */
-export function droppedForFull(router: Router, next: Address, fromKey: string, waiting = false): boolean {
+export function droppedForFull(router: Router, next: Address, fromKey: string, bytes: number, waiting = false): boolean {
   if (next.isLocal && !router.flowControls.isAllowed(fromKey, next.key)) return false;
   const mailbox = router.mailboxOf(next);
-  if (!waiting && mailbox?.isFull !== true) return false;
+  if (!waiting && mailbox?.isFull !== true && mailbox?.wouldOverflow?.(bytes) !== true) return false;
   // Named by what it is (a secure channel, a connection): its address alone is a generated hex string.
   const what = mailbox?.kind === undefined ? next.toString() : `the ${mailbox.kind} ${next.toString()}`;
   router.reportDropped(next, fromKey, new MailboxFullError(`${what} was full, and the send asked to drop rather than wait`));

@@ -74,6 +74,13 @@ export interface Mailbox {
    */
   onRoom?(callback: () => void): () => void;
   /**
+   * For a send with `{ ifFull: "drop" }`: whether a message of about `bytes` would wait here
+   * past the mailbox's byte bound even though it is not full now (a queue that takes one
+   * message of any size when it is empty, and cannot pass it on at once). Such a send is
+   * dropped. Absent: only `isFull` counts.
+   */
+  wouldOverflow?(bytes: number): boolean;
+  /**
    * True for a reply address that lives for one request (sendAndReceive's): senders should
    * not set anything up for later sends to it (a thread's send grant, a hop watch).
    */
