@@ -175,12 +175,35 @@ describe("relay service and RemoteRelay", () => {
     n.on("dropped", (event) => void (event.reason === "full" && dropped.push(event.address)));
     // Twenty pings whose answers go to "deaf", which takes one and then holds its mailbox full.
     for (let i = 0; i < 20; i++) await n.forward(new LocalMessage(route("forwarding_service"), route("deaf"), encodeBody({ t: "ping", id: `p${i}`, name: "bob" })));
-    await eventually(() => dropped.length > 0, 20_000, "an answer to the deaf asker dropped");
+    await eventually(() => n.router.localMailbox("deaf")!.isFull, 20_000, "the deaf asker full");
+    // Awaiting its answers (5 s each), the service answered nobody else for 95 s.
     const pong = await n.sendAndReceive<{ t: string; id: string }>("forwarding_service", { t: "ping", id: "honest", name: "bob" }, { timeout: 2_000 });
     expect(pong).toMatchObject({ t: "pong", id: "honest" });
-    expect(dropped.every((address) => address === "deaf")).toBe(true);
     open();
   });
+
+  // A review (session 44): with its answers dropped whenever their first hop was full, a busy
+  // registrant's pong (its forwarder fills the same channel) was lost, and it reconnected,
+  // cutting every relayed connection. A reply may wait for room, one per asker.
+  it("keeps a registrant whose channel is busy with relayed traffic registered: its pongs wait for room, not dropped", async () => {
+    const bobIdentity = await createIdentity();
+    const { address } = await relayNode([bobIdentity]);
+    const events: RemoteRelayEvent[] = [];
+    const bob = await bobNode(bobIdentity, address, "b", { heartbeatIntervalMs: 100, replyTimeoutMs: 2_000, onEvent: (e) => events.push(e) });
+    let got = 0;
+    // A slow but honest consumer: 1 ms per 64 KiB message, so the channel from the relay node is at its bound.
+    await bob.n.startWorker("sink", { async handleMessage() { got++; await new Promise((resolve) => setTimeout(resolve, 1)); } }, { placement: "main" });
+    bob.n.flowControls.addConsumer("sink", bob.relay.flowControlId);
+    const { n: alice, tcp } = await startNode();
+    const connection = await tcp.connect(address, new TcpConnectionOptions());
+    const chunk = encodeBody(new Uint8Array(64 * 1024));
+    const until = performance.now() + 5_000;
+    while (performance.now() < until && !events.some((e) => e.kind === "disconnected")) {
+      await alice.forward(new LocalMessage(route(connection, "forward_to_bob", "sink"), route(), chunk), { timeout: 10_000 });
+    }
+    expect(events.filter((e) => e.kind === "disconnected")).toEqual([]);
+    expect(got).toBeGreaterThan(100);
+  }, 60_000);
 
   it("refuses a registration that did not come over a secure channel", async () => {
     const { n, tcp } = await startNode();

@@ -122,7 +122,10 @@ describe("the node's own inbox", () => {
       await n.startWorker("echo", { handleMessage: (ctx: Context, msg: Routed) => ctx.send(msg.returnRoute, msg.body) }, { placement: "main" });
       const backlog = () => warnings.filter((w) => w.kind === "inbox-backlog");
       for (let i = 0; i < 8191; i++) await n.send("echo", i);
-      // The 8,192nd reply reaches the mark.
+      // 8,191 replies wait: no warning yet. The 8,192nd reaches the mark.
+      await eventually(() => n.router.localMailbox("echo")!.isFull === false, 20_000, "the echoes handled");
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(backlog()).toEqual([]);
       await n.send("echo", "marker");
       await eventually(() => backlog().length > 0, 20_000, "the inbox-backlog warning");
       expect(backlog()).toEqual([expect.objectContaining({ kind: "inbox-backlog", address: "app", messages: 8192 })]);

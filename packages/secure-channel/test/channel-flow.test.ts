@@ -467,11 +467,13 @@ describe("a peer that withholds credit from a service that answers with ifFull: 
     // The withholding peer: a window of one message, and an asker that holds the first answer for ever.
     const withholding = await createSecureChannel(p.alice, await createIdentity(), route(p.connection, "bob_listener"), new SecureChannelOptions().withReceiveWindow({ messages: 1 }));
     let asked = 0;
+    let hear!: () => void;
+    const deafUntil = new Promise<void>((resolve) => (hear = resolve));
     await p.alice.startWorker(
       "deaf",
       {
         async handleMessage(ctx: Context, msg: Routed) {
-          if (msg.body !== "start") return new Promise<void>(() => {});
+          if (msg.body !== "start") return deafUntil;
           for (let i = 0; i < 2; i++) (await ctx.send(route(withholding, "echoer"), big), asked++);
         },
       },
@@ -481,6 +483,7 @@ describe("a peer that withholds credit from a service that answers with ifFull: 
     await eventually(() => dropped.length > 0, 20_000, "the second answer dropped");
     expect(asked).toBe(2);
     expect(dropped).toEqual([expect.stringMatching(/^the secure channel .* was full, and the send asked to drop rather than wait$/)]);
+    hear(); // so that the node stops without waiting out the held handler
   }, 60_000);
 });
 

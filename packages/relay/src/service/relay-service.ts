@@ -142,6 +142,8 @@ const RELAY_SERVICE_OPTIONS = optionKeys<RelayServiceOptions>({
 export class RelayService implements Worker {
   readonly address: Address;
   readonly #node: Node;
+  /** First hops of askers with a reply waiting for room there (see #reply). */
+  readonly #waitingReplies = new Set<string>();
   readonly #options: RelayServiceOptions;
   readonly #log: Logger;
   readonly #forwarderConsumerOf: readonly FlowControlId[];
@@ -191,7 +193,7 @@ export class RelayService implements Worker {
       // That another holds the name is told only to the registrant it replaced (from its own channel): anyone else
       // learnt from it which names are registered (an adversarial trial, session 43). No policy call: its latency told too.
       const replaced = held !== undefined && !registered && (this.#superseded.get(request.name)?.some((r) => r.equals(message.returnRoute)) ?? false);
-      await this.#reply(ctx, message, { t: "pong", id: request.id, registered, replaced });
+      this.#reply(ctx, message, { t: "pong", id: request.id, registered, replaced });
       return;
     }
     const refusal = (await this.#check(request.name, identifier)) ?? this.#checkCounts(request.name, identifier!, message);
@@ -199,7 +201,7 @@ export class RelayService implements Worker {
       // An invalid name from the network is reported quoted and escaped: it goes into logs.
       const name = isRelayName(request.name) ? request.name : JSON.stringify(String(request.name).slice(0, 64));
       this.#report({ kind: "refused", name, code: refusal.code, ...(identifier ? { identifier } : {}) });
-      await this.#reply(ctx, message, { t: "refused", id: request.id, ...refusal });
+      this.#reply(ctx, message, { t: "refused", id: request.id, ...refusal });
       return;
     }
     let address: string;
@@ -210,10 +212,10 @@ export class RelayService implements Worker {
       ctx.log.debug(`relay service: could not start the forwarder for "${request.name}"`, error);
       this.#report({ kind: "refused", name: request.name, code: "RELAY_REGISTRATION_REFUSED", identifier: identifier! });
       const why = `The relay node cannot forward "${request.name}" (${(error as { code?: string }).code ?? "error"})`;
-      await this.#reply(ctx, message, { t: "refused", id: request.id, code: "RELAY_REGISTRATION_REFUSED", message: why });
+      this.#reply(ctx, message, { t: "refused", id: request.id, code: "RELAY_REGISTRATION_REFUSED", message: why });
       return;
     }
-    await this.#reply(ctx, message, { t: "registered", id: request.id, name: request.name, address });
+    this.#reply(ctx, message, { t: "registered", id: request.id, name: request.name, address });
   }
 
   /**
@@ -351,21 +353,31 @@ export class RelayService implements Worker {
   }
 
   /**
-   * Answers without waiting on the asker: a reply whose first hop is full (an asker that reads
-   * nothing, or withholds its channel's credit) is dropped. With a 5 s timeout instead, an
-   * adversarial trial (session 44) held the service 5 s per ping of one such peer, and every
-   * registrant's heartbeat and registration timed out behind it.
+   * Answers without holding up the other askers: the handler does not wait for the reply. A
+   * reply to a full first hop waits for room there, up to REPLY_WAIT_MS, one per asker: the
+   * next one to that asker while it waits is dropped. Awaited, with that timeout, an
+   * adversarial trial (session 44) held the service 5 s per ping of a peer that withheld its
+   * channel's credit, and every registrant's heartbeat timed out behind it; dropped whenever
+   * the hop was full, a busy registrant's pong (its forwarder fills the same channel) was lost
+   * and the registrant reconnected, cutting every relayed connection (a review, session 44).
    */
-  async #reply(ctx: Context, message: Routed, reply: RelayReply): Promise<void> {
-    try {
-      await ctx.send(message.returnRoute, reply, DROP_IF_FULL);
-    } catch (error) {
-      ctx.log.debug("relay service: a reply could not be sent", error);
+  #reply(ctx: Context, message: Routed, reply: RelayReply): void {
+    const first = message.returnRoute.isEmpty ? undefined : message.returnRoute.next();
+    const full = first !== undefined && this.#node.router.mailboxOf(first)?.isFull === true;
+    if (full && this.#waitingReplies.has(first.key)) {
+      ctx.log.debug("relay service: dropped a reply: an earlier one to the same asker still waits for room");
+      return;
     }
+    if (full) this.#waitingReplies.add(first.key);
+    ctx.send(message.returnRoute, reply, REPLY_WAIT)
+      .catch((error: unknown) => ctx.log.debug("relay service: a reply could not be sent", error))
+      .finally(() => full && this.#waitingReplies.delete(first.key));
   }
 }
 
-const DROP_IF_FULL = Object.freeze({ ifFull: "drop" as const });
+/** How long a reply may wait for room in its asker's first hop (see RelayService.#reply). */
+const REPLY_WAIT_MS = 5_000;
+const REPLY_WAIT = Object.freeze({ timeout: REPLY_WAIT_MS });
 
 function refused(message: string): { code: RefusalCode; message: string } {
   return { code: "RELAY_REGISTRATION_REFUSED", message };

@@ -1,5 +1,5 @@
 import { AbortError, InvalidOptionError } from "../errors/errors.js";
-import { LocalMessage } from "../message/local-message.js";
+import type { LocalMessage } from "../message/local-message.js";
 import { checkWaitOptions, isPlainObject, optionKeys } from "../options/plain-options.js";
 import { describeValue } from "../util/describe-type.js";
 import type { SendAndReceiveOptions, SendOptions } from "./context.js";
@@ -57,7 +57,9 @@ export function toForward(message: LocalMessage, options: SendOptions | undefine
  * deep inside ("Cannot read properties of undefined (reading 'next')"); `send` is the call for a body.
  */
 export function checkForwardMessage(message: unknown): void {
-  if (message instanceof LocalMessage) return;
+  // Duck-typed, not instanceof: a LocalMessage of another copy of the runtime forwards as well,
+  // and a class of the bundles (renamed by keepNames) is a slow instanceof on a per-message path.
+  if (typeof (message as { onwardRoute?: { next?: unknown } } | null)?.onwardRoute?.next === "function") return;
   throw new InvalidOptionError(
     `forward: message must be a LocalMessage (as a handler gets in msg.message, or new LocalMessage(onwardRoute, returnRoute, encodeBody(body))), got ${describeValue(message)}; to send a body along a route, use send(to, body)`,
     { option: "message" },

@@ -255,48 +255,30 @@ export class SecureChannelListener implements Mailbox {
     }
     // Half-open handshakes hold state until message 3 or their timeout, and each costs DH work:
     // first messages wait in their connection's queue (the first hop back, where the message
-    // came in, or the peer's connection at a relay: see viaOf) and start in turn, a connection
-    // at a time (see HandshakeSlots).
+    // came in) and start in turn, a connection at a time (see HandshakeSlots).
     const hop = message.returnRoute.next();
-    const via = this.#viaOf(hop, message.returnRoute);
     const now = performance.now();
     // The payload copied: a view would keep the whole socket read it came in alive while it waits.
     const returnRoute = message.returnRoute;
     const queued: FirstMessage = { returnRoute, payload: message.payload.slice(), bytes: queuedFirstMessageBytes(returnRoute, MESSAGE1_LENGTH) };
-    const watch = () => this.#node.router.watchHop(hop, () => this.#connectionGone(via));
+    const watch = () => this.#node.router.watchHop(hop, () => this.#connectionGone(hop.key));
     this.#scheduleHousekeeping();
     // Open channels alone fill the listener's or the connection's allowance: refused now, without
     // queueing, and the connection waits a while, as for a full queue. (Started handshakes count
     // too, when the message's turn comes: see #startHandshakes.)
-    const limit = this.#channelLimitFor(via, false);
+    const limit = this.#channelLimitFor(hop.key, false);
     if (limit !== undefined) {
-      this.#refuseForLimit(message, via, limit, now, watch);
-      this.#pauseFeeder(via === hop.key);
+      this.#refuseForLimit(message, hop.key, limit, now, watch);
+      this.#pauseFeeder(REFUSED_CONNECTION_PAUSE_MS);
       return;
     }
-    if (!this.#slots.offer(via, queued, now, watch)) {
+    if (!this.#slots.offer(hop.key, queued, now, watch)) {
       this.#dropped("its connection's queue is full, in messages or bytes");
-      if (this.#slots.mayRefuse(via, now)) this.#refuse(message, BUSY);
-      this.#pauseFeeder(via === hop.key);
+      if (this.#slots.mayRefuse(hop.key, now)) this.#refuse(message, BUSY);
+      this.#pauseFeeder(REFUSED_CONNECTION_PAUSE_MS);
       return;
     }
     this.#scheduleStarts();
-  }
-
-  /**
-   * The connection a first message came in over, as the listener's fairness and
-   * `maxChannelsPerConnection` count it: its first hop back, or, when that is a secure channel
-   * (a node behind a relay gets every relayed handshake through its one channel to the relay
-   * node), that channel and the next hop, which the relay node set: the peer's own connection
-   * there. Keyed by the channel alone, one raw connection flooding first messages through the
-   * relay shared a queue with every honest client, and 4 of 4 honest handshakes timed out (an
-   * adversarial trial, session 44); and every relayed channel counted against one connection's
-   * `maxChannelsPerConnection`.
-   */
-  #viaOf(hop: Address, returnRoute: Route): string {
-    const peerHop = returnRoute.length > 1 ? returnRoute.at(1) : undefined;
-    if (peerHop === undefined || this.#node.router.mailboxOf(hop)?.kind !== "secure channel") return hop.key;
-    return `${hop.key}/${peerHop.key}`;
   }
 
   #scheduleStarts(): void {
@@ -384,15 +366,9 @@ export class SecureChannelListener implements Mailbox {
     }
   }
 
-  /**
-   * Asks whoever routed the message just refused (a connection reads `isFull`) to wait
-   * REFUSED_CONNECTION_PAUSE_MS; only for this turn. Only a `direct` feeder, the refused
-   * connection itself: a secure channel that feeds relayed handshakes carries every relayed
-   * peer's, and pausing it for one flooding peer held up the others.
-   */
-  #pauseFeeder(direct: boolean): void {
-    if (!direct) return;
-    this.#pauseMs = REFUSED_CONNECTION_PAUSE_MS;
+  /** Asks whoever routed the message just refused (a connection reads `isFull`) to wait `ms`; only for this turn. */
+  #pauseFeeder(ms: number): void {
+    this.#pauseMs = ms;
     if (this.#clearPauseScheduled) return;
     this.#clearPauseScheduled = true;
     setImmediate(() => {
@@ -538,7 +514,7 @@ export class SecureChannelListener implements Mailbox {
       case "HANDSHAKE_CONNECTION_CHANNEL_LIMIT":
         return (
           `the listener holds its maximum of ${this.#options.maxChannelsPerConnection} channels, open or handshaking, over that connection (maxChannelsPerConnection); the handshake is refused at its first message, and a channel that closes frees its slot. ` +
-          `Raise maxChannelsPerConnection if one connection carries that many for good reason (a node behind a relay that forwards over plain TCP gets all its clients' channels over its one connection to the relay); ${refused}.`
+          `Raise maxChannelsPerConnection if one connection carries that many for good reason (a node behind a relay gets all its clients' channels over its one connection to the relay); ${refused}.`
         );
       default:
         return `its handshake failed here: ${error.name}: ${error.message}; ${refused}.`;

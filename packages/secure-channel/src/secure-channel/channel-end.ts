@@ -40,6 +40,7 @@ import {
 } from "./channel-errors.js";
 import { rememberClosedEncryptor } from "./channel-registry.js";
 import { decodeHeartbeat, encodeHeartbeat, keepaliveEvery } from "./liveness.js";
+import { HEARTBEAT_RETRY_FIRST_MS, HEARTBEAT_RETRY_MAX_MS, heartbeatBudgetOf, type HeartbeatBudget } from "./heartbeat-budget.js";
 import { decodeCredit, encodeCredit, ReceiveCredit, SendCredit } from "./credit.js";
 import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "./encryptor-queue.js";
 import { release } from "./staging.js";
@@ -185,6 +186,10 @@ export class ChannelEnd implements ChannelCipherSink {
   /** True once any authenticated record came from the peer after open (for the responder: the initiator got CONFIRM). */
   #heard = false;
   #keepaliveEvery: number;
+  /** The node's heartbeat budget (heartbeat-budget.ts); a heartbeat it refused is tried again at #heartbeatRetryAt. */
+  readonly #heartbeats: HeartbeatBudget;
+  #heartbeatRetryMs = 0;
+  #heartbeatRetryAt = 0;
   #livenessTimer: NodeJS.Timeout | undefined;
   /** When the liveness timer is due: how late it fires is how long this process did not run. */
   #livenessDue = 0;
@@ -203,6 +208,7 @@ export class ChannelEnd implements ChannelCipherSink {
     this.#queue = new EncryptorQueue(options.sendQueueLimits);
     this.#receiveCredit = new ReceiveCredit(options.receiveWindow);
     this.#keepaliveEvery = keepaliveEvery(options.keepaliveInterval, undefined);
+    this.#heartbeats = heartbeatBudgetOf(node);
     this.#remoteMailbox = new RemoteMailbox(this.remoteAddress, this);
     node.router.register([this.remoteAddress], this.#remoteMailbox);
     this.#fromRemote = route(this.remoteAddress);
@@ -450,7 +456,7 @@ export class ChannelEnd implements ChannelCipherSink {
     const allowed = this.#silenceAllowed();
     // At least three looks per silence window: a stall of this process is measured by how late
     // the timer fires (see #onLivenessTimer), which says nothing of the silence before it was due.
-    const due = Math.min(this.#lastSent + this.#keepaliveEvery, this.#lastHeard + allowed, now + allowed / 3);
+    const due = Math.min(Math.max(this.#lastSent + this.#keepaliveEvery, this.#heartbeatRetryAt), this.#lastHeard + allowed, now + allowed / 3);
     // At most MAX_TIMEOUT_MS: Node runs a longer timer after 1 ms (a timeout or interval of
     // weeks would re-arm every millisecond); one that fires early just re-arms.
     const delay = Math.min(MAX_TIMEOUT_MS, Math.max(1, Math.ceil(due - now)));
@@ -475,9 +481,21 @@ export class ChannelEnd implements ChannelCipherSink {
       // The CLOSE goes out anyway: a peer that is alive but unheard learns it at once.
       return this.close(new SecureChannelPeerGoneError(`Nothing authenticated from the peer for ${Math.round(silent)} ms (${what})`));
     }
-    if (now - this.#lastSent >= this.#keepaliveEvery) this.#sendInner(InnerKind.HEARTBEAT, encodeHeartbeat(this.options.peerTimeout));
+    if (now - this.#lastSent >= this.#keepaliveEvery && now >= this.#heartbeatRetryAt) this.#heartbeat(now);
     this.#armLiveness(now);
   };
+
+  /** Seals a HEARTBEAT if the node's budget has one; else tries again later, backing off (heartbeat-budget.ts). */
+  #heartbeat(now: number): void {
+    if (this.#heartbeats.take(now)) {
+      this.#heartbeatRetryMs = 0;
+      this.#heartbeatRetryAt = 0;
+      this.#sendInner(InnerKind.HEARTBEAT, encodeHeartbeat(this.options.peerTimeout));
+      return;
+    }
+    this.#heartbeatRetryMs = this.#heartbeatRetryMs === 0 ? HEARTBEAT_RETRY_FIRST_MS : Math.min(HEARTBEAT_RETRY_MAX_MS, this.#heartbeatRetryMs * 2);
+    this.#heartbeatRetryAt = now + this.#heartbeatRetryMs;
+  }
 
   /** The peer announced its timeout: heartbeats go at least a third of it apart. */
   #onHeartbeat(body: Uint8Array): void {
