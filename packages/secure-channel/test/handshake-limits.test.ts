@@ -165,7 +165,7 @@ describe("handshake limits", () => {
     offer("limited");
     // "limited" holds none, so it would take the greediest's oldest slot; at its channel limit it is refused instead.
     const start = s.next((key) => key === "limited");
-    expect(start).toEqual({ connection: "limited", message: "limited:3", refused: true });
+    expect(start).toEqual({ connection: "limited", peer: "", message: "limited:3", refused: true });
     expect(s.pending).toBe(2);
     expect(s.queued).toBe(1); // greedy's third, still waiting for a slot
     // A connection at its pending cap waits as before, whatever the channel limit says.
@@ -199,5 +199,66 @@ describe("handshake limits", () => {
     expect(validateHandshakeLimits({ refusalsPerSecondPerConnection: 0 }).refusalsPerSecondPerConnection).toBe(0);
     expect(() => validateHandshakeLimits({ maxQueuedBytesPerConnection: 0 })).toThrow(InvalidOptionError);
     expect(() => validateHandshakeLimits({ maxQueuedBytesPerConnection: Number.POSITIVE_INFINITY })).toThrow(InvalidOptionError);
+  });
+});
+
+describe("peers behind one connection (a node behind a relay: every relayed handshake comes through its channel to the relay node)", () => {
+  /** Slots whose messages "peer/n" all come from connection "relay"; a message's peer is the part before its slash. */
+  function relaySlots(limits: Partial<typeof DEFAULT_HANDSHAKE_LIMITS>) {
+    const s = new HandshakeSlots<string, string>(validateHandshakeLimits(limits), () => 0, (message) => message.split("/")[0]!);
+    let n = 0;
+    const offer = (peer: string): string | undefined => {
+      const message = `${peer}/${n++}`;
+      return s.offer("relay", message, 0, () => () => {}) ? message : undefined;
+    };
+    const start = () => {
+      const started = s.next();
+      if (started && !started.refused) s.add(started.connection, started.message, started.peer);
+      return started;
+    };
+    return { s, offer, start };
+  }
+
+  it("first messages start round-robin over the peers, not in arrival order", () => {
+    const { offer, start } = relaySlots({});
+    for (let i = 0; i < 100; i++) offer("flood");
+    offer("honest");
+    expect([start()!.message, start()!.message, start()!.message]).toEqual(["flood/0", "honest/100", "flood/1"]);
+  });
+
+  it("a full queue gives the newest of the peer holding most to a peer holding fewer; the peer holding most is dropped itself", () => {
+    const { s, offer, start } = relaySlots({ maxQueuedPerConnection: 10 });
+    for (let i = 0; i < 10; i++) expect(offer("flood")).toBeDefined();
+    expect(offer("flood")).toBeUndefined();
+    expect(offer("honest")).toBe("honest/11");
+    expect([s.queued, s.displaced]).toEqual([10, 1]);
+    const started: string[] = [];
+    for (let next = start(); next; next = start()) started.push(next.message);
+    expect(started).toEqual(["flood/0", "honest/11", "flood/1", "flood/2", "flood/3", "flood/4", "flood/5", "flood/6", "flood/7", "flood/8"]);
+  });
+
+  it("at the connection's started bound, a peer with two fewer started than the greediest takes that one's oldest slot", () => {
+    const { s, offer, start } = relaySlots({ maxPendingPerConnection: 4 });
+    for (let i = 0; i < 10; i++) offer("flood");
+    for (let i = 0; i < 4; i++) expect(start()!.message).toBe(`flood/${i}`);
+    expect(start()).toBeUndefined(); // only the flood waits, and it holds the bound
+    offer("honest");
+    expect(start()).toEqual({ connection: "relay", peer: "honest", message: "honest/10", evict: { item: "flood/0", connection: "relay" } });
+    expect(s.pending).toBe(4);
+  });
+
+  it("peers made up by whoever writes the return routes cost one connection's bounds: 30,000 of them, one message each", () => {
+    const { s, offer, start } = relaySlots({ maxQueuedPerConnection: 100, maxPendingPerConnection: 50, maxPending: 200 });
+    let queued = 0;
+    for (let i = 0; i < 30_000; i++) if (offer(`forged${i}`) !== undefined) queued++;
+    expect(queued).toBe(100);
+    expect(s.queued).toBe(100);
+    while (start()) {
+      /* starts what may start */
+    }
+    expect(s.pending).toBe(50);
+    expect(s.connections).toBe(1);
+    expect(s.dropConnection("relay")).toHaveLength(50);
+    expect([s.pending, s.queued, s.queuedBytes]).toEqual([0, 0, 0]);
   });
 });

@@ -105,12 +105,31 @@ class TokenBucket {
   }
 }
 
-/** One connection's share: its started handshakes (oldest first), its waiting first messages (and their bytes), its refusal budget. */
+/**
+ * One peer's part of a connection's share (see HandshakeSlots: several peers come through one
+ * secure channel to a relay node): its waiting first messages and started handshakes. It exists
+ * only while it holds one or the other.
+ */
+interface PeerShare<T, M> {
+  readonly key: string;
+  readonly queue: M[];
+  readonly pending: Set<T>;
+}
+
+/**
+ * One connection's share: its started handshakes (oldest first), its waiting first messages
+ * (their count and bytes; the messages themselves are its peers'), its peers with messages
+ * waiting (in round-robin order), and its refusal budget.
+ */
 interface ConnectionShare<T, M> {
   readonly key: string;
   readonly pending: Set<T>;
-  readonly queue: M[];
+  queued: number;
   queuedBytes: number;
+  readonly peers: Map<string, PeerShare<T, M>>;
+  readonly readyPeers: Set<PeerShare<T, M>>;
+  /** The peer of each started handshake. */
+  readonly peerOf: Map<T, PeerShare<T, M>>;
   readonly refusals: TokenBucket;
   unwatch: () => void;
 }
@@ -122,6 +141,8 @@ interface ConnectionShare<T, M> {
  */
 export interface HandshakeStart<T, M> {
   readonly connection: string;
+  /** The peer behind the connection it came from (see HandshakeSlots), for `add`. */
+  readonly peer: string;
   readonly message: M;
   readonly evict?: { readonly item: T; readonly connection: string };
   readonly refused?: true;
@@ -136,6 +157,18 @@ export interface HandshakeStart<T, M> {
  * listener holds `maxPending`, a connection with at least two started handshakes fewer than the
  * greediest one takes that one's oldest slot. So neither a flood from one connection nor one
  * from many locks out a connection that has few.
+ *
+ * Inside a connection's share, the same between the peers behind it (`peerOf` a message: the
+ * initiator's own connection at a relay node, for a node behind a relay, whose relayed
+ * handshakes all come through its one channel to the relay node; one peer for a plain
+ * connection): its messages start round-robin over its peers; when its queue is full, the peer
+ * with the most waiting gives up its newest for a peer with fewer (longest queue drops,
+ * counted in `displaced`); and when it holds `maxPendingPerConnection`, a peer with two started
+ * handshakes fewer than its greediest peer takes that one's oldest slot. The share's bounds
+ * stay those of one connection, so peers made up by whoever writes the return routes (the
+ * relay node, any channel peer) cost no more memory than one connection; an adversarial trial
+ * (session 44) had one raw connection flooding `forward_to_bob` at a relay node time out every
+ * honest handshake through it, when the peers behind one channel shared one queue.
  */
 export class HandshakeSlots<T, M> {
   readonly #shares = new Map<string, ConnectionShare<T, M>>();
@@ -144,11 +177,17 @@ export class HandshakeSlots<T, M> {
   #pending = 0;
   #queued = 0;
   #queuedBytes = 0;
+  /** Queued first messages dropped for another peer's behind the same connection (see above). */
+  displaced = 0;
 
-  /** `sizeOf` is what a queued message is charged against `maxQueuedBytesPerConnection` (the listener's: queuedFirstMessageBytes). */
+  /**
+   * `sizeOf` is what a queued message is charged against `maxQueuedBytesPerConnection` (the
+   * listener's: queuedFirstMessageBytes); `peerOf` the peer behind its connection it came from.
+   */
   constructor(
     readonly limits: HandshakeLimits,
     private readonly sizeOf: (message: M) => number = () => 0,
+    private readonly peerOf: (message: M) => string = () => "",
   ) {}
 
   /** Started, unfinished handshakes. */
@@ -175,20 +214,42 @@ export class HandshakeSlots<T, M> {
     return this.#shares.size;
   }
 
-  /** Queues a first message from connection `key`; false if its queue is full, in messages or in bytes (the message is dropped). */
+  /**
+   * Queues a first message from connection `key`; false if its queue is full, in messages or
+   * bytes, and no peer behind the connection holds more than this message's peer would (the
+   * message is dropped).
+   */
   offer(key: string, message: M, now: number, watch: () => () => void): boolean {
     const share = this.#shares.get(key) ?? this.#newShare(key, now, watch);
+    const peerKey = this.peerOf(message);
     const bytes = this.sizeOf(message);
-    // The first in an empty queue is taken whatever it is charged: else a bound set below one
-    // message's charge (validation allows 1) refused every handshake as busy.
-    const overBytes = share.queue.length > 0 && share.queuedBytes + bytes > this.limits.maxQueuedBytesPerConnection;
-    if (share.queue.length >= this.limits.maxQueuedPerConnection || overBytes) return false;
-    share.queue.push(message);
+    const held = share.peers.get(peerKey)?.queue.length ?? 0;
+    while (this.#isFull(share, bytes)) {
+      // Longest queue drops: a peer holding more than this one would gives up its newest.
+      const greediest = this.#longestQueue(share);
+      if (greediest === undefined || greediest.key === peerKey || greediest.queue.length <= held + 1) return false;
+      this.#dropNewest(share, greediest);
+      this.displaced++;
+    }
+    const peer = share.peers.get(peerKey) ?? this.#newPeer(share, peerKey);
+    peer.queue.push(message);
+    share.queued++;
     share.queuedBytes += bytes;
     this.#queuedBytes += bytes;
     this.#queued++;
+    share.readyPeers.add(peer);
     this.#ready.add(share);
     return true;
+  }
+
+  /**
+   * Whether the share may not take one more message of `bytes`. The first in an empty queue is
+   * taken whatever it is charged: else a bound set below one message's charge (validation
+   * allows 1) refused every handshake as busy.
+   */
+  #isFull(share: ConnectionShare<T, M>, bytes: number): boolean {
+    const overBytes = share.queued > 0 && share.queuedBytes + bytes > this.limits.maxQueuedBytesPerConnection;
+    return share.queued >= this.limits.maxQueuedPerConnection || overBytes;
   }
 
   /**
@@ -198,32 +259,90 @@ export class HandshakeSlots<T, M> {
    */
   next(refuse?: (key: string) => boolean): HandshakeStart<T, M> | undefined {
     for (const share of this.#ready) {
-      if (share.pending.size >= this.limits.maxPendingPerConnection) continue;
-      if (refuse?.(share.key)) return { connection: share.key, message: this.#take(share), refused: true };
+      let peer = share.readyPeers.values().next().value as PeerShare<T, M> | undefined;
+      // At its connection's bound: only a peer with two fewer than the connection's greediest peer starts, in its place.
+      let inner: T | undefined;
+      if (share.pending.size >= this.limits.maxPendingPerConnection) {
+        const greediest = this.#mostPending(share);
+        peer = greediest === undefined ? undefined : this.#fewerThan(share, greediest.pending.size - 1);
+        if (peer === undefined) continue;
+        inner = greediest!.pending.values().next().value as T;
+      }
+      if (peer === undefined) continue;
+      if (refuse?.(share.key)) return { connection: share.key, peer: peer.key, message: this.#take(share, peer), refused: true };
       let evict: HandshakeStart<T, M>["evict"];
-      if (this.#pending >= this.limits.maxPending) {
+      if (inner !== undefined) {
+        this.#remove(share, inner);
+        evict = { item: inner, connection: share.key };
+      } else if (this.#pending >= this.limits.maxPending) {
         const greediest = this.#greediest();
         if (greediest === undefined || greediest.pending.size < share.pending.size + 2) continue;
         const item = greediest.pending.values().next().value as T;
         this.#remove(greediest, item);
         evict = { item, connection: greediest.key };
       }
-      const message = this.#take(share);
-      return evict ? { connection: share.key, message, evict } : { connection: share.key, message };
+      const message = this.#take(share, peer);
+      return evict ? { connection: share.key, peer: peer.key, message, evict } : { connection: share.key, peer: peer.key, message };
     }
     return undefined;
   }
 
-  /** Takes a ready share's first queued message; the share goes to the back of the round. */
-  #take(share: ConnectionShare<T, M>): M {
-    const message = share.queue.shift()!;
+  /** Takes `peer`'s first queued message; the peer goes to the back of its share's round, and the share to the back of the listener's. */
+  #take(share: ConnectionShare<T, M>, peer: PeerShare<T, M>): M {
+    const message = peer.queue.shift()!;
     const bytes = this.sizeOf(message);
+    share.queued--;
     share.queuedBytes -= bytes;
     this.#queuedBytes -= bytes;
     this.#queued--;
+    share.readyPeers.delete(peer);
+    if (peer.queue.length > 0) share.readyPeers.add(peer); // to the back of the share's round
+    else this.#forgetIfIdle(share, peer);
     this.#ready.delete(share);
-    if (share.queue.length > 0) this.#ready.add(share); // to the back of the round
+    if (share.queued > 0) this.#ready.add(share); // to the back of the round
     return message;
+  }
+
+  /** Drops the newest queued message of `peer` (longest queue drops, see offer). */
+  #dropNewest(share: ConnectionShare<T, M>, peer: PeerShare<T, M>): void {
+    const bytes = this.sizeOf(peer.queue.pop()!);
+    share.queued--;
+    share.queuedBytes -= bytes;
+    this.#queuedBytes -= bytes;
+    this.#queued--;
+    if (peer.queue.length === 0) share.readyPeers.delete(peer);
+    this.#forgetIfIdle(share, peer);
+  }
+
+  #newPeer(share: ConnectionShare<T, M>, key: string): PeerShare<T, M> {
+    const peer: PeerShare<T, M> = { key, queue: [], pending: new Set() };
+    share.peers.set(key, peer);
+    return peer;
+  }
+
+  /** A peer with nothing queued or started says nothing: forgotten, so that peers made up cost nothing once their messages are gone. */
+  #forgetIfIdle(share: ConnectionShare<T, M>, peer: PeerShare<T, M>): void {
+    if (peer.queue.length === 0 && peer.pending.size === 0 && share.peers.get(peer.key) === peer) share.peers.delete(peer.key);
+  }
+
+  /** The connection's peer with the most waiting first messages. */
+  #longestQueue(share: ConnectionShare<T, M>): PeerShare<T, M> | undefined {
+    let best: PeerShare<T, M> | undefined;
+    for (const peer of share.readyPeers) if (!best || peer.queue.length > best.queue.length) best = peer;
+    return best;
+  }
+
+  /** The first of the connection's peers with messages waiting, in round-robin order, that holds fewer than `bound` started handshakes. */
+  #fewerThan(share: ConnectionShare<T, M>, bound: number): PeerShare<T, M> | undefined {
+    for (const peer of share.readyPeers) if (peer.pending.size < bound) return peer;
+    return undefined;
+  }
+
+  /** The connection's peer with the most started handshakes. */
+  #mostPending(share: ConnectionShare<T, M>): PeerShare<T, M> | undefined {
+    let best: PeerShare<T, M> | undefined;
+    for (const peer of share.peers.values()) if (!best || peer.pending.size > best.pending.size) best = peer;
+    return best;
   }
 
   /** Started, unfinished handshakes of connection `key`. */
@@ -231,10 +350,13 @@ export class HandshakeSlots<T, M> {
     return this.#shares.get(key)?.pending.size ?? 0;
   }
 
-  /** A handshake of connection `key` started. */
-  add(key: string, item: T): void {
+  /** A handshake of connection `key` started, for its `peer` (HandshakeStart.peer). */
+  add(key: string, item: T, peer = ""): void {
     const share = this.#shares.get(key);
     if (!share) return;
+    const of = share.peers.get(peer) ?? this.#newPeer(share, peer);
+    of.pending.add(item);
+    share.peerOf.set(item, of);
     share.pending.add(item);
     this.#pending++;
   }
@@ -261,10 +383,13 @@ export class HandshakeSlots<T, M> {
     this.#shares.delete(key);
     this.#ready.delete(share);
     share.unwatch();
-    this.#queued -= share.queue.length;
+    this.#queued -= share.queued;
     this.#queuedBytes -= share.queuedBytes;
-    share.queue.length = 0;
+    share.queued = 0;
     share.queuedBytes = 0;
+    share.peers.clear();
+    share.readyPeers.clear();
+    share.peerOf.clear();
     const items = [...share.pending];
     this.#pending -= items.length;
     return items;
@@ -273,7 +398,7 @@ export class HandshakeSlots<T, M> {
   /** Forgets connections with nothing started or queued whose refusal budget is full again (their state says nothing then). */
   prune(now: number): void {
     for (const [key, share] of this.#shares) {
-      if (share.pending.size === 0 && share.queue.length === 0 && share.refusals.isFull(now)) {
+      if (share.pending.size === 0 && share.queued === 0 && share.refusals.isFull(now)) {
         this.#shares.delete(key);
         share.unwatch();
       }
@@ -293,8 +418,11 @@ export class HandshakeSlots<T, M> {
     const share: ConnectionShare<T, M> = {
       key,
       pending: new Set(),
-      queue: [],
+      queued: 0,
       queuedBytes: 0,
+      peers: new Map(),
+      readyPeers: new Set(),
+      peerOf: new Map(),
       refusals: new TokenBucket(this.limits.refusalsPerSecondPerConnection, now),
       unwatch: () => {},
     };
@@ -304,7 +432,13 @@ export class HandshakeSlots<T, M> {
   }
 
   #remove(share: ConnectionShare<T, M>, item: T): void {
-    if (share.pending.delete(item)) this.#pending--;
+    if (!share.pending.delete(item)) return;
+    this.#pending--;
+    const peer = share.peerOf.get(item);
+    share.peerOf.delete(item);
+    if (peer === undefined) return;
+    peer.pending.delete(item);
+    this.#forgetIfIdle(share, peer);
   }
 
   /** The connection holding the most started handshakes (scanned only when the listener is full). */

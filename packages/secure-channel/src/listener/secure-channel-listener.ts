@@ -67,9 +67,12 @@ interface FirstMessage {
   readonly payload: Uint8Array;
   /** What it is charged against `maxQueuedBytesPerConnection` (queuedFirstMessageBytes). */
   readonly bytes: number;
+  /** The peer behind its connection (see #peerOf): "" for a plain connection. */
+  readonly peer: string;
 }
 
 const firstMessageBytes = (message: FirstMessage): number => message.bytes;
+const firstMessagePeer = (message: FirstMessage): string => message.peer;
 
 /**
  * Waits for handshakes at its address and spawns one responder channel end per initiator.
@@ -125,7 +128,7 @@ export class SecureChannelListener implements Mailbox {
     this.address = address;
     this.#options = options;
     this.#log = node.log.child("secure-channel");
-    this.#slots = new HandshakeSlots(options.handshakeLimits, firstMessageBytes);
+    this.#slots = new HandshakeSlots(options.handshakeLimits, firstMessageBytes, firstMessagePeer);
   }
 
   /** Forgets a closed end, and frees its channel slot: one function for all of them (a closure per end costs ≈ 0.1 KiB while it is open). */
@@ -260,7 +263,9 @@ export class SecureChannelListener implements Mailbox {
     const now = performance.now();
     // The payload copied: a view would keep the whole socket read it came in alive while it waits.
     const returnRoute = message.returnRoute;
-    const queued: FirstMessage = { returnRoute, payload: message.payload.slice(), bytes: queuedFirstMessageBytes(returnRoute, MESSAGE1_LENGTH) };
+    const peer = this.#peerOf(hop, returnRoute);
+    const queued: FirstMessage = { returnRoute, payload: message.payload.slice(), bytes: queuedFirstMessageBytes(returnRoute, MESSAGE1_LENGTH), peer };
+    const direct = peer === "";
     const watch = () => this.#node.router.watchHop(hop, () => this.#connectionGone(hop.key));
     this.#scheduleHousekeeping();
     // Open channels alone fill the listener's or the connection's allowance: refused now, without
@@ -269,16 +274,31 @@ export class SecureChannelListener implements Mailbox {
     const limit = this.#channelLimitFor(hop.key, false);
     if (limit !== undefined) {
       this.#refuseForLimit(message, hop.key, limit, now, watch);
-      this.#pauseFeeder(REFUSED_CONNECTION_PAUSE_MS);
+      this.#pauseFeeder(direct);
       return;
     }
+    const displaced = this.#slots.displaced;
     if (!this.#slots.offer(hop.key, queued, now, watch)) {
       this.#dropped("its connection's queue is full, in messages or bytes");
       if (this.#slots.mayRefuse(hop.key, now)) this.#refuse(message, BUSY);
-      this.#pauseFeeder(REFUSED_CONNECTION_PAUSE_MS);
+      this.#pauseFeeder(direct);
       return;
     }
+    if (this.#slots.displaced !== displaced) this.#dropped("another peer behind its connection held more of its queue");
     this.#scheduleStarts();
+  }
+
+  /**
+   * The peer a first message came from behind its connection (HandshakeSlots shares a
+   * connection fairly between its peers): when its first hop back is a secure channel (a node
+   * behind a relay gets every relayed handshake through its one channel to the relay node),
+   * the next hop, which the relay node set (the initiator's own connection there); else "",
+   * one peer. Whoever writes that hop may make up as many as it likes: they share one
+   * connection's bounds.
+   */
+  #peerOf(hop: Address, returnRoute: Route): string {
+    if (returnRoute.length < 2 || this.#node.router.mailboxOf(hop)?.kind !== "secure channel") return "";
+    return returnRoute.at(1)!.key;
   }
 
   #scheduleStarts(): void {
@@ -302,7 +322,7 @@ export class SecureChannelListener implements Mailbox {
       if (start.evict) this.#evict(start.evict.item, start.evict.connection);
       // #respond fails its own handshake on any error; nothing a peer sends may reject out of it
       // (an unhandled rejection ends the process), so this catch is the last line only.
-      this.#respond(start.message, start.connection).catch(this.#respondFailed);
+      this.#respond(start.message, start.connection, start.peer).catch(this.#respondFailed);
     }
     this.#scheduleStarts();
   };
@@ -366,9 +386,15 @@ export class SecureChannelListener implements Mailbox {
     }
   }
 
-  /** Asks whoever routed the message just refused (a connection reads `isFull`) to wait `ms`; only for this turn. */
-  #pauseFeeder(ms: number): void {
-    this.#pauseMs = ms;
+  /**
+   * Asks whoever routed the message just refused (a connection reads `isFull`) to wait
+   * REFUSED_CONNECTION_PAUSE_MS; only for this turn. Only a `direct` feeder, the refused
+   * connection itself: a secure channel that feeds relayed handshakes carries every relayed
+   * peer's traffic, and pausing it for one flooding peer held up the others.
+   */
+  #pauseFeeder(direct: boolean): void {
+    if (!direct) return;
+    this.#pauseMs = REFUSED_CONNECTION_PAUSE_MS;
     if (this.#clearPauseScheduled) return;
     this.#clearPauseScheduled = true;
     setImmediate(() => {
@@ -411,11 +437,11 @@ export class SecureChannelListener implements Mailbox {
     this.#housekeeping.unref();
   }
 
-  async #respond(message1: FirstMessage, connection: string): Promise<void> {
+  async #respond(message1: FirstMessage, connection: string, peer: string): Promise<void> {
     const node = this.#node;
     const options = this.#options;
     const end = new ChannelEnd(node, "responder", options, FlowControls.generateId(), message1.returnRoute);
-    this.#slots.add(connection, end);
+    this.#slots.add(connection, end, peer);
     for (const id of options.consumerOf) node.flowControls.addConsumer(end.remoteAddress, id);
     trackChannelEnd(node, end);
     this.#ends.add(end);
