@@ -87,11 +87,7 @@ export class MainContext implements Context {
       this.#core.assertRunning();
       const onward = route(to);
       const localInfo = options?.localInfo ?? NO_LOCAL_INFO;
-      if (options?.ifFull === "drop") {
-        // Its size counts (Mailbox.wouldOverflow): made first, and never lent.
-        const message = bodyMessage(onward, this.#returnRoute, body, localInfo, false);
-        return this.#droppedForFull(message) ? SENT : this.#sends.submit(message, options);
-      }
+      if (options?.ifFull === "drop") return this.#sendOrDrop(bodyMessage(onward, this.#returnRoute, body, localInfo, false), options);
       const lender = body instanceof Uint8Array ? this.#lenderFor(onward) : undefined;
       if (lender?.deliverBytes !== undefined) {
         // No message made at all: the mailbox copies the bytes into its own memory (a batch, a write buffer, staging).
@@ -105,6 +101,11 @@ export class MainContext implements Context {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** A send with `{ ifFull: "drop" }`, its message made first (its size counts: Mailbox.wouldOverflow) and never lent. */
+  #sendOrDrop(message: LocalMessage, options: SendOptions): Promise<void> {
+    return this.#droppedForFull(message) ? SENT : this.#sends.submit(message, options);
   }
 
   /**

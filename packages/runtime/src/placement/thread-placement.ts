@@ -454,27 +454,23 @@ class ThreadHost implements Mailbox, WorkerHandle {
     }
     this.#seq = seq;
     this.#routedBytes += size;
-    if (kind === FRAME_ENVELOPE || kind === FRAME_ENVELOPE_SAME_HEAD || kind === FRAME_ENVELOPE_DROP_IF_FULL) {
+    if (kind === FRAME_ENVELOPE || kind === FRAME_ENVELOPE_SAME_HEAD) {
       let message: LocalMessage | undefined;
       try {
         message = this.#lookedAt ?? this.#envelopes.decodeFrame(kind, bytes);
         this.#lookedAt = undefined;
-        if (kind !== FRAME_ENVELOPE_DROP_IF_FULL) return this.#fed(this.#routeLent(message));
-        // Dropped rather than waited for: one full hop (a peer that withholds credit) must not hold this thread's other sends.
-        if (!droppedForFull(this.#core.router, message.onwardRoute.next(), this.address.key, message.payloadLength)) this.#routeLent(message);
-        return true;
+        return this.#fed(this.#routeLent(message));
       } catch (error) {
         this.#keepBatch();
         // Its send resolved already (a granted address): the node says what happened.
         reportUnroutable(this.#core, this.#log, this.address, message, error);
       }
-    } else if (kind === FRAME_ENVELOPE_ACK || kind === FRAME_ENVELOPE_ACK_DROP_IF_FULL) {
+    } else if (kind === FRAME_ENVELOPE_ACK) {
       let message: LocalMessage;
       let mailbox: Mailbox | undefined;
-      const dropIfFull = kind === FRAME_ENVELOPE_ACK_DROP_IF_FULL;
       try {
         message = this.#envelopes.decode(bytes);
-        if (!dropIfFull || !droppedForFull(this.#core.router, message.onwardRoute.next(), this.address.key, message.payloadLength)) mailbox = this.#routeLent(message);
+        mailbox = this.#routeLent(message);
       } catch (error) {
         this.#keepBatch();
         this.#nack(seq, error);
@@ -482,7 +478,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
       }
       this.#ackUpTo = seq;
       this.#maybeGrant(message.onwardRoute.next());
-      return dropIfFull || this.#fed(mailbox);
+      return this.#fed(mailbox);
     } else if (kind === FRAME_OP) {
       // An operation may carry an envelope (a request) or bytes that outlive the batch.
       this.#keepBatch();
@@ -494,11 +490,39 @@ class ThreadHost implements Mailbox, WorkerHandle {
         return true;
       }
       return this.#fed(this.#onOp(op, seq));
+    } else if (kind === FRAME_ENVELOPE_DROP_IF_FULL || kind === FRAME_ENVELOPE_ACK_DROP_IF_FULL) {
+      return this.#onDropIfFull(kind, bytes, seq);
     } else {
       this.#log.error(`dropped a frame of unknown kind ${kind} from ${this.address.toString()}`);
     }
     return true;
   };
+
+  /**
+   * An envelope sent with `{ ifFull: "drop" }` (kinds 5 and 6, the latter waiting for its
+   * verdict as ENVELOPE_ACK does): dropped if its first hop is full, else routed; reading never
+   * stops for it, so one full hop (a peer that withholds credit) does not hold this thread's
+   * other sends. A method of its own, off the hot path of the frames above.
+   */
+  #onDropIfFull(kind: number, bytes: Uint8Array, seq: number): boolean {
+    const acked = kind === FRAME_ENVELOPE_ACK_DROP_IF_FULL;
+    let message: LocalMessage | undefined;
+    try {
+      message = this.#envelopes.decode(bytes);
+      if (!droppedForFull(this.#core.router, message.onwardRoute.next(), this.address.key, message.payloadLength)) this.#routeLent(message);
+    } catch (error) {
+      this.#keepBatch();
+      if (acked) this.#nack(seq, error);
+      // Its send resolved already (a granted address): the node says what happened.
+      else reportUnroutable(this.#core, this.#log, this.address, message, error);
+      return true;
+    }
+    if (acked) {
+      this.#ackUpTo = seq;
+      this.#maybeGrant(message.onwardRoute.next());
+    }
+    return true;
+  }
 
   /** Something may keep a view into the batch being read: it is not given back to the thread. */
   #keepBatch(): void {
