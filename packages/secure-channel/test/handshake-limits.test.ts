@@ -247,6 +247,20 @@ describe("peers behind one connection (a node behind a relay: every relayed hand
     expect(s.pending).toBe(4);
   });
 
+  it("at a channel limit, a peer with two fewer started than the greediest takes that one's oldest slot instead of being refused", () => {
+    const { s, offer } = relaySlots({});
+    for (let i = 0; i < 6; i++) offer("flood");
+    for (let i = 0; i < 3; i++) {
+      const started = s.next()!;
+      s.add(started.connection, started.message, started.peer);
+    }
+    // The connection is at its channel limit (maxChannelsPerConnection counts started handshakes too).
+    const atLimit = () => true;
+    expect(s.next(atLimit)).toEqual({ connection: "relay", peer: "flood", message: "flood/3", refused: true });
+    offer("honest");
+    expect(s.next(atLimit)).toEqual({ connection: "relay", peer: "honest", message: "honest/6", evict: { item: "flood/0", connection: "relay" } });
+  });
+
   it("peers made up by whoever writes the return routes cost one connection's bounds: 30,000 of them, one message each", () => {
     const { s, offer, start } = relaySlots({ maxQueuedPerConnection: 100, maxPendingPerConnection: 50, maxPending: 200 });
     let queued = 0;

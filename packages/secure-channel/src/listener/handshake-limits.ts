@@ -255,21 +255,28 @@ export class HandshakeSlots<T, M> {
   /**
    * The next first message to start, round-robin over connections; undefined if none may
    * start now. A connection for which `refuse(key)` is true (it is at a channel limit) gives
-   * its next message up to be refused instead (`refused`), without taking a slot from anyone.
+   * its next message up to be refused instead (`refused`), without taking a slot from anyone,
+   * unless a peer behind it with two started handshakes fewer than its greediest peer takes
+   * that one's oldest (`evict`), which leaves the connection's count as it was.
    */
   next(refuse?: (key: string) => boolean): HandshakeStart<T, M> | undefined {
     for (const share of this.#ready) {
-      let peer = share.readyPeers.values().next().value as PeerShare<T, M> | undefined;
-      // At its connection's bound: only a peer with two fewer than the connection's greediest peer starts, in its place.
+      let peer = share.readyPeers.values().next().value as PeerShare<T, M>;
+      // At its connection's bound (its started handshakes, or a channel limit): a peer with two
+      // fewer than the connection's greediest peer starts in place of that one's oldest, which
+      // leaves the connection's count as it was; else it waits for a slot, or is refused.
+      const atPending = share.pending.size >= this.limits.maxPendingPerConnection;
+      const atLimit = !atPending && refuse?.(share.key) === true;
       let inner: T | undefined;
-      if (share.pending.size >= this.limits.maxPendingPerConnection) {
+      if (atPending || atLimit) {
         const greediest = this.#mostPending(share);
-        peer = greediest === undefined ? undefined : this.#fewerThan(share, greediest.pending.size - 1);
-        if (peer === undefined) continue;
-        inner = greediest!.pending.values().next().value as T;
+        const fewer = greediest === undefined ? undefined : this.#fewerThan(share, greediest.pending.size - 1);
+        if (fewer !== undefined) {
+          peer = fewer;
+          inner = greediest!.pending.values().next().value as T;
+        } else if (atPending) continue;
+        else return { connection: share.key, peer: peer.key, message: this.#take(share, peer), refused: true };
       }
-      if (peer === undefined) continue;
-      if (refuse?.(share.key)) return { connection: share.key, peer: peer.key, message: this.#take(share, peer), refused: true };
       let evict: HandshakeStart<T, M>["evict"];
       if (inner !== undefined) {
         this.#remove(share, inner);
