@@ -1,11 +1,11 @@
 // A node's heartbeat budget (an adversarial trial, session 44): each end heartbeats as often as
 // its peer's announced timeout or its own keepalive interval asks, down to 50 ms a channel, so
-// 4,096 channels cost a whole core. The node seals at most its budget a second, over all its
-// channels; an end refused tries again later.
+// 4,096 channels cost a whole core. The node spreads its budget evenly over the channels that
+// heartbeat under 5 s apart; those at 5 s or more (the defaults: 10 s) are not counted.
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidOptionError, node, route, type Node } from "@hopwire/runtime";
 import { createTcpTransport } from "@hopwire/transport-tcp";
-import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions, setHeartbeatBudget } from "@hopwire/secure-channel";
+import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions, SecureChannelOptions, setHeartbeatBudget } from "@hopwire/secure-channel";
 import { HeartbeatBudget, heartbeatBudgetOf } from "../dist/secure-channel/heartbeat-budget.js";
 import { eventually } from "../../../test/support/eventually.js";
 
@@ -14,21 +14,26 @@ afterEach(async () => {
   for (const n of nodes.splice(0)) await n.stop();
 });
 
+/** Alice and bob, bob listening with `keepaliveInterval` (his ends heartbeat that often at most), alice connected. */
+async function pair(keepaliveInterval: number) {
+  const [alice, bob] = [await node(), await node()];
+  nodes.push(alice, bob);
+  const tcpListener = await (await createTcpTransport(bob)).listen("127.0.0.1:0");
+  const listener = await createSecureChannelListener(bob, await createIdentity(), "bob_listener", new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId).withKeepaliveInterval(keepaliveInterval));
+  const connection = await (await createTcpTransport(alice)).connect(tcpListener.address);
+  return { alice, bob, listener, connection };
+}
+
 describe("the heartbeat budget", () => {
-  it("is a token bucket of one second's worth", () => {
-    const budget = new HeartbeatBudget(10, 0);
-    for (let i = 0; i < 10; i++) expect(budget.take(0)).toBe(true);
-    expect(budget.take(0)).toBe(false);
-    expect(budget.take(99)).toBe(false); // 0.99 of a token
-    expect(budget.take(100)).toBe(true);
-    expect(budget.take(5_000)).toBe(true); // refilled to 10, not 49
-    for (let i = 0; i < 9; i++) expect(budget.take(5_000)).toBe(true);
-    expect(budget.take(5_000)).toBe(false);
-    expect([budget.taken, budget.refused]).toEqual([21, 3]);
-    budget.perSecond = 2;
-    expect(budget.take(10_000)).toBe(true);
-    expect(budget.take(10_000)).toBe(true);
-    expect(budget.take(10_000)).toBe(false);
+  it("spreads its rate evenly: each budgeted end heartbeats no closer than their number / the rate apart", () => {
+    const budget = new HeartbeatBudget(50);
+    expect(budget.spacing).toBe(0);
+    for (let i = 0; i < 20; i++) budget.join();
+    expect(budget.spacing).toBe(400);
+    budget.perSecond = 10;
+    expect(budget.spacing).toBe(2_000);
+    budget.leave();
+    expect(budget.budgeted).toBe(19);
   });
 
   it("setHeartbeatBudget takes a positive whole number", async () => {
@@ -41,23 +46,38 @@ describe("the heartbeat budget", () => {
     expect(heartbeatBudgetOf(n).perSecond).toBe(7);
   });
 
-  it("a node whose channels ask for more heartbeats than its budget seals no more than the budget, and the channels stay open", async () => {
-    const [alice, bob] = [await node(), await node()];
-    nodes.push(alice, bob);
+  it("channels that ask for more than the budget get it between them, evenly: no more is sealed, and peers that time out after 5 s keep their channels", async () => {
+    const { alice, bob, listener, connection } = await pair(50);
     setHeartbeatBudget(bob, 50);
     const budget = heartbeatBudgetOf(bob);
-    const tcpListener = await (await createTcpTransport(bob)).listen("127.0.0.1:0");
-    // Bob's ends heartbeat every 50 ms each: 20 channels ask for 400 a second.
-    const listener = await createSecureChannelListener(bob, await createIdentity(), "bob_listener", new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId).withKeepaliveInterval(50));
-    const connection = await (await createTcpTransport(alice)).connect(tcpListener.address);
+    // Bob's ends would heartbeat every 50 ms each: 20 channels ask for 400 a second; the budget spaces them 400 ms apart.
+    const options = new SecureChannelOptions().withPeerTimeout(5_000);
+    const channels = await Promise.all(Array.from({ length: 20 }, async () => createSecureChannel(alice, await createIdentity(), route(connection, "bob_listener"), options)));
+    await eventually(() => budget.budgeted === 20, 20_000, "bob's 20 ends budgeted");
     const start = performance.now();
-    const takenBefore = budget.taken;
-    const channels = await Promise.all(Array.from({ length: 20 }, async () => createSecureChannel(alice, await createIdentity(), route(connection, "bob_listener"))));
-    await eventually(() => budget.refused > 20, 20_000, "heartbeats refused for want of budget");
+    const sealedBefore = budget.sealed;
+    // Past alice's 5 s timeout: every channel must have heard from bob in time.
+    await eventually(() => performance.now() - start > 6_000, 20_000, "6 s");
     const elapsed = (performance.now() - start) / 1000;
-    // One second's worth at the start, then 50 a second.
-    expect(budget.taken - takenBefore).toBeLessThanOrEqual(50 + Math.ceil(50 * elapsed) + 1);
+    expect(budget.sealed - sealedBefore).toBeLessThanOrEqual(Math.ceil(50 * elapsed) + 20);
+    expect(budget.sealed - sealedBefore).toBeGreaterThan(20 * 5); // each channel about every 400 ms, not starved
     expect(listener.channelCount).toBe(20);
-    expect(channels.every((channel) => !channel.isClosed)).toBe(true);
+    expect(channels.filter((channel) => channel.isClosed).map((channel) => channel.closedReason?.message)).toEqual([]);
+  }, 60_000);
+
+  it("heartbeats 5 s apart or more are not budgeted: such an idle channel keeps its pace whatever the budget", async () => {
+    const { alice, bob, connection } = await pair(5_000);
+    setHeartbeatBudget(bob, 1);
+    const budget = heartbeatBudgetOf(bob);
+    for (let i = 0; i < 1_000; i++) budget.join(); // a thousand budgeted channels elsewhere: their spacing is 1,000 s
+    try {
+      // Alice's end closes the channel after 15 s of silence; bob's end heartbeats every 5 s.
+      const channel = await createSecureChannel(alice, await createIdentity(), route(connection, "bob_listener"), new SecureChannelOptions().withPeerTimeout(15_000));
+      const openedAt = performance.now();
+      await eventually(() => channel.isClosed || performance.now() - openedAt > 17_000, 40_000, "17 s, past alice's timeout");
+      expect(channel.closedReason?.message).toBeUndefined();
+    } finally {
+      for (let i = 0; i < 1_000; i++) budget.leave();
+    }
   }, 60_000);
 });

@@ -224,10 +224,12 @@ export class HandshakeSlots<T, M> {
     const peerKey = this.peerOf(message);
     const bytes = this.sizeOf(message);
     const held = share.peers.get(peerKey)?.queue.length ?? 0;
-    while (this.#isFull(share, bytes)) {
-      // Longest queue drops: a peer holding more than this one would gives up its newest.
+    if (this.#isFull(share.queued, share.queuedBytes, bytes)) {
+      // Longest queue drops: a peer holding more than this one would gives up its newest, if that makes room.
       const greediest = this.#longestQueue(share);
       if (greediest === undefined || greediest.key === peerKey || greediest.queue.length <= held + 1) return false;
+      const freed = this.sizeOf(greediest.queue[greediest.queue.length - 1]!);
+      if (this.#isFull(share.queued - 1, share.queuedBytes - freed, bytes)) return false;
       this.#dropNewest(share, greediest);
       this.displaced++;
     }
@@ -243,13 +245,13 @@ export class HandshakeSlots<T, M> {
   }
 
   /**
-   * Whether the share may not take one more message of `bytes`. The first in an empty queue is
-   * taken whatever it is charged: else a bound set below one message's charge (validation
-   * allows 1) refused every handshake as busy.
+   * Whether a connection's queue holding `queued` messages of `queuedBytes` may not take one
+   * more of `bytes`. The first in an empty queue is taken whatever it is charged: else a bound
+   * set below one message's charge (validation allows 1) refused every handshake as busy.
    */
-  #isFull(share: ConnectionShare<T, M>, bytes: number): boolean {
-    const overBytes = share.queued > 0 && share.queuedBytes + bytes > this.limits.maxQueuedBytesPerConnection;
-    return share.queued >= this.limits.maxQueuedPerConnection || overBytes;
+  #isFull(queued: number, queuedBytes: number, bytes: number): boolean {
+    const overBytes = queued > 0 && queuedBytes + bytes > this.limits.maxQueuedBytesPerConnection;
+    return queued >= this.limits.maxQueuedPerConnection || overBytes;
   }
 
   /**

@@ -40,7 +40,7 @@ import {
 } from "./channel-errors.js";
 import { rememberClosedEncryptor } from "./channel-registry.js";
 import { decodeHeartbeat, encodeHeartbeat, keepaliveEvery } from "./liveness.js";
-import { HEARTBEAT_RETRY_FIRST_MS, HEARTBEAT_RETRY_MAX_MS, heartbeatBudgetOf, type HeartbeatBudget } from "./heartbeat-budget.js";
+import { HEARTBEAT_BUDGET_EXEMPT_MS, heartbeatBudgetOf, type HeartbeatBudget } from "./heartbeat-budget.js";
 import { decodeCredit, encodeCredit, ReceiveCredit, SendCredit } from "./credit.js";
 import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "./encryptor-queue.js";
 import { release } from "./staging.js";
@@ -186,10 +186,9 @@ export class ChannelEnd implements ChannelCipherSink {
   /** True once any authenticated record came from the peer after open (for the responder: the initiator got CONFIRM). */
   #heard = false;
   #keepaliveEvery: number;
-  /** The node's heartbeat budget (heartbeat-budget.ts); a heartbeat it refused is tried again at #heartbeatRetryAt. */
+  /** The node's heartbeat budget (heartbeat-budget.ts), and whether this end counts in it (open, heartbeats under 5 s apart). */
   readonly #heartbeats: HeartbeatBudget;
-  #heartbeatRetryMs = 0;
-  #heartbeatRetryAt = 0;
+  #budgeted = false;
   #livenessTimer: NodeJS.Timeout | undefined;
   /** When the liveness timer is due: how late it fires is how long this process did not run. */
   #livenessDue = 0;
@@ -431,6 +430,7 @@ export class ChannelEnd implements ChannelCipherSink {
     // often it must be heard from.
     this.#sendInner(InnerKind.CONTROLS, openingBody(this.role, this.#receiveCredit.initialRecord(), this.options.peerTimeout));
     this.#lastHeard = performance.now();
+    this.#updateBudgeted();
     this.#armLiveness(this.#lastHeard);
   }
 
@@ -456,7 +456,7 @@ export class ChannelEnd implements ChannelCipherSink {
     const allowed = this.#silenceAllowed();
     // At least three looks per silence window: a stall of this process is measured by how late
     // the timer fires (see #onLivenessTimer), which says nothing of the silence before it was due.
-    const due = Math.min(Math.max(this.#lastSent + this.#keepaliveEvery, this.#heartbeatRetryAt), this.#lastHeard + allowed, now + allowed / 3);
+    const due = Math.min(this.#lastSent + this.#heartbeatEvery(), this.#lastHeard + allowed, now + allowed / 3);
     // At most MAX_TIMEOUT_MS: Node runs a longer timer after 1 ms (a timeout or interval of
     // weeks would re-arm every millisecond); one that fires early just re-arms.
     const delay = Math.min(MAX_TIMEOUT_MS, Math.max(1, Math.ceil(due - now)));
@@ -481,20 +481,25 @@ export class ChannelEnd implements ChannelCipherSink {
       // The CLOSE goes out anyway: a peer that is alive but unheard learns it at once.
       return this.close(new SecureChannelPeerGoneError(`Nothing authenticated from the peer for ${Math.round(silent)} ms (${what})`));
     }
-    if (now - this.#lastSent >= this.#keepaliveEvery && now >= this.#heartbeatRetryAt) this.#heartbeat(now);
+    if (now - this.#lastSent >= this.#heartbeatEvery()) {
+      if (this.#budgeted) this.#heartbeats.sealed++;
+      this.#sendInner(InnerKind.HEARTBEAT, encodeHeartbeat(this.options.peerTimeout));
+    }
     this.#armLiveness(now);
   };
 
-  /** Seals a HEARTBEAT if the node's budget has one; else tries again later, backing off (heartbeat-budget.ts). */
-  #heartbeat(now: number): void {
-    if (this.#heartbeats.take(now)) {
-      this.#heartbeatRetryMs = 0;
-      this.#heartbeatRetryAt = 0;
-      this.#sendInner(InnerKind.HEARTBEAT, encodeHeartbeat(this.options.peerTimeout));
-      return;
-    }
-    this.#heartbeatRetryMs = this.#heartbeatRetryMs === 0 ? HEARTBEAT_RETRY_FIRST_MS : Math.min(HEARTBEAT_RETRY_MAX_MS, this.#heartbeatRetryMs * 2);
-    this.#heartbeatRetryAt = now + this.#heartbeatRetryMs;
+  /** How long this end may seal nothing before it heartbeats: its keepalive, or its share of the node's heartbeat budget if that is longer. */
+  #heartbeatEvery(): number {
+    return this.#budgeted ? Math.max(this.#keepaliveEvery, this.#heartbeats.spacing) : this.#keepaliveEvery;
+  }
+
+  /** Counts this end in the node's heartbeat budget while it is open and heartbeats under HEARTBEAT_BUDGET_EXEMPT_MS apart. */
+  #updateBudgeted(): void {
+    const budgeted = this.#state === "open" && this.#keepaliveEvery < HEARTBEAT_BUDGET_EXEMPT_MS;
+    if (budgeted === this.#budgeted) return;
+    this.#budgeted = budgeted;
+    if (budgeted) this.#heartbeats.join();
+    else this.#heartbeats.leave();
   }
 
   /** The peer announced its timeout: heartbeats go at least a third of it apart. */
@@ -504,6 +509,7 @@ export class ChannelEnd implements ChannelCipherSink {
     const every = keepaliveEvery(this.options.keepaliveInterval, announced);
     if (every === this.#keepaliveEvery) return;
     this.#keepaliveEvery = every;
+    this.#updateBudgeted();
     if (this.#livenessTimer !== undefined) {
       clearTimeout(this.#livenessTimer);
       this.#armLiveness(performance.now());
@@ -581,6 +587,7 @@ export class ChannelEnd implements ChannelCipherSink {
       }
     }
     this.#state = "closed";
+    this.#updateBudgeted();
     this.#closedReason = reason;
     if (this.#watchedHop !== undefined) this.#node.router.unwatchHop(this.#watchedHop, this.#onHopGone);
     this.#watchedHop = undefined;
