@@ -261,6 +261,16 @@ describe("peers behind one connection (a node behind a relay: every relayed hand
     expect(s.next(atLimit)).toEqual({ connection: "relay", peer: "honest", message: "honest/6", evict: { item: "flood/0", connection: "relay" } });
   });
 
+  it("the connection's refusal budget goes to its peers that hold least: one above the connection's average is told nothing", () => {
+    const { s, offer } = relaySlots({ refusalsPerSecondPerConnection: 100 });
+    for (let i = 0; i < 10; i++) offer("flood");
+    offer("honest");
+    expect(s.mayRefuse("relay", 0, undefined, "flood")).toBe(false);
+    expect(s.mayRefuse("relay", 0, undefined, "honest")).toBe(true);
+    expect(s.mayRefuse("relay", 0, undefined, "newcomer")).toBe(true);
+    expect(s.mayRefuse("relay", 0)).toBe(true); // a plain connection's one peer
+  });
+
   it("peers made up by whoever writes the return routes cost one connection's bounds: 30,000 of them, one message each", () => {
     const { s, offer, start } = relaySlots({ maxQueuedPerConnection: 100, maxPendingPerConnection: 50, maxPending: 200 });
     let queued = 0;

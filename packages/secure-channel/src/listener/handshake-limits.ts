@@ -377,12 +377,21 @@ export class HandshakeSlots<T, M> {
   }
 
   /**
-   * True if a REFUSED notice may go back over this connection now. With `watch`, a connection
-   * the slots do not know yet gets its share (and its refusal budget) first.
+   * True if a REFUSED notice may go back over this connection now, to `peer` behind it. With
+   * `watch`, a connection the slots do not know yet gets its share (and its refusal budget)
+   * first. The budget is the connection's; behind one connection, a peer holding more than the
+   * connection's average (queued and started) is told nothing, so that a flooding peer does not
+   * spend what the others are refused with (they would wait out their handshake timeout).
    */
-  mayRefuse(key: string, now: number, watch?: () => () => void): boolean {
+  mayRefuse(key: string, now: number, watch?: () => () => void, peer = ""): boolean {
     const share = this.#shares.get(key) ?? (watch === undefined ? undefined : this.#newShare(key, now, watch));
-    return share?.refusals.take(now) ?? false;
+    if (share === undefined) return false;
+    if (peer !== "" && share.peers.size > 1) {
+      const own = share.peers.get(peer);
+      const held = own === undefined ? 0 : own.queue.length + own.pending.size;
+      if (held * share.peers.size > share.queued + share.pending.size) return false;
+    }
+    return share.refusals.take(now);
   }
 
   /** The connection went away: forgets its share and queue, and returns its started handshakes, to be dropped. */

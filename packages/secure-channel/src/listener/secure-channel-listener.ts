@@ -273,14 +273,14 @@ export class SecureChannelListener implements Mailbox {
     // too, when the message's turn comes: see #startHandshakes.)
     const limit = this.#channelLimitFor(hop.key, false);
     if (limit !== undefined) {
-      this.#refuseForLimit(message, hop.key, limit, now, watch);
+      this.#refuseForLimit(message, hop.key, limit, now, watch, peer);
       this.#pauseFeeder(direct);
       return;
     }
     const displaced = this.#slots.displaced;
     if (!this.#slots.offer(hop.key, queued, now, watch)) {
       this.#dropped("its connection's queue is full, in messages or bytes");
-      if (this.#slots.mayRefuse(hop.key, now)) this.#refuse(message, BUSY);
+      if (this.#slots.mayRefuse(hop.key, now, undefined, peer)) this.#refuse(message, BUSY);
       this.#pauseFeeder(direct);
       return;
     }
@@ -316,7 +316,7 @@ export class SecureChannelListener implements Mailbox {
       if (start === undefined) return; // nothing may start until a slot frees (release schedules again)
       if (start.refused) {
         // Before any DH work: its channel would take the listener or its connection past a limit.
-        this.#refuseForLimit(start.message, start.connection, this.#channelLimitFor(start.connection, true) ?? "listener", performance.now());
+        this.#refuseForLimit(start.message, start.connection, this.#channelLimitFor(start.connection, true) ?? "listener", performance.now(), undefined, start.peer);
         continue;
       }
       if (start.evict) this.#evict(start.evict.item, start.evict.connection);
@@ -347,7 +347,7 @@ export class SecureChannelListener implements Mailbox {
    * with the limit's code within the connection's refusal budget, and the node's "refused"
    * event and rate-limited warning naming the setting.
    */
-  #refuseForLimit(message: { readonly returnRoute: Route }, connection: string, limit: ChannelLimit, now: number, watch?: () => () => void): void {
+  #refuseForLimit(message: { readonly returnRoute: Route }, connection: string, limit: ChannelLimit, now: number, watch?: () => () => void, peer = ""): void {
     this.#refusedChannels++;
     const listener = this.address.toString();
     // Without a stack trace: a flood of refused first messages makes one each.
@@ -360,7 +360,7 @@ export class SecureChannelListener implements Mailbox {
                 `The listener "${listener}" holds its maximum of ${this.#options.maxChannelsPerConnection} secure channels over ${connection} (maxChannelsPerConnection)`,
               ),
           );
-    if (this.#slots.mayRefuse(connection, now, watch)) this.#refuse(message, limit === "listener" ? CHANNEL_LIMIT : CONNECTION_CHANNEL_LIMIT);
+    if (this.#slots.mayRefuse(connection, now, watch, peer)) this.#refuse(message, limit === "listener" ? CHANNEL_LIMIT : CONNECTION_CHANNEL_LIMIT);
     this.#reportRefused(error, error.code, connection);
   }
 
