@@ -261,14 +261,26 @@ describe("peers behind one connection (a node behind a relay: every relayed hand
     expect(s.next(atLimit)).toEqual({ connection: "relay", peer: "honest", message: "honest/6", evict: { item: "flood/0", connection: "relay" } });
   });
 
-  it("the connection's refusal budget goes to its peers that hold least: one above the connection's average is told nothing", () => {
-    const { s, offer } = relaySlots({ refusalsPerSecondPerConnection: 100 });
+  it("the connection's refusal budget keeps half for new or light peers: a peer holding two or more takes only from the upper half", () => {
+    const { s, offer } = relaySlots({ refusalsPerSecondPerConnection: 10 });
     for (let i = 0; i < 10; i++) offer("flood");
-    offer("honest");
-    expect(s.mayRefuse("relay", 0, undefined, "flood")).toBe(false);
-    expect(s.mayRefuse("relay", 0, undefined, "honest")).toBe(true);
+    // The flood, alone, is told 5 times, not 10.
+    const toldFlood = Array.from({ length: 50 }, () => s.mayRefuse("relay", 0, undefined, "flood")).filter(Boolean).length;
+    expect(toldFlood).toBe(5);
+    // A newcomer and a peer holding one are told from the rest.
+    offer("light");
     expect(s.mayRefuse("relay", 0, undefined, "newcomer")).toBe(true);
-    expect(s.mayRefuse("relay", 0)).toBe(true); // a plain connection's one peer
+    expect(s.mayRefuse("relay", 0, undefined, "light")).toBe(true);
+  });
+
+  it("a full queue drops as many of the greediest peer's newest as make room for a larger message, or none", () => {
+    const s = new HandshakeSlots<string, string>(validateHandshakeLimits({ maxQueuedBytesPerConnection: 1_000 }), (m) => Number(m.split("/")[1]), (m) => m.split("/")[0]!);
+    const offer = (peer: string, bytes: number) => s.offer("relay", `${peer}/${bytes}`, 0, () => () => {});
+    for (let i = 0; i < 10; i++) expect(offer("flood", 100)).toBe(true);
+    expect(offer("honest", 250)).toBe(true); // three of the flood's go
+    expect([s.queued, s.queuedBytes, s.displaced]).toEqual([8, 950, 3]);
+    expect(offer("other", 990)).toBe(false); // would take all but one of the flood's and honest's: none dropped
+    expect([s.queued, s.displaced]).toEqual([8, 3]);
   });
 
   it("peers made up by whoever writes the return routes cost one connection's bounds: 30,000 of them, one message each", () => {

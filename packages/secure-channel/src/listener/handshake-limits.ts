@@ -88,8 +88,13 @@ class TokenBucket {
   }
 
   take(now: number): boolean {
+    return this.takeAbove(now, 0);
+  }
+
+  /** Takes a token only if `floor` tokens are left after it. */
+  takeAbove(now: number, floor: number): boolean {
     this.#refill(now);
-    if (this.#tokens < 1) return false;
+    if (this.#tokens - 1 < floor) return false;
     this.#tokens -= 1;
     return true;
   }
@@ -225,13 +230,20 @@ export class HandshakeSlots<T, M> {
     const bytes = this.sizeOf(message);
     const held = share.peers.get(peerKey)?.queue.length ?? 0;
     if (this.#isFull(share.queued, share.queuedBytes, bytes)) {
-      // Longest queue drops: a peer holding more than this one would gives up its newest, if that makes room.
+      // Longest queue drops: a peer holding more than this one would gives up its newest, as
+      // many as make room, if that is possible (worked out first: nothing is dropped for a refusal).
       const greediest = this.#longestQueue(share);
-      if (greediest === undefined || greediest.key === peerKey || greediest.queue.length <= held + 1) return false;
-      const freed = this.sizeOf(greediest.queue[greediest.queue.length - 1]!);
-      if (this.#isFull(share.queued - 1, share.queuedBytes - freed, bytes)) return false;
-      this.#dropNewest(share, greediest);
-      this.displaced++;
+      if (greediest === undefined || greediest.key === peerKey) return false;
+      const queue = greediest.queue;
+      let count = 0;
+      let freed = 0;
+      while (queue.length - count > held + 1 && this.#isFull(share.queued - count, share.queuedBytes - freed, bytes)) {
+        freed += this.sizeOf(queue[queue.length - 1 - count]!);
+        count++;
+      }
+      if (count === 0 || this.#isFull(share.queued - count, share.queuedBytes - freed, bytes)) return false;
+      for (let i = 0; i < count; i++) this.#dropNewest(share, greediest);
+      this.displaced += count;
     }
     const peer = share.peers.get(peerKey) ?? this.#newPeer(share, peerKey);
     peer.queue.push(message);
@@ -379,19 +391,18 @@ export class HandshakeSlots<T, M> {
   /**
    * True if a REFUSED notice may go back over this connection now, to `peer` behind it. With
    * `watch`, a connection the slots do not know yet gets its share (and its refusal budget)
-   * first. The budget is the connection's; behind one connection, a peer holding more than the
-   * connection's average (queued and started) is told nothing, so that a flooding peer does not
-   * spend what the others are refused with (they would wait out their handshake timeout).
+   * first. The budget is the connection's; behind one connection (a relay's peers), a peer
+   * holding two or more (queued and started) takes only from its upper half, so that a flooding
+   * peer does not spend what a new or light peer would be refused with (it would wait out its
+   * handshake timeout instead of failing at once).
    */
   mayRefuse(key: string, now: number, watch?: () => () => void, peer = ""): boolean {
     const share = this.#shares.get(key) ?? (watch === undefined ? undefined : this.#newShare(key, now, watch));
     if (share === undefined) return false;
-    if (peer !== "" && share.peers.size > 1) {
-      const own = share.peers.get(peer);
-      const held = own === undefined ? 0 : own.queue.length + own.pending.size;
-      if (held * share.peers.size > share.queued + share.pending.size) return false;
-    }
-    return share.refusals.take(now);
+    if (peer === "") return share.refusals.take(now);
+    const own = share.peers.get(peer);
+    const held = own === undefined ? 0 : own.queue.length + own.pending.size;
+    return held >= 2 ? share.refusals.takeAbove(now, share.refusals.perSecond / 2) : share.refusals.take(now);
   }
 
   /** The connection went away: forgets its share and queue, and returns its started handshakes, to be dropped. */

@@ -488,9 +488,14 @@ export class ChannelEnd implements ChannelCipherSink {
     this.#armLiveness(now);
   };
 
-  /** How long this end may seal nothing before it heartbeats: its keepalive, or its share of the node's heartbeat budget if that is longer. */
+  /**
+   * How long this end may seal nothing before it heartbeats: its keepalive, or its share of the
+   * node's heartbeat budget if that is longer, but never more than HEARTBEAT_BUDGET_EXEMPT_MS
+   * (an end that asks for less must not wait longer than one that is not budgeted).
+   */
   #heartbeatEvery(): number {
-    return this.#budgeted ? Math.max(this.#keepaliveEvery, this.#heartbeats.spacing) : this.#keepaliveEvery;
+    if (!this.#budgeted) return this.#keepaliveEvery;
+    return Math.min(Math.max(this.#keepaliveEvery, this.#heartbeats.spacing), HEARTBEAT_BUDGET_EXEMPT_MS);
   }
 
   /** Counts this end in the node's heartbeat budget while it is open and heartbeats under HEARTBEAT_BUDGET_EXEMPT_MS apart. */
