@@ -3,6 +3,7 @@ import { RouteUnavailableError, UnknownAddressError } from "../errors/errors.js"
 import type { Routed } from "../message/routed.js";
 import type { Worker } from "../worker/worker.js";
 import { isRandomHex32 } from "../util/random-hex.js";
+import { DROP_IF_FULL } from "../context/send-options.js";
 import { BUILTINS_MODULE } from "./public-module.js";
 
 /**
@@ -16,8 +17,6 @@ import { BUILTINS_MODULE } from "./public-module.js";
  * A client that pipelines more questions than its channel's send queue holds (4 MiB by
  * default) loses the answers past it, where it used to be slowed down.
  */
-const DROP_IF_FULL = Object.freeze({ ifFull: "drop" as const });
-
 export class Echoer implements Worker {
   /** Lets a worker thread load this class (see BUILTINS_MODULE). */
   static readonly module = BUILTINS_MODULE;

@@ -1,6 +1,7 @@
 import type { Context } from "../context/context.js";
 import type { Routed } from "../message/routed.js";
 import type { Worker } from "../worker/worker.js";
+import { DROP_IF_FULL } from "../context/send-options.js";
 import { BUILTINS_MODULE } from "./public-module.js";
 
 /**
@@ -16,8 +17,6 @@ import { BUILTINS_MODULE } from "./public-module.js";
  * with one connection that read nothing). A forwarder that should slow its senders instead is
  * the Relay worker, or `startRelay`.
  */
-const DROP_IF_FULL = Object.freeze({ ifFull: "drop" as const });
-
 export class Hop implements Worker {
   /** Lets a worker thread load this class (see BUILTINS_MODULE). */
   static readonly module = BUILTINS_MODULE;

@@ -39,6 +39,9 @@ export function checkSendOptions(options: unknown, call: "send" | "forward" | "s
   if (signal?.aborted) throw new AbortError(`${call} was aborted before it started: nothing was sent`, { cause: signal.reason });
 }
 
+/** `{ ifFull: "drop" }`, made once: what the built-in services that answer peers send with (Echoer, Hop). */
+export const DROP_IF_FULL: SendOptions = Object.freeze({ ifFull: "drop" });
+
 /** What the errors call the options: made once, not per send. */
 const WHAT = Object.freeze({ send: "send options", forward: "forward options", sendAndReceive: "sendAndReceive options" });
 

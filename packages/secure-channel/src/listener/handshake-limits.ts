@@ -232,7 +232,8 @@ export class HandshakeSlots<T, M> {
     if (this.#isFull(share.queued, share.queuedBytes, bytes)) {
       // Longest queue drops: a peer holding more than this one would gives up its newest, as
       // many as make room, if that is possible (worked out first: nothing is dropped for a refusal).
-      const greediest = this.#longestQueue(share);
+      // The connection's peer with the most waiting first messages.
+      const greediest = most(share.readyPeers, queuedCount);
       if (greediest === undefined || greediest.key === peerKey) return false;
       const queue = greediest.queue;
       let count = 0;
@@ -283,7 +284,7 @@ export class HandshakeSlots<T, M> {
       const atLimit = !atPending && refuse?.(share.key) === true;
       let inner: T | undefined;
       if (atPending || atLimit) {
-        const greediest = this.#mostPending(share);
+        const greediest = most(share.peers.values(), pendingCount);
         const fewer = greediest === undefined ? undefined : this.#fewerThan(share, greediest.pending.size - 1);
         if (fewer !== undefined) {
           peer = fewer;
@@ -296,7 +297,8 @@ export class HandshakeSlots<T, M> {
         this.#remove(share, inner);
         evict = { item: inner, connection: share.key };
       } else if (this.#pending >= this.limits.maxPending) {
-        const greediest = this.#greediest();
+        // The connection holding the most started handshakes (scanned only when the listener is full).
+        const greediest = most(this.#shares.values(), pendingCount);
         if (greediest === undefined || greediest.pending.size < share.pending.size + 2) continue;
         const item = greediest.pending.values().next().value as T;
         this.#remove(greediest, item);
@@ -346,12 +348,6 @@ export class HandshakeSlots<T, M> {
     if (peer.queue.length === 0 && peer.pending.size === 0 && share.peers.get(peer.key) === peer) share.peers.delete(peer.key);
   }
 
-  /** The connection's peer with the most waiting first messages. */
-  #longestQueue(share: ConnectionShare<T, M>): PeerShare<T, M> | undefined {
-    let best: PeerShare<T, M> | undefined;
-    for (const peer of share.readyPeers) if (!best || peer.queue.length > best.queue.length) best = peer;
-    return best;
-  }
 
   /** The first of the connection's peers with messages waiting, in round-robin order, that holds fewer than `bound` started handshakes. */
   #fewerThan(share: ConnectionShare<T, M>, bound: number): PeerShare<T, M> | undefined {
@@ -359,12 +355,6 @@ export class HandshakeSlots<T, M> {
     return undefined;
   }
 
-  /** The connection's peer with the most started handshakes. */
-  #mostPending(share: ConnectionShare<T, M>): PeerShare<T, M> | undefined {
-    let best: PeerShare<T, M> | undefined;
-    for (const peer of share.peers.values()) if (!best || peer.pending.size > best.pending.size) best = peer;
-    return best;
-  }
 
   /** Started, unfinished handshakes of connection `key`. */
   pendingOf(key: string): number {
@@ -470,10 +460,21 @@ export class HandshakeSlots<T, M> {
     this.#forgetIfIdle(share, peer);
   }
 
-  /** The connection holding the most started handshakes (scanned only when the listener is full). */
-  #greediest(): ConnectionShare<T, M> | undefined {
-    let best: ConnectionShare<T, M> | undefined;
-    for (const share of this.#shares.values()) if (!best || share.pending.size > best.pending.size) best = share;
-    return best;
-  }
 }
+
+/** The item of `items` with the most of `size` (the first of equals), if any: the greediest connection or peer. */
+function most<I>(items: Iterable<I>, size: (item: I) => number): I | undefined {
+  let best: I | undefined;
+  let bestSize = -1;
+  for (const item of items) {
+    const s = size(item);
+    if (s > bestSize) {
+      best = item;
+      bestSize = s;
+    }
+  }
+  return best;
+}
+
+const queuedCount = (peer: { readonly queue: readonly unknown[] }): number => peer.queue.length;
+const pendingCount = (holder: { readonly pending: ReadonlySet<unknown> }): number => holder.pending.size;

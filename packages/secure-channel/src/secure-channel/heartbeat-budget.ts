@@ -24,22 +24,11 @@ export const HEARTBEAT_BUDGET_EXEMPT_MS = 5_000;
  * went silent past their peers' timeouts.
  */
 export class HeartbeatBudget {
-  #perSecond: number;
   #budgeted = 0;
   /** Heartbeats sealed by budgeted ends so far (tests and diagnostics). */
   sealed = 0;
 
-  constructor(perSecond: number) {
-    this.#perSecond = perSecond;
-  }
-
-  get perSecond(): number {
-    return this.#perSecond;
-  }
-
-  set perSecond(perSecond: number) {
-    this.#perSecond = perSecond;
-  }
+  constructor(public perSecond: number) {}
 
   /** Budgeted ends now. */
   get budgeted(): number {
@@ -48,7 +37,7 @@ export class HeartbeatBudget {
 
   /** How far apart each budgeted end's heartbeats go at least (ms). */
   get spacing(): number {
-    return (this.#budgeted * 1000) / this.#perSecond;
+    return (this.#budgeted * 1000) / this.perSecond;
   }
 
   join(): void {
