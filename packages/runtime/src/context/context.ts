@@ -26,12 +26,11 @@ export interface SendOptions extends WaitOptions {
    * raises a `"dropped"` event (reason `"full"`, a MailboxFullError); the send resolves
    * either way, as a send does once it is on its way. For a service that answers untrusted
    * peers: one peer that reads nothing, or withholds a channel's credit, then cannot make it
-   * wait, and so cannot stall the other peers it serves (docs/architecture.md, "Flow"), as
-   * long as every send of the service that such a peer's hop may fill uses it: on a worker's
-   * thread, the main thread reads the thread's sends in order, and a plain send or a
-   * `sendAndReceive` held by a full hop holds the ones after it, "drop" or not.
+   * wait, and so cannot stall the other peers it serves (docs/architecture.md, "Flow"). On
+   * every placement a full hop holds only the sends to it; a plain send there still waits.
    * Fullness is judged where it is known: on the main thread, when the message reaches the
-   * hop (a thread's send to a hop it was granted, and a pool task's, resolved before that).
+   * hop (a thread's send to a hop it was granted, and a pool task's, resolved before that),
+   * or on a worker's thread once the main thread said that hop is full.
    */
   ifFull?: "wait" | "drop";
 }

@@ -33,6 +33,11 @@ export type ThreadToMainOp =
    * event a late reply raises on the main thread. `from`: the key of its return route's first hop.
    */
   | { t: "dropped"; key: string; from: string }
+  /**
+   * A send with `{ ifFull: "drop" }` to `to` that the thread dropped itself, its earlier sends
+   * to that hop still waiting for room (after `hopFull`): raised as the node's "dropped" event.
+   */
+  | { t: "droppedFull"; to: string }
   | { t: "addConsumer"; address: string; flowControlId: string }
   /** Answered by `result` (the producer info, or undefined). */
   | { t: "findProducer"; address: string }
@@ -61,6 +66,13 @@ export type MainToThreadOp =
   | { t: "nack"; seq: number; error: ErrorData }
   | { t: "result"; seq: number; value?: unknown }
   | { t: "forget"; key: string }
+  /**
+   * A send of the thread filled the mailbox of its first hop `key`: the thread holds its later
+   * sends to it until `hopRoom` (its frames for it already on their way wait on the main thread).
+   */
+  | { t: "hopFull"; key: string }
+  /** The first hop `key` has room again (what waited for it was routed): the thread's sends to it go on. */
+  | { t: "hopRoom"; key: string }
   /** The first hop of the request registered under `key` went away: fail it now. */
   | { t: "hopGone"; key: string; error: ErrorData }
   /** The worker the request registered under `key` asked threw while handling it: fail it now with that. */

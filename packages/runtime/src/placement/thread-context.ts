@@ -57,7 +57,7 @@ export class ThreadContext implements Context {
       // A bytes body the link writes at once is copied into the batch with no message made (a stream's: its payload alone).
       if (body instanceof Uint8Array && options?.ifFull !== "drop" && this.#link.writeBytesAtOnce(onward, this.#self, localInfo, body)) return SENT;
       // A send the link writes at once copies its body into the batch: a bytes body is lent, not copied first.
-      const message = bodyMessage(onward, this.#self, body, localInfo, this.#link.writesAtOnce);
+      const message = bodyMessage(onward, this.#self, body, localInfo, this.#link.writesAtOnce(onward));
       return this.#link.sendEnvelope(message, options);
     } catch (error) {
       return Promise.reject(error);
@@ -88,16 +88,20 @@ export class ThreadContext implements Context {
     const inbox = new Inbox(ephemeral);
     const link = this.#link;
     link.requests.set(key, inbox);
+    // Cancels the request if it still waits to go (for a full first hop) when the call ends: it
+    // would register its reply address after the call's `unregister`, for good.
+    const unsent = new AbortController();
     try {
       const message = new LocalMessage(onward, route(ephemeral), encodeBody(body), options.localInfo ?? NO_LOCAL_INFO);
       // A routing error (unknown address, flow control denial) comes back as a nack and fails the wait.
-      link.sendRequest({ t: "request", key, envelope: encodeEnvelope(message, "local") }, options).catch((error: unknown) => inbox.close(error as Error));
+      link.sendRequest({ t: "request", key, envelope: encodeEnvelope(message, "local") }, onward.next().key, { signal: unsent.signal }).catch((error: unknown) => inbox.close(error as Error));
       const reply = await inbox.receive<T>(
         { timeout: options.timeout ?? this.sendAndReceiveTimeout, signal: options.signal },
         `sendAndReceive to ${onward.toString()}`,
       );
       return reply.body;
     } finally {
+      unsent.abort();
       link.requests.delete(key);
       link.post({ t: "unregister", key });
     }

@@ -1,7 +1,7 @@
 import type { MessagePort } from "node:worker_threads";
 import type { SendOptions } from "../context/context.js";
 import type { Inbox } from "../context/inbox.js";
-import { SendQueue } from "../context/send-queue.js";
+import { SendQueue, SENT } from "../context/send-queue.js";
 import { errorFromData } from "../errors/hopwire-error.js";
 import type { Logger } from "../logging/logger.js";
 import { LocalMessage, type LocalInfo } from "../message/local-message.js";
@@ -41,7 +41,9 @@ interface Waiter {
  * Credit both ways (docs/architecture.md, "Flow"): the thread may have at most `window`
  * bytes of frames that the main thread has not routed yet — past it, sends wait in order —
  * and it tells the main thread how many of the worker's messages it has handled, so that
- * the main thread knows how full the worker's mailbox is.
+ * the main thread knows how full the worker's mailbox is. And per first hop: a hop the main
+ * thread says is full (`hopFull`) holds the thread's sends to it until `hopRoom`, in order,
+ * while its sends to other hops go on.
  */
 export class ThreadLink {
   readonly #writer: PortWriter;
@@ -63,8 +65,12 @@ export class ThreadLink {
   onStop: () => void = () => {};
   /** Bytes of frames written that the main thread has not returned as credit. */
   #unrouted = 0;
-  /** Wakes the send queue when credit comes back. */
-  #onCredit: (() => void) | undefined;
+  /** Wake the send queue's lanes waiting for credit when it comes back. */
+  readonly #onCredit = new Set<() => void>();
+  /** First hops the main thread said are full (`hopFull`), until it says they have room. */
+  readonly #fullHops = new Set<string>();
+  /** The wake-up of the lane waiting for each full hop. */
+  readonly #onRoom = new Map<string, () => void>();
   readonly #sends: SendQueue<Outgoing>;
   /** The worker's messages handled and not yet reported to the main thread. */
   #consumedMessages = 0;
@@ -78,31 +84,45 @@ export class ThreadLink {
   ) {
     this.#writer = new PortWriter(port);
     this.#sends = new SendQueue<Outgoing>(
-      () => (this.#unrouted < this.window ? undefined : this.#awaitCredit),
+      (item) => {
+        if (this.#unrouted >= this.window) return this.#awaitCredit;
+        // A drop send is judged on the main thread (or dropped in sendEnvelope): it never waits for a hop.
+        if (this.#fullHops.size === 0 || isDropIfFull(item)) return undefined;
+        const key = hopKeyOf(item);
+        return this.#fullHops.has(key) ? (wake) => this.#awaitRoom(key, wake) : undefined;
+      },
       (item) => {
         // One read of `t` (a LocalMessage has none): a send's path is not slowed by the kinds it is not.
         const t = (item as { t?: string }).t;
         if (t === undefined) return this.#write(item as LocalMessage, false);
-        return t === "request" ? this.postAcked(item as Request) : this.#write((item as DropIfFull).message, true);
+        return t === "request" ? this.postAcked((item as Request).op) : this.#write((item as DropIfFull).message, true);
       },
       (item) => (isRequest(item) ? "sendAndReceive" : `send to ${(isDropIfFull(item) ? item.message : item).onwardRoute.toString()}`),
+      // Order is kept per first hop, as on the main thread: a full hop holds only its own sends.
+      hopKeyOf,
     );
     port.on("message", (value: unknown) => this.#receive(value));
   }
 
   readonly #awaitCredit = (wake: () => void): (() => void) => {
-    this.#onCredit = wake;
-    return () => {
-      if (this.#onCredit === wake) this.#onCredit = undefined;
-    };
+    this.#onCredit.add(wake);
+    return () => this.#onCredit.delete(wake);
   };
 
+  #awaitRoom(key: string, wake: () => void): () => void {
+    this.#onRoom.set(key, wake);
+    return () => {
+      if (this.#onRoom.get(key) === wake) this.#onRoom.delete(key);
+    };
+  }
+
   /**
-   * True when a send submitted now is written into the batch before it returns (nothing
-   * waits, the window has room): its payload may be lent, not copied first.
+   * True when a send along `onward` submitted now is written into the batch before it returns
+   * (nothing waits, the window has room, its first hop is not full): its payload may be lent,
+   * not copied first.
    */
-  get writesAtOnce(): boolean {
-    return this.#sends.idle && this.#unrouted < this.window;
+  writesAtOnce(onward: Route): boolean {
+    return this.#sends.idle && this.#unrouted < this.window && (this.#fullHops.size === 0 || !this.#fullHops.has(onward.next().key));
   }
 
   /**
@@ -112,7 +132,7 @@ export class ThreadLink {
    * hop is granted); returns false, writing nothing, otherwise.
    */
   writeBytesAtOnce(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, bytes: Uint8Array): boolean {
-    if (!this.writesAtOnce || !this.#isGranted(onwardRoute)) return false;
+    if (!this.writesAtOnce(onwardRoute) || !this.#isGranted(onwardRoute)) return false;
     this.#unrouted += this.#writer.pushBytesBody(onwardRoute, returnRoute, localInfo, bytes);
     return true;
   }
@@ -129,12 +149,19 @@ export class ThreadLink {
    * is full when it gets there, and does not stop reading this thread's frames for that hop.
    */
   sendEnvelope(message: LocalMessage, options?: SendOptions): Promise<void> {
-    return this.#sends.submit(options?.ifFull === "drop" ? { t: "dropIfFull", message } : message, options);
+    if (options?.ifFull !== "drop") return this.#sends.submit(message, options);
+    const next = message.onwardRoute.next();
+    if (this.#fullHops.has(next.key) || this.#sends.waitsIn(next.key)) {
+      // Its hop is full, or this thread's earlier sends to it wait: dropped here, said by the main thread.
+      this.post({ t: "droppedFull", to: next.toString() });
+      return SENT;
+    }
+    return this.#sends.submit({ t: "dropIfFull", message }, options);
   }
 
-  /** Posts a sendAndReceive request in order with the sends, waiting for credit as they do; resolves on its ack. */
-  sendRequest(op: Extract<ThreadToMainOp, { t: "request" }>, options?: SendOptions): Promise<void> {
-    return this.#sends.submit(op, options);
+  /** Posts a sendAndReceive request in order with the sends to its first hop `hop` (a key), waiting as they do; resolves on its ack. */
+  sendRequest(op: Extract<ThreadToMainOp, { t: "request" }>, hop: string, options?: SendOptions): Promise<void> {
+    return this.#sends.submit({ t: "request", op, hop }, options);
   }
 
   #write(message: LocalMessage, dropIfFull: boolean): Promise<void> | undefined {
@@ -203,13 +230,17 @@ export class ThreadLink {
     for (const spare of spares) this.#writer.addSpare(spare);
     try {
       const opened = openBatch(batch);
-      // Credit first: it must flow even if a frame below is malformed.
-      if (opened.credit.bytes > 0) this.#returned(opened.credit.bytes);
-      readBatch(opened, (kind, bytes, _seq, size) => {
-        if (kind === FRAME_ENVELOPE || kind === FRAME_ENVELOPE_SAME_HEAD) this.#onEnvelope(kind, bytes, size);
-        else if (kind === FRAME_OP) this.#onOp(decodeOp<MainToThreadOp>(bytes));
-        else this.log.error(`dropped a frame of unknown kind ${kind}`);
-      });
+      try {
+        readBatch(opened, (kind, bytes, _seq, size) => {
+          if (kind === FRAME_ENVELOPE || kind === FRAME_ENVELOPE_SAME_HEAD) this.#onEnvelope(kind, bytes, size);
+          else if (kind === FRAME_OP) this.#onOp(decodeOp<MainToThreadOp>(bytes));
+          else this.log.error(`dropped a frame of unknown kind ${kind}`);
+        });
+      } finally {
+        // Credit after the frames (a `hopFull` among them holds its hop's sends before they use it),
+        // and whatever they hold: it must flow even if one of them is malformed.
+        if (opened.credit.bytes > 0) this.#returned(opened.credit.bytes);
+      }
     } catch (error) {
       this.log.error("dropped the rest of a malformed batch from the main thread", error);
     }
@@ -217,10 +248,10 @@ export class ThreadLink {
 
   #returned(bytes: number): void {
     this.#unrouted = Math.max(0, this.#unrouted - bytes);
-    if (this.#unrouted >= this.window) return;
-    const wake = this.#onCredit;
-    this.#onCredit = undefined;
-    wake?.();
+    if (this.#unrouted >= this.window || this.#onCredit.size === 0) return;
+    const wakes = [...this.#onCredit];
+    this.#onCredit.clear();
+    for (const wake of wakes) wake();
   }
 
   #onEnvelope(kind: number, bytes: Uint8Array, size: number): void {
@@ -295,6 +326,16 @@ export class ThreadLink {
       case "forget":
         this.#granted.delete(op.key);
         break;
+      case "hopFull":
+        this.#fullHops.add(op.key);
+        break;
+      case "hopRoom": {
+        this.#fullHops.delete(op.key);
+        const wake = this.#onRoom.get(op.key);
+        this.#onRoom.delete(op.key);
+        wake?.();
+        break;
+      }
       case "hopGone":
       case "requestFailed":
         this.requests.get(op.key)?.close(errorFromData(op.error));
@@ -309,7 +350,12 @@ export class ThreadLink {
 }
 
 /** What waits in a thread's send queue: an envelope, one sent with `{ ifFull: "drop" }`, or a sendAndReceive request. */
-type Request = Extract<ThreadToMainOp, { t: "request" }>;
+interface Request {
+  readonly t: "request";
+  readonly op: Extract<ThreadToMainOp, { t: "request" }>;
+  /** The key of its first hop. */
+  readonly hop: string;
+}
 interface DropIfFull {
   readonly t: "dropIfFull";
   readonly message: LocalMessage;
@@ -318,6 +364,13 @@ type Outgoing = LocalMessage | DropIfFull | Request;
 
 function isDropIfFull(item: Outgoing): item is DropIfFull {
   return (item as Partial<DropIfFull>).t === "dropIfFull";
+}
+
+/** The key of an item's first hop: its lane in the send queue. */
+function hopKeyOf(item: Outgoing): string {
+  const t = (item as { t?: string }).t;
+  if (t === undefined) return (item as LocalMessage).onwardRoute.next().key;
+  return t === "request" ? (item as Request).hop : (item as DropIfFull).message.onwardRoute.next().key;
 }
 
 /** Not `instanceof LocalMessage`, which costs a generic lookup per send here (see main-context.ts's isRequest). */

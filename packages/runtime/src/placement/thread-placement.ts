@@ -11,7 +11,8 @@ import type { NodeCore } from "../node/node-core.js";
 import type { Mailbox } from "../router/mailbox.js";
 import { deliveredLent } from "../router/router.js";
 import { RouteMemo } from "../router/route-memo.js";
-import { droppedForFull } from "../router/drop-if-full.js";
+import { droppedForFull, reportDroppedForFull } from "../router/drop-if-full.js";
+import { FullHops, type Parked } from "./full-hops.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { decodeLocalEnvelope, LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
 import {
@@ -88,6 +89,15 @@ interface Unread {
   mayRun: boolean;
   /** Something may keep a view into the batch (a frame routed other than lent, an operation): it is not given back. */
   kept?: boolean;
+  /** Its frames parked for full hops (FullHops) and not routed yet: it goes back to the thread once they are. */
+  parked?: number;
+  /** Read to its end: given back when its last parked frame is routed (unless kept). */
+  done?: boolean;
+}
+
+/** A frame parked for a full hop, with the batch it is a view into. */
+interface ParkedFrame extends Parked {
+  readonly from?: Unread;
 }
 
 /**
@@ -108,6 +118,8 @@ interface Run {
   bytes: number;
   /** Offset of the first frame after the run. */
   end: number;
+  /** The first hop of its envelopes (of the last one decoded, should two addresses share the target). */
+  hop: Address;
 }
 
 /** Batches and frames passed on from a thread to another worker without a copy (tests and probes read it). */
@@ -121,9 +133,9 @@ export const runsTaken = { runs: 0, messages: 0 };
  * batched onto the port) and the reader of what the thread sends back.
  *
  * Flow both ways: the mailbox is bounded by what the thread reports as handled (credit in
- * its batch headers); and the reader stops routing the thread's frames while the mailbox
- * it last routed into is full, returning credit to the thread only for what it routed, so
- * that a thread feeding a slow worker ends up waiting in its own `send`.
+ * its batch headers); and when a frame of the thread fills the mailbox it went to, its first
+ * hop is marked full (FullHops): the thread's later sends to it wait in the thread's own
+ * `send`, and what was on its way is parked, while the thread's other sends go on.
  */
 class ThreadHost implements Mailbox, WorkerHandle {
   readonly placement = "thread" as const;
@@ -141,8 +153,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
   #routes: RouteMemo | undefined;
   /** Envelopes from the thread: a repeated head reuses the last one's routes (and so the router's memo of them). */
   readonly #envelopes = new LocalEnvelopeDecoder();
-  /** The full mailbox reading waits for, if any. */
-  #heldBy: Mailbox | undefined;
+  /** First hops this thread's sends filled, and what of its stream waits for them. */
+  readonly #fullHops: FullHops<ParkedFrame>;
   /** Stopping or gone: the thread's last frames are read whatever they feed. */
   #readAll = false;
   /** Frame bytes routed and not yet returned to the thread as credit. */
@@ -182,6 +194,12 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#log = core.log.child("worker");
     this.#settings = settings;
     this.#bound = new MailboxBound(settings.mailbox as ResolvedMailboxLimits);
+    this.#fullHops = new FullHops(core.router, 2 * settings.linkWindowBytes, {
+      route: (parked) => this.#routeParked(parked),
+      failed: (parked, error) => this.#parkedFailed(parked, error),
+      notify: (key, full) => this.#post(full ? { t: "hopFull", key } : { t: "hopRoom", key }),
+      resume: this.#read,
+    });
     this.#ready.promise.catch(() => {});
   }
 
@@ -296,14 +314,14 @@ class ThreadHost implements Mailbox, WorkerHandle {
     // Credit rides outside the frames: it counts even while reading waits.
     this.#bound.release(batch.credit.messages, batch.credit.bytes);
     this.#unread.push({ batch, at: FIRST_FRAME, seq: batch.firstSeq, mayRun: true });
-    if (!this.#heldBy) this.#read();
+    if (!this.#fullHops.holding) this.#read();
   }
 
-  /** Reads the unread batches in order until they are done or a mailbox they feed is full. */
+  /** Reads the unread batches in order until they are done or the frames parked for full hops pass their budget. */
   readonly #read = (): void => {
-    this.#heldBy = undefined;
     const unread = this.#unread;
-    while (unread.length > 0 && !this.#heldBy) {
+    const fullHops = this.#fullHops;
+    while (unread.length > 0 && !fullHops.holding) {
       const next = unread[0]!;
       let at = -1;
       let malformed = false;
@@ -322,8 +340,12 @@ class ThreadHost implements Mailbox, WorkerHandle {
       }
       if (at < 0) {
         unread.shift();
-        // Read, and nothing keeps a view into it: the thread writes its next batches into it.
-        if (!next.kept && !malformed) this.#writer?.giveBack(next.batch.buffer);
+        // Read, and nothing keeps a view into it: the thread writes its next batches into it
+        // (once its parked frames, if any, are routed: #releaseParked).
+        if (!next.kept && !malformed) {
+          if (next.parked) next.done = true;
+          else this.#writer?.giveBack(next.batch.buffer);
+        }
       } else {
         next.at = at;
         next.seq = this.#seq + 1;
@@ -331,8 +353,6 @@ class ThreadHost implements Mailbox, WorkerHandle {
     }
     this.#answerWaitingFrames();
     this.#returnCredit();
-    const heldBy = this.#heldBy as Mailbox | undefined;
-    if (heldBy?.onRoom) heldBy.onRoom(this.#read);
   };
 
   #answerWaitingFrames(): void {
@@ -356,11 +376,63 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#routedBytes = 0;
   }
 
-  /** Reading waits for a full mailbox, unless the worker is stopping (its last frames must get through). */
-  #fed(mailbox: Mailbox | undefined): boolean {
+  /**
+   * After a frame went to `mailbox` along `onward`: when that filled it, its first hop is marked
+   * full for this thread (unless the worker is stopping: its last frames must get through).
+   * Reading goes on either way; returns false only when it must wait (FullHops.holding).
+   */
+  #fed(mailbox: Mailbox | undefined, onward: Route): boolean {
     if (!mailbox?.isFull || !mailbox.onRoom || this.#readAll) return true;
-    this.#heldBy = mailbox;
-    return false;
+    this.#fullHops.mark(onward.next(), mailbox);
+    return true;
+  }
+
+  /**
+   * Whether a message from `senderKey` along `onward` must be parked: its first hop is marked
+   * full. Not one that flow controls deny the sender: it is routed, so that the denial is what
+   * the node reports (and the thread hears, for a send that waits for its verdict).
+   */
+  #mustPark(onward: Route, senderKey: string): boolean {
+    const next = onward.next();
+    if (!this.#fullHops.has(next.key)) return false;
+    return !next.isLocal || this.#core.flowControls.isAllowed(senderKey, next.key);
+  }
+
+  /** Parks a message read off the batch being read, which is not given back until it is routed (it has views into it). */
+  #park(message: LocalMessage, size: number): boolean {
+    const from = this.#unread[0]!;
+    from.parked = (from.parked ?? 0) + 1;
+    return this.#fullHops.park(message.onwardRoute.next().key, { message, size, from });
+  }
+
+  /** FullHopsHost.route: a parked message's turn came. */
+  #routeParked(parked: ParkedFrame): Mailbox | undefined {
+    if (parked.requestKey !== undefined) return this.#core.router.route(parked.message, parked.requestKey);
+    const mailbox = (this.#routes ??= new RouteMemo(this.#core.router, this.address.key)).route(parked.message, true);
+    this.#releaseParked(parked, deliveredLent(parked.message, mailbox));
+    return mailbox;
+  }
+
+  /** A parked frame was routed (`copied`: by a mailbox that kept no view into it), or failed: its batch may go back. */
+  #releaseParked(parked: ParkedFrame, copied: boolean): void {
+    const from = parked.from;
+    if (from === undefined) return;
+    if (!copied) from.kept = true;
+    from.parked!--;
+    if (from.parked === 0 && from.done && !from.kept) this.#writer?.giveBack(from.batch.buffer);
+  }
+
+  /** FullHopsHost.failed: its send had resolved (its frame was accepted), so the node, or the waiting request, says what happened. */
+  #parkedFailed(parked: ParkedFrame, error: unknown): void {
+    this.#releaseParked(parked, false);
+    const key = parked.requestKey;
+    if (key === undefined) return reportUnroutable(this.#core, this.#log, this.address, parked.message, error);
+    const unwatch = this.#requests.get(key);
+    if (unwatch === undefined) return;
+    this.#requests.delete(key);
+    unwatch();
+    this.#core.router.unregister([new Address(LOCAL, key)]);
+    this.#post({ t: "requestFailed", key, error: errorToData(error) });
   }
 
   /**
@@ -375,7 +447,6 @@ class ThreadHost implements Mailbox, WorkerHandle {
     if (rest * 4 > run.bytes) {
       // Read the batch again, the usual way: its run is too short to be worth copying the rest.
       this.#routedBytes -= run.bytes;
-      this.#heldBy = undefined;
       next.at = FIRST_FRAME;
       next.seq = batch.firstSeq;
       next.mayRun = false;
@@ -412,6 +483,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
   #joinRun(kind: number, bytes: Uint8Array, size: number): Mailbox | undefined {
     const run = this.#run;
     let target: Mailbox | undefined;
+    let hop: Address | undefined;
     if (kind === FRAME_ENVELOPE_SAME_HEAD && run !== undefined) {
       target = run.target; // the previous envelope's head: the same destination
     } else if (kind === FRAME_ENVELOPE) {
@@ -421,18 +493,21 @@ class ThreadHost implements Mailbox, WorkerHandle {
       } catch {
         return undefined; // read the usual way, which reports it
       }
-      const mailbox = this.#core.router.plainMailboxFor(message.onwardRoute.next(), this.address.key);
-      if (mailbox?.takeRun === undefined || !mailbox.takesRuns || (run !== undefined && mailbox !== run.target)) {
+      hop = message.onwardRoute.next();
+      const mailbox = this.#core.router.plainMailboxFor(hop, this.address.key);
+      // A hop marked full is read the usual way: its frames are parked.
+      if (mailbox?.takeRun === undefined || !mailbox.takesRuns || (run !== undefined && mailbox !== run.target) || this.#fullHops.has(hop.key)) {
         if (run === undefined) this.#lookedAt = message;
         return undefined;
       }
       target = mailbox;
     } else return undefined;
-    if (run === undefined) this.#run = { target, frames: 1, bytes: size, end: FIRST_FRAME + size };
+    if (run === undefined) this.#run = { target, frames: 1, bytes: size, end: FIRST_FRAME + size, hop: hop! };
     else {
       run.frames++;
       run.bytes += size;
       run.end += size;
+      if (hop !== undefined) run.hop = hop;
     }
     return target;
   }
@@ -443,9 +518,11 @@ class ThreadHost implements Mailbox, WorkerHandle {
       if (target !== undefined) {
         this.#seq = seq;
         this.#routedBytes += size;
-        // As #fed: reading stops after the frame that fills the target (unless this worker is stopping).
-        if (this.#readAll || !target.wouldFill!(this.#run!.frames, this.#run!.bytes)) return true;
-        this.#heldBy = target;
+        // As #fed: the frame that fills the target marks its hop full (unless this worker is
+        // stopping), and ends the run; the rest is read on, the hop's frames parked.
+        const run = this.#run!;
+        if (this.#readAll || !target.wouldFill!(run.frames, run.bytes)) return true;
+        this.#fullHops.mark(run.hop, target);
         return false;
       }
       this.#mayRun = false;
@@ -459,7 +536,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
       try {
         message = this.#lookedAt ?? this.#envelopes.decodeFrame(kind, bytes);
         this.#lookedAt = undefined;
-        return this.#fed(this.#routeLent(message));
+        if (this.#fullHops.size !== 0 && this.#mustPark(message.onwardRoute, this.address.key)) return this.#park(message, size);
+        return this.#fed(this.#routeLent(message), message.onwardRoute);
       } catch (error) {
         this.#keepBatch();
         // Its send resolved already (a granted address): the node says what happened.
@@ -470,6 +548,11 @@ class ThreadHost implements Mailbox, WorkerHandle {
       let mailbox: Mailbox | undefined;
       try {
         message = this.#envelopes.decode(bytes);
+        if (this.#fullHops.size !== 0 && this.#mustPark(message.onwardRoute, this.address.key)) {
+          // Accepted: its hop exists and flow controls let it through; it goes when there is room.
+          this.#ackUpTo = seq;
+          return this.#park(message, size);
+        }
         mailbox = this.#routeLent(message);
       } catch (error) {
         this.#keepBatch();
@@ -478,7 +561,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
       }
       this.#ackUpTo = seq;
       this.#maybeGrant(message.onwardRoute.next());
-      return this.#fed(mailbox);
+      return this.#fed(mailbox, message.onwardRoute);
     } else if (kind === FRAME_OP) {
       // An operation may carry an envelope (a request) or bytes that outlive the batch.
       this.#keepBatch();
@@ -489,7 +572,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
         this.#log.error(`dropped an undecodable operation from ${this.address.toString()}`, error);
         return true;
       }
-      return this.#fed(this.#onOp(op, seq));
+      return this.#onOp(op, seq, size);
     } else if (kind === FRAME_ENVELOPE_DROP_IF_FULL || kind === FRAME_ENVELOPE_ACK_DROP_IF_FULL) {
       return this.#onDropIfFull(kind, bytes, seq);
     } else {
@@ -509,7 +592,10 @@ class ThreadHost implements Mailbox, WorkerHandle {
     let message: LocalMessage | undefined;
     try {
       message = this.#envelopes.decode(bytes);
-      if (!droppedForFull(this.#core.router, message.onwardRoute.next(), this.address.key, message.payloadLength)) this.#routeLent(message);
+      const next = message.onwardRoute.next();
+      // Parked sends to its hop wait: it would overtake them.
+      const waiting = this.#fullHops.size !== 0 && this.#fullHops.has(next.key);
+      if (!droppedForFull(this.#core.router, next, this.address.key, message.payloadLength, waiting)) this.#routeLent(message);
     } catch (error) {
       this.#keepBatch();
       if (acked) this.#nack(seq, error);
@@ -562,8 +648,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#newGrants.push(key);
   }
 
-  /** Applies an operation; returns the mailbox it routed into, if it routed a message. */
-  #onOp(op: ThreadToMainOp, seq: number): Mailbox | undefined {
+  /** Applies an operation (of `size` bytes of frame); returns false when reading must wait (see #fed). */
+  #onOp(op: ThreadToMainOp, seq: number, size: number): boolean {
     const core = this.#core;
     switch (op.t) {
       case "ready":
@@ -574,7 +660,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
         this.#ready.reject(errorFromData(op.error));
         break;
       case "request":
-        return this.#request(op.key, op.envelope, seq);
+        return this.#request(op.key, op.envelope, seq, size);
       case "unregister": {
         const unwatch = this.#requests.get(op.key);
         if (!unwatch) break;
@@ -583,6 +669,16 @@ class ThreadHost implements Mailbox, WorkerHandle {
         core.router.unregister([new Address(LOCAL, op.key)]);
         break;
       }
+      case "droppedFull":
+        // A drop send the thread dropped itself: earlier sends of its to that hop wait for room there.
+        if (typeof op.to === "string") {
+          try {
+            reportDroppedForFull(core.router, Address.parse(op.to), this.address.key);
+          } catch (error) {
+            this.#log.error(`ignored a malformed droppedFull from ${this.address.toString()}`, error);
+          }
+        }
+        break;
       case "dropped":
         if (typeof op.key === "string" && typeof op.from === "string") {
           const address = new Address(LOCAL, op.key);
@@ -622,7 +718,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
       default:
         this.#log.error(`ignored an unknown operation ${JSON.stringify((op as { t: unknown }).t)} from ${this.address.toString()}`);
     }
-    return undefined;
+    return true;
   }
 
   #answer(seq: number, pending: Promise<unknown>): void {
@@ -643,7 +739,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
   }
 
   /** sendAndReceive from the thread: an ephemeral address of this thread, watching the first hop. */
-  #request(key: string, envelope: Uint8Array, seq: number): Mailbox | undefined {
+  #request(key: string, envelope: Uint8Array, seq: number, size: number): boolean {
     const router = this.#core.router;
     let ephemeral: Address;
     let message: LocalMessage;
@@ -653,20 +749,24 @@ class ThreadHost implements Mailbox, WorkerHandle {
       router.register([ephemeral], this);
     } catch (error) {
       this.#nack(seq, error);
-      return undefined;
+      return true;
     }
     const unwatch = router.watchHop(message.onwardRoute.next(), (error) => this.#post({ t: "hopGone", key, error: errorToData(error) }));
     this.#requests.set(key, unwatch);
+    if (this.#fullHops.size !== 0 && this.#mustPark(message.onwardRoute, key)) {
+      this.#ackUpTo = seq;
+      return this.#fullHops.park(message.onwardRoute.next().key, { message, size, requestKey: key });
+    }
     try {
       const mailbox = router.route(message, key);
       this.#ackUpTo = seq;
-      return mailbox;
+      return this.#fed(mailbox, message.onwardRoute);
     } catch (error) {
       this.#requests.delete(key);
       unwatch();
       router.unregister([ephemeral]);
       this.#nack(seq, error);
-      return undefined;
+      return true;
     }
   }
 
@@ -685,7 +785,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
     // Senders waiting for room find the worker gone; the thread's last frames are read whatever is full.
     this.#bound.reset();
     this.#readAll = true;
-    if (this.#heldBy) this.#read();
+    // What waits for a full hop goes now (and reading resumes, if it waited for the parked).
+    this.#fullHops.flush();
     let clean = true;
     if (this.#alive) {
       this.#post({ t: "stop" });
@@ -714,7 +815,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
     // A thread's uncaught error arrives structured-cloned, a plain Error: rebuilt as its own class by its code.
     const error = thrown && errorFromData(errorToData(thrown));
     this.#readAll = true;
-    if (this.#heldBy) this.#read();
+    // What waits for a full hop goes now (and reading resumes, if it waited for the parked).
+    this.#fullHops.flush();
     // What the thread posted before it exited (`loadFailed`, `stopped`) may still wait in the port.
     for (let entry = this.#port && receiveMessageOnPort(this.#port); entry; entry = receiveMessageOnPort(this.#port!)) {
       this.#receive(entry.message as ArrayBuffer);
@@ -748,6 +850,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#granted.clear();
     this.#writer?.close();
     this.#unread.length = 0;
+    this.#fullHops.clear();
     this.#bound.reset();
   }
 }

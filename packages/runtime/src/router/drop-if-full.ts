@@ -1,5 +1,6 @@
 import type { Address } from "../address/address.js";
 import { MailboxFullError } from "../errors/errors.js";
+import type { Mailbox } from "./mailbox.js";
 import type { Router } from "./router.js";
 
 /**
@@ -14,8 +15,13 @@ export function droppedForFull(router: Router, next: Address, fromKey: string, b
   if (next.isLocal && !router.flowControls.isAllowed(fromKey, next.key)) return false;
   const mailbox = router.mailboxOf(next);
   if (!waiting && mailbox?.isFull !== true && mailbox?.wouldOverflow?.(bytes) !== true) return false;
+  reportDroppedForFull(router, next, fromKey, mailbox);
+  return true;
+}
+
+/** Raises the node's `"dropped"` event (reason `"full"`) for a drop send to `next` that was dropped. */
+export function reportDroppedForFull(router: Router, next: Address, fromKey: string, mailbox: Mailbox | undefined = router.mailboxOf(next)): void {
   // Named by what it is (a secure channel, a connection): its address alone is a generated hex string.
   const what = mailbox?.kind === undefined ? next.toString() : `the ${mailbox.kind} ${next.toString()}`;
   router.reportDropped(next, fromKey, new MailboxFullError(`${what} was full, and the send asked to drop rather than wait`));
-  return true;
 }

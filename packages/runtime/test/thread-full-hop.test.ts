@@ -1,0 +1,110 @@
+// A thread worker whose send fills one first hop: only its sends to that hop wait (on its own
+// thread, where their timeout runs); its sends elsewhere go on. Until session 45 the main
+// thread stopped reading the whole thread's stream at a full mailbox, so one full hop (a
+// slow worker, a channel whose peer withholds credit) held everything else the thread sent.
+import { describe, expect, it } from "vitest";
+import type { Context, DroppedEvent, Node, Routed } from "@hopwire/runtime";
+import { MixedSender, SettlingSender, SprayingSender } from "./fixtures/workers.js";
+import { withNode } from "./helpers.js";
+import { eventually } from "../../../test/support/eventually.js";
+
+const BOUND = 4;
+
+/** A main worker that handles nothing until `open()`; `got` lists the `i` it handled, in order. */
+async function startGated(n: Node, address: string): Promise<{ got: number[]; open: () => void }> {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const got: number[] = [];
+  await n.startWorker(
+    address,
+    { handleMessage: async (_ctx: Context, msg: Routed<{ i: number }>) => (await gate, void got.push(msg.body.i)) },
+    { placement: "main", mailbox: { maxMessages: BOUND } },
+  );
+  return { got, open };
+}
+
+interface FirstAnswer {
+  quickDone: number;
+  timedOut: boolean;
+  resolvedBeforeTimeout: number;
+  error?: unknown;
+  askTimedOut: boolean;
+}
+
+describe("a thread worker's sends to a full first hop", () => {
+  // A link window of 1 KiB holds ~25 of the sends below: most wait for its credit before the hop is full.
+  for (const linkWindowBytes of [undefined, 1024]) {
+  it(`wait on the thread for that hop alone: its sends elsewhere go on, a timeout bounds the wait, a drop send behind them drops, order is kept (link window ${linkWindowBytes ?? "default"})`, async () => {
+    await withNode(linkWindowBytes === undefined ? {} : { linkWindowBytes }, async (n) => {
+      const slow = await startGated(n, "slow");
+      const quick: number[] = [];
+      await n.startWorker("quick", { handleMessage: (_ctx: Context, msg: Routed<{ i: number }>) => void quick.push(msg.body.i) }, { placement: "main" });
+      const dropped: DroppedEvent[] = [];
+      n.on("dropped", (event) => dropped.push(event));
+      await n.startWorker("mixer", MixedSender);
+      await n.send("mixer", { slow: "slow", quick: "quick", fill: 50, quickCount: 20, timeout: 200, tries: 50, extra: 30 });
+
+      // "slow" handles nothing yet: all of this happened beside a full hop.
+      const first = (await n.receive<FirstAnswer>({ timeout: 30_000 })).body;
+      expect(first).toEqual({ quickDone: 20, timedOut: true, resolvedBeforeTimeout: 0, askTimedOut: true });
+      expect(quick).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      expect(slow.got).toEqual([]);
+      await eventually(() => dropped.length === 1);
+      expect(dropped[0]).toMatchObject({ reason: "full", address: "slow" });
+
+      slow.open();
+      const last = (await n.receive<{ allSettled: boolean; next: number }>({ timeout: 30_000 })).body;
+      expect(last).toEqual({ allSettled: true, next: 80 });
+      await eventually(() => slow.got.length >= 80);
+      // Every send that resolved, once and in order; not the one that timed out (its `i` went to
+      // the next send), nor the dropped one, nor the request whose call timed out while it waited.
+      expect(slow.got).toEqual(Array.from({ length: 80 }, (_, i) => i));
+      expect(dropped).toHaveLength(1);
+    });
+  });
+  }
+
+  it("a full hop that goes away: what was parked for it is reported, the thread's sends waiting for it reject, nothing hangs", async () => {
+    await withNode({}, async (n) => {
+      const slow = await startGated(n, "slow");
+      const unknown: DroppedEvent[] = [];
+      n.on("dropped", (event) => {
+        if (event.reason === "unknown-address") unknown.push(event);
+      });
+      await n.startWorker("sender", SettlingSender);
+      await n.send("sender", { to: "slow", count: 100, more: 50 });
+      expect((await n.receive({ timeout: 30_000 })).body).toBe("sent");
+      expect((await n.receive({ timeout: 30_000 })).body).toBe("more");
+      // Its handler waits at the gate: the stop goes on once it is opened.
+      const stopping = n.stopWorker("slow");
+      slow.open();
+      await stopping;
+      const settled = (await n.receive<{ resolved: number; rejected: Record<string, number> }>({ timeout: 30_000 })).body;
+      // The first 100 were written at once, and accepted: delivered, or reported when "slow" went away.
+      expect(settled.resolved).toBeGreaterThanOrEqual(100);
+      expect(slow.got.length + unknown.length).toBeGreaterThanOrEqual(100 - BOUND - 1);
+      expect(unknown.length).toBeGreaterThan(0);
+      expect(unknown.every((event) => event.address === "slow" && event.from === "sender")).toBe(true);
+      // The 50 sent once the thread knew "slow" was full waited there, then went after it had gone.
+      expect(settled).toEqual({ resolved: 100, rejected: { ADDRESS_UNKNOWN: 50 } });
+      expect(slow.got).toEqual(Array.from({ length: slow.got.length }, (_, i) => i));
+    });
+  });
+
+  it("a thread that fills several hops in turn: past the parked budget reading waits, and resumes as they drain; all delivered in order", async () => {
+    // Each hop parks what was on its way when it filled, up to a link window (1 KiB, ~20 of these
+    // sends): three of them pass the budget of two windows.
+    const hops = ["a", "b", "c", "d"];
+    await withNode({ linkWindowBytes: 1024 }, async (n) => {
+      const gated = await Promise.all(hops.map((hop) => startGated(n, hop)));
+      await n.startWorker("sprayer", SprayingSender);
+      await n.send("sprayer", { hops, count: 100 });
+      // Reading stops at the third: the fourth gets nothing until they drain.
+      await eventually(() => ["a", "b"].every((hop) => n.router.localMailbox(hop)?.isFull === true));
+      for (const g of gated) g.open();
+      expect((await n.receive({ timeout: 30_000 })).body).toBe("done");
+      await eventually(() => gated.every((g) => g.got.length === 100));
+      for (const g of gated) expect(g.got).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    });
+  });
+});
