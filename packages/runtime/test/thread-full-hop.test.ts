@@ -4,7 +4,7 @@
 // slow worker, a channel whose peer withholds credit) held everything else the thread sent.
 import { describe, expect, it } from "vitest";
 import type { Context, DroppedEvent, Node, Routed } from "@hopwire/runtime";
-import { MixedSender, SettlingSender, SprayingSender } from "./fixtures/workers.js";
+import { DropIfFullSender, MixedSender, SettlingSender, SprayingSender } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
 import { eventually } from "../../../test/support/eventually.js";
 
@@ -105,6 +105,28 @@ describe("a thread worker's sends to a full first hop", () => {
       expect((await n.receive({ timeout: 30_000 })).body).toBe("done");
       await eventually(() => gated.every((g) => g.got.length === 100));
       for (const g of gated) expect(g.got).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    });
+  });
+  it("drop sends that wait only for the link's credit are not dropped: no hop is full", async () => {
+    // A window of 1 KiB: a burst of 200 drop sends runs out of credit after a few dozen.
+    await withNode({ linkWindowBytes: 1024 }, async (n) => {
+      const got: number[] = [];
+      await n.startWorker("roomy", { handleMessage: (_ctx: Context, msg: Routed<{ i: number }>) => void got.push(msg.body.i) }, {
+        placement: "main",
+        mailbox: { maxMessages: 100_000 },
+      });
+      const dropped: DroppedEvent[] = [];
+      n.on("dropped", (event) => dropped.push(event));
+      let finished!: () => void;
+      const done = new Promise<void>((resolve) => (finished = resolve));
+      await n.startWorker("then", { handleMessage: () => finished() }, { placement: "main" });
+      await n.startWorker("sender", DropIfFullSender);
+      await n.send("sender", { to: "roomy", count: 200, then: "then", together: true });
+      await done;
+      // "done" came behind every send in the thread's stream, and "roomy" is handled on the main thread as it arrives.
+      await eventually(() => got.length === 200);
+      expect(got).toEqual(Array.from({ length: 200 }, (_, i) => i));
+      expect(dropped).toEqual([]);
     });
   });
 });

@@ -16,7 +16,8 @@ export interface Parked {
 /** A first hop of a thread's sends whose mailbox filled, and what of the thread's stream waits for it. */
 interface FullHop<P extends Parked> {
   readonly hop: Address;
-  readonly mailbox: Mailbox;
+  /** Where the hop leads: a transport address's changes (a dial, then its connection) without an unregister. */
+  mailbox: Mailbox;
   readonly parked: Fifo<P>;
   cancelRoom: () => void;
   readonly unwatch: () => void;
@@ -139,7 +140,8 @@ export class FullHops<P extends Parked = Parked> {
       if (next === undefined) break;
       this.#parkedBytes -= next.size;
       try {
-        this.host.route(next);
+        const to = this.host.route(next);
+        if (to !== undefined && to !== entry.mailbox && to.onRoom !== undefined) entry.mailbox = to;
       } catch (error) {
         this.host.failed(next, error);
       }

@@ -151,8 +151,9 @@ export class ThreadLink {
   sendEnvelope(message: LocalMessage, options?: SendOptions): Promise<void> {
     if (options?.ifFull !== "drop") return this.#sends.submit(message, options);
     const next = message.onwardRoute.next();
-    if (this.#fullHops.has(next.key) || this.#sends.waitsIn(next.key)) {
-      // Its hop is full, or this thread's earlier sends to it wait: dropped here, said by the main thread.
+    if (this.#fullHops.has(next.key)) {
+      // Its hop is full (this thread's sends to it wait for room): dropped here, said by the main thread.
+      // Not for a lane that waits for the link's credit alone: the send waits there, as any send does.
       this.post({ t: "droppedFull", to: next.toString() });
       return SENT;
     }

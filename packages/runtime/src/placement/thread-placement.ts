@@ -13,6 +13,7 @@ import { deliveredLent } from "../router/router.js";
 import { RouteMemo } from "../router/route-memo.js";
 import { droppedForFull, reportDroppedForFull } from "../router/drop-if-full.js";
 import { FullHops, type Parked } from "./full-hops.js";
+import { onlyForHop } from "./only-for-hop.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { decodeLocalEnvelope, LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
 import {
@@ -93,6 +94,9 @@ interface Unread {
   parked?: number;
   /** Read to its end: given back when its last parked frame is routed (unless kept). */
   done?: boolean;
+  /** The hop its frames were last checked against (onlyForHop, from its first frame), and the verdict. */
+  checkedFor?: string;
+  onlyFor?: boolean;
 }
 
 /** A frame parked for a full hop, with the batch it is a view into. */
@@ -155,6 +159,16 @@ class ThreadHost implements Mailbox, WorkerHandle {
   readonly #envelopes = new LocalEnvelopeDecoder();
   /** First hops this thread's sends filled, and what of its stream waits for them. */
   readonly #fullHops: FullHops<ParkedFrame>;
+  /**
+   * The full hop reading waits for, when everything unread is for it (a stream to one slow
+   * worker): the stream is left as it is, and read on (in runs) once the hop has room, rather
+   * than set aside frame by frame. Undefined while reading goes on.
+   */
+  #heldFor: string | undefined;
+  /** Full hops with frames for other hops behind theirs: their frames are parked, not waited for. */
+  readonly #mixed = new Set<string>();
+  /** Link credit returned for frames left unread while reading waits (#holdFor), netted as they are read. */
+  #advanced = 0;
   /** Stopping or gone: the thread's last frames are read whatever they feed. */
   #readAll = false;
   /** Frame bytes routed and not yet returned to the thread as credit. */
@@ -197,8 +211,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#fullHops = new FullHops(core.router, 2 * settings.linkWindowBytes, {
       route: (parked) => this.#routeParked(parked),
       failed: (parked, error) => this.#parkedFailed(parked, error),
-      notify: (key, full) => this.#post(full ? { t: "hopFull", key } : { t: "hopRoom", key }),
-      resume: this.#read,
+      notify: (key, full) => this.#hopFullOrRoom(key, full),
+      resume: this.#resumeReading,
     });
     this.#ready.promise.catch(() => {});
   }
@@ -313,15 +327,58 @@ class ThreadHost implements Mailbox, WorkerHandle {
     }
     // Credit rides outside the frames: it counts even while reading waits.
     this.#bound.release(batch.credit.messages, batch.credit.bytes);
-    this.#unread.push({ batch, at: FIRST_FRAME, seq: batch.firstSeq, mayRun: true });
+    const unread: Unread = { batch, at: FIRST_FRAME, seq: batch.firstSeq, mayRun: true };
+    this.#unread.push(unread);
+    const heldFor = this.#heldFor;
+    if (heldFor !== undefined) {
+      // More of the same stream waits as well; anything else is read now, that hop's frames set aside.
+      if (this.#onlyFor(unread, heldFor)) return this.#advanceCredit(batch.used - FIRST_FRAME);
+      this.#mixed.add(heldFor);
+      this.#heldFor = undefined;
+    }
     if (!this.#fullHops.holding) this.#read();
+  }
+
+  readonly #resumeReading = (): void => {
+    if (this.#heldFor === undefined && !this.#fullHops.holding) this.#read();
+  };
+
+  /** FullHopsHost.notify: tells the thread; a hop with room again ends a wait for it. */
+  #hopFullOrRoom(key: string, full: boolean): void {
+    this.#post(full ? { t: "hopFull", key } : { t: "hopRoom", key });
+    if (full) return;
+    this.#mixed.delete(key);
+    if (this.#heldFor !== key) return;
+    this.#heldFor = undefined;
+    // Not from inside a read (a hop that went away while one routes): on a microtask.
+    queueMicrotask(this.#resumeReading);
+  }
+
+  /** Whether every frame of `unread` (from where it is read) is for `key`; remembered per batch. */
+  #onlyFor(unread: Unread, key: string): boolean {
+    if (unread.checkedFor !== key) {
+      unread.checkedFor = key;
+      unread.onlyFor = onlyForHop(unread.batch, unread.at, key);
+    }
+    return unread.onlyFor!;
+  }
+
+  /**
+   * Returns link credit now for `bytes` of frames left unread (up to a window of them ahead), so
+   * that the thread may send to other hops meanwhile; #returnCredit nets them once they are read.
+   */
+  #advanceCredit(bytes: number): void {
+    const n = Math.min(bytes, this.#settings.linkWindowBytes - this.#advanced);
+    if (n <= 0) return;
+    this.#advanced += n;
+    this.#writer?.addCredit(0, n, "now");
   }
 
   /** Reads the unread batches in order until they are done or the frames parked for full hops pass their budget. */
   readonly #read = (): void => {
     const unread = this.#unread;
     const fullHops = this.#fullHops;
-    while (unread.length > 0 && !fullHops.holding) {
+    while (unread.length > 0 && !fullHops.holding && this.#heldFor === undefined) {
       const next = unread[0]!;
       let at = -1;
       let malformed = false;
@@ -368,6 +425,11 @@ class ThreadHost implements Mailbox, WorkerHandle {
    * the thread once the thread's stream is read (a request's reply costs no post of its own).
    */
   #returnCredit(): void {
+    if (this.#advanced > 0) {
+      const netted = Math.min(this.#routedBytes, this.#advanced);
+      this.#advanced -= netted;
+      this.#routedBytes -= netted;
+    }
     const routed = this.#routedBytes;
     if (routed === 0) return;
     const quarter = (routed + (this.#writer?.pendingCredit.bytes ?? 0)) * 4 >= this.#settings.linkWindowBytes;
@@ -398,6 +460,25 @@ class ThreadHost implements Mailbox, WorkerHandle {
     return !next.isLocal || this.#core.flowControls.isAllowed(senderKey, next.key);
   }
 
+  /**
+   * A plain envelope (`bytes`, a view of its frame) for a hop marked full: parked; and when all
+   * that is unread after it is for that hop too, reading waits for the hop (#heldFor) instead of
+   * parking the rest frame by frame (whose runs would then go one message at a time).
+   */
+  #parkOrHold(message: LocalMessage, size: number, bytes: Uint8Array): boolean {
+    const key = message.onwardRoute.next().key;
+    if (!this.#park(message, size) || this.#mixed.has(key)) return !this.#fullHops.holding;
+    const unread = this.#unread;
+    const end = bytes.byteOffset + bytes.byteLength;
+    if (!onlyForHop(unread[0]!.batch, end, key)) return true;
+    for (let i = 1; i < unread.length; i++) if (!this.#onlyFor(unread[i]!, key)) return true;
+    this.#heldFor = key;
+    let left = unread[0]!.batch.used - end;
+    for (let i = 1; i < unread.length; i++) left += unread[i]!.batch.used - unread[i]!.at;
+    this.#advanceCredit(left);
+    return false;
+  }
+
   /** Parks a message read off the batch being read, which is not given back until it is routed (it has views into it). */
   #park(message: LocalMessage, size: number): boolean {
     const from = this.#unread[0]!;
@@ -407,7 +488,11 @@ class ThreadHost implements Mailbox, WorkerHandle {
 
   /** FullHopsHost.route: a parked message's turn came. */
   #routeParked(parked: ParkedFrame): Mailbox | undefined {
-    if (parked.requestKey !== undefined) return this.#core.router.route(parked.message, parked.requestKey);
+    if (parked.requestKey !== undefined) {
+      // Its call ended while it waited (it timed out): nobody would take the reply.
+      if (!this.#requests.has(parked.requestKey)) return undefined;
+      return this.#core.router.route(parked.message, parked.requestKey);
+    }
     const mailbox = (this.#routes ??= new RouteMemo(this.#core.router, this.address.key)).route(parked.message, true);
     this.#releaseParked(parked, deliveredLent(parked.message, mailbox));
     return mailbox;
@@ -536,7 +621,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
       try {
         message = this.#lookedAt ?? this.#envelopes.decodeFrame(kind, bytes);
         this.#lookedAt = undefined;
-        if (this.#fullHops.size !== 0 && this.#mustPark(message.onwardRoute, this.address.key)) return this.#park(message, size);
+        if (this.#fullHops.size !== 0 && this.#mustPark(message.onwardRoute, this.address.key)) return this.#parkOrHold(message, size, bytes);
         return this.#fed(this.#routeLent(message), message.onwardRoute);
       } catch (error) {
         this.#keepBatch();
@@ -851,6 +936,9 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#writer?.close();
     this.#unread.length = 0;
     this.#fullHops.clear();
+    this.#heldFor = undefined;
+    this.#mixed.clear();
+    this.#advanced = 0;
     this.#bound.reset();
   }
 }
