@@ -32,17 +32,24 @@ interface FirstAnswer {
 }
 
 describe("a thread worker's sends to a full first hop", () => {
-  // A link window of 1 KiB holds ~25 of the sends below: most wait for its credit before the hop is full.
-  for (const linkWindowBytes of [undefined, 1024]) {
-  it(`wait on the thread for that hop alone: its sends elsewhere go on, a timeout bounds the wait, a drop send behind them drops, order is kept (link window ${linkWindowBytes ?? "default"})`, async () => {
-    await withNode(linkWindowBytes === undefined ? {} : { linkWindowBytes }, async (n) => {
+  // The thread is told once what is parked for the full hop on the main thread passes half the
+  // link's window: ~8 of the 4 KiB bodies below with a window of 64 KiB, ~13 of the small ones
+  // with 1 KiB (which holds ~25 of them: most wait for its credit before the hop is full). Warm
+  // (the hop granted first), the sends to "slow" are plain frames: once "slow" is full, all that
+  // is unread is for it, and the main thread leaves it unread, holding its credit, until a frame
+  // for another hop comes: the sends to "quick", or the thread's `creditStarved` when they wait
+  // for credit.
+  for (const { linkWindowBytes, pad } of [{ linkWindowBytes: 65536, pad: 4096 }, { linkWindowBytes: 1024, pad: 0 }])
+  for (const warm of [false, true]) {
+  it(`wait on the thread for that hop alone: its sends elsewhere go on, a timeout bounds the wait, a drop send behind them drops, order is kept (link window ${linkWindowBytes}${warm ? ", hop granted first" : ""})`, async () => {
+    await withNode({ linkWindowBytes }, async (n) => {
       const slow = await startGated(n, "slow");
       const quick: number[] = [];
       await n.startWorker("quick", { handleMessage: (_ctx: Context, msg: Routed<{ i: number }>) => void quick.push(msg.body.i) }, { placement: "main" });
       const dropped: DroppedEvent[] = [];
       n.on("dropped", (event) => dropped.push(event));
       await n.startWorker("mixer", MixedSender);
-      await n.send("mixer", { slow: "slow", quick: "quick", fill: 50, quickCount: 20, timeout: 200, tries: 50, extra: 30 });
+      await n.send("mixer", { slow: "slow", quick: "quick", fill: 50, quickCount: 20, timeout: 200, tries: 50, extra: 30, warm, pad });
 
       // "slow" handles nothing yet: all of this happened beside a full hop.
       const first = (await n.receive<FirstAnswer>({ timeout: 30_000 })).body;
@@ -54,18 +61,20 @@ describe("a thread worker's sends to a full first hop", () => {
 
       slow.open();
       const last = (await n.receive<{ allSettled: boolean; next: number }>({ timeout: 30_000 })).body;
-      expect(last).toEqual({ allSettled: true, next: 80 });
-      await eventually(() => slow.got.length >= 80);
+      const total = 80 + (warm ? 1 : 0);
+      expect(last).toEqual({ allSettled: true, next: total });
+      await eventually(() => slow.got.length >= total);
       // Every send that resolved, once and in order; not the one that timed out (its `i` went to
       // the next send), nor the dropped one, nor the request whose call timed out while it waited.
-      expect(slow.got).toEqual(Array.from({ length: 80 }, (_, i) => i));
+      expect(slow.got).toEqual(Array.from({ length: total }, (_, i) => i));
       expect(dropped).toHaveLength(1);
     });
   });
   }
 
   it("a full hop that goes away: what was parked for it is reported, the thread's sends waiting for it reject, nothing hangs", async () => {
-    await withNode({}, async (n) => {
+    // A window of 1 KiB: the thread hears that "slow" is full after a dozen of these sends.
+    await withNode({ linkWindowBytes: 1024 }, async (n) => {
       const slow = await startGated(n, "slow");
       const unknown: DroppedEvent[] = [];
       n.on("dropped", (event) => {
@@ -80,13 +89,16 @@ describe("a thread worker's sends to a full first hop", () => {
       slow.open();
       await stopping;
       const settled = (await n.receive<{ resolved: number; rejected: Record<string, number> }>({ timeout: 30_000 })).body;
-      // The first 100 were written at once, and accepted: delivered, or reported when "slow" went away.
-      expect(settled.resolved).toBeGreaterThanOrEqual(100);
-      expect(slow.got.length + unknown.length).toBeGreaterThanOrEqual(100 - BOUND - 1);
+      // Those written before the thread heard were accepted: delivered, or reported when "slow" went
+      // away (parked); those sent after it heard, the last 50 at least, waited there and went once
+      // it had gone, to be refused.
+      const rejected = settled.rejected.ADDRESS_UNKNOWN ?? 0;
+      expect(Object.keys(settled.rejected)).toEqual(["ADDRESS_UNKNOWN"]);
+      expect(settled.resolved + rejected).toBe(150);
+      expect(rejected).toBeGreaterThanOrEqual(50);
       expect(unknown.length).toBeGreaterThan(0);
       expect(unknown.every((event) => event.address === "slow" && event.from === "sender")).toBe(true);
-      // The 50 sent once the thread knew "slow" was full waited there, then went after it had gone.
-      expect(settled).toEqual({ resolved: 100, rejected: { ADDRESS_UNKNOWN: 50 } });
+      expect(slow.got.length + unknown.length).toBeLessThanOrEqual(settled.resolved);
       expect(slow.got).toEqual(Array.from({ length: slow.got.length }, (_, i) => i));
     });
   });

@@ -19,6 +19,10 @@ interface FullHop<P extends Parked> {
   /** Where the hop leads: a transport address's changes (a dial, then its connection) without an unregister. */
   mailbox: Mailbox;
   readonly parked: Fifo<P>;
+  /** The bytes of `parked`. */
+  parkedBytes: number;
+  /** The thread was told (`hopFull`): it is told again when the hop has room. */
+  announced: boolean;
   cancelRoom: () => void;
   readonly unwatch: () => void;
 }
@@ -29,18 +33,23 @@ export interface FullHopsHost<P extends Parked> {
   route(parked: P): Mailbox | undefined;
   /** A parked message could not be routed when its turn came. */
   failed(parked: P, error: unknown): void;
-  /** Tells the thread to hold its sends to `key` (`full`), or that they may go again. */
+  /** `key` passed the mark (`full`: the thread is to hold its sends to it), or has room again. */
   notify(key: string, full: boolean): void;
+  /** `key` is no longer full: nothing waits for it (reading that waited for it may go on). */
+  released(key: string): void;
   /** The parked bytes went back under half the budget: reading the thread's stream may resume. */
   resume(): void;
 }
 
 /**
  * Per-destination queues in the main thread's reading of one thread's stream. When a send
- * of the thread fills its first hop's mailbox, that hop is marked full: the thread is told
- * (its later sends to that hop wait on the thread, where their timeout and signal run), and
- * the frames for it already on their way are parked here, in order, while the thread's
- * frames for other hops are read on. Before, the main thread stopped reading the thread's
+ * of the thread fills its first hop's mailbox, that hop is marked full: the frames for it
+ * already on their way are parked here, in order, while the thread's frames for other hops
+ * are read on; and once what is parked for it passes `announceBytes` (half the link's
+ * window), the thread is told (its later sends to that hop wait on the thread, where their
+ * timeout and signal run), and told again that it may send once under a quarter is left.
+ * Telling it at once would stop a thread that streams to one worker each time that
+ * worker's mailbox fills, with most of its window unused. Before, the main thread stopped reading the thread's
  * whole stream at a full mailbox, so one full channel held every other send of the thread.
  *
  * Parked frames are taken off the link's credit (the thread may send on to other hops), so
@@ -59,6 +68,7 @@ export class FullHops<P extends Parked = Parked> {
   constructor(
     readonly router: Router,
     readonly budgetBytes: number,
+    readonly announceBytes: number,
     readonly host: FullHopsHost<P>,
   ) {}
 
@@ -84,21 +94,31 @@ export class FullHops<P extends Parked = Parked> {
       hop,
       mailbox,
       parked: new Fifo(),
+      parkedBytes: 0,
+      announced: false,
       cancelRoom: noop,
       // Its mailbox went away: what waits for it fails now (and the thread's sends to it go, to fail likewise).
       unwatch: this.router.watchHop(hop, () => this.#drain(entry, true)),
     };
     this.#hops.set(key, entry);
-    this.host.notify(key, true);
     this.#armRoom(entry);
   }
 
   /** Parks a message for a hop marked full; returns false when reading must now wait (`holding`). */
   park(key: string, parked: P): boolean {
-    this.#hops.get(key)!.parked.push(parked);
+    const entry = this.#hops.get(key)!;
+    entry.parked.push(parked);
+    entry.parkedBytes += parked.size;
     this.#parkedBytes += parked.size;
+    this.#announceIf(entry);
     if (this.#parkedBytes > this.budgetBytes) this.#holding = true;
     return !this.#holding;
+  }
+
+  #announceIf(entry: FullHop<P>): void {
+    if (entry.announced || entry.parkedBytes < this.announceBytes) return;
+    entry.announced = true;
+    this.host.notify(entry.hop.key, true);
   }
 
   /** Routes everything parked whatever is full, and marks nothing full from now on (the worker is stopping). */
@@ -139,16 +159,25 @@ export class FullHops<P extends Parked = Parked> {
       const next = entry.parked.shift();
       if (next === undefined) break;
       this.#parkedBytes -= next.size;
+      entry.parkedBytes -= next.size;
       try {
         const to = this.host.route(next);
         if (to !== undefined && to !== entry.mailbox && to.onRoom !== undefined) entry.mailbox = to;
       } catch (error) {
         this.host.failed(next, error);
       }
+      // Under a quarter of the window left: the thread may send to the hop again (its frames park
+      // behind these), so that what it sends is on its way before these run out.
+      if (entry.announced && entry.parkedBytes * 2 < this.announceBytes) {
+        entry.announced = false;
+        this.host.notify(entry.hop.key, false);
+      }
     }
     this.#hops.delete(entry.hop.key);
     entry.unwatch();
+    // Told whether or not this entry told it "full": the host knows what the thread was told.
     this.host.notify(entry.hop.key, false);
+    this.host.released(entry.hop.key);
     this.#maybeResume();
   }
 

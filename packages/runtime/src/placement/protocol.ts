@@ -38,6 +38,11 @@ export type ThreadToMainOp =
    * to that hop still waiting for room (after `hopFull`): raised as the node's "dropped" event.
    */
   | { t: "droppedFull"; to: string }
+  /**
+   * The thread's sends to two or more first hops wait for the link's credit: if the main thread
+   * leaves a stream to one full hop unread, it sets it aside and reads on (see "Flow").
+   */
+  | { t: "creditStarved" }
   | { t: "addConsumer"; address: string; flowControlId: string }
   /** Answered by `result` (the producer info, or undefined). */
   | { t: "findProducer"; address: string }

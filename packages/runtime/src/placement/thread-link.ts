@@ -67,6 +67,8 @@ export class ThreadLink {
   #unrouted = 0;
   /** Wake the send queue's lanes waiting for credit when it comes back. */
   readonly #onCredit = new Set<() => void>();
+  /** `creditStarved` was posted, and no credit came since. */
+  #starved = false;
   /** First hops the main thread said are full (`hopFull`), until it says they have room. */
   readonly #fullHops = new Set<string>();
   /** The wake-up of the lane waiting for each full hop. */
@@ -106,6 +108,12 @@ export class ThreadLink {
 
   readonly #awaitCredit = (wake: () => void): (() => void) => {
     this.#onCredit.add(wake);
+    // Sends to a second first hop wait for credit too: the main thread may be leaving a stream
+    // to a full hop unread, holding the credit; this (never waiting for credit) has it set aside.
+    if (this.#onCredit.size === 2 && !this.#starved) {
+      this.#starved = true;
+      this.post({ t: "creditStarved" });
+    }
     return () => this.#onCredit.delete(wake);
   };
 
@@ -249,6 +257,7 @@ export class ThreadLink {
 
   #returned(bytes: number): void {
     this.#unrouted = Math.max(0, this.#unrouted - bytes);
+    this.#starved = false;
     if (this.#unrouted >= this.window || this.#onCredit.size === 0) return;
     const wakes = [...this.#onCredit];
     this.#onCredit.clear();

@@ -13,7 +13,7 @@ import { deliveredLent } from "../router/router.js";
 import { RouteMemo } from "../router/route-memo.js";
 import { droppedForFull, reportDroppedForFull } from "../router/drop-if-full.js";
 import { FullHops, type Parked } from "./full-hops.js";
-import { onlyForHop } from "./only-for-hop.js";
+import { firstFrameNotFor } from "./only-for-hop.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { decodeLocalEnvelope, LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
 import {
@@ -94,9 +94,11 @@ interface Unread {
   parked?: number;
   /** Read to its end: given back when its last parked frame is routed (unless kept). */
   done?: boolean;
-  /** The hop its frames were last checked against (onlyForHop, from its first frame), and the verdict. */
+  /** The hop its frames were last checked against (firstFrameNotFor), and the offset of the first that is not for it (-1: none). */
   checkedFor?: string;
-  onlyFor?: boolean;
+  notForAt?: number;
+  /** Where that check began. */
+  checkedFrom?: number;
 }
 
 /** A frame parked for a full hop, with the batch it is a view into. */
@@ -165,10 +167,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
    * than set aside frame by frame. Undefined while reading goes on.
    */
   #heldFor: string | undefined;
-  /** Full hops with frames for other hops behind theirs: their frames are parked, not waited for. */
-  readonly #mixed = new Set<string>();
-  /** Link credit returned for frames left unread while reading waits (#holdFor), netted as they are read. */
-  #advanced = 0;
+  /** Hops the thread was told are full (`hopFull`) and not yet that they have room. */
+  readonly #announced = new Set<string>();
   /** Stopping or gone: the thread's last frames are read whatever they feed. */
   #readAll = false;
   /** Frame bytes routed and not yet returned to the thread as credit. */
@@ -208,10 +208,11 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#log = core.log.child("worker");
     this.#settings = settings;
     this.#bound = new MailboxBound(settings.mailbox as ResolvedMailboxLimits);
-    this.#fullHops = new FullHops(core.router, 2 * settings.linkWindowBytes, {
+    this.#fullHops = new FullHops(core.router, 2 * settings.linkWindowBytes, settings.linkWindowBytes / 2, {
       route: (parked) => this.#routeParked(parked),
       failed: (parked, error) => this.#parkedFailed(parked, error),
-      notify: (key, full) => this.#hopFullOrRoom(key, full),
+      notify: (key, full) => (full ? this.#announceFull(key) : this.#announceRoom(key)),
+      released: (key) => this.#released(key),
       resume: this.#resumeReading,
     });
     this.#ready.promise.catch(() => {});
@@ -332,8 +333,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
     const heldFor = this.#heldFor;
     if (heldFor !== undefined) {
       // More of the same stream waits as well; anything else is read now, that hop's frames set aside.
-      if (this.#onlyFor(unread, heldFor)) return this.#advanceCredit(batch.used - FIRST_FRAME);
-      this.#mixed.add(heldFor);
+      if (this.#onlyFor(unread, heldFor)) return;
       this.#heldFor = undefined;
     }
     if (!this.#fullHops.holding) this.#read();
@@ -343,35 +343,36 @@ class ThreadHost implements Mailbox, WorkerHandle {
     if (this.#heldFor === undefined && !this.#fullHops.holding) this.#read();
   };
 
-  /** FullHopsHost.notify: tells the thread; a hop with room again ends a wait for it. */
-  #hopFullOrRoom(key: string, full: boolean): void {
-    this.#post(full ? { t: "hopFull", key } : { t: "hopRoom", key });
-    if (full) return;
-    this.#mixed.delete(key);
+  /** FullHopsHost.notify(key, true): the thread's sends to `key` wait on the thread from now on. */
+  #announceFull(key: string): void {
+    if (this.#announced.has(key)) return;
+    this.#announced.add(key);
+    this.#post({ t: "hopFull", key });
+  }
+
+  /** FullHopsHost.notify(key, false): the thread's sends to `key` may go again (if it was told they may not). */
+  #announceRoom(key: string): void {
+    if (this.#announced.delete(key)) this.#post({ t: "hopRoom", key });
+  }
+
+  /** FullHopsHost.released: a hop with room again ends a wait for it. */
+  #released(key: string): void {
     if (this.#heldFor !== key) return;
     this.#heldFor = undefined;
     // Not from inside a read (a hop that went away while one routes): on a microtask.
     queueMicrotask(this.#resumeReading);
   }
 
-  /** Whether every frame of `unread` (from where it is read) is for `key`; remembered per batch. */
-  #onlyFor(unread: Unread, key: string): boolean {
-    if (unread.checkedFor !== key) {
-      unread.checkedFor = key;
-      unread.onlyFor = onlyForHop(unread.batch, unread.at, key);
-    }
-    return unread.onlyFor!;
-  }
-
-  /**
-   * Returns link credit now for `bytes` of frames left unread (up to a window of them ahead), so
-   * that the thread may send to other hops meanwhile; #returnCredit nets them once they are read.
-   */
-  #advanceCredit(bytes: number): void {
-    const n = Math.min(bytes, this.#settings.linkWindowBytes - this.#advanced);
-    if (n <= 0) return;
-    this.#advanced += n;
-    this.#writer?.addCredit(0, n, "now");
+  /** Whether every frame of `unread` from offset `at` (where it is read, by default) is for `key`; remembered per batch. */
+  #onlyFor(unread: Unread, key: string, at = unread.at): boolean {
+    // Known: a frame for another hop comes further on (a scan from before it would find it again).
+    if (unread.checkedFor === key && unread.notForAt! >= at) return false;
+    if (unread.checkedFor === key && unread.notForAt === -1 && unread.checkedFrom! <= at) return true;
+    const notForAt = firstFrameNotFor(unread.batch, at, key);
+    unread.checkedFor = key;
+    unread.notForAt = notForAt;
+    unread.checkedFrom = at;
+    return notForAt === -1;
   }
 
   /** Reads the unread batches in order until they are done or the frames parked for full hops pass their budget. */
@@ -425,11 +426,6 @@ class ThreadHost implements Mailbox, WorkerHandle {
    * the thread once the thread's stream is read (a request's reply costs no post of its own).
    */
   #returnCredit(): void {
-    if (this.#advanced > 0) {
-      const netted = Math.min(this.#routedBytes, this.#advanced);
-      this.#advanced -= netted;
-      this.#routedBytes -= netted;
-    }
     const routed = this.#routedBytes;
     if (routed === 0) return;
     const quarter = (routed + (this.#writer?.pendingCredit.bytes ?? 0)) * 4 >= this.#settings.linkWindowBytes;
@@ -463,19 +459,20 @@ class ThreadHost implements Mailbox, WorkerHandle {
   /**
    * A plain envelope (`bytes`, a view of its frame) for a hop marked full: parked; and when all
    * that is unread after it is for that hop too, reading waits for the hop (#heldFor) instead of
-   * parking the rest frame by frame (whose runs would then go one message at a time).
+   * parking the rest frame by frame (whose runs would then go one message at a time). The
+   * thread is not told: it waits for the link's credit, as it did before hops were told full
+   * (told, a thread streaming to a connection was stopped and started at every fill, and lost
+   * a fifth of its rate at 16 KiB). Should it want to send elsewhere meanwhile, it says so
+   * (`creditStarved`), and that frame, not for this hop, has the stream parked (#receive).
    */
   #parkOrHold(message: LocalMessage, size: number, bytes: Uint8Array): boolean {
     const key = message.onwardRoute.next().key;
-    if (!this.#park(message, size) || this.#mixed.has(key)) return !this.#fullHops.holding;
+    if (!this.#park(message, size)) return false;
     const unread = this.#unread;
-    const end = bytes.byteOffset + bytes.byteLength;
-    if (!onlyForHop(unread[0]!.batch, end, key)) return true;
+    // What the thread sends next is parked behind what is parked: order holds either way.
+    if (!this.#onlyFor(unread[0]!, key, bytes.byteOffset + bytes.byteLength)) return true;
     for (let i = 1; i < unread.length; i++) if (!this.#onlyFor(unread[i]!, key)) return true;
     this.#heldFor = key;
-    let left = unread[0]!.batch.used - end;
-    for (let i = 1; i < unread.length; i++) left += unread[i]!.batch.used - unread[i]!.at;
-    this.#advanceCredit(left);
     return false;
   }
 
@@ -754,6 +751,9 @@ class ThreadHost implements Mailbox, WorkerHandle {
         core.router.unregister([new Address(LOCAL, op.key)]);
         break;
       }
+      case "creditStarved":
+        // Its own frame, read or not, is what ends a wait for one hop's stream (#receive).
+        break;
       case "droppedFull":
         // A drop send the thread dropped itself: earlier sends of its to that hop wait for room there.
         if (typeof op.to === "string") {
@@ -937,8 +937,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#unread.length = 0;
     this.#fullHops.clear();
     this.#heldFor = undefined;
-    this.#mixed.clear();
-    this.#advanced = 0;
+    this.#announced.clear();
     this.#bound.reset();
   }
 }
