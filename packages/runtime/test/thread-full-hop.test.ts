@@ -4,21 +4,21 @@
 // slow worker, a channel whose peer withholds credit) held everything else the thread sent.
 import { describe, expect, it } from "vitest";
 import type { Context, DroppedEvent, Node, Routed } from "@hopwire/runtime";
-import { DropIfFullSender, MixedSender, SettlingSender, SprayingSender } from "./fixtures/workers.js";
+import { BurstThenQuick, DropIfFullSender, MixedSender, SettlingSender, SprayingSender } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
 import { eventually } from "../../../test/support/eventually.js";
 
 const BOUND = 4;
 
 /** A main worker that handles nothing until `open()`; `got` lists the `i` it handled, in order. */
-async function startGated(n: Node, address: string): Promise<{ got: number[]; open: () => void }> {
+async function startGated(n: Node, address: string, maxMessages = BOUND): Promise<{ got: number[]; open: () => void }> {
   let open!: () => void;
   const gate = new Promise<void>((resolve) => (open = resolve));
   const got: number[] = [];
   await n.startWorker(
     address,
     { handleMessage: async (_ctx: Context, msg: Routed<{ i: number }>) => (await gate, void got.push(msg.body.i)) },
-    { placement: "main", mailbox: { maxMessages: BOUND } },
+    { placement: "main", mailbox: { maxMessages } },
   );
   return { got, open };
 }
@@ -139,6 +139,28 @@ describe("a thread worker's sends to a full first hop", () => {
       await eventually(() => got.length === 200);
       expect(got).toEqual(Array.from({ length: 200 }, (_, i) => i));
       expect(dropped).toEqual([]);
+    });
+  });
+  it("a stream left unread for its full hop does not keep the thread's next send elsewhere waiting for credit", async () => {
+    // A window of 64 KiB and 16 sends of 4 KiB after the first: all written at once, the last
+    // past the window, so nothing of the thread waits for "slow". "slow" (a bound of one message,
+    // full with the first) fills at once: the rest of the stream is all for it and is left
+    // unread, holding the window (under a quarter of it was routed: no credit goes back). The
+    // send to "quick" then waits for credit alone: the thread's `creditStarved` has the stream
+    // set aside.
+    await withNode({ linkWindowBytes: 65536 }, async (n) => {
+      const slow = await startGated(n, "slow", 1);
+      const quick: number[] = [];
+      await n.startWorker("quick", { handleMessage: (_ctx: Context, msg: Routed<{ i: number }>) => void quick.push(msg.body.i) }, { placement: "main" });
+      await n.startWorker("burst", BurstThenQuick);
+      await n.send("burst", { slow: "slow", quick: "quick", count: 16, pad: 4096 });
+      expect((await n.receive({ timeout: 30_000 })).body).toBe("quick sent");
+      expect(quick).toEqual([0]);
+      expect(slow.got).toEqual([]);
+      slow.open();
+      expect((await n.receive({ timeout: 30_000 })).body).toBe("all sent");
+      await eventually(() => slow.got.length === 17);
+      expect(slow.got).toEqual(Array.from({ length: 17 }, (_, i) => i));
     });
   });
 });

@@ -39,8 +39,9 @@ export type ThreadToMainOp =
    */
   | { t: "droppedFull"; to: string }
   /**
-   * The thread's sends to two or more first hops wait for the link's credit: if the main thread
-   * leaves a stream to one full hop unread, it sets it aside and reads on (see "Flow").
+   * A send of the thread waits for the link's credit, and the last frame it wrote was an
+   * envelope for another first hop: if the main thread leaves a stream to that (full) hop
+   * unread, it sets it aside and reads on (docs/architecture.md, "Flow").
    */
   | { t: "creditStarved" }
   | { t: "addConsumer"; address: string; flowControlId: string }

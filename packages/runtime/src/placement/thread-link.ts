@@ -69,6 +69,8 @@ export class ThreadLink {
   readonly #onCredit = new Set<() => void>();
   /** `creditStarved` was posted, and no credit came since. */
   #starved = false;
+  /** The route of the last envelope written, if the last frame was one (a stream's: the main thread may hold it). */
+  #lastOnward: Route | undefined;
   /** First hops the main thread said are full (`hopFull`), until it says they have room. */
   readonly #fullHops = new Set<string>();
   /** The wake-up of the lane waiting for each full hop. */
@@ -87,7 +89,7 @@ export class ThreadLink {
     this.#writer = new PortWriter(port);
     this.#sends = new SendQueue<Outgoing>(
       (item) => {
-        if (this.#unrouted >= this.window) return this.#awaitCredit;
+        if (this.#unrouted >= this.window) return (wake) => this.#awaitCredit(hopKeyOf(item), wake);
         // A drop send is judged on the main thread (or dropped in sendEnvelope): it never waits for a hop.
         if (this.#fullHops.size === 0 || isDropIfFull(item)) return undefined;
         const key = hopKeyOf(item);
@@ -106,16 +108,21 @@ export class ThreadLink {
     port.on("message", (value: unknown) => this.#receive(value));
   }
 
-  readonly #awaitCredit = (wake: () => void): (() => void) => {
+  /**
+   * A lane (of first hop `key`) waits for credit. When the last frame written was an envelope
+   * for another hop, the main thread may be leaving that hop's stream unread (it is full),
+   * holding the credit: `creditStarved`, an operation that never waits for credit, has it set
+   * aside. A thread that only streams to one hop waits for its credit as before, saying nothing.
+   */
+  #awaitCredit(key: string, wake: () => void): () => void {
     this.#onCredit.add(wake);
-    // Sends to a second first hop wait for credit too: the main thread may be leaving a stream
-    // to a full hop unread, holding the credit; this (never waiting for credit) has it set aside.
-    if (this.#onCredit.size === 2 && !this.#starved) {
+    const last = this.#lastOnward;
+    if (!this.#starved && last !== undefined && last.next().key !== key) {
       this.#starved = true;
       this.post({ t: "creditStarved" });
     }
     return () => this.#onCredit.delete(wake);
-  };
+  }
 
   #awaitRoom(key: string, wake: () => void): () => void {
     this.#onRoom.set(key, wake);
@@ -142,6 +149,7 @@ export class ThreadLink {
   writeBytesAtOnce(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, bytes: Uint8Array): boolean {
     if (!this.writesAtOnce(onwardRoute) || !this.#isGranted(onwardRoute)) return false;
     this.#unrouted += this.#writer.pushBytesBody(onwardRoute, returnRoute, localInfo, bytes);
+    this.#lastOnward = onwardRoute;
     return true;
   }
 
@@ -175,6 +183,7 @@ export class ThreadLink {
 
   #write(message: LocalMessage, dropIfFull: boolean): Promise<void> | undefined {
     const seq = this.#writer.nextSeq;
+    this.#lastOnward = message.onwardRoute;
     if (this.#isGranted(message.onwardRoute)) {
       this.#unrouted += writeEnvelope(this.#writer, dropIfFull ? FRAME_ENVELOPE_DROP_IF_FULL : FRAME_ENVELOPE, message);
       return undefined;
@@ -209,6 +218,7 @@ export class ThreadLink {
 
   /** Writes an operation that needs no answer (never waits for credit: control must flow). */
   post(op: ThreadToMainOp): void {
+    this.#lastOnward = undefined; // a stream with an operation in it is not left unread
     this.#unrouted += this.#writer.push(FRAME_OP, encodeOp(op));
   }
 
