@@ -41,6 +41,16 @@ import { deferred } from "../util/deferred.js";
 
 const THREAD_ENTRY = new URL("./thread-entry.js", import.meta.url);
 
+/**
+ * How long frames for other hops may wait behind a thread's stream to a full hop that the main
+ * thread leaves unread, before that stream is set aside (parked). A hop that drains (a
+ * connection, a busy worker) has room again within it, and the stream goes on whole; setting
+ * it aside at once, at each of a streaming thread's control round trips, cost
+ * `tcp/one-hop-send-from-thread` a sixth of its rate at 16 KiB. A stalled hop (a peer that
+ * withholds credit) holds the others this long, once.
+ */
+const HOLD_PATIENCE_MS = 20;
+
 /** How many first hops one thread may send to without waiting for an ack. */
 const MAX_GRANTS = 4096;
 /** After `stopped`, how long a thread may take to exit by itself before it is terminated. */
@@ -169,6 +179,10 @@ class ThreadHost implements Mailbox, WorkerHandle {
   #heldFor: string | undefined;
   /** Hops the thread was told are full (`hopFull`) and not yet that they have room. */
   readonly #announced = new Set<string>();
+  /** Runs out a held stream's wait while frames for other hops wait behind it (#armPatience). */
+  #patience: ReturnType<typeof setTimeout> | undefined;
+  /** The full hop whose stream was set aside (parked frame by frame) until it has room again. */
+  #setAsideFor: string | undefined;
   /** Stopping or gone: the thread's last frames are read whatever they feed. */
   #readAll = false;
   /** Frame bytes routed and not yet returned to the thread as credit. */
@@ -332,9 +346,9 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#unread.push(unread);
     const heldFor = this.#heldFor;
     if (heldFor !== undefined) {
-      // More of the same stream waits as well; anything else is read now, that hop's frames set aside.
-      if (this.#onlyFor(unread, heldFor)) return;
-      this.#heldFor = undefined;
+      // It waits behind the held stream; if it has frames for other hops, not for long (#armPatience).
+      if (!this.#onlyFor(unread, heldFor)) this.#armPatience();
+      return;
     }
     if (!this.#fullHops.holding) this.#read();
   }
@@ -357,11 +371,38 @@ class ThreadHost implements Mailbox, WorkerHandle {
 
   /** FullHopsHost.released: a hop with room again ends a wait for it. */
   #released(key: string): void {
+    if (this.#setAsideFor === key) this.#setAsideFor = undefined;
     if (this.#heldFor !== key) return;
     this.#heldFor = undefined;
+    this.#stopPatience();
     // Not from inside a read (a hop that went away while one routes): on a microtask.
     queueMicrotask(this.#resumeReading);
   }
+
+  /**
+   * Frames for other hops wait behind a held stream: if the hop has not had room again within
+   * HOLD_PATIENCE_MS, the stream is set aside (its frames parked) and they are read.
+   */
+  #armPatience(): void {
+    if (this.#patience !== undefined) return;
+    this.#patience = setTimeout(this.#setAside, HOLD_PATIENCE_MS);
+    this.#patience.unref?.();
+  }
+
+  #stopPatience(): void {
+    if (this.#patience === undefined) return;
+    clearTimeout(this.#patience);
+    this.#patience = undefined;
+  }
+
+  readonly #setAside = (): void => {
+    this.#patience = undefined;
+    const key = this.#heldFor;
+    if (key === undefined) return;
+    this.#setAsideFor = key;
+    this.#heldFor = undefined;
+    this.#resumeReading();
+  };
 
   /** Whether every frame of `unread` from offset `at` (where it is read, by default) is for `key`; remembered per batch. */
   #onlyFor(unread: Unread, key: string, at = unread.at): boolean {
@@ -457,23 +498,31 @@ class ThreadHost implements Mailbox, WorkerHandle {
   }
 
   /**
-   * A plain envelope (`bytes`, a view of its frame) for a hop marked full: parked; and when all
-   * that is unread after it is for that hop too, reading waits for the hop (#heldFor) instead of
-   * parking the rest frame by frame (whose runs would then go one message at a time). The
+   * A plain envelope (`bytes`, a view of its frame) for a hop marked full: parked, and reading
+   * waits for the hop (#heldFor) instead of parking the rest frame by frame (whose runs would
+   * then go one message at a time); if frames for other hops are behind, not for longer than
+   * HOLD_PATIENCE_MS, after which the stream is set aside until the hop has room. The
    * thread is not told: it waits for the link's credit, as it did before hops were told full
    * (told, a thread streaming to a connection was stopped and started at every fill, and lost
    * a fifth of its rate at 16 KiB). Should it want to send elsewhere meanwhile, it says so
-   * (`creditStarved`), and that frame, not for this hop, has the stream parked (#receive).
+   * (`creditStarved`), a frame for no hop that counts as one for another (#receive).
    */
   #parkOrHold(message: LocalMessage, size: number, bytes: Uint8Array): boolean {
     const key = message.onwardRoute.next().key;
     if (!this.#park(message, size)) return false;
-    const unread = this.#unread;
-    // What the thread sends next is parked behind what is parked: order holds either way.
-    if (!this.#onlyFor(unread[0]!, key, bytes.byteOffset + bytes.byteLength)) return true;
-    for (let i = 1; i < unread.length; i++) if (!this.#onlyFor(unread[i]!, key)) return true;
+    // Its wait ran out (#setAside): parked until the hop has room again.
+    if (this.#setAsideFor === key) return true;
     this.#heldFor = key;
+    if (!this.#restOnlyFor(key, bytes.byteOffset + bytes.byteLength)) this.#armPatience();
     return false;
+  }
+
+  /** Whether all that is unread after offset `end` of the batch being read is for `key`. */
+  #restOnlyFor(key: string, end: number): boolean {
+    const unread = this.#unread;
+    if (!this.#onlyFor(unread[0]!, key, end)) return false;
+    for (let i = 1; i < unread.length; i++) if (!this.#onlyFor(unread[i]!, key)) return false;
+    return true;
   }
 
   /** Parks a message read off the batch being read, which is not given back until it is routed (it has views into it). */
@@ -937,6 +986,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#unread.length = 0;
     this.#fullHops.clear();
     this.#heldFor = undefined;
+    this.#stopPatience();
+    this.#setAsideFor = undefined;
     this.#announced.clear();
     this.#bound.reset();
   }
