@@ -43,14 +43,15 @@ export interface FullHopsHost<P extends Parked> {
 
 /**
  * Per-destination queues in the main thread's reading of one thread's stream. When a send
- * of the thread fills its first hop's mailbox, that hop is marked full: the frames for it
- * already on their way are parked here, in order, while the thread's frames for other hops
- * are read on; and once what is parked for it passes `announceBytes` (half the link's
- * window), the thread is told (its later sends to that hop wait on the thread, where their
- * timeout and signal run), and told again that it may send once under a quarter is left.
- * Telling it at once would stop a thread that streams to one worker each time that
- * worker's mailbox fills, with most of its window unused. Before, the main thread stopped reading the thread's
- * whole stream at a full mailbox, so one full channel held every other send of the thread.
+ * of the thread fills its first hop's mailbox, that hop is marked full, and the thread's
+ * frames for it that its host does not leave unread (a stream with nothing else behind it:
+ * ThreadHost) are parked here, in order, while its frames for other hops are read on. Once
+ * what is parked for a hop passes `announceBytes` (half the link's window), the thread is
+ * told (its later sends to that hop wait on the thread, where their timeout and signal run),
+ * and told again that it may send once under a quarter is left. Telling it at once would
+ * stop a thread that streams to one worker each time that worker's mailbox fills, with most
+ * of its window unused. Before, the main thread stopped reading the thread's whole stream at
+ * a full mailbox, so one full channel held every other send of the thread.
  *
  * Parked frames are taken off the link's credit (the thread may send on to other hops), so
  * they count against a budget of their own: past it, reading waits (`holding`) until they are

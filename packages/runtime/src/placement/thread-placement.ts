@@ -150,8 +150,9 @@ export const runsTaken = { runs: 0, messages: 0 };
  *
  * Flow both ways: the mailbox is bounded by what the thread reports as handled (credit in
  * its batch headers); and when a frame of the thread fills the mailbox it went to, its first
- * hop is marked full (FullHops): the thread's later sends to it wait in the thread's own
- * `send`, and what was on its way is parked, while the thread's other sends go on.
+ * hop is marked full (FullHops): the thread's frames for it wait, left unread (a stream) or
+ * parked, while its other sends go on; past half a window parked, its sends to that hop wait
+ * in the thread's own `send` (docs/architecture.md, "Flow").
  */
 class ThreadHost implements Mailbox, WorkerHandle {
   readonly placement = "thread" as const;
@@ -650,7 +651,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
         this.#seq = seq;
         this.#routedBytes += size;
         // As #fed: the frame that fills the target marks its hop full (unless this worker is
-        // stopping), and ends the run; the rest is read on, the hop's frames parked.
+        // stopping), and ends the run; the rest is read on, the hop's frames held or parked.
         const run = this.#run!;
         if (this.#readAll || !target.wouldFill!(run.frames, run.bytes)) return true;
         this.#fullHops.mark(run.hop, target);
