@@ -13,7 +13,7 @@ import { deliveredLent } from "../router/router.js";
 import { RouteMemo } from "../router/route-memo.js";
 import { droppedForFull, reportDroppedForFull } from "../router/drop-if-full.js";
 import { FullHops, type Parked } from "./full-hops.js";
-import { firstFrameNotFor } from "./only-for-hop.js";
+import { firstFrameNotFor } from "./first-frame-not-for.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { decodeLocalEnvelope, LocalEnvelopeDecoder, writeEnvelope } from "./envelopes.js";
 import {
@@ -559,12 +559,17 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#releaseParked(parked, false);
     const key = parked.requestKey;
     if (key === undefined) return reportUnroutable(this.#core, this.#log, this.address, parked.message, error);
+    if (this.#endRequest(key)) this.#post({ t: "requestFailed", key, error: errorToData(error) });
+  }
+
+  /** Forgets a pending sendAndReceive's reply address (the router's and the hop watch); false if none was pending. */
+  #endRequest(key: string): boolean {
     const unwatch = this.#requests.get(key);
-    if (unwatch === undefined) return;
+    if (unwatch === undefined) return false;
     this.#requests.delete(key);
     unwatch();
     this.#core.router.unregister([new Address(LOCAL, key)]);
-    this.#post({ t: "requestFailed", key, error: errorToData(error) });
+    return true;
   }
 
   /**
@@ -793,14 +798,9 @@ class ThreadHost implements Mailbox, WorkerHandle {
         break;
       case "request":
         return this.#request(op.key, op.envelope, seq, size);
-      case "unregister": {
-        const unwatch = this.#requests.get(op.key);
-        if (!unwatch) break;
-        this.#requests.delete(op.key);
-        unwatch();
-        core.router.unregister([new Address(LOCAL, op.key)]);
+      case "unregister":
+        this.#endRequest(op.key);
         break;
-      }
       case "creditStarved":
         // Its own frame, read or not, is what ends a wait for one hop's stream (#receive).
         break;
@@ -897,9 +897,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
       this.#ackUpTo = seq;
       return this.#fed(mailbox, message.onwardRoute);
     } catch (error) {
-      this.#requests.delete(key);
-      unwatch();
-      router.unregister([ephemeral]);
+      this.#endRequest(key);
       this.#nack(seq, error);
       return true;
     }
