@@ -28,6 +28,8 @@ import {
   SecureChannelListenerOptions,
   SecureChannelOptions,
   TransportEncryptor,
+  sendQueueUse,
+  setSendQueueBudget,
   type SecureChannel,
   type SecureChannelListener,
 } from "@hopwire/secure-channel";
@@ -486,6 +488,80 @@ describe("a peer that withholds credit from a service that answers with ifFull: 
     hear(); // so that the node stops without waiting out the held handler
   }, 60_000);
 });
+
+describe("peers that withhold credit on many channels", () => {
+  // Each channel's queue is bounded (4 MiB), but a peer may open thousands of channels
+  // (16,384 per listener): the node's send-queue budget bounds what they pin together.
+  it("pin at most the node's send-queue budget and an allowance per channel; a channel that reads keeps its answers", async () => {
+    const p = await pair();
+    const budget = 1 * MiB;
+    setSendQueueBudget(p.bob, budget);
+    CountingDropEcho.handled = 0;
+    await p.bob.startWorker("echoer", CountingDropEcho, { placement: "main" });
+    p.bob.flowControls.addConsumer("echoer", p.listener.flowControlId);
+    let dropped = 0;
+    p.bob.on("dropped", (event) => void (event.reason === "full" && dropped++));
+
+    // 16 channels × 48 asks × 32 KiB: 1.5 MiB of answers per channel, within each channel's own
+    // bound, so that without the budget none would be dropped and 24 MiB would be pinned.
+    const size = 32 * KiB;
+    const [channels, asks] = [16, 48];
+    const hearAll: (() => void)[] = [];
+    try {
+      for (let c = 0; c < channels; c++) {
+        const withholding = await createSecureChannel(p.alice, await createIdentity(), route(p.connection, "bob_listener"), new SecureChannelOptions().withReceiveWindow({ messages: 1 }));
+        const deafUntil = new Promise<void>((resolve) => hearAll.push(resolve));
+        await p.alice.startWorker(
+          `deaf${c}`,
+          {
+            async handleMessage(ctx: Context, msg: Routed) {
+              if (msg.body !== "start") return deafUntil; // the first answer, held: no credit goes back
+              for (let i = 0; i < asks; i++) await ctx.send(route(withholding, "echoer"), new Uint8Array(size).fill(c));
+            },
+          },
+          { placement: "main", mailbox: { maxMessages: 1 } },
+        );
+        await p.alice.send(`deaf${c}`, "start");
+      }
+      await eventually(() => CountingDropEcho.handled === channels * asks, 30_000, "every ask answered or dropped");
+      // Kept: answered and not dropped (one per channel delivered, the rest queued at bob): the
+      // budget, then a message per channel over its allowance (16 KiB), and the one delivered.
+      const kept = channels * asks - dropped;
+      expect(kept * size).toBeLessThanOrEqual(budget + 3 * channels * size);
+      expect(sendQueueUse(p.bob).bytes).toBeLessThanOrEqual(budget + channels * (size + 1024));
+
+      // A channel whose peer reads: its answers come back whole, none dropped.
+      const droppedBefore = dropped;
+      const reader = await createSecureChannel(p.alice, await createIdentity(), route(p.connection, "bob_listener"));
+      for (let i = 0; i < 8; i++) {
+        const answer = (await p.alice.sendAndReceive(route(reader, "echoer"), new Uint8Array(size).fill(i), { timeout: 20_000 })) as Uint8Array;
+        expect([answer.length, answer[0]]).toEqual([size, i]);
+      }
+      expect(dropped).toBe(droppedBefore);
+    } finally {
+      for (const hear of hearAll) hear(); // so that the nodes stop without waiting out the held handlers
+    }
+  }, 60_000);
+
+  it("refuses a budget that is not a positive whole number with an InvalidOptionError", async () => {
+    const n = await node();
+    nodes.push(n);
+    for (const bad of [0, -1, 1.5, Number.NaN, "1", undefined]) {
+      expect(() => setSendQueueBudget(n, bad as number)).toThrow(InvalidOptionError);
+    }
+    setSendQueueBudget(n, 64 * MiB);
+    expect(sendQueueUse(n)).toEqual({ bytes: 0, channels: 0, maxBytes: 64 * MiB });
+  });
+});
+
+/** DroppingEcho that counts the asks it handled (answered or dropped). */
+class CountingDropEcho implements Worker {
+  static handled = 0;
+  async handleMessage(ctx: Context, msg: Routed) {
+    await ctx.send(msg.returnRoute, msg.body, { ifFull: "drop" });
+    CountingDropEcho.handled++;
+  }
+}
 
 /** The built-in Echoer's way of answering: `ifFull: "drop"`. */
 class DroppingEcho implements Worker {

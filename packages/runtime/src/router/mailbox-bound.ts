@@ -1,6 +1,7 @@
 import { describeType } from "../util/describe-type.js";
 import { InvalidOptionError } from "../errors/errors.js";
 import { checkOptionKeys, checkPositiveInteger, optionKeys, orDefault } from "../options/plain-options.js";
+import type { MailboxBudget } from "./mailbox-budget.js";
 import { RoomWaiters } from "./room-waiters.js";
 
 /** How much a bounded mailbox may hold before its feeders wait. */
@@ -48,15 +49,27 @@ export function resolveMailboxLimits(
 /**
  * The count behind a bounded mailbox: what was delivered and not yet consumed, in
  * messages and bytes. Full at either limit; room again under half of both, so that
- * feeders resume in bursts rather than one message at a time.
+ * feeders resume in bursts rather than one message at a time. With a `budget` shared by a
+ * group of mailboxes (MailboxBudget), also full while the group holds all of it and this one
+ * its allowance.
  */
 export class MailboxBound {
   #messages = 0;
   #bytes = 0;
   #full = false;
+  /** Full for the budget's sake (registered with it, to be asked again when the group shrinks). */
+  #squeezed = false;
+  /** #recheck for the budget to call: made on the first squeeze (an idle channel's bound never needs one). */
+  #rechecker: (() => void) | undefined;
   readonly #waiters = new RoomWaiters();
+  readonly #budget: MailboxBudget | undefined;
 
-  constructor(readonly limits: ResolvedMailboxLimits) {}
+  constructor(
+    readonly limits: ResolvedMailboxLimits,
+    budget?: MailboxBudget,
+  ) {
+    this.#budget = budget;
+  }
 
   get messages(): number {
     return this.#messages;
@@ -77,27 +90,41 @@ export class MailboxBound {
 
   /** Counts `messages` delivered messages of `bytes` in all. */
   addMany(messages: number, bytes: number): void {
+    const before = this.#bytes;
     this.#messages += messages;
     this.#bytes += bytes;
-    if (!this.#full && (this.#messages >= this.limits.maxMessages || this.#bytes >= this.limits.maxBytes)) this.#full = true;
+    const budget = this.#budget;
+    if (budget !== undefined) budget.changed(before, this.#bytes);
+    if (this.#full) return;
+    if (this.#messages >= this.limits.maxMessages || this.#bytes >= this.limits.maxBytes) this.#full = true;
+    else if (budget !== undefined && budget.isOver(this.#bytes)) this.#squeeze(budget);
   }
 
   /** Whether `addMany(messages, bytes)` would make it full (or it is already). */
   wouldFill(messages: number, bytes: number): boolean {
-    return this.#full || this.#messages + messages >= this.limits.maxMessages || this.#bytes + bytes >= this.limits.maxBytes;
+    return (
+      this.#full ||
+      this.#messages + messages >= this.limits.maxMessages ||
+      this.#bytes + bytes >= this.limits.maxBytes ||
+      (this.#budget !== undefined && this.#budget.wouldFill(this.#bytes, bytes))
+    );
   }
 
   /** Counts consumed messages; wakes the waiters when there is room again. */
   release(messages: number, bytes: number): void {
+    const before = this.#bytes;
     this.#messages = Math.max(0, this.#messages - messages);
     this.#bytes = Math.max(0, this.#bytes - bytes);
-    if (this.#full && this.#messages * 2 <= this.limits.maxMessages && this.#bytes * 2 <= this.limits.maxBytes) this.#wake();
+    this.#budget?.changed(before, this.#bytes);
+    if (this.#full) this.#recheck();
   }
 
   /** Forgets everything (the mailbox went away): waiters are called, the count is zero. */
   reset(): void {
+    const before = this.#bytes;
     this.#messages = 0;
     this.#bytes = 0;
+    this.#budget?.changed(before, 0);
     this.#wake();
   }
 
@@ -114,7 +141,28 @@ export class MailboxBound {
     return this.#waiters.add(callback, this.#full);
   }
 
+  #squeeze(budget: MailboxBudget): void {
+    this.#full = true;
+    this.#squeezed = true;
+    budget.squeeze((this.#rechecker ??= () => this.#recheck()));
+  }
+
+  /** Room again under half of both limits, and, if the budget made it full, once the budget says so. */
+  #recheck(): void {
+    if (!this.#full || this.#messages * 2 > this.limits.maxMessages || this.#bytes * 2 > this.limits.maxBytes) return;
+    if (this.#squeezed && !this.#budget!.hasRoom(this.#bytes)) {
+      // The group shrank, but not under half the budget, and this one holds more than half its allowance.
+      this.#budget!.squeeze(this.#rechecker!);
+      return;
+    }
+    this.#wake();
+  }
+
   #wake(): void {
+    if (this.#squeezed) {
+      this.#squeezed = false;
+      this.#budget!.unsqueeze(this.#rechecker!);
+    }
     this.#full = false;
     this.#waiters.wake();
   }

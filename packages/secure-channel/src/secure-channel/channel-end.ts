@@ -41,6 +41,7 @@ import {
 import { rememberClosedEncryptor } from "./channel-registry.js";
 import { decodeHeartbeat, encodeHeartbeat, keepaliveEvery } from "./liveness.js";
 import { HEARTBEAT_BUDGET_EXEMPT_MS, heartbeatBudgetOf, type HeartbeatBudget } from "./heartbeat-budget.js";
+import { sendQueueBudgetOf } from "./send-queue-budget.js";
 import { decodeCredit, encodeCredit, ReceiveCredit, SendCredit } from "./credit.js";
 import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "./encryptor-queue.js";
 import { release } from "./staging.js";
@@ -204,7 +205,7 @@ export class ChannelEnd implements ChannelCipherSink {
     this.#remoteRoute = ownRoute(remoteRoute);
     this.#node = node;
     this.#log = node.log.child("secure-channel");
-    this.#queue = new EncryptorQueue(options.sendQueueLimits);
+    this.#queue = new EncryptorQueue(options.sendQueueLimits, sendQueueBudgetOf(node));
     this.#receiveCredit = new ReceiveCredit(options.receiveWindow);
     this.#keepaliveEvery = keepaliveEvery(options.keepaliveInterval, undefined);
     this.#heartbeats = heartbeatBudgetOf(node);
@@ -267,11 +268,12 @@ export class ChannelEnd implements ChannelCipherSink {
    * the peer's credit or the first hop does not let the queue drain now. The queue takes one
    * message of any size when it is empty, so a peer that withholds credit, asking an echo
    * service for 15.5 MiB answers on many channels, pinned one per channel: 1 GiB with 64
-   * channels on one connection (an adversarial trial, session 44).
+   * channels on one connection (an adversarial trial, session 44). Past its allowance under the
+   * node's send-queue budget too (send-queue-budget.ts), once the channels have spent it.
    */
   wouldOverflow(bytes: number): boolean {
     const queue = this.#queue;
-    if (queue.bytes + bytes <= queue.bound.limits.maxBytes) return false;
+    if (!queue.wouldPass(bytes)) return false;
     return !this.#sendCredit.allows(bytes, queue.length, queue.bytes) || this.#firstHop()?.isFull === true;
   }
 

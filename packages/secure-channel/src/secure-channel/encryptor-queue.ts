@@ -1,4 +1,4 @@
-import { MailboxBound, bytesBodyLength, copyBytes, repeatedHeadWord, writeBytesBody, writeU32BE, type ResolvedMailboxLimits } from "@hopwire/runtime";
+import { MailboxBound, bytesBodyLength, type MailboxBudget, copyBytes, repeatedHeadWord, writeBytesBody, writeU32BE, type ResolvedMailboxLimits } from "@hopwire/runtime";
 import { release, stage, stagedAt, STAGING_CHUNK_BYTES, type StagingChunk } from "./staging.js";
 
 /** The u32 payload length that ends an envelope head (after the bin32 tag): queued heads leave it out. */
@@ -29,8 +29,17 @@ export class EncryptorQueue {
   #first = 0;
   #end = 0;
 
-  constructor(limits: ResolvedMailboxLimits) {
-    this.bound = new MailboxBound(limits);
+  /** `budget`: what the node's channel ends may hold together (send-queue-budget.ts). */
+  constructor(
+    limits: ResolvedMailboxLimits,
+    readonly budget?: MailboxBudget,
+  ) {
+    this.bound = new MailboxBound(limits, budget);
+  }
+
+  /** Whether `bytes` more would take it past its byte bound, or past its share of a spent budget. */
+  wouldPass(bytes: number): boolean {
+    return this.bytes + bytes > this.bound.limits.maxBytes || this.budget?.wouldFill(this.bytes, bytes) === true;
   }
 
   get length(): number {

@@ -20,5 +20,6 @@ export { MAX_CHANNEL_MESSAGE_LENGTH } from "./channel-end.js";
 export { CLOSED_CHANNEL_MEMORY, secureChannelFirstHop } from "./channel-registry.js";
 export { DEFAULT_KEEPALIVE_INTERVAL, DEFAULT_PEER_TIMEOUT, MIN_KEEPALIVE_INTERVAL, MIN_PEER_TIMEOUT } from "./liveness.js";
 export { DEFAULT_HEARTBEATS_PER_SECOND, setHeartbeatBudget } from "./heartbeat-budget.js";
+export { DEFAULT_SEND_QUEUE_BUDGET, setSendQueueBudget, sendQueueUse } from "./send-queue-budget.js";
 export { DEFAULT_RECEIVE_WINDOW, encodeCredit, decodeCredit, type CreditWindow, type CreditRecord } from "./credit.js";
 export { peerIdentifierOf, SECURE_CHANNEL_IDENTIFIER } from "./local-info.js";
