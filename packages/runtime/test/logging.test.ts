@@ -1,6 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { fileURLToPath } from "node:url";
-import { createLogger, InvalidOptionError } from "@hopwire/runtime";
+import { createLogger, DEFAULT_MAX_LINES_PER_SECOND, InvalidOptionError } from "@hopwire/runtime";
 import { runToExit } from "../../../test/support/children.js";
 import { thrownOptionError } from "../../../test/support/thrown.js";
 
@@ -68,10 +68,52 @@ describe("logging", () => {
   it("refuses a misspelt option, a sink that is not a function and an empty namespace, naming what is wrong", () => {
     const refused = thrownOptionError;
     const misspelt = refused(() => createLogger("hopwire", { sinc: () => {} } as never));
-    expect(misspelt.message).toBe('logger options: unknown option "sinc"; did you mean "sink"? known options: debug, prefix, sink');
+    expect(misspelt.message).toBe('logger options: unknown option "sinc"; did you mean "sink"? known options: debug, prefix, sink, maxLinesPerSecond');
     expect(refused(() => createLogger("hopwire", { sink: "stderr" } as never)).option).toBe("sink");
     expect(refused(() => createLogger("hopwire", { debug: true } as never)).message).toBe("logger options: debug must be a string, got true");
     expect(refused(() => createLogger("")).option).toBe("namespace");
     expect(refused(() => createLogger("hopwire", null as never)).message).toBe("createLogger: options must be a plain object, got null");
+    for (const bad of [0, 0.5, -1, Number.NaN, "10"]) expect(refused(() => createLogger("hopwire", { maxLinesPerSecond: bad as number })).option).toBe("maxLinesPerSecond");
+  });
+});
+
+describe("logging under a flood", () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it("writes at most maxLinesPerSecond lines a second per namespace, then says how many it left out", () => {
+    vi.useFakeTimers();
+    const lines: string[] = [];
+    const log = createLogger("hopwire", { sink: (line) => void lines.push(line), debug: "hopwire:*", maxLinesPerSecond: 50 });
+    const tcp = log.child("tcp");
+    for (let i = 0; i < 1000; i++) tcp.debug(`dropped frame ${i}`);
+    expect(lines).toHaveLength(50);
+    // Another namespace has its own budget: a flood in one does not silence it.
+    log.child("secure-channel").info("opened");
+    expect(lines.at(-1)).toMatch(/hopwire:secure-channel info opened$/);
+    // A second later, with no line since, a timer says what was left out.
+    vi.advanceTimersByTime(1000);
+    expect(lines.at(-1)).toMatch(/hopwire:tcp warn 950 lines left out \(at most 50 a second\)$/);
+    const written = lines.length;
+    tcp.debug("after the flood");
+    expect(lines.slice(written).map((line) => line.split(" ").slice(1).join(" "))).toEqual(["hopwire:tcp debug after the flood"]);
+  });
+
+  it("reports what it left out before the next line it writes, and writes everything with Infinity", () => {
+    vi.useFakeTimers();
+    const lines: string[] = [];
+    const log = createLogger("hopwire", { sink: (line) => void lines.push(line), debug: "hopwire:*", maxLinesPerSecond: 10 });
+    for (let i = 0; i < 30; i++) log.debug(`line ${i}`);
+    vi.advanceTimersByTime(500); // five tokens back; the timer has not run
+    log.debug("next");
+    expect(lines.slice(10).map((line) => line.split(" ").slice(1).join(" "))).toEqual(["hopwire warn 20 lines left out (at most 10 a second)", "hopwire debug next"]);
+
+    const all: string[] = [];
+    const unlimited = createLogger("hopwire", { sink: (line) => void all.push(line), debug: "hopwire:*", maxLinesPerSecond: Infinity });
+    for (let i = 0; i < 5 * DEFAULT_MAX_LINES_PER_SECOND; i++) unlimited.debug(`line ${i}`);
+    expect(all).toHaveLength(5 * DEFAULT_MAX_LINES_PER_SECOND);
+    const limited: string[] = [];
+    const byDefault = createLogger("hopwire", { sink: (line) => void limited.push(line), debug: "hopwire:*" });
+    for (let i = 0; i < 5 * DEFAULT_MAX_LINES_PER_SECOND; i++) byDefault.debug(`line ${i}`);
+    expect(limited).toHaveLength(DEFAULT_MAX_LINES_PER_SECOND);
   });
 });

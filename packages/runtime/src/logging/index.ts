@@ -1,1 +1,1 @@
-export { createLogger, silentLogger, type Logger, type LoggerOptions, type LogSink } from "./logger.js";
+export { createLogger, silentLogger, DEFAULT_MAX_LINES_PER_SECOND, type Logger, type LoggerOptions, type LogSink } from "./logger.js";

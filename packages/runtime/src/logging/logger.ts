@@ -8,7 +8,10 @@ import { escapeControl } from "../util/log-text.js";
  * the DEBUG environment variable (comma-separated patterns, `*` wildcards, `-` to exclude),
  * and is silent by default. Components receive a logger from their node rather than
  * importing a global one, and a per-node prefix keeps several nodes apart in one log.
- * Never pass keys or plaintext payloads to a logger.
+ * Never pass keys or plaintext payloads to a logger. Each namespace writes at most
+ * `maxLinesPerSecond` lines a second (DEFAULT_MAX_LINES_PER_SECOND), then says how many it
+ * left out: what peers do is logged, and a flood of them must not become a flood of lines
+ * (an adversarial trial wrote 8.7 MB in 16 s with DEBUG=hopwire:*, session 43).
  */
 export interface Logger {
   readonly namespace: string;
@@ -56,6 +59,9 @@ function isEnabled(patterns: Patterns, namespace: string): boolean {
   return patterns.include.some((r) => r.test(namespace));
 }
 
+/** Lines a namespace writes per second at most, by default (in bursts of as many). */
+export const DEFAULT_MAX_LINES_PER_SECOND = 200;
+
 /** Options of createLogger: which namespaces are enabled (default: the DEBUG environment variable), a prefix and where lines go. */
 export interface LoggerOptions {
   /** Overrides process.env.DEBUG. */
@@ -63,16 +69,22 @@ export interface LoggerOptions {
   /** Written before every line, e.g. the node's name. */
   prefix?: string;
   sink?: LogSink;
+  /**
+   * Lines each namespace writes per second at most (DEFAULT_MAX_LINES_PER_SECOND; `Infinity`
+   * for no limit). Past it, lines are left out, and the next line written (or a line a second
+   * later) says how many.
+   */
+  maxLinesPerSecond?: number;
 }
 
 /** A logger for `namespace` ("hopwire:..."), silent unless DEBUG (or `options.debug`) selects it. */
 export function createLogger(namespace: string, options: LoggerOptions = {}): Logger {
   checkLoggerArguments(namespace, options);
   const patterns = compile(options.debug ?? process.env.DEBUG ?? "");
-  return make(namespace, patterns, options.prefix, options.sink ?? defaultSink);
+  return make(namespace, { patterns, prefix: options.prefix, sink: options.sink ?? defaultSink, perSecond: options.maxLinesPerSecond ?? DEFAULT_MAX_LINES_PER_SECOND });
 }
 
-const LOGGER_OPTIONS = optionKeys<LoggerOptions>({ debug: true, prefix: true, sink: true });
+const LOGGER_OPTIONS = optionKeys<LoggerOptions>({ debug: true, prefix: true, sink: true, maxLinesPerSecond: true });
 
 /** A misspelt option or a sink that is not a function would otherwise fail later, at the first line logged, or never. */
 function checkLoggerArguments(namespace: unknown, options: unknown): void {
@@ -90,16 +102,33 @@ function checkLoggerArguments(namespace: unknown, options: unknown): void {
   if (options.sink !== undefined && typeof options.sink !== "function") {
     throw new InvalidOptionError(`logger options: sink must be a function that takes one line, got ${describeValue(options.sink)}`, { option: "sink" });
   }
+  const perSecond = options.maxLinesPerSecond;
+  if (perSecond !== undefined && !(typeof perSecond === "number" && perSecond >= 1 && (Number.isInteger(perSecond) || perSecond === Infinity))) {
+    throw new InvalidOptionError(`logger options: maxLinesPerSecond must be a whole number from 1, or Infinity, got ${describeValue(perSecond)}`, { option: "maxLinesPerSecond" });
+  }
 }
 
-function make(namespace: string, patterns: Patterns, prefix: string | undefined, sink: LogSink): Logger {
+/** What every logger of one createLogger shares. */
+interface LoggerSettings {
+  readonly patterns: Patterns;
+  readonly prefix: string | undefined;
+  readonly sink: LogSink;
+  readonly perSecond: number;
+}
+
+function make(namespace: string, settings: LoggerSettings): Logger {
+  const { patterns, prefix, sink } = settings;
   const enabled = isEnabled(patterns, namespace);
   const children = new Map<string, Logger>();
-  const write = (level: string, message: string, details: unknown[]): void => {
-    if (!enabled) return;
+  const limit = enabled ? new LineLimit(settings.perSecond, (left) => line("warn", `${left} lines left out (at most ${settings.perSecond} a second)`, [])) : undefined;
+  // Messages carry addresses and errors from the network: escaped, so that none can forge a line.
+  const line = (level: string, message: string, details: unknown[]): void => {
     const extra = details.length ? " " + details.map(describe).join(" ") : "";
-    // Messages carry addresses and errors from the network: escaped, so that none can forge a line.
     sink(escapeControl(`${new Date().toISOString()} ${prefix ? `[${prefix}] ` : ""}${namespace} ${level} ${message}${extra}`));
+  };
+  const write = (level: string, message: string, details: unknown[]): void => {
+    if (limit === undefined || !limit.take()) return;
+    line(level, message, details);
   };
   return {
     namespace,
@@ -111,10 +140,60 @@ function make(namespace: string, patterns: Patterns, prefix: string | undefined,
     // One child per name, made once: a channel end or connection asks for its logger each time one opens.
     child: (name) => {
       let child = children.get(name);
-      if (child === undefined) children.set(name, (child = make(`${namespace}:${name}`, patterns, prefix, sink)));
+      if (child === undefined) children.set(name, (child = make(`${namespace}:${name}`, settings)));
       return child;
     },
   };
+}
+
+/**
+ * A namespace's line budget: a token bucket of `perSecond` lines, refilled continuously. What
+ * it leaves out is counted and reported once a line may be written again: before the next
+ * line, or by a timer a second after the first left out (unref'd: it keeps no process alive).
+ */
+class LineLimit {
+  #tokens: number;
+  #at = Date.now();
+  #left = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly perSecond: number,
+    readonly report: (left: number) => void,
+  ) {
+    this.#tokens = perSecond;
+  }
+
+  /** Whether a line may be written now (reporting what was left out first). */
+  take(): boolean {
+    if (this.perSecond === Infinity) return true;
+    const now = Date.now();
+    this.#tokens = Math.min(this.perSecond, this.#tokens + ((now - this.#at) * this.perSecond) / 1000);
+    this.#at = now;
+    if (this.#tokens < 1) {
+      if (this.#left++ === 0) this.#arm();
+      return false;
+    }
+    this.#tokens -= 1;
+    if (this.#left > 0) this.#flush();
+    return true;
+  }
+
+  #arm(): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#left > 0) this.#flush();
+    }, 1000);
+    this.#timer.unref?.();
+  }
+
+  #flush(): void {
+    const left = this.#left;
+    this.#left = 0;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.report(left);
+  }
 }
 
 function describe(detail: unknown): string {
