@@ -98,6 +98,18 @@ describe("logging under a flood", () => {
     expect(lines.slice(written).map((line) => line.split(" ").slice(1).join(" "))).toEqual(["hopwire:tcp debug after the flood"]);
   });
 
+  it("goes on writing after the wall clock steps back (an NTP step, a resumed VM)", () => {
+    vi.useFakeTimers();
+    const lines: string[] = [];
+    const log = createLogger("hopwire", { sink: (line) => void lines.push(line), debug: "hopwire:*", maxLinesPerSecond: 10 });
+    for (let i = 0; i < 10; i++) log.debug(`line ${i}`); // the bucket is empty
+    vi.setSystemTime(Date.now() - 3_600_000);
+    log.debug("left out: nothing refilled yet");
+    vi.advanceTimersByTime(1000);
+    log.error("a second later");
+    expect(lines.at(-1)).toMatch(/hopwire error a second later$/);
+  });
+
   it("reports what it left out before the next line it writes, and writes everything with Infinity", () => {
     vi.useFakeTimers();
     const lines: string[] = [];

@@ -91,6 +91,33 @@ describe("MailboxBound with a MailboxBudget", () => {
     expect([a.isFull, room]).toEqual([false, 1]);
   });
 
+  it("gives a mailbox the budget made full its room back by the budget's rule alone, not its own limits' half", async () => {
+    const budget = new MailboxBudget(100_000);
+    const limits = { maxMessages: 1_000, maxBytes: 80_000 };
+    const a = new MailboxBound(limits, budget);
+    const b = new MailboxBound(limits, budget);
+    b.add(54_999);
+    a.add(45_001); // spent: a holds more than its allowance
+    expect(a.isFull).toBe(true);
+    let room = 0;
+    a.onRoom(() => room++);
+    b.release(1, 54_999); // the group at 45,001, under half the budget; a above half its own 80,000
+    await turn();
+    expect([a.isFull, room]).toEqual([false, 1]);
+  });
+
+  it("asks the mailboxes it made full again when the budget is raised", async () => {
+    const budget = new MailboxBudget(1_000);
+    const a = new MailboxBound({ maxMessages: 1_000, maxBytes: 1 << 20 }, budget);
+    a.add(1_000);
+    expect(a.isFull).toBe(true);
+    let room = 0;
+    a.onRoom(() => room++);
+    budget.maxBytes = 1 << 20;
+    await turn();
+    expect([a.isFull, room]).toEqual([false, 1]);
+  });
+
   it("forgets a mailbox's bytes when it is reset, and counts holders only while they hold anything", () => {
     const budget = new MailboxBudget(1_000);
     const a = new MailboxBound(own, budget);

@@ -168,7 +168,8 @@ class LineLimit {
   take(): boolean {
     if (this.perSecond === Infinity) return true;
     const now = Date.now();
-    this.#tokens = Math.min(this.perSecond, this.#tokens + ((now - this.#at) * this.perSecond) / 1000);
+    // A wall clock stepped back (NTP, a resumed VM) refills nothing, rather than owing lines for the step.
+    this.#tokens = Math.min(this.perSecond, this.#tokens + (Math.max(0, now - this.#at) * this.perSecond) / 1000);
     this.#at = now;
     if (this.#tokens < 1) {
       if (this.#left++ === 0) this.#arm();
@@ -182,7 +183,11 @@ class LineLimit {
   #arm(): void {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      if (this.#left > 0) this.#flush();
+      try {
+        if (this.#left > 0) this.#flush();
+      } catch {
+        // A sink that throws, called from a timer: nobody to tell, and no reason to end the process.
+      }
     }, 1000);
     this.#timer.unref?.();
   }

@@ -147,15 +147,25 @@ export class MailboxBound {
     budget.squeeze((this.#rechecker ??= () => this.#recheck()));
   }
 
-  /** Room again under half of both limits, and, if the budget made it full, once the budget says so. */
+  /**
+   * Room again: full at its own limits, under half of both; full for the budget's sake, once
+   * the budget says so (and it has not reached its own limits meanwhile).
+   */
   #recheck(): void {
-    if (!this.#full || this.#messages * 2 > this.limits.maxMessages || this.#bytes * 2 > this.limits.maxBytes) return;
-    if (this.#squeezed && !this.#budget!.hasRoom(this.#bytes)) {
-      // The group shrank, but not under half the budget, and this one holds more than half its allowance.
-      this.#budget!.squeeze(this.#rechecker!);
-      return;
+    if (!this.#full) return;
+    const { maxMessages, maxBytes } = this.limits;
+    if (this.#squeezed) {
+      if (!this.#budget!.hasRoom(this.#bytes)) {
+        // The group shrank, but not under half the budget, and this one holds more than half its allowance.
+        this.#budget!.squeeze(this.#rechecker!);
+        return;
+      }
+      if (this.#messages < maxMessages && this.#bytes < maxBytes) return this.#wake();
+      // It reached its own limits while full (a delivery that does not wait): those hold it now.
+      this.#squeezed = false;
+      this.#budget!.unsqueeze(this.#rechecker!);
     }
-    this.#wake();
+    if (this.#messages * 2 <= maxMessages && this.#bytes * 2 <= maxBytes) this.#wake();
   }
 
   #wake(): void {

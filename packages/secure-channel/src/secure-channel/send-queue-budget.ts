@@ -21,11 +21,13 @@ export function sendQueueBudgetOf(node: Node): MailboxBudget {
  * Sets how many bytes `node`'s secure channels may hold together in their send queues
  * (default DEFAULT_SEND_QUEUE_BUDGET, 256 MiB): a positive whole number. Under it, each
  * channel has its own `sendQueueLimits` and nothing else. Once the channels hold it all, a
- * channel holding 16 KiB (SPENT_BUDGET_ALLOWANCE) or more is full, as at its own limits: sends
- * to it wait (drop sends drop) until it holds under half that or the channels are under half
- * the budget. A channel that holds nothing may always take a message, and one whose peer
- * reads drains every turn, so what peers withhold on their channels does not stop another's;
- * they pin at most the budget, and 16 KiB and a message per channel.
+ * channel holding 16 KiB (SPENT_BUDGET_ALLOWANCE, or an equal share if less) or more is full,
+ * as at its own limits: sends to it wait (drop sends drop) until it holds under half that or
+ * the channels are under half the budget (a new budget is applied at once). A channel that
+ * holds nothing may always take a message (but a drop send of 16 KiB or more that it cannot
+ * send at once), and one whose peer reads drains every turn, so what peers withhold on their
+ * channels does not stop another's; they pin at most the budget, and 16 KiB and a message per
+ * channel.
  */
 export function setSendQueueBudget(node: Node, maxBytes: number): void {
   if (!Number.isInteger(maxBytes) || maxBytes < 1) {
