@@ -17,6 +17,8 @@ import {
   type Context,
   type Mailbox,
   type Node,
+  type NodeOptions,
+  type NodeWarning,
   type Routed,
   type Worker,
 } from "@hopwire/runtime";
@@ -145,8 +147,8 @@ interface Pair {
 }
 
 /** Two in-process nodes, bob listening on 127.0.0.1:0, alice connected to him. */
-async function pair(listenerOptions = new SecureChannelListenerOptions(), aliceTcp?: TcpTransportOptions): Promise<Pair> {
-  const [alice, bob] = [await node(), await node()];
+async function pair(listenerOptions = new SecureChannelListenerOptions(), aliceTcp?: TcpTransportOptions, bobOptions?: NodeOptions): Promise<Pair> {
+  const [alice, bob] = [await node(), await node(bobOptions)];
   nodes.push(alice, bob);
   const tcpListener = await (await createTcpTransport(bob)).listen("127.0.0.1:0");
   const listener = await createSecureChannelListener(bob, await createIdentity(), "bob_listener", listenerOptions.asConsumer(tcpListener.flowControlId));
@@ -493,7 +495,8 @@ describe("peers that withhold credit on many channels", () => {
   // Each channel's queue is bounded (4 MiB), but a peer may open thousands of channels
   // (16,384 per listener): the node's send-queue budget bounds what they pin together.
   it("pin at most the node's send-queue budget and an allowance per channel; a channel that reads keeps its answers", async () => {
-    const p = await pair();
+    const warnings: NodeWarning[] = [];
+    const p = await pair(undefined, undefined, { warnings: (_line, warning) => void warnings.push(warning) });
     const budget = 1 * MiB;
     setSendQueueBudget(p.bob, budget);
     CountingDropEcho.handled = 0;
@@ -529,6 +532,9 @@ describe("peers that withhold credit on many channels", () => {
       const kept = channels * asks - dropped;
       expect(kept * size).toBeLessThanOrEqual(budget + 3 * channels * size);
       expect(sendQueueUse(p.bob).bytes).toBeLessThanOrEqual(budget + channels * (size + 1024));
+      // The operator hears of it: one warning a minute at most, naming the budget.
+      const spent = warnings.filter((w) => w.kind === "send-queue-budget");
+      expect(spent).toEqual([expect.objectContaining({ kind: "send-queue-budget", maxBytes: budget })]);
 
       // A channel whose peer reads: its answers come back whole, none dropped.
       const droppedBefore = dropped;

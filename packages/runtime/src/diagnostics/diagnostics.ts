@@ -274,6 +274,21 @@ export class Diagnostics {
     });
   }
 
+  /**
+   * The node's secure channels hold their whole send-queue budget (MailboxBudget's `onSpent`):
+   * from now on each one holding more than its allowance waits. One line per interval.
+   */
+  sendQueueBudgetSpent(maxBytes: number, channels: number): void {
+    if (this.#nodeStopping) return;
+    this.#warnings?.warn("send-queue-budget", () => {
+      const body =
+        `the node's secure channels hold their whole send-queue budget (${maxBytes} bytes, ${channels} channels holding data): ` +
+        `each channel holding 16 KiB or more now waits until the queues drain. Peers may be withholding credit, or the node ` +
+        `streams to more slow peers than the budget allows for: see sendQueueUse(node), and setSendQueueBudget(node, bytes) to change it.`;
+      return { kind: "send-queue-budget", maxBytes, channels, body };
+    });
+  }
+
   #emit<K extends keyof NodeEvents>(name: K, ...args: NodeEvents[K]): void {
     if (this.events.listenerCount(name) === 0) return;
     try {

@@ -90,11 +90,32 @@ export interface InboxBacklogWarning extends WarningLine {
 }
 
 /**
+ * A `"send-queue-budget"` warning (no event of its own): a node's secure channels hold their
+ * whole send-queue budget (MailboxBudget), so each of them holding more than its allowance
+ * waits: peers may be withholding credit, or the node streams to more slow peers than the
+ * budget allows for.
+ */
+export interface SendQueueBudgetWarning extends WarningLine {
+  readonly kind: "send-queue-budget";
+  /** The budget, in bytes. */
+  readonly maxBytes: number;
+  /** Channels holding anything in their send queues when the line was written. */
+  readonly channels: number;
+}
+
+/**
  * What a warning line says, in fields: the second argument of a WarningSink. `kind` tells
  * which; the other fields are those of the node event of that name, so, like events, a
  * warning carries addresses, flow control ids and errors, never a payload or a key.
  */
-export type NodeWarning = DeniedWarning | DroppedWarning | HandlerErrorWarning | WorkerFailedWarning | RefusedWarning | InboxBacklogWarning;
+export type NodeWarning =
+  | DeniedWarning
+  | DroppedWarning
+  | HandlerErrorWarning
+  | WorkerFailedWarning
+  | RefusedWarning
+  | InboxBacklogWarning
+  | SendQueueBudgetWarning;
 
 /** A warning's cause as the node describes it (internal): a NodeWarning before the rate limit adds its part. */
 export type WarningCause = Described<NodeWarning>;

@@ -32,7 +32,11 @@ export class MailboxBudget {
 
   #maxBytes: number;
 
-  constructor(maxBytes: number) {
+  constructor(
+    maxBytes: number,
+    /** Called each time the group comes to hold the whole budget (from under it). */
+    readonly onSpent?: () => void,
+  ) {
     this.#maxBytes = maxBytes;
   }
 
@@ -58,7 +62,9 @@ export class MailboxBudget {
 
   /** A mailbox of the group went from holding `before` bytes to holding `after`. */
   changed(before: number, after: number): void {
+    const was = this.#bytes;
     this.#bytes += after - before;
+    if (after > before && was < this.#maxBytes && this.#bytes >= this.#maxBytes) this.onSpent?.();
     if (before === 0 && after > 0) this.#holders++;
     else if (before > 0 && after === 0) this.#holders--;
     if (this.#squeezed.size !== 0 && this.#bytes * 2 <= this.#maxBytes) this.#unsqueeze();

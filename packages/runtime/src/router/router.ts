@@ -37,6 +37,7 @@ export interface UndeliverableReporter {
   /** `gone`: why `next` went away, when the router remembers (see Router.#goneReasons). */
   dropped(next: Address, fromKey: string, reason: DropReason, error: Error, gone?: string): void;
   refused(event: RefusedEvent, why: () => string): void;
+  sendQueueBudgetSpent(maxBytes: number, channels: number): void;
 }
 
 /** Reasons remembered for addresses that went away (see Router.#goneReasons): a key and a message each. */
@@ -124,6 +125,11 @@ export class Router {
    */
   reportRefused(event: RefusedEvent, why: () => string): void {
     this.#reporter?.refused(event, why);
+  }
+
+  /** A node's secure channels hold their whole send-queue budget: a warning (see Diagnostics.sendQueueBudgetSpent). */
+  reportSendQueueBudgetSpent(maxBytes: number, channels: number): void {
+    this.#reporter?.sendQueueBudgetSpent(maxBytes, channels);
   }
 
   /** The mailbox registered under a local address's key, if any. */

@@ -13,7 +13,11 @@ const budgets = new WeakMap<Node, MailboxBudget>();
 /** The budget that `node`'s channel ends share (made on first use, at the default). */
 export function sendQueueBudgetOf(node: Node): MailboxBudget {
   let budget = budgets.get(node);
-  if (budget === undefined) budgets.set(node, (budget = new MailboxBudget(DEFAULT_SEND_QUEUE_BUDGET)));
+  if (budget === undefined) {
+    // Spent: a node warning (`send-queue-budget`, rate-limited), so that an operator hears why channels wait.
+    const made: MailboxBudget = new MailboxBudget(DEFAULT_SEND_QUEUE_BUDGET, () => node.router.reportSendQueueBudgetSpent(made.maxBytes, made.holders));
+    budgets.set(node, (budget = made));
+  }
   return budget;
 }
 
