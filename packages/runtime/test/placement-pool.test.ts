@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { threadId } from "node:worker_threads";
-import { InvalidOptionError, UnknownAddressError, WorkerHandlerError, WorkerLoadError, type Context, type Routed } from "@hopwire/runtime";
-import { BusyEchoer, Echoer, ExitingRelay, LateSender, Prober, Relay, ShutdownReporter, SlotKiller, ThrowingConstructor, Thrower, Ticker } from "./fixtures/workers.js";
+import { InvalidOptionError, route, UnknownAddressError, WorkerHandlerError, WorkerLoadError, type Context, type Routed } from "@hopwire/runtime";
+import { BusyEchoer, Echoer, ExitingRelay, LateSender, Prober, Relay, ShutdownReporter, SlotKiller, SlowToLoad, ThrowingConstructor, Thrower, Ticker } from "./fixtures/workers.js";
 import { WhereAmI } from "./fixtures/where-am-i.js";
 import { captureLogger, withNode } from "./helpers.js";
 import { atTurnEnd } from "../dist/util/turn-end.js";
@@ -232,6 +232,31 @@ describe('placement "pool"', () => {
       await expect(n.send("bad", "x")).rejects.toBeInstanceOf(UnknownAddressError);
       await expect(n.startProcessor("ticker", Ticker, { placement: "pool", args: ["app", 1] })).rejects.toBeInstanceOf(InvalidOptionError);
       await expect(n.startProcessor("ticker", Ticker, { placement: "pool", args: ["app", 1] })).rejects.toMatchObject({ option: "placement" });
+    });
+  });
+
+  it("takes messages while it loads, as a thread worker does: a sendAndReceive made then gets its answer", async () => {
+    await withNode({ pool: { minThreads: 1, maxThreads: 2 } }, async (n) => {
+      let started = false;
+      const starting = n.startWorker("slow", SlowToLoad, { placement: "pool", args: [400] }).then(() => void (started = true));
+      const key = route("slow").next().key;
+      while (n.router.localMailbox(key) === undefined) await new Promise((resolve) => setImmediate(resolve));
+      const reply = n.sendAndReceive("slow", "sent while it loads", { timeout: 20_000 });
+      expect(started).toBe(false); // the constructor's 400 ms in its slot: still loading
+      await starting;
+      expect(await reply).toBe("sent while it loads");
+    });
+  });
+
+  it("drops what was sent while it loaded when it then fails to load, and frees its address", async () => {
+    await withNode({ pool: { minThreads: 1, maxThreads: 1 } }, async (n) => {
+      const starting = n.startWorker("late", SlowToLoad, { placement: "pool", args: [300, true] }).catch((e: unknown) => e);
+      const key = route("late").next().key;
+      while (n.router.localMailbox(key) === undefined) await new Promise((resolve) => setImmediate(resolve));
+      await n.send("late", "sent while it loads");
+      const error = await starting;
+      expect(error).toBeInstanceOf(WorkerLoadError);
+      await expect(n.send("late", "after")).rejects.toBeInstanceOf(UnknownAddressError);
     });
   });
 

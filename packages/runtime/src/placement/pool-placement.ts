@@ -77,8 +77,15 @@ export class PoolPlacement implements OffThreadPlacement {
       settings: threadSettings(this.core),
     };
     const host = new PoolHost(this.core, request.addresses, spec, await this.#getPool(), request.mailbox);
-    await host.load();
+    // Registered while it loads, as a thread worker is: what is sent to it meanwhile waits in its lanes.
     this.core.router.register(request.addresses, host);
+    try {
+      await host.load();
+    } catch (error) {
+      host.abandon();
+      this.core.router.unregister(request.addresses);
+      throw error;
+    }
     this.#hosts.add(host);
     void host.stopped.then(() => this.#hosts.delete(host));
     return host;
@@ -139,6 +146,8 @@ class PoolHost implements Mailbox, WorkerHandle {
   #readyLanes: Lane[] = [];
   #scheduled = false;
   #inFlight = 0;
+  /** load() succeeded: lanes run (before, they wait). */
+  #loaded = false;
   #whenIdle: (() => void) | undefined;
   #stopped = false;
   #stopping: Promise<void> | undefined;
@@ -170,7 +179,7 @@ class PoolHost implements Mailbox, WorkerHandle {
     return this.#bound.onRoom(callback);
   }
 
-  /** Makes an instance in one slot, so that a class that cannot load fails startWorker. */
+  /** Makes an instance in one slot, so that a class that cannot load fails startWorker; what waits in the lanes runs after. */
   async load(): Promise<void> {
     const out = (await this.pool.run({ t: "load", spec: this.spec } satisfies PoolTask)) as ArrayBuffer | null;
     let failure: Error | undefined;
@@ -183,6 +192,20 @@ class PoolHost implements Mailbox, WorkerHandle {
     if (failure) {
       throw failure instanceof WorkerLoadError ? failure : new WorkerLoadError(`${this.spec.name} could not be loaded in the pool`, { cause: failure });
     }
+    this.#loaded = true;
+    if (this.#readyLanes.length > 0 && !this.#scheduled) {
+      this.#scheduled = true;
+      atTurnEnd(this.#flush);
+    }
+  }
+
+  /** It could not load: what waited for it is dropped, and it takes nothing more. */
+  abandon(): void {
+    this.#stopped = true;
+    this.#bound.reset();
+    this.#lanes.clear();
+    this.#readyLanes = [];
+    this.#resolveStopped();
   }
 
   /** `deliver` writes the message into its sender's lane batch at once (or drops it): see Mailbox.copiesOnDeliver. */
@@ -255,12 +278,12 @@ class PoolHost implements Mailbox, WorkerHandle {
     return lane;
   }
 
-  /** A lane with something to run: runs it at the end of the turn, unless its task is running (it runs next then). */
+  /** A lane with something to run: runs it at the end of the turn (once loaded), unless its task is running (it runs next then). */
   #ready(lane: Lane): void {
     if (lane.running || lane.queued) return;
     lane.queued = true;
     this.#readyLanes.push(lane);
-    if (!this.#scheduled) {
+    if (!this.#scheduled && this.#loaded) {
       this.#scheduled = true;
       atTurnEnd(this.#flush);
     }
