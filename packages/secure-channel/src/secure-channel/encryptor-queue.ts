@@ -37,7 +37,7 @@ export class EncryptorQueue {
     this.bound = new MailboxBound(limits, budget);
   }
 
-  /** Whether `bytes` more would take it past its byte bound, or past its share of a spent budget. */
+  /** Whether `bytes` more would take it past its byte bound, or past its allowance under a spent budget. */
   wouldPass(bytes: number): boolean {
     return this.bytes + bytes > this.bound.limits.maxBytes || this.budget?.wouldFill(this.bytes, bytes) === true;
   }
