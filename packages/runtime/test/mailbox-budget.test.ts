@@ -118,6 +118,39 @@ describe("MailboxBound with a MailboxBudget", () => {
     expect([a.isFull, room]).toEqual([false, 1]);
   });
 
+  it("keeps a mailbox that reached its own limits while the budget held it full until it is under half of them", async () => {
+    const budget = new MailboxBudget(1_000);
+    const other = new MailboxBound({ maxMessages: 1_000, maxBytes: 1 << 20 }, budget);
+    const a = new MailboxBound({ maxMessages: 10, maxBytes: 1 << 20 }, budget);
+    other.add(500);
+    a.add(500); // spent: a holds its allowance (half the budget, two holders)
+    expect(a.isFull).toBe(true);
+    a.addMany(9, 0); // deliveries that do not wait: 10 of 10 messages
+    let room = 0;
+    a.onRoom(() => room++);
+    a.release(1, 0); // 9 of 10, the budget still spent
+    other.release(1, 500); // the group at half the budget: the budget alone would give room
+    await turn();
+    expect([a.isFull, room]).toEqual([true, 0]); // its own limits hold it: 9 > 5
+    a.release(4, 0); // 5 of 10
+    await turn();
+    expect([a.isFull, room]).toEqual([false, 1]);
+  });
+
+  it("says when the group comes to hold the whole budget, counting the mailbox that spent it, and when a lower budget is already spent", () => {
+    const seen: number[] = [];
+    const budget: MailboxBudget = new MailboxBudget(1_000, () => seen.push(budget.holders));
+    const a = new MailboxBound({ maxMessages: 1_000, maxBytes: 1 << 20 }, budget);
+    const b = new MailboxBound({ maxMessages: 1_000, maxBytes: 1 << 20 }, budget);
+    a.add(600);
+    b.add(600); // b's first bytes spend it: two holders
+    expect(seen).toEqual([2]);
+    b.release(1, 600);
+    expect(seen).toEqual([2]);
+    budget.maxBytes = 500; // a's 600 spend the lower budget at once
+    expect(seen).toEqual([2, 1]);
+  });
+
   it("forgets a mailbox's bytes when it is reset, and counts holders only while they hold anything", () => {
     const budget = new MailboxBudget(1_000);
     const a = new MailboxBound(own, budget);

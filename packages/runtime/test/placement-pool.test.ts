@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { threadId } from "node:worker_threads";
-import { InvalidOptionError, route, UnknownAddressError, WorkerHandlerError, WorkerLoadError, type Context, type Routed } from "@hopwire/runtime";
+import { DuplicateAddressError, InvalidOptionError, UnknownAddressError, WorkerHandlerError, WorkerLoadError, type Context, type Routed } from "@hopwire/runtime";
 import { BusyEchoer, Echoer, ExitingRelay, LateSender, Prober, Relay, ShutdownReporter, SlotKiller, SlowToLoad, ThrowingConstructor, Thrower, Ticker } from "./fixtures/workers.js";
 import { WhereAmI } from "./fixtures/where-am-i.js";
 import { captureLogger, withNode } from "./helpers.js";
@@ -239,9 +239,9 @@ describe('placement "pool"', () => {
     await withNode({ pool: { minThreads: 1, maxThreads: 2 } }, async (n) => {
       let started = false;
       const starting = n.startWorker("slow", SlowToLoad, { placement: "pool", args: [400] }).then(() => void (started = true));
-      const key = route("slow").next().key;
-      while (n.router.localMailbox(key) === undefined) await new Promise((resolve) => setImmediate(resolve));
+      // Right after the call, as with a thread worker: the address is taken, and what is sent waits.
       const reply = n.sendAndReceive("slow", "sent while it loads", { timeout: 20_000 });
+      await expect(n.startWorker("slow", Echoer, { placement: "pool" })).rejects.toBeInstanceOf(DuplicateAddressError);
       expect(started).toBe(false); // the constructor's 400 ms in its slot: still loading
       await starting;
       expect(await reply).toBe("sent while it loads");
@@ -251,8 +251,6 @@ describe('placement "pool"', () => {
   it("drops what was sent while it loaded when it then fails to load, and frees its address", async () => {
     await withNode({ pool: { minThreads: 1, maxThreads: 1 } }, async (n) => {
       const starting = n.startWorker("late", SlowToLoad, { placement: "pool", args: [300, true] }).catch((e: unknown) => e);
-      const key = route("late").next().key;
-      while (n.router.localMailbox(key) === undefined) await new Promise((resolve) => setImmediate(resolve));
       await n.send("late", "sent while it loads");
       const error = await starting;
       expect(error).toBeInstanceOf(WorkerLoadError);

@@ -76,10 +76,13 @@ export class PoolPlacement implements OffThreadPlacement {
       address: request.addresses[0]!.toString(),
       settings: threadSettings(this.core),
     };
-    const host = new PoolHost(this.core, request.addresses, spec, await this.#getPool(), request.mailbox);
-    // Registered while it loads, as a thread worker is: what is sent to it meanwhile waits in its lanes.
+    const host = new PoolHost(this.core, request.addresses, spec, request.mailbox);
+    // Registered at once, as a thread worker is (within startWorker's call, so that a second start
+    // of the address fails and a send made right after it waits): what is sent to it while the
+    // pool starts and it loads waits in its lanes.
     this.core.router.register(request.addresses, host);
     try {
+      host.pool = await this.#getPool();
       await host.load();
     } catch (error) {
       host.abandon();
@@ -154,12 +157,13 @@ class PoolHost implements Mailbox, WorkerHandle {
   #resolveStopped!: () => void;
   readonly #stoppedPromise = new Promise<void>((resolve) => (this.#resolveStopped = resolve));
   readonly #bound: MailboxBound;
+  /** The node's pool: set by PoolPlacement.start once it exists, before load (nothing runs before). */
+  pool!: Piscina;
 
   constructor(
     core: NodeCore,
     readonly addresses: readonly Address[],
     readonly spec: PoolWorkerSpec,
-    readonly pool: Piscina,
     limits: ResolvedMailboxLimits,
   ) {
     this.#core = core;

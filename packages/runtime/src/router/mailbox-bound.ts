@@ -95,8 +95,13 @@ export class MailboxBound {
     this.#bytes += bytes;
     const budget = this.#budget;
     if (budget !== undefined) budget.changed(before, this.#bytes);
-    if (this.#full) return;
-    if (this.#messages >= this.limits.maxMessages || this.#bytes >= this.limits.maxBytes) this.#full = true;
+    const atLimits = this.#messages >= this.limits.maxMessages || this.#bytes >= this.limits.maxBytes;
+    if (this.#full) {
+      // Full for the budget's sake, it reached its own limits too (a delivery that does not wait): those hold it now.
+      if (atLimits && this.#squeezed) this.#unsqueeze();
+      return;
+    }
+    if (atLimits) this.#full = true;
     else if (budget !== undefined && budget.isOver(this.#bytes)) this.#squeeze(budget);
   }
 
@@ -148,31 +153,29 @@ export class MailboxBound {
   }
 
   /**
-   * Room again: full at its own limits, under half of both; full for the budget's sake, once
-   * the budget says so (and it has not reached its own limits meanwhile).
+   * Room again: full at its own limits, under half of both; full for the budget's sake (and
+   * not at its own limits since: addMany), once the budget says so.
    */
   #recheck(): void {
     if (!this.#full) return;
     const { maxMessages, maxBytes } = this.limits;
     if (this.#squeezed) {
-      if (!this.#budget!.hasRoom(this.#bytes)) {
-        // The group shrank, but not under half the budget, and this one holds more than half its allowance.
-        this.#budget!.squeeze(this.#rechecker!);
-        return;
-      }
-      if (this.#messages < maxMessages && this.#bytes < maxBytes) return this.#wake();
-      // It reached its own limits while full (a delivery that does not wait): those hold it now.
-      this.#squeezed = false;
-      this.#budget!.unsqueeze(this.#rechecker!);
+      if (this.#budget!.hasRoom(this.#bytes)) return this.#wake();
+      // The group shrank, but not under half the budget, and this one holds more than half its allowance.
+      this.#budget!.squeeze(this.#rechecker!);
+      return;
     }
     if (this.#messages * 2 <= maxMessages && this.#bytes * 2 <= maxBytes) this.#wake();
   }
 
+  /** No longer full for the budget's sake (still full, or not, for its own). */
+  #unsqueeze(): void {
+    this.#squeezed = false;
+    this.#budget!.unsqueeze(this.#rechecker!);
+  }
+
   #wake(): void {
-    if (this.#squeezed) {
-      this.#squeezed = false;
-      this.#budget!.unsqueeze(this.#rechecker!);
-    }
+    if (this.#squeezed) this.#unsqueeze();
     this.#full = false;
     this.#waiters.wake();
   }

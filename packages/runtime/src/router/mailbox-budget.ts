@@ -44,9 +44,11 @@ export class MailboxBudget {
     return this.#maxBytes;
   }
 
-  /** A new budget: every mailbox it made full is asked again (a larger one may give them room now). */
+  /** A new budget: every mailbox it made full is asked again (a larger one may give them room now); one the group already holds is spent. */
   set maxBytes(value: number) {
+    const wasSpent = this.#bytes >= this.#maxBytes;
     this.#maxBytes = value;
+    if (!wasSpent && this.#bytes >= value) this.onSpent?.();
     if (this.#squeezed.size !== 0) this.#unsqueeze();
   }
 
@@ -64,9 +66,9 @@ export class MailboxBudget {
   changed(before: number, after: number): void {
     const was = this.#bytes;
     this.#bytes += after - before;
-    if (after > before && was < this.#maxBytes && this.#bytes >= this.#maxBytes) this.onSpent?.();
     if (before === 0 && after > 0) this.#holders++;
     else if (before > 0 && after === 0) this.#holders--;
+    if (after > before && was < this.#maxBytes && this.#bytes >= this.#maxBytes) this.onSpent?.();
     if (this.#squeezed.size !== 0 && this.#bytes * 2 <= this.#maxBytes) this.#unsqueeze();
   }
 
