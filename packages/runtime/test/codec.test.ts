@@ -207,6 +207,19 @@ describe("envelope codec", () => {
     expect(decodeEnvelope(envelope("0#reply-3"), "local").localInfo).toEqual(info);
   });
 
+  it("the local info of a few channels whose messages alternate each decode to one frozen object (a thread serving several clients)", () => {
+    const peer = (n: number) => ({ "hopwire.secureChannel.identifier": "I" + String(n).repeat(64) });
+    const envelope = (n: number, reply: number) =>
+      encodeEnvelope(new LocalMessage(route("echoer"), route(`conn${n}`, `0#reply-${reply}`), encodeBody("x"), peer(n)), "local");
+    const firstRound = [1, 2, 3, 4].map((n) => decodeEnvelope(envelope(n, n), "local").localInfo);
+    for (let round = 1; round <= 3; round++) {
+      const again = [1, 2, 3, 4].map((n) => decodeEnvelope(envelope(n, 10 * round + n), "local").localInfo);
+      for (let i = 0; i < 4; i++) expect(again[i], `channel ${i + 1}, round ${round}`).toBe(firstRound[i]);
+    }
+    expect(firstRound.map((info) => Object.isFrozen(info))).toEqual([true, true, true, true]);
+    expect(firstRound[2]).toEqual(peer(3));
+  });
+
   it("local info of the same length but other bytes is its own, and so is local info written in place over a reused Buffer", () => {
     const peer = (id: string) => ({ "hopwire.secureChannel.identifier": id });
     const envelope = (id: string) => encodeEnvelope(new LocalMessage(route("echoer"), route("conn", "0#r"), encodeBody("x"), peer(id)), "local");

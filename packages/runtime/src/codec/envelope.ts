@@ -125,17 +125,30 @@ export function encodeEnvelope(message: LocalMessage, scope: EnvelopeScope): Uin
   return out;
 }
 
-let lastLocalInfo: LocalInfo | undefined;
-let lastLocalInfoBytes: Uint8Array | undefined;
+/**
+ * Local info encoded and decoded last, per thread, this many of each: the messages of one
+ * channel share their local info (the peer's identifier), and a thread worker serving a few
+ * clients gets their channels' messages in turn, where one kept value missed every time.
+ */
+const KEPT_LOCAL_INFOS = 4;
+
+/** The last local info objects encoded and their bytes, most recent first. */
+const encodedLocalInfos: { readonly info: LocalInfo; readonly bytes: Uint8Array | undefined }[] = [];
 
 /**
- * The msgpack bytes of non-empty local info (undefined when empty). The last one is kept:
+ * The msgpack bytes of non-empty local info (undefined when empty). The last few are kept:
  * the messages of one channel or connection usually share their local info object, which is
  * read-only by contract.
  */
 function localInfoBytes(info: LocalInfo): Uint8Array | undefined {
   if (info === NO_LOCAL_INFO) return undefined;
-  if (info === lastLocalInfo) return lastLocalInfoBytes;
+  const kept = encodedLocalInfos;
+  for (let i = 0; i < kept.length; i++) {
+    const entry = kept[i]!;
+    if (entry.info !== info) continue;
+    if (i > 0) keepFirst(kept, i);
+    return entry.bytes;
+  }
   let bytes: Uint8Array | undefined;
   try {
     bytes = hasKeys(info) ? Uint8Array.from(packr().pack(info)) : undefined;
@@ -143,9 +156,21 @@ function localInfoBytes(info: LocalInfo): Uint8Array | undefined {
     // As a body's: an EncodeError naming the bad value's path, not msgpackr's bare TypeError.
     throw unencodableError("The message's local info cannot be encoded to cross to another thread", "localInfo", info, cause);
   }
-  lastLocalInfo = info;
-  lastLocalInfoBytes = bytes;
+  keepNew(kept, { info, bytes });
   return bytes;
+}
+
+/** Moves entry `i` of a kept list to its front (the most recent). */
+function keepFirst<T>(kept: T[], i: number): void {
+  const entry = kept[i]!;
+  for (let j = i; j > 0; j--) kept[j] = kept[j - 1]!;
+  kept[0] = entry;
+}
+
+/** Puts `entry` at the front of a kept list, dropping the oldest past KEPT_LOCAL_INFOS. */
+function keepNew<T>(kept: T[], entry: T): void {
+  kept.unshift(entry);
+  if (kept.length > KEPT_LOCAL_INFOS) kept.pop();
 }
 
 function hasKeys(object: object): boolean {
@@ -605,14 +630,15 @@ function string(what: string): string {
 const MAX_KEPT_LOCAL_INFO_BYTES = 512;
 
 /**
- * The last local info read that holds only primitive values, as its bytes and the frozen object
- * they decode to. The messages a secure channel delivers to a thread all carry the same local
- * info (the peer's identifier) under routes that change with each request's reply address, so
- * the whole head rarely repeats (LocalEnvelopeDecoder) where the local info does: msgpackr's
- * decode of it was a fifth of a thread's work per message in the seed's echo (session 42).
- * Only primitives, so that sharing the object shares nothing a handler could change.
+ * The last local infos read that hold only primitive values (KEPT_LOCAL_INFOS, most recent
+ * first), as their bytes and the frozen objects they decode to. The messages a secure channel
+ * delivers to a thread all carry the same local info (the peer's identifier) under routes that
+ * change with each request's reply address, so the whole head rarely repeats
+ * (LocalEnvelopeDecoder) where the local info does: msgpackr's decode of it was a fifth of a
+ * thread's work per message in the seed's echo (session 42). Only primitives, so that sharing
+ * the object shares nothing a handler could change.
  */
-let lastReadLocalInfo: { readonly bytes: Uint8Array; readonly info: LocalInfo } | undefined;
+const readLocalInfos: { readonly bytes: Uint8Array; readonly info: LocalInfo }[] = [];
 
 function readLocalInfo(): LocalInfo {
   const start = pos;
@@ -625,8 +651,13 @@ function readLocalInfo(): LocalInfo {
   } else if ((tag & 0xf0) !== 0x80) throw new DecodeError("Local info must be a map");
   pos = start;
   skipValue("local info");
-  const last = lastReadLocalInfo;
-  if (last !== undefined && sameBytesAt(src, start, pos, last.bytes)) return last.info;
+  const kept = readLocalInfos;
+  for (let i = 0; i < kept.length; i++) {
+    const entry = kept[i]!;
+    if (!sameBytesAt(src, start, pos, entry.bytes)) continue;
+    if (i > 0) keepFirst(kept, i);
+    return entry.info;
+  }
   let value: unknown;
   try {
     // Its bytes values copied: local info outlives the batch it came in (see copyingUnpackr).
@@ -639,7 +670,7 @@ function readLocalInfo(): LocalInfo {
   if (pos - start <= MAX_KEPT_LOCAL_INFO_BYTES && hasOnlyPrimitiveValues(value)) {
     const info = Object.freeze(value) as LocalInfo;
     // A copy whatever `src` is: Buffer's slice is a view, which the caller may overwrite.
-    lastReadLocalInfo = { bytes: Uint8Array.prototype.slice.call(src, start, pos), info };
+    keepNew(kept, { bytes: Uint8Array.prototype.slice.call(src, start, pos), info });
     return info;
   }
   return value as LocalInfo;
