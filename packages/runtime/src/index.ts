@@ -23,6 +23,8 @@ export { assertNodeArgument, looksLikeNode, type NodeArgumentName } from "./node
 export { describeType, describeValue } from "./util/describe-type.js";
 export { readSmallFile, type SmallFileRefusal } from "./util/read-small-file.js";
 export { KeyCounts } from "./util/key-counts.js";
+/** @internal A rate limit the packages share (the logger's lines, a listener's REFUSED notices): util/token-bucket.ts. */
+export { TokenBucket } from "./util/token-bucket.js";
 export { deferred, type Deferred } from "./util/deferred.js";
 export { StopOnce, type StopHookHost } from "./node/stop-once.js";
 export { afterClosingHandles } from "./util/closing-handles.js";

@@ -6,13 +6,17 @@ import { describe, expect, it } from "vitest";
 import { MailboxBound, MailboxBudget, SPENT_BUDGET_ALLOWANCE } from "@hopwire/runtime";
 
 const own = { maxMessages: 1_000, maxBytes: 1_000 };
+/** Own limits far above every budget here: only the budget makes these full. */
+const roomy = { maxMessages: 1_000, maxBytes: 1 << 20 };
+/** `count` mailboxes of `limits` sharing `budget`. */
+const boundsOf = (budget: MailboxBudget, count: number, limits = own): MailboxBound[] =>
+  Array.from({ length: count }, () => new MailboxBound(limits, budget));
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe("MailboxBound with a MailboxBudget", () => {
   it("changes nothing while the group is within the budget", () => {
     const budget = new MailboxBudget(10_000);
-    const a = new MailboxBound(own, budget);
-    const b = new MailboxBound(own, budget);
+    const [a, b] = boundsOf(budget, 2);
     a.add(999);
     b.add(999);
     expect([a.isFull, b.isFull]).toEqual([false, false]);
@@ -23,8 +27,7 @@ describe("MailboxBound with a MailboxBudget", () => {
 
   it("makes the one over its share full once the budget is spent, and leaves the others and a newcomer room", () => {
     const budget = new MailboxBudget(1_000);
-    const greedy = new MailboxBound(own, budget);
-    const modest = new MailboxBound(own, budget);
+    const [greedy, modest] = boundsOf(budget, 2);
     modest.add(100);
     greedy.add(800);
     expect(greedy.isFull).toBe(false); // 900 of 1,000: not spent
@@ -65,8 +68,7 @@ describe("MailboxBound with a MailboxBudget", () => {
 
   it("gives room back under half the share, or to every squeezed one once the group is under half the budget", async () => {
     const budget = new MailboxBudget(1_000);
-    const a = new MailboxBound(own, budget);
-    const b = new MailboxBound(own, budget);
+    const [a, b] = boundsOf(budget, 2);
     b.add(400);
     a.add(600);
     expect([a.isFull, b.isFull]).toEqual([true, false]); // spent; share 500: a over it
@@ -94,8 +96,7 @@ describe("MailboxBound with a MailboxBudget", () => {
   it("gives a mailbox the budget made full its room back by the budget's rule alone, not its own limits' half", async () => {
     const budget = new MailboxBudget(100_000);
     const limits = { maxMessages: 1_000, maxBytes: 80_000 };
-    const a = new MailboxBound(limits, budget);
-    const b = new MailboxBound(limits, budget);
+    const [a, b] = boundsOf(budget, 2, limits);
     b.add(54_999);
     a.add(45_001); // spent: a holds more than its allowance
     expect(a.isFull).toBe(true);
@@ -108,7 +109,7 @@ describe("MailboxBound with a MailboxBudget", () => {
 
   it("asks the mailboxes it made full again when the budget is raised", async () => {
     const budget = new MailboxBudget(1_000);
-    const a = new MailboxBound({ maxMessages: 1_000, maxBytes: 1 << 20 }, budget);
+    const [a] = boundsOf(budget, 1, roomy);
     a.add(1_000);
     expect(a.isFull).toBe(true);
     let room = 0;
@@ -120,8 +121,8 @@ describe("MailboxBound with a MailboxBudget", () => {
 
   it("keeps a mailbox that reached its own limits while the budget held it full until it is under half of them", async () => {
     const budget = new MailboxBudget(1_000);
-    const other = new MailboxBound({ maxMessages: 1_000, maxBytes: 1 << 20 }, budget);
-    const a = new MailboxBound({ maxMessages: 10, maxBytes: 1 << 20 }, budget);
+    const [other] = boundsOf(budget, 1, roomy);
+    const [a] = boundsOf(budget, 1, { ...roomy, maxMessages: 10 });
     other.add(500);
     a.add(500); // spent: a holds its allowance (half the budget, two holders)
     expect(a.isFull).toBe(true);
@@ -140,8 +141,7 @@ describe("MailboxBound with a MailboxBudget", () => {
   it("says when the group comes to hold the whole budget, counting the mailbox that spent it, and when a lower budget is already spent", () => {
     const seen: number[] = [];
     const budget: MailboxBudget = new MailboxBudget(1_000, () => seen.push(budget.holders));
-    const a = new MailboxBound({ maxMessages: 1_000, maxBytes: 1 << 20 }, budget);
-    const b = new MailboxBound({ maxMessages: 1_000, maxBytes: 1 << 20 }, budget);
+    const [a, b] = boundsOf(budget, 2, roomy);
     a.add(600);
     b.add(600); // b's first bytes spend it: two holders
     expect(seen).toEqual([2]);
@@ -153,8 +153,7 @@ describe("MailboxBound with a MailboxBudget", () => {
 
   it("forgets a mailbox's bytes when it is reset, and counts holders only while they hold anything", () => {
     const budget = new MailboxBudget(1_000);
-    const a = new MailboxBound(own, budget);
-    const b = new MailboxBound(own, budget);
+    const [a, b] = boundsOf(budget, 2);
     b.add(300);
     a.add(700);
     expect(a.isFull).toBe(true);

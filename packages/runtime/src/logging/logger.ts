@@ -2,6 +2,7 @@ import { InvalidOptionError } from "../errors/errors.js";
 import { checkOptionKeys, isPlainObject, notAnOptionsObjectError, optionKeys } from "../options/plain-options.js";
 import { describeValue } from "../util/describe-type.js";
 import { escapeControl } from "../util/log-text.js";
+import { TokenBucket } from "../util/token-bucket.js";
 
 /**
  * A small debug-style logger. Namespaces look like "hopwire:tcp"; output is enabled by
@@ -147,35 +148,28 @@ function make(namespace: string, settings: LoggerSettings): Logger {
 }
 
 /**
- * A namespace's line budget: a token bucket of `perSecond` lines, refilled continuously. What
- * it leaves out is counted and reported once a line may be written again: before the next
- * line, or by a timer a second after the first left out (unref'd: it keeps no process alive).
+ * A namespace's line budget (a TokenBucket of `perSecond` lines). What it leaves out is counted
+ * and reported once a line may be written again: before the next line, or by a timer a second
+ * after the first left out (unref'd: it keeps no process alive).
  */
 class LineLimit {
-  #tokens: number;
-  #at = Date.now();
+  readonly #bucket: TokenBucket;
   #left = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
-    readonly perSecond: number,
+    perSecond: number,
     readonly report: (left: number) => void,
   ) {
-    this.#tokens = perSecond;
+    this.#bucket = new TokenBucket(perSecond, Date.now());
   }
 
   /** Whether a line may be written now (reporting what was left out first). */
   take(): boolean {
-    if (this.perSecond === Infinity) return true;
-    const now = Date.now();
-    // A wall clock stepped back (NTP, a resumed VM) refills nothing, rather than owing lines for the step.
-    this.#tokens = Math.min(this.perSecond, this.#tokens + (Math.max(0, now - this.#at) * this.perSecond) / 1000);
-    this.#at = now;
-    if (this.#tokens < 1) {
+    if (!this.#bucket.take(Date.now())) {
       if (this.#left++ === 0) this.#arm();
       return false;
     }
-    this.#tokens -= 1;
     if (this.#left > 0) this.#flush();
     return true;
   }

@@ -33,7 +33,7 @@ export interface FullHopsHost<P extends Parked> {
   route(parked: P): Mailbox | undefined;
   /** A parked message could not be routed when its turn came. */
   failed(parked: P, error: unknown): void;
-  /** `key` passed the mark (`full`: the thread is to hold its sends to it), or has room again. */
+  /** `key` passed the mark (`full`: the thread is to hold its sends to it), or has room again after it did (each once per mark). */
   notify(key: string, full: boolean): void;
   /** `key` is no longer full: nothing waits for it (reading that waited for it may go on). */
   released(key: string): void;
@@ -176,8 +176,7 @@ export class FullHops<P extends Parked = Parked> {
     }
     this.#hops.delete(entry.hop.key);
     entry.unwatch();
-    // Told whether or not this entry told it "full": the host knows what the thread was told.
-    this.host.notify(entry.hop.key, false);
+    if (entry.announced) this.host.notify(entry.hop.key, false);
     this.host.released(entry.hop.key);
     this.#maybeResume();
   }

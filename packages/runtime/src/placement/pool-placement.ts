@@ -205,11 +205,16 @@ class PoolHost implements Mailbox, WorkerHandle {
 
   /** It could not load: what waited for it is dropped, and it takes nothing more. */
   abandon(): void {
+    this.#dropLanes();
+    this.#resolveStopped();
+  }
+
+  /** Takes nothing more, and forgets what waits in its lanes (whoever waits for room is woken, to find it gone). */
+  #dropLanes(): void {
     this.#stopped = true;
     this.#bound.reset();
     this.#lanes.clear();
     this.#readyLanes = [];
-    this.#resolveStopped();
   }
 
   /** `deliver` writes the message into its sender's lane batch at once (or drops it): see Mailbox.copiesOnDeliver. */
@@ -401,9 +406,7 @@ class PoolHost implements Mailbox, WorkerHandle {
   async #stop(reason?: Error): Promise<void> {
     this.#stopped = true;
     this.#core.forget(this, reason);
-    this.#bound.reset();
-    this.#lanes.clear();
-    this.#readyLanes = [];
+    this.#dropLanes();
     const timeout = this.#core.options.shutdownTimeout;
     if (!(await settlesWithin(this.#shutDown(), timeout))) {
       // Its slot runs on: node.stop() destroys the pool (terminating it) right after.

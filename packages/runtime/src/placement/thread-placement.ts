@@ -178,8 +178,6 @@ class ThreadHost implements Mailbox, WorkerHandle {
    * than set aside frame by frame. Undefined while reading goes on.
    */
   #heldFor: string | undefined;
-  /** Hops the thread was told are full (`hopFull`) and not yet that they have room. */
-  readonly #announced = new Set<string>();
   /** Runs out a held stream's wait while frames for other hops wait behind it (#armPatience). */
   #patience: ReturnType<typeof setTimeout> | undefined;
   /** The full hop whose stream was set aside (parked frame by frame) until it has room again. */
@@ -226,7 +224,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#fullHops = new FullHops(core.router, 2 * settings.linkWindowBytes, settings.linkWindowBytes / 2, {
       route: (parked) => this.#routeParked(parked),
       failed: (parked, error) => this.#parkedFailed(parked, error),
-      notify: (key, full) => (full ? this.#announceFull(key) : this.#announceRoom(key)),
+      notify: (key, full) => this.#post(full ? { t: "hopFull", key } : { t: "hopRoom", key }),
       released: (key) => this.#released(key),
       resume: this.#resumeReading,
     });
@@ -357,18 +355,6 @@ class ThreadHost implements Mailbox, WorkerHandle {
   readonly #resumeReading = (): void => {
     if (this.#heldFor === undefined && !this.#fullHops.holding) this.#read();
   };
-
-  /** FullHopsHost.notify(key, true): the thread's sends to `key` wait on the thread from now on. */
-  #announceFull(key: string): void {
-    if (this.#announced.has(key)) return;
-    this.#announced.add(key);
-    this.#post({ t: "hopFull", key });
-  }
-
-  /** FullHopsHost.notify(key, false): the thread's sends to `key` may go again (if it was told they may not). */
-  #announceRoom(key: string): void {
-    if (this.#announced.delete(key)) this.#post({ t: "hopRoom", key });
-  }
 
   /** FullHopsHost.released: a hop with room again ends a wait for it. */
   #released(key: string): void {
@@ -987,7 +973,6 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#heldFor = undefined;
     this.#stopPatience();
     this.#setAsideFor = undefined;
-    this.#announced.clear();
     this.#bound.reset();
   }
 }

@@ -1,4 +1,4 @@
-import { checkOptionKeys, describeValue, InvalidOptionError, orDefault, type Route } from "@hopwire/runtime";
+import { checkOptionKeys, describeValue, InvalidOptionError, orDefault, TokenBucket, type Route } from "@hopwire/runtime";
 
 /**
  * Bounds on the handshakes a listener has not finished. A started handshake holds a responder
@@ -72,42 +72,6 @@ export function validateHandshakeLimits(limits: Partial<HandshakeLimits>): Hands
     });
   }
   return Object.freeze(resolved);
-}
-
-/** A token bucket holding at most one second's worth of `perSecond` tokens. */
-class TokenBucket {
-  #tokens: number;
-  #at: number;
-
-  constructor(
-    readonly perSecond: number,
-    now: number,
-  ) {
-    this.#tokens = perSecond;
-    this.#at = now;
-  }
-
-  take(now: number): boolean {
-    return this.takeAbove(now, 0);
-  }
-
-  /** Takes a token only if `floor` tokens are left after it. */
-  takeAbove(now: number, floor: number): boolean {
-    this.#refill(now);
-    if (this.#tokens - 1 < floor) return false;
-    this.#tokens -= 1;
-    return true;
-  }
-
-  isFull(now: number): boolean {
-    this.#refill(now);
-    return this.#tokens >= this.perSecond;
-  }
-
-  #refill(now: number): void {
-    this.#tokens = Math.min(this.perSecond, this.#tokens + ((now - this.#at) * this.perSecond) / 1000);
-    this.#at = now;
-  }
 }
 
 /**
