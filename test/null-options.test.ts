@@ -158,6 +158,7 @@ describe("transport-tcp", () => {
     options: [
       "sendHighWaterMark",
       "maxSendBufferBytes",
+      "sendBufferBudget",
       "maxPendingDialMessages",
       "dialTimeout",
       "partialFrameTimeout",

@@ -31,6 +31,7 @@ import {
   MalformedFrameError,
   PartialFrameTimeoutError,
   PartialFramesBudgetError,
+  SendBufferBudgetError,
   PeerTimeoutError,
   TcpProtocolError,
 } from "./errors.js";
@@ -61,11 +62,19 @@ export interface ConnectionHost {
   isStopping(): boolean;
   /** Bytes of incomplete frames held by all the transport's connections (see maxPartialFrameBytes). */
   readonly partialFrames: { held: number };
-  /** The transport's connections (not a copy: only read, when the partial-frame budget is exceeded, to find the largest holder). */
+  /** Bytes queued for sending by all the transport's connections (see sendBufferBudget). */
+  readonly sendBuffers: { held: number };
+  /** The transport's connections (not a copy: only read, when a budget is exceeded, to find the largest holder). */
   connections(): ReadonlySet<TcpConnection>;
   /** The node's Node.afterHandOff (busy polling after a write), if it busy-polls. */
   readonly afterHandOff?: () => void;
 }
+
+/**
+ * The byte budgets a transport's connections share, by the name of their total in ConnectionHost:
+ * incomplete frames (maxPartialFrameBytes) and bytes queued for sending (sendBufferBudget).
+ */
+type SharedBudget = "partialFrames" | "sendBuffers";
 
 /** How far back a return route is searched for the connection that fed a message. */
 const FEEDER_SEARCH_HOPS = 8;
@@ -202,6 +211,8 @@ export class TcpConnection {
   #partialFrame = -1;
   /** Bytes of this connection's incomplete frame counted in the host's partialFrames. */
   #heldPartial = 0;
+  /** Bytes this connection counts against sendBufferBudget (its writer's bufferedBytes when last counted). */
+  #heldSend = 0;
   #partialTimer: NodeJS.Timeout | undefined;
 
   /** @internal connections are made by TcpTransport.connect and by listeners */
@@ -558,7 +569,11 @@ export class TcpConnection {
   /** After a message (or run) was queued: who fed it (next-hop rule), and whether the mailbox is full now. */
   #afterQueued(returnRoute: Route): void {
     if (this.#nextHop && returnRoute !== this.#lastFeederRoute) this.#noteFeeder(returnRoute);
-    if (this.#writer.bufferedBytes > this.#host.limits.sendHighWaterMark) this.#overHighWater(returnRoute);
+    const buffered = this.#writer.bufferedBytes;
+    if (buffered > this.#host.limits.sendHighWaterMark) {
+      this.#overHighWater(returnRoute);
+      this.#holdSend(buffered);
+    } else if (this.#writer.blocked) this.#holdSend(buffered);
   }
 
   /**
@@ -597,8 +612,11 @@ export class TcpConnection {
   }
 
   #checkDrained(): void {
-    if (!this.#needsDrain || this.#closedReason) return;
-    if (this.#writer.blocked || this.#writer.bufferedBytes > this.#host.limits.sendHighWaterMark / 2) return;
+    if (this.#closedReason) return;
+    const buffered = this.#writer.bufferedBytes;
+    this.#holdSend(buffered);
+    if (!this.#needsDrain) return;
+    if (this.#writer.blocked || buffered > this.#host.limits.sendHighWaterMark / 2) return;
     this.#needsDrain = false;
     this.#roomWaiters.wake();
   }
@@ -668,51 +686,83 @@ export class TcpConnection {
   #holdPartial(held: number): void {
     const delta = held - this.#heldPartial;
     if (delta === 0) return;
-    const budget = this.#host.partialFrames;
-    budget.held += delta;
     this.#heldPartial = held;
-    if (delta > 0 && budget.held > this.#host.limits.maxPartialFrameBytes) this.#closeOverBudget();
+    const total = this.#host.partialFrames;
+    total.held += delta;
+    if (delta > 0 && total.held > this.#host.limits.maxPartialFrameBytes) this.#closeOverBudget("partialFrames");
   }
 
   /**
-   * This connection's incomplete frame took the transport past maxPartialFrameBytes: the
-   * connection holding the largest incomplete frame of the host that holds the most (this
-   * connection's host, and this connection, on a tie: it asked for more) is closed, and again
-   * until the total is within the budget. By host first, so that a host splitting its frames
-   * over many connections, each smaller than another peer's one large frame in progress, loses
-   * its own. A close releases its bytes from the total at once (#holdPartial(0)). A look at
-   * every connection, but only on this path; each read costs only the comparison above.
+   * Counts the bytes queued for this connection's socket (here and in the socket's buffer)
+   * against the transport's budget, as #holdPartial does. Called after each flush and write
+   * completion, and after a message is queued while the socket cannot take it (#afterQueued):
+   * the bytes of a turn that will be flushed count at its end.
    */
-  #closeOverBudget(): void {
-    const max = this.#host.limits.maxPartialFrameBytes;
-    while (this.#host.partialFrames.held > max) {
-      const total = this.#host.partialFrames.held;
-      const { connection, hostHeld } = this.#largestOfBusiestHost();
-      if (connection.#heldPartial === 0) return; // cannot happen: a total past the budget is held by someone
-      // Closing another connection from inside this one's data handler is safe: its close
-      // takes its socket's handlers off, so nothing of it runs later; if the close takes this
-      // connection with it (the next-hop rule), #onData has nothing left to do after this call.
-      connection.#protocolError(
-        new PartialFramesBudgetError(
-          `The peer ${connection.peer} held ${connection.#heldPartial} bytes of an incomplete frame, the most of its host's connections, whose incomplete frames came to ${hostHeld} bytes, the most of any host, when the transport's came to ${total} bytes: past maxPartialFrameBytes (${max})`,
-        ),
-      );
+  #holdSend(held: number): void {
+    const delta = held - this.#heldSend;
+    if (delta === 0) return;
+    this.#heldSend = held;
+    const total = this.#host.sendBuffers;
+    total.held += delta;
+    if (delta > 0 && total.held > this.#host.limits.sendBufferBudget) this.#closeOverBudget("sendBuffers");
+  }
+
+  /**
+   * This connection took the transport past `budget`: the connection holding the most of the
+   * host that holds the most (this connection's host, and this connection, on a tie: it asked
+   * for more) is closed, and again until the total is within the budget. By host first, so
+   * that a host splitting its bytes over many connections, each smaller than another peer's
+   * one large frame, loses its own. A close releases its bytes from the total at once
+   * (#holdPartial(0), #holdSend(0)). A look at every connection, but only on this path; each
+   * read or send costs only the comparison in #hold.
+   */
+  #closeOverBudget(budget: SharedBudget): void {
+    const limits = this.#host.limits;
+    const max = budget === "partialFrames" ? limits.maxPartialFrameBytes : limits.sendBufferBudget;
+    const total = this.#host[budget];
+    while (total.held > max) {
+      const { connection, hostHeld } = this.#largestOfBusiestHost(budget);
+      // Cannot happen (a total past the budget is held by open connections, and a close releases
+      // its share), but a loop that closed nothing would never end.
+      if (connection.#heldOf(budget) === 0 || connection.#closedReason !== undefined) return;
+      // Closing another connection from inside this one's data handler or send is safe: its
+      // close takes its socket's handlers off, so nothing of it runs later; if the close takes
+      // this connection with it (the next-hop rule), its caller finds it closed.
+      connection.#protocolError(connection.#overBudgetError(budget, hostHeld, total.held, max));
     }
   }
 
-  /** The host holding the most incomplete-frame bytes (ties: this connection's), its total, and its connection holding the largest (ties: this one). */
-  #largestOfBusiestHost(): { connection: TcpConnection; hostHeld: number } {
+  /** What this connection holds of `budget`. */
+  #heldOf(budget: SharedBudget): number {
+    return budget === "partialFrames" ? this.#heldPartial : this.#heldSend;
+  }
+
+  /** Why this connection is closed for `budget` (`hostHeld`: what its host's connections held together). */
+  #overBudgetError(budget: SharedBudget, hostHeld: number, total: number, max: number): TcpProtocolError {
+    if (budget === "partialFrames") {
+      return new PartialFramesBudgetError(
+        `The peer ${this.peer} held ${this.#heldPartial} bytes of an incomplete frame, the most of its host's connections, whose incomplete frames came to ${hostHeld} bytes, the most of any host, when the transport's came to ${total} bytes: past maxPartialFrameBytes (${max})`,
+      );
+    }
+    return new SendBufferBudgetError(
+      `The peer ${this.peer} had ${this.#heldSend} bytes waiting to be sent to it, the most of its host's connections, whose queued bytes came to ${hostHeld}, the most of any host, when the transport's came to ${total} bytes: past sendBufferBudget (${max})`,
+    );
+  }
+
+  /** The host holding the most of `budget` (ties: this connection's), its total, and its connection holding the most (ties: this one). */
+  #largestOfBusiestHost(budget: SharedBudget): { connection: TcpConnection; hostHeld: number } {
+    const heldBy = (c: TcpConnection): number => c.#heldOf(budget);
     const hosts = new Map<string, { held: number; largest: TcpConnection }>();
     const count = (c: TcpConnection): void => {
       const host = hosts.get(c.#hostKey);
-      if (host === undefined) hosts.set(c.#hostKey, { held: c.#heldPartial, largest: c });
+      if (host === undefined) hosts.set(c.#hostKey, { held: heldBy(c), largest: c });
       else {
-        host.held += c.#heldPartial;
-        if (c.#heldPartial > host.largest.#heldPartial) host.largest = c;
+        host.held += heldBy(c);
+        if (heldBy(c) > heldBy(host.largest)) host.largest = c;
       }
     };
     count(this); // first: it keeps its place on a tie
-    for (const c of this.#host.connections()) if (c !== this && c.#heldPartial > 0) count(c);
+    for (const c of this.#host.connections()) if (c !== this && heldBy(c) > 0) count(c);
     let busiest = hosts.get(this.#hostKey)!;
     for (const host of hosts.values()) if (host.held > busiest.held) busiest = host;
     return { connection: busiest.largest, hostHeld: busiest.held };
@@ -1086,6 +1136,7 @@ export class TcpConnection {
     if (!reconnect) host.flowControls.removeFlow(this.flowControlId);
     this.#releaseHolds();
     this.#holdPartial(0);
+    this.#holdSend(0);
     this.#suspendPartialTimer();
     if (this.#liveTimer !== undefined) clearTimeout(this.#liveTimer);
     this.#liveTimer = undefined;

@@ -53,6 +53,19 @@ export class PartialFramesBudgetError extends TcpProtocolError {
 }
 
 /**
+ * Logged when a message queued for sending takes the transport past `sendBufferBudget` (the
+ * bytes queued across its connections): the connection queueing the most of the host whose
+ * connections queue the most closes (the growing one's host and connection on a tie), and again
+ * until the total is within the budget. Its peer was reading slowest, or not at all.
+ */
+export class SendBufferBudgetError extends TcpProtocolError {
+  override readonly code: string = "TCP_SEND_BUFFER_BUDGET";
+  constructor(message = "Messages waiting for slow peers take all the memory allowed for them", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
  * Logged when a frame started arriving but did not complete within `partialFrameTimeout`
  * (a stalled or hostile peer holding a partial frame in memory); the connection closes.
  */
@@ -192,6 +205,7 @@ registerErrorClasses(
   TruncatedFrameError,
   PartialFrameTimeoutError,
   PartialFramesBudgetError,
+  SendBufferBudgetError,
   MalformedFrameError,
   ConnectionClosedError,
   ConnectError,

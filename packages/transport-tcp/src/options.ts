@@ -302,6 +302,17 @@ export interface TcpTransportOptions {
    * accepts one message, so a maximum-size frame can always be sent.
    */
   maxSendBufferBytes?: number;
+  /**
+   * Bytes queued for sending across all the transport's connections (default 256 MiB,
+   * DEFAULT_SEND_BUFFER_BUDGET, or `maxSendBufferBytes` if that is larger; not below it). Each
+   * connection alone is bounded, but a peer that reads nothing pins its high-water mark and a
+   * message of up to 16 MiB on every connection it holds: up to 17 GiB over 1024 connections.
+   * When a queued message takes the total past it, connections of the host holding the most
+   * (an IPv4 address or an IPv6 /64) are closed, its largest first (the growing one's host and
+   * connection on a tie), until the total is within it, each with a SendBufferBudgetError. A
+   * message larger than the budget closes its own connection: keep it at 16 MiB or more.
+   */
+  sendBufferBudget?: number;
   /** Messages held per address while an on-demand connection ("1#host:port" routes) is being established (default 1024). */
   maxPendingDialMessages?: number;
   /** Milliseconds an on-demand connection may take to establish (default 10 000). */
@@ -369,6 +380,7 @@ export interface TcpTransportOptions {
 export interface ResolvedTcpTransportOptions {
   sendHighWaterMark: number;
   maxSendBufferBytes: number;
+  sendBufferBudget: number;
   maxPendingDialMessages: number;
   dialTimeout: number;
   partialFrameTimeout: number;
@@ -396,6 +408,7 @@ function positiveInteger(value: unknown, option: string, fallback: number): numb
 const TRANSPORT_OPTIONS = optionKeys<TcpTransportOptions>({
   sendHighWaterMark: true,
   maxSendBufferBytes: true,
+  sendBufferBudget: true,
   maxPendingDialMessages: true,
   dialTimeout: true,
   partialFrameTimeout: true,
@@ -419,9 +432,16 @@ export function resolveTransportOptions(options: TcpTransportOptions = {}): Reso
       option: "maxSendBufferBytes",
     });
   }
+  const sendBufferBudget = positiveInteger(options.sendBufferBudget, "sendBufferBudget", Math.max(DEFAULT_SEND_BUFFER_BUDGET, maxSendBufferBytes));
+  if (sendBufferBudget < maxSendBufferBytes) {
+    throw new InvalidOptionError(`sendBufferBudget (${sendBufferBudget}) must not be below maxSendBufferBytes (${maxSendBufferBytes})`, {
+      option: "sendBufferBudget",
+    });
+  }
   return {
     sendHighWaterMark,
     maxSendBufferBytes,
+    sendBufferBudget,
     maxPendingDialMessages: positiveInteger(options.maxPendingDialMessages, "maxPendingDialMessages", 1024),
     dialTimeout: options.dialTimeout === undefined ? 10_000 : checkMs(options.dialTimeout, "dialTimeout", "TCP transport options"),
     partialFrameTimeout: options.partialFrameTimeout === undefined ? 30_000 : checkMs(options.partialFrameTimeout, "partialFrameTimeout", "TCP transport options"),
@@ -450,6 +470,9 @@ function sameSetting(a: unknown, b: unknown): boolean {
 
 /** See TcpTransportOptions.maxConnectionsPerHost: a quarter of the default maxConnections. */
 export const DEFAULT_MAX_CONNECTIONS_PER_HOST = 256;
+
+/** See TcpTransportOptions.sendBufferBudget. */
+export const DEFAULT_SEND_BUFFER_BUDGET = 256 * 1024 * 1024;
 
 /** See TcpTransportOptions.maxPartialFrameBytes. */
 export const DEFAULT_MAX_PARTIAL_FRAME_BYTES = 256 * 1024 * 1024;

@@ -181,6 +181,7 @@ export class TcpTransport {
       // connections read this host's fields for every message (limits, router).
       isStopping: () => transport.#stopOnce.started,
       partialFrames: { held: 0 },
+      sendBuffers: { held: 0 },
       connections: () => this.#connections,
       afterHandOff: node.afterHandOff,
     };
@@ -199,6 +200,11 @@ export class TcpTransport {
   /** Bytes of incomplete frames its connections hold now (bounded by maxPartialFrameBytes). */
   get partialFrameBytes(): number {
     return this.#host.partialFrames.held;
+  }
+
+  /** Bytes its connections have queued for their sockets now, as last counted (bounded by sendBufferBudget). */
+  get sendBufferBytes(): number {
+    return this.#host.sendBuffers.held;
   }
 
   /** Open connections, outgoing and accepted (and outgoing ones waiting to reconnect). */

@@ -11,8 +11,8 @@ import {
   type Mailbox,
   type Node,
 } from "@hopwire/runtime";
-import { BackpressureError, PartialFramesBudgetError, PROTOCOL_VERSION } from "@hopwire/transport-tcp";
-import { eventually } from "../../../test/support/eventually.js";
+import { BackpressureError, PartialFramesBudgetError, PROTOCOL_VERSION, SendBufferBudgetError, type TcpConnection } from "@hopwire/transport-tcp";
+import { eventually, nextTurn } from "../../../test/support/eventually.js";
 import { closed, frame, pausedPeer, rawClient, Sink, startNode, startResponder } from "./support.js";
 
 const nodes: Node[] = [];
@@ -435,4 +435,87 @@ describe("incomplete frames share one budget", () => {
     expect(responder.log.matching(/closing the connection/).length, responder.log.matching(/closing/).join("\n")).toBe(1);
     expect(responder.log.matching(/TCP_PARTIAL_FRAMES_BUDGET/)[0]).toMatch(/127\.0\.0\.1:\d+ held 12288 bytes .*came to 36864 bytes, the most of any host/);
   }, 20_000);
+});
+
+// Each connection's send buffer was bounded (the high-water mark for feeders that wait, the
+// hard bound for those that do not) but their sum was not: a peer that reads nothing pins that
+// on every connection it holds, 17 GiB or more over 1024 connections.
+describe("bytes queued for slow peers share one budget", () => {
+  const MESSAGE = 16 * 1024;
+  // A feeder that does not wait for room (router.route ignores isFull): each connection can be
+  // filled to a chosen level once its peer's kernel buffers are full.
+  const limits = { sendHighWaterMark: 64 * 1024, maxSendBufferBytes: 256 * 1024 };
+
+  /** A connection from `a` to a peer that does not read yet, and the next sequence number to send it. */
+  async function slowPeer(a: { tcp: { connect(address: string): Promise<TcpConnection> } }, host: string) {
+    const peer = await pausedPeer(servers, host);
+    const connection = await a.tcp.connect(peer.address);
+    return { peer, connection, sent: 0 };
+  }
+
+  /** Queues numbered 16 KiB frames into the peer's connection, a turn apart, until `bytes` wait in this process. */
+  async function fillTo(a: { node: Node }, slow: { connection: TcpConnection; sent: number }, bytes: number): Promise<void> {
+    while (slow.connection.bufferedBytes < bytes) {
+      a.node.router.route(new LocalMessage(route(slow.connection, "sink"), Route.EMPTY, numbered(slow.sent++, MESSAGE)), undefined);
+      await nextTurn();
+    }
+  }
+
+  it("the connection queueing the most when the total goes past sendBufferBudget is closed; the others go on, in order, and the count returns to 0", async () => {
+    const budget = 320 * 1024;
+    const a = await startNode("a", { ...limits, sendBufferBudget: budget });
+    nodes.push(a.node);
+    const slow = [];
+    for (let i = 0; i < 4; i++) slow.push(await slowPeer(a, "127.0.0.1"));
+    // 150 + 50 + 50 KiB (each up to a message more), then the fourth grows the total past 320
+    // KiB while it holds at most 86 KiB: the first, the largest, is the one that goes.
+    await fillTo(a, slow[0]!, 150 * 1024);
+    await fillTo(a, slow[1]!, 50 * 1024);
+    await fillTo(a, slow[2]!, 50 * 1024);
+    expect(a.tcp.sendBufferBytes).toBeLessThanOrEqual(budget);
+    const largest = slow[0]!.connection.bufferedBytes;
+    await fillTo(a, slow[3]!, 120 * 1024);
+    const closedOne = slow[0]!.connection;
+    expect(closedOne.isClosed).toBe(true);
+    expect(closedOne.closedReason?.cause).toBeInstanceOf(SendBufferBudgetError);
+    expect(closedOne.closedReason?.cause).toMatchObject({ code: "TCP_SEND_BUFFER_BUDGET" });
+    const line = await a.log.waitFor(/closing the connection to 127\.0\.0\.1:\d+ .*TCP_SEND_BUFFER_BUDGET.*past sendBufferBudget \(327680\)/);
+    expect(line).toMatch(/warn/);
+    expect(line).toContain(`had ${largest} bytes waiting to be sent to it`);
+    const open = slow.slice(1);
+    expect(open.map((s) => s.connection.isClosed)).toEqual([false, false, false]);
+    // The count is the open connections' queued bytes, within the budget.
+    expect(a.tcp.sendBufferBytes).toBe(open.reduce((sum, s) => sum + s.connection.bufferedBytes, 0));
+    expect(a.tcp.sendBufferBytes).toBeLessThanOrEqual(budget);
+    expect(a.log.matching(/closing the connection/)).toHaveLength(1);
+    // The peers read: everything queued for the open connections arrives in order, and the count drains to 0.
+    for (const s of open) s.peer.startReading();
+    for (const s of open) {
+      await s.peer.received(s.sent);
+      expect(s.peer.outOfOrder).toBe(0);
+    }
+    await eventually(() => a.tcp.sendBufferBytes === 0, 10_000, "the send-buffer count back to 0");
+  }, 30_000);
+
+  // By the largest connection alone, a host could split what it pins over connections each
+  // smaller than another peer's one large backlog, and get that peer's connection closed instead.
+  it("the host whose connections queue the most loses its largest, even when another host's connection queues more than any of them", async () => {
+    const budget = 520 * 1024;
+    const a = await startNode("a", { ...limits, sendBufferBudget: budget });
+    nodes.push(a.node);
+    const many = [];
+    for (let i = 0; i < 3; i++) many.push(await slowPeer(a, "127.0.0.2"));
+    const one = await slowPeer(a, "127.0.0.3");
+    for (const s of many) await fillTo(a, s, 100 * 1024);
+    // 300-350 KiB on one host; the other's one connection grows to 240 KiB, past the budget once
+    // it holds 170 KiB or more: more than any of the first host's, less than all of them.
+    await fillTo(a, one, 240 * 1024);
+    expect(one.connection.isClosed).toBe(false);
+    expect(many.filter((s) => s.connection.isClosed)).toHaveLength(1);
+    const [gone] = many.filter((s) => s.connection.isClosed);
+    expect(gone!.connection.closedReason?.cause).toBeInstanceOf(SendBufferBudgetError);
+    expect(Math.max(...many.map((s) => s.connection.bufferedBytes))).toBeLessThan(one.connection.bufferedBytes);
+    expect(a.log.matching(/TCP_SEND_BUFFER_BUDGET/)[0]).toMatch(/127\.0\.0\.2:\d+ had \d+ bytes .*came to \d+, the most of any host/);
+    expect(a.tcp.sendBufferBytes).toBeLessThanOrEqual(budget);
+  }, 30_000);
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidOptionError, node, type Node } from "@hopwire/runtime";
-import { TcpConnectionOptions, TcpListenerOptions, createTcpTransport, type TcpConnectOptions, type TcpListenOptions } from "@hopwire/transport-tcp";
+import { DEFAULT_SEND_BUFFER_BUDGET, TcpConnectionOptions, TcpListenerOptions, createTcpTransport, type TcpConnectOptions, type TcpListenOptions } from "@hopwire/transport-tcp";
 import { startNode, startResponder } from "./support.js";
 import { thrownOptionError } from "../../../test/support/thrown.js";
 
@@ -60,12 +60,32 @@ describe("options", () => {
     await expect(createTcpTransport(n, { sendHighWaterMark: 0 })).rejects.toThrow(/sendHighWaterMark/);
     await expect(createTcpTransport(n, { maxSendBufferBytes: 1.5 })).rejects.toThrow(/maxSendBufferBytes/);
     await expect(createTcpTransport(n, { sendHighWaterMark: 10, maxSendBufferBytes: 5 })).rejects.toThrow(/maxSendBufferBytes/);
+    await expect(createTcpTransport(n, { sendBufferBudget: 0 })).rejects.toThrow(/sendBufferBudget/);
+    await expect(createTcpTransport(n, { sendHighWaterMark: 16, maxSendBufferBytes: 64, sendBufferBudget: 32 })).rejects.toMatchObject({
+      code: "OPTION_INVALID",
+      option: "sendBufferBudget",
+      message: "sendBufferBudget (32) must not be below maxSendBufferBytes (64)",
+    });
     await expect(createTcpTransport(n, { dialTimeout: -5 })).rejects.toThrow(/dialTimeout/);
     await expect(createTcpTransport(n, { partialFrameTimeout: 0 })).rejects.toThrow(/partialFrameTimeout/);
     await expect(createTcpTransport(n, { partialFrameTimeout: 1.5 })).rejects.toThrow(/partialFrameTimeout/);
     await expect(createTcpTransport(n, { maxPendingDialMessages: 0 })).rejects.toBeInstanceOf(InvalidOptionError);
     // An array or a Map was taken as no options at all.
     for (const bad of [[], new Map(), null]) await expect(createTcpTransport(n, bad as never)).rejects.toThrow(/^TCP transport options must be an object such as \{ maxConnections: 64 \}, got /);
+  });
+
+  it("sendBufferBudget defaults to 256 MiB, or to maxSendBufferBytes when that is larger (not an error about an option never given)", async () => {
+    const small = await node();
+    const large = await node();
+    nodes.push(small, large);
+    await createTcpTransport(small);
+    expect(DEFAULT_SEND_BUFFER_BUDGET).toBe(256 * 1024 * 1024);
+    await expect(createTcpTransport(small, { sendBufferBudget: DEFAULT_SEND_BUFFER_BUDGET })).resolves.toBeDefined();
+    const maxSendBufferBytes = 2 * DEFAULT_SEND_BUFFER_BUDGET;
+    await createTcpTransport(large, { maxSendBufferBytes });
+    // The same settings again: the budget resolved to maxSendBufferBytes, not the default.
+    await expect(createTcpTransport(large, { maxSendBufferBytes, sendBufferBudget: maxSendBufferBytes })).resolves.toBeDefined();
+    await expect(createTcpTransport(large, { maxSendBufferBytes, sendBufferBudget: maxSendBufferBytes + 1 })).rejects.toThrow(/already has a TCP transport/);
   });
 
   it("a node has one transport: a later call checks its options, returns it for the same ones (or none), and refuses others instead of ignoring them", async () => {

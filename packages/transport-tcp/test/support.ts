@@ -148,7 +148,7 @@ export function helloBytes(): Buffer {
  * checks the order of their u32-numbered raw payloads (keepalives skipped). Pushed to `servers`
  * for the test file to close.
  */
-export async function pausedPeer(servers: Server[]) {
+export async function pausedPeer(servers: Server[], host = "127.0.0.1") {
   let socket: Socket | undefined;
   const server = createServer({ pauseOnConnect: true }, (s) => {
     socket = s;
@@ -162,13 +162,13 @@ export async function pausedPeer(servers: Server[]) {
     return close(callback);
   };
   servers.push(server);
-  server.listen(0, "127.0.0.1");
+  server.listen(0, host);
   await once(server, "listening");
   let frames = 0;
   let outOfOrder = 0;
   const waiters: { count: number; resolve: () => void }[] = [];
   return {
-    address: `127.0.0.1:${(server.address() as { port: number }).port}`,
+    address: `${host}:${(server.address() as { port: number }).port}`,
     get frames() {
       return frames;
     },
