@@ -62,8 +62,11 @@ export interface ConnectionHost {
   isStopping(): boolean;
   /** Bytes of incomplete frames held by all the transport's connections (see maxPartialFrameBytes). */
   readonly partialFrames: { held: number };
-  /** Bytes queued for sending by all the transport's connections (see sendBufferBudget). */
-  readonly sendBuffers: { held: number };
+  /**
+   * Bytes queued for sending by all the transport's connections (see sendBufferBudget), and the
+   * timer of the grace the budget gives a burst (SEND_BUDGET_GRACE_MS), while one runs.
+   */
+  readonly sendBuffers: { held: number; grace: NodeJS.Timeout | undefined };
   /** The transport's connections (not a copy: only read, when a budget is exceeded, to find the largest holder). */
   connections(): ReadonlySet<TcpConnection>;
   /** The node's Node.afterHandOff (busy polling after a write), if it busy-polls. */
@@ -75,6 +78,15 @@ export interface ConnectionHost {
  * incomplete frames (maxPartialFrameBytes) and bytes queued for sending (sendBufferBudget).
  */
 type SharedBudget = "partialFrames" | "sendBuffers";
+
+/**
+ * How long the connections may hold more than sendBufferBudget (up to twice it) before the
+ * largest holders are closed (ms). Bytes queued past the high-water mark count at once, before
+ * the socket had a chance to send them: a burst of large messages to peers that read (one 16
+ * MiB message to each of 20 of them) went past the default budget and had connections closed
+ * whose peers then read everything. Peers that read nothing still hold their bytes after it.
+ */
+const SEND_BUDGET_GRACE_MS = 1000;
 
 /** How far back a return route is searched for the connection that fed a message. */
 const FEEDER_SEARCH_HOPS = 8;
@@ -533,6 +545,8 @@ export class TcpConnection {
     }
     this.#writer.enqueue(message, lent);
     this.#afterQueued(message.returnRoute);
+    // Closed by what it queued (the send budget): the message went with it, and its sender is told.
+    if (this.#closedReason) throw this.#closedReason;
   }
 
   /** Whether `bytes` more would take what is queued past `maxSendBufferBytes` (a first message always fits). */
@@ -551,6 +565,7 @@ export class TcpConnection {
       return this.#send(lentBytesMessage(onwardRoute, returnRoute, bytes), true);
     }
     this.#afterQueued(returnRoute);
+    if (this.#closedReason) throw this.#closedReason;
   }
 
   /**
@@ -568,6 +583,8 @@ export class TcpConnection {
 
   /** After a message (or run) was queued: who fed it (next-hop rule), and whether the mailbox is full now. */
   #afterQueued(returnRoute: Route): void {
+    // Closed while it queued (an early flush that went past twice the send budget): nothing to note.
+    if (this.#closedReason) return;
     if (this.#nextHop && returnRoute !== this.#lastFeederRoute) this.#noteFeeder(returnRoute);
     const buffered = this.#writer.bufferedBytes;
     if (buffered > this.#host.limits.sendHighWaterMark) {
@@ -699,12 +716,53 @@ export class TcpConnection {
    * the bytes of a turn that will be flushed count at its end.
    */
   #holdSend(held: number): void {
+    // A closed connection counts nothing (what its socket still held went with the close).
+    if (this.#closedReason !== undefined && held !== 0) return;
     const delta = held - this.#heldSend;
     if (delta === 0) return;
     this.#heldSend = held;
     const total = this.#host.sendBuffers;
     total.held += delta;
-    if (delta > 0 && total.held > this.#host.limits.sendBufferBudget) this.#closeOverBudget("sendBuffers");
+    if (delta > 0 && total.held > this.#host.limits.sendBufferBudget) this.#overSendBudget();
+  }
+
+  /**
+   * The connections hold more than sendBufferBudget: past twice it, the largest holders are
+   * closed now; up to that, if it still holds once SEND_BUDGET_GRACE_MS have passed (one timer
+   * for the transport), so that a burst the peers read goes through.
+   */
+  #overSendBudget(): void {
+    const total = this.#host.sendBuffers;
+    if (total.held > 2 * this.#host.limits.sendBufferBudget) {
+      this.#closeOverBudget("sendBuffers");
+      return;
+    }
+    if (total.grace !== undefined) return;
+    total.grace = setTimeout(() => {
+      total.grace = undefined;
+      this.#judgeSendBudget();
+    }, SEND_BUDGET_GRACE_MS);
+    total.grace.unref();
+  }
+
+  /** The grace is over: if the connections still hold more than the budget, the largest holders go (judged by this connection, or another open one if it has closed). */
+  #judgeSendBudget(): void {
+    const held = this.#host.sendBuffers.held;
+    const max = this.#host.limits.sendBufferBudget;
+    if (held <= max) {
+      this.#log.debug(`the connections' queued bytes went past sendBufferBudget (${max}) and are within it again (${held})`);
+      return;
+    }
+    let judge: TcpConnection | undefined = this.#closedReason === undefined ? this : undefined;
+    if (judge === undefined) {
+      for (const c of this.#host.connections()) {
+        if (c.#closedReason === undefined && c.#heldSend > 0) {
+          judge = c;
+          break;
+        }
+      }
+    }
+    if (judge !== undefined) judge.#closeOverBudget("sendBuffers");
   }
 
   /**
@@ -714,7 +772,7 @@ export class TcpConnection {
    * that a host splitting its bytes over many connections, each smaller than another peer's
    * one large frame, loses its own. A close releases its bytes from the total at once
    * (#holdPartial(0), #holdSend(0)). A look at every connection, but only on this path; each
-   * read or send costs only the comparison in #hold.
+   * read or send costs only the comparison in #holdPartial or #holdSend.
    */
   #closeOverBudget(budget: SharedBudget): void {
     const limits = this.#host.limits;
@@ -738,7 +796,7 @@ export class TcpConnection {
   }
 
   /** Why this connection is closed for `budget` (`hostHeld`: what its host's connections held together). */
-  #overBudgetError(budget: SharedBudget, hostHeld: number, total: number, max: number): TcpProtocolError {
+  #overBudgetError(budget: SharedBudget, hostHeld: number, total: number, max: number): PartialFramesBudgetError | SendBufferBudgetError {
     if (budget === "partialFrames") {
       return new PartialFramesBudgetError(
         `The peer ${this.peer} held ${this.#heldPartial} bytes of an incomplete frame, the most of its host's connections, whose incomplete frames came to ${hostHeld} bytes, the most of any host, when the transport's came to ${total} bytes: past maxPartialFrameBytes (${max})`,
@@ -1078,9 +1136,10 @@ export class TcpConnection {
   }
 
   #protocolError(error: unknown): void {
-    const what = error instanceof TcpProtocolError ? error.message : "protocol error";
+    const known = error instanceof TcpProtocolError || error instanceof SendBufferBudgetError;
+    const what = known ? error.message : "protocol error";
     const reason = new ConnectionClosedError(`Closed the connection to ${this.peer}: ${what}`, { cause: error });
-    if (error instanceof TcpProtocolError) this.#log.warn(`closing the connection to ${this.peer}`, error);
+    if (known) this.#log.warn(`closing the connection to ${this.peer}`, error);
     else this.#log.warn(`closing the connection to ${this.peer} after an unexpected failure`, error);
     this.#close(reason, "destroy");
   }

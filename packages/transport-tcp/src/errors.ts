@@ -53,12 +53,13 @@ export class PartialFramesBudgetError extends TcpProtocolError {
 }
 
 /**
- * Logged when a message queued for sending takes the transport past `sendBufferBudget` (the
- * bytes queued across its connections): the connection queueing the most of the host whose
- * connections queue the most closes (the growing one's host and connection on a tie), and again
- * until the total is within the budget. Its peer was reading slowest, or not at all.
+ * Logged when the bytes queued across a transport's connections stay past `sendBufferBudget` for
+ * a second, or go past twice it: the connection queueing the most of the host whose connections
+ * queue the most closes, and again until the total is within the budget. Its peer had the most
+ * waiting for it (it reads slowly or not at all, or was sent the most). Not a TcpProtocolError:
+ * the peer broke no rule of the protocol.
  */
-export class SendBufferBudgetError extends TcpProtocolError {
+export class SendBufferBudgetError extends HopwireError {
   override readonly code: string = "TCP_SEND_BUFFER_BUDGET";
   constructor(message = "Messages waiting for slow peers take all the memory allowed for them", options?: { cause?: unknown }) {
     super(message, options);

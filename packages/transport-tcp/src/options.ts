@@ -307,10 +307,11 @@ export interface TcpTransportOptions {
    * DEFAULT_SEND_BUFFER_BUDGET, or `maxSendBufferBytes` if that is larger; not below it). Each
    * connection alone is bounded, but a peer that reads nothing pins its high-water mark and a
    * message of up to 16 MiB on every connection it holds: up to 17 GiB over 1024 connections.
-   * When a queued message takes the total past it, connections of the host holding the most
-   * (an IPv4 address or an IPv6 /64) are closed, its largest first (the growing one's host and
-   * connection on a tie), until the total is within it, each with a SendBufferBudgetError. A
-   * message larger than the budget closes its own connection: keep it at 16 MiB or more.
+   * When the total has stayed past it for a second (a burst to peers that read goes through),
+   * or at once past twice it, connections of the host holding the most (an IPv4 address or an
+   * IPv6 /64) are closed, its largest first, until the total is within it, each with a
+   * SendBufferBudgetError. A message larger than twice the budget closes its own connection:
+   * keep it at 16 MiB or more.
    */
   sendBufferBudget?: number;
   /** Messages held per address while an on-demand connection ("1#host:port" routes) is being established (default 1024). */

@@ -181,7 +181,7 @@ export class TcpTransport {
       // connections read this host's fields for every message (limits, router).
       isStopping: () => transport.#stopOnce.started,
       partialFrames: { held: 0 },
-      sendBuffers: { held: 0 },
+      sendBuffers: { held: 0, grace: undefined },
       connections: () => this.#connections,
       afterHandOff: node.afterHandOff,
     };
@@ -358,6 +358,9 @@ export class TcpTransport {
 
   async #closeEverything(): Promise<void> {
     this.#router.unregisterTransport(TCP);
+    // Every connection closes: nothing will be left to judge at the end of a send budget's grace.
+    clearTimeout(this.#host.sendBuffers.grace);
+    this.#host.sendBuffers.grace = undefined;
     const stopped = new TransportStoppedError();
     for (const [name, dial] of this.#dials) {
       dial.queue.length = 0;

@@ -11,7 +11,7 @@ import {
   type Mailbox,
   type Node,
 } from "@hopwire/runtime";
-import { BackpressureError, PartialFramesBudgetError, PROTOCOL_VERSION, SendBufferBudgetError, type TcpConnection } from "@hopwire/transport-tcp";
+import { BackpressureError, ConnectionClosedError, PartialFramesBudgetError, PROTOCOL_VERSION, SendBufferBudgetError, type TcpConnection } from "@hopwire/transport-tcp";
 import { eventually, nextTurn } from "../../../test/support/eventually.js";
 import { closed, frame, pausedPeer, rawClient, Sink, startNode, startResponder } from "./support.js";
 
@@ -461,14 +461,15 @@ describe("bytes queued for slow peers share one budget", () => {
     }
   }
 
-  it("the connection queueing the most when the total goes past sendBufferBudget is closed; the others go on, in order, and the count returns to 0", async () => {
+  it("the connection queueing the most when the total stays past sendBufferBudget is closed; the others go on, in order, and the count returns to 0", async () => {
     const budget = 320 * 1024;
     const a = await startNode("a", { ...limits, sendBufferBudget: budget });
     nodes.push(a.node);
     const slow = [];
     for (let i = 0; i < 4; i++) slow.push(await slowPeer(a, "127.0.0.1"));
     // 150 + 50 + 50 KiB (each up to a message more), then the fourth grows the total past 320
-    // KiB while it holds at most 86 KiB: the first, the largest, is the one that goes.
+    // KiB (under twice it) while it holds at most 86 KiB: the first, the largest, is the one
+    // that goes, once the total has stayed past the budget for the grace a burst gets.
     await fillTo(a, slow[0]!, 150 * 1024);
     await fillTo(a, slow[1]!, 50 * 1024);
     await fillTo(a, slow[2]!, 50 * 1024);
@@ -476,7 +477,7 @@ describe("bytes queued for slow peers share one budget", () => {
     const largest = slow[0]!.connection.bufferedBytes;
     await fillTo(a, slow[3]!, 120 * 1024);
     const closedOne = slow[0]!.connection;
-    expect(closedOne.isClosed).toBe(true);
+    await eventually(() => closedOne.isClosed, 10_000, "the largest connection closed");
     expect(closedOne.closedReason?.cause).toBeInstanceOf(SendBufferBudgetError);
     expect(closedOne.closedReason?.cause).toMatchObject({ code: "TCP_SEND_BUFFER_BUDGET" });
     const line = await a.log.waitFor(/closing the connection to 127\.0\.0\.1:\d+ .*TCP_SEND_BUFFER_BUDGET.*past sendBufferBudget \(327680\)/);
@@ -510,6 +511,7 @@ describe("bytes queued for slow peers share one budget", () => {
     // 300-350 KiB on one host; the other's one connection grows to 240 KiB, past the budget once
     // it holds 170 KiB or more: more than any of the first host's, less than all of them.
     await fillTo(a, one, 240 * 1024);
+    await eventually(() => many.some((s) => s.connection.isClosed), 10_000, "one of the first host's connections closed");
     expect(one.connection.isClosed).toBe(false);
     expect(many.filter((s) => s.connection.isClosed)).toHaveLength(1);
     const [gone] = many.filter((s) => s.connection.isClosed);
@@ -517,5 +519,52 @@ describe("bytes queued for slow peers share one budget", () => {
     expect(Math.max(...many.map((s) => s.connection.bufferedBytes))).toBeLessThan(one.connection.bufferedBytes);
     expect(a.log.matching(/TCP_SEND_BUFFER_BUDGET/)[0]).toMatch(/127\.0\.0\.2:\d+ had \d+ bytes .*came to \d+, the most of any host/);
     expect(a.tcp.sendBufferBytes).toBeLessThanOrEqual(budget);
+  }, 30_000);
+
+  // Bytes past the high-water mark count as they are queued, before the socket had a chance to
+  // send them: a burst of large messages to peers that read had connections closed.
+  it("a burst past the budget (under twice it) to peers that read goes through: nothing is closed, and the count drains", async () => {
+    const budget = 320 * 1024;
+    const a = await startNode("a", { ...limits, sendBufferBudget: budget });
+    nodes.push(a.node);
+    const peers = [];
+    for (let i = 0; i < 3; i++) {
+      const peer = await slowPeer(a, "127.0.0.1");
+      peer.peer.startReading();
+      peers.push(peer);
+    }
+    // 3 x 150 KiB in one turn: 450 KiB counted at once, past 320 KiB.
+    for (const p of peers) a.node.router.route(new LocalMessage(route(p.connection, "sink"), Route.EMPTY, numbered(p.sent++, 150 * 1024)), undefined);
+    expect(a.tcp.sendBufferBytes).toBeGreaterThan(budget);
+    for (const p of peers) await p.peer.received(1);
+    // The grace ends with the total back within the budget: nothing was closed.
+    await a.log.waitFor(/went past sendBufferBudget \(327680\) and are within it again/);
+    expect(peers.map((p) => p.connection.isClosed)).toEqual([false, false, false]);
+    expect(a.log.matching(/TCP_SEND_BUFFER_BUDGET/)).toEqual([]);
+    await eventually(() => a.tcp.sendBufferBytes === 0, 10_000, "the send-buffer count back to 0");
+  }, 30_000);
+
+  it("past twice the budget the largest goes at once, and a send that took it there is told (the count keeps none of its bytes)", async () => {
+    const budget = 256 * 1024;
+    const a = await startNode("a", { ...limits, sendBufferBudget: budget });
+    nodes.push(a.node);
+    const other = await slowPeer(a, "127.0.0.1");
+    await fillTo(a, other, 100 * 1024);
+    const big = await slowPeer(a, "127.0.0.1");
+    // One 600 KiB message: a connection with nothing queued takes any one message, and it takes the total past 512 KiB.
+    let error: unknown;
+    try {
+      a.node.router.route(new LocalMessage(route(big.connection, "sink"), Route.EMPTY, numbered(0, 600 * 1024)), undefined);
+    } catch (e) {
+      error = e;
+    }
+    expect(big.connection.isClosed).toBe(true);
+    expect(error).toBeInstanceOf(ConnectionClosedError);
+    expect((error as ConnectionClosedError).cause).toBeInstanceOf(SendBufferBudgetError);
+    expect(other.connection.isClosed).toBe(false);
+    expect(a.tcp.sendBufferBytes).toBe(other.connection.bufferedBytes);
+    other.peer.startReading();
+    await other.peer.received(other.sent);
+    await eventually(() => a.tcp.sendBufferBytes === 0, 10_000, "the send-buffer count back to 0");
   }, 30_000);
 });
