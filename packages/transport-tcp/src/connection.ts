@@ -545,7 +545,7 @@ export class TcpConnection {
     }
     this.#writer.enqueue(message, lent);
     this.#afterQueued(message.returnRoute);
-    // Closed by what it queued (the send budget): the message went with it, and its sender is told.
+    // Closed by what it queued (the send budget): the message may never go out, and its sender is told.
     if (this.#closedReason) throw this.#closedReason;
   }
 
@@ -723,7 +723,9 @@ export class TcpConnection {
     this.#heldSend = held;
     const total = this.#host.sendBuffers;
     total.held += delta;
-    if (delta > 0 && total.held > this.#host.limits.sendBufferBudget) this.#overSendBudget();
+    if (delta > 0) {
+      if (total.held > this.#host.limits.sendBufferBudget) this.#overSendBudget();
+    } else if (total.grace !== undefined && total.held <= this.#host.limits.sendBufferBudget) this.#endSendGrace();
   }
 
   /**
@@ -732,6 +734,7 @@ export class TcpConnection {
    * for the transport), so that a burst the peers read goes through.
    */
   #overSendBudget(): void {
+    if (this.#host.isStopping()) return; // every connection is closing
     const total = this.#host.sendBuffers;
     if (total.held > 2 * this.#host.limits.sendBufferBudget) {
       this.#closeOverBudget("sendBuffers");
@@ -745,14 +748,17 @@ export class TcpConnection {
     total.grace.unref();
   }
 
-  /** The grace is over: if the connections still hold more than the budget, the largest holders go (judged by this connection, or another open one if it has closed). */
+  /** The total is within the budget again before the grace ended: a later overrun gets a whole grace of its own. */
+  #endSendGrace(): void {
+    const total = this.#host.sendBuffers;
+    clearTimeout(total.grace);
+    total.grace = undefined;
+    this.#log.debug(`the connections' queued bytes went past sendBufferBudget (${this.#host.limits.sendBufferBudget}) and are within it again (${total.held})`);
+  }
+
+  /** The grace is over, the total still past the budget: the largest holders go (judged by this connection, or another open one if it has closed). */
   #judgeSendBudget(): void {
-    const held = this.#host.sendBuffers.held;
-    const max = this.#host.limits.sendBufferBudget;
-    if (held <= max) {
-      this.#log.debug(`the connections' queued bytes went past sendBufferBudget (${max}) and are within it again (${held})`);
-      return;
-    }
+    if (this.#host.sendBuffers.held <= this.#host.limits.sendBufferBudget) return; // cannot happen: #endSendGrace clears the timer
     let judge: TcpConnection | undefined = this.#closedReason === undefined ? this : undefined;
     if (judge === undefined) {
       for (const c of this.#host.connections()) {
