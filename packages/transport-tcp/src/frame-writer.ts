@@ -66,6 +66,17 @@ const HOLD_MAX_BYTES = 64 * 1024;
 const RUN_VIEW_MIN_SHARE = 0.5;
 
 /**
+ * The least share of its read's memory a single payload of COPY_THRESHOLD or more must fill to be
+ * queued as a view while the socket is blocked (see keepsMoreThanItself). A quarter, not half as
+ * for runs: a relayed 16 KiB stream's payloads are each a quarter of a 64 KiB read, and copying
+ * them read 43 / 50 / 47 k msg/s against 50 / 49 / 53 k without (tcp/relay-throughput at 16
+ * KiB, three alternating pairs); a read's other quarters usually go the same way, so together
+ * they keep little more than they count. What a view kept while blocked holds: at most four
+ * times its bytes.
+ */
+const VIEW_MIN_SHARE_WHILE_BLOCKED = 0.25;
+
+/**
  * Arenas kept for reuse once the socket is done with them (see #recycle), beyond those that
  * cover the connection's high-water mark: a sender that keeps its connection at the mark
  * fills that many arenas between two 'drain's, and every one not kept was a fresh one
@@ -264,7 +275,9 @@ export class FrameWriter {
     // A payload in parts is written part by part (never joined): see #writeParts. A lent one
     // is copied whole, into an arena that is reused: cheaper than the fresh buffer a copy at
     // the send would take (its pages fault in; docs/architecture.md, "A bytes body is copied once").
-    const copy = (lent && payloadLength <= LENT_IN_ARENA_MAX) || (parts === undefined && payloadLength < COPY_THRESHOLD);
+    const copy =
+      (lent && payloadLength <= LENT_IN_ARENA_MAX) ||
+      (parts === undefined && (payloadLength < COPY_THRESHOLD || (this.#blocked && !lent && keepsMoreThanItself(message, payloadLength))));
     let headEnd: number;
     const repeatsHead = this.#repeatsHead(onward, returnRoute);
     // A run keeps its frames where they lie until it is written: never a lent payload's.
@@ -596,6 +609,21 @@ export class FrameWriter {
     }
     if (!this.#closed) this.onFlushed();
   };
+}
+
+/**
+ * Whether a payload passed on as a view would keep alive much more memory than its own bytes:
+ * a frame received in a socket read of another connection that holds other frames (a relayed 4
+ * KiB payload in a 64 KiB read beside a frame for someone else: 15 times its size). While the
+ * socket is blocked, what is queued may wait long, and the connection counts its bytes against
+ * its bounds and the transport's sendBufferBudget, not the reads they keep: such a payload is
+ * copied into the arena then (VIEW_MIN_SHARE_WHILE_BLOCKED; #endRun does the same for runs).
+ * While the socket takes what it is given, it goes as a view (no copy on a relay that flows).
+ */
+function keepsMoreThanItself(message: LocalMessage, payloadLength: number): boolean {
+  if (payloadLength > LENT_IN_ARENA_MAX) return false;
+  const source = message.payloadSource;
+  return source !== undefined && payloadLength < source.buffer.byteLength * VIEW_MIN_SHARE_WHILE_BLOCKED;
 }
 
 /** Whether two routes hold the same addresses from index `from` on. */
