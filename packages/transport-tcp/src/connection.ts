@@ -587,10 +587,9 @@ export class TcpConnection {
     if (this.#closedReason) return;
     if (this.#nextHop && returnRoute !== this.#lastFeederRoute) this.#noteFeeder(returnRoute);
     const buffered = this.#writer.bufferedBytes;
-    if (buffered > this.#host.limits.sendHighWaterMark) {
-      this.#overHighWater(returnRoute);
-      this.#holdSend(buffered);
-    } else if (this.#writer.blocked) this.#holdSend(buffered);
+    const overHighWater = buffered > this.#host.limits.sendHighWaterMark;
+    if (overHighWater) this.#overHighWater(returnRoute);
+    if (overHighWater || this.#writer.blocked) this.#holdSend(buffered);
   }
 
   /**
@@ -759,16 +758,10 @@ export class TcpConnection {
   /** The grace is over, the total still past the budget: the largest holders go (judged by this connection, or another open one if it has closed). */
   #judgeSendBudget(): void {
     if (this.#host.sendBuffers.held <= this.#host.limits.sendBufferBudget) return; // cannot happen: #endSendGrace clears the timer
-    let judge: TcpConnection | undefined = this.#closedReason === undefined ? this : undefined;
-    if (judge === undefined) {
-      for (const c of this.#host.connections()) {
-        if (c.#closedReason === undefined && c.#heldSend > 0) {
-          judge = c;
-          break;
-        }
-      }
+    if (this.#closedReason === undefined) return this.#closeOverBudget("sendBuffers");
+    for (const c of this.#host.connections()) {
+      if (c.#closedReason === undefined && c.#heldSend > 0) return c.#closeOverBudget("sendBuffers");
     }
-    if (judge !== undefined) judge.#closeOverBudget("sendBuffers");
   }
 
   /**

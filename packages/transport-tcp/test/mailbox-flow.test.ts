@@ -453,6 +453,13 @@ describe("bytes queued for slow peers share one budget", () => {
     return { peer, connection, sent: 0 };
   }
 
+  /** A node "a" with the limits above and this sendBufferBudget, stopped after the test. */
+  async function nodeWithBudget(budget: number) {
+    const a = await startNode("a", { ...limits, sendBufferBudget: budget });
+    nodes.push(a.node);
+    return a;
+  }
+
   /** Queues numbered 16 KiB frames into the peer's connection, a turn apart, until `bytes` wait in this process. */
   async function fillTo(a: { node: Node }, slow: { connection: TcpConnection; sent: number }, bytes: number): Promise<void> {
     while (slow.connection.bufferedBytes < bytes) {
@@ -463,8 +470,7 @@ describe("bytes queued for slow peers share one budget", () => {
 
   it("the connection queueing the most when the total stays past sendBufferBudget is closed; the others go on, in order, and the count returns to 0", async () => {
     const budget = 320 * 1024;
-    const a = await startNode("a", { ...limits, sendBufferBudget: budget });
-    nodes.push(a.node);
+    const a = await nodeWithBudget(budget);
     const slow = [];
     for (let i = 0; i < 4; i++) slow.push(await slowPeer(a, "127.0.0.1"));
     // 150 + 50 + 50 KiB (each up to a message more), then the fourth grows the total past 320
@@ -502,8 +508,7 @@ describe("bytes queued for slow peers share one budget", () => {
   // smaller than another peer's one large backlog, and get that peer's connection closed instead.
   it("the host whose connections queue the most loses its largest, even when another host's connection queues more than any of them", async () => {
     const budget = 520 * 1024;
-    const a = await startNode("a", { ...limits, sendBufferBudget: budget });
-    nodes.push(a.node);
+    const a = await nodeWithBudget(budget);
     const many = [];
     for (let i = 0; i < 3; i++) many.push(await slowPeer(a, "127.0.0.2"));
     const one = await slowPeer(a, "127.0.0.3");
@@ -525,8 +530,7 @@ describe("bytes queued for slow peers share one budget", () => {
   // send them: a burst of large messages to peers that read had connections closed.
   it("a burst past the budget (under twice it) to peers that read goes through: nothing is closed, and the count drains", async () => {
     const budget = 320 * 1024;
-    const a = await startNode("a", { ...limits, sendBufferBudget: budget });
-    nodes.push(a.node);
+    const a = await nodeWithBudget(budget);
     const peers = [];
     for (let i = 0; i < 3; i++) {
       const peer = await slowPeer(a, "127.0.0.1");
@@ -547,8 +551,7 @@ describe("bytes queued for slow peers share one budget", () => {
 
   it("past twice the budget the largest goes at once, and a send that took it there is told (the count keeps none of its bytes)", async () => {
     const budget = 256 * 1024;
-    const a = await startNode("a", { ...limits, sendBufferBudget: budget });
-    nodes.push(a.node);
+    const a = await nodeWithBudget(budget);
     const other = await slowPeer(a, "127.0.0.1");
     await fillTo(a, other, 100 * 1024);
     const big = await slowPeer(a, "127.0.0.1");
