@@ -164,9 +164,12 @@ async function initiator(a: Args, port: number): Promise<void> {
     let last: Promise<void> | undefined;
     let waitOn: SecureChannel | TcpConnection | undefined;
     for (let k = 0; k < perTurn && (waitOn = hopNeedingDrain(connection, a.pause === "hop" ? channels[next] : undefined)) === undefined; k++) {
-      last = a.body ? ctx.send(routes[next]!, payload) : ctx.forward(messages[next]!);
-      // Only the last is awaited: the others must not become unhandled rejections if the channel closes.
-      if (k + 1 < perTurn) last.catch(noop);
+      // As the bench's sender: trySend / tryForward, and send / forward for one they refuse.
+      if (!(a.body ? ctx.trySend(routes[next]!, payload) : ctx.tryForward(messages[next]!))) {
+        last = a.body ? ctx.send(routes[next]!, payload) : ctx.forward(messages[next]!);
+        // Only the last is awaited: the others must not become unhandled rejections if the channel closes.
+        if (k + 1 < perTurn) last.catch(noop);
+      }
       next = next + 1 === messages.length ? 0 : next + 1;
     }
     await last;

@@ -7,7 +7,11 @@
 // message, and the process's minor page faults per 1 000 messages, for each round after the
 // first (the first warms up). Run two checkouts alternately to compare them in the same minutes:
 //
-//   node bench/dist/probe/send-cpu.js [--size 1024] [--n 1000000] [--rounds 3] [--to main|thread|pool]
+//   node bench/dist/probe/send-cpu.js [--size 1024] [--n 1000000] [--rounds 3] [--to main|thread|pool] [--send plain|catch|try]
+//
+// --send: how each message is sent: `send` with its promise dropped (plain, the default), `send`
+// with a handler on each promise (catch: `.catch(noop)`, as a loop that handles failures must),
+// or `trySend`, `send` for one it refuses (try: the docs' streaming loop).
 import { node, route, type Worker } from "@hopwire/runtime";
 import { CountSink } from "./count-sink.js";
 import { checkedFlags } from "./flags.js";
@@ -15,13 +19,15 @@ import { threadCpuNs } from "../proc/thread-cpu.js";
 
 const flags = checkedFlags(
   process.argv.slice(2),
-  { size: "number", n: "count", rounds: "count", to: ["main", "thread", "pool"] },
-  "usage: send-cpu.js [--size 1024] [--n 1000000] [--rounds 3] [--to main|thread|pool]",
+  { size: "number", n: "count", rounds: "count", to: ["main", "thread", "pool"], send: ["plain", "catch", "try"] },
+  "usage: send-cpu.js [--size 1024] [--n 1000000] [--rounds 3] [--to main|thread|pool] [--send plain|catch|try]",
 );
 const size = Number(flags.size ?? 1024);
 const n = Number(flags.n ?? 1_000_000);
 const rounds = Number(flags.rounds ?? 3);
 const to = flags.to ?? "main";
+const how = flags.send ?? "plain";
+const noop = (): void => {};
 if (to !== "main" && to !== "thread" && to !== "pool") {
   console.error("--to is main, thread or pool");
   process.exit(2);
@@ -51,7 +57,13 @@ for (let round = 0; round < rounds; round++) {
   const threads0 = threadCpuNs();
   const f0 = process.resourceUsage().minorPageFault;
   for (let i = 0; i < n; i++) {
-    const sent = hopwire.send(sinkRoute, body);
+    let sent: Promise<void> | undefined;
+    if (how === "try") {
+      if (!hopwire.trySend(sinkRoute, body)) sent = hopwire.send(sinkRoute, body);
+    } else {
+      sent = hopwire.send(sinkRoute, body);
+      if (how === "catch") sent.catch(noop);
+    }
     // A turn's worth (64 KiB, at most 1 024 messages), as the bench's sources send: the
     // awaited send paces the loop by the mailbox's bound, the new turn lets batches go.
     if (i % perTurn === perTurn - 1) {
@@ -68,7 +80,7 @@ for (let round = 0; round < rounds; round++) {
   if (round > 0) {
     const wallNs = Number(process.hrtime.bigint() - t0) / n;
     const perMsg = (us: number): number => Math.round((us * 1000) / n);
-    console.log(JSON.stringify({ size, n, to, wallNsPerMsg: Math.round(wallNs), cpuNsPerMsg: perMsg(cpu.user + cpu.system), mainThreadCpuNsPerMsg: perMsg(mainUs), otherThreadsCpuNsPerMsg: perMsg(othersUs), faultsPerKMsg: Math.round((faults * 1000) / n) }));
+    console.log(JSON.stringify({ size, n, to, send: how, wallNsPerMsg: Math.round(wallNs), cpuNsPerMsg: perMsg(cpu.user + cpu.system), mainThreadCpuNsPerMsg: perMsg(mainUs), otherThreadsCpuNsPerMsg: perMsg(othersUs), faultsPerKMsg: Math.round((faults * 1000) / n) }));
   }
 }
 await hopwire.stop();

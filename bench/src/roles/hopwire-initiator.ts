@@ -46,7 +46,7 @@ export interface InitiatorParams {
   durationMs: number;
   /** send: multiplies the library's in-flight bounds (hopwire-net.ts transportOptions). */
   windowScale?: number;
-  /** send: each payload as a bytes body, `ctx.send(to, payload)` (the docs' streaming loop), not a forwarded raw payload. */
+  /** send: each payload as a bytes body, `ctx.trySend(to, payload)` (the docs' streaming loop), not a forwarded raw payload. */
   body?: boolean;
   /** send: that loop run by a worker on a thread of its own (ThreadStreamSender), as a multi-core node streams. */
   senderOnThread?: boolean;
@@ -115,7 +115,13 @@ async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, pat
     let last: Promise<void> | undefined;
     let full: SecureChannel | TcpConnection | undefined;
     for (let k = 0; k < perTurn && (full = hopNeedingDrain(connection, path.channel)) === undefined; k++) {
-      last = (body ? ctx.send(to, payload) : ctx.forward(message)).catch(fail);
+      // trySend / tryForward: no promise per message; one the hop refuses waits in send / forward, in order.
+      try {
+        if (!(body ? ctx.trySend(to, payload) : ctx.tryForward(message))) last = (body ? ctx.send(to, payload) : ctx.forward(message)).catch(fail);
+      } catch (error) {
+        fail(error);
+        break;
+      }
       sent++;
     }
     await last;

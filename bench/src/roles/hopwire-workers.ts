@@ -115,7 +115,12 @@ export class Blaster implements Worker {
         await new Promise<void>((resolve) => (this.#wake = resolve));
         continue;
       }
-      for (let i = 0; i < plan.perTick; i++) void ctx.send(to, payload).catch(noop);
+      try {
+        // trySend: no promise per message; one the hop refuses waits in send, in order.
+        for (let i = 0; i < plan.perTick; i++) if (!ctx.trySend(to, payload)) void ctx.send(to, payload).catch(noop);
+      } catch {
+        return; // the node is stopping: the run is over
+      }
       sent += plan.perTick;
       this.#sentBefore[this.#ticks % this.#sentBefore.length] = sent;
       await ctx.send(to, this.#ticks++).catch(noop);
@@ -263,8 +268,8 @@ export interface StreamOrder {
 const ASK_EVERY_MS = 50;
 
 /**
- * The docs' streaming loop on a thread of its own: `await ctx.send(to, payload)` of a bytes
- * body from one buffer, a turn at a time, nothing else (a send from a thread resolves once its
+ * The docs' streaming loop on a thread of its own: `ctx.trySend(to, payload)` (`await ctx.send` for
+ * one it refuses) of a bytes body from one buffer, a turn at a time, nothing else (a send from a thread resolves once its
  * batch has room: the link's credit, which the main thread returns as the connection drains).
  * It asks its control every ASK_EVERY_MS whether to go on, and answers the order with the count.
  */
@@ -279,7 +284,7 @@ export class ThreadStreamSender implements Worker {
     let askAt = performance.now() + ASK_EVERY_MS;
     for (;;) {
       try {
-        for (let k = 0; k < perTurn; k++, sent++) await ctx.send(along, payload);
+        for (let k = 0; k < perTurn; k++, sent++) if (!ctx.trySend(along, payload)) await ctx.send(along, payload);
       } catch {
         break; // the path closed: the run is over
       }

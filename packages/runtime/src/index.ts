@@ -13,7 +13,7 @@ export { threadExecArgv } from "./placement/exec-argv.js";
 export { startThread } from "./placement/exec-argv.js";
 export * from "./options/index.js";
 export * from "./diagnostics/index.js";
-export type { Context, FlowControlsAccess, SendOptions, SendAndReceiveOptions } from "./context/context.js";
+export type { Context, FlowControlsAccess, SendOptions, SendAndReceiveOptions, TrySendOptions } from "./context/context.js";
 export type { WaitOptions } from "./util/wait.js";
 export { waitFor } from "./util/wait.js";
 export { copyBytes, readU32BE, viewOf, writeU32BE } from "./util/bytes.js";

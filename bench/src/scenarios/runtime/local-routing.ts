@@ -31,7 +31,7 @@ for (const { mode, what, crosses } of MODES) {
   registerScenario({
     name,
     description:
-      `Context.send of size-byte bodies, ${what}. Counted by ticks the sink answers in order behind the ` +
+      `Context.trySend of size-byte bodies (Context.send for one it refuses), ${what}. Counted by ticks the sink answers in order behind the ` +
       `data (up to ${WINDOW_TICKS} ticks of ~64 KiB outstanding, each turn's last send awaited; the window ` +
       `opens after ${WARM_TICKS} answered ticks and the warm-up); busy:* = event-loop utilisation of the ` +
       "source's and the sink's threads. One process." + windowNote(LOCAL_ROUTING_SHARE, true),

@@ -111,7 +111,7 @@ registerScenario({
   // --smoke: the family's core path, in well under a second per repetition.
   smoke: true,
   description:
-    "initiator → responder, one TCP hop, one secure channel, one way: size-byte raw payloads (Context.forward) through the channel to a sink " +
+    "initiator → responder, one TCP hop, one secure channel, one way: size-byte raw payloads (Context.tryForward; forward for one it refuses) through the channel to a sink " +
     "placed \"main\", ~64 KiB per turn (its last send awaited; a send waits while the channel has no credit), pausing while " +
     "the channel (its send queue: credit or a full connection) or the connection needsDrain: the library's own bounds, no " +
     "application window. The sink measures on its own clock. Two " +
@@ -127,7 +127,7 @@ registerScenario({
   name: "secure-channel/one-hop-send",
   description:
     "secure-channel/one-hop-throughput (node crypto, inline) with the sender written as docs/secure-channels.md's streaming " +
-    "loop: each payload a bytes body, ctx.send(route(channel, \"sink\"), payload), pausing while channel.needsDrain (msgpack's " +
+    "loop: each payload a bytes body, ctx.trySend(route(channel, \"sink\"), payload) (ctx.send for one it refuses), pausing while channel.needsDrain (msgpack's " +
     "bin header in front: 2-5 bytes more per message than the baseline writes), not a forwarded prebuilt message. Two child " +
     "processes." + oneWayWindowNote("30%"),
   params: ["size"],

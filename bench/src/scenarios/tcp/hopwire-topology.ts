@@ -146,7 +146,7 @@ function rss(entries: [string, ChildResult<unknown> | undefined][]): ProcessRss[
 export interface OneWayOptions {
   /** Multiplies the library's in-flight bounds on every node (hopwire-net.ts transportOptions): the window check runs 1 and 2. */
   windowScale?: number;
-  /** The sender sends bytes bodies with Context.send (the docs' streaming loop) instead of forwarding raw payloads. */
+  /** The sender sends bytes bodies with Context.trySend (the docs' streaming loop) instead of forwarding raw payloads. */
   body?: boolean;
   /** With body: the loop runs in a worker on a thread of its own. */
   senderOnThread?: boolean;

@@ -28,7 +28,7 @@ registerScenario({
 registerScenario({
   name: "tcp/one-hop-throughput",
   description:
-    "initiator → responder over one TCP connection, one way: size-byte raw payloads (Context.forward of a LocalMessage) to a counting sink " +
+    "initiator → responder over one TCP connection, one way: size-byte raw payloads (Context.tryForward of a LocalMessage; forward for one it refuses) to a counting sink " +
     "placed \"main\", ~64 KiB per turn (its last send awaited), pausing while connection.needsDrain; no application window, " +
     "only TCP's, as in its baseline. The sink measures on its own clock. Two child processes." + oneWayWindowNote(SHARE),
   params: ["size"],
@@ -42,7 +42,7 @@ registerScenario({
   name: "tcp/one-hop-send",
   description:
     "tcp/one-hop-throughput with the sender written as docs/transport-tcp.md's streaming loop: each payload a bytes body, " +
-    "ctx.send(route(connection, \"sink\"), payload) from one buffer refilled by nobody (msgpack's bin header in front: 2-5 bytes " +
+    "ctx.trySend(route(connection, \"sink\"), payload) (ctx.send for one it refuses) from one buffer refilled by nobody (msgpack's bin header in front: 2-5 bytes " +
     "more per message than the baseline writes), not a forwarded prebuilt message. Two child processes." + oneWayWindowNote(SHARE),
   params: ["size"],
   baseline: "baseline/tcp-framed",
@@ -53,7 +53,7 @@ registerScenario({
   name: "tcp/one-hop-send-from-thread",
   description:
     "tcp/one-hop-send with the loop in a worker on a thread of its own (startWorker's default placement), as a node that uses " +
-    "more than one core streams: `await ctx.send(route(connection, \"sink\"), payload)` of a bytes body, a turn of ~64 KiB at a " +
+    "more than one core streams: `ctx.trySend(route(connection, \"sink\"), payload)` of a bytes body (`await ctx.send` for one it refuses), a turn of ~64 KiB at a " +
     "time; a send resolves once the thread's link to the main thread has credit, which the main thread returns as it routes " +
     "into the connection (and stops returning while the connection needs drain). Same sink, same baseline: the ratio is what " +
     "sending from a thread costs on top of a plain framed TCP stream. Two child processes." + oneWayWindowNote(SHARE),

@@ -35,6 +35,9 @@ export interface SendOptions extends WaitOptions {
   ifFull?: "wait" | "drop";
 }
 
+/** The options of `trySend` and `tryForward`: `localInfo` only, as they never wait (no `timeout`, `signal` or `ifFull`). */
+export interface TrySendOptions extends Pick<SendOptions, "localInfo"> {}
+
 /** The options of `sendAndReceive`: those of `send` but `ifFull` (a request dropped would only time out). */
 export interface SendAndReceiveOptions extends Omit<SendOptions, "ifFull"> {}
 
@@ -72,6 +75,18 @@ export interface Context {
    * forwarded to it. Waits for room as `send` does.
    */
   forward(message: LocalMessage, options?: SendOptions): Promise<void>;
+  /**
+   * `send`, for a loop that streams: sends `body` along `to` now and returns true if that
+   * needs no wait (the message is on its way, as when `send` resolves), or sends nothing and
+   * returns false where `send` would wait: the first hop is full, an earlier send of this
+   * context to that hop still waits, or (on a worker's own thread) no send to that hop has
+   * been routed yet. No promise is made, so a refused message goes by `send`, which waits and
+   * keeps the order: `if (!ctx.trySend(to, body)) await ctx.send(to, body)`. What `send`
+   * would reject with (a bad route or body, an unknown address, a stopped node) is thrown.
+   */
+  trySend(to: RouteLike, body: unknown, options?: TrySendOptions): boolean;
+  /** `forward`, as `trySend` is `send`: routes `message` now and returns true, or returns false where `forward` would wait. */
+  tryForward(message: LocalMessage, options?: TrySendOptions): boolean;
   /** Waits for the next message addressed to this context (node and detached contexts only). */
   receive<T = unknown>(options?: WaitOptions): Promise<Routed<T>>;
   /** Sends from a fresh address and waits for one reply; resolves to the reply's body. */

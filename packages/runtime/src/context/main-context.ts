@@ -7,11 +7,11 @@ import type { NodeCore } from "../node/node-core.js";
 import { adoptRoute, route, type Route, type RouteLike } from "../route/route.js";
 import type { WaitOptions } from "../util/wait.js";
 import type { Processor, StartWorkerOptions, Worker, WorkerClass } from "../worker/worker.js";
-import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions } from "./context.js";
+import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions, TrySendOptions } from "./context.js";
 import type { Inbox } from "./inbox.js";
 import { PendingReply } from "./pending-reply.js";
 import { SendQueue, SENT } from "./send-queue.js";
-import { checkForwardMessage, checkSendOptions, toForward } from "./send-options.js";
+import { checkForwardMessage, checkSendOptions, checkTrySendOptions, toForward } from "./send-options.js";
 import { checkWaitOptions } from "../options/plain-options.js";
 import { RouteMemo } from "../router/route-memo.js";
 import { droppedForFull } from "../router/drop-if-full.js";
@@ -101,6 +101,30 @@ export class MainContext implements Context {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** `send`'s path for a send written at once; false, nothing sent, where send would wait. */
+  trySend(to: RouteLike, body: unknown, options?: TrySendOptions): boolean {
+    checkTrySendOptions(options, "trySend");
+    this.#core.assertRunning();
+    const onward = route(to);
+    const localInfo = options?.localInfo ?? NO_LOCAL_INFO;
+    const lender = body instanceof Uint8Array ? this.#lenderFor(onward) : undefined;
+    if (lender?.deliverBytes !== undefined) {
+      lender.deliverBytes(onward, this.#returnRoute, localInfo, body as Uint8Array, this.#memo.senderKey);
+      return true;
+    }
+    const message = bodyMessage(onward, this.#returnRoute, body, localInfo, lender !== undefined);
+    if (lender === undefined) return this.#sends.trySubmit(message);
+    this.#memo.route(message);
+    return true;
+  }
+
+  tryForward(message: LocalMessage, options?: TrySendOptions): boolean {
+    checkForwardMessage(message);
+    checkTrySendOptions(options, "tryForward");
+    this.#core.assertRunning();
+    return this.#sends.trySubmit(toForward(message, options));
   }
 
   /** A send with `{ ifFull: "drop" }`, its message made first (its size counts: Mailbox.wouldOverflow) and never lent. */

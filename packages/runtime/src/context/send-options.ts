@@ -2,11 +2,14 @@ import { AbortError, InvalidOptionError } from "../errors/errors.js";
 import type { LocalMessage } from "../message/local-message.js";
 import { checkWaitOptions, isPlainObject, optionKeys } from "../options/plain-options.js";
 import { describeValue } from "../util/describe-type.js";
-import type { SendAndReceiveOptions, SendOptions } from "./context.js";
+import type { SendAndReceiveOptions, SendOptions, TrySendOptions } from "./context.js";
 
 /** The keys of SendOptions and of SendAndReceiveOptions. */
 const SEND_OPTIONS = optionKeys<SendOptions>({ timeout: true, signal: true, localInfo: true, ifFull: true });
 const SEND_AND_RECEIVE_OPTIONS = optionKeys<SendAndReceiveOptions>({ timeout: true, signal: true, localInfo: true });
+const TRY_SEND_OPTIONS = optionKeys<TrySendOptions>({ localInfo: true });
+/** The options of send that bound or replace a wait: meaningless for trySend and tryForward, which never wait. */
+const WAIT_ONLY_OPTIONS = ["timeout", "signal", "ifFull"] as const;
 
 /**
  * Checks the options of `send`, `forward` or `sendAndReceive` where the caller calls, on
@@ -27,16 +30,41 @@ export function checkSendOptions(options: unknown, call: "send" | "forward" | "s
   if (ifFull !== undefined && ifFull !== "wait" && ifFull !== "drop") {
     throw new InvalidOptionError(`${WHAT[call]}: ifFull must be "wait" or "drop", got ${describeValue(ifFull)}`, { option: "ifFull" });
   }
-  const localInfo = (options as { localInfo?: unknown }).localInfo;
-  // Anything else went out and was lost: a string, an array or bytes as local info made a
-  // thread's reader drop the envelope ("Local info must be a map"), so the send resolved, the
-  // message never arrived, and a sendAndReceive waited out its timeout.
-  if (localInfo !== undefined && !isPlainObject(localInfo)) {
-    throw new InvalidOptionError(`${WHAT[call]}: localInfo must be a plain object such as { tenant: "a" }, got ${describeValue(localInfo)}`, { option: "localInfo" });
-  }
+  checkLocalInfo(options, WHAT[call]);
   // Checked here, for every send: the send queue looked at a signal only while a send waited for room, so one already aborted went out.
   const signal = (options as SendOptions).signal;
   if (signal?.aborted) throw new AbortError(`${call} was aborted before it started: nothing was sent`, { cause: signal.reason });
+}
+
+/**
+ * Checks the options of `trySend` or `tryForward` where the caller calls: `localInfo` only, a
+ * plain object. `timeout`, `signal` and `ifFull` get an InvalidOptionError saying why: these
+ * calls never wait (they return false instead).
+ */
+export function checkTrySendOptions(options: unknown, call: "trySend" | "tryForward"): void {
+  if (options === undefined) return;
+  const what = `${call} options`;
+  if (isPlainObject(options)) {
+    const waitOnly = WAIT_ONLY_OPTIONS.find((key) => key in options);
+    if (waitOnly !== undefined) {
+      throw new InvalidOptionError(`${what}: ${waitOnly} is for ${call === "trySend" ? "send" : "forward"}, which waits for room; ${call} never waits (it returns false instead)`, { option: waitOnly });
+    }
+  }
+  checkWaitOptions(options, what, TRY_SEND_OPTIONS);
+  checkLocalInfo(options, what);
+}
+
+/**
+ * A `localInfo` that is not a plain object is an InvalidOptionError. Anything else went out
+ * and was lost: a string, an array or bytes as local info made a thread's reader drop the
+ * envelope ("Local info must be a map"), so the send resolved, the message never arrived, and
+ * a sendAndReceive waited out its timeout.
+ */
+function checkLocalInfo(options: unknown, what: string): void {
+  const localInfo = (options as { localInfo?: unknown }).localInfo;
+  if (localInfo !== undefined && !isPlainObject(localInfo)) {
+    throw new InvalidOptionError(`${what}: localInfo must be a plain object such as { tenant: "a" }, got ${describeValue(localInfo)}`, { option: "localInfo" });
+  }
 }
 
 /** `{ ifFull: "drop" }`, made once: what the built-in services that answer peers send with (Echoer, Hop). */

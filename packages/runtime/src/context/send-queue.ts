@@ -99,6 +99,19 @@ export class SendQueue<T> {
     );
   }
 
+  /**
+   * Writes `item` now if `submit` would write it at once (nothing of its lane waits, its gate
+   * is open): true. Otherwise writes nothing and returns false. Throws the write's error. For
+   * items whose write settles at once (returns nothing): a promise it returned would be lost.
+   */
+  trySubmit(item: T): boolean {
+    if (this.#lanes.size > 0 && this.#lanes.has(this.laneOf(item))) return false;
+    if (this.writeIfOpen !== undefined) return this.writeIfOpen(item);
+    if (this.gate(item) !== undefined) return false;
+    void this.write(item);
+    return true;
+  }
+
   /** A waiting send that timed out or was aborted (or, already taken, any send: waitFor's cleanup). */
   #remove(key: string, entry: Pending<T>): void {
     if (entry.taken) return;

@@ -1,6 +1,6 @@
 import { toAddress, type Address, type AddressLike } from "../address/address.js";
 import { bodyMessage } from "../codec/body.js";
-import type { Context, FlowControlsAccess, SendOptions } from "../context/context.js";
+import type { Context, FlowControlsAccess, SendOptions, TrySendOptions } from "../context/context.js";
 import { UnsupportedOperationError } from "../errors/errors.js";
 import type { FlowControlId } from "../flow-control/flow-controls.js";
 import { checkFlowControlId } from "../options/plain-options.js";
@@ -11,7 +11,7 @@ import { route, type Route, type RouteLike } from "../route/route.js";
 import { writeEnvelope } from "./envelopes.js";
 import { FRAME_ENVELOPE, FRAME_ENVELOPE_DROP_IF_FULL, FRAME_OP, type BatchWriter } from "./frames.js";
 import { encodeOp } from "./protocol.js";
-import { checkForwardMessage, checkSendOptions, toForward } from "../context/send-options.js";
+import { checkForwardMessage, checkSendOptions, checkTrySendOptions, toForward } from "../context/send-options.js";
 
 function unsupported(what: string): Promise<never> {
   return Promise.reject(new UnsupportedOperationError(`${what} is not available in a pool worker (it must not wait on other workers); use placement "thread"`));
@@ -71,19 +71,41 @@ export class PoolContext implements Context {
   /** Resolves at once (the task's batch carries it); its options are checked as on any context. */
   async send(to: RouteLike, body: unknown, options?: SendOptions): Promise<void> {
     checkSendOptions(options, "send");
-    if (this.#closed) throw this.#lateError("send");
-    // Written into the task's batch before this returns: a bytes body is lent, not copied first.
+    this.#writeBody("send", to, body, options, frameKind(options));
+  }
+
+  /** Written into the task's batch before this returns: a bytes body is lent, not copied first. */
+  #writeBody(call: "send" | "trySend", to: RouteLike, body: unknown, options: SendOptions | undefined, kind: number): void {
+    if (this.#closed) throw this.#lateError(call);
     const message = bodyMessage(route(to), this.#self, body, options?.localInfo ?? NO_LOCAL_INFO, true);
     message.onwardRoute.next();
-    writeEnvelope(this.#out, frameKind(options), message);
+    writeEnvelope(this.#out, kind, message);
+  }
+
+  #writeMessage(call: "forward" | "tryForward", message: LocalMessage, options: SendOptions | undefined, kind: number): void {
+    if (this.#closed) throw this.#lateError(call);
+    message.onwardRoute.next();
+    writeEnvelope(this.#out, kind, toForward(message, options));
+  }
+
+  /** As `send`: a pool task's sends never wait (the task's batch carries them). */
+  trySend(to: RouteLike, body: unknown, options?: TrySendOptions): boolean {
+    checkTrySendOptions(options, "trySend");
+    this.#writeBody("trySend", to, body, options, FRAME_ENVELOPE);
+    return true;
+  }
+
+  tryForward(message: LocalMessage, options?: TrySendOptions): boolean {
+    checkForwardMessage(message);
+    checkTrySendOptions(options, "tryForward");
+    this.#writeMessage("tryForward", message, options, FRAME_ENVELOPE);
+    return true;
   }
 
   async forward(message: LocalMessage, options?: SendOptions): Promise<void> {
     checkForwardMessage(message);
     checkSendOptions(options, "forward");
-    if (this.#closed) throw this.#lateError("forward");
-    message.onwardRoute.next();
-    writeEnvelope(this.#out, frameKind(options), toForward(message, options));
+    this.#writeMessage("forward", message, options, frameKind(options));
   }
 
   receive<T = unknown>(): Promise<Routed<T>> {

@@ -1,7 +1,7 @@
 import { Address, toAddress, type AddressLike } from "../address/address.js";
 import { bodyMessage, encodeBody } from "../codec/body.js";
 import { encodeEnvelope } from "../codec/envelope.js";
-import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions } from "../context/context.js";
+import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions, TrySendOptions } from "../context/context.js";
 import { Inbox } from "../context/inbox.js";
 import { SENT } from "../context/send-queue.js";
 import { InvalidOptionError, UnsupportedOperationError } from "../errors/errors.js";
@@ -15,7 +15,7 @@ import { isWorkerClass, type Processor, type StartWorkerOptions, type Worker, ty
 import { exportNameOf, moduleOf } from "./load-class.js";
 import { encodeArgs, type FoundProducer, type StartRequest } from "./protocol.js";
 import type { ThreadLink } from "./thread-link.js";
-import { checkForwardMessage, checkSendOptions, toForward } from "../context/send-options.js";
+import { checkForwardMessage, checkSendOptions, checkTrySendOptions, toForward } from "../context/send-options.js";
 import { checkStartWorkerOptions } from "../worker/start-worker-options.js";
 
 /**
@@ -72,6 +72,22 @@ export class ThreadContext implements Context {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** Written into the batch now if the link needs no wait and no ack for that hop (ThreadLink.writesWithoutWaiting). */
+  trySend(to: RouteLike, body: unknown, options?: TrySendOptions): boolean {
+    checkTrySendOptions(options, "trySend");
+    const onward = route(to);
+    const localInfo = options?.localInfo ?? NO_LOCAL_INFO;
+    if (body instanceof Uint8Array) return this.#link.writeBytesAtOnce(onward, this.#self, localInfo, body);
+    if (!this.#link.writesWithoutWaiting(onward)) return false;
+    return this.#link.writeEnvelopeAtOnce(bodyMessage(onward, this.#self, body, localInfo, true));
+  }
+
+  tryForward(message: LocalMessage, options?: TrySendOptions): boolean {
+    checkForwardMessage(message);
+    checkTrySendOptions(options, "tryForward");
+    return this.#link.writeEnvelopeAtOnce(toForward(message, options));
   }
 
   receive<T = unknown>(): Promise<Routed<T>> {

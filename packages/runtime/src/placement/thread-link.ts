@@ -147,9 +147,21 @@ export class ThreadLink {
    * hop is granted); returns false, writing nothing, otherwise.
    */
   writeBytesAtOnce(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, bytes: Uint8Array): boolean {
-    if (!this.writesAtOnce(onwardRoute) || !this.#isGranted(onwardRoute)) return false;
+    if (!this.writesWithoutWaiting(onwardRoute)) return false;
     this.#unrouted += this.#writer.pushBytesBody(onwardRoute, returnRoute, localInfo, bytes);
     this.#lastOnward = onwardRoute;
+    return true;
+  }
+
+  /** Whether a send along `onwardRoute` is written at once and needs no ack: writesAtOnce, to a granted hop. */
+  writesWithoutWaiting(onwardRoute: Route): boolean {
+    return this.writesAtOnce(onwardRoute) && this.#isGranted(onwardRoute);
+  }
+
+  /** Writes `message` into the batch now if writesWithoutWaiting (true); false, writing nothing, otherwise (trySend, tryForward). */
+  writeEnvelopeAtOnce(message: LocalMessage): boolean {
+    if (!this.writesWithoutWaiting(message.onwardRoute)) return false;
+    void this.#write(message, false);
     return true;
   }
 
