@@ -58,6 +58,21 @@ describe("examples", () => {
     expect(lines).toHaveLength(2);
   });
 
+  it("09-streaming-over-secure-channel: every chunk of a stream through a secure channel arrives once, in order", async () => {
+    const { code, lines, stderr } = await run("run-example.js", "09-streaming-over-secure-channel", "5000", "2048");
+    expect(code, stderr).toBe(0);
+    expect(lines[0]).toMatch(/^Alice sent 5000 chunks of 2048 bytes \(9\.8 MiB\) in \d+\.\d\d s$/);
+    expect(lines[1]).toBe("Bob's counter received 5000 chunks (10240000 bytes), in order");
+    expect(lines).toHaveLength(2);
+  });
+
+  it("09-streaming-over-secure-channel refuses a bad count with its usage", async () => {
+    const { code, lines, stderr } = await run("run-example.js", "09-streaming-over-secure-channel", "0");
+    expect(code).toBe(2);
+    expect(lines).toEqual([]);
+    expect(stderr).toMatch(/^Usage: npm run example -- 09-streaming-over-secure-channel /);
+  });
+
   it("run-example names the examples when given an unknown one", async () => {
     const { code, lines, stderr } = await run("run-example.js", "99-nope");
     expect(code).toBe(1);
