@@ -6,7 +6,7 @@
 // that every message arrived once, in order.
 import { describe, expect, it } from "vitest";
 import { encodeBody, LocalMessage, NodeStoppedError, node, route, UnknownAddressError, type Context, type Node, type Routed } from "@hopwire/runtime";
-import { TrySender } from "./fixtures/workers.js";
+import { TryAroundFullHop, TrySender } from "./fixtures/workers.js";
 import { invalidOption, withNode } from "./helpers.js";
 import { eventually } from "../../../test/support/eventually.js";
 
@@ -100,6 +100,18 @@ describe("trySend and tryForward", () => {
     }, 60_000);
   }
 
+  it("on a thread, a send waiting for one full hop does not make trySend refuse another hop", async () => {
+    await withNode({ linkWindowBytes: 4096 }, async (n) => {
+      await n.startWorker("full", { handleMessage: () => new Promise<void>(() => {}) }, { placement: "main", mailbox: { maxMessages: BOUND } });
+      const other = await startRecorder(n, "other");
+      await n.startWorker("sender", TryAroundFullHop, { placement: "thread" });
+      const answer = await n.sendAndReceive<{ stillWaiting: boolean; tried: boolean }>("sender", { full: "full", other: "other", pad: 256 }, { timeout: 60_000 });
+      expect(answer.stillWaiting).toBe(true);
+      expect(answer.tried).toBe(true);
+      await eventually(() => other.some((body) => indexOf(body) === -3), 20_000, "the tried message delivered");
+    });
+  }, 60_000);
+
   it("throws what send rejects with: a bad option, an unknown address, a stopped node", async () => {
     const n = await node({});
     try {
@@ -113,6 +125,8 @@ describe("trySend and tryForward", () => {
       expect(() => n.trySend("nobody", 1)).toThrow(UnknownAddressError);
       expect(() => n.tryForward(new LocalMessage(route("nobody"), route(n.address), encodeBody(1)))).toThrow(UnknownAddressError);
       expect(n.trySend("sink", 1, { localInfo: { tenant: "a" } })).toBe(true);
+      // Left undefined, a wait-only option is no option at all, as for send.
+      expect(n.trySend("sink", 2, { timeout: undefined, signal: undefined, ifFull: undefined } as never)).toBe(true);
     } finally {
       await n.stop();
     }

@@ -79,10 +79,13 @@ export interface Context {
    * `send`, for a loop that streams: sends `body` along `to` now and returns true if that
    * needs no wait (the message is on its way, as when `send` resolves), or sends nothing and
    * returns false where `send` would wait: the first hop is full, an earlier send of this
-   * context to that hop still waits, or (on a worker's own thread) no send to that hop has
-   * been routed yet. No promise is made, so a refused message goes by `send`, which waits and
-   * keeps the order: `if (!ctx.trySend(to, body)) await ctx.send(to, body)`. What `send`
-   * would reject with (a bad route or body, an unknown address, a stopped node) is thrown.
+   * context to that hop still waits, or, on a worker's own thread, the main thread has not
+   * granted that hop (before a first send to it has been routed, and always for a hop that is
+   * not a local worker's, such as a `1#host:port` dial). No promise is made, so a refused
+   * message goes by `send`, which waits and keeps the order: `if (!ctx.trySend(to, body))
+   * await ctx.send(to, body)`. What `send` would reject with (a bad route or body, an unknown
+   * address, a stopped node) is thrown; on a worker's own thread, where an unknown address is
+   * only found by the main thread, it comes from that `send`.
    */
   trySend(to: RouteLike, body: unknown, options?: TrySendOptions): boolean;
   /** `forward`, as `trySend` is `send`: routes `message` now and returns true, or returns false where `forward` would wait. */

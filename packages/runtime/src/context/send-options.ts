@@ -2,12 +2,11 @@ import { AbortError, InvalidOptionError } from "../errors/errors.js";
 import type { LocalMessage } from "../message/local-message.js";
 import { checkWaitOptions, isPlainObject, optionKeys } from "../options/plain-options.js";
 import { describeValue } from "../util/describe-type.js";
-import type { SendAndReceiveOptions, SendOptions, TrySendOptions } from "./context.js";
+import type { SendAndReceiveOptions, SendOptions } from "./context.js";
 
 /** The keys of SendOptions and of SendAndReceiveOptions. */
 const SEND_OPTIONS = optionKeys<SendOptions>({ timeout: true, signal: true, localInfo: true, ifFull: true });
 const SEND_AND_RECEIVE_OPTIONS = optionKeys<SendAndReceiveOptions>({ timeout: true, signal: true, localInfo: true });
-const TRY_SEND_OPTIONS = optionKeys<TrySendOptions>({ localInfo: true });
 /** The options of send that bound or replace a wait: meaningless for trySend and tryForward, which never wait. */
 const WAIT_ONLY_OPTIONS = ["timeout", "signal", "ifFull"] as const;
 
@@ -45,12 +44,13 @@ export function checkTrySendOptions(options: unknown, call: "trySend" | "tryForw
   if (options === undefined) return;
   const what = `${call} options`;
   if (isPlainObject(options)) {
-    const waitOnly = WAIT_ONLY_OPTIONS.find((key) => key in options);
+    const waitOnly = WAIT_ONLY_OPTIONS.find((key) => options[key] !== undefined);
     if (waitOnly !== undefined) {
       throw new InvalidOptionError(`${what}: ${waitOnly} is for ${call === "trySend" ? "send" : "forward"}, which waits for room; ${call} never waits (it returns false instead)`, { option: waitOnly });
     }
   }
-  checkWaitOptions(options, what, TRY_SEND_OPTIONS);
+  // send's keys: a wait-only option left undefined is no option, as for send (those set were refused above).
+  checkWaitOptions(options, what, SEND_OPTIONS);
   checkLocalInfo(options, what);
 }
 

@@ -143,8 +143,8 @@ export class ThreadLink {
   /**
    * Writes a send of the bytes body `bytes` into the batch now, with no message made (a
    * stream's: its payload alone, PortWriter.pushBytesBody), when `sendEnvelope` of it would be
-   * written at once without waiting for an ack (nothing waits, the window has room, the first
-   * hop is granted); returns false, writing nothing, otherwise.
+   * written at once without waiting for an ack (writesWithoutWaiting); returns false, writing
+   * nothing, otherwise.
    */
   writeBytesAtOnce(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, bytes: Uint8Array): boolean {
     if (!this.writesWithoutWaiting(onwardRoute)) return false;
@@ -153,9 +153,16 @@ export class ThreadLink {
     return true;
   }
 
-  /** Whether a send along `onwardRoute` is written at once and needs no ack: writesAtOnce, to a granted hop. */
+  /**
+   * Whether a send along `onwardRoute` is written at once and needs no ack: the window has
+   * room, the first hop is granted, and neither a send of this worker to it waits nor is it
+   * full. Sends waiting for other hops do not matter (as for `send`: order is per first hop).
+   */
   writesWithoutWaiting(onwardRoute: Route): boolean {
-    return this.writesAtOnce(onwardRoute) && this.#isGranted(onwardRoute);
+    if (this.#unrouted >= this.window || !this.#isGranted(onwardRoute)) return false;
+    if (this.#sends.idle && this.#fullHops.size === 0) return true;
+    const key = onwardRoute.next().key;
+    return !this.#sends.waitsIn(key) && !this.#fullHops.has(key);
   }
 
   /** Writes `message` into the batch now if writesWithoutWaiting (true); false, writing nothing, otherwise (trySend, tryForward). */

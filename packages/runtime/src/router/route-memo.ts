@@ -80,6 +80,17 @@ export class RouteMemo {
     return true;
   }
 
+  /**
+   * No last hop: the fast paths compare the next hop with #next, and an empty route's is
+   * undefined too, so the epoch is spoilt as well (an empty route then went to the last local
+   * mailbox instead of failing with InvalidRouteError).
+   */
+  #forgetLast(): void {
+    this.#next = undefined;
+    this.#mailbox = undefined;
+    this.#epoch = -1;
+  }
+
   /** A next hop other than the last one: from the recent ones, or through the router. */
   #routeAgain(message: LocalMessage, next: Address | undefined, epoch: number, lent: boolean): Mailbox | undefined {
     const known = next !== undefined && epoch === this.#recentEpoch ? this.#recent?.get(next) : undefined;
@@ -95,7 +106,7 @@ export class RouteMemo {
     const mailbox = this.router.route(message, this.senderKey, lent);
     // Only local hops: a transport's own routing (a dial, a reconnect) is not the router's to keep.
     if (mailbox !== undefined && next!.isLocal) this.#remember(next!, mailbox, epoch);
-    else this.#next = undefined;
+    else this.#forgetLast();
     return mailbox;
   }
 
