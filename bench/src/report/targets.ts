@@ -65,7 +65,15 @@ function slowdownAtSizes(find: Find, scenario: string, maxSlowdown: number): Tar
   });
 }
 
-/** The thread-placed echo's p50 against framed TCP's p50 plus one MessagePort ping-pong's, same run. */
+/** The main-placed echo's round trip at most this many times framed TCP's (p50). */
+const MAIN_ECHO_MAX_SLOWDOWN = 1.5;
+
+/**
+ * The thread-placed echo's p50 against the issue's bound, "≤ that plus one MessagePort
+ * ping-pong", that being the main-placed echo's bound (1.5× framed TCP's p50): 1.5× framed TCP
+ * plus one ping-pong, same run. Until session 48 this read "that" as framed TCP itself; the
+ * ratio to framed TCP + one ping-pong is still shown.
+ */
 function threadEchoChecks(find: Find): TargetCheck[] {
   return SIZES.map((size) => {
     const label = formatSize(size);
@@ -73,11 +81,13 @@ function threadEchoChecks(find: Find): TargetCheck[] {
     const tcp = find("baseline/tcp-framed-rtt", "p50", { size })?.median;
     const port = find("baseline/messageport-rtt", "p50", { size })?.median;
     if (echo === undefined || tcp === undefined || port === undefined) return notMeasured(label);
+    const bound = MAIN_ECHO_MAX_SLOWDOWN * tcp + port;
     const sum = tcp + port;
     // Raw framed TCP with its echo on a thread: what the same path costs without Hopwire.
     const raw = find("baseline/tcp-framed-rtt-thread-echo", "p50", { size })?.median;
     const floor = raw === undefined ? "" : `; raw floor ${formatNumber(raw)} µs`;
-    return { label, shown: `${formatNumber(echo)} µs vs ${formatNumber(sum)} µs (${(echo / sum).toFixed(2)}×${floor})`, met: echo <= sum };
+    const shown = `${formatNumber(echo)} µs vs ${formatNumber(bound)} µs (${(echo / bound).toFixed(2)}×; ${(echo / sum).toFixed(2)}× framed TCP + one ping-pong${floor})`;
+    return { label, shown, met: echo <= bound };
   });
 }
 
@@ -127,9 +137,9 @@ export function targetRows(records: readonly BenchRecord[]): TargetRow[] {
       source: "secure-channel/one-hop-throughput (inline, node), msg/s",
       checks: ratioAtSizes(find, "secure-channel/one-hop-throughput", "msg/s", [0.5, 1, 1], { cryptoThreads: 0, provider: "node" }),
     },
-    { target: "round trip, echo on the main thread, ≤ 1.5× framed TCP", source: "tcp/one-hop-rtt, p50", checks: slowdownAtSizes(find, "tcp/one-hop-rtt", 1.5) },
+    { target: "round trip, echo on the main thread, ≤ 1.5× framed TCP", source: "tcp/one-hop-rtt, p50", checks: slowdownAtSizes(find, "tcp/one-hop-rtt", MAIN_ECHO_MAX_SLOWDOWN) },
     {
-      target: "round trip, echo on a thread, ≤ framed TCP + one MessagePort ping-pong",
+      target: "round trip, echo on a thread, ≤ 1.5× framed TCP + one MessagePort ping-pong",
       source: "tcp/one-hop-rtt-thread-echo against baseline/tcp-framed-rtt + baseline/messageport-rtt, p50",
       checks: threadEchoChecks(find),
     },
