@@ -20,12 +20,12 @@ function indexOf(body: unknown): number {
 }
 
 /** A main worker that handles nothing until `open()` (the first message waits in its handler, BOUND more in its mailbox). */
-async function startGated(n: Node): Promise<{ got: number[]; open: () => void }> {
+async function startGated(n: Node, address = "gated"): Promise<{ got: number[]; open: () => void }> {
   let open!: () => void;
   const gate = new Promise<void>((resolve) => (open = resolve));
   const got: number[] = [];
   await n.startWorker(
-    "gated",
+    address,
     { handleMessage: async (_ctx: Context, msg: Routed) => (await gate, void got.push(indexOf(msg.body))) },
     { placement: "main", mailbox: { maxMessages: BOUND } },
   );
@@ -52,7 +52,7 @@ describe("trySend and tryForward", () => {
       expect(n.tryForward(new LocalMessage(route("gated"), route(n.address), encodeBody({ i: sent })))).toBe(false);
       const waiting = n.send("gated", { i: sent++ });
       gated.open();
-      // The hop has room again (the handler is open), but the waiting send goes first: order.
+      // Still full (the opened handler runs later), and a send waits for it: refused.
       expect(n.trySend("gated", { i: sent })).toBe(false);
       await waiting;
       await eventually(() => gated.got.length === sent, 20_000, "the gated worker handled what was sent");
@@ -100,15 +100,51 @@ describe("trySend and tryForward", () => {
     }, 60_000);
   }
 
-  it("on a thread, a send waiting for one full hop does not make trySend refuse another hop", async () => {
+  it("on a thread, trySend refuses a hop the main thread said is full, and not another hop meanwhile", async () => {
     await withNode({ linkWindowBytes: 4096 }, async (n) => {
-      await n.startWorker("full", { handleMessage: () => new Promise<void>(() => {}) }, { placement: "main", mailbox: { maxMessages: BOUND } });
+      const full = await startGated(n, "full");
       const other = await startRecorder(n, "other");
       await n.startWorker("sender", TryAroundFullHop, { placement: "thread" });
-      const answer = await n.sendAndReceive<{ stillWaiting: boolean; tried: boolean }>("sender", { full: "full", other: "other", pad: 256 }, { timeout: 60_000 });
+      const answer = await n.sendAndReceive<{ stillWaiting: boolean; triedFull: boolean; tried: boolean }>("sender", { full: "full", other: "other", pad: 256 }, { timeout: 60_000 });
+      full.open(); // the node stops without waiting out a handler that never returns
       expect(answer.stillWaiting).toBe(true);
+      expect(answer.triedFull).toBe(false);
       expect(answer.tried).toBe(true);
       await eventually(() => other.some((body) => indexOf(body) === -3), 20_000, "the tried message delivered");
+    });
+  }, 60_000);
+
+  it("on the main thread, never overtakes a waiting send, even in the moment the hop has room again", async () => {
+    await withNode({}, async (n) => {
+      const got: unknown[] = [];
+      const tried: boolean[] = [];
+      let probing = false;
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      await n.startWorker(
+        "gated",
+        {
+          handleMessage: async (_ctx: Context, msg: Routed) => {
+            // First, synchronously: the mailbox has just let this message go, which may be what
+            // gave it room, before the waiting send's wake-up (a microtask) has run.
+            if (probing && tried.length < 2 * BOUND) tried.push(n.trySend("gated", `tried ${tried.length}`));
+            await gate;
+            got.push(msg.body);
+          },
+        },
+        { placement: "main", mailbox: { maxMessages: BOUND } },
+      );
+      let sent = 0;
+      while (sent < 100 && n.trySend("gated", sent)) sent++;
+      expect(sent).toBe(BOUND);
+      const waiting = n.send("gated", BOUND);
+      probing = true;
+      open();
+      await waiting;
+      await eventually(() => got.length === BOUND + 1 + tried.filter(Boolean).length, 20_000, "everything handled");
+      // Some were refused (the moment above), and nothing trySend took came before the send that waited.
+      expect(tried).toContain(false);
+      expect(got.slice(0, BOUND + 1)).toEqual(range(BOUND + 1));
     });
   }, 60_000);
 

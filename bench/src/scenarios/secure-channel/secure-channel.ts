@@ -112,7 +112,7 @@ registerScenario({
   smoke: true,
   description:
     "initiator → responder, one TCP hop, one secure channel, one way: size-byte raw payloads (Context.tryForward; forward for one it refuses) through the channel to a sink " +
-    "placed \"main\", ~64 KiB per turn (its last send awaited; a send waits while the channel has no credit), pausing while " +
+    "placed \"main\", ~64 KiB per turn (the last send it refused awaited: a send waits while the channel has no credit), pausing while " +
     "the channel (its send queue: credit or a full connection) or the connection needsDrain: the library's own bounds, no " +
     "application window. The sink measures on its own clock. Two " +
     "child processes." + oneWayWindowNote("30% (noble: 15%)"),

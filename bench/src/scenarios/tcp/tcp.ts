@@ -29,7 +29,7 @@ registerScenario({
   name: "tcp/one-hop-throughput",
   description:
     "initiator → responder over one TCP connection, one way: size-byte raw payloads (Context.tryForward of a LocalMessage; forward for one it refuses) to a counting sink " +
-    "placed \"main\", ~64 KiB per turn (its last send awaited), pausing while connection.needsDrain; no application window, " +
+    "placed \"main\", ~64 KiB per turn (the last send it refused awaited), pausing while connection.needsDrain; no application window, " +
     "only TCP's, as in its baseline. The sink measures on its own clock. Two child processes." + oneWayWindowNote(SHARE),
   params: ["size"],
   baseline: "baseline/tcp-framed",

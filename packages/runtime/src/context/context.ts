@@ -80,12 +80,13 @@ export interface Context {
    * needs no wait (the message is on its way, as when `send` resolves), or sends nothing and
    * returns false where `send` would wait: the first hop is full, an earlier send of this
    * context to that hop still waits, or, on a worker's own thread, the main thread has not
-   * granted that hop (before a first send to it has been routed, and always for a hop that is
-   * not a local worker's, such as a `1#host:port` dial). No promise is made, so a refused
-   * message goes by `send`, which waits and keeps the order: `if (!ctx.trySend(to, body))
-   * await ctx.send(to, body)`. What `send` would reject with (a bad route or body, an unknown
-   * address, a stopped node) is thrown; on a worker's own thread, where an unknown address is
-   * only found by the main thread, it comes from that `send`.
+   * granted that hop (before a first send to it has been routed, and always for a hop it does
+   * not grant, such as a `1#host:port` dial or a sendAndReceive's reply address). No promise
+   * is made, so a refused message goes by `send`, which waits and keeps the order: `if
+   * (!ctx.trySend(to, body)) await ctx.send(to, body)`. What `send` would reject with (a bad
+   * route or body, an unknown address, a stopped node) is thrown; on a worker's own thread, a
+   * refused send's error (an unknown address, which only the main thread finds, or a body
+   * that cannot be encoded) comes from the `send` that follows.
    */
   trySend(to: RouteLike, body: unknown, options?: TrySendOptions): boolean;
   /** `forward`, as `trySend` is `send`: routes `message` now and returns true, or returns false where `forward` would wait. */

@@ -118,7 +118,7 @@ export class RouteMemo {
    * holding them (the same mailbox `route` would reach: a thread's or a pool's `deliver` copies).
    */
   copyingMailbox(next: Address | undefined): Mailbox | undefined {
-    // Checked: after a non-local hop #next is undefined while #epoch is still current.
+    // An empty route has no next hop (#next is undefined too after a non-local one, but its epoch is spoilt: #forgetLast).
     if (next === undefined) return undefined;
     const mailbox = this.peek(next);
     return mailbox !== undefined && mailbox.copiesOnDeliver === true && mailbox.isFull !== true ? mailbox : undefined;
