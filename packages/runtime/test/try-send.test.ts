@@ -6,7 +6,7 @@
 // that every message arrived once, in order.
 import { describe, expect, it } from "vitest";
 import { encodeBody, LocalMessage, NodeStoppedError, node, route, UnknownAddressError, type Context, type Node, type Routed } from "@hopwire/runtime";
-import { TryAroundFullHop, TrySender } from "./fixtures/workers.js";
+import { TryAroundFullHop, TryFullHopNothingWaiting, TrySender } from "./fixtures/workers.js";
 import { invalidOption, withNode } from "./helpers.js";
 import { eventually } from "../../../test/support/eventually.js";
 
@@ -111,6 +111,18 @@ describe("trySend and tryForward", () => {
       expect(answer.triedFull).toBe(false);
       expect(answer.tried).toBe(true);
       await eventually(() => other.some((body) => indexOf(body) === -3), 20_000, "the tried message delivered");
+    });
+  }, 60_000);
+
+  it("on a thread, trySend refuses a hop the main thread said is full even while nothing of the worker waits for it", async () => {
+    await withNode({ linkWindowBytes: 4096 }, async (n) => {
+      const full = await startGated(n, "full");
+      await startRecorder(n, "other");
+      await n.startWorker("sender", TryFullHopNothingWaiting, { placement: "thread" });
+      // Without the check the worker's stream stalls behind the full hop and never answers: the timeout says so.
+      const answer = await n.sendAndReceive<{ refusedWithRoom: boolean }>("sender", { full: "full", other: "other", pad: 256 }, { timeout: 30_000 });
+      full.open();
+      expect(answer.refusedWithRoom).toBe(true);
     });
   }, 60_000);
 
