@@ -134,7 +134,7 @@ async function sender(port: number, hops: string[], size: number, window: number
       try {
         if (!ctx.tryForward(message)) last = ctx.forward(message).catch(fail);
       } catch {
-        break; // the connection closed: the loop ends
+        break; // the connection closed: this turn ends, and the loop with it (connection.isClosed)
       }
       sent++;
     }

@@ -111,13 +111,15 @@ async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, pat
   const over = (): boolean => stop.aborted || pathClosed(path) || failure !== undefined;
   const warmEnd = performance.now() + p.warmupMs;
   let busy0: BusyMark | undefined;
+  const trySendOne = body ? (): boolean => ctx.trySend(to, payload) : (): boolean => ctx.tryForward(message);
+  const sendOne = body ? (): Promise<void> => ctx.send(to, payload) : (): Promise<void> => ctx.forward(message);
   while (!over()) {
     let last: Promise<void> | undefined;
     let full: SecureChannel | TcpConnection | undefined;
     for (let k = 0; k < perTurn && (full = hopNeedingDrain(connection, path.channel)) === undefined; k++) {
       // trySend / tryForward: no promise per message; one the hop refuses waits in send / forward, in order.
       try {
-        if (!(body ? ctx.trySend(to, payload) : ctx.tryForward(message))) last = (body ? ctx.send(to, payload) : ctx.forward(message)).catch(fail);
+        if (!trySendOne()) last = sendOne().catch(fail);
       } catch (error) {
         fail(error);
         break;

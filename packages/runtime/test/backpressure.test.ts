@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AbortError, Address, LocalMessage, NodeStoppedError, Route, RouteUnavailableError, TimeoutError, encodeBody, route, type Context, type Node, type Routed } from "@hopwire/runtime";
 import { AwaitingSender, BoundedSender, Relay, SlowCounter, StreamingSender } from "./fixtures/workers.js";
-import { withNode } from "./helpers.js";
+import { startGated, withNode } from "./helpers.js";
 import { eventually } from "../../../test/support/eventually.js";
 
 /**
@@ -39,21 +39,6 @@ class Tally {
     if (this.handled + 1 >= count) return Promise.resolve();
     return new Promise((resolve) => (this.#done = resolve));
   }
-}
-
-/** A worker "gated" placed "main" whose handler waits until `open()`; `got` lists the bodies it handled, in order. */
-async function startGated(n: Node, maxMessages: number): Promise<{ got: number[]; open: () => void }> {
-  let open!: () => void;
-  const gate = new Promise<void>((resolve) => (open = resolve));
-  const got: number[] = [];
-  class Gated {
-    async handleMessage(_ctx: Context, msg: Routed<number>): Promise<void> {
-      await gate;
-      got.push(msg.body);
-    }
-  }
-  await n.startWorker("gated", new Gated(), { placement: "main", mailbox: { maxMessages } });
-  return { got, open };
 }
 
 const COUNT = 300;
@@ -158,7 +143,7 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
 
   it("a send that times out or is aborted while the mailbox is full was not sent; later sends go in order", async () => {
     await withNode({}, async (n) => {
-      const { got, open } = await startGated(n, 4);
+      const { got, open } = await startGated(n, "gated", 4);
       let waiting: Promise<unknown>;
       try {
         for (let i = 0; i < 4; i++) await n.send("gated", i); // 0 blocks the handler; 1-3 fill the mailbox
@@ -188,7 +173,7 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
 
   it("a sendAndReceive that waited for room, went out and got no reply names the whole timeout it was given", async () => {
     await withNode({}, async (n) => {
-      const { open } = await startGated(n, 2);
+      const { open } = await startGated(n, "gated", 2);
       try {
         for (let i = 0; i < 2; i++) await n.send("gated", i); // 0 blocks the handler; 1 fills the mailbox
         const started = performance.now();
@@ -209,7 +194,7 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
 
   it("one AbortSignal shared by many waiting sends and requests aborts them all, without Node's listener-leak warning", async () => {
     await withNode({}, async (n) => {
-      const { got, open } = await startGated(n, 2);
+      const { got, open } = await startGated(n, "gated", 2);
       const warnings: string[] = [];
       const onWarning = (warning: Error): void => void warnings.push(`${warning.name}: ${warning.message}`);
       process.on("warning", onWarning);
@@ -238,7 +223,7 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
   it("a thread worker's sends written before the main thread granted their hop resolve with the grant, not each at its own verdict", async () => {
     type Settled = { outcome: string; at: number }[];
     await withNode({}, async (n) => {
-      const { got, open } = await startGated(n, 2);
+      const { got, open } = await startGated(n, "gated", 2);
       await n.startWorker("sender", BoundedSender, { placement: "thread" });
       let openedAt = Number.POSITIVE_INFINITY;
       try {
@@ -264,7 +249,7 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
     let stopped: Node | undefined;
     const outcome = (p: Promise<unknown>): Promise<unknown> => p.then(() => "settled", (error: unknown) => error);
     await withNode({}, async (n) => {
-      const { open } = await startGated(n, 2);
+      const { open } = await startGated(n, "gated", 2);
       try {
         for (let i = 0; i < 2; i++) await n.send("gated", i); // 0 blocks the handler; 1 fills the mailbox
         const request = outcome(n.sendAndReceive("gated", 2));
@@ -280,7 +265,7 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
     });
     await withNode({}, async (n) => {
       stopped = n;
-      const { open } = await startGated(n, 2);
+      const { open } = await startGated(n, "gated", 2);
       for (let i = 0; i < 2; i++) await n.send("gated", i);
       const request = outcome(n.sendAndReceive("gated", 2));
       const send = outcome(n.send("gated", 3));
@@ -296,7 +281,7 @@ describe("backpressure: a full mailbox makes its feeders wait", () => {
 
   it("sends aborted behind others in a waiting queue are skipped, not sent; the rest go in order", async () => {
     await withNode({}, async (n) => {
-      const { got, open } = await startGated(n, 2);
+      const { got, open } = await startGated(n, "gated", 2);
       const controller = new AbortController();
       let sends: Promise<unknown>[] = [];
       try {

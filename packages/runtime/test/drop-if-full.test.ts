@@ -4,33 +4,16 @@
 // later sends elsewhere get through meanwhile, that what did not fit was dropped with the
 // node's "dropped" event (reason "full"), and that what was delivered kept its order.
 import { describe, expect, it } from "vitest";
-import { Echoer, encodeBody, LocalMessage, MailboxFullError, route, type Context, type DroppedEvent, type Node, type NodeWarning, type Routed } from "@hopwire/runtime";
+import { Echoer, encodeBody, LocalMessage, MailboxFullError, route, type DroppedEvent, type Node, type NodeWarning } from "@hopwire/runtime";
 import { DropIfFullSender } from "./fixtures/workers.js";
-import { withNode } from "./helpers.js";
+import { indexOfBody, startGated, startRecorder, withNode } from "./helpers.js";
 import { eventually } from "../../../test/support/eventually.js";
 
 const BOUND = 4;
 const COUNT = 200;
 
-/** A main worker that handles nothing until `open()`; `got` lists the `i` it handled, in order. */
-async function startGated(n: Node): Promise<{ got: number[]; open: () => void }> {
-  let open!: () => void;
-  const gate = new Promise<void>((resolve) => (open = resolve));
-  const got: number[] = [];
-  await n.startWorker(
-    "gated",
-    { handleMessage: async (_ctx: Context, msg: Routed<{ i: number }>) => (await gate, void got.push(msg.body.i)) },
-    { placement: "main", mailbox: { maxMessages: BOUND } },
-  );
-  return { got, open };
-}
-
-/** A main worker that records what it gets. */
-async function startRecorder(n: Node, address: string): Promise<unknown[]> {
-  const got: unknown[] = [];
-  await n.startWorker(address, { handleMessage: (_ctx: Context, msg: Routed) => void got.push(msg.body) }, { placement: "main" });
-  return got;
-}
+/** A main worker "gated" that handles nothing until `open()`; `got` lists the `i` it handled, in order. */
+const startGatedByIndex = (n: Node) => startGated(n, "gated", BOUND, indexOfBody);
 
 function droppedFull(n: Node): DroppedEvent[] {
   const events: DroppedEvent[] = [];
@@ -57,7 +40,7 @@ describe('send with { ifFull: "drop" }', () => {
   for (const { placement, together, forward, how } of cases) {
     it(`${placement} sender${how}: a full first hop drops, the sender's later sends go on`, async () => {
       await withNode({}, async (n) => {
-        const gated = await startGated(n);
+        const gated = await startGatedByIndex(n);
         const after = await startRecorder(n, "after");
         const dropped = droppedFull(n);
         await n.startWorker("sender", DropIfFullSender, { placement });
@@ -79,7 +62,7 @@ describe('send with { ifFull: "drop" }', () => {
   it("the warning says what was full and that the sender chose to drop", async () => {
     const lines: NodeWarning[] = [];
     await withNode({ warnings: (_line, warning) => void lines.push(warning) }, async (n) => {
-      await startGated(n);
+      await startGatedByIndex(n);
       const after = await startRecorder(n, "after");
       await n.startWorker("sender", DropIfFullSender, { placement: "main" });
       await n.send("sender", { to: "gated", count: COUNT, then: "after" });
@@ -106,7 +89,7 @@ describe('send with { ifFull: "drop" }', () => {
 
   it("the built-in Echoer on a thread drops answers to a full asker and goes on answering the others", async () => {
     await withNode({}, async (n) => {
-      const gated = await startGated(n);
+      const gated = await startGatedByIndex(n);
       const dropped = droppedFull(n);
       await n.startWorker("echoer", Echoer);
       // Questions whose answers go to "gated", which takes none: an asker that reads nothing.

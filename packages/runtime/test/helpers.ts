@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { createLogger, node, type Logger, type Node, type NodeOptions } from "@hopwire/runtime";
+import { createLogger, node, type Context, type Logger, type Node, type NodeOptions, type Routed } from "@hopwire/runtime";
 
 /** A logger that keeps every line, and lets a test wait for one (an event, not a sleep). */
 export function captureLogger(): { logger: Logger; lines: string[]; waitForLine(pattern: RegExp): Promise<string> } {
@@ -51,4 +51,32 @@ export async function nodeError(options: unknown): Promise<unknown> {
   } finally {
     await n?.stop();
   }
+}
+
+/**
+ * A worker placed "main" at `address` whose handler waits until `open()`: it handles nothing
+ * before (the first message waits in its handler, `maxMessages` more in its mailbox). `got`
+ * lists what `read` makes of each body it handled, in order (the body itself by default).
+ */
+export async function startGated<T = number>(
+  n: Node,
+  address: string,
+  maxMessages: number,
+  read: (body: unknown) => T = (body) => body as T,
+): Promise<{ got: T[]; open: () => void }> {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const got: T[] = [];
+  await n.startWorker(address, { handleMessage: async (_ctx: Context, msg: Routed) => (await gate, void got.push(read(msg.body))) }, { placement: "main", mailbox: { maxMessages } });
+  return { got, open };
+}
+
+/** The `i` of a body `{ i }`. */
+export const indexOfBody = (body: unknown): number => (body as { i: number }).i;
+
+/** A worker placed "main" at `address` that records every body it gets, in order. */
+export async function startRecorder(n: Node, address: string): Promise<unknown[]> {
+  const got: unknown[] = [];
+  await n.startWorker(address, { handleMessage: (_ctx: Context, msg: Routed) => void got.push(msg.body) }, { placement: "main" });
+  return got;
 }

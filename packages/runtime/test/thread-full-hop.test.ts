@@ -5,23 +5,13 @@
 import { describe, expect, it } from "vitest";
 import type { Context, DroppedEvent, Node, Routed } from "@hopwire/runtime";
 import { BurstThenQuick, DropIfFullSender, MixedSender, SettlingSender, SprayingSender } from "./fixtures/workers.js";
-import { withNode } from "./helpers.js";
+import { indexOfBody, startGated, withNode } from "./helpers.js";
 import { eventually } from "../../../test/support/eventually.js";
 
 const BOUND = 4;
 
 /** A main worker that handles nothing until `open()`; `got` lists the `i` it handled, in order. */
-async function startGated(n: Node, address: string, maxMessages = BOUND): Promise<{ got: number[]; open: () => void }> {
-  let open!: () => void;
-  const gate = new Promise<void>((resolve) => (open = resolve));
-  const got: number[] = [];
-  await n.startWorker(
-    address,
-    { handleMessage: async (_ctx: Context, msg: Routed<{ i: number }>) => (await gate, void got.push(msg.body.i)) },
-    { placement: "main", mailbox: { maxMessages } },
-  );
-  return { got, open };
-}
+const startGatedByIndex = (n: Node, address: string, maxMessages = BOUND) => startGated(n, address, maxMessages, indexOfBody);
 
 interface FirstAnswer {
   quickDone: number;
@@ -43,7 +33,7 @@ describe("a thread worker's sends to a full first hop", () => {
   for (const warm of [false, true]) {
   it(`wait on the thread for that hop alone: its sends elsewhere go on, a timeout bounds the wait, a drop send behind them drops, order is kept (link window ${linkWindowBytes}${warm ? ", hop granted first" : ""})`, async () => {
     await withNode({ linkWindowBytes }, async (n) => {
-      const slow = await startGated(n, "slow");
+      const slow = await startGatedByIndex(n, "slow");
       const quick: number[] = [];
       await n.startWorker("quick", { handleMessage: (_ctx: Context, msg: Routed<{ i: number }>) => void quick.push(msg.body.i) }, { placement: "main" });
       const dropped: DroppedEvent[] = [];
@@ -75,7 +65,7 @@ describe("a thread worker's sends to a full first hop", () => {
   it("a full hop that goes away: what was parked for it is reported, the thread's sends waiting for it reject, nothing hangs", async () => {
     // A window of 1 KiB: the thread hears that "slow" is full after a dozen of these sends.
     await withNode({ linkWindowBytes: 1024 }, async (n) => {
-      const slow = await startGated(n, "slow");
+      const slow = await startGatedByIndex(n, "slow");
       const unknown: DroppedEvent[] = [];
       n.on("dropped", (event) => {
         if (event.reason === "unknown-address") unknown.push(event);
@@ -108,7 +98,7 @@ describe("a thread worker's sends to a full first hop", () => {
     // sends): three of them pass the budget of two windows.
     const hops = ["a", "b", "c", "d"];
     await withNode({ linkWindowBytes: 1024 }, async (n) => {
-      const gated = await Promise.all(hops.map((hop) => startGated(n, hop)));
+      const gated = await Promise.all(hops.map((hop) => startGatedByIndex(n, hop)));
       await n.startWorker("sprayer", SprayingSender);
       await n.send("sprayer", { hops, count: 100 });
       // Reading stops at the third: the fourth gets nothing until they drain.
@@ -149,7 +139,7 @@ describe("a thread worker's sends to a full first hop", () => {
     // send to "quick" then waits for credit alone: the thread's `creditStarved` has the stream
     // set aside.
     await withNode({ linkWindowBytes: 65536 }, async (n) => {
-      const slow = await startGated(n, "slow", 1);
+      const slow = await startGatedByIndex(n, "slow", 1);
       const quick: number[] = [];
       await n.startWorker("quick", { handleMessage: (_ctx: Context, msg: Routed<{ i: number }>) => void quick.push(msg.body.i) }, { placement: "main" });
       await n.startWorker("burst", BurstThenQuick);

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { encodeBody, LocalMessage, NodeStoppedError, node, route, UnknownAddressError, type Context, type Node, type Routed } from "@hopwire/runtime";
 import { TryAroundFullHop, TryFullHopNothingWaiting, TrySender } from "./fixtures/workers.js";
-import { invalidOption, withNode } from "./helpers.js";
+import { invalidOption, startGated, startRecorder, withNode } from "./helpers.js";
 import { eventually } from "../../../test/support/eventually.js";
 
 const BOUND = 4;
@@ -19,31 +19,15 @@ function indexOf(body: unknown): number {
   return (body as { i: number }).i;
 }
 
-/** A main worker that handles nothing until `open()` (the first message waits in its handler, BOUND more in its mailbox). */
-async function startGated(n: Node, address = "gated"): Promise<{ got: number[]; open: () => void }> {
-  let open!: () => void;
-  const gate = new Promise<void>((resolve) => (open = resolve));
-  const got: number[] = [];
-  await n.startWorker(
-    address,
-    { handleMessage: async (_ctx: Context, msg: Routed) => (await gate, void got.push(indexOf(msg.body))) },
-    { placement: "main", mailbox: { maxMessages: BOUND } },
-  );
-  return { got, open };
-}
-
-async function startRecorder(n: Node, address: string): Promise<unknown[]> {
-  const got: unknown[] = [];
-  await n.startWorker(address, { handleMessage: (_ctx: Context, msg: Routed) => void got.push(msg.body) }, { placement: "main" });
-  return got;
-}
+/** A main worker that handles nothing until `open()`, bound at BOUND messages; `got` lists the `i` it handled, in order. */
+const startGatedByIndex = (n: Node, address = "gated") => startGated(n, address, BOUND, indexOf);
 
 const range = (count: number): number[] => Array.from({ length: count }, (_, i) => i);
 
 describe("trySend and tryForward", () => {
   it("on the main thread: true while the hop has room, false once it is full and while a send to it waits, true again once it drains", async () => {
     await withNode({}, async (n) => {
-      const gated = await startGated(n);
+      const gated = await startGatedByIndex(n);
       let sent = 0;
       while (sent < 100 && n.trySend("gated", { i: sent })) sent++;
       // Nothing is handled during this synchronous loop: BOUND fill the mailbox.
@@ -72,7 +56,7 @@ describe("trySend and tryForward", () => {
     it(`${placement} sender, ${what}: refused where send would wait, the refused sent by send, all delivered once in order`, async () => {
       // A small link window: a thread's sends wait (and it is told the hop is full) after a few dozen.
       await withNode({ linkWindowBytes: 1024 }, async (n) => {
-        const gated = await startGated(n);
+        const gated = await startGatedByIndex(n);
         const reports = await startRecorder(n, "report");
         await n.startWorker("sender", TrySender, { placement });
         const answer = n.sendAndReceive<{ refused?: number[]; error?: unknown }>("sender", { to: "gated", count: COUNT, bytes, forward, report: "report", yieldEvery: 16 }, { timeout: 60_000 });
@@ -102,7 +86,7 @@ describe("trySend and tryForward", () => {
 
   it("on a thread, trySend refuses a hop the main thread said is full, and not another hop meanwhile", async () => {
     await withNode({ linkWindowBytes: 4096 }, async (n) => {
-      const full = await startGated(n, "full");
+      const full = await startGatedByIndex(n, "full");
       const other = await startRecorder(n, "other");
       await n.startWorker("sender", TryAroundFullHop, { placement: "thread" });
       const answer = await n.sendAndReceive<{ stillWaiting: boolean; triedFull: boolean; tried: boolean }>("sender", { full: "full", other: "other", pad: 256 }, { timeout: 60_000 });
@@ -116,7 +100,7 @@ describe("trySend and tryForward", () => {
 
   it("on a thread, trySend refuses a hop the main thread said is full even while nothing of the worker waits for it", async () => {
     await withNode({ linkWindowBytes: 4096 }, async (n) => {
-      const full = await startGated(n, "full");
+      const full = await startGatedByIndex(n, "full");
       await startRecorder(n, "other");
       await n.startWorker("sender", TryFullHopNothingWaiting, { placement: "thread" });
       // Without the check the worker's stream stalls behind the full hop and never answers: the timeout says so.

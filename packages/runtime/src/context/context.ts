@@ -84,9 +84,8 @@ export interface Context {
    * not grant, such as a `1#host:port` dial or a sendAndReceive's reply address). No promise
    * is made, so a refused message goes by `send`, which waits and keeps the order: `if
    * (!ctx.trySend(to, body)) await ctx.send(to, body)`. What `send` would reject with (a bad
-   * route or body, an unknown address, a stopped node) is thrown; on a worker's own thread, a
-   * refused send's error (an unknown address, which only the main thread finds, or a body
-   * that cannot be encoded) comes from the `send` that follows.
+   * route or body, an unknown address, a stopped node) is thrown; on a worker's own thread an
+   * unknown address, which only the main thread finds, comes from the `send` that follows.
    */
   trySend(to: RouteLike, body: unknown, options?: TrySendOptions): boolean;
   /** `forward`, as `trySend` is `send`: routes `message` now and returns true, or returns false where `forward` would wait. */

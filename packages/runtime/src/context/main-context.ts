@@ -1,7 +1,7 @@
 import { Address, toAddress, type AddressLike } from "../address/address.js";
 import { bodyMessage } from "../codec/body.js";
 import { UnsupportedOperationError } from "../errors/errors.js";
-import { LocalMessage, NO_LOCAL_INFO } from "../message/local-message.js";
+import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-message.js";
 import type { Routed } from "../message/routed.js";
 import type { NodeCore } from "../node/node-core.js";
 import { adoptRoute, route, type Route, type RouteLike } from "../route/route.js";
@@ -88,36 +88,36 @@ export class MainContext implements Context {
       const onward = route(to);
       const localInfo = options?.localInfo ?? NO_LOCAL_INFO;
       if (options?.ifFull === "drop") return this.#sendOrDrop(bodyMessage(onward, this.#returnRoute, body, localInfo, false), options);
-      const lender = body instanceof Uint8Array ? this.#lenderFor(onward) : undefined;
-      if (lender?.deliverBytes !== undefined) {
-        // No message made at all: the mailbox copies the bytes into its own memory (a batch, a write buffer, staging).
-        lender.deliverBytes(onward, this.#returnRoute, localInfo, body as Uint8Array, this.#memo.senderKey);
-        return SENT;
-      }
-      const message = bodyMessage(onward, this.#returnRoute, body, localInfo, lender !== undefined);
-      if (lender === undefined) return this.#sends.submit(message, options);
-      this.#memo.route(message);
-      return SENT;
+      const message = this.#lendOrMake(onward, body, localInfo);
+      return message === undefined ? SENT : this.#sends.submit(message, options);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * A bytes body that a mailbox can take lent now (#lenderFor) is delivered so, and undefined
+   * returned; otherwise the message to submit, with its own copy of a bytes body.
+   */
+  #lendOrMake(onward: Route, body: unknown, localInfo: LocalInfo): LocalMessage | undefined {
+    const lender = body instanceof Uint8Array ? this.#lenderFor(onward) : undefined;
+    if (lender?.deliverBytes !== undefined) {
+      // No message made at all: the mailbox copies the bytes into its own memory (a batch, a write buffer, staging).
+      lender.deliverBytes(onward, this.#returnRoute, localInfo, body as Uint8Array, this.#memo.senderKey);
+      return undefined;
+    }
+    const message = bodyMessage(onward, this.#returnRoute, body, localInfo, lender !== undefined);
+    if (lender === undefined) return message;
+    this.#memo.route(message);
+    return undefined;
   }
 
   /** `send`'s path for a send written at once; false, nothing sent, where send would wait. */
   trySend(to: RouteLike, body: unknown, options?: TrySendOptions): boolean {
     checkTrySendOptions(options, "trySend");
     this.#core.assertRunning();
-    const onward = route(to);
-    const localInfo = options?.localInfo ?? NO_LOCAL_INFO;
-    const lender = body instanceof Uint8Array ? this.#lenderFor(onward) : undefined;
-    if (lender?.deliverBytes !== undefined) {
-      lender.deliverBytes(onward, this.#returnRoute, localInfo, body as Uint8Array, this.#memo.senderKey);
-      return true;
-    }
-    const message = bodyMessage(onward, this.#returnRoute, body, localInfo, lender !== undefined);
-    if (lender === undefined) return this.#sends.trySubmit(message);
-    this.#memo.route(message);
-    return true;
+    const message = this.#lendOrMake(route(to), body, options?.localInfo ?? NO_LOCAL_INFO);
+    return message === undefined || this.#sends.trySubmit(message);
   }
 
   tryForward(message: LocalMessage, options?: TrySendOptions): boolean {

@@ -74,13 +74,13 @@ export class ThreadContext implements Context {
     }
   }
 
-  /** Written into the batch now if the link needs no wait and no ack for that hop (ThreadLink.writesWithoutWaiting). */
+  /** Written into the batch now if the link needs no wait and no ack for that hop (ThreadLink.writeEnvelopeAtOnce). */
   trySend(to: RouteLike, body: unknown, options?: TrySendOptions): boolean {
     checkTrySendOptions(options, "trySend");
     const onward = route(to);
     const localInfo = options?.localInfo ?? NO_LOCAL_INFO;
     if (body instanceof Uint8Array) return this.#link.writeBytesAtOnce(onward, this.#self, localInfo, body);
-    if (!this.#link.writesWithoutWaiting(onward)) return false;
+    // Encoded first, so that a body that cannot be encoded throws here, refused or not.
     return this.#link.writeEnvelopeAtOnce(bodyMessage(onward, this.#self, body, localInfo, true));
   }
 

@@ -133,41 +133,38 @@ export class ThreadLink {
 
   /**
    * True when a send along `onward` submitted now is written into the batch before it returns
-   * (nothing waits, the window has room, its first hop is not full): its payload may be lent,
-   * not copied first.
+   * (the window has room, and neither a send of this worker to its first hop waits nor is that
+   * hop full: sends waiting for other hops do not matter, order is per first hop): its payload
+   * may be lent, not copied first.
    */
   writesAtOnce(onward: Route): boolean {
-    return this.#sends.idle && this.#unrouted < this.window && (this.#fullHops.size === 0 || !this.#fullHops.has(onward.next().key));
+    if (this.#unrouted >= this.window) return false;
+    if (this.#sends.idle && this.#fullHops.size === 0) return true;
+    const key = onward.next().key;
+    return !this.#sends.waitsIn(key) && !this.#fullHops.has(key);
   }
 
   /**
    * Writes a send of the bytes body `bytes` into the batch now, with no message made (a
    * stream's: its payload alone, PortWriter.pushBytesBody), when `sendEnvelope` of it would be
-   * written at once without waiting for an ack (writesWithoutWaiting); returns false, writing
+   * written at once without waiting for an ack (#writesWithoutWaiting); returns false, writing
    * nothing, otherwise.
    */
   writeBytesAtOnce(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, bytes: Uint8Array): boolean {
-    if (!this.writesWithoutWaiting(onwardRoute)) return false;
+    if (!this.#writesWithoutWaiting(onwardRoute)) return false;
     this.#unrouted += this.#writer.pushBytesBody(onwardRoute, returnRoute, localInfo, bytes);
     this.#lastOnward = onwardRoute;
     return true;
   }
 
-  /**
-   * Whether a send along `onwardRoute` is written at once and needs no ack: the window has
-   * room, the first hop is granted, and neither a send of this worker to it waits nor is it
-   * full. Sends waiting for other hops do not matter (as for `send`: order is per first hop).
-   */
-  writesWithoutWaiting(onwardRoute: Route): boolean {
-    if (this.#unrouted >= this.window || !this.#isGranted(onwardRoute)) return false;
-    if (this.#sends.idle && this.#fullHops.size === 0) return true;
-    const key = onwardRoute.next().key;
-    return !this.#sends.waitsIn(key) && !this.#fullHops.has(key);
+  /** Whether a send along `onwardRoute` is written at once (writesAtOnce) and needs no ack: its first hop is granted. */
+  #writesWithoutWaiting(onwardRoute: Route): boolean {
+    return this.writesAtOnce(onwardRoute) && this.#isGranted(onwardRoute);
   }
 
-  /** Writes `message` into the batch now if writesWithoutWaiting (true); false, writing nothing, otherwise (trySend, tryForward). */
+  /** Writes `message` into the batch now if #writesWithoutWaiting (true); false, writing nothing, otherwise (trySend, tryForward). */
   writeEnvelopeAtOnce(message: LocalMessage): boolean {
-    if (!this.writesWithoutWaiting(message.onwardRoute)) return false;
+    if (!this.#writesWithoutWaiting(message.onwardRoute)) return false;
     void this.#write(message, false);
     return true;
   }
