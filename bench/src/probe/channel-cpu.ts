@@ -7,6 +7,7 @@
 //   node bench/dist/probe/channel-cpu.js [--size 1024] [--n 200000] [--warm 50000] [--plain]
 //                                        [--reps 3] [--crypto-threads 0] [--channels 1]
 //                                        [--baseline tls|tcp] [--pause hop|connection] [--body]
+//                                        [--route-per-send]
 //
 // The sender pauses while the next send's first hop needs drain (its channel's send queue, or
 // the connection), as the bench's does; --pause connection pauses on the connection only, so
@@ -16,6 +17,9 @@
 // --body sends each payload as a bytes body, `ctx.send(route, payload)`, as the docs' streaming
 // loop does (a send whose first hop has room lends it the bytes: Mailbox.deliverBytes), instead
 // of forwarding one prebuilt LocalMessage with the raw payload, as the bench's sender does.
+//
+// --route-per-send 1 (with --body) builds the route for each send, `ctx.send(route(channel,
+// "sink"), payload)`, as a loop written the plain way does, instead of keeping one route object.
 //
 // --channels N opens N channels over the one connection and sends round-robin over them, as
 // scale/channels does: from N ≈ 64 (a turn's sends spread over more channels than it holds
@@ -50,6 +54,8 @@ interface Args {
   pause: "hop" | "connection";
   /** Send bytes bodies with ctx.send (as users do) instead of forwarding a prebuilt message. */
   body: boolean;
+  /** With body: a route built for each send rather than one kept. */
+  routePerSend: boolean;
 }
 type Usage = { cpuUs: number; faults: number; switches: number; atMs: number };
 type Msg = { t: "port"; port: number; certPem?: string } | { t: "mark"; i: number } | { t: "usage"; i: number; usage: Usage } | { t: "done" };
@@ -145,7 +151,8 @@ async function initiator(a: Args, port: number): Promise<void> {
   const tcp = await createTcpTransport(n);
   const connection = await tcp.connect(`127.0.0.1:${port}`, new TcpConnectionOptions());
   const channels = a.plain ? [] : await openChannels(n, connection.address, a);
-  const routes = a.plain ? [route(connection.address, "sink")] : channels.map((channel) => route(channel.address, "sink"));
+  const hops = a.plain ? [connection.address] : channels.map((channel) => channel.address);
+  const routes = hops.map((hop) => route(hop, "sink"));
   let ctx!: Context;
   await n.startWorker("source", { initialize: (c: Context) => void (ctx = c), handleMessage() {} }, { placement: "main" });
   process.on("message", (m: Msg) => {
@@ -165,8 +172,9 @@ async function initiator(a: Args, port: number): Promise<void> {
     let waitOn: SecureChannel | TcpConnection | undefined;
     for (let k = 0; k < perTurn && (waitOn = hopNeedingDrain(connection, a.pause === "hop" ? channels[next] : undefined)) === undefined; k++) {
       // As the bench's sender: trySend / tryForward, and send / forward for one they refuse.
-      if (!(a.body ? ctx.trySend(routes[next]!, payload) : ctx.tryForward(messages[next]!))) {
-        last = a.body ? ctx.send(routes[next]!, payload) : ctx.forward(messages[next]!);
+      const to = a.routePerSend ? route(hops[next]!, "sink") : routes[next]!;
+      if (!(a.body ? ctx.trySend(to, payload) : ctx.tryForward(messages[next]!))) {
+        last = a.body ? ctx.send(to, payload) : ctx.forward(messages[next]!);
         // Only the last is awaited: the others must not become unhandled rejections if the channel closes.
         if (k + 1 < perTurn) last.catch(noop);
       }
@@ -198,11 +206,12 @@ const FLAGS: Readonly<Record<string, FlagKind>> = {
   channels: "count",
   plain: "switch",
   body: "switch",
+  "route-per-send": "switch",
   baseline: ["tls", "tcp"],
   pause: ["hop", "connection"],
 };
 const USAGE =
-  "usage: channel-cpu.js [--size 1024] [--n 200000] [--warm 50000] [--reps 3] [--channels 1] [--crypto-threads 0] [--plain 1] [--body 1] [--baseline tls|tcp] [--pause hop|connection]";
+  "usage: channel-cpu.js [--size 1024] [--n 200000] [--warm 50000] [--reps 3] [--channels 1] [--crypto-threads 0] [--plain 1] [--body 1] [--route-per-send 1] [--baseline tls|tcp] [--pause hop|connection]";
 
 function parse(argv: string[]): Args & { reps: number } {
   const flags = checkedFlags(argv, FLAGS, USAGE);
@@ -211,6 +220,7 @@ function parse(argv: string[]): Args & { reps: number } {
   if (baseline !== undefined && baseline !== "tls" && baseline !== "tcp") throw new Error(`--baseline is tls or tcp, got ${baseline}`);
   const pause = flags.pause ?? "hop";
   if (pause !== "hop" && pause !== "connection") throw new Error(`--pause is hop or connection, got ${pause}`);
+  if (flags["route-per-send"] === "1" && flags.body !== "1") throw new Error("--route-per-send needs --body 1 (a forwarded message's routes are its own)");
   return {
     size: get("size", 1024),
     n: get("n", 200_000),
@@ -221,6 +231,7 @@ function parse(argv: string[]): Args & { reps: number } {
     reps: get("reps", 3),
     pause,
     body: flags.body === "1",
+    routePerSend: flags["route-per-send"] === "1",
     ...(baseline === undefined ? {} : { baseline }),
   };
 }

@@ -90,7 +90,8 @@ describe("frames", () => {
     }
     const decoder = new LocalEnvelopeDecoder();
     const read: string[] = [];
-    readFrames(w.take()!, (_kind, frame) => read.push(Buffer.from(decoder.decode(frame).payload).toString()));
+    // The second repeats the first one's head (the same routes): its frame is its payload alone.
+    readFrames(w.take()!, (kind, frame) => read.push(Buffer.from(decoder.decodeFrame(kind, frame).payload).toString()));
     expect(read).toEqual(["abcdefghij", "abcdefghij"]);
   });
 
@@ -163,6 +164,27 @@ describe("frames", () => {
     expect(envelopes[1]!.onwardRoute).toBe(envelopes[0]!.onwardRoute);
     const pushed = envelopes.filter((_m, i) => i !== 7); // the one pushed whole has no size from pushEnvelope
     expect(pushed.map((m) => frameSizeOf(m))).toEqual(sizes);
+  });
+
+  it("repeats a head for equal routes in new objects (a route built per send), not for routes a hop apart", () => {
+    const w = new BatchWriter(64);
+    const fresh = (onward: string[], back: string[], payload: string) => new LocalMessage(route(...onward), route(...back), Buffer.from(payload));
+    const sent = [
+      fresh(["sink", "next"], ["me", "a"], "1"),
+      fresh(["sink", "next"], ["me", "a"], "2"), // equal routes, other objects
+      fresh(["sink", "other"], ["me", "a"], "3"), // the onward route's last hop differs
+      fresh(["sink", "other"], ["me", "b"], "4"), // the return route's
+      fresh(["sink", "other"], ["me", "b"], "5"),
+    ];
+    for (const m of sent) w.pushEnvelope(FRAME_ENVELOPE, m);
+    // The writer's question for a payload written with no message made (a run, a bytes body) agrees.
+    expect(w.takesSameHead(route("sink", "other"), route("me", "b"), NO_LOCAL_INFO, 1)).toBe(true);
+    expect(w.takesSameHead(route("sink", "other"), route("me", "a"), NO_LOCAL_INFO, 1)).toBe(false);
+    const { kinds, read } = readPosted([w.take()!], "utf8");
+    const E = FRAME_ENVELOPE;
+    const S = FRAME_ENVELOPE_SAME_HEAD;
+    expect(kinds).toEqual([E, S, E, E, S]);
+    expect(read).toEqual(sent.map((m) => [m.onwardRoute.toString(), m.returnRoute.toString(), Buffer.from(m.payload).toString(), NO_LOCAL_INFO]));
   });
 
   it("refuses an envelope that repeats a head when no envelope came before it", () => {

@@ -132,6 +132,17 @@ describe("route()", () => {
     expect(inspect(route("a => 1#h:1"))).toBe("Route(0#a => 1#h:1)");
   });
 
+  it("gives a text the same route each time (what a send that names its destination by text repeats); parts make a new one", () => {
+    expect(route("sink")).toBe(route("sink"));
+    expect(route("a => 1#h:1")).toBe(route("a => 1#h:1"));
+    expect(route("sink").toString()).toBe("0#sink");
+    expect(route("sink", "b")).not.toBe(route("sink", "b"));
+    expect(route("sink", "b").equals(route("sink => b"))).toBe(true);
+    // A text that is no route is refused every time, not remembered.
+    expect(() => route("a => ")).toThrow(InvalidRouteError);
+    expect(() => route("a => ")).toThrow(InvalidRouteError);
+  });
+
   it("gives the next hop and the recipient; an empty route has no next hop", () => {
     const r = route("a => b");
     expect(r.next().value).toBe("a");
@@ -144,6 +155,12 @@ describe("route()", () => {
   it("compares and prints", () => {
     expect(route("a => b").equals(route("a", "b"))).toBe(true);
     expect(route("a => b").equals(route("a"))).toBe(false);
+    expect(route("a => b").equals(route("a => c"))).toBe(false);
+    // From an index on: as long, and the same from there (a transport leaves out its own hop).
+    expect(route("x", "b").equals(route("y", "b"), 1)).toBe(true);
+    expect(route("x", "b").equals(route("y", "c"), 1)).toBe(false);
+    expect(route("x", "b").equals(route("y", "b", "c"), 1)).toBe(false);
+    expect(route("x", "b").equals(route("y", "b"))).toBe(false);
     expect(route("a => 1#h:1").toString()).toBe("0#a => 1#h:1");
     expect(JSON.stringify(route("a"))).toBe('"0#a"');
   });

@@ -346,7 +346,7 @@ export class FrameWriter {
   /** Whether a frame along these routes repeats the head this connection wrote last (its onward route without this hop). */
   #repeatsHead(onward: Route, returnRoute: Route): boolean {
     const last = this.#lastOnward;
-    return last !== undefined && sameHops(onward, last, 1) && sameHops(returnRoute, this.#lastReturn, 0);
+    return last !== undefined && onward.equals(last, 1) && returnRoute.equals(this.#lastReturn);
   }
 
   /**
@@ -624,19 +624,6 @@ function keepsMoreThanItself(message: LocalMessage, payloadLength: number): bool
   if (payloadLength > LENT_IN_ARENA_MAX) return false;
   const source = message.payloadSource;
   return source !== undefined && payloadLength < source.buffer.byteLength * VIEW_MIN_SHARE_WHILE_BLOCKED;
-}
-
-/** Whether two routes hold the same addresses from index `from` on. */
-function sameHops(a: Route, b: Route, from: number): boolean {
-  if (a === b) return true;
-  const n = a.length;
-  if (n !== b.length) return false;
-  for (let i = from; i < n; i++) {
-    const x = a.at(i)!;
-    const y = b.at(i)!;
-    if (x !== y && (x.type !== y.type || x.value !== y.value)) return false;
-  }
-  return true;
 }
 
 /** A copy of the message's payload in a buffer of its own. */

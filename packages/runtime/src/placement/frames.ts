@@ -211,8 +211,8 @@ export class BatchWriter implements FrameSink {
     const payloadLength = message.payloadLength;
     if (
       kind === FRAME_ENVELOPE &&
-      message.onwardRoute === this.#previousOnward &&
-      message.returnRoute === this.#previousReturn &&
+      sameRoute(message.onwardRoute, this.#previousOnward) &&
+      sameRoute(message.returnRoute, this.#previousReturn) &&
       message.localInfo === this.#previousInfo
     ) {
       return this.#pushSameHead(message, payloadLength);
@@ -262,8 +262,8 @@ export class BatchWriter implements FrameSink {
    */
   takesSameHead(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, payloadLength: number): boolean {
     return (
-      onwardRoute === this.#previousOnward &&
-      returnRoute === this.#previousReturn &&
+      sameRoute(onwardRoute, this.#previousOnward) &&
+      sameRoute(returnRoute, this.#previousReturn) &&
       localInfo === this.#previousInfo &&
       !this.outgrows(FRAME_HEADER + payloadLength)
     );
@@ -314,7 +314,7 @@ export class BatchWriter implements FrameSink {
    */
   #repeatedHead(message: LocalMessage): Uint8Array | undefined {
     const last = this.#lastHead;
-    if (last === undefined || last.onwardRoute !== message.onwardRoute || last.returnRoute !== message.returnRoute || last.localInfo !== message.localInfo) {
+    if (last === undefined || !sameRoute(message.onwardRoute, last.onwardRoute) || !sameRoute(message.returnRoute, last.returnRoute) || last.localInfo !== message.localInfo) {
       return undefined;
     }
     if (last.bytes === undefined) {
@@ -786,3 +786,12 @@ export function batchAndSpares(value: unknown): { batch: unknown; spares: ArrayB
 }
 
 const NO_SPARES: ArrayBuffer[] = [];
+
+/**
+ * Whether `a` is `b` or holds the same hops: a sender that builds its route per send
+ * (`route(connection, "sink")`) has equal routes in new objects, which repeat the head all
+ * the same. Local info is compared as the object it is (a channel's is one per peer).
+ */
+function sameRoute(a: Route, b: Route | undefined): boolean {
+  return a === b || (b !== undefined && a.equals(b));
+}

@@ -119,13 +119,17 @@ export class Route {
     return adoptRoute(out);
   }
 
-  /** True when both hold the same addresses in the same order. */
-  equals(other: Route): boolean {
+  /**
+   * True when both hold the same addresses in the same order; with `from`, when they are as
+   * long and the same from that index on (e.g. 1: the same but for their first hop, which a
+   * transport or a channel leaves out of the envelope it writes).
+   */
+  equals(other: Route, from = 0): boolean {
     const a = this.#addresses;
     const b = other.#addresses;
     if (a === b) return true;
     if (a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!a[i]!.equals(b[i]!)) return false;
+    for (let i = from; i < a.length; i++) if (a[i] !== b[i] && !a[i]!.equals(b[i]!)) return false;
     return true;
   }
 
@@ -191,6 +195,7 @@ export function route(...parts: RouteLike[]): Route {
   if (parts.length === 1) {
     const part = parts[0];
     if (part instanceof Route) return part;
+    if (typeof part === "string") return parsedRoute(part);
     if (part instanceof Address) return adoptRoute([part]);
     const inner = routeOf(part);
     if (inner) return inner;
@@ -267,6 +272,26 @@ function parsedHop(text: string): Address {
     parsedHops.set(text, address);
   }
   return address;
+}
+
+/**
+ * Routes parsed from texts, by text: a send that names its destination by text (`send("sink",
+ * …)`) takes the same route object each time, which the hot paths compare before the hops
+ * (docs/performance-log.md, session 49). Routes are immutable values, so sends may share them.
+ */
+const parsedRoutes = new Map<string, Route>();
+
+/** `route(text)`, remembered (throws InvalidRouteError or InvalidAddressError, remembering nothing). */
+function parsedRoute(text: string): Route {
+  let r = parsedRoutes.get(text);
+  if (r === undefined) {
+    const addresses: Address[] = [];
+    collectString(text, addresses);
+    r = adoptRoute(addresses);
+    if (parsedRoutes.size >= PARSED_HOPS_MAX) parsedRoutes.clear();
+    parsedRoutes.set(text, r);
+  }
+  return r;
 }
 
 function pushAll(into: Address[], addresses: readonly Address[]): void {

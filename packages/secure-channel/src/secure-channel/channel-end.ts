@@ -724,6 +724,11 @@ export class ChannelEnd implements ChannelCipherSink {
    */
   #headOf(onwardRoute: Route, returnRoute: Route): Uint8Array {
     if (onwardRoute === this.#headOnward && returnRoute === this.#headReturn) return this.#head;
+    // A loop that builds its route per send (`route(channel, "sink")`) has equal routes in new
+    // objects: the same head, found by comparing a few hops, not encoded again; the queue's
+    // records then repeat it (REPEATED_HEAD) instead of carrying it with every message.
+    const onward = this.#headOnward;
+    if (onward !== undefined && onwardRoute.equals(onward, 1) && returnRoute.equals(this.#headReturn!)) return this.#head;
     const head = encodeEnvelopeHead(new LocalMessage(onwardRoute, returnRoute, EMPTY), "network", 1); // without our own hop
     this.#head = head.subarray(0, head.length - PAYLOAD_LENGTH_BYTES);
     this.#headOnward = onwardRoute;
