@@ -132,12 +132,23 @@ describe("route()", () => {
     expect(inspect(route("a => 1#h:1"))).toBe("Route(0#a => 1#h:1)");
   });
 
-  it("gives a text the same route each time (what a send that names its destination by text repeats); parts make a new one", () => {
+  it("gives a text, or a route, an address or a channel followed by a text, the same route each time (what a loop that names its destination so repeats); other parts make a new one", () => {
     expect(route("sink")).toBe(route("sink"));
     expect(route("a => 1#h:1")).toBe(route("a => 1#h:1"));
     expect(route("sink").toString()).toBe("0#sink");
     expect(route("sink", "b")).not.toBe(route("sink", "b"));
     expect(route("sink", "b").equals(route("sink => b"))).toBe(true);
+    // So is a route, an address or what has a .route (a channel, a connection) with a text after it.
+    const connection = { route: route("1#127.0.0.1:4000") };
+    expect(route(connection, "echoer")).toBe(route(connection, "echoer"));
+    expect(route(connection, "echoer").toString()).toBe("1#127.0.0.1:4000 => 0#echoer");
+    expect(route(connection, "a => b").toString()).toBe("1#127.0.0.1:4000 => 0#a => 0#b");
+    expect(route(connection, "other")).not.toBe(route(connection, "echoer"));
+    const address = Address.parse("1#127.0.0.1:5000");
+    expect(route(address)).toBe(route(address));
+    expect(route(address, "echoer")).toBe(route(address, "echoer"));
+    expect(route(address, "echoer").equals(route([address, "echoer"]))).toBe(true);
+    expect(() => route(connection, "a => ")).toThrow(InvalidRouteError);
     // A text that is no route is refused every time, not remembered.
     expect(() => route("a => ")).toThrow(InvalidRouteError);
     expect(() => route("a => ")).toThrow(InvalidRouteError);

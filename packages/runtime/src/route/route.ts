@@ -196,9 +196,13 @@ export function route(...parts: RouteLike[]): Route {
     const part = parts[0];
     if (part instanceof Route) return part;
     if (typeof part === "string") return parsedRoute(part);
-    if (part instanceof Address) return adoptRoute([part]);
+    if (part instanceof Address) return routeOfAddress(part);
     const inner = routeOf(part);
     if (inner) return inner;
+  } else if (parts.length === 2 && typeof parts[1] === "string") {
+    const first = parts[0];
+    const front = first instanceof Route || first instanceof Address ? first : routeOf(first);
+    if (front !== undefined) return joinedRoute(front, parts[1]);
   }
   const addresses: Address[] = [];
   for (const part of parts) collect(part, addresses);
@@ -290,6 +294,38 @@ function parsedRoute(text: string): Route {
     r = adoptRoute(addresses);
     if (parsedRoutes.size >= PARSED_HOPS_MAX) parsedRoutes.clear();
     parsedRoutes.set(text, r);
+  }
+  return r;
+}
+
+/** `route(address)`, one object per address (a channel's `route` is one: see joinedRoutes). */
+const addressRoutes = new WeakMap<Address, Route>();
+
+function routeOfAddress(address: Address): Route {
+  let r = addressRoutes.get(address);
+  if (r === undefined) addressRoutes.set(address, (r = adoptRoute([address])));
+  return r;
+}
+
+/**
+ * Routes made as `route(front, text)` (`route(channel, "sink")`, `route(connection, "echoer")`:
+ * how a loop usually names where it sends), by front and text: the same route object each
+ * time, as for a text alone, and no route made per send. Held weakly by the front (a
+ * channel's route, a connection's, an address), a few texts each.
+ */
+const joinedRoutes = new WeakMap<Route | Address, Map<string, Route>>();
+const JOINED_TEXTS_MAX = 64;
+
+function joinedRoute(front: Route | Address, text: string): Route {
+  let byText = joinedRoutes.get(front);
+  if (byText === undefined) joinedRoutes.set(front, (byText = new Map()));
+  let r = byText.get(text);
+  if (r === undefined) {
+    const addresses: Address[] = front instanceof Address ? [front] : [...internalAddresses(front)];
+    pushAll(addresses, internalAddresses(parsedRoute(text)));
+    r = adoptRoute(addresses);
+    if (byText.size >= JOINED_TEXTS_MAX) byText.clear();
+    byText.set(text, r);
   }
   return r;
 }
