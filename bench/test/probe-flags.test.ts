@@ -24,7 +24,7 @@ describe("the probes' flags", () => {
     ["channel-cpu", ["--baseline", "quic"], /^error: --baseline is one of tls, tcp, got "quic"\n/],
     // A count of 0.5 hung: the sink's second mark was never reached (a review's catch).
     ["channel-cpu", ["--n", "0.5", "--reps", "1"], /^error: --n takes a whole number of at least 1, got "0\.5"\n/],
-    ["send-cpu", ["--reps", "1"], /^error: unknown flag --reps; this probe takes --size, --n, --rounds, --to, --send\nusage: send-cpu\.js /],
+    ["send-cpu", ["--reps", "1"], /^error: unknown flag --reps; this probe takes --size, --n, --rounds, --to, --send, --route\nusage: send-cpu\.js /],
     ["waiting-sends", ["--batches", "2"], /^error: unknown flag --batches; /],
   ])("%s %j exits 2 with one error line and the usage, running nothing", async (name, args, message) => {
     const { code, stderr } = await probe(name, args);

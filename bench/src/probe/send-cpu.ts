@@ -8,19 +8,23 @@
 // first (the first warms up). Run two checkouts alternately to compare them in the same minutes:
 //
 //   node bench/dist/probe/send-cpu.js [--size 1024] [--n 1000000] [--rounds 3] [--to main|thread|pool] [--send plain|catch|try]
+//                                     [--route kept|text]
 //
 // --send: how each message is sent: `send` with its promise dropped (plain, the default), `send`
 // with a handler on each promise (catch: `.catch(noop)`, as a loop that handles failures must),
 // or `trySend`, `send` for one it refuses (try: the docs' streaming loop).
-import { node, route, type Worker } from "@hopwire/runtime";
+//
+// --route: where each send goes: one Route object kept for all (kept, the default, as the
+// bench's Blaster does), or the text "sink" (text: `send("sink", body)`, as a loop is usually written).
+import { node, route, type Route, type Worker } from "@hopwire/runtime";
 import { CountSink } from "./count-sink.js";
 import { checkedFlags } from "./flags.js";
 import { threadCpuNs } from "../proc/thread-cpu.js";
 
 const flags = checkedFlags(
   process.argv.slice(2),
-  { size: "number", n: "count", rounds: "count", to: ["main", "thread", "pool"], send: ["plain", "catch", "try"] },
-  "usage: send-cpu.js [--size 1024] [--n 1000000] [--rounds 3] [--to main|thread|pool] [--send plain|catch|try]",
+  { size: "number", n: "count", rounds: "count", to: ["main", "thread", "pool"], send: ["plain", "catch", "try"], route: ["kept", "text"] },
+  "usage: send-cpu.js [--size 1024] [--n 1000000] [--rounds 3] [--to main|thread|pool] [--send plain|catch|try] [--route kept|text]",
 );
 const size = Number(flags.size ?? 1024);
 const n = Number(flags.n ?? 1_000_000);
@@ -48,8 +52,7 @@ else await hopwire.startWorker("sink", CountSink, { placement: to });
 /** Messages the sink has counted (a thread's or slot's sink answers a short control message with its count). */
 const counted = async (): Promise<number> => (to === "main" ? counter.count : await hopwire.sendAndReceive<number>("sink", 0));
 const body = new Uint8Array(size).fill(1);
-// One Route for every send, as the bench's Blaster does (a string would be parsed per send).
-const sinkRoute = route("sink");
+const sinkRoute: Route | string = flags.route === "text" ? "sink" : route("sink");
 const perTurn = Math.max(1, Math.min(1024, Math.floor(65536 / size)));
 for (let round = 0; round < rounds; round++) {
   const t0 = process.hrtime.bigint();
