@@ -1,5 +1,5 @@
 // The encryptor's FIFO: what goes in comes out in order, however pushes and takes interleave,
-// including across the points where it empties (and writes over its old slots) or compacts.
+// including across the points where it empties, wraps round its slots or grows.
 import { describe, expect, it } from "vitest";
 import { REPEATED_HEAD, encodeBody } from "@hopwire/runtime";
 import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "../dist/secure-channel/encryptor-queue.js";
@@ -10,12 +10,12 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b
 const envelope = (n: number): [Uint8Array, Uint8Array] => [Uint8Array.of(n & 0xff, n >> 8), new Uint8Array(n % 7).fill(n & 0xff)];
 
 describe("EncryptorQueue", () => {
-  it("keeps FIFO order and byte counts through empties, partial takes and compactions", () => {
+  it("keeps FIFO order and byte counts through empties, partial takes, wraps and growth", () => {
     const queue = new EncryptorQueue(limits);
     let next = 0; // next number to push
     let expected = 0; // next number to take
     let bytes = 0;
-    // A deterministic mix: bursts of pushes, takes of 1..n, emptying now and then; > 1024 queued at times (compaction).
+    // A deterministic mix: bursts of pushes, takes of 1..n, emptying now and then; > 2048 queued at times (growth past what an emptied queue keeps).
     for (let round = 0; round < 400; round++) {
       const pushes = round % 50 === 7 ? 3000 : (round * 37) % 90;
       for (let k = 0; k < pushes; k++) {
@@ -196,6 +196,52 @@ describe("EncryptorQueue", () => {
     }
   });
 
+  it("takeRecord writes what a plain list of the envelopes says, from a queue that is never emptied (its slots wrap and grow while wrapped)", () => {
+    const queue = new EncryptorQueue(limits);
+    const model: { head: Uint8Array; payload: Buffer }[] = [];
+    const heads = [Uint8Array.of(1, 2, 3), Uint8Array.of(4, 5)];
+    const lent = new Uint8Array(600);
+    let n = 0;
+    /** A MESSAGES body as the format says: a head once per run of it, REPEATED_HEAD | length after. */
+    const expected = (envelopes: typeof model): Buffer => {
+      const out: Buffer[] = [];
+      let previous: Uint8Array | undefined;
+      for (const { head, payload } of envelopes) {
+        const word = Buffer.alloc(4);
+        if (head === previous) word.writeUInt32BE((REPEATED_HEAD | payload.length) >>> 0);
+        else word.writeUInt32BE(head.length + PAYLOAD_LENGTH_BYTES + payload.length);
+        out.push(word);
+        if (head !== previous) {
+          const length = Buffer.alloc(4);
+          length.writeUInt32BE(payload.length);
+          out.push(Buffer.from(head), length);
+        }
+        out.push(payload);
+        previous = head;
+      }
+      return Buffer.concat(out);
+    };
+    for (let round = 0; round < 300; round++) {
+      for (let k = 0, count = 1 + ((round * 23) % 45); k < count; k++, n++) {
+        const head = heads[(n >> 4) % 2]!;
+        const bytes = lent.subarray(0, (n * 41) % 600).fill(n & 0xff);
+        model.push({ head, payload: Buffer.from(encodeBody(bytes)) });
+        if (n % 7 === 0) queue.push(head, encodeBody(bytes));
+        else queue.pushLentBytes(head, bytes);
+        lent.fill(0xee);
+      }
+      // Two thirds taken, the rest left queued: the oldest slot moves round the ring.
+      const take = Math.max(1, Math.floor((queue.length * 2) / 3));
+      let bytes = 0;
+      for (let i = 0; i < take; i++) bytes += queue.size(i);
+      const got = Buffer.from(queue.takeRecord(take, bytes, Buffer.alloc(bytes + 4 * take)));
+      expect(got.equals(expected(model.splice(0, take))), `round ${round}`).toBe(true);
+      expect(queue.length).toBe(model.length);
+    }
+    // Its staging chunks go back (staging is the thread's: the tests after this one count it).
+    expect(queue.dropAll()).toBe(model.length);
+  });
+
   it("keeps a payload pushed in parts as its parts, and takeRecord writes it as the same payload joined", () => {
     const inParts = new EncryptorQueue(limits);
     const reference = new EncryptorQueue(limits);
@@ -212,14 +258,14 @@ describe("EncryptorQueue", () => {
     expect(Buffer.from(inParts.takeRecord(2, bytes, Buffer.alloc(bytes + 8))).equals(want)).toBe(true);
   });
 
-  it("hands every staging chunk back through compaction, takeFirst and dropAll: the next body is written at a chunk's start", () => {
+  it("hands every staging chunk back through wraps, growth, takeFirst and dropAll: the next body is written at a chunk's start", () => {
     const queue = new EncryptorQueue(limits);
     const head = Uint8Array.of(9);
     const lent = new Uint8Array(700);
     let next = 0;
     let taken = 0;
     const wrong: number[] = [];
-    // Deep enough to compact (1,024 taken and half the queue) and to grow past the slots an emptied queue keeps.
+    // Deep enough to wrap round its slots and to grow past the slots an emptied queue keeps.
     for (let round = 0; round < 6; round++) {
       for (let k = 0; k < 1500; k++) {
         const n = next++;

@@ -8,9 +8,11 @@ export const PAYLOAD_LENGTH_BYTES = 4;
  * The encryptor's queue: envelopes (head and payload, not yet sealed) waiting for the end of
  * the turn, for credit from the peer or for room in the first hop. Its MailboxBound is what
  * the encryptor mailbox reports as `isFull`, so local senders wait rather than grow it.
- * A FIFO over parallel arrays with a moving head and tail, so taking is O(1). Emptied (as it is
- * every turn of a stream) it keeps its arrays and writes over them, instead of growing new
- * ones from nothing each turn; arrays grown past REUSE_MAX_SLOTS by a burst are dropped then.
+ * A ring over parallel arrays (a power of two long), so taking is O(1) and a queue that is
+ * never empty (a stream the peer's credit or the socket paces) writes over the slots it took,
+ * making no garbage per message: growing arrays and compacting them made ~100 B a message,
+ * whose scavenges a 1 KiB sender paid for in page faults. It doubles when full; emptied, a
+ * ring grown past REUSE_MAX_SLOTS by a burst is dropped.
  */
 export class EncryptorQueue {
   readonly bound: MailboxBound;
@@ -25,9 +27,10 @@ export class EncryptorQueue {
   #chunks: (StagingChunk | undefined)[] = [];
   #starts: number[] = [];
   #lengths: number[] = [];
-  /** [#first, #end) of the arrays is queued; slots outside it hold EMPTY. */
+  /** The oldest queued envelope's slot, how many are queued from it on (wrapping), and slots - 1; free slots hold EMPTY. */
   #first = 0;
-  #end = 0;
+  #count = 0;
+  #mask = -1;
 
   /** `budget`: what the node's channel ends may hold together (send-queue-budget.ts). */
   constructor(
@@ -43,7 +46,7 @@ export class EncryptorQueue {
   }
 
   get length(): number {
-    return this.#end - this.#first;
+    return this.#count;
   }
 
   get bytes(): number {
@@ -95,26 +98,43 @@ export class EncryptorQueue {
   }
 
   #put(head: Uint8Array, payload: Uint8Array | readonly Uint8Array[], chunk: StagingChunk | undefined, start: number, length: number): void {
-    const at = this.#end++;
-    if (at < this.#heads.length) {
-      this.#heads[at] = head;
-      this.#payloads[at] = payload;
-      this.#chunks[at] = chunk;
-      this.#starts[at] = start;
-      this.#lengths[at] = length;
-    } else {
-      this.#heads.push(head);
-      this.#payloads.push(payload);
-      this.#chunks.push(chunk);
-      this.#starts.push(start);
-      this.#lengths.push(length);
-    }
+    if (this.#count > this.#mask) this.#grow();
+    const at = (this.#first + this.#count++) & this.#mask;
+    this.#heads[at] = head;
+    this.#payloads[at] = payload;
+    this.#chunks[at] = chunk;
+    this.#starts[at] = start;
+    this.#lengths[at] = length;
     this.bound.add(head.length + PAYLOAD_LENGTH_BYTES + length);
+  }
+
+  /** Twice the slots (16 at first), the queued envelopes moved to the start, in order. */
+  #grow(): void {
+    const slots = Math.max(MIN_SLOTS, 2 * (this.#mask + 1));
+    this.#heads = this.#reordered(this.#heads, slots, EMPTY);
+    this.#payloads = this.#reordered(this.#payloads, slots, EMPTY);
+    this.#chunks = this.#reordered(this.#chunks, slots, undefined);
+    this.#starts = this.#reordered(this.#starts, slots, 0);
+    this.#lengths = this.#reordered(this.#lengths, slots, 0);
+    this.#first = 0;
+    this.#mask = slots - 1;
+  }
+
+  /** `array`'s queued slots, oldest first, in a new array of `slots` (the rest `fill`). */
+  #reordered<T>(array: T[], slots: number, fill: T): T[] {
+    const out = new Array<T>(slots).fill(fill);
+    for (let i = 0; i < this.#count; i++) out[i] = array[(this.#first + i) & this.#mask]!;
+    return out;
+  }
+
+  /** The slot of the i-th queued envelope (0 = the oldest). */
+  #slot(i: number): number {
+    return (this.#first + i) & this.#mask;
   }
 
   /** The i-th queued envelope's head (without the payload length) / payload / payload length / envelope size (0 = the oldest). */
   head(i: number): Uint8Array {
-    return this.#heads[this.#first + i]!;
+    return this.#heads[this.#slot(i)]!;
   }
 
   /**
@@ -122,13 +142,13 @@ export class EncryptorQueue {
    * valid until it is taken (and, via takeFirst, released).
    */
   payload(i: number): Uint8Array | readonly Uint8Array[] {
-    const at = this.#first + i;
+    const at = this.#slot(i);
     const chunk = this.#chunks[at];
     return chunk === undefined ? this.#payloads[at]! : chunk.buffer.subarray(this.#starts[at]!, this.#starts[at]! + this.#lengths[at]!);
   }
 
   payloadLength(i: number): number {
-    return this.#lengths[this.#first + i]!;
+    return this.#lengths[this.#slot(i)]!;
   }
 
   size(i: number): number {
@@ -138,8 +158,9 @@ export class EncryptorQueue {
   /** Removes the `count` oldest envelopes (`bytes` in all); wakes waiting senders when there is room. */
   take(count: number, bytes: number): void {
     for (let i = 0; i < count; i++) {
-      this.#heads[this.#first + i] = EMPTY;
-      this.#payloads[this.#first + i] = EMPTY;
+      const at = this.#slot(i);
+      this.#heads[at] = EMPTY;
+      this.#payloads[at] = EMPTY;
     }
     this.#advance(count, bytes);
   }
@@ -157,15 +178,16 @@ export class EncryptorQueue {
   }
 
   /**
-   * The staging memory of envelopes [#first, #first + count) is free: they are being sealed,
-   * and a seal reads its plaintext before it returns (inline, or into a crypto thread's batch).
+   * The staging memory of the `count` oldest envelopes is free: they are being sealed, and a
+   * seal reads its plaintext before it returns (inline, or into a crypto thread's batch).
    */
   #releaseStaged(count: number): void {
     const chunks = this.#chunks;
-    for (let i = this.#first, end = this.#first + count; i < end; i++) {
-      const chunk = chunks[i];
+    for (let i = 0; i < count; i++) {
+      const at = this.#slot(i);
+      const chunk = chunks[at];
       if (chunk !== undefined) {
-        chunks[i] = undefined;
+        chunks[at] = undefined;
         release(chunk);
       }
     }
@@ -193,7 +215,10 @@ export class EncryptorQueue {
     let runChunk: StagingChunk | undefined;
     let runStart = 0;
     let runEnd = 0;
-    for (let i = this.#first, end = this.#first + count; i < end; i++) {
+    const first = this.#first;
+    const mask = this.#mask;
+    for (let k = 0; k < count; k++) {
+      const i = (first + k) & mask;
       const head = heads[i]!;
       const length = lengths[i]!;
       const chunk = chunks[i];
@@ -235,9 +260,9 @@ export class EncryptorQueue {
 
   #advance(count: number, bytes: number): void {
     this.#releaseStaged(count);
-    this.#first += count;
-    if (this.#first === this.#end) this.#rewind();
-    else if (this.#first >= 1024 && this.#first * 2 >= this.#end) this.#compact();
+    this.#first = (this.#first + count) & this.#mask;
+    this.#count -= count;
+    if (this.#count === 0) this.#rewind();
     this.bound.release(count, bytes);
   }
 
@@ -245,38 +270,25 @@ export class EncryptorQueue {
   dropAll(): number {
     const dropped = this.length;
     this.#releaseStaged(dropped);
+    this.#forgetSlots();
+    this.bound.reset();
+    return dropped;
+  }
+
+  /** Empty: written from the first slot again (every taken slot already holds EMPTY, and no chunk); a ring a burst grew past REUSE_MAX_SLOTS goes. */
+  #rewind(): void {
+    if (this.#mask >= REUSE_MAX_SLOTS) this.#forgetSlots();
+    this.#first = 0;
+  }
+
+  #forgetSlots(): void {
     this.#heads = [];
     this.#payloads = [];
     this.#chunks = [];
     this.#starts = [];
     this.#lengths = [];
-    this.#first = this.#end = 0;
-    this.bound.reset();
-    return dropped;
-  }
-
-  /** Empty: write from the start again (every taken slot already holds EMPTY, and no chunk). */
-  #rewind(): void {
-    if (this.#heads.length > REUSE_MAX_SLOTS) {
-      this.#heads = [];
-      this.#payloads = [];
-      this.#chunks = [];
-      this.#starts = [];
-      this.#lengths = [];
-    }
-    this.#first = this.#end = 0;
-  }
-
-  #compact(): void {
-    const from = this.#first;
-    const to = this.#end;
-    this.#heads = this.#heads.slice(from, to);
-    this.#payloads = this.#payloads.slice(from, to);
-    this.#chunks = this.#chunks.slice(from, to);
-    this.#starts = this.#starts.slice(from, to);
-    this.#lengths = this.#lengths.slice(from, to);
-    this.#end -= from;
-    this.#first = 0;
+    this.#first = this.#count = 0;
+    this.#mask = -1;
   }
 }
 
@@ -292,3 +304,5 @@ const EMPTY = new Uint8Array(0);
 const RECORD_WORD_BYTES = 4;
 /** Slots an emptied queue keeps for the next turn (a 64 KiB turn of 64 B messages is 1,024). */
 const REUSE_MAX_SLOTS = 2048;
+/** A ring's first size. */
+const MIN_SLOTS = 16;
