@@ -7,7 +7,7 @@
 //   node bench/dist/probe/channel-cpu.js [--size 1024] [--n 200000] [--warm 50000] [--plain]
 //                                        [--reps 3] [--crypto-threads 0] [--channels 1]
 //                                        [--baseline tls|tcp] [--pause hop|connection] [--body]
-//                                        [--route-per-send]
+//                                        [--route kept|joined|new]
 //
 // The sender pauses while the next send's first hop needs drain (its channel's send queue, or
 // the connection), as the bench's does; --pause connection pauses on the connection only, so
@@ -18,8 +18,10 @@
 // loop does (a send whose first hop has room lends it the bytes: Mailbox.deliverBytes), instead
 // of forwarding one prebuilt LocalMessage with the raw payload, as the bench's sender does.
 //
-// --route-per-send 1 (with --body) builds the route for each send, `ctx.send(route(channel,
-// "sink"), payload)`, as a loop written the plain way does, instead of keeping one route object.
+// --route kept|joined|new (with --body): where each send goes. kept (the default): one Route
+// object for all. joined: `ctx.send(route(channel, "sink"), payload)`, the route named in the
+// loop, as it is usually written (route() gives the same object while a loop repeats it).
+// new: `route([channel, "sink"])`, a new object with the same hops each send.
 //
 // --channels N opens N channels over the one connection and sends round-robin over them, as
 // scale/channels does: from N ≈ 64 (a turn's sends spread over more channels than it holds
@@ -54,8 +56,8 @@ interface Args {
   pause: "hop" | "connection";
   /** Send bytes bodies with ctx.send (as users do) instead of forwarding a prebuilt message. */
   body: boolean;
-  /** With body: a route built for each send rather than one kept. */
-  routePerSend: boolean;
+  /** With body: one route kept, or one named per send (see the header). */
+  route: "kept" | "joined" | "new";
 }
 type Usage = { cpuUs: number; faults: number; switches: number; atMs: number };
 type Msg = { t: "port"; port: number; certPem?: string } | { t: "mark"; i: number } | { t: "usage"; i: number; usage: Usage } | { t: "done" };
@@ -151,8 +153,8 @@ async function initiator(a: Args, port: number): Promise<void> {
   const tcp = await createTcpTransport(n);
   const connection = await tcp.connect(`127.0.0.1:${port}`, new TcpConnectionOptions());
   const channels = a.plain ? [] : await openChannels(n, connection.address, a);
-  const hops = a.plain ? [connection.address] : channels.map((channel) => channel.address);
-  const routes = hops.map((hop) => route(hop, "sink"));
+  const fronts: (SecureChannel | TcpConnection)[] = a.plain ? [connection] : channels;
+  const routes = fronts.map((front) => route([front, "sink"]));
   let ctx!: Context;
   await n.startWorker("source", { initialize: (c: Context) => void (ctx = c), handleMessage() {} }, { placement: "main" });
   process.on("message", (m: Msg) => {
@@ -172,7 +174,7 @@ async function initiator(a: Args, port: number): Promise<void> {
     let waitOn: SecureChannel | TcpConnection | undefined;
     for (let k = 0; k < perTurn && (waitOn = hopNeedingDrain(connection, a.pause === "hop" ? channels[next] : undefined)) === undefined; k++) {
       // As the bench's sender: trySend / tryForward, and send / forward for one they refuse.
-      const to = a.routePerSend ? route(hops[next]!, "sink") : routes[next]!;
+      const to = a.route === "kept" ? routes[next]! : a.route === "joined" ? route(fronts[next]!, "sink") : route([fronts[next]!, "sink"]);
       if (!(a.body ? ctx.trySend(to, payload) : ctx.tryForward(messages[next]!))) {
         last = a.body ? ctx.send(to, payload) : ctx.forward(messages[next]!);
         // Only the last is awaited: the others must not become unhandled rejections if the channel closes.
@@ -206,12 +208,12 @@ const FLAGS: Readonly<Record<string, FlagKind>> = {
   channels: "count",
   plain: "switch",
   body: "switch",
-  "route-per-send": "switch",
+  route: ["kept", "joined", "new"],
   baseline: ["tls", "tcp"],
   pause: ["hop", "connection"],
 };
 const USAGE =
-  "usage: channel-cpu.js [--size 1024] [--n 200000] [--warm 50000] [--reps 3] [--channels 1] [--crypto-threads 0] [--plain 1] [--body 1] [--route-per-send 1] [--baseline tls|tcp] [--pause hop|connection]";
+  "usage: channel-cpu.js [--size 1024] [--n 200000] [--warm 50000] [--reps 3] [--channels 1] [--crypto-threads 0] [--plain 1] [--body 1] [--route kept|joined|new] [--baseline tls|tcp] [--pause hop|connection]";
 
 function parse(argv: string[]): Args & { reps: number } {
   const flags = checkedFlags(argv, FLAGS, USAGE);
@@ -220,7 +222,8 @@ function parse(argv: string[]): Args & { reps: number } {
   if (baseline !== undefined && baseline !== "tls" && baseline !== "tcp") throw new Error(`--baseline is tls or tcp, got ${baseline}`);
   const pause = flags.pause ?? "hop";
   if (pause !== "hop" && pause !== "connection") throw new Error(`--pause is hop or connection, got ${pause}`);
-  if (flags["route-per-send"] === "1" && flags.body !== "1") throw new Error("--route-per-send needs --body 1 (a forwarded message's routes are its own)");
+  const to = (flags.route ?? "kept") as Args["route"];
+  if (to !== "kept" && flags.body !== "1") throw new Error("--route joined|new needs --body 1 (a forwarded message's routes are its own)");
   return {
     size: get("size", 1024),
     n: get("n", 200_000),
@@ -231,7 +234,7 @@ function parse(argv: string[]): Args & { reps: number } {
     reps: get("reps", 3),
     pause,
     body: flags.body === "1",
-    routePerSend: flags["route-per-send"] === "1",
+    route: to,
     ...(baseline === undefined ? {} : { baseline }),
   };
 }

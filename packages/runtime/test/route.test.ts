@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Address, InvalidRouteError, Route, route } from "@hopwire/runtime";
+import { Address, InvalidOptionError, InvalidRouteError, Route, route } from "@hopwire/runtime";
 
 const keys = (r: Route): string[] => r.addresses.map((a) => a.toString());
 
@@ -132,26 +132,31 @@ describe("route()", () => {
     expect(inspect(route("a => 1#h:1"))).toBe("Route(0#a => 1#h:1)");
   });
 
-  it("gives a text, or a route, an address or a channel followed by a text, the same route each time (what a loop that names its destination so repeats); other parts make a new one", () => {
+  it("gives a text the same route each time, and a route or a channel followed by a text the same while a loop repeats it; other parts make a new one", () => {
     expect(route("sink")).toBe(route("sink"));
     expect(route("a => 1#h:1")).toBe(route("a => 1#h:1"));
     expect(route("sink").toString()).toBe("0#sink");
     expect(route("sink", "b")).not.toBe(route("sink", "b"));
     expect(route("sink", "b").equals(route("sink => b"))).toBe(true);
-    // So is a route, an address or what has a .route (a channel, a connection) with a text after it.
+    // A route, or what has a .route (a channel, a connection), and a text: the last one made is kept on that route.
     const connection = { route: route("1#127.0.0.1:4000") };
-    expect(route(connection, "echoer")).toBe(route(connection, "echoer"));
-    expect(route(connection, "echoer").toString()).toBe("1#127.0.0.1:4000 => 0#echoer");
+    const echoer = route(connection, "echoer");
+    expect(route(connection, "echoer")).toBe(echoer);
+    expect(route(connection.route, "echoer")).toBe(echoer);
+    expect(echoer.toString()).toBe("1#127.0.0.1:4000 => 0#echoer");
     expect(route(connection, "a => b").toString()).toBe("1#127.0.0.1:4000 => 0#a => 0#b");
-    expect(route(connection, "other")).not.toBe(route(connection, "echoer"));
+    expect(route(connection, "echoer")).not.toBe(echoer); // another text came in between: made again, equal
+    expect(route(connection, "echoer").equals(echoer)).toBe(true);
+    // An address is no route to keep it on; a long text is parsed each time, not kept.
     const address = Address.parse("1#127.0.0.1:5000");
-    expect(route(address)).toBe(route(address));
-    expect(route(address, "echoer")).toBe(route(address, "echoer"));
     expect(route(address, "echoer").equals(route([address, "echoer"]))).toBe(true);
-    expect(() => route(connection, "a => ")).toThrow(InvalidRouteError);
+    const long = " ".repeat(300) + "sink";
+    expect(route(long)).not.toBe(route(long));
+    expect(route(long).equals(route("sink"))).toBe(true);
     // A text that is no route is refused every time, not remembered.
     expect(() => route("a => ")).toThrow(InvalidRouteError);
     expect(() => route("a => ")).toThrow(InvalidRouteError);
+    expect(() => route(connection, "a => ")).toThrow(InvalidRouteError);
   });
 
   it("gives the next hop and the recipient; an empty route has no next hop", () => {
@@ -172,6 +177,8 @@ describe("route()", () => {
     expect(route("x", "b").equals(route("y", "c"), 1)).toBe(false);
     expect(route("x", "b").equals(route("y", "b", "c"), 1)).toBe(false);
     expect(route("x", "b").equals(route("y", "b"))).toBe(false);
+    expect(() => route("x", "b").equals(route("y", "c"), 0.5)).toThrow(InvalidOptionError);
+    expect(() => route("x", "b").equals(route("y", "c"), -1)).toThrow(InvalidOptionError);
     expect(route("a => 1#h:1").toString()).toBe("0#a => 1#h:1");
     expect(JSON.stringify(route("a"))).toBe('"0#a"');
   });

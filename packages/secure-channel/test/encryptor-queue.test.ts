@@ -242,6 +242,33 @@ describe("EncryptorQueue", () => {
     expect(queue.dropAll()).toBe(model.length);
   });
 
+  it("keeps its slots when emptied (a stream refills them), and lets go of a burst's past 2,048 on trim() once empty", () => {
+    const queue = new EncryptorQueue(limits);
+    const [head, payload] = envelope(3);
+    const size = head.length + PAYLOAD_LENGTH_BYTES + payload.length;
+    const fillAndEmpty = (n: number): void => {
+      for (let i = 0; i < n; i++) queue.push(head, payload);
+      queue.take(n, n * size);
+    };
+    fillAndEmpty(5000); // a burst
+    const grown = queue.slots;
+    expect(grown).toBeGreaterThanOrEqual(5000);
+    fillAndEmpty(4000); // the stream's next turns: the same slots, none made
+    expect(queue.slots).toBe(grown);
+    queue.push(head, payload);
+    queue.trim(); // not empty: kept
+    expect(queue.slots).toBe(grown);
+    queue.take(1, size);
+    queue.trim();
+    expect(queue.slots).toBe(0);
+    fillAndEmpty(100);
+    queue.trim(); // within what an idle queue keeps
+    expect(queue.slots).toBe(128);
+    queue.push(head, payload);
+    expect(queue.head(0)).toEqual(head);
+    queue.take(1, size);
+  });
+
   it("keeps a payload pushed in parts as its parts, and takeRecord writes it as the same payload joined", () => {
     const inParts = new EncryptorQueue(limits);
     const reference = new EncryptorQueue(limits);

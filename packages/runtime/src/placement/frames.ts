@@ -18,8 +18,9 @@ import { atTurnEnd } from "../util/turn-end.js";
  *   frame = u8 kind | u32 length | bytes
  *
  * An envelope whose routes and local info are the previous envelope's of the same batch
- * (the same objects: a stream's messages share them) is written as FRAME_ENVELOPE_SAME_HEAD,
- * its payload alone: its head is neither copied nor compared again.
+ * (the same local-info object, and the same Route objects or routes with the same hops: a
+ * stream's messages share them) is written as FRAME_ENVELOPE_SAME_HEAD, its payload alone:
+ * its head is neither copied nor decoded again.
  *
  * (big-endian). Envelopes and control operations share the stream, so their order is kept.
  * Frames are numbered: the n-th frame of a batch has seq firstSeq + n, so a malformed batch
@@ -128,7 +129,8 @@ export class BatchWriter implements FrameSink {
   /**
    * The routes and local info of the last envelope frame of this batch, if `pushEnvelope`
    * wrote it (a frame pushed whole, e.g. a message's received bytes, is not looked into):
-   * a FRAME_ENVELOPE with the same objects is written as FRAME_ENVELOPE_SAME_HEAD.
+   * a FRAME_ENVELOPE with the same ones (sameRoute, the same local-info object) is written as
+   * FRAME_ENVELOPE_SAME_HEAD.
    */
   #previousOnward: Route | undefined;
   #previousReturn: Route | undefined;
@@ -314,7 +316,7 @@ export class BatchWriter implements FrameSink {
    */
   #repeatedHead(message: LocalMessage): Uint8Array | undefined {
     const last = this.#lastHead;
-    if (last === undefined || !sameRoute(message.onwardRoute, last.onwardRoute) || !sameRoute(message.returnRoute, last.returnRoute) || last.localInfo !== message.localInfo) {
+    if (last === undefined || last.onwardRoute !== message.onwardRoute || last.returnRoute !== message.returnRoute || last.localInfo !== message.localInfo) {
       return undefined;
     }
     if (last.bytes === undefined) {

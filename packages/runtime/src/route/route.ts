@@ -1,5 +1,5 @@
 import { Address } from "../address/address.js";
-import { InvalidRouteError } from "../errors/errors.js";
+import { InvalidOptionError, InvalidRouteError } from "../errors/errors.js";
 
 /**
  * Anything a route can be built from: strings ("a", "1#host:port", "a => b"), addresses,
@@ -21,6 +21,14 @@ let adopting = false;
 let internalAddresses: (r: Route) => readonly Address[];
 /** A route's size in bytes, measured once (see `routeBytes`). */
 let internalBytes: (r: Route) => number;
+/**
+ * `route(front, text)` for a route, or what has a `.route` (a channel, a connection), and a
+ * short text, the way a loop usually names where it sends (`route(channel, "sink")`): the
+ * last one made is kept on the front's route, so that such a loop makes no route per send and
+ * repeats the same object. Not in a table by front: a front made per call (a reply address)
+ * would cost the collector an entry per call. Set in Route's static block.
+ */
+let joinedRoute: (front: Route, text: string) => Route;
 
 /**
  * An immutable list of addresses; every operation returns a new route.
@@ -38,10 +46,22 @@ export class Route {
   #frozen = false;
   /** What `routeBytes` measured, or -1. */
   #bytes = -1;
+  /** The last route made as `route(this, text)`, and its text (see joinedRoute). */
+  #joinedText: string | undefined;
+  #joined: Route | undefined;
 
   static {
     internalAddresses = (r) => r.#addresses;
     internalBytes = (r) => (r.#bytes >= 0 ? r.#bytes : (r.#bytes = measureBytes(r.#addresses)));
+    joinedRoute = (front, text) => {
+      if (front.#joinedText === text) return front.#joined!;
+      const addresses = [...front.#addresses];
+      pushAll(addresses, internalAddresses(routeOfText(text)));
+      const joined = adoptRoute(addresses);
+      front.#joinedText = text;
+      front.#joined = joined;
+      return joined;
+    };
   }
 
   /** A route over a copy of `addresses` (the array stays the caller's). */
@@ -120,11 +140,12 @@ export class Route {
   }
 
   /**
-   * True when both hold the same addresses in the same order; with `from`, when they are as
-   * long and the same from that index on (e.g. 1: the same but for their first hop, which a
-   * transport or a channel leaves out of the envelope it writes).
+   * True when both hold the same addresses in the same order; with `from` (a whole number,
+   * 0 or more), when they are as long and the same from that index on (e.g. 1: the same but
+   * for their first hop, which a transport or a channel leaves out of the envelope it writes).
    */
   equals(other: Route, from = 0): boolean {
+    if (from !== 0 && !(Number.isInteger(from) && from > 0)) throw new InvalidOptionError(`from must be a whole number, 0 or more, got ${String(from)}`, { option: "from" });
     const a = this.#addresses;
     const b = other.#addresses;
     if (a === b) return true;
@@ -196,12 +217,12 @@ export function route(...parts: RouteLike[]): Route {
     const part = parts[0];
     if (part instanceof Route) return part;
     if (typeof part === "string") return parsedRoute(part);
-    if (part instanceof Address) return routeOfAddress(part);
+    if (part instanceof Address) return adoptRoute([part]);
     const inner = routeOf(part);
     if (inner) return inner;
-  } else if (parts.length === 2 && typeof parts[1] === "string") {
+  } else if (parts.length === 2 && typeof parts[1] === "string" && parts[1].length <= CACHED_TEXT_MAX) {
     const first = parts[0];
-    const front = first instanceof Route || first instanceof Address ? first : routeOf(first);
+    const front = first instanceof Route ? first : routeOf(first);
     if (front !== undefined) return joinedRoute(front, parts[1]);
   }
   const addresses: Address[] = [];
@@ -282,53 +303,29 @@ function parsedHop(text: string): Address {
  * Routes parsed from texts, by text: a send that names its destination by text (`send("sink",
  * …)`) takes the same route object each time, which the hot paths compare before the hops
  * (docs/performance-log.md, session 49). Routes are immutable values, so sends may share them.
+ * Only short texts: a long one is parsed each time rather than kept.
  */
 const parsedRoutes = new Map<string, Route>();
+const CACHED_TEXT_MAX = 256;
 
-/** `route(text)`, remembered (throws InvalidRouteError or InvalidAddressError, remembering nothing). */
+/** `route(text)`, remembered if short (throws InvalidRouteError or InvalidAddressError, remembering nothing). */
 function parsedRoute(text: string): Route {
   let r = parsedRoutes.get(text);
   if (r === undefined) {
-    const addresses: Address[] = [];
-    collectString(text, addresses);
-    r = adoptRoute(addresses);
+    r = routeOfText(text);
+    if (text.length > CACHED_TEXT_MAX) return r;
     if (parsedRoutes.size >= PARSED_HOPS_MAX) parsedRoutes.clear();
     parsedRoutes.set(text, r);
   }
   return r;
 }
 
-/** `route(address)`, one object per address (a channel's `route` is one: see joinedRoutes). */
-const addressRoutes = new WeakMap<Address, Route>();
-
-function routeOfAddress(address: Address): Route {
-  let r = addressRoutes.get(address);
-  if (r === undefined) addressRoutes.set(address, (r = adoptRoute([address])));
-  return r;
+function routeOfText(text: string): Route {
+  const addresses: Address[] = [];
+  collectString(text, addresses);
+  return adoptRoute(addresses);
 }
 
-/**
- * Routes made as `route(front, text)` (`route(channel, "sink")`, `route(connection, "echoer")`:
- * how a loop usually names where it sends), by front and text: the same route object each
- * time, as for a text alone, and no route made per send. Held weakly by the front (a
- * channel's route, a connection's, an address), a few texts each.
- */
-const joinedRoutes = new WeakMap<Route | Address, Map<string, Route>>();
-const JOINED_TEXTS_MAX = 64;
-
-function joinedRoute(front: Route | Address, text: string): Route {
-  let byText = joinedRoutes.get(front);
-  if (byText === undefined) joinedRoutes.set(front, (byText = new Map()));
-  let r = byText.get(text);
-  if (r === undefined) {
-    const addresses: Address[] = front instanceof Address ? [front] : [...internalAddresses(front)];
-    pushAll(addresses, internalAddresses(parsedRoute(text)));
-    r = adoptRoute(addresses);
-    if (byText.size >= JOINED_TEXTS_MAX) byText.clear();
-    byText.set(text, r);
-  }
-  return r;
-}
 
 function pushAll(into: Address[], addresses: readonly Address[]): void {
   for (let i = 0; i < addresses.length; i++) into.push(addresses[i]!);

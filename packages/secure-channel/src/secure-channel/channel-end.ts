@@ -487,6 +487,8 @@ export class ChannelEnd implements ChannelCipherSink {
       if (this.#budgeted) this.#heartbeats.sealed++;
       this.#sendInner(InnerKind.HEARTBEAT, encodeHeartbeat(this.options.peerTimeout));
     }
+    // A send queue that a burst grew and that is empty now lets go of its slots (a stream keeps them between its turns).
+    this.#queue.trim();
     this.#armLiveness(now);
   };
 
@@ -720,7 +722,7 @@ export class ChannelEnd implements ChannelCipherSink {
   /**
    * The envelope head of a message along these routes for the far side (onward route without
    * us, return route, bin32 tag), without the payload's length. A stream repeats its routes
-   * (routes are immutable, so the same objects mean the same bytes): encoded once, not per message.
+   * (the same objects, or equal ones built per send): encoded once, not per message.
    */
   #headOf(onwardRoute: Route, returnRoute: Route): Uint8Array {
     if (onwardRoute === this.#headOnward && returnRoute === this.#headReturn) return this.#head;

@@ -11,8 +11,10 @@ export const PAYLOAD_LENGTH_BYTES = 4;
  * A ring over parallel arrays (a power of two long), so taking is O(1) and a queue that is
  * never empty (a stream the peer's credit or the socket paces) writes over the slots it took,
  * making no garbage per message: growing arrays and compacting them made ~100 B a message,
- * whose scavenges a 1 KiB sender paid for in page faults. It doubles when full; emptied, a
- * ring grown past REUSE_MAX_SLOTS by a burst is dropped.
+ * whose scavenges a 1 KiB sender paid for in page faults. It doubles when full, and is kept
+ * when emptied (a stream fills it again within a turn or two: dropping a ring a burst had
+ * grown and growing it again each time made as much garbage); `trim` lets go of one grown
+ * past REUSE_MAX_SLOTS once the queue is found empty on the channel's liveness tick.
  */
 export class EncryptorQueue {
   readonly bound: MailboxBound;
@@ -275,10 +277,19 @@ export class EncryptorQueue {
     return dropped;
   }
 
-  /** Empty: written from the first slot again (every taken slot already holds EMPTY, and no chunk); a ring a burst grew past REUSE_MAX_SLOTS goes. */
+  /** Empty: written from the first slot again (every taken slot already holds EMPTY, and no chunk). */
   #rewind(): void {
-    if (this.#mask >= REUSE_MAX_SLOTS) this.#forgetSlots();
     this.#first = 0;
+  }
+
+  /** Lets go of the slots of an empty queue past REUSE_MAX_SLOTS (a burst's, now idle): the channel calls it now and then. */
+  trim(): void {
+    if (this.#count === 0 && this.#mask >= REUSE_MAX_SLOTS) this.#forgetSlots();
+  }
+
+  /** How many envelopes the queue has room for before it grows (tests read it). */
+  get slots(): number {
+    return this.#mask + 1;
   }
 
   #forgetSlots(): void {
@@ -302,7 +313,7 @@ function copyPayload(into: Uint8Array, at: number, payload: Uint8Array | readonl
 const EMPTY = new Uint8Array(0);
 /** The u32 in front of each envelope of a MESSAGES record (its length, or REPEATED_HEAD | payload length). */
 const RECORD_WORD_BYTES = 4;
-/** Slots an emptied queue keeps for the next turn (a 64 KiB turn of 64 B messages is 1,024). */
+/** Slots an idle queue keeps (a 64 KiB turn of 64 B messages is 1,024). */
 const REUSE_MAX_SLOTS = 2048;
 /** A ring's first size. */
 const MIN_SLOTS = 16;

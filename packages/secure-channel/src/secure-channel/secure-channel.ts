@@ -21,6 +21,8 @@ import type { SecureChannelClosedError } from "./channel-errors.js";
  */
 export class SecureChannel {
   readonly #end: ChannelEnd;
+  /** `route`, made once: a loop's `route(channel, "sink")` then gives one route object (runtime's route.ts). */
+  #route: Route | undefined;
 
   /** @internal created by createSecureChannel and by a listener */
   constructor(end: ChannelEnd) {
@@ -32,8 +34,9 @@ export class SecureChannel {
     return this.#end.encryptorAddress;
   }
 
+  /** The route whose one hop is this channel's encryptor. */
   get route(): Route {
-    return route(this.#end.encryptorAddress);
+    return (this.#route ??= route(this.#end.encryptorAddress));
   }
 
   /** Messages decrypted by this channel are produced under this id (see flow controls). */
