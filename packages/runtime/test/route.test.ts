@@ -147,6 +147,10 @@ describe("route()", () => {
     expect(route(connection, "a => b").toString()).toBe("1#127.0.0.1:4000 => 0#a => 0#b");
     expect(route(connection, "echoer")).not.toBe(echoer); // another text came in between: made again, equal
     expect(route(connection, "echoer").equals(echoer)).toBe(true);
+    // A route built up hop by hop keeps none of its steps (each would keep the next).
+    const step = route(connection, "a");
+    expect(route(step, "b")).not.toBe(route(step, "b"));
+    expect(route(step, "b").toString()).toBe("1#127.0.0.1:4000 => 0#a => 0#b");
     // An address is no route to keep it on; a long text is parsed each time, not kept.
     const address = Address.parse("1#127.0.0.1:5000");
     expect(route(address, "echoer").equals(route([address, "echoer"]))).toBe(true);

@@ -1,6 +1,6 @@
 // The encryptor's FIFO: what goes in comes out in order, however pushes and takes interleave,
 // including across the points where it empties, wraps round its slots or grows.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { REPEATED_HEAD, encodeBody } from "@hopwire/runtime";
 import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "../dist/secure-channel/encryptor-queue.js";
 import { release } from "../dist/secure-channel/staging.js";
@@ -267,6 +267,44 @@ describe("EncryptorQueue", () => {
     queue.push(head, payload);
     expect(queue.head(0)).toEqual(head);
     queue.take(1, size);
+  });
+
+  it("shrinks a burst's ring that a queue which never empties no longer uses, a second after it last grew, keeping its order", () => {
+    vi.useFakeTimers({ toFake: ["performance"] });
+    try {
+      const queue = new EncryptorQueue(limits);
+      let pushed = 0;
+      let taken = 0;
+      const push = (n: number): void => {
+        for (let i = 0; i < n; i++, pushed++) queue.push(...envelope(pushed));
+      };
+      const take = (n: number): void => {
+        let bytes = 0;
+        for (let i = 0; i < n; i++) bytes += queue.size(i);
+        queue.take(n, bytes);
+        taken += n;
+      };
+      push(5000); // a burst: 8,192 slots
+      expect(queue.slots).toBe(8192);
+      take(4990); // ten left: not at once, the ring may be wanted again
+      expect(queue.slots).toBe(8192);
+      vi.advanceTimersByTime(1000);
+      push(3);
+      take(1); // a second on, a quarter or less used: halved or more, to what an idle queue keeps
+      expect(queue.slots).toBe(2048);
+      const wrong: number[] = [];
+      for (let i = 0; i < queue.length; i++) if (!sameBytes(queue.head(i), envelope(taken + i)[0])) wrong.push(taken + i);
+      expect(wrong).toEqual([]);
+      // A stream that keeps filling it keeps it: no shrinking while more than a quarter is in use.
+      push(4000);
+      vi.advanceTimersByTime(5000);
+      take(1000);
+      expect(queue.slots).toBe(4096);
+      take(queue.length);
+      queue.dropAll();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("keeps a payload pushed in parts as its parts, and takeRecord writes it as the same payload joined", () => {

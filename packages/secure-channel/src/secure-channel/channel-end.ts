@@ -243,6 +243,11 @@ export class ChannelEnd implements ChannelCipherSink {
     return this.#peerIdentifier;
   }
 
+  /** @internal the slots of the send queue's ring (tests read it: a burst's ring goes once the queue is idle). */
+  get sendQueueSlots(): number {
+    return this.#queue.slots;
+  }
+
   get droppedMessages(): number {
     return this.#counter?.dropped ?? 0;
   }

@@ -13,8 +13,9 @@ export const PAYLOAD_LENGTH_BYTES = 4;
  * making no garbage per message: growing arrays and compacting them made ~100 B a message,
  * whose scavenges a 1 KiB sender paid for in page faults. It doubles when full, and is kept
  * when emptied (a stream fills it again within a turn or two: dropping a ring a burst had
- * grown and growing it again each time made as much garbage); `trim` lets go of one grown
- * past REUSE_MAX_SLOTS once the queue is found empty on the channel's liveness tick.
+ * grown and growing it again each time made as much garbage). A ring past REUSE_MAX_SLOTS
+ * halves (or more) when a take leaves it three quarters empty a second or more after it last
+ * grew or shrank, and `trim`, on the channel's liveness tick, drops it once the queue is empty.
  */
 export class EncryptorQueue {
   readonly bound: MailboxBound;
@@ -33,6 +34,8 @@ export class EncryptorQueue {
   #first = 0;
   #count = 0;
   #mask = -1;
+  /** When the ring last grew or shrank (performance.now()). */
+  #resizedAt = 0;
 
   /** `budget`: what the node's channel ends may hold together (send-queue-budget.ts). */
   constructor(
@@ -112,7 +115,11 @@ export class EncryptorQueue {
 
   /** Twice the slots (16 at first), the queued envelopes moved to the start, in order. */
   #grow(): void {
-    const slots = Math.max(MIN_SLOTS, 2 * (this.#mask + 1));
+    this.#resize(Math.max(MIN_SLOTS, 2 * (this.#mask + 1)));
+  }
+
+  /** `slots` slots (a power of two, at least the count), the queued envelopes moved to the start, in order. */
+  #resize(slots: number): void {
     this.#heads = this.#reordered(this.#heads, slots, EMPTY);
     this.#payloads = this.#reordered(this.#payloads, slots, EMPTY);
     this.#chunks = this.#reordered(this.#chunks, slots, undefined);
@@ -120,12 +127,14 @@ export class EncryptorQueue {
     this.#lengths = this.#reordered(this.#lengths, slots, 0);
     this.#first = 0;
     this.#mask = slots - 1;
+    this.#resizedAt = performance.now();
   }
 
-  /** `array`'s queued slots, oldest first, in a new array of `slots` (the rest `fill`). */
+  /** `array`'s queued slots, oldest first, in a new array of `slots` (the rest `fill`); pushed, so V8 keeps it packed. */
   #reordered<T>(array: T[], slots: number, fill: T): T[] {
-    const out = new Array<T>(slots).fill(fill);
-    for (let i = 0; i < this.#count; i++) out[i] = array[(this.#first + i) & this.#mask]!;
+    const out: T[] = [];
+    for (let i = 0; i < this.#count; i++) out.push(array[(this.#first + i) & this.#mask]!);
+    while (out.length < slots) out.push(fill);
     return out;
   }
 
@@ -265,6 +274,10 @@ export class EncryptorQueue {
     this.#first = (this.#first + count) & this.#mask;
     this.#count -= count;
     if (this.#count === 0) this.#rewind();
+    // A burst's ring that the stream after it does not use (a quarter or less, for a second) shrinks.
+    if (this.#mask >= REUSE_MAX_SLOTS && this.#count * 4 <= this.#mask && performance.now() - this.#resizedAt >= SHRINK_AFTER_MS) {
+      this.#resize(Math.max(REUSE_MAX_SLOTS, nextPowerOfTwo(2 * this.#count)));
+    }
     this.bound.release(count, bytes);
   }
 
@@ -317,3 +330,9 @@ const RECORD_WORD_BYTES = 4;
 const REUSE_MAX_SLOTS = 2048;
 /** A ring's first size. */
 const MIN_SLOTS = 16;
+/** How long a ring past REUSE_MAX_SLOTS keeps its size before a mostly empty queue shrinks it. */
+const SHRINK_AFTER_MS = 1000;
+
+function nextPowerOfTwo(n: number): number {
+  return n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n));
+}
