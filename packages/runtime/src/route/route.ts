@@ -330,7 +330,6 @@ function routeOfText(text: string): Route {
   return adoptRoute(addresses);
 }
 
-
 function pushAll(into: Address[], addresses: readonly Address[]): void {
   for (let i = 0; i < addresses.length; i++) into.push(addresses[i]!);
 }
