@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createServer, connect, type Server, type Socket } from "node:net";
-import { node, route, waitFor, type Node, type Worker } from "@hopwire/runtime";
-import { createTcpTransport } from "@hopwire/transport-tcp";
-import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions, type SecureChannel } from "@hopwire/secure-channel";
+import { route, type Node, type Route } from "@hopwire/runtime";
+import type { SecureChannel } from "@hopwire/secure-channel";
+import { channelToWorker, Counter } from "./channel-to-worker.js";
+import { eventually } from "../../../test/support/eventually.js";
 
 // A loop that names its route for each send (`ctx.send(route(channel, "sink"), …)`, the
 // usual way to write it), or builds a new route object each time, must cost the wire what a
@@ -18,24 +19,8 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
 });
 
-/** Counts messages; `whenCount(n)` settles once n came. */
-class CountingSink implements Worker {
-  count = 0;
-  #waiting: { n: number; resolve: () => void } | undefined;
-  handleMessage(): void {
-    this.count++;
-    if (this.#waiting && this.count >= this.#waiting.n) this.#waiting.resolve();
-  }
-  whenCount(n: number): Promise<void> {
-    return waitFor<void>((resolve) => (this.count >= n ? resolve() : (this.#waiting = { n, resolve })), {
-      timeout: 30_000,
-      what: () => `the sink to count ${n} messages (it has ${this.count})`,
-    });
-  }
-}
-
-/** A TCP forwarder to `port` on loopback that counts the bytes going towards it. */
-async function countingForwarder(port: number): Promise<{ port: number; bytesOut: () => number }> {
+/** A TCP forwarder to `port` on loopback that counts the bytes going towards it; its address and the count. */
+async function countingForwarder(port: number): Promise<{ address: string; bytesOut: () => number }> {
   let bytes = 0;
   const server = createServer((inbound) => {
     const outbound = connect(port, "127.0.0.1");
@@ -47,11 +32,11 @@ async function countingForwarder(port: number): Promise<{ port: number; bytesOut
   });
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { port: (server.address() as { port: number }).port, bytesOut: () => bytes };
+  return { address: `127.0.0.1:${(server.address() as { port: number }).port}`, bytesOut: () => bytes };
 }
 
 /** Sends `count` payloads of `size` bytes to "sink" through `channel`, the route from `to()` each time, at the channel's pace. */
-async function stream(alice: Node, channel: SecureChannel, to: () => ReturnType<typeof route>, count: number, size: number): Promise<void> {
+async function stream(alice: Node, channel: SecureChannel, to: () => Route, count: number, size: number): Promise<void> {
   const payload = new Uint8Array(size).fill(0x5a);
   for (let i = 0; i < count; i++) {
     if (channel.needsDrain) await channel.waitForDrain();
@@ -62,16 +47,10 @@ async function stream(alice: Node, channel: SecureChannel, to: () => ReturnType<
 
 describe("a stream through a secure channel whose route is built for each send", () => {
   it("costs the wire what one route object costs: the head is repeated, not sent with every message", async () => {
-    const [alice, bob] = [await node(), await node()];
-    nodes.push(alice, bob);
-    const tcpListener = await (await createTcpTransport(bob)).listen("127.0.0.1:0");
-    const listener = await createSecureChannelListener(bob, await createIdentity(), "bob_listener", new SecureChannelListenerOptions().asConsumer(tcpListener.flowControlId));
-    const sink = new CountingSink();
-    await bob.startWorker("sink", sink, { placement: "main" });
-    bob.flowControls.addConsumer("sink", listener.flowControlId);
-    const forwarder = await countingForwarder(Number(tcpListener.address.split(":").pop()));
-    const connection = await (await createTcpTransport(alice)).connect(`127.0.0.1:${forwarder.port}`);
-    const channel = await createSecureChannel(alice, await createIdentity(), route(connection, "bob_listener"));
+    const sink = new Counter();
+    let forwarder!: Awaited<ReturnType<typeof countingForwarder>>;
+    const connectVia = async (listener: string): Promise<string> => (forwarder = await countingForwarder(Number(listener.split(":").pop()))).address;
+    const { alice, channel } = await channelToWorker(nodes, "sink", sink, undefined, { connectVia });
 
     // A channel's route is one object, so route(channel, "sink") in a loop makes no route per send.
     expect(channel.route).toBe(channel.route);
@@ -82,19 +61,19 @@ describe("a stream through a secure channel whose route is built for each send",
     const kept = route(channel, "sink");
     let before = forwarder.bytesOut();
     await stream(alice, channel, () => kept, n, size);
-    await sink.whenCount(n);
+    await eventually(() => sink.count === n, 30_000, `the sink to count ${n}`);
     const oneRoute = forwarder.bytesOut() - before;
 
     // Named in the loop, as it is usually written (route() hands back one object while the loop repeats it).
     before = forwarder.bytesOut();
     await stream(alice, channel, () => route(channel, "sink"), n, size);
-    await sink.whenCount(2 * n);
+    await eventually(() => sink.count === 2 * n, 30_000, `the sink to count ${2 * n}`);
     const namedPerSend = forwarder.bytesOut() - before;
 
     // A new route object with the same hops each send: the channel compares hops.
     before = forwarder.bytesOut();
     await stream(alice, channel, () => route([channel, "sink"]), n, size);
-    await sink.whenCount(3 * n);
+    await eventually(() => sink.count === 3 * n, 30_000, `the sink to count ${3 * n}`);
     const newPerSend = forwarder.bytesOut() - before;
 
     // A head (onward route, alice's 32-character return address) is ~50 bytes: with one per

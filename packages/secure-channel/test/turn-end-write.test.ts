@@ -4,9 +4,9 @@
 // turn of the event loop: one more epoll_wait per message on each side of a round trip. With a
 // crypto thread, the seal's batch is posted to that thread in the same pass.
 import { afterEach, expect, it } from "vitest";
-import { route, type Node, type Worker } from "@hopwire/runtime";
+import { route, type Node } from "@hopwire/runtime";
 import { SecureChannelOptions } from "@hopwire/secure-channel";
-import { channelToWorker } from "./channel-to-worker.js";
+import { channelToWorker, Counter } from "./channel-to-worker.js";
 import { eventually, nextTurn } from "../../../test/support/eventually.js";
 import { ImmediatesMadeBy } from "../../../test/support/immediates.js";
 
@@ -14,13 +14,6 @@ const nodes: Node[] = [];
 afterEach(async () => {
   for (const n of nodes.splice(0)) await n.stop();
 });
-
-class Counter implements Worker {
-  count = 0;
-  handleMessage(): void {
-    this.count++;
-  }
-}
 
 for (const cryptoThreads of [0, 1]) {
   it(`a message sent into a channel is sealed and written${cryptoThreads === 0 ? "" : " (or posted to its crypto thread)"} in one end-of-turn pass, leaving nothing for the next turn`, async () => {

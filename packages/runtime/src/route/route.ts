@@ -29,9 +29,6 @@ let internalBytes: (r: Route) => number;
  * would cost the collector an entry per call. Set in Route's static block.
  */
 let joinedRoute: (front: Route, text: string) => Route;
-type Joined = { readonly text: string | undefined; readonly route: Route | undefined };
-/** Marks a joined route: it keeps no joined route of its own. */
-const NOT_A_FRONT: Joined = Object.freeze({ text: undefined, route: undefined });
 
 /**
  * An immutable list of addresses; every operation returns a new route.
@@ -49,21 +46,21 @@ export class Route {
   #frozen = false;
   /** What `routeBytes` measured, or -1. */
   #bytes = -1;
-  /** The last route made as `route(this, text)` and its text, or NOT_A_FRONT for such a route itself (see joinedRoute). */
-  #joined: Joined | undefined;
+  /** The last route made as `route(this, text)` and its text; null for such a route itself, which keeps none (see joinedRoute). */
+  #joined: { readonly text: string; readonly route: Route } | null | undefined;
 
   static {
     internalAddresses = (r) => r.#addresses;
     internalBytes = (r) => (r.#bytes >= 0 ? r.#bytes : (r.#bytes = measureBytes(r.#addresses)));
     joinedRoute = (front, text) => {
       const last = front.#joined;
-      if (last !== undefined && last.text === text) return last.route!;
+      if (last?.text === text) return last.route;
       const addresses = [...front.#addresses];
       pushAll(addresses, internalAddresses(routeOfText(text)));
       const joined = adoptRoute(addresses);
       // A route built up hop by hop (`r = route(r, "hop")`) would otherwise keep every step alive from its first.
-      joined.#joined = NOT_A_FRONT;
-      if (last !== NOT_A_FRONT) front.#joined = { text, route: joined };
+      joined.#joined = null;
+      if (last !== null) front.#joined = { text, route: joined };
       return joined;
     };
   }

@@ -273,7 +273,7 @@ export class EncryptorQueue {
     this.#releaseStaged(count);
     this.#first = (this.#first + count) & this.#mask;
     this.#count -= count;
-    if (this.#count === 0) this.#rewind();
+    if (this.#count === 0) this.#first = 0; // every taken slot already holds EMPTY, and no chunk
     // A burst's ring that the stream after it does not use (a quarter or less, for a second) shrinks.
     if (this.#mask >= REUSE_MAX_SLOTS && this.#count * 4 <= this.#mask && performance.now() - this.#resizedAt >= SHRINK_AFTER_MS) {
       this.#resize(Math.max(REUSE_MAX_SLOTS, nextPowerOfTwo(2 * this.#count)));
@@ -288,11 +288,6 @@ export class EncryptorQueue {
     this.#forgetSlots();
     this.bound.reset();
     return dropped;
-  }
-
-  /** Empty: written from the first slot again (every taken slot already holds EMPTY, and no chunk). */
-  #rewind(): void {
-    this.#first = 0;
   }
 
   /** Lets go of the slots of an empty queue past REUSE_MAX_SLOTS (a burst's, now idle): the channel calls it now and then. */
