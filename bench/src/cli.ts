@@ -9,7 +9,9 @@ import "./scenarios/index.js";
 import { allScenarios, type Scenario } from "./scenario.js";
 import { FULL, QUICK, SMOKE, collect, parseCount, parseProvider, parseSeconds, parseSize, warmupFor } from "./options.js";
 import { matchScenarios, planCases, smokePicks } from "./selection.js";
-import { withWindowChecks } from "./scenarios/check/window-check.js";
+import { withChecks } from "./scenarios/check/doubling.js";
+import { WARM_CHECKS } from "./scenarios/check/warm-check.js";
+import { WINDOW_CHECKS } from "./scenarios/check/window-check.js";
 import { runCases } from "./runner.js";
 import { Progress } from "./progress.js";
 import { machineRecord } from "./machine.js";
@@ -52,6 +54,7 @@ interface Opts {
   docsDir?: string;
   targets?: string;
   windowCheck?: boolean;
+  warmCheck?: boolean;
 }
 
 const program = new Command("hopwire-bench")
@@ -66,6 +69,7 @@ const program = new Command("hopwire-bench")
   .option("--count <n,...>", "for scenarios that accept a count (channels, handshakes at once); default: each scenario's own", collect(parseCount(1, 100_000)))
   .option("--json <file>", "also write the results JSON here (always written to bench/results/latest.json, or latest-quick.json with --quick, latest-smoke.json with --smoke)")
   .option("--window-check", "also run check/window-* for every selected throughput scenario: its figure at its in-flight window W and at 2W (throughput-bound when 2W/1W ≤ 1.1)")
+  .option("--warm-check", "also run check/warm-* for every selected one-way throughput scenario: its figure after the steady warm-up and after twice it (warm when 2warm/warm ≤ 1.1; full-run durations only)")
   .option("-q, --quick", "short repetitions, fewer of them, fewer sizes: every scenario in a few minutes (figures not to be quoted)")
   .option("--smoke", "one scenario per family (with its baselines), one size, 1 × 0.05 s: does every family still run? (seconds; figures meaningless)")
   .option("-l, --list", "list scenarios with their parameters and baselines, then exit")
@@ -130,7 +134,8 @@ async function run(o: Opts): Promise<number> {
   const selected = (() => {
     try {
       const all = allScenarios();
-      const matched = withWindowChecks(matchScenarios(o.scenario ?? [], all), all, o.scenario ?? [], o.windowCheck === true);
+      const asked = [...(o.windowCheck === true ? [WINDOW_CHECKS] : []), ...(o.warmCheck === true ? [WARM_CHECKS] : [])];
+      const matched = withChecks(matchScenarios(o.scenario ?? [], all), all, o.scenario ?? [], asked);
       return smoke ? smokePicks(matched) : matched;
     } catch (e) {
       return program.error(`error: ${(e as Error).message}`);

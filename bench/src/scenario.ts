@@ -32,6 +32,11 @@ export interface RunParams extends Params {
    * window opens (see warm-count.ts); set by windowed() where the steady warm-up applies.
    */
   warmMessages?: number;
+  /**
+   * The steady warm-up (time, warm count and its cap) × this, where it applies (windowed());
+   * 1 when absent. check/warm-* runs its target at 1 and 2.
+   */
+  warmScale?: number;
 }
 
 /** One figure of one repetition. */

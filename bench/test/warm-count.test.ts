@@ -7,7 +7,7 @@ import type * as FrameWindowMod from "../src/net/frame-window.js";
 import type * as TopologyMod from "../src/scenarios/tcp/hopwire-topology.js";
 
 const dist = (m: string): string => new URL(`../dist/${m}.js`, import.meta.url).href;
-const { warmedUp, warmMessagesFor, WARM_COUNT_CAP_MS, WARM_MESSAGES, WARM_BYTES } = (await import(dist("warm-count"))) as typeof WarmMod;
+const { warmedUp, warmMessagesFor, WARM_COUNT_CAP_MS, WARM_BYTES } = (await import(dist("warm-count"))) as typeof WarmMod;
 const { FrameWindow } = (await import(dist("net/frame-window"))) as typeof FrameWindowMod;
 const { windowed } = (await import(dist("scenarios/tcp/hopwire-topology"))) as typeof TopologyMod;
 
@@ -37,10 +37,11 @@ describe("warm count", () => {
     expect(warmedUp(100, 0, 100, 0, 0)).toBe(true); // no count asked
   });
 
-  it("caps the count by bytes for large messages", () => {
-    expect(warmMessagesFor(64)).toBe(WARM_MESSAGES);
+  it("counts the same payload bytes at every size", () => {
+    // Per-record and per-batch code needs as many calls at 64 B as at 1 KiB: 16 times the messages.
+    expect(warmMessagesFor(64)).toBe(16 * warmMessagesFor(1024));
     expect(warmMessagesFor(16384)).toBe(Math.ceil(WARM_BYTES / 16384));
-    expect(warmMessagesFor(16384)).toBeLessThan(WARM_MESSAGES);
+    expect(warmMessagesFor(1024) * 1024).toBe(WARM_BYTES);
   });
 
   it("holds the raw sink's window back until the count has arrived", () => {

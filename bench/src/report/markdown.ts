@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { machineOf, type BenchRecord } from "../results.js";
 import { HEADERS, NOISY_SPREAD, notesFor, rowsFor } from "./rows.js";
 import { renderThroughputSvg } from "./svg.js";
-import { verdictText, windowVerdicts } from "./window-verdicts.js";
+import { verdictText, warmVerdicts, warmVerdictText, windowVerdicts } from "./window-verdicts.js";
 import { checksText, targetRows, verdictOf } from "./targets.js";
 import { chartsByUnit, renderSeriesSvg } from "./series-svg.js";
 import { formatParams } from "../format.js";
@@ -145,6 +145,11 @@ export function renderMarkdown(records: readonly BenchRecord[], scenarios: reado
   if (verdicts.length) {
     out.push("## Window checks", "", "Each throughput scenario with an in-flight window, run at W and 2W in every repetition (`check/window-*`): a figure that rises with the window measured a round trip, not throughput.", "");
     out.push(mdTable(["scenario", "params", "2W/1W (median)", "verdict"], verdicts.map((v) => [v.scenario, v.params, `${v.ratio.toFixed(2)}×`, verdictText(v)])), "");
+  }
+  const warm = warmVerdicts(records);
+  if (warm.length) {
+    out.push("## Warm-up checks", "", "Each one-way throughput scenario after the full run's steady warm-up and after twice it, in every repetition (`check/warm-*`): a figure that rises with the warm-up measured a process still getting up to speed.", "");
+    out.push(mdTable(["scenario", "params", "2warm/warm (median)", "verdict"], warm.map((v) => [v.scenario, v.params, `${v.ratio.toFixed(2)}×`, warmVerdictText(v)])), "");
   }
   out.push("## Throughput chart", "", `![Throughput (MB/s) against message size](${SVG_NAME})`, "");
   const charts = seriesCharts(records);

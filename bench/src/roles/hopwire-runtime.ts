@@ -11,7 +11,7 @@ import { runBenchChild } from "../proc/child.js";
 import { throughputMetrics } from "../metrics.js";
 import { busyMetric } from "../busy.js";
 import type { SoloResult } from "../proc/solo.js";
-import { blastShape } from "./blast-shape.js";
+import { blastShape, warmTicksFor } from "./blast-shape.js";
 import { Blaster, TickSink, type BlastPlan, type BlastResult } from "./hopwire-workers.js";
 
 export type RuntimeMode = "main->main" | "main->thread" | "thread->thread" | "pool" | "thread->pool";
@@ -23,6 +23,8 @@ export interface RuntimeParams {
   durationMs: number;
   /** Multiplies the ticks outstanding (the in-flight window); the window check runs 1 and 2. */
   windowScale?: number;
+  /** A full run's warm count (windowed()): messages the sink must have answered before the window opens. */
+  warmMessages?: number;
 }
 
 const PLACEMENTS: Record<RuntimeMode, { source: Placement; sink: Placement }> = {
@@ -41,7 +43,9 @@ runBenchChild<RuntimeParams, null, SoloResult>(async (p) => {
   try {
     await n.startWorker("sink", TickSink, { placement: placement.sink });
     await n.startWorker("blaster", Blaster, { placement: placement.source });
-    const plan: BlastPlan = { to: "sink", size: p.size, ...blastShape(p.size, p.windowScale), warmupMs: p.warmupMs, durationMs: p.durationMs };
+    const shape = blastShape(p.size, p.windowScale);
+    const warmTicks = warmTicksFor(p.warmMessages ?? 0, shape.perTick);
+    const plan: BlastPlan = { to: "sink", size: p.size, ...shape, warmupMs: p.warmupMs, durationMs: p.durationMs, warmTicks };
     const r = await n.sendAndReceive<BlastResult>("blaster", plan, { timeout: p.warmupMs + p.durationMs + 10_000 });
     return {
       metrics: [...throughputMetrics(r.messages, r.messages * p.size, r.seconds), busyMetric("source", r.busySource), busyMetric("sink", r.busySink)],

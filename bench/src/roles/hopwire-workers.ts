@@ -14,7 +14,7 @@
 import { performance } from "node:perf_hooks";
 import { threadId } from "node:worker_threads";
 import { route, type Context, type Route, type Routed, type Worker } from "@hopwire/runtime";
-import { WARM_TICKS } from "./blast-shape.js";
+import { blastWarmedUp, WARM_TICKS } from "./blast-shape.js";
 import { SLOW_MS } from "./slow-consumer-shape.js";
 import { busyBetween, busyMark, type BusyMark } from "../busy.js";
 import { startProfileIfAsked, type RunningProfile } from "../proc/profile.js";
@@ -141,8 +141,8 @@ export class Blaster implements Worker {
     this.handled = Math.max(this.handled, count);
     const plan = this.#plan!;
     if (!this.#start) {
-      // Warm-up: by time and by traffic (a fresh thread needs a few windows to get up to speed).
-      if (now >= this.#t0 + plan.warmupMs && this.#answered >= (plan.warmTicks ?? WARM_TICKS)) {
+      // Warm-up: by time and by traffic (a fresh thread needs a few windows to get up to speed, V8 a full run's warm count).
+      if (blastWarmedUp(now, this.#t0, plan.warmupMs, this.#answered, plan.warmTicks ?? WARM_TICKS)) {
         this.#start = { count, t: now, source: busyMark(), sink };
       }
     } else if (now >= this.#start.t + plan.durationMs) {

@@ -15,3 +15,7 @@ import "./scale/handshakes.js";
 import "./backpressure/slow-consumer.js";
 import "./backpressure/bulk-via-relay.js";
 import "./portal/portal.js";
+
+// After every target above: check/warm-* looks its targets up by name.
+import { registerWarmChecks } from "./check/warm-check.js";
+registerWarmChecks();

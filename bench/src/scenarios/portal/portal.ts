@@ -7,11 +7,11 @@ import { registerScenario, type Measurement, type Metric, type RunParams } from 
 import { withChildren, type BenchChild, type SpawnChild as Spawn } from "../../proc/spawn.js";
 import type { RoundTripSummary } from "../../metrics.js";
 import type { ByteSinkResult } from "../../roles/portal-byte-sink.js";
-import { WARM_BYTES, WARM_COUNT_CAP_MS } from "../../warm-count.js";
+import { WARM_BYTES, WARM_COUNT_CAP_MS, warmCapMs } from "../../warm-count.js";
 import { STEADY_MIN_DURATION_MS, STEADY_WARMUP_MS } from "../tcp/hopwire-topology.js";
 
 const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.meta.url);
-const timeoutFor = (p: RunParams): number => Math.max(p.warmupMs, WARM_COUNT_CAP_MS) + p.durationMs + 20_000;
+const timeoutFor = (p: RunParams): number => warmCapMs(p.warmupMs) + p.durationMs + 20_000;
 
 /**
  * The bulk runs' warm-up, as the other one-way families' in a full run (tcp/hopwire-topology.ts,
@@ -90,7 +90,7 @@ function setup(path: Path) {
 const BULK =
   "One TCP connection; a Node client writes 64 KiB buffers as fast as it drains (iperf3 is not used), the target counts bytes for --duration " +
   `from warmupMs after its first byte; in a full run from at least ${STEADY_WARMUP_MS / 1e3} s after it, once ${WARM_BYTES / 2 ** 20} MiB have arrived ` +
-  `(at most ${WARM_COUNT_CAP_MS / 1e3} s), on both sides of the ratio.`;
+  `(at most ${WARM_COUNT_CAP_MS / 1e3} s after the first), on both sides of the ratio.`;
 const SETUP =
   "One connection at a time: the client stamps the wall clock, connects and writes the stamp as its first 8 bytes; the target " +
   "takes its arrival time minus the stamp (both processes read the system clock), then closes. So a figure is client connect → " +

@@ -7,6 +7,7 @@ import type { RuntimeMode } from "../../roles/hopwire-runtime.js";
 import { WARM_TICKS, WINDOW_TICKS } from "../../roles/blast-shape.js";
 import { LOCAL_ROUTING_SHARE, windowed, windowNote } from "../tcp/hopwire-topology.js";
 import { registerWindowCheck } from "../check/window-check.js";
+import { WARM_BYTES, WARM_COUNT_CAP_MS } from "../../warm-count.js";
 import type { RunParams } from "../../scenario.js";
 
 const ROLE = new URL("../../roles/hopwire-runtime.js", import.meta.url);
@@ -23,7 +24,7 @@ const MODES: { mode: RuntimeMode; what: string; crosses: boolean }[] = [
 /** One repetition, its tick window × scale (1 = the scenario, 2 = the window check's 2W). */
 function runAt(mode: RuntimeMode, full: RunParams, signal: AbortSignal, windowScale: number) {
   const p = windowed(full, LOCAL_ROUTING_SHARE, { steady: true }); // a quarter of --duration: see windowed()
-  return runSolo(ROLE, "process", { mode, size: p.size, warmupMs: p.warmupMs, durationMs: p.durationMs, windowScale }, p, signal);
+  return runSolo(ROLE, "process", { mode, size: p.size, warmupMs: p.warmupMs, durationMs: p.durationMs, windowScale, warmMessages: p.warmMessages ?? 0 }, p, signal);
 }
 
 for (const { mode, what, crosses } of MODES) {
@@ -33,7 +34,8 @@ for (const { mode, what, crosses } of MODES) {
     description:
       `Context.trySend of size-byte bodies (Context.send for one it refuses), ${what}. Counted by ticks the sink answers in order behind the ` +
       `data (up to ${WINDOW_TICKS} ticks of ~64 KiB outstanding, each turn's last send awaited; the window ` +
-      `opens after ${WARM_TICKS} answered ticks and the warm-up); busy:* = event-loop utilisation of the ` +
+      `opens after ${WARM_TICKS} answered ticks and the warm-up, and in a full run once ${WARM_BYTES / 2 ** 20} MiB of payload ` +
+      `have been answered, at most ${WARM_COUNT_CAP_MS / 1e3} s after the first); busy:* = event-loop utilisation of the ` +
       "source's and the sink's threads. One process." + windowNote(LOCAL_ROUTING_SHARE, true),
     params: ["size"],
     ...(crosses ? { baseline: "baseline/messageport-frames" } : {}),

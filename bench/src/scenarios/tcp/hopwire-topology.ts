@@ -26,12 +26,14 @@ const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.met
 export function windowed(p: RunParams, share: number, o: { steady?: boolean } = {}): RunParams {
   const warmupMs = Math.max(50, p.warmupMs * share);
   const steady = o.steady === true && p.durationMs >= STEADY_MIN_DURATION_MS;
+  // check/warm-* doubles the steady warm-up: its time, and so its count's cap (warm-count.ts), and its count.
+  const scale = steady ? (p.warmScale ?? 1) : 1;
   return {
     ...p,
     durationMs: Math.max(50, p.durationMs * share),
-    warmupMs: steady ? Math.max(warmupMs, STEADY_WARMUP_MS) : warmupMs,
+    warmupMs: steady ? Math.max(warmupMs, STEADY_WARMUP_MS) * scale : warmupMs,
     // Read only by the one-way receivers (Hopwire's sink and the raw one alike).
-    warmMessages: steady && p.size !== undefined ? warmMessagesFor(p.size) : 0,
+    warmMessages: steady && p.size !== undefined ? warmMessagesFor(p.size) * scale : 0,
   };
 }
 
