@@ -53,6 +53,12 @@ describe("warm check", () => {
     expect(a.processes.map((x) => x.role)).toEqual(["sink", "sink@2warm"]);
   });
 
+  it("refuses a run too short for the steady warm-up, rather than compare two alike", async () => {
+    registerWarmCheck(fakeTarget("fake/quick", () => 100));
+    const check = getScenario(`${WARM_CHECK_PREFIX}fake-quick`)!;
+    await expect(check.run({ size: 64, durationMs: 150, warmupMs: 50 }, new AbortController().signal)).rejects.toThrow(/needs --duration ≥ 0.5 s/);
+  });
+
   it("doubles the steady warm-up's time and count in a full run, and neither in a quick one", () => {
     const full = { size: 64, durationMs: 1000, warmupMs: 200 };
     const once = windowed(full, 0.3, { steady: true });

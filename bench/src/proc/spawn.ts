@@ -209,6 +209,16 @@ class ChildGroup {
   }
 }
 
+let spawnStandIn: SpawnChild | undefined;
+
+/**
+ * For tests of what a scenario hands its roles (bench/test/warm-wiring.test.ts): while set,
+ * withChildren gives its body `standIn` and starts no process. undefined restores the real one.
+ */
+export function standInForSpawn(standIn: SpawnChild | undefined): void {
+  spawnStandIn = standIn;
+}
+
 /**
  * Runs `body` with a spawner. The first role to fail (error, exit, signal, timeout) ends
  * the repetition at once with a RolesFailedError naming it and its error (with any other
@@ -216,6 +226,7 @@ class ChildGroup {
  * returns or throws, so a repetition leaves no process running.
  */
 export async function withChildren<T>(signal: AbortSignal, timeoutMs: number, body: (spawnChild: SpawnChild) => Promise<T>): Promise<T> {
+  if (spawnStandIn) return body(spawnStandIn);
   const group = new ChildGroup(signal, timeoutMs);
   try {
     return await Promise.race([body(group.spawn), group.firstFailure]);

@@ -23,6 +23,7 @@ import { createTcpTransport, TcpConnectionOptions, type TcpConnection } from "@h
 import type { SecureChannel } from "@hopwire/secure-channel";
 import { countCompletions } from "../completion-window.js";
 import { busyBetween, busyMark, type BusyMark } from "../busy.js";
+import { warmedUp } from "../warm-count.js";
 import { runBenchChild } from "../proc/child.js";
 import { LatencyRecorder } from "../histogram.js";
 import { stillWarming, summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
@@ -43,6 +44,8 @@ export interface InitiatorParams {
   warmupMs: number;
   /** rtt: round trips made before the window, whatever warmupMs says (see WARM_ROUND_TRIPS). */
   warmRoundTrips?: number;
+  /** send: the sink's warm count (warm-count.ts); the busy share starts once this many are sent, as the sink's window does once they arrive. */
+  warmMessages?: number;
   durationMs: number;
   /** send: multiplies the library's in-flight bounds (hopwire-net.ts transportOptions). */
   windowScale?: number;
@@ -109,7 +112,7 @@ async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, pat
     failure ??= e;
   };
   const over = (): boolean => stop.aborted || pathClosed(path) || failure !== undefined;
-  const warmEnd = performance.now() + p.warmupMs;
+  const started = performance.now();
   let busy0: BusyMark | undefined;
   const trySendOne = body ? (): boolean => ctx.trySend(to, payload) : (): boolean => ctx.tryForward(message);
   const sendOne = body ? (): Promise<void> => ctx.send(to, payload) : (): Promise<void> => ctx.forward(message);
@@ -127,7 +130,7 @@ async function send(p: InitiatorParams, n: Awaited<ReturnType<typeof node>>, pat
       sent++;
     }
     await last;
-    busy0 ??= performance.now() >= warmEnd ? busyMark() : undefined;
+    busy0 ??= warmedUp(performance.now(), started, p.warmupMs, sent, p.warmMessages ?? 0) ? busyMark() : undefined;
     // With the harness's stop signal: a hop that stays full (a stalled peer) must not hold the sender past the run.
     if (full !== undefined) await full.waitForDrain({ signal: stop }).catch(() => {});
     else await nextTurn();

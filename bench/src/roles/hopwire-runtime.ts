@@ -12,6 +12,7 @@ import { throughputMetrics } from "../metrics.js";
 import { busyMetric } from "../busy.js";
 import type { SoloResult } from "../proc/solo.js";
 import { blastShape, warmTicksFor } from "./blast-shape.js";
+import { warmCapMs } from "../warm-count.js";
 import { Blaster, TickSink, type BlastPlan, type BlastResult } from "./hopwire-workers.js";
 
 export type RuntimeMode = "main->main" | "main->thread" | "thread->thread" | "pool" | "thread->pool";
@@ -46,7 +47,7 @@ runBenchChild<RuntimeParams, null, SoloResult>(async (p) => {
     const shape = blastShape(p.size, p.windowScale);
     const warmTicks = warmTicksFor(p.warmMessages ?? 0, shape.perTick);
     const plan: BlastPlan = { to: "sink", size: p.size, ...shape, warmupMs: p.warmupMs, durationMs: p.durationMs, warmTicks };
-    const r = await n.sendAndReceive<BlastResult>("blaster", plan, { timeout: p.warmupMs + p.durationMs + 10_000 });
+    const r = await n.sendAndReceive<BlastResult>("blaster", plan, { timeout: warmCapMs(p.warmupMs) + p.durationMs + 10_000 });
     return {
       metrics: [...throughputMetrics(r.messages, r.messages * p.size, r.seconds), busyMetric("source", r.busySource), busyMetric("sink", r.busySink)],
     };

@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { runBenchChild } from "../proc/child.js";
 import { throughputMetrics } from "../metrics.js";
+import { warmedUp } from "../warm-count.js";
 import { EnvelopeBatchBuilder, type Envelope } from "../net/envelope-batch.js";
 import type { SoloResult } from "../proc/solo.js";
 import type { MarkReply, MessagePortFormat, ToWorker } from "./messageport-worker.js";
@@ -20,6 +21,8 @@ export interface MessagePortParams {
   format: MessagePortFormat;
   warmupMs: number;
   durationMs: number;
+  /** A full run's warm count (windowed()): messages the worker must have acknowledged before the first mark. */
+  warmMessages?: number;
 }
 
 const BATCH = 64;
@@ -37,6 +40,7 @@ runBenchChild<MessagePortParams, null, SoloResult>(async (p) => {
   const builder = new EnvelopeBatchBuilder();
   const add = p.format === "frames" ? (): void => builder.addFrame(envelope[2]) : (): void => builder.add(envelope);
   let inFlight = 0;
+  let acked = 0;
   let sending = true;
   const sendBatch = (): void => {
     for (let i = 0; i < BATCH; i++) add();
@@ -63,9 +67,11 @@ runBenchChild<MessagePortParams, null, SoloResult>(async (p) => {
         return;
       }
       inFlight--;
+      acked += BATCH;
       if (!sending) return;
       const now = performance.now();
-      if (marksSent === 0 ? now >= readyAt + p.warmupMs : now >= windowStart + p.durationMs) mark(now);
+      // The warm-up: its time and, in a full run, the warm count (as Hopwire's side waits for it).
+      if (marksSent === 0 ? warmedUp(now, readyAt, p.warmupMs, acked, p.warmMessages ?? 0) : now >= windowStart + p.durationMs) mark(now);
       while (sending && inFlight < WINDOW) sendBatch();
     });
   });

@@ -13,7 +13,7 @@ const ROLE = new URL("../../roles/messageport.js", import.meta.url);
  */
 function runMessagePort(format: MessagePortFormat, p: RunParams, signal: AbortSignal) {
   const w = windowed(p, LOCAL_ROUTING_SHARE, { steady: true });
-  return runSolo(ROLE, "process", { size: w.size, format, warmupMs: w.warmupMs, durationMs: w.durationMs }, w, signal);
+  return runSolo(ROLE, "process", { size: w.size, format, warmupMs: w.warmupMs, durationMs: w.durationMs, warmMessages: w.warmMessages ?? 0 }, w, signal);
 }
 
 export const messagePortBatched = registerScenario({

@@ -3,6 +3,7 @@
 // nodes would, and each process's peak RSS belongs to this repetition alone.
 import { withChildren } from "../../proc/spawn.js";
 import { roundTripMetrics, throughputMetrics } from "../../metrics.js";
+import { warmCapMs } from "../../warm-count.js";
 import type { Measurement, RunParams } from "../../scenario.js";
 import type { SinkReady, SinkResult } from "../../roles/sink.js";
 import type { EchoReady, EchoResult } from "../../roles/echo.js";
@@ -19,7 +20,8 @@ const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.met
  */
 export const ONE_WAY_SHARE = 0.3;
 
-export const timeoutFor = (p: RunParams): number => p.warmupMs + p.durationMs + 15_000;
+/** A repetition's timeout: its window may open as late as the warm count's cap (warm-count.ts). */
+export const timeoutFor = (p: RunParams): number => warmCapMs(p.warmupMs) + p.durationMs + 15_000;
 
 export interface TopologyOptions {
   tls?: boolean;

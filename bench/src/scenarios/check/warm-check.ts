@@ -7,6 +7,7 @@
 // 2warm/warm at or below WARM_BOUND says the warm-up does not limit the figure.
 import { getScenario, type Scenario } from "../../scenario.js";
 import { DOUBLING_BOUND, registerDoublingCheck, type CheckFamily } from "./doubling.js";
+import { STEADY_MIN_DURATION_MS } from "../tcp/hopwire-topology.js";
 
 export const WARM_BOUND = DOUBLING_BOUND;
 export const WARM_CHECK_PREFIX = "check/warm-";
@@ -50,6 +51,10 @@ export function registerWarmCheck(target: Scenario): void {
       `2warm/warm ≤ ${WARM_BOUND}. Needs a full run's --duration (the steady warm-up applies from 0.5 s).`,
     params: target.params,
     labels: LABELS,
-    runAt: (p, signal, scale) => target.run({ ...p, warmScale: scale }, signal),
+    runAt: (p, signal, scale) => {
+      // Without the steady warm-up there is nothing to double: both runs would be alike and read "warm".
+      if (p.durationMs < STEADY_MIN_DURATION_MS) throw new Error(`${name} needs --duration ≥ ${STEADY_MIN_DURATION_MS / 1e3} s (a full run's steady warm-up)`);
+      return target.run({ ...p, warmScale: scale }, signal);
+    },
   });
 }

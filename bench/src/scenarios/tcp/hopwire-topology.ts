@@ -12,7 +12,7 @@ import type { HandshakeResult, InitiatorParams, InitiatorResult, SendResult } fr
 import { busyMetric } from "../../busy.js";
 import type { RoundTripSummary } from "../../metrics.js";
 import type { SecureSpec } from "../../roles/hopwire-net.js";
-import { warmCountNote, warmMessagesFor } from "../../warm-count.js";
+import { warmCapMs, warmCountNote, warmMessagesFor } from "../../warm-count.js";
 
 const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.meta.url);
 
@@ -97,7 +97,8 @@ export const windowNote = (share: number | string, steady = false): string =>
 export const oneWayWindowNote = (share: number | string): string => windowNote(share, true) + warmCountNote;
 
 /** Spawning three nodes, a handshake or two, teardown: on top of the repetition's own time. */
-const timeoutFor = (p: RunParams): number => p.warmupMs + p.durationMs + 20_000;
+/** A repetition's timeout: its window may open as late as the warm count's cap (warm-count.ts). */
+const timeoutFor = (p: RunParams): number => warmCapMs(p.warmupMs) + p.durationMs + 20_000;
 
 export interface HopwireTopology {
   /** A secure channel from initiator to responder (end to end, through the middle if any). */
@@ -176,6 +177,7 @@ export function hopwireOneWay(p: RunParams, signal: AbortSignal, t: HopwireTopol
       ...(t.secure ? { secure: t.secure } : {}),
       size,
       warmupMs: p.warmupMs,
+      warmMessages: p.warmMessages ?? 0,
       durationMs: p.durationMs,
       windowScale,
       ...(o.body ? { body: true } : {}),
