@@ -16,7 +16,7 @@ export interface DoublingLabels {
   two: string;
 }
 
-export const ratioMetricOf = (l: DoublingLabels): string => `${l.two}/${l.one}`;
+const ratioMetricOf = (l: DoublingLabels): string => `${l.two}/${l.one}`;
 
 const rateOf = (m: Measurement): number => {
   const rate = m.metrics.find((x) => x.name === RATE);
@@ -65,9 +65,8 @@ export function registerDoublingCheck(check: DoublingCheck): Scenario {
   });
 }
 
-/** A check family's prefix ("check/window-") and its targets (target name → check name). */
+/** A check family's targets: target name → check name. */
 export interface CheckFamily {
-  prefix: string;
   targets: Map<string, string>;
 }
 

@@ -13,7 +13,7 @@ export const WARM_BOUND = DOUBLING_BOUND;
 export const WARM_CHECK_PREFIX = "check/warm-";
 const LABELS = { one: "warm", two: "2warm" };
 
-export const WARM_CHECKS: CheckFamily = { prefix: WARM_CHECK_PREFIX, targets: new Map() };
+export const WARM_CHECKS: CheckFamily = { targets: new Map() };
 
 /**
  * The one-way throughput scenarios whose warm-up is the steady one (windowed() with

@@ -24,7 +24,7 @@ export interface WindowedTarget {
 /** The check's figures: both rates, their ratio, and the target's other figures at 1W (busy shares). */
 export const windowCheckMetrics = (at1: Measurement, at2: Measurement): Metric[] => doublingMetrics(at1, at2, LABELS);
 
-export const WINDOW_CHECKS: CheckFamily = { prefix: CHECK_PREFIX, targets: new Map() };
+export const WINDOW_CHECKS: CheckFamily = { targets: new Map() };
 
 /** withChecks for this family alone: its checks added with `windowCheck` (--window-check). */
 export const withWindowChecks = (selected: readonly Scenario[], all: readonly Scenario[], patterns: readonly string[], windowCheck: boolean): Scenario[] =>
