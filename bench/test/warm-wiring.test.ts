@@ -50,7 +50,13 @@ async function warmUpsOf(name: string, warmScale: number): Promise<{ role: strin
 
 /** The role that opens each target's measured window (the others may only time a warm-up of their own). */
 const windowRole = (name: string): string =>
-  name === "runtime/main->thread" || name === "baseline/messageport-frames" ? "process" : name.startsWith("baseline/") ? "sink" : "responder";
+  name.startsWith("runtime/") || name.startsWith("baseline/messageport-")
+    ? "process"
+    : name === "peers/libp2p-throughput"
+      ? "listener"
+      : name.startsWith("baseline/")
+        ? "sink"
+        : "responder";
 
 describe("check/warm-* reaches the window of every target", () => {
   for (const name of WARM_CHECKED) {

@@ -20,15 +20,25 @@ export const WARM_CHECKS: CheckFamily = { targets: new Map() };
  * `steady`), Hopwire's and the baselines they are read against: both sides of a ratio.
  */
 export const WARM_CHECKED = [
+  "baseline/messageport-batched",
   "baseline/messageport-frames",
   "baseline/tcp-framed",
   "baseline/tcp-proxy",
   "baseline/tls",
+  "runtime/main->main",
   "runtime/main->thread",
+  "runtime/thread->thread",
+  "runtime/pool",
+  "runtime/thread->pool",
   "tcp/one-hop-throughput",
+  "tcp/one-hop-send",
+  "tcp/one-hop-send-from-thread",
+  "tcp/one-hop-to-thread",
   "tcp/relay-throughput",
   "secure-channel/one-hop-throughput",
+  "secure-channel/one-hop-send",
   "secure-channel/two-hop-throughput",
+  "peers/libp2p-throughput",
 ] as const;
 
 /** Registers check/warm-<target> for each registered target (after the targets themselves). */
