@@ -37,8 +37,10 @@ export function doublingMetrics(at1: Measurement, at2: Measurement, l: DoublingL
 }
 
 export interface DoublingCheck {
-  /** The check's scenario name, "check/<family>-<target>". */
-  name: string;
+  /** The family the check joins: its name is the family's prefix and the target's, "check/window-tcp-relay-throughput". */
+  family: CheckFamily;
+  /** The scenario checked, e.g. "tcp/relay-throughput". */
+  target: string;
   description: string;
   params: readonly ParamName[];
   labels: DoublingLabels;
@@ -47,9 +49,11 @@ export interface DoublingCheck {
 }
 
 export function registerDoublingCheck(check: DoublingCheck): Scenario {
+  const name = check.family.prefix + check.target.replace("/", "-");
+  check.family.targets.set(check.target, name);
   let reps = 0;
   return registerScenario({
-    name: check.name,
+    name,
     description: check.description,
     params: check.params,
     run: async (p, signal) => {
@@ -65,8 +69,9 @@ export function registerDoublingCheck(check: DoublingCheck): Scenario {
   });
 }
 
-/** A check family's targets: target name → check name. */
+/** A check family: the prefix of its checks' names, and its targets (target name → check name). */
 export interface CheckFamily {
+  prefix: string;
   targets: Map<string, string>;
 }
 

@@ -13,7 +13,7 @@ export const WARM_BOUND = DOUBLING_BOUND;
 export const WARM_CHECK_PREFIX = "check/warm-";
 const LABELS = { one: "warm", two: "2warm" };
 
-export const WARM_CHECKS: CheckFamily = { targets: new Map() };
+export const WARM_CHECKS: CheckFamily = { prefix: WARM_CHECK_PREFIX, targets: new Map() };
 
 /**
  * The one-way throughput scenarios whose warm-up is the steady one (windowed() with
@@ -51,10 +51,9 @@ export function registerWarmChecks(names: readonly string[] = WARM_CHECKED): voi
 }
 
 export function registerWarmCheck(target: Scenario): void {
-  const name = WARM_CHECK_PREFIX + target.name.replace("/", "-");
-  WARM_CHECKS.targets.set(target.name, name);
   registerDoublingCheck({
-    name,
+    family: WARM_CHECKS,
+    target: target.name,
     description:
       `${target.name} after the steady warm-up of a full run (warm) and after twice it (2warm: twice the time, the warm ` +
       `count and its cap) in each repetition; 2warm/warm = rate after 2warm / rate after warm. Warm when the median ` +
@@ -63,7 +62,7 @@ export function registerWarmCheck(target: Scenario): void {
     labels: LABELS,
     runAt: (p, signal, scale) => {
       // Without the steady warm-up there is nothing to double: both runs would be alike and read "warm".
-      if (p.durationMs < STEADY_MIN_DURATION_MS) throw new Error(`${name} needs --duration ≥ ${STEADY_MIN_DURATION_MS / 1e3} s (a full run's steady warm-up)`);
+      if (p.durationMs < STEADY_MIN_DURATION_MS) throw new Error(`the warm check of ${target.name} needs --duration ≥ ${STEADY_MIN_DURATION_MS / 1e3} s (a full run's steady warm-up)`);
       return target.run({ ...p, warmScale: scale }, signal);
     },
   });

@@ -24,17 +24,16 @@ export interface WindowedTarget {
 /** The check's figures: both rates, their ratio, and the target's other figures at 1W (busy shares). */
 export const windowCheckMetrics = (at1: Measurement, at2: Measurement): Metric[] => doublingMetrics(at1, at2, LABELS);
 
-export const WINDOW_CHECKS: CheckFamily = { targets: new Map() };
+export const WINDOW_CHECKS: CheckFamily = { prefix: CHECK_PREFIX, targets: new Map() };
 
 /** withChecks for this family alone: its checks added with `windowCheck` (--window-check). */
 export const withWindowChecks = (selected: readonly Scenario[], all: readonly Scenario[], patterns: readonly string[], windowCheck: boolean): Scenario[] =>
   withChecks(selected, all, patterns, windowCheck ? [WINDOW_CHECKS] : []);
 
 export function registerWindowCheck(target: WindowedTarget): void {
-  const name = CHECK_PREFIX + target.name.replace("/", "-");
-  WINDOW_CHECKS.targets.set(target.name, name);
   registerDoublingCheck({
-    name,
+    family: WINDOW_CHECKS,
+    target: target.name,
     description:
       `${target.name} at its window W (${target.window}) and at 2W in each repetition; 2W/1W = rate at 2W / rate at W. ` +
       `Throughput-bound when the median 2W/1W ≤ ${WINDOW_BOUND}. busy:* = event-loop utilisation of that thread at W ` +
