@@ -1,11 +1,14 @@
 // Role: the client of a round-trip run. Keeps exactly one frame outstanding, times each
 // round trip with hrtime into a native histogram, discards the warm-up, then closes the
-// connection (which ends the echo server and any proxy in between).
+// connection (which ends the echo server and any proxy in between). With `keys`, each request
+// is an AES-256-GCM record sealed for the echo and each answer a record opened (net/aead-
+// records.ts), a record per round trip each way as a secure channel's initiator makes them.
 import { performance } from "node:perf_hooks";
 import { runBenchChild } from "../proc/child.js";
 import { FrameReader } from "../net/frames.js";
 import { connect, type ConnectTarget } from "../net/endpoints.js";
 import { LatencyRecorder } from "../histogram.js";
+import { RecordOpener, RecordSealer } from "../net/aead-records.js";
 import { stillWarming, summarizeRoundTrips, type RoundTripSummary } from "../metrics.js";
 
 export interface RttClientParams extends ConnectTarget {
@@ -14,14 +17,28 @@ export interface RttClientParams extends ConnectTarget {
   /** Round trips made before the window, whatever warmupMs says (see WARM_ROUND_TRIPS). */
   warmRoundTrips?: number;
   durationMs: number;
+  /** Seal requests with the first key and open answers with the second (the echo's `sealed` keys). */
+  keys?: [string, string];
 }
 export type RttClientResult = RoundTripSummary;
 
 runBenchChild<RttClientParams, null, RttClientResult>(async (p, io) => {
   const socket = await connect(p);
   io.ready(null);
-  const frame = Buffer.alloc(4 + p.size, 0xab);
-  frame.writeUInt32BE(p.size, 0);
+  const plain = Buffer.alloc(4 + p.size, 0xab);
+  plain.writeUInt32BE(p.size, 0);
+  const sealer = p.keys ? new RecordSealer([p.keys[0]]) : undefined;
+  const opener = p.keys ? new RecordOpener([p.keys[1]]) : undefined;
+  const payload = plain.subarray(4);
+  /** The next request's frame: the same bytes each time, or a fresh record (its own nonce). */
+  const nextFrame = (): Buffer => {
+    if (!sealer) return plain;
+    const record = sealer.seal(0, payload);
+    const frame = Buffer.allocUnsafe(4 + record.length);
+    frame.writeUInt32BE(record.length, 0);
+    frame.set(record, 4);
+    return frame;
+  };
   const latency = new LatencyRecorder();
   const warmupEnd = performance.now() + p.warmupMs;
   let measuring = false;
@@ -39,10 +56,11 @@ runBenchChild<RttClientParams, null, RttClientResult>(async (p, io) => {
       }
     };
     const send = (): void => {
-      sentAt = process.hrtime.bigint();
-      socket.write(frame);
+      sentAt = process.hrtime.bigint(); // the seal is part of the round trip, as it is of a channel's sendAndReceive
+      socket.write(nextFrame());
     };
-    const reader = new FrameReader(() => {
+    const reader = new FrameReader((answer) => {
+      if (opener) opener.open(answer); // throws (failing the run) unless it is the echo's record
       const elapsed = process.hrtime.bigint() - sentAt;
       const now = performance.now();
       if (measuring) {

@@ -5,6 +5,7 @@ import { performance } from "node:perf_hooks";
 import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { Context, Routed, Worker } from "@hopwire/runtime";
+import { warmedUp } from "../warm-count.js";
 
 /** The payload of scale/channels: 1 KiB, as the brief's "1 KiB messages". */
 export const SCALE_SIZE = 1024;
@@ -27,8 +28,9 @@ export interface WindowCount {
 
 /**
  * Counts messages over a window, as sink.ts times itself: it opens warmupMs after the first
- * message and lasts durationMs, read per message (performance.now() each, on both sides of a
- * comparison). `done` resolves with the window's figures; later messages are not counted.
+ * message, once `warmMessages` have arrived too (or the count's cap passed: warm-count.ts), and
+ * lasts durationMs, read per message (performance.now() each, on both sides of a comparison).
+ * `done` resolves with the window's figures; later messages are not counted.
  */
 export class MessageWindow {
   readonly done: Promise<WindowCount>;
@@ -45,6 +47,7 @@ export class MessageWindow {
     private readonly size: number,
     private readonly warmupMs: number,
     private readonly durationMs: number,
+    private readonly warmMessages = 0,
   ) {
     this.done = new Promise((resolve) => (this.#resolve = resolve));
   }
@@ -56,7 +59,7 @@ export class MessageWindow {
       this.onFirst?.();
       this.#first = performance.now();
     } else if (this.#start < 0) {
-      if (now >= this.#first + this.warmupMs) {
+      if (warmedUp(now, this.#first, this.warmupMs, this.#messages, this.warmMessages)) {
         this.#start = now;
         this.#m0 = this.#messages;
       }

@@ -28,6 +28,8 @@ export interface ScaleResponderParams {
   count: number;
   size: number;
   warmupMs: number;
+  /** The window also waits for this many messages (warm-count.ts; 0 in a quick run). */
+  warmMessages?: number;
   durationMs: number;
 }
 export interface ScaleResponderReady {
@@ -66,7 +68,7 @@ runBenchChild<ScaleResponderParams, ScaleResponderReady, ScaleResponderResult>(a
   const n = await node();
   const tcp = await createTcpTransport(n);
   const listener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
-  const sink = p.sink ? new CountingSink(p.size, p.warmupMs, p.durationMs) : undefined;
+  const sink = p.sink ? new CountingSink(p.size, p.warmupMs, p.durationMs, p.warmMessages ?? 0) : undefined;
   if (sink) await n.startWorker("sink", sink, { placement: "main" });
   let halfway: ScaleResponderResult["halfway"];
   if (p.channels) {

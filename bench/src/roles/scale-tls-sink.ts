@@ -10,6 +10,8 @@ import { MessageWindow, type WindowCount } from "./scale-common.js";
 export interface ScaleTlsSinkParams {
   size: number;
   warmupMs: number;
+  /** The window also waits for this many messages (warm-count.ts; 0 in a quick run). */
+  warmMessages?: number;
   durationMs: number;
 }
 export type ScaleTlsSinkReady = MutualTlsTarget;
@@ -20,7 +22,7 @@ export interface ScaleTlsSinkResult {
 }
 
 runBenchChild<ScaleTlsSinkParams, ScaleTlsSinkReady, ScaleTlsSinkResult>(async (p, io) => {
-  const window = new MessageWindow(p.size, p.warmupMs, p.durationMs);
+  const window = new MessageWindow(p.size, p.warmupMs, p.durationMs, p.warmMessages ?? 0);
   let streams = 0;
   const listening = await listenMutualTls((socket) => {
     let first = true;

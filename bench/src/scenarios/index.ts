@@ -11,6 +11,7 @@ import "./tcp/tcp.js";
 import "./secure-channel/secure-channel.js";
 import "./peers/libp2p.js";
 import "./scale/channels.js";
+import "./scale/raw-records.js";
 import "./scale/handshakes.js";
 import "./backpressure/slow-consumer.js";
 import "./backpressure/bulk-via-relay.js";

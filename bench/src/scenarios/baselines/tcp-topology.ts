@@ -33,6 +33,8 @@ export interface TopologyOptions {
   warmRoundTrips?: number;
   /** Round trips: the echo server hands every frame to a worker_thread and back before writing it (roles/echo.ts). */
   threadEcho?: boolean;
+  /** Round trips: every frame is an AES-256-GCM record, sealed and opened at both ends (roles/echo.ts, roles/rtt-client.ts). */
+  sealed?: boolean;
 }
 
 /** A bulk run may be slow on a loaded host: allow 20 MB/s at worst. */
@@ -67,8 +69,10 @@ export function oneWay(p: RunParams, signal: AbortSignal, o: TopologyOptions = {
 /** client → [proxy →] echo → back, one frame outstanding; the client measures. */
 export function roundTrip(p: RunParams, signal: AbortSignal, o: TopologyOptions = {}): Promise<Measurement> {
   return withChildren(signal, timeoutFor(p), async (spawn) => {
-    const echo = spawn<EchoReady, EchoResult>("echo", role("echo"), { tls: o.tls ?? false, threadEcho: o.threadEcho ?? false });
+    const echo = spawn<EchoReady, EchoResult>("echo", role("echo"), { tls: o.tls ?? false, threadEcho: o.threadEcho ?? false, sealed: o.sealed ?? false });
     const target = await echo.ready;
+    // A sealed run whose echo made no keys would measure plain frames under the floor's name.
+    if (o.sealed && target.keys === undefined) throw new Error("the echo server did not set up its records' keys");
     const proxy = o.viaProxy ? spawn<ProxyReady>("proxy", role("proxy"), { targetPort: target.port }) : undefined;
     const port = proxy ? (await proxy.ready).port : target.port;
     const client = spawn<null, RttClientResult>("client", role("rtt-client"), {
@@ -78,6 +82,7 @@ export function roundTrip(p: RunParams, signal: AbortSignal, o: TopologyOptions 
       warmupMs: p.warmupMs,
       warmRoundTrips: o.warmRoundTrips ?? 0,
       durationMs: p.durationMs,
+      ...(target.keys ? { keys: target.keys } : {}),
     });
     const [c, e, x] = await Promise.all([client.result, echo.result, proxy?.result]);
     // A thread echo that never crossed would measure plain TCP under the wrong name.

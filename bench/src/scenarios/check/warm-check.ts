@@ -39,6 +39,10 @@ export const WARM_CHECKED = [
   "secure-channel/one-hop-send",
   "secure-channel/two-hop-throughput",
   "peers/libp2p-throughput",
+  "scale/plain-tcp",
+  "scale/channels",
+  "scale/tls-streams",
+  "scale/raw-records",
 ] as const;
 
 /** Registers check/warm-<target> for each registered target (after the targets themselves). */

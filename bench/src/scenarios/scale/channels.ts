@@ -8,6 +8,8 @@ import type { ScaleInitiatorReady, ScaleInitiatorResult } from "../../roles/scal
 import { SCALE_SIZE } from "../../roles/scale-common.js";
 import type { ScaleTlsSinkReady, ScaleTlsSinkResult } from "../../roles/scale-tls-sink.js";
 import type { ScaleTlsSenderReady, ScaleTlsSenderResult } from "../../roles/scale-tls-sender.js";
+import { scaleTimeoutMs, scaleWindow } from "./scale-window.js";
+import { oneWayWindowNote } from "../tcp/hopwire-topology.js";
 
 const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.meta.url);
 
@@ -51,16 +53,15 @@ const COUNTS = { full: [1, 10, 100, 1000], quick: [10] };
 
 function oneWay(p: RunParams, channels: boolean, signal: AbortSignal): Promise<Measurement> {
   const count = channels ? p.count! : 1;
-  // Opening 1,000 channels takes a while on a loaded machine: on top of the usual slack.
-  const timeoutMs = p.warmupMs + p.durationMs + 15_000 + count * 10;
-  return withChildren(signal, timeoutMs, async (spawn) => {
+  const window = scaleWindow(p);
+  // Opening 1,000 channels takes a while on a loaded machine: scaleTimeoutMs allows for it.
+  return withChildren(signal, scaleTimeoutMs(window, count), async (spawn) => {
     const responder = spawn<ScaleResponderReady, ScaleResponderResult>("responder", role("scale-responder"), {
       channels,
       sink: true,
       count,
       size: SCALE_SIZE,
-      warmupMs: p.warmupMs,
-      durationMs: p.durationMs,
+      ...window,
     });
     const { port } = await responder.ready;
     const initiator = spawn<ScaleInitiatorReady, ScaleInitiatorResult>("initiator", role("scale-initiator"), {
@@ -88,7 +89,7 @@ export const plainTcpSink = registerScenario({
   name: "scale/plain-tcp",
   description:
     "Baseline of scale/channels: the same two Hopwire nodes, the same 1 KiB messages and main-thread sink, " +
-    "over the one TCP connection with no secure channel (route(connection, \"sink\")); two child processes.",
+    "over the one TCP connection with no secure channel (route(connection, \"sink\")); two child processes." + oneWayWindowNote(1),
   params: [],
   run: (p, signal) => oneWay(p, false, signal),
 });
@@ -109,7 +110,7 @@ export const scaleChannels = registerScenario({
     "young gen growth reads lower than a run without it would. Past 1,024 channels the listener's per-connection limit is raised " +
     "to n (they all share the one connection). n = 4,000 is there for the marginal figures: between n/2 and n they leave out " +
     "what stops growing before 2,000 channels (the malloc heap that the handshakes' garbage raised, the connection's cache " +
-    "of 1,024 envelope heads), which the n = 1,000 figures spread over 500 channels.",
+    "of 1,024 envelope heads), which the n = 1,000 figures spread over 500 channels." + oneWayWindowNote(1),
   params: ["count"],
   counts: { full: [...COUNTS.full, 4000], quick: COUNTS.quick },
   baseline: "scale/plain-tcp",
@@ -119,9 +120,9 @@ export const scaleChannels = registerScenario({
 /** n TLS connections in place of n channels: the sender and sink of net/mutual-tls.ts, the same traffic as scale/channels. */
 function tlsStreams(p: RunParams, signal: AbortSignal): Promise<Measurement> {
   const count = p.count!;
-  const timeoutMs = p.warmupMs + p.durationMs + 15_000 + count * 10;
-  return withChildren(signal, timeoutMs, async (spawn) => {
-    const sink = spawn<ScaleTlsSinkReady, ScaleTlsSinkResult>("sink", role("scale-tls-sink"), { size: SCALE_SIZE, warmupMs: p.warmupMs, durationMs: p.durationMs });
+  const window = scaleWindow(p);
+  return withChildren(signal, scaleTimeoutMs(window, count), async (spawn) => {
+    const sink = spawn<ScaleTlsSinkReady, ScaleTlsSinkResult>("sink", role("scale-tls-sink"), { size: SCALE_SIZE, ...window });
     const target = await sink.ready;
     const sender = spawn<ScaleTlsSenderReady, ScaleTlsSenderResult>("sender", role("scale-tls-sender"), { ...target, count, size: SCALE_SIZE, concurrency: OPEN_CONCURRENCY });
     const r = await sink.result;
@@ -146,7 +147,7 @@ export const tlsStreamsScenario = registerScenario({
     "SecureContext per side), 1 KiB u32-length frames round-robin over them, ~64 KiB per turn, each connection corked for " +
     "the turn and paused on while it needs drain; the sink counts the frames of all connections in one window. Two child " +
     "processes. Beside scale/channels at the same n (both read against scale/plain-tcp): from about 64 streams up, each " +
-    "message is a record of its own in both stacks.",
+    "message is a record of its own in both stacks." + oneWayWindowNote(1),
   params: ["count"],
   counts: COUNTS,
   baseline: "scale/plain-tcp",

@@ -1,0 +1,85 @@
+// AES-256-GCM records for the floor of scale/channels (scale/raw-records): what any stack
+// pays when each message is a record of its own and the AEAD is node:crypto's, with nothing
+// else around it. A record is [u32 channel][u64 nonce][ciphertext][16-byte tag], its IV four
+// zero bytes then the nonce (Noise's AESGCM nonce). node:crypto cannot take a new IV on a
+// cipher it made, so each record makes its own cipher: the calls Hopwire's node provider makes
+// per record (createCipheriv, update, final, getAuthTag; and their opening counterparts).
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+
+const CHANNEL_BYTES = 4;
+const NONCE_BYTES = 8;
+const TAG_BYTES = 16;
+/** Bytes a record adds to its payload. */
+export const RECORD_OVERHEAD = CHANNEL_BYTES + NONCE_BYTES + TAG_BYTES;
+const HEADER = CHANNEL_BYTES + NONCE_BYTES;
+
+/** `count` fresh 32-byte keys, as hex (they cross the harness's IPC from the sink to the sender). */
+export function recordKeys(count: number): string[] {
+  return Array.from({ length: count }, () => randomBytes(32).toString("hex"));
+}
+
+/** The IV of `nonce`, in one buffer the calls of this thread share (createCipheriv copies it). */
+const iv = Buffer.alloc(12);
+function ivOf(nonce: number): Buffer {
+  iv.writeUInt32BE(Math.floor(nonce / 2 ** 32), 4);
+  iv.writeUInt32BE(nonce >>> 0, 8);
+  return iv;
+}
+
+/** One direction of `keys.length` channels: seals each payload as a record of its own. */
+export class RecordSealer {
+  readonly #keys: Buffer[];
+  readonly #nonces: number[];
+
+  constructor(hexKeys: readonly string[]) {
+    this.#keys = hexKeys.map((k) => Buffer.from(k, "hex"));
+    this.#nonces = hexKeys.map(() => 0);
+  }
+
+  /** The record of `payload` on `channel`, in one buffer (the header, then the cipher's output copied in, as an inline seal does). */
+  seal(channel: number, payload: Uint8Array): Buffer {
+    const nonce = this.#nonces[channel]!++;
+    const record = Buffer.allocUnsafe(RECORD_OVERHEAD + payload.length);
+    record.writeUInt32BE(channel, 0);
+    record.writeUInt32BE(Math.floor(nonce / 2 ** 32), CHANNEL_BYTES);
+    record.writeUInt32BE(nonce >>> 0, CHANNEL_BYTES + 4);
+    const cipher = createCipheriv("aes-256-gcm", this.#keys[channel]!, ivOf(nonce), { authTagLength: TAG_BYTES });
+    record.set(cipher.update(payload), HEADER);
+    cipher.final();
+    record.set(cipher.getAuthTag(), HEADER + payload.length);
+    return record;
+  }
+}
+
+/** The other direction: opens records, each channel's nonces strictly increasing (the least replay check). */
+export class RecordOpener {
+  readonly #keys: Buffer[];
+  readonly #next: number[];
+
+  constructor(hexKeys: readonly string[]) {
+    this.#keys = hexKeys.map((k) => Buffer.from(k, "hex"));
+    this.#next = hexKeys.map(() => 0);
+  }
+
+  /** How many channels have had a record opened. */
+  get channelsOpened(): number {
+    return this.#next.filter((n) => n > 0).length;
+  }
+
+  /** The plaintext of `record`; throws for an unknown channel, a replayed or old nonce, or a record that does not authenticate. */
+  open(record: Buffer): Buffer {
+    if (record.length < RECORD_OVERHEAD) throw new Error(`a record of ${record.length} bytes is shorter than its overhead`);
+    const channel = record.readUInt32BE(0);
+    const key = this.#keys[channel];
+    if (key === undefined) throw new Error(`a record for channel ${channel}, of ${this.#keys.length}`);
+    const nonce = record.readUInt32BE(CHANNEL_BYTES) * 2 ** 32 + record.readUInt32BE(CHANNEL_BYTES + 4);
+    if (nonce < this.#next[channel]!) throw new Error(`channel ${channel}: nonce ${nonce} replayed or out of order`);
+    this.#next[channel] = nonce + 1;
+    const tagAt = record.length - TAG_BYTES;
+    const decipher = createDecipheriv("aes-256-gcm", key, ivOf(nonce), { authTagLength: TAG_BYTES });
+    decipher.setAuthTag(record.subarray(tagAt));
+    const plaintext = decipher.update(record.subarray(HEADER, tagAt));
+    decipher.final(); // throws if the record does not authenticate
+    return plaintext;
+  }
+}
