@@ -16,16 +16,24 @@ describe("bare node:crypto records", () => {
   const keys = recordKeys(3);
   const payload = new Uint8Array(1024).map((_, i) => i & 0xff);
 
-  it("are AES-256-GCM under the channel's key, IV = four zero bytes then the nonce", () => {
-    const record = new RecordSealer(keys).seal(2, payload);
-    expect(record.length).toBe(payload.length + RECORD_OVERHEAD);
-    expect(record.readUInt32BE(0)).toBe(2);
-    const iv = Buffer.concat([Buffer.alloc(4), record.subarray(4, 12)]);
-    const decipher = createDecipheriv("aes-256-gcm", Buffer.from(keys[2]!, "hex"), iv);
-    decipher.setAuthTag(record.subarray(record.length - 16));
-    const plaintext = Buffer.concat([decipher.update(record.subarray(12, record.length - 16)), decipher.final()]);
-    expect(plaintext.equals(Buffer.from(payload))).toBe(true);
-    expect(record.subarray(12, 12 + payload.length).equals(Buffer.from(payload))).toBe(false);
+  it("are AES-256-GCM under the channel's key, IV = four zero bytes then the nonce, a new nonce each", () => {
+    const sealer = new RecordSealer(keys);
+    const ciphertexts = new Set<string>();
+    for (let n = 0; n < 4; n++) {
+      const record = sealer.seal(2, payload);
+      expect(record.length).toBe(payload.length + RECORD_OVERHEAD);
+      expect(record.readUInt32BE(0)).toBe(2);
+      expect(record.readBigUInt64BE(4)).toBe(BigInt(n));
+      // The IV built here, not by the module: a constant or mis-built IV would not decrypt.
+      const iv = Buffer.alloc(12);
+      iv.writeBigUInt64BE(BigInt(n), 4);
+      const decipher = createDecipheriv("aes-256-gcm", Buffer.from(keys[2]!, "hex"), iv);
+      decipher.setAuthTag(record.subarray(record.length - 16));
+      const plaintext = Buffer.concat([decipher.update(record.subarray(12, record.length - 16)), decipher.final()]);
+      expect(plaintext.equals(Buffer.from(payload))).toBe(true);
+      ciphertexts.add(record.subarray(12).toString("hex"));
+    }
+    expect(ciphertexts.size).toBe(4); // the same payload sealed four times: four ciphertexts
   });
 
   it("open in order, and refuse a replay, a flipped bit and another channel's key", () => {
@@ -40,16 +48,21 @@ describe("bare node:crypto records", () => {
     tampered[20]! ^= 1;
     expect(() => opener.open(tampered)).toThrow();
     const moved = Buffer.from(sealer.seal(1, payload));
-    moved.writeUInt32BE(2, 0); // channel 2's key, nonce 0 unused there
+    moved.writeUInt32BE(2, 0); // channel 2's key, whose nonce 1 is not used yet
     expect(() => opener.open(moved)).toThrow();
     expect(() => new RecordOpener(keys.slice(0, 1)).open(sealer.seal(2, payload))).toThrow(/channel 2/);
+    // A forged record does not move its channel on: the next authentic one still opens.
+    const forged = Buffer.from(sealer.seal(0, payload));
+    forged.writeUInt32BE(1000, 8); // nonce 1,000
+    expect(() => opener.open(forged)).toThrow(/authenticate/);
+    expect(opener.open(sealer.seal(0, payload)).equals(Buffer.from(payload))).toBe(true);
   });
 });
 
 describe("scale/raw-records", () => {
   it("streams records round-robin over n channels of one connection, and the sink opens and counts them in one window", async () => {
     const sink = await withChildren(new AbortController().signal, 30_000, async (spawn) => {
-      const sinkChild = spawn<ScaleRawSinkReady, ScaleRawSinkResult>("sink", role("scale-raw-sink"), { count: 50, size: 1024, warmupMs: 300, durationMs: 200 });
+      const sinkChild = spawn<ScaleRawSinkReady, ScaleRawSinkResult>("sink", role("scale-raw-sink"), { count: 50, size: 1024, warmupMs: 50, warmMessages: 30_000, durationMs: 200 });
       const ready = await sinkChild.ready;
       expect(ready.keys).toHaveLength(50);
       const sender = spawn<null, { sent: number }>("sender", role("scale-raw-sender"), { port: ready.port, keys: ready.keys, size: 1024 });
@@ -59,6 +72,7 @@ describe("scale/raw-records", () => {
       return result;
     });
     expect(sink.channels).toBe(50);
+    expect(sink.window.before).toBeGreaterThanOrEqual(30_000); // the window waited for its warm count
     expect(sink.window.messages).toBeGreaterThan(0);
     expect(sink.window.payloadBytes).toBe(sink.window.messages * 1024);
   });

@@ -38,7 +38,7 @@ describe("scale/tls-streams", () => {
   it("streams 1 KiB frames round-robin over n mutual-TLS connections, and the sink counts all of them in one window", async () => {
     const count = 20;
     const { ready, sink } = await withChildren(new AbortController().signal, 30_000, async (spawn) => {
-      const sinkChild = spawn<ScaleTlsSinkReady, ScaleTlsSinkResult>("sink", role("scale-tls-sink"), { size: 1024, warmupMs: 500, durationMs: 200 });
+      const sinkChild = spawn<ScaleTlsSinkReady, ScaleTlsSinkResult>("sink", role("scale-tls-sink"), { size: 1024, warmupMs: 50, warmMessages: 50_000, durationMs: 200 });
       const ready = await sinkChild.ready;
       const sender = spawn<unknown, { sent: number }>("sender", role("scale-tls-sender"), { ...ready, count, size: 1024, concurrency: 8 });
       const sink = (await sinkChild.result).data;
@@ -47,6 +47,7 @@ describe("scale/tls-streams", () => {
       return { ready, sink };
     });
     expect(sink.streams).toBe(count);
+    expect(sink.window.before).toBeGreaterThanOrEqual(50_000); // the window waited for its warm count
     expect(sink.window.messages).toBeGreaterThan(0);
     expect(sink.window.payloadBytes).toBe(sink.window.messages * 1024);
     expect(new X509Certificate(ready.clientCertPem).publicKey.asymmetricKeyType).toBe("ed25519");

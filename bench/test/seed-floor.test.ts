@@ -5,7 +5,9 @@
 import { describe, expect, it } from "vitest";
 import net from "node:net";
 import { once } from "node:events";
-import { withChildren } from "../dist/proc/spawn.js";
+import { standInForSpawn, withChildren } from "../dist/proc/spawn.js";
+import { getScenario } from "../dist/scenario.js";
+import "../dist/scenarios/index.js";
 import { roundTrip } from "../dist/scenarios/baselines/tcp-topology.js";
 import type { EchoReady, EchoResult } from "../dist/roles/echo.js";
 
@@ -16,6 +18,30 @@ describe("baseline/seed-floor-rtt", () => {
     const m = await roundTrip({ size: 64, warmupMs: 50, durationMs: 200 }, new AbortController().signal, { viaProxy: true, threadEcho: true, sealed: true });
     expect(m.processes.map((p) => p.role)).toEqual(["client", "proxy", "echo"]);
     expect(m.metrics.find((x) => x.name === "rt/s")!.value).toBeGreaterThan(0);
+  });
+
+  it("is registered as that round trip: proxy, thread echo, sealed, read against the proxy's round trip", async () => {
+    const spawned: { role: string; params: Record<string, unknown> }[] = [];
+    const stop = new Error("only the spawn parameters are wanted");
+    const rejected = (): Promise<never> => {
+      const p = Promise.reject(stop);
+      p.catch(() => undefined);
+      return p;
+    };
+    standInForSpawn(((role: string, _script: URL, params: Record<string, unknown>) => {
+      spawned.push({ role, params });
+      return { ready: role === "echo" ? Promise.resolve({ port: 1, keys: ["a", "b"] }) : role === "proxy" ? Promise.resolve({ port: 2 }) : rejected(), result: rejected(), stop: () => undefined };
+    }) as unknown as Parameters<typeof standInForSpawn>[0]);
+    try {
+      const floor = getScenario("baseline/seed-floor-rtt")!;
+      expect(floor.baseline).toBe("baseline/tcp-proxy-rtt");
+      await expect(floor.run({ size: 64, durationMs: 1000, warmupMs: 200 }, new AbortController().signal)).rejects.toThrow(stop.message);
+    } finally {
+      standInForSpawn(undefined);
+    }
+    expect(spawned.map((s) => s.role)).toEqual(["echo", "proxy", "client"]);
+    expect(spawned[0]!.params).toMatchObject({ threadEcho: true, sealed: true });
+    expect(spawned[2]!.params).toMatchObject({ port: 2, keys: ["a", "b"] });
   });
 
   it("has the echo refuse a request that is not a record under its key", async () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import type * as WarmCheckMod from "../src/scenarios/check/warm-check.js";
 import type * as DoublingMod from "../src/scenarios/check/doubling.js";
 import type * as ScenarioMod from "../src/scenario.js";
+import type * as SelectionMod from "../src/selection.js";
 import type * as VerdictMod from "../src/report/window-verdicts.js";
 import type * as TopologyMod from "../src/scenarios/tcp/hopwire-topology.js";
 import type * as WarmMod from "../src/warm-count.js";
@@ -17,7 +18,9 @@ const dist = (m: string): string => new URL(`../dist/${m}.js`, import.meta.url).
 await import(dist("scenarios/index"));
 const { registerWarmCheck, registerWarmChecks, WARM_CHECKED, WARM_CHECK_PREFIX, WARM_CHECKS } = (await import(dist("scenarios/check/warm-check"))) as typeof WarmCheckMod;
 const { withChecks } = (await import(dist("scenarios/check/doubling"))) as typeof DoublingMod;
-const { getScenario } = (await import(dist("scenario"))) as typeof ScenarioMod;
+const { getScenario, allScenarios } = (await import(dist("scenario"))) as typeof ScenarioMod;
+const { planCases } = (await import(dist("selection"))) as typeof SelectionMod;
+const PARAM_VALUES: SelectionMod.ParamValues = { size: [64, 1024, 16384], cryptoThreads: [0, 1], provider: ["node", "noble"] };
 const { warmVerdicts } = (await import(dist("report/window-verdicts"))) as typeof VerdictMod;
 const { windowed, STEADY_WARMUP_MS } = (await import(dist("scenarios/tcp/hopwire-topology"))) as typeof TopologyMod;
 const { warmedUp, warmCapMs, warmMessagesFor, WARM_COUNT_CAP_MS } = (await import(dist("warm-count"))) as typeof WarmMod;
@@ -104,6 +107,17 @@ describe("warm check", () => {
     const all = [target, check];
     expect(withChecks([target], all, [], [])).toEqual([target]);
     expect(withChecks([target], all, [], [WARM_CHECKS])).toEqual([target, check]);
+  });
+
+  it("plans a full and a quick run of every scenario with --warm-check, the scale/ checks at n = 1,000 (quick: 10)", () => {
+    const scenarios = allScenarios();
+    const checked = withChecks(scenarios, scenarios, [], [WARM_CHECKS]);
+    for (const quick of [false, true]) {
+      const cases = planCases(checked, { ...PARAM_VALUES, quick }, scenarios);
+      const countsOf = (name: string): unknown[] => cases.filter((c) => c.scenario.name === name).map((c) => c.params.count);
+      expect(countsOf(`${WARM_CHECK_PREFIX}scale-channels`)).toEqual([quick ? 10 : 1000]);
+      expect(countsOf(`${WARM_CHECK_PREFIX}scale-raw-records`)).toEqual([quick ? 10 : 1000]);
+    }
   });
 });
 

@@ -74,12 +74,12 @@ export class RecordOpener {
     if (key === undefined) throw new Error(`a record for channel ${channel}, of ${this.#keys.length}`);
     const nonce = record.readUInt32BE(CHANNEL_BYTES) * 2 ** 32 + record.readUInt32BE(CHANNEL_BYTES + 4);
     if (nonce < this.#next[channel]!) throw new Error(`channel ${channel}: nonce ${nonce} replayed or out of order`);
-    this.#next[channel] = nonce + 1;
     const tagAt = record.length - TAG_BYTES;
     const decipher = createDecipheriv("aes-256-gcm", key, ivOf(nonce), { authTagLength: TAG_BYTES });
     decipher.setAuthTag(record.subarray(tagAt));
     const plaintext = decipher.update(record.subarray(HEADER, tagAt));
     decipher.final(); // throws if the record does not authenticate
+    this.#next[channel] = nonce + 1; // only an authentic record moves the channel on
     return plaintext;
   }
 }

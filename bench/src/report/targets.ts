@@ -118,7 +118,7 @@ function cryptoThreadChecks(find: Find): TargetCheck[] {
 /**
  * The rate at n = 1,000, with its floor beside it when the run measured one: scale/raw-records,
  * the same traffic as bare node:crypto records (a record per message, as there) with no framework.
- * A ratio the floor itself does not reach is out of any stack's reach on this host and Node.
+ * A bound several times what the floor reads is out of reach of any stack that seals a record per message here.
  */
 function manyChannelsRate(find: Find): TargetCheck {
   const floor = find("scale/raw-records", "msg/s", { count: 1000 })?.ratio ?? undefined;

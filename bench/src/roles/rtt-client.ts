@@ -20,7 +20,10 @@ export interface RttClientParams extends ConnectTarget {
   /** Seal requests with the first key and open answers with the second (the echo's `sealed` keys). */
   keys?: [string, string];
 }
-export type RttClientResult = RoundTripSummary;
+export type RttClientResult = RoundTripSummary & {
+  /** Answers opened as records (with `keys`), warm-up included: 0 in a plain run. */
+  opened: number;
+};
 
 runBenchChild<RttClientParams, null, RttClientResult>(async (p, io) => {
   const socket = await connect(p);
@@ -45,12 +48,13 @@ runBenchChild<RttClientParams, null, RttClientResult>(async (p, io) => {
   let warmed = 0;
   let start = 0;
   let sentAt = 0n;
+  let opened = 0;
 
   return new Promise<RttClientResult>((resolve, reject) => {
     const finish = (now: number): void => {
       socket.destroy();
       try {
-        resolve(summarizeRoundTrips(latency, (now - start) / 1e3));
+        resolve({ ...summarizeRoundTrips(latency, (now - start) / 1e3), opened });
       } catch (e) {
         reject(e as Error);
       }
@@ -60,7 +64,10 @@ runBenchChild<RttClientParams, null, RttClientResult>(async (p, io) => {
       socket.write(nextFrame());
     };
     const reader = new FrameReader((answer) => {
-      if (opener) opener.open(answer); // throws (failing the run) unless it is the echo's record
+      if (opener) {
+        opener.open(answer); // throws (failing the run) unless it is the echo's record
+        opened++;
+      }
       const elapsed = process.hrtime.bigint() - sentAt;
       const now = performance.now();
       if (measuring) {

@@ -24,6 +24,8 @@ export interface WindowCount {
   messages: number;
   payloadBytes: number;
   seconds: number;
+  /** Messages that arrived before the window opened (its warm-up), the first included. */
+  before: number;
 }
 
 /**
@@ -66,7 +68,7 @@ export class MessageWindow {
     } else if (now >= this.#start + this.durationMs) {
       this.#finished = true;
       const messages = this.#messages - this.#m0;
-      this.#resolve({ messages, payloadBytes: messages * this.size, seconds: (now - this.#start) / 1e3 });
+      this.#resolve({ messages, payloadBytes: messages * this.size, seconds: (now - this.#start) / 1e3, before: this.#m0 });
       return;
     }
     this.#messages++;

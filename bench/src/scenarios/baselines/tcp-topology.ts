@@ -87,6 +87,8 @@ export function roundTrip(p: RunParams, signal: AbortSignal, o: TopologyOptions 
     const [c, e, x] = await Promise.all([client.result, echo.result, proxy?.result]);
     // A thread echo that never crossed would measure plain TCP under the wrong name.
     if (o.threadEcho && e.data.threadEchoed === 0) throw new Error("the echo server's thread echoed no frame");
+    // Nor may a sealed one skip the client's open of each answer (the fourth AEAD call of a round trip).
+    if (o.sealed && c.data.opened === 0) throw new Error("the client opened no answer as a record");
     return {
       metrics: roundTripMetrics(c.data),
       processes: [

@@ -43,6 +43,8 @@ export interface DoublingCheck {
   target: string;
   description: string;
   params: readonly ParamName[];
+  /** With a `count` parameter: the counts the check runs at (a scenario taking a count must declare them). */
+  counts?: Scenario["counts"];
   labels: DoublingLabels;
   /** One repetition of the target with its setting multiplied by `scale` (1 or 2). */
   runAt(p: RunParams, signal: AbortSignal, scale: 1 | 2): Promise<Measurement>;
@@ -56,6 +58,7 @@ export function registerDoublingCheck(check: DoublingCheck): Scenario {
     name,
     description: check.description,
     params: check.params,
+    ...(check.counts ? { counts: check.counts } : {}),
     run: async (p, signal) => {
       const twoFirst = reps++ % 2 === 1;
       const first = await check.runAt(p, signal, twoFirst ? 2 : 1);

@@ -45,6 +45,12 @@ export const WARM_CHECKED = [
   "scale/raw-records",
 ] as const;
 
+/**
+ * The counts a warm check of a scale/ run runs at: the one its target is about (1,000 channels),
+ * not all of them (n = 4,000 alone takes a minute a repetition, doubled).
+ */
+export const WARM_CHECK_COUNTS = { full: [1000], quick: [10] } as const;
+
 /** Registers check/warm-<target> for each registered target (after the targets themselves). */
 export function registerWarmChecks(names: readonly string[] = WARM_CHECKED): void {
   for (const targetName of names) {
@@ -63,6 +69,7 @@ export function registerWarmCheck(target: Scenario): void {
       `count and its cap) in each repetition; 2warm/warm = rate after 2warm / rate after warm. Warm when the median ` +
       `2warm/warm ≤ ${WARM_BOUND}. Needs a full run's --duration (the steady warm-up applies from 0.5 s).`,
     params: target.params,
+    ...(target.params.includes("count") ? { counts: WARM_CHECK_COUNTS } : {}),
     labels: LABELS,
     runAt: (p, signal, scale) => {
       // Without the steady warm-up there is nothing to double: both runs would be alike and read "warm".

@@ -1,8 +1,9 @@
 // scale/raw-records: the floor of scale/channels. Its traffic with the least any stack can do
 // once every message is a record of its own (from about 64 channels up, a turn's sends spread
 // over more channels than it holds messages): node:crypto's AES-256-GCM per record, u32-length
-// frames over one socket, no framework. What it reads against scale/plain-tcp bounds what a
-// secure channel per stream can read there on Node 20 with node:crypto.
+// frames over one socket, no framework. What it reads against scale/plain-tcp is about what a
+// secure channel per stream can read there on Node 20 with node:crypto (a floor of the work,
+// written the plain way: each record copied into the frame writer, 'drain' awaited).
 import { registerScenario, type Measurement, type RunParams } from "../../scenario.js";
 import { withChildren } from "../../proc/spawn.js";
 import { throughputMetrics } from "../../metrics.js";
