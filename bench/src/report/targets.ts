@@ -65,7 +65,7 @@ function slowdownOf(find: Find, scenario: string, size: number): number | undefi
 /**
  * A latency ratio (baseline / median) shown as "n× slower", against a largest slowdown; with
  * `floor`, a scenario read against the same baseline that does the same work in raw form, its
- * slowdown shown beside (not judged: a bound the floor itself passes is out of any stack's reach).
+ * slowdown shown beside (not judged; where the floor itself misses the bound, no stack doing that work meets it here).
  */
 function slowdownAtSizes(find: Find, scenario: string, maxSlowdown: number, floor?: string): TargetCheck[] {
   return SIZES.map((size) => {
