@@ -26,6 +26,7 @@ describe("the probes' flags", () => {
     ["channel-cpu", ["--n", "0.5", "--reps", "1"], /^error: --n takes a whole number of at least 1, got "0\.5"\n/],
     ["send-cpu", ["--reps", "1"], /^error: unknown flag --reps; this probe takes --size, --n, --rounds, --to, --send, --route\nusage: send-cpu\.js /],
     ["waiting-sends", ["--batches", "2"], /^error: unknown flag --batches; /],
+    ["aead-offload", ["--n", "2"], /^error: unknown flag --n; this probe takes --size, --seconds, --warm, --reps\nusage: aead-offload\.js /],
   ])("%s %j exits 2 with one error line and the usage, running nothing", async (name, args, message) => {
     const { code, stderr } = await probe(name, args);
     expect(stderr).toMatch(message);
