@@ -193,6 +193,7 @@ async function runOnce(size: number, offload: boolean, warmMs: number, windowMs:
 if (!isMainThread) workerMain();
 else if (process.argv[2]?.startsWith("{")) {
   const p = JSON.parse(process.argv[2]) as Role;
+  process.on("disconnect", () => process.exit(2)); // an orphan must not keep a core busy
   process.on("message", () => {
     const c = process.cpuUsage();
     process.send!(c.user + c.system);
