@@ -18,13 +18,20 @@ export function recordKeys(count: number): string[] {
   return Array.from({ length: count }, () => randomBytes(32).toString("hex"));
 }
 
+/** `nonce` as a big-endian u64 at `at` (a safe integer: 2^53 records per key is beyond any run). */
+function writeNonce(buffer: Buffer, at: number, nonce: number): void {
+  buffer.writeUInt32BE(Math.floor(nonce / 2 ** 32), at);
+  buffer.writeUInt32BE(nonce >>> 0, at + 4);
+}
+
 /** The IV of `nonce`, in one buffer the calls of this thread share (createCipheriv copies it). */
 const iv = Buffer.alloc(12);
 function ivOf(nonce: number): Buffer {
-  iv.writeUInt32BE(Math.floor(nonce / 2 ** 32), 4);
-  iv.writeUInt32BE(nonce >>> 0, 8);
+  writeNonce(iv, 4, nonce);
   return iv;
 }
+
+const keysOf = (hexKeys: readonly string[]): Buffer[] => hexKeys.map((k) => Buffer.from(k, "hex"));
 
 /** One direction of `keys.length` channels: seals each payload as a record of its own. */
 export class RecordSealer {
@@ -32,22 +39,25 @@ export class RecordSealer {
   readonly #nonces: number[];
 
   constructor(hexKeys: readonly string[]) {
-    this.#keys = hexKeys.map((k) => Buffer.from(k, "hex"));
+    this.#keys = keysOf(hexKeys);
     this.#nonces = hexKeys.map(() => 0);
   }
 
-  /** The record of `payload` on `channel`, in one buffer (the header, then the cipher's output copied in, as an inline seal does). */
-  seal(channel: number, payload: Uint8Array): Buffer {
+  /**
+   * The record of `payload` on `channel`, in one buffer (the header, then the cipher's output
+   * copied in, as an inline seal does), after `headroom` bytes left for the caller (a frame's length).
+   */
+  seal(channel: number, payload: Uint8Array, headroom = 0): Buffer {
     const nonce = this.#nonces[channel]!++;
-    const record = Buffer.allocUnsafe(RECORD_OVERHEAD + payload.length);
-    record.writeUInt32BE(channel, 0);
-    record.writeUInt32BE(Math.floor(nonce / 2 ** 32), CHANNEL_BYTES);
-    record.writeUInt32BE(nonce >>> 0, CHANNEL_BYTES + 4);
+    const buffer = Buffer.allocUnsafe(headroom + RECORD_OVERHEAD + payload.length);
+    const at = headroom + HEADER;
+    buffer.writeUInt32BE(channel, headroom);
+    writeNonce(buffer, headroom + CHANNEL_BYTES, nonce);
     const cipher = createCipheriv("aes-256-gcm", this.#keys[channel]!, ivOf(nonce), { authTagLength: TAG_BYTES });
-    record.set(cipher.update(payload), HEADER);
+    buffer.set(cipher.update(payload), at);
     cipher.final();
-    record.set(cipher.getAuthTag(), HEADER + payload.length);
-    return record;
+    buffer.set(cipher.getAuthTag(), at + payload.length);
+    return buffer;
   }
 }
 
@@ -57,7 +67,7 @@ export class RecordOpener {
   readonly #next: number[];
 
   constructor(hexKeys: readonly string[]) {
-    this.#keys = hexKeys.map((k) => Buffer.from(k, "hex"));
+    this.#keys = keysOf(hexKeys);
     this.#next = hexKeys.map(() => 0);
   }
 

@@ -76,6 +76,19 @@ export async function connect(target: ConnectTarget): Promise<net.Socket> {
   return tune(socket);
 }
 
+/** Resolves on the socket's 'drain', or its 'close' (a peer that is done resets it: the normal end, not an error). */
+export function drainedOrClosed(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off("drain", done);
+      socket.off("close", done);
+      resolve();
+    };
+    socket.on("drain", done);
+    socket.on("close", done);
+  });
+}
+
 /** Resolves when the socket is fully closed, whichever side closed it. */
 export function closed(socket: net.Socket): Promise<void> {
   return new Promise((resolve) => {

@@ -15,7 +15,7 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { performance } from "node:perf_hooks";
-import { connect, listen } from "../net/endpoints.js";
+import { connect, drainedOrClosed, listen } from "../net/endpoints.js";
 import { FrameReader, FrameWriter } from "../net/frames.js";
 import { RECORD_OVERHEAD, RecordOpener, RecordSealer, recordKeys } from "../net/aead-records.js";
 import { checkedFlags } from "./flags.js";
@@ -72,18 +72,13 @@ async function sender(p: Role): Promise<void> {
   const perTurn = Math.max(1, Math.ceil(TURN_BYTES / p.size));
   let gone = false;
   socket.once("close", () => (gone = true));
-  const drained = (): Promise<void> => new Promise((resolve) => {
-    const done = (): void => (socket.off("drain", done), socket.off("close", done), resolve());
-    socket.on("drain", done);
-    socket.on("close", done);
-  });
   if (!p.offload) {
     const sealer = new RecordSealer([p.key]);
     const writer = new FrameWriter(socket);
     while (!gone) {
       for (let i = 0; i < perTurn; i++) writer.push(sealer.seal(0, payload));
       if (writer.flush()) await new Promise((resolve) => setImmediate(resolve));
-      else await drained();
+      else await drainedOrClosed(socket);
     }
     return;
   }
@@ -107,7 +102,7 @@ async function sender(p: Role): Promise<void> {
       thread.postMessage({ op: "seal", plain: ab, size: p.size }, [ab]);
       inFlight++;
     }
-    if (socket.writableNeedDrain) await drained();
+    if (socket.writableNeedDrain) await drainedOrClosed(socket);
     else await new Promise<void>((resolve) => (wake = resolve));
     wake = undefined;
   }

@@ -33,13 +33,11 @@ runBenchChild<RttClientParams, null, RttClientResult>(async (p, io) => {
   const sealer = p.keys ? new RecordSealer([p.keys[0]]) : undefined;
   const opener = p.keys ? new RecordOpener([p.keys[1]]) : undefined;
   const payload = plain.subarray(4);
-  /** The next request's frame: the same bytes each time, or a fresh record (its own nonce). */
+  /** The next request's frame: the same bytes each time, or a fresh record (its own nonce) after its length. */
   const nextFrame = (): Buffer => {
     if (!sealer) return plain;
-    const record = sealer.seal(0, payload);
-    const frame = Buffer.allocUnsafe(4 + record.length);
-    frame.writeUInt32BE(record.length, 0);
-    frame.set(record, 4);
+    const frame = sealer.seal(0, payload, 4);
+    frame.writeUInt32BE(frame.length - 4, 0);
     return frame;
   };
   const latency = new LatencyRecorder();

@@ -5,7 +5,7 @@
 // waiting for 'drain' when the socket asks. It runs until the harness says stop; the sink
 // ending its window closes the connection first, which is the normal end.
 import { runBenchChild } from "../proc/child.js";
-import { connect, closed } from "../net/endpoints.js";
+import { closed, connect, drainedOrClosed } from "../net/endpoints.js";
 import { FrameWriter } from "../net/frames.js";
 import { RecordSealer } from "../net/aead-records.js";
 
@@ -39,15 +39,7 @@ runBenchChild<ScaleRawSenderParams, null, ScaleRawSenderResult>(async (p, io) =>
       sent++;
     }
     if (writer.flush()) await new Promise((resolve) => setImmediate(resolve));
-    else await new Promise<void>((resolve) => {
-      const done = (): void => {
-        socket.off("drain", done);
-        socket.off("close", done);
-        resolve();
-      };
-      socket.on("drain", done);
-      socket.on("close", done);
-    });
+    else await drainedOrClosed(socket);
   }
   if (!io.stop.aborted) await new Promise<void>((resolve) => io.stop.addEventListener("abort", () => resolve(), { once: true }));
   socket.destroy();

@@ -10,6 +10,7 @@ import type tls from "node:tls";
 import { performance } from "node:perf_hooks";
 import { runBenchChild } from "../proc/child.js";
 import { connectMutualTls, mutualTlsClientContext, type MutualTlsTarget } from "../net/mutual-tls.js";
+import { drainedOrClosed } from "../net/endpoints.js";
 
 export interface ScaleTlsSenderParams extends MutualTlsTarget {
   count: number;
@@ -36,19 +37,6 @@ async function openAll(p: ScaleTlsSenderParams): Promise<tls.TLSSocket[]> {
     sockets.push(...(await Promise.all(Array.from({ length: wave }, () => connectMutualTls(p, context)))));
   }
   return sockets;
-}
-
-/** Resolves on the socket's 'drain', or its 'close' (the sink's end resets it: the normal end, not an error). */
-function drainedOrClosed(socket: tls.TLSSocket): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      socket.off("drain", done);
-      socket.off("close", done);
-      resolve();
-    };
-    socket.on("drain", done);
-    socket.on("close", done);
-  });
 }
 
 runBenchChild<ScaleTlsSenderParams, ScaleTlsSenderReady, ScaleTlsSenderResult>(async (p, io) => {

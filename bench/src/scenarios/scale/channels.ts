@@ -6,9 +6,10 @@ import { throughputMetrics } from "../../metrics.js";
 import type { ScaleResponderReady, ScaleResponderResult } from "../../roles/scale-responder.js";
 import type { ScaleInitiatorReady, ScaleInitiatorResult } from "../../roles/scale-initiator.js";
 import { SCALE_SIZE } from "../../roles/scale-common.js";
-import type { ScaleTlsSinkReady, ScaleTlsSinkResult } from "../../roles/scale-tls-sink.js";
-import type { ScaleTlsSenderReady, ScaleTlsSenderResult } from "../../roles/scale-tls-sender.js";
+import type { ScaleTlsSinkParams, ScaleTlsSinkReady } from "../../roles/scale-tls-sink.js";
+import type { ScaleTlsSenderParams } from "../../roles/scale-tls-sender.js";
 import { scaleTimeoutMs, scaleWindow } from "./scale-window.js";
+import { sinkAndSender } from "./sink-and-sender.js";
 import { oneWayWindowNote } from "../tcp/hopwire-topology.js";
 
 const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.meta.url);
@@ -121,22 +122,9 @@ export const scaleChannels = registerScenario({
 function tlsStreams(p: RunParams, signal: AbortSignal): Promise<Measurement> {
   const count = p.count!;
   const window = scaleWindow(p);
-  return withChildren(signal, scaleTimeoutMs(window, count), async (spawn) => {
-    const sink = spawn<ScaleTlsSinkReady, ScaleTlsSinkResult>("sink", role("scale-tls-sink"), { size: SCALE_SIZE, ...window });
-    const target = await sink.ready;
-    const sender = spawn<ScaleTlsSenderReady, ScaleTlsSenderResult>("sender", role("scale-tls-sender"), { ...target, count, size: SCALE_SIZE, concurrency: OPEN_CONCURRENCY });
-    const r = await sink.result;
-    sender.stop();
-    const s = await sender.result;
-    const w = r.data.window;
-    return {
-      metrics: throughputMetrics(w.messages, w.payloadBytes, w.seconds),
-      processes: [
-        { role: "sender", maxRssBytes: s.maxRssBytes },
-        { role: "sink", maxRssBytes: r.maxRssBytes },
-      ],
-    };
-  });
+  const sink: ScaleTlsSinkParams = { size: SCALE_SIZE, ...window };
+  const sender = (target: ScaleTlsSinkReady): ScaleTlsSenderParams => ({ ...target, count, size: SCALE_SIZE, concurrency: OPEN_CONCURRENCY });
+  return sinkAndSender(signal, scaleTimeoutMs(window, count), "scale-tls-sink", sink, "scale-tls-sender", sender);
 }
 
 export const tlsStreamsScenario = registerScenario({

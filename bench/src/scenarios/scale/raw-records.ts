@@ -5,35 +5,19 @@
 // secure channel per stream can read there on Node 20 with node:crypto (a floor of the work,
 // written the plain way: each record copied into the frame writer, 'drain' awaited).
 import { registerScenario, type Measurement, type RunParams } from "../../scenario.js";
-import { withChildren } from "../../proc/spawn.js";
-import { throughputMetrics } from "../../metrics.js";
 import { SCALE_SIZE } from "../../roles/scale-common.js";
-import type { ScaleRawSinkReady, ScaleRawSinkResult } from "../../roles/scale-raw-sink.js";
-import type { ScaleRawSenderResult } from "../../roles/scale-raw-sender.js";
+import type { ScaleRawSinkParams, ScaleRawSinkReady } from "../../roles/scale-raw-sink.js";
+import type { ScaleRawSenderParams } from "../../roles/scale-raw-sender.js";
 import { scaleTimeoutMs, scaleWindow } from "./scale-window.js";
+import { sinkAndSender } from "./sink-and-sender.js";
 import { oneWayWindowNote } from "../tcp/hopwire-topology.js";
-
-const role = (name: string): URL => new URL(`../../roles/${name}.js`, import.meta.url);
 
 function rawRecords(p: RunParams, signal: AbortSignal): Promise<Measurement> {
   const count = p.count!;
   const window = scaleWindow(p);
-  return withChildren(signal, scaleTimeoutMs(window, 0), async (spawn) => {
-    const sink = spawn<ScaleRawSinkReady, ScaleRawSinkResult>("sink", role("scale-raw-sink"), { count, size: SCALE_SIZE, ...window });
-    const { port, keys } = await sink.ready;
-    const sender = spawn<null, ScaleRawSenderResult>("sender", role("scale-raw-sender"), { port, keys, size: SCALE_SIZE });
-    const r = await sink.result;
-    sender.stop();
-    const s = await sender.result;
-    const w = r.data.window;
-    return {
-      metrics: throughputMetrics(w.messages, w.payloadBytes, w.seconds),
-      processes: [
-        { role: "sender", maxRssBytes: s.maxRssBytes },
-        { role: "sink", maxRssBytes: r.maxRssBytes },
-      ],
-    };
-  });
+  const sink: ScaleRawSinkParams = { count, size: SCALE_SIZE, ...window };
+  const sender = ({ port, keys }: ScaleRawSinkReady): ScaleRawSenderParams => ({ port, keys, size: SCALE_SIZE });
+  return sinkAndSender(signal, scaleTimeoutMs(window, 0), "scale-raw-sink", sink, "scale-raw-sender", sender);
 }
 
 export const rawRecordsScenario = registerScenario({
