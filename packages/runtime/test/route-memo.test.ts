@@ -123,6 +123,43 @@ describe("RouteMemo", () => {
     expect(memo.peek(toOther.onwardRoute.next())).toBeUndefined();
   });
 
+  it("takes an equal local next hop in a new Address object (a freshly decoded route) as the last one", () => {
+    const { router, sink, memo, message } = setup();
+    let asked = 0;
+    const route0 = router.route.bind(router);
+    router.route = (m, key) => (asked++, route0(m, key));
+    memo.route(message);
+    const decoded = new LocalMessage(route(new Address(0, "sink")), route("peer"), encodeBody("x"));
+    expect(decoded.onwardRoute.next()).not.toBe(message.onwardRoute.next());
+    expect(memo.route(decoded)).toBe(sink);
+    expect(memo.peek(new Address(0, "sink"))).toBe(sink);
+    expect(asked).toBe(1);
+    // Equal values on another transport are another address.
+    expect(memo.peek(new Address(1, "sink"))).toBeUndefined();
+  });
+
+  it("keeps its verdicts while requests come and go (a reply address registered, made a consumer, unregistered)", () => {
+    const { fc, id, router, sink, memo, message } = setup();
+    memo.route(message);
+    const epoch = router.epoch;
+    const got: LocalMessage[] = [];
+    const reply: Mailbox = { address: Address.parse("reply1"), shortLived: true, deliver: (m) => void got.push(m) };
+    router.register1(reply.address, reply);
+    fc.addConsumer("reply1", id);
+    const toReply = new LocalMessage(route("reply1"), route("peer"), encodeBody("r"));
+    expect(memo.route(toReply)).toBe(reply);
+    router.unregister1(reply.address);
+    expect(router.epoch).toBe(epoch);
+    // The stream's hop is still kept; the reply address, never kept, is refused as any address nobody has.
+    expect(memo.peek(message.onwardRoute.next())).toBe(sink);
+    expect(() => memo.route(toReply)).toThrow(FlowControlDeniedError);
+    expect(got).toHaveLength(1);
+    // An address that is not short-lived does change it when it goes.
+    router.unregister1(sink.address);
+    expect(router.epoch).not.toBe(epoch);
+    expect(() => memo.route(message)).toThrow(FlowControlDeniedError);
+  });
+
   it("forgets every remembered hop, not only the last, when flow controls change", () => {
     const { fc, id, sink, memo, message, other, toOther } = setupWithOther();
     for (const m of [message, toOther, message, toOther, message]) memo.route(m);

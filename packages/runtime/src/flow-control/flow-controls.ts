@@ -48,8 +48,9 @@ export class FlowControls {
   #version = 0;
 
   /**
-   * Changes whenever what these flow controls allow may have changed (a producer, spawner or
-   * consumer added or removed). With `Router.epoch`, it lets a hot path keep a verdict.
+   * Changes whenever something these flow controls allowed may no longer be allowed (a
+   * consumer removed, a producer added or removed). A grant (a consumer added) leaves it as
+   * it is: nothing keeps a denial. With `Router.epoch`, it lets a hot path keep a verdict.
    */
   get version(): number {
     return this.#version;
@@ -189,13 +190,15 @@ export class FlowControls {
     return this.#producers.get(key) ?? this.#producerAliases.get(key);
   }
 
-  /** Adds a consumer by address key if it is not one yet. */
+  /**
+   * Adds a consumer by address key if it is not one yet. Only grants: the version stays (a
+   * sendAndReceive through a connection makes its reply address a consumer, per call).
+   */
   ensureConsumerKey(key: string, flowControlId: FlowControlId): void {
     let consumers = this.#consumers.get(flowControlId);
     if (!consumers) this.#consumers.set(flowControlId, (consumers = new Set()));
     else if (consumers.has(key)) return;
     consumers.add(key);
-    this.#version++;
     // Most addresses consume one flow (every sendAndReceive's reply address does): a string, not an array.
     // #consumes mirrors #consumers, so this flow is not among `key`'s yet.
     const flows = this.#consumes.get(key);
@@ -221,8 +224,13 @@ export class FlowControls {
     this.cleanupKey(toAddress(address).key);
   }
 
-  /** `cleanup` by address key (the router's hot path: every reply address goes through it). */
-  cleanupKey(key: string): void {
+  /**
+   * `cleanup` by address key (the router's hot path: every reply address goes through it).
+   * `unkept`: no verdict about `key` can be kept anywhere (a short-lived reply address, which
+   * no RouteMemo remembers, and which sends nothing through one), so withdrawing what it
+   * consumed leaves the version as it is; removing a producer, alias or spawner still changes it.
+   */
+  cleanupKey(key: string, unkept = false): void {
     const producer = this.#producers.delete(key);
     const alias = this.#producerAliases.delete(key);
     const spawner = this.#spawners.delete(key);
@@ -230,7 +238,7 @@ export class FlowControls {
     if (producer || alias) this.#rememberGone(key);
     const flows = this.#consumes.get(key);
     if (flows === undefined) return;
-    this.#version++;
+    if (!unkept) this.#version++;
     this.#consumes.delete(key);
     if (typeof flows === "string") this.#consumers.get(flows)?.delete(key);
     else for (const id of flows) this.#consumers.get(id)?.delete(key);

@@ -1,4 +1,4 @@
-import type { Address } from "../address/address.js";
+import { LOCAL, type Address } from "../address/address.js";
 import type { LocalMessage } from "../message/local-message.js";
 import { deliverTo, type Mailbox } from "./mailbox.js";
 import type { Router } from "./router.js";
@@ -17,11 +17,17 @@ const MAX_REMEMBERED = 1024;
  * message), and while the router's epoch stays the same, routing one of them again would
  * reach the same verdict: the same mailbox, the same flow control answer. Such a message
  * goes straight to that mailbox; anything else goes through `Router.route`, checks and
- * errors included. The last next hop is checked first; other recent ones (routed at least
- * twice) are kept in a map by Address object, all of them dropped when the epoch changes.
+ * errors included. The last next hop is checked first, as the same object or as an equal
+ * local address (the router decides by key, and requests with reply addresses of their own
+ * come with freshly decoded routes whose first hop is still the same); other recent ones
+ * (routed at least twice) are kept in a map by Address object, all of them dropped when the
+ * epoch changes. A short-lived mailbox (a reply address) is never kept: the router leaves
+ * the epoch as it is when one goes (Router.epoch).
  */
 export class RouteMemo {
   #next: Address | undefined;
+  /** #next's value (its key: only local hops are kept), for an equal hop in another object; undefined with no last hop. */
+  #nextValue: string | undefined;
   #mailbox: Mailbox | undefined;
   #epoch = -1;
   /** Made when a second next hop is routed twice: a memo whose messages all take one hop (an idle channel's) never needs it. */
@@ -50,12 +56,20 @@ export class RouteMemo {
     const next = message.onwardRoute.at(0);
     const epoch = this.router.epoch;
     // Kept this small so that it inlines into the hot paths that call it; the rest is #routeAgain.
-    if (next === this.#next && epoch === this.#epoch) {
+    if (epoch === this.#epoch && this.#isLast(next)) {
       const mailbox = this.#mailbox!;
       deliverTo(mailbox, message, this.senderKey, lent);
       return mailbox;
     }
     return this.#routeAgain(message, next, epoch, lent);
+  }
+
+  /**
+   * Whether `next` is the last hop kept. With no last hop (#next undefined, as an empty
+   * route's next is), the epoch is spoilt (#forgetLast), so the caller's check fails first.
+   */
+  #isLast(next: Address | undefined): boolean {
+    return next === this.#next || (next !== undefined && next.type === LOCAL && next.value === this.#nextValue);
   }
 
   /**
@@ -66,7 +80,7 @@ export class RouteMemo {
   routeUnlessFull(message: LocalMessage): boolean {
     const next = message.onwardRoute.at(0);
     const epoch = this.router.epoch;
-    if (next === this.#next && epoch === this.#epoch) {
+    if (epoch === this.#epoch && this.#isLast(next)) {
       const mailbox = this.#mailbox!;
       if (mailbox.isFull === true && mailbox.onRoom !== undefined) return false;
       mailbox.deliver(message, this.senderKey);
@@ -80,13 +94,10 @@ export class RouteMemo {
     return true;
   }
 
-  /**
-   * No last hop: the fast paths compare the next hop with #next, and an empty route's is
-   * undefined too, so the epoch is spoilt as well (an empty route then went to the last local
-   * mailbox instead of failing with InvalidRouteError).
-   */
+  /** No last hop (the epoch is spoilt as well, so that no fast path can match). */
   #forgetLast(): void {
     this.#next = undefined;
+    this.#nextValue = undefined;
     this.#mailbox = undefined;
     this.#epoch = -1;
   }
@@ -96,18 +107,23 @@ export class RouteMemo {
     const known = next !== undefined && epoch === this.#recentEpoch ? this.#recent?.get(next) : undefined;
     if (known !== undefined) {
       deliverTo(known, message, this.senderKey, lent);
-      this.#next = next;
-      this.#mailbox = known;
-      this.#epoch = epoch;
+      this.#keepLast(next!, known, epoch);
       return known;
     }
-    // The epoch as it was before routing: if routing changed something (a first send into a
-    // producer makes the sender its consumer), the next message takes this path once more.
+    // The epoch as it was before routing: if routing changed something, the next message takes this path once more.
     const mailbox = this.router.route(message, this.senderKey, lent);
     // Only local hops: a transport's own routing (a dial, a reconnect) is not the router's to keep.
-    if (mailbox !== undefined && next!.isLocal) this.#remember(next!, mailbox, epoch);
-    else this.#forgetLast();
+    if (mailbox === undefined || !next!.isLocal) this.#forgetLast();
+    // A reply address goes without a new epoch: it is not kept, and what was kept stays true.
+    else if (mailbox.shortLived !== true) this.#remember(next!, mailbox, epoch);
     return mailbox;
+  }
+
+  #keepLast(next: Address, mailbox: Mailbox, epoch: number): void {
+    this.#next = next;
+    this.#nextValue = next.value;
+    this.#mailbox = mailbox;
+    this.#epoch = epoch;
   }
 
   /**
@@ -127,7 +143,7 @@ export class RouteMemo {
   /** The mailbox a message to `next` would go to now, if this memo knows it (else undefined: ask the router). */
   peek(next: Address): Mailbox | undefined {
     const epoch = this.router.epoch;
-    if (next === this.#next && epoch === this.#epoch) return this.#mailbox;
+    if (epoch === this.#epoch && this.#isLast(next)) return this.#mailbox;
     return this.#peekRecent(next, epoch);
   }
 
@@ -136,9 +152,7 @@ export class RouteMemo {
   }
 
   #remember(next: Address, mailbox: Mailbox, epoch: number): void {
-    this.#next = next;
-    this.#mailbox = mailbox;
-    this.#epoch = epoch;
+    this.#keepLast(next, mailbox, epoch);
     if (this.#seenOnce === undefined) {
       // One hop so far (an idle channel's memo routes to its peer only): #next is all the
       // memory it needs. A second hop brings the set, with the first one in it as seen once.

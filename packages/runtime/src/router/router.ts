@@ -75,10 +75,14 @@ export class Router {
   constructor(readonly flowControls: FlowControls) {}
 
   /**
-   * Changes whenever where a message goes or whether it may go there may have changed: an
-   * address registered or unregistered, a transport added or removed, a flow control
-   * changed. While it stays the same, a message with the same next hop and sender goes to
-   * the same mailbox, so a hot path may keep that verdict (see RouteMemo).
+   * Changes whenever a delivery that was allowed may now go elsewhere or be refused: an
+   * address unregistered, a transport added or removed, flow controls withdrawing something
+   * (FlowControls.version). While it stays the same, a message with the same next hop and
+   * sender goes to the same mailbox, so a hot path may keep that verdict (see RouteMemo).
+   * Only deliveries that succeeded are kept, never a refusal, so what only adds (an address
+   * registered, a consumer added) leaves it as it is; so does unregistering a short-lived
+   * mailbox, which is never kept. A sendAndReceive (a reply address registered, made a
+   * consumer, and gone) then spoils no memo.
    */
   get epoch(): number {
     return this.#version + this.flowControls.version;
@@ -159,7 +163,7 @@ export class Router {
     }
     const keys = new Set(addresses.map((a) => a.key));
     if (keys.size !== addresses.length) throw new DuplicateAddressError("A worker was given the same address twice");
-    this.#version++;
+    // No new epoch: no verdict is kept for an address that had no mailbox (see `epoch`).
     for (const a of addresses) {
       this.#table.set(a.key, mailbox);
       this.#retired.delete(a.key);
@@ -172,7 +176,6 @@ export class Router {
     if (!address.isLocal) throw new InvalidRouteError(`A worker address must be local, got ${address.toString()}`);
     const key = address.key;
     if (this.#table.has(key)) throw new DuplicateAddressError(`Address ${address.toString()} is already in use`);
-    this.#version++;
     this.#table.set(key, mailbox);
     if (this.#goneReasons.size > 0) this.#goneReasons.delete(key);
   }
@@ -193,14 +196,20 @@ export class Router {
     for (const a of addresses) this.unregister1(a, reason);
   }
 
-  /** `unregister` of one address. */
+  /**
+   * `unregister` of one address. A short-lived mailbox's (a reply address) leaves the epoch as
+   * it is: no RouteMemo remembers one, so no kept verdict goes with it.
+   */
   unregister1(address: Address, reason?: ReasonLike): void {
     const key = address.key;
-    if (this.#table.delete(key)) {
-      this.#version++;
+    const mailbox = this.#table.get(key);
+    const unkept = mailbox?.shortLived === true;
+    if (mailbox !== undefined) {
+      this.#table.delete(key);
+      if (!unkept) this.#version++;
       if (reason instanceof Error) this.#rememberGone(key, reason.message);
     }
-    this.flowControls.cleanupKey(key);
+    this.flowControls.cleanupKey(key, unkept);
     const watchers = this.#watchers.get(key);
     if (watchers === undefined) return;
     this.#watchers.delete(key);
