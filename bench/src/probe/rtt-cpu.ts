@@ -28,7 +28,7 @@
 // file per process and thread, for trace-window-profile.js (one step's CPU profile).
 // RTT_PROBE_BUSY_POLL=150 gives every Hopwire process NodeOptions.busyPollMicros 150 (only those
 // named in RTT_PROBE_BUSY_POLL_ROLES=initiator,middle,responder when set).
-// HOPWIRE_BENCH_PROFILE=initiator,hw-echo-thread (a role, or all) profiles each named process's
+// HOPWIRE_BENCH_PROFILE=initiator,hw-middle,hw-echo-thread (a role, or all) profiles each named process's
 // main thread over the measured window (proc/profile.ts: CPU, or allocations with
 // HOPWIRE_BENCH_PROFILE_KIND); "echo-thread" profiles the Echoer's own thread (hw-thread, seed)
 // over the measured round trips (Hopwire's threads never get --cpu-prof: exec-argv.ts).
@@ -514,7 +514,7 @@ async function runTopology(o: Options, traceDir: string | undefined): Promise<Re
       port = (await nextMessage<{ port: number }>(responder, "ready")).port;
     }
     if (o.case === "proxy" || o.case === "seed" || o.case === "seed-main") {
-      middle = forkRole(["--role", o.case === "proxy" ? "raw-proxy" : "hw-middle", "--target", String(port)], {}, traceDir);
+      middle = forkRole(["--role", o.case === "proxy" ? "raw-proxy" : "hw-middle", "--target", String(port), ...countArg], {}, traceDir);
       children.push(middle);
       port = (await nextMessage<{ port: number }>(middle, "ready")).port;
     }
@@ -537,9 +537,11 @@ async function runTopology(o: Options, traceDir: string | undefined): Promise<Re
       if (responder) straces.push(attachStrace(responder.pid!, files.responder));
       await Promise.all(straces.map(waitAttached));
     }
-    if (responder) {
-      responder.send({ t: "mark" });
-      await nextMessage(responder, "report");
+    // The middle and the responder count (and profile) the measured window.
+    for (const child of [responder, middle]) {
+      if (child === undefined) continue;
+      child.send({ t: "mark" });
+      await nextMessage(child, "report");
     }
     const i0 = cpuOf(init.pid!);
     const r0 = responder ? cpuOf(responder.pid!) : undefined;
@@ -553,9 +555,14 @@ async function runTopology(o: Options, traceDir: string | undefined): Promise<Re
     if (traceDir !== undefined) await new Promise((resolve) => setTimeout(resolve, TRACE_DUMP_MS + 200));
     init.send({ t: "close" });
     let responderCounts: Counts = {};
+    let middleCounts: Counts = {};
     if (responder) {
       responder.send({ t: "report" });
       responderCounts = (await nextMessage<{ counts: Counts }>(responder, "report")).counts;
+    }
+    if (middle) {
+      middle.send({ t: "report" });
+      middleCounts = (await nextMessage<{ counts: Counts }>(middle, "report")).counts;
     }
     const sorted = done.latenciesUs.slice().sort((x, y) => x - y);
     const result: Record<string, unknown> = {
@@ -570,7 +577,13 @@ async function runTopology(o: Options, traceDir: string | undefined): Promise<Re
         ...(r0 && r1 ? { responder: cpuDelta(r0, r1, o.n) } : {}),
       },
     };
-    if (o.count) result.countsPerRt = { initiator: perRt(done.counts, o.n), ...(responder ? { responder: perRt(responderCounts, o.n) } : {}) };
+    if (o.count) {
+      result.countsPerRt = {
+        initiator: perRt(done.counts, o.n),
+        ...(middle ? { middle: perRt(middleCounts, o.n) } : {}),
+        ...(responder ? { responder: perRt(responderCounts, o.n) } : {}),
+      };
+    }
     if (o.strace || o.perf) {
       for (const s of straces) {
         s.kill("SIGINT");
@@ -615,9 +628,9 @@ async function main(): Promise<void> {
       await initiator({ kind: o.rest.kind as InitiatorArgs["kind"], port: Number(o.rest.port), n: o.n, warm: o.warm, size: o.size });
       return;
     }
+    serveCounts();
     if (o.role === "raw-proxy") return rawProxy(Number(o.rest.target));
     if (o.role === "hw-middle") return hopwireMiddle(Number(o.rest.target));
-    serveCounts();
     if (o.role === "raw-echo") await rawEcho();
     else if (o.role === "raw-thread-echo") await rawThreadEcho();
     else await hopwireEcho(o.role.endsWith("main") ? "main" : "thread", o.role.startsWith("seed"));

@@ -160,6 +160,54 @@ describe("RouteMemo", () => {
     expect(() => memo.route(message)).toThrow(FlowControlDeniedError);
   });
 
+  it("asks whether an equal next hop is full as it would for the same object (routeUnlessFull)", () => {
+    const { router, sink, memo, message } = setup();
+    let asked = 0;
+    const route0 = router.route.bind(router);
+    router.route = (m, key) => (asked++, route0(m, key));
+    const full = sink as Mailbox & { isFull?: boolean; onRoom?: (wake: () => void) => () => void };
+    full.onRoom = () => () => {};
+    expect(memo.routeUnlessFull(message)).toBe(true);
+    const decoded = new LocalMessage(route(new Address(0, "sink")), route("peer"), encodeBody("x"));
+    full.isFull = true;
+    expect(memo.routeUnlessFull(decoded)).toBe(false);
+    full.isFull = false;
+    expect(memo.routeUnlessFull(decoded)).toBe(true);
+    expect(asked).toBe(1);
+    expect(sink.got).toHaveLength(2);
+  });
+
+  it("changes the epoch when a short-lived address that is also a producer goes", () => {
+    const { fc, router } = setup();
+    const reply: Mailbox = { address: Address.parse("reply2"), shortLived: true, deliver() {} };
+    router.register1(reply.address, reply);
+    fc.addProducer("reply2", fc.generateId());
+    const epoch = router.epoch;
+    router.unregister1(reply.address);
+    expect(router.epoch).not.toBe(epoch);
+    expect(fc.isProducerKey("reply2")).toBe(false);
+  });
+
+  it("makes a sender a consumer of a producer again after the grant was withdrawn, though its memo kept the hop", () => {
+    const { fc, router } = setup();
+    const connFlow = fc.generateId();
+    const conn: Mailbox = { address: Address.parse("conn"), deliver() {} };
+    router.register1(conn.address, conn);
+    fc.addProducer("conn-receiver", connFlow, undefined, ["conn"]);
+    const app = mailbox("app");
+    router.register1(app.address, app);
+    const appMemo = new RouteMemo(router, "app");
+    const toConn = new LocalMessage(route("conn"), route("app"), encodeBody("q"));
+    appMemo.route(toConn);
+    expect(fc.isAllowed("conn-receiver", "app")).toBe(true); // sending into a producer lets its replies come back
+    fc.removeConsumer("app", connFlow);
+    appMemo.route(toConn);
+    expect(fc.isAllowed("conn-receiver", "app")).toBe(true);
+    fc.removeFlow(connFlow);
+    appMemo.route(toConn);
+    expect(fc.isAllowed("conn-receiver", "app")).toBe(true);
+  });
+
   it("forgets every remembered hop, not only the last, when flow controls change", () => {
     const { fc, id, sink, memo, message, other, toOther } = setupWithOther();
     for (const m of [message, toOther, message, toOther, message]) memo.route(m);

@@ -82,7 +82,10 @@ export interface Mailbox {
   wouldOverflow?(bytes: number): boolean;
   /**
    * True for a reply address that lives for one request (sendAndReceive's): senders should
-   * not set anything up for later sends to it (a thread's send grant, a hop watch).
+   * not set anything up for later sends to it (a thread's send grant, a hop watch). No
+   * RouteMemo keeps one, so it goes without a new router epoch, what it consumed included:
+   * its key must never be a RouteMemo's sender key (a memo that skipped the router would
+   * not make the grant again), as a request is routed through the router itself.
    */
   readonly shortLived?: boolean;
   /**

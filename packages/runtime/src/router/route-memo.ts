@@ -22,7 +22,8 @@ const MAX_REMEMBERED = 1024;
  * come with freshly decoded routes whose first hop is still the same); other recent ones
  * (routed at least twice) are kept in a map by Address object, all of them dropped when the
  * epoch changes. A short-lived mailbox (a reply address) is never kept: the router leaves
- * the epoch as it is when one goes (Router.epoch).
+ * the epoch as it is when one goes (Router.epoch), so a memo's sender key is never one
+ * (Mailbox.shortLived).
  */
 export class RouteMemo {
   #next: Address | undefined;

@@ -69,7 +69,7 @@ export class Router {
    * the last MAX_GONE_REASONS.
    */
   readonly #goneReasons = new Map<string, string>();
-  /** Bumped whenever the table or the transports change (see `epoch`). */
+  /** Bumped when an address goes (not a short-lived one) or the transports change (see `epoch`). */
   #version = 0;
 
   constructor(readonly flowControls: FlowControls) {}
@@ -81,8 +81,9 @@ export class Router {
    * sender goes to the same mailbox, so a hot path may keep that verdict (see RouteMemo).
    * Only deliveries that succeeded are kept, never a refusal, so what only adds (an address
    * registered, a consumer added) leaves it as it is; so does unregistering a short-lived
-   * mailbox, which is never kept. A sendAndReceive (a reply address registered, made a
-   * consumer, and gone) then spoils no memo.
+   * mailbox, which is never kept. A main-thread sendAndReceive (a reply address registered,
+   * made a consumer, and gone) then spoils no memo (a thread worker's requests end with an
+   * ordinary unregistration: theirs do).
    */
   get epoch(): number {
     return this.#version + this.flowControls.version;
