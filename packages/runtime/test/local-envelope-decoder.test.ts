@@ -37,6 +37,29 @@ describe("LocalEnvelopeDecoder", () => {
     expect(decodeBody(otherInfo.payload)).toBe(3);
   });
 
+  it("matches against its own copy of the last head, whatever came before it or happens to the batch", () => {
+    const decoder = new LocalEnvelopeDecoder();
+    const longBytes = localEnvelope("sink", "a-sender-with-a-long-address-value", 1);
+    const long = decoder.decode(longBytes);
+    const shortBytes0 = localEnvelope("sink", "s", 2);
+    const short = decoder.decode(shortBytes0);
+    // The batches the heads came in are reused: nothing of them may count.
+    longBytes.fill(0);
+    shortBytes0.fill(0);
+    const shortAgain = decoder.decode(localEnvelope("sink", "s", 3));
+    expect(shortAgain.returnRoute).toBe(short.returnRoute);
+    // The long head's bytes are gone from the decoder's copy but for what the short one did not overwrite: decoded anew.
+    const longAgain = decoder.decode(localEnvelope("sink", "a-sender-with-a-long-address-value", 4));
+    expect(longAgain.returnRoute).not.toBe(long.returnRoute);
+    expect(longAgain.returnRoute).not.toBe(short.returnRoute);
+    expect(longAgain.returnRoute.toString()).toContain("a-sender-with-a-long-address-value");
+    expect(decodeBody(longAgain.payload)).toBe(4);
+    const shortBytes = localEnvelope("sink", "s", 5);
+    const afterLong = decoder.decode(shortBytes);
+    expect(afterLong.returnRoute.toString()).toContain("0#s");
+    expect(decodeBody(afterLong.payload)).toBe(5);
+  });
+
   it("a malformed envelope after a good one still fails with DecodeError (a payload length that lies is not taken as a repeat)", () => {
     const decoder = new LocalEnvelopeDecoder();
     const good = localEnvelope("sink", "sender", "ok");

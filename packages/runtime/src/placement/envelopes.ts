@@ -43,10 +43,12 @@ export function frameSizeOf(message: LocalMessage): number {
   return (message as WithRaw)[FRAME_BYTES] ?? 0;
 }
 
-/** A head decoded in full: a copy of its bytes (not a view: the batch is not kept alive) and what they decode to. */
+/** A head decoded in full: what it decodes to, and how long its bytes are (copied into the decoder's #headBytes). */
 interface RememberedHead extends Head {
-  readonly bytes: Uint8Array;
+  readonly length: number;
 }
+
+const NO_BYTES = new Uint8Array(0);
 
 /**
  * Decodes the local envelopes of one stream of batches (a thread's from the main thread, the
@@ -59,6 +61,12 @@ interface RememberedHead extends Head {
  */
 export class LocalEnvelopeDecoder {
   #last: RememberedHead | undefined;
+  /**
+   * The last head's bytes, in [0, #last.length): a copy (not a view: the batch is not kept
+   * alive), into one buffer every head reuses, so that a stream whose heads all differ (each
+   * request's own reply address) allocates nothing per message to remember them.
+   */
+  #headBytes = NO_BYTES;
   /** The head of the envelope decoded last: a FRAME_ENVELOPE_SAME_HEAD frame's. */
   #previous: Head | undefined;
 
@@ -69,8 +77,8 @@ export class LocalEnvelopeDecoder {
 
   decode(bytes: Uint8Array): LocalMessage {
     const last = this.#last;
-    if (last !== undefined && repeats(bytes, last.bytes)) {
-      const message = new LocalMessage(last.onwardRoute, last.returnRoute, bytes.subarray(last.bytes.length + PAYLOAD_HEADER.length), last.localInfo) as WithRaw;
+    if (last !== undefined && repeats(bytes, this.#headBytes, last.length)) {
+      const message = new LocalMessage(last.onwardRoute, last.returnRoute, bytes.subarray(last.length + PAYLOAD_HEADER.length), last.localInfo) as WithRaw;
       message[RAW] = bytes;
       message[FRAME_BYTES] = bytes.length + FRAME_HEADER;
       this.#previous = last;
@@ -82,10 +90,23 @@ export class LocalEnvelopeDecoder {
     const headLength = bytes.length - message.payload.length - PAYLOAD_HEADER.length;
     const remember = headLength > 0 && headLength <= MAX_REMEMBERED_HEAD && bytes[headLength] === PAYLOAD_HEADER.tag;
     // Shared from now on by the messages that repeat this head: frozen, as the main thread's is.
-    const head = { onwardRoute: message.onwardRoute, returnRoute: message.returnRoute, localInfo: Object.freeze(message.localInfo) };
-    this.#last = remember ? { bytes: bytes.slice(0, headLength), ...head } : undefined;
-    this.#previous = this.#last ?? head;
+    const localInfo = Object.freeze(message.localInfo);
+    if (remember) {
+      this.#keepHeadBytes(bytes, headLength);
+      this.#last = { length: headLength, onwardRoute: message.onwardRoute, returnRoute: message.returnRoute, localInfo };
+      this.#previous = this.#last;
+    } else {
+      this.#last = undefined;
+      this.#previous = { onwardRoute: message.onwardRoute, returnRoute: message.returnRoute, localInfo };
+    }
     return message;
+  }
+
+  /** Copies `bytes[0, length)` into #headBytes (grown, rounded up, if too short). */
+  #keepHeadBytes(bytes: Uint8Array, length: number): void {
+    if (this.#headBytes.length < length) this.#headBytes = new Uint8Array(Math.min(MAX_REMEMBERED_HEAD, (length + 63) & ~63));
+    const kept = this.#headBytes;
+    for (let i = 0; i < length; i++) kept[i] = bytes[i]!; // a head is ~40-90 bytes: no view object for set()
   }
 
   /** A FRAME_ENVELOPE_SAME_HEAD frame: `payload` under the head of the envelope decoded before it. */
@@ -107,12 +128,11 @@ interface Head {
 }
 
 /**
- * Whether `bytes` is `head`, then the payload header, then exactly the payload it announces
+ * Whether `bytes` is `head[0, h)`, then the payload header, then exactly the payload it announces
  * (a length that lies is left to the full decoder, which rejects it). A head is short: a
  * plain loop, no view to allocate.
  */
-function repeats(bytes: Uint8Array, head: Uint8Array): boolean {
-  const h = head.length;
+function repeats(bytes: Uint8Array, head: Uint8Array, h: number): boolean {
   if (bytes.length < h + PAYLOAD_HEADER.length || bytes[h] !== PAYLOAD_HEADER.tag) return false;
   if (readU32BE(bytes, h + 1) !== bytes.length - h - PAYLOAD_HEADER.length) return false;
   for (let i = 0; i < h; i++) if (bytes[i] !== head[i]) return false;
