@@ -50,7 +50,8 @@ export class FlowControls {
   /**
    * Changes whenever something these flow controls allowed may no longer be allowed (a
    * consumer removed, a producer added or removed; a spawner added or removed too, to be
-   * safe). A grant (a consumer added) leaves it as it is: nothing keeps a denial. With `Router.epoch`, it lets a hot path keep a verdict.
+   * safe). A grant (a consumer added) leaves it as it is: nothing keeps a denial. With
+   * `Router.epoch`, it lets a hot path keep a verdict.
    */
   get version(): number {
     return this.#version;

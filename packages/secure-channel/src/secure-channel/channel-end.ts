@@ -80,10 +80,11 @@ type SealedRecord = Uint8Array | readonly Uint8Array[];
  * fresh buffer the size of the record, and from about 96 KiB on they came from fresh pages on
  * this host (glibc's mmap threshold is 128 KiB): at 1 KiB, 0.08-0.19 page faults per message
  * on the sender against 0.01-0.02 with 64 KiB records, and 12 % more CPU per message. So a
- * record is sealed at 64 KiB once it holds at least 8 messages (1/8 of the fixed cost each at
- * most), and at 128 KiB in any case: 16 KiB messages go 7 to a record, at 7-9 % more msg/s
+ * record takes no more at 64 KiB once it holds at least 8 messages (1/8 of the fixed cost each
+ * at most), and at 128 KiB in any case: 16 KiB messages go 7 to a record, at 7-9 % more msg/s
  * than 4 to a record of 64 KiB. Channel probe, 4-6 interleaved runs per variant, session 13;
- * before it records held at most 32 KiB of messages up to 2 KiB.
+ * before it records held at most 32 KiB of messages up to 2 KiB. (When a record is sealed, and
+ * when what is queued goes as one: RECORD_WHOLE_QUEUE_MAX_BYTES.)
  */
 const RECORD_TARGET_BYTES = 64 * 1024;
 const RECORD_MIN_MESSAGES = 8;
