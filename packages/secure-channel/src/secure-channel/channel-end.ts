@@ -99,10 +99,10 @@ const RECORD_MAX_BYTES = 128 * 1024;
  * (receiver), medians. So what is queued is sealed while the turn goes on only once the queue
  * holds RECORD_MAX_BYTES or is full (#queued); any pump (that, the turn's end, a CREDIT record,
  * room in the first hop) seals everything queued, as one record if it fits in this size, else
- * in records split at RECORD_TARGET_BYTES. Session 29 had tried the same cut together with the
- * kind byte joined to the record, and measured the sender worse with twice the page faults;
- * here the kind byte was already joined (joinedHead) and the faults per message moved from
- * 0.005-0.009 to 0.006-0.010.
+ * in records split at RECORD_TARGET_BYTES. Session 29 had tried a like cut only together with
+ * the kind byte written in front of the record (which alone made the sender worse), and
+ * measured it worse with twice the page faults; this cut alone moved the sender's faults per
+ * message from 0.005-0.009 to 0.006-0.010 while its CPU fell.
  */
 const RECORD_WHOLE_QUEUE_MAX_BYTES = 80 * 1024;
 /** Heads a channel end's envelope decoder keeps besides the last (see #envelopeDecoder). */
