@@ -177,6 +177,30 @@ describe("RouteMemo", () => {
     expect(sink.got).toHaveLength(2);
   });
 
+  it("keeps nothing for a key registered short-lived at a mailbox that serves others (a thread's request), and lets it go without a new epoch", () => {
+    const { fc, id, router, sink, memo, message } = setup();
+    memo.route(message);
+    const thread = mailbox("thread");
+    router.register1(thread.address, thread);
+    fc.addConsumer("thread", id);
+    const request = Address.parse("request1");
+    router.register1(request, thread, true);
+    fc.addConsumer("request1", id);
+    const epoch = router.epoch;
+    const toRequest = new LocalMessage(route(request), route("peer"), encodeBody("r"));
+    expect(memo.route(toRequest)).toBe(thread);
+    expect(memo.peek(request)).toBeUndefined();
+    expect(memo.peek(message.onwardRoute.next())).toBe(sink);
+    router.unregister1(request);
+    expect(router.epoch).toBe(epoch);
+    expect(() => memo.route(toRequest)).toThrow(FlowControlDeniedError);
+    expect(thread.got).toHaveLength(1);
+    // The thread's own address is not short-lived: kept, and its going changes the epoch.
+    expect(router.isShortLived("thread", thread)).toBe(false);
+    router.unregister1(thread.address);
+    expect(router.epoch).not.toBe(epoch);
+  });
+
   it("changes the epoch when a short-lived address that is also a producer goes", () => {
     const { fc, router } = setup();
     const reply: Mailbox = { address: Address.parse("reply2"), shortLived: true, deliver() {} };

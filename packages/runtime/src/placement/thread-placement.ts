@@ -760,7 +760,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
     if (!hop.isLocal || this.#granted.has(key) || this.#granted.size >= MAX_GRANTS) return;
     const core = this.#core;
     const mailbox = core.router.mailboxOf(hop);
-    if (!mailbox || mailbox.shortLived || core.flowControls.isProducerKey(this.address.key)) return;
+    if (!mailbox || core.router.isShortLived(key, mailbox) || core.flowControls.isProducerKey(this.address.key)) return;
     this.#granted.set(
       key,
       core.router.watchHop(hop, () => {
@@ -867,7 +867,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
     try {
       ephemeral = new Address(LOCAL, key);
       message = decodeLocalEnvelope(envelope);
-      router.register([ephemeral], this);
+      // Short-lived: the request's reply address, gone when it settles (no new router epoch then).
+      router.register1(ephemeral, this, true);
     } catch (error) {
       this.#nack(seq, error);
       return true;

@@ -21,9 +21,9 @@ const MAX_REMEMBERED = 1024;
  * local address (the router decides by key, and requests with reply addresses of their own
  * come with freshly decoded routes whose first hop is still the same); other recent ones
  * (routed at least twice) are kept in a map by Address object, all of them dropped when the
- * epoch changes. A short-lived mailbox (a reply address) is never kept: the router leaves
- * the epoch as it is when one goes (Router.epoch), so a memo's sender key is never one
- * (Mailbox.shortLived).
+ * epoch changes. A short-lived address (a reply address: Router.isShortLived) is never kept:
+ * the router leaves the epoch as it is when one goes (Router.epoch), so a memo's sender key
+ * is never one (Mailbox.shortLived).
  */
 export class RouteMemo {
   #next: Address | undefined;
@@ -116,7 +116,7 @@ export class RouteMemo {
     // Only local hops: a transport's own routing (a dial, a reconnect) is not the router's to keep.
     if (mailbox === undefined || !next!.isLocal) this.#forgetLast();
     // A reply address goes without a new epoch: it is not kept, and what was kept stays true.
-    else if (mailbox.shortLived !== true) this.#remember(next!, mailbox, epoch);
+    else if (!this.router.isShortLived(next!.key, mailbox)) this.#remember(next!, mailbox, epoch);
     return mailbox;
   }
 

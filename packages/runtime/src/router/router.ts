@@ -52,6 +52,13 @@ const MAX_RETIRED = 4096;
  */
 export class Router {
   readonly #table = new Map<string, Mailbox>();
+  /**
+   * Keys registered short-lived (register1's `shortLived`) at a mailbox that is not itself
+   * short-lived: a thread worker's sendAndReceive reply keys, at its thread's mailbox. Treated
+   * as a short-lived mailbox's address is (Mailbox.shortLived): never kept by a RouteMemo, and
+   * gone without a new epoch.
+   */
+  readonly #shortLivedKeys = new Set<string>();
   readonly #transports = new Map<number, TransportRoute>();
   readonly #transportMailboxes = new Map<number, TransportMailbox>();
   readonly #watchers = new Map<string, Set<HopWatcher>>();
@@ -81,9 +88,8 @@ export class Router {
    * sender goes to the same mailbox, so a hot path may keep that verdict (see RouteMemo).
    * Only deliveries that succeeded are kept, never a refusal, so what only adds (an address
    * registered, a consumer added) leaves it as it is; so does unregistering a short-lived
-   * mailbox, which is never kept. A main-thread sendAndReceive (a reply address registered,
-   * made a consumer, and gone) then spoils no memo (a thread worker's requests end with an
-   * ordinary unregistration: theirs do).
+   * mailbox or key, which is never kept. A sendAndReceive (a reply address registered, made a
+   * consumer, and gone), on the main thread or a worker's thread, then spoils no memo.
    */
   get epoch(): number {
     return this.#version + this.flowControls.version;
@@ -172,13 +178,24 @@ export class Router {
     }
   }
 
-  /** `register` of one address (every sendAndReceive registers its reply address: no arrays). */
-  register1(address: Address, mailbox: Mailbox): void {
+  /**
+   * `register` of one address (every sendAndReceive registers its reply address: no arrays).
+   * `shortLived`: the address lives for one request, as a short-lived mailbox's does
+   * (Mailbox.shortLived), though `mailbox` serves others too (a thread's); its key must never
+   * be a RouteMemo's sender key either.
+   */
+  register1(address: Address, mailbox: Mailbox, shortLived = false): void {
     if (!address.isLocal) throw new InvalidRouteError(`A worker address must be local, got ${address.toString()}`);
     const key = address.key;
     if (this.#table.has(key)) throw new DuplicateAddressError(`Address ${address.toString()} is already in use`);
     this.#table.set(key, mailbox);
+    if (shortLived && mailbox.shortLived !== true) this.#shortLivedKeys.add(key);
     if (this.#goneReasons.size > 0) this.#goneReasons.delete(key);
+  }
+
+  /** Whether the mailbox at `key` is there for one request (a short-lived mailbox, or a key registered short-lived). */
+  isShortLived(key: string, mailbox: Mailbox): boolean {
+    return mailbox.shortLived === true || (this.#shortLivedKeys.size > 0 && this.#shortLivedKeys.has(key));
   }
 
   #rememberGone(key: string, why: string): void {
@@ -198,13 +215,14 @@ export class Router {
   }
 
   /**
-   * `unregister` of one address. A short-lived mailbox's (a reply address) leaves the epoch as
-   * it is: no RouteMemo remembers one, so no kept verdict goes with it.
+   * `unregister` of one address. A short-lived one's (a reply address: isShortLived) leaves the
+   * epoch as it is: no RouteMemo remembers one, so no kept verdict goes with it.
    */
   unregister1(address: Address, reason?: ReasonLike): void {
     const key = address.key;
     const mailbox = this.#table.get(key);
-    const unkept = mailbox?.shortLived === true;
+    const unkept = mailbox !== undefined && this.isShortLived(key, mailbox);
+    if (unkept) this.#shortLivedKeys.delete(key);
     if (mailbox !== undefined) {
       this.#table.delete(key);
       if (!unkept) this.#version++;
