@@ -201,6 +201,28 @@ describe("RouteMemo", () => {
     expect(router.epoch).not.toBe(epoch);
   });
 
+  it("keeps no verdict for a short-lived key that its delivery unregistered (the mark went with it)", () => {
+    const { fc, id, router } = setup();
+    const request = Address.parse("request2");
+    const got: LocalMessage[] = [];
+    const thread: Mailbox = {
+      address: Address.parse("thread2"),
+      deliver(m) {
+        got.push(m);
+        if (m.onwardRoute.next().key === "request2" && router.has(request)) router.unregister1(request);
+      },
+    };
+    router.register1(thread.address, thread);
+    fc.addConsumer("thread2", id);
+    router.register1(request, thread, true);
+    fc.addConsumer("request2", id);
+    const memo = new RouteMemo(router, "receiver");
+    expect(memo.route(new LocalMessage(route(request), route("peer"), encodeBody("reply")))).toBe(thread);
+    expect(memo.peek(request)).toBeUndefined();
+    expect(() => memo.route(new LocalMessage(route(request), route("peer"), encodeBody("late")))).toThrow(FlowControlDeniedError);
+    expect(got).toHaveLength(1);
+  });
+
   it("changes the epoch when a short-lived address that is also a producer goes", () => {
     const { fc, router } = setup();
     const reply: Mailbox = { address: Address.parse("reply2"), shortLived: true, deliver() {} };

@@ -23,7 +23,7 @@ const MAX_REMEMBERED = 1024;
  * (routed at least twice) are kept in a map by Address object, all of them dropped when the
  * epoch changes. A short-lived address (a reply address: Router.isShortLived) is never kept:
  * the router leaves the epoch as it is when one goes (Router.epoch), so a memo's sender key
- * is never one (Mailbox.shortLived).
+ * is never one (Mailbox.shortLived, Router.register1).
  */
 export class RouteMemo {
   #next: Address | undefined;
@@ -115,9 +115,17 @@ export class RouteMemo {
     const mailbox = this.router.route(message, this.senderKey, lent);
     // Only local hops: a transport's own routing (a dial, a reconnect) is not the router's to keep.
     if (mailbox === undefined || !next!.isLocal) this.#forgetLast();
-    // A reply address goes without a new epoch: it is not kept, and what was kept stays true.
-    else if (!this.router.isShortLived(next!.key, mailbox)) this.#remember(next!, mailbox, epoch);
+    else if (this.#keepable(next!.key, mailbox)) this.#remember(next!, mailbox, epoch);
     return mailbox;
+  }
+
+  /**
+   * Whether the verdict that `key` goes to `mailbox` may be kept: not for a reply address (it
+   * goes without a new epoch: Router.isShortLived), and only if the delivery left it where it
+   * was (a delivery that unregistered a short-lived key took its mark with it).
+   */
+  #keepable(key: string, mailbox: Mailbox): boolean {
+    return this.router.localMailbox(key) === mailbox && !this.router.isShortLived(key, mailbox);
   }
 
   #keepLast(next: Address, mailbox: Mailbox, epoch: number): void {
