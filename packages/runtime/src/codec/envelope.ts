@@ -5,7 +5,7 @@ import { addressesOf, adoptRoute, MAX_ROUTE_LENGTH, type Route } from "../route/
 import { unencodableError } from "./body.js";
 import { copyingUnpackr, packr } from "./packr.js";
 import { RecentHeads, sameBytes, type KnownHead } from "./recent-heads.js";
-import { readU32BE } from "../util/bytes.js";
+import { keepCopy, readU32BE } from "../util/bytes.js";
 
 /**
  * Envelopes are msgpack arrays whose last element is the payload as a msgpack bin:
@@ -400,15 +400,13 @@ export class EnvelopeHeadDecoder {
     }
   }
 
-  /** Copies the head just decoded into #own (grown if it is too short) and makes it the last head. */
+  /** Copies the head just decoded into #own (grown if it is too short: sized to heads, as an idle decoder keeps it) and makes it the last head. */
   #ownCopy(bytes: Uint8Array, start: number, headLength: number): void {
-    if (this.#own.length < headLength) {
-      // Rounded up, so that heads of a few lengths share one buffer; sized to heads, as an idle decoder keeps it.
-      this.#own = new Uint8Array(Math.min(MAX_CACHED_HEAD, (headLength + 63) & ~63));
-      this.#ownView = new DataView(this.#own.buffer);
+    const own = keepCopy(this.#own, bytes, start, headLength, MAX_CACHED_HEAD);
+    if (own !== this.#own) {
+      this.#own = own;
+      this.#ownView = new DataView(own.buffer);
     }
-    const own = this.#own;
-    for (let i = 0; i < headLength; i++) own[i] = bytes[start + i]!; // a head is ~40-90 bytes: no view object for set()
     this.#headLength = headLength;
     this.#headView = this.#ownView;
     this.#headAt = 0;

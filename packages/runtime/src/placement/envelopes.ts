@@ -1,6 +1,6 @@
 import { decodeEnvelope, MAX_REMEMBERED_HEAD, PAYLOAD_HEADER } from "../codec/envelope.js";
 import { DecodeError } from "../errors/errors.js";
-import { readU32BE } from "../util/bytes.js";
+import { keepCopy, readU32BE } from "../util/bytes.js";
 import { LocalMessage, type LocalInfo } from "../message/local-message.js";
 import type { Route } from "../route/route.js";
 import { FRAME_ENVELOPE_SAME_HEAD, FRAME_HEADER, type FrameSink } from "./frames.js";
@@ -66,7 +66,7 @@ export class LocalEnvelopeDecoder {
    * alive), into one buffer every head reuses, so that a stream whose heads all differ (each
    * request's own reply address) allocates nothing per message to remember them.
    */
-  #headBytes = NO_BYTES;
+  #headBytes: Uint8Array = NO_BYTES;
   /** The head of the envelope decoded last: a FRAME_ENVELOPE_SAME_HEAD frame's. */
   #previous: Head | undefined;
 
@@ -92,7 +92,7 @@ export class LocalEnvelopeDecoder {
     // Shared from now on by the messages that repeat this head: frozen, as the main thread's is.
     const localInfo = Object.freeze(message.localInfo);
     if (remember) {
-      this.#keepHeadBytes(bytes, headLength);
+      this.#headBytes = keepCopy(this.#headBytes, bytes, 0, headLength, MAX_REMEMBERED_HEAD);
       this.#last = { length: headLength, onwardRoute: message.onwardRoute, returnRoute: message.returnRoute, localInfo };
       this.#previous = this.#last;
     } else {
@@ -100,13 +100,6 @@ export class LocalEnvelopeDecoder {
       this.#previous = { onwardRoute: message.onwardRoute, returnRoute: message.returnRoute, localInfo };
     }
     return message;
-  }
-
-  /** Copies `bytes[0, length)` into #headBytes (grown, rounded up, if too short). */
-  #keepHeadBytes(bytes: Uint8Array, length: number): void {
-    if (this.#headBytes.length < length) this.#headBytes = new Uint8Array(Math.min(MAX_REMEMBERED_HEAD, (length + 63) & ~63));
-    const kept = this.#headBytes;
-    for (let i = 0; i < length; i++) kept[i] = bytes[i]!; // a head is ~40-90 bytes: no view object for set()
   }
 
   /** A FRAME_ENVELOPE_SAME_HEAD frame: `payload` under the head of the envelope decoded before it. */

@@ -221,8 +221,8 @@ export class Router {
   unregister1(address: Address, reason?: ReasonLike): void {
     const key = address.key;
     const mailbox = this.#table.get(key);
-    const unkept = mailbox !== undefined && this.isShortLived(key, mailbox);
-    if (unkept) this.#shortLivedKeys.delete(key);
+    // A short-lived key's mark goes with it (keys in the set are registered ones: delete says whether it was one).
+    const unkept = mailbox !== undefined && (mailbox.shortLived === true || this.#shortLivedKeys.delete(key));
     if (mailbox !== undefined) {
       this.#table.delete(key);
       if (!unkept) this.#version++;

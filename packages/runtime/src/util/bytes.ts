@@ -29,6 +29,19 @@ export function copyBytes(target: Uint8Array, at: number, source: Uint8Array, st
   return at + n;
 }
 
+/**
+ * Copies source[start, start + length) to the start of `kept`, in its place a larger buffer if it
+ * is too short (rounded up to 64 bytes, so that heads of a few lengths share one; at most
+ * `max`); returns the buffer that holds them. What a decoder keeps of the head it decoded
+ * last: one buffer for every head. A loop: a head is ~40-90 bytes, and set() would need a view
+ * object per call.
+ */
+export function keepCopy(kept: Uint8Array, source: Uint8Array, start: number, length: number, max: number): Uint8Array {
+  const into = kept.length >= length ? kept : new Uint8Array(Math.min(max, (length + 63) & ~63));
+  for (let i = 0; i < length; i++) into[i] = source[start + i]!;
+  return into;
+}
+
 type ViewConstructor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => Buffer;
 
 /**

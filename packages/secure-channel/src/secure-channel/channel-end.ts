@@ -824,7 +824,7 @@ export class ChannelEnd implements ChannelCipherSink {
     let bytes = first;
     while (count < queue.length && queue.payloadLength(count) <= COALESCE_MAX_PAYLOAD && (whole || !this.#recordIsFull(count, bytes))) {
       const size = queue.size(count);
-      if (bytes + 4 * (count + 1) + size > RECORD_MAX_BYTES || !credit.allows(size, count, bytes)) break;
+      if (plaintextOf(count + 1, bytes + size) > RECORD_MAX_BYTES || !credit.allows(size, count, bytes)) break;
       count++;
       bytes += size;
     }
