@@ -862,22 +862,24 @@ class ThreadHost implements Mailbox, WorkerHandle {
   /** sendAndReceive from the thread: an ephemeral address of this thread, watching the first hop. */
   #request(key: string, envelope: Uint8Array, seq: number, size: number): boolean {
     const router = this.#core.router;
-    let ephemeral: Address;
     let message: LocalMessage;
+    let hop: Address;
     try {
-      ephemeral = new Address(LOCAL, key);
+      const ephemeral = new Address(LOCAL, key);
       message = decodeLocalEnvelope(envelope);
+      // Before anything is registered: a request with no first hop (a broken thread) leaves nothing behind.
+      hop = message.onwardRoute.next();
       // Short-lived: the request's reply address, gone when it settles (no new router epoch then).
       router.register1(ephemeral, this, true);
     } catch (error) {
       this.#nack(seq, error);
       return true;
     }
-    const unwatch = router.watchHop(message.onwardRoute.next(), (error) => this.#post({ t: "hopGone", key, error: errorToData(error) }));
+    const unwatch = router.watchHop(hop, (error) => this.#post({ t: "hopGone", key, error: errorToData(error) }));
     this.#requests.set(key, unwatch);
     if (this.#fullHops.size !== 0 && this.#mustPark(message.onwardRoute, key)) {
       this.#ackUpTo = seq;
-      return this.#fullHops.park(message.onwardRoute.next().key, { message, size, requestKey: key });
+      return this.#fullHops.park(hop.key, { message, size, requestKey: key });
     }
     try {
       const mailbox = router.route(message, key);
