@@ -4,7 +4,9 @@
 // zero bytes then the nonce (Noise's AESGCM nonce). node:crypto cannot take a new IV on a
 // cipher it made, so each record makes its own cipher: the calls Hopwire's node provider makes
 // per record (createCipheriv, update, final, getAuthTag; and their opening counterparts).
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+// `prepare` makes a channel's next cipher ahead, as a channel's spare ciphers do (the round
+// trip floor calls it after each write; the throughput floor does not: it gains nothing there).
+import { createCipheriv, createDecipheriv, randomBytes, type CipherGCM, type DecipherGCM } from "node:crypto";
 
 const CHANNEL_BYTES = 4;
 const NONCE_BYTES = 8;
@@ -33,14 +35,28 @@ function ivOf(nonce: number): Buffer {
 
 const keysOf = (hexKeys: readonly string[]): Buffer[] => hexKeys.map((k) => Buffer.from(k, "hex"));
 
+type Sealer = CipherGCM;
+type Opener = DecipherGCM;
+
 /** One direction of `keys.length` channels: seals each payload as a record of its own. */
 export class RecordSealer {
   readonly #keys: Buffer[];
   readonly #nonces: number[];
+  /** Ciphers made by `prepare` for a channel's next nonce (what a secure channel's spare ciphers do). */
+  readonly #prepared = new Map<number, Sealer>();
 
   constructor(hexKeys: readonly string[]) {
     this.#keys = keysOf(hexKeys);
     this.#nonces = hexKeys.map(() => 0);
+  }
+
+  /** Makes the cipher of `channel`'s next record now (after a write: off the next record's path). */
+  prepare(channel: number): void {
+    this.#prepared.set(channel, this.#cipher(channel, this.#nonces[channel]!));
+  }
+
+  #cipher(channel: number, nonce: number): Sealer {
+    return createCipheriv("aes-256-gcm", this.#keys[channel]!, ivOf(nonce), { authTagLength: TAG_BYTES });
   }
 
   /**
@@ -53,7 +69,9 @@ export class RecordSealer {
     const at = headroom + HEADER;
     buffer.writeUInt32BE(channel, headroom);
     writeNonce(buffer, headroom + CHANNEL_BYTES, nonce);
-    const cipher = createCipheriv("aes-256-gcm", this.#keys[channel]!, ivOf(nonce), { authTagLength: TAG_BYTES });
+    const prepared = this.#prepared.get(channel);
+    if (prepared !== undefined) this.#prepared.delete(channel);
+    const cipher = prepared ?? this.#cipher(channel, nonce);
     buffer.set(cipher.update(payload), at);
     cipher.final();
     buffer.set(cipher.getAuthTag(), at + payload.length);
@@ -65,10 +83,18 @@ export class RecordSealer {
 export class RecordOpener {
   readonly #keys: Buffer[];
   readonly #next: number[];
+  /** Deciphers made by `prepare` for a channel's next nonce, with that nonce. */
+  readonly #prepared = new Map<number, { nonce: number; decipher: Opener }>();
 
   constructor(hexKeys: readonly string[]) {
     this.#keys = keysOf(hexKeys);
     this.#next = hexKeys.map(() => 0);
+  }
+
+  /** Makes the decipher of `channel`'s next record (the nonce after the last opened) now. */
+  prepare(channel: number): void {
+    const nonce = this.#next[channel]!;
+    this.#prepared.set(channel, { nonce, decipher: createDecipheriv("aes-256-gcm", this.#keys[channel]!, ivOf(nonce), { authTagLength: TAG_BYTES }) });
   }
 
   /** How many channels have had a record opened. */
@@ -85,7 +111,9 @@ export class RecordOpener {
     const nonce = record.readUInt32BE(CHANNEL_BYTES) * 2 ** 32 + record.readUInt32BE(CHANNEL_BYTES + 4);
     if (nonce < this.#next[channel]!) throw new Error(`channel ${channel}: nonce ${nonce} replayed or out of order`);
     const tagAt = record.length - TAG_BYTES;
-    const decipher = createDecipheriv("aes-256-gcm", key, ivOf(nonce), { authTagLength: TAG_BYTES });
+    const prepared = this.#prepared.get(channel);
+    if (prepared !== undefined) this.#prepared.delete(channel);
+    const decipher = prepared?.nonce === nonce ? prepared.decipher : createDecipheriv("aes-256-gcm", key, ivOf(nonce), { authTagLength: TAG_BYTES });
     decipher.setAuthTag(record.subarray(tagAt));
     const plaintext = decipher.update(record.subarray(HEADER, tagAt));
     decipher.final(); // throws if the record does not authenticate

@@ -44,12 +44,18 @@ runBenchChild<EchoParams, EchoReady, EchoResult>(async (p, io) => {
   const opener = keys ? new RecordOpener([keys[0]]) : undefined;
   const sealer = keys ? new RecordSealer([keys[1]]) : undefined;
   const answer = (frame: Uint8Array): Uint8Array => (sealer ? sealer.seal(0, frame) : frame);
+  /** After an answer's write: the next record's ciphers, made while the client works (a channel's spare ciphers). */
+  const prepareNext = (): void => {
+    sealer?.prepare(0);
+    opener?.prepare(0);
+  };
   thread?.on("message", (frame: Uint8Array) => {
     const writer = awaitingThread.shift();
     if (!writer) return;
     threadEchoed++;
     writer.push(answer(frame));
     writer.flush();
+    prepareNext();
   });
   const listening = await listen(p.tls, (socket) => {
     const writer = new FrameWriter(socket);
@@ -62,7 +68,9 @@ runBenchChild<EchoParams, EchoReady, EchoResult>(async (p, io) => {
     });
     socket.on("data", (chunk: Buffer) => {
       reader.push(chunk);
-      if (!thread) writer.flush();
+      if (thread) return;
+      writer.flush();
+      prepareNext();
     });
     void closed(socket).then(resolveDone);
   });

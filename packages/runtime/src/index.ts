@@ -29,7 +29,7 @@ export { deferred, type Deferred } from "./util/deferred.js";
 export { StopOnce, type StopHookHost } from "./node/stop-once.js";
 export { afterClosingHandles } from "./util/closing-handles.js";
 /** @internal Runs a callback at the end of this turn, in the one end-of-turn pass that the channels, connections and thread links share (util/turn-end.ts). */
-export { atTurnEnd } from "./util/turn-end.js";
+export { afterTurnEnd, atTurnEnd } from "./util/turn-end.js";
 export { clipForLog, escapeControl } from "./util/log-text.js";
 export type { NodeOptions } from "./node/node-options.js";
 export { MAX_LINK_WINDOW_BYTES, MAX_POOL_THREADS, warningsFromEnvironment } from "./node/node-options.js";

@@ -3,7 +3,7 @@
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
-import { atTurnEnd } from "../dist/util/turn-end.js";
+import { afterTurnEnd, atTurnEnd } from "../dist/util/turn-end.js";
 
 const nextImmediate = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -72,5 +72,33 @@ describe("atTurnEnd", () => {
     } finally {
       await thread.terminate();
     }
+  });
+});
+
+describe("afterTurnEnd", () => {
+  it("runs after the pass and the microtasks it queued (a connection's write), in the same turn", async () => {
+    const order: string[] = [];
+    afterTurnEnd(() => order.push("after"));
+    atTurnEnd(() => {
+      order.push("sealed");
+      // As a connection queues its write when the socket is idle.
+      queueMicrotask(() => order.push("written"));
+      atTurnEnd(() => order.push("posted"));
+      // An immediate queued by the pass runs the turn after: afterTurnEnd's callback must come before it.
+      setImmediate(() => order.push("next turn"));
+    });
+    await nextImmediate();
+    expect(order).toEqual(["sealed", "posted", "written", "after"]);
+    await nextImmediate();
+    expect(order).toEqual(["sealed", "posted", "written", "after", "next turn"]);
+  });
+
+  it("starts a pass of its own when none is queued, and runs each callback once, in order", async () => {
+    const order: number[] = [];
+    for (let i = 0; i < 3; i++) afterTurnEnd(() => order.push(i));
+    await nextImmediate();
+    expect(order).toEqual([0, 1, 2]);
+    await nextImmediate();
+    expect(order).toEqual([0, 1, 2]);
   });
 });

@@ -35,7 +35,8 @@ export const seedFloorRtt = registerScenario({
     "baseline/tcp-proxy-rtt with the seed's work in raw form: the client seals each request as an AES-256-GCM record " +
     "(node:crypto, a cipher per record, as a secure channel's initiator does) and opens each answer; the echo server " +
     "opens the record, hands its plaintext to a worker_thread and back over the Worker's own port (as " +
-    "baseline/tcp-framed-rtt-thread-echo), and seals the answer as a record of its own. Four AEAD calls, one thread " +
+    "baseline/tcp-framed-rtt-thread-echo), and seals the answer as a record of its own. Each side makes its next " +
+    "record's ciphers after its write, off the round trip's path, as a channel's spare ciphers are. Four AEAD calls, one thread " +
     "crossing each way and two TCP hops each way per round trip: the floor of secure-channel/seed-echo-rtt, no " +
     "handshake, routing or framework. Three child processes." + windowNote(1, true) + warmNote,
   params: ["size"],

@@ -21,12 +21,48 @@ const queue: ((() => void) | undefined)[] = [];
 let queued = 0;
 let scheduled = false;
 
+/** Callbacks for after the pass (afterTurnEnd); swapped with `running` while they run, so neither is allocated per turn. */
+let after: (() => void)[] = [];
+let running: (() => void)[] = [];
+
 /** Runs `callback` at the end of this turn of the event loop (in the check phase), once per call. */
 export function atTurnEnd(callback: () => void): void {
   queue[queued++] = callback;
   if (scheduled) return;
   scheduled = true;
   setImmediate(runPass);
+}
+
+/**
+ * Runs `callback` once this turn's pass has run and the microtasks it queued have (a
+ * connection's write among them): for work that should not delay what the turn hands on,
+ * and need not wait for another turn of the event loop (an immediate queued from the pass
+ * would: one more `epoll_wait` and loop pass). Once per call.
+ */
+export function afterTurnEnd(callback: () => void): void {
+  after.push(callback);
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(runPass);
+}
+
+/** Runs what afterTurnEnd queued, as a microtask queued by the pass's end: after the pass's own microtasks. */
+function runAfter(): void {
+  const callbacks = after;
+  after = running;
+  running = callbacks;
+  let ran = 0;
+  try {
+    while (ran < callbacks.length) callbacks[ran++]!();
+  } finally {
+    // After a throw too: what is left runs with what comes next, and the error goes on.
+    if (ran < callbacks.length) after.unshift(...callbacks.slice(ran));
+    callbacks.length = 0;
+    if (after.length > 0 && !scheduled) {
+      scheduled = true;
+      setImmediate(runPass);
+    }
+  }
 }
 
 function runPass(): void {
@@ -48,5 +84,6 @@ function runPass(): void {
     queued = left;
     scheduled = left > 0;
     if (scheduled) setImmediate(runPass);
+    else if (after.length > 0) queueMicrotask(runAfter);
   }
 }

@@ -154,6 +154,7 @@ export class TransportEncryptor {
   encryptInto(plaintext: Uint8Array, output: Uint8Array, offset: number): number {
     const aead = this.#nextNonceInto(output, offset);
     aead.sealInto(this.#nonce - 1, EMPTY_AD, plaintext, output, offset + TRANSPORT_NONCE_LENGTH);
+    this.#prepareNext(aead);
     return TRANSPORT_OVERHEAD + plaintext.length;
   }
 
@@ -167,6 +168,7 @@ export class TransportEncryptor {
     const nonce = this.#nonce - 1;
     const at = offset + TRANSPORT_NONCE_LENGTH;
     const sealed = aead.sealPartsInto ? aead.sealPartsInto(nonce, EMPTY_AD, parts, output, at) : aead.sealInto(nonce, EMPTY_AD, concat(parts), output, at);
+    this.#prepareNext(aead);
     return TRANSPORT_NONCE_LENGTH + sealed;
   }
 
@@ -178,8 +180,18 @@ export class TransportEncryptor {
   encryptParts(parts: readonly Uint8Array[], prefix: Uint8Array, nonceOffset: number): Uint8Array[] {
     const aead = this.#nextNonceInto(prefix, nonceOffset);
     const nonce = this.#nonce - 1;
-    if (aead.sealParts) return [prefix, ...aead.sealParts(nonce, EMPTY_AD, parts)];
-    return [prefix, aead.seal(nonce, EMPTY_AD, concat(parts))];
+    const sealed = aead.sealParts ? [prefix, ...aead.sealParts(nonce, EMPTY_AD, parts)] : [prefix, aead.seal(nonce, EMPTY_AD, concat(parts))];
+    this.#prepareNext(aead);
+    return sealed;
+  }
+
+  /**
+   * Has the AEAD make the next seal's cipher after this turn, off the next record's path (a
+   * provider that can: node:crypto's; spare-ciphers.ts). Not across a key epoch: the next
+   * nonce's key is another AEAD's.
+   */
+  #prepareNext(aead: Aead): void {
+    if (this.#leftInEpoch > 0 && this.#nonce <= MAX_TRANSPORT_NONCE) aead.prepareSeal?.(this.#nonce);
   }
 
   /**
@@ -333,6 +345,9 @@ export class TransportDecryptor {
     this.#window.accept(nonce);
     keys.dropBefore(Math.floor(this.#window.lowest / this.rekeyInterval));
     this.#accepted++;
+    // The newest so far: the next in order is likely next, and under this epoch's key unless it starts another.
+    const next = nonce + 1;
+    if (nonce === this.#window.highest && Math.floor(next / this.rekeyInterval) === epoch && next <= MAX_TRANSPORT_NONCE) keys.get(epoch)?.prepareOpen?.(next);
     return plaintext;
   }
 

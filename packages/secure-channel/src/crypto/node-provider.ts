@@ -37,6 +37,7 @@ import { assertCipher, assertKey32 } from "./key-checks.js";
 import { writeNoiseNonce } from "./nonce.js";
 import type { Aead, AeadCipher, CryptoProvider, Ed25519, KeyPair, X25519 } from "./provider.js";
 import { releaseKeySlot, takeKeySlot } from "./key-slots.js";
+import { forgetSpareHolder, makeSparesAfterTurn, spareCiphers, type SpareHolder } from "./spare-ciphers.js";
 import { KEY_LENGTH, SIGNATURE_LENGTH, TAG_LENGTH } from "./provider.js";
 
 type Curve = "X25519" | "Ed25519";
@@ -262,10 +263,23 @@ const sharedIv = Buffer.alloc(12);
  * (key-slots.ts: an ArrayBuffer per key cost ≈ 330 B more per key), so no garbage collection
  * moves it and leaves an old copy behind. The IV buffer is shared (sharedIv).
  */
-class NodeAead implements Aead {
+class NodeAead implements Aead, SpareHolder {
   readonly cipher: AeadCipher;
   readonly #aes: boolean;
   #key: Uint8Array | null;
+  /**
+   * Spares (prepareSeal, prepareOpen; spare-ciphers.ts): the nonce asked for (-1: none), and
+   * the cipher made for it ahead of time with its nonce and the sweep it was made in. Fields,
+   * not an object per spare: one is made per record.
+   */
+  #sealWanted = -1;
+  #spareSealer: ReturnType<typeof createSealer> | undefined;
+  #spareSealerNonce = -1;
+  #spareSealerSweep = 0;
+  #openWanted = -1;
+  #spareOpener: ReturnType<typeof createOpener> | undefined;
+  #spareOpenerNonce = -1;
+  #spareOpenerSweep = 0;
 
   constructor(cipher: AeadCipher, key: Uint8Array) {
     assertCipher(cipher);
@@ -283,8 +297,7 @@ class NodeAead implements Aead {
   }
 
   sealInto(nonce: number | bigint, ad: Uint8Array, plaintext: Uint8Array, output: Uint8Array, offset: number): number {
-    writeNoiseNonce(sharedIv, nonce, this.#aes); // AESGCM nonces are big-endian
-    const cipher = createSealer(this.#aes, this.#liveKey(), sharedIv);
+    const cipher = this.#sealer(nonce);
     // plaintextLength only matters to CCM; @types/node demands it for ChaCha20-Poly1305.
     if (ad.length > 0) cipher.setAAD(ad, { plaintextLength: plaintext.length });
     // Node 20 has no update-into; copy each piece straight to its place in `output`.
@@ -297,8 +310,7 @@ class NodeAead implements Aead {
   }
 
   sealPartsInto(nonce: number | bigint, ad: Uint8Array, parts: readonly Uint8Array[], output: Uint8Array, offset: number): number {
-    writeNoiseNonce(sharedIv, nonce, this.#aes);
-    const cipher = createSealer(this.#aes, this.#liveKey(), sharedIv);
+    const cipher = this.#sealer(nonce);
     let length = 0;
     for (const part of parts) length += part.length;
     if (ad.length > 0) cipher.setAAD(ad, { plaintextLength: length });
@@ -317,8 +329,7 @@ class NodeAead implements Aead {
   }
 
   sealParts(nonce: number | bigint, ad: Uint8Array, parts: readonly Uint8Array[]): Uint8Array[] {
-    writeNoiseNonce(sharedIv, nonce, this.#aes);
-    const cipher = createSealer(this.#aes, this.#liveKey(), sharedIv);
+    const cipher = this.#sealer(nonce);
     let length = 0;
     for (const part of parts) length += part.length;
     if (ad.length > 0) cipher.setAAD(ad, { plaintextLength: length });
@@ -372,16 +383,94 @@ class NodeAead implements Aead {
 
   /** A decipher for `nonce`, with its tag and associated data set, ready for `bodyLength` bytes of ciphertext. */
   #opener(nonce: number | bigint, ad: Uint8Array, bodyLength: number, tag: Uint8Array): ReturnType<typeof createOpener> {
-    writeNoiseNonce(sharedIv, nonce, this.#aes); // AESGCM nonces are big-endian
-    const decipher = createOpener(this.#aes, this.#liveKey(), sharedIv);
+    const decipher = this.#openerFor(nonce);
     decipher.setAuthTag(tag);
     if (ad.length > 0) decipher.setAAD(ad, { plaintextLength: bodyLength });
     return decipher;
   }
 
+  /** The cipher to seal under `nonce`: the spare made for it, or a new one. */
+  #sealer(nonce: number | bigint): ReturnType<typeof createSealer> {
+    const spare = this.#spareSealer;
+    if (spare !== undefined) {
+      // Nonces only grow: a spare for another one will never be used.
+      this.#spareSealer = undefined;
+      if (nonce === this.#spareSealerNonce) {
+        spareCiphers.used++;
+        return spare;
+      }
+    }
+    writeNoiseNonce(sharedIv, nonce, this.#aes); // AESGCM nonces are big-endian
+    return createSealer(this.#aes, this.#liveKey(), sharedIv);
+  }
+
+  /** The decipher to open under `nonce`: the spare made for it, or a new one. */
+  #openerFor(nonce: number | bigint): ReturnType<typeof createOpener> {
+    if (this.#spareOpener !== undefined && nonce === this.#spareOpenerNonce) {
+      const spare = this.#spareOpener;
+      this.#spareOpener = undefined;
+      spareCiphers.used++;
+      return spare;
+    }
+    writeNoiseNonce(sharedIv, nonce, this.#aes); // AESGCM nonces are big-endian
+    return createOpener(this.#aes, this.#liveKey(), sharedIv);
+  }
+
+  /** Aead.prepareSeal: the cipher for `nonce` is made after this turn (spare-ciphers.ts). */
+  prepareSeal(nonce: number): void {
+    this.#liveKey();
+    this.#sealWanted = nonce;
+    makeSparesAfterTurn(this, true);
+  }
+
+  /** Aead.prepareOpen: the decipher for `nonce` is made after the next turn that seals (spare-ciphers.ts). */
+  prepareOpen(nonce: number): void {
+    this.#liveKey();
+    this.#openWanted = nonce;
+    makeSparesAfterTurn(this, false);
+  }
+
+  /** SpareHolder.makeSpares: makes what prepareSeal and prepareOpen asked for, unless it is there already. */
+  makeSpares(sweeps: number): void {
+    const key = this.#key;
+    if (key === null) return;
+    if (this.#sealWanted >= 0 && (this.#spareSealer === undefined || this.#spareSealerNonce !== this.#sealWanted)) {
+      writeNoiseNonce(sharedIv, this.#sealWanted, this.#aes);
+      this.#spareSealer = createSealer(this.#aes, key, sharedIv);
+      this.#spareSealerNonce = this.#sealWanted;
+      this.#spareSealerSweep = sweeps;
+      spareCiphers.made++;
+    }
+    if (this.#openWanted >= 0 && (this.#spareOpener === undefined || this.#spareOpenerNonce !== this.#openWanted)) {
+      writeNoiseNonce(sharedIv, this.#openWanted, this.#aes);
+      this.#spareOpener = createOpener(this.#aes, key, sharedIv);
+      this.#spareOpenerNonce = this.#openWanted;
+      this.#spareOpenerSweep = sweeps;
+      spareCiphers.made++;
+    }
+    this.#sealWanted = -1;
+    this.#openWanted = -1;
+  }
+
+  /** SpareHolder.sweep. */
+  sweep(before: number): boolean {
+    if (this.#spareSealer !== undefined && this.#spareSealerSweep < before) {
+      this.#spareSealer = undefined;
+      spareCiphers.swept++;
+    }
+    if (this.#spareOpener !== undefined && this.#spareOpenerSweep < before) {
+      this.#spareOpener = undefined;
+      spareCiphers.swept++;
+    }
+    return this.#spareSealer === undefined && this.#spareOpener === undefined;
+  }
+
   dispose(): void {
     if (this.#key !== null) releaseKeySlot(this, this.#key);
     this.#key = null;
+    this.#spareSealer = undefined;
+    this.#spareOpener = undefined;
+    forgetSpareHolder(this);
   }
 
   static {

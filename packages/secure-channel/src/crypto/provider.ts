@@ -52,6 +52,15 @@ export interface Aead {
    * it is missing, callers concatenate and use open().
    */
   openParts?(nonce: number | bigint, ad: Uint8Array, parts: readonly Uint8Array[]): Uint8Array[] | null;
+  /**
+   * Optional: makes, after the current turn of the event loop, what a seal under `nonce` needs
+   * (node:crypto: the cipher, keyed, with its nonce set), so that the seal, when it comes, costs
+   * only the encryption. A caller asks for the nonce its next seal will use; a spare not used
+   * within a second or two is dropped.
+   */
+  prepareSeal?(nonce: number): void;
+  /** Optional: prepareSeal for the next open under `nonce`, made after the next turn in which this thread seals. */
+  prepareOpen?(nonce: number): void;
   /** Drops the key material this object holds; using it afterwards throws. */
   dispose(): void;
 }

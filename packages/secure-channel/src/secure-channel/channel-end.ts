@@ -1,5 +1,6 @@
 import {
   Address,
+  afterTurnEnd,
   atTurnEnd,
   bytesBodyLength,
   encodeEnvelopeHead,
@@ -46,6 +47,7 @@ import { decodeCredit, encodeCredit, ReceiveCredit, SendCredit } from "./credit.
 import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "./encryptor-queue.js";
 import { release } from "./staging.js";
 import { forEachControl, openingBody } from "./control-records.js";
+import { scheduleSparesWith } from "../crypto/spare-ciphers.js";
 import { SECURE_CHANNEL_IDENTIFIER } from "./local-info.js";
 import { RecentlyUsed } from "../recently-used.js";
 import { concatBytes } from "../bytes.js";
@@ -55,6 +57,9 @@ import type { SecureChannelOptions, SecureChannelListenerOptions } from "./secur
 type Options = SecureChannelOptions | SecureChannelListenerOptions;
 
 const EMPTY = new Uint8Array(0);
+
+// Channel ends run on a node's thread: spare ciphers are made right after its end-of-turn pass (crypto/spare-ciphers.ts).
+scheduleSparesWith(afterTurnEnd);
 
 /** The reasons of ordinary closes, made only if someone asks (see CloseReason). */
 const CLOSED_LOCALLY = (): Error => new SecureChannelClosedError();

@@ -1,0 +1,99 @@
+/**
+ * When AEADs make their spare ciphers: after the turn of the event loop that asked, and
+ * for how long an unused one is kept.
+ *
+ * node:crypto cannot give a GCM context a new nonce, so every record costs a fresh cipher:
+ * `createCipheriv` (key schedule, GHASH key) is about half of a small record's seal. The
+ * nonce of a channel direction's next record is known in advance, so its cipher can be made
+ * while the thread waits (for the peer's answer, for a worker's reply) instead of while the
+ * record waits: after a turn that sealed a record, once the record is written, before the
+ * thread sleeps waiting for the answer. Not after a turn that only opened one: a worker on
+ * another thread may answer while the spare is made, and its answer would wait (the seed's
+ * responder: 9 µs a round trip, traced); the next open's spare is made with the next seal's. A thread with the runtime's end-of-turn pass (a
+ * node's main thread: the channel end installs it) makes them right after that pass and its
+ * microtasks (runtime's `afterTurnEnd`); elsewhere (a crypto thread, the codec alone) two
+ * immediates away, the second queued while immediates run and so run the turn after.
+ *
+ * A spare left unused is dropped by a sweep within two seconds, so idle channels hold none
+ * (its native context is ≈ 1 KiB).
+ */
+
+/** An AEAD that keeps spares: `makeSpares` makes what it was asked for, `sweep` drops what went unused. */
+export interface SpareHolder {
+  makeSpares(sweeps: number): void;
+  /** Drops spares made before sweep `before`; true if it holds none afterwards. */
+  sweep(before: number): boolean;
+}
+
+const SWEEP_MS = 1_000;
+/**
+ * At most this many AEADs of a thread keep spares. Many channels sending in turn (1,000 of
+ * them, a record each per turn) would keep one per channel for many turns before using it:
+ * memory, and objects old enough to burden the garbage collector, measured 15-20 % more CPU
+ * per message there (`channel-cpu.js --channels 1000`). Past the bound, records go as before.
+ */
+const MAX_HOLDERS = 32;
+
+/** Spare ciphers made, used by the seal or open they were made for, and dropped unused by a sweep (tests and probes read them). */
+export const spareCiphers = { made: 0, used: 0, swept: 0 };
+
+const toMake = new Set<SpareHolder>();
+const holding = new Set<SpareHolder>();
+let scheduled = false;
+let sweeps = 0;
+let sweeper: NodeJS.Timeout | undefined;
+
+/** Without an end-of-turn pass: an immediate, whose own immediate runs the turn after (see the header). */
+let schedule: (run: () => void) => void = (run) => setImmediate(() => setImmediate(run));
+
+/** Has this thread's spares made by `afterTurn` (runtime's afterTurnEnd) instead of two immediates away. */
+export function scheduleSparesWith(afterTurn: (run: () => void) => void): void {
+  schedule = afterTurn;
+}
+
+/**
+ * Has `holder.makeSpares` called after this turn of the event loop (once, however often
+ * asked), or, with `now` false, after the next turn that asks with `now` true. Not if
+ * MAX_HOLDERS others have spares.
+ */
+export function makeSparesAfterTurn(holder: SpareHolder, now: boolean): void {
+  if (toMake.size + holding.size >= MAX_HOLDERS && !toMake.has(holder) && !holding.has(holder)) return;
+  toMake.add(holder);
+  if (scheduled || !now) return;
+  scheduled = true;
+  schedule(makeAll);
+}
+
+/** Forgets `holder` (disposed): nothing of it is made or swept any more. */
+export function forgetSpareHolder(holder: SpareHolder): void {
+  toMake.delete(holder);
+  holding.delete(holder);
+}
+
+function makeAll(): void {
+  scheduled = false;
+  for (const holder of toMake) {
+    holder.makeSpares(sweeps);
+    holding.add(holder);
+  }
+  toMake.clear();
+  if (sweeper === undefined && holding.size > 0) {
+    sweeper = setInterval(sweep, SWEEP_MS);
+    sweeper.unref();
+  }
+}
+
+function sweep(): void {
+  sweeps++;
+  // A spare made since the previous sweep stays until the next: it is at least one interval old when dropped.
+  for (const holder of holding) if (holder.sweep(sweeps - 1)) holding.delete(holder);
+  if (holding.size === 0 && sweeper !== undefined) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
+/** How many AEADs hold or wait for spares (tests). */
+export function spareHolders(): number {
+  return new Set([...toMake, ...holding]).size;
+}
