@@ -2,6 +2,7 @@
 // what a callback queues during the pass runs in that same pass, not a turn later.
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
+import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { afterTurnEnd, atTurnEnd } from "../dist/util/turn-end.js";
 
@@ -100,5 +101,27 @@ describe("afterTurnEnd", () => {
     expect(order).toEqual([0, 1, 2]);
     await nextImmediate();
     expect(order).toEqual([0, 1, 2]);
+  });
+});
+
+/** Runs `body` in a node process of its own (a main thread: its stack is what a spread of many callbacks hits) and returns what it prints. */
+function inProcess(body: string): unknown {
+  const code = `
+    import(${JSON.stringify(new URL("../dist/util/turn-end.js", import.meta.url).href)}).then(({ afterTurnEnd }) => {
+      const log = [];
+      process.on("uncaughtException", (error) => log.push(error.constructor.name));
+      ${body}
+    });`;
+  return JSON.parse(execFileSync(process.execPath, ["-e", code], { encoding: "utf8", timeout: 60_000, killSignal: "SIGKILL" }));
+}
+
+describe("afterTurnEnd after a throw", () => {
+  it("with many callbacks queued, the rest still run once and the thrower runs once", () => {
+    const result = inProcess(`
+      let thrown = 0, ran = 0;
+      afterTurnEnd(() => { thrown++; throw new Error("boom"); });
+      for (let i = 0; i < 200000; i++) afterTurnEnd(() => ran++);
+      setTimeout(() => { afterTurnEnd(() => {}); setTimeout(() => { console.log(JSON.stringify({ thrown, ran, log })); process.exit(0); }, 100); }, 50);`);
+    expect(result).toMatchObject({ thrown: 1, ran: 200000, log: ["Error"] });
   });
 });

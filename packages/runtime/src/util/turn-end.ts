@@ -34,10 +34,12 @@ export function atTurnEnd(callback: () => void): void {
 }
 
 /**
- * Runs `callback` once this turn's pass has run and the microtasks it queued have (a
- * connection's write among them): for work that should not delay what the turn hands on,
- * and need not wait for another turn of the event loop (an immediate queued from the pass
- * would: one more `epoll_wait` and loop pass). Once per call.
+ * Runs `callback` once this turn's pass has run and the microtasks its callbacks queued have
+ * (a connection's write among them; not those these microtasks queue in turn): for work that
+ * should not delay what the turn hands on, and need not wait for another turn of the event
+ * loop (an immediate queued from the pass would: one more `epoll_wait` and loop pass). Called
+ * when no pass is queued (from a microtask after the pass, say), it starts one: the next
+ * turn's. Once per call.
  */
 export function afterTurnEnd(callback: () => void): void {
   after.push(callback);
@@ -56,7 +58,8 @@ function runAfter(): void {
     while (ran < callbacks.length) callbacks[ran++]!();
   } finally {
     // After a throw too: what is left runs with what comes next, and the error goes on.
-    if (ran < callbacks.length) after.unshift(...callbacks.slice(ran));
+    // Not unshift(...rest): spread as arguments, a long rest may exceed the stack before `callbacks` is cleared (a review's concern).
+    if (ran < callbacks.length) after = callbacks.slice(ran).concat(after);
     callbacks.length = 0;
     if (after.length > 0 && !scheduled) {
       scheduled = true;

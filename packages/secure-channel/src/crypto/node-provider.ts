@@ -453,7 +453,11 @@ class NodeAead implements Aead, SpareHolder {
   }
 
   /** SpareHolder.sweep. */
-  sweep(before: number): boolean {
+  sweep(before: number, requests: boolean): boolean {
+    if (requests) {
+      this.#sealWanted = -1;
+      this.#openWanted = -1;
+    }
     if (this.#spareSealer !== undefined && this.#spareSealerSweep < before) {
       this.#spareSealer = undefined;
       spareCiphers.swept++;

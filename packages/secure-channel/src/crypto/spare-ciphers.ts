@@ -15,30 +15,35 @@
  * immediates away, the second queued while immediates run and so run the turn after.
  *
  * A spare left unused is dropped by a sweep within two seconds, so idle channels hold none
- * (its native context is ≈ 1 KiB).
+ * (its native context is ≈ 1 KiB); so is a request no seal came to make.
  */
 
 /** An AEAD that keeps spares: `makeSpares` makes what it was asked for, `sweep` drops what went unused. */
 export interface SpareHolder {
   makeSpares(sweeps: number): void;
-  /** Drops spares made before sweep `before`; true if it holds none afterwards. */
-  sweep(before: number): boolean;
+  /** Drops spares made before sweep `before` (and, with `requests`, what it was asked for and has not made); true if it holds none afterwards. */
+  sweep(before: number, requests: boolean): boolean;
 }
 
 const SWEEP_MS = 1_000;
 /**
- * At most this many AEADs of a thread keep spares. Many channels sending in turn (1,000 of
- * them, a record each per turn) would keep one per channel for many turns before using it:
- * memory, and objects old enough to burden the garbage collector, measured 15-20 % more CPU
- * per message there (`channel-cpu.js --channels 1000`). Past the bound, records go as before.
+ * At most this many AEADs of a thread keep spares or wait for them. Many channels sending in
+ * turn (1,000 of them, a record each per turn) would keep one per channel for many turns
+ * before using it: memory, and objects old enough to burden the garbage collector, measured
+ * 15-20 % more CPU per message there (`channel-cpu.js --channels 1000`). Past the bound,
+ * records go as before.
  */
 const MAX_HOLDERS = 32;
 
 /** Spare ciphers made, used by the seal or open they were made for, and dropped unused by a sweep (tests and probes read them). */
 export const spareCiphers = { made: 0, used: 0, swept: 0 };
 
+/** The AEADs admitted (at most MAX_HOLDERS): holding spares, or asking for them. */
+const holders = new Set<SpareHolder>();
+/** Those of them with spares to make at the next run. */
 const toMake = new Set<SpareHolder>();
-const holding = new Set<SpareHolder>();
+/** Those that were waiting at the last sweep: still waiting at this one, their requests are dropped. */
+let waitingAtLastSweep: SpareHolder[] = [];
 let scheduled = false;
 let sweeps = 0;
 let sweeper: NodeJS.Timeout | undefined;
@@ -54,12 +59,19 @@ export function scheduleSparesWith(afterTurn: (run: () => void) => void): void {
 /**
  * Has `holder.makeSpares` called after this turn of the event loop (once, however often
  * asked), or, with `now` false, after the next turn that asks with `now` true. Not if
- * MAX_HOLDERS others have spares.
+ * MAX_HOLDERS others are admitted; a seal refused so still has the waiting ones made (opens
+ * waiting for good would hold the bound).
  */
 export function makeSparesAfterTurn(holder: SpareHolder, now: boolean): void {
-  if (toMake.size + holding.size >= MAX_HOLDERS && !toMake.has(holder) && !holding.has(holder)) return;
-  toMake.add(holder);
-  if (scheduled || !now) return;
+  if (holders.has(holder) || holders.size < MAX_HOLDERS) {
+    holders.add(holder);
+    toMake.add(holder);
+    if (sweeper === undefined) {
+      sweeper = setInterval(sweep, SWEEP_MS);
+      sweeper.unref();
+    }
+  }
+  if (scheduled || !now || toMake.size === 0) return;
   scheduled = true;
   schedule(makeAll);
 }
@@ -67,27 +79,26 @@ export function makeSparesAfterTurn(holder: SpareHolder, now: boolean): void {
 /** Forgets `holder` (disposed): nothing of it is made or swept any more. */
 export function forgetSpareHolder(holder: SpareHolder): void {
   toMake.delete(holder);
-  holding.delete(holder);
+  holders.delete(holder);
 }
 
 function makeAll(): void {
   scheduled = false;
-  for (const holder of toMake) {
-    holder.makeSpares(sweeps);
-    holding.add(holder);
-  }
+  for (const holder of toMake) holder.makeSpares(sweeps);
   toMake.clear();
-  if (sweeper === undefined && holding.size > 0) {
-    sweeper = setInterval(sweep, SWEEP_MS);
-    sweeper.unref();
-  }
 }
 
 function sweep(): void {
   sweeps++;
+  // Asked for at the last sweep and never made (no seal on this thread since): dropped.
+  for (const holder of waitingAtLastSweep) {
+    if (!toMake.delete(holder)) continue;
+    if (holder.sweep(sweeps - 1, true)) holders.delete(holder);
+  }
+  waitingAtLastSweep = [...toMake];
   // A spare made since the previous sweep stays until the next: it is at least one interval old when dropped.
-  for (const holder of holding) if (holder.sweep(sweeps - 1)) holding.delete(holder);
-  if (holding.size === 0 && sweeper !== undefined) {
+  for (const holder of holders) if (!toMake.has(holder) && holder.sweep(sweeps - 1, false)) holders.delete(holder);
+  if (holders.size === 0 && sweeper !== undefined) {
     clearInterval(sweeper);
     sweeper = undefined;
   }
@@ -95,5 +106,5 @@ function sweep(): void {
 
 /** How many AEADs hold or wait for spares (tests). */
 export function spareHolders(): number {
-  return new Set([...toMake, ...holding]).size;
+  return holders.size;
 }
