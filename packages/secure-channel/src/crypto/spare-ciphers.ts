@@ -9,10 +9,12 @@
  * record waits: after a turn that sealed a record, once the record is written, before the
  * thread sleeps waiting for the answer. Not after a turn that only opened one: a worker on
  * another thread may answer while the spare is made, and its answer would wait (the seed's
- * responder: 9 µs a round trip, traced); the next open's spare is made with the next seal's. A thread with the runtime's end-of-turn pass (a
- * node's main thread: the channel end installs it) makes them right after that pass and its
- * microtasks (runtime's `afterTurnEnd`); elsewhere (a crypto thread, the codec alone) two
- * immediates away, the second queued while immediates run and so run the turn after.
+ * responder: 9 µs a round trip, traced); the next open's spare is made with the next seal's.
+ *
+ * A thread with the runtime's end-of-turn pass (a node's main thread: the channel end
+ * installs it) makes them right after that pass and its microtasks (runtime's
+ * `afterTurnEnd`); elsewhere (a crypto thread, the codec alone) two immediates away, the
+ * second queued while immediates run and so run the turn after.
  *
  * A spare left unused is dropped by a sweep within two seconds, so idle channels hold none
  * (its native context is ≈ 1 KiB); so is a request no seal came to make.
