@@ -2,19 +2,12 @@
 // broken or hostile thread could) is refused with the route's typed error, leaves no reply
 // address registered on the main thread, and the link goes on working.
 import { expect, it } from "vitest";
-import { type Worker } from "@hopwire/runtime";
-import { EmptyRouteRequester, Prober } from "./fixtures/workers.js";
+import { Echoer, EmptyRouteRequester, Prober } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
-
-const echo: Worker = {
-  async handleMessage(ctx, msg) {
-    await ctx.send(msg.returnRoute, msg.body);
-  },
-};
 
 it("a thread's request with an empty route fails with InvalidRouteError and registers nothing", async () => {
   await withNode({}, async (n) => {
-    await n.startWorker("echoer", echo, { placement: "main" });
+    await n.startWorker("echoer", Echoer, { placement: "main" });
     await n.startWorker("requester", EmptyRouteRequester);
     await n.startWorker("prober", Prober);
     const keys = new Set(n.router.addresses());

@@ -3,19 +3,12 @@
 // RouteMemo keeps it, so its going leaves the router's epoch, and every memo on the node, as
 // they were. Before, each such request spoiled them all once.
 import { expect, it } from "vitest";
-import { type Worker } from "@hopwire/runtime";
-import { Prober } from "./fixtures/workers.js";
+import { Echoer, Prober } from "./fixtures/workers.js";
 import { withNode } from "./helpers.js";
-
-const echo: Worker = {
-  async handleMessage(ctx, msg) {
-    await ctx.send(msg.returnRoute, msg.body);
-  },
-};
 
 it("a thread worker's requests come and go without a new router epoch, each reply address going with its request", async () => {
   await withNode({}, async (n) => {
-    await n.startWorker("echoer", echo, { placement: "main" });
+    await n.startWorker("echoer", Echoer, { placement: "main" });
     await n.startWorker("prober", Prober);
     // A first request sets up what later ones reuse (the thread's grant for "echoer", the hop's watch).
     expect(await n.sendAndReceive("prober", { op: "sendAndReceive", target: "echoer", body: "first" })).toEqual({ ok: true, value: "first" });

@@ -37,7 +37,7 @@ import { assertCipher, assertKey32 } from "./key-checks.js";
 import { writeNoiseNonce } from "./nonce.js";
 import type { Aead, AeadCipher, CryptoProvider, Ed25519, KeyPair, X25519 } from "./provider.js";
 import { releaseKeySlot, takeKeySlot } from "./key-slots.js";
-import { forgetSpareHolder, makeSparesAfterTurn, spareCiphers, type SpareHolder } from "./spare-ciphers.js";
+import { forgetSpareHolder, makeSparesAfterTurn, SpareSlot, type SpareHolder } from "./spare-ciphers.js";
 import { KEY_LENGTH, SIGNATURE_LENGTH, TAG_LENGTH } from "./provider.js";
 
 type Curve = "X25519" | "Ed25519";
@@ -247,12 +247,27 @@ function createOpener(aes: boolean, key: Uint8Array, iv: Buffer): DecipherGCM | 
   return aes ? createDecipheriv("aes-256-gcm", key, iv, AUTH_TAG) : createDecipheriv("chacha20-poly1305", key, iv, AUTH_TAG);
 }
 
+type Sealer = ReturnType<typeof createSealer>;
+type Opener = ReturnType<typeof createOpener>;
+
+/** An AEAD's spare sealer and opener (spare-ciphers.ts). */
+class Spares {
+  readonly sealer = new SpareSlot<Sealer>();
+  readonly opener = new SpareSlot<Opener>();
+}
+
 /**
  * The IV every NodeAead of this thread writes its nonce into: createCipheriv copies it before
  * it returns, and nothing runs between the write and that call, so one buffer serves them all.
  * One per AEAD (two per channel end) cost ≈ 0.4 KiB of heap and native memory each.
  */
 const sharedIv = Buffer.alloc(12);
+
+/** sharedIv holding `nonce` (AESGCM nonces are big-endian), for the createCipheriv call that follows at once. */
+function ivOf(nonce: number | bigint, aes: boolean): Buffer {
+  writeNoiseNonce(sharedIv, nonce, aes);
+  return sharedIv;
+}
 
 /**
  * One AEAD per key. The key is this object's own copy of the 32 bytes, handed to
@@ -268,18 +283,10 @@ class NodeAead implements Aead, SpareHolder {
   readonly #aes: boolean;
   #key: Uint8Array | null;
   /**
-   * Spares (prepareSeal, prepareOpen; spare-ciphers.ts): the nonce asked for (-1: none), and
-   * the cipher made for it ahead of time with its nonce and the sweep it was made in. Fields,
-   * not an object per spare: one is made per record.
+   * Spares (prepareSeal, prepareOpen; spare-ciphers.ts), made at the first request and dropped
+   * once a sweep leaves them empty: an idle channel's AEADs hold none.
    */
-  #sealWanted = -1;
-  #spareSealer: ReturnType<typeof createSealer> | undefined;
-  #spareSealerNonce = -1;
-  #spareSealerSweep = 0;
-  #openWanted = -1;
-  #spareOpener: ReturnType<typeof createOpener> | undefined;
-  #spareOpenerNonce = -1;
-  #spareOpenerSweep = 0;
+  #spares: Spares | undefined;
 
   constructor(cipher: AeadCipher, key: Uint8Array) {
     assertCipher(cipher);
@@ -382,7 +389,7 @@ class NodeAead implements Aead, SpareHolder {
   }
 
   /** A decipher for `nonce`, with its tag and associated data set, ready for `bodyLength` bytes of ciphertext. */
-  #opener(nonce: number | bigint, ad: Uint8Array, bodyLength: number, tag: Uint8Array): ReturnType<typeof createOpener> {
+  #opener(nonce: number | bigint, ad: Uint8Array, bodyLength: number, tag: Uint8Array): Opener {
     const decipher = this.#openerFor(nonce);
     decipher.setAuthTag(tag);
     if (ad.length > 0) decipher.setAAD(ad, { plaintextLength: bodyLength });
@@ -390,90 +397,57 @@ class NodeAead implements Aead, SpareHolder {
   }
 
   /** The cipher to seal under `nonce`: the spare made for it, or a new one. */
-  #sealer(nonce: number | bigint): ReturnType<typeof createSealer> {
-    const spare = this.#spareSealer;
-    if (spare !== undefined) {
-      // Nonces only grow: a spare for another one will never be used.
-      this.#spareSealer = undefined;
-      if (nonce === this.#spareSealerNonce) {
-        spareCiphers.used++;
-        return spare;
-      }
-    }
-    writeNoiseNonce(sharedIv, nonce, this.#aes); // AESGCM nonces are big-endian
-    return createSealer(this.#aes, this.#liveKey(), sharedIv);
+  #sealer(nonce: number | bigint): Sealer {
+    const spare = this.#spares?.sealer.take(nonce, true);
+    if (spare !== undefined) return spare;
+    return createSealer(this.#aes, this.#liveKey(), ivOf(nonce, this.#aes));
   }
 
   /** The decipher to open under `nonce`: the spare made for it, or a new one. */
-  #openerFor(nonce: number | bigint): ReturnType<typeof createOpener> {
-    if (this.#spareOpener !== undefined && nonce === this.#spareOpenerNonce) {
-      const spare = this.#spareOpener;
-      this.#spareOpener = undefined;
-      spareCiphers.used++;
-      return spare;
-    }
-    writeNoiseNonce(sharedIv, nonce, this.#aes); // AESGCM nonces are big-endian
-    return createOpener(this.#aes, this.#liveKey(), sharedIv);
+  #openerFor(nonce: number | bigint): Opener {
+    const spare = this.#spares?.opener.take(nonce, false);
+    if (spare !== undefined) return spare;
+    return createOpener(this.#aes, this.#liveKey(), ivOf(nonce, this.#aes));
   }
 
   /** Aead.prepareSeal: the cipher for `nonce` is made after this turn (spare-ciphers.ts). */
   prepareSeal(nonce: number): void {
     this.#liveKey();
-    this.#sealWanted = nonce;
-    makeSparesAfterTurn(this, true);
+    if (makeSparesAfterTurn(this, true)) (this.#spares ??= new Spares()).sealer.wanted = nonce;
   }
 
   /** Aead.prepareOpen: the decipher for `nonce` is made after the next turn that seals (spare-ciphers.ts). */
   prepareOpen(nonce: number): void {
     this.#liveKey();
-    this.#openWanted = nonce;
-    makeSparesAfterTurn(this, false);
+    if (makeSparesAfterTurn(this, false)) (this.#spares ??= new Spares()).opener.wanted = nonce;
   }
 
   /** SpareHolder.makeSpares: makes what prepareSeal and prepareOpen asked for, unless it is there already. */
   makeSpares(sweeps: number): void {
     const key = this.#key;
-    if (key === null) return;
-    if (this.#sealWanted >= 0 && (this.#spareSealer === undefined || this.#spareSealerNonce !== this.#sealWanted)) {
-      writeNoiseNonce(sharedIv, this.#sealWanted, this.#aes);
-      this.#spareSealer = createSealer(this.#aes, key, sharedIv);
-      this.#spareSealerNonce = this.#sealWanted;
-      this.#spareSealerSweep = sweeps;
-      spareCiphers.made++;
-    }
-    if (this.#openWanted >= 0 && (this.#spareOpener === undefined || this.#spareOpenerNonce !== this.#openWanted)) {
-      writeNoiseNonce(sharedIv, this.#openWanted, this.#aes);
-      this.#spareOpener = createOpener(this.#aes, key, sharedIv);
-      this.#spareOpenerNonce = this.#openWanted;
-      this.#spareOpenerSweep = sweeps;
-      spareCiphers.made++;
-    }
-    this.#sealWanted = -1;
-    this.#openWanted = -1;
+    const spares = this.#spares;
+    if (key === null || spares === undefined) return;
+    const aes = this.#aes;
+    spares.sealer.make(sweeps, (nonce) => createSealer(aes, key, ivOf(nonce, aes)));
+    spares.opener.make(sweeps, (nonce) => createOpener(aes, key, ivOf(nonce, aes)));
   }
 
   /** SpareHolder.sweep. */
   sweep(before: number, requests: boolean): boolean {
-    if (requests) {
-      this.#sealWanted = -1;
-      this.#openWanted = -1;
-    }
-    if (this.#spareSealer !== undefined && this.#spareSealerSweep < before) {
-      this.#spareSealer = undefined;
-      spareCiphers.swept++;
-    }
-    if (this.#spareOpener !== undefined && this.#spareOpenerSweep < before) {
-      this.#spareOpener = undefined;
-      spareCiphers.swept++;
-    }
-    return this.#spareSealer === undefined && this.#spareOpener === undefined;
+    const spares = this.#spares;
+    if (spares === undefined) return true;
+    const sealerEmpty = spares.sealer.sweep(before, requests);
+    const openerEmpty = spares.opener.sweep(before, requests);
+    if (!sealerEmpty || !openerEmpty) return false;
+    // Nothing held, and nothing asked for (a holder still waiting is swept only with `requests`).
+    this.#spares = undefined;
+    return true;
   }
 
   dispose(): void {
     if (this.#key !== null) releaseKeySlot(this, this.#key);
     this.#key = null;
-    this.#spareSealer = undefined;
-    this.#spareOpener = undefined;
+    this.#spares = undefined;
     forgetSpareHolder(this);
   }
 

@@ -40,6 +40,51 @@ const MAX_HOLDERS = 32;
 /** Spare ciphers made, used by the seal or open they were made for, and dropped unused by a sweep (tests and probes read them). */
 export const spareCiphers = { made: 0, used: 0, swept: 0 };
 
+/**
+ * One spare of an AEAD (its sealer, or its opener): the nonce asked for (-1: none), and the
+ * cipher made for it ahead of time, with that nonce and the sweep it was made in.
+ */
+export class SpareSlot<C> {
+  wanted = -1;
+  #cipher: C | undefined;
+  #nonce = -1;
+  #sweep = 0;
+
+  /** The spare made for `nonce`, used up; undefined if there is none. `dropOther`: one made for another nonce goes too (a sealer's: nonces only grow). */
+  take(nonce: number | bigint, dropOther: boolean): C | undefined {
+    const cipher = this.#cipher;
+    if (cipher === undefined) return undefined;
+    if (nonce !== this.#nonce) {
+      if (dropOther) this.#cipher = undefined;
+      return undefined;
+    }
+    this.#cipher = undefined;
+    spareCiphers.used++;
+    return cipher;
+  }
+
+  /** Makes what was asked for with `create`, unless it is there already. */
+  make(sweeps: number, create: (nonce: number) => C): void {
+    const wanted = this.wanted;
+    this.wanted = -1;
+    if (wanted < 0 || (this.#cipher !== undefined && this.#nonce === wanted)) return;
+    this.#cipher = create(wanted);
+    this.#nonce = wanted;
+    this.#sweep = sweeps;
+    spareCiphers.made++;
+  }
+
+  /** Drops a spare made before sweep `before` (and, with `requests`, what was asked for); true if it holds none afterwards. */
+  sweep(before: number, requests: boolean): boolean {
+    if (requests) this.wanted = -1;
+    if (this.#cipher !== undefined && this.#sweep < before) {
+      this.#cipher = undefined;
+      spareCiphers.swept++;
+    }
+    return this.#cipher === undefined;
+  }
+}
+
 /** The AEADs admitted (at most MAX_HOLDERS): holding spares, or asking for them. */
 const holders = new Set<SpareHolder>();
 /** Those of them with spares to make at the next run. */
@@ -60,12 +105,13 @@ export function scheduleSparesWith(afterTurn: (run: () => void) => void): void {
 
 /**
  * Has `holder.makeSpares` called after this turn of the event loop (once, however often
- * asked), or, with `now` false, after the next turn that asks with `now` true. Not if
- * MAX_HOLDERS others are admitted; a seal refused so still has the waiting ones made (opens
- * waiting for good would hold the bound).
+ * asked), or, with `now` false, after the next turn that asks with `now` true; false if it was
+ * refused (MAX_HOLDERS others are admitted: it keeps no spares). A seal refused so still has
+ * the waiting ones made (opens waiting for good would hold the bound).
  */
-export function makeSparesAfterTurn(holder: SpareHolder, now: boolean): void {
-  if (holders.has(holder) || holders.size < MAX_HOLDERS) {
+export function makeSparesAfterTurn(holder: SpareHolder, now: boolean): boolean {
+  const admitted = holders.has(holder) || holders.size < MAX_HOLDERS;
+  if (admitted) {
     holders.add(holder);
     toMake.add(holder);
     if (sweeper === undefined) {
@@ -73,9 +119,11 @@ export function makeSparesAfterTurn(holder: SpareHolder, now: boolean): void {
       sweeper.unref();
     }
   }
-  if (scheduled || !now || toMake.size === 0) return;
-  scheduled = true;
-  schedule(makeAll);
+  if (now && !scheduled && toMake.size > 0) {
+    scheduled = true;
+    schedule(makeAll);
+  }
+  return admitted;
 }
 
 /** Forgets `holder` (disposed): nothing of it is made or swept any more. */
