@@ -8,8 +8,10 @@
 // sets them up); a forked child is the initiator, which opens channels on request, 100
 // handshakes at a time as the bench does, and keeps them open. The responder reads its memory
 // after full GCs with N channels open and again with 2N, and reports the marginal cost per
-// channel, (reading at 2N − reading at N) / N: fixed costs (V8's young generation, malloc's
-// high-water mark from handshake garbage, code, caches) are in both readings and cancel.
+// channel, (reading at 2N − reading at N) / N: fixed costs (malloc's high-water mark from
+// handshake garbage, code, caches) are in both readings and cancel. V8's young generation does
+// not quite: its pages become resident as allocation first reaches them, up to 32 MiB over
+// several readings, so "rss less young" takes its resident growth off (as scale/channels does).
 // 100 channels are opened first and never counted. With --reps=k, each repetition opens N
 // more and 2N more on top of what is open (k rows, then the medians): the first row still
 // carries some of malloc's growth, and a shared hash table (the router's, the flow controls')
@@ -85,7 +87,7 @@ async function responder() {
   if (!snapshots) {
     console.table(rows);
     const mid = (k) => rows.map((r) => r[k]).sort((a, b) => a - b)[Math.floor(rows.length / 2)];
-    if (rows.length > 1) console.log(`median per channel: rss ${mid("rss B/ch")} B, heapUsed ${mid("heapUsed B/ch")} B, heapTotal ${mid("heapTotal B/ch")} B, external ${mid("external B/ch")} B`);
+    if (rows.length > 1) console.log(`median per channel: rss ${mid("rss B/ch")} B (less young gen growth ${mid("rss less young B/ch")} B), heapUsed ${mid("heapUsed B/ch")} B, heapTotal ${mid("heapTotal B/ch")} B, external ${mid("external B/ch")} B`);
   }
   child.send({ exit: true });
   process.exit(0);
@@ -101,7 +103,9 @@ async function settle() {
 
 function reading() {
   const m = process.memoryUsage();
-  const young = getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size ?? 0;
+  // Resident pages, not space_size: V8 commits a grown young generation at once but its pages
+  // become resident as allocation first reaches them, often readings later (as scale/channels reads it).
+  const young = getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.physical_space_size ?? 0;
   return { ...m, young };
 }
 
@@ -110,6 +114,7 @@ function marginal(a, b, n, total) {
   return {
     channels: `${total - n}→${total}`,
     "rss B/ch": per("rss"),
+    "rss less young B/ch": Math.round((b.rss - a.rss - (b.young - a.young)) / n),
     "heapUsed B/ch": per("heapUsed"),
     "heapTotal B/ch": per("heapTotal"),
     "external B/ch": per("external"),
