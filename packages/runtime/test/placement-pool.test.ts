@@ -217,7 +217,8 @@ describe('placement "pool"', () => {
     // A task's sends leave with its result; one made later went into a batch nobody reads.
     await withNode({ pool: { minThreads: 1, maxThreads: 1 } }, async (n) => {
       await n.startWorker("late", LateSender, { placement: "pool" });
-      await n.send("late", "arm");
+      // Asked and answered: "report" goes in a later task (in the same one, "arm"'s timer would fire while that task still runs).
+      expect(await n.sendAndReceive("late", "arm", { timeout: 10_000 })).toBe("armed");
       const outcome = await n.sendAndReceive<{ code: string; message: string } | string>("late", "report", { timeout: 10_000 });
       expect(outcome).toMatchObject({ code: "UNSUPPORTED_OPERATION" });
       expect((outcome as { message: string }).message).toMatch(/^send from a pool worker \(0#late\) after its handler returned would be lost/);

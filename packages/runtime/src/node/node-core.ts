@@ -71,14 +71,15 @@ export class NodeCore {
   /**
    * Reports an error a worker's own code threw, wherever it runs (the worker keeps running).
    * When the message it was handling came from a sendAndReceive of this node's main thread
-   * (`replyTo` is that call's reply address), the call fails now with the handler's error:
+   * (`replyTo` is that call's reply address, or several: a pool task's lanes), the call fails now with the handler's error:
    * the worker will not reply, and waiting for the timeout would only hide why.
    */
-  reportHandlerError(worker: Address, what: string, error: Error, replyTo?: string): void {
+  reportHandlerError(worker: Address, what: string, error: Error, replyTo?: string | readonly string[]): void {
     this.diagnostics.handlerError(worker, what, error);
     if (replyTo === undefined) return;
+    const failure = error instanceof WorkerHandlerError ? error : WorkerHandlerError.wrapping(error);
     // The call may wait on the main thread (a PendingReply) or on a worker's thread (its host holds the address).
-    this.router.localMailbox(replyTo)?.failRequest?.(replyTo, error instanceof WorkerHandlerError ? error : WorkerHandlerError.wrapping(error));
+    for (const key of typeof replyTo === "string" ? [replyTo] : replyTo) this.router.localMailbox(key)?.failRequest?.(key, failure);
   }
 
   get stopped(): boolean {

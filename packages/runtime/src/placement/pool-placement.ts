@@ -40,17 +40,22 @@ export class PoolPlacement implements OffThreadPlacement {
 
   constructor(readonly core: NodeCore) {}
 
+  /** The pool's slots at most: piscina's default by core count unless NodeOptions.pool says. */
+  get #maxThreads(): number {
+    const { minThreads, maxThreads } = this.core.options.pool;
+    return maxThreads ?? Math.max(Math.ceil(availableParallelism() * 1.5), minThreads ?? 1);
+  }
+
   #getPool(): Promise<Piscina> {
     this.#pool ??= import("piscina").then(({ Piscina }) => {
-      const { minThreads, maxThreads } = this.core.options.pool;
-      const defaultMax = Math.ceil(availableParallelism() * 1.5);
+      const { minThreads } = this.core.options.pool;
       // Piscina starts its first slots here (minThreads, at least 1 unless set to 0): a flag
       // of the parent's that Node refuses in a thread is learned and dropped as for any thread.
       return withThreadExecArgv((execArgv) => new Piscina({
         filename: POOL_ENTRY,
         name: "default",
         ...(minThreads !== undefined ? { minThreads } : {}),
-        maxThreads: maxThreads ?? Math.max(defaultMax, minThreads ?? 1),
+        maxThreads: this.#maxThreads,
         idleTimeout: IDLE_TIMEOUT_MS,
         // A task that finds every slot busy goes back to the head of the queue, not its tail.
         // Piscina's default re-queues it at the tail, so with more lanes than slots one lane's
@@ -76,7 +81,7 @@ export class PoolPlacement implements OffThreadPlacement {
       address: request.addresses[0]!.toString(),
       settings: threadSettings(this.core),
     };
-    const host = new PoolHost(this.core, request.addresses, spec, request.mailbox);
+    const host = new PoolHost(this.core, request.addresses, spec, request.mailbox, this.#maxThreads);
     // Registered at once, as a thread worker is (within startWorker's call, so that a second start
     // of the address fails and a send made right after it waits): what is sent to it while the
     // pool starts and it loads waits in its lanes.
@@ -108,7 +113,10 @@ const TASK_BYTES = 1024 * 1024;
 
 /** The messages from one sender to one pool worker: at most one task in flight, so they stay in order. */
 interface Lane {
+  /** Its key in PoolHost's lanes (see #laneKey). */
   readonly sender: string;
+  /** The sender's address key when it is local: a sendAndReceive's reply address, failed at once if its task is lost. */
+  readonly replyKey: string | undefined;
   readonly frames: BatchWriter;
   /** What `frames` holds, released from the bound when its task ends. */
   messages: number;
@@ -124,6 +132,14 @@ interface Lane {
   queued: boolean;
 }
 
+/** One pool task: the batches of some ready lanes, each lane's in order. */
+interface Task {
+  readonly lanes: Lane[];
+  readonly batches: ArrayBuffer[];
+  messages: number;
+  bytes: number;
+}
+
 /** A batch taken from a lane, and what it holds of the mailbox's bound. */
 interface LaneBatch {
   readonly batch: ArrayBuffer;
@@ -134,7 +150,10 @@ interface LaneBatch {
 /**
  * The main thread's side of one pool worker: its mailbox in the router. Envelopes are
  * batched per sender ("lane"); each lane has at most one task in flight, and what arrives
- * meanwhile becomes its next batch. Different senders run in parallel slots.
+ * meanwhile becomes its next batch. Different senders run in parallel slots: the lanes ready
+ * at a turn's end are spread over as many tasks as the pool has slots, so a task carries
+ * several lanes' batches when more lanes than slots wait (a task per lane would cost the main
+ * thread piscina's ~30-60 µs each, per request when every request is a sender of its own).
  *
  * Bounded like every mailbox: what waits in lanes and runs in tasks counts until its task
  * ends; and a lane whose last task sent into a full mailbox waits for room before its next.
@@ -157,6 +176,12 @@ class PoolHost implements Mailbox, WorkerHandle {
   #resolveStopped!: () => void;
   readonly #stoppedPromise = new Promise<void>((resolve) => (this.#resolveStopped = resolve));
   readonly #bound: MailboxBound;
+  /** Tasks in flight at most: the pool's slots (more would only queue in piscina, each with fewer lanes). */
+  readonly #maxTasks: number;
+  /** The last network sender and return route #laneKey named, and the key (a stream repeats them). */
+  #lastSender: string | undefined;
+  #lastRoute: Route | undefined;
+  #lastKey = "";
   /** The node's pool: set by PoolPlacement.start once it exists, before load (nothing runs before). */
   pool!: Piscina;
 
@@ -165,10 +190,12 @@ class PoolHost implements Mailbox, WorkerHandle {
     readonly addresses: readonly Address[],
     readonly spec: PoolWorkerSpec,
     limits: ResolvedMailboxLimits,
+    maxTasks: number,
   ) {
     this.#core = core;
     this.#log = core.log.child("worker");
     this.#bound = new MailboxBound(limits);
+    this.#maxTasks = Math.max(1, maxTasks);
   }
 
   get address(): Address {
@@ -222,7 +249,7 @@ class PoolHost implements Mailbox, WorkerHandle {
 
   deliver(message: LocalMessage, senderKey?: string): void {
     if (this.#stopped) return;
-    const lane = this.#laneOf(senderKey ?? message.returnRoute.addresses[0]?.key ?? "");
+    const lane = this.#laneOf(senderKey, message.returnRoute);
     if (lane.frames.outgrowsWith(message)) lane.cut.push(takeBatch(lane)!);
     const size = writeEnvelope(lane.frames, FRAME_ENVELOPE, message);
     lane.messages++;
@@ -242,7 +269,7 @@ class PoolHost implements Mailbox, WorkerHandle {
    */
   deliverBytes(onwardRoute: Route, returnRoute: Route, localInfo: LocalInfo, bytes: Uint8Array, senderKey?: string): void {
     if (this.#stopped) return;
-    const lane = this.#laneOf(senderKey ?? returnRoute.addresses[0]?.key ?? "");
+    const lane = this.#laneOf(senderKey, returnRoute);
     const frames = lane.frames;
     if (!frames.takesSameHead(onwardRoute, returnRoute, localInfo, bytesBodyLength(bytes))) {
       return this.deliver(lentBytesMessage(onwardRoute, returnRoute, bytes, localInfo), senderKey);
@@ -269,7 +296,7 @@ class PoolHost implements Mailbox, WorkerHandle {
    * the same frames), after what the lane holds already.
    */
   takeRun(senderKey: string, buffer: ArrayBuffer, used: number, frames: number, bytes: number): void {
-    const lane = this.#laneOf(senderKey);
+    const lane = this.#lane(senderKey, senderKey); // a thread worker's run: a local sender, never the network's
     const pending = takeBatch(lane);
     if (pending) lane.cut.push(pending);
     writeBatchHeader(new Uint8Array(buffer), used); // seq and credit: a pool task reads neither
@@ -278,11 +305,33 @@ class PoolHost implements Mailbox, WorkerHandle {
     this.#ready(lane);
   }
 
-  #laneOf(sender: string): Lane {
-    let lane = this.#lanes.get(sender);
+  /**
+   * The lane of a message from `senderKey` (the address that routed it) with this return
+   * route. A local sender is the sender. A message from the network (its sender a
+   * connection's or a secure channel's address: a producer) is its remote sender's, named by
+   * its whole return route: a remote worker's stream keeps its order, and a remote peer's
+   * requests, each with a reply address of its own, run in parallel slots as local requests
+   * do (keyed by the channel alone, every request of a peer waited for the one before).
+   */
+  #laneOf(senderKey: string | undefined, returnRoute: Route): Lane {
+    if (senderKey === undefined) {
+      const key = returnRoute.addresses[0]?.key ?? "";
+      return this.#lane(key, key);
+    }
+    if (this.#core.flowControls.producerByKey(senderKey) === undefined) return this.#lane(senderKey, senderKey);
+    if (senderKey !== this.#lastSender || returnRoute !== this.#lastRoute) {
+      this.#lastSender = senderKey;
+      this.#lastRoute = returnRoute;
+      this.#lastKey = `${senderKey}\u0000${returnRoute.toString()}`;
+    }
+    return this.#lane(this.#lastKey, undefined);
+  }
+
+  #lane(key: string, replyKey: string | undefined): Lane {
+    let lane = this.#lanes.get(key);
     if (!lane) {
-      lane = { sender, frames: new BatchWriter(1024), messages: 0, bytes: 0, cut: [], running: false, queued: false };
-      this.#lanes.set(sender, lane);
+      lane = { sender: key, replyKey, frames: new BatchWriter(1024), messages: 0, bytes: 0, cut: [], running: false, queued: false };
+      this.#lanes.set(key, lane);
     }
     return lane;
   }
@@ -300,63 +349,82 @@ class PoolHost implements Mailbox, WorkerHandle {
 
   readonly #flush = (): void => {
     this.#scheduled = false;
-    const ready = this.#readyLanes;
-    this.#readyLanes = [];
-    for (const lane of ready) {
-      lane.queued = false;
-      if (!this.#stopped) this.#run(lane);
-    }
+    this.#startTasks();
   };
 
-  #run(lane: Lane): void {
-    const { batches, messages, bytes } = nextTask(lane);
-    if (batches.length === 0) {
-      this.#lanes.delete(lane.sender);
-      return;
+  /**
+   * Starts tasks for the ready lanes, oldest first, while fewer than #maxTasks run: the lanes
+   * are spread evenly over the tasks that may start (so that they go to different slots), a
+   * task taking about TASK_BYTES at most. Lanes left over wait for a task to end.
+   */
+  #startTasks(): void {
+    const ready = this.#readyLanes;
+    let taken = 0;
+    while (taken < ready.length && this.#inFlight < this.#maxTasks && !this.#stopped) {
+      const share = Math.ceil((ready.length - taken) / (this.#maxTasks - this.#inFlight));
+      const task: Task = { lanes: [], batches: [], messages: 0, bytes: 0 };
+      while (task.lanes.length < share && taken < ready.length && task.bytes < TASK_BYTES) {
+        const lane = ready[taken++]!;
+        lane.queued = false;
+        if (takeInto(task, lane)) lane.running = true;
+        else this.#lanes.delete(lane.sender);
+      }
+      if (task.lanes.length > 0) this.#run(task);
     }
-    lane.running = true;
+    ready.splice(0, taken);
+  }
+
+  #run(task: Task): void {
+    const { lanes, batches, messages, bytes } = task;
     this.#inFlight++;
     let full: Mailbox | undefined;
     this.pool
       .run({ t: "run", spec: this.spec, batches } satisfies PoolTask, { transferList: batches })
       .then(
         (out: ArrayBuffer | null) => (full = this.#handleOutput(out)),
-        (error: unknown) => this.#taskFailed(lane.sender, error),
+        (error: unknown) => this.#taskFailed(lanes, error),
       )
       .finally(() => {
         this.#inFlight--;
         this.#bound.release(messages, bytes);
         if (this.#stopped) {
-          lane.running = false;
+          for (const lane of lanes) lane.running = false;
           if (this.#inFlight === 0) this.#whenIdle?.();
         } else if (full?.isFull && full.onRoom) {
-          // The task fed a full mailbox: the lane's next batch waits for room there.
-          full.onRoom(() => {
-            lane.running = false;
-            if (!this.#stopped) this.#run(lane);
-          });
-        } else {
-          lane.running = false;
-          this.#run(lane);
-        }
+          // The task fed a full mailbox: its lanes' next batches wait for room there (other lanes go on meanwhile).
+          full.onRoom(() => this.#lanesDone(lanes));
+          this.#startTasks();
+        } else this.#lanesDone(lanes);
       });
     // piscina posted the task to a slot (or queued it): keep polling for its result (NodeOptions.busyPollMicros).
     this.#core.busyPoll.afterHandOff?.();
+  }
+
+  /** A task's lanes may run again: those holding more are ready again (after the lanes already waiting), the others go. */
+  #lanesDone(lanes: readonly Lane[]): void {
+    for (const lane of lanes) {
+      lane.running = false;
+      if (this.#stopped) continue;
+      if (lane.cut.length > 0 || lane.messages > 0) this.#ready(lane);
+      else if (this.#lanes.get(lane.sender) === lane) this.#lanes.delete(lane.sender);
+    }
+    this.#startTasks();
   }
 
   /**
    * A task that failed as a whole: its slot ended under it (an error thrown in a timer, a
    * promise rejection nobody handled, `process.exit()`), and piscina replaces the slot. The
    * worker goes on, but the task's messages and what its handler sent are lost, so this is
-   * not only a log line (hidden without DEBUG): it is a "handler-error", and a
-   * sendAndReceive whose request was in the task (its lane's sender is the call's reply
+   * not only a log line (hidden without DEBUG): it is a "handler-error", and each
+   * sendAndReceive whose request was in the task (a local lane's sender is the call's reply
    * address) fails now rather than at its timeout. When the worker stops, tasks fail
    * because the pool is destroyed: that is the stop, not the worker's error.
    */
-  #taskFailed(sender: string, error: unknown): void {
+  #taskFailed(lanes: readonly Lane[], error: unknown): void {
     this.#log.error(`a pool task of ${this.address.toString()} failed`, error);
     if (this.#stopped) return;
-    this.#core.reportHandlerError(this.address, "handleMessage", WorkerHandlerError.wrapping(error), sender);
+    const replyKeys = lanes.flatMap((lane) => (lane.replyKey === undefined ? [] : [lane.replyKey]));
+    this.#core.reportHandlerError(this.address, "handleMessage", WorkerHandlerError.wrapping(error), replyKeys);
   }
 
   /** Routes what a task sent; returns a mailbox it fed that is now full, if any. */
@@ -427,25 +495,28 @@ class PoolHost implements Mailbox, WorkerHandle {
 }
 
 /**
- * Up to a task's worth (TASK_BYTES) of what a lane holds, oldest first, as the batches of
- * its next task (none if it holds nothing). Several batches go as one task: a task costs
- * the main thread ~30-60 µs of piscina's work, and a thread's runs (takeRun) come a batch
- * each. Not all of them: a task's messages count against the bound until it ends, and a
- * long one would hold a slot while other lanes wait.
+ * Adds to `task` what `lane` holds, oldest first, up to the task's worth (TASK_BYTES, but
+ * at least one batch of the lane's); false if it holds nothing. Several batches go as one
+ * task: a task costs the main thread ~30-60 µs of piscina's work, and a thread's runs
+ * (takeRun) come a batch each. Not all of them: a task's messages count against the bound
+ * until it ends, and a long one would hold a slot while other lanes wait.
  */
-function nextTask(lane: Lane): { batches: ArrayBuffer[]; messages: number; bytes: number } {
-  const task = { batches: [] as ArrayBuffer[], messages: 0, bytes: 0 };
+function takeInto(task: Task, lane: Lane): boolean {
+  const before = task.batches.length;
   const add = (b: LaneBatch): void => {
     task.batches.push(b.batch);
     task.messages += b.messages;
     task.bytes += b.bytes;
   };
-  while (lane.cut.length > 0 && (task.batches.length === 0 || task.bytes + lane.cut[0]!.bytes <= TASK_BYTES)) add(lane.cut.shift()!);
-  if (lane.cut.length === 0 && (task.batches.length === 0 || task.bytes + lane.frames.size <= TASK_BYTES)) {
+  const fits = (bytes: number): boolean => task.batches.length === before || task.bytes + bytes <= TASK_BYTES;
+  while (lane.cut.length > 0 && fits(lane.cut[0]!.bytes)) add(lane.cut.shift()!);
+  if (lane.cut.length === 0 && fits(lane.frames.size)) {
     const pending = takeBatch(lane);
     if (pending) add(pending);
   }
-  return task;
+  if (task.batches.length === before) return false;
+  task.lanes.push(lane);
+  return true;
 }
 
 /** What a lane's writer holds, as a batch of its own (undefined if it holds nothing); the lane starts a new one. */
