@@ -88,11 +88,22 @@ export class InvalidOptionError extends HopwireError {
   }
 }
 
-/** Thrown when bytes cannot be decoded as an envelope, a batch or a body. */
+/**
+ * Thrown when bytes cannot be decoded as an envelope, a batch or a body. Made without a
+ * stack trace: the bytes come from a peer as often as not, one error per malformed entry of
+ * a record, and the stack would only name the codec's own functions (the message says what
+ * is wrong; a cause keeps its own stack).
+ */
 export class DecodeError extends HopwireError {
   override readonly code = "DECODE_FAILED";
   constructor(message = "Could not decode", options?: { cause?: unknown }) {
-    super(message, options);
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(message, options);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
   }
 }
 

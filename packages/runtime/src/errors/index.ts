@@ -1,2 +1,3 @@
 export * from "./hopwire-error.js";
 export * from "./errors.js";
+export * from "./stackless.js";

@@ -8,6 +8,7 @@ import {
   UnknownTransportError,
   MailboxFullError,
 } from "../errors/errors.js";
+import { stackless } from "../errors/stackless.js";
 import type { FlowControls } from "../flow-control/flow-controls.js";
 import type { DropReason, RefusedEvent } from "../diagnostics/node-events.js";
 import type { LocalMessage } from "../message/local-message.js";
@@ -306,8 +307,10 @@ export class Router {
     if (!next.isLocal) {
       const transport = this.#transports.get(next.type);
       if (!transport) {
-        const error = new UnknownTransportError(`No transport is registered for address ${next.toString()}`);
-        if (senderKey !== undefined && this.flowControls.isProducerKey(senderKey)) {
+        const fromNetwork = senderKey !== undefined && this.flowControls.isProducerKey(senderKey);
+        const make = (): Error => new UnknownTransportError(`No transport is registered for address ${next.toString()}`);
+        const error = fromNetwork ? stackless(make) : make();
+        if (fromNetwork) {
           this.#reported.add(error);
           this.#dropped(next, senderKey, "unknown-transport", error);
         }
@@ -318,20 +321,24 @@ export class Router {
     const key = next.key;
     const flowControls = this.flowControls;
     if (!flowControls.isAllowed(senderKey, key)) {
-      const error = new FlowControlDeniedError(`Flow controls do not allow delivery to ${next.toString()}`);
       // Only a producer's messages are ever denied: the network sender is not told, the node
       // is — and told the truth: to an address nobody has, a denial is really a drop (and the
-      // event's error says so, as a program reading its code expects).
+      // event's error says so, as a program reading its code expects). Without stacks: a
+      // peer decides how many (see stackless).
+      const error = stackless(() => new FlowControlDeniedError(`Flow controls do not allow delivery to ${next.toString()}`));
       this.#reported.add(error);
       if (this.#table.has(key)) this.#reporter?.denied(next, senderKey!);
-      else if (!this.#retired.has(key)) this.#dropped(next, senderKey!, "unknown-address", new UnknownAddressError(`No worker has the address ${next.toString()}`));
+      else if (!this.#retired.has(key)) this.#dropped(next, senderKey!, "unknown-address", stackless(() => new UnknownAddressError(`No worker has the address ${next.toString()}`)));
       throw error;
     }
     const mailbox = this.#table.get(key);
     if (!mailbox) {
       const gone = this.#goneReasons.get(key);
-      const error = new UnknownAddressError(`No worker has the address ${next.toString()}${gone === undefined ? "" : ` (it went away: ${gone})`}`);
-      if (senderKey !== undefined && flowControls.isProducerKey(senderKey) && !this.#retired.has(key)) {
+      const fromNetwork = senderKey !== undefined && flowControls.isProducerKey(senderKey);
+      const make = (): Error => new UnknownAddressError(`No worker has the address ${next.toString()}${gone === undefined ? "" : ` (it went away: ${gone})`}`);
+      // A program's send keeps the stack of its call; a peer's message is dropped without one.
+      const error = fromNetwork ? stackless(make) : make();
+      if (fromNetwork && !this.#retired.has(key)) {
         this.#reported.add(error);
         this.#dropped(next, senderKey, "unknown-address", error);
       }

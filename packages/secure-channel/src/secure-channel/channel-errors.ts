@@ -1,4 +1,4 @@
-import { registerErrorClasses, RouteUnavailableError } from "@hopwire/runtime/errors";
+import { registerErrorClasses, RouteUnavailableError, stackless } from "@hopwire/runtime/errors";
 import { SecureChannelError } from "../errors.js";
 
 /**
@@ -198,15 +198,7 @@ export function releaseStackFrames(error: Error): void {
  * CPU, for frames that say nothing about why the channel closed: the class, `closeReason`
  * and `cause` do (a cause keeps its own stack).
  */
-export function stacklessReason<E extends Error>(make: () => E): E {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return make();
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-}
+export const stacklessReason: <E extends Error>(make: () => E) => E = stackless;
 
 /** What a handshake in progress fails with (a NodeStoppedError) when its node stops. */
 export const HANDSHAKE_NODE_STOPPED = "The node stopped during the secure channel handshake";
