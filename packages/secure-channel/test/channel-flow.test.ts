@@ -411,13 +411,35 @@ describe("a peer that ignores credit", () => {
     const honest = await createSecureChannel(p.alice, await createIdentity(), route(p.connection, "bob_listener"));
     await expect(p.alice.sendAndReceive(route(honest, "echo"), "still here")).resolves.toBe("still here");
   }, 60_000);
+
+  it("gets no more than its window admitted from one record, though each envelope's credit comes back at once", async () => {
+    // An adversarial trial (session 54): credit returned while a record was read counted for the
+    // rest of that record, so one record of a million envelopes to an address nobody has (each
+    // dropped, its credit back at once) was all routed: 7-15 s of one loop. Its sender cannot have had that credit.
+    const p = await pair();
+    let dropped = 0;
+    p.bob.on("dropped", (event) => void (event.reason === "unknown-address" && dropped++));
+    const { victim, hostileSendOneRecord } = await hostileChannel(p);
+    const window = victim.options.receiveWindow.messages;
+    hostileSendOneRecord(Address.parse("nobody-here"), 2 * window);
+    await eventually(() => victim.state === "closed", 30_000);
+    expect(victim.closedReason).toBeInstanceOf(SecureChannelCreditExceededError);
+    expect(dropped).toBe(window);
+    // Read up to the excess that closed it (a quarter window), not the record's rest.
+    expect(victim.droppedOverCredit).toBe(window / 4);
+  }, 60_000);
 });
 
 /**
  * A responder end on bob, reachable over the TCP connection, and a hostile initiator on alice
  * that holds the keys and seals MESSAGE records itself, never reading a CREDIT record.
  */
-async function hostileChannel(p: Pair): Promise<{ victim: ChannelEnd; hostileSend: (to: Address, bytes: Uint8Array) => void }> {
+async function hostileChannel(p: Pair): Promise<{
+  victim: ChannelEnd;
+  hostileSend: (to: Address, bytes: Uint8Array) => void;
+  /** One MESSAGES record of `count` envelopes to `to`, each with a 1-byte payload. */
+  hostileSendOneRecord: (to: Address, count: number) => void;
+}> {
   const [k1, k2] = [new Uint8Array(randomBytes(32)), new Uint8Array(randomBytes(32))];
   const hostileAddress = Address.random();
   let toVictim: LocalMessage | undefined;
@@ -436,19 +458,38 @@ async function hostileChannel(p: Pair): Promise<{ victim: ChannelEnd; hostileSen
   victim.open(p.listener.flowControlId);
   const encryptor = new TransportEncryptor(k2);
   toVictim = new LocalMessage(route(p.connection, victim.remoteAddress), route(hostileAddress), new Uint8Array(0));
-  const hostileSend = (to: Address, bytes: Uint8Array): void => {
-    const inner = new LocalMessage(route(to), route("nobody"), bytes);
-    const head = encodeEnvelopeHead(inner, "network");
-    const plaintext = new Uint8Array(1 + head.length + bytes.length); // [MESSAGE][head][payload]
-    plaintext.set(head, 1);
-    plaintext.set(bytes, 1 + head.length);
+  const sealAndSend = (plaintext: Uint8Array): void => {
     const sealed = encryptor.encrypt(plaintext);
     const outer = new Uint8Array(1 + sealed.length);
     outer[0] = 2; // TRANSPORT
     outer.set(sealed, 1);
     p.alice.router.route(new LocalMessage(toVictim!.onwardRoute, toVictim!.returnRoute, outer), hostileAddress.key);
   };
-  return { victim, hostileSend };
+  const envelopeTo = (to: Address, bytes: Uint8Array): Uint8Array => {
+    const head = encodeEnvelopeHead(new LocalMessage(route(to), route("nobody"), bytes), "network");
+    const envelope = new Uint8Array(head.length + bytes.length);
+    envelope.set(head);
+    envelope.set(bytes, head.length);
+    return envelope;
+  };
+  const hostileSend = (to: Address, bytes: Uint8Array): void => {
+    const envelope = envelopeTo(to, bytes);
+    const plaintext = new Uint8Array(1 + envelope.length); // [MESSAGE][head][payload]
+    plaintext.set(envelope, 1);
+    sealAndSend(plaintext);
+  };
+  const hostileSendOneRecord = (to: Address, count: number): void => {
+    const envelope = envelopeTo(to, Uint8Array.of(1));
+    const plaintext = new Uint8Array(1 + count * (4 + envelope.length)); // [MESSAGES]([u32 length][envelope])*
+    const view = new DataView(plaintext.buffer);
+    plaintext[0] = 3; // MESSAGES
+    for (let i = 0, at = 1; i < count; i++, at += 4 + envelope.length) {
+      view.setUint32(at, envelope.length);
+      plaintext.set(envelope, at + 4);
+    }
+    sealAndSend(plaintext);
+  };
+  return { victim, hostileSend, hostileSendOneRecord };
 }
 
 describe("a peer that withholds credit from a service that answers with ifFull: \"drop\"", () => {

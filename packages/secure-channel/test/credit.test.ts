@@ -58,6 +58,7 @@ describe("credit on both sides", () => {
         send.grant(record!);
       }
       send.spend(1, size);
+      receive.beginRecord(); // each message a record of its own, arriving after the grants it was sent under
       expect(receive.admit(size)).toBe(true);
       receive.consumed(size);
       sent++;
@@ -108,5 +109,19 @@ describe("credit on both sides", () => {
     expect(receive.excessPersists).toBe(false);
     receive.admit(10);
     expect(receive.excessPersists).toBe(true); // a quarter of 8 messages
+  });
+
+  it("the receiver admits a record's envelopes against the credit announced before the record came", () => {
+    const receive = new ReceiveCredit(window);
+    receive.initialRecord();
+    receive.beginRecord();
+    for (let i = 0; i < 8; i++) {
+      expect(receive.admit(10)).toBe(true);
+      receive.consumed(10); // dropped or delivered at once: credit is due
+    }
+    expect(receive.due()).toBeDefined(); // announced now, while the record is read
+    expect(receive.admit(10)).toBe(false); // its sender had not seen that: a ninth in one record is past its credit
+    receive.beginRecord();
+    expect(receive.admit(10)).toBe(true); // the next record may use it
   });
 });

@@ -1062,11 +1062,16 @@ export class ChannelEnd implements ChannelCipherSink {
     return true;
   }
 
-  /** An authenticated record came: the peer is alive (heartbeat or not). False if this end closed meanwhile (a threaded result after close()). */
+  /**
+   * An authenticated record came: the peer is alive (heartbeat or not), and its envelopes are
+   * admitted against the credit it can have known of (ReceiveCredit.beginRecord). False if this
+   * end closed meanwhile (a threaded result after close()).
+   */
   #heardFromPeer(): boolean {
     if (this.#state === "closed") return false;
     this.#lastHeard = performance.now();
     this.#heard = true;
+    this.#receiveCredit.beginRecord();
     return true;
   }
 
@@ -1121,7 +1126,7 @@ export class ChannelEnd implements ChannelCipherSink {
   #deliverMessages(record: PlaintextPieces): void {
     while (!record.atEnd) {
       if (!this.#deliverEnvelopesIn(record) || (!record.atEnd && !this.#deliverStraddling(record))) {
-        this.#log.debug("a MESSAGES record with a length that overruns it (or a repeated head with none to repeat) was cut short");
+        this.#log.debug("a MESSAGES record with a length that overruns it (or a repeated head with none to repeat, or read after its end closed) was cut short");
         return;
       }
     }
@@ -1152,8 +1157,13 @@ export class ChannelEnd implements ChannelCipherSink {
     return record.take(length) && this.#deliverEnvelope(record, word, record.bytes, record.start, record.start + length);
   }
 
-  /** One envelope of a MESSAGES record, `bytes[start, end)` after its length `word`; false for a repeated head with none to repeat. */
+  /**
+   * One envelope of a MESSAGES record, `bytes[start, end)` after its length `word`; false for a
+   * repeated head with none to repeat, or once this end is no longer open (closed for excess
+   * credit, say: the rest of the record is not read).
+   */
   #deliverEnvelope(record: PlaintextPieces, word: number, bytes: Uint8Array, start: number, end: number): boolean {
+    if (this.#state !== "open") return false;
     if ((word & REPEATED_HEAD) === 0) record.headLength = this.#deliverPlaintext(bytes, start, end);
     else if (record.headLength < 0) return false;
     else this.#deliverRepeated(bytes, start, end, record.headLength);

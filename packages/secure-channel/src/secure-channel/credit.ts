@@ -169,15 +169,30 @@ export class ReceiveCredit {
   #heldBytes = 0;
   #excessMessages = 0;
   #excessBytes = 0;
+  /** What had been announced when the record being read arrived (beginRecord): the most its sender can have known of. */
+  #knownMessages = 0;
+  #knownBytes = 0;
 
   constructor(window: CreditWindow) {
     this.window = window;
   }
 
+  /**
+   * A record begins: its envelopes are admitted against the credit announced before it came.
+   * Credit announced while it is read (its envelopes consumed at once, say) cannot have reached
+   * its sender before the sender sealed it, so an honest record never needs it; counted
+   * otherwise, a record of a million envelopes to an address nobody has was all admitted, its
+   * credit coming back faster than it was spent (an adversarial trial).
+   */
+  beginRecord(): void {
+    this.#knownMessages = this.#announcedMessages;
+    this.#knownBytes = this.#announcedBytes;
+  }
+
   /** Counts an arriving envelope; false if it is past the credit the peer was given. */
   admit(size: number): boolean {
-    const inFlightMessages = this.#receivedMessages - this.#announcedMessages;
-    const inFlightBytes = this.#receivedBytes - this.#announcedBytes;
+    const inFlightMessages = this.#receivedMessages - this.#knownMessages;
+    const inFlightBytes = this.#receivedBytes - this.#knownBytes;
     if (!admits(this.window, inFlightMessages, inFlightBytes, size)) {
       this.#excessMessages++;
       this.#excessBytes += size;
