@@ -83,7 +83,7 @@ export class Router {
    * The last error made for a network message's drop, per kind (see #networkError): a peer
    * sending to one address it may not reach gets the same error objects message after message.
    */
-  readonly #lastNetworkErrors = new Map<string, { readonly key: string; readonly error: Error }>();
+  readonly #lastNetworkErrors = new Map<NetworkDrop, { readonly key: string; readonly error: Error }>();
 
   constructor(readonly flowControls: FlowControls) {}
 
@@ -130,15 +130,18 @@ export class Router {
   }
 
   /**
-   * The error a network message's drop of this `kind` for `key` is reported and thrown with:
+   * The error a network message's drop of this `kind` for `next` is reported and thrown with:
    * the last one made for them, or a new one without a stack, remembered as reported. A peer
    * decides how many such drops there are: two errors and a WeakSet entry per message cost
    * ~5 µs (stackless), and a stream of 4-byte frames to one address held the loop for seconds.
    */
-  #networkError(kind: string, key: string, make: () => Error): Error {
+  #networkError(kind: NetworkDrop, next: Address, gone?: string): Error {
+    const key = gone === undefined ? next.key : `${next.key}\u0000${gone}`;
     const last = this.#lastNetworkErrors.get(kind);
     if (last?.key === key) return last.error;
-    const error = stackless(make);
+    const error = stackless(() =>
+      kind === "denied" ? new FlowControlDeniedError(`Flow controls do not allow delivery to ${next.toString()}`) : kind === "unknown-transport" ? unknownTransportError(next) : unknownAddressError(next, gone),
+    );
     this.#reported.add(error);
     this.#lastNetworkErrors.set(kind, { key, error });
     return error;
@@ -327,12 +330,9 @@ export class Router {
     if (!next.isLocal) {
       const transport = this.#transports.get(next.type);
       if (!transport) {
-        const fromNetwork = senderKey !== undefined && this.flowControls.isProducerKey(senderKey);
-        const make = (): Error => new UnknownTransportError(`No transport is registered for address ${next.toString()}`);
-        const error = fromNetwork ? this.#networkError("unknown-transport", next.key, make) : make();
-        if (fromNetwork) {
-          this.#dropped(next, senderKey!, "unknown-transport", error);
-        }
+        if (senderKey === undefined || !this.flowControls.isProducerKey(senderKey)) throw unknownTransportError(next);
+        const error = this.#networkError("unknown-transport", next);
+        this.#dropped(next, senderKey, "unknown-transport", error);
         throw error;
       }
       return transport(message, senderKey) ?? undefined;
@@ -344,23 +344,18 @@ export class Router {
       // is — and told the truth: to an address nobody has, a denial is really a drop (and the
       // event's error says so, as a program reading its code expects). Without stacks: a
       // peer decides how many (see stackless).
-      const error = this.#networkError("denied", key, () => new FlowControlDeniedError(`Flow controls do not allow delivery to ${next.toString()}`));
+      const error = this.#networkError("denied", next);
       if (this.#table.has(key)) this.#reporter?.denied(next, senderKey!);
-      else if (!this.#retired.has(key)) {
-        this.#dropped(next, senderKey!, "unknown-address", this.#networkError("unknown-address", key, () => new UnknownAddressError(`No worker has the address ${next.toString()}`)));
-      }
+      else if (!this.#retired.has(key)) this.#dropped(next, senderKey!, "unknown-address", this.#networkError("unknown-address", next));
       throw error;
     }
     const mailbox = this.#table.get(key);
     if (!mailbox) {
       const gone = this.#goneReasons.get(key);
-      const fromNetwork = senderKey !== undefined && flowControls.isProducerKey(senderKey);
-      const make = (): Error => new UnknownAddressError(`No worker has the address ${next.toString()}${gone === undefined ? "" : ` (it went away: ${gone})`}`);
       // A program's send keeps the stack of its call; a peer's message is dropped without one.
-      const error = fromNetwork ? this.#networkError("unknown-address", gone === undefined ? key : `${key}\u0000${gone}`, make) : make();
-      if (fromNetwork && !this.#retired.has(key)) {
-        this.#dropped(next, senderKey, "unknown-address", error);
-      }
+      if (senderKey === undefined || !flowControls.isProducerKey(senderKey)) throw unknownAddressError(next, gone);
+      const error = this.#networkError("unknown-address", next, gone);
+      if (!this.#retired.has(key)) this.#dropped(next, senderKey, "unknown-address", error);
       throw error;
     }
     // Sending into a producer (a connection, a channel) lets its replies come back to the sender.
@@ -390,6 +385,17 @@ export class Router {
   addresses(): string[] {
     return [...this.#table.keys()];
   }
+}
+
+/** Why a network message was dropped, as #networkError keeps its errors. */
+type NetworkDrop = "denied" | "unknown-address" | "unknown-transport";
+
+function unknownTransportError(next: Address): UnknownTransportError {
+  return new UnknownTransportError(`No transport is registered for address ${next.toString()}`);
+}
+
+function unknownAddressError(next: Address, gone: string | undefined): UnknownAddressError {
+  return new UnknownAddressError(`No worker has the address ${next.toString()}${gone === undefined ? "" : ` (it went away: ${gone})`}`);
 }
 
 /**
