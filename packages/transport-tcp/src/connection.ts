@@ -919,9 +919,9 @@ export class TcpConnection {
     const onward = message.onwardRoute;
     let mailbox: Mailbox | undefined;
     try {
-      mailbox = this.#delivery.route(message);
+      // Denied by flow controls or unknown: dropped alike (reported by the router), and the peer is told nothing.
+      mailbox = this.#delivery.routeOrDrop(message);
     } catch (error) {
-      // Denied by flow controls or unknown: dropped alike, and the peer is told nothing.
       this.#log.debug(`dropped a message from ${this.peer} to ${onward.next().toString()}`, error);
     }
     // The mailbox took the message but is full now: read no more until it has room. The

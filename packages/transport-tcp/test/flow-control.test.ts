@@ -23,7 +23,7 @@ describe("flow controls", () => {
     const { responder, initiator, connection } = await pair();
     await responder.node.startWorker("private", new Echoer(), { placement: "main" });
     await expect(initiator.node.sendAndReceive(route(connection, "private"), "x", { timeout: 300 })).rejects.toBeInstanceOf(TimeoutError);
-    await responder.log.waitFor(/dropped a message from .* to 0#private .*FLOW_CONTROL_DENIED/);
+    await responder.drops.waitFor("denied", "private");
 
     responder.node.flowControls.addConsumer("private", responder.listener.flowControlId);
     expect(await initiator.node.sendAndReceive(route(connection, "private"), "now")).toBe("now");
@@ -36,8 +36,8 @@ describe("flow controls", () => {
     // Both are dropped; the peer gets nothing back and the connection stays open.
     await initiator.node.send(route(connection, "hidden"), "a");
     await initiator.node.send(route(connection, "nobody"), "b");
-    await responder.log.waitFor(/to 0#nobody/);
-    await responder.log.waitFor(/to 0#hidden/);
+    await responder.drops.waitFor("dropped", "nobody");
+    await responder.drops.waitFor("denied", "hidden");
     expect(hidden.received).toHaveLength(0);
     expect(connection.isClosed).toBe(false);
     expect(await initiator.node.sendAndReceive(route(connection, "echoer"), "open")).toBe("open");
@@ -105,7 +105,7 @@ describe("flow controls", () => {
     await initiator.node.startWorker("secret", new Echoer(), { placement: "main" });
     const accepted = responder.listener.connections[0]!;
     await expect(responder.node.sendAndReceive(route(accepted, "secret"), "x", { timeout: 300 })).rejects.toBeInstanceOf(TimeoutError);
-    await initiator.log.waitFor(/to 0#secret .*FLOW_CONTROL_DENIED/);
+    await initiator.drops.waitFor("denied", "secret");
   });
 
   it("a message from the network cannot make the node open a TCP connection", async () => {
@@ -160,7 +160,7 @@ describe("flow controls", () => {
     // The control: the peer cannot reach the asker at its own address either.
     const accepted = responder.listener.connections[0]!;
     await responder.node.send(route(accepted, "asker"), "direct");
-    await initiator.log.waitFor(/to 0#asker .*FLOW_CONTROL_DENIED/);
+    await initiator.drops.waitFor("denied", "asker");
     expect(recorder.received).toHaveLength(2);
   });
 });

@@ -70,23 +70,51 @@ export interface Responder {
   tcp: TcpTransport;
   listener: TcpListener;
   log: LogCapture;
+  drops: DropRecorder;
 }
 
 /** A node with a TCP listener on 127.0.0.1:0 and an "echoer" reachable through it. */
 export async function startResponder(name = "responder", options?: TcpTransportOptions): Promise<Responder> {
   const log = new LogCapture(name);
   const n = await node({ name, logger: log.logger, sendAndReceiveTimeout: 5_000 });
+  const drops = new DropRecorder(n);
   const tcp = await createTcpTransport(n, options);
   await n.startWorker("echoer", new Echoer(), { placement: "main" });
   const listener = await tcp.listen("127.0.0.1:0");
   n.flowControls.addConsumer("echoer", listener.flowControlId);
-  return { node: n, tcp, listener, log };
+  return { node: n, tcp, listener, log, drops };
 }
 
-export async function startNode(name: string, options?: TcpTransportOptions): Promise<{ node: Node; tcp: TcpTransport; log: LogCapture }> {
+export async function startNode(name: string, options?: TcpTransportOptions): Promise<{ node: Node; tcp: TcpTransport; log: LogCapture; drops: DropRecorder }> {
   const log = new LogCapture(name);
   const n = await node({ name, logger: log.logger, sendAndReceiveTimeout: 5_000 });
-  return { node: n, tcp: await createTcpTransport(n, options), log };
+  return { node: n, tcp: await createTcpTransport(n, options), log, drops: new DropRecorder(n) };
+}
+
+/** A node's "denied" and "dropped" events (flow controls refused a network message; a message could not go on), kept from the start. */
+export class DropRecorder {
+  readonly events: { kind: "denied" | "dropped"; address: string; reason?: string }[] = [];
+  #waiters: { kind: "denied" | "dropped"; address: string; resolve: () => void }[] = [];
+
+  constructor(n: Node) {
+    n.on("denied", (event) => this.#add({ kind: "denied", address: event.address }));
+    n.on("dropped", (event) => this.#add({ kind: "dropped", address: event.address, reason: event.reason }));
+  }
+
+  /** Resolves once an event of `kind` for `address` (a key: "private", "1#host:port") has come, or at once if one has. */
+  waitFor(kind: "denied" | "dropped", address: string): Promise<void> {
+    if (this.events.some((e) => e.kind === kind && e.address === address)) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ kind, address, resolve }));
+  }
+
+  #add(event: DropRecorder["events"][number]): void {
+    this.events.push(event);
+    this.#waiters = this.#waiters.filter((w) => {
+      if (w.kind !== event.kind || w.address !== event.address) return true;
+      w.resolve();
+      return false;
+    });
+  }
 }
 
 export function portOf(address: string): number {

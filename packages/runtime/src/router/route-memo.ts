@@ -62,7 +62,19 @@ export class RouteMemo {
       deliverTo(mailbox, message, this.senderKey, lent);
       return mailbox;
     }
-    return this.#routeAgain(message, next, epoch, lent);
+    return this.#routeAgain(message, next, epoch, lent, true);
+  }
+
+  /** As `route`, with `Router.routeOrDrop`'s rule: what the router refuses a producer's message is dropped, undefined returned. */
+  routeOrDrop(message: LocalMessage, lent = false): Mailbox | undefined {
+    const next = message.onwardRoute.at(0);
+    const epoch = this.router.epoch;
+    if (epoch === this.#epoch && this.#isLast(next)) {
+      const mailbox = this.#mailbox!;
+      deliverTo(mailbox, message, this.senderKey, lent);
+      return mailbox;
+    }
+    return this.#routeAgain(message, next, epoch, lent, false);
   }
 
   /**
@@ -91,7 +103,7 @@ export class RouteMemo {
     const hop = message.onwardRoute.next();
     const known = this.#peekRecent(hop, epoch) ?? this.router.mailboxOf(hop);
     if (known?.isFull === true && known.onRoom !== undefined) return false;
-    this.#routeAgain(message, hop, epoch, false);
+    this.#routeAgain(message, hop, epoch, false, true);
     return true;
   }
 
@@ -104,7 +116,7 @@ export class RouteMemo {
   }
 
   /** A next hop other than the last one: from the recent ones, or through the router. */
-  #routeAgain(message: LocalMessage, next: Address | undefined, epoch: number, lent: boolean): Mailbox | undefined {
+  #routeAgain(message: LocalMessage, next: Address | undefined, epoch: number, lent: boolean, throws: boolean): Mailbox | undefined {
     const known = next !== undefined && epoch === this.#recentEpoch ? this.#recent?.get(next) : undefined;
     if (known !== undefined) {
       deliverTo(known, message, this.senderKey, lent);
@@ -112,7 +124,7 @@ export class RouteMemo {
       return known;
     }
     // The epoch as it was before routing: if routing changed something, the next message takes this path once more.
-    const mailbox = this.router.route(message, this.senderKey, lent);
+    const mailbox = throws ? this.router.route(message, this.senderKey, lent) : this.router.routeOrDrop(message, this.senderKey, lent);
     // Only local hops: a transport's own routing (a dial, a reconnect) is not the router's to keep.
     if (mailbox === undefined || !next!.isLocal) this.#forgetLast();
     else if (this.#keepable(next!.key, mailbox)) this.#remember(next!, mailbox, epoch);

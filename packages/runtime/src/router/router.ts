@@ -326,6 +326,21 @@ export class Router {
    * mailbox that has `deliverLent` takes it that way (see `deliveredLent`).
    */
   route(message: LocalMessage, senderKey: string | undefined, lent = false): Mailbox | undefined {
+    return this.#route(message, senderKey, lent, true);
+  }
+
+  /**
+   * As `route`, except that a message it refuses from a producer (a connection, a channel: the
+   * network) is dropped, reported as `route` reports it, and undefined returned instead of an
+   * error thrown. For the readers of the network, which drop such messages anyway: a peer
+   * decides how many there are, and a throw cost a drop as much as the rest of it. A local
+   * sender's refusal still throws, as does an empty route.
+   */
+  routeOrDrop(message: LocalMessage, senderKey: string | undefined, lent = false): Mailbox | undefined {
+    return this.#route(message, senderKey, lent, false);
+  }
+
+  #route(message: LocalMessage, senderKey: string | undefined, lent: boolean, throws: boolean): Mailbox | undefined {
     const next = message.onwardRoute.next();
     if (!next.isLocal) {
       const transport = this.#transports.get(next.type);
@@ -333,7 +348,8 @@ export class Router {
         if (senderKey === undefined || !this.flowControls.isProducerKey(senderKey)) throw unknownTransportError(next);
         const error = this.#networkError("unknown-transport", next);
         this.#dropped(next, senderKey, "unknown-transport", error);
-        throw error;
+        if (throws) throw error;
+        return undefined;
       }
       return transport(message, senderKey) ?? undefined;
     }
@@ -347,7 +363,8 @@ export class Router {
       const error = this.#networkError("denied", next);
       if (this.#table.has(key)) this.#reporter?.denied(next, senderKey!);
       else if (!this.#retired.has(key)) this.#dropped(next, senderKey!, "unknown-address", this.#networkError("unknown-address", next));
-      throw error;
+      if (throws) throw error;
+      return undefined;
     }
     const mailbox = this.#table.get(key);
     if (!mailbox) {
@@ -356,7 +373,8 @@ export class Router {
       if (senderKey === undefined || !flowControls.isProducerKey(senderKey)) throw unknownAddressError(next, gone);
       const error = this.#networkError("unknown-address", next, gone);
       if (!this.#retired.has(key)) this.#dropped(next, senderKey, "unknown-address", error);
-      throw error;
+      if (throws) throw error;
+      return undefined;
     }
     // Sending into a producer (a connection, a channel) lets its replies come back to the sender.
     if (senderKey !== undefined && !flowControls.isProducerKey(senderKey)) {

@@ -1229,9 +1229,9 @@ export class ChannelEnd implements ChannelCipherSink {
   #routeToWorkers(message: LocalMessage): Mailbox | undefined {
     try {
       const toWorkers = (this.#toWorkers ??= new RouteMemo(this.#node.router, this.producerAddress.key));
-      return toWorkers.route(message);
+      // Unknown address, flow-control denial: dropped (reported by the router), and the peer learns nothing.
+      return toWorkers.routeOrDrop(message);
     } catch (error) {
-      // Unknown address, flow-control denial: the peer learns nothing.
       this.#log.debug(`channel ${this.encryptorAddress.toString()} could not deliver a message`, error);
       return undefined;
     }
