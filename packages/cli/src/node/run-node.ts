@@ -17,6 +17,9 @@ const KEEP_ALIVE_MS = 2 ** 30;
  */
 export async function runNode(config: NodeConfig, options: { home: string; source: string; log: LineLog; warn?: LineLog }): Promise<void> {
   const { log } = options;
+  // Why the node stops on its own goes to stderr, as start-up errors do: a supervisor that
+  // keeps only stderr still learns why it exited 1 (a user trial found it empty).
+  const failed: LineLog = options.warn ?? log;
   let running: RunningNode | undefined;
   /** A stop began (a signal, or a failure the node cannot recover from): a signal now exits at once. */
   let stopping = false;
@@ -25,7 +28,7 @@ export async function runNode(config: NodeConfig, options: { home: string; sourc
     stopping = true;
     log(`stopping (${why})`);
     setTimeout(() => {
-      log(`did not stop within ${STOP_TIMEOUT_MS} ms: exiting`);
+      failed(`did not stop within ${STOP_TIMEOUT_MS} ms: exiting`);
       process.exit(1);
     }, STOP_TIMEOUT_MS).unref();
     running!.stop().then(
@@ -34,7 +37,7 @@ export async function runNode(config: NodeConfig, options: { home: string; sourc
         process.exit(exitCode);
       },
       (error: unknown) => {
-        log(`stop failed: ${(error as Error).message}`);
+        failed(`stop failed: ${(error as Error).message}`);
         process.exit(1);
       },
     );
@@ -62,7 +65,7 @@ export async function runNode(config: NodeConfig, options: { home: string; sourc
     running = await startNodeFromConfig(config, {
       ...options,
       fatal: (line) => {
-        log(line);
+        failed(line);
         if (running !== undefined && !stopping) stop("failure", 1);
       },
     });

@@ -11,7 +11,7 @@ import {
   type TrustPolicy,
 } from "@hopwire/secure-channel";
 import { TcpConnectionOptions, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
-import { createInlet, DEFAULT_MAX_STREAMS, DEFAULT_OPEN_TIMEOUT_MS, type Inlet } from "@hopwire/portal";
+import { createInlet, DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CHANNEL, DEFAULT_OPEN_TIMEOUT_MS, type Inlet } from "@hopwire/portal";
 import { backoffDelay } from "@hopwire/relay";
 import { RateLimitedLog } from "./rate-limited-log.js";
 import { checkCanListen } from "./listen-check.js";
@@ -237,7 +237,12 @@ function openFailure(code: string, outlet: string, throughRelay: boolean, detail
         "and to a target an inlet asks for (--target, inlets[].target) only if the outlet lists it (--allow-target, outlets[].allow)"
       );
     case "PORTAL_STREAM_LIMIT":
-      return `too many connections at once: an inlet and an outlet each carry at most ${DEFAULT_MAX_STREAMS} (PORTAL_STREAM_LIMIT)`;
+      // The code alone crosses: which of the outlet's limits it was, its node logs.
+      return (
+        `the outlet carries as many client connections as it may (PORTAL_STREAM_LIMIT): at most maxStreams in all (default ${DEFAULT_MAX_STREAMS}) ` +
+        `and maxStreamsPerChannel from one inlet (default ${DEFAULT_MAX_STREAMS_PER_CHANNEL}); the outlet's node logs which, and its config file raises them ` +
+        "(outlets[].maxStreams, outlets[].maxStreamsPerChannel). Connections its clients closed count until their streams end"
+      );
     default:
       return undefined;
   }
