@@ -20,7 +20,7 @@ describe("a message for an address the node does not have", () => {
   it("names a configured address that was not running yet, and asks whether the relay's address sends things back", () => {
     const text = whatIsNamed("api", outletBehindRelay);
     expect(text).toMatch(/^"api" is this node's secure channel listener, which was not running when the message came: it starts once the node's relay registrations are done/);
-    expect(text).toMatch(/is the node at the relay's address \(--relay, relays\[\]\.at\) a Hopwire relay node, or a service that sends back what it gets\?$/);
+    expect(text).toMatch(/come back\. Is the node at the relay's address \(--relay, relays\[\]\.at\) a Hopwire relay node, or a service that sends back what it gets\?$/);
     expect(whatIsNamed("outlet", outletBehindRelay)).toMatch(/^"outlet" is this node's outlet, which was not running/);
   });
 
@@ -31,7 +31,7 @@ describe("a message for an address the node does not have", () => {
 
   it("on an inlet's node with no relay service, calls forward_to_<name> its own inlet's message come back", () => {
     const inlet = parseConfig({ inlets: [{ listen: "127.0.0.1:7000", via: "127.0.0.1:4000", relay: "bob" }] }, "test");
-    expect(whatIsNamed("forward_to_bob", inlet)).toMatch(/^this node runs no relay service: a message for "forward_to_bob" here is one of its own inlets' \(--via bob@…, inlets\[\]\.relay\) come back\. is the node/);
+    expect(whatIsNamed("forward_to_bob", inlet)).toMatch(/^this node runs no relay service: a message for "forward_to_bob" here is one of its own inlets' \(--via bob@…, inlets\[\]\.relay\) come back\. Is the node/);
   });
 
   it("keeps the list of names for an address the configuration does not have", () => {

@@ -13,25 +13,24 @@ export const RELAY_SERVICE_LOG_INTERVAL_MS = 10_000;
  */
 export function relayServiceLog(log: LineLog, intervalMs = RELAY_SERVICE_LOG_INTERVAL_MS): { onEvent: (e: RelayServiceEvent) => void; stop: () => void } {
   const lines = new RateLimitedLog(log, intervalMs);
-  const every = `in ${intervalMs / 1000} s`;
   const onEvent = (e: RelayServiceEvent): void => {
     if (e.kind === "registered") {
       lines.report(
         `registered ${e.name}`,
         () => `relay service: ${e.name} registered by ${e.identifier}${e.replaced ? " (replacing the previous registration)" : ""}`,
-        (count) => `relay service: ${e.name} registered ${count} more time${count === 1 ? "" : "s"} ${every}, last by ${e.identifier}`,
+        (count, seconds) => `relay service: ${e.name} registered ${count} more time${count === 1 ? "" : "s"} in ${seconds} s, last by ${e.identifier}`,
       );
     } else if (e.kind === "refused") {
       lines.report(
         `refused ${e.code}`,
         () => `relay service: refused ${e.name} for ${e.identifier ?? "an unauthenticated sender"} (${e.code})`,
-        (count) => `relay service: refused ${count} more registration${count === 1 ? "" : "s"} (${e.code}) ${every}, the last ${e.name} for ${e.identifier ?? "an unauthenticated sender"}`,
+        (count, seconds) => `relay service: refused ${count} more registration${count === 1 ? "" : "s"} (${e.code}) in ${seconds} s, the last ${e.name} for ${e.identifier ?? "an unauthenticated sender"}`,
       );
     } else {
       lines.report(
         `removed ${e.name}`,
         () => `relay service: ${e.name} removed (${e.reason})`,
-        (count) => `relay service: ${e.name} removed ${count} more time${count === 1 ? "" : "s"} ${every} (last: ${e.reason})`,
+        (count, seconds) => `relay service: ${e.name} removed ${count} more time${count === 1 ? "" : "s"} in ${seconds} s (last: ${e.reason})`,
       );
     }
   };

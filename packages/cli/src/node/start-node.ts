@@ -190,7 +190,8 @@ function goneMidway(gone: string): string {
  */
 function unknownAddress({ from, address }: DroppedWarning, config: NodeConfig): string {
   const shown = clipForLog(address); // from the network: cut short (and escaped where the line is written)
-  return `dropped a message from ${from} for "${shown}": ${whatIsNamed(shown, config)}. The sender is not told; it sees a timeout.`;
+  const why = whatIsNamed(shown, config);
+  return `dropped a message from ${from} for "${shown}": ${why}${/[.?]$/.test(why) ? "" : "."} The sender is not told; it sees a timeout.`;
 }
 
 /**
@@ -205,7 +206,7 @@ function reportUnreachableTarget(n: Node, outlet: Outlet, what: string, log: Lin
     failures.report(
       reason.code,
       () => `${what}: a connection could not reach the target (${reason.message})`,
-      (count) => `${what}: ${count} more connection${count === 1 ? "" : "s"} could not reach the target in ${OPEN_FAILURE_LOG_INTERVAL_MS / 1000} s`,
+      (count, seconds) => `${what}: ${count} more connection${count === 1 ? "" : "s"} could not reach the target in ${seconds} s`,
     );
   });
   n.onStop(() => failures.stop());
@@ -224,7 +225,7 @@ function reportRefusedStreams(n: Node, outlet: Outlet, what: string, log: LineLo
     refusals.report(
       reason.code,
       () => `${what}: refused a connection: ${reason.message}${hint} (${reason.code})`,
-      (count) => `${what}: refused ${count} more connection${count === 1 ? "" : "s"} for the same reason (${reason.code}) in ${OPEN_FAILURE_LOG_INTERVAL_MS / 1000} s`,
+      (count, seconds) => `${what}: refused ${count} more connection${count === 1 ? "" : "s"} for the same reason (${reason.code}) in ${seconds} s`,
     );
   });
   n.onStop(() => refusals.stop());

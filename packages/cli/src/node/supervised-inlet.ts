@@ -90,7 +90,7 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
     openFailures.report(
       code as string,
       () => `inlet ${address}: a connection could not be opened through outlet "${plan.outlet}" (${describe}): ${why}`,
-      (count) => `inlet ${address}: ${count} more connection${count === 1 ? "" : "s"} could not be opened through outlet "${plan.outlet}" in ${OPEN_FAILURE_LOG_INTERVAL_MS / 1000} s: ${why}`,
+      (count, seconds) => `inlet ${address}: ${count} more connection${count === 1 ? "" : "s"} could not be opened through outlet "${plan.outlet}" in ${seconds} s: ${why}`,
     );
   }
 

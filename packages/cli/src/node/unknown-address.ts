@@ -23,7 +23,7 @@ export function whatIsNamed(address: string, config: NodeConfig): string {
     if (!config.relays?.length) return `${prefix} it had not started, or had stopped.`;
     return (
       `${prefix} it starts once the node's relay registrations are done (--relay, relays[]). ` +
-      `Before it starts, only this node's own messages can name it, come back: ${echoHint("--relay, relays[].at")}`
+      `Before it starts, only this node's own messages can name it, come back. ${echoHint("--relay, relays[].at")}`
     );
   }
   const names = [
@@ -35,7 +35,7 @@ export function whatIsNamed(address: string, config: NodeConfig): string {
 }
 
 /** The question for an operator whose relay address may be wrong: `where` names the setting. */
-const echoHint = (where: string): string => `is the node at the relay's address (${where}) a Hopwire relay node, or a service that sends back what it gets?`;
+const echoHint = (where: string): string => `Is the node at the relay's address (${where}) a Hopwire relay node, or a service that sends back what it gets?`;
 
 /** What the configuration starts under `address`, if anything. */
 function ownName(address: string, config: NodeConfig): string | undefined {
