@@ -120,10 +120,13 @@ describe("node.stop()", () => {
     for (const where of ["shutdown", "handler"] as const) {
       it(`stops after shutdownTimeout when a worker placed "${placement}" hangs in its ${where}, and the process exits`, async () => {
         const script = fileURLToPath(new URL("./fixtures/hang-child.js", import.meta.url));
-        const { code, stdout, stderr, timedOut } = await runToExit([script, placement, where], { timeoutMs: 20_000 });
+        // Warnings on (the test run turns them off for its children: vitest.config.ts).
+        const { code, stdout, stderr, timedOut } = await runToExit([script, placement, where], { timeoutMs: 20_000, env: { ...process.env, HOPWIRE_WARNINGS: "on" } });
         expect(timedOut, `${stdout}\n${stderr}`).toBe(false);
         expect(code, stderr).toBe(0);
         expect(stdout).toContain("stopped after the shutdown timeout");
+        // Said by default (the node's warnings, on stderr): before, only under DEBUG, and for a thread not at all (a user trial).
+        expect(stderr).toMatch(/warning: the shutdown of worker "hanger" took more than 300 ms \(NodeOptions\.shutdownTimeout\): /);
       });
     }
   }

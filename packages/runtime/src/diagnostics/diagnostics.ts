@@ -289,6 +289,22 @@ export class Diagnostics {
     });
   }
 
+  /**
+   * A worker's handler in progress or `shutdown` outlasted `timeoutMs` as it stopped, and the
+   * node gave up on it (`outcome`). Said while the node stops too (that is when it happens):
+   * without it, `node.stop()` took the whole timeout, 10 s by default, without a word unless
+   * DEBUG was set (a user trial).
+   */
+  shutdownOverran(worker: Address, timeoutMs: number, outcome: string): void {
+    const address = worker.key;
+    this.#warnings?.warn(`shutdown\u0000${address}`, () => {
+      const body =
+        `the shutdown of worker "${address}" took more than ${timeoutMs} ms (NodeOptions.shutdownTimeout): ${outcome}. ` +
+        `A handler that was still running, or a shutdown() that did not return, held the stop that long.`;
+      return { kind: "shutdown-timeout", worker: address, timeoutMs, outcome, body };
+    });
+  }
+
   #emit<K extends keyof NodeEvents>(name: K, ...args: NodeEvents[K]): void {
     if (this.events.listenerCount(name) === 0) return;
     try {

@@ -104,6 +104,22 @@ export interface SendQueueBudgetWarning extends WarningLine {
 }
 
 /**
+ * A `"shutdown-timeout"` warning (no event of its own): a worker's handler in progress or its
+ * `shutdown` outlasted NodeOptions.shutdownTimeout while it stopped, and the node gave up on it
+ * (`outcome` says how: its thread terminated, its pool slot left to the pool's end, or, on the
+ * main thread, left pending). Written while the node stops too, when it happens most.
+ */
+export interface ShutdownTimeoutWarning extends WarningLine {
+  readonly kind: "shutdown-timeout";
+  /** The worker's (primary) address. */
+  readonly worker: string;
+  /** NodeOptions.shutdownTimeout, ms. */
+  readonly timeoutMs: number;
+  /** What the node did about it, in words. */
+  readonly outcome: string;
+}
+
+/**
  * What a warning line says, in fields: the second argument of a WarningSink. `kind` tells
  * which; the other fields are those of the node event of that name, so, like events, a
  * warning carries addresses, flow control ids and errors, never a payload or a key.
@@ -115,7 +131,8 @@ export type NodeWarning =
   | WorkerFailedWarning
   | RefusedWarning
   | InboxBacklogWarning
-  | SendQueueBudgetWarning;
+  | SendQueueBudgetWarning
+  | ShutdownTimeoutWarning;
 
 /** A warning's cause as the node describes it (internal): a NodeWarning before the rate limit adds its part. */
 export type WarningCause = Described<NodeWarning>;

@@ -82,6 +82,11 @@ export class NodeCore {
     for (const key of typeof replyTo === "string" ? [replyTo] : replyTo) this.router.localMailbox(key)?.failRequest?.(key, failure);
   }
 
+  /** A worker's stop outlasted NodeOptions.shutdownTimeout and was given up on (`outcome`): the node's "shutdown-timeout" warning. */
+  shutdownOverran(worker: Address, outcome: string): void {
+    this.diagnostics.shutdownOverran(worker, this.options.shutdownTimeout, outcome);
+  }
+
   get stopped(): boolean {
     return this.#stopping !== undefined;
   }
@@ -191,7 +196,7 @@ export class NodeCore {
         throw new WorkerLoadError(`Processor for ${addresses[0]!.toString()} has no process method`);
       }
       const onError = (what: string, error: unknown): void => this.reportHandlerError(addresses[0]!, what, asError(error));
-      const host = new MainProcessorHost(addresses, instance as Processor, context, this.log, (h) => this.#forget(h), this.options.shutdownTimeout, onError);
+      const host = new MainProcessorHost(addresses, instance as Processor, context, this.log, (h) => this.#forget(h), this.options.shutdownTimeout, onError, (outcome) => this.shutdownOverran(addresses[0]!, outcome));
       await host.start();
       return host;
     }
@@ -201,7 +206,9 @@ export class NodeCore {
     // Wrapped as a thread or a pool slot wraps it, so that "handler-error" reads the same on every placement.
     const onError = (what: string, error: unknown, message?: LocalMessage): void =>
       this.reportHandlerError(addresses[0]!, what, what === "handleMessage" ? WorkerHandlerError.wrapping(error) : asError(error), replyKeyOf(message));
-    const host = new MainWorkerHost(addresses, instance as Worker, context, this.log, (h, reason) => this.#forget(h, reason), mailbox, this.options.shutdownTimeout, onError);
+    const host = new MainWorkerHost(addresses, instance as Worker, context, this.log, (h, reason) => this.#forget(h, reason), mailbox, this.options.shutdownTimeout, onError, (outcome) =>
+      this.shutdownOverran(addresses[0]!, outcome),
+    );
     this.router.register(addresses, host);
     try {
       await host.initialize();

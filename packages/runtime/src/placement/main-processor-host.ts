@@ -25,6 +25,8 @@ export class MainProcessorHost implements WorkerHandle {
     readonly shutdownTimeout: number,
     /** Also told when the processor's own code throws (node events and warnings). */
     onError: (what: string, error: unknown) => void = () => {},
+    /** Told when its stop outlasted `shutdownTimeout` (the node's "shutdown-timeout" warning), with what was done about it. */
+    readonly onShutdownOverran: (outcome: string) => void = () => {},
   ) {
     this.#runner = new ProcessorRunner(
       processor,
@@ -47,6 +49,6 @@ export class MainProcessorHost implements WorkerHandle {
       this.#stopped = true;
       this.onStop(this, reason);
     }
-    await stopWithin(this.#runner.stop(), this.shutdownTimeout, this.log, `processor ${this.addresses[0]!.toString()}`);
+    await stopWithin(this.#runner.stop(), this.shutdownTimeout, this.log, `processor ${this.addresses[0]!.toString()}`, this.onShutdownOverran);
   }
 }

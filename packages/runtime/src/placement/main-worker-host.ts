@@ -35,6 +35,8 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
     readonly shutdownTimeout: number,
     /** Also told when the worker's own code throws (node events and warnings). */
     onError: (what: string, error: unknown, message?: LocalMessage) => void = () => {},
+    /** Told when its stop outlasted `shutdownTimeout` (the node's "shutdown-timeout" warning), with what was done about it. */
+    readonly onShutdownOverran: (outcome: string) => void = () => {},
   ) {
     this.#bound = new MailboxBound(limits);
     const report = (what: string, error: unknown, message?: LocalMessage): void => {
@@ -93,7 +95,7 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
       // Whoever waits for room gets to find the worker gone (UnknownAddressError), not wait for ever.
       this.#bound.reset();
     }
-    await stopWithin(this.#runner.stop(), this.shutdownTimeout, this.log, `worker ${this.address.toString()}`);
+    await stopWithin(this.#runner.stop(), this.shutdownTimeout, this.log, `worker ${this.address.toString()}`, this.onShutdownOverran);
   }
 }
 
@@ -110,7 +112,9 @@ function queuedBytesOf(message: LocalMessage): number {
  * `timeout` ms. Code on the main thread cannot be terminated: past the timeout the node
  * goes on stopping and leaves it pending (a pending promise does not keep a process alive).
  */
-export async function stopWithin(stopping: Promise<void>, timeout: number, log: Logger, what: string): Promise<void> {
+export async function stopWithin(stopping: Promise<void>, timeout: number, log: Logger, what: string, overran: (outcome: string) => void): Promise<void> {
   if (await settlesWithin(stopping, timeout)) return;
-  log.warn(`the shutdown of ${what} took more than ${timeout} ms (NodeOptions.shutdownTimeout): giving up on it; code on the main thread cannot be stopped, so its handler or shutdown is left pending`);
+  const outcome = "given up on: code on the main thread cannot be stopped, so its handler or shutdown is left pending";
+  log.debug(`the shutdown of ${what} took more than ${timeout} ms (NodeOptions.shutdownTimeout): ${outcome}`);
+  overran(outcome);
 }

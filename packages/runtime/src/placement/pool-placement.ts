@@ -478,7 +478,7 @@ class PoolHost implements Mailbox, WorkerHandle {
     const timeout = this.#core.options.shutdownTimeout;
     if (!(await settlesWithin(this.#shutDown(), timeout))) {
       // Its slot runs on: node.stop() destroys the pool (terminating it) right after.
-      this.#log.warn(`the shutdown of ${this.address.toString()} took more than ${timeout} ms (NodeOptions.shutdownTimeout): giving up on it`);
+      this.#core.shutdownOverran(this.address, "given up on: its slot runs on until the node's stop ends the pool");
     }
     this.#resolveStopped();
   }

@@ -915,7 +915,7 @@ class ThreadHost implements Mailbox, WorkerHandle {
       this.#writer?.flush();
       const timeout = this.#core.options.shutdownTimeout;
       clean = await settlesWithin(Promise.race([this.#stopped.promise, this.#exited.promise]), timeout);
-      if (!clean) this.#log.warn(`the shutdown of ${this.address.toString()} took more than ${timeout} ms: terminating its thread`);
+      if (!clean) this.#core.shutdownOverran(this.address, "its thread was terminated");
     }
     this.#cleanup();
     await this.#exit(clean ? EXIT_GRACE_MS : 0);
