@@ -81,7 +81,8 @@ export class PoolPlacement implements OffThreadPlacement {
       address: request.addresses[0]!.toString(),
       settings: threadSettings(this.core),
     };
-    const host = new PoolHost(this.core, request.addresses, spec, request.mailbox, this.#maxThreads);
+    // Twice the slots: a slot that ends a task finds the next one queued in piscina, and a few lanes still get a task each.
+    const host = new PoolHost(this.core, request.addresses, spec, request.mailbox, 2 * this.#maxThreads);
     // Registered at once, as a thread worker is (within startWorker's call, so that a second start
     // of the address fails and a send made right after it waits): what is sent to it while the
     // pool starts and it loads waits in its lanes.
@@ -113,7 +114,7 @@ const TASK_BYTES = 1024 * 1024;
 
 /** The messages from one sender to one pool worker: at most one task in flight, so they stay in order. */
 interface Lane {
-  /** Its key in PoolHost's lanes (see #laneKey). */
+  /** Its key in PoolHost's lanes (see #laneOf). */
   readonly sender: string;
   /** The sender's address key when it is local: a sendAndReceive's reply address, failed at once if its task is lost. */
   readonly replyKey: string | undefined;
@@ -176,9 +177,9 @@ class PoolHost implements Mailbox, WorkerHandle {
   #resolveStopped!: () => void;
   readonly #stoppedPromise = new Promise<void>((resolve) => (this.#resolveStopped = resolve));
   readonly #bound: MailboxBound;
-  /** Tasks in flight at most: the pool's slots (more would only queue in piscina, each with fewer lanes). */
+  /** Tasks in flight at most: twice the pool's slots (each slot has its next one queued; more would only queue, each with fewer lanes). */
   readonly #maxTasks: number;
-  /** The last network sender and return route #laneKey named, and the key (a stream repeats them). */
+  /** The last network sender and return route #laneOf named, and the key (a stream repeats them). */
   #lastSender: string | undefined;
   #lastRoute: Route | undefined;
   #lastKey = "";
