@@ -101,6 +101,21 @@ describe("the responder: a refused handshake is visible by default", () => {
     }
   });
 
+  it("a trust policy that never answers refuses at the listener's handshake timeout, and frees the handshake's slot", async () => {
+    // A user trial: the initiator waited out its own timeout ("the responder answered, then sent no
+    // CONFIRM"), the listener said nothing, and the pending handshake was held for good.
+    const { n, lines, events } = await watchedNode();
+    const [alice, bob] = [createIdentity(), createIdentity()];
+    const listener = await createSecureChannelListener(n, bob, "bob_listener", { trustPolicy: trustCustom(() => new Promise<boolean>(() => {})), handshakeTimeout: 300 });
+    const refused = await refusal(createSecureChannel(n, alice, route("bob_listener"), { timeout: 30_000 }));
+    expect(refused).toBeInstanceOf(SecureChannelRefusedError);
+    expect(refused.reason).toBe("TRUST_POLICY_FAILED");
+    await eventually(() => events.length === 1 && listener.pendingHandshakes === 0, 10_000, "the refusal and the freed slot");
+    expect(events[0]!.error).toBeInstanceOf(TrustPolicyError);
+    expect((events[0]!.error.cause as Error).name).toBe("TimeoutError");
+    expect(lines[0]).toMatch(/the listener's trust policy did not answer \(TimeoutError: The trust policy did not answer within 300 ms/);
+  });
+
   it("a flood of refusals writes one line per cause: every refusal is an event, the rest are counted", async () => {
     const { n, lines, events } = await watchedNode();
     const bob = createIdentity();

@@ -1,3 +1,4 @@
+import { TimeoutError } from "@hopwire/runtime";
 import type { CryptoProvider } from "../crypto/provider.js";
 import { InvalidIdentitySignatureError, TrustPolicyError, UntrustedIdentityError } from "../errors.js";
 import { identifierOf, type Identifier } from "../identity/identifier.js";
@@ -20,6 +21,8 @@ export async function authenticatePeer(
   noiseStaticPublicKey: Uint8Array,
   trustPolicy: TrustPolicy,
   provider: CryptoProvider,
+  /** How long the policy may take to answer (the handshake's timeout); past it, TrustPolicyError. */
+  policyTimeoutMs = Infinity,
 ): Promise<AuthenticatedPeer> {
   const payload = decodeIdentityPayload(payloadBytes);
   if (!verifyIdentityPayload(payload, noiseStaticPublicKey, provider)) {
@@ -28,7 +31,7 @@ export async function authenticatePeer(
   const identifier = identifierOf(payload.identityPublicKey, provider);
   let trusted: boolean;
   try {
-    trusted = (await trustPolicy({ identifier, publicKey: payload.identityPublicKey.slice() })) === true;
+    trusted = (await answerWithin(trustPolicy({ identifier, publicKey: payload.identityPublicKey.slice() }), policyTimeoutMs)) === true;
   } catch (cause) {
     throw new TrustPolicyError(`trust policy failed while checking ${identifier}`, { cause, identifier });
   }
@@ -37,4 +40,25 @@ export async function authenticatePeer(
     throw new UntrustedIdentityError(`peer ${identifier} is not trusted by the trust policy${expected === undefined ? "" : `: ${expected}`}`, { identifier });
   }
   return { identifier, publicKey: payload.identityPublicKey };
+}
+
+/**
+ * The policy's answer, or a TimeoutError once `ms` have passed: a policy that never settles
+ * (one asking a service that hangs) held the listener's handshake slot for good, and its
+ * initiator waited out its own timeout with nothing said (a user trial). A late answer, or a
+ * late rejection, is then no one's.
+ */
+function answerWithin<T>(answer: T | PromiseLike<T>, ms: number): Promise<T> {
+  if (!isThenable(answer) || !Number.isFinite(ms)) return Promise.resolve(answer);
+  const settled = Promise.resolve(answer);
+  settled.catch(() => {});
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`The trust policy did not answer within ${ms} ms (the handshake's timeout)`)), ms);
+  });
+  return Promise.race([settled, late]).finally(() => clearTimeout(timer));
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
 }

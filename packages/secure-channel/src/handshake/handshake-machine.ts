@@ -22,6 +22,8 @@ export abstract class HandshakeMachine<Status extends string> {
   protected readonly noise: XXHandshakeState;
   protected readonly identity: Identity;
   protected readonly trustPolicy: TrustPolicy;
+  /** How long the trust policy may take to answer (HandshakeOptions.trustPolicyTimeoutMs). */
+  protected readonly trustPolicyTimeoutMs: number;
   protected readonly provider: CryptoProvider;
   #status: Status | "complete" | "failed";
   #busy = false;
@@ -36,6 +38,7 @@ export abstract class HandshakeMachine<Status extends string> {
     assertIdentity(options.identity, { what, argument: "options.identity" });
     this.identity = options.identity;
     this.trustPolicy = options.trustPolicy;
+    this.trustPolicyTimeoutMs = options.trustPolicyTimeoutMs ?? Infinity;
     this.provider = options.provider ?? defaultCryptoProvider;
     const generated = options.noiseStaticKeyPair ? undefined : this.provider.x25519.generateKeyPair();
     this.noise = new XXHandshakeState({

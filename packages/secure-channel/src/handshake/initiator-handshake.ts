@@ -30,7 +30,7 @@ export class InitiatorHandshake extends HandshakeMachine<Exclude<InitiatorStatus
     }
     if (status === "awaiting-message-2" && event.type === "message") {
       const payload = this.noise.readMessage(event.message); // <- e, ee, s, es
-      const responder = await authenticatePeer(payload, this.noise.remoteStaticPublicKey!, this.trustPolicy, this.provider);
+      const responder = await authenticatePeer(payload, this.noise.remoteStaticPublicKey!, this.trustPolicy, this.provider, this.trustPolicyTimeoutMs);
       const message3 = this.noise.writeMessage(createIdentityPayload(this.identity, this.noise.localStaticPublicKey)); // -> s, se
       const result = this.complete(responder);
       return [

@@ -34,7 +34,7 @@ export class ResponderHandshake extends HandshakeMachine<Exclude<ResponderStatus
     }
     if (status === "awaiting-message-3" && event.type === "message") {
       const payload = this.noise.readMessage(event.message); // -> s, se
-      const initiator = await authenticatePeer(payload, this.noise.remoteStaticPublicKey!, this.trustPolicy, this.provider);
+      const initiator = await authenticatePeer(payload, this.noise.remoteStaticPublicKey!, this.trustPolicy, this.provider, this.trustPolicyTimeoutMs);
       return [{ type: "complete", result: this.complete(initiator) }];
     }
     throw this.wrongState(event, status);

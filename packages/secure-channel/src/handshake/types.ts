@@ -47,6 +47,8 @@ export interface HandshakeOptions {
   readonly identity: Identity;
   /** Decides whether the authenticated peer may connect. */
   readonly trustPolicy: TrustPolicy;
+  /** How long `trustPolicy` may take to answer (default: no limit); past it the handshake fails with TrustPolicyError. */
+  readonly trustPolicyTimeoutMs?: number;
   /** Default: the node:crypto provider. */
   readonly provider?: CryptoProvider;
   /** Our Noise static key pair; default a fresh one per handshake (the identity vouches for it). */

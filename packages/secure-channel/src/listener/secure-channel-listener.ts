@@ -6,6 +6,7 @@ import {
   LocalMessage,
   route,
   StopOnce,
+  TimeoutError,
   toAddress,
   type AddressLike,
   type FlowControlId,
@@ -456,6 +457,7 @@ export class SecureChannelListener implements Mailbox {
       handshake = new ResponderHandshake({
         identity: this.#identity,
         trustPolicy: options.trustPolicy,
+        trustPolicyTimeoutMs: options.handshakeTimeout,
         provider: options.provider,
         noiseStaticKeyPair: noiseStaticKeyFor(this.#identity, options.provider),
       });
@@ -528,6 +530,7 @@ export class SecureChannelListener implements Mailbox {
       }
       case "TRUST_POLICY_FAILED": {
         const cause = error.cause instanceof Error ? `${error.cause.name}: ${error.cause.message}` : String(error.cause);
+        if (error.cause instanceof TimeoutError) return `the listener's trust policy did not answer (${cause}), which refuses; ${refused}.`;
         return `the listener's trust policy threw (${cause}), which refuses; ${refused}.`;
       }
       case "HANDSHAKE_BAD_SIGNATURE":

@@ -43,6 +43,7 @@ export async function createSecureChannel(
     handshake = new InitiatorHandshake({
       identity,
       trustPolicy: options.trustPolicy,
+      trustPolicyTimeoutMs: options.handshakeTimeout,
       provider: options.provider,
       noiseStaticKeyPair: noiseStaticKeyFor(identity, options.provider),
     });
