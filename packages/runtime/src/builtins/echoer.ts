@@ -1,8 +1,7 @@
 import type { Context } from "../context/context.js";
-import { RouteUnavailableError, UnknownAddressError } from "../errors/errors.js";
 import type { Routed } from "../message/routed.js";
 import type { Worker } from "../worker/worker.js";
-import { isRandomHex32 } from "../util/random-hex.js";
+import { askerWentAway } from "./asker-went-away.js";
 import { DROP_IF_FULL } from "../context/send-options.js";
 import { BUILTINS_MODULE } from "./public-module.js";
 
@@ -25,12 +24,9 @@ export class Echoer implements Worker {
     try {
       await ctx.send(msg.returnRoute, msg.body, DROP_IF_FULL);
     } catch (error) {
-      // The asker went away before its answer (a closed channel or connection, a request that ended): nothing to answer,
-      // and no fault of this worker's. It was a handler error, with a warning, each time a client left mid-request.
-      // An unknown address that the runtime did not generate is a wrong route, still reported as the handler's error.
-      if (error instanceof RouteUnavailableError) return;
-      if (error instanceof UnknownAddressError && !msg.returnRoute.isEmpty && isRandomHex32(msg.returnRoute.next().value)) return;
-      throw error;
+      // The asker went away before its answer: nothing to answer, and no fault of this worker's.
+      // It was a handler error, with a warning, each time a client left mid-request.
+      if (!askerWentAway(error, msg)) throw error;
     }
   }
 }
