@@ -116,7 +116,9 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     const body = randomBytes(1024 * 1024 + 7);
     const http = await httpServer(body);
 
+    vi.stubEnv("HOPWIRE_WARNINGS", "on"); // the suite turns them off; the child inherits the environment
     const relay = hopwire(home, "relay", "--listen", "127.0.0.1:0", "--allow", `bob=${bob}`);
+    vi.unstubAllEnvs();
     const relayPort = await portOf(relay, "tcp listener");
     await relay.line(/ ready$/);
     const outlet = hopwire(home, "outlet", "--to", `127.0.0.1:${http}`, "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob", "--trust", alice);
@@ -133,8 +135,22 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     expect(relay.lines.some((l) => l.includes(`relay service: bob registered by ${bob}`))).toBe(true);
 
     await terminate(inlet);
+    // Time for the relay node to see the inlet's connection close (it logs nothing for that).
+    await new Promise((resolve) => setTimeout(resolve, 300));
     await terminate(outlet);
+    // The outlet's node sent its channels' CLOSEs, the registration's last: once the relay node
+    // has that one, it has routed the others (a drop while it stops would not warn).
+    await relay.line(/ relay service: bob removed \(its secure channel closed\)$/);
+    // A clean stop of each, with no transfer in progress, is nothing to warn about. The inlet's
+    // node stopped its connection under its channel, which so closed without a word; the
+    // outlet's end stayed open, and its CLOSE at the outlet's stop was for the inlet's
+    // connection, which the relay node had closed: "dropped a message for a connection or
+    // secure channel that had just closed". Nor is the outlet's own stop a disconnection from its relay.
+    expect(outlet.lines.filter((l) => l.includes("relay bob disconnected"))).toEqual([]);
     await terminate(relay);
+    const stderr = relay.process.stderr;
+    if (!stderr.closed) await once(stderr, "close"); // all of it read
+    expect(relay.stderr()).toBe("");
   });
 
   it("without a relay: an outlet that listens and an inlet that connects to it straight", async () => {

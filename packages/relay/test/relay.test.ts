@@ -546,6 +546,20 @@ describe("stopping a RemoteRelay", () => {
     expect(connections.map((c) => c.isClosed)).toEqual([true, true]);
   });
 
+  // The node's stop closes its channels (the registration's too) before the remote relay's own
+  // hook runs: the keep-alive loop saw its channel close and reported "disconnected" (the CLI's
+  // outlet logged "relay bob disconnected from …: The secure channel is closed" between
+  // "stopping" and "stopped"), as if the relay node had gone.
+  it("node.stop() is no disconnection: no \"disconnected\" or \"retrying\" event, and closed resolves with undefined", async () => {
+    const bob = await createIdentity();
+    const relay = await relayNode([bob]);
+    const b = await bobNode(bob, relay.address, "bob");
+    await b.n.stop();
+    // Settled once the relay has stopped: a report of the channel's close would have come before.
+    expect(await b.relay.closed).toBeUndefined();
+    expect(b.events.map((e) => e.kind)).toEqual(["registered"]);
+  });
+
   // Its hook went as its stop began: node.stop() resolved with the remote relay still closing its connection.
   it("node.stop() during a stop in progress waits for it (the hook goes only once the stop is done)", async () => {
     const bob = await createIdentity();

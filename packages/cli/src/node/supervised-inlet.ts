@@ -41,6 +41,12 @@ export interface SupervisedInlet {
   stop(): Promise<void>;
 }
 
+/**
+ * How long a stopping inlet's channel waits for what it still queued (stream frames short of
+ * the outlet's credit) before it closes anyway: well within the CLI's stop timeout.
+ */
+const CHANNEL_CLOSE_TIMEOUT_MS = 1_000;
+
 /** The handshake timeout of the first attempt to open a lost channel again (ms); it doubles with each handshake that timed out. */
 export const REOPEN_HANDSHAKE_TIMEOUT_MS = 2_000;
 
@@ -119,6 +125,11 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
   async function close(): Promise<void> {
     current.unwatch();
     await current.inlet.stop().catch(() => {});
+    // The channel first, so that its CLOSE goes out on the connection: stopped under it, it
+    // closed without a word (its first hop went away), and the outlet's end stayed open until
+    // its node stopped or its peer timeout, whose CLOSE a relay node then dropped with a
+    // warning (the inlet's connection there had closed). A channel already closed returns at once.
+    await current.channel.close({ timeoutMs: CHANNEL_CLOSE_TIMEOUT_MS }).catch(() => {});
     await current.connection.stop().catch(() => {});
   }
 

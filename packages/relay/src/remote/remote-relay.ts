@@ -337,7 +337,9 @@ export class RemoteRelay implements Mailbox {
           void this.stop();
           return;
         }
-        if (this.#stopOnce.started) return;
+        // The node's stop closes its channels (this one too) before its hook stops this relay:
+        // that is the stop, not a disconnection to report or recover from.
+        if (this.#stopOnce.started || this.#node.stopped) return;
         this.#report({ kind: "disconnected", name: this.name, reason });
         await this.#disconnect();
       }
@@ -347,7 +349,7 @@ export class RemoteRelay implements Mailbox {
         failures = 0;
         delayMs = backoffDelay(0, this.#options.backoff);
       } catch (error) {
-        if (this.#stopOnce.started) return;
+        if (this.#stopOnce.started || this.#node.stopped) return;
         await this.#disconnect();
         if (isRefusal(error)) {
           this.#report({ kind: "refused", name: this.name, error: asError(error) });
