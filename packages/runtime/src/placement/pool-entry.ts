@@ -39,12 +39,27 @@ export default async function runPoolTask(task: PoolTask): Promise<unknown> {
       const messages: LocalMessage[] = [];
       // A batch's messages mostly share their head: decoded once.
       const envelopes = new LocalEnvelopeDecoder();
+      // Where each lane's messages end (`lanes`: its batches' count, lane by lane): a laneEnd op goes out there.
+      const laneEnds: number[] = [];
+      let laneIndex = 0;
+      let batchesLeft = task.lanes?.[0] ?? Infinity;
       for (const batch of task.batches) {
         readFrames(batch, (kind, bytes) => {
           if (kind === FRAME_ENVELOPE || kind === FRAME_ENVELOPE_SAME_HEAD) messages.push(envelopes.decodeFrame(kind, bytes));
         });
+        if (--batchesLeft === 0 && task.lanes !== undefined) {
+          laneEnds.push(messages.length);
+          batchesLeft = task.lanes[++laneIndex] ?? Infinity;
+        }
       }
-      for (const message of messages) {
+      let nextEnd = 0;
+      for (let m = 0; m <= messages.length; m++) {
+        while (nextEnd < laneEnds.length && laneEnds[nextEnd] === m) {
+          post({ t: "laneEnd" });
+          nextEnd++;
+        }
+        if (m === messages.length) break;
+        const message = messages[m]!;
         try {
           const pending = worker.handleMessage(context, new Routed(message, address));
           if (pending) await pending;

@@ -136,6 +136,8 @@ interface Lane {
 /** One pool task: the batches of some ready lanes, each lane's in order. */
 interface Task {
   readonly lanes: Lane[];
+  /** How many of `batches` each lane gave, lane by lane (the slot says where each lane's messages end: laneEnd). */
+  readonly laneBatches: number[];
   readonly batches: ArrayBuffer[];
   messages: number;
   bytes: number;
@@ -363,7 +365,7 @@ class PoolHost implements Mailbox, WorkerHandle {
     let taken = 0;
     while (taken < ready.length && this.#inFlight < this.#maxTasks && !this.#stopped) {
       const share = Math.ceil((ready.length - taken) / (this.#maxTasks - this.#inFlight));
-      const task: Task = { lanes: [], batches: [], messages: 0, bytes: 0 };
+      const task: Task = { lanes: [], laneBatches: [], batches: [], messages: 0, bytes: 0 };
       while (task.lanes.length < share && taken < ready.length && task.bytes < TASK_BYTES) {
         const lane = ready[taken++]!;
         lane.queued = false;
@@ -376,13 +378,13 @@ class PoolHost implements Mailbox, WorkerHandle {
   }
 
   #run(task: Task): void {
-    const { lanes, batches, messages, bytes } = task;
+    const { lanes, laneBatches, batches, messages, bytes } = task;
     this.#inFlight++;
-    let full: Mailbox | undefined;
+    let full: (Mailbox | undefined)[] = [];
     this.pool
-      .run({ t: "run", spec: this.spec, batches } satisfies PoolTask, { transferList: batches })
+      .run({ t: "run", spec: this.spec, batches, lanes: laneBatches } satisfies PoolTask, { transferList: batches })
       .then(
-        (out: ArrayBuffer | null) => (full = this.#handleOutput(out)),
+        (out: ArrayBuffer | null) => (full = this.#handleOutput(out, lanes.length)),
         (error: unknown) => this.#taskFailed(lanes, error),
       )
       .finally(() => {
@@ -391,11 +393,23 @@ class PoolHost implements Mailbox, WorkerHandle {
         if (this.#stopped) {
           for (const lane of lanes) lane.running = false;
           if (this.#inFlight === 0) this.#whenIdle?.();
-        } else if (full?.isFull && full.onRoom) {
-          // The task fed a full mailbox: its lanes' next batches wait for room there (other lanes go on meanwhile).
-          full.onRoom(() => this.#lanesDone(lanes));
-          this.#startTasks();
-        } else this.#lanesDone(lanes);
+        } else {
+          // A lane whose messages fed a full mailbox: its next batch waits for room there. The
+          // task's other lanes (and all other lanes) go on meanwhile.
+          const done: Lane[] = [];
+          let waiting: Map<Mailbox, Lane[]> | undefined;
+          lanes.forEach((lane, i) => {
+            const fed = full[i];
+            if (fed?.isFull && fed.onRoom) {
+              waiting ??= new Map();
+              const list = waiting.get(fed);
+              if (list) list.push(lane);
+              else waiting.set(fed, [lane]);
+            } else done.push(lane);
+          });
+          if (waiting) for (const [mailbox, held] of waiting) mailbox.onRoom!(() => this.#lanesDone(held));
+          this.#lanesDone(done);
+        }
       });
     // piscina posted the task to a slot (or queued it): keep polling for its result (NodeOptions.busyPollMicros).
     this.#core.busyPoll.afterHandOff?.();
@@ -428,11 +442,15 @@ class PoolHost implements Mailbox, WorkerHandle {
     this.#core.reportHandlerError(this.address, "handleMessage", WorkerHandlerError.wrapping(error), replyKeys);
   }
 
-  /** Routes what a task sent; returns a mailbox it fed that is now full, if any. */
-  #handleOutput(out: ArrayBuffer | null): Mailbox | undefined {
-    if (!out) return undefined;
+  /**
+   * Routes what a task sent; returns, per lane of the task (`lanes` of them, told apart by the
+   * slot's laneEnd ops), a mailbox its messages fed that is now full, if any.
+   */
+  #handleOutput(out: ArrayBuffer | null, lanes = 1): (Mailbox | undefined)[] {
+    const fullOf: (Mailbox | undefined)[] = [];
+    if (!out) return fullOf;
     const core = this.#core;
-    let full: Mailbox | undefined;
+    let lane = 0;
     readFrames(out, (kind, bytes) => {
       if (kind === FRAME_ENVELOPE || kind === FRAME_ENVELOPE_SAME_HEAD || kind === FRAME_ENVELOPE_DROP_IF_FULL) {
         let message: LocalMessage | undefined;
@@ -444,7 +462,7 @@ class PoolHost implements Mailbox, WorkerHandle {
             return;
           }
           const mailbox = core.router.route(message, this.address.key);
-          if (mailbox?.isFull) full = mailbox;
+          if (mailbox?.isFull) fullOf[lane] = mailbox;
         } catch (error) {
           // A pool task's sends resolve before they are routed: the node says what happened.
           reportUnroutable(core, this.#log, this.address, message, error);
@@ -453,13 +471,14 @@ class PoolHost implements Mailbox, WorkerHandle {
       }
       if (kind !== FRAME_OP) return;
       const op = decodeOp<ThreadToMainOp>(bytes);
-      if (op.t === "handlerError") logWorkerError(core, this.#log, this.address, op.what, op.error, op.replyTo);
+      if (op.t === "laneEnd") lane = Math.min(lane + 1, lanes - 1);
+      else if (op.t === "handlerError") logWorkerError(core, this.#log, this.address, op.what, op.error, op.replyTo);
       else if (op.t === "addConsumer") addConsumerFromWorker(core, this.#log, op.address, op.flowControlId);
       else if (op.t === "loadFailed") {
         this.#log.error(`a pool slot could not load ${this.address.toString()}: its batch was dropped`, errorFromData(op.error));
       }
     });
-    return full;
+    return fullOf;
   }
 
   /** Resolves once the worker has stopped. */
@@ -517,6 +536,7 @@ function takeInto(task: Task, lane: Lane): boolean {
   }
   if (task.batches.length === before) return false;
   task.lanes.push(lane);
+  task.laneBatches.push(task.batches.length - before);
   return true;
 }
 

@@ -20,6 +20,6 @@ export type PoolTask =
   /** Make (or find) this slot's instance: constructor and initialize. */
   | { t: "load"; spec: PoolWorkerSpec }
   /** Handle batches of envelopes, in order. */
-  | { t: "run"; spec: PoolWorkerSpec; batches: ArrayBuffer[] }
+  | { t: "run"; spec: PoolWorkerSpec; batches: ArrayBuffer[]; lanes?: number[] }
   /** Run shutdown on this slot's instance (if any) and forget it. */
   | { t: "shutdown"; spec: PoolWorkerSpec };

@@ -44,6 +44,8 @@ export type ThreadToMainOp =
    * unread, it sets it aside and reads on (docs/architecture.md, "Flow").
    */
   | { t: "creditStarved" }
+  /** A pool task: the messages of its next lane (PoolTask "run"'s `lanes`) were handled; what follows is the next lane's. */
+  | { t: "laneEnd" }
   | { t: "addConsumer"; address: string; flowControlId: string }
   /** Answered by `result` (the producer info, or undefined). */
   | { t: "findProducer"; address: string }

@@ -55,6 +55,7 @@ function answerWithin<T>(answer: T | PromiseLike<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new TimeoutError(`The trust policy did not answer within ${ms} ms (the handshake's timeout)`)), ms);
+    timer.unref(); // a policy that never answers does not keep a stopped node's process alive
   });
   return Promise.race([settled, late]).finally(() => clearTimeout(timer));
 }
