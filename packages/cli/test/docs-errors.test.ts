@@ -30,6 +30,9 @@ const producers: Record<string, { yaml: string } | { args: string[] }> = {
   "hopwire: bob.yaml: not valid YAML: Map keys must be unique at line 3, column 1": { yaml: "identity: bob\ntcpListeners: []\nidentity: alice\n" },
   "hopwire: unknown option '--listn' (Did you mean --listen?)": { args: ["relay", "--listn", "0.0.0.0:4000"] },
   'hopwire: command line: --relay: expected <name>@<host:port>, got "bob"': { args: ["outlet", "--to", "127.0.0.1:5432", "--relay", "bob"] },
+  'hopwire: command line: --via: expected host:port, or <name>@<host:port> with the relay\'s name before "@", got "@127.0.0.1:4000"': {
+    args: ["inlet", "--from", "127.0.0.1:0", "--via", "@127.0.0.1:4000"],
+  },
   'hopwire: command line: --allow: expected <name>=<identifier>, got "bob"': { args: ["relay", "--listen", "127.0.0.1:0", "--allow", "bob"] },
   'hopwire: command line: --to: "18080" has no host: write "host:port", e.g. "127.0.0.1:18080"': { args: ["outlet", "--to", "18080", "--listen", "127.0.0.1:0"] },
   "hopwire: command line: --trust: expected an identifier: \"I\" followed by 64 lowercase hex digits, got \"bob\" (if that is an identity's name: hopwire identity show bob prints its identifier)": {

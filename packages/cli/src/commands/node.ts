@@ -171,6 +171,8 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
     .option("--target <host:port>", "ask the outlet for this target instead of its own --to (it must be one the outlet allows)", once("--target"))
     .action(async (o: { from: string; via: string; trust?: string[]; identity?: string; outlet: string; target?: string }) => {
       const at = o.via.lastIndexOf("@");
+      // "@host:port" names no relay: said so, rather than as a name that was expected and got "".
+      if (at === 0) throw ConfigError.at(COMMAND_LINE, ["--via"], `expected host:port, or <name>@<host:port> with the relay's name before "@", got ${JSON.stringify(o.via)}`);
       const raw: NodeConfigInput = {
         ...(o.identity ? { identity: o.identity } : {}),
         inlets: [
@@ -208,5 +210,6 @@ function allowRules(rules: readonly string[]): Record<string, string[]> {
 function splitAt(value: string, flag: string): { name: string; at: string } {
   const at = value.indexOf("@");
   if (at < 0) throw ConfigError.at(COMMAND_LINE, [flag], `expected <name>@<host:port>, got ${JSON.stringify(value)}`);
+  if (at === 0) throw ConfigError.at(COMMAND_LINE, [flag], `expected <name>@<host:port> with the relay's name before "@", got ${JSON.stringify(value)}`);
   return { name: value.slice(0, at), at: value.slice(at + 1) };
 }
