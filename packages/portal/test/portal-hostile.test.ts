@@ -2,6 +2,7 @@
 // (which trusts everyone here, as a deployment's policy might let a misbehaving peer in) that
 // speaks the portal protocol by hand. One channel must not take every stream slot, nor leave
 // every stream it churned through holding memory, nor send past the credit it was granted.
+import { Socket } from "node:net";
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { InvalidOptionError, route, type LocalMessage } from "@hopwire/runtime";
 import { PortalStream } from "../dist/stream/portal-stream.js";
@@ -149,6 +150,37 @@ describe("DATA past the credit", () => {
     await until(() => Buffer.concat(received[1]!).length === 2 * window, "both windows at the target");
     expect(honest.resetCode).toBeUndefined();
     expect(outlet.activeStreams).toBe(1);
+  });
+});
+
+describe("a peer's DATA, however small", () => {
+  // An adversarial trial (session 54): 1-byte DATA within the stream's credit, each written to the
+  // target with a system call of its own, held the outlet's node loop 2-2.5 s at a time.
+  it("reach the target in a write per turn, not a write each", async () => {
+    await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId });
+    const stream = hostile.open(1024 * 1024);
+    expect(await stream.answer()).toBe("OPENED");
+    const port = Number(target.address.slice(target.address.lastIndexOf(":") + 1));
+    let writes = 0;
+    type WriteMethod = (this: Socket, ...args: unknown[]) => unknown;
+    const proto = Socket.prototype as unknown as { _write: WriteMethod; _writev: WriteMethod };
+    const [write, writev] = [proto._write, proto._writev];
+    onTestFinished(() => {
+      proto._write = write;
+      proto._writev = writev;
+    });
+    proto._write = function (...args) {
+      if (this.remotePort === port) writes++;
+      return write.apply(this, args);
+    };
+    proto._writev = function (...args) {
+      if (this.remotePort === port) writes++;
+      return writev.apply(this, args);
+    };
+    const count = 1000;
+    for (let i = 0; i < count; i++) stream.data(Buffer.of(0x61)); // one turn of the hostile peer's: a few records at bob
+    await until(() => received.length === 1 && Buffer.concat(received[0]!).length === count, "every byte at the target");
+    expect(writes).toBeLessThan(count / 10);
   });
 });
 

@@ -182,6 +182,20 @@ describe("relay service and RemoteRelay", () => {
     open();
   });
 
+  // An adversarial trial (session 54): a 15 MB body of empty maps decoded into ~1 GB on the relay
+  // node's main thread (2.5-3 s each). A request is a few dozen bytes: a larger body is not decoded.
+  it("does not decode a body larger than any request: it is dropped, however valid", async () => {
+    const { n } = await startNode({ warnings: false });
+    await startRelayService(n, { policy: () => true });
+    await n.startWorker("asker", { handleMessage: (ctx: Context, msg: Routed) => void ctx.send("app", msg.body) }, { placement: "main" });
+    // A valid ping padded past the limit, then a plain one, from the same asker: answered in order, so the
+    // first's answer would come before the second's.
+    const padded = encodeBody({ t: "ping", id: "padded", name: "bob", pad: "x".repeat(2_000) });
+    await n.forward(new LocalMessage(route("forwarding_service"), route("asker"), padded));
+    await n.forward(new LocalMessage(route("forwarding_service"), route("asker"), encodeBody({ t: "ping", id: "plain", name: "bob" })));
+    expect((await n.receive<{ id: string }>({ timeout: 10_000 })).body).toMatchObject({ t: "pong", id: "plain" });
+  });
+
   // A review (session 44): with its answers dropped whenever their first hop was full, a busy
   // registrant's pong (its forwarder fills the same channel) was lost, and it reconnected,
   // cutting every relayed connection. A reply may wait for room, one per asker.
