@@ -51,8 +51,9 @@ describe("a portal stream and busy polling", () => {
     const received: Buffer[] = [];
     application.on("data", (chunk: Buffer) => received.push(chunk));
     stream.deliver(LocalMessage.fromParts(route(stream.address), route("peer"), encodeDataParts(Buffer.from("hello"))));
-    expect(handOffs).toBe(1);
+    // Written at the turn's end (a turn's DATA in one write), and handed off then.
     await eventually(() => Buffer.concat(received).toString() === "hello");
+    expect(handOffs).toBe(1);
   });
 
   it("an inlet and an outlet hand their streams their node's afterHandOff: there with the option, absent without", async () => {
