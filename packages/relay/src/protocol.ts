@@ -21,6 +21,15 @@ export type RelayReply =
   | { t: "refused"; id: string; code: RefusalCode; message: string }
   | { t: "pong"; id: string; registered: boolean; replaced: boolean };
 
+/**
+ * A request's body at most (`{ t, id, name }`: an id and a name of at most 64 characters each),
+ * and a reply's (a refusal's message included). A larger body is none of them, and is dropped
+ * undecoded: msgpack lets a few MB decode into ~60 times that (an array of empty maps), on the
+ * node's main thread (an adversarial trial, session 54: 2.5-3 s and ~1 GB for each 15 MB body).
+ */
+export const MAX_REQUEST_BYTES = 1024;
+export const MAX_REPLY_BYTES = 4096;
+
 /** The relay service's default address (Ockam's name for it). */
 export const DEFAULT_RELAY_SERVICE_ADDRESS = "forwarding_service";
 

@@ -40,7 +40,7 @@ import { TcpProtocolVersionError } from "@hopwire/transport-tcp";
 import { addressOption } from "../address-option.js";
 import { reportEvent } from "../events.js";
 import { REFUSAL_ERRORS, RelayNameInvalidError, RelayReplacedError, RelayStoppedError, RelayUnreachableError } from "../errors.js";
-import { DEFAULT_RELAY_SERVICE_ADDRESS, isRelayName, parseReply, type RelayReply, type RelayRequest } from "../protocol.js";
+import { DEFAULT_RELAY_SERVICE_ADDRESS, isRelayName, MAX_REPLY_BYTES, parseReply, type RelayReply, type RelayRequest } from "../protocol.js";
 import { backoffDelay, checkBackoff, type BackoffOptions } from "./backoff.js";
 import type { RelayConnection, RelayConnector } from "./relay-connection.js";
 
@@ -430,6 +430,7 @@ export class RemoteRelay implements Mailbox {
   }
 
   #onReply(message: LocalMessage): void {
+    if (message.payloadLength > MAX_REPLY_BYTES) return; // no reply: dropped undecoded (see MAX_REPLY_BYTES)
     let reply: RelayReply | undefined;
     try {
       reply = parseReply(decodeBody(message.payload));

@@ -27,7 +27,7 @@ import { tcpTransportOf, type TcpConnection } from "@hopwire/transport-tcp";
 import { addressOption } from "../address-option.js";
 import type { RefusalCode } from "../errors.js";
 import { reportEvent } from "../events.js";
-import { DEFAULT_RELAY_SERVICE_ADDRESS, FORWARDER_PREFIX, forwarderAddress, isRelayName, parseRequest, type RelayReply } from "../protocol.js";
+import { DEFAULT_RELAY_SERVICE_ADDRESS, FORWARDER_PREFIX, forwarderAddress, isRelayName, MAX_REQUEST_BYTES, parseRequest, type RelayReply } from "../protocol.js";
 import type { RelayPolicy } from "./relay-policy.js";
 
 /** Options of {@link startRelayService}. */
@@ -95,8 +95,6 @@ export interface Registration {
 
 /** Registrations replaced that a name remembers (each is told so at its next heartbeat, then stops). */
 const MAX_SUPERSEDED_PER_NAME = 16;
-/** A relay request's body at most (`{ t, id, name }`: id and name of at most 64 characters each). */
-const MAX_REQUEST_BYTES = 1024;
 
 /**
  * Starts a relay service (Ockam's forwarding service) on `node`. A registrant sends it a
@@ -175,9 +173,7 @@ export class RelayService implements Worker {
 
   /** Answers a registration or a heartbeat; anything else from the network is dropped. */
   async handleMessage(ctx: Context, message: Routed): Promise<void> {
-    // A request is a few dozen bytes. A larger body is no request, and not decoded: msgpack
-    // lets a few MB decode into a graph ~60 times its size (an array of empty maps), and this
-    // runs on the relay node's main thread (an adversarial trial: 2.5-3 s and ~1 GB a 15 MB body).
+    // A request is a few dozen bytes: a larger body is none, and is not decoded (see MAX_REQUEST_BYTES).
     if (message.message.payloadLength > MAX_REQUEST_BYTES) {
       ctx.log.debug("relay service: dropped a message larger than any relay request");
       return;
