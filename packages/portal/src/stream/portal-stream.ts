@@ -189,7 +189,9 @@ export class PortalStream implements Mailbox {
 
   #take(message: LocalMessage): void {
     // DATA that came in parts (a record or frame that spanned socket reads) is written as it is, not joined.
-    const pieces = message.parts === undefined || this.#finished ? undefined : dataPieces(message.parts);
+    // Before attach, through handle(): an inlet stream takes nothing but OPENED or RESET then (DATA in parts skipped
+    // that rule, found by a review), and an outlet's early DATA is decoded joined.
+    const pieces = message.parts === undefined || this.#finished || !this.#attached ? undefined : dataPieces(message.parts);
     if (pieces !== undefined) return this.#onPeerData(pieces, message.payloadLength - 1); // less the kind byte
     const decoded = decodePortalMessage(message.payload);
     if (this.#finished) return this.#afterFinish(message, decoded);
@@ -315,7 +317,10 @@ export class PortalStream implements Mailbox {
     this.#turnData = [];
     this.#turnBytes = 0;
     if (this.#socketClosed || this.#finished) return;
-    const drained = (): void => this.#drained(n);
+    // A write that failed returns no credit: its bytes never reached the socket (the error ends the stream next).
+    const drained = (error?: Error | null): void => {
+      if (error == null) this.#drained(n);
+    };
     if (pieces.length === 1) this.#socket.write(pieces[0]!, drained);
     else if (n < pieces.length * SMALL_PIECE_BYTES) this.#socket.write(Buffer.concat(pieces, n), drained);
     else {
