@@ -55,7 +55,7 @@ export class PortalStream implements Mailbox {
   /** The owner's afterHandOff, read once (undefined unless its node busy-polls: no call per DATA then). */
   readonly #afterHandOff: (() => void) | undefined;
   readonly #socket: Socket;
-  /** The peer's DATA of this turn, not yet written, and their bytes (#writeAtTurnEnd). */
+  /** The peer's DATA of this turn, not yet written, and their bytes (#writeTurnData). */
   #turnData: Uint8Array[] = [];
   #turnBytes = 0;
   /** The credit this side grants: #baseWindow at first, grown (up to #maxWindow) while the peer waits on it. */
@@ -308,7 +308,7 @@ export class PortalStream implements Mailbox {
    * write each was a system call each, and a peer within its credit that sent 1-byte DATA (6
    * bytes on the wire) held the node's loop 2-2.5 s at a time (an adversarial trial: 90 % of
    * the CPU in writeBuffer); and a write request each costs some 0.5 KiB while the socket holds
-   * it, so a window of 1-byte writes held ~0.5 GB where the window counts 1 MiB.
+   * it, so a window of 1-byte writes held ~0.8 GB of heap where the window counts 1 MiB.
    */
   readonly #writeTurnData = (): void => {
     const pieces = this.#turnData;
