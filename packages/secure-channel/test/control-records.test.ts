@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodeControls, forEachControl, openingBody } from "../dist/secure-channel/control-records.js";
+import { encodeControls, forEachControl, MAX_CONTROLS_PER_RECORD, openingBody } from "../dist/secure-channel/control-records.js";
 import { CREDIT_BODY_LENGTH, encodeCredit } from "../dist/secure-channel/credit.js";
 import { encodeHeartbeat, HEARTBEAT_BODY_LENGTH } from "../dist/secure-channel/liveness.js";
 
@@ -56,6 +56,15 @@ describe("CONTROLS records", () => {
     expect(visitAll(truncated)).toEqual({ seen: [[HEARTBEAT, [...heartbeat]]], complete: false });
     const nested = Uint8Array.of(6, ...good);
     expect(visitAll(nested)).toEqual({ seen: [], complete: false });
+  });
+
+  it(`carry at most ${MAX_CONTROLS_PER_RECORD} records: the rest of a longer one is dropped (a peer's 16 MiB of heartbeats held a node's loop)`, () => {
+    const many = (count: number) => encodeControls(Array.from({ length: count }, () => ({ kind: HEARTBEAT, body: heartbeat })));
+    expect(visitAll(many(MAX_CONTROLS_PER_RECORD))).toMatchObject({ complete: true });
+    expect(visitAll(many(MAX_CONTROLS_PER_RECORD)).seen).toHaveLength(MAX_CONTROLS_PER_RECORD);
+    const past = visitAll(many(100_000));
+    expect(past.complete).toBe(false);
+    expect(past.seen).toHaveLength(MAX_CONTROLS_PER_RECORD);
   });
 
   it("stop when the visitor says so (an end that a CLOSE in the record closed reads no further)", () => {

@@ -50,13 +50,21 @@ export function encodeControls(records: readonly ControlRecord[]): Uint8Array {
 }
 
 /**
+ * The most control records a CONTROLS record may carry: an end sends three at most. A peer's
+ * record up to a frame's 16 MiB held 3.2 M heartbeats, each read and acted on in one turn
+ * (an adversarial trial, session 54: a node's loop held ≈ 1 s a record).
+ */
+export const MAX_CONTROLS_PER_RECORD = 8;
+
+/**
  * Calls `visit` with each control record of a CONTROLS body, in order, while it returns true.
- * Returns false if the body was cut short by a kind it may not carry or a truncated body
- * (what came before it was visited; the rest is dropped).
+ * Returns false if the body was cut short by a kind it may not carry, a truncated body or
+ * more than MAX_CONTROLS_PER_RECORD records (what came before was visited; the rest is dropped).
  */
 export function forEachControl(body: Uint8Array, visit: (kind: InnerKind, body: Uint8Array) => boolean): boolean {
   let at = 0;
-  while (at < body.length) {
+  for (let count = 0; at < body.length; count++) {
+    if (count === MAX_CONTROLS_PER_RECORD) return false;
     const kind = body[at]!;
     const length = bodyLength(kind);
     if (length === undefined || at + 1 + length > body.length) return false;
