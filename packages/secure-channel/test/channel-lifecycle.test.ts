@@ -169,7 +169,7 @@ describe("the closed promise and SecureChannelClosedError", () => {
     // end's first hop is the other's address, and watching it asks for the reason).
     const { channel } = await channelOverTcp();
     const responderEnd = listener.channels[0]!;
-    // Close reasons are made without a stack trace (stacklessReason sets Error.stackTraceLimit): counting
+    // Close reasons are made without a stack trace (stackless sets Error.stackTraceLimit): counting
     // those sets counts the reasons made.
     const limit = Object.getOwnPropertyDescriptor(Error, "stackTraceLimit")!;
     let made = 0;

@@ -397,17 +397,11 @@ class PoolHost implements Mailbox, WorkerHandle {
           // A lane whose messages fed a full mailbox: its next batch waits for room there. The
           // task's other lanes (and all other lanes) go on meanwhile.
           const done: Lane[] = [];
-          let waiting: Map<Mailbox, Lane[]> | undefined;
           lanes.forEach((lane, i) => {
             const fed = full[i];
-            if (fed?.isFull && fed.onRoom) {
-              waiting ??= new Map();
-              const list = waiting.get(fed);
-              if (list) list.push(lane);
-              else waiting.set(fed, [lane]);
-            } else done.push(lane);
+            if (fed?.isFull && fed.onRoom) fed.onRoom(() => this.#lanesDone([lane]));
+            else done.push(lane);
           });
-          if (waiting) for (const [mailbox, held] of waiting) mailbox.onRoom!(() => this.#lanesDone(held));
           this.#lanesDone(done);
         }
       });

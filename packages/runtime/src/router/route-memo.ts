@@ -54,6 +54,15 @@ export class RouteMemo {
    * errors. With `lent`, a mailbox that has `deliverLent` takes it that way (see Router's `deliveredLent`).
    */
   route(message: LocalMessage, lent = false): Mailbox | undefined {
+    return this.#deliver(message, lent, true);
+  }
+
+  /** As `route`, with `Router.routeOrDrop`'s rule: what the router refuses a producer's message is dropped, undefined returned. */
+  routeOrDrop(message: LocalMessage, lent = false): Mailbox | undefined {
+    return this.#deliver(message, lent, false);
+  }
+
+  #deliver(message: LocalMessage, lent: boolean, throws: boolean): Mailbox | undefined {
     const next = message.onwardRoute.at(0);
     const epoch = this.router.epoch;
     // Kept this small so that it inlines into the hot paths that call it; the rest is #routeAgain.
@@ -62,19 +71,7 @@ export class RouteMemo {
       deliverTo(mailbox, message, this.senderKey, lent);
       return mailbox;
     }
-    return this.#routeAgain(message, next, epoch, lent, true);
-  }
-
-  /** As `route`, with `Router.routeOrDrop`'s rule: what the router refuses a producer's message is dropped, undefined returned. */
-  routeOrDrop(message: LocalMessage, lent = false): Mailbox | undefined {
-    const next = message.onwardRoute.at(0);
-    const epoch = this.router.epoch;
-    if (epoch === this.#epoch && this.#isLast(next)) {
-      const mailbox = this.#mailbox!;
-      deliverTo(mailbox, message, this.senderKey, lent);
-      return mailbox;
-    }
-    return this.#routeAgain(message, next, epoch, lent, false);
+    return this.#routeAgain(message, next, epoch, lent, throws);
   }
 
   /**

@@ -14,6 +14,7 @@ import {
   type Mailbox,
   type Node,
   type Route,
+  stackless,
 } from "@hopwire/runtime";
 import { ResponderHandshake } from "../handshake/responder-handshake.js";
 import type { HandshakeAction } from "../handshake/types.js";
@@ -27,7 +28,7 @@ import { SecureChannel } from "../secure-channel/secure-channel.js";
 import { trackChannelEnd } from "../secure-channel/channel-registry.js";
 import { SecureChannelListenerOptions } from "../secure-channel/secure-channel-options.js";
 import { toSecureChannelListenerOptions, type SecureChannelListenerOptionsInit } from "../secure-channel/plain-options.js";
-import { SecureChannelHandshakeError, SecureChannelTransportError, stacklessReason } from "../secure-channel/channel-errors.js";
+import { SecureChannelHandshakeError, SecureChannelTransportError } from "../secure-channel/channel-errors.js";
 import { ChannelLimitError, ConnectionChannelLimitError, type SecureChannelError } from "../errors.js";
 import { trustExpectation } from "../trust/trust-policy.js";
 import { DEFAULT_HANDSHAKE_LIMITS, HandshakeSlots, queuedFirstMessageBytes } from "./handshake-limits.js";
@@ -354,8 +355,8 @@ export class SecureChannelListener implements Mailbox {
     // Without a stack trace: a flood of refused first messages makes one each.
     const error =
       limit === "listener"
-        ? stacklessReason(() => new ChannelLimitError(`The listener "${listener}" holds its maximum of ${this.#options.maxChannels} secure channels (maxChannels)`))
-        : stacklessReason(
+        ? stackless(() => new ChannelLimitError(`The listener "${listener}" holds its maximum of ${this.#options.maxChannels} secure channels (maxChannels)`))
+        : stackless(
             () =>
               new ConnectionChannelLimitError(
                 `The listener "${listener}" holds its maximum of ${this.#options.maxChannelsPerConnection} secure channels over ${connection} (maxChannelsPerConnection)`,

@@ -20,6 +20,7 @@ import {
   type MailboxBound,
   type Node,
   type WaitOptions,
+  stackless,
 } from "@hopwire/runtime";
 import type { DropReason } from "../channel/transport-cipher.js";
 import { InlineChannelCipher, type ChannelCipher, type ChannelCipherSink } from "../crypto-threads/channel-cipher.js";
@@ -37,7 +38,6 @@ import {
   SecureChannelPeerGoneError,
   SecureChannelTransportError,
   releaseStackFrames,
-  stacklessReason,
 } from "./channel-errors.js";
 import { rememberClosedEncryptor } from "./channel-registry.js";
 import { decodeHeartbeat, encodeHeartbeat, keepaliveEvery } from "./liveness.js";
@@ -464,11 +464,11 @@ export class ChannelEnd implements ChannelCipherSink {
   }
 
   readonly #onHopGone = (error: Error): void => {
-    // Without a stack trace, as every close reason (see stacklessReason): its frames were the
+    // Without a stack trace, as every close reason (see CloseReason): its frames were the
     // router's and the connection's close path, which its cause's stack shows already; and the
     // closed channel's tombstone keeps the reason (~0.7 KB of text per tombstone, 1,024 a node).
     const cause = hopGoneReason(error);
-    this.close(stacklessReason(() => new SecureChannelTransportError("The first hop to the peer went away", { cause })), false);
+    this.close(stackless(() => new SecureChannelTransportError("The first hop to the peer went away", { cause })), false);
   };
 
   /** How long the peer may be silent: the peer timeout, or the handshake timeout if shorter while a responder waits for its first record. */
@@ -609,7 +609,7 @@ export class ChannelEnd implements ChannelCipherSink {
     let made = given;
     if (wasOpen && made instanceof Error && !(made instanceof SecureChannelClosedError)) {
       const cause = made;
-      made = stacklessReason(() => new SecureChannelClosedError(`The secure channel closed: ${cause.message}`, { cause }));
+      made = stackless(() => new SecureChannelClosedError(`The secure channel closed: ${cause.message}`, { cause }));
     }
     const reason = new CloseReason(made);
     if (this.#livenessTimer !== undefined) clearTimeout(this.#livenessTimer);
@@ -905,7 +905,7 @@ export class ChannelEnd implements ChannelCipherSink {
       if (isRefusedForLoad(error)) return false;
       this.#log.debug("the route to the peer failed; closing the channel", error);
       // Stackless, as in #onHopGone: the cause keeps its own stack.
-      this.close(stacklessReason(() => new SecureChannelTransportError(`The route to the peer failed: ${(error as Error)?.message}`, { cause: error })), false);
+      this.close(stackless(() => new SecureChannelTransportError(`The route to the peer failed: ${(error as Error)?.message}`, { cause: error })), false);
       return true; // nothing to keep: the channel is closed
     }
   }
@@ -991,7 +991,7 @@ export class ChannelEnd implements ChannelCipherSink {
       // The initiator gave up before our CONFIRM reached it (lost, or late past its timeout):
       // drop this half-open end now. Unauthenticated, as every handshake-phase notice is: a
       // forger could as well have dropped the CONFIRM.
-      return this.close(stacklessReason(() => new SecureChannelClosedByPeerError("The initiator gave up the handshake before CONFIRM reached it")), false);
+      return this.close(stackless(() => new SecureChannelClosedByPeerError("The initiator gave up the handshake before CONFIRM reached it")), false);
     }
     if (this.#state === "handshaking" && (kind === OuterKind.HANDSHAKE || kind === OuterKind.REFUSED)) {
       const waiter = this.#handshakeWaiter;

@@ -162,7 +162,13 @@ export class CloseReason {
   #error: Error | undefined;
   #make: (() => Error) | undefined;
 
-  /** `given`: the reason itself, or a function that makes it (without a stack trace, see stacklessReason). */
+  /**
+   * `given`: the reason itself, or a function that makes it, without a stack trace: a channel's
+   * close reason is made on every close, and capturing the stack (the call path of whoever
+   * closed: a socket read for a peer's CLOSE, the channel's own close()) cost ~10-30 µs, a few
+   * per cent of a handshake's CPU, for frames that say nothing about why the channel closed:
+   * the class, `closeReason` and `cause` do (a cause keeps its own stack).
+   */
   constructor(given: Error | (() => Error)) {
     if (typeof given === "function") this.#make = given;
     else this.#error = given;
@@ -171,7 +177,7 @@ export class CloseReason {
   /** The reason, made now if nobody asked before (a function, so that it can be handed on as a lazy reason). */
   readonly get = (): Error => {
     if (this.#error === undefined) {
-      this.#error = stacklessReason(this.#make!);
+      this.#error = stackless(this.#make!);
       this.#make = undefined;
     }
     return this.#error;
@@ -190,15 +196,6 @@ export function releaseStackFrames(error: Error): void {
   // Bounded: a cause chain may be long, or even a cycle.
   for (let depth = 0; depth < 8 && e instanceof Error; depth++, e = e.cause) void e.stack;
 }
-
-/**
- * Builds a close reason without a stack trace. A channel's close reason is made on every
- * close, and capturing the stack (the call path of whoever closed: a socket read for a
- * peer's CLOSE, the channel's own close()) cost ~10-30 µs, a few per cent of a handshake's
- * CPU, for frames that say nothing about why the channel closed: the class, `closeReason`
- * and `cause` do (a cause keeps its own stack).
- */
-export const stacklessReason: <E extends Error>(make: () => E) => E = stackless;
 
 /** What a handshake in progress fails with (a NodeStoppedError) when its node stops. */
 export const HANDSHAKE_NODE_STOPPED = "The node stopped during the secure channel handshake";
