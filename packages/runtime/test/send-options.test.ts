@@ -52,7 +52,7 @@ describe("send and sendAndReceive options on the main thread", () => {
       const got = await outcome(n.sendAndReceive("s", "x", { timeot: 100 } as never));
       expect(got).toBeInstanceOf(InvalidOptionError);
       expect((got as InvalidOptionError).option).toBe("timeot");
-      expect((got as Error).message).toBe('sendAndReceive options: unknown option "timeot"; did you mean "timeout"? known options: timeout, signal, localInfo');
+      expect((got as Error).message).toBe('sendAndReceive options: unknown option "timeot"; did you mean "timeout"? known options: timeout, signal, localInfo, maxDecodedBytes');
     });
   });
 

@@ -1,8 +1,10 @@
-import { DecodeError, EncodeError } from "../errors/errors.js";
+import { DecodeError, EncodeError, InvalidOptionError } from "../errors/errors.js";
+import { describeValue } from "../util/describe-type.js";
 import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-message.js";
 import type { Route } from "../route/route.js";
 import { copyBytes } from "../util/bytes.js";
 import { allocBodyBytes } from "./body-slab.js";
+import { COST_PER_BYTE_MAX, estimateDecodedBytes } from "./decoded-size.js";
 import { packr } from "./packr.js";
 import { findUnencodable } from "./unencodable.js";
 
@@ -31,16 +33,70 @@ export function unencodableError(what: string, root: string, value: unknown, cau
 const NON_STRING_KEY =
   "The body holds a map with a key that is not a string or a number (e.g. a Map with object keys): bodies decode maps as plain objects, so the sender must use string or number keys (or an array of [key, value] pairs)";
 
-/** Decodes a message payload written by the body codec back to the value that was sent; throws DecodeError on bad input. */
-export function decodeBody(payload: Uint8Array): unknown {
+/**
+ * The most heap a body may decode to by default (estimated from its msgpack structure, see
+ * decoded-size.ts): 64 MiB. A body of plain objects a few MiB long stays under it; an array
+ * of empty maps, which takes 64 bytes of heap per byte, is refused past 1 MiB, and its
+ * decoding cannot hold a thread for more than ≈ 0.15 s.
+ */
+export const DEFAULT_MAX_DECODED_BODY_BYTES = 64 * 1024 * 1024;
+
+/** Options of decodeBody. */
+export interface DecodeBodyOptions {
+  /**
+   * The most heap, in bytes, the decoded value may take (estimated from the body's msgpack
+   * structure before decoding; DEFAULT_MAX_DECODED_BODY_BYTES, 64 MiB): past it, DecodeError
+   * and nothing decoded. Infinity decodes whatever comes: only for a sender you trust.
+   */
+  maxDecodedBytes?: number;
+}
+
+/**
+ * Decodes a message payload written by the body codec back to the value that was sent; throws
+ * DecodeError on bad input, and for a body that would decode to more than `maxDecodedBytes`
+ * of objects (a message's `body` uses the default; decode its `payload` with a larger bound
+ * to take such bodies from a sender you trust).
+ */
+export function decodeBody(payload: Uint8Array, options?: DecodeBodyOptions): unknown {
   const bytes = decodeBytes(payload);
   if (bytes !== undefined) return bytes;
+  const limit = maxDecodedBytesOf(options);
+  // Smaller bodies cannot pass the limit, whatever they hold: only larger ones are read twice.
+  if (payload.length * COST_PER_BYTE_MAX > limit) checkDecodedSize(payload, limit);
   try {
     return packr().unpack(payload);
   } catch (error) {
     // msgpackr's message can quote the decoded value (plaintext): never carry it along.
     if (error instanceof Error && error.message.startsWith("Invalid property type")) throw new DecodeError(NON_STRING_KEY);
     throw new DecodeError("The payload is not a msgpack-encoded body");
+  }
+}
+
+/**
+ * The bound that decodeBody's (or a sendAndReceive's) options give; InvalidOptionError,
+ * prefixed with `what`, for anything but a positive number or Infinity.
+ */
+export function maxDecodedBytesOf(options: DecodeBodyOptions | undefined, what = "decodeBody options"): number {
+  const limit = options?.maxDecodedBytes;
+  if (limit === undefined) return DEFAULT_MAX_DECODED_BODY_BYTES;
+  if (typeof limit !== "number" || !(limit > 0)) {
+    throw new InvalidOptionError(`${what}: maxDecodedBytes must be a positive number of bytes or Infinity, got ${describeValue(limit)}`, { option: "maxDecodedBytes" });
+  }
+  return limit;
+}
+
+/** Refuses `payload` if decoding it would take more than `limit` bytes of heap (or it uses msgpackr's records). */
+function checkDecodedSize(payload: Uint8Array, limit: number): void {
+  const cost = estimateDecodedBytes(payload, limit);
+  if (cost === "records") {
+    throw new DecodeError("The body uses msgpackr's records or bundled strings, which a body this large may not use (they are not plain msgpack; encodeBody writes plain msgpack)");
+  }
+  if (cost > limit) {
+    throw new DecodeError(
+      `The body would decode to more than ${limit} bytes of objects (estimated from its ${payload.length} bytes of msgpack): ` +
+        "refused, nothing decoded. From a sender you trust, decode its payload with decodeBody(payload, { maxDecodedBytes }); " +
+        "or send large data as bytes",
+    );
   }
 }
 

@@ -1,4 +1,4 @@
-export { encodeBody, decodeBody, lentBytesMessage, bytesBodyLength, writeBytesBody } from "./body.js";
+export { encodeBody, decodeBody, DEFAULT_MAX_DECODED_BODY_BYTES, type DecodeBodyOptions, lentBytesMessage, bytesBodyLength, writeBytesBody } from "./body.js";
 export { forEachRepeatedPayload, REPEATED_HEAD, REPEATED_HEAD_PAYLOADS, repeatedHeadWord } from "./repeated-head.js";
 export {
   encodeEnvelope,

@@ -39,7 +39,14 @@ export interface SendOptions extends WaitOptions {
 export interface TrySendOptions extends Pick<SendOptions, "localInfo"> {}
 
 /** The options of `sendAndReceive`: those of `send` but `ifFull` (a request dropped would only time out). */
-export interface SendAndReceiveOptions extends Omit<SendOptions, "ifFull"> {}
+export interface SendAndReceiveOptions extends Omit<SendOptions, "ifFull"> {
+  /**
+   * The most heap, in bytes, the reply's body may decode to (estimated from its msgpack
+   * structure; DEFAULT_MAX_DECODED_BODY_BYTES, 64 MiB): a larger reply rejects the call with
+   * DecodeError, nothing decoded. Infinity takes any reply: only from a peer you trust.
+   */
+  maxDecodedBytes?: number;
+}
 
 /**
  * What a worker may do with flow controls from wherever it runs. Mutations are applied in

@@ -205,7 +205,7 @@ export class MainContext implements Context {
       const onward = route(to);
       const firstHop = onward.next();
       const ephemeral = Address.random();
-      reply = new PendingReply<T>(ephemeral, core.router, core.deadlines, onward, viaOf(core, firstHop));
+      reply = new PendingReply<T>(ephemeral, core.router, core.deadlines, onward, viaOf(core, firstHop), options);
       reply.open(firstHop, options.signal);
       if (!reply.pending) return reply.promise;
       try {

@@ -1,5 +1,5 @@
 import type { Address } from "../address/address.js";
-import { decodeBody } from "../codec/body.js";
+import { decodeBody, type DecodeBodyOptions } from "../codec/body.js";
 import { AbortError, NodeStoppedError, RouteUnavailableError, TimeoutError } from "../errors/errors.js";
 import type { LocalMessage } from "../message/local-message.js";
 import type { Route } from "../route/route.js";
@@ -43,6 +43,8 @@ export class PendingReply<T> implements Mailbox, Expiring {
     readonly onward: Route,
     /** What the first hop is when it leads to another node ("connection", "secure channel"), for the timeout's message. */
     readonly via: string | undefined,
+    /** How the reply's body is decoded (the call's options: its maxDecodedBytes). */
+    readonly decoding: DecodeBodyOptions,
   ) {
     this.promise = new Promise<T>((resolve, reject) => {
       this.#resolve = resolve;
@@ -107,7 +109,7 @@ export class PendingReply<T> implements Mailbox, Expiring {
     this.#release();
     let body: T;
     try {
-      body = decodeBody(message.payload) as T;
+      body = decodeBody(message.payload, this.decoding) as T;
     } catch (error) {
       this.#reject(error);
       return;

@@ -1,4 +1,5 @@
 import { AbortError, InvalidOptionError } from "../errors/errors.js";
+import { maxDecodedBytesOf } from "../codec/body.js";
 import type { LocalMessage } from "../message/local-message.js";
 import { checkWaitOptions, isPlainObject, optionKeys } from "../options/plain-options.js";
 import { describeValue } from "../util/describe-type.js";
@@ -6,7 +7,7 @@ import type { SendAndReceiveOptions, SendOptions } from "./context.js";
 
 /** The keys of SendOptions and of SendAndReceiveOptions. */
 const SEND_OPTIONS = optionKeys<SendOptions>({ timeout: true, signal: true, localInfo: true, ifFull: true });
-const SEND_AND_RECEIVE_OPTIONS = optionKeys<SendAndReceiveOptions>({ timeout: true, signal: true, localInfo: true });
+const SEND_AND_RECEIVE_OPTIONS = optionKeys<SendAndReceiveOptions>({ timeout: true, signal: true, localInfo: true, maxDecodedBytes: true });
 /** The options of send that bound or replace a wait: meaningless for trySend and tryForward, which never wait. */
 const WAIT_ONLY_OPTIONS = ["timeout", "signal", "ifFull"] as const;
 
@@ -30,6 +31,7 @@ export function checkSendOptions(options: unknown, call: "send" | "forward" | "s
     throw new InvalidOptionError(`${WHAT[call]}: ifFull must be "wait" or "drop", got ${describeValue(ifFull)}`, { option: "ifFull" });
   }
   checkLocalInfo(options, WHAT[call]);
+  if (call === "sendAndReceive") maxDecodedBytesOf(options as SendAndReceiveOptions, WHAT.sendAndReceive);
   // Checked here, for every send: the send queue looked at a signal only while a send waited for room, so one already aborted went out.
   const signal = (options as SendOptions).signal;
   if (signal?.aborted) throw new AbortError(`${call} was aborted before it started: nothing was sent`, { cause: signal.reason });

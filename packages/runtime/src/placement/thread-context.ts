@@ -1,5 +1,5 @@
 import { Address, toAddress, type AddressLike } from "../address/address.js";
-import { bodyMessage, encodeBody } from "../codec/body.js";
+import { bodyMessage, decodeBody, encodeBody } from "../codec/body.js";
 import { encodeEnvelope } from "../codec/envelope.js";
 import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions, TrySendOptions } from "../context/context.js";
 import { Inbox } from "../context/inbox.js";
@@ -115,7 +115,7 @@ export class ThreadContext implements Context {
         { timeout: options.timeout ?? this.sendAndReceiveTimeout, signal: options.signal },
         `sendAndReceive to ${onward.toString()}`,
       );
-      return reply.body;
+      return decodeBody(reply.payload, options) as T;
     } finally {
       unsent.abort();
       link.requests.delete(key);
