@@ -752,10 +752,14 @@ describe("relay options", () => {
         name: "RelayNameInvalidError",
         message: `Invalid relay name: got ${shown}, not a string of 1 to 64 letters, digits, '_', '-' or '.'`,
       });
-      expect(() => allowRegistrations({ bob: [bad as never] })).toThrow(expect.objectContaining({ name: "InvalidOptionError", message: `the rule for "bob" has an invalid identifier: ${shown}` }));
+      expect(() => allowRegistrations({ bob: [bad as never] })).toThrow(
+        expect.objectContaining({ name: "InvalidOptionError", option: "rules.bob", message: `the rule for "bob" has an invalid identifier: ${shown}` }),
+      );
     }
     await expect(createRemoteRelay(n, { name: "b o b", identity, connect })).rejects.toThrow(`Invalid relay name "b o b": 1 to 64 letters`);
     expect(() => allowRegistrations({ bob: [[Object.create(null)] as never] })).toThrow(/the rule for "bob" has an invalid identifier: an array$/);
+    expect(() => allowRegistrations({ bob: "I3f" as never })).toThrow(expect.objectContaining({ option: "rules.bob", message: 'the rule for "bob" must be a list of identifiers, got "I3f"' }));
+    expect(() => allowRegistrations(null as never)).toThrow(expect.objectContaining({ option: "rules", message: expect.stringMatching(/^relay registration rules must be an object .*, got null$/) }));
     expect(dials).toBe(0);
   });
 

@@ -16,12 +16,12 @@ export const ANY_RELAY_NAME = "*";
  * of its own (above, only I3f… may register bob: a wildcard never takes a named rule's name).
  */
 export function allowRegistrations(rules: Readonly<Record<string, readonly (Identifier | string)[]>>): RelayPolicy {
-  if (rules === null || typeof rules !== "object") throw new InvalidOptionError("relay registration rules must be an object");
+  if (rules === null || typeof rules !== "object") throw new InvalidOptionError(`relay registration rules must be an object such as { bob: ["I3f…"] }, got ${describeValue(rules)}`, { option: "rules" });
   const table = new Map<string, Set<string>>();
   for (const [name, identifiers] of Object.entries(rules)) {
-    if (!Array.isArray(identifiers)) throw new InvalidOptionError(`the rule for "${name}" must be a list of identifiers`);
+    if (!Array.isArray(identifiers)) throw new InvalidOptionError(`the rule for "${name}" must be a list of identifiers, got ${describeValue(identifiers)}`, { option: `rules.${name}` });
     for (const id of identifiers) {
-      if (!isIdentifier(id)) throw new InvalidOptionError(`the rule for "${name}" has an invalid identifier: ${describeValue(id)}`);
+      if (!isIdentifier(id)) throw new InvalidOptionError(`the rule for "${name}" has an invalid identifier: ${describeValue(id)}`, { option: `rules.${name}` });
     }
     table.set(name, new Set(identifiers));
   }
