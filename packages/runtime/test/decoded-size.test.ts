@@ -2,7 +2,7 @@ import { Packr } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { Address, DecodeError, DEFAULT_MAX_DECODED_BODY_BYTES, LocalMessage, decodeBody, encodeBody, route, type Routed } from "@hopwire/runtime";
 // Internal: the estimate itself (not public API).
-import { COST_PER_BYTE_MAX, estimateDecodedBytes } from "../dist/codec/decoded-size.js";
+import { estimateDecodedBytes, MAX_DEPTH } from "../dist/codec/decoded-size.js";
 import { BodyReader, Prober } from "./fixtures/workers.js";
 import { invalidOption, withNode } from "./helpers.js";
 
@@ -17,20 +17,36 @@ function arrayOf(n: number, tag: number): Uint8Array {
 const TOO_LARGE = /^The body would decode to more than \d+ bytes of objects .*refused, nothing decoded/;
 
 describe("the decoded size of a body", () => {
-  it("follows the model: a slot per value, and maps, arrays, strings, bins and wide numbers on top", () => {
-    const cost = (value: unknown): unknown => estimateDecodedBytes(encodeBody(value), Infinity);
+  const cost = (value: unknown): unknown => estimateDecodedBytes(encodeBody(value), Infinity);
+
+  it("follows the model: a slot per value, and maps, arrays, strings, bins, wide numbers and extensions on top", () => {
     expect(cost({})).toBe(8 + 56);
-    expect(cost([1, 2])).toBe(8 + 32 + 8 + 8);
-    expect(cost("abc")).toBe(8 + 16 + 6);
-    expect(cost({ a: 1.5 })).toBe(8 + 56 + (8 + 16 + 2) + (8 + 16));
-    expect(cost([null, true, -3, 200])).toBe(8 + 32 + 4 * 8);
-    expect(cost("x".repeat(300))).toBe(8 + 16 + 600);
+    expect(cost([1, 2])).toBe(8 + 48 + 8 + 8);
+    expect(cost("abc")).toBe(8 + 24 + 6);
+    expect(cost({ a: 1.5 })).toBe(8 + 56 + (8 + 24 + 2) + (8 + 16));
+    expect(cost([null, true, -3, 200])).toBe(8 + 48 + 4 * 8);
+    expect(cost("x".repeat(300))).toBe(8 + 24 + 600);
+    // A map of more than 16 entries is a dictionary: 96 more an entry.
+    const wide = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${String.fromCharCode(97 + i)}`, 0]));
+    expect(cost(wide)).toBe(8 + 56 + 17 * 96 + 17 * (8 + 24 + 4) + 17 * 8);
     // An Address is an extension that carries its [type, value] after it: both are counted.
-    expect(cost(new Address(0, "x"))).toBe(8 + 64 + (8 + 32 + 8 + (8 + 16 + 2)));
-    // No byte of a body costs more than COST_PER_BYTE_MAX: an empty map is the worst.
-    const maps = arrayOf(1000, 0x80);
-    expect((estimateDecodedBytes(maps, Infinity) as number) / maps.length).toBeLessThanOrEqual(COST_PER_BYTE_MAX);
-    expect(estimateDecodedBytes(maps, Infinity)).toBe(8 + 32 + 1000 * 64);
+    expect(cost(new Address(0, "x"))).toBe(8 + 64 + 1 + (8 + 48 + 8 + (8 + 24 + 2)));
+    expect(estimateDecodedBytes(arrayOf(1000, 0x80), Infinity)).toBe(8 + 48 + 1000 * 64);
+  });
+
+  it("grows an object's elements for a key that is an array index, as V8 does, and counts a dictionary past its reach", () => {
+    const key = (k: string): number => 8 + 24 + 2 * k.length;
+    // {"999": 0}: V8 allocates elements for 1,516 entries (1.5× the index + 16), 8 bytes each.
+    expect(cost({ "999": 0 })).toBe(8 + 56 + key("999") + 16 + 8 * 1516 + 8);
+    // Each key past what the elements hold grows them again (keys go in ascending order: "5" first); a key within costs nothing more.
+    expect(cost({ "999": 0, "5": 0 })).toBe(8 + 56 + key("5") + 16 + 8 * 25 + 8 + key("999") + 16 + 8 * 1516 + 8);
+    expect(cost({ "5": 0, "6": 0 })).toBe(8 + 56 + key("5") + 16 + 8 * 25 + 8 + key("6") + 8);
+    // An integer key is the same index as its string.
+    expect(estimateDecodedBytes(Uint8Array.of(0x81, 0xcd, 0x03, 0xe7, 0x00), Infinity)).toBe(8 + 56 + 8 + 16 + 8 * 1516 + 8);
+    // "0999", "-1" and "1e3" are no indices: named properties.
+    expect(cost({ "0999": 0 })).toBe(8 + 56 + key("0999") + 8);
+    // Past V8's reach (over 5,000 entries, or a gap of 1,024 or more): a dictionary entry of 64.
+    expect(cost({ "4000": 0 })).toBe(8 + 56 + key("4000") + 64 + 8);
   });
 
   it("stops counting once past the limit", () => {
@@ -51,20 +67,29 @@ describe("the decoded size of a body", () => {
     expect((error as DecodeError).code).toBe("DECODE_FAILED");
     expect((error as Error).message).toMatch(TOO_LARGE);
     expect((error as Error).message).toContain(String(DEFAULT_MAX_DECODED_BODY_BYTES));
+    // 64 KiB of {"999": 0} (8 bytes each): ≈ 100 MiB of elements in V8.
+    const item = [0x81, 0xa3, 0x39, 0x39, 0x39, 0x00];
+    const n = Math.floor((64 * 1024) / item.length);
+    const keys = new Uint8Array(5 + n * item.length);
+    keys.set([0xdd, 0, 0, n >> 8, n & 0xff]);
+    for (let i = 0; i < n; i++) keys.set(item, 5 + i * item.length);
+    expect(() => decodeBody(keys)).toThrow(TOO_LARGE);
   });
 
   it("decodes a large body of ordinary objects under the default bound", () => {
-    const rows = Array.from({ length: 20_000 }, (_, i) => ({ id: i, name: `row ${i}`.padEnd(60, "."), tags: ["a", "b"], score: i / 3 }));
-    const payload = encodeBody(rows);
-    expect(payload.length * COST_PER_BYTE_MAX).toBeGreaterThan(DEFAULT_MAX_DECODED_BODY_BYTES); // so it is estimated
-    expect(decodeBody(payload)).toEqual(rows);
+    const rows = Array.from({ length: 20_000 }, (_, i) => ({ id: i, name: `row ${i}`.padEnd(60, "."), tags: ["a", "b"], score: i / 3, at: new Date(i), none: undefined }));
+    expect(decodeBody(encodeBody(rows))).toEqual(rows);
+    const byId = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [i, { i }]));
+    expect(decodeBody(encodeBody(byId))).toEqual(byId);
+    const where = { to: route("a", new Address(1, "127.0.0.1:4000")), at: new Address(0, "x") };
+    expect(decodeBody(encodeBody(where))).toEqual(where);
   });
 
   it("takes any bound the caller gives, Infinity for none", () => {
     const body = Array.from({ length: 100 }, () => ({}));
     const payload = encodeBody(body);
     expect(() => decodeBody(payload, { maxDecodedBytes: 1000 })).toThrow(TOO_LARGE);
-    expect(decodeBody(payload, { maxDecodedBytes: 100 * 64 + 40 })).toEqual(body);
+    expect(decodeBody(payload, { maxDecodedBytes: 100 * 64 + 56 })).toEqual(body);
     expect(decodeBody(payload, { maxDecodedBytes: Infinity })).toEqual(body);
     // Bytes are a view of the payload: no bound applies to them.
     expect((decodeBody(encodeBody(new Uint8Array(5000).fill(7)), { maxDecodedBytes: 1 }) as Uint8Array).every((b) => b === 7)).toBe(true);
@@ -82,11 +107,34 @@ describe("the decoded size of a body", () => {
     expect(() => decodeBody(payload, { maxDecodedBytes: 1000 })).toThrow(TOO_LARGE);
   });
 
-  it("refuses msgpackr's records and bundled strings in a body it estimates, which plain msgpack has not", () => {
-    const records = new Packr({ useRecords: true }).pack(Array.from({ length: 50 }, (_, i) => ({ a: i, b: i })));
-    expect(() => decodeBody(records, { maxDecodedBytes: 100 })).toThrow(/records or bundled strings/);
-    const bundled = new Packr({ bundleStrings: true, useRecords: false }).pack({ s: "hello world".repeat(20) });
-    expect(() => decodeBody(bundled, { maxDecodedBytes: 100 })).toThrow(/records or bundled strings/);
+  it("refuses every extension encodeBody does not write, whatever the body's size: msgpackr would decode them", () => {
+    const refused = (hex: string, type: string): void => {
+      expect(() => decodeBody(Buffer.from(hex.replace(/ /g, ""), "hex"))).toThrow(new RegExp(`^The body holds a msgpack extension of type ${type} .*encodeBody never writes`));
+    };
+    refused("d4 65 00 90", "0x65"); // an Error (a stack trace each: ≈ 2 s a MiB)
+    refused("d4 73 00 90", "0x73"); // a Set
+    refused("d4 78 00 92 a1 61 a0", "0x78"); // a RegExp
+    refused("d5 74 01 00", "0x74"); // a typed array
+    refused("d4 72 40 91 a1 61 01", "0x72"); // a record definition
+    refused("d5 72 00 00 91 a1 61", "0x72"); // the same in a fixext2
+    refused("d6 62 00 00 00 04 a0 a0", "0x62"); // bundled strings
+    refused("c7 00 73 90", "0x73"); // a Set in an ext8
+    refused("c7 03 48 92 00 a1 78", "0x48"); // an Address in another form than encodeBody's
+    // A structured clone's references (a graph of 2^3 paths in 46 bytes; 2^24 in 320 held a thread for seconds).
+    refused("d6690000000392d6690000000292d6690000000192d6690000000090d67000000000d67000000001d67000000002", "0x69");
+    // Records through the Packr that writes them are refused too.
+    expect(() => decodeBody(new Packr({ useRecords: true }).pack([{ a: 1 }, { a: 2 }]))).toThrow(/extension of type 0x72/);
+  });
+
+  it("refuses bytes after the value, and nesting deeper than msgpackr goes", () => {
+    expect(() => decodeBody(Uint8Array.of(0x01, 0xc0))).toThrow(/^The body has bytes after its value: refused, nothing decoded$/);
+    const nested = (depth: number): Uint8Array => {
+      const bytes = new Uint8Array(depth + 1).fill(0x91);
+      bytes[depth] = 0xc0;
+      return bytes;
+    };
+    expect(() => decodeBody(nested(3000))).not.toThrow();
+    expect(() => decodeBody(nested(MAX_DEPTH + 1))).toThrow(new RegExp(`^The body nests containers more than ${MAX_DEPTH} deep`));
   });
 
   it("leaves a malformed body to the decoder: a header that claims more than the bytes hold is not 'too large'", () => {

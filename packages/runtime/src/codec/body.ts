@@ -4,7 +4,7 @@ import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-me
 import type { Route } from "../route/route.js";
 import { copyBytes } from "../util/bytes.js";
 import { allocBodyBytes } from "./body-slab.js";
-import { COST_PER_BYTE_MAX, estimateDecodedBytes } from "./decoded-size.js";
+import { estimateDecodedBytes } from "./decoded-size.js";
 import { packr } from "./packr.js";
 import { findUnencodable } from "./unencodable.js";
 
@@ -35,9 +35,9 @@ const NON_STRING_KEY =
 
 /**
  * The most heap a body may decode to by default (estimated from its msgpack structure, see
- * decoded-size.ts): 64 MiB. A body of plain objects a few MiB long stays under it; an array
- * of empty maps, which takes 64 bytes of heap per byte, is refused past 1 MiB, and its
- * decoding cannot hold a thread for more than ≈ 0.15 s.
+ * decoded-size.ts): 64 MiB. A body of ordinary objects a few MiB long stays under it; what
+ * bodies that are no larger decoded to before (1 GiB and 4 s for 16 MiB of empty maps, a
+ * process's whole heap for 2.3 MB of index-like keys) does not.
  */
 export const DEFAULT_MAX_DECODED_BODY_BYTES = 64 * 1024 * 1024;
 
@@ -46,23 +46,23 @@ export interface DecodeBodyOptions {
   /**
    * The most heap, in bytes, the decoded value may take (estimated from the body's msgpack
    * structure before decoding; DEFAULT_MAX_DECODED_BODY_BYTES, 64 MiB): past it, DecodeError
-   * and nothing decoded. Infinity decodes whatever comes: only for a sender you trust.
+   * and nothing decoded. Infinity takes any size (only from a sender you trust); what the
+   * body holds is checked all the same (only what encodeBody writes).
    */
   maxDecodedBytes?: number;
 }
 
 /**
  * Decodes a message payload written by the body codec back to the value that was sent; throws
- * DecodeError on bad input, and for a body that would decode to more than `maxDecodedBytes`
- * of objects (a message's `body` uses the default; decode its `payload` with a larger bound
- * to take such bodies from a sender you trust).
+ * DecodeError on bad input: bytes that are not msgpack, msgpack that encodeBody does not write
+ * (msgpackr's other extensions, bytes after the value), and a body that would decode to more
+ * than `maxDecodedBytes` of objects (a message's `body` uses the default; decode its `payload`
+ * with a larger bound to take such bodies from a sender you trust).
  */
 export function decodeBody(payload: Uint8Array, options?: DecodeBodyOptions): unknown {
   const bytes = decodeBytes(payload);
   if (bytes !== undefined) return bytes;
-  const limit = maxDecodedBytesOf(options);
-  // Smaller bodies cannot pass the limit, whatever they hold: only larger ones are read twice.
-  if (payload.length * COST_PER_BYTE_MAX > limit) checkDecodedSize(payload, limit);
+  checkDecodedSize(payload, maxDecodedBytesOf(options));
   try {
     return packr().unpack(payload);
   } catch (error) {
@@ -85,12 +85,13 @@ export function maxDecodedBytesOf(options: DecodeBodyOptions | undefined, what =
   return limit;
 }
 
-/** Refuses `payload` if decoding it would take more than `limit` bytes of heap (or it uses msgpackr's records). */
+/**
+ * Refuses `payload` if decoding it would take more than `limit` bytes of heap, or if it is not
+ * what encodeBody writes (decoded-size.ts): before msgpackr sees it, every body (bytes aside).
+ */
 function checkDecodedSize(payload: Uint8Array, limit: number): void {
   const cost = estimateDecodedBytes(payload, limit);
-  if (cost === "records") {
-    throw new DecodeError("The body uses msgpackr's records or bundled strings, which a body this large may not use (they are not plain msgpack; encodeBody writes plain msgpack)");
-  }
+  if (typeof cost !== "number") throw new DecodeError(`The body ${cost.why}: refused, nothing decoded`);
   if (cost > limit) {
     throw new DecodeError(
       `The body would decode to more than ${limit} bytes of objects (estimated from its ${payload.length} bytes of msgpack): ` +

@@ -3,8 +3,13 @@ import type * as Msgpackr from "msgpackr";
 import { Address } from "../address/address.js";
 import { Route, addressesOf, adoptRoute } from "../route/route.js";
 
-/** Records are off so that every envelope is plain msgpack that another implementation can read. */
-const PLAIN_MSGPACK = { useRecords: false, moreTypes: false, mapsAsObjects: true } as const;
+/**
+ * Records are off so that every envelope is plain msgpack that another implementation can
+ * read. Structured clones are off on both sides: msgpackr decodes their references unless told
+ * not to, and a 320-byte body of references to references (a graph of 2^24 paths) held a
+ * thread for seconds, re-encoded to 32 MiB (an adversarial review, session 55).
+ */
+const PLAIN_MSGPACK = { useRecords: false, moreTypes: false, mapsAsObjects: true, structuredClone: false } as const;
 
 /** msgpack extension types under which an Address and a Route travel inside bodies and worker arguments. */
 export const ADDRESS_EXTENSION = 0x48;

@@ -17,9 +17,9 @@ export class Routed<T = unknown> {
 
   /**
    * The payload decoded as msgpack (strings, bytes, any msgpack value); decoded once, lazily.
-   * Throws DecodeError for a payload that is not a body, or that would decode to more than
-   * DEFAULT_MAX_DECODED_BODY_BYTES of objects (decode `payload` with decodeBody and a larger
-   * `maxDecodedBytes` to take it from a sender you trust).
+   * Throws DecodeError for a payload that is not a body encodeBody writes, or that would decode
+   * to more than DEFAULT_MAX_DECODED_BODY_BYTES of objects (decode `payload` with decodeBody
+   * and a larger `maxDecodedBytes` to take it from a sender you trust).
    */
   get body(): T {
     if (this.#body === UNDECODED) this.#body = decodeBody(this.message.payload) as T;
