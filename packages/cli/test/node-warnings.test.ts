@@ -101,6 +101,8 @@ describe("a configured node's warnings", () => {
       await peer.stop();
     }
     expect(lines[0]).toMatch(/^warning: refused a message from the network for "outlet": this configuration does not let it reach "outlet" from where it came \(/);
+    // Where it came from in an operator's terms: the connection's peer, beside its generated address.
+    expect(lines[0]).toMatch(/from where it came \([0-9a-f]{32}, the connection with 127\.0\.0\.1:\d+\)\. /);
     expect(lines[0]).toContain("without the secure channel the configuration puts in front of it");
     expect(lines[0]).not.toContain("addConsumer");
   });

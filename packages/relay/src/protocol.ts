@@ -1,3 +1,4 @@
+import { FORWARDER_PREFIX } from "@hopwire/runtime";
 import type { RefusalCode } from "./errors.js";
 
 /**
@@ -33,8 +34,8 @@ export const MAX_REPLY_BYTES = 4096;
 /** The relay service's default address (Ockam's name for it). */
 export const DEFAULT_RELAY_SERVICE_ADDRESS = "forwarding_service";
 
-/** The prefix of every forwarder's address: `forward_to_<name>`. */
-export const FORWARDER_PREFIX = "forward_to_";
+/** The prefix of every forwarder's address: `forward_to_<name>` (the runtime's constant). */
+export { FORWARDER_PREFIX };
 
 /** What a relay name may be: 1 to 64 letters, digits, `_`, `-` or `.`. */
 export const RELAY_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;

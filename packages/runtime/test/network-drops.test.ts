@@ -64,4 +64,28 @@ describe("a network message the router cannot deliver", () => {
       }
     });
   });
+  it("is refused quietly at a retired address, a tombstone left there (retireTo) included, until a worker takes the address again", async () => {
+    await withNode({ warnings: false }, async (n) => {
+      const producer = Address.random();
+      n.flowControls.addProducer(producer, n.flowControls.generateId());
+      const dropped: DroppedEvent[] = [];
+      const denied: DeniedEvent[] = [];
+      n.on("dropped", (event) => dropped.push(event));
+      n.on("denied", (event) => denied.push(event));
+      const answered: string[] = [];
+      const tombstone = { address: Address.random(), deliver: () => void answered.push("closed") };
+      const ended = new Address(0, "ended");
+      n.router.retireTo(ended, tombstone);
+      // The program's own sends reach the tombstone; the network's are refused, no event.
+      n.router.route(message("ended", Address.random()), undefined);
+      expect(answered).toEqual(["closed"]);
+      expect(n.router.routeOrDrop(message("ended", producer), producer.key)).toBeUndefined();
+      expect([dropped.length, denied.length]).toEqual([0, 0]);
+      // A worker at the address again: a denial is reported, as anywhere.
+      n.router.unregister1(ended);
+      await n.startWorker("ended", { handleMessage() {} }, { placement: "main" });
+      expect(n.router.routeOrDrop(message("ended", producer), producer.key)).toBeUndefined();
+      expect(denied.map((e) => e.address)).toEqual(["ended"]);
+    });
+  });
 });

@@ -229,6 +229,32 @@ describe("the closed promise and SecureChannelClosedError", () => {
   });
 });
 
+describe("a closed channel's address", () => {
+  it("answers the program's sends with the close reason, and refuses the network's quietly: no 'denied' event or warning", async () => {
+    // A peer that has not yet learnt of the close (an initiator's heartbeat along a route
+    // through a relay whose channel to the responder closed) is no configuration to fix: the
+    // relay warned "this configuration does not let it reach …" (an operator's trial, session 55).
+    const { channel } = await channelOverTcp();
+    await n.sendAndReceive(route(channel, "echo"), "sync");
+    await channel.close();
+    const reason = await channel.closed;
+    await expect(n.send(route(channel, "echo"), "after close")).rejects.toBe(reason);
+    const tcp = await createTcpTransport(n);
+    const tcpListener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
+    const connection = await tcp.connect(tcpListener.address, new TcpConnectionOptions());
+    const denied: string[] = [];
+    const dropped: string[] = [];
+    n.on("denied", (event) => denied.push(event.address));
+    n.on("dropped", (event) => dropped.push(event.address));
+    await n.send(route(connection, channel.address, "echo"), "stale");
+    // In order on the one connection: once this one is reported, the first was handled.
+    await n.send(route(connection, "nobody"), "marker");
+    await eventually(() => dropped.includes("nobody"));
+    expect(denied).toEqual([]);
+    expect(dropped).toEqual(["nobody"]);
+  });
+});
+
 describe("a handshake whose connection goes away", () => {
   it("fails as soon as the connection closes, with its reason, not at the handshake timeout (a peer that drops it mid-handshake)", async () => {
     // A server that greets as a Hopwire node (version byte, keepalive), then closes the

@@ -239,6 +239,12 @@ describe("trust policies", () => {
     expect((error as Error).message).toBe(
       "secure channel handshake (no answer from 0#black_hole: is a secure channel listener at the end of that route, and a consumer of the flow the handshake arrives on? Its node warns when flow controls drop a message) timed out after 200 ms",
     );
+    // Through a relay's forwarder, the likeliest cause is a name nobody holds now (an operator's trial, session 55).
+    await n.startWorker("forward_to_bob", new Sink(), { placement: "main" });
+    const viaRelay = await createSecureChannel(n, alice, route("forward_to_bob", "bob_listener"), new SecureChannelOptions().withHandshakeTimeout(200)).catch((e: unknown) => e);
+    expect((viaRelay as Error).message).toBe(
+      "secure channel handshake (no answer from 0#forward_to_bob => 0#bob_listener: is a secure channel listener at the end of that route, and a consumer of the flow the handshake arrives on; through a relay, is its name registered now (its registrant may be gone, or not registered again yet)? Its node warns when flow controls drop a message) timed out after 200 ms",
+    );
   });
 
   it("a handshake the caller aborts says so, without the timeout's guess about the route", async () => {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { createServer, connect as netConnect, type Socket } from "node:net";
 import {
   afterClosingHandles,
@@ -150,8 +151,12 @@ export class TcpTransport {
    * `#listeners` as its stop begins): the stop waits for them, so no server or socket of theirs outlives it.
    */
   readonly #inProgress = new Set<Promise<unknown>>();
-  /** Aborted as the transport stops: a dial in progress ends then (its socket destroyed) rather than at its connect or timeout. */
-  readonly #stopDials = new AbortController();
+  /**
+   * Aborted as the transport stops: a dial in progress ends then (its socket destroyed) rather
+   * than at its connect or timeout. Every dial in progress listens to it, and one at a time: no
+   * listener limit (20 registrations at once made Node warn "Possible EventTarget memory leak").
+   */
+  readonly #stopDials = unlimitedAbortController();
   readonly #host: ConnectionHost;
   /** The node's stop runs it; it removes that hook as it ends (a node may get a new transport after one stopped). */
   readonly #stopOnce = new StopOnce(() => this.#closeEverything());
@@ -697,4 +702,11 @@ function released(socket: Socket): Promise<void> {
     socket.once("close", () => resolve());
     socket.destroy();
   });
+}
+
+/** An AbortController whose signal takes any number of listeners (see TcpTransport's #stopDials). */
+function unlimitedAbortController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }

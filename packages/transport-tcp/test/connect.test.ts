@@ -101,6 +101,25 @@ describe("connect() waits for the peer's first frame", () => {
     expect(await connecting).toBeInstanceOf(TransportStoppedError);
   });
 
+  it("many dials at once make Node print no 'Possible EventTarget memory leak' warning (they share the transport's stop signal)", async () => {
+    // 20 relay registrations at once printed it each time (an operator's trial, session 55).
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(`${warning.name}: ${warning.message}`);
+    process.on("warning", onWarning);
+    try {
+      const responder = await startResponder();
+      const initiator = await startNode("initiator");
+      nodes.push(responder.node, initiator.node);
+      const connections = await Promise.all(Array.from({ length: 15 }, () => initiator.tcp.connect(responder.listener.address)));
+      expect(connections).toHaveLength(15);
+      // Node emits the warning on the next tick after the eleventh listener.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   it("a server that answers nothing to what the client sent: ConnectError at firstFrameTimeout, saying what a Hopwire peer would have done", async () => {
     const address = await listening(createServer((socket) => void sockets.push(socket.on("error", () => {}))));
     const initiator = await startNode("initiator");

@@ -18,7 +18,9 @@ export function relayServiceLog(log: LineLog, intervalMs = RELAY_SERVICE_LOG_INT
       lines.report(
         `registered ${e.name}`,
         () => `relay service: ${e.name} registered by ${e.identifier}${e.replaced ? " (replacing the previous registration)" : ""}`,
-        (count, seconds) => `relay service: ${e.name} registered ${count} more time${count === 1 ? "" : "s"} in ${seconds} s, last by ${e.identifier}`,
+        // A takeover matters to an operator: said even when it falls into the summary.
+        (count, seconds) =>
+          `relay service: ${e.name} registered ${count} more time${count === 1 ? "" : "s"} in ${seconds} s, last by ${e.identifier}${e.replaced ? ", the last replacing the previous registration" : ""}`,
       );
     } else if (e.kind === "refused") {
       lines.report(

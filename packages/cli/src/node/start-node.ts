@@ -22,7 +22,7 @@ import {
   type Identity,
   type TrustPolicy,
 } from "@hopwire/secure-channel";
-import { createTcpTransport, TcpListenerOptions } from "@hopwire/transport-tcp";
+import { createTcpTransport, TcpListenerOptions, type TcpConnection } from "@hopwire/transport-tcp";
 import { createOutlet, type Outlet } from "@hopwire/portal";
 import { allowAnyIdentity, allowRegistrations, createRemoteRelay, forwarderAddress, startRelayService, tcpRelayConnector } from "@hopwire/relay";
 import { resolvePeer } from "../config/load-config.js";
@@ -113,10 +113,24 @@ function describeTrust(trust: TrustConfig): string {
  * in words for the configuration's user where the runtime's speak to a programmer. Without
  * `warn`, or with HOPWIRE_WARNINGS=off, the runtime's defaults (stderr; off).
  */
-function warningOptions(config: NodeConfig, options: StartNodeOptions): NodeOptions {
+function warningOptions(config: NodeConfig, options: StartNodeOptions, senders: SenderNames): NodeOptions {
   const warn = options.warn;
   if (warn === undefined || !warningsFromEnvironment()) return {};
-  return { warnings: (_line, warning) => warn(forConfigurationUsers(warning, config)) };
+  return { warnings: (_line, warning) => warn(forConfigurationUsers(warning, config, senders.describe)) };
+}
+
+/**
+ * Names the `from` of a warning for an operator: the runtime gives the generated address of
+ * the connection a message came in on (32 hex characters), which says nothing; its peer's
+ * address does. Set once the node's TCP transport exists.
+ */
+class SenderNames {
+  connections: () => readonly TcpConnection[] = () => [];
+
+  readonly describe = (from: string): string => {
+    const connection = this.connections().find((c) => c.receiverAddress.key === from);
+    return connection === undefined ? from : `${from}, the connection with ${connection.peer}`;
+  };
 }
 
 /**
@@ -125,22 +139,22 @@ function warningOptions(config: NodeConfig, options: StartNodeOptions): NodeOpti
  * configuration in its place; the runtime's suffix (what its rate limit held back) either way.
  * The CLI reads the warning's fields, never the runtime's sentences: those may change.
  */
-export function forConfigurationUsers(warning: NodeWarning, config: NodeConfig): string {
-  return `warning: ${ownBody(warning, config) ?? warning.parts.body}${warning.parts.suffix}`;
+export function forConfigurationUsers(warning: NodeWarning, config: NodeConfig, describeSender: (from: string) => string = (from) => from): string {
+  return `warning: ${ownBody(warning, config, describeSender) ?? warning.parts.body}${warning.parts.suffix}`;
 }
 
 /** The CLI's own words for the warnings whose runtime advice speaks to a programmer; undefined for the rest. */
-function ownBody(warning: NodeWarning, config: NodeConfig): string | undefined {
+function ownBody(warning: NodeWarning, config: NodeConfig, describeSender: (from: string) => string): string | undefined {
   switch (warning.kind) {
     case "dropped":
       // A generated address (a request's reply address) is nothing a configuration names: the
       // runtime's words (a late reply) fit it.
       if (warning.reason !== "unknown-address") return undefined;
-      if (!warning.generated) return unknownAddress(warning, config);
+      if (!warning.generated) return unknownAddress(warning, config, describeSender);
       // A connection's or channel's own address (hex, meaningless to an operator) that went away with a reason.
       return warning.gone === undefined ? undefined : goneMidway(warning.gone);
     case "denied":
-      return denied(warning);
+      return denied(warning, describeSender);
     case "refused":
       return warning.reason === "HANDSHAKE_UNTRUSTED_IDENTITY" ? untrustedPeer(warning) : undefined;
     default:
@@ -164,10 +178,10 @@ function untrustedPeer({ listener, peer, via }: RefusedWarning): string {
  * is a peer that went around it — straight over TCP to what only a secure channel reaches, or
  * over a channel or connection older than a restart of the node at its other end.
  */
-function denied({ address: raw, from }: DeniedWarning): string {
+function denied({ address: raw, from }: DeniedWarning, describeSender: (from: string) => string): string {
   const address = clipForLog(raw);
   return (
-    `refused a message from the network for "${address}": this configuration does not let it reach "${address}" from where it came (${from}). ` +
+    `refused a message from the network for "${address}": this configuration does not let it reach "${address}" from where it came (${describeSender(from)}). ` +
     `A peer gets this when it sends there without the secure channel the configuration puts in front of it, or over a channel or connection ` +
     `that outlived a restart at its other end. The sender is not told; it sees a timeout.`
   );
@@ -188,10 +202,10 @@ function goneMidway(gone: string): string {
  * which setting of the sender names it. The whole body is the CLI's own, so that rewording
  * the runtime's cannot garble it.
  */
-function unknownAddress({ from, address }: DroppedWarning, config: NodeConfig): string {
+function unknownAddress({ from, address }: DroppedWarning, config: NodeConfig, describeSender: (from: string) => string): string {
   const shown = clipForLog(address); // from the network: cut short (and escaped where the line is written)
   const why = whatIsNamed(shown, config);
-  return `dropped a message from ${from} for "${shown}": ${why}${/[.?]$/.test(why) ? "" : "."} The sender is not told; it sees a timeout.`;
+  return `dropped a message from ${describeSender(from)} for "${shown}": ${why}${/[.?]$/.test(why) ? "" : "."} The sender is not told; it sees a timeout.`;
 }
 
 /**
@@ -248,10 +262,12 @@ function listenerOptions(l: NonNullable<NodeConfig["tcpListeners"]>[number]): Tc
 export async function startNodeFromConfig(config: NodeConfig, options: StartNodeOptions): Promise<RunningNode> {
   const { log } = options;
   const identity = await resolveIdentity(config, options);
-  const n = await createNode({ ...warningOptions(config, options), busyPollMicros: config.busyPollMicros ?? 0 });
+  const senders = new SenderNames();
+  const n = await createNode({ ...warningOptions(config, options, senders), busyPollMicros: config.busyPollMicros ?? 0 });
   try {
     log(`identity ${identity.identifier}`);
     const tcp = await createTcpTransport(n);
+    senders.connections = () => tcp.connections;
     const tcpFlows: FlowControlId[] = [];
     for (const l of config.tcpListeners ?? []) {
       const listener = await tcp.listen(l.address, listenerOptions(l));

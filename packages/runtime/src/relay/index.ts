@@ -1,1 +1,2 @@
 export { startRelay, RelayMailbox, type RelayOptions } from "./relay.js";
+export { FORWARDER_PREFIX } from "./forwarder-prefix.js";

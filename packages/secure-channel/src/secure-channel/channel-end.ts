@@ -4,6 +4,7 @@ import {
   atTurnEnd,
   bytesBodyLength,
   encodeEnvelopeHead,
+  FORWARDER_PREFIX,
   EnvelopeHeadDecoder,
   LocalMessage,
   NO_LOCAL_INFO,
@@ -439,7 +440,11 @@ export class ChannelEnd implements ChannelCipherSink {
     if (this.role === "responder") return " (the initiator sent no third message)";
     if (orConfirm) return " (the responder answered, then sent no CONFIRM)";
     const to = this.remoteRoute.toString();
-    return ` (no answer from ${to}: is a secure channel listener at the end of that route, and a consumer of the flow the handshake arrives on? Its node warns when flow controls drop a message)`;
+    // A relay's name held by nobody (its registrant gone, not yet registered again) looks the same from here.
+    const viaRelay = this.remoteRoute.addresses.some((a) => a.value.startsWith(FORWARDER_PREFIX))
+      ? "; through a relay, is its name registered now (its registrant may be gone, or not registered again yet)?"
+      : "?";
+    return ` (no answer from ${to}: is a secure channel listener at the end of that route, and a consumer of the flow the handshake arrives on${viaRelay} Its node warns when flow controls drop a message)`;
   }
 
   /** The channel is open: local workers may route through the encryptor address. */

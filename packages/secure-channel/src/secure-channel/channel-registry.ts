@@ -55,7 +55,7 @@ export function rememberClosedEncryptor(node: Node, address: Address, reason: ()
     },
   };
   try {
-    router.register([address], tombstone);
+    router.retireTo(address, tombstone);
   } catch {
     return; // the address was taken meanwhile: leave it
   }
