@@ -45,6 +45,20 @@ describe("Address", () => {
     expect(a.equals(b)).toBe(false);
   });
 
+  it("makes ids of 32 random hex characters across refills of its random pool, after a prefix if given, and reply addresses alike", async () => {
+    const { ephemeralHex32, isRandomHex32, randomHex32 } = await import("../dist/util/random-hex.js");
+    const { ephemeralAddress } = await import("../dist/address/address.js");
+    const ids = new Set<string>();
+    for (let i = 0; i < 600; i++) ids.add(randomHex32()); // past 256 ids: the pool is drawn again
+    for (let i = 0; i < 600; i++) ids.add(ephemeralHex32());
+    expect(ids.size).toBe(1200);
+    for (const id of ids) expect(isRandomHex32(id), id).toBe(true);
+    const prefixed = randomHex32("fc");
+    expect(prefixed).toMatch(/^fc[0-9a-f]{32}$/);
+    expect(ephemeralAddress().isLocal).toBe(true);
+    expect(ephemeralAddress().value).toMatch(/^[0-9a-f]{32}$/);
+  });
+
   it("compares by type and value", () => {
     expect(new Address(0, "x").equals(Address.parse("x"))).toBe(true);
     expect(new Address(1, "x").equals(Address.parse("x"))).toBe(false);

@@ -83,6 +83,39 @@ describe("ReplayWindow", () => {
     expect(disagreements).toEqual([]);
   });
 
+  it("agrees with the reference model as what it accepted stops being one run and becomes one again", () => {
+    // Without a gap, the window keeps two numbers in place of its bitmap: the next counter, the
+    // one just below the run, a replay, a gap above or below, and a jump past the whole window.
+    const sequences = [
+      [0, 1, 2, 3, 4, 5],
+      [5, 6, 4, 3, 7, 2],
+      [10, 11, 11, 9, 12],
+      [3, 5, 4, 6],
+      [10, 8, 9, 7],
+      [0, 1, 2, 40, 3, 39, 41, 1],
+      [0, 1, 2, 200, 201, 150, 199, 2],
+      [100, 101, 50, 102, 500, 499, 501, 450],
+    ];
+    for (const sequence of sequences) {
+      const window = new ReplayWindow(64);
+      const reference = new ReferenceWindow(64);
+      const seen: number[] = [];
+      for (const n of sequence) {
+        seen.push(n);
+        const verdict = window.check(n);
+        expect(verdict, `after ${seen.join(",")}`).toBe(reference.check(n));
+        if (verdict === "NEW" || verdict === "LATE") {
+          window.accept(n);
+          reference.accept(n);
+        }
+        // Every counter around the window must read the same as the model after each step.
+        for (let c = Math.max(0, window.highest - 70); c <= window.highest + 2; c++) {
+          expect(window.check(c), `counter ${c} after ${seen.join(",")}`).toBe(reference.check(c));
+        }
+      }
+    }
+  });
+
   it("validates its size", () => {
     for (const size of [0, 16, 33, 100, 1.5, 2 ** 21]) expect(() => new ReplayWindow(size), String(size)).toThrow(InvalidOptionError);
   });

@@ -1,5 +1,5 @@
 import { InvalidAddressError } from "../errors/errors.js";
-import { randomHex32 } from "../util/random-hex.js";
+import { ephemeralHex32, randomHex32 } from "../util/random-hex.js";
 import { describeValue } from "../util/describe-type.js";
 
 /** Transport type of addresses that live on this node. */
@@ -94,6 +94,11 @@ export function addressFromString(text: string): Address {
 
 function randomAddress(): Address {
   return new Address(LOCAL, randomHex32());
+}
+
+/** Address.random for a request's reply address, which lives one round trip (see ephemeralHex32). */
+export function ephemeralAddress(): Address {
+  return new Address(LOCAL, ephemeralHex32());
 }
 
 /** An Address, or its string form ("echoer", "1#127.0.0.1:4000"). */

@@ -1,4 +1,4 @@
-import { Address, toAddress, type AddressLike } from "../address/address.js";
+import { Address, ephemeralAddress, toAddress, type AddressLike } from "../address/address.js";
 import { bodyMessage } from "../codec/body.js";
 import { UnsupportedOperationError } from "../errors/errors.js";
 import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-message.js";
@@ -204,7 +204,7 @@ export class MainContext implements Context {
       core.assertRunning();
       const onward = route(to);
       const firstHop = onward.next();
-      const ephemeral = Address.random();
+      const ephemeral = ephemeralAddress();
       reply = new PendingReply<T>(ephemeral, core.router, core.deadlines, onward, viaOf(core, firstHop), options);
       reply.open(firstHop, options.signal);
       if (!reply.pending) return reply.promise;

@@ -67,7 +67,7 @@ export class FlowControls {
 
   /** A fresh, unguessable flow control id. */
   static generateId(): FlowControlId {
-    return "fc" + randomHex32();
+    return randomHex32("fc"); // one flat string: "fc" + randomHex32() was a concatenation, kept beside its flattened copy once hashed
   }
 
   /** A fresh, unguessable flow control id. */

@@ -1,4 +1,4 @@
-import { Address, toAddress, type AddressLike } from "../address/address.js";
+import { Address, ephemeralAddress, toAddress, type AddressLike } from "../address/address.js";
 import { bodyMessage, decodeBody, encodeBody } from "../codec/body.js";
 import { encodeEnvelope } from "../codec/envelope.js";
 import type { Context, FlowControlsAccess, SendAndReceiveOptions, SendOptions, TrySendOptions } from "../context/context.js";
@@ -99,7 +99,7 @@ export class ThreadContext implements Context {
     checkSendOptions(options, "sendAndReceive");
     const onward = route(to);
     onward.next();
-    const ephemeral = Address.random();
+    const ephemeral = ephemeralAddress();
     const key = ephemeral.key;
     const inbox = new Inbox(ephemeral);
     const link = this.#link;

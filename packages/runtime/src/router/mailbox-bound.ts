@@ -61,7 +61,8 @@ export class MailboxBound {
   #squeezed = false;
   /** #recheck for the budget to call: made on the first squeeze (an idle channel's bound never needs one). */
   #rechecker: (() => void) | undefined;
-  readonly #waiters = new RoomWaiters();
+  /** Made at the first onRoom: most bounds (every idle channel's encryptor) are never waited on. */
+  #waiters: RoomWaiters | undefined;
   readonly #budget: MailboxBudget | undefined;
 
   constructor(
@@ -143,7 +144,7 @@ export class MailboxBound {
 
   /** Calls `callback` once when the mailbox has room again; returns a function that cancels it. */
   onRoom(callback: () => void): () => void {
-    return this.#waiters.add(callback, this.#full);
+    return (this.#waiters ??= new RoomWaiters()).add(callback, this.#full);
   }
 
   #squeeze(budget: MailboxBudget): void {
@@ -177,6 +178,6 @@ export class MailboxBound {
   #wake(): void {
     if (this.#squeezed) this.#unsqueeze();
     this.#full = false;
-    this.#waiters.wake();
+    this.#waiters?.wake();
   }
 }

@@ -23,8 +23,11 @@ export type TransportRoute = (message: LocalMessage, senderKey: string | undefin
 /** What a transport would deliver to for one of its addresses now (a connection, a dial queue), if anything. */
 export type TransportMailbox = (address: Address) => Mailbox | undefined;
 
-/** Called when a first hop goes away while a request waits on it. */
-type HopWatcher = (error: Error) => void;
+/**
+ * Called when a first hop goes away while a request waits on it: a function, or an object whose
+ * `hopGone` is called (a long-lived watcher, such as a secure channel end, then needs no closure).
+ */
+type HopWatcher = ((error: Error) => void) | { hopGone(error: Error): void };
 
 /** Why an address went away: the error, or a function that makes it (called only if a request waits on the address). */
 export type ReasonLike = Error | (() => Error);
@@ -265,7 +268,10 @@ export class Router {
     const why = given instanceof Error ? `: ${given.message}` : "";
     const error =
       given instanceof RouteUnavailableError ? given : new RouteUnavailableError(`${address.toString()} stopped before a reply arrived${why}`, { cause: given });
-    for (const w of watchers) w(error);
+    for (const w of watchers) {
+      if (typeof w === "function") w(error);
+      else w.hopGone(error);
+    }
   }
 
   /**

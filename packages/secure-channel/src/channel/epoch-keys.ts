@@ -11,6 +11,9 @@ export function nextEpochAead(provider: CryptoProvider, cipher: AeadCipher, aead
   }
 }
 
+/** The pending keys of a ReceiveEpochKeys that derived none: shared, never written (openInFutureEpoch makes its own first). */
+const NO_KEYS = Object.freeze([]) as unknown as Aead[];
+
 /**
  * The receive side's keys by epoch (epoch = floor(nonce / rekeyInterval)). It holds a
  * contiguous run of confirmed epochs, from the oldest the replay window still covers to
@@ -29,8 +32,8 @@ export class ReceiveEpochKeys {
   readonly #cipher: AeadCipher;
   /** confirmed[i] is the key of epoch oldest + i (an array: a Map cost ≈ 120 B more per channel). */
   #confirmed: Aead[];
-  /** pending[i] is the key of epoch newest + 1 + i. */
-  #pending: Aead[] = [];
+  /** pending[i] is the key of epoch newest + 1 + i (NO_KEYS, shared, until a message of a future epoch comes: most channels never rekey). */
+  #pending: Aead[] = NO_KEYS;
   #oldest = 0;
   #newest = 0;
 
@@ -69,6 +72,7 @@ export class ReceiveEpochKeys {
    */
   openInFutureEpoch<P>(epoch: number, open: (aead: Aead) => P | null): P | null {
     const ahead = epoch - this.#newest;
+    if (this.#pending === NO_KEYS) this.#pending = [];
     while (this.#pending.length < ahead) {
       const previous = this.#pending.length === 0 ? this.#confirmed[this.#confirmed.length - 1]! : this.#pending[this.#pending.length - 1]!;
       this.#pending.push(nextEpochAead(this.#provider, this.#cipher, previous));
@@ -76,7 +80,7 @@ export class ReceiveEpochKeys {
     const plaintext = open(this.#pending[ahead - 1]);
     if (plaintext === null) return null;
     for (let i = 0; i < ahead; i++) this.#confirmed.push(this.#pending[i]!);
-    this.#pending = this.#pending.slice(ahead);
+    this.#pending = this.#pending.length === ahead ? NO_KEYS : this.#pending.slice(ahead);
     this.#newest = epoch;
     return plaintext;
   }
@@ -94,6 +98,6 @@ export class ReceiveEpochKeys {
     for (const aead of this.#confirmed) aead.dispose();
     for (const aead of this.#pending) aead.dispose();
     this.#confirmed = [];
-    this.#pending = [];
+    this.#pending = NO_KEYS;
   }
 }

@@ -36,7 +36,7 @@ import { DisposedError, WeakPublicKeyError } from "../errors.js";
 import { assertCipher, assertKey32 } from "./key-checks.js";
 import { writeNoiseNonce } from "./nonce.js";
 import type { Aead, AeadCipher, CryptoProvider, Ed25519, KeyPair, X25519 } from "./provider.js";
-import { releaseKeySlot, takeKeySlot } from "./key-slots.js";
+import { keySlotView, lendKey, releaseKeySlot, returnKey, takeKeySlot, writeKey } from "./key-slots.js";
 import { forgetSpareHolder, makeSparesAfterTurn, SpareSlot, type SpareHolder } from "./spare-ciphers.js";
 import { KEY_LENGTH, SIGNATURE_LENGTH, TAG_LENGTH } from "./provider.js";
 
@@ -122,14 +122,16 @@ export function privateKeyImports(): number {
   return privateKeyCacheMisses;
 }
 
-/** @internal for tests: the key bytes a node AEAD holds (null once disposed); undefined for another provider's. */
+/** @internal for tests: a view of the key bytes a node AEAD holds, in place (null once disposed); undefined for another provider's. */
 export function heldAeadKey(aead: Aead): Uint8Array | null | undefined {
-  return aead instanceof NodeAead ? readHeldKey(aead) : undefined;
+  if (!(aead instanceof NodeAead)) return undefined;
+  const slot = readHeldSlot(aead);
+  return slot < 0 ? null : keySlotView(slot);
 }
 
-// Reads a NodeAead's key for heldAeadKey without a property on the class: a getter was part of
+// Reads a NodeAead's key slot for heldAeadKey without a property on the class: a getter was part of
 // every AEAD object, shown by util.inspect({ getters: true }) and readable as `aead.heldKey`.
-let readHeldKey: (aead: NodeAead) => Uint8Array | null;
+let readHeldSlot: (aead: NodeAead) => number;
 
 /** @internal for tests: whether this public key's KeyObject is in the cache. */
 export function hasCachedPublicKey(crv: Curve, publicKey: Uint8Array): boolean {
@@ -238,17 +240,31 @@ const ed25519: Ed25519 = {
 const EMPTY = new Uint8Array(0);
 const AUTH_TAG = { authTagLength: TAG_LENGTH } as const;
 
-// Separate calls per algorithm because @types/node types each AEAD through its own overload.
-function createSealer(aes: boolean, key: Uint8Array, iv: Buffer): CipherGCM | CipherChaCha20Poly1305 {
-  return aes ? createCipheriv("aes-256-gcm", key, iv, AUTH_TAG) : createCipheriv("chacha20-poly1305", key, iv, AUTH_TAG);
+type Sealer = CipherGCM | CipherChaCha20Poly1305;
+type Opener = DecipherGCM | DecipherChaCha20Poly1305;
+
+/**
+ * A cipher keyed with the key in `slot` (lent for the call: createCipheriv copies it into the
+ * cipher's context, and the scratch is zeroed as it returns). Separate calls per algorithm
+ * because @types/node types each AEAD through its own overload.
+ */
+function createSealer(aes: boolean, slot: number, iv: Buffer): Sealer {
+  const key = lendKey(slot);
+  try {
+    return aes ? createCipheriv("aes-256-gcm", key, iv, AUTH_TAG) : createCipheriv("chacha20-poly1305", key, iv, AUTH_TAG);
+  } finally {
+    returnKey();
+  }
 }
 
-function createOpener(aes: boolean, key: Uint8Array, iv: Buffer): DecipherGCM | DecipherChaCha20Poly1305 {
-  return aes ? createDecipheriv("aes-256-gcm", key, iv, AUTH_TAG) : createDecipheriv("chacha20-poly1305", key, iv, AUTH_TAG);
+function createOpener(aes: boolean, slot: number, iv: Buffer): Opener {
+  const key = lendKey(slot);
+  try {
+    return aes ? createDecipheriv("aes-256-gcm", key, iv, AUTH_TAG) : createDecipheriv("chacha20-poly1305", key, iv, AUTH_TAG);
+  } finally {
+    returnKey();
+  }
 }
-
-type Sealer = ReturnType<typeof createSealer>;
-type Opener = ReturnType<typeof createOpener>;
 
 /** An AEAD's spare sealer and opener (spare-ciphers.ts). */
 class Spares {
@@ -276,12 +292,14 @@ function ivOf(nonce: number | bigint, aes: boolean): Buffer {
  * KeyObject's bytes stay in OpenSSL memory until the garbage collector frees it, whereas
  * dispose() zeroes ours. The copy is off the V8 heap, in a slot of a shared buffer
  * (key-slots.ts: an ArrayBuffer per key cost ≈ 330 B more per key), so no garbage collection
- * moves it and leaves an old copy behind. The IV buffer is shared (sharedIv).
+ * moves it and leaves an old copy behind; the AEAD keeps the slot's number, not a view of it
+ * (96 B). The IV buffer is shared (sharedIv).
  */
 class NodeAead implements Aead, SpareHolder {
   readonly cipher: AeadCipher;
   readonly #aes: boolean;
-  #key: Uint8Array | null;
+  /** The key's slot (key-slots.ts), -1 once disposed. */
+  #slot: number;
   /**
    * Spares (prepareSeal, prepareOpen; spare-ciphers.ts), made at the first request and dropped
    * once a sweep leaves them empty: an idle channel's AEADs hold none.
@@ -293,8 +311,8 @@ class NodeAead implements Aead, SpareHolder {
     assertKey32(key, "AEAD key");
     this.cipher = cipher;
     this.#aes = cipher === "AESGCM";
-    this.#key = takeKeySlot(this);
-    this.#key.set(key);
+    this.#slot = takeKeySlot(this);
+    writeKey(this.#slot, key);
   }
 
   seal(nonce: number | bigint, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
@@ -400,36 +418,36 @@ class NodeAead implements Aead, SpareHolder {
   #sealer(nonce: number | bigint): Sealer {
     const spare = this.#spares?.sealer.take(nonce, true);
     if (spare !== undefined) return spare;
-    return createSealer(this.#aes, this.#liveKey(), ivOf(nonce, this.#aes));
+    return createSealer(this.#aes, this.#liveSlot(), ivOf(nonce, this.#aes));
   }
 
   /** The decipher to open under `nonce`: the spare made for it, or a new one. */
   #openerFor(nonce: number | bigint): Opener {
     const spare = this.#spares?.opener.take(nonce, false);
     if (spare !== undefined) return spare;
-    return createOpener(this.#aes, this.#liveKey(), ivOf(nonce, this.#aes));
+    return createOpener(this.#aes, this.#liveSlot(), ivOf(nonce, this.#aes));
   }
 
   /** Aead.prepareSeal: the cipher for `nonce` is made after this turn (spare-ciphers.ts). */
   prepareSeal(nonce: number): void {
-    this.#liveKey();
+    this.#liveSlot();
     if (makeSparesAfterTurn(this, true)) (this.#spares ??= new Spares()).sealer.wanted = nonce;
   }
 
   /** Aead.prepareOpen: the decipher for `nonce` is made after the next turn that seals (spare-ciphers.ts). */
   prepareOpen(nonce: number): void {
-    this.#liveKey();
+    this.#liveSlot();
     if (makeSparesAfterTurn(this, false)) (this.#spares ??= new Spares()).opener.wanted = nonce;
   }
 
   /** SpareHolder.makeSpares: makes what prepareSeal and prepareOpen asked for, unless it is there already. */
   makeSpares(sweeps: number): void {
-    const key = this.#key;
+    const slot = this.#slot;
     const spares = this.#spares;
-    if (key === null || spares === undefined) return;
+    if (slot < 0 || spares === undefined) return;
     const aes = this.#aes;
-    spares.sealer.make(sweeps, (nonce) => createSealer(aes, key, ivOf(nonce, aes)));
-    spares.opener.make(sweeps, (nonce) => createOpener(aes, key, ivOf(nonce, aes)));
+    spares.sealer.make(sweeps, (nonce) => createSealer(aes, slot, ivOf(nonce, aes)));
+    spares.opener.make(sweeps, (nonce) => createOpener(aes, slot, ivOf(nonce, aes)));
   }
 
   /** SpareHolder.sweep. */
@@ -445,19 +463,19 @@ class NodeAead implements Aead, SpareHolder {
   }
 
   dispose(): void {
-    if (this.#key !== null) releaseKeySlot(this, this.#key);
-    this.#key = null;
+    if (this.#slot >= 0) releaseKeySlot(this, this.#slot);
+    this.#slot = -1;
     this.#spares = undefined;
     forgetSpareHolder(this);
   }
 
   static {
-    readHeldKey = (aead) => aead.#key;
+    readHeldSlot = (aead) => aead.#slot;
   }
 
-  #liveKey(): Uint8Array {
-    if (this.#key === null) throw new DisposedError();
-    return this.#key;
+  #liveSlot(): number {
+    if (this.#slot < 0) throw new DisposedError();
+    return this.#slot;
   }
 }
 

@@ -95,13 +95,18 @@ export class SecureChannelListener implements Mailbox {
   readonly #identity: Identity;
   readonly #options: SecureChannelListenerOptions;
   readonly #log: Logger;
-  readonly #ends = new Set<ChannelEnd>();
+  /**
+   * Every end this listener holds (handshaking or open), with the connection it came in over
+   * once it is open (undefined before): one table for both, not a Set of the ends and a Map of
+   * the open ones (a table entry each, ≈ 40 B an open channel).
+   */
+  readonly #ends = new Map<ChannelEnd, string | undefined>();
   /** One SecureChannel per end, so that `channels` gives the same object for the same channel each time. */
   readonly #channelOf = new WeakMap<ChannelEnd, SecureChannel>();
   /** `onChannel` listeners. */
   readonly #onChannel = new Set<(channel: SecureChannel) => void>();
-  /** The open channels (ends past their handshake), each with the connection it came in over. */
-  readonly #open = new Map<ChannelEnd, string>();
+  /** The open channels: the ends in #ends that have their connection. */
+  #openCount = 0;
   /** Open channels per connection (what `maxChannelsPerConnection` bounds, with the connection's started handshakes). */
   readonly #openVia = new KeyCounts();
   #refusedChannels = 0;
@@ -135,10 +140,10 @@ export class SecureChannelListener implements Mailbox {
 
   /** Forgets a closed end, and frees its channel slot: one function for all of them (a closure per end costs ≈ 0.1 KiB while it is open). */
   readonly #forget = (end: ChannelEnd): void => {
+    const connection = this.#ends.get(end);
     this.#ends.delete(end);
-    const connection = this.#open.get(end);
     if (connection === undefined) return;
-    this.#open.delete(end);
+    this.#openCount--;
     this.#openVia.remove(connection);
   };
 
@@ -197,7 +202,7 @@ export class SecureChannelListener implements Mailbox {
 
   /** The open channels this listener accepted, as seen from this (the responder's) end: the same object for a channel each time. */
   get channels(): SecureChannel[] {
-    return [...this.#ends].filter((e) => e.state === "open").map((e) => this.#channelFor(e));
+    return [...this.#ends.keys()].filter((e) => e.state === "open").map((e) => this.#channelFor(e));
   }
 
   /**
@@ -339,7 +344,7 @@ export class SecureChannelListener implements Mailbox {
    */
   #channelLimitFor(connection: string, started: boolean): ChannelLimit | undefined {
     const options = this.#options;
-    if (this.#open.size + (started ? this.#slots.pending : 0) >= options.maxChannels) return "listener";
+    if (this.#openCount + (started ? this.#slots.pending : 0) >= options.maxChannels) return "listener";
     if (this.#openVia.get(connection) + (started ? this.#slots.pendingOf(connection) : 0) >= options.maxChannelsPerConnection) return "connection";
     return undefined;
   }
@@ -446,7 +451,7 @@ export class SecureChannelListener implements Mailbox {
     this.#slots.add(connection, end, peer);
     for (const id of options.consumerOf) node.flowControls.addConsumer(end.remoteAddress, id);
     trackChannelEnd(node, end);
-    this.#ends.add(end);
+    this.#ends.set(end, undefined);
     end.onClosed(this.#forget);
     let handshake: ResponderHandshake | undefined;
     /** True while the handshake reads the peer's messages: what fails there is this listener refusing the peer. */
@@ -477,7 +482,8 @@ export class SecureChannelListener implements Mailbox {
       end.open(this.flowControlId);
       if (end.state === "open") {
         // Its channel slot, held from the handshake's start (as a pending handshake), is an open channel's now, until it closes.
-        this.#open.set(end, connection);
+        this.#ends.set(end, connection);
+        this.#openCount++;
         this.#openVia.add(connection);
         this.#accepted(end);
       }
@@ -573,9 +579,11 @@ export class SecureChannelListener implements Mailbox {
     this.#pauseMs = undefined;
     this.#slots.clear();
     this.#node.router.unregister([this.address]);
-    this.#open.clear();
+    // No end counts as open any more: closing each below frees no slot.
+    for (const end of this.#ends.keys()) this.#ends.set(end, undefined);
+    this.#openCount = 0;
     this.#openVia.clear();
-    for (const end of [...this.#ends]) end.close();
+    for (const end of [...this.#ends.keys()]) end.close();
     // The flow its channels were spawned under ends with it: its consumers (every worker a
     // program let its channels reach) would otherwise keep an entry each, and the node the
     // flow's set, for every listener that ever stopped (each closed channel removes only its own flow).

@@ -40,10 +40,11 @@ import {
   SecureChannelTransportError,
   releaseStackFrames,
 } from "./channel-errors.js";
-import { rememberClosedEncryptor } from "./channel-registry.js";
+import { forgetChannelEnd, rememberClosedEncryptor } from "./channel-registry.js";
 import { decodeHeartbeat, encodeHeartbeat, keepaliveEvery } from "./liveness.js";
 import { HEARTBEAT_BUDGET_EXEMPT_MS, heartbeatBudgetOf, type HeartbeatBudget } from "./heartbeat-budget.js";
 import { sendQueueBudgetOf } from "./send-queue-budget.js";
+import { livenessTimers, type LivenessHolder } from "./liveness-timers.js";
 import { decodeCredit, encodeCredit, ReceiveCredit, SendCredit } from "./credit.js";
 import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "./encryptor-queue.js";
 import { release } from "./staging.js";
@@ -137,12 +138,13 @@ export const MAX_CHANNEL_MESSAGE_LENGTH = 16 * 1024 * 1024 - 64 * 1024;
  * way seal and open results come back in order, so sends and deliveries keep the order of
  * the channel.
  *
- * An end is mostly idle, and a node may hold many thousands: it is the cipher's sink itself
- * and its two mailboxes are small objects whose methods live on their prototypes, so that
- * an end carries few closures (≈ 60 B each, with their contexts), and what only traffic,
- * waits or a closing end need is made when first needed.
+ * An end is mostly idle, and a node may hold many thousands: it is itself its cipher's sink,
+ * its liveness timer's holder (liveness-timers.ts) and its first hop's watcher, and its two
+ * mailboxes are small objects whose methods live on their prototypes, so that an idle end
+ * carries no closure (≈ 60 B each, with their contexts), and what only traffic, waits or a
+ * closing end need is made when first needed.
  */
-export class ChannelEnd implements ChannelCipherSink {
+export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
   readonly encryptorAddress = Address.random();
   readonly remoteAddress = Address.random();
   readonly producerAddress = Address.random();
@@ -176,6 +178,8 @@ export class ChannelEnd implements ChannelCipherSink {
   /** What we let the peer send, and the credit we owe it. */
   readonly #receiveCredit: ReceiveCredit;
   #pumpScheduled = false;
+  /** What atTurnEnd calls to pump, made at the first send that waits for the turn's end (an idle end never does). */
+  #pumpOnTurn: (() => void) | undefined;
   /** Cancels the wait for room in the first hop. */
   #hopWait: (() => void) | undefined;
   /** Sealed records the first hop refused for load, in order, to route before anything else; undefined when there are none. */
@@ -189,9 +193,9 @@ export class ChannelEnd implements ChannelCipherSink {
   #admitting = true;
   #closing = false;
   #closedReason: CloseReason | undefined;
-  /** The first hop to the peer, watched while open (see #onHopGone). */
+  /** The first hop to the peer, watched while open (see hopGone). */
   #watchedHop: Address | undefined;
-  /** One callback, or several in order (an end's listener and its registry add one each: two, where an array of them cost ≈ 0.2 KiB). */
+  /** One callback (a listener's end has its listener's), or several in order (an array of them costs ≈ 64 B more). */
   #onClosed: ((end: ChannelEnd) => void) | ((end: ChannelEnd) => void)[] | undefined;
   /** `closed`, made on first use (most ends are never asked), and what resolves it. */
   #closed: Promise<Error> | undefined;
@@ -213,9 +217,8 @@ export class ChannelEnd implements ChannelCipherSink {
   /** The node's heartbeat budget (heartbeat-budget.ts), and whether this end counts in it (open, heartbeats under 5 s apart). */
   readonly #heartbeats: HeartbeatBudget;
   #budgeted = false;
-  #livenessTimer: NodeJS.Timeout | undefined;
-  /** When the liveness timer is due: how late it fires is how long this process did not run. */
-  #livenessDue = 0;
+  /** @internal where this end's liveness timer is in this thread's LivenessTimers (-1: none; it keeps this). */
+  livenessSlot = -1;
 
   constructor(
     node: Node,
@@ -456,7 +459,7 @@ export class ChannelEnd implements ChannelCipherSink {
     this.#state = "open";
     // If the first hop to the peer (a connection) goes away, so does the channel.
     this.#watchedHop = this.remoteRoute.next();
-    router.watchHop(this.#watchedHop, this.#onHopGone);
+    router.watchHop(this.#watchedHop, this);
     // The initiator opens on CONFIRM, so it has heard from the responder already.
     this.#heard = this.role === "initiator";
     // One record: the responder's CONFIRM, the grant (the peer may send nothing before it; the
@@ -468,13 +471,17 @@ export class ChannelEnd implements ChannelCipherSink {
     this.#armLiveness(this.#lastHeard);
   }
 
-  readonly #onHopGone = (error: Error): void => {
+  /**
+   * @internal The router's hop watcher (Router.watchHop): the first hop to the peer went away.
+   * The end itself watches, not a closure of it (≈ 0.1 KiB an end, with its context).
+   */
+  hopGone(error: Error): void {
     // Without a stack trace, as every close reason (see CloseReason): its frames were the
     // router's and the connection's close path, which its cause's stack shows already; and the
     // closed channel's tombstone keeps the reason (~0.7 KB of text per tombstone, 1,024 a node).
     const cause = hopGoneReason(error);
     this.close(stackless(() => new SecureChannelTransportError("The first hop to the peer went away", { cause })), false);
-  };
+  }
 
   /** How long the peer may be silent: the peer timeout, or the handshake timeout if shorter while a responder waits for its first record. */
   #silenceAllowed(): number {
@@ -482,31 +489,29 @@ export class ChannelEnd implements ChannelCipherSink {
   }
 
   /**
-   * One lazy timer per end: it fires at the earliest of "heartbeat due", "peer silent too
-   * long" as known when armed, and a third of the silence window; traffic only moves the first
-   * two later, so a timer that fires early just re-arms. No timer work per record.
+   * One lazy timer per end (on this thread's LivenessTimers, which keeps them all on one Node
+   * timer): it fires at the earliest of "heartbeat due", "peer silent too long" as known when
+   * armed, and a third of the silence window; traffic only moves the first two later, so a
+   * timer that fires early just re-arms. No timer work per record.
    */
   #armLiveness(now: number): void {
     const allowed = this.#silenceAllowed();
     // At least three looks per silence window: a stall of this process is measured by how late
-    // the timer fires (see #onLivenessTimer), which says nothing of the silence before it was due.
+    // the timer fires (see livenessDue), which says nothing of the silence before it was due.
     const due = Math.min(this.#lastSent + this.#heartbeatEvery(), this.#lastHeard + allowed, now + allowed / 3);
-    // At most MAX_TIMEOUT_MS: Node runs a longer timer after 1 ms (a timeout or interval of
-    // weeks would re-arm every millisecond); one that fires early just re-arms.
+    // At most MAX_TIMEOUT_MS, as a Node timer's delay (a timer of weeks fires early and re-arms).
     const delay = Math.min(MAX_TIMEOUT_MS, Math.max(1, Math.ceil(due - now)));
-    this.#livenessDue = now + delay;
-    this.#livenessTimer = setTimeout(this.#onLivenessTimer, delay);
-    this.#livenessTimer.unref();
+    livenessTimers.arm(this, now + delay);
   }
 
-  readonly #onLivenessTimer = (): void => {
-    this.#livenessTimer = undefined;
+  /** @internal LivenessHolder: this end's liveness timer, due at `due`, fired. */
+  livenessDue(due: number): void {
     if (this.#state !== "open") return;
     const now = performance.now();
     // The silence clock stops while this process does not run (a long GC, a blocking call, a
     // starved CPU): what the peer sent meanwhile is not read yet, and a peer that shares the
     // stall has sent nothing. The timer's lateness measures the stall.
-    const stalled = now - this.#livenessDue;
+    const stalled = now - due;
     if (stalled > 0) this.#lastHeard = Math.min(now, this.#lastHeard + stalled);
     const silent = now - this.#lastHeard;
     if (silent >= this.#silenceAllowed()) {
@@ -522,7 +527,7 @@ export class ChannelEnd implements ChannelCipherSink {
     // A send queue that a burst grew and that is empty now lets go of its slots (a stream keeps them between its turns).
     this.#queue.trim();
     this.#armLiveness(now);
-  };
+  }
 
   /**
    * How long this end may seal nothing before it heartbeats: its keepalive, or its share of the
@@ -551,8 +556,8 @@ export class ChannelEnd implements ChannelCipherSink {
     if (every === this.#keepaliveEvery) return;
     this.#keepaliveEvery = every;
     this.#updateBudgeted();
-    if (this.#livenessTimer !== undefined) {
-      clearTimeout(this.#livenessTimer);
+    if (this.livenessSlot >= 0) {
+      livenessTimers.cancel(this);
       this.#armLiveness(performance.now());
     }
   }
@@ -617,8 +622,7 @@ export class ChannelEnd implements ChannelCipherSink {
       made = stackless(() => new SecureChannelClosedError(`The secure channel closed: ${cause.message}`, { cause }));
     }
     const reason = new CloseReason(made);
-    if (this.#livenessTimer !== undefined) clearTimeout(this.#livenessTimer);
-    this.#livenessTimer = undefined;
+    livenessTimers.cancel(this);
     if (notifyPeer && this.#state === "open") {
       try {
         this.#pump(); // what credit allows goes before the CLOSE
@@ -630,7 +634,7 @@ export class ChannelEnd implements ChannelCipherSink {
     this.#state = "closed";
     this.#updateBudgeted();
     this.#closedReason = reason;
-    if (this.#watchedHop !== undefined) this.#node.router.unwatchHop(this.#watchedHop, this.#onHopGone);
+    if (this.#watchedHop !== undefined) this.#node.router.unwatchHop(this.#watchedHop, this);
     this.#watchedHop = undefined;
     this.#stopWaiting();
     const unsent = this.#queue.dropAll(); // wakes senders waiting for room: their next send fails
@@ -661,6 +665,7 @@ export class ChannelEnd implements ChannelCipherSink {
     this.#handshakeFail = undefined;
     fail?.(reason.get());
     this.#notifySent();
+    forgetChannelEnd(this.#node, this);
     const onClosed = this.#onClosed;
     this.#onClosed = undefined;
     if (typeof onClosed === "function") onClosed(this);
@@ -779,13 +784,16 @@ export class ChannelEnd implements ChannelCipherSink {
   #schedulePump(): void {
     if (this.#pumpScheduled) return;
     this.#pumpScheduled = true;
-    atTurnEnd(this.#pumpOnTurn);
+    atTurnEnd(this.#pumpOnTurn ?? this.#makePumpOnTurn());
   }
 
-  readonly #pumpOnTurn = (): void => {
-    this.#pumpScheduled = false;
-    this.#pump();
-  };
+  /** Made apart from #schedulePump, whose every call would otherwise allocate the context such a closure needs. */
+  #makePumpOnTurn(): () => void {
+    return (this.#pumpOnTurn = () => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
 
   /**
    * Seals queued envelopes, in order, while the peer's credit and the first hop allow. Called
@@ -909,7 +917,7 @@ export class ChannelEnd implements ChannelCipherSink {
     } catch (error) {
       if (isRefusedForLoad(error)) return false;
       this.#log.debug("the route to the peer failed; closing the channel", error);
-      // Stackless, as in #onHopGone: the cause keeps its own stack.
+      // Stackless, as in hopGone: the cause keeps its own stack.
       this.close(stackless(() => new SecureChannelTransportError(`The route to the peer failed: ${(error as Error)?.message}`, { cause: error })), false);
       return true; // nothing to keep: the channel is closed
     }
@@ -1019,7 +1027,7 @@ export class ChannelEnd implements ChannelCipherSink {
         // The record is delivered: an idle channel keeps no plaintext alive (payloads given to workers keep their own).
         return this.#envelopes?.release();
       case InnerKind.CONTROLS:
-        if (!forEachControl(plaintext.subarray(1), this.#onControlInBundle)) this.#log.debug("a malformed CONTROLS record was cut short");
+        if (!forEachControl(plaintext.subarray(1), ChannelEnd.#onControlInBundle, this)) this.#log.debug("a malformed CONTROLS record was cut short");
         return;
       default:
         this.#onControl(plaintext[0]!, plaintext.subarray(1));
@@ -1108,10 +1116,10 @@ export class ChannelEnd implements ChannelCipherSink {
     return (this.#envelopes ??= new EnvelopeHeadDecoder({ returnPrefix: this.encryptorAddress, recentHeads: CHANNEL_RECENT_HEADS }));
   }
 
-  /** A CONTROLS record's records, in order, while this end is not closed (a CLOSE in it ends it). */
-  readonly #onControlInBundle = (kind: InnerKind, body: Uint8Array): boolean => {
-    this.#onControl(kind, body);
-    return this.#state !== "closed";
+  /** A CONTROLS record's records, in order, while the end is not closed (a CLOSE in it ends it): one function for every end. */
+  static readonly #onControlInBundle = (kind: InnerKind, body: Uint8Array, end: ChannelEnd): boolean => {
+    end.#onControl(kind, body);
+    return end.#state !== "closed";
   };
 
   /**

@@ -1,26 +1,33 @@
 import { toAddress, type Address, type AddressLike, type Mailbox, type Node } from "@hopwire/runtime";
 import type { ChannelEnd } from "./channel-end.js";
 
-/** A node's channel ends by encryptor address key, and the one callback that forgets each as it closes (not a closure per end). */
+/** A node's channel ends by encryptor address key. */
 interface Registry {
   readonly ends: Map<string, ChannelEnd>;
-  readonly forget: (end: ChannelEnd) => void;
 }
 
 const registries = new WeakMap<Node, Registry>();
 
-/** Tracks a node's channel ends so that node.stop() closes them (and drops their keys). */
+/**
+ * Tracks a node's channel ends so that node.stop() closes them (and drops their keys). A
+ * closing end forgets itself (forgetChannelEnd), before its onClosed callbacks: not one of
+ * them, which made the listener's ends hold an array of two (≈ 64 B an end).
+ */
 export function trackChannelEnd(node: Node, end: ChannelEnd): void {
   let registry = registries.get(node);
   if (!registry) {
     const ends = new Map<string, ChannelEnd>();
-    registries.set(node, (registry = { ends, forget: (e) => ends.delete(e.encryptorAddress.key) }));
+    registries.set(node, (registry = { ends }));
     node.onStop(() => {
       for (const e of [...ends.values()]) e.close();
     });
   }
   registry.ends.set(end.encryptorAddress.key, end);
-  end.onClosed(registry.forget);
+}
+
+/** What trackChannelEnd did, undone: `end` closed. Nothing for an end it never tracked. */
+export function forgetChannelEnd(node: Node, end: ChannelEnd): void {
+  registries.get(node)?.ends.delete(end.encryptorAddress.key);
 }
 
 /**

@@ -57,18 +57,19 @@ export function encodeControls(records: readonly ControlRecord[]): Uint8Array {
 export const MAX_CONTROLS_PER_RECORD = 8;
 
 /**
- * Calls `visit` with each control record of a CONTROLS body, in order, while it returns true.
+ * Calls `visit` with each control record of a CONTROLS body (and `context`, so that one
+ * function serves every channel end, not a closure each), in order, while it returns true.
  * Returns false if the body was cut short by a kind it may not carry, a truncated body or
  * more than MAX_CONTROLS_PER_RECORD records (what came before was visited; the rest is dropped).
  */
-export function forEachControl(body: Uint8Array, visit: (kind: InnerKind, body: Uint8Array) => boolean): boolean {
+export function forEachControl<C>(body: Uint8Array, visit: (kind: InnerKind, body: Uint8Array, context: C) => boolean, context?: C): boolean {
   let at = 0;
   for (let count = 0; at < body.length; count++) {
     if (count === MAX_CONTROLS_PER_RECORD) return false;
     const kind = body[at]!;
     const length = bodyLength(kind);
     if (length === undefined || at + 1 + length > body.length) return false;
-    if (!visit(kind, body.subarray(at + 1, at + 1 + length))) return true;
+    if (!visit(kind, body.subarray(at + 1, at + 1 + length), context as C)) return true;
     at += 1 + length;
   }
   return true;

@@ -105,6 +105,18 @@ function readU64(view: DataView, offset: number): number {
   return hi * TWO_POW_32 + view.getUint32(offset + 4);
 }
 
+/** The window of the last grant any channel of this thread took (sharedWindow). */
+let lastWindow: CreditWindow = DEFAULT_RECEIVE_WINDOW;
+
+/**
+ * `window`, or an equal one already kept: a peer's channels grant the same window (most often
+ * the default), and a decoded grant's object kept per channel was 40 B of every idle one.
+ */
+function sharedWindow(window: CreditWindow): CreditWindow {
+  if (window.messages === lastWindow.messages && window.bytes === lastWindow.bytes) return lastWindow;
+  return (lastWindow = window);
+}
+
 /**
  * The sending side: what the peer granted and what we have sent. Zero credit until the
  * peer's first CREDIT record (each end grants as it opens).
@@ -136,7 +148,7 @@ export class SendCredit {
    */
   grant(record: CreditRecord): boolean {
     if (record.consumedMessages > this.#sentMessages || record.consumedBytes > this.#sentBytes) return false;
-    this.#window = record.window;
+    this.#window = sharedWindow(record.window);
     // Cumulative: an older record that arrives late never takes credit back.
     this.#consumedMessages = Math.max(this.#consumedMessages, record.consumedMessages);
     this.#consumedBytes = Math.max(this.#consumedBytes, record.consumedBytes);

@@ -19,17 +19,18 @@ export const PAYLOAD_LENGTH_BYTES = 4;
  */
 export class EncryptorQueue {
   readonly bound: MailboxBound;
-  #heads: Uint8Array[] = [];
+  /** The ring's arrays: NO_SLOTS until the first push, and again once its slots are let go (#forgetSlots). */
+  #heads: Uint8Array[] = NO_SLOTS;
   /** A payload of its own (or its parts, pushParts); EMPTY for one in staging memory. */
-  #payloads: (Uint8Array | readonly Uint8Array[])[] = [];
+  #payloads: (Uint8Array | readonly Uint8Array[])[] = NO_SLOTS;
   /**
    * For a payload in staging memory (pushLentBytes): its chunk (released when it is taken) and
    * where it starts there, with no view made per message (takeRecord copies runs of them from
    * the chunk). Every payload's length.
    */
-  #chunks: (StagingChunk | undefined)[] = [];
-  #starts: number[] = [];
-  #lengths: number[] = [];
+  #chunks: (StagingChunk | undefined)[] = NO_SLOTS;
+  #starts: number[] = NO_SLOTS;
+  #lengths: number[] = NO_SLOTS;
   /** The oldest queued envelope's slot, how many are queued from it on (wrapping), and slots - 1; free slots hold EMPTY. */
   #first = 0;
   #count = 0;
@@ -301,11 +302,11 @@ export class EncryptorQueue {
   }
 
   #forgetSlots(): void {
-    this.#heads = [];
-    this.#payloads = [];
-    this.#chunks = [];
-    this.#starts = [];
-    this.#lengths = [];
+    this.#heads = NO_SLOTS;
+    this.#payloads = NO_SLOTS;
+    this.#chunks = NO_SLOTS;
+    this.#starts = NO_SLOTS;
+    this.#lengths = NO_SLOTS;
     this.#first = this.#count = 0;
     this.#mask = -1;
   }
@@ -319,6 +320,12 @@ function copyPayload(into: Uint8Array, at: number, payload: Uint8Array | readonl
 }
 
 const EMPTY = new Uint8Array(0);
+/**
+ * The arrays of a queue without slots (mask -1), shared by all of them: five empty arrays of
+ * its own cost an idle channel ≈ 0.16 KiB. Frozen, and never written: a push grows the ring
+ * into new arrays first (#resize), and nothing else writes to a slot that was not pushed.
+ */
+const NO_SLOTS = Object.freeze([]) as unknown as never[];
 /** The u32 in front of each envelope of a MESSAGES record (its length, or REPEATED_HEAD | payload length). */
 const RECORD_WORD_BYTES = 4;
 /** Slots an idle queue keeps (a 64 KiB turn of 64 B messages is 1,024). */
