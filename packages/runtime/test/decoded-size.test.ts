@@ -14,6 +14,8 @@ function arrayOf(n: number, tag: number): Uint8Array {
   return bytes;
 }
 
+const u32 = (n: number): number[] => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+
 const TOO_LARGE = /^The body would decode to more than \d+ bytes of objects .*refused, nothing decoded/;
 
 describe("the decoded size of a body", () => {
@@ -23,7 +25,12 @@ describe("the decoded size of a body", () => {
     expect(cost({})).toBe(8 + 56);
     expect(cost([1, 2])).toBe(8 + 48 + 8 + 8);
     expect(cost("abc")).toBe(8 + 24 + 6);
-    expect(cost({ a: 1.5 })).toBe(8 + 56 + (8 + 24 + 2) + (8 + 16));
+    // A named key: its object's key sequence makes a hidden class (96) and its descriptors (24 a key), once a body.
+    expect(cost({ a: 1.5 })).toBe(8 + 56 + (8 + 24 + 2) + (8 + 16) + 96 + 24);
+    expect(cost([{ a: 1 }, { a: 2 }])).toBe(8 + 48 + 2 * (8 + 56 + (8 + 24 + 2) + 8) + 96 + 24);
+    expect(cost({ a: 1, b: 2 })).toBe(8 + 56 + 2 * (8 + 24 + 2 + 8) + 2 * 96 + 24 * (1 + 2));
+    // undefined is a slot; a Date a JSDate and its number (112).
+    expect(cost([undefined, new Date(0)])).toBe(8 + 48 + 8 + 8 + 112);
     expect(cost([null, true, -3, 200])).toBe(8 + 48 + 4 * 8);
     expect(cost("x".repeat(300))).toBe(8 + 24 + 600);
     // A map of more than 16 entries is a dictionary: 96 more an entry.
@@ -44,9 +51,35 @@ describe("the decoded size of a body", () => {
     // An integer key is the same index as its string.
     expect(estimateDecodedBytes(Uint8Array.of(0x81, 0xcd, 0x03, 0xe7, 0x00), Infinity)).toBe(8 + 56 + 8 + 16 + 8 * 1516 + 8);
     // "0999", "-1" and "1e3" are no indices: named properties.
-    expect(cost({ "0999": 0 })).toBe(8 + 56 + key("0999") + 8);
+    expect(cost({ "0999": 0 })).toBe(8 + 56 + key("0999") + 8 + 96 + 24);
     // Past V8's reach (over 5,000 entries, or a gap of 1,024 or more): a dictionary entry of 64.
     expect(cost({ "4000": 0 })).toBe(8 + 56 + key("4000") + 64 + 8);
+  });
+
+  it("counts every time V8 would turn an object's elements into a dictionary and back (a 355 KB body held a thread for 20 s)", () => {
+    // Index keys 0..m-1, then pairs (A, A - 1), each A 1,025 past the last: V8 turns the elements
+    // into a dictionary at A and back into an array of A + 1 at A - 1, copying them each time.
+    const m = 4000;
+    const keys: number[] = Array.from({ length: m }, (_, i) => i);
+    for (let a = 2 * m + 2000; a < 9 * m; a += 1025) keys.push(a, a - 1);
+    const body = new Uint8Array([0xdf, ...u32(keys.length), ...keys.flatMap((k) => [0xce, ...u32(k), 0x00])]);
+    const flips = estimateDecodedBytes(body, Infinity) as number;
+    // The same keys in ascending order: grown, never turned.
+    const sorted = [...keys].sort((x, y) => x - y);
+    const calm = estimateDecodedBytes(new Uint8Array([0xdf, ...u32(sorted.length), ...sorted.flatMap((k) => [0xce, ...u32(k), 0x00])]), Infinity) as number;
+    expect(flips).toBeGreaterThan(3 * calm);
+    // A body of such maps is refused long before it costs seconds.
+    const twenty = new Uint8Array([0x94, ...body, ...body, ...body, ...body]);
+    expect(() => decodeBody(twenty, { maxDecodedBytes: 4 * calm })).toThrow(TOO_LARGE);
+  });
+
+  it("counts the hidden classes of objects whose keys come in ever new orders, not those of objects alike", () => {
+    const alike = Array.from({ length: 1000 }, (_, i) => ({ a: i, b: i, c: i }));
+    const orders = Array.from({ length: 1000 }, (_, i) => Object.fromEntries([`k${i % 7}`, `j${i}`, `m${i % 13}`].map((k) => [k, i])));
+    const alikeCost = cost(alike) as number;
+    const ordersCost = cost(orders) as number;
+    expect(alikeCost).toBeLessThan(1000 * (8 + 56 + 3 * (8 + 24 + 2 + 8) + 8) + 3 * 96 + 6 * 24 + 8 + 48 + 1);
+    expect(ordersCost - alikeCost).toBeGreaterThan(900 * (3 * 96 + 6 * 24));
   });
 
   it("stops counting once past the limit", () => {
@@ -135,6 +168,23 @@ describe("the decoded size of a body", () => {
     };
     expect(() => decodeBody(nested(3000))).not.toThrow();
     expect(() => decodeBody(nested(MAX_DEPTH + 1))).toThrow(new RegExp(`^The body nests containers more than ${MAX_DEPTH} deep`));
+  });
+
+  it("refuses 0xc1 (msgpackr decodes it to one shared, mutable object) and map keys V8 hashes by their length alone", () => {
+    expect(() => decodeBody(Uint8Array.of(0x81, 0xa1, 0x78, 0xc1))).toThrow(/^The body holds the byte 0xc1, which msgpack never uses: refused, nothing decoded$/);
+    const longKey = { ["k".repeat(16_384)]: 1 };
+    expect(() => decodeBody(encodeBody(longKey))).toThrow(/^The body has a map key longer than 16383 bytes/);
+    const longest = { ["k".repeat(16_383)]: 1 };
+    expect(decodeBody(encodeBody(longest))).toEqual(longest);
+    // A long string as a value is no key: taken.
+    expect(decodeBody(encodeBody({ k: "v".repeat(100_000) }))).toEqual({ k: "v".repeat(100_000) });
+  });
+
+  it("takes every Date encodeBody writes, an invalid one too, and says DecodeError for an extension cut short", () => {
+    for (const date of [new Date(Number.NaN), new Date(0), new Date(-1e15), new Date(8.64e15), new Date(1.5)]) {
+      expect(decodeBody(encodeBody({ date })), String(date)).toEqual({ date });
+    }
+    for (const hex of ["d4", "c7", "c705", "91d4", "81a161d6"]) expect(() => decodeBody(Buffer.from(hex, "hex")), hex).toThrow(DecodeError);
   });
 
   it("leaves a malformed body to the decoder: a header that claims more than the bytes hold is not 'too large'", () => {

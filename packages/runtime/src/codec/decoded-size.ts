@@ -1,30 +1,36 @@
+import { addIndexKey, canonicalIndex, MAX_TRANSITIONS, mixBytes, shapeCost, type Elements } from "./object-costs.js";
 import { ADDRESS_EXTENSION, ROUTE_EXTENSION } from "./packr.js";
 
 /**
  * What decoding a msgpack body would cost in heap, estimated from its structure before it
  * is decoded, and whether it is a body at all: only what encodeBody writes is let through to
- * msgpackr. A few bytes of msgpack can decode to a great deal more:
+ * msgpackr. A few bytes of msgpack can decode to a great deal more (two adversarial reviews,
+ * session 55):
  * - an array of empty maps, one byte each, to ≈ 64 bytes of heap a byte (16 MiB: 1 GiB, 4 s);
- * - a map whose keys look like array indices ({"999": 0}, 8 bytes) makes V8 allocate the
- *   elements up to that index: up to ≈ 3,500 bytes of heap a byte;
+ * - keys that are array indices, or named keys in ever new orders, to what V8 allocates for
+ *   an object's elements and hidden classes (object-costs.ts): up to ≈ 3,500 bytes of heap a
+ *   byte, or 20 s of a thread for 355 KB;
+ * - map keys of 16,384 characters or more, which V8 hashes by their length alone: they all
+ *   collide in its string table (seconds, and for later bodies too);
  * - msgpackr's own extensions, which it decodes whatever its options say: records, bundled
- *   strings, Error, Set, RegExp, typed arrays (an Error costs a stack trace: ≈ 2 s a MiB).
- * (An adversarial review, session 55.) So the scan reads every header (strings and bins are
- * skipped by their length), follows the containers to know each map's keys, refuses any
- * extension encodeBody does not write and any byte after the value, and stops as soon as the
- * estimate passes the limit.
+ *   strings, Error, Set, RegExp, typed arrays (an Error costs a stack trace: ≈ 2 s a MiB),
+ *   and 0xc1, which it decodes to one shared, mutable object.
+ * So the scan reads every header (strings and bins are skipped by their length, keys hashed),
+ * follows the containers to know each map's keys, refuses what encodeBody does not write and
+ * any byte after the value, and stops as soon as the estimate passes the limit.
  *
  * The model (bytes, 64-bit V8): every value takes a slot of 8 in its parent; a map is an
  * object of 56 (96 more per entry past 16 entries, where V8 goes to a dictionary), an array
  * 48, a string 24 plus two bytes a character at most, a bin a Buffer view of 96 (msgpackr
- * does not copy it), a float or a wide integer a heap number of 16, an extension 64 plus its
- * bytes. A key that is an array index grows the object's elements as V8 does (to 1.5× the
- * index + 16, 8 bytes each, unless that is over 5,000 or 1,024 past what it has: then a
- * dictionary, 64 an entry).
+ * does not copy it), a float or a wide integer a heap number of 16, a Date 112, an Address or
+ * Route extension 64 plus the value it carries; then what object-costs.ts says the keys cost.
  */
 
-/** Containers nested deeper than this are refused (msgpackr's recursion failed between 3,000 and 5,000 here). */
+/** Containers nested deeper than this are refused (msgpackr's own recursion gives out at 2,000-3,000 here). */
 export const MAX_DEPTH = 4096;
+
+/** The longest map key taken: V8 hashes a string of 16,384 characters or more by its length alone (and a character takes at least a byte). */
+export const MAX_KEY_BYTES = 16383;
 
 /** Why a scan refused a body outright: it is not one encodeBody writes, or not one msgpackr can decode. */
 export interface Refusal {
@@ -35,23 +41,26 @@ export interface Refusal {
 /** Bytes after the value: msgpackr would decode the value, then walk all of it again to say so. */
 const TRAILING: Refusal = { why: "has bytes after its value" };
 const DEEP: Refusal = { why: `nests containers more than ${MAX_DEPTH} deep` };
+const LONG_KEY: Refusal = { why: `has a map key longer than ${MAX_KEY_BYTES} bytes` };
+/** msgpackr decodes 0xc1 to one shared, mutable object: what a handler set on it would show in later bodies. */
+const NEVER_USED: Refusal = { why: "holds the byte 0xc1, which msgpack never uses" };
 const NO_BYTES = new Uint8Array(0);
 
 
 const SLOT = 8;
 const MAP = 56;
 const MAP_FAST_ENTRIES = 16;
-const DICTIONARY_ENTRY = 96;
+const MAP_DICTIONARY_ENTRY = 96;
 const ARRAY = 48;
 const STRING = 24;
 const BIN = 96;
 const NUMBER = 16;
 const EXTENSION = 64;
-const ELEMENTS_HEADER = 16;
-const ELEMENT_DICTIONARY_ENTRY = 64;
-/** V8 keeps an object's indexed properties in a plain backing store up to this many, and grows it by at most this gap. */
-const MAX_FAST_ELEMENTS = 5000;
-const MAX_ELEMENTS_GAP = 1024;
+const DATE = 112;
+/** Distinct key sequences a scan remembers (its own memory); past them every object's is counted new. */
+const MAX_SHAPES = 1 << 16;
+/** The seed of a key sequence's hash. */
+const SHAPE_SEED = 0x811c9dc5 | 0;
 
 /** The extensions encodeBody writes: undefined (fixext1 0), Date (type −1), Address and Route. */
 const UNDEFINED_EXTENSION = 0x00;
@@ -68,11 +77,10 @@ export function estimateDecodedBytes(bytes: Uint8Array, limit: number): number |
 
 /**
  * One pass over a body: `at` moves header to header, the stack holds the containers it is
- * inside. One scan serves every body of its thread, its stack made once: a body of a few
- * values is scanned in about half the time msgpackr then takes to decode it.
+ * inside. One scan serves every body of its thread, its stack made once.
  */
 class Scan {
-  bytes: Uint8Array = new Uint8Array(0);
+  bytes: Uint8Array = NO_BYTES;
   limit = 0;
   at = 0;
   cost = 0;
@@ -80,10 +88,17 @@ class Scan {
   depth = 0;
   /** Per open container: values still to read. */
   readonly #left = new Float64Array(MAX_DEPTH + 2);
-  /** Per open container: -1 for an array; for a map, its elements' capacity (0 to begin with; -2 once a dictionary). */
-  readonly #elements = new Int32Array(MAX_DEPTH + 2);
-  /** Per open container (a map): 1 when its next value is a key. */
+  /** Per open container: 1 for a map, 0 for an array. */
+  readonly #isMap = new Uint8Array(MAX_DEPTH + 2);
+  /** Per open map: 1 when its next value is a key. */
   readonly #keyNext = new Uint8Array(MAX_DEPTH + 2);
+  /** Per open map: its elements (object-costs.ts), made as its first index key comes. */
+  readonly #elements: (Elements | undefined)[] = new Array(MAX_DEPTH + 2).fill(undefined);
+  /** Per open map: its named keys so far, and the hash of their sequence. */
+  readonly #named = new Int32Array(MAX_DEPTH + 2);
+  readonly #sequence = new Int32Array(MAX_DEPTH + 2);
+  /** Key sequences seen in this body: each new one makes V8 hidden classes (see #closeMap). */
+  readonly #shapes = new Set<number>();
 
   run(bytes: Uint8Array, limit: number): number | Refusal {
     this.bytes = bytes;
@@ -96,23 +111,26 @@ class Scan {
       return this.#walk();
     } finally {
       this.bytes = NO_BYTES; // not kept alive by the scan
+      if (this.#shapes.size > 0) this.#shapes.clear();
+      this.#elements.fill(undefined, 0, this.depth + 1);
     }
   }
 
   #walk(): number | Refusal {
     const end = this.bytes.length;
     const left = this.#left;
-    const elements = this.#elements;
+    const isMap = this.#isMap;
     const keyNext = this.#keyNext;
     while (this.depth > 0 && this.at < end && this.cost <= this.limit) {
       const top = this.depth - 1;
       left[top]!--;
       const isKey = keyNext[top] === 1;
-      if (elements[top] !== -1) keyNext[top] = isKey ? 0 : 1;
+      if (isMap[top] === 1) keyNext[top] = isKey ? 0 : 1;
       const refused = this.#value(isKey);
       if (refused !== undefined) return refused;
-      while (this.depth > 0 && left[this.depth - 1] === 0) this.depth--;
-      if (this.depth > MAX_DEPTH) return DEEP;
+      while (this.depth > 0 && left[this.depth - 1] === 0) this.#close();
+      // The body's own entry is not a container.
+      if (this.depth > MAX_DEPTH + 1) return DEEP;
     }
     if (this.cost <= this.limit && this.depth === 0 && this.at < end) return TRAILING;
     return this.cost;
@@ -122,12 +140,38 @@ class Scan {
     if (values === 0) return;
     const at = this.depth++;
     this.#left[at] = values;
-    this.#elements[at] = map ? 0 : -1;
+    this.#isMap[at] = map ? 1 : 0;
     this.#keyNext[at] = map ? 1 : 0;
+    this.#elements[at] = undefined;
+    this.#named[at] = 0;
+    this.#sequence[at] = SHAPE_SEED;
+  }
+
+  /** The innermost container has all its values. */
+  #close(): void {
+    const top = --this.depth;
+    if (this.#isMap[top] === 1) this.#closeMap(top);
+    this.#elements[top] = undefined;
+  }
+
+  /**
+   * A map of up to 16 named keys gets V8's hidden classes for its key sequence, made the first
+   * time the sequence is seen (one lookup per object, not per key). Past MAX_TRANSITIONS
+   * sequences V8 stops linking new classes to their parents, so every later object makes its
+   * own: each is counted then, seen or not.
+   */
+  #closeMap(top: number): void {
+    const named = this.#named[top]!;
+    if (named === 0 || named > MAP_FAST_ENTRIES) return;
+    const shapes = this.#shapes;
+    const sequence = this.#sequence[top]!;
+    if (shapes.size < MAX_TRANSITIONS && shapes.has(sequence)) return;
+    if (shapes.size < MAX_SHAPES) shapes.add(sequence);
+    this.cost += shapeCost(named);
   }
 
   #openMap(entries: number): undefined {
-    this.cost += MAP + (entries > MAP_FAST_ENTRIES ? entries * DICTIONARY_ENTRY : 0);
+    this.cost += MAP + (entries > MAP_FAST_ENTRIES ? entries * MAP_DICTIONARY_ENTRY : 0);
     this.#open(2 * entries, true);
     return undefined;
   }
@@ -141,14 +185,21 @@ class Scan {
   /** Reads one value's header at `at` (a key of the innermost map if `isKey`); a refusal, or undefined. */
   #value(isKey: boolean): Refusal | undefined {
     const bytes = this.bytes;
+    const start = this.at;
     const tag = bytes[this.at++]!;
     this.cost += SLOT;
     if (tag < 0x80) return isKey ? this.#indexKey(tag) : undefined; // positive fixint
-    if (tag >= 0xe0) return undefined; // negative fixint
+    if (tag >= 0xe0) return isKey ? this.#namedKey(start) : undefined; // negative fixint
     if (tag < 0x90) return this.#openMap(tag & 0x0f);
     if (tag < 0xa0) return this.#openArray(tag & 0x0f);
-    if (tag < 0xc0) return this.#string(tag & 0x1f, isKey);
+    if (tag < 0xc0) return this.#string(tag & 0x1f, isKey, start);
     switch (tag) {
+      case 0xc0: // nil, false, true: as keys, "null", "false", "true"
+      case 0xc2:
+      case 0xc3:
+        return isKey ? this.#namedKey(start) : undefined;
+      case 0xc1:
+        return NEVER_USED;
       case 0xc4: // bin8, bin16, bin32
       case 0xc5:
       case 0xc6: {
@@ -163,7 +214,7 @@ class Scan {
         const size = 1 << (tag - 0xd9);
         const n = this.#length(size);
         this.at += size;
-        return this.#string(n, isKey);
+        return this.#string(n, isKey, start);
       }
       case 0xcc: // uint8..64, int8..64: an index when a non-negative key
       case 0xcd:
@@ -173,10 +224,10 @@ class Scan {
       case 0xd1:
       case 0xd2:
       case 0xd3:
-        return this.#integer(tag, isKey);
+        return this.#integer(tag, isKey, start);
       case 0xca: // float32, float64
       case 0xcb:
-        return this.#float(tag === 0xca ? 4 : 8, isKey);
+        return this.#float(tag === 0xca ? 4 : 8, isKey, start);
       case 0xdc: // array16, array32
       case 0xdd: {
         const size = tag === 0xdc ? 2 : 4;
@@ -200,39 +251,39 @@ class Scan {
       case 0xc8:
       case 0xc9:
         return this.#extension(tag);
-      default: // nil, false, true; 0xc1 (never used: msgpackr refuses it)
+      default:
         return undefined;
     }
   }
 
-  #string(n: number, isKey: boolean): undefined {
+  #string(n: number, isKey: boolean, start: number): Refusal | undefined {
     const at = this.at;
     this.at += n;
     this.cost += STRING + 2 * n;
-    if (isKey) this.#indexKey(canonicalIndex(this.bytes, at, n));
-    return undefined;
+    if (!isKey) return undefined;
+    if (n > MAX_KEY_BYTES) return LONG_KEY;
+    const index = canonicalIndex(this.bytes, at, n);
+    return index >= 0 ? this.#indexKey(index) : this.#namedKey(start);
   }
 
-  #integer(tag: number, isKey: boolean): undefined {
+  #integer(tag: number, isKey: boolean, start: number): undefined {
     const signed = tag >= 0xd0;
     const size = 1 << (tag - (signed ? 0xd0 : 0xcc));
     const negative = signed && this.bytes[this.at]! >= 0x80;
     const value = size <= 4 ? this.#length(size) : this.#length(4) === 0 ? this.#low32() : Number.MAX_SAFE_INTEGER;
     this.at += size;
     if (size >= 4) this.cost += NUMBER;
-    if (isKey && !negative) this.#indexKey(value);
-    return undefined;
+    if (!isKey) return undefined;
+    return !negative && value < 0xffff_ffff ? this.#indexKey(value) : this.#namedKey(start);
   }
 
-  #float(size: 4 | 8, isKey: boolean): undefined {
+  #float(size: 4 | 8, isKey: boolean, start: number): undefined {
     const at = this.at;
     this.at += size;
     this.cost += NUMBER;
     if (!isKey || at + size > this.bytes.length) return undefined;
-    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset + at, size);
-    const value = size === 4 ? view.getFloat32(0) : view.getFloat64(0);
-    if (Number.isInteger(value) && value >= 0) this.#indexKey(value);
-    return undefined;
+    const value = readFloat(this.bytes, at, size);
+    return Number.isInteger(value) && value >= 0 && value < 0xffff_ffff ? this.#indexKey(value) : this.#namedKey(start);
   }
 
   /** Only the extensions encodeBody writes, in the forms it writes them; an Address or a Route carries the value after it. */
@@ -244,37 +295,37 @@ class Scan {
       n = this.#length(size);
       this.at += size;
     }
-    const type = this.bytes[this.at]!;
+    const type = this.bytes[this.at];
+    if (type === undefined) return undefined; // cut short: the scan ends here, and msgpackr refuses it
     this.at += 1 + n;
-    this.cost += EXTENSION + n;
     const fixed = tag >= 0xd4;
     if (fixed && n === 1 && (type === ADDRESS_EXTENSION || type === ROUTE_EXTENSION)) {
+      this.cost += EXTENSION + n;
       this.#open(1, false);
       return undefined;
     }
-    if (fixed && n === 1 && type === UNDEFINED_EXTENSION) return undefined;
-    if (type === DATE_EXTENSION && (fixed ? n === 4 || n === 8 : n === 12)) return undefined;
+    if (fixed && n === 1 && type === UNDEFINED_EXTENSION) return undefined; // the slot alone
+    // A Date: fixext4 or 8, or ext8 of 12 bytes; fixext1 is what msgpackr writes for new Date(NaN).
+    if (type === DATE_EXTENSION && (fixed ? n === 1 || n === 4 || n === 8 : n === 12)) {
+      this.cost += DATE;
+      return undefined;
+    }
     return { why: `holds a msgpack extension of type 0x${type.toString(16).padStart(2, "0")} (${n} bytes), which encodeBody never writes (only undefined, Date, Address and Route)` };
   }
 
-  /** A key that is an array index (`index` ≥ 0; -1 for none): V8 grows the object's elements for it. */
+  /** A key that is an array index: what V8 does with the object's elements (object-costs.ts). */
   #indexKey(index: number): undefined {
-    if (index < 0 || index >= 0xffff_ffff) return undefined;
     const top = this.depth - 1;
-    const capacity = this.#elements[top]!;
-    if (capacity === -2) {
-      this.cost += ELEMENT_DICTIONARY_ENTRY;
-      return undefined;
-    }
-    if (index < capacity) return undefined;
-    const grown = index + 1 + ((index + 1) >> 1) + 16;
-    if (index - capacity >= MAX_ELEMENTS_GAP || grown > MAX_FAST_ELEMENTS) {
-      this.#elements[top] = -2;
-      this.cost += ELEMENT_DICTIONARY_ENTRY;
-    } else {
-      this.#elements[top] = grown;
-      this.cost += ELEMENTS_HEADER + 8 * grown;
-    }
+    const elements = (this.#elements[top] ??= { capacity: 0, count: 0, maxIndex: -1 });
+    this.cost += addIndexKey(elements, index);
+    return undefined;
+  }
+
+  /** A named key, its bytes from `start` (its header too) to `at`: part of the object's key sequence. */
+  #namedKey(start: number): undefined {
+    const top = this.depth - 1;
+    this.#named[top]!++;
+    this.#sequence[top] = mixBytes(this.#sequence[top]!, this.bytes, start, this.at - start);
     return undefined;
   }
 
@@ -297,16 +348,14 @@ class Scan {
   }
 }
 
-/** The array index a key string spells ("123": no sign, no leading zero, at most 10 digits), or -1. */
-function canonicalIndex(bytes: Uint8Array, at: number, n: number): number {
-  if (n === 0 || n > 10 || at + n > bytes.length || (n > 1 && bytes[at] === 0x30)) return -1;
-  let value = 0;
-  for (let i = 0; i < n; i++) {
-    const c = bytes[at + i]!;
-    if (c < 0x30 || c > 0x39) return -1;
-    value = value * 10 + (c - 0x30);
-  }
-  return value;
+/** Where readFloat copies a float's bytes to read them (no DataView made per key). */
+const floatBytes = new Uint8Array(8);
+const floatView = new DataView(floatBytes.buffer);
+
+/** The big-endian float32 or float64 at `at`. */
+function readFloat(bytes: Uint8Array, at: number, size: 4 | 8): number {
+  for (let i = 0; i < size; i++) floatBytes[i] = bytes[at + i]!;
+  return size === 4 ? floatView.getFloat32(0) : floatView.getFloat64(0);
 }
 
 const scan = new Scan();
