@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { wipePrivateKey } from "../dist/crypto/key-checks.js";
+import { lendKey, returnKey } from "../dist/crypto/key-slots.js";
 import { nobleCryptoProvider } from "../dist/crypto/noble-provider.js";
 import { hasImportedPrivateKey, heldAeadKey, nodeCryptoProvider } from "../dist/crypto/node-provider.js";
 import type { CryptoProvider } from "../dist/crypto/provider.js";
@@ -44,6 +45,22 @@ function sent(actions: readonly HandshakeAction[]): Uint8Array {
   if (send?.type !== "send") throw new Error("expected a send action");
   return send.message;
 }
+
+describe("the scratch a node AEAD lends its key through", () => {
+  it("holds the key only for the call that makes a cipher: zero after seal and open, after a failed open, and after dispose", () => {
+    const aead = nodeCryptoProvider.createAead("AESGCM", new Uint8Array(32).fill(0xab));
+    const scratch = lendKey(0); // the one scratch of this thread, whatever the slot
+    returnKey();
+    const zero = (): boolean => scratch.every((b) => b === 0);
+    const sealed = aead.seal(1, new Uint8Array(0), Uint8Array.of(1, 2, 3));
+    expect(zero()).toBe(true);
+    expect(aead.open(1, new Uint8Array(0), sealed)).toEqual(Uint8Array.of(1, 2, 3));
+    expect(aead.open(1, new Uint8Array(0), new Uint8Array(20))).toBeNull();
+    expect(zero()).toBe(true);
+    aead.dispose();
+    expect(zero()).toBe(true);
+  });
+});
 
 describe("the node provider's AEAD keys", () => {
   it("are the AEAD's own copy, off the caller's array, zeroed when the AEAD is disposed", () => {

@@ -1,6 +1,8 @@
 // This thread's liveness timers (one Node timer for every channel end's): each holder is
 // called once, at or after its due time, earliest first, unless it was cancelled or re-armed.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { Address, LocalMessage, node, route } from "@hopwire/runtime";
+import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions, SecureChannelOptions } from "@hopwire/secure-channel";
 import { livenessTimers, type LivenessHolder } from "../dist/secure-channel/liveness-timers.js";
 
 class Holder implements LivenessHolder {
@@ -63,5 +65,64 @@ describe("LivenessTimers", () => {
     expect(other.calls.length).toBe(1);
     expect(other.calls[0]!.at).toBeGreaterThanOrEqual(now + 15);
     expect(log.map((h) => h.name)).toEqual([0, 1, 0]);
+  });
+
+  it("a Node timer made under a test's fake timers is given up once it is long overdue: later real arms fire (a review's catch)", async () => {
+    const log: Holder[] = [];
+    const idle = new Holder(1, log);
+    livenessTimers.arm(idle, performance.now() + 60_000); // an idle channel's, armed with real timers
+    vi.useFakeTimers(); // fakes performance.now too: the heap's Node timer becomes a fake one, due near 0
+    const faked = new Holder(2, log);
+    try {
+      livenessTimers.arm(faked, performance.now() + 50);
+    } finally {
+      vi.useRealTimers();
+    }
+    livenessTimers.cancel(faked);
+    const real = new Holder(3, log);
+    livenessTimers.arm(real, performance.now() + 20);
+    try {
+      await until(() => log.includes(real));
+      expect(log).toEqual([real]);
+    } finally {
+      livenessTimers.cancel(idle);
+      livenessTimers.cancel(real);
+    }
+  });
+
+  it("a channel end whose heartbeat's route failed is not armed again (it closed inside its own timer's call)", async () => {
+    const n = await node();
+    try {
+      const listener = await createSecureChannelListener(n, await createIdentity(), "bob", new SecureChannelListenerOptions().withPeerTimeout(3000));
+      await n.startWorker("echo", { handleMessage: (ctx, msg) => ctx.send(msg.returnRoute, msg.body) }, { placement: "main" });
+      n.flowControls.addConsumer("echo", listener.flowControlId);
+      // A hop on the path that starts refusing everything, for a reason that is not load: the route fails.
+      const hopAddress = Address.parse("hop");
+      let broken = false;
+      n.router.register([hopAddress], {
+        address: hopAddress,
+        deliver(message: LocalMessage) {
+          if (broken) throw new Error("the hop broke");
+          n.router.route(message.withOnwardRoute(message.onwardRoute.popFront()).withReturnRoute(message.returnRoute.prepend(hopAddress)), hopAddress.key);
+        },
+      });
+      const channel = await createSecureChannel(n, await createIdentity(), route("hop", "bob"), new SecureChannelOptions().withPeerTimeout(3000).withKeepaliveInterval(100));
+      expect(await n.sendAndReceive(route(channel, "echo"), "x")).toBe("x");
+      const armedClosed: string[] = [];
+      const arm = livenessTimers.arm.bind(livenessTimers);
+      livenessTimers.arm = (holder: LivenessHolder, due: number) => {
+        if ((holder as { state?: string }).state === "closed") armedClosed.push(String((holder as { role?: string }).role));
+        arm(holder, due);
+      };
+      try {
+        broken = true; // the next heartbeat's route fails and closes the initiator's end
+        expect((await channel.closed).message).toMatch(/The route to the peer failed: the hop broke/);
+      } finally {
+        livenessTimers.arm = arm;
+      }
+      expect(armedClosed).toEqual([]);
+    } finally {
+      await n.stop();
+    }
   });
 });

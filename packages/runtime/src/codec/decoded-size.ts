@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { addIndexKey, canonicalIndex, MAX_TRANSITIONS, mixBytes, shapeCost, type Elements } from "./object-costs.js";
 import { ADDRESS_EXTENSION, ROUTE_EXTENSION } from "./packr.js";
 
@@ -59,8 +60,11 @@ const EXTENSION = 64;
 const DATE = 112;
 /** Distinct key sequences a scan remembers (its own memory); past them every object's is counted new. */
 const MAX_SHAPES = 1 << 16;
-/** The seed of a key sequence's hash. */
-const SHAPE_SEED = 0x811c9dc5 | 0;
+/**
+ * The seed of a key sequence's hash, random per process: with a known one, a peer could choose
+ * distinct key sequences that hash alike, each then counted as one already seen.
+ */
+const SHAPE_SEED = randomBytes(4).readInt32BE(0);
 
 /** The extensions encodeBody writes: undefined (fixext1 0), Date (type −1), Address and Route. */
 const UNDEFINED_EXTENSION = 0x00;

@@ -404,8 +404,8 @@ function writeNonce(out: Uint8Array, offset: number, nonce: number): void {
 
 /**
  * The big-endian nonce at `at`, or -1 if it exceeds 2^53-1 (no encryptor ever sends one). Below
- * 2^32, `lo` as it is (a small integer below 2^31), where hi * 2^32 + lo is a double even for hi = 0, and a
- * double kept in a field (the replay window's) is a number boxed on the heap, 16 B a field.
+ * 2^32, `lo` as it is: below 2^31 a small integer, where hi * 2^32 + lo is a double even for
+ * hi = 0, and a double kept in a field (the replay window's) is a number boxed on the heap, 16 B a field.
  */
 function readNonce(message: Uint8Array, at: number): number {
   const hi = ((message[at] << 24) | (message[at + 1] << 16) | (message[at + 2] << 8) | message[at + 3]) >>> 0;

@@ -523,6 +523,8 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
     if (now - this.#lastSent >= this.#heartbeatEvery()) {
       if (this.#budgeted) this.#heartbeats.sealed++;
       this.#sendInner(InnerKind.HEARTBEAT, encodeHeartbeat(this.options.peerTimeout));
+      // A heartbeat whose route failed closed the end: it has no timer to arm (a review's catch).
+      if (this.#state !== "open") return;
     }
     // A send queue that a burst grew and that is empty now lets go of its slots (a stream keeps them between its turns).
     this.#queue.trim();

@@ -1,5 +1,8 @@
 import { MAX_TIMEOUT_MS } from "@hopwire/runtime";
 
+/** How overdue the Node timer must be to count as lost (see #lost). */
+const LOST_TIMER_MS = 1000;
+
 /** What LivenessTimers keeps: a channel end's liveness timer (channel-end.ts). */
 export interface LivenessHolder {
   /** Where the holder's timer is in the heap, -1 while it has none: LivenessTimers keeps it. */
@@ -33,7 +36,8 @@ class LivenessTimers {
     this.#holders.push(holder);
     this.#dues.push(due);
     this.#up(at);
-    if (!this.#firing && due < this.#timerDue) this.#schedule(due - performance.now());
+    // A new earliest, or a Node timer that cannot be trusted to fire: (re)schedule it.
+    if (!this.#firing && (due < this.#timerDue || this.#holders[0] === holder || this.#lost())) this.#schedule(this.#dues[0]! - performance.now());
   }
 
   /** Cancels `holder`'s timer, if it has one. */
@@ -76,6 +80,16 @@ class LivenessTimers {
       if (holders.length > 0) this.#schedule(dues[0]! - performance.now());
     }
   };
+
+  /**
+   * Whether the Node timer should have fired long ago: one made under a test's fake timers
+   * (vi.useFakeTimers, which fakes performance.now too) never fires once real ones are back,
+   * and with it would go every end's liveness in the thread (a review's catch). A real one
+   * that late is rescheduled harmlessly. So is one whenever an end becomes the earliest.
+   */
+  #lost(): boolean {
+    return this.#timer !== undefined && this.#timerDue < performance.now() - LOST_TIMER_MS;
+  }
 
   /** The Node timer, `delay` ms from now (at least 1, at most MAX_TIMEOUT_MS: a later one fires early and re-arms), in place of any other. */
   #schedule(delay: number): void {
