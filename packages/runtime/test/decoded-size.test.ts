@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { Address, DecodeError, DEFAULT_MAX_DECODED_BODY_BYTES, LocalMessage, decodeBody, encodeBody, route, type Routed } from "@hopwire/runtime";
 // Internal: the estimate itself (not public API).
 import { estimateDecodedBytes, MAX_DEPTH } from "../dist/codec/decoded-size.js";
+import { addIndexKey, type Elements } from "../dist/codec/object-costs.js";
 import { BodyReader, Prober } from "./fixtures/workers.js";
 import { invalidOption, withNode } from "./helpers.js";
 
@@ -71,6 +72,25 @@ describe("the decoded size of a body", () => {
     // A body of such maps is refused long before it costs seconds.
     const twenty = new Uint8Array([0x94, ...body, ...body, ...body, ...body]);
     expect(() => decodeBody(twenty, { maxDecodedBytes: 4 * calm })).toThrow(TOO_LARGE);
+  });
+
+  it("counts a turn back into an array after every gap, whatever the model's own state (a third review: 49 s for 400 KB)", () => {
+    // The model's counts are bounds: here it turns its elements back into an array a key or two
+    // before V8 would, grows them, and would count nothing for pairs that V8 turns on every key.
+    const keys: number[] = [];
+    const model: Elements = { capacity: 0, count: 0, maxIndex: -1, mayBeDictionary: false };
+    const add = (k: number): void => void (keys.push(k), addIndexKey(model, k));
+    const dense = 43_680;
+    const gap = 500_000;
+    for (let i = 0; i < dense; i++) add(i);
+    add(gap);
+    let next = dense;
+    while (model.capacity < 0) add(next++);
+    add(model.capacity);
+    for (let a = gap + 1026; a < model.capacity; a += 1025) add(a), add(a - 1);
+    const body = new Uint8Array([0xdf, ...u32(keys.length), ...keys.flatMap((k) => [0xce, ...u32(k), 0x00])]);
+    expect(body.length).toBeLessThan(300_000);
+    expect(() => decodeBody(body)).toThrow(TOO_LARGE);
   });
 
   it("counts the hidden classes of objects whose keys come in ever new orders, not those of objects alike", () => {
@@ -168,6 +188,12 @@ describe("the decoded size of a body", () => {
     };
     expect(() => decodeBody(nested(3000))).not.toThrow();
     expect(() => decodeBody(nested(MAX_DEPTH + 1))).toThrow(new RegExp(`^The body nests containers more than ${MAX_DEPTH} deep`));
+  });
+
+  it("counts undefined as a key (a Map's) in its object's key sequence", () => {
+    const first = estimateDecodedBytes(Uint8Array.of(0x81, 0xd4, 0x00, 0x00, 0x01), Infinity) as number;
+    expect(first).toBe(8 + 56 + 8 + 8 + 96 + 24);
+    expect(decodeBody(encodeBody(new Map([[undefined, 1]])))).toEqual({ undefined: 1 });
   });
 
   it("refuses 0xc1 (msgpackr decodes it to one shared, mutable object) and map keys V8 hashes by their length alone", () => {

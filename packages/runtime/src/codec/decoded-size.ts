@@ -166,6 +166,8 @@ class Scan {
    */
   #closeMap(top: number): void {
     const named = this.#named[top]!;
+    // Past 16 named keys V8 keeps them in a dictionary (index keys are elements, counted apart).
+    if (named > MAP_FAST_ENTRIES) this.cost += named * MAP_DICTIONARY_ENTRY;
     if (named === 0 || named > MAP_FAST_ENTRIES) return;
     const shapes = this.#shapes;
     const sequence = this.#sequence[top]!;
@@ -175,7 +177,7 @@ class Scan {
   }
 
   #openMap(entries: number): undefined {
-    this.cost += MAP + (entries > MAP_FAST_ENTRIES ? entries * MAP_DICTIONARY_ENTRY : 0);
+    this.cost += MAP;
     this.#open(2 * entries, true);
     return undefined;
   }
@@ -254,7 +256,7 @@ class Scan {
       case 0xc7:
       case 0xc8:
       case 0xc9:
-        return this.#extension(tag);
+        return this.#extension(tag, isKey);
       default:
         return undefined;
     }
@@ -291,7 +293,8 @@ class Scan {
   }
 
   /** Only the extensions encodeBody writes, in the forms it writes them; an Address or a Route carries the value after it. */
-  #extension(tag: number): Refusal | undefined {
+  #extension(tag: number, isKey: boolean): Refusal | undefined {
+    const start = this.at - 1;
     let n: number;
     if (tag >= 0xd4) n = 1 << (tag - 0xd4);
     else {
@@ -308,7 +311,8 @@ class Scan {
       this.#open(1, false);
       return undefined;
     }
-    if (fixed && n === 1 && type === UNDEFINED_EXTENSION) return undefined; // the slot alone
+    // The slot alone; as a key (a Map's), "undefined", a named one.
+    if (fixed && n === 1 && type === UNDEFINED_EXTENSION) return isKey ? this.#namedKey(start) : undefined;
     // A Date: fixext4 or 8, or ext8 of 12 bytes; fixext1 is what msgpackr writes for new Date(NaN).
     if (type === DATE_EXTENSION && (fixed ? n === 1 || n === 4 || n === 8 : n === 12)) {
       this.cost += DATE;
@@ -320,7 +324,7 @@ class Scan {
   /** A key that is an array index: what V8 does with the object's elements (object-costs.ts). */
   #indexKey(index: number): undefined {
     const top = this.depth - 1;
-    const elements = (this.#elements[top] ??= { capacity: 0, count: 0, maxIndex: -1 });
+    const elements = (this.#elements[top] ??= { capacity: 0, count: 0, maxIndex: -1, mayBeDictionary: false });
     this.cost += addIndexKey(elements, index);
     return undefined;
   }

@@ -33,6 +33,11 @@ export interface Elements {
   count: number;
   /** The largest index so far, -1 before the first. */
   maxIndex: number;
+  /**
+   * A key came more than 1,024 past every earlier one since the last turn back was counted: V8's
+   * elements may be a dictionary now, whatever `capacity` says (see addIndexKey).
+   */
+  mayBeDictionary: boolean;
 }
 
 /**
@@ -42,8 +47,32 @@ export interface Elements {
  */
 export function addIndexKey(elements: Elements, index: number): number {
   const count = ++elements.count;
-  const maxIndex = Math.max(elements.maxIndex, index);
+  const previousMax = elements.maxIndex;
+  const maxIndex = Math.max(previousMax, index);
   elements.maxIndex = maxIndex;
+  return turnBack(elements, index, previousMax, count, maxIndex) + follow(elements, index, count, maxIndex);
+}
+
+/**
+ * A turn back into an array that V8 may make whatever the model's own state says. The model's
+ * counts and capacities are bounds, not V8's (a repeated key counts twice; V8 checks old objects
+ * at 500 elements, young ones at 5,000), so its state can differ from V8's: a third review kept
+ * it an array while V8 turned its elements into a dictionary and back 974 times (49 s for 400 KB).
+ * V8 turns them into a dictionary on a gap only at a key more than MAX_GAP past every earlier one,
+ * and back, allocating maxIndex + 1, once dense enough: counted at the first key it could be.
+ */
+function turnBack(elements: Elements, index: number, previousMax: number, count: number, maxIndex: number): number {
+  if (previousMax >= 0 && index - previousMax > MAX_GAP) {
+    elements.mayBeDictionary = true;
+    return 0;
+  }
+  if (!elements.mayBeDictionary || 6 * dictionaryCapacity(count) < maxIndex + 1) return 0;
+  elements.mayBeDictionary = false;
+  return ELEMENTS_HEADER + 8 * (maxIndex + 1) + DICTIONARY_ENTRY * count;
+}
+
+/** The model's own state: V8's rules applied to its counts. */
+function follow(elements: Elements, index: number, count: number, maxIndex: number): number {
   const capacity = elements.capacity;
   if (capacity < 0) {
     // Back to an array when a dictionary would save less than half (ShouldConvertToFastElements).
