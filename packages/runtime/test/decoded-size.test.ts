@@ -196,6 +196,20 @@ describe("the decoded size of a body", () => {
     expect(decodeBody(encodeBody(new Map([[undefined, 1]])))).toEqual({ undefined: 1 });
   });
 
+  it("refuses a map that names one property twice, however it is spelled, and a key that is not valid UTF-8 (a fourth review: 1 s a MiB)", () => {
+    // {"a": 1, "a": 1.5}: encodeBody never writes it; V8 rebuilt hidden classes at each such repeat.
+    expect(() => decodeBody(Uint8Array.of(0x82, 0xa1, 0x61, 0x01, 0xa1, 0x61, 0xca, 0x3f, 0xc0, 0x00, 0x00))).toThrow(/^The body has a map that names one property twice/);
+    // The fixint -5 and the string "-5" are one property; so are nil and "null".
+    expect(() => decodeBody(Uint8Array.of(0x82, 0xfb, 0x01, 0xa2, 0x2d, 0x35, 0x02))).toThrow(/names one property twice/);
+    expect(() => decodeBody(Uint8Array.of(0x82, 0xc0, 0x01, 0xa4, 0x6e, 0x75, 0x6c, 0x6c, 0x02))).toThrow(/names one property twice/);
+    // The same key in two maps, or nested, is no repeat; nor are distinct keys that spell numbers.
+    const fine = { a: { a: 1 }, b: [{ a: 1 }, { a: 2 }], "-5": 1, "-6": 2, "1.5": 3 };
+    expect(decodeBody(encodeBody(fine))).toEqual(fine);
+    expect(decodeBody(encodeBody(new Map<unknown, number>([[-5, 1], [1.5, 2], [null, 3], ["x", 4]])))).toEqual({ "-5": 1, "1.5": 2, null: 3, x: 4 });
+    expect(() => decodeBody(Uint8Array.of(0x81, 0xa2, 0xc0, 0x80, 0x01))).toThrow(/^The body has a map key that is not valid UTF-8/);
+    expect(decodeBody(encodeBody({ "ключ": 1, "鍵": 2, "🔑": 3 }))).toEqual({ "ключ": 1, "鍵": 2, "🔑": 3 });
+  });
+
   it("refuses 0xc1 (msgpackr decodes it to one shared, mutable object) and map keys V8 hashes by their length alone", () => {
     expect(() => decodeBody(Uint8Array.of(0x81, 0xa1, 0x78, 0xc1))).toThrow(/^The body holds the byte 0xc1, which msgpack never uses: refused, nothing decoded$/);
     const longKey = { ["k".repeat(16_384)]: 1 };

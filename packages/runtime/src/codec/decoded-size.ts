@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { addIndexKey, canonicalIndex, MAX_TRANSITIONS, mixBytes, shapeCost, type Elements } from "./object-costs.js";
 import { ADDRESS_EXTENSION, ROUTE_EXTENSION } from "./packr.js";
+import { INVALID_NAME, nameOfConstant, nameOfNumber, nameOfString } from "./property-names.js";
 
 /**
  * What decoding a msgpack body would cost in heap, estimated from its structure before it
@@ -43,6 +44,11 @@ export interface Refusal {
 const TRAILING: Refusal = { why: "has bytes after its value" };
 const DEEP: Refusal = { why: `nests containers more than ${MAX_DEPTH} deep` };
 const LONG_KEY: Refusal = { why: `has a map key longer than ${MAX_KEY_BYTES} bytes` };
+const BAD_KEY: Refusal = { why: "has a map key that is not valid UTF-8" };
+/** encodeBody never writes one property twice in a map (property-names.ts). */
+const REPEATED_KEY: Refusal = { why: "has a map that names one property twice" };
+/** The named keys of a map whose repeats are looked for: past 19, V8 keeps them in a dictionary, where a repeat costs nothing more. */
+const MAX_TRACKED_NAMES = 20;
 /** msgpackr decodes 0xc1 to one shared, mutable object: what a handler set on it would show in later bodies. */
 const NEVER_USED: Refusal = { why: "holds the byte 0xc1, which msgpack never uses" };
 const NO_BYTES = new Uint8Array(0);
@@ -101,6 +107,11 @@ class Scan {
   /** Per open map: its named keys so far, and the hash of their sequence. */
   readonly #named = new Int32Array(MAX_DEPTH + 2);
   readonly #sequence = new Int32Array(MAX_DEPTH + 2);
+  /** Per open map: where its named keys' names start in #names (they end at #namesTop while it is the innermost). */
+  readonly #namesFrom = new Int32Array(MAX_DEPTH + 2);
+  /** The names of the open maps' first named keys, innermost last (property-names.ts). */
+  readonly #names: number[] = [];
+  #namesTop = 0;
   /** Key sequences seen in this body: each new one makes V8 hidden classes (see #closeMap). */
   readonly #shapes = new Set<number>();
 
@@ -110,6 +121,7 @@ class Scan {
     this.at = 0;
     this.cost = 0;
     this.depth = 0;
+    this.#namesTop = 0;
     this.#open(1, false);
     try {
       return this.#walk();
@@ -149,12 +161,14 @@ class Scan {
     this.#elements[at] = undefined;
     this.#named[at] = 0;
     this.#sequence[at] = SHAPE_SEED;
+    this.#namesFrom[at] = this.#namesTop;
   }
 
   /** The innermost container has all its values. */
   #close(): void {
     const top = --this.depth;
     if (this.#isMap[top] === 1) this.#closeMap(top);
+    this.#namesTop = this.#namesFrom[top]!;
     this.#elements[top] = undefined;
   }
 
@@ -195,7 +209,7 @@ class Scan {
     const tag = bytes[this.at++]!;
     this.cost += SLOT;
     if (tag < 0x80) return isKey ? this.#indexKey(tag) : undefined; // positive fixint
-    if (tag >= 0xe0) return isKey ? this.#namedKey(start) : undefined; // negative fixint
+    if (tag >= 0xe0) return isKey ? this.#namedKey(start, nameOfNumber(tag - 0x100)) : undefined; // negative fixint
     if (tag < 0x90) return this.#openMap(tag & 0x0f);
     if (tag < 0xa0) return this.#openArray(tag & 0x0f);
     if (tag < 0xc0) return this.#string(tag & 0x1f, isKey, start);
@@ -203,7 +217,7 @@ class Scan {
       case 0xc0: // nil, false, true: as keys, "null", "false", "true"
       case 0xc2:
       case 0xc3:
-        return isKey ? this.#namedKey(start) : undefined;
+        return isKey ? this.#namedKey(start, nameOfConstant(tag)) : undefined;
       case 0xc1:
         return NEVER_USED;
       case 0xc4: // bin8, bin16, bin32
@@ -269,10 +283,12 @@ class Scan {
     if (!isKey) return undefined;
     if (n > MAX_KEY_BYTES) return LONG_KEY;
     const index = canonicalIndex(this.bytes, at, n);
-    return index >= 0 ? this.#indexKey(index) : this.#namedKey(start);
+    if (index >= 0) return this.#indexKey(index);
+    const name = nameOfString(this.bytes, at, n);
+    return name === INVALID_NAME ? BAD_KEY : this.#namedKey(start, name);
   }
 
-  #integer(tag: number, isKey: boolean, start: number): undefined {
+  #integer(tag: number, isKey: boolean, start: number): Refusal | undefined {
     const signed = tag >= 0xd0;
     const size = 1 << (tag - (signed ? 0xd0 : 0xcc));
     const negative = signed && this.bytes[this.at]! >= 0x80;
@@ -280,16 +296,17 @@ class Scan {
     this.at += size;
     if (size >= 4) this.cost += NUMBER;
     if (!isKey) return undefined;
-    return !negative && value < 0xffff_ffff ? this.#indexKey(value) : this.#namedKey(start);
+    if (!negative && value < 0xffff_ffff) return this.#indexKey(value);
+    return this.#namedKey(start, nameOfNumber(integerAt(this.bytes, this.at - size, size, signed)));
   }
 
-  #float(size: 4 | 8, isKey: boolean, start: number): undefined {
+  #float(size: 4 | 8, isKey: boolean, start: number): Refusal | undefined {
     const at = this.at;
     this.at += size;
     this.cost += NUMBER;
     if (!isKey || at + size > this.bytes.length) return undefined;
     const value = readFloat(this.bytes, at, size);
-    return Number.isInteger(value) && value >= 0 && value < 0xffff_ffff ? this.#indexKey(value) : this.#namedKey(start);
+    return Number.isInteger(value) && value >= 0 && value < 0xffff_ffff ? this.#indexKey(value) : this.#namedKey(start, nameOfNumber(value));
   }
 
   /** Only the extensions encodeBody writes, in the forms it writes them; an Address or a Route carries the value after it. */
@@ -312,7 +329,7 @@ class Scan {
       return undefined;
     }
     // The slot alone; as a key (a Map's), "undefined", a named one.
-    if (fixed && n === 1 && type === UNDEFINED_EXTENSION) return isKey ? this.#namedKey(start) : undefined;
+    if (fixed && n === 1 && type === UNDEFINED_EXTENSION) return isKey ? this.#namedKey(start, nameOfConstant(-1)) : undefined;
     // A Date: fixext4 or 8, or ext8 of 12 bytes; fixext1 is what msgpackr writes for new Date(NaN).
     if (type === DATE_EXTENSION && (fixed ? n === 1 || n === 4 || n === 8 : n === 12)) {
       this.cost += DATE;
@@ -329,11 +346,18 @@ class Scan {
     return undefined;
   }
 
-  /** A named key, its bytes from `start` (its header too) to `at`: part of the object's key sequence. */
-  #namedKey(start: number): undefined {
+  /**
+   * A named key, its bytes from `start` (its header too) to `at`, naming the property `name`:
+   * part of the object's key sequence; a repeat of a name among its first keys is refused.
+   */
+  #namedKey(start: number, name: number): Refusal | undefined {
     const top = this.depth - 1;
-    this.#named[top]!++;
+    const named = ++this.#named[top]!;
     this.#sequence[top] = mixBytes(this.#sequence[top]!, this.bytes, start, this.at - start);
+    if (named > MAX_TRACKED_NAMES) return undefined;
+    const names = this.#names;
+    for (let i = this.#namesFrom[top]!; i < this.#namesTop; i++) if (names[i] === name) return REPEATED_KEY;
+    names[this.#namesTop++] = name;
     return undefined;
   }
 
@@ -354,6 +378,14 @@ class Scan {
     if (size === 2) return (bytes[at]! << 8) | bytes[at + 1]!;
     return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
   }
+}
+
+/** The integer of `size` bytes at `at` (signed or not) as msgpackr reads it for a key: a number, or a bigint past 2^53. */
+function integerAt(bytes: Uint8Array, at: number, size: number, signed: boolean): number | bigint {
+  let value = 0n;
+  for (let i = 0; i < size; i++) value = (value << 8n) | BigInt(bytes[at + i] ?? 0);
+  if (signed && size > 0 && (bytes[at]! & 0x80) !== 0) value -= 1n << BigInt(8 * size);
+  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
 }
 
 /** Where readFloat copies a float's bytes to read them (no DataView made per key). */
