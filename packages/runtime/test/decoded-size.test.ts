@@ -207,6 +207,9 @@ describe("the decoded size of a body", () => {
     expect(decodeBody(encodeBody(fine))).toEqual(fine);
     expect(decodeBody(encodeBody(new Map<unknown, number>([[-5, 1], [1.5, 2], [null, 3], ["x", 4]])))).toEqual({ "-5": 1, "1.5": 2, null: 3, x: 4 });
     expect(() => decodeBody(Uint8Array.of(0x81, 0xa2, 0xc0, 0x80, 0x01))).toThrow(/^The body has a map key that is not valid UTF-8/);
+    // msgpackr renames "__proto__" to "__proto_": with both, one property twice (a fifth review).
+    expect(() => decodeBody(encodeBody(JSON.parse('{"__proto_": 1, "__proto__": 1.5}')))).toThrow(/names one property twice/);
+    expect(decodeBody(encodeBody(JSON.parse('{"__proto__": 1}')))).toEqual({ __proto_: 1 });
     expect(decodeBody(encodeBody({ "ключ": 1, "鍵": 2, "🔑": 3 }))).toEqual({ "ключ": 1, "鍵": 2, "🔑": 3 });
   });
 

@@ -209,7 +209,7 @@ class Scan {
     const tag = bytes[this.at++]!;
     this.cost += SLOT;
     if (tag < 0x80) return isKey ? this.#indexKey(tag) : undefined; // positive fixint
-    if (tag >= 0xe0) return isKey ? this.#namedKey(start, nameOfNumber(tag - 0x100)) : undefined; // negative fixint
+    if (tag >= 0xe0) return isKey ? this.#namedKey(start, this.#tracksNames() ? nameOfNumber(tag - 0x100) : 0) : undefined; // negative fixint
     if (tag < 0x90) return this.#openMap(tag & 0x0f);
     if (tag < 0xa0) return this.#openArray(tag & 0x0f);
     if (tag < 0xc0) return this.#string(tag & 0x1f, isKey, start);
@@ -217,7 +217,7 @@ class Scan {
       case 0xc0: // nil, false, true: as keys, "null", "false", "true"
       case 0xc2:
       case 0xc3:
-        return isKey ? this.#namedKey(start, nameOfConstant(tag)) : undefined;
+        return isKey ? this.#namedKey(start, this.#tracksNames() ? nameOfConstant(tag) : 0) : undefined;
       case 0xc1:
         return NEVER_USED;
       case 0xc4: // bin8, bin16, bin32
@@ -284,6 +284,7 @@ class Scan {
     if (n > MAX_KEY_BYTES) return LONG_KEY;
     const index = canonicalIndex(this.bytes, at, n);
     if (index >= 0) return this.#indexKey(index);
+    if (!this.#tracksNames()) return this.#namedKey(start, 0);
     const name = nameOfString(this.bytes, at, n);
     return name === INVALID_NAME ? BAD_KEY : this.#namedKey(start, name);
   }
@@ -297,7 +298,7 @@ class Scan {
     if (size >= 4) this.cost += NUMBER;
     if (!isKey) return undefined;
     if (!negative && value < 0xffff_ffff) return this.#indexKey(value);
-    return this.#namedKey(start, nameOfNumber(integerAt(this.bytes, this.at - size, size, signed)));
+    return this.#namedKey(start, this.#tracksNames() ? nameOfNumber(integerAt(this.bytes, this.at - size, size, signed)) : 0);
   }
 
   #float(size: 4 | 8, isKey: boolean, start: number): Refusal | undefined {
@@ -306,7 +307,8 @@ class Scan {
     this.cost += NUMBER;
     if (!isKey || at + size > this.bytes.length) return undefined;
     const value = readFloat(this.bytes, at, size);
-    return Number.isInteger(value) && value >= 0 && value < 0xffff_ffff ? this.#indexKey(value) : this.#namedKey(start, nameOfNumber(value));
+    if (Number.isInteger(value) && value >= 0 && value < 0xffff_ffff) return this.#indexKey(value);
+    return this.#namedKey(start, this.#tracksNames() ? nameOfNumber(value) : 0);
   }
 
   /** Only the extensions encodeBody writes, in the forms it writes them; an Address or a Route carries the value after it. */
@@ -329,7 +331,7 @@ class Scan {
       return undefined;
     }
     // The slot alone; as a key (a Map's), "undefined", a named one.
-    if (fixed && n === 1 && type === UNDEFINED_EXTENSION) return isKey ? this.#namedKey(start, nameOfConstant(-1)) : undefined;
+    if (fixed && n === 1 && type === UNDEFINED_EXTENSION) return isKey ? this.#namedKey(start, this.#tracksNames() ? nameOfConstant(-1) : 0) : undefined;
     // A Date: fixext4 or 8, or ext8 of 12 bytes; fixext1 is what msgpackr writes for new Date(NaN).
     if (type === DATE_EXTENSION && (fixed ? n === 1 || n === 4 || n === 8 : n === 12)) {
       this.cost += DATE;
@@ -344,6 +346,11 @@ class Scan {
     const elements = (this.#elements[top] ??= { capacity: 0, count: 0, maxIndex: -1, mayBeDictionary: false });
     this.cost += addIndexKey(elements, index);
     return undefined;
+  }
+
+  /** Whether the innermost map's next named key is among those whose names are compared (so worth naming). */
+  #tracksNames(): boolean {
+    return this.#named[this.depth - 1]! < MAX_TRACKED_NAMES;
   }
 
   /**
