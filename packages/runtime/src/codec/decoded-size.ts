@@ -173,7 +173,7 @@ class Scan {
   }
 
   /**
-   * A map of up to 16 named keys gets V8's hidden classes for its key sequence, made the first
+   * A map gets V8's hidden classes for the sequence of its first 16 named keys, made the first
    * time the sequence is seen (one lookup per object, not per key). Past MAX_TRANSITIONS
    * sequences V8 stops linking new classes to their parents, so every later object makes its
    * own: each is counted then, seen or not.
@@ -182,12 +182,13 @@ class Scan {
     const named = this.#named[top]!;
     // Past 16 named keys V8 keeps them in a dictionary (index keys are elements, counted apart).
     if (named > MAP_FAST_ENTRIES) this.cost += named * MAP_DICTIONARY_ENTRY;
-    if (named === 0 || named > MAP_FAST_ENTRIES) return;
+    // Before it does, V8 has made the classes of the first 16 (a sixth review): their sequence counts too.
+    if (named === 0) return;
     const shapes = this.#shapes;
     const sequence = this.#sequence[top]!;
     if (shapes.size < MAX_TRANSITIONS && shapes.has(sequence)) return;
     if (shapes.size < MAX_SHAPES) shapes.add(sequence);
-    this.cost += shapeCost(named);
+    this.cost += shapeCost(Math.min(named, MAP_FAST_ENTRIES));
   }
 
   #openMap(entries: number): undefined {
@@ -360,7 +361,8 @@ class Scan {
   #namedKey(start: number, name: number): Refusal | undefined {
     const top = this.depth - 1;
     const named = ++this.#named[top]!;
-    this.#sequence[top] = mixBytes(this.#sequence[top]!, this.bytes, start, this.at - start);
+    // The sequence of the first 16: past them V8 makes no more classes.
+    if (named <= MAP_FAST_ENTRIES) this.#sequence[top] = mixBytes(this.#sequence[top]!, this.bytes, start, this.at - start);
     if (named > MAX_TRACKED_NAMES) return undefined;
     const names = this.#names;
     for (let i = this.#namesFrom[top]!; i < this.#namesTop; i++) if (names[i] === name) return REPEATED_KEY;
