@@ -64,7 +64,7 @@ describe("a network message the router cannot deliver", () => {
       }
     });
   });
-  it("is refused quietly at a retired address, a tombstone left there (retireTo) included, until a worker takes the address again", async () => {
+  it("is refused quietly at a tombstone (Mailbox.tombstone), until a worker takes the address again", async () => {
     await withNode({ warnings: false }, async (n) => {
       const producer = Address.random();
       n.flowControls.addProducer(producer, n.flowControls.generateId());
@@ -73,9 +73,9 @@ describe("a network message the router cannot deliver", () => {
       n.on("dropped", (event) => dropped.push(event));
       n.on("denied", (event) => denied.push(event));
       const answered: string[] = [];
-      const tombstone = { address: Address.random(), deliver: () => void answered.push("closed") };
       const ended = new Address(0, "ended");
-      n.router.retireTo(ended, tombstone);
+      const tombstone = { address: ended, tombstone: true, deliver: () => void answered.push("closed") };
+      n.router.register([ended], tombstone);
       // The program's own sends reach the tombstone; the network's are refused, no event.
       n.router.route(message("ended", Address.random()), undefined);
       expect(answered).toEqual(["closed"]);

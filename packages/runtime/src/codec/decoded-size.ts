@@ -249,19 +249,14 @@ class Scan {
       case 0xca: // float32, float64
       case 0xcb:
         return this.#float(tag === 0xca ? 4 : 8, isKey, start);
-      case 0xdc: // array16, array32
-      case 0xdd: {
-        const size = tag === 0xdc ? 2 : 4;
-        const n = this.#length(size);
-        this.at += size;
-        return this.#openArray(n);
-      }
-      case 0xde: // map16, map32
+      case 0xdc: // array16, array32, map16, map32
+      case 0xdd:
+      case 0xde:
       case 0xdf: {
-        const size = tag === 0xde ? 2 : 4;
+        const size = (tag & 1) === 0 ? 2 : 4;
         const n = this.#length(size);
         this.at += size;
-        return this.#openMap(n);
+        return tag < 0xde ? this.#openArray(n) : this.#openMap(n);
       }
       case 0xd4: // fixext1..16, ext8..32
       case 0xd5:

@@ -89,6 +89,14 @@ export interface Mailbox {
    */
   readonly shortLived?: boolean;
   /**
+   * True for a tombstone left at an address whose owner ended on purpose (a closed secure
+   * channel's encryptor): the program's own sends reach it, and what the network sends there,
+   * which flow controls no longer let through, is refused quietly, as at a retired address:
+   * no "denied" event or warning (a peer that had not yet learnt of the close is no
+   * configuration to fix).
+   */
+  readonly tombstone?: boolean;
+  /**
    * For a mailbox that holds sendAndReceive calls (a reply address on the main thread, a
    * thread's requests): fails the call waiting for a reply at `key` now, with `error` (the
    * worker it asked threw, so no reply will come).

@@ -218,8 +218,6 @@ export class Router {
     this.#table.set(key, mailbox);
     if (shortLived && mailbox.shortLived !== true) this.#shortLivedKeys.add(key);
     if (this.#goneReasons.size > 0) this.#goneReasons.delete(key);
-    // A worker there now: what the network sends it is reported again (as `register` does).
-    if (this.#retired.size > 0) this.#retired.delete(key);
   }
 
   /** Whether the mailbox at `key` is there for one request (a short-lived mailbox, or a key registered short-lived). */
@@ -282,25 +280,10 @@ export class Router {
    */
   retire(addresses: readonly Address[], reason?: ReasonLike): void {
     this.unregister(addresses, reason);
-    for (const a of addresses) this.#rememberRetired(a.key);
-  }
-
-  /**
-   * Registers `tombstone` at `address`, whose owner ended on purpose (a closed secure channel's
-   * encryptor): the program's own sends there reach it (it answers with why the owner ended),
-   * and what comes from the network, which flow controls no longer let through, is refused
-   * as at a retired address, without a "denied" event or warning: a peer that had not yet
-   * learnt of the close (a heartbeat along a route through a relay) is no configuration to fix.
-   * Throws DuplicateAddressError if the address is taken.
-   */
-  retireTo(address: Address, tombstone: Mailbox): void {
-    this.register1(address, tombstone);
-    this.#rememberRetired(address.key);
-  }
-
-  #rememberRetired(key: string): void {
-    this.#retired.add(key);
-    if (this.#retired.size > MAX_RETIRED) this.#retired.delete(this.#retired.values().next().value!);
+    for (const a of addresses) {
+      this.#retired.add(a.key);
+      if (this.#retired.size > MAX_RETIRED) this.#retired.delete(this.#retired.values().next().value!);
+    }
   }
 
   /** Routes messages whose next hop has transport type `type` through `transport`. */
@@ -384,10 +367,11 @@ export class Router {
       // event's error says so, as a program reading its code expects). Without stacks: a
       // peer decides how many (see stackless).
       const error = this.#networkError("denied", next);
-      if (this.#retired.has(key)) {
-        // Expected: its owner ended on purpose (retire, retireTo).
-      } else if (this.#table.has(key)) this.#reporter?.denied(next, senderKey!);
-      else this.#dropped(next, senderKey!, "unknown-address", this.#networkError("unknown-address", next));
+      const there = this.#table.get(key);
+      // Expected, not reported: a tombstone's address, or a retired one's (their owners ended on purpose).
+      if (there !== undefined) {
+        if (there.tombstone !== true) this.#reporter?.denied(next, senderKey!);
+      } else if (!this.#retired.has(key)) this.#dropped(next, senderKey!, "unknown-address", this.#networkError("unknown-address", next));
       if (throws) throw error;
       return undefined;
     }

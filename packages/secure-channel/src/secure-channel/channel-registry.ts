@@ -57,12 +57,13 @@ export function rememberClosedEncryptor(node: Node, address: Address, reason: ()
   const router = node.router;
   const tombstone: Mailbox = {
     address,
+    tombstone: true,
     deliver: () => {
       throw reason();
     },
   };
   try {
-    router.retireTo(address, tombstone);
+    router.register([address], tombstone);
   } catch {
     return; // the address was taken meanwhile: leave it
   }

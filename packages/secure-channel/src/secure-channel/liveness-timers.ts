@@ -52,9 +52,7 @@ class LivenessTimers {
     const movedDue = dues.pop()!;
     if (last === 0 && !this.#firing) this.#stopTimer();
     if (at === last) return;
-    holders[at] = moved;
-    dues[at] = movedDue;
-    moved.livenessSlot = at;
+    this.#place(at, moved, movedDue);
     this.#down(this.#up(at));
     // The Node timer may now fire before the earliest: it then finds nothing due and re-arms.
   }
@@ -115,14 +113,10 @@ class LivenessTimers {
     while (at > 0) {
       const parent = (at - 1) >> 1;
       if (dues[parent]! <= due) break;
-      holders[at] = holders[parent]!;
-      dues[at] = dues[parent]!;
-      holders[at]!.livenessSlot = at;
+      this.#place(at, holders[parent]!, dues[parent]!);
       at = parent;
     }
-    holders[at] = holder;
-    dues[at] = due;
-    holder.livenessSlot = at;
+    this.#place(at, holder, due);
     return at;
   }
 
@@ -138,13 +132,16 @@ class LivenessTimers {
       if (child >= length) break;
       if (child + 1 < length && dues[child + 1]! < dues[child]!) child++;
       if (dues[child]! >= due) break;
-      holders[at] = holders[child]!;
-      dues[at] = dues[child]!;
-      holders[at]!.livenessSlot = at;
+      this.#place(at, holders[child]!, dues[child]!);
       at = child;
     }
-    holders[at] = holder;
-    dues[at] = due;
+    this.#place(at, holder, due);
+  }
+
+  /** Puts `holder`, due at `due`, at `at` in the heap. */
+  #place(at: number, holder: LivenessHolder, due: number): void {
+    this.#holders[at] = holder;
+    this.#dues[at] = due;
     holder.livenessSlot = at;
   }
 }
