@@ -65,6 +65,17 @@ describe("body codec", () => {
     expect(Uint8Array.from(decodeBody(encodeBody(bytes)) as Uint8Array)).toEqual(bytes);
   });
 
+  it("carries an object of 65,536 keys or more (a map32), and still names a function inside one", () => {
+    // msgpackr's default writer sizes every object in 16 bits and refused these with an EncodeError.
+    const wide: Record<string, number> = {};
+    for (let i = 0; i < 70_000; i++) wide[`k${i}`] = i;
+    const bytes = encodeBody({ nested: wide, after: "x" });
+    const back = decodeBody(bytes) as { nested: Record<string, number>; after: string };
+    expect([Object.keys(back.nested).length, back.nested.k0, back.nested.k69999, back.after]).toEqual([70_000, 0, 69_999, "x"]);
+    const withFunction = { ...wide, onDone: () => {} };
+    expect(() => encodeBody(withFunction)).toThrow(expect.objectContaining({ code: "ENCODE_FAILED", path: "body.onDone" }));
+  });
+
   it("writes bytes exactly as msgpack's bin8/16/32 (the hand-written fast path)", () => {
     for (const n of [0, 1, 255, 256, 65_535, 65_536, 70_000]) {
       const bytes = Uint8Array.from({ length: n }, (_, i) => i * 7);

@@ -5,7 +5,7 @@ import type { Route } from "../route/route.js";
 import { copyBytes } from "../util/bytes.js";
 import { allocBodyBytes } from "./body-slab.js";
 import { estimateDecodedBytes } from "./decoded-size.js";
-import { packr } from "./packr.js";
+import { packValue, packr } from "./packr.js";
 import { findUnencodable } from "./unencodable.js";
 
 /**
@@ -16,7 +16,7 @@ import { findUnencodable } from "./unencodable.js";
 export function encodeBody(body: unknown): Uint8Array {
   if (body instanceof Uint8Array) return encodeBytes(body);
   try {
-    return packr().pack(body);
+    return packValue(body);
   } catch (cause) {
     throw unencodableError("The message body cannot be encoded", "body", body, cause);
   }

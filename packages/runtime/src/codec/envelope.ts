@@ -3,7 +3,7 @@ import { DecodeError, InvalidRouteError } from "../errors/errors.js";
 import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-message.js";
 import { addressesOf, adoptRoute, MAX_ROUTE_LENGTH, type Route } from "../route/route.js";
 import { unencodableError } from "./body.js";
-import { copyingUnpackr, packr } from "./packr.js";
+import { copyingUnpackr, packValue } from "./packr.js";
 import { RecentHeads, sameBytes, type KnownHead } from "./recent-heads.js";
 import { keepCopy, readU32BE } from "../util/bytes.js";
 
@@ -151,7 +151,7 @@ function localInfoBytes(info: LocalInfo): Uint8Array | undefined {
   }
   let bytes: Uint8Array | undefined;
   try {
-    bytes = hasKeys(info) ? Uint8Array.from(packr().pack(info)) : undefined;
+    bytes = hasKeys(info) ? Uint8Array.from(packValue(info)) : undefined;
   } catch (cause) {
     // As a body's: an EncodeError naming the bad value's path, not msgpackr's bare TypeError.
     throw unencodableError("The message's local info cannot be encoded to cross to another thread", "localInfo", info, cause);

@@ -18,6 +18,8 @@ export const ROUTE_EXTENSION = 0x49;
 interface Codecs {
   packr: Msgpackr.Packr;
   copyingUnpackr: Msgpackr.Packr;
+  /** Made on first need: see packValue. */
+  widePackr?: Msgpackr.Packr;
 }
 
 let codecs: Codecs | undefined;
@@ -35,6 +37,22 @@ let codecs: Codecs | undefined;
  */
 export function packr(): Msgpackr.Packr {
   return (codecs ??= loadCodecs()).packr;
+}
+
+/**
+ * Packs `value` with `packr`, or, if that refuses it, with a packer that sizes each map from
+ * its keys. msgpackr's default writer puts a 16-bit size before every object, so it refuses an
+ * object of 65,536 keys or more; the other writer counts each object's keys first (slower for
+ * every object, so it is only the fallback). A value refused by both throws the second error.
+ */
+export function packValue(value: unknown): Uint8Array {
+  const current = (codecs ??= loadCodecs());
+  try {
+    return current.packr.pack(value);
+  } catch {
+    current.widePackr ??= newPackr({ variableMapSize: true });
+    return current.widePackr.pack(value);
+  }
 }
 
 /**
@@ -57,15 +75,8 @@ export function copyingUnpackr(): Msgpackr.Packr {
  * msgpackr itself gets its own instance, untouched by our extensions.
  */
 function loadCodecs(): Codecs {
-  const { addExtension, Packr } = createRequire(import.meta.url)("msgpackr") as typeof Msgpackr;
-  const packr = new Packr({
-    ...PLAIN_MSGPACK,
-    // msgpackr would write a function as nil (it would arrive as undefined): refuse it instead,
-    // at no cost to values that hold none. The caller turns this into an EncodeError.
-    writeFunction: () => {
-      throw new TypeError("A function cannot be encoded");
-    },
-  });
+  const { addExtension, Packr } = msgpackr();
+  const packr = newPackr({});
   const copyingUnpackr = new Packr({ ...PLAIN_MSGPACK, copyBuffers: true });
   // Addresses and routes keep their class when they cross a thread (a worker's constructor
   // arguments, a message body): without these they would be packed through toJSON as strings.
@@ -93,4 +104,21 @@ function loadCodecs(): Codecs {
     },
   });
   return { packr, copyingUnpackr };
+}
+
+function msgpackr(): typeof Msgpackr {
+  return createRequire(import.meta.url)("msgpackr") as typeof Msgpackr;
+}
+
+/** A packer with the runtime's settings (and `extra`): functions refused. */
+function newPackr(extra: Msgpackr.Options): Msgpackr.Packr {
+  return new (msgpackr().Packr)({
+    ...PLAIN_MSGPACK,
+    ...extra,
+    // msgpackr would write a function as nil (it would arrive as undefined): refuse it instead,
+    // at no cost to values that hold none. The caller turns this into an EncodeError.
+    writeFunction: () => {
+      throw new TypeError("A function cannot be encoded");
+    },
+  });
 }

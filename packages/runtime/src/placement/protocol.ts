@@ -1,6 +1,6 @@
 import type { MessagePort } from "node:worker_threads";
 import { unencodableError } from "../codec/body.js";
-import { packr } from "../codec/packr.js";
+import { packValue, packr } from "../codec/packr.js";
 import { DecodeError, EncodeError } from "../errors/errors.js";
 import type { ErrorData } from "../errors/hopwire-error.js";
 import type { ProducerInfo } from "../flow-control/flow-controls.js";
@@ -126,7 +126,7 @@ export interface ThreadWorkerData extends ThreadSettings {
 
 export function encodeOp(op: ThreadToMainOp | MainToThreadOp): Uint8Array {
   try {
-    return packr().pack(op);
+    return packValue(op);
   } catch (cause) {
     throw new EncodeError(`Could not encode a "${op.t}" operation`, { cause });
   }
@@ -149,7 +149,7 @@ export function decodeOp<T extends { t: string }>(bytes: Uint8Array): T {
 export function encodeArgs(args: readonly unknown[]): Uint8Array {
   try {
     // Copy: pack() returns a view into msgpackr's shared buffer.
-    return Uint8Array.from(packr().pack(args));
+    return Uint8Array.from(packValue(args));
   } catch (cause) {
     throw unencodableError("A worker's constructor arguments (options.args) cannot be encoded to cross to its thread", "args", args, cause);
   }
