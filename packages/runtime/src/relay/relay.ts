@@ -75,7 +75,7 @@ export class RelayMailbox implements Mailbox {
    * with the end of its watch: forgotten when the hop goes away, as every connection a relay
    * node accepted does, or the set would grow by one entry per connection for ever.
    */
-  readonly #opened = new Map<string, () => void>();
+  readonly #opened = new Map<string, OpenedHop>();
   /** The mailbox the last message went to: where `isFull` looks. */
   #next: Mailbox | undefined;
   /** Routes as the relay; its messages share their next hop, so most go straight to its mailbox. */
@@ -200,7 +200,15 @@ export class RelayMailbox implements Mailbox {
     this.#removeStopHook = undefined;
     this.#router.unregister([this.address]);
     this.#next = undefined;
-    for (const unwatch of this.#opened.values()) unwatch();
+    // What this relay opened goes with it: a peer that used it must not keep addressing the next
+    // hop directly (nor the next hop's peer the previous hop) once the relay is stopped.
+    const flowControls = this.#flowControls;
+    for (const opened of this.#opened.values()) {
+      this.#router.unwatchHop(opened.previous, opened.unwatch);
+      if (flowControls === undefined) continue;
+      if (opened.nextFlow !== undefined) flowControls.removeConsumer(opened.previous, opened.nextFlow);
+      if (opened.previousFlow !== undefined) flowControls.removeConsumer(this.#firstHop, opened.previousFlow);
+    }
     this.#opened.clear();
   }
 
@@ -232,14 +240,34 @@ export class RelayMailbox implements Mailbox {
     const next = this.#firstHop;
     if (this.#router.mailboxOf(next) === undefined) return false;
     const key = previous.key;
-    this.#opened.set(key, this.#router.watchHop(previous, () => this.#opened.delete(key)));
+    const unwatch = (): void => void this.#opened.delete(key);
+    this.#router.watchHop(previous, unwatch);
+    const opened: OpenedHop = { previous, unwatch, nextFlow: undefined, previousFlow: undefined };
+    this.#opened.set(key, opened);
     const flowControls = this.#flowControls!;
-    const nextFlow = flowControls.findFlowControlWithProducerAddress(next);
-    if (nextFlow) flowControls.addConsumer(previous, nextFlow.flowControlId);
-    const previousFlow = flowControls.findFlowControlWithProducerAddress(previous);
-    if (previousFlow) flowControls.addConsumer(next, previousFlow.flowControlId);
+    // Only what this relay adds is withdrawn when it stops: a consumer someone made before stays one.
+    const nextFlow = flowControls.findFlowControlWithProducerAddress(next)?.flowControlId;
+    if (nextFlow !== undefined && !flowControls.isConsumer(previous, nextFlow)) {
+      flowControls.addConsumer(previous, nextFlow);
+      opened.nextFlow = nextFlow;
+    }
+    const previousFlow = flowControls.findFlowControlWithProducerAddress(previous)?.flowControlId;
+    if (previousFlow !== undefined && !flowControls.isConsumer(next, previousFlow)) {
+      flowControls.addConsumer(next, previousFlow);
+      opened.previousFlow = previousFlow;
+    }
     return true;
   }
+}
+
+/** A previous hop whose flows a relay opened: its watch, and the consumers the relay added (withdrawn at stop). */
+interface OpenedHop {
+  readonly previous: Address;
+  readonly unwatch: () => void;
+  /** The next hop's flow, if the relay made `previous` a consumer of it. */
+  nextFlow: string | undefined;
+  /** The previous hop's flow, if the relay made the next hop a consumer of it. */
+  previousFlow: string | undefined;
 }
 
 function noop(): void {}
