@@ -60,4 +60,30 @@ describe("a stopped relay", () => {
     await alice.node.send(route(connection, toBob.address, "sink"), "still allowed");
     await eventually(() => sink.received.length === 1, 20_000);
   });
+
+  it("leaves what another relay over the same hops still needs: two relays share a grant, and the last to stop withdraws it", async () => {
+    const middle = await startResponder("middle");
+    const bob = await startResponder("bob");
+    const alice = await startNode("alice");
+    nodes.push(middle.node, bob.node, alice.node);
+    const toBob = await middle.tcp.connect(bob.listener.address);
+    // Two names over one connection to Bob (a registrant holding two), used by one initiator.
+    const first = await startRelay(middle.node, "forward_to_bob", route(toBob));
+    const second = await startRelay(middle.node, "forward_to_bob2", route(toBob));
+    middle.node.flowControls.addConsumer("forward_to_bob", middle.listener.flowControlId);
+    middle.node.flowControls.addConsumer("forward_to_bob2", middle.listener.flowControlId);
+    const connection = await alice.tcp.connect(middle.listener.address);
+    expect(await alice.node.sendAndReceive(route(connection, "forward_to_bob", "echoer"), "one")).toBe("one");
+    expect(await alice.node.sendAndReceive(route(connection, "forward_to_bob2", "echoer"), "two")).toBe("two");
+
+    first.stop();
+    // The second relay's replies come back to Alice through the grant both relays hold.
+    expect(await alice.node.sendAndReceive(route(connection, "forward_to_bob2", "echoer"), "still")).toBe("still");
+    expect(await alice.node.sendAndReceive(route(connection, toBob.address, "echoer"), "direct")).toBe("direct");
+
+    second.stop();
+    await expect(alice.node.sendAndReceive(route(connection, toBob.address, "echoer"), "after both", { timeout: 300 })).rejects.toBeInstanceOf(
+      TimeoutError,
+    );
+  });
 });

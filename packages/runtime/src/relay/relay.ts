@@ -11,6 +11,7 @@ import { route, type Route, type RouteLike } from "../route/route.js";
 import type { Mailbox } from "../router/mailbox.js";
 import type { Router } from "../router/router.js";
 import { RouteMemo } from "../router/route-memo.js";
+import { grantForRelay, releaseForRelay } from "./relay-grants.js";
 
 /** Options of a built-in relay. */
 export interface RelayOptions {
@@ -202,12 +203,9 @@ export class RelayMailbox implements Mailbox {
     this.#next = undefined;
     // What this relay opened goes with it: a peer that used it must not keep addressing the next
     // hop directly (nor the next hop's peer the previous hop) once the relay is stopped.
-    const flowControls = this.#flowControls;
     for (const opened of this.#opened.values()) {
-      this.#router.unwatchHop(opened.previous, opened.unwatch);
-      if (flowControls === undefined) continue;
-      if (opened.nextFlow !== undefined) flowControls.removeConsumer(opened.previous, opened.nextFlow);
-      if (opened.previousFlow !== undefined) flowControls.removeConsumer(this.#firstHop, opened.previousFlow);
+      this.#router.unwatchHop(opened.previous, opened);
+      this.#release(opened);
     }
     this.#opened.clear();
   }
@@ -239,35 +237,44 @@ export class RelayMailbox implements Mailbox {
     if (!previous.isLocal || !this.#router.has(previous)) return true;
     const next = this.#firstHop;
     if (this.#router.mailboxOf(next) === undefined) return false;
-    const key = previous.key;
-    const unwatch = (): void => void this.#opened.delete(key);
-    this.#router.watchHop(previous, unwatch);
-    const opened: OpenedHop = { previous, unwatch, nextFlow: undefined, previousFlow: undefined };
-    this.#opened.set(key, opened);
     const flowControls = this.#flowControls!;
-    // Only what this relay adds is withdrawn when it stops: a consumer someone made before stays one.
     const nextFlow = flowControls.findFlowControlWithProducerAddress(next)?.flowControlId;
-    if (nextFlow !== undefined && !flowControls.isConsumer(previous, nextFlow)) {
-      flowControls.addConsumer(previous, nextFlow);
-      opened.nextFlow = nextFlow;
-    }
     const previousFlow = flowControls.findFlowControlWithProducerAddress(previous)?.flowControlId;
-    if (previousFlow !== undefined && !flowControls.isConsumer(next, previousFlow)) {
-      flowControls.addConsumer(next, previousFlow);
-      opened.previousFlow = previousFlow;
-    }
+    const opened: OpenedHop = {
+      previous,
+      nextFlow: nextFlow !== undefined && grantForRelay(flowControls, previous, nextFlow) ? nextFlow : undefined,
+      previousFlow: previousFlow !== undefined && grantForRelay(flowControls, next, previousFlow) ? previousFlow : undefined,
+      hopGone: () => {
+        this.#opened.delete(previous.key);
+        this.#release(opened);
+      },
+    };
+    this.#opened.set(previous.key, opened);
+    this.#router.watchHop(previous, opened);
     return true;
+  }
+
+  /** Gives back what this relay granted for `opened` (the last relay holding a grant withdraws it). */
+  #release(opened: OpenedHop): void {
+    const flowControls = this.#flowControls;
+    if (flowControls === undefined) return;
+    if (opened.nextFlow !== undefined) releaseForRelay(flowControls, opened.previous, opened.nextFlow);
+    if (opened.previousFlow !== undefined) releaseForRelay(flowControls, this.#firstHop, opened.previousFlow);
   }
 }
 
-/** A previous hop whose flows a relay opened: its watch, and the consumers the relay added (withdrawn at stop). */
+/**
+ * A previous hop whose flows a relay opened, and the router's watch on it (its hopGone gives
+ * the grants back and forgets the hop), with what the relay granted for it: withdrawn at stop,
+ * or when the hop goes, once no other relay holds them.
+ */
 interface OpenedHop {
   readonly previous: Address;
-  readonly unwatch: () => void;
-  /** The next hop's flow, if the relay made `previous` a consumer of it. */
-  nextFlow: string | undefined;
-  /** The previous hop's flow, if the relay made the next hop a consumer of it. */
-  previousFlow: string | undefined;
+  /** The next hop's flow, if the relay holds a grant of it to `previous`. */
+  readonly nextFlow: string | undefined;
+  /** The previous hop's flow, if the relay holds a grant of it to the next hop. */
+  readonly previousFlow: string | undefined;
+  readonly hopGone: () => void;
 }
 
 function noop(): void {}
