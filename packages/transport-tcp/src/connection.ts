@@ -17,6 +17,7 @@ import {
   waitFor,
   type FlowControlId,
   type FlowControls,
+  type KeptHeadsBudget,
   type LocalInfo,
   type Logger,
   type Mailbox,
@@ -62,6 +63,8 @@ export interface ConnectionHost {
   isStopping(): boolean;
   /** Bytes of incomplete frames held by all the transport's connections (see maxPartialFrameBytes). */
   readonly partialFrames: { held: number };
+  /** What the heads all the transport's connections keep cost together (see KEPT_HEADS_BUDGET). */
+  readonly keptHeads: KeptHeadsBudget;
   /**
    * Bytes queued for sending by all the transport's connections (see sendBufferBudget), and the
    * timer of the grace the budget gives a burst (SEND_BUDGET_GRACE_MS), while one runs.
@@ -244,7 +247,7 @@ export class TcpConnection {
     this.#receiverKey = this.receiverAddress.key;
     this.#delivery = new RouteMemo(host.router, this.#receiverKey);
     this.route = new Route([this.address]);
-    this.#decoder = new EnvelopeHeadDecoder({ returnPrefix: this.address });
+    this.#decoder = new EnvelopeHeadDecoder({ returnPrefix: this.address, keptHeadsBudget: host.keptHeads });
     this.#peer = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
     this.#hostKey = hostKeyOf(socket.remoteAddress ?? "?");
     this.#local = formatHostPort(socket.localAddress ?? "?", socket.localPort ?? 0);
@@ -1195,6 +1198,8 @@ export class TcpConnection {
     this.#releaseHolds();
     this.#holdPartial(0);
     this.#holdSend(0);
+    // Its kept heads go back to the transport's budget (a reconnect starts a new decoder).
+    this.#decoder.forgetHeads();
     this.#suspendPartialTimer();
     if (this.#liveTimer !== undefined) clearTimeout(this.#liveTimer);
     this.#liveTimer = undefined;
@@ -1301,7 +1306,7 @@ export class TcpConnection {
     }
     this.#closedReason = undefined;
     this.#reader = new FrameReader();
-    this.#decoder = new EnvelopeHeadDecoder({ returnPrefix: this.address });
+    this.#decoder = new EnvelopeHeadDecoder({ returnPrefix: this.address, keptHeadsBudget: this.#host.keptHeads });
     this.#headSeen = false;
     this.#checkedOnward = undefined;
     this.#lastFeederRoute = undefined;

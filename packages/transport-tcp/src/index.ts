@@ -36,4 +36,4 @@ export {
   HostConnectionLimitError,
   DialDeniedError,
 } from "./errors.js";
-export { PROTOCOL_VERSION, MAX_FRAME_LENGTH, KEEPALIVE_FRAME_LENGTH, REPEATED_HEAD_FRAME, TCP } from "./protocol.js";
+export { PROTOCOL_VERSION, MAX_FRAME_LENGTH, KEEPALIVE_FRAME_LENGTH, REPEATED_HEAD_FRAME, TCP, KEPT_HEADS_BUDGET } from "./protocol.js";

@@ -28,3 +28,12 @@ export const TCP = 1;
  * and whenever it has sent nothing for `keepaliveInterval`.
  */
 export const KEEPALIVE_FRAME_LENGTH = 0;
+
+/**
+ * What the heads all of a transport's connections keep for their repeats may cost together
+ * (the runtime's keptHeadCost estimate): 64 MiB. Each connection's are bounded (1,024 heads,
+ * MAX_KEPT_HEAD_BYTES), but a peer holds many connections: 1,024 of them each keeping 1,024
+ * crafted heads held ≈ 2 GB (session 56). Past it, connections keep no new heads (they decode
+ * them in full each time, as one-off heads) until others give theirs back by closing.
+ */
+export const KEPT_HEADS_BUDGET = 64 * 1024 * 1024;

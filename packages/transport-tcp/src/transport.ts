@@ -48,7 +48,7 @@ import {
   type TcpTransportOptions,
 } from "./options.js";
 import { resolveConnect, resolveListen, type TcpConnectOptions, type TcpListenOptions } from "./plain-options.js";
-import { TCP } from "./protocol.js";
+import { KEPT_HEADS_BUDGET, TCP } from "./protocol.js";
 import { RateLimitedWarning } from "./rate-limited-log.js";
 
 /**
@@ -186,6 +186,7 @@ export class TcpTransport {
       // connections read this host's fields for every message (limits, router).
       isStopping: () => transport.#stopOnce.started,
       partialFrames: { held: 0 },
+      keptHeads: { held: 0, max: KEPT_HEADS_BUDGET },
       sendBuffers: { held: 0, grace: undefined },
       connections: () => this.#connections,
       afterHandOff: node.afterHandOff,
@@ -200,6 +201,11 @@ export class TcpTransport {
 
   get isStopped(): boolean {
     return this.#stopOnce.started;
+  }
+
+  /** What the heads its connections keep for their repeats cost now, as estimated (bounded by KEPT_HEADS_BUDGET). */
+  get keptHeadBytes(): number {
+    return this.#host.keptHeads.held;
   }
 
   /** Bytes of incomplete frames its connections hold now (bounded by maxPartialFrameBytes). */

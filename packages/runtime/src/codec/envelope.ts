@@ -4,7 +4,7 @@ import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-me
 import { addressesOf, adoptRoute, MAX_ROUTE_LENGTH, type Route } from "../route/route.js";
 import { unencodableError } from "./body.js";
 import { copyingUnpackr, packValue } from "./packr.js";
-import { RecentHeads, sameBytes, type KnownHead } from "./recent-heads.js";
+import { RecentHeads, sameBytes, type KeptHeadsBudget, type KnownHead } from "./recent-heads.js";
 import { keepCopy, readU32BE } from "../util/bytes.js";
 
 /**
@@ -345,11 +345,26 @@ export class EnvelopeHeadDecoder {
    * `returnPrefix`, if given, is put in front of every decoded return route (a transport's
    * receiver does this with its sender's address, so that replies go back the way they came).
    * `recentHeads` bounds the heads it keeps besides the last (1,024 by default: a connection
-   * carries a head per channel; a channel end's decoder needs a few).
+   * carries a head per channel; a channel end's decoder needs a few). `keptHeadsBudget`, if
+   * given, is a bound its kept heads share with other decoders' (a transport's connections:
+   * see KeptHeadsBudget); call `forgetHeads()` when the stream is over, to give back their share.
    */
-  constructor(options: { returnPrefix?: Address; recentHeads?: number } = {}) {
+  constructor(options: { returnPrefix?: Address; recentHeads?: number; keptHeadsBudget?: KeptHeadsBudget } = {}) {
     this.#returnPrefix = options.returnPrefix;
-    this.#recent = new RecentHeads(options.recentHeads);
+    this.#recent = new RecentHeads(options.recentHeads, options.keptHeadsBudget ? { budget: options.keptHeadsBudget } : undefined);
+  }
+
+  /** What the heads it keeps now cost, as estimated (keptHeadCost): at most MAX_KEPT_HEAD_BYTES. */
+  get keptHeadBytes(): number {
+    return this.#recent.keptBytes;
+  }
+
+  /**
+   * The stream is over: forgets the heads it keeps (giving back their share of the
+   * `keptHeadsBudget`) and keeps no more. The last head stays, and decoding still works.
+   */
+  forgetHeads(): void {
+    this.#recent.forget();
   }
 
   /**
@@ -392,12 +407,10 @@ export class EnvelopeHeadDecoder {
     finish();
     const headLength = lengthAt - start;
     if (headLength > MAX_CACHED_HEAD) return;
-    if (this.#recent.sighted(start, headLength)) {
-      // Seen before: kept, in a copy (the frame's bytes may be reused once this returns).
-      this.#use(this.#recent.keep(bytes, start, headLength, this.#lengthSize, this.onwardRoute, this.returnRoute));
-    } else {
-      this.#ownCopy(bytes, start, headLength);
-    }
+    // Seen before: kept, in a copy (the frame's bytes may be reused once this returns), unless a shared budget is spent.
+    const kept = this.#recent.sighted(start, headLength) ? this.#recent.keep(bytes, start, headLength, this.#lengthSize, this.onwardRoute, this.returnRoute) : undefined;
+    if (kept !== undefined) this.#use(kept);
+    else this.#ownCopy(bytes, start, headLength);
   }
 
   /** Copies the head just decoded into #own (grown if it is too short: sized to heads, as an idle decoder keeps it) and makes it the last head. */

@@ -16,6 +16,37 @@ export interface KnownHead {
 
 /** Heads kept per decoder by default; past this many it starts over (a peer's variety, or heads crafted to share a hash, cannot grow it). */
 const MAX_KEPT = 1024;
+/**
+ * What the heads a decoder keeps may cost by default, as keptHeadCost estimates it; past it, it
+ * starts over, as past MAX_KEPT. A head per channel (~60-200 bytes, 2-6 addresses: ~0.6-1.1 KB
+ * estimated) fits 1,024 times; before this bound, 1,024 heads of 30 one-character addresses
+ * each (124 bytes a head, sent twice) held ≈ 2 MB of heap per connection.
+ */
+export const MAX_KEPT_HEAD_BYTES = 1024 * 1024;
+/** A kept head's cost besides its bytes and addresses: its KnownHead, two Routes and their arrays, its map entry. */
+const KEPT_HEAD_OVERHEAD = 320;
+/** A decoded address's cost besides its characters: the Address, its string's header, its slot in the route's array. */
+const KEPT_ADDRESS_OVERHEAD = 64;
+
+/**
+ * What keeping a head of `length` bytes with these routes costs in memory, as an upper
+ * estimate: its copy in the arena and its strings (at most its bytes again: a character that
+ * V8 stores in two bytes takes at least two in UTF-8), and the objects of its routes.
+ */
+export function keptHeadCost(length: number, onwardRoute: Route, returnRoute: Route): number {
+  return KEPT_HEAD_OVERHEAD + 2 * length + KEPT_ADDRESS_OVERHEAD * (onwardRoute.length + returnRoute.length);
+}
+
+/**
+ * A bound that the kept heads of several decoders share (a transport's connections: one peer
+ * may hold a thousand of them), in keptHeadCost's bytes. A decoder keeps no new head while the
+ * total would pass `max` (its heads are then decoded in full, as one-off heads are), and gives
+ * back what it held when it starts over or forgets its heads.
+ */
+export interface KeptHeadsBudget {
+  held: number;
+  readonly max: number;
+}
 /** The first arena's size, made with the first head kept: room for ~12 heads of a few hops (it doubles as heads are kept). */
 const FIRST_ARENA_BYTES = 1024;
 /** The arena of a RecentHeads that keeps nothing yet (every connection's and thread's decoder has one): none. */
@@ -51,6 +82,12 @@ export class RecentHeads {
   #used = 0;
   /** Heads kept into this arena, counting those kept again under a hash already in #kept (their bytes stay in it too). */
   #keeps = 0;
+  /** What the heads kept into this arena cost (keptHeadCost), charged to #budget too if there is one. */
+  #cost = 0;
+  readonly #maxCost: number;
+  readonly #budget: KeptHeadsBudget | undefined;
+  /** After forget(): keeps nothing more. */
+  #forgotten = false;
   /** The last `find`'s hash and head end (-1: not the writer's spelling). */
   #hash = 0;
   #end = -1;
@@ -61,9 +98,23 @@ export class RecentHeads {
    * end's, a few (its messages go to a few workers), since a request's reply address makes a
    * new head each time and a long list of hashes seen once would stay with an idle channel.
    */
-  constructor(heads = MAX_KEPT) {
+  constructor(heads = MAX_KEPT, options: { maxBytes?: number; budget?: KeptHeadsBudget } = {}) {
     this.#maxKept = heads;
     this.#maxSeen = heads * 4;
+    this.#maxCost = options.maxBytes ?? MAX_KEPT_HEAD_BYTES;
+    this.#budget = options.budget;
+  }
+
+  /** What the heads kept now cost (keptHeadCost's estimate), bounded by `maxBytes`. */
+  get keptBytes(): number {
+    return this.#cost;
+  }
+
+  /** Forgets every kept head, gives back what they were charged, and keeps none from now on (its decoder's stream is over). */
+  forget(): void {
+    this.#startOver();
+    this.#seen.clear();
+    this.#forgotten = true;
   }
 
   /** The arena the kept heads' bytes are in (replaced as it grows: take it with the head, at `find` or `keep`). */
@@ -100,10 +151,20 @@ export class RecentHeads {
 
   /**
    * Keeps the head `bytes[start, start + length)` that `sighted` just said to keep (its
-   * routes decoded from those bytes), and returns it.
+   * routes decoded from those bytes), and returns it; undefined if the shared budget has no
+   * room for it (or after `forget`): the caller keeps it as a one-off head.
    */
-  keep(bytes: Uint8Array, start: number, length: number, lengthSize: 1 | 2 | 4, onwardRoute: Route, returnRoute: Route): KnownHead {
-    if (++this.#keeps > this.#maxKept) this.#startOver();
+  keep(bytes: Uint8Array, start: number, length: number, lengthSize: 1 | 2 | 4, onwardRoute: Route, returnRoute: Route): KnownHead | undefined {
+    if (this.#forgotten) return undefined;
+    const cost = keptHeadCost(length, onwardRoute, returnRoute);
+    if (this.#keeps + 1 > this.#maxKept || this.#cost + cost > this.#maxCost) this.#startOver();
+    const budget = this.#budget;
+    if (budget !== undefined) {
+      if (budget.held + cost > budget.max) return undefined;
+      budget.held += cost;
+    }
+    this.#cost += cost;
+    this.#keeps++;
     if (this.#used + length > this.#arena.length) this.#grow(length);
     const at = this.#used;
     const arena = this.#arena;
@@ -117,7 +178,9 @@ export class RecentHeads {
   /** Forgets every kept head; the next goes into a fresh arena (the old one's bytes stay as they are for whoever holds them). */
   #startOver(): void {
     this.#kept.clear();
-    this.#keeps = 1;
+    this.#keeps = 0;
+    if (this.#budget !== undefined) this.#budget.held -= this.#cost;
+    this.#cost = 0;
     this.#arena = NO_ARENA;
     this.#arenaView = NO_ARENA_VIEW;
     this.#used = 0;
