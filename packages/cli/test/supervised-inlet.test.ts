@@ -32,3 +32,28 @@ describe("an inlet whose --from is taken", () => {
     }
   });
 });
+
+describe("an inlet whose --via does not answer at start-up", () => {
+  // It said only "Could not connect to …: connect ECONNREFUSED" (a user trial, session 56): not which flag, nor that an
+  // inlet, unlike an outlet's relay registration, does not wait for the node at --via.
+  it("names --via and the node expected there, and says it does not retry at start-up (in this process)", async () => {
+    const { createServer } = await import("node:net");
+    const { once } = await import("node:events");
+    const { hopwireHere, newHome, removeHomes } = await import("./processes.js");
+    const unused = createServer().listen(0, "127.0.0.1");
+    await once(unused, "listening");
+    const via = `127.0.0.1:${(unused.address() as { port: number }).port}`;
+    await new Promise((resolve) => unused.close(resolve)); // nothing answers at --via
+    try {
+      const relayed = await hopwireHere("--home", newHome(), "inlet", "--from", "127.0.0.1:0", "--via", `bob@${via}`);
+      expect(relayed.code).toBe(1);
+      expect(relayed.err).toHaveLength(1);
+      expect(relayed.err[0]).toMatch(new RegExp(`^hopwire: Could not connect to ${via}: connect ECONNREFUSED .*: is the relay node \\(hopwire relay --listen\\) running at --via ${via} \\(inlets\\[\\]\\.via\\)\\? An inlet opens its secure channel once at start-up and exits 1 if it cannot .* \\(TCP_CONNECT_FAILED\\)$`));
+      const direct = await hopwireHere("--home", newHome(), "inlet", "--from", "127.0.0.1:0", "--via", via);
+      expect(direct.code).toBe(1);
+      expect(direct.err[0]).toContain(`is the outlet's node (hopwire outlet --listen) running at --via ${via}`);
+    } finally {
+      removeHomes();
+    }
+  });
+});

@@ -10,7 +10,7 @@ import {
   type SecureChannel,
   type TrustPolicy,
 } from "@hopwire/secure-channel";
-import { TcpConnectionOptions, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
+import { ConnectError, TcpConnectionOptions, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
 import { createInlet, DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CHANNEL, DEFAULT_OPEN_TIMEOUT_MS, type Inlet } from "@hopwire/portal";
 import { backoffDelay } from "@hopwire/relay";
 import { RateLimitedLog } from "./rate-limited-log.js";
@@ -77,6 +77,7 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
   await checkCanListen(plan.listen);
   let current = await open(plan.listen).catch((error: unknown) => {
     if (error instanceof TimeoutError) throw noAnswer(plan, error);
+    if (error instanceof ConnectError) throw unreachable(plan, error);
     if (error instanceof SecureChannelRefusedError && error.reason === "HANDSHAKE_UNTRUSTED_IDENTITY") throw untrusted(identity, error);
     if (error instanceof SecureChannelHandshakeError && error.cause instanceof UntrustedIdentityError) throw notTrusted(plan, error, error.cause);
     throw error;
@@ -192,6 +193,20 @@ function noAnswer(plan: InletPlan, error: TimeoutError, timeoutMs = DEFAULT_HAND
   return new TimeoutError(`no answer to the secure channel handshake through ${plan.via} (${plan.hops.join(" -> ")}) within ${timeoutMs / 1000} s: ${hint}`, {
     cause: error,
   });
+}
+
+/**
+ * The first connection to --via failed: said in the command's terms. Unlike a relay
+ * registration, which waits for its relay node, an inlet does not retry at start-up, so a
+ * user who started it before the relay node (or the outlet's node) learns to start it after.
+ */
+function unreachable(plan: InletPlan, error: ConnectError): ConnectError {
+  const who = plan.relay === undefined ? "the outlet's node (hopwire outlet --listen)" : "the relay node (hopwire relay --listen)";
+  return new ConnectError(
+    `${error.message}: is ${who} running at --via ${plan.via} (inlets[].via)? An inlet opens its secure channel once at start-up ` +
+      "and exits 1 if it cannot (once running, it opens a lost channel again by itself): start it after that node, or under a supervisor that restarts it",
+    { cause: error },
+  );
 }
 
 /** The outlet's node refused this identity: what to change there, in the command's terms. */
