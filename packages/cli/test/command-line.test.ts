@@ -38,6 +38,11 @@ describe("the command line", { timeout: 60_000 }, () => {
       ["outlet", "--to", "127.0.0.1:1", "--listen", "127.0.0.1:0", "--trust", "bob"],
       `hopwire: command line: --trust: expected an identifier: "I" followed by 64 lowercase hex digits, got "bob" (if that is an identity's name: hopwire identity show bob prints its identifier)`,
     ],
+    // `--allow bob=$(hopwire identity show bob)` whose command failed: it suggested "hopwire identity show  prints its identifier".
+    [
+      ["relay", "--listen", "127.0.0.1:0", "--allow", "bob="],
+      `hopwire: command line: --allow: expected an identifier: "I" followed by 64 lowercase hex digits, got "" (an empty value: did the command that should print it, such as $(hopwire identity show <name>), fail? Its error is above)`,
+    ],
     [["relay", "--listen", "127.0.0.1:0", "--allow", "bob=Ixyz"], `hopwire: command line: --allow: expected an identifier: "I" followed by 64 lowercase hex digits, got "Ixyz"`],
     [
       ["relay", "--listen", "127.0.0.1:0", "--allow-anyone", "--identity", "../etc"],

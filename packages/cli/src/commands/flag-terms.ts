@@ -45,7 +45,10 @@ function reworded(problem: string, flag: string, value: unknown): string {
   let text = problem.replace('expected a name from "connections" or "host:port"', "expected host:port").replace(fileHint, "");
   if (typeof value === "string" && !/\bgot\b/.test(text) && !text.includes(JSON.stringify(value))) text += `, got ${JSON.stringify(value)}`;
   if (wasFile) text += ` (${flag} takes the name of an identity in the store: hopwire identity list)`;
-  if (typeof value === "string" && text.startsWith("expected an identifier") && !value.startsWith("I")) {
+  if (typeof value === "string" && text.startsWith("expected an identifier") && value === "") {
+    // `--allow bob=$(hopwire identity show bob)` where that command failed (no such identity, another --home).
+    text += ` (an empty value: did the command that should print it, such as $(hopwire identity show <name>), fail? Its error is above)`;
+  } else if (typeof value === "string" && text.startsWith("expected an identifier") && !value.startsWith("I")) {
     text += ` (if that is an identity's name: hopwire identity show ${value} prints its identifier)`;
   }
   return text;
