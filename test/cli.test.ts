@@ -157,10 +157,10 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     const home = newHome();
     const body = randomBytes(64 * 1024);
     const http = await httpServer(body);
-    const outlet = hopwire(home, "outlet", "--to", `127.0.0.1:${http}`, "--listen", "127.0.0.1:0");
+    const outlet = hopwire(home, "outlet", "--trust-anyone", "--to", `127.0.0.1:${http}`, "--listen", "127.0.0.1:0");
     const outletPort = await portOf(outlet, "tcp listener");
     await outlet.line(/ ready$/);
-    const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${outletPort}`);
+    const inlet = hopwire(home, "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${outletPort}`);
     const inletPort = await portOf(inlet, "inlet");
     expect(sha256(new Uint8Array(await (await fetch(`http://127.0.0.1:${inletPort}/`)).arrayBuffer()))).toBe(sha256(body));
     await terminate(inlet);
@@ -171,16 +171,16 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     const home = newHome();
     const own = await httpServer(Buffer.from("the outlet's own target"));
     const other = await httpServer(Buffer.from("the allowed other target"));
-    const outlet = hopwire(home, "outlet", "--to", `127.0.0.1:${own}`, "--allow-target", `127.0.0.1:${other}`, "--listen", "127.0.0.1:0");
+    const outlet = hopwire(home, "outlet", "--trust-anyone", "--to", `127.0.0.1:${own}`, "--allow-target", `127.0.0.1:${other}`, "--listen", "127.0.0.1:0");
     const outletPort = await portOf(outlet, "tcp listener");
     await outlet.line(/ ready$/);
-    const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${outletPort}`, "--target", `127.0.0.1:${other}`);
+    const inlet = hopwire(home, "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${outletPort}`, "--target", `127.0.0.1:${other}`);
     const inletPort = await portOf(inlet, "inlet");
     expect(inlet.lines.some((l) => l.includes(`(target 127.0.0.1:${other})`))).toBe(true);
     const get = (port: number) => fetch(`http://127.0.0.1:${port}/`, { headers: { connection: "close" } }).then((r) => r.text());
     expect(await get(inletPort)).toBe("the allowed other target");
     // A target the outlet does not allow: that client's connection is reset, the inlet says why.
-    const refused = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${outletPort}`, "--target", "127.0.0.1:1");
+    const refused = hopwire(home, "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${outletPort}`, "--target", "127.0.0.1:1");
     const refusedPort = await portOf(refused, "inlet");
     await expect(get(refusedPort)).rejects.toThrow();
     await refused.line(/PORTAL_TARGET_NOT_ALLOWED/);
@@ -195,7 +195,7 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     const mallory = await createIdentity(home, "mallory");
     const relay = hopwire(home, "relay", "--listen", "127.0.0.1:0", "--allow", `bob=${bob}`);
     const relayPort = await portOf(relay, "tcp listener");
-    const outlet = hopwire(home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "mallory");
+    const outlet = hopwire(home, "outlet", "--trust-anyone", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "mallory");
     expect(await outlet.exited).toBe(1);
     expect(outlet.stderr()).toMatch(/RELAY_REGISTRATION_REFUSED/);
     await relay.line(new RegExp(`relay service: refused bob for ${mallory} \\(RELAY_REGISTRATION_REFUSED\\)`));
@@ -207,7 +207,7 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     const other = await createIdentity(home, "other");
     const relay = hopwire(home, "relay", "--listen", "127.0.0.1:0", "--allow-anyone");
     const relayPort = await portOf(relay, "tcp listener");
-    const outlet = hopwire(home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob", "--relay-trust", other);
+    const outlet = hopwire(home, "outlet", "--trust-anyone", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob", "--relay-trust", other);
     expect(await outlet.exited).toBe(1);
     expect(outlet.stderr()).toMatch(new RegExp(`an identity this node does not trust \\(--relay-trust, relays\\[\\]\\.trust, which expects ${other}\\)`));
     expect(outlet.lines.some((l) => /reconnecting/.test(l))).toBe(false);
@@ -224,12 +224,12 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     await new Promise<void>((resolve) => ssh.listen(0, "127.0.0.1", resolve));
     try {
       const port = (ssh.address() as { port: number }).port;
-      const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${port}`);
+      const inlet = hopwire(home, "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${port}`);
       expect(await inlet.exited).toBe(1);
       // connect() itself fails: the peer's first byte is not a Hopwire version.
       expect(inlet.stderr()).toMatch(/Could not connect to 127\.0\.0\.1:\d+: The peer announced protocol version 83; .*\(the byte "S": is the peer a Hopwire node\?\)/);
       // An outlet's --relay there too: it retried for ever, as if the relay node were only down.
-      const outlet = hopwire(home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${port}`);
+      const outlet = hopwire(home, "outlet", "--trust-anyone", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${port}`);
       expect(await outlet.exited).toBe(1);
       expect(outlet.stderr()).toMatch(/is the peer a Hopwire node\?/);
       expect(outlet.lines.some((l) => /reconnecting/.test(l))).toBe(false);
@@ -244,7 +244,7 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     const relay = hopwire(home, "relay", "--listen", "127.0.0.1:0", "--allow-anyone");
     const relayPort = await portOf(relay, "tcp listener");
     await relay.line(/ ready$/);
-    const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `bob@127.0.0.1:${relayPort}`);
+    const inlet = hopwire(home, "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", `bob@127.0.0.1:${relayPort}`);
     // The handshake's 10 s timeout is the wait measured here.
     expect(await inlet.exited).toBe(1);
     expect(inlet.stderr()).toMatch(new RegExp(`is an outlet registered as "bob" at 127\\.0\\.0\\.1:${relayPort} \\(hopwire outlet --relay bob@`));
@@ -257,9 +257,9 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     const http = await httpServer(body);
     const first = hopwire(home, "relay", "--listen", "127.0.0.1:0", "--allow", `bob=${bob}`);
     const relayPort = await portOf(first, "tcp listener");
-    const outlet = hopwire(home, "outlet", "--to", `127.0.0.1:${http}`, "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob");
+    const outlet = hopwire(home, "outlet", "--trust-anyone", "--to", `127.0.0.1:${http}`, "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob");
     await outlet.line(/ ready$/);
-    const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `bob@127.0.0.1:${relayPort}`);
+    const inlet = hopwire(home, "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", `bob@127.0.0.1:${relayPort}`);
     const inletPort = await portOf(inlet, "inlet");
     expect(Buffer.from(await (await fetch(`http://127.0.0.1:${inletPort}/`)).arrayBuffer())).toEqual(body);
 
@@ -285,7 +285,7 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     const relayId = await createIdentity(home, "relay");
     const first = hopwire(home, "relay", "--listen", "127.0.0.1:0", "--allow", `bob=${bob}`, "--identity", "relay");
     const relayPort = await portOf(first, "tcp listener");
-    const outlet = hopwire(home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--relay-trust", relayId, "--identity", "bob");
+    const outlet = hopwire(home, "outlet", "--trust-anyone", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--relay-trust", relayId, "--identity", "bob");
     await outlet.line(/ ready$/);
     first.process.kill("SIGKILL");
     await first.exited;
@@ -306,9 +306,9 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     const bob = await createIdentity(home, "bob");
     const relay = hopwire(home, "relay", "--listen", "127.0.0.1:0", "--allow", `bob=${bob}`);
     const relayPort = await portOf(relay, "tcp listener");
-    const outlet = hopwire(home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob");
+    const outlet = hopwire(home, "outlet", "--trust-anyone", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob");
     await outlet.line(/ ready$/);
-    const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `bob@127.0.0.1:${relayPort}`);
+    const inlet = hopwire(home, "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", `bob@127.0.0.1:${relayPort}`);
     const inletPort = await portOf(inlet, "inlet");
     await inlet.line(/ ready$/);
     process.kill(-outlet.process.pid!, "SIGKILL");
@@ -331,10 +331,10 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     const http = await httpServer(body);
     const relay = hopwire(home, "relay", "--listen", "127.0.0.1:0", "--allow", `bob=${bob}`);
     const relayPort = await portOf(relay, "tcp listener");
-    const outletArgs = ["outlet", "--to", `127.0.0.1:${http}`, "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob"];
+    const outletArgs = ["outlet", "--trust-anyone", "--to", `127.0.0.1:${http}`, "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob"];
     const first = hopwire(home, ...outletArgs);
     await first.line(/ ready$/);
-    const inlet = hopwire(home, "inlet", "--from", "127.0.0.1:0", "--via", `bob@127.0.0.1:${relayPort}`);
+    const inlet = hopwire(home, "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", `bob@127.0.0.1:${relayPort}`);
     const inletPort = await portOf(inlet, "inlet");
     await inlet.line(/ ready$/);
     expect(Buffer.from(await (await fetch(`http://127.0.0.1:${inletPort}/`, { headers: { connection: "close" } })).arrayBuffer())).toEqual(body);
@@ -367,12 +367,12 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
     const relayPort = (probe.address() as { port: number }).port;
     await new Promise((resolve) => probe.close(resolve)); // a port with nothing on it, for now
-    const impatient = hopwire(home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob");
+    const impatient = hopwire(home, "outlet", "--trust-anyone", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob");
     await impatient.line(/relay bob reconnecting to /);
     impatient.process.kill("SIGTERM"); // still waiting: it leaves at once, cleanly
     expect(await impatient.exited).toBe(0);
     expect(impatient.lines.at(-1)).toMatch(/ stopped$/);
-    const outlet = hopwire(home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob");
+    const outlet = hopwire(home, "outlet", "--trust-anyone", "--to", "127.0.0.1:9", "--relay", `bob@127.0.0.1:${relayPort}`, "--identity", "bob");
     await outlet.line(/relay bob reconnecting to /);
     const relay = hopwire(home, "relay", "--listen", `127.0.0.1:${relayPort}`, "--allow", `bob=${bob}`);
     await outlet.line(/relay bob registered at /);

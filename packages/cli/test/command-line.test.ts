@@ -24,7 +24,7 @@ describe("the command line", { timeout: 60_000 }, () => {
     [["outlet", "--to", "127.0.0.1:80", "--listen", "127.0.0.1:0", "--trus", "x"], "hopwire: unknown option '--trus' (Did you mean --trust?)"],
     [["inlet", "--frm", "127.0.0.1:0"], "hopwire: unknown option '--frm' (Did you mean --from?)"],
     [["relay"], "hopwire: required option '--listen <host:port>' not specified"],
-    [["inlet", "--from", "127.0.0.1:0"], "hopwire: required option '--via <[name@]host:port>' not specified"],
+    [["inlet", "--trust-anyone", "--from", "127.0.0.1:0"], "hopwire: required option '--via <[name@]host:port>' not specified"],
     // Commander said "too many arguments for 'relay'. Expected 0 arguments but got 1.", not which (a user's was an empty $ALICE).
     [["relay", "--listen", "127.0.0.1:0", "extra"], `hopwire: unexpected argument "extra" for 'relay' (it takes none): is the flag before it missing, or a shell variable before it empty?`],
     [["identity", "create", "a", "b", "c"], `hopwire: unexpected arguments "b" "c" for 'create' (it takes 1): is the flag before it missing, or a shell variable before it empty?`],
@@ -32,6 +32,20 @@ describe("the command line", { timeout: 60_000 }, () => {
     [
       ["relay", "--listen", "127.0.0.1:0", "--allow", "bob=Iabc", "--allow-anyone"],
       "hopwire: command line: relay: --allow-anyone lets any identity register any name, so the --allow rules would be ignored: give one or the other",
+    ],
+    // Trusting everyone was the default, without a word: an outlet's service open to anyone who reached the relay node,
+    // an inlet taking whatever answered for the outlet (a user trial, session 56).
+    [
+      ["outlet", "--to", "127.0.0.1:5432", "--listen", "127.0.0.1:0"],
+      "hopwire: command line: outlet: anyone who reaches this node would reach 127.0.0.1:5432: add --trust <identifier> (repeatable; the inlet's identity, from hopwire identity show), or --trust-anyone for a demo",
+    ],
+    [
+      ["inlet", "--from", "127.0.0.1:0", "--via", "bob@127.0.0.1:4000"],
+      "hopwire: command line: inlet: any node that answers at --via (a relay node too) could pose as the outlet's and read its clients' traffic: add --trust <identifier> (repeatable; the outlet node's identity, from hopwire identity show), or --trust-anyone for a demo",
+    ],
+    [
+      ["inlet", "--from", "127.0.0.1:0", "--via", "127.0.0.1:4000", "--trust-anyone", "--trust", `I${"ab".repeat(32)}`],
+      "hopwire: command line: inlet: --trust-anyone trusts every identity, so the --trust identifiers would be ignored: give one or the other",
     ],
     // The flag and the value, not the configuration key the flag sets ("secureChannelListeners[0].trust[0]: expected an identifier…").
     [
@@ -48,10 +62,10 @@ describe("the command line", { timeout: 60_000 }, () => {
       ["relay", "--listen", "127.0.0.1:0", "--allow-anyone", "--identity", "../etc"],
       `hopwire: command line: --identity: expected 1 to 64 letters, digits, "_", "-" or ".", got "../etc" (--identity takes the name of an identity in the store: hopwire identity list)`,
     ],
-    [["outlet", "--to", "127.0.0.1:1", "--relay", "bob@127.0.0.1"], `hopwire: command line: --relay: expected host:port, got "127.0.0.1"`],
+    [["outlet", "--trust-anyone", "--to", "127.0.0.1:1", "--relay", "bob@127.0.0.1"], `hopwire: command line: --relay: expected host:port, got "127.0.0.1"`],
     // Another key the problem names is said in the command's terms too, and a name with a "." keeps its value.
     [
-      ["outlet", "--to", "127.0.0.1:1", "--listen", "127.0.0.1:0", "--address", "api"],
+      ["outlet", "--trust-anyone", "--to", "127.0.0.1:1", "--listen", "127.0.0.1:0", "--address", "api"],
       `hopwire: command line: --address: the address "api" is already taken by the command's own secure channel listener "api": every worker of a node needs an address of its own`,
     ],
     [["relay", "--listen", "127.0.0.1:0", "--allow", "a.b=Iabc"], `hopwire: command line: --allow: expected an identifier: "I" followed by 64 lowercase hex digits, got "Iabc"`],
@@ -60,7 +74,7 @@ describe("the command line", { timeout: 60_000 }, () => {
     [["relay", "--listen", "127.0.0.1:0", "--allow", `=I${"ab".repeat(32)}`], `hopwire: command line: --allow: expected <name>=<identifier>, got "=I${"ab".repeat(32)}"`],
     // A flag that only means something beside another one: --relay-trust was silently ignored without --relay.
     [
-      ["outlet", "--to", "127.0.0.1:1", "--listen", "127.0.0.1:0", "--relay-trust", `I${"ab".repeat(32)}`],
+      ["outlet", "--trust-anyone", "--to", "127.0.0.1:1", "--listen", "127.0.0.1:0", "--relay-trust", `I${"ab".repeat(32)}`],
       "hopwire: command line: outlet: --relay-trust pins the identity of the relay node of --relay, and there is no --relay: add --relay <name>@<host:port>, or leave out --relay-trust",
     ],
     [
@@ -69,15 +83,15 @@ describe("the command line", { timeout: 60_000 }, () => {
     ],
     // A flag that takes one value, given twice: the last one silently won (the outlet registered carol only).
     [
-      ["outlet", "--to", "127.0.0.1:1", "--relay", "bob@127.0.0.1:1", "--relay", "carol@127.0.0.1:1"],
+      ["outlet", "--trust-anyone", "--to", "127.0.0.1:1", "--relay", "bob@127.0.0.1:1", "--relay", "carol@127.0.0.1:1"],
       'hopwire: command line: --relay given twice ("bob@127.0.0.1:1", then "carol@127.0.0.1:1"): it takes one value, and the last one would silently win',
     ],
     [
-      ["outlet", "--to", "127.0.0.1:1", "--to", "127.0.0.1:2", "--listen", "127.0.0.1:0"],
+      ["outlet", "--trust-anyone", "--to", "127.0.0.1:1", "--to", "127.0.0.1:2", "--listen", "127.0.0.1:0"],
       'hopwire: command line: --to given twice ("127.0.0.1:1", then "127.0.0.1:2"): it takes one value, and the last one would silently win',
     ],
     [
-      ["inlet", "--from", "127.0.0.1:0", "--via", "127.0.0.1:1", "--outlet", "a", "--outlet", "b"],
+      ["inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", "127.0.0.1:1", "--outlet", "a", "--outlet", "b"],
       'hopwire: command line: --outlet given twice ("a", then "b"): it takes one value, and the last one would silently win',
     ],
     [

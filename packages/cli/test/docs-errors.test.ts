@@ -29,17 +29,17 @@ const producers: Record<string, { yaml: string } | { args: string[] }> = {
   'hopwire: bob.yaml: inlets[0].via: expected a name from "connections" or "host:port", got "relay"': { yaml: "inlets:\n  - listen: 127.0.0.1:7000\n    via: relay\n" },
   "hopwire: bob.yaml: not valid YAML: Map keys must be unique at line 3, column 1": { yaml: "identity: bob\ntcpListeners: []\nidentity: alice\n" },
   "hopwire: unknown option '--listn' (Did you mean --listen?)": { args: ["relay", "--listn", "0.0.0.0:4000"] },
-  'hopwire: command line: --relay: expected <name>@<host:port>, got "bob"': { args: ["outlet", "--to", "127.0.0.1:5432", "--relay", "bob"] },
+  'hopwire: command line: --relay: expected <name>@<host:port>, got "bob"': { args: ["outlet", "--trust-anyone", "--to", "127.0.0.1:5432", "--relay", "bob"] },
   'hopwire: command line: --via: expected host:port, or <name>@<host:port> with the relay\'s name before "@", got "@127.0.0.1:4000"': {
-    args: ["inlet", "--from", "127.0.0.1:0", "--via", "@127.0.0.1:4000"],
+    args: ["inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", "@127.0.0.1:4000"],
   },
   'hopwire: command line: --allow: expected <name>=<identifier>, got "bob"': { args: ["relay", "--listen", "127.0.0.1:0", "--allow", "bob"] },
-  'hopwire: command line: --to: "18080" has no host: write "host:port", e.g. "127.0.0.1:18080"': { args: ["outlet", "--to", "18080", "--listen", "127.0.0.1:0"] },
+  'hopwire: command line: --to: "18080" has no host: write "host:port", e.g. "127.0.0.1:18080"': { args: ["outlet", "--trust-anyone", "--to", "18080", "--listen", "127.0.0.1:0"] },
   "hopwire: command line: --trust: expected an identifier: \"I\" followed by 64 lowercase hex digits, got \"bob\" (if that is an identity's name: hopwire identity show bob prints its identifier)": {
     args: ["outlet", "--to", "127.0.0.1:5432", "--listen", "127.0.0.1:0", "--trust", "bob"],
   },
   "hopwire: command line: outlet: nothing could reach it: add --listen <host:port> (inlets connect to this node) or --relay <name>@<host:port> (this node registers <name> at a relay node), or both": {
-    args: ["outlet", "--to", "127.0.0.1:5432"],
+    args: ["outlet", "--trust-anyone", "--to", "127.0.0.1:5432"],
   },
 };
 
@@ -77,7 +77,7 @@ describe("docs/cli.md's example errors", { timeout: 60_000 }, () => {
 
   it("the one-liners' example (--relay-trust) too", async () => {
     const example = /`(command line: --relay-trust: expected an identifier) …`/.exec(docs)![1]!;
-    const { code, err } = await hopwireHere("outlet", "--to", "127.0.0.1:5432", "--relay", "bob@127.0.0.1:4000", "--relay-trust", "Inope");
+    const { code, err } = await hopwireHere("outlet", "--trust-anyone", "--to", "127.0.0.1:5432", "--relay", "bob@127.0.0.1:4000", "--relay-trust", "Inope");
     expect(code).toBe(2);
     expect(err).toHaveLength(1);
     expect(err[0]!.startsWith(`hopwire: ${example}`), err[0]).toBe(true);

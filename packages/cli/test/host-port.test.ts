@@ -7,7 +7,7 @@ afterEach(() => removeHomes());
 // configuration error naming the key, with exit code 2: never an internal error.
 describe("host:port values on the command line and in files", { timeout: 60_000 }, () => {
   it("outlet --to 18080: one line naming --to, exit code 2 (as a process)", async () => {
-    const child = hopwire(["--home", newHome(), "outlet", "--to", "18080", "--listen", "127.0.0.1:0"]);
+    const child = hopwire(["--home", newHome(), "outlet", "--trust-anyone", "--to", "18080", "--listen", "127.0.0.1:0"]);
     expect(await child.exited).toBe(2);
     await outputClosed(child);
     expect(child.stderr()).toBe('hopwire: command line: --to: "18080" has no host: write "host:port", e.g. "127.0.0.1:18080"\n');
@@ -15,17 +15,17 @@ describe("host:port values on the command line and in files", { timeout: 60_000 
   });
 
   const cases: [string[], string][] = [
-    [["outlet", "--to", "localhost", "--listen", "127.0.0.1:0"], '--to: "localhost" has no port: write "host:port", e.g. "localhost:4000"'],
-    [["outlet", "--to", ":80", "--listen", "127.0.0.1:0"], '--to: ":80" has no host: write "host:port", e.g. "127.0.0.1:80"'],
-    [["outlet", "--to", "host:", "--listen", "127.0.0.1:0"], '--to: "host:" has no port: write "host:port", e.g. "host:4000"'],
-    [["outlet", "--to", "db server:5432", "--listen", "127.0.0.1:0"], '--to: "db server:5432" has an invalid host "db server": expected a name, an IPv4 address or a bracketed IPv6 one ("[::1]:4000")'],
-    [["outlet", "--to", "127.0.0.1:0", "--listen", "127.0.0.1:0"], '--to: "127.0.0.1:0" has an invalid port 0: expected a port from 1 to 65535'],
-    [["outlet", "--to", "127.0.0.1:80", "--listen", "4000"], '--listen: "4000" has no host: write "host:port", e.g. "127.0.0.1:4000"'],
-    [["inlet", "--from", "17000", "--via", "127.0.0.1:4000"], '--from: "17000" has no host: write "host:port", e.g. "127.0.0.1:17000"'],
-    [["inlet", "--from", "127.0.0.1:0", "--via", "127.0.0.1:99999"], '--via: "127.0.0.1:99999" has an invalid port 99999: expected a port from 1 to 65535'],
-    [["inlet", "--from", "127.0.0.1:0", "--via", "bob@relay:"], '--via: "relay:" has no port: write "host:port", e.g. "relay:4000"'],
+    [["outlet", "--trust-anyone", "--to", "localhost", "--listen", "127.0.0.1:0"], '--to: "localhost" has no port: write "host:port", e.g. "localhost:4000"'],
+    [["outlet", "--trust-anyone", "--to", ":80", "--listen", "127.0.0.1:0"], '--to: ":80" has no host: write "host:port", e.g. "127.0.0.1:80"'],
+    [["outlet", "--trust-anyone", "--to", "host:", "--listen", "127.0.0.1:0"], '--to: "host:" has no port: write "host:port", e.g. "host:4000"'],
+    [["outlet", "--trust-anyone", "--to", "db server:5432", "--listen", "127.0.0.1:0"], '--to: "db server:5432" has an invalid host "db server": expected a name, an IPv4 address or a bracketed IPv6 one ("[::1]:4000")'],
+    [["outlet", "--trust-anyone", "--to", "127.0.0.1:0", "--listen", "127.0.0.1:0"], '--to: "127.0.0.1:0" has an invalid port 0: expected a port from 1 to 65535'],
+    [["outlet", "--trust-anyone", "--to", "127.0.0.1:80", "--listen", "4000"], '--listen: "4000" has no host: write "host:port", e.g. "127.0.0.1:4000"'],
+    [["inlet", "--trust-anyone", "--from", "17000", "--via", "127.0.0.1:4000"], '--from: "17000" has no host: write "host:port", e.g. "127.0.0.1:17000"'],
+    [["inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", "127.0.0.1:99999"], '--via: "127.0.0.1:99999" has an invalid port 99999: expected a port from 1 to 65535'],
+    [["inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", "bob@relay:"], '--via: "relay:" has no port: write "host:port", e.g. "relay:4000"'],
     [["relay", "--listen", "14000", "--allow-anyone"], '--listen: "14000" has no host: write "host:port", e.g. "127.0.0.1:14000"'],
-    [["outlet", "--to", "127.0.0.1:80", "--relay", "bob@14000"], '--relay: expected host:port, got "14000"'],
+    [["outlet", "--trust-anyone", "--to", "127.0.0.1:80", "--relay", "bob@14000"], '--relay: expected host:port, got "14000"'],
   ];
   for (const [args, message] of cases) {
     it(`${args.join(" ")}: command line: ${message.split(":")[0]}, exit code 2`, async () => {

@@ -21,7 +21,7 @@ describe("a node runs until SIGINT/SIGTERM", { timeout: 60_000 }, () => {
 
 describe("a configuration nothing could reach is an error (exit 2) that says what to add", { timeout: 60_000 }, () => {
   it("outlet with neither --listen nor --relay", async () => {
-    const { code, out, err } = await hopwireHere("--home", newHome(), "outlet", "--to", "127.0.0.1:5432");
+    const { code, out, err } = await hopwireHere("--home", newHome(), "outlet", "--trust-anyone", "--to", "127.0.0.1:5432");
     expect(err).toEqual([
       "hopwire: command line: outlet: nothing could reach it: add --listen <host:port> (inlets connect to this node) " +
         "or --relay <name>@<host:port> (this node registers <name> at a relay node), or both",

@@ -20,13 +20,13 @@ describe("an outlet's relay registration that fails at start", { timeout: 60_000
     const relay = hopwire(["--home", home, "relay", "--listen", "127.0.0.1:0", "--allow", `carol=${bob}`, "--identity", "relay"]);
     try {
       const at = `127.0.0.1:${await portOf(relay, "tcp listener")}`;
-      const refused = await hopwireHere("--home", home, "outlet", "--to", "127.0.0.1:1", "--relay", `bob@${at}`, "--identity", "bob");
+      const refused = await hopwireHere("--home", home, "outlet", "--trust-anyone", "--to", "127.0.0.1:1", "--relay", `bob@${at}`, "--identity", "bob");
       expect(refused.code).toBe(1);
       expect(refused.err).toEqual([
         `hopwire: ${bob} may not register the relay "bob": the relay node lets it with --allow bob=${bob} (relayService.allow in its configuration) (RELAY_REGISTRATION_REFUSED)`,
       ]);
       const stranger = `I${"a".repeat(64)}`;
-      const untrusted = await hopwireHere("--home", home, "outlet", "--to", "127.0.0.1:1", "--relay", `carol@${at}`, "--identity", "bob", "--relay-trust", stranger);
+      const untrusted = await hopwireHere("--home", home, "outlet", "--trust-anyone", "--to", "127.0.0.1:1", "--relay", `carol@${at}`, "--identity", "bob", "--relay-trust", stranger);
       expect(untrusted.code).toBe(1);
       expect(untrusted.err).toEqual([
         `hopwire: The relay node at ${at} answered as ${relayIdentity}, an identity this node does not trust (--relay-trust, relays[].trust, which expects ${stranger}) (SECURE_CHANNEL_HANDSHAKE_FAILED)`,

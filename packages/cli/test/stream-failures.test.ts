@@ -36,11 +36,11 @@ describe("client connections an inlet could not carry", { timeout: 60_000 }, () 
     const home = newHome();
     const target = await closedPort();
     // Warnings on for the outlet node: the suite turns them off for every process.
-    const outlet = hopwire(["--home", home, "outlet", "--to", `127.0.0.1:${target}`, "--listen", "127.0.0.1:0"], { HOPWIRE_WARNINGS: "on" });
+    const outlet = hopwire(["--home", home, "outlet", "--trust-anyone", "--to", `127.0.0.1:${target}`, "--listen", "127.0.0.1:0"], { HOPWIRE_WARNINGS: "on" });
     const outletPort = await portOf(outlet, "tcp listener");
     const via = `127.0.0.1:${outletPort}`;
-    const wrong = hopwire(["--home", home, "inlet", "--from", "127.0.0.1:0", "--via", via, "--outlet", "nope"]);
-    const right = hopwire(["--home", home, "inlet", "--from", "127.0.0.1:0", "--via", via]);
+    const wrong = hopwire(["--home", home, "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", via, "--outlet", "nope"]);
+    const right = hopwire(["--home", home, "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", via]);
     const [wrongPort, rightPort] = await Promise.all([portOf(wrong, "inlet"), portOf(right, "inlet")]);
     await Promise.all([wrong.line(/ ready$/), right.line(/ ready$/)]);
 
@@ -82,11 +82,11 @@ describe("client connections an inlet could not carry", { timeout: 60_000 }, () 
   it("an inlet asking for a target the outlet does not list names the outlet's --allow-target (as processes)", async () => {
     const home = newHome();
     const to = `127.0.0.1:${await closedPort()}`;
-    const outlet = hopwire(["--home", home, "outlet", "--to", to, "--listen", "127.0.0.1:0", "--allow-target", "127.0.0.1:2"]);
+    const outlet = hopwire(["--home", home, "outlet", "--trust-anyone", "--to", to, "--listen", "127.0.0.1:0", "--allow-target", "127.0.0.1:2"]);
     const via = `127.0.0.1:${await portOf(outlet, "tcp listener")}`;
     // Its start-up line says which other targets it allows.
     await outlet.line(new RegExp(`^\\S+ outlet outlet -> ${to.replace(/\./g, "\\.")} \\(inlets may also ask for: 127\\.0\\.0\\.1:2\\)$`));
-    const asking = hopwire(["--home", home, "inlet", "--from", "127.0.0.1:0", "--via", via, "--target", "127.0.0.1:1"]);
+    const asking = hopwire(["--home", home, "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", via, "--target", "127.0.0.1:1"]);
     const askingPort = await portOf(asking, "inlet");
     await asking.line(/ ready$/);
     await clientEnds(askingPort);

@@ -23,7 +23,7 @@ describe("an inlet whose --from is taken", () => {
     const via = `127.0.0.1:${(unused.address() as { port: number }).port}`;
     await new Promise((resolve) => unused.close(resolve)); // nothing answers at --via
     try {
-      const { code, err } = await hopwireHere("--home", newHome(), "inlet", "--from", from, "--via", via);
+      const { code, err } = await hopwireHere("--home", newHome(), "inlet", "--trust-anyone", "--from", from, "--via", via);
       expect(code).toBe(1);
       expect(err).toEqual([`hopwire: Could not listen on ${from}: listen EADDRINUSE: address already in use ${from} (PORTAL_LISTEN)`]);
     } finally {
@@ -45,11 +45,11 @@ describe("an inlet whose --via does not answer at start-up", () => {
     const via = `127.0.0.1:${(unused.address() as { port: number }).port}`;
     await new Promise((resolve) => unused.close(resolve)); // nothing answers at --via
     try {
-      const relayed = await hopwireHere("--home", newHome(), "inlet", "--from", "127.0.0.1:0", "--via", `bob@${via}`);
+      const relayed = await hopwireHere("--home", newHome(), "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", `bob@${via}`);
       expect(relayed.code).toBe(1);
       expect(relayed.err).toHaveLength(1);
       expect(relayed.err[0]).toMatch(new RegExp(`^hopwire: Could not connect to ${via}: connect ECONNREFUSED .*: is the relay node \\(hopwire relay --listen\\) running at --via ${via} \\(inlets\\[\\]\\.via\\)\\? An inlet opens its secure channel once at start-up and exits 1 if it cannot .* \\(TCP_CONNECT_FAILED\\)$`));
-      const direct = await hopwireHere("--home", newHome(), "inlet", "--from", "127.0.0.1:0", "--via", via);
+      const direct = await hopwireHere("--home", newHome(), "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", via);
       expect(direct.code).toBe(1);
       expect(direct.err[0]).toContain(`is the outlet's node (hopwire outlet --listen) running at --via ${via}`);
     } finally {

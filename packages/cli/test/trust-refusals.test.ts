@@ -20,7 +20,7 @@ describe("an outlet's node the inlet does not trust", { timeout: 60_000 }, () =>
     const bob = await identity(home, "bob");
     await identity(home, "alice");
     const carol = await identity(home, "carol");
-    const outlet = hopwire(["--home", home, "outlet", "--to", "127.0.0.1:9", "--listen", "127.0.0.1:0", "--identity", "bob"]);
+    const outlet = hopwire(["--home", home, "outlet", "--trust-anyone", "--to", "127.0.0.1:9", "--listen", "127.0.0.1:0", "--identity", "bob"]);
     try {
       const port = Number((await outlet.line(/ tcp listener 127\.0\.0\.1:(\d+)/))[1]);
       await outlet.line(/ ready$/);
@@ -47,7 +47,7 @@ describe("an outlet's node behind a relay that the inlet does not trust", { time
     let outlet: ReturnType<typeof hopwire> | undefined;
     try {
       const at = `127.0.0.1:${(await relay.line(/ tcp listener 127\.0\.0\.1:(\d+)/))[1]}`;
-      outlet = hopwire(["--home", home, "outlet", "--to", "127.0.0.1:9", "--relay", `bob@${at}`, "--identity", "bob"]);
+      outlet = hopwire(["--home", home, "outlet", "--trust-anyone", "--to", "127.0.0.1:9", "--relay", `bob@${at}`, "--identity", "bob"]);
       await outlet.line(/ relay bob registered at /);
       const { code, err } = await hopwireHere("--home", home, "inlet", "--from", "127.0.0.1:0", "--via", `bob@${at}`, "--identity", "alice", "--trust", carol);
       expect(code).toBe(1);
@@ -72,7 +72,7 @@ describe("an identity the outlet does not trust", { timeout: 60_000 }, () => {
     try {
       const port = Number((await outlet.line(/ tcp listener 127\.0\.0\.1:(\d+)/))[1]);
       await outlet.line(/ ready$/);
-      const { code, err } = await hopwireHere("--home", home, "inlet", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${port}`, "--identity", "alice");
+      const { code, err } = await hopwireHere("--home", home, "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", `127.0.0.1:${port}`, "--identity", "alice");
       expect(code).toBe(1);
       expect(err).toEqual([
         `hopwire: The outlet's node refused the secure channel: it does not trust this node's identity ${alice} (HANDSHAKE_UNTRUSTED_IDENTITY). ` +

@@ -133,12 +133,13 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
   requiredOption(outlet, "--to <host:port>", "the TCP service the outlet connects to")
     .option("--listen <host:port>", "accept connections on this TCP address", once("--listen"))
     .option("--relay <name@host:port>", "register <name> at the relay node at <host:port> (only connects out)", once("--relay"))
-    .option("--trust <identifier>", "an identity allowed to open channels to this node (repeatable; default everyone)", collect)
+    .option("--trust <identifier>", "an identity allowed to open channels to this node (repeatable)", collect)
+    .option("--trust-anyone", "let any identity open channels to this node, and so reach --to (demos only)")
     .option("--relay-trust <identifier>", "the relay node's identity (default: any)", once("--relay-trust"))
     .option("--identity <name>", "this node's identity (default: a new one for this run)", once("--identity"))
     .option("--address <name>", "the outlet's address", once("--address"), "outlet")
     .option("--allow-target <host:port>", "a further target an inlet may ask for with --target (repeatable)", collect)
-    .action(async (o: { to: string; listen?: string; relay?: string; trust?: string[]; relayTrust?: string; identity?: string; address: string; allowTarget?: string[] }) => {
+    .action(async (o: { to: string; listen?: string; relay?: string; trust?: string[]; trustAnyone?: boolean; relayTrust?: string; identity?: string; address: string; allowTarget?: string[] }) => {
       // It was silently ignored: a pin the user believes in, on a node that registers nowhere.
       if (o.relayTrust !== undefined && o.relay === undefined) {
         throw new ConfigError(
@@ -159,17 +160,20 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
         secureChannelListeners: [{ address: "api", ...(o.trust ? { trust: o.trust } : {}) }],
         outlets: [{ address: o.address, to: o.to, ...(o.allowTarget ? { allow: o.allowTarget } : {}) }],
       };
-      await runNode(await parseCommandLine(raw, OUTLET_FLAGS), { home: home(), source: COMMAND_LINE, log, warn });
+      const config = await parseCommandLine(raw, OUTLET_FLAGS);
+      checkTrustChoice("outlet", o, `anyone who reaches this node would reach ${o.to}: add --trust <identifier> (repeatable; the inlet's identity, from hopwire identity show)`);
+      await runNode(config, { home: home(), source: COMMAND_LINE, log, warn });
     });
 
   const inlet = program.command("inlet").description("run a node with a TCP inlet that reaches an outlet through a secure channel");
   requiredOption(inlet, "--from <host:port>", "where the inlet listens for TCP clients");
   requiredOption(inlet, "--via <[name@]host:port>", "the outlet's node, or <name>@<relay node> to go through forward_to_<name>")
-    .option("--trust <identifier>", "the outlet node's identity (repeatable; default everyone)", collect)
+    .option("--trust <identifier>", "the outlet node's identity (repeatable)", collect)
+    .option("--trust-anyone", "take any identity that answers as the outlet's node (demos only)")
     .option("--identity <name>", "this node's identity (default: a new one for this run)", once("--identity"))
     .option("--outlet <name>", "the outlet's address", once("--outlet"), "outlet")
     .option("--target <host:port>", "ask the outlet for this target instead of its own --to (it must be one the outlet allows)", once("--target"))
-    .action(async (o: { from: string; via: string; trust?: string[]; identity?: string; outlet: string; target?: string }) => {
+    .action(async (o: { from: string; via: string; trust?: string[]; trustAnyone?: boolean; identity?: string; outlet: string; target?: string }) => {
       const at = o.via.lastIndexOf("@");
       // "@host:port" names no relay: said so, rather than as a name that was expected and got "".
       if (at === 0) throw ConfigError.at(COMMAND_LINE, ["--via"], `expected host:port, or <name>@<host:port> with the relay's name before "@", got ${JSON.stringify(o.via)}`);
@@ -186,8 +190,27 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
           },
         ],
       };
-      await runNode(await parseCommandLine(raw, INLET_FLAGS), { home: home(), source: COMMAND_LINE, log, warn });
+      const config = await parseCommandLine(raw, INLET_FLAGS);
+      checkTrustChoice(
+        "inlet",
+        o,
+        "any node that answers at --via (a relay node too) could pose as the outlet's and read its clients' traffic: add --trust <identifier> (repeatable; the outlet node's identity, from hopwire identity show)",
+      );
+      await runNode(config, { home: home(), source: COMMAND_LINE, log, warn });
     });
+}
+
+/**
+ * An outlet or inlet trusts the identities its --trust flags name, or, with --trust-anyone,
+ * any: one of the two is required, as a relay's --allow or --allow-anyone is. A default of
+ * everyone exposed an outlet's service to anyone who could reach the relay node, and let an
+ * inlet take whatever answered for the outlet, without a word (a user trial, session 56).
+ */
+function checkTrustChoice(command: string, o: { trust?: string[]; trustAnyone?: boolean }, risk: string): void {
+  if (o.trustAnyone && o.trust !== undefined) {
+    throw new ConfigError(`${COMMAND_LINE}: ${command}: --trust-anyone trusts every identity, so the --trust identifiers would be ignored: give one or the other`);
+  }
+  if (!o.trustAnyone && o.trust === undefined) throw new ConfigError(`${COMMAND_LINE}: ${command}: ${risk}, or --trust-anyone for a demo`);
 }
 
 /**
