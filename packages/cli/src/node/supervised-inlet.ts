@@ -10,7 +10,7 @@ import {
   type SecureChannel,
   type TrustPolicy,
 } from "@hopwire/secure-channel";
-import { ConnectError, TcpConnectionOptions, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
+import { ConnectError, TcpConnectionOptions, TcpProtocolError, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
 import { createInlet, DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CHANNEL, DEFAULT_OPEN_TIMEOUT_MS, type Inlet } from "@hopwire/portal";
 import { backoffDelay } from "@hopwire/relay";
 import { RateLimitedLog } from "./rate-limited-log.js";
@@ -66,7 +66,8 @@ export function reopenHandshakeTimeout(timedOut: number): number {
  * the channel closes (its connection dropped, the relay node restarted, the outlet's node
  * went away), the inlet stops listening, and the channel and the inlet are opened again on
  * the same address, with backoff (250 ms doubling to 10 s), until the node stops. The first
- * opening's failure is the caller's.
+ * opening waits for --via the same way (openAtStart); a failure that retrying would not
+ * change (trust, a refusal) is the caller's.
  */
 export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity: Identity, plan: InletPlan, log: LineLog): Promise<SupervisedInlet> {
   const stopping = new AbortController();
@@ -75,14 +76,51 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
   const openFailures = new RateLimitedLog(log, OPEN_FAILURE_LOG_INTERVAL_MS);
   let address = plan.listen; // the bound one once listening: the same port again on every reopening
   await checkCanListen(plan.listen);
-  let current = await open(plan.listen).catch((error: unknown) => {
-    if (error instanceof TimeoutError) throw noAnswer(plan, error);
-    if (error instanceof ConnectError) throw unreachable(plan, error);
-    if (error instanceof SecureChannelRefusedError && error.reason === "HANDSHAKE_UNTRUSTED_IDENTITY") throw untrusted(identity, error);
-    if (error instanceof SecureChannelHandshakeError && error.cause instanceof UntrustedIdentityError) throw notTrusted(plan, error, error.cause);
-    throw error;
-  });
+  // The node's stop ends the wait for --via (a library caller's; the command exits on a signal during start-up).
+  const removeStartHook = n.onStop(() => stopping.abort());
+  let current: Awaited<ReturnType<typeof open>>;
+  try {
+    current = await openAtStart();
+  } finally {
+    removeStartHook();
+  }
   address = current.inlet.address;
+
+  /**
+   * Opens the channel and the inlet for the first time, waiting for the node at --via as a
+   * relay registration waits for its relay node: a refused connection or an unanswered
+   * handshake (that node, or the outlet's registration, is not there yet) is retried with
+   * backoff, each logged; any other failure (trust, a refusal, a peer that is no Hopwire
+   * node) is final. Before session 56 the first failure was: an inlet started before its
+   * relay node exited 1, where an outlet started then waited (a user trial).
+   */
+  async function openAtStart(): Promise<Awaited<ReturnType<typeof open>>> {
+    let timedOut = 0;
+    let failures = 0;
+    for (;;) {
+      const handshakeTimeout = reopenHandshakeTimeout(timedOut);
+      try {
+        return await open(plan.listen, handshakeTimeout);
+      } catch (error) {
+        const said = atStart(error, handshakeTimeout);
+        if (stopping.signal.aborted || !worthRetrying(said)) throw said;
+        if (said instanceof TimeoutError) timedOut++;
+        failures = nextFailures(failures, said);
+        const delayMs = backoffDelay(failures - 1);
+        log(`inlet ${plan.listen}: could not open its secure channel (${(said as Error).message}); retrying in ${delayMs} ms`);
+        await sleepFor(delayMs, stopping.signal);
+      }
+    }
+  }
+
+  /** A first opening's failure in the command's terms. */
+  function atStart(error: unknown, handshakeTimeout: number): unknown {
+    if (error instanceof TimeoutError) return noAnswer(plan, error, handshakeTimeout);
+    if (error instanceof ConnectError) return unreachable(plan, error);
+    if (error instanceof SecureChannelRefusedError && error.reason === "HANDSHAKE_UNTRUSTED_IDENTITY") return untrusted(identity, error);
+    if (error instanceof SecureChannelHandshakeError && error.cause instanceof UntrustedIdentityError) return notTrusted(plan, error, error.cause);
+    return error;
+  }
 
   /**
    * A client connection whose stream could not be opened: the outlet never answered, or
@@ -141,7 +179,7 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
     // Handshakes that timed out: only they lengthen the next handshake's wait (a refused
     // connection, while the relay node is still down, says nothing about the path's speed).
     let timedOut = 0;
-    for (let failures = 0; !stopping.signal.aborted; failures++) {
+    for (let failures = 0; !stopping.signal.aborted; ) {
       const delayMs = backoffDelay(failures);
       const handshakeTimeout = reopenHandshakeTimeout(timedOut);
       try {
@@ -155,6 +193,7 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
           timedOut++;
           error = noAnswer(plan, error, handshakeTimeout); // in the command's terms, as at start-up
         }
+        failures = nextFailures(failures, error);
         // The channel may have opened and the listen failed (another process took the port meanwhile).
         const what = (error as { code?: unknown }).code === "PORTAL_LISTEN" ? "could not listen again" : "could not open its secure channel again";
         log(`inlet ${address}: ${what} (${(error as Error).message}); retrying`);
@@ -180,6 +219,32 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
 }
 
 /**
+ * Whether a first opening that failed so may succeed later: a handshake unanswered (the
+ * outlet not registered yet), a connection refused (the node not up yet). Not what listens at
+ * --via answering as no Hopwire node does (a protocol error under the ConnectError): that
+ * stays so, as for a relay registration.
+ */
+function worthRetrying(error: unknown): error is Error {
+  if (error instanceof TimeoutError) return true;
+  if (!(error instanceof ConnectError)) return false;
+  for (let e: unknown = error.cause, depth = 0; e instanceof Error && depth < 6; e = e.cause, depth++) {
+    if (e instanceof TcpProtocolError) return false;
+  }
+  return true;
+}
+
+/**
+ * The failures in a row that set the wait before the next try (backoffDelay), after `error`.
+ * A handshake that timed out restarts the count: its connection went through, so the node at
+ * --via is back, and the handshake's own timeout, doubling, paces the tries. Counted on, the
+ * refusals while a relay node restarted made the inlet wait seconds more once the outlet had
+ * registered again (a user trial: 8 s of a 10.6 s recovery).
+ */
+export function nextFailures(failures: number, error: unknown): number {
+  return error instanceof TimeoutError ? 1 : failures + 1;
+}
+
+/**
  * The first handshake went unanswered: said in the command's terms (the channel's own message
  * names internal addresses and flow controls). Through a relay, the likely cause is that no
  * outlet registered that name (the relay node drops the handshake and logs it).
@@ -195,18 +260,10 @@ function noAnswer(plan: InletPlan, error: TimeoutError, timeoutMs = DEFAULT_HAND
   });
 }
 
-/**
- * The first connection to --via failed: said in the command's terms. Unlike a relay
- * registration, which waits for its relay node, an inlet does not retry at start-up, so a
- * user who started it before the relay node (or the outlet's node) learns to start it after.
- */
+/** A connection to --via failed at start-up: said in the command's terms (the inlet retries it). */
 function unreachable(plan: InletPlan, error: ConnectError): ConnectError {
   const who = plan.relay === undefined ? "the outlet's node (hopwire outlet --listen)" : "the relay node (hopwire relay --listen)";
-  return new ConnectError(
-    `${error.message}: is ${who} running at --via ${plan.via} (inlets[].via)? An inlet opens its secure channel once at start-up ` +
-      "and exits 1 if it cannot (once running, it opens a lost channel again by itself): start it after that node, or under a supervisor that restarts it",
-    { cause: error },
-  );
+  return new ConnectError(`${error.message}: is ${who} running at --via ${plan.via} (inlets[].via)?`, { cause: error });
 }
 
 /** The outlet's node refused this identity: what to change there, in the command's terms. */
