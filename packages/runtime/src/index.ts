@@ -14,6 +14,7 @@ export { startThread } from "./placement/exec-argv.js";
 export * from "./options/index.js";
 export * from "./diagnostics/index.js";
 export type { Context, FlowControlsAccess, SendOptions, SendAndReceiveOptions, TrySendOptions } from "./context/context.js";
+export { INBOX_MAX_BYTES, INBOX_MAX_MESSAGES } from "./context/inbox.js";
 export type { WaitOptions } from "./util/wait.js";
 export { waitFor } from "./util/wait.js";
 export { copyBytes, readU32BE, viewOf, writeU32BE } from "./util/bytes.js";

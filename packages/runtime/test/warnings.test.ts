@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { MAX_WARNING_CAUSES, node, WARNING_INTERVAL_MS, type Context, type NodeWarning, type Routed } from "@hopwire/runtime";
 import { eventually } from "../../../test/support/eventually.js";
 import { RateLimitedWarnings, type WarningCause } from "../dist/diagnostics/warnings.js";
+import { INBOX_MAX_BYTES, INBOX_MAX_MESSAGES, type Inbox } from "../dist/context/inbox.js";
+import { LocalMessage, route } from "@hopwire/runtime";
 
 // One warning per cause per interval, and a bounded table of causes. Each line reaches the
 // sink with its warning in fields (the second argument), whose parts make up the line.
@@ -133,6 +135,33 @@ describe("the node's own inbox", () => {
       // Received, they are all there, in order.
       for (let i = 0; i < 8191; i++) expect((await n.receive({ timeout: 5_000 })).body).toBe(i);
       expect((await n.receive({ timeout: 5_000 })).body).toBe("marker");
+    } finally {
+      await n.stop();
+    }
+  }, 60_000);
+
+  // An adversarial review (session 56): after one plain send from the node to a peer, the reply rule lets that peer
+  // deliver to "app"; it sent 200,000 messages nobody received (27 MiB of heap) and could go on without end.
+  it("holds at most INBOX_MAX_MESSAGES, and INBOX_MAX_BYTES of payload, dropping past them with the count in its warning", async () => {
+    const { warnings, sink } = capture();
+    const n = await node({ warnings: sink });
+    try {
+      const inbox = n.router.localMailbox("app") as Inbox;
+      const small = (i: number) => new LocalMessage(route("app"), route("peer"), Uint8Array.of(i & 0xff));
+      for (let i = 0; i < INBOX_MAX_MESSAGES + 10; i++) inbox.deliver(small(i));
+      expect(inbox.dropped).toBe(10);
+      const backlog = warnings.filter((w) => w.kind === "inbox-backlog");
+      expect(backlog.at(-1)).toEqual(expect.objectContaining({ messages: INBOX_MAX_MESSAGES, dropped: 1 }));
+      expect(backlog.at(-1)!.parts.body).toMatch(new RegExp(`its bound \\(${INBOX_MAX_MESSAGES} messages, ${INBOX_MAX_BYTES} bytes\\): 1 dropped so far`));
+      // What was kept is received, in order; then there is room again.
+      for (let i = 0; i < INBOX_MAX_MESSAGES; i++) expect((await n.receive({ timeout: 5_000 })).payload[0]).toBe(i & 0xff);
+      // Bytes: a 64 MiB bound holds 63 payloads of 1 MiB and drops the 65th.
+      const mib = new Uint8Array(1024 * 1024);
+      for (let i = 0; i < 65; i++) inbox.deliver(new LocalMessage(route("app"), route("peer"), mib));
+      expect(inbox.dropped).toBe(10 + 65 - INBOX_MAX_BYTES / mib.length);
+      await n.receive({ timeout: 5_000 });
+      inbox.deliver(new LocalMessage(route("app"), route("peer"), mib));
+      expect(inbox.dropped).toBe(10 + 65 - INBOX_MAX_BYTES / mib.length);
     } finally {
       await n.stop();
     }

@@ -7,6 +7,7 @@ import { clipForLog } from "../util/log-text.js";
 import { InvalidOptionError } from "../errors/errors.js";
 import { describeValue } from "../util/describe-type.js";
 import { isRandomHex32 } from "../util/random-hex.js";
+import { INBOX_MAX_BYTES, INBOX_MAX_MESSAGES } from "../context/inbox.js";
 
 
 /** Every event a node raises: a record, so that the compiler fails here when NodeEvents gains one. */
@@ -257,20 +258,25 @@ export class Diagnostics {
   }
 
   /**
-   * The node's own inbox holds `messages` that no `receive()` took (Inbox's backlog marks):
-   * it is not bounded, as a worker's mailbox is, since it is the application's; a program
-   * that sends from the node and never receives the replies grew by ≈ 2.6 KB of RSS a 1 KB
-   * reply (a user trial, session 44) without a word.
+   * The node's own inbox holds `messages` that no `receive()` took (Inbox's backlog marks), or
+   * dropped one at its bounds (`dropped` so far): a program that sends from the node and never
+   * receives the replies grew by ≈ 2.6 KB of RSS a 1 KB reply (a user trial, session 44)
+   * without a word; since session 56 the inbox drops past INBOX_MAX_MESSAGES or INBOX_MAX_BYTES.
    */
-  inboxBacklog(inbox: Address, messages: number): void {
+  inboxBacklog(inbox: Address, messages: number, dropped = 0): void {
     if (this.#nodeStopping) return;
     const address = inbox.key;
-    this.#warnings?.warn(`inbox\u0000${address}`, () => {
+    // Drops have a line of their own: the backlog's marks, written just before, must not hold back the first drop's.
+    this.#warnings?.warn(`${dropped === 0 ? "inbox" : "inbox-dropped"}\u0000${address}`, () => {
+      const held =
+        dropped === 0
+          ? `the node's inbox "${address}" holds ${messages} messages that no receive() took`
+          : `the node's inbox "${address}" holds ${messages} messages that no receive() took, its bound (${INBOX_MAX_MESSAGES} messages, ` +
+            `${INBOX_MAX_BYTES} bytes): ${dropped} dropped so far`;
       const body =
-        `the node's inbox "${address}" holds ${messages} messages that no receive() took: replies to the node's own sends ` +
-        `(node.send, node.forward) come here and stay until node.receive() takes them, without bound. ` +
+        `${held}: replies to the node's own sends (node.send, node.forward) come here and stay until node.receive() takes them. ` +
         `Receive them, or send from a worker, whose handler gets its replies and whose mailbox is bounded.`;
-      return { kind: "inbox-backlog", address, messages, body };
+      return { kind: "inbox-backlog", address, messages, dropped, body };
     });
   }
 

@@ -87,6 +87,8 @@ export interface InboxBacklogWarning extends WarningLine {
   readonly address: string;
   /** How many messages it held when the line was written. */
   readonly messages: number;
+  /** Messages it dropped so far at its bounds (INBOX_MAX_MESSAGES, INBOX_MAX_BYTES); 0 while under them. */
+  readonly dropped: number;
 }
 
 /**

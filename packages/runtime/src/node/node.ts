@@ -148,7 +148,7 @@ export async function node(options?: NodeOptions): Promise<Node> {
   const resolved = resolveNodeOptions(options);
   const core = new NodeCore(resolved, (c, address) => new MainContext(c, address));
   const address = new Address(0, "app");
-  const inbox = new Inbox(address, false, (messages) => core.diagnostics.inboxBacklog(address, messages));
+  const inbox = new Inbox(address, false, (messages, dropped) => core.diagnostics.inboxBacklog(address, messages, dropped));
   core.router.register([inbox.address], inbox);
   return new Node(core, inbox);
 }
