@@ -288,10 +288,14 @@ export class NodeCore {
       for (const { hook } of hooks) await this.#runHook(hook);
     }
     this.#hooksDone = true;
+    // One after another, the last started first: a shutdown may still send to the workers
+    // started before it. The time a handler hung meanwhile counts against its own
+    // shutdownTimeout (stopTimeLeft): hung workers do not add up.
+    const stopBegan = Date.now();
     // One that fails does not keep the others (or the pool and threads) running.
     for (const handle of this.#order.slice().reverse()) {
       try {
-        await handle.stop(reason);
+        await handle.stop(reason, stopBegan);
       } catch (error) {
         this.log.warn(`stopping ${handle.addresses[0]?.toString() ?? "a worker"} failed`, error);
       }

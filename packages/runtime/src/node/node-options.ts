@@ -29,7 +29,10 @@ export interface NodeOptions {
    * How long (ms, at most 2^31 - 1) `node.stop()` waits for each worker's handler in progress
    * and `shutdown` (10 000): then a thread is terminated, a pool slot given up on (terminated
    * with the pool), and a worker placed "main" given up on (its promise left pending).
-   * Workers stop one after another, so n hung workers take up to n times this.
+   * Workers stop one after another, but a handler still running at a worker's turn counts
+   * from when the node began stopping its workers (or from its own start, if later): n workers
+   * whose handlers hang take about this once, not n times. Only shutdowns that hang add up
+   * (each runs after the ones before it ended).
    */
   shutdownTimeout?: number;
   /**

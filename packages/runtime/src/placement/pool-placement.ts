@@ -23,7 +23,7 @@ import type { PoolTask, PoolWorkerSpec } from "./pool-task.js";
 import { decodeOp, encodeArgs, type ThreadToMainOp } from "./protocol.js";
 import { threadSettings } from "./thread-placement.js";
 import type { WorkerHandle } from "./worker-handle.js";
-import { settlesWithin } from "../util/wait.js";
+import { settlesWithin, stopTimeLeft } from "../util/wait.js";
 import { atTurnEnd } from "../util/turn-end.js";
 
 const POOL_ENTRY = fileURLToPath(new URL("./pool-entry.js", import.meta.url));
@@ -176,6 +176,8 @@ class PoolHost implements Mailbox, WorkerHandle {
   #whenIdle: (() => void) | undefined;
   #stopped = false;
   #stopping: Promise<void> | undefined;
+  /** When the newest task began (`Date.now()`): while tasks are in flight, since when the worker is busy at least. */
+  #lastTaskSince = 0;
   #resolveStopped!: () => void;
   readonly #stoppedPromise = new Promise<void>((resolve) => (this.#resolveStopped = resolve));
   readonly #bound: MailboxBound;
@@ -380,6 +382,7 @@ class PoolHost implements Mailbox, WorkerHandle {
   #run(task: Task): void {
     const { lanes, laneBatches, batches, messages, bytes } = task;
     this.#inFlight++;
+    this.#lastTaskSince = Date.now();
     let full: (Mailbox | undefined)[] = [];
     this.pool
       .run({ t: "run", spec: this.spec, batches, lanes: laneBatches } satisfies PoolTask, { transferList: batches })
@@ -480,17 +483,18 @@ class PoolHost implements Mailbox, WorkerHandle {
     return this.#stoppedPromise;
   }
 
-  stop(reason?: Error): Promise<void> {
-    this.#stopping ??= this.#stop(reason);
+  stop(reason?: Error, stopBegan?: number): Promise<void> {
+    this.#stopping ??= this.#stop(reason, stopBegan);
     return this.#stopping;
   }
 
-  async #stop(reason?: Error): Promise<void> {
+  async #stop(reason?: Error, stopBegan?: number): Promise<void> {
+    // Its tasks in flight count from the newest one's start (stopTimeLeft).
+    const left = stopTimeLeft(this.#core.options.shutdownTimeout, stopBegan, this.#inFlight > 0 ? this.#lastTaskSince : undefined);
     this.#stopped = true;
     this.#core.forget(this, reason);
     this.#dropLanes();
-    const timeout = this.#core.options.shutdownTimeout;
-    if (!(await settlesWithin(this.#shutDown(), timeout))) {
+    if (!(await settlesWithin(this.#shutDown(), left))) {
       // Its slot runs on: node.stop() destroys the pool (terminating it) right after.
       this.#core.shutdownOverran(this.address, "given up on: its slot runs on until the node's stop ends the pool");
     }

@@ -60,6 +60,8 @@ export type ThreadToMainOp =
   | { t: "handlerError"; what: string; error: ErrorData; replyTo?: string }
   /** A processor's `process` returned false: stop it. */
   | { t: "finished" }
+  /** Said at once on `stop`: since when its handler (or `process` call) in progress runs (`Date.now()`), null if none. */
+  | { t: "stopping"; busySince: number | null }
   /** Reply to `stop`: shutdown ran; the thread exits next. */
   | { t: "stopped" };
 

@@ -39,6 +39,8 @@ export class WorkerRunner {
   /** Settles stop()'s wait once the drain in progress ends. */
   #onIdle: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
+  /** When the handler whose promise the loop waits for began (`Date.now()`); undefined when none. */
+  #pendingSince: number | undefined;
 
   constructor(
     readonly worker: Worker,
@@ -85,6 +87,7 @@ export class WorkerRunner {
         this.report("handleMessage", error, message);
       }
       if (pending) {
+        this.#pendingSince = Date.now();
         // Closures passed as arguments, not named ones: the bundle keeps function names
         // (keepNames), which costs a named closure a defineProperty each time it is made.
         Promise.resolve(pending).then(
@@ -106,8 +109,14 @@ export class WorkerRunner {
 
   /** After a handler's promise settled: its message is consumed, and the loop goes on. */
   #resume(message: LocalMessage): void {
+    this.#pendingSince = undefined;
     this.consumed(message, this.#queue.length === 0);
     this.#drain();
+  }
+
+  /** When the handler in progress began (`Date.now()`), if one is (its promise not settled yet). */
+  get busySince(): number | undefined {
+    return this.#pendingSince;
   }
 
   /** Stops taking messages, waits for the one being handled, drops the rest, runs `shutdown`. */
@@ -139,6 +148,8 @@ export class ProcessorRunner {
   #stopped = false;
   #loop: Promise<void> = Promise.resolve();
   #stopping: Promise<void> | undefined;
+  /** When the `process` call in progress began (`Date.now()`); undefined between calls. */
+  #callSince: number | undefined;
 
   constructor(
     readonly processor: Processor,
@@ -160,16 +171,23 @@ export class ProcessorRunner {
   async #run(): Promise<void> {
     while (!this.#stopped) {
       let more = false;
+      this.#callSince = Date.now();
       try {
         more = await this.processor.process(this.context);
       } catch (error) {
         this.report("process", error);
         more = true;
       }
+      this.#callSince = undefined;
       if (!more) break;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (!this.#stopped) this.onFinished();
+  }
+
+  /** When the `process` call in progress began (`Date.now()`), if one is. */
+  get busySince(): number | undefined {
+    return this.#callSince;
   }
 
   /** Ends the loop, waits for the `process` call in progress, runs `shutdown`. */

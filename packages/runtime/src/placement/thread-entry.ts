@@ -93,6 +93,9 @@ async function initialized(pending: Promise<void> | void): Promise<void> {
 
 async function stop(): Promise<void> {
   if (!(await started)) return;
+  // The main thread counts the handler in progress against shutdownTimeout from its start (stopTimeLeft).
+  const runner = workerRunner ?? processorRunner;
+  link.post({ t: "stopping", busySince: runner?.busySince ?? null });
   // Waits inside the worker fail now rather than at their timeouts.
   for (const inbox of link.requests.values()) inbox.close(new NodeStoppedError("The worker is stopping"));
   await (workerRunner ?? processorRunner)?.stop();

@@ -36,7 +36,7 @@ import { addConsumerFromWorker, logWorkerError, reportUnroutable, startWorkerFor
 import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placement.js";
 import { decodeOp, encodeArgs, encodeOp, type MainToThreadOp, type ThreadSettings, type ThreadToMainOp, type ThreadWorkerData } from "./protocol.js";
 import type { WorkerHandle } from "./worker-handle.js";
-import { settlesWithin } from "../util/wait.js";
+import { settlesWithin, stopTimeLeft } from "../util/wait.js";
 import { deferred } from "../util/deferred.js";
 
 const THREAD_ENTRY = new URL("./thread-entry.js", import.meta.url);
@@ -205,6 +205,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
   /** The thread said it was ready: from then on, its end while the node runs is the worker failing. */
   #started = false;
   readonly #stopped = deferred<void>();
+  /** The thread's `stopping`: since when its handler in progress runs (undefined: none). */
+  readonly #stoppingSaid = deferred<number | undefined>();
   readonly #exited = deferred<void>();
   #stopping: Promise<void> | undefined;
   #alive = false;
@@ -833,6 +835,9 @@ class ThreadHost implements Mailbox, WorkerHandle {
       case "finished":
         void this.stop();
         break;
+      case "stopping":
+        this.#stoppingSaid.resolve(op.busySince ?? undefined);
+        break;
       case "stopped":
         this.#stopped.resolve();
         break;
@@ -897,12 +902,12 @@ class ThreadHost implements Mailbox, WorkerHandle {
     if (this.#requests.has(key)) this.#post({ t: "requestFailed", key, error: errorToData(error) });
   }
 
-  stop(reason?: Error): Promise<void> {
-    this.#stopping ??= this.#stop(reason);
+  stop(reason?: Error, stopBegan?: number): Promise<void> {
+    this.#stopping ??= this.#stop(reason, stopBegan);
     return this.#stopping;
   }
 
-  async #stop(reason?: Error): Promise<void> {
+  async #stop(reason?: Error, stopBegan?: number): Promise<void> {
     this.#core.forget(this, reason);
     // Senders waiting for room find the worker gone; the thread's last frames are read whatever is full.
     this.#bound.reset();
@@ -911,10 +916,21 @@ class ThreadHost implements Mailbox, WorkerHandle {
     this.#fullHops.flush();
     let clean = true;
     if (this.#alive) {
+      const turn = Date.now();
       this.#post({ t: "stop" });
       this.#writer?.flush();
       const timeout = this.#core.options.shutdownTimeout;
-      clean = await settlesWithin(Promise.race([this.#stopped.promise, this.#exited.promise]), timeout);
+      let ended = false;
+      const end = Promise.race([this.#stopped.promise, this.#exited.promise]).then(() => void (ended = true));
+      // The thread says at once since when its handler in progress runs: counted from then
+      // (stopTimeLeft), or from here if it does not say (a handler that blocks its event loop).
+      let busySince: number | undefined;
+      const said = this.#stoppingSaid.promise.then((since) => void (busySince = since));
+      clean = await settlesWithin(Promise.race([end, said]), timeout);
+      if (clean && !ended) {
+        const left = stopTimeLeft(timeout, stopBegan, busySince, turn) - (Date.now() - turn);
+        clean = await settlesWithin(end, Math.max(0, left));
+      }
       if (!clean) this.#core.shutdownOverran(this.address, "its thread was terminated");
     }
     this.#cleanup();

@@ -99,3 +99,18 @@ export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<bo
     promise.then(settled, settled);
   });
 }
+
+/**
+ * How long a worker's stop may still take from its turn (`turn`, now by default), ms:
+ * `timeout` (NodeOptions.shutdownTimeout) counted from when its handler in progress began
+ * (`busySince`), but not from before the node's stop reached the workers (`stopBegan`), nor
+ * from after its turn. Workers stop one after another, so a handler that hung while the
+ * workers after it stopped has used up that time already: n hung workers take one timeout,
+ * not n. An idle worker, or one stopped on its own (`stopWorker`: no `stopBegan`), gets the
+ * whole timeout from its turn. Times are `Date.now()`, comparable across a process's threads.
+ */
+export function stopTimeLeft(timeout: number, stopBegan: number | undefined, busySince: number | undefined, turn: number = Date.now()): number {
+  if (stopBegan === undefined || busySince === undefined) return timeout;
+  const from = Math.max(stopBegan, Math.min(busySince, turn));
+  return Math.max(0, from + timeout - turn);
+}
