@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { node, type Context, type Routed } from "@hopwire/runtime";
 import { HungHandler, SendsOnShutdown, SlowToShutDown } from "./fixtures/hung.js";
 
-const TIMEOUT = 500;
+// Long enough that the bounds below leave a loaded CI host its slack (a stop terminates threads and a pool) and
+// still fail the old rule, which took three times this for three workers and twice for two.
+const TIMEOUT = 1500;
 
 /** Sends one message to each of `addresses` and resolves once each handler has begun (and hangs). */
 async function hangAll(send: (address: string) => Promise<void>, channel: string, addresses: string[]): Promise<void> {
@@ -39,7 +41,7 @@ describe("node.stop() with several hung workers", () => {
         await n.stop();
         const took = performance.now() - started;
         expect(took, `took ${Math.round(took)} ms`).toBeGreaterThanOrEqual(TIMEOUT - 20);
-        expect(took, `took ${Math.round(took)} ms`).toBeLessThan(TIMEOUT * 1.5);
+        expect(took, `took ${Math.round(took)} ms`).toBeLessThan(TIMEOUT * 2);
       }
       for (const a of hung) expect(warnings.filter((w) => w.includes(`the shutdown of worker "${a}" took more than ${TIMEOUT} ms`))).toHaveLength(1);
     });
@@ -63,7 +65,7 @@ describe("node.stop() with several hung workers", () => {
       await n.stop();
       const took = performance.now() - started;
       // The hung workers' time overlaps; "early", idle at its turn, has its whole shutdownTimeout after it.
-      expect(took, `took ${Math.round(took)} ms`).toBeLessThan(TIMEOUT * 1.5 + shutdownMs);
+      expect(took, `took ${Math.round(took)} ms`).toBeLessThan(TIMEOUT * 1.6 + shutdownMs);
     }
     // "late" stopped first: its shutdown's message reached "early", which handled it before its own stop, then shut down.
     expect(got).toEqual(["got: shutdown of late", "early down"]);
