@@ -604,8 +604,16 @@ export class TcpConnection {
     this.#lastFeederRoute = returnRoute;
     const n = Math.min(returnRoute.length, FEEDER_SEARCH_HOPS);
     for (let i = 0; i < n; i++) {
-      const feeder = this.#host.connectionBySender(returnRoute.at(i)!.key);
-      if (feeder === undefined) continue;
+      const key = returnRoute.at(i)!.key;
+      const feeder = this.#host.connectionBySender(key);
+      if (feeder === undefined) {
+        // Another hop from the network (a secure channel's end, a remote relay): what follows it on the
+        // return route came from its peer, who could name any connection here (a registrant naming
+        // another client's connection, then closing its own, had the rule close that client's). Its
+        // own first hop, if it fed this one, is reported by whoever forwards (noteFedBy).
+        if (this.#host.flowControls.producerByKey(key) !== undefined) return;
+        continue;
+      }
       if (feeder !== this && feeder.mode === "incoming" && !this.#fedBy.has(feeder)) {
         this.#fedBy.add(feeder);
         feeder.#feeds.add(this);
