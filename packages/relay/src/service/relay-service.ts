@@ -22,7 +22,7 @@ import {
   type Routed,
   type Worker,
 } from "@hopwire/runtime";
-import { peerIdentifierOf, secureChannelFirstHop, type Identifier } from "@hopwire/secure-channel";
+import { peerIdentifierOf, secureChannelFirstHop, shareSecureChannelCredit, type Identifier } from "@hopwire/secure-channel";
 import { tcpTransportOf, type TcpConnection } from "@hopwire/transport-tcp";
 import { addressOption } from "../address-option.js";
 import type { RefusalCode } from "../errors.js";
@@ -298,6 +298,9 @@ export class RelayService implements Worker {
     this.#remove(name, "registered again", false);
     const address = forwarderAddress(name);
     const registrant = this.#registrantConnection(message);
+    // The registrant's answers to all its initiators come through its one channel: one initiator that reads
+    // nothing must not hold that channel's credit (and with it every other's answers, and the heartbeats).
+    shareSecureChannelCredit(this.#node, message.returnRoute.next());
     // The forwarder's traffic reaches that connection inside the registrant's channel, which
     // hides who fed it from the transport: the forwarder says so.
     const relayOptions: RelayOptions = registrant ? { onForward: (returnRoute) => registrant.noteFedBy(returnRoute) } : {};

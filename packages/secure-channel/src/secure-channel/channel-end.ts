@@ -187,6 +187,12 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
   #refusedTimer: NodeJS.Timeout | undefined;
   /** Full destination mailboxes whose room releases held credit, with the cancel of each wait (made at the first). */
   #fullDestinations: Map<Mailbox, () => void> | undefined;
+  /**
+   * The peer's records go to many others' ways out (a relay service's registrant channel: its
+   * answers to every initiator): a full network hop among them does not hold this channel's credit
+   * (see shareCredit).
+   */
+  #sharedCredit = false;
   /** Called when the queue and the refused records are empty, or the end closed (see whenSent). */
   #sentWaiters: (() => void)[] | undefined;
   /** Set by a graceful close (SecureChannel.close): local senders' messages are refused from then on (see stopAdmitting). */
@@ -1252,9 +1258,21 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
     }
   }
 
+  /**
+   * Makes this end's receive credit independent of the network hops its peer's records go on to
+   * (the relay service's registrant channel, which carries a registrant's answers to all its
+   * initiators): a record for a full connection or channel is queued there (up to that hop's own
+   * bounds, past which it is dropped, that hop's peer's loss) instead of holding this channel's
+   * credit. Held, one initiator that read nothing stalled the registrant's answers to every other
+   * and its heartbeats, and the registrant's reconnect then closed every initiator's connection.
+   */
+  shareCredit(): void {
+    this.#sharedCredit = true;
+  }
+
   /** An admitted envelope's credit goes back at once, or when the mailbox it went to has room again if that is full. */
   #consumed(size: number, mailbox: Mailbox | undefined): void {
-    if (mailbox?.isFull && mailbox.onRoom) {
+    if (mailbox?.isFull && mailbox.onRoom && !(this.#sharedCredit && this.#node.flowControls.producerByKey(mailbox.address.key) !== undefined)) {
       this.#receiveCredit.hold(size);
       this.#holdUntilRoom(mailbox);
     } else {

@@ -72,3 +72,16 @@ export function rememberClosedEncryptor(node: Node, address: Address, reason: ()
   remembered.push(address);
   if (remembered.length > CLOSED_CHANNEL_MEMORY) router.unregister1(remembered.shift()!);
 }
+
+/**
+ * Makes the secure channel whose local address is `channel` (its encryptor) on `node` one whose
+ * receive credit is shared by many others' traffic: a network hop its peer's records go on to
+ * that is full does not hold the channel's credit (ChannelEnd.shareCredit). The relay service
+ * calls it for each registrant's channel. False if no open channel of `node` is there.
+ */
+export function shareSecureChannelCredit(node: Node, channel: AddressLike): boolean {
+  const end = registries.get(node)?.ends.get(toAddress(channel).key);
+  if (end === undefined || end.state === "closed") return false;
+  end.shareCredit();
+  return true;
+}
