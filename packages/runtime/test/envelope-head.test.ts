@@ -19,6 +19,7 @@ import {
   encodeEnvelope,
   encodeEnvelopeHead,
   envelopeHeadBound,
+  keptHeadCost,
   writeEnvelopeHead,
 } from "@hopwire/runtime";
 
@@ -278,6 +279,36 @@ describe("envelope head", () => {
 });
 
 describe("EnvelopeHeadDecoder (per-stream head cache)", () => {
+  it("with maxHeadCost, holds no costlier head for repeats, and release(true) lets go of its routes; a cheap head stays (a secure channel end's decoder)", () => {
+    const decoder = new EnvelopeHeadDecoder({ returnPrefix: new Address(0, "end"), maxHeadCost: 2048, maxKeptHeadBytes: 4096 });
+    const frame = (onward: Address[], payload = "p") => Buffer.from(encodeEnvelope(new LocalMessage(new Route(onward), new Route([new Address(0, "peer")]), Buffer.from(payload)), "network"));
+    // 20 hops of 40 characters: ≈ 0.9 KiB of head (under the 1 KiB a decoder caches), ≈ 3.4 KiB as keptHeadCost counts it.
+    const costly = frame(Array.from({ length: 20 }, (_, i) => new Address(0, `${i}`.padEnd(40, "x"))));
+    decoder.decode(costly, 0, costly.length);
+    const first = decoder.onwardRoute;
+    expect(first.length).toBe(20);
+    expect(keptHeadCost(decoder.payloadOffset - 5, first, decoder.returnRoute)).toBeGreaterThan(2048);
+    decoder.decode(costly, 0, costly.length);
+    expect(decoder.onwardRoute).not.toBe(first); // decoded afresh: not held for repeats
+    expect(decoder.keptHeadBytes).toBe(0); // nor kept on its second sighting
+    decoder.release(true);
+    expect(decoder.onwardRoute.length).toBe(0);
+    expect(decoder.returnRoute.length).toBe(0);
+    // A cheap head is held as before, and release(true) leaves it (its repeats may follow in the next record).
+    const cheap = frame([new Address(0, "sink")]);
+    decoder.decode(cheap, 0, cheap.length);
+    const routes = decoder.onwardRoute;
+    decoder.release(true);
+    expect(decoder.onwardRoute).toBe(routes);
+    decoder.decode(cheap, 0, cheap.length);
+    expect(decoder.onwardRoute).toBe(routes);
+    // Kept heads stay within maxKeptHeadBytes: cheap heads alternating, each seen twice.
+    const many = Array.from({ length: 16 }, (_, i) => frame([new Address(0, `w${i}`)]));
+    for (let k = 0; k < 2; k++) for (const f of many) decoder.decode(f, 0, f.length);
+    expect(decoder.keptHeadBytes).toBeGreaterThan(0);
+    expect(decoder.keptHeadBytes).toBeLessThanOrEqual(4096);
+  });
+
   it("reuses the routes of a repeated head, decodes a changed one, and checks the payload length either way", () => {
     const prefix = new Address(0, "conn-sender");
     const decoder = new EnvelopeHeadDecoder({ returnPrefix: prefix });

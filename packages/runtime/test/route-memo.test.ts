@@ -116,6 +116,36 @@ describe("RouteMemo", () => {
     expect(other.got).toHaveLength(5);
   });
 
+  it("remembers at most maxRemembered hops besides the last, and its set of hops seen once is made anew as a peer's fresh hops pile up", () => {
+    // A channel end's memo (maxRemembered 16): each head its peer sends decodes to new Address
+    // objects, and up to 1,024 of them (with the weak set of those seen once) stayed with the
+    // idle channel, ≈ 150 KiB (session 56). Its verdicts stay right past either bound.
+    const { router, sink, fc, id } = setup();
+    const hops = Array.from({ length: 40 }, (_, i) => {
+      const box = mailbox(`w${i}`);
+      router.register([box.address], box);
+      fc.addConsumer(`w${i}`, id);
+      return box;
+    });
+    const memo = new RouteMemo(router, "receiver", 2);
+    expect(memo.maxRemembered).toBe(2);
+    let asked = 0;
+    const route0 = router.route.bind(router);
+    router.route = (m, key) => (asked++, route0(m, key));
+    // Three hops, each message a fresh route (as decoded), each head routed in turn: one more than it remembers.
+    const messages = [0, 1, 2].map((i) => new LocalMessage(route(`w${i}`), route("peer"), encodeBody(i)));
+    for (let round = 0; round < 4; round++) for (const m of messages) expect(memo.route(m)).toBe(hops[messages.indexOf(m)]);
+    expect(asked).toBeGreaterThan(6); // with room for 2 besides the last, 3 alternating hops keep going to the router
+    // Fresh hops each routed once, past 4 × maxRemembered: still delivered right, then a known one is kept again from its second routing.
+    for (let i = 0; i < 40; i++) expect(memo.route(new LocalMessage(route(`w${i}`), route("peer"), encodeBody(i)))).toBe(hops[i]);
+    const again = new LocalMessage(route("sink"), route("peer"), encodeBody("z"));
+    memo.route(again);
+    memo.route(messages[0]!);
+    memo.route(again);
+    expect(memo.peek(again.onwardRoute.next())).toBe(sink);
+    expect(sink.got).toHaveLength(2);
+  });
+
   it("keeps no hop it routed only once (each sendAndReceive has a reply address of its own)", () => {
     const { memo, message, toOther } = setupWithOther();
     memo.route(toOther);

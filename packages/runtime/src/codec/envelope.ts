@@ -4,7 +4,7 @@ import { LocalMessage, NO_LOCAL_INFO, type LocalInfo } from "../message/local-me
 import { addressesOf, adoptRoute, MAX_ROUTE_LENGTH, type Route } from "../route/route.js";
 import { unencodableError } from "./body.js";
 import { copyingUnpackr, packValue } from "./packr.js";
-import { RecentHeads, sameBytes, type KeptHeadsBudget, type KnownHead } from "./recent-heads.js";
+import { keptHeadCost, RecentHeads, sameBytes, type KeptHeadsBudget, type KnownHead } from "./recent-heads.js";
 import { keepCopy, readU32BE } from "../util/bytes.js";
 
 /**
@@ -340,6 +340,8 @@ export class EnvelopeHeadDecoder {
   readonly #returnPrefix: Address | undefined;
   /** Heads before the last one, for a stream whose envelopes alternate between several (at most `recentHeads`, 1,024 by default). */
   readonly #recent: RecentHeads;
+  /** Heads that cost more than this (keptHeadCost) are one-off heads: neither kept nor held as the last head for its repeats. */
+  readonly #maxHeadCost: number;
 
   /**
    * `returnPrefix`, if given, is put in front of every decoded return route (a transport's
@@ -348,10 +350,16 @@ export class EnvelopeHeadDecoder {
    * carries a head per channel; a channel end's decoder needs a few). `keptHeadsBudget`, if
    * given, is a bound its kept heads share with other decoders' (a transport's connections:
    * see KeptHeadsBudget); call `forgetHeads()` when the stream is over, to give back their share.
+   * `maxKeptHeadBytes` bounds what its kept heads cost (keptHeadCost; MAX_KEPT_HEAD_BYTES by
+   * default), and `maxHeadCost` what one head may cost to be kept, or held as the last head
+   * for its repeats (by default any head of up to 1 KiB): a costlier one is decoded in full
+   * each time, and `release(true)` lets go of its routes. A secure channel end sets both low:
+   * a node holds thousands of channels, and each one's peer chooses its heads.
    */
-  constructor(options: { returnPrefix?: Address; recentHeads?: number; keptHeadsBudget?: KeptHeadsBudget } = {}) {
+  constructor(options: { returnPrefix?: Address; recentHeads?: number; keptHeadsBudget?: KeptHeadsBudget; maxKeptHeadBytes?: number; maxHeadCost?: number } = {}) {
     this.#returnPrefix = options.returnPrefix;
-    this.#recent = new RecentHeads(options.recentHeads, options.keptHeadsBudget ? { budget: options.keptHeadsBudget } : undefined);
+    this.#recent = new RecentHeads(options.recentHeads, { maxBytes: options.maxKeptHeadBytes, budget: options.keptHeadsBudget });
+    this.#maxHeadCost = options.maxHeadCost ?? Infinity;
   }
 
   /** What the heads it keeps now cost, as estimated (keptHeadCost): at most MAX_KEPT_HEAD_BYTES. */
@@ -371,10 +379,18 @@ export class EnvelopeHeadDecoder {
    * Lets go of the last buffer decoded from (kept so that the next envelope of the same buffer
    * reuses its DataView): a caller that is done with a buffer (a secure channel with a record)
    * calls this so that an idle stream does not keep its last bytes alive. The cached head stays.
+   * With `oneOffRoutes`, the routes of a last head it does not hold for repeats (one larger
+   * than it caches, or costlier than `maxHeadCost`) go too (`onwardRoute` and `returnRoute`
+   * are then empty): for a caller whose repeats of a head never outlast the buffer (a secure
+   * channel's records), so that a peer's 64 KiB head does not stay with an idle stream.
    */
-  release(): void {
+  release(oneOffRoutes = false): void {
     this.#bytes = NO_BYTES;
     this.#bytesView = NO_VIEW;
+    if (oneOffRoutes && this.#headLength === 0) {
+      this.onwardRoute = EMPTY_ROUTE;
+      this.returnRoute = EMPTY_ROUTE;
+    }
   }
 
   /**
@@ -406,7 +422,7 @@ export class EnvelopeHeadDecoder {
     this.#lengthSize = (pos - lengthAt) as 1 | 2 | 4;
     finish();
     const headLength = lengthAt - start;
-    if (headLength > MAX_CACHED_HEAD) return;
+    if (headLength > MAX_CACHED_HEAD || (this.#maxHeadCost < Infinity && keptHeadCost(headLength, this.onwardRoute, this.returnRoute) > this.#maxHeadCost)) return;
     // Seen before: kept, in a copy (the frame's bytes may be reused once this returns), unless a shared budget is spent.
     const kept = this.#recent.sighted(start, headLength) ? this.#recent.keep(bytes, start, headLength, this.#lengthSize, this.onwardRoute, this.returnRoute) : undefined;
     if (kept !== undefined) this.#use(kept);

@@ -40,6 +40,13 @@ export class RouteMemo {
    * hop seen once and never again goes with its Address.
    */
   #seenOnce: WeakSet<Address> | undefined;
+  /**
+   * Hops added to #seenOnce since it was made: past four times `maxRemembered` it is made anew.
+   * A weak set's table keeps the capacity its busiest moment gave it after its entries die, and a
+   * peer chooses how many fresh hops a channel or connection routes (every head it sends decodes
+   * to new Address objects): ≈ 2,400 of them left a channel end's memo ≈ 65 KiB of table.
+   */
+  #seenAdds = 0;
   /** The one next hop routed so far, while there has been only one (then #seenOnce takes over). */
   #onlyHop: Address | undefined;
 
@@ -47,6 +54,12 @@ export class RouteMemo {
     readonly router: Router,
     /** The address key the messages are routed as (undefined: not restricted). */
     readonly senderKey: string | undefined,
+    /**
+     * Next hops it remembers besides the last (1,024 by default: a connection carries many
+     * channels). A secure channel end's messages go to a few workers: it remembers 16, so that
+     * the hops its peer's heads decode to cannot pin ≈ 150 KiB per channel (session 56).
+     */
+    readonly maxRemembered = MAX_REMEMBERED,
   ) {}
 
   /**
@@ -183,11 +196,14 @@ export class RouteMemo {
     }
     const seenOnce = this.#seenOnce;
     if (!seenOnce.has(next)) {
-      seenOnce.add(next);
+      if (++this.#seenAdds > 4 * this.maxRemembered) {
+        this.#seenOnce = new WeakSet([next]);
+        this.#seenAdds = 1;
+      } else seenOnce.add(next);
       return;
     }
     const recent = (this.#recent ??= new Map());
-    if (epoch !== this.#recentEpoch || recent.size >= MAX_REMEMBERED) {
+    if (epoch !== this.#recentEpoch || recent.size >= this.maxRemembered) {
       recent.clear();
       this.#recentEpoch = epoch;
     }

@@ -6,6 +6,7 @@ import {
   encodeEnvelopeHead,
   FORWARDER_PREFIX,
   EnvelopeHeadDecoder,
+  keptHeadCost,
   LocalMessage,
   NO_LOCAL_INFO,
   Route,
@@ -41,6 +42,7 @@ import {
   releaseStackFrames,
 } from "./channel-errors.js";
 import { forgetChannelEnd, rememberClosedEncryptor } from "./channel-registry.js";
+import { CHANNEL_KEPT_HEAD_BYTES, CHANNEL_MAX_HEAD_COST, channelKeptHeadsOf } from "./kept-heads.js";
 import { decodeHeartbeat, encodeHeartbeat, keepaliveEvery } from "./liveness.js";
 import { HEARTBEAT_BUDGET_EXEMPT_MS, heartbeatBudgetOf, type HeartbeatBudget } from "./heartbeat-budget.js";
 import { sendQueueBudgetOf } from "./send-queue-budget.js";
@@ -114,6 +116,8 @@ const RECORD_MAX_BYTES = 128 * 1024;
 const RECORD_WHOLE_QUEUE_MAX_BYTES = 80 * 1024;
 /** Heads a channel end's envelope decoder keeps besides the last (see #envelopeDecoder). */
 const CHANNEL_RECENT_HEADS = 16;
+/** Next hops the memo of the peer's messages to local workers remembers besides the last (a few workers; RouteMemo's maxRemembered). */
+const CHANNEL_REMEMBERED_HOPS = 16;
 /**
  * A first hop that refuses a record for load (today's TcpConnection throws TCP_BACKPRESSURE
  * and does not say when it drains) is asked again after this long. Hops that expose
@@ -663,6 +667,7 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
     // peer could fill (the head decoder's cache of up to 1,024 heads) goes now.
     this.#remoteMailbox.detach();
     this.#encryptorMailbox?.detach();
+    this.#envelopes?.forgetHeads(); // their share of the node's kept-heads budget goes back
     this.#envelopes = undefined;
     this.#toWorkers = undefined;
     this.#cipher?.dispose(); // threaded: after the CLOSE above, in the thread
@@ -782,11 +787,15 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
     // records then repeat it (REPEATED_HEAD) instead of carrying it with every message.
     const onward = this.#headOnward;
     if (onward !== undefined && onwardRoute.equals(onward, 1) && returnRoute.equals(this.#headReturn!)) return this.#head;
-    const head = encodeEnvelopeHead(new LocalMessage(onwardRoute, returnRoute, EMPTY), "network", 1); // without our own hop
-    this.#head = head.subarray(0, head.length - PAYLOAD_LENGTH_BYTES);
+    const encoded = encodeEnvelopeHead(new LocalMessage(onwardRoute, returnRoute, EMPTY), "network", 1); // without our own hop
+    const head = encoded.subarray(0, encoded.length - PAYLOAD_LENGTH_BYTES);
+    // A head too costly to keep (an answer along a peer's return route of many hops: up to
+    // 64 KiB) is the queue's alone: kept here, it and its routes would stay with the idle channel.
+    if (keptHeadCost(head.length, onwardRoute, returnRoute) > CHANNEL_MAX_HEAD_COST) return head;
+    this.#head = head;
     this.#headOnward = onwardRoute;
     this.#headReturn = returnRoute;
-    return this.#head;
+    return head;
   }
 
   #schedulePump(): void {
@@ -1032,8 +1041,9 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
       case InnerKind.MESSAGE:
       case InnerKind.MESSAGES:
         this.#deliverRecord(plaintext);
-        // The record is delivered: an idle channel keeps no plaintext alive (payloads given to workers keep their own).
-        return this.#envelopes?.release();
+        // The record is delivered: an idle channel keeps no plaintext alive (payloads given to workers keep their own),
+        // nor the routes of a head too costly to hold for its repeats (a record's repeats end with it).
+        return this.#envelopes?.release(true);
       case InnerKind.CONTROLS:
         if (!forEachControl(plaintext.subarray(1), ChannelEnd.#onControlInBundle, this)) this.#log.debug("a malformed CONTROLS record was cut short");
         return;
@@ -1053,7 +1063,7 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
     if (!this.#heardFromPeer()) return;
     if (kind === InnerKind.MESSAGES) this.#deliverMessages(new PlaintextPieces(pieces, 1));
     else if (!this.#deliverPieces(pieces)) this.#deliverRecord(concatBytes(...pieces));
-    this.#envelopes?.release();
+    this.#envelopes?.release(true);
   }
 
   /**
@@ -1118,10 +1128,17 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
    * The decoder of the envelopes in this end's records, made at the first: it keeps a few heads
    * besides the last (its messages go to a few workers), not a connection's 1,024: each
    * request's reply address is a new head, and the hashes of heads seen once would otherwise
-   * stay with an idle channel (≈ 80 KiB at the default's 4,096).
+   * stay with an idle channel (≈ 80 KiB at the default's 4,096). What it keeps of the peer's
+   * heads is bounded in memory too, per channel and over the node's channels (kept-heads.ts).
    */
   #envelopeDecoder(): EnvelopeHeadDecoder {
-    return (this.#envelopes ??= new EnvelopeHeadDecoder({ returnPrefix: this.encryptorAddress, recentHeads: CHANNEL_RECENT_HEADS }));
+    return (this.#envelopes ??= new EnvelopeHeadDecoder({
+      returnPrefix: this.encryptorAddress,
+      recentHeads: CHANNEL_RECENT_HEADS,
+      maxKeptHeadBytes: CHANNEL_KEPT_HEAD_BYTES,
+      maxHeadCost: CHANNEL_MAX_HEAD_COST,
+      keptHeadsBudget: channelKeptHeadsOf(this.#node),
+    }));
   }
 
   /** A CONTROLS record's records, in order, while the end is not closed (a CLOSE in it ends it): one function for every end. */
@@ -1249,7 +1266,7 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
   /** Routes a decrypted envelope to local workers; the mailbox it went to, if it did. */
   #routeToWorkers(message: LocalMessage): Mailbox | undefined {
     try {
-      const toWorkers = (this.#toWorkers ??= new RouteMemo(this.#node.router, this.producerAddress.key));
+      const toWorkers = (this.#toWorkers ??= new RouteMemo(this.#node.router, this.producerAddress.key, CHANNEL_REMEMBERED_HOPS));
       // Unknown address, flow-control denial: dropped (reported by the router), and the peer learns nothing.
       return toWorkers.routeOrDrop(message);
     } catch (error) {

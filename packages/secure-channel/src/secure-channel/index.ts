@@ -23,3 +23,4 @@ export { DEFAULT_HEARTBEATS_PER_SECOND, setHeartbeatBudget } from "./heartbeat-b
 export { DEFAULT_SEND_QUEUE_BUDGET, setSendQueueBudget, sendQueueUse } from "./send-queue-budget.js";
 export { DEFAULT_RECEIVE_WINDOW, encodeCredit, decodeCredit, type CreditWindow, type CreditRecord } from "./credit.js";
 export { peerIdentifierOf, SECURE_CHANNEL_IDENTIFIER } from "./local-info.js";
+export { CHANNEL_KEPT_HEAD_BYTES, CHANNEL_KEPT_HEADS_BUDGET, CHANNEL_MAX_HEAD_COST, channelKeptHeadBytes } from "./kept-heads.js";
