@@ -16,6 +16,9 @@ export function grantForRelay(flowControls: FlowControls, address: Address, flow
   const count = held?.get(key);
   if (count !== undefined) {
     held!.set(key, count + 1);
+    // The consumer may have gone since it was granted (its address unregistered: a reconnecting
+    // connection's consumes are forgotten with its old socket): granted again, as addConsumer did.
+    if (!flowControls.isConsumer(address, flowControlId)) flowControls.addConsumer(address, flowControlId);
     return true;
   }
   if (flowControls.isConsumer(address, flowControlId)) return false;
