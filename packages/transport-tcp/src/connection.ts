@@ -610,8 +610,10 @@ export class TcpConnection {
         // Another hop from the network (a secure channel's end, a remote relay): what follows it on the
         // return route came from its peer, who could name any connection here (a registrant naming
         // another client's connection, then closing its own, had the rule close that client's). Its
-        // own first hop, if it fed this one, is reported by whoever forwards (noteFedBy).
-        if (this.#host.flowControls.producerByKey(key) !== undefined) return;
+        // own first hop, if it fed this one, is reported by whoever forwards (noteFedBy). A connection or
+        // channel that closed while its message waited (in a worker's queue, a thread) is one still:
+        // its peer wrote what follows it too (isNetworkKey remembers the hops that went lately).
+        if (this.#host.flowControls.isNetworkKey(key)) return;
         continue;
       }
       if (feeder !== this && feeder.mode === "incoming" && !this.#fedBy.has(feeder)) {
