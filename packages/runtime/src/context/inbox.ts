@@ -60,7 +60,7 @@ export class Inbox implements Mailbox {
       waiter.resolve(new Routed(message, this.address));
       return;
     }
-    const bytes = message.payload.byteLength;
+    const bytes = message.payloadLength; // not payload: that makes a view, or joins a payload in parts, per message
     if (this.#messages.length >= INBOX_MAX_MESSAGES || this.#bytes + bytes > INBOX_MAX_BYTES) {
       this.onBacklog?.(this.#messages.length, ++this.#dropped);
       return;
@@ -77,7 +77,7 @@ export class Inbox implements Mailbox {
     const queued = this.#messages.shift();
     if (this.#messages.length < INBOX_BACKLOG_MARK / 2) this.#backlogMark = INBOX_BACKLOG_MARK;
     if (queued) {
-      this.#bytes -= queued.payload.byteLength;
+      this.#bytes -= queued.payloadLength;
       return Promise.resolve(new Routed<T>(queued, this.address));
     }
     let entry: Waiter | undefined;
