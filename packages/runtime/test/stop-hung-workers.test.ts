@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { node, type Context, type Routed } from "@hopwire/runtime";
-import { HungHandler, SendsOnShutdown, SlowToShutDown } from "./fixtures/hung.js";
+import { BusyThenSlowShutdown, HungHandler, SendsOnShutdown, SlowToShutDown } from "./fixtures/hung.js";
 
 // Long enough that the bounds below leave a loaded CI host its slack (a stop terminates threads and a pool) and
 // still fail the old rule, which took three times this for three workers and twice for two.
@@ -44,6 +44,40 @@ describe("node.stop() with several hung workers", () => {
         expect(took, `took ${Math.round(took)} ms`).toBeLessThan(TIMEOUT * 2);
       }
       for (const a of hung) expect(warnings.filter((w) => w.includes(`the shutdown of worker "${a}" took more than ${TIMEOUT} ms`))).toHaveLength(1);
+    });
+  }
+
+  // The first version of this rule gave a busy handler and its shutdown one window from the stop's start: a healthy
+  // shutdown after others' slow ones was cut short (a review, session 56).
+  for (const placement of ["thread", "main"] as const) {
+    it(`leaves a busy worker placed "${placement}" whose handler ends in time the rest of its own timeout for its shutdown`, async () => {
+      const warnings: string[] = [];
+      const got: string[] = [];
+      const n = await node({ shutdownTimeout: TIMEOUT, warnings: (line) => void warnings.push(line) });
+      const channel = `busy-${placement}`;
+      // "busy" works for 0.8 × TIMEOUT from before the stop, then shuts down in 0.5 × TIMEOUT; "slow", started after it
+      // and so stopped first, takes 0.6 × TIMEOUT to shut down. Counted from the stop's start, busy's shutdown would end
+      // at 0.8 + 0.5 = 1.3 × TIMEOUT, past its window; counted from its turn (0.6), it ends well within it (1.6).
+      const args = [channel, "watcher", TIMEOUT * 0.8, TIMEOUT * 0.5];
+      try {
+        await n.startWorker("watcher", { handleMessage: (_ctx: Context, msg: Routed) => void got.push(String(msg.body)) }, { placement: "main" });
+        if (placement === "main") {
+          // On the main thread its shutdown says so directly: a message to the watcher, stopped right after it, could be
+          // dropped with the watcher's queue.
+          const busy = new BusyThenSlowShutdown(...(args as [string, string, number, number]));
+          busy.shutdown = async () => {
+            await new Promise((resolve) => setTimeout(resolve, TIMEOUT * 0.5));
+            got.push("busy down");
+          };
+          await n.startWorker("busy", busy, { placement: "main" });
+        } else await n.startWorker("busy", BusyThenSlowShutdown, { placement, args });
+        await n.startWorker("slow", SlowToShutDown, { placement: "thread", args: ["watcher", TIMEOUT * 0.6] });
+        await hangAll((a) => n.send(a, "work"), channel, ["busy"]);
+      } finally {
+        await n.stop();
+      }
+      expect(warnings.filter((w) => w.includes("took more than"))).toEqual([]);
+      expect(got).toEqual(["slow down", "busy down"]);
     });
   }
 

@@ -290,7 +290,7 @@ export class NodeCore {
     this.#hooksDone = true;
     // One after another, the last started first: a shutdown may still send to the workers
     // started before it. The time a handler hung meanwhile counts against its own
-    // shutdownTimeout (stopTimeLeft): hung workers do not add up.
+    // shutdownTimeout (stopsWithin): hung workers do not add up.
     const stopBegan = Date.now();
     // One that fails does not keep the others (or the pool and threads) running.
     for (const handle of this.#order.slice().reverse()) {

@@ -2,7 +2,7 @@ import type { Address } from "../address/address.js";
 import type { Context } from "../context/context.js";
 import type { Logger } from "../logging/logger.js";
 import type { Processor } from "../worker/worker.js";
-import { stopTimeLeft } from "../util/wait.js";
+import { stopsWithin } from "../util/wait.js";
 import { stopWithin } from "./main-worker-host.js";
 import { ProcessorRunner } from "./runners.js";
 import type { WorkerHandle } from "./worker-handle.js";
@@ -46,11 +46,14 @@ export class MainProcessorHost implements WorkerHandle {
   }
 
   async stop(reason?: Error, stopBegan?: number): Promise<void> {
-    const left = stopTimeLeft(this.shutdownTimeout, stopBegan, this.#runner.busySince);
+    const turn = Date.now();
+    const busySince = this.#runner.busySince;
     if (!this.#stopped) {
       this.#stopped = true;
       this.onStop(this, reason);
     }
-    await stopWithin(this.#runner.stop(), left, this.shutdownTimeout, this.log, `processor ${this.addresses[0]!.toString()}`, this.onShutdownOverran);
+    const stopping = this.#runner.stop();
+    const clean = stopsWithin(this.#runner.settled, stopping, this.shutdownTimeout, stopBegan, busySince, turn);
+    await stopWithin(clean, this.shutdownTimeout, this.log, `processor ${this.addresses[0]!.toString()}`, this.onShutdownOverran);
   }
 }

@@ -8,7 +8,7 @@ import { forEachRepeatedPayload, REPEATED_HEAD_PAYLOADS } from "../codec/repeate
 import type { Mailbox } from "../router/mailbox.js";
 import { MailboxBound, type ResolvedMailboxLimits } from "../router/mailbox-bound.js";
 import { routeBytes } from "../route/route.js";
-import { settlesWithin, stopTimeLeft } from "../util/wait.js";
+import { stopsWithin } from "../util/wait.js";
 import type { Worker } from "../worker/worker.js";
 import { WorkerRunner } from "./runners.js";
 import type { WorkerHandle } from "./worker-handle.js";
@@ -89,14 +89,17 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
   }
 
   async stop(reason?: Error, stopBegan?: number): Promise<void> {
-    const left = stopTimeLeft(this.shutdownTimeout, stopBegan, this.#runner.busySince);
+    const turn = Date.now();
+    const busySince = this.#runner.busySince;
     if (!this.#stopped) {
       this.#stopped = true;
       this.onStop(this, reason);
       // Whoever waits for room gets to find the worker gone (UnknownAddressError), not wait for ever.
       this.#bound.reset();
     }
-    await stopWithin(this.#runner.stop(), left, this.shutdownTimeout, this.log, `worker ${this.address.toString()}`, this.onShutdownOverran);
+    const stopping = this.#runner.stop();
+    const clean = stopsWithin(this.#runner.settled, stopping, this.shutdownTimeout, stopBegan, busySince, turn);
+    await stopWithin(clean, this.shutdownTimeout, this.log, `worker ${this.address.toString()}`, this.onShutdownOverran);
   }
 }
 
@@ -109,13 +112,13 @@ function queuedBytesOf(message: LocalMessage): number {
 }
 
 /**
- * Waits for a main-thread runner's stop (the handler in progress, then `shutdown`) at most
- * `left` ms, what `timeout` (NodeOptions.shutdownTimeout) leaves it (stopTimeLeft). Code on
+ * Reports a main-thread runner's stop (the handler in progress, then `shutdown`) that did not
+ * end in time (`clean`, from stopsWithin: `timeout` is NodeOptions.shutdownTimeout). Code on
  * the main thread cannot be terminated: past that the node goes on stopping and leaves it
  * pending (a pending promise does not keep a process alive).
  */
-export async function stopWithin(stopping: Promise<void>, left: number, timeout: number, log: Logger, what: string, overran: (outcome: string) => void): Promise<void> {
-  if (await settlesWithin(stopping, left)) return;
+export async function stopWithin(clean: Promise<boolean>, timeout: number, log: Logger, what: string, overran: (outcome: string) => void): Promise<void> {
+  if (await clean) return;
   const outcome = "given up on: code on the main thread cannot be stopped, so its handler or shutdown is left pending";
   log.debug(`the shutdown of ${what} took more than ${timeout} ms (NodeOptions.shutdownTimeout): ${outcome}`);
   overran(outcome);

@@ -23,7 +23,7 @@ import type { PoolTask, PoolWorkerSpec } from "./pool-task.js";
 import { decodeOp, encodeArgs, type ThreadToMainOp } from "./protocol.js";
 import { threadSettings } from "./thread-placement.js";
 import type { WorkerHandle } from "./worker-handle.js";
-import { settlesWithin, stopTimeLeft } from "../util/wait.js";
+import { stopsWithin } from "../util/wait.js";
 import { atTurnEnd } from "../util/turn-end.js";
 
 const POOL_ENTRY = fileURLToPath(new URL("./pool-entry.js", import.meta.url));
@@ -489,21 +489,28 @@ class PoolHost implements Mailbox, WorkerHandle {
   }
 
   async #stop(reason?: Error, stopBegan?: number): Promise<void> {
-    // Its tasks in flight count from the newest one's start (stopTimeLeft).
-    const left = stopTimeLeft(this.#core.options.shutdownTimeout, stopBegan, this.#inFlight > 0 ? this.#lastTaskSince : undefined);
+    // Its tasks in flight count from the newest one's start (stopsWithin).
+    const turn = Date.now();
+    const busySince = this.#inFlight > 0 ? this.#lastTaskSince : undefined;
     this.#stopped = true;
     this.#core.forget(this, reason);
     this.#dropLanes();
-    if (!(await settlesWithin(this.#shutDown(), left))) {
+    const idle = this.#tasksDone();
+    const shutDown = idle.then(() => this.#shutDown());
+    if (!(await stopsWithin(idle, shutDown, this.#core.options.shutdownTimeout, stopBegan, busySince, turn))) {
       // Its slot runs on: node.stop() destroys the pool (terminating it) right after.
       this.#core.shutdownOverran(this.address, "given up on: its slot runs on until the node's stop ends the pool");
     }
     this.#resolveStopped();
   }
 
-  /** Waits for the tasks in flight, then runs `shutdown` in a slot. */
-  async #shutDown(): Promise<void> {
+  /** Resolves once no task is in flight. */
+  async #tasksDone(): Promise<void> {
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#whenIdle = resolve));
+  }
+
+  /** Runs `shutdown` in a slot (once the tasks in flight are done). */
+  async #shutDown(): Promise<void> {
     try {
       this.#handleOutput((await this.pool.run({ t: "shutdown", spec: this.spec } satisfies PoolTask)) as ArrayBuffer | null);
     } catch (error) {

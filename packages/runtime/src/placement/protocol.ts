@@ -62,6 +62,8 @@ export type ThreadToMainOp =
   | { t: "finished" }
   /** Said at once on `stop`: since when its handler (or `process` call) in progress runs (`Date.now()`), null if none. */
   | { t: "stopping"; busySince: number | null }
+  /** After `stopping`: the handler (or `process` call) in progress ended; `shutdown` runs next. */
+  | { t: "settled" }
   /** Reply to `stop`: shutdown ran; the thread exits next. */
   | { t: "stopped" };
 

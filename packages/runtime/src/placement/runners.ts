@@ -4,6 +4,7 @@ import type { LocalMessage } from "../message/local-message.js";
 import { Routed } from "../message/routed.js";
 import { Fifo } from "../util/fifo.js";
 import type { Processor, Worker } from "../worker/worker.js";
+import { deferred } from "../util/deferred.js";
 
 /**
  * Called when a worker's own code throws: `what` is "handleMessage", "process" or "shutdown";
@@ -41,6 +42,8 @@ export class WorkerRunner {
   #stopping: Promise<void> | undefined;
   /** When the handler whose promise the loop waits for began (`Date.now()`); undefined when none. */
   #pendingSince: number | undefined;
+  /** Resolved once a stop found no handler in progress (or waited for it): `shutdown` runs next. */
+  readonly #settled = deferred<void>();
 
   constructor(
     readonly worker: Worker,
@@ -119,6 +122,11 @@ export class WorkerRunner {
     return this.#pendingSince;
   }
 
+  /** After `stop()`: resolves once no handler is in progress (its `shutdown` runs next). */
+  get settled(): Promise<void> {
+    return this.#settled.promise;
+  }
+
   /** Stops taking messages, waits for the one being handled, drops the rest, runs `shutdown`. */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
@@ -130,6 +138,7 @@ export class WorkerRunner {
     // A handler that called stop() from its synchronous part is still on the stack: its
     // drain ends (after its promise, if it returned one) and says so.
     if (this.#draining) await new Promise<void>((resolve) => (this.#onIdle = resolve));
+    this.#settled.resolve();
     for (const message of this.#queue.takeAll()) this.consumed(message, true);
     try {
       await this.worker.shutdown?.(this.context);
@@ -150,6 +159,8 @@ export class ProcessorRunner {
   #stopping: Promise<void> | undefined;
   /** When the `process` call in progress began (`Date.now()`); undefined between calls. */
   #callSince: number | undefined;
+  /** Resolved once a stop saw the loop end (`shutdown` runs next). */
+  readonly #settled = deferred<void>();
 
   constructor(
     readonly processor: Processor,
@@ -190,6 +201,11 @@ export class ProcessorRunner {
     return this.#callSince;
   }
 
+  /** After `stop()`: resolves once no `process` call is in progress (its `shutdown` runs next). */
+  get settled(): Promise<void> {
+    return this.#settled.promise;
+  }
+
   /** Ends the loop, waits for the `process` call in progress, runs `shutdown`. */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
@@ -199,6 +215,7 @@ export class ProcessorRunner {
   async #stop(): Promise<void> {
     this.#stopped = true;
     await this.#loop;
+    this.#settled.resolve();
     try {
       await this.processor.shutdown?.(this.context);
     } catch (error) {

@@ -93,12 +93,15 @@ async function initialized(pending: Promise<void> | void): Promise<void> {
 
 async function stop(): Promise<void> {
   if (!(await started)) return;
-  // The main thread counts the handler in progress against shutdownTimeout from its start (stopTimeLeft).
+  // The main thread counts the handler in progress against shutdownTimeout from its start (stopsWithin).
   const runner = workerRunner ?? processorRunner;
   link.post({ t: "stopping", busySince: runner?.busySince ?? null });
   // Waits inside the worker fail now rather than at their timeouts.
   for (const inbox of link.requests.values()) inbox.close(new NodeStoppedError("The worker is stopping"));
-  await (workerRunner ?? processorRunner)?.stop();
+  const stopping = runner?.stop();
+  // Before "stopped": the main thread gives shutdown what is left of its own timeout from then.
+  void runner?.settled.then(() => link.post({ t: "settled" }));
+  await stopping;
   link.post({ t: "stopped" });
   link.close();
 }

@@ -36,7 +36,7 @@ import { addConsumerFromWorker, logWorkerError, reportUnroutable, startWorkerFor
 import type { OffThreadPlacement, PlacementRequest } from "./off-thread-placement.js";
 import { decodeOp, encodeArgs, encodeOp, type MainToThreadOp, type ThreadSettings, type ThreadToMainOp, type ThreadWorkerData } from "./protocol.js";
 import type { WorkerHandle } from "./worker-handle.js";
-import { settlesWithin, stopTimeLeft } from "../util/wait.js";
+import { settlesWithin, stopsWithin } from "../util/wait.js";
 import { deferred } from "../util/deferred.js";
 
 const THREAD_ENTRY = new URL("./thread-entry.js", import.meta.url);
@@ -207,6 +207,8 @@ class ThreadHost implements Mailbox, WorkerHandle {
   readonly #stopped = deferred<void>();
   /** The thread's `stopping`: since when its handler in progress runs (undefined: none). */
   readonly #stoppingSaid = deferred<number | undefined>();
+  /** The thread's `settled`: no handler in progress, its `shutdown` runs next. */
+  readonly #settledSaid = deferred<void>();
   readonly #exited = deferred<void>();
   #stopping: Promise<void> | undefined;
   #alive = false;
@@ -838,6 +840,9 @@ class ThreadHost implements Mailbox, WorkerHandle {
       case "stopping":
         this.#stoppingSaid.resolve(op.busySince ?? undefined);
         break;
+      case "settled":
+        this.#settledSaid.resolve();
+        break;
       case "stopped":
         this.#stopped.resolve();
         break;
@@ -922,15 +927,13 @@ class ThreadHost implements Mailbox, WorkerHandle {
       const timeout = this.#core.options.shutdownTimeout;
       let ended = false;
       const end = Promise.race([this.#stopped.promise, this.#exited.promise]).then(() => void (ended = true));
-      // The thread says at once since when its handler in progress runs: counted from then
-      // (stopTimeLeft), or from here if it does not say (a handler that blocks its event loop).
+      // The thread says at once since when its handler in progress runs, and then when it
+      // ended: counted as stopsWithin says, or all from here if it does not say (a handler
+      // that blocks its event loop).
       let busySince: number | undefined;
       const said = this.#stoppingSaid.promise.then((since) => void (busySince = since));
       clean = await settlesWithin(Promise.race([end, said]), timeout);
-      if (clean && !ended) {
-        const left = stopTimeLeft(timeout, stopBegan, busySince, turn) - (Date.now() - turn);
-        clean = await settlesWithin(end, Math.max(0, left));
-      }
+      if (clean && !ended) clean = await stopsWithin(this.#settledSaid.promise, end, timeout, stopBegan, busySince, turn);
       if (!clean) this.#core.shutdownOverran(this.address, "its thread was terminated");
     }
     this.#cleanup();

@@ -8,7 +8,7 @@ export interface WorkerHandle {
    * Stops accepting messages, runs `shutdown`, releases the worker's thread or slot.
    * `stopBegan`: when the node's stop reached its workers (`Date.now()`), for a stop that is
    * part of it; the handler in progress then counts against `shutdownTimeout` from then on
-   * (stopTimeLeft).
+   * (stopsWithin).
    */
   stop(reason?: Error, stopBegan?: number): Promise<void>;
 }

@@ -101,16 +101,26 @@ export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<bo
 }
 
 /**
- * How long a worker's stop may still take from its turn (`turn`, now by default), ms:
- * `timeout` (NodeOptions.shutdownTimeout) counted from when its handler in progress began
- * (`busySince`), but not from before the node's stop reached the workers (`stopBegan`), nor
- * from after its turn. Workers stop one after another, so a handler that hung while the
- * workers after it stopped has used up that time already: n hung workers take one timeout,
- * not n. An idle worker, or one stopped on its own (`stopWorker`: no `stopBegan`), gets the
- * whole timeout from its turn. Times are `Date.now()`, comparable across a process's threads.
+ * Waits for a worker's stop, `stopped` (its handler in progress, then its `shutdown`), with the
+ * handler's end, `settled`, on the way; true if it ended in time. The whole stop has
+ * `timeout` (NodeOptions.shutdownTimeout) from the worker's turn, `turn`, as a stop always had.
+ * The handler alone is counted from when it began (`busySince`), but not from before the node's
+ * stop reached the workers (`stopBegan`): workers stop one after another, so a handler that
+ * hung while the workers after it stopped has used up its time already, and n hung handlers
+ * take about one timeout, not n. A handler that ends in time leaves `shutdown` the rest of the
+ * worker's own timeout, however long others' shutdowns took before its turn. With no
+ * `stopBegan` (`stopWorker`) or no handler in progress, the rule is the old one. Times are
+ * `Date.now()`, comparable across a process's threads.
  */
-export function stopTimeLeft(timeout: number, stopBegan: number | undefined, busySince: number | undefined, turn: number = Date.now()): number {
-  if (stopBegan === undefined || busySince === undefined) return timeout;
-  const from = Math.max(stopBegan, Math.min(busySince, turn));
-  return Math.max(0, from + timeout - turn);
+export async function stopsWithin(
+  settled: Promise<unknown>,
+  stopped: Promise<unknown>,
+  timeout: number,
+  stopBegan: number | undefined,
+  busySince: number | undefined,
+  turn: number,
+): Promise<boolean> {
+  const handlerUntil = stopBegan === undefined || busySince === undefined ? turn + timeout : Math.max(stopBegan, Math.min(busySince, turn)) + timeout;
+  if (!(await settlesWithin(Promise.race([settled, stopped]), Math.min(handlerUntil, turn + timeout) - Date.now()))) return false;
+  return settlesWithin(stopped, turn + timeout - Date.now());
 }
