@@ -502,12 +502,12 @@ export class TcpConnection {
     constructor(readonly connection: TcpConnection) {
       this.address = connection.address;
     }
-    deliver(message: LocalMessage): void {
-      this.connection.#send(message);
+    deliver(message: LocalMessage, senderKey?: string): void {
+      this.connection.#send(message, false, senderKey);
     }
     /** Mailbox.deliverLent: the payload is copied into the write buffer (past 32 KiB, into a buffer of its own) before this returns. */
-    deliverLent(message: LocalMessage): void {
-      this.connection.#send(message, true);
+    deliverLent(message: LocalMessage, senderKey?: string): void {
+      this.connection.#send(message, true, senderKey);
     }
     /** A bytes body lent by a send is copied into the write buffer before `deliverBytes` returns (Mailbox.copiesOnDeliver). */
     readonly copiesOnDeliver = true;
@@ -538,10 +538,22 @@ export class TcpConnection {
    * a feeder that ignores it: the message is refused with BackpressureError. `lent`: its
    * payload is the caller's until this returns, and is copied (FrameWriter.enqueue).
    */
-  #send(message: LocalMessage, lent = false): void {
+  #send(message: LocalMessage, lent = false, senderKey?: string): void {
     if (this.#closedReason) throw this.#closedReason;
     if (this.#passesHardBound(message.payloadLength)) {
       this.#needsDrain = true;
+      // From the network (a relay service's registrant channel, which does not wait for a full
+      // initiator connection: shareSecureChannelCredit): nobody would be told of a drop, and a
+      // message cut from the middle of the peer's streams (its secure channels' records) would be
+      // lost without a word. The peer, which read nothing while that much came, loses the connection instead.
+      if (senderKey !== undefined && this.#host.flowControls.isProducerKey(senderKey)) {
+        this.#protocolError(
+          new SendBufferBudgetError(
+            `The peer ${this.peer} had ${this.#writer.bufferedBytes} bytes waiting to be sent to it, and a message forwarded from the network would take them past maxSendBufferBytes (${this.#host.limits.maxSendBufferBytes})`,
+          ),
+        );
+        throw this.#closedReason ?? new BackpressureError(`The connection to ${this.peer} closed: it read too little`);
+      }
       throw new BackpressureError(
         `The connection to ${this.peer} has ${this.#writer.bufferedBytes} bytes waiting to be sent (limit ${this.#host.limits.maxSendBufferBytes}); wait for it to drain`,
       );
