@@ -25,8 +25,8 @@ export const CHANNEL_MAX_HEAD_COST = 2 * 1024;
 
 /**
  * What the heads all of a node's channel ends keep may cost together (keptHeadCost): 16 MiB.
- * CHANNEL_KEPT_HEAD_BYTES bounds each, but a listener holds up to 16,384 channels (192 MiB at
- * that bound: 256 MiB at 16 KiB). Past it, channel ends keep no new heads (they decode them in full each time, as
+ * CHANNEL_KEPT_HEAD_BYTES bounds each, but a listener holds up to 16,384 channels (256 MiB at
+ * that bound). Past it, channel ends keep no new heads (they decode them in full each time, as
  * one-off heads) until others give theirs back by closing.
  */
 export const CHANNEL_KEPT_HEADS_BUDGET = 16 * 1024 * 1024;
