@@ -77,6 +77,18 @@ describe("an inlet whose --via does not answer at start-up", () => {
     }
   });
 
+  it("asks whether --via's host name is spelt right when it does not resolve, and retries (it may be a host not up yet)", async () => {
+    const { hopwire, newHome, removeHomes } = await import("./processes.js");
+    try {
+      const inlet = hopwire(["--home", newHome(), "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", "no-such-host.invalid:4000"]);
+      await inlet.line(/could not open its secure channel \(.*ENOTFOUND.*: is the host name of --via no-such-host\.invalid:4000 \(inlets\[\]\.via\) spelt right\?\); retrying in \d+ ms$/);
+      inlet.process.kill("SIGTERM");
+      expect(await inlet.exited).toBe(0);
+    } finally {
+      removeHomes();
+    }
+  });
+
   it("still stops at once on what retrying would not change: an outlet's node that does not trust it (in this process)", async () => {
     const { hopwire, hopwireHere, newHome, removeHomes, terminate } = await import("./processes.js");
     const home = newHome();

@@ -262,8 +262,21 @@ function noAnswer(plan: InletPlan, error: TimeoutError, timeoutMs = DEFAULT_HAND
 
 /** A connection to --via failed at start-up: said in the command's terms (the inlet retries it). */
 function unreachable(plan: InletPlan, error: ConnectError): ConnectError {
+  // A name that does not resolve may be a typo, or a host not up yet (a container starting): retried, but said first.
+  if (causeCode(error) === "ENOTFOUND") {
+    return new ConnectError(`${error.message}: is the host name of --via ${plan.via} (inlets[].via) spelt right?`, { cause: error });
+  }
   const who = plan.relay === undefined ? "the outlet's node (hopwire outlet --listen)" : "the relay node (hopwire relay --listen)";
   return new ConnectError(`${error.message}: is ${who} running at --via ${plan.via} (inlets[].via)?`, { cause: error });
+}
+
+/** The system error code (ECONNREFUSED, ENOTFOUND, …) somewhere under `error`. */
+function causeCode(error: Error): string | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 6; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("E") && !code.includes("_")) return code;
+  }
+  return undefined;
 }
 
 /** The outlet's node refused this identity: what to change there, in the command's terms. */
