@@ -546,7 +546,10 @@ export class TcpConnection {
       // initiator connection: shareSecureChannelCredit): nobody would be told of a drop, and a
       // message cut from the middle of the peer's streams (its secure channels' records) would be
       // lost without a word. The peer, which read nothing while that much came, loses the connection instead.
-      if (senderKey !== undefined && this.#host.flowControls.isProducerKey(senderKey)) {
+      // Not for another connection of this transport routing straight here: it pauses on isFull, so it
+      // overshoots by one socket read at most, and a bound set that close to the mark (the two equal,
+      // as Backpressure 4 allows) refuses the message as documented; a peer that reads keeps its connection.
+      if (senderKey !== undefined && this.#host.flowControls.isProducerKey(senderKey) && !this.#fedStraightByConnection(message, senderKey)) {
         this.#protocolError(
           new SendBufferBudgetError(
             `The peer ${this.peer} had ${this.#writer.bufferedBytes} bytes waiting to be sent to it, and a message forwarded from the network would take them past maxSendBufferBytes (${this.#host.limits.maxSendBufferBytes})`,
@@ -562,6 +565,16 @@ export class TcpConnection {
     this.#afterQueued(message.returnRoute);
     // Closed by what it queued (the send budget): the message may never go out, and its sender is told.
     if (this.#closedReason) throw this.#closedReason;
+  }
+
+  /**
+   * Whether `senderKey` is the receiver of the connection that put itself first on the message's
+   * return route: a connection of this transport routing what it read straight here.
+   */
+  #fedStraightByConnection(message: LocalMessage, senderKey: string): boolean {
+    const first = message.returnRoute.at(0);
+    const feeder = first === undefined ? undefined : this.#host.connectionBySender(first.key);
+    return feeder !== undefined && feeder.#receiverKey === senderKey;
   }
 
   /** Whether `bytes` more would take what is queued past `maxSendBufferBytes` (a first message always fits). */
