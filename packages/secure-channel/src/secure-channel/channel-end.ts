@@ -46,6 +46,7 @@ import { CHANNEL_KEPT_HEAD_BYTES, CHANNEL_MAX_HEAD_COST, channelKeptHeadsOf } fr
 import { decodeHeartbeat, encodeHeartbeat, keepaliveEvery } from "./liveness.js";
 import { HEARTBEAT_BUDGET_EXEMPT_MS, heartbeatBudgetOf, type HeartbeatBudget } from "./heartbeat-budget.js";
 import { sendQueueBudgetOf } from "./send-queue-budget.js";
+import { SHARED_HOLD_BYTES, SHARED_HOLD_PER_FEEDER_BYTES, SharedHold } from "./shared-hold.js";
 import { livenessTimers, type LivenessHolder } from "./liveness-timers.js";
 import { decodeCredit, encodeCredit, ReceiveCredit, SendCredit } from "./credit.js";
 import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "./encryptor-queue.js";
@@ -1285,6 +1286,12 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
    */
   shareCredit(): void {
     this.#sharedCredit = true;
+    // Nor does a full queue here stop, at once, a connection that feeds it records of several initiators' channels
+    // (to other registrants too): each feeder may queue its share past the limits (SharedHold) before it pauses.
+    const budget = this.#queue.budget;
+    // Never past half the node's send-queue budget: the other half stays for channels that are merely busy.
+    const spent = budget === undefined ? () => false : () => budget.bytes >= budget.maxBytes / 2;
+    this.#encryptorMailbox?.holdWhileFull(new SharedHold(this.#queue.bound, SHARED_HOLD_PER_FEEDER_BYTES, SHARED_HOLD_BYTES, spent));
   }
 
   /** An admitted envelope's credit goes back at once, or when the mailbox it went to has room again if that is full. */
@@ -1384,6 +1391,8 @@ class EncryptorMailbox implements Mailbox {
   readonly kind = "secure channel";
   #end: ChannelEnd | undefined;
   readonly #bound: MailboxBound;
+  /** Set for a channel whose credit is shared (ChannelEnd.shareCredit): what feeders may queue past the bound. */
+  #hold: SharedHold | undefined;
 
   constructor(
     readonly address: Address,
@@ -1394,13 +1403,19 @@ class EncryptorMailbox implements Mailbox {
     this.#bound = bound;
   }
 
+  holdWhileFull(hold: SharedHold): void {
+    this.#hold = hold;
+  }
+
   deliver(message: LocalMessage): void {
     this.#end?.encrypt(message);
+    this.#hold?.took(message.returnRoute, message.payloadLength);
   }
 
   /** Mailbox.deliverLent: the payload is copied into the queue's staging memory before this returns. */
   deliverLent(message: LocalMessage): void {
     this.#end?.encryptLent(message);
+    this.#hold?.took(message.returnRoute, message.payloadLength);
   }
 
   /** A bytes body lent by a send is copied into the encryptor's queue before `deliverBytes` returns (Mailbox.copiesOnDeliver). */
@@ -1409,6 +1424,7 @@ class EncryptorMailbox implements Mailbox {
   /** Mailbox.deliverBytes: the body `encodeBody(bytes)`, copied once, into the queue's staging memory. Local info never crosses a channel. */
   deliverBytes(onwardRoute: Route, returnRoute: Route, _localInfo: LocalInfo, bytes: Uint8Array): void {
     this.#end?.encryptLentBytes(onwardRoute, returnRoute, bytes);
+    this.#hold?.took(returnRoute, bytes.length);
   }
 
   /** The end closed: messages still routed here (the router no longer does) go nowhere. */
@@ -1416,8 +1432,9 @@ class EncryptorMailbox implements Mailbox {
     this.#end = undefined;
   }
 
+  /** Full while the queue is, and (for a shared channel) the last feeder has queued its share past it (SharedHold). */
   get isFull(): boolean {
-    return this.#bound.isFull;
+    return this.#bound.isFull && (this.#hold === undefined || this.#hold.full);
   }
 
   /** Mailbox.wouldOverflow: see ChannelEnd.wouldOverflow. */

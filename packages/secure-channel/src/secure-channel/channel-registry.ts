@@ -76,8 +76,10 @@ export function rememberClosedEncryptor(node: Node, address: Address, reason: ()
 /**
  * Makes the secure channel whose local address is `channel` (its encryptor) on `node` one whose
  * receive credit is shared by many others' traffic: a network hop its peer's records go on to
- * that is full does not hold the channel's credit (ChannelEnd.shareCredit). The relay service
- * calls it for each registrant's channel. False if no open channel of `node` is there.
+ * that is full does not hold the channel's credit (ChannelEnd.shareCredit), and a connection that
+ * feeds it is told it is full only once it queued its share past the channel's limits (SharedHold,
+ * SHARED_HOLD_PER_FEEDER_BYTES). The relay service calls it for each registrant's channel. False if
+ * no open channel of `node` is there.
  */
 export function shareSecureChannelCredit(node: Node, channel: AddressLike): boolean {
   const end = registries.get(node)?.ends.get(toAddress(channel).key);

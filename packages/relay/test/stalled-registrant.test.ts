@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { fileURLToPath } from "node:url";
+import { node, route, type Context, type Node, type Routed } from "@hopwire/runtime";
+import { createIdentity, createSecureChannel, sendQueueUse, createSecureChannelListener, SecureChannelListenerOptions, type SecureChannel } from "@hopwire/secure-channel";
+import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions, type TcpTransport } from "@hopwire/transport-tcp";
+import { killAll, startChild } from "../../../test/support/children.js";
+import { allowAnyIdentity, createRemoteRelay, startRelayService, tcpRelayConnector } from "../dist/index.js";
+
+// An initiator that reaches two registrants over one connection to the relay node: the one that stalls
+// (a paused process) must not stall the initiator's channel to the other. FAILS TODAY (no fix yet): the
+// relay-side end of the stalled registrant's channel gets no credit, its queue fills, and the initiator's
+// whole connection at the relay node stops being read (the forwarder's / encryptor's isFull), so its
+// records to ivy wait too; ivy's end declares the channel gone at its peer timeout.
+const registrantFixture = fileURLToPath(new URL("./fixtures/registrant.mjs", import.meta.url));
+
+const nodes: Node[] = [];
+afterEach(async () => {
+  killAll();
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+});
+
+async function startNode(name: string): Promise<{ n: Node; tcp: TcpTransport }> {
+  const n = await node({ name, warnings: false });
+  nodes.push(n);
+  return { n, tcp: await createTcpTransport(n) };
+}
+
+describe("one connection to two registrants", { timeout: 90_000 }, () => {
+  it("a stalled registrant does not stall the initiator's channel to the other", async () => {
+    await stallBob(4, 6, (failures) => expect(failures).toBe(0));
+  });
+
+  // Past what the registrant channel holds for one connection (SHARED_HOLD_PER_FEEDER_BYTES, 16 MiB), that
+  // connection pauses as before: 8 channels of 4 MiB windows are past it. The relay node holds no more than the
+  // channel's own queue bound (4 MiB) and the connection's share, plus a socket read.
+  it("past the connection's share, the relay node holds at most the queue's bound and that share", async () => {
+    await stallBob(8, 1, () => {});
+  });
+});
+
+async function stallBob(channels: number, echoes: number, check: (failures: number) => void): Promise<void> {
+  {
+    const { n: relayN, tcp: relayTcp } = await startNode("relay");
+    const listener = await relayTcp.listen("127.0.0.1:0", new TcpListenerOptions());
+    const api = await createSecureChannelListener(relayN, await createIdentity(), "api", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
+    await startRelayService(relayN, { policy: allowAnyIdentity(), serviceConsumerOf: api.flowControlId, forwarderConsumerOf: listener.flowControlId });
+    const relayAddress = listener.address.toString();
+
+    const ivy = await startNode("ivy");
+    const ivyIdentity = await createIdentity();
+    await ivy.n.startWorker("echoer", { async handleMessage(ctx: Context, m: Routed) { await ctx.send(m.returnRoute, "ivy", { ifFull: "drop" }); } }, { placement: "main" });
+    const ivyRelay = await createRemoteRelay(ivy.n, { name: "ivy", identity: ivyIdentity, connect: tcpRelayConnector(ivy.tcp, relayAddress) });
+    const ivyListener = await createSecureChannelListener(ivy.n, ivyIdentity, "listener", new SecureChannelListenerOptions().asConsumer(ivyRelay.flowControlId));
+    ivy.n.flowControls.addConsumer("echoer", ivyListener.flowControlId);
+
+    const bob = startChild(registrantFixture, [relayAddress, "bob"]);
+    await bob.line(/^REGISTERED /);
+
+    const alice = await startNode("alice");
+    const conn = await alice.tcp.connect(relayAddress, new TcpConnectionOptions());
+    const identity = await createIdentity();
+    const toIvy = await createSecureChannel(alice.n, identity, route(conn, "forward_to_ivy", "listener"));
+    const toBob: SecureChannel[] = [];
+    for (let i = 0; i < channels; i++) toBob.push(await createSecureChannel(alice.n, identity, route(conn, "forward_to_bob", "listener")));
+    const echo = async (): Promise<number> => {
+      const t0 = performance.now();
+      await alice.n.sendAndReceive(route(toIvy, "echoer"), "ping", { timeout: 3_000 });
+      return performance.now() - t0;
+    };
+    console.log(`echo to ivy before: ${(await echo()).toFixed(1)} ms`);
+
+    process.kill(-bob.process.pid!, "SIGSTOP");
+    // Alice sends to bob as a well-behaved sender does: each send waits for room in its channel.
+    let sent = 0;
+    const body = new Uint8Array(64 * 1024);
+    for (const channel of toBob) void (async () => {
+      for (let i = 0; i < 256; i++) { await alice.n.send(route(channel, "echoer"), body, { timeout: 60_000 }).catch(() => {}); sent += body.length; }
+    })();
+    await new Promise((r) => setTimeout(r, 1000));
+    const show = () =>
+      relayTcp.connections.map((c) => `${c.isNextHop ? "reg" : "ini"}:${c.bufferedBytes}${c.needsDrain ? "(full)" : ""}`).join(" ") +
+      `; channel send queues ${sendQueueUse(relayN).bytes} bytes; rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`;
+    console.log(`after 1 s: alice sent ${sent} bytes to bob; relay connections ${show()}`);
+    const results: string[] = [];
+    let failures = 0;
+    for (let i = 0; i < echoes; i++) {
+      try {
+        results.push(`${(await echo()).toFixed(0)}ms`);
+      } catch (error) {
+        failures++;
+        results.push((error as { code?: string }).code ?? String(error));
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    console.log(`echoes to ivy while bob is stopped: ${results.join(", ")}; alice sent ${sent}; relay ${show()}`);
+    expect(sendQueueUse(relayN).bytes).toBeLessThanOrEqual(4 * 2 ** 20 + 16 * 2 ** 20 + 256 * 1024);
+    check(failures);
+  }
+}
