@@ -1408,14 +1408,20 @@ class EncryptorMailbox implements Mailbox {
   }
 
   deliver(message: LocalMessage): void {
+    const hold = this.#hold;
+    if (hold === undefined) return void this.#end?.encrypt(message);
+    const before = this.#bound.bytes;
     this.#end?.encrypt(message);
-    this.#hold?.took(message.returnRoute, message.payloadLength);
+    hold.took(message.returnRoute, this.#bound.bytes - before);
   }
 
   /** Mailbox.deliverLent: the payload is copied into the queue's staging memory before this returns. */
   deliverLent(message: LocalMessage): void {
+    const hold = this.#hold;
+    if (hold === undefined) return void this.#end?.encryptLent(message);
+    const before = this.#bound.bytes;
     this.#end?.encryptLent(message);
-    this.#hold?.took(message.returnRoute, message.payloadLength);
+    hold.took(message.returnRoute, this.#bound.bytes - before);
   }
 
   /** A bytes body lent by a send is copied into the encryptor's queue before `deliverBytes` returns (Mailbox.copiesOnDeliver). */
@@ -1423,8 +1429,11 @@ class EncryptorMailbox implements Mailbox {
 
   /** Mailbox.deliverBytes: the body `encodeBody(bytes)`, copied once, into the queue's staging memory. Local info never crosses a channel. */
   deliverBytes(onwardRoute: Route, returnRoute: Route, _localInfo: LocalInfo, bytes: Uint8Array): void {
+    const hold = this.#hold;
+    if (hold === undefined) return void this.#end?.encryptLentBytes(onwardRoute, returnRoute, bytes);
+    const before = this.#bound.bytes;
     this.#end?.encryptLentBytes(onwardRoute, returnRoute, bytes);
-    this.#hold?.took(returnRoute, bytes.length);
+    hold.took(returnRoute, this.#bound.bytes - before);
   }
 
   /** The end closed: messages still routed here (the router no longer does) go nowhere. */

@@ -36,10 +36,15 @@ export class SharedHold {
     readonly spent: () => boolean,
   ) {}
 
-  /** A message of `bytes` was queued: counted for its feeder if the queue is full now (and its room awaited, once). */
+  /**
+   * A message was queued that grew the queue by `bytes` as its bound counts them (routes and
+   * framing too, not only the payload: a peer picks both, and tiny payloads along large return
+   * routes would otherwise pass the share unseen): counted for its feeder if the queue is full now
+   * (and its room awaited, once). A queue that shrank meanwhile (sealed at once) counts nothing.
+   */
   took(returnRoute: Route, bytes: number): void {
     this.#last = returnRoute.isEmpty ? "" : returnRoute.next().key;
-    if (!this.bound.isFull) return;
+    if (!this.bound.isFull || bytes <= 0) return;
     this.#perFeeder.set(this.#last, (this.#perFeeder.get(this.#last) ?? 0) + bytes);
     this.#total += bytes;
     this.#cancel ??= this.bound.onRoom(() => this.reset());
