@@ -1,32 +1,15 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { LocalMessage, node, route, waitFor, type Context, type Node, type Routed } from "@hopwire/runtime";
+import { describe, expect, it } from "vitest";
+import { LocalMessage, route, waitFor, type Context, type Routed } from "@hopwire/runtime";
 import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions } from "@hopwire/secure-channel";
-import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
-import { allowAnyIdentity, startRelayService } from "../dist/index.js";
+import { TcpConnectionOptions, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
+import { startNode, startRelayNode, stopNodesAfterEach } from "./relay-node.js";
 
 // A registrant must not be able to make the relay node's next-hop rule close (or keep open) a
 // connection that never fed it, by naming that connection's address in the inner return route of
 // what it sends back through its own registrant channel (docs/transport-tcp.md, "When the hop
 // after a relay dies"; connection.ts #noteFeeder searches past the channel's own address).
 
-const nodes: Node[] = [];
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
-});
-
-async function startNode(name: string): Promise<{ n: Node; tcp: TcpTransport }> {
-  const n = await node({ name });
-  nodes.push(n);
-  return { n, tcp: await createTcpTransport(n) };
-}
-
-async function relayNode() {
-  const { n, tcp } = await startNode("relay");
-  const listener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
-  const api = await createSecureChannelListener(n, await createIdentity(), "api", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
-  const service = await startRelayService(n, { policy: allowAnyIdentity(), serviceConsumerOf: api.flowControlId, forwarderConsumerOf: listener.flowControlId });
-  return { n, tcp, service, address: listener.address.toString() };
-}
+stopNodesAfterEach();
 
 function acceptedFrom(relay: { tcp: TcpTransport }, local: string): TcpConnection {
   const found = relay.tcp.connections.find((c) => c.mode === "incoming" && c.peer === local);
@@ -36,7 +19,7 @@ function acceptedFrom(relay: { tcp: TcpTransport }, local: string): TcpConnectio
 
 describe("a registrant naming another connection in its records' return route", { timeout: 30_000 }, () => {
   it("does not make that connection its feeder, so closing its own connection leaves the other open", async () => {
-    const relay = await relayNode();
+    const relay = await startRelayNode();
 
     // The victim: an ordinary client of the relay node, which never reached mallory.
     const alice = await startNode("alice");

@@ -1,33 +1,20 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { node, type Context, type Node, type Routed } from "@hopwire/runtime";
+import { type Context, type Routed } from "@hopwire/runtime";
 import { createIdentity, createSecureChannelListener, SecureChannelListenerOptions } from "@hopwire/secure-channel";
-import { createTcpTransport, TcpListenerOptions, type TcpTransport } from "@hopwire/transport-tcp";
-import { killAll, startChild } from "../../../test/support/children.js";
-import { allowAnyIdentity, createRemoteRelay, startRelayService, tcpRelayConnector } from "../dist/index.js";
+import { startChild } from "../../../test/support/children.js";
+import { createRemoteRelay, tcpRelayConnector } from "../dist/index.js";
+import { startNode, startRelayNode, stopNodesAfterEach } from "./relay-node.js";
 
 // An initiator paused for a few seconds (several channels on its one connection, each within its own
 // credit) gets every answer once it reads again, or loses its connection: answers are not cut from the
 // middle of its channels' streams at the relay node without a word (a registrant channel shares its credit).
 const pausingReader = fileURLToPath(new URL("./fixtures/pausing-reader.mjs", import.meta.url));
-const nodes: Node[] = [];
-afterEach(async () => {
-  killAll();
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
-});
-async function startNode(name: string): Promise<{ n: Node; tcp: TcpTransport }> {
-  const n = await node({ name, warnings: false });
-  nodes.push(n);
-  return { n, tcp: await createTcpTransport(n) };
-}
+stopNodesAfterEach();
 
 describe("answers through a relay node to an initiator that paused", { timeout: 90_000 }, () => {
   it("all arrive once it reads again, or its connection closes: none is lost silently", async () => {
-    const { n: relayN, tcp: relayTcp } = await startNode("relay");
-    const listener = await relayTcp.listen("127.0.0.1:0", new TcpListenerOptions());
-    const api = await createSecureChannelListener(relayN, await createIdentity(), "api", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
-    await startRelayService(relayN, { policy: allowAnyIdentity(), serviceConsumerOf: api.flowControlId, forwarderConsumerOf: listener.flowControlId });
-    const relayAddress = listener.address.toString();
+    const { tcp: relayTcp, address: relayAddress } = await startRelayNode();
     const bob = await startNode("bob");
     const bobIdentity = await createIdentity();
     const relay = await createRemoteRelay(bob.n, { name: "bob", identity: bobIdentity, connect: tcpRelayConnector(bob.tcp, relayAddress) });

@@ -1,35 +1,22 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { node, route, type Context, type Node, type Routed } from "@hopwire/runtime";
+import { route, type Context, type Routed } from "@hopwire/runtime";
 import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions } from "@hopwire/secure-channel";
-import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions, type TcpTransport } from "@hopwire/transport-tcp";
-import { killAll, startChild } from "../../../test/support/children.js";
-import { allowAnyIdentity, createRemoteRelay, startRelayService, tcpRelayConnector, type RelayServiceEvent } from "../dist/index.js";
+import { TcpConnectionOptions } from "@hopwire/transport-tcp";
+import { startChild } from "../../../test/support/children.js";
+import { createRemoteRelay, tcpRelayConnector, type RelayServiceEvent } from "../dist/index.js";
+import { echoesOverTime, startNode, startRelayNode, stopNodesAfterEach } from "./relay-node.js";
 
 // One initiator of a registrant that stops reading must not stall the registrant's channel to the
 // relay node for every other initiator (nor its heartbeats, and with them its registration).
-const nonReader = fileURLToPath(new URL("./fixtures/non-reader.mjs", import.meta.url));
+const nonReader = fileURLToPath(new URL("./fixtures/pausing-reader.mjs", import.meta.url));
 
-const nodes: Node[] = [];
-afterEach(async () => {
-  killAll();
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
-});
-
-async function startNode(name: string): Promise<{ n: Node; tcp: TcpTransport }> {
-  const n = await node({ name, warnings: false });
-  nodes.push(n);
-  return { n, tcp: await createTcpTransport(n) };
-}
+stopNodesAfterEach();
 
 describe("a registrant's channel to the relay node, shared by its initiators", { timeout: 90_000 }, () => {
   it("keeps carrying another initiator's answers and the registrant's heartbeats while one initiator reads nothing", async () => {
-    const { n: relayN, tcp: relayTcp } = await startNode("relay");
-    const listener = await relayTcp.listen("127.0.0.1:0", new TcpListenerOptions());
-    const api = await createSecureChannelListener(relayN, await createIdentity(), "api", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
     const events: RelayServiceEvent[] = [];
-    await startRelayService(relayN, { policy: allowAnyIdentity(), serviceConsumerOf: api.flowControlId, forwarderConsumerOf: listener.flowControlId, onEvent: (e) => events.push(e) });
-    const relayAddress = listener.address.toString();
+    const { tcp: relayTcp, address: relayAddress } = await startRelayNode((e) => events.push(e));
 
     // Bob: a registrant whose echoer never waits for a full channel (as a service shared by untrusted peers should).
     const bob = await startNode("bob");
@@ -62,17 +49,7 @@ describe("a registrant's channel to the relay node, shared by its initiators", {
     const show = () => relayTcp.connections.map((c) => `${c.isNextHop ? "reg" : "ini"}:${c.bufferedBytes}${c.needsDrain ? "(full)" : ""}`).join(" ");
     await new Promise((r) => setTimeout(r, 1000));
     console.log(`relay connections 1 s later: ${show()}; bob was asked ${asked}`);
-    const results: string[] = [];
-    let failures = 0;
-    for (let i = 0; i < 12; i++) {
-      try {
-        results.push(`${(await echo()).toFixed(0)}ms`);
-      } catch (error) {
-        failures++;
-        results.push((error as { code?: string }).code ?? String(error));
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    const { results, failures } = await echoesOverTime(12, 500, echo);
     console.log(`alice's echoes while it stalls: ${results.join(", ")}`);
     console.log(`relay events: ${events.map((e) => `${e.kind}${"replaced" in e && e.replaced ? "(replaced)" : ""}`).join(", ")}; bob's registrations: ${relay.registrations}; alice's connection: ${aliceConn.state}`);
     expect(failures).toBe(0);

@@ -1,29 +1,20 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { node, route, type Context, type Node, type Routed } from "@hopwire/runtime";
+import { route, type Context, type Routed } from "@hopwire/runtime";
 import { createIdentity, createSecureChannel, sendQueueUse, createSecureChannelListener, SecureChannelListenerOptions, type SecureChannel } from "@hopwire/secure-channel";
-import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions, type TcpTransport } from "@hopwire/transport-tcp";
-import { killAll, startChild } from "../../../test/support/children.js";
-import { allowAnyIdentity, createRemoteRelay, startRelayService, tcpRelayConnector } from "../dist/index.js";
+import { TcpConnectionOptions } from "@hopwire/transport-tcp";
+import { startChild } from "../../../test/support/children.js";
+import { createRemoteRelay, tcpRelayConnector } from "../dist/index.js";
+import { echoesOverTime, startNode, startRelayNode, stopNodesAfterEach } from "./relay-node.js";
 
 // An initiator that reaches two registrants over one connection to the relay node: the one that stalls
-// (a paused process) must not stall the initiator's channel to the other. FAILS TODAY (no fix yet): the
-// relay-side end of the stalled registrant's channel gets no credit, its queue fills, and the initiator's
-// whole connection at the relay node stops being read (the forwarder's / encryptor's isFull), so its
-// records to ivy wait too; ivy's end declares the channel gone at its peer timeout.
+// (a paused process) must not stall the initiator's channel to the other. Before session 56's SharedHold
+// the relay-side end of the stalled registrant's channel got no credit, its queue filled, and the
+// initiator's whole connection at the relay node stopped being read (the encryptor's isFull), so its
+// records to ivy waited too, until ivy's end declared the channel gone at its peer timeout.
 const registrantFixture = fileURLToPath(new URL("./fixtures/registrant.mjs", import.meta.url));
 
-const nodes: Node[] = [];
-afterEach(async () => {
-  killAll();
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
-});
-
-async function startNode(name: string): Promise<{ n: Node; tcp: TcpTransport }> {
-  const n = await node({ name, warnings: false });
-  nodes.push(n);
-  return { n, tcp: await createTcpTransport(n) };
-}
+stopNodesAfterEach();
 
 describe("one connection to two registrants", { timeout: 90_000 }, () => {
   it("a stalled registrant does not stall the initiator's channel to the other", async () => {
@@ -40,11 +31,7 @@ describe("one connection to two registrants", { timeout: 90_000 }, () => {
 
 async function stallBob(channels: number, echoes: number, check: (failures: number) => void): Promise<void> {
   {
-    const { n: relayN, tcp: relayTcp } = await startNode("relay");
-    const listener = await relayTcp.listen("127.0.0.1:0", new TcpListenerOptions());
-    const api = await createSecureChannelListener(relayN, await createIdentity(), "api", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
-    await startRelayService(relayN, { policy: allowAnyIdentity(), serviceConsumerOf: api.flowControlId, forwarderConsumerOf: listener.flowControlId });
-    const relayAddress = listener.address.toString();
+    const { n: relayN, tcp: relayTcp, address: relayAddress } = await startRelayNode();
 
     const ivy = await startNode("ivy");
     const ivyIdentity = await createIdentity();
@@ -81,17 +68,7 @@ async function stallBob(channels: number, echoes: number, check: (failures: numb
       relayTcp.connections.map((c) => `${c.isNextHop ? "reg" : "ini"}:${c.bufferedBytes}${c.needsDrain ? "(full)" : ""}`).join(" ") +
       `; channel send queues ${sendQueueUse(relayN).bytes} bytes; rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`;
     console.log(`after 1 s: alice sent ${sent} bytes to bob; relay connections ${show()}`);
-    const results: string[] = [];
-    let failures = 0;
-    for (let i = 0; i < echoes; i++) {
-      try {
-        results.push(`${(await echo()).toFixed(0)}ms`);
-      } catch (error) {
-        failures++;
-        results.push((error as { code?: string }).code ?? String(error));
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    const { results, failures } = await echoesOverTime(echoes, 500, echo);
     console.log(`echoes to ivy while bob is stopped: ${results.join(", ")}; alice sent ${sent}; relay ${show()}`);
     expect(sendQueueUse(relayN).bytes).toBeLessThanOrEqual(4 * 2 ** 20 + 16 * 2 ** 20 + 256 * 1024);
     check(failures);

@@ -247,7 +247,7 @@ export class TcpConnection {
     this.#receiverKey = this.receiverAddress.key;
     this.#delivery = new RouteMemo(host.router, this.#receiverKey);
     this.route = new Route([this.address]);
-    this.#decoder = new EnvelopeHeadDecoder({ returnPrefix: this.address, keptHeadsBudget: host.keptHeads });
+    this.#decoder = this.#newDecoder();
     this.#peer = formatHostPort(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
     this.#hostKey = hostKeyOf(socket.remoteAddress ?? "?");
     this.#local = formatHostPort(socket.localAddress ?? "?", socket.localPort ?? 0);
@@ -575,6 +575,11 @@ export class TcpConnection {
     const first = message.returnRoute.at(0);
     const feeder = first === undefined ? undefined : this.#host.connectionBySender(first.key);
     return feeder !== undefined && feeder.#receiverKey === senderKey;
+  }
+
+  /** A decoder for a new socket's frames: replies go back through this connection; kept heads count against the transport's budget. */
+  #newDecoder(): EnvelopeHeadDecoder {
+    return new EnvelopeHeadDecoder({ returnPrefix: this.address, keptHeadsBudget: this.#host.keptHeads });
   }
 
   /** Whether `bytes` more would take what is queued past `maxSendBufferBytes` (a first message always fits). */
@@ -1341,7 +1346,7 @@ export class TcpConnection {
     }
     this.#closedReason = undefined;
     this.#reader = new FrameReader();
-    this.#decoder = new EnvelopeHeadDecoder({ returnPrefix: this.address, keptHeadsBudget: this.#host.keptHeads });
+    this.#decoder = this.#newDecoder();
     this.#headSeen = false;
     this.#checkedOnward = undefined;
     this.#lastFeederRoute = undefined;

@@ -226,11 +226,7 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
  */
 function worthRetrying(error: unknown): error is Error {
   if (error instanceof TimeoutError) return true;
-  if (!(error instanceof ConnectError)) return false;
-  for (let e: unknown = error.cause, depth = 0; e instanceof Error && depth < 6; e = e.cause, depth++) {
-    if (e instanceof TcpProtocolError) return false;
-  }
-  return true;
+  return error instanceof ConnectError && causeWhere(error.cause, (e) => e instanceof TcpProtocolError) === undefined;
 }
 
 /**
@@ -272,10 +268,13 @@ function unreachable(plan: InletPlan, error: ConnectError): ConnectError {
 
 /** The system error code (ECONNREFUSED, ENOTFOUND, …) somewhere under `error`. */
 function causeCode(error: Error): string | undefined {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 6; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && code.startsWith("E") && !code.includes("_")) return code;
-  }
+  const isSystemCode = (code: unknown): code is string => typeof code === "string" && code.startsWith("E") && !code.includes("_");
+  return (causeWhere(error, (e) => isSystemCode((e as { code?: unknown }).code)) as { code?: string } | undefined)?.code;
+}
+
+/** The first of `error` and its causes, six levels down, that `test` accepts. */
+function causeWhere(error: unknown, test: (e: Error) => boolean): Error | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 6; e = e.cause, depth++) if (test(e)) return e;
   return undefined;
 }
 

@@ -2,7 +2,6 @@ import type { Address } from "../address/address.js";
 import type { Context } from "../context/context.js";
 import type { Logger } from "../logging/logger.js";
 import type { Processor } from "../worker/worker.js";
-import { stopsWithin } from "../util/wait.js";
 import { stopWithin } from "./main-worker-host.js";
 import { ProcessorRunner } from "./runners.js";
 import type { WorkerHandle } from "./worker-handle.js";
@@ -52,8 +51,6 @@ export class MainProcessorHost implements WorkerHandle {
       this.#stopped = true;
       this.onStop(this, reason);
     }
-    const stopping = this.#runner.stop();
-    const clean = stopsWithin(this.#runner.settled, stopping, this.shutdownTimeout, stopBegan, busySince, turn);
-    await stopWithin(clean, this.shutdownTimeout, this.log, `processor ${this.addresses[0]!.toString()}`, this.onShutdownOverran);
+    await stopWithin(this.#runner, { timeout: this.shutdownTimeout, stopBegan, busySince, turn }, this.log, `processor ${this.addresses[0]!.toString()}`, this.onShutdownOverran);
   }
 }

@@ -97,9 +97,7 @@ export class MainWorkerHost implements Mailbox, WorkerHandle {
       // Whoever waits for room gets to find the worker gone (UnknownAddressError), not wait for ever.
       this.#bound.reset();
     }
-    const stopping = this.#runner.stop();
-    const clean = stopsWithin(this.#runner.settled, stopping, this.shutdownTimeout, stopBegan, busySince, turn);
-    await stopWithin(clean, this.shutdownTimeout, this.log, `worker ${this.address.toString()}`, this.onShutdownOverran);
+    await stopWithin(this.#runner, { timeout: this.shutdownTimeout, stopBegan, busySince, turn }, this.log, `worker ${this.address.toString()}`, this.onShutdownOverran);
   }
 }
 
@@ -112,13 +110,21 @@ function queuedBytesOf(message: LocalMessage): number {
 }
 
 /**
- * Reports a main-thread runner's stop (the handler in progress, then `shutdown`) that did not
- * end in time (`clean`, from stopsWithin: `timeout` is NodeOptions.shutdownTimeout). Code on
- * the main thread cannot be terminated: past that the node goes on stopping and leaves it
- * pending (a pending promise does not keep a process alive).
+ * Stops a main-thread runner (the handler in progress, then `shutdown`) within the times
+ * stopsWithin allows (`timeout` is NodeOptions.shutdownTimeout). Code on the main thread cannot
+ * be terminated: past them the node goes on stopping and leaves it pending (a pending promise
+ * does not keep a process alive).
  */
-export async function stopWithin(clean: Promise<boolean>, timeout: number, log: Logger, what: string, overran: (outcome: string) => void): Promise<void> {
-  if (await clean) return;
+export async function stopWithin(
+  runner: { stop(): Promise<void>; readonly settled: Promise<void> },
+  times: { timeout: number; stopBegan: number | undefined; busySince: number | undefined; turn: number },
+  log: Logger,
+  what: string,
+  overran: (outcome: string) => void,
+): Promise<void> {
+  const { timeout, stopBegan, busySince, turn } = times;
+  const stopping = runner.stop();
+  if (await stopsWithin(runner.settled, stopping, timeout, stopBegan, busySince, turn)) return;
   const outcome = "given up on: code on the main thread cannot be stopped, so its handler or shutdown is left pending";
   log.debug(`the shutdown of ${what} took more than ${timeout} ms (NodeOptions.shutdownTimeout): ${outcome}`);
   overran(outcome);

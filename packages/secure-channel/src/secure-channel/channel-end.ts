@@ -1280,9 +1280,10 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
    * Makes this end's receive credit independent of the network hops its peer's records go on to
    * (the relay service's registrant channel, which carries a registrant's answers to all its
    * initiators): a record for a full connection or channel is queued there (up to that hop's own
-   * bounds, past which it is dropped, that hop's peer's loss) instead of holding this channel's
-   * credit. Held, one initiator that read nothing stalled the registrant's answers to every other
-   * and its heartbeats, and the registrant's reconnect then closed every initiator's connection.
+   * bounds, past which a connection closes: that hop's peer's loss) instead of holding this
+   * channel's credit. Held, one initiator that read nothing stalled the registrant's answers to
+   * every other and its heartbeats, and the registrant's reconnect then closed every initiator's
+   * connection.
    */
   shareCredit(): void {
     this.#sharedCredit = true;
@@ -1408,20 +1409,16 @@ class EncryptorMailbox implements Mailbox {
   }
 
   deliver(message: LocalMessage): void {
-    const hold = this.#hold;
-    if (hold === undefined) return void this.#end?.encrypt(message);
-    const before = this.#bound.bytes;
+    const before = this.#queuedBefore();
     this.#end?.encrypt(message);
-    hold.took(message.returnRoute, this.#bound.bytes - before);
+    this.#took(message.returnRoute, before);
   }
 
   /** Mailbox.deliverLent: the payload is copied into the queue's staging memory before this returns. */
   deliverLent(message: LocalMessage): void {
-    const hold = this.#hold;
-    if (hold === undefined) return void this.#end?.encryptLent(message);
-    const before = this.#bound.bytes;
+    const before = this.#queuedBefore();
     this.#end?.encryptLent(message);
-    hold.took(message.returnRoute, this.#bound.bytes - before);
+    this.#took(message.returnRoute, before);
   }
 
   /** A bytes body lent by a send is copied into the encryptor's queue before `deliverBytes` returns (Mailbox.copiesOnDeliver). */
@@ -1429,11 +1426,19 @@ class EncryptorMailbox implements Mailbox {
 
   /** Mailbox.deliverBytes: the body `encodeBody(bytes)`, copied once, into the queue's staging memory. Local info never crosses a channel. */
   deliverBytes(onwardRoute: Route, returnRoute: Route, _localInfo: LocalInfo, bytes: Uint8Array): void {
-    const hold = this.#hold;
-    if (hold === undefined) return void this.#end?.encryptLentBytes(onwardRoute, returnRoute, bytes);
-    const before = this.#bound.bytes;
+    const before = this.#queuedBefore();
     this.#end?.encryptLentBytes(onwardRoute, returnRoute, bytes);
-    hold.took(returnRoute, this.#bound.bytes - before);
+    this.#took(returnRoute, before);
+  }
+
+  /** The queue's bytes before a delivery, for a shared channel's hold (0 otherwise: nothing read). */
+  #queuedBefore(): number {
+    return this.#hold === undefined ? 0 : this.#bound.bytes;
+  }
+
+  /** A shared channel's hold counts what a delivery grew the queue by, as its bound counts it (routes too). */
+  #took(returnRoute: Route, before: number): void {
+    this.#hold?.took(returnRoute, this.#bound.bytes - before);
   }
 
   /** The end closed: messages still routed here (the router no longer does) go nowhere. */
