@@ -1,8 +1,10 @@
 // The portal family: one TCP stream's bulk throughput, and connection setup, through a
 // Hopwire TCP portal (inlet → secure channel over TCP → outlet) on one host, beside the
 // same run's direct TCP and a hand-rolled node:tls tunnel (the baselines' chain:
-// portal → TLS tunnel → direct TCP). iperf3 is not used: the bulk client is a Node
-// process writing 64 KiB buffers (roles/portal-byte-sender.ts).
+// portal → TLS tunnel → direct TCP); and the same portal through a relay node, as the CLI's
+// three commands build it, beside that topology hand-rolled in node:tls (portal/via-relay →
+// baseline/portal-tls-via-relay → the TLS tunnel). iperf3 is not used: the bulk client is a
+// Node process writing 64 KiB buffers (roles/portal-byte-sender.ts).
 import { registerScenario, type Measurement, type Metric, type RunParams } from "../../scenario.js";
 import { withChildren, type BenchChild, type SpawnChild as Spawn } from "../../proc/spawn.js";
 import type { RoundTripSummary } from "../../metrics.js";
@@ -26,7 +28,7 @@ function bulkWarmup(p: RunParams): { warmupMs: number; warmBytes: number } {
 }
 
 /** How the client's connection reaches the target. */
-type Path = "direct" | "tls-tunnel" | "portal";
+type Path = "direct" | "tls-tunnel" | "portal" | "tls-via-relay" | "portal-via-relay";
 
 /**
  * Starts the path's middle processes in front of `targetPort`; resolves to the port a
@@ -39,6 +41,21 @@ async function middle(spawn: Spawn, path: Path, targetPort: number): Promise<{ p
     const { port: serverPort, certPem } = await server.ready;
     const client = spawn<{ port: number }>("tunnel-client", role("tls-tunnel"), { side: "client", serverPort, certPem });
     return { port: (await client.ready).port, children: [server, client] };
+  }
+  if (path === "tls-via-relay") {
+    const relay = spawn<{ port: number; registrantPort: number; certPem: string }>("tls-relay", role("tls-relay-tunnel"), { side: "relay" });
+    const { port: clientPort, registrantPort, certPem: relayCertPem } = await relay.ready;
+    const server = spawn<{ certPem: string }>("tunnel-server", role("tls-relay-tunnel"), { side: "server", registrantPort, relayCertPem, targetPort });
+    const client = spawn<{ port: number }>("tunnel-client", role("tls-relay-tunnel"), { side: "client", clientPort, certPem: (await server.ready).certPem });
+    return { port: (await client.ready).port, children: [relay, server, client] };
+  }
+  if (path === "portal-via-relay") {
+    const relay = spawn<{ port: number }>("relay-node", role("portal-relay-node"), { side: "relay" });
+    const relayPort = (await relay.ready).port;
+    const outlet = spawn("outlet-node", role("portal-relay-node"), { side: "outlet", relayPort, targetPort });
+    await outlet.ready; // registered: forward_to_bob exists
+    const inlet = spawn<{ port: number }>("inlet-node", role("portal-relay-node"), { side: "inlet", relayPort });
+    return { port: (await inlet.ready).port, children: [relay, outlet, inlet] };
   }
   const outlet = spawn<{ port: number }>("outlet-node", role("portal-node"), { side: "outlet", targetPort });
   const inlet = spawn<{ port: number }>("inlet-node", role("portal-node"), { side: "inlet", outletNodePort: (await outlet.ready).port });
@@ -121,6 +138,32 @@ registerScenario({
   params: [],
   baseline: "baseline/portal-tls-tunnel",
   run: bulk("portal"),
+});
+
+registerScenario({
+  name: "baseline/portal-tls-via-relay",
+  description:
+    "The TLS tunnel of baseline/portal-tls-tunnel through a relay, hand-rolled with node:tls as the Hopwire path is built: client → " +
+    "tunnel client (plain TCP in; inner TLS 1.3 AES-256-GCM, end to end to the tunnel server) → relay (plain TCP from the tunnel " +
+    "client; the tunnel server's side connected out to it over an outer TLS 1.3 connection, as a registrant does, and the relay " +
+    "pipes the inner bytes inside it) → tunnel server (outer TLS, then inner TLS over it, then TCP out) → target, five child " +
+    `processes; so the relay → server hop is encrypted twice, as there. Ratio against the direct tunnel: what the extra hop and the outer TLS cost. ${BULK}`,
+  params: [],
+  baseline: "baseline/portal-tls-tunnel",
+  run: bulk("tls-via-relay"),
+});
+
+registerScenario({
+  name: "portal/via-relay",
+  description:
+    "client → inlet node → relay node (relay service, forward_to_bob) → outlet node → target, five child processes, the nodes " +
+    "built as `hopwire relay`, `hopwire outlet --relay` and `hopwire inlet --via` build them, with their defaults: the outlet node " +
+    "connects out and registers bob over a secure channel (createRemoteRelay), the inlet's secure channel to the outlet node goes " +
+    "through forward_to_bob, so on the relay → outlet hop each of its records travels inside the registrant's channel (encrypted " +
+    `twice; node crypto, inline). Ratio against the same topology in node:tls. ${BULK}`,
+  params: [],
+  baseline: "baseline/portal-tls-via-relay",
+  run: bulk("portal-via-relay"),
 });
 
 registerScenario({
