@@ -5,7 +5,8 @@
 // comes (the sink's result, the initiator's, a run timer), which it used to sit out: a timeout
 // of 20 s or more (the roles' own, or a child's wait for a port that never comes), after which
 // it reported that wait rather than the failure. Every shape that spawns several processes is
-// here: one-way throughput, round trip, the relay's three processes, scale, both backpressure runs.
+// here: one-way throughput, round trip, the relay's three processes, scale, both backpressure runs, the portal
+// through a relay node and its node:tls twin.
 import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import type * as ScenarioMod from "../src/scenario.js";
@@ -48,6 +49,10 @@ const CASES: FailureCase[] = [
   { scenario: "backpressure/slow-consumer", params: {}, durationMs: 4_000, fail: "sender:ready", role: "sender", says: READY("sender") },
   // The bulk run awaits the initiator, itself waiting for a port the failed responder never gave.
   { scenario: "backpressure/bulk-via-relay", params: {}, durationMs: 50, fail: "responder", role: "responder", says: START("responder") },
+  // The inlet's handshake through forward_to_bob waits on an outlet node that is gone; the harness waits for the inlet's port.
+  { scenario: "portal/via-relay", params: {}, durationMs: 2_000, fail: "outlet-node:ready", role: "outlet-node", says: READY("outlet-node") },
+  // The TLS twin: the tunnel client waits for nothing, the sink for a first byte that never comes.
+  { scenario: "baseline/portal-tls-via-relay", params: {}, durationMs: 2_000, fail: "tls-relay:ready", role: "tls-relay", says: READY("tls-relay") },
 ];
 
 /** Bench role processes this test process started that are still running (Linux /proc; a zombie does not run). */
