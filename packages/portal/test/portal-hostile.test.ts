@@ -6,7 +6,7 @@ import { Socket } from "node:net";
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { InvalidOptionError, route, type LocalMessage } from "@hopwire/runtime";
 import { PortalStream } from "../dist/stream/portal-stream.js";
-import { createInlet, createOutlet, EARLY_DATA_BYTES, PortalProtocolError, type PortalError } from "@hopwire/portal";
+import { createInlet, createOutlet, EARLY_DATA_BYTES, PortalProtocolError, PortalResetError, PortalRouteClosedError, type PortalError } from "@hopwire/portal";
 import { startHostilePeer, type HostilePeer } from "./support/hostile.js";
 import { startPortalNodes, type PortalNodes } from "./support/nodes.js";
 import { recordingClient, startRawServer, until, type RawServer } from "./support/tcp.js";
@@ -238,5 +238,39 @@ describe("early data (OPEN_EARLY)", () => {
     expect(outlet.openedStreams).toBe(1);
     expect(outlet.refusedStreams).toBe(1);
     expect(outlet.activeStreams).toBe(1);
+  });
+});
+
+describe("a peer's RESET code", () => {
+  // An adversarial trial (session 57): an inlet's RESET "PORTAL_TARGET_UNREACHABLE ECONNREFUSED" on a stream whose target
+  // the outlet had reached made it report its own dial as failed (and `hopwire outlet` log "could not reach the target").
+  it("is believed at an outlet only when an inlet sends it; another is a plain PORTAL_RESET naming the code", async () => {
+    const outlet = await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId });
+    const reasons: (PortalError | undefined)[] = [];
+    outlet.onStreamClosed((reason) => reasons.push(reason));
+    const sent: [string, string | undefined][] = [
+      ["PORTAL_TARGET_UNREACHABLE", "ECONNREFUSED"],
+      ["PORTAL_TARGET_NOT_ALLOWED", undefined],
+      ["PORTAL_STREAM_LIMIT", undefined],
+      ["PORTAL_OPEN_TIMEOUT", undefined],
+      ["PORTAL_ROUTE_CLOSED", undefined],
+      ["PORTAL_RESET", "ECONNRESET"],
+    ];
+    for (const [code, detail] of sent) {
+      const s = hostile.open();
+      expect(await s.answer()).toBe("OPENED");
+      s.reset(code, detail);
+      await until(() => reasons.length === 1, `the stream reset with ${code} to end`);
+      const reason = reasons.pop();
+      if (code === "PORTAL_ROUTE_CLOSED") expect(reason).toBeInstanceOf(PortalRouteClosedError);
+      else expect(reason).toBeInstanceOf(PortalResetError);
+      expect(reason?.code).toBe(code === "PORTAL_ROUTE_CLOSED" ? code : "PORTAL_RESET");
+      if (code === "PORTAL_RESET") expect((reason?.cause as { code?: string } | undefined)?.code).toBe("ECONNRESET"); // an inlet's client reset: kept
+      else if (code !== "PORTAL_ROUTE_CLOSED") {
+        expect(reason?.message).toBe(`The peer reset the stream with "${code}", a code its side does not send`);
+        expect(reason?.cause).toBeUndefined();
+      }
+    }
+    expect(outlet.refusedStreams).toBe(0);
   });
 });

@@ -70,6 +70,8 @@ export class Outlet implements Mailbox, StreamOwner {
   readonly windowGrowth = new WindowGrowth(STREAM_WINDOW_GROWTH_BUDGET_BYTES);
   /** @internal this outlet's finished streams that still hold their address: at most maxStreams */
   readonly lingering: Lingering;
+  /** @internal what an inlet stream's RESET may say (StreamOwner.peerResetCodes): it dials nothing, and refuses nothing. */
+  readonly peerResetCodes: ReadonlySet<string> = INLET_RESET_CODES;
   #refused = 0;
   #opened = 0;
   readonly #stopOnce = new StopOnce(() => this.#stop());
@@ -306,6 +308,9 @@ export class Outlet implements Mailbox, StreamOwner {
 function channelOf(message: LocalMessage): string {
   return message.returnRoute.at(0)?.key ?? "";
 }
+
+/** The codes an inlet stream sends in a RESET: its client reset (or its socket failed), its inlet stopped, a protocol error. */
+const INLET_RESET_CODES: ReadonlySet<string> = new Set(["PORTAL_RESET", "PORTAL_ROUTE_CLOSED", "PORTAL_PROTOCOL"]);
 
 /** A stream opened by OPEN_EARLY, and the early data it took so far. */
 interface EarlyStream {

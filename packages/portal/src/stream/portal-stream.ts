@@ -32,6 +32,12 @@ export interface StreamOwner {
   readonly lingering: Lingering;
   /** The node's Node.afterHandOff (busy polling after a write to the application's socket), if it busy-polls; read once per stream. */
   readonly afterHandOff: (() => void) | undefined;
+  /**
+   * The RESET codes its streams' peers may send (an outlet's peers are inlet streams, which
+   * never report a dial of their own); another code is read as a plain PORTAL_RESET, its
+   * detail dropped. Undefined: every code is read as what it says.
+   */
+  readonly peerResetCodes?: ReadonlySet<string>;
   /** Called once, when the stream has ended (reason undefined: both sides closed cleanly). */
   streamClosed(stream: PortalStream, reason: PortalError | undefined): void;
 }
@@ -219,11 +225,23 @@ export class PortalStream implements Mailbox {
         this.#socket.end();
         return this.#maybeDone();
       case KIND.RESET:
-        return this.finish(portalErrorFromCode(decoded.code, decoded.detail), false);
+        return this.finish(this.#peerReset(decoded.code, decoded.detail), false);
       default:
         void message;
         return this.finish(new PortalProtocolError(`unexpected portal message kind ${decoded.kind}`), true);
     }
+  }
+
+  /**
+   * What a peer's RESET stands for. A code its peer never sends (an inlet's RESET saying the
+   * target is unreachable, at an outlet whose dial succeeded) is not believed: it is a plain
+   * PortalResetError naming the code, so that onStreamClosed and the outlet's log do not
+   * report a failure this side never had.
+   */
+  #peerReset(code: string, detail: string | undefined): PortalError {
+    const codes = this.#owner.peerResetCodes;
+    if (codes === undefined || codes.has(code)) return portalErrorFromCode(code, detail);
+    return new PortalResetError(`The peer reset the stream with ${JSON.stringify(code.slice(0, 64))}, a code its side does not send`);
   }
 
   /**

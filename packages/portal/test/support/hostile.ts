@@ -85,8 +85,9 @@ export class RawStream implements Mailbox {
     this.#send(this.peer!, Buffer.concat(encodeDataParts(bytes))); // joined, as a peer of another make may send it
   }
 
-  reset(): void {
-    this.#send(this.peer!, encodeReset("PORTAL_RESET"));
+  /** Sends RESET with `code` (and `detail`, a system error code) to the outlet stream. */
+  reset(code = "PORTAL_RESET", detail?: string): void {
+    this.#send(this.peer!, encodeReset(code, detail));
   }
 
   #send(to: Route, payload: Uint8Array): void {
