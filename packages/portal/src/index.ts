@@ -8,6 +8,7 @@ export { createInlet, EARLY_DATA_ASK_AGAIN_MS, Inlet, type InletStreamListener }
 export { createOutlet, Outlet } from "./outlet/index.js";
 export type { StreamClosedListener } from "./stream/index.js";
 export {
+  CHANNEL_WINDOW_GROWTH_BYTES,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_MAX_STREAM_WINDOW_BYTES,
   DEFAULT_MAX_STREAMS,

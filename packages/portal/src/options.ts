@@ -27,6 +27,13 @@ export const DEFAULT_MAX_STREAM_WINDOW_BYTES = 8 * 1024 * 1024;
  * node hold beyond the base windows.
  */
 export const STREAM_WINDOW_GROWTH_BUDGET_BYTES = 64 * 1024 * 1024;
+/**
+ * How much of an outlet's STREAM_WINDOW_GROWTH_BUDGET_BYTES the streams opened through one
+ * channel may hold together (a quarter, 16 MiB, as maxStreamsPerChannel's default is a quarter
+ * of maxStreams): one peer whose streams grew and then went idle cannot leave every other
+ * channel's streams without growth.
+ */
+export const CHANNEL_WINDOW_GROWTH_BYTES = STREAM_WINDOW_GROWTH_BUDGET_BYTES / 4;
 /** Default time an inlet waits for the outlet to answer a new stream (10 s). */
 export const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
 /** Default time an outlet waits for its target to accept a connection (5 s). */

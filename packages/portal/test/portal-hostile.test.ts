@@ -274,3 +274,28 @@ describe("a peer's RESET code", () => {
     expect(outlet.refusedStreams).toBe(0);
   });
 });
+
+describe("window growth", () => {
+  // An adversarial trial (session 57): one peer's streams, grown to 8 MiB (BLOCKED, then a quarter window, ~4 MiB of
+  // traffic each) and left idle, held the outlet's whole 64 MiB growth budget: no other channel's stream could grow.
+  it("one channel's streams take at most a quarter of the outlet's growth budget; another channel's stream still grows", async () => {
+    const outlet = await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId });
+    const budget = outlet.windowGrowth.budgetBytes;
+    const mib = 1024 * 1024;
+    const windows: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const s = hostile.open();
+      expect(await s.answer()).toBe("OPENED");
+      windows.push(await s.growWindow());
+    }
+    // 1 → 8 MiB twice (7 MiB each), then 1 → 2 MiB: the 16 MiB share has no 2 MiB left for a third doubling.
+    expect(windows).toEqual([8 * mib, 8 * mib, 2 * mib]);
+    expect(budget - outlet.windowGrowth.left).toBe(15 * mib);
+    const other = await startHostilePeer(nodes);
+    onTestFinished(() => other.stop());
+    const s = other.open();
+    expect(await s.answer()).toBe("OPENED");
+    expect(await s.growWindow()).toBe(8 * mib);
+    expect(budget - outlet.windowGrowth.left).toBe(22 * mib);
+  });
+});

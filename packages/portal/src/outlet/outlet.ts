@@ -18,7 +18,7 @@ import {
 } from "@hopwire/runtime";
 import { PortalProtocolError, PortalStreamLimitError, PortalTargetNotAllowedError, PortalTargetUnreachableError , type PortalError } from "../errors.js";
 import { parseHostPort } from "../host-port.js";
-import { resolveOutletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type OutletOptions, type ResolvedOutletOptions } from "../options.js";
+import { CHANNEL_WINDOW_GROWTH_BYTES, resolveOutletOptions, STREAM_WINDOW_GROWTH_BUDGET_BYTES, type OutletOptions, type ResolvedOutletOptions } from "../options.js";
 import { decodePortalMessage, EARLY_DATA_BYTES, encodeOpened, encodeReset, KIND, kindOf } from "../protocol/index.js";
 import { Lingering, OpenSockets, PortalStream, StreamListeners, WindowGrowth, type StreamClosedListener, type StreamOwner } from "../stream/index.js";
 
@@ -68,6 +68,8 @@ export class Outlet implements Mailbox, StreamOwner {
   readonly #sockets = new OpenSockets();
   /** @internal the window growth this outlet's streams share */
   readonly windowGrowth = new WindowGrowth(STREAM_WINDOW_GROWTH_BUDGET_BYTES);
+  /** Each channel's share of windowGrowth (CHANNEL_WINDOW_GROWTH_BYTES), while it has streams (as #perChannel). */
+  readonly #growthPerChannel = new Map<string, WindowGrowth>();
   /** @internal this outlet's finished streams that still hold their address: at most maxStreams */
   readonly lingering: Lingering;
   /** @internal what an inlet stream's RESET may say (StreamOwner.peerResetCodes): it dials nothing, and refuses nothing. */
@@ -158,6 +160,8 @@ export class Outlet implements Mailbox, StreamOwner {
     if (channel !== undefined) {
       this.#streams.delete(stream);
       this.#perChannel.remove(channel);
+      // The stream gave its growth back as it finished: a channel without streams holds none.
+      if (this.#perChannel.get(channel) === 0) this.#growthPerChannel.delete(channel);
     }
     stream.endEarlyData?.();
     this.#listeners.notify(reason, this.#node.log);
@@ -225,7 +229,8 @@ export class Outlet implements Mailbox, StreamOwner {
     socket.once("error", (error) => failed(error));
     // Early data comes out of the window OPENED grants, so that window holds all of it.
     const window = earlyData ? Math.max(this.#options.windowBytes, EARLY_DATA_BYTES) : this.#options.windowBytes;
-    const stream = new PortalStream(this, socket, window, Math.max(window, this.#options.maxWindowBytes));
+    const channel = channelOf(message);
+    const stream = new PortalStream(this, socket, window, Math.max(window, this.#options.maxWindowBytes), this.#channelGrowth(channel));
     if (earlyData) {
       const key = routeKey(message.returnRoute);
       this.#early.set(key, { stream, bytes: 0 });
@@ -235,7 +240,6 @@ export class Outlet implements Mailbox, StreamOwner {
         stream.endEarlyData = undefined;
       };
     }
-    const channel = channelOf(message);
     this.#streams.set(stream, channel);
     this.#perChannel.add(channel);
     this.#node.router.register([stream.address], stream);
@@ -264,6 +268,13 @@ export class Outlet implements Mailbox, StreamOwner {
       if (stream.sendControl(encodeOpened(window))) stream.attach(message.returnRoute, credit);
     });
     void stream.closed.then(() => clearTimeout(timer));
+  }
+
+  /** The share of the outlet's window growth that the streams of `channel` draw on. */
+  #channelGrowth(channel: string): WindowGrowth {
+    let growth = this.#growthPerChannel.get(channel);
+    if (growth === undefined) this.#growthPerChannel.set(channel, (growth = new WindowGrowth(CHANNEL_WINDOW_GROWTH_BYTES, this.windowGrowth)));
+    return growth;
   }
 
   /**

@@ -26,7 +26,7 @@ const SMALL_PIECE_BYTES = 1024;
 export interface StreamOwner {
   readonly router: Router;
   readonly log: Logger;
-  /** The window growth all the owner's streams share (see #grow). */
+  /** The window growth all the owner's streams share (see #grow), unless the stream was given a share of it. */
   readonly windowGrowth: WindowGrowth;
   /** The owner's finished streams that still hold their address (see unregister), bounded. */
   readonly lingering: Lingering;
@@ -69,6 +69,8 @@ export class PortalStream implements Mailbox {
   /** `windowBytes`: what #window grew beyond it was taken from the owner's WindowGrowth, and goes back at the end. */
   readonly #baseWindow: number;
   readonly #maxWindow: number;
+  /** Where #window's growth comes from: the owner's budget, or a share of it (an outlet's, per channel). */
+  readonly #growth: WindowGrowth;
 
   /** Where this stream's messages go: the peer stream (or, before OPENED, the outlet). */
   #peer: Route | undefined;
@@ -107,8 +109,9 @@ export class PortalStream implements Mailbox {
   readonly #closed: Promise<PortalError | undefined>;
   #resolveClosed!: (reason: PortalError | undefined) => void;
 
-  constructor(owner: StreamOwner, socket: Socket, windowBytes: number, maxWindowBytes: number) {
+  constructor(owner: StreamOwner, socket: Socket, windowBytes: number, maxWindowBytes: number, growth: WindowGrowth = owner.windowGrowth) {
     this.#owner = owner;
+    this.#growth = growth;
     this.#afterHandOff = owner.afterHandOff;
     this.#socket = socket;
     this.#window = windowBytes;
@@ -260,7 +263,7 @@ export class PortalStream implements Mailbox {
       this.#routeQuietly(encodeReset(typeof code === "string" && code.startsWith("PORTAL_") ? code : "PORTAL_RESET", detail as string | undefined));
     }
     this.#pending.length = 0;
-    this.#owner.windowGrowth.give(this.#window - this.#baseWindow);
+    this.#growth.give(this.#window - this.#baseWindow);
     if (reason !== undefined) resetSocket(this.#socket);
     else this.#socket.destroy();
     this.unregister();
@@ -375,7 +378,7 @@ export class PortalStream implements Mailbox {
   #grow(): number {
     if (!this.#peerBlocked || this.#window >= this.#maxWindow || this.#unDrained >= this.#window / 4) return 0;
     const extra = Math.min(this.#window, this.#maxWindow - this.#window);
-    if (!this.#owner.windowGrowth.take(extra)) return 0;
+    if (!this.#growth.take(extra)) return 0;
     this.#window += extra;
     return extra;
   }

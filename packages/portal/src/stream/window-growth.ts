@@ -8,8 +8,17 @@
 export class WindowGrowth {
   #left: number;
 
-  constructor(readonly budgetBytes: number) {
+  /** With `parent`, growth is taken from both (an outlet's channel's share, within the outlet's budget). */
+  constructor(
+    readonly budgetBytes: number,
+    readonly parent?: WindowGrowth,
+  ) {
     this.#left = budgetBytes;
+  }
+
+  /** Bytes of growth taken now (and not given back). */
+  get taken(): number {
+    return this.budgetBytes - this.#left;
   }
 
   /** Bytes of growth still available. */
@@ -20,12 +29,15 @@ export class WindowGrowth {
   /** Takes `bytes` of growth if the budget has them; false (and nothing taken) if not. */
   take(bytes: number): boolean {
     if (bytes > this.#left) return false;
+    if (this.parent !== undefined && !this.parent.take(bytes)) return false;
     this.#left -= bytes;
     return true;
   }
 
   /** Gives back growth a stream took (it ended). */
   give(bytes: number): void {
-    this.#left = Math.min(this.budgetBytes, this.#left + bytes);
+    const given = Math.min(bytes, this.budgetBytes - this.#left);
+    this.#left += given;
+    this.parent?.give(given);
   }
 }

@@ -4,7 +4,7 @@
 import { Address, LocalMessage, node, route, type Mailbox, type Node, type Route } from "@hopwire/runtime";
 import { createIdentity, createSecureChannel, SecureChannelOptions, type SecureChannel } from "@hopwire/secure-channel";
 import { createTcpTransport, TcpConnectionOptions } from "@hopwire/transport-tcp";
-import { decodePortalMessage, encodeDataParts, encodeOpen, encodeReset, KIND } from "../../dist/protocol/index.js";
+import { decodePortalMessage, encodeBlocked, encodeDataParts, encodeOpen, encodeReset, KIND } from "../../dist/protocol/index.js";
 import type { PortalNodes } from "./nodes.js";
 import { until } from "./tcp.js";
 
@@ -83,6 +83,30 @@ export class RawStream implements Mailbox {
   /** Sends `bytes` as one DATA, whatever the credit. */
   data(bytes: Uint8Array): void {
     this.#send(this.peer!, Buffer.concat(encodeDataParts(bytes))); // joined, as a peer of another make may send it
+  }
+
+  /** Says BLOCKED (waiting for credit), true or not. */
+  blocked(): void {
+    this.#send(this.peer!, encodeBlocked());
+  }
+
+  /**
+   * Grows the outlet stream's window as far as it lets it: BLOCKED, then a quarter of the window
+   * as DATA (to a target that reads at once), until a CREDIT comes without growth. Returns the
+   * window the outlet stream grants then.
+   */
+  async growWindow(): Promise<number> {
+    let window = this.granted;
+    for (;;) {
+      this.blocked();
+      const quarter = window / 4;
+      for (let sent = 0; sent < quarter; sent += 64 * 1024) this.data(Buffer.alloc(Math.min(64 * 1024, quarter - sent), 0x67));
+      const before = this.granted;
+      await until(() => this.granted > before, "the CREDIT for a quarter window");
+      const extra = this.granted - before - quarter;
+      if (extra === 0) return window;
+      window += extra;
+    }
   }
 
   /** Sends RESET with `code` (and `detail`, a system error code) to the outlet stream. */
