@@ -140,7 +140,7 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     await terminate(outlet);
     // The outlet's node sent its channels' CLOSEs, the registration's last: once the relay node
     // has that one, it has routed the others (a drop while it stops would not warn).
-    await relay.line(/ relay service: bob removed \(its secure channel closed\)$/);
+    await relay.line(/ relay service: bob removed \(its secure channel closed: SECURE_CHANNEL_CLOSED_BY_PEER\)$/);
     // A clean stop of each, with no transfer in progress, is nothing to warn about. The inlet's
     // node stopped its connection under its channel, which so closed without a word; the
     // outlet's end stayed open, and its CLOSE at the outlet's stop was for the inlet's

@@ -25,14 +25,17 @@ export async function startNode(name: string): Promise<{ n: Node; tcp: TcpTransp
   return { n, tcp: await createTcpTransport(n) };
 }
 
-/** A relay node: its TCP listener's "host:port" is `address`. */
-export async function startRelayNode(onEvent?: (event: RelayServiceEvent) => void): Promise<{ n: Node; tcp: TcpTransport; service: RelayService; address: string }> {
+/** A relay node: its TCP listener's "host:port" is `address`; `api` options the listener "api" (a consumer of the TCP listener). */
+export async function startRelayNode(
+  onEvent?: (event: RelayServiceEvent) => void,
+  api: SecureChannelListenerOptions = new SecureChannelListenerOptions(),
+): Promise<{ n: Node; tcp: TcpTransport; service: RelayService; address: string }> {
   const { n, tcp } = await startNode("relay");
   const listener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
-  const api = await createSecureChannelListener(n, await createIdentity(), "api", new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
+  const apiListener = await createSecureChannelListener(n, await createIdentity(), "api", api.asConsumer(listener.flowControlId));
   const service = await startRelayService(n, {
     policy: allowAnyIdentity(),
-    serviceConsumerOf: api.flowControlId,
+    serviceConsumerOf: apiListener.flowControlId,
     forwarderConsumerOf: listener.flowControlId,
     ...(onEvent ? { onEvent } : {}),
   });

@@ -9,7 +9,8 @@ describe("SharedHold", () => {
   it("lets each feeder past a full queue up to its share, all of them up to the total, and counts again once the queue has room", async () => {
     const bound = new MailboxBound({ maxMessages: 1_000_000, maxBytes: 4 * MiB });
     let spent = false;
-    const hold = new SharedHold(bound, 16 * MiB, 40 * MiB, () => spent);
+    let holds = 0;
+    const hold = new SharedHold(bound, 16 * MiB, 40 * MiB, () => spent, () => holds++);
     const feed = (feeder: string, bytes: number): boolean => {
       bound.add(bytes);
       hold.took(route(feeder, "x"), bytes);
@@ -24,6 +25,8 @@ describe("SharedHold", () => {
     expect(a).toBe(15);
     expect(feed("b", MiB)).toBe(false);
     expect(hold.held).toBe(17 * MiB);
+    // The hold began once (the channel's stall clock starts then), not at each feeder or delivery.
+    expect(holds).toBe(1);
     // The total (40 MiB) tells every feeder, new ones too.
     let b = 1;
     while (!feed("b", MiB)) b++;
@@ -38,6 +41,8 @@ describe("SharedHold", () => {
     expect(hold.held).toBe(0);
     expect(feed("a", 3 * MiB)).toBe(false);
     expect(feed("a", MiB)).toBe(false);
+    // A new hold after room: its clock starts again.
+    expect(holds).toBe(2);
     // A spent budget tells everyone at once.
     spent = true;
     expect(feed("d", 1)).toBe(true);

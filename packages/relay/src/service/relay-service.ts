@@ -314,8 +314,11 @@ export class RelayService implements Worker {
     for (const id of this.#forwarderConsumerOf) this.#node.flowControls.addConsumer(address, id);
     // The forwarder's first hop is the registrant's channel: when it closes, so does the name.
     const firstHop = message.returnRoute.next();
-    const unwatch = this.#node.router.watchHop(firstHop, () => {
-      if (this.#registrations.get(name)?.forwarder === forwarder) this.#remove(name, "its secure channel closed");
+    const unwatch = this.#node.router.watchHop(firstHop, (why) => {
+      // Why it closed, by its code (SECURE_CHANNEL_PEER_GONE, SECURE_CHANNEL_PEER_STALLED, ...), where it has one.
+      const code = (why as { code?: unknown } | undefined)?.code;
+      const reason = typeof code === "string" ? `its secure channel closed: ${code}` : "its secure channel closed";
+      if (this.#registrations.get(name)?.forwarder === forwarder) this.#remove(name, reason);
     });
     const channel = firstHop.key;
     this.#registrations.set(name, { name, identifier, forwarder, unwatch, channel });

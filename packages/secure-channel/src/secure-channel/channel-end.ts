@@ -38,6 +38,7 @@ import {
   SecureChannelCreditExceededError,
   SecureChannelMessageTooLargeError,
   SecureChannelPeerGoneError,
+  SecureChannelPeerStalledError,
   SecureChannelTransportError,
   releaseStackFrames,
 } from "./channel-errors.js";
@@ -46,7 +47,7 @@ import { CHANNEL_KEPT_HEAD_BYTES, CHANNEL_MAX_HEAD_COST, channelKeptHeadsOf } fr
 import { decodeHeartbeat, encodeHeartbeat, keepaliveEvery } from "./liveness.js";
 import { HEARTBEAT_BUDGET_EXEMPT_MS, heartbeatBudgetOf, type HeartbeatBudget } from "./heartbeat-budget.js";
 import { sendQueueBudgetOf } from "./send-queue-budget.js";
-import { SHARED_HOLD_BYTES, SHARED_HOLD_PER_FEEDER_BYTES, SharedHold } from "./shared-hold.js";
+import { SHARED_HOLD_BYTES, SHARED_HOLD_PER_FEEDER_BYTES, SHARED_HOLD_STALL_SHARE, SharedHold } from "./shared-hold.js";
 import { livenessTimers, type LivenessHolder } from "./liveness-timers.js";
 import { decodeCredit, encodeCredit, ReceiveCredit, SendCredit } from "./credit.js";
 import { EncryptorQueue, PAYLOAD_LENGTH_BYTES } from "./encryptor-queue.js";
@@ -198,6 +199,9 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
    * (see shareCredit).
    */
   #sharedCredit = false;
+  /** A shared channel's hold (see shareCredit), and since when it passed nothing on while holding: a record sealed, or the hold's start. */
+  #hold: SharedHold | undefined;
+  #progressAt = 0;
   /** Called when the queue and the refused records are empty, or the end closed (see whenSent). */
   #sentWaiters: (() => void)[] | undefined;
   /** Set by a graceful close (SecureChannel.close): local senders' messages are refused from then on (see stopAdmitting). */
@@ -500,6 +504,16 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
   }
 
   /**
+   * When a shared channel (shareCredit) that holds records past its limits, pausing feeders, and
+   * passes none on is closed: SHARED_HOLD_STALL_SHARE of the peer timeout after its last record
+   * sealed or the hold's start (Infinity while it holds nothing, and for other channels).
+   */
+  #stallDue(): number {
+    const hold = this.#hold;
+    return hold === undefined || hold.held === 0 ? Number.POSITIVE_INFINITY : this.#progressAt + this.options.peerTimeout * SHARED_HOLD_STALL_SHARE;
+  }
+
+  /**
    * One lazy timer per end (on this thread's LivenessTimers, which keeps them all on one Node
    * timer): it fires at the earliest of "heartbeat due", "peer silent too long" as known when
    * armed, and a third of the silence window; traffic only moves the first two later, so a
@@ -509,7 +523,7 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
     const allowed = this.#silenceAllowed();
     // At least three looks per silence window: a stall of this process is measured by how late
     // the timer fires (see livenessDue), which says nothing of the silence before it was due.
-    const due = Math.min(this.#lastSent + this.#heartbeatEvery(), this.#lastHeard + allowed, now + allowed / 3);
+    const due = Math.min(this.#lastSent + this.#heartbeatEvery(), this.#lastHeard + allowed, now + allowed / 3, this.#stallDue());
     // At most MAX_TIMEOUT_MS, as a Node timer's delay (a timer of weeks fires early and re-arms).
     const delay = Math.min(MAX_TIMEOUT_MS, Math.max(1, Math.ceil(due - now)));
     livenessTimers.arm(this, now + delay);
@@ -523,13 +537,22 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
     // starved CPU): what the peer sent meanwhile is not read yet, and a peer that shares the
     // stall has sent nothing. The timer's lateness measures the stall.
     const stalled = now - due;
-    if (stalled > 0) this.#lastHeard = Math.min(now, this.#lastHeard + stalled);
+    if (stalled > 0) {
+      this.#lastHeard = Math.min(now, this.#lastHeard + stalled);
+      this.#progressAt = Math.min(now, this.#progressAt + stalled);
+    }
     const silent = now - this.#lastHeard;
     if (silent >= this.#silenceAllowed()) {
       const what = this.#heard ? "no heartbeat" : "no CONFIRM acknowledgement";
       this.#log.debug(`channel ${this.encryptorAddress.toString()}: ${what} from the peer for ${Math.round(silent)} ms; closing`);
       // The CLOSE goes out anyway: a peer that is alive but unheard learns it at once.
       return this.close(new SecureChannelPeerGoneError(`Nothing authenticated from the peer for ${Math.round(silent)} ms (${what})`));
+    }
+    if (now >= this.#stallDue()) {
+      const held = this.#hold!.held;
+      const stuck = Math.round(now - this.#progressAt);
+      this.#log.warn(`closing channel ${this.encryptorAddress.toString()}: its peer took nothing for ${stuck} ms while ${held} bytes past its limits waited (SECURE_CHANNEL_PEER_STALLED)`);
+      return this.close(new SecureChannelPeerStalledError(`The peer took nothing for ${stuck} ms while ${held} bytes past the channel's limits waited for it`));
     }
     if (now - this.#lastSent >= this.#heartbeatEvery()) {
       if (this.#budgeted) this.#heartbeats.sealed++;
@@ -885,7 +908,7 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
   #sealRecord(count: number, bytes: number): void {
     const queue = this.#queue;
     this.#sendCredit.spend(count, bytes);
-    this.#lastSent = performance.now();
+    this.#lastSent = this.#progressAt = performance.now();
     if (count === 1) {
       const head = queue.head(0);
       const length = queue.payloadLength(0);
@@ -1292,7 +1315,13 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
     const budget = this.#queue.budget;
     // Never past half the node's send-queue budget: the other half stays for channels that are merely busy.
     const spent = budget === undefined ? () => false : () => budget.bytes >= budget.maxBytes / 2;
-    this.#encryptorMailbox?.holdWhileFull(new SharedHold(this.#queue.bound, SHARED_HOLD_PER_FEEDER_BYTES, SHARED_HOLD_BYTES, spent));
+    // A hold that begins starts the stall clock (see #stallDue): the liveness timer looks then.
+    const onHold = (): void => {
+      this.#progressAt = performance.now();
+      if (this.livenessSlot >= 0) this.#armLiveness(this.#progressAt);
+    };
+    this.#hold = new SharedHold(this.#queue.bound, SHARED_HOLD_PER_FEEDER_BYTES, SHARED_HOLD_BYTES, spent, onHold);
+    this.#encryptorMailbox?.holdWhileFull(this.#hold);
   }
 
   /** An admitted envelope's credit goes back at once, or when the mailbox it went to has room again if that is full. */

@@ -70,9 +70,11 @@ export class SecureChannelRefusedError extends SecureChannelError {
  * - `closed-by-peer`: the peer's authenticated CLOSE (SecureChannelClosedByPeerError);
  * - `peer-gone`: nothing authenticated from the peer within its timeout (SecureChannelPeerGoneError);
  * - `transport-error`: the first hop to the peer went away or refused a record (SecureChannelTransportError);
- * - `credit-exceeded`: the peer kept sending past its credit (SecureChannelCreditExceededError).
+ * - `credit-exceeded`: the peer kept sending past its credit (SecureChannelCreditExceededError);
+ * - `peer-stalled`: a channel whose credit is shared (a relay service's registrant channel) held records past its
+ *   limits while its peer took none for a third of the peer timeout (SecureChannelPeerStalledError).
  */
-export type SecureChannelCloseReason = "closed-locally" | "closed-by-peer" | "peer-gone" | "transport-error" | "credit-exceeded";
+export type SecureChannelCloseReason = "closed-locally" | "closed-by-peer" | "peer-gone" | "transport-error" | "credit-exceeded" | "peer-stalled";
 
 /**
  * Why a channel closed (`channel.closed` resolves to it), and what pending requests through
@@ -148,7 +150,21 @@ export class SecureChannelMessageTooLargeError extends SecureChannelError {
   }
 }
 
-registerErrorClasses(SecureChannelPeerGoneError, SecureChannelClosedByPeerError, SecureChannelTransportError, SecureChannelMessageTooLargeError);
+/**
+ * Why a channel whose credit is shared by others' traffic (a relay service's registrant channel,
+ * shareSecureChannelCredit) closed when it held records past its limits, pausing the connections
+ * that fed it, while its peer took none (no credit granted, or its connection read nothing) for
+ * SHARED_HOLD_STALL_SHARE of the peer timeout: its heartbeats may still come (docs/secure-channels.md, "Credit").
+ */
+export class SecureChannelPeerStalledError extends SecureChannelClosedError {
+  override readonly code: string = "SECURE_CHANNEL_PEER_STALLED";
+  override readonly closeReason: SecureChannelCloseReason = "peer-stalled";
+  constructor(message = "The peer of the secure channel took nothing while others' records waited for it", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+registerErrorClasses(SecureChannelPeerGoneError, SecureChannelClosedByPeerError, SecureChannelTransportError, SecureChannelMessageTooLargeError, SecureChannelPeerStalledError);
 
 /**
  * Why a channel end closed, made when first asked for. Most closes are never asked why (a

@@ -10,6 +10,15 @@ import type { MailboxBound, Route } from "@hopwire/runtime";
 export const SHARED_HOLD_PER_FEEDER_BYTES = 16 * 1024 * 1024;
 /** See SHARED_HOLD_PER_FEEDER_BYTES: all feeders of one such channel together. */
 export const SHARED_HOLD_BYTES = 64 * 1024 * 1024;
+/**
+ * How long, as a share of the channel's peer timeout (10 s of the default 30 s), such a channel
+ * may hold records past its limits while it passes none on to its peer (no record sealed: the
+ * peer granted no credit, or its connection took nothing) before it is closed
+ * (SecureChannelPeerStalledError): a feeder past its share is paused meanwhile, and with it
+ * its other channels (an initiator's to other registrants), and a registrant that reads nothing
+ * but still writes its heartbeats would otherwise keep it so for as long as it stays connected.
+ */
+export const SHARED_HOLD_STALL_SHARE = 1 / 3;
 
 /**
  * The count behind that hold: bytes taken per feeder (the first hop of a message's return route:
@@ -34,6 +43,8 @@ export class SharedHold {
     readonly total: number,
     /** Whether the node's channels hold half their send-queue budget or more: then nothing more is held for anyone. */
     readonly spent: () => boolean,
+    /** Called when the hold begins (its first bytes past the queue's limits since it last had room): the channel's stall clock starts. */
+    readonly onHold: () => void = () => {},
   ) {}
 
   /**
@@ -47,7 +58,9 @@ export class SharedHold {
     if (!this.bound.isFull || bytes <= 0) return;
     this.#perFeeder.set(this.#last, (this.#perFeeder.get(this.#last) ?? 0) + bytes);
     this.#total += bytes;
-    this.#cancel ??= this.bound.onRoom(() => this.reset());
+    if (this.#cancel !== undefined) return;
+    this.#cancel = this.bound.onRoom(() => this.reset());
+    this.onHold();
   }
 
   /** Whether the last feeder (or all together) took its share while the queue was full. */
