@@ -400,7 +400,7 @@ describe("hopwire node: configuration errors", { timeout: 60_000 }, () => {
     ["unknown top-level key (JSON)", "top.json", '{ "listeners": [] }', /^hopwire: \S+top\.json: listeners: unknown key, expected one of: identity, connections, tcpListeners, /],
     ["unreadable identity file", "identity-file.yaml", "identity:\n  file: /nonexistent/bob.json\n", /^hopwire: \S+identity-file\.yaml: identity\.file: cannot read the identity file "\/nonexistent\/bob\.json" \(ENOENT\)$/],
     ["unknown identity name", "identity-name.yaml", "identity: carol\n", /^hopwire: \S+identity-name\.yaml: identity: No identity called "carol"/],
-    ["a reference to no connection", "via.yaml", "inlets:\n  - listen: 127.0.0.1:0\n    via: relay\n", /^hopwire: \S+via\.yaml: inlets\[0\]\.via: expected a name from "connections" or "host:port", got "relay"$/],
+    ["a reference to no connection", "via.yaml", "inlets:\n  - listen: 127.0.0.1:0\n    via: relay\n    trust: everyone\n", /^hopwire: \S+via\.yaml: inlets\[0\]\.via: expected a name from "connections" or "host:port", got "relay"$/],
     ["not YAML at all", "broken.yaml", "tcpListeners: [\n", /^hopwire: \S+broken\.yaml: not valid YAML: /],
   ];
   // The first case as a process (the bin's exit code and stderr); the others through runCli
@@ -466,7 +466,7 @@ describe("hopwire node: configuration errors", { timeout: 60_000 }, () => {
     const home = newHome();
     await createIdentity(home, "bob");
     const path = join(home, "relay.yaml");
-    writeFileSync(path, "identity: bob\ntcpListeners:\n  - address: 127.0.0.1:0\nsecureChannelListeners:\n  - address: api\nrelayService:\n  allow: everyone\n");
+    writeFileSync(path, "identity: bob\ntcpListeners:\n  - address: 127.0.0.1:0\nsecureChannelListeners:\n  - address: api\n    trust: everyone\nrelayService:\n  allow: everyone\n");
     const child = hopwire(home, "node", path);
     await child.line(/ relay service forwarding_service \(any name, any identity\)$/);
     await child.line(/ ready$/);

@@ -25,7 +25,7 @@ describe("a configured outlet's stream limits", () => {
     try {
       const to = `127.0.0.1:${(target.address() as AddressInfo).port}`;
       const config = parseConfig(
-        { tcpListeners: [{ address: "127.0.0.1:0" }], secureChannelListeners: [{ address: "api" }], outlets: [{ to, maxStreamsPerChannel: 1 }] },
+        { tcpListeners: [{ address: "127.0.0.1:0" }], secureChannelListeners: [{ address: "api", trust: "everyone" }], outlets: [{ to, maxStreamsPerChannel: 1 }] },
         "test",
       );
       const r = await startNodeFromConfig(config, { home: newHome(), source: "test", log: () => {} });
@@ -52,7 +52,7 @@ describe("a configured outlet's stream limits", () => {
 describe("a configured secure channel listener's channel limits", () => {
   it("maxChannelsPerConnection applies: the second channel over one connection is refused with the limit's reason", async () => {
     const config = parseConfig(
-      { tcpListeners: [{ address: "127.0.0.1:0" }], secureChannelListeners: [{ address: "api", maxChannels: 8, maxChannelsPerConnection: 1 }] },
+      { tcpListeners: [{ address: "127.0.0.1:0" }], secureChannelListeners: [{ address: "api", trust: "everyone", maxChannels: 8, maxChannelsPerConnection: 1 }] },
       "test",
     );
     const r = await startNodeFromConfig(config, { home: newHome(), source: "test", log: () => {} });
@@ -68,7 +68,7 @@ describe("a configured secure channel listener's channel limits", () => {
   });
 
   it("rejects a limit that is no positive whole number, naming the key", () => {
-    expect(() => parseConfig({ secureChannelListeners: [{ address: "api", maxChannelsPerConnection: 0 }] }, "test")).toThrow(
+    expect(() => parseConfig({ secureChannelListeners: [{ address: "api", trust: "everyone", maxChannelsPerConnection: 0 }] }, "test")).toThrow(
       "test: secureChannelListeners[0].maxChannelsPerConnection: expected a positive whole number",
     );
   });

@@ -19,12 +19,12 @@ describe("node configuration", () => {
     const config = parseConfig(
       {
         tcpListeners: [{ address: "127.0.0.1:0" }],
-        secureChannelListeners: [{ address: "api" }],
+        secureChannelListeners: [{ address: "api", trust: "everyone" }],
         relayService: { allow: { bob: [bob] } },
         relays: [{ name: "bob", at: "relay" }],
         connections: { relay: "127.0.0.1:4000" },
         outlets: [{ to: "127.0.0.1:5432" }],
-        inlets: [{ listen: "127.0.0.1:7000", via: "relay", relay: "bob" }],
+        inlets: [{ listen: "127.0.0.1:7000", via: "relay", relay: "bob", trust: [bob] }],
       },
       "test",
     );
@@ -32,7 +32,7 @@ describe("node configuration", () => {
     expect(config.relayService).toEqual({ address: "forwarding_service", allow: { bob: [bob] } });
     expect(config.relays![0]).toEqual({ name: "bob", at: "relay", trust: "everyone", listener: "api", service: "forwarding_service" });
     expect(config.outlets![0]).toEqual({ address: "outlet", to: "127.0.0.1:5432" });
-    expect(config.inlets![0]).toEqual({ listen: "127.0.0.1:7000", via: "relay", relay: "bob", listener: "api", trust: "everyone", outlet: "outlet" });
+    expect(config.inlets![0]).toEqual({ listen: "127.0.0.1:7000", via: "relay", relay: "bob", listener: "api", trust: [bob], outlet: "outlet" });
   });
 
   // zod's record dropped a "__proto__" key (a valid name): the rule or the connection was
@@ -42,10 +42,10 @@ describe("node configuration", () => {
     // JSON.parse, like the YAML parser, makes "__proto__" an own key (an object literal would set the prototype).
     const raw: unknown = JSON.parse(`{
       "tcpListeners": [{ "address": "127.0.0.1:0" }],
-      "secureChannelListeners": [{ "address": "api" }],
+      "secureChannelListeners": [{ "address": "api", "trust": "everyone" }],
       "relayService": { "allow": { "__proto__": ["${alice}"], "toString": ["${bob}"], "constructor": ["${bob}"] } },
       "connections": { "__proto__": "127.0.0.1:4001", "relay": "127.0.0.1:4000" },
-      "inlets": [{ "listen": "127.0.0.1:7000", "via": "__proto__" }]
+      "inlets": [{ "listen": "127.0.0.1:7000", "via": "__proto__", "trust": "everyone" }]
     }`);
     const config = parseConfig(raw, "test");
     const allow = config.relayService!.allow as Record<string, string[]>;
@@ -57,7 +57,7 @@ describe("node configuration", () => {
     expect(resolvePeer(config, "__proto__")).toBe("127.0.0.1:4001");
     expect(resolvePeer(config, "toString")).toBe("toString");
     for (const via of ["toString", "constructor", "hasOwnProperty"]) {
-      expect(() => parseConfig({ connections: { relay: "127.0.0.1:4000" }, inlets: [{ listen: "127.0.0.1:7000", via }] }, "test")).toThrow(
+      expect(() => parseConfig({ connections: { relay: "127.0.0.1:4000" }, inlets: [{ listen: "127.0.0.1:7000", via, trust: "everyone" }] }, "test")).toThrow(
         `test: inlets[0].via: expected a name from "connections" or "host:port", got "${via}"`,
       );
     }
@@ -107,16 +107,37 @@ describe("node configuration", () => {
     );
   });
 
+  // They defaulted to everyone, where the outlet and inlet commands require --trust or --trust-anyone
+  // (session 56): a file that left trust out exposed its outlet's target to anyone who reached the
+  // node, or let a relay node pose as the outlet's node, and said nothing.
+  it("requires trust of a secure channel listener and of an inlet, saying both ways to write it", () => {
+    const problems: [unknown, string][] = [
+      [
+        { tcpListeners: [{ address: "127.0.0.1:0" }], secureChannelListeners: [{ address: "api" }], outlets: [{ to: "127.0.0.1:5432" }] },
+        "test: secureChannelListeners[0].trust: missing key: expected the identities that may open channels to it, trust: [I…] (hopwire identity show <name> prints one), " +
+          "or trust: everyone to let any identity in (a relay node's listener, demos)",
+      ],
+      [
+        { inlets: [{ listen: "127.0.0.1:7000", via: "127.0.0.1:4000", relay: "bob" }] },
+        "test: inlets[0].trust: missing key: expected the outlet node's identity, trust: [I…] (hopwire identity show <name> prints it), " +
+          "or trust: everyone to take any node that answers at via as the outlet's, a relay node too (demos)",
+      ],
+    ];
+    for (const [raw, message] of problems) expect((thrownBy(raw) as Error | undefined)?.message).toBe(message);
+    // A relay registration's trust pins the relay node, as --relay-trust (default: any) does: still optional.
+    expect(parseConfig({ relays: [{ name: "bob", at: "127.0.0.1:4000" }] }, "test").relays![0]!.trust).toBe("everyone");
+  });
+
   it("names the source, the key path and what was expected, in one line", () => {
     const problems: [unknown, string][] = [
       [{ relays: [{ name: "bob" }] }, 'test: relays[0].at: missing key, expected a connection name or "host:port"'],
       // A misspelt key is a missing one too: the unknown key is what names the typo.
       [{ relays: [{ name: "bob", att: "relay" }] }, "test: relays[0].att: unknown key, expected one of: name, at, trust, listener, service"],
-      [{ relayService: { allow: { bob: ["nope"] } }, secureChannelListeners: [{ address: "api" }] }, 'test: relayService.allow.bob[0]: expected an identifier: "I" followed by 64 lowercase hex digits'],
-      [{ relayService: { allow: { bob: bob } }, secureChannelListeners: [{ address: "api" }] }, "test: relayService.allow.bob: expected a list, got string"],
+      [{ relayService: { allow: { bob: ["nope"] } }, secureChannelListeners: [{ address: "api", trust: "everyone" }] }, 'test: relayService.allow.bob[0]: expected an identifier: "I" followed by 64 lowercase hex digits'],
+      [{ relayService: { allow: { bob: bob } }, secureChannelListeners: [{ address: "api", trust: "everyone" }] }, "test: relayService.allow.bob: expected a list, got string"],
       // Names of dots only were names: an identity ".." was the hidden file "...json".
       [{ identity: ".." }, 'test: identity: expected a name that is not only dots ("." and ".." name directories)'],
-      [{ secureChannelListeners: [{ address: "." }] }, 'test: secureChannelListeners[0].address: expected a name that is not only dots ("." and ".." name directories)'],
+      [{ secureChannelListeners: [{ address: ".", trust: "everyone" }] }, 'test: secureChannelListeners[0].address: expected a name that is not only dots ("." and ".." name directories)'],
       [{ identity: "../bob" }, 'test: identity: expected 1 to 64 letters, digits, "_", "-" or "."; an identity file is written identity: { file: "../bob" }'],
       // A misspelt key of { file } said only "expected an identity name or { file }"; an empty path read the config's directory.
       [{ identity: { fle: "bob.json" } }, "test: identity.fle: unknown key, expected one of: file"],
@@ -135,32 +156,32 @@ describe("node configuration", () => {
       [{ outlets: [{ to: "127.0.0.1:1" }] }, "test: secureChannelListeners: missing: an outlet is reachable only through a secure channel listener, expected at least one"],
       [[], "test: (top level): expected a map of keys, got array"],
       [
-        { secureChannelListeners: [{ address: "api" }], tcpListeners: [{ address: "127.0.0.1:0" }], outlets: [{ to: "127.0.0.1:1", maxStreamsPerChannel: 2000 }] },
+        { secureChannelListeners: [{ address: "api", trust: "everyone" }], tcpListeners: [{ address: "127.0.0.1:0" }], outlets: [{ to: "127.0.0.1:1", maxStreamsPerChannel: 2000 }] },
         "test: outlets[0].maxStreamsPerChannel: expected at most maxStreams (1024, its default), got 2000",
       ],
       [
-        { secureChannelListeners: [{ address: "api" }], tcpListeners: [{ address: "127.0.0.1:0" }], outlets: [{ to: "127.0.0.1:1", maxStreams: 10, maxStreamsPerChannel: 11 }] },
+        { secureChannelListeners: [{ address: "api", trust: "everyone" }], tcpListeners: [{ address: "127.0.0.1:0" }], outlets: [{ to: "127.0.0.1:1", maxStreams: 10, maxStreamsPerChannel: 11 }] },
         "test: outlets[0].maxStreamsPerChannel: expected at most maxStreams (10), got 11",
       ],
       // Addresses the node's workers would share: caught here, not when the second one fails to start (ADDRESS_IN_USE, exit 1).
       [
-        { secureChannelListeners: [{ address: "api" }], tcpListeners: [{ address: "127.0.0.1:0" }], outlets: [{ to: "127.0.0.1:1" }, { to: "127.0.0.1:2" }] },
+        { secureChannelListeners: [{ address: "api", trust: "everyone" }], tcpListeners: [{ address: "127.0.0.1:0" }], outlets: [{ to: "127.0.0.1:1" }, { to: "127.0.0.1:2" }] },
         'test: outlets[1].address: the address "outlet" is already taken by outlets[0].address: every worker of a node needs an address of its own',
       ],
       [
-        { secureChannelListeners: [{ address: "api" }, { address: "api", trust: [bob] }] },
+        { secureChannelListeners: [{ address: "api", trust: "everyone" }, { address: "api", trust: [bob] }] },
         'test: secureChannelListeners[1].address: the address "api" is already taken by secureChannelListeners[0].address: every worker of a node needs an address of its own',
       ],
       [
-        { secureChannelListeners: [{ address: "api" }], tcpListeners: [{ address: "127.0.0.1:0" }], outlets: [{ address: "api", to: "127.0.0.1:1" }] },
+        { secureChannelListeners: [{ address: "api", trust: "everyone" }], tcpListeners: [{ address: "127.0.0.1:0" }], outlets: [{ address: "api", to: "127.0.0.1:1" }] },
         'test: outlets[0].address: the address "api" is already taken by secureChannelListeners[0].address: every worker of a node needs an address of its own',
       ],
       [
-        { secureChannelListeners: [{ address: "app" }] },
+        { secureChannelListeners: [{ address: "app", trust: "everyone" }] },
         'test: secureChannelListeners[0].address: "app" is the node\'s own inbox: every worker of a node needs an address of its own',
       ],
       [
-        { secureChannelListeners: [{ address: "api" }], tcpListeners: [{ address: "127.0.0.1:0" }], relayService: { allow: "everyone" }, outlets: [{ address: "forward_to_db", to: "127.0.0.1:1" }] },
+        { secureChannelListeners: [{ address: "api", trust: "everyone" }], tcpListeners: [{ address: "127.0.0.1:0" }], relayService: { allow: "everyone" }, outlets: [{ address: "forward_to_db", to: "127.0.0.1:1" }] },
         'test: outlets[0].address: "forward_to_db" is where the relay service starts the forwarder of a relay named "db": every worker of a node needs an address of its own',
       ],
     ];

@@ -26,7 +26,7 @@ const producers: Record<string, { yaml: string } | { args: string[] }> = {
   'hopwire: bob.yaml: identity: No identity called "carol" in /home/me/.hopwire/identities (create it with: hopwire identity create carol)': {
     yaml: "identity: carol\n",
   },
-  'hopwire: bob.yaml: inlets[0].via: expected a name from "connections" or "host:port", got "relay"': { yaml: "inlets:\n  - listen: 127.0.0.1:7000\n    via: relay\n" },
+  'hopwire: bob.yaml: inlets[0].via: expected a name from "connections" or "host:port", got "relay"': { yaml: "inlets:\n  - listen: 127.0.0.1:7000\n    via: relay\n    trust: everyone\n" },
   "hopwire: bob.yaml: not valid YAML: Map keys must be unique at line 3, column 1": { yaml: "identity: bob\ntcpListeners: []\nidentity: alice\n" },
   "hopwire: unknown option '--listn' (Did you mean --listen?)": { args: ["relay", "--listn", "0.0.0.0:4000"] },
   'hopwire: command line: --relay: expected <name>@<host:port>, got "bob"': { args: ["outlet", "--trust-anyone", "--to", "127.0.0.1:5432", "--relay", "bob"] },

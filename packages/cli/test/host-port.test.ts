@@ -41,8 +41,8 @@ describe("host:port values on the command line and in files", { timeout: 60_000 
     const files: [string, string][] = [
       ['tcpListeners: [{ address: "4000" }]', 'tcpListeners[0].address: "4000" has no host: write "host:port", e.g. "127.0.0.1:4000"'],
       ["connections: { relay: relay.example.com }", 'connections.relay: "relay.example.com" has no port: write "host:port", e.g. "relay.example.com:4000"'],
-      ["secureChannelListeners: [{ address: api }]\ntcpListeners: [{ address: 127.0.0.1:0 }]\noutlets: [{ to: 127.0.0.1:80, allow: [db] }]", 'outlets[0].allow[0]: "db" has no port: write "host:port", e.g. "db:4000"'],
-      ["inlets: [{ listen: 127.0.0.1:70000, via: 127.0.0.1:1 }]", 'inlets[0].listen: "127.0.0.1:70000" has an invalid port 70000: expected a port from 0 to 65535'],
+      ["secureChannelListeners: [{ address: api, trust: everyone }]\ntcpListeners: [{ address: 127.0.0.1:0 }]\noutlets: [{ to: 127.0.0.1:80, allow: [db] }]", 'outlets[0].allow[0]: "db" has no port: write "host:port", e.g. "db:4000"'],
+      ["inlets: [{ listen: 127.0.0.1:70000, via: 127.0.0.1:1, trust: everyone }]", 'inlets[0].listen: "127.0.0.1:70000" has an invalid port 70000: expected a port from 0 to 65535'],
       ["relays: [{ name: bob, at: ':4000' }]", 'relays[0].at: ":4000" has no host: write "host:port", e.g. "127.0.0.1:4000"'],
     ];
     for (const [i, [text, message]] of files.entries()) {

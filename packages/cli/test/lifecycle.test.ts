@@ -12,7 +12,7 @@ describe("a node runs until SIGINT/SIGTERM", { timeout: 60_000 }, () => {
   it("an empty configuration, and one with only a secure channel listener: ready, then stopping/stopped on SIGTERM, exit 0", async () => {
     const home = newHome();
     writeFileSync(join(home, "empty.yaml"), "");
-    writeFileSync(join(home, "channel-only.yaml"), "secureChannelListeners:\n  - address: api\n");
+    writeFileSync(join(home, "channel-only.yaml"), "secureChannelListeners:\n  - address: api\n    trust: everyone\n");
     const nodes = ["empty.yaml", "channel-only.yaml"].map((file) => hopwire(["--home", home, "node", join(home, file)]));
     await Promise.all(nodes.map((n) => n.line(/ ready$/)));
     await Promise.all(nodes.map((n) => terminate(n)));
@@ -33,8 +33,8 @@ describe("a configuration nothing could reach is an error (exit 2) that says wha
   it("a file with outlets and neither tcpListeners nor relays; a relay service without tcpListeners", async () => {
     const home = newHome();
     const files: [string, string][] = [
-      ["secureChannelListeners: [{ address: api }]\noutlets: [{ to: 127.0.0.1:5432 }]\n", "outlets: unreachable: expected tcpListeners (inlets connect to this node) or relays (this node registers at a relay node), or both"],
-      ["secureChannelListeners: [{ address: api }]\nrelayService: { allow: everyone }\n", "tcpListeners: missing: a relay service's forwarders are reached through this node's TCP listeners, expected at least one"],
+      ["secureChannelListeners: [{ address: api, trust: everyone }]\noutlets: [{ to: 127.0.0.1:5432 }]\n", "outlets: unreachable: expected tcpListeners (inlets connect to this node) or relays (this node registers at a relay node), or both"],
+      ["secureChannelListeners: [{ address: api, trust: everyone }]\nrelayService: { allow: everyone }\n", "tcpListeners: missing: a relay service's forwarders are reached through this node's TCP listeners, expected at least one"],
     ];
     for (const [i, [text, message]] of files.entries()) {
       const { path, code, out, err } = await hopwireNodeWithFile(home, `n${i}.yaml`, text);

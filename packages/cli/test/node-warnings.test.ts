@@ -20,7 +20,7 @@ afterEach(async () => {
 async function startNode(lines: string[]): Promise<Node> {
   vi.stubEnv("HOPWIRE_WARNINGS", "on"); // the suite turns them off
   const config = parseConfig(
-    { tcpListeners: [{ address: "127.0.0.1:0" }], secureChannelListeners: [{ address: "api" }], relayService: { allow: "everyone" }, outlets: [{ to: "127.0.0.1:5432" }] },
+    { tcpListeners: [{ address: "127.0.0.1:0" }], secureChannelListeners: [{ address: "api", trust: "everyone" }], relayService: { allow: "everyone" }, outlets: [{ to: "127.0.0.1:5432" }] },
     "test",
   );
   const r = await startNodeFromConfig(config, { home: newHome(), source: "test", log: () => {}, warn: (line) => lines.push(line) });
@@ -87,7 +87,7 @@ describe("a configured node's warnings", () => {
     vi.stubEnv("HOPWIRE_WARNINGS", "on");
     const lines: string[] = [];
     const logged: string[] = [];
-    const config = parseConfig({ tcpListeners: [{ address: "127.0.0.1:0" }], secureChannelListeners: [{ address: "api" }], outlets: [{ to: "127.0.0.1:5432" }] }, "test");
+    const config = parseConfig({ tcpListeners: [{ address: "127.0.0.1:0" }], secureChannelListeners: [{ address: "api", trust: "everyone" }], outlets: [{ to: "127.0.0.1:5432" }] }, "test");
     const r = await startNodeFromConfig(config, { home: newHome(), source: "test", log: (line) => logged.push(line), warn: (line) => lines.push(line) });
     running.push(r);
     const listening = logged.find((line) => line.startsWith("tcp listener "))!.slice("tcp listener ".length).replace(/^1#/, "");

@@ -10,7 +10,7 @@ import { whatIsNamed } from "../dist/node/unknown-address.js";
 const outletBehindRelay = parseConfig(
   {
     relays: [{ name: "bob", at: "127.0.0.1:4000" }],
-    secureChannelListeners: [{ address: "api" }],
+    secureChannelListeners: [{ address: "api", trust: "everyone" }],
     outlets: [{ to: "127.0.0.1:5432" }],
   },
   "test",
@@ -25,12 +25,12 @@ describe("a message for an address the node does not have", () => {
   });
 
   it("without relays, says only that it was not running", () => {
-    const plain = parseConfig({ tcpListeners: [{ address: "127.0.0.1:0" }], secureChannelListeners: [{ address: "api" }] }, "test");
+    const plain = parseConfig({ tcpListeners: [{ address: "127.0.0.1:0" }], secureChannelListeners: [{ address: "api", trust: "everyone" }] }, "test");
     expect(whatIsNamed("api", plain)).toBe(`"api" is this node's secure channel listener, which was not running when the message came: it had not started, or had stopped.`);
   });
 
   it("on an inlet's node with no relay service, calls forward_to_<name> its own inlet's message come back", () => {
-    const inlet = parseConfig({ inlets: [{ listen: "127.0.0.1:7000", via: "127.0.0.1:4000", relay: "bob" }] }, "test");
+    const inlet = parseConfig({ inlets: [{ listen: "127.0.0.1:7000", via: "127.0.0.1:4000", relay: "bob", trust: "everyone" }] }, "test");
     expect(whatIsNamed("forward_to_bob", inlet)).toMatch(/^this node runs no relay service: a message for "forward_to_bob" here is one of its own inlets' \(--via bob@…, inlets\[\]\.relay\) come back\. Is the node/);
   });
 

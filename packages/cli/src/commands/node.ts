@@ -123,7 +123,7 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
       const raw: NodeConfigInput = {
         ...(o.identity ? { identity: o.identity } : {}),
         tcpListeners: [{ address: o.listen }],
-        secureChannelListeners: [{ address: "api" }],
+        secureChannelListeners: [{ address: "api", trust: "everyone" }],
         relayService: { allow: o.allowAnyone ? "everyone" : allowRules(o.allow ?? []) },
       };
       await runNode(await parseCommandLine(raw, RELAY_FLAGS), { home: home(), source: COMMAND_LINE, log, warn });
@@ -157,7 +157,8 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
         ...(o.identity ? { identity: o.identity } : {}),
         ...(o.listen ? { tcpListeners: [{ address: o.listen }] } : {}),
         ...(relay ? { relays: [{ name: relay.name, at: relay.at, ...(o.relayTrust ? { trust: [o.relayTrust] } : {}) }] } : {}),
-        secureChannelListeners: [{ address: "api", ...(o.trust ? { trust: o.trust } : {}) }],
+        // Neither --trust nor --trust-anyone is checkTrustChoice's error, once the rest is checked.
+        secureChannelListeners: [{ address: "api", trust: o.trust ?? "everyone" }],
         outlets: [{ address: o.address, to: o.to, ...(o.allowTarget ? { allow: o.allowTarget } : {}) }],
       };
       const config = await parseCommandLine(raw, OUTLET_FLAGS);
@@ -186,7 +187,7 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
             ...(at < 0 ? {} : { relay: o.via.slice(0, at) }),
             outlet: o.outlet,
             ...(o.target ? { target: o.target } : {}),
-            ...(o.trust ? { trust: o.trust } : {}),
+            trust: o.trust ?? "everyone", // neither flag: checkTrustChoice's error, once the rest is checked
           },
         ],
       };

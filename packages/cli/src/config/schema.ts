@@ -67,9 +67,22 @@ function withoutPrototype<T>(map: Readonly<Record<string, T>>): Record<string, T
 }
 
 /** Who is trusted: "everyone", or a list of identifiers. */
-export const trust = z.union([z.literal("everyone"), z.array(identifier).min(1, "expected at least one identifier")], {
-  errorMap: () => ({ message: 'expected "everyone" or a list of identifiers' }),
-});
+export const trust = trustSchema();
+
+/**
+ * `trust` where it may not be left out: a secure channel listener's (who reaches what is
+ * behind it, an outlet's target) and an inlet's (who may answer as the outlet's node). It
+ * defaulted to everyone, where the outlet and inlet commands require --trust or
+ * --trust-anyone (session 56): a file that left it out exposed its outlet, or let a relay
+ * node pose as the outlet's node, without a word. `missing` says what to write instead.
+ */
+function trustSchema(missing?: string) {
+  return z.union([z.literal("everyone"), z.array(identifier).min(1, "expected at least one identifier")], {
+    errorMap: (_issue, ctx) => ({
+      message: ctx.data === undefined && missing !== undefined ? `missing key: ${missing}` : 'expected "everyone" or a list of identifiers',
+    }),
+  });
+}
 
 /** A name that looks like a path (a "/", or ".json" at its end) was meant as a file: say how to write one. */
 const identityName = z.string().superRefine((s, ctx) => {
@@ -153,7 +166,9 @@ export const nodeConfigSchema = z
         z
           .object({
             address: name,
-            trust: trust.default("everyone"),
+            trust: trustSchema(
+              "expected the identities that may open channels to it, trust: [I…] (hopwire identity show <name> prints one), or trust: everyone to let any identity in (a relay node's listener, demos)",
+            ),
             /** Channels (open or handshaking) at once (default 16 384). */
             maxChannels: count.optional(),
             /** Of those, over one connection (default 1 024; a node behind a relay gets all its clients' channels over one). */
@@ -219,7 +234,9 @@ export const nodeConfigSchema = z
             relay: name.optional(),
             /** The outlet node's secure channel listener (default "api") and whom to trust there. */
             listener: name.default("api"),
-            trust: trust.default("everyone"),
+            trust: trustSchema(
+              "expected the outlet node's identity, trust: [I…] (hopwire identity show <name> prints it), or trust: everyone to take any node that answers at via as the outlet's, a relay node too (demos)",
+            ),
             outlet: name.default("outlet"),
             /** Ask the outlet for this target instead of its own `to` (one of the outlet's `allow`). */
             target: hostPort.optional(),
