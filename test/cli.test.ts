@@ -246,15 +246,16 @@ describe("hopwire relay / outlet / inlet: the three-command scenario", { timeout
     await relay.line(/ ready$/);
     const inlet = hopwire(home, "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", `bob@127.0.0.1:${relayPort}`);
     // The first handshake's 2 s timeout is the wait measured here; until session 56 the inlet exited 1 after 10 s.
-    await inlet.line(
+    // It names the port it will listen on (until session 57: "inlet 127.0.0.1:0", its --from).
+    const retryPort = await inlet.line(
       new RegExp(
-        `inlet 127\\.0\\.0\\.1:0: could not open its secure channel \\(no answer .* within 2 s: is an outlet registered as "bob" at 127\\.0\\.0\\.1:${relayPort} \\(hopwire outlet --relay bob@.*\\); retrying in \\d+ ms$`,
+        `inlet 127\\.0\\.0\\.1:([1-9]\\d*): could not open its secure channel \\(no answer .* within 2 s: is an outlet registered as "bob" at 127\\.0\\.0\\.1:${relayPort} \\(hopwire outlet --relay bob@.*\\); retrying in \\d+ ms$`,
       ),
     );
     const http = await httpServer(Buffer.from("registered late"));
     hopwire(home, "outlet", "--trust-anyone", "--to", `127.0.0.1:${http}`, "--relay", `bob@127.0.0.1:${relayPort}`);
-    // Not portOf: the retry line above names the inlet's --from, port 0.
     const inletPort = Number((await inlet.line(/ inlet 127\.0\.0\.1:(\d+) -> /))[1]);
+    expect(inletPort).toBe(Number(retryPort[1]));
     expect(await (await fetch(`http://127.0.0.1:${inletPort}/`)).text()).toBe("registered late");
     expect(inlet.stderr()).toBe("");
   });

@@ -61,13 +61,16 @@ describe("an inlet whose --via does not answer at start-up", () => {
     const home = newHome();
     try {
       const inlet = hopwire(["--home", home, "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", via]);
+      // --from 127.0.0.1:0: each line names the port the inlet will listen on, not 0, and it then listens there.
       const tried = new RegExp(
-        `inlet 127\\.0\\.0\\.1:0: could not open its secure channel \\(Could not connect to ${via}: connect ECONNREFUSED .*: ` +
+        `inlet 127\\.0\\.0\\.1:(\\d+): could not open its secure channel \\(Could not connect to ${via}: connect ECONNREFUSED .*: ` +
           `is the outlet's node \\(hopwire outlet --listen\\) running at --via ${via} \\(inlets\\[\\]\\.via\\)\\?\\); retrying in \\d+ ms$`,
       );
-      await inlet.line(tried);
+      const port = Number((await inlet.line(tried))[1]);
+      expect(port).toBeGreaterThan(0);
       const outlet = hopwire(["--home", home, "outlet", "--trust-anyone", "--to", "127.0.0.1:9", "--listen", via]);
-      await inlet.line(/ inlet 127\.0\.0\.1:\d+ -> .* \(secure channel to I[0-9a-f]{64}\)$/);
+      await inlet.line(new RegExp(` inlet 127\\.0\\.0\\.1:${port} -> .* \\(secure channel to I[0-9a-f]{64}\\)$`));
+      expect(inlet.lines.filter((l) => / inlet 127\.0\.0\.1:0\b/.test(l))).toEqual([]);
       await inlet.line(/ ready$/);
       expect(inlet.stderr()).toBe("");
       await terminate(inlet);

@@ -74,8 +74,10 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
   const describe = [plan.via, ...plan.hops, plan.outlet].join(" -> ");
   const target = plan.target === undefined ? "" : ` (target ${plan.target})`; // as the first opening's line has it
   const openFailures = new RateLimitedLog(log, OPEN_FAILURE_LOG_INTERVAL_MS);
-  let address = plan.listen; // the bound one once listening: the same port again on every reopening
-  await checkCanListen(plan.listen);
+  // Where it listens: for port 0 the port the check was given, so that the lines before the
+  // channel opens name the port it will listen on (they said "127.0.0.1:0"), then the bound
+  // one, the same port again on every reopening.
+  let address = await checkCanListen(plan.listen);
   // The node's stop ends the wait for --via (a library caller's; the command exits on a signal during start-up).
   const removeStartHook = n.onStop(() => stopping.abort());
   let current: Awaited<ReturnType<typeof open>>;
@@ -100,14 +102,14 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
     for (;;) {
       const handshakeTimeout = reopenHandshakeTimeout(timedOut);
       try {
-        return await open(plan.listen, handshakeTimeout);
+        return await open(address, handshakeTimeout, plan.listen);
       } catch (error) {
         const said = atStart(error, handshakeTimeout);
         if (stopping.signal.aborted || !worthRetrying(said)) throw said;
         if (said instanceof TimeoutError) timedOut++;
         failures = nextFailures(failures, said);
         const delayMs = backoffDelay(failures - 1);
-        log(`inlet ${plan.listen}: could not open its secure channel (${(said as Error).message}); retrying in ${delayMs} ms`);
+        log(`inlet ${address}: could not open its secure channel (${(said as Error).message}); retrying in ${delayMs} ms`);
         await sleepFor(delayMs, stopping.signal);
       }
     }
@@ -139,9 +141,11 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
     );
   }
 
+  /** `asked`: at start, what --from asked for, listened on if `listen` (the port the system chose for port 0) was taken since. */
   async function open(
     listen: string,
     handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT,
+    asked?: string,
   ): Promise<{ connection: TcpConnection; channel: SecureChannel; inlet: Inlet; unwatch: () => void }> {
     const connection = await tcp.connect(plan.via, new TcpConnectionOptions(), { signal: stopping.signal });
     try {
@@ -151,7 +155,12 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
         route(connection, ...plan.hops),
         new SecureChannelOptions().withTrustPolicy(plan.trust).withSignal(stopping.signal).withHandshakeTimeout(handshakeTimeout),
       );
-      const inlet = await createInlet(n, { listen, route: route(channel, plan.outlet), ...(plan.target === undefined ? {} : { target: plan.target }) });
+      const inletOn = (on: string): Promise<Inlet> => createInlet(n, { listen: on, route: route(channel, plan.outlet), ...(plan.target === undefined ? {} : { target: plan.target }) });
+      const inlet = await inletOn(listen).catch((error: unknown) => {
+        // Port 0 asks for any free port: if another process took the one chosen while the channel opened, another one.
+        if (asked !== undefined && asked !== listen && (error as { code?: unknown }).code === "PORTAL_LISTEN") return inletOn(asked);
+        throw error;
+      });
       inlet.onStreamClosed(reportOpenFailure);
       const unwatch = n.router.watchHop(channel.address, (reason) => void reopen(reason));
       return { connection, channel, inlet, unwatch };
