@@ -9,3 +9,11 @@ export function nameProblem(value: string): string | undefined {
   if (ONLY_DOTS.test(value)) return 'expected a name that is not only dots ("." and ".." name directories)';
   return undefined;
 }
+
+/**
+ * What a file's wrong identifier is told: where to get one, and that the docs' "I9f92…" is one
+ * cut short (copied from the reference, it was "expected an identifier" and nothing to do).
+ * The value itself is not repeated (a secret key pasted there would be printed); a flag's
+ * error names its value and says this its own way (flag-terms.ts).
+ */
+export const IDENTIFIER_HINT = ' (hopwire identity show <name> prints one; "I9f92…" in the docs is one cut short, to be written whole)';

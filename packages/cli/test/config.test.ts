@@ -133,7 +133,7 @@ describe("node configuration", () => {
       [{ relays: [{ name: "bob" }] }, 'test: relays[0].at: missing key, expected a connection name or "host:port"'],
       // A misspelt key is a missing one too: the unknown key is what names the typo.
       [{ relays: [{ name: "bob", att: "relay" }] }, "test: relays[0].att: unknown key, expected one of: name, at, trust, listener, service"],
-      [{ relayService: { allow: { bob: ["nope"] } }, secureChannelListeners: [{ address: "api", trust: "everyone" }] }, 'test: relayService.allow.bob[0]: expected an identifier: "I" followed by 64 lowercase hex digits'],
+      [{ relayService: { allow: { bob: ["nope"] } }, secureChannelListeners: [{ address: "api", trust: "everyone" }] }, 'test: relayService.allow.bob[0]: expected an identifier: "I" followed by 64 lowercase hex digits (hopwire identity show <name> prints one; "I9f92…" in the docs is one cut short, to be written whole)'],
       [{ relayService: { allow: { bob: bob } }, secureChannelListeners: [{ address: "api", trust: "everyone" }] }, "test: relayService.allow.bob: expected a list, got string"],
       // Names of dots only were names: an identity ".." was the hidden file "...json".
       [{ identity: ".." }, 'test: identity: expected a name that is not only dots ("." and ".." name directories)'],

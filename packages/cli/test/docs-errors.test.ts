@@ -20,6 +20,11 @@ function documentedErrorLines(): string[] {
  */
 const producers: Record<string, { yaml: string } | { args: string[] }> = {
   "hopwire: bob.yaml: secureChannelListeners[0].address: missing key, expected a name string": { yaml: "secureChannelListeners:\n  - trust: everyone\n" },
+  "hopwire: bob.yaml: secureChannelListeners[0].trust: missing key: expected the identities that may open channels to it, trust: [I…] (hopwire identity show <name> prints one), or trust: everyone to let any identity in (a relay node's listener, demos)":
+    { yaml: "secureChannelListeners:\n  - address: api\n" },
+  // The reference's placeholder, copied as it stands.
+  'hopwire: bob.yaml: inlets[0].trust[0]: expected an identifier: "I" followed by 64 lowercase hex digits (hopwire identity show <name> prints one; "I9f92…" in the docs is one cut short, to be written whole)':
+    { yaml: "inlets:\n  - listen: 127.0.0.1:7000\n    via: 127.0.0.1:4000\n    trust: [I9f92…]\n" },
   'hopwire: bob.yaml: tcpListeners[0].address: expected a "host:port" string, got number': { yaml: "tcpListeners:\n  - address: 4000\n" },
   "hopwire: bob.yaml: tcpListeners[0].adress: unknown key, expected one of: address, maxConnections, maxConnectionsPerHost, idleTimeout": { yaml: "tcpListeners:\n  - adress: 127.0.0.1:4000\n" },
   'hopwire: bob.yaml: identity.file: cannot read the identity file "/keys/bob.json" (ENOENT)': { yaml: "identity:\n  file: /keys/bob.json\n" },

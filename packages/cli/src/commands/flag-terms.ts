@@ -2,6 +2,7 @@
 // parser checks: its errors name the configuration's keys ("secureChannelListeners[0].trust[0]").
 // On the command line they name the flag that gave the value, and the value itself.
 import { ConfigError, formatPath } from "../errors.js";
+import { IDENTIFIER_HINT } from "../names.js";
 
 /** Which flag gave the value at each configuration path (a path and everything under it). */
 export type FlagsByPath = Readonly<Record<string, string>>;
@@ -42,7 +43,8 @@ function otherKeysNamed(problem: string, flags: FlagsByPath): string {
 function reworded(problem: string, flag: string, value: unknown): string {
   const fileHint = /; an identity file is written identity: \{ file: .* \}$/;
   const wasFile = fileHint.test(problem);
-  let text = problem.replace('expected a name from "connections" or "host:port"', "expected host:port").replace(fileHint, "");
+  // A flag's value is named, with its own hint below, in place of the file's.
+  let text = problem.replace('expected a name from "connections" or "host:port"', "expected host:port").replace(fileHint, "").replace(IDENTIFIER_HINT, "");
   if (typeof value === "string" && !/\bgot\b/.test(text) && !text.includes(JSON.stringify(value))) text += `, got ${JSON.stringify(value)}`;
   if (wasFile) text += ` (${flag} takes the name of an identity in the store: hopwire identity list)`;
   if (typeof value === "string" && text.startsWith("expected an identifier") && value === "") {

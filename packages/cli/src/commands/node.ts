@@ -107,7 +107,7 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
 
   const relay = program.command("relay").description("run a relay node: a TCP listener, a secure channel listener \"api\" and a relay service");
   requiredOption(relay, "--listen <host:port>", "where to listen for TCP")
-    .option("--allow <name=identifier>", "let an identity register a relay name (repeatable; name * for any)", collect)
+    .option("--allow <name=identifier>", "let an identity register a relay name (repeatable; name * for any; this or --allow-anyone is required)", collect)
     .option("--allow-anyone", "let any identity register any name (demos only)")
     .option("--identity <name>", "the relay node's identity (default: a new one for this run)", once("--identity"))
     .action(async (o: { listen: string; allow?: string[]; allowAnyone?: boolean; identity?: string }) => {
@@ -133,7 +133,7 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
   requiredOption(outlet, "--to <host:port>", "the TCP service the outlet connects to")
     .option("--listen <host:port>", "accept connections on this TCP address", once("--listen"))
     .option("--relay <name@host:port>", "register <name> at the relay node at <host:port> (only connects out)", once("--relay"))
-    .option("--trust <identifier>", "an identity allowed to open channels to this node (repeatable)", collect)
+    .option("--trust <identifier>", "an identity allowed to open channels to this node (repeatable; this or --trust-anyone is required)", collect)
     .option("--trust-anyone", "let any identity open channels to this node, and so reach --to (demos only)")
     .option("--relay-trust <identifier>", "the relay node's identity (default: any)", once("--relay-trust"))
     .option("--identity <name>", "this node's identity (default: a new one for this run)", once("--identity"))
@@ -169,7 +169,7 @@ export function nodeCommands(program: Command, log: LineLog, warn: LineLog): voi
   const inlet = program.command("inlet").description("run a node with a TCP inlet that reaches an outlet through a secure channel");
   requiredOption(inlet, "--from <host:port>", "where the inlet listens for TCP clients");
   requiredOption(inlet, "--via <[name@]host:port>", "the outlet's node, or <name>@<relay node> to go through forward_to_<name>")
-    .option("--trust <identifier>", "the outlet node's identity (repeatable)", collect)
+    .option("--trust <identifier>", "the outlet node's identity (repeatable; this or --trust-anyone is required)", collect)
     .option("--trust-anyone", "take any identity that answers as the outlet's node (demos only)")
     .option("--identity <name>", "this node's identity (default: a new one for this run)", once("--identity"))
     .option("--outlet <name>", "the outlet's address", once("--outlet"), "outlet")

@@ -1,6 +1,6 @@
 import { MAX_BUSY_POLL_MICROS, hostPortProblem } from "@hopwire/runtime";
 import { z } from "zod";
-import { nameProblem } from "../names.js";
+import { IDENTIFIER_HINT, nameProblem } from "../names.js";
 
 /**
  * The configuration of one node, as `hopwire node <file>` reads it (YAML or JSON). Every
@@ -33,7 +33,7 @@ export const hostPort = hostPortSchema({ listen: false });
 /** An identity's identifier: "I" and 64 lowercase hex digits. */
 export const identifier = z
   .string({ invalid_type_error: "expected an identifier string", required_error: "expected an identifier string" })
-  .regex(IDENTIFIER, 'expected an identifier: "I" followed by 64 lowercase hex digits');
+  .regex(IDENTIFIER, `expected an identifier: "I" followed by 64 lowercase hex digits${IDENTIFIER_HINT}`);
 
 /** A local address or name: 1 to 64 letters, digits, "_", "-" or ".", not only dots. */
 export const name = z
