@@ -70,9 +70,9 @@ async function oneWayProxy(upstream: string): Promise<{ address: string; stall: 
 /**
  * A relay node (its channels' peer timeout `peerTimeout`: the stall limit is a third of it), ivy registered in this
  * process, bob registered from a child process through a proxy, and alice connected to the relay node with one
- * channel to ivy and 8 to bob (4 MiB windows each: past the 16 MiB share of her connection).
+ * channel to ivy and `channelsToBob` to bob (4 MiB windows each; 8: past the 16 MiB share of her connection).
  */
-async function setup(proxies: { close: () => void }[], peerTimeout: number) {
+async function setup(proxies: { close: () => void }[], peerTimeout: number, channelsToBob = 8) {
   const events: RelayServiceEvent[] = [];
   const { n: relayN, address: relayAddress } = await startRelayNode((e) => events.push(e), new SecureChannelListenerOptions().withPeerTimeout(peerTimeout));
 
@@ -97,7 +97,7 @@ async function setup(proxies: { close: () => void }[], peerTimeout: number) {
   const identity = await createIdentity();
   const toIvy = await createSecureChannel(alice.n, identity, route(conn, "forward_to_ivy", "listener"));
   const toBob: SecureChannel[] = [];
-  for (let i = 0; i < 8; i++) toBob.push(await createSecureChannel(alice.n, identity, route(conn, "forward_to_bob", "listener")));
+  for (let i = 0; i < channelsToBob; i++) toBob.push(await createSecureChannel(alice.n, identity, route(conn, "forward_to_bob", "listener")));
   const echo = async (timeout: number): Promise<number> => {
     const t0 = performance.now();
     await alice.n.sendAndReceive(route(toIvy, "echoer"), "ping", { timeout });
@@ -171,6 +171,20 @@ describe("a registrant that reads nothing", { timeout: 90_000 }, () => {
     }
     console.log(`bob reading at 2 MiB/s for 5 s: the relay node's channels held up to ${most} bytes; alice's sends to bob that went: ${stats.sent} bytes; removed: ${removed().join(", ")}`);
     expect(most, "the registrant channel held records past its queue's bound (4 MiB)").toBeGreaterThan(8 * 2 ** 20);
+    expect(removed()).toEqual([]);
+    expect(conn.state).toBe("open");
+  });
+
+  // Slow, and holding nobody up: 3 channels of 4 MiB windows stay under the 16 MiB share of alice's connection, so
+  // the hold pauses nobody, and bob, reading at 128 KiB/s (its credit comes back a quarter window, 1 MiB, every
+  // 8 s: longer than the 3 s stall limit), keeps its channel. Before, any bytes held past the queue's bound ran
+  // the stall clock, and bob was closed (every initiator's records to it dropped) though nobody waited on it.
+  it("a registrant that reads slowly while nobody is paused keeps its channel, however long between its credits", async () => {
+    const { proxy, conn, push, stats, removed } = await setup(proxies, 9_000, 3);
+    proxy.throttle(128 * 1024);
+    push();
+    await new Promise((r) => setTimeout(r, 10_000));
+    console.log(`bob reading at 128 KiB/s for 10 s, 3 channels: alice's sends to bob that went: ${stats.sent} bytes; removed: ${removed().join(", ")}`);
     expect(removed()).toEqual([]);
     expect(conn.state).toBe("open");
   });

@@ -20,12 +20,17 @@ describe("SharedHold", () => {
     expect(feed("a", 4 * MiB - 1)).toBe(false);
     expect(hold.held).toBe(0);
     // Full from here: a takes 16 MiB before it is told so; b then has its own share.
-    let a = 0;
+    expect(feed("a", MiB)).toBe(false);
+    // Holding, but nobody paused yet: the channel's stall clock does not run (a slow peer that holds nobody up).
+    expect(hold.held).toBe(MiB);
+    expect([hold.pausing, holds]).toEqual([false, 0]);
+    let a = 1;
     while (!feed("a", MiB)) a++;
     expect(a).toBe(15);
+    expect([hold.pausing, holds]).toEqual([true, 1]);
     expect(feed("b", MiB)).toBe(false);
     expect(hold.held).toBe(17 * MiB);
-    // The hold began once (the channel's stall clock starts then), not at each feeder or delivery.
+    // The first pause started the channel's stall clock, once: not at each feeder or delivery.
     expect(holds).toBe(1);
     // The total (40 MiB) tells every feeder, new ones too.
     let b = 1;
@@ -41,10 +46,10 @@ describe("SharedHold", () => {
     expect(hold.held).toBe(0);
     expect(feed("a", 3 * MiB)).toBe(false);
     expect(feed("a", MiB)).toBe(false);
-    // A new hold after room: its clock starts again.
-    expect(holds).toBe(2);
-    // A spent budget tells everyone at once.
+    expect([hold.pausing, holds]).toEqual([false, 1]);
+    // A spent budget tells everyone at once: a new pause after room, whose clock starts again.
     spent = true;
     expect(feed("d", 1)).toBe(true);
+    expect([hold.pausing, holds]).toEqual([true, 2]);
   });
 });

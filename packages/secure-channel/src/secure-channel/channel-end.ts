@@ -506,11 +506,12 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
   /**
    * When a shared channel (shareCredit) that holds records past its limits, pausing feeders, and
    * passes none on is closed: SHARED_HOLD_STALL_SHARE of the peer timeout after its last record
-   * sealed or the hold's start (Infinity while it holds nothing, and for other channels).
+   * sealed or the hold's first pause of a feeder (Infinity while it holds nothing or pauses nobody,
+   * and for other channels: a slow peer that holds nobody up keeps its channel).
    */
   #stallDue(): number {
     const hold = this.#hold;
-    return hold === undefined || hold.held === 0 ? Number.POSITIVE_INFINITY : this.#progressAt + this.options.peerTimeout * SHARED_HOLD_STALL_SHARE;
+    return hold === undefined || hold.held === 0 || !hold.pausing ? Number.POSITIVE_INFINITY : this.#progressAt + this.options.peerTimeout * SHARED_HOLD_STALL_SHARE;
   }
 
   /**
@@ -1315,12 +1316,12 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
     const budget = this.#queue.budget;
     // Never past half the node's send-queue budget: the other half stays for channels that are merely busy.
     const spent = budget === undefined ? () => false : () => budget.bytes >= budget.maxBytes / 2;
-    // A hold that begins starts the stall clock (see #stallDue): the liveness timer looks then.
-    const onHold = (): void => {
+    // A hold that pauses a feeder starts the stall clock (see #stallDue): the liveness timer looks then.
+    const onPause = (): void => {
       this.#progressAt = performance.now();
       if (this.livenessSlot >= 0) this.#armLiveness(this.#progressAt);
     };
-    this.#hold = new SharedHold(this.#queue.bound, SHARED_HOLD_PER_FEEDER_BYTES, SHARED_HOLD_BYTES, spent, onHold);
+    this.#hold = new SharedHold(this.#queue.bound, SHARED_HOLD_PER_FEEDER_BYTES, SHARED_HOLD_BYTES, spent, onPause);
     this.#encryptorMailbox?.holdWhileFull(this.#hold);
   }
 

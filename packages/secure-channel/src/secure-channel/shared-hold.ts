@@ -12,8 +12,8 @@ export const SHARED_HOLD_PER_FEEDER_BYTES = 16 * 1024 * 1024;
 export const SHARED_HOLD_BYTES = 64 * 1024 * 1024;
 /**
  * How long, as a share of the channel's peer timeout (10 s of the default 30 s), such a channel
- * may hold records past its limits while it passes none on to its peer (no record sealed: the
- * peer granted no credit, or its connection took nothing) before it is closed
+ * may hold records past its limits, with a feeder paused, while it passes none on to its peer (no
+ * record sealed: the peer granted no credit, or its connection took nothing) before it is closed
  * (SecureChannelPeerStalledError): a feeder past its share is paused meanwhile, and with it
  * its other channels (an initiator's to other registrants), and a registrant that reads nothing
  * but still writes its heartbeats would otherwise keep it so for as long as it stays connected.
@@ -36,6 +36,7 @@ export class SharedHold {
   #total = 0;
   #last = "";
   #cancel: (() => void) | undefined;
+  #pausing = false;
 
   constructor(
     readonly bound: MailboxBound,
@@ -43,8 +44,12 @@ export class SharedHold {
     readonly total: number,
     /** Whether the node's channels hold half their send-queue budget or more: then nothing more is held for anyone. */
     readonly spent: () => boolean,
-    /** Called when the hold begins (its first bytes past the queue's limits since it last had room): the channel's stall clock starts. */
-    readonly onHold: () => void = () => {},
+    /**
+     * Called when the hold first pauses a feeder (a feeder past its share, all of them past the total, or a spent
+     * budget, told so while bytes are held past the queue's limits) since the queue last had room: the channel's stall
+     * clock starts. A hold that pauses nobody holds nobody up, and a registrant that merely reads slowly keeps its channel.
+     */
+    readonly onPause: () => void = () => {},
   ) {}
 
   /**
@@ -58,14 +63,23 @@ export class SharedHold {
     if (!this.bound.isFull || bytes <= 0) return;
     this.#perFeeder.set(this.#last, (this.#perFeeder.get(this.#last) ?? 0) + bytes);
     this.#total += bytes;
-    if (this.#cancel !== undefined) return;
-    this.#cancel = this.bound.onRoom(() => this.reset());
-    this.onHold();
+    this.#cancel ??= this.bound.onRoom(() => this.reset());
   }
 
   /** Whether the last feeder (or all together) took its share while the queue was full. */
   get full(): boolean {
-    return this.#total >= this.total || (this.#perFeeder.get(this.#last) ?? 0) >= this.perFeeder || this.spent();
+    const full = this.#total >= this.total || (this.#perFeeder.get(this.#last) ?? 0) >= this.perFeeder || this.spent();
+    // Told full while holding: that feeder pauses (see onPause), once per hold.
+    if (full && this.#total > 0 && !this.#pausing) {
+      this.#pausing = true;
+      this.onPause();
+    }
+    return full;
+  }
+
+  /** Whether the hold paused a feeder since the queue last had room (the channel's stall clock runs). */
+  get pausing(): boolean {
+    return this.#pausing;
   }
 
   /** Bytes held past the queue's limits now, as counted (tests). */
@@ -78,6 +92,7 @@ export class SharedHold {
     this.#cancel = undefined;
     this.#perFeeder.clear();
     this.#total = 0;
+    this.#pausing = false;
     cancel?.();
   }
 }
