@@ -299,3 +299,38 @@ describe("window growth", () => {
     expect(budget - outlet.windowGrowth.left).toBe(22 * mib);
   });
 });
+
+describe("window growth given back", () => {
+  // Review H7 (session 57): a channel's share counts the growth of its streams still open, and every stream's growth
+  // goes back to the share and the outlet's budget as it ends.
+  it("a channel's share counts its open streams' growth; an ended stream's growth goes back to both", async () => {
+    const outlet = await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId });
+    const budget = outlet.windowGrowth.budgetBytes;
+    const mib = 1024 * 1024;
+    let ended = 0;
+    outlet.onStreamClosed(() => ended++);
+    const open = async () => {
+      const s = hostile.open();
+      expect(await s.answer()).toBe("OPENED");
+      return s;
+    };
+    const a = await open();
+    const b = await open();
+    expect([await a.growWindow(), await b.growWindow()]).toEqual([8 * mib, 8 * mib]);
+    a.reset();
+    await until(() => ended === 1, "a to end");
+    expect(budget - outlet.windowGrowth.left).toBe(7 * mib);
+    // b still holds 7 MiB of the channel's 16: c grows to 8 MiB, d to 2 MiB only.
+    const c = await open();
+    const d = await open();
+    expect([await c.growWindow(), await d.growWindow()]).toEqual([8 * mib, 2 * mib]);
+    expect(budget - outlet.windowGrowth.left).toBe(15 * mib);
+    for (const s of [b, c, d]) s.reset();
+    await until(() => ended === 4, "b, c and d to end");
+    expect(outlet.windowGrowth.left).toBe(budget);
+    // A new stream on the channel has the whole share again.
+    const e = await open();
+    const f = await open();
+    expect([await e.growWindow(), await f.growWindow()]).toEqual([8 * mib, 8 * mib]);
+  });
+});
