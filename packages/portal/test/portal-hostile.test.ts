@@ -298,6 +298,15 @@ describe("window growth", () => {
     expect(await s.growWindow()).toBe(8 * mib);
     expect(budget - outlet.windowGrowth.left).toBe(22 * mib);
   });
+
+  // Review H7 (session 57): with the share fixed at 16 MiB, a stream allowed 32 MiB stopped at 16 without a word.
+  it("a channel's share is at least what one stream needs to reach maxWindowBytes", async () => {
+    const mib = 1024 * 1024;
+    await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId, maxWindowBytes: 32 * mib });
+    const s = hostile.open();
+    expect(await s.answer()).toBe("OPENED");
+    expect(await s.growWindow()).toBe(32 * mib);
+  });
 });
 
 describe("window growth given back", () => {

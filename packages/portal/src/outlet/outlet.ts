@@ -68,7 +68,7 @@ export class Outlet implements Mailbox, StreamOwner {
   readonly #sockets = new OpenSockets();
   /** @internal the window growth this outlet's streams share */
   readonly windowGrowth = new WindowGrowth(STREAM_WINDOW_GROWTH_BUDGET_BYTES);
-  /** Each channel's share of windowGrowth (CHANNEL_WINDOW_GROWTH_BYTES), while it has streams (as #perChannel). */
+  /** Each channel's share of windowGrowth (#channelGrowthBytes), while it has streams (as #perChannel). */
   readonly #growthPerChannel = new Map<string, WindowGrowth>();
   /** @internal this outlet's finished streams that still hold their address: at most maxStreams */
   readonly lingering: Lingering;
@@ -270,10 +270,20 @@ export class Outlet implements Mailbox, StreamOwner {
     void stream.closed.then(() => clearTimeout(timer));
   }
 
+  /**
+   * A channel's share: CHANNEL_WINDOW_GROWTH_BYTES, or what one stream needs to grow from
+   * windowBytes to maxWindowBytes if that is more (a maxWindowBytes above ≈ 16 MiB was capped
+   * there without a word), never more than the outlet's whole budget.
+   */
+  #channelGrowthBytes(): number {
+    const oneStream = this.#options.maxWindowBytes - this.#options.windowBytes;
+    return Math.min(STREAM_WINDOW_GROWTH_BUDGET_BYTES, Math.max(CHANNEL_WINDOW_GROWTH_BYTES, oneStream));
+  }
+
   /** The share of the outlet's window growth that the streams of `channel` draw on. */
   #channelGrowth(channel: string): WindowGrowth {
     let growth = this.#growthPerChannel.get(channel);
-    if (growth === undefined) this.#growthPerChannel.set(channel, (growth = new WindowGrowth(CHANNEL_WINDOW_GROWTH_BYTES, this.windowGrowth)));
+    if (growth === undefined) this.#growthPerChannel.set(channel, (growth = new WindowGrowth(this.#channelGrowthBytes(), this.windowGrowth)));
     return growth;
   }
 
