@@ -1,4 +1,5 @@
 import type { NodeConfig } from "../config/schema.js";
+import { SAME_SIGNAL_MS, underSupervisor } from "../relaunch.js";
 import { startNodeFromConfig, type LineLog, type RunningNode } from "./start-node.js";
 
 /** How long a node may take to stop on SIGINT/SIGTERM before the process exits anyway (ms). */
@@ -10,7 +11,8 @@ const KEEP_ALIVE_MS = 2 ** 30;
 /**
  * Runs one node in the foreground until SIGINT or SIGTERM, then stops it and exits 0,
  * whatever the configuration holds open (an empty one runs an idle node until a signal). A
- * second signal while stopping, or a stop slower than STOP_TIMEOUT_MS, exits 1 at once.
+ * second signal while stopping, or a stop slower than STOP_TIMEOUT_MS, exits 1 at once (under
+ * the CLI's supervisor the same signal again within SAME_SIGNAL_MS is the first one twice).
  * The signal handlers are in place before the node starts, so a signal sent as soon as
  * `ready` is printed is handled; one during start-up (e.g. while a relay registration waits
  * for its relay node) exits 0 at once.
@@ -42,11 +44,16 @@ export async function runNode(config: NodeConfig, options: { home: string; sourc
       },
     );
   };
+  /** The signal that began the stop, and when. */
+  let first: { signal: NodeJS.Signals; at: number } | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
+      // Under the CLI's supervisor one signal may come twice (relaunch.ts, underSupervisor): once.
+      if (underSupervisor() && first?.signal === signal && Date.now() - first.at < SAME_SIGNAL_MS) return;
       log(`${signal} again: exiting without waiting`);
       process.exit(1);
     }
+    first = { signal, at: Date.now() };
     if (running !== undefined) return stop(signal, 0);
     stopping = true;
     // Still starting (e.g. waiting for a relay node): nothing is established yet, so leave now;

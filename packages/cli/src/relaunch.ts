@@ -1,0 +1,144 @@
+// A command that runs a node (`node`, `relay`, `outlet`, `inlet`) runs it in a child process
+// started with V8 flags that Node accepts only on its own command line, this process staying
+// as the child's supervisor. `--initial-old-space-size=64`: a node that moves a bulk stream
+// otherwise spends about a third of its CPU in mark-compacts while its old generation grows
+// from V8's first limit near 8 MB (docs/cli.md, "The node's own process"; docs/architecture.md,
+// "Why the mark-compacts start near 8 MB"). The flag is refused in NODE_OPTIONS, and read only
+// when the isolate is made (v8.setFlagsFromString does nothing for it then), and a shebang
+// with `env -S` fails on BusyBox and on Windows' npm shims: so a second process, as a JVM's
+// launcher passes -Xms. The library sets no such flag (docs/tuning.md, "On the host"): this
+// is the CLI's own program. This file imports nothing of the CLI's, so the supervisor loads
+// only it.
+import { spawn } from "node:child_process";
+import { constants } from "node:os";
+
+/** The flags a node's process gets: space-separated; empty runs the node in this process. */
+export const NODE_FLAGS_ENV = "HOPWIRE_NODE_FLAGS";
+/** Set in the child's environment: it never relaunches, and it dies with its supervisor. */
+const CHILD_ENV = "HOPWIRE_NODE_CHILD";
+/** The flags when HOPWIRE_NODE_FLAGS is unset. */
+export const DEFAULT_NODE_FLAGS: readonly string[] = ["--initial-old-space-size=64"];
+
+const NODE_COMMANDS = new Set(["node", "relay", "outlet", "inlet"]);
+/** The program's options that take a value as the next argument (cli.ts). */
+const GLOBAL_WITH_VALUE = new Set(["--home"]);
+const FORWARDED: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/** The command of `hopwire ...args`: the first argument that is neither an option nor a global option's value. */
+export function commandOf(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") return args[i + 1];
+    if (GLOBAL_WITH_VALUE.has(arg)) i++;
+    else if (!arg.startsWith("-")) return arg;
+  }
+  return undefined;
+}
+
+/** A flag's name as V8 reads it: `--initial_old_space_size=64` and `--initial-old-space-size` are one flag. */
+const flagName = (arg: string): string => arg.split("=")[0]!.replace(/_/g, "-");
+
+/**
+ * The flags to start the node's process with, or undefined to run the command in this
+ * process: a command that runs no node (identities, --help, --version), a child already
+ * (HOPWIRE_NODE_CHILD), HOPWIRE_NODE_FLAGS set to nothing, every flag already on this
+ * process's command line (`node --initial-old-space-size=64 hopwire.js ...`), or a process
+ * under the inspector (`--inspect*`: the child's inspector could not have the same port).
+ */
+export function relaunchFlags(args: readonly string[], execArgv: readonly string[], env: NodeJS.ProcessEnv): string[] | undefined {
+  if (env[CHILD_ENV] !== undefined) return undefined;
+  if (!NODE_COMMANDS.has(commandOf(args) ?? "")) return undefined;
+  if (args.includes("--help") || args.includes("-h")) return undefined;
+  const given = env[NODE_FLAGS_ENV];
+  const flags = given === undefined ? [...DEFAULT_NODE_FLAGS] : given.split(/\s+/).filter((f) => f !== "");
+  if (flags.length === 0) return undefined;
+  const have = new Set(execArgv.map(flagName));
+  if ([...have].some((name) => name.startsWith("--inspect"))) return undefined;
+  if (flags.every((flag) => have.has(flagName(flag)))) return undefined;
+  return flags;
+}
+
+/**
+ * In the child a supervisor started: the node must not outlive it (a supervisor killed with
+ * SIGKILL forwards nothing), so when its IPC channel closes the child kills itself. The
+ * channel is unref'd, so it keeps the child alive no longer than the node would keep a
+ * process of its own, and 'disconnect' still comes when the supervisor dies (checked).
+ */
+let supervised = false;
+
+/**
+ * This process runs a node under the CLI's supervisor. A signal may then come twice: forwarded
+ * by the supervisor, and straight from whoever signalled every process of a service (systemd's
+ * default KillMode=control-group sends SIGTERM to both): run-node counts the same signal
+ * within SAME_SIGNAL_MS as one, where a second signal would otherwise stop the node at once.
+ */
+export const underSupervisor = (): boolean => supervised;
+/** How close the two deliveries of one signal come (the supervisor forwards at once; generous for a loaded host). */
+export const SAME_SIGNAL_MS = 500;
+
+function guardChild(): void {
+  supervised = true;
+  delete process.env[CHILD_ENV]; // nothing the node starts takes it for a child of this supervisor
+  if (process.channel === undefined) return;
+  process.on("disconnect", () => process.kill(process.pid, "SIGKILL"));
+  process.channel.unref(); // after the listener, which refs the channel again
+}
+
+/**
+ * Runs the command in a child started with `flags` and mirrors it: stdio shared, each
+ * SIGINT/SIGTERM/SIGHUP forwarded once (and Ctrl-Z's stop, and SIGCONT), this process's
+ * exit code (or signal) the child's.
+ * On POSIX the child has its own process group, so a terminal's Ctrl-C reaches only this
+ * process and the node gets one SIGINT (a second one stops it at once: run-node.ts). On
+ * Windows the console delivers Ctrl-C to the child itself, and nothing is forwarded.
+ */
+function supervise(flags: readonly string[]): void {
+  const child = spawn(process.execPath, [...process.execArgv, ...flags, process.argv[1]!, ...process.argv.slice(2)], {
+    stdio: ["inherit", "inherit", "inherit", "ipc"],
+    detached: process.platform !== "win32",
+    env: { ...process.env, [CHILD_ENV]: "1" },
+  });
+  const forward = (signal: NodeJS.Signals): void => {
+    if (process.platform !== "win32") child.kill(signal);
+  };
+  for (const signal of FORWARDED) process.on(signal, forward);
+  // A terminal's Ctrl-Z stops the job, this process: the node too, as it did in one process,
+  // and `fg`/`bg` (SIGCONT) let both go on.
+  const suspend = (): void => {
+    child.kill("SIGSTOP");
+    process.kill(process.pid, "SIGSTOP");
+  };
+  const resume = (): void => void child.kill("SIGCONT");
+  if (process.platform !== "win32") {
+    process.on("SIGTSTP", suspend);
+    process.on("SIGCONT", resume);
+  }
+  child.on("error", (error) => {
+    process.stderr.write(`hopwire: could not start the node's process (${process.execPath}): ${error.message}\n`);
+    process.exit(1);
+  });
+  child.on("exit", (code, signal) => {
+    for (const s of FORWARDED) process.off(s, forward);
+    process.off("SIGTSTP", suspend);
+    process.off("SIGCONT", resume);
+    if (signal === null) process.exit(code ?? 1);
+    // Ended by a signal: so does this process, as a shell sees it (128 + the signal if it can't).
+    process.kill(process.pid, signal);
+    setTimeout(() => process.exit(128 + (constants.signals[signal] ?? 0)), 1000);
+  });
+}
+
+/**
+ * Called first by the bin: true when this process became the supervisor of the node's
+ * process (the bin then does nothing else), false when the command runs here.
+ */
+export function relaunched(): boolean {
+  if (process.env[CHILD_ENV] !== undefined) {
+    guardChild();
+    return false;
+  }
+  const flags = relaunchFlags(process.argv.slice(2), process.execArgv, process.env);
+  if (flags === undefined) return false;
+  supervise(flags);
+  return true;
+}

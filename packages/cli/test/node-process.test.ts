@@ -1,0 +1,131 @@
+// A command that runs a node runs it in a child process started with --initial-old-space-size=64
+// (src/relaunch.ts), the spawned `hopwire` staying as its supervisor. Linux only: the child is
+// found through /proc (its parent is the spawned process).
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { connect } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { commandOf, relaunchFlags } from "../dist/relaunch.js";
+import { hopwire, newHome, removeHomes, terminate, type HopwireChild } from "./processes.js";
+
+afterEach(() => removeHomes());
+
+/** The processes whose parent is `pid`. */
+function childrenOf(pid: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) found.push(Number(entry));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return found;
+}
+
+const cmdline = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, -1);
+
+/** Ended: no /proc entry, or a zombie its new parent (init here reaps slowly) has not reaped yet. */
+function ended(pid: number): boolean {
+  try {
+    return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return !existsSync(`/proc/${pid}`);
+  }
+}
+
+async function waitEnded(pid: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ended(pid)) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} still running after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A relay node on a free port, ready: the spawned process, its port, and the node's process (the only child, if any). */
+async function relay(env: Record<string, string> = {}): Promise<{ node: HopwireChild; port: number; child: number | undefined }> {
+  const node = hopwire(["--home", newHome(), "relay", "--listen", "127.0.0.1:0", "--allow-anyone"], env);
+  const [, port] = await node.line(/ tcp listener 127\.0\.0\.1:(\d+)$/);
+  await node.line(/ ready$/);
+  const children = childrenOf(node.process.pid!);
+  expect(children.length).toBeLessThanOrEqual(1);
+  return { node, port: Number(port), child: children[0] };
+}
+
+const refused = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => (socket.destroy(), resolve(false)));
+    socket.once("error", (e: NodeJS.ErrnoException) => resolve(e.code === "ECONNREFUSED"));
+  });
+
+describe.skipIf(process.platform !== "linux")("a node's own process", { timeout: 60_000 }, () => {
+  it("relay runs its node in a child started with --initial-old-space-size=64; SIGTERM to the spawned process stops it as before, child and all", async () => {
+    const { node, child } = await relay();
+    expect(child).toBeDefined();
+    const args = cmdline(child!);
+    expect(args).toContain("--initial-old-space-size=64");
+    expect(args.slice(-4)).toEqual(["relay", "--listen", "127.0.0.1:0", "--allow-anyone"]);
+    expect(cmdline(node.process.pid!)).not.toContain("--initial-old-space-size=64");
+    await terminate(node);
+    await waitEnded(child!);
+  });
+
+  it("SIGKILL to the spawned process: the node's process ends soon after, and its port closes", async () => {
+    const { node, port, child } = await relay();
+    expect(child).toBeDefined();
+    node.process.kill("SIGKILL");
+    await node.exited;
+    await waitEnded(child!);
+    expect(await refused(port)).toBe(true);
+  });
+
+  it("SIGTERM to both processes at once (systemd signals every process of a service): one stop, exit 0", async () => {
+    const { node, child } = await relay();
+    process.kill(child!, "SIGTERM");
+    await terminate(node);
+    expect(node.lines.filter((l) => / stopping /.test(l))).toHaveLength(1);
+    expect(node.lines.some((l) => / again: /.test(l))).toBe(false);
+  });
+
+  it("HOPWIRE_NODE_FLAGS= (empty): no child, the node runs in the spawned process", async () => {
+    const { node, child } = await relay({ HOPWIRE_NODE_FLAGS: "" });
+    expect(child).toBeUndefined();
+    expect(cmdline(node.process.pid!)).not.toContain("--initial-old-space-size=64");
+    await terminate(node);
+  });
+
+  it("HOPWIRE_NODE_FLAGS replaces the flags: they are on the child's command line, the default is not", async () => {
+    const { node, child } = await relay({ HOPWIRE_NODE_FLAGS: " --max-semi-space-size=8  " });
+    expect(child).toBeDefined();
+    const args = cmdline(child!);
+    expect(args).toContain("--max-semi-space-size=8");
+    expect(args).not.toContain("--initial-old-space-size=64");
+    await terminate(node);
+    await waitEnded(child!);
+  });
+});
+
+describe("which command lines start the node's process", () => {
+  it("the command is the first argument that is neither an option nor --home's value", () => {
+    expect(commandOf(["--home", "relay", "node", "x.yaml"])).toBe("node");
+    expect(commandOf(["--home=/h", "inlet"])).toBe("inlet");
+    expect(commandOf(["-V"])).toBeUndefined();
+  });
+
+  it("node commands only, not with --help, HOPWIRE_NODE_FLAGS empty, the flags already given, or the inspector", () => {
+    const flags = (args: string[], execArgv: string[] = [], env: NodeJS.ProcessEnv = {}) => relaunchFlags(args, execArgv, env);
+    for (const command of ["node", "relay", "outlet", "inlet"]) expect(flags(["--home", "/h", command])).toEqual(["--initial-old-space-size=64"]);
+    expect(flags(["identity", "list"])).toBeUndefined();
+    expect(flags(["relay", "--help"])).toBeUndefined();
+    expect(flags(["relay"], [], { HOPWIRE_NODE_FLAGS: " " })).toBeUndefined();
+    expect(flags(["relay"], [], { HOPWIRE_NODE_CHILD: "1" })).toBeUndefined();
+    expect(flags(["relay"], ["--initial_old_space_size=32"])).toBeUndefined();
+    expect(flags(["relay"], ["--inspect=0"])).toBeUndefined();
+    expect(flags(["relay"], ["--initial-old-space-size=64"], { HOPWIRE_NODE_FLAGS: "--initial-old-space-size=64 --max-semi-space-size=8" })).toEqual([
+      "--initial-old-space-size=64",
+      "--max-semi-space-size=8",
+    ]);
+  });
+});
