@@ -8,6 +8,10 @@ import { fileURLToPath } from "node:url";
 import { startChild, type Child } from "../../../test/support/children.js";
 import { runCli } from "../dist/index.js";
 
+// The node's process flags are the CLI's defaults in every test unless one sets them (a developer's
+// shell may export HOPWIRE_NODE_FLAGS: src/relaunch.ts).
+delete process.env.HOPWIRE_NODE_FLAGS;
+
 /** The bin as npm links it (bin/hopwire.js, which imports the bundle). */
 export const bin = fileURLToPath(new URL("../bin/hopwire.js", import.meta.url));
 
