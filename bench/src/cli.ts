@@ -15,6 +15,7 @@ import { WINDOW_CHECKS } from "./scenarios/check/window-check.js";
 import { runCases } from "./runner.js";
 import { Progress } from "./progress.js";
 import { machineRecord } from "./machine.js";
+import { benchNodeFlags } from "./proc/node-flags.js";
 import { readResults, type BenchRecord } from "./results.js";
 import { renderConsoleTable } from "./report/table.js";
 import { renderComparison } from "./report/compare.js";
@@ -154,7 +155,8 @@ async function run(o: Opts): Promise<number> {
   // Either signal stops the run the same way: the runner tells every child to stop.
   process.once("SIGINT", () => abort.abort());
   process.once("SIGTERM", () => abort.abort());
-  const machine = machineRecord({ reps, durationS, warmupS, quick });
+  const nodeFlags = benchNodeFlags();
+  const machine = machineRecord({ reps, durationS, warmupS, quick, ...(nodeFlags.length > 0 ? { nodeFlags } : {}) });
   process.stderr.write(`${cases.length} cases × ${reps} reps; --duration ${durationS} s, --warmup ${warmupS} s (each scenario measures its own share of them: see --list)\n`);
   let records: BenchRecord[];
   try {

@@ -18,7 +18,7 @@ export interface MachineRecord {
   /** os.loadavg() when the run started: a loaded machine explains wide min–max spreads. */
   loadAverage: number[];
   /** How the run was made, so a file says whether it is a smoke run. */
-  settings: { reps: number; durationS: number; warmupS: number; quick: boolean };
+  settings: { reps: number; durationS: number; warmupS: number; quick: boolean; nodeFlags?: string[] };
 }
 
 export interface ResultRecord {
@@ -97,5 +97,11 @@ export function describeRun(m: MachineRecord): string {
   const load = (m.loadAverage ?? []).map((x) => x.toFixed(2)).join(" ");
   const how = `${m.settings.reps} × ${m.settings.durationS} s`;
   const quick = m.settings.quick ? " · a quick or smoke run: short repetitions, figures not to be quoted" : "";
-  return `${m.date} · ${m.node} · ${m.cpu} · ${m.cores} cores · load ${load} at start · ${how}${quick}`;
+  return `${m.date} · ${m.node} · ${m.cpu} · ${m.cores} cores · load ${load} at start · ${how}${nodeFlagsNote(m)}${quick}`;
+}
+
+/** " · node flags: …" when the run gave its processes Node flags (HOPWIRE_BENCH_NODE_FLAGS), else "". */
+export function nodeFlagsNote(m: MachineRecord): string {
+  const flags = m.settings.nodeFlags ?? [];
+  return flags.length === 0 ? "" : ` · node flags: ${flags.join(" ")}`;
 }

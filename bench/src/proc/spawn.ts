@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { ChildMessage, ParentMessage } from "./protocol.js";
+import { benchNodeFlags } from "./node-flags.js";
 
 export interface ChildResult<R> {
   data: R;
@@ -82,7 +83,7 @@ export class BenchChild<Ready = unknown, Result = unknown> {
     options.signal.throwIfAborted();
     this.proc = spawn(
       process.execPath,
-      [...(options.execArgv ?? []), fileURLToPath(options.script), JSON.stringify(options.params)],
+      [...benchNodeFlags(), ...(options.execArgv ?? []), fileURLToPath(options.script), JSON.stringify(options.params)],
       // The role rides along so that a child can tell whether HOPWIRE_BENCH_PROFILE (or HOPWIRE_BENCH_FAIL) names it.
       { stdio: ["ignore", "inherit", "pipe", "ipc"], serialization: "json", env: { ...process.env, HOPWIRE_BENCH_ROLE: options.role } },
     );

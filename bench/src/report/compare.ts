@@ -5,7 +5,7 @@
 // overlap: on a shared machine two runs' medians differ by 15-50 % with every repetition of
 // one inside the other's min–max, and a label there would report noise as a change.
 import { caseKey, formatNumber, formatParams, formatRatio } from "../format.js";
-import { describeRun, isResult, machineOf, type BenchRecord, type ResultRecord } from "../results.js";
+import { describeRun, isResult, machineOf, nodeFlagsNote, type BenchRecord, type ResultRecord } from "../results.js";
 import { renderTextTable } from "./text-table.js";
 
 /** Smallest relative change of a median that may be called better or worse. */
@@ -55,6 +55,7 @@ export function renderComparison(a: readonly BenchRecord[], b: readonly BenchRec
     `B: ${names[1]} — ${describeRun(mb)}`,
   ];
   if (ma.settings.quick !== mb.settings.quick) header.push("note: one run is quick and the other full: their figures differ by how they were measured, not only by the code");
+  if (nodeFlagsNote(ma) !== nodeFlagsNote(mb)) header.push("note: the runs gave their processes different Node flags (HOPWIRE_BENCH_NODE_FLAGS)");
   if (ma.cpu !== mb.cpu || ma.cores !== mb.cores) header.push("note: different machines; compare the ratio columns, not the medians");
   const table = renderTextTable(
     ["scenario", "params", "metric", "median A", "median B", "change", "B/A", "", "ratio A", "ratio B"],

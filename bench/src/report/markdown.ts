@@ -3,7 +3,7 @@
 // the JSON schema.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { machineOf, type BenchRecord } from "../results.js";
+import { machineOf, nodeFlagsNote, type BenchRecord } from "../results.js";
 import { HEADERS, NOISY_SPREAD, notesFor, rowsFor } from "./rows.js";
 import { renderThroughputSvg } from "./svg.js";
 import { verdictText, warmVerdicts, warmVerdictText, windowVerdicts } from "./window-verdicts.js";
@@ -38,7 +38,7 @@ interface MachineRecord {          // exactly one per file
   platform: string; arch: string;
   date: string;                    // ISO 8601, start of the run
   loadAverage: number[];           // os.loadavg() at the start
-  settings: { reps: number; durationS: number; warmupS: number; quick: boolean };
+  settings: { reps: number; durationS: number; warmupS: number; quick: boolean; nodeFlags?: string[] };
 }
 
 interface ResultRecord {           // one per (scenario, params, metric)
@@ -93,7 +93,7 @@ export function renderMarkdown(records: readonly BenchRecord[], scenarios: reado
       ["node", "cpu", "cores", "memory", "platform", "date", "load avg at start", "reps × --duration (--warmup)"],
       [[m.node, m.cpu, String(m.cores), `${(m.totalMemory / 2 ** 30).toFixed(1)} GiB`, `${m.platform} ${m.arch}`, m.date,
         (m.loadAverage ?? []).join(" "),
-        `${m.settings.reps} × ${m.settings.durationS} s (${m.settings.warmupS} s)${m.settings.quick ? ", quick" : ""}`]],
+        `${m.settings.reps} × ${m.settings.durationS} s (${m.settings.warmupS} s)${m.settings.quick ? ", quick" : ""}${nodeFlagsNote(m)}`]],
     ),
     "",
     "`--duration` and `--warmup` are what each repetition is given; a scenario measures its own share of them, as its",
