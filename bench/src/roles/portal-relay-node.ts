@@ -16,7 +16,16 @@ import { allowAnyIdentity, createRemoteRelay, forwarderAddress, startRelayServic
 import { runBenchChild } from "../proc/child.js";
 import { HOST } from "../net/endpoints.js";
 
-export type PortalRelayNodeParams = { side: "relay" } | { side: "outlet"; relayPort: number; targetPort: number } | { side: "inlet"; relayPort: number };
+/**
+ * `over: "connection"` (portal/via-relay-over-connection): the relay service allows it
+ * (allowForwardOverConnection) and the outlet node asks for it (createRemoteRelay's forwardOver),
+ * so the relay → outlet hop carries the inlet's channel on the TCP connection, beside the
+ * registrant's channel rather than inside it.
+ */
+export type PortalRelayNodeParams =
+  | { side: "relay"; over?: "connection" }
+  | { side: "outlet"; relayPort: number; targetPort: number; over?: "connection" }
+  | { side: "inlet"; relayPort: number };
 export interface PortalRelayNodeReady {
   /** The relay node's TCP port; the inlet's port for "inlet"; 0 for "outlet" (it listens nowhere). */
   port: number;
@@ -39,10 +48,22 @@ runBenchChild<PortalRelayNodeParams, PortalRelayNodeReady, { streams: number }>(
     const listener = await tcp.listen(`${HOST}:0`, new TcpListenerOptions());
     const api = await createSecureChannelListener(n, identity, API, new SecureChannelListenerOptions().asConsumer(listener.flowControlId));
     // --allow-anyone: the policy is asked once per registration, never per message.
-    await startRelayService(n, { policy: allowAnyIdentity(), serviceConsumerOf: [api.flowControlId], forwarderConsumerOf: [listener.flowControlId] });
+    await startRelayService(n, {
+      policy: allowAnyIdentity(),
+      serviceConsumerOf: [api.flowControlId],
+      forwarderConsumerOf: [listener.flowControlId],
+      ...(p.over === "connection" ? { allowForwardOverConnection: true } : {}),
+    });
     port = Number(listener.address.slice(listener.address.lastIndexOf(":") + 1));
   } else if (p.side === "outlet") {
-    const relay = await createRemoteRelay(n, { name: NAME, identity, connect: tcpRelayConnector(tcp, `${HOST}:${p.relayPort}`), retryUntilRegistered: true });
+    const relay = await createRemoteRelay(n, {
+      name: NAME,
+      identity,
+      connect: tcpRelayConnector(tcp, `${HOST}:${p.relayPort}`),
+      retryUntilRegistered: true,
+      ...(p.over === "connection" ? { forwardOver: "connection" as const } : {}),
+    });
+    if (p.over === "connection" && relay.forwardingOver !== "connection") throw new Error(`the relay node forwards over the ${relay.forwardingOver}, not the connection`);
     const api = await createSecureChannelListener(n, identity, API, new SecureChannelListenerOptions().asConsumer(relay.flowControlId));
     const outlet = await createOutlet(n, { address: OUTLET, to: `${HOST}:${p.targetPort}`, asConsumer: [api.flowControlId] });
     streams = () => outlet.openedStreams;

@@ -23,6 +23,7 @@ export {
   RELAY_NAME_PATTERN,
   forwarderAddress,
   isRelayName,
+  type ForwardOver,
   type RelayRequest,
   type RelayReply,
 } from "./protocol.js";

@@ -7,18 +7,28 @@ import type { RefusalCode } from "./errors.js";
  * is matched to its request and a stray message to the registrant's address cannot pass
  * for one.
  *
- *   registrant → service  { t: "register", id, name }
- *   service → registrant  { t: "registered", id, name, address }   (address: "forward_to_<name>")
+ *   registrant → service  { t: "register", id, name, over? }       (over: "connection" asks for the forwarded
+ *                                                                  traffic beside the channel, on its TCP connection)
+ *   service → registrant  { t: "registered", id, name, address, over }   (address: "forward_to_<name>"; over: the
+ *                                                                  way the forwarder takes, "channel" or "connection")
  *                         { t: "refused", id, code, message }
  *   registrant → service  { t: "ping", id }
  *   service → registrant  { t: "pong", id, registered, replaced }  (registered: this route holds the name;
  *                                                                  replaced: another registrant holds it now)
  */
-export type RelayRequest = { t: "register"; id: string; name: string } | { t: "ping"; id: string; name: string };
+export type RelayRequest = { t: "register"; id: string; name: string; over?: ForwardOver } | { t: "ping"; id: string; name: string };
+
+/**
+ * The way a forwarder passes what reaches `forward_to_<name>` on to the registrant: inside the
+ * registrant's secure channel to the relay node (`"channel"`, the default), or beside it, on the
+ * TCP connection that channel rides on (`"connection"`: see packages/relay/README.md, "Forwarding
+ * over the connection").
+ */
+export type ForwardOver = "channel" | "connection";
 
 /** A reply of the relay service (see {@link RelayRequest}). */
 export type RelayReply =
-  | { t: "registered"; id: string; name: string; address: string }
+  | { t: "registered"; id: string; name: string; address: string; over: ForwardOver }
   | { t: "refused"; id: string; code: RefusalCode; message: string }
   | { t: "pong"; id: string; registered: boolean; replaced: boolean };
 
@@ -55,7 +65,7 @@ export function parseRequest(body: unknown): RelayRequest | undefined {
   if (body === null || typeof body !== "object") return undefined;
   const b = body as Record<string, unknown>;
   if (typeof b.id !== "string" || b.id.length > 64 || typeof b.name !== "string") return undefined;
-  if (b.t === "register") return { t: "register", id: b.id, name: b.name };
+  if (b.t === "register") return { t: "register", id: b.id, name: b.name, ...(b.over === "connection" ? { over: "connection" as const } : {}) };
   if (b.t === "ping") return { t: "ping", id: b.id, name: b.name };
   return undefined;
 }
@@ -68,7 +78,8 @@ export function parseReply(body: unknown): RelayReply | undefined {
   // Text from the relay node ends up in errors and logs: a forwarder address must look like one,
   // and a refusal's message is cut short and kept to one printable line.
   if (b.t === "registered" && isRelayName(b.name) && b.address === forwarderAddress(b.name)) {
-    return { t: "registered", id: b.id, name: b.name, address: b.address };
+    // A service from before "over" forwards inside the channel.
+    return { t: "registered", id: b.id, name: b.name, address: b.address, over: b.over === "connection" ? "connection" : "channel" };
   }
   if (b.t === "refused" && typeof b.code === "string" && typeof b.message === "string") {
     return { t: "refused", id: b.id, code: b.code as RefusalCode, message: printable(b.message) };

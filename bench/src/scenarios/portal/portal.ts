@@ -28,7 +28,7 @@ function bulkWarmup(p: RunParams): { warmupMs: number; warmBytes: number } {
 }
 
 /** How the client's connection reaches the target. */
-type Path = "direct" | "tls-tunnel" | "portal" | "tls-via-relay" | "portal-via-relay";
+type Path = "direct" | "tls-tunnel" | "portal" | "tls-via-relay" | "portal-via-relay" | "portal-via-relay-over-connection";
 
 /**
  * Starts the path's middle processes in front of `targetPort`; resolves to the port a
@@ -49,10 +49,11 @@ async function middle(spawn: Spawn, path: Path, targetPort: number): Promise<{ p
     const client = spawn<{ port: number }>("tunnel-client", role("tls-relay-tunnel"), { side: "client", clientPort, certPem: (await server.ready).certPem });
     return { port: (await client.ready).port, children: [relay, server, client] };
   }
-  if (path === "portal-via-relay") {
-    const relay = spawn<{ port: number }>("relay-node", role("portal-relay-node"), { side: "relay" });
+  if (path === "portal-via-relay" || path === "portal-via-relay-over-connection") {
+    const over = path === "portal-via-relay-over-connection" ? { over: "connection" } : {};
+    const relay = spawn<{ port: number }>("relay-node", role("portal-relay-node"), { side: "relay", ...over });
     const relayPort = (await relay.ready).port;
-    const outlet = spawn("outlet-node", role("portal-relay-node"), { side: "outlet", relayPort, targetPort });
+    const outlet = spawn("outlet-node", role("portal-relay-node"), { side: "outlet", relayPort, targetPort, ...over });
     await outlet.ready; // registered: forward_to_bob exists
     const inlet = spawn<{ port: number }>("inlet-node", role("portal-relay-node"), { side: "inlet", relayPort });
     return { port: (await inlet.ready).port, children: [relay, outlet, inlet] };
@@ -164,6 +165,18 @@ registerScenario({
   params: [],
   baseline: "baseline/portal-tls-via-relay",
   run: bulk("portal-via-relay"),
+});
+
+registerScenario({
+  name: "portal/via-relay-over-connection",
+  description:
+    "portal/via-relay with the relay service's allowForwardOverConnection and the outlet node's createRemoteRelay forwardOver " +
+    "\"connection\" (an opt-in of @hopwire/relay): the relay node passes forward_to_bob's traffic on the outlet node's TCP connection, " +
+    "beside the registrant's channel, so the inlet's channel is encrypted once end to end, as over a plain TCP relay. Ratio " +
+    `against the same topology in node:tls (which still encrypts that hop twice). ${BULK}`,
+  params: [],
+  baseline: "baseline/portal-tls-via-relay",
+  run: bulk("portal-via-relay-over-connection"),
 });
 
 registerScenario({

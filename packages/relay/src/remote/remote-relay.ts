@@ -40,7 +40,7 @@ import { TcpProtocolVersionError } from "@hopwire/transport-tcp";
 import { addressOption } from "../address-option.js";
 import { reportEvent } from "../events.js";
 import { REFUSAL_ERRORS, RelayNameInvalidError, RelayReplacedError, RelayStoppedError, RelayUnreachableError } from "../errors.js";
-import { DEFAULT_RELAY_SERVICE_ADDRESS, isRelayName, MAX_REPLY_BYTES, parseReply, type RelayReply, type RelayRequest } from "../protocol.js";
+import { DEFAULT_RELAY_SERVICE_ADDRESS, isRelayName, MAX_REPLY_BYTES, parseReply, type ForwardOver, type RelayReply, type RelayRequest } from "../protocol.js";
 import { backoffDelay, checkBackoff, type BackoffOptions } from "./backoff.js";
 import type { RelayConnection, RelayConnector } from "./relay-connection.js";
 
@@ -85,11 +85,21 @@ export interface RemoteRelayOptions {
    * the RemoteRelay goes on as if the callback had returned.
    */
   onEvent?: (event: RemoteRelayEvent) => void;
+  /**
+   * The way the relay node passes what reaches `forward_to_<name>` on to this node (default
+   * `"channel"`): inside the secure channel to the relay node, or (`"connection"`) beside it, on
+   * the TCP connection that channel rides on, so that an initiator's channel to this node is not
+   * encrypted a second time on that hop. The registration still goes through the channel
+   * (authenticated), and asks for it; a relay node that does not allow it
+   * (`allowForwardOverConnection`), or a connection that is not one TCP hop, keeps the channel:
+   * `forwardingOver` says which was granted. See packages/relay/README.md, "Forwarding over the connection".
+   */
+  forwardOver?: ForwardOver;
 }
 
 /** What happened to a RemoteRelay, for logs. */
 export type RemoteRelayEvent =
-  | { kind: "registered"; name: string; address: string; relayIdentifier: string; registrations: number }
+  | { kind: "registered"; name: string; address: string; relayIdentifier: string; registrations: number; over: ForwardOver }
   | { kind: "disconnected"; name: string; reason: Error }
   | { kind: "retrying"; name: string; delayMs: number; reason: Error }
   | { kind: "refused"; name: string; error: Error }
@@ -144,6 +154,9 @@ export class RemoteRelay implements Mailbox {
   #channel: SecureChannel | undefined;
   #connection: RelayConnection | undefined;
   #forwarderAddress: string | undefined;
+  /** The flow control of the connection to the relay node, if it is one TCP hop (what forwardOver "connection" needs). */
+  #connectionFlow: { hop: Address; flowControlId: FlowControlId } | undefined;
+  #over: ForwardOver | undefined;
   #registrations = 0;
   #running: Promise<void> | undefined;
   readonly #stopOnce = new StopOnce(() => this.#stop());
@@ -167,6 +180,11 @@ export class RemoteRelay implements Mailbox {
   /** The forwarder's address on the relay node (`forward_to_<name>`), once registered. */
   get forwarderAddress(): string | undefined {
     return this.#forwarderAddress;
+  }
+
+  /** The way the relay node forwards to this node now (`undefined` until registered). */
+  get forwardingOver(): ForwardOver | undefined {
+    return this.#over;
   }
 
   /** How many times the name was registered so far (1 after creation; more after reconnections). */
@@ -227,6 +245,10 @@ export class RemoteRelay implements Mailbox {
   deliver(message: LocalMessage): void {
     const rest = message.onwardRoute.popFront();
     if (rest.isEmpty) {
+      // The service answers inside the channel: on the bare connection (forwardOver "connection") a
+      // "reply" is none, whoever wrote it.
+      const from = message.returnRoute.isEmpty ? undefined : message.returnRoute.next();
+      if (from !== undefined && this.#connectionFlow?.hop.equals(from)) return;
       this.#onReply(message);
       return;
     }
@@ -282,6 +304,15 @@ export class RemoteRelay implements Mailbox {
   async #attempt(): Promise<void> {
     const options = this.#options;
     this.#connection = checkedConnection(await options.connect(this.#abort.signal));
+    this.#connectionFlow = undefined;
+    this.#over = undefined;
+    if (options.forwardOver === "connection") {
+      // Only a connection of one hop ends at the relay node: through a further hop, what the relay
+      // node sent on its connection would reach that hop's node, not this one.
+      const way = route(this.#connection.route);
+      const flow = way.length === 1 ? this.#node.flowControls.findFlowControlWithProducerAddress(way.next()) : undefined;
+      if (flow !== undefined) this.#connectionFlow = { hop: way.next(), flowControlId: flow.flowControlId };
+    }
     // A connector may hand its connection over after the stop began (it had dialled already):
     // the stop's #disconnect found none to close, and nothing after this would close it.
     await this.#closeIfStopped();
@@ -297,7 +328,8 @@ export class RemoteRelay implements Mailbox {
   }
 
   async #register(channel: SecureChannel, signal: AbortSignal = this.#abort.signal): Promise<void> {
-    const reply = await this.#request(channel, { t: "register", name: this.name }, signal);
+    const over = this.#connectionFlow !== undefined ? { over: "connection" as const } : {};
+    const reply = await this.#request(channel, { t: "register", name: this.name, ...over }, signal);
     if (reply.t === "refused") {
       // The code comes from the network: only our own codes pick a class.
       const ErrorClass = Object.hasOwn(REFUSAL_ERRORS, reply.code) ? REFUSAL_ERRORS[reply.code] : REFUSAL_ERRORS.RELAY_REGISTRATION_REFUSED;
@@ -305,6 +337,10 @@ export class RemoteRelay implements Mailbox {
     }
     if (reply.t !== "registered") throw new RelayUnreachableError(`The relay service answered a registration with "${reply.t}"`);
     this.#forwarderAddress = reply.address;
+    // Granted: what the relay node sends on the connection may reach this RemoteRelay, and nothing
+    // else (it then routes as itself, a producer of flowControlId, as what comes through the channel).
+    if (reply.over === "connection" && this.#connectionFlow !== undefined) this.#node.flowControls.addConsumer(this.address, this.#connectionFlow.flowControlId);
+    this.#over = reply.over === "connection" && this.#connectionFlow !== undefined ? "connection" : "channel";
     this.#registrations++;
     this.#report({
       kind: "registered",
@@ -312,6 +348,7 @@ export class RemoteRelay implements Mailbox {
       address: reply.address,
       relayIdentifier: channel.peerIdentifier,
       registrations: this.#registrations,
+      over: this.#over,
     });
   }
 
@@ -397,7 +434,7 @@ export class RemoteRelay implements Mailbox {
     }
   }
 
-  async #request(channel: SecureChannel, body: Omit<RelayRequest, "id"> & { name: string }, signal: AbortSignal = this.#abort.signal): Promise<RelayReply> {
+  async #request(channel: SecureChannel, body: Omit<RelayRequest, "id" | "over"> & { name: string; over?: ForwardOver }, signal: AbortSignal = this.#abort.signal): Promise<RelayReply> {
     const id = randomBytes(8).toString("hex");
     const timeout = this.#options.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS;
     const message = new LocalMessage(route(channel, this.#service), route(this.address), encodeBody({ ...body, id }));
@@ -452,6 +489,7 @@ export class RemoteRelay implements Mailbox {
     const connection = this.#connection;
     this.#channel = undefined;
     this.#connection = undefined;
+    this.#connectionFlow = undefined;
     this.#next = undefined;
     if (channel && !channel.isClosed) await channel.close({ timeoutMs: 1_000 }).catch(() => {});
     if (connection?.close) await Promise.resolve(connection.close()).catch(() => {});
@@ -499,6 +537,7 @@ const REMOTE_RELAY_OPTIONS = optionKeys<RemoteRelayOptions>({
   backoff: true,
   retryUntilRegistered: true,
   onEvent: true,
+  forwardOver: true,
 });
 
 function checkOptions(options: RemoteRelayOptions): void {
@@ -533,6 +572,9 @@ function checkOptions(options: RemoteRelayOptions): void {
   }
   if (options.onEvent !== undefined && typeof options.onEvent !== "function") {
     throw new InvalidOptionError(`options.onEvent must be a function, got ${typeof options.onEvent}`, { option: "onEvent" });
+  }
+  if (options.forwardOver !== undefined && options.forwardOver !== "channel" && options.forwardOver !== "connection") {
+    throw new InvalidOptionError(`options.forwardOver must be "channel" or "connection", got ${describeValue(options.forwardOver)}`, { option: "forwardOver" });
   }
   checkBackoff(options.backoff);
 }

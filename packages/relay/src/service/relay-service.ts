@@ -9,6 +9,7 @@ import {
   NodeStoppedError,
   notAnOptionsObjectError,
   optionKeys,
+  route,
   startRelay,
   type Address,
   type AddressLike,
@@ -27,7 +28,16 @@ import { tcpTransportOf, type TcpConnection } from "@hopwire/transport-tcp";
 import { addressOption } from "../address-option.js";
 import type { RefusalCode } from "../errors.js";
 import { reportEvent } from "../events.js";
-import { DEFAULT_RELAY_SERVICE_ADDRESS, FORWARDER_PREFIX, forwarderAddress, isRelayName, MAX_REQUEST_BYTES, parseRequest, type RelayReply } from "../protocol.js";
+import {
+  DEFAULT_RELAY_SERVICE_ADDRESS,
+  FORWARDER_PREFIX,
+  forwarderAddress,
+  isRelayName,
+  MAX_REQUEST_BYTES,
+  parseRequest,
+  type ForwardOver,
+  type RelayReply,
+} from "../protocol.js";
 import type { RelayPolicy } from "./relay-policy.js";
 
 /** Options of {@link startRelayService}. */
@@ -71,6 +81,15 @@ export interface RelayServiceOptions {
    * cost nothing to make.
    */
   maxNames?: number;
+  /**
+   * Whether a registrant may ask for its forwarded traffic over the TCP connection its secure
+   * channel rides on rather than inside that channel (`createRemoteRelay`'s `forwardOver:
+   * "connection"`; default false: it is then forwarded inside the channel, and the reply says so).
+   * Off by default because that path lacks the channel path's bound on a registrant that stops
+   * reading (the 16 MiB share per initiator connection and the stall close, SECURE_CHANNEL_PEER_STALLED):
+   * see packages/relay/README.md, "Forwarding over the connection".
+   */
+  allowForwardOverConnection?: boolean;
 }
 
 /** See RelayServiceOptions.maxNamesPerChannel. */
@@ -82,7 +101,7 @@ export const DEFAULT_MAX_NAMES = 16_384;
 
 /** What happened at a relay service, for logs. */
 export type RelayServiceEvent =
-  | { kind: "registered"; name: string; address: string; identifier: Identifier; replaced: boolean }
+  | { kind: "registered"; name: string; address: string; identifier: Identifier; replaced: boolean; over: ForwardOver }
   | { kind: "refused"; name: string; code: RefusalCode; identifier?: Identifier }
   | { kind: "removed"; name: string; address: string; reason: string };
 
@@ -91,6 +110,10 @@ export interface Registration {
   readonly name: string;
   readonly identifier: Identifier;
   readonly forwarder: RelayMailbox;
+  /** The way the forwarder takes to the registrant: inside its channel, or on the connection under it. */
+  readonly over: ForwardOver;
+  /** The registration's return route: through the registrant's channel to its RemoteRelay. */
+  readonly returnRoute: Route;
 }
 
 /** Registrations replaced that a name remembers (each is told so at its next heartbeat, then stops). */
@@ -118,6 +141,11 @@ export async function startRelayService(node: Node, options: RelayServiceOptions
   if (options.onEvent !== undefined && typeof options.onEvent !== "function") {
     throw new InvalidOptionError(`options.onEvent must be a function, got ${typeof options.onEvent}`, { option: "onEvent" });
   }
+  if (options.allowForwardOverConnection !== undefined && typeof options.allowForwardOverConnection !== "boolean") {
+    throw new InvalidOptionError(`options.allowForwardOverConnection must be a boolean, got ${describeValue(options.allowForwardOverConnection)}`, {
+      option: "allowForwardOverConnection",
+    });
+  }
   const serviceConsumerOf = checkFlowControlIds(options.serviceConsumerOf, "serviceConsumerOf", "relay service options");
   if (node.stopped) throw new NodeStoppedError("Cannot start a relay service on a stopped node");
   const service = new RelayService(node, options);
@@ -136,6 +164,7 @@ const RELAY_SERVICE_OPTIONS = optionKeys<RelayServiceOptions>({
   maxNamesPerChannel: true,
   maxNamesPerIdentity: true,
   maxNames: true,
+  allowForwardOverConnection: true,
 });
 
 /** A running relay service: a worker on the node's main thread. */
@@ -194,7 +223,7 @@ export class RelayService implements Worker {
     if (request.t === "ping") {
       // Only the registrant's own channel can tell that its registration still holds.
       const held = this.#registrations.get(request.name);
-      const registered = held !== undefined && held.forwarder.to.equals(message.returnRoute) && !held.forwarder.stopped;
+      const registered = held !== undefined && held.returnRoute.equals(message.returnRoute) && !held.forwarder.stopped;
       // That another holds the name is told only to the registrant it replaced (from its own channel): anyone else
       // learnt from it which names are registered (an adversarial trial, session 43). No policy call: its latency told too.
       const replaced = held !== undefined && !registered && (this.#superseded.get(request.name)?.some((r) => r.equals(message.returnRoute)) ?? false);
@@ -210,8 +239,9 @@ export class RelayService implements Worker {
       return;
     }
     let address: string;
+    let over: ForwardOver;
     try {
-      address = await this.#register(request.name, identifier!, message);
+      ({ address, over } = await this.#register(request.name, identifier!, message, request.t === "register" && request.over === "connection"));
     } catch (error) {
       // e.g. forward_to_<name> is another worker's address on this node: refuse rather than leave the registrant waiting.
       ctx.log.debug(`relay service: could not start the forwarder for "${request.name}"`, error);
@@ -220,7 +250,7 @@ export class RelayService implements Worker {
       this.#reply(ctx, message, { t: "refused", id: request.id, code: "RELAY_REGISTRATION_REFUSED", message: why });
       return;
     }
-    this.#reply(ctx, message, { t: "registered", id: request.id, name: request.name, address });
+    this.#reply(ctx, message, { t: "registered", id: request.id, name: request.name, address, over });
   }
 
   /**
@@ -283,7 +313,7 @@ export class RelayService implements Worker {
     return undefined;
   }
 
-  async #register(name: string, identifier: Identifier, message: Routed): Promise<string> {
+  async #register(name: string, identifier: Identifier, message: Routed, wantsConnection: boolean): Promise<{ address: string; over: ForwardOver }> {
     const previous = this.#registrations.get(name);
     const replaced = previous !== undefined;
     // Its registrant learns at its next heartbeat that another holds the name now (and only it: see the ping). Every
@@ -291,22 +321,30 @@ export class RelayService implements Worker {
     // before its heartbeat was told nothing, registered again and took the name back from the newest (a review's catch).
     if (previous !== undefined) {
       const routes = this.#superseded.get(name) ?? [];
-      routes.push(previous.forwarder.to);
+      routes.push(previous.returnRoute);
       if (routes.length > MAX_SUPERSEDED_PER_NAME) routes.shift();
       this.#superseded.set(name, routes);
     }
     this.#remove(name, "registered again", false);
     const address = forwarderAddress(name);
     const registrant = this.#registrantConnection(message);
+    // Over the connection: the forwarder's route is the relay node's connection under the registrant's
+    // channel, then what follows the channel in the registration's return route (the RemoteRelay's
+    // address on the registrant's node). The registrant's node lets that connection reach only its
+    // RemoteRelay; the registrant's answers come back on the connection too (their return routes name it).
+    const behind = message.returnRoute.popFront();
+    const over: ForwardOver =
+      wantsConnection && this.#options.allowForwardOverConnection === true && registrant !== undefined && !behind.isEmpty ? "connection" : "channel";
+    const to = over === "connection" ? behind.prepend(route(registrant!.address)) : message.returnRoute;
     // The registrant's answers to all its initiators come through its one channel: one initiator that reads
     // nothing must not hold that channel's credit (and with it every other's answers, and the heartbeats).
-    shareSecureChannelCredit(this.#node, message.returnRoute.next());
+    if (over === "channel") shareSecureChannelCredit(this.#node, message.returnRoute.next());
     // The forwarder's traffic reaches that connection inside the registrant's channel, which
     // hides who fed it from the transport: the forwarder says so.
     const relayOptions: RelayOptions = registrant ? { onForward: (returnRoute) => registrant.noteFedBy(returnRoute) } : {};
     let forwarder: RelayMailbox;
     try {
-      forwarder = await startRelay(this.#node, address, message.returnRoute, relayOptions);
+      forwarder = await startRelay(this.#node, address, to, relayOptions);
     } catch (error) {
       this.#superseded.delete(name); // the name is free now: nobody was replaced by this registration
       throw error;
@@ -314,18 +352,26 @@ export class RelayService implements Worker {
     for (const id of this.#forwarderConsumerOf) this.#node.flowControls.addConsumer(address, id);
     // The forwarder's first hop is the registrant's channel: when it closes, so does the name.
     const firstHop = message.returnRoute.next();
-    const unwatch = this.#node.router.watchHop(firstHop, (why) => {
+    const closed = (what: string) => (why: unknown) => {
       // Why it closed, by its code (SECURE_CHANNEL_PEER_GONE, SECURE_CHANNEL_PEER_STALLED, ...), where it has one.
       const code = (why as { code?: unknown } | undefined)?.code;
-      const reason = typeof code === "string" ? `its secure channel closed: ${code}` : "its secure channel closed";
+      const reason = typeof code === "string" ? `${what} closed: ${code}` : `${what} closed`;
       if (this.#registrations.get(name)?.forwarder === forwarder) this.#remove(name, reason);
-    });
+    };
+    const unwatchChannel = this.#node.router.watchHop(firstHop, closed("its secure channel"));
+    // Over the connection, the forwarder's first hop is the connection: when it closes, so does the name
+    // (the channel on it closes too, but the forwarder must not outlive its own next hop meanwhile).
+    const unwatchConnection = over === "connection" ? this.#node.router.watchHop(registrant!.address, closed("its connection")) : undefined;
+    const unwatch = (): void => {
+      unwatchChannel();
+      unwatchConnection?.();
+    };
     const channel = firstHop.key;
-    this.#registrations.set(name, { name, identifier, forwarder, unwatch, channel });
+    this.#registrations.set(name, { name, identifier, forwarder, unwatch, channel, over, returnRoute: message.returnRoute });
     this.#namesPerChannel.add(channel);
     this.#namesPerIdentity.add(identifier);
-    this.#report({ kind: "registered", name, address, identifier, replaced });
-    return address;
+    this.#report({ kind: "registered", name, address, identifier, replaced, over });
+    return { address, over };
   }
 
   /**

@@ -1,0 +1,176 @@
+// A probe, not part of the suite (run with FORWARD_OVER_PROBE=1): what a peer that stops reading does to others in
+// each forwardOver mode. One in-process relay node (allowForwardOverConnection), bob registered in the mode under test
+// with an echoer and a "bulk" worker, alice2 connected straight to the relay node echoing bob every 200 ms, and
+//   - "initiator": alice1 connected through a proxy that stops passing the relay node's bytes to her, asking bob for
+//     32 MiB: bob's answers to her fill her connection on the relay node;
+//   - "registrant": carol (a second registrant) reached by alice2 too; bob's connection goes through a proxy that stops
+//     passing the relay node's bytes to bob (bob reads nothing, still writes), while alice2 sends bob 32 MiB over the
+//     same connection she reaches carol on.
+import { afterEach, describe, expect, it } from "vitest";
+import { appendFileSync } from "node:fs";
+
+/** Where the probe writes what it saw (vitest keeps a passing test's console quiet). */
+const report = (line: string): void => appendFileSync(process.env.FORWARD_OVER_PROBE_OUT ?? "/dev/stderr", line + "\n");
+import { createServer, connect, type Server, type Socket } from "node:net";
+import { node, route, type Context, type Node, type Routed } from "@hopwire/runtime";
+import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions } from "@hopwire/secure-channel";
+import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions, type TcpTransport } from "@hopwire/transport-tcp";
+import { allowAnyIdentity, createRemoteRelay, startRelayService, type ForwardOver, type RelayServiceEvent, type RemoteRelayEvent } from "../dist/index.js";
+
+const nodes: Node[] = [];
+const closers: (() => void)[] = [];
+afterEach(async () => {
+  closers.splice(0).forEach((c) => c());
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+});
+
+async function startNode(): Promise<{ n: Node; tcp: TcpTransport }> {
+  const n = await node({ warnings: false });
+  nodes.push(n);
+  return { n, tcp: await createTcpTransport(n) };
+}
+
+/** A proxy to `upstream`; stall() stops passing upstream's bytes to the client (the client's still go up). */
+async function proxy(upstream: string): Promise<{ address: string; stall: () => void }> {
+  const [host, port] = [upstream.slice(0, upstream.lastIndexOf(":")), Number(upstream.slice(upstream.lastIndexOf(":") + 1))];
+  const sockets: Socket[] = [];
+  const ups: Socket[] = [];
+  let stalled = false;
+  const server: Server = createServer((client) => {
+    const up = connect(port, host);
+    sockets.push(client, up);
+    ups.push(up);
+    client.pipe(up);
+    up.on("data", (d: Buffer) => void (stalled || client.write(d)));
+    for (const s of [client, up]) s.on("error", () => {});
+    client.on("close", () => up.destroy());
+    up.on("close", () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  closers.push(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  return {
+    address: `127.0.0.1:${(server.address() as { port: number }).port}`,
+    stall: () => {
+      stalled = true;
+      for (const up of ups) up.pause();
+    },
+  };
+}
+
+async function registrant(name: string, relayAddress: string, over: ForwardOver, events: string[], heartbeatIntervalMs = 500) {
+  const { n, tcp } = await startNode();
+  const identity = await createIdentity();
+  await n.startWorker("echoer", { async handleMessage(ctx: Context, m: Routed) { await ctx.send(m.returnRoute, name, { ifFull: "drop" }); } }, { placement: "main" });
+  await n.startWorker("bulk", {
+    handleMessage(ctx: Context, m: Routed) {
+      // Not awaited: each asker's channel is sent to at once, not after the previous asker's 32 MiB.
+      const body = new Uint8Array(64 * 1024);
+      void (async () => {
+        for (let i = 0; i < 512; i++) await ctx.send(m.returnRoute, body, { timeout: 60_000 }).catch(() => {});
+      })();
+    },
+  }, { placement: "main" });
+  await n.startWorker("sink", { async handleMessage() {} }, { placement: "main" });
+  const relay = await createRemoteRelay(n, {
+    name,
+    identity,
+    connect: async (signal) => {
+      const c = await tcp.connect(relayAddress, new TcpConnectionOptions(), { signal });
+      return { route: c, closed: c.whenClosed(), close: () => c.stop() };
+    },
+    forwardOver: over,
+    heartbeatIntervalMs,
+    replyTimeoutMs: 2_000,
+    onEvent: (e: RemoteRelayEvent) => events.push(`${name} ${e.kind}`),
+  });
+  const scl = await createSecureChannelListener(n, identity, "listener", new SecureChannelListenerOptions().asConsumer(relay.flowControlId));
+  for (const w of ["echoer", "bulk", "sink"]) n.flowControls.addConsumer(w, scl.flowControlId);
+  return { n, relay };
+}
+
+async function setup(over: ForwardOver, bobVia: (relayAddress: string) => Promise<string>, bobHeartbeatMs = 500) {
+  const { n, tcp } = await startNode();
+  const listener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
+  const api = await createSecureChannelListener(n, await createIdentity(), "api", new SecureChannelListenerOptions().withPeerTimeout(3_000).asConsumer(listener.flowControlId));
+  const events: string[] = [];
+  await startRelayService(n, {
+    policy: allowAnyIdentity(),
+    serviceConsumerOf: api.flowControlId,
+    forwarderConsumerOf: listener.flowControlId,
+    allowForwardOverConnection: true,
+    onEvent: (e: RelayServiceEvent) => e.kind !== "registered" && events.push(`relay ${e.kind} ${e.name} ${"reason" in e ? e.reason : ""}`),
+  });
+  const relayAddress = listener.address.toString();
+  const bob = await registrant("bob", await bobVia(relayAddress), over, events, bobHeartbeatMs);
+  const carol = await registrant("carol", relayAddress, over, events);
+  return { relayAddress, events, bob, carol };
+}
+
+async function channelTo(relayAddress: string, name: string, via?: string) {
+  const { n, tcp } = await startNode();
+  const connection = await tcp.connect(via ?? relayAddress, new TcpConnectionOptions());
+  const channel = await createSecureChannel(n, await createIdentity(), route(connection, `forward_to_${name}`, "listener"));
+  return { n, tcp, connection, channel };
+}
+
+async function echoes(n: Node, to: Parameters<typeof route>[0], ms: number): Promise<string> {
+  const out: string[] = [];
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    const t = performance.now();
+    try {
+      await n.sendAndReceive(route(to, "echoer"), "ping", { timeout: 1_000 });
+      out.push(`${(performance.now() - t).toFixed(0)}`);
+    } catch (error) {
+      out.push((error as { code?: string }).code ?? "error");
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return out.join(" ");
+}
+
+describe.skipIf(process.env.FORWARD_OVER_PROBE !== "1")("forwardOver: a peer that stops reading", { timeout: 60_000 }, () => {
+  for (const over of ["channel", "connection"] as const) {
+    it(`${over}: an initiator that reads nothing while bob answers it`, async () => {
+      const { relayAddress, events, bob } = await setup(over, async (a) => a);
+      expect(bob.relay.forwardingOver).toBe(over);
+      const p = await proxy(relayAddress);
+      const alice1 = await channelTo(relayAddress, "bob", p.address);
+      const alice2 = await channelTo(relayAddress, "bob");
+      // 8 channels (each inner channel's credit alone fits in loopback's socket buffers), each asking bob for 32 MiB.
+      const more = [alice1.channel];
+      const identity = await createIdentity();
+      for (let i = 0; i < 7; i++) more.push(await createSecureChannel(alice1.n, identity, route(alice1.connection, "forward_to_bob", "listener")));
+      p.stall();
+      for (const c of more) await alice1.n.send(route(c, "bulk"), "go");
+      const seen = await echoes(alice2.n, alice2.channel, 8_000);
+      report(`[${over}] alice2's echoes to bob (ms or error) while alice1 reads nothing: ${seen}; events: ${events.join("; ") || "none"}; alice2's channel closed: ${alice2.channel.isClosed}`);
+    });
+
+    it.skipIf(process.env.FORWARD_OVER_PROBE_ONLY === "initiator")(`${over}: a registrant that reads nothing (still writes) while alice sends it 32 MiB`, async () => {
+      let bobProxy: { stall: () => void } | undefined;
+      const { relayAddress, events } = await setup(over, async (a) => {
+        const p = await proxy(a);
+        bobProxy = p;
+        return p.address;
+      }, 60_000); // bob checks its registration once a minute: it does not give it up itself meanwhile
+      const { n, tcp } = await startNode();
+      const connection = await tcp.connect(relayAddress, new TcpConnectionOptions());
+      const identity = await createIdentity();
+      const toCarol = await createSecureChannel(n, identity, route(connection, "forward_to_carol", "listener"));
+      const toBob = [];
+      for (let i = 0; i < 8; i++) toBob.push(await createSecureChannel(n, identity, route(connection, "forward_to_bob", "listener")));
+      bobProxy!.stall();
+      const body = new Uint8Array(64 * 1024);
+      const sent = { bytes: 0 };
+      for (const c of toBob) void (async () => {
+        for (let i = 0; i < 512; i++) await n.send(route(c, "sink"), body, { timeout: 60_000 }).then(() => (sent.bytes += body.length), () => {});
+      })();
+      const seen = await echoes(n, toCarol, 15_000);
+      report(`[${over}] echoes to carol over the same connection while bob reads nothing: ${seen}; events: ${events.join("; ") || "none"}; alice's connection: ${connection.state}; alice's sends to bob that went: ${sent.bytes}`);
+    });
+  }
+});
