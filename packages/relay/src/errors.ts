@@ -54,6 +54,18 @@ export class RelayStoppedError extends HopwireError {
   }
 }
 
+/**
+ * Why a relay service closed a registrant's connection that carries its forwarded traffic
+ * (`forwardOver: "connection"`): it held bytes past its high-water mark and passed none on for
+ * `connectionStallMs`, while the initiator connections that feed it waited.
+ */
+export class RelayRegistrantStalledError extends HopwireError {
+  override readonly code = "RELAY_REGISTRANT_STALLED";
+  constructor(message = "The registrant read nothing from its connection for too long", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 registerErrorClasses(
   RelayRegistrationRefusedError,
   RelayNotSecureError,
@@ -61,6 +73,7 @@ registerErrorClasses(
   RelayUnreachableError,
   RelayReplacedError,
   RelayStoppedError,
+  RelayRegistrantStalledError,
 );
 
 /** The refusal codes a service may send back, and the class each one is rebuilt as. */

@@ -4,7 +4,7 @@
  * connects out to it and keeps a name registered with {@link createRemoteRelay}; others
  * reach it with `route(connectionToRelay, "forward_to_<name>", ...)`.
  */
-export { startRelayService, RelayService, DEFAULT_MAX_NAMES_PER_CHANNEL, DEFAULT_MAX_NAMES_PER_IDENTITY, DEFAULT_MAX_NAMES, type RelayServiceOptions, type RelayServiceEvent, type Registration } from "./service/relay-service.js";
+export { startRelayService, RelayService, DEFAULT_MAX_NAMES_PER_CHANNEL, DEFAULT_MAX_NAMES_PER_IDENTITY, DEFAULT_MAX_NAMES, DEFAULT_CONNECTION_STALL_MS, type RelayServiceOptions, type RelayServiceEvent, type Registration } from "./service/relay-service.js";
 export { allowRegistrations, allowAnyIdentity, ANY_RELAY_NAME, type RelayPolicy } from "./service/relay-policy.js";
 export {
   createRemoteRelay,
@@ -34,5 +34,6 @@ export {
   RelayUnreachableError,
   RelayReplacedError,
   RelayStoppedError,
+  RelayRegistrantStalledError,
   type RefusalCode,
 } from "./errors.js";

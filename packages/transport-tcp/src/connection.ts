@@ -184,6 +184,8 @@ export class TcpConnection {
   #lastFeederRoute: Route | undefined;
   /** Outgoing, or marked by markNextHop (a relay service's registrant's): when it closes, its feeders are closed. */
   #nextHop: boolean;
+  /** markSharedFeeder: its receiver does not pause for a full connection it feeds. */
+  #sharedFeeder = false;
   /** The last onward route checked for a local next hop, and the verdict. */
   #checkedOnward: Route | undefined;
   #deliverable = false;
@@ -458,6 +460,36 @@ export class TcpConnection {
   }
 
   /**
+   * Makes this connection's receiver a shared feeder: it does not stop reading its socket because
+   * one of the connections it routes into is full, and what it routes into one past that one's
+   * `maxSendBufferBytes` closes that one (`SendBufferBudgetError`), as a secure channel end's
+   * delivery does. A relay service marks a registrant's connection that carries its forwarded
+   * traffic itself (`forwardOver: "connection"`): the registrant's answers to one initiator that
+   * reads nothing must not hold up its answers to all the others, nor its channel's heartbeats,
+   * which come on the same connection. Its answers to each initiator stay bounded by that initiator's
+   * channels' credit. It still pauses for any other full mailbox (a worker, a relay).
+   */
+  markSharedFeeder(): void {
+    this.#sharedFeeder = true;
+  }
+
+  /** Whether `markSharedFeeder()` was called. */
+  get isSharedFeeder(): boolean {
+    return this.#sharedFeeder;
+  }
+
+  /**
+   * Closes this connection at once, dropping what is queued for it (`stop()` sends it first):
+   * for a peer that reads nothing, whose queue would never drain. `cause` is logged at warn and
+   * is the cause of the close reason.
+   */
+  abort(cause: Error): void {
+    if (this.#closedReason) return;
+    this.#log.warn(`closing the connection to ${this.peer}`, cause);
+    this.#close(new ConnectionClosedError(`Closed the connection to ${this.peer}: ${cause.message}`, { cause }), "destroy", true);
+  }
+
+  /**
    * Records that a message with `returnRoute` was forwarded onto this connection through a
    * local worker that hides it from what is queued here (a secure channel puts its own
    * address on the records it sends): the nearest connection on the route fed this next hop,
@@ -574,7 +606,8 @@ export class TcpConnection {
   #fedStraightByConnection(message: LocalMessage, senderKey: string): boolean {
     const first = message.returnRoute.at(0);
     const feeder = first === undefined ? undefined : this.#host.connectionBySender(first.key);
-    return feeder !== undefined && feeder.#receiverKey === senderKey;
+    // A shared feeder does not pause on isFull: what it routes here past the bound is as a channel end's.
+    return feeder !== undefined && feeder.#receiverKey === senderKey && !feeder.#sharedFeeder;
   }
 
   /** A decoder for a new socket's frames: replies go back through this connection; kept heads count against the transport's budget. */
@@ -683,6 +716,8 @@ export class TcpConnection {
   /** Stops reading the socket until `mailbox` has room; several mailboxes may hold it at once. */
   #pauseUntilRoom(mailbox: Mailbox): void {
     if (this.#closedReason || this.#holds.has(mailbox) || mailbox.onRoom === undefined) return;
+    // A shared feeder does not wait for one connection it feeds (markSharedFeeder): that one queues to its bound.
+    if (this.#sharedFeeder && this.#host.connectionBySender(mailbox.address.key) !== undefined) return;
     this.#holds.set(mailbox, noop);
     const cancel = mailbox.onRoom(() => this.#roomIn(mailbox));
     // onRoom should call back later, but if it already did there is nothing to hold.

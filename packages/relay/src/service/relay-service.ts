@@ -26,7 +26,7 @@ import {
 import { peerIdentifierOf, secureChannelFirstHop, shareSecureChannelCredit, type Identifier } from "@hopwire/secure-channel";
 import { tcpTransportOf, type TcpConnection } from "@hopwire/transport-tcp";
 import { addressOption } from "../address-option.js";
-import type { RefusalCode } from "../errors.js";
+import { RelayRegistrantStalledError, type RefusalCode } from "../errors.js";
 import { reportEvent } from "../events.js";
 import {
   DEFAULT_RELAY_SERVICE_ADDRESS,
@@ -85,12 +85,24 @@ export interface RelayServiceOptions {
    * Whether a registrant may ask for its forwarded traffic over the TCP connection its secure
    * channel rides on rather than inside that channel (`createRemoteRelay`'s `forwardOver:
    * "connection"`; default false: it is then forwarded inside the channel, and the reply says so).
-   * Off by default because that path lacks the channel path's bound on a registrant that stops
-   * reading (the 16 MiB share per initiator connection and the stall close, SECURE_CHANNEL_PEER_STALLED):
-   * see packages/relay/README.md, "Forwarding over the connection".
+   * Off by default: the registrant's connection then carries its initiators' traffic with no share per
+   * initiator (a registrant that reads slowly slows its initiators' channels to others), the routing
+   * heads travel in clear on that hop, and the service cannot tell that the connection ends at the
+   * registrant's node: see packages/relay/README.md, "Forwarding over the connection".
    */
   allowForwardOverConnection?: boolean;
+  /**
+   * A registrant connection that carries forwarded traffic (`allowForwardOverConnection`) and holds
+   * bytes past its high-water mark while it passes none on for this long, in ms, is closed at once
+   * (`RelayRegistrantStalledError`, `RELAY_REGISTRANT_STALLED`): its names are removed and the
+   * initiator connections waiting on it read again (default 10 000, DEFAULT_CONNECTION_STALL_MS: a
+   * third of the default peer timeout, as a registrant channel's stall close).
+   */
+  connectionStallMs?: number;
 }
+
+/** See RelayServiceOptions.connectionStallMs. */
+export const DEFAULT_CONNECTION_STALL_MS = 10_000;
 
 /** See RelayServiceOptions.maxNamesPerChannel. */
 export const DEFAULT_MAX_NAMES_PER_CHANNEL = 64;
@@ -132,7 +144,7 @@ export async function startRelayService(node: Node, options: RelayServiceOptions
   if (!isOptionsObject(options)) throw notAnOptionsObjectError("relay service options must be an object", options);
   checkOptionKeys(options, RELAY_SERVICE_OPTIONS, "relay service options");
   if (typeof options.policy !== "function") throw new InvalidOptionError("options.policy must be a RelayPolicy function", { option: "policy" });
-  for (const option of ["maxNamesPerChannel", "maxNamesPerIdentity", "maxNames"] as const) {
+  for (const option of ["maxNamesPerChannel", "maxNamesPerIdentity", "maxNames", "connectionStallMs"] as const) {
     const max = options[option];
     if (max !== undefined && (!Number.isSafeInteger(max) || max < 1)) {
       throw new InvalidOptionError(`options.${option} must be a positive integer, got ${describeValue(max)}`, { option });
@@ -165,6 +177,7 @@ const RELAY_SERVICE_OPTIONS = optionKeys<RelayServiceOptions>({
   maxNamesPerIdentity: true,
   maxNames: true,
   allowForwardOverConnection: true,
+  connectionStallMs: true,
 });
 
 /** A running relay service: a worker on the node's main thread. */
@@ -176,7 +189,13 @@ export class RelayService implements Worker {
   readonly #options: RelayServiceOptions;
   readonly #log: Logger;
   readonly #forwarderConsumerOf: readonly FlowControlId[];
-  readonly #registrations = new Map<string, Registration & { unwatch: () => void; channel: string }>();
+  readonly #registrations = new Map<string, Registration & { unwatch: () => void; channel: string; connection: TcpConnection | undefined }>();
+  /**
+   * Registrant connections that carry forwarded traffic, watched for a stall: what they held when
+   * last looked at, and since when that has not gone down while over the high-water mark.
+   */
+  readonly #stallWatch = new Map<TcpConnection, { buffered: number; since: number }>();
+  #stallTimer: NodeJS.Timeout | undefined;
   /** Names held per registrant channel (the key of its first hop), and per registrant identity. */
   readonly #namesPerChannel = new KeyCounts();
   readonly #namesPerIdentity = new KeyCounts();
@@ -270,6 +289,9 @@ export class RelayService implements Worker {
   /** Removes every registration (and its forwarder) when the service stops. */
   async shutdown(): Promise<void> {
     this.#unexplain?.();
+    if (this.#stallTimer !== undefined) clearInterval(this.#stallTimer);
+    this.#stallTimer = undefined;
+    this.#stallWatch.clear();
     for (const name of [...this.#registrations.keys()]) this.#remove(name, "the relay service stopped");
   }
 
@@ -339,6 +361,12 @@ export class RelayService implements Worker {
     // The registrant's answers to all its initiators come through its one channel: one initiator that reads
     // nothing must not hold that channel's credit (and with it every other's answers, and the heartbeats).
     if (over === "channel") shareSecureChannelCredit(this.#node, message.returnRoute.next());
+    else {
+      // Its answers to one initiator that reads nothing must not stop the relay node reading them all (and
+      // its heartbeats); and while it reads nothing itself, the initiators that feed it wait a bounded time.
+      registrant!.markSharedFeeder();
+      this.#watchStall(registrant!);
+    }
     // The forwarder's traffic reaches that connection inside the registrant's channel, which
     // hides who fed it from the transport: the forwarder says so.
     const relayOptions: RelayOptions = registrant ? { onForward: (returnRoute) => registrant.noteFedBy(returnRoute) } : {};
@@ -367,7 +395,8 @@ export class RelayService implements Worker {
       unwatchConnection?.();
     };
     const channel = firstHop.key;
-    this.#registrations.set(name, { name, identifier, forwarder, unwatch, channel, over, returnRoute: message.returnRoute });
+    const connection = over === "connection" ? registrant : undefined;
+    this.#registrations.set(name, { name, identifier, forwarder, unwatch, channel, over, returnRoute: message.returnRoute, connection });
     this.#namesPerChannel.add(channel);
     this.#namesPerIdentity.add(identifier);
     this.#report({ kind: "registered", name, address, identifier, replaced, over });
@@ -388,6 +417,51 @@ export class RelayService implements Worker {
     if (connection?.state !== "open") return undefined;
     connection.markNextHop();
     return connection;
+  }
+
+  /** Watches a registrant connection that carries forwarded traffic for a stall (connectionStallMs). */
+  #watchStall(connection: TcpConnection): void {
+    if (this.#stallWatch.has(connection)) return;
+    this.#stallWatch.set(connection, { buffered: 0, since: Date.now() });
+    if (this.#stallTimer !== undefined) return;
+    const every = Math.max(25, Math.floor((this.#options.connectionStallMs ?? DEFAULT_CONNECTION_STALL_MS) / 4));
+    this.#stallTimer = setInterval(() => this.#checkStalls(), every);
+    this.#stallTimer.unref();
+  }
+
+  /**
+   * Closes the registrant connections that held bytes past their high-water mark and passed none on
+   * for connectionStallMs (what they hold went down: progress; a slow reader keeps its connection).
+   */
+  #checkStalls(): void {
+    const now = Date.now();
+    const limit = this.#options.connectionStallMs ?? DEFAULT_CONNECTION_STALL_MS;
+    for (const [connection, seen] of this.#stallWatch) {
+      if (connection.state !== "open") {
+        this.#stallWatch.delete(connection);
+        continue;
+      }
+      const buffered = connection.bufferedBytes;
+      if (!connection.needsDrain || buffered < seen.buffered) {
+        seen.buffered = buffered;
+        seen.since = now;
+        continue;
+      }
+      seen.buffered = buffered;
+      if (now - seen.since < limit) continue;
+      this.#stallWatch.delete(connection);
+      const error = new RelayRegistrantStalledError(
+        `The registrant connection ${connection.peer} held ${buffered} bytes past its high-water mark and passed none on for ${now - seen.since} ms (connectionStallMs ${limit})`,
+      );
+      for (const [name, held] of [...this.#registrations]) {
+        if (held.connection === connection) this.#remove(name, "its connection stalled: RELAY_REGISTRANT_STALLED");
+      }
+      connection.abort(error);
+    }
+    if (this.#stallWatch.size === 0 && this.#stallTimer !== undefined) {
+      clearInterval(this.#stallTimer);
+      this.#stallTimer = undefined;
+    }
   }
 
   #remove(name: string, reason: string, report = true): void {
