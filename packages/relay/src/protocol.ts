@@ -9,6 +9,9 @@ import type { RefusalCode } from "./errors.js";
  *
  *   registrant → service  { t: "register", id, name, over? }       (over: "connection" asks for the forwarded
  *                                                                  traffic beside the channel, on its TCP connection)
+ *   service → registrant  { t: "challenge", id }                   (over "connection" granted once proven: the service
+ *                                                                  sent { t: "prove", id, nonce } on the bare connection)
+ *   registrant → service  { t: "register", id, name, over, proof } (proof: that nonce, back through the channel)
  *   service → registrant  { t: "registered", id, name, address, over }   (address: "forward_to_<name>"; over: the
  *                                                                  way the forwarder takes, "channel" or "connection")
  *                         { t: "refused", id, code, message }
@@ -16,7 +19,28 @@ import type { RefusalCode } from "./errors.js";
  *   service → registrant  { t: "pong", id, registered, replaced }  (registered: this route holds the name;
  *                                                                  replaced: another registrant holds it now)
  */
-export type RelayRequest = { t: "register"; id: string; name: string; over?: ForwardOver } | { t: "ping"; id: string; name: string };
+export type RelayRequest = { t: "register"; id: string; name: string; over?: ForwardOver; proof?: string } | { t: "ping"; id: string; name: string };
+
+/**
+ * What the service sends on the bare connection to the registrant's node when a registrant asks
+ * for forwardOver "connection": the registrant sends `nonce` back inside its channel as `proof`.
+ */
+export interface ConnectionChallenge {
+  t: "prove";
+  id: string;
+  nonce: string;
+}
+
+/** A challenge's nonce: 16 random bytes, in hex. */
+export const CHALLENGE_NONCE_PATTERN = /^[0-9a-f]{32}$/;
+
+/** Reads a challenge that came on the bare connection: anything else is `undefined`. */
+export function parseChallenge(body: unknown): ConnectionChallenge | undefined {
+  if (body === null || typeof body !== "object") return undefined;
+  const b = body as Record<string, unknown>;
+  if (b.t !== "prove" || typeof b.id !== "string" || b.id.length > 64 || typeof b.nonce !== "string" || !CHALLENGE_NONCE_PATTERN.test(b.nonce)) return undefined;
+  return { t: "prove", id: b.id, nonce: b.nonce };
+}
 
 /**
  * The way a forwarder passes what reaches `forward_to_<name>` on to the registrant: inside the
@@ -30,6 +54,7 @@ export type ForwardOver = "channel" | "connection";
 export type RelayReply =
   | { t: "registered"; id: string; name: string; address: string; over: ForwardOver }
   | { t: "refused"; id: string; code: RefusalCode; message: string }
+  | { t: "challenge"; id: string }
   | { t: "pong"; id: string; registered: boolean; replaced: boolean };
 
 /**
@@ -65,7 +90,11 @@ export function parseRequest(body: unknown): RelayRequest | undefined {
   if (body === null || typeof body !== "object") return undefined;
   const b = body as Record<string, unknown>;
   if (typeof b.id !== "string" || b.id.length > 64 || typeof b.name !== "string") return undefined;
-  if (b.t === "register") return { t: "register", id: b.id, name: b.name, ...(b.over === "connection" ? { over: "connection" as const } : {}) };
+  if (b.t === "register") {
+    const over = b.over === "connection" ? { over: "connection" as const } : {};
+    const proof = over.over !== undefined && typeof b.proof === "string" && b.proof.length <= 64 ? { proof: b.proof } : {};
+    return { t: "register", id: b.id, name: b.name, ...over, ...proof };
+  }
   if (b.t === "ping") return { t: "ping", id: b.id, name: b.name };
   return undefined;
 }
@@ -84,6 +113,7 @@ export function parseReply(body: unknown): RelayReply | undefined {
   if (b.t === "refused" && typeof b.code === "string" && typeof b.message === "string") {
     return { t: "refused", id: b.id, code: b.code as RefusalCode, message: printable(b.message) };
   }
+  if (b.t === "challenge") return { t: "challenge", id: b.id };
   if (b.t === "pong") return { t: "pong", id: b.id, registered: b.registered === true, replaced: b.replaced === true };
   return undefined;
 }

@@ -2,7 +2,7 @@
 // on the TCP connection under the registrant's secure channel, not inside that channel. Three nodes in
 // one process, real TCP on 127.0.0.1, real secure channels, as relay.test.ts.
 import { afterEach, describe, expect, it } from "vitest";
-import { node, route, waitFor, type Address, type Context, type Mailbox, type Node, type Routed } from "@hopwire/runtime";
+import { decodeBody, encodeBody, LocalMessage, node, route, waitFor, type Address, type Context, type Mailbox, type Node, type Routed } from "@hopwire/runtime";
 import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions, type Identity } from "@hopwire/secure-channel";
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
 import { allowAnyIdentity, createRemoteRelay, startRelayService, type ForwardOver, type RelayServiceEvent } from "../dist/index.js";
@@ -194,6 +194,117 @@ describe("forwardOver: \"connection\"", () => {
     expect(relay.service.registrations.get("bob")!.over).toBe("connection");
     const again = await alice(relay.address);
     expect(await again.n.sendAndReceive<string>(route(again.channel, "echoer"), "after", { timeout: 10_000 })).toBe("after");
+  });
+
+  it("a registrant whose channel rides through another node (two TCP hops) gets the channel mode, and X's connection nothing", async () => {
+    const relay = await relayNode(true);
+    // X: a Hopwire node between the registrant and the relay node, which passes the registrant's traffic on.
+    const x = await startNode();
+    const xListener = await x.tcp.listen("127.0.0.1:0", new TcpListenerOptions());
+    const xToRelay = await x.tcp.connect(relay.address, new TcpConnectionOptions());
+    x.n.flowControls.addConsumer(xToRelay.address, xListener.flowControlId);
+    // A worker on X at the address the registrant names after its channel: what the relay node sends on X's
+    // connection with that onward route reaches it.
+    const reachedX: unknown[] = [];
+    await x.n.startWorker("rr", { handleMessage: (_ctx: Context, m: Routed) => void reachedX.push(m.body) }, { placement: "main" });
+    x.n.flowControls.addConsumer("rr", xToRelay.flowControlId);
+    // The registrant: its own secure channel to the relay node's listener, through X; it speaks the protocol itself.
+    const r = await startNode();
+    const toX = await r.tcp.connect(xListener.address.toString(), new TcpConnectionOptions());
+    await until(() => x.tcp.connections.length === 2, "X accepted the registrant's connection");
+    const xFromR = x.tcp.connections.find((c) => c !== xToRelay)!;
+    x.n.flowControls.addConsumer(xFromR.address, xToRelay.flowControlId);
+    const channel = await createSecureChannel(r.n, await createIdentity(), route(toX, xToRelay.address.toString(), "api"));
+    const heard: Record<string, unknown>[] = [];
+    await r.n.startWorker("rr", { handleMessage: (_ctx: Context, m: Routed) => void heard.push(m.body as Record<string, unknown>) }, { placement: "main" });
+    r.n.flowControls.addConsumer("rr", channel.flowControlId);
+    const ask = async (body: Record<string, unknown>) => void r.n.router.route(new LocalMessage(route(channel, "forwarding_service"), route("rr"), encodeBody(body)), undefined);
+    await ask({ t: "register", id: "r1", name: "bob", over: "connection" });
+    await until(() => heard.length > 0, "an answer to the registration");
+    // Never registered over X's connection on the registrant's word (the first cut did: an initiator's
+    // handshake then reached X's "rr").
+    expect(heard[0]).toMatchObject({ t: "registered", id: "r1", over: "channel" });
+    expect(relay.service.registrations.get("bob")!.over).toBe("channel");
+    // Nor with a proof it made up.
+    await ask({ t: "register", id: "r2", name: "bob", over: "connection", proof: "00".repeat(16) });
+    await until(() => heard.length > 1, "an answer to the proof");
+    expect(heard[1]).toMatchObject({ t: "registered", id: "r2", over: "channel" });
+    const { n, tcp } = await startNode();
+    const connection = await tcp.connect(relay.address, new TcpConnectionOptions());
+    await n.send(route(connection, "forward_to_bob", "anything"), "for bob");
+    await until(() => heard.length > 2, "the initiator's message reached the registrant inside its channel");
+    expect(heard[2]).toBe("for bob");
+    expect(reachedX).toEqual([]);
+  });
+
+  it("a registrant on a direct connection must send back the nonce that came on it: a made-up or missing one gets the channel mode", async () => {
+    const relay = await relayNode(true);
+    const r = await startNode();
+    const toRelay = await r.tcp.connect(relay.address, new TcpConnectionOptions());
+    const channel = await createSecureChannel(r.n, await createIdentity(), route(toRelay, "api"));
+    const heard: Record<string, unknown>[] = [];
+    const bare: Record<string, unknown>[] = [];
+    await r.n.startWorker(
+      "rr",
+      { handleMessage: (_ctx: Context, m: Routed) => void (m.returnRoute.next().equals(toRelay.address) ? bare : heard).push(m.body as Record<string, unknown>) },
+      { placement: "main" },
+    );
+    r.n.flowControls.addConsumer("rr", channel.flowControlId);
+    r.n.flowControls.addConsumer("rr", toRelay.flowControlId);
+    const ask = async (body: Record<string, unknown>) => void r.n.router.route(new LocalMessage(route(channel, "forwarding_service"), route("rr"), encodeBody(body)), undefined);
+    // A proof with no challenge before it.
+    await ask({ t: "register", id: "r0", name: "bob", over: "connection", proof: "00".repeat(16) });
+    await until(() => heard.length > 0, "an answer");
+    expect(heard[0]).toMatchObject({ t: "registered", id: "r0", over: "channel" });
+    await ask({ t: "register", id: "r1", name: "bob", over: "connection" });
+    await until(() => heard.length > 1 && bare.length > 0, "a challenge on the connection and an answer in the channel");
+    expect(heard[1]).toEqual({ t: "challenge", id: "r1" });
+    expect(bare[0]).toMatchObject({ t: "prove", id: "r1" });
+    // A wrong nonce uses the challenge up: the right one after it proves nothing.
+    await ask({ t: "register", id: "r2", name: "bob", over: "connection", proof: "00".repeat(16) });
+    await until(() => heard.length > 2, "an answer to a wrong proof");
+    expect(heard[2]).toMatchObject({ t: "registered", id: "r2", over: "channel" });
+    await ask({ t: "register", id: "r3", name: "bob", over: "connection", proof: bare[0]!.nonce });
+    await until(() => heard.length > 3, "an answer to a late proof");
+    expect(heard[3]).toMatchObject({ t: "registered", id: "r3", over: "channel" });
+    // A new challenge, answered right: granted.
+    await ask({ t: "register", id: "r4", name: "bob", over: "connection" });
+    await until(() => heard.length > 4 && bare.length > 1, "a second challenge");
+    await ask({ t: "register", id: "r5", name: "bob", over: "connection", proof: bare[1]!.nonce });
+    await until(() => heard.length > 5, "an answer to the proof");
+    expect(heard[5]).toMatchObject({ t: "registered", id: "r5", over: "connection" });
+    expect(relay.service.registrations.get("bob")!.over).toBe("connection");
+  });
+
+  it("the direct case proves the connection: the challenge reaches the RemoteRelay on the bare connection only", async () => {
+    const relay = await relayNode(true);
+    const b = await bobNode(await createIdentity(), relay.address, "connection");
+    expect(b.relay.forwardingOver).toBe("connection");
+    expect(relay.service.registrations.get("bob")!.over).toBe("connection");
+    // A challenge that comes inside the channel, or a second one on the connection, changes nothing.
+    const connection = relay.service.registrations.get("bob")!.forwarder.to.next();
+    await relay.n.send(route(connection, b.relay.address.toString()), { t: "prove", id: "x", nonce: "00" });
+    const a = await alice(relay.address);
+    expect(await a.n.sendAndReceive<string>(route(a.channel, "echoer"), "ok", { timeout: 10_000 })).toBe("ok");
+    expect(b.relay.registrations).toBe(1);
+  });
+
+  it("a registrant that does not get the challenge falls back to the channel mode", async () => {
+    const relay = await relayNode(true);
+    // Everything the relay node sends on a bare connection with a "prove" body is lost (an active attacker on that hop).
+    const send = relay.n.router.route.bind(relay.n.router);
+    relay.n.router.route = ((message, key) => {
+      try {
+        const body = (message.payloadLength < 200 ? decodeBody(message.payload) : undefined) as { t?: string } | undefined;
+        if (body?.t === "prove") return undefined;
+      } catch {}
+      return send(message, key);
+    }) as typeof relay.n.router.route;
+    const b = await bobNode(await createIdentity(), relay.address, "connection");
+    expect(b.relay.forwardingOver).toBe("channel");
+    expect(relay.service.registrations.get("bob")!.over).toBe("channel");
+    const a = await alice(relay.address);
+    expect(await a.n.sendAndReceive<string>(route(a.channel, "echoer"), "ok", { timeout: 10_000 })).toBe("ok");
   });
 
   it("forwardOver must be \"channel\" or \"connection\"; allowForwardOverConnection a boolean", async () => {

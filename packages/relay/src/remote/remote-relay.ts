@@ -40,7 +40,7 @@ import { TcpProtocolVersionError } from "@hopwire/transport-tcp";
 import { addressOption } from "../address-option.js";
 import { reportEvent } from "../events.js";
 import { REFUSAL_ERRORS, RelayNameInvalidError, RelayReplacedError, RelayStoppedError, RelayUnreachableError } from "../errors.js";
-import { DEFAULT_RELAY_SERVICE_ADDRESS, isRelayName, MAX_REPLY_BYTES, parseReply, type ForwardOver, type RelayReply, type RelayRequest } from "../protocol.js";
+import { DEFAULT_RELAY_SERVICE_ADDRESS, isRelayName, MAX_REPLY_BYTES, parseChallenge, parseReply, type ForwardOver, type RelayReply, type RelayRequest } from "../protocol.js";
 import { backoffDelay, checkBackoff, type BackoffOptions } from "./backoff.js";
 import type { RelayConnection, RelayConnector } from "./relay-connection.js";
 
@@ -90,8 +90,9 @@ export interface RemoteRelayOptions {
    * `"channel"`): inside the secure channel to the relay node, or (`"connection"`) beside it, on
    * the TCP connection that channel rides on, so that an initiator's channel to this node is not
    * encrypted a second time on that hop. The registration still goes through the channel
-   * (authenticated), and asks for it; a relay node that does not allow it
-   * (`allowForwardOverConnection`), or a connection that is not one TCP hop, keeps the channel:
+   * (authenticated), and asks for it, then proves that it receives what the relay node sends on the
+   * connection (a nonce, sent back through the channel); a relay node that does not allow it
+   * (`allowForwardOverConnection`), a connection that is not one TCP hop, or a proof that fails keeps the channel:
    * `forwardingOver` says which was granted. See packages/relay/README.md, "Forwarding over the connection".
    */
   forwardOver?: ForwardOver;
@@ -157,6 +158,8 @@ export class RemoteRelay implements Mailbox {
   /** The flow control of the connection to the relay node, if it is one TCP hop (what forwardOver "connection" needs). */
   #connectionFlow: { hop: Address; flowControlId: FlowControlId } | undefined;
   #over: ForwardOver | undefined;
+  /** The registration waiting for its challenge on the bare connection (forwardOver "connection"). */
+  #challenge: { id: string; nonce: string | undefined; heard: () => void } | undefined;
   #registrations = 0;
   #running: Promise<void> | undefined;
   readonly #stopOnce = new StopOnce(() => this.#stop());
@@ -248,10 +251,16 @@ export class RemoteRelay implements Mailbox {
       // The service answers inside the channel: on the bare connection (forwardOver "connection") a
       // "reply" is none, whoever wrote it.
       const from = message.returnRoute.isEmpty ? undefined : message.returnRoute.next();
-      if (from !== undefined && this.#connectionFlow?.hop.equals(from)) return;
+      if (from !== undefined && this.#connectionFlow?.hop.equals(from)) {
+        this.#onChallenge(message);
+        return;
+      }
       this.#onReply(message);
       return;
     }
+    // Before the grant the connection reaches this RemoteRelay for its challenge only: nothing is routed on from it.
+    const from = message.returnRoute.isEmpty ? undefined : message.returnRoute.next();
+    if (this.#over !== "connection" && from !== undefined && this.#connectionFlow?.hop.equals(from)) return;
     // Routed as this RemoteRelay, a producer: only consumers of flowControlId may receive it.
     this.#next = this.#node.router.route(message.withOnwardRoute(rest), this.#key);
   }
@@ -328,8 +337,7 @@ export class RemoteRelay implements Mailbox {
   }
 
   async #register(channel: SecureChannel, signal: AbortSignal = this.#abort.signal): Promise<void> {
-    const over = this.#connectionFlow !== undefined ? { over: "connection" as const } : {};
-    const reply = await this.#request(channel, { t: "register", name: this.name, ...over }, signal);
+    const reply = this.#connectionFlow !== undefined ? await this.#registerOverConnection(channel, this.#connectionFlow, signal) : await this.#request(channel, { t: "register", name: this.name }, signal);
     if (reply.t === "refused") {
       // The code comes from the network: only our own codes pick a class.
       const ErrorClass = Object.hasOwn(REFUSAL_ERRORS, reply.code) ? REFUSAL_ERRORS[reply.code] : REFUSAL_ERRORS.RELAY_REGISTRATION_REFUSED;
@@ -339,8 +347,9 @@ export class RemoteRelay implements Mailbox {
     this.#forwarderAddress = reply.address;
     // Granted: what the relay node sends on the connection may reach this RemoteRelay, and nothing
     // else (it then routes as itself, a producer of flowControlId, as what comes through the channel).
-    if (reply.over === "connection" && this.#connectionFlow !== undefined) this.#node.flowControls.addConsumer(this.address, this.#connectionFlow.flowControlId);
+    // Not granted: the connection reaches it no more.
     this.#over = reply.over === "connection" && this.#connectionFlow !== undefined ? "connection" : "channel";
+    if (this.#over === "channel" && this.#connectionFlow !== undefined) this.#node.flowControls.removeConsumer(this.address, this.#connectionFlow.flowControlId);
     this.#registrations++;
     this.#report({
       kind: "registered",
@@ -434,8 +443,56 @@ export class RemoteRelay implements Mailbox {
     }
   }
 
-  async #request(channel: SecureChannel, body: Omit<RelayRequest, "id" | "over"> & { name: string; over?: ForwardOver }, signal: AbortSignal = this.#abort.signal): Promise<RelayReply> {
+  /**
+   * Registers asking for forwardOver "connection": the service answers "challenge" once it sent a
+   * nonce on the bare connection (to this RemoteRelay, which its flow may reach until the answer),
+   * and grants it when the nonce comes back inside the channel. A nonce that does not come within the
+   * reply timeout (the channel does not ride on a connection to this node, or someone on the way
+   * dropped it): registered inside the channel.
+   */
+  async #registerOverConnection(channel: SecureChannel, flow: { flowControlId: FlowControlId }, signal: AbortSignal): Promise<RelayReply> {
     const id = randomBytes(8).toString("hex");
+    let heard!: () => void;
+    const nonce = new Promise<void>((resolve) => (heard = resolve));
+    this.#challenge = { id, nonce: undefined, heard };
+    this.#node.flowControls.addConsumer(this.address, flow.flowControlId);
+    try {
+      const reply = await this.#request(channel, { t: "register", name: this.name, over: "connection" }, signal, id);
+      if (reply.t !== "challenge") return reply;
+      const timeout = this.#options.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS;
+      const got = await waitFor<boolean>((resolve) => void nonce.then(() => resolve(true)), { what: "relay challenge", timeout, signal }).catch((error: unknown) => {
+        if (error instanceof TimeoutError) return false;
+        throw error;
+      });
+      const proof = got ? this.#challenge.nonce : undefined;
+      if (proof === undefined) return await this.#request(channel, { t: "register", name: this.name }, signal);
+      return await this.#request(channel, { t: "register", name: this.name, over: "connection", proof }, signal);
+    } finally {
+      this.#challenge = undefined;
+    }
+  }
+
+  /** A challenge on the bare connection for the registration waiting for one; anything else from it is dropped. */
+  #onChallenge(message: LocalMessage): void {
+    const waiting = this.#challenge;
+    if (waiting === undefined || waiting.nonce !== undefined || message.payloadLength > MAX_REPLY_BYTES) return;
+    let challenge;
+    try {
+      challenge = parseChallenge(decodeBody(message.payload));
+    } catch {
+      return;
+    }
+    if (challenge === undefined || challenge.id !== waiting.id) return;
+    waiting.nonce = challenge.nonce;
+    waiting.heard();
+  }
+
+  async #request(
+    channel: SecureChannel,
+    body: Omit<RelayRequest, "id" | "over"> & { name: string; over?: ForwardOver; proof?: string },
+    signal: AbortSignal = this.#abort.signal,
+    id = randomBytes(8).toString("hex"),
+  ): Promise<RelayReply> {
     const timeout = this.#options.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS;
     const message = new LocalMessage(route(channel, this.#service), route(this.address), encodeBody({ ...body, id }));
     try {

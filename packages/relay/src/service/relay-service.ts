@@ -1,3 +1,4 @@
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import {
   assertNodeArgument,
   checkFlowControlIds,
@@ -23,7 +24,7 @@ import {
   type Routed,
   type Worker,
 } from "@hopwire/runtime";
-import { peerIdentifierOf, secureChannelFirstHop, shareSecureChannelCredit, type Identifier } from "@hopwire/secure-channel";
+import { peerIdentifierOf, secureChannelFirstHop, secureChannelRemoteRoute, shareSecureChannelCredit, type Identifier } from "@hopwire/secure-channel";
 import { tcpTransportOf, type TcpConnection } from "@hopwire/transport-tcp";
 import { addressOption } from "../address-option.js";
 import { RelayRegistrantStalledError, type RefusalCode } from "../errors.js";
@@ -35,6 +36,7 @@ import {
   isRelayName,
   MAX_REQUEST_BYTES,
   parseRequest,
+  type ConnectionChallenge,
   type ForwardOver,
   type RelayReply,
 } from "../protocol.js";
@@ -87,8 +89,9 @@ export interface RelayServiceOptions {
    * "connection"`; default false: it is then forwarded inside the channel, and the reply says so).
    * Off by default: the registrant's connection then carries its initiators' traffic with no share per
    * initiator (a registrant that reads slowly slows its initiators' channels to others), the routing
-   * heads travel in clear on that hop, and the service cannot tell that the connection ends at the
-   * registrant's node: see packages/relay/README.md, "Forwarding over the connection".
+   * heads travel in clear on that hop. Granted only on a connection proven to end at the registrant's
+   * node (a nonce sent on it comes back through the channel): see packages/relay/README.md,
+   * "Forwarding over the connection".
    */
   allowForwardOverConnection?: boolean;
   /**
@@ -196,6 +199,12 @@ export class RelayService implements Worker {
    */
   readonly #stallWatch = new Map<TcpConnection, { buffered: number; since: number }>();
   #stallTimer: NodeJS.Timeout | undefined;
+  /**
+   * Challenges sent on registrant connections (forwardOver "connection"), by the registrant channel's key
+   * and name: the nonce, the registration's return route and connection, until proven, replaced or expired.
+   */
+  readonly #challenges = new Map<string, { nonce: Buffer; returnRoute: Route; connection: TcpConnection; timer: NodeJS.Timeout; channel: string }>();
+  readonly #challengesPerChannel = new KeyCounts();
   /** Names held per registrant channel (the key of its first hop), and per registrant identity. */
   readonly #namesPerChannel = new KeyCounts();
   readonly #namesPerIdentity = new KeyCounts();
@@ -257,10 +266,21 @@ export class RelayService implements Worker {
       this.#reply(ctx, message, { t: "refused", id: request.id, ...refusal });
       return;
     }
+    // Over the connection only once proven: the service sends a nonce on the bare connection to the
+    // registrant's RemoteRelay, which sends it back inside its channel (see #challenge).
+    let proven = false;
+    if (request.t === "register" && request.over === "connection" && this.#options.allowForwardOverConnection === true) {
+      if (request.proof === undefined) {
+        if (this.#challenge(ctx, message, request.id, request.name)) {
+          this.#reply(ctx, message, { t: "challenge", id: request.id });
+          return;
+        }
+      } else proven = this.#proven(message, request.name, request.proof);
+    }
     let address: string;
     let over: ForwardOver;
     try {
-      ({ address, over } = await this.#register(request.name, identifier!, message, request.t === "register" && request.over === "connection"));
+      ({ address, over } = await this.#register(request.name, identifier!, message, proven));
     } catch (error) {
       // e.g. forward_to_<name> is another worker's address on this node: refuse rather than leave the registrant waiting.
       ctx.log.debug(`relay service: could not start the forwarder for "${request.name}"`, error);
@@ -289,6 +309,7 @@ export class RelayService implements Worker {
   /** Removes every registration (and its forwarder) when the service stops. */
   async shutdown(): Promise<void> {
     this.#unexplain?.();
+    for (const key of [...this.#challenges.keys()]) this.#dropChallenge(key);
     if (this.#stallTimer !== undefined) clearInterval(this.#stallTimer);
     this.#stallTimer = undefined;
     this.#stallWatch.clear();
@@ -335,7 +356,7 @@ export class RelayService implements Worker {
     return undefined;
   }
 
-  async #register(name: string, identifier: Identifier, message: Routed, wantsConnection: boolean): Promise<{ address: string; over: ForwardOver }> {
+  async #register(name: string, identifier: Identifier, message: Routed, proven: boolean): Promise<{ address: string; over: ForwardOver }> {
     const previous = this.#registrations.get(name);
     const replaced = previous !== undefined;
     // Its registrant learns at its next heartbeat that another holds the name now (and only it: see the ping). Every
@@ -354,10 +375,10 @@ export class RelayService implements Worker {
     // channel, then what follows the channel in the registration's return route (the RemoteRelay's
     // address on the registrant's node). The registrant's node lets that connection reach only its
     // RemoteRelay; the registrant's answers come back on the connection too (their return routes name it).
-    const behind = message.returnRoute.popFront();
-    const over: ForwardOver =
-      wantsConnection && this.#options.allowForwardOverConnection === true && registrant !== undefined && !behind.isEmpty ? "connection" : "channel";
-    const to = over === "connection" ? behind.prepend(route(registrant!.address)) : message.returnRoute;
+    // Only a proven connection (#proven: the challenge's nonce came back through the channel) is granted.
+    const way = proven && this.#options.allowForwardOverConnection === true && registrant !== undefined ? this.#connectionRoute(message) : undefined;
+    const over: ForwardOver = way !== undefined && way.connection === registrant ? "connection" : "channel";
+    const to = over === "connection" ? way!.to : message.returnRoute;
     // The registrant's answers to all its initiators come through its one channel: one initiator that reads
     // nothing must not hold that channel's credit (and with it every other's answers, and the heartbeats).
     if (over === "channel") shareSecureChannelCredit(this.#node, message.returnRoute.next());
@@ -417,6 +438,73 @@ export class RelayService implements Worker {
     if (connection?.state !== "open") return undefined;
     connection.markNextHop();
     return connection;
+  }
+
+  /**
+   * The registrant connection and the route after its channel, if forwarding over that connection
+   * could reach the registration's sender: the channel's first hop is an open TCP connection, the
+   * channel's peer end is on the node at the other end of it (the channel's route to it is that
+   * connection then that end: a further Hopwire hop would have put its own address between them), and
+   * one address (the RemoteRelay's) follows the channel in the return route.
+   */
+  #connectionRoute(message: Routed): { connection: TcpConnection; to: Route } | undefined {
+    const remote = secureChannelRemoteRoute(this.#node, message.returnRoute.next());
+    if (remote === undefined || remote.length !== 2) return undefined;
+    const firstHop = remote.next();
+    const connection = tcpTransportOf(this.#node)?.connectionOf(firstHop);
+    if (connection?.state !== "open") return undefined;
+    const behind = message.returnRoute.popFront();
+    if (behind.length !== 1) return undefined;
+    return { connection, to: behind.prepend(route(connection.address)) };
+  }
+
+  /**
+   * Sends a challenge on the bare connection under the registrant's channel, to the address that
+   * follows the channel in the registration's return route: `{ t: "prove", id, nonce }`. Only the node
+   * at the other end of that connection receives it (a registrant whose channel rides through another
+   * Hopwire node sends that node's connection nothing it could answer), and only what speaks in the
+   * registrant's authenticated channel can send it back. False if the registration cannot be forwarded
+   * over the connection (it is then registered inside the channel).
+   */
+  #challenge(ctx: Context, message: Routed, id: string, name: string): boolean {
+    const way = this.#connectionRoute(message);
+    if (way === undefined) return false;
+    const channel = message.returnRoute.next().key;
+    const key = `${channel}\u0000${name}`;
+    this.#dropChallenge(key);
+    // One per name and channel, at most maxNamesPerChannel per channel and maxNames in all: what a registrant
+    // that never answers can make the node keep, each for CHALLENGE_TTL_MS.
+    if (this.#challengesPerChannel.get(channel) >= (this.#options.maxNamesPerChannel ?? DEFAULT_MAX_NAMES_PER_CHANNEL)) return false;
+    if (this.#challenges.size >= (this.#options.maxNames ?? DEFAULT_MAX_NAMES)) return false;
+    const nonce = randomBytes(16);
+    const timer = setTimeout(() => this.#dropChallenge(key), CHALLENGE_TTL_MS);
+    timer.unref();
+    this.#challenges.set(key, { nonce, returnRoute: message.returnRoute, connection: way.connection, timer, channel });
+    this.#challengesPerChannel.add(channel);
+    const body: ConnectionChallenge = { t: "prove", id, nonce: nonce.toString("hex") };
+    // "drop": a registrant connection that reads nothing cannot make the service wait (see #reply).
+    ctx.send(way.to, body, CHALLENGE_SEND).catch((error: unknown) => ctx.log.debug("relay service: a challenge could not be sent", error));
+    return true;
+  }
+
+  /** Whether `proof` is the nonce of the challenge sent for this name to this registration's channel, on the same connection (used up either way). */
+  #proven(message: Routed, name: string, proof: string): boolean {
+    const key = `${message.returnRoute.next().key}\u0000${name}`;
+    const challenge = this.#challenges.get(key);
+    if (challenge === undefined) return false;
+    this.#dropChallenge(key);
+    const given = /^[0-9a-f]{32}$/.test(proof) ? Buffer.from(proof, "hex") : undefined;
+    if (given === undefined || !timingSafeEqual(given, challenge.nonce)) return false;
+    const way = this.#connectionRoute(message);
+    return way !== undefined && way.connection === challenge.connection && challenge.returnRoute.equals(message.returnRoute);
+  }
+
+  #dropChallenge(key: string): void {
+    const challenge = this.#challenges.get(key);
+    if (challenge === undefined) return;
+    clearTimeout(challenge.timer);
+    this.#challenges.delete(key);
+    this.#challengesPerChannel.remove(challenge.channel);
   }
 
   /** Watches a registrant connection that carries forwarded traffic for a stall (connectionStallMs). */
@@ -509,6 +597,9 @@ export class RelayService implements Worker {
 /** How long a reply may wait for room in its asker's first hop (see RelayService.#reply). */
 const REPLY_WAIT_MS = 5_000;
 const REPLY_WAIT = Object.freeze({ timeout: REPLY_WAIT_MS });
+/** How long a challenge (forwardOver "connection") may be answered. */
+const CHALLENGE_TTL_MS = 10_000;
+const CHALLENGE_SEND = Object.freeze({ ifFull: "drop" as const });
 
 function refused(message: string): { code: RefusalCode; message: string } {
   return { code: "RELAY_REGISTRATION_REFUSED", message };

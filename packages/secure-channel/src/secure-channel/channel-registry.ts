@@ -1,4 +1,4 @@
-import { toAddress, type Address, type AddressLike, type Mailbox, type Node } from "@hopwire/runtime";
+import { toAddress, type Address, type AddressLike, type Mailbox, type Node, type Route } from "@hopwire/runtime";
 import type { ChannelEnd } from "./channel-end.js";
 
 /** A node's channel ends by encryptor address key. */
@@ -39,6 +39,18 @@ export function forgetChannelEnd(node: Node, end: ChannelEnd): void {
 export function secureChannelFirstHop(node: Node, channel: AddressLike): Address | undefined {
   const end = registries.get(node)?.ends.get(toAddress(channel).key);
   return end === undefined || end.state === "closed" ? undefined : end.remoteRoute.next();
+}
+
+/**
+ * The whole route on which the secure channel whose local address is `channel` reaches its
+ * peer's end, on `node` (its first hop is `secureChannelFirstHop`'s). A responder's is the
+ * handshake's return route: every Hopwire hop on the way put its own address in it, so a route of
+ * two (a connection, then the peer's end) says that the peer's end is on the node at the other
+ * end of that connection. Undefined if no channel of `node` is there (any more).
+ */
+export function secureChannelRemoteRoute(node: Node, channel: AddressLike): Route | undefined {
+  const end = registries.get(node)?.ends.get(toAddress(channel).key);
+  return end === undefined || end.state === "closed" ? undefined : end.remoteRoute;
 }
 
 /** Closed channels whose encryptor address still answers with the close reason, per node (oldest first). */

@@ -18,7 +18,7 @@ export {
   type SecureChannelRefusalReason,
 } from "./channel-errors.js";
 export { MAX_CHANNEL_MESSAGE_LENGTH } from "./channel-end.js";
-export { CLOSED_CHANNEL_MEMORY, secureChannelFirstHop, shareSecureChannelCredit } from "./channel-registry.js";
+export { CLOSED_CHANNEL_MEMORY, secureChannelFirstHop, secureChannelRemoteRoute, shareSecureChannelCredit } from "./channel-registry.js";
 export { DEFAULT_KEEPALIVE_INTERVAL, DEFAULT_PEER_TIMEOUT, MIN_KEEPALIVE_INTERVAL, MIN_PEER_TIMEOUT } from "./liveness.js";
 export { DEFAULT_HEARTBEATS_PER_SECOND, setHeartbeatBudget } from "./heartbeat-budget.js";
 export { DEFAULT_SEND_QUEUE_BUDGET, setSendQueueBudget, sendQueueUse } from "./send-queue-budget.js";
