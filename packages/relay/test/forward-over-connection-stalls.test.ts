@@ -33,8 +33,11 @@ async function startNode(): Promise<{ n: Node; tcp: TcpTransport }> {
   return { n, tcp: await createTcpTransport(n) };
 }
 
-/** A proxy to `upstream`; stall() stops passing upstream's bytes to the client (the client's still go up). */
-async function proxy(upstream: string): Promise<{ address: string; stall: () => void }> {
+/**
+ * A proxy to `upstream`; stall() stops passing upstream's bytes to the client (the client's still go up). `rate`:
+ * upstream's bytes pass at most that many per second (a registrant that reads, slowly).
+ */
+async function proxy(upstream: string, rate?: number): Promise<{ address: string; stall: () => void }> {
   const [host, port] = [upstream.slice(0, upstream.lastIndexOf(":")), Number(upstream.slice(upstream.lastIndexOf(":") + 1))];
   const sockets: Socket[] = [];
   const ups: Socket[] = [];
@@ -44,7 +47,21 @@ async function proxy(upstream: string): Promise<{ address: string; stall: () => 
     sockets.push(client, up);
     ups.push(up);
     client.pipe(up);
-    up.on("data", (d: Buffer) => void (stalled || client.write(d)));
+    let passed = 0;
+    let since = performance.now();
+    up.on("data", (d: Buffer) => {
+      if (stalled) return;
+      client.write(d);
+      if (rate === undefined) return;
+      passed += d.length;
+      const due = (passed / rate) * 1000 - (performance.now() - since);
+      if (due > 0) {
+        up.pause();
+        const timer = setTimeout(() => stalled || up.resume(), due);
+        closers.push(() => clearTimeout(timer));
+      }
+      if (performance.now() - since > 1_000) [passed, since] = [0, performance.now()];
+    });
     for (const s of [client, up]) s.on("error", () => {});
     client.on("close", () => up.destroy());
     up.on("close", () => client.destroy());
@@ -63,7 +80,7 @@ async function proxy(upstream: string): Promise<{ address: string; stall: () => 
   };
 }
 
-async function registrant(name: string, relayAddress: string, over: ForwardOver, events: string[], heartbeatIntervalMs = 500) {
+async function registrant(name: string, relayAddress: string, over: ForwardOver, events: string[], heartbeatIntervalMs = 500, replyTimeoutMs = 2_000) {
   const { n, tcp } = await startNode();
   const identity = await createIdentity();
   await n.startWorker("echoer", { async handleMessage(ctx: Context, m: Routed) { await ctx.send(m.returnRoute, name, { ifFull: "drop" }); } }, { placement: "main" });
@@ -86,7 +103,7 @@ async function registrant(name: string, relayAddress: string, over: ForwardOver,
     },
     forwardOver: over,
     heartbeatIntervalMs,
-    replyTimeoutMs: 2_000,
+    replyTimeoutMs,
     onEvent: (e: RemoteRelayEvent) => events.push(`${name} ${e.kind}`),
   });
   const scl = await createSecureChannelListener(n, identity, "listener", new SecureChannelListenerOptions().asConsumer(relay.flowControlId));
@@ -94,12 +111,12 @@ async function registrant(name: string, relayAddress: string, over: ForwardOver,
   return { n, relay };
 }
 
-async function setup(over: ForwardOver, bobVia: (relayAddress: string) => Promise<string>, bobHeartbeatMs = 500) {
+async function setup(over: ForwardOver, bobVia: (relayAddress: string) => Promise<string>, bobHeartbeatMs = 500, carolVia = async (a: string) => a, carolReplyTimeoutMs = 2_000) {
   const { n, tcp } = await startNode();
   const listener = await tcp.listen("127.0.0.1:0", new TcpListenerOptions());
   const api = await createSecureChannelListener(n, await createIdentity(), "api", new SecureChannelListenerOptions().withPeerTimeout(3_000).asConsumer(listener.flowControlId));
   const events: string[] = [];
-  await startRelayService(n, {
+  const service = await startRelayService(n, {
     policy: allowAnyIdentity(),
     serviceConsumerOf: api.flowControlId,
     forwarderConsumerOf: listener.flowControlId,
@@ -109,8 +126,8 @@ async function setup(over: ForwardOver, bobVia: (relayAddress: string) => Promis
   });
   const relayAddress = listener.address.toString();
   const bob = await registrant("bob", await bobVia(relayAddress), over, events, bobHeartbeatMs);
-  const carol = await registrant("carol", relayAddress, over, events);
-  return { relayAddress, events, bob, carol };
+  const carol = await registrant("carol", await carolVia(relayAddress), over, events, 500, carolReplyTimeoutMs);
+  return { relayAddress, events, bob, carol, service };
 }
 
 async function channelTo(relayAddress: string, name: string, via?: string) {
@@ -196,4 +213,76 @@ describe("forwardOver: a peer that stops reading", { timeout: 60_000 }, () => {
       expect(connection.state).toBe("open");
     });
   }
+
+  // The stall close took "what the connection holds went down" for progress: a registrant that reads, slowly, while
+  // its initiators keep its connection fed holds it at the high-water mark, and was closed as one that reads nothing.
+  it("a registrant that reads slowly while its initiators keep it fed is no stalled one: it keeps its connection", async () => {
+    // Carol's heartbeat waits behind what the link holds (some MiB at 4 MiB/s here): 10 s, not to give up itself.
+    const { relayAddress, events, service, carol } = await setup("connection", async (a) => a, 500, async (a) => (await proxy(a, 4 * 1024 * 1024)).address, 10_000);
+    expect(carol.relay.forwardingOver).toBe("connection");
+    const held = service.registrations.get("carol")!;
+    const { n, tcp } = await startNode();
+    const connection = await tcp.connect(relayAddress, new TcpConnectionOptions());
+    const identity = await createIdentity();
+    const toCarol = [];
+    for (let i = 0; i < 8; i++) toCarol.push(await createSecureChannel(n, identity, route(connection, "forward_to_carol", "listener")));
+    const body = new Uint8Array(64 * 1024);
+    let stop = false;
+    const sent = { bytes: 0 };
+    const pushes = toCarol.map((c) => (async () => {
+      for (let i = 0; i < 512 && !stop; i++) await n.send(route(c, "sink"), body, { timeout: 20_000 }).then(() => (sent.bytes += body.length), () => {});
+    })());
+    await new Promise((r) => setTimeout(r, 5_000));
+    stop = true;
+    await Promise.all(pushes);
+    report(`[connection] a slow registrant fed for 5 s: events: ${events.join("; ") || "none"}; sent ${sent.bytes}`);
+    expect(events.filter((e) => e.startsWith("relay removed carol"))).toEqual([]);
+    expect(service.registrations.get("carol")?.forwarder).toBe(held.forwarder);
+    expect(sent.bytes).toBeGreaterThan(8 * 1024 * 1024);
+  });
+
+  // A registrant's connection that carries its forwarded traffic does not wait for a full initiator connection it
+  // answers (markSharedFeeder). Before, that held for every connection it fed: a registrant mallory that also used
+  // forward_to_carol once could then send on its own connection straight to carol's (the forwarder opened that way),
+  // past carol's high-water mark while carol read slowly, until carol's connection passed maxSendBufferBytes and was
+  // closed: carol's names removed, and by the next-hop rule every initiator connection that fed only carol.
+  it("a registrant cannot push another registrant's connection past its bound: it waits for it as any initiator does", async () => {
+    const { relayAddress, events, service, carol } = await setup("connection", async (a) => a, 500, async (a) => (await proxy(a, 4 * 1024 * 1024)).address);
+    expect(carol.relay.forwardingOver).toBe("connection");
+    const { n, tcp } = await startNode();
+    let own: Awaited<ReturnType<typeof tcp.connect>> | undefined;
+    const mallory = await createRemoteRelay(n, {
+      name: "mallory",
+      identity: await createIdentity(),
+      connect: async (signal) => {
+        const c = (own = await tcp.connect(relayAddress, new TcpConnectionOptions(), { signal }));
+        return { route: c, closed: c.whenClosed(), close: () => c.stop() };
+      },
+      forwardOver: "connection",
+      replyTimeoutMs: 2_000,
+      onEvent: (e: RemoteRelayEvent) => events.push(`mallory ${e.kind}`),
+    });
+    expect(mallory.forwardingOver).toBe("connection");
+    const held = service.registrations.get("carol")!;
+    const carolConnection = held.forwarder.to.next().toString();
+    const carolRemoteRelay = held.forwarder.to.popFront().next().toString();
+    const alice = await channelTo(relayAddress, "carol");
+    // Once through the forwarder (which opens the way between the two connections), then straight to carol's connection.
+    await n.send(route(own!, "forward_to_carol", carolRemoteRelay, "nowhere"), "hello");
+    const body = new Uint8Array(64 * 1024);
+    let stop = false;
+    const flood = (async () => {
+      for (let i = 0; i < 2048 && !stop; i++) await n.send(route(own!, carolConnection, carolRemoteRelay, "nowhere"), body, { timeout: 20_000 }).catch(() => {});
+    })();
+    const seen = await echoes(alice.n, alice.channel, 5_000, 2_000);
+    stop = true;
+    await flood;
+    report(`[connection] alice's echoes to carol while mallory pushes carol's connection: ${seen.results.join(" ")}; events: ${events.join("; ") || "none"}`);
+    // Before: carol's connection was closed (SendBufferBudgetError) within a second or two, carol removed.
+    expect(events.filter((e) => e.startsWith("relay removed carol"))).toEqual([]);
+    expect(events).not.toContain("carol disconnected");
+    expect(service.registrations.get("carol")?.forwarder).toBe(held.forwarder);
+    expect(seen.results.slice(-3).every((r) => /^\d+$/.test(r))).toBe(true);
+    await mallory.stop();
+  });
 });

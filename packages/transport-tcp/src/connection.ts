@@ -332,6 +332,16 @@ export class TcpConnection {
     return this.#closedReason ? 0 : this.#writer.bufferedBytes;
   }
 
+  /**
+   * Bytes the current socket has handed to the operating system so far: it grows while the peer
+   * reads, however much is queued behind (what `bufferedBytes` cannot tell: a peer that reads
+   * slowly while it is fed as fast keeps that level). Starts again from 0 on a new socket.
+   */
+  get socketBytesSent(): number {
+    const socket = this.#writer.socket;
+    return Math.max(0, socket.bytesWritten - socket.writableLength);
+  }
+
   /** True while the send buffer is above the high-water mark; wait with `waitForDrain()`. */
   get needsDrain(): boolean {
     return this.#needsDrain;
@@ -467,7 +477,10 @@ export class TcpConnection {
    * traffic itself (`forwardOver: "connection"`): the registrant's answers to one initiator that
    * reads nothing must not hold up its answers to all the others, nor its channel's heartbeats,
    * which come on the same connection. Its answers to each initiator stay bounded by that initiator's
-   * channels' credit. It still pauses for any other full mailbox (a worker, a relay).
+   * channels' credit. It still pauses for any other full mailbox (a worker, a relay), and for another
+   * shared feeder: what it sends there is traffic to that registrant, which may not push that
+   * registrant's connection past its bound (before, a registrant that had used another's forwarder once
+   * could send straight to that one's connection until it was closed).
    */
   markSharedFeeder(): void {
     this.#sharedFeeder = true;
@@ -606,8 +619,9 @@ export class TcpConnection {
   #fedStraightByConnection(message: LocalMessage, senderKey: string): boolean {
     const first = message.returnRoute.at(0);
     const feeder = first === undefined ? undefined : this.#host.connectionBySender(first.key);
-    // A shared feeder does not pause on isFull: what it routes here past the bound is as a channel end's.
-    return feeder !== undefined && feeder.#receiverKey === senderKey && !feeder.#sharedFeeder;
+    // A shared feeder does not pause on isFull: what it routes here past the bound is as a channel end's. Not into
+    // another shared feeder: that is a registrant's forwarded traffic, which any feeder waits for (markSharedFeeder).
+    return feeder !== undefined && feeder.#receiverKey === senderKey && (!feeder.#sharedFeeder || this.#sharedFeeder);
   }
 
   /** A decoder for a new socket's frames: replies go back through this connection; kept heads count against the transport's budget. */
@@ -717,7 +731,11 @@ export class TcpConnection {
   #pauseUntilRoom(mailbox: Mailbox): void {
     if (this.#closedReason || this.#holds.has(mailbox) || mailbox.onRoom === undefined) return;
     // A shared feeder does not wait for one connection it feeds (markSharedFeeder): that one queues to its bound.
-    if (this.#sharedFeeder && this.#host.connectionBySender(mailbox.address.key) !== undefined) return;
+    // It waits for another shared feeder, as any feeder does: that one carries a registrant's forwarded traffic.
+    if (this.#sharedFeeder) {
+      const fed = this.#host.connectionBySender(mailbox.address.key);
+      if (fed !== undefined && !fed.#sharedFeeder) return;
+    }
     this.#holds.set(mailbox, noop);
     const cancel = mailbox.onRoom(() => this.#roomIn(mailbox));
     // onRoom should call back later, but if it already did there is nothing to hold.

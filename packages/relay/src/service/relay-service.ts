@@ -197,7 +197,7 @@ export class RelayService implements Worker {
    * Registrant connections that carry forwarded traffic, watched for a stall: what they held when
    * last looked at, and since when that has not gone down while over the high-water mark.
    */
-  readonly #stallWatch = new Map<TcpConnection, { buffered: number; since: number }>();
+  readonly #stallWatch = new Map<TcpConnection, { sent: number; since: number }>();
   #stallTimer: NodeJS.Timeout | undefined;
   /**
    * Challenges sent on registrant connections (forwardOver "connection"), by the registrant channel's key
@@ -510,7 +510,7 @@ export class RelayService implements Worker {
   /** Watches a registrant connection that carries forwarded traffic for a stall (connectionStallMs). */
   #watchStall(connection: TcpConnection): void {
     if (this.#stallWatch.has(connection)) return;
-    this.#stallWatch.set(connection, { buffered: 0, since: Date.now() });
+    this.#stallWatch.set(connection, { sent: connection.socketBytesSent, since: Date.now() });
     if (this.#stallTimer !== undefined) return;
     const every = Math.max(25, Math.floor((this.#options.connectionStallMs ?? DEFAULT_CONNECTION_STALL_MS) / 4));
     this.#stallTimer = setInterval(() => this.#checkStalls(), every);
@@ -519,7 +519,7 @@ export class RelayService implements Worker {
 
   /**
    * Closes the registrant connections that held bytes past their high-water mark and passed none on
-   * for connectionStallMs (what they hold went down: progress; a slow reader keeps its connection).
+   * for connectionStallMs (its socket took more bytes: progress; a slow reader keeps its connection).
    */
   #checkStalls(): void {
     const now = Date.now();
@@ -529,14 +529,16 @@ export class RelayService implements Worker {
         this.#stallWatch.delete(connection);
         continue;
       }
-      const buffered = connection.bufferedBytes;
-      if (!connection.needsDrain || buffered < seen.buffered) {
-        seen.buffered = buffered;
+      // Progress is what went out on the socket, not what is queued going down: a registrant that reads slowly
+      // while its initiators keep it fed holds its queue at the high-water mark, and reads all the same.
+      const sent = connection.socketBytesSent;
+      if (!connection.needsDrain || sent !== seen.sent) {
+        seen.sent = sent;
         seen.since = now;
         continue;
       }
-      seen.buffered = buffered;
       if (now - seen.since < limit) continue;
+      const buffered = connection.bufferedBytes;
       this.#stallWatch.delete(connection);
       const error = new RelayRegistrantStalledError(
         `The registrant connection ${connection.peer} held ${buffered} bytes past its high-water mark and passed none on for ${now - seen.since} ms (connectionStallMs ${limit})`,
