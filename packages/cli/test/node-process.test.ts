@@ -78,7 +78,13 @@ describe.skipIf(process.platform !== "linux")("a node's own process", { timeout:
     node.process.kill("SIGKILL");
     await node.exited;
     await waitEnded(child!);
-    expect(await refused(port)).toBe(true);
+    // A killed process's leader can show as a zombie while its other threads still exit, and its sockets close with
+    // the last of them (a full run saw one connection accepted then): the port is closed soon after, not at once.
+    const deadline = Date.now() + 20_000;
+    while (!(await refused(port))) {
+      if (Date.now() > deadline) throw new Error(`port ${port} still accepts connections 20 s after its node's process ended`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   });
 
   it("SIGTERM to both processes at once (systemd signals every process of a service): one stop, exit 0", async () => {
