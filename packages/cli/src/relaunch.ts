@@ -23,6 +23,8 @@ const NODE_COMMANDS = new Set(["node", "relay", "outlet", "inlet"]);
 /** The program's options that take a value as the next argument (cli.ts). */
 const GLOBAL_WITH_VALUE = new Set(["--home"]);
 const FORWARDED: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+/** The signals whose default action dumps core (signal(7)). */
+const CORE_SIGNALS: ReadonlySet<string> = new Set(["SIGABRT", "SIGBUS", "SIGFPE", "SIGILL", "SIGQUIT", "SIGSEGV", "SIGSYS", "SIGTRAP", "SIGXCPU", "SIGXFSZ"]);
 
 /** The command of `hopwire ...args`: the first argument that is neither an option nor a global option's value. */
 export function commandOf(args: readonly string[]): string | undefined {
@@ -80,6 +82,9 @@ function guardChild(): void {
   supervised = true;
   delete process.env[CHILD_ENV]; // nothing the node starts takes it for a child of this supervisor
   if (process.channel === undefined) return;
+  // The supervisor died while this process loaded its modules: its channel closed then, and
+  // 'disconnect' was emitted before anyone listened (process.channel is null now; unref threw).
+  if (!process.connected) process.kill(process.pid, "SIGKILL");
   process.on("disconnect", () => process.kill(process.pid, "SIGKILL"));
   process.channel.unref(); // after the listener, which refs the channel again
 }
@@ -122,6 +127,10 @@ function supervise(flags: readonly string[]): void {
     process.off("SIGTSTP", suspend);
     process.off("SIGCONT", resume);
     if (signal === null) process.exit(code ?? 1);
+    // A signal that dumps core (an abort: V8 out of memory, a crash): the node's core is the
+    // one to keep. Raised here it dumped this process's core as well, over the node's where
+    // the pattern is a plain "core" in the working directory: exit 128 + the signal instead.
+    if (CORE_SIGNALS.has(signal)) process.exit(128 + (constants.signals[signal] ?? 0));
     // Ended by a signal: so does this process, as a shell sees it (128 + the signal if it can't).
     process.kill(process.pid, signal);
     setTimeout(() => process.exit(128 + (constants.signals[signal] ?? 0)), 1000);

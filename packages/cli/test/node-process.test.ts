@@ -1,11 +1,13 @@
 // A command that runs a node runs it in a child process started with --initial-old-space-size=64
 // (src/relaunch.ts), the spawned `hopwire` staying as its supervisor. Linux only: the child is
 // found through /proc (its parent is the spawned process).
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { commandOf, relaunchFlags } from "../dist/relaunch.js";
-import { hopwire, newHome, removeHomes, terminate, type HopwireChild } from "./processes.js";
+import { bin, hopwire, newHome, removeHomes, terminate, type HopwireChild } from "./processes.js";
 
 afterEach(() => removeHomes());
 
@@ -93,6 +95,37 @@ describe.skipIf(process.platform !== "linux")("a node's own process", { timeout:
     await terminate(node);
     expect(node.lines.filter((l) => / stopping /.test(l))).toHaveLength(1);
     expect(node.lines.some((l) => / again: /.test(l))).toBe(false);
+  });
+
+  it("a supervisor gone before the node's process has loaded its modules: that process kills itself, no stack trace", async () => {
+    // The node's process as a supervisor starts it, but its modules load only after 300 ms (a
+    // preload waits), and its supervisor's end of the channel is closed at once: as a
+    // supervisor killed with SIGKILL in its first milliseconds (it said "TypeError: Cannot
+    // read properties of null (reading 'unref')" and exited 1).
+    const wait = "data:text/javascript,await new Promise((r) => setTimeout(r, 300))";
+    const child = spawn(process.execPath, [`--import=${wait}`, bin, "--home", newHome(), "relay", "--listen", "127.0.0.1:0", "--allow-anyone"], {
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      env: { ...process.env, HOPWIRE_NODE_CHILD: "1" },
+    });
+    let output = "";
+    for (const stream of [child.stdout, child.stderr]) stream.on("data", (d: Buffer) => (output += d.toString()));
+    child.disconnect();
+    const [code, signal] = await once(child, "exit");
+    expect(output).toBe("");
+    expect([code, signal]).toEqual([null, "SIGKILL"]);
+  });
+
+  it("a node's process that dumps core (SIGABRT): the command exits 134 and is not ended by SIGABRT itself (its core would replace the node's)", async () => {
+    const home = newHome();
+    const node = spawn(process.execPath, [bin, "--home", home, "relay", "--listen", "127.0.0.1:0", "--allow-anyone"], {
+      cwd: home, // where a core would go
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, HOPWIRE_NODE_FLAGS: "--initial-old-space-size=64 --import=data:text/javascript,process.abort()" },
+    });
+    node.stdout.resume();
+    node.stderr.resume();
+    const [code, signal] = await once(node, "exit");
+    expect([code, signal]).toEqual([134, null]);
   });
 
   it("HOPWIRE_NODE_FLAGS= (empty): no child, the node runs in the spawned process", async () => {
