@@ -54,10 +54,32 @@ export function relaunchFlags(args: readonly string[], execArgv: readonly string
   const given = env[NODE_FLAGS_ENV];
   const flags = given === undefined ? [...DEFAULT_NODE_FLAGS] : given.split(/\s+/).filter((f) => f !== "");
   if (flags.length === 0) return undefined;
+  checkNodeFlags(flags);
   const have = new Set(execArgv.map(flagName));
-  if ([...have].some((name) => name.startsWith("--inspect"))) return undefined;
+  // The inspector from NODE_OPTIONS too (an IDE's debug terminal): both processes would take its port.
+  const options = (env.NODE_OPTIONS ?? "").split(/\s+/).map(flagName);
+  if ([...have, ...options].some((name) => name.startsWith("--inspect"))) return undefined;
   if (flags.every((flag) => have.has(flagName(flag)))) return undefined;
   return flags;
+}
+
+/** Node options that run something other than the script (or nothing): the node would not run. */
+const NOT_A_RUN = new Set(["--version", "-v", "--help", "-h", "--v8-options", "--check", "-c", "--eval", "-e", "--print", "-p", "--interactive", "-i", "--test", "--run", "--completion-bash"]);
+
+/**
+ * HOPWIRE_NODE_FLAGS's words are flags, each one word: a value written apart from its flag
+ * ("--max-old-space-size 512"), a word in quotes split at its space, or a stray word was
+ * taken by Node for the script to run ("Cannot find module …/512"); --version printed Node's
+ * version and exited 0 without a node. Throws an Error saying which word and how to write it.
+ */
+function checkNodeFlags(flags: readonly string[]): void {
+  for (const flag of flags) {
+    if (!flag.startsWith("-") || flag === "-" || flag === "--" || /["']/.test(flag))
+      throw new Error(
+        `${NODE_FLAGS_ENV}: "${flag}" is not a flag: expected Node or V8 flags separated by spaces, each one word with its value after "=" (--max-old-space-size=512), no quotes`,
+      );
+    if (NOT_A_RUN.has(flagName(flag))) throw new Error(`${NODE_FLAGS_ENV}: "${flag}" would run no node: expected flags for the node's process (--initial-old-space-size=64)`);
+  }
 }
 
 /**
@@ -126,6 +148,9 @@ function supervise(flags: readonly string[]): void {
     for (const s of FORWARDED) process.off(s, forward);
     process.off("SIGTSTP", suspend);
     process.off("SIGCONT", resume);
+    // 9: Node refused its command line ("node: bad option: …", printed above); hopwire never exits 9.
+    if (code === 9 && process.env[NODE_FLAGS_ENV] !== undefined)
+      process.stderr.write(`hopwire: the node's process did not start: Node refused the flags of ${NODE_FLAGS_ENV} (${flags.join(" ")})\n`);
     if (signal === null) process.exit(code ?? 1);
     // A signal that dumps core (an abort: V8 out of memory, a crash): the node's core is the
     // one to keep. Raised here it dumped this process's core as well, over the node's where
@@ -146,7 +171,13 @@ export function relaunched(): boolean {
     guardChild();
     return false;
   }
-  const flags = relaunchFlags(process.argv.slice(2), process.execArgv, process.env);
+  let flags: string[] | undefined;
+  try {
+    flags = relaunchFlags(process.argv.slice(2), process.execArgv, process.env);
+  } catch (error) {
+    process.stderr.write(`hopwire: ${(error as Error).message}\n`);
+    process.exit(2); // a configuration error (EXIT_CONFIG)
+  }
   if (flags === undefined) return false;
   supervise(flags);
   return true;

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { commandOf, relaunchFlags } from "../dist/relaunch.js";
-import { bin, hopwire, newHome, removeHomes, terminate, type HopwireChild } from "./processes.js";
+import { bin, hopwire, newHome, outputClosed, removeHomes, terminate, type HopwireChild } from "./processes.js";
 
 afterEach(() => removeHomes());
 
@@ -28,10 +28,15 @@ function childrenOf(pid: number): number[] {
 
 const cmdline = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, -1);
 
-/** Ended: no /proc entry, or a zombie its new parent (init here reaps slowly) has not reaped yet. */
+/**
+ * Ended: no /proc entry, or a zombie its new parent (init here reaps slowly) has not reaped
+ * yet, its last thread gone: the main thread reads as a zombie while the others still exit,
+ * holding the process's sockets (a port still accepted connections: 2 runs in 8).
+ */
 function ended(pid: number): boolean {
   try {
-    return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    return /^State:\s+Z/m.test(status) && /^Threads:\s+1$/m.test(status);
   } catch {
     return !existsSync(`/proc/${pid}`);
   }
@@ -146,6 +151,30 @@ describe.skipIf(process.platform !== "linux")("a node's own process", { timeout:
   });
 });
 
+describe("HOPWIRE_NODE_FLAGS that would not start a node", () => {
+  it("a word that is not a flag (a value apart from its flag, quotes) or a flag that runs no node is refused, naming the variable", () => {
+    const flags = (value: string) => () => relaunchFlags(["relay"], [], { HOPWIRE_NODE_FLAGS: value });
+    expect(flags("--max-old-space-size 512")).toThrow(/^HOPWIRE_NODE_FLAGS: "512" is not a flag: .*\(--max-old-space-size=512\)/);
+    expect(flags('--title="my node"')).toThrow(/is not a flag/);
+    expect(flags("--version")).toThrow(/^HOPWIRE_NODE_FLAGS: "--version" would run no node/);
+    expect(flags("-e")).toThrow(/would run no node/);
+    expect(flags("--expose-gc --max-semi-space-size=8")()).toEqual(["--expose-gc", "--max-semi-space-size=8"]);
+  });
+
+  it.skipIf(process.platform === "win32")("the command exits 2 with the variable's error, and says which flags Node refused when it exits 9", { timeout: 30_000 }, async () => {
+    const run = async (value: string) => {
+      const node = hopwire(["--home", newHome(), "relay", "--listen", "127.0.0.1:0", "--allow-anyone"], { HOPWIRE_NODE_FLAGS: value });
+      const code = await node.exited;
+      await outputClosed(node);
+      return { code, stderr: node.stderr() };
+    };
+    expect(await run("--max-old-space-size 512")).toEqual({ code: 2, stderr: expect.stringMatching(/^hopwire: HOPWIRE_NODE_FLAGS: "512" is not a flag/) });
+    const refused = await run("--no-such-flag");
+    expect(refused.code).toBe(9);
+    expect(refused.stderr).toMatch(/bad option: --no-such-flag\n[^]*hopwire: the node's process did not start: Node refused the flags of HOPWIRE_NODE_FLAGS \(--no-such-flag\)\n$/);
+  });
+});
+
 describe("which command lines start the node's process", () => {
   it("the command is the first argument that is neither an option nor --home's value", () => {
     expect(commandOf(["--home", "relay", "node", "x.yaml"])).toBe("node");
@@ -162,6 +191,8 @@ describe("which command lines start the node's process", () => {
     expect(flags(["relay"], [], { HOPWIRE_NODE_CHILD: "1" })).toBeUndefined();
     expect(flags(["relay"], ["--initial_old_space_size=32"])).toBeUndefined();
     expect(flags(["relay"], ["--inspect=0"])).toBeUndefined();
+    expect(flags(["relay"], [], { NODE_OPTIONS: "--require ./x.cjs  --inspect-brk=127.0.0.1:9229" })).toBeUndefined();
+    expect(flags(["relay"], [], { NODE_OPTIONS: "--max-old-space-size=512" })).toEqual(["--initial-old-space-size=64"]);
     expect(flags(["relay"], ["--initial-old-space-size=64"], { HOPWIRE_NODE_FLAGS: "--initial-old-space-size=64 --max-semi-space-size=8" })).toEqual([
       "--initial-old-space-size=64",
       "--max-semi-space-size=8",
