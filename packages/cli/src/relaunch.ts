@@ -100,6 +100,18 @@ export const underSupervisor = (): boolean => supervised;
 /** How close the two deliveries of one signal come (the supervisor forwards at once; generous for a loaded host). */
 export const SAME_SIGNAL_MS = 500;
 
+/** What the node does when its supervisor was signalled again (whenSignalledAgain). */
+let signalledAgain: ((signal: NodeJS.Signals) => void) | undefined;
+
+/**
+ * Under the supervisor: `listener` is called when the supervisor itself got a second signal
+ * (Ctrl-C twice in a terminal, where only the supervisor gets them), which this process could
+ * not tell from one signal delivered twice (SAME_SIGNAL_MS). Undefined removes it.
+ */
+export function whenSignalledAgain(listener: ((signal: NodeJS.Signals) => void) | undefined): void {
+  signalledAgain = listener;
+}
+
 function guardChild(): void {
   supervised = true;
   delete process.env[CHILD_ENV]; // nothing the node starts takes it for a child of this supervisor
@@ -108,7 +120,11 @@ function guardChild(): void {
   // 'disconnect' was emitted before anyone listened (process.channel is null now; unref threw).
   if (!process.connected) process.kill(process.pid, "SIGKILL");
   process.on("disconnect", () => process.kill(process.pid, "SIGKILL"));
-  process.channel.unref(); // after the listener, which refs the channel again
+  process.on("message", (message: unknown) => {
+    const signal = (message as { again?: unknown } | null)?.again;
+    if (typeof signal === "string" && FORWARDED.includes(signal as NodeJS.Signals)) signalledAgain?.(signal as NodeJS.Signals);
+  });
+  process.channel.unref(); // after the listeners, which ref the channel again
 }
 
 /**
@@ -125,8 +141,13 @@ function supervise(flags: readonly string[]): void {
     detached: process.platform !== "win32",
     env: { ...process.env, [CHILD_ENV]: "1" },
   });
+  let received = 0;
   const forward = (signal: NodeJS.Signals): void => {
-    if (process.platform !== "win32") child.kill(signal);
+    if (process.platform === "win32") return;
+    child.kill(signal);
+    // Each signal this process gets was sent once: a second one is a second one (Ctrl-C twice),
+    // which the node, counting one signal delivered twice as one, would not take for one.
+    if (++received > 1 && child.connected) child.send({ again: signal }, () => {});
   };
   for (const signal of FORWARDED) process.on(signal, forward);
   // A terminal's Ctrl-Z stops the job, this process: the node too, as it did in one process,

@@ -3,7 +3,9 @@
 // found through /proc (its parent is the spawned process).
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { commandOf, relaunchFlags } from "../dist/relaunch.js";
@@ -131,6 +133,21 @@ describe.skipIf(process.platform !== "linux")("a node's own process", { timeout:
     node.stderr.resume();
     const [code, signal] = await once(node, "exit");
     expect([code, signal]).toEqual([134, null]);
+  });
+
+  it("the same signal twice to the spawned process within 500 ms (Ctrl-C twice in a terminal) stops the node at once, exit 1", async () => {
+    // A stop that takes 3 s: the node's process delays its exit 0 (its exit 1 is at once).
+    const slowStop = join(newHome(), "slow-stop.mjs");
+    writeFileSync(
+      slowStop,
+      "const exit = process.exit.bind(process);\nprocess.exit = (code) => (code === 0 || code === undefined ? setTimeout(() => exit(0), 3000) : exit(code));\n",
+    );
+    const { node } = await relay({ HOPWIRE_NODE_FLAGS: `--initial-old-space-size=64 --import=${pathToFileURL(slowStop).href}` });
+    node.process.kill("SIGINT");
+    await node.line(/ stopped$/);
+    node.process.kill("SIGINT");
+    expect(await node.exited).toBe(1);
+    expect(node.lines.some((l) => / SIGINT again: exiting without waiting$/.test(l))).toBe(true);
   });
 
   it("HOPWIRE_NODE_FLAGS= (empty): no child, the node runs in the spawned process", async () => {

@@ -1,5 +1,5 @@
 import type { NodeConfig } from "../config/schema.js";
-import { SAME_SIGNAL_MS, underSupervisor } from "../relaunch.js";
+import { SAME_SIGNAL_MS, underSupervisor, whenSignalledAgain } from "../relaunch.js";
 import { startNodeFromConfig, type LineLog, type RunningNode } from "./start-node.js";
 
 /** How long a node may take to stop on SIGINT/SIGTERM before the process exits anyway (ms). */
@@ -64,6 +64,11 @@ export async function runNode(config: NodeConfig, options: { home: string; sourc
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // The supervisor's second signal is a second one, within SAME_SIGNAL_MS too (Ctrl-C twice).
+  whenSignalledAgain((signal) => {
+    log(`${signal} again: exiting without waiting`);
+    process.exit(1);
+  });
   // The node runs until a signal even when nothing it started holds the process open (a
   // configuration with only a secure channel listener, or an empty one, opens no socket):
   // without this timer such a node printed "ready" and the process ended at once.
@@ -80,6 +85,7 @@ export async function runNode(config: NodeConfig, options: { home: string; sourc
     clearInterval(keepAlive);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    whenSignalledAgain(undefined);
     throw error;
   }
   log("ready");
