@@ -112,9 +112,24 @@ export function whenSignalledAgain(listener: ((signal: NodeJS.Signals) => void) 
   signalledAgain = listener;
 }
 
+/**
+ * SIGINT/SIGTERM before run-node has its own handlers (while this process loads the CLI and
+ * reads its configuration, ~0.5 s on a loaded host): the command exits 0, as a signal during
+ * start-up does, rather than being killed by it.
+ */
+const exitQuietly = (): void => process.exit(0);
+
+/** run-node's handlers are in place: the start-up ones go (see exitQuietly). */
+export function releaseStartUpSignals(): void {
+  process.off("SIGINT", exitQuietly);
+  process.off("SIGTERM", exitQuietly);
+}
+
 function guardChild(): void {
   supervised = true;
   delete process.env[CHILD_ENV]; // nothing the node starts takes it for a child of this supervisor
+  process.on("SIGINT", exitQuietly);
+  process.on("SIGTERM", exitQuietly);
   if (process.channel === undefined) return;
   // The supervisor died while this process loaded its modules: its channel closed then, and
   // 'disconnect' was emitted before anyone listened (process.channel is null now; unref threw).

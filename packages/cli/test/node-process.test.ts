@@ -122,6 +122,16 @@ describe.skipIf(process.platform !== "linux")("a node's own process", { timeout:
     expect([code, signal]).toEqual([null, "SIGKILL"]);
   });
 
+  it("a signal before the node's handlers are in place (its process still loading the CLI) exits 0, not by the signal", async () => {
+    // The node's process as a supervisor starts it, signalled as soon as relaunch.ts has run, before
+    // run-node's handlers: it was killed by SIGTERM (no "stopped", the command ended 143).
+    const relaunch = new URL("../dist/relaunch.js", import.meta.url).href;
+    const script = `const { relaunched } = await import(${JSON.stringify(relaunch)}); relaunched(); process.kill(process.pid, "SIGTERM"); setTimeout(() => {}, 10_000);`;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: "ignore", env: { ...process.env, HOPWIRE_NODE_CHILD: "1" } });
+    const [code, signal] = await once(child, "exit");
+    expect([code, signal]).toEqual([0, null]);
+  });
+
   it("a node's process that dumps core (SIGABRT): the command exits 134 and is not ended by SIGABRT itself (its core would replace the node's)", async () => {
     const home = newHome();
     const node = spawn(process.execPath, [bin, "--home", home, "relay", "--listen", "127.0.0.1:0", "--allow-anyone"], {

@@ -80,6 +80,34 @@ describe("an inlet whose --via does not answer at start-up", () => {
     }
   });
 
+  it("on --from host:0, says so and listens on another port if a process took the one it named meanwhile (as processes)", async () => {
+    const { createServer } = await import("node:net");
+    const { once } = await import("node:events");
+    const { hopwire, newHome, removeHomes, terminate } = await import("./processes.js");
+    const unused = createServer().listen(0, "127.0.0.1");
+    await once(unused, "listening");
+    const via = `127.0.0.1:${(unused.address() as { port: number }).port}`;
+    await new Promise((resolve) => unused.close(resolve)); // nothing answers at --via, yet
+    const home = newHome();
+    const squatter = createServer();
+    try {
+      const inlet = hopwire(["--home", home, "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", via]);
+      const port = Number((await inlet.line(/ inlet 127\.0\.0\.1:(\d+): could not open its secure channel /))[1]);
+      squatter.listen(port, "127.0.0.1");
+      await once(squatter, "listening");
+      const outlet = hopwire(["--home", home, "outlet", "--trust-anyone", "--to", "127.0.0.1:9", "--listen", via]);
+      await inlet.line(new RegExp(` inlet 127\\.0\\.0\\.1:${port}: another process took that port meanwhile; listening on another \\(127\\.0\\.0\\.1:0 asks for any\\)$`));
+      const other = Number((await inlet.line(/ inlet 127\.0\.0\.1:(\d+) -> .* \(secure channel to I[0-9a-f]{64}\)$/))[1]);
+      expect(other).not.toBe(port);
+      expect(other).toBeGreaterThan(0);
+      await terminate(inlet);
+      await terminate(outlet);
+    } finally {
+      squatter.close();
+      removeHomes();
+    }
+  });
+
   it("asks whether --via's host name is spelt right when it does not resolve, and retries (it may be a host not up yet)", async () => {
     const { hopwire, newHome, removeHomes } = await import("./processes.js");
     try {

@@ -1,5 +1,5 @@
 import type { NodeConfig } from "../config/schema.js";
-import { SAME_SIGNAL_MS, underSupervisor, whenSignalledAgain } from "../relaunch.js";
+import { releaseStartUpSignals, SAME_SIGNAL_MS, underSupervisor, whenSignalledAgain } from "../relaunch.js";
 import { startNodeFromConfig, type LineLog, type RunningNode } from "./start-node.js";
 
 /** How long a node may take to stop on SIGINT/SIGTERM before the process exits anyway (ms). */
@@ -64,6 +64,7 @@ export async function runNode(config: NodeConfig, options: { home: string; sourc
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  releaseStartUpSignals();
   // The supervisor's second signal is a second one, within SAME_SIGNAL_MS too (Ctrl-C twice).
   whenSignalledAgain((signal) => {
     log(`${signal} again: exiting without waiting`);

@@ -158,7 +158,10 @@ export async function startSupervisedInlet(n: Node, tcp: TcpTransport, identity:
       const inletOn = (on: string): Promise<Inlet> => createInlet(n, { listen: on, route: route(channel, plan.outlet), ...(plan.target === undefined ? {} : { target: plan.target }) });
       const inlet = await inletOn(listen).catch((error: unknown) => {
         // Port 0 asks for any free port: if another process took the one chosen while the channel opened, another one.
-        if (asked !== undefined && asked !== listen && (error as { code?: unknown }).code === "PORTAL_LISTEN") return inletOn(asked);
+        if (asked !== undefined && asked !== listen && (error as { code?: unknown }).code === "PORTAL_LISTEN") {
+          log(`inlet ${listen}: another process took that port meanwhile; listening on another (${asked} asks for any)`);
+          return inletOn(asked);
+        }
         throw error;
       });
       inlet.onStreamClosed(reportOpenFailure);
