@@ -97,3 +97,14 @@ export function closed(socket: net.Socket): Promise<void> {
     socket.on("error", () => {}); // a reset from a peer that is done is the normal end here
   });
 }
+
+/** Pipes a and b both ways; either's end or error closes both (the tunnels' and the relay's splice). */
+export function pipeBothWays(a: net.Socket, b: net.Socket): void {
+  a.pipe(b).pipe(a);
+  const close = (): void => {
+    a.destroy();
+    b.destroy();
+  };
+  a.on("error", close).on("close", close);
+  b.on("error", close).on("close", close);
+}

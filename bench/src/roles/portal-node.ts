@@ -12,6 +12,7 @@ import {
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } from "@hopwire/transport-tcp";
 import { createInlet, createOutlet } from "@hopwire/portal";
 import { runBenchChild } from "../proc/child.js";
+import { serveUntilStopped } from "./portal-node-life.js";
 import { HOST } from "../net/endpoints.js";
 
 export type PortalNodeParams = { side: "outlet"; targetPort: number } | { side: "inlet"; outletNodePort: number };
@@ -37,9 +38,5 @@ runBenchChild<PortalNodeParams, PortalNodeReady, { streams: number }>(async (p, 
     port = inlet.port;
     streams = () => inlet.activeStreams;
   }
-  io.ready({ port });
-  await new Promise<void>((resolve) => io.stop.addEventListener("abort", () => resolve()));
-  const count = streams();
-  await n.stop();
-  return { streams: count };
+  return serveUntilStopped(io, n, port, streams);
 });

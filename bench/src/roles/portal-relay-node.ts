@@ -14,6 +14,7 @@ import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions } from "@h
 import { createInlet, createOutlet } from "@hopwire/portal";
 import { allowAnyIdentity, createRemoteRelay, forwarderAddress, startRelayService, tcpRelayConnector } from "@hopwire/relay";
 import { runBenchChild } from "../proc/child.js";
+import { serveUntilStopped } from "./portal-node-life.js";
 import { HOST } from "../net/endpoints.js";
 
 /**
@@ -74,9 +75,5 @@ runBenchChild<PortalRelayNodeParams, PortalRelayNodeReady, { streams: number }>(
     port = inlet.port;
     streams = () => inlet.activeStreams;
   }
-  io.ready({ port });
-  await new Promise<void>((resolve) => io.stop.addEventListener("abort", () => resolve()));
-  const count = streams();
-  await n.stop();
-  return { streams: count };
+  return serveUntilStopped(io, n, port, streams);
 });

@@ -12,7 +12,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { once } from "node:events";
 import { runBenchChild } from "../proc/child.js";
-import { HOST, TLS_SUITE, listen } from "../net/endpoints.js";
+import { HOST, TLS_SUITE, listen, pipeBothWays as pair } from "../net/endpoints.js";
 import { makeSelfSignedCert } from "../net/self-signed.js";
 
 export type TlsRelayTunnelParams =
@@ -29,17 +29,6 @@ export interface TlsRelayTunnelReady {
 }
 
 const TLS13 = { minVersion: "TLSv1.3", maxVersion: "TLSv1.3", ciphers: TLS_SUITE } as const;
-
-/** Pipes a and b both ways; either's end or error closes both. */
-function pair(a: net.Socket, b: net.Socket): void {
-  a.pipe(b).pipe(a);
-  const close = (): void => {
-    a.destroy();
-    b.destroy();
-  };
-  a.on("error", close).on("close", close);
-  b.on("error", close).on("close", close);
-}
 
 function checkSuite(socket: tls.TLSSocket): void {
   const suite = socket.getCipher().standardName;

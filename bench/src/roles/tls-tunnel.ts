@@ -4,7 +4,7 @@
 // piped both ways; both run until stopped.
 import net from "node:net";
 import { runBenchChild } from "../proc/child.js";
-import { HOST, connect, listen } from "../net/endpoints.js";
+import { HOST, connect, listen, pipeBothWays as pair } from "../net/endpoints.js";
 
 export type TlsTunnelParams = { side: "server"; targetPort: number } | { side: "client"; serverPort: number; certPem: string };
 export interface TlsTunnelReady {
@@ -14,15 +14,6 @@ export interface TlsTunnelReady {
 
 runBenchChild<TlsTunnelParams, TlsTunnelReady, { connections: number }>(async (p, io) => {
   let connections = 0;
-  const pair = (a: net.Socket, b: net.Socket): void => {
-    a.pipe(b).pipe(a);
-    const close = (): void => {
-      a.destroy();
-      b.destroy();
-    };
-    a.on("error", close).on("close", close);
-    b.on("error", close).on("close", close);
-  };
   const listening = await listen(p.side === "server", (inbound) => {
     connections++;
     if (p.side === "server") {
