@@ -47,17 +47,23 @@ describe("an inlet whose --from is taken", () => {
   });
 });
 
+/** "127.0.0.1:P" where nothing listens now (a port the system gave, then let go). */
+async function closedPort(): Promise<string> {
+  const { createServer } = await import("node:net");
+  const { once } = await import("node:events");
+  const unused = createServer().listen(0, "127.0.0.1");
+  await once(unused, "listening");
+  const address = `127.0.0.1:${(unused.address() as { port: number }).port}`;
+  await new Promise((resolve) => unused.close(resolve));
+  return address;
+}
+
 describe("an inlet whose --via does not answer at start-up", () => {
   // It exited 1 at once ("Could not connect to …: connect ECONNREFUSED"), where an outlet started before its relay node
   // waits for it: started in the wrong order, the three commands needed a restart by hand (a user trial, session 56).
   it("waits for it, saying each try in the command's terms, and opens once the outlet's node is there (as processes)", async () => {
-    const { createServer } = await import("node:net");
-    const { once } = await import("node:events");
     const { hopwire, newHome, removeHomes, terminate } = await import("./processes.js");
-    const unused = createServer().listen(0, "127.0.0.1");
-    await once(unused, "listening");
-    const via = `127.0.0.1:${(unused.address() as { port: number }).port}`;
-    await new Promise((resolve) => unused.close(resolve)); // nothing answers at --via, yet
+    const via = await closedPort(); // nothing answers at --via, yet
     const home = newHome();
     try {
       const inlet = hopwire(["--home", home, "inlet", "--trust-anyone", "--from", "127.0.0.1:0", "--via", via]);
@@ -84,10 +90,7 @@ describe("an inlet whose --via does not answer at start-up", () => {
     const { createServer } = await import("node:net");
     const { once } = await import("node:events");
     const { hopwire, newHome, removeHomes, terminate } = await import("./processes.js");
-    const unused = createServer().listen(0, "127.0.0.1");
-    await once(unused, "listening");
-    const via = `127.0.0.1:${(unused.address() as { port: number }).port}`;
-    await new Promise((resolve) => unused.close(resolve)); // nothing answers at --via, yet
+    const via = await closedPort(); // nothing answers at --via, yet
     const home = newHome();
     const squatter = createServer();
     try {

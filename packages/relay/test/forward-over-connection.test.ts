@@ -6,6 +6,7 @@ import { decodeBody, encodeBody, LocalMessage, node, route, waitFor, type Addres
 import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions, type Identity } from "@hopwire/secure-channel";
 import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
 import { allowAnyIdentity, createRemoteRelay, startRelayService, type ForwardOver, type RelayServiceEvent } from "../dist/index.js";
+import { recordingConnector } from "./relay-node.js";
 
 const nodes: Node[] = [];
 afterEach(async () => {
@@ -51,11 +52,7 @@ async function bobNode(identity: Identity, relayAddress: string, forwardOver: Fo
   const relay = await createRemoteRelay(n, {
     name: "bob",
     identity,
-    connect: async (signal) => {
-      const c = await tcp.connect(relayAddress, new TcpConnectionOptions(), { signal });
-      connections.push(c);
-      return { route: c, closed: c.whenClosed(), close: () => c.stop() };
-    },
+    connect: recordingConnector(tcp, relayAddress, connections),
     heartbeatIntervalMs: 200,
     replyTimeoutMs: 3_000,
     backoff: { initialMs: 20, maxMs: 200 },

@@ -2,11 +2,11 @@
 // child processes killed) after it, and a relay node as `hopwire relay` runs one (a TCP listener, the
 // secure channel listener "api", a relay service that lets anyone register).
 import { afterEach } from "vitest";
-import { node, type Node } from "@hopwire/runtime";
-import { createIdentity, createSecureChannelListener, SecureChannelListenerOptions } from "@hopwire/secure-channel";
-import { createTcpTransport, TcpListenerOptions, type TcpTransport } from "@hopwire/transport-tcp";
+import { node, route, type Context, type Node, type Routed } from "@hopwire/runtime";
+import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions, type SecureChannel } from "@hopwire/secure-channel";
+import { createTcpTransport, TcpConnectionOptions, TcpListenerOptions, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
 import { killAll } from "../../../test/support/children.js";
-import { allowAnyIdentity, startRelayService, type RelayService, type RelayServiceEvent } from "../dist/index.js";
+import { allowAnyIdentity, createRemoteRelay, startRelayService, tcpRelayConnector, type RelayConnector, type RelayService, type RelayServiceEvent } from "../dist/index.js";
 
 const nodes: Node[] = [];
 
@@ -56,4 +56,49 @@ export async function echoesOverTime(count: number, gapMs: number, echo: () => P
     await new Promise((r) => setTimeout(r, gapMs));
   }
   return { results, failures };
+}
+
+/**
+ * Alice, an initiator on one connection to the relay node at `relayAddress`: a channel through
+ * forward_to_ivy and `channelsToBob` through forward_to_bob (each to "listener"), and `echoIvy`,
+ * an echo through ivy's channel timed in ms (rejects past `timeoutMs`).
+ */
+export async function startAlice(
+  relayAddress: string,
+  channelsToBob: number,
+): Promise<{ alice: { n: Node; tcp: TcpTransport }; conn: TcpConnection; toBob: SecureChannel[]; echoIvy: (timeoutMs: number) => Promise<number> }> {
+  const alice = await startNode("alice");
+  const conn = await alice.tcp.connect(relayAddress, new TcpConnectionOptions());
+  const identity = await createIdentity();
+  const toIvy = await createSecureChannel(alice.n, identity, route(conn, "forward_to_ivy", "listener"));
+  const toBob: SecureChannel[] = [];
+  for (let i = 0; i < channelsToBob; i++) toBob.push(await createSecureChannel(alice.n, identity, route(conn, "forward_to_bob", "listener")));
+  const echoIvy = async (timeoutMs: number): Promise<number> => {
+    const t0 = performance.now();
+    await alice.n.sendAndReceive(route(toIvy, "echoer"), "ping", { timeout: timeoutMs });
+    return performance.now() - t0;
+  };
+  return { alice, conn, toBob, echoIvy };
+}
+
+/** A RemoteRelay's connector to the relay node at `address` that adds each connection it makes to `made`. */
+export function recordingConnector(tcp: TcpTransport, address: string, made: TcpConnection[]): RelayConnector {
+  return async (signal) => {
+    const c = await tcp.connect(address, new TcpConnectionOptions(), { signal });
+    made.push(c);
+    return { route: c, closed: c.whenClosed(), close: () => c.stop() };
+  };
+}
+
+/**
+ * Ivy, a healthy registrant of "ivy" at the relay node at `relayAddress`: an "echoer" that answers "ivy", behind her
+ * secure channel listener "listener", reached through forward_to_ivy.
+ */
+export async function startIvy(relayAddress: string): Promise<void> {
+  const ivy = await startNode("ivy");
+  const identity = await createIdentity();
+  await ivy.n.startWorker("echoer", { async handleMessage(ctx: Context, m: Routed) { await ctx.send(m.returnRoute, "ivy", { ifFull: "drop" }); } }, { placement: "main" });
+  const relay = await createRemoteRelay(ivy.n, { name: "ivy", identity, connect: tcpRelayConnector(ivy.tcp, relayAddress) });
+  const listener = await createSecureChannelListener(ivy.n, identity, "listener", new SecureChannelListenerOptions().asConsumer(relay.flowControlId));
+  ivy.n.flowControls.addConsumer("echoer", listener.flowControlId);
 }

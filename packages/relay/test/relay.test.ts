@@ -25,6 +25,7 @@ import {
 } from "../dist/index.js";
 import { eventually } from "../../../test/support/eventually.js";
 import { recordProcessEvents } from "../../../test/support/process-events.js";
+import { recordingConnector } from "./relay-node.js";
 
 // Three nodes in one process, joined by real TCP on 127.0.0.1 and real secure channels:
 // the relay node, bob (behind "NAT": it only connects out) and alice.
@@ -73,11 +74,7 @@ async function bobNode(
   const relay = await createRemoteRelay(n, {
     name: "bob",
     identity,
-    connect: async (signal) => {
-      const c = await tcp.connect(relayAddress, new TcpConnectionOptions(), { signal });
-      connections.push(c);
-      return { route: c, closed: c.whenClosed(), close: () => c.stop() };
-    },
+    connect: recordingConnector(tcp, relayAddress, connections),
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 200,
     replyTimeoutMs: options.replyTimeoutMs ?? 3_000,
     backoff: { initialMs: 20, maxMs: 200 },

@@ -1,12 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { createServer, connect, type Server, type Socket } from "node:net";
-import { route, type Context, type Routed } from "@hopwire/runtime";
-import { createIdentity, createSecureChannel, createSecureChannelListener, SecureChannelListenerOptions, sendQueueUse, type SecureChannel } from "@hopwire/secure-channel";
-import { TcpConnectionOptions } from "@hopwire/transport-tcp";
+import { route } from "@hopwire/runtime";
+import { SecureChannelListenerOptions, sendQueueUse } from "@hopwire/secure-channel";
 import { startChild } from "../../../test/support/children.js";
-import { createRemoteRelay, tcpRelayConnector, type RelayServiceEvent } from "../dist/index.js";
-import { startNode, startRelayNode, stopNodesAfterEach } from "./relay-node.js";
+import { type RelayServiceEvent } from "../dist/index.js";
+import { startAlice, startIvy, startRelayNode, stopNodesAfterEach } from "./relay-node.js";
 
 // A registrant that reads nothing from the relay node but keeps talking to it (its heartbeats still come:
 // a hostile registrant, or one whose way back is stalled), reached by an initiator whose channels to it allow
@@ -76,12 +75,7 @@ async function setup(proxies: { close: () => void }[], peerTimeout: number, chan
   const events: RelayServiceEvent[] = [];
   const { n: relayN, address: relayAddress } = await startRelayNode((e) => events.push(e), new SecureChannelListenerOptions().withPeerTimeout(peerTimeout));
 
-  const ivy = await startNode("ivy");
-  const ivyIdentity = await createIdentity();
-  await ivy.n.startWorker("echoer", { async handleMessage(ctx: Context, m: Routed) { await ctx.send(m.returnRoute, "ivy", { ifFull: "drop" }); } }, { placement: "main" });
-  const ivyRelay = await createRemoteRelay(ivy.n, { name: "ivy", identity: ivyIdentity, connect: tcpRelayConnector(ivy.tcp, relayAddress) });
-  const ivyListener = await createSecureChannelListener(ivy.n, ivyIdentity, "listener", new SecureChannelListenerOptions().asConsumer(ivyRelay.flowControlId));
-  ivy.n.flowControls.addConsumer("echoer", ivyListener.flowControlId);
+  await startIvy(relayAddress);
 
   const proxy = await oneWayProxy(relayAddress);
   proxies.push(proxy);
@@ -92,17 +86,7 @@ async function setup(proxies: { close: () => void }[], peerTimeout: number, chan
   delete process.env.REGISTRANT_HEARTBEAT_MS;
   await bob.line(/^REGISTERED /);
 
-  const alice = await startNode("alice");
-  const conn = await alice.tcp.connect(relayAddress, new TcpConnectionOptions());
-  const identity = await createIdentity();
-  const toIvy = await createSecureChannel(alice.n, identity, route(conn, "forward_to_ivy", "listener"));
-  const toBob: SecureChannel[] = [];
-  for (let i = 0; i < channelsToBob; i++) toBob.push(await createSecureChannel(alice.n, identity, route(conn, "forward_to_bob", "listener")));
-  const echo = async (timeout: number): Promise<number> => {
-    const t0 = performance.now();
-    await alice.n.sendAndReceive(route(toIvy, "echoer"), "ping", { timeout });
-    return performance.now() - t0;
-  };
+  const { alice, conn, toBob, echoIvy: echo } = await startAlice(relayAddress, channelsToBob);
   console.log(`echo to ivy before: ${(await echo(3_000)).toFixed(1)} ms`);
   const stats = { sent: 0 };
   /** Alice sends bob 16 MiB on each channel as a well-behaved sender does: each send waits for room. */

@@ -1,11 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { route, type Context, type Routed } from "@hopwire/runtime";
-import { createIdentity, createSecureChannel, sendQueueUse, createSecureChannelListener, SecureChannelListenerOptions, type SecureChannel } from "@hopwire/secure-channel";
-import { TcpConnectionOptions } from "@hopwire/transport-tcp";
+import { route } from "@hopwire/runtime";
+import { sendQueueUse } from "@hopwire/secure-channel";
 import { startChild } from "../../../test/support/children.js";
-import { createRemoteRelay, tcpRelayConnector } from "../dist/index.js";
-import { echoesOverTime, startNode, startRelayNode, stopNodesAfterEach } from "./relay-node.js";
+import { echoesOverTime, startAlice, startIvy, startRelayNode, stopNodesAfterEach } from "./relay-node.js";
 
 // An initiator that reaches two registrants over one connection to the relay node: the one that stalls
 // (a paused process) must not stall the initiator's channel to the other. Before session 56's SharedHold
@@ -33,27 +31,13 @@ async function stallBob(channels: number, echoes: number, check: (failures: numb
   {
     const { n: relayN, tcp: relayTcp, address: relayAddress } = await startRelayNode();
 
-    const ivy = await startNode("ivy");
-    const ivyIdentity = await createIdentity();
-    await ivy.n.startWorker("echoer", { async handleMessage(ctx: Context, m: Routed) { await ctx.send(m.returnRoute, "ivy", { ifFull: "drop" }); } }, { placement: "main" });
-    const ivyRelay = await createRemoteRelay(ivy.n, { name: "ivy", identity: ivyIdentity, connect: tcpRelayConnector(ivy.tcp, relayAddress) });
-    const ivyListener = await createSecureChannelListener(ivy.n, ivyIdentity, "listener", new SecureChannelListenerOptions().asConsumer(ivyRelay.flowControlId));
-    ivy.n.flowControls.addConsumer("echoer", ivyListener.flowControlId);
+    await startIvy(relayAddress);
 
     const bob = startChild(registrantFixture, [relayAddress, "bob"]);
     await bob.line(/^REGISTERED /);
 
-    const alice = await startNode("alice");
-    const conn = await alice.tcp.connect(relayAddress, new TcpConnectionOptions());
-    const identity = await createIdentity();
-    const toIvy = await createSecureChannel(alice.n, identity, route(conn, "forward_to_ivy", "listener"));
-    const toBob: SecureChannel[] = [];
-    for (let i = 0; i < channels; i++) toBob.push(await createSecureChannel(alice.n, identity, route(conn, "forward_to_bob", "listener")));
-    const echo = async (): Promise<number> => {
-      const t0 = performance.now();
-      await alice.n.sendAndReceive(route(toIvy, "echoer"), "ping", { timeout: 3_000 });
-      return performance.now() - t0;
-    };
+    const { alice, conn, toBob, echoIvy } = await startAlice(relayAddress, channels);
+    const echo = (): Promise<number> => echoIvy(3_000);
     console.log(`echo to ivy before: ${(await echo()).toFixed(1)} ms`);
 
     process.kill(-bob.process.pid!, "SIGSTOP");
