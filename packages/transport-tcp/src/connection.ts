@@ -482,8 +482,9 @@ export class TcpConnection {
    * registrant's connection past its bound (before, a registrant that had used another's forwarder once
    * could send straight to that one's connection until it was closed).
    */
-  markSharedFeeder(): void {
-    this.#sharedFeeder = true;
+  markSharedFeeder(shared = true): void {
+    // false: an ordinary feeder again (the relay service's registration that marked it is gone).
+    this.#sharedFeeder = shared;
   }
 
   /** Whether `markSharedFeeder()` was called. */

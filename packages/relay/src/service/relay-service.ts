@@ -199,6 +199,8 @@ export class RelayService implements Worker {
    */
   readonly #stallWatch = new Map<TcpConnection, { sent: number; since: number }>();
   #stallTimer: NodeJS.Timeout | undefined;
+  /** Names forwarded over each registrant connection (forwardOver "connection"): its marks go with the last. */
+  readonly #namesPerConnection = new Map<TcpConnection, number>();
   /**
    * Challenges sent on registrant connections (forwardOver "connection"), by the registrant channel's key
    * and name: the nonce, the registration's return route and connection, until proven, replaced or expired.
@@ -382,12 +384,6 @@ export class RelayService implements Worker {
     // The registrant's answers to all its initiators come through its one channel: one initiator that reads
     // nothing must not hold that channel's credit (and with it every other's answers, and the heartbeats).
     if (over === "channel") shareSecureChannelCredit(this.#node, message.returnRoute.next());
-    else {
-      // Its answers to one initiator that reads nothing must not stop the relay node reading them all (and
-      // its heartbeats); and while it reads nothing itself, the initiators that feed it wait a bounded time.
-      registrant!.markSharedFeeder();
-      this.#watchStall(registrant!);
-    }
     // The forwarder's traffic reaches that connection inside the registrant's channel, which
     // hides who fed it from the transport: the forwarder says so.
     const relayOptions: RelayOptions = registrant ? { onForward: (returnRoute) => registrant.noteFedBy(returnRoute) } : {};
@@ -397,6 +393,13 @@ export class RelayService implements Worker {
     } catch (error) {
       this.#superseded.delete(name); // the name is free now: nobody was replaced by this registration
       throw error;
+    }
+    if (over === "connection") {
+      // Its answers to one initiator that reads nothing must not stop the relay node reading them all (and
+      // its heartbeats); and while it reads nothing itself, the initiators that feed it wait a bounded time.
+      // Once the forwarder runs: a forwarder that could not start leaves no mark (see #remove for its end).
+      registrant!.markSharedFeeder();
+      this.#watchStall(registrant!);
     }
     for (const id of this.#forwarderConsumerOf) this.#node.flowControls.addConsumer(address, id);
     // The forwarder's first hop is the registrant's channel: when it closes, so does the name.
@@ -417,6 +420,7 @@ export class RelayService implements Worker {
     };
     const channel = firstHop.key;
     const connection = over === "connection" ? registrant : undefined;
+    if (connection !== undefined) this.#namesPerConnection.set(connection, (this.#namesPerConnection.get(connection) ?? 0) + 1);
     this.#registrations.set(name, { name, identifier, forwarder, unwatch, channel, over, returnRoute: message.returnRoute, connection });
     this.#namesPerChannel.add(channel);
     this.#namesPerIdentity.add(identifier);
@@ -562,6 +566,17 @@ export class RelayService implements Worker {
     this.#namesPerIdentity.remove(held.identifier);
     held.unwatch();
     held.forwarder.stop();
+    // Its connection carries forwarded traffic no more (unless another name's does): an ordinary feeder
+    // again, not watched for a stall (before: a connection that stayed after its registrant's channel closed
+    // was still closed as RELAY_REGISTRANT_STALLED, and fed as a shared feeder).
+    const connection = held.connection;
+    const left = connection === undefined ? 0 : (this.#namesPerConnection.get(connection) ?? 0) - 1;
+    if (connection !== undefined && left > 0) this.#namesPerConnection.set(connection, left);
+    else if (connection !== undefined) {
+      this.#namesPerConnection.delete(connection);
+      connection.markSharedFeeder(false);
+      this.#stallWatch.delete(connection);
+    }
     if (!report) return; // replaced: #register goes on
     // Removed for good: the name is free, and its superseded registrants may take it again.
     this.#superseded.delete(name);
