@@ -546,7 +546,11 @@ export class RemoteRelay implements Mailbox {
     const connection = this.#connection;
     this.#channel = undefined;
     this.#connection = undefined;
+    // The connection (if it stays: a connector may share it) reaches this RemoteRelay no more: what it granted went
+    // with the registration (before, it was routed on as granted until the next attempt).
+    if (this.#connectionFlow !== undefined) this.#node.flowControls.removeConsumer(this.address, this.#connectionFlow.flowControlId);
     this.#connectionFlow = undefined;
+    this.#over = undefined;
     this.#next = undefined;
     if (channel && !channel.isClosed) await channel.close({ timeoutMs: 1_000 }).catch(() => {});
     if (connection?.close) await Promise.resolve(connection.close()).catch(() => {});
