@@ -49,6 +49,48 @@ describe("a configured outlet's stream limits", () => {
   });
 });
 
+describe("a configured outlet's open rate", () => {
+  it("maxOpensPerSecondPerChannel applies: one inlet's second connection within the second is refused, logged with the key", async () => {
+    const accepted: Socket[] = [];
+    const target = createServer((socket) => void accepted.push(socket.on("error", () => {})));
+    target.listen(0, "127.0.0.1");
+    await once(target, "listening");
+    try {
+      const to = `127.0.0.1:${(target.address() as AddressInfo).port}`;
+      const config = parseConfig(
+        { tcpListeners: [{ address: "127.0.0.1:0" }], secureChannelListeners: [{ address: "api", trust: "everyone" }], outlets: [{ to, maxOpensPerSecondPerChannel: 1 }] },
+        "test",
+      );
+      const lines: string[] = [];
+      const r = await startNodeFromConfig(config, { home: newHome(), source: "test", log: (line: string) => void lines.push(line) });
+      running.push(r);
+      const client = await node({ name: "client" });
+      nodes.push(client);
+      const connection = await (await createTcpTransport(client)).connect(tcpTransportOf(r.node)!.listeners[0]!.address);
+      const channel = await createSecureChannel(client, await createIdentity(), route(connection, "api"));
+      const inlet = await createInlet(client, { listen: "127.0.0.1:0", route: route(channel, "outlet") });
+      const first = connectNet({ host: "127.0.0.1", port: inlet.port }).on("error", () => {});
+      await vi.waitFor(() => expect(accepted).toHaveLength(1), { timeout: 20_000 });
+      first.destroy(); // closed: the rate, not the number at once, refuses the next
+      const second = connectNet({ host: "127.0.0.1", port: inlet.port }).on("error", () => {});
+      // Reset: PORTAL_STREAM_LIMIT at the outlet (without the limit it is carried, and stays open).
+      await vi.waitFor(() => expect(second.destroyed).toBe(true), { timeout: 10_000 });
+      expect(accepted).toHaveLength(1);
+      await vi.waitFor(() => expect(lines.join("\n")).toContain("maxOpensPerSecondPerChannel) (PORTAL_STREAM_LIMIT)"), { timeout: 20_000 });
+    } finally {
+      for (const s of accepted) s.destroy();
+      target.close();
+    }
+  });
+
+  it("rejects a rate that is no whole number from 1 to 1000000, naming the key", () => {
+    const outlet = (maxOpensPerSecondPerChannel: number) =>
+      parseConfig({ secureChannelListeners: [{ address: "api", trust: "everyone" }], tcpListeners: [{ address: "127.0.0.1:0" }], outlets: [{ to: "127.0.0.1:1", maxOpensPerSecondPerChannel }] }, "test");
+    expect(() => outlet(0)).toThrow("test: outlets[0].maxOpensPerSecondPerChannel: expected a positive whole number");
+    expect(() => outlet(2_000_000)).toThrow("test: outlets[0].maxOpensPerSecondPerChannel: expected at most 1000000");
+  });
+});
+
 describe("a configured secure channel listener's channel limits", () => {
   it("maxChannelsPerConnection applies: the second channel over one connection is refused with the limit's reason", async () => {
     const config = parseConfig(

@@ -34,7 +34,8 @@ export class PortalOpenTimeoutError extends PortalError {
 
 /**
  * Thrown when an outlet or inlet is at its `maxStreams` and refuses another connection, or
- * when the channel an OPEN came through holds the outlet's `maxStreamsPerChannel` already.
+ * when the channel an OPEN came through holds the outlet's `maxStreamsPerChannel` already, or
+ * opened streams faster than its `maxOpensPerSecondPerChannel`.
  */
 export class PortalStreamLimitError extends PortalError {
   override readonly code = "PORTAL_STREAM_LIMIT";

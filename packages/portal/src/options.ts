@@ -46,6 +46,12 @@ export const DEFAULT_MAX_STREAMS = 1024;
  * `maxConnectionsPerHost` is of its `maxConnections`, so one peer cannot take every slot.
  */
 export const DEFAULT_MAX_STREAMS_PER_CHANNEL = 256;
+/**
+ * Default number of streams one channel may open at an outlet per second (100, and as many at
+ * once after a second without any): each is a new connection to the target, and a peer that
+ * opens, waits for OPENED and resets, again and again, made an outlet dial 1,854 a second.
+ */
+export const DEFAULT_MAX_OPENS_PER_SECOND_PER_CHANNEL = 100;
 /** Default address of an outlet ("outlet"). */
 export const DEFAULT_OUTLET_ADDRESS = "outlet";
 
@@ -97,6 +103,13 @@ export interface OutletOptions extends PortalStreamOptions {
    * smaller; at most `maxStreams`.
    */
   maxStreamsPerChannel?: number;
+  /**
+   * How many streams the OPENs of one channel may open per second (each a dial to the target):
+   * a token bucket holding one second's worth, so a burst of that many after a quiet second.
+   * Past it an OPEN is refused with PORTAL_STREAM_LIMIT before any dial; other channels' are
+   * not. Default 100; 1 to 1 000 000.
+   */
+  maxOpensPerSecondPerChannel?: number;
 }
 
 /** What `createInlet` takes. */
@@ -129,6 +142,7 @@ export interface ResolvedOutletOptions {
   maxWindowBytes: number;
   maxStreams: number;
   maxStreamsPerChannel: number;
+  maxOpensPerSecondPerChannel: number;
 }
 
 /** Inlet options after validation, with defaults filled in. */
@@ -181,6 +195,7 @@ const OUTLET_KEYS = optionKeys<OutletOptions>({
   maxWindowBytes: true,
   maxStreams: true,
   maxStreamsPerChannel: true,
+  maxOpensPerSecondPerChannel: true,
 });
 const INLET_KEYS = optionKeys<InletOptions>({
   listen: true,
@@ -225,6 +240,13 @@ export function resolveOutletOptions(input: OutletOptions): ResolvedOutletOption
       Math.min(DEFAULT_MAX_STREAMS_PER_CHANNEL, streams.maxStreams),
       1,
       streams.maxStreams,
+    ),
+    maxOpensPerSecondPerChannel: integer(
+      options.maxOpensPerSecondPerChannel,
+      "maxOpensPerSecondPerChannel",
+      DEFAULT_MAX_OPENS_PER_SECOND_PER_CHANNEL,
+      1,
+      1_000_000,
     ),
   };
 }

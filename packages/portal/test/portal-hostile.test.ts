@@ -81,11 +81,87 @@ describe("a channel's share of an outlet's streams", () => {
   });
 });
 
+describe("how often one channel's OPENs make the outlet dial", () => {
+  // Session 57: a peer that opened, waited for OPENED and reset, again and again, made an outlet dial 1,854 a second.
+  it("a churning channel's OPENs past maxOpensPerSecondPerChannel are refused (PORTAL_STREAM_LIMIT) before any dial; another channel's still open", async () => {
+    const perSecond = 20;
+    const outlet = await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId, maxOpensPerSecondPerChannel: perSecond });
+    const refusals: PortalError[] = [];
+    outlet.onRefused((reason) => refusals.push(reason));
+    // Open, wait for the answer, reset: as fast as it goes, for half a second and 100 OPENs at least.
+    const started = performance.now();
+    let opened = 0;
+    let refused = 0;
+    while (opened + refused < 100 || performance.now() - started < 500) {
+      const stream = hostile.open();
+      const answer = await stream.answer();
+      if (answer === "OPENED") {
+        opened++;
+        stream.reset();
+      } else {
+        expect(answer).toBe("PORTAL_STREAM_LIMIT");
+        refused++;
+      }
+    }
+    const seconds = (performance.now() - started) / 1000;
+    // A second's worth at once, then perSecond a second.
+    expect(opened).toBeGreaterThanOrEqual(perSecond);
+    expect(opened).toBeLessThanOrEqual(perSecond + Math.ceil(perSecond * seconds) + 1);
+    expect(refused).toBeGreaterThan(0);
+    expect(outlet.refusedStreams).toBe(refused);
+    expect(refusals.length).toBe(refused);
+    expect(refusals[0]).toMatchObject({ code: "PORTAL_STREAM_LIMIT" });
+    expect(refusals[0]!.message).toContain(`faster than ${perSecond} a second (maxOpensPerSecondPerChannel)`);
+    // A refused OPEN never dialled: the target saw only the streams that opened.
+    await until(() => outlet.activeStreams === 0, "the reset streams to end at the outlet");
+    expect(received.length).toBe(opened);
+    // Another channel (alice's) still opens a stream at once…
+    await echoThroughAlicesChannel();
+    // …and the churning one again once its bucket refilled a little.
+    await new Promise((resolve) => setTimeout(resolve, (3 * 1000) / perSecond));
+    expect(await hostile.open().answer()).toBe("OPENED");
+  });
+
+  it("maxOpensPerSecondPerChannel defaults to 100, at once, and is an integer from 1 to 1 000 000", async () => {
+    await expect(createOutlet(nodes.bob, { to: target.address, maxOpensPerSecondPerChannel: 0 })).rejects.toMatchObject({
+      option: "maxOpensPerSecondPerChannel",
+      message: "maxOpensPerSecondPerChannel must be an integer from 1 to 1000000, got 0",
+    });
+    await expect(createOutlet(nodes.bob, { to: target.address, maxOpensPerSecondPerChannel: 2.5 })).rejects.toThrow(InvalidOptionError);
+    const outlet = await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId });
+    const answers = await Promise.all(Array.from({ length: 100 }, () => hostile.open().answer()));
+    expect(new Set(answers)).toEqual(new Set(["OPENED"]));
+    expect(outlet.openedStreams).toBe(100);
+  });
+
+  it("forgets the channels that opened nothing for a second", async () => {
+    // Each stream of an inlet on the outlet's own node is a channel of its own (channelOf).
+    const outlet = await createOutlet(nodes.bob, { to: target.address });
+    const inlet = await createInlet(nodes.bob, { listen: "127.0.0.1:0", route: "outlet" });
+    const connectMany = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        const client = await recordingClient(inlet.port);
+        client.socket.write("x");
+        await until(() => client.received().length === 1, "the echo");
+        client.socket.destroy();
+      }
+    };
+    await connectMany(64);
+    expect(outlet.openRateChannels).toBe(64);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // The 65th channel sweeps the 64 whose buckets are full again.
+    await connectMany(1);
+    expect(outlet.openRateChannels).toBe(1);
+    await inlet.stop();
+  });
+});
+
 describe("streams opened and closed as fast as a peer can", () => {
   // Each finished stream keeps its address for FINISHED_STREAM_LINGER_MS (5 s): unbounded, 33k OPEN/s left 32k of them.
   it("leave at most maxStreams finished streams holding an address at the outlet", async () => {
     const maxStreams = 8;
-    const outlet = await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId, maxStreams });
+    // Not the rate this test is about (maxOpensPerSecondPerChannel: see above).
+    const outlet = await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId, maxStreams, maxOpensPerSecondPerChannel: 1_000_000 });
     const before = nodes.bob.router.addresses().length;
     let most = 0;
     for (let round = 0; round < 20; round++) {

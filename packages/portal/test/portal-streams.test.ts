@@ -430,7 +430,7 @@ describe("options", () => {
     // One format in every package, with the key as the error's option.
     await expect(createOutlet(nodes.bob, { to: "127.0.0.1:1", bogus: 1 } as never)).rejects.toMatchObject({
       option: "bogus",
-      message: 'outlet options: unknown option "bogus"; known options: address, to, allow, asConsumer, connectTimeoutMs, windowBytes, maxWindowBytes, maxStreams, maxStreamsPerChannel',
+      message: 'outlet options: unknown option "bogus"; known options: address, to, allow, asConsumer, connectTimeoutMs, windowBytes, maxWindowBytes, maxStreams, maxStreamsPerChannel, maxOpensPerSecondPerChannel',
     });
     // The timeouts of the portals end in Ms, those of channels and TCP do not: a near miss is pointed to the right name.
     await expect(createOutlet(nodes.bob, { to: "127.0.0.1:1", connectTimeout: 5 } as never)).rejects.toMatchObject({

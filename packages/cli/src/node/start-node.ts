@@ -343,6 +343,7 @@ export async function startNodeFromConfig(config: NodeConfig, options: StartNode
           ...(o.allow ? { allow: o.allow } : {}),
           ...(o.maxStreams !== undefined ? { maxStreams: o.maxStreams } : {}),
           ...(o.maxStreamsPerChannel !== undefined ? { maxStreamsPerChannel: o.maxStreamsPerChannel } : {}),
+          ...(o.maxOpensPerSecondPerChannel !== undefined ? { maxOpensPerSecondPerChannel: o.maxOpensPerSecondPerChannel } : {}),
           asConsumer: channelFlows,
         });
         reportUnreachableTarget(n, outlet, `outlet ${o.address} -> ${o.to}`, log);

@@ -11,7 +11,7 @@ import {
   type TrustPolicy,
 } from "@hopwire/secure-channel";
 import { ConnectError, TcpConnectionOptions, TcpProtocolError, type TcpConnection, type TcpTransport } from "@hopwire/transport-tcp";
-import { createInlet, DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CHANNEL, DEFAULT_OPEN_TIMEOUT_MS, type Inlet } from "@hopwire/portal";
+import { createInlet, DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CHANNEL, DEFAULT_MAX_OPENS_PER_SECOND_PER_CHANNEL, DEFAULT_OPEN_TIMEOUT_MS, type Inlet } from "@hopwire/portal";
 import { backoffDelay } from "@hopwire/relay";
 import { RateLimitedLog } from "./rate-limited-log.js";
 import { checkCanListen } from "./listen-check.js";
@@ -347,8 +347,9 @@ function openFailure(code: string, outlet: string, throughRelay: boolean, detail
       // The code alone crosses: which of the outlet's limits it was, its node logs.
       return (
         `the outlet carries as many client connections as it may (PORTAL_STREAM_LIMIT): at most maxStreams in all (default ${DEFAULT_MAX_STREAMS}) ` +
-        `and maxStreamsPerChannel from one inlet (default ${DEFAULT_MAX_STREAMS_PER_CHANNEL}); the outlet's node logs which, and its config file raises them ` +
-        "(outlets[].maxStreams, outlets[].maxStreamsPerChannel). Connections its clients closed count until their streams end"
+        `and maxStreamsPerChannel from one inlet (default ${DEFAULT_MAX_STREAMS_PER_CHANNEL}), and it opens at most maxOpensPerSecondPerChannel a second ` +
+        `from one inlet (default ${DEFAULT_MAX_OPENS_PER_SECOND_PER_CHANNEL}); the outlet's node logs which, and its config file raises them ` +
+        "(outlets[].maxStreams, outlets[].maxStreamsPerChannel, outlets[].maxOpensPerSecondPerChannel). Connections its clients closed count until their streams end"
       );
     default:
       return undefined;

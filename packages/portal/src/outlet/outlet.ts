@@ -1,4 +1,5 @@
 import { connect } from "node:net";
+import { performance } from "node:perf_hooks";
 import {
   assertNodeArgument,
   StopOnce,
@@ -15,6 +16,7 @@ import {
   type Node,
   type Route,
   type Router,
+  TokenBucket,
 } from "@hopwire/runtime";
 import { PortalProtocolError, PortalStreamLimitError, PortalTargetNotAllowedError, PortalTargetUnreachableError , type PortalError } from "../errors.js";
 import { parseHostPort } from "../host-port.js";
@@ -57,6 +59,14 @@ export class Outlet implements Mailbox, StreamOwner {
   readonly #streams = new Map<PortalStream, string>();
   /** Open streams per channel, for maxStreamsPerChannel (a channel without streams has no entry). */
   readonly #perChannel = new KeyCounts();
+  /**
+   * Each channel's opens in the last second, for maxOpensPerSecondPerChannel: a bucket that is
+   * full again (nothing opened for a second) is forgotten at the next sweep, as a new one would
+   * be the same.
+   */
+  readonly #opens = new Map<string, TokenBucket>();
+  /** The size of #opens at which a new channel's bucket sweeps the full ones out first. */
+  #sweepOpensAt = OPEN_BUCKETS_SWEEP_MIN;
   /**
    * Streams opened by OPEN_EARLY whose inlet stream has not yet sent to them directly (it may
    * still send early data to the outlet), by that inlet stream's return route.
@@ -151,6 +161,9 @@ export class Outlet implements Mailbox, StreamOwner {
         return this.#refuse(message, new PortalTargetNotAllowedError(`target ${open.target} is not on the allow-list`));
       }
     }
+    // Last: only an OPEN that would dial takes one of its channel's opens.
+    const rate = this.#openRate(message);
+    if (rate) return this.#refuse(message, rate);
     this.#open(message, senderKey, target, open.window, open.earlyData);
   }
 
@@ -178,6 +191,38 @@ export class Outlet implements Mailbox, StreamOwner {
   }
 
   /**
+   * Why an OPEN must be refused because its channel opened streams faster than
+   * maxOpensPerSecondPerChannel, if it must; if not, it takes one of the channel's opens.
+   */
+  #openRate(message: LocalMessage): PortalStreamLimitError | undefined {
+    const perSecond = this.#options.maxOpensPerSecondPerChannel;
+    const channel = channelOf(message);
+    const now = performance.now();
+    let bucket = this.#opens.get(channel);
+    if (bucket === undefined) {
+      if (this.#opens.size >= this.#sweepOpensAt) this.#sweepOpens(now);
+      this.#opens.set(channel, (bucket = new TokenBucket(perSecond, now)));
+    }
+    if (bucket.take(now)) return undefined;
+    return new PortalStreamLimitError(`The channel this OPEN came through opens streams faster than ${perSecond} a second (maxOpensPerSecondPerChannel)`);
+  }
+
+  /**
+   * Forgets the channels that opened nothing for a second (their bucket is full again), so that
+   * #opens holds about the channels that open streams now, not every one that ever did; the
+   * next sweep waits until it has doubled (amortised O(1) an OPEN).
+   */
+  #sweepOpens(now: number): void {
+    for (const [channel, bucket] of this.#opens) if (bucket.isFull(now)) this.#opens.delete(channel);
+    this.#sweepOpensAt = Math.max(OPEN_BUCKETS_SWEEP_MIN, 2 * this.#opens.size);
+  }
+
+  /** @internal for tests: the channels whose recent opens the outlet keeps count of. */
+  get openRateChannels(): number {
+    return this.#opens.size;
+  }
+
+  /**
    * Calls `listener` as each stream ends (undefined: both sides closed cleanly; else the
    * reason, e.g. PortalTargetUnreachableError when the dial failed). Refused OPENs, which
    * never became streams, go to `onRefused` instead (and count in `refusedStreams`). Returns a remover.
@@ -188,8 +233,8 @@ export class Outlet implements Mailbox, StreamOwner {
 
   /**
    * Calls `listener` for each OPEN this outlet refused before any stream began, with why: a
-   * target not on its allow-list (PortalTargetNotAllowedError), no room for another stream
-   * (PortalStreamLimitError), or a malformed request (PortalProtocolError). The inlet learns it
+   * target not on its allow-list (PortalTargetNotAllowedError), no room for another stream or
+   * its channel opening streams too fast (PortalStreamLimitError), or a malformed request (PortalProtocolError). The inlet learns it
    * from the RESET; this is the outlet's side, for its operator. Returns a remover.
    */
   onRefused(listener: (reason: PortalError) => void): () => void {
@@ -329,6 +374,9 @@ export class Outlet implements Mailbox, StreamOwner {
 function channelOf(message: LocalMessage): string {
   return message.returnRoute.at(0)?.key ?? "";
 }
+
+/** The least size of an outlet's #opens at which a new channel's bucket sweeps the full ones out. */
+const OPEN_BUCKETS_SWEEP_MIN = 64;
 
 /** The codes an inlet stream sends in a RESET: its client reset (or its socket failed), its inlet stopped, a protocol error. */
 const INLET_RESET_CODES: ReadonlySet<string> = new Set(["PORTAL_RESET", "PORTAL_ROUTE_CLOSED", "PORTAL_PROTOCOL"]);
