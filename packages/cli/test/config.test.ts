@@ -153,6 +153,10 @@ describe("node configuration", () => {
       [{ busyPollMicros: 1.5 }, "test: busyPollMicros: expected microseconds (a whole number from 0 to 10000, 0 for off), got float"],
       [{ busyPollMicros: "150" }, "test: busyPollMicros: expected microseconds (a whole number from 0 to 10000, 0 for off), got string"],
       [{ secureChannelListeners: [{ address: "api", trust: "nobody" }] }, 'test: secureChannelListeners[0].trust: expected "everyone" or a list of identifiers'],
+      // One identifier without a list (as --trust takes it): shown as the list of one it should be, written alike in YAML and JSON.
+      [{ secureChannelListeners: [{ address: "api", trust: bob }] }, `test: secureChannelListeners[0].trust: expected "everyone" or a list of identifiers, a list even for one: ["${bob}"]`],
+      [{ inlets: [{ listen: "127.0.0.1:7000", via: "127.0.0.1:4000", trust: bob }] }, `test: inlets[0].trust: expected "everyone" or a list of identifiers, a list even for one: ["${bob}"]`],
+      [{ relays: [{ name: "bob", at: "127.0.0.1:4000", trust: bob }] }, `test: relays[0].trust: expected "everyone" or a list of identifiers, a list even for one: ["${bob}"]`],
       [{ outlets: [{ to: "127.0.0.1:1" }] }, "test: secureChannelListeners: missing: an outlet is reachable only through a secure channel listener, expected at least one"],
       [[], "test: (top level): expected a map of keys, got array"],
       [

@@ -79,9 +79,22 @@ export const trust = trustSchema();
 function trustSchema(missing?: string) {
   return z.union([z.literal("everyone"), z.array(identifier).min(1, "expected at least one identifier")], {
     errorMap: (_issue, ctx) => ({
-      message: ctx.data === undefined && missing !== undefined ? `missing key: ${missing}` : 'expected "everyone" or a list of identifiers',
+      message: ctx.data === undefined && missing !== undefined ? `missing key: ${missing}` : trustProblem(ctx.data),
     }),
   });
+}
+
+/**
+ * What is wrong with a `trust` that is neither "everyone" nor a list of identifiers. One
+ * identifier written without a list (`trust: I9f92…`, as --trust takes it) is shown as the
+ * list of one it should be, in brackets and quotes: the same in YAML and JSON, which the
+ * schema cannot tell apart.
+ */
+function trustProblem(value: unknown): string {
+  if (typeof value === "string" && IDENTIFIER.test(value)) {
+    return `expected "everyone" or a list of identifiers, a list even for one: [${JSON.stringify(value)}]`;
+  }
+  return 'expected "everyone" or a list of identifiers';
 }
 
 /** A name that looks like a path (a "/", or ".json" at its end) was meant as a file: say how to write one. */
