@@ -51,7 +51,7 @@ export const DEFAULT_MAX_STREAMS_PER_CHANNEL = 256;
  * once after a second without any): each is a new connection to the target, and a peer that
  * opens, waits for OPENED and resets, again and again, made an outlet dial 1,854 a second.
  */
-export const DEFAULT_MAX_OPENS_PER_SECOND_PER_CHANNEL = 100;
+export const DEFAULT_MAX_OPENS_PER_SECOND_PER_CHANNEL = 500;
 /** Default address of an outlet ("outlet"). */
 export const DEFAULT_OUTLET_ADDRESS = "outlet";
 
@@ -107,7 +107,7 @@ export interface OutletOptions extends PortalStreamOptions {
    * How many streams the OPENs of one channel may open per second (each a dial to the target):
    * a token bucket holding one second's worth, so a burst of that many after a quiet second.
    * Past it an OPEN is refused with PORTAL_STREAM_LIMIT before any dial; other channels' are
-   * not. Default 100; 1 to 1 000 000.
+   * not. Default 500 (DEFAULT_MAX_OPENS_PER_SECOND_PER_CHANNEL); 1 to 1 000 000.
    */
   maxOpensPerSecondPerChannel?: number;
 }

@@ -6,7 +6,7 @@ import { Socket } from "node:net";
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { InvalidOptionError, route, type LocalMessage } from "@hopwire/runtime";
 import { PortalStream } from "../dist/stream/portal-stream.js";
-import { createInlet, createOutlet, EARLY_DATA_BYTES, PortalProtocolError, PortalResetError, PortalRouteClosedError, type PortalError } from "@hopwire/portal";
+import { createInlet, createOutlet, DEFAULT_MAX_OPENS_PER_SECOND_PER_CHANNEL, DEFAULT_MAX_STREAMS_PER_CHANNEL, EARLY_DATA_BYTES, PortalProtocolError, PortalResetError, PortalRouteClosedError, type PortalError } from "@hopwire/portal";
 import { startHostilePeer, type HostilePeer } from "./support/hostile.js";
 import { startPortalNodes, type PortalNodes } from "./support/nodes.js";
 import { recordingClient, startRawServer, until, type RawServer } from "./support/tcp.js";
@@ -122,16 +122,17 @@ describe("how often one channel's OPENs make the outlet dial", () => {
     expect(await hostile.open().answer()).toBe("OPENED");
   });
 
-  it("maxOpensPerSecondPerChannel defaults to 100, at once, and is an integer from 1 to 1 000 000", async () => {
+  it("maxOpensPerSecondPerChannel defaults to 500, and is an integer from 1 to 1 000 000; a channel's maxStreamsPerChannel OPENs at once all open", async () => {
+    expect(DEFAULT_MAX_OPENS_PER_SECOND_PER_CHANNEL).toBe(500);
     await expect(createOutlet(nodes.bob, { to: target.address, maxOpensPerSecondPerChannel: 0 })).rejects.toMatchObject({
       option: "maxOpensPerSecondPerChannel",
       message: "maxOpensPerSecondPerChannel must be an integer from 1 to 1000000, got 0",
     });
     await expect(createOutlet(nodes.bob, { to: target.address, maxOpensPerSecondPerChannel: 2.5 })).rejects.toThrow(InvalidOptionError);
     const outlet = await createOutlet(nodes.bob, { to: target.address, asConsumer: nodes.listener.flowControlId });
-    const answers = await Promise.all(Array.from({ length: 100 }, () => hostile.open().answer()));
+    const answers = await Promise.all(Array.from({ length: DEFAULT_MAX_STREAMS_PER_CHANNEL }, () => hostile.open().answer()));
     expect(new Set(answers)).toEqual(new Set(["OPENED"]));
-    expect(outlet.openedStreams).toBe(100);
+    expect(outlet.openedStreams).toBe(DEFAULT_MAX_STREAMS_PER_CHANNEL);
   });
 
   it("forgets the channels that opened nothing for a second", async () => {
