@@ -47,7 +47,7 @@ export const DEFAULT_MAX_STREAMS = 1024;
  */
 export const DEFAULT_MAX_STREAMS_PER_CHANNEL = 256;
 /**
- * Default number of streams one channel may open at an outlet per second (100, and as many at
+ * Default number of streams one channel may open at an outlet per second (500, and as many at
  * once after a second without any): each is a new connection to the target, and a peer that
  * opens, waits for OPENED and resets, again and again, made an outlet dial 1,854 a second.
  */
