@@ -163,6 +163,11 @@ describe("node configuration", () => {
         { secureChannelListeners: [{ address: "api", trust: "everyone" }], tcpListeners: [{ address: "127.0.0.1:0" }], outlets: [{ to: "127.0.0.1:1", maxStreamsPerChannel: 2000 }] },
         "test: outlets[0].maxStreamsPerChannel: expected at most maxStreams (1024, its default), got 2000",
       ],
+      // Past the portal's own bound: said here, naming the key, not when the node starts (it said "maxStreams must be …").
+      [
+        { secureChannelListeners: [{ address: "api", trust: "everyone" }], tcpListeners: [{ address: "127.0.0.1:0" }], outlets: [{ to: "127.0.0.1:1", maxStreams: 2_000_000 }] },
+        "test: outlets[0].maxStreams: expected at most 1000000",
+      ],
       [
         { secureChannelListeners: [{ address: "api", trust: "everyone" }], tcpListeners: [{ address: "127.0.0.1:0" }], outlets: [{ to: "127.0.0.1:1", maxStreams: 10, maxStreamsPerChannel: 11 }] },
         "test: outlets[0].maxStreamsPerChannel: expected at most maxStreams (10), got 11",

@@ -228,7 +228,7 @@ export const nodeConfigSchema = z
             to: hostPort,
             allow: z.array(hostPort).optional(),
             /** Streams (client connections) at once (default 1 024). */
-            maxStreams: count.optional(),
+            maxStreams: count.max(1_000_000, "expected at most 1000000").optional(),
             /** Of those, over one secure channel: one inlet's clients (default 256, or maxStreams if smaller). */
             maxStreamsPerChannel: count.optional(),
             /** Streams one secure channel (one inlet) may open a second: each is a dial to `to` (default 500, at most 1 000 000). */
