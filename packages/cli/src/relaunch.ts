@@ -82,12 +82,7 @@ function checkNodeFlags(flags: readonly string[]): void {
   }
 }
 
-/**
- * In the child a supervisor started: the node must not outlive it (a supervisor killed with
- * SIGKILL forwards nothing), so when its IPC channel closes the child kills itself. The
- * channel is unref'd, so it keeps the child alive no longer than the node would keep a
- * process of its own, and 'disconnect' still comes when the supervisor dies (checked).
- */
+/** Whether this process is a node's process under the CLI's supervisor (guardChild). */
 let supervised = false;
 
 /**
@@ -125,6 +120,12 @@ export function releaseStartUpSignals(): void {
   process.off("SIGTERM", exitQuietly);
 }
 
+/**
+ * In the child a supervisor started: the node must not outlive it (a supervisor killed with
+ * SIGKILL forwards nothing), so when its IPC channel closes the child kills itself. The
+ * channel is unref'd, so it keeps the child alive no longer than the node would keep a
+ * process of its own, and 'disconnect' still comes when the supervisor dies (checked).
+ */
 function guardChild(): void {
   supervised = true;
   delete process.env[CHILD_ENV]; // nothing the node starts takes it for a child of this supervisor
@@ -191,10 +192,11 @@ function supervise(flags: readonly string[]): void {
     // A signal that dumps core (an abort: V8 out of memory, a crash): the node's core is the
     // one to keep. Raised here it dumped this process's core as well, over the node's where
     // the pattern is a plain "core" in the working directory: exit 128 + the signal instead.
-    if (CORE_SIGNALS.has(signal)) process.exit(128 + (constants.signals[signal] ?? 0));
+    const asAShellSaysIt = 128 + (constants.signals[signal] ?? 0);
+    if (CORE_SIGNALS.has(signal)) process.exit(asAShellSaysIt);
     // Ended by a signal: so does this process, as a shell sees it (128 + the signal if it can't).
     process.kill(process.pid, signal);
-    setTimeout(() => process.exit(128 + (constants.signals[signal] ?? 0)), 1000);
+    setTimeout(() => process.exit(asAShellSaysIt), 1000);
   });
 }
 

@@ -14,7 +14,7 @@ describe("SharedHold", () => {
     const feed = (feeder: string, bytes: number): boolean => {
       bound.add(bytes);
       hold.took(route(feeder, "x"), bytes);
-      return bound.isFull && hold.full;
+      return bound.isFull && hold.feederMustWait();
     };
     // Under the queue's own bound nothing is counted.
     expect(feed("a", 4 * MiB - 1)).toBe(false);

@@ -1,19 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { once } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
 import { encodeBody, encodeEnvelope, Hop, LocalMessage, route, type Context, type Node, type Routed, type Worker } from "@hopwire/runtime";
 import { DialDeniedError, PROTOCOL_VERSION } from "@hopwire/transport-tcp";
-import { closed, frame, rawClient, startNode, startResponder } from "./support.js";
+import { closeAfterEach, closed, frame, rawClient, startNode, startResponder } from "./support.js";
 import { eventually } from "../../../test/support/eventually.js";
 
-const nodes: Node[] = [];
-const servers: Server[] = [];
-const sockets: Socket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
-  for (const s of servers.splice(0)) s.close();
-});
+const { nodes, servers, sockets } = closeAfterEach();
 
 /** Like the examples' Hop: pops itself, puts itself on the return route, forwards. */
 class ForwardingHop implements Worker {

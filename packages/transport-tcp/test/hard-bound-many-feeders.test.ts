@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { once } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
 import { Address, LocalMessage, Route, encodeEnvelope, type Node } from "@hopwire/runtime";
 import { PROTOCOL_VERSION, TcpListenerOptions } from "@hopwire/transport-tcp";
-import { frame, helloBytes, rawClient, startNode } from "./support.js";
+import { closeAfterEach, frame, helloBytes, rawClient, startNode } from "./support.js";
 
 // Default limits (sendHighWaterMark 1 MiB, maxSendBufferBytes 32 MiB). Several accepted connections
 // that route straight into one next hop (as initiators' records go to a registrant's connection at a
@@ -11,14 +11,7 @@ import { frame, helloBytes, rawClient, startNode } from "./support.js";
 // bound refuses the one that would pass it (BackpressureError); the next hop stays open, and so do
 // the feeders (the next-hop rule closes them with it).
 const patientLiveness = { firstFrameTimeout: 600_000, peerTimeout: 600_000 };
-const nodes: Node[] = [];
-const servers: Server[] = [];
-const sockets: Socket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
-  for (const s of servers.splice(0)) s.close();
-});
+const { nodes, servers, sockets } = closeAfterEach();
 
 describe("hard bound with several network feeders of one next hop", () => {
   it("three peers' 15 MiB frames to a next hop that reads nothing do not close it", async () => {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { once } from "node:events";
 import { type Server, type Socket } from "node:net";
 import {
@@ -13,16 +13,9 @@ import {
 } from "@hopwire/runtime";
 import { BackpressureError, ConnectionClosedError, PartialFramesBudgetError, PROTOCOL_VERSION, SendBufferBudgetError, type TcpConnection } from "@hopwire/transport-tcp";
 import { eventually, nextTurn } from "../../../test/support/eventually.js";
-import { closed, frame, pausedPeer, rawClient, Sink, startNode, startResponder } from "./support.js";
+import { closeAfterEach, closed, frame, pausedPeer, rawClient, Sink, startNode, startResponder } from "./support.js";
 
-const nodes: Node[] = [];
-const servers: Server[] = [];
-const sockets: Socket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
-  for (const s of servers.splice(0)) s.close();
-});
+const { nodes, servers, sockets } = closeAfterEach();
 
 
 function numbered(i: number, size: number): Buffer {

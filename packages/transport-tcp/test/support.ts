@@ -1,3 +1,4 @@
+import { afterEach } from "vitest";
 import { once } from "node:events";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { LocalMessage, createLogger, decodeEnvelopeHead, node, type Context, type Logger, type Node, type Routed, type Worker } from "@hopwire/runtime";
@@ -218,4 +219,20 @@ export async function pausedPeer(servers: Server[], host = "127.0.0.1") {
       return frames >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }));
     },
   };
+}
+
+/**
+ * The nodes, servers and raw sockets a test file's tests start: registers the afterEach that
+ * destroys the sockets, stops the nodes and closes the servers after each test (call once per file).
+ */
+export function closeAfterEach(): { nodes: Node[]; servers: Server[]; sockets: Socket[] } {
+  const nodes: Node[] = [];
+  const servers: Server[] = [];
+  const sockets: Socket[] = [];
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    await Promise.all(nodes.splice(0).map((n) => n.stop()));
+    for (const s of servers.splice(0)) s.close();
+  });
+  return { nodes, servers, sockets };
 }

@@ -246,21 +246,17 @@ export class RemoteRelay implements Mailbox {
 
   /** Routes what the relay forwarded on to the local address named next; takes the service's replies. */
   deliver(message: LocalMessage): void {
+    // Whether it came on the bare connection (forwardOver "connection" asked for): looked at only then.
+    const bare = this.#connectionFlow !== undefined && !message.returnRoute.isEmpty && this.#connectionFlow.hop.equals(message.returnRoute.next());
     const rest = message.onwardRoute.popFront();
     if (rest.isEmpty) {
-      // The service answers inside the channel: on the bare connection (forwardOver "connection") a
-      // "reply" is none, whoever wrote it.
-      const from = message.returnRoute.isEmpty ? undefined : message.returnRoute.next();
-      if (from !== undefined && this.#connectionFlow?.hop.equals(from)) {
-        this.#onChallenge(message);
-        return;
-      }
-      this.#onReply(message);
+      // The service answers inside the channel: on the bare connection a "reply" is none, whoever wrote it.
+      if (bare) this.#onChallenge(message);
+      else this.#onReply(message);
       return;
     }
     // Before the grant the connection reaches this RemoteRelay for its challenge only: nothing is routed on from it.
-    const from = message.returnRoute.isEmpty ? undefined : message.returnRoute.next();
-    if (this.#over !== "connection" && from !== undefined && this.#connectionFlow?.hop.equals(from)) return;
+    if (bare && this.#over !== "connection") return;
     // Routed as this RemoteRelay, a producer: only consumers of flowControlId may receive it.
     this.#next = this.#node.router.route(message.withOnwardRoute(rest), this.#key);
   }

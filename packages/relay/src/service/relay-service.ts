@@ -194,8 +194,9 @@ export class RelayService implements Worker {
   readonly #forwarderConsumerOf: readonly FlowControlId[];
   readonly #registrations = new Map<string, Registration & { unwatch: () => void; channel: string; connection: TcpConnection | undefined }>();
   /**
-   * Registrant connections that carry forwarded traffic, watched for a stall: what they held when
-   * last looked at, and since when that has not gone down while over the high-water mark.
+   * Registrant connections that carry forwarded traffic, watched for a stall: the bytes their
+   * socket had taken when last looked at, and since when that has not grown while over the
+   * high-water mark.
    */
   readonly #stallWatch = new Map<TcpConnection, { sent: number; since: number }>();
   #stallTimer: NodeJS.Timeout | undefined;

@@ -511,7 +511,8 @@ export class ChannelEnd implements ChannelCipherSink, LivenessHolder {
    */
   #stallDue(): number {
     const hold = this.#hold;
-    return hold === undefined || hold.held === 0 || !hold.pausing ? Number.POSITIVE_INFINITY : this.#progressAt + this.options.peerTimeout * SHARED_HOLD_STALL_SHARE;
+    // A hold that pauses a feeder holds bytes (reset clears both).
+    return hold === undefined || !hold.pausing ? Number.POSITIVE_INFINITY : this.#progressAt + this.options.peerTimeout * SHARED_HOLD_STALL_SHARE;
   }
 
   /**
@@ -1478,7 +1479,7 @@ class EncryptorMailbox implements Mailbox {
 
   /** Full while the queue is, and (for a shared channel) the last feeder has queued its share past it (SharedHold). */
   get isFull(): boolean {
-    return this.#bound.isFull && (this.#hold === undefined || this.#hold.full);
+    return this.#bound.isFull && (this.#hold === undefined || this.#hold.feederMustWait());
   }
 
   /** Mailbox.wouldOverflow: see ChannelEnd.wouldOverflow. */

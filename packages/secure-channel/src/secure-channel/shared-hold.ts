@@ -66,8 +66,12 @@ export class SharedHold {
     this.#cancel ??= this.bound.onRoom(() => this.reset());
   }
 
-  /** Whether the last feeder (or all together) took its share while the queue was full. */
-  get full(): boolean {
+  /**
+   * Whether the last feeder (or all together) took its share while the queue was full: it must
+   * wait. Answering yes while holding is what pauses it, so it starts the pause (onPause), once
+   * per hold: a method, not a getter, for that.
+   */
+  feederMustWait(): boolean {
     const full = this.#total >= this.total || (this.#perFeeder.get(this.#last) ?? 0) >= this.perFeeder || this.spent();
     // Told full while holding: that feeder pauses (see onPause), once per hold.
     if (full && this.#total > 0 && !this.#pausing) {
